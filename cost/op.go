@@ -1,0 +1,80 @@
+package cost
+
+// Op is a primitive operation whose cost is estimated separately. Allocation
+// and free operations are further split by kmalloc size class in package kmem;
+// here they count calls.
+type Op uint8
+
+// The primitive operations.
+const (
+	OpKmalloc        Op = iota // kmalloc/kmem_cache_alloc call
+	OpKfree                    // immediate kfree/kmem_cache_free
+	OpKfreeRCU                 // free deferred past an RCU grace period (kfree_rcu/call_rcu)
+	OpExtAdd                   // skb_ext_add() on an skb without a shared extension
+	OpExtCOW                   // skb_ext_maybe_cow(): copy of a shared extension object
+	OpHashInsert               // hash table insert (htab_map_update_elem / rhashtable_insert)
+	OpHashLookup               // hash table lookup
+	OpHashDelete               // hash table delete
+	OpLRUEvict                 // LRU eviction (htab_lru_map_delete_node)
+	OpStorageCacheHit          // bpf_local_storage_lookup() served from the cache slot
+	OpListWalk                 // one step of an hlist walk (storage list or hash bucket)
+	OpLock                     // spinlock acquire/release pair
+	OpMemcpyByte               // one byte copied (value copies, ext COW, clone copies)
+	OpProgRun                  // a BPF program run at a hook
+	OpTracepointRun            // a tracepoint program run (skb free reaper, clone hook)
+	OpHelperCall               // a BPF helper or kfunc call
+	NumOps                     // number of operations; not an operation
+)
+
+var opNames = [NumOps]string{
+	OpKmalloc: "kmalloc", OpKfree: "kfree", OpKfreeRCU: "kfree_rcu",
+	OpExtAdd: "skb_ext_add", OpExtCOW: "skb_ext_cow",
+	OpHashInsert: "hash_insert", OpHashLookup: "hash_lookup", OpHashDelete: "hash_delete",
+	OpLRUEvict: "lru_evict", OpStorageCacheHit: "storage_cache_hit", OpListWalk: "list_walk_step",
+	OpLock: "lock", OpMemcpyByte: "memcpy_byte", OpProgRun: "prog_run",
+	OpTracepointRun: "tracepoint_run", OpHelperCall: "helper_call",
+}
+
+func (o Op) String() string {
+	if o < NumOps {
+		return opNames[o]
+	}
+	return "op?"
+}
+
+// ParseOp returns the Op named s, as printed by Op.String.
+func ParseOp(s string) (Op, bool) {
+	for i, n := range opNames {
+		if n == s {
+			return Op(i), true
+		}
+	}
+	return 0, false
+}
+
+// Counts holds how many times each operation ran. The zero value is empty and
+// ready to use; Counts is a plain array so snapshots and differences do not
+// allocate.
+type Counts [NumOps]uint64
+
+// Add records n runs of op.
+func (c *Counts) Add(op Op, n uint64) { c[op] += n }
+
+// Inc records one run of op.
+func (c *Counts) Inc(op Op) { c[op]++ }
+
+// Sub returns c - old, the operations counted since the snapshot old.
+func (c *Counts) Sub(old *Counts) Counts {
+	var d Counts
+	for i := range c {
+		d[i] = c[i] - old[i]
+	}
+	return d
+}
+
+// Merge adds o into c.
+func (c *Counts) Merge(o *Counts) {
+	for i := range c {
+		c[i] += o[i]
+	}
+}

@@ -1,0 +1,266 @@
+package kmem
+
+import (
+	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/internal/errno"
+)
+
+// ErrNoMem is returned for an allocation that failed (by fault injection).
+// It matches ENOMEM under errors.Is.
+var ErrNoMem = errno.New("kmem: allocation failed", errno.ENOMEM)
+
+// Counter counts the allocation traffic of one site or size class.
+type Counter struct {
+	Allocs         uint64 // successful allocations
+	Failed         uint64 // injected allocation failures
+	Frees          uint64 // immediate frees
+	DeferredFrees  uint64 // frees queued behind an RCU grace period
+	BytesRequested uint64 // bytes asked for by successful allocations
+	BytesOccupied  uint64 // bytes taken (class or slab size) by successful allocations
+}
+
+func (c *Counter) add(o *Counter) {
+	c.Allocs += o.Allocs
+	c.Failed += o.Failed
+	c.Frees += o.Frees
+	c.DeferredFrees += o.DeferredFrees
+	c.BytesRequested += o.BytesRequested
+	c.BytesOccupied += o.BytesOccupied
+}
+
+func (c *Counter) sub(o *Counter) Counter {
+	return Counter{
+		Allocs: c.Allocs - o.Allocs, Failed: c.Failed - o.Failed, Frees: c.Frees - o.Frees,
+		DeferredFrees:  c.DeferredFrees - o.DeferredFrees,
+		BytesRequested: c.BytesRequested - o.BytesRequested,
+		BytesOccupied:  c.BytesOccupied - o.BytesOccupied,
+	}
+}
+
+// Stats is a snapshot of an accountant. It is a plain value: copying it and
+// subtracting two snapshots do not allocate.
+type Stats struct {
+	Total   Counter
+	BySite  [MaxSites]Counter
+	ByClass [NumClasses]Counter // kmalloc requests only; cache objects are in BySite
+
+	LiveObjects     int64 // allocated and not yet freed (RCU-pending objects are live)
+	LiveBytes       int64 // occupied bytes of live objects
+	PeakObjects     int64
+	PeakBytes       int64
+	PendingRCU      int64 // objects waiting for a grace period
+	PendingRCUBytes int64
+
+	Ops cost.Counts
+}
+
+// Sub returns the traffic between the snapshot old and s. Live, pending and
+// peak figures are those of s.
+func (s *Stats) Sub(old *Stats) Stats {
+	d := Stats{
+		Total:       s.Total.sub(&old.Total),
+		LiveObjects: s.LiveObjects, LiveBytes: s.LiveBytes,
+		PeakObjects: s.PeakObjects, PeakBytes: s.PeakBytes,
+		PendingRCU: s.PendingRCU, PendingRCUBytes: s.PendingRCUBytes,
+		Ops: s.Ops.Sub(&old.Ops),
+	}
+	for i := range s.BySite {
+		d.BySite[i] = s.BySite[i].sub(&old.BySite[i])
+	}
+	for i := range s.ByClass {
+		d.ByClass[i] = s.ByClass[i].sub(&old.ByClass[i])
+	}
+	return d
+}
+
+// Merge adds the traffic of o into s, as when combining flow shards. Live and
+// pending figures add; peaks add too, which bounds the true combined peak
+// from above (shards peak at different times).
+func (s *Stats) Merge(o *Stats) {
+	s.Total.add(&o.Total)
+	for i := range s.BySite {
+		s.BySite[i].add(&o.BySite[i])
+	}
+	for i := range s.ByClass {
+		s.ByClass[i].add(&o.ByClass[i])
+	}
+	s.LiveObjects += o.LiveObjects
+	s.LiveBytes += o.LiveBytes
+	s.PeakObjects += o.PeakObjects
+	s.PeakBytes += o.PeakBytes
+	s.PendingRCU += o.PendingRCU
+	s.PendingRCUBytes += o.PendingRCUBytes
+	s.Ops.Merge(&o.Ops)
+}
+
+// Fault says which allocations fail. The zero value injects nothing.
+type Fault struct {
+	// Nth fails the Nth allocation attempt (1-based) counted from SetFault,
+	// once. Zero disables it.
+	Nth uint64
+	// Prob fails each attempt with this probability, drawn from a PRNG seeded
+	// with Seed, so a run is reproducible.
+	Prob float64
+	Seed uint64
+	// Site, when not SiteUnknown, limits injection to that call site.
+	Site Site
+}
+
+// Accountant records allocations and frees. The zero value is not usable;
+// call New.
+type Accountant struct {
+	st       Stats
+	fault    Fault
+	attempts uint64
+	rng      uint64
+}
+
+// New returns an accountant with no fault injection.
+func New() *Accountant { return &Accountant{} }
+
+// SetFault installs a fault policy and restarts its attempt counter.
+func (a *Accountant) SetFault(f Fault) {
+	a.fault = f
+	a.attempts = 0
+	a.rng = f.Seed
+}
+
+// Stats returns a snapshot.
+func (a *Accountant) Stats() Stats { return a.st }
+
+// StatsInto copies a snapshot into dst without allocating.
+func (a *Accountant) StatsInto(dst *Stats) { *dst = a.st }
+
+// Live returns the live object count and occupied bytes.
+func (a *Accountant) Live() (objects, bytes int64) { return a.st.LiveObjects, a.st.LiveBytes }
+
+// Op records n runs of a non-allocation primitive operation.
+func (a *Accountant) Op(op cost.Op, n uint64) { a.st.Ops[op] += n }
+
+// Ops returns the operation counts recorded so far.
+func (a *Accountant) Ops() *cost.Counts { return &a.st.Ops }
+
+// splitmix64: a tiny deterministic PRNG that does not allocate.
+func (a *Accountant) next() uint64 {
+	a.rng += 0x9e3779b97f4a7c15
+	z := a.rng
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+func (a *Accountant) fail(site Site) bool {
+	f := &a.fault
+	if f.Nth == 0 && f.Prob == 0 {
+		return false
+	}
+	if f.Site != SiteUnknown && f.Site != site {
+		return false
+	}
+	a.attempts++
+	if f.Nth != 0 && a.attempts == f.Nth {
+		return true
+	}
+	if f.Prob > 0 && float64(a.next()>>11)/(1<<53) < f.Prob {
+		return true
+	}
+	return false
+}
+
+func (a *Accountant) alloc(site Site, class int, requested, occupied int) error {
+	if a.fail(site) {
+		a.st.Total.Failed++
+		a.st.BySite[site].Failed++
+		if class >= 0 {
+			a.st.ByClass[class].Failed++
+		}
+		return ErrNoMem
+	}
+	for _, c := range [...]*Counter{&a.st.Total, &a.st.BySite[site]} {
+		c.Allocs++
+		c.BytesRequested += uint64(requested)
+		c.BytesOccupied += uint64(occupied)
+	}
+	if class >= 0 {
+		c := &a.st.ByClass[class]
+		c.Allocs++
+		c.BytesRequested += uint64(requested)
+		c.BytesOccupied += uint64(occupied)
+	}
+	a.st.Ops[cost.OpKmalloc]++
+	a.st.LiveObjects++
+	a.st.LiveBytes += int64(occupied)
+	if a.st.LiveObjects > a.st.PeakObjects {
+		a.st.PeakObjects = a.st.LiveObjects
+	}
+	if a.st.LiveBytes > a.st.PeakBytes {
+		a.st.PeakBytes = a.st.LiveBytes
+	}
+	return nil
+}
+
+func (a *Accountant) free(site Site, class int, occupied int, deferred bool) {
+	if a.st.LiveObjects <= 0 {
+		panic("kmem: free with no live object (double free in the model at site " + site.String() + ")")
+	}
+	cs := [...]*Counter{&a.st.Total, &a.st.BySite[site], nil}
+	if class >= 0 {
+		cs[2] = &a.st.ByClass[class]
+	}
+	for _, c := range cs {
+		if c == nil {
+			continue
+		}
+		if deferred {
+			c.DeferredFrees++
+		} else {
+			c.Frees++
+		}
+	}
+	if deferred {
+		a.st.Ops[cost.OpKfreeRCU]++
+		a.st.PendingRCU++
+		a.st.PendingRCUBytes += int64(occupied)
+		return
+	}
+	a.st.Ops[cost.OpKfree]++
+	a.st.LiveObjects--
+	a.st.LiveBytes -= int64(occupied)
+}
+
+// Kmalloc accounts for kmalloc(size) at site. It returns ErrNoMem when fault
+// injection fails the attempt; nothing is allocated then.
+func (a *Accountant) Kmalloc(site Site, size int) error {
+	return a.alloc(site, ClassIndex(size), size, Occupied(size))
+}
+
+// Kfree accounts for kfree of an object that Kmalloc(site, size) allocated.
+func (a *Accountant) Kfree(site Site, size int) {
+	a.free(site, ClassIndex(size), Occupied(size), false)
+}
+
+// KfreeRCU accounts for kfree_rcu/call_rcu of a Kmalloc'd object: the memory
+// stays live until the next GracePeriod.
+func (a *Accountant) KfreeRCU(site Site, size int) {
+	a.free(site, ClassIndex(size), Occupied(size), true)
+}
+
+// CacheAlloc accounts for kmem_cache_alloc(c) at site.
+func (a *Accountant) CacheAlloc(site Site, c *Cache) error {
+	return a.alloc(site, -1, c.ObjectSize, c.SlabSize())
+}
+
+// CacheFree accounts for kmem_cache_free(c) of an object from CacheAlloc.
+func (a *Accountant) CacheFree(site Site, c *Cache) { a.free(site, -1, c.SlabSize(), false) }
+
+// CacheFreeRCU accounts for an RCU-deferred kmem_cache_free.
+func (a *Accountant) CacheFreeRCU(site Site, c *Cache) { a.free(site, -1, c.SlabSize(), true) }
+
+// GracePeriod completes every RCU-deferred free, as the end of an RCU grace
+// period runs the queued callbacks.
+func (a *Accountant) GracePeriod() {
+	a.st.LiveObjects -= a.st.PendingRCU
+	a.st.LiveBytes -= a.st.PendingRCUBytes
+	a.st.PendingRCU = 0
+	a.st.PendingRCUBytes = 0
+}

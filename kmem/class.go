@@ -1,0 +1,107 @@
+package kmem
+
+// PageSize is the x86-64 page size used for kmalloc_large.
+const PageSize = 4096
+
+// KmallocMaxCacheSize is the largest request served by a kmalloc slab cache
+// (KMALLOC_MAX_CACHE_SIZE = 1 << (PAGE_SHIFT+1) with SLUB); larger requests go
+// to the page allocator (kmalloc_large()).
+const KmallocMaxCacheSize = 8192
+
+// Classes are the kmalloc cache sizes on x86-64 with SLUB (kmalloc_info[] in
+// mm/slab_common.c): powers of two from 8 plus the 96 and 192 caches.
+var Classes = [...]int{8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192}
+
+// NumClasses is the number of size-class buckets in Stats: the kmalloc caches
+// plus one bucket for page-allocator (kmalloc_large) requests.
+const NumClasses = len(Classes) + 1
+
+// LargeClass is the bucket index for requests above KmallocMaxCacheSize.
+const LargeClass = len(Classes)
+
+// ClassIndex returns the bucket that serves a request of size bytes. It models
+// kmalloc_index(): 65..96 uses kmalloc-96 and 129..192 uses kmalloc-192.
+// Size must be positive.
+func ClassIndex(size int) int {
+	if size <= 0 {
+		panic("kmem: ClassIndex of non-positive size")
+	}
+	if size > KmallocMaxCacheSize {
+		return LargeClass
+	}
+	for i, c := range Classes {
+		if size <= c {
+			return i
+		}
+	}
+	return LargeClass
+}
+
+// Occupied returns the bytes a request of size really takes: the kmalloc
+// class size, or whole pages (rounded up to a power-of-two order, as
+// kmalloc_large() -> alloc_pages(order) does) above KmallocMaxCacheSize.
+func Occupied(size int) int {
+	i := ClassIndex(size)
+	if i != LargeClass {
+		return Classes[i]
+	}
+	pages := (size + PageSize - 1) / PageSize
+	order := 1
+	for order < pages {
+		order <<= 1
+	}
+	return order * PageSize
+}
+
+// ClassName names bucket i, such as "kmalloc-192" or "kmalloc-large".
+func ClassName(i int) string {
+	if i >= 0 && i < len(Classes) {
+		return classNames[i]
+	}
+	return "kmalloc-large"
+}
+
+var classNames = func() [len(Classes)]string {
+	var n [len(Classes)]string
+	for i, c := range Classes {
+		n[i] = "kmalloc-" + itoa(c)
+	}
+	return n
+}()
+
+func itoa(v int) string {
+	if v == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for v > 0 {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return string(b[i:])
+}
+
+// Cache models a kmem_cache with a fixed object size. The size actually
+// occupied is the object size rounded up to the cache's alignment (64 for
+// SLAB_HWCACHE_ALIGN caches, 8 otherwise).
+type Cache struct {
+	Name       string
+	ObjectSize int
+	Align      int
+}
+
+// NewCache returns a cache description. hwcacheAlign models SLAB_HWCACHE_ALIGN.
+func NewCache(name string, objectSize int, hwcacheAlign bool) *Cache {
+	align := 8
+	if hwcacheAlign {
+		align = 64
+	}
+	return &Cache{Name: name, ObjectSize: objectSize, Align: align}
+}
+
+// SlabSize is the bytes one object occupies in its slab.
+func (c *Cache) SlabSize() int {
+	return (c.ObjectSize + c.Align - 1) / c.Align * c.Align
+}
