@@ -7,23 +7,23 @@ type Op uint8
 
 // The primitive operations.
 const (
-	OpKmalloc        Op = iota // kmalloc/kmem_cache_alloc call
-	OpKfree                    // immediate kfree/kmem_cache_free
-	OpKfreeRCU                 // free deferred past an RCU grace period (kfree_rcu/call_rcu)
-	OpExtAdd                   // skb_ext_add() on an skb without a shared extension
-	OpExtCOW                   // skb_ext_maybe_cow(): copy of a shared extension object
-	OpHashInsert               // hash table insert (htab_map_update_elem / rhashtable_insert)
-	OpHashLookup               // hash table lookup
-	OpHashDelete               // hash table delete
-	OpLRUEvict                 // LRU eviction (htab_lru_map_delete_node)
-	OpStorageCacheHit          // bpf_local_storage_lookup() served from the cache slot
-	OpListWalk                 // one step of an hlist walk (storage list or hash bucket)
-	OpLock                     // spinlock acquire/release pair
-	OpMemcpyByte               // one byte copied (value copies, ext COW, clone copies)
-	OpProgRun                  // a BPF program run at a hook
-	OpTracepointRun            // a tracepoint program run (skb free reaper, clone hook)
-	OpHelperCall               // a BPF helper or kfunc call
-	NumOps                     // number of operations; not an operation
+	OpKmalloc         Op = iota // kmalloc/kmem_cache_alloc call
+	OpKfree                     // immediate kfree/kmem_cache_free
+	OpKfreeRCU                  // free deferred past an RCU grace period (kfree_rcu/call_rcu)
+	OpExtAdd                    // skb_ext_add() on an skb without a shared extension
+	OpExtCOW                    // skb_ext_maybe_cow(): copy of a shared extension object
+	OpHashInsert                // hash table insert (htab_map_update_elem / rhashtable_insert)
+	OpHashLookup                // hash table lookup
+	OpHashDelete                // hash table delete
+	OpLRUEvict                  // LRU eviction (htab_lru_map_delete_node)
+	OpStorageCacheHit           // bpf_local_storage_lookup() served from the cache slot
+	OpListWalk                  // one step of an hlist walk (storage list or hash bucket)
+	OpLock                      // spinlock acquire/release pair
+	OpMemcpyByte                // one byte copied (value copies, ext COW, clone copies)
+	OpProgRun                   // a BPF program run at a hook
+	OpTracepointRun             // a tracepoint program run (skb free reaper, clone hook)
+	OpHelperCall                // a BPF helper or kfunc call
+	NumOps                      // number of operations; not an operation
 )
 
 var opNames = [NumOps]string{
