@@ -1,0 +1,26 @@
+// Package observe defines the plain data that the real-kernel recorder
+// (package kernel) and the model (package netstack) both produce for a packet
+// transition, so that the two can be compared cell by cell.
+//
+// A transition is a fixed scenario: a topology of network namespaces and
+// devices, one marked test packet (IPv4/UDP to [TestPort], or the same frame
+// inside VXLAN), a list of [Action]s that programs perform at named hooks
+// (write mark, priority, tc_index, cb[], hash, tstamp; redirect; reserve XDP
+// metadata), and a list of [Hook]s where a recorder program reads the
+// packet's observable carriers. The catalogue is [Transitions]; each entry's
+// Setup text says exactly what to build so a model can reproduce it.
+//
+// The recorder at a hook runs first and records the state the packet has on
+// arrival at that hook; the hook's actions (if any) run after the recording.
+// A hook that never saw the test packet yields a single [FieldCount]
+// observation with value 0.
+//
+// Values that the kernel does not determine from the scenario (socket hash,
+// clock timestamps, stale cb[] bytes) are normalised by [Normalize] to
+// [ValueOther], so a matrix is reproducible across boots and machines.
+// Interface indexes are reported with the name of the device they resolve
+// to in the hook's namespace, because ifindex numbers are not reproducible.
+//
+// This package is pure Go and builds on every OS; it does not take ownership
+// of anything and holds no kernel resources.
+package observe

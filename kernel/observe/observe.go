@@ -1,0 +1,249 @@
+package observe
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// TestPort is the UDP destination port of the marked test packet (inner
+// packet for VXLAN transitions).
+const TestPort = 9999
+
+// VXLANPort is the UDP port of the VXLAN underlay in the tunnel transitions.
+const VXLANPort = 4789
+
+// MetaRecordLen is how many bytes of XDP metadata a recorder copies.
+const MetaRecordLen = 32
+
+// ValueOther replaces a value that is neither zero nor a value some action of
+// the transition wrote (see [Normalize]).
+const ValueOther = ^uint64(0)
+
+// Point is where on a device a program runs.
+type Point string
+
+// Attachment points.
+const (
+	XDP       Point = "xdp"
+	TCIngress Point = "tc-ingress"
+	TCEgress  Point = "tc-egress"
+)
+
+// Hook names a program position: a device (by its role name in the
+// transition's topology) and a point on it.
+type Hook struct {
+	Dev   string
+	Point Point
+}
+
+func (h Hook) String() string { return h.Dev + "/" + string(h.Point) }
+
+// ParseHook parses the "dev/point" form produced by Hook.String.
+func ParseHook(s string) (Hook, error) {
+	dev, p, ok := strings.Cut(s, "/")
+	h := Hook{Dev: dev, Point: Point(p)}
+	if !ok || dev == "" {
+		return Hook{}, fmt.Errorf("parse hook %q: want dev/point", s)
+	}
+	switch h.Point {
+	case XDP, TCIngress, TCEgress:
+		return h, nil
+	}
+	return Hook{}, fmt.Errorf("parse hook %q: unknown point %q", s, p)
+}
+
+// Field names an observable carrier of a packet.
+type Field string
+
+// Observed fields. The __sk_buff field each one reads is given; XDP hooks
+// observe only FieldCount, FieldIngressIfindex and the metadata fields.
+const (
+	FieldCount          Field = "count"           // matching packets seen at the hook
+	FieldMark           Field = "mark"            // __sk_buff.mark (skb->mark)
+	FieldPriority       Field = "priority"        // __sk_buff.priority
+	FieldTCIndex        Field = "tc_index"        // __sk_buff.tc_index
+	FieldCB0            Field = "cb0"             // __sk_buff.cb[0] (qdisc_skb_cb data)
+	FieldCB1            Field = "cb1"             // __sk_buff.cb[1]
+	FieldCB2            Field = "cb2"             // __sk_buff.cb[2]
+	FieldCB3            Field = "cb3"             // __sk_buff.cb[3]
+	FieldCB4            Field = "cb4"             // __sk_buff.cb[4]
+	FieldHash           Field = "hash"            // __sk_buff.hash (skb->hash, no recompute)
+	FieldTstamp         Field = "tstamp"          // __sk_buff.tstamp
+	FieldTstampType     Field = "tstamp_type"     // __sk_buff.tstamp_type
+	FieldPktType        Field = "pkt_type"        // __sk_buff.pkt_type (PACKET_HOST=0 ... OTHERHOST=3)
+	FieldIngressIfindex Field = "ingress_ifindex" // __sk_buff.ingress_ifindex (skb->skb_iif); xdp_md.ingress_ifindex
+	FieldIfindex        Field = "ifindex"         // __sk_buff.ifindex (skb->dev)
+	FieldMetaLen        Field = "meta_len"        // data - data_meta
+	FieldMeta           Field = "meta"            // the first min(meta_len, MetaRecordLen) metadata bytes
+)
+
+// Fields lists the fields in matrix order.
+var Fields = []Field{
+	FieldCount, FieldMark, FieldPriority, FieldTCIndex, FieldCB0, FieldCB1,
+	FieldCB2, FieldCB3, FieldCB4, FieldHash, FieldTstamp, FieldTstampType,
+	FieldPktType, FieldIngressIfindex, FieldIfindex, FieldMetaLen, FieldMeta,
+}
+
+// CBField returns the field of cb[i], 0 <= i < 5.
+func CBField(i int) Field { return []Field{FieldCB0, FieldCB1, FieldCB2, FieldCB3, FieldCB4}[i] }
+
+// IsIfindex reports whether f holds an interface index (compared by Dev).
+func (f Field) IsIfindex() bool { return f == FieldIngressIfindex || f == FieldIfindex }
+
+// Observation is one cell of the matrix.
+type Observation struct {
+	Transition string
+	Hook       string // Hook.String()
+	Field      Field
+	// Value is the numeric value; for ifindex fields the raw index, which
+	// is not compared (Dev is).
+	Value uint64
+	// Bytes is set for FieldMeta only.
+	Bytes []byte
+	// Dev is, for ifindex fields, the role name of the device the index
+	// resolves to in the hook's namespace ("" for 0, "?" if unknown).
+	Dev string
+}
+
+// Key identifies the cell.
+func (o Observation) Key() string { return o.Transition + " " + o.Hook + " " + string(o.Field) }
+
+// Equal compares two cells the way the differential harness does: ifindex
+// fields by device name, FieldMeta by bytes, the rest by value.
+func (o Observation) Equal(p Observation) bool {
+	if o.Key() != p.Key() {
+		return false
+	}
+	switch {
+	case o.Field.IsIfindex():
+		return o.Dev == p.Dev
+	case o.Field == FieldMeta:
+		return bytes.Equal(o.Bytes, p.Bytes)
+	}
+	return o.Value == p.Value
+}
+
+// ValueString formats the value for tables.
+func (o Observation) ValueString() string {
+	switch {
+	case o.Field.IsIfindex():
+		if o.Dev == "" {
+			return "0"
+		}
+		return o.Dev
+	case o.Field == FieldMeta:
+		return fmt.Sprintf("% x", o.Bytes)
+	case o.Value == ValueOther:
+		return "other"
+	case o.Field == FieldCount || o.Field == FieldPktType || o.Field == FieldTstampType || o.Field == FieldMetaLen || o.Field == FieldPriority || o.Field == FieldTCIndex:
+		return fmt.Sprintf("%d", o.Value)
+	}
+	return fmt.Sprintf("%#x", o.Value)
+}
+
+func (o Observation) String() string { return o.Key() + " = " + o.ValueString() }
+
+// Matrix is a list of observations, in transition, hook and Fields order.
+type Matrix []Observation
+
+// Get returns the cell of a transition, hook and field.
+func (m Matrix) Get(transition, hook string, f Field) (Observation, bool) {
+	for _, o := range m {
+		if o.Transition == transition && o.Hook == hook && o.Field == f {
+			return o, true
+		}
+	}
+	return Observation{}, false
+}
+
+// Value returns a cell's value, and false if the cell is absent (for
+// example because the hook never saw the packet).
+func (m Matrix) Value(transition, hook string, f Field) (uint64, bool) {
+	o, ok := m.Get(transition, hook, f)
+	return o.Value, ok
+}
+
+// Diff returns one line per cell that differs between want and got, or is
+// present in only one of them, sorted by key.
+func Diff(want, got Matrix) []string {
+	w := index(want)
+	g := index(got)
+	var out []string
+	for k, a := range w {
+		b, ok := g[k]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s: want %s, got nothing", k, a.ValueString()))
+		case !a.Equal(b):
+			out = append(out, fmt.Sprintf("%s: want %s, got %s", k, a.ValueString(), b.ValueString()))
+		}
+	}
+	for k, b := range g {
+		if _, ok := w[k]; !ok {
+			out = append(out, fmt.Sprintf("%s: want nothing, got %s", k, b.ValueString()))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func index(m Matrix) map[string]Observation {
+	r := make(map[string]Observation, len(m))
+	for _, o := range m {
+		r[o.Key()] = o
+	}
+	return r
+}
+
+// Format renders the matrix as a table with one row per transition and hook
+// and one column per field, skipping columns that are empty everywhere.
+func (m Matrix) Format() string {
+	type row struct {
+		t, h string
+		v    map[Field]string
+	}
+	var rows []*row
+	byKey := map[string]*row{}
+	used := map[Field]bool{}
+	for _, o := range m {
+		k := o.Transition + " " + o.Hook
+		r := byKey[k]
+		if r == nil {
+			r = &row{t: o.Transition, h: o.Hook, v: map[Field]string{}}
+			byKey[k] = r
+			rows = append(rows, r)
+		}
+		r.v[o.Field] = o.ValueString()
+		used[o.Field] = true
+	}
+	var cols []Field
+	for _, f := range Fields {
+		if used[f] {
+			cols = append(cols, f)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("| transition | hook |")
+	for _, f := range cols {
+		b.WriteString(" " + string(f) + " |")
+	}
+	b.WriteString("\n|---|---|")
+	for range cols {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s |", r.t, r.h)
+		for _, f := range cols {
+			v, ok := r.v[f]
+			if !ok {
+				v = "-"
+			}
+			b.WriteString(" " + v + " |")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

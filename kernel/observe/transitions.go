@@ -1,0 +1,243 @@
+package observe
+
+import "fmt"
+
+// RedirectKind is what an action does with the packet after its writes.
+type RedirectKind string
+
+// Redirects. Target is a device role name in the hook's namespace.
+const (
+	NoRedirect     RedirectKind = ""
+	RedirectEgress RedirectKind = "redirect"         // return bpf_redirect(target, 0)
+	RedirectIngr   RedirectKind = "redirect-ingress" // return bpf_redirect(target, BPF_F_INGRESS)
+	RedirectPeer   RedirectKind = "redirect-peer"    // return bpf_redirect_peer(target, 0)
+	CloneEgress    RedirectKind = "clone-redirect"   // bpf_clone_redirect(target, 0); continue (TCX_NEXT)
+	CloneIngress   RedirectKind = "clone-redirect-ingress"
+)
+
+// Assign is one write an action performs.
+type Assign struct {
+	Field Field
+	Value uint64
+}
+
+// Action is what the program at a hook does to the test packet after the
+// recorder at that hook has read it. Writes happen in this order: mark,
+// priority, tc_index, cb[0..4] (direct __sk_buff stores), hash
+// (bpf_set_hash), tstamp (a direct __sk_buff.tstamp store, which leaves
+// tstamp_type unspecified, or bpf_skb_set_tstamp(..., BPF_SKB_CLOCK_MONOTONIC)
+// when the action also assigns FieldTstampType = 1). A tc program then
+// returns TCX_NEXT (-1, so tc_index is not overwritten with tc_classid) unless
+// Redirect says otherwise. At an XDP hook only MetaLen is used:
+// bpf_xdp_adjust_meta(ctx, -MetaLen), the bytes filled with MetaByte(i), and
+// XDP_PASS.
+type Action struct {
+	Hook     Hook
+	Set      []Assign
+	MetaLen  int
+	Redirect RedirectKind
+	Target   string
+}
+
+// MetaByte is the i-th byte an XDP action writes into the metadata area.
+func MetaByte(i int) byte { return byte(0xa0 + i) }
+
+// Writes returns the standard assignments with a distinct base: mark = base,
+// priority = base%16, tc_index = base%64, cb[i] = base<<8|i, hash =
+// 0x5eed0000|base, tstamp = base*1000003. Distinct bases let a reader tell
+// which writer a surviving value came from.
+func Writes(base uint64) []Assign {
+	a := []Assign{
+		{FieldMark, base},
+		{FieldPriority, base % 16},
+		{FieldTCIndex, base % 64},
+	}
+	for i := range 5 {
+		a = append(a, Assign{CBField(i), base<<8 | uint64(i)})
+	}
+	return append(a,
+		Assign{FieldHash, 0x5eed0000 | base},
+		Assign{FieldTstamp, base * 1000003},
+	)
+}
+
+// Transition is one scenario of the matrix.
+type Transition struct {
+	Name string
+	// Setup is the exact topology and traffic, for a model to reproduce.
+	Setup string
+	// Actions, in packet order.
+	Actions []Action
+	// Hooks where recorders run, in packet order.
+	Hooks []Hook
+}
+
+// ActionAt returns the action at hook h, if any.
+func (t Transition) ActionAt(h Hook) (Action, bool) {
+	for _, a := range t.Actions {
+		if a.Hook == h {
+			return a, true
+		}
+	}
+	return Action{}, false
+}
+
+// Common topology texts.
+const (
+	setupPair = `Namespaces A and B. veth pair vA (in A, 192.0.2.1/24) <-> vB (in B, 192.0.2.2/24), both up,
+IPv6 disabled, permanent neighbour 192.0.2.2 -> vB's MAC on vA. One UDP datagram (16 bytes payload) is sent
+from a socket in A to 192.0.2.2:9999.`
+	setupHub = `Namespaces A, B, C and H. veth pairs vA (A, 192.0.2.1/24) <-> hA (H), vB (B, 192.0.2.2/24)
+<-> hB (H), vC (C, 192.0.2.3/24) <-> hC (H); the h* devices have no address; all up, IPv6 disabled;
+permanent neighbour 192.0.2.2 -> vB's MAC on vA. One UDP datagram is sent from a socket in A to
+192.0.2.2:9999, so it reaches hA with vB's destination MAC.`
+	setupVXLAN = `Namespaces A and B joined by the veth pair vA (A, 192.0.2.1/24) <-> vB (B, 192.0.2.2/24)
+(permanent neighbours on both sides). vxlan devices: vxA "id 42 remote 192.0.2.2 local 192.0.2.1 dstport
+4789 dev vA" with 198.51.100.1/24 and vxB "id 42 remote 192.0.2.1 local 192.0.2.2 dstport 4789 dev vB" with
+198.51.100.2/24, permanent neighbour 198.51.100.2 -> vxB's MAC on vxA. One UDP datagram is sent to
+198.51.100.2:9999 from a socket in the namespace of vxA. Recorders on the underlay devices match the outer
+UDP/4789 packet whose inner packet is UDP/9999.`
+)
+
+// Transitions is the catalogue the kernel recorder runs and the model must
+// reproduce.
+var Transitions = []Transition{
+	{
+		Name: "veth-same-netns",
+		Setup: `Namespace A holds both ends of a veth pair vX (192.0.2.1/24) <-> vY (192.0.2.2/24). Route
+203.0.113.0/24 dev vX and permanent neighbour 203.0.113.2 -> vY's MAC on vX. One UDP datagram is sent from a
+socket in A to 203.0.113.2:9999 (it leaves by vX, is forwarded by veth to vY: dev_forward_skb with xnet=false).`,
+		Actions: []Action{{Hook: Hook{"vX", TCEgress}, Set: Writes(42)}},
+		Hooks:   []Hook{{"vX", TCEgress}, {"vY", TCIngress}},
+	},
+	{
+		Name:    "veth-cross-netns",
+		Setup:   setupPair + ` veth forwards with xnet=true.`,
+		Actions: []Action{{Hook: Hook{"vA", TCEgress}, Set: Writes(42)}},
+		Hooks:   []Hook{{"vA", TCEgress}, {"vB", TCIngress}},
+	},
+	{
+		Name:  "veth-cross-netns-edt",
+		Setup: setupPair + ` The tstamp is written with bpf_skb_set_tstamp(BPF_SKB_CLOCK_MONOTONIC) (EDT).`,
+		Actions: []Action{{Hook: Hook{"vA", TCEgress},
+			Set: append(Writes(42), Assign{FieldTstampType, 1})}},
+		Hooks: []Hook{{"vA", TCEgress}, {"vB", TCIngress}},
+	},
+	{
+		Name:    "bpf-redirect-egress",
+		Setup:   setupHub + ` At hA ingress: writes, then bpf_redirect(hB, 0).`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectEgress, Target: "hB"}},
+		Hooks:   []Hook{{"vA", TCEgress}, {"hA", TCIngress}, {"hB", TCEgress}, {"vB", TCIngress}},
+	},
+	{
+		Name:    "bpf-redirect-ingress",
+		Setup:   setupHub + ` At hA ingress: writes, then bpf_redirect(hB, BPF_F_INGRESS).`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectIngr, Target: "hB"}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCIngress}},
+	},
+	{
+		Name:    "bpf-redirect-peer",
+		Setup:   setupHub + ` At hA ingress: writes, then bpf_redirect_peer(hB, 0) (delivers at vB ingress in B).`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectPeer, Target: "hB"}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"vB", TCIngress}},
+	},
+	{
+		Name: "bpf-clone-redirect-egress",
+		Setup: setupHub + ` At hA ingress: writes, then bpf_clone_redirect(hC, 0) and TCX_NEXT (the original
+continues into H's stack).`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: CloneEgress, Target: "hC"}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hC", TCEgress}, {"vC", TCIngress}},
+	},
+	{
+		Name:    "bpf-clone-redirect-ingress",
+		Setup:   setupHub + ` At hA ingress: writes, then bpf_clone_redirect(hC, BPF_F_INGRESS) and TCX_NEXT.`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: CloneIngress, Target: "hC"}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hC", TCIngress}},
+	},
+	{
+		Name: "vxlan",
+		Setup: setupVXLAN + ` vxA and the sender are in A, vxB in B (tunnel and underlay share a namespace on
+both sides). Writes on the inner packet at vxA egress (encap is observed at vA egress and, after the
+cross-netns veth, vB ingress); other writes on the outer packet at vB ingress (decap is observed at vxB
+ingress).`,
+		Actions: []Action{
+			{Hook: Hook{"vxA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
+		},
+		Hooks: []Hook{{"vxA", TCEgress}, {"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
+	},
+	{
+		Name: "vxlan-xnet",
+		Setup: setupVXLAN + ` vxA is created in A over vA and then moved to namespace S, where its address is
+set and the sender runs; vxB is created in B over vB and moved to namespace D. Encap and decap therefore
+cross namespaces (vxlan->net differs from the device's). Writes as in "vxlan".`,
+		Actions: []Action{
+			{Hook: Hook{"vxA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
+		},
+		Hooks: []Hook{{"vxA", TCEgress}, {"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
+	},
+	{
+		Name: "xdp-meta-native",
+		Setup: setupPair + ` Native (driver mode) XDP on vB reserves 8 bytes of metadata. Writes at vA
+egress.`,
+		Actions: []Action{
+			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", XDP}, MetaLen: 8},
+		},
+		Hooks: []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+	},
+	{
+		Name:  "xdp-meta-generic",
+		Setup: setupPair + ` Generic (skb mode) XDP on vB reserves 8 bytes of metadata. Writes at vA egress.`,
+		Actions: []Action{
+			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", XDP}, MetaLen: 8},
+		},
+		Hooks: []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+	},
+}
+
+// Lookup returns the transition with the given name.
+func Lookup(name string) (Transition, error) {
+	for _, t := range Transitions {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return Transition{}, fmt.Errorf("unknown transition %q", name)
+}
+
+// normalized lists the fields whose values Normalize maps to ValueOther
+// when no action wrote them.
+var normalized = map[Field]bool{
+	FieldMark: true, FieldPriority: true, FieldTCIndex: true, FieldCB0: true,
+	FieldCB1: true, FieldCB2: true, FieldCB3: true, FieldCB4: true,
+	FieldHash: true, FieldTstamp: true,
+}
+
+// Normalize replaces, in the cells of transition t, every value of mark,
+// priority, tc_index, cb[], hash and tstamp that is neither 0 nor a value
+// some action of t assigned to that field with ValueOther (socket hashes,
+// receive clock timestamps and stale cb[] bytes differ between runs). It
+// modifies m in place and returns it.
+func Normalize(m Matrix, t Transition) Matrix {
+	written := map[Field]map[uint64]bool{}
+	for _, a := range t.Actions {
+		for _, s := range a.Set {
+			if written[s.Field] == nil {
+				written[s.Field] = map[uint64]bool{}
+			}
+			written[s.Field][s.Value] = true
+		}
+	}
+	for i, o := range m {
+		if o.Transition != t.Name || !normalized[o.Field] || o.Value == 0 {
+			continue
+		}
+		if !written[o.Field][o.Value] {
+			m[i].Value = ValueOther
+		}
+	}
+	return m
+}
