@@ -164,8 +164,11 @@ int record_tc(struct __sk_buff *skb)
 		r->mark = skb->mark;
 		r->priority = skb->priority;
 		r->tc_index = skb->tc_index;
-		for (i = 0; i < 5; i++)
-			r->cb[i] = skb->cb[i];
+		r->cb[0] = skb->cb[0]; /* ctx offsets must be constant: no loop */
+		r->cb[1] = skb->cb[1];
+		r->cb[2] = skb->cb[2];
+		r->cb[3] = skb->cb[3];
+		r->cb[4] = skb->cb[4];
 		r->hash = skb->hash;
 		r->tstamp = skb->tstamp;
 		r->tstamp_type = skb->tstamp_type;
@@ -189,9 +192,16 @@ int record_tc(struct __sk_buff *skb)
 		skb->priority = a->priority;
 	if (a->set & SET_TC_INDEX)
 		skb->tc_index = a->tc_index;
-	for (i = 0; i < 5; i++)
-		if (a->set & (SET_CB0 << i))
-			skb->cb[i] = a->cb[i];
+	if (a->set & (SET_CB0 << 0))
+		skb->cb[0] = a->cb[0];
+	if (a->set & (SET_CB0 << 1))
+		skb->cb[1] = a->cb[1];
+	if (a->set & (SET_CB0 << 2))
+		skb->cb[2] = a->cb[2];
+	if (a->set & (SET_CB0 << 3))
+		skb->cb[3] = a->cb[3];
+	if (a->set & (SET_CB0 << 4))
+		skb->cb[4] = a->cb[4];
 	if (a->set & SET_HASH)
 		bpf_set_hash(skb, a->hash);
 	if (a->set & SET_TSTAMP_MONO)

@@ -77,6 +77,10 @@ const (
 	FieldIfindex        Field = "ifindex"         // __sk_buff.ifindex (skb->dev)
 	FieldMetaLen        Field = "meta_len"        // data - data_meta
 	FieldMeta           Field = "meta"            // the first min(meta_len, MetaRecordLen) metadata bytes
+	// FieldRet is the return value of the hook's action helper
+	// (bpf_redirect*, bpf_clone_redirect, bpf_xdp_adjust_meta); present only
+	// at hooks whose action redirects or reserves metadata.
+	FieldRet Field = "ret"
 )
 
 // Fields lists the fields in matrix order.
@@ -84,6 +88,7 @@ var Fields = []Field{
 	FieldCount, FieldMark, FieldPriority, FieldTCIndex, FieldCB0, FieldCB1,
 	FieldCB2, FieldCB3, FieldCB4, FieldHash, FieldTstamp, FieldTstampType,
 	FieldPktType, FieldIngressIfindex, FieldIfindex, FieldMetaLen, FieldMeta,
+	FieldRet,
 }
 
 // CBField returns the field of cb[i], 0 <= i < 5.
@@ -137,6 +142,8 @@ func (o Observation) ValueString() string {
 		return fmt.Sprintf("% x", o.Bytes)
 	case o.Value == ValueOther:
 		return "other"
+	case o.Field == FieldRet:
+		return fmt.Sprintf("%d", int64(o.Value))
 	case o.Field == FieldCount || o.Field == FieldPktType || o.Field == FieldTstampType || o.Field == FieldMetaLen || o.Field == FieldPriority || o.Field == FieldTCIndex:
 		return fmt.Sprintf("%d", o.Value)
 	}

@@ -32,7 +32,10 @@ type Assign struct {
 // bpf_xdp_adjust_meta(ctx, -MetaLen), the bytes filled with MetaByte(i), and
 // XDP_PASS.
 type Action struct {
-	Hook     Hook
+	Hook Hook
+	// Generic attaches an XDP action in generic (skb) mode instead of
+	// native (driver) mode.
+	Generic  bool
 	Set      []Assign
 	MetaLen  int
 	Redirect RedirectKind
@@ -61,9 +64,23 @@ func Writes(base uint64) []Assign {
 	)
 }
 
+// Topology names the device layout a transition runs on; Setup texts
+// describe each in full.
+type Topology string
+
+// Topologies.
+const (
+	TopoSameNetns Topology = "same-netns" // vX <-> vY, both in A
+	TopoPair      Topology = "pair"       // vA (A) <-> vB (B)
+	TopoHub       Topology = "hub"        // vA/vB/vC (A/B/C) <-> hA/hB/hC (H)
+	TopoVXLAN     Topology = "vxlan"      // pair + vxA (A), vxB (B)
+	TopoVXLANXnet Topology = "vxlan-xnet" // pair + vxA moved to S, vxB moved to D
+)
+
 // Transition is one scenario of the matrix.
 type Transition struct {
-	Name string
+	Name     string
+	Topology Topology
 	// Setup is the exact topology and traffic, for a model to reproduce.
 	Setup string
 	// Actions, in packet order.
@@ -103,7 +120,8 @@ UDP/4789 packet whose inner packet is UDP/9999.`
 // reproduce.
 var Transitions = []Transition{
 	{
-		Name: "veth-same-netns",
+		Name:     "veth-same-netns",
+		Topology: TopoSameNetns,
 		Setup: `Namespace A holds both ends of a veth pair vX (192.0.2.1/24) <-> vY (192.0.2.2/24). Route
 203.0.113.0/24 dev vX and permanent neighbour 203.0.113.2 -> vY's MAC on vX. One UDP datagram is sent from a
 socket in A to 203.0.113.2:9999 (it leaves by vX, is forwarded by veth to vY: dev_forward_skb with xnet=false).`,
@@ -111,51 +129,59 @@ socket in A to 203.0.113.2:9999 (it leaves by vX, is forwarded by veth to vY: de
 		Hooks:   []Hook{{"vX", TCEgress}, {"vY", TCIngress}},
 	},
 	{
-		Name:    "veth-cross-netns",
-		Setup:   setupPair + ` veth forwards with xnet=true.`,
-		Actions: []Action{{Hook: Hook{"vA", TCEgress}, Set: Writes(42)}},
-		Hooks:   []Hook{{"vA", TCEgress}, {"vB", TCIngress}},
+		Name:     "veth-cross-netns",
+		Topology: TopoPair,
+		Setup:    setupPair + ` veth forwards with xnet=true.`,
+		Actions:  []Action{{Hook: Hook{"vA", TCEgress}, Set: Writes(42)}},
+		Hooks:    []Hook{{"vA", TCEgress}, {"vB", TCIngress}},
 	},
 	{
-		Name:  "veth-cross-netns-edt",
-		Setup: setupPair + ` The tstamp is written with bpf_skb_set_tstamp(BPF_SKB_CLOCK_MONOTONIC) (EDT).`,
+		Name:     "veth-cross-netns-edt",
+		Topology: TopoPair,
+		Setup:    setupPair + ` The tstamp is written with bpf_skb_set_tstamp(BPF_SKB_CLOCK_MONOTONIC) (EDT).`,
 		Actions: []Action{{Hook: Hook{"vA", TCEgress},
 			Set: append(Writes(42), Assign{FieldTstampType, 1})}},
 		Hooks: []Hook{{"vA", TCEgress}, {"vB", TCIngress}},
 	},
 	{
-		Name:    "bpf-redirect-egress",
-		Setup:   setupHub + ` At hA ingress: writes, then bpf_redirect(hB, 0).`,
-		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectEgress, Target: "hB"}},
-		Hooks:   []Hook{{"vA", TCEgress}, {"hA", TCIngress}, {"hB", TCEgress}, {"vB", TCIngress}},
+		Name:     "bpf-redirect-egress",
+		Topology: TopoHub,
+		Setup:    setupHub + ` At hA ingress: writes, then bpf_redirect(hB, 0).`,
+		Actions:  []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectEgress, Target: "hB"}},
+		Hooks:    []Hook{{"vA", TCEgress}, {"hA", TCIngress}, {"hB", TCEgress}, {"vB", TCIngress}},
 	},
 	{
-		Name:    "bpf-redirect-ingress",
-		Setup:   setupHub + ` At hA ingress: writes, then bpf_redirect(hB, BPF_F_INGRESS).`,
-		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectIngr, Target: "hB"}},
-		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCIngress}},
+		Name:     "bpf-redirect-ingress",
+		Topology: TopoHub,
+		Setup:    setupHub + ` At hA ingress: writes, then bpf_redirect(hB, BPF_F_INGRESS).`,
+		Actions:  []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectIngr, Target: "hB"}},
+		Hooks:    []Hook{{"hA", TCIngress}, {"hB", TCIngress}},
 	},
 	{
-		Name:    "bpf-redirect-peer",
-		Setup:   setupHub + ` At hA ingress: writes, then bpf_redirect_peer(hB, 0) (delivers at vB ingress in B).`,
-		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectPeer, Target: "hB"}},
-		Hooks:   []Hook{{"hA", TCIngress}, {"vB", TCIngress}},
+		Name:     "bpf-redirect-peer",
+		Topology: TopoHub,
+		Setup:    setupHub + ` At hA ingress: writes, then bpf_redirect_peer(hB, 0) (delivers at vB ingress in B).`,
+		Actions:  []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectPeer, Target: "hB"}},
+		Hooks:    []Hook{{"hA", TCIngress}, {"vB", TCIngress}},
 	},
 	{
-		Name: "bpf-clone-redirect-egress",
+		Name:     "bpf-clone-redirect-egress",
+		Topology: TopoHub,
 		Setup: setupHub + ` At hA ingress: writes, then bpf_clone_redirect(hC, 0) and TCX_NEXT (the original
 continues into H's stack).`,
 		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: CloneEgress, Target: "hC"}},
 		Hooks:   []Hook{{"hA", TCIngress}, {"hC", TCEgress}, {"vC", TCIngress}},
 	},
 	{
-		Name:    "bpf-clone-redirect-ingress",
-		Setup:   setupHub + ` At hA ingress: writes, then bpf_clone_redirect(hC, BPF_F_INGRESS) and TCX_NEXT.`,
-		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: CloneIngress, Target: "hC"}},
-		Hooks:   []Hook{{"hA", TCIngress}, {"hC", TCIngress}},
+		Name:     "bpf-clone-redirect-ingress",
+		Topology: TopoHub,
+		Setup:    setupHub + ` At hA ingress: writes, then bpf_clone_redirect(hC, BPF_F_INGRESS) and TCX_NEXT.`,
+		Actions:  []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: CloneIngress, Target: "hC"}},
+		Hooks:    []Hook{{"hA", TCIngress}, {"hC", TCIngress}},
 	},
 	{
-		Name: "vxlan",
+		Name:     "vxlan",
+		Topology: TopoVXLAN,
 		Setup: setupVXLAN + ` vxA and the sender are in A, vxB in B (tunnel and underlay share a namespace on
 both sides). Writes on the inner packet at vxA egress (encap is observed at vA egress and, after the
 cross-netns veth, vB ingress); other writes on the outer packet at vB ingress (decap is observed at vxB
@@ -167,7 +193,8 @@ ingress).`,
 		Hooks: []Hook{{"vxA", TCEgress}, {"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
 	},
 	{
-		Name: "vxlan-xnet",
+		Name:     "vxlan-xnet",
+		Topology: TopoVXLANXnet,
 		Setup: setupVXLAN + ` vxA is created in A over vA and then moved to namespace S, where its address is
 set and the sender runs; vxB is created in B over vB and moved to namespace D. Encap and decap therefore
 cross namespaces (vxlan->net differs from the device's). Writes as in "vxlan".`,
@@ -178,7 +205,8 @@ cross namespaces (vxlan->net differs from the device's). Writes as in "vxlan".`,
 		Hooks: []Hook{{"vxA", TCEgress}, {"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
 	},
 	{
-		Name: "xdp-meta-native",
+		Name:     "xdp-meta-native",
+		Topology: TopoPair,
 		Setup: setupPair + ` Native (driver mode) XDP on vB reserves 8 bytes of metadata. Writes at vA
 egress.`,
 		Actions: []Action{
@@ -188,11 +216,12 @@ egress.`,
 		Hooks: []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 	},
 	{
-		Name:  "xdp-meta-generic",
-		Setup: setupPair + ` Generic (skb mode) XDP on vB reserves 8 bytes of metadata. Writes at vA egress.`,
+		Name:     "xdp-meta-generic",
+		Topology: TopoPair,
+		Setup:    setupPair + ` Generic (skb mode) XDP on vB reserves 8 bytes of metadata. Writes at vA egress.`,
 		Actions: []Action{
 			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
-			{Hook: Hook{"vB", XDP}, MetaLen: 8},
+			{Hook: Hook{"vB", XDP}, MetaLen: 8, Generic: true},
 		},
 		Hooks: []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 	},

@@ -1,0 +1,394 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
+
+	"github.com/skbsim/skbsim/kernel/bpf"
+	"github.com/skbsim/skbsim/kernel/observe"
+)
+
+// Action bits and redirect kinds of recorder.c.
+const (
+	setMark       = 1 << 0
+	setPriority   = 1 << 1
+	setTCIndex    = 1 << 2
+	setCB0        = 1 << 3
+	setHash       = 1 << 8
+	setTstamp     = 1 << 9
+	setTstampMono = 1 << 10
+
+	maxHooks = 32
+)
+
+var redirectCodes = map[observe.RedirectKind]uint32{
+	observe.NoRedirect: 0, observe.RedirectEgress: 1, observe.RedirectIngr: 2,
+	observe.RedirectPeer: 3, observe.CloneEgress: 4, observe.CloneIngress: 5,
+}
+
+var (
+	recorderOnce sync.Once
+	recorderSpec *ebpf.CollectionSpec
+	recorderErr  error
+)
+
+func loadRecorderSpec() (*ebpf.CollectionSpec, error) {
+	recorderOnce.Do(func() { recorderSpec, recorderErr = bpf.LoadRecorder() })
+	return recorderSpec, recorderErr
+}
+
+// RecordOptions tunes RunTransition.
+type RecordOptions struct {
+	// Wait bounds how long to wait for every hook to see the packet
+	// (default 500ms); hooks that legitimately never see it cost this.
+	Wait time.Duration
+}
+
+// RunTransition builds t's topology, attaches a recorder at each of t's hooks
+// (and at each action hook), sends the marked packet, and returns the
+// normalised observations (observe.Normalize). Everything it created is
+// removed before it returns.
+func RunTransition(t observe.Transition, opts *RecordOptions) (m observe.Matrix, err error) {
+	wait := 500 * time.Millisecond
+	if opts != nil && opts.Wait > 0 {
+		wait = opts.Wait
+	}
+	r, err := newRecording(t)
+	if err != nil {
+		return nil, fmt.Errorf("transition %s: %w", t.Name, err)
+	}
+	defer func() { err = errors.Join(err, r.Close()) }()
+	if err := r.send(); err != nil {
+		return nil, fmt.Errorf("transition %s: %w", t.Name, err)
+	}
+	r.wait(wait)
+	m, err = r.matrix()
+	if err != nil {
+		return nil, fmt.Errorf("transition %s: %w", t.Name, err)
+	}
+	return observe.Normalize(m, t), nil
+}
+
+type recording struct {
+	t       observe.Transition
+	topo    *topology
+	hooks   []observe.Hook
+	recs    *ebpf.Map
+	actions *ebpf.Map
+	colls   []*ebpf.Collection
+	links   []link.Link
+}
+
+func (r *recording) Close() error {
+	var errs []error
+	for _, l := range r.links {
+		errs = append(errs, l.Close())
+	}
+	for _, c := range r.colls {
+		c.Close()
+	}
+	for _, m := range []*ebpf.Map{r.recs, r.actions} {
+		if m != nil {
+			errs = append(errs, m.Close())
+		}
+	}
+	if r.topo != nil {
+		errs = append(errs, r.topo.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func newRecording(t observe.Transition) (r *recording, err error) {
+	spec, err := loadRecorderSpec()
+	if err != nil {
+		return nil, wrap("load recorder", err)
+	}
+	r = &recording{t: t}
+	defer func() {
+		if err != nil {
+			r.Close()
+			r = nil
+		}
+	}()
+	seen := map[observe.Hook]bool{}
+	for _, h := range t.Hooks {
+		if !seen[h] {
+			seen[h] = true
+			r.hooks = append(r.hooks, h)
+		}
+	}
+	for _, a := range t.Actions {
+		if !seen[a.Hook] {
+			seen[a.Hook] = true
+			r.hooks = append(r.hooks, a.Hook)
+		}
+	}
+	if len(r.hooks) > maxHooks {
+		return r, fmt.Errorf("%d hooks, at most %d", len(r.hooks), maxHooks)
+	}
+	if r.recs, err = ebpf.NewMap(spec.Maps[bpf.RecorderMapRecs]); err != nil {
+		return r, wrap("create recs map", err)
+	}
+	if r.actions, err = ebpf.NewMap(spec.Maps[bpf.RecorderMapActions]); err != nil {
+		return r, wrap("create actions map", err)
+	}
+	if r.topo, err = buildTopology(t.Topology); err != nil {
+		return r, err
+	}
+	for id, h := range r.hooks {
+		if err := r.attach(spec, uint32(id), h); err != nil {
+			return r, fmt.Errorf("hook %s: %w", h, err)
+		}
+	}
+	return r, nil
+}
+
+// attach programs the hook's action and loads and attaches one recorder
+// instance with hook_id = id, inside the device's namespace.
+func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook) error {
+	ns, err := r.topo.nsOf(h.Dev)
+	if err != nil {
+		return err
+	}
+	a, hasAction := r.t.ActionAt(h)
+	if hasAction {
+		act, err := r.encodeAction(ns, a)
+		if err != nil {
+			return err
+		}
+		if err := r.actions.Put(id, act); err != nil {
+			return wrap("program action", err)
+		}
+	}
+	prog := bpf.RecorderProgRecordTc
+	if h.Point == observe.XDP {
+		prog = bpf.RecorderProgRecordXdp
+	}
+	s := spec.Copy()
+	for name := range s.Programs {
+		if name != prog {
+			delete(s.Programs, name)
+		}
+	}
+	if err := s.Variables["hook_id"].Set(id); err != nil {
+		return err
+	}
+	coll, err := ebpf.NewCollectionWithOptions(s, ebpf.CollectionOptions{
+		MapReplacements: map[string]*ebpf.Map{bpf.RecorderMapRecs: r.recs, bpf.RecorderMapActions: r.actions},
+	})
+	if err != nil {
+		return wrap("load recorder", err)
+	}
+	r.colls = append(r.colls, coll)
+	return ns.Do(func() error {
+		iface, err := net.InterfaceByName(h.Dev)
+		if err != nil {
+			return err
+		}
+		var l link.Link
+		switch h.Point {
+		case observe.TCIngress, observe.TCEgress:
+			at := ebpf.AttachTCXIngress
+			if h.Point == observe.TCEgress {
+				at = ebpf.AttachTCXEgress
+			}
+			l, err = link.AttachTCX(link.TCXOptions{Interface: iface.Index, Program: coll.Programs[prog], Attach: at})
+		case observe.XDP:
+			flags := link.XDPDriverMode
+			if hasAction && a.Generic {
+				flags = link.XDPGenericMode
+			}
+			l, err = link.AttachXDP(link.XDPOptions{Interface: iface.Index, Program: coll.Programs[prog], Flags: flags})
+		default:
+			err = fmt.Errorf("unknown point %q", h.Point)
+		}
+		if err != nil {
+			return wrap("attach", err)
+		}
+		r.links = append(r.links, l)
+		return nil
+	})
+}
+
+func (r *recording) encodeAction(ns *Netns, a observe.Action) (bpf.RecorderAction, error) {
+	var act bpf.RecorderAction
+	mono := false
+	for _, s := range a.Set {
+		if s.Field == observe.FieldTstampType {
+			if s.Value != 1 {
+				return act, fmt.Errorf("tstamp_type %d: only 1 (BPF_SKB_CLOCK_MONOTONIC) can be written", s.Value)
+			}
+			mono = true
+		}
+	}
+	for _, s := range a.Set {
+		v := uint32(s.Value)
+		switch s.Field {
+		case observe.FieldMark:
+			act.Set |= setMark
+			act.Mark = v
+		case observe.FieldPriority:
+			act.Set |= setPriority
+			act.Priority = v
+		case observe.FieldTCIndex:
+			act.Set |= setTCIndex
+			act.TcIndex = v
+		case observe.FieldCB0, observe.FieldCB1, observe.FieldCB2, observe.FieldCB3, observe.FieldCB4:
+			i := int(s.Field[2] - '0')
+			act.Set |= setCB0 << i
+			act.Cb[i] = v
+		case observe.FieldHash:
+			act.Set |= setHash
+			act.Hash = v
+		case observe.FieldTstamp:
+			act.Set |= setTstamp
+			if mono {
+				act.Set |= setTstampMono
+			}
+			act.Tstamp = s.Value
+		case observe.FieldTstampType:
+		default:
+			return act, fmt.Errorf("field %s cannot be written", s.Field)
+		}
+	}
+	code, ok := redirectCodes[a.Redirect]
+	if !ok {
+		return act, fmt.Errorf("unknown redirect %q", a.Redirect)
+	}
+	act.Redirect = code
+	if code != 0 {
+		idx, err := ns.Ifindex(a.Target)
+		if err != nil {
+			return act, fmt.Errorf("redirect target %q: %w", a.Target, err)
+		}
+		act.Target = uint32(idx)
+	}
+	if a.MetaLen < 0 || a.MetaLen > 255 {
+		return act, fmt.Errorf("meta length %d out of range", a.MetaLen)
+	}
+	act.MetaLen = uint32(a.MetaLen)
+	return act, nil
+}
+
+// send transmits the marked datagram (16 bytes of payload) from the sender
+// namespace to the destination's TestPort.
+func (r *recording) send() error {
+	ns := r.topo.ns[r.topo.sender]
+	return ns.Do(func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		sa := &unix.SockaddrInet4{Port: observe.TestPort}
+		copy(sa.Addr[:], r.topo.dst.To4())
+		return wrap("send", unix.Sendto(fd, []byte("skbsim test pkt!"), 0, sa))
+	})
+}
+
+func (r *recording) rec(id int) (bpf.RecorderRec, error) {
+	var v bpf.RecorderRec
+	err := r.recs.Lookup(uint32(id), &v)
+	return v, wrap("read record", err)
+}
+
+// wait polls until every recorded hook saw the packet or d elapses, then
+// gives stragglers (duplicates) a moment.
+func (r *recording) wait(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		all := true
+		for id := range r.t.Hooks {
+			v, err := r.rec(r.hookID(r.t.Hooks[id]))
+			if err != nil || v.Count == 0 {
+				all = false
+				break
+			}
+		}
+		if all {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond)
+}
+
+func (r *recording) hookID(h observe.Hook) int {
+	for i, x := range r.hooks {
+		if x == h {
+			return i
+		}
+	}
+	panic(fmt.Sprintf("kernel: hook %s not attached", h))
+}
+
+// matrix reads the records of the transition's hooks.
+func (r *recording) matrix() (observe.Matrix, error) {
+	names := map[*Netns]map[int]string{}
+	for _, n := range r.topo.ns {
+		m, err := n.Interfaces()
+		if err != nil {
+			return nil, err
+		}
+		names[n] = m
+	}
+	var out observe.Matrix
+	for _, h := range r.t.Hooks {
+		v, err := r.rec(r.hookID(h))
+		if err != nil {
+			return nil, err
+		}
+		ns, _ := r.topo.nsOf(h.Dev)
+		o := func(f observe.Field, val uint64) observe.Observation {
+			return observe.Observation{Transition: r.t.Name, Hook: h.String(), Field: f, Value: val}
+		}
+		dev := func(f observe.Field, idx uint32) observe.Observation {
+			ob := o(f, uint64(idx))
+			if idx != 0 {
+				if ob.Dev = names[ns][int(idx)]; ob.Dev == "" {
+					ob.Dev = "?"
+				}
+			}
+			return ob
+		}
+		out = append(out, o(observe.FieldCount, v.Count))
+		if v.Count == 0 {
+			continue
+		}
+		if h.Point != observe.XDP {
+			out = append(out,
+				o(observe.FieldMark, uint64(v.Mark)),
+				o(observe.FieldPriority, uint64(v.Priority)),
+				o(observe.FieldTCIndex, uint64(v.TcIndex)))
+			for i := range 5 {
+				out = append(out, o(observe.CBField(i), uint64(v.Cb[i])))
+			}
+			out = append(out,
+				o(observe.FieldHash, uint64(v.Hash)),
+				o(observe.FieldTstamp, v.Tstamp),
+				o(observe.FieldTstampType, uint64(v.TstampType)),
+				o(observe.FieldPktType, uint64(v.PktType)))
+		}
+		out = append(out, dev(observe.FieldIngressIfindex, v.IngressIfindex))
+		if h.Point != observe.XDP {
+			out = append(out, dev(observe.FieldIfindex, v.Ifindex))
+		}
+		out = append(out, o(observe.FieldMetaLen, uint64(v.MetaLen)))
+		if v.MetaLen > 0 && h.Point != observe.XDP {
+			b := o(observe.FieldMeta, 0)
+			b.Bytes = append([]byte(nil), v.Meta[:min(int(v.MetaLen), observe.MetaRecordLen)]...)
+			out = append(out, b)
+		}
+		if a, ok := r.t.ActionAt(h); ok && (a.Redirect != observe.NoRedirect || a.MetaLen > 0) {
+			out = append(out, o(observe.FieldRet, uint64(int64(v.Ret))))
+		}
+	}
+	return out, nil
+}

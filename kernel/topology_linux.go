@@ -1,0 +1,156 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/skbsim/skbsim/kernel/observe"
+)
+
+// topology is a built observe.Topology: namespaces by role, the namespace
+// role of every device, and where the test packet is sent from and to.
+type topology struct {
+	ns     map[string]*Netns
+	devNS  map[string]string
+	sender string
+	dst    net.IP
+}
+
+func (t *topology) Close() error {
+	var errs []error
+	for _, n := range t.ns {
+		errs = append(errs, n.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// nsOf returns the namespace holding device dev.
+func (t *topology) nsOf(dev string) (*Netns, error) {
+	r, ok := t.devNS[dev]
+	if !ok {
+		return nil, fmt.Errorf("device %q is not part of the topology", dev)
+	}
+	return t.ns[r], nil
+}
+
+// buildTopology creates the namespaces and devices of kind (see the Setup
+// texts in package observe). On error everything created is removed.
+func buildTopology(kind observe.Topology) (t *topology, err error) {
+	t = &topology{ns: map[string]*Netns{}, devNS: map[string]string{}}
+	defer func() {
+		if err != nil {
+			t.Close()
+			t = nil
+		}
+	}()
+	mk := func(roles ...string) error {
+		for _, r := range roles {
+			n, err := NewNetns(r)
+			if err != nil {
+				return err
+			}
+			t.ns[r] = n
+		}
+		return nil
+	}
+	var steps []func() error
+	run := func() error {
+		for _, s := range steps {
+			if err := s(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	ipIn := func(role string, args ...string) func() error {
+		return func() error { return t.ns[role].IP(args...) }
+	}
+	// veth creates a pair a (in ra) <-> b (in rb), both up.
+	veth := func(ra, a, rb, b string) {
+		t.devNS[a], t.devNS[b] = ra, rb
+		args := []string{"link", "add", a, "type", "veth", "peer", "name", b}
+		if ra != rb {
+			args = append(args, "netns", t.ns[rb].Name)
+		}
+		steps = append(steps, ipIn(ra, args...), ipIn(ra, "link", "set", a, "up"), ipIn(rb, "link", "set", b, "up"))
+	}
+	addr := func(role, dev, cidr string) {
+		steps = append(steps, ipIn(role, "addr", "add", cidr, "dev", dev))
+	}
+	// neigh adds a permanent entry for ip on dev (in role) -> MAC of peer.
+	neigh := func(role, dev, ip, peer string) {
+		steps = append(steps, func() error {
+			mac, err := t.ns[t.devNS[peer]].HardwareAddr(peer)
+			if err != nil {
+				return err
+			}
+			return t.ns[role].IP("neigh", "replace", ip, "lladdr", mac.String(), "dev", dev, "nud", "permanent")
+		})
+	}
+
+	switch kind {
+	case observe.TopoSameNetns:
+		if err := mk("A"); err != nil {
+			return t, err
+		}
+		veth("A", "vX", "A", "vY")
+		addr("A", "vX", "192.0.2.1/24")
+		addr("A", "vY", "192.0.2.2/24")
+		steps = append(steps, ipIn("A", "route", "add", "203.0.113.0/24", "dev", "vX"))
+		neigh("A", "vX", "203.0.113.2", "vY")
+		t.sender, t.dst = "A", net.IPv4(203, 0, 113, 2)
+	case observe.TopoPair:
+		if err := mk("A", "B"); err != nil {
+			return t, err
+		}
+		veth("A", "vA", "B", "vB")
+		addr("A", "vA", "192.0.2.1/24")
+		addr("B", "vB", "192.0.2.2/24")
+		neigh("A", "vA", "192.0.2.2", "vB")
+		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
+	case observe.TopoHub:
+		if err := mk("A", "B", "C", "H"); err != nil {
+			return t, err
+		}
+		for i, r := range []string{"A", "B", "C"} {
+			veth(r, "v"+r, "H", "h"+r)
+			addr(r, "v"+r, fmt.Sprintf("192.0.2.%d/24", i+1))
+		}
+		neigh("A", "vA", "192.0.2.2", "vB")
+		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
+	case observe.TopoVXLAN, observe.TopoVXLANXnet:
+		xnet := kind == observe.TopoVXLANXnet
+		roles := []string{"A", "B"}
+		sa, db := "A", "B"
+		if xnet {
+			roles = append(roles, "S", "D")
+			sa, db = "S", "D"
+		}
+		if err := mk(roles...); err != nil {
+			return t, err
+		}
+		veth("A", "vA", "B", "vB")
+		addr("A", "vA", "192.0.2.1/24")
+		addr("B", "vB", "192.0.2.2/24")
+		neigh("A", "vA", "192.0.2.2", "vB")
+		neigh("B", "vB", "192.0.2.1", "vA")
+		steps = append(steps,
+			ipIn("A", "link", "add", "vxA", "type", "vxlan", "id", "42", "remote", "192.0.2.2", "local", "192.0.2.1", "dstport", "4789", "dev", "vA"),
+			ipIn("B", "link", "add", "vxB", "type", "vxlan", "id", "42", "remote", "192.0.2.1", "local", "192.0.2.2", "dstport", "4789", "dev", "vB"))
+		if xnet {
+			steps = append(steps,
+				ipIn("A", "link", "set", "vxA", "netns", t.ns["S"].Name),
+				ipIn("B", "link", "set", "vxB", "netns", t.ns["D"].Name))
+		}
+		t.devNS["vxA"], t.devNS["vxB"] = sa, db
+		addr(sa, "vxA", "198.51.100.1/24")
+		addr(db, "vxB", "198.51.100.2/24")
+		steps = append(steps, ipIn(sa, "link", "set", "vxA", "up"), ipIn(db, "link", "set", "vxB", "up"))
+		neigh(sa, "vxA", "198.51.100.2", "vxB")
+		t.sender, t.dst = sa, net.IPv4(198, 51, 100, 2)
+	default:
+		return t, fmt.Errorf("unknown topology %q", kind)
+	}
+	return t, run()
+}
