@@ -33,5 +33,5 @@ test-short: ## the suite without the slow property runs
 bench: ## benchmarks with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-generate: ## rebuild the committed eBPF objects (needs clang, llvm, libbpf-dev)
-	GOFLAGS=-mod=mod $(GO) generate ./...
+generate: ## rebuild the committed eBPF objects in kernel/bpf (needs clang, llvm, libbpf-dev)
+	GOFLAGS=-mod=mod $(GO) generate ./kernel/...
