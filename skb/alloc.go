@@ -1,0 +1,458 @@
+package skb
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/skbsim/skbsim/kmem"
+)
+
+// Allocation sites and caches the model charges to the accountant.
+var (
+	siteHead      = kmem.RegisterSite("skbuff_head_cache")
+	siteFclone    = kmem.RegisterSite("skbuff_fclone_cache")
+	siteSmallHead = kmem.RegisterSite("skbuff_small_head")
+	siteKmalloc   = kmem.RegisterSite("kmalloc_reserve")
+	siteFrag      = kmem.RegisterSite("page_frag_alloc")
+	sitePagePool  = kmem.RegisterSite("page_pool")
+	siteExt       = kmem.RegisterSite("skbuff_ext_cache")
+
+	headCache      = kmem.NewCache("skbuff_head_cache", SizeofSkBuff, true)
+	fcloneCache    = kmem.NewCache("skbuff_fclone_cache", SizeofSkBuffFclones, true)
+	smallHeadCache = kmem.NewCache("skbuff_small_head", SmallHeadCacheSize, true)
+	// fragCaches describe page-fragment allocations of SKB_HEAD_ALIGN'ed
+	// sizes: they take exactly their (64-aligned) size from a page.
+	fragCaches = func() (c [PageSize/L1CacheBytes + 1]*kmem.Cache) {
+		for i := 1; i < len(c); i++ {
+			c[i] = kmem.NewCache("page_frag", i*L1CacheBytes, false)
+		}
+		return c
+	}()
+)
+
+// Allocator creates, copies and frees skbs for one replay shard. It holds the
+// pools that make steady-state allocation free of Go heap allocation, counts
+// live objects for leak checks, and charges every modelled kernel allocation
+// to its accountant. It is not safe for concurrent use.
+type Allocator struct {
+	acct  *kmem.Accountant
+	prof  Profile
+	hooks hookList
+
+	skbs  ring[Buff]
+	pairs ring[fclonePair]
+	exts  ring[Ext]
+	bufs  map[int]*ring[buffer]
+
+	frameCaches map[int]*kmem.Cache
+
+	extCache     *kmem.Cache
+	extHdrChunks int // SKB_EXT_CHUNKSIZEOF(struct skb_ext)
+	extTotal     int // skb_ext_total_length()
+
+	live Live
+	seq  uint64
+
+	noPoison bool
+	warns    Warnings
+}
+
+// Live counts the objects an allocator has handed out and not yet freed.
+type Live struct {
+	Skbs     int // struct sk_buff (including fclone companions in use)
+	Fclones  int // struct sk_buff_fclones objects
+	Buffers  int // data buffers (skb->head)
+	Exts     int // struct skb_ext objects
+	Pending  int // always 0; reserved for deferred frees
+	Failures int // allocations refused by fault injection
+}
+
+// Warnings counts WARN_ON_ONCE conditions the model hit (the kernel warns
+// once; the model counts every occurrence).
+type Warnings struct {
+	// DataMoveMeta counts skb_data_move() finding the metadata not right
+	// before skb->data, or without headroom, and clearing it.
+	DataMoveMeta int
+	// SkbCopyFraglist counts skb_copy/skb_copy_expand refusing a
+	// SKB_GSO_FRAGLIST skb.
+	SkbCopyFraglist int
+}
+
+// NewAllocator returns an allocator that charges acct and follows profile.
+// It panics if the profile's extension layout breaks the kernel's build-time
+// limits (skb_extensions_init: SKB_EXT_NUM <= 8, at most 255 chunks).
+func NewAllocator(acct *kmem.Accountant, profile Profile) *Allocator {
+	if acct == nil {
+		panic("skb: NewAllocator with nil accountant")
+	}
+	a := &Allocator{
+		acct:        acct,
+		prof:        profile,
+		bufs:        make(map[int]*ring[buffer]),
+		frameCaches: make(map[int]*kmem.Cache),
+	}
+	a.extHdrChunks, a.extTotal = extLayout(profile.Exts)
+	if a.extTotal > 255 {
+		panic(fmt.Sprintf("skb: skb_ext_total_length() = %d chunks > 255", a.extTotal))
+	}
+	a.extCache = kmem.NewCache("skbuff_ext_cache", extAlignValue*a.extTotal, true)
+	return a
+}
+
+// Profile returns the kernel profile.
+func (a *Allocator) Profile() *Profile { return &a.prof }
+
+// Accountant returns the accountant the allocator charges.
+func (a *Allocator) Accountant() *kmem.Accountant { return a.acct }
+
+// Live returns the live object counts.
+func (a *Allocator) Live() Live { return a.live }
+
+// Warnings returns the WARN conditions counted so far.
+func (a *Allocator) Warnings() Warnings { return a.warns }
+
+// SetPoison turns poisoning of freed buffers and extensions (POISON_FREE,
+// 0x6b) on or off. It is on by default; freed headers are always poisoned.
+func (a *Allocator) SetPoison(on bool) { a.noPoison = !on }
+
+// ExtCacheSize is the object size of skbuff_ext_cache under the profile:
+// SKB_EXT_ALIGN_VALUE * skb_ext_total_length().
+func (a *Allocator) ExtCacheSize() int { return a.extCache.ObjectSize }
+
+// CheckLeaks returns an error describing every skb, buffer or extension that
+// is still live. Call it when every skb should have been freed.
+func (a *Allocator) CheckLeaks() error {
+	l := a.live
+	if l.Skbs == 0 && l.Fclones == 0 && l.Buffers == 0 && l.Exts == 0 {
+		return nil
+	}
+	var parts []string
+	if l.Skbs != 0 {
+		parts = append(parts, fmt.Sprintf("%d skbs", l.Skbs))
+	}
+	if l.Fclones != 0 {
+		parts = append(parts, fmt.Sprintf("%d fclone pairs", l.Fclones))
+	}
+	if l.Buffers != 0 {
+		parts = append(parts, fmt.Sprintf("%d data buffers", l.Buffers))
+	}
+	if l.Exts != 0 {
+		parts = append(parts, fmt.Sprintf("%d skb extensions", l.Exts))
+	}
+	return fmt.Errorf("skb: leaked %s", strings.Join(parts, ", "))
+}
+
+func (a *Allocator) nextID() uint64 { a.seq++; return a.seq }
+
+// --- sk_buff heads ---
+
+// newSkb takes a zeroed struct sk_buff from skbuff_head_cache.
+func (a *Allocator) newSkb(op string) (*Buff, error) {
+	if err := a.acct.CacheAlloc(siteHead, headCache); err != nil {
+		a.live.Failures++
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	b := a.skbs.get()
+	if b == nil {
+		b = new(Buff)
+	}
+	*b = Buff{a: a, fclone: fcloneUnavailable}
+	a.claimSkb(b, op)
+	return b, nil
+}
+
+// newPair takes a struct sk_buff_fclones from skbuff_fclone_cache and
+// returns its first skb (SKB_FCLONE_ORIG, fclone_ref = 1).
+func (a *Allocator) newPair(op string) (*Buff, error) {
+	if err := a.acct.CacheAlloc(siteFclone, fcloneCache); err != nil {
+		a.live.Failures++
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	p := a.pairs.get()
+	if p == nil {
+		p = new(fclonePair)
+	}
+	p.ref = 1
+	p.skb1 = Buff{a: a, fclone: fcloneOrig, pair: p}
+	p.skb2 = Buff{a: a, fclone: fcloneClone, pair: p, state: stateFree, freedBy: "fclone companion not in use"}
+	a.live.Fclones++
+	a.claimSkb(&p.skb1, op)
+	return &p.skb1, nil
+}
+
+func (a *Allocator) claimSkb(b *Buff, op string) {
+	b.id = a.nextID()
+	b.state = stateLive
+	b.allocBy = op
+	a.live.Skbs++
+}
+
+// freeSkbmem models kfree_skbmem(): return the struct sk_buff to its cache,
+// or drop the fclone reference.
+func (a *Allocator) freeSkbmem(b *Buff, op string) {
+	a.poisonSkb(b, op)
+	a.live.Skbs--
+	switch b.fclone {
+	case fcloneUnavailable:
+		a.acct.CacheFree(siteHead, headCache)
+		a.skbs.put(b)
+		return
+	case fcloneOrig:
+		if b.pair.ref == 1 {
+			a.freePair(b.pair)
+			return
+		}
+	}
+	p := b.pair
+	p.ref--
+	if p.ref == 0 {
+		a.freePair(p)
+	}
+}
+
+func (a *Allocator) freePair(p *fclonePair) {
+	if p.skb1.state == stateLive || p.skb2.state == stateLive {
+		panic("skb: freeing an fclone pair with a live member")
+	}
+	p.ref = 0
+	a.acct.CacheFree(siteFclone, fcloneCache)
+	a.live.Fclones--
+	a.pairs.put(p)
+}
+
+var poisonHeader = func() (h Header) {
+	h.Tstamp = 0x6b6b6b6b6b6b6b6b
+	h.Dev = 0x6b6b6b6b
+	h.Mark = 0x6b6b6b6b
+	h.Priority = 0x6b6b6b6b
+	h.Hash = 0x6b6b6b6b
+	h.TCIndex = 0x6b6b
+	for i := range h.CB {
+		h.CB[i] = poisonByte
+	}
+	return h
+}()
+
+func (a *Allocator) poisonSkb(b *Buff, op string) {
+	id, pair, kind := b.id, b.pair, b.fclone
+	allocBy := b.allocBy
+	*b = Buff{
+		hdr: poisonHeader, a: a, id: id, pair: pair, fclone: kind,
+		state: stateFree, allocBy: allocBy, freedBy: op,
+		data: -1, tail: -1, len: -1, users: -1,
+	}
+}
+
+// --- data buffers ---
+
+func (a *Allocator) getBuffer(capacity, end int, kind headKind, size int, c *kmem.Cache, op string) *buffer {
+	r := a.bufs[capacity]
+	var buf *buffer
+	if r != nil {
+		buf = r.get()
+	}
+	if buf == nil {
+		buf = &buffer{bytes: make([]byte, capacity)}
+	}
+	buf.bytes = buf.bytes[:end]
+	buf.sh = SharedInfo{}
+	buf.dataref = 1
+	buf.kind, buf.allocSize, buf.cache = kind, size, c
+	buf.meta = metaRecord{}
+	buf.id = a.nextID()
+	buf.state = stateLive
+	buf.allocBy, buf.freedBy = op, ""
+	a.live.Buffers++
+	return buf
+}
+
+// allocHead models kmalloc_reserve(): SKB_HEAD_ALIGN(size) bytes from the
+// skbuff_small_head cache when they fit (v6.3+), else from kmalloc rounded
+// up to its size class (kmalloc_size_roundup). skb_shared_info goes at the
+// end of what was really allocated, so end = SKB_WITH_OVERHEAD(allocated).
+func (a *Allocator) allocHead(size int, op string) (*buffer, error) {
+	obj := headAlign(size)
+	if obj <= SmallHeadCacheSize {
+		if err := a.acct.CacheAlloc(siteSmallHead, smallHeadCache); err != nil {
+			a.live.Failures++
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		return a.getBuffer(SmallHeadCacheSize, SmallHeadHeadroom, headSmall, SmallHeadCacheSize, smallHeadCache, op), nil
+	}
+	obj = kmem.Occupied(obj)
+	if err := a.acct.Kmalloc(siteKmalloc, obj); err != nil {
+		a.live.Failures++
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return a.getBuffer(obj, withOverhead(obj), headKmalloc, obj, nil, op), nil
+}
+
+// allocFrag models page_frag_alloc(SKB_HEAD_ALIGN'ed len): the fragment
+// takes exactly len bytes of a page.
+func (a *Allocator) allocFrag(length int, op string) (*buffer, error) {
+	c := fragCaches[length/L1CacheBytes]
+	if err := a.acct.CacheAlloc(siteFrag, c); err != nil {
+		a.live.Failures++
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return a.getBuffer(length, withOverhead(length), headFrag, length, c, op), nil
+}
+
+// freeHead models skb_free_head(): give the buffer back to where it came
+// from.
+func (a *Allocator) freeHead(buf *buffer, op string) {
+	if buf.state != stateLive {
+		panic(fmt.Sprintf("skb: double free of data buffer #%d by %s (freed by %s)", buf.id, op, buf.freedBy))
+	}
+	switch buf.kind {
+	case headSmall:
+		a.acct.CacheFree(siteSmallHead, buf.cache)
+	case headKmalloc:
+		a.acct.Kfree(siteKmalloc, buf.allocSize)
+	case headFrag:
+		a.acct.CacheFree(siteFrag, buf.cache)
+	case headPage:
+		a.acct.CacheFree(sitePagePool, buf.cache)
+	}
+	buf.state = stateFree
+	buf.freedBy = op
+	buf.sh = SharedInfo{MetaLen: poisonByte, GSOSize: 0x6b6b, GSOSegs: 0x6b6b}
+	buf.dataref = 0x6b6b6b6b
+	buf.meta = metaRecord{}
+	full := buf.bytes[:cap(buf.bytes)]
+	if !a.noPoison {
+		poisonBytes(full)
+	}
+	a.live.Buffers--
+	r := a.bufs[cap(full)]
+	if r == nil {
+		r = new(ring[buffer])
+		a.bufs[cap(full)] = r
+	}
+	r.put(buf)
+}
+
+// --- constructors ---
+
+// finalize models __finalize_skb_around(): the skb fields a fresh buffer
+// gets (the struct itself was zeroed by skbuff_clear()).
+func (b *Buff) finalize(buf *buffer) {
+	b.buf = buf
+	b.truesize = trueSize(len(buf.bytes))
+	b.users = 1
+	b.data, b.tail, b.len = 0, 0, 0
+	b.off.mac = unsetOffset
+	b.off.transport = unsetOffset
+}
+
+// AllocSkb models alloc_skb(size, GFP_ATOMIC) (__alloc_skb without flags):
+// an skb with no headroom and at least size bytes of tailroom. It returns an
+// error matching ENOMEM when the accountant refuses either allocation; the
+// head is freed again if the data allocation fails.
+func (a *Allocator) AllocSkb(size int) (*Buff, error) { return a.allocSkb(size, false, "alloc_skb") }
+
+// AllocSkbFclone models alloc_skb_fclone(): the skb comes from
+// skbuff_fclone_cache together with a companion that the first skb_clone()
+// uses without allocating (TCP's transmit skbs).
+func (a *Allocator) AllocSkbFclone(size int) (*Buff, error) {
+	return a.allocSkb(size, true, "alloc_skb_fclone")
+}
+
+func (a *Allocator) allocSkb(size int, fclone bool, op string) (*Buff, error) {
+	if size < 0 {
+		panic(fmt.Sprintf("skb: %s(%d)", op, size))
+	}
+	var (
+		b   *Buff
+		err error
+	)
+	if fclone {
+		b, err = a.newPair(op)
+	} else {
+		b, err = a.newSkb(op)
+	}
+	if err != nil {
+		return nil, err
+	}
+	buf, err := a.allocHead(size, op)
+	if err != nil {
+		// nodata: kmem_cache_free(cache, skb)
+		a.freeSkbmem(b, op+" (nodata)")
+		return nil, err
+	}
+	b.finalize(buf)
+	return b, nil
+}
+
+// NetdevAllocSkb models netdev_alloc_skb(dev, length): NET_SKB_PAD of
+// headroom reserved; small (<= SKB_WITH_OVERHEAD(SKB_SMALL_HEAD_CACHE_SIZE))
+// and large (> SKB_WITH_OVERHEAD(PAGE_SIZE)) requests use __alloc_skb, the
+// rest a page fragment wrapped by __build_skb (head_frag = 1). The caller
+// sets H().Dev and H().Netns (skb->dev = dev).
+func (a *Allocator) NetdevAllocSkb(length int) (*Buff, error) {
+	return a.rxAllocSkb(length, NetSkbPad, "netdev_alloc_skb")
+}
+
+// NapiAllocSkb models napi_alloc_skb(napi, length): like NetdevAllocSkb
+// with NET_SKB_PAD + NET_IP_ALIGN of headroom.
+func (a *Allocator) NapiAllocSkb(length int) (*Buff, error) {
+	return a.rxAllocSkb(length, NetSkbPad+NetIPAlign, "napi_alloc_skb")
+}
+
+func (a *Allocator) rxAllocSkb(length, pad int, op string) (*Buff, error) {
+	length += pad
+	if length <= withOverhead(SmallHeadCacheSize) || length > withOverhead(PageSize) {
+		b, err := a.allocSkb(length, false, op)
+		if err != nil {
+			return nil, err
+		}
+		b.Reserve(pad)
+		return b, nil
+	}
+	length = headAlign(length)
+	buf, err := a.allocFrag(length, op)
+	if err != nil {
+		return nil, err
+	}
+	b, err := a.newSkb(op)
+	if err != nil {
+		a.freeHead(buf, op+" (skb_free_frag)")
+		return nil, err
+	}
+	b.finalize(buf)
+	b.headFrag = true
+	b.Reserve(pad)
+	return b, nil
+}
+
+// BuildSkb models napi_build_skb(data, frameSize) on a driver's receive
+// buffer of frameSize bytes (a page-pool page or fragment, charged to the
+// "page_pool" site): the skb's head is the whole frame and skb_shared_info
+// takes its last SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) bytes. The
+// caller then reserves the headroom (for XDP drivers, data - data_hard_start),
+// puts the frame length and records XDP metadata with MetadataSet.
+func (a *Allocator) BuildSkb(frameSize int) (*Buff, error) {
+	const op = "napi_build_skb"
+	if frameSize <= SizeofSharedInfo || frameSize%L1CacheBytes != 0 {
+		panic(fmt.Sprintf("skb: %s(%d): frame must be a multiple of %d above %d",
+			op, frameSize, L1CacheBytes, SizeofSharedInfo))
+	}
+	c := a.frameCaches[frameSize]
+	if c == nil {
+		c = kmem.NewCache("page_pool", frameSize, false)
+		a.frameCaches[frameSize] = c
+	}
+	if err := a.acct.CacheAlloc(sitePagePool, c); err != nil {
+		a.live.Failures++
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	buf := a.getBuffer(frameSize, withOverhead(frameSize), headPage, frameSize, c, op)
+	b, err := a.newSkb(op)
+	if err != nil {
+		a.freeHead(buf, op+" (page_pool_put)")
+		return nil, err
+	}
+	b.finalize(buf)
+	b.headFrag = true
+	return b, nil
+}

@@ -1,0 +1,54 @@
+package skb
+
+import "github.com/skbsim/skbsim/kmem"
+
+// headKind says which allocator the data buffer came from, so the free goes
+// back to the same one (skb_free_head()).
+type headKind uint8
+
+const (
+	headSmall   headKind = iota // kmem_cache_alloc(skb_small_head_cache) via kmalloc_reserve (v6.3+)
+	headKmalloc                 // kmalloc via kmalloc_reserve
+	headFrag                    // page_frag_alloc (netdev_alloc_skb, napi_alloc_skb), head_frag = 1
+	headPage                    // a driver's page-pool buffer wrapped by napi_build_skb, head_frag = 1
+)
+
+// buffer models the data buffer (skb->head ... skb->end) and the
+// skb_shared_info at its end, shared by every clone.
+type buffer struct {
+	bytes   []byte // head .. end; cap is the allocation's size
+	sh      SharedInfo
+	dataref uint32 // shinfo->dataref: low 16 bits all refs, high 16 payload-only refs
+
+	kind      headKind
+	allocSize int         // object size given to the accountant
+	cache     *kmem.Cache // for headSmall, headFrag, headPage
+
+	meta metaRecord
+
+	id      uint64
+	state   objState
+	allocBy string
+	freedBy string
+}
+
+// metaRecord remembers where skb_metadata_set() put the XDP metadata bytes
+// and whether they are still intact, so the view computed from the current
+// mac header can be told apart from garbage.
+type metaRecord struct {
+	lo, hi int  // [lo, hi) from head
+	intact bool // no push wrote over [lo, hi) since it was recorded
+}
+
+const poisonByte = 0x6b // POISON_FREE
+
+// poisonBytes fills p with POISON_FREE by doubling copies (memmove speed).
+func poisonBytes(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	p[0] = poisonByte
+	for n := 1; n < len(p); n *= 2 {
+		copy(p[n:], p[:n])
+	}
+}

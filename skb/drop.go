@@ -1,0 +1,132 @@
+package skb
+
+// DropReason names why an skb was freed (enum skb_drop_reason,
+// include/net/dropreason-core.h). The numeric values are the model's own;
+// the kernel renumbers them between releases. Name returns the kernel's
+// identifier.
+type DropReason uint16
+
+// Drop reasons the model and its users need. SkbConsumed is not a drop: it
+// is what consume_skb reports.
+const (
+	SkbNotDroppedYet DropReason = iota
+	SkbConsumed
+	DropNotSpecified
+	DropNoSocket
+	DropSocketFilter
+	DropSocketRcvbuff
+	DropPktTooSmall
+	DropTCPCsum
+	DropUDPCsum
+	DropNetfilterDrop
+	DropOtherhost
+	DropIPCsum
+	DropIPInhdr
+	DropIPRPFilter
+	DropUnicastInL2Multicast
+	DropXfrmPolicy
+	DropIPNoproto
+	DropProtoMem
+	DropNeighFailed
+	DropNeighQueuefull
+	DropTCEgress
+	DropTCIngress
+	DropQdiscDrop
+	DropCPUBacklog
+	DropXDP
+	DropUnhandledProto
+	DropSkbGSOSeg
+	DropDevReady
+	DropFullRing
+	DropNomem
+	DropTapFilter
+	DropIPInNoroutes
+	DropIPOutNoroutes
+	DropPktTooBig
+	DropDupFrag
+	DropFragReasmTimeout
+	DropFragTooFar
+	DropIPv6Disabled
+	DropTCChainNotfound
+	DropTCReclassifyLoop
+	DropVxlanInvalidHdr
+	DropVxlanVNINotFound
+	DropIPTunnelECN
+	DropTunnelTxinfo
+	DropNoTxTarget
+	DropMacInvalidSource
+	numDropReasons
+)
+
+var dropNames = [numDropReasons]string{
+	SkbNotDroppedYet:         "SKB_NOT_DROPPED_YET",
+	SkbConsumed:              "SKB_CONSUMED",
+	DropNotSpecified:         "SKB_DROP_REASON_NOT_SPECIFIED",
+	DropNoSocket:             "SKB_DROP_REASON_NO_SOCKET",
+	DropSocketFilter:         "SKB_DROP_REASON_SOCKET_FILTER",
+	DropSocketRcvbuff:        "SKB_DROP_REASON_SOCKET_RCVBUFF",
+	DropPktTooSmall:          "SKB_DROP_REASON_PKT_TOO_SMALL",
+	DropTCPCsum:              "SKB_DROP_REASON_TCP_CSUM",
+	DropUDPCsum:              "SKB_DROP_REASON_UDP_CSUM",
+	DropNetfilterDrop:        "SKB_DROP_REASON_NETFILTER_DROP",
+	DropOtherhost:            "SKB_DROP_REASON_OTHERHOST",
+	DropIPCsum:               "SKB_DROP_REASON_IP_CSUM",
+	DropIPInhdr:              "SKB_DROP_REASON_IP_INHDR",
+	DropIPRPFilter:           "SKB_DROP_REASON_IP_RPFILTER",
+	DropUnicastInL2Multicast: "SKB_DROP_REASON_UNICAST_IN_L2_MULTICAST",
+	DropXfrmPolicy:           "SKB_DROP_REASON_XFRM_POLICY",
+	DropIPNoproto:            "SKB_DROP_REASON_IP_NOPROTO",
+	DropProtoMem:             "SKB_DROP_REASON_PROTO_MEM",
+	DropNeighFailed:          "SKB_DROP_REASON_NEIGH_FAILED",
+	DropNeighQueuefull:       "SKB_DROP_REASON_NEIGH_QUEUEFULL",
+	DropTCEgress:             "SKB_DROP_REASON_TC_EGRESS",
+	DropTCIngress:            "SKB_DROP_REASON_TC_INGRESS",
+	DropQdiscDrop:            "SKB_DROP_REASON_QDISC_DROP",
+	DropCPUBacklog:           "SKB_DROP_REASON_CPU_BACKLOG",
+	DropXDP:                  "SKB_DROP_REASON_XDP",
+	DropUnhandledProto:       "SKB_DROP_REASON_UNHANDLED_PROTO",
+	DropSkbGSOSeg:            "SKB_DROP_REASON_SKB_GSO_SEG",
+	DropDevReady:             "SKB_DROP_REASON_DEV_READY",
+	DropFullRing:             "SKB_DROP_REASON_FULL_RING",
+	DropNomem:                "SKB_DROP_REASON_NOMEM",
+	DropTapFilter:            "SKB_DROP_REASON_TAP_FILTER",
+	DropIPInNoroutes:         "SKB_DROP_REASON_IP_INNOROUTES",
+	DropIPOutNoroutes:        "SKB_DROP_REASON_IP_OUTNOROUTES",
+	DropPktTooBig:            "SKB_DROP_REASON_PKT_TOO_BIG",
+	DropDupFrag:              "SKB_DROP_REASON_DUP_FRAG",
+	DropFragReasmTimeout:     "SKB_DROP_REASON_FRAG_REASM_TIMEOUT",
+	DropFragTooFar:           "SKB_DROP_REASON_FRAG_TOO_FAR",
+	DropIPv6Disabled:         "SKB_DROP_REASON_IPV6DISABLED",
+	DropTCChainNotfound:      "SKB_DROP_REASON_TC_CHAIN_NOTFOUND",
+	DropTCReclassifyLoop:     "SKB_DROP_REASON_TC_RECLASSIFY_LOOP",
+	DropVxlanInvalidHdr:      "SKB_DROP_REASON_VXLAN_INVALID_HDR",
+	DropVxlanVNINotFound:     "SKB_DROP_REASON_VXLAN_VNI_NOT_FOUND",
+	DropIPTunnelECN:          "SKB_DROP_REASON_IP_TUNNEL_ECN",
+	DropTunnelTxinfo:         "SKB_DROP_REASON_TUNNEL_TXINFO",
+	DropNoTxTarget:           "SKB_DROP_REASON_NO_TX_TARGET",
+	DropMacInvalidSource:     "SKB_DROP_REASON_MAC_INVALID_SOURCE",
+}
+
+// Name returns the kernel identifier, such as "SKB_DROP_REASON_NOMEM".
+func (r DropReason) Name() string {
+	if r < numDropReasons {
+		return dropNames[r]
+	}
+	return "SKB_DROP_REASON_?"
+}
+
+func (r DropReason) String() string { return r.Name() }
+
+// Consumed reports whether the skb was consumed (consume_skb) rather than
+// dropped.
+func (r DropReason) Consumed() bool { return r == SkbConsumed }
+
+// ParseDropReason returns the reason whose Name is s.
+func ParseDropReason(s string) (DropReason, bool) {
+	for i, n := range dropNames {
+		if n == s {
+			return DropReason(i), true
+		}
+	}
+	return 0, false
+}

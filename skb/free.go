@@ -1,0 +1,102 @@
+package skb
+
+import "fmt"
+
+// KfreeSkb models kfree_skb_reason(skb, reason) (sk_skb_reason_drop with no
+// socket): drop one reference (skb->users); the last one runs the Free
+// hooks (where the kfree_skb / consume_skb tracepoints fire), then
+// skb_release_all (dst, destructor, conntrack, extensions, data) and frees
+// the sk_buff. Takes ownership of skb. A second free of the same skb panics,
+// naming the operation that freed it.
+func (b *Buff) KfreeSkb(reason DropReason) {
+	op := "kfree_skb"
+	if reason == SkbConsumed {
+		op = "consume_skb"
+	}
+	b.checkFree(op)
+	if reason == SkbNotDroppedYet || reason >= numDropReasons {
+		panic(fmt.Sprintf("skb: kfree_skb with reason %d", reason))
+	}
+	if !b.unref() {
+		return
+	}
+	b.a.runFree(b, reason)
+	b.free(op)
+}
+
+// ConsumeSkb models consume_skb(): KfreeSkb(SkbConsumed). Takes ownership
+// of skb.
+func (b *Buff) ConsumeSkb() { b.KfreeSkb(SkbConsumed) }
+
+func (b *Buff) checkFree(op string) {
+	if b == nil {
+		panic("skb: " + op + " of nil skb")
+	}
+	if b.state != stateLive {
+		panic(fmt.Sprintf("skb: double free: %s of skb #%d already freed by %s (allocated by %s)",
+			op, b.id, b.freedBy, b.allocBy))
+	}
+}
+
+// unref models skb_unref(): true when the caller held the last reference.
+func (b *Buff) unref() bool {
+	if b.users == 1 {
+		return true
+	}
+	if b.users <= 0 {
+		panic(fmt.Sprintf("skb: skb_unref with users %d on %v", b.users, b))
+	}
+	b.users--
+	return false
+}
+
+// free models __kfree_skb(): skb_release_all then kfree_skbmem.
+func (b *Buff) free(op string) {
+	b.releaseHeadState()
+	b.releaseData(op)
+	b.a.freeSkbmem(b, op)
+}
+
+// releaseHeadState models skb_release_head_state(): drop the dst, run the
+// destructor (which clears sk), put the conntrack and the extensions.
+func (b *Buff) releaseHeadState() {
+	b.dstDrop()
+	if b.destructor != nil {
+		d := b.destructor
+		b.destructor = nil
+		d(b)
+		b.sk = nil
+	}
+	b.nfResetCt()
+	b.extReset("skb_release_head_state")
+}
+
+// releaseData models skb_release_data() with skb_data_unref(): an skb that
+// is not cloned owns the buffer outright; a clone drops one reference (two
+// kinds if it released the header) and the last frees the head.
+func (b *Buff) releaseData(op string) {
+	buf := b.buf
+	b.buf = nil
+	if buf == nil {
+		return
+	}
+	if !b.cloned {
+		if buf.dataref != 1 {
+			panic(fmt.Sprintf("skb: uncloned skb #%d releasing buffer #%d with dataref %#x", b.id, buf.id, buf.dataref))
+		}
+		b.a.freeHead(buf, op)
+		return
+	}
+	bias := uint32(1)
+	if b.nohdr {
+		bias = 1<<datarefShift + 1
+	}
+	if buf.dataref == bias {
+		b.a.freeHead(buf, op)
+		return
+	}
+	if buf.dataref&datarefMask <= 1 {
+		panic(fmt.Sprintf("skb: dataref underflow on buffer #%d (%#x) by skb #%d", buf.id, buf.dataref, b.id))
+	}
+	buf.dataref -= bias
+}

@@ -1,0 +1,196 @@
+package skb
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/skbsim/skbsim/internal/errno"
+)
+
+// ErrUnknownProfile is returned by ProfileByName for a name it does not know.
+var ErrUnknownProfile = errno.New("skb: unknown kernel profile", errno.EINVAL)
+
+// ExtCOWRule says when skb_ext_maybe_cow() leaves the new copy's BPF storage
+// pointer nil. The skb local storage RFC (kernel-patches/bpf 85da200516f9)
+// nulls it "if old had BPF_STORAGE active"; whether "active" means the skb's
+// active_extensions bit or the chunk's existence in the object is not settled
+// by the text we have, and the two differ after skb_ext_del() on a shared
+// extension.
+type ExtCOWRule uint8
+
+const (
+	// ExtCOWClearIfActive clears the copy's storage only when the skb's
+	// active_extensions had SKB_EXT_BPF_STORAGE set (the pattern the kernel
+	// uses for SKB_EXT_SEC_PATH in skb_ext_maybe_cow()). A copy made after
+	// skb_ext_del(SKB_EXT_BPF_STORAGE) keeps the old pointer, so two objects
+	// destroy the same storage.
+	ExtCOWClearIfActive ExtCOWRule = iota
+	// ExtCOWClearIfExists clears it whenever the chunk exists in the old
+	// object (__skb_ext_exist()), which never shares a storage pointer.
+	ExtCOWClearIfExists
+)
+
+func (r ExtCOWRule) String() string {
+	switch r {
+	case ExtCOWClearIfActive:
+		return "clear-if-active"
+	case ExtCOWClearIfExists:
+		return "clear-if-exists"
+	}
+	return fmt.Sprintf("ExtCOWRule(%d)", r)
+}
+
+// Profile selects the kernel behaviour the model follows where the kernel
+// changed over versions, or where a proposal is undecided. Every field names
+// the version or commit that introduced the behaviour; the zero Profile is a
+// v4.15 kernel (the first with XDP metadata in skbs) without extensions.
+//
+// A Profile is a plain value: copy it and change fields to build variants.
+type Profile struct {
+	// Name is the profile's name, such as "v6.18".
+	Name string
+	// Major and Minor are the kernel version the profile stands for.
+	Major, Minor int
+
+	// PskbExpandHeadKeepsMeta: pskb_expand_head() keeps
+	// skb_shinfo()->meta_len. False means the skb_metadata_clear() that
+	// de8f3a83b0a0 ("bpf: add meta pointer for direct access", v4.15) put
+	// there; true from v6.19 (290fc0be09e2 "net: Preserve metadata on
+	// pskb_expand_head"). Affects skb_cow, skb_cow_head, skb_unclone,
+	// skb_ensure_writable and every other pskb_expand_head user.
+	PskbExpandHeadKeepsMeta bool
+	// DataMoveHelpers: skb_postpush_data_move() and
+	// skb_postpull_data_move() exist and move XDP metadata together with
+	// the packet bytes (v6.19, 8989d328dfe7 "net: Helper to move packet data
+	// and metadata after skb_push/pull"). Without them the callers (VLAN
+	// push, bpf_skb_adjust_room, bpf_skb_change_head/proto) only memmove the
+	// packet bytes and the pushed header overwrites the metadata.
+	DataMoveHelpers bool
+	// ScrubKeepsSock: skb_scrub_packet(skb, true) keeps skb->sk (v4.19,
+	// 9c4c325252c5 "skbuff: preserve sock reference when scrubbing the
+	// skb"). Before, it called skb_orphan().
+	ScrubKeepsSock bool
+	// ScrubKeepsDeliveryTime: the xnet part of skb_scrub_packet() calls
+	// skb_clear_tstamp(), which keeps an EDT delivery time (tstamp_type !=
+	// 0) (v5.18, Martin KaFai Lau's mono_delivery_time series). Before, it
+	// set skb->tstamp = 0 unconditionally.
+	ScrubKeepsDeliveryTime bool
+	// ScrubIPVSAlways: skb_scrub_packet() calls ipvs_reset() before the
+	// xnet check (2025, Philo Lu "ipvs: Always clear ipvs_property flag in
+	// skb_scrub_packet()", v6.15 and stable). Before, only when xnet
+	// (2b5ec1a5f973, v4.16).
+	ScrubIPVSAlways bool
+	// DevForwardScrubByNetns: ____dev_forward_skb() scrubs with xnet =
+	// !net_eq(dev_net(dev), dev_net(skb->dev)) (ff70202b2d1a
+	// "dev_forward_skb: do not scrub skb mark within the same name space",
+	// v5.13). Before, xnet was always true. Read by netstack.
+	DevForwardScrubByNetns bool
+	// RedirectPeerScrubs: bpf_redirect_peer() calls skb_scrub_packet(skb,
+	// false) ("bpf: Scrub packets in bpf_redirect_peer", v6.8). Read by
+	// netstack.
+	RedirectPeerScrubs bool
+	// MaxMetaLen is the largest XDP metadata bpf_xdp_adjust_meta() accepts:
+	// 32 until v6.7, 252 since 2ebe81c81435 ("net, xdp: Allow metadata >
+	// 32", v6.8). See MetalenInvalid.
+	MaxMetaLen int
+	// SkbMetaDynptr: bpf_dynptr_from_skb_meta() exists (v6.18,
+	// 89d912e494f7). Read by the BPF model.
+	SkbMetaDynptr bool
+	// TstampTypeTAI: skb->tstamp_type is the 2-bit
+	// SKB_CLOCK_REALTIME/MONOTONIC/TAI field (v6.11); before, a single
+	// mono_delivery_time bit, so TAI delivery times did not exist.
+	TstampTypeTAI bool
+	// Exts is the set of compiled-in skb extension ids (bit 1<<ExtID). It
+	// decides SKB_EXT_NUM-dependent sizes and which ids ExtAdd accepts.
+	// Chunk sizes are those of v6.18 in every profile.
+	Exts uint8
+	// ExtCOWStorage is the RFC's rule for the BPF storage pointer on
+	// skb_ext_maybe_cow(); see ExtCOWRule.
+	ExtCOWStorage ExtCOWRule
+}
+
+// DefaultProfileName is the profile the machines run.
+const DefaultProfileName = "v6.18"
+
+// profileVersions lists the named profiles, oldest first.
+var profileVersions = [...][2]int{
+	{4, 19}, {5, 4}, {5, 10}, {5, 15}, {6, 1}, {6, 6}, {6, 12}, {6, 18}, {6, 19},
+}
+
+// ProfileNames returns the names ProfileByName accepts, oldest first.
+func ProfileNames() []string {
+	names := make([]string, len(profileVersions))
+	for i, v := range profileVersions {
+		names[i] = fmt.Sprintf("v%d.%d", v[0], v[1])
+	}
+	return names
+}
+
+// ProfileByName returns the named profile ("v6.18", "6.18" and "v6.18.3"
+// are the same). Every profile includes the RFC's SKB_EXT_BPF_STORAGE
+// extension, since the simulator exists to evaluate it; clear its bit in
+// Exts to model a kernel without the RFC.
+func ProfileByName(name string) (Profile, error) {
+	s := strings.TrimPrefix(strings.TrimSpace(name), "v")
+	var major, minor int
+	if _, err := fmt.Sscanf(s, "%d.%d", &major, &minor); err != nil {
+		return Profile{}, fmt.Errorf("profile %q: %w", name, ErrUnknownProfile)
+	}
+	for _, v := range profileVersions {
+		if v[0] == major && v[1] == minor {
+			return profileFor(major, minor), nil
+		}
+	}
+	return Profile{}, fmt.Errorf("profile %q (known: %s): %w", name,
+		strings.Join(ProfileNames(), ", "), ErrUnknownProfile)
+}
+
+// DefaultProfile returns the v6.18 profile.
+func DefaultProfile() Profile { return profileFor(6, 18) }
+
+func profileFor(major, minor int) Profile {
+	at := func(ma, mi int) bool { return major > ma || (major == ma && minor >= mi) }
+	p := Profile{
+		Name:                    fmt.Sprintf("v%d.%d", major, minor),
+		Major:                   major,
+		Minor:                   minor,
+		PskbExpandHeadKeepsMeta: at(6, 19),
+		DataMoveHelpers:         at(6, 19),
+		ScrubKeepsSock:          at(4, 19),
+		ScrubKeepsDeliveryTime:  at(5, 18),
+		ScrubIPVSAlways:         at(6, 15),
+		DevForwardScrubByNetns:  at(5, 13),
+		RedirectPeerScrubs:      at(6, 8),
+		MaxMetaLen:              32,
+		SkbMetaDynptr:           at(6, 18),
+		TstampTypeTAI:           at(6, 11),
+		ExtCOWStorage:           ExtCOWClearIfActive,
+	}
+	if at(6, 8) {
+		p.MaxMetaLen = 252
+	}
+	// Extension ids by the release that added them (include/linux/skbuff.h).
+	p.Exts = 1<<ExtBridgeNF | 1<<ExtSecPath | 1<<ExtBPFStorage
+	if at(5, 3) {
+		p.Exts |= 1 << ExtTC
+	}
+	if at(5, 6) {
+		p.Exts |= 1 << ExtMPTCP
+	}
+	if at(5, 18) {
+		p.Exts |= 1 << ExtMCTP
+	}
+	if at(6, 18) {
+		p.Exts |= 1 << ExtPSP
+	}
+	return p
+}
+
+// MetalenInvalid models xdp_metalen_invalid(): metadata must be a multiple
+// of 4 bytes and at most MaxMetaLen.
+func (p *Profile) MetalenInvalid(metalen int) bool {
+	return metalen%4 != 0 || metalen < 0 || metalen > p.MaxMetaLen
+}
+
+// HasExt reports whether extension id is compiled in.
+func (p *Profile) HasExt(id ExtID) bool { return id < ExtNum && p.Exts&(1<<id) != 0 }
