@@ -1,0 +1,178 @@
+package carrier
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/skbsim/skbsim/internal/errno"
+	"github.com/skbsim/skbsim/kmem"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// Hook is the program attach point a carrier operation comes from. Designs
+// differ in where they may be used: BPF local storage kfuncs are registered
+// for skb program types only, the XDP metadata area is writable from XDP
+// and readable from tc.
+type Hook uint8
+
+// Hooks, in the order a received packet meets them.
+const (
+	HookXDP           Hook = iota // XDP (native or generic); the skb is not built yet for native XDP
+	HookTCIngress                 // tcx / cls_bpf ingress (SCHED_CLS)
+	HookTCEgress                  // tcx / cls_bpf egress (SCHED_CLS)
+	HookCgroupIngress             // cgroup_skb/ingress
+	HookCgroupEgress              // cgroup_skb/egress
+	HookSocketFilter              // SO_ATTACH_BPF socket filter
+	HookSockOps                   // sockops with the skb (bpf_sock_ops_skb)
+	HookTracepoint                // tp_btf on skb tracepoints (kfree_skb, consume_skb)
+	NumHooks                      // number of hooks; not a hook
+)
+
+var hookNames = [NumHooks]string{
+	HookXDP: "xdp", HookTCIngress: "tc_ingress", HookTCEgress: "tc_egress",
+	HookCgroupIngress: "cgroup_ingress", HookCgroupEgress: "cgroup_egress",
+	HookSocketFilter: "socket_filter", HookSockOps: "sockops", HookTracepoint: "tracepoint",
+}
+
+func (h Hook) String() string {
+	if h < NumHooks {
+		return hookNames[h]
+	}
+	return fmt.Sprintf("hook%d", uint8(h))
+}
+
+// ParseHook returns the hook named s, as printed by Hook.String.
+func ParseHook(s string) (Hook, bool) {
+	for i, n := range hookNames {
+		if n == s {
+			return Hook(i), true
+		}
+	}
+	return 0, false
+}
+
+// Flags are per-map options. Which ones a design accepts is the design's
+// business: a design refuses flags it does not implement with ErrBadFlags.
+type Flags uint32
+
+// Map flags. FlagClone is BPF_F_CLONE's meaning carried over to skbs; the
+// Keep flags are the skb local storage RFC's future work ("other flags could
+// allow map contents to survive sk_buff scrubbing during encapsulation/
+// decapsulation or pass across network namespace boundaries"), which the RFC
+// as posted does not have.
+const (
+	// FlagClone copies the map's value to a clone (skb_clone) and to copies.
+	FlagClone Flags = 1 << iota
+	// FlagKeepScrub keeps the value across skb_scrub_packet within a
+	// namespace (tunnel encap/decap, bpf_redirect_peer).
+	FlagKeepScrub
+	// FlagKeepNetns keeps the value across skb_scrub_packet with xnet=true
+	// (veth or tunnel into another namespace). It implies FlagKeepScrub.
+	FlagKeepNetns
+)
+
+// MapSpec declares one metadata map (or slot) of a design.
+type MapSpec struct {
+	Name      string
+	ValueSize int
+	Flags     Flags
+}
+
+// Env is what a carrier gets from its shard. The carrier installs its skb
+// hooks on Alloc (if it needs any) when it is built.
+type Env struct {
+	Alloc *skb.Allocator
+	Acct  *kmem.Accountant
+}
+
+// Options tune a design; zero values pick the design's default.
+type Options struct {
+	// CacheSize is the local storage cache size (BPF_LOCAL_STORAGE_CACHE_SIZE,
+	// 16 in the kernel) for the rfc designs.
+	CacheSize int
+	// Capacity bounds hash and LRU designs (max_entries); 0 picks a default.
+	Capacity int
+	// BufferSize is the ext-buffer design's fixed buffer size in bytes.
+	BufferSize int
+	// PreallocPool is the per-CPU pool size of rfc-prealloc.
+	PreallocPool int
+	// Seed makes any randomised choice (hash seeds, LRU lists) reproducible.
+	Seed uint64
+}
+
+// Errors common to designs. Each matches the errno a BPF program would see.
+var (
+	ErrNotFound     = errno.New("carrier: no value for this packet", errno.ENOENT)
+	ErrRefused      = errno.New("carrier: access refused while the storage is shared with a clone", errno.EOPNOTSUPP)
+	ErrHookDenied   = errno.New("carrier: design not usable from this hook", errno.EACCES)
+	ErrBadFlags     = errno.New("carrier: map flags not supported by this design", errno.EINVAL)
+	ErrBadValueSize = errno.New("carrier: value size not supported by this design", errno.E2BIG)
+	ErrNoSpace      = errno.New("carrier: no room for the value", errno.ENOSPC)
+	ErrUnknown      = errno.New("carrier: unknown design", errno.EINVAL)
+)
+
+// Carrier is one metadata design instantiated for one replay shard. It is
+// not safe for concurrent use.
+type Carrier interface {
+	// Name is the design name the carrier was built under.
+	Name() string
+	// Lookup returns map m's value for the packet b, without creating it.
+	// The slice is a view valid until the next call on the carrier.
+	// Missing values give ErrNotFound; designs return their own errors
+	// (matching kernel errnos) for refused access.
+	// Lookup does NOT take ownership of b.
+	Lookup(h Hook, b *skb.Buff, m int) ([]byte, error)
+	// Store creates or replaces map m's value for b with val (len(val) ==
+	// the map's value size). It may allocate (through the accountant) and
+	// fail with an ENOMEM-matching error. Store does NOT take ownership of b.
+	Store(h Hook, b *skb.Buff, m int, val []byte) error
+	// Delete removes map m's value for b; ErrNotFound if there is none.
+	Delete(h Hook, b *skb.Buff, m int) error
+	// Close releases everything the carrier still holds (map free). After
+	// Close, and after every skb is freed, the accountant has no live
+	// objects from the carrier.
+	Close() error
+}
+
+// Factory builds a design for one shard.
+type Factory func(env Env, maps []MapSpec, opts Options) (Carrier, error)
+
+var (
+	regMu     sync.Mutex
+	factories = map[string]Factory{}
+)
+
+// Register makes a design available under name. It panics on a duplicate
+// name; call it from init.
+func Register(name string, f Factory) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := factories[name]; dup {
+		panic("carrier: design registered twice: " + name)
+	}
+	factories[name] = f
+}
+
+// New builds the design called name.
+func New(name string, env Env, maps []MapSpec, opts Options) (Carrier, error) {
+	regMu.Lock()
+	f := factories[name]
+	regMu.Unlock()
+	if f == nil {
+		return nil, fmt.Errorf("design %q (known: %v): %w", name, Names(), ErrUnknown)
+	}
+	return f(env, maps, opts)
+}
+
+// Names lists the registered designs, sorted.
+func Names() []string {
+	regMu.Lock()
+	defer regMu.Unlock()
+	n := make([]string, 0, len(factories))
+	for k := range factories {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
