@@ -77,6 +77,22 @@ const (
 	TopoVXLANXnet Topology = "vxlan-xnet" // pair + vxA moved to S, vxB moved to D
 )
 
+// Devices returns the device role names of the topology (the names the
+// devices have inside their namespaces).
+func (t Topology) Devices() []string {
+	switch t {
+	case TopoSameNetns:
+		return []string{"vX", "vY"}
+	case TopoPair:
+		return []string{"vA", "vB"}
+	case TopoHub:
+		return []string{"vA", "vB", "vC", "hA", "hB", "hC"}
+	case TopoVXLAN, TopoVXLANXnet:
+		return []string{"vA", "vB", "vxA", "vxB"}
+	}
+	return nil
+}
+
 // Transition is one scenario of the matrix.
 type Transition struct {
 	Name     string
