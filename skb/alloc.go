@@ -253,6 +253,9 @@ func (a *Allocator) getBuffer(capacity, end int, kind headKind, size int, c *kme
 	}
 	if buf == nil {
 		buf = &buffer{bytes: make([]byte, capacity)}
+		if !a.noPoison {
+			poisonBytes(buf.bytes) // slab memory is not zeroed
+		}
 	}
 	buf.bytes = buf.bytes[:end]
 	buf.sh = SharedInfo{}

@@ -1,0 +1,148 @@
+package skb
+
+import (
+	"fmt"
+
+	"github.com/skbsim/skbsim/cost"
+)
+
+// Segment models skb_segment(head_skb, features) for a linear skb without
+// scatter-gather: the data is cut into gso_size pieces (mss, 0 meaning
+// shinfo->gso_size); each segment is a fresh __alloc_skb(hsize + doffset +
+// headroom) with the same headroom, the headers from the mac header to data
+// copied in front of its piece (data starts at the segment's mac header), and __copy_skb_header(nskb, head_skb): mark, priority,
+// cb, hash, tstamp, extensions (shared), dst and conntrack (referenced)
+// replicate to every segment; the new shared info has meta_len = 0 and no
+// gso fields. Protocol headers (lengths, sequence numbers, checksums) are the
+// caller's to fix, as the protocol gso_segment callbacks do. Tunnel GSO
+// (tnl_hlen bytes before the mac header, SKB_GSO_CB) is not modelled.
+//
+// Segments are appended to out (pass a reused slice to avoid allocating).
+// The mac header must be set. Does NOT take ownership of skb: the caller
+// frees it (consume_skb after validate_xmit_skb). On allocation failure the
+// segments made so far are freed and an error matching ENOMEM returned.
+func (b *Buff) Segment(mss int, out []*Buff) ([]*Buff, error) {
+	b.check("skb_segment")
+	if mss == 0 {
+		mss = int(b.buf.sh.GSOSize)
+	}
+	if mss <= 0 {
+		panic(fmt.Sprintf("skb: skb_segment with mss %d on %v", mss, b))
+	}
+	if b.off.mac == unsetOffset {
+		panic("skb: skb_segment without a mac header")
+	}
+	doffset := b.data - int(b.off.mac) // head_skb->data - skb_mac_header(head_skb)
+	if doffset < 0 {
+		panic(fmt.Sprintf("skb: skb_segment with data before the mac header on %v", b))
+	}
+	headroom := int(b.off.mac) // skb_headroom after __skb_push(head_skb, doffset)
+	start := len(out)
+	for offset := 0; offset < b.len; {
+		n := b.len - offset
+		if n > mss {
+			n = mss
+		}
+		nskb, err := b.a.allocSkb(n+doffset+headroom, false, "skb_segment")
+		if err != nil {
+			for _, s := range out[start:] {
+				s.KfreeSkb(DropSkbGSOSeg)
+			}
+			clear(out[start:])
+			return out[:start], fmt.Errorf("skb_segment: %w", err)
+		}
+		nskb.Reserve(headroom)
+		nskb.Put(doffset)
+		nskb.copyHeader(b)
+		nskb.headersOffsetUpdate(nskb.data - headroom)
+		nskb.ResetMacLen()
+		// skb_copy_from_linear_data_offset(head_skb, -tnl_hlen, nskb->data -
+		// tnl_hlen, doffset + tnl_hlen) with tnl_hlen = 0, head_skb->data
+		// pushed back to the mac header; then the payload piece.
+		mac := int(b.off.mac)
+		copy(nskb.buf.bytes[nskb.data:nskb.data+doffset], b.buf.bytes[mac:mac+doffset])
+		copy(nskb.Put(n), b.buf.bytes[b.data+offset:b.data+offset+n])
+		b.a.acct.Op(cost.OpMemcpyByte, uint64(doffset+n))
+		out = append(out, nskb)
+		b.a.runCopy(b, nskb, CopySegment)
+		offset += n
+	}
+	return out, nil
+}
+
+// IPCopyMetadata models ip_copy_metadata(to, from) (net/ipv4/ip_output.c),
+// used for every IPv4 fragment: pkt_type, priority, protocol, skb_iif, dst
+// (to's dropped, from's copied with a reference), dev, mark, hash
+// (skb_copy_hash: hash, sw_hash, l4_hash), tc_index, conntrack and nf_trace
+// (nf_copy), extensions (skb_ext_copy: shared), ipvs_property and secmark.
+// Not copied: cb beyond IPCB, queue_mapping, vlan, tstamp, XDP metadata, sk.
+func IPCopyMetadata(to, from *Buff) {
+	to.check("ip_copy_metadata")
+	from.check("ip_copy_metadata")
+	t, f := &to.hdr, &from.hdr
+	t.PktType = f.PktType
+	t.Priority = f.Priority
+	t.Protocol = f.Protocol
+	t.SkbIIF = f.SkbIIF
+	to.dstDrop()
+	to.dstCopy(from)
+	t.Dev = f.Dev
+	t.Netns = f.Netns
+	t.Mark = f.Mark
+	t.Hash, t.SWHash, t.L4Hash = f.Hash, f.SWHash, f.L4Hash
+	t.TCIndex = f.TCIndex
+	to.nfResetCt()
+	to.nfCopy(from)
+	t.NfTrace = f.NfTrace
+	to.extReset("skb_ext_copy")
+	to.extShare(from)
+	t.IPVSProperty = f.IPVSProperty
+	t.Secmark = f.Secmark
+}
+
+// IPFragment models the slow path of ip_do_fragment() (ip_frag_next per
+// fragment): for each chunk of at most mtu - hlen payload bytes (a multiple
+// of 8 except the last), alloc_skb(len + hlen + llReserve),
+// skb_reserve(llReserve), the network header (hlen bytes at the network
+// header) and the chunk copied, ip_copy_metadata, and the delivery time
+// restored (skb_set_delivery_time). No XDP metadata reaches a fragment.
+// IP header fields (frag_off, tot_len, checksum) are the caller's to fix.
+// The skb's data must start at the network header. Fragments are appended
+// to out. Does NOT take ownership of skb (ip_do_fragment consumes it after).
+func (b *Buff) IPFragment(hlen, mtu, llReserve int, out []*Buff) ([]*Buff, error) {
+	b.check("ip_do_fragment")
+	if hlen <= 0 || mtu-hlen < 8 || b.len < hlen || b.NetworkOffset() != 0 {
+		panic(fmt.Sprintf("skb: ip_do_fragment(hlen %d, mtu %d) on %v", hlen, mtu, b))
+	}
+	left := b.len - hlen
+	ptr := b.data + hlen
+	start := len(out)
+	for left > 0 {
+		n := left
+		if n > mtu-hlen {
+			n = (mtu - hlen) &^ 7
+		}
+		f, err := b.a.allocSkb(n+hlen+llReserve, false, "ip_frag_next")
+		if err != nil {
+			for _, s := range out[start:] {
+				s.KfreeSkb(DropNomem)
+			}
+			clear(out[start:])
+			return out[:start], fmt.Errorf("ip_do_fragment: %w", err)
+		}
+		IPCopyMetadata(f, b)
+		f.Reserve(llReserve)
+		d := f.Put(n + hlen)
+		f.ResetNetworkHeader()
+		f.off.transport = uint16(f.data + hlen)
+		copy(d[:hlen], b.buf.bytes[b.data:b.data+hlen])
+		copy(d[hlen:], b.buf.bytes[ptr:ptr+n])
+		b.a.acct.Op(cost.OpMemcpyByte, uint64(hlen+n))
+		f.hdr.Tstamp, f.hdr.TstampType = b.hdr.Tstamp, b.hdr.TstampType
+		out = append(out, f)
+		b.a.runCopy(b, f, CopyFragment)
+		ptr += n
+		left -= n
+	}
+	return out, nil
+}
