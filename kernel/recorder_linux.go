@@ -65,6 +65,11 @@ func RunTransition(t observe.Transition, opts *RecordOptions) (m observe.Matrix,
 		return nil, fmt.Errorf("transition %s: %w", t.Name, err)
 	}
 	defer func() { err = errors.Join(err, r.Close()) }()
+	if t.GRO != "" {
+		if err := r.enableGRO(t.GRO); err != nil {
+			return nil, fmt.Errorf("transition %s: %w", t.Name, err)
+		}
+	}
 	if err := r.send(); err != nil {
 		return nil, fmt.Errorf("transition %s: %w", t.Name, err)
 	}
@@ -84,6 +89,7 @@ type recording struct {
 	actions *ebpf.Map
 	colls   []*ebpf.Collection
 	links   []link.Link
+	fds     []int
 }
 
 func (r *recording) Close() error {
@@ -93,6 +99,9 @@ func (r *recording) Close() error {
 	}
 	for _, c := range r.colls {
 		c.Close()
+	}
+	for _, fd := range r.fds {
+		closeFD(fd)
 	}
 	for _, m := range []*ebpf.Map{r.recs, r.actions} {
 		if m != nil {
@@ -277,8 +286,32 @@ func (r *recording) encodeAction(ns *Netns, a observe.Action) (bpf.RecorderActio
 	return act, nil
 }
 
-// send transmits the marked datagram (16 bytes of payload) from the sender
-// namespace to the destination's TestPort.
+// enableGRO switches GRO on for dev and binds a UDP_GRO socket to TestPort
+// in its namespace (udp4_gro_receive only merges for such sockets).
+func (r *recording) enableGRO(dev string) error {
+	ns, err := r.topo.nsOf(dev)
+	if err != nil {
+		return err
+	}
+	if err := ns.setGRO(dev, true); err != nil {
+		return err
+	}
+	return ns.Do(func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		r.fds = append(r.fds, fd)
+		if err := unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_GRO, 1); err != nil {
+			return fmt.Errorf("UDP_GRO: %w", err)
+		}
+		return unix.Bind(fd, &unix.SockaddrInet4{Port: observe.TestPort})
+	})
+}
+
+// send transmits the marked datagram (16 bytes of payload, or a GSO
+// super-packet of t.Segments segments) from the sender namespace to the
+// destination's TestPort.
 func (r *recording) send() error {
 	ns := r.topo.ns[r.topo.sender]
 	return ns.Do(func() error {
@@ -289,7 +322,14 @@ func (r *recording) send() error {
 		defer unix.Close(fd)
 		sa := &unix.SockaddrInet4{Port: observe.TestPort}
 		copy(sa.Addr[:], r.topo.dst.To4())
-		return wrap("send", unix.Sendto(fd, []byte("skbsim test pkt!"), 0, sa))
+		payload := []byte("skbsim test pkt!")
+		if n := r.t.Segments; n > 1 {
+			if err := unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_SEGMENT, observe.SegmentSize); err != nil {
+				return fmt.Errorf("UDP_SEGMENT: %w", err)
+			}
+			payload = make([]byte, n*observe.SegmentSize)
+		}
+		return wrap("send", unix.Sendto(fd, payload, 0, sa))
 	})
 }
 
@@ -378,7 +418,7 @@ func (r *recording) matrix() (observe.Matrix, error) {
 		}
 		out = append(out, dev(observe.FieldIngressIfindex, v.IngressIfindex))
 		if h.Point != observe.XDP {
-			out = append(out, dev(observe.FieldIfindex, v.Ifindex))
+			out = append(out, dev(observe.FieldIfindex, v.Ifindex), o(observe.FieldGSOSegs, uint64(v.GsoSegs)))
 		}
 		out = append(out, o(observe.FieldMetaLen, uint64(v.MetaLen)))
 		if v.MetaLen > 0 && h.Point != observe.XDP {

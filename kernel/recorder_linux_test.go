@@ -57,6 +57,15 @@ var wantCells = []struct {
 	{"xdp-meta-native", "vB/xdp", "count=1 ingress_ifindex=vB meta_len=0 ret=0"},
 	{"xdp-meta-native", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 cb0=other cb1=0x2a01 cb4=0x2a04 hash=0x5eed002a meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
 	{"xdp-meta-generic", "vB/xdp", "count=1 ingress_ifindex=vB meta_len=0 ret=0"},
+	// GRO: native XDP on veth segments the GSO super-packet (4 XDP runs);
+	// with GRO on, the segments are merged again before tc ingress (one skb,
+	// gso_segs 4, metadata kept because it is equal, cb[] = NAPI_GRO_CB
+	// scratch); with GRO off, 4 skbs arrive.
+	{"veth-gro", "vA/tc-egress", "count=1 gso_segs=4"},
+	{"veth-gro", "vB/xdp", "count=4"},
+	{"veth-gro", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 cb0=other cb4=other hash=0x5eed002a gso_segs=4 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	{"veth-xdp-nogro", "vB/xdp", "count=4"},
+	{"veth-xdp-nogro", "vB/tc-ingress", "count=4 tc_index=42 cb4=0x2a04 hash=0x5eed002a gso_segs=0 meta_len=8"},
 	{"xdp-meta-generic", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 cb0=0x2a00 cb4=0x2a04 hash=0x5eed002a meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
 }
 
@@ -95,7 +104,9 @@ func TestKernelTransitionMatrix(t *testing.T) {
 		for _, h := range tr.Hooks {
 			c, ok := m.Get(tr.Name, h.String(), observe.FieldCount)
 			require.True(t, ok)
-			require.Equal(t, uint64(1), c.Value, "%s %s saw the packet once", tr.Name, h)
+			if tr.Segments <= 1 {
+				require.Equal(t, uint64(1), c.Value, "%s %s saw the packet once", tr.Name, h)
+			}
 		}
 		all = append(all, m...)
 	}

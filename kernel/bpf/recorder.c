@@ -54,7 +54,7 @@ struct rec {
 	__u32 ifindex;
 	__u32 meta_len;
 	__s32 ret; /* result of the hook's action helper (redirect / adjust_meta) */
-	__u32 pad;
+	__u32 gso_segs;
 	__u8 meta[META_REC];
 };
 
@@ -175,6 +175,7 @@ int record_tc(struct __sk_buff *skb)
 		r->pkt_type = skb->pkt_type;
 		r->ingress_ifindex = skb->ingress_ifindex;
 		r->ifindex = skb->ifindex;
+		r->gso_segs = skb->gso_segs;
 		r->meta_len = (__u32)(data - meta);
 		for (i = 0; i < META_REC; i++) {
 			if (meta + i + 1 > data)

@@ -43,7 +43,7 @@ type RecorderRec struct {
 	Ifindex        uint32
 	MetaLen        uint32
 	Ret            int32
-	Pad            uint32
+	GsoSegs        uint32
 	Meta           [32]uint8
 }
 

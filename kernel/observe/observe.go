@@ -75,6 +75,7 @@ const (
 	FieldPktType        Field = "pkt_type"        // __sk_buff.pkt_type (PACKET_HOST=0 ... OTHERHOST=3)
 	FieldIngressIfindex Field = "ingress_ifindex" // __sk_buff.ingress_ifindex (skb->skb_iif); xdp_md.ingress_ifindex
 	FieldIfindex        Field = "ifindex"         // __sk_buff.ifindex (skb->dev)
+	FieldGSOSegs        Field = "gso_segs"        // __sk_buff.gso_segs (GSO/GRO segment count)
 	FieldMetaLen        Field = "meta_len"        // data - data_meta
 	FieldMeta           Field = "meta"            // the first min(meta_len, MetaRecordLen) metadata bytes
 	// FieldRet is the return value of the hook's action helper
@@ -87,7 +88,7 @@ const (
 var Fields = []Field{
 	FieldCount, FieldMark, FieldPriority, FieldTCIndex, FieldCB0, FieldCB1,
 	FieldCB2, FieldCB3, FieldCB4, FieldHash, FieldTstamp, FieldTstampType,
-	FieldPktType, FieldIngressIfindex, FieldIfindex, FieldMetaLen, FieldMeta,
+	FieldPktType, FieldIngressIfindex, FieldIfindex, FieldGSOSegs, FieldMetaLen, FieldMeta,
 	FieldRet,
 }
 
@@ -144,7 +145,7 @@ func (o Observation) ValueString() string {
 		return "other"
 	case o.Field == FieldRet:
 		return fmt.Sprintf("%d", int64(o.Value))
-	case o.Field == FieldCount || o.Field == FieldPktType || o.Field == FieldTstampType || o.Field == FieldMetaLen || o.Field == FieldPriority || o.Field == FieldTCIndex:
+	case o.Field == FieldCount || o.Field == FieldPktType || o.Field == FieldTstampType || o.Field == FieldMetaLen || o.Field == FieldGSOSegs || o.Field == FieldPriority || o.Field == FieldTCIndex:
 		return fmt.Sprintf("%d", o.Value)
 	}
 	return fmt.Sprintf("%#x", o.Value)

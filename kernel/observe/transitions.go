@@ -103,7 +103,17 @@ type Transition struct {
 	Actions []Action
 	// Hooks where recorders run, in packet order.
 	Hooks []Hook
+	// Segments > 1 sends the test datagram as one UDP GSO super-packet
+	// (UDP_SEGMENT) of Segments segments of SegmentSize payload bytes.
+	Segments int
+	// GRO names a device on which GRO is switched on (ETHTOOL_SGRO; on veth
+	// this also enables the NAPI receive path); a UDP socket with UDP_GRO
+	// is bound to TestPort in that device's namespace.
+	GRO string
 }
+
+// SegmentSize is the payload of one segment of a GSO test packet.
+const SegmentSize = 100
 
 // ActionAt returns the action at hook h, if any.
 func (t Transition) ActionAt(h Hook) (Action, bool) {
@@ -240,6 +250,33 @@ egress.`,
 			{Hook: Hook{"vB", XDP}, MetaLen: 8, Generic: true},
 		},
 		Hooks: []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+	},
+	{
+		Name:     "veth-gro",
+		Topology: TopoPair,
+		Setup: setupPair + ` The datagram is one UDP GSO super-packet of 4 segments (UDP_SEGMENT 100). Native
+XDP on vB (reserving 8 bytes of metadata) makes veth segment it and receive the segments through NAPI; GRO
+is on for vB and a UDP_GRO socket listens on 192.0.2.2:9999 in B, so GRO merges the segments again before
+tc ingress. Writes at vA egress on the super-packet.`,
+		Actions: []Action{
+			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", XDP}, MetaLen: 8},
+		},
+		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+		Segments: 4,
+		GRO:      "vB",
+	},
+	{
+		Name:     "veth-xdp-nogro",
+		Topology: TopoPair,
+		Setup: `As "veth-gro" but GRO stays off on vB and no UDP_GRO socket listens: the 4 segments reach tc
+ingress one by one.`,
+		Actions: []Action{
+			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", XDP}, MetaLen: 8},
+		},
+		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+		Segments: 4,
 	},
 }
 
