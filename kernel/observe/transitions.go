@@ -28,7 +28,13 @@ type Assign struct {
 // tstamp_type unspecified, or bpf_skb_set_tstamp(..., BPF_SKB_CLOCK_MONOTONIC)
 // when the action also assigns FieldTstampType = 1). A tc program then
 // returns TCX_NEXT (-1, so tc_index is not overwritten with tc_classid) unless
-// Redirect says otherwise. At an XDP hook only MetaLen is used:
+// Redirect says otherwise. Because the same program also reads
+// __sk_buff.tstamp_type, the verifier's tstamp rewrites
+// (bpf_convert_tstamp_read/write) are the raw ones: tstamp is read as stored
+// and a direct write leaves tstamp_type as it was, at ingress and egress
+// alike. bpf_set_hash sets skb->sw_hash and l4_hash, so tunnel decap
+// (skb_clear_hash_if_not_l4) keeps the hash. At an XDP hook only MetaLen is
+// used:
 // bpf_xdp_adjust_meta(ctx, -MetaLen), the bytes filled with MetaByte(i), and
 // XDP_PASS.
 type Action struct {
