@@ -99,8 +99,7 @@ static __always_inline struct skval *storage(void *sk, __u32 prog)
 	return v;
 }
 
-SEC("cgroup_skb/egress")
-int sk_egress(struct __sk_buff *skb)
+static __always_inline int count_skb(struct __sk_buff *skb, __u32 prog)
 {
 	struct bpf_sock *sk = skb->sk;
 	struct skval *v;
@@ -110,31 +109,29 @@ int sk_egress(struct __sk_buff *skb)
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
 		return 1;
-	v = storage(sk, PROG_EGRESS);
-	if (v) {
+	v = storage(sk, prog);
+	if (!v)
+		return 1;
+	if (prog == PROG_EGRESS) {
 		__sync_fetch_and_add(&v->egress_pkts, 1);
 		__sync_fetch_and_add(&v->egress_bytes, skb->len);
+	} else {
+		__sync_fetch_and_add(&v->ingress_pkts, 1);
+		__sync_fetch_and_add(&v->ingress_bytes, skb->len);
 	}
 	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int sk_egress(struct __sk_buff *skb)
+{
+	return count_skb(skb, PROG_EGRESS);
 }
 
 SEC("cgroup_skb/ingress")
 int sk_ingress(struct __sk_buff *skb)
 {
-	struct bpf_sock *sk = skb->sk;
-	struct skval *v;
-
-	if (!sk)
-		return 1;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk)
-		return 1;
-	v = storage(sk, PROG_INGRESS);
-	if (v) {
-		__sync_fetch_and_add(&v->ingress_pkts, 1);
-		__sync_fetch_and_add(&v->ingress_bytes, skb->len);
-	}
-	return 1;
+	return count_skb(skb, PROG_INGRESS);
 }
 
 SEC("sockops")
