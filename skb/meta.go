@@ -121,27 +121,29 @@ func (b *Buff) MoveMetadata(delta int) {
 // PushMove models __skb_push(skb, len) followed by
 // skb_postpush_data_move(skb, len, n) (v6.19 TC helpers and VLAN insert):
 // the n bytes that were at the old skb->data, and the metadata right before
-// them, move down by len, so the metadata again ends right before data. If
-// the metadata did not end at the old data, or does not fit in the
-// remaining headroom, it is cleared (the kernel's WARN_ON_ONCE path) and
-// only the n bytes move. Profiles without DataMoveHelpers model the
-// pre-6.19 callers: memmove(data, data + len, n) only, so the new header
-// overwrites whatever metadata was there. Returns the pushed region.
+// them, move down by len, so the metadata again ends right before data and
+// a len-byte gap opens at data + n. If the metadata did not end at the old
+// data, or does not fit in the remaining headroom, it is cleared (the
+// kernel's WARN_ON_ONCE path) and only the n bytes move. Profiles without
+// DataMoveHelpers model the pre-6.19 callers: memmove(data, data + len, n)
+// only, so the moved bytes and the new header overwrite whatever metadata
+// was there. Returns the gap, which the caller fills with the new header.
 func (b *Buff) PushMove(length, n int) []byte {
 	b.check("skb_postpush_data_move")
-	b.push(length, "skb_push")
-	if n < 0 || b.data+length+n > b.tail {
+	if n < 0 || b.data+n > b.tail {
 		panic("skb: skb_postpush_data_move beyond the data")
 	}
+	b.push(length, "skb_push")
 	if b.a.prof.DataMoveHelpers {
 		b.dataMove(-length, n)
 	} else {
 		copy(b.buf.bytes[b.data:b.data+n], b.buf.bytes[b.data+length:b.data+length+n])
 		b.a.acct.Op(cost.OpMemcpyByte, uint64(n))
+		b.buf.meta.overwrite(b.data, b.data+n)
 	}
-	// The caller writes the new header into the pushed bytes.
-	b.buf.meta.overwrite(b.data, b.data+length)
-	return b.buf.bytes[b.data : b.data+length : b.data+length]
+	gap := b.data + n
+	b.buf.meta.overwrite(gap, gap+length)
+	return b.buf.bytes[gap : gap+length : gap+length]
 }
 
 // PullMove models __skb_pull(skb, len) followed by

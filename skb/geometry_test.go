@@ -1,0 +1,112 @@
+package skb
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestGeometry(t *testing.T) {
+	type geo struct{ Headroom, Len, Tailroom, Data int }
+	tests := []struct {
+		name string
+		op   func(t *testing.T, b *Buff)
+		want geo
+	}{
+		{"fresh alloc_skb(100)", func(*testing.T, *Buff) {}, geo{0, 0, 320, 0}},
+		{"reserve 64", func(_ *testing.T, b *Buff) { b.Reserve(64) }, geo{64, 0, 256, 64}},
+		{"reserve+put", func(_ *testing.T, b *Buff) { b.Reserve(64); b.Put(100) }, geo{64, 100, 156, 64}},
+		{"push 14", func(_ *testing.T, b *Buff) { b.Reserve(64); b.Put(100); b.Push(14) }, geo{50, 114, 156, 50}},
+		{"pull 20", func(t *testing.T, b *Buff) {
+			b.Reserve(64)
+			b.Put(100)
+			d, ok := b.Pull(20)
+			assert.True(t, ok)
+			assert.Len(t, d, 80)
+		}, geo{84, 80, 156, 84}},
+		{"pull past len fails and changes nothing", func(t *testing.T, b *Buff) {
+			b.Reserve(64)
+			b.Put(100)
+			d, ok := b.Pull(101)
+			assert.False(t, ok)
+			assert.Nil(t, d)
+		}, geo{64, 100, 156, 64}},
+		{"pull everything", func(t *testing.T, b *Buff) {
+			b.Reserve(64)
+			b.Put(100)
+			_, ok := b.Pull(100)
+			assert.True(t, ok)
+		}, geo{164, 0, 156, 164}},
+		{"trim", func(_ *testing.T, b *Buff) { b.Reserve(64); b.Put(100); b.Trim(40) }, geo{64, 40, 216, 64}},
+		{"trim longer is a no-op", func(_ *testing.T, b *Buff) { b.Reserve(64); b.Put(100); b.Trim(400) }, geo{64, 100, 156, 64}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAlloc(t)
+			b, err := a.AllocSkb(100)
+			if !assert.NoError(t, err) {
+				return
+			}
+			defer b.ConsumeSkb()
+			tt.op(t, b)
+			got := geo{b.Headroom(), b.Len(), b.Tailroom(), b.Headroom()}
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, b.Len(), len(b.Data()), "len == tail - data")
+			assert.Equal(t, b.EndOffset(), b.Headroom()+b.Len()+b.Tailroom())
+		})
+	}
+}
+
+func TestGeometryPanics(t *testing.T) {
+	a := newAlloc(t)
+	b := mustAlloc(t, a, 16, 10)
+	defer b.ConsumeSkb()
+	msg := mustPanic(t, func() { b.Push(17) })
+	assert.Contains(t, msg, "skb_under_panic")
+	assert.Contains(t, msg, "headroom:16")
+	assert.Equal(t, 16, b.Headroom(), "no change after the panic")
+	msg = mustPanic(t, func() { b.Put(b.Tailroom() + 1) })
+	assert.Contains(t, msg, "skb_over_panic")
+	assert.Panics(t, func() { b.Reserve(1) }, "reserve on a non-empty skb")
+	assert.Panics(t, func() { b.SetMacHeader(-17) })
+	assert.Panics(t, func() { b.MacOffset() })
+}
+
+func TestHeaderOffsets(t *testing.T) {
+	a := newAlloc(t)
+	b := mustAlloc(t, a, 32, 60)
+	defer b.ConsumeSkb()
+	assert.False(t, b.MacHeaderWasSet())
+	assert.False(t, b.TransportHeaderWasSet())
+	assert.Equal(t, -1, b.MacHeader())
+	b.ResetMacHeader()
+	b.SetNetworkHeader(14)
+	b.SetTransportHeader(34)
+	b.ResetMacLen()
+	assert.Equal(t, 32, b.MacHeader())
+	assert.Equal(t, 46, b.NetworkHeader())
+	assert.Equal(t, 66, b.TransportHeader())
+	assert.Equal(t, 14, b.MacLen())
+	b.Pull(14)
+	assert.Equal(t, -14, b.MacOffset())
+	assert.Equal(t, 0, b.NetworkOffset())
+	b.ResetNetworkHeader()
+	b.ResetTransportHeader()
+	assert.Equal(t, 46, b.TransportHeader())
+	b.UnsetMacHeader()
+	b.ResetMacLen()
+	assert.Equal(t, 0, b.MacLen())
+	b.SetMacLen(14)
+	assert.Equal(t, 14, b.MacLen())
+}
+
+func TestPutDataPushContents(t *testing.T) {
+	a := newAlloc(t)
+	b := mustAlloc(t, a, 20, 0)
+	defer b.ConsumeSkb()
+	b.PutData([]byte("payload"))
+	copy(b.Push(4), "hdr:")
+	assert.Equal(t, "hdr:payload", string(b.Data()))
+	assert.True(t, b.MayPull(11))
+	assert.False(t, b.MayPull(12))
+}
