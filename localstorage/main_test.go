@@ -48,8 +48,11 @@ func mustMap(t testing.TB, e *Env, spec MapSpec) *Map {
 }
 
 // setRapidSeed makes rapid use the project's deterministic seed unless
-// -rapid.seed was given.
+// -rapid.seed was given, and raises the default step count.
 func setRapidSeed(t *testing.T) {
+	if f := flag.Lookup("rapid.steps"); f != nil && f.Value.String() == "30" {
+		require.NoError(t, f.Value.Set("150"))
+	}
 	f := flag.Lookup("rapid.seed")
 	if f == nil || f.Value.String() != "0" {
 		return
