@@ -9,13 +9,13 @@ type Op uint8
 const (
 	OpKmalloc         Op = iota // kmalloc/kmem_cache_alloc call
 	OpKfree                     // immediate kfree/kmem_cache_free
-	OpKfreeRCU                  // free deferred past an RCU grace period (kfree_rcu/call_rcu)
+	OpKfreeRCU                  // free deferred past an RCU grace period (kfree_rcu/call_rcu); priced as the deferral only, the free itself is priced per class
 	OpExtAdd                    // skb_ext_add() on an skb without a shared extension
 	OpExtCOW                    // skb_ext_maybe_cow(): copy of a shared extension object
-	OpHashInsert                // hash table insert (htab_map_update_elem / rhashtable_insert)
-	OpHashLookup                // hash table lookup
-	OpHashDelete                // hash table delete
-	OpLRUEvict                  // LRU eviction (htab_lru_map_delete_node)
+	OpHashInsert                // hash table insert of a new key (htab_map_update_elem, BPF_MAP_TYPE_HASH)
+	OpHashLookup                // hash table lookup (__htab_map_lookup_elem)
+	OpHashDelete                // hash table delete (htab_map_delete_elem)
+	OpLRUEvict                  // LRU eviction: extra cost of an insert that evicts (prealloc_lru_pop -> bpf_lru_pop_free -> htab_lru_map_delete_node)
 	OpStorageCacheHit           // bpf_local_storage_lookup() served from the cache slot
 	OpListWalk                  // one step of an hlist walk (storage list or hash bucket)
 	OpLock                      // spinlock acquire/release pair
@@ -23,6 +23,12 @@ const (
 	OpProgRun                   // a BPF program run at a hook
 	OpTracepointRun             // a tracepoint program run (skb free reaper, clone hook)
 	OpHelperCall                // a BPF helper or kfunc call
+	OpLRUInsert                 // LRU hash insert of a new key without eviction (htab_lru_map_update_elem)
+	OpLRULookup                 // LRU hash lookup, sets the ref bit (htab_lru_map_lookup_elem)
+	OpLRUDelete                 // LRU hash delete (htab_lru_map_delete_elem)
+	OpPercpuLRUInsert           // per-CPU LRU hash insert (htab_lru_percpu_map_update_elem, BPF_MAP_TYPE_LRU_PERCPU_HASH)
+	OpPercpuLRULookup           // per-CPU LRU hash lookup (htab_lru_percpu_map_lookup_elem)
+	OpPercpuLRUDelete           // per-CPU LRU hash delete
 	NumOps                      // number of operations; not an operation
 )
 
@@ -33,6 +39,9 @@ var opNames = [NumOps]string{
 	OpLRUEvict: "lru_evict", OpStorageCacheHit: "storage_cache_hit", OpListWalk: "list_walk_step",
 	OpLock: "lock", OpMemcpyByte: "memcpy_byte", OpProgRun: "prog_run",
 	OpTracepointRun: "tracepoint_run", OpHelperCall: "helper_call",
+	OpLRUInsert: "lru_insert", OpLRULookup: "lru_lookup", OpLRUDelete: "lru_delete",
+	OpPercpuLRUInsert: "percpu_lru_insert", OpPercpuLRULookup: "percpu_lru_lookup",
+	OpPercpuLRUDelete: "percpu_lru_delete",
 }
 
 func (o Op) String() string {
