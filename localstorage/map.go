@@ -150,6 +150,8 @@ func (e *Env) mapAllocCheck(ot OwnerType, spec *MapSpec) error {
 		if err := skbMapAllocCheck(spec); err != nil {
 			return err
 		}
+	} else if spec.Skb.any() {
+		return fmt.Errorf("skb map options on a %s map: %w", spec.Type, ErrInvalid)
 	}
 	if spec.Flags&^localStorageCreateFlagMask != 0 || spec.Flags&FlagNoPrealloc == 0 ||
 		spec.MaxEntries != 0 || spec.KeySize != 4 || spec.ValueSize == 0 ||
@@ -187,6 +189,7 @@ func (e *Env) mapAlloc(ot OwnerType, spec MapSpec) (*Map, error) {
 		m.lockOff = spec.Value.SpinLockOffset
 	}
 	m.cacheIdx = e.caches[ot].get()
+	e.countOptions(m, 1)
 	return m, nil
 }
 
@@ -266,6 +269,7 @@ func (m *Map) Free() {
 	m.mustLive()
 	e := m.env
 	e.caches[m.owner].free(m.cacheIdx)
+	e.countOptions(m, -1)
 	for i := range m.buckets {
 		for m.buckets[i] != nil {
 			e.acct.Op(cost.OpListWalk, 1)
@@ -283,4 +287,14 @@ func (m *Map) Free() {
 	m.pool = nil
 	e.acct.Kfree(siteBuckets, m.bucketMem)
 	e.acct.Kfree(siteSmap, e.prof.SmapSize)
+}
+
+// countOptions tracks the live skb maps that need the skb hooks.
+func (e *Env) countOptions(m *Map, d int) {
+	if copyOnClone(m) {
+		e.skb.cloneMaps += d
+	}
+	if m.spec.Skb.KeepOnScrub || m.spec.Skb.KeepOnNetns {
+		e.skb.keepMaps += d
+	}
 }

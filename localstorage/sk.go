@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/kmem"
 )
 
 // DefaultOptmemMax is net.core.optmem_max's default since v6.8 (commit
@@ -223,8 +224,6 @@ func (sk *Sock) Close(e *Env) {
 	sk.Destruct(e)
 }
 
-var errCloneNoMem = fmt.Errorf("bpf_sk_storage_clone: %w", ErrNoMem)
-
 // SkClone models bpf_sk_storage_clone(sk, newsk) as sk_clone_lock() calls
 // it for a new child socket: the child starts without storage; for every
 // parent element (newest first) of a BPF_F_CLONE map a new element is
@@ -233,24 +232,39 @@ var errCloneNoMem = fmt.Errorf("bpf_sk_storage_clone: %w", ErrNoMem)
 // (bpf_local_storage_alloc), later ones are linked at its head (so the
 // child's order is reversed). The child's cache starts cold. On -ENOMEM
 // nothing is freed here: sk_clone_lock() frees the half-built child
-// (sk_free_unlock_clone -> bpf_sk_storage_free), which Clone's callers do
+// (sk_free_unlock_clone -> bpf_sk_storage_free), which SkClone's callers do
 // through Destruct; PassiveOpen does it for them.
 func (e *Env) SkClone(parent, child *Sock) error {
 	child.storage = nil
-	ps := parent.storage
-	if ps == nil || ps.head == nil {
+	if err := e.cloneElems(parent.storage, child, OwnerSock, cloneFlagSet, siteCloneElem); err != nil {
+		return fmt.Errorf("bpf_sk_storage_clone: %w", err)
+	}
+	return nil
+}
+
+func cloneFlagSet(m *Map) bool { return m.spec.Flags&FlagClone != 0 }
+
+// cloneElems copies the elements of src whose map passes keep into dst's
+// (empty) storage, as bpf_sk_storage_clone() does: skip maps being freed
+// (bpf_map_inc_not_zero), bpf_selem_alloc() charged to dst, value copy,
+// bpf_local_storage_alloc() for the first copy (on failure the copy is
+// freed and uncharged), bpf_selem_link_map() + bpf_selem_link_storage_nolock()
+// for later ones. A failure leaves what was built in place for the caller to
+// destroy.
+func (e *Env) cloneElems(src *Storage, dst owner, kind OwnerType, keep func(*Map) bool, site kmem.Site) error {
+	if src == nil || src.head == nil {
 		return nil
 	}
 	var ns *Storage
-	for el := ps.head; el != nil; el = el.snext {
+	for el := src.head; el != nil; el = el.snext {
 		e.acct.Op(cost.OpListWalk, 1)
 		m := el.smap
-		if m.spec.Flags&FlagClone == 0 || m.freed {
+		if !keep(m) || m.freed {
 			continue
 		}
-		cp, err := e.selemAlloc(m, child, nil, ns == nil, siteCloneElem)
+		cp, err := e.selemAlloc(m, dst, nil, ns == nil, site)
 		if err != nil {
-			return errCloneNoMem
+			return err
 		}
 		if m.spinLock {
 			m.copyMapValueLocked(cp.data, el.data)
@@ -258,12 +272,12 @@ func (e *Env) SkClone(parent, child *Sock) error {
 			m.copyMapValue(cp.data, el.data)
 		}
 		if ns == nil {
-			if err := e.storageAlloc(child, OwnerSock, m, cp); err != nil {
+			if err := e.storageAlloc(dst, kind, m, cp); err != nil {
 				e.selemFree(cp, true)
-				child.omem -= m.elemSize
-				return fmt.Errorf("bpf_sk_storage_clone: %w", err)
+				dst.uncharge(m.elemSize)
+				return err
 			}
-			ns = child.storage
+			ns = dst.storagePtr()
 			continue
 		}
 		e.acct.Op(cost.OpLock, 1) // b->lock in bpf_selem_link_map

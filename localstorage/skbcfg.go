@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/skbsim/skbsim/kmem"
+	"github.com/skbsim/skbsim/skb"
 )
 
 // Strategy names an allocation strategy of the skb owner. All strategies
@@ -120,6 +121,16 @@ type skbState struct {
 	strategy Strategy
 	mode     allocMode
 	pool     prePool
+	stats    SkbStats
+
+	// Live maps with CloneCopy+BPF_F_CLONE and with a Keep option: the
+	// hooks return at once when zero.
+	cloneMaps, keepMaps int
+	// The storage carried from ScrubBefore to ScrubAfter.
+	kept       *Storage
+	keptFor    *skb.Buff
+	keptFilter func(*Map) bool
+	keptCopy   bool
 }
 
 var sitePoolRefill = kmem.RegisterSite("bpf_skb_storage_pool_refill")

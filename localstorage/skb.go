@@ -1,0 +1,295 @@
+package localstorage
+
+import (
+	"fmt"
+
+	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/kmem"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// The skb owner (RFC "bpf: Introduce local storage for sk_buff"): the
+// storage hangs off the skb's SKB_EXT_BPF_STORAGE extension chunk
+// (struct bpf_skb_storage_ext { struct bpf_local_storage __rcu *storage; }),
+// whose lifetime is the skb_ext object's: clones and copies share it, a
+// COW (skb_ext_add on a shared object) leaves the copy without storage,
+// skb_scrub_packet() resets it, and the last __skb_ext_put() destroys the
+// storage (bpf_skb_storage_free()). Package skb implements the extension
+// object; this file is the BPF side.
+
+var (
+	siteSkbClone = kmem.RegisterSite("bpf_skb_storage_clone")
+	siteSkbKeep  = kmem.RegisterSite("bpf_skb_storage_keep")
+)
+
+// extOwner is the owner of skb storage: the extension object
+// (map_owner_storage_ptr returns &ext->storage). A one-pointer struct, so
+// storing it in the owner interface does not allocate.
+type extOwner struct{ ext *skb.Ext }
+
+func (o extOwner) storagePtr() *Storage { return storageOf(o.ext) }
+
+func (o extOwner) setStoragePtr(s *Storage) {
+	if s == nil {
+		o.ext.SetStorage(nil)
+		return
+	}
+	o.ext.SetStorage(s)
+}
+
+// The RFC sets no map_local_storage_charge: skb storage is only limited by
+// memcg.
+func (o extOwner) charge(int) error { return nil }
+func (o extOwner) uncharge(int)     {}
+
+func storageOf(ext *skb.Ext) *Storage {
+	if ext == nil {
+		return nil
+	}
+	s, _ := ext.Storage().(*Storage)
+	return s
+}
+
+// ExtDestroy implements skb.ExtStorage: package skb calls it at the last
+// put of the extension object holding the storage, modelling
+// bpf_skb_storage_free() -> bpf_local_storage_destroy() (the returned
+// mem_charge is ignored: skb storage is not charged).
+func (s *Storage) ExtDestroy() {
+	if s.kind != OwnerSkb || s.st != stLive {
+		panic(fmt.Sprintf("localstorage: ExtDestroy of %v in state %d", s, s.st))
+	}
+	s.env.destroy(s)
+}
+
+// SkbStorage returns the storage the skb sees (nil when its
+// SKB_EXT_BPF_STORAGE extension is inactive or holds no storage). It does
+// not apply the shared-clone refusal; use it for traces.
+func SkbStorage(b *skb.Buff) *Storage { return storageOf(b.ExtFind(skb.ExtBPFStorage)) }
+
+// skbShared is the RFC's refusal condition: skb->cloned with an active,
+// shared extension object (refcount != 1).
+func skbShared(b *skb.Buff) bool { return b.Cloned() && b.ExtShared() }
+
+// SkbStorageGet models the RFC kfunc bpf_skb_storage_get(map, skb, value,
+// value__szk, flags). It returns the value (a live view) or nil and the
+// reason for NULL: -EINVAL for a nil skb or flags other than 0 and
+// F_CREATE; -EPERM in hardirq or NMI context ("requires kmalloc_nolock");
+// -EOPNOTSUPP on a cloned skb whose extension is shared; -ENOENT when
+// absent and not created; -ENOMEM when skb_ext_add() (which may allocate
+// or COW the extension) or the update fails. The update is
+// bpf_local_storage_update(ext, smap, value, BPF_NOEXIST, GFP_ATOMIC).
+func (m *Map) SkbStorageGet(ctx ProgCtx, b *skb.Buff, init []byte, flags uint64) ([]byte, error) {
+	m.mustOwner(OwnerSkb, "bpf_skb_storage_get")
+	m.env.acct.Op(cost.OpHelperCall, 1)
+	if b == nil || flags&^GetCreate != 0 {
+		return nil, ErrInvalid
+	}
+	if ctx != CtxNormal {
+		return nil, ErrPerm
+	}
+	if skbShared(b) {
+		return nil, ErrNotSupported
+	}
+	m.checkInit(init)
+	ext := b.ExtFind(skb.ExtBPFStorage)
+	if s := storageOf(ext); s != nil {
+		if el := s.lookup(m, true); el != nil {
+			return el.data, nil
+		}
+	}
+	if flags&GetCreate == 0 {
+		return nil, ErrNotFound
+	}
+	if ext == nil {
+		var err error
+		if ext, err = b.ExtAdd(skb.ExtBPFStorage); err != nil {
+			return nil, ErrNoMem
+		}
+	}
+	el, err := m.env.update(extOwner{ext}, OwnerSkb, m, init, UpdateNoExist, false)
+	if err != nil {
+		return nil, err
+	}
+	return el.data, nil
+}
+
+// SkbStorageDelete models the RFC kfunc bpf_skb_storage_delete(map, skb):
+// -EINVAL for a nil skb, -EPERM in hardirq or NMI context, -EOPNOTSUPP on
+// a cloned skb whose extension is shared, -ENOENT when absent, else
+// bpf_selem_unlink().
+func (m *Map) SkbStorageDelete(ctx ProgCtx, b *skb.Buff) error {
+	m.mustOwner(OwnerSkb, "bpf_skb_storage_delete")
+	m.env.acct.Op(cost.OpHelperCall, 1)
+	if b == nil {
+		return ErrInvalid
+	}
+	if ctx != CtxNormal {
+		return ErrPerm
+	}
+	if skbShared(b) {
+		return ErrNotSupported
+	}
+	s := SkbStorage(b)
+	if s == nil {
+		return ErrNotFound
+	}
+	el := s.lookup(m, false)
+	if el == nil {
+		return ErrNotFound
+	}
+	m.env.selemUnlink(el)
+	return nil
+}
+
+// SkbStats counts what the model options of skb maps did.
+type SkbStats struct {
+	CloneCopies       uint64 // skb clones that got copies (CloneCopy)
+	CloneCopyFailures uint64 // clones whose copy failed (ENOMEM)
+	ScrubKept         uint64 // scrubs that kept elements (KeepOnScrub/KeepOnNetns)
+	ScrubKeepFailures uint64 // scrubs whose kept elements were lost (ENOMEM)
+}
+
+// SkbStats returns the model-option counters.
+func (e *Env) SkbStats() SkbStats { return e.skb.stats }
+
+// SkbHooks returns the skb lifecycle hooks the model options of skb maps
+// need (CloneCopy on skb_clone, KeepOnScrub/KeepOnNetns around the
+// extension reset of skb_scrub_packet). With no map using an option the
+// hooks return at once, so the RFC as posted needs no hook: extension
+// sharing, COW, reset and the last put are package skb's.
+func (e *Env) SkbHooks() skb.Hooks {
+	return skb.Hooks{Clone: e.skbClone, ScrubBefore: e.skbScrubBefore, ScrubAfter: e.skbScrubAfter}
+}
+
+// AttachSkb installs SkbHooks on a. The allocator must record into the
+// Env's accountant.
+func (e *Env) AttachSkb(a *skb.Allocator) {
+	if a.Accountant() != e.acct {
+		panic("localstorage: AttachSkb with an allocator on another accountant")
+	}
+	a.AddHooks(e.SkbHooks())
+}
+
+func copyOnClone(m *Map) bool { return m.spec.Skb.CloneCopy && m.spec.Flags&FlagClone != 0 }
+
+// skbClone implements the CloneCopy option after skb_clone(), modelled on
+// the prototype's bpf_skb_storage_clone(skb, newskb): if the original's
+// storage holds an element of a BPF_F_CLONE map with CloneCopy,
+// skb_ext_add() on the clone gives it a private extension (a COW of the
+// shared one, whose storage pointer the RFC hook clears; the original's
+// object is no longer shared) and those elements are deep-copied into a
+// new storage for it. skb_clone() cannot fail here (the prototype's call
+// site was not found): a failed extension add leaves the clone sharing
+// (access refused, as in the RFC), a failed element copy destroys the
+// partial storage, leaving the clone with a private extension and no
+// storage; both are counted in SkbStats.CloneCopyFailures.
+func (e *Env) skbClone(orig, clone *skb.Buff) {
+	if e.skb.cloneMaps == 0 {
+		return
+	}
+	s := SkbStorage(orig)
+	if s == nil || !s.holds(copyOnClone) {
+		return
+	}
+	ext, err := clone.ExtAdd(skb.ExtBPFStorage)
+	if err != nil {
+		e.skb.stats.CloneCopyFailures++
+		return
+	}
+	if err := e.cloneElems(s, extOwner{ext}, OwnerSkb, copyOnClone, siteSkbClone); err != nil {
+		e.skb.stats.CloneCopyFailures++
+		if ns := storageOf(ext); ns != nil {
+			ext.SetStorage(nil)
+			e.destroy(ns)
+		}
+		return
+	}
+	e.skb.stats.CloneCopies++
+}
+
+// holds reports whether an element of a map passing keep is linked.
+func (s *Storage) holds(keep func(*Map) bool) bool {
+	for el := s.head; el != nil; el = el.snext {
+		if keep(el.smap) {
+			return true
+		}
+	}
+	return false
+}
+
+func keepOnScrub(m *Map) bool { return m.spec.Skb.KeepOnScrub }
+func keepOnNetns(m *Map) bool { return m.spec.Skb.KeepOnNetns }
+
+// skbScrubBefore implements KeepOnScrub/KeepOnNetns before the extension
+// reset of skb_scrub_packet(skb, xnet). When the skb's extension object is
+// not shared, the elements of maps that do not survive this scrub are
+// deleted and the storage is detached from the object, so the reset's put
+// does not destroy it. When it is shared, the other sharers keep it and
+// the kept elements are copied after the reset.
+func (e *Env) skbScrubBefore(b *skb.Buff, xnet bool) {
+	e.skb.kept = nil
+	if e.skb.keepMaps == 0 {
+		return
+	}
+	ext := b.ExtFind(skb.ExtBPFStorage)
+	s := storageOf(ext)
+	keep := keepOnScrub
+	if xnet {
+		keep = keepOnNetns
+	}
+	if s == nil || !s.holds(keep) {
+		return
+	}
+	e.skb.kept, e.skb.keptFor, e.skb.keptFilter = s, b, keep
+	e.skb.keptCopy = ext.Refs() != 1
+	if e.skb.keptCopy {
+		return
+	}
+	for el := s.head; el != nil; {
+		next := el.snext
+		if !keep(el.smap) {
+			e.selemUnlink(el)
+		}
+		el = next
+	}
+	ext.SetStorage(nil)
+}
+
+// skbScrubAfter re-attaches (or copies) the kept elements to a new
+// extension added after the reset. If skb_ext_add() fails the kept
+// elements are lost (a moved storage is destroyed), counted in
+// SkbStats.ScrubKeepFailures.
+func (e *Env) skbScrubAfter(b *skb.Buff, _ bool) {
+	s := e.skb.kept
+	if s == nil || e.skb.keptFor != b {
+		return
+	}
+	e.skb.kept, e.skb.keptFor = nil, nil
+	ext, err := b.ExtAdd(skb.ExtBPFStorage)
+	if err != nil {
+		e.skb.stats.ScrubKeepFailures++
+		if !e.skb.keptCopy {
+			e.destroy(s)
+		}
+		return
+	}
+	if e.skb.keptCopy {
+		if err := e.cloneElems(s, extOwner{ext}, OwnerSkb, e.skb.keptFilter, siteSkbKeep); err != nil {
+			e.skb.stats.ScrubKeepFailures++
+			if ns := storageOf(ext); ns != nil {
+				ext.SetStorage(nil)
+				e.destroy(ns)
+			}
+			return
+		}
+		e.skb.stats.ScrubKept++
+		return
+	}
+	if e.skb.mode == allocSlim {
+		// The slim storage lives in the chunk: it moves with a copy.
+		e.acct.Op(cost.OpMemcpyByte, uint64(e.StorageSize(OwnerSkb)))
+	}
+	ext.SetStorage(s)
+	s.owner = extOwner{ext}
+	e.skb.stats.ScrubKept++
+}
