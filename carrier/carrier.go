@@ -99,6 +99,17 @@ type Options struct {
 	PreallocPool int
 	// Seed makes any randomised choice (hash seeds, LRU lists) reproducible.
 	Seed uint64
+	// PossibleCPUs is num_possible_cpus() for per-CPU allocations (the
+	// skb-hash-lru values); 0 means 2, the lab machines.
+	PossibleCPUs int
+	// DisableReaper leaves the skb-hash designs without their
+	// kfree_skb/consume_skb tracepoint program, so entries of freed skbs
+	// stay in the map and a later skb that reuses the same sk_buff object
+	// sees them.
+	DisableReaper bool
+	// ReaperMissEvery makes the skb-hash reaper miss every Nth skb free
+	// (a dropped or detached tracepoint event); 0 misses none.
+	ReaperMissEvery int
 }
 
 // Errors common to designs. Each matches the errno a BPF program would see.
@@ -110,6 +121,16 @@ var (
 	ErrBadValueSize = errno.New("carrier: value size not supported by this design", errno.E2BIG)
 	ErrNoSpace      = errno.New("carrier: no room for the value", errno.ENOSPC)
 	ErrUnknown      = errno.New("carrier: unknown design", errno.EINVAL)
+	// ErrMapFull is htab's -E2BIG when a map without preallocation already
+	// holds max_entries elements (alloc_htab_elem).
+	ErrMapFull = errno.New("carrier: map is full", errno.E2BIG)
+	// ErrOutOfRange is bpf_dynptr_write's -E2BIG: the write does not fit
+	// in the area the dynptr covers (an skb without XDP metadata, or with
+	// less of it than the slot needs).
+	ErrOutOfRange = errno.New("carrier: write outside the metadata area", errno.E2BIG)
+	// ErrNoHeadroom is bpf_xdp_adjust_meta's -EINVAL: the metadata would
+	// reach into the xdp_frame at the start of the headroom.
+	ErrNoHeadroom = errno.New("carrier: not enough headroom for the metadata", errno.EINVAL)
 )
 
 // Carrier is one metadata design instantiated for one replay shard. It is

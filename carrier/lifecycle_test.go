@@ -1,0 +1,336 @@
+package carrier_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// design is a design under test with the hooks its programs use: the
+// writer where the design can create a value, the reader downstream.
+type design struct {
+	name  string
+	flags carrier.Flags
+	opts  carrier.Options
+	write carrier.Hook
+	read  carrier.Hook
+}
+
+var designs = []design{
+	{name: carrier.NameExtBuffer, write: carrier.HookTCIngress, read: carrier.HookTCIngress},
+	{name: carrier.NameSkbHash, flags: carrier.FlagClone, write: carrier.HookTCIngress, read: carrier.HookTCIngress},
+	{name: carrier.NameSkbHashLRU, flags: carrier.FlagClone, write: carrier.HookTCIngress, read: carrier.HookTCIngress},
+	{name: carrier.NameXDPMeta, write: carrier.HookXDP, read: carrier.HookTCIngress},
+}
+
+const (
+	valA = "0a0b0c0d"
+	valB = "b0b1b2b3"
+)
+
+var (
+	bytesA = []byte{0x0a, 0x0b, 0x0c, 0x0d}
+	bytesB = []byte{0xb0, 0xb1, 0xb2, 0xb3}
+)
+
+type lifeCtx struct {
+	t   *testing.T
+	d   design
+	c   carrier.Carrier
+	env carrier.Env
+}
+
+func (x *lifeCtx) skb() *skb.Buff { return rxSkb(x.t, x.env.Alloc) }
+
+func (x *lifeCtx) store(b *skb.Buff, v []byte) string {
+	return showErr(x.c.Store(x.d.write, b, 0, v))
+}
+
+// storeAt writes from the reader's hook (a second program downstream).
+func (x *lifeCtx) storeAt(h carrier.Hook, b *skb.Buff, v []byte) string {
+	return showErr(x.c.Store(h, b, 0, v))
+}
+
+func (x *lifeCtx) get(b *skb.Buff) string { return show(x.c.Lookup(x.d.read, b, 0)) }
+
+func (x *lifeCtx) objects() int64 { o, _ := x.env.Acct.Live(); return o }
+
+// A lifecycle event: the scenario returns what the programs observed, and
+// want holds the observation per design.
+type lifeEvent struct {
+	name string
+	run  func(x *lifeCtx) string
+	want map[string]string
+}
+
+var lifeEvents = []lifeEvent{
+	{
+		name: "store then lookup",
+		run: func(x *lifeCtx) string {
+			b := x.skb()
+			defer b.ConsumeSkb()
+			return x.get(b) + " " + x.store(b, bytesA) + " " + x.get(b)
+		},
+		want: all("ENOENT ok " + valA),
+	},
+	{
+		name: "overwrite and delete",
+		run: func(x *lifeCtx) string {
+			b := x.skb()
+			defer b.ConsumeSkb()
+			x.store(b, bytesA)
+			x.store(b, bytesB)
+			r := x.get(b)
+			r += " " + showErr(x.c.Delete(x.d.write, b, 0)) + " " + x.get(b)
+			return r + " " + showErr(x.c.Delete(x.d.write, b, 0))
+		},
+		want: all(valB + " ok ENOENT ENOENT"),
+	},
+	{
+		name: "clone then read both",
+		run: func(x *lifeCtx) string {
+			b := x.skb()
+			x.store(b, bytesA)
+			n, err := b.Clone()
+			require.NoError(x.t, err)
+			defer n.ConsumeSkb()
+			defer b.ConsumeSkb()
+			return "orig=" + x.get(b) + " clone=" + x.get(n)
+		},
+		want: all("orig=" + valA + " clone=" + valA),
+	},
+	{
+		name: "clone then write the clone at tc",
+		run: func(x *lifeCtx) string {
+			b := x.skb()
+			x.store(b, bytesA)
+			n, err := b.Clone()
+			require.NoError(x.t, err)
+			defer n.ConsumeSkb()
+			defer b.ConsumeSkb()
+			w := x.storeAt(carrier.HookTCIngress, n, bytesB)
+			return w + " orig=" + x.get(b) + " clone=" + x.get(n)
+		},
+		want: map[string]string{
+			carrier.NameExtBuffer:  "ok orig=" + valA + " clone=" + valB,
+			carrier.NameSkbHash:    "ok orig=" + valA + " clone=" + valB,
+			carrier.NameSkbHashLRU: "ok orig=" + valA + " clone=" + valB,
+			// v6.18: the unclone prologue's pskb_expand_head clears meta_len.
+			carrier.NameXDPMeta: "E2BIG orig=" + valA + " clone=ENOENT",
+		},
+	},
+	{
+		name: "skb_copy",
+		run: func(x *lifeCtx) string {
+			b := x.skb()
+			x.store(b, bytesA)
+			n, err := b.Copy()
+			require.NoError(x.t, err)
+			defer n.ConsumeSkb()
+			defer b.ConsumeSkb()
+			return "orig=" + x.get(b) + " copy=" + x.get(n)
+		},
+		want: map[string]string{
+			carrier.NameExtBuffer:  "orig=" + valA + " copy=" + valA,
+			carrier.NameSkbHash:    "orig=" + valA + " copy=" + valA,
+			carrier.NameSkbHashLRU: "orig=" + valA + " copy=" + valA,
+			carrier.NameXDPMeta:    "orig=" + valA + " copy=ENOENT",
+		},
+	},
+	{
+		name: "scrub in one netns",
+		run:  scrub(false),
+		want: map[string]string{
+			carrier.NameExtBuffer:  "ENOENT",
+			carrier.NameSkbHash:    valA,
+			carrier.NameSkbHashLRU: valA,
+			carrier.NameXDPMeta:    valA,
+		},
+	},
+	{
+		name: "scrub across netns",
+		run:  scrub(true),
+		want: map[string]string{
+			carrier.NameExtBuffer:  "ENOENT",
+			carrier.NameSkbHash:    valA,
+			carrier.NameSkbHashLRU: valA,
+			carrier.NameXDPMeta:    valA,
+		},
+	},
+	{
+		name: "skb_ext COW by another extension, then write the clone",
+		run: func(x *lifeCtx) string {
+			b := x.skb()
+			x.store(b, bytesA)
+			n, err := b.Clone()
+			require.NoError(x.t, err)
+			defer n.ConsumeSkb()
+			defer b.ConsumeSkb()
+			_, err = b.ExtAdd(skb.ExtTC) // the stack adds an extension: COW of the shared object
+			require.NoError(x.t, err)
+			r := "orig=" + x.get(b) + " clone=" + x.get(n)
+			x.storeAt(x.d.read, n, bytesB)
+			return r + " then orig=" + x.get(b)
+		},
+		want: map[string]string{
+			carrier.NameExtBuffer:  "orig=" + valA + " clone=" + valA + " then orig=" + valA,
+			carrier.NameSkbHash:    "orig=" + valA + " clone=" + valA + " then orig=" + valA,
+			carrier.NameSkbHashLRU: "orig=" + valA + " clone=" + valA + " then orig=" + valA,
+			carrier.NameXDPMeta:    "orig=" + valA + " clone=" + valA + " then orig=" + valA,
+		},
+	},
+	{
+		name: "pskb_expand_head",
+		run: func(x *lifeCtx) string {
+			b := x.skb()
+			defer b.ConsumeSkb()
+			x.store(b, bytesA)
+			require.NoError(x.t, b.ExpandHead(64, 0))
+			return x.get(b)
+		},
+		want: map[string]string{
+			carrier.NameExtBuffer:  valA,
+			carrier.NameSkbHash:    valA,
+			carrier.NameSkbHashLRU: valA,
+			carrier.NameXDPMeta:    "ENOENT", // skb_metadata_clear() up to v6.18
+		},
+	},
+	{
+		name: "push over the metadata bytes",
+		run: func(x *lifeCtx) string {
+			b := x.skb()
+			defer b.ConsumeSkb()
+			x.store(b, bytesA)
+			copy(b.Push(skb.EthHlen), make([]byte, skb.EthHlen)) // an outer header
+			return x.get(b)
+		},
+		want: map[string]string{
+			carrier.NameExtBuffer:  valA,
+			carrier.NameSkbHash:    valA,
+			carrier.NameSkbHashLRU: valA,
+			carrier.NameXDPMeta:    "ENOENT",
+		},
+	},
+	{
+		name: "decap moves the mac header",
+		run: func(x *lifeCtx) string {
+			b := x.skb()
+			defer b.ConsumeSkb()
+			x.store(b, bytesA)
+			_, ok := b.Pull(skb.EthHlen + 20 + 8) // outer eth, ip, udp
+			require.True(x.t, ok)
+			b.ResetMacHeader() // eth_type_trans on the inner frame
+			return x.get(b)
+		},
+		want: map[string]string{
+			carrier.NameExtBuffer:  valA,
+			carrier.NameSkbHash:    valA,
+			carrier.NameSkbHashLRU: valA,
+			carrier.NameXDPMeta:    "ENOENT",
+		},
+	},
+	{
+		name: "GRO frees a second skb",
+		run: func(x *lifeCtx) string {
+			p := x.skb()
+			x.store(p, bytesA)
+			before := x.objects()
+			s := x.skb()
+			x.store(s, bytesA)
+			s.ConsumeSkb() // napi_skb_free_stolen_head / __kfree_skb of the merged skb
+			defer p.ConsumeSkb()
+			return fmt.Sprintf("head=%s objects%+d", x.get(p), x.objects()-before)
+		},
+		want: all("head=" + valA + " objects+0"),
+	},
+	{
+		name: "free and reap",
+		run: func(x *lifeCtx) string {
+			before := x.objects()
+			b := x.skb()
+			x.store(b, bytesA)
+			during := x.objects() - before
+			b.KfreeSkb(skb.DropTCIngress)
+			return fmt.Sprintf("during%+d after%+d", during, x.objects()-before)
+		},
+		want: map[string]string{
+			carrier.NameExtBuffer:  "during+3 after+0", // sk_buff, head, skb_ext
+			carrier.NameSkbHash:    "during+3 after+0", // sk_buff, head, htab elem
+			carrier.NameSkbHashLRU: "during+2 after+0", // elements preallocated
+			carrier.NameXDPMeta:    "during+2 after+0",
+		},
+	},
+	{
+		name: "pool reuse of the sk_buff",
+		run: func(x *lifeCtx) string {
+			b := x.skb()
+			x.store(b, bytesA)
+			b.ConsumeSkb()
+			n := x.skb()
+			defer n.ConsumeSkb()
+			return x.get(n)
+		},
+		want: all("ENOENT"),
+	},
+}
+
+func all(s string) map[string]string {
+	m := map[string]string{}
+	for _, d := range designs {
+		m[d.name] = s
+	}
+	return m
+}
+
+func scrub(xnet bool) func(x *lifeCtx) string {
+	return func(x *lifeCtx) string {
+		b := x.skb()
+		defer b.ConsumeSkb()
+		x.store(b, bytesA)
+		b.Scrub(xnet)
+		return x.get(b)
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	for _, ev := range lifeEvents {
+		for _, d := range designs {
+			want, ok := ev.want[d.name]
+			if !ok {
+				continue
+			}
+			t.Run(ev.name+"/"+d.name, func(t *testing.T) {
+				c, env := mustNew(t, d.name, []carrier.MapSpec{{Name: "m", ValueSize: 4, Flags: d.flags}}, d.opts)
+				x := &lifeCtx{t: t, d: d, c: c, env: env}
+				require.Equal(t, want, ev.run(x))
+			})
+		}
+	}
+}
+
+// TestLifecycleMatrix prints the observations of every design at every
+// event (go test -run Matrix -v), the table of the design comparison.
+func TestLifecycleMatrix(t *testing.T) {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "| event |")
+	for _, d := range designs {
+		fmt.Fprintf(&sb, " %s |", d.name)
+	}
+	sb.WriteString("\n")
+	for _, ev := range lifeEvents {
+		fmt.Fprintf(&sb, "| %s |", ev.name)
+		for _, d := range designs {
+			c, env := mustNew(t, d.name, []carrier.MapSpec{{Name: "m", ValueSize: 4, Flags: d.flags}}, d.opts)
+			x := &lifeCtx{t: t, d: d, c: c, env: env}
+			got := ev.run(x)
+			fmt.Fprintf(&sb, " %s |", strings.ReplaceAll(strings.ReplaceAll(got, valA, "A"), valB, "B"))
+		}
+		sb.WriteString("\n")
+	}
+	t.Log("\n" + sb.String())
+}
