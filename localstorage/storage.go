@@ -2,6 +2,7 @@ package localstorage
 
 import (
 	"fmt"
+	"iter"
 
 	"github.com/skbsim/skbsim/cost"
 	"github.com/skbsim/skbsim/kmem"
@@ -120,6 +121,22 @@ func (s *Storage) Entries(dst []Entry) []Entry {
 		dst = append(dst, Entry{Map: m, Value: el.data, Cached: s.cache[m.cacheIdx] == el})
 	}
 	return dst
+}
+
+// All iterates over the storage's elements, newest first, without
+// allocating; like Entries it changes no cache slot. The storage must not
+// change during the iteration.
+func (s *Storage) All() iter.Seq[*Elem] {
+	return func(yield func(*Elem) bool) {
+		if s == nil {
+			return
+		}
+		for el := s.head; el != nil; el = el.snext {
+			if !yield(el) {
+				return
+			}
+		}
+	}
 }
 
 func (s *Storage) String() string {
