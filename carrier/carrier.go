@@ -197,3 +197,13 @@ func Names() []string {
 	sort.Strings(n)
 	return n
 }
+
+// GracePeriod ends an RCU grace period for c: objects it freed through
+// call_rcu/kfree_rcu stop counting as live in its accountant and become
+// reusable, and pools it refills off the hot path are refilled. The replay
+// engine calls it between packets or batches.
+func GracePeriod(c Carrier) {
+	if g, ok := c.(interface{ GracePeriod() }); ok {
+		g.GracePeriod()
+	}
+}

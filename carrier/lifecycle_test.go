@@ -26,6 +26,23 @@ var designs = []design{
 	{name: carrier.NameSkbHash, flags: carrier.FlagClone, write: carrier.HookTCIngress, read: carrier.HookTCIngress},
 	{name: carrier.NameSkbHashLRU, flags: carrier.FlagClone, write: carrier.HookTCIngress, read: carrier.HookTCIngress},
 	{name: carrier.NameXDPMeta, write: carrier.HookXDP, read: carrier.HookTCIngress},
+	{name: "rfc", write: carrier.HookTCIngress, read: carrier.HookTCIngress},
+	{name: "rfc-coalloc", write: carrier.HookTCIngress, read: carrier.HookTCIngress},
+	{name: "rfc-prealloc", write: carrier.HookTCIngress, read: carrier.HookTCIngress},
+	{name: "rfc-slim", write: carrier.HookTCIngress, read: carrier.HookTCIngress},
+}
+
+// wantFor returns the event's expected observation for design name; the
+// rfc strategies share rfc's unless the event lists them.
+func (ev *lifeEvent) wantFor(name string) (string, bool) {
+	if w, ok := ev.want[name]; ok {
+		return w, true
+	}
+	if strings.HasPrefix(name, "rfc-") {
+		w, ok := ev.want["rfc"]
+		return w, ok
+	}
+	return "", false
 }
 
 const (
@@ -102,7 +119,13 @@ var lifeEvents = []lifeEvent{
 			defer b.ConsumeSkb()
 			return "orig=" + x.get(b) + " clone=" + x.get(n)
 		},
-		want: all("orig=" + valA + " clone=" + valA),
+		want: map[string]string{
+			carrier.NameExtBuffer:  "orig=" + valA + " clone=" + valA,
+			carrier.NameSkbHash:    "orig=" + valA + " clone=" + valA,
+			carrier.NameSkbHashLRU: "orig=" + valA + " clone=" + valA,
+			carrier.NameXDPMeta:    "orig=" + valA + " clone=" + valA,
+			"rfc":                  "orig=EOPNOTSUPP clone=EOPNOTSUPP",
+		},
 	},
 	{
 		name: "clone then write the clone at tc",
@@ -122,6 +145,8 @@ var lifeEvents = []lifeEvent{
 			carrier.NameSkbHashLRU: "ok orig=" + valA + " clone=" + valB,
 			// v6.18: the unclone prologue's pskb_expand_head clears meta_len.
 			carrier.NameXDPMeta: "E2BIG orig=" + valA + " clone=ENOENT",
+			// RFC: both sides refused while the extension is shared.
+			"rfc": "EOPNOTSUPP orig=EOPNOTSUPP clone=EOPNOTSUPP",
 		},
 	},
 	{
@@ -140,6 +165,7 @@ var lifeEvents = []lifeEvent{
 			carrier.NameSkbHash:    "orig=" + valA + " copy=" + valA,
 			carrier.NameSkbHashLRU: "orig=" + valA + " copy=" + valA,
 			carrier.NameXDPMeta:    "orig=" + valA + " copy=ENOENT",
+			"rfc":                  "orig=" + valA + " copy=" + valA, // shared extension, neither is cloned
 		},
 	},
 	{
@@ -150,6 +176,7 @@ var lifeEvents = []lifeEvent{
 			carrier.NameSkbHash:    valA,
 			carrier.NameSkbHashLRU: valA,
 			carrier.NameXDPMeta:    valA,
+			"rfc":                  "ENOENT",
 		},
 	},
 	{
@@ -160,6 +187,7 @@ var lifeEvents = []lifeEvent{
 			carrier.NameSkbHash:    valA,
 			carrier.NameSkbHashLRU: valA,
 			carrier.NameXDPMeta:    valA,
+			"rfc":                  "ENOENT",
 		},
 	},
 	{
@@ -182,6 +210,8 @@ var lifeEvents = []lifeEvent{
 			carrier.NameSkbHash:    "orig=" + valA + " clone=" + valA + " then orig=" + valA,
 			carrier.NameSkbHashLRU: "orig=" + valA + " clone=" + valA + " then orig=" + valA,
 			carrier.NameXDPMeta:    "orig=" + valA + " clone=" + valA + " then orig=" + valA,
+			// The COW copy has no storage; the clone's object is private now.
+			"rfc": "orig=ENOENT clone=" + valA + " then orig=ENOENT",
 		},
 	},
 	{
@@ -198,6 +228,7 @@ var lifeEvents = []lifeEvent{
 			carrier.NameSkbHash:    valA,
 			carrier.NameSkbHashLRU: valA,
 			carrier.NameXDPMeta:    "ENOENT", // skb_metadata_clear() up to v6.18
+			"rfc":                  valA,
 		},
 	},
 	{
@@ -214,6 +245,7 @@ var lifeEvents = []lifeEvent{
 			carrier.NameSkbHash:    valA,
 			carrier.NameSkbHashLRU: valA,
 			carrier.NameXDPMeta:    "ENOENT",
+			"rfc":                  valA,
 		},
 	},
 	{
@@ -232,6 +264,7 @@ var lifeEvents = []lifeEvent{
 			carrier.NameSkbHash:    valA,
 			carrier.NameSkbHashLRU: valA,
 			carrier.NameXDPMeta:    "ENOENT",
+			"rfc":                  valA,
 		},
 	},
 	{
@@ -243,10 +276,19 @@ var lifeEvents = []lifeEvent{
 			s := x.skb()
 			x.store(s, bytesA)
 			s.ConsumeSkb() // napi_skb_free_stolen_head / __kfree_skb of the merged skb
+			carrier.GracePeriod(x.c)
 			defer p.ConsumeSkb()
 			return fmt.Sprintf("head=%s objects%+d", x.get(p), x.objects()-before)
 		},
-		want: all("head=" + valA + " objects+0"),
+		want: map[string]string{
+			carrier.NameExtBuffer:  "head=" + valA + " objects+0",
+			carrier.NameSkbHash:    "head=" + valA + " objects+0",
+			carrier.NameSkbHashLRU: "head=" + valA + " objects+0",
+			carrier.NameXDPMeta:    "head=" + valA + " objects+0",
+			"rfc":                  "head=" + valA + " objects+0",
+			// The grace period's refill replaces what the head packet took.
+			"rfc-prealloc": "head=" + valA + " objects+2",
+		},
 	},
 	{
 		name: "free and reap",
@@ -256,6 +298,7 @@ var lifeEvents = []lifeEvent{
 			x.store(b, bytesA)
 			during := x.objects() - before
 			b.KfreeSkb(skb.DropTCIngress)
+			carrier.GracePeriod(x.c)
 			return fmt.Sprintf("during%+d after%+d", during, x.objects()-before)
 		},
 		want: map[string]string{
@@ -263,6 +306,10 @@ var lifeEvents = []lifeEvent{
 			carrier.NameSkbHash:    "during+3 after+0", // sk_buff, head, htab elem
 			carrier.NameSkbHashLRU: "during+2 after+0", // elements preallocated
 			carrier.NameXDPMeta:    "during+2 after+0",
+			"rfc":                  "during+5 after+0", // sk_buff, head, skb_ext, storage, element
+			"rfc-coalloc":          "during+4 after+0", // storage and element in one allocation
+			"rfc-prealloc":         "during+3 after+0", // storage and element from the pool
+			"rfc-slim":             "during+4 after+0", // storage inside the skb_ext chunk
 		},
 	},
 	{
@@ -300,7 +347,7 @@ func scrub(xnet bool) func(x *lifeCtx) string {
 func TestLifecycle(t *testing.T) {
 	for _, ev := range lifeEvents {
 		for _, d := range designs {
-			want, ok := ev.want[d.name]
+			want, ok := ev.wantFor(d.name)
 			if !ok {
 				continue
 			}

@@ -126,3 +126,8 @@ func (c *base) anyFlag(f Flags) bool {
 }
 
 func round8(n int) int { return (n + 7) &^ 7 }
+
+// GracePeriod ends an RCU grace period for the design: frees deferred past
+// it complete in the accountant. Designs with RCU-freed objects of their
+// own override it.
+func (c *base) GracePeriod() { c.acct.GracePeriod() }
