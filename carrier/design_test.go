@@ -1,0 +1,409 @@
+package carrier_test
+
+import (
+	"errors"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/kmem"
+	"github.com/skbsim/skbsim/skb"
+)
+
+func oneMap(flags carrier.Flags) []carrier.MapSpec {
+	return []carrier.MapSpec{{Name: "m", ValueSize: 4, Flags: flags}}
+}
+
+func twoMaps() []carrier.MapSpec {
+	return []carrier.MapSpec{{Name: "m0", ValueSize: 4}, {Name: "m1", ValueSize: 16}}
+}
+
+func TestRegistry(t *testing.T) {
+	want := []string{"ext-buffer", "rfc", "rfc-coalloc", "rfc-prealloc", "rfc-slim", "skb-hash", "skb-hash-lru", "xdp-meta"}
+	assert.Equal(t, want, carrier.Names())
+	env, _ := newEnv(t)
+	_, err := carrier.New("nope", env, oneMap(0), carrier.Options{})
+	assert.ErrorIs(t, err, carrier.ErrUnknown)
+	assert.ErrorIs(t, err, syscall.EINVAL)
+	assert.Panics(t, func() { carrier.Register("rfc", nil) })
+}
+
+func TestNewRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		design string
+		maps   []carrier.MapSpec
+		opts   carrier.Options
+		prof   func(*skb.Profile)
+		want   error
+	}{
+		{"no maps", "skb-hash", nil, carrier.Options{}, nil, carrier.ErrBadValueSize},
+		{"zero value", "rfc", []carrier.MapSpec{{Name: "z"}}, carrier.Options{}, nil, carrier.ErrBadValueSize},
+		{"ext-buffer keep-scrub", "ext-buffer", oneMap(carrier.FlagKeepScrub), carrier.Options{}, nil, carrier.ErrBadFlags},
+		{"xdp-meta clone", "xdp-meta", oneMap(carrier.FlagClone), carrier.Options{}, nil, carrier.ErrBadFlags},
+		{"unknown flag", "skb-hash", oneMap(1 << 7), carrier.Options{}, nil, carrier.ErrBadFlags},
+		{"ext-buffer smaller than the maps", "ext-buffer", twoMaps(), carrier.Options{BufferSize: 16}, nil, carrier.ErrNoSpace},
+		{"ext-buffer beyond 255 chunks", "ext-buffer", oneMap(0), carrier.Options{BufferSize: 4096}, nil, carrier.ErrBadValueSize},
+		{"xdp-meta above 252 bytes", "xdp-meta", []carrier.MapSpec{{Name: "big", ValueSize: 252}}, carrier.Options{}, nil, carrier.ErrBadValueSize},
+		{"xdp-meta above 32 bytes before v6.8", "xdp-meta", []carrier.MapSpec{{Name: "m", ValueSize: 32}}, carrier.Options{},
+			func(p *skb.Profile) { *p, _ = skb.ProfileByName("v6.6") }, carrier.ErrBadValueSize},
+		{"rfc value too big", "rfc", []carrier.MapSpec{{Name: "big", ValueSize: 65408}}, carrier.Options{}, nil, carrier.ErrBadValueSize},
+		{"rfc cache size", "rfc", oneMap(0), carrier.Options{CacheSize: 5000}, nil, carrier.ErrBadValueSize},
+		{"rfc without the extension id", "rfc", oneMap(0), carrier.Options{},
+			func(p *skb.Profile) { p.Exts &^= 1 << skb.ExtBPFStorage }, carrier.ErrUnknown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []func(*skb.Profile)
+			if tc.prof != nil {
+				opts = append(opts, tc.prof)
+			}
+			env, _ := newEnv(t, opts...)
+			c, err := carrier.New(tc.design, env, tc.maps, tc.opts)
+			require.Nil(t, c)
+			require.ErrorIs(t, err, tc.want)
+		})
+	}
+}
+
+// TestFirstWriteAllocations checks the allocations of a packet's first
+// write, and of its first write to a second map, against the analytic
+// figures of each design.
+func TestFirstWriteAllocations(t *testing.T) {
+	for _, tc := range []struct {
+		design        string
+		first, second uint64
+	}{
+		{"ext-buffer", 1, 0},   // skb_ext (the buffer is inside)
+		{"skb-hash", 1, 1},     // one htab element per map
+		{"skb-hash-lru", 0, 0}, // preallocated
+		{"xdp-meta", 0, 0},     // headroom
+		{"rfc", 3, 1},          // skb_ext, bpf_local_storage, element; then an element
+		{"rfc-coalloc", 2, 1},  // skb_ext, storage+element
+		{"rfc-prealloc", 1, 0}, // skb_ext; storage and elements from the pool
+		{"rfc-slim", 2, 1},     // skb_ext (storage in the chunk), element
+	} {
+		t.Run(tc.design, func(t *testing.T) {
+			c, env := mustNew(t, tc.design, twoMaps(), carrier.Options{})
+			h := carrier.HookTCIngress
+			if tc.design == "xdp-meta" {
+				h = carrier.HookXDP
+			}
+			b := rxSkb(t, env.Alloc)
+			defer b.ConsumeSkb()
+			allocs := func() uint64 { return env.Acct.Stats().Total.Allocs }
+			a0 := allocs()
+			require.NoError(t, c.Store(h, b, 0, val(4, 1)))
+			a1 := allocs()
+			require.NoError(t, c.Store(h, b, 1, val(16, 2)))
+			a2 := allocs()
+			require.NoError(t, c.Store(h, b, 0, val(4, 3)))
+			a3 := allocs()
+			assert.Equal(t, tc.first, a1-a0, "first write")
+			assert.Equal(t, tc.second, a2-a1, "first write to a second map")
+			assert.Zero(t, a3-a2, "rewrite")
+		})
+	}
+}
+
+func TestSkbHashReaper(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		opts       carrier.Options
+		reuse      string
+		stale      uint64
+		runs, miss uint64
+	}{
+		{"reaper", carrier.Options{}, "ENOENT", 0, 1, 0},
+		{"no reaper", carrier.Options{DisableReaper: true}, valA, 1, 0, 0},
+		{"missed event", carrier.Options{ReaperMissEvery: 1}, valA, 1, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, env := mustNew(t, "skb-hash", oneMap(0), tc.opts)
+			b := rxSkb(t, env.Alloc)
+			require.NoError(t, c.Store(carrier.HookTCEgress, b, 0, bytesA))
+			b.ConsumeSkb()
+			n := rxSkb(t, env.Alloc) // the pool hands back the same sk_buff object
+			require.Same(t, b, n)
+			assert.Equal(t, tc.reuse, show(c.Lookup(carrier.HookTCIngress, n, 0)))
+			n.ConsumeSkb()
+			st, ok := carrier.StatsOf(c)
+			require.True(t, ok)
+			assert.Equal(t, tc.stale, st.StaleReads)
+			assert.Equal(t, tc.runs*2, st.ReaperRuns)
+			assert.Equal(t, tc.miss*2, st.ReaperMissed)
+		})
+	}
+}
+
+func TestSkbHashReaperRunsOnEveryFree(t *testing.T) {
+	c, env := mustNew(t, "skb-hash", oneMap(0), carrier.Options{})
+	ops := func() uint64 { return env.Acct.Ops()[cost.OpTracepointRun] }
+	o0 := ops()
+	b := rxSkb(t, env.Alloc)
+	b.ConsumeSkb() // no entry: the program still runs and looks the skb up
+	assert.Equal(t, uint64(1), ops()-o0)
+	st, _ := carrier.StatsOf(c)
+	assert.Equal(t, uint64(0), st.Reaped)
+	// No clone program without FlagClone.
+	b = rxSkb(t, env.Alloc)
+	require.NoError(t, c.Store(carrier.HookTCIngress, b, 0, bytesA))
+	o1 := ops()
+	n, err := b.Clone()
+	require.NoError(t, err)
+	assert.Equal(t, o1, ops())
+	assert.Equal(t, "ENOENT", show(c.Lookup(carrier.HookTCIngress, n, 0)))
+	n.ConsumeSkb()
+	b.ConsumeSkb()
+}
+
+func TestSkbHashFull(t *testing.T) {
+	c, env := mustNew(t, "skb-hash", oneMap(0), carrier.Options{Capacity: 2})
+	var bs []*skb.Buff
+	for i := 0; i < 3; i++ {
+		bs = append(bs, rxSkb(t, env.Alloc))
+	}
+	require.NoError(t, c.Store(carrier.HookTCIngress, bs[0], 0, bytesA))
+	require.NoError(t, c.Store(carrier.HookTCIngress, bs[1], 0, bytesA))
+	err := c.Store(carrier.HookTCIngress, bs[2], 0, bytesA)
+	require.ErrorIs(t, err, carrier.ErrMapFull)
+	require.ErrorIs(t, err, syscall.E2BIG)
+	require.NoError(t, c.Store(carrier.HookTCIngress, bs[1], 0, bytesB), "a present key is rewritten in place")
+	bs[0].ConsumeSkb()
+	require.NoError(t, c.Store(carrier.HookTCIngress, bs[2], 0, bytesA), "the reaper made room")
+	bs[1].ConsumeSkb()
+	bs[2].ConsumeSkb()
+}
+
+func TestSkbHashLRUEviction(t *testing.T) {
+	c, env := mustNew(t, "skb-hash-lru", oneMap(0), carrier.Options{Capacity: 2})
+	o0, _ := env.Acct.Live()
+	p := []*skb.Buff{rxSkb(t, env.Alloc), rxSkb(t, env.Alloc), rxSkb(t, env.Alloc)}
+	require.NoError(t, c.Store(carrier.HookTCEgress, p[0], 0, bytesA))
+	require.NoError(t, c.Store(carrier.HookTCEgress, p[1], 0, bytesB))
+	_, err := c.Lookup(carrier.HookTCIngress, p[0], 0) // p[0] becomes most recent
+	require.NoError(t, err)
+	require.NoError(t, c.Store(carrier.HookTCEgress, p[2], 0, bytesA))
+	assert.Equal(t, valA, show(c.Lookup(carrier.HookTCIngress, p[0], 0)))
+	assert.Equal(t, "ENOENT", show(c.Lookup(carrier.HookTCIngress, p[1], 0)), "the least recently used packet lost its value")
+	assert.Equal(t, valA, show(c.Lookup(carrier.HookTCIngress, p[2], 0)))
+	st, _ := carrier.StatsOf(c)
+	assert.Equal(t, uint64(1), st.Evictions)
+	assert.Equal(t, uint64(1), env.Acct.Ops()[cost.OpLRUEvict])
+	o1, _ := env.Acct.Live()
+	assert.Equal(t, o0+6, o1, "only the three skbs (sk_buff and head each) were allocated")
+	for _, b := range p {
+		b.ConsumeSkb()
+	}
+}
+
+func TestExtBuffer(t *testing.T) {
+	c, env := mustNew(t, "ext-buffer", twoMaps(), carrier.Options{BufferSize: 64})
+	b := rxSkb(t, env.Alloc)
+	defer b.ConsumeSkb()
+	assert.ErrorIs(t, c.Store(carrier.HookXDP, b, 0, bytesA), carrier.ErrHookDenied)
+	require.NoError(t, c.Store(carrier.HookTCEgress, b, 0, bytesA))
+	require.NoError(t, c.Store(carrier.HookTCEgress, b, 1, val(16, 7)))
+	// A clone shares the object; the original's write COWs it.
+	n, err := b.Clone()
+	require.NoError(t, err)
+	defer n.ConsumeSkb()
+	require.Same(t, b.Ext(), n.Ext())
+	cow := env.Acct.Ops()[cost.OpExtCOW]
+	require.NoError(t, c.Store(carrier.HookTCIngress, b, 0, bytesB))
+	assert.Equal(t, cow+1, env.Acct.Ops()[cost.OpExtCOW])
+	assert.NotSame(t, b.Ext(), n.Ext())
+	assert.Equal(t, valB, show(c.Lookup(carrier.HookTCIngress, b, 0)))
+	assert.Equal(t, valA, show(c.Lookup(carrier.HookTCIngress, n, 0)))
+	assert.Equal(t, show(val(16, 7), nil), show(c.Lookup(carrier.HookTCIngress, n, 1)))
+	// Delete on the clone (now private) leaves the original alone.
+	require.NoError(t, c.Delete(carrier.HookTCIngress, n, 1))
+	assert.Equal(t, "ENOENT", show(c.Lookup(carrier.HookTCIngress, n, 1)))
+	assert.Equal(t, show(val(16, 7), nil), show(c.Lookup(carrier.HookTCIngress, b, 1)))
+}
+
+// TestExtBufferCOWUnseen: the stack COWs the shared object (the carrier is
+// not told), then the other sharer writes its now private object; the COW
+// copy must still read the bytes as they were when it was copied.
+func TestExtBufferCOWUnseen(t *testing.T) {
+	c, env := mustNew(t, "ext-buffer", oneMap(0), carrier.Options{})
+	b := rxSkb(t, env.Alloc)
+	require.NoError(t, c.Store(carrier.HookTCEgress, b, 0, bytesA))
+	n, err := b.Clone()
+	require.NoError(t, err)
+	_, err = n.ExtAdd(skb.ExtTC) // n gets a copy; b's object is private again
+	require.NoError(t, err)
+	require.Equal(t, 1, b.Ext().Refs())
+	require.NoError(t, c.Store(carrier.HookTCEgress, b, 0, bytesB)) // in place on b's object
+	assert.Equal(t, valA, show(c.Lookup(carrier.HookTCIngress, n, 0)))
+	assert.Equal(t, valB, show(c.Lookup(carrier.HookTCIngress, b, 0)))
+	b.ConsumeSkb()
+	n.ConsumeSkb()
+}
+
+func TestExtBufferLayout(t *testing.T) {
+	p := skb.DefaultProfile()
+	// v6.18 ids: BRIDGE_NF 4, SEC_PATH 11, TC 2, MPTCP 4, MCTP 1, PSP 1 = 23
+	// chunks, 7 ids -> a 2-chunk header.
+	for _, tc := range []struct{ size, buf, total int }{
+		{8, 1, 26}, {64, 8, 33}, {128, 16, 41},
+	} {
+		buf, total, obj, ok := carrier.ExtBufferLayout(p, tc.size)
+		assert.True(t, ok)
+		assert.Equal(t, tc.buf, buf)
+		assert.Equal(t, tc.total, total)
+		assert.Equal(t, 8*tc.total, obj)
+	}
+	_, _, _, ok := carrier.ExtBufferLayout(p, 8*240)
+	assert.False(t, ok)
+}
+
+func TestXDPMetaHooks(t *testing.T) {
+	for _, tc := range []struct {
+		hook          carrier.Hook
+		lookup, store string
+	}{
+		{carrier.HookXDP, valA, "ok"},
+		{carrier.HookTCIngress, valA, "ok"},
+		{carrier.HookTCEgress, valA, "ok"},
+		{carrier.HookTracepoint, valA, "EACCES"},
+		{carrier.HookCgroupIngress, "EACCES", "EACCES"},
+		{carrier.HookSocketFilter, "EACCES", "EACCES"},
+		{carrier.HookSockOps, "EACCES", "EACCES"},
+	} {
+		t.Run(tc.hook.String(), func(t *testing.T) {
+			c, env := mustNew(t, "xdp-meta", oneMap(0), carrier.Options{})
+			b := rxSkb(t, env.Alloc)
+			defer b.ConsumeSkb()
+			require.NoError(t, c.Store(carrier.HookXDP, b, 0, bytesA))
+			assert.Equal(t, tc.lookup, show(c.Lookup(tc.hook, b, 0)))
+			assert.Equal(t, tc.store, showErr(c.Store(tc.hook, b, 0, bytesA)))
+		})
+	}
+}
+
+func TestXDPMetaWritePaths(t *testing.T) {
+	t.Run("tc cannot grow the area", func(t *testing.T) {
+		c, env := mustNew(t, "xdp-meta", oneMap(0), carrier.Options{})
+		b := rxSkb(t, env.Alloc)
+		defer b.ConsumeSkb()
+		err := c.Store(carrier.HookTCEgress, b, 0, bytesA)
+		require.ErrorIs(t, err, carrier.ErrOutOfRange)
+		require.ErrorIs(t, err, syscall.E2BIG)
+	})
+	t.Run("adjust_meta without headroom", func(t *testing.T) {
+		c, env := mustNew(t, "xdp-meta", oneMap(0), carrier.Options{})
+		b, err := env.Alloc.AllocSkb(128)
+		require.NoError(t, err)
+		defer b.ConsumeSkb()
+		b.Reserve(sizeofXDPFrame + 4)
+		b.Put(64)
+		b.ResetMacHeader()
+		err = c.Store(carrier.HookXDP, b, 0, bytesA)
+		require.ErrorIs(t, err, carrier.ErrNoHeadroom)
+		require.ErrorIs(t, err, syscall.EINVAL)
+	})
+	t.Run("v6.19 keeps metadata on unclone", func(t *testing.T) {
+		c, env := mustNew(t, "xdp-meta", oneMap(0), carrier.Options{}, func(p *skb.Profile) { *p, _ = skb.ProfileByName("v6.19") })
+		b := rxSkb(t, env.Alloc)
+		require.NoError(t, c.Store(carrier.HookXDP, b, 0, bytesA))
+		n, err := b.Clone()
+		require.NoError(t, err)
+		require.NoError(t, c.Store(carrier.HookTCIngress, n, 0, bytesB))
+		assert.Equal(t, valA, show(c.Lookup(carrier.HookTCIngress, b, 0)))
+		assert.Equal(t, valB, show(c.Lookup(carrier.HookTCIngress, n, 0)))
+		n.ConsumeSkb()
+		b.ConsumeSkb()
+	})
+	t.Run("lost metadata is counted", func(t *testing.T) {
+		c, env := mustNew(t, "xdp-meta", oneMap(0), carrier.Options{})
+		b := rxSkb(t, env.Alloc)
+		defer b.ConsumeSkb()
+		require.NoError(t, c.Store(carrier.HookXDP, b, 0, bytesA))
+		b.Push(4)
+		assert.Equal(t, "ENOENT", show(c.Lookup(carrier.HookTCIngress, b, 0)))
+		st, _ := carrier.StatsOf(c)
+		assert.Equal(t, uint64(1), st.Lost)
+	})
+}
+
+const sizeofXDPFrame = 40
+
+func TestRFCFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		flags carrier.Flags
+		clone string
+		scrub string
+		xnet  string
+	}{
+		{"rfc as posted", 0, "orig=EOPNOTSUPP clone=EOPNOTSUPP", "ENOENT", "ENOENT"},
+		{"clone", carrier.FlagClone, "orig=" + valA + " clone=" + valA, "ENOENT", "ENOENT"},
+		{"keep scrub", carrier.FlagKeepScrub, "orig=EOPNOTSUPP clone=EOPNOTSUPP", valA, "ENOENT"},
+		{"keep netns", carrier.FlagKeepNetns, "orig=EOPNOTSUPP clone=EOPNOTSUPP", valA, valA},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, env := mustNew(t, "rfc", oneMap(tc.flags), carrier.Options{})
+			get := func(b *skb.Buff) string { return show(c.Lookup(carrier.HookTCIngress, b, 0)) }
+			b := rxSkb(t, env.Alloc)
+			require.NoError(t, c.Store(carrier.HookTCEgress, b, 0, bytesA))
+			n, err := b.Clone()
+			require.NoError(t, err)
+			assert.Equal(t, tc.clone, "orig="+get(b)+" clone="+get(n))
+			n.ConsumeSkb()
+			b.ConsumeSkb()
+			for _, xnet := range []bool{false, true} {
+				b := rxSkb(t, env.Alloc)
+				require.NoError(t, c.Store(carrier.HookTCEgress, b, 0, bytesA))
+				b.Scrub(xnet)
+				want := tc.scrub
+				if xnet {
+					want = tc.xnet
+				}
+				assert.Equal(t, want, get(b), "xnet=%v", xnet)
+				b.ConsumeSkb()
+			}
+			assert.ErrorIs(t, c.Store(carrier.HookXDP, b0(t, env), 0, bytesA), carrier.ErrHookDenied)
+		})
+	}
+}
+
+func b0(t *testing.T, env carrier.Env) *skb.Buff {
+	b := rxSkb(t, env.Alloc)
+	t.Cleanup(b.ConsumeSkb)
+	return b
+}
+
+// TestStoreFailures injects an allocation failure on the first write of
+// each allocating design: the error matches ENOMEM and nothing leaks.
+func TestStoreFailures(t *testing.T) {
+	for _, d := range []string{"ext-buffer", "skb-hash", "rfc", "rfc-coalloc", "rfc-slim"} {
+		t.Run(d, func(t *testing.T) {
+			c, env := mustNew(t, d, oneMap(0), carrier.Options{})
+			b := rxSkb(t, env.Alloc)
+			defer b.ConsumeSkb()
+			env.Acct.SetFault(kmem.Fault{Nth: 1})
+			err := c.Store(carrier.HookTCIngress, b, 0, bytesA)
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, syscall.ENOMEM), "%v", err)
+			env.Acct.SetFault(kmem.Fault{})
+			assert.Equal(t, "ENOENT", show(c.Lookup(carrier.HookTCIngress, b, 0)))
+			require.NoError(t, c.Store(carrier.HookTCIngress, b, 0, bytesA))
+			assert.Equal(t, valA, show(c.Lookup(carrier.HookTCIngress, b, 0)))
+		})
+	}
+}
+
+func TestMisusePanics(t *testing.T) {
+	c, env := mustNew(t, "skb-hash", oneMap(0), carrier.Options{})
+	b := rxSkb(t, env.Alloc)
+	defer b.ConsumeSkb()
+	assert.Panics(t, func() { _ = c.Store(carrier.HookTCIngress, b, 0, []byte{1}) }, "wrong value size")
+	assert.Panics(t, func() { _, _ = c.Lookup(carrier.HookTCIngress, b, 1) }, "map out of range")
+	assert.Panics(t, func() { _, _ = c.Lookup(carrier.NumHooks, b, 0) }, "hook out of range")
+	require.NoError(t, c.Close())
+	assert.Panics(t, func() { _, _ = c.Lookup(carrier.HookTCIngress, b, 0) }, "after close")
+}
