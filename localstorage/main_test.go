@@ -2,7 +2,10 @@ package localstorage
 
 import (
 	"flag"
+	"fmt"
+	"os"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,6 +13,28 @@ import (
 	"github.com/skbsim/skbsim/internal/testutil"
 	"github.com/skbsim/skbsim/kmem"
 )
+
+var (
+	envsMu sync.Mutex
+	envs   []*Env
+)
+
+// TestMain fails the run when an Env made by newTestEnv still holds
+// objects after Close (the per-test cleanup reports it too, naming the
+// test).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	envsMu.Lock()
+	defer envsMu.Unlock()
+	for _, e := range envs {
+		e.Close()
+		if o, b := e.Acct().Live(); o != 0 {
+			fmt.Fprintf(os.Stderr, "localstorage leak check: %d objects (%d bytes) live\n", o, b)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // newTestEnv returns an Env whose leak check runs at the end of the test:
 // every map is freed (unlinking every element of every owner), a grace
@@ -21,6 +46,9 @@ func newTestEnv(t testing.TB, cfg Config) *Env {
 		cfg.Acct = kmem.New()
 	}
 	e := NewEnv(cfg)
+	envsMu.Lock()
+	envs = append(envs, e)
+	envsMu.Unlock()
 	t.Cleanup(func() { checkNoLeak(t, e) })
 	return e
 }
