@@ -1,0 +1,250 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/internal/errno"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// ActionKind is one step of the built-in program library.
+type ActionKind uint8
+
+// Action kinds.
+const (
+	// ActWrite stores map Map's value: the current packet id (so a later
+	// read can tell whose value it is), then Value.
+	ActWrite ActionKind = iota
+	// ActRead reads map Map's value and reports found / missing / refused
+	// / foreign / error to the observer.
+	ActRead
+	// ActDelete deletes map Map's value.
+	ActDelete
+	// ActSetMark, ActSetPriority, ActSetTCIndex store Value.
+	ActSetMark
+	ActSetPriority
+	ActSetTCIndex
+	// ActSetCB stores Value in __sk_buff->cb[Index].
+	ActSetCB
+	// ActSetHash is bpf_set_hash(Value).
+	ActSetHash
+	// ActSetTstamp stores Value in __sk_buff->tstamp, or with Mono calls
+	// bpf_skb_set_tstamp(Value, BPF_SKB_CLOCK_MONOTONIC).
+	ActSetTstamp
+	// ActAdjustMeta is bpf_xdp_adjust_meta(-Value) and fills the new
+	// metadata with 0xa0, 0xa1, ... (XDP only).
+	ActAdjustMeta
+	// ActCloneRedirect is bpf_clone_redirect(Target, Ingress?
+	// BPF_F_INGRESS: 0); the program continues.
+	ActCloneRedirect
+	// ActRedirect is return bpf_redirect(Target, Ingress? BPF_F_INGRESS: 0).
+	ActRedirect
+	// ActRedirectPeer is return bpf_redirect_peer(Target, 0).
+	ActRedirectPeer
+	// ActDrop returns the hook's drop code.
+	ActDrop
+	// ActCount increments the program's counter.
+	ActCount
+	// ActPass returns the hook's pass code (TCX_PASS for tc, which stops
+	// the chain and sets tc_index from tc_classid).
+	ActPass
+	NumActionKinds
+)
+
+var actionNames = [NumActionKinds]string{
+	"write", "read", "delete", "set_mark", "set_priority", "set_tc_index", "set_cb",
+	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
+	"redirect_peer", "drop", "count", "pass",
+}
+
+func (k ActionKind) String() string {
+	if k < NumActionKinds {
+		return actionNames[k]
+	}
+	return fmt.Sprintf("action%d", uint8(k))
+}
+
+// ParseActionKind returns the kind named s (as printed by String).
+func ParseActionKind(s string) (ActionKind, bool) {
+	for i, n := range actionNames {
+		if n == s {
+			return ActionKind(i), true
+		}
+	}
+	return 0, false
+}
+
+// Action is one declarative step.
+type Action struct {
+	Kind    ActionKind
+	Map     int    // carrier map index (write, read, delete)
+	Value   uint64 // value to store, or metadata length for ActAdjustMeta
+	Index   int    // cb index for ActSetCB
+	Target  string // device name in the program's namespace (redirects)
+	Ingress bool   // BPF_F_INGRESS for redirects
+	Mono    bool   // ActSetTstamp: EDT delivery time (BPF_SKB_CLOCK_MONOTONIC)
+}
+
+// ErrBadAction matches configuration errors of action programs.
+var ErrBadAction = errno.New("netstack: bad action", errno.EINVAL)
+
+// actionProg runs a list of actions.
+type actionProg struct {
+	acts    []Action
+	targets []int32 // resolved ifindex per action (0: none)
+	val     []byte  // scratch value buffer, sized to the largest map
+}
+
+func (p *actionProg) Run(c *Ctx) int {
+	ret := defaultRet(c.Hook)
+	for i := range p.acts {
+		a := &p.acts[i]
+		switch a.Kind {
+		case ActWrite:
+			v := p.encode(c, a)
+			_ = c.Store(a.Map, v)
+		case ActRead:
+			v, err := c.Lookup(a.Map)
+			c.s.obs.MapRead(MapReadEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook,
+				Map: a.Map, Result: classify(v, err, c.PacketID)})
+		case ActDelete:
+			_ = c.Delete(a.Map)
+		case ActSetMark:
+			c.SetMark(uint32(a.Value))
+		case ActSetPriority:
+			c.SetPriority(uint32(a.Value))
+		case ActSetTCIndex:
+			c.SetTCIndex(uint16(a.Value))
+		case ActSetCB:
+			c.SetCB(a.Index, uint32(a.Value))
+		case ActSetHash:
+			c.SetHash(uint32(a.Value))
+		case ActSetTstamp:
+			if a.Mono {
+				c.SetDeliveryTime(int64(a.Value), skb.ClockMonotonic)
+			} else {
+				c.SetTstamp(int64(a.Value))
+			}
+		case ActAdjustMeta:
+			if c.AdjustMeta(-int(a.Value)) == 0 {
+				m := c.Meta()
+				for j := range m {
+					m[j] = byte(metaFillStart + j)
+				}
+			}
+		case ActCloneRedirect:
+			fl := uint64(0)
+			if a.Ingress {
+				fl = FlagIngress
+			}
+			c.CloneRedirect(p.targets[i], fl)
+		case ActRedirect:
+			fl := uint64(0)
+			if a.Ingress {
+				fl = FlagIngress
+			}
+			return c.Redirect(p.targets[i], fl)
+		case ActRedirectPeer:
+			return c.RedirectPeer(p.targets[i], 0)
+		case ActDrop:
+			return dropRet(c.Hook)
+		case ActCount:
+			c.Count()
+		case ActPass:
+			return passRet(c.Hook)
+		}
+	}
+	return ret
+}
+
+// encode builds the value ActWrite stores: little-endian packet id + 1 in
+// the first min(8, size) bytes (so a zeroed value is nobody's), then Value.
+func (p *actionProg) encode(c *Ctx, a *Action) []byte {
+	size := len(p.val)
+	if c.s.mapSizes != nil && a.Map >= 0 && a.Map < len(c.s.mapSizes) {
+		size = c.s.mapSizes[a.Map]
+	}
+	v := p.val[:size]
+	clear(v)
+	var idb [8]byte
+	binary.LittleEndian.PutUint64(idb[:], c.PacketID+1)
+	n := copy(v, idb[:])
+	if len(v) > n {
+		var vb [8]byte
+		binary.LittleEndian.PutUint64(vb[:], a.Value)
+		copy(v[n:], vb[:])
+	}
+	return v
+}
+
+// DecodePacketID returns the packet id an ActWrite value encodes, and false
+// for a value nobody wrote (all zero). A value shorter than 8 bytes holds
+// the low bytes of the id + 1.
+func DecodePacketID(v []byte) (uint64, bool) {
+	raw := rawID(v)
+	if raw == 0 {
+		return 0, false
+	}
+	return raw - 1, true
+}
+
+func rawID(v []byte) uint64 {
+	var idb [8]byte
+	copy(idb[:], v)
+	return binary.LittleEndian.Uint64(idb[:])
+}
+
+func classify(v []byte, err error, pkt uint64) ReadResult {
+	switch {
+	case err == nil:
+		raw := rawID(v)
+		want := pkt + 1
+		if len(v) < 8 {
+			want &= uint64(1)<<(8*uint(len(v))) - 1
+		}
+		if raw != 0 && raw == want {
+			return ReadFound
+		}
+		return ReadForeign
+	case errors.Is(err, carrier.ErrNotFound):
+		return ReadMissing
+	case errors.Is(err, carrier.ErrRefused), errors.Is(err, errno.EOPNOTSUPP):
+		return ReadRefused
+	}
+	return ReadError
+}
+
+func defaultRet(h carrier.Hook) int {
+	switch h {
+	case carrier.HookXDP:
+		return XDPPass
+	case carrier.HookTCIngress, carrier.HookTCEgress:
+		return TCXNext
+	case carrier.HookSocketFilter:
+		return FilterAccept
+	case carrier.HookCgroupIngress, carrier.HookCgroupEgress:
+		return CgroupAllow
+	}
+	return 0
+}
+
+func dropRet(h carrier.Hook) int {
+	switch h {
+	case carrier.HookXDP:
+		return XDPDrop
+	case carrier.HookTCIngress, carrier.HookTCEgress:
+		return TCXDrop
+	}
+	return 0 // cgroup drop, socket filter 0 bytes
+}
+
+func passRet(h carrier.Hook) int {
+	switch h {
+	case carrier.HookTCIngress, carrier.HookTCEgress:
+		return TCXPass
+	}
+	return defaultRet(h)
+}

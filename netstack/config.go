@@ -1,0 +1,239 @@
+package netstack
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/skbsim/skbsim/carrier"
+)
+
+// Config declares one simulated machine: namespaces, devices, addresses,
+// routes, neighbours, sockets, packet taps, programs at hooks and where
+// captured packets enter. It is plain data (the scenario loader fills it);
+// New instantiates it. The namespace "host" (init_net) always exists and is
+// the default wherever a namespace is omitted; every namespace gets a
+// loopback device "lo" (ifindex 1) with 127.0.0.1/8.
+type Config struct {
+	Namespaces []NamespaceConfig
+	Devices    []DeviceConfig
+	Routes     []RouteConfig
+	Neighbours []NeighConfig
+	Sockets    []SocketConfig
+	Taps       []TapConfig
+	Programs   []ProgramConfig
+	// Entries are where captured packets enter; Packet.Entry indexes them.
+	// An empty list means RX on the first NIC (or first device).
+	Entries []EntryConfig
+	Options Options
+}
+
+// Options are stack-level switches that are sysctls or device features in
+// the kernel.
+type Options struct {
+	// RxTimestamps models netstamp_needed (a socket asked for timestamps):
+	// __netif_receive_skb_core's net_timestamp_check sets skb->tstamp to the
+	// packet's capture time. Off by default, as on the measured machine.
+	RxTimestamps bool
+	// NoFwdUpdatePriority clears net.ipv4.ip_forward_update_priority
+	// (default 1: ip_forward sets priority = rt_tos2priority(tos)).
+	NoFwdUpdatePriority bool
+	// TraceAll enables detailed trace events for every packet.
+	TraceAll bool
+}
+
+// NamespaceConfig is a network namespace.
+type NamespaceConfig struct {
+	Name string
+	// Forwarding is net.ipv4.ip_forward in this namespace (0 by default,
+	// as in the kernel).
+	Forwarding bool
+}
+
+// Device kinds.
+const (
+	KindNIC      = "nic"      // physical NIC: native XDP in the driver, napi_build_skb, GRO
+	KindLoopback = "loopback" // lo (created automatically in every namespace)
+	KindDummy    = "dummy"    // dummy: xmit consumes
+	KindVeth     = "veth"     // one end of a veth pair
+	KindBridge   = "bridge"   // Linux bridge
+	KindVXLAN    = "vxlan"    // VXLAN (UDP 4789 by default), Ethernet inside
+	KindGeneve   = "geneve"   // Geneve (UDP 6081), Ethernet inside
+	KindGRE      = "gre"      // ipgre: IP inside GRE (proto 47)
+	KindGRETap   = "gretap"   // gretap: Ethernet inside GRE
+	KindIPIP     = "ipip"     // IPv4 in IPv4 (proto 4)
+	KindSIT      = "sit"      // IPv6 in IPv4 (proto 41)
+)
+
+// DeviceConfig is one network device. A veth pair is declared once, on one
+// end, with Peer naming the other end (created with it).
+type DeviceConfig struct {
+	Name  string
+	Kind  string
+	Netns string
+	// MAC is the device address; the zero value picks a deterministic
+	// locally administered address.
+	MAC   [6]byte
+	Addrs []netip.Prefix
+	// MTU is 1500 when 0 (65536 for loopback).
+	MTU int
+	// Peer, PeerNetns, PeerAddrs and PeerMAC describe the other end of a
+	// veth pair.
+	Peer      string
+	PeerNetns string
+	PeerAddrs []netip.Prefix
+	PeerMAC   [6]byte
+	// Master is the bridge this device is a port of.
+	Master string
+	// Local and Remote are a tunnel's endpoints (in LinkNetns); VNI is the
+	// VXLAN/Geneve id or the GRE key; Port the UDP port of a UDP tunnel.
+	Local, Remote netip.Addr
+	VNI           uint32
+	Port          uint16
+	// LinkNetns is the namespace of the tunnel's underlay (vxlan->net,
+	// tunnel->net): the namespace the device was created in before being
+	// moved. Defaults to Netns.
+	LinkNetns string
+	// XDP is the attach mode for xdp programs: "native" (driver) or
+	// "generic" (skb mode). Native XDP is modelled on nic and veth.
+	XDP string
+	// NoGRO clears NETIF_F_GRO (default on for nic, veth with native XDP
+	// aside, and tunnels).
+	NoGRO bool
+	// SoftwareGSO makes the device lack GSO offloads: GSO skbs are
+	// segmented by skb_segment in validate_xmit_skb before the xmit.
+	SoftwareGSO bool
+	// Qdisc is "" (noqueue / pfifo: packets pass) or "blackhole" (every
+	// packet is dropped at enqueue, SKB_DROP_REASON_QDISC_DROP).
+	Qdisc string
+	// Down leaves the device administratively down.
+	Down bool
+}
+
+// RouteConfig is a route in a namespace's main table.
+type RouteConfig struct {
+	Netns string
+	Dst   netip.Prefix // the zero Prefix is the default route
+	Dev   string
+	Via   netip.Addr
+}
+
+// NeighConfig is a permanent neighbour entry.
+type NeighConfig struct {
+	Netns string
+	Dev   string
+	Addr  netip.Addr
+	MAC   [6]byte
+}
+
+// Protocols of sockets.
+const (
+	ProtoUDP = "udp"
+	ProtoTCP = "tcp"
+)
+
+// SocketConfig is a bound socket: local delivery ends in it, and a
+// captured packet can be sent from it (EntryConfig.Socket).
+type SocketConfig struct {
+	Name  string
+	Netns string
+	Proto string // ProtoUDP or ProtoTCP
+	Addr  netip.Addr
+	Port  uint16
+	// Cgroup is the cgroup path of the socket's owner ("" is the root);
+	// cgroup_skb programs attached to it or an ancestor run.
+	Cgroup string
+	// Mark and Priority are SO_MARK and SO_PRIORITY (copied to sent skbs).
+	Mark, Priority uint32
+	// RcvBuf is SO_RCVBUF in bytes (212992, rmem_default, when 0).
+	RcvBuf int
+	// NoRead leaves received skbs queued until Close (the application never
+	// reads); by default the application reads after every Inject.
+	NoRead bool
+}
+
+// Tap directions.
+const (
+	TapRX   = "rx"
+	TapTX   = "tx"
+	TapBoth = "both"
+)
+
+// TapConfig is an AF_PACKET socket (ptype_all) on one device or on every
+// device of a namespace. The application reads it after every Inject.
+type TapConfig struct {
+	Name  string
+	Netns string
+	Dev   string // "" is every device of the namespace
+	Dir   string // TapRX, TapTX or TapBoth (default)
+}
+
+// Attach points of ProgramConfig.Hook beyond carrier.Hook names.
+const (
+	EventKfreeSkb   = "kfree_skb"
+	EventConsumeSkb = "consume_skb"
+)
+
+// ProgramConfig attaches one program at a hook. Either Actions (the
+// built-in action library) or Prog (a Go program) is set.
+type ProgramConfig struct {
+	Name string
+	Hook carrier.Hook
+	// Dev is the device of xdp and tc programs; Netns the namespace of the
+	// device, cgroup, socket or tracepoint.
+	Dev   string
+	Netns string
+	// Cgroup is the cgroup path of cgroup_skb programs ("" is the root).
+	Cgroup string
+	// Socket is the socket a socket filter is attached to.
+	Socket string
+	// Event is the tracepoint of a HookTracepoint program: EventKfreeSkb
+	// (drops only, the default) or EventConsumeSkb.
+	Event   string
+	Actions []Action
+	Prog    Program
+}
+
+// Entry kinds.
+const (
+	EntryRX = "rx" // the frame is received by Dev (driver RX)
+	EntryTX = "tx" // the IP packet in the frame is sent by Socket
+)
+
+// EntryConfig says where a captured packet enters.
+type EntryConfig struct {
+	Kind   string // EntryRX (default) or EntryTX
+	Netns  string
+	Dev    string // for EntryRX
+	Socket string // for EntryTX
+}
+
+// Copy returns a deep copy of c (Go programs are shared, not copied).
+func (c *Config) Copy() *Config {
+	n := *c
+	n.Namespaces = slices.Clone(c.Namespaces)
+	n.Devices = slices.Clone(c.Devices)
+	for i := range n.Devices {
+		n.Devices[i].Addrs = slices.Clone(c.Devices[i].Addrs)
+		n.Devices[i].PeerAddrs = slices.Clone(c.Devices[i].PeerAddrs)
+	}
+	n.Routes = slices.Clone(c.Routes)
+	n.Neighbours = slices.Clone(c.Neighbours)
+	n.Sockets = slices.Clone(c.Sockets)
+	n.Taps = slices.Clone(c.Taps)
+	n.Programs = slices.Clone(c.Programs)
+	for i := range n.Programs {
+		n.Programs[i].Actions = slices.Clone(c.Programs[i].Actions)
+	}
+	n.Entries = slices.Clone(c.Entries)
+	return &n
+}
+
+func nsName(s string) string {
+	if s == "" {
+		return HostNetns
+	}
+	return s
+}
+
+// HostNetns is the name of init_net.
+const HostNetns = "host"

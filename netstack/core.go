@@ -1,0 +1,346 @@
+package netstack
+
+import (
+	"encoding/binary"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// netifReceive models __netif_receive_skb_core(): skb_iif, header resets,
+// generic XDP, RX taps (ptype_all), tc ingress (tcx), the bridge rx_handler
+// and the protocol handler. bpf_redirect_peer re-runs it in the peer's
+// namespace (another_round). Takes ownership of skb.
+func (s *Stack) netifReceive(b *skb.Buff) {
+	for round := 0; ; round++ {
+		d := s.devOf(b)
+		if d == nil || !d.up {
+			s.drop(b, skb.DropDevReady, OpNetifReceive)
+			return
+		}
+		h := b.H()
+		if s.cfg.Options.RxTimestamps && h.Tstamp == 0 {
+			h.Tstamp = int64(s.cur) // net_timestamp_check: a receive time (the model uses the packet id)
+		}
+		h.SkbIIF = d.ifindex // skb->skb_iif = skb->dev->ifindex
+		b.ResetNetworkHeader()
+		if !b.TransportHeaderWasSet() {
+			b.ResetTransportHeader()
+		}
+		b.ResetMacLen()
+		s.traceOp(LayerCore, OpNetifReceive, b)
+		if round == 0 && len(d.xdp) != 0 && d.xdpGeneric {
+			if b = s.doXDPGeneric(b, d); b == nil {
+				return
+			}
+		}
+		for _, t := range d.rxTaps {
+			s.tapRcv(t, b.Get(), false) // deliver_skb: refcount_inc(&skb->users)
+		}
+		if len(d.tcIn) != 0 {
+			ret := s.runTC(b, d, true)
+			switch ret {
+			case TCXDrop:
+				s.drop(b, skb.DropTCIngress, OpTCIngress)
+				return
+			case TCXRedirect:
+				b.Push(b.MacLen()) // __skb_push(skb, skb->mac_len) before skb_do_redirect
+				if s.skbDoRedirect(b) {
+					b.Pull(b.MacLen())
+					continue // another_round in the peer's namespace
+				}
+				return
+			}
+		}
+		if d.master != nil && d.master.kind == KindBridge {
+			s.brHandleFrame(b, d)
+			return
+		}
+		s.deliverProto(b)
+		return
+	}
+}
+
+// deliverProto models the ptype_base dispatch by skb->protocol.
+func (s *Stack) deliverProto(b *skb.Buff) {
+	switch b.H().Protocol {
+	case ethPIP:
+		s.ipRcv(b)
+	case ethPARP:
+		s.traceOp(LayerIP, OpARP, b)
+		s.consume(b, DeliverOther, -1)
+	case ethPIPv6:
+		// The model has no IPv6 layer: as on a host with IPv6 disabled.
+		s.drop(b, skb.DropIPv6Disabled, OpNetifReceive)
+	default:
+		s.drop(b, skb.DropUnhandledProto, OpNetifReceive)
+	}
+}
+
+// tapRcv models packet_rcv() for tap t on an skb it holds a users
+// reference on: a shared skb is cloned (the clone is queued, the reference
+// dropped), dst and conntrack are dropped, the skb is charged and queued
+// until the application reads it. Takes ownership of the reference.
+func (s *Stack) tapRcv(t *tap, b *skb.Buff, tx bool) {
+	op := OpTapRx
+	if tx {
+		op = OpTapTx
+	}
+	if b.H().PktType == skb.PacketLoopback {
+		b.ConsumeSkb()
+		return
+	}
+	if b.Shared() {
+		n, err := b.Clone()
+		b.ConsumeSkb()
+		if err != nil {
+			s.dropNoSkb(s.devOf(b), skb.DropNomem, op)
+			return
+		}
+		b = n
+	}
+	b.DstDrop()
+	b.NfResetCt()
+	s.traceOp(LayerTap, op, b)
+	t.q = append(t.q, queued{b: b, pkt: s.cur})
+}
+
+// devQueueXmitNit models dev_queue_xmit_nit(): one clone for all TX taps
+// (PACKET_OUTGOING, mac header reset, transport = network header); every
+// tap but the last gets deliver_skb on it, the last the clone itself.
+func (s *Stack) devQueueXmitNit(b *skb.Buff, d *Device) {
+	n, err := b.Clone()
+	if err != nil {
+		s.dropNoSkb(d, skb.DropNomem, OpTapTx)
+		return
+	}
+	n.ResetMacHeader()
+	n.SetTransportHeader(n.NetworkOffset())
+	n.H().PktType = skb.PacketOutgoing
+	for i, t := range d.txTaps {
+		if i == len(d.txTaps)-1 {
+			s.tapRcv(t, n, true)
+		} else {
+			s.tapRcv(t, n.Get(), true)
+		}
+	}
+}
+
+// runTC models sch_handle_ingress / sch_handle_egress with tcx_run():
+// qdisc_skb_cb(skb)->pkt_len = len, tc_at_ingress set, at ingress the mac
+// header pushed around the programs; programs run until one returns
+// something other than TCX_NEXT; TCX_PASS sets tc_index from
+// qdisc_skb_cb(skb)->tc_classid (tcx_action_code); unknown codes count as
+// TCX_NEXT.
+func (s *Stack) runTC(b *skb.Buff, d *Device, ingress bool) int {
+	h := b.H()
+	binary.LittleEndian.PutUint32(h.CB[0:4], uint32(b.Len()))
+	h.TCAtIngress = ingress
+	hook, progs, op := carrier.HookTCEgress, d.tcEg, OpTCEgress
+	if ingress {
+		hook, progs, op = carrier.HookTCIngress, d.tcIn, OpTCIngress
+		b.Push(b.MacLen())
+	}
+	s.traceOp(LayerTC, op, b)
+	ret := TCXNext
+	for _, pi := range progs {
+		c := s.pushCtx(pi, hook, b)
+		c.Dev, c.Netns, c.ingress = d, d.ns, ingress
+		ret = s.runProg(c)
+		ri := c.ri
+		s.popCtx()
+		if ret == TCXRedirect {
+			s.ri = ri
+		}
+		if ret != TCXNext {
+			break
+		}
+	}
+	if ingress {
+		b.Pull(b.MacLen())
+	}
+	switch ret {
+	case TCXPass:
+		h.TCIndex = binary.LittleEndian.Uint16(h.CB[cbTCClassid : cbTCClassid+2])
+		return TCXPass
+	case TCXDrop, TCXRedirect:
+		return ret
+	}
+	return TCXNext
+}
+
+// skbDoRedirect models skb_do_redirect() with the bpf_redirect_info the
+// program left: the target is looked up in dev_net(skb->dev); BPF_F_PEER
+// (tc ingress only, a veth whose peer is up in another namespace) sets
+// skb->dev to the peer, scrubs with xnet=false (v6.8+) and returns true
+// for another round; otherwise __bpf_redirect. Takes ownership of skb
+// unless it returns true. Data must be at the mac header.
+func (s *Stack) skbDoRedirect(b *skb.Buff) (again bool) {
+	ri := s.ri
+	s.ri = redirectInfo{}
+	cur := s.devOf(b)
+	var t *Device
+	if cur != nil {
+		t = cur.ns.devByIndex(ri.ifindex)
+	}
+	if t == nil {
+		s.drop(b, skb.DropNotSpecified, OpRedirect)
+		return false
+	}
+	if ri.flags&flagPeer != 0 {
+		p := t.peer
+		if !b.H().TCAtIngress || t.kind != KindVeth || p == nil || !p.up || p.ns == cur.ns {
+			s.drop(b, skb.DropNotSpecified, OpRedirectPeer)
+			return false
+		}
+		setDev(b, p)
+		if s.prof.RedirectPeerScrubs {
+			b.Scrub(false)
+		}
+		s.traceOp(LayerTC, OpRedirectPeer, b)
+		return true
+	}
+	s.bpfRedirect(b, t, ri.flags)
+	return false
+}
+
+// bpfRedirect models __bpf_redirect -> __bpf_redirect_common: ingress
+// (__bpf_rx_skb: ____dev_forward_skb, eth_type_trans, netif_rx) or egress
+// (__bpf_tx_skb: skb->dev = dev, skb_set_redirected_noclear,
+// skb_clear_tstamp, dev_queue_xmit). Returns 0 or a negative errno.
+// Takes ownership of skb (data at the mac header).
+func (s *Stack) bpfRedirect(b *skb.Buff, t *Device, flags uint64) int {
+	if !b.MacHeaderWasSet() || b.Len() == 0 || b.MacHeader() >= b.NetworkHeader() && t.kind != KindGRE && t.kind != KindIPIP && t.kind != KindSIT {
+		s.drop(b, skb.DropNotSpecified, OpRedirect)
+		return -34 // -ERANGE
+	}
+	s.traceOp(LayerTC, OpRedirect, b)
+	if flags&FlagIngress != 0 {
+		if !s.devForwardSkb(b, t) {
+			return -1
+		}
+		if !s.ethTypeTrans(b, t) {
+			s.drop(b, skb.DropPktTooSmall, OpRedirect)
+			return -22
+		}
+		s.netifRx(b)
+		return 0
+	}
+	if s.recursion >= maxRecursion {
+		s.drop(b, skb.DropNotSpecified, OpRedirect)
+		return -100 // -ENETDOWN
+	}
+	setDev(b, t)
+	h := b.H()
+	h.Redirected = true
+	h.FromIngress = h.TCAtIngress
+	b.ClearTstamp()
+	s.recursion++
+	s.devQueueXmit(b, t)
+	s.recursion--
+	return 0
+}
+
+// cloneRedirect models bpf_clone_redirect(): see Ctx.CloneRedirect.
+func (s *Stack) cloneRedirect(c *Ctx, ifindex int32, flags uint64) int {
+	if flags&^FlagIngress != 0 {
+		return errEINVAL
+	}
+	b := c.Skb
+	cur := s.devOf(b)
+	if cur == nil {
+		return errEINVAL
+	}
+	t := cur.ns.devByIndex(ifindex)
+	if t == nil {
+		return errEINVAL
+	}
+	n, err := b.Clone()
+	if err != nil {
+		return errENOMEM
+	}
+	// bpf_try_make_head_writable(skb): skb_ensure_writable(skb, headlen).
+	if err := b.EnsureWritable(b.Len()); err != nil {
+		s.drop(n, skb.DropNomem, OpCloneRedirect)
+		return errENOMEM
+	}
+	s.traceOp(LayerTC, OpCloneRedirect, n)
+	// Data is at the mac header at both tc hooks (tcx_run pushed it at
+	// ingress).
+	return s.bpfRedirect(n, t, flags)
+}
+
+// devForwardSkb models ____dev_forward_skb(dev, skb): drop if the device is
+// down or the packet too long (__is_skb_forwardable: len > mtu +
+// hard_header_len + VLAN_HLEN), scrub with xnet = the namespaces differ
+// (v5.13+; always true before), priority = 0. Takes ownership of skb on
+// failure (returns false).
+func (s *Stack) devForwardSkb(b *skb.Buff, t *Device) bool {
+	if !t.up || b.Len() > t.mtu+ethHlen+skb.VlanHlen {
+		s.drop(b, skb.DropDevReady, OpDevForward)
+		return false
+	}
+	cur := s.devOf(b)
+	xnet := true
+	if s.prof.DevForwardScrubByNetns && cur != nil {
+		xnet = cur.ns != t.ns
+	}
+	b.Scrub(xnet)
+	b.H().Priority = 0
+	s.traceOp(LayerDev, OpDevForward, b)
+	return true
+}
+
+// doXDPGeneric models do_xdp_generic -> netif_receive_generic_xdp: a
+// redirected skb skips it; a cloned skb or one with less than
+// XDP_PACKET_HEADROOM of headroom gets a private, bigger head first
+// (pskb_expand_head, which clears meta_len before v6.19); the program sees
+// the frame from the mac header with data_meta == data; XDP_PASS with a
+// non-zero metalen calls skb_metadata_set. Returns the skb to continue
+// with, or nil when it was consumed.
+func (s *Stack) doXDPGeneric(b *skb.Buff, d *Device) *skb.Buff {
+	if b.H().Redirected {
+		return b
+	}
+	macLen := -b.MacOffset()
+	if hroom := skb.XDPPacketHeadroom - b.Headroom(); b.SkbCloned() || hroom > 0 {
+		nh := 0
+		if hroom > 0 {
+			nh = (hroom + skb.NetSkbPad - 1) &^ (skb.NetSkbPad - 1)
+		}
+		if err := b.ExpandHead(nh, 0); err != nil {
+			s.drop(b, skb.DropNomem, OpXDPGeneric)
+			return nil
+		}
+	}
+	oldMeta := b.MetadataLen()
+	b.Push(macLen)
+	act, meta, ri := s.runXDP(b, d, true)
+	switch act {
+	case XDPPass:
+		b.Pull(macLen)
+		if meta != 0 {
+			b.Push(macLen)
+			b.MetadataSet(meta) // recorded while data is at the frame start
+			b.Pull(macLen)
+		} else if b.MetadataLen() != oldMeta {
+			b.Push(macLen)
+			b.MetadataSet(oldMeta)
+			b.Pull(macLen)
+		}
+		return b
+	case XDPTx:
+		s.devXmitRaw(b, d) // generic_xdp_tx: straight to the driver
+	case XDPRedirect:
+		t := d.ns.devByIndex(ri.ifindex)
+		if t == nil {
+			s.drop(b, skb.DropXDP, OpXDPGeneric)
+			return nil
+		}
+		setDev(b, t)
+		s.devXmitRaw(b, t)
+	default:
+		s.drop(b, skb.DropXDP, OpXDPGeneric)
+	}
+	return nil
+}

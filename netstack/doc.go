@@ -1,0 +1,73 @@
+// Package netstack models the Linux network stack paths that decide where
+// per-packet metadata survives: namespaces, devices (NIC with native or
+// generic XDP, veth pairs, loopback, dummy, bridge, vxlan, geneve, gre,
+// gretap, ipip, sit), addresses, longest-prefix routes, static neighbours,
+// packet taps, UDP/TCP sockets with cgroup membership and socket filters,
+// and BPF programs at every hook. Each transition calls the skb package
+// operation the kernel calls there; a comment names the kernel function.
+// Version differences come from the allocator's skb.Profile.
+//
+// # Paths
+//
+//	RX (Stack.Inject, entry "rx")
+//	 driver ── native XDP (nic: napi_build_skb page, headroom 256) ──┐ XDP_DROP/TX/REDIRECT
+//	   │ skb_metadata_set + eth_type_trans                            │
+//	   ▼                                                              │
+//	 napi_gro_receive ── GRO (TCP merge; elided with XDP) ── Flush ───┤
+//	   ▼                                                              │
+//	 __netif_receive_skb_core ◄── backlog (netif_rx: veth, lo, redirects, sit)
+//	   │ generic XDP → RX taps (deliver_skb, packet_rcv clones if shared)
+//	   │ tc ingress (tcx: NEXT/PASS/DROP/REDIRECT; redirect_peer → another round)
+//	   │ bridge port → br_handle_frame (forward / flood clones / up the bridge)
+//	   ▼
+//	 ip_rcv_core (OTHERHOST, INHDR, IP_CSUM, PKT_TOO_SMALL) → route
+//	   ├─ local: ip_defrag (skb_morph) → ip_local_deliver_finish
+//	   │     UDP: tunnel socket → vxlan/geneve decap (__iptunnel_pull_header,
+//	   │          eth_type_trans on the inner frame) → GRO cells → RX again
+//	   │          else cgroup ingress → socket filter → receive queue → read
+//	   │     TCP: same filters; ACK frees the retransmit queue
+//	   │     GRE/IPIP/SIT: ip_tunnel_rcv → RX on the tunnel device
+//	   └─ forward: ip_forward (TTL, skb_cow, priority from TOS) → ip_output
+//
+//	TX (entry "tx": a socket sends the captured IP packet)
+//	 UDP ip_make_skb / TCP tcp_sendmsg (fclone kept on the rtx queue,
+//	 __tcp_transmit_skb sends a clone or a pskb_copy)
+//	   → ip_output: cgroup egress → ip_do_fragment (ip_copy_metadata)
+//	   → neigh_output (Ethernet header) → __dev_queue_xmit: tc egress →
+//	     qdisc → GSO (skb_segment) → TX taps (one clone) → driver:
+//	       veth: __dev_forward_skb (scrub xnet, priority 0, eth_type_trans) → peer RX
+//	       nic/dummy: consume      lo: loopback_xmit → backlog
+//	       bridge: FDB / flood     tunnels: skb_cow_head, pushes, iptunnel_xmit
+//	                               (scrub xnet) → ip_output in the link netns
+//
+// BPF helpers (Ctx): bpf_redirect (egress: no scrub, clear tstamp,
+// redirected), bpf_redirect with BPF_F_INGRESS (dev_forward_skb scrub),
+// bpf_redirect_peer (scrub xnet=false, receive again in the peer's
+// namespace), bpf_clone_redirect (egress and ingress; the original is made
+// head-writable), mark, priority, tc_index, cb, hash, tstamp,
+// bpf_xdp_adjust_meta (limits: headroom minus struct xdp_frame, i.e. 216 on
+// a 256-byte headroom, -EINVAL beyond; -EACCES for lengths the profile
+// refuses), and the metadata carrier's Lookup/Store/Delete.
+//
+// # Ownership
+//
+// Every path function takes ownership of the skb it is given: it frees,
+// queues or passes it on. Programs do NOT take ownership: they must not
+// free the skb or keep it after Run. Stack.Close frees everything the stack
+// still holds (GRO lists, backlog, reassembly queues, socket, tap and
+// retransmit queues); after Close and the carrier's Close the allocator's
+// and accountant's leak checks pass.
+//
+// Native XDP runs on the driver's page already wrapped in its sk_buff (the
+// kernel allocates the sk_buff only on XDP_PASS), so programs and carriers
+// see one *skb.Buff; during the run data_meta is mirrored in
+// shinfo->meta_len so the area is visible through skb.Buff.Metadata.
+//
+// The model keeps every skb linear: GRO does not append merged payload to
+// the surviving skb (gso_segs counts segments), and reassembly keeps the
+// first fragment's buffer (the other fragments are freed at reassembly).
+//
+// The stack does not allocate on the Go heap per packet in steady state:
+// skbs come from the allocator's pools, queues and contexts are
+// preallocated per stack, and observer calls take value types.
+package netstack

@@ -1,0 +1,305 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// ipRcv models ip_rcv -> ip_rcv_core -> ip_rcv_finish: the kernel's
+// header checks and drop reasons, IPCB cleared, then the route decides
+// local delivery or forwarding. Takes ownership of skb.
+func (s *Stack) ipRcv(b *skb.Buff) {
+	h := b.H()
+	if h.PktType == skb.PacketOtherhost {
+		s.drop(b, skb.DropOtherhost, OpIPRcv)
+		return
+	}
+	data := b.Data()
+	if len(data) < ipHlen {
+		s.drop(b, skb.DropPktTooSmall, OpIPRcv)
+		return
+	}
+	ihl := int(data[0]&0xf) * 4
+	if ihl < ipHlen || data[0]>>4 != 4 {
+		s.drop(b, skb.DropIPInhdr, OpIPRcv)
+		return
+	}
+	if len(data) < ihl {
+		s.drop(b, skb.DropPktTooSmall, OpIPRcv)
+		return
+	}
+	if ipCsum(data[:ihl]) != 0 {
+		s.drop(b, skb.DropIPCsum, OpIPRcv)
+		return
+	}
+	totLen := int(binary.BigEndian.Uint16(data[2:4]))
+	if b.Len() < totLen {
+		s.drop(b, skb.DropPktTooSmall, OpIPRcv)
+		return
+	}
+	if totLen < ihl {
+		s.drop(b, skb.DropIPInhdr, OpIPRcv)
+		return
+	}
+	b.Trim(totLen) // pskb_trim_rcsum
+	b.SetTransportHeader(ihl)
+	clear(h.CB[:sizeofIPCB]) // memset(IPCB(skb), 0, sizeof(struct inet_skb_parm))
+	binary.LittleEndian.PutUint32(h.CB[0:4], uint32(h.SkbIIF))
+	b.Orphan()
+	s.traceOp(LayerIP, OpIPRcv, b)
+	ip, _ := parseIPv4(b.Data())
+	d := s.devOf(b)
+	ns := d.ns
+	if s.isLocal(ns, ip.dst) {
+		s.ipLocalDeliver(b, ns)
+		return
+	}
+	if !ns.forwarding {
+		// ip_route_input_slow: !IN_DEV_FORWARD -> -EHOSTUNREACH -> ip_error.
+		s.drop(b, skb.DropNotSpecified, OpIPRoute)
+		return
+	}
+	s.ipForward(b, ns, ip)
+}
+
+// isLocal models the local table: an address of any device of the
+// namespace, the limited broadcast, or loopback.
+func (s *Stack) isLocal(ns *Netns, a netip.Addr) bool {
+	if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || (a.Is4() && a.As4()[0] == 127) {
+		return true
+	}
+	for _, d := range ns.devs {
+		if d != nil && d.hasAddr(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// routeOutput models fib_lookup for output: the longest matching prefix of
+// the main table (local addresses go to lo). Returns the device and next
+// hop, or nil.
+func (s *Stack) routeOutput(ns *Netns, dst netip.Addr) (*Device, netip.Addr) {
+	if s.isLocal(ns, dst) {
+		return ns.lo, dst
+	}
+	var best *route
+	for i := range ns.routes {
+		r := &ns.routes[i]
+		if r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {
+			best = r
+		}
+	}
+	if best == nil {
+		return nil, netip.Addr{}
+	}
+	nh := dst
+	if best.via.IsValid() {
+		nh = best.via
+	}
+	return best.dev, nh
+}
+
+// ipForward models ip_forward(): only PACKET_HOST is forwarded, TTL <= 1
+// drops, the route and MTU are checked (DF set: PKT_TOO_BIG), skb_cow
+// makes the header writable with LL_RESERVED_SPACE of headroom (a cloned
+// skb gets a private head: meta_len 0 before v6.19), the TTL is
+// decremented, priority = rt_tos2priority(tos) (ip_forward_update_priority),
+// ip_forward_finish clears the RX timestamp, then dst_output.
+func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
+	if b.H().PktType != skb.PacketHost {
+		s.drop(b, skb.DropOtherhost, OpIPForward)
+		return
+	}
+	if ip.ttl <= 1 {
+		s.drop(b, skb.DropIPInhdr, OpIPForward) // too_many_hops
+		return
+	}
+	out, nh := s.routeOutput(ns, ip.dst)
+	if out == nil || out == ns.lo {
+		s.drop(b, skb.DropIPInNoroutes, OpIPForward)
+		return
+	}
+	if b.Len() > out.mtu && ip.fragOff&ipDF != 0 && b.Shinfo().GSOSize == 0 {
+		s.drop(b, skb.DropPktTooBig, OpIPForward)
+		return
+	}
+	if err := b.Cow(llReservedSpace(out)); err != nil {
+		s.drop(b, skb.DropNomem, OpIPForward)
+		return
+	}
+	data := b.Data()
+	data[8]--
+	setIPCsum(data, ip.ihl) // ip_decrease_ttl
+	if !s.cfg.Options.NoFwdUpdatePriority {
+		b.H().Priority = rtTos2Priority(ip.tos)
+	}
+	b.ClearTstamp() // ip_forward_finish
+	s.traceOp(LayerIP, OpIPForward, b)
+	s.ipOutput(b, ns, out, nh, nil)
+}
+
+// llReservedSpace models LL_RESERVED_SPACE(dev):
+// ((hard_header_len + needed_headroom) & ~(HH_DATA_MOD - 1)) + HH_DATA_MOD.
+func llReservedSpace(d *Device) int {
+	hh := hardHeaderLen(d) + neededHeadroom(d)
+	return hh&^15 + 16
+}
+
+func hardHeaderLen(d *Device) int {
+	switch d.kind {
+	case KindGRE, KindIPIP, KindSIT:
+		return 0
+	}
+	return ethHlen
+}
+
+// neededHeadroom is dev->needed_headroom of tunnels: the encapsulation
+// they push in front (plus the underlay's Ethernet header).
+func neededHeadroom(d *Device) int {
+	return encapLen(d)
+}
+
+// ipLocalDeliver models ip_local_deliver: fragments are reassembled first
+// (ip_defrag), then ip_local_deliver_finish pulls the IP header and calls
+// the protocol handler.
+func (s *Stack) ipLocalDeliver(b *skb.Buff, ns *Netns) {
+	ip, _ := parseIPv4(b.Data())
+	if ip.isFragment() {
+		if b = s.ipDefrag(b, ns, ip); b == nil {
+			return
+		}
+		ip, _ = parseIPv4(b.Data())
+	}
+	b.Pull(ip.ihl)
+	s.traceOp(LayerIP, OpIPLocalDeliver, b)
+	switch ip.proto {
+	case ipprotoUDP:
+		s.udpRcv(b, ns, ip)
+	case ipprotoTCP:
+		s.tcpRcv(b, ns, ip)
+	case ipprotoGRE:
+		s.greRcv(b, ns, ip)
+	case ipprotoIPIP, ipprotoIPv6:
+		s.ipipRcv(b, ns, ip)
+	default:
+		s.drop(b, skb.DropIPNoproto, OpIPLocalDeliver)
+	}
+}
+
+// udpRcv models __udp4_lib_rcv: the socket lookup (no socket: NO_SOCKET),
+// a tunnel socket's encap_rcv (vxlan_rcv / geneve_udp_encap_recv) before
+// any filter, else udp_queue_rcv_one_skb: sk_filter_trim_cap (cgroup
+// ingress, then the socket filter) and the receive queue.
+func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, ip ipv4) {
+	_, dport, ok := l4Ports(b.Data())
+	if !ok || b.Len() < udpHlen {
+		s.drop(b, skb.DropPktTooSmall, OpUDPRcv)
+		return
+	}
+	sk := ns.lookup(ProtoUDP, ip.dst, dport)
+	if sk == nil {
+		s.drop(b, skb.DropNoSocket, OpUDPRcv)
+		return
+	}
+	s.traceOp(LayerL4, OpUDPRcv, b)
+	if len(sk.encap) != 0 {
+		s.udpTunnelRcv(b, sk)
+		return
+	}
+	if !s.skFilter(b, sk) {
+		return
+	}
+	s.queueRcv(sk, b)
+}
+
+// tcpRcv models tcp_v4_rcv for the modelled cases: the socket lookup
+// (NO_SOCKET), tcp_filter (cgroup ingress and the socket filter), the
+// acknowledgment freeing the retransmit queue, and data queued for the
+// application (a segment without payload is consumed).
+func (s *Stack) tcpRcv(b *skb.Buff, ns *Netns, ip ipv4) {
+	data := b.Data()
+	if len(data) < 20 {
+		s.drop(b, skb.DropPktTooSmall, OpTCPRcv)
+		return
+	}
+	dport := binary.BigEndian.Uint16(data[2:4])
+	sk := ns.lookup(ProtoTCP, ip.dst, dport)
+	if sk == nil {
+		s.drop(b, skb.DropNoSocket, OpTCPRcv)
+		return
+	}
+	s.traceOp(LayerL4, OpTCPRcv, b)
+	if !s.skFilter(b, sk) {
+		return
+	}
+	flags := data[13]
+	if flags&tcpACK != 0 && len(sk.rtx) != 0 {
+		saved := s.cur
+		s.cleanRtx(sk, binary.BigEndian.Uint32(data[8:12]))
+		s.cur = saved
+	}
+	doff := int(data[12]>>4) * 4
+	clear(b.H().CB[:sizeofTCPSKB]) // TCP_SKB_CB filled by tcp_v4_fill_cb
+	if b.Len() <= doff {
+		s.consume(b, DeliverOther, sk.idx)
+		return
+	}
+	s.queueRcv(sk, b)
+}
+
+// skFilter models sk_filter_trim_cap(): the cgroup_skb ingress programs of
+// the socket's cgroup and its ancestors, then the socket's filter; both run
+// with the BPF cb area saved and zeroed (bpf_prog_run_save_cb). A refusal
+// drops the skb (SOCKET_FILTER) and returns false.
+func (s *Stack) skFilter(b *skb.Buff, sk *Socket) bool {
+	for _, pi := range s.cgroupIn {
+		if !cgroupMatch(s.progs[pi].cgroup, sk.cgroup) {
+			continue
+		}
+		if s.runSkProg(pi, carrier.HookCgroupIngress, b, sk)&1 == 0 {
+			s.drop(b, skb.DropSocketFilter, OpCgroupIngress)
+			return false
+		}
+	}
+	for _, pi := range sk.filters {
+		if s.runSkProg(pi, carrier.HookSocketFilter, b, sk) == 0 {
+			s.drop(b, skb.DropSocketFilter, OpSkFilter)
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Stack) runSkProg(pi int, h carrier.Hook, b *skb.Buff, sk *Socket) int {
+	hd := b.H()
+	var saved [bpfCBWords * 4]byte
+	copy(saved[:], hd.CB[cbDataOff:])
+	clear(hd.CB[cbDataOff : cbDataOff+len(saved)])
+	c := s.pushCtx(pi, h, b)
+	c.Netns, c.Socket = sk.ns, sk
+	op := OpCgroupIngress
+	switch h {
+	case carrier.HookSocketFilter:
+		op = OpSkFilter
+	case carrier.HookCgroupEgress:
+		op = OpCgroupEgress
+	}
+	s.traceOp(LayerSocket, op, b)
+	ret := s.runProg(c)
+	s.popCtx()
+	copy(hd.CB[cbDataOff:], saved[:])
+	return ret
+}
+
+// cgroupMatch reports whether a program attached to cgroup path p runs for
+// a socket in cgroup c (the same cgroup or a descendant; "" is the root).
+func cgroupMatch(p, c string) bool {
+	if p == "" || p == "/" || p == c {
+		return true
+	}
+	return len(c) > len(p) && c[:len(p)] == p && c[len(p)] == '/'
+}

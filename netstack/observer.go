@@ -1,0 +1,191 @@
+package netstack
+
+import (
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// Observer receives what the stack does with each packet. The replay engine
+// implements it. Every call takes small value types and must not retain
+// pointers into the stack; the stack calls it without allocating. Trace is
+// only called for packets with tracing enabled (Packet.Trace or
+// Options.TraceAll).
+type Observer interface {
+	// ProgRun reports one program run and its return code.
+	ProgRun(ev ProgRunEvent)
+	// MapRead reports the classification of a read-map-value action.
+	MapRead(ev MapReadEvent)
+	// Drop reports an skb freed with kfree_skb_reason (not consume_skb).
+	Drop(ev DropEvent)
+	// Deliver reports where a packet (or a clone of it) ended well: queued
+	// to a socket, read by a tap, transmitted by a NIC.
+	Deliver(ev DeliverEvent)
+	// Trace reports one kernel operation on a traced packet.
+	Trace(ev TraceEvent)
+}
+
+// ProgRunEvent is one program run.
+type ProgRunEvent struct {
+	PacketID uint64
+	Prog     int // index into Config.Programs
+	Hook     carrier.Hook
+	Ret      int32
+}
+
+// ReadResult classifies a read of a map value.
+type ReadResult uint8
+
+// Read results.
+const (
+	ReadFound   ReadResult = iota // the value this packet wrote
+	ReadMissing                   // no value (ENOENT)
+	ReadRefused                   // refused: storage shared with a clone (EOPNOTSUPP)
+	ReadForeign                   // a value, written for another packet
+	ReadError                     // any other error (EACCES, ENOMEM, ...)
+	NumReadResults
+)
+
+var readNames = [NumReadResults]string{"found", "missing", "refused", "foreign", "error"}
+
+func (r ReadResult) String() string {
+	if r < NumReadResults {
+		return readNames[r]
+	}
+	return "read?"
+}
+
+// MapReadEvent is one read-map-value action's outcome.
+type MapReadEvent struct {
+	PacketID uint64
+	Prog     int
+	Hook     carrier.Hook
+	Map      int
+	Result   ReadResult
+}
+
+// DropEvent is one dropped skb.
+type DropEvent struct {
+	PacketID uint64
+	Reason   skb.DropReason
+	Loc      Op    // the kernel function that dropped it
+	Dev      int32 // skb->dev ifindex at the drop (0: none)
+	Netns    uint32
+	Clone    bool // the skb was a clone of the packet (a tap or clone_redirect copy)
+}
+
+// DeliverKind says where a packet ended well.
+type DeliverKind uint8
+
+// Delivery kinds.
+const (
+	DeliverSocket DeliverKind = iota // read from a socket's receive queue
+	DeliverTap                       // read from a packet tap
+	DeliverXmit                      // transmitted by a NIC or dummy device
+	DeliverOther                     // consumed by the stack (ARP, TCP ACK processing)
+)
+
+// DeliverEvent is one skb consumed at the end of its path.
+type DeliverEvent struct {
+	PacketID uint64
+	Kind     DeliverKind
+	Index    int // socket, tap or device index in the Config lists (-1: none)
+}
+
+// Layer groups kernel operations for traces.
+type Layer uint8
+
+// Layers.
+const (
+	LayerDriver Layer = iota
+	LayerXDP
+	LayerGRO
+	LayerCore // __netif_receive_skb_core, dev_queue_xmit
+	LayerTap
+	LayerTC
+	LayerBridge
+	LayerIP
+	LayerTunnel
+	LayerL4
+	LayerSocket
+	LayerDev // device xmit (veth, NIC, loopback)
+	NumLayers
+)
+
+var layerNames = [NumLayers]string{"driver", "xdp", "gro", "core", "tap", "tc", "bridge", "ip", "tunnel", "l4", "socket", "dev"}
+
+func (l Layer) String() string {
+	if l < NumLayers {
+		return layerNames[l]
+	}
+	return "layer?"
+}
+
+// SkbState is the carrier-relevant state of an skb at a trace point.
+type SkbState struct {
+	Len, Headroom  int
+	Dev            int32
+	Netns          uint32
+	Mark, Priority uint32
+	TCIndex        uint16
+	Hash           uint32
+	Tstamp         int64
+	TstampType     skb.TstampType
+	PktType        skb.PktType
+	SkbIIF         int32
+	MetaLen        int
+	MetaValid      bool
+	Cloned         bool
+	Users          int
+	Dataref        int
+	ExtActive      uint8
+	ExtRefs        int  // refcount of the extension object (0: none)
+	ExtStorage     bool // the BPF_STORAGE chunk is active and holds a storage
+}
+
+// TraceEvent is one kernel operation on a traced packet.
+type TraceEvent struct {
+	PacketID uint64
+	Layer    Layer
+	Op       Op
+	SkbID    uint64
+	State    SkbState
+}
+
+// State captures b's carrier-relevant state.
+func State(b *skb.Buff) SkbState {
+	h := b.H()
+	_, valid := b.Metadata()
+	st := SkbState{
+		Len: b.Len(), Headroom: b.Headroom(), Dev: h.Dev, Netns: h.Netns,
+		Mark: h.Mark, Priority: h.Priority, TCIndex: h.TCIndex, Hash: h.Hash,
+		Tstamp: h.Tstamp, TstampType: h.TstampType, PktType: h.PktType,
+		SkbIIF: h.SkbIIF, MetaLen: b.MetadataLen(), MetaValid: valid,
+		Cloned: b.SkbCloned(), Users: b.Users(), Dataref: b.Dataref(),
+		ExtActive: b.ExtActive(),
+	}
+	if e := b.Ext(); e != nil {
+		st.ExtRefs = e.Refs()
+		if se := b.ExtFind(skb.ExtBPFStorage); se != nil && se.Storage() != nil {
+			st.ExtStorage = true
+		}
+	}
+	return st
+}
+
+// NopObserver ignores everything.
+type NopObserver struct{}
+
+// ProgRun implements Observer.
+func (NopObserver) ProgRun(ProgRunEvent) {}
+
+// MapRead implements Observer.
+func (NopObserver) MapRead(MapReadEvent) {}
+
+// Drop implements Observer.
+func (NopObserver) Drop(DropEvent) {}
+
+// Deliver implements Observer.
+func (NopObserver) Deliver(DeliverEvent) {}
+
+// Trace implements Observer.
+func (NopObserver) Trace(TraceEvent) {}

@@ -1,0 +1,295 @@
+package netstack
+
+import (
+	"encoding/binary"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// Program is a BPF program at a hook: any Go function can be one. Run
+// returns the program's return code, whose meaning depends on the hook
+// (XDPPass..., TCXNext..., CgroupAllow/CgroupDrop, a socket filter's
+// accepted length, ignored at tracepoints). Run must not keep c or the skb
+// after it returns and must not free the skb.
+type Program interface {
+	Run(c *Ctx) int
+}
+
+// ProgramFunc adapts a function to Program.
+type ProgramFunc func(c *Ctx) int
+
+// Run implements Program.
+func (f ProgramFunc) Run(c *Ctx) int { return f(c) }
+
+// XDP return codes (enum xdp_action).
+const (
+	XDPAborted  = 0
+	XDPDrop     = 1
+	XDPPass     = 2
+	XDPTx       = 3
+	XDPRedirect = 4
+)
+
+// tcx return codes (enum tcx_action_base) and TC_ACT_* values they alias.
+const (
+	TCXNext     = -1 // TC_ACT_UNSPEC: run the next program
+	TCXPass     = 0  // TC_ACT_OK: stop, tc_index = tc_classid
+	TCXDrop     = 2  // TC_ACT_SHOT
+	TCXRedirect = 7  // TC_ACT_REDIRECT
+)
+
+// cgroup_skb return codes.
+const (
+	CgroupDrop  = 0
+	CgroupAllow = 1
+)
+
+// FilterAccept is a socket filter return that keeps the whole packet (a
+// socket filter returns the number of bytes to keep; 0 drops).
+const FilterAccept = 0x40000
+
+// Redirect flags.
+const (
+	FlagIngress uint64 = 1 << 0 // BPF_F_INGRESS
+	flagPeer    uint64 = 1 << 1 // BPF_F_PEER (internal, set by bpf_redirect_peer)
+)
+
+// Helper errors as BPF programs see them (negative errno).
+const (
+	errEINVAL  = -22
+	errENOMEM  = -12
+	errEACCES  = -13
+	errENOTSUP = -524 // ENOTSUPP, the kernel-internal value bpf_xdp_adjust_meta returns
+)
+
+// __sk_buff cb[] offsets: qdisc_skb_cb { u32 pkt_len; u16
+// slave_dev_queue_mapping; u16 tc_classid; u8 data[20] } — cb[i] of a BPF
+// program is data[4i:4i+4], i.e. skb->cb[8+4i:12+4i].
+const (
+	cbDataOff     = 8
+	cbTCClassid   = 6
+	bpfCBWords    = 5
+	sizeofIPCB    = 24 // struct inet_skb_parm
+	sizeofTCPSKB  = 48 // struct tcp_skb_cb (the whole cb)
+	maxRecursion  = 8  // XMIT_RECURSION_LIMIT
+	maxCtxDepth   = maxRecursion + 4
+	metaFillStart = 0xa0
+)
+
+type redirectInfo struct {
+	set     bool
+	ifindex int32
+	flags   uint64
+}
+
+// Ctx is a program's view of one run: the hook, the device and namespace,
+// the skb, the packet's id and the helpers. It is reused between runs.
+type Ctx struct {
+	// Hook is the attach point.
+	Hook carrier.Hook
+	// Prog is the program's index in Config.Programs.
+	Prog int
+	// Dev is the device of xdp and tc programs (nil elsewhere).
+	Dev *Device
+	// Netns is the namespace the program runs in.
+	Netns *Netns
+	// Socket is the socket of socket filter and cgroup programs.
+	Socket *Socket
+	// Skb is the packet. For native XDP it is the driver's frame wrapped
+	// early (see doc.go): only its bytes and XDP metadata are meaningful.
+	Skb *skb.Buff
+	// PacketID is the capture index of the packet the skb carries.
+	PacketID uint64
+	// Carrier is the metadata design (nil if none was configured).
+	Carrier carrier.Carrier
+	// Reason is the drop reason at a kfree_skb tracepoint.
+	Reason skb.DropReason
+
+	s       *Stack
+	ri      redirectInfo
+	ingress bool // tc ingress or xdp
+	xdp     bool
+	generic bool
+	xdpMeta int // XDP: data - data_meta
+	count   *uint64
+}
+
+// Lookup calls the carrier's Lookup for this packet at this hook.
+func (c *Ctx) Lookup(m int) ([]byte, error) {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if c.Carrier == nil {
+		return nil, carrier.ErrNotFound
+	}
+	return c.Carrier.Lookup(c.Hook, c.Skb, m)
+}
+
+// Store calls the carrier's Store.
+func (c *Ctx) Store(m int, val []byte) error {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if c.Carrier == nil {
+		return carrier.ErrHookDenied
+	}
+	return c.Carrier.Store(c.Hook, c.Skb, m, val)
+}
+
+// Delete calls the carrier's Delete.
+func (c *Ctx) Delete(m int) error {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if c.Carrier == nil {
+		return carrier.ErrNotFound
+	}
+	return c.Carrier.Delete(c.Hook, c.Skb, m)
+}
+
+func (c *Ctx) skbOnly() bool { return !c.xdp && c.Skb != nil }
+
+// SetMark models a __sk_buff->mark store.
+func (c *Ctx) SetMark(v uint32) {
+	if c.skbOnly() {
+		c.Skb.H().Mark = v
+	}
+}
+
+// SetPriority models a __sk_buff->priority store.
+func (c *Ctx) SetPriority(v uint32) {
+	if c.skbOnly() {
+		c.Skb.H().Priority = v
+	}
+}
+
+// SetTCIndex models a __sk_buff->tc_index store (tc programs only).
+func (c *Ctx) SetTCIndex(v uint16) {
+	if c.skbOnly() && (c.Hook == carrier.HookTCIngress || c.Hook == carrier.HookTCEgress) {
+		c.Skb.H().TCIndex = v
+	}
+}
+
+// CB returns __sk_buff->cb[i] (qdisc_skb_cb data).
+func (c *Ctx) CB(i int) uint32 {
+	if !c.skbOnly() || i < 0 || i >= bpfCBWords {
+		return 0
+	}
+	o := cbDataOff + 4*i
+	return binary.LittleEndian.Uint32(c.Skb.H().CB[o : o+4])
+}
+
+// SetCB models a __sk_buff->cb[i] store.
+func (c *Ctx) SetCB(i int, v uint32) {
+	if !c.skbOnly() || i < 0 || i >= bpfCBWords {
+		return
+	}
+	o := cbDataOff + 4*i
+	binary.LittleEndian.PutUint32(c.Skb.H().CB[o:o+4], v)
+}
+
+// SetHash models bpf_set_hash(): __skb_set_sw_hash(skb, hash, true).
+func (c *Ctx) SetHash(h uint32) {
+	if c.skbOnly() {
+		hd := c.Skb.H()
+		hd.Hash, hd.SWHash, hd.L4Hash = h, true, true
+	}
+}
+
+// SetTstamp models a direct __sk_buff->tstamp store
+// (bpf_convert_tstamp_write): the value is stored; a program at ingress
+// that does not read tstamp_type also resets tstamp_type to REALTIME.
+func (c *Ctx) SetTstamp(v int64) {
+	if c.skbOnly() {
+		c.Skb.H().Tstamp = v
+		if c.ingress {
+			c.Skb.H().TstampType = skb.ClockRealtime
+		}
+	}
+}
+
+// SetDeliveryTime models bpf_skb_set_tstamp(skb, v, BPF_SKB_CLOCK_MONOTONIC
+// or TAI): skb_set_delivery_time.
+func (c *Ctx) SetDeliveryTime(v int64, typ skb.TstampType) {
+	if c.skbOnly() {
+		c.Skb.SetDeliveryTime(v, typ)
+	}
+}
+
+// Redirect models bpf_redirect(ifindex, flags): records the target in the
+// per-CPU bpf_redirect_info and returns TC_ACT_REDIRECT (XDP_REDIRECT in
+// XDP); unknown flags give TC_ACT_SHOT (XDP_ABORTED).
+func (c *Ctx) Redirect(ifindex int32, flags uint64) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if c.xdp {
+		if flags != 0 {
+			return XDPAborted
+		}
+		c.ri = redirectInfo{set: true, ifindex: ifindex}
+		return XDPRedirect
+	}
+	if flags&^FlagIngress != 0 {
+		return TCXDrop
+	}
+	c.ri = redirectInfo{set: true, ifindex: ifindex, flags: flags}
+	return TCXRedirect
+}
+
+// RedirectPeer models bpf_redirect_peer(ifindex, flags): flags must be 0;
+// the redirect happens (or fails) in skb_do_redirect after the program.
+func (c *Ctx) RedirectPeer(ifindex int32, flags uint64) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if flags != 0 || c.xdp {
+		return TCXDrop
+	}
+	c.ri = redirectInfo{set: true, ifindex: ifindex, flags: flagPeer}
+	return TCXRedirect
+}
+
+// CloneRedirect models bpf_clone_redirect(skb, ifindex, flags): the clone
+// is sent (egress: __bpf_tx_skb, synchronously) or received (BPF_F_INGRESS:
+// dev_forward_skb) by the target; the original is made head-writable
+// (pskb_expand_head, which clears its XDP metadata before v6.19). Returns 0
+// or a negative errno.
+func (c *Ctx) CloneRedirect(ifindex int32, flags uint64) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if !c.skbOnly() {
+		return errEINVAL
+	}
+	return c.s.cloneRedirect(c, ifindex, flags)
+}
+
+// AdjustMeta models bpf_xdp_adjust_meta(xdp, delta) (XDP only).
+func (c *Ctx) AdjustMeta(delta int) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if !c.xdp {
+		return errEINVAL
+	}
+	return c.s.xdpAdjustMeta(c, delta)
+}
+
+// Meta returns the metadata area: in XDP data_meta..data, elsewhere the
+// skb's XDP metadata view (skb_metadata_end back meta_len bytes). Writes go
+// to the packet buffer.
+func (c *Ctx) Meta() []byte {
+	if c.Skb == nil {
+		return nil
+	}
+	v, _ := c.Skb.Metadata()
+	return v
+}
+
+// Ifindex returns the ifindex of the device called name in the program's
+// namespace (0 if there is none), as a program's configuration would hold.
+func (c *Ctx) Ifindex(name string) int32 {
+	if c.Netns == nil {
+		return 0
+	}
+	if d := c.Netns.dev(name); d != nil {
+		return d.ifindex
+	}
+	return 0
+}
+
+// Count increments the program's counter (Stack.ProgramCount).
+func (c *Ctx) Count() {
+	if c.count != nil {
+		*c.count++
+	}
+}

@@ -1,0 +1,552 @@
+package netstack
+
+import (
+	"encoding/binary"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/skb"
+)
+
+const (
+	maxBacklog  = 1000 // net.core.netdev_max_backlog
+	xdpFrameMin = 4096 // a driver's receive buffer: one page
+)
+
+// --- common helpers ---
+
+// traceOp reports op on b when the current packet is traced.
+func (s *Stack) traceOp(l Layer, op Op, b *skb.Buff) {
+	if !s.trace {
+		return
+	}
+	s.obs.Trace(TraceEvent{PacketID: s.cur, Layer: l, Op: op, SkbID: b.ID(), State: State(b)})
+}
+
+// drop models kfree_skb_reason(skb, reason) at loc: the kfree_skb
+// tracepoint programs run while the skb is intact (trace_kfree_skb fires
+// before skb_release_all), the observer hears of it, the skb is freed.
+// Takes ownership of skb.
+func (s *Stack) drop(b *skb.Buff, reason skb.DropReason, loc Op) {
+	if b.Users() == 1 && len(s.tpKfree) != 0 {
+		s.runTracepoint(s.tpKfree, b, reason)
+	}
+	h := b.H()
+	s.stats.Drops++
+	s.obs.Drop(DropEvent{PacketID: s.cur, Reason: reason, Loc: loc, Dev: h.Dev, Netns: h.Netns, Clone: b.Cloned()})
+	if s.trace {
+		s.traceOp(LayerCore, loc, b)
+	}
+	b.KfreeSkb(reason)
+}
+
+// consume models consume_skb at the end of a successful path.
+// Takes ownership of skb.
+func (s *Stack) consume(b *skb.Buff, kind DeliverKind, index int) {
+	if b.Users() == 1 && len(s.tpConsum) != 0 {
+		s.runTracepoint(s.tpConsum, b, skb.SkbConsumed)
+	}
+	s.stats.Delivered++
+	s.obs.Deliver(DeliverEvent{PacketID: s.cur, Kind: kind, Index: index})
+	b.ConsumeSkb()
+}
+
+func (s *Stack) runTracepoint(list []int, b *skb.Buff, reason skb.DropReason) {
+	for _, pi := range list {
+		c := s.pushCtx(pi, carrier.HookTracepoint, b)
+		c.Reason = reason
+		s.acct.Op(cost.OpTracepointRun, 1)
+		s.runProg(c)
+		s.popCtx()
+	}
+}
+
+func (s *Stack) pushCtx(pi int, h carrier.Hook, b *skb.Buff) *Ctx {
+	if s.depth >= len(s.ctxs) {
+		panic("netstack: program nesting deeper than the xmit recursion limit")
+	}
+	c := &s.ctxs[s.depth]
+	s.depth++
+	*c = Ctx{Hook: h, Prog: s.progs[pi].cfg, Skb: b, PacketID: s.cur, Carrier: s.car, s: s,
+		count: &s.progs[pi].count}
+	return c
+}
+
+func (s *Stack) popCtx() { s.depth-- }
+
+// runProg runs the context's program and reports the run.
+func (s *Stack) runProg(c *Ctx) int {
+	s.acct.Op(cost.OpProgRun, 1)
+	pe := &s.progs[s.progIndex(c.Prog)]
+	ret := pe.prog.Run(c)
+	s.obs.ProgRun(ProgRunEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook, Ret: int32(ret)})
+	return ret
+}
+
+// progIndex maps a Config.Programs index to s.progs (they are equal: every
+// configured program is attached in order).
+func (s *Stack) progIndex(cfg int) int { return cfg }
+
+func (s *Stack) devOf(b *skb.Buff) *Device {
+	h := b.H()
+	if h.Netns == 0 || int(h.Netns) > len(s.nss) {
+		return nil
+	}
+	return s.nss[h.Netns-1].devByIndex(h.Dev)
+}
+
+func setDev(b *skb.Buff, d *Device) {
+	h := b.H()
+	h.Dev, h.Netns = d.ifindex, d.ns.id
+}
+
+// ethTypeTrans models eth_type_trans(skb, dev): skb->dev = dev, mac header
+// reset to data, ETH_HLEN pulled, pkt_type from the destination address
+// (broadcast, multicast, or OTHERHOST when it is not the device's), and
+// returns the protocol. ok is false when the frame is shorter than ETH_HLEN.
+func (s *Stack) ethTypeTrans(b *skb.Buff, d *Device) bool {
+	setDev(b, d)
+	b.ResetMacHeader()
+	data, ok := b.Pull(ethHlen)
+	if !ok {
+		return false
+	}
+	_ = data
+	mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
+	h := b.H()
+	switch {
+	case isMulticastMAC(mac[0:6]):
+		if [6]byte(mac[0:6]) == broadcastMAC {
+			h.PktType = skb.PacketBroadcast
+		} else {
+			h.PktType = skb.PacketMulticast
+		}
+	case [6]byte(mac[0:6]) != d.mac:
+		h.PktType = skb.PacketOtherhost
+	}
+	h.Protocol = binary.BigEndian.Uint16(mac[12:14])
+	s.traceOp(LayerCore, OpEthTypeTrans, b)
+	return true
+}
+
+// --- driver receive ---
+
+// driverRx models a driver receiving frame p on d: native XDP on the
+// frame (nic), then the skb is built and handed to GRO; other devices
+// receive the frame as their peer's transmission would deliver it.
+func (s *Stack) driverRx(d *Device, p *Packet) error {
+	if len(p.Frame) < ethHlen {
+		return s.badFrame(p, "frame shorter than an Ethernet header")
+	}
+	if d.kind == KindNIC && len(d.xdp) != 0 && !d.xdpGeneric {
+		return s.nicXDPRx(d, p)
+	}
+	// napi_alloc_skb(napi, len) + skb_put_data (copy-break drivers).
+	b, err := s.a.NapiAllocSkb(len(p.Frame))
+	if err != nil {
+		s.dropNoSkb(d, skb.DropNomem, OpDriverRx)
+		return nil
+	}
+	b.PutData(p.Frame)
+	s.traceOp(LayerDriver, OpDriverRx, b)
+	if !s.ethTypeTrans(b, d) {
+		s.drop(b, skb.DropPktTooSmall, OpEthTypeTrans)
+		return nil
+	}
+	s.rxHash(b, p)
+	switch d.kind {
+	case KindNIC:
+		s.napiGROReceive(b, d)
+	case KindVeth:
+		s.vethRx(b, d)
+	default:
+		s.netifRx(b)
+	}
+	return nil
+}
+
+func (s *Stack) rxHash(b *skb.Buff, p *Packet) {
+	if p.Hash != 0 {
+		h := b.H()
+		h.Hash, h.L4Hash, h.SWHash = p.Hash, true, false // skb_set_hash(skb, hash, PKT_HASH_TYPE_L4)
+	}
+}
+
+func (s *Stack) badFrame(p *Packet, why string) error {
+	return &packetError{id: p.ID, why: why}
+}
+
+type packetError struct {
+	id  uint64
+	why string
+}
+
+func (e *packetError) Error() string {
+	return "netstack: packet " + itoa(e.id) + ": " + e.why + ": " + ErrPacket.Error()
+}
+
+func (e *packetError) Unwrap() error { return ErrPacket }
+
+func itoa(v uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+// dropNoSkb reports a packet lost before an skb existed (allocation
+// failure, XDP drop of a native frame).
+func (s *Stack) dropNoSkb(d *Device, reason skb.DropReason, loc Op) {
+	s.stats.Drops++
+	s.obs.Drop(DropEvent{PacketID: s.cur, Reason: reason, Loc: loc, Dev: d.ifindex, Netns: d.ns.id})
+}
+
+// nicXDPRx models a driver with native XDP: the frame sits in a page with
+// XDP_PACKET_HEADROOM in front (xdp_prepare_buff, data_meta == data); the
+// program runs; on XDP_PASS the driver builds the skb around the page
+// (napi_build_skb, skb_reserve, __skb_put, skb_metadata_set(metasize),
+// eth_type_trans) and hands it to GRO, which an XDP device elides.
+//
+// The model wraps the page in its sk_buff before the program runs so that
+// programs and carriers see one *skb.Buff; on XDP_DROP that sk_buff is freed
+// with the page (the kernel never allocates it).
+func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
+	size := max(xdpFrameMin, (skb.XDPPacketHeadroom+len(p.Frame)+skb.SizeofSharedInfo+63)&^63)
+	b, err := s.a.BuildSkb(size)
+	if err != nil {
+		s.dropNoSkb(d, skb.DropNomem, OpDriverRx)
+		return nil
+	}
+	b.Reserve(skb.XDPPacketHeadroom)
+	b.PutData(p.Frame)
+	b.ResetMacHeader() // the XDP view: data_meta..data ends at the frame start
+	setDev(b, d)
+	s.traceOp(LayerDriver, OpDriverRx, b)
+	act, meta, target := s.runXDP(b, d, false)
+	switch act {
+	case XDPPass:
+		b.MetadataSet(meta) // skb_metadata_set(skb, metasize) while data is at the frame
+		s.ethTypeTrans(b, d)
+		s.rxHash(b, p)
+		s.napiGROReceive(b, d)
+	case XDPTx:
+		// XDP_TX: the frame goes back out of the same NIC.
+		s.consume(b, DeliverXmit, d.cfg)
+	case XDPRedirect:
+		s.xdpRedirect(b, d, meta, target)
+	default:
+		// XDP_DROP / XDP_ABORTED: the page is recycled.
+		s.drop(b, skb.DropXDP, OpXDP)
+	}
+	return nil
+}
+
+// runXDP runs d's XDP programs (the last one attached, as one XDP program
+// per device) on b, whose data is at the frame start. It returns the
+// action, the metadata length (data - data_meta) and a redirect target.
+func (s *Stack) runXDP(b *skb.Buff, d *Device, generic bool) (act, meta int, target redirectInfo) {
+	pi := d.xdp[len(d.xdp)-1]
+	c := s.pushCtx(pi, carrier.HookXDP, b)
+	c.Dev, c.Netns, c.xdp, c.generic, c.ingress = d, d.ns, true, generic, true
+	op := OpXDP
+	if generic {
+		op = OpXDPGeneric
+	}
+	s.traceOp(LayerXDP, op, b)
+	act = s.runProg(c)
+	meta, target = c.xdpMeta, c.ri
+	s.popCtx()
+	switch act {
+	case XDPPass, XDPDrop, XDPTx, XDPRedirect:
+	default:
+		act = XDPAborted
+	}
+	return act, meta, target
+}
+
+// xdpAdjustMeta models bpf_xdp_adjust_meta(): the new data_meta must stay
+// after data_hard_start + sizeof(struct xdp_frame) and not pass data
+// (-EINVAL), and the length must be valid (-EACCES: multiple of 4, at most
+// the profile's maximum). The model mirrors data_meta in shinfo->meta_len
+// during the run so the area is visible through skb.Buff.Metadata.
+func (s *Stack) xdpAdjustMeta(c *Ctx, delta int) int {
+	b := c.Skb
+	n := c.xdpMeta - delta
+	headroom := b.Headroom()
+	if n < 0 || n > headroom-skb.SizeofXDPFrame {
+		return errEINVAL
+	}
+	if s.prof.MetalenInvalid(n) {
+		return errEACCES
+	}
+	c.xdpMeta = n
+	b.MetadataSet(n)
+	s.traceOp(LayerXDP, OpXDPAdjustMeta, b)
+	return 0
+}
+
+// xdpRedirect models xdp_do_redirect to a device: a veth target passes the
+// frame to its peer (veth_xdp_xmit -> veth_xdp_rcv_one ->
+// __xdp_build_skb_from_frame, metadata kept); other targets transmit it.
+func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo) {
+	t := d.ns.devByIndex(ri.ifindex)
+	if t == nil || !t.up {
+		s.drop(b, skb.DropXDP, OpXDP)
+		return
+	}
+	if t.kind == KindVeth && t.peer != nil && t.peer.up {
+		peer := t.peer
+		b.MetadataSet(meta)
+		s.ethTypeTrans(b, peer)
+		if len(peer.xdp) != 0 && !peer.xdpGeneric {
+			b.Push(ethHlen)
+			s.vethXDPOnSkb(b, peer)
+			return
+		}
+		s.napiGROReceive(b, peer)
+		return
+	}
+	s.consume(b, DeliverXmit, t.cfg)
+}
+
+// --- veth receive ---
+
+// vethRx models the receive side of veth_xmit after __dev_forward_skb:
+// with native XDP on the device, veth_xdp_rx queues to the device's NAPI,
+// where veth_xdp_rcv_skb runs XDP and napi_gro_receive follows; otherwise
+// __netif_rx (the backlog).
+func (s *Stack) vethRx(b *skb.Buff, d *Device) {
+	if len(d.xdp) != 0 && !d.xdpGeneric {
+		b.Push(-b.MacOffset()) // __skb_push(skb, skb->data - skb_mac_header(skb))
+		s.vethXDPOnSkb(b, d)
+		return
+	}
+	s.netifRx(b)
+}
+
+// vethXDPOnSkb models veth_xdp_rcv_skb(): a shared, cloned (head locked),
+// or short-headroom skb is first copied into a page-pool buffer with
+// XDP_PACKET_HEADROOM (veth_convert_skb_to_xdp_buff -> skb_pp_cow_data:
+// new skb, skb_copy_header, meta_len 0, the old skb consumed). data_meta
+// starts at data (an existing meta_len is not shown to the program). On
+// XDP_PASS: eth_type_trans, skb_metadata_set(metalen) when non-zero, then
+// napi_gro_receive. Takes ownership of skb, whose data is at the mac header.
+func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device) {
+	if b.Shared() || !b.HeadFrag() || b.SkbCloned() || b.Headroom() < skb.XDPPacketHeadroom {
+		nb, err := s.ppCowData(b)
+		if err != nil {
+			s.drop(b, skb.DropNomem, OpVethXDP)
+			return
+		}
+		b.ConsumeSkb()
+		b = nb
+	}
+	b.ResetMacHeader()
+	oldMeta := b.MetadataLen()
+	s.traceOp(LayerXDP, OpVethXDP, b)
+	act, meta, ri := s.runXDP(b, d, false)
+	switch act {
+	case XDPPass:
+		if meta != 0 {
+			b.MetadataSet(meta)
+		} else if b.MetadataLen() != oldMeta {
+			b.MetadataSet(oldMeta)
+		}
+		s.ethTypeTrans(b, d)
+		s.napiGROReceive(b, d)
+	case XDPTx:
+		if d.peer != nil {
+			b.MetadataSet(meta)
+			s.ethTypeTrans(b, d.peer)
+			s.napiGROReceive(b, d.peer)
+			return
+		}
+		s.drop(b, skb.DropXDP, OpVethXDP)
+	case XDPRedirect:
+		s.xdpRedirect(b, d, meta, ri)
+	default:
+		s.drop(b, skb.DropXDP, OpVethXDP)
+	}
+}
+
+// ppCowData models skb_pp_cow_data(): a page-pool skb with
+// XDP_PACKET_HEADROOM, the data from the mac header copied, and the header
+// copied by skb_copy_header (every Header field and shared extensions; the
+// new shared info has meta_len 0). Does NOT take ownership of skb.
+func (s *Stack) ppCowData(b *skb.Buff) (*skb.Buff, error) {
+	size := max(xdpFrameMin, (skb.XDPPacketHeadroom+b.Len()+skb.SizeofSharedInfo+63)&^63)
+	nb, err := s.a.BuildSkb(size)
+	if err != nil {
+		return nil, err
+	}
+	nb.Reserve(skb.XDPPacketHeadroom)
+	nb.PutData(b.Data())
+	*nb.H() = *b.H()
+	nb.H().SlowGRO = false
+	nb.ExtCopy(b)
+	return nb, nil
+}
+
+// --- GRO ---
+
+const maxGROSkbs = 8 // MAX_GRO_SKBS
+
+type groEntry struct {
+	b        *skb.Buff
+	pkt      uint64
+	count    int
+	next     uint32 // sequence number the next segment must carry
+	mss      int
+	saddr    [4]byte
+	daddr    [4]byte
+	sport    uint16
+	dport    uint16
+	macBytes [ethHlen]byte
+}
+
+// napiGROReceive models napi_gro_receive(): skb_gro_reset_offset writes
+// NAPI_GRO_CB into skb->cb (frag0_len = headlen as measured on 6.18 at
+// cb[8:12], data_offset = 0 at cb[16:20]); a device without NETIF_F_GRO or
+// with an XDP program skips GRO (netif_elide_gro) and delivers at once.
+// TCP/IPv4 segments of a held flow are merged (tcp4_gro_receive): the
+// first skb survives, the merged one is freed (napi_skb_free_stolen_head).
+// Other packets are delivered at once (GRO_NORMAL). Held skbs wait for
+// Flush. The model does not append merged payload to the survivor (its
+// buffers are linear); gso_segs counts the segments.
+func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
+	cb := &b.H().CB
+	binary.LittleEndian.PutUint32(cb[8:12], uint32(b.Len()))
+	binary.LittleEndian.PutUint32(cb[16:20], 0)
+	s.traceOp(LayerGRO, OpGROReceive, b)
+	if !d.gro || len(d.xdp) != 0 {
+		s.netifReceive(b)
+		return
+	}
+	data := b.Data()
+	if b.H().Protocol != ethPIP || len(data) < ipHlen {
+		s.netifReceive(b)
+		return
+	}
+	ip, ok := parseIPv4(data)
+	if !ok || ip.proto != ipprotoTCP || ip.isFragment() || len(data) < ip.ihl+20 || ip.totLen > len(data) {
+		s.netifReceive(b)
+		return
+	}
+	th := data[ip.ihl:]
+	doff := int(th[12]>>4) * 4
+	payload := ip.totLen - ip.ihl - doff
+	seq := binary.BigEndian.Uint32(th[4:8])
+	flags := th[13]
+	sport, dport, _ := l4Ports(th)
+	var mac [ethHlen]byte
+	copy(mac[:], b.Head()[b.MacHeader():])
+	for i := range d.groHeld {
+		g := &d.groHeld[i]
+		if g.sport != sport || g.dport != dport || g.saddr != ip.src.As4() || g.daddr != ip.dst.As4() {
+			continue
+		}
+		// gro_list_prepare: same hash, dev, vlan, XDP metadata, MAC header;
+		// with slow_gro also sk, conntrack (TC ext chain not modelled).
+		p := g.b
+		ph, bh := p.H(), b.H()
+		same := ph.Hash == bh.Hash && ph.Dev == bh.Dev && ph.VlanTCI == bh.VlanTCI &&
+			!skb.MetadataDiffers(p, b) && g.macBytes == mac
+		if same && (ph.SlowGRO || bh.SlowGRO) {
+			pc, _ := p.Nfct()
+			bc, _ := b.Nfct()
+			same = p.Sk() == b.Sk() && pc == bc
+		}
+		if !same {
+			continue
+		}
+		if flags&(tcpSYN|tcpRST|tcpURG|tcpFIN) != 0 || seq != g.next || payload <= 0 || payload > g.mss || g.count >= 64 {
+			// Flush the held skb; this one goes up on its own.
+			s.groComplete(d, i)
+			s.netifReceive(b)
+			return
+		}
+		g.count++
+		g.next += uint32(payload)
+		s.stats.GROMerged++
+		s.traceOp(LayerGRO, OpGROMerge, b)
+		// napi_skb_free_stolen_head(): no tracepoint.
+		b.ConsumeSkb()
+		if flags&tcpPSH != 0 || payload < g.mss {
+			s.groComplete(d, i)
+		}
+		return
+	}
+	if flags&(tcpSYN|tcpRST|tcpURG|tcpFIN|tcpPSH) != 0 || payload <= 0 {
+		s.netifReceive(b)
+		return
+	}
+	if len(d.groHeld) >= maxGROSkbs {
+		s.groComplete(d, 0) // gro_flush_oldest
+	}
+	b.Shinfo().GSOSize = uint16(payload) // skb_shinfo(skb)->gso_size = skb_gro_len(skb)
+	d.groHeld = append(d.groHeld, groEntry{b: b, pkt: s.cur, count: 1, next: seq + uint32(payload),
+		mss: payload, saddr: ip.src.As4(), daddr: ip.dst.As4(), sport: sport, dport: dport, macBytes: mac})
+}
+
+// groComplete models napi_gro_complete() for held entry i: a single
+// segment gets gso_size 0 back; an aggregate becomes a GSO skb
+// (tcp4_gro_complete: SKB_GSO_TCPV4, gso_segs = count). Then
+// netif_receive_skb.
+func (s *Stack) groComplete(d *Device, i int) {
+	g := d.groHeld[i]
+	copy(d.groHeld[i:], d.groHeld[i+1:])
+	d.groHeld[len(d.groHeld)-1] = groEntry{}
+	d.groHeld = d.groHeld[:len(d.groHeld)-1]
+	saved := s.cur
+	s.cur = g.pkt
+	sh := g.b.Shinfo()
+	if g.count == 1 {
+		sh.GSOSize = 0
+	} else {
+		sh.GSOSegs = uint16(g.count)
+		sh.GSOType |= skb.GSOTCPv4
+	}
+	s.stats.GROFlushed++
+	s.traceOp(LayerGRO, OpGROFlush, g.b)
+	s.netifReceive(g.b)
+	s.cur = saved
+}
+
+func (s *Stack) groFlush(d *Device) {
+	for len(d.groHeld) != 0 {
+		s.groComplete(d, 0)
+	}
+}
+
+// --- backlog ---
+
+// netifRx models netif_rx / __netif_rx: enqueue_to_backlog, processed
+// after the current packet's synchronous path (process_backlog).
+// Takes ownership of skb.
+func (s *Stack) netifRx(b *skb.Buff) {
+	if len(s.backlog) >= maxBacklog {
+		s.drop(b, skb.DropCPUBacklog, OpNetifRx)
+		return
+	}
+	s.traceOp(LayerCore, OpNetifRx, b)
+	s.stats.Backlog++
+	s.backlog = append(s.backlog, queued{b: b, pkt: s.cur})
+}
+
+func (s *Stack) runBacklog() {
+	saved := s.cur
+	for i := 0; i < len(s.backlog); i++ {
+		q := s.backlog[i]
+		s.backlog[i] = queued{}
+		s.cur = q.pkt
+		s.netifReceive(q.b)
+	}
+	s.backlog = s.backlog[:0]
+	s.cur = saved
+}

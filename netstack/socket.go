@@ -1,0 +1,170 @@
+package netstack
+
+import (
+	"net/netip"
+
+	"github.com/skbsim/skbsim/skb"
+)
+
+// rmemDefault is net.core.rmem_default.
+const rmemDefault = 212992
+
+// maxRtx bounds a socket's retransmit queue in the model: beyond it the
+// oldest queued skb is released as if acknowledged.
+const maxRtx = 256
+
+// Socket is a bound UDP or TCP socket of the model.
+type Socket struct {
+	idx      int // index in Config.Sockets (-1: a tunnel's kernel socket)
+	name     string
+	ns       *Netns
+	proto    string
+	addr     netip.Addr
+	port     uint16
+	cgroup   string
+	mark     uint32
+	priority uint32
+	rcvbuf   int
+	noRead   bool
+	txhash   uint32
+
+	rq      []queued
+	rmem    int
+	filters []int
+	rtx     []rtxEntry
+	encap   []*Device // UDP tunnel devices this socket decapsulates for
+
+	rfreeFn func(*skb.Buff)
+	wfreeFn func(*skb.Buff)
+	wmem    int
+}
+
+type rtxEntry struct {
+	b        *skb.Buff
+	pkt      uint64
+	seq, end uint32
+}
+
+// Name returns the socket's name.
+func (sk *Socket) Name() string { return sk.name }
+
+// Netns returns the socket's namespace.
+func (sk *Socket) Netns() *Netns { return sk.ns }
+
+// Queued returns the number of skbs waiting in the receive queue.
+func (sk *Socket) Queued() int { return len(sk.rq) }
+
+// RtxQueued returns the number of skbs on the TCP retransmit queue.
+func (sk *Socket) RtxQueued() int { return len(sk.rtx) }
+
+// Sockets returns the configured sockets in Config order.
+func (s *Stack) Sockets() []*Socket {
+	out := make([]*Socket, 0, len(s.socks))
+	out = append(out, s.socks...)
+	return out
+}
+
+// Socket returns the configured socket called name, or nil.
+func (s *Stack) Socket(name string) *Socket {
+	for _, sk := range s.socks {
+		if sk.name == name {
+			return sk
+		}
+	}
+	return nil
+}
+
+func (sk *Socket) initFns() {
+	if sk.rfreeFn == nil {
+		sk.rfreeFn = sk.rfree
+		sk.wfreeFn = sk.wfree
+	}
+}
+
+// rfree models sock_rfree(): uncharge the receive buffer.
+func (sk *Socket) rfree(b *skb.Buff) { sk.rmem -= b.Truesize() }
+
+// wfree models sock_wfree(): uncharge the send buffer.
+func (sk *Socket) wfree(b *skb.Buff) { sk.wmem -= b.Truesize() }
+
+// bound reports whether the socket receives for dst:port.
+func (sk *Socket) bound(dst netip.Addr, port uint16, proto string) bool {
+	if sk.proto != proto || sk.port != port {
+		return false
+	}
+	return !sk.addr.IsValid() || sk.addr.IsUnspecified() || sk.addr == dst
+}
+
+// lookup models __udp4_lib_lookup / __inet_lookup_skb: a socket bound to
+// the destination port and address (or the wildcard) in the namespace.
+func (n *Netns) lookup(proto string, dst netip.Addr, port uint16) *Socket {
+	var wild *Socket
+	for _, sk := range n.socks {
+		if !sk.bound(dst, port, proto) {
+			continue
+		}
+		if sk.addr.IsValid() && !sk.addr.IsUnspecified() {
+			return sk
+		}
+		if wild == nil {
+			wild = sk
+		}
+	}
+	return wild
+}
+
+// queueRcv models __udp_enqueue_schedule_skb / tcp_queue_rcv: charge the
+// receive buffer (drop SOCKET_RCVBUFF when full), skb_set_owner_r, queue.
+// Takes ownership of skb.
+func (s *Stack) queueRcv(sk *Socket, b *skb.Buff) {
+	if sk.rmem+b.Truesize() > sk.rcvbuf {
+		s.drop(b, skb.DropSocketRcvbuff, OpSockQueue)
+		return
+	}
+	sk.initFns()
+	b.DstDrop() // skb_dst_drop (udp_set_dev_scratch / tcp_queue_rcv)
+	b.SetOwner(sk, sk.rfreeFn)
+	sk.rmem += b.Truesize()
+	s.traceOp(LayerSocket, OpSockQueue, b)
+	sk.rq = append(sk.rq, queued{b: b, pkt: s.cur})
+}
+
+// read models the application reading everything queued: skb_consume_udp
+// / tcp_recvmsg -> consume_skb. When closing, the queue is purged instead.
+func (sk *Socket) read(s *Stack, closing bool) {
+	for _, q := range sk.rq {
+		s.cur = q.pkt
+		if !closing {
+			s.obs.Deliver(DeliverEvent{PacketID: q.pkt, Kind: DeliverSocket, Index: sk.idx})
+			s.stats.Delivered++
+		}
+		q.b.ConsumeSkb()
+	}
+	clear(sk.rq)
+	sk.rq = sk.rq[:0]
+	if closing {
+		for _, r := range sk.rtx {
+			s.cur = r.pkt
+			r.b.ConsumeSkb()
+		}
+		clear(sk.rtx)
+		sk.rtx = sk.rtx[:0]
+	}
+}
+
+// cleanRtx models tcp_clean_rtx_queue(): queued skbs fully acknowledged by
+// ack are freed (sk_wmem_free_skb).
+func (s *Stack) cleanRtx(sk *Socket, ack uint32) {
+	n := 0
+	for _, r := range sk.rtx {
+		if int32(ack-r.end) >= 0 {
+			s.cur = r.pkt
+			r.b.ConsumeSkb()
+			continue
+		}
+		sk.rtx[n] = r
+		n++
+	}
+	clear(sk.rtx[n:])
+	sk.rtx = sk.rtx[:n]
+}

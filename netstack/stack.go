@@ -1,0 +1,800 @@
+package netstack
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/internal/errno"
+	"github.com/skbsim/skbsim/kmem"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// ErrConfig matches every configuration error New returns.
+var ErrConfig = errno.New("netstack: bad configuration", errno.EINVAL)
+
+// ErrPacket matches errors about an injected packet (bad entry, empty
+// frame); the stack's own drops are reported to the observer instead.
+var ErrPacket = errno.New("netstack: bad packet", errno.EINVAL)
+
+// Env is what a stack runs on: the shard's skb allocator (which carries the
+// kernel profile), its accountant, the metadata carrier and the observer.
+type Env struct {
+	Alloc *skb.Allocator
+	// Acct defaults to Alloc.Accountant().
+	Acct *kmem.Accountant
+	// Carrier may be nil: map actions then see no values.
+	Carrier carrier.Carrier
+	// Maps are the carrier's map specs (value sizes for write actions).
+	Maps []carrier.MapSpec
+	// Observer defaults to NopObserver.
+	Observer Observer
+}
+
+// Packet is one captured packet to inject.
+type Packet struct {
+	// ID is the capture index; programs see it as Ctx.PacketID.
+	ID uint64
+	// Frame is the packet from its Ethernet header (RX), or an Ethernet
+	// frame or bare IPv4 packet whose IP packet a socket sends (TX).
+	Frame []byte
+	// Entry indexes Config.Entries.
+	Entry int
+	// Tstamp is the capture time (ns), used when Options.RxTimestamps.
+	Tstamp int64
+	// Hash is the NIC's RX hash (skb_set_hash L4) for RX entries; 0: none.
+	Hash uint32
+	// Trace enables trace events for this packet.
+	Trace bool
+}
+
+// Netns is a network namespace of the model.
+type Netns struct {
+	name       string
+	id         uint32
+	forwarding bool
+	devs       []*Device // by ifindex
+	routes     []route
+	neigh      []neighEntry
+	socks      []*Socket
+	frags      []*fragQueue
+	lo         *Device
+	ipID       uint16
+}
+
+// Name returns the namespace's name.
+func (n *Netns) Name() string { return n.name }
+
+// ID returns the namespace's number (skb.Header.Netns values).
+func (n *Netns) ID() uint32 { return n.id }
+
+func (n *Netns) dev(name string) *Device {
+	for _, d := range n.devs {
+		if d != nil && d.name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+func (n *Netns) devByIndex(i int32) *Device {
+	if i <= 0 || int(i) >= len(n.devs) {
+		return nil
+	}
+	return n.devs[i]
+}
+
+type route struct {
+	dst netip.Prefix
+	dev *Device
+	via netip.Addr
+}
+
+type neighEntry struct {
+	dev  *Device
+	addr netip.Addr
+	mac  [6]byte
+}
+
+type fdbEntry struct {
+	mac  [6]byte
+	port *Device
+}
+
+// Device is a network device of the model.
+type Device struct {
+	cfg     int // index in Config.Devices (-1: created implicitly)
+	name    string
+	kind    string
+	ns      *Netns
+	ifindex int32
+	mac     [6]byte
+	mtu     int
+	addrs   []netip.Prefix
+	up      bool
+
+	peer   *Device
+	master *Device
+	ports  []*Device
+	fdb    []fdbEntry
+
+	local, remote netip.Addr
+	vni           uint32
+	port          uint16
+	linkNs        *Netns
+
+	xdp        []int
+	xdpGeneric bool
+	tcIn, tcEg []int
+
+	gro       bool
+	groHeld   []groEntry
+	softGSO   bool
+	blackhole bool
+	rxTaps    []*tap
+	txTaps    []*tap
+}
+
+// Name returns the device's name.
+func (d *Device) Name() string { return d.name }
+
+// Ifindex returns the device's ifindex in its namespace.
+func (d *Device) Ifindex() int32 { return d.ifindex }
+
+// Netns returns the device's namespace.
+func (d *Device) Netns() *Netns { return d.ns }
+
+// Kind returns the device kind.
+func (d *Device) Kind() string { return d.kind }
+
+func (d *Device) hasAddr(a netip.Addr) bool {
+	for _, p := range d.addrs {
+		if p.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Device) firstAddr() netip.Addr {
+	if len(d.addrs) != 0 {
+		return d.addrs[0].Addr()
+	}
+	return netip.Addr{}
+}
+
+// queued is an skb parked in a queue with the packet it carries.
+type queued struct {
+	b   *skb.Buff
+	pkt uint64
+}
+
+type tap struct {
+	idx    int
+	ns     *Netns
+	q      []queued
+	filter bool
+}
+
+type progEntry struct {
+	cfg    int
+	hook   carrier.Hook
+	prog   Program
+	count  uint64
+	cgroup string
+	event  string
+}
+
+type entry struct {
+	rx   bool
+	dev  *Device
+	sock *Socket
+}
+
+// Stack is one instantiated Config. It is not safe for concurrent use.
+type Stack struct {
+	cfg  *Config
+	a    *skb.Allocator
+	prof *skb.Profile
+	acct *kmem.Accountant
+	car  carrier.Carrier
+	obs  Observer
+
+	mapSizes []int
+	nss      []*Netns
+	devs     []*Device
+	socks    []*Socket
+	taps     []*tap
+	progs    []progEntry
+	cgroupIn []int
+	cgroupEg []int
+	tpKfree  []int
+	tpConsum []int
+	entries  []entry
+
+	backlog    []queued
+	ri         redirectInfo // the per-CPU bpf_redirect_info
+	ctxs       [maxCtxDepth]Ctx
+	depth      int
+	recursion  int
+	cur        uint64
+	trace      bool
+	closed     bool
+	segs       []*skb.Buff
+	groTouched []*Device
+	stats      Stats
+}
+
+// Stats counts what the stack did.
+type Stats struct {
+	Injected   uint64
+	Drops      uint64
+	Delivered  uint64
+	GROMerged  uint64
+	GROFlushed uint64
+	Backlog    uint64
+}
+
+// Stats returns the counters.
+func (s *Stack) Stats() Stats { return s.stats }
+
+// Netns returns the namespace called name ("" is host), or nil.
+func (s *Stack) Netns(name string) *Netns {
+	name = nsName(name)
+	for _, n := range s.nss {
+		if n.name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// Device returns the device called name in namespace ns, or nil.
+func (s *Stack) Device(ns, name string) *Device {
+	n := s.Netns(ns)
+	if n == nil {
+		return nil
+	}
+	return n.dev(name)
+}
+
+// ProgramCount returns the counter of program i (the count action).
+func (s *Stack) ProgramCount(i int) uint64 {
+	if i < 0 || i >= len(s.progs) {
+		return 0
+	}
+	return s.progs[i].count
+}
+
+// New instantiates cfg on env. It validates the configuration and returns
+// an error matching ErrConfig naming the offending element.
+func New(cfg *Config, env Env) (*Stack, error) {
+	if env.Alloc == nil {
+		return nil, fmt.Errorf("netstack: nil allocator: %w", ErrConfig)
+	}
+	s := &Stack{cfg: cfg.Copy(), a: env.Alloc, prof: env.Alloc.Profile(), acct: env.Acct,
+		car: env.Carrier, obs: env.Observer}
+	if s.acct == nil {
+		s.acct = env.Alloc.Accountant()
+	}
+	if s.obs == nil {
+		s.obs = NopObserver{}
+	}
+	maxVal := 8
+	for _, m := range env.Maps {
+		s.mapSizes = append(s.mapSizes, m.ValueSize)
+		maxVal = max(maxVal, m.ValueSize)
+	}
+	if err := s.build(maxVal); err != nil {
+		return nil, err
+	}
+	s.backlog = make([]queued, 0, 64)
+	s.segs = make([]*skb.Buff, 0, 64)
+	s.groTouched = make([]*Device, 0, 8)
+	return s, nil
+}
+
+func cfgErr(format string, args ...any) error {
+	return fmt.Errorf("netstack: "+format+": %w", append(args, ErrConfig)...)
+}
+
+func (s *Stack) addNetns(name string, fwd bool) *Netns {
+	n := &Netns{name: name, id: uint32(len(s.nss) + 1), forwarding: fwd, devs: []*Device{nil}}
+	s.nss = append(s.nss, n)
+	lo := &Device{cfg: -1, name: "lo", kind: KindLoopback, ns: n, mtu: 65536, up: true,
+		addrs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")}}
+	s.addDev(lo)
+	n.lo = lo
+	return n
+}
+
+func (s *Stack) addDev(d *Device) {
+	n := d.ns
+	d.ifindex = int32(len(n.devs))
+	n.devs = append(n.devs, d)
+	s.devs = append(s.devs, d)
+	if d.mac == ([6]byte{}) && d.kind != KindLoopback && d.kind != KindIPIP && d.kind != KindGRE && d.kind != KindSIT {
+		i := len(s.devs)
+		d.mac = [6]byte{0x02, 0x5e, byte(n.id >> 8), byte(n.id), byte(i >> 8), byte(i)}
+	}
+	d.groHeld = make([]groEntry, 0, maxGROSkbs)
+}
+
+func (s *Stack) build(maxVal int) error {
+	c := s.cfg
+	s.addNetns(HostNetns, false)
+	for i, nc := range c.Namespaces {
+		if nc.Name == "" {
+			return cfgErr("namespace %d: empty name", i)
+		}
+		if n := s.Netns(nc.Name); n != nil {
+			if nc.Name == HostNetns {
+				n.forwarding = nc.Forwarding
+				continue
+			}
+			return cfgErr("namespace %q declared twice", nc.Name)
+		}
+		s.addNetns(nc.Name, nc.Forwarding)
+	}
+	nsOf := func(what, name string) (*Netns, error) {
+		n := s.Netns(name)
+		if n == nil {
+			return nil, cfgErr("%s: unknown namespace %q", what, name)
+		}
+		return n, nil
+	}
+	// Devices first, then masters, peers and tunnels' link namespaces.
+	for i := range c.Devices {
+		dc := &c.Devices[i]
+		what := fmt.Sprintf("device %d (%s)", i, dc.Name)
+		n, err := nsOf(what, dc.Netns)
+		if err != nil {
+			return err
+		}
+		if dc.Name == "" || n.dev(dc.Name) != nil {
+			return cfgErr("%s: empty or duplicate name in namespace %s", what, n.name)
+		}
+		switch dc.Kind {
+		case KindNIC, KindDummy, KindVeth, KindBridge, KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT:
+		case KindLoopback:
+			return cfgErr("%s: loopback devices are created with each namespace", what)
+		default:
+			return cfgErr("%s: unknown kind %q", what, dc.Kind)
+		}
+		d := s.newDev(i, dc.Name, dc.Kind, n, dc.MAC, dc.Addrs, dc)
+		if dc.Kind == KindVeth {
+			if dc.Peer == "" {
+				return cfgErr("%s: veth without peer", what)
+			}
+			pn, err := nsOf(what+" peer", nsName(dc.PeerNetns))
+			if err != nil {
+				return err
+			}
+			if pn.dev(dc.Peer) != nil || (pn == n && dc.Peer == dc.Name) {
+				return cfgErr("%s: peer %q already exists in %s", what, dc.Peer, pn.name)
+			}
+			p := s.newDev(i, dc.Peer, KindVeth, pn, dc.PeerMAC, dc.PeerAddrs, dc)
+			d.peer, p.peer = p, d
+		}
+		switch dc.Kind {
+		case KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT:
+			ln, err := nsOf(what+" link", nsName(firstNonEmpty(dc.LinkNetns, dc.Netns)))
+			if err != nil {
+				return err
+			}
+			d.linkNs = ln
+			d.local, d.remote, d.vni, d.port = dc.Local, dc.Remote, dc.VNI, dc.Port
+			if !d.remote.Is4() || (d.local.IsValid() && !d.local.Is4()) {
+				return cfgErr("%s: tunnel needs an IPv4 remote (and local)", what)
+			}
+			if d.port == 0 {
+				switch dc.Kind {
+				case KindVXLAN:
+					d.port = defaultVXLANPort
+				case KindGeneve:
+					d.port = defaultGenevePort
+				}
+			}
+		}
+		switch dc.XDP {
+		case "", "native":
+		case "generic":
+			d.xdpGeneric = true
+		default:
+			return cfgErr("%s: xdp mode %q (want native or generic)", what, dc.XDP)
+		}
+		if dc.XDP == "native" && dc.Kind != KindNIC && dc.Kind != KindVeth {
+			return cfgErr("%s: native XDP is modelled on nic and veth only", what)
+		}
+	}
+	for i := range c.Devices {
+		dc := &c.Devices[i]
+		if dc.Master == "" {
+			continue
+		}
+		n := s.Netns(dc.Netns)
+		d, br := n.dev(dc.Name), n.dev(dc.Master)
+		if br == nil || br.kind != KindBridge {
+			return cfgErr("device %s: master %q is not a bridge in %s", dc.Name, dc.Master, n.name)
+		}
+		d.master = br
+		br.ports = append(br.ports, d)
+	}
+	// UDP tunnel sockets (vxlan_sock / geneve_sock) in the link namespace.
+	for _, d := range s.devs {
+		if d.kind == KindVXLAN || d.kind == KindGeneve {
+			sk := s.tunnelSocket(d)
+			if sk == nil {
+				sk = &Socket{idx: -1, name: d.name + "-sock", ns: d.linkNs, proto: ProtoUDP, port: d.port, noRead: true}
+				d.linkNs.socks = append(d.linkNs.socks, sk)
+			}
+			sk.encap = append(sk.encap, d)
+		}
+	}
+	for i, rc := range c.Routes {
+		n, err := nsOf(fmt.Sprintf("route %d", i), nsName(rc.Netns))
+		if err != nil {
+			return err
+		}
+		d := n.dev(rc.Dev)
+		if d == nil {
+			return cfgErr("route %d: unknown device %q in %s", i, rc.Dev, n.name)
+		}
+		dst := rc.Dst
+		if !dst.IsValid() {
+			dst = netip.MustParsePrefix("0.0.0.0/0")
+		}
+		n.routes = append(n.routes, route{dst: dst.Masked(), dev: d, via: rc.Via})
+	}
+	for _, n := range s.nss {
+		// Connected routes of every address (fib_add_ifaddr).
+		for _, d := range n.devs {
+			if d == nil || d.kind == KindLoopback {
+				continue
+			}
+			for _, p := range d.addrs {
+				if p.Addr().Is4() {
+					n.routes = append(n.routes, route{dst: p.Masked(), dev: d})
+				}
+			}
+		}
+	}
+	for i, nc := range c.Neighbours {
+		n, err := nsOf(fmt.Sprintf("neighbour %d", i), nsName(nc.Netns))
+		if err != nil {
+			return err
+		}
+		d := n.dev(nc.Dev)
+		if d == nil {
+			return cfgErr("neighbour %d: unknown device %q in %s", i, nc.Dev, n.name)
+		}
+		n.neigh = append(n.neigh, neighEntry{dev: d, addr: nc.Addr, mac: nc.MAC})
+	}
+	for i, sc := range c.Sockets {
+		n, err := nsOf(fmt.Sprintf("socket %d (%s)", i, sc.Name), nsName(sc.Netns))
+		if err != nil {
+			return err
+		}
+		if sc.Proto != ProtoUDP && sc.Proto != ProtoTCP {
+			return cfgErr("socket %d (%s): protocol %q (want udp or tcp)", i, sc.Name, sc.Proto)
+		}
+		for _, o := range s.socks {
+			if o.name == sc.Name {
+				return cfgErr("socket %d: duplicate name %q", i, sc.Name)
+			}
+		}
+		sk := &Socket{idx: i, name: sc.Name, ns: n, proto: sc.Proto, addr: sc.Addr, port: sc.Port,
+			cgroup: sc.Cgroup, mark: sc.Mark, priority: sc.Priority, rcvbuf: sc.RcvBuf, noRead: sc.NoRead}
+		if sk.rcvbuf == 0 {
+			sk.rcvbuf = rmemDefault
+		}
+		sk.txhash = flowHash(sc.Addr, netip.IPv4Unspecified(), 0, sc.Port, uint16(i))
+		sk.rq = make([]queued, 0, 16)
+		n.socks = append(n.socks, sk)
+		s.socks = append(s.socks, sk)
+	}
+	for i, tc := range c.Taps {
+		n, err := nsOf(fmt.Sprintf("tap %d (%s)", i, tc.Name), nsName(tc.Netns))
+		if err != nil {
+			return err
+		}
+		t := &tap{idx: i, ns: n, q: make([]queued, 0, 16)}
+		s.taps = append(s.taps, t)
+		rx, tx := true, true
+		switch tc.Dir {
+		case TapRX:
+			tx = false
+		case TapTX:
+			rx = false
+		case "", TapBoth:
+		default:
+			return cfgErr("tap %d (%s): direction %q", i, tc.Name, tc.Dir)
+		}
+		for _, d := range n.devs {
+			if d == nil || (tc.Dev != "" && d.name != tc.Dev) {
+				continue
+			}
+			if rx {
+				d.rxTaps = append(d.rxTaps, t)
+			}
+			if tx {
+				d.txTaps = append(d.txTaps, t)
+			}
+		}
+		if tc.Dev != "" && n.dev(tc.Dev) == nil {
+			return cfgErr("tap %d (%s): unknown device %q in %s", i, tc.Name, tc.Dev, n.name)
+		}
+	}
+	if err := s.attachPrograms(maxVal); err != nil {
+		return err
+	}
+	return s.resolveEntries()
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs []netip.Prefix, dc *DeviceConfig) *Device {
+	d := &Device{cfg: cfg, name: name, kind: kind, ns: n, mac: mac, mtu: dc.MTU, up: !dc.Down,
+		addrs: addrs, softGSO: dc.SoftwareGSO, blackhole: dc.Qdisc == "blackhole"}
+	if d.mtu == 0 {
+		d.mtu = 1500
+	}
+	d.gro = !dc.NoGRO
+	s.addDev(d)
+	return d
+}
+
+func (s *Stack) tunnelSocket(d *Device) *Socket {
+	for _, sk := range d.linkNs.socks {
+		if sk.proto == ProtoUDP && sk.port == d.port && len(sk.encap) != 0 {
+			return sk
+		}
+	}
+	return nil
+}
+
+func (s *Stack) attachPrograms(maxVal int) error {
+	for i := range s.cfg.Programs {
+		pc := &s.cfg.Programs[i]
+		what := fmt.Sprintf("program %d (%s)", i, pc.Name)
+		if pc.Hook >= carrier.NumHooks {
+			return cfgErr("%s: unknown hook %d", what, pc.Hook)
+		}
+		pe := progEntry{cfg: i, hook: pc.Hook, prog: pc.Prog, cgroup: pc.Cgroup, event: pc.Event}
+		n := s.Netns(pc.Netns)
+		if n == nil {
+			return cfgErr("%s: unknown namespace %q", what, pc.Netns)
+		}
+		if pe.prog == nil {
+			ap := &actionProg{acts: pc.Actions, targets: make([]int32, len(pc.Actions)), val: make([]byte, maxVal)}
+			for j, a := range pc.Actions {
+				if a.Kind >= NumActionKinds {
+					return cfgErr("%s action %d: unknown kind %d", what, j, a.Kind)
+				}
+				switch a.Kind {
+				case ActRedirect, ActRedirectPeer, ActCloneRedirect:
+					t := n.dev(a.Target)
+					if t == nil {
+						return cfgErr("%s action %d (%s): unknown target %q in %s", what, j, a.Kind, a.Target, n.name)
+					}
+					ap.targets[j] = t.ifindex
+				case ActWrite, ActRead, ActDelete:
+					if a.Map < 0 || (s.mapSizes != nil && a.Map >= len(s.mapSizes)) {
+						return cfgErr("%s action %d (%s): unknown map %d", what, j, a.Kind, a.Map)
+					}
+				case ActSetCB:
+					if a.Index < 0 || a.Index >= bpfCBWords {
+						return cfgErr("%s action %d: cb index %d (want 0..4)", what, j, a.Index)
+					}
+				}
+			}
+			pe.prog = ap
+		}
+		idx := len(s.progs)
+		switch pc.Hook {
+		case carrier.HookXDP, carrier.HookTCIngress, carrier.HookTCEgress:
+			d := n.dev(pc.Dev)
+			if d == nil {
+				return cfgErr("%s: unknown device %q in %s", what, pc.Dev, n.name)
+			}
+			switch pc.Hook {
+			case carrier.HookXDP:
+				d.xdp = append(d.xdp, idx)
+			case carrier.HookTCIngress:
+				d.tcIn = append(d.tcIn, idx)
+			default:
+				d.tcEg = append(d.tcEg, idx)
+			}
+		case carrier.HookCgroupIngress:
+			s.cgroupIn = append(s.cgroupIn, idx)
+		case carrier.HookCgroupEgress:
+			s.cgroupEg = append(s.cgroupEg, idx)
+		case carrier.HookSocketFilter:
+			var sk *Socket
+			for _, o := range s.socks {
+				if o.name == pc.Socket {
+					sk = o
+				}
+			}
+			if sk == nil {
+				return cfgErr("%s: unknown socket %q", what, pc.Socket)
+			}
+			sk.filters = append(sk.filters, idx)
+		case carrier.HookTracepoint:
+			switch pc.Event {
+			case "", EventKfreeSkb:
+				s.tpKfree = append(s.tpKfree, idx)
+			case EventConsumeSkb:
+				s.tpConsum = append(s.tpConsum, idx)
+			default:
+				return cfgErr("%s: unknown tracepoint %q", what, pc.Event)
+			}
+		case carrier.HookSockOps:
+			return cfgErr("%s: sockops programs are not modelled", what)
+		}
+		s.progs = append(s.progs, pe)
+	}
+	return nil
+}
+
+func (s *Stack) resolveEntries() error {
+	ents := s.cfg.Entries
+	if len(ents) == 0 {
+		var d *Device
+		for _, x := range s.devs {
+			if x.kind == KindNIC {
+				d = x
+				break
+			}
+		}
+		if d == nil {
+			for _, x := range s.devs {
+				if x.kind != KindLoopback {
+					d = x
+					break
+				}
+			}
+		}
+		if d == nil {
+			d = s.nss[0].lo
+		}
+		s.entries = []entry{{rx: true, dev: d}}
+		return nil
+	}
+	for i, ec := range ents {
+		n := s.Netns(ec.Netns)
+		if n == nil {
+			return cfgErr("entry %d: unknown namespace %q", i, ec.Netns)
+		}
+		switch ec.Kind {
+		case "", EntryRX:
+			d := n.dev(ec.Dev)
+			if d == nil {
+				return cfgErr("entry %d: unknown device %q in %s", i, ec.Dev, n.name)
+			}
+			s.entries = append(s.entries, entry{rx: true, dev: d})
+		case EntryTX:
+			var sk *Socket
+			for _, o := range n.socks {
+				if o.name == ec.Socket && o.idx >= 0 {
+					sk = o
+				}
+			}
+			if sk == nil {
+				return cfgErr("entry %d: unknown socket %q in %s", i, ec.Socket, n.name)
+			}
+			s.entries = append(s.entries, entry{sock: sk})
+		default:
+			return cfgErr("entry %d: kind %q (want rx or tx)", i, ec.Kind)
+		}
+	}
+	return nil
+}
+
+// Inject runs one captured packet synchronously to completion: through the
+// entry's path, everything it causes (backlog, redirects, clones), and the
+// applications reading their sockets and taps. Packets held by GRO stay
+// held until Flush. Drops are reported to the observer; the returned error
+// is only about the packet itself (unknown entry, unusable frame).
+func (s *Stack) Inject(p *Packet) error {
+	if s.closed {
+		return fmt.Errorf("netstack: inject packet %d after close: %w", p.ID, ErrPacket)
+	}
+	if p.Entry < 0 || p.Entry >= len(s.entries) {
+		return fmt.Errorf("netstack: packet %d: entry %d of %d: %w", p.ID, p.Entry, len(s.entries), ErrPacket)
+	}
+	s.stats.Injected++
+	s.cur = p.ID
+	s.trace = p.Trace || s.cfg.Options.TraceAll
+	e := &s.entries[p.Entry]
+	var err error
+	if e.rx {
+		err = s.driverRx(e.dev, p)
+	} else {
+		err = s.sockSend(e.sock, p)
+	}
+	s.runBacklog()
+	s.readApps()
+	s.trace = false
+	return err
+}
+
+// Flush ends a NAPI poll batch: every device's GRO list is completed and
+// the aggregated skbs continue up the stack (napi_gro_flush).
+func (s *Stack) Flush() {
+	for _, d := range s.devs {
+		if len(d.groHeld) != 0 {
+			s.groFlush(d)
+		}
+	}
+	s.runBacklog()
+	s.readApps()
+}
+
+// Close frees everything the stack still holds: GRO lists, backlog, socket
+// and tap queues, TCP retransmit queues. The allocator's and accountant's
+// leak checks pass afterwards (once the carrier is closed too).
+func (s *Stack) Close() error {
+	if s.closed {
+		return nil
+	}
+	for _, d := range s.devs {
+		for _, g := range d.groHeld {
+			s.cur = g.pkt
+			g.b.ConsumeSkb()
+		}
+		d.groHeld = d.groHeld[:0]
+	}
+	for _, q := range s.backlog {
+		s.cur = q.pkt
+		s.drop(q.b, skb.DropNotSpecified, OpClose)
+	}
+	s.backlog = s.backlog[:0]
+	for _, n := range s.nss {
+		for _, q := range n.frags {
+			for _, f := range q.frags {
+				s.cur = f.pkt
+				f.b.ConsumeSkb()
+			}
+		}
+		n.frags = nil
+	}
+	s.readAll(true)
+	s.closed = true
+	var errs []error
+	for _, sk := range s.socks {
+		if len(sk.rq) != 0 || len(sk.rtx) != 0 {
+			errs = append(errs, fmt.Errorf("socket %s not drained", sk.name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// readApps lets the applications read their sockets and taps.
+func (s *Stack) readApps() { s.readAll(false) }
+
+func (s *Stack) readAll(closing bool) {
+	for _, t := range s.taps {
+		for _, q := range t.q {
+			s.cur = q.pkt
+			s.obs.Deliver(DeliverEvent{PacketID: q.pkt, Kind: DeliverTap, Index: t.idx})
+			q.b.ConsumeSkb() // packet_recvmsg -> skb_free_datagram
+		}
+		clear(t.q)
+		t.q = t.q[:0]
+	}
+	for _, n := range s.nss {
+		for _, sk := range n.socks {
+			if sk.noRead && !closing {
+				continue
+			}
+			sk.read(s, closing)
+		}
+	}
+}

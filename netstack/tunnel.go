@@ -1,0 +1,295 @@
+package netstack
+
+import (
+	"encoding/binary"
+
+	"github.com/skbsim/skbsim/skb"
+)
+
+// encapLen is the encapsulation a tunnel pushes in front of the inner
+// packet, outer IP and Ethernet headers included (dev->needed_headroom).
+func encapLen(d *Device) int {
+	switch d.kind {
+	case KindVXLAN:
+		return ethHlen + ipHlen + udpHlen + vxlanHlen
+	case KindGeneve:
+		return ethHlen + ipHlen + udpHlen + geneveHlen
+	case KindGRE, KindGRETap:
+		return ethHlen + ipHlen + greHdrLen(d)
+	case KindIPIP, KindSIT:
+		return ethHlen + ipHlen
+	}
+	return 0
+}
+
+func greHdrLen(d *Device) int {
+	if d.vni != 0 {
+		return greKeyHlen
+	}
+	return greHlen
+}
+
+func isL2Tunnel(d *Device) bool {
+	return d.kind == KindVXLAN || d.kind == KindGeneve || d.kind == KindGRETap
+}
+
+// tunnelXmit models the xmit of vxlan (vxlan_xmit_one), geneve
+// (geneve_xmit_skb), gre/gretap (ipgre_xmit / gre_tap_xmit ->
+// ip_tunnel_xmit), ipip and sit: the underlay route in the tunnel's link
+// namespace, skb_cow_head(skb, min_headroom) (pskb_expand_head when the
+// headroom is short or the header is shared: meta_len 0 before v6.19), the
+// tunnel header pushes, then iptunnel_xmit: skb_scrub_packet(skb, xnet =
+// the tunnel's link namespace differs from the device's),
+// skb_clear_hash_if_not_l4, memset(IPCB), the outer IP header pushed, and
+// ip_local_out in the link namespace. Every push writes headroom bytes,
+// overwriting XDP metadata in front of the inner mac header. Takes
+// ownership of skb.
+func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
+	ln := d.linkNs
+	out, nh := s.routeOutput(ln, d.remote)
+	if out == nil || out == ln.lo {
+		s.drop(b, skb.DropIPOutNoroutes, OpTunnelEncap)
+		return
+	}
+	src := d.local
+	if !src.IsValid() {
+		src = out.firstAddr()
+	}
+	hdr := encapLen(d) - ethHlen - ipHlen
+	if err := b.CowHead(llReservedSpace(out) + hdr + ipHlen); err != nil {
+		s.drop(b, skb.DropNomem, OpTunnelEncap)
+		return
+	}
+	h := b.H()
+	innerLen := b.Len()
+	var proto uint8
+	switch d.kind {
+	case KindVXLAN, KindGeneve:
+		th := b.Push(8) // vxlan header / geneve header
+		clear(th)
+		if d.kind == KindVXLAN {
+			th[0] = 0x08 // VXLAN_HF_VNI
+			binary.BigEndian.PutUint32(th[4:8], d.vni<<8)
+		} else {
+			binary.BigEndian.PutUint16(th[2:4], ethPTEB)
+			binary.BigEndian.PutUint32(th[4:8], d.vni<<8)
+		}
+		// udp_tunnel_xmit_skb: udp_flow_src_port from the skb hash.
+		sport := uint16(49152 + h.Hash%16384)
+		writeUDP(b.Push(udpHlen), sport, d.port, innerLen+udpHlen+8)
+		proto = ipprotoUDP
+	case KindGRE, KindGRETap:
+		gh := b.Push(greHdrLen(d))
+		clear(gh)
+		p := uint16(ethPIP)
+		if d.kind == KindGRETap {
+			p = ethPTEB
+		}
+		binary.BigEndian.PutUint16(gh[2:4], p)
+		if d.vni != 0 {
+			gh[0] = 0x20 // GRE_KEY
+			binary.BigEndian.PutUint32(gh[4:8], d.vni)
+		}
+		proto = ipprotoGRE
+	case KindIPIP:
+		proto = ipprotoIPIP
+	case KindSIT:
+		proto = ipprotoIPv6
+	}
+	// iptunnel_xmit.
+	b.Scrub(ln != d.ns)
+	if !h.L4Hash {
+		h.Hash, h.SWHash = 0, false // skb_clear_hash_if_not_l4
+	}
+	clear(h.CB[:sizeofIPCB])
+	ln.ipID++
+	writeIPv4(b.Push(ipHlen), 0, b.Len()+ipHlen, ln.ipID, true, 64, proto, src, d.remote)
+	s.traceOp(LayerTunnel, OpTunnelEncap, b)
+	s.ipLocalOut(b, ln, out, nh, nil)
+}
+
+// pullHeader models __iptunnel_pull_header(skb, hdr_len, inner_proto,
+// raw_proto, xnet): skb_pull_rcsum(hdr_len), protocol, skb_clear_hash_if_not_l4,
+// the hwaccel vlan tag and queue_mapping cleared, skb_scrub_packet(skb,
+// xnet). Returns false (skb untouched) when hdr_len is not there.
+func (s *Stack) pullHeader(b *skb.Buff, hdrLen int, proto uint16, xnet bool) bool {
+	if _, ok := b.Pull(hdrLen); !ok {
+		return false
+	}
+	h := b.H()
+	h.Protocol = proto
+	if !h.L4Hash {
+		h.Hash, h.SWHash = 0, false
+	}
+	h.VlanProto, h.VlanTCI = 0, 0
+	h.QueueMapping = 0
+	b.Scrub(xnet)
+	return true
+}
+
+// udpTunnelRcv models vxlan_rcv / geneve_udp_encap_recv on the tunnel's UDP
+// socket (data at the UDP header): the VNI selects the device (none:
+// VXLAN_VNI_NOT_FOUND), __iptunnel_pull_header(UDP + tunnel header, TEB,
+// xnet = vxlan->net differs from the device's namespace), the inner frame's
+// eth_type_trans on the tunnel device (the mac header moves to the inner
+// Ethernet header: XDP metadata is now read in front of it), then
+// gro_cells_receive (NAPI GRO on the tunnel device; a cloned skb goes to
+// netif_rx). Takes ownership of skb.
+func (s *Stack) udpTunnelRcv(b *skb.Buff, sk *Socket) {
+	data := b.Data()
+	if len(data) < udpHlen+8 {
+		s.drop(b, skb.DropVxlanInvalidHdr, OpTunnelDecap)
+		return
+	}
+	th := data[udpHlen:]
+	vni := binary.BigEndian.Uint32(th[4:8]) >> 8
+	var d *Device
+	for _, x := range sk.encap {
+		if x.vni == vni {
+			d = x
+		}
+	}
+	isVXLAN := len(sk.encap) != 0 && sk.encap[0].kind == KindVXLAN
+	if isVXLAN && th[0]&0x08 == 0 {
+		s.drop(b, skb.DropVxlanInvalidHdr, OpTunnelDecap)
+		return
+	}
+	if d == nil {
+		s.drop(b, skb.DropVxlanVNINotFound, OpTunnelDecap)
+		return
+	}
+	hdr := udpHlen + vxlanHlen
+	if d.kind == KindGeneve {
+		hdr = udpHlen + geneveHlen + int(th[0]&0x3f)*4
+	}
+	s.decapL2(b, d, hdr)
+}
+
+func (s *Stack) decapL2(b *skb.Buff, d *Device, hdr int) {
+	if !d.up {
+		s.drop(b, skb.DropDevReady, OpTunnelDecap)
+		return
+	}
+	if !s.pullHeader(b, hdr, ethPTEB, d.linkNs != d.ns) {
+		s.drop(b, skb.DropPktTooSmall, OpTunnelDecap)
+		return
+	}
+	b.ResetMacHeader()
+	if !s.ethTypeTrans(b, d) {
+		s.drop(b, skb.DropPktTooSmall, OpTunnelDecap)
+		return
+	}
+	s.traceOp(LayerTunnel, OpTunnelDecap, b)
+	s.groCellsReceive(b, d)
+}
+
+// groCellsReceive models gro_cells_receive: a cloned skb goes to
+// netif_rx, others to the device's GRO cell (napi_gro_receive).
+func (s *Stack) groCellsReceive(b *skb.Buff, d *Device) {
+	if b.SkbCloned() {
+		s.netifRx(b)
+		return
+	}
+	s.napiGROReceive(b, d)
+}
+
+// findIPTunnel models ip_tunnel_lookup: a device of the kind whose link
+// namespace is ns and whose endpoints match the outer addresses.
+func (s *Stack) findIPTunnel(ns *Netns, ip ipv4, kinds ...string) *Device {
+	for _, d := range s.devs {
+		if d.linkNs != ns || d.remote != ip.src {
+			continue
+		}
+		if d.local.IsValid() && d.local != ip.dst {
+			continue
+		}
+		for _, k := range kinds {
+			if d.kind == k {
+				return d
+			}
+		}
+	}
+	return nil
+}
+
+// greRcv models gre_rcv -> ipgre_rcv (data at the GRE header): gretap
+// pulls the header and runs ip_tunnel_rcv's eth_type_trans on the inner
+// frame; ipgre pulls it and, as skb_pop_mac_header does, leaves the mac
+// header at the outer IP header. ip_tunnel_rcv scrubs with xnet =
+// tunnel->net differs from the device's namespace. Takes ownership of skb.
+func (s *Stack) greRcv(b *skb.Buff, ns *Netns, ip ipv4) {
+	data := b.Data()
+	if len(data) < greHlen {
+		s.drop(b, skb.DropPktTooSmall, OpTunnelDecap)
+		return
+	}
+	proto := binary.BigEndian.Uint16(data[2:4])
+	hdr := greHlen
+	var key uint32
+	if data[0]&0x20 != 0 {
+		if len(data) < greKeyHlen {
+			s.drop(b, skb.DropPktTooSmall, OpTunnelDecap)
+			return
+		}
+		key = binary.BigEndian.Uint32(data[4:8])
+		hdr = greKeyHlen
+	}
+	kind := KindGRE
+	if proto == ethPTEB {
+		kind = KindGRETap
+	}
+	d := s.findIPTunnel(ns, ip, kind)
+	if d == nil || d.vni != key {
+		s.drop(b, skb.DropNoSocket, OpTunnelDecap) // icmp port unreachable path
+		return
+	}
+	if kind == KindGRETap {
+		s.decapL2(b, d, hdr)
+		return
+	}
+	s.decapL3(b, d, hdr, proto)
+}
+
+// ipipRcv models ipip_rcv / ipip6_rcv (sit): iptunnel_pull_header(skb, 0,
+// inner protocol, xnet), the inner network header reset (sit also moves the
+// mac header to the outer IP header), ip_tunnel_rcv / netif_rx. Takes
+// ownership of skb.
+func (s *Stack) ipipRcv(b *skb.Buff, ns *Netns, ip ipv4) {
+	kind, proto := KindIPIP, uint16(ethPIP)
+	if ip.proto == ipprotoIPv6 {
+		kind, proto = KindSIT, ethPIPv6
+	}
+	d := s.findIPTunnel(ns, ip, kind)
+	if d == nil {
+		s.drop(b, skb.DropIPNoproto, OpTunnelDecap)
+		return
+	}
+	s.decapL3(b, d, 0, proto)
+}
+
+func (s *Stack) decapL3(b *skb.Buff, d *Device, hdr int, proto uint16) {
+	if !d.up {
+		s.drop(b, skb.DropDevReady, OpTunnelDecap)
+		return
+	}
+	outer := b.NetworkOffset()
+	if !s.pullHeader(b, hdr, proto, d.linkNs != d.ns) {
+		s.drop(b, skb.DropPktTooSmall, OpTunnelDecap)
+		return
+	}
+	if d.kind != KindIPIP {
+		// ipgre: skb_pop_mac_header; sit: skb->mac_header =
+		// skb->network_header — the mac header is the outer IP header.
+		// ipip leaves it at the outer Ethernet header.
+		b.SetMacHeader(outer - hdr)
+	}
+	b.ResetNetworkHeader()
+	setDev(b, d)
+	b.H().PktType = skb.PacketHost
+	s.traceOp(LayerTunnel, OpTunnelDecap, b)
+	if d.kind == KindSIT {
+		s.netifRx(b)
+		return
+	}
+	s.groCellsReceive(b, d)
+}

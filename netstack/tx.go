@@ -1,0 +1,421 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// ipPacket returns the IPv4 packet inside a captured frame: the frame
+// itself when it starts with an IPv4 header, else the payload of an
+// Ethernet frame carrying IPv4.
+func ipPacket(f []byte) ([]byte, bool) {
+	if len(f) >= ethHlen+ipHlen && binary.BigEndian.Uint16(f[12:14]) == ethPIP && f[ethHlen]>>4 == 4 {
+		return f[ethHlen:], true
+	}
+	if len(f) >= ipHlen && f[0]>>4 == 4 {
+		return f, true
+	}
+	return nil, false
+}
+
+// sockSend sends the IP packet of p from sk: UDP through ip_make_skb
+// (alloc_skb with LL_RESERVED_SPACE of headroom, the socket's mark,
+// priority and tx hash, skb_set_owner_w), TCP through tcp_sendmsg (an
+// fclone skb with MAX_TCP_HEADER of headroom kept on the retransmit queue,
+// __tcp_transmit_skb sending a clone — or a pskb_copy when the queued skb
+// is still cloned — and a retransmission of a queued sequence range
+// sending another clone of the same skb). The IP and L4 headers are the
+// captured ones.
+func (s *Stack) sockSend(sk *Socket, p *Packet) error {
+	pkt, ok := ipPacket(p.Frame)
+	if !ok {
+		return s.badFrame(p, "no IPv4 packet to send")
+	}
+	ip, ok := parseIPv4(pkt)
+	if !ok || ip.totLen < ip.ihl || ip.totLen > len(pkt) {
+		return s.badFrame(p, "malformed IPv4 header")
+	}
+	pkt = pkt[:ip.totLen]
+	want := uint8(ipprotoUDP)
+	if sk.proto == ProtoTCP {
+		want = ipprotoTCP
+	}
+	if ip.proto != want {
+		return s.badFrame(p, "IP protocol does not match socket "+sk.name)
+	}
+	out, nh := s.routeOutput(sk.ns, ip.dst)
+	if out == nil {
+		// ip_route_output_flow fails: sendmsg returns -ENETUNREACH, no skb.
+		s.stats.Drops++
+		s.obs.Drop(DropEvent{PacketID: s.cur, Reason: skb.DropIPOutNoroutes, Loc: OpIPOutput, Netns: sk.ns.id})
+		return nil
+	}
+	sk.initFns()
+	if sk.proto == ProtoTCP {
+		return s.tcpSend(sk, pkt, ip, out, nh)
+	}
+	hh := llReservedSpace(out)
+	b, err := s.a.AllocSkb(len(pkt) + hh + 15)
+	if err != nil {
+		s.dropNoSkb(out, skb.DropNomem, OpSockSend)
+		return nil
+	}
+	b.Reserve(hh)
+	b.PutData(pkt)
+	s.initTxSkb(b, sk)
+	s.traceOp(LayerSocket, OpSockSend, b)
+	s.ipLocalOut(b, sk.ns, out, nh, sk)
+	return nil
+}
+
+// initTxSkb sets what ip_make_skb / tcp_transmit_skb set on a locally
+// generated skb.
+func (s *Stack) initTxSkb(b *skb.Buff, sk *Socket) {
+	b.ResetNetworkHeader()
+	h := b.H()
+	h.Protocol = ethPIP
+	h.Priority = sk.priority
+	h.Mark = sk.mark
+	h.Hash, h.L4Hash, h.SWHash = sk.txhash, true, false // skb_set_hash_from_sk
+	clear(h.CB[:sizeofIPCB])
+	if b.Sk() == nil {
+		b.SetOwner(sk, sk.wfreeFn)
+		sk.wmem += b.Truesize()
+	}
+}
+
+func (s *Stack) tcpSend(sk *Socket, pkt []byte, ip ipv4, out *Device, nh netip.Addr) error {
+	th := pkt[ip.ihl:]
+	if len(th) < 20 {
+		return &packetError{id: s.cur, why: "short TCP header"}
+	}
+	doff := int(th[12]>>4) * 4
+	if doff < 20 || doff > len(th) {
+		return &packetError{id: s.cur, why: "bad TCP data offset"}
+	}
+	seq := binary.BigEndian.Uint32(th[4:8])
+	flags := th[13]
+	payload := len(th) - doff
+	end := seq + uint32(payload)
+	if flags&(tcpSYN|tcpFIN) != 0 {
+		end++
+	}
+	if end == seq {
+		// A pure ACK: tcp_send_ack allocates, builds and sends it; nothing
+		// is queued.
+		b, err := s.a.AllocSkb(skb.MaxTCPHeader)
+		if err != nil {
+			s.dropNoSkb(out, skb.DropNomem, OpTCPXmit)
+			return nil
+		}
+		b.Reserve(skb.MaxTCPHeader)
+		copy(b.Push(len(pkt)), pkt)
+		s.initTxSkb(b, sk)
+		s.traceOp(LayerL4, OpTCPXmit, b)
+		s.ipLocalOut(b, sk.ns, out, nh, sk)
+		return nil
+	}
+	var oskb *skb.Buff
+	for _, r := range sk.rtx {
+		if r.seq == seq && r.end == end {
+			oskb = r.b // a retransmission of the queued skb
+			break
+		}
+	}
+	if oskb == nil {
+		b, err := s.a.AllocSkbFclone(payload + skb.MaxTCPHeader)
+		if err != nil {
+			s.dropNoSkb(out, skb.DropNomem, OpSockSend)
+			return nil
+		}
+		b.Reserve(skb.MaxTCPHeader)
+		b.PutData(th[doff:])
+		b.SetOwner(sk, sk.wfreeFn) // skb_set_owner_w via sk_wmem_queued_add
+		sk.wmem += b.Truesize()
+		h := b.H()
+		h.Priority, h.Mark = sk.priority, sk.mark
+		mss := out.mtu - ip.ihl - doff
+		if payload > mss && mss > 0 {
+			// tcp_set_skb_tso_segs: a TSO/GSO skb.
+			sh := b.Shinfo()
+			sh.GSOSize = uint16(mss)
+			sh.GSOSegs = uint16((payload + mss - 1) / mss)
+			sh.GSOType = skb.GSOTCPv4
+		}
+		b.HeaderRelease() // __skb_header_release: clones may write the header
+		s.traceOp(LayerSocket, OpSockSend, b)
+		if len(sk.rtx) >= maxRtx {
+			saved := s.cur
+			s.cur = sk.rtx[0].pkt
+			sk.rtx[0].b.ConsumeSkb()
+			copy(sk.rtx, sk.rtx[1:])
+			sk.rtx = sk.rtx[:len(sk.rtx)-1]
+			s.cur = saved
+		}
+		sk.rtx = append(sk.rtx, rtxEntry{b: b, pkt: s.cur, seq: seq, end: end})
+		oskb = b
+	}
+	// __tcp_transmit_skb(clone_it = 1).
+	var b *skb.Buff
+	var err error
+	if oskb.SkbCloned() {
+		b, err = oskb.PskbCopyFclone(skb.MaxTCPHeader)
+	} else {
+		b, err = oskb.Clone()
+	}
+	if err != nil {
+		s.dropNoSkb(out, skb.DropNomem, OpTCPXmit)
+		return nil
+	}
+	copy(b.Push(doff), th[:doff]) // skb_push(tcp_header_size) + the header
+	b.ResetTransportHeader()
+	copy(b.Push(ip.ihl), pkt[:ip.ihl]) // ip_queue_xmit: skb_push(sizeof(iphdr))
+	s.initTxSkb(b, sk)
+	s.traceOp(LayerL4, OpTCPXmit, b)
+	s.ipLocalOut(b, sk.ns, out, nh, sk)
+	return nil
+}
+
+// ipLocalOut models ip_local_out -> dst_output -> ip_output for a packet
+// whose data starts at the IP header.
+func (s *Stack) ipLocalOut(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk *Socket) {
+	s.ipOutput(b, ns, out, nh, sk)
+}
+
+// ipOutput models ip_output -> ip_finish_output: skb->dev = the route's
+// device; cgroup_skb egress programs of the sending socket's cgroup (only
+// for the socket's own skbs: skb->sk == sk); then a GSO skb goes on whole,
+// a packet longer than the MTU is fragmented (ip_do_fragment: DF set drops
+// with PKT_TOO_BIG; otherwise the slow path, each fragment getting
+// ip_copy_metadata), and ip_finish_output2 resolves the neighbour. Takes
+// ownership of skb.
+func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk *Socket) {
+	setDev(b, out)
+	b.H().Protocol = ethPIP
+	b.ResetNetworkHeader()
+	s.traceOp(LayerIP, OpIPOutput, b)
+	if sk != nil && b.Sk() == any(sk) && len(s.cgroupEg) != 0 {
+		for _, pi := range s.cgroupEg {
+			if !cgroupMatch(s.progs[pi].cgroup, sk.cgroup) {
+				continue
+			}
+			if s.runSkProg(pi, carrier.HookCgroupEgress, b, sk)&1 == 0 {
+				// SKB_DROP_REASON_BPF_CGROUP_EGRESS is not in the skb model's list.
+				s.drop(b, skb.DropNotSpecified, OpCgroupEgress)
+				return
+			}
+		}
+	}
+	if b.Shinfo().GSOSize != 0 || b.Len() <= out.mtu {
+		s.ipFinishOutput2(b, ns, out, nh)
+		return
+	}
+	ip, _ := parseIPv4(b.Data())
+	if ip.fragOff&ipDF != 0 && !b.H().IgnoreDF {
+		s.drop(b, skb.DropPktTooBig, OpIPFragment)
+		return
+	}
+	s.traceOp(LayerIP, OpIPFragment, b)
+	start := len(s.segs)
+	segs, err := b.IPFragment(ip.ihl, out.mtu, llReservedSpace(out), s.segs)
+	s.segs = segs
+	if err != nil {
+		s.drop(b, skb.DropNomem, OpIPFragment)
+		s.segs = s.segs[:start]
+		return
+	}
+	off := 0
+	for i := start; i < len(s.segs); i++ {
+		f := s.segs[i]
+		d := f.Data()
+		n := f.Len() - ip.ihl
+		fo := uint16(off / 8)
+		if i != len(s.segs)-1 || ip.fragOff&ipMF != 0 {
+			fo |= ipMF
+		}
+		binary.BigEndian.PutUint16(d[2:4], uint16(f.Len()))
+		binary.BigEndian.PutUint16(d[6:8], fo|(ip.fragOff&ipDF))
+		setIPCsum(d, ip.ihl)
+		off += n
+	}
+	b.ConsumeSkb() // ip_do_fragment consumes the original
+	for i := start; i < len(s.segs); i++ {
+		f := s.segs[i]
+		s.segs[i] = nil
+		s.ipFinishOutput2(f, ns, out, nh)
+	}
+	s.segs = s.segs[:start]
+}
+
+// ipFinishOutput2 models ip_finish_output2 -> neigh_output: devices with
+// an Ethernet header get it from the neighbour entry (neigh_hh_output
+// copies HH_DATA_ALIGN(14) = 16 bytes in front of data, then pushes 14, so
+// two more headroom bytes are written), L3 tunnels get none; then
+// dev_queue_xmit. A missing neighbour drops with NEIGH_FAILED (the model
+// resolves a veth peer's or bridge neighbour's address like a finished ARP
+// exchange). Takes ownership of skb.
+func (s *Stack) ipFinishOutput2(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr) {
+	if hardHeaderLen(out) == 0 {
+		b.ResetMacHeader()
+		s.devQueueXmit(b, out)
+		return
+	}
+	var dst [6]byte
+	switch {
+	case out.kind == KindLoopback:
+	case nh == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		dst = broadcastMAC
+	default:
+		mac, ok := s.neighLookup(ns, out, nh)
+		if !ok {
+			s.drop(b, skb.DropNeighFailed, OpNeighOutput)
+			return
+		}
+		dst = mac
+	}
+	if b.Headroom() < 16 {
+		if err := b.ExpandHead(16, 0); err != nil { // skb_expand_head in ip_finish_output2
+			s.drop(b, skb.DropNomem, OpNeighOutput)
+			return
+		}
+	}
+	b.Push(16)
+	b.Pull(2)
+	writeEth(b.Data(), dst, out.mac, ethPIP)
+	s.traceOp(LayerIP, OpNeighOutput, b)
+	s.devQueueXmit(b, out)
+}
+
+func (s *Stack) neighLookup(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
+	for _, n := range ns.neigh {
+		if n.dev == out && n.addr == nh {
+			return n.mac, true
+		}
+	}
+	// A completed ARP exchange with a directly attached peer.
+	if p := out.peer; p != nil && p.hasAddr(nh) {
+		return p.mac, true
+	}
+	if out.kind == KindBridge {
+		for _, port := range out.ports {
+			if p := port.peer; p != nil && p.hasAddr(nh) {
+				return p.mac, true
+			}
+		}
+	}
+	return [6]byte{}, false
+}
+
+// devQueueXmit models __dev_queue_xmit: mac header reset, tc egress
+// (tcx: drop TC_EGRESS, redirect), the qdisc (blackhole drops with
+// QDISC_DROP), validate_xmit_skb (software GSO: skb_segment, each segment
+// getting the head's header state and no XDP metadata), then per skb
+// dev_queue_xmit_nit (TX taps) and the driver's xmit. The recursion limit
+// (XMIT_RECURSION_LIMIT) drops. Takes ownership of skb.
+func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
+	setDev(b, d)
+	b.ResetMacHeader()
+	s.traceOp(LayerCore, OpDevQueueXmit, b)
+	if !d.up {
+		s.drop(b, skb.DropDevReady, OpDevQueueXmit)
+		return
+	}
+	if s.recursion > maxRecursion {
+		s.drop(b, skb.DropNotSpecified, OpDevQueueXmit)
+		return
+	}
+	if len(d.tcEg) != 0 {
+		switch s.runTC(b, d, false) {
+		case TCXDrop:
+			s.drop(b, skb.DropTCEgress, OpTCEgress)
+			return
+		case TCXRedirect:
+			s.recursion++
+			s.skbDoRedirect(b)
+			s.recursion--
+			return
+		}
+	}
+	if d.blackhole {
+		s.drop(b, skb.DropQdiscDrop, OpQdisc)
+		return
+	}
+	if d.softGSO && b.Shinfo().GSOSize != 0 {
+		s.traceOp(LayerCore, OpGSOSegment, b)
+		start := len(s.segs)
+		segs, err := b.Segment(0, s.segs)
+		s.segs = segs
+		if err != nil {
+			s.drop(b, skb.DropSkbGSOSeg, OpGSOSegment)
+			s.segs = s.segs[:start]
+			return
+		}
+		b.ConsumeSkb()
+		for i := start; i < len(s.segs); i++ {
+			g := s.segs[i]
+			s.segs[i] = nil
+			setDev(g, d)
+			s.xmitOne(g, d)
+		}
+		s.segs = s.segs[:start]
+		return
+	}
+	s.xmitOne(b, d)
+}
+
+// xmitOne models xmit_one: TX taps then ndo_start_xmit.
+func (s *Stack) xmitOne(b *skb.Buff, d *Device) {
+	if len(d.txTaps) != 0 {
+		s.devQueueXmitNit(b, d)
+	}
+	s.devXmitRaw(b, d)
+}
+
+// devXmitRaw models the driver's ndo_start_xmit. Takes ownership of skb.
+func (s *Stack) devXmitRaw(b *skb.Buff, d *Device) {
+	s.recursion++
+	defer func() { s.recursion-- }()
+	switch d.kind {
+	case KindVeth:
+		s.vethXmit(b, d)
+	case KindNIC, KindDummy:
+		s.traceOp(LayerDev, OpNICXmit, b)
+		s.consume(b, DeliverXmit, d.cfg)
+	case KindLoopback:
+		// loopback_xmit: skb_orphan, eth_type_trans, __netif_rx.
+		b.Orphan()
+		s.traceOp(LayerDev, OpLoopbackXmit, b)
+		if !s.ethTypeTrans(b, d) {
+			s.drop(b, skb.DropPktTooSmall, OpLoopbackXmit)
+			return
+		}
+		s.netifRx(b)
+	case KindBridge:
+		s.brDevXmit(b, d)
+	default:
+		s.tunnelXmit(b, d)
+	}
+}
+
+// vethXmit models veth_xmit -> veth_forward_skb -> __dev_forward_skb on
+// the peer (scrub, priority 0, eth_type_trans), then the peer's receive
+// (native XDP through its NAPI, or __netif_rx).
+func (s *Stack) vethXmit(b *skb.Buff, d *Device) {
+	p := d.peer
+	s.traceOp(LayerDev, OpVethXmit, b)
+	if p == nil || !p.up {
+		s.drop(b, skb.DropDevReady, OpVethXmit)
+		return
+	}
+	if !s.devForwardSkb(b, p) {
+		return
+	}
+	if !s.ethTypeTrans(b, p) {
+		s.drop(b, skb.DropPktTooSmall, OpVethXmit)
+		return
+	}
+	s.vethRx(b, p)
+}
