@@ -1,22 +1,92 @@
 // Package skb models Linux struct sk_buff and struct skb_ext as far as they
 // decide where per-packet metadata survives: the two-level ownership of a
 // per-skb header and a shared data buffer, XDP metadata in the headroom,
-// clone / copy / copy-on-write, skb extensions, scrubbing and freeing.
+// clone / copy / copy-on-write, skb extensions, scrubbing and freeing. Every
+// rule names the kernel function it models; behaviour that changed between
+// kernel versions, or that the skb local storage RFC leaves open, is a field
+// of Profile.
+//
+// # Geometry
+//
+// A Buff (struct sk_buff) points into a data buffer that skb_clone shares:
+//
+//	                 per skb (Buff)                           shared by clones
+//	           head   data                 tail         end
+//	            |      |                    |            |
+//	            v      v                    v            v
+//	buffer:     [ headroom ][ linear data ][ tailroom ][ skb_shared_info      ]
+//	            |   [meta]|mac|net|trans|..|           | meta_len, gso_*,     |
+//	            |         ^                            | hwtstamps, dataref   |
+//	            |   skb_metadata_end = mac header      +----------------------+
+//
+//	Headroom = data - head   (Reserve, Push, Pull move data)
+//	Len      = tail - data   (Put, Trim move tail; the model is always linear)
+//	Tailroom = end - tail
+//
+// Offsets (mac, network, transport, inner headers, csum_start) are kept from
+// head, as with NET_SKBUFF_DATA_USES_OFFSET. Push past the headroom panics
+// like skb_under_panic, Put past the tailroom like skb_over_panic; Pull past
+// len returns ok = false like skb_pull returning NULL. Sizes follow x86-64:
+// alloc_skb takes the sk_buff from skbuff_head_cache (232 bytes, 256 in the
+// slab) and SKB_HEAD_ALIGN(size) from skbuff_small_head (640) or kmalloc,
+// and puts skb_shared_info (320 bytes) at the end of what was allocated.
+//
+// # XDP metadata
+//
+// Metadata is skb_shinfo()->meta_len (shared) plus the meta_len bytes of
+// headroom that end at the mac header. Metadata computes that view from the
+// current mac header every time; the buffer remembers where
+// skb_metadata_set put the bytes, so the view is reported invalid when a
+// Push wrote over them, the mac header moved, or a copy left them behind.
+// PushMove and PullMove model the v6.19 skb_postpush/postpull_data_move
+// helpers (and their pre-6.19 callers' plain memmove).
 //
 // # Ownership
 //
-// A *Buff stands for one struct sk_buff. Its header fields (Header, header
-// offsets, cb, mark, priority, hash, tstamp, dst, conntrack, the active
-// extension mask) belong to that skb alone. The data buffer (head ... end,
-// with skb_shared_info: meta_len, gso_*, hwtstamps, dataref) is shared by
-// every clone and reference counted by dataref. Extension objects (*Ext) are
-// shared by reference between every skb whose header was copied from the
-// same skb, and copied only by ExtAdd on a shared object.
+// Per skb (copied by clone, never shared): Header (tstamp, dev, cb, mark,
+// priority, hash, tc_index, vlan, protocol, every flag of the headers
+// group), header offsets, data/tail, users, the cloned bit, the dst and
+// conntrack references, sk and destructor (not copied by clones), the
+// active-extensions mask.
 //
-// Functions that free an skb ("takes ownership of skb") must not be followed
-// by any use of it; a use after free or double free panics and names the
-// operation that freed it. Functions that "do NOT take ownership" leave the
-// caller responsible for the skb.
+// Shared by every clone, reference counted by dataref: the buffer bytes
+// (headroom, metadata, data, tailroom) and SharedInfo (meta_len, gso,
+// hwtstamps). A clone that writes must first get a private head
+// (pskb_expand_head via Cow, CowHead, Unclone, EnsureWritable); copies
+// (Copy, CopyExpand, PskbCopy, Segment, IPFragment) get a new buffer whose
+// shared info is zeroed, so meta_len is 0.
 //
-// See Buff for the geometry diagram.
+// Shared by reference between every skb whose header was copied from the
+// same skb (clones, copies, segments, fragments): the Ext object. Writes
+// through ExtFind are seen by all sharers; only ExtAdd on a shared object
+// copies it (skb_ext_maybe_cow), and the copy's BPF storage pointer starts
+// nil. The last put of an object calls ExtStorage.ExtDestroy once.
+//
+// Refcounted objects the skb points at (dst, conntrack) are Refs: the model
+// Holds when it copies the pointer and Releases when it drops it.
+//
+// Freeing: KfreeSkb and ConsumeSkb take ownership of the skb (one reference
+// of skb->users); the last reference runs the Free hooks, then
+// skb_release_head_state (dst, destructor, conntrack, extensions) and
+// skb_release_data (the last dataref frees the head). Unshare and
+// ShareCheck take ownership and return the skb to use. Clone, Copy,
+// CopyExpand, PskbCopy, ReallocHeadroom, Segment and IPFragment do NOT take
+// ownership: the caller frees both. Everything else may modify the skb and
+// does not take ownership.
+//
+// # Allocator, pools and misuse
+//
+// An Allocator serves one replay shard: it charges every modelled kernel
+// allocation (sites skbuff_head_cache, skbuff_fclone_cache,
+// skbuff_small_head, kmalloc_reserve, page_frag_alloc, page_pool,
+// skbuff_ext_cache) to its kmem.Accountant, so injected faults follow the
+// kernel's ENOMEM paths; and it reuses Buffs, buffers and Exts from FIFO
+// pools, so steady-state allocation, clone and free allocate nothing on the
+// Go heap. Freed objects are poisoned (POISON_FREE, 0x6b) and stay in the
+// pool's queue as long as possible: using or freeing one again panics and
+// names the operation that freed it. CheckLeaks reports live objects.
+//
+// Hooks let carriers that live outside the skb (BPF local storage flags,
+// a hash table keyed by skb pointer maintained from tracepoints) follow
+// clones, copies, scrubs and frees.
 package skb
