@@ -298,3 +298,8 @@ func (e *Env) countOptions(m *Map, d int) {
 		e.skb.keepMaps += d
 	}
 }
+
+// MemUsage models bpf_local_storage_map_mem_usage(): sizeof(smap) plus the
+// buckets; elements are not counted ("The dynamically callocated selems are
+// not counted currently").
+func (m *Map) MemUsage() int { return m.env.prof.SmapSize + m.bucketMem }

@@ -293,3 +293,15 @@ func (e *Env) skbScrubAfter(b *skb.Buff, _ bool) {
 	s.owner = extOwner{ext}
 	e.skb.stats.ScrubKept++
 }
+
+// SkbExtChunkSize returns the bytes the SKB_EXT_BPF_STORAGE chunk needs
+// under the Env's strategy: the storage pointer (8) for rfc, rfc-coalloc
+// and rfc-prealloc; the slim storage (8*N + 16) for rfc-slim, which every
+// skb_ext object then carries (skbuff_ext_cache objects hold all
+// extension chunks).
+func (e *Env) SkbExtChunkSize() int {
+	if e.skb.mode == allocSlim {
+		return e.StorageSize(OwnerSkb)
+	}
+	return 8
+}
