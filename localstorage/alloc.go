@@ -66,7 +66,7 @@ func (e *Env) storageMem(s *Storage, first *Elem) error {
 			if err := e.acct.Kmalloc(siteCoalloc, n); err != nil {
 				return err
 			}
-			s.site, s.size, s.coalloc = siteCoalloc, n, first
+			s.site, s.size = siteCoalloc, n
 			return nil
 		}
 	case allocPrealloc:

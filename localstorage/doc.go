@@ -48,10 +48,12 @@
 //   - Env: NewEnv(Config), CreateMap(MapSpec) (Spec(type, valueSize, flags)
 //     builds a valid spec), GracePeriod, Close, Acct, StorageSize,
 //     CacheUsage, Maps, AttachSkb/SkbHooks, RefillSkbPool, SkbPoolStats,
-//     SkbStats, SkClone, PassiveOpen, SetRace.
+//     SkbStats, SkbExtChunkSize, SkClone, PassiveOpen, SetRace; Map
+//     accessors (ID, Name, Len, CacheIdx, ElemSize, MemUsage) and Free.
 //   - Program side: Map.SkStorageGet/SkStorageDelete (and the Tracing and
 //     Sleepable variants), Map.TaskStorageGet/TaskStorageDelete,
-//     Map.SkbStorageGet/SkbStorageDelete (RFC kfuncs, with a ProgCtx).
+//     Map.SkbStorageGet/SkbStorageDelete (RFC kfuncs, with a ProgCtx), and
+//     the Store variants (get with F_CREATE, then the program's write).
 //   - Syscall side (fd-keyed, through a FileTable such as FDTable):
 //     Map.LookupElem, UpdateElem, DeleteElem, GetNextKey,
 //     LookupAndDeleteElem.
@@ -89,7 +91,9 @@
 // storage between an skb and its clones (both refused with -EOPNOTSUPP
 // while the extension is shared), leaves a COW copy of the extension
 // without storage, drops storage on skb_scrub_packet (encap/decap, netns
-// crossing), and refuses syscall operations. SkbMapOptions are the model's
+// crossing), and refuses syscall operations. Since skb_copy, pskb_copy,
+// GSO segments and IP fragments share the extension object by reference
+// without setting skb->cloned, they share one storage and may all use it. SkbMapOptions are the model's
 // names for the future work (copy on clone, keep across scrub, keep across
 // netns crossing); they are NOT in the RFC. SkbConfig.Strategy selects how
 // the skb owner allocates (rfc, rfc-coalloc, rfc-prealloc, rfc-slim) with

@@ -84,8 +84,7 @@ type Storage struct {
 
 	st       objState
 	site     kmem.Site
-	size     int   // bytes booked in kmem (0: embedded in the skb_ext chunk)
-	coalloc  *Elem // element co-allocated in the same block (rfc-coalloc)
+	size     int // bytes booked in kmem (0: embedded in the skb_ext chunk)
 	pooled   bool
 	freeNext *Storage
 }
