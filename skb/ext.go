@@ -133,7 +133,8 @@ func (e *Ext) Chunks() int { e.check("skb_ext chunks"); return int(e.chunks) }
 
 // Chunk models skb_ext_get_ptr(ext, id): the bytes of extension id inside
 // the shared object (nil if it does not exist). Writes are seen by every skb
-// sharing the object.
+// sharing the object. For ExtBPFStorage the chunk's pointer is Storage, not
+// these bytes.
 func (e *Ext) Chunk(id ExtID) []byte {
 	e.check("skb_ext_get_ptr")
 	if id >= ExtNum || e.offset[id] == 0 {

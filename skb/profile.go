@@ -109,7 +109,9 @@ type Profile struct {
 	ExtCOWStorage ExtCOWRule
 }
 
-// DefaultProfileName is the profile the machines run.
+// DefaultProfileName is the profile the machines run. "v6.18" is mainline
+// v6.18: pskb_expand_head still clears meta_len (the 6.18.y tree the
+// reference notes were read from already carries the v6.19 change).
 const DefaultProfileName = "v6.18"
 
 // profileVersions lists the named profiles, oldest first.

@@ -15,7 +15,9 @@ import (
 // replicate to every segment; the new shared info has meta_len = 0 and no
 // gso fields. Protocol headers (lengths, sequence numbers, checksums) are the
 // caller's to fix, as the protocol gso_segment callbacks do. Tunnel GSO
-// (tnl_hlen bytes before the mac header, SKB_GSO_CB) is not modelled.
+// (tnl_hlen bytes before the mac header, SKB_GSO_CB), frags, and the
+// sock_wfree swap of sk/destructor/truesize to the last segment are not
+// modelled.
 //
 // Segments are appended to out (pass a reused slice to avoid allocating).
 // The mac header must be set. Does NOT take ownership of skb: the caller
@@ -105,7 +107,8 @@ func IPCopyMetadata(to, from *Buff) {
 // of 8 except the last), alloc_skb(len + hlen + llReserve),
 // skb_reserve(llReserve), the network header (hlen bytes at the network
 // header) and the chunk copied, ip_copy_metadata, and the delivery time
-// restored (skb_set_delivery_time). No XDP metadata reaches a fragment.
+// restored (skb_set_delivery_time). No XDP metadata reaches a fragment;
+// skb_set_owner_w(skb2, skb->sk) is left to the caller.
 // IP header fields (frag_off, tot_len, checksum) are the caller's to fix.
 // The skb's data must start at the network header. Fragments are appended
 // to out. Does NOT take ownership of skb (ip_do_fragment consumes it after).

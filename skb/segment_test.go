@@ -115,3 +115,23 @@ func TestIPFragment(t *testing.T) {
 	b.ConsumeSkb()
 	assert.Equal(t, 1, r.ct.Refs())
 }
+
+func TestIPCopyMetadataReplacesReferences(t *testing.T) {
+	a := newAlloc(t)
+	r := newRich(t, a)
+	to := mustAlloc(t, a, 0, 10)
+	oldDst := NewHandle("old dst")
+	to.DstSet(oldDst)
+	oldCt := NewHandle("old ct")
+	to.SetNfct(oldCt, 1)
+	_, err := to.ExtAdd(ExtMPTCP)
+	require.NoError(t, err)
+	IPCopyMetadata(to, r.b)
+	assert.Equal(t, 0, oldDst.Refs(), "skb_dst_drop(to)")
+	assert.Equal(t, 0, oldCt.Refs(), "nf_reset_ct(to)")
+	assert.Equal(t, 1, a.Live().Exts, "to's own extension was put")
+	assert.Same(t, r.b.Ext(), to.Ext())
+	assert.Equal(t, 3, r.dst.Refs())
+	to.ConsumeSkb()
+	r.b.ConsumeSkb()
+}

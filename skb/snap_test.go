@@ -1,5 +1,10 @@
 package skb
 
+import (
+	"reflect"
+	"testing"
+)
+
 // snap is every observable property of an skb, for tests that check all
 // fields after an operation.
 type snap struct {
@@ -61,5 +66,19 @@ func fillHeader(h *Header) {
 	}
 	for i := range h.CB {
 		h.CB[i] = byte(0xc0 + i)
+	}
+}
+
+// TestFillHeaderCoversEveryField keeps the "every field" tests honest: a
+// Header field added later must get a value in fillHeader.
+func TestFillHeaderCoversEveryField(t *testing.T) {
+	var h Header
+	fillHeader(&h)
+	h.TstampType = ClockMonotonic // the fixture uses REALTIME on purpose; check the rest
+	v := reflect.ValueOf(h)
+	for i := 0; i < v.NumField(); i++ {
+		if v.Field(i).IsZero() {
+			t.Errorf("fillHeader leaves Header.%s zero", v.Type().Field(i).Name)
+		}
 	}
 }
