@@ -22,7 +22,7 @@ enum phase {
 	PH_PLRU_INS, PH_PLRU_LOOK, PH_PLRU_DEL,
 	PH_LRU_EVICT,
 	PH_LOCK, PH_COPY_SMALL, PH_COPY_BIG,
-	PH_WALK_SHALLOW, PH_WALK_DEEP,
+	PH_WALK_SHALLOW, PH_WALK_DEEP, PH_HTAB_PAIR,
 	/* cgroup_skb program */
 	PH_SK_EMPTY, PH_SK_KTIME, PH_SK_LOOKUP, PH_SK_FIRST_CREATE, PH_SK_FIRST_DELETE,
 	PH_SK_CREATE0, /* + class index, NSKCLS of them */
@@ -299,6 +299,19 @@ static long cb_walk(__u64 i, void *ctx)
 	return 0;
 }
 
+/* insert and delete the same key: the element comes back from the
+ * freelist hot (cross-check phase, also timed by the kernel in pair_tc) */
+static long cb_pair(__u64 i, void *ctx)
+{
+	struct cal_lctx *c = ctx;
+	__u64 k = c->base + i;
+	struct cal_val v = { .a = i };
+
+	if (bpf_map_update_elem(&htab, &k, &v, BPF_NOEXIST) || bpf_map_delete_elem(&htab, &k))
+		c->errs++;
+	return 0;
+}
+
 SEC("tc")
 int calib_tc(struct __sk_buff *skb)
 {
@@ -320,6 +333,7 @@ int calib_tc(struct __sk_buff *skb)
 	TIMED(PH_HTAB_INS, n, cb_htab_ins, &c);
 	TIMED(PH_HTAB_LOOK, n, cb_htab_look, &c);
 	TIMED(PH_HTAB_DEL, n, cb_htab_del, &c);
+	TIMED(PH_HTAB_PAIR, n, cb_pair, &c);
 	TIMED(PH_LRU_INS, n, cb_lru_ins, &c);
 	TIMED(PH_LRU_LOOK, n, cb_lru_look, &c);
 	TIMED(PH_LRU_DEL, n, cb_lru_del, &c);
@@ -561,6 +575,93 @@ int tp_count(__u64 *ctx)
 	if (ctx[1] == 121 && (bpf_get_current_pid_tgid() >> 32) == target_tgid)
 		__sync_fetch_and_add(&tp_hits, 1);
 	return 0;
+}
+
+/* --- cross-checks timed by the kernel: BPF_PROG_TEST_RUN with repeat --- */
+
+/* failed pairs of pair_tc and pair_cg (a return value computed from the
+ * callback's count makes the 6.18 verifier fail cgroup_skb loads with
+ * EFAULT, so the count goes to a global) */
+__u64 pair_errs = 0;
+
+/* empty bpf_loop of n iterations: the loop overhead of pair_tc */
+SEC("tc")
+int loop_tc(struct __sk_buff *skb)
+{
+	struct cal_cfg *cf = get_cfg();
+	struct cal_lctx c = {};
+
+	if (!cf)
+		return 2;
+	bpf_loop(cf->n, cb_empty, &c, 0);
+	return 0;
+}
+
+/* n hash insert+delete pairs; failures counted in pair_errs */
+SEC("tc")
+int pair_tc(struct __sk_buff *skb)
+{
+	struct cal_cfg *cf = get_cfg();
+	struct cal_lctx c = {};
+
+	if (!cf)
+		return 2;
+	c.base = cf->base;
+	bpf_loop(cf->n, cb_pair, &c, 0);
+	__sync_fetch_and_add(&pair_errs, c.errs);
+	return 0;
+}
+
+SEC("cgroup_skb/egress")
+int loop_cg(struct __sk_buff *skb)
+{
+	struct cal_cfg *cf = get_cfg();
+	struct cal_lctx c = {};
+
+	if (!cf)
+		return 0;
+	bpf_loop(cf->n_sk, cb_empty, &c, 0);
+	return 1;
+}
+
+static long cb_sk_pair(__u64 i, void *ctx)
+{
+	struct cal_lctx *c = ctx;
+	struct bpf_sock *sk = c->sk;
+
+	if (!sk)
+		return 1;
+	if (!bpf_sk_storage_get(&sk_c0, sk, 0, BPF_SK_STORAGE_GET_F_CREATE)) {
+		c->errs++;
+		return 0;
+	}
+	if (bpf_sk_storage_delete(&sk_c0, sk))
+		c->errs++;
+	return 0;
+}
+
+/* n sk storage create+delete pairs (kmalloc-96 element) next to an anchor;
+ * failures counted in pair_errs */
+SEC("cgroup_skb/egress")
+int pair_cg(struct __sk_buff *skb)
+{
+	struct cal_cfg *cf = get_cfg();
+	struct bpf_sock *sk = skb->sk;
+	struct cal_lctx c = {};
+
+	if (!cf || !sk)
+		return 0;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return 0;
+	c.sk = sk;
+	if (!bpf_sk_storage_get(&sk_anchor, sk, 0, BPF_SK_STORAGE_GET_F_CREATE)) {
+		__sync_fetch_and_add(&pair_errs, 1);
+		return 1;
+	}
+	bpf_loop(cf->n_sk, cb_sk_pair, &c, 0);
+	__sync_fetch_and_add(&pair_errs, c.errs);
+	return 1;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -79,21 +79,22 @@ const (
 	CalibPhasePH_COPY_BIG          CalibPhase = 16
 	CalibPhasePH_WALK_SHALLOW      CalibPhase = 17
 	CalibPhasePH_WALK_DEEP         CalibPhase = 18
-	CalibPhasePH_SK_EMPTY          CalibPhase = 19
-	CalibPhasePH_SK_KTIME          CalibPhase = 20
-	CalibPhasePH_SK_LOOKUP         CalibPhase = 21
-	CalibPhasePH_SK_FIRST_CREATE   CalibPhase = 22
-	CalibPhasePH_SK_FIRST_DELETE   CalibPhase = 23
-	CalibPhasePH_SK_CREATE0        CalibPhase = 24
-	CalibPhasePH_SK_DELETE0        CalibPhase = 34
-	CalibPhasePH_TASK_EMPTY        CalibPhase = 44
-	CalibPhasePH_TASK_KTIME        CalibPhase = 45
-	CalibPhasePH_TASK_LOOKUP       CalibPhase = 46
-	CalibPhasePH_TASK_FIRST_CREATE CalibPhase = 47
-	CalibPhasePH_TASK_FIRST_DELETE CalibPhase = 48
-	CalibPhasePH_TASK_CREATE       CalibPhase = 49
-	CalibPhasePH_TASK_DELETE       CalibPhase = 50
-	CalibPhaseNPHASES              CalibPhase = 51
+	CalibPhasePH_HTAB_PAIR         CalibPhase = 19
+	CalibPhasePH_SK_EMPTY          CalibPhase = 20
+	CalibPhasePH_SK_KTIME          CalibPhase = 21
+	CalibPhasePH_SK_LOOKUP         CalibPhase = 22
+	CalibPhasePH_SK_FIRST_CREATE   CalibPhase = 23
+	CalibPhasePH_SK_FIRST_DELETE   CalibPhase = 24
+	CalibPhasePH_SK_CREATE0        CalibPhase = 25
+	CalibPhasePH_SK_DELETE0        CalibPhase = 35
+	CalibPhasePH_TASK_EMPTY        CalibPhase = 45
+	CalibPhasePH_TASK_KTIME        CalibPhase = 46
+	CalibPhasePH_TASK_LOOKUP       CalibPhase = 47
+	CalibPhasePH_TASK_FIRST_CREATE CalibPhase = 48
+	CalibPhasePH_TASK_FIRST_DELETE CalibPhase = 49
+	CalibPhasePH_TASK_CREATE       CalibPhase = 50
+	CalibPhasePH_TASK_DELETE       CalibPhase = 51
+	CalibPhaseNPHASES              CalibPhase = 52
 )
 
 type CalibSkAnchorV struct {
@@ -190,7 +191,12 @@ const (
 	CalibProgCalibTask   = "calib_task"
 	CalibProgCalibTc     = "calib_tc"
 	CalibProgEmptyTc     = "empty_tc"
+	CalibProgLoopCg      = "loop_cg"
+	CalibProgLoopTc      = "loop_tc"
+	CalibProgPairCg      = "pair_cg"
+	CalibProgPairTc      = "pair_tc"
 	CalibProgTpCount     = "tp_count"
+	CalibVarPairErrs     = "pair_errs"
 	CalibVarTargetTgid   = "target_tgid"
 	CalibVarTpHits       = "tp_hits"
 	CalibVarUnusedCfg    = "unused_cfg"
@@ -244,6 +250,10 @@ type CalibProgramSpecs struct {
 	CalibTask *ebpf.ProgramSpec `ebpf:"calib_task"`
 	CalibTc   *ebpf.ProgramSpec `ebpf:"calib_tc"`
 	EmptyTc   *ebpf.ProgramSpec `ebpf:"empty_tc"`
+	LoopCg    *ebpf.ProgramSpec `ebpf:"loop_cg"`
+	LoopTc    *ebpf.ProgramSpec `ebpf:"loop_tc"`
+	PairCg    *ebpf.ProgramSpec `ebpf:"pair_cg"`
+	PairTc    *ebpf.ProgramSpec `ebpf:"pair_tc"`
 	TpCount   *ebpf.ProgramSpec `ebpf:"tp_count"`
 }
 
@@ -283,6 +293,7 @@ type CalibMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type CalibVariableSpecs struct {
+	PairErrs     *ebpf.VariableSpec `ebpf:"pair_errs"`
 	TargetTgid   *ebpf.VariableSpec `ebpf:"target_tgid"`
 	TpHits       *ebpf.VariableSpec `ebpf:"tp_hits"`
 	UnusedCfg    *ebpf.VariableSpec `ebpf:"unused_cfg"`
@@ -373,6 +384,7 @@ func (m *CalibMaps) Close() error {
 //
 // It can be passed to LoadCalibObjects or ebpf.CollectionSpec.LoadAndAssign.
 type CalibVariables struct {
+	PairErrs     *ebpf.Variable `ebpf:"pair_errs"`
 	TargetTgid   *ebpf.Variable `ebpf:"target_tgid"`
 	TpHits       *ebpf.Variable `ebpf:"tp_hits"`
 	UnusedCfg    *ebpf.Variable `ebpf:"unused_cfg"`
@@ -388,6 +400,10 @@ type CalibPrograms struct {
 	CalibTask *ebpf.Program `ebpf:"calib_task"`
 	CalibTc   *ebpf.Program `ebpf:"calib_tc"`
 	EmptyTc   *ebpf.Program `ebpf:"empty_tc"`
+	LoopCg    *ebpf.Program `ebpf:"loop_cg"`
+	LoopTc    *ebpf.Program `ebpf:"loop_tc"`
+	PairCg    *ebpf.Program `ebpf:"pair_cg"`
+	PairTc    *ebpf.Program `ebpf:"pair_tc"`
 	TpCount   *ebpf.Program `ebpf:"tp_count"`
 }
 
@@ -397,6 +413,10 @@ func (p *CalibPrograms) Close() error {
 		p.CalibTask,
 		p.CalibTc,
 		p.EmptyTc,
+		p.LoopCg,
+		p.LoopTc,
+		p.PairCg,
+		p.PairTc,
 		p.TpCount,
 	)
 }

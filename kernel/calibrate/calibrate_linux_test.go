@@ -75,6 +75,19 @@ func TestKernelCalibrateStructure(t *testing.T) {
 	shallow, _ := rep.Stat("walk_shallow")
 	assert.Greater(t, deep.Median, 1.5*shallow.Median, "31 extra bucket steps must show")
 
+	// the in-program clock and the kernel's test-run timer agree on the
+	// same operations
+	for _, pair := range [][2]string{
+		{"check/hash_pair_phase", "check/hash_pair_testrun"},
+		{"check/sk_pair_split", "check/sk_pair_testrun"},
+	} {
+		a, okA := rep.Stat(pair[0])
+		b, okB := rep.Stat(pair[1])
+		require.True(t, okA && okB, "%v", pair)
+		assert.Positive(t, b.Median, pair[1])
+		assert.InEpsilon(t, b.Median, a.Median, 0.5, "%v vs %v", a, b)
+	}
+
 	// every quantity behind the table is reported, storage ones included
 	for _, name := range []string{"sk_first_create", "sk_first_delete", "sk_lookup", "task_create",
 		"task_delete", "task_lookup", "task_first_create", "ktime_interval", "sk_create/kmalloc-large"} {
@@ -123,7 +136,8 @@ func TestKernelCalibrateCleanup(t *testing.T) {
 	h, err := load()
 	require.NoError(t, err)
 	var progs []ebpf.ProgramID
-	for _, p := range []*ebpf.Program{h.objs.CalibTc, h.objs.CalibSk, h.objs.CalibTask, h.objs.EmptyTc, h.objs.TpCount} {
+	for _, p := range []*ebpf.Program{h.objs.CalibTc, h.objs.CalibSk, h.objs.CalibTask, h.objs.EmptyTc, h.objs.TpCount,
+		h.objs.LoopTc, h.objs.PairTc, h.objs.LoopCg, h.objs.PairCg} {
 		info, err := p.Info()
 		require.NoError(t, err)
 		id, ok := info.ID()

@@ -29,6 +29,7 @@ const (
 	copyBig     = 4096
 	hashMax     = 16384 // HASH_MAX in calib.c
 	tpBatch     = 100   // getpgid calls per timed batch
+	checkRepeat = 8     // BPF_PROG_TEST_RUN repeat of the cross-check programs
 )
 
 // skClasses are the size classes that calib.c's sk_c0..sk_c9 maps reach.
@@ -47,6 +48,8 @@ func derive(v map[string]float64) {
 	v["list_walk_step"] = (v["walk_deep"] - v["walk_shallow"]) / float64(walkKeys-1)
 	v["lru_evict"] = v["lru_evict_insert"] - v["lru_insert"]
 	v["storage_cache_hit"] = v["sk_lookup"] - v["helper_call"]
+	v["hash_pair_distinct"] = v["hash_insert"] + v["hash_delete"]
+	v["check/sk_pair_split"] = v["sk_create/kmalloc-96"] + v["sk_delete/kmalloc-96"]
 	fixedCreate := v["helper_call"] + 2*v["lock"] + 2*v["list_walk_step"]
 	fixedDelete := v["helper_call"] + 2*v["lock"] + v["list_walk_step"]
 	var deferral []float64
@@ -92,7 +95,11 @@ func buildTable(rep *Report, base *cost.Table, start time.Time, o Options) (cost
 	date := start.UTC().Format("2006-01-02")
 	t.Name = fmt.Sprintf("measured %s %s", rep.Kernel, date)
 	spread := func(n int) string {
-		return fmt.Sprintf("p10/p90 of %d rounds x %d ops", rep.Rounds, n)
+		s := fmt.Sprintf("p10/p90 of %d rounds x %d ops", rep.Rounds, n)
+		if rep.LoadAvg != "" {
+			s += ", load average " + rep.LoadAvg + " at start"
+		}
+		return s
 	}
 	entry := func(name string, src cost.Source, n int, ref, note string) (cost.Entry, error) {
 		s, ok := rep.Stat(name)

@@ -44,6 +44,14 @@
 // as the kernel's local-storage benchmarks trigger their programs with a
 // cheap syscall.
 //
+// Cross-checks: hash and sk storage create+delete pairs are also timed by
+// the kernel's BPF_PROG_TEST_RUN timer (tc and cgroup_skb programs run with
+// repeat, each a bpf_loop of pairs, minus a program with an empty bpf_loop
+// body); the tests require the two clocks to agree ("check/..." stats).
+// The distinct-key hash phases cost more than the same-key pairs (the
+// element comes back hot from the freelist), which the Report shows as
+// hash_pair_distinct next to check/hash_pair_phase.
+//
 // Overheads: a timed phase's ns per operation has the empty loop iteration
 // of the same run subtracted; a separately timed create or delete has the
 // interval between two consecutive clock reads subtracted. The second

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -63,6 +64,12 @@ func Measure(ctx context.Context, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("calibrate: uname: %w", err)
 	}
 	kernel := unix.ByteSliceToString(uts.Release[:])
+	loadAvg := ""
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			loadAvg = f[0]
+		}
+	}
 
 	h, err := load()
 	if err != nil {
@@ -106,7 +113,7 @@ func Measure(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 
-	rep := &Report{Rounds: rounds, Converged: converged, Kernel: kernel}
+	rep := &Report{Rounds: rounds, Converged: converged, Kernel: kernel, LoadAvg: loadAvg}
 	for k, xs := range samples {
 		rep.Stats = append(rep.Stats, summarize(k, xs))
 	}
@@ -251,6 +258,9 @@ func (h *handle) round(round int, o Options) (map[string]float64, error) {
 	if err := h.storagePhases(v, cfg); err != nil {
 		return nil, err
 	}
+	if err := h.crossChecks(v, cfg); err != nil {
+		return nil, err
+	}
 	_, d, err := h.objs.EmptyTc.Benchmark(testPacket, o.ProgRunRepeat, nil)
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: BPF_PROG_TEST_RUN empty_tc: %w", err)
@@ -261,6 +271,38 @@ func (h *handle) round(round int, o Options) (map[string]float64, error) {
 	}
 	derive(v)
 	return v, nil
+}
+
+// crossChecks times hash and sk storage create+delete pairs a second way:
+// by the kernel's BPF_PROG_TEST_RUN timer over checkRepeat runs, each a
+// bpf_loop of n pairs, minus a program whose bpf_loop body is empty.
+func (h *handle) crossChecks(v map[string]float64, cfg CalibCalCfg) error {
+	for _, c := range []struct {
+		name       string
+		loop, pair *ebpf.Program
+		n          uint32
+	}{
+		{"check/hash_pair_testrun", h.objs.LoopTc, h.objs.PairTc, cfg.N},
+		{"check/sk_pair_testrun", h.objs.LoopCg, h.objs.PairCg, cfg.N_sk},
+	} {
+		_, loop, err := c.loop.Benchmark(testPacket, checkRepeat, nil)
+		if err != nil {
+			return fmt.Errorf("calibrate: %s: BPF_PROG_TEST_RUN: %w", c.name, err)
+		}
+		_, pair, err := c.pair.Benchmark(testPacket, checkRepeat, nil)
+		if err != nil {
+			return fmt.Errorf("calibrate: %s: BPF_PROG_TEST_RUN: %w", c.name, err)
+		}
+		var errs uint64
+		if err := h.objs.PairErrs.Get(&errs); err != nil {
+			return fmt.Errorf("calibrate: read pair_errs: %w", err)
+		}
+		if errs != 0 {
+			return fmt.Errorf("calibrate: %s: %d create/delete pairs failed", c.name, errs)
+		}
+		v[c.name] = float64((pair - loop).Nanoseconds()) / float64(c.n)
+	}
+	return nil
 }
 
 // mapPhases turns calib_tc's phases into ns per operation, net of the
@@ -283,6 +325,7 @@ func (h *handle) mapPhases(v map[string]float64, n uint32) error {
 		{"lru_evict_insert", CalibPhasePH_LRU_EVICT}, {"spin_lock_pair", CalibPhasePH_LOCK},
 		{"copy_small", CalibPhasePH_COPY_SMALL}, {"copy_big", CalibPhasePH_COPY_BIG},
 		{"walk_shallow", CalibPhasePH_WALK_SHALLOW}, {"walk_deep", CalibPhasePH_WALK_DEEP},
+		{"check/hash_pair_phase", CalibPhasePH_HTAB_PAIR},
 	} {
 		x, err := h.per(p.ph, n)
 		if err != nil {

@@ -107,6 +107,7 @@ type Report struct {
 	Converged bool   // every entry met TargetSpread before MaxRounds/MaxTime
 	Elapsed   time.Duration
 	Kernel    string // uname -r
+	LoadAvg   string // /proc/loadavg 1-minute figure at the start ("" if unreadable)
 }
 
 // Stat returns the quantity called name.
