@@ -568,6 +568,15 @@ int empty_tc(struct __sk_buff *skb)
 volatile const __u32 target_tgid = 0;
 __u64 tp_hits = 0;
 
+/* tp_btf/sys_enter baseline: attached in both states of the tracepoint
+ * measurement, so that the syscall slow path an enabled sys_enter
+ * tracepoint forces is in the baseline too */
+SEC("tp_btf/sys_enter")
+int tp_base(__u64 *ctx)
+{
+	return 0;
+}
+
 /* tp_btf/sys_enter: count this process's getpgid calls, nothing else */
 SEC("tp_btf/sys_enter")
 int tp_count(__u64 *ctx)

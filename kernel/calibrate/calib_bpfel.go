@@ -195,6 +195,7 @@ const (
 	CalibProgLoopTc      = "loop_tc"
 	CalibProgPairCg      = "pair_cg"
 	CalibProgPairTc      = "pair_tc"
+	CalibProgTpBase      = "tp_base"
 	CalibProgTpCount     = "tp_count"
 	CalibVarPairErrs     = "pair_errs"
 	CalibVarTargetTgid   = "target_tgid"
@@ -254,6 +255,7 @@ type CalibProgramSpecs struct {
 	LoopTc    *ebpf.ProgramSpec `ebpf:"loop_tc"`
 	PairCg    *ebpf.ProgramSpec `ebpf:"pair_cg"`
 	PairTc    *ebpf.ProgramSpec `ebpf:"pair_tc"`
+	TpBase    *ebpf.ProgramSpec `ebpf:"tp_base"`
 	TpCount   *ebpf.ProgramSpec `ebpf:"tp_count"`
 }
 
@@ -404,6 +406,7 @@ type CalibPrograms struct {
 	LoopTc    *ebpf.Program `ebpf:"loop_tc"`
 	PairCg    *ebpf.Program `ebpf:"pair_cg"`
 	PairTc    *ebpf.Program `ebpf:"pair_tc"`
+	TpBase    *ebpf.Program `ebpf:"tp_base"`
 	TpCount   *ebpf.Program `ebpf:"tp_count"`
 }
 
@@ -417,6 +420,7 @@ func (p *CalibPrograms) Close() error {
 		p.LoopTc,
 		p.PairCg,
 		p.PairTc,
+		p.TpBase,
 		p.TpCount,
 	)
 }

@@ -136,7 +136,7 @@ func TestKernelCalibrateCleanup(t *testing.T) {
 	h, err := load()
 	require.NoError(t, err)
 	var progs []ebpf.ProgramID
-	for _, p := range []*ebpf.Program{h.objs.CalibTc, h.objs.CalibSk, h.objs.CalibTask, h.objs.EmptyTc, h.objs.TpCount,
+	for _, p := range []*ebpf.Program{h.objs.CalibTc, h.objs.CalibSk, h.objs.CalibTask, h.objs.EmptyTc, h.objs.TpCount, h.objs.TpBase,
 		h.objs.LoopTc, h.objs.PairTc, h.objs.LoopCg, h.objs.PairCg} {
 		info, err := p.Info()
 		require.NoError(t, err)

@@ -85,7 +85,7 @@ var measuredOps = []struct {
 	{cost.OpListWalk, "lookup of the bottom key of a 32-key chain in bucket 0 of a BPF_F_ZERO_SEED hash (colliding keys found with jhash2) minus the top key, / 31 steps"},
 	{cost.OpStorageCacheHit, "bpf_sk_storage_get(no create) of an existing element on the cgroup_skb test-run socket (cache slot hit) minus the empty iteration and helper_call"},
 	{cost.OpProgRun, "BPF_PROG_TEST_RUN of an empty tc program with repeat: kernel-reported ns per run (includes the test-run loop)"},
-	{cost.OpTracepointRun, "getpgid() with a tp_btf/sys_enter program attached minus without: p10 of 100-call batch means in each state (the program counts this process's getpgid calls)"},
+	{cost.OpTracepointRun, "getpgid() with two tp_btf/sys_enter programs attached minus with one (the slow syscall path an enabled sys_enter forces is in both): p10 of 100-call batch means in each state; the second program counts this process's getpgid calls"},
 }
 
 // buildTable makes the cost table from the round statistics. Entries BPF

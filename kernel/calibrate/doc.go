@@ -40,9 +40,11 @@
 //
 // Beside them: the kernel-reported ns per run of an empty tc program under
 // BPF_PROG_TEST_RUN with repeat (prog_run), and getpgid() timed in batches
-// with and without a tp_btf/sys_enter program attached (tracepoint_run),
-// as the kernel's local-storage benchmarks trigger their programs with a
-// cheap syscall.
+// with one and with two tp_btf/sys_enter programs attached (tracepoint_run:
+// one more program on an enabled tracepoint; with zero programs the
+// syscall would also leave its fast path, which is not a program cost), as
+// the kernel's local-storage benchmarks trigger their programs with a cheap
+// syscall.
 //
 // Cross-checks: hash and sk storage create+delete pairs are also timed by
 // the kernel's BPF_PROG_TEST_RUN timer (tc and cgroup_skb programs run with

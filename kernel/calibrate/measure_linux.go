@@ -417,13 +417,20 @@ func (h *handle) storagePhases(v map[string]float64, cfg CalibCalCfg) error {
 	return nil
 }
 
-// tracepoint returns the cost a no-op tp_btf/sys_enter program adds to a
-// getpgid() call. It times batches of tpBatch calls without and with the
-// program attached and returns the difference of the p10 batch means, so
-// that batches slowed by preemption or steal time on a busy machine do not
-// count.
-// withFirst alternates the order between rounds to cancel drift.
+// tracepoint returns the cost of one more BPF program on a tracepoint: a
+// tp_btf/sys_enter program (tp_base) stays attached throughout, so the
+// syscall slow path that an enabled sys_enter tracepoint forces is in both
+// states, and getpgid() is timed in batches of tpBatch calls without and
+// with a second program (tp_count) attached. The result is the difference
+// of the p10 batch means, so that batches slowed by preemption or steal
+// time on a busy machine do not count. withFirst alternates the order
+// between rounds to cancel drift.
 func (h *handle) tracepoint(n int, withFirst bool) (float64, error) {
+	base, err := link.AttachTracing(link.TracingOptions{Program: h.objs.TpBase})
+	if err != nil {
+		return 0, fmt.Errorf("calibrate: attach tp_btf/sys_enter: %w", err)
+	}
+	defer base.Close()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var before uint64
@@ -452,7 +459,6 @@ func (h *handle) tracepoint(n int, withFirst bool) (float64, error) {
 		return timed(), nil
 	}
 	var on, off float64
-	var err error
 	if withFirst {
 		if on, err = with(); err != nil {
 			return 0, err
