@@ -86,13 +86,19 @@ func mustNew(tb testing.TB, name string, maps []carrier.MapSpec, o carrier.Optio
 	return c, env
 }
 
+// helperT is what test helpers need from testing.TB and rapid.T.
+type helperT interface {
+	require.TestingT
+	Helper()
+}
+
 // frameLen is the test frames' length.
 const frameLen = 64
 
 // rxSkb returns a received frame as a driver builds it for XDP: a 2 KiB
 // page-pool buffer with XDP_PACKET_HEADROOM, data and the mac header at
 // the frame start.
-func rxSkb(tb testing.TB, a *skb.Allocator) *skb.Buff {
+func rxSkb(tb helperT, a *skb.Allocator) *skb.Buff {
 	tb.Helper()
 	b, err := a.BuildSkb(2048)
 	require.NoError(tb, err)

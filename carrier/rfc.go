@@ -177,6 +177,10 @@ func (c *rfc) Delete(h Hook, b *skb.Buff, m int) error {
 // GracePeriod ends an RCU grace period: deferred frees complete and their
 // objects become reusable; the rfc-prealloc pool is refilled.
 func (c *rfc) GracePeriod() {
+	if c.closed {
+		c.acct.GracePeriod()
+		return
+	}
 	c.ls.GracePeriod()
 	c.ls.RefillSkbPool()
 }
