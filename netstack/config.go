@@ -96,9 +96,12 @@ type DeviceConfig struct {
 	// XDP is the attach mode for xdp programs: "native" (driver) or
 	// "generic" (skb mode). Native XDP is modelled on nic and veth.
 	XDP string
-	// NoGRO clears NETIF_F_GRO (default on for nic, veth with native XDP
-	// aside, and tunnels).
-	NoGRO bool
+	// GRO is "on" or "off" (NETIF_F_GRO); "" is the kind's default: on
+	// for nic, bridge and tunnels, off for veth (where "on" also enables
+	// the NAPI receive path, as ETHTOOL_SGRO does).
+	GRO string
+	// PeerXDP and PeerGRO are XDP and GRO for the peer of a veth pair.
+	PeerXDP, PeerGRO string
 	// SoftwareGSO makes the device lack GSO offloads: GSO skbs are
 	// segmented by skb_segment in validate_xmit_skb before the xmit.
 	SoftwareGSO bool
@@ -149,6 +152,12 @@ type SocketConfig struct {
 	// NoRead leaves received skbs queued until Close (the application never
 	// reads); by default the application reads after every Inject.
 	NoRead bool
+	// UDPGRO is the UDP_GRO socket option: GRO merges UDP segments of flows
+	// to this socket (udp_gro_receive_segment).
+	UDPGRO bool
+	// UDPSegment is UDP_SEGMENT: a sent datagram longer than this becomes
+	// one GSO super-packet (SKB_GSO_UDP_L4) of segments of this size.
+	UDPSegment int
 }
 
 // Tap directions.

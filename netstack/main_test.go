@@ -48,11 +48,11 @@ type recorder struct {
 	traces []TraceEvent
 }
 
-func (r *recorder) ProgRun(e ProgRunEvent)  { r.runs = append(r.runs, e) }
-func (r *recorder) MapRead(e MapReadEvent)  { r.reads = append(r.reads, e) }
-func (r *recorder) Drop(e DropEvent)        { r.drops = append(r.drops, e) }
-func (r *recorder) Deliver(e DeliverEvent)  { r.delivs = append(r.delivs, e) }
-func (r *recorder) Trace(e TraceEvent)      { r.traces = append(r.traces, e) }
+func (r *recorder) ProgRun(e ProgRunEvent) { r.runs = append(r.runs, e) }
+func (r *recorder) MapRead(e MapReadEvent) { r.reads = append(r.reads, e) }
+func (r *recorder) Drop(e DropEvent)       { r.drops = append(r.drops, e) }
+func (r *recorder) Deliver(e DeliverEvent) { r.delivs = append(r.delivs, e) }
+func (r *recorder) Trace(e TraceEvent)     { r.traces = append(r.traces, e) }
 func (r *recorder) dropReasons() []string {
 	var out []string
 	for _, d := range r.drops {
@@ -106,7 +106,7 @@ var (
 )
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
-func addr(s string) netip.Addr   { return netip.MustParseAddr(s) }
+func addr(s string) netip.Addr  { return netip.MustParseAddr(s) }
 
 // frameOpts describes a test frame.
 type frameOpts struct {

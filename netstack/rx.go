@@ -320,11 +320,18 @@ func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo) {
 // vethRx models the receive side of veth_xmit after __dev_forward_skb:
 // with native XDP on the device, veth_xdp_rx queues to the device's NAPI,
 // where veth_xdp_rcv_skb runs XDP and napi_gro_receive follows; otherwise
-// __netif_rx (the backlog).
+// __netif_rx (the backlog); with GRO on (and no XDP) the NAPI path and
+// napi_gro_receive.
 func (s *Stack) vethRx(b *skb.Buff, d *Device) {
 	if len(d.xdp) != 0 && !d.xdpGeneric {
 		b.Push(-b.MacOffset()) // __skb_push(skb, skb->data - skb_mac_header(skb))
 		s.vethXDPOnSkb(b, d)
+		return
+	}
+	if d.gro {
+		// GRO on: veth_xmit uses the NAPI path (veth_poll ->
+		// napi_gro_receive).
+		s.napiGROReceive(b, d)
 		return
 	}
 	s.netifRx(b)
@@ -403,6 +410,7 @@ type groEntry struct {
 	count    int
 	next     uint32 // sequence number the next segment must carry
 	mss      int
+	proto    uint8
 	saddr    [4]byte
 	daddr    [4]byte
 	sport    uint16
@@ -411,20 +419,27 @@ type groEntry struct {
 }
 
 // napiGROReceive models napi_gro_receive(): skb_gro_reset_offset writes
-// NAPI_GRO_CB into skb->cb (frag0_len = headlen as measured on 6.18 at
-// cb[8:12], data_offset = 0 at cb[16:20]); a device without NETIF_F_GRO or
-// with an XDP program skips GRO (netif_elide_gro) and delivers at once.
-// TCP/IPv4 segments of a held flow are merged (tcp4_gro_receive): the
-// first skb survives, the merged one is freed (napi_skb_free_stolen_head).
-// Other packets are delivered at once (GRO_NORMAL). Held skbs wait for
-// Flush. The model does not append merged payload to the survivor (its
-// buffers are linear); gso_segs counts the segments.
+// NAPI_GRO_CB into skb->cb (frag0_len = headlen at cb[8:12] as measured on
+// 6.18, data_offset = 0 at cb[16:20]); a device without NETIF_F_GRO or
+// with a generic XDP program (dev->xdp_prog; native programs live in the
+// driver) skips GRO (netif_elide_gro) and delivers at once. Otherwise
+// dev_gro_receive initialises the rest of NAPI_GRO_CB (flush, count, and
+// the L4 protocol at cb[24:26]) and the protocol's gro_receive runs:
+// TCP/IPv4 segments of a held flow are merged (tcp4_gro_receive), as are
+// UDP segments of the same size to a UDP_GRO socket
+// (udp_gro_receive_segment). gro_list_prepare requires equal hash, device,
+// vlan, XDP metadata bytes (skb_metadata_differs) and MAC header, and with
+// slow_gro the same socket and conntrack. The first skb survives, merged
+// ones are freed (napi_skb_free_stolen_head, no tracepoint). Other packets
+// are delivered at once (GRO_NORMAL); held skbs wait for Flush. The model
+// does not append merged payload to the survivor (its buffers are linear);
+// gso_segs counts the segments.
 func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	cb := &b.H().CB
 	binary.LittleEndian.PutUint32(cb[8:12], uint32(b.Len()))
 	binary.LittleEndian.PutUint32(cb[16:20], 0)
 	s.traceOp(LayerGRO, OpGROReceive, b)
-	if !d.gro || len(d.xdp) != 0 {
+	if !d.gro || (d.xdpGeneric && len(d.xdp) != 0) {
 		s.netifReceive(b)
 		return
 	}
@@ -434,25 +449,53 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		return
 	}
 	ip, ok := parseIPv4(data)
-	if !ok || ip.proto != ipprotoTCP || ip.isFragment() || len(data) < ip.ihl+20 || ip.totLen > len(data) {
+	if !ok || ip.isFragment() || ip.totLen > len(data) {
 		s.netifReceive(b)
 		return
 	}
-	th := data[ip.ihl:]
-	doff := int(th[12]>>4) * 4
-	payload := ip.totLen - ip.ihl - doff
-	seq := binary.BigEndian.Uint32(th[4:8])
-	flags := th[13]
-	sport, dport, _ := l4Ports(th)
+	// dev_gro_receive: NAPI_GRO_CB(skb)->flush = 0, count = 1;
+	// inet_gro_receive: NAPI_GRO_CB(skb)->proto = proto.
+	binary.LittleEndian.PutUint16(cb[20:22], 0)
+	binary.LittleEndian.PutUint16(cb[22:24], 1)
+	binary.LittleEndian.PutUint32(cb[24:28], uint32(ip.proto))
+	var (
+		seq     uint32
+		flags   uint8
+		payload int
+		tcp     bool
+	)
+	l4 := data[ip.ihl:]
+	switch ip.proto {
+	case ipprotoTCP:
+		if len(l4) < 20 {
+			s.netifReceive(b)
+			return
+		}
+		doff := int(l4[12]>>4) * 4
+		payload = ip.totLen - ip.ihl - doff
+		seq = binary.BigEndian.Uint32(l4[4:8])
+		flags = l4[13]
+		tcp = true
+	case ipprotoUDP:
+		_, dport, ok := l4Ports(l4)
+		sk := d.ns.lookup(ProtoUDP, ip.dst, dport)
+		if !ok || sk == nil || !sk.udpGRO {
+			s.netifReceive(b) // udp_gro_receive: no GRO-enabled socket
+			return
+		}
+		payload = ip.totLen - ip.ihl - udpHlen
+	default:
+		s.netifReceive(b)
+		return
+	}
+	sport, dport, _ := l4Ports(l4)
 	var mac [ethHlen]byte
 	copy(mac[:], b.Head()[b.MacHeader():])
 	for i := range d.groHeld {
 		g := &d.groHeld[i]
-		if g.sport != sport || g.dport != dport || g.saddr != ip.src.As4() || g.daddr != ip.dst.As4() {
+		if g.proto != ip.proto || g.sport != sport || g.dport != dport || g.saddr != ip.src.As4() || g.daddr != ip.dst.As4() {
 			continue
 		}
-		// gro_list_prepare: same hash, dev, vlan, XDP metadata, MAC header;
-		// with slow_gro also sk, conntrack (TC ext chain not modelled).
 		p := g.b
 		ph, bh := p.H(), b.H()
 		same := ph.Hash == bh.Hash && ph.Dev == bh.Dev && ph.VlanTCI == bh.VlanTCI &&
@@ -465,7 +508,11 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		if !same {
 			continue
 		}
-		if flags&(tcpSYN|tcpRST|tcpURG|tcpFIN) != 0 || seq != g.next || payload <= 0 || payload > g.mss || g.count >= 64 {
+		mergeable := payload > 0 && payload <= g.mss && g.count < 64
+		if tcp {
+			mergeable = mergeable && flags&(tcpSYN|tcpRST|tcpURG|tcpFIN) == 0 && seq == g.next
+		}
+		if !mergeable {
 			// Flush the held skb; this one goes up on its own.
 			s.groComplete(d, i)
 			s.netifReceive(b)
@@ -473,16 +520,16 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		}
 		g.count++
 		g.next += uint32(payload)
+		binary.LittleEndian.PutUint16(ph.CB[22:24], uint16(g.count))
 		s.stats.GROMerged++
 		s.traceOp(LayerGRO, OpGROMerge, b)
-		// napi_skb_free_stolen_head(): no tracepoint.
-		b.ConsumeSkb()
-		if flags&tcpPSH != 0 || payload < g.mss {
+		b.ConsumeSkb() // napi_skb_free_stolen_head
+		if (tcp && flags&tcpPSH != 0) || payload < g.mss {
 			s.groComplete(d, i)
 		}
 		return
 	}
-	if flags&(tcpSYN|tcpRST|tcpURG|tcpFIN|tcpPSH) != 0 || payload <= 0 {
+	if (tcp && flags&(tcpSYN|tcpRST|tcpURG|tcpFIN|tcpPSH) != 0) || payload <= 0 {
 		s.netifReceive(b)
 		return
 	}
@@ -491,7 +538,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	}
 	b.Shinfo().GSOSize = uint16(payload) // skb_shinfo(skb)->gso_size = skb_gro_len(skb)
 	d.groHeld = append(d.groHeld, groEntry{b: b, pkt: s.cur, count: 1, next: seq + uint32(payload),
-		mss: payload, saddr: ip.src.As4(), daddr: ip.dst.As4(), sport: sport, dport: dport, macBytes: mac})
+		mss: payload, proto: ip.proto, saddr: ip.src.As4(), daddr: ip.dst.As4(), sport: sport, dport: dport, macBytes: mac})
 }
 
 // groComplete models napi_gro_complete() for held entry i: a single
@@ -509,8 +556,13 @@ func (s *Stack) groComplete(d *Device, i int) {
 	if g.count == 1 {
 		sh.GSOSize = 0
 	} else {
+		// tcp4_gro_complete / udp_gro_complete.
 		sh.GSOSegs = uint16(g.count)
-		sh.GSOType |= skb.GSOTCPv4
+		if g.proto == ipprotoTCP {
+			sh.GSOType |= skb.GSOTCPv4
+		} else {
+			sh.GSOType |= skb.GSOUDPL4
+		}
 	}
 	s.stats.GROFlushed++
 	s.traceOp(LayerGRO, OpGROFlush, g.b)

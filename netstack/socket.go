@@ -28,6 +28,9 @@ type Socket struct {
 	noRead   bool
 	txhash   uint32
 
+	udpGRO     bool
+	udpSegment int
+
 	rq      []queued
 	rmem    int
 	filters []int

@@ -213,17 +213,16 @@ type Stack struct {
 	tpConsum []int
 	entries  []entry
 
-	backlog    []queued
-	ri         redirectInfo // the per-CPU bpf_redirect_info
-	ctxs       [maxCtxDepth]Ctx
-	depth      int
-	recursion  int
-	cur        uint64
-	trace      bool
-	closed     bool
-	segs       []*skb.Buff
-	groTouched []*Device
-	stats      Stats
+	backlog   []queued
+	ri        redirectInfo // the per-CPU bpf_redirect_info
+	ctxs      [maxCtxDepth]Ctx
+	depth     int
+	recursion int
+	cur       uint64
+	trace     bool
+	closed    bool
+	segs      []*skb.Buff
+	stats     Stats
 }
 
 // Stats counts what the stack did.
@@ -291,7 +290,6 @@ func New(cfg *Config, env Env) (*Stack, error) {
 	}
 	s.backlog = make([]queued, 0, 64)
 	s.segs = make([]*skb.Buff, 0, 64)
-	s.groTouched = make([]*Device, 0, 8)
 	return s, nil
 }
 
@@ -376,6 +374,14 @@ func (s *Stack) build(maxVal int) error {
 			}
 			p := s.newDev(i, dc.Peer, KindVeth, pn, dc.PeerMAC, dc.PeerAddrs, dc)
 			d.peer, p.peer = p, d
+			p.gro = dc.PeerGRO == "on"
+			switch dc.PeerXDP {
+			case "", "native":
+			case "generic":
+				p.xdpGeneric = true
+			default:
+				return cfgErr("%s: peer xdp mode %q (want native or generic)", what, dc.PeerXDP)
+			}
 		}
 		switch dc.Kind {
 		case KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT:
@@ -485,7 +491,8 @@ func (s *Stack) build(maxVal int) error {
 			}
 		}
 		sk := &Socket{idx: i, name: sc.Name, ns: n, proto: sc.Proto, addr: sc.Addr, port: sc.Port,
-			cgroup: sc.Cgroup, mark: sc.Mark, priority: sc.Priority, rcvbuf: sc.RcvBuf, noRead: sc.NoRead}
+			cgroup: sc.Cgroup, mark: sc.Mark, priority: sc.Priority, rcvbuf: sc.RcvBuf, noRead: sc.NoRead,
+			udpGRO: sc.UDPGRO, udpSegment: sc.UDPSegment}
 		if sk.rcvbuf == 0 {
 			sk.rcvbuf = rmemDefault
 		}
@@ -529,6 +536,13 @@ func (s *Stack) build(maxVal int) error {
 	if err := s.attachPrograms(maxVal); err != nil {
 		return err
 	}
+	for _, d := range s.devs {
+		// veth_xdp_set: native XDP on one end clears NETIF_F_GSO_SOFTWARE on
+		// the peer, so the peer segments GSO skbs before veth_xmit.
+		if d.kind == KindVeth && d.peer != nil && len(d.peer.xdp) != 0 && !d.peer.xdpGeneric {
+			d.softGSO = true
+		}
+	}
 	return s.resolveEntries()
 }
 
@@ -545,7 +559,13 @@ func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs 
 	if d.mtu == 0 {
 		d.mtu = 1500
 	}
-	d.gro = !dc.NoGRO
+	switch dc.GRO {
+	case "on":
+		d.gro = true
+	case "off":
+	default:
+		d.gro = kind != KindVeth
+	}
 	s.addDev(d)
 	return d
 }

@@ -103,7 +103,8 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 	}
 	clear(h.CB[:sizeofIPCB])
 	ln.ipID++
-	writeIPv4(b.Push(ipHlen), 0, b.Len()+ipHlen, ln.ipID, true, 64, proto, src, d.remote)
+	totLen := b.Len() + ipHlen
+	writeIPv4(b.Push(ipHlen), 0, totLen, ln.ipID, true, 64, proto, src, d.remote)
 	s.traceOp(LayerTunnel, OpTunnelEncap, b)
 	s.ipLocalOut(b, ln, out, nh, nil)
 }

@@ -66,6 +66,14 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 	b.Reserve(hh)
 	b.PutData(pkt)
 	s.initTxSkb(b, sk)
+	if n := sk.udpSegment; n > 0 && len(pkt)-ip.ihl-udpHlen > n {
+		// UDP_SEGMENT: udp_send_skb makes a GSO super-packet.
+		sh := b.Shinfo()
+		payload := len(pkt) - ip.ihl - udpHlen
+		sh.GSOSize = uint16(n)
+		sh.GSOSegs = uint16((payload + n - 1) / n)
+		sh.GSOType = skb.GSOUDPL4
+	}
 	s.traceOp(LayerSocket, OpSockSend, b)
 	s.ipLocalOut(b, sk.ns, out, nh, sk)
 	return nil
@@ -344,23 +352,7 @@ func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 		return
 	}
 	if d.softGSO && b.Shinfo().GSOSize != 0 {
-		s.traceOp(LayerCore, OpGSOSegment, b)
-		start := len(s.segs)
-		segs, err := b.Segment(0, s.segs)
-		s.segs = segs
-		if err != nil {
-			s.drop(b, skb.DropSkbGSOSeg, OpGSOSegment)
-			s.segs = s.segs[:start]
-			return
-		}
-		b.ConsumeSkb()
-		for i := start; i < len(s.segs); i++ {
-			g := s.segs[i]
-			s.segs[i] = nil
-			setDev(g, d)
-			s.xmitOne(g, d)
-		}
-		s.segs = s.segs[:start]
+		s.gsoSegment(b, d)
 		return
 	}
 	s.xmitOne(b, d)
@@ -418,4 +410,77 @@ func (s *Stack) vethXmit(b *skb.Buff, d *Device) {
 		return
 	}
 	s.vethRx(b, p)
+}
+
+// gsoSegment models validate_xmit_skb -> skb_gso_segment ->
+// inet_gso_segment -> tcp4_gso_segment / __udp_gso_segment -> skb_segment
+// for a linear IPv4 skb with data at the mac header: every segment is a
+// new skb with the head's header state (__copy_skb_header: mark, priority,
+// cb, hash, tstamp, extensions shared) and no XDP metadata; the IP
+// (tot_len, id, checksum) and L4 (UDP length; TCP sequence and flags)
+// headers are fixed per segment; the GSO skb is consumed. Each segment
+// then goes through xmit_one. Takes ownership of skb.
+func (s *Stack) gsoSegment(b *skb.Buff, d *Device) {
+	s.traceOp(LayerCore, OpGSOSegment, b)
+	data := b.Data()
+	ip, ok := parseIPv4(data[min(len(data), ethHlen):])
+	if len(data) < ethHlen+ipHlen || !ok {
+		s.drop(b, skb.DropSkbGSOSeg, OpGSOSegment)
+		return
+	}
+	l4off := ethHlen + ip.ihl
+	hdr := l4off + udpHlen
+	tcp := ip.proto == ipprotoTCP
+	var seq uint32
+	var flags uint8
+	if tcp {
+		if len(data) < l4off+20 {
+			s.drop(b, skb.DropSkbGSOSeg, OpGSOSegment)
+			return
+		}
+		hdr = l4off + int(data[l4off+12]>>4)*4
+		seq = binary.BigEndian.Uint32(data[l4off+4 : l4off+8])
+		flags = data[l4off+13]
+	}
+	mss := int(b.Shinfo().GSOSize)
+	if _, ok := b.Pull(hdr); !ok {
+		s.drop(b, skb.DropSkbGSOSeg, OpGSOSegment)
+		return
+	}
+	start := len(s.segs)
+	segs, err := b.Segment(0, s.segs)
+	s.segs = segs
+	if err != nil {
+		s.drop(b, skb.DropSkbGSOSeg, OpGSOSegment)
+		s.segs = s.segs[:start]
+		return
+	}
+	n := len(s.segs) - start
+	for i := 0; i < n; i++ {
+		g := s.segs[start+i]
+		gd := g.Data()
+		ipb := gd[ethHlen:]
+		binary.BigEndian.PutUint16(ipb[2:4], uint16(g.Len()-ethHlen))
+		binary.BigEndian.PutUint16(ipb[4:6], ip.id+uint16(i))
+		setIPCsum(ipb, ip.ihl)
+		l4 := gd[l4off:]
+		if tcp {
+			binary.BigEndian.PutUint32(l4[4:8], seq+uint32(i*mss))
+			if i != n-1 {
+				l4[13] = flags &^ (tcpFIN | tcpPSH)
+			}
+		} else {
+			binary.BigEndian.PutUint16(l4[4:6], uint16(g.Len()-l4off))
+		}
+		g.SetNetworkHeader(ethHlen)
+		g.SetTransportHeader(l4off)
+	}
+	b.ConsumeSkb()
+	for i := start; i < len(s.segs); i++ {
+		g := s.segs[i]
+		s.segs[i] = nil
+		setDev(g, d)
+		s.xmitOne(g, d)
+	}
+	s.segs = s.segs[:start]
 }

@@ -1,0 +1,410 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/kernel/observe"
+	"github.com/skbsim/skbsim/kmem"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// transitionMACs are the device addresses of the transition topologies.
+var transitionMACs = map[string][6]byte{
+	"vX": {2, 0, 0, 0, 1, 1}, "vY": {2, 0, 0, 0, 1, 2},
+	"vA": {2, 0, 0, 0, 2, 1}, "vB": {2, 0, 0, 0, 2, 2}, "vC": {2, 0, 0, 0, 2, 3},
+	"hA": {2, 0, 0, 0, 3, 1}, "hB": {2, 0, 0, 0, 3, 2}, "hC": {2, 0, 0, 0, 3, 3},
+	"vxA": {2, 0, 0, 0, 4, 1}, "vxB": {2, 0, 0, 0, 4, 2},
+}
+
+// TransitionConfig returns the model configuration of t's topology as its
+// Setup text describes it, the sender socket's name, and the destination
+// of the marked packet. Recorder programs are not included.
+func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err error) {
+	mac := transitionMACs
+	veth := func(name, ns, peer, peerNs, a, pa string) DeviceConfig {
+		d := DeviceConfig{Name: name, Kind: KindVeth, Netns: ns, MAC: mac[name], Peer: peer,
+			PeerNetns: peerNs, PeerMAC: mac[peer]}
+		if a != "" {
+			d.Addrs = []netip.Prefix{netip.MustParsePrefix(a)}
+		}
+		if pa != "" {
+			d.PeerAddrs = []netip.Prefix{netip.MustParsePrefix(pa)}
+		}
+		return d
+	}
+	neigh := func(ns, dev, a, to string) NeighConfig {
+		return NeighConfig{Netns: ns, Dev: dev, Addr: netip.MustParseAddr(a), MAC: mac[to]}
+	}
+	cfg = &Config{}
+	sender := "A"
+	switch t.Topology {
+	case observe.TopoSameNetns:
+		cfg.Namespaces = []NamespaceConfig{{Name: "A"}}
+		cfg.Devices = []DeviceConfig{veth("vX", "A", "vY", "A", "192.0.2.1/24", "192.0.2.2/24")}
+		cfg.Routes = []RouteConfig{{Netns: "A", Dst: netip.MustParsePrefix("203.0.113.0/24"), Dev: "vX"}}
+		cfg.Neighbours = []NeighConfig{neigh("A", "vX", "203.0.113.2", "vY")}
+		dst = netip.MustParseAddr("203.0.113.2")
+	case observe.TopoPair:
+		cfg.Namespaces = []NamespaceConfig{{Name: "A"}, {Name: "B"}}
+		cfg.Devices = []DeviceConfig{veth("vA", "A", "vB", "B", "192.0.2.1/24", "192.0.2.2/24")}
+		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "vB")}
+		dst = netip.MustParseAddr("192.0.2.2")
+	case observe.TopoHub:
+		cfg.Namespaces = []NamespaceConfig{{Name: "A"}, {Name: "B"}, {Name: "C"}, {Name: "H"}}
+		cfg.Devices = []DeviceConfig{
+			veth("vA", "A", "hA", "H", "192.0.2.1/24", ""),
+			veth("vB", "B", "hB", "H", "192.0.2.2/24", ""),
+			veth("vC", "C", "hC", "H", "192.0.2.3/24", ""),
+		}
+		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "vB")}
+		dst = netip.MustParseAddr("192.0.2.2")
+	case observe.TopoVXLAN, observe.TopoVXLANXnet:
+		sNs, dNs := "A", "B"
+		cfg.Namespaces = []NamespaceConfig{{Name: "A"}, {Name: "B"}}
+		if t.Topology == observe.TopoVXLANXnet {
+			sNs, dNs = "S", "D"
+			cfg.Namespaces = append(cfg.Namespaces, NamespaceConfig{Name: "S"}, NamespaceConfig{Name: "D"})
+		}
+		cfg.Devices = []DeviceConfig{
+			veth("vA", "A", "vB", "B", "192.0.2.1/24", "192.0.2.2/24"),
+			{Name: "vxA", Kind: KindVXLAN, Netns: sNs, LinkNetns: "A", MAC: mac["vxA"], VNI: 42,
+				Local: netip.MustParseAddr("192.0.2.1"), Remote: netip.MustParseAddr("192.0.2.2"),
+				Port: observe.VXLANPort, Addrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.1/24")}},
+			{Name: "vxB", Kind: KindVXLAN, Netns: dNs, LinkNetns: "B", MAC: mac["vxB"], VNI: 42,
+				Local: netip.MustParseAddr("192.0.2.2"), Remote: netip.MustParseAddr("192.0.2.1"),
+				Port: observe.VXLANPort, Addrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.2/24")}},
+		}
+		cfg.Neighbours = []NeighConfig{
+			neigh("A", "vA", "192.0.2.2", "vB"), neigh("B", "vB", "192.0.2.1", "vA"),
+			neigh(sNs, "vxA", "198.51.100.2", "vxB"),
+		}
+		sender = sNs
+		dst = netip.MustParseAddr("198.51.100.2")
+	default:
+		return nil, dst, fmt.Errorf("transition %s: unknown topology %q: %w", t.Name, t.Topology, ErrConfig)
+	}
+	for _, a := range t.Actions {
+		if a.Hook.Point == observe.XDP && a.Generic {
+			for i := range cfg.Devices {
+				d := &cfg.Devices[i]
+				if d.Name == a.Hook.Dev {
+					d.XDP = "generic"
+				} else if d.Peer == a.Hook.Dev {
+					d.PeerXDP = "generic"
+				}
+			}
+		}
+	}
+	cfg.Sockets = []SocketConfig{{Name: "sender", Netns: sender, Proto: ProtoUDP, Port: 40000}}
+	if t.Segments > 1 {
+		cfg.Sockets[0].UDPSegment = observe.SegmentSize
+	}
+	if t.GRO != "" {
+		// ETHTOOL_SGRO on the device and a UDP_GRO socket on TestPort in its
+		// namespace.
+		found := false
+		for i := range cfg.Devices {
+			d := &cfg.Devices[i]
+			switch t.GRO {
+			case d.Name:
+				d.GRO, found = "on", true
+				cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "gro", Netns: d.Netns, Proto: ProtoUDP,
+					Port: observe.TestPort, UDPGRO: true})
+			case d.Peer:
+				d.PeerGRO, found = "on", true
+				cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "gro", Netns: d.PeerNetns, Proto: ProtoUDP,
+					Port: observe.TestPort, UDPGRO: true})
+			}
+		}
+		if !found {
+			return nil, dst, fmt.Errorf("transition %s: GRO device %q: %w", t.Name, t.GRO, ErrConfig)
+		}
+	}
+	cfg.Entries = []EntryConfig{{Kind: EntryTX, Netns: sender, Socket: "sender"}}
+	return cfg, dst, nil
+}
+
+// transitionRec is what the recorder keeps at one hook (struct rec of
+// kernel/bpf/recorder.c).
+type transitionRec struct {
+	count                            uint64
+	tstamp                           uint64
+	mark, priority, tcIndex          uint32
+	cb                               [5]uint32
+	hash, tstampType, pktType        uint32
+	ingressIfindex, ifindex, metaLen uint32
+	gsoSegs                          uint32
+	ret                              int32
+	meta                             [observe.MetaRecordLen]byte
+	ingressNs, devNs                 *Netns
+	ingressName, ifName              string
+	action                           *observe.Action
+	target                           int32
+}
+
+// matchTest models the recorder's match: an IPv4/UDP packet to
+// observe.TestPort, directly or inside VXLAN (UDP observe.VXLANPort).
+func matchTest(f []byte) bool {
+	inner := matchAt(f, 0, true)
+	if inner <= 0 {
+		return inner == 0
+	}
+	return matchAt(f, inner, false) == 0
+}
+
+func matchAt(f []byte, off int, want bool) int {
+	if len(f) < off+ethHlen+ipHlen || binary.BigEndian.Uint16(f[off+12:off+14]) != ethPIP {
+		return -1
+	}
+	vi, p := f[off+14], f[off+14+9]
+	if vi>>4 != 4 || p != ipprotoUDP {
+		return -1
+	}
+	off += ethHlen + int(vi&0xf)*4
+	if len(f) < off+4 {
+		return -1
+	}
+	dport := binary.BigEndian.Uint16(f[off+2 : off+4])
+	if dport == observe.TestPort {
+		return 0
+	}
+	if want && dport == observe.VXLANPort {
+		return off + udpHlen + vxlanHlen
+	}
+	return -1
+}
+
+// recorderProg models record_tc / record_xdp.
+type recorderProg struct{ r *transitionRec }
+
+func (p recorderProg) Run(c *Ctx) int {
+	r := p.r
+	data := c.Skb.Data()
+	if !matchTest(data) {
+		if c.Hook == carrier.HookXDP {
+			return XDPPass
+		}
+		return TCXNext
+	}
+	r.count++
+	first := r.count == 1
+	if c.Hook == carrier.HookXDP {
+		if first {
+			r.ingressIfindex = uint32(c.Dev.ifindex)
+			r.ingressNs = c.Dev.ns
+			r.metaLen = uint32(c.xdpMeta)
+		}
+		a := r.action
+		if a == nil || a.MetaLen == 0 {
+			return XDPPass
+		}
+		ret := c.AdjustMeta(-a.MetaLen)
+		if first {
+			r.ret = int32(ret)
+		}
+		if ret == 0 {
+			m := c.Meta()
+			for i := range m {
+				m[i] = observe.MetaByte(i)
+			}
+		}
+		return XDPPass
+	}
+	b := c.Skb
+	h := b.H()
+	if first {
+		r.mark, r.priority, r.tcIndex = h.Mark, h.Priority, uint32(h.TCIndex)
+		for i := range r.cb {
+			r.cb[i] = c.CB(i)
+		}
+		r.hash, r.tstamp, r.tstampType, r.pktType = h.Hash, uint64(h.Tstamp), uint32(h.TstampType), uint32(h.PktType)
+		r.ingressIfindex, r.ifindex = uint32(h.SkbIIF), uint32(h.Dev)
+		r.gsoSegs = uint32(b.Shinfo().GSOSegs)
+		r.ingressNs, r.devNs = c.Dev.ns, c.Dev.ns
+		// bpf_compute_data_pointers: data_meta = data - meta_len.
+		n := b.MetadataLen()
+		r.metaLen = uint32(n)
+		if lo := b.Headroom() - n; n > 0 && lo >= 0 {
+			copy(r.meta[:], b.Head()[lo:b.Headroom()])
+		}
+	}
+	a := r.action
+	if a == nil {
+		return TCXNext
+	}
+	mono := false
+	for _, s := range a.Set {
+		if s.Field == observe.FieldTstampType && s.Value == 1 {
+			mono = true
+		}
+	}
+	for _, s := range a.Set {
+		switch s.Field {
+		case observe.FieldMark:
+			c.SetMark(uint32(s.Value))
+		case observe.FieldPriority:
+			c.SetPriority(uint32(s.Value))
+		case observe.FieldTCIndex:
+			c.SetTCIndex(uint16(s.Value))
+		case observe.FieldCB0, observe.FieldCB1, observe.FieldCB2, observe.FieldCB3, observe.FieldCB4:
+			c.SetCB(int(s.Field[2]-'0'), uint32(s.Value))
+		case observe.FieldHash:
+			c.SetHash(uint32(s.Value))
+		case observe.FieldTstamp:
+			if mono {
+				c.SetDeliveryTime(int64(s.Value), skb.ClockMonotonic)
+			} else {
+				h.Tstamp = int64(s.Value)
+			}
+		}
+	}
+	var ret int
+	switch a.Redirect {
+	case observe.RedirectEgress:
+		ret = c.Redirect(r.target, 0)
+	case observe.RedirectIngr:
+		ret = c.Redirect(r.target, FlagIngress)
+	case observe.RedirectPeer:
+		ret = c.RedirectPeer(r.target, 0)
+	case observe.CloneEgress:
+		ret = c.CloneRedirect(r.target, 0)
+	case observe.CloneIngress:
+		ret = c.CloneRedirect(r.target, FlagIngress)
+	default:
+		return TCXNext
+	}
+	if first {
+		r.ret = int32(ret)
+	}
+	if a.Redirect == observe.CloneEgress || a.Redirect == observe.CloneIngress {
+		return TCXNext
+	}
+	return ret
+}
+
+// RunTransition runs transition t of the real-kernel recorder's catalogue
+// on the model with the kernel profile prof: the topology of t's Setup, a
+// recorder program at each hook doing t's action after recording, one UDP
+// datagram (16 bytes of payload) from the sender socket. It returns the
+// observations in the recorder's format, normalised as the kernel's are
+// (observe.Normalize), so observe.Diff compares them cell by cell. It
+// returns an error if the topology is unknown or the model leaked.
+func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, error) {
+	cfg, dst, err := TransitionConfig(t)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]*transitionRec, len(t.Hooks))
+	for i, h := range t.Hooks {
+		r := &transitionRec{}
+		if a, ok := t.ActionAt(h); ok {
+			r.action = &a
+		}
+		recs[i] = r
+		hook := carrier.HookTCIngress
+		switch h.Point {
+		case observe.XDP:
+			hook = carrier.HookXDP
+		case observe.TCEgress:
+			hook = carrier.HookTCEgress
+		}
+		ns := ""
+		for _, d := range cfg.Devices {
+			if d.Name == h.Dev {
+				ns = d.Netns
+			} else if d.Peer == h.Dev {
+				ns = d.PeerNetns
+			}
+		}
+		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "rec-" + h.String(), Hook: hook,
+			Dev: h.Dev, Netns: ns, Prog: recorderProg{r}})
+	}
+	acct := kmem.New()
+	a := skb.NewAllocator(acct, prof)
+	s, err := New(cfg, Env{Alloc: a})
+	if err != nil {
+		return nil, fmt.Errorf("transition %s: %w", t.Name, err)
+	}
+	for i, r := range recs {
+		if r.action != nil && r.action.Target != "" {
+			pc := &s.cfg.Programs[i]
+			d := s.Device(pc.Netns, r.action.Target)
+			if d == nil {
+				return nil, fmt.Errorf("transition %s: unknown target %s: %w", t.Name, r.action.Target, ErrConfig)
+			}
+			r.target = d.ifindex
+		}
+	}
+	sender := s.Socket("sender")
+	src := netip.Addr{}
+	if out, _ := s.routeOutput(sender.ns, dst); out != nil {
+		src = out.firstAddr()
+	}
+	if !src.IsValid() {
+		src = netip.MustParseAddr("192.0.2.1")
+	}
+	payload := 16
+	if t.Segments > 1 {
+		payload = t.Segments * observe.SegmentSize
+	}
+	frame := make([]byte, ipHlen+udpHlen+payload)
+	writeIPv4(frame, 0, len(frame), 1, true, 64, ipprotoUDP, src, dst)
+	writeUDP(frame[ipHlen:], 40000, observe.TestPort, udpHlen+payload)
+	injErr := s.Inject(&Packet{ID: 0, Frame: frame})
+	s.Flush()
+	closeErr := s.Close()
+	if err := errors.Join(injErr, closeErr, a.CheckLeaks()); err != nil {
+		return nil, fmt.Errorf("transition %s: %w", t.Name, err)
+	}
+	var out observe.Matrix
+	for i, h := range t.Hooks {
+		r := recs[i]
+		o := func(f observe.Field, v uint64) observe.Observation {
+			return observe.Observation{Transition: t.Name, Hook: h.String(), Field: f, Value: v}
+		}
+		dev := func(f observe.Field, idx uint32, ns *Netns) observe.Observation {
+			ob := o(f, uint64(idx))
+			if idx != 0 {
+				ob.Dev = "?"
+				if ns != nil {
+					if d := ns.devByIndex(int32(idx)); d != nil {
+						ob.Dev = d.name
+					}
+				}
+			}
+			return ob
+		}
+		out = append(out, o(observe.FieldCount, r.count))
+		if r.count == 0 {
+			continue
+		}
+		xdp := h.Point == observe.XDP
+		if !xdp {
+			out = append(out, o(observe.FieldMark, uint64(r.mark)), o(observe.FieldPriority, uint64(r.priority)),
+				o(observe.FieldTCIndex, uint64(r.tcIndex)))
+			for j := range 5 {
+				out = append(out, o(observe.CBField(j), uint64(r.cb[j])))
+			}
+			out = append(out, o(observe.FieldHash, uint64(r.hash)), o(observe.FieldTstamp, r.tstamp),
+				o(observe.FieldTstampType, uint64(r.tstampType)), o(observe.FieldPktType, uint64(r.pktType)))
+		}
+		out = append(out, dev(observe.FieldIngressIfindex, r.ingressIfindex, r.ingressNs))
+		if !xdp {
+			out = append(out, dev(observe.FieldIfindex, r.ifindex, r.devNs), o(observe.FieldGSOSegs, uint64(r.gsoSegs)))
+		}
+		out = append(out, o(observe.FieldMetaLen, uint64(r.metaLen)))
+		if r.metaLen > 0 && !xdp {
+			b := o(observe.FieldMeta, 0)
+			b.Bytes = append([]byte(nil), r.meta[:min(int(r.metaLen), observe.MetaRecordLen)]...)
+			out = append(out, b)
+		}
+		if a := r.action; a != nil && (a.Redirect != observe.NoRedirect || a.MetaLen > 0) {
+			out = append(out, o(observe.FieldRet, uint64(int64(r.ret))))
+		}
+	}
+	return observe.Normalize(out, t), nil
+}
