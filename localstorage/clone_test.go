@@ -66,6 +66,7 @@ func TestSkClone(t *testing.T) {
 	require.NoError(t, e.SkClone(p2, c2))
 	assert.Nil(t, c2.Storage())
 	assert.Zero(t, c2.OmemAlloc())
+	assert.Panics(t, func() { _ = e.SkClone(parent, child) }, "the child already has storage")
 }
 
 // TestSkCloneSpinLock: a value with a bpf_spin_lock is copied with

@@ -234,8 +234,13 @@ func (sk *Sock) Close(e *Env) {
 // nothing is freed here: sk_clone_lock() frees the half-built child
 // (sk_free_unlock_clone -> bpf_sk_storage_free), which SkClone's callers do
 // through Destruct; PassiveOpen does it for them.
+//
+// The child must be a new socket: cloning into a socket that has storage
+// panics (sk_clone_lock's newsk is a fresh copy of the parent).
 func (e *Env) SkClone(parent, child *Sock) error {
-	child.storage = nil
+	if child.storage != nil {
+		panic("localstorage: bpf_sk_storage_clone into a socket that has storage")
+	}
 	if err := e.cloneElems(parent.storage, child, OwnerSock, cloneFlagSet, siteCloneElem); err != nil {
 		return fmt.Errorf("bpf_sk_storage_clone: %w", err)
 	}
