@@ -350,13 +350,25 @@ func (s *Stack) build(maxVal int) error {
 		if err != nil {
 			return err
 		}
+		if dc.Kind == KindLoopback {
+			// The namespace's own lo: only its qdisc, MTU and state are
+			// configurable.
+			if dc.Name != "lo" {
+				return cfgErr("%s: the loopback device of a namespace is called lo", what)
+			}
+			n.lo.blackhole = dc.Qdisc == "blackhole"
+			n.lo.up = !dc.Down
+			if dc.MTU != 0 {
+				n.lo.mtu = dc.MTU
+			}
+			n.lo.cfg = i
+			continue
+		}
 		if dc.Name == "" || n.dev(dc.Name) != nil {
 			return cfgErr("%s: empty or duplicate name in namespace %s", what, n.name)
 		}
 		switch dc.Kind {
 		case KindNIC, KindDummy, KindVeth, KindBridge, KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT:
-		case KindLoopback:
-			return cfgErr("%s: loopback devices are created with each namespace", what)
 		default:
 			return cfgErr("%s: unknown kind %q", what, dc.Kind)
 		}

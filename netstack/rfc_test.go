@@ -1,0 +1,117 @@
+package netstack
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+)
+
+// rfcCarrier builds the skb local storage RFC design with the maps given.
+func rfcCarrier(name string, maps []carrier.MapSpec) func(carrier.Env) carrier.Carrier {
+	return func(env carrier.Env) carrier.Carrier {
+		c, err := carrier.New(name, env, maps, carrier.Options{})
+		if err != nil {
+			panic(err)
+		}
+		return c
+	}
+}
+
+var oneMap = []carrier.MapSpec{{Name: "m", ValueSize: 8}}
+
+// loConfig is the RFC selftests' setting: a UDP datagram from a socket to
+// 127.0.0.1:9999 where a socket listens, optionally a dummy device.
+func loConfig(progs ...ProgramConfig) *Config {
+	return &Config{
+		Devices: []DeviceConfig{{Name: "dum0", Kind: KindDummy}},
+		Sockets: []SocketConfig{
+			{Name: "srv", Proto: ProtoUDP, Addr: addr("127.0.0.1"), Port: 9999, Cgroup: "/test"},
+			{Name: "cli", Proto: ProtoUDP, Port: 40000, Cgroup: "/test"},
+		},
+		Entries:  []EntryConfig{{Kind: EntryTX, Socket: "cli"}},
+		Programs: progs,
+	}
+}
+
+func loDatagram() []byte {
+	return buildFrame(frameOpts{src: "127.0.0.1", dst: "127.0.0.1", sport: 40000, dport: 9999, payload: 16, noEth: true})
+}
+
+func reads(r *recorder, h carrier.Hook) []ReadResult {
+	var out []ReadResult
+	for _, e := range r.reads {
+		if e.Hook == h {
+			out = append(out, e.Result)
+		}
+	}
+	return out
+}
+
+// TestRFCSelftests runs the four scenarios of the RFC's
+// prog_tests/skb_storage.c at the stack level with the rfc design.
+func TestRFCSelftests(t *testing.T) {
+	write := []Action{{Kind: ActWrite, Map: 0, Value: 0xdeadbeef}}
+	read := []Action{{Kind: ActRead, Map: 0}}
+	for _, tc := range []struct {
+		name  string
+		progs []ProgramConfig
+		hook  carrier.Hook
+		want  ReadResult
+		drops []string
+	}{
+		{
+			// tcx/egress on lo stores, bpf_clone_redirect to dum0; the
+			// clone cannot see the storage (load_seen == 0).
+			name: "tc_clone_redirect",
+			progs: []ProgramConfig{
+				{Name: "store", Hook: carrier.HookTCEgress, Dev: "lo",
+					Actions: append(append([]Action{}, write...), Action{Kind: ActCloneRedirect, Target: "dum0"})},
+				{Name: "load", Hook: carrier.HookTCEgress, Dev: "dum0", Actions: read},
+			},
+			hook: carrier.HookTCEgress, want: ReadRefused,
+		},
+		{
+			name: "tc_ingress_to_cgrp_ingress",
+			progs: []ProgramConfig{
+				{Name: "store", Hook: carrier.HookTCIngress, Dev: "lo", Actions: write},
+				{Name: "load", Hook: carrier.HookCgroupIngress, Cgroup: "/test", Actions: read},
+			},
+			hook: carrier.HookCgroupIngress, want: ReadFound,
+		},
+		{
+			name: "tc_ingress_to_sk_filter",
+			progs: []ProgramConfig{
+				{Name: "store", Hook: carrier.HookTCIngress, Dev: "lo", Actions: write},
+				{Name: "load", Hook: carrier.HookSocketFilter, Socket: "srv", Actions: read},
+			},
+			hook: carrier.HookSocketFilter, want: ReadFound,
+		},
+		{
+			// cgroup_skb/egress stores; a blackhole qdisc on lo drops;
+			// tp_btf/kfree_skb still finds the value.
+			name: "cgrp_egress_to_tp_kfree_skb",
+			progs: []ProgramConfig{
+				{Name: "store", Hook: carrier.HookCgroupEgress, Cgroup: "/test", Actions: write},
+				{Name: "load", Hook: carrier.HookTracepoint, Event: EventKfreeSkb, Actions: read},
+			},
+			hook: carrier.HookTracepoint, want: ReadFound,
+			drops: []string{"SKB_DROP_REASON_QDISC_DROP@qdisc_enqueue"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := loConfig(tc.progs...)
+			if tc.drops != nil {
+				// tc qdisc add dev lo root handle 1:0 blackhole
+				cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "lo", Kind: KindLoopback, Qdisc: "blackhole"})
+			}
+			s, te := newStack(t, cfg, "", rfcCarrier("rfc", oneMap), oneMap)
+			require.NoError(t, s.Inject(&Packet{ID: 5, Frame: loDatagram()}))
+			require.Equal(t, []ReadResult{tc.want}, reads(te.obs, tc.hook))
+			if tc.drops != nil {
+				require.Equal(t, tc.drops, te.obs.dropReasons())
+			}
+		})
+	}
+}
