@@ -95,8 +95,10 @@
 //   - fentry/fexit and kprobes cannot load on this machine kind
 //     (kernel_lab.md §12), so no kernel function is timed in isolation.
 //   - Program phases run preemptible (BPF_PROG_TEST_RUN only disables
-//     migration); on a loaded machine single rounds are disturbed, which
-//     the median over rounds and the spread reflect. The tracepoint entry
+//     migration); Measure runs them from one thread raised to nice -20
+//     (restored afterwards; Report.RaisedPriority), but on a loaded machine
+//     single rounds are still disturbed, which the median over rounds and
+//     the spread reflect (the spread names the load average). The tracepoint entry
 //     uses the p10 of batch means for the same reason.
 //   - Numbers are for the machine and kernel measured (Entry.Kernel,
 //     Entry.Date); a VM's clock source adds its own read cost, which the

@@ -71,6 +71,21 @@ func Measure(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 
+	// Run every round from one thread at the highest priority, so that
+	// other tasks preempt the measured phases less often on a busy machine
+	// (BPF_PROG_TEST_RUN of skb programs is preemptible). The thread's
+	// priority is restored before Measure returns.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	raised := false
+	if old, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err == nil {
+		// getpriority(2) returns 20 - nice
+		if unix.Setpriority(unix.PRIO_PROCESS, 0, -20) == nil {
+			raised = true
+			defer unix.Setpriority(unix.PRIO_PROCESS, 0, 20-old)
+		}
+	}
+
 	h, err := load()
 	if err != nil {
 		return nil, err
@@ -113,7 +128,7 @@ func Measure(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 
-	rep := &Report{Rounds: rounds, Converged: converged, Kernel: kernel, LoadAvg: loadAvg}
+	rep := &Report{Rounds: rounds, Converged: converged, Kernel: kernel, LoadAvg: loadAvg, RaisedPriority: raised}
 	for k, xs := range samples {
 		rep.Stats = append(rep.Stats, summarize(k, xs))
 	}

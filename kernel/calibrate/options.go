@@ -108,6 +108,8 @@ type Report struct {
 	Elapsed   time.Duration
 	Kernel    string // uname -r
 	LoadAvg   string // /proc/loadavg 1-minute figure at the start ("" if unreadable)
+	// RaisedPriority says whether the measuring thread ran at nice -20.
+	RaisedPriority bool
 }
 
 // Stat returns the quantity called name.
