@@ -59,8 +59,9 @@
 //     LookupAndDeleteElem.
 //   - Listing for traces: Sock.Storage, Task.Storage, SkbStorage(b), then
 //     Storage.Entries or Storage.All (newest first, cached slots marked).
-//   - Package localstorage/carrier wraps the skb owner as a Carrier, the
-//     interface alternative per-packet metadata designs implement.
+//   - Package carrier (at the module root) wraps the skb owner and its
+//     strategies as the rfc* designs of carrier.Carrier, next to the
+//     alternative per-packet metadata designs.
 //
 // # Errors
 //
