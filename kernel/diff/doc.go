@@ -1,0 +1,46 @@
+// Package diff is skbsim's differential harness: it runs the same
+// operations on the model (packages localstorage and, for skb transitions,
+// netstack) and on the running Linux kernel (package kernel), compares the
+// results step by step and cell by cell, and reports agreement.
+//
+// It exists as its own package because it is the one place that needs both
+// backends at once: the model packages are pure Go and must not import the
+// kernel backend, and the kernel backend must not import the model. The
+// harness is pure Go where it only compares (sequences, results, reports,
+// the list of known divergences, the transition comparison); the parts that
+// drive the kernel are Linux-only (files *_linux.go) and [Run] reports that
+// it needs Linux elsewhere.
+//
+// Suites (see [Run]):
+//
+//   - "storage-create": BPF_MAP_CREATE validation for socket and task
+//     storage maps (flags, key size and BTF, value size 0/65407/65408,
+//     max_entries, BTF present), first-try errno of a raw syscall against
+//     localstorage.Env.CreateMap.
+//   - "storage-charge": optmem_max charging in a namespace the harness
+//     created: the largest storable value, multi-map sums, the replace path,
+//     map free and owner close returning the charge.
+//   - "storage-clone": BPF_F_CLONE on passive TCP open for the three
+//     listener kinds (plain TCP, Go's default MPTCP listener with a TCP
+//     client, MPTCP on both sides).
+//   - "storage-seq": rapid-generated operation sequences (map create and
+//     close, update with every flag, lookup, delete, next-key,
+//     lookup-and-delete, socket close, connect) on a pool of sockets, pidfds
+//     and other files, comparing errno, value and sk_omem_alloc after every
+//     step. A disagreement shrinks to a minimal sequence.
+//   - "storage-prog": program-side socket storage (cgroup_skb and sockops
+//     programs calling bpf_sk_storage_get(F_CREATE) and
+//     bpf_sk_storage_delete) driven by real UDP and TCP traffic, against the
+//     model's helpers called on the sockets the packets carry.
+//   - "skb-transitions": observe.Transitions recorded on the kernel against
+//     the model's matrices, cell by cell ([TransitionModel]).
+//
+// Every disagreement is either listed in knownDivergences (keyed by case,
+// with the reason) or reported as new. A listed case that agrees fails the
+// run, so the list stays true.
+//
+// Kernel resources: the harness creates its own network namespaces, cgroup,
+// programs, maps and sockets through package kernel and removes them on
+// every path; traffic stays on loopback inside those namespaces. It does not
+// take ownership of anything the caller passes.
+package diff

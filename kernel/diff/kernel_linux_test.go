@@ -1,0 +1,112 @@
+package diff
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/internal/testutil"
+	"github.com/skbsim/skbsim/kernel"
+	"github.com/skbsim/skbsim/kernel/observe"
+	"github.com/skbsim/skbsim/localstorage"
+)
+
+// runSuite runs one suite through Run, logs the agreement table and
+// requires the suite to be OK (no new or stale divergence, no harness
+// error).
+func runSuite(t *testing.T, name string, opts Options) SuiteResult {
+	t.Helper()
+	testutil.KernelTests(t)
+	opts.Suites = []string{name}
+	if opts.Seed == 0 {
+		opts.Seed = testutil.Seed(t)
+	}
+	rep, err := Run(context.Background(), opts)
+	require.NoError(t, err)
+	var b strings.Builder
+	require.NoError(t, rep.Format(&b))
+	t.Logf("\n%s", b.String())
+	res, ok := rep.Suite(name)
+	require.True(t, ok)
+	require.Empty(t, res.NotRun)
+	require.Empty(t, res.Errors, "harness errors")
+	require.Empty(t, res.Stale, "stale entries in knownDivergences")
+	require.Empty(t, res.New, "new divergences between the model and the kernel")
+	require.Positive(t, res.Cases)
+	return res
+}
+
+func TestKernelStorageCreate(t *testing.T) {
+	res := runSuite(t, SuiteCreate, Options{})
+	require.Equal(t, len(createCases()), res.Cases)
+}
+
+func TestKernelStorageKeys(t *testing.T) { runSuite(t, SuiteKeys, Options{}) }
+
+func TestKernelStorageCharge(t *testing.T) { runSuite(t, SuiteCharge, Options{}) }
+
+func TestKernelStorageClone(t *testing.T) { runSuite(t, SuiteClone, Options{}) }
+
+func TestKernelStorageSeq(t *testing.T) {
+	res := runSuite(t, SuiteSeq, Options{})
+	require.Equal(t, DefaultChecks, res.Cases)
+}
+
+func TestKernelStorageProg(t *testing.T) {
+	res := runSuite(t, SuiteProg, Options{})
+	require.Equal(t, DefaultChecks+2, res.Cases, "generated UDP sequences and the two TCP cases")
+}
+
+// TestKernelStorageDetectsProfileMismatch runs the charge table with the
+// model's 2026 layout (struct bpf_local_storage of 184 bytes) against the
+// 6.18 kernel (176): the harness must report the difference, so a passing
+// suite means agreement and not a harness that cannot fail.
+func TestKernelStorageDetectsProfileMismatch(t *testing.T) {
+	testutil.KernelTests(t)
+	w, err := newKernelWorld("detect")
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, w.Close()) })
+	out := runCases(newModelBackend(localstorage.ProfileBPFNext2026), &kernelBackend{w: w}, chargeCases())
+	res := classify(SuiteCharge, out, nil)
+	require.Empty(t, res.Errors)
+	require.NotEmpty(t, res.New)
+	t.Logf("%d of %d cases disagree; first:\n%s", len(res.New), res.Cases, res.New[0].Detail)
+	require.Contains(t, res.New[0].Detail, "sk_omem_alloc(")
+}
+
+func TestKernelSkbTransitions(t *testing.T) {
+	testutil.KernelTests(t)
+	if NetstackTransitions == nil {
+		t.Skip("skb transition suite not wired: " + errModelNotWired)
+	}
+	runSuite(t, SuiteTransitions, Options{})
+}
+
+// TestKernelSkbTransitionsReproducible compares the kernel recorder with
+// itself through the transition harness: after normalisation every cell of
+// two runs must agree, or a model could never match the kernel's matrix.
+func TestKernelSkbTransitionsReproducible(t *testing.T) {
+	testutil.KernelTests(t)
+	rec := func(tr observe.Transition) (observe.Matrix, error) { return kernel.RunTransition(tr, nil) }
+	res := classify(SuiteTransitions, runTransitions(observe.Transitions, rec, rec), nil)
+	require.Empty(t, res.Errors)
+	require.Empty(t, res.New)
+	require.Positive(t, res.Cases)
+	t.Logf("%d cells over %d transitions agree between two kernel runs", res.Cases, len(observe.Transitions))
+}
+
+func TestRunRejectsUnknownSuite(t *testing.T) {
+	_, err := Run(context.Background(), Options{Suites: []string{"nope"}})
+	require.ErrorContains(t, err, `unknown suite "nope"`)
+}
+
+func TestTransitionSuiteNotRunWithoutModel(t *testing.T) {
+	r := &runner{opts: Options{}}
+	r.opts.Model = nil
+	res := r.transitionSuite()
+	require.Equal(t, errModelNotWired, res.NotRun)
+	require.False(t, res.OK())
+	require.Zero(t, res.Cases)
+}

@@ -1,0 +1,338 @@
+package diff
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skbsim/skbsim/internal/errno"
+	"github.com/skbsim/skbsim/kernel"
+	"github.com/skbsim/skbsim/localstorage"
+)
+
+// progWorld holds the program-side kernel objects: a namespace, a cgroup
+// the process is moved into, and kernel.ProgStorage's programs attached to
+// it. Close undoes everything in reverse order.
+type progWorld struct {
+	ns    *kernel.Netns
+	cg    *kernel.Cgroup
+	ps    *kernel.ProgStorage
+	leave func() error
+}
+
+func newProgWorld() (w *progWorld, err error) {
+	w = &progWorld{}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, w.Close())
+			w = nil
+		}
+	}()
+	if w.ns, err = kernel.NewNetns("prog"); err != nil {
+		return w, err
+	}
+	if w.cg, err = kernel.NewCgroup(); err != nil {
+		return w, err
+	}
+	if w.ps, err = kernel.LoadProgStorage(); err != nil {
+		return w, err
+	}
+	if err = w.ps.Attach(w.cg); err != nil {
+		return w, err
+	}
+	// Sockets take their cgroup at creation: enter before creating any.
+	w.leave, err = w.cg.Enter()
+	return w, err
+}
+
+// Close moves the process back, detaches and unloads the programs and
+// removes the cgroup and the namespace.
+func (w *progWorld) Close() error {
+	var errs []error
+	if w.leave != nil {
+		errs = append(errs, w.leave())
+	}
+	if w.ps != nil {
+		errs = append(errs, w.ps.Close())
+	}
+	if w.cg != nil {
+		errs = append(errs, w.cg.Close())
+	}
+	if w.ns != nil {
+		errs = append(errs, w.ns.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (w *progWorld) reset() error {
+	return errors.Join(w.ps.ResetStats(), w.ps.SetMode(kernel.ModeCreate))
+}
+
+// progKernel runs program-side UDP sequences on the kernel.
+type progKernel struct {
+	w     *progWorld
+	fds   [progSockets]int
+	addrs [progSockets]unix.Sockaddr
+}
+
+func (p *progKernel) begin() error {
+	for i := range p.fds {
+		p.fds[i] = -1
+	}
+	if err := p.w.reset(); err != nil {
+		return err
+	}
+	for i := range p.fds {
+		fd, err := p.w.ns.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+		if err != nil {
+			return err
+		}
+		p.fds[i] = fd
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			return fmt.Errorf("bind: %w", err)
+		}
+		if p.addrs[i], err = unix.Getsockname(fd); err != nil {
+			return fmt.Errorf("getsockname: %w", err)
+		}
+	}
+	return nil
+}
+
+func (p *progKernel) step(s ProgStep) error {
+	if s.SetMode {
+		return p.w.ps.SetMode(kernel.StorageMode(s.Mode))
+	}
+	if err := unix.Sendto(p.fds[s.From], make([]byte, s.Len), 0, p.addrs[s.To]); err != nil {
+		return fmt.Errorf("sendto: %w", err)
+	}
+	// Loopback delivery is synchronous; drain the datagram.
+	buf := make([]byte, 2048)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		_, _, err := unix.Recvfrom(p.fds[s.To], buf, unix.MSG_DONTWAIT)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EAGAIN) || time.Now().After(deadline) {
+			return fmt.Errorf("recvfrom: %w", err)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+func encodeSkValue(v kernel.SkValue) []byte {
+	b := make([]byte, progValueSize)
+	for i, f := range []uint64{v.EgressPkts, v.EgressBytes, v.IngressPkts, v.IngressBytes, v.SockopsMask} {
+		binary.LittleEndian.PutUint64(b[8*i:], f)
+	}
+	return b
+}
+
+// value reads a socket's element through the syscall side (nil: ENOENT).
+func (w *progWorld) value(fd int) ([]byte, error) {
+	v, err := w.ps.Value(fd)
+	if errno.Of(err) == errno.ENOENT {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return encodeSkValue(v), nil
+}
+
+func (p *progKernel) state() (progState, error) {
+	var st progState
+	for i, fd := range p.fds {
+		var err error
+		if st.Values[i], err = p.w.value(fd); err != nil {
+			return st, err
+		}
+		if st.Omem[i], err = soMeminfo(fd); err != nil {
+			return st, err
+		}
+	}
+	for i, id := range []kernel.ProgID{kernel.ProgEgress, kernel.ProgIngress} {
+		s, err := p.w.ps.Stats(id)
+		if err != nil {
+			return st, err
+		}
+		st.Stats[i] = ProgStat{s.Runs, s.Got, s.Null, s.DelOK, s.DelErr, s.LastDelErr}
+	}
+	return st, nil
+}
+
+func (p *progKernel) end() error {
+	var errs []error
+	for i, fd := range p.fds {
+		if fd >= 0 {
+			errs = append(errs, unix.Close(fd))
+			p.fds[i] = -1
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// tcpProgCases drives TCP connections through the programs: with a plain
+// listener and with Go's default (MPTCP) listener and a TCP client, in
+// create mode, then lookup mode on a second connection, then delete mode on
+// the first. After each phase it compares, for the client, the accepted
+// socket and the listener fd, whether the socket has an element and its
+// sk_omem_alloc. The model side calls the helpers on the sockets the
+// packets carry (localstorage.Listener.PacketSock, Conn.PacketSock).
+// Packet counts are not compared (delayed ACKs make them vary).
+func tcpProgCases(w *progWorld) []caseOutcome {
+	var out []caseOutcome
+	for _, l := range []Listen{ListenPlain, ListenGo} {
+		detail, err := tcpProgCase(w, l)
+		out = append(out, caseOutcome{Name: "tcp/" + l.String(), Detail: detail, Err: err})
+	}
+	return out
+}
+
+func tcpProgCase(w *progWorld, l Listen) (detail string, err error) {
+	if err := w.reset(); err != nil {
+		return "", err
+	}
+	lis, err := w.ns.ListenTCP(kernel.ListenMode(l))
+	if err != nil {
+		return "", err
+	}
+	defer func() { err = errors.Join(err, lis.Close()) }()
+
+	env := localstorage.NewEnv(localstorage.Config{Profile: localstorage.ProfileV6_18})
+	defer env.Close()
+	m, err := env.CreateMap(localstorage.Spec(localstorage.MapTypeSkStorage, progValueSize, 0))
+	if err != nil {
+		return "", err
+	}
+	net := localstorage.NewNetCore()
+	mlis := localstorage.NewListener(net, l != ListenPlain)
+	get := func(sk *localstorage.Sock, create bool) {
+		f := uint64(0)
+		if create {
+			f = localstorage.GetCreate
+		}
+		m.SkStorageGet(sk, nil, f) // a NULL result only changes counters
+	}
+
+	type conn struct {
+		cli, acc kernel.Socket
+		mcli     *localstorage.Sock
+		mconn    *localstorage.Conn
+	}
+	var conns []*conn
+	defer func() {
+		for _, c := range conns {
+			err = errors.Join(err, c.cli.Close(), c.acc.Close())
+		}
+	}()
+	dial := func(mode ProgMode) (*conn, error) {
+		if err := w.ps.SetMode(kernel.StorageMode(mode)); err != nil {
+			return nil, err
+		}
+		cli, acc, err := lis.Connect()
+		if err != nil {
+			return nil, err
+		}
+		c := &conn{cli: cli, acc: acc, mcli: localstorage.NewSock(net)}
+		conns = append(conns, c)
+		if c.mconn, err = env.PassiveOpen(mlis, false); err != nil {
+			return nil, err
+		}
+		if err := pingPong(cli.FD, acc.FD); err != nil {
+			return nil, err
+		}
+		// models the handshake and the exchange: every socket that
+		// sends or receives a packet runs the programs once at least.
+		for _, sk := range []*localstorage.Sock{c.mcli, mlis.PacketSock(), c.mconn.PacketSock} {
+			switch mode {
+			case ProgDelete:
+				m.SkStorageDelete(sk)
+			default:
+				get(sk, mode == ProgCreate)
+			}
+		}
+		return c, nil
+	}
+	var d []string
+	check := func(phase string, c *conn) error {
+		files := localstorage.NewFDTable()
+		for _, x := range []struct {
+			name string
+			fd   int
+			sk   *localstorage.Sock
+		}{{"client", c.cli.FD, c.mcli}, {"accepted", c.acc.FD, c.mconn.Sock}, {"listener", lis.FD, mlis.Sock}} {
+			kv, err := w.value(x.fd)
+			if err != nil {
+				return err
+			}
+			ko, err := soMeminfo(x.fd)
+			if err != nil {
+				return err
+			}
+			mv := make([]byte, progValueSize)
+			mhas := m.LookupElem(files, files.Install(x.sk), mv, 0) == nil
+			if mhas != (kv != nil) || ko != x.sk.OmemAlloc() {
+				d = append(d, fmt.Sprintf("%s %s: model element=%t omem=%d, kernel element=%t omem=%d",
+					phase, x.name, mhas, x.sk.OmemAlloc(), kv != nil, ko))
+			}
+		}
+		return nil
+	}
+	c1, err := dial(ProgCreate)
+	if err != nil {
+		return "", err
+	}
+	time.Sleep(20 * time.Millisecond) // let delayed ACKs go out
+	if err := check("create", c1); err != nil {
+		return "", err
+	}
+	c2, err := dial(ProgLookup)
+	if err != nil {
+		return "", err
+	}
+	if err := check("lookup", c2); err != nil {
+		return "", err
+	}
+	if err := w.ps.SetMode(kernel.ModeDelete); err != nil {
+		return "", err
+	}
+	if err := pingPong(c1.cli.FD, c1.acc.FD); err != nil {
+		return "", err
+	}
+	m.SkStorageDelete(c1.mcli)
+	m.SkStorageDelete(c1.mconn.PacketSock)
+	if err := check("delete", c1); err != nil {
+		return "", err
+	}
+	return strings.Join(d, "; "), nil
+}
+
+// pingPong sends 4 bytes each way between two connected non-blocking
+// descriptors and waits for them.
+func pingPong(a, b int) error {
+	for _, d := range [][2]int{{a, b}, {b, a}} {
+		if _, err := unix.Write(d[0], []byte("ping")); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		buf, got := make([]byte, 4), 0
+		deadline := time.Now().Add(2 * time.Second)
+		for got < 4 {
+			n, err := unix.Read(d[1], buf[got:])
+			switch {
+			case err == nil && n > 0:
+				got += n
+			case errors.Is(err, unix.EAGAIN) && time.Now().Before(deadline):
+				pfd := []unix.PollFd{{Fd: int32(d[1]), Events: unix.POLLIN}}
+				unix.Poll(pfd, 100)
+			default:
+				return fmt.Errorf("read: %d bytes, %v", n, err)
+			}
+		}
+	}
+	return nil
+}
