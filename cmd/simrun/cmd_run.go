@@ -1,0 +1,150 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/skbsim/skbsim/capture"
+	"github.com/skbsim/skbsim/sim"
+)
+
+func init() {
+	register(&command{
+		name:    "run",
+		summary: "replay captures through a scenario and report metadata survival and cost",
+		usage:   "[-scenario FILE] [-design NAME] [-format text|json|csv] [-o FILE] [-j N] CAPTURE...",
+		run:     runRun,
+	})
+}
+
+// scenarioFlags are the flags run and trace share.
+type scenarioFlags struct {
+	scenario, design string
+	ignoreCsum       bool
+}
+
+func (sf *scenarioFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&sf.scenario, "scenario", "", "scenario file (default: the built-in scenario)")
+	fs.StringVar(&sf.design, "design", "", "metadata design, overriding the scenario's")
+	fs.BoolVar(&sf.ignoreCsum, "ignore-checksums", false, "accept wrong IPv4 and GRE header checksums (captures from hosts with checksum offload)")
+}
+
+func (sf *scenarioFlags) load() (*sim.Scenario, error) {
+	if sf.scenario == "" {
+		return sim.Builtin(sim.DefaultScenarioName)
+	}
+	return sim.LoadScenario(sf.scenario)
+}
+
+func runRun(e *env, fs *flag.FlagSet, args []string) error {
+	var sf scenarioFlags
+	sf.register(fs)
+	format := fs.String("format", "text", "report format: "+strings.Join(sim.Formats, ", "))
+	out := fs.String("o", "", "write the report to FILE instead of standard output")
+	workers := fs.Int("j", 1, "worker goroutines (the report does not depend on it)")
+	stats := fs.Bool("runtime-stats", false, "hidden: print wall time, packets/s and Go memory figures to stderr")
+	cpuprof := fs.String("cpuprofile", "", "hidden: write a CPU profile to FILE")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("no CAPTURE given")
+	}
+	if !validFormat(*format) {
+		return usagef("unknown format %q (known: %s)", *format, strings.Join(sim.Formats, ", "))
+	}
+	if *workers < 1 || *workers > 256 {
+		return usagef("-j %d: want 1 to 256 workers", *workers)
+	}
+	s, err := sf.load()
+	if err != nil {
+		return err
+	}
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	opts := sim.Options{Design: sf.design, Workers: *workers, IgnoreChecksums: sf.ignoreCsum}
+	if e.isTerminal {
+		opts.Progress = newProgressBar(e.stderr).update
+	}
+	start := time.Now()
+	rep, runErr := sim.Replay(s, fs.Args(), opts)
+	elapsed := time.Since(start)
+	if rep == nil {
+		return runErr
+	}
+	if err := writeReport(e, rep, *format, *out); err != nil {
+		return err
+	}
+	if *stats {
+		printRuntimeStats(e.stderr, rep.PacketsRead, elapsed, *workers)
+	}
+	return replayError(rep, runErr)
+}
+
+func validFormat(f string) bool {
+	for _, k := range sim.Formats {
+		if f == k {
+			return true
+		}
+	}
+	return false
+}
+
+// replayError turns an incomplete replay into exit status 2 and a leak
+// into an error.
+func replayError(rep *sim.Report, runErr error) error {
+	if runErr != nil {
+		var ce *capture.Error
+		if errors.As(runErr, &ce) {
+			return &exitCodeError{code: exitIncomplete, err: runErr}
+		}
+		return runErr
+	}
+	if rep.LiveObjectsAtEnd != 0 || len(rep.Leaks) != 0 {
+		return fmt.Errorf("leak check failed: %d live objects after close", rep.LiveObjectsAtEnd)
+	}
+	return nil
+}
+
+func writeReport(e *env, rep *sim.Report, format, out string) error {
+	var w io.Writer = e.stdout
+	var f *os.File
+	if out != "" {
+		var err error
+		if f, err = os.Create(out); err != nil {
+			return err
+		}
+		w = f
+	}
+	err := rep.Write(w, format)
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+func printRuntimeStats(w io.Writer, packets int64, elapsed time.Duration, workers int) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(w, "runtime: %d packets in %.3fs = %.0f packets/s with -j %d; heap sys %.1f MB, total sys %.1f MB, mallocs %d, GC cycles %d\n",
+		packets, elapsed.Seconds(), float64(packets)/elapsed.Seconds(), workers,
+		float64(ms.HeapSys)/(1<<20), float64(ms.Sys)/(1<<20), ms.Mallocs, ms.NumGC)
+}

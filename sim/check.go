@@ -1,0 +1,209 @@
+package sim
+
+import (
+	"fmt"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/netstack"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// errAt is a ParseError at p in the scenario's file.
+func (s *Scenario) errAt(p Pos, format string, args ...any) error {
+	return &ParseError{File: s.File, Line: p.Line, Column: p.Column, Msg: oneLine(fmt.Sprintf(format, args...))}
+}
+
+func at(ps []Pos, i int) Pos {
+	if i < len(ps) {
+		return ps[i]
+	}
+	return Pos{}
+}
+
+// devKey names a device in a namespace.
+type devKey struct{ netns, name string }
+
+// check resolves the scenario's cross references (namespaces, devices,
+// bridges, routes, sockets, taps, programs' attach points, entries), so
+// that mistakes are reported at their line rather than when the stack is
+// built.
+func (s *Scenario) check() error {
+	if _, err := skb.ProfileByName(s.Kernel); err != nil {
+		return s.errAt(s.Src.Kernel, "kernel: unknown profile %q (known: %v)", s.Kernel, skb.ProfileNames())
+	}
+	c := &s.Stack
+	ns := map[string]bool{netstack.HostNetns: true}
+	hostSeen := false
+	for i, n := range c.Namespaces {
+		if n.Name == netstack.HostNetns && !hostSeen {
+			hostSeen = true // declared to set its forwarding switch
+			continue
+		}
+		if ns[n.Name] {
+			return s.errAt(at(s.Src.Namespaces, i), "namespace %q declared twice", n.Name)
+		}
+		ns[n.Name] = true
+	}
+	devs := map[devKey]*netstack.DeviceConfig{}
+	for name := range ns {
+		devs[devKey{name, "lo"}] = &netstack.DeviceConfig{Name: "lo", Kind: netstack.KindLoopback}
+	}
+	addDev := func(netns, name string, p Pos, dev *netstack.DeviceConfig) error {
+		if !ns[netns] {
+			return s.errAt(p, "device %s: unknown namespace %q", name, netns)
+		}
+		k := devKey{netns, name}
+		if devs[k] != nil {
+			return s.errAt(p, "device %q declared twice in namespace %s", name, netns)
+		}
+		devs[k] = dev
+		return nil
+	}
+	for i := range c.Devices {
+		dv, p := &c.Devices[i], at(s.Src.Devices, i)
+		if dv.Kind == netstack.KindLoopback {
+			return s.errAt(p, "device %s: every namespace has its loopback device lo already", dv.Name)
+		}
+		if err := addDev(dv.Netns, dv.Name, p, dv); err != nil {
+			return err
+		}
+		if dv.Kind == netstack.KindVeth {
+			if err := addDev(dv.PeerNetns, dv.Peer, p, dv); err != nil {
+				return err
+			}
+		}
+		if dv.LinkNetns != "" && !ns[dv.LinkNetns] {
+			return s.errAt(p, "device %s: unknown link_netns %q", dv.Name, dv.LinkNetns)
+		}
+	}
+	for i, dv := range c.Devices {
+		if dv.Master == "" {
+			continue
+		}
+		m := devs[devKey{dv.Netns, dv.Master}]
+		if m == nil || m.Kind != netstack.KindBridge {
+			return s.errAt(at(s.Src.Devices, i), "device %s: master %q is not a bridge in namespace %s", dv.Name, dv.Master, dv.Netns)
+		}
+	}
+	hasDev := func(p Pos, what, netns, dev string) error {
+		if !ns[netns] {
+			return s.errAt(p, "%s: unknown namespace %q", what, netns)
+		}
+		if devs[devKey{netns, dev}] == nil {
+			return s.errAt(p, "%s: no device %q in namespace %s", what, dev, netns)
+		}
+		return nil
+	}
+	for i, r := range c.Routes {
+		if err := hasDev(at(s.Src.Routes, i), "route", r.Netns, r.Dev); err != nil {
+			return err
+		}
+	}
+	for i, nb := range c.Neighbours {
+		if err := hasDev(at(s.Src.Neighbours, i), "neighbour", nb.Netns, nb.Dev); err != nil {
+			return err
+		}
+	}
+	socks := map[string]bool{}
+	for i, so := range c.Sockets {
+		p := at(s.Src.Sockets, i)
+		if !ns[so.Netns] {
+			return s.errAt(p, "socket %s: unknown namespace %q", so.Name, so.Netns)
+		}
+		if socks[so.Name] {
+			return s.errAt(p, "socket %q declared twice", so.Name)
+		}
+		socks[so.Name] = true
+	}
+	for i, t := range c.Taps {
+		p := at(s.Src.Taps, i)
+		if t.Dev == "" {
+			if !ns[t.Netns] {
+				return s.errAt(p, "tap %s: unknown namespace %q", t.Name, t.Netns)
+			}
+		} else if err := hasDev(p, "tap "+t.Name, t.Netns, t.Dev); err != nil {
+			return err
+		}
+	}
+	progs := map[string]bool{}
+	for i := range c.Programs {
+		p, pp := &c.Programs[i], at(s.Src.Programs, i)
+		if progs[p.Name] {
+			return s.errAt(pp, "program %q declared twice", p.Name)
+		}
+		progs[p.Name] = true
+		if err := s.checkProgram(p, pp, ns, hasDev, socks); err != nil {
+			return err
+		}
+	}
+	for _, e := range c.Entries {
+		if e.Kind == netstack.EntryTX {
+			if !socks[e.Socket] {
+				return s.errAt(s.Src.Entry, "entry: unknown socket %q", e.Socket)
+			}
+			continue
+		}
+		if err := hasDev(s.Src.Entry, "entry", e.Netns, e.Dev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string]bool,
+	hasDev func(Pos, string, string, string) error, socks map[string]bool) error {
+	what := "program " + p.Name
+	if !ns[p.Netns] {
+		return s.errAt(pp, "%s: unknown namespace %q", what, p.Netns)
+	}
+	devHook := p.Hook == carrier.HookXDP || p.Hook == carrier.HookTCIngress || p.Hook == carrier.HookTCEgress
+	switch {
+	case devHook:
+		if p.Dev == "" {
+			return s.errAt(pp, "%s: hook %s needs a dev", what, p.Hook)
+		}
+		if err := hasDev(pp, what, p.Netns, p.Dev); err != nil {
+			return err
+		}
+	case p.Dev != "":
+		return s.errAt(pp, "%s: hook %s does not attach to a device", what, p.Hook)
+	}
+	if p.Hook == carrier.HookSocketFilter {
+		if p.Socket == "" {
+			return s.errAt(pp, "%s: hook socket_filter needs a socket", what)
+		}
+		if !socks[p.Socket] {
+			return s.errAt(pp, "%s: unknown socket %q", what, p.Socket)
+		}
+	} else if p.Socket != "" {
+		return s.errAt(pp, "%s: only a socket_filter program names a socket", what)
+	}
+	if p.Event != "" && p.Hook != carrier.HookTracepoint {
+		return s.errAt(pp, "%s: only a tracepoint program names an event", what)
+	}
+	if p.Hook == carrier.HookTracepoint && p.Event == "" {
+		p.Event = netstack.EventKfreeSkb
+	}
+	for j, a := range p.Actions {
+		if a.Target == "" {
+			continue
+		}
+		ap := pp
+		if i := s.progIndex(p); i >= 0 && i < len(s.Src.Actions) {
+			ap = at(s.Src.Actions[i], j)
+		}
+		if err := hasDev(ap, what+": "+a.Kind.String(), p.Netns, a.Target); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Scenario) progIndex(p *netstack.ProgramConfig) int {
+	for i := range s.Stack.Programs {
+		if &s.Stack.Programs[i] == p {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,118 @@
+// Package sim is skbsim's product layer: scenario files, the replay engine
+// and its reports.
+//
+// A [Scenario] is plain data: a kernel profile, a netstack.Config (the
+// namespaces, devices, routes, sockets, taps, programs and entry points of
+// one machine), the metadata maps and the carrier design that keeps their
+// values. [Parse] reads one from YAML; [Builtin] returns the embedded
+// default. [Replay] streams captures through it and returns a [Report].
+//
+// # Replay
+//
+// Packets are partitioned by their symmetric flow hash
+// (capture.Decoded.FlowHash) into Scenario.Shards flow shards. Each shard
+// owns a kmem.Accountant, an skb.Allocator, a carrier and a
+// netstack.Stack, and sees its packets in capture order. The number of
+// worker goroutines (Options.Workers, simrun's -j) only decides which
+// goroutine runs which shard, so reports are identical for every -j.
+// With one worker the calling goroutine reads, decodes and replays; with
+// more, it reads and decodes and hands packets to the workers in
+// preallocated batches that are recycled, so steady-state replay allocates
+// nothing on the Go heap. Memory does not grow with the capture.
+//
+// Packet ids are capture indexes (counted on across several captures).
+// Frames of captures without Ethernet headers (Linux cooked, raw IP,
+// loopback, PPP) get an Ethernet header addressed to the entry device.
+// With several entry points, a packet from pcapng interface i enters
+// entry i (the last one for higher interfaces).
+//
+// After the last packet every shard flushes its stack, closes the stack
+// and the carrier, ends the RCU grace period and checks for leaks: every
+// skb, buffer and extension freed (skb.Allocator.CheckLeaks) and no live
+// object left in the accountant.
+//
+// A capture damaged part way still yields a report of every packet before
+// the damage, with Complete false and Error the reader's one-line
+// *capture.Error.
+//
+// # Reports
+//
+// [Report] holds, per program (a hook at a place) and map, the reads that
+// found this packet's value, found nothing, were refused (storage shared
+// with a clone) or saw a value written for another packet; drops by kernel
+// reason; what happened to packets (delivered, tapped, transmitted,
+// dropped); the modelled kernel allocations (count, bytes, per packet, per
+// size class and call site, peak) and primitive operation counts; and the
+// end-of-run leak check. It writes itself as text, JSON or CSV. The JSON
+// keys packets_read, complete, live_objects_at_end, allocations and error
+// are a contract other tools rely on.
+//
+// # Scenario files
+//
+// A scenario is one YAML document. Unknown keys, missing required keys and
+// bad values are errors naming file:line:column ([*ParseError], matching
+// [ErrScenario]). Namespace "host" (init_net) always exists and is the
+// default wherever a namespace is omitted; every namespace has "lo".
+//
+//	name: edge-lb                      # report title
+//	description: free text
+//	kernel: v6.18                      # skb.ProfileByName (default v6.18)
+//	design: rfc                        # carrier design (default rfc); simrun -design overrides
+//	carrier: {cache_size: 16, capacity: 4096, buffer_size: 64, prealloc_pool: 64, seed: 1}
+//	shards: 16                         # flow shards (default 16), independent of -j
+//	options: {rx_timestamps: false, fwd_update_priority: true, trace_all: false}
+//	namespaces:                        # names, or {name, forwarding}
+//	  - {name: host, forwarding: true}
+//	  - pod
+//	devices:
+//	  - name: eth0
+//	    kind: nic                      # nic dummy veth bridge vxlan geneve gre gretap ipip sit
+//	    netns: host
+//	    mac: 02:00:00:00:00:01         # default: deterministic
+//	    addr: [192.0.2.1/24]           # one prefix or a list
+//	    mtu: 1500
+//	    xdp: native                    # native or generic attach mode
+//	    gro: on                        # NETIF_F_GRO (default: on for nic, bridge, tunnels; off for veth)
+//	    software_gso: false            # no GSO offload: skb_segment before xmit
+//	    qdisc: blackhole               # noqueue (default), pfifo or blackhole
+//	    down: false
+//	  - {name: veth0, kind: veth, peer: eth0, peer_netns: pod, addr: 10.0.0.1/24, peer_addr: 10.0.0.2/24, peer_mac: ..., peer_xdp: native, peer_gro: on}
+//	  - {name: br0, kind: bridge}
+//	  - {name: vx0, kind: vxlan, master: br0, local: 192.0.2.1, remote: 192.0.2.2, vni: 42, port: 4789, link_netns: host}
+//	routes:
+//	  - {netns: host, dst: 10.0.0.0/24, dev: veth0, via: 10.0.0.2}   # dst "default" is 0.0.0.0/0
+//	neighbours:
+//	  - {netns: host, dev: veth0, addr: 10.0.0.2, mac: 02:00:00:00:00:02}
+//	sockets:
+//	  - {name: app, netns: pod, proto: udp, addr: 10.0.0.2, port: 53, cgroup: /app, mark: 0, priority: 0, rcvbuf: 212992, read: true}
+//	taps:                              # AF_PACKET sockets
+//	  - {name: tcpdump, netns: host, dev: eth0, dir: both}   # dir rx, tx or both; no dev: every device
+//	maps:
+//	  - {name: tag, value_size: 8, flags: [clone, keep_scrub, keep_netns]}
+//	programs:
+//	  - name: tag_rx
+//	    hook: xdp                      # xdp tc_ingress tc_egress cgroup_ingress cgroup_egress
+//	                                   # socket_filter sockops tracepoint
+//	    netns: host
+//	    dev: eth0                      # xdp and tc hooks
+//	    cgroup: /app                   # cgroup hooks ("" is the root)
+//	    socket: app                    # socket_filter
+//	    event: kfree_skb               # tracepoint: kfree_skb (default) or consume_skb
+//	    actions:                       # netstack's action library, in order
+//	      - write: {map: tag, value: 0xcafe}   # the packet id, then value
+//	      - read: tag                  # counted in the report: found/missing/refused/foreign
+//	      - delete: tag
+//	      - set_mark: 7                # also set_priority, set_tc_index, set_hash, adjust_meta
+//	      - set_cb: {index: 0, value: 1}
+//	      - set_tstamp: {value: 1000, mono: true}
+//	      - clone_redirect: {target: dum0, ingress: false}
+//	      - redirect: {target: veth0, ingress: false}
+//	      - redirect_peer: veth0
+//	      - count
+//	      - pass
+//	      - drop
+//	entry:                             # one entry point or a list
+//	  {kind: rx, netns: host, dev: eth0}          # or {kind: tx, socket: app}
+//
+// The examples/ directory holds complete scenarios with tests.
+package sim

@@ -1,0 +1,831 @@
+package sim
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/netstack"
+	"github.com/skbsim/skbsim/skb"
+)
+
+//go:embed scenarios/*.yaml
+var builtinFS embed.FS
+
+// DefaultScenarioName is the built-in scenario `simrun run` uses when no
+// -scenario is given.
+const DefaultScenarioName = "default"
+
+// Builtin returns the embedded scenario called name ("default").
+func Builtin(name string) (*Scenario, error) {
+	b, err := builtinFS.ReadFile("scenarios/" + name + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("builtin scenario %q: %w", name, ErrScenario)
+	}
+	return Parse("builtin:"+name, b)
+}
+
+// LoadScenario reads and parses a scenario file.
+func LoadScenario(path string) (*Scenario, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	return Parse(path, b)
+}
+
+// Parse parses a scenario written in YAML (see the package documentation
+// for the schema). Unknown keys, missing required keys, bad values and
+// references to undeclared namespaces, devices, maps or sockets are
+// *ParseError values naming file:line:col.
+func Parse(file string, src []byte) (*Scenario, error) {
+	d := &dec{file: file}
+	var doc yaml.Node
+	yd := yaml.NewDecoder(bytes.NewReader(src))
+	if err := yd.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, d.errf(nil, "empty scenario")
+		}
+		return nil, &ParseError{File: file, Msg: "yaml: " + oneLine(trimYAMLPrefix(err.Error()))}
+	}
+	var extra yaml.Node
+	if err := yd.Decode(&extra); err == nil {
+		return nil, d.errf(&extra, "more than one YAML document")
+	}
+	root := doc.Content[0]
+	s := &Scenario{File: file}
+	if err := d.scenario(root, s); err != nil {
+		return nil, err
+	}
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// trimYAMLPrefix keeps yaml.v3's "yaml: line N: msg" readable after our
+// own prefix.
+func trimYAMLPrefix(s string) string {
+	if len(s) > 6 && s[:6] == "yaml: " {
+		return s[6:]
+	}
+	return s
+}
+
+func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Column: n.Column} }
+
+var topKeys = []string{"name", "description", "kernel", "design", "carrier", "shards", "keep_dst_mac", "options",
+	"namespaces", "devices", "routes", "neighbours", "sockets", "taps", "maps", "programs", "entry"}
+
+func (d *dec) scenario(root *yaml.Node, s *Scenario) error {
+	m, err := d.fields(root, "scenario", topKeys...)
+	if err != nil {
+		return err
+	}
+	s.Kernel, s.Design, s.Shards = skb.DefaultProfileName, "rfc", DefaultShards
+	// Maps first: programs refer to them by name.
+	order := append([]string{"maps"}, topKeys...)
+	done := map[string]bool{}
+	for _, k := range order {
+		v, ok := m[k]
+		if !ok || done[k] {
+			continue
+		}
+		done[k] = true
+		if err := d.topField(k, v, s); err != nil {
+			return err
+		}
+	}
+	if _, ok := m["entry"]; !ok {
+		return d.errf(root, "scenario: missing %q", "entry")
+	}
+	return nil
+}
+
+func (d *dec) topField(k string, v *yaml.Node, s *Scenario) (err error) {
+	c := &s.Stack
+	switch k {
+	case "name":
+		s.Name, err = d.name(v, "name")
+	case "description":
+		s.Description, err = d.scalar(v, "description")
+	case "kernel":
+		s.Kernel, err = d.scalar(v, "kernel")
+		s.Src.Kernel = pos(v)
+	case "design":
+		s.Design, err = d.name(v, "design")
+		s.Src.Design = pos(v)
+	case "carrier":
+		err = d.carrier(v, &s.Carrier)
+	case "shards":
+		s.Shards, err = d.intv(v, "shards", 1, 1024)
+	case "keep_dst_mac":
+		s.KeepDstMAC, err = d.boolean(v, "keep_dst_mac")
+	case "options":
+		err = d.options(v, &c.Options)
+	case "namespaces":
+		err = d.each(v, "namespaces", func(n *yaml.Node) error {
+			ns, err := d.namespace(n)
+			c.Namespaces = append(c.Namespaces, ns)
+			s.Src.Namespaces = append(s.Src.Namespaces, pos(n))
+			return err
+		})
+	case "devices":
+		err = d.each(v, "devices", func(n *yaml.Node) error {
+			dev, err := d.device(n)
+			c.Devices = append(c.Devices, dev)
+			s.Src.Devices = append(s.Src.Devices, pos(n))
+			return err
+		})
+	case "routes":
+		err = d.each(v, "routes", func(n *yaml.Node) error {
+			r, err := d.route(n)
+			c.Routes = append(c.Routes, r)
+			s.Src.Routes = append(s.Src.Routes, pos(n))
+			return err
+		})
+	case "neighbours":
+		err = d.each(v, "neighbours", func(n *yaml.Node) error {
+			nb, err := d.neighbour(n)
+			c.Neighbours = append(c.Neighbours, nb)
+			s.Src.Neighbours = append(s.Src.Neighbours, pos(n))
+			return err
+		})
+	case "sockets":
+		err = d.each(v, "sockets", func(n *yaml.Node) error {
+			so, err := d.socket(n)
+			c.Sockets = append(c.Sockets, so)
+			s.Src.Sockets = append(s.Src.Sockets, pos(n))
+			return err
+		})
+	case "taps":
+		err = d.each(v, "taps", func(n *yaml.Node) error {
+			t, err := d.tap(n)
+			c.Taps = append(c.Taps, t)
+			s.Src.Taps = append(s.Src.Taps, pos(n))
+			return err
+		})
+	case "maps":
+		err = d.each(v, "maps", func(n *yaml.Node) error {
+			mp, err := d.mapSpec(n)
+			for _, o := range s.Maps {
+				if o.Name == mp.Name && err == nil {
+					err = d.errf(n, "map %q declared twice", mp.Name)
+				}
+			}
+			s.Maps = append(s.Maps, mp)
+			s.Src.Maps = append(s.Src.Maps, pos(n))
+			return err
+		})
+	case "programs":
+		err = d.each(v, "programs", func(n *yaml.Node) error {
+			p, apos, err := d.program(n, s.Maps)
+			c.Programs = append(c.Programs, p)
+			s.Src.Programs = append(s.Src.Programs, pos(n))
+			s.Src.Actions = append(s.Src.Actions, apos)
+			return err
+		})
+	case "entry":
+		s.Src.Entry = pos(v)
+		items := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			items = v.Content
+		}
+		for _, n := range items {
+			e, err := d.entry(n)
+			if err != nil {
+				return err
+			}
+			c.Entries = append(c.Entries, e)
+		}
+		if len(c.Entries) == 0 {
+			return d.errf(v, "entry: want at least one entry point")
+		}
+	}
+	return err
+}
+
+func (d *dec) each(n *yaml.Node, what string, f func(*yaml.Node) error) error {
+	items, err := d.list(n, what)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if err := f(it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// kv calls f for every key of a mapping already checked by fields, in the
+// order written, so the first bad value is the one reported.
+func (d *dec) kv(n *yaml.Node, f func(k string, v *yaml.Node) error) error {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if err := f(n.Content[i].Value, n.Content[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *dec) carrier(n *yaml.Node, o *carrier.Options) error {
+	if _, err := d.fields(n, "carrier", "cache_size", "capacity", "buffer_size", "prealloc_pool", "seed"); err != nil {
+		return err
+	}
+	return d.kv(n, func(k string, v *yaml.Node) (err error) {
+		switch k {
+		case "cache_size":
+			o.CacheSize, err = d.intv(v, "carrier.cache_size", 1, 64)
+		case "capacity":
+			o.Capacity, err = d.intv(v, "carrier.capacity", 1, 1<<24)
+		case "buffer_size":
+			o.BufferSize, err = d.intv(v, "carrier.buffer_size", 1, 4096)
+		case "prealloc_pool":
+			o.PreallocPool, err = d.intv(v, "carrier.prealloc_pool", 1, 1<<20)
+		case "seed":
+			o.Seed, err = d.uint64v(v, "carrier.seed")
+		}
+		return err
+	})
+}
+
+func (d *dec) options(n *yaml.Node, o *netstack.Options) error {
+	if _, err := d.fields(n, "options", "rx_timestamps", "fwd_update_priority", "trace_all"); err != nil {
+		return err
+	}
+	return d.kv(n, func(k string, v *yaml.Node) (err error) {
+		switch k {
+		case "rx_timestamps":
+			o.RxTimestamps, err = d.boolean(v, "options.rx_timestamps")
+		case "fwd_update_priority":
+			var b bool
+			b, err = d.boolean(v, "options.fwd_update_priority")
+			o.NoFwdUpdatePriority = !b
+		case "trace_all":
+			o.TraceAll, err = d.boolean(v, "options.trace_all")
+		}
+		return err
+	})
+}
+
+// namespace reads "name" or {name: N, forwarding: true}.
+func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
+	if n.Kind == yaml.ScalarNode {
+		ns.Name, err = d.name(n, "namespace")
+		return ns, err
+	}
+	m, err := d.fields(n, "namespace", "name", "forwarding")
+	if err != nil {
+		return ns, err
+	}
+	v, err := d.need(m, n, "namespace", "name")
+	if err != nil {
+		return ns, err
+	}
+	if ns.Name, err = d.name(v, "namespace.name"); err != nil {
+		return ns, err
+	}
+	if v, ok := m["forwarding"]; ok {
+		ns.Forwarding, err = d.boolean(v, "namespace "+ns.Name+": forwarding")
+	}
+	return ns, err
+}
+
+func (d *dec) prefixes(n *yaml.Node, what string) ([]netip.Prefix, error) {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	var out []netip.Prefix
+	for _, it := range items {
+		s, err := d.scalar(it, what)
+		if err != nil {
+			return nil, err
+		}
+		p, perr := netip.ParsePrefix(s)
+		if perr != nil {
+			return nil, d.errf(it, "%s: want address/length, got %q", what, s)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (d *dec) mac(n *yaml.Node, what string) ([6]byte, error) {
+	s, err := d.scalar(n, what)
+	if err != nil {
+		return [6]byte{}, err
+	}
+	hw, perr := net.ParseMAC(s)
+	if perr != nil || len(hw) != 6 {
+		return [6]byte{}, d.errf(n, "%s: want a MAC address like 02:00:00:00:00:01, got %q", what, s)
+	}
+	return [6]byte(hw), nil
+}
+
+// DeviceKinds lists the device kinds a scenario may declare.
+var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.KindDummy, netstack.KindVeth,
+	netstack.KindBridge, netstack.KindVXLAN, netstack.KindGeneve, netstack.KindGRE, netstack.KindGRETap,
+	netstack.KindIPIP, netstack.KindSIT}
+
+var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
+	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
+	"qdisc", "down"}
+
+func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
+	m, err := d.fields(n, "device", deviceKeys...)
+	if err != nil {
+		return dev, err
+	}
+	if v, err := d.need(m, n, "device", "name"); err != nil {
+		return dev, err
+	} else if dev.Name, err = d.name(v, "device.name"); err != nil {
+		return dev, err
+	}
+	what := "device " + dev.Name
+	if v, err := d.need(m, n, what, "kind"); err != nil {
+		return dev, err
+	} else if dev.Kind, err = d.enum(v, what+": kind", DeviceKinds...); err != nil {
+		return dev, err
+	}
+	dev.Netns = netstack.HostNetns
+	err = d.kv(n, func(k string, v *yaml.Node) (err error) {
+		w := what + ": " + k
+		switch k {
+		case "netns":
+			dev.Netns, err = d.name(v, w)
+		case "mac":
+			dev.MAC, err = d.mac(v, w)
+		case "addr":
+			dev.Addrs, err = d.prefixes(v, w)
+		case "mtu":
+			dev.MTU, err = d.intv(v, w, 68, 65535)
+		case "peer":
+			dev.Peer, err = d.name(v, w)
+		case "peer_netns":
+			dev.PeerNetns, err = d.name(v, w)
+		case "peer_addr":
+			dev.PeerAddrs, err = d.prefixes(v, w)
+		case "peer_mac":
+			dev.PeerMAC, err = d.mac(v, w)
+		case "master":
+			dev.Master, err = d.name(v, w)
+		case "local":
+			dev.Local, err = d.addr(v, w)
+		case "remote":
+			dev.Remote, err = d.addr(v, w)
+		case "vni":
+			var x int64
+			x, err = d.integer(v, w, 0, 1<<32-1)
+			dev.VNI = uint32(x)
+		case "port":
+			dev.Port, err = d.port(v, w)
+		case "link_netns":
+			dev.LinkNetns, err = d.name(v, w)
+		case "xdp":
+			dev.XDP, err = d.enum(v, w, "native", "generic")
+		case "gro":
+			dev.GRO, err = d.onOff(v, w)
+		case "peer_gro":
+			dev.PeerGRO, err = d.onOff(v, w)
+		case "peer_xdp":
+			dev.PeerXDP, err = d.enum(v, w, "native", "generic")
+		case "software_gso":
+			dev.SoftwareGSO, err = d.boolean(v, w)
+		case "qdisc":
+			dev.Qdisc, err = d.enum(v, w, "noqueue", "pfifo", "blackhole")
+			if dev.Qdisc != "blackhole" {
+				dev.Qdisc = ""
+			}
+		case "down":
+			dev.Down, err = d.boolean(v, w)
+		}
+		return err
+	})
+	if err != nil {
+		return dev, err
+	}
+	if dev.Kind == netstack.KindVeth && dev.Peer == "" {
+		return dev, d.errf(n, "%s: a veth needs a peer", what)
+	}
+	if dev.Kind != netstack.KindVeth && (dev.Peer != "" || dev.PeerNetns != "" || dev.PeerAddrs != nil ||
+		dev.PeerXDP != "" || dev.PeerGRO != "" || dev.PeerMAC != [6]byte{}) {
+		return dev, d.errf(n, "%s: only a veth has a peer", what)
+	}
+	if dev.Kind == netstack.KindVeth && dev.PeerNetns == "" {
+		dev.PeerNetns = dev.Netns
+	}
+	return dev, nil
+}
+
+func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
+	m, err := d.fields(n, "route", "netns", "dst", "dev", "via")
+	if err != nil {
+		return r, err
+	}
+	r.Netns = netstack.HostNetns
+	if _, err := d.need(m, n, "route", "dst"); err != nil {
+		return r, err
+	}
+	if _, err := d.need(m, n, "route", "dev"); err != nil {
+		return r, err
+	}
+	err = d.kv(n, func(k string, v *yaml.Node) (err error) {
+		switch k {
+		case "netns":
+			r.Netns, err = d.name(v, "route.netns")
+		case "dst":
+			r.Dst, err = d.prefix(v, "route.dst")
+		case "dev":
+			r.Dev, err = d.name(v, "route.dev")
+		case "via":
+			r.Via, err = d.addr(v, "route.via")
+		}
+		return err
+	})
+	return r, err
+}
+
+func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
+	m, err := d.fields(n, "neighbour", "netns", "dev", "addr", "mac")
+	if err != nil {
+		return nb, err
+	}
+	nb.Netns = netstack.HostNetns
+	for _, k := range []string{"dev", "addr", "mac"} {
+		if _, err := d.need(m, n, "neighbour", k); err != nil {
+			return nb, err
+		}
+	}
+	err = d.kv(n, func(k string, v *yaml.Node) (err error) {
+		switch k {
+		case "netns":
+			nb.Netns, err = d.name(v, "neighbour.netns")
+		case "dev":
+			nb.Dev, err = d.name(v, "neighbour.dev")
+		case "addr":
+			nb.Addr, err = d.addr(v, "neighbour.addr")
+		case "mac":
+			nb.MAC, err = d.mac(v, "neighbour.mac")
+		}
+		return err
+	})
+	return nb, err
+}
+
+func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
+	m, err := d.fields(n, "socket", "name", "netns", "proto", "addr", "port", "cgroup", "mark", "priority", "rcvbuf", "read")
+	if err != nil {
+		return s, err
+	}
+	s.Netns = netstack.HostNetns
+	v, err := d.need(m, n, "socket", "name")
+	if err != nil {
+		return s, err
+	}
+	if s.Name, err = d.name(v, "socket.name"); err != nil {
+		return s, err
+	}
+	what := "socket " + s.Name
+	if _, err = d.need(m, n, what, "proto"); err != nil {
+		return s, err
+	}
+	err = d.kv(n, func(k string, v *yaml.Node) (err error) {
+		w := what + ": " + k
+		var x int64
+		switch k {
+		case "netns":
+			s.Netns, err = d.name(v, w)
+		case "proto":
+			s.Proto, err = d.enum(v, w, netstack.ProtoTCP, netstack.ProtoUDP)
+		case "addr":
+			s.Addr, err = d.addr(v, w)
+		case "port":
+			s.Port, err = d.port(v, w)
+		case "cgroup":
+			s.Cgroup, err = d.scalar(v, w)
+		case "mark":
+			x, err = d.integer(v, w, 0, 1<<32-1)
+			s.Mark = uint32(x)
+		case "priority":
+			x, err = d.integer(v, w, 0, 1<<32-1)
+			s.Priority = uint32(x)
+		case "rcvbuf":
+			s.RcvBuf, err = d.intv(v, w, 1, 1<<30)
+		case "read":
+			var rd bool
+			rd, err = d.boolean(v, w)
+			s.NoRead = !rd
+		}
+		return err
+	})
+	return s, err
+}
+
+func (d *dec) tap(n *yaml.Node) (t netstack.TapConfig, err error) {
+	m, err := d.fields(n, "tap", "name", "netns", "dev", "dir")
+	if err != nil {
+		return t, err
+	}
+	t.Netns, t.Dir = netstack.HostNetns, netstack.TapBoth
+	v, err := d.need(m, n, "tap", "name")
+	if err != nil {
+		return t, err
+	}
+	if t.Name, err = d.name(v, "tap.name"); err != nil {
+		return t, err
+	}
+	err = d.kv(n, func(k string, v *yaml.Node) (err error) {
+		w := "tap " + t.Name + ": " + k
+		switch k {
+		case "netns":
+			t.Netns, err = d.name(v, w)
+		case "dev":
+			t.Dev, err = d.name(v, w)
+		case "dir":
+			t.Dir, err = d.enum(v, w, netstack.TapRX, netstack.TapTX, netstack.TapBoth)
+		}
+		return err
+	})
+	return t, err
+}
+
+// MapFlags are the flag names a map may carry, with their carrier flags.
+var MapFlags = map[string]carrier.Flags{
+	"clone":      carrier.FlagClone,
+	"keep_scrub": carrier.FlagKeepScrub,
+	"keep_netns": carrier.FlagKeepNetns,
+}
+
+func (d *dec) mapSpec(n *yaml.Node) (mp carrier.MapSpec, err error) {
+	m, err := d.fields(n, "map", "name", "value_size", "flags")
+	if err != nil {
+		return mp, err
+	}
+	v, err := d.need(m, n, "map", "name")
+	if err != nil {
+		return mp, err
+	}
+	if mp.Name, err = d.name(v, "map.name"); err != nil {
+		return mp, err
+	}
+	what := "map " + mp.Name
+	mp.ValueSize = 4
+	if v, ok := m["value_size"]; ok {
+		if mp.ValueSize, err = d.intv(v, what+": value_size", 1, math.MaxUint16); err != nil {
+			return mp, err
+		}
+	}
+	if v, ok := m["flags"]; ok {
+		items := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			items = v.Content
+		}
+		for _, it := range items {
+			s, err := d.scalar(it, what+": flags")
+			if err != nil {
+				return mp, err
+			}
+			f, ok := MapFlags[s]
+			if !ok {
+				return mp, d.errf(it, "%s: unknown flag %q (known: clone, keep_netns, keep_scrub)", what, s)
+			}
+			mp.Flags |= f
+		}
+	}
+	return mp, nil
+}
+
+var programKeys = []string{"name", "hook", "dev", "netns", "cgroup", "socket", "event", "actions"}
+
+func (d *dec) program(n *yaml.Node, maps []carrier.MapSpec) (p netstack.ProgramConfig, apos []Pos, err error) {
+	m, err := d.fields(n, "program", programKeys...)
+	if err != nil {
+		return p, nil, err
+	}
+	v, err := d.need(m, n, "program", "name")
+	if err != nil {
+		return p, nil, err
+	}
+	if p.Name, err = d.name(v, "program.name"); err != nil {
+		return p, nil, err
+	}
+	what := "program " + p.Name
+	if v, err = d.need(m, n, what, "hook"); err != nil {
+		return p, nil, err
+	}
+	hs, err := d.scalar(v, what+": hook")
+	if err != nil {
+		return p, nil, err
+	}
+	var ok bool
+	if p.Hook, ok = carrier.ParseHook(hs); !ok {
+		var known []string
+		for h := carrier.Hook(0); h < carrier.NumHooks; h++ {
+			known = append(known, h.String())
+		}
+		return p, nil, d.errf(v, "%s: unknown hook %q (known: %s)", what, hs, strings.Join(known, ", "))
+	}
+	p.Netns = netstack.HostNetns
+	err = d.kv(n, func(k string, v *yaml.Node) (err error) {
+		w := what + ": " + k
+		switch k {
+		case "dev":
+			p.Dev, err = d.name(v, w)
+		case "netns":
+			p.Netns, err = d.name(v, w)
+		case "cgroup":
+			p.Cgroup, err = d.scalar(v, w)
+		case "socket":
+			p.Socket, err = d.name(v, w)
+		case "event":
+			p.Event, err = d.enum(v, w, netstack.EventKfreeSkb, netstack.EventConsumeSkb)
+		}
+		return err
+	})
+	if err != nil {
+		return p, nil, err
+	}
+	if v, err = d.need(m, n, what, "actions"); err != nil {
+		return p, nil, err
+	}
+	err = d.each(v, what+": actions", func(an *yaml.Node) error {
+		a, err := d.action(an, what, maps)
+		p.Actions = append(p.Actions, a)
+		apos = append(apos, pos(an))
+		return err
+	})
+	return p, apos, err
+}
+
+func (d *dec) entry(n *yaml.Node) (e netstack.EntryConfig, err error) {
+	if _, err := d.fields(n, "entry", "kind", "netns", "dev", "socket"); err != nil {
+		return e, err
+	}
+	e.Kind, e.Netns = netstack.EntryRX, netstack.HostNetns
+	err = d.kv(n, func(k string, v *yaml.Node) (err error) {
+		w := "entry." + k
+		switch k {
+		case "kind":
+			e.Kind, err = d.enum(v, w, netstack.EntryRX, netstack.EntryTX)
+		case "netns":
+			e.Netns, err = d.name(v, w)
+		case "dev":
+			e.Dev, err = d.name(v, w)
+		case "socket":
+			e.Socket, err = d.name(v, w)
+		}
+		return err
+	})
+	if err != nil {
+		return e, err
+	}
+	if e.Kind == netstack.EntryRX && e.Dev == "" {
+		return e, d.errf(n, "entry: an rx entry needs a dev")
+	}
+	if e.Kind == netstack.EntryTX && e.Socket == "" {
+		return e, d.errf(n, "entry: a tx entry needs a socket")
+	}
+	return e, nil
+}
+
+// actionArgs are the argument keys each action kind accepts; the first is
+// the one a bare value ("- read: tag") stands for.
+var actionArgs = [netstack.NumActionKinds][]string{
+	netstack.ActWrite:         {"map", "value"},
+	netstack.ActRead:          {"map"},
+	netstack.ActDelete:        {"map"},
+	netstack.ActSetMark:       {"value"},
+	netstack.ActSetPriority:   {"value"},
+	netstack.ActSetTCIndex:    {"value"},
+	netstack.ActSetCB:         {"index", "value"},
+	netstack.ActSetHash:       {"value"},
+	netstack.ActSetTstamp:     {"value", "mono"},
+	netstack.ActAdjustMeta:    {"value"},
+	netstack.ActCloneRedirect: {"target", "ingress"},
+	netstack.ActRedirect:      {"target", "ingress"},
+	netstack.ActRedirectPeer:  {"target"},
+}
+
+// required says which arguments an action must have.
+func actionRequired(k netstack.ActionKind) []string {
+	switch k {
+	case netstack.ActWrite, netstack.ActRead, netstack.ActDelete:
+		return []string{"map"}
+	case netstack.ActSetCB:
+		return []string{"index", "value"}
+	case netstack.ActCloneRedirect, netstack.ActRedirect, netstack.ActRedirectPeer:
+		return []string{"target"}
+	case netstack.ActDrop, netstack.ActCount, netstack.ActPass:
+		return nil
+	}
+	return []string{"value"}
+}
+
+func actionNames() string {
+	var names []string
+	for k := netstack.ActionKind(0); k < netstack.NumActionKinds; k++ {
+		names = append(names, k.String())
+	}
+	return strings.Join(names, ", ")
+}
+
+// action reads one step of a program from netstack's action library:
+// "- drop", "- read: tag" (the kind's main argument) or
+// "- write: {map: tag, value: 7}".
+func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netstack.Action, err error) {
+	var kn, args *yaml.Node
+	switch n.Kind {
+	case yaml.ScalarNode:
+		kn = n
+	case yaml.MappingNode:
+		if len(n.Content) != 2 {
+			return a, d.errf(n, "%s: an action is one name with its arguments", what)
+		}
+		kn, args = n.Content[0], n.Content[1]
+	default:
+		return a, d.errf(n, "%s: want an action, got %s", what, kindName(n))
+	}
+	name, err := d.scalar(kn, what+": action")
+	if err != nil {
+		return a, err
+	}
+	kind, ok := netstack.ParseActionKind(name)
+	if !ok {
+		return a, d.errf(kn, "%s: unknown action %q (known: %s)", what, name, actionNames())
+	}
+	a.Kind = kind
+	what += ": " + name
+	allowed := actionArgs[kind]
+	given := map[string]*yaml.Node{}
+	switch {
+	case args == nil || (args.Kind == yaml.ScalarNode && args.Tag == "!!null"):
+	case args.Kind == yaml.ScalarNode:
+		if len(allowed) == 0 {
+			return a, d.errf(args, "%s takes no argument", what)
+		}
+		given[allowed[0]] = args
+	case args.Kind == yaml.MappingNode:
+		if len(allowed) == 0 {
+			return a, d.errf(args, "%s takes no argument", what)
+		}
+		if given, err = d.fields(args, what, allowed...); err != nil {
+			return a, err
+		}
+	default:
+		return a, d.errf(args, "%s: want a value or a mapping of arguments, got %s", what, kindName(args))
+	}
+	for _, k := range actionRequired(kind) {
+		if _, ok := given[k]; !ok {
+			return a, d.errf(n, "%s: missing %q", what, k)
+		}
+	}
+	for _, k := range allowed {
+		v, ok := given[k]
+		if !ok {
+			continue
+		}
+		w := what + "." + k
+		switch k {
+		case "map":
+			s, err := d.name(v, w)
+			if err != nil {
+				return a, err
+			}
+			a.Map = -1
+			for i, m := range maps {
+				if m.Name == s {
+					a.Map = i
+				}
+			}
+			if a.Map < 0 {
+				return a, d.errf(v, "%s: unknown map %q", what, s)
+			}
+		case "value":
+			a.Value, err = d.uint64v(v, w)
+		case "index":
+			a.Index, err = d.intv(v, w, 0, 4)
+		case "target":
+			a.Target, err = d.name(v, w)
+		case "ingress":
+			a.Ingress, err = d.boolean(v, w)
+		case "mono":
+			a.Mono, err = d.boolean(v, w)
+		}
+		if err != nil {
+			return a, err
+		}
+	}
+	return a, nil
+}

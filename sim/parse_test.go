@@ -1,0 +1,186 @@
+package sim
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/internal/errno"
+	"github.com/skbsim/skbsim/netstack"
+)
+
+const minimal = `name: t
+devices:
+  - {name: eth0, kind: nic}
+entry: {dev: eth0}
+`
+
+func TestParseMinimal(t *testing.T) {
+	s, err := Parse("t.yaml", []byte(minimal))
+	require.NoError(t, err)
+	assert.Equal(t, "v6.18", s.Kernel)
+	assert.Equal(t, "rfc", s.Design)
+	assert.Equal(t, DefaultShards, s.Shards)
+	require.Len(t, s.Stack.Entries, 1)
+	assert.Equal(t, netstack.EntryConfig{Kind: netstack.EntryRX, Netns: "host", Dev: "eth0"}, s.Stack.Entries[0])
+	assert.Equal(t, Pos{Line: 3, Column: 5}, s.Src.Devices[0])
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, src, want string
+	}{
+		{"empty", "", "f.yaml: empty scenario"},
+		{"yaml syntax", "name: [", "f.yaml: yaml: line 1: did not find expected node content"},
+		{"not a mapping", "- a\n", "f.yaml:1:1: scenario: want a mapping, got a list"},
+		{"unknown top key", "nmae: x\n", `f.yaml:1:1: scenario: unknown key "nmae"`},
+		{"duplicate key", "name: a\nname: b\n", `f.yaml:2:1: scenario: key "name" given twice`},
+		{"missing entry", "name: a\n", `f.yaml:1:1: scenario: missing "entry"`},
+		{"bad shards", "shards: many\nentry: {dev: lo}\n", `f.yaml:1:9: shards: want an integer, got "many"`},
+		{"shards range", "shards: 0\nentry: {dev: lo}\n", "f.yaml:1:9: shards: 0 out of range [1, 1024]"},
+		{"unknown kernel", "kernel: v1.0\nentry: {dev: lo}\n", `f.yaml:1:9: kernel: unknown profile "v1.0"`},
+		{"device kind", "devices:\n  - {name: x, kind: nicc}\nentry: {dev: x}\n",
+			`f.yaml:2:21: device x: kind: unknown value "nicc"`},
+		{"device unknown key", "devices:\n  - name: x\n    kind: nic\n    speed: 10\nentry: {dev: x}\n",
+			`f.yaml:4:5: device: unknown key "speed"`},
+		{"device missing kind", "devices:\n  - {name: x}\nentry: {dev: x}\n", `f.yaml:2:5: device x: missing "kind"`},
+		{"bad addr", "devices:\n  - {name: x, kind: nic, addr: 10.0.0.1}\nentry: {dev: x}\n",
+			`f.yaml:2:32: device x: addr: want address/length, got "10.0.0.1"`},
+		{"bad mac", "devices:\n  - {name: x, kind: nic, mac: zz}\nentry: {dev: x}\n",
+			`f.yaml:2:31: device x: mac: want a MAC address`},
+		{"veth without peer", "devices:\n  - {name: v, kind: veth}\nentry: {dev: v}\n", "f.yaml:2:5: device v: a veth needs a peer"},
+		{"peer namespace", "devices:\n  - {name: v, kind: veth, peer: p, peer_netns: nowhere}\nentry: {dev: v}\n",
+			`f.yaml:2:5: device p: unknown namespace "nowhere"`},
+		{"duplicate device", "devices:\n  - {name: x, kind: nic}\n  - {name: x, kind: dummy}\nentry: {dev: x}\n",
+			`f.yaml:3:5: device "x" declared twice in namespace host`},
+		{"master not bridge", "devices:\n  - {name: x, kind: nic, master: y}\n  - {name: y, kind: dummy}\nentry: {dev: x}\n",
+			`f.yaml:2:5: device x: master "y" is not a bridge`},
+		{"route device", "routes:\n  - {dst: default, dev: eth9}\nentry: {dev: lo}\n", `f.yaml:2:5: route: no device "eth9" in namespace host`},
+		{"route dst", "routes:\n  - {dst: 10.0.0.300/8, dev: lo}\nentry: {dev: lo}\n", `f.yaml:2:11: route.dst: want an address or prefix`},
+		{"socket proto", "sockets:\n  - {name: s, proto: sctp}\nentry: {dev: lo}\n", `f.yaml:2:22: socket s: proto: unknown value "sctp"`},
+		{"port range", "sockets:\n  - {name: s, proto: udp, port: 70000}\nentry: {dev: lo}\n", "f.yaml:2:33: socket s: port: 70000 out of range"},
+		{"map flag", "maps:\n  - {name: m, flags: [clone, forever]}\nentry: {dev: lo}\n", `f.yaml:2:30: map m: unknown flag "forever"`},
+		{"map twice", "maps:\n  - {name: m}\n  - {name: m}\nentry: {dev: lo}\n", `f.yaml:3:5: map "m" declared twice`},
+		{"hook", "programs:\n  - {name: p, hook: lsm, actions: []}\nentry: {dev: lo}\n", `f.yaml:2:21: program p: unknown hook "lsm"`},
+		{"hook needs dev", "programs:\n  - {name: p, hook: tc_ingress, actions: []}\nentry: {dev: lo}\n",
+			"f.yaml:2:5: program p: hook tc_ingress needs a dev"},
+		{"program device", "programs:\n  - {name: p, hook: xdp, dev: eth1, actions: []}\nentry: {dev: lo}\n",
+			`f.yaml:2:5: program p: no device "eth1" in namespace host`},
+		{"socket filter socket", "programs:\n  - {name: p, hook: socket_filter, socket: s, actions: []}\nentry: {dev: lo}\n",
+			`f.yaml:2:5: program p: unknown socket "s"`},
+		{"unknown action", "programs:\n  - name: p\n    hook: cgroup_ingress\n    actions:\n      - frob\nentry: {dev: lo}\n",
+			`f.yaml:5:9: program p: unknown action "frob"`},
+		{"unknown map", "programs:\n  - name: p\n    hook: cgroup_ingress\n    actions:\n      - read: nomap\nentry: {dev: lo}\n",
+			`f.yaml:5:15: program p: read: unknown map "nomap"`},
+		{"action argument", "maps: [{name: m}]\nprograms:\n  - name: p\n    hook: cgroup_ingress\n    actions:\n      - write: {map: m, valu: 1}\nentry: {dev: lo}\n",
+			`f.yaml:6:25: program p: write: unknown key "valu"`},
+		{"action missing", "programs:\n  - name: p\n    hook: cgroup_ingress\n    actions:\n      - set_cb: {value: 1}\nentry: {dev: lo}\n",
+			`f.yaml:5:9: program p: set_cb: missing "index"`},
+		{"action no argument", "programs:\n  - name: p\n    hook: cgroup_ingress\n    actions:\n      - drop: 1\nentry: {dev: lo}\n",
+			"f.yaml:5:15: program p: drop takes no argument"},
+		{"redirect target", "programs:\n  - name: p\n    hook: cgroup_ingress\n    actions:\n      - redirect: eth7\nentry: {dev: lo}\n",
+			`f.yaml:5:9: program p: redirect: no device "eth7" in namespace host`},
+		{"bad value", "maps: [{name: m}]\nprograms:\n  - name: p\n    hook: cgroup_ingress\n    actions:\n      - write: {map: m, value: -1}\nentry: {dev: lo}\n",
+			`f.yaml:6:32: program p: write.value: want an unsigned integer, got "-1"`},
+		{"entry device", "entry: {dev: eth0}\n", `f.yaml:1:8: entry: no device "eth0" in namespace host`},
+		{"tx entry socket", "entry: {kind: tx, socket: s}\n", `f.yaml:1:8: entry: unknown socket "s"`},
+		{"entry kind", "entry: {kind: sideways, dev: lo}\n", `f.yaml:1:15: entry.kind: unknown value "sideways"`},
+		{"two documents", minimal + "---\nname: b\n", "f.yaml:5:1: more than one YAML document"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(tc.src))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, err.Error(), "\n")
+			assert.ErrorIs(t, err, ErrScenario)
+			assert.ErrorIs(t, err, errno.EINVAL)
+			var pe *ParseError
+			assert.True(t, errors.As(err, &pe))
+		})
+	}
+}
+
+func TestParseActions(t *testing.T) {
+	src := `maps: [{name: a}, {name: b, value_size: 16, flags: [clone, keep_netns]}]
+devices: [{name: d0, kind: dummy}]
+programs:
+  - name: p
+    hook: tc_egress
+    dev: d0
+    actions:
+      - write: {map: b, value: 0x10}
+      - read: a
+      - set_cb: {index: 2, value: 9}
+      - clone_redirect: {target: d0, ingress: true}
+      - set_tstamp: {value: 5, mono: yes}
+      - drop
+entry: {dev: d0}
+`
+	s, err := Parse("a.yaml", []byte(src))
+	require.NoError(t, err)
+	assert.Equal(t, []carrier.MapSpec{{Name: "a", ValueSize: 4}, {Name: "b", ValueSize: 16, Flags: carrier.FlagClone | carrier.FlagKeepNetns}}, s.Maps)
+	require.Len(t, s.Stack.Programs, 1)
+	p := s.Stack.Programs[0]
+	assert.Equal(t, carrier.HookTCEgress, p.Hook)
+	assert.Equal(t, []netstack.Action{
+		{Kind: netstack.ActWrite, Map: 1, Value: 0x10},
+		{Kind: netstack.ActRead, Map: 0},
+		{Kind: netstack.ActSetCB, Index: 2, Value: 9},
+		{Kind: netstack.ActCloneRedirect, Target: "d0", Ingress: true},
+		{Kind: netstack.ActSetTstamp, Value: 5, Mono: true},
+		{Kind: netstack.ActDrop},
+	}, p.Actions)
+	assert.Equal(t, []Pos{{8, 9}, {9, 9}, {10, 9}, {11, 9}, {12, 9}, {13, 9}}, s.Src.Actions[0])
+}
+
+func TestBuiltinDefault(t *testing.T) {
+	s, err := Builtin(DefaultScenarioName)
+	require.NoError(t, err)
+	assert.Equal(t, "default", s.Name)
+	hooks := map[carrier.Hook]bool{}
+	for _, p := range s.Stack.Programs {
+		hooks[p.Hook] = true
+	}
+	for _, h := range []carrier.Hook{carrier.HookXDP, carrier.HookTCIngress, carrier.HookTCEgress, carrier.HookTracepoint} {
+		assert.True(t, hooks[h], "default scenario has a %s program", h)
+	}
+	_, err = Builtin("nonesuch")
+	assert.ErrorIs(t, err, ErrScenario)
+}
+
+// TestScenarioCopy checks that Copy is deep: equal values, no shared
+// slices.
+func TestScenarioCopy(t *testing.T) {
+	s, err := Builtin(DefaultScenarioName)
+	require.NoError(t, err)
+	c := s.Copy()
+	require.Equal(t, s, c)
+	assertNoSharedSlices(t, reflect.ValueOf(s).Elem(), reflect.ValueOf(c).Elem(), "Scenario")
+	c.Stack.Programs[0].Actions[0].Value++
+	c.Maps[0].ValueSize++
+	c.Src.Actions[0][0].Line++
+	assert.NotEqual(t, s, c)
+}
+
+func assertNoSharedSlices(t *testing.T, a, b reflect.Value, path string) {
+	t.Helper()
+	switch a.Kind() {
+	case reflect.Slice:
+		if a.Len() > 0 && a.Pointer() == b.Pointer() {
+			t.Errorf("%s shares its backing array", path)
+		}
+		for i := range a.Len() {
+			assertNoSharedSlices(t, a.Index(i), b.Index(i), path+"[]")
+		}
+	case reflect.Struct:
+		for i := range a.NumField() {
+			if a.Type().Field(i).IsExported() {
+				assertNoSharedSlices(t, a.Field(i), b.Field(i), path+"."+a.Type().Field(i).Name)
+			}
+		}
+	}
+}

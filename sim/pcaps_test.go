@@ -1,0 +1,87 @@
+package sim
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/capture"
+)
+
+// sharedPcaps is the folder of third-party captures next to the repository
+// (see its MANIFEST.md); the tests over it skip when it is absent.
+const sharedPcaps = "../../shared/pcaps"
+
+// TestSharedPcaps replays every third-party capture through the built-in
+// scenario: no panic, no leak, and damaged captures end in a one-line
+// error naming the file and where reading stopped.
+func TestSharedPcaps(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(sharedPcaps, "*.pcap*"))
+	if len(files) == 0 {
+		t.Skip("no captures in " + sharedPcaps)
+	}
+	if testing.Short() {
+		files = files[:min(len(files), 8)]
+	}
+	s := mustBuiltin(t)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			rep, err := Replay(s, []string{f}, Options{Workers: 2})
+			if rep == nil {
+				// Unreadable from the first byte: bad magic, unsupported
+				// link type or version in the file header.
+				require.Error(t, err)
+				assertOneLineCaptureError(t, err, f)
+				return
+			}
+			assert.Zero(t, rep.LiveObjectsAtEnd, "leaks: %v", rep.Leaks)
+			assert.Empty(t, rep.Leaks)
+			if err != nil {
+				assertOneLineCaptureError(t, err, f)
+				assert.False(t, rep.Complete)
+				return
+			}
+			assert.True(t, rep.Complete)
+		})
+	}
+}
+
+func assertOneLineCaptureError(t *testing.T, err error, file string) {
+	t.Helper()
+	var ce *capture.Error
+	require.True(t, errors.As(err, &ce), "%v is a *capture.Error", err)
+	msg := err.Error()
+	assert.False(t, strings.ContainsAny(msg, "\r\n"), "one line: %q", msg)
+	assert.True(t, strings.HasPrefix(msg, file+": packet "), "names the file and packet: %q", msg)
+	assert.Contains(t, msg, " at byte ")
+}
+
+// TestSharedPcapsDamaged pins the behaviour on the captures MANIFEST.md
+// lists as malformed.
+func TestSharedPcapsDamaged(t *testing.T) {
+	path := func(n string) string { return filepath.Join(sharedPcaps, n) }
+	if _, err := os.Stat(path("MANIFEST.md")); err != nil {
+		t.Skip("no " + sharedPcaps)
+	}
+	s := mustBuiltin(t)
+	// The second section declares version 2.0: the reader skips it, as
+	// pcapgo's SkipUnknownVersion does, and reports both packets.
+	rep, err := Replay(s, []string{path("gopacket__pcapngtest_le_test901.pcapng")}, Options{})
+	require.NoError(t, err)
+	assert.True(t, rep.Complete)
+	assert.EqualValues(t, 2, rep.PacketsRead)
+
+	rep, err = Replay(s, []string{path("tcpdump__empty.pcap")}, Options{})
+	require.NoError(t, err)
+	assert.True(t, rep.Complete)
+	assert.Zero(t, rep.PacketsRead)
+
+	_, err = Replay(s, []string{path("tcpdump__unsupported-link-type-160.pcap")}, Options{})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, capture.ErrUnsupportedLinkType)
+}

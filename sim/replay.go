@@ -1,0 +1,259 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/skbsim/skbsim/capture"
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/kmem"
+)
+
+// Options tune a replay.
+type Options struct {
+	// Design overrides the scenario's metadata design when not empty.
+	Design string
+	// Workers is the number of goroutines that run shards (1 when 0). It
+	// changes nothing in the report: packets go to one of the scenario's
+	// Shards by flow hash, whatever the number of workers.
+	Workers int
+	// Progress, when set, is called from the reading goroutine about every
+	// progressEvery packets and once at the end.
+	Progress func(ProgressInfo)
+	// Trace, when set, receives the step-by-step life of the packets whose
+	// ids are in TracePackets (all packets when TracePackets is nil).
+	Trace        io.Writer
+	TracePackets []int64
+	// IgnoreChecksums makes the decoder accept wrong IPv4 and GRE
+	// checksums (captures taken on a host with checksum offload).
+	IgnoreChecksums bool
+}
+
+// ProgressInfo says how far a replay is.
+type ProgressInfo struct {
+	File         string
+	FileIndex    int
+	Packets      int64 // packets read so far, all files
+	Offset, Size int64 // byte position in the current file and its size (0 if unknown)
+	Done         bool
+}
+
+const progressEvery = 1 << 14
+
+// Replay replays the captures in files, in order, through the scenario and
+// returns the report. A capture that cannot be opened is an error and no
+// report. A capture damaged part way still yields a report of every packet
+// before the damage, with Complete false and Error set; the error (a
+// *capture.Error) is also returned, with the report.
+func Replay(s *Scenario, files []string, opts Options) (*Report, error) {
+	if len(files) == 0 {
+		return nil, errors.New("replay: no capture given")
+	}
+	if opts.Workers < 0 || opts.Workers > 256 {
+		return nil, fmt.Errorf("replay: %d workers (want 1 to 256)", opts.Workers)
+	}
+	if opts.Workers == 0 {
+		opts.Workers = 1
+	}
+	if opts.Trace != nil && opts.Workers != 1 {
+		return nil, errors.New("replay: tracing needs a single worker")
+	}
+	readers := make([]*capture.Reader, 0, len(files))
+	defer func() {
+		for _, r := range readers {
+			r.Close()
+		}
+	}()
+	sizes := make([]int64, len(files))
+	for i, f := range files {
+		r, err := capture.Open(f)
+		if err != nil {
+			return nil, err
+		}
+		readers = append(readers, r)
+		sizes[i] = fileSize(f)
+	}
+	m, err := newMachine(s, opts)
+	if err != nil {
+		return nil, err
+	}
+	rep := m.report(s, opts)
+	rep.Files = make([]FileReport, len(files))
+	for i, f := range files {
+		rep.Files[i].Name = f
+	}
+	rd := &reading{opts: &opts, sizes: sizes}
+	var capErr error
+	if opts.Workers == 1 {
+		capErr = rd.inline(readers, m, rep)
+	} else {
+		capErr = rd.parallel(readers, m, rep, opts.Workers)
+	}
+	m.finish(rep)
+	if capErr != nil {
+		rep.Complete = false
+		rep.Error = capErr.Error()
+	}
+	return rep, capErr
+}
+
+func fileSize(path string) int64 {
+	if fi, err := os.Stat(path); err == nil {
+		return fi.Size()
+	}
+	return 0
+}
+
+// reading is the reading side of a replay.
+type reading struct {
+	opts    *Options
+	sizes   []int64
+	packets int64
+}
+
+func (rd *reading) progress(fi int, r *capture.Reader, off int64, done bool) {
+	if rd.opts.Progress != nil {
+		rd.opts.Progress(ProgressInfo{File: r.Name(), FileIndex: fi, Packets: rd.packets,
+			Offset: off, Size: rd.sizes[fi], Done: done})
+	}
+}
+
+// each reads every file in order and calls f for every packet, stopping at
+// the first damaged capture.
+func (rd *reading) each(readers []*capture.Reader, rep *Report, f func(p *capture.Packet, id int64)) error {
+	for fi, r := range readers {
+		fr := &rep.Files[fi]
+		fr.Format = r.Format().String()
+		for {
+			p, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				fr.Error = err.Error()
+				rd.progress(fi, r, 0, true)
+				return err
+			}
+			f(p, rd.packets)
+			rd.packets++
+			fr.Packets++
+			if rd.packets%progressEvery == 0 {
+				rd.progress(fi, r, p.Offset, false)
+			}
+		}
+		rd.progress(fi, r, rd.sizes[fi], fi == len(readers)-1)
+	}
+	return nil
+}
+
+// inline replays on the calling goroutine: read, decode, replay, one packet
+// at a time.
+func (rd *reading) inline(readers []*capture.Reader, m *machine, rep *Report) error {
+	dec := capture.NewDecoderOptions(capture.DecoderOptions{IgnoreChecksums: rd.opts.IgnoreChecksums})
+	var pkt Packet
+	err := rd.each(readers, rep, func(p *capture.Packet, id int64) {
+		pkt.ID, pkt.Timestamp, pkt.OrigLen, pkt.Link, pkt.Data, pkt.Iface = id, p.Timestamp, p.OrigLen, p.LinkType, p.Data, p.Interface
+		dec.Decode(p, &pkt.Dec)
+		m.shardOf(pkt.Dec.FlowHash).inject(&pkt)
+	})
+	rep.PacketsRead = rd.packets
+	return err
+}
+
+// parallel reads and decodes on the calling goroutine and replays on
+// workers goroutines; shard i runs on worker i % workers, in capture order.
+func (rd *reading) parallel(readers []*capture.Reader, m *machine, rep *Report, workers int) error {
+	lanes := make([]*lane, workers)
+	var wg sync.WaitGroup
+	for w := range lanes {
+		l := newLane()
+		lanes[w] = l
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range l.work {
+				for i := range b.n {
+					p := &b.pkts[i]
+					m.shardOf(p.Dec.FlowHash).inject(p)
+				}
+				l.free <- b
+			}
+		}()
+	}
+	dec := capture.NewDecoderOptions(capture.DecoderOptions{IgnoreChecksums: rd.opts.IgnoreChecksums})
+	nshards := uint64(len(m.shards))
+	err := rd.each(readers, rep, func(p *capture.Packet, id int64) {
+		var d capture.Decoded
+		dec.Decode(p, &d)
+		l := lanes[(d.FlowHash%nshards)%uint64(workers)]
+		s := l.slot(p, id)
+		s.Dec = d
+	})
+	for _, l := range lanes {
+		l.flush()
+		close(l.work)
+	}
+	wg.Wait()
+	rep.PacketsRead = rd.packets
+	return err
+}
+
+// machine is the set of shards a replay runs.
+type machine struct {
+	shards []*shard
+	lay    *layout
+}
+
+func newMachine(s *Scenario, opts Options) (*machine, error) {
+	n := s.Shards
+	if n <= 0 {
+		n = DefaultShards
+	}
+	m := &machine{shards: make([]*shard, n), lay: layoutOf(s)}
+	for i := range m.shards {
+		sh, err := newShard(s, i, m.lay, opts)
+		if err != nil {
+			for _, built := range m.shards[:i] {
+				built.abort()
+			}
+			return nil, err
+		}
+		m.shards[i] = sh
+	}
+	return m, nil
+}
+
+func (m *machine) shardOf(hash uint64) *shard { return m.shards[hash%uint64(len(m.shards))] }
+
+// report starts the report with what is known before replaying.
+func (m *machine) report(s *Scenario, opts Options) *Report {
+	sh := m.shards[0]
+	rep := &Report{Scenario: s.Name, Design: sh.design, Kernel: sh.alloc.Profile().Name,
+		Shards: len(m.shards), Complete: true}
+	return rep
+}
+
+// finish closes every shard in order and merges their tallies.
+func (m *machine) finish(rep *Report) {
+	var st kmem.Stats
+	var cs carrier.Stats
+	t := newTally(m.lay)
+	for _, sh := range m.shards {
+		if sh.tr != nil {
+			sh.tr.end()
+		}
+		sh.close()
+		st.Merge(&sh.stats)
+		mergeCarrierStats(&cs, &sh.carStats)
+		t.merge(sh.tally)
+		rep.LiveObjectsAtEnd += sh.stats.LiveObjects
+		rep.Leaks = append(rep.Leaks, sh.leaks...)
+	}
+	rep.Allocations = allocations(&st, rep.PacketsRead)
+	rep.Ops = opRows(&st.Ops)
+	rep.Carrier = carrierRows(&cs)
+	t.fill(rep)
+}

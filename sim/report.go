@@ -1,0 +1,220 @@
+package sim
+
+import (
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/kmem"
+)
+
+// ReadResult classifies what a program's read of a map found.
+type ReadResult uint8
+
+// Read results.
+const (
+	// ReadFound: the value written for this packet.
+	ReadFound ReadResult = iota
+	// ReadMissing: no value (ENOENT): never written, scrubbed or freed.
+	ReadMissing
+	// ReadRefused: access refused, as the RFC refuses it while the storage
+	// is shared with a clone (EOPNOTSUPP), or the design is not usable from
+	// the hook.
+	ReadRefused
+	// ReadForeign: a value was there, but it was written for another
+	// packet (a stale or shared slot: hash designs keyed by a reused skb
+	// address, a shared clone's value).
+	ReadForeign
+	// ReadError: any other error (ENOMEM while creating, ...).
+	ReadError
+	numReadResults
+)
+
+var readNames = [numReadResults]string{"found", "missing", "refused", "foreign", "error"}
+
+func (r ReadResult) String() string {
+	if r < numReadResults {
+		return readNames[r]
+	}
+	return "read?"
+}
+
+// Report is the outcome of a replay. Its JSON form is a contract other
+// tools rely on: the top-level keys packets_read, complete,
+// live_objects_at_end, allocations and (when incomplete) error keep their
+// names and meaning.
+type Report struct {
+	Scenario string       `json:"scenario"`
+	Design   string       `json:"design"`
+	Kernel   string       `json:"kernel"`
+	Shards   int          `json:"shards"`
+	Files    []FileReport `json:"files"`
+	// PacketsRead counts the packets read from the captures (all of them
+	// replayed); for a damaged capture, the packets before the damage.
+	PacketsRead int64 `json:"packets_read"`
+	// Complete is false when a capture could not be read to its end.
+	Complete bool `json:"complete"`
+	// Error is the first capture error (one line), set when !Complete.
+	Error string `json:"error,omitempty"`
+
+	// Outcomes counts how each packet's path ended (delivered to a socket,
+	// forwarded out of a device, dropped, consumed by XDP...).
+	Outcomes []CountRow `json:"outcomes"`
+	// Reads lists, per program (hook and place) and map, what reads found.
+	Reads []ReadRow `json:"reads"`
+	// Drops counts freed-with-a-reason skbs by kernel drop reason.
+	Drops []CountRow `json:"drops"`
+
+	Allocations Allocations `json:"allocations"`
+	// Ops counts the primitive operations of the stack and the carrier.
+	Ops []CountRow `json:"ops"`
+	// Carrier counts what the design did that allocations do not show:
+	// stores, lookups, misses, clone copies, evictions, stale reads.
+	Carrier []CountRow `json:"carrier"`
+
+	// LiveObjectsAtEnd is the accountant's live objects after every shard's
+	// stack and carrier were closed: 0 unless something leaked.
+	LiveObjectsAtEnd int64 `json:"live_objects_at_end"`
+	// Leaks describes every leaked skb, buffer, extension or allocation.
+	Leaks []string `json:"leaks,omitempty"`
+}
+
+// FileReport is one capture of the run.
+type FileReport struct {
+	Name    string `json:"name"`
+	Format  string `json:"format,omitempty"`
+	Packets int64  `json:"packets"`
+	Error   string `json:"error,omitempty"`
+}
+
+// CountRow is a named count.
+type CountRow struct {
+	Name  string `json:"name"`
+	Count uint64 `json:"count"`
+}
+
+// ReadRow counts the reads of one map by one program.
+type ReadRow struct {
+	Hook    string `json:"hook"`
+	Program string `json:"program"`
+	Where   string `json:"where"`
+	Map     string `json:"map"`
+	Found   uint64 `json:"found"`
+	Missing uint64 `json:"missing"`
+	Refused uint64 `json:"refused"`
+	Foreign uint64 `json:"foreign"`
+	Errors  uint64 `json:"errors"`
+}
+
+// Total is the number of reads in the row.
+func (r *ReadRow) Total() uint64 { return r.Found + r.Missing + r.Refused + r.Foreign + r.Errors }
+
+// Allocations summarises the modelled kernel allocations of the run.
+type Allocations struct {
+	Allocs         uint64 `json:"allocs"`
+	Frees          uint64 `json:"frees"`
+	DeferredFrees  uint64 `json:"deferred_frees"`
+	Failed         uint64 `json:"failed"`
+	BytesRequested uint64 `json:"bytes_requested"`
+	BytesOccupied  uint64 `json:"bytes_occupied"`
+	// Per packet: Allocs and BytesOccupied divided by PacketsRead.
+	AllocsPerPacket float64 `json:"allocs_per_packet"`
+	BytesPerPacket  float64 `json:"bytes_per_packet"`
+	// PeakLiveObjects and PeakLiveBytes add the shards' peaks: an upper
+	// bound of the peak of one machine running all shards at once, and the
+	// same whatever the number of workers.
+	PeakLiveObjects int64       `json:"peak_live_objects"`
+	PeakLiveBytes   int64       `json:"peak_live_bytes"`
+	ByClass         []AllocRow  `json:"by_class"`
+	BySite          []AllocRow  `json:"by_site"`
+	raw             *kmem.Stats `json:"-"`
+}
+
+// AllocRow is the traffic of one size class or call site.
+type AllocRow struct {
+	Name           string `json:"name"`
+	Allocs         uint64 `json:"allocs"`
+	Frees          uint64 `json:"frees"`
+	DeferredFrees  uint64 `json:"deferred_frees"`
+	Failed         uint64 `json:"failed"`
+	BytesRequested uint64 `json:"bytes_requested"`
+	BytesOccupied  uint64 `json:"bytes_occupied"`
+}
+
+func allocRow(name string, c *kmem.Counter) AllocRow {
+	return AllocRow{Name: name, Allocs: c.Allocs, Frees: c.Frees, DeferredFrees: c.DeferredFrees,
+		Failed: c.Failed, BytesRequested: c.BytesRequested, BytesOccupied: c.BytesOccupied}
+}
+
+func (c *AllocRow) empty() bool {
+	return c.Allocs == 0 && c.Failed == 0 && c.Frees == 0 && c.DeferredFrees == 0
+}
+
+// allocations turns merged accountant stats into the report's form.
+func allocations(st *kmem.Stats, packets int64) Allocations {
+	a := Allocations{
+		Allocs: st.Total.Allocs, Frees: st.Total.Frees, DeferredFrees: st.Total.DeferredFrees,
+		Failed: st.Total.Failed, BytesRequested: st.Total.BytesRequested, BytesOccupied: st.Total.BytesOccupied,
+		PeakLiveObjects: st.PeakObjects, PeakLiveBytes: st.PeakBytes,
+		ByClass: []AllocRow{}, BySite: []AllocRow{},
+	}
+	if packets > 0 {
+		a.AllocsPerPacket = round3(float64(a.Allocs) / float64(packets))
+		a.BytesPerPacket = round3(float64(a.BytesOccupied) / float64(packets))
+	}
+	for i := range st.ByClass {
+		if r := allocRow(kmem.ClassName(i), &st.ByClass[i]); !r.empty() {
+			a.ByClass = append(a.ByClass, r)
+		}
+	}
+	for i := 0; i < kmem.NumSites() && i < kmem.MaxSites; i++ {
+		if r := allocRow(kmem.Site(i).String(), &st.BySite[i]); !r.empty() {
+			a.BySite = append(a.BySite, r)
+		}
+	}
+	return a
+}
+
+func round3(f float64) float64 {
+	return float64(int64(f*1000+0.5)) / 1000
+}
+
+func opRows(c *cost.Counts) []CountRow {
+	rows := []CountRow{}
+	for op := cost.Op(0); op < cost.NumOps; op++ {
+		if c[op] != 0 {
+			rows = append(rows, CountRow{Name: op.String(), Count: c[op]})
+		}
+	}
+	return rows
+}
+
+func carrierRows(st *carrier.Stats) []CountRow {
+	rows := []CountRow{}
+	for _, r := range []CountRow{
+		{"stores", st.Stores}, {"lookups", st.Lookups}, {"deletes", st.Deletes},
+		{"misses", st.Misses}, {"errors", st.Errors},
+		{"clone_copies", st.CloneCopies}, {"clone_copy_failures", st.CloneCopyFailures},
+		{"reaper_runs", st.ReaperRuns}, {"reaped", st.Reaped}, {"reaper_missed", st.ReaperMissed},
+		{"evictions", st.Evictions}, {"stale_reads", st.StaleReads}, {"lost", st.Lost},
+	} {
+		if r.Count != 0 {
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+func mergeCarrierStats(dst, src *carrier.Stats) {
+	dst.Stores += src.Stores
+	dst.Lookups += src.Lookups
+	dst.Deletes += src.Deletes
+	dst.Misses += src.Misses
+	dst.Errors += src.Errors
+	dst.CloneCopies += src.CloneCopies
+	dst.CloneCopyFailures += src.CloneCopyFailures
+	dst.ReaperRuns += src.ReaperRuns
+	dst.Reaped += src.Reaped
+	dst.ReaperMissed += src.ReaperMissed
+	dst.Evictions += src.Evictions
+	dst.StaleReads += src.StaleReads
+	dst.Lost += src.Lost
+}

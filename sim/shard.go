@@ -1,0 +1,362 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/skbsim/skbsim/capture"
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/kmem"
+	"github.com/skbsim/skbsim/netstack"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// shard is one flow shard: its own accountant, skb allocator, carrier and
+// stack. A shard is used by one goroutine at a time.
+type shard struct {
+	idx    int
+	design string
+	acct   *kmem.Accountant
+	alloc  *skb.Allocator
+	car    carrier.Carrier
+	stack  *netstack.Stack
+	tally  *tally
+	ents   []entryInfo
+	frame  []byte // scratch frame for captures without Ethernet headers
+	np     netstack.Packet
+	tr     *tracer
+	closed bool
+	// rewriteMAC addresses captured unicast frames to the entry device.
+	rewriteMAC bool
+	// polled counts packets since the last end of a NAPI poll.
+	polled int
+
+	// filled by close
+	stats    kmem.Stats
+	carStats carrier.Stats
+	leaks    []string
+}
+
+// entryInfo is what the shard needs to know of an entry point to build
+// frames for it.
+type entryInfo struct {
+	rx  bool
+	mac [6]byte
+}
+
+// Outcomes of a packet's path, as the report names them.
+const (
+	outSocket = iota
+	outTap
+	outXmit
+	outStack
+	outDropped
+	outNotEthernet
+	outRejected
+	numOutcomes
+)
+
+var outcomeNames = []string{
+	outSocket:      "delivered to a socket",
+	outTap:         "read by a packet tap",
+	outXmit:        "transmitted by a device",
+	outStack:       "consumed by the stack",
+	outDropped:     "dropped",
+	outNotEthernet: "not injected: no IP or Ethernet frame to inject",
+	outRejected:    "not injected: rejected by the stack",
+}
+
+// layoutOf builds the tally layout of a scenario.
+func layoutOf(s *Scenario) *layout {
+	l := &layout{outcomes: outcomeNames, drops: make([]string, 256)}
+	for i := range l.drops {
+		l.drops[i] = strings.TrimPrefix(skb.DropReason(i).Name(), "SKB_DROP_REASON_")
+	}
+	for _, p := range s.Stack.Programs {
+		where := p.Netns
+		switch {
+		case p.Dev != "":
+			where += "/" + p.Dev
+		case p.Socket != "":
+			where += "/" + p.Socket
+		case p.Event != "":
+			where += "/" + p.Event
+		case p.Cgroup != "":
+			where += "/" + p.Cgroup
+		}
+		l.progs = append(l.progs, progInfo{name: p.Name, hook: p.Hook.String(), where: where})
+	}
+	for _, m := range s.Maps {
+		l.maps = append(l.maps, m.Name)
+	}
+	return l
+}
+
+// newShard builds shard i of the scenario. Errors are scenario errors: an
+// unknown kernel profile or design, options or flags the design refuses,
+// or a stack configuration netstack rejects.
+func newShard(s *Scenario, i int, lay *layout, opts Options) (*shard, error) {
+	prof, err := skb.ProfileByName(s.Kernel)
+	if err != nil {
+		return nil, s.errAt(s.Src.Kernel, "kernel: %v", err)
+	}
+	sh := &shard{idx: i, design: s.Design, acct: kmem.New(), tally: newTally(lay)}
+	if opts.Design != "" {
+		sh.design = opts.Design
+	}
+	sh.alloc = skb.NewAllocator(sh.acct, prof)
+	if len(s.Maps) != 0 {
+		copts := s.Carrier
+		copts.Seed += uint64(i)
+		sh.car, err = carrier.New(sh.design, carrier.Env{Alloc: sh.alloc, Acct: sh.acct}, s.Maps, copts)
+		if err != nil {
+			if opts.Design != "" {
+				return nil, fmt.Errorf("-design %s: %w", opts.Design, err)
+			}
+			return nil, s.errAt(s.Src.Design, "design %s: %v", sh.design, err)
+		}
+	}
+	cfg := s.Stack.Copy()
+	sh.ents = assignEntryMACs(cfg)
+	sh.rewriteMAC = !s.KeepDstMAC
+	env := netstack.Env{Alloc: sh.alloc, Acct: sh.acct, Carrier: sh.car, Maps: s.Maps, Observer: sh}
+	sh.stack, err = netstack.New(cfg, env)
+	if err != nil {
+		if sh.car != nil {
+			sh.car.Close()
+		}
+		return nil, fmt.Errorf("%s: %w", s.File, err)
+	}
+	if opts.Trace != nil {
+		sh.tr = newTracer(opts.Trace, opts.TracePackets, lay, s)
+	}
+	sh.frame = make([]byte, 0, capture.MaxCapLen+64)
+	return sh, nil
+}
+
+// assignEntryMACs gives every RX entry device without a configured MAC a
+// deterministic one, so that frames built for captures without Ethernet
+// headers can be addressed to it, and returns the entries' addresses.
+func assignEntryMACs(cfg *netstack.Config) []entryInfo {
+	ents := make([]entryInfo, len(cfg.Entries))
+	for i, e := range cfg.Entries {
+		if e.Kind == netstack.EntryTX {
+			continue
+		}
+		ents[i].rx = true
+		for j := range cfg.Devices {
+			d := &cfg.Devices[j]
+			switch {
+			case d.Name == e.Dev && nsOr(d.Netns) == nsOr(e.Netns):
+				if d.MAC == ([6]byte{}) {
+					d.MAC = entryMAC(j, false)
+				}
+				ents[i].mac = d.MAC
+			case d.Kind == netstack.KindVeth && d.Peer == e.Dev && nsOr(d.PeerNetns) == nsOr(e.Netns):
+				if d.PeerMAC == ([6]byte{}) {
+					d.PeerMAC = entryMAC(j, true)
+				}
+				ents[i].mac = d.PeerMAC
+			}
+		}
+	}
+	return ents
+}
+
+func nsOr(s string) string {
+	if s == "" {
+		return netstack.HostNetns
+	}
+	return s
+}
+
+// entryMAC is a locally administered address for entry devices.
+func entryMAC(dev int, peer bool) [6]byte {
+	p := byte(0)
+	if peer {
+		p = 1
+	}
+	return [6]byte{0x02, 0x53, 0x4b, 0x42, byte(dev), p}
+}
+
+// peerMAC is the source address of frames built for captures without
+// Ethernet headers: the capture's other end.
+var peerMAC = [6]byte{0x02, 0x53, 0x4b, 0x42, 0xff, 0xfe}
+
+// inject replays one packet. Steady state does not allocate.
+func (sh *shard) inject(p *Packet) {
+	entry := 0
+	if n := len(sh.ents); n > 1 {
+		entry = min(int(p.Iface), n-1)
+	}
+	frame, ok := sh.frameOf(p, entry)
+	if !ok {
+		sh.tally.outcome(outNotEthernet)
+		return
+	}
+	sh.np = netstack.Packet{ID: uint64(p.ID), Frame: frame, Entry: entry, Tstamp: p.Timestamp,
+		Hash: uint32(p.Dec.FlowHash)}
+	if sh.tr != nil {
+		sh.np.Trace = sh.tr.wants(p.ID)
+		sh.tr.begin(p)
+	}
+	if err := sh.stack.Inject(&sh.np); err != nil {
+		sh.tally.outcome(outRejected)
+		if sh.tr != nil {
+			sh.tr.rejected(p.ID, err)
+		}
+	}
+	if sh.polled++; sh.polled == napiBudget {
+		sh.endPoll()
+	}
+}
+
+// napiBudget is the number of packets a shard receives per NAPI poll
+// (NAPI_POLL_WEIGHT): after each, GRO lists are flushed and an RCU grace
+// period ends. Counting per shard keeps this independent of the number of
+// workers.
+const napiBudget = 64
+
+// endPoll models the end of a net_rx_action() round: napi_gro_flush() of
+// every device, then a quiescent state that lets RCU callbacks run.
+func (sh *shard) endPoll() {
+	sh.polled = 0
+	sh.stack.Flush()
+	if sh.car != nil {
+		carrier.GracePeriod(sh.car)
+	}
+	sh.acct.GracePeriod()
+}
+
+// frameOf returns the frame to inject: the captured bytes for Ethernet
+// captures, otherwise an Ethernet header addressed to the entry device in
+// front of the captured IP packet (models the capture having been taken on
+// the wire of the entry device). RX entries only; TX entries take the
+// captured bytes as they are.
+func (sh *shard) frameOf(p *Packet, entry int) ([]byte, bool) {
+	h := &p.Dec.Hdr[0]
+	if !sh.ents[entry].rx {
+		return p.Data, len(p.Data) > 0
+	}
+	if p.Link == capture.LinkEthernet {
+		if !sh.rewriteMAC || len(p.Data) < 14 || p.Data[0]&1 != 0 {
+			return p.Data, len(p.Data) > 0
+		}
+		// The capture was taken on the entry device's wire: unicast
+		// frames are addressed to it (PACKET_HOST in eth_type_trans).
+		mac := sh.ents[entry].mac
+		f := append(append(sh.frame[:0], mac[:]...), p.Data[6:]...)
+		sh.frame = f
+		return f, true
+	}
+	etype := h.L2.EtherType
+	if h.L2.Kind == capture.L2None {
+		switch h.L3.Proto {
+		case capture.L3IPv4:
+			etype = 0x0800
+		case capture.L3IPv6:
+			etype = 0x86dd
+		default:
+			return nil, false
+		}
+	}
+	off := int(h.L2.HeaderLen)
+	if etype < 0x0600 || off > len(p.Data) || p.Dec.Flags&capture.FlagUnsupportedLink != 0 {
+		return nil, false
+	}
+	mac := sh.ents[entry].mac
+	f := append(sh.frame[:0], mac[:]...)
+	f = append(f, peerMAC[:]...)
+	f = append(f, byte(etype>>8), byte(etype))
+	f = append(f, p.Data[off:]...)
+	sh.frame = f
+	return f, true
+}
+
+// close ends the shard: the stack's held packets are flushed and freed,
+// the carrier closed, RCU grace periods run, and the leak checks taken.
+func (sh *shard) close() {
+	if sh.closed {
+		return
+	}
+	sh.closed = true
+	sh.endPoll()
+	var errs []error
+	if err := sh.stack.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("stack close: %w", err))
+	}
+	if sh.car != nil {
+		if st, ok := carrier.StatsOf(sh.car); ok {
+			sh.carStats = st
+		}
+		if err := sh.car.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("carrier close: %w", err))
+		}
+	}
+	sh.acct.GracePeriod()
+	if err := sh.alloc.CheckLeaks(); err != nil {
+		errs = append(errs, err)
+	}
+	sh.acct.StatsInto(&sh.stats)
+	if sh.stats.LiveObjects != 0 {
+		errs = append(errs, fmt.Errorf("accountant: %d live objects (%d bytes)", sh.stats.LiveObjects, sh.stats.LiveBytes))
+	}
+	for _, e := range errs {
+		sh.leaks = append(sh.leaks, fmt.Sprintf("shard %d: %s", sh.idx, oneLine(e.Error())))
+	}
+}
+
+// abort releases a shard that never replayed anything.
+func (sh *shard) abort() {
+	sh.close()
+}
+
+// ProgRun implements netstack.Observer.
+func (sh *shard) ProgRun(ev netstack.ProgRunEvent) {
+	if sh.tr != nil {
+		sh.tr.progRun(ev)
+	}
+}
+
+// MapRead implements netstack.Observer.
+func (sh *shard) MapRead(ev netstack.MapReadEvent) {
+	sh.tally.read(ev.Prog, ev.Map, ReadResult(ev.Result))
+	if sh.tr != nil {
+		sh.tr.mapRead(ev)
+	}
+}
+
+// Drop implements netstack.Observer.
+func (sh *shard) Drop(ev netstack.DropEvent) {
+	sh.tally.drop(int(ev.Reason))
+	sh.tally.outcome(outDropped)
+	if sh.tr != nil {
+		sh.tr.drop(ev)
+	}
+}
+
+// Deliver implements netstack.Observer.
+func (sh *shard) Deliver(ev netstack.DeliverEvent) {
+	switch ev.Kind {
+	case netstack.DeliverSocket:
+		sh.tally.outcome(outSocket)
+	case netstack.DeliverTap:
+		sh.tally.outcome(outTap)
+	case netstack.DeliverXmit:
+		sh.tally.outcome(outXmit)
+	default:
+		sh.tally.outcome(outStack)
+	}
+	if sh.tr != nil {
+		sh.tr.deliver(ev)
+	}
+}
+
+// Trace implements netstack.Observer.
+func (sh *shard) Trace(ev netstack.TraceEvent) {
+	if sh.tr != nil {
+		sh.tr.trace(ev)
+	}
+}
+
+var _ netstack.Observer = (*shard)(nil)

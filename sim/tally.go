@@ -1,0 +1,102 @@
+package sim
+
+import (
+	"sort"
+)
+
+// layout names the rows of a tally: the programs that read maps, the maps,
+// the drop reasons and the outcomes. It is shared (read-only) by every
+// shard of a replay.
+type layout struct {
+	progs    []progInfo
+	maps     []string
+	drops    []string // index -> drop reason name
+	outcomes []string // index -> outcome name
+}
+
+type progInfo struct {
+	name, hook, where string
+}
+
+// tally counts one shard's results in preallocated arrays, so counting does
+// not allocate.
+type tally struct {
+	layout   *layout
+	reads    []uint64 // [prog][map][result]
+	drops    []uint64
+	outcomes []uint64
+}
+
+func newTally(l *layout) *tally {
+	return &tally{
+		layout:   l,
+		reads:    make([]uint64, len(l.progs)*len(l.maps)*int(numReadResults)),
+		drops:    make([]uint64, len(l.drops)),
+		outcomes: make([]uint64, len(l.outcomes)),
+	}
+}
+
+func (t *tally) read(prog, m int, r ReadResult) {
+	t.reads[(prog*len(t.layout.maps)+m)*int(numReadResults)+int(r)]++
+}
+
+func (t *tally) drop(reason int) {
+	if reason >= 0 && reason < len(t.drops) {
+		t.drops[reason]++
+	}
+}
+
+func (t *tally) outcome(o int) {
+	if o >= 0 && o < len(t.outcomes) {
+		t.outcomes[o]++
+	}
+}
+
+func (t *tally) merge(o *tally) {
+	for i, v := range o.reads {
+		t.reads[i] += v
+	}
+	for i, v := range o.drops {
+		t.drops[i] += v
+	}
+	for i, v := range o.outcomes {
+		t.outcomes[i] += v
+	}
+}
+
+// fill writes the tally's rows into the report: reads in program then map
+// order (rows with no read left out), drops and outcomes by count, then
+// name.
+func (t *tally) fill(rep *Report) {
+	l := t.layout
+	rep.Reads = []ReadRow{}
+	for p, pi := range l.progs {
+		for m, mn := range l.maps {
+			c := t.reads[(p*len(l.maps)+m)*int(numReadResults):]
+			row := ReadRow{Hook: pi.hook, Program: pi.name, Where: pi.where, Map: mn,
+				Found: c[ReadFound], Missing: c[ReadMissing], Refused: c[ReadRefused],
+				Foreign: c[ReadForeign], Errors: c[ReadError]}
+			if row.Total() > 0 {
+				rep.Reads = append(rep.Reads, row)
+			}
+		}
+	}
+	rep.Drops = countRows(l.drops, t.drops)
+	rep.Outcomes = countRows(l.outcomes, t.outcomes)
+}
+
+func countRows(names []string, counts []uint64) []CountRow {
+	rows := []CountRow{}
+	for i, c := range counts {
+		if c > 0 {
+			rows = append(rows, CountRow{Name: names[i], Count: c})
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].Count != rows[j].Count {
+			return rows[i].Count > rows[j].Count
+		}
+		return rows[i].Name < rows[j].Name
+	})
+	return rows
+}
