@@ -39,12 +39,21 @@ func TestKernelCalibrateStructure(t *testing.T) {
 	assert.NotEmpty(t, rep.Kernel)
 	require.NoError(t, rep.Table.Validate())
 
-	// every measurable entry: present, measured here, positive, finite spread
+	// every measurable entry: present, measured here, positive, finite
+	// spread. A cache-hot storage cache hit costs about as much as the
+	// trivial helper call it is measured against, so that difference may
+	// come out 0 (it is clamped, never negative).
 	for _, m := range measuredOps {
 		e := rep.Table.Ops[m.op]
 		assert.Equal(t, cost.SourceMeasured, e.Source, "%s", m.op)
 		assert.Equal(t, rep.Kernel, e.Kernel, "%s", m.op)
-		assert.Positive(t, e.NS, "%s", m.op)
+		if m.op == cost.OpStorageCacheHit {
+			assert.GreaterOrEqual(t, e.NS, 0.0)
+			lookup, _ := rep.Stat("sk_lookup")
+			assert.Positive(t, lookup.Median, "the lookup itself is measurable")
+		} else {
+			assert.Positive(t, e.NS, "%s", m.op)
+		}
 		assert.False(t, math.IsInf(e.High, 0) || math.IsNaN(e.High), "%s", m.op)
 		assert.LessOrEqual(t, e.Low, e.NS, "%s", m.op)
 		assert.GreaterOrEqual(t, e.High, e.NS, "%s", m.op)
