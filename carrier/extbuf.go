@@ -237,6 +237,9 @@ func (c *extBuffer) find(b *skb.Buff) (*skb.Ext, *bufVersion) {
 	if v == nil {
 		panic(fmt.Sprintf("carrier %s: %v has the buffer extension active without a buffer", c.name, b))
 	}
+	if v.owner != e {
+		v = c.adopt(e, v)
+	}
 	if e.Refs() > 1 {
 		v.frozen = true
 	}
@@ -306,7 +309,9 @@ func (c *extBuffer) Store(h Hook, b *skb.Buff, m int, val []byte) error {
 			// The object already had the chunk (a COW copy, or a chunk
 			// reactivated after skb_ext_del): its bytes are what
 			// skb_ext_maybe_cow() copied.
-			v = c.handle(e)
+			if v = c.handle(e); v != nil && v.owner != e {
+				v = c.adopt(e, v)
+			}
 		}
 		if v == nil {
 			// A new chunk: the kfunc zeroes the buffer it creates.
@@ -345,11 +350,27 @@ func (c *extBuffer) Delete(h Hook, b *skb.Buff, m int) error {
 			return c.result(fmt.Errorf("%s delete: %w", c.name, err))
 		}
 		e = ne
+		if v.owner != e {
+			v = c.adopt(e, v)
+		}
 	}
 	v = c.writable(e, v)
 	c.lay.setMask(v.data, c.lay.mask(v.data)&^(1<<m))
 	c.op(cost.OpMemcpyByte, maskBytes)
 	return nil
+}
+
+// adopt gives e, a copy made by an skb_ext_maybe_cow() the carrier was not
+// told about, its own version with the bytes it copied. skb/ counted the
+// memcpy of its own layout, where the chunk is 8 bytes; the rest of the
+// buffer is counted here, at the first sight of the copy.
+func (c *extBuffer) adopt(e *skb.Ext, v *bufVersion) *bufVersion {
+	nv := c.newVersion(v.data)
+	c.own(e, nv)
+	if extra := c.bufSize - 8; extra > 0 {
+		c.op(cost.OpMemcpyByte, uint64(extra))
+	}
+	return nv
 }
 
 // writable returns the version a write to e may change in place: v itself

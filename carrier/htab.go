@@ -57,6 +57,12 @@ type htab struct {
 
 	// LRU order, most recent at head (bpf_lru_list, modelled exactly).
 	lruHead, lruTail int32
+
+	// The cost ops of this map type. The cost table prices them per
+	// helper-level operation (bucket lock and the first chain step
+	// included), so the model adds only collision steps and failed
+	// attempts on top.
+	opLookup, opInsert, opDelete cost.Op
 }
 
 type helem struct {
@@ -73,7 +79,11 @@ type helem struct {
 
 func newHtab(acct *kmem.Accountant, lru bool, valSize, maxEnt, ncpu int, seed uint32) (*htab, error) {
 	t := &htab{acct: acct, lru: lru, valSize: valSize, maxEnt: maxEnt, ncpu: ncpu, seed: seed,
-		lruHead: -1, lruTail: -1}
+		lruHead: -1, lruTail: -1,
+		opLookup: cost.OpHashLookup, opInsert: cost.OpHashInsert, opDelete: cost.OpHashDelete}
+	if lru {
+		t.opLookup, t.opInsert, t.opDelete = cost.OpPercpuLRULookup, cost.OpPercpuLRUInsert, cost.OpPercpuLRUDelete
+	}
 	// models htab_map_alloc(): n_buckets = roundup_pow_of_two(max_entries).
 	nb := 1
 	for nb < maxEnt {
@@ -157,22 +167,28 @@ func (t *htab) hashKey(addr uint64) uint32 {
 func (t *htab) bucket(hash uint32) int { return int(hash) & (len(t.buckets) - 1) }
 
 // find models lookup_nulls_elem_raw(): walk the bucket chain comparing
-// hash and key, one OpListWalk per element visited.
+// hash and key. Steps past the first element (collisions) are counted as
+// OpListWalk; the first is part of the operation's price.
 func (t *htab) find(key *skb.Buff, hash uint32) int32 {
-	t.acct.Op(cost.OpHashLookup, 1)
-	for i := t.buckets[t.bucket(hash)]; i >= 0; i = t.elems[i].next {
-		t.acct.Op(cost.OpListWalk, 1)
+	steps := uint64(0)
+	i := t.buckets[t.bucket(hash)]
+	for ; i >= 0; i = t.elems[i].next {
+		steps++
 		if e := &t.elems[i]; e.hash == hash && e.key == key {
-			return i
+			break
 		}
 	}
-	return -1
+	if steps > 1 {
+		t.acct.Op(cost.OpListWalk, steps-1)
+	}
+	return i
 }
 
 // lookup models htab_map_lookup_elem() (lockless, RCU) and, for LRU maps,
 // htab_lru_map_lookup_elem()'s bpf_lru_node_set_ref(): the model moves the
 // entry to the head of the exact LRU order.
 func (t *htab) lookup(key *skb.Buff, addr uint64) int32 {
+	t.acct.Op(t.opLookup, 1)
 	i := t.find(key, t.hashKey(addr))
 	if i >= 0 && t.lru {
 		t.touch(i)
@@ -194,12 +210,13 @@ func (t *htab) insert(key *skb.Buff, addr, id uint64, val []byte) (int32, *skb.B
 		// no element is free.
 		evicted = t.evict()
 	}
-	t.acct.Op(cost.OpLock, 1) // htab_lock_bucket()
-	old := t.find(key, hash)
+	old := t.find(key, hash) // under htab_lock_bucket()
 	if !t.lru {
 		// alloc_htab_elem(): a full map refuses a new key with -E2BIG
 		// (replacing is fine: the old element is freed at once).
 		if t.count >= t.maxEnt && old < 0 {
+			t.acct.Op(cost.OpLock, 1)
+			t.acct.Op(t.opLookup, 1)
 			return -1, nil, ErrMapFull
 		}
 		// bpf_mem_cache_alloc() of elem_size, served by its kmalloc size
@@ -217,14 +234,14 @@ func (t *htab) insert(key *skb.Buff, addr, id uint64, val []byte) (int32, *skb.B
 	e.next = t.buckets[b] // hlist_nulls_add_head_rcu
 	t.buckets[b] = i
 	t.count++
-	t.acct.Op(cost.OpHashInsert, 1)
+	t.acct.Op(t.opInsert, 1)
 	if t.lru {
 		t.pushHead(i)
 	}
 	if old >= 0 {
+		// The replaced element is unlinked under the same lock and freed.
 		t.unlink(old)
 		t.freeElem(old)
-		t.acct.Op(cost.OpHashDelete, 1)
 	}
 	return i, evicted, nil
 }
@@ -232,14 +249,16 @@ func (t *htab) insert(key *skb.Buff, addr, id uint64, val []byte) (int32, *skb.B
 // remove models htab_map_delete_elem() / htab_lru_map_delete_elem(): take
 // the bucket lock, find, unlink, free (LRU: back to the free list).
 func (t *htab) remove(key *skb.Buff, addr uint64) bool {
-	t.acct.Op(cost.OpLock, 1)
 	i := t.find(key, t.hashKey(addr))
 	if i < 0 {
+		// -ENOENT: the bucket was locked and walked for nothing.
+		t.acct.Op(cost.OpLock, 1)
+		t.acct.Op(t.opLookup, 1)
 		return false
 	}
 	t.unlink(i)
 	t.freeElem(i)
-	t.acct.Op(cost.OpHashDelete, 1)
+	t.acct.Op(t.opDelete, 1)
 	return true
 }
 
@@ -285,9 +304,7 @@ func (t *htab) evict() *skb.Buff {
 		panic("carrier: LRU map without free elements or entries")
 	}
 	key := t.elems[i].key
-	t.acct.Op(cost.OpLRUEvict, 1)
-	t.acct.Op(cost.OpLock, 1)
-	t.acct.Op(cost.OpListWalk, 1)
+	t.acct.Op(cost.OpLRUEvict, 1) // priced as the extra work of an evicting insert
 	t.unlink(i)
 	t.freeElem(i)
 	return key
