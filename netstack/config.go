@@ -174,6 +174,9 @@ type TapConfig struct {
 	Netns string
 	Dev   string // "" is every device of the namespace
 	Dir   string // TapRX, TapTX or TapBoth (default)
+	// Hold keeps captured skbs until Close (a reader that stalls), so the
+	// clones keep sharing the packets' buffers.
+	Hold bool
 }
 
 // Attach points of ProgramConfig.Hook beyond carrier.Hook names.

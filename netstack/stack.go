@@ -171,10 +171,10 @@ type queued struct {
 }
 
 type tap struct {
-	idx    int
-	ns     *Netns
-	q      []queued
-	filter bool
+	idx  int
+	ns   *Netns
+	q    []queued
+	hold bool
 }
 
 type progEntry struct {
@@ -518,7 +518,7 @@ func (s *Stack) build(maxVal int) error {
 		if err != nil {
 			return err
 		}
-		t := &tap{idx: i, ns: n, q: make([]queued, 0, 16)}
+		t := &tap{idx: i, ns: n, q: make([]queued, 0, 16), hold: tc.Hold}
 		s.taps = append(s.taps, t)
 		rx, tx := true, true
 		switch tc.Dir {
@@ -813,9 +813,14 @@ func (s *Stack) readApps() { s.readAll(false) }
 
 func (s *Stack) readAll(closing bool) {
 	for _, t := range s.taps {
+		if t.hold && !closing {
+			continue
+		}
 		for _, q := range t.q {
 			s.cur = q.pkt
-			s.obs.Deliver(DeliverEvent{PacketID: q.pkt, Kind: DeliverTap, Index: t.idx})
+			if !closing {
+				s.obs.Deliver(DeliverEvent{PacketID: q.pkt, Kind: DeliverTap, Index: t.idx})
+			}
 			q.b.ConsumeSkb() // packet_recvmsg -> skb_free_datagram
 		}
 		clear(t.q)

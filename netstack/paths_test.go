@@ -1,0 +1,341 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
+)
+
+func TestIPRcvDrops(t *testing.T) {
+	base := frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", sport: 1, dport: 9999, payload: 8}
+	for _, tc := range []struct {
+		name  string
+		frame func() []byte
+		want  string
+	}{
+		{"otherhost", func() []byte { o := base; o.dstMAC = macB; return buildFrame(o) }, "SKB_DROP_REASON_OTHERHOST@ip_rcv_core"},
+		{"bad checksum", func() []byte { o := base; o.badCsum = true; return buildFrame(o) }, "SKB_DROP_REASON_IP_CSUM@ip_rcv_core"},
+		{"version 6 in IPv4 ethertype", func() []byte { f := buildFrame(base); f[ethHlen] = 0x65; return f }, "SKB_DROP_REASON_IP_INHDR@ip_rcv_core"},
+		{"ihl 4", func() []byte { f := buildFrame(base); f[ethHlen] = 0x44; return f }, "SKB_DROP_REASON_IP_INHDR@ip_rcv_core"},
+		{"tot_len beyond the data", func() []byte {
+			f := buildFrame(base)
+			binary.BigEndian.PutUint16(f[ethHlen+2:], 1000)
+			setIPCsum(f[ethHlen:], ipHlen)
+			return f
+		}, "SKB_DROP_REASON_PKT_TOO_SMALL@ip_rcv_core"},
+		{"tot_len below ihl", func() []byte {
+			f := buildFrame(base)
+			binary.BigEndian.PutUint16(f[ethHlen+2:], 12)
+			setIPCsum(f[ethHlen:], ipHlen)
+			return f
+		}, "SKB_DROP_REASON_IP_INHDR@ip_rcv_core"},
+		{"short", func() []byte { return buildFrame(base)[:ethHlen+10] }, "SKB_DROP_REASON_PKT_TOO_SMALL@ip_rcv_core"},
+		{"not local, no forwarding", func() []byte { o := base; o.dst = "203.0.113.1"; return buildFrame(o) }, "SKB_DROP_REASON_NOT_SPECIFIED@ip_rcv_finish_core"},
+		{"unknown protocol", func() []byte {
+			f := buildFrame(base)
+			f[ethHlen+9] = 99
+			setIPCsum(f[ethHlen:], ipHlen)
+			return f
+		}, "SKB_DROP_REASON_IP_NOPROTO@ip_local_deliver_finish"},
+		{"ipv6", func() []byte { f := buildFrame(base); binary.BigEndian.PutUint16(f[12:], ethPIPv6); return f }, "SKB_DROP_REASON_IPV6DISABLED@__netif_receive_skb_core"},
+		{"unknown ethertype", func() []byte { f := buildFrame(base); binary.BigEndian.PutUint16(f[12:], 0x88b5); return f }, "SKB_DROP_REASON_UNHANDLED_PROTO@__netif_receive_skb_core"},
+		{"no socket", func() []byte { o := base; o.dport = 7; return buildFrame(o) }, "SKB_DROP_REASON_NO_SOCKET@__udp4_lib_rcv"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, te := newStack(t, rxToSocketConfig(), "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: tc.frame()}))
+			require.Equal(t, []string{tc.want}, te.obs.dropReasons())
+			require.Zero(t, te.a.Live().Skbs)
+		})
+	}
+	s, _ := newStack(t, rxToSocketConfig(), "", nil, nil)
+	require.ErrorIs(t, s.Inject(&Packet{ID: 9, Frame: []byte{1, 2}}), ErrPacket)
+	require.ErrorIs(t, s.Inject(&Packet{ID: 9, Entry: 3, Frame: buildFrame(base)}), ErrPacket)
+}
+
+// TestDefrag: two fragments are reassembled by skb_morph onto the first;
+// the socket sees one skb carrying the first fragment's header state.
+func TestDefrag(t *testing.T) {
+	var marks []uint32
+	cfg := rxToSocketConfig()
+	cfg.Programs = []ProgramConfig{
+		{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+			c.SetMark(uint32(c.PacketID) + 100) // a per-fragment mark
+			return TCXNext
+		})},
+		{Name: "filter", Hook: carrier.HookSocketFilter, Socket: "app", Prog: ProgramFunc(func(c *Ctx) int {
+			marks = append(marks, c.Skb.H().Mark)
+			return FilterAccept
+		})},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	first := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", sport: 1, dport: 9999, payload: 32, id: 7, fragOff: ipMF})
+	second := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", payload: 32, id: 7, fragOff: 5, proto: ipprotoUDP})
+	// The second fragment carries no UDP header of its own: cut its L4.
+	second = append(second[:ethHlen+ipHlen], make([]byte, 40)...)
+	binary.BigEndian.PutUint16(second[ethHlen+2:], uint16(ipHlen+40))
+	setIPCsum(second[ethHlen:], ipHlen)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: second}))
+	require.Empty(t, marks, "queued")
+	require.Equal(t, 1, te.a.Live().Skbs)
+	require.NoError(t, s.Inject(&Packet{ID: 2, Frame: first}))
+	require.Equal(t, []uint32{102}, marks, "the offset-0 fragment's header state")
+	require.Empty(t, te.obs.drops)
+	require.Zero(t, te.a.Live().Skbs)
+
+	// A duplicate fragment is dropped.
+	require.NoError(t, s.Inject(&Packet{ID: 3, Frame: second}))
+	require.NoError(t, s.Inject(&Packet{ID: 4, Frame: second}))
+	require.Equal(t, []string{"SKB_DROP_REASON_DUP_FRAG@ip_defrag"}, te.obs.dropReasons())
+}
+
+// TestFragmentOutput: a datagram longer than the MTU leaves in fragments
+// (ip_do_fragment, ip_copy_metadata: the socket's mark on each); the peer
+// reassembles and delivers one.
+func TestFragmentOutput(t *testing.T) {
+	cfg := vethTxConfig()
+	cfg.Sockets[0].Mark = 0x77
+	var marks []uint32
+	cfg.Programs = []ProgramConfig{{Name: "eg", Hook: carrier.HookTCEgress, Netns: "A", Dev: "vA", Prog: ProgramFunc(func(c *Ctx) int {
+		marks = append(marks, c.Skb.H().Mark)
+		return TCXNext
+	})}}
+	s, te := newStack(t, cfg, "", nil, nil)
+	f := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 3000, noEth: true})
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+	require.Equal(t, []uint32{0x77, 0x77, 0x77}, marks)
+	require.Empty(t, te.obs.drops)
+	require.Equal(t, []DeliverEvent{{PacketID: 1, Kind: DeliverSocket, Index: 1}}, te.obs.delivs)
+
+	// DF set: PKT_TOO_BIG.
+	binary.BigEndian.PutUint16(f[6:8], ipDF)
+	setIPCsum(f, ipHlen)
+	require.NoError(t, s.Inject(&Packet{ID: 2, Frame: f}))
+	require.Equal(t, []string{"SKB_DROP_REASON_PKT_TOO_BIG@ip_do_fragment"}, te.obs.dropReasons())
+}
+
+// TestTCPTransmit: the queued skb stays on the retransmit queue; each
+// transmission sends a clone; when the queued skb is still cloned (a tap
+// holds the last transmission) the retransmission is a pskb_copy; an ACK
+// frees the queue.
+func TestTCPTransmit(t *testing.T) {
+	cfg := &Config{
+		Namespaces: []NamespaceConfig{{Name: "A"}, {Name: "B"}},
+		Devices: []DeviceConfig{{Name: "vA", Kind: KindVeth, Netns: "A", MAC: macA, Addrs: []netip.Prefix{pfx("192.0.2.1/24")},
+			Peer: "vB", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("192.0.2.2/24")}}},
+		Sockets: []SocketConfig{
+			{Name: "c", Netns: "A", Proto: ProtoTCP, Port: 40000},
+			{Name: "srv", Netns: "B", Proto: ProtoTCP, Port: 80},
+		},
+		Taps:    []TapConfig{{Name: "dump", Netns: "A", Dev: "vA", Dir: TapTX, Hold: true}},
+		Entries: []EntryConfig{{Kind: EntryTX, Netns: "A", Socket: "c"}, {Kind: EntryRX, Netns: "A", Dev: "vA"}},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	seg := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", proto: ipprotoTCP, sport: 40000, dport: 80, seq: 1000, tcpFlags: tcpACK, payload: 100, noEth: true})
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: seg}))
+	c := s.Socket("c")
+	require.Equal(t, 1, c.RtxQueued())
+	require.Equal(t, 1, s.Socket("srv").Queued()+len(te.obs.delivs), "delivered to the server")
+	live := te.a.Live()
+	// rtx skb + the tap's clone of the transmitted clone, sharing one buffer.
+	require.Equal(t, 2, live.Skbs)
+	require.Equal(t, 1, live.Buffers)
+
+	require.NoError(t, s.Inject(&Packet{ID: 2, Frame: seg})) // retransmission
+	require.Equal(t, 1, c.RtxQueued())
+	live = te.a.Live()
+	require.Equal(t, 3, live.Skbs)
+	require.Equal(t, 2, live.Buffers, "the retransmission was a pskb_copy of the still-cloned skb")
+
+	ack := buildFrame(frameOpts{dstMAC: macA, srcMAC: macB, src: "192.0.2.2", dst: "192.0.2.1", proto: ipprotoTCP, sport: 80, dport: 40000, ack: 1100, tcpFlags: tcpACK})
+	require.NoError(t, s.Inject(&Packet{ID: 3, Entry: 1, Frame: ack}))
+	require.Zero(t, c.RtxQueued(), "the ACK freed the retransmit queue")
+	require.Empty(t, te.obs.drops)
+}
+
+// TestTaps: an RX tap clones (packet_rcv on a shared skb); two TX taps
+// share one clone (dev_queue_xmit_nit) of which one gets its own clone.
+func TestTaps(t *testing.T) {
+	cfg := rxToSocketConfig()
+	cfg.Taps = []TapConfig{{Name: "rx", Dev: "eth0", Dir: TapRX}}
+	s, te := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("192.0.2.1"), Trace: true}))
+	kinds := map[DeliverKind]int{}
+	for _, d := range te.obs.delivs {
+		kinds[d.Kind]++
+	}
+	require.Equal(t, map[DeliverKind]int{DeliverTap: 1, DeliverSocket: 1}, kinds)
+	var sawTap bool
+	for _, e := range te.obs.traces {
+		if e.Op == OpTapRx {
+			sawTap = true
+			require.True(t, e.State.Cloned, "the tap holds a clone")
+		}
+	}
+	require.True(t, sawTap)
+
+	cfg = vethTxConfig()
+	cfg.Taps = []TapConfig{{Name: "t1", Netns: "A", Dev: "vA", Dir: TapTX}, {Name: "t2", Netns: "A", Dir: TapTX}}
+	var pkts []skb.PktType
+	s, te = newStack(t, cfg, "", nil, nil)
+	s.obs = &tapPktTypes{recorder: te.obs, types: &pkts}
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 8, noEth: true}), Trace: true}))
+	require.Equal(t, []skb.PktType{skb.PacketOutgoing, skb.PacketOutgoing}, pkts)
+	taps := 0
+	for _, d := range te.obs.delivs {
+		if d.Kind == DeliverTap {
+			taps++
+		}
+	}
+	require.Equal(t, 2, taps)
+}
+
+type tapPktTypes struct {
+	*recorder
+	types *[]skb.PktType
+}
+
+func (t *tapPktTypes) Trace(e TraceEvent) {
+	if e.Op == OpTapTx {
+		*t.types = append(*t.types, e.State.PktType)
+	}
+}
+
+// TestGROMerge: TCP segments of one flow are merged on a NIC with GRO
+// (native XDP does not elide GRO); equal XDP metadata merges, different
+// metadata does not (skb_metadata_differs); the survivor is the first skb.
+func TestGROMerge(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		sameMeta  bool
+		wantRuns  int
+		wantSegs  []uint16
+		wantFirst []uint64
+	}{
+		{"same metadata", true, 1, []uint16{3}, []uint64{1}},
+		{"different metadata", false, 3, []uint16{0, 0, 0}, []uint64{1, 2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var segs []uint16
+			var ids []uint64
+			cfg := &Config{
+				Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, XDP: "native", Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}},
+				Sockets: []SocketConfig{{Name: "srv", Proto: ProtoTCP, Port: 80}},
+				Programs: []ProgramConfig{
+					{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+						if c.AdjustMeta(-4) == 0 {
+							v := byte(1)
+							if !tc.sameMeta {
+								v = byte(c.PacketID)
+							}
+							copy(c.Meta(), []byte{v, v, v, v})
+						}
+						return XDPPass
+					})},
+					{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+						segs = append(segs, c.Skb.Shinfo().GSOSegs)
+						ids = append(ids, c.PacketID)
+						return TCXNext
+					})},
+				},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i := range 3 {
+				f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
+					sport: 5000, dport: 80, seq: uint32(1000 + 100*i), tcpFlags: tcpACK, payload: 100})
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Equal(t, tc.wantSegs, segs)
+			require.Equal(t, tc.wantFirst, ids)
+			require.Empty(t, te.obs.drops)
+			require.Zero(t, te.a.Live().Skbs)
+		})
+	}
+}
+
+// tunnelPair: namespaces A and B joined by a veth pair, a tunnel of kind
+// on each side, a socket in B on 10.9.0.2:9999 reached from A's socket.
+func tunnelPair(kind string, vni uint32) *Config {
+	tun := func(name, ns string, local, remote, a string) DeviceConfig {
+		return DeviceConfig{Name: name, Kind: kind, Netns: ns, VNI: vni, Local: addr(local), Remote: addr(remote),
+			Addrs: []netip.Prefix{pfx(a)}}
+	}
+	cfg := &Config{
+		Namespaces: []NamespaceConfig{{Name: "A"}, {Name: "B"}},
+		Devices: []DeviceConfig{
+			{Name: "vA", Kind: KindVeth, Netns: "A", MAC: macA, Addrs: []netip.Prefix{pfx("192.0.2.1/24")},
+				Peer: "vB", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("192.0.2.2/24")}},
+			tun("tA", "A", "192.0.2.1", "192.0.2.2", "10.9.0.1/24"),
+			tun("tB", "B", "192.0.2.2", "192.0.2.1", "10.9.0.2/24"),
+		},
+		Sockets: []SocketConfig{
+			{Name: "tx", Netns: "A", Proto: ProtoUDP, Port: 40000},
+			{Name: "rx", Netns: "B", Proto: ProtoUDP, Port: 9999},
+		},
+		Entries: []EntryConfig{{Kind: EntryTX, Netns: "A", Socket: "tx"}},
+	}
+	cfg.Devices[1].MAC = [6]byte{2, 0, 0, 0, 9, 1}
+	cfg.Devices[2].MAC = [6]byte{2, 0, 0, 0, 9, 2}
+	cfg.Neighbours = []NeighConfig{{Netns: "A", Dev: "tA", Addr: addr("10.9.0.2"), MAC: cfg.Devices[2].MAC}}
+	return cfg
+}
+
+func TestTunnels(t *testing.T) {
+	for _, tc := range []struct {
+		kind string
+		vni  uint32
+	}{{KindVXLAN, 5}, {KindGeneve, 6}, {KindGRE, 0}, {KindGRE, 77}, {KindGRETap, 0}, {KindIPIP, 0}} {
+		t.Run(tc.kind, func(t *testing.T) {
+			cfg := tunnelPair(tc.kind, tc.vni)
+			var at []string
+			rec := func(name string) Program {
+				return ProgramFunc(func(c *Ctx) int {
+					at = append(at, name)
+					return TCXNext
+				})
+			}
+			cfg.Programs = []ProgramConfig{
+				{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "tB", Prog: rec("tB")},
+				{Name: "eg", Hook: carrier.HookTCEgress, Netns: "A", Dev: "vA", Prog: rec("vA")},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			f := buildFrame(frameOpts{src: "10.9.0.1", dst: "10.9.0.2", sport: 40000, dport: 9999, payload: 30, noEth: true})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			require.Empty(t, te.obs.drops)
+			require.Equal(t, []string{"vA", "tB"}, at)
+			require.Equal(t, []DeliverEvent{{PacketID: 1, Kind: DeliverSocket, Index: 1}}, te.obs.delivs)
+		})
+	}
+}
+
+// TestBridge: a frame from one port floods to the other (unknown
+// destination), the answer is forwarded by the learned FDB entry.
+func TestBridge(t *testing.T) {
+	cfg := &Config{
+		Namespaces: []NamespaceConfig{{Name: "A"}, {Name: "B"}},
+		Devices: []DeviceConfig{
+			{Name: "br0", Kind: KindBridge},
+			{Name: "pa", Kind: KindVeth, Master: "br0", Peer: "ea", PeerNetns: "A", PeerMAC: macA, PeerAddrs: []netip.Prefix{pfx("10.1.0.1/24")}},
+			{Name: "pb", Kind: KindVeth, Master: "br0", Peer: "eb", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("10.1.0.2/24")}},
+		},
+		Neighbours: []NeighConfig{{Netns: "A", Dev: "ea", Addr: addr("10.1.0.2"), MAC: macB}, {Netns: "B", Dev: "eb", Addr: addr("10.1.0.1"), MAC: macA}},
+		Sockets: []SocketConfig{
+			{Name: "a", Netns: "A", Proto: ProtoUDP, Port: 1000},
+			{Name: "b", Netns: "B", Proto: ProtoUDP, Port: 2000},
+		},
+		Entries: []EntryConfig{{Kind: EntryTX, Netns: "A", Socket: "a"}, {Kind: EntryTX, Netns: "B", Socket: "b"}},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{src: "10.1.0.1", dst: "10.1.0.2", sport: 1000, dport: 2000, payload: 10, noEth: true})}))
+	require.NoError(t, s.Inject(&Packet{ID: 2, Entry: 1, Frame: buildFrame(frameOpts{src: "10.1.0.2", dst: "10.1.0.1", sport: 2000, dport: 1000, payload: 10, noEth: true})}))
+	require.Empty(t, te.obs.drops)
+	require.Equal(t, []DeliverEvent{{PacketID: 1, Kind: DeliverSocket, Index: 1}, {PacketID: 2, Kind: DeliverSocket, Index: 0}}, te.obs.delivs)
+	br := s.Device("", "br0")
+	require.Len(t, br.fdb, 2)
+}
