@@ -56,7 +56,8 @@ func TestKernelStorageSeq(t *testing.T) {
 
 func TestKernelStorageProg(t *testing.T) {
 	res := runSuite(t, SuiteProg, Options{})
-	require.Equal(t, DefaultChecks+2, res.Cases, "generated UDP sequences and the two TCP cases")
+	require.Equal(t, DefaultChecks+3, res.Cases, "generated UDP sequences and the three TCP cases")
+	require.Len(t, res.Known, 1, "tcp/mptcp")
 }
 
 // TestKernelStorageDetectsProfileMismatch runs the charge table with the

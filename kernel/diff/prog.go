@@ -221,6 +221,8 @@ func (m *ProgMismatch) Error() string {
 type progPair struct {
 	model, kern progBackend
 	steps       []ProgStep
+	// ran counts every step run (all sequences).
+	ran int
 }
 
 func (p *progPair) begin() error {
@@ -236,6 +238,7 @@ func (p *progPair) begin() error {
 
 func (p *progPair) do(s ProgStep) (*ProgMismatch, error) {
 	p.steps = append(p.steps, s)
+	p.ran++
 	if err := p.model.step(s); err != nil {
 		return nil, fmt.Errorf("model: %s: %w", s, err)
 	}
