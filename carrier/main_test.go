@@ -2,8 +2,10 @@ package carrier_test
 
 import (
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/internal/errno"
+	"github.com/skbsim/skbsim/internal/testutil"
 	"github.com/skbsim/skbsim/kmem"
 	"github.com/skbsim/skbsim/skb"
 )
@@ -135,4 +138,18 @@ func showErr(err error) string {
 		return "ok"
 	}
 	return show(nil, err)
+}
+
+// setRapid makes rapid use the project's deterministic seed
+// (SKBSIM_TEST_SEED) unless -rapid.seed was given, and keeps it from
+// writing fail files (a failure prints its seed).
+func setRapid(t *testing.T) {
+	t.Helper()
+	if f := flag.Lookup("rapid.seed"); f != nil && f.Value.String() == "0" {
+		require.NoError(t, f.Value.Set(strconv.FormatUint(uint64(testutil.Seed(t)), 10)))
+		t.Cleanup(func() { _ = f.Value.Set("0") })
+	}
+	if f := flag.Lookup("rapid.nofailfile"); f != nil {
+		require.NoError(t, f.Value.Set("true"))
+	}
 }

@@ -739,6 +739,7 @@ func init() {
 func TestStateMachine(t *testing.T) {
 	for _, tc := range smCases {
 		t.Run(tc.name, func(t *testing.T) {
+			setRapid(t)
 			rapid.Check(t, func(rt *rapid.T) {
 				p := skb.DefaultProfile()
 				if tc.prof != "" {

@@ -40,6 +40,7 @@ type lane struct {
 func TestStrategiesAgree(t *testing.T) {
 	names := []string{"rfc", "rfc-coalloc", "rfc-prealloc", "rfc-slim"}
 	maps := []carrier.MapSpec{{Name: "m0", ValueSize: 4}, {Name: "m1", ValueSize: 24}, {Name: "m2", ValueSize: 100}}
+	setRapid(t)
 	rapid.Check(t, func(rt *rapid.T) {
 		var lanes []*lane
 		for _, n := range names {
