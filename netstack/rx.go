@@ -582,7 +582,7 @@ func (s *Stack) groFlush(d *Device) {
 // after the current packet's synchronous path (process_backlog).
 // Takes ownership of skb.
 func (s *Stack) netifRx(b *skb.Buff) {
-	if len(s.backlog) >= maxBacklog {
+	if len(s.backlog)-s.blHead >= maxBacklog {
 		s.drop(b, skb.DropCPUBacklog, OpNetifRx)
 		return
 	}
@@ -591,14 +591,25 @@ func (s *Stack) netifRx(b *skb.Buff) {
 	s.backlog = append(s.backlog, queued{b: b, pkt: s.cur})
 }
 
+// maxBacklogWork bounds the backlog work one Inject may cause: a program
+// that redirects a packet back into the backlog forever (which livelocks a
+// real CPU) is cut off with CPU_BACKLOG drops.
+const maxBacklogWork = 4096
+
 func (s *Stack) runBacklog() {
 	saved := s.cur
 	for i := 0; i < len(s.backlog); i++ {
 		q := s.backlog[i]
 		s.backlog[i] = queued{}
+		s.blHead = i + 1
 		s.cur = q.pkt
+		if i >= maxBacklogWork {
+			s.drop(q.b, skb.DropCPUBacklog, OpNetifRx)
+			continue
+		}
 		s.netifReceive(q.b)
 	}
 	s.backlog = s.backlog[:0]
+	s.blHead = 0
 	s.cur = saved
 }

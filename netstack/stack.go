@@ -214,6 +214,7 @@ type Stack struct {
 	entries  []entry
 
 	backlog   []queued
+	blHead    int          // backlog entries already processed
 	ri        redirectInfo // the per-CPU bpf_redirect_info
 	ctxs      [maxCtxDepth]Ctx
 	depth     int

@@ -187,9 +187,15 @@ func (s *Stack) tcpSend(sk *Socket, pkt []byte, ip ipv4, out *Device, nh netip.A
 	return nil
 }
 
-// ipLocalOut models ip_local_out -> dst_output -> ip_output for a packet
-// whose data starts at the IP header.
+// ipLocalOut models ip_local_out -> __ip_local_out (iph->tot_len =
+// skb->len, ip_send_check) -> dst_output -> ip_output for a packet whose
+// data starts at the IP header.
 func (s *Stack) ipLocalOut(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk *Socket) {
+	d := b.Data()
+	if len(d) >= ipHlen {
+		binary.BigEndian.PutUint16(d[2:4], uint16(b.Len()))
+		setIPCsum(d, int(d[0]&0xf)*4)
+	}
 	s.ipOutput(b, ns, out, nh, sk)
 }
 
