@@ -1,0 +1,216 @@
+// Package mutants lists realistic seeded bugs in skbsim's model, as data:
+// each is one exact source edit that the project's test suites must catch.
+// The runner (proptest/cmd/mutants, make mutants) applies them one at a time
+// to a copy of the module; a test checks that every edit still applies, so
+// the list cannot rot silently when the code moves.
+package mutants
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// Mutant is one seeded bug.
+type Mutant struct {
+	// Name is a short identifier.
+	Name string
+	// File is the module-relative path of the file to edit.
+	File string
+	// Old must occur exactly once in File; it is replaced by New.
+	Old, New string
+	// Desc says which kernel rule the edit breaks.
+	Desc string
+	// Pkgs are the module-relative packages whose tests must catch it.
+	Pkgs []string
+}
+
+// Apply returns src with the mutant's edit applied. It fails when Old does
+// not occur exactly once (the mutant is stale).
+func (m Mutant) Apply(src []byte) ([]byte, error) {
+	switch n := bytes.Count(src, []byte(m.Old)); n {
+	case 1:
+		return bytes.Replace(src, []byte(m.Old), []byte(m.New), 1), nil
+	default:
+		return nil, fmt.Errorf("mutant %s: %s: search text found %d times, want 1 (stale)", m.Name, m.File, n)
+	}
+}
+
+var lsPkgs = []string{"./localstorage", "./carrier", "./proptest"}
+
+// List is the mutant list.
+var List = []Mutant{
+	{
+		Name: "sk-clone-keeps-parent-storage",
+		File: "localstorage/sk.go",
+		Old: `	if child.storage != nil {
+		panic("localstorage: bpf_sk_storage_clone into a socket that has storage")
+	}`,
+		New: `	if child.storage == nil {
+		child.storage = parent.storage
+	}`,
+		Desc: "bpf_sk_storage_clone() does not RCU_INIT_POINTER(newsk->sk_bpf_storage, NULL): the cloned child keeps its parent's storage pointer",
+		Pkgs: lsPkgs,
+	},
+	{
+		Name: "last-delete-keeps-storage",
+		File: "localstorage/storage.go",
+		Old:  `	free := s.n == 1 // hlist_is_singular_node()`,
+		New:  `	free := false // hlist_is_singular_node()`,
+		Desc: "bpf_selem_unlink_storage_nolock() misses hlist_is_singular_node(): deleting the last element does not free the bpf_local_storage",
+		Pkgs: lsPkgs,
+	},
+	{
+		Name: "create-fills-cache",
+		File: "localstorage/storage.go",
+		Old: `	o.setStoragePtr(s)
+	return nil
+}`,
+		New: `	o.setStoragePtr(s)
+	s.cache[m.cacheIdx] = first
+	return nil
+}`,
+		Desc: "bpf_local_storage_alloc() publishes the new element in the cache (the kernel caches only on a later lookup with cacheit_lockit)",
+		Pkgs: lsPkgs,
+	},
+	{
+		Name: "scrub-skips-ext-reset",
+		File: "skb/scrub.go",
+		Old: `	if len(b.a.hooks.list) != 0 {
+		b.a.runScrub(b, xnet, false)
+		b.extReset("skb_scrub_packet")
+		b.a.runScrub(b, xnet, true)
+	} else {
+		b.extReset("skb_scrub_packet")
+	}`,
+		New: `	if len(b.a.hooks.list) != 0 {
+		b.a.runScrub(b, xnet, false)
+		b.a.runScrub(b, xnet, true)
+	}`,
+		Desc: "skb_scrub_packet() skips skb_ext_reset(): storage survives encap/decap and netns crossing",
+		Pkgs: []string{"./skb", "./localstorage", "./carrier", "./proptest"},
+	},
+	{
+		Name: "ext-cow-keeps-storage",
+		File: "skb/ext.go",
+		Old: `	case ExtCOWClearIfActive:
+		if oldActive&(1<<ExtBPFStorage) != 0 {
+			e.storage = nil
+		}`,
+		New:  `	case ExtCOWClearIfActive:`,
+		Desc: "skb_ext_maybe_cow() copies the BPF storage pointer into the new extension (the RFC leaves it NULL): two objects own one storage",
+		Pkgs: []string{"./skb", "./localstorage", "./carrier", "./proptest"},
+	},
+	{
+		Name: "charge-check-le",
+		File: "localstorage/sk.go",
+		Old:  `	if size <= limit && sk.omem+size < limit {`,
+		New:  `	if size <= limit && sk.omem+size <= limit {`,
+		Desc: "bpf_sk_storage_charge() checks sk_omem_alloc + size <= optmem_max instead of the strict < of sock_kmalloc()",
+		Pkgs: lsPkgs,
+	},
+	{
+		Name: "map-free-misses-owner",
+		File: "localstorage/map.go",
+		Old: `	for i := range m.buckets {
+		for m.buckets[i] != nil {`,
+		New: `	for i := 1; i < len(m.buckets); i++ {
+		for m.buckets[i] != nil {`,
+		Desc: "bpf_local_storage_map_free() skips bucket 0: the owners hashed there keep elements of a freed map",
+		Pkgs: lsPkgs,
+	},
+	{
+		Name: "clone-ignores-bpf-f-clone",
+		File: "localstorage/sk.go",
+		Old:  `func cloneFlagSet(m *Map) bool { return m.spec.Flags&FlagClone != 0 }`,
+		New:  `func cloneFlagSet(m *Map) bool { return true }`,
+		Desc: "bpf_sk_storage_clone() copies elements of maps without BPF_F_CLONE",
+		Pkgs: lsPkgs,
+	},
+	{
+		Name: "gro-keeps-second-mark",
+		File: "netstack/rx.go",
+		Old:  `		b.ConsumeSkb() // napi_skb_free_stolen_head`,
+		New: `		ph.Mark = bh.Mark
+		b.ConsumeSkb() // napi_skb_free_stolen_head`,
+		Desc: "skb_gro_receive() lets the merged segment's skb->mark overwrite the held skb's (the aggregate keeps the first skb's header)",
+		Pkgs: []string{"./netstack", "./proptest"},
+	},
+	{
+		Name: "refusal-ignores-cloned-bit",
+		File: "localstorage/skb.go",
+		Old:  `func skbShared(b *skb.Buff) bool { return b.Cloned() && b.ExtShared() }`,
+		New:  `func skbShared(b *skb.Buff) bool { return b.ExtShared() }`,
+		Desc: "bpf_skb_storage_get/delete refuse every skb whose extension is shared, not only skb->cloned ones (copies and segments lose access)",
+		Pkgs: lsPkgs,
+	},
+	{
+		Name: "cache-hit-skips-map-check",
+		File: "localstorage/storage.go",
+		Old:  `	if el := s.cache[m.cacheIdx]; el != nil && el.smap == m {`,
+		New:  `	if el := s.cache[m.cacheIdx]; el != nil {`,
+		Desc: "bpf_local_storage_lookup() trusts the cache slot without checking sdata->smap == smap (maps sharing a slot read each other's value)",
+		Pkgs: lsPkgs,
+	},
+	{
+		Name: "scrub-xnet-keeps-mark",
+		File: "skb/scrub.go",
+		Old:  `	h.Mark = 0`,
+		New:  ``,
+		Desc: "skb_scrub_packet(skb, xnet=true) keeps skb->mark",
+		Pkgs: []string{"./skb", "./netstack", "./proptest"},
+	},
+	{
+		Name: "destroy-returns-no-charge",
+		File: "localstorage/storage.go",
+		Old:  `	charge := s.memCharge`,
+		New:  `	charge := 0`,
+		Desc: "bpf_local_storage_destroy() returns 0 instead of mem_charge: __sk_destruct never uncharges sk_omem_alloc",
+		Pkgs: lsPkgs,
+	},
+	{
+		Name: "update-exist-on-missing",
+		File: "localstorage/storage.go",
+		Old: `	if old == nil && f == UpdateExist {
+		return ErrNotFound
+	}`,
+		New:  ``,
+		Desc: "check_flags() accepts BPF_EXIST for a missing element (the kernel returns -ENOENT)",
+		Pkgs: lsPkgs,
+	},
+	{
+		Name: "coalloc-block-without-elem",
+		File: "localstorage/alloc.go",
+		Old:  `			n := ss + first.smap.elemSize`,
+		New:  `			n := ss`,
+		Desc: "rfc-coalloc books the co-allocated block at sizeof(storage) only, forgetting the embedded element",
+		Pkgs: lsPkgs,
+	},
+	{
+		Name: "slim-kmallocs-storage",
+		File: "localstorage/alloc.go",
+		Old: `	case allocSlim:
+		// Embedded in the skb_ext chunk the skb owner allocated.
+		return nil`,
+		New:  `	case allocSlim:`,
+		Desc: "rfc-slim allocates a separate storage although it is embedded in the skb_ext chunk",
+		Pkgs: lsPkgs,
+	},
+	{
+		Name: "skbhash-clone-ignores-flag",
+		File: "carrier/skbhash.go",
+		Old: `		if c.maps[m].Flags&FlagClone == 0 {
+			continue
+		}`,
+		New:  ``,
+		Desc: "the skb-hash clone program copies values of maps without the clone flag",
+		Pkgs: []string{"./carrier", "./proptest"},
+	},
+	{
+		Name: "expand-head-keeps-meta",
+		File: "skb/copy.go",
+		Old:  `		nb.sh.MetaLen = 0 // skb_metadata_clear (v4.15 .. v6.18)`,
+		New:  ``,
+		Desc: "pskb_expand_head() keeps meta_len on kernels before v6.19 (they clear it)",
+		Pkgs: []string{"./skb", "./carrier", "./netstack", "./proptest"},
+	},
+}
