@@ -707,6 +707,7 @@ type smCase struct {
 	maps   []carrier.MapSpec
 	opts   carrier.Options
 	prof   string
+	mod    func(*skb.Profile)
 	model  func(maps []carrier.MapSpec) refModel
 }
 
@@ -715,6 +716,9 @@ var smMapsPlain = []carrier.MapSpec{{Name: "m0", ValueSize: 4}, {Name: "m1", Val
 
 var smCases = []smCase{
 	{name: "ext-buffer", design: "ext-buffer", maps: smMaps,
+		model: func(m []carrier.MapSpec) refModel { return &extBufModel{nmaps: len(m)} }},
+	{name: "ext-buffer clear-if-exists", design: "ext-buffer", maps: smMaps,
+		mod:   func(p *skb.Profile) { p.ExtCOWStorage = skb.ExtCOWClearIfExists },
 		model: func(m []carrier.MapSpec) refModel { return &extBufModel{nmaps: len(m)} }},
 	{name: "skb-hash", design: "skb-hash", maps: smMaps, opts: carrier.Options{Capacity: 4},
 		model: func(m []carrier.MapSpec) refModel { return newHashModel(false, 4, true, m) }},
@@ -734,6 +738,9 @@ func init() {
 		smCases = append(smCases, smCase{name: s, design: s, maps: smMapsPlain, opts: carrier.Options{PreallocPool: 256},
 			model: func(m []carrier.MapSpec) refModel { return &rfcModel{strategy: s, nmaps: len(m)} }})
 	}
+	smCases = append(smCases, smCase{name: "rfc clear-if-exists", design: "rfc", maps: smMapsPlain,
+		mod:   func(p *skb.Profile) { p.ExtCOWStorage = skb.ExtCOWClearIfExists },
+		model: func(m []carrier.MapSpec) refModel { return &rfcModel{strategy: "rfc", nmaps: len(m)} }})
 }
 
 func TestStateMachine(t *testing.T) {
@@ -746,6 +753,9 @@ func TestStateMachine(t *testing.T) {
 					var err error
 					p, err = skb.ProfileByName(tc.prof)
 					require.NoError(rt, err)
+				}
+				if tc.mod != nil {
+					tc.mod(&p)
 				}
 				acct := kmem.New()
 				env := carrier.Env{Alloc: skb.NewAllocator(acct, p), Acct: acct}

@@ -33,6 +33,13 @@ const sizeofXDPFrame = 40
 // ErrNotFound: the program's presence check reads garbage); GRO frees the
 // non-first skbs; skb_scrub_packet() and netns crossings keep it.
 //
+// Programs access the area directly (xdp->data_meta, __sk_buff->data_meta),
+// which is why a tc write on a cloned skb unclones first: the verifier marks
+// the program seen_direct_write and cls_bpf runs bpf_unclone_prologue. (A
+// program writing through bpf_dynptr_from_skb_meta() on v6.18 would instead
+// write the shared head; the unclone on dynptr writes came with f38499ff45f5
+// in v6.19.)
+//
 // Hooks: HookXDP writes (adjust_meta on the first write) and reads;
 // HookTCIngress/HookTCEgress read and write in place within the existing
 // area (a write cannot grow it: bpf_dynptr_write returns -E2BIG, and on a
@@ -104,9 +111,8 @@ func (c *xdpMeta) area(h Hook, b *skb.Buff) []byte {
 		}
 		return a
 	}
-	if c.env.Alloc.Profile().SkbMetaDynptr {
-		c.op(cost.OpHelperCall, 1) // bpf_dynptr_from_skb_meta()
-	}
+	// tc programs use __sk_buff->data_meta directly (bpf_compute_data_pointers
+	// set it up before the run): no helper call.
 	a, lost := c.tcArea(b)
 	if lost {
 		c.st.Lost++
