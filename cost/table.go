@@ -63,16 +63,6 @@ type Range struct {
 	NS, Low, High float64
 }
 
-func (r *Range) add(n uint64, e *Entry) {
-	if n == 0 {
-		return
-	}
-	f := float64(n)
-	r.NS += f * e.NS
-	r.Low += f * e.Low
-	r.High += f * e.High
-}
-
 // Estimate prices counted operations. allocsByClass and freesByClass split
 // kmalloc calls and frees by size class (kmem.Stats.ByClass: Allocs, and
 // Frees+DeferredFrees); either may be nil.
@@ -90,30 +80,41 @@ func (r *Range) add(n uint64, e *Entry) {
 func (t *Table) Estimate(counts Counts, allocsByClass, freesByClass *[NumSizeClasses]uint64) Range {
 	var r Range
 	for op := Op(0); op < NumOps; op++ {
-		switch op {
-		case OpKmalloc, OpKfree:
+		if op == OpKmalloc || op == OpKfree {
 			continue
 		}
-		r.add(counts[op], &t.Ops[op])
+		r.addEntry(counts[op], &t.Ops[op])
 	}
 	var classAllocs, classFrees uint64
-	for i := 0; i < NumSizeClasses; i++ {
-		if allocsByClass != nil {
-			classAllocs += allocsByClass[i]
-			r.add(allocsByClass[i], &t.Alloc[i])
+	if allocsByClass != nil {
+		for i, n := range allocsByClass {
+			classAllocs += n
+			r.addEntry(n, &t.Alloc[i])
 		}
-		if freesByClass != nil {
-			classFrees += freesByClass[i]
-			r.add(freesByClass[i], &t.Free[i])
+	}
+	if freesByClass != nil {
+		for i, n := range freesByClass {
+			classFrees += n
+			r.addEntry(n, &t.Free[i])
 		}
 	}
 	if n := counts[OpKmalloc]; n > classAllocs {
-		r.add(n-classAllocs, &t.Ops[OpKmalloc])
+		r.addEntry(n-classAllocs, &t.Ops[OpKmalloc])
 	}
 	if n := counts[OpKfree] + counts[OpKfreeRCU]; n > classFrees {
-		r.add(n-classFrees, &t.Ops[OpKfree])
+		r.addEntry(n-classFrees, &t.Ops[OpKfree])
 	}
 	return r
+}
+
+func (r *Range) addEntry(n uint64, e *Entry) {
+	if n == 0 {
+		return
+	}
+	f := float64(n)
+	r.NS += f * e.NS
+	r.Low += f * e.Low
+	r.High += f * e.High
 }
 
 // Entry returns the entry for op.
