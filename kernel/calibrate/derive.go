@@ -62,6 +62,12 @@ func derive(v map[string]float64) {
 	}
 	sort.Float64s(deferral)
 	v["kfree_rcu"] = quantile(deferral, 0.5)
+	// the first create also allocates the bpf_local_storage (184 B,
+	// kmalloc-192) and publishes it with a cmpxchg: compare with
+	// kmalloc/kmalloc-192
+	v["check/storage_alloc"] = v["sk_first_create"] - v["sk_create/kmalloc-96"]
+	// task storage elements come from kmalloc_nolock (reported only)
+	v["task_elem_alloc"] = v["task_create"] - fixedCreate
 }
 
 // measuredOps are the table entries measured directly, with their method.

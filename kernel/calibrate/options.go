@@ -98,8 +98,23 @@ func (s Stat) String() string {
 }
 
 // Report is the outcome of a calibration: the table and every quantity
-// behind it, including those the table does not hold (task storage,
-// first-create costs, loop and clock overheads, the empty-body check).
+// behind it, including those the table does not hold. Stats names:
+//
+//   - the table's ops by name (hash_insert, lock, ...), "kmalloc/<class>"
+//     and kfree_rcu;
+//   - raw phases: loop_iteration (empty bpf_loop iteration, subtracted),
+//     ktime_interval (two clock reads, subtracted from split timings),
+//     empty_net (a second empty loop net of the first: ~0), spin_lock_pair,
+//     copy_small, copy_big, walk_shallow, walk_deep, lru_evict_insert,
+//     hash_pair_distinct (hash_insert + hash_delete);
+//   - storage: sk_lookup, sk_first_create, sk_first_delete,
+//     "sk_create/<class>", "sk_delete/<class>", task_lookup, task_create,
+//     task_delete, task_first_create, task_first_delete, task_elem_alloc;
+//   - cross-checks: check/hash_pair_phase and check/hash_pair_testrun (the
+//     same insert+delete pairs timed in-program and by BPF_PROG_TEST_RUN),
+//     check/sk_pair_split and check/sk_pair_testrun (likewise for sk
+//     storage), check/storage_alloc (first create minus a later create:
+//     the bpf_local_storage allocation, comparable to kmalloc/kmalloc-192).
 type Report struct {
 	Table     cost.Table
 	Stats     []Stat // sorted by name
