@@ -78,6 +78,11 @@ func (s *Stack) ipDefrag(b *skb.Buff, ns *Netns, ip ipv4) *skb.Buff {
 	}
 	off := int(ip.fragOff&ipOffset) * 8
 	length := ip.totLen - ip.ihl
+	if length <= 0 {
+		// ip_frag_queue: end == offset discards the fragment.
+		s.drop(b, skb.DropNotSpecified, OpIPDefrag)
+		return nil
+	}
 	for _, f := range q.frags {
 		if f.offset == off {
 			s.drop(b, skb.DropDupFrag, OpIPDefrag)

@@ -449,7 +449,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		return
 	}
 	ip, ok := parseIPv4(data)
-	if !ok || ip.isFragment() || ip.totLen > len(data) {
+	if !ok || ip.isFragment() || ip.totLen > len(data) || ip.ihl > ip.totLen {
 		s.netifReceive(b)
 		return
 	}

@@ -228,7 +228,7 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 		return
 	}
 	ip, _ := parseIPv4(b.Data())
-	if ip.fragOff&ipDF != 0 && !b.H().IgnoreDF {
+	if (ip.fragOff&ipDF != 0 && !b.H().IgnoreDF) || out.mtu-ip.ihl < 8 || b.Len() < ip.ihl {
 		s.drop(b, skb.DropPktTooBig, OpIPFragment)
 		return
 	}
