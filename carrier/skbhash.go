@@ -164,6 +164,7 @@ func (c *skbHash) Store(h Hook, b *skb.Buff, m int, val []byte) error {
 	a := c.addr(b)
 	c.op(cost.OpHelperCall, 1)
 	if i := t.lookup(b, a); i >= 0 {
+		t.elems[i].id = b.ID() // (model bookkeeping: the value is this skb's now)
 		copy(t.elems[i].value, val)
 		c.op(cost.OpMemcpyByte, uint64(len(val)))
 		return nil
