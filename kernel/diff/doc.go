@@ -32,8 +32,10 @@
 //     programs calling bpf_sk_storage_get(F_CREATE) and
 //     bpf_sk_storage_delete) driven by real UDP and TCP traffic, against the
 //     model's helpers called on the sockets the packets carry.
-//   - "skb-transitions": observe.Transitions recorded on the kernel against
-//     the model's matrices, cell by cell ([TransitionModel]).
+//   - "skb-transitions": observe.Transitions recorded on the kernel
+//     (kernel.RunTransition) against netstack.RunTransition with the skb
+//     profile of the running kernel's release, cell by cell
+//     ([NetstackTransitions], [TransitionModel]).
 //
 // Every disagreement is either listed in knownDivergences (keyed by case,
 // with the reason) or reported as new. A listed case that agrees fails the

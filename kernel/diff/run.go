@@ -36,7 +36,8 @@ type Options struct {
 	// (0: DefaultSteps).
 	Steps int
 	// Model is the stack model's transition function for the skb suite
-	// (nil: NetstackTransitions).
+	// (nil: NetstackTransitions with the skb profile of the running
+	// kernel's release).
 	Model TransitionModel
 	// TransitionWait bounds how long the kernel recorder waits for a
 	// transition's packet at every hook (0: the recorder's default).
@@ -64,9 +65,6 @@ func (o *Options) withDefaults() Options {
 	}
 	if r.Steps <= 0 {
 		r.Steps = DefaultSteps
-	}
-	if r.Model == nil {
-		r.Model = NetstackTransitions
 	}
 	return r
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/skbsim/skbsim/kernel"
 	"github.com/skbsim/skbsim/kernel/observe"
 	"github.com/skbsim/skbsim/localstorage"
+	"github.com/skbsim/skbsim/skb"
 )
 
 // Run runs the selected differential suites against the running kernel and
@@ -249,10 +250,16 @@ func (r *runner) progSuite() (res SuiteResult) {
 }
 
 func (r *runner) transitionSuite() SuiteResult {
-	if r.opts.Model == nil {
-		return SuiteResult{Name: SuiteTransitions, NotRun: errModelNotWired}
+	model := r.opts.Model
+	if model == nil {
+		rel := kernelRelease()
+		p, err := skb.ProfileByName(rel)
+		if err != nil {
+			return SuiteResult{Name: SuiteTransitions, NotRun: fmt.Sprintf("no skb profile for kernel %q: %v", rel, err)}
+		}
+		model = NetstackTransitions(p)
 	}
 	ro := &kernel.RecordOptions{Wait: r.opts.TransitionWait}
 	kern := func(t observe.Transition) (observe.Matrix, error) { return kernel.RunTransition(t, ro) }
-	return classify(SuiteTransitions, runTransitions(observe.Transitions, kern, r.opts.Model), knownDivergences)
+	return classify(SuiteTransitions, runTransitions(observe.Transitions, kern, model), knownDivergences)
 }

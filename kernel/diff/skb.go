@@ -5,6 +5,8 @@ import (
 	"sort"
 
 	"github.com/skbsim/skbsim/kernel/observe"
+	"github.com/skbsim/skbsim/netstack"
+	"github.com/skbsim/skbsim/skb"
 )
 
 // TransitionModel produces the observation matrix of one transition of
@@ -12,17 +14,14 @@ import (
 // side of the comparison, the kernel recorder's (kernel.RunTransition).
 type TransitionModel func(observe.Transition) (observe.Matrix, error)
 
-// NetstackTransitions is the seam where the stack model plugs into the
-// skb transition suite: the function that runs an observe.Transition on
-// package netstack and returns its matrix. It is nil until netstack
-// provides that function; the suite then reports that it did not run
-// (it never compares against made-up model output). Wiring it is one line
-// in this package (or Options.Model for callers that bring their own).
-var NetstackTransitions TransitionModel
-
-// errModelNotWired is the NotRun reason of the skb suite without a model.
-const errModelNotWired = "the stack model does not provide a transition function yet " +
-	"(diff.NetstackTransitions is nil; pass Options.Model to compare another model)"
+// NetstackTransitions returns the stack model's transition function for
+// kernel profile p: netstack.RunTransition, which builds the transition's
+// topology on the model and returns its normalised matrix. Run uses it
+// with the profile of the running kernel's release unless Options.Model
+// brings another model.
+func NetstackTransitions(p skb.Profile) TransitionModel {
+	return func(t observe.Transition) (observe.Matrix, error) { return netstack.RunTransition(t, p) }
+}
 
 // compareTransition compares the kernel's and the model's matrices of one
 // transition cell by cell. Both are normalised (observe.Normalize) first.
