@@ -102,4 +102,3 @@ func TestRunRejectsUnknownSuite(t *testing.T) {
 	_, err := Run(context.Background(), Options{Suites: []string{"nope"}})
 	require.ErrorContains(t, err, `unknown suite "nope"`)
 }
-
