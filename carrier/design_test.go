@@ -95,9 +95,11 @@ func TestFirstWriteAllocations(t *testing.T) {
 			b := rxSkb(t, env.Alloc)
 			defer b.ConsumeSkb()
 			allocs := func() uint64 { return env.Acct.Stats().Total.Allocs }
-			a0 := allocs()
+			occupied := func() uint64 { return env.Acct.Stats().Total.BytesOccupied }
+			a0, o0 := allocs(), occupied()
 			require.NoError(t, c.Store(h, b, 0, val(4, 1)))
 			a1 := allocs()
+			t.Logf("%s: first write of a 4-byte value: %d allocations, %d bytes occupied", tc.design, a1-a0, occupied()-o0)
 			require.NoError(t, c.Store(h, b, 1, val(16, 2)))
 			a2 := allocs()
 			require.NoError(t, c.Store(h, b, 0, val(4, 3)))
