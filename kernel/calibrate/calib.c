@@ -37,7 +37,15 @@ struct cal_result {
 	__u64 ns;   /* elapsed (phase timing) or summed intervals (split timing) */
 	__u64 n;    /* operations timed */
 	__u64 errs; /* operations that failed (must stay 0) */
+	__u64 ovh;  /* split timing: summed empty intervals between two clock
+		     * reads, taken in the same iterations */
+	__u64 skipped; /* split timing: iterations left out because their
+			* empty interval shows a disturbance (> DISTURBED ns) */
 };
+
+/* An empty clock-read interval is ~25 ns; one above this was hit by an
+ * interrupt or preemption, and the iteration is left out of the sums. */
+#define DISTURBED 1000
 
 struct cal_cfg {
 	__u32 n;        /* iterations of the map, lock, copy and helper phases */
@@ -155,6 +163,8 @@ struct cal_lctx {
 	__u64 errs;
 	__u64 acc;
 	__u64 t1, t2; /* split timing: summed create and delete intervals */
+	__u64 t0;     /* split timing: summed empty intervals */
+	__u64 kept, skipped; /* split timing: iterations summed, left out */
 	struct bpf_sock *sk;
 };
 
@@ -165,7 +175,8 @@ static __always_inline struct cal_cfg *get_cfg(void)
 	return bpf_map_lookup_elem(&cfg, &zero);
 }
 
-static __always_inline void store(__u32 ph, __u64 ns, __u64 n, __u64 errs)
+static __always_inline void store_split(__u32 ph, __u64 ns, __u64 n, __u64 errs, __u64 ovh,
+					__u64 skipped)
 {
 	struct cal_result *r = bpf_map_lookup_elem(&results, &ph);
 
@@ -173,7 +184,14 @@ static __always_inline void store(__u32 ph, __u64 ns, __u64 n, __u64 errs)
 		r->ns = ns;
 		r->n = n;
 		r->errs = errs;
+		r->ovh = ovh;
+		r->skipped = skipped;
 	}
+}
+
+static __always_inline void store(__u32 ph, __u64 ns, __u64 n, __u64 errs)
+{
+	store_split(ph, ns, n, errs, 0, 0);
 }
 
 /* Phase timing: run cb n times and store the elapsed time. */
@@ -388,10 +406,11 @@ SK_MAP(sk_c9, 16312)  /* 16384 -> kmalloc_large (order 2) */
 	{                                                                      \
 		struct cal_lctx *c = ctx;                                          \
 		struct bpf_sock *sk = c->sk;                                   \
-		__u64 t0, t1;                                                  \
+		__u64 te, t0, t1, t2;                                          \
 		void *v;                                                       \
 		if (!sk)                                                       \
 			return 1;                                              \
+		te = bpf_ktime_get_ns();                                       \
 		t0 = bpf_ktime_get_ns();                                       \
 		v = bpf_sk_storage_get(&map, sk, 0, BPF_SK_STORAGE_GET_F_CREATE); \
 		t1 = bpf_ktime_get_ns();                                       \
@@ -401,8 +420,15 @@ SK_MAP(sk_c9, 16312)  /* 16384 -> kmalloc_large (order 2) */
 		}                                                              \
 		if (bpf_sk_storage_delete(&map, sk))                           \
 			c->errs++;                                             \
+		t2 = bpf_ktime_get_ns();                                       \
+		if (t0 - te > DISTURBED) {                                     \
+			c->skipped++;                                          \
+			return 0;                                              \
+		}                                                              \
+		c->kept++;                                                     \
+		c->t0 += t0 - te;                                              \
 		c->t1 += t1 - t0;                                              \
-		c->t2 += bpf_ktime_get_ns() - t1;                              \
+		c->t2 += t2 - t1;                                              \
 		return 0;                                                      \
 	}
 
@@ -430,13 +456,16 @@ static long cb_sk_lookup(__u64 i, void *ctx)
 	return 0;
 }
 
-/* Split timing: create and delete n times, store both sums. */
+/* Split timing: create and delete n times, store both sums and the sum of
+ * the empty clock-read intervals taken in the same iterations, over the
+ * iterations that were not disturbed. */
 #define SPLIT(ph_create, ph_delete, nr, cb, c)          \
 	do {                                            \
-		(c)->t1 = (c)->t2 = 0;                  \
+		(c)->t0 = (c)->t1 = (c)->t2 = 0;        \
+		(c)->kept = (c)->skipped = 0;           \
 		bpf_loop((nr), (cb), (c), 0);           \
-		store((ph_create), (c)->t1, (nr), (c)->errs); \
-		store((ph_delete), (c)->t2, (nr), (c)->errs); \
+		store_split((ph_create), (c)->t1, (c)->kept, (c)->errs, (c)->t0, (c)->skipped); \
+		store_split((ph_delete), (c)->t2, (c)->kept, (c)->errs, (c)->t0, (c)->skipped); \
 		(c)->errs = 0;                          \
 	} while (0)
 
@@ -503,8 +532,9 @@ TASK_MAP(task_m)
 	{                                                                      \
 		struct cal_lctx *c = ctx;                                          \
 		struct task_struct *t = bpf_get_current_task_btf();            \
-		__u64 t0, t1;                                                  \
+		__u64 te, t0, t1, t2;                                          \
 		void *v;                                                       \
+		te = bpf_ktime_get_ns();                                       \
 		t0 = bpf_ktime_get_ns();                                       \
 		v = bpf_task_storage_get(&map, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE); \
 		t1 = bpf_ktime_get_ns();                                       \
@@ -514,8 +544,15 @@ TASK_MAP(task_m)
 		}                                                              \
 		if (bpf_task_storage_delete(&map, t))                          \
 			c->errs++;                                             \
+		t2 = bpf_ktime_get_ns();                                       \
+		if (t0 - te > DISTURBED) {                                     \
+			c->skipped++;                                          \
+			return 0;                                              \
+		}                                                              \
+		c->kept++;                                                     \
+		c->t0 += t0 - te;                                              \
 		c->t1 += t1 - t0;                                              \
-		c->t2 += bpf_ktime_get_ns() - t1;                              \
+		c->t2 += t2 - t1;                                              \
 		return 0;                                                      \
 	}
 

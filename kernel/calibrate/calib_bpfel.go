@@ -40,10 +40,12 @@ type CalibCalLockval struct {
 }
 
 type CalibCalResult struct {
-	_    structs.HostLayout
-	Ns   uint64
-	N    uint64
-	Errs uint64
+	_       structs.HostLayout
+	Ns      uint64
+	N       uint64
+	Errs    uint64
+	Ovh     uint64
+	Skipped uint64
 }
 
 type CalibCalSmall struct {

@@ -32,8 +32,9 @@
 //     no storage yet (element + bpf_local_storage allocated), then with an
 //     anchor element keeping the storage alive for value sizes whose
 //     element (72 + value bytes) falls in kmalloc-96 ... kmalloc-8192 and
-//     kmalloc_large; each create and each delete is timed separately with
-//     a clock read before and after it; lookups of the anchor (cache hit).
+//     kmalloc_large; each create and each delete is timed separately
+//     (split timing: clock reads around each, plus an empty interval);
+//     lookups of the anchor (cache hit).
 //   - calib_task (SYSCALL, BPF_PROG_RUN without repeat, which the kernel
 //     refuses for this type): the same for task storage on the current
 //     task (reported, not in the table: task storage uses kmalloc_nolock).
@@ -56,7 +57,10 @@
 //
 // Overheads: a timed phase's ns per operation has the empty loop iteration
 // of the same run subtracted; a separately timed create or delete has the
-// interval between two consecutive clock reads subtracted. The second
+// interval between two consecutive clock reads, taken in the same
+// iteration, subtracted. An iteration whose empty interval exceeds 1 µs
+// (an interrupt or preemption landed in it; the interval is ~25 ns
+// otherwise) is left out of a split-timed phase's sums. The second
 // empty phase nets ~0 (Report "empty_net"), which the tests check.
 //
 // Rounds: one warm-up round is discarded; then rounds run until every

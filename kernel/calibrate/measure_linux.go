@@ -228,19 +228,21 @@ func (h *handle) result(ph CalibPhase, want uint32) (CalibCalResult, error) {
 	if r.Errs != 0 {
 		return r, fmt.Errorf("calibrate: phase %d: %d of %d operations failed", ph, r.Errs, r.N)
 	}
-	if r.N != uint64(want) {
-		return r, fmt.Errorf("calibrate: phase %d ran %d operations, want %d (program did not complete)", ph, r.N, want)
+	if r.N+r.Skipped != uint64(want) || r.N == 0 {
+		return r, fmt.Errorf("calibrate: phase %d timed %d operations and left out %d, want %d (program did not complete or every iteration was disturbed)",
+			ph, r.N, r.Skipped, want)
 	}
 	return r, nil
 }
 
-// per returns ns per operation of phase ph.
+// per returns ns per operation of phase ph; for a split-timed phase, net
+// of the clock-read interval measured in the same iterations.
 func (h *handle) per(ph CalibPhase, want uint32) (float64, error) {
 	r, err := h.result(ph, want)
 	if err != nil {
 		return 0, err
 	}
-	return float64(r.Ns) / float64(r.N), nil
+	return (float64(r.Ns) - float64(r.Ovh)) / float64(r.N), nil
 }
 
 // round runs every program once and returns this round's quantities.
@@ -358,7 +360,7 @@ func (h *handle) mapPhases(v map[string]float64, n uint32) error {
 
 // storagePhases turns calib_sk's and calib_task's phases into ns per
 // operation: timed phases net of the empty iteration, split phases net of
-// the interval between two clock reads.
+// the interval between two clock reads taken in the same iterations.
 func (h *handle) storagePhases(v map[string]float64, cfg CalibCalCfg) error {
 	for _, g := range []struct {
 		prefix            string
@@ -385,6 +387,7 @@ func (h *handle) storagePhases(v map[string]float64, cfg CalibCalCfg) error {
 		if err != nil {
 			return err
 		}
+		v[g.prefix+"_ktime_interval"] = kt
 		look, err := h.per(g.lookup, n)
 		if err != nil {
 			return err
@@ -398,7 +401,7 @@ func (h *handle) storagePhases(v map[string]float64, cfg CalibCalCfg) error {
 			if err != nil {
 				return fmt.Errorf("%s%s: %w", g.prefix, p.name, err)
 			}
-			v[g.prefix+p.name] = x - kt
+			v[g.prefix+p.name] = x
 		}
 		if !g.createsAreClasses {
 			c, err := h.per(CalibPhasePH_TASK_CREATE, n)
@@ -409,7 +412,7 @@ func (h *handle) storagePhases(v map[string]float64, cfg CalibCalCfg) error {
 			if err != nil {
 				return err
 			}
-			v["task_create"], v["task_delete"] = c-kt, d-kt
+			v["task_create"], v["task_delete"] = c, d
 			continue
 		}
 		for i, vs := range skValueSizes {
@@ -426,7 +429,7 @@ func (h *handle) storagePhases(v map[string]float64, cfg CalibCalCfg) error {
 			if err != nil {
 				return fmt.Errorf("sk delete %s: %w", class, err)
 			}
-			v["sk_create/"+class], v["sk_delete/"+class] = c-kt, d-kt
+			v["sk_create/"+class], v["sk_delete/"+class] = c, d
 		}
 	}
 	return nil
