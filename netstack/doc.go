@@ -13,7 +13,7 @@
 //	 driver ── native XDP (nic: napi_build_skb page, headroom 256) ──┐ XDP_DROP/TX/REDIRECT
 //	   │ skb_metadata_set + eth_type_trans                            │
 //	   ▼                                                              │
-//	 napi_gro_receive ── GRO (TCP merge; elided with XDP) ── Flush ───┤
+//	 napi_gro_receive ── GRO (TCP, UDP_GRO; elided by generic XDP) ─ Flush ┤
 //	   ▼                                                              │
 //	 __netif_receive_skb_core ◄── backlog (netif_rx: veth, lo, redirects, sit)
 //	   │ generic XDP → RX taps (deliver_skb, packet_rcv clones if shared)

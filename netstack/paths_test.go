@@ -339,3 +339,74 @@ func TestBridge(t *testing.T) {
 	br := s.Device("", "br0")
 	require.Len(t, br.fdb, 2)
 }
+
+// TestNativeXDPActions: XDP_DROP frees the frame (SKB_DROP_REASON_XDP);
+// XDP_REDIRECT to a veth hands the frame with its metadata to the peer
+// (veth_xdp_xmit -> __xdp_build_skb_from_frame); XDP_TX sends it back.
+func TestNativeXDPActions(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		ret     int
+		drops   []string
+		metaLen int // at the container's tc ingress; -1: never reached
+		xmit    int
+	}{
+		{"drop", XDPDrop, []string{"SKB_DROP_REASON_XDP@bpf_prog_run_xdp"}, -1, 0},
+		{"aborted", 99, []string{"SKB_DROP_REASON_XDP@bpf_prog_run_xdp"}, -1, 0},
+		{"redirect to veth", XDPRedirect, nil, 8, 0},
+		{"tx", XDPTx, nil, -1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := seen{metaLen: -1}
+			cfg := rxVethConfig()
+			cfg.Devices[0].XDP = "native"
+			cfg.Programs = []ProgramConfig{
+				{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					require.Zero(t, c.AdjustMeta(-8))
+					if tc.ret == XDPRedirect {
+						return c.Redirect(c.Ifindex("veth0"), 0)
+					}
+					return tc.ret
+				})},
+				{Name: "in", Hook: carrier.HookTCIngress, Netns: "c", Dev: "eth0", Prog: probe(&got)},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("10.0.0.2")}))
+			require.Equal(t, tc.drops, te.obs.dropReasons())
+			require.Equal(t, tc.metaLen, got.metaLen)
+			if tc.metaLen > 0 {
+				require.True(t, got.metaValid)
+			}
+			xmit := 0
+			for _, d := range te.obs.delivs {
+				if d.Kind == DeliverXmit {
+					xmit++
+				}
+			}
+			require.Equal(t, tc.xmit, xmit)
+		})
+	}
+}
+
+// TestSITDecap: an IPv4 packet carrying IPv6 (protocol 41) is decapsulated
+// by a sit device (ipip6_rcv, netif_rx) and dropped by the IPv6-less model.
+func TestSITDecap(t *testing.T) {
+	cfg := &Config{
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.2/24")}},
+			{Name: "sit1", Kind: KindSIT, Remote: addr("192.0.2.1")},
+		},
+	}
+	var seenAt []string
+	cfg.Programs = []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Dev: "sit1", Prog: ProgramFunc(func(c *Ctx) int {
+		seenAt = append(seenAt, c.Dev.Name())
+		return TCXNext
+	})}}
+	s, te := newStack(t, cfg, "", nil, nil)
+	f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.1", dst: "192.0.2.2", sport: 1, dport: 2, payload: 40})
+	f[ethHlen+9] = ipprotoIPv6
+	setIPCsum(f[ethHlen:], ipHlen)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+	require.Equal(t, []string{"sit1"}, seenAt)
+	require.Equal(t, []string{"SKB_DROP_REASON_IPV6DISABLED@__netif_receive_skb_core"}, te.obs.dropReasons())
+}

@@ -395,8 +395,9 @@ func (s *Stack) ppCowData(b *skb.Buff) (*skb.Buff, error) {
 	nb.Reserve(skb.XDPPacketHeadroom)
 	nb.PutData(b.Data())
 	*nb.H() = *b.H()
-	nb.H().SlowGRO = false
 	nb.ExtCopy(b)
+	// dst and conntrack: the model has no public skb_copy_header, and the
+	// veth path scrubbed both before this point.
 	return nb, nil
 }
 

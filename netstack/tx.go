@@ -170,7 +170,7 @@ func (s *Stack) tcpSend(sk *Socket, pkt []byte, ip ipv4, out *Device, nh netip.A
 	var b *skb.Buff
 	var err error
 	if oskb.SkbCloned() {
-		b, err = oskb.PskbCopyFclone(skb.MaxTCPHeader)
+		b, err = oskb.PskbCopy()
 	} else {
 		b, err = oskb.Clone()
 	}
