@@ -1,11 +1,15 @@
 package carrier_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/kmem"
 	"github.com/skbsim/skbsim/skb"
 )
 
@@ -107,4 +111,60 @@ func TestSteadyStateNoHeapAllocs(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestPerPacketCost prices one packet's life under each design with the
+// reference cost table, minus the same packet's life without any program
+// (the skb allocation and free), so the figure is the design's share. The
+// per-operation counts are logged (go test -run PerPacketCost -v).
+func TestPerPacketCost(t *testing.T) {
+	table := cost.Default()
+	price := func(a, b *kmem.Stats) (cost.Range, cost.Counts) {
+		d := b.Sub(a)
+		var allocs, frees [cost.NumSizeClasses]uint64
+		for i := range d.ByClass {
+			allocs[i] = d.ByClass[i].Allocs
+			frees[i] = d.ByClass[i].Frees + d.ByClass[i].DeferredFrees
+		}
+		return table.Estimate(d.Ops, &allocs, &frees), d.Ops
+	}
+	run := func(d design) (cost.Range, cost.Counts) {
+		p := newPacket(t, d, false)
+		for i := 0; i < 8; i++ {
+			p.run(t)
+		}
+		acct := p.a.Accountant()
+		before := acct.Stats()
+		p.run(t)
+		after := acct.Stats()
+		return price(&before, &after)
+	}
+	// The baseline: a design whose program does nothing costs the skb's
+	// life only; measure it with xdp-meta and no store.
+	env, _ := newEnv(t)
+	before := env.Acct.Stats()
+	b := rxSkb(t, env.Alloc)
+	b.ConsumeSkb()
+	after := env.Acct.Stats()
+	base, _ := price(&before, &after)
+	est := map[string]float64{}
+	for _, d := range designs {
+		r, ops := run(d)
+		est[d.name] = r.NS - base.NS
+		var sb strings.Builder
+		for op := cost.Op(0); op < cost.NumOps; op++ {
+			if ops[op] != 0 {
+				fmt.Fprintf(&sb, " %s=%d", op, ops[op])
+			}
+		}
+		t.Logf("%-13s %6.0f ns (range %.0f..%.0f) beyond the skb's own life;%s",
+			d.name, r.NS-base.NS, r.Low-base.Low, r.High-base.High, sb.String())
+	}
+	for n, v := range est {
+		if n != carrier.NameXDPMeta {
+			require.Greater(t, v, est[carrier.NameXDPMeta], "%s vs xdp-meta", n)
+		}
+	}
+	require.Greater(t, est["rfc"], est["rfc-prealloc"])
+	require.Greater(t, est["rfc"], est[carrier.NameExtBuffer])
 }
