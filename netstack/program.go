@@ -192,9 +192,11 @@ func (c *Ctx) SetHash(h uint32) {
 	}
 }
 
-// SetTstamp models a direct __sk_buff->tstamp store
-// (bpf_convert_tstamp_write): the value is stored; a program at ingress
-// that does not read tstamp_type also resets tstamp_type to REALTIME.
+// SetTstamp models a direct __sk_buff->tstamp store by a program that does
+// not read __sk_buff->tstamp_type (bpf_convert_tstamp_write without
+// tstamp_type_access): at tc ingress tstamp_type is reset to REALTIME, then
+// the value is stored. Use SetTstampRaw for a program that reads
+// tstamp_type.
 func (c *Ctx) SetTstamp(v int64) {
 	if c.skbOnly() {
 		c.Skb.H().Tstamp = v
@@ -202,6 +204,29 @@ func (c *Ctx) SetTstamp(v int64) {
 			c.Skb.H().TstampType = skb.ClockRealtime
 		}
 	}
+}
+
+// SetTstampRaw models the store of a program with tstamp_type_access: the
+// value is stored as is and tstamp_type kept.
+func (c *Ctx) SetTstampRaw(v int64) {
+	if c.skbOnly() {
+		c.Skb.H().Tstamp = v
+	}
+}
+
+// Tstamp models a __sk_buff->tstamp load (bpf_convert_tstamp_read): a
+// program without tstamp_type access reads 0 at tc ingress when tstamp
+// holds a delivery time (tstamp_type != 0); typeAware programs read it as
+// stored.
+func (c *Ctx) Tstamp(typeAware bool) int64 {
+	if !c.skbOnly() {
+		return 0
+	}
+	h := c.Skb.H()
+	if !typeAware && c.ingress && h.TstampType != skb.ClockRealtime {
+		return 0
+	}
+	return h.Tstamp
 }
 
 // SetDeliveryTime models bpf_skb_set_tstamp(skb, v, BPF_SKB_CLOCK_MONOTONIC

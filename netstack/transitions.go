@@ -258,7 +258,8 @@ func (p recorderProg) Run(c *Ctx) int {
 			if mono {
 				c.SetDeliveryTime(int64(s.Value), skb.ClockMonotonic)
 			} else {
-				h.Tstamp = int64(s.Value)
+				// The recorder reads tstamp_type: raw store.
+				c.SetTstampRaw(int64(s.Value))
 			}
 		}
 	}
