@@ -61,6 +61,9 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	for _, o := range r.Outcomes {
 		row("outcome", o.Name, "packets", o.Count)
 	}
+	for _, pr := range r.Programs {
+		row("program", pr.Hook+"/"+pr.Program+"/"+pr.Where, "runs", pr.Runs)
+	}
 	for _, rr := range r.Reads {
 		k := rr.Hook + "/" + rr.Program + "/" + rr.Where + "/" + rr.Map
 		row("read", k, "found", rr.Found)
@@ -131,6 +134,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(ew, 2, 8, 2, ' ', tabwriter.AlignRight)
 	for _, o := range r.Outcomes {
 		fmt.Fprintf(tw, "  %s\t%d\t\n", o.Name, o.Count)
+	}
+	tw.Flush()
+
+	p("\nprogram runs\n")
+	tw = tabwriter.NewWriter(ew, 2, 8, 2, ' ', 0)
+	for _, pr := range r.Programs {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\n", pr.Hook, pr.Program, pr.Where, pr.Runs)
 	}
 	tw.Flush()
 

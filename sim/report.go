@@ -58,6 +58,8 @@ type Report struct {
 	// Outcomes counts how each packet's path ended (delivered to a socket,
 	// forwarded out of a device, dropped, consumed by XDP...).
 	Outcomes []CountRow `json:"outcomes"`
+	// Programs counts the runs of every program.
+	Programs []ProgramRow `json:"programs"`
 	// Reads lists, per program (hook and place) and map, what reads found.
 	Reads []ReadRow `json:"reads"`
 	// Drops counts freed-with-a-reason skbs by kernel drop reason.
@@ -89,6 +91,44 @@ type FileReport struct {
 type CountRow struct {
 	Name  string `json:"name"`
 	Count uint64 `json:"count"`
+}
+
+// ProgramRow counts the runs of one program.
+type ProgramRow struct {
+	Hook    string `json:"hook"`
+	Program string `json:"program"`
+	Where   string `json:"where"`
+	Runs    uint64 `json:"runs"`
+}
+
+// Program returns the row of the program called name, or nil.
+func (r *Report) Program(name string) *ProgramRow {
+	for i := range r.Programs {
+		if r.Programs[i].Program == name {
+			return &r.Programs[i]
+		}
+	}
+	return nil
+}
+
+// Read returns the read row of program prog and map m, or a zero row.
+func (r *Report) Read(prog, m string) ReadRow {
+	for _, rr := range r.Reads {
+		if rr.Program == prog && rr.Map == m {
+			return rr
+		}
+	}
+	return ReadRow{Program: prog, Map: m}
+}
+
+// Count returns the count of the row called name, or 0.
+func Count(rows []CountRow, name string) uint64 {
+	for _, r := range rows {
+		if r.Name == name {
+			return r.Count
+		}
+	}
+	return 0
 }
 
 // ReadRow counts the reads of one map by one program.

@@ -313,6 +313,7 @@ func (sh *shard) abort() {
 
 // ProgRun implements netstack.Observer.
 func (sh *shard) ProgRun(ev netstack.ProgRunEvent) {
+	sh.tally.run(ev.Prog)
 	if sh.tr != nil {
 		sh.tr.progRun(ev)
 	}

@@ -23,6 +23,7 @@ type progInfo struct {
 type tally struct {
 	layout   *layout
 	reads    []uint64 // [prog][map][result]
+	runs     []uint64 // [prog]
 	drops    []uint64
 	outcomes []uint64
 }
@@ -31,6 +32,7 @@ func newTally(l *layout) *tally {
 	return &tally{
 		layout:   l,
 		reads:    make([]uint64, len(l.progs)*len(l.maps)*int(numReadResults)),
+		runs:     make([]uint64, len(l.progs)),
 		drops:    make([]uint64, len(l.drops)),
 		outcomes: make([]uint64, len(l.outcomes)),
 	}
@@ -38,6 +40,12 @@ func newTally(l *layout) *tally {
 
 func (t *tally) read(prog, m int, r ReadResult) {
 	t.reads[(prog*len(t.layout.maps)+m)*int(numReadResults)+int(r)]++
+}
+
+func (t *tally) run(prog int) {
+	if prog >= 0 && prog < len(t.runs) {
+		t.runs[prog]++
+	}
 }
 
 func (t *tally) drop(reason int) {
@@ -56,6 +64,9 @@ func (t *tally) merge(o *tally) {
 	for i, v := range o.reads {
 		t.reads[i] += v
 	}
+	for i, v := range o.runs {
+		t.runs[i] += v
+	}
 	for i, v := range o.drops {
 		t.drops[i] += v
 	}
@@ -70,7 +81,9 @@ func (t *tally) merge(o *tally) {
 func (t *tally) fill(rep *Report) {
 	l := t.layout
 	rep.Reads = []ReadRow{}
+	rep.Programs = []ProgramRow{}
 	for p, pi := range l.progs {
+		rep.Programs = append(rep.Programs, ProgramRow{Hook: pi.hook, Program: pi.name, Where: pi.where, Runs: t.runs[p]})
 		for m, mn := range l.maps {
 			c := t.reads[(p*len(l.maps)+m)*int(numReadResults):]
 			row := ReadRow{Hook: pi.hook, Program: pi.name, Where: pi.where, Map: mn,

@@ -23,10 +23,12 @@ func runDecode(e *env, fs *flag.FlagSet, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("want one CAPTURE")
 	}
+	cpu0 := cpuTime()
 	n, dur, err := capture.DecodeOnly(fs.Arg(0))
-	if dur > 0 {
-		fmt.Fprintf(e.stdout, "decode-only: %d packets in %.3fs = %.0f packets/s\n",
-			n, dur.Seconds(), float64(n)/dur.Seconds())
+	cpu := cpuTime() - cpu0
+	if dur > 0 && cpu > 0 {
+		fmt.Fprintf(e.stdout, "decode-only: %d packets in %.3fs = %.0f packets/s; cpu %.3fs = %.0f packets per cpu-second\n",
+			n, dur.Seconds(), float64(n)/dur.Seconds(), cpu.Seconds(), float64(n)/cpu.Seconds())
 	}
 	if err != nil {
 		return &exitCodeError{code: exitIncomplete, err: err}

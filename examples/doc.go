@@ -1,0 +1,12 @@
+// Package examples holds complete skbsim scenarios (the *.yaml files in this
+// directory) and the tests that replay captures through them and assert
+// their key outcomes. Run one with
+//
+//	simrun run -scenario examples/edge-lb.yaml CAPTURE
+//
+// edge-lb.yaml and overlay.yaml replay `simrun gen -preset lb` and
+// `-preset overlay`-style traffic; tap-clone.yaml replays `-preset tap`
+// through a sending TCP socket; the rfc-*.yaml files are the skb local
+// storage RFC's selftests (prog_tests/skb_storage.c) as scenarios, replaying
+// UDP packets between loopback sockets.
+package examples

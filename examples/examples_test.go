@@ -1,0 +1,336 @@
+package examples
+
+import (
+	"bufio"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/capture"
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/sim"
+)
+
+// frame is one packet of a crafted capture.
+type frame []gopacket.SerializableLayer
+
+// mustWrite writes frames as an Ethernet pcap in a test directory.
+func mustWrite(tb testing.TB, frames []frame) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "crafted.pcap")
+	f, err := os.Create(path)
+	require.NoError(tb, err)
+	bw := bufio.NewWriter(f)
+	w := pcapgo.NewWriter(bw)
+	require.NoError(tb, w.WriteFileHeader(65535, layers.LinkTypeEthernet))
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	ts := time.Unix(1704067200, 0)
+	for i, fr := range frames {
+		require.NoError(tb, gopacket.SerializeLayers(buf, opts, fr...))
+		ci := gopacket.CaptureInfo{Timestamp: ts.Add(time.Duration(i) * time.Millisecond),
+			CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}
+		require.NoError(tb, w.WritePacket(ci, buf.Bytes()))
+	}
+	require.NoError(tb, bw.Flush())
+	require.NoError(tb, f.Close())
+	return path
+}
+
+func mac(b byte) net.HardwareAddr { return net.HardwareAddr{0x02, 0, 0, 0, 0, b} }
+
+func eth(src, dst net.HardwareAddr, t layers.EthernetType) *layers.Ethernet {
+	return &layers.Ethernet{SrcMAC: src, DstMAC: dst, EthernetType: t}
+}
+
+func ip4(src, dst netip.Addr, proto layers.IPProtocol) *layers.IPv4 {
+	return &layers.IPv4{Version: 4, TTL: 64, Protocol: proto, Flags: layers.IPv4DontFragment,
+		SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+}
+
+// udpFrames builds n UDP datagrams from src to dst in Ethernet frames.
+func udpFrames(src, dst netip.AddrPort, n int) []frame {
+	var out []frame
+	for i := range n {
+		ip := ip4(src.Addr(), dst.Addr(), layers.IPProtocolUDP)
+		ip.Id = uint16(i + 1)
+		udp := &layers.UDP{SrcPort: layers.UDPPort(src.Port()), DstPort: layers.UDPPort(dst.Port())}
+		_ = udp.SetNetworkLayerForChecksum(ip)
+		out = append(out, frame{eth(mac(1), mac(2), layers.EthernetTypeIPv4), ip, udp, gopacket.Payload("skb storage selftest")})
+	}
+	return out
+}
+
+// mustReplay replays pcap through the scenario file and checks the run
+// ended complete and without leaks.
+func mustReplay(tb testing.TB, scenario string, pcap string, opts sim.Options) *sim.Report {
+	tb.Helper()
+	s, err := sim.LoadScenario(scenario)
+	require.NoError(tb, err)
+	rep, err := sim.Replay(s, []string{pcap}, opts)
+	require.NoError(tb, err)
+	require.True(tb, rep.Complete)
+	require.Zero(tb, rep.LiveObjectsAtEnd, "leaks: %v", rep.Leaks)
+	require.Empty(tb, rep.Leaks)
+	return rep
+}
+
+func runs(tb testing.TB, rep *sim.Report, prog string) uint64 {
+	tb.Helper()
+	p := rep.Program(prog)
+	require.NotNil(tb, p, "program %s in the report", prog)
+	return p.Runs
+}
+
+var (
+	loopSender   = netip.MustParseAddrPort("127.0.0.1:40000")
+	loopReceiver = netip.MustParseAddrPort("127.0.0.1:4444")
+)
+
+const selftestPackets = 20
+
+// TestRFCSelftests replays the RFC's selftests (kernel_local_storage.md
+// §1.5) and asserts what they assert, per packet: the store program ran,
+// and the load program saw the value (load_seen, load_value == MAGIC:
+// "found" means the value written for this very packet) or, for the clone,
+// saw nothing.
+func TestRFCSelftests(t *testing.T) {
+	loop := mustWrite(t, udpFrames(loopSender, loopReceiver, selftestPackets))
+	blackhole := mustWrite(t, udpFrames(netip.MustParseAddrPort("10.9.9.1:40000"), netip.MustParseAddrPort("10.9.9.9:4444"), selftestPackets))
+	const n = selftestPackets
+	for _, tc := range []struct {
+		file      string
+		pcap      string
+		loadRuns  uint64 // runs of the load program (redir_seen for the clone)
+		found     uint64 // load_seen with load_value == MAGIC
+		delivered uint64
+		drop      string
+	}{
+		// store_seen 1, redir_seen 1, load_seen 0: the clone shares the
+		// extension and the RFC refuses access while it is shared.
+		{"rfc-tc-clone-redirect.yaml", loop, n, 0, n, ""},
+		// store_seen 1, load_seen 1, load_value MAGIC.
+		{"rfc-tc-ingress-to-cgroup-ingress.yaml", loop, n, n, n, ""},
+		{"rfc-tc-ingress-to-sk-filter.yaml", loop, n, n, n, ""},
+		// the value is alive at the kfree_skb tracepoint of the qdisc drop.
+		{"rfc-cgroup-egress-to-kfree-skb.yaml", blackhole, n, n, 0, "QDISC_DROP"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			rep := mustReplay(t, tc.file, tc.pcap, sim.Options{})
+			assert.EqualValues(t, n, runs(t, rep, storeProg(rep)), "store_seen per packet")
+			assert.Equal(t, tc.loadRuns, runs(t, rep, "load"), "load program runs")
+			rd := rep.Read("load", "skb_storage")
+			assert.Equal(t, tc.found, rd.Found, "load_seen with load_value == MAGIC: %+v", rd)
+			assert.Equal(t, tc.loadRuns-tc.found, rd.Missing+rd.Refused, "reads that saw nothing: %+v", rd)
+			assert.Zero(t, rd.Foreign+rd.Errors, "%+v", rd)
+			assert.Equal(t, tc.delivered, sim.Count(rep.Outcomes, "delivered to a socket"))
+			if tc.drop != "" {
+				assert.EqualValues(t, n, sim.Count(rep.Drops, tc.drop))
+			}
+		})
+	}
+}
+
+func storeProg(rep *sim.Report) string {
+	if rep.Program("store_and_redirect") != nil {
+		return "store_and_redirect"
+	}
+	return "store"
+}
+
+// TestRFCCloneRefused pins why the clone sees nothing: the RFC refuses
+// access (EOPNOTSUPP) while the extension is shared, rather than finding
+// no value.
+func TestRFCCloneRefused(t *testing.T) {
+	loop := mustWrite(t, udpFrames(loopSender, loopReceiver, selftestPackets))
+	rep := mustReplay(t, "rfc-tc-clone-redirect.yaml", loop, sim.Options{})
+	assert.EqualValues(t, selftestPackets, rep.Read("load", "skb_storage").Refused)
+	// With a design that copies values to clones (skb-hash keys the value
+	// by skb, so a clone is a different key) the clone still sees nothing
+	// of its own.
+	rep = mustReplay(t, "rfc-tc-clone-redirect.yaml", loop, sim.Options{Design: "skb-hash"})
+	assert.Zero(t, rep.Read("load", "skb_storage").Found)
+}
+
+
+// TestRFCCloneFlag runs the clone selftest with the map flag the RFC leaves
+// to future work (BPF_F_CLONE: copy the value on skb_clone): the clone then
+// reads the value written for its packet.
+func TestRFCCloneFlag(t *testing.T) {
+	loop := mustWrite(t, udpFrames(loopSender, loopReceiver, selftestPackets))
+	s, err := sim.LoadScenario("rfc-tc-clone-redirect.yaml")
+	require.NoError(t, err)
+	s.Maps[0].Flags |= carrier.FlagClone
+	rep, err := sim.Replay(s, []string{loop}, sim.Options{})
+	require.NoError(t, err)
+	assert.EqualValues(t, selftestPackets, rep.Read("load", "skb_storage").Found)
+	assert.Zero(t, rep.LiveObjectsAtEnd)
+}
+
+// vxlanFrames builds n VXLAN (VNI 42) packets from the remote node to this
+// one, alternating between the two pods.
+func vxlanFrames(n int) []frame {
+	pods := []struct {
+		mac net.HardwareAddr
+		ip  netip.Addr
+	}{
+		{net.HardwareAddr{0x02, 0x00, 0x0a, 0xf4, 0x01, 0x02}, netip.MustParseAddr("10.244.1.2")},
+		{net.HardwareAddr{0x02, 0x00, 0x0a, 0xf4, 0x01, 0x03}, netip.MustParseAddr("10.244.1.3")},
+	}
+	remotePod := netip.MustParseAddr("10.244.2.7")
+	var out []frame
+	for i := range n {
+		pod := pods[i%2]
+		outer := ip4(netip.MustParseAddr("192.168.1.2"), netip.MustParseAddr("192.168.1.1"), layers.IPProtocolUDP)
+		outer.Id = uint16(i + 1)
+		ou := &layers.UDP{SrcPort: layers.UDPPort(49152 + i%7), DstPort: 4789}
+		_ = ou.SetNetworkLayerForChecksum(outer)
+		inner := ip4(remotePod, pod.ip, layers.IPProtocolUDP)
+		inner.Id = uint16(i + 1)
+		iu := &layers.UDP{SrcPort: 33000, DstPort: 8080}
+		_ = iu.SetNetworkLayerForChecksum(inner)
+		out = append(out, frame{eth(mac(1), mac(2), layers.EthernetTypeIPv4), outer, ou,
+			&layers.VXLAN{ValidIDFlag: true, VNI: 42},
+			eth(mac(0x27), pod.mac, layers.EthernetTypeIPv4), inner, iu, gopacket.Payload("pod traffic")})
+	}
+	return out
+}
+
+// TestOverlay replays VXLAN traffic: every inner packet reaches its pod's
+// socket; the value written on the outer packet is gone after vxlan_rcv's
+// decap (skb_scrub_packet resets the extensions), the one written after the
+// decap is gone in the pod (veth into another namespace scrubs again), and
+// the map with keep_scrub and keep_netns keeps its value all the way.
+func TestOverlay(t *testing.T) {
+	const n = 40
+	pcap := mustWrite(t, vxlanFrames(n))
+	rep := mustReplay(t, "overlay.yaml", pcap, sim.Options{})
+	assert.EqualValues(t, n, sim.Count(rep.Outcomes, "delivered to a socket"))
+	assert.EqualValues(t, n, runs(t, rep, "tc_nic"))
+	assert.EqualValues(t, n, runs(t, rep, "tc_vxlan"), "every packet decapsulated by vx42")
+	// The pods never sent a frame, so the bridge has not learned their
+	// addresses: br_flood() sends every frame to both pods (a clone to
+	// all ports but the last), and the pod it is not for drops it as
+	// PACKET_OTHERHOST in ip_rcv.
+	assert.EqualValues(t, n, runs(t, rep, "tc_pod1"))
+	assert.EqualValues(t, n, runs(t, rep, "tc_pod2"))
+	assert.EqualValues(t, n, sim.Count(rep.Drops, "OTHERHOST"))
+
+	assert.EqualValues(t, n, rep.Read("tc_vxlan", "outer").Missing, "scrubbed by the decap")
+	assert.EqualValues(t, n, rep.Read("tc_vxlan", "kept").Found, "keep_scrub survives the decap")
+	for _, sock := range []string{"sock_app1", "sock_app2"} {
+		assert.EqualValues(t, n/2, runs(t, rep, sock))
+		assert.EqualValues(t, n/2, rep.Read(sock, "inner").Missing, "%s: scrubbed by the netns crossing", sock)
+		assert.EqualValues(t, n/2, rep.Read(sock, "kept").Found, "%s: keep_netns survives the netns crossing", sock)
+	}
+}
+
+// TestEdgeLB replays `simrun gen -preset lb` traffic through the edge load
+// balancer's backend.
+func TestEdgeLB(t *testing.T) {
+	pcap := mustGenerate(t, capture.GenSpec{Preset: "lb", Seed: 1})
+	rep := mustReplay(t, "edge-lb.yaml", pcap, sim.Options{})
+	xdpRuns := runs(t, rep, "xdp_tag")
+	assert.EqualValues(t, rep.PacketsRead, xdpRuns, "XDP runs on every received frame")
+	// The RFC registers its kfuncs for skb program types only: every XDP
+	// store fails and nothing reads the tag.
+	assert.Equal(t, xdpRuns, sim.Count(rep.Carrier, "errors"))
+	assert.Zero(t, rep.Read("tc_outer", "xdp_tag").Found)
+
+	svc := runs(t, rep, "tc_svc")
+	assert.Positive(t, svc, "decapsulated packets reach the service namespace")
+	assert.Equal(t, svc, rep.Read("tc_svc", "outer").Missing, "the value written before the IPIP decap is scrubbed")
+	assert.Equal(t, svc, rep.Read("sock_web", "svc").Found, "a value written in the service namespace reaches the socket")
+	assert.Positive(t, sim.Count(rep.Outcomes, "delivered to a socket"))
+	assert.Zero(t, sim.Count(rep.Drops, "IP_INNOROUTES"), "replies leave by the default route")
+
+	// With the keep flags, the outer value crosses the decap and the veth.
+	s, err := sim.LoadScenario("edge-lb.yaml")
+	require.NoError(t, err)
+	s.Maps[1].Flags |= carrier.FlagKeepScrub | carrier.FlagKeepNetns
+	kept, err := sim.Replay(s, []string{pcap}, sim.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, svc, kept.Read("tc_svc", "outer").Found)
+}
+
+func mustGenerate(tb testing.TB, spec capture.GenSpec) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), spec.Preset+".pcap")
+	f, err := os.Create(path)
+	require.NoError(tb, err)
+	w := bufio.NewWriter(f)
+	_, err = capture.Generate(w, spec)
+	require.NoError(tb, err)
+	require.NoError(tb, w.Flush())
+	require.NoError(tb, f.Close())
+	return path
+}
+
+// retransmissions counts the TCP segments of a capture that repeat the
+// sequence range of an earlier data segment of the same flow direction.
+func retransmissions(tb testing.TB, pcap string) int {
+	tb.Helper()
+	r, err := capture.Open(pcap)
+	require.NoError(tb, err)
+	defer r.Close()
+	type key struct {
+		flow     capture.FlowKey
+		seq, end uint32
+	}
+	seen := map[key]bool{}
+	dec := capture.NewDecoder()
+	var d capture.Decoded
+	n := 0
+	for {
+		p, err := r.Next()
+		if err != nil {
+			break
+		}
+		dec.Decode(p, &d)
+		l4 := &d.Inner().L4
+		if l4.Proto != 6 || l4.PayloadLen == 0 {
+			continue
+		}
+		k := key{d.Flow, l4.Seq, l4.Seq + l4.PayloadLen}
+		if seen[k] {
+			n++
+		}
+		seen[k] = true
+	}
+	return n
+}
+
+// TestTapClone replays TCP traffic with retransmissions through a sending
+// socket: every segment is transmitted as a clone of the queued skb, a
+// retransmission as a new clone, and the packet tap gets a clone of every
+// transmitted frame.
+func TestTapClone(t *testing.T) {
+	pcap := mustGenerate(t, capture.GenSpec{Preset: "tap", Seed: 1})
+	retx := retransmissions(t, pcap)
+	require.Positive(t, retx, "the tap preset has retransmissions")
+	rep := mustReplay(t, "tap-clone.yaml", pcap, sim.Options{})
+	n := uint64(rep.PacketsRead)
+	assert.Equal(t, n, runs(t, rep, "tc_egress"), "every segment, ACK and retransmission is transmitted once")
+	rd := rep.Read("tc_egress", "egress")
+	// The first read of each transmission finds nothing, retransmissions
+	// included: the value was written on the previous transmission's clone,
+	// not on the queued skb the retransmission clones again. The read
+	// after the write finds it.
+	assert.Equal(t, n, rd.Missing, "%+v", rd)
+	assert.Equal(t, n, rd.Found, "%+v", rd)
+	assert.Equal(t, n, sim.Count(rep.Outcomes, "read by a packet tap"))
+	assert.Equal(t, n, sim.Count(rep.Outcomes, "transmitted by a device"))
+	// The tap's clone shares the extension with the transmitted skb: the
+	// RFC refuses access to it.
+	assert.Equal(t, n, rep.Read("on_consume", "egress").Refused)
+	assert.Empty(t, rep.Drops)
+}
