@@ -110,6 +110,10 @@ type Options struct {
 	// ReaperMissEvery makes the skb-hash reaper miss every Nth skb free
 	// (a dropped or detached tracepoint event); 0 misses none.
 	ReaperMissEvery int
+	// HashPrealloc makes skb-hash a preallocated BPF_MAP_TYPE_HASH (no
+	// BPF_F_NO_PREALLOC): no allocation per packet, all elements at map
+	// creation.
+	HashPrealloc bool
 }
 
 // Errors common to designs. Each matches the errno a BPF program would see.

@@ -76,18 +76,24 @@ func TestFirstWriteAllocations(t *testing.T) {
 	for _, tc := range []struct {
 		design        string
 		first, second uint64
+		opts          carrier.Options
 	}{
-		{"ext-buffer", 1, 0},   // skb_ext (the buffer is inside)
-		{"skb-hash", 1, 1},     // one htab element per map
-		{"skb-hash-lru", 0, 0}, // preallocated
-		{"xdp-meta", 0, 0},     // headroom
-		{"rfc", 3, 1},          // skb_ext, bpf_local_storage, element; then an element
-		{"rfc-coalloc", 2, 1},  // skb_ext, storage+element
-		{"rfc-prealloc", 1, 0}, // skb_ext; storage and elements from the pool
-		{"rfc-slim", 2, 1},     // skb_ext (storage in the chunk), element
+		{"ext-buffer", 1, 0, carrier.Options{}}, // skb_ext (the buffer is inside)
+		{"skb-hash", 1, 1, carrier.Options{}},   // one htab element per map
+		{"skb-hash", 0, 0, carrier.Options{HashPrealloc: true}},
+		{"skb-hash-lru", 0, 0, carrier.Options{}}, // preallocated
+		{"xdp-meta", 0, 0, carrier.Options{}},     // headroom
+		{"rfc", 3, 1, carrier.Options{}},          // skb_ext, bpf_local_storage, element; then an element
+		{"rfc-coalloc", 2, 1, carrier.Options{}},  // skb_ext, storage+element
+		{"rfc-prealloc", 1, 0, carrier.Options{}}, // skb_ext; storage and elements from the pool
+		{"rfc-slim", 2, 1, carrier.Options{}},     // skb_ext (storage in the chunk), element
 	} {
-		t.Run(tc.design, func(t *testing.T) {
-			c, env := mustNew(t, tc.design, twoMaps(), carrier.Options{})
+		name := tc.design
+		if tc.opts.HashPrealloc {
+			name += "/prealloc"
+		}
+		t.Run(name, func(t *testing.T) {
+			c, env := mustNew(t, tc.design, twoMaps(), tc.opts)
 			h := carrier.HookTCIngress
 			if tc.design == "xdp-meta" {
 				h = carrier.HookXDP

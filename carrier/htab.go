@@ -44,6 +44,7 @@ var (
 type htab struct {
 	acct     *kmem.Accountant
 	lru      bool
+	prealloc bool // BPF_MAP_TYPE_HASH without BPF_F_NO_PREALLOC
 	valSize  int
 	elemSize int // htab->elem_size
 	maxEnt   int
@@ -77,8 +78,8 @@ type helem struct {
 	value []byte
 }
 
-func newHtab(acct *kmem.Accountant, lru bool, valSize, maxEnt, ncpu int, seed uint32) (*htab, error) {
-	t := &htab{acct: acct, lru: lru, valSize: valSize, maxEnt: maxEnt, ncpu: ncpu, seed: seed,
+func newHtab(acct *kmem.Accountant, lru, prealloc bool, valSize, maxEnt, ncpu int, seed uint32) (*htab, error) {
+	t := &htab{acct: acct, lru: lru, prealloc: prealloc && !lru, valSize: valSize, maxEnt: maxEnt, ncpu: ncpu, seed: seed,
 		lruHead: -1, lruTail: -1,
 		opLookup: cost.OpHashLookup, opInsert: cost.OpHashInsert, opDelete: cost.OpHashDelete}
 	if lru {
@@ -134,6 +135,15 @@ func newHtab(acct *kmem.Accountant, lru bool, valSize, maxEnt, ncpu int, seed ui
 			}
 		}
 	}
+	if t.prealloc {
+		// models prealloc_init() of a plain hash: max_entries elements plus
+		// one extra per possible CPU (alloc_extra_elems: the spare a
+		// replacing update swaps in), in one area.
+		if err := acct.Kmalloc(siteHtabPrealloc, t.elemSize*(maxEnt+ncpu)); err != nil {
+			acct.Kfree(siteHtabBuckets, htabBucketSize*nb)
+			return nil, err
+		}
+	}
 	return t, nil
 }
 
@@ -145,6 +155,9 @@ func (t *htab) destroy() {
 			t.unlink(int32(i))
 			t.freeElem(int32(i))
 		}
+	}
+	if t.prealloc {
+		t.acct.Kfree(siteHtabPrealloc, t.elemSize*(t.maxEnt+t.ncpu))
 	}
 	if t.lru {
 		for i := 0; i < t.maxEnt; i++ {
@@ -214,15 +227,19 @@ func (t *htab) insert(key *skb.Buff, addr, id uint64, val []byte) (int32, *skb.B
 	if !t.lru {
 		// alloc_htab_elem(): a full map refuses a new key with -E2BIG
 		// (replacing is fine: the old element is freed at once).
+		// With preallocation the same limit is pcpu_freelist_pop()
+		// finding no element (a replace uses the CPU's extra element).
 		if t.count >= t.maxEnt && old < 0 {
 			t.acct.Op(cost.OpLock, 1)
 			t.acct.Op(t.opLookup, 1)
 			return -1, nil, ErrMapFull
 		}
-		// bpf_mem_cache_alloc() of elem_size, served by its kmalloc size
-		// class (bpf_mem_alloc keeps per-class caches).
-		if err := t.acct.Kmalloc(siteHtabElem, t.elemSize); err != nil {
-			return -1, nil, err
+		if !t.prealloc {
+			// bpf_mem_cache_alloc() of elem_size, served by its kmalloc
+			// size class (bpf_mem_alloc keeps per-class caches).
+			if err := t.acct.Kmalloc(siteHtabElem, t.elemSize); err != nil {
+				return -1, nil, err
+			}
 		}
 	}
 	i := t.pop()
@@ -285,12 +302,12 @@ func (t *htab) unlink(i int32) {
 	t.count--
 }
 
-// freeElem models free_htab_elem() (bpf_mem_cache_free: reused at once)
-// or, for LRU maps, bpf_lru_push_free().
+// freeElem models free_htab_elem() (bpf_mem_cache_free: reused at once;
+// preallocated: pcpu_freelist_push) or, for LRU maps, bpf_lru_push_free().
 func (t *htab) freeElem(i int32) {
 	e := &t.elems[i]
 	e.key, e.used, e.next = nil, false, -1
-	if !t.lru {
+	if !t.lru && !t.prealloc {
 		t.acct.Kfree(siteHtabElem, t.elemSize)
 	}
 	t.free = append(t.free, i)

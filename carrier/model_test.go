@@ -389,6 +389,7 @@ func cloneValsOrNil(v [][]byte) [][]byte {
 
 type hashModel struct {
 	lru      bool
+	prealloc bool
 	capacity int
 	reaper   bool
 	clone    []bool
@@ -514,7 +515,7 @@ func (x *hashModel) freeing(_ *harness, s *mSkb) {
 }
 
 func (x *hashModel) objects(*harness) (int64, bool) {
-	if x.lru {
+	if x.lru || x.prealloc {
 		return 0, true
 	}
 	n := 0
@@ -722,6 +723,12 @@ var smCases = []smCase{
 		model: func(m []carrier.MapSpec) refModel { return &extBufModel{nmaps: len(m)} }},
 	{name: "skb-hash", design: "skb-hash", maps: smMaps, opts: carrier.Options{Capacity: 4},
 		model: func(m []carrier.MapSpec) refModel { return newHashModel(false, 4, true, m) }},
+	{name: "skb-hash prealloc", design: "skb-hash", maps: smMaps, opts: carrier.Options{Capacity: 4, HashPrealloc: true},
+		model: func(m []carrier.MapSpec) refModel {
+			x := newHashModel(false, 4, true, m)
+			x.prealloc = true
+			return x
+		}},
 	{name: "skb-hash without reaper", design: "skb-hash", maps: smMaps, opts: carrier.Options{Capacity: 64, DisableReaper: true},
 		model: func(m []carrier.MapSpec) refModel { return newHashModel(false, 64, false, m) }},
 	{name: "skb-hash-lru", design: "skb-hash-lru", maps: smMaps, opts: carrier.Options{Capacity: 3},

@@ -30,7 +30,9 @@ func init() {
 //   - skb-hash: one BPF_MAP_TYPE_HASH with BPF_F_NO_PREALLOC per MapSpec
 //     (key_size 8): the first write of a packet allocates one element
 //     (htab_elem header + key + value); Options.Capacity is max_entries,
-//     a full map refuses new packets with -E2BIG.
+//     a full map refuses new packets with -E2BIG. Options.HashPrealloc
+//     makes it the default preallocated hash instead: every element is
+//     allocated at map creation and taken from a free list.
 //   - skb-hash-lru: one BPF_MAP_TYPE_LRU_PERCPU_HASH per MapSpec: every
 //     element and per-CPU value is allocated when the map is created;
 //     inserting into a full map evicts the least recently used packet's
@@ -94,7 +96,7 @@ func newSkbHash(name string, lru bool, env Env, maps []MapSpec, opts Options) (C
 	for i, m := range maps {
 		// models htab_map_alloc(); hashrnd from the seed (BPF_F_ZERO_SEED
 		// off: get_random_u32 in the kernel).
-		t, err := newHtab(env.Acct, lru, m.ValueSize, capacity, ncpu, uint32(opts.Seed)+uint32(i)*0x9e3779b9)
+		t, err := newHtab(env.Acct, lru, opts.HashPrealloc, m.ValueSize, capacity, ncpu, uint32(opts.Seed)+uint32(i)*0x9e3779b9)
 		if err != nil {
 			c.destroy()
 			return nil, fmt.Errorf("%s: map %q: %w", name, m.Name, err)
