@@ -415,3 +415,37 @@ func TestMisusePanics(t *testing.T) {
 	require.NoError(t, c.Close())
 	assert.Panics(t, func() { _, _ = c.Lookup(carrier.HookTCIngress, b, 0) }, "after close")
 }
+
+// TestReadAtKfreeSkb: a tp_btf/kfree_skb program attached after the
+// design reads the packet's value as it is freed (the RFC selftest
+// cgrp_egress_to_tp_kfree_skb expects the storage alive there). The
+// skb-hash reaper is attached when the design is built, so it runs first
+// on the same tracepoint and the later program finds nothing.
+func TestReadAtKfreeSkb(t *testing.T) {
+	for _, tc := range []struct {
+		design string
+		want   string
+	}{
+		{"rfc", valA},
+		{"ext-buffer", valA},
+		{"xdp-meta", valA},
+		{"skb-hash", "ENOENT"},
+		{"skb-hash-lru", "ENOENT"},
+	} {
+		t.Run(tc.design, func(t *testing.T) {
+			c, env := mustNew(t, tc.design, oneMap(0), carrier.Options{})
+			var got string
+			env.Alloc.AddHooks(skb.Hooks{Free: func(b *skb.Buff, r skb.DropReason) {
+				got = show(c.Lookup(carrier.HookTracepoint, b, 0))
+			}})
+			h := carrier.HookTCEgress
+			if tc.design == "xdp-meta" {
+				h = carrier.HookXDP
+			}
+			b := rxSkb(t, env.Alloc)
+			require.NoError(t, c.Store(h, b, 0, bytesA))
+			b.KfreeSkb(skb.DropQdiscDrop)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}

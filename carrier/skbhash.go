@@ -50,7 +50,9 @@ func init() {
 //     allocated in the same sk_buff object (the key is the pointer, and the
 //     slab reuses objects) reads them. The model keys entries by the
 //     *skb.Buff, which the allocator's pool reuses the same way, so the
-//     hazard is observable (Stats.StaleReads).
+//     hazard is observable (Stats.StaleReads). The reaper is attached when
+//     the design is built; programs attached later to the same tracepoint
+//     run after it (attach order) and no longer find the entry.
 //   - a clone program (tp_btf on a clone/copy tracepoint, skb/
 //     Hooks.Clone and Hooks.Copy) copies the entries of maps with
 //     FlagClone to the new skb: a lookup on the original and a
