@@ -161,7 +161,6 @@ func TestRFCCloneRefused(t *testing.T) {
 	assert.Zero(t, rep.Read("load", "skb_storage").Found)
 }
 
-
 // TestRFCCloneFlag runs the clone selftest with the map flag the RFC leaves
 // to future work (BPF_F_CLONE: copy the value on skb_clone): the clone then
 // reads the value written for its packet.
