@@ -27,7 +27,9 @@ import (
 // removes all of them before it returns. The error is for a run that could
 // not be set up at all; disagreements and per-case harness failures are in
 // the Report. Run is not safe for concurrent use: the rapid suites set
-// rapid's flags (seed, checks, steps, no fail files) for their duration.
+// rapid's flags (seed, checks, steps, no fail files) for their duration;
+// outside go test it registers the testing flags (testing.Init) and marks
+// flag.CommandLine parsed, which rapid needs.
 func Run(ctx context.Context, opts Options) (rep Report, err error) {
 	o := opts.withDefaults()
 	for _, s := range o.Suites {
@@ -123,7 +125,15 @@ func (r *runner) suite(name string) SuiteResult {
 // rapidRun runs prop under rapid with the run's seed, checks and steps,
 // without fail files, and returns rapid's failure text ("" on success).
 func (r *runner) rapidRun(name string, prop func(*rapid.T)) (failure string) {
-	testing.Init() // rapid reads testing.Short(); a no-op under go test
+	// rapid's Check reads testing.Short(), which needs the testing flags
+	// registered and the command line parsed. Under go test both are done;
+	// elsewhere (simrun) register them and mark flag.CommandLine parsed
+	// with no arguments: a caller that uses flag.CommandLine parses it
+	// before calling Run.
+	testing.Init()
+	if !flag.Parsed() {
+		_ = flag.CommandLine.Parse(nil)
+	}
 	restore := setRapidFlags(map[string]string{
 		"rapid.seed": strconv.FormatUint(uint64(r.opts.Seed), 10), "rapid.checks": strconv.Itoa(r.opts.Checks),
 		"rapid.steps": strconv.Itoa(r.opts.Steps), "rapid.nofailfile": "true",
