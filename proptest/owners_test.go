@@ -444,7 +444,9 @@ func (s *ownersMachine) helper(t *rapid.T, m *rMap) (g *rStore, get func([]byte,
 		func() error { return m.m.SkbStorageDelete(localstorage.CtxNormal, o.b) }, o
 }
 
-func (s *ownersMachine) refused(o *rSkb) bool { return o != nil && o.cloned && o.g != nil && o.g.refs > 1 }
+func (s *ownersMachine) refused(o *rSkb) bool {
+	return o != nil && o.cloned && o.g != nil && o.g.refs > 1
+}
 
 func (s *ownersMachine) HelperGet(t *rapid.T) {
 	m := s.pickMap(t, localstorage.OwnerType(rapid.IntRange(0, 2).Draw(t, "type")))
