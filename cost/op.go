@@ -29,6 +29,7 @@ const (
 	OpPercpuLRUInsert           // per-CPU LRU hash insert (htab_lru_percpu_map_update_elem, BPF_MAP_TYPE_LRU_PERCPU_HASH)
 	OpPercpuLRULookup           // per-CPU LRU hash lookup (htab_lru_percpu_map_lookup_elem)
 	OpPercpuLRUDelete           // per-CPU LRU hash delete
+	OpListLink                  // one hlist add or delete (hlist_add_head_rcu / hlist_del_init_rcu) under a lock counted separately: linking a local storage element into its map bucket or storage list
 	NumOps                      // number of operations; not an operation
 )
 
@@ -37,7 +38,7 @@ var opNames = [NumOps]string{
 	OpExtAdd: "skb_ext_add", OpExtCOW: "skb_ext_cow",
 	OpHashInsert: "hash_insert", OpHashLookup: "hash_lookup", OpHashDelete: "hash_delete",
 	OpLRUEvict: "lru_evict", OpStorageCacheHit: "storage_cache_hit", OpListWalk: "list_walk_step",
-	OpLock: "lock", OpMemcpyByte: "memcpy_byte", OpProgRun: "prog_run",
+	OpListLink: "list_link", OpLock: "lock", OpMemcpyByte: "memcpy_byte", OpProgRun: "prog_run",
 	OpTracepointRun: "tracepoint_run", OpHelperCall: "helper_call",
 	OpLRUInsert: "lru_insert", OpLRULookup: "lru_lookup", OpLRUDelete: "lru_delete",
 	OpPercpuLRUInsert: "percpu_lru_insert", OpPercpuLRULookup: "percpu_lru_lookup",

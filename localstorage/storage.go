@@ -393,7 +393,7 @@ func (e *Env) linkMap(m *Map, s *Storage, el *Elem) {
 	m.buckets[b] = el
 	el.inMap = true
 	m.nelems++
-	e.acct.Op(cost.OpHashInsert, 1)
+	e.acct.Op(cost.OpListLink, 1) // hlist_add_head_rcu; b->lock is counted by the caller
 }
 
 // unlinkMap models bpf_selem_unlink_map_nolock(): hlist_del_init_rcu of
@@ -414,7 +414,7 @@ func (e *Env) unlinkMap(el *Elem) {
 	el.mnext, el.mprev = nil, nil
 	el.inMap = false
 	m.nelems--
-	e.acct.Op(cost.OpHashDelete, 1)
+	e.acct.Op(cost.OpListLink, 1) // hlist_del_init_rcu; b->lock is counted by the caller
 }
 
 // removeFromList unlinks el from s's list (hlist_del_init_rcu of snode).
