@@ -38,8 +38,8 @@
 //     on pskb_expand_head() before v6.19, on pushes over it and when the
 //     mac header moves.
 //
-// TestLifecycleMatrix prints what every design shows at every lifecycle
-// event.
+// TestLifecycle checks (and with -v prints) what every design shows at every
+// lifecycle event.
 //
 // # Ownership
 //

@@ -41,6 +41,7 @@ func TestStrategiesAgree(t *testing.T) {
 	names := []string{"rfc", "rfc-coalloc", "rfc-prealloc", "rfc-slim"}
 	maps := []carrier.MapSpec{{Name: "m0", ValueSize: 4}, {Name: "m1", ValueSize: 24}, {Name: "m2", ValueSize: 100}}
 	setRapid(t)
+	firstWrites := 0
 	rapid.Check(t, func(rt *rapid.T) {
 		var lanes []*lane
 		for _, n := range names {
@@ -93,6 +94,7 @@ func TestStrategiesAgree(t *testing.T) {
 			if what == "store" && ext == 1 && storages == 1 && other == 0 {
 				// A packet's first write: skb_ext, storage, element.
 				require.Equal(t, uint64(3), tot(0), "first write under rfc")
+				firstWrites++
 			}
 		}
 		rt.Repeat(map[string]func(*rapid.T){
@@ -180,6 +182,7 @@ func TestStrategiesAgree(t *testing.T) {
 			require.Zero(rt, o, "%s: objects after Close", l.name)
 		}
 	})
+	require.Positive(t, firstWrites, "no program made a first write")
 }
 
 func errnoCount(c carrier.Carrier) [2]uint64 {
