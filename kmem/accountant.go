@@ -264,3 +264,13 @@ func (a *Accountant) GracePeriod() {
 	a.st.PendingRCU = 0
 	a.st.PendingRCUBytes = 0
 }
+
+// ClassCounts returns, per size class, the successful allocations and the
+// frees (immediate and RCU-deferred), in the shape cost.Table.Estimate takes.
+func (s *Stats) ClassCounts() (allocs, frees [NumClasses]uint64) {
+	for i := range s.ByClass {
+		allocs[i] = s.ByClass[i].Allocs
+		frees[i] = s.ByClass[i].Frees + s.ByClass[i].DeferredFrees
+	}
+	return allocs, frees
+}

@@ -170,3 +170,21 @@ func ExampleAccountant() {
 	// 2 256 288 1
 	// 1 192
 }
+
+func TestClassCounts(t *testing.T) {
+	a := New()
+	require.NoError(t, a.Kmalloc(testSite, 80))
+	require.NoError(t, a.Kmalloc(testSite, 180))
+	require.NoError(t, a.Kmalloc(testSite, 90))
+	a.Kfree(testSite, 80)
+	a.KfreeRCU(testSite, 90)
+	st := a.Stats()
+	allocs, frees := st.ClassCounts()
+	i96, i192 := ClassIndex(96), ClassIndex(192)
+	assert.Equal(t, uint64(2), allocs[i96])
+	assert.Equal(t, uint64(1), allocs[i192])
+	assert.Equal(t, uint64(2), frees[i96], "immediate and deferred frees both count")
+	assert.Zero(t, frees[i192])
+	var est [cost.NumSizeClasses]uint64 = allocs // the shape cost.Table.Estimate takes
+	assert.Equal(t, allocs[i96], est[i96])
+}
