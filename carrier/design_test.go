@@ -361,6 +361,12 @@ func TestRFCFlags(t *testing.T) {
 			n, err := b.Clone()
 			require.NoError(t, err)
 			assert.Equal(t, tc.clone, "orig="+get(b)+" clone="+get(n))
+			st, _ := carrier.StatsOf(c)
+			if tc.flags&carrier.FlagClone != 0 {
+				assert.Equal(t, uint64(1), st.CloneCopies)
+			} else {
+				assert.Zero(t, st.CloneCopies)
+			}
 			n.ConsumeSkb()
 			b.ConsumeSkb()
 			for _, xnet := range []bool{false, true} {

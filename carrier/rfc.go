@@ -174,6 +174,15 @@ func (c *rfc) Delete(h Hook, b *skb.Buff, m int) error {
 	return nil
 }
 
+// Stats returns the design counters, with localstorage's counts of the
+// clone-copy option (BPF_F_CLONE with CloneCopy).
+func (c *rfc) Stats() Stats {
+	st := c.st
+	ls := c.ls.SkbStats()
+	st.CloneCopies, st.CloneCopyFailures = ls.CloneCopies, ls.CloneCopyFailures
+	return st
+}
+
 // GracePeriod ends an RCU grace period: deferred frees complete and their
 // objects become reusable; the rfc-prealloc pool is refilled.
 func (c *rfc) GracePeriod() {
