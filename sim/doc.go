@@ -58,7 +58,7 @@
 //	description: free text
 //	kernel: v6.18                      # skb.ProfileByName (default v6.18)
 //	design: rfc                        # carrier design (default rfc); simrun -design overrides
-//	carrier: {cache_size: 16, capacity: 4096, buffer_size: 64, prealloc_pool: 64, seed: 1}
+//	carrier: {cache_size: 16, capacity: 4096, buffer_size: 64, prealloc_pool: 64, hash_prealloc: false, seed: 1}
 //	shards: 16                         # flow shards (default 16), independent of -j
 //	options: {rx_timestamps: false, fwd_update_priority: true, trace_all: false}
 //	namespaces:                        # names, or {name, forwarding}

@@ -240,7 +240,7 @@ func (d *dec) kv(n *yaml.Node, f func(k string, v *yaml.Node) error) error {
 }
 
 func (d *dec) carrier(n *yaml.Node, o *carrier.Options) error {
-	if _, err := d.fields(n, "carrier", "cache_size", "capacity", "buffer_size", "prealloc_pool", "seed"); err != nil {
+	if _, err := d.fields(n, "carrier", "cache_size", "capacity", "buffer_size", "prealloc_pool", "hash_prealloc", "seed"); err != nil {
 		return err
 	}
 	return d.kv(n, func(k string, v *yaml.Node) (err error) {
@@ -253,6 +253,8 @@ func (d *dec) carrier(n *yaml.Node, o *carrier.Options) error {
 			o.BufferSize, err = d.intv(v, "carrier.buffer_size", 1, 4096)
 		case "prealloc_pool":
 			o.PreallocPool, err = d.intv(v, "carrier.prealloc_pool", 1, 1<<20)
+		case "hash_prealloc":
+			o.HashPrealloc, err = d.boolean(v, "carrier.hash_prealloc")
 		case "seed":
 			o.Seed, err = d.uint64v(v, "carrier.seed")
 		}

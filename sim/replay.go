@@ -185,12 +185,14 @@ func (rd *reading) parallel(readers []*capture.Reader, m *machine, rep *Report, 
 	}
 	dec := capture.NewDecoderOptions(capture.DecoderOptions{IgnoreChecksums: rd.opts.IgnoreChecksums})
 	nshards := uint64(len(m.shards))
+	// d is reused: Decode keeps a pointer to its output while it runs, so
+	// a fresh value per packet would escape to the heap.
+	d := new(capture.Decoded)
 	err := rd.each(readers, rep, func(p *capture.Packet, id int64) {
-		var d capture.Decoded
-		dec.Decode(p, &d)
+		dec.Decode(p, d)
 		l := lanes[(d.FlowHash%nshards)%uint64(workers)]
 		s := l.slot(p, id)
-		s.Dec = d
+		s.Dec = *d
 	})
 	for _, l := range lanes {
 		l.flush()
