@@ -41,6 +41,13 @@
 // with the reason) or reported as new. A listed case that agrees fails the
 // run, so the list stays true.
 //
+// Running: `SKBSIM_KERNEL_TESTS=1 go test ./kernel/diff/` as root runs every
+// suite as a TestKernel* test (SKBSIM_TEST_SEED overrides the seed of the
+// generated sequences, -rapid.checks their number); `simrun kernel diff`
+// prints the same table through [Run] and [Report.Format]. Without
+// SKBSIM_KERNEL_TESTS=1 only the pure tests run (the harness against itself
+// and against a model with a different kernel profile).
+//
 // Kernel resources: the harness creates its own network namespaces, cgroup,
 // programs, maps and sockets through package kernel and removes them on
 // every path; traffic stays on loopback inside those namespaces. It does not

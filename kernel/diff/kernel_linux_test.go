@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/skbsim/skbsim/internal/errno"
 	"github.com/skbsim/skbsim/internal/testutil"
 	"github.com/skbsim/skbsim/kernel"
 	"github.com/skbsim/skbsim/kernel/observe"
@@ -101,4 +102,42 @@ func TestKernelSkbTransitionsReproducible(t *testing.T) {
 func TestRunRejectsUnknownSuite(t *testing.T) {
 	_, err := Run(context.Background(), Options{Suites: []string{"nope"}})
 	require.ErrorContains(t, err, `unknown suite "nope"`)
+}
+
+// TestKernelCloneFacts checks the kernel side of the clone table against
+// kernel_lab §4 directly, so that an agreement in storage-clone cannot come
+// from both sides being wrong the same way: the accepted socket inherits a
+// BPF_F_CLONE element from a plain TCP listener and from an MPTCP listener
+// with an MPTCP client, not from Go's default listener with a TCP client,
+// and never from a map without BPF_F_CLONE.
+func TestKernelCloneFacts(t *testing.T) {
+	testutil.KernelTests(t)
+	w, err := newKernelWorld("facts")
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, w.Close()) })
+	kb := &kernelBackend{w: w}
+	for _, c := range []struct {
+		l          Listen
+		clone, non errno.Errno
+	}{{ListenPlain, 0, errno.ENOENT}, {ListenGo, errno.ENOENT, errno.ENOENT}, {ListenMPTCP, 0, errno.ENOENT}} {
+		t.Run(c.l.String(), func(t *testing.T) {
+			require.NoError(t, kb.begin(131072))
+			defer func() { require.NoError(t, kb.end()) }()
+			for _, s := range []Step{create(0, ValidConf(SkMap, 16, true)), create(1, ValidConf(SkMap, 16, false)),
+				update(0, c.l.listener(), UpdateAny, 7), update(1, c.l.listener(), UpdateAny, 8), connect(c.l)} {
+				r, err := kb.step(s)
+				require.NoError(t, err)
+				require.Zero(t, r.Errno, "%s", s)
+			}
+			r, err := kb.step(lookup(0, c.l.accepted()))
+			require.NoError(t, err)
+			require.Equal(t, c.clone, r.Errno, "clone map")
+			if c.clone == 0 {
+				require.Equal(t, Value(16, 7), r.Value)
+			}
+			r, err = kb.step(lookup(1, c.l.accepted()))
+			require.NoError(t, err)
+			require.Equal(t, c.non, r.Errno, "map without BPF_F_CLONE")
+		})
+	}
 }

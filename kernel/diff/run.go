@@ -2,11 +2,13 @@ package diff
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
-// ErrNeedsLinux is what Run returns on other systems.
-var ErrNeedsLinux = errors.New("kernel diff needs Linux")
+// ErrNeedsLinux is what Run returns on other systems; it matches
+// errors.ErrUnsupported.
+var ErrNeedsLinux = fmt.Errorf("kernel diff needs Linux: %w", errors.ErrUnsupported)
 
 // Suite names, in run order.
 const (
