@@ -43,6 +43,10 @@ func (p *packet) run(tb testing.TB) {
 	b.Reserve(skb.XDPPacketHeadroom)
 	b.Put(frameLen)
 	b.ResetMacHeader()
+	// A reader before the writer: the miss path must not allocate either.
+	if _, err := p.c.Lookup(carrier.HookTCIngress, b, 0); err == nil {
+		tb.Fatal("value before the first write")
+	}
 	if err := p.c.Store(p.write, b, 0, p.v); err != nil {
 		tb.Fatal(err)
 	}
