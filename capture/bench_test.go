@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync"
 	"testing"
+	"time"
 )
 
 // benchPackets is the size of the capture the benchmarks decode.
@@ -28,6 +29,7 @@ func BenchmarkDecodeOnly(b *testing.B) {
 	pkts := 0
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		r, err := NewReader("large.pcap", bytes.NewReader(data))
 		if err != nil {
@@ -45,8 +47,17 @@ func BenchmarkDecodeOnly(b *testing.B) {
 			pkts++
 		}
 	}
+	reportRate(b, pkts, cpuTime()-cpu0)
+}
+
+// reportRate reports packets per second of wall time, and wall and CPU
+// nanoseconds per packet.
+func reportRate(b *testing.B, pkts int, cpu time.Duration) {
 	b.ReportMetric(float64(pkts)/b.Elapsed().Seconds(), "pkts/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(pkts), "ns/pkt")
+	if cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(pkts), "cpu-ns/pkt")
+	}
 }
 
 // BenchmarkDecode decodes packets already in memory: one op is one packet.
@@ -84,6 +95,7 @@ func BenchmarkReader(b *testing.B) {
 	pkts := 0
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		r, err := NewReader("large.pcap", bytes.NewReader(data))
 		if err != nil {
@@ -96,7 +108,7 @@ func BenchmarkReader(b *testing.B) {
 			pkts++
 		}
 	}
-	b.ReportMetric(float64(pkts)/b.Elapsed().Seconds(), "pkts/s")
+	reportRate(b, pkts, cpuTime()-cpu0)
 }
 
 // BenchmarkGenerate writes the demo preset: one op is 300 packets.

@@ -48,6 +48,17 @@ func endpointLess(a [16]byte, ap uint16, b [16]byte, bp uint16) bool {
 // k.Reverse().Hash(), so both directions of a flow land in the same shard.
 // The zero key hashes to a fixed value.
 func (k FlowKey) Hash() uint64 {
+	if k.Src.Is4() && k.Dst.Is4() {
+		// IPv4, the common case, on 64-bit words: address<<16 | port.
+		s4, d4 := k.Src.As4(), k.Dst.As4()
+		a := uint64(binary.BigEndian.Uint32(s4[:]))<<16 | uint64(k.SrcPort)
+		b := uint64(binary.BigEndian.Uint32(d4[:]))<<16 | uint64(k.DstPort)
+		if b < a {
+			a, b = b, a
+		}
+		h := uint64(hashSeed) ^ uint64(k.Proto)<<56
+		return fmix64(mix(mix(h, a), b))
+	}
 	a, b := k.Src.As16(), k.Dst.As16()
 	if !k.Src.IsValid() {
 		a = [16]byte{}

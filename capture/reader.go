@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"encoding/binary"
+	"errors"
 	"io"
 	"os"
 	"time"
@@ -99,6 +100,7 @@ type Reader struct {
 	index  int64
 	err    error // sticky: the error Next returned, io.EOF at the end
 	closed bool
+	gzip   bool
 
 	pcap       *pcapgo.Reader
 	nanoFactor int64
@@ -158,35 +160,27 @@ func NewReader(name string, src io.Reader) (*Reader, error) {
 }
 
 func (r *Reader) open() error {
-	head, err := r.br.Peek(4)
-	if len(head) == 0 {
-		if r.cnt.err != nil {
-			return wrapf(ErrRead, r.cnt.err, "read error: %v", r.cnt.err)
-		}
-		return errorf(ErrEmpty, "empty file")
-	}
+	head, _ := r.br.Peek(4)
 	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-		gz, gerr := gzip.NewReader(r.br)
-		if gerr != nil {
-			return wrapf(ErrTruncated, gerr, "damaged gzip header: %v", gerr)
+		gz, err := gzip.NewReader(r.br)
+		if err != nil {
+			return wrapf(ErrTruncated, err, "damaged gzip header: %v", err)
 		}
 		// Offsets count the uncompressed stream from here on.
+		r.gzip = true
 		r.cnt = &countingReader{r: gz}
 		r.br = bufio.NewReaderSize(r.cnt, readBufSize)
-		if head, err = r.br.Peek(4); len(head) == 0 {
-			if r.cnt.err != nil {
-				return wrapf(ErrRead, r.cnt.err, "read error: %v", r.cnt.err)
-			}
-			return errorf(ErrEmpty, "empty file (after gunzip)")
-		}
+		head, _ = r.br.Peek(4)
 	}
 	if len(head) < 4 {
-		if r.cnt.err != nil {
-			return wrapf(ErrRead, r.cnt.err, "read error: %v", r.cnt.err)
+		if err := r.readErr(); err != nil {
+			return err
+		}
+		if len(head) == 0 {
+			return errorf(ErrEmpty, "empty file")
 		}
 		return errorf(ErrTruncated, "truncated file header (want at least 4 bytes, have %d)", len(head))
 	}
-	_ = err
 	switch magic := binary.BigEndian.Uint32(head); magic {
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
 		return r.openPcap()
@@ -255,10 +249,15 @@ func (r *Reader) fail(off int64, err error) error {
 
 // readErr reports a failure of the source, if there was one.
 func (r *Reader) readErr() error {
-	if r.cnt.err != nil {
-		return wrapf(ErrRead, r.cnt.err, "read error: %v", r.cnt.err)
+	switch err := r.cnt.err; {
+	case err == nil:
+		return nil
+	case r.gzip && errors.Is(err, io.ErrUnexpectedEOF):
+		return wrapf(ErrTruncated, err, "truncated gzip stream")
+	case r.gzip:
+		return wrapf(ErrCorrupt, err, "damaged gzip stream: %v", err)
 	}
-	return nil
+	return wrapf(ErrRead, r.cnt.err, "read error: %v", r.cnt.err)
 }
 
 // haveFrom is the number of bytes the stream holds from offset off on,

@@ -176,6 +176,13 @@ func TestReaderGzip(t *testing.T) {
 	require.Len(t, pkts, 2)
 	assert.Equal(t, b.offsets[1], pkts[1].Offset)
 	assert.Equal(t, frame(61, 2), pkts[1].Data)
+
+	// A gzip stream cut short is a truncated capture.
+	r := mustReader(t, "cut.pcap.gz", z.Bytes()[:z.Len()-30])
+	pkts, err = readAll(t, r)
+	assert.Less(t, len(pkts), 2)
+	assert.ErrorIs(t, err, ErrTruncated)
+	assert.Contains(t, err.Error(), "truncated")
 }
 
 func TestOpen(t *testing.T) {
