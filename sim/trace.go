@@ -22,6 +22,7 @@ type tracer struct {
 	printed int64 // the packet the last lines were about
 	socks   []string
 	taps    []string
+	devs    []string
 }
 
 func newTracer(w io.Writer, ids []int64, lay *layout, s *Scenario) *tracer {
@@ -35,6 +36,9 @@ func newTracer(w io.Writer, ids []int64, lay *layout, s *Scenario) *tracer {
 	}
 	for _, tp := range s.Stack.Taps {
 		t.taps = append(t.taps, tp.Name)
+	}
+	for _, d := range s.Stack.Devices {
+		t.devs = append(t.devs, d.Netns+"/"+d.Name)
 	}
 	return t
 }
@@ -81,7 +85,11 @@ func describe(d *capture.Decoded) string {
 	for i := 0; i <= int(d.Depth); i++ {
 		h := &d.Hdr[i]
 		if i > 0 {
-			fmt.Fprintf(&b, " in %s(%d)", d.Tunnel[i-1].Kind, d.Tunnel[i-1].ID)
+			tn := &d.Tunnel[i-1]
+			fmt.Fprintf(&b, " in %s", tn.Kind)
+			if tn.HasID || tn.Kind == capture.TunnelVXLAN || tn.Kind == capture.TunnelGeneve {
+				fmt.Fprintf(&b, " id %d", tn.ID)
+			}
 			b.WriteString(" carrying")
 		}
 		if h.L2.NumVLAN > 0 {
@@ -132,7 +140,7 @@ func (t *tracer) trace(ev netstack.TraceEvent) {
 		return
 	}
 	st := &ev.State
-	fmt.Fprintf(t.w, "  %-7s %-38s skb#%d len=%d headroom=%d dev=%d netns=%d cloned=%v users=%d dataref=%d ext=%#02x ext_refs=%d storage=%v meta=%d",
+	fmt.Fprintf(t.w, "  %-14s %-38s skb#%d len=%d headroom=%d dev=%d netns=%d cloned=%v users=%d dataref=%d ext=%#02x ext_refs=%d storage=%v meta=%d",
 		ev.Layer, ev.Op, ev.SkbID, st.Len, st.Headroom, st.Dev, st.Netns, st.Cloned, st.Users, st.Dataref,
 		st.ExtActive, st.ExtRefs, st.ExtStorage, st.MetaLen)
 	if st.Mark != 0 {
@@ -152,13 +160,13 @@ func (t *tracer) trace(ev netstack.TraceEvent) {
 
 func (t *tracer) progRun(ev netstack.ProgRunEvent) {
 	if t.at(ev.PacketID) {
-		fmt.Fprintf(t.w, "  %-7s program %s returned %d\n", ev.Hook, t.progName(ev.Prog), ev.Ret)
+		fmt.Fprintf(t.w, "  %-14s program %s returned %d\n", ev.Hook, t.progName(ev.Prog), ev.Ret)
 	}
 }
 
 func (t *tracer) mapRead(ev netstack.MapReadEvent) {
 	if t.at(ev.PacketID) {
-		fmt.Fprintf(t.w, "  %-7s program %s read map %s: %s\n", ev.Hook, t.progName(ev.Prog), t.mapName(ev.Map), ReadResult(ev.Result))
+		fmt.Fprintf(t.w, "  %-14s program %s read map %s: %s\n", ev.Hook, t.progName(ev.Prog), t.mapName(ev.Map), ReadResult(ev.Result))
 	}
 }
 
@@ -168,7 +176,7 @@ func (t *tracer) drop(ev netstack.DropEvent) {
 		if ev.Clone {
 			what = "clone"
 		}
-		fmt.Fprintf(t.w, "  drop    %s freed by %s: %s (dev %d, netns %d)\n", what, ev.Loc,
+		fmt.Fprintf(t.w, "  %-14s %s freed by %s: %s (dev %d, netns %d)\n", "drop", what, ev.Loc,
 			t.lay.drops[int(ev.Reason)&0xff], ev.Dev, ev.Netns)
 	}
 }
@@ -179,19 +187,19 @@ func (t *tracer) deliver(ev netstack.DeliverEvent) {
 	}
 	switch ev.Kind {
 	case netstack.DeliverSocket:
-		fmt.Fprintf(t.w, "  deliver read from socket %s\n", nameAt(t.socks, ev.Index))
+		fmt.Fprintf(t.w, "  %-14s read from socket %s\n", "deliver", nameAt(t.socks, ev.Index))
 	case netstack.DeliverTap:
-		fmt.Fprintf(t.w, "  deliver read from tap %s\n", nameAt(t.taps, ev.Index))
+		fmt.Fprintf(t.w, "  %-14s read from tap %s\n", "deliver", nameAt(t.taps, ev.Index))
 	case netstack.DeliverXmit:
-		fmt.Fprintf(t.w, "  deliver transmitted (device %d)\n", ev.Index)
+		fmt.Fprintf(t.w, "  %-14s transmitted by %s\n", "deliver", nameAt(t.devs, ev.Index))
 	default:
-		fmt.Fprintf(t.w, "  deliver consumed by the stack\n")
+		fmt.Fprintf(t.w, "  %-14s consumed by the stack\n", "deliver")
 	}
 }
 
 func (t *tracer) rejected(id int64, err error) {
 	if t.at(uint64(id)) {
-		fmt.Fprintf(t.w, "  rejected: %v\n", err)
+		fmt.Fprintf(t.w, "  %-14s %v\n", "rejected", err)
 	}
 }
 

@@ -26,9 +26,12 @@ func runDecode(e *env, fs *flag.FlagSet, args []string) error {
 	cpu0 := cpuTime()
 	n, dur, err := capture.DecodeOnly(fs.Arg(0))
 	cpu := cpuTime() - cpu0
-	if dur > 0 && cpu > 0 {
-		fmt.Fprintf(e.stdout, "decode-only: %d packets in %.3fs = %.0f packets/s; cpu %.3fs = %.0f packets per cpu-second\n",
-			n, dur.Seconds(), float64(n)/dur.Seconds(), cpu.Seconds(), float64(n)/cpu.Seconds())
+	if dur > 0 {
+		fmt.Fprintf(e.stdout, "decode-only: %d packets in %.3fs = %.0f packets/s", n, dur.Seconds(), float64(n)/dur.Seconds())
+		if cpu > 0 {
+			fmt.Fprintf(e.stdout, "; cpu %.3fs = %.0f packets per cpu-second", cpu.Seconds(), float64(n)/cpu.Seconds())
+		}
+		fmt.Fprintln(e.stdout)
 	}
 	if err != nil {
 		return &exitCodeError{code: exitIncomplete, err: err}

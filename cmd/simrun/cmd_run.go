@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/skbsim/skbsim/capture"
@@ -145,20 +144,11 @@ func writeReport(e *env, rep *sim.Report, format, out string) error {
 func printRuntimeStats(w io.Writer, packets int64, elapsed time.Duration, workers int) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	cpu := cpuTime()
-	fmt.Fprintf(w, "runtime: %d packets in %.3fs = %.0f packets/s with -j %d; cpu %.3fs = %.0f packets per cpu-second; "+
-		"heap sys %.1f MB, total sys %.1f MB, mallocs %d, GC cycles %d\n",
-		packets, elapsed.Seconds(), float64(packets)/elapsed.Seconds(), workers,
-		cpu.Seconds(), float64(packets)/cpu.Seconds(),
-		float64(ms.HeapSys)/(1<<20), float64(ms.Sys)/(1<<20), ms.Mallocs, ms.NumGC)
-}
-
-// cpuTime is the user and system CPU time of the process so far: on a
-// machine shared with other work, the figure wall-clock rates hide.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+	fmt.Fprintf(w, "runtime: %d packets in %.3fs = %.0f packets/s with -j %d; ", packets, elapsed.Seconds(),
+		float64(packets)/elapsed.Seconds(), workers)
+	if cpu := cpuTime(); cpu > 0 {
+		fmt.Fprintf(w, "cpu %.3fs = %.0f packets per cpu-second; ", cpu.Seconds(), float64(packets)/cpu.Seconds())
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	fmt.Fprintf(w, "heap sys %.1f MB, total sys %.1f MB, mallocs %d, GC cycles %d\n",
+		float64(ms.HeapSys)/(1<<20), float64(ms.Sys)/(1<<20), ms.Mallocs, ms.NumGC)
 }
