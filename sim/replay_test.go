@@ -292,3 +292,19 @@ func TestReplayStreams(t *testing.T) {
 	perPacket := (float64(b) - float64(a)) / 18000
 	assert.Less(t, perPacket, 0.05, "Go heap allocations per extra packet (%d for 2000 packets, %d for 20000)", a, b)
 }
+
+// TestSeveralCaptures replays two captures as one stream: packet ids go
+// on counting across them.
+func TestSeveralCaptures(t *testing.T) {
+	a := mustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 30})
+	b := mustGenerate(t, capture.GenSpec{Preset: "mixed", Seed: 2, Packets: 50})
+	var trace bytes.Buffer
+	rep := mustReplay(t, mustBuiltin(t), []string{a, b}, Options{Trace: &trace, TracePackets: []int64{29, 30}})
+	assert.EqualValues(t, 80, rep.PacketsRead)
+	require.Len(t, rep.Files, 2)
+	assert.EqualValues(t, 30, rep.Files[0].Packets)
+	assert.EqualValues(t, 50, rep.Files[1].Packets)
+	assert.Contains(t, trace.String(), "packet 29: ")
+	assert.Contains(t, trace.String(), "packet 30: ", "the first packet of the second capture is packet 30")
+	assert.NotContains(t, trace.String(), "packet 31: ")
+}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/sim"
 )
 
 // simrun runs the CLI in-process and returns its exit status and outputs.
@@ -185,4 +187,16 @@ func TestTrace(t *testing.T) {
 	assert.NotRegexp(t, `(?m)^packet 1:`, out)
 	assert.Contains(t, out, "napi_build_skb")
 	assert.Contains(t, out, "program xdp_tag returned")
+}
+
+func TestProgressBar(t *testing.T) {
+	var buf bytes.Buffer
+	p := newProgressBar(&buf)
+	p.update(sim.ProgressInfo{File: "x.pcap", Packets: 10, Offset: 50, Size: 100})
+	assert.Empty(t, buf.String(), "nothing for a run shorter than progressDelay")
+	p.start = p.start.Add(-2 * progressDelay)
+	p.update(sim.ProgressInfo{File: "x.pcap", Packets: 10, Offset: 50, Size: 100})
+	assert.Contains(t, buf.String(), "x.pcap [===============               ]  50% 10 packets")
+	p.update(sim.ProgressInfo{Done: true})
+	assert.True(t, strings.HasSuffix(buf.String(), "\r\033[K"), "the bar is erased at the end")
 }
