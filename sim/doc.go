@@ -20,7 +20,14 @@
 // preallocated batches that are recycled, so steady-state replay allocates
 // nothing on the Go heap. Memory does not grow with the capture.
 //
+// Each shard ends a NAPI poll every 64 of its packets (NAPI_POLL_WEIGHT):
+// GRO lists are flushed and an RCU grace period ends, so deferred frees
+// complete; counting per shard keeps this independent of -j too.
+//
 // Packet ids are capture indexes (counted on across several captures).
+// Unicast Ethernet frames are addressed to the entry device before they
+// enter (the capture is taken to be of that device's wire; keep_dst_mac
+// turns this off).
 // Frames of captures without Ethernet headers (Linux cooked, raw IP,
 // loopback, PPP) get an Ethernet header addressed to the entry device.
 // With several entry points, a packet from pcapng interface i enters
@@ -60,6 +67,7 @@
 //	design: rfc                        # carrier design (default rfc); simrun -design overrides
 //	carrier: {cache_size: 16, capacity: 4096, buffer_size: 64, prealloc_pool: 64, hash_prealloc: false, seed: 1}
 //	shards: 16                         # flow shards (default 16), independent of -j
+//	keep_dst_mac: false                # replay frames to other hosts' MACs as captured
 //	options: {rx_timestamps: false, fwd_update_priority: true, trace_all: false}
 //	namespaces:                        # names, or {name, forwarding}
 //	  - {name: host, forwarding: true}
