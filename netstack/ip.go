@@ -210,7 +210,7 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 		s.udpTunnelRcv(b, sk)
 		return
 	}
-	if !s.skFilter(b, sk) {
+	if !s.skFilter(b, sk, udpHlen) {
 		return
 	}
 	s.queueRcv(sk, b)
@@ -233,7 +233,7 @@ func (s *Stack) tcpRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 		return
 	}
 	s.traceOp(LayerL4, OpTCPRcv, b)
-	if !s.skFilter(b, sk) {
+	if !s.skFilter(b, sk, int(data[12]>>4)*4) {
 		return
 	}
 	flags := data[13]
@@ -251,11 +251,13 @@ func (s *Stack) tcpRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 	s.queueRcv(sk, b)
 }
 
-// skFilter models sk_filter_trim_cap(): the cgroup_skb ingress programs of
-// the socket's cgroup and its ancestors, then the socket's filter; both run
-// with the BPF cb area saved and zeroed (bpf_prog_run_save_cb). A refusal
-// drops the skb (SOCKET_FILTER) and returns false.
-func (s *Stack) skFilter(b *skb.Buff, sk *Socket) bool {
+// skFilter models sk_filter_trim_cap(sk, skb, cap): the cgroup_skb ingress
+// programs of the socket's cgroup and its ancestors, then the socket's
+// filter; both run with the BPF cb area saved and zeroed
+// (bpf_prog_run_save_cb). A refusal drops the skb (SOCKET_FILTER) and
+// returns false; a filter returning fewer bytes than the packet trims it
+// (pskb_trim to max(cap, ret)).
+func (s *Stack) skFilter(b *skb.Buff, sk *Socket, cap int) bool {
 	for _, pi := range s.cgroupIn {
 		if !cgroupMatch(s.progs[pi].cgroup, sk.cgroup) {
 			continue
@@ -266,9 +268,14 @@ func (s *Stack) skFilter(b *skb.Buff, sk *Socket) bool {
 		}
 	}
 	for _, pi := range sk.filters {
-		if s.runSkProg(pi, carrier.HookSocketFilter, b, sk) == 0 {
+		ret := s.runSkProg(pi, carrier.HookSocketFilter, b, sk)
+		if ret == 0 {
 			s.drop(b, skb.DropSocketFilter, OpSkFilter)
 			return false
+		}
+		if ret > 0 && ret < b.Len() { // the return is unsigned: negative keeps all
+
+			b.Trim(max(cap, ret))
 		}
 	}
 	return true

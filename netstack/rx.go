@@ -408,6 +408,7 @@ const maxGROSkbs = 8 // MAX_GRO_SKBS
 type groEntry struct {
 	b        *skb.Buff
 	pkt      uint64
+	trace    bool
 	count    int
 	next     uint32 // sequence number the next segment must carry
 	mss      int
@@ -538,7 +539,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		s.groComplete(d, 0) // gro_flush_oldest
 	}
 	b.Shinfo().GSOSize = uint16(payload) // skb_shinfo(skb)->gso_size = skb_gro_len(skb)
-	d.groHeld = append(d.groHeld, groEntry{b: b, pkt: s.cur, count: 1, next: seq + uint32(payload),
+	d.groHeld = append(d.groHeld, groEntry{b: b, pkt: s.cur, trace: s.trace, count: 1, next: seq + uint32(payload),
 		mss: payload, proto: ip.proto, saddr: ip.src.As4(), daddr: ip.dst.As4(), sport: sport, dport: dport, macBytes: mac})
 }
 
@@ -551,8 +552,8 @@ func (s *Stack) groComplete(d *Device, i int) {
 	copy(d.groHeld[i:], d.groHeld[i+1:])
 	d.groHeld[len(d.groHeld)-1] = groEntry{}
 	d.groHeld = d.groHeld[:len(d.groHeld)-1]
-	saved := s.cur
-	s.cur = g.pkt
+	saved, savedTrace := s.cur, s.trace
+	s.cur, s.trace = g.pkt, g.trace || s.cfg.Options.TraceAll
 	sh := g.b.Shinfo()
 	if g.count == 1 {
 		sh.GSOSize = 0
@@ -568,7 +569,7 @@ func (s *Stack) groComplete(d *Device, i int) {
 	s.stats.GROFlushed++
 	s.traceOp(LayerGRO, OpGROFlush, g.b)
 	s.netifReceive(g.b)
-	s.cur = saved
+	s.cur, s.trace = saved, savedTrace
 }
 
 func (s *Stack) groFlush(d *Device) {
