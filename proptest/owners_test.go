@@ -841,40 +841,43 @@ func (s *ownersMachine) objs(g *rStore, skbOwner bool) int64 {
 	return n + 1
 }
 
+// ownersProp is the cross-owner property under strategy st.
+func ownersProp(st localstorage.Strategy) func(*rapid.T) {
+	return func(rt *rapid.T) {
+		acct := kmem.New()
+		cs := rapid.SampledFrom([]int{1, 2, 16}).Draw(rt, "cache size")
+		e := localstorage.NewEnv(localstorage.Config{Acct: acct, CacheSize: cs,
+			PossibleCPUs: rapid.IntRange(1, 4).Draw(rt, "cpus"),
+			Skb:          localstorage.SkbConfig{Strategy: st, PoolStorages: 4, PoolElems: 4}})
+		a := skb.NewAllocator(acct, skb.DefaultProfile())
+		e.AttachSkb(a)
+		files := localstorage.NewFDTable()
+		s := &ownersMachine{e: e, acct: acct, a: a, strat: st, files: files,
+			nets:     []*localstorage.NetCore{localstorage.NewNetCore(), {OptmemMax: 1200}},
+			pipe:     files.Install(&localstorage.OtherFile{Name: "pipe"}),
+			faultPct: 12}
+		rt.Repeat(rapid.StateMachineActions(s))
+		for _, o := range s.skbs {
+			o.b.ConsumeSkb()
+		}
+		for _, o := range s.socks {
+			o.sk.Close(e)
+		}
+		for _, o := range s.tasks {
+			o.t.Free(e)
+		}
+		if err := a.CheckLeaks(); err != nil {
+			rt.Fatal(err)
+		}
+		e.Close()
+		if o, _ := acct.Live(); o != 0 {
+			rt.Fatalf("%d objects live after Close", o)
+		}
+	}
+}
+
 func TestOwnersStateMachine(t *testing.T) {
 	for _, st := range localstorage.Strategies() {
-		t.Run(string(st), func(t *testing.T) {
-			check(t, 40, 120, func(rt *rapid.T) {
-				acct := kmem.New()
-				cs := rapid.SampledFrom([]int{1, 2, 16}).Draw(rt, "cache size")
-				e := localstorage.NewEnv(localstorage.Config{Acct: acct, CacheSize: cs,
-					PossibleCPUs: rapid.IntRange(1, 4).Draw(rt, "cpus"),
-					Skb:          localstorage.SkbConfig{Strategy: st, PoolStorages: 4, PoolElems: 4}})
-				a := skb.NewAllocator(acct, skb.DefaultProfile())
-				e.AttachSkb(a)
-				files := localstorage.NewFDTable()
-				s := &ownersMachine{e: e, acct: acct, a: a, strat: st, files: files,
-					nets:     []*localstorage.NetCore{localstorage.NewNetCore(), {OptmemMax: 1200}},
-					pipe:     files.Install(&localstorage.OtherFile{Name: "pipe"}),
-					faultPct: 12}
-				rt.Repeat(rapid.StateMachineActions(s))
-				for _, o := range s.skbs {
-					o.b.ConsumeSkb()
-				}
-				for _, o := range s.socks {
-					o.sk.Close(e)
-				}
-				for _, o := range s.tasks {
-					o.t.Free(e)
-				}
-				if err := a.CheckLeaks(); err != nil {
-					rt.Fatal(err)
-				}
-				e.Close()
-				if o, _ := acct.Live(); o != 0 {
-					rt.Fatalf("%d objects live after Close", o)
-				}
-			})
-		})
+		t.Run(string(st), func(t *testing.T) { check(t, 40, 120, ownersProp(st)) })
 	}
 }
