@@ -55,8 +55,8 @@ func (d *Decoded) Outer() *Headers { return &d.Hdr[0] }
 // not tunnelled).
 func (d *Decoded) Inner() *Headers { return &d.Hdr[d.Depth] }
 
-// DropReason returns the kernel drop reason for a malformed packet, or
-// DropNone.
+// DropReason returns the drop reason a current kernel gives for a malformed
+// packet, or DropNone (see Malformation.DropReasonFor for older kernels).
 func (d *Decoded) DropReason() DropReason { return d.Malformed.DropReason() }
 
 // Headers are the headers of one level of a packet: the outer packet or a
@@ -355,6 +355,7 @@ const (
 	MalformedIPv6Short                         // fewer than 40 bytes for the IPv6 header
 	MalformedIPv6PayloadLen                    // payload length larger than the packet
 	MalformedIPv6ExtHeader                     // extension header truncated or beyond the payload
+	MalformedIPv6Jumbo                         // jumbo payload option with payload_len set or <= 65535
 	MalformedIPv6HopByHopNotFirst              // hop-by-hop header after another header
 	MalformedTCPShort                          // fewer than 20 bytes for the TCP header
 	MalformedTCPDataOffset                     // data offset < 5
@@ -364,6 +365,7 @@ const (
 	MalformedICMPShort                         // ICMP header truncated
 	MalformedARPShort                          // ARP header truncated
 	MalformedTunnelShort                       // tunnel header truncated
+	MalformedVXLANShort                        // VXLAN header truncated
 	MalformedVXLANFlags                        // VXLAN I flag clear or reserved bits set
 	MalformedGeneveVersion                     // Geneve version not 0
 	MalformedGRE                               // GRE routing present or unknown version
@@ -389,6 +391,7 @@ var malformedNames = [malformedCount]string{
 	"ipv6 header truncated",
 	"ipv6 payload length exceeds packet",
 	"ipv6 extension header truncated",
+	"bad ipv6 jumbo payload option",
 	"ipv6 hop-by-hop header not first",
 	"tcp header truncated",
 	"bad tcp data offset",
@@ -398,6 +401,7 @@ var malformedNames = [malformedCount]string{
 	"icmp header truncated",
 	"arp header truncated",
 	"tunnel header truncated",
+	"vxlan header truncated",
 	"bad vxlan flags",
 	"bad geneve version",
 	"unsupported gre flags or version",
@@ -413,7 +417,8 @@ func (m Malformation) String() string {
 }
 
 // DropReason is a kernel skb drop reason (enum skb_drop_reason, without the
-// SKB_DROP_REASON_ prefix), as reported by kfree_skb_reason in Linux 6.x.
+// SKB_DROP_REASON_ prefix). Which reason a kernel reports for the same
+// malformation depends on its version: see [Malformation.DropReasonFor].
 type DropReason uint8
 
 // Drop reasons the decoder reports.
@@ -437,40 +442,75 @@ func (r DropReason) String() string {
 	return fmt.Sprintf("drop_reason(%d)", uint8(r))
 }
 
-// DropReason returns the reason the kernel gives when it drops a packet for
-// this malformation.
+// DropReason returns the reason a current kernel (v6.17 or later) gives
+// when it drops a packet for this malformation. Use DropReasonFor for an
+// older kernel.
 func (m Malformation) DropReason() DropReason {
-	switch m {
-	case MalformedNone:
-		return DropNone
-	// models ip_rcv_core(): short header, ihl < 5 or version != 4, header
-	// not pullable and tot_len < ihl*4 all goto inhdr_error.
-	case MalformedIPv4Short, MalformedIPv4Version, MalformedIPv4IHL, MalformedIPv4HeaderShort,
-		MalformedIPv4TotalLenShort:
-		return DropIPInHdr
-	case MalformedIPv4Checksum: // ip_rcv_core(): csum_error
-		return DropIPCsum
-	// models ip_rcv_core() (skb->len < tot_len) and ip6_rcv_core()
-	// (payload_len + 40 > skb->len), tcp_v4_rcv() (doff < 5),
-	// __udp4_lib_rcv() (short_packet) and arp_rcv() (!pskb_may_pull).
-	case MalformedIPv4TotalLen, MalformedIPv6PayloadLen, MalformedTCPDataOffset,
-		MalformedUDPLength, MalformedARPShort:
-		return DropPktTooSmall
-	// models ip6_rcv_core(): a short header goes to err (IP_INHDR), a bad
-	// version sets UNHANDLED_PROTO first; ipv6_destopt_rcv() and friends
-	// drop a truncated extension header as an input header error.
-	case MalformedIPv6Short, MalformedIPv6ExtHeader:
-		return DropIPInHdr
-	case MalformedIPv6Version:
-		return DropUnhandledProto
-	// models ip6_protocol_deliver_rcu(): no handler is registered for a
-	// hop-by-hop header found after the first header (IP_NOPROTO).
-	case MalformedIPv6HopByHopNotFirst:
-		return DropIPNoProto
-	case MalformedVXLANFlags: // vxlan_rcv(): unparsed flags
-		return DropVXLANInvalidHdr
+	r, _, _ := m.dropReason()
+	return r
+}
+
+// DropReasonFor returns the reason a kernel of version major.minor gives:
+// NOT_SPECIFIED where the drop predates the kfree_skb_reason() call that
+// names it.
+func (m Malformation) DropReasonFor(major, minor int) DropReason {
+	r, smaj, smin := m.dropReason()
+	if r == DropNone || major > smaj || major == smaj && minor >= smin {
+		return r
 	}
 	return DropNotSpecified
+}
+
+// dropReason returns the reason and the kernel version that introduced it.
+func (m Malformation) dropReason() (r DropReason, major, minor int) {
+	switch m {
+	case MalformedNone:
+		return DropNone, 0, 0
+	// models ip_rcv_core() (v5.18, "net: ipv4: use kfree_skb_reason() in
+	// ip_rcv_core()"): a short header, ihl < 5, version != 4, a header
+	// that cannot be pulled and tot_len < ihl*4 all goto inhdr_error, which
+	// turns NOT_SPECIFIED into IP_INHDR; a bad checksum is IP_CSUM and
+	// skb->len < tot_len PKT_TOO_SMALL. IPv4 options rejected by
+	// ip_options_compile() are dropped without a reason.
+	case MalformedIPv4Short, MalformedIPv4Version, MalformedIPv4IHL, MalformedIPv4HeaderShort,
+		MalformedIPv4TotalLenShort:
+		return DropIPInHdr, 5, 18
+	case MalformedIPv4Checksum:
+		return DropIPCsum, 5, 18
+	case MalformedIPv4TotalLen:
+		return DropPktTooSmall, 5, 18
+	// models ip6_rcv_core() (v5.19, "net: ipv6: add skb drop reasons to
+	// ip6_rcv_core()"): a short header goes to err (IP_INHDR), a bad
+	// version sets UNHANDLED_PROTO first, payload_len + 40 > skb->len is
+	// PKT_TOO_SMALL; ipv6_hop_jumbo() rejects a bad jumbo option with
+	// IP_INHDR; ip6_protocol_deliver_rcu() has no handler for a hop-by-hop
+	// header after the first (IP_NOPROTO). The truncation paths of
+	// ipv6_destopt_rcv() and ipv6_rthdr_rcv() free without a reason.
+	case MalformedIPv6Short, MalformedIPv6Jumbo:
+		return DropIPInHdr, 5, 19
+	case MalformedIPv6Version:
+		return DropUnhandledProto, 5, 19
+	case MalformedIPv6PayloadLen:
+		return DropPktTooSmall, 5, 19
+	case MalformedIPv6HopByHopNotFirst:
+		return DropIPNoProto, 5, 19
+	// models tcp_v4_rcv() (doff < 5) and __udp4_lib_rcv() (short_packet),
+	// v5.17, the first users of kfree_skb_reason(). A TCP or UDP header
+	// that cannot be pulled is discarded as NOT_SPECIFIED.
+	case MalformedTCPDataOffset, MalformedUDPLength:
+		return DropPktTooSmall, 5, 17
+	// models vxlan_rcv() (v6.13, "vxlan: add drop reasons support to
+	// vxlan_rcv()"): pskb_may_pull_reason() and unparsed flags.
+	case MalformedVXLANShort:
+		return DropPktTooSmall, 6, 13
+	case MalformedVXLANFlags:
+		return DropVXLANInvalidHdr, 6, 13
+	// models arp_rcv() (v6.17, "net: arp: use kfree_skb_reason() in
+	// arp_rcv()"): pskb_may_pull_reason() of the whole header.
+	case MalformedARPShort:
+		return DropPktTooSmall, 6, 17
+	}
+	return DropNotSpecified, 0, 0
 }
 
 // FlowKey identifies a flow by its innermost IP addresses, protocol and

@@ -418,7 +418,7 @@ func TestDecodeMalformed(t *testing.T) {
 			b := ser(t, eth(layers.EthernetTypeIPv6), ip, dst)
 			b[55] = 3 // 32 bytes claimed, 8 present
 			return b
-		}(), MalformedIPv6ExtHeader, DropIPInHdr, 0, 54},
+		}(), MalformedIPv6ExtHeader, DropNotSpecified, 0, 54},
 		{"hop-by-hop not first", LinkEthernet, func() []byte {
 			ip := ip6(ip6A, ip6B, layers.IPProtocolIPv6Destination)
 			dst := &layers.IPv6Destination{Options: []*layers.IPv6DestinationOption{{OptionType: 1, OptionData: make([]byte, 4)}}}
@@ -446,6 +446,14 @@ func TestDecodeMalformed(t *testing.T) {
 		{"arp cut", LinkEthernet, ser(t, eth(layers.EthernetTypeARP), raw{0, 1, 8, 0, 6, 4, 0, 1, 1, 2, 3})[:25],
 			MalformedARPShort, DropPktTooSmall, 0, 14},
 		{"vlan cut", LinkEthernet, ser(t, eth(layers.EthernetTypeDot1Q), raw{0, 1})[:16], MalformedL2Short, DropNotSpecified, 0, 14},
+		{"vxlan cut", LinkEthernet, ser(t, eth(layers.EthernetTypeIPv4), ou, udp(ou, 1, 4789), raw{8, 0, 0, 0, 0}),
+			MalformedVXLANShort, DropPktTooSmall, 0, 42},
+		{"ipv4 option length 1", LinkEthernet, func() []byte {
+			b := append(append(append([]byte(nil), good[:34]...), 0x07, 0x01, 0, 0), good[34:]...)
+			b[14] = 0x46
+			b[16], b[17] = 0, byte(20+4+32+100)
+			return fixCsum(b)
+		}(), MalformedIPv4Options, DropNotSpecified, 0, 14},
 		{"mpls cut", LinkEthernet, ser(t, eth(layers.EthernetTypeMPLSUnicast), raw{0, 1, 0})[:17], MalformedMPLSShort, DropNotSpecified, 0, 14},
 	}
 	for _, tt := range tests {
@@ -457,6 +465,36 @@ func TestDecodeMalformed(t *testing.T) {
 			assert.Equal(t, tt.offset, d.MalformedOffset)
 			assert.Zero(t, d.Flags&FlagSnapped)
 		})
+	}
+}
+
+func TestDropReasonFor(t *testing.T) {
+	tests := []struct {
+		m            Malformation
+		major, minor int
+		want         DropReason
+	}{
+		{MalformedIPv4Checksum, 5, 17, DropNotSpecified},
+		{MalformedIPv4Checksum, 5, 18, DropIPCsum},
+		{MalformedTCPDataOffset, 5, 17, DropPktTooSmall},
+		{MalformedTCPDataOffset, 4, 19, DropNotSpecified},
+		{MalformedIPv6Version, 5, 18, DropNotSpecified},
+		{MalformedIPv6Version, 6, 1, DropUnhandledProto},
+		{MalformedVXLANFlags, 6, 12, DropNotSpecified},
+		{MalformedVXLANFlags, 6, 13, DropVXLANInvalidHdr},
+		{MalformedVXLANShort, 6, 18, DropPktTooSmall},
+		{MalformedARPShort, 6, 16, DropNotSpecified},
+		{MalformedARPShort, 6, 17, DropPktTooSmall},
+		{MalformedGRE, 6, 18, DropNotSpecified},
+		{MalformedNone, 6, 18, DropNone},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, tt.m.DropReasonFor(tt.major, tt.minor), "%v on v%d.%d", tt.m, tt.major, tt.minor)
+	}
+	for m := MalformedNone + 1; m < malformedCount; m++ {
+		assert.Equal(t, m.DropReason(), m.DropReasonFor(7, 0), "%v", m)
+		assert.NotEqual(t, DropNone, m.DropReason(), "%v", m)
+		assert.NotContains(t, m.String(), "malformation(", "%v has a name", m)
 	}
 }
 

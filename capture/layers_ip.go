@@ -236,7 +236,7 @@ func (l *ip6Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 				// models ipv6_hop_jumbo(): only with payload_len 0, for
 				// more than 65535 bytes, and within the packet.
 				if plen != 0 || jl <= 0xffff {
-					return d.bad(MalformedIPv6ExtHeader, p)
+					return d.bad(MalformedIPv6Jumbo, p)
 				}
 				if 40+jl > avail {
 					return d.bad(MalformedIPv6PayloadLen, data)

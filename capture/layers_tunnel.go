@@ -23,7 +23,7 @@ func (l *vxlanLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 	// models vxlan_rcv(): the header must be pullable, the I flag set, and
 	// with no extension (GBP, GPE) configured every other flag and reserved
 	// bit is "unparsed" and makes the header invalid.
-	if err := d.need(data, d.wire(data), 8, MalformedTunnelShort); err != nil {
+	if err := d.need(data, d.wire(data), 8, MalformedVXLANShort); err != nil {
 		return err
 	}
 	w0, w1 := binary.BigEndian.Uint32(data[0:4]), binary.BigEndian.Uint32(data[4:8])
