@@ -308,3 +308,32 @@ func TestSeveralCaptures(t *testing.T) {
 	assert.Contains(t, trace.String(), "packet 30: ", "the first packet of the second capture is packet 30")
 	assert.NotContains(t, trace.String(), "packet 31: ")
 }
+
+// TestLinkTypes replays captures without Ethernet headers: every packet
+// gets an Ethernet header addressed to the entry device and runs the
+// NIC's XDP program.
+func TestLinkTypes(t *testing.T) {
+	for _, link := range []capture.LinkType{capture.LinkLinuxSLL, capture.LinkSLL2, capture.LinkRaw} {
+		t.Run(link.String(), func(t *testing.T) {
+			pcap := mustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 200, Link: link})
+			rep := mustReplay(t, mustBuiltin(t), []string{pcap}, Options{})
+			assert.Zero(t, Count(rep.Outcomes, outcomeNames[outNotEthernet]))
+			assert.Zero(t, Count(rep.Outcomes, outcomeNames[outRejected]))
+			assert.EqualValues(t, rep.PacketsRead, rep.Program("xdp_tag").Runs)
+			assert.Positive(t, Count(rep.Outcomes, "transmitted by a device"), "IPv4 packets are forwarded")
+		})
+	}
+}
+
+// TestKeepDstMAC replays frames addressed to other hosts as captured:
+// eth_type_trans marks them PACKET_OTHERHOST and ip_rcv drops them.
+func TestKeepDstMAC(t *testing.T) {
+	pcap := mustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 200})
+	s := mustBuiltin(t)
+	rep := mustReplay(t, s, []string{pcap}, Options{})
+	assert.Zero(t, Count(rep.Drops, "OTHERHOST"))
+	s.KeepDstMAC = true
+	kept := mustReplay(t, s, []string{pcap}, Options{})
+	assert.Positive(t, Count(kept.Drops, "OTHERHOST"))
+	assert.Zero(t, Count(kept.Outcomes, "transmitted by a device"))
+}
