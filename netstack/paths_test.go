@@ -410,3 +410,55 @@ func TestSITDecap(t *testing.T) {
 	require.Equal(t, []string{"sit1"}, seenAt)
 	require.Equal(t, []string{"SKB_DROP_REASON_IPV6DISABLED@__netif_receive_skb_core"}, te.obs.dropReasons())
 }
+
+// TestSocketFilters: cgroup ingress refusing drops with SOCKET_FILTER
+// before the socket filter runs; a socket filter's return trims the packet
+// (never below the UDP header) or drops it (0); a full receive buffer drops
+// with SOCKET_RCVBUFF.
+func TestSocketFilters(t *testing.T) {
+	var lens []int
+	lenProbe := ProgramFunc(func(c *Ctx) int { lens = append(lens, c.Skb.Len()); return FilterAccept })
+	for _, tc := range []struct {
+		name  string
+		progs []ProgramConfig
+		lens  []int
+		drops []string
+	}{
+		{"cgroup drop", []ProgramConfig{
+			{Name: "cg", Hook: carrier.HookCgroupIngress, Cgroup: "/a", Actions: []Action{{Kind: ActDrop}}},
+			{Name: "f", Hook: carrier.HookSocketFilter, Socket: "app", Prog: lenProbe},
+		}, nil, []string{"SKB_DROP_REASON_SOCKET_FILTER@__cgroup_bpf_run_filter_skb(ingress)"}},
+		{"other cgroup", []ProgramConfig{
+			{Name: "cg", Hook: carrier.HookCgroupIngress, Cgroup: "/b", Actions: []Action{{Kind: ActDrop}}},
+			{Name: "f", Hook: carrier.HookSocketFilter, Socket: "app", Prog: lenProbe},
+		}, []int{8 + 64}, nil},
+		{"trim", []ProgramConfig{
+			{Name: "f", Hook: carrier.HookSocketFilter, Socket: "app", Prog: ProgramFunc(func(c *Ctx) int { return 3 })},
+			{Name: "g", Hook: carrier.HookSocketFilter, Socket: "app", Prog: lenProbe},
+		}, []int{8}, nil},
+		{"filter drop", []ProgramConfig{
+			{Name: "f", Hook: carrier.HookSocketFilter, Socket: "app", Actions: []Action{{Kind: ActDrop}}},
+		}, nil, []string{"SKB_DROP_REASON_SOCKET_FILTER@sk_filter_trim_cap"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lens = nil
+			cfg := rxToSocketConfig()
+			cfg.Sockets[0].Cgroup = "/a/app"
+			cfg.Programs = tc.progs
+			s, te := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("192.0.2.1")}))
+			require.Equal(t, tc.lens, lens)
+			require.Equal(t, tc.drops, te.obs.dropReasons())
+		})
+	}
+	cfg := rxToSocketConfig()
+	cfg.Sockets[0].NoRead = true
+	cfg.Sockets[0].RcvBuf = 1000 // one skb (truesize 896: a 640-byte small head plus the sk_buff)
+	s, te := newStack(t, cfg, "", nil, nil)
+	for i := range 4 {
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i), Frame: rxFrame("192.0.2.1")}))
+	}
+	require.Equal(t, 1, s.Socket("app").Queued())
+	require.Equal(t, []string{"SKB_DROP_REASON_SOCKET_RCVBUFF@sock_queue_rcv_skb", "SKB_DROP_REASON_SOCKET_RCVBUFF@sock_queue_rcv_skb",
+		"SKB_DROP_REASON_SOCKET_RCVBUFF@sock_queue_rcv_skb"}, te.obs.dropReasons())
+}
