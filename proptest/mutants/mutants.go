@@ -198,11 +198,9 @@ var List = []Mutant{
 	{
 		Name: "skbhash-clone-ignores-flag",
 		File: "carrier/skbhash.go",
-		Old: `		if c.maps[m].Flags&FlagClone == 0 {
-			continue
-		}`,
-		New:  ``,
-		Desc: "the skb-hash clone program copies values of maps without the clone flag",
+		Old:  `		if c.maps[m].Flags&FlagClone == 0 {`,
+		New:  `		if c.maps[0].Flags&FlagClone == 0 {`,
+		Desc: "the skb-hash clone program tests the first map's clone flag for every map, copying values of maps without it",
 		Pkgs: []string{"./carrier", "./proptest"},
 	},
 	{
