@@ -67,6 +67,25 @@
 // the surviving skb (gso_segs counts segments), and reassembly keeps the
 // first fragment's buffer (the other fragments are freed at reassembly).
 //
+// Modelling decisions a reader should know:
+//   - netif_elide_gro elides GRO for devices without NETIF_F_GRO and for
+//     generic XDP only (dev->xdp_prog); native XDP programs live in the
+//     driver, so a NIC or veth with native XDP still runs GRO (as the
+//     veth-gro transition measured).
+//   - Neighbours are static; a veth or bridge peer's address resolves as if
+//     ARP had completed; otherwise NEIGH_FAILED.
+//   - The socket reader runs after every Inject (SocketConfig.NoRead and
+//     TapConfig.Hold make it stall); the kfree_skb / consume_skb tracepoint
+//     programs run from the stack's own free calls, before the skb is
+//     released, so they see its extensions.
+//   - Drop reasons the skb package does not list are reported as
+//     SKB_DROP_REASON_NOT_SPECIFIED with the location naming the kernel
+//     function (ip_error's IP_INADDRERRORS when forwarding is off,
+//     BPF_CGROUP_EGRESS, redirect failures).
+//   - RunTransition reproduces the real-kernel recorder's catalogue
+//     (kernel/observe) on the model; its test checks every cell measured on
+//     6.18.
+//
 // The stack does not allocate on the Go heap per packet in steady state:
 // skbs come from the allocator's pools, queues and contexts are
 // preallocated per stack, and observer calls take value types.
