@@ -75,6 +75,9 @@ func (s *Scenario) check() error {
 		if dv.LinkNetns != "" && !ns[dv.LinkNetns] {
 			return s.errAt(p, "device %s: unknown link_netns %q", dv.Name, dv.LinkNetns)
 		}
+		if err := s.checkDevice(dv, p); err != nil {
+			return err
+		}
 	}
 	for i, dv := range c.Devices {
 		if dv.Master == "" {
@@ -168,6 +171,9 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 	case p.Dev != "":
 		return s.errAt(pp, "%s: hook %s does not attach to a device", what, p.Hook)
 	}
+	if p.Hook == carrier.HookSockOps {
+		return s.errAt(pp, "%s: sockops programs are not modelled by the stack", what)
+	}
 	if p.Hook == carrier.HookSocketFilter {
 		if p.Socket == "" {
 			return s.errAt(pp, "%s: hook socket_filter needs a socket", what)
@@ -206,4 +212,25 @@ func (s *Scenario) progIndex(p *netstack.ProgramConfig) int {
 		}
 	}
 	return -1
+}
+
+// checkDevice reports device settings the stack model cannot build, at
+// their line.
+func (s *Scenario) checkDevice(dv *netstack.DeviceConfig, p Pos) error {
+	switch dv.Kind {
+	case netstack.KindVXLAN, netstack.KindGeneve, netstack.KindGRE, netstack.KindGRETap, netstack.KindIPIP, netstack.KindSIT:
+		// ip_tunnel_lookup / vxlan_find_sock need the endpoints; the model
+		// has IPv4 underlays only.
+		if !dv.Remote.Is4() || (dv.Local.IsValid() && !dv.Local.Is4()) {
+			return s.errAt(p, "device %s: a %s tunnel needs an IPv4 remote (and local, if given)", dv.Name, dv.Kind)
+		}
+	default:
+		if dv.Remote.IsValid() || dv.Local.IsValid() || dv.VNI != 0 || dv.Port != 0 {
+			return s.errAt(p, "device %s: local, remote, vni and port are for tunnels", dv.Name)
+		}
+	}
+	if dv.XDP == "native" && dv.Kind != netstack.KindNIC && dv.Kind != netstack.KindVeth {
+		return s.errAt(p, "device %s: native XDP is modelled on nic and veth devices only (use xdp: generic)", dv.Name)
+	}
+	return nil
 }
