@@ -199,8 +199,8 @@ var List = []Mutant{
 		Name: "skbhash-clone-ignores-flag",
 		File: "carrier/skbhash.go",
 		Old:  `		if c.maps[m].Flags&FlagClone == 0 {`,
-		New:  `		if c.maps[0].Flags&FlagClone == 0 {`,
-		Desc: "the skb-hash clone program tests the first map's clone flag for every map, copying values of maps without it",
+		New:  `		if c.maps[m].Flags&FlagClone != 0 {`,
+		Desc: "the skb-hash clone program's flag test is inverted: it copies the maps without the clone flag and skips the others",
 		Pkgs: []string{"./carrier", "./proptest"},
 	},
 	{
