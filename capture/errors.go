@@ -8,8 +8,6 @@ import (
 	"github.com/skbsim/skbsim/internal/errno"
 )
 
-// eio is Linux's EIO, which internal/errno does not name.
-const eio errno.Errno = 5
 
 // Sentinels for the ways a capture file can be unreadable. Each matches,
 // under errors.Is, both itself and its Linux errno.
@@ -33,7 +31,7 @@ var (
 	// interface id with no interface, a bad option, ...).
 	ErrCorrupt = errno.New("corrupt capture", errno.EINVAL)
 	// ErrRead: the underlying reader failed (the cause is wrapped too).
-	ErrRead = errno.New("read error", eio)
+	ErrRead = errno.New("read error", errno.EIO)
 )
 
 // MaxCapLen is the largest captured length a record may declare: libpcap's

@@ -15,6 +15,7 @@ const (
 	EPERM      Errno = 1
 	ENOENT     Errno = 2
 	EINTR      Errno = 4
+	EIO        Errno = 5
 	EBADF      Errno = 9
 	EAGAIN     Errno = 11
 	ENOMEM     Errno = 12
@@ -37,7 +38,7 @@ const (
 )
 
 var names = map[Errno]string{
-	EPERM: "EPERM", ENOENT: "ENOENT", EINTR: "EINTR", EBADF: "EBADF",
+	EPERM: "EPERM", ENOENT: "ENOENT", EINTR: "EINTR", EIO: "EIO", EBADF: "EBADF",
 	EAGAIN: "EAGAIN", ENOMEM: "ENOMEM", EACCES: "EACCES", EFAULT: "EFAULT",
 	EBUSY: "EBUSY", EEXIST: "EEXIST", EINVAL: "EINVAL", ENOSPC: "ENOSPC",
 	ERANGE: "ERANGE", EDEADLK: "EDEADLK", ENOTSOCK: "ENOTSOCK",
