@@ -8,7 +8,6 @@ import (
 	"github.com/skbsim/skbsim/internal/errno"
 )
 
-
 // Sentinels for the ways a capture file can be unreadable. Each matches,
 // under errors.Is, both itself and its Linux errno.
 var (
