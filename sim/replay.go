@@ -80,7 +80,7 @@ func Replay(s *Scenario, files []string, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := m.report(s, opts)
+	rep := m.report(s)
 	rep.Files = make([]FileReport, len(files))
 	for i, f := range files {
 		rep.Files[i].Name = f
@@ -231,7 +231,7 @@ func newMachine(s *Scenario, opts Options) (*machine, error) {
 func (m *machine) shardOf(hash uint64) *shard { return m.shards[hash%uint64(len(m.shards))] }
 
 // report starts the report with what is known before replaying.
-func (m *machine) report(s *Scenario, opts Options) *Report {
+func (m *machine) report(s *Scenario) *Report {
 	sh := m.shards[0]
 	rep := &Report{Scenario: s.Name, Design: sh.design, Kernel: sh.alloc.Profile().Name,
 		Shards: len(m.shards), Complete: true}
