@@ -47,8 +47,10 @@ type Allocator struct {
 	frameCaches map[int]*kmem.Cache
 
 	extCache     *kmem.Cache
-	extHdrChunks int // SKB_EXT_CHUNKSIZEOF(struct skb_ext)
-	extTotal     int // skb_ext_total_length()
+	extHdrChunks int           // SKB_EXT_CHUNKSIZEOF(struct skb_ext)
+	extTotal     int           // skb_ext_total_length()
+	extLen       [ExtNum]uint8 // skb_ext_type_len[] (the BPF_STORAGE slot sized by the profile)
+	extSlotSet   bool          // SetExtSlotChunks succeeded: the slot size is fixed
 
 	live Live
 	seq  uint64
@@ -80,7 +82,8 @@ type Warnings struct {
 
 // NewAllocator returns an allocator that charges acct and follows profile.
 // It panics if the profile's extension layout breaks the kernel's build-time
-// limits (skb_extensions_init: SKB_EXT_NUM <= 8, at most 255 chunks).
+// limits (skb_extensions_init: SKB_EXT_NUM <= 8, at most 255 chunks; see
+// Profile.ExtLayout for the error without the panic).
 func NewAllocator(acct *kmem.Accountant, profile Profile) *Allocator {
 	if acct == nil {
 		panic("skb: NewAllocator with nil accountant")
@@ -91,11 +94,7 @@ func NewAllocator(acct *kmem.Accountant, profile Profile) *Allocator {
 		bufs:        make(map[int]*ring[buffer]),
 		frameCaches: make(map[int]*kmem.Cache),
 	}
-	a.extHdrChunks, a.extTotal = extLayout(profile.Exts)
-	if a.extTotal > 255 {
-		panic(fmt.Sprintf("skb: skb_ext_total_length() = %d chunks > 255", a.extTotal))
-	}
-	a.extCache = kmem.NewCache("skbuff_ext_cache", extAlignValue*a.extTotal, true)
+	a.setExtLayout()
 	return a
 }
 
@@ -116,7 +115,7 @@ func (a *Allocator) Warnings() Warnings { return a.warns }
 func (a *Allocator) SetPoison(on bool) { a.noPoison = !on }
 
 // ExtCacheSize is the object size of skbuff_ext_cache under the profile:
-// SKB_EXT_ALIGN_VALUE * skb_ext_total_length().
+// SKB_EXT_ALIGN_VALUE * skb_ext_total_length() (ExtLayout has the rest).
 func (a *Allocator) ExtCacheSize() int { return a.extCache.ObjectSize }
 
 // CheckLeaks returns an error describing every skb, buffer or extension that

@@ -39,7 +39,9 @@ func (id ExtID) String() string {
 const extAlignValue = 8 // SKB_EXT_ALIGN_VALUE
 
 // extTypeLen models skb_ext_type_len[]: SKB_EXT_CHUNKSIZEOF of each
-// extension's struct on x86-64 v6.18.
+// extension's struct on x86-64 v6.18. The SKB_EXT_BPF_STORAGE entry is the
+// RFC's; a profile resizes that slot (Profile.ExtSlotChunks) and an
+// allocator uses its own copy (Allocator.extLen).
 var extTypeLen = [ExtNum]uint8{
 	ExtBridgeNF:   4,  // struct nf_bridge_info: 32 bytes
 	ExtSecPath:    11, // struct sec_path: len, olen, verified_cnt, xvec[6], ovec[1] = 88 bytes
@@ -50,27 +52,11 @@ var extTypeLen = [ExtNum]uint8{
 	ExtBPFStorage: 1,  // struct bpf_skb_storage_ext: one bpf_local_storage pointer
 }
 
-// ExtChunks returns SKB_EXT_CHUNKSIZEOF of extension id's struct.
+// ExtChunks returns SKB_EXT_CHUNKSIZEOF of extension id's struct in v6.18;
+// for SKB_EXT_BPF_STORAGE, the RFC's one-pointer chunk. The chunks a given
+// profile or allocator lays out are in its ExtLayout (the BPF_STORAGE slot
+// may be resized).
 func ExtChunks(id ExtID) int { return int(extTypeLen[id]) }
-
-// extLayout models SKB_EXT_CHUNKSIZEOF(struct skb_ext) (refcount_t, u8
-// offset[SKB_EXT_NUM], u8 chunks, 8-aligned) and skb_ext_total_length() for
-// the compiled-in ids.
-func extLayout(enabled uint8) (hdr, total int) {
-	n := 0
-	for id := ExtID(0); id < ExtNum; id++ {
-		if enabled&(1<<id) != 0 {
-			n++
-			total += int(extTypeLen[id])
-		}
-	}
-	hdr = alignUp(4+n+1, extAlignValue) / extAlignValue
-	return hdr, hdr + total
-}
-
-// extMaxBytes is the largest skbuff_ext_cache object: every id enabled
-// (2 header chunks + 24 = 26 chunks; checked by an init test).
-const extMaxBytes = 26 * extAlignValue
 
 // ExtStorage is what the BPF_STORAGE chunk points at (struct
 // bpf_local_storage in the RFC). ExtDestroy models bpf_skb_storage_free():
@@ -89,9 +75,12 @@ type Ext struct {
 	refcnt int32
 	offset [ExtNum]uint8
 	chunks uint8
-	data   [extMaxBytes]byte // the object's bytes, chunk i at data[8*i:]
+	// data is the whole skbuff_ext_cache object (8 * skb_ext_total_length()
+	// bytes of the allocator's layout), chunk i at data[8*i:].
+	data []byte
 
-	// storage is the BPF_STORAGE chunk's pointer (kept outside data).
+	// storage is the RFC's pointer in the BPF_STORAGE chunk (kept outside
+	// data); designs that keep bytes in the slot use Chunk instead.
 	storage ExtStorage
 	// refs are the kernel pointers skb_ext_maybe_cow takes references on:
 	// the sec_path's xfrm states (one Ref stands for xvec[0..len)) and the
@@ -132,16 +121,19 @@ func (e *Ext) Offset(id ExtID) int { e.check("skb_ext offset"); return int(e.off
 func (e *Ext) Chunks() int { e.check("skb_ext chunks"); return int(e.chunks) }
 
 // Chunk models skb_ext_get_ptr(ext, id): the bytes of extension id inside
-// the shared object (nil if it does not exist). Writes are seen by every skb
-// sharing the object. For ExtBPFStorage the chunk's pointer is Storage, not
-// these bytes.
+// the shared object (nil if it does not exist), skb_ext_type_len[id] chunks
+// long. Writes are seen by every skb sharing the object; skb_ext_maybe_cow()
+// copies them. For ExtBPFStorage the slot is the allocator's
+// (Profile.ExtSlotChunks): a design that keeps bytes there (a slim storage,
+// a metadata buffer) uses these bytes; the RFC's storage pointer is
+// Storage, not these bytes.
 func (e *Ext) Chunk(id ExtID) []byte {
 	e.check("skb_ext_get_ptr")
 	if id >= ExtNum || e.offset[id] == 0 {
 		return nil
 	}
 	lo := int(e.offset[id]) * extAlignValue
-	hi := lo + int(extTypeLen[id])*extAlignValue
+	hi := lo + int(e.a.extLen[id])*extAlignValue
 	return e.data[lo:hi:hi]
 }
 
@@ -206,8 +198,8 @@ func (a *Allocator) extAlloc(op string) (*Ext, error) {
 	}
 	e := a.exts.get()
 	if e == nil {
-		e = &Ext{}
-		poisonBytes(e.data[:])
+		e = &Ext{data: make([]byte, a.extCache.ObjectSize)}
+		poisonBytes(e.data)
 	}
 	e.refcnt = 1
 	e.offset = [ExtNum]uint8{}
@@ -223,7 +215,9 @@ func (a *Allocator) extAlloc(op string) (*Ext, error) {
 }
 
 // extMaybeCOW models skb_ext_maybe_cow(): an unshared object is returned as
-// is; a shared one is copied (chunks*8 bytes), the copy takes references for
+// is; a shared one is copied (memcpy of old->chunks * 8 bytes: the header
+// and every laid-out chunk, the whole BPF_STORAGE slot included), the copy
+// takes references for
 // the active sec_path and MCTP chunks, the RFC hook leaves the copy's storage
 // pointer nil (see ExtCOWRule), and the old object is put.
 func (a *Allocator) extMaybeCOW(old *Ext, oldActive uint8) (*Ext, error) {
@@ -290,7 +284,7 @@ func (a *Allocator) extPut(e *Ext, op string) {
 	e.freedBy = op
 	e.refs = [ExtNum]Ref{}
 	if !a.noPoison {
-		poisonBytes(e.data[:])
+		poisonBytes(e.data)
 	}
 	a.live.Exts--
 	a.exts.put(e)
@@ -333,7 +327,7 @@ func (b *Buff) ExtAdd(id ExtID) (*Ext, error) {
 		}
 		newoff = a.extHdrChunks
 	}
-	e.chunks = uint8(newoff + int(extTypeLen[id]))
+	e.chunks = uint8(newoff + int(a.extLen[id]))
 	e.offset[id] = uint8(newoff)
 	if id == ExtBPFStorage {
 		e.storage = nil

@@ -13,10 +13,12 @@ import (
 )
 
 func TestExtLayout(t *testing.T) {
-	hdr, total := extLayout(1<<ExtNum - 1)
-	assert.Equal(t, 2, hdr, "SKB_EXT_CHUNKSIZEOF(struct skb_ext) with 7 ids")
-	assert.Equal(t, 26, total, "skb_ext_total_length with every id")
-	assert.Equal(t, extMaxBytes, total*extAlignValue)
+	every := Profile{Name: "every id", Exts: 1<<ExtNum - 1}
+	l, err := every.ExtLayout()
+	require.NoError(t, err)
+	assert.Equal(t, 2, l.HdrChunks, "SKB_EXT_CHUNKSIZEOF(struct skb_ext) with 7 ids")
+	assert.Equal(t, 26, l.TotalChunks, "skb_ext_total_length with every id")
+	assert.Less(t, int(ExtNum), 8, "SKB_EXT_NUM < 8: active_extensions is a u8")
 	tests := []struct {
 		name      string
 		profile   string

@@ -107,6 +107,19 @@ type Profile struct {
 	// ExtCOWStorage is the RFC's rule for the BPF storage pointer on
 	// skb_ext_maybe_cow(); see ExtCOWRule.
 	ExtCOWStorage ExtCOWRule
+	// ExtSlotChunks is the size, in 8-byte chunks, of the
+	// SKB_EXT_BPF_STORAGE slot: the slot that a design keeps inside the
+	// extension: the RFC's storage pointer (1 chunk, struct
+	// bpf_skb_storage_ext), a slim storage (rfc-slim: the cache slots, list
+	// head and lock embedded in the chunk), or a metadata buffer
+	// (ext-buffer, CONFIG_BPF_SKB_EXT, bpf_dynptr_from_skb_ext). It is
+	// skb_ext_type_len[SKB_EXT_BPF_STORAGE]: it resizes that id's chunk
+	// (no id is added, SKB_EXT_NUM stays 7) and so feeds
+	// skb_ext_total_length(), the skbuff_ext_cache object size, Ext.Chunk's
+	// length and the bytes skb_ext_maybe_cow() copies. 0 means 1. A layout
+	// above 255 chunks is refused (ExtLayout, NewAllocator); a design sets
+	// it on its shard's allocator with Allocator.SetExtSlotChunks.
+	ExtSlotChunks int
 }
 
 // DefaultProfileName is the profile the machines run. "v6.18" is mainline
@@ -167,6 +180,7 @@ func profileFor(major, minor int) Profile {
 		SkbMetaDynptr:           at(6, 18),
 		TstampTypeTAI:           at(6, 11),
 		ExtCOWStorage:           ExtCOWClearIfActive,
+		ExtSlotChunks:           1, // the RFC's struct bpf_skb_storage_ext
 	}
 	if at(6, 8) {
 		p.MaxMetaLen = 252
