@@ -184,7 +184,8 @@ func TestReplayErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "missing.pcap")
 	pcap := mustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 5})
 	_, err = Replay(s, []string{pcap}, Options{Design: "nonesuch"})
-	assert.ErrorContains(t, err, "-design nonesuch")
+	assert.ErrorIs(t, err, carrier.ErrUnknown)
+	assert.ErrorContains(t, err, `design "nonesuch"`)
 	_, err = Replay(s, []string{pcap}, Options{Workers: -1})
 	assert.Error(t, err)
 }

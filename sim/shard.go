@@ -53,7 +53,6 @@ const (
 	outDropped
 	outNotEthernet
 	outRejected
-	numOutcomes
 )
 
 var outcomeNames = []string{
@@ -111,7 +110,7 @@ func newShard(s *Scenario, i int, lay *layout, opts Options) (*shard, error) {
 		sh.car, err = carrier.New(sh.design, carrier.Env{Alloc: sh.alloc, Acct: sh.acct}, s.Maps, copts)
 		if err != nil {
 			if opts.Design != "" {
-				return nil, fmt.Errorf("-design %s: %w", opts.Design, err)
+				return nil, fmt.Errorf("replay: %w", err)
 			}
 			return nil, s.errAt(s.Src.Design, "design %s: %v", sh.design, err)
 		}
