@@ -82,9 +82,9 @@
 //	    xdp: native                    # native or generic attach mode
 //	    gro: on                        # NETIF_F_GRO (default: on for nic, bridge, tunnels; off for veth)
 //	    software_gso: false            # no GSO offload: skb_segment before xmit
-//	    qdisc: blackhole               # noqueue (default), pfifo or blackhole
+//	    qdisc: noqueue                 # noqueue (default), pfifo or blackhole
 //	    down: false
-//	  - {name: veth0, kind: veth, peer: eth0, peer_netns: pod, addr: 10.0.0.1/24, peer_addr: 10.0.0.2/24, peer_mac: ..., peer_xdp: native, peer_gro: on}
+//	  - {name: veth0, kind: veth, peer: eth0, peer_netns: pod, addr: 10.0.0.1/24, peer_addr: 10.0.0.2/24, peer_mac: 02:00:00:00:00:03, peer_xdp: native, peer_gro: on}
 //	  - {name: br0, kind: bridge}
 //	  - {name: vx0, kind: vxlan, master: br0, local: 192.0.2.1, remote: 192.0.2.2, vni: 42, port: 4789, link_netns: host}
 //	routes:
@@ -99,13 +99,10 @@
 //	  - {name: tag, value_size: 8, flags: [clone, keep_scrub, keep_netns]}
 //	programs:
 //	  - name: tag_rx
-//	    hook: xdp                      # xdp tc_ingress tc_egress cgroup_ingress cgroup_egress
-//	                                   # socket_filter sockops tracepoint
+//	    hook: tc_ingress               # xdp tc_ingress tc_egress cgroup_ingress cgroup_egress
+//	                                   # socket_filter tracepoint (sockops is not modelled)
 //	    netns: host
-//	    dev: eth0                      # xdp and tc hooks
-//	    cgroup: /app                   # cgroup hooks ("" is the root)
-//	    socket: app                    # socket_filter
-//	    event: kfree_skb               # tracepoint: kfree_skb (default) or consume_skb
+//	    dev: eth0                      # xdp and tc hooks attach to a device
 //	    actions:                       # netstack's action library, in order
 //	      - write: {map: tag, value: 0xcafe}   # the packet id, then value
 //	      - read: tag                  # counted in the report: found/missing/refused/foreign
@@ -113,12 +110,15 @@
 //	      - set_mark: 7                # also set_priority, set_tc_index, set_hash, adjust_meta
 //	      - set_cb: {index: 0, value: 1}
 //	      - set_tstamp: {value: 1000, mono: true}
-//	      - clone_redirect: {target: dum0, ingress: false}
+//	      - clone_redirect: {target: veth0, ingress: false}
 //	      - redirect: {target: veth0, ingress: false}
 //	      - redirect_peer: veth0
 //	      - count
 //	      - pass
 //	      - drop
+//	  - {name: at_cgroup, hook: cgroup_ingress, netns: pod, cgroup: /app, actions: [{read: tag}]}   # "" is the root cgroup
+//	  - {name: at_socket, hook: socket_filter, netns: pod, socket: app, actions: [{read: tag}]}
+//	  - {name: at_free, hook: tracepoint, event: kfree_skb, actions: [count]}   # or consume_skb
 //	entry:                             # one entry point or a list
 //	  {kind: rx, netns: host, dev: eth0}          # or {kind: tx, socket: app}
 //

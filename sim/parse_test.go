@@ -2,7 +2,9 @@ package sim
 
 import (
 	"errors"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -187,4 +189,28 @@ func assertNoSharedSlices(t *testing.T, a, b reflect.Value, path string) {
 			}
 		}
 	}
+}
+
+// TestDocSchemaParses parses the schema example of doc.go, so the
+// documentation cannot drift from the parser.
+func TestDocSchemaParses(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	doc := string(src)
+	start := strings.Index(doc, "// # Scenario files")
+	end := strings.Index(doc, "// The examples/ directory")
+	require.True(t, start >= 0 && end > start)
+	var y strings.Builder
+	for _, line := range strings.Split(doc[start:end], "\n") {
+		if rest, ok := strings.CutPrefix(line, "//\t"); ok {
+			y.WriteString(rest + "\n")
+		}
+	}
+	s, err := Parse("doc.go", []byte(y.String()))
+	require.NoError(t, err, "the schema in doc.go:\n%s", y.String())
+	assert.Len(t, s.Stack.Programs, 4)
+	assert.Len(t, s.Stack.Programs[0].Actions, 12)
+	m, err := newMachine(s, Options{})
+	require.NoError(t, err, "the stack model builds the documented scenario")
+	m.finish(&Report{})
 }
