@@ -6,37 +6,6 @@ import (
 	"github.com/skbsim/skbsim/kmem"
 )
 
-// ReadResult classifies what a program's read of a map found.
-type ReadResult uint8
-
-// Read results.
-const (
-	// ReadFound: the value written for this packet.
-	ReadFound ReadResult = iota
-	// ReadMissing: no value (ENOENT): never written, scrubbed or freed.
-	ReadMissing
-	// ReadRefused: access refused, as the RFC refuses it while the storage
-	// is shared with a clone (EOPNOTSUPP), or the design is not usable from
-	// the hook.
-	ReadRefused
-	// ReadForeign: a value was there, but it was written for another
-	// packet (a stale or shared slot: hash designs keyed by a reused skb
-	// address, a shared clone's value).
-	ReadForeign
-	// ReadError: any other error (ENOMEM while creating, ...).
-	ReadError
-	numReadResults
-)
-
-var readNames = [numReadResults]string{"found", "missing", "refused", "foreign", "error"}
-
-func (r ReadResult) String() string {
-	if r < numReadResults {
-		return readNames[r]
-	}
-	return "read?"
-}
-
 // Report is the outcome of a replay. Its JSON form is a contract other
 // tools rely on: the top-level keys packets_read, complete,
 // live_objects_at_end, allocations and (when incomplete) error keep their

@@ -320,7 +320,7 @@ func (sh *shard) ProgRun(ev netstack.ProgRunEvent) {
 
 // MapRead implements netstack.Observer.
 func (sh *shard) MapRead(ev netstack.MapReadEvent) {
-	sh.tally.read(ev.Prog, ev.Map, ReadResult(ev.Result))
+	sh.tally.read(ev.Prog, ev.Map, ev.Result)
 	if sh.tr != nil {
 		sh.tr.mapRead(ev)
 	}

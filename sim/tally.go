@@ -2,6 +2,8 @@ package sim
 
 import (
 	"sort"
+
+	"github.com/skbsim/skbsim/netstack"
 )
 
 // layout names the rows of a tally: the programs that read maps, the maps,
@@ -31,15 +33,15 @@ type tally struct {
 func newTally(l *layout) *tally {
 	return &tally{
 		layout:   l,
-		reads:    make([]uint64, len(l.progs)*len(l.maps)*int(numReadResults)),
+		reads:    make([]uint64, len(l.progs)*len(l.maps)*int(netstack.NumReadResults)),
 		runs:     make([]uint64, len(l.progs)),
 		drops:    make([]uint64, len(l.drops)),
 		outcomes: make([]uint64, len(l.outcomes)),
 	}
 }
 
-func (t *tally) read(prog, m int, r ReadResult) {
-	t.reads[(prog*len(t.layout.maps)+m)*int(numReadResults)+int(r)]++
+func (t *tally) read(prog, m int, r netstack.ReadResult) {
+	t.reads[(prog*len(t.layout.maps)+m)*int(netstack.NumReadResults)+int(r)]++
 }
 
 func (t *tally) run(prog int) {
@@ -85,10 +87,10 @@ func (t *tally) fill(rep *Report) {
 	for p, pi := range l.progs {
 		rep.Programs = append(rep.Programs, ProgramRow{Hook: pi.hook, Program: pi.name, Where: pi.where, Runs: t.runs[p]})
 		for m, mn := range l.maps {
-			c := t.reads[(p*len(l.maps)+m)*int(numReadResults):]
+			c := t.reads[(p*len(l.maps)+m)*int(netstack.NumReadResults):]
 			row := ReadRow{Hook: pi.hook, Program: pi.name, Where: pi.where, Map: mn,
-				Found: c[ReadFound], Missing: c[ReadMissing], Refused: c[ReadRefused],
-				Foreign: c[ReadForeign], Errors: c[ReadError]}
+				Found: c[netstack.ReadFound], Missing: c[netstack.ReadMissing], Refused: c[netstack.ReadRefused],
+				Foreign: c[netstack.ReadForeign], Errors: c[netstack.ReadError]}
 			if row.Total() > 0 {
 				rep.Reads = append(rep.Reads, row)
 			}

@@ -166,7 +166,7 @@ func (t *tracer) progRun(ev netstack.ProgRunEvent) {
 
 func (t *tracer) mapRead(ev netstack.MapReadEvent) {
 	if t.at(ev.PacketID) {
-		fmt.Fprintf(t.w, "  %-14s program %s read map %s: %s\n", ev.Hook, t.progName(ev.Prog), t.mapName(ev.Map), ReadResult(ev.Result))
+		fmt.Fprintf(t.w, "  %-14s program %s read map %s: %s\n", ev.Hook, t.progName(ev.Prog), t.mapName(ev.Map), ev.Result)
 	}
 }
 

@@ -213,30 +213,6 @@ func (d *dec) addr(n *yaml.Node, what string) (netip.Addr, error) {
 	return a, nil
 }
 
-// names reads a scalar or a list of scalars.
-func (d *dec) names(n *yaml.Node, what string) ([]string, error) {
-	if n.Kind == yaml.ScalarNode {
-		s, err := d.name(n, what)
-		if err != nil {
-			return nil, err
-		}
-		return []string{s}, nil
-	}
-	items, err := d.list(n, what)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(items))
-	for _, it := range items {
-		s, err := d.name(it, what)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, nil
-}
-
 // port reads a port number.
 func (d *dec) port(n *yaml.Node, what string) (uint16, error) {
 	v, err := d.integer(n, what, 0, math.MaxUint16)
