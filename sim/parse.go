@@ -134,47 +134,17 @@ func (d *dec) topField(k string, v *yaml.Node, s *Scenario) (err error) {
 	case "options":
 		err = d.options(v, &c.Options)
 	case "namespaces":
-		err = d.each(v, "namespaces", func(n *yaml.Node) error {
-			ns, err := d.namespace(n)
-			c.Namespaces = append(c.Namespaces, ns)
-			s.Src.Namespaces = append(s.Src.Namespaces, pos(n))
-			return err
-		})
+		err = collect(d, v, "namespaces", d.namespace, &c.Namespaces, &s.Src.Namespaces)
 	case "devices":
-		err = d.each(v, "devices", func(n *yaml.Node) error {
-			dev, err := d.device(n)
-			c.Devices = append(c.Devices, dev)
-			s.Src.Devices = append(s.Src.Devices, pos(n))
-			return err
-		})
+		err = collect(d, v, "devices", d.device, &c.Devices, &s.Src.Devices)
 	case "routes":
-		err = d.each(v, "routes", func(n *yaml.Node) error {
-			r, err := d.route(n)
-			c.Routes = append(c.Routes, r)
-			s.Src.Routes = append(s.Src.Routes, pos(n))
-			return err
-		})
+		err = collect(d, v, "routes", d.route, &c.Routes, &s.Src.Routes)
 	case "neighbours":
-		err = d.each(v, "neighbours", func(n *yaml.Node) error {
-			nb, err := d.neighbour(n)
-			c.Neighbours = append(c.Neighbours, nb)
-			s.Src.Neighbours = append(s.Src.Neighbours, pos(n))
-			return err
-		})
+		err = collect(d, v, "neighbours", d.neighbour, &c.Neighbours, &s.Src.Neighbours)
 	case "sockets":
-		err = d.each(v, "sockets", func(n *yaml.Node) error {
-			so, err := d.socket(n)
-			c.Sockets = append(c.Sockets, so)
-			s.Src.Sockets = append(s.Src.Sockets, pos(n))
-			return err
-		})
+		err = collect(d, v, "sockets", d.socket, &c.Sockets, &s.Src.Sockets)
 	case "taps":
-		err = d.each(v, "taps", func(n *yaml.Node) error {
-			t, err := d.tap(n)
-			c.Taps = append(c.Taps, t)
-			s.Src.Taps = append(s.Src.Taps, pos(n))
-			return err
-		})
+		err = collect(d, v, "taps", d.tap, &c.Taps, &s.Src.Taps)
 	case "maps":
 		err = d.each(v, "maps", func(n *yaml.Node) error {
 			mp, err := d.mapSpec(n)
@@ -213,6 +183,17 @@ func (d *dec) topField(k string, v *yaml.Node, s *Scenario) (err error) {
 		}
 	}
 	return err
+}
+
+// collect parses the list v with parse, appending the elements to dst and
+// their positions to src.
+func collect[T any](d *dec, v *yaml.Node, what string, parse func(*yaml.Node) (T, error), dst *[]T, src *[]Pos) error {
+	return d.each(v, what, func(n *yaml.Node) error {
+		x, err := parse(n)
+		*dst = append(*dst, x)
+		*src = append(*src, pos(n))
+		return err
+	})
 }
 
 func (d *dec) each(n *yaml.Node, what string, f func(*yaml.Node) error) error {
