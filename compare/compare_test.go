@@ -202,7 +202,7 @@ func TestRefusedDesign(t *testing.T) {
 	assert.Empty(t, res.Design("skb-hash").Refused)
 	var text bytes.Buffer
 	require.NoError(t, res.WriteText(&text))
-	assert.Regexp(t, `(?m)^xdp-meta +refused: .*map flags not supported`, text.String())
+	assert.Regexp(t, `(?m)^  xdp-meta refused: .*map flags not supported`, text.String())
 	var svg bytes.Buffer
 	require.NoError(t, res.WriteSVG(&svg))
 	assert.Equal(t, 2, strings.Count(svg.String(), `class="refused"`), "one refusal per panel")

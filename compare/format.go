@@ -50,7 +50,7 @@ func (r *Result) WriteText(w io.Writer) error {
 	for i := range r.Designs {
 		d := &r.Designs[i]
 		if d.Refused != "" {
-			fmt.Fprintf(tw, "%s\trefused: %s\n", d.Design, d.Refused)
+			fmt.Fprintf(tw, "%s\trefused%s\n", d.Design, strings.Repeat("\t-", 7))
 			continue
 		}
 		leak := ""
@@ -63,6 +63,11 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for i := range r.Designs {
+		if d := &r.Designs[i]; d.Refused != "" {
+			ew.printf("  %s refused: %s\n", d.Design, d.Refused)
+		}
 	}
 
 	if len(r.ReadPoints) > 0 {
@@ -77,7 +82,7 @@ func (r *Result) WriteText(w io.Writer) error {
 			d := &r.Designs[i]
 			fmt.Fprintf(tw, "%s", d.Design)
 			if d.Refused != "" {
-				fmt.Fprintf(tw, "\trefused\n")
+				fmt.Fprintf(tw, "\trefused%s\n", strings.Repeat("\t-", len(r.ReadPoints)-1))
 				continue
 			}
 			for j := range r.ReadPoints {
@@ -107,7 +112,7 @@ func (r *Result) WriteText(w io.Writer) error {
 	for i := range r.Designs {
 		d := &r.Designs[i]
 		if d.Refused != "" {
-			fmt.Fprintf(tw, "%s\trefused\n", d.Design)
+			fmt.Fprintf(tw, "%s\trefused%s\n", d.Design, strings.Repeat("\t-", 7))
 			continue
 		}
 		l := &d.Lost

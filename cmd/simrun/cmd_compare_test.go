@@ -121,6 +121,7 @@ func TestCompareRefusal(t *testing.T) {
 		"{name: svc, value_size: 8}", "{name: svc, value_size: 8, flags: [clone]}", 1)), 0o644))
 	code, out, stderr := simrun(t, "compare", "-scenario", scen, "-designs", "xdp-meta,rfc", pcap)
 	require.Equal(t, exitOK, code, stderr)
-	assert.Regexp(t, `(?m)^xdp-meta +refused: .*map flags not supported by this design`, out)
+	assert.Regexp(t, `(?m)^  xdp-meta refused: .*map flags not supported by this design`, out)
 	assert.Regexp(t, `(?m)^rfc +[0-9]`, out)
+	assert.Regexp(t, `(?m)^xdp-meta +refused +- +- +-`, out, "the row keeps the table's columns")
 }

@@ -1,0 +1,240 @@
+// Command mkreport builds docs/analysis.md for `make report`.
+//
+//	mkreport vxlan -n N -o FILE
+//	mkreport render -data DIR -o docs/analysis.md docs/analysis.tmpl.md
+//
+// vxlan writes the VXLAN traffic examples/overlay.yaml is built for (remote
+// node 192.168.1.2 to 192.168.1.1, VNI 42, UDP to the two pods' port 8080),
+// which no `simrun gen` preset produces: the overlay preset draws outer
+// addresses and VNIs at random.
+//
+// render executes a text/template whose prose is written by hand and
+// whose tables and figures come from `simrun compare` output in -data:
+// {{include "NAME.txt"}} embeds a text table verbatim, {{get "NAME" "DESIGN"
+// "path.to.field"}} prints one field of NAME.json's design DESIGN
+// ("baseline" for the baseline, "result" for the top level; array
+// elements by index, e.g. "survival.2.share"), and {{pct ...}} the same
+// field as a percentage.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fatal(fmt.Errorf("usage: mkreport vxlan|render ..."))
+	}
+	var err error
+	switch os.Args[1] {
+	case "vxlan":
+		err = vxlan(os.Args[2:])
+	case "render":
+		err = render(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown subcommand %q (known: vxlan, render)", os.Args[1])
+	}
+	if err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "mkreport:", err)
+	os.Exit(1)
+}
+
+func vxlan(args []string) error {
+	fs := flag.NewFlagSet("vxlan", flag.ContinueOnError)
+	n := fs.Int("n", 2000, "packets")
+	out := fs.String("o", "", "output pcap")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || *n < 1 {
+		return fmt.Errorf("vxlan: -o FILE and -n >= 1 are required")
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	w := pcapgo.NewWriter(bw)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		return err
+	}
+	pods := []struct {
+		mac net.HardwareAddr
+		ip  netip.Addr
+	}{
+		{net.HardwareAddr{0x02, 0x00, 0x0a, 0xf4, 0x01, 0x02}, netip.MustParseAddr("10.244.1.2")},
+		{net.HardwareAddr{0x02, 0x00, 0x0a, 0xf4, 0x01, 0x03}, netip.MustParseAddr("10.244.1.3")},
+	}
+	remoteNode, node := netip.MustParseAddr("192.168.1.2"), netip.MustParseAddr("192.168.1.1")
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	ts := time.Unix(1704067200, 0)
+	for i := 0; i < *n; i++ {
+		pod := pods[i%2]
+		// Eight remote pods talk to the two local ones.
+		remotePod := netip.AddrFrom4([4]byte{10, 244, 2, byte(7 + i%8)})
+		outer := ip4(remoteNode, node, layers.IPProtocolUDP, uint16(i+1))
+		ou := &layers.UDP{SrcPort: layers.UDPPort(49152 + (i%16)*7), DstPort: 4789}
+		if err := ou.SetNetworkLayerForChecksum(outer); err != nil {
+			return err
+		}
+		inner := ip4(remotePod, pod.ip, layers.IPProtocolUDP, uint16(i+1))
+		iu := &layers.UDP{SrcPort: layers.UDPPort(33000 + i%8), DstPort: 8080}
+		if err := iu.SetNetworkLayerForChecksum(inner); err != nil {
+			return err
+		}
+		payload := make([]byte, 64+(i*37)%900)
+		if err := gopacket.SerializeLayers(buf, opts,
+			&layers.Ethernet{SrcMAC: mac(0x27), DstMAC: mac(1), EthernetType: layers.EthernetTypeIPv4},
+			outer, ou, &layers.VXLAN{ValidIDFlag: true, VNI: 42},
+			&layers.Ethernet{SrcMAC: mac(0x28), DstMAC: pod.mac, EthernetType: layers.EthernetTypeIPv4},
+			inner, iu, gopacket.Payload(payload)); err != nil {
+			return err
+		}
+		ci := gopacket.CaptureInfo{Timestamp: ts.Add(time.Duration(i) * 100 * time.Microsecond),
+			CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}
+		if err := w.WritePacket(ci, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func ip4(src, dst netip.Addr, proto layers.IPProtocol, id uint16) *layers.IPv4 {
+	return &layers.IPv4{Version: 4, TTL: 64, Protocol: proto, Id: id, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+}
+
+func mac(last byte) net.HardwareAddr { return net.HardwareAddr{0x02, 0, 0, 0, 0, last} }
+
+func render(args []string) error {
+	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	data := fs.String("data", "docs/generated", "directory of NAME.txt and NAME.json from simrun compare")
+	out := fs.String("o", "", "output file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || *out == "" {
+		return fmt.Errorf("render: want -o FILE and one template")
+	}
+	tmplPath := fs.Arg(0)
+	cache := map[string]map[string]any{}
+	load := func(name string) (map[string]any, error) {
+		if m, ok := cache[name]; ok {
+			return m, nil
+		}
+		b, err := os.ReadFile(filepath.Join(*data, name+".json"))
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("%s.json: %w", name, err)
+		}
+		cache[name] = m
+		return m, nil
+	}
+	get := func(name, design, path string) (any, error) {
+		m, err := load(name)
+		if err != nil {
+			return nil, err
+		}
+		var v any
+		switch design {
+		case "result":
+			v = m
+		case "baseline":
+			v = m["baseline"]
+		default:
+			for _, d := range m["designs"].([]any) {
+				if dm := d.(map[string]any); dm["design"] == design {
+					v = dm
+				}
+			}
+			if v == nil {
+				return nil, fmt.Errorf("%s.json: no design %q", name, design)
+			}
+		}
+		for _, k := range strings.Split(path, ".") {
+			switch c := v.(type) {
+			case map[string]any:
+				var ok bool
+				if v, ok = c[k]; !ok {
+					return nil, fmt.Errorf("%s.json: %s: no field %q in %s", name, design, k, path)
+				}
+			case []any:
+				i, err := strconv.Atoi(k)
+				if err != nil || i < 0 || i >= len(c) {
+					return nil, fmt.Errorf("%s.json: %s: bad index %q in %s", name, design, k, path)
+				}
+				v = c[i]
+			default:
+				return nil, fmt.Errorf("%s.json: %s: %s goes past a value", name, design, path)
+			}
+		}
+		return v, nil
+	}
+	funcs := template.FuncMap{
+		"include": func(file string) (string, error) {
+			b, err := os.ReadFile(filepath.Join(*data, file))
+			return strings.TrimRight(string(b), "\n"), err
+		},
+		"get": func(name, design, path string) (string, error) {
+			v, err := get(name, design, path)
+			if err != nil {
+				return "", err
+			}
+			if f, ok := v.(float64); ok {
+				return strconv.FormatFloat(f, 'f', -1, 64), nil
+			}
+			return fmt.Sprint(v), nil
+		},
+		"pct": func(name, design, path string) (string, error) {
+			v, err := get(name, design, path)
+			if err != nil {
+				return "", err
+			}
+			f, ok := v.(float64)
+			if !ok {
+				return "", fmt.Errorf("%s.json: %s: %s is not a number", name, design, path)
+			}
+			return strconv.FormatFloat(f*100, 'f', 1, 64) + "%", nil
+		},
+	}
+	src, err := os.ReadFile(tmplPath)
+	if err != nil {
+		return err
+	}
+	t, err := template.New(filepath.Base(tmplPath)).Funcs(funcs).Option("missingkey=error").Parse(string(src))
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, nil); err != nil {
+		return err
+	}
+	return os.WriteFile(*out, b.Bytes(), 0o644)
+}
