@@ -143,8 +143,12 @@ func writeHelp(w io.Writer) {
 	fmt.Fprintf(w, "simrun replays packet captures through a model of the Linux stack with BPF-like\n"+
 		"programs at its hooks and reports where per-packet metadata survived and what it cost.\n\n"+
 		"usage: simrun <command> [flags] [arguments]\n\ncommands:\n")
+	width := 0
 	for _, c := range sortedCommands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range sortedCommands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'simrun help <command>' for a command's flags.\n")
 }
@@ -161,10 +165,25 @@ func writeCommandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
 			first = false
 		}
 		name, usage := flag.UnquoteUsage(f)
-		fmt.Fprintf(w, "  -%s %s\n    \t%s", f.Name, name, usage)
-		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+		if name != "" {
+			name = " " + name
+		}
+		fmt.Fprintf(w, "  -%s%s\n    \t%s", f.Name, name, usage)
+		if !zeroDefault(name, f.DefValue) {
 			fmt.Fprintf(w, " (default %q)", f.DefValue)
 		}
 		fmt.Fprintln(w)
 	})
+}
+
+// zeroDefault reports whether a flag's default is the zero value of its
+// type (not worth printing).
+func zeroDefault(typeName, def string) bool {
+	switch strings.TrimSpace(typeName) {
+	case "":
+		return def == "false"
+	case "string":
+		return def == ""
+	}
+	return def == "0"
 }
