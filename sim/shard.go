@@ -193,6 +193,9 @@ func (sh *shard) inject(p *Packet) {
 		sh.tally.outcome(outNotEthernet)
 		return
 	}
+	// The NIC's RSS hash (skb_set_hash(skb, hash, PKT_HASH_TYPE_L4) in the
+	// driver) is the capture's flow hash: symmetric, where a Toeplitz key
+	// usually is not.
 	sh.np = netstack.Packet{ID: uint64(p.ID), Frame: frame, Entry: entry, Tstamp: p.Timestamp,
 		Hash: uint32(p.Dec.FlowHash)}
 	if sh.tr != nil {
