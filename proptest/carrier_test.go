@@ -64,6 +64,24 @@ func (l *carrierLane) view() string {
 	return sb.String()
 }
 
+// sameReads compares two views cell by cell. A refused read (EOPNOTSUPP:
+// the storage is shared with a clone) may become anything: the extension
+// COW that skb_ext_add() did before the failed allocation is not undone
+// (the kernel keeps the private copy too), so the other sharer may now
+// read the old storage.
+func sameReads(before, after string) bool {
+	b, a := strings.Fields(before), strings.Fields(after)
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range b {
+		if a[i] != b[i] && !strings.HasSuffix(b[i], "=EOPNOTSUPP") {
+			return false
+		}
+	}
+	return true
+}
+
 func carrierProp(design string) func(*rapid.T) {
 	return func(t *rapid.T) {
 		l := newCarrierLane(t, design)
@@ -107,7 +125,7 @@ func carrierProp(design string) func(*rapid.T) {
 			if errno.Of(err) != errno.ENOMEM {
 				t.Fatalf("%s: failed allocation reported as %v", what, err)
 			}
-			if after := l.view(); after != before {
+			if after := l.view(); !sameReads(before, after) {
 				t.Fatalf("%s failed but changed what packets read:\nbefore %s\nafter  %s", what, before, after)
 			}
 		}
@@ -241,6 +259,6 @@ func carrierProp(design string) func(*rapid.T) {
 
 func TestCarrierFaults(t *testing.T) {
 	for _, d := range carrier.Names() {
-		t.Run(d, func(t *testing.T) { check(t, 40, 80, carrierProp(d)) })
+		t.Run(d, func(t *testing.T) { check(t, 400, 150, carrierProp(d)) })
 	}
 }
