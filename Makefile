@@ -51,7 +51,7 @@ generate: ## rebuild the committed eBPF objects in kernel/bpf (needs clang, llvm
 	GOFLAGS=-mod=mod $(GO) generate ./kernel/...
 
 # Property, fuzz and mutation suites (proptest/).
-SOAK      ?= 300
+SOAK      ?= 20
 FUZZTIME  ?= 5s
 FUZZ_PKGS ?= ./capture ./proptest
 
