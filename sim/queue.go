@@ -13,6 +13,9 @@ type Packet struct {
 	Timestamp int64
 	OrigLen   int
 	Link      capture.LinkType
+	// Owned says Data is the replay's own copy (a batch slot), which the
+	// shard may modify in place.
+	Owned bool
 	// Iface is the capture interface (pcapng); with several entry points
 	// it picks the entry.
 	Iface int
@@ -54,7 +57,7 @@ func (b *batch) add(p *capture.Packet, id int64) *Packet {
 	s.Data = b.arena[b.used:end:end]
 	copy(s.Data, p.Data)
 	b.used = end
-	s.ID, s.Timestamp, s.OrigLen, s.Link, s.Iface = id, p.Timestamp, p.OrigLen, p.LinkType, p.Interface
+	s.ID, s.Timestamp, s.OrigLen, s.Link, s.Iface, s.Owned = id, p.Timestamp, p.OrigLen, p.LinkType, p.Interface, true
 	return s
 }
 

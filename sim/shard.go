@@ -247,6 +247,10 @@ func (sh *shard) frameOf(p *Packet, entry int) ([]byte, bool) {
 		// The capture was taken on the entry device's wire: unicast
 		// frames are addressed to it (PACKET_HOST in eth_type_trans).
 		mac := sh.ents[entry].mac
+		if p.Owned {
+			copy(p.Data, mac[:])
+			return p.Data, true
+		}
 		f := append(append(sh.frame[:0], mac[:]...), p.Data[6:]...)
 		sh.frame = f
 		return f, true
