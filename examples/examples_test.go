@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -332,4 +333,29 @@ func TestTapClone(t *testing.T) {
 	// RFC refuses access to it.
 	assert.Equal(t, n, rep.Read("on_consume", "egress").Refused)
 	assert.Empty(t, rep.Drops)
+}
+
+// TestExamplesWorkersIdentical checks the -j independence of reports on
+// the example scenarios, whose stacks hold packets longer (TCP queues,
+// tunnels, bridges) than the built-in one.
+func TestExamplesWorkersIdentical(t *testing.T) {
+	for _, tc := range []struct{ scenario, preset string }{
+		{"edge-lb.yaml", "lb"},
+		{"tap-clone.yaml", "tap"},
+	} {
+		t.Run(tc.scenario, func(t *testing.T) {
+			pcap := mustGenerate(t, capture.GenSpec{Preset: tc.preset, Seed: 2})
+			var want string
+			for _, j := range []int{1, 2, 5} {
+				rep := mustReplay(t, tc.scenario, pcap, sim.Options{Workers: j})
+				var buf strings.Builder
+				require.NoError(t, rep.WriteJSON(&buf))
+				if j == 1 {
+					want = buf.String()
+					continue
+				}
+				assert.Equal(t, want, buf.String(), "-j %d", j)
+			}
+		})
+	}
 }
