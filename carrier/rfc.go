@@ -44,7 +44,10 @@ func init() {
 // as posted refuses BPF_F_CLONE).
 //
 // Options.CacheSize sets the storage cache size (the RFC's skb_cache of 16
-// slots by default); Options.PreallocPool the rfc-prealloc pool targets.
+// slots by default); under rfc-slim it also sizes the skb_ext's
+// SKB_EXT_BPF_STORAGE slot (8*N + 16 bytes in every skb_ext object; more
+// than 228 slots exceed the 255-chunk layout on v6.18 and give
+// ErrBadValueSize). Options.PreallocPool sets the rfc-prealloc pool targets.
 // Objects freed through RCU return for reuse at GracePeriod, which also
 // refills the rfc-prealloc pool (the off-hot-path refill).
 type rfc struct {
@@ -77,6 +80,16 @@ func newRFC(s localstorage.Strategy, env Env, maps []MapSpec, opts Options) (Car
 			PoolStorages: opts.PreallocPool, PoolElems: opts.PreallocPool,
 		},
 	})
+	// models building the kernel with the strategy: the
+	// SKB_EXT_BPF_STORAGE slot holds the storage pointer, or rfc-slim's
+	// embedded storage.
+	if err := ls.SizeSkbExt(env.Alloc); err != nil {
+		ls.Close()
+		if errors.Is(err, errno.E2BIG) {
+			return nil, fmt.Errorf("%s: cache size %d: %w (%w)", name, ls.CacheSize(localstorage.OwnerSkb), ErrBadValueSize, err)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	c := &rfc{base: b, strategy: s, ls: ls}
 	hooks := false
 	for _, m := range maps {

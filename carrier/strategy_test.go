@@ -36,9 +36,13 @@ type lane struct {
 // save one allocation per storage created (the storage shares the first
 // element's allocation, or lives in the skb_ext chunk), rfc-prealloc saves
 // every storage and element allocation on the hot path (its pool is
-// refilled off the hot path, at the grace period).
+// refilled off the hot path, at the grace period). Every skb_ext object
+// takes the strategy's object size: rfc-slim's carries the 144-byte slim
+// storage (16 slots) in its SKB_EXT_BPF_STORAGE slot, 17 chunks more than
+// the pointer.
 func TestStrategiesAgree(t *testing.T) {
 	names := []string{"rfc", "rfc-coalloc", "rfc-prealloc", "rfc-slim"}
+	extSize := map[string]uint64{"rfc": 208, "rfc-coalloc": 208, "rfc-prealloc": 208, "rfc-slim": 208 + 8*17}
 	maps := []carrier.MapSpec{{Name: "m0", ValueSize: 4}, {Name: "m1", ValueSize: 24}, {Name: "m2", ValueSize: 100}}
 	setRapid(t)
 	firstWrites := 0
@@ -49,6 +53,7 @@ func TestStrategiesAgree(t *testing.T) {
 			env := carrier.Env{Alloc: skb.NewAllocator(acct, skb.DefaultProfile()), Acct: acct}
 			c, err := carrier.New(n, env, maps, carrier.Options{PreallocPool: 512})
 			require.NoError(rt, err)
+			require.Equal(rt, int(extSize[n]), env.Alloc.ExtCacheSize(), "%s: skbuff_ext_cache object", n)
 			lanes = append(lanes, &lane{name: n, env: env, c: c})
 		}
 		count := func() int { return len(lanes[0].skbs) }
@@ -77,6 +82,8 @@ func TestStrategiesAgree(t *testing.T) {
 			other := tot(0) - ext - storages - elems
 			for i, l := range lanes {
 				require.Equal(t, ext, d(i, siteExt), "%s: %s skb_ext allocations", what, l.name)
+				extBytes := after[i].BySite[siteExt].BytesRequested - before[i].BySite[siteExt].BytesRequested
+				require.Equal(t, ext*extSize[l.name], extBytes, "%s: %s skb_ext bytes", what, l.name)
 				switch l.name {
 				case "rfc-coalloc":
 					require.Equal(t, storages, d(i, siteCoalloc), "%s: coalloc blocks", what)

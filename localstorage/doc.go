@@ -25,7 +25,9 @@
 //     skb's extension object (package skb). The skb owns nothing here:
 //     extension sharing, COW, reset and the last put are package skb's,
 //     which calls Storage.ExtDestroy (bpf_skb_storage_free) at the last put.
-//     Env.AttachSkb installs the hooks the model options need.
+//     Env.AttachSkb sizes the allocator's SKB_EXT_BPF_STORAGE slot for the
+//     strategy (Env.SizeSkbExt: the storage pointer, or rfc-slim's embedded
+//     storage) and installs the hooks the model options need.
 //
 // No function takes ownership of an skb or a socket. Helpers return the
 // element's value as a live slice: the program's pointer into the element,
@@ -48,7 +50,7 @@
 //   - Env: NewEnv(Config), CreateMap(MapSpec) (Spec(type, valueSize, flags)
 //     builds a valid spec), GracePeriod, Close, Acct, StorageSize,
 //     CacheUsage, Maps, AttachSkb/SkbHooks, RefillSkbPool, SkbPoolStats,
-//     SkbStats, SkbExtChunkSize, SkClone, PassiveOpen, SetRace; Map
+//     SkbStats, SkbExtChunkSize, SizeSkbExt, SkClone, PassiveOpen, SetRace; Map
 //     accessors (ID, Name, Len, CacheIdx, ElemSize, MemUsage) and Free.
 //   - Program side: Map.SkStorageGet/SkStorageDelete (and the Tracing and
 //     Sleepable variants), Map.TaskStorageGet/TaskStorageDelete,

@@ -161,11 +161,17 @@ func (e *Env) SkbHooks() skb.Hooks {
 	return skb.Hooks{Clone: e.skbClone, ScrubBefore: e.skbScrubBefore, ScrubAfter: e.skbScrubAfter}
 }
 
-// AttachSkb installs SkbHooks on a. The allocator must record into the
-// Env's accountant.
+// AttachSkb sizes a's SKB_EXT_BPF_STORAGE slot for the strategy
+// (SizeSkbExt) and installs SkbHooks on a. The allocator must record into
+// the Env's accountant; AttachSkb panics if it does not, or if the
+// allocator refuses the slot size (call SizeSkbExt first to get the
+// error).
 func (e *Env) AttachSkb(a *skb.Allocator) {
 	if a.Accountant() != e.acct {
 		panic("localstorage: AttachSkb with an allocator on another accountant")
+	}
+	if err := e.SizeSkbExt(a); err != nil {
+		panic("localstorage: AttachSkb: " + err.Error())
 	}
 	a.AddHooks(e.SkbHooks())
 }
@@ -304,4 +310,22 @@ func (e *Env) SkbExtChunkSize() int {
 		return e.StorageSize(OwnerSkb)
 	}
 	return 8
+}
+
+// SizeSkbExt sizes the SKB_EXT_BPF_STORAGE slot of a's extension layout
+// to SkbExtChunkSize rounded up to 8-byte chunks (skb.Profile.ExtSlotChunks:
+// skb_ext_type_len[SKB_EXT_BPF_STORAGE] = SKB_EXT_CHUNKSIZEOF of struct
+// bpf_skb_storage_ext, which under rfc-slim embeds the slim storage), so
+// the skbuff_ext_cache object of every skb grows by it and
+// skb_ext_maybe_cow() copies it. Call it before any skb_ext is live.
+// Errors are the allocator's: E2BIG when the layout exceeds 255 chunks (a
+// slim storage of more than 228 cache slots on v6.18), EBUSY when
+// extension objects are live or another design sized the slot
+// differently.
+func (e *Env) SizeSkbExt(a *skb.Allocator) error {
+	n := (e.SkbExtChunkSize() + 7) / 8
+	if err := a.SetExtSlotChunks(n); err != nil {
+		return fmt.Errorf("localstorage: skb strategy %s: %w", e.skb.strategy, err)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package localstorage
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -101,11 +102,14 @@ func TestSkbFirstWriteAllocations(t *testing.T) {
 	want := map[Strategy]struct {
 		allocs uint64
 		bytes  uint64 // requested by localstorage (the skb_ext is skb's)
+		ext    uint64 // the skb_ext object: 8 * skb_ext_total_length()
 	}{
-		StrategyRFC:      {3, 184 + 80},
-		StrategyCoalloc:  {2, 184 + 80},
-		StrategyPrealloc: {1, 0},
-		StrategySlim:     {2, 80},
+		StrategyRFC:      {3, 184 + 80, 208},
+		StrategyCoalloc:  {2, 184 + 80, 208},
+		StrategyPrealloc: {1, 0, 208},
+		// The 144-byte slim storage (16 slots) is 18 chunks in the
+		// extension instead of the pointer's 1: 8 * (26 + 17).
+		StrategySlim: {2, 80, 208 + 8*17},
 	}
 	for _, st := range Strategies() {
 		t.Run(string(st), func(t *testing.T) {
@@ -122,6 +126,8 @@ func TestSkbFirstWriteAllocations(t *testing.T) {
 			ours := d.BySite[siteSelem].BytesRequested + d.BySite[siteStorage].BytesRequested +
 				d.BySite[siteCoalloc].BytesRequested
 			assert.Equal(t, w.bytes, ours)
+			assert.Equal(t, w.ext, d.BySite[siteSkbExt].BytesRequested)
+			assert.Equal(t, w.ext+ours, d.Total.BytesRequested, "nothing else")
 			assert.Equal(t, uint64(1), d.Ops[cost.OpExtAdd], "one skb_ext_add")
 			// A second map's first write on the skb allocates one element
 			// (none under rfc-prealloc: the pool serves it).
@@ -145,6 +151,82 @@ func TestSkbFirstWriteAllocations(t *testing.T) {
 			}
 		})
 	}
+}
+
+var siteSkbExt = kmem.RegisterSite("skbuff_ext_cache")
+
+// TestSkbExtSlotSize: AttachSkb sizes the allocator's SKB_EXT_BPF_STORAGE
+// slot to the strategy's chunk: the pointer, or the slim storage (8*N + 16
+// bytes) in every skb_ext object, whose COW copies it.
+func TestSkbExtSlotSize(t *testing.T) {
+	tests := []struct {
+		strategy  Strategy
+		cache     int
+		chunk     int // SkbExtChunkSize
+		slot      int // chunks
+		objSize   int // skbuff_ext_cache object
+		slabBytes int
+	}{
+		{StrategyRFC, 0, 8, 1, 208, 256},
+		{StrategyCoalloc, 0, 8, 1, 208, 256},
+		{StrategyPrealloc, 0, 8, 1, 208, 256},
+		{StrategySlim, 1, 24, 3, 224, 256},
+		{StrategySlim, 2, 32, 4, 232, 256},
+		{StrategySlim, 4, 48, 6, 248, 256},
+		{StrategySlim, 16, 144, 18, 344, 384},
+		{StrategySlim, 32, 272, 34, 472, 512},
+		{StrategySlim, 228, 1840, 230, 2040, 2048},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/cache=%d", tt.strategy, tt.cache), func(t *testing.T) {
+			e, a := newSkbEnv(t, Config{Skb: SkbConfig{Strategy: tt.strategy, CacheSize: tt.cache}})
+			assert.Equal(t, tt.chunk, e.SkbExtChunkSize())
+			assert.Equal(t, tt.slot, a.Profile().ExtSlotChunks)
+			assert.Equal(t, tt.objSize, a.ExtCacheSize())
+			assert.Equal(t, tt.slabBytes, a.ExtLayout().SlabSize)
+			m := mustMap(t, e, Spec(MapTypeSkbStorage, 4, 0))
+			e.RefillSkbPool()
+			b := mustSkb(t, a)
+			d := delta(e, func() {
+				_, err := m.SkbStorageGet(CtxNormal, b, nil, GetCreate)
+				require.NoError(t, err)
+			})
+			assert.Equal(t, uint64(tt.objSize), d.BySite[siteSkbExt].BytesRequested)
+			assert.Equal(t, uint64(tt.slabBytes), d.BySite[siteSkbExt].BytesOccupied)
+			assert.Len(t, b.ExtFind(skb.ExtBPFStorage).Chunk(skb.ExtBPFStorage), 8*tt.slot)
+			// An skb_ext COW copies the whole used object, slot included.
+			c, err := b.Clone()
+			require.NoError(t, err)
+			d = delta(e, func() {
+				_, err := c.ExtAdd(skb.ExtTC)
+				require.NoError(t, err)
+			})
+			assert.Equal(t, uint64(8*(2+tt.slot)), d.Ops[cost.OpMemcpyByte])
+			c.ConsumeSkb()
+			b.ConsumeSkb()
+			e.GracePeriod()
+		})
+	}
+}
+
+// TestSkbExtSlotRefused: a slim storage too large for the u8 chunk count,
+// or an allocator whose slot another design sized, is refused by
+// SizeSkbExt (and AttachSkb panics with the same message).
+func TestSkbExtSlotRefused(t *testing.T) {
+	e := newTestEnv(t, Config{Skb: SkbConfig{Strategy: StrategySlim, CacheSize: 229}})
+	a := skb.NewAllocator(e.Acct(), skb.DefaultProfile())
+	err := e.SizeSkbExt(a)
+	assert.ErrorIs(t, err, skb.ErrExtTooLarge)
+	assert.ErrorIs(t, err, errno.E2BIG)
+	assert.Contains(t, err.Error(), "localstorage: skb strategy rfc-slim: set skb_ext slot:")
+	assert.Contains(t, err.Error(), "slot of 231 chunks makes skb_ext_total_length() 256 chunks, limit 255")
+	assert.PanicsWithValue(t, "localstorage: AttachSkb: "+err.Error(), func() { e.AttachSkb(a) })
+
+	rfc := newTestEnv(t, Config{})
+	a = skb.NewAllocator(rfc.Acct(), skb.DefaultProfile())
+	require.NoError(t, rfc.SizeSkbExt(a))
+	slim := newTestEnv(t, Config{Acct: rfc.Acct(), Skb: SkbConfig{Strategy: StrategySlim}})
+	assert.ErrorIs(t, slim.SizeSkbExt(a), errno.EBUSY, "the slot holds rfc's pointer")
 }
 
 // TestSkbSlimCacheSize: the slim storage is 8*N + 16 bytes; the cache size
