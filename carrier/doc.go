@@ -25,8 +25,8 @@
 //   - "ext-buffer": a fixed-size buffer inside the skb_ext object
 //     (bpf_dynptr_from_skb_ext with BPF_SKB_EXT_F_CREATE): shared by
 //     clones and copies, copied by skb_ext COW, dropped by scrub. First
-//     write: the skb_ext (1 allocation). See ExtBufferLayout for the object
-//     size the real layout would have.
+//     write: the skb_ext (1 allocation), whose SKB_EXT_BPF_STORAGE slot is
+//     the buffer (ExtBufferLayout gives the object size).
 //   - "skb-hash", "skb-hash-lru": a BPF hash map (BPF_F_NO_PREALLOC) or a
 //     per-CPU LRU hash keyed by the skb pointer, with a kfree_skb/
 //     consume_skb tracepoint program reaping entries and, for FlagClone
@@ -55,7 +55,10 @@
 //
 // A carrier installs its hooks on the Env's allocator when it is built;
 // after Close they do nothing. ext-buffer and the rfc designs both use the
-// SKB_EXT_BPF_STORAGE slot and cannot share an allocator.
+// SKB_EXT_BPF_STORAGE slot, which each sizes on the allocator when it is
+// built (the RFC's pointer, rfc-slim's embedded storage, the buffer); they
+// cannot share an allocator, and a second design with another slot size is
+// refused (skb.ErrExtSlotBusy, EBUSY).
 //
 // # Errors
 //
