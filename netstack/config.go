@@ -158,6 +158,11 @@ type SocketConfig struct {
 	// UDPSegment is UDP_SEGMENT: a sent datagram longer than this becomes
 	// one GSO super-packet (SKB_GSO_UDP_L4) of segments of this size.
 	UDPSegment int
+	// Connected is a connect()ed UDP socket: __ip4_datagram_connect calls
+	// sk_set_txhash, so sent skbs carry the socket's hash
+	// (skb_set_hash_from_sk). An unconnected UDP socket's sk_txhash is 0.
+	// TCP sockets are always connected.
+	Connected bool
 }
 
 // Tap directions.

@@ -405,6 +405,11 @@ func (s *Stack) ppCowData(b *skb.Buff) (*skb.Buff, error) {
 
 const maxGROSkbs = 8 // MAX_GRO_SKBS
 
+// bootJiffies stands for jiffies on a machine up for five minutes:
+// INITIAL_JIFFIES ((unsigned long)(unsigned int)(-300 * HZ) on 64-bit)
+// has then passed 2^32.
+const bootJiffies = uint64(1) << 32
+
 type groEntry struct {
 	b        *skb.Buff
 	pkt      uint64
@@ -460,6 +465,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	binary.LittleEndian.PutUint16(cb[20:22], 0)
 	binary.LittleEndian.PutUint16(cb[22:24], 1)
 	binary.LittleEndian.PutUint32(cb[24:28], uint32(ip.proto))
+	// inet_gro_receive: skb_gro_pull(iph) -> NAPI_GRO_CB(skb)->data_offset.
+	binary.LittleEndian.PutUint32(cb[16:20], uint32(ip.ihl))
 	var (
 		seq     uint32
 		flags   uint8
@@ -478,6 +485,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		seq = binary.BigEndian.Uint32(l4[4:8])
 		flags = l4[13]
 		tcp = true
+		binary.LittleEndian.PutUint32(cb[16:20], uint32(ip.ihl+doff)) // tcp_gro_pull_header
 	case ipprotoUDP:
 		_, dport, ok := l4Ports(l4)
 		sk := d.ns.lookup(ProtoUDP, ip.dst, dport)
@@ -486,6 +494,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			return
 		}
 		payload = ip.totLen - ip.ihl - udpHlen
+		binary.LittleEndian.PutUint32(cb[16:20], uint32(ip.ihl+udpHlen)) // udp_gro_receive: skb_gro_pull(udphdr)
 	default:
 		s.netifReceive(b)
 		return
@@ -539,6 +548,10 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		s.groComplete(d, 0) // gro_flush_oldest
 	}
 	b.Shinfo().GSOSize = uint16(payload) // skb_shinfo(skb)->gso_size = skb_gro_len(skb)
+	// NAPI_GRO_CB(skb)->last = skb; ->age = jiffies: cb[0:16] (the model
+	// writes the skb id and a jiffies stand-in).
+	binary.LittleEndian.PutUint64(cb[0:8], b.ID())
+	binary.LittleEndian.PutUint64(cb[8:16], bootJiffies+s.stats.Injected)
 	d.groHeld = append(d.groHeld, groEntry{b: b, pkt: s.cur, trace: s.trace, count: 1, next: seq + uint32(payload),
 		mss: payload, proto: ip.proto, saddr: ip.src.As4(), daddr: ip.dst.As4(), sport: sport, dport: dport, macBytes: mac})
 }

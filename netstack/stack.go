@@ -509,7 +509,10 @@ func (s *Stack) build(maxVal int) error {
 		if sk.rcvbuf == 0 {
 			sk.rcvbuf = rmemDefault
 		}
-		sk.txhash = flowHash(sc.Addr, netip.IPv4Unspecified(), 0, sc.Port, uint16(i))
+		if sc.Proto == ProtoTCP || sc.Connected {
+			// sk_set_txhash: a random hash; the model derives it from the socket.
+			sk.txhash = flowHash(sc.Addr, netip.IPv4Unspecified(), 0, sc.Port, uint16(i))
+		}
 		sk.rq = make([]queued, 0, 16)
 		n.socks = append(n.socks, sk)
 		s.socks = append(s.socks, sk)

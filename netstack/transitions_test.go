@@ -40,6 +40,16 @@ var kernelCells = []struct {
 	{"veth-gro", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 cb0=other cb4=other hash=0x5eed002a gso_segs=4 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
 	{"veth-xdp-nogro", "vB/xdp", "count=4"},
 	{"veth-xdp-nogro", "vB/tc-ingress", "count=4 tc_index=42 cb4=0x2a04 hash=0x5eed002a gso_segs=0 meta_len=8"},
+	// From the live differential run (kernel/diff): an unconnected UDP
+	// socket has no txhash, so skb->hash is 0 before a program writes one;
+	// GRO leaves its NAPI_GRO_CB bytes in cb[] (data_offset in cb[2], the
+	// held skb's last/age in cb[0..1]).
+	{"veth-cross-netns", "vA/tc-egress", "count=1 hash=0x0"},
+	{"bpf-redirect-egress", "hA/tc-ingress", "hash=0x0"},
+	{"vxlan", "vxA/tc-egress", "hash=0x0"},
+	{"vxlan", "vxB/tc-ingress", "cb2=other"},
+	{"vxlan-xnet", "vxB/tc-ingress", "cb2=other"},
+	{"veth-gro", "vB/tc-ingress", "cb1=other cb2=other"},
 	{"xdp-meta-generic", "vB/xdp", "count=1 ingress_ifindex=vB meta_len=0 ret=0"},
 	{"xdp-meta-generic", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 cb0=0x2a00 cb4=0x2a04 hash=0x5eed002a meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
 }

@@ -74,7 +74,11 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 			binary.BigEndian.PutUint16(th[2:4], ethPTEB)
 			binary.BigEndian.PutUint32(th[4:8], d.vni<<8)
 		}
-		// udp_tunnel_xmit_skb: udp_flow_src_port from the skb hash.
+		// udp_flow_src_port: skb_get_hash computes (and records) the flow
+		// hash of the inner packet when the skb has none.
+		if h.Hash == 0 {
+			s.skbGetHash(b, isL2Tunnel(d))
+		}
 		sport := uint16(49152 + h.Hash%16384)
 		writeUDP(b.Push(udpHlen), sport, d.port, innerLen+udpHlen+8)
 		proto = ipprotoUDP
@@ -293,4 +297,28 @@ func (s *Stack) decapL3(b *skb.Buff, d *Device, hdr int, proto uint16) {
 		return
 	}
 	s.groCellsReceive(b, d)
+}
+
+// skbGetHash models __skb_get_hash on the packet at data (after an
+// Ethernet header when eth): the flow dissector's 4-tuple hash, recorded
+// with sw_hash and, for TCP and UDP, l4_hash.
+func (s *Stack) skbGetHash(b *skb.Buff, eth bool) {
+	d := b.Data()
+	if eth {
+		if len(d) < ethHlen || binary.BigEndian.Uint16(d[12:14]) != ethPIP {
+			return
+		}
+		d = d[ethHlen:]
+	}
+	ip, ok := parseIPv4(d)
+	if !ok || len(d) < ip.ihl {
+		return
+	}
+	var sport, dport uint16
+	l4 := false
+	if ip.proto == ipprotoTCP || ip.proto == ipprotoUDP {
+		sport, dport, l4 = l4Ports(d[ip.ihl:])
+	}
+	h := b.H()
+	h.Hash, h.SWHash, h.L4Hash = flowHash(ip.src, ip.dst, ip.proto, sport, dport), true, l4
 }

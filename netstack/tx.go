@@ -87,7 +87,9 @@ func (s *Stack) initTxSkb(b *skb.Buff, sk *Socket) {
 	h.Protocol = ethPIP
 	h.Priority = sk.priority
 	h.Mark = sk.mark
-	h.Hash, h.L4Hash, h.SWHash = sk.txhash, true, false // skb_set_hash_from_sk
+	if sk.txhash != 0 { // skb_set_hash_from_sk
+		h.Hash, h.L4Hash, h.SWHash = sk.txhash, true, false
+	}
 	clear(h.CB[:sizeofIPCB])
 	if b.Sk() == nil {
 		b.SetOwner(sk, sk.wfreeFn)
