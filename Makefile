@@ -70,3 +70,26 @@ fuzz-short: ## run every fuzz target of FUZZ_PKGS for FUZZTIME each (CI smoke)
 			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
 		done; \
 	done
+
+# The design comparison report (docs/analysis.md, docs/*.svg).
+REPORT_CACHE = $(CURDIR)/.cache/report
+REPORT_DATA  = $(CURDIR)/docs/generated
+
+.PHONY: report
+
+report: build ## compare every design on the example scenarios and regenerate docs/analysis.md, its tables and charts
+	@mkdir -p $(REPORT_CACHE) $(REPORT_DATA)
+	$(SIMRUN) gen -preset lb -seed 1 -o $(REPORT_CACHE)/lb.pcap
+	$(SIMRUN) gen -preset tap -seed 1 -o $(REPORT_CACHE)/tap.pcap
+	$(SIMRUN) gen -preset demo -seed 1 -o $(REPORT_CACHE)/demo.pcap
+	$(GO) run ./compare/internal/mkreport vxlan -n 2000 -o $(REPORT_CACHE)/overlay.pcap
+	@set -e; for run in edge-lb:examples/edge-lb.yaml:lb overlay:examples/overlay.yaml:overlay \
+		tap-clone:examples/tap-clone.yaml:tap default::demo; do \
+		name=$${run%%:*}; rest=$${run#*:}; scen=$${rest%%:*}; pcap=.cache/report/$${rest#*:}.pcap; \
+		sflag=; if [ -n "$$scen" ]; then sflag="-scenario $$scen"; fi; \
+		echo "$(SIMRUN) compare -designs all $$sflag -chart docs/$$name.svg $$pcap"; \
+		$(SIMRUN) compare -designs all $$sflag -chart docs/$$name.svg -o $(REPORT_DATA)/$$name.txt $$pcap; \
+		$(SIMRUN) compare -designs all $$sflag -format json -o $(REPORT_DATA)/$$name.json $$pcap; \
+	done
+	$(GO) run ./compare/internal/mkreport render -data $(REPORT_DATA) -o docs/analysis.md docs/analysis.tmpl.md
+	@echo "wrote docs/analysis.md, docs/generated/ and docs/*.svg"
