@@ -115,3 +115,16 @@ func TestRFCSelftests(t *testing.T) {
 		})
 	}
 }
+
+// TestConsumeTracepoint: a consume_skb tracepoint program runs when the
+// application reads the datagram, while the storage is still attached.
+func TestConsumeTracepoint(t *testing.T) {
+	cfg := loConfig(
+		ProgramConfig{Name: "store", Hook: carrier.HookTCIngress, Dev: "lo", Actions: []Action{{Kind: ActWrite, Map: 0}}},
+		ProgramConfig{Name: "reap", Hook: carrier.HookTracepoint, Event: EventConsumeSkb, Actions: []Action{{Kind: ActRead, Map: 0}}},
+	)
+	s, te := newStack(t, cfg, "", rfcCarrier("rfc", oneMap), oneMap)
+	require.NoError(t, s.Inject(&Packet{ID: 8, Frame: loDatagram()}))
+	require.Equal(t, []ReadResult{ReadFound}, reads(te.obs, carrier.HookTracepoint))
+	require.Equal(t, []DeliverEvent{{PacketID: 8, Kind: DeliverSocket, Index: 0}}, te.obs.delivs)
+}

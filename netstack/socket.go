@@ -138,8 +138,8 @@ func (sk *Socket) read(s *Stack, closing bool) {
 	for _, q := range sk.rq {
 		s.cur = q.pkt
 		if !closing {
-			s.obs.Deliver(DeliverEvent{PacketID: q.pkt, Kind: DeliverSocket, Index: sk.idx})
-			s.stats.Delivered++
+			s.consume(q.b, DeliverSocket, sk.idx) // skb_consume_udp / __kfree_skb after tcp_recvmsg
+			continue
 		}
 		q.b.ConsumeSkb()
 	}

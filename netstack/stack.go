@@ -823,9 +823,10 @@ func (s *Stack) readAll(closing bool) {
 		for _, q := range t.q {
 			s.cur = q.pkt
 			if !closing {
-				s.obs.Deliver(DeliverEvent{PacketID: q.pkt, Kind: DeliverTap, Index: t.idx})
+				s.consume(q.b, DeliverTap, t.idx) // packet_recvmsg -> skb_free_datagram
+				continue
 			}
-			q.b.ConsumeSkb() // packet_recvmsg -> skb_free_datagram
+			q.b.ConsumeSkb()
 		}
 		clear(t.q)
 		t.q = t.q[:0]
