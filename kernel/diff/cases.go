@@ -95,6 +95,14 @@ func chargeCases() []Case {
 		add(n, "udp-unix", create(0, sk(first)), update(0, TgtUDP, UpdateAny, 1), update(0, TgtUnix, UpdateAny, 2),
 			create(1, sk(1)), update(1, TgtUDP, UpdateAny, 3), update(1, TgtUnix, UpdateAny, 4))
 	}
+	// optmem_max is read at every charge from the socket's namespace:
+	// lowering it below what a socket holds refuses new charges (also the
+	// replace path's second element) but not deletes; raising it again
+	// lets them through.
+	add(131072, "sysctl-lowered", create(0, sk(1000)), create(1, sk(1000)), update(0, TgtTCP0, UpdateAny, 1),
+		Step{Op: OpSetOptmem, Optmem: 1024}, update(1, TgtTCP0, UpdateAny, 2), update(0, TgtTCP0, UpdateExist, 3),
+		lookup(0, TgtTCP0), update(1, TgtTCP1, UpdateAny, 4), update(0, TgtTCP1, UpdateAny, 5), del(0, TgtTCP0),
+		update(1, TgtTCP0, UpdateAny, 6), Step{Op: OpSetOptmem, Optmem: 4096}, update(0, TgtTCP0, UpdateAny, 7))
 	// Task storage is not charged against any per-owner limit.
 	add(1024, "task-not-charged", create(0, ValidConf(TaskMap, 65407, false)), create(1, ValidConf(TaskMap, 65407, false)),
 		update(0, TgtPidSelf, UpdateAny, 1), update(1, TgtPidSelf, UpdateAny, 2), update(0, TgtPidChild, UpdateAny, 3),

@@ -85,6 +85,11 @@ func seqActions(do func(*rapid.T, Step), emptySlot func() int) map[string]func(*
 			do(t, Step{Op: rapid.SampledFrom([]Op{OpNextKey, OpLookupAndDelete}).Draw(t, "op"),
 				Map: drawMap(t), Target: drawTarget(t)})
 		},
+		"set-optmem": func(t *rapid.T) {
+			if rarely(t, 3) {
+				do(t, Step{Op: OpSetOptmem, Optmem: rapid.SampledFrom(genOptmem).Draw(t, "optmem_max")})
+			}
+		},
 		"connect": func(t *rapid.T) {
 			if rarely(t, 2) {
 				do(t, Step{Op: OpConnect, Listen: Listen(rapid.IntRange(0, 2).Draw(t, "listen"))})
@@ -106,9 +111,10 @@ func seqActions(do func(*rapid.T, Step), emptySlot func() int) map[string]func(*
 }
 
 // seqPrelude draws the start of a sequence: optmem_max, maxMaps maps
-// and connections to some listeners. optmem_max stays fixed during a
-// sequence, so a clone on passive open never needs more than the listener
-// holds (a failed clone would stall accept()).
+// and connections to some listeners. A set-optmem step later in the
+// sequence may lower optmem_max below what a socket already holds; connects
+// after it are skipped (pair.do), so a clone on passive open never needs
+// more than the limit allows (a failed clone would stall accept()).
 func seqPrelude(t *rapid.T) (optmem int, steps []Step) {
 	optmem = rapid.SampledFrom(genOptmem).Draw(t, "optmem_max")
 	for i := range maxMaps {

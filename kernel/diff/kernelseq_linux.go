@@ -258,6 +258,8 @@ func (b *kernelBackend) step(s Step) (Result, error) {
 		return b.close(s.Target)
 	case OpConnect:
 		return b.connect(s.Listen)
+	case OpSetOptmem:
+		return Result{}, b.w.setOptmem(s.Optmem)
 	}
 	if m == nil {
 		return Result{Skip: true}, nil
@@ -285,32 +287,100 @@ func (b *kernelBackend) step(s Step) (Result, error) {
 }
 
 // closeMap closes the map's last reference. The kernel frees the map from
-// a workqueue (bpf_map_put -> bpf_map_free_deferred ->
-// bpf_local_storage_map_free), which uncharges every owner after
-// synchronize_rcu; the model frees synchronously. To compare the result,
-// closeMap notes which sockets hold an element of the map (syscall
-// lookups) and waits until each one's sk_omem_alloc has dropped.
+// a workqueue (bpf_map_put -> bpf_map_free_deferred -> bpf_map_free ->
+// bpf_local_storage_map_free, which unlinks and uncharges every owner's
+// element after synchronize_rcu); the model frees synchronously. Until the
+// work has run, an update on an owner whose last element belonged to the
+// closed map can fail with -EAGAIN (bpf_local_storage_update() finds the
+// owner's list emptied under it; seen with task storage). So closeMap waits
+// for the free: it notes which owners hold an element (syscall lookups);
+// for sockets it waits until each one's sk_omem_alloc has dropped, and if a
+// task held one it waits until the map's BTF object, which only the map
+// references and which bpf_map_free() puts after map_free, is gone.
 func (b *kernelBackend) closeMap(m *kernel.StorageMap) error {
+	btfID, err := mapBTFID(m.FD())
+	if err != nil {
+		m.Close()
+		return err
+	}
 	held := map[int]int{}
-	if m.Spec().Type == kernel.MapSkStorage {
-		for t, fd := range b.w.fds {
-			if !t.IsSocket() {
-				continue
-			}
-			if _, err := m.Lookup(fd, 0); err == nil {
-				o, err := soMeminfo(fd)
-				if err != nil {
-					m.Close()
-					return err
-				}
-				held[fd] = o
-			}
+	tasks := false
+	for t, fd := range b.w.fds {
+		if _, err := m.Lookup(fd, 0); err != nil {
+			continue
 		}
+		if !t.IsSocket() {
+			tasks = true
+			continue
+		}
+		o, err := soMeminfo(fd)
+		if err != nil {
+			m.Close()
+			return err
+		}
+		held[fd] = o
 	}
 	if err := m.Close(); err != nil {
 		return err
 	}
-	return waitOmem(held, func(now, before int) bool { return now < before })
+	if err := waitOmem(held, func(now, before int) bool { return now < before }); err != nil {
+		return err
+	}
+	if !tasks {
+		return nil
+	}
+	// Task elements leave no trace a syscall can read; the whole free
+	// (including its RCU barriers, tens of milliseconds) has to end.
+	return waitBTFGone(btfID)
+}
+
+// bpf(2) commands and the bpf_map_info layout used by mapBTFID.
+const (
+	cmdObjGetInfoByFD = 15
+	cmdBTFGetFDByID   = 19
+	// offsetof(struct bpf_map_info, btf_id): type, id, key_size,
+	// value_size, max_entries, map_flags (6*4), name[16], ifindex,
+	// btf_vmlinux_value_type_id (2*4), netns_dev, netns_ino (2*8).
+	mapInfoBTFIDOff = 6*4 + 16 + 2*4 + 2*8
+)
+
+// mapBTFID returns the id of the BTF object a map was created with (0 for
+// a map without BTF).
+func mapBTFID(mapFD int) (uint32, error) {
+	var info [128]byte
+	attr := struct {
+		fd, infoLen uint32
+		info        unsafe.Pointer
+	}{uint32(mapFD), uint32(len(info)), unsafe.Pointer(&info[0])}
+	_, _, e := unix.Syscall(unix.SYS_BPF, cmdObjGetInfoByFD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	if e != 0 {
+		return 0, fmt.Errorf("map info: %w", e)
+	}
+	return *(*uint32)(unsafe.Pointer(&info[mapInfoBTFIDOff])), nil
+}
+
+// waitBTFGone polls BPF_BTF_GET_FD_BY_ID until the BTF object is freed
+// (ENOENT), at most 5 s.
+func waitBTFGone(id uint32) error {
+	if id == 0 {
+		return nil
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		attr := struct{ id, next, flags uint32 }{id: id}
+		fd, _, e := unix.Syscall(unix.SYS_BPF, cmdBTFGetFDByID, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+		switch {
+		case e == unix.ENOENT:
+			return nil
+		case e != 0:
+			return fmt.Errorf("btf get fd by id %d: %w", id, e)
+		}
+		unix.Close(int(fd))
+		if time.Now().After(deadline) {
+			return fmt.Errorf("map free did not finish: btf %d still referenced", id)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // waitOmem polls sk_omem_alloc of the sockets in want until done(now,

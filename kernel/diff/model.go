@@ -123,6 +123,11 @@ func (b *modelBackend) step(s Step) (Result, error) {
 		return b.close(s.Target), nil
 	case OpConnect:
 		return b.connect(s.Listen)
+	case OpSetOptmem:
+		// models the sysctl write: bpf_sk_storage_charge() reads
+		// sock_net(sk)->core.sysctl_optmem_max at every charge.
+		b.net.OptmemMax = s.Optmem
+		return Result{}, nil
 	}
 	if m == nil {
 		return Result{Skip: true}, nil
