@@ -88,9 +88,6 @@ type Action struct {
 	Mono    bool   // ActSetTstamp: EDT delivery time (BPF_SKB_CLOCK_MONOTONIC)
 }
 
-// ErrBadAction matches configuration errors of action programs.
-var ErrBadAction = errno.New("netstack: bad action", errno.EINVAL)
-
 // actionProg runs a list of actions.
 type actionProg struct {
 	acts    []Action
