@@ -77,16 +77,18 @@ func (g *rStore) del(m *rMap) {
 func (g *rStore) looked(m *rMap) { g.cache[m.m.CacheIdx()] = m }
 
 type rSock struct {
-	sk  *localstorage.Sock
-	fd  int32
-	net int
-	g   *rStore
+	sk       *localstorage.Sock
+	fd       int32
+	net      int
+	g        *rStore
+	released bool // sk_refcnt reached 0: no create, delete is -ENOENT; the fd is closed
 }
 
 type rTask struct {
-	t  *localstorage.Task
-	fd int32
-	g  *rStore
+	t      *localstorage.Task
+	fd     int32
+	g      *rStore
+	exited bool // release_task(): the pidfd no longer resolves (-ENOENT)
 }
 
 type rSkb struct {
@@ -112,6 +114,7 @@ type ownersMachine struct {
 	faulted  bool   // the current action ran with fault injection
 	failed   uint64 // injected failures before the action
 	faultPct int
+	dying    bool // the helper's socket has sk_refcnt 0
 }
 
 func (s *ownersMachine) value(t *rapid.T, m *rMap) []byte {
@@ -261,13 +264,56 @@ func (s *ownersMachine) DestroySock(t *rapid.T) {
 		t.Skip("no socket")
 	}
 	o := rapid.SampledFrom(s.socks).Draw(t, "sock")
-	o.sk.Close(s.e)
+	if o.released {
+		o.sk.Destruct(s.e)
+	} else {
+		o.sk.Close(s.e)
+		s.files.Close(o.fd)
+		s.closed = append(s.closed, o.fd)
+	}
 	if o.sk.OmemAlloc() != 0 {
 		t.Fatalf("sk_omem_alloc %d after __sk_destruct", o.sk.OmemAlloc())
 	}
+	s.socks = slices.DeleteFunc(s.socks, func(x *rSock) bool { return x == o })
+}
+
+// ReleaseSock drops the socket's last reference before its destruction
+// (the fd is closed first): lookups still see its elements, creation and
+// delete are refused.
+func (s *ownersMachine) ReleaseSock(t *rapid.T) {
+	o := s.liveSock(t)
+	o.sk.Release()
+	o.released = true
 	s.files.Close(o.fd)
 	s.closed = append(s.closed, o.fd)
-	s.socks = slices.DeleteFunc(s.socks, func(x *rSock) bool { return x == o })
+}
+
+// ExitTask models release_task(): pidfd syscalls get -ENOENT, helpers
+// still reach the task until its last put.
+func (s *ownersMachine) ExitTask(t *rapid.T) {
+	if len(s.tasks) == 0 {
+		t.Skip("no task")
+	}
+	o := rapid.SampledFrom(s.tasks).Draw(t, "task")
+	if o.exited {
+		t.Skip("exited")
+	}
+	o.t.Exit()
+	o.exited = true
+}
+
+// liveSock picks a socket whose fd is open.
+func (s *ownersMachine) liveSock(t *rapid.T) *rSock {
+	var c []*rSock
+	for _, o := range s.socks {
+		if !o.released {
+			c = append(c, o)
+		}
+	}
+	if len(c) == 0 {
+		t.Skip("no live socket")
+	}
+	return rapid.SampledFrom(c).Draw(t, "sock")
 }
 
 func (s *ownersMachine) DestroyTask(t *rapid.T) {
@@ -275,7 +321,9 @@ func (s *ownersMachine) DestroyTask(t *rapid.T) {
 		t.Skip("no task")
 	}
 	o := rapid.SampledFrom(s.tasks).Draw(t, "task")
-	o.t.Exit()
+	if !o.exited {
+		o.t.Exit()
+	}
 	o.t.Free(s.e)
 	s.files.Close(o.fd)
 	s.closed = append(s.closed, o.fd)
@@ -301,16 +349,16 @@ func (s *ownersMachine) fdOwner(t *rapid.T, m *rMap) (fd int32, g *rStore, want 
 		return s.pipe, nil, errno.EBADF
 	}
 	if m.kind == localstorage.OwnerSock {
-		if len(s.socks) == 0 {
-			t.Skip("no socket")
-		}
-		o := rapid.SampledFrom(s.socks).Draw(t, "sock")
+		o := s.liveSock(t)
 		return o.fd, o.g, 0
 	}
 	if len(s.tasks) == 0 {
 		t.Skip("no task")
 	}
 	o := rapid.SampledFrom(s.tasks).Draw(t, "task")
+	if o.exited {
+		return o.fd, nil, errno.ENOENT
+	}
 	return o.fd, o.g, 0
 }
 
@@ -418,12 +466,14 @@ func (s *ownersMachine) GetNextKey(t *rapid.T) {
 // helperGet dispatches the get helper / kfunc of m's owner type on a live
 // owner; it returns the owner's store and whether the RFC refuses it.
 func (s *ownersMachine) helper(t *rapid.T, m *rMap) (g *rStore, get func([]byte, uint64) ([]byte, error), del func() error, sk *rSkb) {
+	s.dying = false
 	switch m.kind {
 	case localstorage.OwnerSock:
 		if len(s.socks) == 0 {
 			t.Skip("no socket")
 		}
 		o := rapid.SampledFrom(s.socks).Draw(t, "sock")
+		s.dying = o.released
 		return o.g, func(init []byte, f uint64) ([]byte, error) { return m.m.SkStorageGet(o.sk, init, f) },
 			func() error { return m.m.SkStorageDelete(o.sk) }, nil
 	case localstorage.OwnerTask:
@@ -469,8 +519,8 @@ func (s *ownersMachine) HelperGet(t *rapid.T) {
 		}
 	case g.has(m):
 		hit = true
-	case flags == 0:
-		want = errno.ENOENT
+	case flags == 0 || s.dying:
+		want = errno.ENOENT // a dying socket gets no new element (refcount_inc_not_zero)
 	case m.kind == localstorage.OwnerSock && !s.fits(g, m):
 		want = errno.ENOMEM
 	}
@@ -561,7 +611,7 @@ func (s *ownersMachine) HelperDelete(t *rapid.T) {
 	switch {
 	case s.refused(o):
 		want = errno.EOPNOTSUPP
-	case g == nil || !g.has(m) || (o != nil && !o.bpf):
+	case g == nil || !g.has(m) || (o != nil && !o.bpf) || s.dying:
 		want = errno.ENOENT
 	}
 	if outcome(t, "delete helper", want, del(), false) {
@@ -660,10 +710,10 @@ func (s *ownersMachine) FreeSkb(t *rapid.T) {
 // PassiveOpen clones a listener's BPF_F_CLONE elements into a child
 // (bpf_sk_storage_clone); a failure leaves no child.
 func (s *ownersMachine) PassiveOpen(t *rapid.T) {
-	if len(s.socks) == 0 || len(s.socks) >= 6 {
-		t.Skip("no listener or enough sockets")
+	if len(s.socks) >= 6 {
+		t.Skip("enough sockets")
 	}
-	p := rapid.SampledFrom(s.socks).Draw(t, "listener")
+	p := s.liveSock(t)
 	child := localstorage.NewSock(s.nets[p.net])
 	c := &rSock{sk: child, net: p.net, g: newStore()}
 	want := errno.Errno(0)
@@ -861,7 +911,11 @@ func ownersProp(st localstorage.Strategy) func(*rapid.T) {
 			o.b.ConsumeSkb()
 		}
 		for _, o := range s.socks {
-			o.sk.Close(e)
+			if o.released {
+				o.sk.Destruct(e)
+			} else {
+				o.sk.Close(e)
+			}
 		}
 		for _, o := range s.tasks {
 			o.t.Free(e)
