@@ -8,7 +8,10 @@
 //
 // Usage (from the module root, make mutants):
 //
-//	go run ./proptest/cmd/mutants [-run regexp] [-timeout 5m] [-worktree] [-v]
+//	go run ./proptest/cmd/mutants [-run regexp] [-timeout 5m] [-worktree] [-v] [-pkgs "./proptest"]
+//
+// -pkgs replaces every mutant's packages, to measure what one suite
+// catches on its own.
 //
 // By default the copy is the committed tree (git archive HEAD), so work in
 // progress elsewhere in the tree cannot change the figure; -worktree copies
@@ -39,8 +42,9 @@ func main() {
 	timeout := flag.Duration("timeout", 5*time.Minute, "go test timeout per mutant")
 	worktree := flag.Bool("worktree", false, "copy the working tree instead of the committed tree")
 	verbose := flag.Bool("v", false, "print the test output of missed and invalid mutants")
+	pkgs := flag.String("pkgs", "", "test these packages (space-separated) instead of each mutant's own, to measure one suite's power")
 	flag.Parse()
-	if err := mainErr(*run, *timeout, *worktree, *verbose); err != nil {
+	if err := mainErr(*run, *timeout, *worktree, *verbose, strings.Fields(*pkgs)); err != nil {
 		fmt.Fprintln(os.Stderr, "mutants:", err)
 		os.Exit(1)
 	}
@@ -59,7 +63,7 @@ func (o outcome) String() string {
 	return [...]string{"caught", "MISSED", "STALE", "INVALID"}[o]
 }
 
-func mainErr(run string, timeout time.Duration, worktree, verbose bool) error {
+func mainErr(run string, timeout time.Duration, worktree, verbose bool, only []string) error {
 	re, err := regexp.Compile(run)
 	if err != nil {
 		return err
@@ -84,6 +88,9 @@ func mainErr(run string, timeout time.Duration, worktree, verbose bool) error {
 	var list []mutants.Mutant
 	var pkgs []string
 	for _, m := range mutants.List {
+		if len(only) != 0 {
+			m.Pkgs = only
+		}
 		if re.MatchString(m.Name) {
 			list = append(list, m)
 			for _, p := range m.Pkgs {
