@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/skbsim/skbsim/capture"
 	"github.com/skbsim/skbsim/carrier"
@@ -122,8 +123,12 @@ type DesignResult struct {
 	// Survival is parallel to Result.ReadPoints.
 	Survival []Survival `json:"survival"`
 	Lost     Lost       `json:"lost"`
-	// OpsPerPacket are the design's share of each priced operation.
+	// OpsPerPacket are the design's share of each priced operation, and
+	// NSByOp what each contributes to NSPerPacket.NS (allocations of every
+	// size class under kmalloc, frees under kfree, RCU deferrals under
+	// kfree_rcu), largest first.
 	OpsPerPacket []OpRate `json:"ops_per_packet"`
+	NSByOp       []OpCost `json:"ns_by_op"`
 	// Counters are the design's own counters (sim.Report.Carrier).
 	Counters []sim.CountRow `json:"counters"`
 }
@@ -153,6 +158,12 @@ type Lost struct {
 	Lost              uint64 `json:"lost"`
 	CloneCopyFailures uint64 `json:"clone_copy_failures"`
 	FailedOps         uint64 `json:"failed_ops"`
+}
+
+// OpCost is one operation's part of a design's ns per packet.
+type OpCost struct {
+	Op          string  `json:"op"`
+	NSPerPacket float64 `json:"ns_per_packet"`
 }
 
 // OpRate is one operation per packet.
@@ -237,7 +248,7 @@ func Run(s *sim.Scenario, files []string, designs []Design, opts Options) (*Resu
 		ds.Design = d.Name
 		ds.Carrier = d.apply(ds.Carrier)
 		dr := DesignResult{Design: d.Label, Carrier: d.Name, Survival: []Survival{},
-			OpsPerPacket: []OpRate{}, Counters: []sim.CountRow{}}
+			OpsPerPacket: []OpRate{}, NSByOp: []OpCost{}, Counters: []sim.CountRow{}}
 		if isRFC(d.Name) {
 			dr.CacheSize = ds.Carrier.CacheSize
 			if dr.CacheSize == 0 {
@@ -276,6 +287,7 @@ func Run(s *sim.Scenario, files []string, designs []Design, opts Options) (*Resu
 		dr.NSPerPacket = scale(up.price(&share), perPacket)
 		dr.PathNSPerPacket = scale(up.price(&traffic), perPacket)
 		dr.OpsPerPacket = opRates(&share, perPacket)
+		dr.NSByOp = opCosts(up.breakdown(&share), perPacket)
 		dr.Counters = append(dr.Counters, run.Carrier...)
 		dr.Lost = Lost{
 			Evictions: sim.Count(run.Carrier, "evictions"), StaleReads: sim.Count(run.Carrier, "stale_reads"),
@@ -398,6 +410,17 @@ func opRates(t *tally, per func(float64) float64) []OpRate {
 	for op := cost.Op(0); op < cost.NumOps; op++ {
 		add(op.String(), t.ops[op])
 	}
+	return rows
+}
+
+func opCosts(b [cost.NumOps]float64, per func(float64) float64) []OpCost {
+	rows := []OpCost{}
+	for op := cost.Op(0); op < cost.NumOps; op++ {
+		if v := round1(per(b[op])); v != 0 {
+			rows = append(rows, OpCost{Op: op.String(), NSPerPacket: v})
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return math.Abs(rows[i].NSPerPacket) > math.Abs(rows[j].NSPerPacket) })
 	return rows
 }
 

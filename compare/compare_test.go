@@ -127,6 +127,11 @@ func TestFirstWriteAllocations(t *testing.T) {
 	assert.Less(t, xdp.NSPerPacket.NS, rfc.NSPerPacket.NS)
 
 	for _, d := range res.Designs {
+		var sum float64
+		for _, c := range d.NSByOp {
+			sum += c.NSPerPacket
+		}
+		assert.InDelta(t, d.NSPerPacket.NS, sum, 0.1*float64(len(d.NSByOp))+0.1, "%s: the breakdown adds up", d.Design)
 		assert.LessOrEqual(t, d.NSPerPacket.Low, d.NSPerPacket.NS, d.Design)
 		assert.LessOrEqual(t, d.NSPerPacket.NS, d.NSPerPacket.High, d.Design)
 		assert.Greater(t, d.PathNSPerPacket.NS, d.NSPerPacket.NS, "%s: the path includes the stack's own work", d.Design)
@@ -228,7 +233,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 	d0 := raw["designs"].([]any)[0].(map[string]any)
 	for _, k := range []string{"design", "carrier", "allocs_per_packet", "bytes_per_packet", "setup_allocs", "setup_bytes",
-		"peak_live_bytes", "ns_per_packet", "path_ns_per_packet", "survival", "lost", "ops_per_packet", "counters"} {
+		"peak_live_bytes", "ns_per_packet", "path_ns_per_packet", "survival", "lost", "ops_per_packet", "ns_by_op", "counters"} {
 		assert.Contains(t, d0, k)
 	}
 	assert.Contains(t, d0["ns_per_packet"], "low")

@@ -61,7 +61,8 @@
 //	  survival: [{reads, found, share}]   (parallel to read_points; share null without reads),
 //	  lost: {missing, refused, foreign, read_errors, evictions, stale_reads, lost,
 //	         clone_copy_failures, failed_ops},
-//	  ops_per_packet: [{op, per_packet}], counters: [{name, count}]
+//	  ops_per_packet: [{op, per_packet}], ns_by_op: [{op, ns_per_packet}] (largest first),
+//	  counters: [{name, count}]
 //	}]
 //
 // ns_per_packet is the design's share; path_ns_per_packet the whole

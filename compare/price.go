@@ -115,6 +115,23 @@ func unitPrices(tab *cost.Table) prices {
 	return p
 }
 
+// breakdown prices t per operation: allocations of every class together
+// under "kmalloc", frees under "kfree", deferrals under "kfree_rcu".
+func (p *prices) breakdown(t *tally) [cost.NumOps]float64 {
+	var b [cost.NumOps]float64
+	for op := range t.ops {
+		b[op] = t.ops[op] * p.ops[op].NS
+	}
+	for i := range t.allocClass {
+		b[cost.OpKmalloc] += t.allocClass[i] * p.allocClass[i].NS
+		b[cost.OpKfree] += t.freeClass[i] * p.freeClass[i].NS
+	}
+	b[cost.OpKmalloc] += t.allocOther * p.allocOther.NS
+	b[cost.OpKfree] += t.freeOther * p.freeOther.NS
+	b[cost.OpKfreeRCU] += t.deferrals * p.deferral.NS
+	return b
+}
+
 // price prices t. A negative quantity (the design did less of something
 // than the baseline) takes its low end from the high price and the other
 // way round, so Low <= NS <= High always holds.

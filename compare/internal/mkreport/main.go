@@ -13,8 +13,12 @@
 // {{include "NAME.txt"}} embeds a text table verbatim, {{get "NAME" "DESIGN"
 // "path.to.field"}} prints one field of NAME.json's design DESIGN
 // ("baseline" for the baseline, "result" for the top level; array
-// elements by index, e.g. "survival.2.share"), and {{pct ...}} the same
-// field as a percentage.
+// elements by index, e.g. "survival.2.share"), {{pct ...}} the same
+// field as a percentage, {{op "NAME" "DESIGN" "OP"}} a design's share of
+// one operation per packet, {{nsop "NAME" "DESIGN" "OP"}} what that
+// operation adds to its ns per packet, {{counter "NAME" "DESIGN" "COUNTER"}} one of
+// its counters, and {{survival "NAME" "DESIGN" "PROGRAM" "MAP"}} the share
+// of a read point's reads that found the value.
 package main
 
 import (
@@ -197,7 +201,56 @@ func render(args []string) error {
 		}
 		return v, nil
 	}
+	// find returns the element of NAME.json design DESIGN's list field
+	// whose key field equals want.
+	find := func(name, design, list, key, want, field string) (string, error) {
+		v, err := get(name, design, list)
+		if err != nil {
+			return "", err
+		}
+		rows, _ := v.([]any)
+		for _, r := range rows {
+			if m, ok := r.(map[string]any); ok && m[key] == want {
+				return fmt.Sprint(m[field]), nil
+			}
+		}
+		return "0", nil // rows with a zero count are left out
+	}
 	funcs := template.FuncMap{
+		// op: a design's share of one operation per packet.
+		"op": func(name, design, op string) (string, error) {
+			return find(name, design, "ops_per_packet", "op", op, "per_packet")
+		},
+		// nsop: what one operation adds to a design's ns per packet.
+		"nsop": func(name, design, op string) (string, error) {
+			return find(name, design, "ns_by_op", "op", op, "ns_per_packet")
+		},
+		// counter: one of a design's counters over the run.
+		"counter": func(name, design, counter string) (string, error) {
+			return find(name, design, "counters", "name", counter, "count")
+		},
+		// survival: the share of PROGRAM's reads of MAP that found the value.
+		"survival": func(name, design, prog, m string) (string, error) {
+			res, err := load(name)
+			if err != nil {
+				return "", err
+			}
+			for i, p := range res["read_points"].([]any) {
+				pm := p.(map[string]any)
+				if pm["program"] == prog && pm["map"] == m {
+					v, err := get(name, design, "survival."+strconv.Itoa(i)+".share")
+					if err != nil {
+						return "", err
+					}
+					f, ok := v.(float64)
+					if !ok {
+						return "no reads", nil
+					}
+					return strconv.FormatFloat(f*100, 'f', 1, 64) + "%", nil
+				}
+			}
+			return "", fmt.Errorf("%s.json: no read point %s:%s", name, prog, m)
+		},
 		"include": func(file string) (string, error) {
 			b, err := os.ReadFile(filepath.Join(*data, file))
 			return strings.TrimRight(string(b), "\n"), err
