@@ -125,3 +125,29 @@ func TestCompareRefusal(t *testing.T) {
 	assert.Regexp(t, `(?m)^rfc +[0-9]`, out)
 	assert.Regexp(t, `(?m)^xdp-meta +refused +- +- +-`, out, "the row keeps the table's columns")
 }
+
+// TestCompareDamagedCapture: every design sees the packets before the
+// damage; the comparison is printed and the exit status is 2.
+func TestCompareDamagedCapture(t *testing.T) {
+	pcap := mustGen(t, "-preset", "lb", "-seed", "1", "-n", "200")
+	data, err := os.ReadFile(pcap)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(pcap, data[:len(data)*2/3], 0o644))
+	code, out, stderr := simrun(t, "compare", "-scenario", "../../examples/edge-lb.yaml", "-designs", "rfc,skb-hash", "-format", "json", pcap)
+	assert.Equal(t, exitIncomplete, code)
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	require.Len(t, lines, 1, "stderr: %q", stderr)
+	assert.Contains(t, lines[0], pcap)
+	var res struct {
+		Packets  int64
+		Complete bool
+		Error    string
+		Designs  []struct{ Design string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	assert.False(t, res.Complete)
+	assert.NotEmpty(t, res.Error)
+	assert.Positive(t, res.Packets)
+	assert.Less(t, res.Packets, int64(200))
+	assert.Len(t, res.Designs, 2)
+}
