@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -183,8 +184,9 @@ func (c *counter) found(detail string) {
 }
 
 // result turns a rapid suite's run into a suite result: one case per
-// sequence generated before the first failure.
-func (c *counter) result(name, failure string) SuiteResult {
+// sequence generated before the first failure. repro says how to run the
+// suite again.
+func (c *counter) result(name, failure, repro string) SuiteResult {
 	res := SuiteResult{Name: name, Cases: c.seqs, Agreed: c.seqs, Steps: c.steps}
 	switch {
 	case failure == "":
@@ -193,19 +195,21 @@ func (c *counter) result(name, failure string) SuiteResult {
 		res.Errors = append(res.Errors, failure)
 	default:
 		res.Cases, res.Agreed = c.firstAt, c.firstAt-1
-		res.New = append(res.New, Divergence{Case: "minimal sequence", Detail: c.last + "\n" + reproLine(failure)})
+		d := c.last + "reproduce: " + repro
+		if m := rapidSeedRE.FindStringSubmatch(failure); m != nil {
+			d += " (rapid seed of the failing sequence: " + m[1] + ")"
+		}
+		res.New = append(res.New, Divergence{Case: "minimal sequence", Detail: d})
 	}
 	return res
 }
 
-// reproLine picks rapid's "To reproduce" line out of its failure text.
-func reproLine(failure string) string {
-	for _, l := range strings.Split(failure, "\n") {
-		if strings.Contains(l, "To reproduce") {
-			return strings.TrimSpace(l)
-		}
-	}
-	return ""
+var rapidSeedRE = regexp.MustCompile(`-rapid\.seed=(\d+)`)
+
+// repro is the command line that runs a rapid suite again with the same
+// sequences.
+func (r *runner) repro(suite string) string {
+	return fmt.Sprintf("simrun kernel diff -suites %s -seed %d -checks %d", suite, r.opts.Seed, r.opts.Checks)
 }
 
 func (r *runner) seqSuite() SuiteResult {
@@ -217,7 +221,7 @@ func (r *runner) seqSuite() SuiteResult {
 	sp := &stepCounter{backend: p.kern, n: &c.steps}
 	p.kern = sp
 	prop := seqProperty(p, func(mm *Mismatch) { c.found(mm.Error()) }, &c.seqs)
-	return c.result(SuiteSeq, r.rapidRun(SuiteSeq, prop))
+	return c.result(SuiteSeq, r.rapidRun(SuiteSeq, prop), r.repro(SuiteSeq))
 }
 
 // stepCounter counts the steps a backend ran.
@@ -247,7 +251,7 @@ func (r *runner) progSuite() (res SuiteResult) {
 	c := &counter{}
 	p := &progPair{model: &progModel{}, kern: &progKernel{w: w}}
 	prop := progProperty(p, func(mm *ProgMismatch) { c.found(mm.Error()) }, &c.seqs)
-	res = c.result(SuiteProg, r.rapidRun(SuiteProg, prop))
+	res = c.result(SuiteProg, r.rapidRun(SuiteProg, prop), r.repro(SuiteProg))
 	res.Steps = p.ran
 	tcp := classify(SuiteProg, tcpProgCases(w), knownDivergences)
 	res.Cases += tcp.Cases
