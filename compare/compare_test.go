@@ -329,3 +329,30 @@ func TestParseDesigns(t *testing.T) {
 		assert.True(t, names[n], n)
 	}
 }
+
+// TestRealCapture compares the designs on a real desktop capture through
+// the built-in scenario, when the shared captures are present: the
+// structural facts hold on traffic the generator did not make.
+func TestRealCapture(t *testing.T) {
+	pcap := filepath.Join("..", "..", "shared", "pcaps", "pcapplusplus__example.pcap")
+	if _, err := os.Stat(pcap); err != nil {
+		t.Skip("shared captures not present")
+	}
+	s, err := sim.Builtin(sim.DefaultScenarioName)
+	require.NoError(t, err)
+	res, err := compare.Run(s, []string{pcap}, designs(t, "rfc,rfc-coalloc,rfc-slim,ext-buffer,xdp-meta"), compare.Options{})
+	require.NoError(t, err)
+	require.True(t, res.Complete)
+	rfc, co, slim, ext := res.Design("rfc"), res.Design("rfc-coalloc"), res.Design("rfc-slim"), res.Design("ext-buffer")
+	require.Positive(t, ext.AllocsPerPacket, "some packets are written")
+	// One extension per first write under every extension design.
+	assert.InDelta(t, ext.AllocsPerPacket, rfc.AllocsPerPacket/3, 1e-3)
+	assert.InDelta(t, ext.AllocsPerPacket, co.AllocsPerPacket/2, 1e-3)
+	assert.InDelta(t, ext.AllocsPerPacket, slim.AllocsPerPacket/2, 1e-3)
+	// xdp-meta allocates no metadata; a tc write on a cloned skb may still
+	// unclone the head now and then.
+	assert.Less(t, res.Design("xdp-meta").AllocsPerPacket, 0.01)
+	for _, d := range res.Designs {
+		assert.Empty(t, d.Leak, d.Design)
+	}
+}
