@@ -94,7 +94,8 @@ func showResult(v []byte, err error) string {
 // TestStrategyEquivalence: for random programs (get with and without
 // F_CREATE and an initial value, writes through the returned pointer,
 // delete) and random stack transitions (clone, skb_copy, pskb_copy,
-// skb_copy_expand, scrub with and without xnet, extension COW, free, a
+// skb_copy_expand, GSO segments, skb_unclone, scrub with and without xnet,
+// extension COW, free, a
 // GRO-like merge that frees the second skb, allocation failures of the
 // skb_ext), every skb allocation strategy gives the same reads, errors and
 // skb states as rfc, with maps that use the model options too (copy on
@@ -246,7 +247,8 @@ func TestStrategyEquivalence(t *testing.T) {
 						return err.Error()
 					}
 					b.Reserve(32)
-					b.Put(32)
+					b.Put(120)
+					b.ResetMacHeader()
 					l.skbs = append(l.skbs, b)
 					return ""
 				})
@@ -318,6 +320,32 @@ func TestStrategyEquivalence(t *testing.T) {
 					l.skbs = append(l.skbs, c)
 					return ""
 				})
+			},
+			"segment": func(t *rapid.T) {
+				// skb_segment: every segment shares the extension (and so
+				// the storage) by reference, without skb->cloned.
+				if n() >= 6 {
+					t.Skip("enough skbs")
+				}
+				i, mss := pick(t, "skb"), rapid.IntRange(40, 200).Draw(t, "mss")
+				step(t, "segment", false, func(l *eqLane) string {
+					b := l.skbs[i]
+					if b.MacHeader() < 0 || b.MacHeader() > b.Headroom() {
+						return "no mac header"
+					}
+					segs, err := b.Segment(mss, nil)
+					if err != nil {
+						return err.Error()
+					}
+					l.skbs = append(l.skbs, segs...)
+					return fmt.Sprint(len(segs))
+				})
+			},
+			"unclone": func(t *rapid.T) {
+				// pskb_expand_head clears skb->cloned: the skb may use a
+				// storage its clone still shares (the RFC checks the bit).
+				i := pick(t, "skb")
+				step(t, "unclone", false, func(l *eqLane) string { return showResult(nil, l.skbs[i].Unclone()) })
 			},
 			"scrub": func(t *rapid.T) {
 				i, xnet := pick(t, "skb"), rapid.Bool().Draw(t, "xnet")
