@@ -20,7 +20,7 @@
 //	   │ tc ingress (tcx: NEXT/PASS/DROP/REDIRECT; redirect_peer → another round)
 //	   │ bridge port → br_handle_frame (forward / flood clones / up the bridge)
 //	   ▼
-//	 ip_rcv_core (OTHERHOST, INHDR, IP_CSUM, PKT_TOO_SMALL) → route
+//	 ip_rcv_core (OTHERHOST, INHDR, IP_CSUM, PKT_TOO_SMALL) → route (ip_error: INADDRERRORS)
 //	   ├─ local: ip_defrag (skb_morph) → ip_local_deliver_finish
 //	   │     UDP: tunnel socket → vxlan/geneve decap (__iptunnel_pull_header,
 //	   │          eth_type_trans on the inner frame) → GRO cells → RX again
@@ -78,10 +78,12 @@
 //     TapConfig.Hold make it stall); the kfree_skb / consume_skb tracepoint
 //     programs run from the stack's own free calls, before the skb is
 //     released, so they see its extensions.
-//   - Drop reasons the skb package does not list are reported as
-//     SKB_DROP_REASON_NOT_SPECIFIED with the location naming the kernel
-//     function (ip_error's IP_INADDRERRORS when forwarding is off,
-//     BPF_CGROUP_EGRESS, redirect failures).
+//   - Drops use the kernel's reason: ip_error's IP_INADDRERRORS when
+//     forwarding is off, BPF_CGROUP_EGRESS in ip_finish_output, IP_INHDR
+//     for a header shorter than 20 bytes or ihl*4 (ip_rcv_core). Where the
+//     kernel itself passes SKB_DROP_REASON_NOT_SPECIFIED (redirect
+//     failures, ip_frag_queue's discard of an empty fragment) the model
+//     does too, with the location naming the kernel function.
 //   - RunTransition reproduces the real-kernel recorder's catalogue
 //     (kernel/observe) on the model; its test checks every cell measured on
 //     6.18.

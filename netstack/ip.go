@@ -18,8 +18,11 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		return
 	}
 	data := b.Data()
+	// ip_rcv_core: a failed pskb_may_pull of the 20-byte header or of
+	// ihl*4 bytes goes to inhdr_error (IP_INHDR, IPSTATS_MIB_INHDRERRORS);
+	// PKT_TOO_SMALL is only for skb->len < tot_len.
 	if len(data) < ipHlen {
-		s.drop(b, skb.DropPktTooSmall, OpIPRcv)
+		s.drop(b, skb.DropIPInhdr, OpIPRcv)
 		return
 	}
 	ihl := int(data[0]&0xf) * 4
@@ -28,7 +31,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		return
 	}
 	if len(data) < ihl {
-		s.drop(b, skb.DropPktTooSmall, OpIPRcv)
+		s.drop(b, skb.DropIPInhdr, OpIPRcv)
 		return
 	}
 	if ipCsum(data[:ihl]) != 0 {
@@ -58,8 +61,10 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		return
 	}
 	if !ns.forwarding {
-		// ip_route_input_slow: !IN_DEV_FORWARD -> -EHOSTUNREACH -> ip_error.
-		s.drop(b, skb.DropNotSpecified, OpIPRoute)
+		// ip_route_input_slow: !IN_DEV_FORWARD -> -EHOSTUNREACH, an
+		// RTN_UNREACHABLE route whose input is ip_error:
+		// SKB_DROP_REASON_IP_INADDRERRORS.
+		s.drop(b, skb.DropIPInAddrErrors, OpIPRoute)
 		return
 	}
 	s.ipForward(b, ns, ip)

@@ -34,8 +34,11 @@ func TestIPRcvDrops(t *testing.T) {
 			setIPCsum(f[ethHlen:], ipHlen)
 			return f
 		}, "SKB_DROP_REASON_IP_INHDR@ip_rcv_core"},
-		{"short", func() []byte { return buildFrame(base)[:ethHlen+10] }, "SKB_DROP_REASON_PKT_TOO_SMALL@ip_rcv_core"},
-		{"not local, no forwarding", func() []byte { o := base; o.dst = "203.0.113.1"; return buildFrame(o) }, "SKB_DROP_REASON_NOT_SPECIFIED@ip_rcv_finish_core"},
+		// pskb_may_pull(skb, sizeof(struct iphdr)) and (ihl*4) failing go
+		// to inhdr_error in ip_rcv_core.
+		{"short", func() []byte { return buildFrame(base)[:ethHlen+10] }, "SKB_DROP_REASON_IP_INHDR@ip_rcv_core"},
+		{"ihl beyond the data", func() []byte { f := buildFrame(base); f[ethHlen] = 0x4f; return f }, "SKB_DROP_REASON_IP_INHDR@ip_rcv_core"},
+		{"not local, no forwarding", func() []byte { o := base; o.dst = "203.0.113.1"; return buildFrame(o) }, "SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core"},
 		{"unknown protocol", func() []byte {
 			f := buildFrame(base)
 			f[ethHlen+9] = 99
@@ -461,4 +464,17 @@ func TestSocketFilters(t *testing.T) {
 	require.Equal(t, 1, s.Socket("app").Queued())
 	require.Equal(t, []string{"SKB_DROP_REASON_SOCKET_RCVBUFF@sock_queue_rcv_skb", "SKB_DROP_REASON_SOCKET_RCVBUFF@sock_queue_rcv_skb",
 		"SKB_DROP_REASON_SOCKET_RCVBUFF@sock_queue_rcv_skb"}, te.obs.dropReasons())
+}
+
+// TestCgroupEgressDrop: a cgroup_skb egress program refusing the socket's
+// packet drops it in ip_finish_output with BPF_CGROUP_EGRESS.
+func TestCgroupEgressDrop(t *testing.T) {
+	cfg := vethTxConfig()
+	cfg.Sockets[0].Cgroup = "/app"
+	cfg.Programs = []ProgramConfig{{Name: "deny", Hook: carrier.HookCgroupEgress, Cgroup: "/app", Actions: []Action{{Kind: ActDrop}}}}
+	s, te := newStack(t, cfg, "", nil, nil)
+	f := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 8, noEth: true})
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+	require.Equal(t, []string{"SKB_DROP_REASON_BPF_CGROUP_EGRESS@__cgroup_bpf_run_filter_skb(egress)"}, te.obs.dropReasons())
+	require.Empty(t, te.obs.delivs)
 }

@@ -219,8 +219,9 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 				continue
 			}
 			if s.runSkProg(pi, carrier.HookCgroupEgress, b, sk)&1 == 0 {
-				// SKB_DROP_REASON_BPF_CGROUP_EGRESS is not in the skb model's list.
-				s.drop(b, skb.DropNotSpecified, OpCgroupEgress)
+				// ip_finish_output: BPF_CGROUP_RUN_PROG_INET_EGRESS refused ->
+				// kfree_skb_reason(skb, SKB_DROP_REASON_BPF_CGROUP_EGRESS).
+				s.drop(b, skb.DropBPFCgroupEgress, OpCgroupEgress)
 				return
 			}
 		}

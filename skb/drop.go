@@ -55,6 +55,13 @@ const (
 	DropTunnelTxinfo
 	DropNoTxTarget
 	DropMacInvalidSource
+	// DropIPInAddrErrors is ip_error() on an RTN_UNREACHABLE input route
+	// with -EHOSTUNREACH (ip_route_input_slow when forwarding is off):
+	// IPSTATS_MIB_INADDRERRORS.
+	DropIPInAddrErrors
+	// DropBPFCgroupEgress is ip_finish_output() / ip6_finish_output() when
+	// a BPF_PROG_TYPE_CGROUP_SKB egress program refuses the packet.
+	DropBPFCgroupEgress
 	numDropReasons
 )
 
@@ -105,6 +112,8 @@ var dropNames = [numDropReasons]string{
 	DropTunnelTxinfo:         "SKB_DROP_REASON_TUNNEL_TXINFO",
 	DropNoTxTarget:           "SKB_DROP_REASON_NO_TX_TARGET",
 	DropMacInvalidSource:     "SKB_DROP_REASON_MAC_INVALID_SOURCE",
+	DropIPInAddrErrors:       "SKB_DROP_REASON_IP_INADDRERRORS",
+	DropBPFCgroupEgress:      "SKB_DROP_REASON_BPF_CGROUP_EGRESS",
 }
 
 // Name returns the kernel identifier, such as "SKB_DROP_REASON_NOMEM".
