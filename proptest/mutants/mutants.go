@@ -211,4 +211,25 @@ var List = []Mutant{
 		Desc: "pskb_expand_head() keeps meta_len on kernels before v6.19 (they clear it)",
 		Pkgs: []string{"./skb", "./carrier", "./netstack", "./proptest"},
 	},
+	{
+		Name: "free-hook-after-release",
+		File: "skb/free.go",
+		Old: `	b.a.runFree(b, reason)
+	b.free(op)`,
+		New: `	b.releaseHeadState()
+	b.a.runFree(b, reason)
+	b.free(op)`,
+		Desc: "trace_kfree_skb/consume_skb fire after skb_release_head_state(): the extension and its storage are gone at the tracepoint",
+		Pkgs: []string{"./skb", "./localstorage", "./carrier", "./netstack", "./proptest"},
+	},
+	{
+		Name: "exited-task-pidfd-resolves",
+		File: "localstorage/syscall.go",
+		Old: `		if p.Task.exited {
+			return nil, ErrNotFound
+		}`,
+		New:  ``,
+		Desc: "a pidfd of an exited task still resolves (pidfd_get_pid()/pid_task() return NULL after release_task(): -ENOENT)",
+		Pkgs: lsPkgs,
+	},
 }
