@@ -61,7 +61,9 @@
 // Native XDP runs on the driver's page already wrapped in its sk_buff (the
 // kernel allocates the sk_buff only on XDP_PASS), so programs and carriers
 // see one *skb.Buff; during the run data_meta is mirrored in
-// shinfo->meta_len so the area is visible through skb.Buff.Metadata.
+// shinfo->meta_len so the area is visible through skb.Buff.Metadata, and
+// after it the driver's metalen (data - data_meta) is read back from there,
+// so a carrier that moves data_meta through the skb keeps its area.
 //
 // The model keeps every skb linear: GRO does not append merged payload to
 // the surviving skb (gso_segs counts segments), and reassembly keeps the

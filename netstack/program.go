@@ -107,13 +107,25 @@ type Ctx struct {
 	// Reason is the drop reason at a kfree_skb tracepoint.
 	Reason skb.DropReason
 
-	s       *Stack
-	ri      redirectInfo
-	ingress bool // tc ingress or xdp
-	xdp     bool
-	generic bool
-	xdpMeta int // XDP: data - data_meta
-	count   *uint64
+	s         *Stack
+	ri        redirectInfo
+	ingress   bool // tc ingress or xdp
+	xdp       bool
+	generic   bool
+	xdpMeta   int // XDP: data - data_meta
+	xdpMirror int // XDP: the skb's meta_len when xdpMeta was last mirrored into it
+	count     *uint64
+}
+
+// xdpMetaLen returns data - data_meta of an XDP run. The model mirrors
+// data_meta in shinfo->meta_len; a change of meta_len the stack did not
+// make is a carrier's bpf_xdp_adjust_meta through the skb, so it moves
+// data_meta too.
+func (c *Ctx) xdpMetaLen() int {
+	if l := c.Skb.MetadataLen(); l != c.xdpMirror {
+		c.xdpMeta, c.xdpMirror = l, l
+	}
+	return c.xdpMeta
 }
 
 // Lookup calls the carrier's Lookup for this packet at this hook.

@@ -128,3 +128,24 @@ func TestConsumeTracepoint(t *testing.T) {
 	require.Equal(t, []ReadResult{ReadFound}, reads(te.obs, carrier.HookTracepoint))
 	require.Equal(t, []DeliverEvent{{PacketID: 8, Kind: DeliverSocket, Index: 0}}, te.obs.delivs)
 }
+
+// TestXDPMetaCarrierNativeXDP: the xdp-meta design stores at native XDP
+// by setting the skb's metadata length itself (bpf_xdp_adjust_meta inside
+// the carrier); the driver's metalen = data - data_meta after the program
+// keeps it, so tc ingress reads the value.
+func TestXDPMetaCarrierNativeXDP(t *testing.T) {
+	for _, mode := range []string{"native", "generic"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := rxToSocketConfig()
+			cfg.Devices[0].XDP = mode
+			cfg.Programs = []ProgramConfig{
+				{Name: "store", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActWrite, Map: 0, Value: 0xcafe}}},
+				{Name: "read", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActRead, Map: 0}}},
+			}
+			s, te := newStack(t, cfg, "", rfcCarrier(carrier.NameXDPMeta, oneMap), oneMap)
+			require.NoError(t, s.Inject(&Packet{ID: 3, Frame: rxFrame("192.0.2.1")}))
+			require.Equal(t, []ReadResult{ReadFound}, reads(te.obs, carrier.HookTCIngress))
+			require.Empty(t, te.obs.drops)
+		})
+	}
+}

@@ -258,9 +258,15 @@ func (s *Stack) runXDP(b *skb.Buff, d *Device, generic bool) (act, meta int, tar
 	if generic {
 		op = OpXDPGeneric
 	}
+	// xdp_prepare_buff(.., meta_valid): data_meta = data. An existing
+	// meta_len (veth, generic XDP) is not part of the program's view.
+	c.xdpMeta, c.xdpMirror = 0, b.MetadataLen()
 	s.traceOp(LayerXDP, op, b)
 	act = s.runProg(c)
-	meta, target = c.xdpMeta, c.ri
+	// The driver computes metalen = xdp->data - xdp->data_meta after the
+	// program: whatever moved data_meta (the program's adjust_meta, or a
+	// carrier that wrote the skb's metadata length itself) counts.
+	meta, target = c.xdpMetaLen(), c.ri
 	s.popCtx()
 	switch act {
 	case XDPPass, XDPDrop, XDPTx, XDPRedirect:
@@ -277,7 +283,7 @@ func (s *Stack) runXDP(b *skb.Buff, d *Device, generic bool) (act, meta int, tar
 // during the run so the area is visible through skb.Buff.Metadata.
 func (s *Stack) xdpAdjustMeta(c *Ctx, delta int) int {
 	b := c.Skb
-	n := c.xdpMeta - delta
+	n := c.xdpMetaLen() - delta
 	headroom := b.Headroom()
 	if n < 0 || n > headroom-skb.SizeofXDPFrame {
 		return errEINVAL
@@ -285,8 +291,8 @@ func (s *Stack) xdpAdjustMeta(c *Ctx, delta int) int {
 	if s.prof.MetalenInvalid(n) {
 		return errEACCES
 	}
-	c.xdpMeta = n
 	b.MetadataSet(n)
+	c.xdpMeta, c.xdpMirror = n, n
 	s.traceOp(LayerXDP, OpXDPAdjustMeta, b)
 	return 0
 }
