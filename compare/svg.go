@@ -52,9 +52,9 @@ func (r *Result) WriteSVG(w io.Writer) error {
 			lo: d.NSPerPacket.Low, hi: d.NSPerPacket.High, whisker: true}
 		allocs[i] = barValue{label: d.Design, refused: d.Refused != "", v: d.AllocsPerPacket, lo: d.AllocsPerPacket, hi: d.AllocsPerPacket}
 	}
-	writePanel(&b, svgTop, "estimated ns per packet", "ns/packet (bar: estimate; whisker: low..high of the cost table's spread)",
+	writePanel(&b, svgTop, "estimated ns per packet", "ns/packet, the design's share (bar: estimate)",
 		"ns", svgNSColour, ns, "%.0f")
-	writePanel(&b, svgTop+panelH, "allocations per packet", "kernel allocations per packet (kmalloc and kmem_cache objects)",
+	writePanel(&b, svgTop+panelH, "allocations per packet", "kernel allocations per packet, the design's share (kmalloc and kmem_cache objects)",
 		"allocs", svgAllocColour, allocs, "%.2f")
 	fmt.Fprintf(&b, "</svg>\n")
 	_, err := io.WriteString(w, b.String())
@@ -93,6 +93,16 @@ func writePanel(b *strings.Builder, top int, title, legend, class, colour string
 	// Legend: the series swatch, and the whisker when drawn.
 	fmt.Fprintf(b, `<g class="legend"><rect x="%d" y="%d" width="12" height="10" fill="%s"/><text x="%d" y="%d">%s</text></g>`+"\n",
 		svgLabelWidth, top+24, colour, svgLabelWidth+18, top+33, esc(legend))
+	if len(vals) > 0 && vals[0].whisker {
+		// The whisker's own legend entry, right of the series.
+		lx := float64(svgWidth - svgRight - 150)
+		ly := float64(top + 29)
+		fmt.Fprintf(b, `<g class="legend"><line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s"/>`+
+			`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s"/><line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s"/>`+
+			`<text x="%.1f" y="%.1f">cost table spread</text></g>`+"\n",
+			lx, ly, lx+20, ly, svgWhiskerColor, lx, ly-4, lx, ly+4, svgWhiskerColor, lx+20, ly-4, lx+20, ly+4, svgWhiskerColor,
+			lx+26, ly+4)
+	}
 	// Grid and ticks.
 	for t := lo; t <= hi+step/2; t += step {
 		xt := x(t)
