@@ -17,17 +17,25 @@
 //     storage maps (flags, key size and BTF, value size 0/65407/65408,
 //     max_entries, BTF present), first-try errno of a raw syscall against
 //     localstorage.Env.CreateMap.
+//   - "storage-keys": key resolution: socket fds of every kind, listeners,
+//     pidfds (live, reaped), a pipe and a closed descriptor against socket
+//     and task storage maps, with every element command.
 //   - "storage-charge": optmem_max charging in a namespace the harness
 //     created: the largest storable value, multi-map sums, the replace path,
-//     map free and owner close returning the charge.
+//     map free and owner close returning the charge, the sysctl lowered
+//     under live elements; task storage is not charged. sk_omem_alloc is
+//     read from the kernel with SO_MEMINFO and compared after every step
+//     of every storage suite.
 //   - "storage-clone": BPF_F_CLONE on passive TCP open for the three
 //     listener kinds (plain TCP, Go's default MPTCP listener with a TCP
 //     client, MPTCP on both sides).
 //   - "storage-seq": rapid-generated operation sequences (map create and
 //     close, update with every flag, lookup, delete, next-key,
-//     lookup-and-delete, socket close, connect) on a pool of sockets, pidfds
-//     and other files, comparing errno, value and sk_omem_alloc after every
-//     step. A disagreement shrinks to a minimal sequence.
+//     lookup-and-delete, socket close, connect, optmem_max change) on a pool
+//     of sockets, pidfds and other files, comparing errno, value and
+//     sk_omem_alloc after every step. A disagreement shrinks to a minimal
+//     sequence. The kernel side reuses one namespace and its sockets across
+//     sequences and deletes every element between them.
 //   - "storage-prog": program-side socket storage (cgroup_skb and sockops
 //     programs calling bpf_sk_storage_get(F_CREATE) and
 //     bpf_sk_storage_delete) driven by real UDP and TCP traffic, against the

@@ -2,6 +2,8 @@ package diff
 
 import (
 	"context"
+	"flag"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -24,6 +26,7 @@ func runSuite(t *testing.T, name string, opts Options) SuiteResult {
 	if opts.Seed == 0 {
 		opts.Seed = testutil.Seed(t)
 	}
+	opts.Checks = checks()
 	rep, err := Run(context.Background(), opts)
 	require.NoError(t, err)
 	var b strings.Builder
@@ -39,6 +42,17 @@ func runSuite(t *testing.T, name string, opts Options) SuiteResult {
 	return res
 }
 
+// checks is the number of generated sequences per rapid suite:
+// -rapid.checks when given (rapid's default is 100), else DefaultChecks.
+func checks() int {
+	if f := flag.Lookup("rapid.checks"); f != nil && f.Value.String() != f.DefValue {
+		if n, err := strconv.Atoi(f.Value.String()); err == nil && n > 0 {
+			return n
+		}
+	}
+	return DefaultChecks
+}
+
 func TestKernelStorageCreate(t *testing.T) {
 	res := runSuite(t, SuiteCreate, Options{})
 	require.Equal(t, len(createCases()), res.Cases)
@@ -52,12 +66,12 @@ func TestKernelStorageClone(t *testing.T) { runSuite(t, SuiteClone, Options{}) }
 
 func TestKernelStorageSeq(t *testing.T) {
 	res := runSuite(t, SuiteSeq, Options{})
-	require.Equal(t, DefaultChecks, res.Cases)
+	require.Equal(t, checks(), res.Cases)
 }
 
 func TestKernelStorageProg(t *testing.T) {
 	res := runSuite(t, SuiteProg, Options{})
-	require.Equal(t, DefaultChecks+3, res.Cases, "generated UDP sequences and the three TCP cases")
+	require.Equal(t, checks()+3, res.Cases, "generated UDP sequences and the three TCP cases")
 	require.Len(t, res.Known, 1, "tcp/mptcp")
 }
 
