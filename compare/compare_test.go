@@ -349,9 +349,12 @@ func TestRealCapture(t *testing.T) {
 	assert.InDelta(t, ext.AllocsPerPacket, rfc.AllocsPerPacket/3, 1e-3)
 	assert.InDelta(t, ext.AllocsPerPacket, co.AllocsPerPacket/2, 1e-3)
 	assert.InDelta(t, ext.AllocsPerPacket, slim.AllocsPerPacket/2, 1e-3)
-	// xdp-meta allocates no metadata; a tc write on a cloned skb may still
-	// unclone the head now and then.
-	assert.Less(t, res.Design("xdp-meta").AllocsPerPacket, 0.01)
+	// xdp-meta keeps no metadata in allocated objects, but the built-in
+	// scenario's tap clones every received frame, and a tc program writing
+	// packet memory unclones the head first (bpf_unclone_prologue): a head
+	// copy per write, its bytes the size of the head.
+	xdp := res.Design("xdp-meta")
+	assert.Greater(t, xdp.BytesPerPacket/xdp.AllocsPerPacket, 512.0, "head copies, not metadata objects")
 	for _, d := range res.Designs {
 		assert.Empty(t, d.Leak, d.Design)
 	}
