@@ -119,7 +119,11 @@ func (s *Stack) ipDefrag(b *skb.Buff, ns *Netns, ip ipv4) *skb.Buff {
 			continue
 		}
 		s.cur = f.pkt
-		f.b.ConsumeSkb()
+		if f.b == head && head != res {
+			s.consumeSkb(f.b) // inet_frag_reasm_prepare: consume_skb(head)
+			continue
+		}
+		f.b.ConsumeSkb() // on frag_list in the kernel (no tracepoint)
 	}
 	s.cur = saved
 	s.removeFragQueue(ns, q)

@@ -149,3 +149,32 @@ func TestXDPMetaCarrierNativeXDP(t *testing.T) {
 		})
 	}
 }
+
+// TestConsumeTracepointTapAndFragments: the application reading a tap's
+// queued clone frees it through consume_skb (packet_recvmsg ->
+// skb_free_datagram), so consume_skb tracepoint programs run for it as for
+// the socket's read; ip_do_fragment's consume_skb of the original does too.
+func TestConsumeTracepointTapAndFragments(t *testing.T) {
+	var at []uint64
+	counter := ProgramFunc(func(c *Ctx) int { at = append(at, c.PacketID); return 0 })
+	cfg := rxToSocketConfig()
+	cfg.Taps = []TapConfig{{Name: "rx", Dev: "eth0", Dir: TapRX}}
+	cfg.Programs = []ProgramConfig{{Name: "reap", Hook: carrier.HookTracepoint, Event: EventConsumeSkb, Prog: counter}}
+	s, te := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 5, Frame: rxFrame("192.0.2.1")}))
+	require.Len(t, te.obs.delivs, 2, "the tap's clone and the socket's skb")
+	require.Equal(t, []uint64{5, 5}, at, "one consume_skb tracepoint run per freed skb")
+
+	at = nil
+	cfg = vethTxConfig()
+	cfg.Programs = []ProgramConfig{{Name: "reap", Hook: carrier.HookTracepoint, Netns: "A", Event: EventConsumeSkb, Prog: counter}}
+	s, te = newStack(t, cfg, "", nil, nil)
+	f := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 3000, noEth: true})
+	require.NoError(t, s.Inject(&Packet{ID: 6, Frame: f}))
+	require.Equal(t, []DeliverEvent{{PacketID: 6, Kind: DeliverSocket, Index: 1}}, te.obs.delivs)
+	// The fragmented original, the first fragment's sk_buff after
+	// skb_morph onto the last one (inet_frag_reasm_prepare), then the
+	// reassembled datagram read by the socket (the other fragments go to
+	// frag_list in the kernel: no consume_skb).
+	require.Equal(t, []uint64{6, 6, 6}, at)
+}

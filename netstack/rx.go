@@ -51,6 +51,18 @@ func (s *Stack) consume(b *skb.Buff, kind DeliverKind, index int) {
 	b.ConsumeSkb()
 }
 
+// consumeSkb models consume_skb() on an skb the stack is done with in the
+// middle of a path (ip_do_fragment's original, the GSO skb after
+// skb_segment, skb_pp_cow_data's old skb): trace_consume_skb programs run
+// when the last reference goes, nothing is delivered. Takes ownership of
+// skb.
+func (s *Stack) consumeSkb(b *skb.Buff) {
+	if b.Users() == 1 && len(s.tpConsum) != 0 {
+		s.runTracepoint(s.tpConsum, b, skb.SkbConsumed)
+	}
+	b.ConsumeSkb()
+}
+
 func (s *Stack) runTracepoint(list []int, b *skb.Buff, reason skb.DropReason) {
 	for _, pi := range list {
 		c := s.pushCtx(pi, carrier.HookTracepoint, b)
@@ -357,7 +369,7 @@ func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device) {
 			s.drop(b, skb.DropNomem, OpVethXDP)
 			return
 		}
-		b.ConsumeSkb()
+		s.consumeSkb(b) // skb_pp_cow_data: consume_skb(skb)
 		b = nb
 	}
 	b.ResetMacHeader()

@@ -258,7 +258,7 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 		setIPCsum(d, ip.ihl)
 		off += n
 	}
-	b.ConsumeSkb() // ip_do_fragment consumes the original
+	s.consumeSkb(b) // ip_do_fragment: consume_skb(skb) after the slow path
 	for i := start; i < len(s.segs); i++ {
 		f := s.segs[i]
 		s.segs[i] = nil
@@ -484,7 +484,7 @@ func (s *Stack) gsoSegment(b *skb.Buff, d *Device) {
 		g.SetNetworkHeader(ethHlen)
 		g.SetTransportHeader(l4off)
 	}
-	b.ConsumeSkb()
+	s.consumeSkb(b) // validate_xmit_skb: consume_skb(skb) once segmented
 	for i := start; i < len(s.segs); i++ {
 		g := s.segs[i]
 		s.segs[i] = nil
