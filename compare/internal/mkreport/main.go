@@ -18,7 +18,9 @@
 // one operation per packet, {{nsop "NAME" "DESIGN" "OP"}} what that
 // operation adds to its ns per packet, {{counter "NAME" "DESIGN" "COUNTER"}} one of
 // its counters, and {{survival "NAME" "DESIGN" "PROGRAM" "MAP"}} the share
-// of a read point's reads that found the value.
+// of a read point's reads that found the value. {{check A ">" B "claim"}}
+// (with num, opnum and survnum for numbers) fails the rendering when a
+// claim the prose makes no longer holds.
 package main
 
 import (
@@ -27,6 +29,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -216,7 +219,50 @@ func render(args []string) error {
 		}
 		return "0", nil // rows with a zero count are left out
 	}
-	funcs := template.FuncMap{
+	num := func(v string, err error) (float64, error) {
+		if err != nil {
+			return 0, err
+		}
+		return strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
+	}
+	funcs := template.FuncMap{}
+	funcs = template.FuncMap{
+		// num, opnum and survnum return get, op and survival as numbers for
+		// check.
+		"num": func(name, design, path string) (float64, error) {
+			return num(funcs["get"].(func(string, string, string) (string, error))(name, design, path))
+		},
+		"opnum": func(name, design, op string) (float64, error) {
+			return num(funcs["op"].(func(string, string, string) (string, error))(name, design, op))
+		},
+		"survnum": func(name, design, prog, m string) (float64, error) {
+			return num(funcs["survival"].(func(string, string, string, string) (string, error))(name, design, prog, m))
+		},
+		"list": func(v ...string) []string { return v },
+		"mul":  func(a, b float64) float64 { return a * b },
+		// check fails the rendering when a claim the prose makes about the
+		// numbers does not hold any more: {{check A ">" B "what"}}.
+		"check": func(a float64, op string, b float64, what string) (string, error) {
+			ok := false
+			switch op {
+			case ">":
+				ok = a > b
+			case ">=":
+				ok = a >= b
+			case "<":
+				ok = a < b
+			case "==":
+				ok = a == b
+			case "~": // equal to the three decimals the reports print
+				ok = math.Abs(a-b) <= 1e-3*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+			default:
+				return "", fmt.Errorf("check %q: unknown operator %q", what, op)
+			}
+			if !ok {
+				return "", fmt.Errorf("claim no longer holds: %s (%v %s %v)", what, a, op, b)
+			}
+			return "", nil
+		},
 		// op: a design's share of one operation per packet.
 		"op": func(name, design, op string) (string, error) {
 			return find(name, design, "ops_per_packet", "op", op, "per_packet")
