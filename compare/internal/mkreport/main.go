@@ -235,11 +235,15 @@ func render(args []string) error {
 		"opnum": func(name, design, op string) (float64, error) {
 			return num(funcs["op"].(func(string, string, string) (string, error))(name, design, op))
 		},
+		"counternum": func(name, design, counter string) (float64, error) {
+			return num(funcs["counter"].(func(string, string, string) (string, error))(name, design, counter))
+		},
 		"survnum": func(name, design, prog, m string) (float64, error) {
 			return num(funcs["survival"].(func(string, string, string, string) (string, error))(name, design, prog, m))
 		},
 		"list": func(v ...string) []string { return v },
 		"mul":  func(a, b float64) float64 { return a * b },
+		"add":  func(a, b float64) float64 { return a + b },
 		// check fails the rendering when a claim the prose makes about the
 		// numbers does not hold any more: {{check A ">" B "what"}}.
 		"check": func(a float64, op string, b float64, what string) (string, error) {
