@@ -42,13 +42,19 @@ type metaRecord struct {
 
 const poisonByte = 0x6b // POISON_FREE
 
-// poisonBytes fills p with POISON_FREE by doubling copies (memmove speed).
-func poisonBytes(p []byte) {
-	if len(p) == 0 {
-		return
+// poisonBlock is a page of POISON_FREE bytes that poisonBytes copies from.
+var poisonBlock = func() (b [PageSize]byte) {
+	for i := range b {
+		b[i] = poisonByte
 	}
-	p[0] = poisonByte
-	for n := 1; n < len(p); n *= 2 {
-		copy(p[n:], p[:n])
+	return b
+}()
+
+// poisonBytes fills p with POISON_FREE: one memmove per page from
+// poisonBlock (a freed buffer is poisoned on every free, so this is on the
+// per-packet path).
+func poisonBytes(p []byte) {
+	for len(p) > 0 {
+		p = p[copy(p, poisonBlock[:]):]
 	}
 }
