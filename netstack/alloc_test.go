@@ -59,6 +59,15 @@ func vethTxConfig() *Config {
 	}
 }
 
+// tproxyConfig: AnyIP (`ip route add local 0.0.0.0/0 dev lo`) and a
+// TPROXY rule steering all UDP to a transparent socket.
+func tproxyConfig() *Config {
+	cfg := rxToSocketConfig()
+	cfg.Routes = []RouteConfig{{Dst: pfx("0.0.0.0/0"), Dev: "lo", Type: RouteLocal}}
+	cfg.Sockets[0].Port, cfg.Sockets[0].TProxy = 3128, true
+	return cfg
+}
+
 func rxFrame(dst string) []byte {
 	return buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: dst, sport: 1000, dport: 9999, payload: 64})
 }
@@ -72,6 +81,7 @@ func TestNoAllocsSteadyState(t *testing.T) {
 		{"rx-to-socket", rxToSocketConfig(), rxFrame("192.0.2.1")},
 		{"rx-tc-veth-socket", rxVethConfig(), rxFrame("10.0.0.2")},
 		{"socket-veth-socket", vethTxConfig(), buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 64, noEth: true})},
+		{"rx-anyip-tproxy", tproxyConfig(), rxFrame("203.0.113.77")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, te := newStack(t, tc.cfg, "", nil, nil)

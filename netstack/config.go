@@ -65,7 +65,11 @@ const (
 )
 
 // DeviceConfig is one network device. A veth pair is declared once, on one
-// end, with Peer naming the other end (created with it).
+// end, with Peer naming the other end (created with it). The loopback
+// device "lo" of a namespace may be declared to set its qdisc, MTU, state
+// and extra addresses: fib_add_ifaddr makes the whole prefix of an address
+// on a loopback device RTN_LOCAL (as 127.0.0.1/8 makes 127/8 local), the
+// older AnyIP idiom (`ip addr add 192.168.0.1/16 dev lo`).
 type DeviceConfig struct {
 	Name  string
 	Kind  string
@@ -112,12 +116,27 @@ type DeviceConfig struct {
 	Down bool
 }
 
-// RouteConfig is a route in a namespace's main table.
+// Route types (RTN_*).
+const (
+	RouteUnicast = "unicast" // RTN_UNICAST in the main table (the default)
+	RouteLocal   = "local"   // RTN_LOCAL in the local table
+)
+
+// RouteConfig is a route in a namespace's main table, or with Type
+// RouteLocal in its local table: `ip route add local 0.0.0.0/0 dev lo`
+// (AnyIP) makes every destination in Dst local, so fib_table_lookup on
+// input returns RTN_LOCAL and ip_route_input_slow delivers locally
+// (ip_local_deliver) to a socket bound to the port on the wildcard or the
+// exact address; output to such a destination goes through loopback
+// (__mkroute_output: dev_out = net->loopback_dev). Via is not allowed on a
+// local route.
 type RouteConfig struct {
 	Netns string
 	Dst   netip.Prefix // the zero Prefix is the default route
 	Dev   string
 	Via   netip.Addr
+	// Type is RouteUnicast ("" too) or RouteLocal.
+	Type string
 }
 
 // NeighConfig is a permanent neighbour entry.
@@ -149,6 +168,22 @@ type SocketConfig struct {
 	Mark, Priority uint32
 	// RcvBuf is SO_RCVBUF in bytes (212992, rmem_default, when 0).
 	RcvBuf int
+	// TProxy steers every packet of the socket's protocol received in its
+	// namespace to this socket, as an iptables rule
+	// `-t mangle -A PREROUTING -p <proto> -j TPROXY --on-port <Port>` with
+	// IP_TRANSPARENT on the socket does: tproxy_tg4 (after ip_rcv_core, in
+	// NF_INET_PRE_ROUTING) finds the transparent listener on the on-port
+	// (nf_tproxy_get_sock_v4) and nf_tproxy_assign_sock sets skb->sk with
+	// the sock_edemux destructor; __udp4_lib_rcv / tcp_v4_rcv then take it
+	// with skb_steal_sock instead of looking the socket up. The packet still
+	// needs a local route for its destination (the usual companion
+	// `ip route add local 0.0.0.0/0 dev lo`, a RouteLocal); otherwise it is
+	// routed on and ip_forward drops it because skb->sk is set. The model's
+	// sockets have no peer, so the rule's first lookup (an established
+	// socket of the packet's own 4-tuple) never matches; fragments are
+	// not steered (the kernel's nf_defrag_ipv4 reassembles them before
+	// TPROXY; the model reassembles at local delivery).
+	TProxy bool
 	// NoRead leaves received skbs queued until Close (the application never
 	// reads); by default the application reads after every Inject.
 	NoRead bool

@@ -56,6 +56,9 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 	ip, _ := parseIPv4(b.Data())
 	d := s.devOf(b)
 	ns := d.ns
+	if len(ns.tproxy) != 0 && !ip.isFragment() {
+		s.tproxyAssign(b, ns, ip)
+	}
 	if s.isLocal(ns, ip.dst) {
 		s.ipLocalDeliver(b, ns)
 		return
@@ -70,11 +73,18 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 	s.ipForward(b, ns, ip)
 }
 
-// isLocal models the local table: an address of any device of the
-// namespace, the limited broadcast, or loopback.
+// isLocal models fib_lookup's first step, the local table (RT_TABLE_LOCAL
+// is consulted before main): an address of any device of the namespace,
+// the limited broadcast, the prefixes of loopback addresses (127.0.0.0/8)
+// and RouteLocal routes (AnyIP) are RTN_LOCAL.
 func (s *Stack) isLocal(ns *Netns, a netip.Addr) bool {
-	if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || (a.Is4() && a.As4()[0] == 127) {
+	if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		return true
+	}
+	for _, p := range ns.local {
+		if p.Contains(a) {
+			return true
+		}
 	}
 	for _, d := range ns.devs {
 		if d != nil && d.hasAddr(a) {
@@ -82,6 +92,49 @@ func (s *Stack) isLocal(ns *Netns, a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// tproxyAssign models the mangle PREROUTING TPROXY rules of ns
+// (tproxy_tg4): the first rule of the packet's protocol takes it; its
+// transparent socket is assigned (nf_tproxy_assign_sock: skb->sk,
+// destructor sock_edemux), or, when the header is truncated, nothing is
+// (the model's ip_rcv_core already checked it). A rule whose socket is not
+// transparent would NF_DROP; the model only makes rules for transparent
+// sockets.
+func (s *Stack) tproxyAssign(b *skb.Buff, ns *Netns, ip ipv4) {
+	proto := ProtoUDP
+	switch ip.proto {
+	case ipprotoUDP:
+	case ipprotoTCP:
+		proto = ProtoTCP
+	default:
+		return
+	}
+	if b.Len() < ip.ihl+4 {
+		return
+	}
+	for _, sk := range ns.tproxy {
+		if sk.proto == proto {
+			b.SetOwner(sk, sockEdemux)
+			return
+		}
+	}
+}
+
+// sockEdemux models sock_edemux, the destructor of an early-demuxed or
+// TPROXY-assigned skb: it only drops the socket reference.
+func sockEdemux(*skb.Buff) {}
+
+// stealSock models skb_steal_sock(): a socket prefetched by TPROXY is
+// taken from the skb (skb->sk = NULL, no destructor run). Returns nil when
+// the skb carries none.
+func stealSock(b *skb.Buff) *Socket {
+	sk, ok := b.Sk().(*Socket)
+	if !ok {
+		return nil
+	}
+	b.Orphan() // sock_edemux does nothing the model tracks
+	return sk
 }
 
 // routeOutput models fib_lookup for output: the longest matching prefix of
@@ -117,6 +170,12 @@ func (s *Stack) routeOutput(ns *Netns, dst netip.Addr) (*Device, netip.Addr) {
 func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	if b.H().PktType != skb.PacketHost {
 		s.drop(b, skb.DropOtherhost, OpIPForward)
+		return
+	}
+	if b.Sk() != nil {
+		// ip_forward: if (unlikely(skb->sk)) goto drop (a TPROXY-assigned
+		// packet without a local route).
+		s.drop(b, skb.DropNotSpecified, OpIPForward)
 		return
 	}
 	if ip.ttl <= 1 {
@@ -205,7 +264,10 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 		s.drop(b, skb.DropPktTooSmall, OpUDPRcv)
 		return
 	}
-	sk := ns.lookup(ProtoUDP, ip.dst, dport)
+	sk := stealSock(b) // inet_steal_sock
+	if sk == nil {
+		sk = ns.lookup(ProtoUDP, ip.dst, dport)
+	}
 	if sk == nil {
 		s.drop(b, skb.DropNoSocket, OpUDPRcv)
 		return
@@ -232,7 +294,10 @@ func (s *Stack) tcpRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 		return
 	}
 	dport := binary.BigEndian.Uint16(data[2:4])
-	sk := ns.lookup(ProtoTCP, ip.dst, dport)
+	sk := stealSock(b) // __inet_lookup_skb -> inet_steal_sock
+	if sk == nil {
+		sk = ns.lookup(ProtoTCP, ip.dst, dport)
+	}
 	if sk == nil {
 		s.drop(b, skb.DropNoSocket, OpTCPRcv)
 		return

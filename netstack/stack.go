@@ -56,6 +56,8 @@ type Netns struct {
 	forwarding bool
 	devs       []*Device // by ifindex
 	routes     []route
+	local      []netip.Prefix // the local table's RTN_LOCAL prefixes (besides device addresses)
+	tproxy     []*Socket      // TPROXY rules' sockets, in rule order
 	neigh      []neighEntry
 	socks      []*Socket
 	frags      []*fragQueue
@@ -362,6 +364,12 @@ func (s *Stack) build(maxVal int) error {
 			if dc.MTU != 0 {
 				n.lo.mtu = dc.MTU
 			}
+			for _, p := range dc.Addrs {
+				if !p.Addr().Is4() {
+					return cfgErr("%s: only IPv4 addresses on lo are modelled", what)
+				}
+				n.lo.addrs = append(n.lo.addrs, p)
+			}
 			n.lo.cfg = i
 			continue
 		}
@@ -464,18 +472,39 @@ func (s *Stack) build(maxVal int) error {
 		if !dst.IsValid() {
 			dst = netip.MustParsePrefix("0.0.0.0/0")
 		}
-		n.routes = append(n.routes, route{dst: dst.Masked(), dev: d, via: rc.Via})
+		if !dst.Addr().Is4() {
+			return cfgErr("route %d: only IPv4 routes are modelled", i)
+		}
+		switch rc.Type {
+		case "", RouteUnicast:
+			n.routes = append(n.routes, route{dst: dst.Masked(), dev: d, via: rc.Via})
+		case RouteLocal:
+			// fib_table_insert into RT_TABLE_LOCAL, type RTN_LOCAL.
+			if rc.Via.IsValid() {
+				return cfgErr("route %d: a local route has no gateway", i)
+			}
+			n.local = append(n.local, dst.Masked())
+		default:
+			return cfgErr("route %d: type %q (want unicast or local)", i, rc.Type)
+		}
 	}
 	for _, n := range s.nss {
-		// Connected routes of every address (fib_add_ifaddr).
+		// fib_add_ifaddr: every address is RTN_LOCAL (the address itself,
+		// Device.hasAddr); its prefix gets an RTN_UNICAST connected route,
+		// or on a loopback device an RTN_LOCAL one (127.0.0.0/8).
 		for _, d := range n.devs {
-			if d == nil || d.kind == KindLoopback {
+			if d == nil {
 				continue
 			}
 			for _, p := range d.addrs {
-				if p.Addr().Is4() {
-					n.routes = append(n.routes, route{dst: p.Masked(), dev: d})
+				if !p.Addr().Is4() || p.Masked().Addr().As4()[0] == 0 {
+					continue // ipv4_is_zeronet(prefix): no prefix route
 				}
+				if d.kind == KindLoopback {
+					n.local = append(n.local, p.Masked())
+					continue
+				}
+				n.routes = append(n.routes, route{dst: p.Masked(), dev: d})
 			}
 		}
 	}
@@ -516,6 +545,9 @@ func (s *Stack) build(maxVal int) error {
 		sk.rq = make([]queued, 0, 16)
 		n.socks = append(n.socks, sk)
 		s.socks = append(s.socks, sk)
+		if sc.TProxy {
+			n.tproxy = append(n.tproxy, sk)
+		}
 	}
 	for i, tc := range c.Taps {
 		n, err := nsOf(fmt.Sprintf("tap %d (%s)", i, tc.Name), nsName(tc.Netns))
