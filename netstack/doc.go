@@ -20,9 +20,13 @@
 //	   │ tc ingress (tcx: NEXT/PASS/DROP/REDIRECT; redirect_peer → another round)
 //	   │ bridge port → br_handle_frame (forward / flood clones / up the bridge)
 //	   ▼
-//	 ip_rcv_core (OTHERHOST, INHDR, IP_CSUM, PKT_TOO_SMALL) → route (ip_error: INADDRERRORS)
+//	 ip_rcv_core (OTHERHOST, INHDR, IP_CSUM, PKT_TOO_SMALL)
+//	   → PREROUTING: TPROXY rules (tproxy_tg4: skb->sk = the transparent socket)
+//	   → route: local table first (device addresses, lo prefixes, local
+//	     routes: AnyIP), then main (ip_error: INADDRERRORS)
 //	   ├─ local: ip_defrag (skb_morph) → ip_local_deliver_finish
-//	   │     UDP: tunnel socket → vxlan/geneve decap (__iptunnel_pull_header,
+//	   │     UDP: skb_steal_sock (TPROXY) or the socket lookup; a
+//	   │          tunnel socket → vxlan/geneve decap (__iptunnel_pull_header,
 //	   │          eth_type_trans on the inner frame) → GRO cells → RX again
 //	   │          else cgroup ingress → socket filter → receive queue → read
 //	   │     TCP: same filters; ACK frees the retransmit queue
@@ -74,6 +78,13 @@
 //     generic XDP only (dev->xdp_prog); native XDP programs live in the
 //     driver, so a NIC or veth with native XDP still runs GRO (as the
 //     veth-gro transition measured).
+//   - Local delivery of traffic to arbitrary addresses uses the kernel's
+//     mechanisms: a local route (RouteConfig.Type RouteLocal, `ip route add
+//     local 0.0.0.0/0 dev lo`) or an address prefix on lo makes the
+//     destination RTN_LOCAL, and a socket bound to the wildcard address
+//     receives it on its port (AnyIP); a TPROXY rule with an
+//     IP_TRANSPARENT socket (SocketConfig.TProxy) takes every packet of a
+//     protocol whatever its port.
 //   - Neighbours are static; a veth or bridge peer's address resolves as if
 //     ARP had completed; otherwise NEIGH_FAILED.
 //   - The socket reader runs after every Inject (SocketConfig.NoRead and
