@@ -1,19 +1,26 @@
 package netstack
 
 import (
+	"fmt"
+
 	"github.com/skbsim/skbsim/skb"
 )
 
 // maxFDB bounds a bridge's learned addresses in the model.
 const maxFDB = 256
 
+// fdbLearn models br_fdb_update(): a known address moves to the port the
+// frame came in on unless its entry is sticky (BR_FDB_STICKY; a static
+// entry without it roams like a learned one); a new one is learned.
 func (br *Device) fdbLearn(mac [6]byte, port *Device) {
 	if isMulticastMAC(mac[:]) {
 		return
 	}
 	for i := range br.fdb {
 		if br.fdb[i].mac == mac {
-			br.fdb[i].port = port
+			if !br.fdb[i].sticky {
+				br.fdb[i].port = port
+			}
 			return
 		}
 	}
@@ -138,4 +145,8 @@ func (s *Stack) brDevXmit(b *skb.Buff, br *Device) {
 		}
 	}
 	s.brFlood(b, br, nil, false)
+}
+
+func macString(m [6]byte) string {
+	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
 }

@@ -18,7 +18,9 @@ type Config struct {
 	Devices    []DeviceConfig
 	Routes     []RouteConfig
 	Neighbours []NeighConfig
-	Sockets    []SocketConfig
+	// FDB are static bridge forwarding entries.
+	FDB     []FDBConfig
+	Sockets []SocketConfig
 	Taps       []TapConfig
 	Programs   []ProgramConfig
 	// Entries are where captured packets enter; Packet.Entry indexes them.
@@ -147,6 +149,19 @@ type NeighConfig struct {
 	MAC   [6]byte
 }
 
+// FDBConfig is a static entry of a bridge's forwarding database, as
+// `bridge fdb add MAC dev PORT master static [sticky]` makes it (br_fdb_add
+// -> fdb_add_entry with BR_FDB_STATIC): frames to MAC are forwarded to the
+// port from the first one on, instead of being flooded until the address
+// is learned. Learning (br_fdb_update) still moves a static entry to the
+// port a frame from MAC arrives on, unless Sticky (BR_FDB_STICKY).
+type FDBConfig struct {
+	Netns  string
+	Dev    string // the bridge port (its master is the bridge)
+	MAC    [6]byte
+	Sticky bool
+}
+
 // Protocols of sockets.
 const (
 	ProtoUDP = "udp"
@@ -270,6 +285,7 @@ func (c *Config) Copy() *Config {
 	}
 	n.Routes = slices.Clone(c.Routes)
 	n.Neighbours = slices.Clone(c.Neighbours)
+	n.FDB = slices.Clone(c.FDB)
 	n.Sockets = slices.Clone(c.Sockets)
 	n.Taps = slices.Clone(c.Taps)
 	n.Programs = slices.Clone(c.Programs)

@@ -168,3 +168,5 @@ func TestLocalRouteConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+func newAlloc() *skb.Allocator { return skb.NewAllocator(kmem.New(), skb.DefaultProfile()) }

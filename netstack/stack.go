@@ -100,8 +100,10 @@ type neighEntry struct {
 }
 
 type fdbEntry struct {
-	mac  [6]byte
-	port *Device
+	mac    [6]byte
+	port   *Device
+	static bool // BR_FDB_STATIC: configured, never aged
+	sticky bool // BR_FDB_STICKY: learning does not move it
 }
 
 // Device is a network device of the model.
@@ -447,6 +449,27 @@ func (s *Stack) build(maxVal int) error {
 		}
 		d.master = br
 		br.ports = append(br.ports, d)
+	}
+	for i, fc := range c.FDB {
+		n, err := nsOf(fmt.Sprintf("fdb entry %d", i), nsName(fc.Netns))
+		if err != nil {
+			return err
+		}
+		d := n.dev(fc.Dev)
+		if d == nil || d.master == nil {
+			return cfgErr("fdb entry %d: %q is not a bridge port in %s", i, fc.Dev, n.name)
+		}
+		if isMulticastMAC(fc.MAC[:]) || fc.MAC == ([6]byte{}) {
+			return cfgErr("fdb entry %d: %s is not a unicast address", i, macString(fc.MAC))
+		}
+		br := d.master
+		if br.fdbFind(fc.MAC) != nil {
+			return cfgErr("fdb entry %d: %s already in %s's database", i, macString(fc.MAC), br.name)
+		}
+		if len(br.fdb) >= maxFDB {
+			return cfgErr("fdb entry %d: more than %d entries on %s", i, maxFDB, br.name)
+		}
+		br.fdb = append(br.fdb, fdbEntry{mac: fc.MAC, port: d, static: true, sticky: fc.Sticky})
 	}
 	// UDP tunnel sockets (vxlan_sock / geneve_sock) in the link namespace.
 	for _, d := range s.devs {
