@@ -19,10 +19,10 @@ type Config struct {
 	Routes     []RouteConfig
 	Neighbours []NeighConfig
 	// FDB are static bridge forwarding entries.
-	FDB     []FDBConfig
-	Sockets []SocketConfig
-	Taps       []TapConfig
-	Programs   []ProgramConfig
+	FDB      []FDBConfig
+	Sockets  []SocketConfig
+	Taps     []TapConfig
+	Programs []ProgramConfig
 	// Entries are where captured packets enter; Packet.Entry indexes them.
 	// An empty list means RX on the first NIC (or first device).
 	Entries []EntryConfig
