@@ -4,8 +4,10 @@ import (
 	"github.com/skbsim/skbsim/capture"
 )
 
-// Packet is one captured packet as a shard replays it. Data is a view into
-// the replay's buffers, valid only during the call that receives it.
+// Packet is one captured packet with its decoded headers, as the
+// single-worker path replays it (the tracer prints the headers; batches for
+// several workers carry a much smaller summary). Data is a view into the
+// replay's buffers, valid only during the call that receives it.
 type Packet struct {
 	// ID is the packet's index in the capture (for several captures, the
 	// index counted across them in the order given).
@@ -13,14 +15,43 @@ type Packet struct {
 	Timestamp int64
 	OrigLen   int
 	Link      capture.LinkType
-	// Owned says Data is the replay's own copy (a batch slot), which the
-	// shard may modify in place.
+	// Owned says Data is the replay's own copy, which the shard may
+	// modify in place.
 	Owned bool
 	// Iface is the capture interface (pcapng); with several entry points
 	// it picks the entry.
 	Iface int
 	Data  []byte
 	Dec   capture.Decoded
+}
+
+// frameInfo is what a shard needs of a packet's decoded headers: the flow
+// hash and how to build the frame it injects. capture.Decoded is close to
+// a kilobyte; batches carry this summary instead.
+type frameInfo struct {
+	hash        uint64
+	etherType   uint16 // Hdr[0].L2.EtherType
+	l2Len       uint16 // Hdr[0].L2.HeaderLen
+	l2Kind      capture.L2Kind
+	l3          capture.L3Proto
+	unsupported bool // FlagUnsupportedLink
+}
+
+func frameInfoOf(d *capture.Decoded) frameInfo {
+	h := &d.Hdr[0]
+	return frameInfo{hash: d.FlowHash, etherType: h.L2.EtherType, l2Len: h.L2.HeaderLen,
+		l2Kind: h.L2.Kind, l3: h.L3.Proto, unsupported: d.Flags&capture.FlagUnsupportedLink != 0}
+}
+
+// wire is a packet as a shard injects it: a batch slot, or built from a
+// Packet on the single-worker path.
+type wire struct {
+	id, ts int64
+	data   []byte
+	iface  int
+	link   capture.LinkType
+	owned  bool // data is the replay's own copy, which the shard may modify in place
+	frameInfo
 }
 
 // batchPackets and arenaBytes size a batch: up to batchPackets packets
@@ -37,7 +68,7 @@ const (
 type batch struct {
 	n     int
 	used  int
-	pkts  [batchPackets]Packet
+	pkts  [batchPackets]wire
 	arena []byte
 }
 
@@ -48,16 +79,16 @@ func (b *batch) fits(size int) bool {
 	return b.n < batchPackets && b.used+size <= len(b.arena)
 }
 
-// add copies p into the batch and returns the slot, whose Dec the caller
-// fills.
-func (b *batch) add(p *capture.Packet, id int64) *Packet {
+// add copies p into the batch and returns the slot, whose frameInfo the
+// caller fills.
+func (b *batch) add(p *capture.Packet, id int64) *wire {
 	s := &b.pkts[b.n]
 	b.n++
 	end := b.used + len(p.Data)
-	s.Data = b.arena[b.used:end:end]
-	copy(s.Data, p.Data)
+	s.data = b.arena[b.used:end:end]
+	copy(s.data, p.Data)
 	b.used = end
-	s.ID, s.Timestamp, s.OrigLen, s.Link, s.Iface, s.Owned = id, p.Timestamp, p.OrigLen, p.LinkType, p.Interface, true
+	s.id, s.ts, s.link, s.iface, s.owned = id, p.Timestamp, p.LinkType, p.Interface, true
 	return s
 }
 
@@ -85,7 +116,7 @@ func newLane() *lane {
 
 // slot returns room for a packet of size bytes, sending the current batch
 // when it is full.
-func (l *lane) slot(p *capture.Packet, id int64) *Packet {
+func (l *lane) slot(p *capture.Packet, id int64) *wire {
 	if !l.cur.fits(len(p.Data)) {
 		l.flush()
 	}

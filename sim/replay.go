@@ -176,8 +176,8 @@ func (rd *reading) parallel(readers []*capture.Reader, m *machine, rep *Report, 
 			defer wg.Done()
 			for b := range l.work {
 				for i := range b.n {
-					p := &b.pkts[i]
-					m.shardOf(p.Dec.FlowHash).inject(p)
+					w := &b.pkts[i]
+					m.shardOf(w.hash).replay(w, nil)
 				}
 				l.free <- b
 			}
@@ -191,8 +191,7 @@ func (rd *reading) parallel(readers []*capture.Reader, m *machine, rep *Report, 
 	err := rd.each(readers, rep, func(p *capture.Packet, id int64) {
 		dec.Decode(p, d)
 		l := lanes[(d.FlowHash%nshards)%uint64(workers)]
-		s := l.slot(p, id)
-		s.Dec = *d
+		l.slot(p, id).frameInfo = frameInfoOf(d)
 	})
 	for _, l := range lanes {
 		l.flush()

@@ -182,13 +182,22 @@ func entryMAC(dev int, peer bool) [6]byte {
 // Ethernet headers: the capture's other end.
 var peerMAC = [6]byte{0x02, 0x53, 0x4b, 0x42, 0xff, 0xfe}
 
-// inject replays one packet. Steady state does not allocate.
+// inject replays one packet of the single-worker path (the tracer sees its
+// decoded headers). Steady state does not allocate.
 func (sh *shard) inject(p *Packet) {
+	w := wire{id: p.ID, ts: p.Timestamp, data: p.Data, iface: p.Iface, link: p.Link, owned: p.Owned,
+		frameInfo: frameInfoOf(&p.Dec)}
+	sh.replay(&w, p)
+}
+
+// replay injects one packet; p is the packet with its decoded headers when
+// tracing (nil in batches: tracing needs a single worker).
+func (sh *shard) replay(w *wire, p *Packet) {
 	entry := 0
 	if n := len(sh.ents); n > 1 {
-		entry = min(int(p.Iface), n-1)
+		entry = min(w.iface, n-1)
 	}
-	frame, ok := sh.frameOf(p, entry)
+	frame, ok := sh.frameOf(w, entry)
 	if !ok {
 		sh.tally.outcome(outNotEthernet)
 		return
@@ -196,16 +205,17 @@ func (sh *shard) inject(p *Packet) {
 	// The NIC's RSS hash (skb_set_hash(skb, hash, PKT_HASH_TYPE_L4) in the
 	// driver) is the capture's flow hash: symmetric, where a Toeplitz key
 	// usually is not.
-	sh.np = netstack.Packet{ID: uint64(p.ID), Frame: frame, Entry: entry, Tstamp: p.Timestamp,
-		Hash: uint32(p.Dec.FlowHash)}
-	if sh.tr != nil {
-		sh.np.Trace = sh.tr.wants(p.ID)
-		sh.tr.begin(p)
+	sh.np = netstack.Packet{ID: uint64(w.id), Frame: frame, Entry: entry, Tstamp: w.ts,
+		Hash: uint32(w.hash)}
+	tr := sh.tr
+	if tr != nil && p != nil {
+		sh.np.Trace = tr.wants(w.id)
+		tr.begin(p)
 	}
 	if err := sh.stack.Inject(&sh.np); err != nil {
 		sh.tally.outcome(outRejected)
-		if sh.tr != nil {
-			sh.tr.rejected(p.ID, err)
+		if tr != nil {
+			tr.rejected(w.id, err)
 		}
 	}
 	if sh.polled++; sh.polled == napiBudget {
@@ -235,29 +245,29 @@ func (sh *shard) endPoll() {
 // front of the captured IP packet (models the capture having been taken on
 // the wire of the entry device). RX entries only; TX entries take the
 // captured bytes as they are.
-func (sh *shard) frameOf(p *Packet, entry int) ([]byte, bool) {
-	h := &p.Dec.Hdr[0]
+func (sh *shard) frameOf(w *wire, entry int) ([]byte, bool) {
+	data := w.data
 	if !sh.ents[entry].rx {
-		return p.Data, len(p.Data) > 0
+		return data, len(data) > 0
 	}
-	if p.Link == capture.LinkEthernet {
-		if !sh.rewriteMAC || len(p.Data) < 14 || p.Data[0]&1 != 0 {
-			return p.Data, len(p.Data) > 0
+	if w.link == capture.LinkEthernet {
+		if !sh.rewriteMAC || len(data) < 14 || data[0]&1 != 0 {
+			return data, len(data) > 0
 		}
 		// The capture was taken on the entry device's wire: unicast
 		// frames are addressed to it (PACKET_HOST in eth_type_trans).
 		mac := sh.ents[entry].mac
-		if p.Owned {
-			copy(p.Data, mac[:])
-			return p.Data, true
+		if w.owned {
+			copy(data, mac[:])
+			return data, true
 		}
-		f := append(append(sh.frame[:0], mac[:]...), p.Data[6:]...)
+		f := append(append(sh.frame[:0], mac[:]...), data[6:]...)
 		sh.frame = f
 		return f, true
 	}
-	etype := h.L2.EtherType
-	if h.L2.Kind == capture.L2None {
-		switch h.L3.Proto {
+	etype := w.etherType
+	if w.l2Kind == capture.L2None {
+		switch w.l3 {
 		case capture.L3IPv4:
 			etype = 0x0800
 		case capture.L3IPv6:
@@ -266,15 +276,15 @@ func (sh *shard) frameOf(p *Packet, entry int) ([]byte, bool) {
 			return nil, false
 		}
 	}
-	off := int(h.L2.HeaderLen)
-	if etype < 0x0600 || off > len(p.Data) || p.Dec.Flags&capture.FlagUnsupportedLink != 0 {
+	off := int(w.l2Len)
+	if etype < 0x0600 || off > len(data) || w.unsupported {
 		return nil, false
 	}
 	mac := sh.ents[entry].mac
 	f := append(sh.frame[:0], mac[:]...)
 	f = append(f, peerMAC[:]...)
 	f = append(f, byte(etype>>8), byte(etype))
-	f = append(f, p.Data[off:]...)
+	f = append(f, data[off:]...)
 	sh.frame = f
 	return f, true
 }
