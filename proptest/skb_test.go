@@ -17,7 +17,8 @@ import (
 // against a plain reference. Header fields follow __copy_skb_header on
 // clone and copy and skb_scrub_packet's xnet rules; data bytes are shared
 // by clones (a write is seen by every sharer) and private after a copy or
-// skb_unclone; the hooks fire once per event, the Free hook while the
+// skb_unclone; XDP meta_len shared by clones, 0 after a copy, cleared by
+// pskb_expand_head before v6.19; the hooks fire once per event, the Free hook while the
 // extension is still attached; the default profile's ExtCOWClearIfActive
 // rule holds; skb_share_check and skb_unshare hand back the right skb;
 // allocation faults (kmem.Fault with a seeded probability) leave the skb
@@ -39,8 +40,9 @@ func hdrOf(b *skb.Buff) rHdr {
 }
 
 type rBuf struct {
-	refs  int
-	bytes []byte
+	refs    int
+	bytes   []byte
+	metaLen int // skb_shinfo()->meta_len lives with the buffer
 }
 
 type rExtObj struct {
@@ -116,11 +118,13 @@ func (s *skbRefMachine) Alloc(t *rapid.T) {
 		return
 	}
 	b.Reserve(64)
+	ml := 4 * rapid.IntRange(0, 8).Draw(t, "meta words")
+	b.MetadataSet(ml)
 	d := b.Put(n)
 	for i := range d {
 		d[i] = byte(i * 7)
 	}
-	s.skbs = append(s.skbs, &rBuff{b: b, hdr: hdrOf(b), buf: &rBuf{refs: 1, bytes: slices.Clone(d)}, users: 1})
+	s.skbs = append(s.skbs, &rBuff{b: b, hdr: hdrOf(b), buf: &rBuf{refs: 1, bytes: slices.Clone(d), metaLen: ml}, users: 1})
 }
 
 func (s *skbRefMachine) SetHeader(t *rapid.T) {
@@ -250,8 +254,14 @@ func (s *skbRefMachine) Unclone(t *rapid.T) {
 		return
 	}
 	if r.cloned && r.buf.refs > 1 {
+		// pskb_expand_head: the shared info is copied, then meta_len
+		// cleared before v6.19.
+		ml := 0
+		if s.a.Profile().PskbExpandHeadKeepsMeta {
+			ml = r.buf.metaLen
+		}
 		r.buf.refs--
-		r.buf = &rBuf{refs: 1, bytes: slices.Clone(r.buf.bytes)}
+		r.buf = &rBuf{refs: 1, bytes: slices.Clone(r.buf.bytes), metaLen: ml}
 		r.cloned = false
 	}
 }
@@ -336,6 +346,9 @@ func (s *skbRefMachine) Check(t *rapid.T) {
 		}
 		if string(r.b.Data()) != string(r.buf.bytes) {
 			t.Fatalf("data %x, reference %x", r.b.Data(), r.buf.bytes)
+		}
+		if r.b.MetadataLen() != r.buf.metaLen {
+			t.Fatalf("meta_len %d, reference %d", r.b.MetadataLen(), r.buf.metaLen)
 		}
 		if r.b.Users() != r.users || r.b.Cloned() != r.cloned || r.b.Dataref() != r.buf.refs {
 			t.Fatalf("users %d cloned %v dataref %d, reference %d %v %d", r.b.Users(), r.b.Cloned(), r.b.Dataref(), r.users, r.cloned, r.buf.refs)
