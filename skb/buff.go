@@ -77,17 +77,19 @@ type fclonePair struct {
 
 // check panics if b was freed. It is the use-after-free detector every
 // method calls first.
+// It is kept small enough to inline into the accessors: the panics are
+// built in misuse.
 func (b *Buff) check(op string) {
-	if b == nil {
-		panic("skb: " + op + " on nil skb")
-	}
-	if b.state != stateLive {
+	if b == nil || b.state != stateLive {
 		b.misuse(op)
 	}
 }
 
 //go:noinline
 func (b *Buff) misuse(op string) {
+	if b == nil {
+		panic("skb: " + op + " on nil skb")
+	}
 	where := ""
 	if _, file, line, ok := runtime.Caller(3); ok {
 		where = fmt.Sprintf(" (called from %s:%d)", file, line)
