@@ -49,6 +49,12 @@ type NamespaceConfig struct {
 	// Forwarding is net.ipv4.ip_forward in this namespace (0 by default,
 	// as in the kernel).
 	Forwarding bool
+	// IPv6Forwarding is net.ipv6.conf.all.forwarding (0 by default).
+	IPv6Forwarding bool
+	// DisableIPv6 is net.ipv6.conf.all.disable_ipv6 = 1: ip6_rcv_core
+	// drops every IPv6 packet with SKB_DROP_REASON_IPV6DISABLED. IPv6 is
+	// enabled by default, as in the kernel.
+	DisableIPv6 bool
 }
 
 // Device kinds.
@@ -174,8 +180,10 @@ type SocketConfig struct {
 	Name  string
 	Netns string
 	Proto string // ProtoUDP or ProtoTCP
-	Addr  netip.Addr
-	Port  uint16
+	// Addr is the bound address: none or IPv4 makes an AF_INET socket, an
+	// IPv6 one (:: for the wildcard) an AF_INET6 socket.
+	Addr netip.Addr
+	Port uint16
 	// Cgroup is the cgroup path of the socket's owner ("" is the root);
 	// cgroup_skb programs attached to it or an ancestor run.
 	Cgroup string
@@ -183,6 +191,9 @@ type SocketConfig struct {
 	Mark, Priority uint32
 	// RcvBuf is SO_RCVBUF in bytes (212992, rmem_default, when 0).
 	RcvBuf int
+	// V6Only is IPV6_V6ONLY on a socket bound to the IPv6 wildcard ("::"):
+	// it then receives no IPv4 (v4-mapped) traffic.
+	V6Only bool
 	// TProxy steers every packet of the socket's protocol received in its
 	// namespace to this socket, as an iptables rule
 	// `-t mangle -A PREROUTING -p <proto> -j TPROXY --on-port <Port>` with

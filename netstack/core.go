@@ -70,8 +70,7 @@ func (s *Stack) deliverProto(b *skb.Buff) {
 		s.traceOp(LayerIP, OpARP, b)
 		s.consume(b, DeliverOther, -1)
 	case ethPIPv6:
-		// The model has no IPv6 layer: as on a host with IPv6 disabled.
-		s.drop(b, skb.DropIPv6Disabled, OpNetifReceive)
+		s.ip6Rcv(b)
 	default:
 		s.drop(b, skb.DropUnhandledProto, OpNetifReceive)
 	}

@@ -32,6 +32,14 @@
 //	   │     TCP: same filters; ACK frees the retransmit queue
 //	   │     GRE/IPIP/SIT: ip_tunnel_rcv → RX on the tunnel device
 //	   └─ forward: ip_forward (TTL, skb_cow, priority from TOS) → ip_output
+//	 ipv6_rcv → ip6_rcv_core (OTHERHOST, IPV6DISABLED, INHDR, UNHANDLED_PROTO,
+//	   PKT_TOO_SMALL; hop-by-hop length) → ip6_route_input
+//	   ├─ local / joined multicast: ip6_protocol_deliver_rcu (hop-by-hop,
+//	   │     destination options, exhausted routing headers skipped) →
+//	   │     UDP / TCP as above (AF_INET6 sockets, dual-stack on ::),
+//	   │     ICMPv6 consumed, unknown → IP_NOPROTO
+//	   └─ forward: ip6_forward (forwarding sysctl, hop limit, MTU: no
+//	         fragmentation, skb_cow) → ip6_finish_output2 (ETH_P_IPV6)
 //
 //	TX (entry "tx": a socket sends the captured IP packet)
 //	 UDP ip_make_skb / TCP tcp_sendmsg (fclone kept on the rtx queue,
@@ -85,6 +93,13 @@
 //     receives it on its port (AnyIP); a TPROXY rule with an
 //     IP_TRANSPARENT socket (SocketConfig.TProxy) takes every packet of a
 //     protocol whatever its port.
+//   - IPv6 is enabled unless NamespaceConfig.DisableIPv6
+//     (net.ipv6.conf.all.disable_ipv6); forwarding is its own sysctl
+//     (IPv6Forwarding). Not modelled: IPv6 reassembly (a fragment header
+//     at local delivery is dropped NOT_SPECIFIED), routing headers with
+//     segments left (SRH; dropped likewise, as ipv6_srh_rcv does with
+//     seg6 disabled), hop-by-hop option semantics (options are skipped),
+//     IPv6 tunnels, sending IPv6 from sockets, TPROXY for IPv6.
 //   - Neighbours are static; a veth or bridge peer's address resolves as if
 //     ARP had completed; otherwise NEIGH_FAILED.
 //   - The socket reader runs after every Inject (SocketConfig.NoRead and

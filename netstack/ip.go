@@ -78,8 +78,8 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 // the limited broadcast, the prefixes of loopback addresses (127.0.0.0/8)
 // and RouteLocal routes (AnyIP) are RTN_LOCAL.
 func (s *Stack) isLocal(ns *Netns, a netip.Addr) bool {
-	if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return true
+	if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || a == netip.IPv6Loopback() {
+		return true // the limited broadcast; ::1 (addrconf's lo address)
 	}
 	for _, p := range ns.local {
 		if p.Contains(a) {
@@ -242,9 +242,9 @@ func (s *Stack) ipLocalDeliver(b *skb.Buff, ns *Netns) {
 	s.traceOp(LayerIP, OpIPLocalDeliver, b)
 	switch ip.proto {
 	case ipprotoUDP:
-		s.udpRcv(b, ns, ip)
+		s.udpRcv(b, ns, ip.dst, OpUDPRcv)
 	case ipprotoTCP:
-		s.tcpRcv(b, ns, ip)
+		s.tcpRcv(b, ns, ip.dst, OpTCPRcv)
 	case ipprotoGRE:
 		s.greRcv(b, ns, ip)
 	case ipprotoIPIP, ipprotoIPv6:
@@ -254,25 +254,27 @@ func (s *Stack) ipLocalDeliver(b *skb.Buff, ns *Netns) {
 	}
 }
 
-// udpRcv models __udp4_lib_rcv: the socket lookup (no socket: NO_SOCKET),
-// a tunnel socket's encap_rcv (vxlan_rcv / geneve_udp_encap_recv) before
-// any filter, else udp_queue_rcv_one_skb: sk_filter_trim_cap (cgroup
-// ingress, then the socket filter) and the receive queue.
-func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, ip ipv4) {
+// udpRcv models __udp4_lib_rcv (op OpUDPRcv) and __udp6_lib_rcv
+// (OpUDP6Rcv) for a datagram to dst: the socket lookup (no socket:
+// NO_SOCKET), a tunnel socket's encap_rcv (vxlan_rcv /
+// geneve_udp_encap_recv) before any filter, else udp_queue_rcv_one_skb:
+// sk_filter_trim_cap (cgroup ingress, then the socket filter) and the
+// receive queue.
+func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 	_, dport, ok := l4Ports(b.Data())
 	if !ok || b.Len() < udpHlen {
-		s.drop(b, skb.DropPktTooSmall, OpUDPRcv)
+		s.drop(b, skb.DropPktTooSmall, op)
 		return
 	}
 	sk := stealSock(b) // inet_steal_sock
 	if sk == nil {
-		sk = ns.lookup(ProtoUDP, ip.dst, dport)
+		sk = ns.lookup(ProtoUDP, dst, dport)
 	}
 	if sk == nil {
-		s.drop(b, skb.DropNoSocket, OpUDPRcv)
+		s.drop(b, skb.DropNoSocket, op)
 		return
 	}
-	s.traceOp(LayerL4, OpUDPRcv, b)
+	s.traceOp(LayerL4, op, b)
 	if len(sk.encap) != 0 {
 		s.udpTunnelRcv(b, sk)
 		return
@@ -283,26 +285,27 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 	s.queueRcv(sk, b)
 }
 
-// tcpRcv models tcp_v4_rcv for the modelled cases: the socket lookup
-// (NO_SOCKET), tcp_filter (cgroup ingress and the socket filter), the
-// acknowledgment freeing the retransmit queue, and data queued for the
-// application (a segment without payload is consumed).
-func (s *Stack) tcpRcv(b *skb.Buff, ns *Netns, ip ipv4) {
+// tcpRcv models tcp_v4_rcv (op OpTCPRcv) and tcp_v6_rcv (OpTCP6Rcv) for
+// the modelled cases: the socket lookup (NO_SOCKET), tcp_filter (cgroup
+// ingress and the socket filter), the acknowledgment freeing the
+// retransmit queue, and data queued for the application (a segment
+// without payload is consumed).
+func (s *Stack) tcpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 	data := b.Data()
 	if len(data) < 20 {
-		s.drop(b, skb.DropPktTooSmall, OpTCPRcv)
+		s.drop(b, skb.DropPktTooSmall, op)
 		return
 	}
 	dport := binary.BigEndian.Uint16(data[2:4])
 	sk := stealSock(b) // __inet_lookup_skb -> inet_steal_sock
 	if sk == nil {
-		sk = ns.lookup(ProtoTCP, ip.dst, dport)
+		sk = ns.lookup(ProtoTCP, dst, dport)
 	}
 	if sk == nil {
-		s.drop(b, skb.DropNoSocket, OpTCPRcv)
+		s.drop(b, skb.DropNoSocket, op)
 		return
 	}
-	s.traceOp(LayerL4, OpTCPRcv, b)
+	s.traceOp(LayerL4, op, b)
 	if !s.skFilter(b, sk, int(data[12]>>4)*4) {
 		return
 	}

@@ -6,58 +6,66 @@ type Op uint8
 
 // Operations, roughly in receive-then-transmit order.
 const (
-	OpNone           Op = iota
-	OpDriverRx          // driver receive: napi_build_skb / netdev_alloc_skb
-	OpXDP               // bpf_prog_run_xdp (native XDP in the driver)
-	OpXDPGeneric        // do_xdp_generic / bpf_prog_run_generic_xdp
-	OpXDPAdjustMeta     // bpf_xdp_adjust_meta
-	OpMetadataSet       // skb_metadata_set
-	OpEthTypeTrans      // eth_type_trans
-	OpGROReceive        // napi_gro_receive / dev_gro_receive
-	OpGROMerge          // skb_gro_receive + napi_skb_free_stolen_head
-	OpGROFlush          // napi_gro_flush / napi_gro_complete
-	OpNetifRx           // netif_rx / __netif_rx (backlog)
-	OpNetifReceive      // __netif_receive_skb_core
-	OpTapRx             // deliver_skb -> packet_rcv (ptype_all, RX)
-	OpTapTx             // dev_queue_xmit_nit -> packet_rcv (PACKET_OUTGOING)
-	OpTCIngress         // sch_handle_ingress / tcx_run
-	OpTCEgress          // sch_handle_egress / tcx_run
-	OpRedirect          // skb_do_redirect / __bpf_redirect
-	OpRedirectPeer      // skb_do_redirect with BPF_F_PEER
-	OpCloneRedirect     // bpf_clone_redirect
-	OpBridgeRx          // br_handle_frame
-	OpBridgeForward     // br_forward / br_flood / deliver_clone
-	OpIPRcv             // ip_rcv_core
-	OpIPRoute           // ip_rcv_finish_core / ip_route_input_noref / ip_error
-	OpIPDefrag          // ip_defrag / inet_frag_reasm_finish
-	OpIPForward         // ip_forward
-	OpIPLocalDeliver    // ip_local_deliver_finish
-	OpUDPRcv            // __udp4_lib_rcv
-	OpTCPRcv            // tcp_v4_rcv
-	OpCgroupIngress     // BPF_CGROUP_RUN_PROG_INET_INGRESS (sk_filter_trim_cap)
-	OpSkFilter          // sk_filter_trim_cap socket filter
-	OpSockQueue         // __udp_enqueue_schedule_skb / tcp_queue_rcv
-	OpSockRead          // skb_consume_udp / tcp_recvmsg: consume_skb
-	OpSockSend          // ip_make_skb / tcp_sendmsg_locked
-	OpTCPXmit           // __tcp_transmit_skb (clone of the queued skb)
-	OpTCPAck            // tcp_clean_rtx_queue (queued skbs freed on ACK)
-	OpIPOutput          // ip_local_out / ip_output / ip_route_output
-	OpCgroupEgress      // BPF_CGROUP_RUN_PROG_INET_EGRESS (ip_finish_output)
-	OpIPFragment        // ip_do_fragment
-	OpNeighOutput       // neigh_output / neigh_hh_output
-	OpDevQueueXmit      // __dev_queue_xmit
-	OpQdisc             // qdisc enqueue
-	OpGSOSegment        // validate_xmit_skb -> skb_gso_segment
-	OpVethXmit          // veth_xmit
-	OpDevForward        // __dev_forward_skb / ____dev_forward_skb
-	OpVethXDP           // veth_xdp_rcv_skb / veth_xdp_rcv_one
-	OpNICXmit           // ndo_start_xmit of a NIC (consume after DMA)
-	OpLoopbackXmit      // loopback_xmit
-	OpTunnelEncap       // vxlan_xmit_one / ip_tunnel_xmit / iptunnel_xmit
-	OpTunnelDecap       // vxlan_rcv / geneve_rx / ip_tunnel_rcv / __iptunnel_pull_header
-	OpARP               // arp_rcv
-	OpTracepoint        // trace_kfree_skb / trace_consume_skb programs
-	OpClose             // Stack.Close freeing a queued skb
+	OpNone            Op = iota
+	OpDriverRx           // driver receive: napi_build_skb / netdev_alloc_skb
+	OpXDP                // bpf_prog_run_xdp (native XDP in the driver)
+	OpXDPGeneric         // do_xdp_generic / bpf_prog_run_generic_xdp
+	OpXDPAdjustMeta      // bpf_xdp_adjust_meta
+	OpMetadataSet        // skb_metadata_set
+	OpEthTypeTrans       // eth_type_trans
+	OpGROReceive         // napi_gro_receive / dev_gro_receive
+	OpGROMerge           // skb_gro_receive + napi_skb_free_stolen_head
+	OpGROFlush           // napi_gro_flush / napi_gro_complete
+	OpNetifRx            // netif_rx / __netif_rx (backlog)
+	OpNetifReceive       // __netif_receive_skb_core
+	OpTapRx              // deliver_skb -> packet_rcv (ptype_all, RX)
+	OpTapTx              // dev_queue_xmit_nit -> packet_rcv (PACKET_OUTGOING)
+	OpTCIngress          // sch_handle_ingress / tcx_run
+	OpTCEgress           // sch_handle_egress / tcx_run
+	OpRedirect           // skb_do_redirect / __bpf_redirect
+	OpRedirectPeer       // skb_do_redirect with BPF_F_PEER
+	OpCloneRedirect      // bpf_clone_redirect
+	OpBridgeRx           // br_handle_frame
+	OpBridgeForward      // br_forward / br_flood / deliver_clone
+	OpIPRcv              // ip_rcv_core
+	OpIPRoute            // ip_rcv_finish_core / ip_route_input_noref / ip_error
+	OpIPDefrag           // ip_defrag / inet_frag_reasm_finish
+	OpIPForward          // ip_forward
+	OpIPLocalDeliver     // ip_local_deliver_finish
+	OpUDPRcv             // __udp4_lib_rcv
+	OpTCPRcv             // tcp_v4_rcv
+	OpCgroupIngress      // BPF_CGROUP_RUN_PROG_INET_INGRESS (sk_filter_trim_cap)
+	OpSkFilter           // sk_filter_trim_cap socket filter
+	OpSockQueue          // __udp_enqueue_schedule_skb / tcp_queue_rcv
+	OpSockRead           // skb_consume_udp / tcp_recvmsg: consume_skb
+	OpSockSend           // ip_make_skb / tcp_sendmsg_locked
+	OpTCPXmit            // __tcp_transmit_skb (clone of the queued skb)
+	OpTCPAck             // tcp_clean_rtx_queue (queued skbs freed on ACK)
+	OpIPOutput           // ip_local_out / ip_output / ip_route_output
+	OpCgroupEgress       // BPF_CGROUP_RUN_PROG_INET_EGRESS (ip_finish_output)
+	OpIPFragment         // ip_do_fragment
+	OpNeighOutput        // neigh_output / neigh_hh_output
+	OpDevQueueXmit       // __dev_queue_xmit
+	OpQdisc              // qdisc enqueue
+	OpGSOSegment         // validate_xmit_skb -> skb_gso_segment
+	OpVethXmit           // veth_xmit
+	OpDevForward         // __dev_forward_skb / ____dev_forward_skb
+	OpVethXDP            // veth_xdp_rcv_skb / veth_xdp_rcv_one
+	OpNICXmit            // ndo_start_xmit of a NIC (consume after DMA)
+	OpLoopbackXmit       // loopback_xmit
+	OpTunnelEncap        // vxlan_xmit_one / ip_tunnel_xmit / iptunnel_xmit
+	OpTunnelDecap        // vxlan_rcv / geneve_rx / ip_tunnel_rcv / __iptunnel_pull_header
+	OpARP                // arp_rcv
+	OpTracepoint         // trace_kfree_skb / trace_consume_skb programs
+	OpClose              // Stack.Close freeing a queued skb
+	OpIP6Rcv             // ip6_rcv_core
+	OpIP6Route           // ip6_route_input -> ip6_pkt_discard (no route)
+	OpIP6McInput         // ip6_mc_input (a group the host has not joined)
+	OpIP6Forward         // ip6_forward
+	OpIP6LocalDeliver    // ip6_protocol_deliver_rcu
+	OpUDP6Rcv            // __udp6_lib_rcv
+	OpTCP6Rcv            // tcp_v6_rcv
+	OpICMPv6Rcv          // icmpv6_rcv
 	NumOps
 )
 
@@ -84,6 +92,9 @@ var opNames = [NumOps]string{
 	OpNICXmit: "ndo_start_xmit", OpLoopbackXmit: "loopback_xmit",
 	OpTunnelEncap: "iptunnel_xmit", OpTunnelDecap: "__iptunnel_pull_header",
 	OpARP: "arp_rcv", OpTracepoint: "trace_kfree_skb", OpClose: "close",
+	OpIP6Rcv: "ip6_rcv_core", OpIP6Route: "ip6_pkt_discard", OpIP6McInput: "ip6_mc_input",
+	OpIP6Forward: "ip6_forward", OpIP6LocalDeliver: "ip6_protocol_deliver_rcu",
+	OpUDP6Rcv: "__udp6_lib_rcv", OpTCP6Rcv: "tcp_v6_rcv", OpICMPv6Rcv: "icmpv6_rcv",
 }
 
 func (o Op) String() string {

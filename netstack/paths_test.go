@@ -45,7 +45,7 @@ func TestIPRcvDrops(t *testing.T) {
 			setIPCsum(f[ethHlen:], ipHlen)
 			return f
 		}, "SKB_DROP_REASON_IP_NOPROTO@ip_local_deliver_finish"},
-		{"ipv6", func() []byte { f := buildFrame(base); binary.BigEndian.PutUint16(f[12:], ethPIPv6); return f }, "SKB_DROP_REASON_IPV6DISABLED@__netif_receive_skb_core"},
+		{"ipv6 ethertype on a short IPv4 packet", func() []byte { f := buildFrame(base); binary.BigEndian.PutUint16(f[12:], ethPIPv6); return f }, "SKB_DROP_REASON_IP_INHDR@ip6_rcv_core"},
 		{"unknown ethertype", func() []byte { f := buildFrame(base); binary.BigEndian.PutUint16(f[12:], 0x88b5); return f }, "SKB_DROP_REASON_UNHANDLED_PROTO@__netif_receive_skb_core"},
 		{"no socket", func() []byte { o := base; o.dport = 7; return buildFrame(o) }, "SKB_DROP_REASON_NO_SOCKET@__udp4_lib_rcv"},
 	} {
@@ -392,9 +392,11 @@ func TestNativeXDPActions(t *testing.T) {
 }
 
 // TestSITDecap: an IPv4 packet carrying IPv6 (protocol 41) is decapsulated
-// by a sit device (ipip6_rcv, netif_rx) and dropped by the IPv6-less model.
+// by a sit device (ipip6_rcv, netif_rx) and dropped by ip6_rcv_core in a
+// namespace with net.ipv6.conf.all.disable_ipv6 = 1.
 func TestSITDecap(t *testing.T) {
 	cfg := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, DisableIPv6: true}},
 		Devices: []DeviceConfig{
 			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.2/24")}},
 			{Name: "sit1", Kind: KindSIT, Remote: addr("192.0.2.1")},
@@ -411,7 +413,7 @@ func TestSITDecap(t *testing.T) {
 	setIPCsum(f[ethHlen:], ipHlen)
 	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
 	require.Equal(t, []string{"sit1"}, seenAt)
-	require.Equal(t, []string{"SKB_DROP_REASON_IPV6DISABLED@__netif_receive_skb_core"}, te.obs.dropReasons())
+	require.Equal(t, []string{"SKB_DROP_REASON_IPV6DISABLED@ip6_rcv_core"}, te.obs.dropReasons())
 }
 
 // TestSocketFilters: cgroup ingress refusing drops with SOCKET_FILTER

@@ -26,6 +26,7 @@ type Socket struct {
 	priority uint32
 	rcvbuf   int
 	noRead   bool
+	v6only   bool
 	txhash   uint32
 
 	udpGRO     bool
@@ -90,12 +91,21 @@ func (sk *Socket) rfree(b *skb.Buff) { sk.rmem -= b.Truesize() }
 // wfree models sock_wfree(): uncharge the send buffer.
 func (sk *Socket) wfree(b *skb.Buff) { sk.wmem -= b.Truesize() }
 
-// bound reports whether the socket receives for dst:port.
+// bound reports whether the socket receives for dst:port. A socket
+// without an address or with an IPv4 one is AF_INET (IPv4 only); one bound
+// to an IPv6 address is AF_INET6: on the wildcard :: it also receives IPv4
+// (v4-mapped, net.ipv6.bindv6only = 0) unless V6Only (IPV6_V6ONLY).
 func (sk *Socket) bound(dst netip.Addr, port uint16, proto string) bool {
 	if sk.proto != proto || sk.port != port {
 		return false
 	}
-	return !sk.addr.IsValid() || sk.addr.IsUnspecified() || sk.addr == dst
+	if !sk.addr.IsValid() || sk.addr.Is4() {
+		return dst.Is4() && (!sk.addr.IsValid() || sk.addr.IsUnspecified() || sk.addr == dst)
+	}
+	if sk.addr.IsUnspecified() {
+		return dst.Is6() || !sk.v6only
+	}
+	return sk.addr == dst
 }
 
 // lookup models __udp4_lib_lookup / __inet_lookup_skb: a socket bound to

@@ -54,6 +54,8 @@ type Netns struct {
 	name       string
 	id         uint32
 	forwarding bool
+	fwd6       bool      // net.ipv6.conf.all.forwarding
+	noIPv6     bool      // net.ipv6.conf.all.disable_ipv6
 	devs       []*Device // by ifindex
 	routes     []route
 	local      []netip.Prefix // the local table's RTN_LOCAL prefixes (besides device addresses)
@@ -331,14 +333,16 @@ func (s *Stack) build(maxVal int) error {
 		if nc.Name == "" {
 			return cfgErr("namespace %d: empty name", i)
 		}
-		if n := s.Netns(nc.Name); n != nil {
-			if nc.Name == HostNetns {
-				n.forwarding = nc.Forwarding
-				continue
-			}
+		n := s.Netns(nc.Name)
+		switch {
+		case n == nil:
+			n = s.addNetns(nc.Name, nc.Forwarding)
+		case nc.Name == HostNetns:
+			n.forwarding = nc.Forwarding
+		default:
 			return cfgErr("namespace %q declared twice", nc.Name)
 		}
-		s.addNetns(nc.Name, nc.Forwarding)
+		n.fwd6, n.noIPv6 = nc.IPv6Forwarding, nc.DisableIPv6
 	}
 	nsOf := func(what, name string) (*Netns, error) {
 		n := s.Netns(name)
@@ -366,12 +370,7 @@ func (s *Stack) build(maxVal int) error {
 			if dc.MTU != 0 {
 				n.lo.mtu = dc.MTU
 			}
-			for _, p := range dc.Addrs {
-				if !p.Addr().Is4() {
-					return cfgErr("%s: only IPv4 addresses on lo are modelled", what)
-				}
-				n.lo.addrs = append(n.lo.addrs, p)
-			}
+			n.lo.addrs = append(n.lo.addrs, dc.Addrs...)
 			n.lo.cfg = i
 			continue
 		}
@@ -495,8 +494,11 @@ func (s *Stack) build(maxVal int) error {
 		if !dst.IsValid() {
 			dst = netip.MustParsePrefix("0.0.0.0/0")
 		}
-		if !dst.Addr().Is4() {
-			return cfgErr("route %d: only IPv4 routes are modelled", i)
+		if !rc.Dst.IsValid() && rc.Via.Is6() {
+			dst = netip.MustParsePrefix("::/0") // an IPv6 default route
+		}
+		if rc.Via.IsValid() && rc.Via.Is4() != dst.Addr().Is4() {
+			return cfgErr("route %d: gateway %s of another family than %s", i, rc.Via, dst)
 		}
 		switch rc.Type {
 		case "", RouteUnicast:
@@ -520,8 +522,11 @@ func (s *Stack) build(maxVal int) error {
 				continue
 			}
 			for _, p := range d.addrs {
-				if !p.Addr().Is4() || p.Masked().Addr().As4()[0] == 0 {
+				if p.Addr().Is4() && p.Masked().Addr().As4()[0] == 0 {
 					continue // ipv4_is_zeronet(prefix): no prefix route
+				}
+				if p.Addr().Is6() && p.Bits() == 128 {
+					continue // addrconf_prefix_route only for prefixes shorter than /128
 				}
 				if d.kind == KindLoopback {
 					n.local = append(n.local, p.Masked())
@@ -556,7 +561,7 @@ func (s *Stack) build(maxVal int) error {
 			}
 		}
 		sk := &Socket{idx: i, name: sc.Name, ns: n, proto: sc.Proto, addr: sc.Addr, port: sc.Port,
-			cgroup: sc.Cgroup, mark: sc.Mark, priority: sc.Priority, rcvbuf: sc.RcvBuf, noRead: sc.NoRead,
+			cgroup: sc.Cgroup, mark: sc.Mark, priority: sc.Priority, rcvbuf: sc.RcvBuf, noRead: sc.NoRead, v6only: sc.V6Only,
 			udpGRO: sc.UDPGRO, udpSegment: sc.UDPSegment}
 		if sk.rcvbuf == 0 {
 			sk.rcvbuf = rmemDefault

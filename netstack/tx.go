@@ -301,7 +301,7 @@ func (s *Stack) ipFinishOutput2(b *skb.Buff, ns *Netns, out *Device, nh netip.Ad
 	}
 	b.Push(16)
 	b.Pull(2)
-	writeEth(b.Data(), dst, out.mac, ethPIP)
+	writeEth(b.Data(), dst, out.mac, b.H().Protocol) // ETH_P_IP or ETH_P_IPV6 (ip6_finish_output2)
 	s.traceOp(LayerIP, OpNeighOutput, b)
 	s.devQueueXmit(b, out)
 }

@@ -1,0 +1,269 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/skbsim/skbsim/skb"
+)
+
+// IPv6 header and extension header numbers used by the model.
+const (
+	ip6Hlen        = 40
+	sizeofIP6CB    = 24 // struct inet6_skb_parm
+	nexthdrHop     = 0
+	nexthdrTCP     = 6
+	nexthdrUDP     = 17
+	nexthdrRouting = 43
+	nexthdrFrag    = 44
+	nexthdrICMPv6  = 58
+	nexthdrNone    = 59
+	nexthdrDest    = 60
+)
+
+// ipv6 is a parsed IPv6 fixed header.
+type ipv6 struct {
+	payloadLen int
+	next       uint8
+	hopLimit   uint8
+	src, dst   netip.Addr
+}
+
+func parseIPv6(b []byte) (h ipv6, ok bool) {
+	if len(b) < ip6Hlen {
+		return h, false
+	}
+	h.payloadLen = int(binary.BigEndian.Uint16(b[4:6]))
+	h.next = b[6]
+	h.hopLimit = b[7]
+	h.src = netip.AddrFrom16([16]byte(b[8:24]))
+	h.dst = netip.AddrFrom16([16]byte(b[24:40]))
+	return h, b[0]>>4 == 6
+}
+
+// mcScope is IPV6_ADDR_MC_SCOPE: the low nibble of the second byte of a
+// multicast address.
+func mcScope(a netip.Addr) uint8 { return a.As16()[1] & 0x0f }
+
+// ip6Rcv models ipv6_rcv -> ip6_rcv_core -> ip6_rcv_finish: the header
+// checks and drop reasons of ip6_rcv_core, IP6CB cleared, the
+// hop-by-hop header's length, then ip6_route_input: local (ip6_input),
+// multicast (ip6_mc_input) or forwarding (ip6_forward). Takes ownership of
+// skb.
+func (s *Stack) ip6Rcv(b *skb.Buff) {
+	h := b.H()
+	if h.PktType == skb.PacketOtherhost {
+		s.drop(b, skb.DropOtherhost, OpIP6Rcv)
+		return
+	}
+	d := s.devOf(b)
+	ns := d.ns
+	if ns.noIPv6 {
+		// idev->cnf.disable_ipv6 (net.ipv6.conf.all.disable_ipv6 copies
+		// to every device).
+		s.drop(b, skb.DropIPv6Disabled, OpIP6Rcv)
+		return
+	}
+	clear(h.CB[:sizeofIP6CB]) // memset(IP6CB(skb), 0, sizeof(struct inet6_skb_parm))
+	binary.LittleEndian.PutUint32(h.CB[0:4], uint32(d.ifindex))
+	data := b.Data()
+	if len(data) < ip6Hlen {
+		s.drop(b, skb.DropIPInhdr, OpIP6Rcv) // pskb_may_pull(skb, sizeof(*hdr)) -> err
+		return
+	}
+	ip, v6 := parseIPv6(data)
+	if !v6 {
+		s.drop(b, skb.DropUnhandledProto, OpIP6Rcv) // hdr->version != 6
+		return
+	}
+	lo := d.kind == KindLoopback
+	switch {
+	case (ip.src == netip.IPv6Loopback() || ip.dst == netip.IPv6Loopback()) && !lo,
+		// RFC 4291 2.5.3, errata 3480 (interface-local multicast from
+		// outside), 2.7 (reserved scope 0, multicast source).
+		ip.dst.IsMulticast() && mcScope(ip.dst) == 1 && !lo && h.PktType != skb.PacketLoopback,
+		ip.dst.IsMulticast() && mcScope(ip.dst) == 0,
+		ip.src.IsMulticast():
+		s.drop(b, skb.DropIPInhdr, OpIP6Rcv)
+		return
+	}
+	b.SetTransportHeader(ip6Hlen)
+	if ip.payloadLen != 0 || ip.next != nexthdrHop {
+		if ip.payloadLen+ip6Hlen > b.Len() {
+			s.drop(b, skb.DropPktTooSmall, OpIP6Rcv)
+			return
+		}
+		b.Trim(ip.payloadLen + ip6Hlen) // pskb_trim_rcsum
+	}
+	if ip.next == nexthdrHop {
+		// ipv6_parse_hopopts: the header must be there (else kfree_skb);
+		// its options are not interpreted by the model (as padding).
+		if n, ok := extLen(b.Data()[ip6Hlen:]); !ok || ip6Hlen+n > b.Len() {
+			s.drop(b, skb.DropNotSpecified, OpIP6Rcv)
+			return
+		}
+	}
+	b.Orphan()
+	s.traceOp(LayerIP, OpIP6Rcv, b)
+	switch {
+	case ip.dst.IsMulticast():
+		// ip6_mc_input: delivered when the host joined the group
+		// (ipv6_chk_mcast_addr): all-nodes and the solicited-node groups
+		// of its addresses.
+		if !s.joined6(ns, ip.dst) {
+			s.drop(b, skb.DropNotSpecified, OpIP6McInput)
+			return
+		}
+		s.ip6LocalDeliver(b, ns, ip)
+	case s.isLocal(ns, ip.dst):
+		s.ip6LocalDeliver(b, ns, ip)
+	default:
+		s.ip6Forward(b, ns, ip)
+	}
+}
+
+// extLen returns the length of an extension header ((hdrlen + 1) * 8).
+func extLen(b []byte) (int, bool) {
+	if len(b) < 8 {
+		return 0, false
+	}
+	return (int(b[1]) + 1) * 8, true
+}
+
+// joined6 models ipv6_chk_mcast_addr for the groups every IPv6 device
+// joins: ff02::1 (all nodes) and ff02::1:ffXX:XXXX for each address.
+func (s *Stack) joined6(ns *Netns, g netip.Addr) bool {
+	a := g.As16()
+	if g == netip.MustParseAddr("ff02::1") {
+		return true
+	}
+	sol := [13]byte{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff}
+	if [13]byte(a[:13]) != sol {
+		return false
+	}
+	for _, d := range ns.devs {
+		if d == nil {
+			continue
+		}
+		for _, p := range d.addrs {
+			if x := p.Addr().As16(); p.Addr().Is6() && [3]byte(x[13:]) == [3]byte(a[13:]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ip6LocalDeliver models ip6_input -> ip6_input_finish ->
+// ip6_protocol_deliver_rcu: skb_clear_delivery_time, the extension headers
+// walked (hop-by-hop and destination options skipped; a routing header with
+// segments left 0 skipped), then the final protocol: UDP (udpv6_rcv), TCP
+// (tcp_v6_rcv), ICMPv6 (icmpv6_rcv consumes it), no next header
+// (ipv6_nodata_rcv consumes it); a protocol without a handler drops with
+// IP_NOPROTO. Not modelled: reassembly of fragments (ipv6_frag_rcv) and
+// routing headers with segments left (SRH processing; seg6 is disabled by
+// default, where ipv6_srh_rcv frees the skb): both are dropped with
+// NOT_SPECIFIED at ip6_protocol_deliver_rcu. Takes ownership of skb.
+func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
+	s.clearDeliveryTime(b)
+	off, next := ip6Hlen, ip.next
+	data := b.Data()
+	for {
+		switch next {
+		case nexthdrHop, nexthdrDest, nexthdrRouting:
+			n, ok := extLen(data[off:])
+			if !ok || off+n > len(data) {
+				s.drop(b, skb.DropNotSpecified, OpIP6LocalDeliver)
+				return
+			}
+			if next == nexthdrRouting && data[off+3] != 0 {
+				s.drop(b, skb.DropNotSpecified, OpIP6LocalDeliver) // segments left: not modelled
+				return
+			}
+			next = data[off]
+			off += n
+			continue
+		case nexthdrFrag:
+			s.drop(b, skb.DropNotSpecified, OpIP6LocalDeliver) // ipv6_frag_rcv: not modelled
+			return
+		}
+		break
+	}
+	b.Pull(off)
+	b.SetTransportHeader(0)
+	s.traceOp(LayerIP, OpIP6LocalDeliver, b)
+	switch next {
+	case nexthdrUDP:
+		s.udpRcv(b, ns, ip.dst, OpUDP6Rcv)
+	case nexthdrTCP:
+		s.tcpRcv(b, ns, ip.dst, OpTCP6Rcv)
+	case nexthdrICMPv6:
+		s.traceOp(LayerL4, OpICMPv6Rcv, b)
+		s.consume(b, DeliverOther, -1) // icmpv6_rcv: handled, consume_skb
+	case nexthdrNone:
+		s.consume(b, DeliverOther, -1) // ipv6_nodata_rcv
+	default:
+		s.drop(b, skb.DropIPNoproto, OpIP6LocalDeliver)
+	}
+}
+
+// ip6Forward models ip6_route_input's forwarding route and ip6_forward():
+// no route is ip6_pkt_discard (IP_INNOROUTES); forwarding off, IP_INADDRERRORS;
+// only PACKET_HOST without a socket is forwarded; hop limit <= 1 drops
+// (IP_INHDR, ICMPV6_EXC_HOPLIMIT); a packet above the MTU is PKT_TOO_BIG
+// (IPv6 routers never fragment); skb_cow(hard_header_len); hop_limit--;
+// ip6_forward_finish clears the timestamp; ip6_output sets the device and
+// ETH_P_IPV6; ip6_finish_output2 resolves the neighbour. Takes ownership of
+// skb.
+func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6) {
+	out, nh := s.routeOutput(ns, ip.dst)
+	if out == nil || out == ns.lo {
+		s.drop(b, skb.DropIPInNoroutes, OpIP6Route)
+		return
+	}
+	if !ns.fwd6 {
+		s.drop(b, skb.DropIPInAddrErrors, OpIP6Forward)
+		return
+	}
+	if b.H().PktType != skb.PacketHost || b.Sk() != nil {
+		s.drop(b, skb.DropNotSpecified, OpIP6Forward)
+		return
+	}
+	if ip.hopLimit <= 1 {
+		s.drop(b, skb.DropIPInhdr, OpIP6Forward)
+		return
+	}
+	if b.Len() > out.mtu && b.Shinfo().GSOSize == 0 {
+		s.drop(b, skb.DropPktTooBig, OpIP6Forward)
+		return
+	}
+	if err := b.Cow(hardHeaderLen(out)); err != nil {
+		s.drop(b, skb.DropNomem, OpIP6Forward)
+		return
+	}
+	b.Data()[7]--
+	b.ClearTstamp() // ip6_forward_finish
+	s.traceOp(LayerIP, OpIP6Forward, b)
+	setDev(b, out)
+	b.H().Protocol = ethPIPv6
+	b.ResetNetworkHeader()
+	s.traceOp(LayerIP, OpIPOutput, b)
+	s.ipFinishOutput2(b, ns, out, nh)
+}
+
+// clearDeliveryTime models skb_clear_delivery_time(): a delivery time
+// (tstamp_type monotonic or TAI) becomes a receive time: tstamp_type
+// REALTIME, tstamp the current time when timestamps are needed
+// (netstamp_needed_key: Options.RxTimestamps; the model uses the packet
+// id as the time), else 0.
+func (s *Stack) clearDeliveryTime(b *skb.Buff) {
+	h := b.H()
+	if h.TstampType == skb.ClockRealtime {
+		return
+	}
+	h.TstampType = skb.ClockRealtime
+	h.Tstamp = 0
+	if s.cfg.Options.RxTimestamps {
+		h.Tstamp = int64(s.cur)
+	}
+}
