@@ -24,6 +24,7 @@ type progInfo struct {
 // not allocate.
 type tally struct {
 	layout   *layout
+	nmaps    int      // len(layout.maps)
 	reads    []uint64 // [prog][map][result]
 	runs     []uint64 // [prog]
 	drops    []uint64
@@ -33,6 +34,7 @@ type tally struct {
 func newTally(l *layout) *tally {
 	return &tally{
 		layout:   l,
+		nmaps:    len(l.maps),
 		reads:    make([]uint64, len(l.progs)*len(l.maps)*int(netstack.NumReadResults)),
 		runs:     make([]uint64, len(l.progs)),
 		drops:    make([]uint64, len(l.drops)),
@@ -41,7 +43,7 @@ func newTally(l *layout) *tally {
 }
 
 func (t *tally) read(prog, m int, r netstack.ReadResult) {
-	t.reads[(prog*len(t.layout.maps)+m)*int(netstack.NumReadResults)+int(r)]++
+	t.reads[(prog*t.nmaps+m)*int(netstack.NumReadResults)+int(r)]++
 }
 
 func (t *tally) run(prog int) {
