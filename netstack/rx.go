@@ -401,9 +401,11 @@ func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device) {
 }
 
 // ppCowData models skb_pp_cow_data(): a page-pool skb with
-// XDP_PACKET_HEADROOM, the data from the mac header copied, and the header
-// copied by skb_copy_header (every Header field and shared extensions; the
-// new shared info has meta_len 0). Does NOT take ownership of skb.
+// XDP_PACKET_HEADROOM, the header copied by skb_copy_header (every Header
+// field, dst and conntrack references, shared extensions, the gso fields;
+// the new shared info has meta_len 0), the data from the mac header
+// copied, and the header offsets moved by the headroom difference
+// (skb_headers_offset_update). Does NOT take ownership of skb.
 func (s *Stack) ppCowData(b *skb.Buff) (*skb.Buff, error) {
 	size := max(xdpFrameMin, (skb.XDPPacketHeadroom+b.Len()+skb.SizeofSharedInfo+63)&^63)
 	nb, err := s.a.BuildSkb(size)
@@ -411,11 +413,9 @@ func (s *Stack) ppCowData(b *skb.Buff) (*skb.Buff, error) {
 		return nil, err
 	}
 	nb.Reserve(skb.XDPPacketHeadroom)
+	nb.CopyHeader(b) // skb_copy_header(nskb, skb)
 	nb.PutData(b.Data())
-	*nb.H() = *b.H()
-	nb.ExtCopy(b)
-	// dst and conntrack: the model has no public skb_copy_header, and the
-	// veth path scrubbed both before this point.
+	nb.HeadersOffsetUpdate(nb.Headroom() - b.Headroom()) // skb_headers_offset_update(nskb, head_off)
 	return nb, nil
 }
 
