@@ -232,14 +232,17 @@ var poisonHeader = func() (h Header) {
 	return h
 }()
 
+// poisonBuff is a freed struct sk_buff: poisoned header, no references,
+// geometry -1. poisonSkb copies it (one memmove) and puts back the fields
+// that identify the object.
+var poisonBuff = Buff{hdr: poisonHeader, state: stateFree, data: -1, tail: -1, len: -1, users: -1}
+
 func (a *Allocator) poisonSkb(b *Buff, op string) {
 	id, pair, kind := b.id, b.pair, b.fclone
 	allocBy := b.allocBy
-	*b = Buff{
-		hdr: poisonHeader, a: a, id: id, pair: pair, fclone: kind,
-		state: stateFree, allocBy: allocBy, freedBy: op,
-		data: -1, tail: -1, len: -1, users: -1,
-	}
+	*b = poisonBuff
+	b.a, b.id, b.pair, b.fclone = a, id, pair, kind
+	b.allocBy, b.freedBy = allocBy, op
 }
 
 // --- data buffers ---
