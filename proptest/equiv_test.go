@@ -109,8 +109,9 @@ func showResult(v []byte, err error) string {
 //	              storage, element
 //	rfc-coalloc:  S co-allocated blocks (storage + first element, the same
 //	              bytes as rfc's pair) + E - S elements; first write 2
-//	rfc-slim:     E elements, no storage (it lives in the skb_ext chunk);
-//	              first write 2
+//	rfc-slim:     E elements, no storage (it lives in the skb_ext chunk,
+//	              so every skb_ext object is 8*N + 16 - 8 bytes larger:
+//	              344 instead of 208 B with 16 cache slots); first write 2
 //	rfc-prealloc: nothing on the hot path while the pool lasts (refills
 //	              happen at the grace period, off the hot path); first
 //	              write 1 (the skb_ext)
@@ -215,6 +216,11 @@ func TestStrategyEquivalence(t *testing.T) {
 					wantS, wantE = 0, E
 					if leb != eBytes {
 						t.Fatalf("%s: rfc-slim element bytes %d, rfc %d", what, leb, eBytes)
+					}
+					// Every skb_ext object carries the slim storage.
+					grow := uint64(l.a.ExtCacheSize() - lanes[0].a.ExtCacheSize())
+					if d.bytes[siteExt] != r.bytes[siteExt]+r.allocs[siteExt]*grow {
+						t.Fatalf("%s: rfc-slim skb_ext bytes %d, want rfc's %d + %d x %d", what, d.bytes[siteExt], r.bytes[siteExt], r.allocs[siteExt], grow)
 					}
 				case localstorage.StrategyPrealloc:
 					wantS, wantE = 0, 0
