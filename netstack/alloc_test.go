@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"testing"
@@ -150,4 +151,31 @@ func BenchmarkSocketVethSocket(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
+}
+
+// TestNoAllocsReassembly: reassembly queues are reused, so locally
+// delivered fragmented datagrams do not allocate in steady state.
+func TestNoAllocsReassembly(t *testing.T) {
+	s, te := newStack(t, rxToSocketConfig(), "", nil, nil)
+	first := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", sport: 1, dport: 9999, payload: 32, id: 7, fragOff: ipMF})
+	second := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", payload: 32, id: 7, fragOff: 5})
+	second = append(second[:ethHlen+ipHlen], make([]byte, 40)...)
+	binary.BigEndian.PutUint16(second[ethHlen+2:], uint16(ipHlen+40))
+	setIPCsum(second[ethHlen:], ipHlen)
+	p1, p2 := &Packet{Frame: first}, &Packet{Frame: second}
+	for i := range 32 {
+		p1.ID, p2.ID = uint64(2*i), uint64(2*i+1)
+		require.NoError(t, s.Inject(p1))
+		require.NoError(t, s.Inject(p2))
+	}
+	require.Empty(t, te.obs.drops)
+	require.Len(t, te.obs.delivs, 32, "every datagram reassembled and read")
+	s.obs = NopObserver{}
+	allocs := testing.AllocsPerRun(200, func() {
+		p1.ID += 2
+		p2.ID += 2
+		_ = s.Inject(p1)
+		_ = s.Inject(p2)
+	})
+	require.Zero(t, allocs, "Go heap allocations per datagram")
 }

@@ -73,7 +73,8 @@ func (s *Stack) ipDefrag(b *skb.Buff, ns *Netns, ip ipv4) *skb.Buff {
 		if len(ns.frags) >= maxFragQueues {
 			s.fragExpire(ns, 0)
 		}
-		q = &fragQueue{id: ip.id, src: ip.src, dst: ip.dst, proto: ip.proto, frags: make([]fragPiece, 0, 4)}
+		q = ns.newFragQueue()
+		q.id, q.src, q.dst, q.proto = ip.id, ip.src, ip.dst, ip.proto
 		ns.frags = append(ns.frags, q)
 	}
 	off := int(ip.fragOff&ipOffset) * 8
@@ -141,9 +142,24 @@ func (s *Stack) removeFragQueue(ns *Netns, q *fragQueue) {
 			copy(ns.frags[i:], ns.frags[i+1:])
 			ns.frags[len(ns.frags)-1] = nil
 			ns.frags = ns.frags[:len(ns.frags)-1]
+			clear(q.frags)
+			*q = fragQueue{frags: q.frags[:0]}
+			ns.fqFree = append(ns.fqFree, q) // reused: no allocation per datagram
 			return
 		}
 	}
+}
+
+// newFragQueue returns an empty reassembly queue (inet_frag_find's
+// inet_frag_create), reusing a finished one.
+func (ns *Netns) newFragQueue() *fragQueue {
+	if n := len(ns.fqFree); n != 0 {
+		q := ns.fqFree[n-1]
+		ns.fqFree[n-1] = nil
+		ns.fqFree = ns.fqFree[:n-1]
+		return q
+	}
+	return &fragQueue{frags: make([]fragPiece, 0, 4)}
 }
 
 // fragExpire models ip_expire(): the queue's fragments are dropped with

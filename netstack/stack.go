@@ -63,6 +63,7 @@ type Netns struct {
 	neigh      []neighEntry
 	socks      []*Socket
 	frags      []*fragQueue
+	fqFree     []*fragQueue // finished reassembly queues for reuse
 	lo         *Device
 	ipID       uint16
 }
