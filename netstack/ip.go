@@ -228,7 +228,8 @@ func neededHeadroom(d *Device) int {
 }
 
 // ipLocalDeliver models ip_local_deliver: fragments are reassembled first
-// (ip_defrag), then ip_local_deliver_finish pulls the IP header and calls
+// (ip_defrag), then ip_local_deliver_finish turns a delivery time into a
+// receive time (skb_clear_delivery_time), pulls the IP header and calls
 // the protocol handler.
 func (s *Stack) ipLocalDeliver(b *skb.Buff, ns *Netns) {
 	ip, _ := parseIPv4(b.Data())
@@ -238,6 +239,7 @@ func (s *Stack) ipLocalDeliver(b *skb.Buff, ns *Netns) {
 		}
 		ip, _ = parseIPv4(b.Data())
 	}
+	s.clearDeliveryTime(b) // ip_local_deliver_finish: skb_clear_delivery_time
 	b.Pull(ip.ihl)
 	s.traceOp(LayerIP, OpIPLocalDeliver, b)
 	switch ip.proto {

@@ -170,3 +170,30 @@ func TestLocalRouteConfigErrors(t *testing.T) {
 }
 
 func newAlloc() *skb.Allocator { return skb.NewAllocator(kmem.New(), skb.DefaultProfile()) }
+
+// TestLocalDeliverClearsDeliveryTime: a delivery time set at tc egress
+// survives loopback_xmit (skb_clear_tstamp keeps it) and becomes a receive
+// time in ip_local_deliver_finish (skb_clear_delivery_time): the socket's
+// filter sees tstamp_type REALTIME and no timestamp.
+func TestLocalDeliverClearsDeliveryTime(t *testing.T) {
+	type ts struct {
+		typ skb.TstampType
+		v   int64
+	}
+	var seen []ts
+	cfg := loConfig(
+		ProgramConfig{Name: "edt", Hook: carrier.HookTCEgress, Dev: "lo", Actions: []Action{{Kind: ActSetTstamp, Value: 12345, Mono: true}}},
+		ProgramConfig{Name: "lo-in", Hook: carrier.HookTCIngress, Dev: "lo", Prog: ProgramFunc(func(c *Ctx) int {
+			seen = append(seen, ts{c.Skb.H().TstampType, c.Skb.H().Tstamp})
+			return TCXNext
+		})},
+		ProgramConfig{Name: "f", Hook: carrier.HookSocketFilter, Socket: "srv", Prog: ProgramFunc(func(c *Ctx) int {
+			seen = append(seen, ts{c.Skb.H().TstampType, c.Skb.H().Tstamp})
+			return FilterAccept
+		})},
+	)
+	s, te := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: loDatagram()}))
+	require.Equal(t, []ts{{skb.ClockMonotonic, 12345}, {skb.ClockRealtime, 0}}, seen)
+	require.Len(t, te.obs.delivs, 1)
+}

@@ -386,7 +386,9 @@ func (s *Stack) devXmitRaw(b *skb.Buff, d *Device) {
 		s.traceOp(LayerDev, OpNICXmit, b)
 		s.consume(b, DeliverXmit, d.cfg)
 	case KindLoopback:
-		// loopback_xmit: skb_orphan, eth_type_trans, __netif_rx.
+		// loopback_xmit: skb_clear_tstamp (a realtime stamp is cleared, a
+		// delivery time kept), skb_orphan, eth_type_trans, __netif_rx.
+		b.ClearTstamp()
 		b.Orphan()
 		s.traceOp(LayerDev, OpLoopbackXmit, b)
 		if !s.ethTypeTrans(b, d) {
