@@ -45,7 +45,14 @@ func propConfigs() []*Config {
 	tun.Entries = append(tun.Entries, EntryConfig{Netns: "B", Dev: "vB"})
 	gre := tunnelPair(KindGRETap, 3)
 	gre.Entries = append(gre.Entries, EntryConfig{Netns: "B", Dev: "vB"})
-	return []*Config{fwd, tun, gre}
+	// AnyIP with TPROXY steering UDP, IPv6 with forwarding and sockets.
+	any := tproxyConfig()
+	any.Namespaces = []NamespaceConfig{{Name: HostNetns, Forwarding: true, IPv6Forwarding: true}}
+	any.Devices[0].Addrs = append(any.Devices[0].Addrs, pfx("2001:db8::1/64"))
+	any.Routes = append(any.Routes, RouteConfig{Dst: pfx("fd00::/16"), Dev: "eth0", Via: addr("2001:db8::fe")})
+	any.Neighbours = []NeighConfig{{Dev: "eth0", Addr: addr("2001:db8::fe"), MAC: macB}}
+	any.Sockets = append(any.Sockets, SocketConfig{Name: "v6", Proto: ProtoTCP, Addr: addr("::"), Port: 80})
+	return []*Config{fwd, tun, gre, any}
 }
 
 // TestPropertyNoPanicNoLeak: mutated and random frames through every entry
@@ -79,6 +86,18 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 				noEth:    rapid.Bool().Draw(rt, "noEth"),
 			}
 			f := buildFrame(o)
+			if rapid.IntRange(0, 3).Draw(rt, "v6") == 0 {
+				f = buildFrame6(frame6{dstMAC: o.dstMAC, srcMAC: o.srcMAC,
+					src:      rapid.SampledFrom([]string{"2001:db8::9", "fd00::1", "::1", "ff02::2"}).Draw(rt, "src6"),
+					dst:      rapid.SampledFrom([]string{"2001:db8::1", "fd00::7", "2001:db8:5::1", "ff02::1", "ff02::1:ff00:1"}).Draw(rt, "dst6"),
+					next:     o.proto,
+					hop:      rapid.Bool().Draw(rt, "hop"),
+					frag:     rapid.IntRange(0, 5).Draw(rt, "frag6") == 0,
+					hopLimit: o.ttl,
+					dport:    o.dport,
+					payload:  o.payload,
+				})
+			}
 			// Mutate some bytes, and maybe truncate.
 			for range rapid.IntRange(0, 3).Draw(rt, "mutations") {
 				if len(f) == 0 {
