@@ -208,7 +208,8 @@ type SocketConfig struct {
 	// sockets have no peer, so the rule's first lookup (an established
 	// socket of the packet's own 4-tuple) never matches; fragments are
 	// not steered (the kernel's nf_defrag_ipv4 reassembles them before
-	// TPROXY; the model reassembles at local delivery).
+	// TPROXY; the model reassembles at local delivery). The rule is an
+	// iptables (IPv4) one: IPv6 packets are not steered.
 	TProxy bool
 	// NoRead leaves received skbs queued until Close (the application never
 	// reads); by default the application reads after every Inject.
