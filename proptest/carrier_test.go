@@ -289,6 +289,6 @@ func carrierProp(design string) func(*rapid.T) {
 
 func TestCarrierFaults(t *testing.T) {
 	for _, d := range carrier.Names() {
-		t.Run(d, func(t *testing.T) { check(t, 400, 150, carrierProp(d)) })
+		t.Run(d, func(t *testing.T) { check(t, 800, 150, carrierProp(d)) })
 	}
 }

@@ -183,7 +183,7 @@ func TestSelftestSkStorageOmemUncharge(t *testing.T) {
 // CPU runs at the race windows the kernel has (Env.SetRace); rapid picks the
 // interleavings.
 func TestSelftestSkStorageStressChange(t *testing.T) {
-	check(t, 1000, 60, func(rt *rapid.T) {
+	check(t, 2000, 60, func(rt *rapid.T) {
 		e := localstorage.NewEnv(localstorage.Config{})
 		m, err := e.CreateMap(localstorage.Spec(localstorage.MapTypeSkStorage, 8, 0))
 		require.NoError(rt, err)

@@ -36,7 +36,7 @@
 // Failing rapid cases are written to testdata/rapid/<Test>/ and replayed by
 // rapid before its random checks on every later run; fuzz crashers land in
 // testdata/fuzz/<Fuzz>/ and run as seeds: committed, both are regression
-// tests. Check counts are bounded for CI (about 20 s on two cores);
+// tests. Check counts are bounded for CI (about 20 s of test time on two idle cores);
 // PROPTEST_SOAK=k multiplies them (make soak), -rapid.checks overrides
 // them.
 package proptest

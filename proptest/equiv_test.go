@@ -118,7 +118,7 @@ func showResult(v []byte, err error) string {
 //
 // skb_ext allocations are the same in every strategy.
 func TestStrategyEquivalence(t *testing.T) {
-	check(t, 800, 200, func(rt *rapid.T) {
+	check(t, 1500, 200, func(rt *rapid.T) {
 		var lanes []*eqLane
 		for _, st := range localstorage.Strategies() {
 			acct := kmem.New()

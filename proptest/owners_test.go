@@ -932,6 +932,6 @@ func ownersProp(st localstorage.Strategy) func(*rapid.T) {
 
 func TestOwnersStateMachine(t *testing.T) {
 	for _, st := range localstorage.Strategies() {
-		t.Run(string(st), func(t *testing.T) { check(t, 1500, 200, ownersProp(st)) })
+		t.Run(string(st), func(t *testing.T) { check(t, 3000, 200, ownersProp(st)) })
 	}
 }

@@ -389,7 +389,7 @@ func hookCounts(h hookLog) string {
 func TestSkbReferenceMachine(t *testing.T) {
 	for _, prof := range []string{"v6.18", "v6.19"} {
 		t.Run(prof, func(t *testing.T) {
-			check(t, 1500, 200, func(rt *rapid.T) {
+			check(t, 3000, 200, func(rt *rapid.T) {
 				p, err := skb.ProfileByName(prof)
 				if err != nil {
 					rt.Fatal(err)
