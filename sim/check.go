@@ -107,6 +107,15 @@ func (s *Scenario) check() error {
 			return err
 		}
 	}
+	for i, f := range c.FDB {
+		p := at(s.Src.FDB, i)
+		if err := hasDev(p, "fdb entry", f.Netns, f.Dev); err != nil {
+			return err
+		}
+		if dv := devs[devKey{f.Netns, f.Dev}]; dv.Master == "" || dv.Name != f.Dev {
+			return s.errAt(p, "fdb entry: device %q is not a bridge port", f.Dev)
+		}
+	}
 	socks := map[string]bool{}
 	for i, so := range c.Sockets {
 		p := at(s.Src.Sockets, i)

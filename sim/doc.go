@@ -69,8 +69,8 @@
 //	shards: 16                         # flow shards (default 16), independent of -j
 //	keep_dst_mac: false                # replay frames to other hosts' MACs as captured
 //	options: {rx_timestamps: false, fwd_update_priority: true, trace_all: false}
-//	namespaces:                        # names, or {name, forwarding}
-//	  - {name: host, forwarding: true}
+//	namespaces:                        # names, or {name, forwarding, ipv6_forwarding, disable_ipv6}
+//	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - pod
 //	devices:
 //	  - name: eth0
@@ -89,10 +89,14 @@
 //	  - {name: vx0, kind: vxlan, master: br0, local: 192.0.2.1, remote: 192.0.2.2, vni: 42, port: 4789, link_netns: host}
 //	routes:
 //	  - {netns: host, dst: 10.0.0.0/24, dev: veth0, via: 10.0.0.2}   # dst "default" is 0.0.0.0/0
+//	  - {netns: pod, dst: 192.168.0.0/16, dev: lo, type: local}      # local table (RTN_LOCAL): AnyIP
 //	neighbours:
 //	  - {netns: host, dev: veth0, addr: 10.0.0.2, mac: 02:00:00:00:00:02}
+//	fdb:                               # static bridge forwarding entries (BR_FDB_STATIC)
+//	  - {netns: host, dev: vx0, mac: 02:00:00:00:00:09, sticky: false}   # dev is a bridge port
 //	sockets:
 //	  - {name: app, netns: pod, proto: udp, addr: 10.0.0.2, port: 53, cgroup: /app, mark: 0, priority: 0, rcvbuf: 212992, read: true}
+//	  - {name: catch, netns: pod, proto: tcp, port: 80, tproxy: true, v6only: false}   # TPROXY + IP_TRANSPARENT: every packet of the protocol
 //	taps:                              # AF_PACKET sockets
 //	  - {name: tcpdump, netns: host, dev: eth0, dir: both}   # dir rx, tx or both; no dev: every device
 //	maps:

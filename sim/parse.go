@@ -85,7 +85,7 @@ func trimYAMLPrefix(s string) string {
 func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Column: n.Column} }
 
 var topKeys = []string{"name", "description", "kernel", "design", "carrier", "shards", "keep_dst_mac", "options",
-	"namespaces", "devices", "routes", "neighbours", "sockets", "taps", "maps", "programs", "entry"}
+	"namespaces", "devices", "routes", "neighbours", "fdb", "sockets", "taps", "maps", "programs", "entry"}
 
 func (d *dec) scenario(root *yaml.Node, s *Scenario) error {
 	m, err := d.fields(root, "scenario", topKeys...)
@@ -141,6 +141,8 @@ func (d *dec) topField(k string, v *yaml.Node, s *Scenario) (err error) {
 		err = collect(d, v, "routes", d.route, &c.Routes, &s.Src.Routes)
 	case "neighbours":
 		err = collect(d, v, "neighbours", d.neighbour, &c.Neighbours, &s.Src.Neighbours)
+	case "fdb":
+		err = collect(d, v, "fdb", d.fdb, &c.FDB, &s.Src.FDB)
 	case "sockets":
 		err = collect(d, v, "sockets", d.socket, &c.Sockets, &s.Src.Sockets)
 	case "taps":
@@ -268,7 +270,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		ns.Name, err = d.name(n, "namespace")
 		return ns, err
 	}
-	m, err := d.fields(n, "namespace", "name", "forwarding")
+	m, err := d.fields(n, "namespace", "name", "forwarding", "ipv6_forwarding", "disable_ipv6")
 	if err != nil {
 		return ns, err
 	}
@@ -280,7 +282,17 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		return ns, err
 	}
 	if v, ok := m["forwarding"]; ok {
-		ns.Forwarding, err = d.boolean(v, "namespace "+ns.Name+": forwarding")
+		if ns.Forwarding, err = d.boolean(v, "namespace "+ns.Name+": forwarding"); err != nil {
+			return ns, err
+		}
+	}
+	if v, ok := m["ipv6_forwarding"]; ok {
+		if ns.IPv6Forwarding, err = d.boolean(v, "namespace "+ns.Name+": ipv6_forwarding"); err != nil {
+			return ns, err
+		}
+	}
+	if v, ok := m["disable_ipv6"]; ok {
+		ns.DisableIPv6, err = d.boolean(v, "namespace "+ns.Name+": disable_ipv6")
 	}
 	return ns, err
 }
@@ -413,7 +425,7 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 }
 
 func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
-	m, err := d.fields(n, "route", "netns", "dst", "dev", "via")
+	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "type")
 	if err != nil {
 		return r, err
 	}
@@ -434,10 +446,42 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 			r.Dev, err = d.name(v, "route.dev")
 		case "via":
 			r.Via, err = d.addr(v, "route.via")
+		case "type":
+			r.Type, err = d.enum(v, "route.type", netstack.RouteUnicast, netstack.RouteLocal)
 		}
 		return err
 	})
+	if err == nil && r.Type == netstack.RouteLocal && r.Via.IsValid() {
+		err = d.errf(n, "route: a local route has no via")
+	}
 	return r, err
+}
+
+func (d *dec) fdb(n *yaml.Node) (f netstack.FDBConfig, err error) {
+	m, err := d.fields(n, "fdb entry", "netns", "dev", "mac", "sticky")
+	if err != nil {
+		return f, err
+	}
+	f.Netns = netstack.HostNetns
+	for _, k := range []string{"dev", "mac"} {
+		if _, err := d.need(m, n, "fdb entry", k); err != nil {
+			return f, err
+		}
+	}
+	err = d.kv(n, func(k string, v *yaml.Node) (err error) {
+		switch k {
+		case "netns":
+			f.Netns, err = d.name(v, "fdb.netns")
+		case "dev":
+			f.Dev, err = d.name(v, "fdb.dev")
+		case "mac":
+			f.MAC, err = d.mac(v, "fdb.mac")
+		case "sticky":
+			f.Sticky, err = d.boolean(v, "fdb.sticky")
+		}
+		return err
+	})
+	return f, err
 }
 
 func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
@@ -468,7 +512,8 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 }
 
 func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
-	m, err := d.fields(n, "socket", "name", "netns", "proto", "addr", "port", "cgroup", "mark", "priority", "rcvbuf", "read")
+	m, err := d.fields(n, "socket", "name", "netns", "proto", "addr", "port", "cgroup", "mark", "priority", "rcvbuf", "read",
+		"tproxy", "v6only")
 	if err != nil {
 		return s, err
 	}
@@ -510,6 +555,10 @@ func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 			var rd bool
 			rd, err = d.boolean(v, w)
 			s.NoRead = !rd
+		case "tproxy":
+			s.TProxy, err = d.boolean(v, w)
+		case "v6only":
+			s.V6Only, err = d.boolean(v, w)
 		}
 		return err
 	})

@@ -64,6 +64,7 @@ type Sources struct {
 	Devices               []Pos
 	Routes                []Pos
 	Neighbours            []Pos
+	FDB                   []Pos
 	Sockets               []Pos
 	Taps                  []Pos
 	Maps                  []Pos
@@ -81,6 +82,7 @@ func (s *Scenario) Copy() *Scenario {
 	c.Src.Devices = slices.Clone(s.Src.Devices)
 	c.Src.Routes = slices.Clone(s.Src.Routes)
 	c.Src.Neighbours = slices.Clone(s.Src.Neighbours)
+	c.Src.FDB = slices.Clone(s.Src.FDB)
 	c.Src.Sockets = slices.Clone(s.Src.Sockets)
 	c.Src.Taps = slices.Clone(s.Src.Taps)
 	c.Src.Maps = slices.Clone(s.Src.Maps)
