@@ -1,5 +1,7 @@
 package kmem
 
+import "math/bits"
+
 // PageSize is the x86-64 page size used for kmalloc_large.
 const PageSize = 4096
 
@@ -20,22 +22,38 @@ const NumClasses = len(Classes) + 1
 const LargeClass = len(Classes)
 
 // ClassIndex returns the bucket that serves a request of size bytes. It models
-// kmalloc_index(): 65..96 uses kmalloc-96 and 129..192 uses kmalloc-192.
-// Size must be positive.
+// kmalloc_index() through the kmalloc_size_index[] table of
+// mm/slab_common.c for sizes up to 192 (so 65..96 uses kmalloc-96 and
+// 129..192 uses kmalloc-192) and fls(size - 1) above. Size must be positive.
 func ClassIndex(size int) int {
 	if size <= 0 {
 		panic("kmem: ClassIndex of non-positive size")
 	}
+	if size <= 192 {
+		return int(smallIndex[(size-1)/8])
+	}
 	if size > KmallocMaxCacheSize {
 		return LargeClass
 	}
-	for i, c := range Classes {
-		if size <= c {
-			return i
+	// 193..8192: powers of two from 256 (class 7) up; fls(size-1) is the
+	// bit length of size-1.
+	return bits.Len(uint(size-1)) - 8 + 7
+}
+
+// smallIndex is kmalloc_size_index[] (by (size-1)/8) expressed as class
+// indexes.
+var smallIndex = func() (t [24]uint8) {
+	for i := range t {
+		size := (i + 1) * 8
+		for c, cs := range Classes {
+			if size <= cs {
+				t[i] = uint8(c)
+				break
+			}
 		}
 	}
-	return LargeClass
-}
+	return t
+}()
 
 // Occupied returns the bytes a request of size really takes: the kmalloc
 // class size, or whole pages (rounded up to a power-of-two order, as

@@ -188,3 +188,30 @@ func TestClassCounts(t *testing.T) {
 	var est [cost.NumSizeClasses]uint64 = allocs // the shape cost.Table.Estimate takes
 	assert.Equal(t, allocs[i96], est[i96])
 }
+
+func TestClassIndexMatchesLinearScan(t *testing.T) {
+	for size := 1; size <= 3*KmallocMaxCacheSize; size++ {
+		want := LargeClass
+		for i, c := range Classes {
+			if size <= c {
+				want = i
+				break
+			}
+		}
+		if got := ClassIndex(size); got != want {
+			t.Fatalf("ClassIndex(%d) = %d, want %d", size, got, want)
+		}
+	}
+}
+
+func BenchmarkClassIndex(b *testing.B) {
+	sizes := [...]int{72, 80, 176, 184, 208, 256, 640, 1500, 4096, 9000}
+	var sink int
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, s := range sizes {
+			sink += ClassIndex(s)
+		}
+	}
+	_ = sink
+}
