@@ -206,6 +206,13 @@ func classify(v []byte, err error, pkt uint64) ReadResult {
 			return ReadFound
 		}
 		return ReadForeign
+	// The carriers return the bare sentinels: identity tests first, so
+	// the common miss costs no errors.Is walk; wrapped errors still match
+	// below.
+	case err == carrier.ErrNotFound:
+		return ReadMissing
+	case err == carrier.ErrRefused:
+		return ReadRefused
 	case errors.Is(err, carrier.ErrNotFound):
 		return ReadMissing
 	case errors.Is(err, carrier.ErrRefused), errors.Is(err, errno.EOPNOTSUPP):

@@ -1,8 +1,10 @@
 package netstack
 
 import (
+	"cmp"
 	"encoding/binary"
 	"net/netip"
+	"slices"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/skb"
@@ -78,6 +80,9 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 // the limited broadcast, the prefixes of loopback addresses (127.0.0.0/8)
 // and RouteLocal routes (AnyIP) are RTN_LOCAL.
 func (s *Stack) isLocal(ns *Netns, a netip.Addr) bool {
+	if a.Is4() {
+		return ns.isLocal4(a.As4())
+	}
 	if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || a == netip.IPv6Loopback() {
 		return true // the limited broadcast; ::1 (addrconf's lo address)
 	}
@@ -92,6 +97,65 @@ func (s *Stack) isLocal(ns *Netns, a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// addrRange is an inclusive range of IPv4 addresses in host order.
+type addrRange struct{ lo, hi uint32 }
+
+// buildLocal4 precomputes the IPv4 answers of isLocal for ns: the limited
+// broadcast, every IPv4 RTN_LOCAL prefix and every IPv4 device address, as
+// sorted, merged ranges. The namespace's addresses and local routes are
+// fixed once the stack is built, so New computes it once.
+func (ns *Netns) buildLocal4() {
+	var rs []addrRange
+	add := func(p netip.Prefix) {
+		lo := binary.BigEndian.Uint32(p.Masked().Addr().AsSlice())
+		hi := lo | uint32(uint64(1)<<(32-p.Bits())-1)
+		rs = append(rs, addrRange{lo, hi})
+	}
+	add(netip.PrefixFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}), 32))
+	for _, p := range ns.local {
+		if p.Addr().Is4() {
+			add(p)
+		}
+	}
+	for _, d := range ns.devs {
+		if d == nil {
+			continue
+		}
+		for _, p := range d.addrs {
+			if p.Addr().Is4() {
+				add(netip.PrefixFrom(p.Addr(), 32))
+			}
+		}
+	}
+	slices.SortFunc(rs, func(x, y addrRange) int { return cmp.Compare(x.lo, y.lo) })
+	out := rs[:0]
+	for _, r := range rs {
+		if n := len(out); n != 0 && uint64(r.lo) <= uint64(out[n-1].hi)+1 {
+			out[n-1].hi = max(out[n-1].hi, r.hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	ns.local4 = slices.Clip(out)
+}
+
+// isLocal4 is isLocal for an IPv4 address: a binary search of the ranges
+// buildLocal4 made.
+func (ns *Netns) isLocal4(a4 [4]byte) bool {
+	a := binary.BigEndian.Uint32(a4[:])
+	rs := ns.local4
+	i, j := 0, len(rs)
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if rs[h].hi < a {
+			i = h + 1
+		} else {
+			j = h
+		}
+	}
+	return i < len(rs) && rs[i].lo <= a
 }
 
 // tproxyAssign models the mangle PREROUTING TPROXY rules of ns

@@ -16,10 +16,15 @@ const (
 // --- common helpers ---
 
 // traceOp reports op on b when the current packet is traced.
+//
+// Kept small enough to inline, so a run without tracing pays a field test.
 func (s *Stack) traceOp(l Layer, op Op, b *skb.Buff) {
-	if !s.trace {
-		return
+	if s.trace {
+		s.traceOpSlow(l, op, b)
 	}
+}
+
+func (s *Stack) traceOpSlow(l Layer, op Op, b *skb.Buff) {
 	s.obs.Trace(TraceEvent{PacketID: s.cur, Layer: l, Op: op, SkbID: b.ID(), State: State(b)})
 }
 

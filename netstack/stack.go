@@ -59,6 +59,7 @@ type Netns struct {
 	devs       []*Device // by ifindex
 	routes     []route
 	local      []netip.Prefix // the local table's RTN_LOCAL prefixes (besides device addresses)
+	local4     []addrRange    // isLocal's IPv4 answers (buildLocal4)
 	tproxy     []*Socket      // TPROXY rules' sockets, in rule order
 	neigh      []neighEntry
 	socks      []*Socket
@@ -295,6 +296,9 @@ func New(cfg *Config, env Env) (*Stack, error) {
 	}
 	if err := s.build(maxVal); err != nil {
 		return nil, err
+	}
+	for _, n := range s.nss {
+		n.buildLocal4()
 	}
 	s.backlog = make([]queued, 0, 64)
 	s.segs = make([]*skb.Buff, 0, 64)
