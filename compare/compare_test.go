@@ -1,7 +1,6 @@
 package compare_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
@@ -17,25 +16,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/capture"
+	"github.com/skbsim/skbsim/capture/capturetest"
 	"github.com/skbsim/skbsim/compare"
 	"github.com/skbsim/skbsim/internal/errno"
 	"github.com/skbsim/skbsim/internal/testutil"
 	"github.com/skbsim/skbsim/sim"
 )
-
-// generate writes capture.Generate(spec) into the test's temp dir.
-func generate(tb testing.TB, spec capture.GenSpec) string {
-	tb.Helper()
-	path := filepath.Join(tb.TempDir(), spec.Preset+".pcap")
-	f, err := os.Create(path)
-	require.NoError(tb, err)
-	w := bufio.NewWriter(f)
-	_, err = capture.Generate(w, spec)
-	require.NoError(tb, err)
-	require.NoError(tb, w.Flush())
-	require.NoError(tb, f.Close())
-	return path
-}
 
 // edgeLB loads examples/edge-lb.yaml, with edit applied to its text.
 func edgeLB(tb testing.TB, edit func(string) string) *sim.Scenario {
@@ -174,7 +160,7 @@ func readPoint(t *testing.T, res *compare.Result, prog, m string) int {
 // room, while the default capacity never does, and a hash map of 2
 // entries without LRU refuses the inserts instead (E2BIG).
 func TestLRUEvictions(t *testing.T) {
-	pcap := generate(t, capture.GenSpec{Preset: "lb", Seed: testutil.Seed(t)})
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "lb", Seed: testutil.Seed(t)})
 	s := edgeLB(t, func(src string) string {
 		out := strings.Replace(src, "{name: web, netns: svc, proto: tcp, port: 80}", "{name: web, netns: svc, proto: tcp, port: 80, read: false}", 1)
 		require.NotEqual(t, src, out)
@@ -194,7 +180,7 @@ func TestLRUEvictions(t *testing.T) {
 // TestRefusedDesign: a design that cannot hold a scenario's maps shows the
 // refusal and the others run.
 func TestRefusedDesign(t *testing.T) {
-	pcap := generate(t, capture.GenSpec{Preset: "lb", Seed: testutil.Seed(t), Packets: 200})
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "lb", Seed: testutil.Seed(t), Packets: 200})
 	s := edgeLB(t, func(src string) string {
 		return strings.Replace(src, "{name: svc, value_size: 8}", "{name: svc, value_size: 8, flags: [clone]}", 1)
 	})

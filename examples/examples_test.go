@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/capture"
+	"github.com/skbsim/skbsim/capture/capturetest"
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/sim"
 )
@@ -237,7 +238,7 @@ func TestOverlay(t *testing.T) {
 // TestEdgeLB replays `simrun gen -preset lb` traffic through the edge load
 // balancer's backend.
 func TestEdgeLB(t *testing.T) {
-	pcap := mustGenerate(t, capture.GenSpec{Preset: "lb", Seed: 1})
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "lb", Seed: 1})
 	rep := mustReplay(t, "edge-lb.yaml", pcap, sim.Options{})
 	xdpRuns := runs(t, rep, "xdp_tag")
 	assert.EqualValues(t, rep.PacketsRead, xdpRuns, "XDP runs on every received frame")
@@ -260,19 +261,6 @@ func TestEdgeLB(t *testing.T) {
 	kept, err := sim.Replay(s, []string{pcap}, sim.Options{})
 	require.NoError(t, err)
 	assert.Equal(t, svc, kept.Read("tc_svc", "outer").Found)
-}
-
-func mustGenerate(tb testing.TB, spec capture.GenSpec) string {
-	tb.Helper()
-	path := filepath.Join(tb.TempDir(), spec.Preset+".pcap")
-	f, err := os.Create(path)
-	require.NoError(tb, err)
-	w := bufio.NewWriter(f)
-	_, err = capture.Generate(w, spec)
-	require.NoError(tb, err)
-	require.NoError(tb, w.Flush())
-	require.NoError(tb, f.Close())
-	return path
 }
 
 // retransmissions counts the TCP segments of a capture that repeat the
@@ -314,7 +302,7 @@ func retransmissions(tb testing.TB, pcap string) int {
 // retransmission as a new clone, and the packet tap gets a clone of every
 // transmitted frame.
 func TestTapClone(t *testing.T) {
-	pcap := mustGenerate(t, capture.GenSpec{Preset: "tap", Seed: 1})
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "tap", Seed: 1})
 	retx := retransmissions(t, pcap)
 	require.Positive(t, retx, "the tap preset has retransmissions")
 	rep := mustReplay(t, "tap-clone.yaml", pcap, sim.Options{})
@@ -344,7 +332,7 @@ func TestExamplesWorkersIdentical(t *testing.T) {
 		{"tap-clone.yaml", "tap"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
-			pcap := mustGenerate(t, capture.GenSpec{Preset: tc.preset, Seed: 2})
+			pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: tc.preset, Seed: 2})
 			var want string
 			for _, j := range []int{1, 2, 5} {
 				rep := mustReplay(t, tc.scenario, pcap, sim.Options{Workers: j})

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -17,26 +16,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/capture"
+	"github.com/skbsim/skbsim/capture/capturetest"
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/internal/testutil"
 	"github.com/skbsim/skbsim/netstack"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// mustGenerate writes a generated capture into a test directory.
-func mustGenerate(tb testing.TB, spec capture.GenSpec) string {
-	tb.Helper()
-	path := filepath.Join(tb.TempDir(), spec.Preset+".pcap")
-	f, err := os.Create(path)
-	require.NoError(tb, err)
-	w := bufio.NewWriter(f)
-	_, err = capture.Generate(w, spec)
-	require.NoError(tb, err)
-	require.NoError(tb, w.Flush())
-	require.NoError(tb, f.Close())
-	return path
-}
 
 func mustBuiltin(tb testing.TB) *Scenario {
 	tb.Helper()
@@ -96,7 +82,7 @@ func lineDiff(want, got string) string {
 func TestGoldenReports(t *testing.T) {
 	for _, preset := range []string{"demo", "mixed"} {
 		t.Run(preset, func(t *testing.T) {
-			pcap := mustGenerate(t, capture.GenSpec{Preset: preset, Seed: 1})
+			pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: preset, Seed: 1})
 			rep := mustReplay(t, mustBuiltin(t), []string{pcap}, Options{})
 			rep.Files[0].Name = preset + ".pcap" // the temporary directory differs per run
 			for _, format := range Formats {
@@ -113,7 +99,7 @@ func TestGoldenReports(t *testing.T) {
 
 // TestWorkersIdentical checks that the JSON report does not depend on -j.
 func TestWorkersIdentical(t *testing.T) {
-	pcap := mustGenerate(t, capture.GenSpec{Preset: "mixed", Seed: testutil.Seed(t), Packets: 4000})
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "mixed", Seed: testutil.Seed(t), Packets: 4000})
 	s := mustBuiltin(t)
 	var want []byte
 	for _, j := range []int{1, 2, 3, 7} {
@@ -132,7 +118,7 @@ func TestWorkersIdentical(t *testing.T) {
 // TestDamagedCapture truncates a generated capture: the report covers every
 // packet before the damage and says where reading stopped.
 func TestDamagedCapture(t *testing.T) {
-	pcap := mustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1})
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1})
 	data, err := os.ReadFile(pcap)
 	require.NoError(t, err)
 	cut := filepath.Join(t.TempDir(), "cut.pcap")
@@ -162,7 +148,7 @@ func TestDamagedCapture(t *testing.T) {
 
 // TestJSONContract checks the keys other tools rely on.
 func TestJSONContract(t *testing.T) {
-	pcap := mustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 2, Packets: 50})
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 2, Packets: 50})
 	rep := mustReplay(t, mustBuiltin(t), []string{pcap}, Options{})
 	var buf bytes.Buffer
 	require.NoError(t, rep.WriteJSON(&buf))
@@ -182,7 +168,7 @@ func TestReplayErrors(t *testing.T) {
 	assert.Error(t, err)
 	_, err = Replay(s, []string{filepath.Join(t.TempDir(), "missing.pcap")}, Options{})
 	assert.ErrorContains(t, err, "missing.pcap")
-	pcap := mustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 5})
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 5})
 	_, err = Replay(s, []string{pcap}, Options{Design: "nonesuch"})
 	assert.ErrorIs(t, err, carrier.ErrUnknown)
 	assert.ErrorContains(t, err, `design "nonesuch"`)
@@ -220,7 +206,7 @@ func TestInjectAllocsPerDesign(t *testing.T) {
 func injectAllocs(t *testing.T, s *Scenario) float64 {
 	t.Helper()
 	s.Shards = 1
-	pcap := mustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 400})
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 400})
 	m, err := newMachine(s, Options{})
 	require.NoError(t, err)
 	defer m.finish(&Report{})
@@ -251,7 +237,7 @@ func injectAllocs(t *testing.T, s *Scenario) float64 {
 }
 
 func BenchmarkReplay(b *testing.B) {
-	pcap := mustGenerate(b, capture.GenSpec{Preset: "large", Seed: 1, Packets: 20000})
+	pcap := capturetest.MustGenerate(b, capture.GenSpec{Preset: "large", Seed: 1, Packets: 20000})
 	s := mustBuiltin(b)
 	for _, j := range []int{1, 2} {
 		b.Run("j"+string(rune('0'+j)), func(b *testing.B) {
@@ -278,8 +264,8 @@ func TestReplayStreams(t *testing.T) {
 	for i := range s.Stack.Programs {
 		s.Stack.Programs[i].Actions = []netstack.Action{{Kind: netstack.ActCount}}
 	}
-	small := mustGenerate(t, capture.GenSpec{Preset: "large", Seed: 1, Packets: 2000})
-	big := mustGenerate(t, capture.GenSpec{Preset: "large", Seed: 1, Packets: 20000})
+	small := capturetest.MustGenerate(t, capture.GenSpec{Preset: "large", Seed: 1, Packets: 2000})
+	big := capturetest.MustGenerate(t, capture.GenSpec{Preset: "large", Seed: 1, Packets: 20000})
 	mallocs := func(pcap string) uint64 {
 		var before, after runtime.MemStats
 		runtime.GC()
@@ -297,8 +283,8 @@ func TestReplayStreams(t *testing.T) {
 // TestSeveralCaptures replays two captures as one stream: packet ids go
 // on counting across them.
 func TestSeveralCaptures(t *testing.T) {
-	a := mustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 30})
-	b := mustGenerate(t, capture.GenSpec{Preset: "mixed", Seed: 2, Packets: 50})
+	a := capturetest.MustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 30})
+	b := capturetest.MustGenerate(t, capture.GenSpec{Preset: "mixed", Seed: 2, Packets: 50})
 	var trace bytes.Buffer
 	rep := mustReplay(t, mustBuiltin(t), []string{a, b}, Options{Trace: &trace, TracePackets: []int64{29, 30}})
 	assert.EqualValues(t, 80, rep.PacketsRead)
@@ -316,7 +302,7 @@ func TestSeveralCaptures(t *testing.T) {
 func TestLinkTypes(t *testing.T) {
 	for _, link := range []capture.LinkType{capture.LinkLinuxSLL, capture.LinkSLL2, capture.LinkRaw} {
 		t.Run(link.String(), func(t *testing.T) {
-			pcap := mustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 200, Link: link})
+			pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 200, Link: link})
 			rep := mustReplay(t, mustBuiltin(t), []string{pcap}, Options{})
 			assert.Zero(t, Count(rep.Outcomes, outcomeNames[outNotEthernet]))
 			assert.Zero(t, Count(rep.Outcomes, outcomeNames[outRejected]))
@@ -329,7 +315,7 @@ func TestLinkTypes(t *testing.T) {
 // TestKeepDstMAC replays frames addressed to other hosts as captured:
 // eth_type_trans marks them PACKET_OTHERHOST and ip_rcv drops them.
 func TestKeepDstMAC(t *testing.T) {
-	pcap := mustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 200})
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 200})
 	s := mustBuiltin(t)
 	rep := mustReplay(t, s, []string{pcap}, Options{})
 	assert.Zero(t, Count(rep.Drops, "OTHERHOST"))
