@@ -74,15 +74,38 @@ func parseIPv4(b []byte) (h ipv4, ok bool) {
 func (h *ipv4) isFragment() bool { return h.fragOff&(ipMF|ipOffset) != 0 }
 
 // ipCsum models ip_fast_csum(): the one's complement sum of the header.
+// Like the kernel's it adds 32-bit words (a header is ihl 32-bit words)
+// and folds the carries at the end: the same one's complement sum as
+// 16-bit additions. A trailing odd byte is not summed.
 func ipCsum(b []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		sum += uint32(b[i])<<8 | uint32(b[i+1])
+	var sum uint64
+	i := 0
+	for ; i+4 <= len(b); i += 4 {
+		sum += uint64(binary.BigEndian.Uint32(b[i:]))
+	}
+	if i+2 <= len(b) {
+		sum += uint64(binary.BigEndian.Uint16(b[i:]))
 	}
 	for sum>>16 != 0 {
 		sum = sum&0xffff + sum>>16
 	}
 	return ^uint16(sum)
+}
+
+// ipDecreaseTTL models ip_decrease_ttl(): the TTL byte is decremented and
+// the header checksum updated incrementally (csum_replace2 of the
+// TTL/protocol word: check += htons(0x0100), end-around carry). On a header
+// whose checksum was valid this gives the value a full ip_send_check
+// would: both are the one's complement sum's unique form other than 0xffff.
+// Returns the new TTL.
+func ipDecreaseTTL(b []byte) uint8 {
+	check := uint32(binary.BigEndian.Uint16(b[10:12])) + 0x0100
+	if check >= 0xffff {
+		check++
+	}
+	binary.BigEndian.PutUint16(b[10:12], uint16(check))
+	b[8]--
+	return b[8]
 }
 
 // writeIPv4 writes a 20-byte IPv4 header with a correct checksum.

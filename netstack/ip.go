@@ -260,8 +260,9 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 		return
 	}
 	data := b.Data()
-	data[8]--
-	setIPCsum(data, ip.ihl) // ip_decrease_ttl
+	// ip_rcv_core verified the header checksum (the only caller), so the
+	// incremental update is exact.
+	ipDecreaseTTL(data)
 	if !s.cfg.Options.NoFwdUpdatePriority {
 		b.H().Priority = rtTos2Priority(ip.tos)
 	}
