@@ -104,8 +104,9 @@ type addrRange struct{ lo, hi uint32 }
 
 // buildLocal4 precomputes the IPv4 answers of isLocal for ns: the limited
 // broadcast, every IPv4 RTN_LOCAL prefix and every IPv4 device address, as
-// sorted, merged ranges. The namespace's addresses and local routes are
-// fixed once the stack is built, so New computes it once.
+// sorted, merged ranges; and the IPv4 routes of routeOutput as masks. The
+// namespace's addresses and routes are fixed once the stack is built, so
+// New computes them once.
 func (ns *Netns) buildLocal4() {
 	var rs []addrRange
 	add := func(p netip.Prefix) {
@@ -139,6 +140,22 @@ func (ns *Netns) buildLocal4() {
 		out = append(out, r)
 	}
 	ns.local4 = slices.Clip(out)
+	ns.routes4 = ns.routes4[:0]
+	for i, r := range ns.routes {
+		if !r.dst.Addr().Is4() {
+			continue
+		}
+		net := binary.BigEndian.Uint32(r.dst.Masked().Addr().AsSlice())
+		mask := ^uint32(uint64(1)<<(32-r.dst.Bits()) - 1)
+		ns.routes4 = append(ns.routes4, route4{net: net, mask: mask, bits: int32(r.dst.Bits()), idx: int32(i)})
+	}
+}
+
+// route4 is an IPv4 route of the main table as a mask test; idx is its
+// index in Netns.routes.
+type route4 struct {
+	net, mask uint32
+	bits, idx int32
 }
 
 // isLocal4 is isLocal for an IPv4 address: a binary search of the ranges
@@ -209,10 +226,23 @@ func (s *Stack) routeOutput(ns *Netns, dst netip.Addr) (*Device, netip.Addr) {
 		return ns.lo, dst
 	}
 	var best *route
-	for i := range ns.routes {
-		r := &ns.routes[i]
-		if r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {
-			best = r
+	if dst.Is4() {
+		// The IPv4 routes as masks, in table order: the same choice as
+		// the loop below (the first of the longest matching prefixes).
+		a4 := dst.As4()
+		a := binary.BigEndian.Uint32(a4[:])
+		bestBits := int32(-1)
+		for _, r := range ns.routes4 {
+			if a&r.mask == r.net && r.bits > bestBits {
+				best, bestBits = &ns.routes[r.idx], r.bits
+			}
+		}
+	} else {
+		for i := range ns.routes {
+			r := &ns.routes[i]
+			if r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {
+				best = r
+			}
 		}
 	}
 	if best == nil {

@@ -60,6 +60,7 @@ type Netns struct {
 	routes     []route
 	local      []netip.Prefix // the local table's RTN_LOCAL prefixes (besides device addresses)
 	local4     []addrRange    // isLocal's IPv4 answers (buildLocal4)
+	routes4    []route4       // routeOutput's IPv4 routes (buildLocal4)
 	tproxy     []*Socket      // TPROXY rules' sockets, in rule order
 	neigh      []neighEntry
 	socks      []*Socket
