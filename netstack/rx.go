@@ -84,8 +84,14 @@ func (s *Stack) pushCtx(pi int, h carrier.Hook, b *skb.Buff) *Ctx {
 	}
 	c := &s.ctxs[s.depth]
 	s.depth++
-	*c = Ctx{Hook: h, Prog: s.progs[pi].cfg, Skb: b, PacketID: s.cur, Carrier: s.car, s: s,
-		count: &s.progs[pi].count}
+	// Every field is written in place (the same as *c = Ctx{...} without
+	// building and copying a zeroed temporary); TestPushCtxResetsAll keeps
+	// the list complete.
+	pe := &s.progs[pi]
+	c.Hook, c.Prog, c.Skb, c.PacketID, c.Carrier, c.s, c.count = h, pe.cfg, b, s.cur, s.car, s, &pe.count
+	c.Dev, c.Netns, c.Socket, c.Reason = nil, nil, nil, 0
+	c.ri = redirectInfo{}
+	c.ingress, c.xdp, c.generic, c.xdpMeta, c.xdpMirror = false, false, false, 0, 0
 	return c
 }
 
