@@ -61,7 +61,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 	if len(ns.tproxy) != 0 && !ip.isFragment() {
 		s.tproxyAssign(b, ns, ip)
 	}
-	if s.isLocal(ns, ip.dst) {
+	if ns.isLocal4(ip.dst.As4()) { // isLocal of an IPv4 destination
 		s.ipLocalDeliver(b, ns)
 		return
 	}
@@ -83,6 +83,12 @@ func (s *Stack) isLocal(ns *Netns, a netip.Addr) bool {
 	if a.Is4() {
 		return ns.isLocal4(a.As4())
 	}
+	return ns.isLocalSlow(a)
+}
+
+// isLocalSlow is isLocal by scanning the local prefixes and the device
+// addresses (IPv6; buildLocal4 made the same answers for IPv4).
+func (ns *Netns) isLocalSlow(a netip.Addr) bool {
 	if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || a == netip.IPv6Loopback() {
 		return true // the limited broadcast; ::1 (addrconf's lo address)
 	}
