@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -11,86 +10,9 @@ import (
 	"github.com/skbsim/skbsim/kernel/observe"
 )
 
-// wantCells lists, per transition and hook, the cells the running kernel
-// (6.18) produced, in observe.Observation.ValueString form. Writers:
-// observe.Writes(42) gives mark 0x2a, priority 10, tc_index 42, cb[i]
-// 0x2a0i, hash 0x5eed002a, tstamp 0x280defe; Writes(43): 0x2b, 11, 43,
-// 0x2b0i, 0x5eed002b, 0x2902141; Writes(77): 0x4d, 13, 13, 0x4d0i,
-// 0x5eed004d, 0x496ee27.
-var wantCells = []struct {
-	transition, hook, cells string
-}{
-	// veth in one namespace: ____dev_forward_skb scrubs with xnet=false and
-	// zeroes priority; mark and tstamp survive.
-	{"veth-same-netns", "vY/tc-ingress", "count=1 mark=0x2a priority=0 tc_index=42 cb0=0x2a00 cb4=0x2a04 hash=0x5eed002a tstamp=0x280defe tstamp_type=0 pkt_type=0 ingress_ifindex=vY ifindex=vY meta_len=0"},
-	// Across namespaces: xnet scrub clears mark and the (non-EDT) tstamp.
-	{"veth-cross-netns", "vB/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=42 cb0=0x2a00 cb4=0x2a04 hash=0x5eed002a tstamp=0x0 tstamp_type=0 pkt_type=0 ingress_ifindex=vB ifindex=vB"},
-	// An EDT (mono delivery time) tstamp survives skb_clear_tstamp().
-	{"veth-cross-netns-edt", "vB/tc-ingress", "count=1 mark=0x0 priority=0 tstamp=0x280defe tstamp_type=1"},
-	// The packet reaches hA with vB's MAC: PACKET_OTHERHOST.
-	{"bpf-redirect-egress", "hA/tc-ingress", "count=1 mark=0x0 pkt_type=3 ingress_ifindex=hA ifindex=hA ret=7"},
-	// __bpf_tx_skb: no scrub, skb_clear_tstamp(); skb_iif stays hA.
-	{"bpf-redirect-egress", "hB/tc-egress", "count=1 mark=0x2b priority=11 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x0 pkt_type=3 ingress_ifindex=hA ifindex=hB"},
-	{"bpf-redirect-egress", "vB/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x0 pkt_type=0 ingress_ifindex=vB"},
-	// __bpf_rx_skb -> dev_forward_skb in the same namespace: mark and
-	// tstamp kept, priority zeroed, eth_type_trans recomputes pkt_type.
-	{"bpf-redirect-ingress", "hB/tc-ingress", "count=1 mark=0x2b priority=0 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x2902141 pkt_type=3 ingress_ifindex=hB ifindex=hB"},
-	// bpf_redirect_peer: skb_scrub_packet(skb, false), no dev_forward path:
-	// mark, priority, tstamp all survive the namespace change.
-	{"bpf-redirect-peer", "vB/tc-ingress", "count=1 mark=0x2b priority=11 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x2902141 pkt_type=0 ingress_ifindex=vB ifindex=vB"},
-	{"bpf-clone-redirect-egress", "hA/tc-ingress", "count=1 ret=0"},
-	{"bpf-clone-redirect-egress", "hC/tc-egress", "count=1 mark=0x2b priority=11 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x0 pkt_type=3 ingress_ifindex=hA ifindex=hC"},
-	{"bpf-clone-redirect-egress", "vC/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=43 cb0=0x2b00 tstamp=0x0 pkt_type=3 ingress_ifindex=vC"},
-	{"bpf-clone-redirect-ingress", "hC/tc-ingress", "count=1 mark=0x2b priority=0 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x2902141 pkt_type=3 ingress_ifindex=hC ifindex=hC"},
-	// Encap in the underlay's namespace: mark, priority, tc_index, hash,
-	// tstamp kept on the outer packet; cb[0..3] zeroed but cb[4] kept.
-	{"vxlan", "vA/tc-egress", "count=1 mark=0x2a priority=10 tc_index=42 cb0=0x0 cb1=0x0 cb2=0x0 cb3=0x0 cb4=0x2a04 hash=0x5eed002a tstamp=0x280defe ifindex=vA"},
-	{"vxlan", "vB/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=42 cb4=0x2a04 hash=0x5eed002a tstamp=0x0"},
-	// Decap in the same namespace (xnet=false): everything written on the
-	// outer packet at vB ingress survives; cb[] holds stack scratch.
-	{"vxlan", "vxB/tc-ingress", "count=1 mark=0x4d priority=13 tc_index=13 hash=0x5eed004d tstamp=0x496ee27 pkt_type=0 ingress_ifindex=vxB ifindex=vxB"},
-	// vxlan device in another namespace: encap and decap scrub with xnet.
-	{"vxlan-xnet", "vA/tc-egress", "count=1 mark=0x0 priority=10 tc_index=42 cb4=0x2a04 hash=0x5eed002a tstamp=0x0"},
-	{"vxlan-xnet", "vxB/tc-ingress", "count=1 mark=0x0 priority=13 tc_index=13 hash=0x5eed004d tstamp=0x0 ingress_ifindex=vxB"},
-	// XDP metadata reaches tc ingress; native veth XDP overwrites cb[0]
-	// (the rest of cb[] survives), generic XDP leaves cb[] alone.
-	{"xdp-meta-native", "vB/xdp", "count=1 ingress_ifindex=vB meta_len=0 ret=0"},
-	{"xdp-meta-native", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 cb0=other cb1=0x2a01 cb4=0x2a04 hash=0x5eed002a meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
-	{"xdp-meta-generic", "vB/xdp", "count=1 ingress_ifindex=vB meta_len=0 ret=0"},
-	// GRO: native XDP on veth segments the GSO super-packet (4 XDP runs);
-	// with GRO on, the segments are merged again before tc ingress (one skb,
-	// gso_segs 4, metadata kept because it is equal, cb[] = NAPI_GRO_CB
-	// scratch); with GRO off, 4 skbs arrive.
-	{"veth-gro", "vA/tc-egress", "count=1 gso_segs=4"},
-	{"veth-gro", "vB/xdp", "count=4"},
-	{"veth-gro", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 cb0=other cb4=other hash=0x5eed002a gso_segs=4 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
-	{"veth-xdp-nogro", "vB/xdp", "count=4"},
-	{"veth-xdp-nogro", "vB/tc-ingress", "count=4 tc_index=42 cb4=0x2a04 hash=0x5eed002a gso_segs=0 meta_len=8"},
-	{"xdp-meta-generic", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 cb0=0x2a00 cb4=0x2a04 hash=0x5eed002a meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
-}
-
-// requireCells checks "field=value ..." against the matrix.
 func requireCells(t *testing.T, m observe.Matrix, transition, hook, cells string) {
 	t.Helper()
-	// meta bytes contain spaces: split on " <field>=" boundaries.
-	for _, kv := range splitCells(cells) {
-		f, want, _ := strings.Cut(kv, "=")
-		o, ok := m.Get(transition, hook, observe.Field(f))
-		require.True(t, ok, "%s %s: no %s cell", transition, hook, f)
-		require.Equal(t, want, o.ValueString(), "%s %s %s", transition, hook, f)
-	}
-}
-
-func splitCells(s string) []string {
-	var out []string
-	for _, w := range strings.Fields(s) {
-		if strings.Contains(w, "=") || len(out) == 0 {
-			out = append(out, w)
-		} else {
-			out[len(out)-1] += " " + w
-		}
-	}
-	return out
+	require.NoError(t, observe.CheckCells(m, transition, hook, cells))
 }
 
 func TestKernelTransitionMatrix(t *testing.T) {
@@ -111,8 +33,8 @@ func TestKernelTransitionMatrix(t *testing.T) {
 		all = append(all, m...)
 	}
 	t.Log("\n" + all.Format())
-	for _, w := range wantCells {
-		requireCells(t, all, w.transition, w.hook, w.cells)
+	for _, w := range observe.Measured {
+		requireCells(t, all, w.Transition, w.Hook, w.Cells)
 	}
 }
 

@@ -119,3 +119,19 @@ func ExampleDiff() {
 	// Output:
 	// bpf-redirect-peer vB/tc-ingress mark: want 0x2b, got 0x0
 }
+
+func TestCheckCells(t *testing.T) {
+	m := observe.Matrix{
+		{Transition: "t", Hook: "vB/tc-ingress", Field: observe.FieldMark, Value: 0x2a},
+		{Transition: "t", Hook: "vB/tc-ingress", Field: observe.FieldMeta, Bytes: []byte{0xa0, 0xa1}},
+	}
+	if err := observe.CheckCells(m, "t", "vB/tc-ingress", "mark=0x2a meta=a0 a1"); err != nil {
+		t.Fatalf("CheckCells on matching cells: %v", err)
+	}
+	if err := observe.CheckCells(m, "t", "vB/tc-ingress", "mark=0x0"); err == nil {
+		t.Fatal("CheckCells accepted a differing mark")
+	}
+	if err := observe.CheckCells(m, "t", "vB/tc-ingress", "priority=0"); err == nil {
+		t.Fatal("CheckCells accepted a missing cell")
+	}
+}
