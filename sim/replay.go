@@ -164,7 +164,11 @@ func (rd *reading) inline(readers []*capture.Reader, m *machine, rep *Report) er
 }
 
 // parallel reads and decodes on the calling goroutine and replays on
-// workers goroutines; shard i runs on worker i % workers, in capture order.
+// workers goroutines, in capture order. Worker w runs a contiguous block of
+// shards (shard i on worker i*workers/shards), not every workers-th one:
+// shards built one after another sit next to each other on the Go heap,
+// and two workers writing the counters of neighbouring shards would share
+// cache lines (false sharing cost -j 2 about 9% more CPU than this).
 func (rd *reading) parallel(readers []*capture.Reader, m *machine, rep *Report, workers int) error {
 	lanes := make([]*lane, workers)
 	var wg sync.WaitGroup
@@ -190,7 +194,7 @@ func (rd *reading) parallel(readers []*capture.Reader, m *machine, rep *Report, 
 	d := new(capture.Decoded)
 	err := rd.each(readers, rep, func(p *capture.Packet, id int64) {
 		dec.Decode(p, d)
-		l := lanes[(d.FlowHash%nshards)%uint64(workers)]
+		l := lanes[(d.FlowHash%nshards)*uint64(workers)/nshards]
 		l.slot(p, id).frameInfo = frameInfoOf(d)
 	})
 	for _, l := range lanes {
