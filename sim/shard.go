@@ -104,6 +104,7 @@ func newShard(s *Scenario, i int, lay *layout, opts Options) (*shard, error) {
 		sh.design = opts.Design
 	}
 	sh.alloc = skb.NewAllocator(sh.acct, prof)
+	sh.alloc.SetPoison(opts.PoisonFree)
 	if len(s.Maps) != 0 {
 		copts := s.Carrier
 		copts.Seed += uint64(i)

@@ -28,12 +28,14 @@ func init() {
 type scenarioFlags struct {
 	scenario, design string
 	ignoreCsum       bool
+	poisonFree       bool
 }
 
 func (sf *scenarioFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&sf.scenario, "scenario", "", "scenario file (default: the built-in scenario)")
 	fs.StringVar(&sf.design, "design", "", "metadata design, overriding the scenario's")
 	fs.BoolVar(&sf.ignoreCsum, "ignore-checksums", false, "accept wrong IPv4 and GRE header checksums (captures from hosts with checksum offload)")
+	fs.BoolVar(&sf.poisonFree, "poison-free", false, "fill freed buffers with POISON_FREE (0x6b) as slub_debug=P does (slower; the report does not change)")
 }
 
 func (sf *scenarioFlags) load() (*sim.Scenario, error) {
@@ -78,7 +80,7 @@ func runRun(e *env, fs *flag.FlagSet, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	opts := sim.Options{Design: sf.design, Workers: *workers, IgnoreChecksums: sf.ignoreCsum}
+	opts := sim.Options{Design: sf.design, Workers: *workers, IgnoreChecksums: sf.ignoreCsum, PoisonFree: sf.poisonFree}
 	if e.isTerminal {
 		opts.Progress = newProgressBar(e.stderr).update
 	}
