@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"gopkg.in/yaml.v3"
@@ -40,13 +39,14 @@ func Default() Table {
 // DefaultYAML returns a copy of the embedded default table's text.
 func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
 
-// Load reads and validates the cost table file at path.
+// Load reads and validates the cost table file at path; errors name path
+// as given, with the line.
 func Load(path string) (Table, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Table{}, fmt.Errorf("cost: load: %w", err)
 	}
-	return Parse(filepath.Base(path), data)
+	return Parse(path, data)
 }
 
 // Save writes t to path in the format Load reads. It validates t first.

@@ -218,3 +218,15 @@ func TestCheckEntryInfinite(t *testing.T) {
 	e := Entry{NS: math.Inf(1), Low: 0, High: math.Inf(1), Source: SourceEstimate, Note: "x"}
 	assert.Equal(t, "ns is not finite", checkEntry(&e))
 }
+
+// TestLoadErrorNamesPath checks that a bad table's error names the file as
+// given, not only its base name: two tables called t.yaml in different
+// directories must be told apart.
+func TestLoadErrorNamesPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "t.yaml")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, []byte("name: x\nentries:\n  - 3\n"), 0o644))
+	_, err := Load(path)
+	require.ErrorIs(t, err, ErrInvalidTable)
+	assert.Contains(t, err.Error(), path+":3: entry must be a mapping")
+}

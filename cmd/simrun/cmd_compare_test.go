@@ -89,9 +89,9 @@ func TestCompareBadInputs(t *testing.T) {
 		{"bad option", []string{"-designs", "skb-hash:cache=4"}, `simrun compare: -designs: design "skb-hash:cache=4": option "cache" does not apply to skb-hash`},
 		{"bad value", []string{"-designs", "rfc:cache=-1"}, `simrun compare: -designs: design "rfc:cache=-1": cache=-1: want an integer from 1 to 1024`},
 		{"missing costs", []string{"-costs", filepath.Join(dir, "nope.yaml")}, "simrun compare: -costs: "},
-		{"unknown op", []string{"-costs", badOp}, `simrun compare: -costs: cost: badop.yaml:8: unknown op "kmallocc"`},
-		{"negative cost", []string{"-costs", negative}, "simrun compare: -costs: cost: neg.yaml:8: entry kmalloc: ns is negative"},
-		{"not yaml", []string{"-costs", notYAML}, "simrun compare: -costs: cost: notyaml.yaml: yaml: line 1"},
+		{"unknown op", []string{"-costs", badOp}, `simrun compare: -costs: cost: ` + badOp + `:8: unknown op "kmallocc"`},
+		{"negative cost", []string{"-costs", negative}, "simrun compare: -costs: cost: " + negative + ":8: entry kmalloc: ns is negative"},
+		{"not yaml", []string{"-costs", notYAML}, "simrun compare: -costs: cost: " + notYAML + ": yaml: line 1"},
 		{"format", []string{"-format", "csv"}, `simrun compare: unknown format "csv" (known: text, json)`},
 		{"scenario", []string{"-scenario", filepath.Join(dir, "none.yaml")}, "simrun compare: "},
 	} {
