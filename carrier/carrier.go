@@ -12,8 +12,9 @@ import (
 
 // Hook is the program attach point a carrier operation comes from. Designs
 // differ in where they may be used: BPF local storage kfuncs are registered
-// for skb program types only, the XDP metadata area is writable from XDP
-// and readable from tc.
+// for skb program types only (and for sockops and LSM programs, which get
+// the skb as kctx->skb or as a trusted hook argument), the XDP metadata
+// area is writable from XDP and readable from tc.
 type Hook uint8
 
 // Hooks, in the order a received packet meets them.
@@ -26,6 +27,7 @@ const (
 	HookSocketFilter              // SO_ATTACH_BPF socket filter
 	HookSockOps                   // sockops with the skb (bpf_sock_ops_skb)
 	HookTracepoint                // tp_btf on skb tracepoints (kfree_skb, consume_skb)
+	HookLSM                       // BPF LSM (lsm/inet_conn_established, lsm/inet_conn_request) with the skb argument
 	NumHooks                      // number of hooks; not a hook
 )
 
@@ -33,6 +35,7 @@ var hookNames = [NumHooks]string{
 	HookXDP: "xdp", HookTCIngress: "tc_ingress", HookTCEgress: "tc_egress",
 	HookCgroupIngress: "cgroup_ingress", HookCgroupEgress: "cgroup_egress",
 	HookSocketFilter: "socket_filter", HookSockOps: "sockops", HookTracepoint: "tracepoint",
+	HookLSM: "lsm",
 }
 
 func (h Hook) String() string {

@@ -281,6 +281,7 @@ func TestXDPMetaHooks(t *testing.T) {
 		{carrier.HookCgroupIngress, "EACCES", "EACCES"},
 		{carrier.HookSocketFilter, "EACCES", "EACCES"},
 		{carrier.HookSockOps, "EACCES", "EACCES"},
+		{carrier.HookLSM, valA, "EACCES"},
 	} {
 		t.Run(tc.hook.String(), func(t *testing.T) {
 			c, env := mustNew(t, "xdp-meta", oneMap(0), carrier.Options{})
@@ -453,5 +454,30 @@ func TestReadAtKfreeSkb(t *testing.T) {
 			b.KfreeSkb(skb.DropQdiscDrop)
 			assert.Equal(t, tc.want, got)
 		})
+	}
+}
+
+// TestSkbHooks checks every design at the hooks that reach the stack's TCP
+// connection setup: sockops (kctx->skb) and LSM (inet_conn_established's
+// skb argument). The kfunc designs and the skb-keyed maps work there like
+// at any skb hook; xdp-meta has no data_meta in a sockops context and is
+// read-only through BTF at LSM.
+func TestSkbHooks(t *testing.T) {
+	for _, name := range carrier.Names() {
+		for _, h := range []carrier.Hook{carrier.HookSockOps, carrier.HookLSM} {
+			t.Run(name+"/"+h.String(), func(t *testing.T) {
+				c, env := mustNew(t, name, oneMap(0), carrier.Options{})
+				b := rxSkb(t, env.Alloc)
+				defer b.ConsumeSkb()
+				if name == carrier.NameXDPMeta {
+					assert.ErrorIs(t, c.Store(h, b, 0, bytesA), carrier.ErrHookDenied)
+					return
+				}
+				require.NoError(t, c.Store(h, b, 0, bytesA))
+				assert.Equal(t, valA, show(c.Lookup(h, b, 0)))
+				require.NoError(t, c.Delete(h, b, 0))
+				assert.Equal(t, "ENOENT", show(c.Lookup(h, b, 0)))
+			})
+		}
 	}
 }

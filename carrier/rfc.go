@@ -125,8 +125,9 @@ func (c *rfc) Local() *localstorage.Env { return c.ls }
 
 // kfuncHook reports whether the RFC registers its kfuncs for the program
 // type behind h: every program type with a trusted sk_buff (SCHED_CLS,
-// CGROUP_SKB, SOCKET_FILTER, SOCK_OPS via kctx->skb, tp_btf); XDP has no
-// sk_buff.
+// CGROUP_SKB, SOCKET_FILTER, SOCK_OPS via kctx->skb, tp_btf, BPF LSM on a
+// hook with an skb argument such as inet_conn_established, as the RFC's
+// tc_ingress_to_lsm_inet_conn_estab selftest uses); XDP has no sk_buff.
 func kfuncHook(h Hook) bool { return h != HookXDP }
 
 // mapErr turns localstorage's kfunc errors into the carrier's sentinels

@@ -46,8 +46,10 @@ const sizeofXDPFrame = 40
 // cloned skb the direct-write prologue unclones the head first, which
 // clears the metadata before v6.19); HookTracepoint reads through BTF
 // (tp_btf can load skb->head and shinfo->meta_len) but cannot write; the
-// other hooks have no data_meta in their context (-EACCES from the
-// verifier).
+// BPF LSM programs (HookLSM) get the skb as a BTF argument too and read the
+// same way, read-only; the other hooks (cgroup_skb, socket filters,
+// sockops) have no data_meta in their context (-EACCES from the verifier;
+// bpf_dynptr_from_skb_meta is for tc programs only).
 type xdpMeta struct {
 	base
 	lay slotLayout
@@ -121,7 +123,7 @@ func (c *xdpMeta) area(h Hook, b *skb.Buff) []byte {
 }
 
 func readable(h Hook) bool {
-	return h == HookXDP || h == HookTCIngress || h == HookTCEgress || h == HookTracepoint
+	return h == HookXDP || h == HookTCIngress || h == HookTCEgress || h == HookTracepoint || h == HookLSM
 }
 
 func writable(h Hook) bool { return h == HookXDP || h == HookTCIngress || h == HookTCEgress }
