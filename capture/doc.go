@@ -55,4 +55,22 @@
 // [Repeat] stretches a capture to a minimum packet count with shifted
 // timestamps for benchmarks, and [DecodeOnly] measures the read and decode
 // rate that bounds the simulator's own rate.
+//
+// The presets ([Presets], [PresetDoc]; `simrun gen -preset NAME`):
+//
+//   - demo: a few hundred packets of mixed TCP/UDP with some tunnels and
+//     fragments
+//   - lb: clients to a VIP, forwarded IPIP-encapsulated toward backends,
+//     replies direct (examples/edge-lb.yaml)
+//   - overlay: TCP (and some DNS) between pods over VXLAN, at random node
+//     addresses and VNIs
+//   - overlay-node: the traffic the NIC of examples/overlay.yaml's node
+//     receives: UDP from remote pods (10.244.2.0/24) to port 8080 of its two
+//     pods (10.244.1.2 and 10.244.1.3 at their veth MACs), in VXLAN with VNI
+//     42 from the remote node 192.168.1.2 to 192.168.1.1, the outer source
+//     port chosen per inner flow as udp_flow_src_port() does
+//   - tap: TCP with retransmissions, duplicate ACKs and retransmitted SYNs
+//     (examples/tap-clone.yaml)
+//   - mixed: every kind of traffic the generator draws at random addresses
+//   - large: many concurrent flows of the demo mix, for benchmarks
 package capture

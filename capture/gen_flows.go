@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -199,9 +200,84 @@ func (b *flowBuilder) build(k kind) {
 		b.path = path{kind: pathLB, outer: [2]host{lb, {mac: macFor(backend), ip: backend}},
 			lbMAC: lb.mac, gwMACs: [2]net.HardwareAddr{macFor(net.IP{10, 0, 0, 254}), macFor(backend)}}
 		b.tcp(tcpOpts{})
+	case kOverlayNode:
+		b.overlayNode()
 	default:
 		panic(fmt.Sprintf("capture: no builder for flow kind %d", k))
 	}
+}
+
+// The VXLAN overlay node of examples/overlay.yaml: its address, the remote
+// node's, the VNI, and the two local pods (the scenario's veth peers) with
+// the UDP port their sockets are bound to.
+var (
+	overlayNodeAddr   = netip.AddrFrom4([4]byte{192, 168, 1, 1})
+	overlayRemoteAddr = netip.AddrFrom4([4]byte{192, 168, 1, 2})
+	overlayPods       = [2]overlayPod{
+		{mac: net.HardwareAddr{0x02, 0x00, 0x0a, 0xf4, 0x01, 0x02}, addr: netip.AddrFrom4([4]byte{10, 244, 1, 2})},
+		{mac: net.HardwareAddr{0x02, 0x00, 0x0a, 0xf4, 0x01, 0x03}, addr: netip.AddrFrom4([4]byte{10, 244, 1, 3})},
+	}
+)
+
+// overlayPod is a pod of the overlay-node preset's node.
+type overlayPod struct {
+	mac  net.HardwareAddr
+	addr netip.Addr
+}
+
+const (
+	// overlayVNI is the VNI of the overlay-node preset.
+	overlayVNI = 42
+	// overlayPodPort is the UDP port the overlay node's pods receive on.
+	overlayPodPort = 8080
+	// overlayMaxPayload fits the inner frame in the outer 1500-byte MTU:
+	// 1500 - 20 (outer IP) - 8 (UDP) - 8 (VXLAN) - 14 (inner Ethernet) - 20
+	// (inner IP) - 8 (inner UDP). The VXLAN device's MTU is 1450.
+	overlayMaxPayload = 1422
+)
+
+// overlayNode plans what the NIC of the overlay node receives from one
+// remote pod: a burst of UDP datagrams to one of the two local pods' port,
+// each in a VXLAN packet from the remote node with VNI 42. The remote pods
+// (10.244.2.2-33, the remote node's pod range) are drawn per flow, so a
+// remote pod talks to both local pods over the capture. The pods' replies
+// are not planned: a capture replayed through the scenario enters its NIC
+// as received traffic, and the scenario has no path that sends.
+func (b *flowBuilder) overlayNode() {
+	rp := net.IP{10, 244, 2, byte(2 + b.rng.IntN(32))}
+	b.a = host{mac: macFor(rp), ip: rp}
+	pod := overlayPods[b.rng.IntN(len(overlayPods))]
+	b.c = host{mac: pod.mac, ip: pod.addr.AsSlice()}
+	remote, node := overlayRemoteAddr.AsSlice(), overlayNodeAddr.AsSlice()
+	b.path = path{kind: pathVXLAN, id: overlayVNI,
+		outer: [2]host{{mac: macFor(remote), ip: remote}, {mac: macFor(node), ip: node}}}
+	cport := b.ephemeral()
+	sp := vxlanSrcPort(b.a.ip, b.c.ip, cport, overlayPodPort)
+	b.path.sport = [2]uint16{sp, sp}
+	for i := range 1 + b.rng.IntN(16) {
+		ip := b.ip(0, layers.IPProtocolUDP)
+		udp := &layers.UDP{SrcPort: layers.UDPPort(cport), DstPort: overlayPodPort}
+		udp.SetNetworkLayerForChecksum(ip)
+		dt := us(50 + b.rng.Int64N(2000))
+		if i == 0 {
+			dt = 0
+		}
+		b.emit(dt, 0, ip.(gopacket.SerializableLayer), udp, payload(16+b.rng.IntN(overlayMaxPayload-15)))
+	}
+}
+
+// vxlanSrcPort models udp_flow_src_port() as vxlan_xmit_one() calls it
+// with the default port range (inet_get_local_port_range: 32768-60999):
+// the inner flow's hash, folded (hash ^= hash << 16) and scaled into the
+// range, so every packet of an inner flow leaves from the same port. The
+// hash stands in for skb_get_hash()'s flow dissector hash.
+func vxlanSrcPort(src, dst net.IP, sport, dport uint16) uint16 {
+	const lo, hi = 32768, 60999
+	h := fmix64(binary.BigEndian.Uint64(src.To16()[8:]) ^ binary.BigEndian.Uint64(dst.To16()[8:])<<1 ^
+		uint64(sport)<<32 ^ uint64(dport))
+	x := uint32(h)
+	x ^= x << 16
+	return uint16(uint64(x)*(hi-lo)>>32 + lo)
 }
 
 // ends returns source and destination of direction dir (0: a to c).

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -55,6 +57,11 @@ func TestGenerateDeterministic(t *testing.T) {
 	assert.True(t, bytes.Equal(a, b), "same spec, different bytes")
 	c := genBytes(t, GenSpec{Preset: "mixed", Seed: seed + 1, Packets: 2000})
 	assert.False(t, bytes.Equal(a, c), "different seeds, same bytes")
+	for _, preset := range []string{"overlay-node"} {
+		x := genBytes(t, GenSpec{Preset: preset, Seed: seed})
+		assert.Equal(t, x, genBytes(t, GenSpec{Preset: preset, Seed: seed}), "%s: same spec, different bytes", preset)
+		assert.NotEqual(t, x, genBytes(t, GenSpec{Preset: preset, Seed: seed + 1}), "%s: different seeds, same bytes", preset)
+	}
 	// The file is the same in pcapng as in pcap, packet for packet.
 	ng := readDecoded(t, "x.pcapng", genBytes(t, GenSpec{Preset: "mixed", Seed: seed, Packets: 2000, Format: FormatPcapng}))
 	pc := readDecoded(t, "x.pcap", a)
@@ -153,6 +160,49 @@ func TestGeneratePresets(t *testing.T) {
 		{"overlay", 0, func(t *testing.T, s summary, pkts []decodedPacket) {
 			assert.Equal(t, len(pkts), s.tunnels[TunnelVXLAN])
 		}},
+		{"overlay-node", 0, func(t *testing.T, s summary, pkts []decodedPacket) {
+			// Every packet is what examples/overlay.yaml's node receives:
+			// VXLAN VNI 42 from the remote node to this one, carrying UDP
+			// from a remote pod to port 8080 of one of the two pods, at the
+			// pod's MAC. Both pods get traffic, from several remote pods.
+			pods := map[string]string{"10.244.1.2": "02:00:0a:f4:01:02", "10.244.1.3": "02:00:0a:f4:01:03"}
+			perPod := map[string]int{}
+			remotes := map[netip.Addr]bool{}
+			sport := map[FlowKey]uint16{}
+			for _, p := range pkts {
+				d := &p.d
+				require.EqualValues(t, 1, d.Depth, "packet %d", p.pkt.Index)
+				require.Equal(t, TunnelVXLAN, d.Tunnel[0].Kind)
+				assert.EqualValues(t, 42, d.Tunnel[0].ID)
+				o, in := d.Outer(), d.Inner()
+				assert.Equal(t, "192.168.1.2", o.L3.Src.String())
+				assert.Equal(t, "192.168.1.1", o.L3.Dst.String())
+				assert.EqualValues(t, 4789, o.L4.DstPort)
+				// udp_flow_src_port(): one port per inner flow, in the
+				// local port range.
+				assert.GreaterOrEqual(t, o.L4.SrcPort, uint16(32768))
+				assert.LessOrEqual(t, o.L4.SrcPort, uint16(60999))
+				if sp, ok := sport[d.Flow]; ok {
+					assert.Equal(t, sp, o.L4.SrcPort, "packet %d: outer source port changed within a flow", p.pkt.Index)
+				}
+				sport[d.Flow] = o.L4.SrcPort
+				mac, ok := pods[in.L3.Dst.String()]
+				require.True(t, ok, "packet %d: inner destination %v is no pod", p.pkt.Index, in.L3.Dst)
+				assert.Equal(t, mac, net.HardwareAddr(in.L2.Dst[:]).String())
+				assert.Equal(t, "10.244.2", in.L3.Src.String()[:8])
+				assert.EqualValues(t, protoUDP, in.L4.Proto)
+				assert.EqualValues(t, 8080, in.L4.DstPort)
+				assert.LessOrEqual(t, p.pkt.CapLen, 1514, "packet %d exceeds the NIC's MTU", p.pkt.Index)
+				perPod[in.L3.Dst.String()]++
+				remotes[in.L3.Src] = true
+			}
+			assert.Len(t, perPod, 2)
+			for pod, n := range perPod {
+				assert.Greater(t, n, len(pkts)/4, "traffic to %s", pod)
+			}
+			assert.Greater(t, len(remotes), 8, "remote pods")
+			assert.Greater(t, len(sport), 100, "flows")
+		}},
 		{"tap", 0, func(t *testing.T, s summary, _ []decodedPacket) {
 			assert.Positive(t, s.retx, "retransmissions")
 		}},
@@ -217,7 +267,7 @@ func TestGenerateLinkTypes(t *testing.T) {
 
 func TestGenerateErrors(t *testing.T) {
 	_, err := Generate(io.Discard, GenSpec{Preset: "nope"})
-	assert.EqualError(t, err, `generate: unknown preset "nope" (have demo, large, lb, mixed, overlay, tap)`)
+	assert.EqualError(t, err, `generate: unknown preset "nope" (have demo, large, lb, mixed, overlay, overlay-node, tap)`)
 	_, err = Generate(io.Discard, GenSpec{Link: LinkPPP})
 	assert.EqualError(t, err, "generate: link type 9 (PPP) not generated (want EN10MB, LINUX_SLL, LINUX_SLL2 or RAW)")
 	assert.NotEmpty(t, PresetDoc("lb"))

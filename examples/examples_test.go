@@ -2,6 +2,7 @@ package examples
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -177,61 +178,70 @@ func TestRFCCloneFlag(t *testing.T) {
 	assert.Zero(t, rep.LiveObjectsAtEnd)
 }
 
-// vxlanFrames builds n VXLAN (VNI 42) packets from the remote node to this
-// one, alternating between the two pods.
-func vxlanFrames(n int) []frame {
-	pods := []struct {
-		mac net.HardwareAddr
-		ip  netip.Addr
-	}{
-		{net.HardwareAddr{0x02, 0x00, 0x0a, 0xf4, 0x01, 0x02}, netip.MustParseAddr("10.244.1.2")},
-		{net.HardwareAddr{0x02, 0x00, 0x0a, 0xf4, 0x01, 0x03}, netip.MustParseAddr("10.244.1.3")},
+// podDatagrams counts the datagrams of an overlay capture by inner
+// destination address, and returns the number of packets.
+func podDatagrams(tb testing.TB, pcap string) (map[string]uint64, uint64) {
+	tb.Helper()
+	r, err := capture.Open(pcap)
+	require.NoError(tb, err)
+	defer r.Close()
+	dec := capture.NewDecoder()
+	var d capture.Decoded
+	per := map[string]uint64{}
+	var n uint64
+	for {
+		p, err := r.Next()
+		if err != nil {
+			require.ErrorIs(tb, err, io.EOF)
+			return per, n
+		}
+		dec.Decode(p, &d)
+		n++
+		if d.Depth == 1 && d.Tunnel[0].Kind == capture.TunnelVXLAN && d.Inner().L4.DstPort == 8080 {
+			per[d.Inner().L3.Dst.String()]++
+		}
 	}
-	remotePod := netip.MustParseAddr("10.244.2.7")
-	var out []frame
-	for i := range n {
-		pod := pods[i%2]
-		outer := ip4(netip.MustParseAddr("192.168.1.2"), netip.MustParseAddr("192.168.1.1"), layers.IPProtocolUDP)
-		outer.Id = uint16(i + 1)
-		ou := &layers.UDP{SrcPort: layers.UDPPort(49152 + i%7), DstPort: 4789}
-		_ = ou.SetNetworkLayerForChecksum(outer)
-		inner := ip4(remotePod, pod.ip, layers.IPProtocolUDP)
-		inner.Id = uint16(i + 1)
-		iu := &layers.UDP{SrcPort: 33000, DstPort: 8080}
-		_ = iu.SetNetworkLayerForChecksum(inner)
-		out = append(out, frame{eth(mac(1), mac(2), layers.EthernetTypeIPv4), outer, ou,
-			&layers.VXLAN{ValidIDFlag: true, VNI: 42},
-			eth(mac(0x27), pod.mac, layers.EthernetTypeIPv4), inner, iu, gopacket.Payload("pod traffic")})
-	}
-	return out
 }
 
-// TestOverlay replays VXLAN traffic: every inner packet reaches its pod's
-// socket; the value written on the outer packet is gone after vxlan_rcv's
-// decap (skb_scrub_packet resets the extensions), the one written after the
-// decap is gone in the pod (veth into another namespace scrubs again), and
-// the map with keep_scrub and keep_netns keeps its value all the way.
+// TestOverlay replays `simrun gen -preset overlay-node` traffic: every
+// inner packet reaches its pod's socket; the value written on the outer
+// packet is gone after vxlan_rcv's decap (skb_scrub_packet resets the
+// extensions), the one written after the decap is gone in the pod (veth
+// into another namespace scrubs again), and the map with keep_scrub and
+// keep_netns keeps its value all the way.
 func TestOverlay(t *testing.T) {
-	const n = 40
-	pcap := mustWrite(t, vxlanFrames(n))
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "overlay-node", Seed: 1})
+	per, n := podDatagrams(t, pcap)
+	require.Equal(t, n, per["10.244.1.2"]+per["10.244.1.3"], "every packet is VXLAN to a pod's port 8080: %v", per)
+	require.Positive(t, per["10.244.1.2"])
+	require.Positive(t, per["10.244.1.3"])
 	rep := mustReplay(t, "overlay.yaml", pcap, sim.Options{})
-	assert.EqualValues(t, n, sim.Count(rep.Outcomes, "delivered to a socket"))
-	assert.EqualValues(t, n, runs(t, rep, "tc_nic"))
-	assert.EqualValues(t, n, runs(t, rep, "tc_vxlan"), "every packet decapsulated by vx42")
-	// The pods never sent a frame, so the bridge has not learned their
+	assert.EqualValues(t, n, rep.PacketsRead)
+	assert.Equal(t, n, sim.Count(rep.Outcomes, "delivered to a socket"))
+	assert.Equal(t, n, runs(t, rep, "tc_nic"))
+	assert.Equal(t, n, runs(t, rep, "tc_vxlan"), "every packet decapsulated by vx42")
+	// The pods never send a frame, so the bridge does not learn their
 	// addresses: br_flood() sends every frame to both pods (a clone to
 	// all ports but the last), and the pod it is not for drops it as
 	// PACKET_OTHERHOST in ip_rcv.
-	assert.EqualValues(t, n, runs(t, rep, "tc_pod1"))
-	assert.EqualValues(t, n, runs(t, rep, "tc_pod2"))
-	assert.EqualValues(t, n, sim.Count(rep.Drops, "OTHERHOST"))
+	assert.Equal(t, n, runs(t, rep, "tc_pod1"))
+	assert.Equal(t, n, runs(t, rep, "tc_pod2"))
+	assert.Equal(t, n, sim.Count(rep.Drops, "OTHERHOST"))
+	assert.Len(t, rep.Drops, 1, "no other drops: %v", rep.Drops)
 
-	assert.EqualValues(t, n, rep.Read("tc_vxlan", "outer").Missing, "scrubbed by the decap")
-	assert.EqualValues(t, n, rep.Read("tc_vxlan", "kept").Found, "keep_scrub survives the decap")
-	for _, sock := range []string{"sock_app1", "sock_app2"} {
-		assert.EqualValues(t, n/2, runs(t, rep, sock))
-		assert.EqualValues(t, n/2, rep.Read(sock, "inner").Missing, "%s: scrubbed by the netns crossing", sock)
-		assert.EqualValues(t, n/2, rep.Read(sock, "kept").Found, "%s: keep_netns survives the netns crossing", sock)
+	assert.Equal(t, n, rep.Read("tc_vxlan", "outer").Missing, "scrubbed by the decap")
+	assert.Equal(t, n, rep.Read("tc_vxlan", "kept").Found, "keep_scrub survives the decap")
+	for _, prog := range []string{"tc_pod1", "tc_pod2"} {
+		// Each pod's tc ingress sees every flooded frame after the veth
+		// into its namespace: both default values are gone, kept is not.
+		assert.Equal(t, n, rep.Read(prog, "outer").Missing, prog)
+		assert.Equal(t, n, rep.Read(prog, "inner").Missing, "%s: scrubbed by the netns crossing", prog)
+		assert.Equal(t, n, rep.Read(prog, "kept").Found, prog)
+	}
+	for sock, pod := range map[string]string{"sock_app1": "10.244.1.2", "sock_app2": "10.244.1.3"} {
+		assert.Equal(t, per[pod], runs(t, rep, sock), "%s receives %s's datagrams", sock, pod)
+		assert.Equal(t, per[pod], rep.Read(sock, "inner").Missing, "%s: scrubbed by the netns crossing", sock)
+		assert.Equal(t, per[pod], rep.Read(sock, "kept").Found, "%s: keep_netns survives the netns crossing", sock)
 	}
 }
 
@@ -330,6 +340,7 @@ func TestExamplesWorkersIdentical(t *testing.T) {
 	for _, tc := range []struct{ scenario, preset string }{
 		{"edge-lb.yaml", "lb"},
 		{"tap-clone.yaml", "tap"},
+		{"overlay.yaml", "overlay-node"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: tc.preset, Seed: 2})

@@ -1,12 +1,11 @@
 // Command mkreport builds docs/analysis.md for `make report`.
 //
-//	mkreport vxlan -n N -o FILE
+//	mkreport vxlan [-n N] [-seed S] -o FILE
 //	mkreport render -data DIR -o docs/analysis.md docs/analysis.tmpl.md
 //
 // vxlan writes the VXLAN traffic examples/overlay.yaml is built for (remote
-// node 192.168.1.2 to 192.168.1.1, VNI 42, UDP to the two pods' port 8080),
-// which no `simrun gen` preset produces: the overlay preset draws outer
-// addresses and VNIs at random.
+// node 192.168.1.2 to 192.168.1.1, VNI 42, UDP to the two pods' port 8080):
+// the capture `simrun gen -preset overlay-node` writes (capture.Generate).
 //
 // render executes a text/template whose prose is written by hand and
 // whose tables and figures come from `simrun compare` output in -data:
@@ -24,24 +23,18 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
-	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"text/template"
-	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/skbsim/skbsim/capture"
 )
 
 func main() {
@@ -70,6 +63,7 @@ func fatal(err error) {
 func vxlan(args []string) error {
 	fs := flag.NewFlagSet("vxlan", flag.ContinueOnError)
 	n := fs.Int("n", 2000, "packets")
+	seed := fs.Int64("seed", 1, "generator seed")
 	out := fs.String("o", "", "output pcap")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -81,61 +75,12 @@ func vxlan(args []string) error {
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriter(f)
-	w := pcapgo.NewWriter(bw)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		return err
-	}
-	pods := []struct {
-		mac net.HardwareAddr
-		ip  netip.Addr
-	}{
-		{net.HardwareAddr{0x02, 0x00, 0x0a, 0xf4, 0x01, 0x02}, netip.MustParseAddr("10.244.1.2")},
-		{net.HardwareAddr{0x02, 0x00, 0x0a, 0xf4, 0x01, 0x03}, netip.MustParseAddr("10.244.1.3")},
-	}
-	remoteNode, node := netip.MustParseAddr("192.168.1.2"), netip.MustParseAddr("192.168.1.1")
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	ts := time.Unix(1704067200, 0)
-	for i := 0; i < *n; i++ {
-		pod := pods[i%2]
-		// Eight remote pods talk to the two local ones.
-		remotePod := netip.AddrFrom4([4]byte{10, 244, 2, byte(7 + i%8)})
-		outer := ip4(remoteNode, node, layers.IPProtocolUDP, uint16(i+1))
-		ou := &layers.UDP{SrcPort: layers.UDPPort(49152 + (i%16)*7), DstPort: 4789}
-		if err := ou.SetNetworkLayerForChecksum(outer); err != nil {
-			return err
-		}
-		inner := ip4(remotePod, pod.ip, layers.IPProtocolUDP, uint16(i+1))
-		iu := &layers.UDP{SrcPort: layers.UDPPort(33000 + i%8), DstPort: 8080}
-		if err := iu.SetNetworkLayerForChecksum(inner); err != nil {
-			return err
-		}
-		payload := make([]byte, 64+(i*37)%900)
-		if err := gopacket.SerializeLayers(buf, opts,
-			&layers.Ethernet{SrcMAC: mac(0x27), DstMAC: mac(1), EthernetType: layers.EthernetTypeIPv4},
-			outer, ou, &layers.VXLAN{ValidIDFlag: true, VNI: 42},
-			&layers.Ethernet{SrcMAC: mac(0x28), DstMAC: pod.mac, EthernetType: layers.EthernetTypeIPv4},
-			inner, iu, gopacket.Payload(payload)); err != nil {
-			return err
-		}
-		ci := gopacket.CaptureInfo{Timestamp: ts.Add(time.Duration(i) * 100 * time.Microsecond),
-			CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}
-		if err := w.WritePacket(ci, buf.Bytes()); err != nil {
-			return err
-		}
-	}
-	if err := bw.Flush(); err != nil {
-		return err
+	if _, err := capture.Generate(f, capture.GenSpec{Preset: "overlay-node", Seed: *seed, Packets: *n}); err != nil {
+		f.Close()
+		return fmt.Errorf("vxlan: %w", err)
 	}
 	return f.Close()
 }
-
-func ip4(src, dst netip.Addr, proto layers.IPProtocol, id uint16) *layers.IPv4 {
-	return &layers.IPv4{Version: 4, TTL: 64, Protocol: proto, Id: id, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
-}
-
-func mac(last byte) net.HardwareAddr { return net.HardwareAddr{0x02, 0, 0, 0, 0, last} }
 
 func render(args []string) error {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
