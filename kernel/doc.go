@@ -24,6 +24,11 @@
 //     [ListenGoDefault] (Go's MPTCP listener), [ListenMPTCP]).
 //   - [Cgroup] and [ProgStorage]: cgroup_skb ingress/egress and sockops
 //     programs that create, count into and delete socket storage.
+//   - [TaskProgStorage]: a BPF_PROG_TYPE_SYSCALL program run with
+//     BPF_PROG_TEST_RUN that calls bpf_task_storage_get and
+//     bpf_task_storage_delete on a task chosen by pid (or the calling
+//     thread), next to the pidfd-keyed syscall side of the same map
+//     ([OpenPidfd]).
 //   - [RunTransition]: the skb transition recorder. It builds a transition's
 //     topology (namespaces, veth pairs, vxlan), attaches tcx/XDP recorder
 //     programs at its hooks, sends the marked packet and returns an

@@ -9,9 +9,13 @@
 //
 //	bpftool btf dump file /sys/kernel/btf/vmlinux format c > headers/vmlinux.h
 //
-// The programs use only UAPI structures (__sk_buff, xdp_md, bpf_sock_ops)
-// and enums from it, so the objects load on any kernel with tcx (6.6+).
+// recorder.c and skstorage.c use only UAPI structures (__sk_buff, xdp_md,
+// bpf_sock_ops) and enums from it, so their objects load on any kernel with
+// tcx (6.6+). taskstorage.c is a SEC("syscall") program calling the task
+// storage helpers and the bpf_task_from_pid/bpf_task_release kfuncs
+// (task_struct by BTF), which 6.18 allows for BPF_PROG_TYPE_SYSCALL.
 package bpf
 
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type rec -type action Recorder recorder.c -- -I./headers
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type skval -type ctl -type pstat SkStorage skstorage.c -- -I./headers
+//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type tval -type targs TaskStorage taskstorage.c -- -I./headers
