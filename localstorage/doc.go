@@ -19,7 +19,14 @@
 //     its NetCore's optmem_max. The stack model embeds or points to one per
 //     socket; Destruct (or Close) models __sk_destruct. Env.SkClone and
 //     Env.PassiveOpen model bpf_sk_storage_clone on passive open, with the
-//     MPTCP cases.
+//     MPTCP cases. Env.ActiveOpen models connect(): for MPTCP the fd's
+//     socket is the msk and the connection's packets carry its first TCP
+//     subflow (mptcp_subflow_create_socket), a separate socket with its
+//     own storage and sk_omem_alloc that starts empty (nothing is cloned
+//     or shared on the active side). Conn.PacketSock and
+//     Listener.PacketSock name the socket a program's
+//     bpf_sk_storage_get(skb->sk) reaches; Conn.Sock and Listener.Sock the
+//     one the syscall side reaches through the fd.
 //   - Task (struct task_struct): task->bpf_storage; Exit and Free.
 //   - skb.Buff: the storage hangs off the SKB_EXT_BPF_STORAGE chunk of the
 //     skb's extension object (package skb). The skb owns nothing here:
@@ -29,7 +36,12 @@
 //     strategy (Env.SizeSkbExt: the storage pointer, or rfc-slim's embedded
 //     storage) and installs the hooks the model options need.
 //
-// No function takes ownership of an skb or a socket. Helpers return the
+// No function takes ownership of an skb or a socket the caller passes.
+// The sockets the model creates itself belong to what returns them: a
+// Listener's subflow listener to the Listener, an accepted socket and its
+// subflow to the Conn PassiveOpen returns, an MPTCP client's subflow to
+// the Conn ActiveOpen returns (whose Close also destructs the client's
+// socket, as closing the msk closes its subflows). Helpers return the
 // element's value as a live slice: the program's pointer into the element,
 // valid for the rest of the program run.
 //
@@ -50,8 +62,10 @@
 //   - Env: NewEnv(Config), CreateMap(MapSpec) (Spec(type, valueSize, flags)
 //     builds a valid spec), GracePeriod, Close, Acct, StorageSize,
 //     CacheUsage, Maps, AttachSkb/SkbHooks, RefillSkbPool, SkbPoolStats,
-//     SkbStats, SkbExtChunkSize, SizeSkbExt, SkClone, PassiveOpen, SetRace; Map
-//     accessors (ID, Name, Len, CacheIdx, ElemSize, MemUsage) and Free.
+//     SkbStats, SkbExtChunkSize, SizeSkbExt, SkClone, PassiveOpen,
+//     ActiveOpen, SetRace; Map accessors (ID, Name, Len, CacheIdx,
+//     ElemSize, MemUsage) and Free. Sockets: NewSock, NewRequestSock,
+//     NewListener (with PacketSock), Conn (Sock, PacketSock, Close).
 //   - Program side: Map.SkStorageGet/SkStorageDelete (and the Tracing and
 //     Sleepable variants), Map.TaskStorageGet/TaskStorageDelete,
 //     Map.SkbStorageGet/SkbStorageDelete (RFC kfuncs, with a ProgCtx), and

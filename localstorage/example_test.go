@@ -73,6 +73,28 @@ func ExampleEnv_PassiveOpen() {
 	// true [] local storage element not found (ENOENT)
 }
 
+// A program's bpf_sk_storage_get(skb->sk, F_CREATE) on a client's packets:
+// for TCP the element lands on the client's socket, for MPTCP on its first
+// subflow, so the client's fd (the msk) has none (kernel_lab §6).
+func ExampleEnv_ActiveOpen() {
+	env := localstorage.NewEnv(localstorage.Config{Profile: localstorage.ProfileV6_18})
+	m, _ := env.CreateMap(localstorage.Spec(localstorage.MapTypeSkStorage, 40, 0))
+	files := localstorage.NewFDTable()
+	for _, mptcp := range []bool{false, true} {
+		sk := localstorage.NewSock(nil)
+		fd := files.Install(sk)
+		conn := env.ActiveOpen(sk, mptcp)
+		_, _ = m.SkStorageGet(conn.PacketSock, nil, localstorage.GetCreate)
+		err := m.LookupElem(files, fd, make([]byte, 40), 0)
+		fmt.Println(mptcp, err, sk.OmemAlloc(), conn.PacketSock.OmemAlloc())
+		files.Close(fd)
+		conn.Close(env)
+	}
+	// Output:
+	// false <nil> 288 288
+	// true map_lookup_elem: fd 3: local storage element not found (ENOENT) 0 288
+}
+
 // The skb local storage RFC: a clone shares the extension, and both sides
 // are refused while it is shared.
 func ExampleMap_SkbStorageGet() {

@@ -46,19 +46,23 @@ func (l *Listener) Close(e *Env) {
 	}
 }
 
-// Conn is the server side of a connection made by PassiveOpen.
+// Conn is one side of a connection: the server side made by PassiveOpen
+// or the client side made by ActiveOpen.
 type Conn struct {
-	// Sock is the socket accept() returns.
+	// Sock is the socket behind the side's fd: the one accept() returns,
+	// or the one the client called connect() on.
 	Sock *Sock
 	// PacketSock is the socket the connection's packets carry: the TCP
 	// subflow for an MPTCP connection, Sock otherwise.
 	PacketSock *Sock
 	// FellBack reports an MPTCP listener ending with a plain TCP
-	// connection (a TCP client, or the msk clone failed).
+	// connection (a TCP client, or the msk clone failed). ActiveOpen
+	// leaves it false.
 	FellBack bool
 }
 
-// Close destructs the connection's sockets.
+// Close destructs the connection's sockets (for MPTCP the msk and its
+// subflow, as mptcp_close() -> __mptcp_close_ssk() does).
 func (c *Conn) Close(e *Env) {
 	c.Sock.Close(e)
 	if c.PacketSock != c.Sock {
