@@ -72,23 +72,64 @@ func layoutOf(s *Scenario) *layout {
 		l.drops[i] = strings.TrimPrefix(skb.DropReason(i).Name(), "SKB_DROP_REASON_")
 	}
 	for _, p := range s.Stack.Programs {
-		where := p.Netns
-		switch {
-		case p.Dev != "":
-			where += "/" + p.Dev
-		case p.Socket != "":
-			where += "/" + p.Socket
-		case p.Event != "":
-			where += "/" + p.Event
-		case p.Cgroup != "":
-			where += "/" + p.Cgroup
-		}
-		l.progs = append(l.progs, progInfo{name: p.Name, hook: p.Hook.String(), where: where})
+		l.progs = append(l.progs, progInfo{name: p.Name, hook: p.Hook.String(), where: progWhere(s, p)})
 	}
 	for _, m := range s.Maps {
 		l.maps = append(l.maps, m.Name)
 	}
 	return l
+}
+
+// progWhere is where a program is attached, printed so that no two kinds
+// of attach point read alike: "dev NETNS/DEV" for xdp and tc, "socket
+// NETNS/SOCKET" for a socket filter (the socket's namespace), "cgroup PATH"
+// for cgroup_skb, sockops and LSM programs ("/" for the root; cgroups are
+// not per namespace) and "event NAME" for tracepoints (global; kfree_skb
+// when none is named). A hook without a known attach point prints the
+// fields that are set, each after its kind.
+func progWhere(s *Scenario, p netstack.ProgramConfig) string {
+	cgroup := func() string {
+		if p.Cgroup == "" {
+			return "cgroup /"
+		}
+		return "cgroup " + p.Cgroup
+	}
+	switch p.Hook {
+	case carrier.HookXDP, carrier.HookTCIngress, carrier.HookTCEgress:
+		return "dev " + p.Netns + "/" + p.Dev
+	case carrier.HookSocketFilter:
+		ns := p.Netns
+		for _, sk := range s.Stack.Sockets {
+			if sk.Name == p.Socket {
+				ns = sk.Netns
+			}
+		}
+		return "socket " + ns + "/" + p.Socket
+	case carrier.HookCgroupIngress, carrier.HookCgroupEgress, carrier.HookSockOps, carrier.HookLSM:
+		return cgroup()
+	case carrier.HookTracepoint:
+		if p.Event == "" {
+			return "event " + netstack.EventKfreeSkb
+		}
+		return "event " + p.Event
+	}
+	var parts []string
+	if p.Dev != "" {
+		parts = append(parts, "dev "+p.Netns+"/"+p.Dev)
+	}
+	if p.Socket != "" {
+		parts = append(parts, "socket "+p.Socket)
+	}
+	if p.Cgroup != "" {
+		parts = append(parts, cgroup())
+	}
+	if p.Event != "" {
+		parts = append(parts, "event "+p.Event)
+	}
+	if len(parts) == 0 {
+		return "netns " + p.Netns
+	}
+	return strings.Join(parts, ", ")
 }
 
 // newShard builds shard i of the scenario. Errors are scenario errors: an
