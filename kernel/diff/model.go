@@ -27,8 +27,11 @@ type modelBackend struct {
 	fds   map[Target]int32
 	socks map[Target]*localstorage.Sock
 	lis   [3]*localstorage.Listener
-	conns [3]*localstorage.Conn
-	tasks struct{ self, child, reaped *localstorage.Task }
+	// conns and clients are the accepted and the client side of the last
+	// connection to each listener kind.
+	conns   [3]*localstorage.Conn
+	clients [3]*localstorage.Conn
+	tasks   struct{ self, child, reaped *localstorage.Task }
 }
 
 func newModelBackend(p localstorage.Profile) *modelBackend { return &modelBackend{prof: p} }
@@ -41,6 +44,7 @@ func (b *modelBackend) begin(optmemMax int) error {
 	b.fds = map[Target]int32{}
 	b.socks = map[Target]*localstorage.Sock{}
 	b.conns = [3]*localstorage.Conn{}
+	b.clients = [3]*localstorage.Conn{}
 	for _, t := range []Target{TgtTCP0, TgtTCP1, TgtUDP, TgtUnix} {
 		b.openSock(t, localstorage.NewSock(b.net))
 	}
@@ -172,6 +176,11 @@ func (b *modelBackend) close(t Target) Result {
 		// The accepted socket and, for MPTCP, its subflow.
 		b.conns[l].Close(b.env)
 		b.conns[l] = nil
+	} else if l, cli := t.clientOf(); cli && b.clients[l] != nil {
+		// The client's socket and, for MPTCP, its subflow
+		// (mptcp_close() -> __mptcp_close_ssk()).
+		b.clients[l].Close(b.env)
+		b.clients[l] = nil
 	} else {
 		sk.Close(b.env)
 	}
@@ -182,19 +191,23 @@ func (b *modelBackend) close(t Target) Result {
 }
 
 // connect closes the previous connection of the listener's kind, then
-// makes a new one: the client is an active-open socket without storage;
-// the accepted socket comes from localstorage.Env.PassiveOpen.
+// makes a new one: the client comes from localstorage.Env.ActiveOpen on a
+// fresh socket (for MPTCP the fd is the msk, with a first subflow), the
+// accepted socket from localstorage.Env.PassiveOpen.
 func (b *modelBackend) connect(l Listen) (Result, error) {
 	b.close(l.client())
 	b.close(l.accepted())
-	c, err := b.env.PassiveOpen(b.lis[l], l == ListenMPTCP)
+	cli := b.env.ActiveOpen(localstorage.NewSock(b.net), l.clientMPTCP())
+	c, err := b.env.PassiveOpen(b.lis[l], l.clientMPTCP())
 	if err != nil {
 		// The kernel would drop the handshake and accept() would not
 		// return; the harness never generates this case.
+		cli.Close(b.env)
 		return Result{}, fmt.Errorf("passive open on %s: %w", l, err)
 	}
 	b.conns[l] = c
-	b.openSock(l.client(), localstorage.NewSock(b.net))
+	b.clients[l] = cli
+	b.openSock(l.client(), cli.Sock)
 	b.openSock(l.accepted(), c.Sock)
 	return Result{}, nil
 }

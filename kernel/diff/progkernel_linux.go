@@ -178,13 +178,18 @@ func (p *progKernel) end() error {
 
 // tcpProgCases drives TCP connections through the programs: with a plain
 // listener, with Go's default (MPTCP) listener and a TCP client, and with
-// MPTCP on both sides, in
-// create mode, then lookup mode on a second connection, then delete mode on
-// the first. After each phase it compares, for the client, the accepted
-// socket and the listener fd, whether the socket has an element and its
-// sk_omem_alloc. The model side calls the helpers on the sockets the
-// packets carry (localstorage.Listener.PacketSock, Conn.PacketSock).
-// Packet counts are not compared (delayed ACKs make them vary).
+// MPTCP on both sides, in create mode, then lookup mode on a second
+// connection, then delete mode on the first. After each phase it compares,
+// for the client, the accepted socket and the listener fd, whether the
+// socket has an element and its sk_omem_alloc, and which outcomes the
+// cgroup_skb programs' helper calls had in the phase (an element, NULL, a
+// successful delete): with MPTCP, no NULL in create mode while the fds
+// have no element shows that the elements were created on the subflows.
+// The model side calls the helpers on the sockets the packets carry
+// (localstorage.Listener.PacketSock and the PacketSock of the Conns that
+// localstorage.Env.ActiveOpen and PassiveOpen return: for MPTCP the
+// subflows, not the msk sockets behind the fds). Packet counts are not
+// compared (delayed ACKs make them vary).
 func tcpProgCases(w *progWorld) []caseOutcome {
 	var out []caseOutcome
 	for _, l := range []Listen{ListenPlain, ListenGo, ListenMPTCP} {
@@ -212,18 +217,48 @@ func tcpProgCase(w *progWorld, l Listen) (detail string, err error) {
 	}
 	net := localstorage.NewNetCore()
 	mlis := localstorage.NewListener(net, l != ListenPlain)
+	// helpers records, for the model and the kernel, which helper
+	// outcomes the cgroup_skb programs had since the last check: in
+	// create mode no NULL (every full socket a packet carried got its
+	// element, for MPTCP on the subflows), in lookup mode hits and misses.
+	type helpers struct{ got, null, delOK bool }
+	var mh helpers
+	var kbase [2]kernel.ProgStats
+	kernelHelpers := func() (helpers, error) {
+		var h helpers
+		for i, id := range []kernel.ProgID{kernel.ProgEgress, kernel.ProgIngress} {
+			s, err := w.ps.Stats(id)
+			if err != nil {
+				return h, err
+			}
+			h.got = h.got || s.Got > kbase[i].Got
+			h.null = h.null || s.Null > kbase[i].Null
+			h.delOK = h.delOK || s.DelOK > kbase[i].DelOK
+			kbase[i] = s
+		}
+		return h, nil
+	}
 	get := func(sk *localstorage.Sock, create bool) {
 		f := uint64(0)
 		if create {
 			f = localstorage.GetCreate
 		}
-		m.SkStorageGet(sk, nil, f) // a NULL result only changes counters
+		if v, _ := m.SkStorageGet(sk, nil, f); v != nil {
+			mh.got = true
+		} else {
+			mh.null = true
+		}
+	}
+	del := func(sk *localstorage.Sock) {
+		if m.SkStorageDelete(sk) == nil {
+			mh.delOK = true
+		}
 	}
 
 	type conn struct {
 		cli, acc kernel.Socket
-		mcli     *localstorage.Sock
-		mconn    *localstorage.Conn
+		// mcli and macc are the model's client and accepted sides.
+		mcli, macc *localstorage.Conn
 	}
 	var conns []*conn
 	defer func() {
@@ -239,11 +274,10 @@ func tcpProgCase(w *progWorld, l Listen) (detail string, err error) {
 		if err != nil {
 			return nil, err
 		}
-		c := &conn{cli: cli, acc: acc, mcli: localstorage.NewSock(net)}
+		c := &conn{cli: cli, acc: acc}
 		conns = append(conns, c)
-		// The model has no active-open MPTCP: the client is one socket
-		// whose packets carry it (see knownDivergences).
-		if c.mconn, err = env.PassiveOpen(mlis, l == ListenMPTCP); err != nil {
+		c.mcli = env.ActiveOpen(localstorage.NewSock(net), l.clientMPTCP())
+		if c.macc, err = env.PassiveOpen(mlis, l.clientMPTCP()); err != nil {
 			return nil, err
 		}
 		if err := pingPong(cli.FD, acc.FD); err != nil {
@@ -251,10 +285,10 @@ func tcpProgCase(w *progWorld, l Listen) (detail string, err error) {
 		}
 		// models the handshake and the exchange: every socket that
 		// sends or receives a packet runs the programs once at least.
-		for _, sk := range []*localstorage.Sock{c.mcli, mlis.PacketSock(), c.mconn.PacketSock} {
+		for _, sk := range []*localstorage.Sock{c.mcli.PacketSock, mlis.PacketSock(), c.macc.PacketSock} {
 			switch mode {
 			case ProgDelete:
-				m.SkStorageDelete(sk)
+				del(sk)
 			default:
 				get(sk, mode == ProgCreate)
 			}
@@ -263,12 +297,21 @@ func tcpProgCase(w *progWorld, l Listen) (detail string, err error) {
 	}
 	var d []string
 	check := func(phase string, c *conn) error {
+		kh, err := kernelHelpers()
+		if err != nil {
+			return err
+		}
+		if kh != mh {
+			d = append(d, fmt.Sprintf("%s helpers: model got=%t null=%t delete-ok=%t, kernel got=%t null=%t delete-ok=%t",
+				phase, mh.got, mh.null, mh.delOK, kh.got, kh.null, kh.delOK))
+		}
+		mh = helpers{}
 		files := localstorage.NewFDTable()
 		for _, x := range []struct {
 			name string
 			fd   int
 			sk   *localstorage.Sock
-		}{{"client", c.cli.FD, c.mcli}, {"accepted", c.acc.FD, c.mconn.Sock}, {"listener", lis.FD, mlis.Sock}} {
+		}{{"client", c.cli.FD, c.mcli.Sock}, {"accepted", c.acc.FD, c.macc.Sock}, {"listener", lis.FD, mlis.Sock}} {
 			kv, err := w.value(x.fd)
 			if err != nil {
 				return err
@@ -307,8 +350,8 @@ func tcpProgCase(w *progWorld, l Listen) (detail string, err error) {
 	if err := pingPong(c1.cli.FD, c1.acc.FD); err != nil {
 		return "", err
 	}
-	m.SkStorageDelete(c1.mcli)
-	m.SkStorageDelete(c1.mconn.PacketSock)
+	del(c1.mcli.PacketSock)
+	del(c1.macc.PacketSock)
 	if err := check("delete", c1); err != nil {
 		return "", err
 	}

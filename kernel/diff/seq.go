@@ -152,6 +152,14 @@ func (t Target) acceptedOf() (Listen, bool) {
 	return 0, false
 }
 
+// clientOf returns the listener kind of a client target.
+func (t Target) clientOf() (Listen, bool) {
+	if t >= TgtClientPlain && t <= TgtClientMPTCP {
+		return Listen(t - TgtClientPlain), true
+	}
+	return 0, false
+}
+
 // Listen is the kind of a listener target (0 plain, 1 Go default, 2 MPTCP).
 type Listen uint8
 
@@ -167,6 +175,11 @@ func (l Listen) String() string { return [...]string{"plain", "go-default", "mpt
 func (l Listen) listener() Target { return TgtListenPlain + Target(l) }
 func (l Listen) client() Target   { return TgtClientPlain + Target(l) }
 func (l Listen) accepted() Target { return TgtAccPlain + Target(l) }
+
+// clientMPTCP reports whether the listener kind's clients are MPTCP
+// sockets: kernel.Listener.Connect dials with Dialer.SetMultipathTCP(true)
+// only for ListenMPTCP (Go's default Dialer is plain TCP, kernel_lab §4).
+func (l Listen) clientMPTCP() bool { return l == ListenMPTCP }
 
 // Op is a sequence operation.
 type Op uint8
