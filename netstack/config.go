@@ -41,6 +41,12 @@ type Options struct {
 	NoFwdUpdatePriority bool
 	// TraceAll enables detailed trace events for every packet.
 	TraceAll bool
+	// TCPConnections bounds the TCP connection table (request socks and
+	// established children of listeners, see tcp.go): rounded up to a
+	// power of two, DefaultTCPConnections when 0, at most
+	// MaxTCPConnections. A new request in a full set of the table evicts
+	// the entry used longest ago.
+	TCPConnections int
 }
 
 // NamespaceConfig is a network namespace.
@@ -70,6 +76,11 @@ const (
 	KindGRETap   = "gretap"   // gretap: Ethernet inside GRE
 	KindIPIP     = "ipip"     // IPv4 in IPv4 (proto 4)
 	KindSIT      = "sit"      // IPv6 in IPv4 (proto 41)
+	// KindIP6Tnl is ip6_tunnel in mode any (`ip -6 tunnel add mode any`):
+	// IPv6 (ip6ip6, next header 41) or IPv4 (ipip6, next header 4) inside
+	// IPv6, with the default tunnel encapsulation limit option (4) in a
+	// destination options header on transmit.
+	KindIP6Tnl = "ip6tnl"
 )
 
 // DeviceConfig is one network device. A veth pair is declared once, on one
@@ -98,6 +109,10 @@ type DeviceConfig struct {
 	Master string
 	// Local and Remote are a tunnel's endpoints (in LinkNetns); VNI is the
 	// VXLAN/Geneve id or the GRE key; Port the UDP port of a UDP tunnel.
+	// Their family is the underlay's: IPv4 for gre, gretap, ipip and sit;
+	// IPv6 for ip6tnl; either for vxlan and geneve (an IPv6 remote makes
+	// the device use the IPv6 UDP tunnel socket, bound to :: with
+	// IPV6_V6ONLY, and udp_tunnel6_xmit_skb).
 	Local, Remote netip.Addr
 	VNI           uint32
 	Port          uint16
@@ -204,9 +219,9 @@ type SocketConfig struct {
 	// with skb_steal_sock instead of looking the socket up. The packet still
 	// needs a local route for its destination (the usual companion
 	// `ip route add local 0.0.0.0/0 dev lo`, a RouteLocal); otherwise it is
-	// routed on and ip_forward drops it because skb->sk is set. The model's
-	// sockets have no peer, so the rule's first lookup (an established
-	// socket of the packet's own 4-tuple) never matches; fragments are
+	// routed on and ip_forward drops it because skb->sk is set. The rule's
+	// first lookup (an established or request socket of the packet's own
+	// 4-tuple) finds the TCP connection table's entries (tcp.go); fragments are
 	// not steered (the kernel's nf_defrag_ipv4 reassembles them before
 	// TPROXY; the model reassembles at local delivery). The rule is an
 	// iptables (IPv4) one: IPv6 packets are not steered.
@@ -225,6 +240,15 @@ type SocketConfig struct {
 	// (skb_set_hash_from_sk). An unconnected UDP socket's sk_txhash is 0.
 	// TCP sockets are always connected.
 	Connected bool
+	// Connect makes a TCP socket an active opener: connect() to this peer
+	// was called before the capture (tcp_v4_connect -> tcp_connect sent
+	// the SYN from Addr:Port), so the socket is in SYN_SENT, hashed by its
+	// 4-tuple and no listener. Only segments from the peer reach it; a
+	// SYN-ACK completes the connection (tcp_finish_connect: LSM
+	// inet_conn_established and sockops ACTIVE_ESTABLISHED_CB programs
+	// run with it). Port must be set; Addr may be left out (the source
+	// address the route chose). Without Connect a TCP socket listens.
+	Connect netip.AddrPort
 }
 
 // Tap directions.
@@ -266,7 +290,11 @@ type ProgramConfig struct {
 	// Socket is the socket a socket filter is attached to.
 	Socket string
 	// Event is the tracepoint of a HookTracepoint program: EventKfreeSkb
-	// (drops only, the default) or EventConsumeSkb.
+	// (drops only, the default) or EventConsumeSkb; the LSM hook of a
+	// HookLSM program: EventInetConnEstablished (the default) or
+	// EventInetConnRequest; for a HookSockOps program (attached to Cgroup,
+	// like cgroup_skb programs) the one callback it acts on,
+	// EventActiveEstablished or EventPassiveEstablished ("" is both).
 	Event   string
 	Actions []Action
 	Prog    Program

@@ -58,7 +58,8 @@ func TestConfigErrors(t *testing.T) {
 		{"entry socket", func(c *Config) { c.Entries = []EntryConfig{{Kind: EntryTX, Socket: "nope"}} }, `unknown socket "nope"`},
 		{"tunnel remote", func(c *Config) { c.Devices = append(c.Devices, DeviceConfig{Name: "vx", Kind: KindVXLAN}) }, "IPv4 remote"},
 		{"master", func(c *Config) { c.Devices[0].Master = "eth0" }, "is not a bridge"},
-		{"sockops", func(c *Config) { c.Programs[0].Hook = carrier.HookSockOps }, "sockops"},
+		{"sockops action", func(c *Config) { c.Programs[0].Hook = carrier.HookSockOps }, "(set_mark): not available at hook sockops"},
+		{"lsm action", func(c *Config) { c.Programs[0].Hook = carrier.HookLSM }, "(set_mark): not available at hook lsm"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := rxVethConfig()

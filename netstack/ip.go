@@ -316,7 +316,7 @@ func llReservedSpace(d *Device) int {
 
 func hardHeaderLen(d *Device) int {
 	switch d.kind {
-	case KindGRE, KindIPIP, KindSIT:
+	case KindGRE, KindIPIP, KindSIT, KindIP6Tnl:
 		return 0
 	}
 	return ethHlen
@@ -390,7 +390,8 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 
 // tcpRcv models tcp_v4_rcv (op OpTCPRcv) and tcp_v6_rcv (OpTCP6Rcv) for
 // the modelled cases: the socket lookup (NO_SOCKET), tcp_filter (cgroup
-// ingress and the socket filter), the acknowledgment freeing the
+// ingress and the socket filter), the connection state (tcp.go: requests,
+// handshakes, sockops and LSM programs), the acknowledgment freeing the
 // retransmit queue, and data queued for the application (a segment
 // without payload is consumed).
 func (s *Stack) tcpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
@@ -400,16 +401,16 @@ func (s *Stack) tcpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 		return
 	}
 	dport := binary.BigEndian.Uint16(data[2:4])
-	sk := stealSock(b) // __inet_lookup_skb -> inet_steal_sock
-	if sk == nil {
-		sk = ns.lookup(ProtoTCP, dst, dport)
-	}
+	sk, flow := s.tcpLookup(b, ns, dst, dport) // __inet_lookup_skb (tcp.go)
 	if sk == nil {
 		s.drop(b, skb.DropNoSocket, op)
 		return
 	}
 	s.traceOp(LayerL4, op, b)
 	if !s.skFilter(b, sk, int(data[12]>>4)*4) {
+		return
+	}
+	if !s.tcpStateProcess(b, sk, &flow, op) { // tcp_check_req / tcp_rcv_state_process
 		return
 	}
 	flags := data[13]

@@ -32,6 +32,9 @@ type Socket struct {
 	udpGRO     bool
 	udpSegment int
 
+	connect netip.AddrPort // the peer of a connecting TCP socket (tcp.go)
+	cstate  tcpState       // its connection's state
+
 	rq      []queued
 	rmem    int
 	filters []int
@@ -108,12 +111,14 @@ func (sk *Socket) bound(dst netip.Addr, port uint16, proto string) bool {
 	return sk.addr == dst
 }
 
-// lookup models __udp4_lib_lookup / __inet_lookup_skb: a socket bound to
-// the destination port and address (or the wildcard) in the namespace.
+// lookup models __udp4_lib_lookup / __inet_lookup_listener: a socket
+// bound to the destination port and address (or the wildcard) in the
+// namespace. A connecting TCP socket is not a listener (tcpLookup finds it
+// by its 4-tuple).
 func (n *Netns) lookup(proto string, dst netip.Addr, port uint16) *Socket {
 	var wild *Socket
 	for _, sk := range n.socks {
-		if !sk.bound(dst, port, proto) {
+		if !sk.bound(dst, port, proto) || sk.connect.IsValid() {
 			continue
 		}
 		if sk.addr.IsValid() && !sk.addr.IsUnspecified() {

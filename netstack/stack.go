@@ -64,6 +64,7 @@ type Netns struct {
 	tproxy     []*Socket      // TPROXY rules' sockets, in rule order
 	neigh      []neighEntry
 	socks      []*Socket
+	active     []*Socket // connecting TCP sockets (SocketConfig.Connect)
 	frags      []*fragQueue
 	fqFree     []*fragQueue // finished reassembly queues for reuse
 	lo         *Device
@@ -222,6 +223,9 @@ type Stack struct {
 	tpConsum []int
 	entries  []entry
 
+	// tcp is the TCP connection state and the sockops/LSM programs (tcp.go).
+	tcp tcpTable
+
 	backlog   []queued
 	blHead    int          // backlog entries already processed
 	ri        redirectInfo // the per-CPU bpf_redirect_info
@@ -294,6 +298,9 @@ func New(cfg *Config, env Env) (*Stack, error) {
 	for _, m := range env.Maps {
 		s.mapSizes = append(s.mapSizes, m.ValueSize)
 		maxVal = max(maxVal, m.ValueSize)
+	}
+	if err := s.tcp.setSize(cfg.Options.TCPConnections); err != nil {
+		return nil, err
 	}
 	if err := s.build(maxVal); err != nil {
 		return nil, err
@@ -577,6 +584,9 @@ func (s *Stack) build(maxVal int) error {
 			sk.txhash = flowHash(sc.Addr, netip.IPv4Unspecified(), 0, sc.Port, uint16(i))
 		}
 		sk.rq = make([]queued, 0, 16)
+		if err := s.tcpSocket(sk, &sc, fmt.Sprintf("socket %d (%s)", i, sc.Name)); err != nil {
+			return err
+		}
 		n.socks = append(n.socks, sk)
 		s.socks = append(s.socks, sk)
 		if sc.TProxy {
@@ -737,8 +747,10 @@ func (s *Stack) attachPrograms(maxVal int) error {
 			default:
 				return cfgErr("%s: unknown tracepoint %q", what, pc.Event)
 			}
-		case carrier.HookSockOps:
-			return cfgErr("%s: sockops programs are not modelled", what)
+		case carrier.HookSockOps, carrier.HookLSM:
+			if err := s.tcp.attach(idx, pc, what); err != nil {
+				return err
+			}
 		}
 		s.progs = append(s.progs, pe)
 	}

@@ -125,6 +125,9 @@ func (s *Scenario) check() error {
 		if socks[so.Name] {
 			return s.errAt(p, "socket %q declared twice", so.Name)
 		}
+		if err := s.checkConnect(&so, p); err != nil {
+			return err
+		}
 		socks[so.Name] = true
 	}
 	for i, t := range c.Taps {
@@ -180,9 +183,6 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 	case p.Dev != "":
 		return s.errAt(pp, "%s: hook %s does not attach to a device", what, p.Hook)
 	}
-	if p.Hook == carrier.HookSockOps {
-		return s.errAt(pp, "%s: sockops programs are not modelled by the stack", what)
-	}
 	if p.Hook == carrier.HookSocketFilter {
 		if p.Socket == "" {
 			return s.errAt(pp, "%s: hook socket_filter needs a socket", what)
@@ -193,25 +193,45 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 	} else if p.Socket != "" {
 		return s.errAt(pp, "%s: only a socket_filter program names a socket", what)
 	}
-	if p.Event != "" && p.Hook != carrier.HookTracepoint {
-		return s.errAt(pp, "%s: only a tracepoint program names an event", what)
+	if p.Event != "" && p.Hook != carrier.HookTracepoint && p.Hook != carrier.HookLSM && p.Hook != carrier.HookSockOps {
+		return s.errAt(pp, "%s: only tracepoint, lsm and sockops programs name an event", what)
 	}
-	if p.Hook == carrier.HookTracepoint && p.Event == "" {
+	switch {
+	case p.Hook == carrier.HookTracepoint && p.Event == "":
 		p.Event = netstack.EventKfreeSkb
+	case p.Hook == carrier.HookLSM && p.Event == "":
+		p.Event = netstack.EventInetConnEstablished
+	}
+	if p.Cgroup != "" && p.Hook != carrier.HookCgroupIngress && p.Hook != carrier.HookCgroupEgress && p.Hook != carrier.HookSockOps {
+		return s.errAt(pp, "%s: only cgroup_ingress, cgroup_egress and sockops programs attach to a cgroup", what)
 	}
 	for j, a := range p.Actions {
-		if a.Target == "" {
-			continue
-		}
 		ap := pp
 		if i := s.progIndex(p); i >= 0 && i < len(s.Src.Actions) {
 			ap = at(s.Src.Actions[i], j)
+		}
+		if (p.Hook == carrier.HookSockOps || p.Hook == carrier.HookLSM) && !tcpHookAction(a.Kind) {
+			// bpf_sock_ops and LSM programs have no __sk_buff to write and
+			// no redirect or XDP helpers.
+			return s.errAt(ap, "%s: %s is not available at hook %s (write, read, delete, count and pass are)", what, a.Kind, p.Hook)
+		}
+		if a.Target == "" {
+			continue
 		}
 		if err := hasDev(ap, what+": "+a.Kind.String(), p.Netns, a.Target); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// tcpHookAction reports whether a sockops or LSM program can run action k.
+func tcpHookAction(k netstack.ActionKind) bool {
+	switch k {
+	case netstack.ActWrite, netstack.ActRead, netstack.ActDelete, netstack.ActCount, netstack.ActPass:
+		return true
+	}
+	return false
 }
 
 func (s *Scenario) progIndex(p *netstack.ProgramConfig) int {
@@ -240,6 +260,25 @@ func (s *Scenario) checkDevice(dv *netstack.DeviceConfig, p Pos) error {
 	}
 	if dv.XDP == "native" && dv.Kind != netstack.KindNIC && dv.Kind != netstack.KindVeth {
 		return s.errAt(p, "device %s: native XDP is modelled on nic and veth devices only (use xdp: generic)", dv.Name)
+	}
+	return nil
+}
+
+// checkConnect reports a connect on a socket that cannot be a connecting
+// TCP socket, at its line.
+func (s *Scenario) checkConnect(so *netstack.SocketConfig, p Pos) error {
+	if !so.Connect.IsValid() {
+		return nil
+	}
+	switch {
+	case so.Proto != netstack.ProtoTCP:
+		return s.errAt(p, "socket %s: connect is for tcp sockets", so.Name)
+	case so.Port == 0:
+		return s.errAt(p, "socket %s: a connecting socket needs its local port", so.Name)
+	case so.TProxy:
+		return s.errAt(p, "socket %s: a connecting socket is not a TPROXY listener", so.Name)
+	case so.Addr.IsValid() && !so.Addr.IsUnspecified() && so.Addr.Is4() != so.Connect.Addr().Is4():
+		return s.errAt(p, "socket %s: connect to %s from an address of another family", so.Name, so.Connect)
 	}
 	return nil
 }

@@ -68,7 +68,9 @@
 //	carrier: {cache_size: 16, capacity: 4096, buffer_size: 64, prealloc_pool: 64, hash_prealloc: false, seed: 1}
 //	shards: 16                         # flow shards (default 16), independent of -j
 //	keep_dst_mac: false                # replay frames to other hosts' MACs as captured
-//	options: {rx_timestamps: false, fwd_update_priority: true, trace_all: false}
+//	options: {rx_timestamps: false, fwd_update_priority: true, trace_all: false, tcp_connections: 1024}
+//	                                   # tcp_connections: size of the TCP connection table (requests and
+//	                                   # established children of listeners; full sets evict the oldest)
 //	namespaces:                        # names, or {name, forwarding, ipv6_forwarding, disable_ipv6}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - pod
@@ -97,6 +99,11 @@
 //	sockets:
 //	  - {name: app, netns: pod, proto: udp, addr: 10.0.0.2, port: 53, cgroup: /app, mark: 0, priority: 0, rcvbuf: 212992, read: true}
 //	  - {name: catch, netns: pod, proto: tcp, port: 80, tproxy: true, v6only: false}   # TPROXY + IP_TRANSPARENT: every packet of the protocol
+//	  - {name: web, netns: pod, proto: tcp, port: 80}   # a TCP socket without connect listens: SYNs make requests,
+//	                                   # the ACK completing one runs sockops PASSIVE_ESTABLISHED_CB with that ACK
+//	  - {name: cli, netns: pod, proto: tcp, port: 40000, connect: 192.0.2.7:443}   # connect()ed before the capture:
+//	                                   # SYN_SENT, only segments from 192.0.2.7:443 reach it; the SYN-ACK runs
+//	                                   # lsm inet_conn_established, then sockops ACTIVE_ESTABLISHED_CB
 //	taps:                              # AF_PACKET sockets
 //	  - {name: tcpdump, netns: host, dev: eth0, dir: both}   # dir rx, tx or both; no dev: every device
 //	maps:
@@ -104,7 +111,7 @@
 //	programs:
 //	  - name: tag_rx
 //	    hook: tc_ingress               # xdp tc_ingress tc_egress cgroup_ingress cgroup_egress
-//	                                   # socket_filter tracepoint (sockops is not modelled)
+//	                                   # socket_filter sockops tracepoint lsm
 //	    netns: host
 //	    dev: eth0                      # xdp and tc hooks attach to a device
 //	    actions:                       # netstack's action library, in order
@@ -123,6 +130,12 @@
 //	  - {name: at_cgroup, hook: cgroup_ingress, netns: pod, cgroup: /app, actions: [{read: tag}]}   # "" is the root cgroup
 //	  - {name: at_socket, hook: socket_filter, netns: pod, socket: app, actions: [{read: tag}]}
 //	  - {name: at_free, hook: tracepoint, event: kfree_skb, actions: [count]}   # or consume_skb
+//	  - {name: at_estab, hook: sockops, cgroup: /app, event: passive_established, actions: [{read: tag}]}
+//	                                   # the sockets' cgroup; event passive_established or active_established
+//	                                   # (none: both callbacks); kctx->skb is the handshake's ACK / SYN-ACK
+//	  - {name: at_lsm, hook: lsm, event: inet_conn_established, actions: [{read: tag}]}   # or inet_conn_request
+//	                                   # (the SYN); system-wide. sockops and lsm programs run write, read,
+//	                                   # delete, count and pass only
 //	entry:                             # one entry point or a list
 //	  {kind: rx, netns: host, dev: eth0}          # or {kind: tx, socket: app}
 //

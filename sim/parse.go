@@ -246,7 +246,7 @@ func (d *dec) carrier(n *yaml.Node, o *carrier.Options) error {
 }
 
 func (d *dec) options(n *yaml.Node, o *netstack.Options) error {
-	if _, err := d.fields(n, "options", "rx_timestamps", "fwd_update_priority", "trace_all"); err != nil {
+	if _, err := d.fields(n, "options", "rx_timestamps", "fwd_update_priority", "trace_all", "tcp_connections"); err != nil {
 		return err
 	}
 	return d.kv(n, func(k string, v *yaml.Node) (err error) {
@@ -259,6 +259,8 @@ func (d *dec) options(n *yaml.Node, o *netstack.Options) error {
 			o.NoFwdUpdatePriority = !b
 		case "trace_all":
 			o.TraceAll, err = d.boolean(v, "options.trace_all")
+		case "tcp_connections":
+			o.TCPConnections, err = d.intv(v, "options.tcp_connections", 1, netstack.MaxTCPConnections)
 		}
 		return err
 	})
@@ -513,7 +515,7 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 
 func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 	m, err := d.fields(n, "socket", "name", "netns", "proto", "addr", "port", "cgroup", "mark", "priority", "rcvbuf", "read",
-		"tproxy", "v6only")
+		"tproxy", "v6only", "connect")
 	if err != nil {
 		return s, err
 	}
@@ -559,6 +561,8 @@ func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 			s.TProxy, err = d.boolean(v, w)
 		case "v6only":
 			s.V6Only, err = d.boolean(v, w)
+		case "connect":
+			s.Connect, err = d.addrPort(v, w)
 		}
 		return err
 	})
@@ -641,6 +645,14 @@ func (d *dec) mapSpec(n *yaml.Node) (mp carrier.MapSpec, err error) {
 
 var programKeys = []string{"name", "hook", "dev", "netns", "cgroup", "socket", "event", "actions"}
 
+// programEvents are the events a program at each hook may name: the
+// tracepoint, the LSM hook, the sockops callback.
+var programEvents = [carrier.NumHooks][]string{
+	carrier.HookTracepoint: {netstack.EventKfreeSkb, netstack.EventConsumeSkb},
+	carrier.HookLSM:        {netstack.EventInetConnEstablished, netstack.EventInetConnRequest},
+	carrier.HookSockOps:    {netstack.EventPassiveEstablished, netstack.EventActiveEstablished},
+}
+
 func (d *dec) program(n *yaml.Node, maps []carrier.MapSpec) (p netstack.ProgramConfig, apos []Pos, err error) {
 	m, err := d.fields(n, "program", programKeys...)
 	if err != nil {
@@ -682,7 +694,10 @@ func (d *dec) program(n *yaml.Node, maps []carrier.MapSpec) (p netstack.ProgramC
 		case "socket":
 			p.Socket, err = d.name(v, w)
 		case "event":
-			p.Event, err = d.enum(v, w, netstack.EventKfreeSkb, netstack.EventConsumeSkb)
+			if len(programEvents[p.Hook]) == 0 {
+				return d.errf(v, "%s: only tracepoint, lsm and sockops programs name an event", what)
+			}
+			p.Event, err = d.enum(v, w, programEvents[p.Hook]...)
 		}
 		return err
 	})

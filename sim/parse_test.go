@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"reflect"
 	"strings"
@@ -67,7 +68,7 @@ func TestParseErrors(t *testing.T) {
 		{"port range", "sockets:\n  - {name: s, proto: udp, port: 70000}\nentry: {dev: lo}\n", "f.yaml:2:33: socket s: port: 70000 out of range"},
 		{"map flag", "maps:\n  - {name: m, flags: [clone, forever]}\nentry: {dev: lo}\n", `f.yaml:2:30: map m: unknown flag "forever"`},
 		{"map twice", "maps:\n  - {name: m}\n  - {name: m}\nentry: {dev: lo}\n", `f.yaml:3:5: map "m" declared twice`},
-		{"hook", "programs:\n  - {name: p, hook: lsm, actions: []}\nentry: {dev: lo}\n", `f.yaml:2:21: program p: unknown hook "lsm"`},
+		{"hook", "programs:\n  - {name: p, hook: kprobe, actions: []}\nentry: {dev: lo}\n", `f.yaml:2:21: program p: unknown hook "kprobe"`},
 		{"hook needs dev", "programs:\n  - {name: p, hook: tc_ingress, actions: []}\nentry: {dev: lo}\n",
 			"f.yaml:2:5: program p: hook tc_ingress needs a dev"},
 		{"program device", "programs:\n  - {name: p, hook: xdp, dev: eth1, actions: []}\nentry: {dev: lo}\n",
@@ -94,7 +95,29 @@ func TestParseErrors(t *testing.T) {
 		{"tunnel remote", "devices:\n  - {name: vx, kind: vxlan, vni: 1}\nentry: {dev: lo}\n", "f.yaml:2:5: device vx: a vxlan tunnel needs an IPv4 remote"},
 		{"tunnel keys", "devices:\n  - {name: d, kind: dummy, vni: 1}\nentry: {dev: lo}\n", "f.yaml:2:5: device d: local, remote, vni and port are for tunnels"},
 		{"native xdp", "devices:\n  - {name: d, kind: dummy, xdp: native}\nentry: {dev: lo}\n", "f.yaml:2:5: device d: native XDP is modelled on nic and veth"},
-		{"sockops", "programs:\n  - {name: p, hook: sockops, actions: []}\nentry: {dev: lo}\n", "f.yaml:2:5: program p: sockops programs are not modelled"},
+		{"sockops action", "programs:\n  - name: p\n    hook: sockops\n    actions:\n      - set_mark: 1\nentry: {dev: lo}\n",
+			"f.yaml:5:9: program p: set_mark is not available at hook sockops"},
+		{"lsm action", "programs:\n  - name: p\n    hook: lsm\n    actions:\n      - redirect: lo\nentry: {dev: lo}\n",
+			"f.yaml:5:9: program p: redirect is not available at hook lsm"},
+		{"sockops event", "programs:\n  - {name: p, hook: sockops, event: rtt_cb, actions: []}\nentry: {dev: lo}\n",
+			`f.yaml:2:37: program p: event: unknown value "rtt_cb" (known: passive_established, active_established)`},
+		{"lsm event", "programs:\n  - {name: p, hook: lsm, event: socket_bind, actions: []}\nentry: {dev: lo}\n",
+			`f.yaml:2:33: program p: event: unknown value "socket_bind" (known: inet_conn_established, inet_conn_request)`},
+		{"event on tc", "programs:\n  - {name: p, hook: tc_ingress, dev: lo, event: kfree_skb, actions: []}\nentry: {dev: lo}\n",
+			"f.yaml:2:49: program p: only tracepoint, lsm and sockops programs name an event"},
+		{"cgroup on lsm", "programs:\n  - {name: p, hook: lsm, cgroup: /a, actions: []}\nentry: {dev: lo}\n",
+			"f.yaml:2:5: program p: only cgroup_ingress, cgroup_egress and sockops programs attach to a cgroup"},
+		{"connect value", "sockets:\n  - {name: s, proto: tcp, port: 1, connect: 10.0.0.1}\nentry: {dev: lo}\n",
+			`f.yaml:2:45: socket s: connect: want address:port like 10.0.0.1:80 or [2001:db8::1]:443, got "10.0.0.1"`},
+		{"connect port 0", "sockets:\n  - {name: s, proto: tcp, port: 1, connect: 10.0.0.1:0}\nentry: {dev: lo}\n",
+			`f.yaml:2:45: socket s: connect: want address:port`},
+		{"connect udp", "sockets:\n  - {name: s, proto: udp, port: 1, connect: 10.0.0.1:80}\nentry: {dev: lo}\n",
+			"f.yaml:2:5: socket s: connect is for tcp sockets"},
+		{"connect local port", "sockets:\n  - {name: s, proto: tcp, connect: 10.0.0.1:80}\nentry: {dev: lo}\n",
+			"f.yaml:2:5: socket s: a connecting socket needs its local port"},
+		{"connect family", "sockets:\n  - {name: s, proto: tcp, addr: 2001:db8::1, port: 1, connect: 10.0.0.1:80}\nentry: {dev: lo}\n",
+			"f.yaml:2:5: socket s: connect to 10.0.0.1:80 from an address of another family"},
+		{"tcp connections", "options: {tcp_connections: 0}\nentry: {dev: lo}\n", "f.yaml:1:28: options.tcp_connections: 0 out of range"},
 		{"two documents", minimal + "---\nname: b\n", "f.yaml:5:1: more than one YAML document"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -208,8 +231,10 @@ func TestDocSchemaParses(t *testing.T) {
 	}
 	s, err := Parse("doc.go", []byte(y.String()))
 	require.NoError(t, err, "the schema in doc.go:\n%s", y.String())
-	assert.Len(t, s.Stack.Programs, 4)
+	assert.Len(t, s.Stack.Programs, 6)
 	assert.Len(t, s.Stack.Programs[0].Actions, 12)
+	assert.Equal(t, netip.MustParseAddrPort("192.0.2.7:443"), s.Stack.Sockets[3].Connect)
+	assert.Equal(t, 1024, s.Stack.Options.TCPConnections)
 	m, err := newMachine(s, Options{})
 	require.NoError(t, err, "the stack model builds the documented scenario")
 	m.finish(&Report{})

@@ -213,6 +213,19 @@ func (d *dec) addr(n *yaml.Node, what string) (netip.Addr, error) {
 	return a, nil
 }
 
+// addrPort reads address:port ("10.0.0.1:80", "[2001:db8::1]:443").
+func (d *dec) addrPort(n *yaml.Node, what string) (netip.AddrPort, error) {
+	s, err := d.scalar(n, what)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	ap, perr := netip.ParseAddrPort(s)
+	if perr != nil || ap.Port() == 0 || ap.Addr().IsUnspecified() || ap.Addr().Zone() != "" {
+		return netip.AddrPort{}, d.errf(n, "%s: want address:port like 10.0.0.1:80 or [2001:db8::1]:443, got %q", what, s)
+	}
+	return ap, nil
+}
+
 // port reads a port number.
 func (d *dec) port(n *yaml.Node, what string) (uint16, error) {
 	v, err := d.integer(n, what, 0, math.MaxUint16)

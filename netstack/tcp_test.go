@@ -1,0 +1,341 @@
+package netstack
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/kmem"
+	"github.com/skbsim/skbsim/skb"
+)
+
+const (
+	tcpHost   = "192.0.2.1"
+	tcpClient = "192.0.2.9"
+	tcpPeer   = "192.0.2.7" // the server the connecting socket talks to
+)
+
+// tcpHookRun is one run of a program at a TCP hook.
+type tcpHookRun struct {
+	hook  carrier.Hook
+	op    uint32
+	sock  string
+	value string // what the program read from map 0: "found", "missing", ...
+}
+
+// tcpConfig: a NIC with tc ingress storing on every packet, a listener on
+// port 80, a socket connect()ed from port 40000 to tcpPeer:443, and
+// programs at sockops and lsm/inet_conn_established recording their runs.
+func tcpConfig(runs *[]tcpHookRun) *Config {
+	rec := func(c *Ctx) int {
+		v, err := c.Lookup(0)
+		*runs = append(*runs, tcpHookRun{hook: c.Hook, op: c.SockOp(), sock: c.Socket.Name(),
+			value: classify(v, err, c.PacketID).String()})
+		return 1
+	}
+	return &Config{
+		Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx(tcpHost + "/24")}}},
+		Sockets: []SocketConfig{
+			{Name: "srv", Proto: ProtoTCP, Port: 80},
+			{Name: "cli", Proto: ProtoTCP, Port: 40000, Connect: netip.MustParseAddrPort(tcpPeer + ":443")},
+		},
+		Programs: []ProgramConfig{
+			{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActWrite, Map: 0}}},
+			{Name: "skops", Hook: carrier.HookSockOps, Prog: ProgramFunc(rec)},
+			{Name: "lsm", Hook: carrier.HookLSM, Prog: ProgramFunc(rec)},
+		},
+	}
+}
+
+func newRFCStack(t *testing.T, cfg *Config) (*Stack, *testEnv) {
+	maps := []carrier.MapSpec{{Name: "m", ValueSize: 8}}
+	return newStack(t, cfg, "", func(env carrier.Env) carrier.Carrier {
+		c, err := carrier.New("rfc", env, maps, carrier.Options{})
+		require.NoError(t, err)
+		return c
+	}, maps)
+}
+
+// seg is a segment from src:sport to the host.
+type seg struct {
+	src          string
+	sport, dport uint16
+	flags        uint8
+	seq          uint32
+	payload      int
+}
+
+func (g seg) frame() []byte {
+	return buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: g.src, dst: tcpHost, proto: ipprotoTCP,
+		sport: g.sport, dport: g.dport, tcpFlags: g.flags, seq: g.seq, ack: 1, payload: g.payload})
+}
+
+const (
+	fSYN    = tcpSYN
+	fACK    = tcpACK
+	fSYNACK = tcpSYN | tcpACK
+	fRST    = tcpRST
+	fFIN    = tcpFIN | tcpACK
+	fPSH    = tcpPSH | tcpACK
+)
+
+// toSrv and fromPeer build the two sides' segments.
+func toSrv(sport uint16, flags uint8, seq uint32, payload int) seg {
+	return seg{src: tcpClient, sport: sport, dport: 80, flags: flags, seq: seq, payload: payload}
+}
+
+func fromPeer(flags uint8, payload int) seg {
+	return seg{src: tcpPeer, sport: 443, dport: 40000, flags: flags, seq: 5000, payload: payload}
+}
+
+func TestTCPStates(t *testing.T) {
+	passive := func(op uint32) tcpHookRun {
+		return tcpHookRun{hook: carrier.HookSockOps, op: op, sock: "srv", value: "found"}
+	}
+	active := []tcpHookRun{
+		{hook: carrier.HookLSM, sock: "cli", value: "found"}, // security_inet_conn_established first
+		{hook: carrier.HookSockOps, op: SockOpsActiveEstablishedCB, sock: "cli", value: "found"},
+	}
+	for _, tc := range []struct {
+		name      string
+		segs      []seg
+		runs      []tcpHookRun
+		stats     TCPStats
+		srv, cli  string // socket states at the end
+		delivered int    // skbs consumed or read (none dropped unless drops)
+		drops     []string
+	}{
+		{name: "SYN makes a request",
+			segs:  []seg{toSrv(1000, fSYN, 100, 0)},
+			stats: TCPStats{Requests: 1, Live: 1}, srv: "LISTEN", cli: "SYN_SENT", delivered: 1},
+		{name: "handshake: the ACK runs PASSIVE_ESTABLISHED_CB with itself",
+			segs:  []seg{toSrv(1000, fSYN, 100, 0), toSrv(1000, fACK, 101, 0)},
+			runs:  []tcpHookRun{passive(SockOpsPassiveEstablishedCB)},
+			stats: TCPStats{Requests: 1, PassiveEstablished: 1, Live: 1}, srv: "LISTEN", cli: "SYN_SENT", delivered: 2},
+		{name: "ACK with data completes the handshake and is queued",
+			segs:  []seg{toSrv(1000, fSYN, 100, 0), toSrv(1000, fPSH, 101, 200)},
+			runs:  []tcpHookRun{passive(SockOpsPassiveEstablishedCB)},
+			stats: TCPStats{Requests: 1, PassiveEstablished: 1, Live: 1}, srv: "LISTEN", cli: "SYN_SENT", delivered: 2},
+		{name: "data after the handshake runs nothing more",
+			segs:  []seg{toSrv(1000, fSYN, 100, 0), toSrv(1000, fACK, 101, 0), toSrv(1000, fPSH, 101, 300), toSrv(1000, fACK, 401, 0)},
+			runs:  []tcpHookRun{passive(SockOpsPassiveEstablishedCB)},
+			stats: TCPStats{Requests: 1, PassiveEstablished: 1, Live: 1}, srv: "LISTEN", cli: "SYN_SENT", delivered: 4},
+		{name: "retransmitted SYN keeps the request",
+			segs:  []seg{toSrv(1000, fSYN, 100, 0), toSrv(1000, fSYN, 100, 0)},
+			stats: TCPStats{Requests: 1, Live: 1}, srv: "LISTEN", cli: "SYN_SENT", delivered: 2},
+		{name: "ACK outside the request's window completes nothing",
+			segs:  []seg{toSrv(1000, fSYN, 100, 0), toSrv(1000, fACK, 100+tcpReqWindow+1, 0)},
+			stats: TCPStats{Requests: 1, Live: 1}, srv: "LISTEN", cli: "SYN_SENT", delivered: 2},
+		{name: "data without a handshake is delivered as before",
+			segs:  []seg{toSrv(1000, fPSH, 7, 100), toSrv(1000, fACK, 107, 0)},
+			stats: TCPStats{}, srv: "LISTEN", cli: "SYN_SENT", delivered: 2},
+		{name: "FIN ends the connection; later segments go to the listener",
+			segs:  []seg{toSrv(1000, fSYN, 100, 0), toSrv(1000, fACK, 101, 0), toSrv(1000, fFIN, 101, 0), toSrv(1000, fACK, 102, 0)},
+			runs:  []tcpHookRun{passive(SockOpsPassiveEstablishedCB)},
+			stats: TCPStats{Requests: 1, PassiveEstablished: 1, Fins: 1}, srv: "LISTEN", cli: "SYN_SENT", delivered: 4},
+		{name: "RST drops the request",
+			segs:  []seg{toSrv(1000, fSYN, 100, 0), toSrv(1000, fRST, 101, 0), toSrv(1000, fACK, 101, 0)},
+			stats: TCPStats{Requests: 1, Resets: 1}, srv: "LISTEN", cli: "SYN_SENT", delivered: 3},
+		{name: "RST ends an established connection",
+			segs:  []seg{toSrv(1000, fSYN, 100, 0), toSrv(1000, fACK, 101, 0), toSrv(1000, fRST, 101, 0)},
+			runs:  []tcpHookRun{passive(SockOpsPassiveEstablishedCB)},
+			stats: TCPStats{Requests: 1, PassiveEstablished: 1, Resets: 1}, srv: "LISTEN", cli: "SYN_SENT", delivered: 3},
+		{name: "SYN-ACK: tcp_finish_connect runs the LSM then ACTIVE_ESTABLISHED_CB",
+			segs: []seg{fromPeer(fSYNACK, 0), fromPeer(fPSH, 100)},
+			runs: active, stats: TCPStats{ActiveEstablished: 1}, srv: "LISTEN", cli: "ESTABLISHED", delivered: 2},
+		{name: "ACK without SYN in SYN_SENT is discarded",
+			segs:  []seg{fromPeer(fACK, 0)},
+			stats: TCPStats{}, srv: "LISTEN", cli: "SYN_SENT", drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@tcp_v4_rcv"}},
+		{name: "RST in SYN_SENT closes the socket; it is then not found",
+			segs:  []seg{fromPeer(tcpRST|tcpACK, 0), fromPeer(fSYNACK, 0)},
+			stats: TCPStats{Resets: 1}, srv: "LISTEN", cli: "CLOSE", delivered: 1,
+			drops: []string{"SKB_DROP_REASON_NO_SOCKET@tcp_v4_rcv"}},
+		{name: "FIN moves the connecting socket to CLOSE_WAIT",
+			segs: []seg{fromPeer(fSYNACK, 0), fromPeer(fFIN, 0), fromPeer(fACK, 0)},
+			runs: active, stats: TCPStats{ActiveEstablished: 1}, srv: "LISTEN", cli: "CLOSE_WAIT", delivered: 3},
+		{name: "a segment from another peer does not reach the connecting socket",
+			segs:  []seg{{src: tcpClient, sport: 443, dport: 40000, flags: fSYNACK}},
+			stats: TCPStats{}, srv: "LISTEN", cli: "SYN_SENT", drops: []string{"SKB_DROP_REASON_NO_SOCKET@tcp_v4_rcv"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var runs []tcpHookRun
+			s, te := newRFCStack(t, tcpConfig(&runs))
+			for i, g := range tc.segs {
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i), Frame: g.frame()}))
+			}
+			assert.Equal(t, tc.runs, runs)
+			assert.Equal(t, tc.stats, s.TCPStats())
+			assert.Equal(t, tc.srv, s.Socket("srv").State())
+			assert.Equal(t, tc.cli, s.Socket("cli").State())
+			assert.Len(t, te.obs.delivs, tc.delivered)
+			assert.Equal(t, tc.drops, te.obs.dropReasons())
+		})
+	}
+}
+
+// TestTCPProgramsByCgroupAndEvent: sockops programs run for sockets of
+// their cgroup (or a descendant) only and, with an event, at one callback;
+// lsm/inet_conn_request programs run on the SYN and can refuse the
+// request.
+func TestTCPProgramsByCgroupAndEvent(t *testing.T) {
+	var runs []string
+	prog := func(name string, ret int) Program {
+		return ProgramFunc(func(c *Ctx) int { runs = append(runs, name); return ret })
+	}
+	cfg := tcpConfig(new([]tcpHookRun))
+	cfg.Sockets[0].Cgroup = "/web/a"
+	cfg.Programs = []ProgramConfig{
+		{Name: "web", Hook: carrier.HookSockOps, Cgroup: "/web", Prog: prog("web", 1)},
+		{Name: "other", Hook: carrier.HookSockOps, Cgroup: "/other", Prog: prog("other", 1)},
+		{Name: "active-only", Hook: carrier.HookSockOps, Event: EventActiveEstablished, Prog: prog("active-only", 1)},
+		{Name: "req", Hook: carrier.HookLSM, Event: EventInetConnRequest, Prog: ProgramFunc(func(c *Ctx) int {
+			runs = append(runs, "req")
+			if c.PacketID == 2 {
+				return -1 // -EPERM: security_inet_conn_request refuses
+			}
+			return 0
+		})},
+	}
+	s, _ := newStack(t, cfg, "", nil, nil)
+	for i, g := range []seg{toSrv(1000, fSYN, 100, 0), toSrv(1000, fACK, 101, 0), toSrv(1001, fSYN, 100, 0),
+		toSrv(1001, fACK, 101, 0), fromPeer(fSYNACK, 0)} {
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i), Frame: g.frame()}))
+	}
+	assert.Equal(t, []string{"req", "web", "req", "active-only"}, runs)
+	assert.Equal(t, TCPStats{Requests: 1, RequestsRefused: 1, PassiveEstablished: 1, ActiveEstablished: 1, Live: 1}, s.TCPStats())
+}
+
+// TestTCPTableEviction: a table of 4 entries (one set) holds the 4 most
+// recently used flows; a fifth request evicts the least recently used,
+// whose ACK then completes nothing.
+func TestTCPTableEviction(t *testing.T) {
+	var runs []tcpHookRun
+	cfg := tcpConfig(&runs)
+	cfg.Options.TCPConnections = 4
+	s, _ := newRFCStack(t, cfg)
+	id := uint64(0)
+	inject := func(g seg) {
+		id++
+		require.NoError(t, s.Inject(&Packet{ID: id, Frame: g.frame()}))
+	}
+	for p := range uint16(4) {
+		inject(toSrv(2000+p, fSYN, 1, 0))
+	}
+	inject(toSrv(2000, fACK, 2, 0)) // flow 2000 is now the most recently used
+	inject(toSrv(2004, fSYN, 1, 0)) // evicts 2001
+	st := s.TCPStats()
+	assert.EqualValues(t, 1, st.Evicted)
+	assert.EqualValues(t, 4, st.Live)
+	inject(toSrv(2001, fACK, 2, 0))
+	inject(toSrv(2002, fACK, 2, 0))
+	assert.EqualValues(t, 2, s.TCPStats().PassiveEstablished, "2000 and 2002; 2001 was evicted")
+	assert.Len(t, runs, 2)
+}
+
+func TestTCPConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+		msg  string
+	}{
+		{"connect on udp", func(c *Config) { c.Sockets[1].Proto = ProtoUDP }, "connect is for tcp sockets"},
+		{"connect without local port", func(c *Config) { c.Sockets[1].Port = 0 }, "needs a peer address and port and a local port"},
+		{"connect across families", func(c *Config) { c.Sockets[1].Addr = addr("2001:db8::1") }, "another family"},
+		{"connect with tproxy", func(c *Config) { c.Sockets[1].TProxy = true }, "not a TPROXY listener"},
+		{"sockops callback", func(c *Config) { c.Programs[1].Event = "rtt" }, `unknown sockops callback "rtt"`},
+		{"lsm hook", func(c *Config) { c.Programs[2].Event = "socket_bind" }, `unknown LSM hook "socket_bind"`},
+		{"sockops action", func(c *Config) {
+			c.Programs[1].Prog = nil
+			c.Programs[1].Actions = []Action{{Kind: ActSetMark, Value: 1}}
+		}, "set_mark): not available at hook sockops"},
+		{"table size", func(c *Config) { c.Options.TCPConnections = MaxTCPConnections + 1 }, "tcp connections"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tcpConfig(new([]tcpHookRun))
+			tc.edit(c)
+			_, err := New(c, Env{Alloc: skb.NewAllocator(kmem.New(), skb.DefaultProfile())})
+			require.ErrorIs(t, err, ErrConfig)
+			require.ErrorContains(t, err, tc.msg)
+		})
+	}
+}
+
+// TestTCPNoAllocs replays a handshake-heavy stream (SYN, ACK, data, FIN of
+// 1000 flows in turn, far more than the table holds) with programs at tc
+// ingress (storing on every packet) and sockops (loading) on the rfc
+// carrier: no Go heap allocation per packet once the table exists, and the
+// table never grows.
+func TestTCPNoAllocs(t *testing.T) {
+	cfg := tcpConfig(new([]tcpHookRun))
+	cfg.Options.TCPConnections = 64
+	cfg.Programs[1].Prog, cfg.Programs[1].Actions = nil, []Action{{Kind: ActRead, Map: 0}}
+	cfg.Programs[2].Prog, cfg.Programs[2].Actions = nil, []Action{{Kind: ActRead, Map: 0}}
+	s, _ := newRFCStack(t, cfg)
+	s.obs = NopObserver{}
+	const flows = 1000
+	frames := make([][4][]byte, flows)
+	for i := range frames {
+		sport := uint16(1024 + i)
+		frames[i] = [4][]byte{toSrv(sport, fSYN, 100, 0).frame(), toSrv(sport, fACK, 101, 0).frame(),
+			toSrv(sport, fPSH, 101, 64).frame(), toSrv(sport, fFIN, 165, 0).frame()}
+	}
+	p := &Packet{}
+	flow := 0
+	step := func() {
+		for _, f := range frames[flow%flows] {
+			p.ID++
+			p.Frame = f
+			_ = s.Inject(p)
+		}
+		flow++
+		carrier.GracePeriod(s.car) // an RCU grace period per batch, as the replay does
+	}
+	for range 200 {
+		step()
+	}
+	slots := &s.tcp.slots[0]
+	allocs := testing.AllocsPerRun(500, step)
+	assert.Zero(t, allocs, "Go heap allocations per flow of 4 packets")
+	assert.Same(t, slots, &s.tcp.slots[0], "the table was not reallocated")
+	assert.Len(t, s.tcp.slots, 64)
+	st := s.TCPStats()
+	assert.EqualValues(t, 701, st.PassiveEstablished, "200 + AllocsPerRun's warm-up run + 500")
+	assert.EqualValues(t, st.Requests, st.Fins)
+	assert.Zero(t, st.Live)
+}
+
+// BenchmarkTCPHandshakes: SYN, ACK, data and FIN of flows in turn through
+// tc ingress (store), sockops (load) on the rfc carrier.
+func BenchmarkTCPHandshakes(b *testing.B) {
+	cfg := tcpConfig(new([]tcpHookRun))
+	cfg.Programs[1].Prog, cfg.Programs[1].Actions = nil, []Action{{Kind: ActRead, Map: 0}}
+	cfg.Programs[2].Prog, cfg.Programs[2].Actions = nil, []Action{{Kind: ActRead, Map: 0}}
+	maps := []carrier.MapSpec{{Name: "m", ValueSize: 8}}
+	s, _ := newStack(b, cfg, "", rfcCarrier("rfc", maps), maps)
+	s.obs = NopObserver{}
+	const flows = 4096
+	frames := make([][4][]byte, flows)
+	for i := range frames {
+		sport := uint16(1024 + i)
+		frames[i] = [4][]byte{toSrv(sport, fSYN, 100, 0).frame(), toSrv(sport, fACK, 101, 0).frame(),
+			toSrv(sport, fPSH, 101, 64).frame(), toSrv(sport, fFIN, 165, 0).frame()}
+	}
+	p := &Packet{}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, f := range frames[p.ID/4%flows] {
+			p.ID++
+			p.Frame = f
+			if err := s.Inject(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if p.ID%64 == 0 {
+			carrier.GracePeriod(s.car)
+		}
+	}
+	b.ReportMetric(float64(p.ID)/b.Elapsed().Seconds(), "pkts/s")
+}
