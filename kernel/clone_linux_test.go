@@ -1,7 +1,10 @@
 package kernel
 
 import (
+	"bytes"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -62,4 +65,145 @@ func TestKernelSkStorageCloneOnAccept(t *testing.T) {
 			require.ErrorIs(t, err, errno.ENOENT, "the connecting socket gets nothing")
 		})
 	}
+}
+
+// TestKernelSkStorageCloneFailure covers bpf_sk_storage_clone() failing on
+// passive open, which needs no fault injection: the child's
+// sk_omem_alloc starts at 0 (sk_clone_lock()) and the copy is charged
+// against the namespace's optmem_max read at clone time, so lowering the
+// sysctl under the listener's element makes the charge fail (-ENOMEM).
+// sk_clone_lock() then frees the child, tcp_v4_syn_recv_sock() counts a
+// ListenDrop (not a ListenOverflow), the final ACK is dropped and accept()
+// has nothing to return. The request stays queued: once optmem_max is
+// raised again, the retransmitted SYN-ACK and the client's ACK complete
+// the same connection with the copied element. Closing the accepted
+// socket with CloseWait removes it (and its element) from the namespace
+// while the listener keeps its own. Netns.TCPSockets shows each stage,
+// including the request socket that has no child.
+func TestKernelSkStorageCloneFailure(t *testing.T) {
+	testutil.KernelTests(t)
+	ns := newNetns(t, "clonefail")
+	clone := newStorageMap(t, skSpec(600, FlagNoPrealloc|FlagClone))
+	l, err := ns.ListenTCP(ListenPlainTCP)
+	require.NoError(t, err)
+	defer l.Close()
+	val := bytes.Repeat([]byte{0x5a}, 600)
+	require.NoError(t, clone.Update(l.FD, val, UpdateNoExist))
+	charge := 176 + 72 + 600 // struct bpf_local_storage + elem + value (kernel_lab §5)
+	lo, err := SkOmemAlloc(l.FD)
+	require.NoError(t, err)
+	require.Equal(t, charge, lo)
+	before, err := ns.Netstat()
+	require.NoError(t, err)
+
+	// 72+600 bytes of the child's element exceed 512: the first charge fails.
+	require.NoError(t, ns.Sysctl("net.core.optmem_max", "512"))
+	cl, acc, err := l.ConnectWithin(300 * time.Millisecond)
+	require.ErrorIs(t, err, ErrAcceptTimeout, "no child socket")
+	require.ErrorIs(t, err, errno.ETIMEDOUT)
+	require.Equal(t, -1, acc.FD)
+	defer cl.Close()
+	after, err := ns.Netstat()
+	require.NoError(t, err)
+	require.Positive(t, after["TcpExt.ListenDrops"]-before["TcpExt.ListenDrops"], "sk_clone_lock() failure counts a ListenDrop")
+	require.Equal(t, before["TcpExt.ListenOverflows"], after["TcpExt.ListenOverflows"], "not an accept queue overflow")
+	lo, err = SkOmemAlloc(l.FD)
+	require.NoError(t, err)
+	require.Equal(t, charge, lo, "the listener's element and charge are untouched")
+	lc, err := l.Cookie()
+	require.NoError(t, err)
+	cc, err := cl.Cookie()
+	require.NoError(t, err)
+	socks := tcpSockets(t, ns, clone)
+	require.Equal(t, TCPSock{lc, TCPListen, true}, socks[lc])
+	require.Equal(t, TCPSock{cc, TCPEstablished, false}, socks[cc], "the client completed its handshake")
+	require.Len(t, socks, 3)
+	for c, s := range socks {
+		if c != lc && c != cc {
+			require.Equal(t, TCPNewSynRecv, s.State, "the request socket stays queued, no child socket exists")
+		}
+	}
+
+	require.NoError(t, ns.Sysctl("net.core.optmem_max", "131072"))
+	acc, err = l.Accept(5 * time.Second)
+	require.NoError(t, err, "the retransmitted handshake completes once the charge fits")
+	defer acc.Close()
+	got, err := clone.Lookup(acc.FD, 0)
+	require.NoError(t, err)
+	require.Equal(t, val, got)
+	ao, err := SkOmemAlloc(acc.FD)
+	require.NoError(t, err)
+	require.Equal(t, charge, ao, "the child is charged for its own copy")
+	require.NoError(t, PingPong(cl.FD, acc.FD))
+
+	ac, err := acc.Cookie()
+	require.NoError(t, err)
+	socks = tcpSockets(t, ns, clone)
+	require.Len(t, socks, 3)
+	require.Equal(t, TCPSock{ac, TCPEstablished, true}, socks[ac])
+	require.NoError(t, acc.CloseWait(2*time.Second))
+	socks = tcpSockets(t, ns, clone)
+	require.NotContains(t, socks, ac, "the accepted socket is gone, with its element")
+	require.Equal(t, TCPSock{lc, TCPListen, true}, socks[lc], "the listener keeps its own")
+	lo, err = SkOmemAlloc(l.FD)
+	require.NoError(t, err)
+	require.Equal(t, charge, lo)
+}
+
+func tcpSockets(t *testing.T, ns *Netns, m *StorageMap) map[uint64]TCPSock {
+	t.Helper()
+	list, err := ns.TCPSockets(m)
+	require.NoError(t, err)
+	out := map[uint64]TCPSock{}
+	for _, s := range list {
+		out[s.Cookie] = s
+	}
+	require.Len(t, out, len(list), "cookies are unique")
+	return out
+}
+
+// TestKernelSkStorageOrphan: what a graceful close does to a TCP socket's
+// storage. By default the closed client's FIN_WAIT2 orphan is replaced at
+// once by a time-wait socket (tcp_close() -> tcp_time_wait(TCP_FIN_WAIT2)
+// when tcp_fin_time() <= TCP_TIMEWAIT_LEN): same cookie, the full socket
+// and its element are gone. With TCP_LINGER2 above 60 s the full socket
+// lives on as an orphan in FIN_WAIT2 and keeps its element without a
+// descriptor, until the peer's FIN turns it into a time-wait socket and
+// its destruction frees the element (bpf_sk_storage_free()). CloseWait on
+// a UDP socket only closes it.
+func TestKernelSkStorageOrphan(t *testing.T) {
+	testutil.KernelTests(t)
+	ns := newNetns(t, "orphan")
+	m := newStorageMap(t, skSpec(8, FlagNoPrealloc))
+	l, err := ns.ListenTCP(ListenPlainTCP)
+	require.NoError(t, err)
+	defer l.Close()
+	for _, linger2 := range []int{0, 90} {
+		cl, acc, err := l.Connect()
+		require.NoError(t, err)
+		defer acc.Close()
+		require.NoError(t, m.Update(cl.FD, make([]byte, 8), UpdateNoExist))
+		if linger2 > 0 {
+			require.NoError(t, unix.SetsockoptInt(cl.FD, unix.IPPROTO_TCP, unix.TCP_LINGER2, linger2))
+		}
+		cc, err := cl.Cookie()
+		require.NoError(t, err)
+		require.NoError(t, cl.Close())
+		state := func(want int) func() bool {
+			return func() bool { return tcpSockets(t, ns, m)[cc].State == want }
+		}
+		if linger2 > 0 {
+			require.Eventually(t, state(TCPFinWait2), 2*time.Second, time.Millisecond)
+			require.Equal(t, TCPSock{cc, TCPFinWait2, true}, tcpSockets(t, ns, m)[cc], "the orphan keeps its element")
+			require.NoError(t, acc.Close())
+		}
+		require.Eventually(t, state(TCPTimeWait), 2*time.Second, time.Millisecond)
+		require.Equal(t, TCPSock{cc, TCPTimeWait, false}, tcpSockets(t, ns, m)[cc], "time-wait socket: the full socket was destructed")
+	}
+
+	u, err := ns.UDPSocket()
+	require.NoError(t, err)
+	us := Socket{FD: u.FD, Proto: unix.IPPROTO_UDP}
+	require.ErrorIs(t, us.CloseWait(time.Second), errors.ErrUnsupported)
+	require.Equal(t, -1, us.FD, "closed anyway")
 }

@@ -21,7 +21,16 @@
 //   - [Netns]: network namespaces the caller creates, with per-namespace
 //     sysctls (net.core.optmem_max), sockets, and passive TCP opens in the
 //     listener modes that matter for BPF_F_CLONE ([ListenPlainTCP],
-//     [ListenGoDefault] (Go's MPTCP listener), [ListenMPTCP]).
+//     [ListenGoDefault] (Go's MPTCP listener), [ListenMPTCP]). accept()
+//     is bounded ([Listener.ConnectWithin], [Listener.Accept],
+//     [ErrAcceptTimeout]): a child that sk_clone_lock() could not create
+//     (bpf_sk_storage_clone() over optmem_max) is never accepted.
+//     [Netns.TCPSockets] lists a namespace's TCP sockets, with or without
+//     a descriptor, and which own an element of a socket storage map;
+//     [Socket.CloseWait] closes a TCP socket abortively and waits until it
+//     has left the tables. [SkOmemAlloc], [SocketCookie], [Netns.Netstat],
+//     [Netns.UDPSocket], [PingPong], [Pipe], [CloseFD] and [Release] are the
+//     socket and system calls the differential harness needs.
 //   - [Cgroup] and [ProgStorage]: cgroup_skb ingress/egress and sockops
 //     programs that create, count into and delete socket storage.
 //   - [TaskProgStorage]: a BPF_PROG_TYPE_SYSCALL program run with
