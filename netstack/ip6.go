@@ -157,16 +157,18 @@ func (s *Stack) joined6(ns *Netns, g netip.Addr) bool {
 // ip6LocalDeliver models ip6_input -> ip6_input_finish ->
 // ip6_protocol_deliver_rcu: skb_clear_delivery_time, the extension headers
 // walked (hop-by-hop and destination options skipped; a routing header with
-// segments left 0 skipped), then the final protocol: UDP (udpv6_rcv), TCP
-// (tcp_v6_rcv), ICMPv6 (icmpv6_rcv consumes it), no next header
-// (ipv6_nodata_rcv consumes it); a protocol without a handler drops with
-// IP_NOPROTO. Not modelled: reassembly of fragments (ipv6_frag_rcv) and
-// routing headers with segments left (SRH processing; seg6 is disabled by
-// default, where ipv6_srh_rcv frees the skb): both are dropped with
-// NOT_SPECIFIED at ip6_protocol_deliver_rcu. Takes ownership of skb.
+// segments left 0 skipped; a fragment header handed to ipv6_frag_rcv,
+// which queues the fragment or resubmits the reassembled datagram), then
+// the final protocol: UDP (udpv6_rcv), TCP (tcp_v6_rcv), IPv6 or IPv4 in
+// IPv6 (ip6ip6_rcv / ip4ip6_rcv of ip6_tunnel), ICMPv6 (icmpv6_rcv
+// consumes it), no next header (ipv6_nodata_rcv consumes it); a protocol
+// without a handler drops with IP_NOPROTO. Not modelled: routing headers
+// with segments left (SRH processing; seg6 is disabled by default, where
+// ipv6_srh_rcv frees the skb): dropped with NOT_SPECIFIED at
+// ip6_protocol_deliver_rcu. Takes ownership of skb.
 func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 	s.clearDeliveryTime(b)
-	off, next := ip6Hlen, ip.next
+	off, next, nhoff := ip6Hlen, ip.next, 6
 	data := b.Data()
 	for {
 		switch next {
@@ -180,12 +182,22 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 				s.drop(b, skb.DropNotSpecified, OpIP6LocalDeliver) // segments left: not modelled
 				return
 			}
-			next = data[off]
+			next, nhoff = data[off], off
 			off += n
 			continue
 		case nexthdrFrag:
-			s.drop(b, skb.DropNotSpecified, OpIP6LocalDeliver) // ipv6_frag_rcv: not modelled
-			return
+			r, atomic := s.ipv6FragRcv(b, ns, off, nhoff)
+			if r == nil {
+				return
+			}
+			b, data = r, r.Data()
+			if atomic {
+				next, nhoff = data[off], off
+				off += fragHdrLen
+			} else {
+				next = data[nhoff] // resubmit: the reassembled datagram
+			}
+			continue
 		}
 		break
 	}
@@ -197,6 +209,8 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 		s.udpRcv(b, ns, ip.dst, OpUDP6Rcv)
 	case nexthdrTCP:
 		s.tcpRcv(b, ns, ip.dst, OpTCP6Rcv)
+	case ipprotoIPv6, ipprotoIPIP:
+		s.ip6TnlRcv(b, ns, ip, next)
 	case nexthdrICMPv6:
 		s.traceOp(LayerL4, OpICMPv6Rcv, b)
 		s.consume(b, DeliverOther, -1) // icmpv6_rcv: handled, consume_skb

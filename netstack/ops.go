@@ -66,6 +66,16 @@ const (
 	OpUDP6Rcv            // __udp6_lib_rcv
 	OpTCP6Rcv            // tcp_v6_rcv
 	OpICMPv6Rcv          // icmpv6_rcv
+	OpIP6FragRcv         // ipv6_frag_rcv (header checks, icmpv6_param_prob)
+	OpIP6FragQueue       // ip6_frag_queue / inet_frag_queue_insert
+	OpIP6FragExpire      // ip6frag_expire_frag_queue (the queue's timer)
+	OpIP6FragReasm       // ip6_frag_reasm / inet_frag_reasm_prepare
+	OpIP6Output          // ip6_output / ip6_finish_output
+	OpIP6Fragment        // ip6_fragment
+	OpIP6MakeSkb         // ip6_make_skb (UDPv6 send)
+	OpIP6Xmit            // ip6_xmit (TCPv6 send)
+	OpIP6TunnelXmit      // ip6tunnel_xmit / udp_tunnel6_xmit_skb / ip6_tnl_xmit
+	OpIP6TnlRcv          // ip6_tnl_rcv / __ip6_tnl_rcv / tunnel6_rcv
 	NumOps
 )
 
@@ -95,6 +105,9 @@ var opNames = [NumOps]string{
 	OpIP6Rcv: "ip6_rcv_core", OpIP6Route: "ip6_pkt_discard", OpIP6McInput: "ip6_mc_input",
 	OpIP6Forward: "ip6_forward", OpIP6LocalDeliver: "ip6_protocol_deliver_rcu",
 	OpUDP6Rcv: "__udp6_lib_rcv", OpTCP6Rcv: "tcp_v6_rcv", OpICMPv6Rcv: "icmpv6_rcv",
+	OpIP6FragRcv: "ipv6_frag_rcv", OpIP6FragQueue: "ip6_frag_queue", OpIP6FragExpire: "ip6frag_expire_frag_queue",
+	OpIP6FragReasm: "ip6_frag_reasm", OpIP6Output: "ip6_output", OpIP6Fragment: "ip6_fragment",
+	OpIP6MakeSkb: "ip6_make_skb", OpIP6Xmit: "ip6_xmit", OpIP6TunnelXmit: "ip6tunnel_xmit", OpIP6TnlRcv: "ip6_tnl_rcv",
 }
 
 func (o Op) String() string {

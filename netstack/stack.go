@@ -67,8 +67,10 @@ type Netns struct {
 	active     []*Socket // connecting TCP sockets (SocketConfig.Connect)
 	frags      []*fragQueue
 	fqFree     []*fragQueue // finished reassembly queues for reuse
+	frag6      *frag6State  // IPv6 reassembly (frag6.go), allocated at the first fragment
 	lo         *Device
 	ipID       uint16
+	ip6FragID  uint32 // ipv6_select_ident's identification (a counter in the model)
 }
 
 // Name returns the namespace's name.
@@ -237,6 +239,7 @@ type Stack struct {
 	closed    bool
 	segs      []*skb.Buff
 	stats     Stats
+	now       int64 // the current packet's capture time (Packet.Tstamp): the reassembly timers' clock
 }
 
 // Stats counts what the stack did.
@@ -332,7 +335,7 @@ func (s *Stack) addDev(d *Device) {
 	d.ifindex = int32(len(n.devs))
 	n.devs = append(n.devs, d)
 	s.devs = append(s.devs, d)
-	if d.mac == ([6]byte{}) && d.kind != KindLoopback && d.kind != KindIPIP && d.kind != KindGRE && d.kind != KindSIT {
+	if d.mac == ([6]byte{}) && d.kind != KindLoopback && d.kind != KindIPIP && d.kind != KindGRE && d.kind != KindSIT && d.kind != KindIP6Tnl {
 		i := len(s.devs)
 		d.mac = [6]byte{0x02, 0x5e, byte(n.id >> 8), byte(n.id), byte(i >> 8), byte(i)}
 	}
@@ -391,7 +394,7 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("%s: empty or duplicate name in namespace %s", what, n.name)
 		}
 		switch dc.Kind {
-		case KindNIC, KindDummy, KindVeth, KindBridge, KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT:
+		case KindNIC, KindDummy, KindVeth, KindBridge, KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT, KindIP6Tnl:
 		default:
 			return cfgErr("%s: unknown kind %q", what, dc.Kind)
 		}
@@ -419,15 +422,15 @@ func (s *Stack) build(maxVal int) error {
 			}
 		}
 		switch dc.Kind {
-		case KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT:
+		case KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT, KindIP6Tnl:
 			ln, err := nsOf(what+" link", nsName(firstNonEmpty(dc.LinkNetns, dc.Netns)))
 			if err != nil {
 				return err
 			}
 			d.linkNs = ln
 			d.local, d.remote, d.vni, d.port = dc.Local, dc.Remote, dc.VNI, dc.Port
-			if !d.remote.Is4() || (d.local.IsValid() && !d.local.Is4()) {
-				return cfgErr("%s: tunnel needs an IPv4 remote (and local)", what)
+			if why := tunnelAddrsErr(dc.Kind, d.local, d.remote); why != "" {
+				return cfgErr("%s: %s", what, why)
 			}
 			if d.port == 0 {
 				switch dc.Kind {
@@ -489,6 +492,11 @@ func (s *Stack) build(maxVal int) error {
 			sk := s.tunnelSocket(d)
 			if sk == nil {
 				sk = &Socket{idx: -1, name: d.name + "-sock", ns: d.linkNs, proto: ProtoUDP, port: d.port, noRead: true}
+				if d.remote.Is6() {
+					// vxlan_socket_create / geneve_create_sock for IPv6:
+					// udp_sock_create6 with ipv6_v6only = 1 on ::.
+					sk.addr, sk.v6only = netip.IPv6Unspecified(), true
+				}
 				d.linkNs.socks = append(d.linkNs.socks, sk)
 			}
 			sk.encap = append(sk.encap, d)
@@ -664,7 +672,7 @@ func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs 
 
 func (s *Stack) tunnelSocket(d *Device) *Socket {
 	for _, sk := range d.linkNs.socks {
-		if sk.proto == ProtoUDP && sk.port == d.port && len(sk.encap) != 0 {
+		if sk.proto == ProtoUDP && sk.port == d.port && len(sk.encap) != 0 && sk.addr.Is6() == d.remote.Is6() {
 			return sk
 		}
 	}
@@ -825,6 +833,7 @@ func (s *Stack) Inject(p *Packet) error {
 	}
 	s.stats.Injected++
 	s.cur = p.ID
+	s.now = p.Tstamp
 	s.trace = p.Trace || s.cfg.Options.TraceAll
 	e := &s.entries[p.Entry]
 	var err error
@@ -878,6 +887,7 @@ func (s *Stack) Close() error {
 			}
 		}
 		n.frags = nil
+		s.closeFrag6(n)
 	}
 	s.readAll(true)
 	s.closed = true

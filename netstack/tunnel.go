@@ -9,6 +9,9 @@ import (
 // encapLen is the encapsulation a tunnel pushes in front of the inner
 // packet, outer IP and Ethernet headers included (dev->needed_headroom).
 func encapLen(d *Device) int {
+	if d.remote.Is6() {
+		return encapLen6(d)
+	}
 	switch d.kind {
 	case KindVXLAN:
 		return ethHlen + ipHlen + udpHlen + vxlanHlen
@@ -45,6 +48,10 @@ func isL2Tunnel(d *Device) bool {
 // overwriting XDP metadata in front of the inner mac header. Takes
 // ownership of skb.
 func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
+	if d.remote.Is6() {
+		s.tunnelXmit6(b, d)
+		return
+	}
 	ln := d.linkNs
 	out, nh := s.routeOutput(ln, d.remote)
 	if out == nil || out == ln.lo {
@@ -301,14 +308,31 @@ func (s *Stack) decapL3(b *skb.Buff, d *Device, hdr int, proto uint16) {
 
 // skbGetHash models __skb_get_hash on the packet at data (after an
 // Ethernet header when eth): the flow dissector's 4-tuple hash, recorded
-// with sw_hash and, for TCP and UDP, l4_hash.
+// with sw_hash and, for TCP and UDP, l4_hash. For IPv6 the dissection
+// stops at a non-zero flow label (FLOW_DISSECTOR_F_STOP_AT_FLOW_LABEL),
+// which then stands for the ports (flow_keys_have_l4); extension headers
+// before the transport header are skipped.
 func (s *Stack) skbGetHash(b *skb.Buff, eth bool) {
 	d := b.Data()
+	proto := uint16(0)
 	if eth {
-		if len(d) < ethHlen || binary.BigEndian.Uint16(d[12:14]) != ethPIP {
+		if len(d) < ethHlen {
 			return
 		}
+		proto = binary.BigEndian.Uint16(d[12:14])
 		d = d[ethHlen:]
+	} else if len(d) != 0 {
+		proto = ethPIP
+		if d[0]>>4 == 6 {
+			proto = ethPIPv6
+		}
+	}
+	if proto == ethPIPv6 {
+		s.skbGetHash6(b, d)
+		return
+	}
+	if proto != ethPIP {
+		return
 	}
 	ip, ok := parseIPv4(d)
 	if !ok || len(d) < ip.ihl {
@@ -321,4 +345,31 @@ func (s *Stack) skbGetHash(b *skb.Buff, eth bool) {
 	}
 	h := b.H()
 	h.Hash, h.SWHash, h.L4Hash = flowHash(ip.src, ip.dst, ip.proto, sport, dport), true, l4
+}
+
+func (s *Stack) skbGetHash6(b *skb.Buff, d []byte) {
+	ip, ok := parseIPv6(d)
+	if !ok {
+		return
+	}
+	h := b.H()
+	if label := binary.BigEndian.Uint32(d[0:4]) & 0xfffff; label != 0 {
+		h.Hash, h.SWHash, h.L4Hash = flowHash(ip.src, ip.dst, 0, uint16(label>>16), uint16(label)), true, true
+		return
+	}
+	next, off := ip.next, ip6Hlen
+	for next == nexthdrHop || next == nexthdrDest || next == nexthdrRouting {
+		n, ok := extLen(d[off:])
+		if !ok || off+n > len(d) {
+			break
+		}
+		next = d[off]
+		off += n
+	}
+	var sport, dport uint16
+	l4 := false
+	if next == nexthdrTCP || next == nexthdrUDP {
+		sport, dport, l4 = l4Ports(d[off:])
+	}
+	h.Hash, h.SWHash, h.L4Hash = flowHash(ip.src, ip.dst, next, sport, dport), true, l4
 }

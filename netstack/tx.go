@@ -32,7 +32,10 @@ func ipPacket(f []byte) ([]byte, bool) {
 func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 	pkt, ok := ipPacket(p.Frame)
 	if !ok {
-		return s.badFrame(p, "no IPv4 packet to send")
+		if pkt6, ok := ip6Packet(p.Frame); ok {
+			return s.sockSend6(sk, p, pkt6) // ip6_output.go
+		}
+		return s.badFrame(p, "no IPv4 or IPv6 packet to send")
 	}
 	ip, ok := parseIPv4(pkt)
 	if !ok || ip.totLen < ip.ihl || ip.totLen > len(pkt) {

@@ -1,0 +1,393 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// ip6Packet returns the IPv6 packet inside a captured frame: the frame
+// itself when it starts with an IPv6 header, else the payload of an
+// Ethernet frame carrying IPv6.
+func ip6Packet(f []byte) ([]byte, bool) {
+	if len(f) >= ethHlen+ip6Hlen && binary.BigEndian.Uint16(f[12:14]) == ethPIPv6 && f[ethHlen]>>4 == 6 {
+		return f[ethHlen:], true
+	}
+	if len(f) >= ip6Hlen && f[0]>>4 == 6 {
+		return f, true
+	}
+	return nil, false
+}
+
+// ip6L4 walks the extension headers a sender may put in front of the
+// transport header (hop-by-hop, destination options, routing) and returns
+// the transport protocol and its offset.
+func ip6L4(p []byte) (next uint8, off int, ok bool) {
+	next, off = p[6], ip6Hlen
+	for next == nexthdrHop || next == nexthdrDest || next == nexthdrRouting {
+		n, ok := extLen(p[off:])
+		if !ok || off+n > len(p) {
+			return 0, 0, false
+		}
+		next = p[off]
+		off += n
+	}
+	return next, off, true
+}
+
+// sockSend6 sends the IPv6 packet pkt of p from an AF_INET6 socket: UDP
+// through udpv6_sendmsg -> ip6_make_skb (__ip6_append_data:
+// sock_alloc_send_skb of the datagram plus LL_RESERVED_SPACE and a
+// fragment header's room, skb_reserve of both; __ip6_make_skb: ignore_df
+// from ip6_sk_ignore_df — true at the default IPV6_PMTUDISC_WANT —,
+// priority, mark, the automatic flow label) -> ip6_send_skb ->
+// ip6_local_out; TCP through tcp_sendmsg and __tcp_transmit_skb ->
+// inet6_csk_xmit -> ip6_xmit (tcpSend6). The IP and L4 headers are the
+// captured ones.
+func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
+	if !sk.addr.Is6() {
+		return s.badFrame(p, "IPv6 packet from AF_INET socket "+sk.name)
+	}
+	ip, _ := parseIPv6(pkt)
+	if ip.payloadLen == 0 || ip6Hlen+ip.payloadLen > len(pkt) {
+		return s.badFrame(p, "malformed IPv6 header")
+	}
+	pkt = pkt[:ip6Hlen+ip.payloadLen]
+	next, l4off, ok := ip6L4(pkt)
+	if !ok {
+		return s.badFrame(p, "malformed IPv6 extension header")
+	}
+	want := uint8(nexthdrUDP)
+	if sk.proto == ProtoTCP {
+		want = nexthdrTCP
+	}
+	if next != want {
+		return s.badFrame(p, "IPv6 next header does not match socket "+sk.name)
+	}
+	out, nh := s.routeOutput(sk.ns, ip.dst)
+	if out == nil {
+		// ip6_dst_lookup_flow fails: sendmsg returns -ENETUNREACH, no skb.
+		s.stats.Drops++
+		s.obs.Drop(DropEvent{PacketID: s.cur, Reason: skb.DropIPOutNoroutes, Loc: OpIP6Output, Netns: sk.ns.id})
+		return nil
+	}
+	sk.initFns()
+	if sk.proto == ProtoTCP {
+		return s.tcpSend6(sk, pkt, ip, l4off, out, nh)
+	}
+	if len(pkt) < l4off+udpHlen {
+		return s.badFrame(p, "short UDP header")
+	}
+	hh := llReservedSpace(out)
+	b, err := s.a.AllocSkb(len(pkt) + hh + fragHdrLen)
+	if err != nil {
+		s.dropNoSkb(out, skb.DropNomem, OpIP6MakeSkb)
+		return nil
+	}
+	b.Reserve(hh + fragHdrLen) // "reserve for fragmentation and ipsec header"
+	b.PutData(pkt)
+	s.initTxSkb6(b, sk)
+	b.H().IgnoreDF = true // ip6_sk_ignore_df: pmtudisc IPV6_PMTUDISC_WANT
+	sport, dport, _ := l4Ports(pkt[l4off:])
+	flowLabelFromHash(b, ip.src, ip.dst, nexthdrUDP, sport, dport)
+	if n := sk.udpSegment; n > 0 && len(pkt)-l4off-udpHlen > n {
+		// UDP_SEGMENT: udp_v6_send_skb makes a GSO super-packet.
+		sh := b.Shinfo()
+		payload := len(pkt) - l4off - udpHlen
+		sh.GSOSize = uint16(n)
+		sh.GSOSegs = uint16((payload + n - 1) / n)
+		sh.GSOType = skb.GSOUDPL4
+	}
+	s.traceOp(LayerSocket, OpIP6MakeSkb, b)
+	s.ip6LocalOut(b, sk.ns, out, nh, sk)
+	return nil
+}
+
+// initTxSkb6 sets what __ip6_make_skb / ip6_xmit set on a locally
+// generated skb: the network header, ETH_P_IPV6, the socket's priority
+// and mark, its tx hash (skb_set_hash_from_sk), IP6CB cleared, and the
+// socket as owner (skb_set_owner_w).
+func (s *Stack) initTxSkb6(b *skb.Buff, sk *Socket) {
+	b.ResetNetworkHeader()
+	h := b.H()
+	h.Protocol = ethPIPv6
+	h.Priority = sk.priority
+	h.Mark = sk.mark
+	if sk.txhash != 0 {
+		h.Hash, h.L4Hash, h.SWHash = sk.txhash, true, false
+	}
+	clear(h.CB[:sizeofIP6CB])
+	if b.Sk() == nil {
+		b.SetOwner(sk, sk.wfreeFn)
+		sk.wmem += b.Truesize()
+	}
+}
+
+// tcpSend6 is tcpSend for an AF_INET6 socket: tcp_sendmsg queues an fclone
+// (TSO segments of mss = MTU - headers, SKB_GSO_TCPV6) on the retransmit
+// queue, __tcp_transmit_skb sends a clone (or a pskb_copy when the queued
+// skb is still cloned), and inet6_csk_xmit -> ip6_xmit pushes the
+// extension headers and the IPv6 header (skb_push, skb_reset_network_header),
+// sets ETH_P_IPV6, priority and mark, and the flow label (the socket's
+// txhash is an L4 hash, kept); a non-GSO skb above the MTU without
+// ignore_df is refused (EMSGSIZE, kfree_skb).
+func (s *Stack) tcpSend6(sk *Socket, pkt []byte, ip ipv6, l4off int, out *Device, nh netip.Addr) error {
+	th := pkt[l4off:]
+	if len(th) < 20 {
+		return &packetError{id: s.cur, why: "short TCP header"}
+	}
+	doff := int(th[12]>>4) * 4
+	if doff < 20 || doff > len(th) {
+		return &packetError{id: s.cur, why: "bad TCP data offset"}
+	}
+	seq := binary.BigEndian.Uint32(th[4:8])
+	flags := th[13]
+	payload := len(th) - doff
+	end := seq + uint32(payload)
+	if flags&(tcpSYN|tcpFIN) != 0 {
+		end++
+	}
+	if end == seq {
+		// A pure ACK: tcp_send_ack allocates, builds and sends it.
+		b, err := s.a.AllocSkb(skb.MaxTCPHeader)
+		if err != nil {
+			s.dropNoSkb(out, skb.DropNomem, OpTCPXmit)
+			return nil
+		}
+		b.Reserve(skb.MaxTCPHeader)
+		copy(b.Push(doff), th[:doff])
+		b.ResetTransportHeader()
+		s.ip6Xmit(b, sk, pkt[:l4off], out, nh)
+		return nil
+	}
+	var oskb *skb.Buff
+	for _, r := range sk.rtx {
+		if r.seq == seq && r.end == end {
+			oskb = r.b
+			break
+		}
+	}
+	if oskb == nil {
+		b, err := s.a.AllocSkbFclone(payload + skb.MaxTCPHeader)
+		if err != nil {
+			s.dropNoSkb(out, skb.DropNomem, OpSockSend)
+			return nil
+		}
+		b.Reserve(skb.MaxTCPHeader)
+		b.PutData(th[doff:])
+		b.SetOwner(sk, sk.wfreeFn)
+		sk.wmem += b.Truesize()
+		h := b.H()
+		h.Priority, h.Mark = sk.priority, sk.mark
+		mss := out.mtu - l4off - doff
+		if payload > mss && mss > 0 {
+			sh := b.Shinfo()
+			sh.GSOSize = uint16(mss)
+			sh.GSOSegs = uint16((payload + mss - 1) / mss)
+			sh.GSOType = skb.GSOTCPv6
+		}
+		b.HeaderRelease()
+		s.traceOp(LayerSocket, OpSockSend, b)
+		if len(sk.rtx) >= maxRtx {
+			saved := s.cur
+			s.cur = sk.rtx[0].pkt
+			sk.rtx[0].b.ConsumeSkb()
+			copy(sk.rtx, sk.rtx[1:])
+			sk.rtx = sk.rtx[:len(sk.rtx)-1]
+			s.cur = saved
+		}
+		sk.rtx = append(sk.rtx, rtxEntry{b: b, pkt: s.cur, seq: seq, end: end})
+		oskb = b
+	}
+	var b *skb.Buff
+	var err error
+	if oskb.SkbCloned() {
+		b, err = oskb.PskbCopy()
+	} else {
+		b, err = oskb.Clone()
+	}
+	if err != nil {
+		s.dropNoSkb(out, skb.DropNomem, OpTCPXmit)
+		return nil
+	}
+	copy(b.Push(doff), th[:doff])
+	b.ResetTransportHeader()
+	s.ip6Xmit(b, sk, pkt[:l4off], out, nh)
+	return nil
+}
+
+// ip6Xmit models ip6_xmit for a TCP skb with data at the TCP header: the
+// IPv6 and extension headers hdr pushed, the network header reset,
+// ETH_P_IPV6, the socket's priority and mark, the owner, the flow label;
+// then the MTU check and NF_INET_LOCAL_OUT -> dst_output -> ip6_output.
+// Takes ownership of skb.
+func (s *Stack) ip6Xmit(b *skb.Buff, sk *Socket, hdr []byte, out *Device, nh netip.Addr) {
+	copy(b.Push(len(hdr)), hdr)
+	s.initTxSkb6(b, sk)
+	d := b.Data()
+	src, dst := netip.AddrFrom16([16]byte(d[8:24])), netip.AddrFrom16([16]byte(d[24:40]))
+	th := d[len(hdr):]
+	flowLabelFromHash(b, src, dst, nexthdrTCP, binary.BigEndian.Uint16(th[0:2]), binary.BigEndian.Uint16(th[2:4]))
+	s.traceOp(LayerL4, OpIP6Xmit, b)
+	if b.Len() > out.mtu && !b.H().IgnoreDF && b.Shinfo().GSOSize == 0 {
+		s.drop(b, skb.DropNotSpecified, OpIP6Xmit) // ipv6_local_error(EMSGSIZE), kfree_skb
+		return
+	}
+	s.ip6LocalOut(b, sk.ns, out, nh, sk)
+}
+
+// ip6LocalOut models ip6_local_out -> __ip6_local_out (payload_len =
+// skb->len - sizeof(struct ipv6hdr), 0 above IPV6_MAXPLEN; ETH_P_IPV6) ->
+// dst_output -> ip6_output for a packet whose data starts at the IPv6
+// header. Takes ownership of skb.
+func (s *Stack) ip6LocalOut(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk *Socket) {
+	d := b.Data()
+	if len(d) >= ip6Hlen {
+		pl := b.Len() - ip6Hlen
+		if pl > ipv6MaxPlen {
+			pl = 0
+		}
+		binary.BigEndian.PutUint16(d[4:6], uint16(pl))
+	}
+	b.H().Protocol = ethPIPv6
+	s.ip6Output(b, ns, out, nh, sk)
+}
+
+// ip6Output models ip6_output -> ip6_finish_output -> __ip6_finish_output:
+// skb->protocol = ETH_P_IPV6 and skb->dev = the route's device; disable_ipv6
+// drops (IPV6DISABLED); the cgroup_skb egress programs of the sending
+// socket's cgroup (its own skbs only: BPF_CGROUP_EGRESS when refused); a
+// GSO skb or one within the MTU goes to ip6_finish_output2, a longer one
+// to ip6_fragment. Takes ownership of skb.
+func (s *Stack) ip6Output(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk *Socket) {
+	setDev(b, out)
+	b.H().Protocol = ethPIPv6
+	s.traceOp(LayerIP, OpIP6Output, b)
+	if ns.noIPv6 {
+		s.drop(b, skb.DropIPv6Disabled, OpIP6Output)
+		return
+	}
+	if sk != nil && b.Sk() == any(sk) && len(s.cgroupEg) != 0 {
+		for _, pi := range s.cgroupEg {
+			if !cgroupMatch(s.progs[pi].cgroup, sk.cgroup) {
+				continue
+			}
+			if s.runSkProg(pi, carrier.HookCgroupEgress, b, sk)&1 == 0 {
+				// ip6_finish_output: BPF_CGROUP_RUN_PROG_INET_EGRESS refused.
+				s.drop(b, skb.DropBPFCgroupEgress, OpCgroupEgress)
+				return
+			}
+		}
+	}
+	if b.Shinfo().GSOSize != 0 || b.Len() <= out.mtu {
+		s.ipFinishOutput2(b, ns, out, nh) // ip6_finish_output2: neighbour output with ETH_P_IPV6
+		return
+	}
+	s.ip6Fragment(b, ns, out, nh)
+}
+
+// ip6FindFirstFragOpt models ip6_find_1stfragopt: the unfragmentable part
+// ends before the first header that is not hop-by-hop, routing, or a
+// destination options header ahead of a routing header. Returns its length
+// and the offset of the next-header byte that names the first fragmentable
+// header.
+func ip6FindFirstFragOpt(p []byte) (hlen, prevhdr int, ok bool) {
+	off, prev := ip6Hlen, 6
+	foundRhdr := false
+	for off <= len(p) {
+		switch p[prev] {
+		case nexthdrHop:
+		case nexthdrRouting:
+			foundRhdr = true
+		case nexthdrDest:
+			if foundRhdr {
+				return off, prev, true
+			}
+		default:
+			return off, prev, true
+		}
+		n, ok := extLen(p[off:])
+		if !ok || off+n > len(p) {
+			return 0, 0, false
+		}
+		prev = off
+		off += n
+	}
+	return 0, 0, false
+}
+
+// ip6Fragment models ip6_fragment()'s slow path (the model's skb is linear;
+// the kernel's UDP skb from ip6_append_data would take the frag_list fast
+// path, whose fragments get the same ip6_copy_metadata): a datagram that
+// may not be fragmented (no ignore_df) or an MTU below the unfragmentable
+// part plus a fragment header and 8 bytes is fail_toobig (ICMPv6 packet too
+// big to the sender, kfree_skb: NOT_SPECIFIED); otherwise
+// ipv6_select_ident picks the identification and each fragment is a new skb
+// (ip6_frag_next: alloc_skb with LL_RESERVED_SPACE, ip6_copy_metadata —
+// pkt_type, priority, protocol, dst, dev, mark, hash, tc_index, conntrack,
+// extensions shared, secmark; not skb_iif nor ipvs_property —, the
+// unfragmentable headers copied, the fragment header inserted after them,
+// skb_set_owner_w to the sender, the delivery time restored), and the
+// original is consumed. Each fragment goes to ip6_finish_output2. Takes
+// ownership of skb.
+func (s *Stack) ip6Fragment(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr) {
+	data := b.Data()
+	hlen, prevhdr, ok := ip6FindFirstFragOpt(data)
+	mtu := out.mtu
+	if !ok || !b.H().IgnoreDF || mtu < hlen+fragHdrLen+8 {
+		s.drop(b, skb.DropNotSpecified, OpIP6Fragment) // fail_toobig
+		return
+	}
+	nexthdr := data[prevhdr]
+	ns.ip6FragID++
+	id := ns.ip6FragID
+	s.traceOp(LayerIP, OpIP6Fragment, b)
+	start := len(s.segs)
+	// IPFragment's chunks of at most mtu - 8 - hlen bytes with 8 more
+	// bytes of headroom are ip6_frag_next's: alloc_skb(len + hlen +
+	// sizeof(frag_hdr) + hroom), skb_reserve(hroom), skb_put(len + hlen +
+	// sizeof(frag_hdr)) once the header is pushed in below.
+	segs, err := b.IPFragment(hlen, mtu-fragHdrLen, llReservedSpace(out)+fragHdrLen, s.segs)
+	s.segs = segs
+	if err != nil {
+		s.drop(b, skb.DropNomem, OpIP6Fragment)
+		s.segs = s.segs[:start]
+		return
+	}
+	sk, _ := b.Sk().(*Socket)
+	off := 0
+	for i := start; i < len(s.segs); i++ {
+		f := s.segs[i]
+		n := f.Len() - hlen
+		d := f.Push(fragHdrLen)
+		copy(d[:hlen], d[fragHdrLen:fragHdrLen+hlen])
+		d[prevhdr] = nexthdrFrag
+		fh := d[hlen : hlen+fragHdrLen]
+		fh[0], fh[1] = nexthdr, 0
+		fo := uint16(off)
+		if i != len(s.segs)-1 {
+			fo |= 1 // IP6_MF
+		}
+		binary.BigEndian.PutUint16(fh[2:4], fo)
+		binary.BigEndian.PutUint32(fh[4:8], id)
+		binary.BigEndian.PutUint16(d[4:6], uint16(f.Len()-ip6Hlen))
+		f.ResetNetworkHeader()
+		f.SetTransportHeader(hlen + fragHdrLen)
+		fhd := f.H()
+		fhd.SkbIIF, fhd.IPVSProperty = 0, false // not copied by ip6_copy_metadata
+		if sk != nil {
+			f.SetOwner(sk, sk.wfreeFn) // ip6_frag_next: skb_set_owner_w(frag, skb->sk)
+			sk.wmem += f.Truesize()
+		}
+		off += n
+	}
+	s.consumeSkb(b) // ip6_fragment: consume_skb(skb) after the slow path
+	for i := start; i < len(s.segs); i++ {
+		f := s.segs[i]
+		s.segs[i] = nil
+		s.ipFinishOutput2(f, ns, out, nh)
+	}
+	s.segs = s.segs[:start]
+}

@@ -1,0 +1,247 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"net/netip"
+
+	"github.com/skbsim/skbsim/skb"
+)
+
+// Tunnel constants of the IPv6 underlay.
+const (
+	// ip6TnlEncapLimit is IPV6_DEFAULT_TNL_ENCAP_LIMIT: ip6_tnl_xmit puts
+	// it in a tunnel encapsulation limit option (init_tel_txopt).
+	ip6TnlEncapLimit = 4
+	// ip6TnlHopLimit is the hop limit of ip6tnl and vxlan/geneve outer
+	// headers (the ip -6 tunnel default, ip6_dst_hoplimit's 64).
+	ip6TnlHopLimit       = 64
+	ipv6TLVTnlEncapLimit = 4 // IPV6_TLV_TNL_ENCAP_LIMIT
+	ipv6TLVPadN          = 1 // IPV6_TLV_PADN
+)
+
+// tunnelAddrsErr checks a tunnel's endpoint families: gre, gretap, ipip
+// and sit have IPv4 underlays, ip6tnl an IPv6 one, vxlan and geneve either
+// (local, when set, of the remote's family). Returns "" when they fit.
+func tunnelAddrsErr(kind string, local, remote netip.Addr) string {
+	switch {
+	case !remote.IsValid():
+		return "tunnel needs an IPv4 remote (vxlan, geneve: or an IPv6 one; ip6tnl: an IPv6 one)"
+	case local.IsValid() && local.Is4() != remote.Is4():
+		return "tunnel local and remote of different families"
+	}
+	switch kind {
+	case KindVXLAN, KindGeneve:
+		return ""
+	case KindIP6Tnl:
+		if !remote.Is6() {
+			return "an ip6tnl tunnel needs an IPv6 remote (and local)"
+		}
+		return ""
+	}
+	if !remote.Is4() {
+		return "tunnel needs an IPv4 remote (and local)"
+	}
+	return ""
+}
+
+// encapLen6 is encapLen for the tunnels with an IPv6 underlay.
+func encapLen6(d *Device) int {
+	switch d.kind {
+	case KindVXLAN:
+		return ethHlen + ip6Hlen + udpHlen + vxlanHlen
+	case KindGeneve:
+		return ethHlen + ip6Hlen + udpHlen + geneveHlen
+	case KindIP6Tnl:
+		return ethHlen + ip6Hlen + 8 // the encapsulation limit option
+	}
+	return 0
+}
+
+// firstAddr6 is the first IPv6 address of d (the source address selection
+// of the model).
+func firstAddr6(d *Device) netip.Addr {
+	for _, p := range d.addrs {
+		if p.Addr().Is6() {
+			return p.Addr()
+		}
+	}
+	return netip.Addr{}
+}
+
+// writeIPv6 writes a fixed IPv6 header: ip6_flow_hdr(tclass, flow label),
+// payload_len, next header, hop limit and the addresses.
+func writeIPv6(b []byte, tclass uint8, label uint32, payloadLen int, next, hop uint8, src, dst netip.Addr) {
+	binary.BigEndian.PutUint32(b[0:4], 6<<28|uint32(tclass)<<20|label&0xfffff)
+	binary.BigEndian.PutUint16(b[4:6], uint16(payloadLen))
+	b[6], b[7] = next, hop
+	s16, d16 := src.As16(), dst.As16()
+	copy(b[8:24], s16[:])
+	copy(b[24:40], d16[:])
+}
+
+// flowLabelFromHash models ip6_make_flowlabel's automatic label for a
+// sender (auto_flowlabels = 1 and an autolabelling caller: IPv6 sockets by
+// default, ip6_tnl_xmit): skb_get_hash_flowi6 — an skb without an L4 hash
+// gets a software hash of the flow (__skb_set_sw_hash, l4 when the flow has
+// ports) — then rol32(hash, 16) & IPV6_FLOWLABEL_MASK.
+func flowLabelFromHash(b *skb.Buff, src, dst netip.Addr, proto uint8, sport, dport uint16) uint32 {
+	h := b.H()
+	if !h.L4Hash {
+		h.Hash, h.SWHash, h.L4Hash = flowHash(src, dst, proto, sport, dport), true, sport|dport != 0
+	}
+	return bits.RotateLeft32(h.Hash, 16) & 0xfffff
+}
+
+// tunnelXmit6 models the IPv6-underlay xmits: vxlan_xmit_one's IPv6 branch
+// (skb_scrub_packet(skb, xnet), vxlan_build_skb: skb_cow_head, the VXLAN
+// header, udp_flow_src_port) and geneve6_xmit_skb (geneve_build_skb:
+// skb_scrub_packet, skb_cow_head, the Geneve header), both ending in
+// udp_tunnel6_xmit_skb (UDP and IPv6 headers pushed, no hash clearing:
+// unlike iptunnel_xmit it does not call skb_clear_hash_if_not_l4); and
+// ip6_tnl_xmit for ip6tnl (skb_scrub_packet(skb, xnet); a short headroom,
+// a shared skb or a clone whose header is not writable gets
+// skb_realloc_headroom — the new skb owned by the sender, the old one
+// consumed; the encapsulation limit destination option pushed by
+// ipv6_push_frag_opts; the IPv6 header with an automatic flow label, which
+// gives an skb without an L4 hash the outer flow's hash). ip6tunnel_xmit
+// then clears IP6CB and calls ip6_local_out in the link namespace. xnet is
+// "the tunnel's link namespace differs from the device's". Takes ownership
+// of skb.
+func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
+	ln := d.linkNs
+	out, nh := s.routeOutput(ln, d.remote)
+	if out == nil || out == ln.lo {
+		s.drop(b, skb.DropIPOutNoroutes, OpIP6TunnelXmit)
+		return
+	}
+	src := d.local
+	if !src.IsValid() {
+		src = firstAddr6(out)
+	}
+	xnet := ln != d.ns
+	var next uint8
+	var label uint32
+	switch d.kind {
+	case KindVXLAN, KindGeneve:
+		b.Scrub(xnet)
+		if err := b.CowHead(llReservedSpace(out) + ip6Hlen + udpHlen + 8); err != nil {
+			s.drop(b, skb.DropNomem, OpIP6TunnelXmit)
+			return
+		}
+		h := b.H()
+		innerLen := b.Len()
+		th := b.Push(8)
+		clear(th)
+		if d.kind == KindVXLAN {
+			th[0] = 0x08 // VXLAN_HF_VNI
+		} else {
+			binary.BigEndian.PutUint16(th[2:4], ethPTEB)
+		}
+		binary.BigEndian.PutUint32(th[4:8], d.vni<<8)
+		if h.Hash == 0 {
+			s.skbGetHash(b, true) // udp_flow_src_port -> skb_get_hash
+		}
+		sport := uint16(49152 + h.Hash%16384)
+		writeUDP(b.Push(udpHlen), sport, d.port, innerLen+udpHlen+8)
+		b.ResetTransportHeader()
+		next = nexthdrUDP
+	case KindIP6Tnl:
+		var inner uint8
+		switch b.H().Protocol {
+		case ethPIPv6:
+			inner = ipprotoIPv6 // ip6ip6_tnl_xmit
+		case ethPIP:
+			inner = ipprotoIPIP // ipxip6_tnl_xmit(IPPROTO_IPIP)
+		default:
+			s.drop(b, skb.DropNotSpecified, OpIP6TunnelXmit) // ip6_tnl_start_xmit: tx_err
+			return
+		}
+		b.Scrub(xnet)
+		need := llReservedSpace(out) + ip6Hlen + 8
+		if b.Headroom() < need || b.Shared() || (b.SkbCloned() && !b.CloneWritable(0)) {
+			nb, err := b.ReallocHeadroom(need)
+			if err != nil {
+				s.drop(b, skb.DropNomem, OpIP6TunnelXmit)
+				return
+			}
+			if sk, ok := b.Sk().(*Socket); ok {
+				sk.initFns()
+				nb.SetOwner(sk, sk.wfreeFn) // skb_set_owner_w(new_skb, skb->sk)
+				sk.wmem += nb.Truesize()
+			}
+			s.consumeSkb(b)
+			b = nb
+		}
+		// ipv6_push_frag_opts(init_tel_txopt(encap_limit)).
+		o := b.Push(8)
+		o[0], o[1] = inner, 0
+		o[2], o[3], o[4] = ipv6TLVTnlEncapLimit, 1, ip6TnlEncapLimit
+		o[5], o[6], o[7] = ipv6TLVPadN, 1, 0
+		next = nexthdrDest
+		label = flowLabelFromHash(b, src, d.remote, inner, 0, 0)
+	}
+	h := b.H()
+	pl := b.Len()
+	writeIPv6(b.Push(ip6Hlen), 0, label, pl, next, ip6TnlHopLimit, src, d.remote)
+	b.ResetNetworkHeader()
+	clear(h.CB[:sizeofIP6CB]) // ip6tunnel_xmit: memset(IP6CB(skb), 0, ...)
+	s.traceOp(LayerTunnel, OpIP6TunnelXmit, b)
+	s.ip6LocalOut(b, ln, out, nh, nil)
+}
+
+// findIP6Tunnel models ip6_tnl_lookup: an ip6tnl device whose link
+// namespace is ns, whose remote is the outer source and whose local (when
+// set) is the outer destination.
+func (s *Stack) findIP6Tunnel(ns *Netns, ip ipv6) *Device {
+	for _, d := range s.devs {
+		if d.kind != KindIP6Tnl || d.linkNs != ns || d.remote != ip.src {
+			continue
+		}
+		if d.local.IsValid() && d.local != ip.dst {
+			continue
+		}
+		return d
+	}
+	return nil
+}
+
+// ip6TnlRcv models ip6ip6_rcv / ip4ip6_rcv -> ipxip6_rcv (data at the
+// inner header): no tunnel is tunnel6_rcv's ICMPv6 port unreachable and
+// kfree_skb (NOT_SPECIFIED); iptunnel_pull_header(skb, 0, inner protocol,
+// false); __ip6_tnl_rcv: skb->dev = the tunnel, the mac header reset at the
+// inner header (an L3 tunnel), the network header reset, IP6CB cleared,
+// __skb_tunnel_rx (hash cleared unless L4, queue_mapping 0,
+// skb_scrub_packet(skb, !net_eq(net, dev_net(dev)))), skb_scrub_packet
+// again with the same xnet, then gro_cells_receive. Takes ownership of skb.
+func (s *Stack) ip6TnlRcv(b *skb.Buff, ns *Netns, ip ipv6, next uint8) {
+	d := s.findIP6Tunnel(ns, ip)
+	if d == nil {
+		s.drop(b, skb.DropNotSpecified, OpIP6TnlRcv)
+		return
+	}
+	if !d.up {
+		s.drop(b, skb.DropDevReady, OpIP6TnlRcv)
+		return
+	}
+	proto := uint16(ethPIPv6)
+	if next == ipprotoIPIP {
+		proto = ethPIP
+	}
+	xnet := d.linkNs != d.ns
+	s.pullHeader(b, 0, proto, false) // iptunnel_pull_header(skb, 0, tpi->proto, false)
+	setDev(b, d)
+	b.ResetMacHeader()
+	b.ResetNetworkHeader()
+	h := b.H()
+	clear(h.CB[:sizeofIP6CB])
+	// __skb_tunnel_rx.
+	if !h.L4Hash {
+		h.Hash, h.SWHash = 0, false
+	}
+	h.QueueMapping = 0
+	b.Scrub(xnet)
+	b.Scrub(xnet) // __ip6_tnl_rcv: skb_scrub_packet(skb, !net_eq(tunnel->net, dev_net(tunnel->dev)))
+	s.traceOp(LayerTunnel, OpIP6TnlRcv, b)
+	s.groCellsReceive(b, d)
+}
