@@ -82,6 +82,12 @@ type rSock struct {
 	net      int
 	g        *rStore
 	released bool // sk_refcnt reached 0: no create, delete is -ENOENT; the fd is closed
+	// subflow: an MPTCP client's subflow (Env.ActiveOpen), which has no
+	// fd: only the helpers reach it.
+	subflow bool
+	// connected: ActiveOpen ran on the socket (connect() again is
+	// -EISCONN, not a second subflow).
+	connected bool
 }
 
 type rTask struct {
@@ -264,9 +270,12 @@ func (s *ownersMachine) DestroySock(t *rapid.T) {
 		t.Skip("no socket")
 	}
 	o := rapid.SampledFrom(s.socks).Draw(t, "sock")
-	if o.released {
+	switch {
+	case o.released:
 		o.sk.Destruct(s.e)
-	} else {
+	case o.subflow:
+		o.sk.Close(s.e) // __mptcp_close_ssk(): no fd to close
+	default:
 		o.sk.Close(s.e)
 		s.files.Close(o.fd)
 		s.closed = append(s.closed, o.fd)
@@ -306,7 +315,7 @@ func (s *ownersMachine) ExitTask(t *rapid.T) {
 func (s *ownersMachine) liveSock(t *rapid.T) *rSock {
 	var c []*rSock
 	for _, o := range s.socks {
-		if !o.released {
+		if !o.released && !o.subflow {
 			c = append(c, o)
 		}
 	}
@@ -738,6 +747,30 @@ func (s *ownersMachine) PassiveOpen(t *rapid.T) {
 	// order is the parent's reversed.
 	c.fd = s.install(child)
 	s.socks = append(s.socks, c)
+}
+
+// ActiveOpen connects a socket as an MPTCP client (Env.ActiveOpen): the fd
+// keeps the msk with its elements, and the first subflow, a new socket in
+// the msk's namespace without an fd, starts without storage even when the
+// msk holds BPF_F_CLONE elements (mptcp_subflow_create_socket() allocates
+// it with sk_alloc(); nothing clones storage on the active side). From
+// then on the helpers reach the subflow like any socket, charged on its
+// own sk_omem_alloc.
+func (s *ownersMachine) ActiveOpen(t *rapid.T) {
+	if len(s.socks) >= 6 {
+		t.Skip("enough sockets")
+	}
+	p := s.liveSock(t)
+	if p.connected {
+		t.Skip("connected")
+	}
+	conn := s.e.ActiveOpen(p.sk, true)
+	if conn.Sock != p.sk || conn.PacketSock == p.sk || conn.PacketSock.Net() != p.sk.Net() {
+		t.Fatalf("active open: fd socket %p (msk %p), packet socket %p, namespaces %p %p",
+			conn.Sock, p.sk, conn.PacketSock, conn.PacketSock.Net(), p.sk.Net())
+	}
+	p.connected = true
+	s.socks = append(s.socks, &rSock{sk: conn.PacketSock, fd: -1, net: p.net, g: newStore(), subflow: true, connected: true})
 }
 
 // fitsOn is fits for a socket not yet in the machine.
