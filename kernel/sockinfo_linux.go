@@ -183,3 +183,27 @@ func (u *UDPSocket) Close() error {
 	u.FD = -1
 	return wrap("close", err)
 }
+
+// SockKind selects the kind of socket Netns.NewSocket creates.
+type SockKind int
+
+// Socket kinds.
+const (
+	SockTCP        SockKind = iota // AF_INET, SOCK_STREAM
+	SockUDP                        // AF_INET, SOCK_DGRAM
+	SockUnixStream                 // AF_UNIX, SOCK_STREAM
+)
+
+// NewSocket creates an unbound socket of the kind inside the namespace
+// (close it with CloseFD).
+func (n *Netns) NewSocket(k SockKind) (int, error) {
+	switch k {
+	case SockTCP:
+		return n.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	case SockUDP:
+		return n.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+	case SockUnixStream:
+		return n.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	}
+	panic(fmt.Sprintf("kernel: NewSocket: unknown socket kind %d", k))
+}

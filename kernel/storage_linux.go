@@ -7,6 +7,8 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
+
+	"github.com/skbsim/skbsim/internal/errno"
 )
 
 // MapType is a BPF map type number (enum bpf_map_type).
@@ -273,4 +275,48 @@ func (m *StorageMap) Info() (MapInfo, error) {
 	_, err := sysBPF(cmdObjGetInfoByFD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	runtime.KeepAlive(&info)
 	return info.MapInfo, wrap("map info", err)
+}
+
+// bpf(2) command and bpf_map_info offset used by BTFID.
+const (
+	cmdBTFGetFDByID = 19
+	// offsetof(struct bpf_map_info, btf_id): type, id, key_size,
+	// value_size, max_entries, map_flags (6*4), name[16], ifindex,
+	// btf_vmlinux_value_type_id (2*4), netns_dev, netns_ino (2*8).
+	mapInfoBTFIDOff = 6*4 + 16 + 2*4 + 2*8
+)
+
+// BTFID returns the id of the BTF object the map was created with (0 for
+// a map without BTF). Only the map references that object, and
+// bpf_map_free() puts it after the map's map_free ran, so BTFExists turning
+// false tells that a closed map's free (for local storage:
+// bpf_local_storage_map_free(), which unlinks every owner's element) has
+// finished.
+func (m *StorageMap) BTFID() (uint32, error) {
+	var info [128]byte
+	attr := struct {
+		fd, infoLen uint32
+		info        unsafe.Pointer
+	}{uint32(m.fd), uint32(len(info)), unsafe.Pointer(&info[0])}
+	_, err := sysBPF(cmdObjGetInfoByFD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	runtime.KeepAlive(&info)
+	if err != nil {
+		return 0, wrap("map info", err)
+	}
+	return *(*uint32)(unsafe.Pointer(&info[mapInfoBTFIDOff])), nil
+}
+
+// BTFExists reports whether a BTF object with the id is still alive
+// (BPF_BTF_GET_FD_BY_ID succeeds; the descriptor is closed at once).
+func BTFExists(id uint32) (bool, error) {
+	attr := struct{ id, next, flags uint32 }{id: id}
+	fd, err := sysBPF(cmdBTFGetFDByID, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	switch {
+	case errno.Of(err) == errno.ENOENT:
+		return false, nil
+	case err != nil:
+		return false, wrap(fmt.Sprintf("btf get fd by id %d", id), err)
+	}
+	unix.Close(fd)
+	return true, nil
 }

@@ -7,9 +7,6 @@ import (
 	"os/exec"
 	"strconv"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/skbsim/skbsim/internal/errno"
 	"github.com/skbsim/skbsim/kernel"
@@ -52,50 +49,49 @@ func newKernelWorld(what string) (w *kernelWorld, err error) {
 		}
 		w.fds[l.listener()] = w.lis[l].FD
 	}
-	if err := unix.Pipe2(w.pipe[:], unix.O_CLOEXEC); err != nil {
-		return w, fmt.Errorf("pipe: %w", err)
+	if w.pipe[0], w.pipe[1], err = kernel.Pipe(); err != nil {
+		return w, err
 	}
 	w.fds[TgtPipe] = w.pipe[0]
-	self, err := unix.PidfdOpen(os.Getpid(), 0)
+	self, err := kernel.OpenPidfd(os.Getpid())
 	if err != nil {
-		return w, fmt.Errorf("pidfd_open self: %w", err)
+		return w, fmt.Errorf("self: %w", err)
 	}
-	w.fds[TgtPidSelf] = self
+	w.fds[TgtPidSelf] = self.FD
 	w.child = exec.Command("sleep", "3600")
 	if err := w.child.Start(); err != nil {
 		w.child = nil
 		return w, fmt.Errorf("start child: %w", err)
 	}
-	if w.fds[TgtPidChild], err = unix.PidfdOpen(w.child.Process.Pid, 0); err != nil {
-		return w, fmt.Errorf("pidfd_open child: %w", err)
+	child, err := kernel.OpenPidfd(w.child.Process.Pid)
+	if err != nil {
+		return w, fmt.Errorf("child: %w", err)
 	}
+	w.fds[TgtPidChild] = child.FD
 	// A child that exits and is reaped: its pidfd stays open but
 	// pid_task() finds no task any more.
 	reaped := exec.Command("true")
 	if err := reaped.Start(); err != nil {
 		return w, fmt.Errorf("start child: %w", err)
 	}
-	fd, perr := unix.PidfdOpen(reaped.Process.Pid, 0)
+	fd, perr := kernel.OpenPidfd(reaped.Process.Pid)
 	if werr := reaped.Wait(); werr != nil || perr != nil {
-		if perr == nil {
-			unix.Close(fd)
-		}
-		return w, fmt.Errorf("reaped child: %w", errors.Join(perr, werr))
+		return w, fmt.Errorf("reaped child: %w", errors.Join(perr, werr, fd.Close()))
 	}
-	w.fds[TgtPidReaped] = fd
+	w.fds[TgtPidReaped] = fd.FD
 	w.optmem, err = w.readOptmem()
 	return w, err
 }
 
 func (w *kernelWorld) openPool(t Target) error {
-	dom, typ := unix.AF_INET, unix.SOCK_STREAM
+	kind := kernel.SockTCP
 	switch t {
 	case TgtUDP:
-		typ = unix.SOCK_DGRAM
+		kind = kernel.SockUDP
 	case TgtUnix:
-		dom = unix.AF_UNIX
+		kind = kernel.SockUnixStream
 	}
-	fd, err := w.ns.Socket(dom, typ, 0)
+	fd, err := w.ns.NewSocket(kind)
 	if err != nil {
 		return fmt.Errorf("socket %s: %w", t, err)
 	}
@@ -159,13 +155,11 @@ func (w *kernelWorld) Close() error {
 	}
 	for t, fd := range w.fds {
 		if t.poolSocket() || t >= TgtPidSelf {
-			errs = append(errs, unix.Close(fd))
+			errs = append(errs, kernel.CloseFD(fd))
 		}
 	}
 	for _, fd := range w.pipe {
-		if fd >= 0 {
-			errs = append(errs, unix.Close(fd))
-		}
+		errs = append(errs, kernel.CloseFD(fd))
 	}
 	if w.child != nil {
 		_ = w.child.Process.Kill()
@@ -177,21 +171,8 @@ func (w *kernelWorld) Close() error {
 	return errors.Join(errs...)
 }
 
-// soMeminfo reads sk_omem_alloc of a socket: getsockopt(SOL_SOCKET,
-// SO_MEMINFO) returns u32[SK_MEMINFO_VARS], SK_MEMINFO_OPTMEM at index 6.
-func soMeminfo(fd int) (int, error) {
-	var mi [16]uint32
-	l := uint32(unsafe.Sizeof(mi))
-	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_MEMINFO,
-		uintptr(unsafe.Pointer(&mi[0])), uintptr(unsafe.Pointer(&l)), 0)
-	if e != 0 {
-		return 0, fmt.Errorf("getsockopt SO_MEMINFO fd %d: %w", fd, e)
-	}
-	if l < 7*4 {
-		return 0, fmt.Errorf("getsockopt SO_MEMINFO fd %d: %d bytes", fd, l)
-	}
-	return int(mi[6]), nil
-}
+// soMeminfo reads sk_omem_alloc of a socket (kernel.SkOmemAlloc).
+func soMeminfo(fd int) (int, error) { return kernel.SkOmemAlloc(fd) }
 
 // kernelBackend runs sequences on the running kernel, reusing a
 // kernelWorld.
@@ -298,7 +279,7 @@ func (b *kernelBackend) step(s Step) (Result, error) {
 // task held one it waits until the map's BTF object, which only the map
 // references and which bpf_map_free() puts after map_free, is gone.
 func (b *kernelBackend) closeMap(m *kernel.StorageMap) error {
-	btfID, err := mapBTFID(m.FD())
+	btfID, err := m.BTFID()
 	if err != nil {
 		m.Close()
 		return err
@@ -334,48 +315,18 @@ func (b *kernelBackend) closeMap(m *kernel.StorageMap) error {
 	return waitBTFGone(btfID)
 }
 
-// bpf(2) commands and the bpf_map_info layout used by mapBTFID.
-const (
-	cmdObjGetInfoByFD = 15
-	cmdBTFGetFDByID   = 19
-	// offsetof(struct bpf_map_info, btf_id): type, id, key_size,
-	// value_size, max_entries, map_flags (6*4), name[16], ifindex,
-	// btf_vmlinux_value_type_id (2*4), netns_dev, netns_ino (2*8).
-	mapInfoBTFIDOff = 6*4 + 16 + 2*4 + 2*8
-)
-
-// mapBTFID returns the id of the BTF object a map was created with (0 for
-// a map without BTF).
-func mapBTFID(mapFD int) (uint32, error) {
-	var info [128]byte
-	attr := struct {
-		fd, infoLen uint32
-		info        unsafe.Pointer
-	}{uint32(mapFD), uint32(len(info)), unsafe.Pointer(&info[0])}
-	_, _, e := unix.Syscall(unix.SYS_BPF, cmdObjGetInfoByFD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
-	if e != 0 {
-		return 0, fmt.Errorf("map info: %w", e)
-	}
-	return *(*uint32)(unsafe.Pointer(&info[mapInfoBTFIDOff])), nil
-}
-
-// waitBTFGone polls BPF_BTF_GET_FD_BY_ID until the BTF object is freed
-// (ENOENT), at most 5 s.
+// waitBTFGone polls kernel.BTFExists until the BTF object is freed, at
+// most 5 s.
 func waitBTFGone(id uint32) error {
 	if id == 0 {
 		return nil
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		attr := struct{ id, next, flags uint32 }{id: id}
-		fd, _, e := unix.Syscall(unix.SYS_BPF, cmdBTFGetFDByID, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
-		switch {
-		case e == unix.ENOENT:
-			return nil
-		case e != 0:
-			return fmt.Errorf("btf get fd by id %d: %w", id, e)
+		alive, err := kernel.BTFExists(id)
+		if err != nil || !alive {
+			return err
 		}
-		unix.Close(int(fd))
 		if time.Now().After(deadline) {
 			return fmt.Errorf("map free did not finish: btf %d still referenced", id)
 		}
@@ -419,7 +370,7 @@ func (b *kernelBackend) close(t Target) (Result, error) {
 		return Result{}, b.w.closeConn(t)
 	}
 	delete(b.w.fds, t)
-	if err := unix.Close(fd); err != nil {
+	if err := kernel.CloseFD(fd); err != nil {
 		return Result{}, err
 	}
 	return Result{}, b.w.openPool(t)

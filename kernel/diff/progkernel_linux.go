@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/skbsim/skbsim/internal/errno"
 	"github.com/skbsim/skbsim/kernel"
 	"github.com/skbsim/skbsim/localstorage"
@@ -75,29 +73,20 @@ func (w *progWorld) reset() error {
 // progKernel runs program-side UDP sequences on the kernel.
 type progKernel struct {
 	w     *progWorld
-	fds   [progSockets]int
-	addrs [progSockets]unix.Sockaddr
+	socks [progSockets]*kernel.UDPSocket
 }
 
 func (p *progKernel) begin() error {
-	for i := range p.fds {
-		p.fds[i] = -1
-	}
+	p.socks = [progSockets]*kernel.UDPSocket{}
 	if err := p.w.reset(); err != nil {
 		return err
 	}
-	for i := range p.fds {
-		fd, err := p.w.ns.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+	for i := range p.socks {
+		u, err := p.w.ns.UDPSocket()
 		if err != nil {
 			return err
 		}
-		p.fds[i] = fd
-		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-			return fmt.Errorf("bind: %w", err)
-		}
-		if p.addrs[i], err = unix.Getsockname(fd); err != nil {
-			return fmt.Errorf("getsockname: %w", err)
-		}
+		p.socks[i] = u
 	}
 	return nil
 }
@@ -106,22 +95,12 @@ func (p *progKernel) step(s ProgStep) error {
 	if s.SetMode {
 		return p.w.ps.SetMode(kernel.StorageMode(s.Mode))
 	}
-	if err := unix.Sendto(p.fds[s.From], make([]byte, s.Len), 0, p.addrs[s.To]); err != nil {
-		return fmt.Errorf("sendto: %w", err)
+	if err := p.socks[s.From].SendTo(p.socks[s.To], s.Len); err != nil {
+		return err
 	}
 	// Loopback delivery is synchronous; drain the datagram.
-	buf := make([]byte, 2048)
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		_, _, err := unix.Recvfrom(p.fds[s.To], buf, unix.MSG_DONTWAIT)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, unix.EAGAIN) || time.Now().After(deadline) {
-			return fmt.Errorf("recvfrom: %w", err)
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
+	_, err := p.socks[s.To].Recv(2 * time.Second)
+	return err
 }
 
 func encodeSkValue(v kernel.SkValue) []byte {
@@ -146,7 +125,8 @@ func (w *progWorld) value(fd int) ([]byte, error) {
 
 func (p *progKernel) state() (progState, error) {
 	var st progState
-	for i, fd := range p.fds {
+	for i, u := range p.socks {
+		fd := u.FD
 		var err error
 		if st.Values[i], err = p.w.value(fd); err != nil {
 			return st, err
@@ -167,11 +147,9 @@ func (p *progKernel) state() (progState, error) {
 
 func (p *progKernel) end() error {
 	var errs []error
-	for i, fd := range p.fds {
-		if fd >= 0 {
-			errs = append(errs, unix.Close(fd))
-			p.fds[i] = -1
-		}
+	for i, u := range p.socks {
+		errs = append(errs, u.Close())
+		p.socks[i] = nil
 	}
 	return errors.Join(errs...)
 }
@@ -358,27 +336,6 @@ func tcpProgCase(w *progWorld, l Listen) (detail string, err error) {
 	return strings.Join(d, "; "), nil
 }
 
-// pingPong sends 4 bytes each way between two connected non-blocking
-// descriptors and waits for them.
-func pingPong(a, b int) error {
-	for _, d := range [][2]int{{a, b}, {b, a}} {
-		if _, err := unix.Write(d[0], []byte("ping")); err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
-		buf, got := make([]byte, 4), 0
-		deadline := time.Now().Add(2 * time.Second)
-		for got < 4 {
-			n, err := unix.Read(d[1], buf[got:])
-			switch {
-			case err == nil && n > 0:
-				got += n
-			case errors.Is(err, unix.EAGAIN) && time.Now().Before(deadline):
-				pfd := []unix.PollFd{{Fd: int32(d[1]), Events: unix.POLLIN}}
-				unix.Poll(pfd, 100)
-			default:
-				return fmt.Errorf("read: %d bytes, %v", n, err)
-			}
-		}
-	}
-	return nil
-}
+// pingPong sends 4 bytes each way between two connected descriptors and
+// waits for them (kernel.PingPong).
+func pingPong(a, b int) error { return kernel.PingPong(a, b) }

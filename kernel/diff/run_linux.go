@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
 	"pgregory.net/rapid"
 
 	"github.com/skbsim/skbsim/kernel"
@@ -63,13 +62,7 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 	return rep, nil
 }
 
-func kernelRelease() string {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(u.Release[:])
-}
+func kernelRelease() string { return kernel.Release() }
 
 // runner holds the kernel worlds the suites share (created on first use).
 type runner struct {
