@@ -37,13 +37,15 @@ import "fmt"
 // same way and are not modelled: the project's namespaces announce no
 // further endpoints, so a connection has one subflow.
 //
-// ActiveOpen allocates no local storage and cannot fail. It does not take
-// ownership of sk. The subflow belongs to the connection: Conn.Close
-// destructs sk and the subflow together, as closing the msk closes its
-// subflows (mptcp_close() -> __mptcp_close_ssk()); a caller that destructs
-// sk itself destructs Conn.PacketSock too. ActiveOpen panics on a socket
-// that is not a full socket or whose refcount has dropped (connect() on a
-// closed socket is a caller bug).
+// ActiveOpen allocates no local storage, so it has no error path here
+// (connect() failures that do not involve storage, such as
+// sock_create_kern() running out of memory, are the stack model's). It
+// does not take ownership of sk. The subflow belongs to the connection:
+// Conn.Close destructs sk and the subflow together, as closing the msk
+// closes its subflows (mptcp_close() -> __mptcp_close_ssk()); a caller
+// that destructs sk itself destructs Conn.PacketSock too. ActiveOpen
+// panics on a socket that is not a full socket or whose refcount has
+// dropped (connect() on a closed socket is a caller bug).
 func (e *Env) ActiveOpen(sk *Sock, mptcp bool) *Conn {
 	if sk == nil || sk.notFull || sk.dead || sk.freed {
 		panic(fmt.Sprintf("localstorage: active open on a socket that cannot connect: %+v", sk))
