@@ -8,5 +8,8 @@
 // `-preset overlay`-style traffic; tap-clone.yaml replays `-preset tap`
 // through a sending TCP socket; the rfc-*.yaml files are the skb local
 // storage RFC's selftests (prog_tests/skb_storage.c) as scenarios, replaying
-// UDP packets between loopback sockets.
+// UDP packets between loopback sockets, and, for the two selftests that
+// load at TCP connection setup (sockops PASSIVE_ESTABLISHED_CB and
+// lsm/inet_conn_established), `-preset tap` TCP handshakes received by a
+// listening and by a connecting socket.
 package examples

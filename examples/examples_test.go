@@ -358,3 +358,82 @@ func TestExamplesWorkersIdentical(t *testing.T) {
 		})
 	}
 }
+
+// completedHandshakes counts the handshakes of a capture a listener sees
+// complete, from the capture alone: a client's SYN, then an ACK without
+// SYN or RST from the same client whose sequence number is the SYN's + 1
+// (no loss and no new SYN in between).
+func completedHandshakes(tb testing.TB, path string) int {
+	tb.Helper()
+	f, err := os.Open(path)
+	require.NoError(tb, err)
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	require.NoError(tb, err)
+	type flow struct {
+		src, dst     netip.Addr
+		sport, dport uint16
+	}
+	pending := map[flow]uint32{}
+	n := 0
+	for {
+		data, _, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+		ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if ip == nil || tcp == nil {
+			continue
+		}
+		src, _ := netip.AddrFromSlice(ip.SrcIP)
+		dst, _ := netip.AddrFromSlice(ip.DstIP)
+		k := flow{src, dst, uint16(tcp.SrcPort), uint16(tcp.DstPort)}
+		switch {
+		case tcp.SYN && !tcp.ACK:
+			pending[k] = tcp.Seq + 1
+		case tcp.ACK && !tcp.SYN && !tcp.RST:
+			if want, ok := pending[k]; ok && tcp.Seq == want {
+				n++
+				delete(pending, k)
+			}
+		}
+	}
+	return n
+}
+
+// TestRFCHandshakeSelftests replays generated TCP handshakes through the
+// two selftests that load at connection setup and asserts what they
+// assert: store_seen > 0, load_seen > 0 and load_value == MAGIC ("found":
+// the value tc ingress wrote on this very skb), on every run.
+func TestRFCHandshakeSelftests(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "tap", Seed: 1, Packets: 200})
+
+	t.Run("tc_ingress_to_skops_passive_estab", func(t *testing.T) {
+		rep := mustReplay(t, "rfc-tc-ingress-to-skops-passive-estab.yaml", pcap, sim.Options{})
+		assert.Positive(t, runs(t, rep, "store"), "store_seen")
+		want := completedHandshakes(t, pcap)
+		require.Positive(t, want)
+		// One PASSIVE_ESTABLISHED_CB per handshake, with its ACK.
+		assert.EqualValues(t, want, runs(t, rep, "load"))
+		rd := rep.Read("load", "skb_storage")
+		assert.EqualValues(t, want, rd.Found, "load_seen with load_value == MAGIC: %+v", rd)
+		assert.Zero(t, rd.Missing+rd.Refused+rd.Foreign+rd.Errors, "%+v", rd)
+		assert.Positive(t, sim.Count(rep.Outcomes, "delivered to a socket"), "the requests reach the listeners")
+	})
+
+	t.Run("tc_ingress_to_lsm_inet_conn_estab", func(t *testing.T) {
+		rep := mustReplay(t, "rfc-tc-ingress-to-lsm-inet-conn-estab.yaml", pcap, sim.Options{})
+		assert.Positive(t, runs(t, rep, "store"), "store_seen")
+		// One connect(), one SYN-ACK: security_inet_conn_established, then
+		// BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB, both with the SYN-ACK.
+		for _, prog := range []string{"load", "load_skops"} {
+			assert.EqualValues(t, 1, runs(t, rep, prog), prog)
+			rd := rep.Read(prog, "skb_storage")
+			assert.EqualValues(t, 1, rd.Found, "%s: load_seen with load_value == MAGIC: %+v", prog, rd)
+			assert.Zero(t, rd.Missing+rd.Refused+rd.Foreign+rd.Errors, "%s: %+v", prog, rd)
+		}
+		assert.Positive(t, sim.Count(rep.Outcomes, "delivered to a socket"), "the server's data reaches the connected socket")
+	})
+}
