@@ -361,7 +361,8 @@ func (s *Stack) ip6Fragment(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr) 
 	for i := start; i < len(s.segs); i++ {
 		f := s.segs[i]
 		n := f.Len() - hlen
-		d := f.Push(fragHdrLen)
+		f.Push(fragHdrLen)
+		d := f.Data()
 		copy(d[:hlen], d[fragHdrLen:fragHdrLen+hlen])
 		d[prevhdr] = nexthdrFrag
 		fh := d[hlen : hlen+fragHdrLen]

@@ -72,6 +72,12 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 	var proto uint8
 	switch d.kind {
 	case KindVXLAN, KindGeneve:
+		// udp_flow_src_port (vxlan_build_skb's caller computes src_port
+		// before the headers are pushed): skb_get_hash computes (and
+		// records) the flow hash of the inner frame when the skb has none.
+		if h.Hash == 0 {
+			s.skbGetHash(b, isL2Tunnel(d))
+		}
 		th := b.Push(8) // vxlan header / geneve header
 		clear(th)
 		if d.kind == KindVXLAN {
@@ -80,11 +86,6 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 		} else {
 			binary.BigEndian.PutUint16(th[2:4], ethPTEB)
 			binary.BigEndian.PutUint32(th[4:8], d.vni<<8)
-		}
-		// udp_flow_src_port: skb_get_hash computes (and records) the flow
-		// hash of the inner packet when the skb has none.
-		if h.Hash == 0 {
-			s.skbGetHash(b, isL2Tunnel(d))
 		}
 		sport := uint16(49152 + h.Hash%16384)
 		writeUDP(b.Push(udpHlen), sport, d.port, innerLen+udpHlen+8)

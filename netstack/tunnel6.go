@@ -130,6 +130,9 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
 			return
 		}
 		h := b.H()
+		if h.Hash == 0 {
+			s.skbGetHash(b, true) // udp_flow_src_port -> skb_get_hash of the inner frame
+		}
 		innerLen := b.Len()
 		th := b.Push(8)
 		clear(th)
@@ -139,9 +142,6 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
 			binary.BigEndian.PutUint16(th[2:4], ethPTEB)
 		}
 		binary.BigEndian.PutUint32(th[4:8], d.vni<<8)
-		if h.Hash == 0 {
-			s.skbGetHash(b, true) // udp_flow_src_port -> skb_get_hash
-		}
 		sport := uint16(49152 + h.Hash%16384)
 		writeUDP(b.Push(udpHlen), sport, d.port, innerLen+udpHlen+8)
 		b.ResetTransportHeader()
