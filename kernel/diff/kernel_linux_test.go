@@ -161,3 +161,65 @@ func TestKernelCloneFacts(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelActiveOpenFacts checks the kernel side of
+// localstorage.Env.ActiveOpen directly, through the namespace's TCP socket
+// list (kernel.Netns.TCPSockets, which sees sockets without a descriptor):
+// an element set through a plain TCP client's fd sits on the client's own
+// TCP socket; one set through an MPTCP client's fd sits on the msk, which
+// is not in the TCP tables, and on none of the TCP sockets, the client's
+// subflow included (the msk and its subflow do not share storage, even in
+// a BPF_F_CLONE map). The model's client agrees: for MPTCP its PacketSock
+// is another socket, without storage.
+func TestKernelActiveOpenFacts(t *testing.T) {
+	testutil.KernelTests(t)
+	w, err := newKernelWorld("active")
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, w.Close()) })
+	kb := &kernelBackend{w: w}
+	mb := newModelBackend(localstorage.ProfileV6_18)
+	for _, l := range []Listen{ListenPlain, ListenMPTCP} {
+		t.Run(l.String(), func(t *testing.T) {
+			require.NoError(t, kb.begin(131072))
+			defer func() { require.NoError(t, kb.end()) }()
+			require.NoError(t, mb.begin(131072))
+			defer func() { require.NoError(t, mb.end()) }()
+			for _, s := range []Step{create(0, ValidConf(SkMap, 16, true)), connect(l), update(0, l.client(), UpdateAny, 7)} {
+				for _, b := range []backend{kb, mb} {
+					r, err := b.step(s)
+					require.NoError(t, err)
+					require.Zero(t, r.Errno, "%s", s)
+				}
+			}
+			cookie, err := kernel.SocketCookie(w.fds[l.client()])
+			require.NoError(t, err)
+			socks, err := w.ns.TCPSockets(kb.maps[0])
+			require.NoError(t, err)
+			var owners []uint64
+			listed, established := false, 0
+			for _, s := range socks {
+				if s.HasElem {
+					owners = append(owners, s.Cookie)
+				}
+				listed = listed || s.Cookie == cookie
+				if s.State == kernel.TCPEstablished {
+					established++
+				}
+			}
+			require.GreaterOrEqual(t, established, 2, "the client's and the accepted TCP sockets (subflows for MPTCP)")
+			cli := mb.clients[l]
+			require.NotNil(t, cli)
+			if l.clientMPTCP() {
+				require.False(t, listed, "the msk is not a TCP socket")
+				require.Empty(t, owners, "no TCP socket, the client's subflow included, has the msk's element")
+				require.NotSame(t, cli.Sock, cli.PacketSock)
+				require.Nil(t, cli.PacketSock.Storage())
+			} else {
+				require.True(t, listed)
+				require.Equal(t, []uint64{cookie}, owners)
+				require.Same(t, cli.Sock, cli.PacketSock)
+			}
+			require.NotNil(t, cli.Sock.Storage())
+		})
+	}
+}
