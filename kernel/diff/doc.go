@@ -44,6 +44,15 @@
 //     Env.PassiveOpen (server): with MPTCP they are the TCP subflows, not
 //     the msk sockets behind the fds, so the fds of an MPTCP client and of
 //     its accepted socket have no program-created storage (kernel_lab §6).
+//   - "storage-task-prog": program-side task storage: the SYSCALL program
+//     of kernel.TaskProgStorage (bpf_task_storage_get with valid, invalid
+//     and F_CREATE flags, with and without an init value, and
+//     bpf_task_storage_delete, on this process's leader task and on a
+//     child found with bpf_task_from_pid), mixed with pidfd-keyed syscall
+//     updates and deletes and a reap of the child, against the model's
+//     Task owner (localstorage.Map.TaskStorageGet/TaskStorageDelete and
+//     the syscall side through PidFD). After every step the helper's
+//     outcome and a syscall lookup of every task are compared.
 //   - "skb-transitions": observe.Transitions recorded on the kernel
 //     (kernel.RunTransition) against netstack.RunTransition with the skb
 //     profile of the running kernel's release, cell by cell
@@ -51,8 +60,7 @@
 //
 // Every disagreement is either listed in knownDivergences (keyed by case,
 // with the reason) or reported as new. A listed case that agrees fails the
-// run, so the list stays true. On 6.18.44 the list is empty: every suite
-// agrees with the kernel.
+// run, so the list stays true. On 6.18.44 the list is empty.
 //
 // Running: `SKBSIM_KERNEL_TESTS=1 go test ./kernel/diff/` as root runs every
 // suite as a TestKernel* test (SKBSIM_TEST_SEED overrides the seed of the
