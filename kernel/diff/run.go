@@ -18,11 +18,12 @@ const (
 	SuiteClone       = "storage-clone"
 	SuiteSeq         = "storage-seq"
 	SuiteProg        = "storage-prog"
+	SuiteTaskProg    = "storage-task-prog"
 	SuiteTransitions = "skb-transitions"
 )
 
 // Suites lists every suite Run knows, in run order.
-var Suites = []string{SuiteCreate, SuiteKeys, SuiteCharge, SuiteClone, SuiteSeq, SuiteProg, SuiteTransitions}
+var Suites = []string{SuiteCreate, SuiteKeys, SuiteCharge, SuiteClone, SuiteSeq, SuiteProg, SuiteTaskProg, SuiteTransitions}
 
 // Options tunes Run. The zero value runs every suite with the defaults.
 type Options struct {

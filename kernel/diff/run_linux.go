@@ -110,6 +110,8 @@ func (r *runner) suite(name string) SuiteResult {
 		return r.seqSuite()
 	case SuiteProg:
 		return r.progSuite()
+	case SuiteTaskProg:
+		return r.taskProgSuite()
 	case SuiteTransitions:
 		return r.transitionSuite()
 	}
