@@ -9,9 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/carrier"
-	"github.com/skbsim/skbsim/internal/errno"
 	"github.com/skbsim/skbsim/kmem"
-	"github.com/skbsim/skbsim/localstorage"
 	"github.com/skbsim/skbsim/netstack"
 	"github.com/skbsim/skbsim/skb"
 )
@@ -170,93 +168,125 @@ func TestSelftestCgrpEgressToTPKfreeSkb(t *testing.T) {
 	assert.Equal(t, rfcCounters{storeSeen: 1, loadSeen: 1, loadValue: rfcMagic}, c)
 }
 
-// tcpHandshake plays the skbs of a loopback TCP handshake as far as skb
-// storage sees them, at the skb/localstorage level (netstack has no TCP
-// connection setup, LSM or sockops hooks): the SYN is a clone of the
-// fclone queued for retransmission (__tcp_transmit_skb); the SYN-ACK
-// (tcp_make_synack) and the final ACK (tcp_send_ack) are fresh skbs;
-// loopback_xmit hands each to netif_rx in the same namespace, so the skb
-// that tcx/ingress on lo sees is the skb the receiving TCP sees. ingress
-// runs at tcx/ingress for every packet; atSynAck runs where
-// tcp_finish_connect() calls security_inet_conn_established(sk, skb)
-// on the client, atAck where tcp_rcv_state_process() runs
-// BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB with the ACK (kctx->skb) on the
-// server.
-func tcpHandshake(t *testing.T, a *skb.Allocator, ingress, atSynAck, atAck func(*skb.Buff)) {
+// handshakeSeg returns a bare IPv4 + TCP segment without payload
+// (ipv4TCP's) with the given acknowledgment number and flags.
+func handshakeSeg(src, dst netip.Addr, sport, dport uint16, seq, ack uint32, flags byte) []byte {
+	p := ipv4TCP(src, dst, sport, dport, seq, 0)
+	binary.BigEndian.PutUint32(p[28:], ack)
+	p[33] = flags
+	return p
+}
+
+const (
+	tcpFlagSYN = 0x02
+	tcpFlagACK = 0x10
+)
+
+// runHandshakeSelftest runs the selftests' loopback TCP handshake through
+// the stack with the rfc carrier, as prog_tests/skb_storage.c does with
+// connect_to_fd(): a listener "srv" on 127.0.0.1:9999, a socket "cli"
+// connect()ed to it from port 40000. The client sends the SYN
+// (__tcp_transmit_skb of a clone of the queued fclone), the server the
+// SYN-ACK, the client the ACK (tcp_send_ack, a fresh skb); loopback_xmit
+// hands each to netif_rx, so tcx/ingress on lo sees the skb the receiving
+// TCP sees. The listener's SYN makes a request, the SYN-ACK completes the
+// client's connect() (tcp_finish_connect: lsm/inet_conn_established and
+// BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB with it), the ACK the server's child
+// (BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB with it).
+func runHandshakeSelftest(t *testing.T, progs func(c *rfcCounters) []netstack.ProgramConfig) (rfcCounters, netstack.TCPStats) {
 	t.Helper()
-	syn, err := a.AllocSkbFclone(128)
+	acct := kmem.New()
+	a := skb.NewAllocator(acct, skb.DefaultProfile())
+	maps := []carrier.MapSpec{{Name: "skb_storage", ValueSize: 4}}
+	car, err := carrier.New("rfc", carrier.Env{Alloc: a, Acct: acct}, maps, carrier.Options{})
 	require.NoError(t, err)
-	syn.Reserve(64)
-	syn.Put(40)
-	xmit, err := syn.Clone()
-	require.NoError(t, err)
-	ingress(xmit)
-	xmit.ConsumeSkb() // tcp_v4_rcv on the listener: request sock, SYN consumed
-	for i, step := range []func(*skb.Buff){atSynAck, atAck} {
-		b, err := a.AllocSkb(128)
-		require.NoError(t, err)
-		b.Reserve(64)
-		b.Put(40)
-		ingress(b)
-		step(b)
-		b.ConsumeSkb()
-		if i == 0 {
-			syn.ConsumeSkb() // the SYN-ACK acknowledges the SYN: tcp_clean_rtx_queue
-		}
+	var c rfcCounters
+	lo := netip.MustParseAddr("127.0.0.1")
+	cfg := &netstack.Config{
+		Sockets: []netstack.SocketConfig{
+			{Name: "srv", Proto: netstack.ProtoTCP, Addr: lo, Port: 9999, Cgroup: "/skb_storage"},
+			{Name: "cli", Proto: netstack.ProtoTCP, Addr: lo, Port: 40000, Cgroup: "/skb_storage",
+				Connect: netip.AddrPortFrom(lo, 9999)},
+		},
+		Entries: []netstack.EntryConfig{
+			{Kind: netstack.EntryTX, Socket: "cli"},
+			{Kind: netstack.EntryTX, Socket: "srv"},
+		},
+		Programs: progs(&c),
 	}
+	s, err := netstack.New(cfg, netstack.Env{Alloc: a, Carrier: car, Maps: maps})
+	require.NoError(t, err)
+	const cisn, sisn = 1000, 5000
+	for i, p := range []netstack.Packet{
+		{Entry: 0, Frame: handshakeSeg(lo, lo, 40000, 9999, cisn, 0, tcpFlagSYN)},
+		{Entry: 1, Frame: handshakeSeg(lo, lo, 9999, 40000, sisn, cisn+1, tcpFlagSYN|tcpFlagACK)},
+		{Entry: 0, Frame: handshakeSeg(lo, lo, 40000, 9999, cisn+1, sisn+1, tcpFlagACK)},
+	} {
+		p.ID = uint64(i)
+		require.NoError(t, s.Inject(&p))
+	}
+	assert.Equal(t, "ESTABLISHED", s.Socket("cli").State())
+	assert.Zero(t, s.Socket("cli").RtxQueued(), "the SYN-ACK acknowledged the SYN")
+	assert.Zero(t, s.Socket("srv").RtxQueued(), "the ACK acknowledged the SYN-ACK")
+	st := s.TCPStats()
+	s.Flush()
+	require.NoError(t, s.Close())
+	require.NoError(t, car.Close())
+	carrier.GracePeriod(car)
+	acct.GracePeriod()
+	require.NoError(t, a.CheckLeaks())
+	o, _ := acct.Live()
+	require.Zero(t, o, "accountant objects after the run")
+	return c, st
+}
+
+// storeOnLo is the selftests' tcx/ingress program on lo: store MAGIC on
+// every packet.
+func storeOnLo(c *rfcCounters) netstack.ProgramConfig {
+	st := prog("store", carrier.HookTCIngress, func(x *netstack.Ctx) int { c.store(x); return netstack.TCXNext })
+	st.Dev = "lo"
+	return st
 }
 
 // TestSelftestTCIngressToLSMInetConnEstab restates
-// tc_ingress_to_lsm_inet_conn_estab at the skb/localstorage level (see
-// tcpHandshake): tcx/ingress stores MAGIC on every packet,
-// lsm/inet_conn_established loads from its skb: store_seen > 0, load_seen >
-// 0, load_value == MAGIC.
+// tc_ingress_to_lsm_inet_conn_estab through the stack (see
+// runHandshakeSelftest): tcx/ingress stores MAGIC on every packet,
+// lsm/inet_conn_established loads from its skb, the SYN-ACK:
+// store_seen > 0, load_seen > 0, load_value == MAGIC.
 func TestSelftestTCIngressToLSMInetConnEstab(t *testing.T) {
-	c := runHandshakeSelftest(t, true)
-	assert.Positive(t, c.storeSeen, "store_seen")
-	assert.Positive(t, c.loadSeen, "load_seen")
+	c, st := runHandshakeSelftest(t, func(c *rfcCounters) []netstack.ProgramConfig {
+		ld := prog("load", carrier.HookLSM, func(x *netstack.Ctx) int { c.load(x); return 0 })
+		ld.Event = netstack.EventInetConnEstablished
+		return []netstack.ProgramConfig{storeOnLo(c), ld}
+	})
+	assert.Equal(t, 3, c.storeSeen, "store_seen: SYN, SYN-ACK, ACK")
+	assert.Equal(t, 1, c.loadSeen, "load_seen")
 	assert.Equal(t, uint32(rfcMagic), c.loadValue, "load_value")
+	assert.EqualValues(t, 1, st.ActiveEstablished)
 }
 
 // TestSelftestTCIngressToSkopsPassiveEstab restates
-// tc_ingress_to_skops_passive_estab at the skb/localstorage level: sockops
-// BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB loads from kctx->skb: > 0, > 0, MAGIC.
+// tc_ingress_to_skops_passive_estab through the stack: a sockops program
+// on the cgroup loads from kctx->skb at BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB
+// (skops->op filtered as the selftest's program does), which the server
+// runs with the handshake's ACK: > 0, > 0, MAGIC. The program also runs at
+// the client's ACTIVE_ESTABLISHED_CB and returns there without loading.
 func TestSelftestTCIngressToSkopsPassiveEstab(t *testing.T) {
-	c := runHandshakeSelftest(t, false)
-	assert.Positive(t, c.storeSeen, "store_seen")
-	assert.Positive(t, c.loadSeen, "load_seen")
+	var ops []uint32
+	c, st := runHandshakeSelftest(t, func(c *rfcCounters) []netstack.ProgramConfig {
+		ld := prog("load", carrier.HookSockOps, func(x *netstack.Ctx) int {
+			ops = append(ops, x.SockOp())
+			if x.SockOp() == netstack.SockOpsPassiveEstablishedCB {
+				c.load(x)
+			}
+			return 1
+		})
+		ld.Cgroup = "/skb_storage"
+		return []netstack.ProgramConfig{storeOnLo(c), ld}
+	})
+	assert.Equal(t, 3, c.storeSeen, "store_seen")
+	assert.Equal(t, 1, c.loadSeen, "load_seen")
 	assert.Equal(t, uint32(rfcMagic), c.loadValue, "load_value")
-}
-
-func runHandshakeSelftest(t *testing.T, lsm bool) rfcCounters {
-	acct := kmem.New()
-	e := newEnv(t, localstorage.Config{Acct: acct})
-	a := skb.NewAllocator(acct, skb.DefaultProfile())
-	e.AttachSkb(a)
-	m := mustMap(t, e, localstorage.Spec(localstorage.MapTypeSkbStorage, 4, 0))
-	var c rfcCounters
-	ingress := func(b *skb.Buff) {
-		v, err := m.SkbStorageGet(localstorage.CtxNormal, b, nil, localstorage.GetCreate)
-		if err == nil {
-			binary.LittleEndian.PutUint32(v, rfcMagic)
-			c.storeSeen++
-		}
-	}
-	load := func(b *skb.Buff) {
-		v, err := m.SkbStorageGet(localstorage.CtxNormal, b, nil, 0)
-		if err != nil {
-			require.Equal(t, errno.ENOENT.Name(), errno.Of(err).Name())
-			return
-		}
-		c.loadSeen++
-		c.loadValue = binary.LittleEndian.Uint32(v)
-	}
-	nop := func(*skb.Buff) {}
-	if lsm {
-		tcpHandshake(t, a, ingress, load, nop)
-	} else {
-		tcpHandshake(t, a, ingress, nop, load)
-	}
-	require.NoError(t, a.CheckLeaks())
-	return c
+	assert.Equal(t, []uint32{netstack.SockOpsActiveEstablishedCB, netstack.SockOpsPassiveEstablishedCB}, ops)
+	assert.EqualValues(t, 1, st.PassiveEstablished)
 }

@@ -247,11 +247,27 @@ func (s *Scenario) progIndex(p *netstack.ProgramConfig) int {
 // their line.
 func (s *Scenario) checkDevice(dv *netstack.DeviceConfig, p Pos) error {
 	switch dv.Kind {
-	case netstack.KindVXLAN, netstack.KindGeneve, netstack.KindGRE, netstack.KindGRETap, netstack.KindIPIP, netstack.KindSIT:
-		// ip_tunnel_lookup / vxlan_find_sock need the endpoints; the model
-		// has IPv4 underlays only.
-		if !dv.Remote.Is4() || (dv.Local.IsValid() && !dv.Local.Is4()) {
-			return s.errAt(p, "device %s: a %s tunnel needs an IPv4 remote (and local, if given)", dv.Name, dv.Kind)
+	case netstack.KindVXLAN, netstack.KindGeneve, netstack.KindGRE, netstack.KindGRETap, netstack.KindIPIP, netstack.KindSIT,
+		netstack.KindIP6Tnl:
+		// ip_tunnel_lookup / ip6_tnl_lookup / vxlan_find_sock need the
+		// endpoints, of the underlay's family: IPv4 for gre, gretap, ipip
+		// and sit, IPv6 for ip6tnl, either for vxlan and geneve.
+		want := "an IPv4"
+		switch dv.Kind {
+		case netstack.KindVXLAN, netstack.KindGeneve:
+			want = "an IPv4 or IPv6"
+		case netstack.KindIP6Tnl:
+			want = "an IPv6"
+		}
+		ok := dv.Remote.IsValid() && (!dv.Local.IsValid() || dv.Local.Is4() == dv.Remote.Is4())
+		switch want {
+		case "an IPv4":
+			ok = ok && dv.Remote.Is4()
+		case "an IPv6":
+			ok = ok && dv.Remote.Is6()
+		}
+		if !ok {
+			return s.errAt(p, "device %s: a %s tunnel needs %s remote (and a local of the same family, if given)", dv.Name, dv.Kind, want)
 		}
 	default:
 		if dv.Remote.IsValid() || dv.Local.IsValid() || dv.VNI != 0 || dv.Port != 0 {

@@ -92,7 +92,7 @@ func TestParseErrors(t *testing.T) {
 		{"entry device", "entry: {dev: eth0}\n", `f.yaml:1:8: entry: no device "eth0" in namespace host`},
 		{"tx entry socket", "entry: {kind: tx, socket: s}\n", `f.yaml:1:8: entry: unknown socket "s"`},
 		{"entry kind", "entry: {kind: sideways, dev: lo}\n", `f.yaml:1:15: entry.kind: unknown value "sideways"`},
-		{"tunnel remote", "devices:\n  - {name: vx, kind: vxlan, vni: 1}\nentry: {dev: lo}\n", "f.yaml:2:5: device vx: a vxlan tunnel needs an IPv4 remote"},
+		{"tunnel remote", "devices:\n  - {name: vx, kind: vxlan, vni: 1}\nentry: {dev: lo}\n", "f.yaml:2:5: device vx: a vxlan tunnel needs an IPv4 or IPv6 remote"},
 		{"tunnel keys", "devices:\n  - {name: d, kind: dummy, vni: 1}\nentry: {dev: lo}\n", "f.yaml:2:5: device d: local, remote, vni and port are for tunnels"},
 		{"native xdp", "devices:\n  - {name: d, kind: dummy, xdp: native}\nentry: {dev: lo}\n", "f.yaml:2:5: device d: native XDP is modelled on nic and veth"},
 		{"sockops action", "programs:\n  - name: p\n    hook: sockops\n    actions:\n      - set_mark: 1\nentry: {dev: lo}\n",
