@@ -1,7 +1,7 @@
 // Package netstack models the Linux network stack paths that decide where
 // per-packet metadata survives: namespaces, devices (NIC with native or
-// generic XDP, veth pairs, loopback, dummy, bridge, vxlan, geneve, gre,
-// gretap, ipip, sit), addresses, longest-prefix routes, static neighbours,
+// generic XDP, veth pairs, loopback, dummy, bridge, vxlan and geneve over
+// IPv4 or IPv6, gre, gretap, ipip, sit, ip6tnl), addresses, longest-prefix routes, static neighbours,
 // packet taps, UDP/TCP sockets with cgroup membership and socket filters,
 // and BPF programs at every hook. Each transition calls the skb package
 // operation the kernel calls there; a comment names the kernel function.
@@ -35,22 +35,31 @@
 //	 ipv6_rcv → ip6_rcv_core (OTHERHOST, IPV6DISABLED, INHDR, UNHANDLED_PROTO,
 //	   PKT_TOO_SMALL; hop-by-hop length) → ip6_route_input
 //	   ├─ local / joined multicast: ip6_protocol_deliver_rcu (hop-by-hop,
-//	   │     destination options, exhausted routing headers skipped) →
-//	   │     UDP / TCP as above (AF_INET6 sockets, dual-stack on ::),
+//	   │     destination options, exhausted routing headers skipped;
+//	   │     fragments: ipv6_frag_rcv → ip6_frag_queue → ip6_frag_reasm
+//	   │     (skb_morph onto the offset-0 fragment), resubmitted) →
+//	   │     UDP / TCP as above (AF_INET6 sockets, dual-stack on ::; the
+//	   │     IPv6 vxlan/geneve socket decapsulates), ip6ip6 / ip4ip6 →
+//	   │     ip6_tnl_rcv (scrub xnet) → GRO cells → RX again,
 //	   │     ICMPv6 consumed, unknown → IP_NOPROTO
 //	   └─ forward: ip6_forward (forwarding sysctl, hop limit, MTU: no
 //	         fragmentation, skb_cow) → ip6_finish_output2 (ETH_P_IPV6)
 //
 //	TX (entry "tx": a socket sends the captured IP packet)
-//	 UDP ip_make_skb / TCP tcp_sendmsg (fclone kept on the rtx queue,
-//	 __tcp_transmit_skb sends a clone or a pskb_copy)
-//	   → ip_output: cgroup egress → ip_do_fragment (ip_copy_metadata)
+//	 UDP ip_make_skb / ip6_make_skb, TCP tcp_sendmsg (fclone kept on the
+//	 rtx queue, __tcp_transmit_skb sends a clone or a pskb_copy; IPv6:
+//	 ip6_xmit)
+//	   → ip_output / ip6_output: cgroup egress → ip_do_fragment
+//	     (ip_copy_metadata) / ip6_fragment (ip6_copy_metadata)
 //	   → neigh_output (Ethernet header) → __dev_queue_xmit: tc egress →
 //	     qdisc → GSO (skb_segment) → TX taps (one clone) → driver:
 //	       veth: __dev_forward_skb (scrub xnet, priority 0, eth_type_trans) → peer RX
 //	       nic/dummy: consume      lo: loopback_xmit → backlog
 //	       bridge: FDB / flood     tunnels: skb_cow_head, pushes, iptunnel_xmit
-//	                               (scrub xnet) → ip_output in the link netns
+//	                               (scrub xnet) → ip_output in the link netns;
+//	                               IPv6 underlay: scrub xnet, pushes,
+//	                               udp_tunnel6_xmit_skb / ip6_tnl_xmit →
+//	                               ip6tunnel_xmit → ip6_output
 //
 // BPF helpers (Ctx): bpf_redirect (egress: no scrub, clear tstamp,
 // redirected), bpf_redirect with BPF_F_INGRESS (dev_forward_skb scrub),
@@ -79,7 +88,13 @@
 //
 // The model keeps every skb linear: GRO does not append merged payload to
 // the surviving skb (gso_segs counts segments), and reassembly keeps the
-// first fragment's buffer (the other fragments are freed at reassembly).
+// first fragment's buffer (the other fragments are freed at reassembly,
+// where the kernel chains them on frag_list: their truesize is not added
+// to the datagram's, and an IPv6 datagram's skb->len is its first
+// fragment's while payload_len is the whole datagram's). IPv6 reassembly
+// queues are preallocated per namespace (64; a new one beyond them expires
+// the oldest) and their timers (ip6frag_time, 60 s) run on the capture
+// clock (Packet.Tstamp) when the next fragment arrives.
 //
 // Modelling decisions a reader should know:
 //   - netif_elide_gro elides GRO for devices without NETIF_F_GRO and for
@@ -95,11 +110,10 @@
 //     protocol whatever its port.
 //   - IPv6 is enabled unless NamespaceConfig.DisableIPv6
 //     (net.ipv6.conf.all.disable_ipv6); forwarding is its own sysctl
-//     (IPv6Forwarding). Not modelled: IPv6 reassembly (a fragment header
-//     at local delivery is dropped NOT_SPECIFIED), routing headers with
-//     segments left (SRH; dropped likewise, as ipv6_srh_rcv does with
-//     seg6 disabled), hop-by-hop option semantics (options are skipped),
-//     IPv6 tunnels, sending IPv6 from sockets, TPROXY for IPv6.
+//     (IPv6Forwarding). Not modelled: routing headers with segments left
+//     (SRH; dropped NOT_SPECIFIED, as ipv6_srh_rcv does with seg6
+//     disabled), hop-by-hop option semantics (options are skipped), ip6gre,
+//     TPROXY for IPv6, netfilter's defragmentation (nf_ct_frag6).
 //   - Neighbours are static; a veth or bridge peer's address resolves as if
 //     ARP had completed; otherwise NEIGH_FAILED.
 //   - The socket reader runs after every Inject (SocketConfig.NoRead and
