@@ -207,3 +207,29 @@ func TestKernelSkStorageOrphan(t *testing.T) {
 	require.ErrorIs(t, us.CloseWait(time.Second), errors.ErrUnsupported)
 	require.Equal(t, -1, us.FD, "closed anyway")
 }
+
+// TestKernelSkStorageCloneFailureMPTCP: with MPTCP on both sides the
+// subflow child is cloned from the internal subflow listener (no storage),
+// and only mptcp_sk_clone_init() -> sk_clone_lock(listener msk) copies the
+// listener fd's element. When that copy fails the connection is not
+// dropped: subflow_syn_recv_sock() falls back to TCP and accept() returns
+// the TCP subflow, without the element.
+func TestKernelSkStorageCloneFailureMPTCP(t *testing.T) {
+	testutil.KernelTests(t)
+	ns := newNetns(t, "clonefailmp")
+	clone := newStorageMap(t, skSpec(600, FlagNoPrealloc|FlagClone))
+	l, err := ns.ListenTCP(ListenMPTCP)
+	require.NoError(t, err)
+	defer l.Close()
+	require.NoError(t, clone.Update(l.FD, make([]byte, 600), UpdateNoExist))
+	require.NoError(t, ns.Sysctl("net.core.optmem_max", "512"))
+	cl, acc, err := l.ConnectWithin(2 * time.Second)
+	require.NoError(t, err)
+	defer cl.Close()
+	defer acc.Close()
+	require.Equal(t, unix.IPPROTO_MPTCP, cl.Proto)
+	require.Equal(t, unix.IPPROTO_TCP, acc.Proto, "fell back to TCP")
+	_, err = clone.Lookup(acc.FD, 0)
+	require.ErrorIs(t, err, errno.ENOENT)
+	require.NoError(t, PingPong(cl.FD, acc.FD))
+}

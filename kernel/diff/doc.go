@@ -28,7 +28,12 @@
 //     of every storage suite.
 //   - "storage-clone": BPF_F_CLONE on passive TCP open for the three
 //     listener kinds (plain TCP, Go's default MPTCP listener with a TCP
-//     client, MPTCP on both sides).
+//     client, MPTCP on both sides), and the copy failing ("fail/<kind>":
+//     net.core.optmem_max lowered under the listener's element, so
+//     bpf_sk_storage_clone() cannot charge the child): no connection
+//     accepted (kernel.Listener.ConnectWithin times out, a ListenDrop is
+//     counted) against PassiveOpen's -ENOMEM, the MPTCP fallback to TCP,
+//     and the retried handshake once the sysctl is restored.
 //   - "storage-seq": rapid-generated operation sequences (map create and
 //     close, update with every flag, lookup, delete, next-key,
 //     lookup-and-delete, socket close, connect, optmem_max change) on a pool

@@ -101,7 +101,11 @@ func (r *runner) suite(name string) SuiteResult {
 		if err != nil {
 			return SuiteResult{Name: name, Errors: []string{err.Error()}}
 		}
-		res := classify(name, runCases(p.model, p.kern, cs), knownDivergences)
+		out := runCases(p.model, p.kern, cs)
+		if name == SuiteClone {
+			out = append(out, cloneFailCases()...)
+		}
+		res := classify(name, out, knownDivergences)
 		for _, c := range cs {
 			res.Steps += len(c.Seq.Steps)
 		}
