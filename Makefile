@@ -82,7 +82,7 @@ report: build ## compare every design on the example scenarios and regenerate do
 	$(SIMRUN) gen -preset lb -seed 1 -o $(REPORT_CACHE)/lb.pcap
 	$(SIMRUN) gen -preset tap -seed 1 -o $(REPORT_CACHE)/tap.pcap
 	$(SIMRUN) gen -preset demo -seed 1 -o $(REPORT_CACHE)/demo.pcap
-	$(GO) run ./compare/internal/mkreport vxlan -n 2000 -o $(REPORT_CACHE)/overlay.pcap
+	$(SIMRUN) gen -preset overlay-node -seed 1 -n 2000 -o $(REPORT_CACHE)/overlay.pcap
 	@set -e; for run in edge-lb:examples/edge-lb.yaml:lb overlay:examples/overlay.yaml:overlay \
 		tap-clone:examples/tap-clone.yaml:tap default::demo; do \
 		name=$${run%%:*}; rest=$${run#*:}; scen=$${rest%%:*}; pcap=.cache/report/$${rest#*:}.pcap; \

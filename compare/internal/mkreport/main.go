@@ -1,11 +1,9 @@
 // Command mkreport builds docs/analysis.md for `make report`.
 //
-//	mkreport vxlan [-n N] [-seed S] -o FILE
 //	mkreport render -data DIR -o docs/analysis.md docs/analysis.tmpl.md
 //
-// vxlan writes the VXLAN traffic examples/overlay.yaml is built for (remote
-// node 192.168.1.2 to 192.168.1.1, VNI 42, UDP to the two pods' port 8080):
-// the capture `simrun gen -preset overlay-node` writes (capture.Generate).
+// (The captures it reads come from `simrun gen`; examples/overlay.yaml's
+// is the overlay-node preset.)
 //
 // render executes a text/template whose prose is written by hand and
 // whose tables and figures come from `simrun compare` output in -data:
@@ -33,22 +31,18 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
-
-	"github.com/skbsim/skbsim/capture"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fatal(fmt.Errorf("usage: mkreport vxlan|render ..."))
+		fatal(fmt.Errorf("usage: mkreport render ..."))
 	}
 	var err error
 	switch os.Args[1] {
-	case "vxlan":
-		err = vxlan(os.Args[2:])
 	case "render":
 		err = render(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown subcommand %q (known: vxlan, render)", os.Args[1])
+		err = fmt.Errorf("unknown subcommand %q (known: render)", os.Args[1])
 	}
 	if err != nil {
 		fatal(err)
@@ -58,28 +52,6 @@ func main() {
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "mkreport:", err)
 	os.Exit(1)
-}
-
-func vxlan(args []string) error {
-	fs := flag.NewFlagSet("vxlan", flag.ContinueOnError)
-	n := fs.Int("n", 2000, "packets")
-	seed := fs.Int64("seed", 1, "generator seed")
-	out := fs.String("o", "", "output pcap")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *out == "" || *n < 1 {
-		return fmt.Errorf("vxlan: -o FILE and -n >= 1 are required")
-	}
-	f, err := os.Create(*out)
-	if err != nil {
-		return err
-	}
-	if _, err := capture.Generate(f, capture.GenSpec{Preset: "overlay-node", Seed: *seed, Packets: *n}); err != nil {
-		f.Close()
-		return fmt.Errorf("vxlan: %w", err)
-	}
-	return f.Close()
 }
 
 func render(args []string) error {
