@@ -55,8 +55,12 @@ func (q *fragQueue) complete() bool {
 // makes the skb that completed the queue the head by skb_morph() onto the
 // offset-0 fragment (whose clone it becomes; the head's sk_buff is consumed)
 // so the reassembled packet carries the first fragment's header state and
-// buffer (its XDP metadata), and the IP header gets tot_len, frag_off = 0
-// and a new checksum. The other fragments' payload would go to frag_list;
+// buffer (its XDP metadata), then skb_unclone (a head still shared, e.g.
+// with a held tap clone, gets a private copy: meta_len 0 before v6.19);
+// inet_frag_reasm_finish sets tstamp and tstamp_type from the queue (those
+// of the fragment that completed it) and ip_frag_reasm skb->dev to that
+// fragment's device; the IP header gets tot_len, frag_off = 0 and a new
+// checksum. The other fragments' payload would go to frag_list;
 // the linear model frees them instead (their header state is lost either
 // way). Returns the reassembled skb, or nil when the fragment was queued
 // or dropped. Takes ownership of skb.
@@ -108,6 +112,11 @@ func (s *Stack) ipDefrag(b *skb.Buff, ns *Netns, ip ipv4) *skb.Buff {
 		}
 	}
 	res := b
+	// inet_frag_reasm_finish: head->tstamp = q->stamp (the fragment that
+	// completed the queue, the last one ip_frag_queue recorded); ip_frag_reasm:
+	// head->dev = that fragment's device.
+	h := b.H()
+	stamp, stampType, dev, netns := h.Tstamp, h.TstampType, h.Dev, h.Netns
 	if head != b {
 		// inet_frag_reasm_prepare: fp = skb_clone(skb) takes skb's place
 		// in the queue (freed below with the other fragments),
@@ -128,6 +137,12 @@ func (s *Stack) ipDefrag(b *skb.Buff, ns *Netns, ip ipv4) *skb.Buff {
 	}
 	s.cur = saved
 	s.removeFragQueue(ns, q)
+	if err := res.Unclone(); err != nil { // inet_frag_reasm_prepare: the head must not be cloned
+		s.drop(res, skb.DropNomem, OpIPDefrag)
+		return nil
+	}
+	h = res.H()
+	h.Tstamp, h.TstampType, h.Dev, h.Netns = stamp, stampType, dev, netns
 	d := res.Data()
 	ihl := int(d[0]&0xf) * 4
 	binary.BigEndian.PutUint16(d[2:4], uint16(res.Len()))
