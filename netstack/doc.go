@@ -3,7 +3,9 @@
 // generic XDP, veth pairs, loopback, dummy, bridge, vxlan and geneve over
 // IPv4 or IPv6, gre, gretap, ipip, sit, ip6tnl), addresses, longest-prefix routes, static neighbours,
 // packet taps, UDP/TCP sockets with cgroup membership and socket filters,
-// and BPF programs at every hook. Each transition calls the skb package
+// TCP connection state (listeners' requests and children in a bounded
+// table, connecting sockets; tcp.go describes what it models and what it
+// does not), and BPF programs at every hook, sockops and LSM included. Each transition calls the skb package
 // operation the kernel calls there; a comment names the kernel function.
 // Version differences come from the allocator's skb.Profile.
 //
@@ -29,7 +31,12 @@
 //	   │          tunnel socket → vxlan/geneve decap (__iptunnel_pull_header,
 //	   │          eth_type_trans on the inner frame) → GRO cells → RX again
 //	   │          else cgroup ingress → socket filter → receive queue → read
-//	   │     TCP: same filters; ACK frees the retransmit queue
+//	   │     TCP: lookup (connection table, connecting sockets, listeners);
+//	   │          same filters; SYN → request (lsm inet_conn_request);
+//	   │          ACK completing it → sockops PASSIVE_ESTABLISHED_CB;
+//	   │          SYN-ACK to a connecting socket → tcp_finish_connect (lsm
+//	   │          inet_conn_established, sockops ACTIVE_ESTABLISHED_CB);
+//	   │          ACK frees the retransmit queue (tcp.go)
 //	   │     GRE/IPIP/SIT: ip_tunnel_rcv → RX on the tunnel device
 //	   └─ forward: ip_forward (TTL, skb_cow, priority from TOS) → ip_output
 //	 ipv6_rcv → ip6_rcv_core (OTHERHOST, IPV6DISABLED, INHDR, UNHANDLED_PROTO,

@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"testing"
 
@@ -338,4 +339,78 @@ func BenchmarkTCPHandshakes(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(p.ID)/b.Elapsed().Seconds(), "pkts/s")
+}
+
+// TestTCPTableBounded: requests of ever new flows that never complete (a
+// SYN flood) fill the table and then evict; the table never holds more
+// than its size and is never reallocated.
+func TestTCPTableBounded(t *testing.T) {
+	cfg := tcpConfig(new([]tcpHookRun))
+	cfg.Options.TCPConnections = 64
+	s, _ := newStack(t, cfg, "", nil, nil)
+	s.obs = NopObserver{}
+	const flows = 5000
+	p := &Packet{}
+	for i := range flows {
+		p.ID = uint64(i)
+		p.Frame = seg{src: tcpClient, sport: uint16(1024 + i%50000), dport: 80, flags: fSYN, seq: uint32(i)}.frame()
+		if i%2 == 1 { // half from another client address
+			p.Frame = seg{src: "192.0.2.10", sport: uint16(1024 + i), dport: 80, flags: fSYN, seq: uint32(i)}.frame()
+		}
+		require.NoError(t, s.Inject(p))
+	}
+	st := s.TCPStats()
+	assert.EqualValues(t, flows, st.Requests)
+	assert.EqualValues(t, 64, st.Live)
+	assert.EqualValues(t, flows-64, st.Evicted)
+	assert.Len(t, s.tcp.slots, 64)
+	assert.Equal(t, 64, cap(s.tcp.slots))
+}
+
+// TestTCPTProxyHandshake: with TPROXY the SYN is steered to the
+// transparent listener (skb_steal_sock) and makes a request under it; the
+// ACK finds the request by its 4-tuple first (nf_tproxy_get_sock_v4's
+// established lookup) and completes it on that listener, whatever the
+// destination port.
+func TestTCPTProxyHandshake(t *testing.T) {
+	var runs []tcpHookRun
+	cfg := tcpConfig(&runs)
+	cfg.Routes = []RouteConfig{{Dst: pfx("0.0.0.0/0"), Dev: "lo", Type: RouteLocal}}
+	cfg.Sockets[0].Port, cfg.Sockets[0].TProxy = 3128, true
+	s, te := newRFCStack(t, cfg)
+	for i, g := range []seg{
+		{src: tcpClient, sport: 1000, dport: 8443, flags: fSYN, seq: 10},
+		{src: tcpClient, sport: 1000, dport: 8443, flags: fACK, seq: 11},
+	} {
+		f := g.frame()
+		copy(f[ethHlen+16:ethHlen+20], addr("203.0.113.5").AsSlice()) // any destination
+		setIPCsum(f[ethHlen:], ipHlen)
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i), Frame: f}))
+	}
+	assert.Equal(t, []tcpHookRun{{hook: carrier.HookSockOps, op: SockOpsPassiveEstablishedCB, sock: "srv", value: "found"}}, runs)
+	assert.EqualValues(t, 1, s.TCPStats().PassiveEstablished)
+	assert.Empty(t, te.obs.drops)
+}
+
+// TestTCPIPv6Handshake: a handshake over IPv6 to a listener bound to ::
+// (tcp_v6_rcv) completes like an IPv4 one.
+func TestTCPIPv6Handshake(t *testing.T) {
+	var runs []tcpHookRun
+	cfg := tcpConfig(&runs)
+	cfg.Devices[0].Addrs = append(cfg.Devices[0].Addrs, pfx("2001:db8::1/64"))
+	cfg.Sockets[0].Addr = addr("::")
+	s, te := newRFCStack(t, cfg)
+	for i, fl := range []struct {
+		flags uint8
+		seq   uint32
+	}{{fSYN, 7}, {fACK, 8}, {fFIN, 8}} {
+		f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8::9", dst: "2001:db8::1", next: ipprotoTCP, dport: 80})
+		th := f[ethHlen+ip6Hlen:]
+		binary.BigEndian.PutUint32(th[4:8], fl.seq)
+		th[13] = fl.flags
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i), Frame: f}))
+	}
+	assert.Equal(t, []tcpHookRun{{hook: carrier.HookSockOps, op: SockOpsPassiveEstablishedCB, sock: "srv", value: "found"}}, runs)
+	assert.Equal(t, TCPStats{Requests: 1, PassiveEstablished: 1, Fins: 1}, s.TCPStats())
+	assert.Empty(t, te.obs.drops)
 }
