@@ -162,6 +162,9 @@ func (s *Stack) ipv6FragRcv(b *skb.Buff, ns *Netns, fh, nhoff int) (_ *skb.Buff,
 		st.free = st.free[:len(st.free)-1]
 		q.id, q.src, q.dst, q.keyIIF, q.created, q.lastRunAt = id, ip.src, ip.dst, keyIIF, s.now, -1
 		st.live = append(st.live, q)
+		if !s.frag6Armed || s.now+ip6FragTimeout < s.frag6Due {
+			s.frag6Armed, s.frag6Due = true, s.now+ip6FragTimeout // mod_timer(&q->timer, jiffies + timeout)
+		}
 	}
 	return s.ip6FragQueue(b, ns, st, q, fh, nhoff, fo), false
 }
@@ -469,11 +472,35 @@ func (s *Stack) frag6Discard(b *skb.Buff, st *frag6State, q *frag6Queue) {
 // ip6frag_expire_frag_queue) that fired by the current capture time:
 // INET_FRAG_DROP and inet_frag_kill; the head goes with the ICMPv6 time
 // exceeded error, and every fragment is freed with FRAG_REASM_TIMEOUT. The
-// model runs the timers when the next IPv6 fragment reaches the namespace.
+// model runs the timers when the next IPv6 fragment reaches the namespace
+// and, through frag6Timers, when any packet is injected after the earliest
+// timer is due.
 func (s *Stack) frag6Expire(ns *Netns, st *frag6State) {
 	for len(st.live) != 0 && s.now-st.live[0].created > ip6FragTimeout {
 		s.frag6Kill(st, st.live[0], skb.DropFragReasmTimeout, OpIP6FragExpire)
 	}
+}
+
+// frag6Timers runs the queue timers of every namespace that are due by
+// the current capture time (Stack.Inject calls it once the earliest is
+// due, whatever the packet), then re-arms for the earliest left.
+func (s *Stack) frag6Timers() {
+	saved := s.cur
+	s.frag6Armed = false
+	for _, ns := range s.nss {
+		st := ns.frag6
+		if st == nil {
+			continue
+		}
+		s.frag6Expire(ns, st)
+		if len(st.live) != 0 {
+			due := st.live[0].created + ip6FragTimeout
+			if !s.frag6Armed || due < s.frag6Due {
+				s.frag6Armed, s.frag6Due = true, due
+			}
+		}
+	}
+	s.cur = saved
 }
 
 // closeFrag6 frees the namespace's queued IPv6 fragments (Stack.Close).

@@ -107,6 +107,10 @@ func TestIP6Reassembly(t *testing.T) {
 		{"timeout", []inj{{f[0], 0}, {f[1], 10}, {other[0], 61}}, nil,
 			[]string{"SKB_DROP_REASON_FRAG_REASM_TIMEOUT@ip6frag_expire_frag_queue", "SKB_DROP_REASON_FRAG_REASM_TIMEOUT@ip6frag_expire_frag_queue"}},
 		{"within the timeout", []inj{{f[0], 0}, {f[1], 30}, {f[2], 59}}, []uint64{3}, nil},
+		// The timer fires whatever packet comes next (here an unfragmented
+		// datagram to the socket, delivered after the expiry).
+		{"timer fires before any later packet", []inj{{f[0], 0}, {buildFrame6(v6To("2001:db8::1", 53)), 61}}, []uint64{2},
+			[]string{"SKB_DROP_REASON_FRAG_REASM_TIMEOUT@ip6frag_expire_frag_queue"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, te := newStack(t, frag6Host(), "", nil, nil)

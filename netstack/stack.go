@@ -240,6 +240,9 @@ type Stack struct {
 	segs      []*skb.Buff
 	stats     Stats
 	now       int64 // the current packet's capture time (Packet.Tstamp): the reassembly timers' clock
+	// frag6Armed and frag6Due are the earliest IPv6 reassembly timer (frag6.go).
+	frag6Armed bool
+	frag6Due   int64
 }
 
 // Stats counts what the stack did.
@@ -834,6 +837,9 @@ func (s *Stack) Inject(p *Packet) error {
 	s.stats.Injected++
 	s.cur = p.ID
 	s.now = p.Tstamp
+	if s.frag6Armed && s.now > s.frag6Due {
+		s.frag6Timers() // the reassembly queue timers that fired before this packet
+	}
 	s.trace = p.Trace || s.cfg.Options.TraceAll
 	e := &s.entries[p.Entry]
 	var err error

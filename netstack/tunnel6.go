@@ -190,12 +190,12 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
 	s.ip6LocalOut(b, ln, out, nh, nil)
 }
 
-// findIP6Tunnel models ip6_tnl_lookup: an ip6tnl device whose link
-// namespace is ns, whose remote is the outer source and whose local (when
-// set) is the outer destination.
+// findIP6Tunnel models ip6_tnl_lookup: an ip6tnl device that is up
+// (IFF_UP), whose link namespace is ns, whose remote is the outer source
+// and whose local (when set) is the outer destination.
 func (s *Stack) findIP6Tunnel(ns *Netns, ip ipv6) *Device {
 	for _, d := range s.devs {
-		if d.kind != KindIP6Tnl || d.linkNs != ns || d.remote != ip.src {
+		if d.kind != KindIP6Tnl || !d.up || d.linkNs != ns || d.remote != ip.src {
 			continue
 		}
 		if d.local.IsValid() && d.local != ip.dst {
@@ -207,8 +207,8 @@ func (s *Stack) findIP6Tunnel(ns *Netns, ip ipv6) *Device {
 }
 
 // ip6TnlRcv models ip6ip6_rcv / ip4ip6_rcv -> ipxip6_rcv (data at the
-// inner header): no tunnel is tunnel6_rcv's ICMPv6 port unreachable and
-// kfree_skb (NOT_SPECIFIED); iptunnel_pull_header(skb, 0, inner protocol,
+// inner header): no tunnel (or one that is down) is tunnel6_rcv's ICMPv6
+// port unreachable and kfree_skb (NOT_SPECIFIED); iptunnel_pull_header(skb, 0, inner protocol,
 // false); __ip6_tnl_rcv: skb->dev = the tunnel, the mac header reset at the
 // inner header (an L3 tunnel), the network header reset, IP6CB cleared,
 // __skb_tunnel_rx (hash cleared unless L4, queue_mapping 0,
@@ -218,10 +218,6 @@ func (s *Stack) ip6TnlRcv(b *skb.Buff, ns *Netns, ip ipv6, next uint8) {
 	d := s.findIP6Tunnel(ns, ip)
 	if d == nil {
 		s.drop(b, skb.DropNotSpecified, OpIP6TnlRcv)
-		return
-	}
-	if !d.up {
-		s.drop(b, skb.DropDevReady, OpIP6TnlRcv)
 		return
 	}
 	proto := uint16(ethPIPv6)
