@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/kmem"
@@ -413,4 +414,70 @@ func TestTCPIPv6Handshake(t *testing.T) {
 	assert.Equal(t, []tcpHookRun{{hook: carrier.HookSockOps, op: SockOpsPassiveEstablishedCB, sock: "srv", value: "found"}}, runs)
 	assert.Equal(t, TCPStats{Requests: 1, PassiveEstablished: 1, Fins: 1}, s.TCPStats())
 	assert.Empty(t, te.obs.drops)
+}
+
+// TestPropertyTCPTable: random segments (flags, sequence numbers, peers,
+// ports, IPv4 and IPv6) against a small table never panic or leak; the
+// table holds at most its size and its Live count is its occupied slots;
+// every sockops and LSM run reads the value tc ingress wrote on that very
+// skb; sockops runs are the established counts; the connecting socket
+// establishes at most once.
+func TestPropertyTCPTable(t *testing.T) {
+	setRapidSeed(t)
+	rapid.Check(t, func(rt *rapid.T) {
+		var runs []tcpHookRun
+		cfg := tcpConfig(&runs)
+		cfg.Options.TCPConnections = rapid.SampledFrom([]int{4, 8, 64}).Draw(rt, "size")
+		cfg.Devices[0].Addrs = append(cfg.Devices[0].Addrs, pfx("2001:db8::1/64"))
+		cfg.Sockets[0].Addr = addr("::")
+		a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
+		maps := []carrier.MapSpec{{Name: "m", ValueSize: 8}}
+		car, err := carrier.New("rfc", carrier.Env{Alloc: a, Acct: a.Accountant()}, maps, carrier.Options{})
+		require.NoError(rt, err)
+		s, err := New(cfg, Env{Alloc: a, Carrier: car, Maps: maps})
+		require.NoError(rt, err)
+		n := rapid.IntRange(1, 80).Draw(rt, "packets")
+		for i := range n {
+			flags := rapid.SampledFrom([]uint8{fSYN, fACK, fSYNACK, fRST, tcpRST | tcpACK, fFIN, fPSH, 0}).Draw(rt, "flags")
+			seq := uint32(rapid.IntRange(0, 3).Draw(rt, "seq"))
+			var f []byte
+			switch rapid.IntRange(0, 3).Draw(rt, "kind") {
+			case 0: // to the connecting socket, from its peer or another host
+				src := rapid.SampledFrom([]string{tcpPeer, tcpClient}).Draw(rt, "peer")
+				f = seg{src: src, sport: 443, dport: 40000, flags: flags, seq: seq}.frame()
+			case 1: // IPv6 to the listener
+				f = buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8::9", dst: "2001:db8::1", next: ipprotoTCP, dport: 80})
+				th := f[ethHlen+ip6Hlen:]
+				binary.BigEndian.PutUint16(th[0:2], uint16(1000+rapid.IntRange(0, 5).Draw(rt, "sport6")))
+				binary.BigEndian.PutUint32(th[4:8], seq)
+				th[13] = flags
+			default:
+				sport := uint16(1000 + rapid.IntRange(0, 11).Draw(rt, "sport"))
+				f = toSrv(sport, flags, seq, rapid.IntRange(0, 1).Draw(rt, "payload")*10).frame()
+			}
+			_ = s.Inject(&Packet{ID: uint64(i), Frame: f})
+			st := s.TCPStats()
+			live := 0
+			for _, c := range s.tcp.slots {
+				if c.state != tcpClosed {
+					live++
+				}
+			}
+			require.EqualValues(rt, live, st.Live)
+			require.LessOrEqual(rt, live, cfg.Options.TCPConnections)
+		}
+		st := s.TCPStats()
+		sockops := 0
+		for _, r := range runs {
+			require.Equal(rt, "found", r.value, "%+v", r)
+			if r.hook == carrier.HookSockOps {
+				sockops++
+			}
+		}
+		require.EqualValues(rt, st.PassiveEstablished+st.ActiveEstablished, sockops)
+		require.LessOrEqual(rt, st.ActiveEstablished, uint64(1), "one connect(), one establishment")
+		require.NoError(rt, s.Close())
+		require.NoError(rt, car.Close())
+		require.NoError(rt, a.CheckLeaks())
+	})
 }
