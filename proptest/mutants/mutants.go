@@ -232,4 +232,13 @@ var List = []Mutant{
 		Desc: "a pidfd of an exited task still resolves (pidfd_get_pid()/pid_task() return NULL after release_task(): -ENOENT)",
 		Pkgs: lsPkgs,
 	},
+	{
+		Name: "mptcp-subflow-clones-storage",
+		File: "localstorage/active.go",
+		Old:  `	ssk := NewSock(sk.net)`,
+		New: `	ssk := NewSock(sk.net)
+	_ = e.SkClone(sk, ssk)`,
+		Desc: "mptcp_subflow_create_socket() makes the first subflow with sock_create_kern(): nothing calls bpf_sk_storage_clone() on the active side, so the subflow starts without the msk's BPF_F_CLONE elements",
+		Pkgs: lsPkgs,
+	},
 }
