@@ -81,6 +81,12 @@ const (
 	// IPv6, with the default tunnel encapsulation limit option (4) in a
 	// destination options header on transmit.
 	KindIP6Tnl = "ip6tnl"
+	// KindIP6GRE is ip6gre (IP inside GRE over IPv6) and KindIP6GRETap
+	// ip6gretap (Ethernet inside GRE over IPv6): ip6_gre's __gre6_xmit
+	// and ip6gre_rcv on top of ip6_tnl_xmit / __ip6_tnl_rcv, with the same
+	// default encapsulation limit option.
+	KindIP6GRE    = "ip6gre"
+	KindIP6GRETap = "ip6gretap"
 )
 
 // DeviceConfig is one network device. A veth pair is declared once, on one
@@ -110,9 +116,9 @@ type DeviceConfig struct {
 	// Local and Remote are a tunnel's endpoints (in LinkNetns); VNI is the
 	// VXLAN/Geneve id or the GRE key; Port the UDP port of a UDP tunnel.
 	// Their family is the underlay's: IPv4 for gre, gretap, ipip and sit;
-	// IPv6 for ip6tnl; either for vxlan and geneve (an IPv6 remote makes
-	// the device use the IPv6 UDP tunnel socket, bound to :: with
-	// IPV6_V6ONLY, and udp_tunnel6_xmit_skb).
+	// IPv6 for ip6tnl, ip6gre and ip6gretap; either for vxlan and geneve
+	// (an IPv6 remote makes the device use the IPv6 UDP tunnel socket,
+	// bound to :: with IPV6_V6ONLY, and udp_tunnel6_xmit_skb).
 	Local, Remote netip.Addr
 	VNI           uint32
 	Port          uint16

@@ -1,7 +1,8 @@
 // Package netstack models the Linux network stack paths that decide where
 // per-packet metadata survives: namespaces, devices (NIC with native or
 // generic XDP, veth pairs, loopback, dummy, bridge, vxlan and geneve over
-// IPv4 or IPv6, gre, gretap, ipip, sit, ip6tnl), addresses, longest-prefix routes, static neighbours,
+// IPv4 or IPv6, gre, gretap, ipip, sit, ip6tnl, ip6gre, ip6gretap),
+// addresses, longest-prefix routes, static neighbours,
 // packet taps, UDP/TCP sockets with cgroup membership and socket filters,
 // TCP connection state (listeners' requests and children in a bounded
 // table, connecting sockets; tcp.go describes what it models and what it
@@ -46,8 +47,8 @@
 //	   │     fragments: ipv6_frag_rcv → ip6_frag_queue → ip6_frag_reasm
 //	   │     (skb_morph onto the offset-0 fragment), resubmitted) →
 //	   │     UDP / TCP as above (AF_INET6 sockets, dual-stack on ::; the
-//	   │     IPv6 vxlan/geneve socket decapsulates), ip6ip6 / ip4ip6 →
-//	   │     ip6_tnl_rcv (scrub xnet) → GRO cells → RX again,
+//	   │     IPv6 vxlan/geneve socket decapsulates), ip6ip6 / ip4ip6 /
+//	   │     GRE → ip6_tnl_rcv (scrub xnet) → GRO cells → RX again,
 //	   │     ICMPv6 consumed, unknown → IP_NOPROTO
 //	   └─ forward: ip6_forward (forwarding sysctl, hop limit, MTU: no
 //	         fragmentation, skb_cow) → ip6_finish_output2 (ETH_P_IPV6)
@@ -119,7 +120,7 @@
 //     (net.ipv6.conf.all.disable_ipv6); forwarding is its own sysctl
 //     (IPv6Forwarding). Not modelled: routing headers with segments left
 //     (SRH; dropped NOT_SPECIFIED, as ipv6_srh_rcv does with seg6
-//     disabled), hop-by-hop option semantics (options are skipped), ip6gre,
+//     disabled), hop-by-hop option semantics (options are skipped),
 //     TPROXY for IPv6, netfilter's defragmentation (nf_ct_frag6).
 //   - Neighbours are static; a veth or bridge peer's address resolves as if
 //     ARP had completed; otherwise NEIGH_FAILED.

@@ -316,7 +316,7 @@ func llReservedSpace(d *Device) int {
 
 func hardHeaderLen(d *Device) int {
 	switch d.kind {
-	case KindGRE, KindIPIP, KindSIT, KindIP6Tnl:
+	case KindGRE, KindIPIP, KindSIT, KindIP6Tnl, KindIP6GRE:
 		return 0
 	}
 	return ethHlen

@@ -160,7 +160,7 @@ func (s *Stack) joined6(ns *Netns, g netip.Addr) bool {
 // segments left 0 skipped; a fragment header handed to ipv6_frag_rcv,
 // which queues the fragment or resubmits the reassembled datagram), then
 // the final protocol: UDP (udpv6_rcv), TCP (tcp_v6_rcv), IPv6 or IPv4 in
-// IPv6 (ip6ip6_rcv / ip4ip6_rcv of ip6_tunnel), ICMPv6 (icmpv6_rcv
+// IPv6 (ip6ip6_rcv / ip4ip6_rcv of ip6_tunnel), GRE (ip6_gre's gre_rcv), ICMPv6 (icmpv6_rcv
 // consumes it), no next header (ipv6_nodata_rcv consumes it); a protocol
 // without a handler drops with IP_NOPROTO. Not modelled: routing headers
 // with segments left (SRH processing; seg6 is disabled by default, where
@@ -211,6 +211,8 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 		s.tcpRcv(b, ns, ip.dst, OpTCP6Rcv)
 	case ipprotoIPv6, ipprotoIPIP:
 		s.ip6TnlRcv(b, ns, ip, next)
+	case ipprotoGRE:
+		s.gre6Rcv(b, ns, ip)
 	case nexthdrICMPv6:
 		s.traceOp(LayerL4, OpICMPv6Rcv, b)
 		s.consume(b, DeliverOther, -1) // icmpv6_rcv: handled, consume_skb

@@ -338,7 +338,7 @@ func (s *Stack) addDev(d *Device) {
 	d.ifindex = int32(len(n.devs))
 	n.devs = append(n.devs, d)
 	s.devs = append(s.devs, d)
-	if d.mac == ([6]byte{}) && d.kind != KindLoopback && d.kind != KindIPIP && d.kind != KindGRE && d.kind != KindSIT && d.kind != KindIP6Tnl {
+	if d.mac == ([6]byte{}) && d.kind != KindLoopback && d.kind != KindIPIP && d.kind != KindGRE && d.kind != KindSIT && d.kind != KindIP6Tnl && d.kind != KindIP6GRE {
 		i := len(s.devs)
 		d.mac = [6]byte{0x02, 0x5e, byte(n.id >> 8), byte(n.id), byte(i >> 8), byte(i)}
 	}
@@ -397,7 +397,8 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("%s: empty or duplicate name in namespace %s", what, n.name)
 		}
 		switch dc.Kind {
-		case KindNIC, KindDummy, KindVeth, KindBridge, KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT, KindIP6Tnl:
+		case KindNIC, KindDummy, KindVeth, KindBridge, KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT, KindIP6Tnl,
+			KindIP6GRE, KindIP6GRETap:
 		default:
 			return cfgErr("%s: unknown kind %q", what, dc.Kind)
 		}
@@ -425,7 +426,7 @@ func (s *Stack) build(maxVal int) error {
 			}
 		}
 		switch dc.Kind {
-		case KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT, KindIP6Tnl:
+		case KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT, KindIP6Tnl, KindIP6GRE, KindIP6GRETap:
 			ln, err := nsOf(what+" link", nsName(firstNonEmpty(dc.LinkNetns, dc.Netns)))
 			if err != nil {
 				return err

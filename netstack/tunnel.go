@@ -33,7 +33,7 @@ func greHdrLen(d *Device) int {
 }
 
 func isL2Tunnel(d *Device) bool {
-	return d.kind == KindVXLAN || d.kind == KindGeneve || d.kind == KindGRETap
+	return d.kind == KindVXLAN || d.kind == KindGeneve || d.kind == KindGRETap || d.kind == KindIP6GRETap
 }
 
 // tunnelXmit models the xmit of vxlan (vxlan_xmit_one), geneve

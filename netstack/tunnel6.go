@@ -33,9 +33,9 @@ func tunnelAddrsErr(kind string, local, remote netip.Addr) string {
 	switch kind {
 	case KindVXLAN, KindGeneve:
 		return ""
-	case KindIP6Tnl:
+	case KindIP6Tnl, KindIP6GRE, KindIP6GRETap:
 		if !remote.Is6() {
-			return "an ip6tnl tunnel needs an IPv6 remote (and local)"
+			return "an " + kind + " tunnel needs an IPv6 remote (and local)"
 		}
 		return ""
 	}
@@ -54,6 +54,8 @@ func encapLen6(d *Device) int {
 		return ethHlen + ip6Hlen + udpHlen + geneveHlen
 	case KindIP6Tnl:
 		return ethHlen + ip6Hlen + 8 // the encapsulation limit option
+	case KindIP6GRE, KindIP6GRETap:
+		return ethHlen + ip6Hlen + 8 + greHdrLen(d)
 	}
 	return 0
 }
@@ -157,29 +159,34 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
 			s.drop(b, skb.DropNotSpecified, OpIP6TunnelXmit) // ip6_tnl_start_xmit: tx_err
 			return
 		}
-		b.Scrub(xnet)
-		need := llReservedSpace(out) + ip6Hlen + 8
-		if b.Headroom() < need || b.Shared() || (b.SkbCloned() && !b.CloneWritable(0)) {
-			nb, err := b.ReallocHeadroom(need)
-			if err != nil {
-				s.drop(b, skb.DropNomem, OpIP6TunnelXmit)
-				return
-			}
-			if sk, ok := b.Sk().(*Socket); ok {
-				sk.initFns()
-				nb.SetOwner(sk, sk.wfreeFn) // skb_set_owner_w(new_skb, skb->sk)
-				sk.wmem += nb.Truesize()
-			}
-			s.consumeSkb(b)
-			b = nb
+		if b = s.ip6TnlXmitPrep(b, out, xnet, 0); b == nil {
+			return
 		}
-		// ipv6_push_frag_opts(init_tel_txopt(encap_limit)).
-		o := b.Push(8)
-		o[0], o[1] = inner, 0
-		o[2], o[3], o[4] = ipv6TLVTnlEncapLimit, 1, ip6TnlEncapLimit
-		o[5], o[6], o[7] = ipv6TLVPadN, 1, 0
-		next = nexthdrDest
-		label = flowLabelFromHash(b, src, d.remote, inner, 0, 0)
+		next, label = s.ip6TnlEncapLimit(b, inner, src, d.remote)
+	case KindIP6GRE, KindIP6GRETap:
+		// ip6gre_tunnel_xmit / ip6gre_tap_xmit -> __gre6_xmit: the GRE
+		// header (ETH_P_TEB for the tap, else the payload's protocol) is
+		// pushed first (skb_cow_head for it), then ip6_tnl_xmit(NEXTHDR_GRE).
+		gh := greHdrLen(d)
+		if err := b.CowHead(llReservedSpace(out) + ip6Hlen + 8 + gh); err != nil {
+			s.drop(b, skb.DropNomem, OpIP6TunnelXmit)
+			return
+		}
+		p := b.H().Protocol
+		if d.kind == KindIP6GRETap {
+			p = ethPTEB
+		}
+		g := b.Push(gh)
+		clear(g)
+		binary.BigEndian.PutUint16(g[2:4], p)
+		if d.vni != 0 {
+			g[0] = 0x20 // GRE_KEY
+			binary.BigEndian.PutUint32(g[4:8], d.vni)
+		}
+		if b = s.ip6TnlXmitPrep(b, out, xnet, 0); b == nil {
+			return
+		}
+		next, label = s.ip6TnlEncapLimit(b, ipprotoGRE, src, d.remote)
 	}
 	h := b.H()
 	pl := b.Len()
@@ -190,12 +197,50 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
 	s.ip6LocalOut(b, ln, out, nh, nil)
 }
 
-// findIP6Tunnel models ip6_tnl_lookup: an ip6tnl device that is up
-// (IFF_UP), whose link namespace is ns, whose remote is the outer source
-// and whose local (when set) is the outer destination.
-func (s *Stack) findIP6Tunnel(ns *Netns, ip ipv6) *Device {
+// ip6TnlXmitPrep models ip6_tnl_xmit up to the headers:
+// skb_scrub_packet(skb, xnet), then a short headroom, a shared skb or a
+// clone whose header is not writable gets skb_realloc_headroom (the new
+// skb owned by the sender, skb_set_owner_w; the old one consumed). Returns
+// the skb to push on, or nil when it was dropped. Takes ownership of skb.
+func (s *Stack) ip6TnlXmitPrep(b *skb.Buff, out *Device, xnet bool, extra int) *skb.Buff {
+	b.Scrub(xnet)
+	need := llReservedSpace(out) + ip6Hlen + 8 + extra
+	if b.Headroom() >= need && !b.Shared() && (!b.SkbCloned() || b.CloneWritable(0)) {
+		return b
+	}
+	nb, err := b.ReallocHeadroom(need)
+	if err != nil {
+		s.drop(b, skb.DropNomem, OpIP6TunnelXmit)
+		return nil
+	}
+	if sk, ok := b.Sk().(*Socket); ok {
+		sk.initFns()
+		nb.SetOwner(sk, sk.wfreeFn) // skb_set_owner_w(new_skb, skb->sk)
+		sk.wmem += nb.Truesize()
+	}
+	s.consumeSkb(b)
+	return nb
+}
+
+// ip6TnlEncapLimit pushes the destination options header with the tunnel
+// encapsulation limit option (ipv6_push_frag_opts of init_tel_txopt) in
+// front of a payload of protocol inner and returns the outer next header
+// and the automatic flow label (ip6_make_flowlabel).
+func (s *Stack) ip6TnlEncapLimit(b *skb.Buff, inner uint8, src, dst netip.Addr) (uint8, uint32) {
+	o := b.Push(8)
+	o[0], o[1] = inner, 0
+	o[2], o[3], o[4] = ipv6TLVTnlEncapLimit, 1, ip6TnlEncapLimit
+	o[5], o[6], o[7] = ipv6TLVPadN, 1, 0
+	return nexthdrDest, flowLabelFromHash(b, src, dst, inner, 0, 0)
+}
+
+// findIP6Tunnel models ip6_tnl_lookup / ip6gre_tunnel_lookup: a device of
+// kind that is up (IFF_UP), whose link namespace is ns, whose remote is the
+// outer source, whose local (when set) is the outer destination and whose
+// key (GRE) is key.
+func (s *Stack) findIP6Tunnel(ns *Netns, ip ipv6, kind string, key uint32) *Device {
 	for _, d := range s.devs {
-		if d.kind != KindIP6Tnl || !d.up || d.linkNs != ns || d.remote != ip.src {
+		if d.kind != kind || !d.up || d.linkNs != ns || d.remote != ip.src || (kind != KindIP6Tnl && d.vni != key) {
 			continue
 		}
 		if d.local.IsValid() && d.local != ip.dst {
@@ -208,14 +253,11 @@ func (s *Stack) findIP6Tunnel(ns *Netns, ip ipv6) *Device {
 
 // ip6TnlRcv models ip6ip6_rcv / ip4ip6_rcv -> ipxip6_rcv (data at the
 // inner header): no tunnel (or one that is down) is tunnel6_rcv's ICMPv6
-// port unreachable and kfree_skb (NOT_SPECIFIED); iptunnel_pull_header(skb, 0, inner protocol,
-// false); __ip6_tnl_rcv: skb->dev = the tunnel, the mac header reset at the
-// inner header (an L3 tunnel), the network header reset, IP6CB cleared,
-// __skb_tunnel_rx (hash cleared unless L4, queue_mapping 0,
-// skb_scrub_packet(skb, !net_eq(net, dev_net(dev)))), skb_scrub_packet
-// again with the same xnet, then gro_cells_receive. Takes ownership of skb.
+// port unreachable and kfree_skb (NOT_SPECIFIED); otherwise
+// iptunnel_pull_header(skb, 0, inner protocol, false) and __ip6_tnl_rcv.
+// Takes ownership of skb.
 func (s *Stack) ip6TnlRcv(b *skb.Buff, ns *Netns, ip ipv6, next uint8) {
-	d := s.findIP6Tunnel(ns, ip)
+	d := s.findIP6Tunnel(ns, ip, KindIP6Tnl, 0)
 	if d == nil {
 		s.drop(b, skb.DropNotSpecified, OpIP6TnlRcv)
 		return
@@ -224,10 +266,64 @@ func (s *Stack) ip6TnlRcv(b *skb.Buff, ns *Netns, ip ipv6, next uint8) {
 	if next == ipprotoIPIP {
 		proto = ethPIP
 	}
-	xnet := d.linkNs != d.ns
 	s.pullHeader(b, 0, proto, false) // iptunnel_pull_header(skb, 0, tpi->proto, false)
-	setDev(b, d)
-	b.ResetMacHeader()
+	s.ip6TnlRcvFinish(b, d)
+}
+
+// gre6Rcv models ip6_gre's gre_rcv -> gre_parse_header -> ip6gre_rcv
+// (data at the GRE header): a short header or no tunnel of the kind
+// (ip6gretap for ETH_P_TEB, else ip6gre) with the endpoints and key is
+// kfree_skb (NOT_SPECIFIED, after the ICMPv6 port unreachable);
+// otherwise the GRE header is pulled (iptunnel_pull_header, xnet false)
+// and ip6_tnl_rcv -> __ip6_tnl_rcv runs. Takes ownership of skb.
+func (s *Stack) gre6Rcv(b *skb.Buff, ns *Netns, ip ipv6) {
+	data := b.Data()
+	if len(data) < greHlen {
+		s.drop(b, skb.DropNotSpecified, OpIP6TnlRcv)
+		return
+	}
+	proto := binary.BigEndian.Uint16(data[2:4])
+	hdr := greHlen
+	var key uint32
+	if data[0]&0x20 != 0 {
+		if len(data) < greKeyHlen {
+			s.drop(b, skb.DropNotSpecified, OpIP6TnlRcv)
+			return
+		}
+		key = binary.BigEndian.Uint32(data[4:8])
+		hdr = greKeyHlen
+	}
+	kind := KindIP6GRE
+	if proto == ethPTEB {
+		kind = KindIP6GRETap
+	}
+	d := s.findIP6Tunnel(ns, ip, kind, key)
+	if d == nil {
+		s.drop(b, skb.DropNotSpecified, OpIP6TnlRcv)
+		return
+	}
+	s.pullHeader(b, hdr, proto, false)
+	s.ip6TnlRcvFinish(b, d)
+}
+
+// ip6TnlRcvFinish models __ip6_tnl_rcv with data at the inner packet: an
+// Ethernet tunnel (ip6gretap) runs eth_type_trans on the inner frame,
+// others set skb->dev and reset the mac header at the inner packet; the
+// network header is reset, IP6CB cleared, __skb_tunnel_rx (hash cleared
+// unless L4, queue_mapping 0, skb_scrub_packet(skb, !net_eq(net,
+// dev_net(dev)))), skb_scrub_packet again with the same xnet, then
+// gro_cells_receive. Takes ownership of skb.
+func (s *Stack) ip6TnlRcvFinish(b *skb.Buff, d *Device) {
+	xnet := d.linkNs != d.ns
+	if d.kind == KindIP6GRETap {
+		if !s.ethTypeTrans(b, d) {
+			s.drop(b, skb.DropNotSpecified, OpIP6TnlRcv) // pskb_may_pull(skb, ETH_HLEN) failed
+			return
+		}
+	} else {
+		setDev(b, d)
+		b.ResetMacHeader()
+	}
 	b.ResetNetworkHeader()
 	h := b.H()
 	clear(h.CB[:sizeofIP6CB])

@@ -10,7 +10,10 @@ import (
 	"github.com/skbsim/skbsim/carrier"
 )
 
-var macTun = [6]byte{0x02, 0, 0, 0, 0x20, 1}
+var (
+	macTun = [6]byte{0x02, 0, 0, 0, 0x20, 1}
+	macTB  = [6]byte{0x02, 0, 0, 0, 0x20, 2}
+)
 
 // outer6 wraps payload (the bytes after the IPv6 header) in Ethernet and an
 // IPv6 header from 2001:db8::9 to the NIC's 2001:db8::1 with next header
@@ -59,10 +62,19 @@ func decap6Config(kind, tunNs string) *Config {
 		Programs: []ProgramConfig{{Name: "mark", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActSetMark, Value: 7}}}},
 		Entries:  []EntryConfig{{Dev: "eth0"}},
 	}
-	if kind == KindIP6Tnl {
+	if kind == KindIP6Tnl || kind == KindIP6GRE {
 		cfg.Devices[1].MAC = [6]byte{}
 	}
 	return cfg
+}
+
+// gre6Hdr is a GRE header with the key option.
+func gre6Hdr(proto uint16, key uint32) []byte {
+	g := make([]byte, greKeyHlen)
+	g[0] = 0x20
+	binary.BigEndian.PutUint16(g[2:4], proto)
+	binary.BigEndian.PutUint32(g[4:8], key)
+	return g
 }
 
 // TestTunnel6Decap: vxlan_rcv and geneve_udp_encap_recv on the IPv6 UDP
@@ -91,6 +103,10 @@ func TestTunnel6Decap(t *testing.T) {
 		{"ip6ip6 behind the encapsulation limit option", KindIP6Tnl,
 			outer6(nexthdrDest, append([]byte{ipprotoIPv6, 0, 4, 1, 4, 1, 1, 0}, innerV6...)), 1, ""},
 		{"no ip6tnl for the source", KindVXLAN, outer6(ipprotoIPv6, innerV6), -1, "SKB_DROP_REASON_NOT_SPECIFIED@ip6_tnl_rcv"},
+		{"ip6gre", KindIP6GRE, outer6(ipprotoGRE, append(gre6Hdr(ethPIP, 42), innerV4...)), 0, ""},
+		{"ip6gretap", KindIP6GRETap, outer6(ipprotoGRE, append(gre6Hdr(ethPTEB, 42),
+			buildFrame(frameOpts{dstMAC: macTun, srcMAC: macA, src: "10.9.0.1", dst: "10.9.0.2", sport: 1, dport: 9999, payload: 32})...)), 0, ""},
+		{"ip6gre wrong key", KindIP6GRE, outer6(ipprotoGRE, append(gre6Hdr(ethPIP, 41), innerV4...)), -1, "SKB_DROP_REASON_NOT_SPECIFIED@ip6_tnl_rcv"},
 	} {
 		for _, tunNs := range []string{HostNetns, "c"} {
 			t.Run(tc.name+"/"+tunNs, func(t *testing.T) {
@@ -171,7 +187,6 @@ func tunnel6Pair(kind string) *Config {
 	if kind == KindSIT {
 		bits = 24
 	}
-	macTB := [6]byte{0x02, 0, 0, 0, 0x20, 2}
 	cfg := &Config{
 		Namespaces: []NamespaceConfig{{Name: "A"}, {Name: "B"}},
 		Devices: []DeviceConfig{
@@ -191,7 +206,7 @@ func tunnel6Pair(kind string) *Config {
 		},
 		Entries: []EntryConfig{{Kind: EntryTX, Netns: "A", Socket: "tx"}},
 	}
-	if kind == KindIP6Tnl || kind == KindSIT {
+	if kind == KindIP6Tnl || kind == KindSIT || kind == KindIP6GRE {
 		cfg.Devices[1].MAC, cfg.Devices[2].MAC, cfg.Neighbours = [6]byte{}, [6]byte{}, nil
 	}
 	return cfg
@@ -202,7 +217,8 @@ func tunnel6Pair(kind string) *Config {
 // those udp_tunnel6_xmit_skb (vxlan, geneve: UDP to the tunnel port over
 // IPv6), ip6_tnl_xmit (a destination options header with the tunnel
 // encapsulation limit 4 before the inner packet, an automatic flow label)
-// and ipip6_tunnel_xmit (sit: IPv4 protocol 41) write.
+// and ipip6_tunnel_xmit (sit: IPv4 protocol 41) write; __gre6_xmit pushes
+// the GRE header (the key, ETH_P_TEB for ip6gretap) before ip6_tnl_xmit.
 func TestTunnel6RoundTrip(t *testing.T) {
 	v4 := buildFrame(frameOpts{src: "10.9.0.1", dst: "10.9.0.2", sport: 40000, dport: 9999, payload: 64, noEth: true})
 	v6 := buildFrame6(frame6{src: "fd99::1", dst: "fd99::2", dport: 9998, payload: 64})[ethHlen:]
@@ -237,6 +253,17 @@ func TestTunnel6RoundTrip(t *testing.T) {
 			ip := o[ethHlen:]
 			require.Equal(t, uint8(ipprotoIPv6), ip[ip6Hlen])
 			require.Equal(t, byte(0x60), ip[ip6Hlen+8]&0xf0)
+		}},
+		{"ip6gre", KindIP6GRE, v4, 1, func(t *testing.T, o []byte) {
+			ip := o[ethHlen:]
+			require.Equal(t, uint8(nexthdrDest), ip[6])
+			require.Equal(t, uint8(ipprotoGRE), ip[ip6Hlen])
+			require.Equal(t, gre6Hdr(ethPIP, 7), ip[ip6Hlen+8:ip6Hlen+16])
+		}},
+		{"ip6gretap", KindIP6GRETap, v4, 1, func(t *testing.T, o []byte) {
+			ip := o[ethHlen:]
+			require.Equal(t, gre6Hdr(ethPTEB, 7), ip[ip6Hlen+8:ip6Hlen+16])
+			require.Equal(t, macTB[:], ip[ip6Hlen+16:ip6Hlen+22], "the inner Ethernet header")
 		}},
 		{"sit 6in4", KindSIT, v6, 2, func(t *testing.T, o []byte) {
 			require.Equal(t, uint16(ethPIP), binary.BigEndian.Uint16(o[12:14]))

@@ -248,15 +248,16 @@ func (s *Scenario) progIndex(p *netstack.ProgramConfig) int {
 func (s *Scenario) checkDevice(dv *netstack.DeviceConfig, p Pos) error {
 	switch dv.Kind {
 	case netstack.KindVXLAN, netstack.KindGeneve, netstack.KindGRE, netstack.KindGRETap, netstack.KindIPIP, netstack.KindSIT,
-		netstack.KindIP6Tnl:
+		netstack.KindIP6Tnl, netstack.KindIP6GRE, netstack.KindIP6GRETap:
 		// ip_tunnel_lookup / ip6_tnl_lookup / vxlan_find_sock need the
 		// endpoints, of the underlay's family: IPv4 for gre, gretap, ipip
-		// and sit, IPv6 for ip6tnl, either for vxlan and geneve.
+		// and sit, IPv6 for ip6tnl, ip6gre and ip6gretap, either for vxlan
+		// and geneve.
 		want := "an IPv4"
 		switch dv.Kind {
 		case netstack.KindVXLAN, netstack.KindGeneve:
 			want = "an IPv4 or IPv6"
-		case netstack.KindIP6Tnl:
+		case netstack.KindIP6Tnl, netstack.KindIP6GRE, netstack.KindIP6GRETap:
 			want = "an IPv6"
 		}
 		ok := dv.Remote.IsValid() && (!dv.Local.IsValid() || dv.Local.Is4() == dv.Remote.Is4())

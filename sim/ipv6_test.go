@@ -137,12 +137,13 @@ func TestReplayIPv6Reassembly(t *testing.T) {
 	assert.EqualValues(t, 1, Count(rep.Drops, "NOT_SPECIFIED"), "the overlapping fragment")
 }
 
-// TestParseIPv6Tunnels: ip6tnl is a device kind; tunnels' endpoint
+// TestParseIPv6Tunnels: ip6tnl, ip6gre and ip6gretap are device kinds; tunnels' endpoint
 // families are checked at their line.
 func TestParseIPv6Tunnels(t *testing.T) {
 	ok := "devices:\n  - {name: eth0, kind: nic, addr: 2001:db8::1/64}\n" +
 		"  - {name: t6, kind: ip6tnl, remote: 2001:db8::9, local: 2001:db8::1}\n" +
-		"  - {name: vx6, kind: vxlan, remote: 2001:db8::9, vni: 5}\nentry: {dev: eth0}\n"
+		"  - {name: vx6, kind: vxlan, remote: 2001:db8::9, vni: 5}\n" +
+		"  - {name: g6, kind: ip6gretap, remote: 2001:db8::9, vni: 5}\nentry: {dev: eth0}\n"
 	_, err := Parse("ok.yaml", []byte(ok))
 	require.NoError(t, err)
 	for _, tc := range []struct{ src, want string }{
