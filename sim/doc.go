@@ -76,7 +76,7 @@
 //	  - pod
 //	devices:
 //	  - name: eth0
-//	    kind: nic                      # nic dummy veth bridge vxlan geneve gre gretap ipip sit
+//	    kind: nic                      # nic dummy veth bridge vxlan geneve gre gretap ipip sit ip6tnl ip6gre ip6gretap
 //	    netns: host
 //	    mac: 02:00:00:00:00:01         # default: deterministic
 //	    addr: [192.0.2.1/24]           # one prefix or a list
@@ -89,6 +89,7 @@
 //	  - {name: veth0, kind: veth, peer: eth0, peer_netns: pod, addr: 10.0.0.1/24, peer_addr: 10.0.0.2/24, peer_mac: 02:00:00:00:00:03, peer_xdp: native, peer_gro: on}
 //	  - {name: br0, kind: bridge}
 //	  - {name: vx0, kind: vxlan, master: br0, local: 192.0.2.1, remote: 192.0.2.2, vni: 42, port: 4789, link_netns: host}
+//	  - {name: t6, kind: ip6tnl, local: 2001:db8::1, remote: 2001:db8::2}   # IPv6 underlay (vxlan, geneve: either family)
 //	routes:
 //	  - {netns: host, dst: 10.0.0.0/24, dev: veth0, via: 10.0.0.2}   # dst "default" is 0.0.0.0/0
 //	  - {netns: pod, dst: 192.168.0.0/16, dev: lo, type: local}      # local table (RTN_LOCAL): AnyIP
