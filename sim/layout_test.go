@@ -60,11 +60,13 @@ entry: {dev: eth0}
 	}
 	assert.Len(t, got, 11)
 
-	// Hooks the scenario files do not attach yet, and a hook without a
-	// known attach point, still print every field after its kind.
+	// sockops and lsm programs (set in Go here), and a hook without a
+	// known attach point, which still prints every field after its kind.
 	s.Stack.Programs = []netstack.ProgramConfig{
 		{Name: "ops", Hook: carrier.HookSockOps, Netns: "host", Cgroup: "/srv"},
 		{Name: "lsm", Hook: carrier.HookLSM, Netns: "host"},
+		{Name: "lsm_req", Hook: carrier.HookLSM, Netns: "host", Event: netstack.EventInetConnRequest},
+		{Name: "ops_passive", Hook: carrier.HookSockOps, Netns: "host", Event: netstack.EventPassiveEstablished},
 		{Name: "odd", Hook: carrier.NumHooks, Netns: "pod", Dev: "eth0", Socket: "app"},
 		{Name: "bare", Hook: carrier.NumHooks, Netns: "pod"},
 	}
@@ -72,5 +74,6 @@ entry: {dev: eth0}
 	for _, p := range layoutOf(s).progs {
 		wheres = append(wheres, p.where)
 	}
-	assert.Equal(t, []string{"cgroup /srv", "cgroup /", "dev pod/eth0, socket app", "netns pod"}, wheres)
+	assert.Equal(t, []string{"cgroup /srv", "lsm inet_conn_established", "lsm inet_conn_request",
+		"cgroup / event passive_established", "dev pod/eth0, socket app", "netns pod"}, wheres)
 }

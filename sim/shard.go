@@ -105,8 +105,22 @@ func progWhere(s *Scenario, p netstack.ProgramConfig) string {
 			}
 		}
 		return "socket " + ns + "/" + p.Socket
-	case carrier.HookCgroupIngress, carrier.HookCgroupEgress, carrier.HookSockOps, carrier.HookLSM:
+	case carrier.HookCgroupIngress, carrier.HookCgroupEgress:
 		return cgroup()
+	case carrier.HookSockOps:
+		// A sockops program is attached to a cgroup; Event narrows it to
+		// one callback ("" is every callback with an skb).
+		if p.Event != "" {
+			return cgroup() + " event " + p.Event
+		}
+		return cgroup()
+	case carrier.HookLSM:
+		// BPF LSM programs attach to the LSM hook itself, for the whole
+		// system: no cgroup, no namespace.
+		if p.Event == "" {
+			return "lsm " + netstack.EventInetConnEstablished
+		}
+		return "lsm " + p.Event
 	case carrier.HookTracepoint:
 		if p.Event == "" {
 			return "event " + netstack.EventKfreeSkb
