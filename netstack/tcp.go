@@ -449,10 +449,18 @@ func (s *Stack) tcpActive(b *skb.Buff, sk *Socket, syn, ack, rst, fin bool, op O
 			// which the model does not follow: the state stays.
 			return true
 		}
-		// discard_and_undo: an ACK without SYN (the kernel says
-		// SKB_DROP_REASON_TCP_FLAGS, which skb.DropReason does not have
-		// yet), a bare RST or a segment without ACK, RST or SYN.
-		s.drop(b, skb.DropNotSpecified, op)
+		// discard_and_undo, with the reason tcp_rcv_synsent_state_process
+		// sets: an ACK without SYN is TCP_FLAGS, a RST without ACK is
+		// TCP_RESET, a segment without ACK, RST or SYN keeps
+		// NOT_SPECIFIED.
+		switch {
+		case ack:
+			s.drop(b, skb.DropTCPFlags, op)
+		case rst:
+			s.drop(b, skb.DropTCPReset, op)
+		default:
+			s.drop(b, skb.DropNotSpecified, op)
+		}
 		return false
 	case tcpEstablished, tcpCloseWait:
 		switch {

@@ -62,6 +62,13 @@ const (
 	// DropBPFCgroupEgress is ip_finish_output() / ip6_finish_output() when
 	// a BPF_PROG_TYPE_CGROUP_SKB egress program refuses the packet.
 	DropBPFCgroupEgress
+	// DropTCPFlags is a segment whose flags are invalid in the socket's
+	// state, such as an ACK without SYN in SYN_SENT
+	// (tcp_rcv_synsent_state_process, v5.19+).
+	DropTCPFlags
+	// DropTCPReset is a RST the state does not accept, such as one
+	// without ACK in SYN_SENT.
+	DropTCPReset
 	numDropReasons
 )
 
@@ -114,6 +121,8 @@ var dropNames = [numDropReasons]string{
 	DropMacInvalidSource:     "SKB_DROP_REASON_MAC_INVALID_SOURCE",
 	DropIPInAddrErrors:       "SKB_DROP_REASON_IP_INADDRERRORS",
 	DropBPFCgroupEgress:      "SKB_DROP_REASON_BPF_CGROUP_EGRESS",
+	DropTCPFlags:             "SKB_DROP_REASON_TCP_FLAGS",
+	DropTCPReset:             "SKB_DROP_REASON_TCP_RESET",
 }
 
 // Name returns the kernel identifier, such as "SKB_DROP_REASON_NOMEM".
