@@ -52,11 +52,15 @@ import (
 //     FIN_WAIT*, TIME_WAIT) are not tracked: a FIN removes the entry, and
 //     later segments of the flow go to the listener like segments of any
 //     flow the table does not hold.
-//   - What happens to the skb itself is unchanged for listeners: a segment
-//     without payload is consumed, data is queued, whatever the state.
-//     Only a connecting socket drops: segments that are not a SYN-ACK in
-//     SYN_SENT (the kernel's discard_and_undo), and every segment once it
-//     is closed (RST), since it is no longer hashed (NO_SOCKET).
+//   - What happens to the skb itself: a segment tcp_check_req answers with
+//     NULL (a retransmitted SYN, an out-of-window segment, RST or a new
+//     SYN to a request, a segment without ACK) is dropped as tcp_v4_rcv
+//     does (NOT_SPECIFIED); otherwise, for a listener and its children, a
+//     segment without payload is consumed and data is queued, whatever the
+//     state. A connecting socket drops segments that are not a SYN-ACK in
+//     SYN_SENT (the kernel's discard_and_undo, with its reasons), and every
+//     segment once it is closed (RST), since it is no longer hashed
+//     (NO_SOCKET).
 //   - The table is bounded (Options.TCPConnections): a set of tcpWays
 //     entries per hash, and a new request in a full set evicts the entry
 //     used longest ago (TCPStats.Evicted). An evicted flow is one the table
@@ -170,9 +174,13 @@ type TCPStats struct {
 	// (tcp_check_req -> child), ActiveEstablished SYN-ACKs that completed
 	// a connect() (tcp_finish_connect).
 	PassiveEstablished, ActiveEstablished uint64
-	// Resets are requests and connections ended by RST, Fins passive
-	// connections ended by FIN.
+	// Resets are requests and connections ended by RST (and requests
+	// ended by a new SYN: embryonic_reset), Fins passive connections
+	// ended by FIN.
 	Resets, Fins uint64
+	// SynRetransmits are retransmitted SYNs that reached a request
+	// (tcp_check_req resends the SYN-ACK and drops them).
+	SynRetransmits uint64
 	// Evicted are entries a new request pushed out of a full set.
 	Evicted uint64
 	// Live is the number of entries in the table now.
@@ -377,21 +385,44 @@ func (s *Stack) tcpStateProcess(b *skb.Buff, sk *Socket, f *tcpFlow, op Op) bool
 	c.used = s.cur
 	switch c.state {
 	case tcpNewSynRecv:
-		// tcp_check_req(): a retransmitted SYN makes it resend the SYN-ACK
-		// and an out-of-window segment an ACK (neither modelled); RST drops
-		// the request; an acceptable ACK makes the child.
+		// tcp_check_req() on the request sock, in its order. Every
+		// segment it answers with NULL is freed by tcp_v4_rcv's
+		// discard_and_relse -> discard_it: kfree_skb_reason with
+		// NOT_SPECIFIED (tcp_check_req sets a reason only for PAWS, TSecr
+		// and listen overflow, which the model does not reach).
+		isn := c.rcvNxt - 1
 		switch {
-		case rst:
+		case syn && !ack && !rst && seq == isn:
+			// A pure retransmitted SYN: inet_rtx_syn_ack resends the
+			// SYN-ACK (not modelled), the SYN is dropped.
+			t.stats.SynRetransmits++
+			s.drop(b, skb.DropNotSpecified, op)
+			return false
+		case seq-c.rcvNxt >= tcpReqWindow:
+			// Out of window (tcp_in_window, on seq): an ACK is sent (not
+			// modelled) and the segment dropped; the request stays.
+			s.drop(b, skb.DropNotSpecified, op)
+			return false
+		case rst || syn:
+			// embryonic_reset (a SYN at rcv_isn has been truncated to its
+			// ACK above, so any SYN here is a new one): the request is
+			// unhashed (inet_csk_reqsk_queue_drop), the segment dropped.
 			t.remove(f.slot)
 			t.stats.Resets++
-		case ack && !syn && seq-c.rcvNxt < tcpReqWindow:
-			c.state = tcpEstablished
-			t.stats.PassiveEstablished++
-			// tcp_child_process -> tcp_rcv_state_process(child, skb), case
-			// TCP_SYN_RECV -> tcp_init_transfer(child,
-			// BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB, skb).
-			s.runSockOps(sk, b, SockOpsPassiveEstablishedCB)
+			s.drop(b, skb.DropNotSpecified, op)
+			return false
+		case !ack:
+			// "If ACK not set, just silently drop the packet."
+			s.drop(b, skb.DropNotSpecified, op)
+			return false
 		}
+		c.state = tcpEstablished
+		t.stats.PassiveEstablished++
+		// syn_recv_sock made the child; tcp_child_process ->
+		// tcp_rcv_state_process(child, skb), case TCP_SYN_RECV ->
+		// tcp_init_transfer(child, BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB,
+		// skb). The segment then goes on on the child as before.
+		s.runSockOps(sk, b, SockOpsPassiveEstablishedCB)
 	case tcpEstablished:
 		switch {
 		case rst: // tcp_validate_incoming -> tcp_reset -> tcp_done
