@@ -241,4 +241,33 @@ var List = []Mutant{
 		Desc: "mptcp_subflow_create_socket() makes the first subflow with sock_create_kern(): nothing calls bpf_sk_storage_clone() on the active side, so the subflow starts without the msk's BPF_F_CLONE elements",
 		Pkgs: lsPkgs,
 	},
+	{
+		Name: "sockops-passive-at-syn",
+		File: "netstack/tcp.go",
+		Old: `	t.insert(&f.key, sk, seq+1, s.cur)
+	t.stats.Requests++`,
+		New: `	t.insert(&f.key, sk, seq+1, s.cur)
+	t.stats.Requests++
+	s.runSockOps(sk, b, SockOpsPassiveEstablishedCB)`,
+		Desc: "BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB runs from tcp_init_transfer() on the child, with the ACK that completes the handshake (tcp_check_req -> tcp_child_process), not with the SYN that made the request",
+		Pkgs: []string{"./netstack", "./examples", "./proptest"},
+	},
+	{
+		Name: "frag6-reasm-keeps-last-fragment-state",
+		File: "netstack/frag6.go",
+		Old:  `		b.Morph(head)`,
+		New:  ``,
+		Desc: "ip6_frag_reasm() -> inet_frag_reasm_prepare(): when the completing fragment is not the offset-0 one, skb_morph(skb, head) gives it the head's header state (mark, hash, extensions, cb); without it the datagram carries the last fragment's",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "ip6tnl-rcv-no-xnet-scrub",
+		File: "netstack/tunnel6.go",
+		Old: `	xnet := d.linkNs != d.ns
+	if d.kind == KindIP6GRETap {`,
+		New: `	xnet := false
+	if d.kind == KindIP6GRETap {`,
+		Desc: "__ip6_tnl_rcv() scrubs with xnet = !net_eq(tunnel->net, dev_net(tunnel->dev)): a tunnel whose link is in another namespace clears skb->mark on receive",
+		Pkgs: []string{"./netstack"},
+	},
 }
