@@ -109,7 +109,8 @@ type Fault struct {
 // Accountant records allocations and frees. The zero value is not usable;
 // call New.
 type Accountant struct {
-	st       Stats
+	st       Stats // st.Total stays zero: StatsInto sums it
+	faulty   bool  // a Fault that can fail an attempt is installed
 	fault    Fault
 	attempts uint64
 	rng      uint64
@@ -121,15 +122,28 @@ func New() *Accountant { return &Accountant{} }
 // SetFault installs a fault policy and restarts its attempt counter.
 func (a *Accountant) SetFault(f Fault) {
 	a.fault = f
+	a.faulty = f.Nth != 0 || f.Prob > 0
 	a.attempts = 0
 	a.rng = f.Seed
 }
 
 // Stats returns a snapshot.
-func (a *Accountant) Stats() Stats { return a.st }
+func (a *Accountant) Stats() Stats {
+	var st Stats
+	a.StatsInto(&st)
+	return st
+}
 
-// StatsInto copies a snapshot into dst without allocating.
-func (a *Accountant) StatsInto(dst *Stats) { *dst = a.st }
+// StatsInto copies a snapshot into dst without allocating. Total is summed
+// from BySite here (every allocation and free has a site), so the
+// per-object path updates one site counter, not two.
+func (a *Accountant) StatsInto(dst *Stats) {
+	*dst = a.st
+	dst.Total = Counter{}
+	for i := range dst.BySite {
+		dst.Total.add(&dst.BySite[i])
+	}
+}
 
 // Live returns the live object count and occupied bytes.
 func (a *Accountant) Live() (objects, bytes int64) { return a.st.LiveObjects, a.st.LiveBytes }
@@ -168,19 +182,17 @@ func (a *Accountant) fail(site Site) bool {
 }
 
 func (a *Accountant) alloc(site Site, class int, requested, occupied int) error {
-	if a.fail(site) {
-		a.st.Total.Failed++
+	if a.faulty && a.fail(site) {
 		a.st.BySite[site].Failed++
 		if class >= 0 {
 			a.st.ByClass[class].Failed++
 		}
 		return ErrNoMem
 	}
-	for _, c := range [...]*Counter{&a.st.Total, &a.st.BySite[site]} {
-		c.Allocs++
-		c.BytesRequested += uint64(requested)
-		c.BytesOccupied += uint64(occupied)
-	}
+	c := &a.st.BySite[site]
+	c.Allocs++
+	c.BytesRequested += uint64(requested)
+	c.BytesOccupied += uint64(occupied)
 	if class >= 0 {
 		c := &a.st.ByClass[class]
 		c.Allocs++
@@ -203,18 +215,17 @@ func (a *Accountant) free(site Site, class int, occupied int, deferred bool) {
 	if a.st.LiveObjects <= 0 {
 		panic("kmem: free with no live object (double free in the model at site " + site.String() + ")")
 	}
-	cs := [...]*Counter{&a.st.Total, &a.st.BySite[site], nil}
-	if class >= 0 {
-		cs[2] = &a.st.ByClass[class]
+	bs := &a.st.BySite[site]
+	if deferred {
+		bs.DeferredFrees++
+	} else {
+		bs.Frees++
 	}
-	for _, c := range cs {
-		if c == nil {
-			continue
-		}
+	if class >= 0 {
 		if deferred {
-			c.DeferredFrees++
+			a.st.ByClass[class].DeferredFrees++
 		} else {
-			c.Frees++
+			a.st.ByClass[class].Frees++
 		}
 	}
 	if deferred {

@@ -215,3 +215,50 @@ func BenchmarkClassIndex(b *testing.B) {
 	}
 	_ = sink
 }
+
+// TestTotalIsSumOfSites checks the snapshot's Total against the per-site
+// counters it is summed from, over mixed allocations, frees, deferred
+// frees and injected failures at two sites.
+func TestTotalIsSumOfSites(t *testing.T) {
+	other := RegisterSite("kmem_test_other")
+	a := New()
+	a.SetFault(Fault{Prob: 0.25, Seed: 7})
+	var live []struct {
+		site Site
+		size int
+	}
+	for i := range 400 {
+		site := testSite
+		if i%3 == 0 {
+			site = other
+		}
+		size := 8 + (i*37)%700
+		if a.Kmalloc(site, size) == nil {
+			live = append(live, struct {
+				site Site
+				size int
+			}{site, size})
+		}
+		if i%4 == 3 && len(live) > 0 {
+			o := live[0]
+			live = live[1:]
+			if i%8 == 7 {
+				a.KfreeRCU(o.site, o.size)
+			} else {
+				a.Kfree(o.site, o.size)
+			}
+		}
+	}
+	st := a.Stats()
+	var want Counter
+	for i := range st.BySite {
+		want.add(&st.BySite[i])
+	}
+	assert.Equal(t, want, st.Total)
+	assert.Positive(t, st.Total.Failed, "failures were injected")
+	assert.Positive(t, st.Total.DeferredFrees)
+	assert.Equal(t, st.BySite[testSite].Allocs+st.BySite[other].Allocs, st.Total.Allocs)
+	var into Stats
+	a.StatsInto(&into)
+	assert.Equal(t, st, into)
+}
