@@ -74,8 +74,9 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 	case KindVXLAN, KindGeneve:
 		// udp_flow_src_port (vxlan_build_skb's caller computes src_port
 		// before the headers are pushed): skb_get_hash computes (and
-		// records) the flow hash of the inner frame when the skb has none.
-		if h.Hash == 0 {
+		// records) the flow hash of the inner frame when the skb has
+		// neither an L4 nor a software hash.
+		if !h.L4Hash && !h.SWHash {
 			s.skbGetHash(b, isL2Tunnel(d))
 		}
 		th := b.Push(8) // vxlan header / geneve header

@@ -84,12 +84,13 @@ func writeIPv6(b []byte, tclass uint8, label uint32, payloadLen int, next, hop u
 
 // flowLabelFromHash models ip6_make_flowlabel's automatic label for a
 // sender (auto_flowlabels = 1 and an autolabelling caller: IPv6 sockets by
-// default, ip6_tnl_xmit): skb_get_hash_flowi6 — an skb without an L4 hash
-// gets a software hash of the flow (__skb_set_sw_hash, l4 when the flow has
-// ports) — then rol32(hash, 16) & IPV6_FLOWLABEL_MASK.
+// default, ip6_tnl_xmit): skb_get_hash_flowi6 — an skb with neither an L4
+// nor a software hash (!skb->l4_hash && !skb->sw_hash) gets a software
+// hash of the flow (__skb_set_sw_hash, l4 when the flow has ports); a
+// software hash is kept — then rol32(hash, 16) & IPV6_FLOWLABEL_MASK.
 func flowLabelFromHash(b *skb.Buff, src, dst netip.Addr, proto uint8, sport, dport uint16) uint32 {
 	h := b.H()
-	if !h.L4Hash {
+	if !h.L4Hash && !h.SWHash {
 		h.Hash, h.SWHash, h.L4Hash = flowHash(src, dst, proto, sport, dport), true, sport|dport != 0
 	}
 	return bits.RotateLeft32(h.Hash, 16) & 0xfffff
@@ -132,7 +133,7 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
 			return
 		}
 		h := b.H()
-		if h.Hash == 0 {
+		if !h.L4Hash && !h.SWHash {
 			s.skbGetHash(b, true) // udp_flow_src_port -> skb_get_hash of the inner frame
 		}
 		innerLen := b.Len()

@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"testing"
 
@@ -334,6 +335,132 @@ func TestTunnel6EncapScrub(t *testing.T) {
 			require.Zero(t, got[0].mark, "skb_scrub_packet(skb, xnet = true)")
 			require.NotZero(t, got[0].hash, "vxlan: udp_flow_src_port's skb_get_hash; ip6tnl: the flow label's hash")
 			require.True(t, got[0].sw)
+		})
+	}
+}
+
+// TestTunnel6HashKept: ip6_make_flowlabel's skb_get_hash_flowi6 and
+// udp_flow_src_port's skb_get_hash compute a hash only when the skb has
+// neither an L4 nor a software hash (!skb->l4_hash && !skb->sw_hash): a
+// software hash without L4 (a flow without ports, bpf or an earlier
+// dissection) is kept and gives the label, a hash with neither flag (a
+// device's L3 hash) is replaced by the flow's.
+func TestTunnel6HashKept(t *testing.T) {
+	const set = 0xabcd1234
+	for _, tc := range []struct {
+		name     string
+		kind     string
+		sw, l4   bool
+		wantKept bool
+	}{
+		{"ip6tnl sw hash kept", KindIP6Tnl, true, false, true},
+		{"ip6tnl l4 hash kept", KindIP6Tnl, false, true, true},
+		{"ip6tnl l3 hash replaced", KindIP6Tnl, false, false, false},
+		{"ip6gre sw hash kept", KindIP6GRE, true, false, true},
+		{"vxlan6 sw hash kept", KindVXLAN, true, false, true},
+		{"vxlan6 l3 hash replaced", KindVXLAN, false, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			type seen struct {
+				hash  uint32
+				label uint32
+			}
+			var got []seen
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: "c"}},
+				Devices: []DeviceConfig{
+					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("2001:db8::1/64")}},
+					{Name: "t0", Kind: tc.kind, Netns: "c", LinkNetns: HostNetns, Addrs: []netip.Prefix{pfx("10.9.0.1/24")},
+						Remote: addr("2001:db8::9"), VNI: 1},
+				},
+				Neighbours: []NeighConfig{{Dev: "eth0", Addr: addr("2001:db8::9"), MAC: macB},
+					{Netns: "c", Dev: "t0", Addr: addr("10.9.0.2"), MAC: macB}},
+				Sockets: []SocketConfig{{Name: "tx", Netns: "c", Proto: ProtoUDP, Port: 40000}},
+				Entries: []EntryConfig{{Kind: EntryTX, Netns: "c", Socket: "tx"}},
+				Programs: []ProgramConfig{
+					{Name: "sethash", Hook: carrier.HookTCEgress, Netns: "c", Dev: "t0",
+						Prog: ProgramFunc(func(c *Ctx) int {
+							h := c.Skb.H()
+							h.Hash, h.SWHash, h.L4Hash = set, tc.sw, tc.l4
+							return TCXNext
+						})},
+					{Name: "eg", Hook: carrier.HookTCEgress, Dev: "eth0",
+						Prog: ProgramFunc(func(c *Ctx) int {
+							d := c.Skb.Data()
+							got = append(got, seen{c.Skb.H().Hash, binary.BigEndian.Uint32(d[ethHlen:]) & 0xfffff})
+							return TCXNext
+						})},
+				},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			f := buildFrame(frameOpts{src: "10.9.0.1", dst: "10.9.0.2", sport: 40000, dport: 9999, payload: 16, noEth: true})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			require.Empty(t, te.obs.dropReasons())
+			require.Len(t, got, 1)
+			if tc.wantKept {
+				require.Equal(t, uint32(set), got[0].hash)
+				if tc.kind != KindVXLAN { // vxlan's outer label is the configured one (0)
+					require.Equal(t, bits.RotateLeft32(set, 16)&0xfffff, got[0].label)
+				}
+				return
+			}
+			require.NotEqual(t, uint32(set), got[0].hash, "the flow's hash replaces a hash with neither flag")
+		})
+	}
+}
+
+// TestVXLAN4HashKept: the IPv4 vxlan's udp_flow_src_port takes the source
+// port from skb_get_hash, which keeps a software hash and replaces a hash
+// with neither flag (the outer port tells which hash it used, since
+// iptunnel_xmit clears a non-L4 hash afterwards).
+func TestVXLAN4HashKept(t *testing.T) {
+	const set = 0xabcd1234
+	for _, tc := range []struct {
+		name     string
+		sw       bool
+		wantKept bool
+	}{
+		{"sw hash kept", true, true},
+		{"l3 hash replaced", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sports []uint16
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: "c"}},
+				Devices: []DeviceConfig{
+					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+					{Name: "t0", Kind: KindVXLAN, Netns: "c", LinkNetns: HostNetns, Addrs: []netip.Prefix{pfx("10.9.0.1/24")},
+						Remote: addr("192.0.2.9"), VNI: 1},
+				},
+				Neighbours: []NeighConfig{{Dev: "eth0", Addr: addr("192.0.2.9"), MAC: macB},
+					{Netns: "c", Dev: "t0", Addr: addr("10.9.0.2"), MAC: macB}},
+				Sockets: []SocketConfig{{Name: "tx", Netns: "c", Proto: ProtoUDP, Port: 40000}},
+				Entries: []EntryConfig{{Kind: EntryTX, Netns: "c", Socket: "tx"}},
+				Programs: []ProgramConfig{
+					{Name: "sethash", Hook: carrier.HookTCEgress, Netns: "c", Dev: "t0",
+						Prog: ProgramFunc(func(c *Ctx) int {
+							h := c.Skb.H()
+							h.Hash, h.SWHash, h.L4Hash = set, tc.sw, false
+							return TCXNext
+						})},
+					{Name: "eg", Hook: carrier.HookTCEgress, Dev: "eth0",
+						Prog: ProgramFunc(func(c *Ctx) int {
+							sports = append(sports, binary.BigEndian.Uint16(c.Skb.Data()[ethHlen+ipHlen:]))
+							return TCXNext
+						})},
+				},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			f := buildFrame(frameOpts{src: "10.9.0.1", dst: "10.9.0.2", sport: 40000, dport: 9999, payload: 16, noEth: true})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			require.Empty(t, te.obs.dropReasons())
+			require.Len(t, sports, 1)
+			fromSet := uint16(49152 + set%16384)
+			if tc.wantKept {
+				require.Equal(t, fromSet, sports[0])
+			} else {
+				require.NotEqual(t, fromSet, sports[0])
+			}
 		})
 	}
 }
