@@ -111,8 +111,9 @@ var ip6FragEcnTable = func() (t [16]uint8) {
 //   - IP6SKB_FRAGMENTED already set (a second fragment header), a jumbo
 //     payload (payload_len 0) or a truncated header: icmpv6_param_prob
 //     frees the skb (NOT_SPECIFIED);
-//   - an atomic fragment (offset 0, no M flag): the header is skipped and
-//     IP6CB flags get IP6SKB_FRAGMENTED;
+//   - an atomic fragment (offset 0, no M flag): the header is skipped,
+//     IP6CB nhoff is the fragment header's offset and the flags get
+//     IP6SKB_FRAGMENTED;
 //   - otherwise fq_find (the timers of expired queues fire first; no new
 //     queue above ip6frag_high_thresh: REASMFAILS, kfree_skb) and
 //     ip6_frag_queue.
@@ -129,8 +130,11 @@ func (s *Stack) ipv6FragRcv(b *skb.Buff, ns *Netns, fh, nhoff int) (_ *skb.Buff,
 	s.traceOp(LayerIP, OpIP6FragRcv, b)
 	fo := binary.BigEndian.Uint16(data[fh+2 : fh+4])
 	if fo&0xfff9 == 0 {
-		// Not a fragmented frame: transport_header += sizeof(frag_hdr).
-		binary.LittleEndian.PutUint16(h.CB[ip6cbNhoff:], uint16(nhoff))
+		// Not a fragmented frame: transport_header += sizeof(frag_hdr),
+		// IP6CB(skb)->nhoff = (u8 *)fhdr - skb_network_header(skb): the
+		// fragment header's own offset (its first byte names the next
+		// header).
+		binary.LittleEndian.PutUint16(h.CB[ip6cbNhoff:], uint16(fh))
 		binary.LittleEndian.PutUint16(h.CB[ip6cbFlags:], flags|ip6skbFragmented)
 		return b, true
 	}

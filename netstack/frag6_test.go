@@ -314,3 +314,33 @@ func TestIP6FragQueueBound(t *testing.T) {
 	require.Equal(t, uint64(1), te.obs.drops[0].PacketID)
 	_ = netip.Addr{}
 }
+
+// TestIP6AtomicFragmentCB: an atomic fragment (offset 0, no M flag) is not
+// queued; ipv6_frag_rcv steps over its header and records in IP6CB the
+// offset of the fragment header itself as nhoff (the byte the resubmission
+// reads the next header from) and IP6SKB_FRAGMENTED.
+func TestIP6AtomicFragmentCB(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+		nhoff uint16
+	}{
+		{"atomic fragment", frag6Frames("2001:db8::9", "2001:db8::1", 0x1234, 12, []frag6Cut{{0, 20, false}})[0], ip6Hlen},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			type seen struct{ nhoff, flags uint16 }
+			var got []seen
+			cfg := frag6Host()
+			cfg.Programs = []ProgramConfig{{Name: "tp", Hook: carrier.HookTracepoint, Event: EventConsumeSkb, Prog: ProgramFunc(func(c *Ctx) int {
+				h := c.Skb.H()
+				got = append(got, seen{binary.LittleEndian.Uint16(h.CB[ip6cbNhoff:]), binary.LittleEndian.Uint16(h.CB[ip6cbFlags:])})
+				return 0
+			})}}
+			s, te := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: tc.frame}))
+			require.Empty(t, te.obs.drops)
+			require.Equal(t, []DeliverEvent{{PacketID: 1, Kind: DeliverSocket, Index: 0}}, te.obs.delivs)
+			require.Equal(t, []seen{{tc.nhoff, ip6skbFragmented}}, got)
+		})
+	}
+}
