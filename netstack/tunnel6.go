@@ -273,10 +273,11 @@ func (s *Stack) ip6TnlRcv(b *skb.Buff, ns *Netns, ip ipv6, next uint8) {
 
 // gre6Rcv models ip6_gre's gre_rcv -> gre_parse_header -> ip6gre_rcv
 // (data at the GRE header): a short header or no tunnel of the kind
-// (ip6gretap for ETH_P_TEB, else ip6gre) with the endpoints and key is
-// kfree_skb (NOT_SPECIFIED, after the ICMPv6 port unreachable);
-// otherwise the GRE header is pulled (iptunnel_pull_header, xnet false)
-// and ip6_tnl_rcv -> __ip6_tnl_rcv runs. Takes ownership of skb.
+// (ip6gretap for ETH_P_TEB, else ip6gre) with the endpoints and key —
+// looked up after the GRE header was pulled (iptunnel_pull_header, xnet
+// false) — is kfree_skb (NOT_SPECIFIED, after the ICMPv6 port
+// unreachable); otherwise ip6_tnl_rcv -> __ip6_tnl_rcv runs. Takes
+// ownership of skb.
 func (s *Stack) gre6Rcv(b *skb.Buff, ns *Netns, ip ipv6) {
 	data := b.Data()
 	if len(data) < greHlen {
@@ -298,12 +299,15 @@ func (s *Stack) gre6Rcv(b *skb.Buff, ns *Netns, ip ipv6) {
 	if proto == ethPTEB {
 		kind = KindIP6GRETap
 	}
+	// gre_rcv pulls the header (iptunnel_pull_header: hash cleared unless
+	// L4, queue mapping 0, scrub) before ip6gre_rcv looks the tunnel up, so
+	// a packet for no tunnel is freed in that state.
+	s.pullHeader(b, hdr, proto, false)
 	d := s.findIP6Tunnel(ns, ip, kind, key)
 	if d == nil {
 		s.drop(b, skb.DropNotSpecified, OpIP6TnlRcv)
 		return
 	}
-	s.pullHeader(b, hdr, proto, false)
 	s.ip6TnlRcvFinish(b, d)
 }
 

@@ -464,3 +464,49 @@ func TestVXLAN4HashKept(t *testing.T) {
 		})
 	}
 }
+
+// TestGRE6NoTunnelPulled: ip6_gre's gre_rcv runs iptunnel_pull_header
+// before ip6gre_rcv's lookup, so a GRE packet for no tunnel (another key)
+// reaches kfree_skb with data at the inner packet and a non-L4 hash
+// cleared; a matching key is delivered.
+func TestGRE6NoTunnelPulled(t *testing.T) {
+	inner := buildFrame(frameOpts{src: "10.9.0.1", dst: "10.9.0.2", sport: 1, dport: 9999, payload: 32, noEth: true})
+	for _, tc := range []struct {
+		name    string
+		key     uint32
+		dropped bool
+	}{
+		{"matching key", 42, false},
+		{"no tunnel with the key", 43, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			type seen struct {
+				first byte
+				hash  uint32
+			}
+			var got []seen
+			cfg := decap6Config(KindIP6GRE, "")
+			cfg.Programs = append(cfg.Programs,
+				ProgramConfig{Name: "hash", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					h := c.Skb.H()
+					h.Hash, h.SWHash, h.L4Hash = 77, true, false
+					return TCXNext
+				})},
+				ProgramConfig{Name: "tp", Hook: carrier.HookTracepoint, Event: EventKfreeSkb, Prog: ProgramFunc(func(c *Ctx) int {
+					got = append(got, seen{c.Skb.Data()[0], c.Skb.H().Hash})
+					return 0
+				})})
+			s, te := newStack(t, cfg, "", nil, nil)
+			g := append(gre6Hdr(ethPIP, tc.key), inner...)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: outer6(ipprotoGRE, g)}))
+			s.Flush()
+			if !tc.dropped {
+				require.Empty(t, te.obs.dropReasons())
+				require.Len(t, te.obs.delivs, 1)
+				return
+			}
+			require.Equal(t, []string{"SKB_DROP_REASON_NOT_SPECIFIED@ip6_tnl_rcv"}, te.obs.dropReasons())
+			require.Equal(t, []seen{{0x45, 0}}, got)
+		})
+	}
+}
