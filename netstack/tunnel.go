@@ -25,6 +25,31 @@ func encapLen(d *Device) int {
 	return 0
 }
 
+// The default net.ipv4.ip_local_port_range, which vxlan's source ports use
+// when the device sets no port range (vxlan port_min = port_max = 0).
+const (
+	localPortLow  = 32768
+	localPortHigh = 60999
+)
+
+// udpFlowSrcPort models udp_flow_src_port(net, skb, min, max, use_eth) for
+// a hash skb_get_hash returned: the hash is folded (hash ^= hash << 16, so
+// its upper 16 bits decide) and scaled into [min, max).
+func udpFlowSrcPort(hash uint32, lo, hi int) uint16 {
+	hash ^= hash << 16
+	return uint16((uint64(hash)*uint64(hi-lo))>>32 + uint64(lo))
+}
+
+// udpTunnelSrcPort is the outer UDP source port of a vxlan or geneve
+// device: vxlan_xmit_one passes cfg.port_min/port_max (0/0: the local port
+// range), geneve_xmit_skb / geneve6_xmit_skb pass 1 and USHRT_MAX.
+func udpTunnelSrcPort(d *Device, hash uint32) uint16 {
+	if d.kind == KindGeneve {
+		return udpFlowSrcPort(hash, 1, 65535)
+	}
+	return udpFlowSrcPort(hash, localPortLow, localPortHigh)
+}
+
 func greHdrLen(d *Device) int {
 	if d.vni != 0 {
 		return greKeyHlen
@@ -88,7 +113,7 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 			binary.BigEndian.PutUint16(th[2:4], ethPTEB)
 			binary.BigEndian.PutUint32(th[4:8], d.vni<<8)
 		}
-		sport := uint16(49152 + h.Hash%16384)
+		sport := udpTunnelSrcPort(d, h.Hash)
 		writeUDP(b.Push(udpHlen), sport, d.port, innerLen+udpHlen+8)
 		proto = ipprotoUDP
 	case KindGRE, KindGRETap:

@@ -145,7 +145,7 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
 			binary.BigEndian.PutUint16(th[2:4], ethPTEB)
 		}
 		binary.BigEndian.PutUint32(th[4:8], d.vni<<8)
-		sport := uint16(49152 + h.Hash%16384)
+		sport := udpTunnelSrcPort(d, h.Hash)
 		writeUDP(b.Push(udpHlen), sport, d.port, innerLen+udpHlen+8)
 		b.ResetTransportHeader()
 		next = nexthdrUDP

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/carrier"
@@ -455,7 +456,7 @@ func TestVXLAN4HashKept(t *testing.T) {
 			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
 			require.Empty(t, te.obs.dropReasons())
 			require.Len(t, sports, 1)
-			fromSet := uint16(49152 + set%16384)
+			fromSet := udpFlowSrcPort(set, localPortLow, localPortHigh)
 			if tc.wantKept {
 				require.Equal(t, fromSet, sports[0])
 			} else {
@@ -508,5 +509,32 @@ func TestGRE6NoTunnelPulled(t *testing.T) {
 			require.Equal(t, []string{"SKB_DROP_REASON_NOT_SPECIFIED@ip6_tnl_rcv"}, te.obs.dropReasons())
 			require.Equal(t, []seen{{0x45, 0}}, got)
 		})
+	}
+}
+
+// TestUDPFlowSrcPort pins udp_flow_src_port's arithmetic: the hash folded
+// with hash ^= hash << 16 and scaled into [min, max), so only its upper
+// 16 bits (after folding) decide; vxlan uses the local port range,
+// geneve 1..USHRT_MAX.
+func TestUDPFlowSrcPort(t *testing.T) {
+	for _, tc := range []struct {
+		hash   uint32
+		lo, hi int
+		want   uint16
+	}{
+		{0x12345678, localPortLow, localPortHigh, 40299},
+		{0xffffffff, localPortLow, localPortHigh, 32768}, // folds to 0x0000ffff
+		{0, localPortLow, localPortHigh, 32768},
+		{0x0000ffff, 1, 65535, 65534}, // folds to 0xffffffff
+		{0xabcd0000, 1, 65535, 43980},
+	} {
+		assert.Equal(t, tc.want, udpFlowSrcPort(tc.hash, tc.lo, tc.hi), "hash %#x in [%d, %d)", tc.hash, tc.lo, tc.hi)
+	}
+	vx, gn := &Device{kind: KindVXLAN}, &Device{kind: KindGeneve}
+	for h := uint32(1); h < 1<<31; h = h*3 + 7 {
+		p := udpTunnelSrcPort(vx, h)
+		assert.True(t, p >= localPortLow && p < localPortHigh, "vxlan port %d for hash %#x", p, h)
+		p = udpTunnelSrcPort(gn, h)
+		assert.True(t, p >= 1, "geneve port %d for hash %#x", p, h)
 	}
 }
