@@ -99,10 +99,11 @@ func TestKernelSkStorageCloneFailure(t *testing.T) {
 	// 72+600 bytes of the child's element exceed 512: the first charge fails.
 	require.NoError(t, ns.Sysctl("net.core.optmem_max", "512"))
 	cl, acc, err := l.ConnectWithin(300 * time.Millisecond)
+	defer cl.Close()
+	defer acc.Close() // FD -1 unless the clone unexpectedly succeeded
 	require.ErrorIs(t, err, ErrAcceptTimeout, "no child socket")
 	require.ErrorIs(t, err, errno.ETIMEDOUT)
 	require.Equal(t, -1, acc.FD)
-	defer cl.Close()
 	after, err := ns.Netstat()
 	require.NoError(t, err)
 	require.Positive(t, after["TcpExt.ListenDrops"]-before["TcpExt.ListenDrops"], "sk_clone_lock() failure counts a ListenDrop")

@@ -115,6 +115,14 @@ func TestKernelTaskProgStorageChild(t *testing.T) {
 	p := taskProg(t)
 	child := exec.Command("sleep", "3600")
 	require.NoError(t, child.Start())
+	reaped := false
+	t.Cleanup(func() {
+		// A failure before the reap must not leave the child running.
+		if !reaped {
+			_ = child.Process.Kill()
+			_ = child.Wait()
+		}
+	})
 	pid := child.Process.Pid
 	fd := openPidfd(t, pid)
 	r, err := p.Get(TaskGet{Pid: pid, Flags: TaskGetCreate, Arg: 5})
@@ -126,6 +134,7 @@ func TestKernelTaskProgStorageChild(t *testing.T) {
 
 	require.NoError(t, child.Process.Kill())
 	_ = child.Wait() // "signal: killed"
+	reaped = true
 	r, err = p.Get(TaskGet{Pid: pid, Flags: TaskGetCreate})
 	require.NoError(t, err)
 	require.Equal(t, TaskResult{}, r, "reaped: bpf_task_from_pid() is NULL")
