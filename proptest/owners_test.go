@@ -88,6 +88,11 @@ type rSock struct {
 	// connected: ActiveOpen ran on the socket (connect() again is
 	// -EISCONN, not a second subflow).
 	connected bool
+	// msk: for a subflow, the MPTCP socket it belongs to.
+	msk *rSock
+	// listening: PassiveOpen used the socket as a listener (connect() on
+	// it is -EISCONN, as on an accepted socket).
+	listening bool
 }
 
 type rTask struct {
@@ -270,6 +275,9 @@ func (s *ownersMachine) DestroySock(t *rapid.T) {
 		t.Skip("no socket")
 	}
 	o := rapid.SampledFrom(s.socks).Draw(t, "sock")
+	if !o.released {
+		s.closeSubflows(o)
+	}
 	switch {
 	case o.released:
 		o.sk.Destruct(s.e)
@@ -286,11 +294,24 @@ func (s *ownersMachine) DestroySock(t *rapid.T) {
 	s.socks = slices.DeleteFunc(s.socks, func(x *rSock) bool { return x == o })
 }
 
+// closeSubflows destructs the subflows of an msk whose fd is being closed
+// (mptcp_close() -> __mptcp_close_ssk(), as localstorage.Conn.Close does).
+func (s *ownersMachine) closeSubflows(msk *rSock) {
+	s.socks = slices.DeleteFunc(s.socks, func(x *rSock) bool {
+		if x.msk != msk {
+			return false
+		}
+		x.sk.Close(s.e)
+		return true
+	})
+}
+
 // ReleaseSock drops the socket's last reference before its destruction
 // (the fd is closed first): lookups still see its elements, creation and
 // delete are refused.
 func (s *ownersMachine) ReleaseSock(t *rapid.T) {
 	o := s.liveSock(t)
+	s.closeSubflows(o)
 	o.sk.Release()
 	o.released = true
 	s.files.Close(o.fd)
@@ -723,8 +744,12 @@ func (s *ownersMachine) PassiveOpen(t *rapid.T) {
 		t.Skip("enough sockets")
 	}
 	p := s.liveSock(t)
+	if p.connected {
+		t.Skip("listen() on a connected socket is -EINVAL")
+	}
+	p.listening = true
 	child := localstorage.NewSock(s.nets[p.net])
-	c := &rSock{sk: child, net: p.net, g: newStore()}
+	c := &rSock{sk: child, net: p.net, g: newStore(), connected: true}
 	want := errno.Errno(0)
 	for _, m := range p.g.order {
 		if m.m.Flags()&localstorage.FlagClone == 0 {
@@ -761,8 +786,8 @@ func (s *ownersMachine) ActiveOpen(t *rapid.T) {
 		t.Skip("enough sockets")
 	}
 	p := s.liveSock(t)
-	if p.connected {
-		t.Skip("connected")
+	if p.connected || p.listening {
+		t.Skip("connect() on a connected or listening socket is -EISCONN")
 	}
 	conn := s.e.ActiveOpen(p.sk, true)
 	if conn.Sock != p.sk || conn.PacketSock == p.sk || conn.PacketSock.Net() != p.sk.Net() {
@@ -770,7 +795,7 @@ func (s *ownersMachine) ActiveOpen(t *rapid.T) {
 			conn.Sock, p.sk, conn.PacketSock, conn.PacketSock.Net(), p.sk.Net())
 	}
 	p.connected = true
-	s.socks = append(s.socks, &rSock{sk: conn.PacketSock, fd: -1, net: p.net, g: newStore(), subflow: true, connected: true})
+	s.socks = append(s.socks, &rSock{sk: conn.PacketSock, fd: -1, net: p.net, g: newStore(), subflow: true, connected: true, msk: p})
 }
 
 // fitsOn is fits for a socket not yet in the machine.
@@ -792,6 +817,11 @@ func (s *ownersMachine) Refill(*rapid.T) { s.e.RefillSkbPool() }
 // Check runs after every step.
 func (s *ownersMachine) Check(t *rapid.T) {
 	for _, o := range s.socks {
+		// Closing the msk closes its subflows (mptcp_close() ->
+		// __mptcp_close_ssk()): no subflow outlives its msk's fd.
+		if o.subflow && (!slices.Contains(s.socks, o.msk) || o.msk.released) {
+			t.Fatalf("subflow %p outlives its msk %p", o.sk, o.msk.sk)
+		}
 		s.checkStore(t, "sock", o.sk.Storage(), o.g, localstorage.OwnerSock)
 		if want := s.omem(o.g, localstorage.OwnerSock); o.sk.OmemAlloc() != want {
 			t.Fatalf("sk_omem_alloc %d, want %d", o.sk.OmemAlloc(), want)
