@@ -45,25 +45,42 @@ func (n *Netns) Netstat() (map[string]uint64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netstat: %w", err)
 	}
+	return parseNetstat(b)
+}
+
+// parseNetstat parses /proc/net/netstat: pairs of lines, a header
+// ("TcpExt: name...") and its values ("TcpExt: n..."), keyed
+// "TcpExt.name". Malformed input is an error naming the line.
+func parseNetstat(b []byte) (map[string]uint64, error) {
 	out := map[string]uint64{}
 	s := bufio.NewScanner(bytes.NewReader(b))
+	line := 0
 	for s.Scan() {
+		line++
 		names := strings.Fields(s.Text())
-		if !s.Scan() {
-			break
+		if len(names) == 0 {
+			return nil, fmt.Errorf("netstat: line %d: empty header", line)
 		}
+		if !s.Scan() {
+			return nil, fmt.Errorf("netstat: line %d: header %s without values", line, names[0])
+		}
+		line++
 		vals := strings.Fields(s.Text())
-		if len(names) != len(vals) || len(names) == 0 {
-			return nil, fmt.Errorf("netstat: header %q and values of different length", names[0])
+		if len(vals) != len(names) || vals[0] != names[0] {
+			return nil, fmt.Errorf("netstat: line %d: %d fields after %q for a header of %d after %q",
+				line, len(vals), strings.Join(vals[:min(len(vals), 1)], ""), len(names), names[0])
 		}
 		pfx := strings.TrimSuffix(names[0], ":")
 		for i := 1; i < len(names); i++ {
 			v, err := strconv.ParseUint(vals[i], 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("netstat: %s.%s: %w", pfx, names[i], err)
+				return nil, fmt.Errorf("netstat: line %d: %s.%s: %w", line, pfx, names[i], err)
 			}
 			out[pfx+"."+names[i]] = v
 		}
+	}
+	if err := s.Err(); err != nil {
+		return nil, fmt.Errorf("netstat: line %d: %w", line+1, err)
 	}
 	return out, nil
 }
