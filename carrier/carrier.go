@@ -117,7 +117,28 @@ type Options struct {
 	// BPF_F_NO_PREALLOC): no allocation per packet, all elements at map
 	// creation.
 	HashPrealloc bool
+	// XDPMetaReach says which hooks can read the xdp-meta design's area
+	// besides XDP and tc, which reach it through their context
+	// (xdp->data_meta, __sk_buff->data_meta). The RFC leaves it open;
+	// XDPMetaReachBTF ("", the default), XDPMetaReachCtx or
+	// XDPMetaReachKernCtx.
+	XDPMetaReach string
 }
+
+// Values of Options.XDPMetaReach.
+const (
+	// XDPMetaReachCtx: only the hooks whose context has data_meta (XDP and
+	// tc; bpf_dynptr_from_skb_meta is registered for tc only).
+	XDPMetaReachCtx = "ctx"
+	// XDPMetaReachBTF: also the hooks that get the skb as a BTF pointer
+	// (tp_btf tracepoints and BPF LSM) and read skb->head + data -
+	// meta_len with bpf_probe_read_kernel. The default.
+	XDPMetaReachBTF = "btf"
+	// XDPMetaReachKernCtx: also the hooks that can reach the skb with
+	// bpf_cast_to_kern_ctx (cgroup_skb, socket filters, and sockops
+	// through bpf_sock_ops_kern->skb), read the same way.
+	XDPMetaReachKernCtx = "kern-ctx"
+)
 
 // Errors common to designs. Each matches the errno a BPF program would see.
 var (

@@ -269,29 +269,43 @@ func TestExtBufferLayout(t *testing.T) {
 	assert.False(t, ok)
 }
 
+// TestXDPMetaHooks: which hooks read and write the area under each
+// Options.XDPMetaReach (writes stay XDP and tc under all of them).
 func TestXDPMetaHooks(t *testing.T) {
+	const deny = "EACCES"
 	for _, tc := range []struct {
-		hook          carrier.Hook
-		lookup, store string
+		hook           carrier.Hook
+		ctx, btf, kern string // lookup result per reach
+		store          string
 	}{
-		{carrier.HookXDP, valA, "ok"},
-		{carrier.HookTCIngress, valA, "ok"},
-		{carrier.HookTCEgress, valA, "ok"},
-		{carrier.HookTracepoint, valA, "EACCES"},
-		{carrier.HookCgroupIngress, "EACCES", "EACCES"},
-		{carrier.HookSocketFilter, "EACCES", "EACCES"},
-		{carrier.HookSockOps, "EACCES", "EACCES"},
-		{carrier.HookLSM, valA, "EACCES"},
+		{carrier.HookXDP, valA, valA, valA, "ok"},
+		{carrier.HookTCIngress, valA, valA, valA, "ok"},
+		{carrier.HookTCEgress, valA, valA, valA, "ok"},
+		{carrier.HookTracepoint, deny, valA, valA, deny},
+		{carrier.HookLSM, deny, valA, valA, deny},
+		{carrier.HookCgroupIngress, deny, deny, valA, deny},
+		{carrier.HookCgroupEgress, deny, deny, valA, deny},
+		{carrier.HookSocketFilter, deny, deny, valA, deny},
+		{carrier.HookSockOps, deny, deny, valA, deny},
 	} {
-		t.Run(tc.hook.String(), func(t *testing.T) {
-			c, env := mustNew(t, "xdp-meta", oneMap(0), carrier.Options{})
-			b := rxSkb(t, env.Alloc)
-			defer b.ConsumeSkb()
-			require.NoError(t, c.Store(carrier.HookXDP, b, 0, bytesA))
-			assert.Equal(t, tc.lookup, show(c.Lookup(tc.hook, b, 0)))
-			assert.Equal(t, tc.store, showErr(c.Store(tc.hook, b, 0, bytesA)))
-		})
+		for _, r := range []struct{ reach, want string }{
+			{carrier.XDPMetaReachCtx, tc.ctx}, {"", tc.btf}, {carrier.XDPMetaReachBTF, tc.btf},
+			{carrier.XDPMetaReachKernCtx, tc.kern},
+		} {
+			t.Run(tc.hook.String()+"/"+r.reach, func(t *testing.T) {
+				c, env := mustNew(t, "xdp-meta", oneMap(0), carrier.Options{XDPMetaReach: r.reach})
+				b := rxSkb(t, env.Alloc)
+				defer b.ConsumeSkb()
+				require.NoError(t, c.Store(carrier.HookXDP, b, 0, bytesA))
+				assert.Equal(t, r.want, show(c.Lookup(tc.hook, b, 0)))
+				assert.Equal(t, tc.store, showErr(c.Store(tc.hook, b, 0, bytesA)))
+			})
+		}
 	}
+	env, _ := newEnv(t)
+	_, err := carrier.New("xdp-meta", env, oneMap(0), carrier.Options{XDPMetaReach: "everywhere"})
+	assert.ErrorIs(t, err, carrier.ErrBadFlags)
+	assert.ErrorContains(t, err, `reach "everywhere"`)
 }
 
 func TestXDPMetaWritePaths(t *testing.T) {

@@ -49,10 +49,16 @@ const sizeofXDPFrame = 40
 // BPF LSM programs (HookLSM) get the skb as a BTF argument too and read the
 // same way, read-only; the other hooks (cgroup_skb, socket filters,
 // sockops) have no data_meta in their context (-EACCES from the verifier;
-// bpf_dynptr_from_skb_meta is for tc programs only).
+// bpf_dynptr_from_skb_meta is for tc programs only). Which reads count is
+// the option Options.XDPMetaReach: the rules above are XDPMetaReachBTF,
+// the default; XDPMetaReachCtx keeps reads to XDP and tc, and
+// XDPMetaReachKernCtx adds cgroup_skb, socket filter and sockops programs,
+// which can reach the skb with bpf_cast_to_kern_ctx and read the bytes with
+// bpf_probe_read_kernel like a tracepoint.
 type xdpMeta struct {
 	base
-	lay slotLayout
+	lay   slotLayout
+	reach string
 }
 
 func newXDPMeta(env Env, maps []MapSpec, opts Options) (Carrier, error) {
@@ -73,7 +79,15 @@ func newXDPMeta(env Env, maps []MapSpec, opts Options) (Carrier, error) {
 		return nil, fmt.Errorf("%s: metadata of %d bytes, profile %s allows %d: %w",
 			NameXDPMeta, lay.total, prof.Name, prof.MaxMetaLen, ErrBadValueSize)
 	}
-	return &xdpMeta{base: b, lay: lay}, nil
+	switch opts.XDPMetaReach {
+	case "":
+		opts.XDPMetaReach = XDPMetaReachBTF
+	case XDPMetaReachCtx, XDPMetaReachBTF, XDPMetaReachKernCtx:
+	default:
+		return nil, fmt.Errorf("%s: reach %q (want %s, %s or %s): %w", NameXDPMeta, opts.XDPMetaReach,
+			XDPMetaReachCtx, XDPMetaReachBTF, XDPMetaReachKernCtx, ErrBadFlags)
+	}
+	return &xdpMeta{base: b, lay: lay, reach: opts.XDPMetaReach}, nil
 }
 
 // MetaLen is the size of the metadata area the design uses.
@@ -122,8 +136,18 @@ func (c *xdpMeta) area(h Hook, b *skb.Buff) []byte {
 	return a
 }
 
-func readable(h Hook) bool {
-	return h == HookXDP || h == HookTCIngress || h == HookTCEgress || h == HookTracepoint || h == HookLSM
+// readable reports whether a program at h can read the area under the
+// design's reach option.
+func (c *xdpMeta) readable(h Hook) bool {
+	switch h {
+	case HookXDP, HookTCIngress, HookTCEgress:
+		return true
+	case HookTracepoint, HookLSM:
+		return c.reach != XDPMetaReachCtx
+	case HookCgroupIngress, HookCgroupEgress, HookSocketFilter, HookSockOps:
+		return c.reach == XDPMetaReachKernCtx
+	}
+	return false
 }
 
 func writable(h Hook) bool { return h == HookXDP || h == HookTCIngress || h == HookTCEgress }
@@ -134,7 +158,7 @@ func writable(h Hook) bool { return h == HookXDP || h == HookTCIngress || h == H
 func (c *xdpMeta) Lookup(h Hook, b *skb.Buff, m int) ([]byte, error) {
 	c.check("lookup", h, m, nil, false)
 	c.st.Lookups++
-	if !readable(h) {
+	if !c.readable(h) {
 		return nil, c.result(ErrHookDenied)
 	}
 	a := c.area(h, b)

@@ -65,7 +65,10 @@
 //	description: free text
 //	kernel: v6.18                      # skb.ProfileByName (default v6.18)
 //	design: rfc                        # carrier design (default rfc); simrun -design overrides
-//	carrier: {cache_size: 16, capacity: 4096, buffer_size: 64, prealloc_pool: 64, hash_prealloc: false, seed: 1}
+//	carrier: {cache_size: 16, capacity: 4096, buffer_size: 64, prealloc_pool: 64, hash_prealloc: false, xdp_meta_reach: btf, seed: 1}
+//	                                   # xdp_meta_reach: which hooks read xdp-meta's area besides XDP and tc:
+//	                                   # ctx (none), btf (tp_btf and lsm, the default), kern-ctx (also
+//	                                   # cgroup_skb, socket filters, sockops via bpf_cast_to_kern_ctx)
 //	shards: 16                         # flow shards (default 16), independent of -j
 //	keep_dst_mac: false                # replay frames to other hosts' MACs as captured
 //	options: {rx_timestamps: false, fwd_update_priority: true, trace_all: false, tcp_connections: 1024}

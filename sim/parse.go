@@ -223,7 +223,7 @@ func (d *dec) kv(n *yaml.Node, f func(k string, v *yaml.Node) error) error {
 }
 
 func (d *dec) carrier(n *yaml.Node, o *carrier.Options) error {
-	if _, err := d.fields(n, "carrier", "cache_size", "capacity", "buffer_size", "prealloc_pool", "hash_prealloc", "seed"); err != nil {
+	if _, err := d.fields(n, "carrier", "cache_size", "capacity", "buffer_size", "prealloc_pool", "hash_prealloc", "xdp_meta_reach", "seed"); err != nil {
 		return err
 	}
 	return d.kv(n, func(k string, v *yaml.Node) (err error) {
@@ -238,6 +238,8 @@ func (d *dec) carrier(n *yaml.Node, o *carrier.Options) error {
 			o.PreallocPool, err = d.intv(v, "carrier.prealloc_pool", 1, 1<<20)
 		case "hash_prealloc":
 			o.HashPrealloc, err = d.boolean(v, "carrier.hash_prealloc")
+		case "xdp_meta_reach":
+			o.XDPMetaReach, err = d.enum(v, "carrier.xdp_meta_reach", carrier.XDPMetaReachCtx, carrier.XDPMetaReachBTF, carrier.XDPMetaReachKernCtx)
 		case "seed":
 			o.Seed, err = d.uint64v(v, "carrier.seed")
 		}

@@ -45,6 +45,8 @@ func TestParseErrors(t *testing.T) {
 		{"missing entry", "name: a\n", `f.yaml:1:1: scenario: missing "entry"`},
 		{"bad shards", "shards: many\nentry: {dev: lo}\n", `f.yaml:1:9: shards: want an integer, got "many"`},
 		{"shards range", "shards: 0\nentry: {dev: lo}\n", "f.yaml:1:9: shards: 0 out of range [1, 1024]"},
+		{"xdp_meta_reach", "carrier: {xdp_meta_reach: everywhere}\nentry: {dev: lo}\n",
+			`f.yaml:1:27: carrier.xdp_meta_reach: unknown value "everywhere" (known: ctx, btf, kern-ctx)`},
 		{"unknown kernel", "kernel: v1.0\nentry: {dev: lo}\n", `f.yaml:1:9: kernel: unknown profile "v1.0"`},
 		{"device kind", "devices:\n  - {name: x, kind: nicc}\nentry: {dev: x}\n",
 			`f.yaml:2:21: device x: kind: unknown value "nicc"`},
@@ -238,4 +240,14 @@ func TestDocSchemaParses(t *testing.T) {
 	m, err := newMachine(s, Options{})
 	require.NoError(t, err, "the stack model builds the documented scenario")
 	m.finish(&Report{})
+}
+
+// TestParseXDPMetaReach: carrier.xdp_meta_reach reaches the design's
+// options (carrier's TestXDPMetaHooks checks what each value allows).
+func TestParseXDPMetaReach(t *testing.T) {
+	for _, reach := range []string{carrier.XDPMetaReachCtx, carrier.XDPMetaReachBTF, carrier.XDPMetaReachKernCtx} {
+		s, err := Parse("f.yaml", []byte("design: xdp-meta\ncarrier: {xdp_meta_reach: "+reach+"}\nentry: {dev: lo}\n"))
+		require.NoError(t, err)
+		assert.Equal(t, reach, s.Carrier.XDPMetaReach)
+	}
 }
