@@ -2,190 +2,180 @@ package netstack
 
 import (
 	"encoding/binary"
-	"net/netip"
 
 	"github.com/skbsim/skbsim/skb"
 )
 
-// maxFragQueues bounds the reassembly queues of a namespace in the model:
-// beyond it the oldest queue is expired (ip_expire).
-const maxFragQueues = 64
+// IPv4 reassembly constants.
+const (
+	// ipFragTimeout is net.ipv4.ipfrag_time (IP_FRAG_TIME, 30 s), in the
+	// capture clock (Packet.Tstamp, ns).
+	ipFragTimeout = 30_000_000_000
+	// IPCB (struct inet_skb_parm) offsets in skb->cb: iif, the 16-byte
+	// struct ip_options, flags, frag_max_size.
+	ipcbFlags       = 20
+	ipcbFragMaxSize = 22
+	// ipskbFragPMTU is IPSKB_FRAG_PMTU in IPCB(skb)->flags.
+	ipskbFragPMTU = 1 << 6
+	ipMaxLen      = 65535
+)
 
-type fragQueue struct {
-	id       uint16
-	src, dst netip.Addr
-	proto    uint8
-	frags    []fragPiece
-	haveLast bool
-	total    int // payload length, known once the last fragment arrived
-}
-
-type fragPiece struct {
-	b      *skb.Buff
-	pkt    uint64
-	offset int
-	length int
-}
-
-func (q *fragQueue) complete() bool {
-	if !q.haveLast {
-		return false
-	}
-	covered := 0
-	for {
-		adv := false
-		for _, f := range q.frags {
-			if f.offset == covered {
-				covered += f.length
-				adv = true
-			}
-		}
-		if covered >= q.total {
-			return true
-		}
-		if !adv {
-			return false
-		}
-	}
-}
-
-// ipDefrag models ip_defrag(): the fragment is queued (ip_frag_queue, dst
-// dropped, socket orphaned); a duplicate offset is dropped (DUP_FRAG).
-// When the queue is complete ip_frag_reasm runs: inet_frag_reasm_prepare
-// makes the skb that completed the queue the head by skb_morph() onto the
-// offset-0 fragment (whose clone it becomes; the head's sk_buff is consumed)
-// so the reassembled packet carries the first fragment's header state and
-// buffer (its XDP metadata), then skb_unclone (a head still shared, e.g.
-// with a held tap clone, gets a private copy: meta_len 0 before v6.19);
-// inet_frag_reasm_finish sets tstamp and tstamp_type from the queue (those
-// of the fragment that completed it) and ip_frag_reasm skb->dev to that
-// fragment's device; the IP header gets tot_len, frag_off = 0 and a new
-// checksum. The other fragments' payload would go to frag_list;
-// the linear model frees them instead (their header state is lost either
-// way). Returns the reassembled skb, or nil when the fragment was queued
-// or dropped. Takes ownership of skb.
+// ipDefrag models ip_defrag(): skb_orphan, then ip_find (the queue of the
+// id, addresses and protocol; the timers of expired queues fire first; no
+// new queue above ipfrag_high_thresh: REASMFAILS, kfree_skb) and
+// ip_frag_queue. Returns the reassembled skb (data at its network header),
+// or nil when the fragment was queued or dropped. Not modelled:
+// ipfrag_max_dist (ip_frag_too_far, which needs the inet_peer counters),
+// the l3mdev vif in the key. Takes ownership of skb.
 func (s *Stack) ipDefrag(b *skb.Buff, ns *Netns, ip ipv4) *skb.Buff {
 	s.traceOp(LayerIP, OpIPDefrag, b)
+	b.Orphan()
+	d := &ns.fragDirsOf().v4
+	s.fragExpireDue(d, OpIPDefrag)
 	var q *fragQueue
-	for _, x := range ns.frags {
-		if x.id == ip.id && x.src == ip.src && x.dst == ip.dst && x.proto == ip.proto {
+	for _, x := range d.live {
+		if x.id == uint32(ip.id) && x.src == ip.src && x.dst == ip.dst && x.proto == ip.proto {
 			q = x
 			break
 		}
 	}
 	if q == nil {
-		if len(ns.frags) >= maxFragQueues {
-			s.fragExpire(ns, 0)
-		}
-		q = ns.newFragQueue()
-		q.id, q.src, q.dst, q.proto = ip.id, ip.src, ip.dst, ip.proto
-		ns.frags = append(ns.frags, q)
-	}
-	off := int(ip.fragOff&ipOffset) * 8
-	length := ip.totLen - ip.ihl
-	if length <= 0 {
-		// ip_frag_queue: end == offset discards the fragment.
-		s.drop(b, skb.DropNotSpecified, OpIPDefrag)
-		return nil
-	}
-	for _, f := range q.frags {
-		if f.offset == off {
-			s.drop(b, skb.DropDupFrag, OpIPDefrag)
+		if d.mem > fragHighThresh {
+			s.drop(b, skb.DropNotSpecified, OpIPDefrag) // inet_frag_find NULL: REASMFAILS, kfree_skb
 			return nil
 		}
+		q = s.fragCreate(d, OpIPDefrag)
+		q.id, q.src, q.dst, q.proto = uint32(ip.id), ip.src, ip.dst, ip.proto
 	}
+	return s.ipFragQueue(b, d, q, ip)
+}
+
+// ipFragQueue models ip_frag_queue() (since 0ff89efb5246 "ip: fail fast
+// on IP defrag errors", v4.19): offset and end from frag_off and the
+// length; a last fragment ending before the data seen or elsewhere than
+// an earlier last fragment, a non-final fragment (its end rounded down to
+// a multiple of 8) beyond a known last one, or an empty fragment kills the
+// queue (discard_qp: inet_frag_kill, REASMFAILS; the queued fragments are
+// freed with SKB_CONSUMED by inet_frag_destroy) and frees the fragment
+// with kfree_skb_reason(NOT_SPECIFIED); the fragment is pulled to its
+// data and trimmed (pskb_pull, pskb_trim_rcsum), then
+// inet_frag_queue_insert (frag_queue.go): a fragment inside a run is
+// DUP_FRAG (the queue stays), any other overlap is
+// IPSTATS_MIB_REASM_OVERLAPS and discard_qp. A queued fragment records
+// the stamp, meat, ECN bits, its truesize in the fragment memory,
+// max_size and (with DF) max_df_size; when the first and last fragments
+// are in and meat == len, ip_frag_reasm runs on it (an error kills the
+// queue); otherwise its dst is dropped. Takes ownership of skb.
+func (s *Stack) ipFragQueue(b *skb.Buff, d *fqDir, q *fragQueue, ip ipv4) *skb.Buff {
+	offset := int(ip.fragOff&ipOffset) * 8
+	end := offset + b.Len() - ip.ihl
 	if ip.fragOff&ipMF == 0 {
-		q.haveLast = true
-		q.total = off + length
+		if end < q.length || (q.lastIn && end != q.length) {
+			s.ipFragDiscard(b, d, q)
+			return nil
+		}
+		q.lastIn, q.length = true, end
+	} else {
+		end &^= 7 // CHECKSUM_NONE unless CHECKSUM_UNNECESSARY
+		if end > q.length {
+			if q.lastIn {
+				s.ipFragDiscard(b, d, q)
+				return nil
+			}
+			q.length = end
+		}
+	}
+	if end == offset {
+		s.ipFragDiscard(b, d, q)
+		return nil
+	}
+	ecn := uint8(1) << (ip.tos & 3) // ip4_frag_ecn
+	b.Pull(ip.ihl)
+	b.Trim(end - offset) // pskb_trim_rcsum
+	switch q.queueInsert(b, s.cur, offset, end) {
+	case ipfragDup:
+		s.drop(b, skb.DropDupFrag, OpIPDefrag)
+		return nil
+	case ipfragOverlap:
+		s.ipFragDiscard(b, d, q) // IPSTATS_MIB_REASM_OVERLAPS
+		return nil
+	}
+	q.meat += end - offset
+	q.ecn |= ecn
+	d.mem += b.Truesize() // add_frag_mem_limit
+	if offset == 0 {
+		q.firstIn = true
+	}
+	fragsize := b.Len() + ip.ihl
+	q.maxSize = max(q.maxSize, fragsize)
+	if ip.fragOff&ipDF != 0 {
+		q.maxDFSize = max(q.maxDFSize, fragsize)
+	}
+	if q.firstIn && q.lastIn && q.meat == q.length {
+		return s.ipFragReasm(b, d, q)
 	}
 	b.DstDrop()
-	b.Orphan()
-	q.frags = append(q.frags, fragPiece{b: b, pkt: s.cur, offset: off, length: length})
-	if !q.complete() {
-		return nil
-	}
-	// ip_frag_reasm.
-	var head *skb.Buff
-	for _, f := range q.frags {
-		if f.offset == 0 {
-			head = f.b
-		}
-	}
-	res := b
-	// inet_frag_reasm_finish: head->tstamp = q->stamp (the fragment that
-	// completed the queue, the last one ip_frag_queue recorded); ip_frag_reasm:
-	// head->dev = that fragment's device.
+	return nil
+}
+
+// ipFragDiscard is ip_frag_queue's discard_qp: inet_frag_kill (the queued
+// fragments go with SKB_CONSUMED when the queue is destroyed) and
+// kfree_skb_reason(skb, NOT_SPECIFIED).
+func (s *Stack) ipFragDiscard(b *skb.Buff, d *fqDir, q *fragQueue) {
+	s.fragKill(d, q, skb.SkbConsumed, OpIPDefrag)
+	s.drop(b, skb.DropNotSpecified, OpIPDefrag)
+}
+
+// ipFragReasm models ip_frag_reasm() on the skb that completed queue q
+// (data at its payload): inet_frag_kill; an invalid ECN mix fails;
+// inet_frag_reasm_prepare (frag_queue.go: skb_morph onto the offset-0
+// fragment, skb_unclone); a datagram above 65535 bytes fails; every
+// failure is ip_frag_queue's inet_frag_kill, which frees every queued
+// fragment, the completing one included, with SKB_CONSUMED
+// (inet_frag_destroy) — nothing is dropped; inet_frag_reasm_finish
+// (header pushed back, tstamp and tstamp_type of the completing fragment,
+// the others on frag_list); skb->dev = the completing fragment's device;
+// IPCB frag_max_size = max(max_df_size, max_size); tot_len; the ECN bits;
+// frag_off = IP_DF and IPSKB_FRAG_PMTU when the largest fragment had DF
+// (max_df_size == max_size), else 0; ip_send_check. The linear model keeps
+// the first fragment's bytes only, so tot_len is the reassembled skb's
+// length (doc.go). Returns the reassembled skb, or nil. Takes ownership
+// of skb.
+func (s *Stack) ipFragReasm(b *skb.Buff, d *fqDir, q *fragQueue) *skb.Buff {
 	h := b.H()
-	stamp, stampType, dev, netns := h.Tstamp, h.TstampType, h.Dev, h.Netns
-	if head != b {
-		// inet_frag_reasm_prepare: fp = skb_clone(skb) takes skb's place
-		// in the queue (freed below with the other fragments),
-		// skb_morph(skb, head), consume_skb(head).
-		b.Morph(head)
-	}
-	saved := s.cur
-	for _, f := range q.frags {
-		if f.b == res {
-			continue
-		}
-		s.cur = f.pkt
-		if f.b == head && head != res {
-			s.consumeSkb(f.b) // inet_frag_reasm_prepare: consume_skb(head)
-			continue
-		}
-		f.b.ConsumeSkb() // on frag_list in the kernel (no tracepoint)
-	}
-	s.cur = saved
-	s.removeFragQueue(ns, q)
-	if err := res.Unclone(); err != nil { // inet_frag_reasm_prepare: the head must not be cloned
-		s.drop(res, skb.DropNomem, OpIPDefrag)
+	dev, netns := h.Dev, h.Netns
+	stamp, stampType := h.Tstamp, h.TstampType // qp->q.stamp / tstamp_type
+	d.fragUnlink(q)                            // inet_frag_kill
+	ecn := fragEcnTable[q.ecn&15]
+	if ecn == 0xff {
+		s.fragDestroy(d, q, skb.SkbConsumed, OpIPDefrag) // out_fail
 		return nil
 	}
-	h = res.H()
-	h.Tstamp, h.TstampType, h.Dev, h.Netns = stamp, stampType, dev, netns
-	d := res.Data()
-	ihl := int(d[0]&0xf) * 4
-	binary.BigEndian.PutUint16(d[2:4], uint16(res.Len()))
-	binary.BigEndian.PutUint16(d[6:8], 0)
-	setIPCsum(d, ihl)
-	return res
-}
-
-func (s *Stack) removeFragQueue(ns *Netns, q *fragQueue) {
-	for i, x := range ns.frags {
-		if x == q {
-			copy(ns.frags[i:], ns.frags[i+1:])
-			ns.frags[len(ns.frags)-1] = nil
-			ns.frags = ns.frags[:len(ns.frags)-1]
-			clear(q.frags)
-			*q = fragQueue{frags: q.frags[:0]}
-			ns.fqFree = append(ns.fqFree, q) // reused: no allocation per datagram
-			return
-		}
+	if !s.reasmPrepare(q, b) {
+		s.fragDestroy(d, q, skb.SkbConsumed, OpIPDefrag) // out_nomem
+		return nil
 	}
-}
-
-// newFragQueue returns an empty reassembly queue (inet_frag_find's
-// inet_frag_create), reusing a finished one.
-func (ns *Netns) newFragQueue() *fragQueue {
-	if n := len(ns.fqFree); n != 0 {
-		q := ns.fqFree[n-1]
-		ns.fqFree[n-1] = nil
-		ns.fqFree = ns.fqFree[:n-1]
-		return q
+	ihl := b.Headroom() - b.NetworkHeader()
+	if ihl+q.length > ipMaxLen {
+		s.fragDestroy(d, q, skb.SkbConsumed, OpIPDefrag) // out_oversize
+		return nil
 	}
-	return &fragQueue{frags: make([]fragPiece, 0, 4)}
-}
-
-// fragExpire models ip_expire(): the queue's fragments are dropped with
-// FRAG_REASM_TIMEOUT.
-func (s *Stack) fragExpire(ns *Netns, i int) {
-	q := ns.frags[i]
-	saved := s.cur
-	for _, f := range q.frags {
-		s.cur = f.pkt
-		s.drop(f.b, skb.DropFragReasmTimeout, OpIPDefrag)
+	b.Push(ihl) // inet_frag_reasm_finish: skb_push to the network header
+	maxSize, maxDF := q.maxSize, q.maxDFSize
+	s.reasmFinish(d, q, b, stamp, stampType)
+	h = b.H()
+	h.Dev, h.Netns = dev, netns
+	binary.LittleEndian.PutUint16(h.CB[ipcbFragMaxSize:], uint16(max(maxDF, maxSize)))
+	dd := b.Data()
+	binary.BigEndian.PutUint16(dd[2:4], uint16(b.Len()))
+	dd[1] |= ecn
+	fo := uint16(0)
+	if maxDF == maxSize {
+		fo = ipDF
+		fl := binary.LittleEndian.Uint16(h.CB[ipcbFlags:])
+		binary.LittleEndian.PutUint16(h.CB[ipcbFlags:], fl|ipskbFragPMTU)
 	}
-	s.cur = saved
-	s.removeFragQueue(ns, q)
+	binary.BigEndian.PutUint16(dd[6:8], fo)
+	setIPCsum(dd, ihl)
+	return b
 }

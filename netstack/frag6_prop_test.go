@@ -15,7 +15,7 @@ import (
 // identifications, arbitrary 8-byte offsets, lengths, M flags and capture
 // times) never panics; after every fragment the queued fragments of a
 // queue never overlap (RFC 5722), the namespace's fragment memory equals
-// their truesize, the queues stay within maxFrag6Queues, and after Close
+// their truesize, the queues stay within maxFragQueues, and after Close
 // nothing leaks.
 func TestPropertyIP6Fragments(t *testing.T) {
 	setRapidSeed(t)
@@ -42,15 +42,15 @@ func TestPropertyIP6Fragments(t *testing.T) {
 			st := s.Netns("").frag6
 			if st != nil {
 				queued, mem := 0, 0
-				for _, q := range st.live {
+				for _, q := range st.v6.live {
 					queued += len(q.frags)
 					mem += q.memOf()
 					for j := 1; j < len(q.frags); j++ {
 						require.LessOrEqual(rt, q.frags[j-1].end, q.frags[j].offset, "queued fragments never overlap")
 					}
 				}
-				require.Equal(rt, mem, st.mem)
-				require.LessOrEqual(rt, len(st.live), maxFrag6Queues)
+				require.Equal(rt, mem, st.v6.mem)
+				require.LessOrEqual(rt, len(st.v6.live), maxFragQueues)
 			}
 		}
 		require.NoError(rt, s.Close())

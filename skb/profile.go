@@ -100,6 +100,19 @@ type Profile struct {
 	// SKB_CLOCK_REALTIME/MONOTONIC/TAI field (v6.11); before, a single
 	// mono_delivery_time bit, so TAI delivery times did not exist.
 	TstampTypeTAI bool
+	// IPv6FragDropTruncatedFirst: ipv6_frag_rcv() discards a first
+	// fragment that does not hold all headers through the upper-layer
+	// header (RFC 8200 section 4.5, ipv6frag_thdr_truncated) with an
+	// ICMPv6 parameter problem (v5.10, 9d9e937b1c8b "ipv6/netfilter:
+	// Discard first fragment not including all headers"; stable trees
+	// carry it too). Before, such a fragment was queued. Read by netstack.
+	IPv6FragDropTruncatedFirst bool
+	// IPv6AtomicFragMaxSize: ipv6_frag_rcv() sets IP6CB(skb)->frag_max_size
+	// = payload_len + sizeof(struct ipv6hdr) for an atomic fragment (v5.13,
+	// e29f011e8fc0 "ipv6: record frag_max_size in atomic fragments in
+	// input path"; backported to 4.19.193, 5.4 and 5.10 stable). Before,
+	// it stayed 0. Read by netstack.
+	IPv6AtomicFragMaxSize bool
 	// Exts is the set of compiled-in skb extension ids (bit 1<<ExtID). It
 	// decides SKB_EXT_NUM-dependent sizes and which ids ExtAdd accepts.
 	// Chunk sizes are those of v6.18 in every profile.
@@ -179,8 +192,11 @@ func profileFor(major, minor int) Profile {
 		MaxMetaLen:              32,
 		SkbMetaDynptr:           at(6, 18),
 		TstampTypeTAI:           at(6, 11),
-		ExtCOWStorage:           ExtCOWClearIfActive,
-		ExtSlotChunks:           1, // the RFC's struct bpf_skb_storage_ext
+
+		IPv6FragDropTruncatedFirst: at(5, 10),
+		IPv6AtomicFragMaxSize:      at(5, 13),
+		ExtCOWStorage:              ExtCOWClearIfActive,
+		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext
 	}
 	if at(6, 8) {
 		p.MaxMetaLen = 252

@@ -1,0 +1,181 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/kmem"
+)
+
+// frag4Cut is one IPv4 fragment of a test datagram: the byte range [off,
+// off+n) of the UDP header and payload, the MF and DF flags.
+type frag4Cut struct {
+	off, n   int
+	more, df bool
+}
+
+// frag4Frames builds an Ethernet + IPv4 + UDP datagram from 192.0.2.9 to
+// 192.0.2.1:9999 with payload bytes and returns the fragments cuts
+// describes (identification id).
+func frag4Frames(id uint16, payload int, cuts []frag4Cut) [][]byte {
+	body := make([]byte, udpHlen+payload)
+	binary.BigEndian.PutUint16(body[0:2], 40000)
+	binary.BigEndian.PutUint16(body[2:4], 9999)
+	binary.BigEndian.PutUint16(body[4:6], uint16(len(body)))
+	var out [][]byte
+	for _, c := range cuts {
+		f := make([]byte, ethHlen+ipHlen+c.n)
+		writeEth(f, macNIC, macB, ethPIP)
+		ip := f[ethHlen:]
+		writeIPv4(ip, 0, ipHlen+c.n, id, c.df, 64, ipprotoUDP, addr("192.0.2.9"), addr("192.0.2.1"))
+		fo := uint16(c.off / 8)
+		if c.more {
+			fo |= ipMF
+		}
+		if c.df {
+			fo |= ipDF
+		}
+		binary.BigEndian.PutUint16(ip[6:8], fo)
+		setIPCsum(ip, ipHlen)
+		if c.off < len(body) {
+			copy(ip[ipHlen:], body[c.off:min(len(body), c.off+c.n)])
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// cuts4 are three fragments of a 200-byte datagram (8 + 192): 0-80,
+// 80-160, 160-200.
+var cuts4 = []frag4Cut{{0, 80, true, false}, {80, 80, true, false}, {160, 40, false, false}}
+
+// TestIPReassemblyQueue: ip_frag_queue with inet_frag_queue_insert's runs
+// (RFC 5722 as IPv6 does: a fragment inside a run is DUP_FRAG and the
+// queue stays; any other overlap is IPSTATS_MIB_REASM_OVERLAPS and
+// discard_qp kills the queue, the queued fragments consumed by
+// inet_frag_destroy, the offending one kfree_skb_reason(NOT_SPECIFIED)),
+// and ip_frag_queue's own checks (inconsistent or early last fragment,
+// empty fragment: discard_qp).
+func TestIPReassemblyQueue(t *testing.T) {
+	f := frag4Frames(7, 192, cuts4)
+	one := func(c frag4Cut) []byte { return frag4Frames(7, 192, []frag4Cut{c})[0] }
+	dupInside := one(frag4Cut{80, 40, true, false})     // inside the run 0..160 once 0 and 80 are queued
+	overlap := one(frag4Cut{40, 80, true, false})       // 40..120 across a run's end
+	overlapTail := one(frag4Cut{120, 80, false, false}) // starts before the tail's end
+	badLast := one(frag4Cut{120, 40, false, false})     // a second last fragment ending elsewhere
+	empty := one(frag4Cut{80, 0, true, false})
+	for _, tc := range []struct {
+		name     string
+		frames   [][]byte
+		delivs   []uint64
+		drops    []string
+		consumed []uint64 // packet ids freed by consume_skb (the tracepoint)
+	}{
+		{"in order", [][]byte{f[0], f[1], f[2]}, []uint64{3}, nil, []uint64{1, 3}},
+		{"duplicate at the same offset", [][]byte{f[0], f[0], f[1], f[2]}, []uint64{4},
+			[]string{"SKB_DROP_REASON_DUP_FRAG@ip_defrag"}, []uint64{1, 4}},
+		{"fragment inside a run is a duplicate", [][]byte{f[0], f[1], dupInside, f[2]}, []uint64{4},
+			[]string{"SKB_DROP_REASON_DUP_FRAG@ip_defrag"}, []uint64{1, 4}},
+		{"overlap inside the tree kills the queue", [][]byte{f[0], f[2], overlap}, nil,
+			[]string{"SKB_DROP_REASON_NOT_SPECIFIED@ip_defrag"}, []uint64{1, 2}},
+		{"overlap with the tail kills the queue", [][]byte{f[0], f[1], overlapTail}, nil,
+			[]string{"SKB_DROP_REASON_NOT_SPECIFIED@ip_defrag"}, []uint64{1, 2}},
+		{"inconsistent last fragment kills the queue", [][]byte{f[0], f[2], badLast}, nil,
+			[]string{"SKB_DROP_REASON_NOT_SPECIFIED@ip_defrag"}, []uint64{1, 2}},
+		{"empty fragment kills the queue", [][]byte{f[0], empty}, nil,
+			[]string{"SKB_DROP_REASON_NOT_SPECIFIED@ip_defrag"}, []uint64{1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var consumed []uint64
+			cfg := rxToSocketConfig()
+			cfg.Programs = []ProgramConfig{{Name: "tp", Hook: carrier.HookTracepoint, Event: EventConsumeSkb,
+				Prog: ProgramFunc(func(c *Ctx) int { consumed = append(consumed, c.PacketID); return 0 })}}
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i, fr := range tc.frames {
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: fr}))
+			}
+			var got []uint64
+			for _, d := range te.obs.delivs {
+				got = append(got, d.PacketID)
+			}
+			require.Equal(t, tc.delivs, got)
+			require.Equal(t, tc.drops, te.obs.dropReasons())
+			require.Equal(t, tc.consumed, consumed)
+			require.Empty(t, s.Netns("").frag6.v4.live, "no queue left behind")
+			require.Zero(t, s.Netns("").frag6.v4.mem)
+		})
+	}
+}
+
+// TestIPFragReasmDF: ip_frag_reasm sets frag_off = IP_DF and
+// IPCB(skb)->flags |= IPSKB_FRAG_PMTU when the largest fragment carried DF
+// (max_df_size == max_size), else frag_off 0; IPCB frag_max_size is
+// max(max_df_size, max_size). A tc ingress program on lo would not see it,
+// so a socket filter reads the reassembled skb's IP header and IPCB.
+func TestIPFragReasmDF(t *testing.T) {
+	type seen struct {
+		fragOff, flags, maxSize uint16
+	}
+	for _, tc := range []struct {
+		name string
+		cuts []frag4Cut
+		want seen
+	}{
+		{"no DF", cuts4, seen{0, 0, ipHlen + 80}},
+		{"DF on every fragment", []frag4Cut{{0, 80, true, true}, {80, 80, true, true}, {160, 40, false, true}},
+			seen{ipDF, ipskbFragPMTU, ipHlen + 80}},
+		{"DF only on a small fragment", []frag4Cut{{0, 80, true, false}, {80, 80, true, false}, {160, 40, false, true}},
+			seen{0, 0, ipHlen + 80}},
+		{"DF on the largest fragment", []frag4Cut{{0, 80, true, true}, {80, 80, true, false}, {160, 40, false, false}},
+			seen{ipDF, ipskbFragPMTU, ipHlen + 80}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []seen
+			cfg := rxToSocketConfig()
+			cfg.Programs = []ProgramConfig{{Name: "tp", Hook: carrier.HookTracepoint, Event: EventConsumeSkb,
+				Prog: ProgramFunc(func(c *Ctx) int {
+					h := c.Skb.H()
+					nh := c.Skb.Head()[c.Skb.NetworkHeader():]
+					got = append(got, seen{binary.BigEndian.Uint16(nh[6:8]),
+						binary.LittleEndian.Uint16(h.CB[ipcbFlags:]), binary.LittleEndian.Uint16(h.CB[ipcbFragMaxSize:])})
+					return 0
+				})}}
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i, fr := range frag4Frames(9, 192, tc.cuts) {
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: fr}))
+			}
+			require.Empty(t, te.obs.drops)
+			require.Len(t, te.obs.delivs, 1)
+			require.Equal(t, tc.want, got[len(got)-1], "the datagram the socket read")
+		})
+	}
+}
+
+// TestIPFragReasmUncloneFails: when inet_frag_reasm_prepare cannot unclone
+// the head (a held tap clone shares it and pskb_expand_head fails),
+// ip_frag_reasm fails and ip_frag_queue's inet_frag_kill destroys the
+// queue: inet_frag_destroy frees every queued fragment, the one that
+// completed it included, with SKB_CONSUMED. Nothing is dropped.
+func TestIPFragReasmUncloneFails(t *testing.T) {
+	var consumed []uint64
+	cfg := rxToSocketConfig()
+	cfg.Taps = []TapConfig{{Name: "dump", Dev: "eth0", Dir: TapRX, Hold: true}}
+	cfg.Programs = []ProgramConfig{{Name: "tp", Hook: carrier.HookTracepoint, Event: EventConsumeSkb,
+		Prog: ProgramFunc(func(c *Ctx) int { consumed = append(consumed, c.PacketID); return 0 })}}
+	s, te := newStack(t, cfg, "", nil, nil)
+	f := frag4Frames(11, 192, cuts4)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f[1]}))
+	require.NoError(t, s.Inject(&Packet{ID: 2, Frame: f[2]}))
+	// The second small-head allocation of the packet: the driver's
+	// buffer, then pskb_expand_head's new head.
+	te.a.Accountant().SetFault(kmem.Fault{Nth: 2, Site: kmem.RegisterSite("skbuff_small_head")})
+	require.NoError(t, s.Inject(&Packet{ID: 3, Frame: f[0]})) // the head completes the queue
+	te.a.Accountant().SetFault(kmem.Fault{})
+	require.Empty(t, te.obs.drops, "inet_frag_destroy consumes, nothing is dropped")
+	require.Empty(t, te.obs.delivs)
+	require.ElementsMatch(t, []uint64{1, 2, 3}, consumed)
+	require.Empty(t, s.Netns("").frag6.v4.live)
+}
