@@ -358,9 +358,9 @@ func l3Src(b *skb.Buff) (netip.Addr, bool) {
 }
 
 // tcpStateProcess runs the connection state machine for a segment that
-// passed tcp_filter on sk. It returns false when it dropped the skb
-// (connecting sockets only); otherwise the caller delivers it as before.
-// Takes ownership of the skb only when it returns false.
+// passed tcp_filter on sk. It returns false when it dropped or freed the
+// skb; otherwise the caller delivers it as before. Takes ownership of the
+// skb only when it returns false.
 func (s *Stack) tcpStateProcess(b *skb.Buff, sk *Socket, f *tcpFlow, op Op) bool {
 	if !f.ok {
 		return true
@@ -425,9 +425,13 @@ func (s *Stack) tcpStateProcess(b *skb.Buff, sk *Socket, f *tcpFlow, op Op) bool
 		s.runSockOps(sk, b, SockOpsPassiveEstablishedCB)
 	case tcpEstablished:
 		switch {
-		case rst: // tcp_validate_incoming -> tcp_reset -> tcp_done
+		case rst:
+			// tcp_validate_incoming: tcp_reset -> tcp_done, then
+			// __kfree_skb(skb) (no tracepoint).
 			t.remove(f.slot)
 			t.stats.Resets++
+			s.tcpKfreeSkb(b, sk)
+			return false
 		case fin: // tcp_fin; the closing states are not tracked
 			t.remove(f.slot)
 			t.stats.Fins++
@@ -460,11 +464,20 @@ func (s *Stack) tcpActive(b *skb.Buff, sk *Socket, syn, ack, rst, fin bool, op O
 	case tcpSynSent:
 		switch {
 		case ack && rst:
-			// tcp_reset -> tcp_done; the skb is consumed (__kfree_skb).
+			// tcp_reset -> tcp_done, then the consume label:
+			// __kfree_skb(skb) (no tracepoint).
 			sk.cstate = tcpClosed
 			s.tcp.stats.Resets++
-			return true
+			s.tcpKfreeSkb(b, sk)
+			return false
 		case ack && syn:
+			// tcp_ack(sk, skb, FLAG_SLOWPATH) frees the acknowledged
+			// retransmit queue first.
+			if len(sk.rtx) != 0 {
+				saved := s.cur
+				s.cleanRtx(sk, binary.BigEndian.Uint32(b.Data()[8:12]))
+				s.cur = saved
+			}
 			sk.cstate = tcpEstablished
 			s.tcp.stats.ActiveEstablished++
 			// tcp_finish_connect(sk, skb): security_inet_conn_established,
@@ -474,11 +487,18 @@ func (s *Stack) tcpActive(b *skb.Buff, sk *Socket, syn, ack, rst, fin bool, op O
 				s.runTCPProg(pi, carrier.HookLSM, b, sk, 0)
 			}
 			s.runSockOps(sk, b, SockOpsActiveEstablishedCB)
-			return true
+			// tcp_send_ack and return -1: tcp_rcv_state_process's
+			// __kfree_skb(skb) (or the consume label when the ACK is
+			// delayed); no tracepoint either way.
+			s.tcpKfreeSkb(b, sk)
+			return false
 		case syn && !rst:
-			// A SYN without ACK is a simultaneous open (TCP_SYN_RECV),
-			// which the model does not follow: the state stays.
-			return true
+			// A SYN without ACK is a simultaneous open: tcp_send_synack,
+			// then __kfree_skb (the consume label; tcp_drop's
+			// __kfree_skb before v5.19), no tracepoint. TCP_SYN_RECV is
+			// not followed: the state stays.
+			s.tcpKfreeSkb(b, sk)
+			return false
 		}
 		// discard_and_undo, with the reason tcp_rcv_synsent_state_process
 		// sets: an ACK without SYN is TCP_FLAGS, a RST without ACK is
@@ -496,13 +516,27 @@ func (s *Stack) tcpActive(b *skb.Buff, sk *Socket, syn, ack, rst, fin bool, op O
 	case tcpEstablished, tcpCloseWait:
 		switch {
 		case rst:
+			// tcp_validate_incoming: tcp_reset, __kfree_skb.
 			sk.cstate = tcpClosed
 			s.tcp.stats.Resets++
+			s.tcpKfreeSkb(b, sk)
+			return false
 		case fin && sk.cstate == tcpEstablished:
 			sk.cstate = tcpCloseWait // tcp_fin
 		}
 	}
 	return true
+}
+
+// tcpKfreeSkb models __kfree_skb() on a segment TCP is done with (a RST
+// after tcp_reset, a SYN-ACK or SYN in SYN_SENT): the skb is released
+// without trace_kfree_skb or trace_consume_skb, so no tracepoint program
+// runs; the observer records the end of its path as for any consumed
+// segment. Takes ownership of skb.
+func (s *Stack) tcpKfreeSkb(b *skb.Buff, sk *Socket) {
+	s.stats.Delivered++
+	s.obs.Deliver(DeliverEvent{PacketID: s.cur, Kind: DeliverOther, Index: sk.idx})
+	b.ConsumeSkb()
 }
 
 // runSockOps models BPF_CGROUP_RUN_PROG_SOCK_OPS from
