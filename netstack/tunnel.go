@@ -251,27 +251,98 @@ func (s *Stack) findIPTunnel(ns *Netns, ip ipv4, kinds ...string) *Device {
 	return nil
 }
 
-// greRcv models gre_rcv -> ipgre_rcv (data at the GRE header): gretap
-// pulls the header and runs ip_tunnel_rcv's eth_type_trans on the inner
-// frame; ipgre pulls it and, as skb_pop_mac_header does, leaves the mac
-// header at the outer IP header. ip_tunnel_rcv scrubs with xnet =
-// tunnel->net differs from the device's namespace. Takes ownership of skb.
+// GRE header flags (the first 16 bits, GRE_* in include/net/gre.h).
+const (
+	greFlagCsum    = 0x8000
+	greFlagRouting = 0x4000
+	greFlagKey     = 0x2000
+	greFlagSeq     = 0x1000
+	greFlagVersion = 0x0007
+	// greDemuxMinLen is gre_demux's gre_rcv pskb_may_pull(skb, 12).
+	greDemuxMinLen = 12
+)
+
+// greParseHeader models gre_parse_header(skb, &tpi, &csum_err, proto, 0)
+// on data at the GRE header, shared by ip_gre's and ip6_gre's gre_rcv: the
+// base header must be there (pskb_may_pull), the version and routing
+// flags must be clear, the options the flags announce (checksum, key,
+// sequence number: gre_calc_hlen) must be there, and with GRE_CSUM the
+// checksum over the GRE header and payload must verify
+// (skb_checksum_simple_validate; *csum_err). It returns the header length,
+// the protocol and the key (0 without GRE_KEY); ok false is the -EINVAL
+// on which both gre_rcv free the skb.
+func greParseHeader(data []byte) (hdrLen int, proto uint16, key uint32, ok bool) {
+	if len(data) < greHlen {
+		return 0, 0, 0, false
+	}
+	flags := binary.BigEndian.Uint16(data[0:2])
+	if flags&(greFlagVersion|greFlagRouting) != 0 {
+		return 0, 0, 0, false
+	}
+	hdrLen = greHlen
+	for _, f := range [...]uint16{greFlagCsum, greFlagKey, greFlagSeq} {
+		if flags&f != 0 {
+			hdrLen += 4
+		}
+	}
+	if len(data) < hdrLen {
+		return 0, 0, 0, false
+	}
+	proto = binary.BigEndian.Uint16(data[2:4])
+	opt := greHlen
+	if flags&greFlagCsum != 0 {
+		if !csumFoldsToZero(data) {
+			return 0, 0, 0, false
+		}
+		opt += 4
+	}
+	if flags&greFlagKey != 0 {
+		key = binary.BigEndian.Uint32(data[opt : opt+4])
+	}
+	return hdrLen, proto, key, true
+}
+
+// csumFoldsToZero reports whether the one's complement sum of b (a
+// trailing odd byte padded with zero, as csum_partial does) is 0xffff:
+// __skb_checksum_complete's verdict on data that carries its checksum.
+func csumFoldsToZero(b []byte) bool {
+	var sum uint64
+	i := 0
+	for ; i+2 <= len(b); i += 2 {
+		sum += uint64(binary.BigEndian.Uint16(b[i:]))
+	}
+	if i < len(b) {
+		sum += uint64(b[i]) << 8
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	return uint16(sum) == 0xffff
+}
+
+// greRcv models gre_demux's gre_rcv -> ip_gre's gre_rcv -> ipgre_rcv
+// (data at the GRE header): fewer than 12 bytes (pskb_may_pull) or a
+// version other than 0 (GREPROTO_CISCO; PPTP's version 1 handler is not
+// modelled, as without the pptp module) is kfree_skb (NOT_SPECIFIED);
+// gre_parse_header failing (greParseHeader) is kfree_skb (NOT_SPECIFIED);
+// no tunnel of the kind (gretap for ETH_P_TEB, else gre) with the
+// endpoints and key is PACKET_REJECT: the ICMP port unreachable (not
+// modelled), then kfree_skb (NOT_SPECIFIED). gretap pulls the header and
+// runs ip_tunnel_rcv's eth_type_trans on the inner frame; ipgre pulls it
+// and, as skb_pop_mac_header does, leaves the mac header at the outer IP
+// header. ip_tunnel_rcv scrubs with xnet = tunnel->net differs from the
+// device's namespace. The drops' location is __iptunnel_pull_header's
+// (OpTunnelDecap). Takes ownership of skb.
 func (s *Stack) greRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 	data := b.Data()
-	if len(data) < greHlen {
-		s.drop(b, skb.DropPktTooSmall, OpTunnelDecap)
+	if len(data) < greDemuxMinLen || data[1]&0x7f != 0 {
+		s.drop(b, skb.DropNotSpecified, OpTunnelDecap) // gre_demux: goto drop
 		return
 	}
-	proto := binary.BigEndian.Uint16(data[2:4])
-	hdr := greHlen
-	var key uint32
-	if data[0]&0x20 != 0 {
-		if len(data) < greKeyHlen {
-			s.drop(b, skb.DropPktTooSmall, OpTunnelDecap)
-			return
-		}
-		key = binary.BigEndian.Uint32(data[4:8])
-		hdr = greKeyHlen
+	hdr, proto, key, ok := greParseHeader(data)
+	if !ok {
+		s.drop(b, skb.DropNotSpecified, OpTunnelDecap)
+		return
 	}
 	kind := KindGRE
 	if proto == ethPTEB {
@@ -279,7 +350,7 @@ func (s *Stack) greRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 	}
 	d := s.findIPTunnel(ns, ip, kind)
 	if d == nil || d.vni != key {
-		s.drop(b, skb.DropNoSocket, OpTunnelDecap) // icmp port unreachable path
+		s.drop(b, skb.DropNotSpecified, OpTunnelDecap) // icmp_send port unreachable, kfree_skb
 		return
 	}
 	if kind == KindGRETap {

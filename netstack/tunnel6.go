@@ -272,28 +272,19 @@ func (s *Stack) ip6TnlRcv(b *skb.Buff, ns *Netns, ip ipv6, next uint8) {
 }
 
 // gre6Rcv models ip6_gre's gre_rcv -> gre_parse_header -> ip6gre_rcv
-// (data at the GRE header): a short header or no tunnel of the kind
-// (ip6gretap for ETH_P_TEB, else ip6gre) with the endpoints and key —
-// looked up after the GRE header was pulled (iptunnel_pull_header, xnet
-// false) — is kfree_skb (NOT_SPECIFIED, after the ICMPv6 port
-// unreachable); otherwise ip6_tnl_rcv -> __ip6_tnl_rcv runs. Takes
-// ownership of skb.
+// (data at the GRE header; ip6_gre registers for IPPROTO_GRE itself, no
+// gre_demux length or version check): gre_parse_header failing
+// (greParseHeader: short header or options, version or routing flags, bad
+// checksum) or no tunnel of the kind (ip6gretap for ETH_P_TEB, else
+// ip6gre) with the endpoints and key — looked up after the GRE header was
+// pulled (iptunnel_pull_header, xnet false) — is kfree_skb
+// (NOT_SPECIFIED, after the ICMPv6 port unreachable for the latter);
+// otherwise ip6_tnl_rcv -> __ip6_tnl_rcv runs. Takes ownership of skb.
 func (s *Stack) gre6Rcv(b *skb.Buff, ns *Netns, ip ipv6) {
-	data := b.Data()
-	if len(data) < greHlen {
+	hdr, proto, key, ok := greParseHeader(b.Data())
+	if !ok {
 		s.drop(b, skb.DropNotSpecified, OpIP6TnlRcv)
 		return
-	}
-	proto := binary.BigEndian.Uint16(data[2:4])
-	hdr := greHlen
-	var key uint32
-	if data[0]&0x20 != 0 {
-		if len(data) < greKeyHlen {
-			s.drop(b, skb.DropNotSpecified, OpIP6TnlRcv)
-			return
-		}
-		key = binary.BigEndian.Uint32(data[4:8])
-		hdr = greKeyHlen
 	}
 	kind := KindIP6GRE
 	if proto == ethPTEB {
