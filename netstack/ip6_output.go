@@ -134,22 +134,11 @@ func (s *Stack) initTxSkb6(b *skb.Buff, sk *Socket) {
 // txhash is an L4 hash, kept); a non-GSO skb above the MTU without
 // ignore_df is refused (EMSGSIZE, kfree_skb).
 func (s *Stack) tcpSend6(sk *Socket, pkt []byte, ip ipv6, l4off int, out *Device, nh netip.Addr) error {
-	th := pkt[l4off:]
-	if len(th) < 20 {
-		return &packetError{id: s.cur, why: "short TCP header"}
+	g, err := s.parseTCPSeg(pkt[l4off:])
+	if err != nil {
+		return err
 	}
-	doff := int(th[12]>>4) * 4
-	if doff < 20 || doff > len(th) {
-		return &packetError{id: s.cur, why: "bad TCP data offset"}
-	}
-	seq := binary.BigEndian.Uint32(th[4:8])
-	flags := th[13]
-	payload := len(th) - doff
-	end := seq + uint32(payload)
-	if flags&(tcpSYN|tcpFIN) != 0 {
-		end++
-	}
-	if end == seq {
+	if g.end == g.seq {
 		// A pure ACK: tcp_send_ack allocates, builds and sends it.
 		b, err := s.a.AllocSkb(skb.MaxTCPHeader)
 		if err != nil {
@@ -157,63 +146,19 @@ func (s *Stack) tcpSend6(sk *Socket, pkt []byte, ip ipv6, l4off int, out *Device
 			return nil
 		}
 		b.Reserve(skb.MaxTCPHeader)
-		copy(b.Push(doff), th[:doff])
+		copy(b.Push(g.doff), g.th[:g.doff])
 		b.ResetTransportHeader()
 		s.ip6Xmit(b, sk, pkt[:l4off], out, nh)
 		return nil
 	}
-	var oskb *skb.Buff
-	for _, r := range sk.rtx {
-		if r.seq == seq && r.end == end {
-			oskb = r.b
-			break
-		}
-	}
+	oskb := s.tcpQueueSkb(sk, &g, out, l4off, skb.GSOTCPv6)
 	if oskb == nil {
-		b, err := s.a.AllocSkbFclone(payload + skb.MaxTCPHeader)
-		if err != nil {
-			s.dropNoSkb(out, skb.DropNomem, OpSockSend)
-			return nil
-		}
-		b.Reserve(skb.MaxTCPHeader)
-		b.PutData(th[doff:])
-		b.SetOwner(sk, sk.wfreeFn)
-		sk.wmem += b.Truesize()
-		h := b.H()
-		h.Priority, h.Mark = sk.priority, sk.mark
-		mss := out.mtu - l4off - doff
-		if payload > mss && mss > 0 {
-			sh := b.Shinfo()
-			sh.GSOSize = uint16(mss)
-			sh.GSOSegs = uint16((payload + mss - 1) / mss)
-			sh.GSOType = skb.GSOTCPv6
-		}
-		b.HeaderRelease()
-		s.traceOp(LayerSocket, OpSockSend, b)
-		if len(sk.rtx) >= maxRtx {
-			saved := s.cur
-			s.cur = sk.rtx[0].pkt
-			sk.rtx[0].b.ConsumeSkb()
-			copy(sk.rtx, sk.rtx[1:])
-			sk.rtx = sk.rtx[:len(sk.rtx)-1]
-			s.cur = saved
-		}
-		sk.rtx = append(sk.rtx, rtxEntry{b: b, pkt: s.cur, seq: seq, end: end})
-		oskb = b
-	}
-	var b *skb.Buff
-	var err error
-	if oskb.SkbCloned() {
-		b, err = oskb.PskbCopy()
-	} else {
-		b, err = oskb.Clone()
-	}
-	if err != nil {
-		s.dropNoSkb(out, skb.DropNomem, OpTCPXmit)
 		return nil
 	}
-	copy(b.Push(doff), th[:doff])
-	b.ResetTransportHeader()
+	b := s.tcpTransmitClone(oskb, &g, out)
+	if b == nil {
+		return nil
+	}
 	s.ip6Xmit(b, sk, pkt[:l4off], out, nh)
 	return nil
 }

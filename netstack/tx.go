@@ -100,23 +100,113 @@ func (s *Stack) initTxSkb(b *skb.Buff, sk *Socket) {
 	}
 }
 
-func (s *Stack) tcpSend(sk *Socket, pkt []byte, ip ipv4, out *Device, nh netip.Addr) error {
-	th := pkt[ip.ihl:]
+// tcpSeg is the part of a captured TCP segment tcp_sendmsg and
+// __tcp_transmit_skb need: its header, data offset, payload length and
+// sequence space [seq, end) (SYN and FIN count one).
+type tcpSeg struct {
+	th       []byte
+	doff     int
+	payload  int
+	seq, end uint32
+}
+
+// parseTCPSeg parses the TCP header at th for tcpSend / tcpSend6; a
+// malformed one is a capture error.
+func (s *Stack) parseTCPSeg(th []byte) (tcpSeg, error) {
 	if len(th) < 20 {
-		return &packetError{id: s.cur, why: "short TCP header"}
+		return tcpSeg{}, &packetError{id: s.cur, why: "short TCP header"}
 	}
 	doff := int(th[12]>>4) * 4
 	if doff < 20 || doff > len(th) {
-		return &packetError{id: s.cur, why: "bad TCP data offset"}
+		return tcpSeg{}, &packetError{id: s.cur, why: "bad TCP data offset"}
 	}
-	seq := binary.BigEndian.Uint32(th[4:8])
-	flags := th[13]
-	payload := len(th) - doff
-	end := seq + uint32(payload)
-	if flags&(tcpSYN|tcpFIN) != 0 {
-		end++
+	g := tcpSeg{th: th, doff: doff, payload: len(th) - doff, seq: binary.BigEndian.Uint32(th[4:8])}
+	g.end = g.seq + uint32(g.payload)
+	if th[13]&(tcpSYN|tcpFIN) != 0 {
+		g.end++
 	}
-	if end == seq {
+	return g, nil
+}
+
+// tcpQueueSkb models tcp_sendmsg's part of a segment with sequence space:
+// the queued skb of the same range when this is a retransmission, else a
+// new fclone (sk_stream_alloc_skb) with the payload, owned by the socket
+// (skb_set_owner_w via sk_wmem_queued_add), the socket's priority and
+// mark, TSO segments of mss = MTU - hdrs - doff (tcp_set_skb_tso_segs,
+// gsoType), __skb_header_release, on the retransmit queue (bounded: the
+// oldest entry is consumed beyond maxRtx). nil when the allocation failed
+// (dropped as NOMEM).
+func (s *Stack) tcpQueueSkb(sk *Socket, g *tcpSeg, out *Device, hdrs int, gsoType uint32) *skb.Buff {
+	for _, r := range sk.rtx {
+		if r.seq == g.seq && r.end == g.end {
+			return r.b // a retransmission of the queued skb
+		}
+	}
+	b, err := s.a.AllocSkbFclone(g.payload + skb.MaxTCPHeader)
+	if err != nil {
+		s.dropNoSkb(out, skb.DropNomem, OpSockSend)
+		return nil
+	}
+	b.Reserve(skb.MaxTCPHeader)
+	b.PutData(g.th[g.doff:])
+	b.SetOwner(sk, sk.wfreeFn) // skb_set_owner_w via sk_wmem_queued_add
+	sk.wmem += b.Truesize()
+	h := b.H()
+	h.Priority, h.Mark = sk.priority, sk.mark
+	mss := out.mtu - hdrs - g.doff
+	if g.payload > mss && mss > 0 {
+		// tcp_set_skb_tso_segs: a TSO/GSO skb.
+		sh := b.Shinfo()
+		sh.GSOSize = uint16(mss)
+		sh.GSOSegs = uint16((g.payload + mss - 1) / mss)
+		sh.GSOType = gsoType
+	}
+	b.HeaderRelease() // __skb_header_release: clones may write the header
+	s.traceOp(LayerSocket, OpSockSend, b)
+	if len(sk.rtx) >= maxRtx {
+		saved := s.cur
+		s.cur = sk.rtx[0].pkt
+		sk.rtx[0].b.ConsumeSkb()
+		copy(sk.rtx, sk.rtx[1:])
+		sk.rtx = sk.rtx[:len(sk.rtx)-1]
+		s.cur = saved
+	}
+	sk.rtx = append(sk.rtx, rtxEntry{b: b, pkt: s.cur, seq: g.seq, end: g.end})
+	return b
+}
+
+// tcpTransmitClone models __tcp_transmit_skb(clone_it = 1): a clone of the
+// queued skb, or a pskb_copy when it is still cloned (a previous
+// transmission not yet freed), with the TCP header pushed
+// (skb_push(tcp_header_size), skb_reset_transport_header). nil when the
+// allocation failed (dropped as NOMEM).
+func (s *Stack) tcpTransmitClone(oskb *skb.Buff, g *tcpSeg, out *Device) *skb.Buff {
+	var b *skb.Buff
+	var err error
+	if oskb.SkbCloned() {
+		b, err = oskb.PskbCopy()
+	} else {
+		b, err = oskb.Clone()
+	}
+	if err != nil {
+		s.dropNoSkb(out, skb.DropNomem, OpTCPXmit)
+		return nil
+	}
+	copy(b.Push(g.doff), g.th[:g.doff])
+	b.ResetTransportHeader()
+	return b
+}
+
+// tcpSend models tcp_sendmsg / tcp_send_ack for an AF_INET socket sending
+// the captured segment pkt (IPv4 header ip): a pure ACK is built and sent
+// on its own; otherwise tcpQueueSkb and tcpTransmitClone, then
+// ip_queue_xmit pushes the IP header; ip_local_out.
+func (s *Stack) tcpSend(sk *Socket, pkt []byte, ip ipv4, out *Device, nh netip.Addr) error {
+	g, err := s.parseTCPSeg(pkt[ip.ihl:])
+	if err != nil {
+		return err
+	}
+	if g.end == g.seq {
 		// A pure ACK: tcp_send_ack allocates, builds and sends it; nothing
 		// is queued.
 		b, err := s.a.AllocSkb(skb.MaxTCPHeader)
@@ -131,60 +221,14 @@ func (s *Stack) tcpSend(sk *Socket, pkt []byte, ip ipv4, out *Device, nh netip.A
 		s.ipLocalOut(b, sk.ns, out, nh, sk)
 		return nil
 	}
-	var oskb *skb.Buff
-	for _, r := range sk.rtx {
-		if r.seq == seq && r.end == end {
-			oskb = r.b // a retransmission of the queued skb
-			break
-		}
-	}
+	oskb := s.tcpQueueSkb(sk, &g, out, ip.ihl, skb.GSOTCPv4)
 	if oskb == nil {
-		b, err := s.a.AllocSkbFclone(payload + skb.MaxTCPHeader)
-		if err != nil {
-			s.dropNoSkb(out, skb.DropNomem, OpSockSend)
-			return nil
-		}
-		b.Reserve(skb.MaxTCPHeader)
-		b.PutData(th[doff:])
-		b.SetOwner(sk, sk.wfreeFn) // skb_set_owner_w via sk_wmem_queued_add
-		sk.wmem += b.Truesize()
-		h := b.H()
-		h.Priority, h.Mark = sk.priority, sk.mark
-		mss := out.mtu - ip.ihl - doff
-		if payload > mss && mss > 0 {
-			// tcp_set_skb_tso_segs: a TSO/GSO skb.
-			sh := b.Shinfo()
-			sh.GSOSize = uint16(mss)
-			sh.GSOSegs = uint16((payload + mss - 1) / mss)
-			sh.GSOType = skb.GSOTCPv4
-		}
-		b.HeaderRelease() // __skb_header_release: clones may write the header
-		s.traceOp(LayerSocket, OpSockSend, b)
-		if len(sk.rtx) >= maxRtx {
-			saved := s.cur
-			s.cur = sk.rtx[0].pkt
-			sk.rtx[0].b.ConsumeSkb()
-			copy(sk.rtx, sk.rtx[1:])
-			sk.rtx = sk.rtx[:len(sk.rtx)-1]
-			s.cur = saved
-		}
-		sk.rtx = append(sk.rtx, rtxEntry{b: b, pkt: s.cur, seq: seq, end: end})
-		oskb = b
-	}
-	// __tcp_transmit_skb(clone_it = 1).
-	var b *skb.Buff
-	var err error
-	if oskb.SkbCloned() {
-		b, err = oskb.PskbCopy()
-	} else {
-		b, err = oskb.Clone()
-	}
-	if err != nil {
-		s.dropNoSkb(out, skb.DropNomem, OpTCPXmit)
 		return nil
 	}
-	copy(b.Push(doff), th[:doff]) // skb_push(tcp_header_size) + the header
-	b.ResetTransportHeader()
+	b := s.tcpTransmitClone(oskb, &g, out)
+	if b == nil {
+		return nil
+	}
 	copy(b.Push(ip.ihl), pkt[:ip.ihl]) // ip_queue_xmit: skb_push(sizeof(iphdr))
 	s.initTxSkb(b, sk)
 	s.traceOp(LayerL4, OpTCPXmit, b)
