@@ -127,7 +127,9 @@ func (s *Stack) ipFragDiscard(b *skb.Buff, d *fqDir, q *fragQueue) {
 }
 
 // ipFragReasm models ip_frag_reasm() on the skb that completed queue q
-// (data at its payload): inet_frag_kill; an invalid ECN mix fails;
+// (data at its payload): its dst is kept out of the
+// reassembly and put back on it after, success or not (the queue's
+// orefdst steal and restore, stealDst); inet_frag_kill; an invalid ECN mix fails;
 // inet_frag_reasm_prepare (frag_queue.go: skb_morph onto the offset-0
 // fragment, skb_unclone); a datagram above 65535 bytes fails; every
 // failure is ip_frag_queue's inet_frag_kill, which frees every queued
@@ -142,21 +144,25 @@ func (s *Stack) ipFragDiscard(b *skb.Buff, d *fqDir, q *fragQueue) {
 // length (doc.go). Returns the reassembled skb, or nil. Takes ownership
 // of skb.
 func (s *Stack) ipFragReasm(b *skb.Buff, d *fqDir, q *fragQueue) *skb.Buff {
+	dst := stealDst(b) // ip_frag_queue / ip6_frag_queue: orefdst
 	h := b.H()
 	dev, netns := h.Dev, h.Netns
 	stamp, stampType := h.Tstamp, h.TstampType // qp->q.stamp / tstamp_type
 	d.fragUnlink(q)                            // inet_frag_kill
 	ecn := fragEcnTable[q.ecn&15]
 	if ecn == 0xff {
+		dst.restore(b)
 		s.fragDestroy(d, q, skb.SkbConsumed, OpIPDefrag) // out_fail
 		return nil
 	}
 	if !s.reasmPrepare(q, b) {
+		dst.restore(b)
 		s.fragDestroy(d, q, skb.SkbConsumed, OpIPDefrag) // out_nomem
 		return nil
 	}
 	ihl := b.Headroom() - b.NetworkHeader()
 	if ihl+q.length > ipMaxLen {
+		dst.restore(b)
 		s.fragDestroy(d, q, skb.SkbConsumed, OpIPDefrag) // out_oversize
 		return nil
 	}
@@ -177,5 +183,6 @@ func (s *Stack) ipFragReasm(b *skb.Buff, d *fqDir, q *fragQueue) *skb.Buff {
 	}
 	binary.BigEndian.PutUint16(dd[6:8], fo)
 	setIPCsum(dd, ihl)
+	dst.restore(b) // skb->_skb_refdst = orefdst
 	return b
 }

@@ -228,7 +228,9 @@ func (s *Stack) ip6FragQueue(b *skb.Buff, d *fqDir, q *fragQueue, fh, nhoff int,
 }
 
 // ip6FragReasm models ip6_frag_reasm() on the skb that completed queue q
-// (data at its fragment's payload): inet_frag_kill; an invalid ECN mix
+// (data at its fragment's payload): its dst is kept out of the
+// reassembly and put back on it after, success or not (the queue's
+// orefdst steal and restore, stealDst); inet_frag_kill; an invalid ECN mix
 // fails (out_fail: the queue's fragments are freed with SKB_CONSUMED);
 // inet_frag_reasm_prepare (frag_queue.go; a failed clone or unclone is
 // out_oom, the same); a payload_len above IPV6_MAXPLEN fails like ECN; the
@@ -242,17 +244,20 @@ func (s *Stack) ip6FragQueue(b *skb.Buff, d *fqDir, q *fragQueue, fh, nhoff int,
 // IP6SKB_FRAGMENTED and frag_max_size. Returns the reassembled skb, or
 // nil. Takes ownership of skb.
 func (s *Stack) ip6FragReasm(b *skb.Buff, d *fqDir, q *fragQueue) *skb.Buff {
+	dst := stealDst(b) // ip_frag_queue / ip6_frag_queue: orefdst
 	h := b.H()
 	dev, netns := h.Dev, h.Netns
 	stamp, stampType := h.Tstamp, h.TstampType // fq->q.stamp / tstamp_type
 	d.fragUnlink(q)                            // inet_frag_kill
 	ecn := fragEcnTable[q.ecn&15]
 	if ecn == 0xff {
+		dst.restore(b)
 		s.fragDestroy(d, q, skb.SkbConsumed, OpIP6FragReasm)
 		return nil
 	}
 	s.traceOp(LayerIP, OpIP6FragReasm, b)
 	if !s.reasmPrepare(q, b) {
+		dst.restore(b)
 		s.fragDestroy(d, q, skb.SkbConsumed, OpIP6FragReasm) // out_oom
 		return nil
 	}
@@ -261,6 +266,7 @@ func (s *Stack) ip6FragReasm(b *skb.Buff, d *fqDir, q *fragQueue) *skb.Buff {
 	netAbs := b.NetworkHeader()
 	payloadLen := (hr - netAbs) - ip6Hlen + q.length - fragHdrLen
 	if payloadLen > ipv6MaxPlen {
+		dst.restore(b)
 		s.fragDestroy(d, q, skb.SkbConsumed, OpIP6FragReasm) // out_oversize
 		return nil
 	}
@@ -290,6 +296,7 @@ func (s *Stack) ip6FragReasm(b *skb.Buff, d *fqDir, q *fragQueue) *skb.Buff {
 	fl := binary.LittleEndian.Uint16(h.CB[ip6cbFlags:])
 	binary.LittleEndian.PutUint16(h.CB[ip6cbFlags:], fl|ip6skbFragmented)
 	binary.LittleEndian.PutUint16(h.CB[ip6cbFragMaxSize:], uint16(maxSize))
+	dst.restore(b) // skb->_skb_refdst = orefdst
 	return b
 }
 

@@ -124,6 +124,34 @@ func (s *Stack) fragCreate(d *fqDir, expireLoc Op) *fragQueue {
 	return q
 }
 
+// stolenDst is the completing fragment's dst that ip_frag_queue and
+// ip6_frag_queue keep out of the reassembly (orefdst = skb->_skb_refdst;
+// skb->_skb_refdst = 0UL) so skb_morph does not release it, and put back
+// afterwards, whether the reassembly succeeded or not.
+type stolenDst struct {
+	ref   skb.Ref
+	noref bool
+}
+
+func stealDst(b *skb.Buff) stolenDst {
+	r, n := b.Dst()
+	b.DstSet(nil) // clears without releasing
+	return stolenDst{r, n}
+}
+
+// restore writes the dst back as the plain assignment does (slow_gro
+// untouched).
+func (d stolenDst) restore(b *skb.Buff) {
+	h := b.H()
+	sg := h.SlowGRO
+	if d.noref {
+		b.DstSetNoref(d.ref)
+	} else {
+		b.DstSet(d.ref)
+	}
+	h.SlowGRO = sg
+}
+
 // fragInsertResult is inet_frag_queue_insert's return.
 type fragInsertResult uint8
 
