@@ -179,3 +179,38 @@ func TestIPFragReasmUncloneFails(t *testing.T) {
 	require.ElementsMatch(t, []uint64{1, 2, 3}, consumed)
 	require.Empty(t, s.Netns("").frag6.v4.live)
 }
+
+// TestIPFragExpire: ip_expire fires ipfrag_time (30 s) after the queue was
+// created, on the capture clock, before whatever packet comes next: the
+// queued fragments are freed with FRAG_REASM_TIMEOUT.
+func TestIPFragExpire(t *testing.T) {
+	f := frag4Frames(3, 192, cuts4)
+	plain := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", sport: 1, dport: 9999, payload: 8})
+	timeout := "SKB_DROP_REASON_FRAG_REASM_TIMEOUT@ip_defrag"
+	for _, tc := range []struct {
+		name   string
+		frames [][]byte
+		at     []int64 // seconds
+		delivs []uint64
+		drops  []string
+	}{
+		{"within the timeout", [][]byte{f[0], f[1], f[2]}, []int64{0, 20, 29}, []uint64{3}, nil},
+		{"expired before the next fragment", [][]byte{f[0], f[1], f[2]}, []int64{0, 10, 31}, nil, []string{timeout, timeout}},
+		{"expired before any later packet", [][]byte{f[0], plain}, []int64{0, 31}, []uint64{2}, []string{timeout}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := rxToSocketConfig()
+			cfg.Options.RxTimestamps = true
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i, fr := range tc.frames {
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: fr, Tstamp: tc.at[i] * 1e9}))
+			}
+			var got []uint64
+			for _, d := range te.obs.delivs {
+				got = append(got, d.PacketID)
+			}
+			require.Equal(t, tc.delivs, got)
+			require.Equal(t, tc.drops, te.obs.dropReasons())
+		})
+	}
+}
