@@ -99,10 +99,13 @@
 // first fragment's buffer (the other fragments are freed at reassembly,
 // where the kernel chains them on frag_list: their truesize is not added
 // to the datagram's, and an IPv6 datagram's skb->len is its first
-// fragment's while payload_len is the whole datagram's). IPv6 reassembly
-// queues are preallocated per namespace (64; a new one beyond them expires
-// the oldest) and their timers (ip6frag_time, 60 s) run on the capture
-// clock (Packet.Tstamp) when the next fragment arrives.
+// fragment's while payload_len is the whole datagram's, and an IPv4
+// datagram's tot_len the first fragment's). IPv4 and IPv6 reassembly share
+// one implementation of inet_frag_queue_insert and inet_frag_reasm_*
+// (frag_queue.go): per namespace and family, 64 preallocated queues (a new
+// one beyond them expires the oldest; the kernel bounds only the memory)
+// whose timers (ipfrag_time 30 s, ip6frag_time 60 s) run on the capture
+// clock (Packet.Tstamp), before whatever packet comes next once due.
 //
 // Modelling decisions a reader should know:
 //   - netif_elide_gro elides GRO for devices without NETIF_F_GRO and for

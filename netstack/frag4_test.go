@@ -104,8 +104,8 @@ func TestIPReassemblyQueue(t *testing.T) {
 			require.Equal(t, tc.delivs, got)
 			require.Equal(t, tc.drops, te.obs.dropReasons())
 			require.Equal(t, tc.consumed, consumed)
-			require.Empty(t, s.Netns("").frag6.v4.live, "no queue left behind")
-			require.Zero(t, s.Netns("").frag6.v4.mem)
+			require.Empty(t, s.Netns("").fragDirs.v4.live, "no queue left behind")
+			require.Zero(t, s.Netns("").fragDirs.v4.mem)
 		})
 	}
 }
@@ -177,7 +177,7 @@ func TestIPFragReasmUncloneFails(t *testing.T) {
 	require.Empty(t, te.obs.drops, "inet_frag_destroy consumes, nothing is dropped")
 	require.Empty(t, te.obs.delivs)
 	require.ElementsMatch(t, []uint64{1, 2, 3}, consumed)
-	require.Empty(t, s.Netns("").frag6.v4.live)
+	require.Empty(t, s.Netns("").fragDirs.v4.live)
 }
 
 // TestIPFragExpire: ip_expire fires ipfrag_time (30 s) after the queue was

@@ -50,7 +50,7 @@ func TestIP6FragProfileOptions(t *testing.T) {
 			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: trunc}))
 			require.Equal(t, tc.truncDrops, te.obs.dropReasons())
 			queued := 0
-			if st := s.Netns("").frag6; st != nil {
+			if st := s.Netns("").fragDirs; st != nil {
 				queued = len(st.v6.live)
 			}
 			require.Equal(t, tc.truncQueued, queued)

@@ -39,7 +39,7 @@ func TestPropertyIP6Fragments(t *testing.T) {
 			now += int64(rapid.IntRange(0, 30).Draw(rt, "dt")) * 1e9
 			f := frag6Frames("2001:db8::9", "2001:db8::1", id, 400, []frag6Cut{{off, ln, more}})[0]
 			require.NoError(rt, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Tstamp: now}))
-			st := s.Netns("").frag6
+			st := s.Netns("").fragDirs
 			if st != nil {
 				queued, mem := 0, 0
 				for _, q := range st.v6.live {

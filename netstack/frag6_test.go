@@ -124,7 +124,7 @@ func TestIP6Reassembly(t *testing.T) {
 			}
 			require.Equal(t, tc.delivs, got)
 			require.Equal(t, tc.drops, te.obs.dropReasons())
-			st := s.Netns("").frag6
+			st := s.Netns("").fragDirs
 			if st != nil && len(st.v6.live) == 0 {
 				require.Zero(t, st.v6.mem, "fragment memory uncharged once no queue is live")
 			}
@@ -149,7 +149,7 @@ func TestIP6ReassemblyFreesQueued(t *testing.T) {
 	}
 	require.Equal(t, []uint64{1, 2}, consumed, "the queued fragments, consumed by inet_frag_destroy")
 	require.Equal(t, []string{"SKB_DROP_REASON_NOT_SPECIFIED@ip6_frag_queue"}, te.obs.dropReasons())
-	require.Zero(t, s.Netns("").frag6.v6.mem)
+	require.Zero(t, s.Netns("").fragDirs.v6.mem)
 }
 
 // TestIP6ReassemblyTransitions checks what the reassembled skb carries, as
@@ -308,7 +308,7 @@ func TestIP6FragQueueBound(t *testing.T) {
 		f := frag6Frames("2001:db8::9", "2001:db8::1", uint32(i), 192, cuts3[:1])[0]
 		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f}))
 	}
-	require.Len(t, s.Netns("").frag6.v6.live, maxFragQueues)
+	require.Len(t, s.Netns("").fragDirs.v6.live, maxFragQueues)
 	require.Equal(t, []string{"SKB_DROP_REASON_FRAG_REASM_TIMEOUT@ip6frag_expire_frag_queue",
 		"SKB_DROP_REASON_FRAG_REASM_TIMEOUT@ip6frag_expire_frag_queue"}, te.obs.dropReasons())
 	require.Equal(t, uint64(1), te.obs.drops[0].PacketID)

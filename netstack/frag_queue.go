@@ -42,13 +42,11 @@ type fqDir struct {
 	timeout int64 // fqdir->timeout in the capture clock (ns)
 }
 
-// fragDirs holds a namespace's two directories; allocated at the first
-// fragment of either family. frag6State is the name Netns uses for it.
+// fragDirs holds a namespace's two directories (net->ipv4.fqdir,
+// net->ipv6.fqdir); allocated at the first fragment of either family.
 type fragDirs struct {
 	v4, v6 fqDir
 }
-
-type frag6State = fragDirs
 
 // fragQueue is struct inet_frag_queue with the family parts (struct ipq,
 // struct frag_queue): the key (id, addresses, protocol for IPv4, iif for
@@ -88,13 +86,13 @@ type fragPiece struct {
 // fragDirsOf returns the namespace's directories, allocating them at the
 // first fragment.
 func (ns *Netns) fragDirsOf() *fragDirs {
-	if ns.frag6 == nil {
+	if ns.fragDirs == nil {
 		st := &fragDirs{}
 		st.v4.init(ipFragTimeout)
 		st.v6.init(ip6FragTimeout)
-		ns.frag6 = st
+		ns.fragDirs = st
 	}
-	return ns.frag6
+	return ns.fragDirs
 }
 
 func (d *fqDir) init(timeout int64) {
@@ -118,8 +116,8 @@ func (s *Stack) fragCreate(d *fqDir, expireLoc Op) *fragQueue {
 	d.free = d.free[:len(d.free)-1]
 	q.created, q.lastRunAt = s.now, -1
 	d.live = append(d.live, q)
-	if !s.frag6Armed || s.now+d.timeout < s.frag6Due {
-		s.frag6Armed, s.frag6Due = true, s.now+d.timeout // mod_timer(&q->timer, jiffies + timeout)
+	if !s.fragArmed || s.now+d.timeout < s.fragDue {
+		s.fragArmed, s.fragDue = true, s.now+d.timeout // mod_timer(&q->timer, jiffies + timeout)
 	}
 	return q
 }
@@ -343,15 +341,15 @@ func (s *Stack) fragExpireDue(d *fqDir, loc Op) {
 	}
 }
 
-// frag6Timers runs the reassembly queue timers (both families) of every
+// fragTimers runs the reassembly queue timers (both families) of every
 // namespace that are due by the current capture time (Stack.Inject calls
 // it once the earliest is due, whatever the packet), then re-arms for the
 // earliest left.
-func (s *Stack) frag6Timers() {
+func (s *Stack) fragTimers() {
 	saved := s.cur
-	s.frag6Armed = false
+	s.fragArmed = false
 	for _, ns := range s.nss {
-		st := ns.frag6
+		st := ns.fragDirs
 		if st == nil {
 			continue
 		}
@@ -360,8 +358,8 @@ func (s *Stack) frag6Timers() {
 		for _, d := range [2]*fqDir{&st.v4, &st.v6} {
 			if len(d.live) != 0 {
 				due := d.live[0].created + d.timeout
-				if !s.frag6Armed || due < s.frag6Due {
-					s.frag6Armed, s.frag6Due = true, due
+				if !s.fragArmed || due < s.fragDue {
+					s.fragArmed, s.fragDue = true, due
 				}
 			}
 		}
@@ -369,10 +367,10 @@ func (s *Stack) frag6Timers() {
 	s.cur = saved
 }
 
-// closeFrag6 frees the namespace's queued fragments of both families
+// closeFrags frees the namespace's queued fragments of both families
 // (Stack.Close).
-func (s *Stack) closeFrag6(ns *Netns) {
-	st := ns.frag6
+func (s *Stack) closeFrags(ns *Netns) {
+	st := ns.fragDirs
 	if st == nil {
 		return
 	}

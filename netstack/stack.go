@@ -65,9 +65,7 @@ type Netns struct {
 	neigh      []neighEntry
 	socks      []*Socket
 	active     []*Socket // connecting TCP sockets (SocketConfig.Connect)
-	frags      []*fragQueue
-	fqFree     []*fragQueue // finished reassembly queues for reuse
-	frag6      *frag6State  // IPv6 reassembly (frag6.go), allocated at the first fragment
+	fragDirs   *fragDirs // IPv4 and IPv6 reassembly (frag_queue.go), allocated at the first fragment
 	lo         *Device
 	ipID       uint16
 	ip6FragID  uint32 // ipv6_select_ident's identification (a counter in the model)
@@ -240,9 +238,10 @@ type Stack struct {
 	segs      []*skb.Buff
 	stats     Stats
 	now       int64 // the current packet's capture time (Packet.Tstamp): the reassembly timers' clock
-	// frag6Armed and frag6Due are the earliest IPv6 reassembly timer (frag6.go).
-	frag6Armed bool
-	frag6Due   int64
+	// fragArmed and fragDue are the earliest reassembly timer of either
+	// family (frag_queue.go).
+	fragArmed bool
+	fragDue   int64
 }
 
 // Stats counts what the stack did.
@@ -838,8 +837,8 @@ func (s *Stack) Inject(p *Packet) error {
 	s.stats.Injected++
 	s.cur = p.ID
 	s.now = p.Tstamp
-	if s.frag6Armed && s.now > s.frag6Due {
-		s.frag6Timers() // the reassembly queue timers that fired before this packet
+	if s.fragArmed && s.now > s.fragDue {
+		s.fragTimers() // the reassembly queue timers that fired before this packet
 	}
 	s.trace = p.Trace || s.cfg.Options.TraceAll
 	e := &s.entries[p.Entry]
@@ -887,14 +886,7 @@ func (s *Stack) Close() error {
 	}
 	s.backlog = s.backlog[:0]
 	for _, n := range s.nss {
-		for _, q := range n.frags {
-			for _, f := range q.frags {
-				s.cur = f.pkt
-				f.b.ConsumeSkb()
-			}
-		}
-		n.frags = nil
-		s.closeFrag6(n)
+		s.closeFrags(n)
 	}
 	s.readAll(true)
 	s.closed = true
