@@ -331,17 +331,17 @@ func csumFoldsToZero(b []byte) bool {
 // runs ip_tunnel_rcv's eth_type_trans on the inner frame; ipgre pulls it
 // and, as skb_pop_mac_header does, leaves the mac header at the outer IP
 // header. ip_tunnel_rcv scrubs with xnet = tunnel->net differs from the
-// device's namespace. The drops' location is __iptunnel_pull_header's
-// (OpTunnelDecap). Takes ownership of skb.
+// device's namespace. The drops' location is gre_rcv (OpGRERcv). Takes
+// ownership of skb.
 func (s *Stack) greRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 	data := b.Data()
 	if len(data) < greDemuxMinLen || data[1]&0x7f != 0 {
-		s.drop(b, skb.DropNotSpecified, OpTunnelDecap) // gre_demux: goto drop
+		s.drop(b, skb.DropNotSpecified, OpGRERcv) // gre_demux's gre_rcv: goto drop
 		return
 	}
 	hdr, proto, key, ok := greParseHeader(data)
 	if !ok {
-		s.drop(b, skb.DropNotSpecified, OpTunnelDecap)
+		s.drop(b, skb.DropNotSpecified, OpGRERcv)
 		return
 	}
 	kind := KindGRE
@@ -350,7 +350,7 @@ func (s *Stack) greRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 	}
 	d := s.findIPTunnel(ns, ip, kind)
 	if d == nil || d.vni != key {
-		s.drop(b, skb.DropNotSpecified, OpTunnelDecap) // icmp_send port unreachable, kfree_skb
+		s.drop(b, skb.DropNotSpecified, OpGRERcv) // icmp_send port unreachable, kfree_skb
 		return
 	}
 	if kind == KindGRETap {

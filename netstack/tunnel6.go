@@ -283,7 +283,7 @@ func (s *Stack) ip6TnlRcv(b *skb.Buff, ns *Netns, ip ipv6, next uint8) {
 func (s *Stack) gre6Rcv(b *skb.Buff, ns *Netns, ip ipv6) {
 	hdr, proto, key, ok := greParseHeader(b.Data())
 	if !ok {
-		s.drop(b, skb.DropNotSpecified, OpIP6TnlRcv)
+		s.drop(b, skb.DropNotSpecified, OpGRERcv)
 		return
 	}
 	kind := KindIP6GRE
@@ -296,7 +296,7 @@ func (s *Stack) gre6Rcv(b *skb.Buff, ns *Netns, ip ipv6) {
 	s.pullHeader(b, hdr, proto, false)
 	d := s.findIP6Tunnel(ns, ip, kind, key)
 	if d == nil {
-		s.drop(b, skb.DropNotSpecified, OpIP6TnlRcv)
+		s.drop(b, skb.DropNotSpecified, OpGRERcv)
 		return
 	}
 	s.ip6TnlRcvFinish(b, d)

@@ -108,7 +108,7 @@ func TestTunnel6Decap(t *testing.T) {
 		{"ip6gre", KindIP6GRE, outer6(ipprotoGRE, append(gre6Hdr(ethPIP, 42), innerV4...)), 0, ""},
 		{"ip6gretap", KindIP6GRETap, outer6(ipprotoGRE, append(gre6Hdr(ethPTEB, 42),
 			buildFrame(frameOpts{dstMAC: macTun, srcMAC: macA, src: "10.9.0.1", dst: "10.9.0.2", sport: 1, dport: 9999, payload: 32})...)), 0, ""},
-		{"ip6gre wrong key", KindIP6GRE, outer6(ipprotoGRE, append(gre6Hdr(ethPIP, 41), innerV4...)), -1, "SKB_DROP_REASON_NOT_SPECIFIED@ip6_tnl_rcv"},
+		{"ip6gre wrong key", KindIP6GRE, outer6(ipprotoGRE, append(gre6Hdr(ethPIP, 41), innerV4...)), -1, "SKB_DROP_REASON_NOT_SPECIFIED@gre_rcv"},
 	} {
 		for _, tunNs := range []string{HostNetns, "c"} {
 			t.Run(tc.name+"/"+tunNs, func(t *testing.T) {
@@ -506,7 +506,7 @@ func TestGRE6NoTunnelPulled(t *testing.T) {
 				require.Len(t, te.obs.delivs, 1)
 				return
 			}
-			require.Equal(t, []string{"SKB_DROP_REASON_NOT_SPECIFIED@ip6_tnl_rcv"}, te.obs.dropReasons())
+			require.Equal(t, []string{"SKB_DROP_REASON_NOT_SPECIFIED@gre_rcv"}, te.obs.dropReasons())
 			require.Equal(t, []seen{{0x45, 0}}, got)
 		})
 	}
