@@ -253,11 +253,11 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack", "./examples", "./proptest"},
 	},
 	{
-		Name: "frag6-reasm-keeps-last-fragment-state",
-		File: "netstack/frag6.go",
+		Name: "frag-reasm-keeps-last-fragment-state",
+		File: "netstack/frag_queue.go",
 		Old:  `		b.Morph(head)`,
 		New:  ``,
-		Desc: "ip6_frag_reasm() -> inet_frag_reasm_prepare(): when the completing fragment is not the offset-0 one, skb_morph(skb, head) gives it the head's header state (mark, hash, extensions, cb); without it the datagram carries the last fragment's",
+		Desc: "inet_frag_reasm_prepare() (ip_frag_reasm, ip6_frag_reasm): when the completing fragment is not the offset-0 one, skb_morph(skb, head) gives it the head's header state (mark, hash, extensions, cb); without it the datagram carries the last fragment's",
 		Pkgs: []string{"./netstack"},
 	},
 	{
