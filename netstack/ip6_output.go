@@ -92,38 +92,15 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 	b.H().IgnoreDF = true // ip6_sk_ignore_df: pmtudisc IPV6_PMTUDISC_WANT
 	sport, dport, _ := l4Ports(pkt[l4off:])
 	flowLabelFromHash(b, ip.src, ip.dst, nexthdrUDP, sport, dport)
-	if n := sk.udpSegment; n > 0 && len(pkt)-l4off-udpHlen > n {
-		// UDP_SEGMENT: udp_v6_send_skb makes a GSO super-packet.
-		sh := b.Shinfo()
-		payload := len(pkt) - l4off - udpHlen
-		sh.GSOSize = uint16(n)
-		sh.GSOSegs = uint16((payload + n - 1) / n)
-		sh.GSOType = skb.GSOUDPL4
-	}
+	udpSegment(b, sk, len(pkt)-l4off-udpHlen) // udp_v6_send_skb
 	s.traceOp(LayerSocket, OpIP6MakeSkb, b)
 	s.ip6LocalOut(b, sk.ns, out, nh, sk)
 	return nil
 }
 
 // initTxSkb6 sets what __ip6_make_skb / ip6_xmit set on a locally
-// generated skb: the network header, ETH_P_IPV6, the socket's priority
-// and mark, its tx hash (skb_set_hash_from_sk), IP6CB cleared, and the
-// socket as owner (skb_set_owner_w).
-func (s *Stack) initTxSkb6(b *skb.Buff, sk *Socket) {
-	b.ResetNetworkHeader()
-	h := b.H()
-	h.Protocol = ethPIPv6
-	h.Priority = sk.priority
-	h.Mark = sk.mark
-	if sk.txhash != 0 {
-		h.Hash, h.L4Hash, h.SWHash = sk.txhash, true, false
-	}
-	clear(h.CB[:sizeofIP6CB])
-	if b.Sk() == nil {
-		b.SetOwner(sk, sk.wfreeFn)
-		sk.wmem += b.Truesize()
-	}
-}
+// generated skb (initTxSkbProto with ETH_P_IPV6 and IP6CB).
+func (s *Stack) initTxSkb6(b *skb.Buff, sk *Socket) { initTxSkbProto(b, sk, ethPIPv6, sizeofIP6CB) }
 
 // tcpSend6 is tcpSend for an AF_INET6 socket: tcp_sendmsg queues an fclone
 // (TSO segments of mss = MTU - headers, SKB_GSO_TCPV6) on the retransmit

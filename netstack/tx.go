@@ -69,14 +69,7 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 	b.Reserve(hh)
 	b.PutData(pkt)
 	s.initTxSkb(b, sk)
-	if n := sk.udpSegment; n > 0 && len(pkt)-ip.ihl-udpHlen > n {
-		// UDP_SEGMENT: udp_send_skb makes a GSO super-packet.
-		sh := b.Shinfo()
-		payload := len(pkt) - ip.ihl - udpHlen
-		sh.GSOSize = uint16(n)
-		sh.GSOSegs = uint16((payload + n - 1) / n)
-		sh.GSOType = skb.GSOUDPL4
-	}
+	udpSegment(b, sk, len(pkt)-ip.ihl-udpHlen) // udp_send_skb
 	s.traceOp(LayerSocket, OpSockSend, b)
 	s.ipLocalOut(b, sk.ns, out, nh, sk)
 	return nil
@@ -84,20 +77,41 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 
 // initTxSkb sets what ip_make_skb / tcp_transmit_skb set on a locally
 // generated skb.
-func (s *Stack) initTxSkb(b *skb.Buff, sk *Socket) {
+func (s *Stack) initTxSkb(b *skb.Buff, sk *Socket) { initTxSkbProto(b, sk, ethPIP, sizeofIPCB) }
+
+// initTxSkbProto sets what the IPv4 and IPv6 output paths set on a
+// locally generated skb: the network header, the protocol, the socket's
+// priority and mark, its tx hash (skb_set_hash_from_sk), the family's
+// control block (IPCB or IP6CB, cbLen bytes) cleared, and the socket as
+// owner (skb_set_owner_w).
+func initTxSkbProto(b *skb.Buff, sk *Socket, proto uint16, cbLen int) {
 	b.ResetNetworkHeader()
 	h := b.H()
-	h.Protocol = ethPIP
+	h.Protocol = proto
 	h.Priority = sk.priority
 	h.Mark = sk.mark
 	if sk.txhash != 0 { // skb_set_hash_from_sk
 		h.Hash, h.L4Hash, h.SWHash = sk.txhash, true, false
 	}
-	clear(h.CB[:sizeofIPCB])
+	clear(h.CB[:cbLen])
 	if b.Sk() == nil {
 		b.SetOwner(sk, sk.wfreeFn)
 		sk.wmem += b.Truesize()
 	}
+}
+
+// udpSegment models UDP_SEGMENT in udp_send_skb / udp_v6_send_skb: a
+// payload of more than gso_size bytes becomes a GSO super-packet
+// (SKB_GSO_UDP_L4) of ceil(payload / gso_size) segments.
+func udpSegment(b *skb.Buff, sk *Socket, payload int) {
+	n := sk.udpSegment
+	if n <= 0 || payload <= n {
+		return
+	}
+	sh := b.Shinfo()
+	sh.GSOSize = uint16(n)
+	sh.GSOSegs = uint16((payload + n - 1) / n)
+	sh.GSOType = skb.GSOUDPL4
 }
 
 // tcpSeg is the part of a captured TCP segment tcp_sendmsg and
