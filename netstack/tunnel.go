@@ -40,6 +40,30 @@ func udpFlowSrcPort(hash uint32, lo, hi int) uint16 {
 	return uint16((uint64(hash)*uint64(hi-lo))>>32 + uint64(lo))
 }
 
+// pushUDPTunnel pushes a vxlan or geneve device's tunnel header and the
+// outer UDP header (vxlan_build_skb / geneve_build_skb, then
+// udp_tunnel_xmit_skb / udp_tunnel6_xmit_skb's UDP header). The source
+// port comes from udp_flow_src_port, which vxlan_xmit_one and
+// geneve_xmit_skb compute before the headers are pushed: skb_get_hash
+// computes (and records) the flow hash of the inner frame when the skb has
+// neither an L4 nor a software hash.
+func (s *Stack) pushUDPTunnel(b *skb.Buff, d *Device) {
+	h := b.H()
+	if !h.L4Hash && !h.SWHash {
+		s.skbGetHash(b, true)
+	}
+	innerLen := b.Len()
+	th := b.Push(8) // vxlan header / geneve header
+	clear(th)
+	if d.kind == KindVXLAN {
+		th[0] = 0x08 // VXLAN_HF_VNI
+	} else {
+		binary.BigEndian.PutUint16(th[2:4], ethPTEB)
+	}
+	binary.BigEndian.PutUint32(th[4:8], d.vni<<8)
+	writeUDP(b.Push(udpHlen), udpTunnelSrcPort(d, h.Hash), d.port, innerLen+udpHlen+8)
+}
+
 // udpTunnelSrcPort is the outer UDP source port of a vxlan or geneve
 // device: vxlan_xmit_one passes cfg.port_min/port_max (0/0: the local port
 // range), geneve_xmit_skb / geneve6_xmit_skb pass 1 and USHRT_MAX.
@@ -93,28 +117,10 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 		return
 	}
 	h := b.H()
-	innerLen := b.Len()
 	var proto uint8
 	switch d.kind {
 	case KindVXLAN, KindGeneve:
-		// udp_flow_src_port (vxlan_build_skb's caller computes src_port
-		// before the headers are pushed): skb_get_hash computes (and
-		// records) the flow hash of the inner frame when the skb has
-		// neither an L4 nor a software hash.
-		if !h.L4Hash && !h.SWHash {
-			s.skbGetHash(b, isL2Tunnel(d))
-		}
-		th := b.Push(8) // vxlan header / geneve header
-		clear(th)
-		if d.kind == KindVXLAN {
-			th[0] = 0x08 // VXLAN_HF_VNI
-			binary.BigEndian.PutUint32(th[4:8], d.vni<<8)
-		} else {
-			binary.BigEndian.PutUint16(th[2:4], ethPTEB)
-			binary.BigEndian.PutUint32(th[4:8], d.vni<<8)
-		}
-		sport := udpTunnelSrcPort(d, h.Hash)
-		writeUDP(b.Push(udpHlen), sport, d.port, innerLen+udpHlen+8)
+		s.pushUDPTunnel(b, d)
 		proto = ipprotoUDP
 	case KindGRE, KindGRETap:
 		gh := b.Push(greHdrLen(d))

@@ -132,21 +132,7 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
 			s.drop(b, skb.DropNomem, OpIP6TunnelXmit)
 			return
 		}
-		h := b.H()
-		if !h.L4Hash && !h.SWHash {
-			s.skbGetHash(b, true) // udp_flow_src_port -> skb_get_hash of the inner frame
-		}
-		innerLen := b.Len()
-		th := b.Push(8)
-		clear(th)
-		if d.kind == KindVXLAN {
-			th[0] = 0x08 // VXLAN_HF_VNI
-		} else {
-			binary.BigEndian.PutUint16(th[2:4], ethPTEB)
-		}
-		binary.BigEndian.PutUint32(th[4:8], d.vni<<8)
-		sport := udpTunnelSrcPort(d, h.Hash)
-		writeUDP(b.Push(udpHlen), sport, d.port, innerLen+udpHlen+8)
+		s.pushUDPTunnel(b, d)
 		b.ResetTransportHeader()
 		next = nexthdrUDP
 	case KindIP6Tnl:
