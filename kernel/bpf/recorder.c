@@ -3,7 +3,8 @@
 // recorder: the skb transition recorder. One program instance is loaded per
 // hook with its own hook_id; all instances share the recs and actions maps.
 // At a hook the program (1) recognises the marked test packet (IPv4/UDP to
-// TEST_PORT, directly or inside VXLAN/UDP 4789), (2) records the packet's
+// TEST_PORT, directly or inside VXLAN/UDP 4789 over IPv4 or IPv6; later
+// fragments never match), (2) records the packet's
 // observable carriers into recs[hook_id] (first packet only; count counts
 // all), then (3) performs actions[hook_id]. The semantics are documented in
 // kernel/observe.
@@ -17,6 +18,8 @@
 #define TEST_PORT 9999
 #define VXLAN_PORT 4789
 #define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IPPROTO_FRAGMENT_ 44
 #define IPPROTO_UDP_ 17
 #define TCX_NEXT -1
 #define BPF_F_INGRESS_ (1ULL << 0)
@@ -99,22 +102,43 @@ struct hdrs {
 	__be16 dport;
 };
 
-/* load(ctx, off, buf, len): bpf_skb_load_bytes or bpf_xdp_load_bytes. */
+/* load(ctx, off, buf, len): bpf_skb_load_bytes or bpf_xdp_load_bytes.
+ * name_at(ctx, off, want) looks at the Ethernet frame at off: an IPv4
+ * packet (fragment offset 0) or an IPv6 packet (UDP directly after the
+ * fixed header, or after a fragment header of offset 0) carrying UDP.
+ * Returns 0 for UDP to TEST_PORT, the offset of the inner frame for UDP to
+ * VXLAN_PORT when want is set, -1 otherwise. Later fragments never match. */
 #define DEFINE_MATCH(name, ctx_t, load)                                          \
 	static __always_inline int name##_at(ctx_t *ctx, __u32 off, __u16 want)  \
 	{                                                                        \
-		__be16 proto;                                                    \
+		__be16 proto, fo;                                                \
 		__u8 vi, p;                                                      \
 		__be16 dport;                                                    \
 		if (load(ctx, off + 12, &proto, 2))                              \
 			return -1;                                               \
-		if (proto != bpf_htons(ETH_P_IP))                                \
-			return -1;                                               \
-		if (load(ctx, off + 14, &vi, 1) || load(ctx, off + 14 + 9, &p, 1)) \
-			return -1;                                               \
-		if ((vi >> 4) != 4 || p != IPPROTO_UDP_)                         \
-			return -1;                                               \
-		off += 14 + (vi & 0xf) * 4;                                      \
+		if (proto == bpf_htons(ETH_P_IPV6)) {                            \
+			if (load(ctx, off + 14 + 6, &p, 1))                      \
+				return -1;                                       \
+			off += 14 + 40;                                          \
+			if (p == IPPROTO_FRAGMENT_) {                            \
+				if (load(ctx, off, &p, 1) || load(ctx, off + 2, &fo, 2)) \
+					return -1;                               \
+				if (fo & bpf_htons(0xfff8))                      \
+					return -1;                               \
+				off += 8;                                        \
+			}                                                        \
+			if (p != IPPROTO_UDP_)                                   \
+				return -1;                                       \
+		} else {                                                         \
+			if (proto != bpf_htons(ETH_P_IP))                        \
+				return -1;                                       \
+			if (load(ctx, off + 14, &vi, 1) || load(ctx, off + 14 + 9, &p, 1) || \
+			    load(ctx, off + 14 + 6, &fo, 2))                     \
+				return -1;                                       \
+			if ((vi >> 4) != 4 || p != IPPROTO_UDP_ || (fo & bpf_htons(0x1fff))) \
+				return -1;                                       \
+			off += 14 + (vi & 0xf) * 4;                              \
+		}                                                                \
 		if (load(ctx, off + 2, &dport, 2))                               \
 			return -1;                                               \
 		if (dport == bpf_htons(TEST_PORT))                               \
