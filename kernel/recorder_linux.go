@@ -309,10 +309,13 @@ func (r *recording) enableGRO(dev string) error {
 	})
 }
 
-// send transmits the marked datagram (16 bytes of payload, or a GSO
-// super-packet of t.Segments segments) from the sender namespace to the
+// send transmits the marked datagram (t.PayloadLen() bytes of payload: 16,
+// t.Payload zero bytes, or a GSO super-packet of t.Segments segments) from the sender namespace to the
 // destination's TestPort.
 func (r *recording) send() error {
+	if r.t.SendEncap {
+		return r.sendEncap()
+	}
 	ns := r.topo.ns[r.topo.sender]
 	return ns.Do(func() error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
@@ -323,12 +326,54 @@ func (r *recording) send() error {
 		sa := &unix.SockaddrInet4{Port: observe.TestPort}
 		copy(sa.Addr[:], r.topo.dst.To4())
 		payload := []byte("skbsim test pkt!")
-		if n := r.t.Segments; n > 1 {
+		if n := r.t.PayloadLen(); n != len(payload) {
+			payload = make([]byte, n)
+		}
+		if r.t.Segments > 1 {
 			if err := unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_SEGMENT, observe.SegmentSize); err != nil {
 				return fmt.Errorf("UDP_SEGMENT: %w", err)
 			}
-			payload = make([]byte, n*observe.SegmentSize)
 		}
+		return wrap("send", unix.Sendto(fd, payload, 0, sa))
+	})
+}
+
+// sendEncap sends observe.EncapPayload (vxA's MAC -> vxB's MAC) from a UDP
+// socket in A to the remote tunnel endpoint's VXLAN port.
+func (r *recording) sendEncap() error {
+	if r.topo.remote == nil {
+		return fmt.Errorf("topology %s has no tunnel endpoint", r.t.Topology)
+	}
+	var mac [2][6]byte
+	for i, d := range []string{"vxA", "vxB"} {
+		ns, err := r.topo.nsOf(d)
+		if err != nil {
+			return err
+		}
+		hw, err := ns.HardwareAddr(d)
+		if err != nil {
+			return err
+		}
+		copy(mac[i][:], hw)
+	}
+	payload := observe.EncapPayload(mac[0], mac[1], r.t.PayloadLen())
+	return r.topo.ns["A"].Do(func() error {
+		family := unix.AF_INET
+		var sa unix.Sockaddr
+		if ip4 := r.topo.remote.To4(); ip4 != nil {
+			s4 := &unix.SockaddrInet4{Port: observe.VXLANPort}
+			copy(s4.Addr[:], ip4)
+			sa = s4
+		} else {
+			s6 := &unix.SockaddrInet6{Port: observe.VXLANPort}
+			copy(s6.Addr[:], r.topo.remote.To16())
+			sa, family = s6, unix.AF_INET6
+		}
+		fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
 		return wrap("send", unix.Sendto(fd, payload, 0, sa))
 	})
 }

@@ -15,6 +15,8 @@ type topology struct {
 	devNS  map[string]string
 	sender string
 	dst    net.IP
+	// remote is the far tunnel endpoint of the vxlan topologies.
+	remote net.IP
 }
 
 func (t *topology) Close() error {
@@ -148,7 +150,33 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		addr(db, "vxB", "198.51.100.2/24")
 		steps = append(steps, ipIn(sa, "link", "set", "vxA", "up"), ipIn(db, "link", "set", "vxB", "up"))
 		neigh(sa, "vxA", "198.51.100.2", "vxB")
-		t.sender, t.dst = sa, net.IPv4(198, 51, 100, 2)
+		t.sender, t.dst, t.remote = sa, net.IPv4(198, 51, 100, 2), net.IPv4(192, 0, 2, 2)
+	case observe.TopoVXLAN6:
+		if err := mk("A", "B"); err != nil {
+			return t, err
+		}
+		veth("A", "vA", "B", "vB")
+		la, lb := "2001:db8::1", "2001:db8::2"
+		// IPv6 on the underlay devices only (NewNetns disables it).
+		for _, d := range [][2]string{{"A", "vA"}, {"B", "vB"}} {
+			steps = append(steps, func() error {
+				return t.ns[d[0]].Do(func() error { return writeSysctl("net/ipv6/conf/"+d[1]+"/disable_ipv6", "0") })
+			})
+		}
+		steps = append(steps, ipIn("A", "addr", "add", la+"/64", "dev", "vA", "nodad"),
+			ipIn("B", "addr", "add", lb+"/64", "dev", "vB", "nodad"))
+		neigh("A", "vA", lb, "vB")
+		neigh("B", "vB", la, "vA")
+		for _, x := range [][4]string{{"A", "vxA", lb, la}, {"B", "vxB", la, lb}} {
+			steps = append(steps,
+				ipIn(x[0], "link", "add", x[1], "mtu", "2000", "type", "vxlan", "id", "42", "remote", x[2], "local", x[3], "dstport", "4789"),
+				ipIn(x[0], "link", "set", x[1], "up"))
+			t.devNS[x[1]] = x[0]
+		}
+		addr("A", "vxA", "198.51.100.1/24")
+		addr("B", "vxB", "198.51.100.2/24")
+		neigh("A", "vxA", "198.51.100.2", "vxB")
+		t.sender, t.dst, t.remote = "A", net.IPv4(198, 51, 100, 2), net.ParseIP(lb)
 	default:
 		return t, fmt.Errorf("unknown topology %q", kind)
 	}

@@ -84,6 +84,26 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 		}
 		sender = sNs
 		dst = netip.MustParseAddr("198.51.100.2")
+	case observe.TopoVXLAN6:
+		// vxlan devices with no lower device and MTU 2000 over a 1500-byte
+		// IPv6 underlay, both tunnel ends in the underlay's namespace.
+		la, lb, plen := "2001:db8::1", "2001:db8::2", "/64"
+		cfg.Namespaces = []NamespaceConfig{{Name: "A"}, {Name: "B"}}
+		vx := func(name, ns, local, remote, a string) DeviceConfig {
+			return DeviceConfig{Name: name, Kind: KindVXLAN, Netns: ns, LinkNetns: ns, MAC: mac[name], VNI: 42,
+				MTU: 2000, Local: netip.MustParseAddr(local), Remote: netip.MustParseAddr(remote),
+				Port: observe.VXLANPort, Addrs: []netip.Prefix{netip.MustParsePrefix(a)}}
+		}
+		cfg.Devices = []DeviceConfig{
+			veth("vA", "A", "vB", "B", la+plen, lb+plen),
+			vx("vxA", "A", la, lb, "198.51.100.1/24"),
+			vx("vxB", "B", lb, la, "198.51.100.2/24"),
+		}
+		cfg.Neighbours = []NeighConfig{
+			neigh("A", "vA", lb, "vB"), neigh("B", "vB", la, "vA"),
+			neigh("A", "vxA", "198.51.100.2", "vxB"),
+		}
+		dst = netip.MustParseAddr("198.51.100.2")
 	default:
 		return nil, dst, fmt.Errorf("transition %s: unknown topology %q: %w", t.Name, t.Topology, ErrConfig)
 	}
@@ -100,6 +120,13 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 		}
 	}
 	cfg.Sockets = []SocketConfig{{Name: "sender", Netns: sender, Proto: ProtoUDP, Port: 40000}}
+	if t.SendEncap {
+		// A UDP socket on the underlay in A (AF_INET6 for an IPv6 underlay).
+		cfg.Sockets[0].Netns = "A"
+		if t.Topology == observe.TopoVXLAN6 {
+			cfg.Sockets[0].Addr = netip.IPv6Unspecified()
+		}
+	}
 	if t.Segments > 1 {
 		cfg.Sockets[0].UDPSegment = observe.SegmentSize
 	}
@@ -124,7 +151,7 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 			return nil, dst, fmt.Errorf("transition %s: GRO device %q: %w", t.Name, t.GRO, ErrConfig)
 		}
 	}
-	cfg.Entries = []EntryConfig{{Kind: EntryTX, Netns: sender, Socket: "sender"}}
+	cfg.Entries = []EntryConfig{{Kind: EntryTX, Netns: cfg.Sockets[0].Netns, Socket: "sender"}}
 	return cfg, dst, nil
 }
 
@@ -146,8 +173,10 @@ type transitionRec struct {
 	target                           int32
 }
 
-// matchTest models the recorder's match: an IPv4/UDP packet to
-// observe.TestPort, directly or inside VXLAN (UDP observe.VXLANPort).
+// matchTest models the recorder's match: a UDP packet to
+// observe.TestPort, directly or inside VXLAN (UDP observe.VXLANPort), over
+// IPv4 (fragment offset 0) or IPv6 (UDP after the fixed header or after a
+// fragment header of offset 0): later fragments never match.
 func matchTest(f []byte) bool {
 	inner := matchAt(f, 0, true)
 	if inner <= 0 {
@@ -157,14 +186,38 @@ func matchTest(f []byte) bool {
 }
 
 func matchAt(f []byte, off int, want bool) int {
-	if len(f) < off+ethHlen+ipHlen || binary.BigEndian.Uint16(f[off+12:off+14]) != ethPIP {
+	if len(f) < off+ethHlen {
 		return -1
 	}
-	vi, p := f[off+14], f[off+14+9]
-	if vi>>4 != 4 || p != ipprotoUDP {
+	switch binary.BigEndian.Uint16(f[off+12 : off+14]) {
+	case ethPIPv6:
+		if len(f) < off+ethHlen+ip6Hlen {
+			return -1
+		}
+		p := f[off+14+6]
+		off += ethHlen + ip6Hlen
+		if p == nexthdrFrag {
+			if len(f) < off+8 || binary.BigEndian.Uint16(f[off+2:off+4])&0xfff8 != 0 {
+				return -1
+			}
+			p = f[off]
+			off += 8
+		}
+		if p != ipprotoUDP {
+			return -1
+		}
+	case ethPIP:
+		if len(f) < off+ethHlen+ipHlen {
+			return -1
+		}
+		vi, p := f[off+14], f[off+14+9]
+		if vi>>4 != 4 || p != ipprotoUDP || binary.BigEndian.Uint16(f[off+14+6:off+14+8])&0x1fff != 0 {
+			return -1
+		}
+		off += ethHlen + int(vi&0xf)*4
+	default:
 		return -1
 	}
-	off += ethHlen + int(vi&0xf)*4
 	if len(f) < off+4 {
 		return -1
 	}
@@ -290,7 +343,9 @@ func (p recorderProg) Run(c *Ctx) int {
 // RunTransition runs transition t of the real-kernel recorder's catalogue
 // on the model with the kernel profile prof: the topology of t's Setup, a
 // recorder program at each hook doing t's action after recording, one UDP
-// datagram (16 bytes of payload) from the sender socket. It returns the
+// datagram (t.PayloadLen() bytes of payload) from the sender socket, or for
+// t.SendEncap the VXLAN datagram observe.EncapPayload from a socket on the
+// underlay. It returns the
 // observations in the recorder's format, normalised as the kernel's are
 // (observe.Normalize), so observe.Diff compares them cell by cell. It
 // returns an error if the topology is unknown or the model leaked.
@@ -340,7 +395,53 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 			r.target = d.ifindex
 		}
 	}
+	frame := transitionFrame(s, t, dst)
+	injErr := s.Inject(&Packet{ID: 0, Frame: frame})
+	s.Flush()
+	closeErr := s.Close()
+	if err := errors.Join(injErr, closeErr, a.CheckLeaks()); err != nil {
+		return nil, fmt.Errorf("transition %s: %w", t.Name, err)
+	}
+	return transitionMatrix(t, recs), nil
+}
+
+// transitionFrame returns the IP packet the sender socket sends: the test
+// datagram to dst, or, for t.SendEncap, observe.EncapPayload in a UDP
+// datagram to the remote tunnel endpoint's VXLAN port (without DF when it
+// exceeds the MTU, as __ip_make_skb leaves it; with a valid UDP checksum
+// for IPv6, as udp_v6_send_skb computes it).
+func transitionFrame(s *Stack, t observe.Transition, dst netip.Addr) []byte {
 	sender := s.Socket("sender")
+	if t.SendEncap {
+		var rem netip.Addr
+		for _, d := range s.cfg.Devices {
+			if d.Name == "vxA" {
+				rem = d.Remote
+			}
+		}
+		payload := observe.EncapPayload(transitionMACs["vxA"], transitionMACs["vxB"], t.PayloadLen())
+		out, _ := s.routeOutput(sender.ns, rem)
+		var src netip.Addr
+		if out != nil {
+			src = out.firstAddr()
+			if rem.Is6() {
+				src = firstAddr6(out)
+			}
+		}
+		if rem.Is6() {
+			frame := make([]byte, ip6Hlen+udpHlen+len(payload))
+			writeIPv6(frame, 0, 0, udpHlen+len(payload), nexthdrUDP, 64, src, rem)
+			writeUDP(frame[ip6Hlen:], 40000, observe.VXLANPort, udpHlen+len(payload))
+			copy(frame[ip6Hlen+udpHlen:], payload)
+			setUDP6Csum(frame)
+			return frame
+		}
+		frame := make([]byte, ipHlen+udpHlen+len(payload))
+		writeIPv4(frame, 0, len(frame), 1, out == nil || len(frame) <= out.mtu, 64, ipprotoUDP, src, rem)
+		writeUDP(frame[ipHlen:], 40000, observe.VXLANPort, udpHlen+len(payload))
+		copy(frame[ipHlen+udpHlen:], payload)
+		return frame
+	}
 	src := netip.Addr{}
 	if out, _ := s.routeOutput(sender.ns, dst); out != nil {
 		src = out.firstAddr()
@@ -348,19 +449,15 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 	if !src.IsValid() {
 		src = netip.MustParseAddr("192.0.2.1")
 	}
-	payload := 16
-	if t.Segments > 1 {
-		payload = t.Segments * observe.SegmentSize
-	}
+	payload := t.PayloadLen()
 	frame := make([]byte, ipHlen+udpHlen+payload)
 	writeIPv4(frame, 0, len(frame), 1, true, 64, ipprotoUDP, src, dst)
 	writeUDP(frame[ipHlen:], 40000, observe.TestPort, udpHlen+payload)
-	injErr := s.Inject(&Packet{ID: 0, Frame: frame})
-	s.Flush()
-	closeErr := s.Close()
-	if err := errors.Join(injErr, closeErr, a.CheckLeaks()); err != nil {
-		return nil, fmt.Errorf("transition %s: %w", t.Name, err)
-	}
+	return frame
+}
+
+// transitionMatrix builds the observations from the recorders' records.
+func transitionMatrix(t observe.Transition, recs []*transitionRec) observe.Matrix {
 	var out observe.Matrix
 	for i, h := range t.Hooks {
 		r := recs[i]
@@ -407,5 +504,32 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 			out = append(out, o(observe.FieldRet, uint64(int64(r.ret))))
 		}
 	}
-	return observe.Normalize(out, t), nil
+	return observe.Normalize(out, t)
+}
+
+// setUDP6Csum fills in the UDP checksum of an IPv6/UDP packet (RFC 8200
+// pseudo-header), as udp6_hwcsum_outgoing / udp_v6_send_skb leave it.
+func setUDP6Csum(p []byte) {
+	u := p[ip6Hlen:]
+	u[6], u[7] = 0, 0
+	var sum uint32
+	add := func(b []byte) {
+		for i := 0; i+1 < len(b); i += 2 {
+			sum += uint32(b[i])<<8 | uint32(b[i+1])
+		}
+		if len(b)%2 == 1 {
+			sum += uint32(b[len(b)-1]) << 8
+		}
+	}
+	add(p[8:40])
+	sum += uint32(len(u)) + nexthdrUDP
+	add(u)
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	c := ^uint16(sum)
+	if c == 0 {
+		c = 0xffff
+	}
+	binary.BigEndian.PutUint16(u[6:8], c)
 }

@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -60,5 +61,61 @@ func TestXDPMetaLimit(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestMatchTestFragments: the model of the recorder's match (recorder.c
+// match_skb) takes an IPv4 or IPv6 first fragment (offset 0) carrying the
+// UDP header and never a later fragment, even one whose payload bytes sit
+// where a UDP destination port would be and read TestPort.
+func TestMatchTestFragments(t *testing.T) {
+	udp := func(dport uint16) []byte {
+		u := make([]byte, udpHlen+8)
+		writeUDP(u, 40000, dport, len(u))
+		return u
+	}
+	eth := func(proto uint16, l3 []byte) []byte {
+		f := make([]byte, ethHlen, ethHlen+len(l3))
+		f[12], f[13] = byte(proto>>8), byte(proto)
+		return append(f, l3...)
+	}
+	v4 := func(fragOff uint16, l4 []byte) []byte {
+		p := make([]byte, ipHlen+len(l4))
+		writeIPv4(p, 0, len(p), 1, false, 64, ipprotoUDP, netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"))
+		p[6], p[7] = byte(fragOff>>8), byte(fragOff)
+		copy(p[ipHlen:], l4)
+		return eth(ethPIP, p)
+	}
+	v6 := func(frag bool, fragOff uint16, l4 []byte) []byte {
+		next, ext := uint8(nexthdrUDP), []byte(nil)
+		if frag {
+			next = nexthdrFrag
+			ext = []byte{nexthdrUDP, 0, byte(fragOff >> 8), byte(fragOff), 0, 0, 0, 1}
+		}
+		p := make([]byte, ip6Hlen, ip6Hlen+len(ext)+len(l4))
+		writeIPv6(p, 0, 0, len(ext)+len(l4), next, 64, netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2"))
+		return eth(ethPIPv6, append(append(p, ext...), l4...))
+	}
+	inner := observe.EncapPayload(transitionMACs["vxA"], transitionMACs["vxB"], 16)
+	vx := append(udp(observe.VXLANPort)[:udpHlen], inner...)
+	for _, c := range []struct {
+		name string
+		f    []byte
+		want bool
+	}{
+		{"ipv4", v4(0, udp(observe.TestPort)), true},
+		{"ipv4 first fragment", v4(ipMF, udp(observe.TestPort)), true},
+		{"ipv4 later fragment", v4(ipMF|185, udp(observe.TestPort)), false},
+		{"ipv4 last fragment", v4(185, udp(observe.TestPort)), false},
+		{"ipv4 other port", v4(0, udp(53)), false},
+		{"ipv4 vxlan first fragment", v4(ipMF, vx), true},
+		{"ipv6", v6(false, 0, udp(observe.TestPort)), true},
+		{"ipv6 first fragment", v6(true, 1, udp(observe.TestPort)), true},
+		{"ipv6 later fragment", v6(true, 185<<3|1, udp(observe.TestPort)), false},
+		{"ipv6 vxlan", v6(false, 0, vx), true},
+		{"ipv6 vxlan first fragment", v6(true, 1, vx), true},
+		{"ipv6 vxlan later fragment", v6(true, 185<<3, vx), false},
+	} {
+		require.Equal(t, c.want, matchTest(c.f), c.name)
 	}
 }

@@ -100,13 +100,13 @@ func TestKernelSkbTransitions(t *testing.T) {
 
 // TestKernelSkbTransitionsReproducible compares the kernel recorder with
 // itself through the transition harness on the transitions whose cells
-// hold stale bytes (cb[] after VXLAN decap and GRO, normalised to
-// "other"): after normalisation every cell of two runs must agree, or a
+// hold stale bytes (cb[] after VXLAN decap and GRO, IPv6 flow hashes,
+// normalised to "other"), including the reassembly ones: after normalisation every cell of two runs must agree, or a
 // model could never match the kernel's matrix there.
 func TestKernelSkbTransitionsReproducible(t *testing.T) {
 	testutil.KernelTests(t)
 	var ts []observe.Transition
-	for _, n := range []string{"vxlan", "vxlan-xnet", "veth-gro"} {
+	for _, n := range []string{"vxlan", "vxlan-xnet", "veth-gro", "vxlan-frag-reasm", "vxlan6", "vxlan6-frag-reasm"} {
 		tr, err := observe.Lookup(n)
 		require.NoError(t, err)
 		ts = append(ts, tr)

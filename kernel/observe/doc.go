@@ -4,7 +4,8 @@
 //
 // A transition is a fixed scenario: a topology of network namespaces and
 // devices, one marked test packet (IPv4/UDP to [TestPort], or the same frame
-// inside VXLAN), a list of [Action]s that programs perform at named hooks
+// inside VXLAN over an IPv4 or IPv6 underlay; a datagram above the MTU
+// travels as fragments, of which only the first matches), a list of [Action]s that programs perform at named hooks
 // (write mark, priority, tc_index, cb[], hash, tstamp; redirect; reserve XDP
 // metadata), and a list of [Hook]s where a recorder program reads the
 // packet's observable carriers. The catalogue is [Transitions]; each entry's

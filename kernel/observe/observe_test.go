@@ -135,3 +135,42 @@ func TestCheckCells(t *testing.T) {
 		t.Fatal("CheckCells accepted a missing cell")
 	}
 }
+
+// TestEncapPayload checks the VXLAN datagram a SendEncap sender writes:
+// VXLAN flags and VNI 42, the inner Ethernet addresses, an IPv4 header whose
+// checksum verifies (ip_rcv_core drops a bad one after decap), and the
+// inner UDP header to TestPort with zero payload.
+func TestEncapPayload(t *testing.T) {
+	src := [6]byte{2, 0, 0, 0, 4, 1}
+	dst := [6]byte{2, 0, 0, 0, 4, 2}
+	for _, n := range []int{16, observe.BigPayload} {
+		b := observe.EncapPayload(src, dst, n)
+		require.Len(t, b, 8+14+20+8+n)
+		require.Equal(t, []byte{0x08, 0, 0, 0, 0, 0, 42, 0}, b[:8])
+		require.Equal(t, dst[:], b[8:14])
+		require.Equal(t, src[:], b[14:20])
+		require.Equal(t, []byte{0x08, 0x00}, b[20:22])
+		ip := b[22:42]
+		var sum uint32
+		for i := 0; i < 20; i += 2 {
+			sum += uint32(ip[i])<<8 | uint32(ip[i+1])
+		}
+		for sum>>16 != 0 {
+			sum = sum&0xffff + sum>>16
+		}
+		require.Equal(t, uint32(0xffff), sum, "IPv4 header checksum")
+		require.Equal(t, 20+8+n, int(ip[2])<<8|int(ip[3]))
+		require.Equal(t, observe.InnerSrc[:], ip[12:16])
+		require.Equal(t, observe.InnerDst[:], ip[16:20])
+		u := b[42:50]
+		require.Equal(t, observe.TestPort, int(u[2])<<8|int(u[3]))
+		require.Equal(t, 8+n, int(u[4])<<8|int(u[5]))
+		require.Equal(t, make([]byte, n), b[50:])
+	}
+}
+
+func TestPayloadLen(t *testing.T) {
+	require.Equal(t, 16, observe.Transition{}.PayloadLen())
+	require.Equal(t, 1600, observe.Transition{Payload: 1600}.PayloadLen())
+	require.Equal(t, 4*observe.SegmentSize, observe.Transition{Segments: 4, Payload: 1600}.PayloadLen())
+}

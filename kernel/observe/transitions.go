@@ -81,6 +81,9 @@ const (
 	TopoHub       Topology = "hub"        // vA/vB/vC (A/B/C) <-> hA/hB/hC (H)
 	TopoVXLAN     Topology = "vxlan"      // pair + vxA (A), vxB (B)
 	TopoVXLANXnet Topology = "vxlan-xnet" // pair + vxA moved to S, vxB moved to D
+	// TopoVXLAN6 is pair + vxA (A), vxB (B) over an IPv6 underlay, the
+	// vxlan devices bound to no lower device, MTU 2000.
+	TopoVXLAN6 Topology = "vxlan6"
 )
 
 // Devices returns the device role names of the topology (the names the
@@ -93,7 +96,7 @@ func (t Topology) Devices() []string {
 		return []string{"vA", "vB"}
 	case TopoHub:
 		return []string{"vA", "vB", "vC", "hA", "hB", "hC"}
-	case TopoVXLAN, TopoVXLANXnet:
+	case TopoVXLAN, TopoVXLANXnet, TopoVXLAN6:
 		return []string{"vA", "vB", "vxA", "vxB"}
 	}
 	return nil
@@ -116,6 +119,18 @@ type Transition struct {
 	// this also enables the NAPI receive path); a UDP socket with UDP_GRO
 	// is bound to TestPort in that device's namespace.
 	GRO string
+	// Payload is the test datagram's payload in bytes (0: 16, the text
+	// "skbsim test pkt!"); a larger payload is all zero bytes, so no later
+	// fragment can look like a test packet.
+	Payload int
+	// SendEncap makes the sender a UDP socket on the underlay (in A) that
+	// writes the VXLAN packet itself: it sends EncapPayload (the VXLAN
+	// header and the inner frame vxA -> vxB carrying the test datagram) to
+	// the remote tunnel endpoint's port 4789. vxA is not used; a datagram
+	// larger than vA's MTU is fragmented by the sending socket's IP layer
+	// (ip_do_fragment / ip6_fragment), and B reassembles it on local
+	// delivery to the vxlan socket.
+	SendEncap bool
 }
 
 // SegmentSize is the payload of one segment of a GSO test packet.
@@ -129,6 +144,69 @@ func (t Transition) ActionAt(h Hook) (Action, bool) {
 		}
 	}
 	return Action{}, false
+}
+
+// PayloadLen is the test datagram's payload length.
+func (t Transition) PayloadLen() int {
+	switch {
+	case t.Segments > 1:
+		return t.Segments * SegmentSize
+	case t.Payload > 0:
+		return t.Payload
+	}
+	return 16
+}
+
+// BigPayload is the inner payload of the fragmenting transitions: the
+// VXLAN datagram (1650 bytes) does not fit the underlay's MTU of 1500.
+const BigPayload = 1600
+
+// Inner addresses of the VXLAN transitions.
+var (
+	InnerSrc = [4]byte{198, 51, 100, 1}
+	InnerDst = [4]byte{198, 51, 100, 2}
+)
+
+// InnerSrcPort is the UDP source port of the inner test datagram that
+// EncapPayload builds.
+const InnerSrcPort = 40000
+
+// EncapPayload returns the payload a SendEncap sender writes: the VXLAN
+// header (flags 0x08, VNI 42), the inner Ethernet header (src -> dst,
+// IPv4), an IPv4 header (ID 1, DF, TTL 64, InnerSrc -> InnerDst, valid
+// checksum), a UDP header (InnerSrcPort -> TestPort, checksum 0) and n
+// zero bytes.
+func EncapPayload(src, dst [6]byte, n int) []byte {
+	b := make([]byte, 8+14+20+8+n)
+	b[0] = 0x08
+	b[4], b[5], b[6] = 0, 0, 42
+	e := b[8:]
+	copy(e[0:6], dst[:])
+	copy(e[6:12], src[:])
+	e[12], e[13] = 0x08, 0x00
+	ip := e[14:34]
+	tot := 20 + 8 + n
+	ip[0] = 0x45
+	ip[2], ip[3] = byte(tot>>8), byte(tot)
+	ip[4], ip[5] = 0, 1
+	ip[6] = 0x40
+	ip[8], ip[9] = 64, 17
+	copy(ip[12:16], InnerSrc[:])
+	copy(ip[16:20], InnerDst[:])
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(ip[i])<<8 | uint32(ip[i+1])
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	c := ^uint16(sum)
+	ip[10], ip[11] = byte(c>>8), byte(c)
+	u := e[34:42]
+	u[0], u[1] = byte(InnerSrcPort>>8), byte(InnerSrcPort&0xff)
+	u[2], u[3] = byte(TestPort>>8), byte(TestPort&0xff)
+	u[4], u[5] = byte((8+n)>>8), byte(8+n)
+	return b
 }
 
 // Common topology texts.
@@ -146,6 +224,22 @@ permanent neighbour 192.0.2.2 -> vB's MAC on vA. One UDP datagram is sent from a
 198.51.100.2/24, permanent neighbour 198.51.100.2 -> vxB's MAC on vxA. One UDP datagram is sent to
 198.51.100.2:9999 from a socket in the namespace of vxA. Recorders on the underlay devices match the outer
 UDP/4789 packet whose inner packet is UDP/9999.`
+
+	setupVXLAN6 = `Namespaces A and B joined by the veth pair vA (A, 2001:db8::1/64 nodad) <-> vB (B,
+2001:db8::2/64 nodad) (MTU 1500, IPv6 enabled on vA and vB only, permanent neighbours on both sides). vxlan
+devices over IPv6 bound to no lower device, MTU 2000: vxA "id 42 remote 2001:db8::2 local 2001:db8::1 dstport
+4789" (A, 198.51.100.1/24) and vxB "id 42 remote 2001:db8::1 local 2001:db8::2 dstport 4789" (B,
+198.51.100.2/24), permanent neighbour 198.51.100.2 -> vxB's MAC on vxA. One UDP datagram (inner IPv4) is sent
+to 198.51.100.2:9999 from a socket in A. Recorders on the underlay devices match the outer IPv6/UDP 4789
+packet (or its first fragment) whose inner packet is UDP/9999.`
+	setupEncap = ` The sender is instead a UDP socket in A on the underlay: it sends the VXLAN header and
+the inner frame (vxA's MAC -> vxB's MAC, IPv4 198.51.100.1 -> 198.51.100.2, UDP 40000 -> 9999, 1600 zero bytes
+of payload) as one 1650-byte datagram to the remote endpoint's port 4789 (vxA is not used). The datagram does
+not fit vA's MTU, so the sender's IP layer fragments it; only the first fragment carries the UDP headers, so
+only it matches the recorders and takes the writes at vA egress and vB ingress (the later fragment keeps the
+socket's zero mark, priority, tc_index, cb and hash). B reassembles the datagram on local delivery to the
+vxlan socket (the reassembled skb takes the first fragment's header state by skb_morph, the tstamp and device
+of the completing, later fragment), then vxlan decapsulates it and vxB ingress sees the inner packet.`
 )
 
 // Transitions is the catalogue the kernel recorder runs and the model must
@@ -235,6 +329,40 @@ cross namespaces (vxlan->net differs from the device's). Writes as in "vxlan".`,
 			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
 		},
 		Hooks: []Hook{{"vxA", TCEgress}, {"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
+	},
+	{
+		Name:     "vxlan-frag-reasm",
+		Topology: TopoVXLAN,
+		Setup:    setupVXLAN + setupEncap,
+		Actions: []Action{
+			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
+		},
+		Hooks:     []Hook{{"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
+		Payload:   BigPayload,
+		SendEncap: true,
+	},
+	{
+		Name:     "vxlan6",
+		Topology: TopoVXLAN6,
+		Setup:    setupVXLAN6 + ` The datagram has 16 bytes of payload (no fragmentation). Writes as in "vxlan".`,
+		Actions: []Action{
+			{Hook: Hook{"vxA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
+		},
+		Hooks: []Hook{{"vxA", TCEgress}, {"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
+	},
+	{
+		Name:     "vxlan6-frag-reasm",
+		Topology: TopoVXLAN6,
+		Setup:    setupVXLAN6 + setupEncap,
+		Actions: []Action{
+			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
+		},
+		Hooks:     []Hook{{"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
+		Payload:   BigPayload,
+		SendEncap: true,
 	},
 	{
 		Name:     "xdp-meta-native",
