@@ -384,13 +384,18 @@ func (r *recording) rec(id int) (bpf.RecorderRec, error) {
 	return v, wrap("read record", err)
 }
 
-// wait polls until every recorded hook saw the packet or d elapses, then
+// wait polls until every recorded hook saw the packet (except the
+// transition's Unseen hooks, where the kernel dropped it before, in the
+// sender's own call) or d elapses, then
 // gives stragglers (duplicates) a moment.
 func (r *recording) wait(d time.Duration) {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		all := true
 		for id := range r.t.Hooks {
+			if !r.t.Reaches(r.t.Hooks[id]) {
+				continue
+			}
 			v, err := r.rec(r.hookID(r.t.Hooks[id]))
 			if err != nil || v.Count == 0 {
 				all = false

@@ -67,6 +67,13 @@ var Measured = []MeasuredCells{
 	{"vxlan6", "vA/tc-egress", "count=1 mark=0x2a priority=10 tc_index=42 cb0=0x0 cb4=0x2a04 hash=0x5eed002a tstamp=0x280defe ifindex=vA"},
 	{"vxlan6", "vB/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=42 cb4=0x2a04 hash=0x5eed002a tstamp=0x0"},
 	{"vxlan6", "vxB/tc-ingress", "count=1 mark=0x4d priority=13 tc_index=13 cb0=other hash=0x5eed004d tstamp=0x496ee27 pkt_type=0 ingress_ifindex=vxB ifindex=vxB"},
+	// An outer IPv6 packet above the underlay's MTU is not fragmented
+	// (ip6_fragment: no ignore_df on the encapsulated skb): it never
+	// reaches vA.
+	{"vxlan6-toobig", "vxA/tc-egress", "count=1 mark=0x0 hash=0x0"},
+	{"vxlan6-toobig", "vA/tc-egress", "count=0"},
+	{"vxlan6-toobig", "vB/tc-ingress", "count=0"},
+	{"vxlan6-toobig", "vxB/tc-ingress", "count=0"},
 	// IPv6 fragments: the sender's flow-label hash (skb_get_hash_flowi6) is
 	// on the first fragment; reassembly as over IPv4 (ip6_frag_reasm).
 	{"vxlan6-frag-reasm", "vA/tc-egress", "count=1 mark=0x0 tc_index=0 cb0=0x0 hash=other tstamp=0x0"},

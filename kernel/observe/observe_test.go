@@ -25,6 +25,10 @@ func TestCatalogueIsConsistent(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, h, back)
 		}
+		for _, h := range tr.Unseen {
+			require.True(t, slices.Contains(tr.Hooks, h), "%s: unseen hook %s is recorded", tr.Name, h)
+			require.False(t, tr.Reaches(h))
+		}
 		for _, a := range tr.Actions {
 			require.Contains(t, devs, a.Hook.Dev, "%s action at %s", tr.Name, a.Hook)
 			require.True(t, slices.Contains(tr.Hooks, a.Hook), "%s: action hook %s is recorded", tr.Name, a.Hook)

@@ -123,6 +123,10 @@ type Transition struct {
 	// "skbsim test pkt!"); a larger payload is all zero bytes, so no later
 	// fragment can look like a test packet.
 	Payload int
+	// Unseen lists hooks (of Hooks) that the test packet must never reach
+	// because the kernel drops it before them; recorders there report
+	// count 0 and the recorder does not wait for them.
+	Unseen []Hook
 	// SendEncap makes the sender a UDP socket on the underlay (in A) that
 	// writes the VXLAN packet itself: it sends EncapPayload (the VXLAN
 	// header and the inner frame vxA -> vxB carrying the test datagram) to
@@ -131,6 +135,17 @@ type Transition struct {
 	// (ip_do_fragment / ip6_fragment), and B reassembles it on local
 	// delivery to the vxlan socket.
 	SendEncap bool
+}
+
+// Reaches reports whether the test packet is expected at hook h (h is not
+// in t.Unseen).
+func (t Transition) Reaches(h Hook) bool {
+	for _, u := range t.Unseen {
+		if u == h {
+			return false
+		}
+	}
+	return true
 }
 
 // SegmentSize is the payload of one segment of a GSO test packet.
@@ -351,6 +366,21 @@ cross namespaces (vxlan->net differs from the device's). Writes as in "vxlan".`,
 			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
 		},
 		Hooks: []Hook{{"vxA", TCEgress}, {"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
+	},
+	{
+		Name:     "vxlan6-toobig",
+		Topology: TopoVXLAN6,
+		Setup: setupVXLAN6 + ` The datagram has 1600 bytes of zero payload: the inner packet fits vxA's MTU
+of 2000, the IPv6 outer packet (1700 bytes) does not fit vA's 1500, and the IPv6 underlay does not
+fragment it (the encapsulated skb has no ignore_df, so ip6_fragment refuses it): nothing leaves vA.
+Writes as in "vxlan".`,
+		Actions: []Action{
+			{Hook: Hook{"vxA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
+		},
+		Hooks:   []Hook{{"vxA", TCEgress}, {"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
+		Unseen:  []Hook{{"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
+		Payload: BigPayload,
 	},
 	{
 		Name:     "vxlan6-frag-reasm",
