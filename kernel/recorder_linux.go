@@ -176,6 +176,19 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 			return wrap("program action", err)
 		}
 	}
+	if la, ok := r.t.LaterAt(h); ok {
+		if h.Point == observe.XDP || la.Redirect != observe.NoRedirect || la.MetaLen != 0 {
+			return fmt.Errorf("action on later fragments at %s: writes at a tc hook only", h)
+		}
+		act, err := r.encodeAction(ns, la)
+		if err != nil {
+			return err
+		}
+		// actions[MAX_HOOKS + hook_id] (recorder.c match_later).
+		if err := r.actions.Put(maxHooks+id, act); err != nil {
+			return wrap("program later-fragment action", err)
+		}
+	}
 	prog := bpf.RecorderProgRecordTc
 	if h.Point == observe.XDP {
 		prog = bpf.RecorderProgRecordXdp

@@ -170,6 +170,7 @@ type transitionRec struct {
 	ingressNs, devNs                 *Netns
 	ingressName, ifName              string
 	action                           *observe.Action
+	later                            *observe.Action // writes on later fragments
 	target                           int32
 }
 
@@ -183,6 +184,29 @@ func matchTest(f []byte) bool {
 		return inner == 0
 	}
 	return matchAt(f, inner, false) == 0
+}
+
+// matchLater models recorder.c match_later: a later fragment (offset > 0)
+// of a UDP datagram, IPv4 or IPv6 (fragment header right after the fixed
+// header).
+func matchLater(f []byte) bool {
+	if len(f) < ethHlen {
+		return false
+	}
+	switch binary.BigEndian.Uint16(f[12:14]) {
+	case ethPIPv6:
+		if len(f) < ethHlen+ip6Hlen+4 || f[14+6] != nexthdrFrag {
+			return false
+		}
+		fh := f[ethHlen+ip6Hlen:]
+		return fh[0] == ipprotoUDP && binary.BigEndian.Uint16(fh[2:4])&0xfff8 != 0
+	case ethPIP:
+		if len(f) < ethHlen+ipHlen {
+			return false
+		}
+		return f[14]>>4 == 4 && f[14+9] == ipprotoUDP && binary.BigEndian.Uint16(f[14+6:14+8])&0x1fff != 0
+	}
+	return false
 }
 
 func matchAt(f []byte, off int, want bool) int {
@@ -241,6 +265,9 @@ func (p recorderProg) Run(c *Ctx) int {
 		if c.Hook == carrier.HookXDP {
 			return XDPPass
 		}
+		if r.later != nil && matchLater(data) {
+			setFields(c, r.later)
+		}
 		return TCXNext
 	}
 	r.count++
@@ -289,6 +316,35 @@ func (p recorderProg) Run(c *Ctx) int {
 	if a == nil {
 		return TCXNext
 	}
+	setFields(c, a)
+	var ret int
+	switch a.Redirect {
+	case observe.RedirectEgress:
+		ret = c.Redirect(r.target, 0)
+	case observe.RedirectIngr:
+		ret = c.Redirect(r.target, FlagIngress)
+	case observe.RedirectPeer:
+		ret = c.RedirectPeer(r.target, 0)
+	case observe.CloneEgress:
+		ret = c.CloneRedirect(r.target, 0)
+	case observe.CloneIngress:
+		ret = c.CloneRedirect(r.target, FlagIngress)
+	default:
+		return TCXNext
+	}
+	if first {
+		r.ret = int32(ret)
+	}
+	if a.Redirect == observe.CloneEgress || a.Redirect == observe.CloneIngress {
+		return TCXNext
+	}
+	return ret
+}
+
+// setFields models the recorder's set_fields: the writes of a, in order
+// (mark, priority, tc_index, cb[], bpf_set_hash, then a raw tstamp store or
+// bpf_skb_set_tstamp(BPF_SKB_CLOCK_MONOTONIC) when a assigns tstamp_type 1).
+func setFields(c *Ctx, a *observe.Action) {
 	mono := false
 	for _, s := range a.Set {
 		if s.Field == observe.FieldTstampType && s.Value == 1 {
@@ -316,28 +372,6 @@ func (p recorderProg) Run(c *Ctx) int {
 			}
 		}
 	}
-	var ret int
-	switch a.Redirect {
-	case observe.RedirectEgress:
-		ret = c.Redirect(r.target, 0)
-	case observe.RedirectIngr:
-		ret = c.Redirect(r.target, FlagIngress)
-	case observe.RedirectPeer:
-		ret = c.RedirectPeer(r.target, 0)
-	case observe.CloneEgress:
-		ret = c.CloneRedirect(r.target, 0)
-	case observe.CloneIngress:
-		ret = c.CloneRedirect(r.target, FlagIngress)
-	default:
-		return TCXNext
-	}
-	if first {
-		r.ret = int32(ret)
-	}
-	if a.Redirect == observe.CloneEgress || a.Redirect == observe.CloneIngress {
-		return TCXNext
-	}
-	return ret
 }
 
 // RunTransition runs transition t of the real-kernel recorder's catalogue
@@ -359,6 +393,9 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 		r := &transitionRec{}
 		if a, ok := t.ActionAt(h); ok {
 			r.action = &a
+		}
+		if a, ok := t.LaterAt(h); ok {
+			r.later = &a
 		}
 		recs[i] = r
 		hook := carrier.HookTCIngress

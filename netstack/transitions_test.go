@@ -71,7 +71,8 @@ func TestXDPMetaLimit(t *testing.T) {
 // TestMatchTestFragments: the model of the recorder's match (recorder.c
 // match_skb) takes an IPv4 or IPv6 first fragment (offset 0) carrying the
 // UDP header and never a later fragment, even one whose payload bytes sit
-// where a UDP destination port would be and read TestPort.
+// where a UDP destination port would be and read TestPort; match_later
+// takes exactly the later fragments.
 func TestMatchTestFragments(t *testing.T) {
 	udp := func(dport uint16) []byte {
 		u := make([]byte, udpHlen+8)
@@ -103,23 +104,25 @@ func TestMatchTestFragments(t *testing.T) {
 	inner := observe.EncapPayload(transitionMACs["vxA"], transitionMACs["vxB"], 16)
 	vx := append(udp(observe.VXLANPort)[:udpHlen], inner...)
 	for _, c := range []struct {
-		name string
-		f    []byte
-		want bool
+		name      string
+		f         []byte
+		want      bool
+		wantLater bool // matchLater (recorder.c match_later)
 	}{
-		{"ipv4", v4(0, udp(observe.TestPort)), true},
-		{"ipv4 first fragment", v4(ipMF, udp(observe.TestPort)), true},
-		{"ipv4 later fragment", v4(ipMF|185, udp(observe.TestPort)), false},
-		{"ipv4 last fragment", v4(185, udp(observe.TestPort)), false},
-		{"ipv4 other port", v4(0, udp(53)), false},
-		{"ipv4 vxlan first fragment", v4(ipMF, vx), true},
-		{"ipv6", v6(false, 0, udp(observe.TestPort)), true},
-		{"ipv6 first fragment", v6(true, 1, udp(observe.TestPort)), true},
-		{"ipv6 later fragment", v6(true, 185<<3|1, udp(observe.TestPort)), false},
-		{"ipv6 vxlan", v6(false, 0, vx), true},
-		{"ipv6 vxlan first fragment", v6(true, 1, vx), true},
-		{"ipv6 vxlan later fragment", v6(true, 185<<3, vx), false},
+		{"ipv4", v4(0, udp(observe.TestPort)), true, false},
+		{"ipv4 first fragment", v4(ipMF, udp(observe.TestPort)), true, false},
+		{"ipv4 later fragment", v4(ipMF|185, udp(observe.TestPort)), false, true},
+		{"ipv4 last fragment", v4(185, udp(observe.TestPort)), false, true},
+		{"ipv4 other port", v4(0, udp(53)), false, false},
+		{"ipv4 vxlan first fragment", v4(ipMF, vx), true, false},
+		{"ipv6", v6(false, 0, udp(observe.TestPort)), true, false},
+		{"ipv6 first fragment", v6(true, 1, udp(observe.TestPort)), true, false},
+		{"ipv6 later fragment", v6(true, 185<<3|1, udp(observe.TestPort)), false, true},
+		{"ipv6 vxlan", v6(false, 0, vx), true, false},
+		{"ipv6 vxlan first fragment", v6(true, 1, vx), true, false},
+		{"ipv6 vxlan later fragment", v6(true, 185<<3, vx), false, true},
 	} {
 		require.Equal(t, c.want, matchTest(c.f), c.name)
+		require.Equal(t, c.wantLater, matchLater(c.f), c.name)
 	}
 }

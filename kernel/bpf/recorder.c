@@ -6,8 +6,10 @@
 // TEST_PORT, directly or inside VXLAN/UDP 4789 over IPv4 or IPv6; later
 // fragments never match), (2) records the packet's
 // observable carriers into recs[hook_id] (first packet only; count counts
-// all), then (3) performs actions[hook_id]. The semantics are documented in
-// kernel/observe.
+// all), then (3) performs actions[hook_id]. A later fragment of a UDP
+// datagram (which has no UDP header to match) gets the writes of
+// actions[MAX_HOOKS + hook_id] and is not recorded. The semantics are
+// documented in kernel/observe.
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -82,9 +84,11 @@ struct {
 	__type(value, struct rec);
 } recs SEC(".maps");
 
+/* actions[hook_id]: the action on the test packet; actions[MAX_HOOKS +
+ * hook_id]: the writes on a later fragment (see match_later). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MAX_HOOKS);
+	__uint(max_entries, 2 * MAX_HOOKS);
 	__type(key, __u32);
 	__type(value, struct action);
 } actions SEC(".maps");
@@ -158,6 +162,59 @@ struct hdrs {
 DEFINE_MATCH(match_skb, struct __sk_buff, bpf_skb_load_bytes)
 DEFINE_MATCH(match_xdp, struct xdp_md, bpf_xdp_load_bytes)
 
+/* match_later: a later fragment (offset > 0) of a UDP datagram, IPv4 or
+ * IPv6 (fragment header right after the fixed header). Such a fragment has
+ * no UDP header, so it is recognised by its offset alone; the transitions
+ * that use it run in namespaces carrying no other fragmented traffic. */
+static __always_inline int match_later(struct __sk_buff *skb)
+{
+	__be16 proto, fo;
+	__u8 vi, p;
+
+	if (bpf_skb_load_bytes(skb, 12, &proto, 2))
+		return 0;
+	if (proto == bpf_htons(ETH_P_IPV6)) {
+		if (bpf_skb_load_bytes(skb, 14 + 6, &p, 1) || p != IPPROTO_FRAGMENT_)
+			return 0;
+		if (bpf_skb_load_bytes(skb, 14 + 40, &p, 1) || bpf_skb_load_bytes(skb, 14 + 40 + 2, &fo, 2))
+			return 0;
+		return p == IPPROTO_UDP_ && (fo & bpf_htons(0xfff8));
+	}
+	if (proto != bpf_htons(ETH_P_IP))
+		return 0;
+	if (bpf_skb_load_bytes(skb, 14, &vi, 1) || bpf_skb_load_bytes(skb, 14 + 9, &p, 1) ||
+	    bpf_skb_load_bytes(skb, 14 + 6, &fo, 2))
+		return 0;
+	return (vi >> 4) == 4 && p == IPPROTO_UDP_ && (fo & bpf_htons(0x1fff));
+}
+
+/* set_fields performs the writes of a (mark ... tstamp). */
+static __always_inline void set_fields(struct __sk_buff *skb, struct action *a)
+{
+	if (a->set & SET_MARK)
+		skb->mark = a->mark;
+	if (a->set & SET_PRIORITY)
+		skb->priority = a->priority;
+	if (a->set & SET_TC_INDEX)
+		skb->tc_index = a->tc_index;
+	if (a->set & (SET_CB0 << 0))
+		skb->cb[0] = a->cb[0];
+	if (a->set & (SET_CB0 << 1))
+		skb->cb[1] = a->cb[1];
+	if (a->set & (SET_CB0 << 2))
+		skb->cb[2] = a->cb[2];
+	if (a->set & (SET_CB0 << 3))
+		skb->cb[3] = a->cb[3];
+	if (a->set & (SET_CB0 << 4))
+		skb->cb[4] = a->cb[4];
+	if (a->set & SET_HASH)
+		bpf_set_hash(skb, a->hash);
+	if (a->set & SET_TSTAMP_MONO)
+		bpf_skb_set_tstamp(skb, a->tstamp, BPF_SKB_CLOCK_MONOTONIC);
+	else if (a->set & SET_TSTAMP)
+		skb->tstamp = a->tstamp;
+}
+
 static __always_inline struct rec *record_start(void)
 {
 	__u32 k = hook_id;
@@ -178,8 +235,15 @@ int record_tc(struct __sk_buff *skb)
 	long ret = 0;
 	int i;
 
-	if (!match_skb(skb))
+	if (!match_skb(skb)) {
+		if (!match_later(skb))
+			return TCX_NEXT;
+		k = MAX_HOOKS + hook_id;
+		a = bpf_map_lookup_elem(&actions, &k);
+		if (a)
+			set_fields(skb, a);
 		return TCX_NEXT;
+	}
 	r = record_start();
 	if (r) {
 		void *meta = (void *)(long)skb->data_meta;
@@ -211,28 +275,7 @@ int record_tc(struct __sk_buff *skb)
 	a = bpf_map_lookup_elem(&actions, &k);
 	if (!a)
 		return TCX_NEXT;
-	if (a->set & SET_MARK)
-		skb->mark = a->mark;
-	if (a->set & SET_PRIORITY)
-		skb->priority = a->priority;
-	if (a->set & SET_TC_INDEX)
-		skb->tc_index = a->tc_index;
-	if (a->set & (SET_CB0 << 0))
-		skb->cb[0] = a->cb[0];
-	if (a->set & (SET_CB0 << 1))
-		skb->cb[1] = a->cb[1];
-	if (a->set & (SET_CB0 << 2))
-		skb->cb[2] = a->cb[2];
-	if (a->set & (SET_CB0 << 3))
-		skb->cb[3] = a->cb[3];
-	if (a->set & (SET_CB0 << 4))
-		skb->cb[4] = a->cb[4];
-	if (a->set & SET_HASH)
-		bpf_set_hash(skb, a->hash);
-	if (a->set & SET_TSTAMP_MONO)
-		bpf_skb_set_tstamp(skb, a->tstamp, BPF_SKB_CLOCK_MONOTONIC);
-	else if (a->set & SET_TSTAMP)
-		skb->tstamp = a->tstamp;
+	set_fields(skb, a);
 
 	switch (a->redirect) {
 	case RD_EGRESS:

@@ -16,7 +16,8 @@ type MeasuredCells struct {
 // observe.Writes(42) gives mark 0x2a, priority 10, tc_index 42, cb[i]
 // 0x2a0i, hash 0x5eed002a, tstamp 0x280defe; Writes(43): 0x2b, 11, 43,
 // 0x2b0i, 0x5eed002b, 0x2902141; Writes(77): 0x4d, 13, 13, 0x4d0i,
-// 0x5eed004d, 0x496ee27.
+// 0x5eed004d, 0x496ee27; Writes(99): 0x63, 3, 35, 0x630i, 0x5eed0063,
+// 0x5e69fe9.
 var Measured = []MeasuredCells{
 	// veth in one namespace: ____dev_forward_skb scrubs with xnet=false and
 	// zeroes priority; mark and tstamp survive.
@@ -52,16 +53,17 @@ var Measured = []MeasuredCells{
 	{"vxlan-xnet", "vxB/tc-ingress", "count=1 mark=0x0 priority=13 tc_index=13 hash=0x5eed004d tstamp=0x0 ingress_ifindex=vxB"},
 	// A VXLAN datagram above vA's MTU sent by a UDP socket on the underlay:
 	// only the first fragment matches (and takes the writes at vA egress
-	// and vB ingress); B reassembles on local delivery to the vxlan socket.
-	// The reassembled, decapsulated packet at vxB carries the first
-	// fragment's mark, priority, tc_index and hash (skb_morph in
+	// and Writes(77) at vB ingress; the later fragment takes Writes(99)
+	// there); B reassembles on local delivery to the vxlan socket. The
+	// reassembled, decapsulated packet at vxB carries the first fragment's
+	// mark, priority, tc_index and hash (skb_morph in
 	// inet_frag_reasm_prepare) but the completing later fragment's tstamp
-	// (0 after the cross-netns veth), not the 0x496ee27 written on the
-	// first. (cb cells the model does not reproduce yet are in kernel/diff's
+	// (q->stamp in inet_frag_reasm_finish: 0x5e69fe9, not the first's
+	// 0x496ee27). (cb cells the model does not reproduce yet are in kernel/diff's
 	// known divergences, not here.)
 	{"vxlan-frag-reasm", "vA/tc-egress", "count=1 mark=0x0 priority=0 tc_index=0 cb0=0x0 hash=0x0 tstamp=0x0 ifindex=vA"},
 	{"vxlan-frag-reasm", "vB/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=42 cb0=0x2a00 cb3=0x2a03 cb4=0x2a04 hash=0x5eed002a tstamp=0x0 ingress_ifindex=vB"},
-	{"vxlan-frag-reasm", "vxB/tc-ingress", "count=1 mark=0x4d priority=13 tc_index=13 cb0=other cb1=0x0 cb3=other hash=0x5eed004d tstamp=0x0 tstamp_type=0 pkt_type=0 ingress_ifindex=vxB ifindex=vxB"},
+	{"vxlan-frag-reasm", "vxB/tc-ingress", "count=1 mark=0x4d priority=13 tc_index=13 cb0=other cb1=0x0 cb3=other hash=0x5eed004d tstamp=0x5e69fe9 tstamp_type=0 pkt_type=0 ingress_ifindex=vxB ifindex=vxB"},
 	// VXLAN over an IPv6 underlay (vxlan6_xmit, udp_tunnel6_xmit_skb):
 	// the same carriers survive as over IPv4.
 	{"vxlan6", "vA/tc-egress", "count=1 mark=0x2a priority=10 tc_index=42 cb0=0x0 cb4=0x2a04 hash=0x5eed002a tstamp=0x280defe ifindex=vA"},
@@ -78,7 +80,7 @@ var Measured = []MeasuredCells{
 	// on the first fragment; reassembly as over IPv4 (ip6_frag_reasm).
 	{"vxlan6-frag-reasm", "vA/tc-egress", "count=1 mark=0x0 tc_index=0 cb0=0x0 hash=other tstamp=0x0"},
 	{"vxlan6-frag-reasm", "vB/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=42 cb0=0x2a00 cb1=0x2a01 cb4=0x2a04 hash=0x5eed002a tstamp=0x0"},
-	{"vxlan6-frag-reasm", "vxB/tc-ingress", "count=1 mark=0x4d priority=13 tc_index=13 cb0=other cb1=other cb3=other hash=0x5eed004d tstamp=0x0 pkt_type=0 ingress_ifindex=vxB ifindex=vxB"},
+	{"vxlan6-frag-reasm", "vxB/tc-ingress", "count=1 mark=0x4d priority=13 tc_index=13 cb0=other cb1=other cb3=other hash=0x5eed004d tstamp=0x5e69fe9 pkt_type=0 ingress_ifindex=vxB ifindex=vxB"},
 	// XDP metadata reaches tc ingress; native veth XDP overwrites cb[0]
 	// (the rest of cb[] survives), generic XDP leaves cb[] alone.
 	{"xdp-meta-native", "vB/xdp", "count=1 ingress_ifindex=vB meta_len=0 ret=0"},

@@ -32,6 +32,13 @@ func TestCatalogueIsConsistent(t *testing.T) {
 		for _, a := range tr.Actions {
 			require.Contains(t, devs, a.Hook.Dev, "%s action at %s", tr.Name, a.Hook)
 			require.True(t, slices.Contains(tr.Hooks, a.Hook), "%s: action hook %s is recorded", tr.Name, a.Hook)
+			if a.Later {
+				require.NotEqual(t, observe.XDP, a.Hook.Point, "%s: later-fragment writes at tc hooks", tr.Name)
+				require.Equal(t, observe.NoRedirect, a.Redirect, "%s: later-fragment actions do not redirect", tr.Name)
+				got, ok := tr.LaterAt(a.Hook)
+				require.True(t, ok)
+				require.Equal(t, a.Set, got.Set)
+			}
 			if a.Redirect != observe.NoRedirect {
 				require.Contains(t, devs, a.Target, "%s redirect target", tr.Name)
 			}

@@ -46,6 +46,12 @@ type Action struct {
 	MetaLen  int
 	Redirect RedirectKind
 	Target   string
+	// Later makes the writes apply, at a tc hook, to every later fragment
+	// (offset > 0) of a UDP datagram instead of to the test packet: such a
+	// fragment has no UDP header, so it is recognised by its offset alone,
+	// and it is not recorded. A Later action has no redirect and no
+	// metadata; a hook may have one Later action besides its ordinary one.
+	Later bool
 }
 
 // MetaByte is the i-th byte an XDP action writes into the metadata area.
@@ -151,10 +157,20 @@ func (t Transition) Reaches(h Hook) bool {
 // SegmentSize is the payload of one segment of a GSO test packet.
 const SegmentSize = 100
 
-// ActionAt returns the action at hook h, if any.
+// ActionAt returns the action on the test packet at hook h, if any.
 func (t Transition) ActionAt(h Hook) (Action, bool) {
 	for _, a := range t.Actions {
-		if a.Hook == h {
+		if a.Hook == h && !a.Later {
+			return a, true
+		}
+	}
+	return Action{}, false
+}
+
+// LaterAt returns the action on later fragments at hook h, if any.
+func (t Transition) LaterAt(h Hook) (Action, bool) {
+	for _, a := range t.Actions {
+		if a.Hook == h && a.Later {
 			return a, true
 		}
 	}
@@ -251,10 +267,10 @@ packet (or its first fragment) whose inner packet is UDP/9999.`
 the inner frame (vxA's MAC -> vxB's MAC, IPv4 198.51.100.1 -> 198.51.100.2, UDP 40000 -> 9999, 1600 zero bytes
 of payload) as one 1650-byte datagram to the remote endpoint's port 4789 (vxA is not used). The datagram does
 not fit vA's MTU, so the sender's IP layer fragments it; only the first fragment carries the UDP headers, so
-only it matches the recorders and takes the writes at vA egress and vB ingress (the later fragment keeps the
-socket's zero mark, priority, tc_index, cb and hash). B reassembles the datagram on local delivery to the
-vxlan socket (the reassembled skb takes the first fragment's header state by skb_morph, the tstamp and device
-of the completing, later fragment), then vxlan decapsulates it and vxB ingress sees the inner packet.`
+only it matches the recorders and takes the writes at vA egress and vB ingress; the later fragment (recognised
+by its offset) takes other writes at vB ingress. B reassembles the datagram on local delivery to the vxlan
+socket (the reassembled skb takes the first fragment's header state by skb_morph, the tstamp and device of the
+completing, later fragment), then vxlan decapsulates it and vxB ingress sees the inner packet.`
 )
 
 // Transitions is the catalogue the kernel recorder runs and the model must
@@ -352,6 +368,7 @@ cross namespaces (vxlan->net differs from the device's). Writes as in "vxlan".`,
 		Actions: []Action{
 			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
 			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
+			{Hook: Hook{"vB", TCIngress}, Set: Writes(99), Later: true},
 		},
 		Hooks:     []Hook{{"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
 		Payload:   BigPayload,
@@ -389,6 +406,7 @@ Writes as in "vxlan".`,
 		Actions: []Action{
 			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
 			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
+			{Hook: Hook{"vB", TCIngress}, Set: Writes(99), Later: true},
 		},
 		Hooks:     []Hook{{"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
 		Payload:   BigPayload,
