@@ -88,6 +88,8 @@ func (s *Stack) ip6Rcv(b *skb.Buff) {
 		return
 	}
 	b.SetTransportHeader(ip6Hlen)
+	// ip6_rcv_core: IP6CB(skb)->nhoff = offsetof(struct ipv6hdr, nexthdr).
+	binary.LittleEndian.PutUint16(h.CB[ip6cbNhoff:], 6)
 	if ip.payloadLen != 0 || ip.next != nexthdrHop {
 		if ip.payloadLen+ip6Hlen > b.Len() {
 			s.drop(b, skb.DropPktTooSmall, OpIP6Rcv)

@@ -173,7 +173,10 @@ func (s *Stack) ip6LocalOut(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, 
 		}
 		binary.BigEndian.PutUint16(d[4:6], uint16(pl))
 	}
-	b.H().Protocol = ethPIPv6
+	h := b.H()
+	// __ip6_local_out: IP6CB(skb)->nhoff = offsetof(struct ipv6hdr, nexthdr).
+	binary.LittleEndian.PutUint16(h.CB[ip6cbNhoff:], 6)
+	h.Protocol = ethPIPv6
 	s.ip6Output(b, ns, out, nh, sk)
 }
 

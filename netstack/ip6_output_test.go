@@ -227,3 +227,29 @@ func TestNoAllocsIP6SockSend(t *testing.T) {
 	}))
 	_ = errors.New
 }
+
+// TestIP6CBNhoff: __ip6_local_out and ip6_rcv_core both set IP6CB(skb)->nhoff
+// = offsetof(struct ipv6hdr, nexthdr) = 6, which tc egress of the sender
+// (the cb is not cleared before the qdisc) and the consume_skb tracepoint
+// on the receiver (IP6CB intact through UDP delivery; a socket filter would
+// see zeros there, bpf_prog_run_save_cb clears the area) see; the kernel's skb-transitions
+// cells of vxlan6 measure the same on 6.18.
+func TestIP6CBNhoff(t *testing.T) {
+	var eg, rx []uint16
+	cfg := veth6TxConfig()
+	cfg.Programs = []ProgramConfig{
+		{Name: "eg", Hook: carrier.HookTCEgress, Netns: "A", Dev: "vA", Prog: ProgramFunc(func(c *Ctx) int {
+			eg = append(eg, binary.LittleEndian.Uint16(c.Skb.H().CB[ip6cbNhoff:]))
+			return TCXNext
+		})},
+		{Name: "tp", Hook: carrier.HookTracepoint, Netns: "B", Event: EventConsumeSkb, Prog: ProgramFunc(func(c *Ctx) int {
+			rx = append(rx, binary.LittleEndian.Uint16(c.Skb.H().CB[ip6cbNhoff:]))
+			return 0
+		})},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: v6Datagram(64)}))
+	require.Empty(t, te.obs.dropReasons())
+	require.Equal(t, []uint16{6}, eg, "__ip6_local_out")
+	require.Equal(t, []uint16{6}, rx, "ip6_rcv_core")
+}
