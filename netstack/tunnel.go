@@ -148,7 +148,13 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 	clear(h.CB[:sizeofIPCB])
 	ln.ipID++
 	totLen := b.Len() + ipHlen
-	writeIPv4(b.Push(ipHlen), 0, totLen, ln.ipID, true, 64, proto, src, d.remote)
+	// The outer DF bit: vxlan_xmit_one and geneve_xmit_skb leave it clear
+	// with the devices' default df setting (VXLAN_DF_UNSET,
+	// GENEVE_DF_UNSET), so an outer packet above the underlay's MTU is
+	// fragmented by ip_output; ipip, sit and gre devices default to
+	// pmtudisc (tnl_params->frag_off = IP_DF in ip_tunnel_xmit).
+	df := d.kind != KindVXLAN && d.kind != KindGeneve
+	writeIPv4(b.Push(ipHlen), 0, totLen, ln.ipID, df, 64, proto, src, d.remote)
 	s.traceOp(LayerTunnel, OpTunnelEncap, b)
 	s.ipLocalOut(b, ln, out, nh, nil)
 }

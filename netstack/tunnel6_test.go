@@ -538,3 +538,46 @@ func TestUDPFlowSrcPort(t *testing.T) {
 		assert.True(t, p >= 1, "geneve port %d for hash %#x", p, h)
 	}
 }
+
+// TestUDPTunnelOuterDF: vxlan and geneve leave the outer DF bit clear with
+// their default df setting (VXLAN_DF_UNSET, GENEVE_DF_UNSET), so an outer
+// packet above the underlay MTU is fragmented by ip_output (ip_do_fragment)
+// instead of being refused; 6.18 fragments it the same way (the
+// vxlan-frag-reasm transition's kernel run).
+func TestUDPTunnelOuterDF(t *testing.T) {
+	for _, kind := range []string{KindVXLAN, KindGeneve} {
+		t.Run(kind, func(t *testing.T) {
+			type frag struct {
+				df, mf bool
+				off    int
+			}
+			var frags []frag
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: "c"}},
+				Devices: []DeviceConfig{
+					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+					{Name: "t0", Kind: kind, Netns: "c", LinkNetns: HostNetns, Addrs: []netip.Prefix{pfx("10.9.0.1/24")},
+						Remote: addr("192.0.2.9"), VNI: 1, MTU: 9000},
+				},
+				Neighbours: []NeighConfig{{Dev: "eth0", Addr: addr("192.0.2.9"), MAC: macB},
+					{Netns: "c", Dev: "t0", Addr: addr("10.9.0.2"), MAC: macB}},
+				Sockets: []SocketConfig{{Name: "tx", Netns: "c", Proto: ProtoUDP, Port: 40000}},
+				Entries: []EntryConfig{{Kind: EntryTX, Netns: "c", Socket: "tx"}},
+				Programs: []ProgramConfig{{Name: "eg", Hook: carrier.HookTCEgress, Dev: "eth0",
+					Prog: ProgramFunc(func(c *Ctx) int {
+						ff := binary.BigEndian.Uint16(c.Skb.Data()[ethHlen+6:])
+						frags = append(frags, frag{ff&ipDF != 0, ff&ipMF != 0, int(ff&ipOffset) * 8})
+						return TCXNext
+					})}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			f := buildFrame(frameOpts{src: "10.9.0.1", dst: "10.9.0.2", sport: 40000, dport: 9999, payload: 2000, noEth: true})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			require.Empty(t, te.obs.dropReasons())
+			require.Len(t, frags, 2, "the outer packet is fragmented for eth0's MTU of 1500")
+			assert.Equal(t, frag{false, true, 0}, frags[0])
+			assert.False(t, frags[1].df || frags[1].mf)
+			assert.Positive(t, frags[1].off)
+		})
+	}
+}
