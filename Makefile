@@ -4,7 +4,7 @@ PKGS     ?= ./...
 DEMO_PCAP = $(CURDIR)/.cache/demo.pcap
 SIMRUN    = $(CURDIR)/.cache/simrun
 
-.PHONY: help demo test test-short bench generate vet crossbuild build
+.PHONY: help demo test test-short bench generate vet crossbuild build pgo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s '	'
@@ -46,6 +46,20 @@ bench: build ## packets/s of decode-only, simrun -j 1 and -j 2 on a 1.6M-packet 
 		printf "wall-clock: -j 1 / decode-only = %.2f (target >= 0.33); -j 2 / -j 1 = %.2f (target >= 1.6)\n", a/d, b/a; \
 		printf "per cpu-second: -j 1 / decode-only = %.2f; -j 2 / -j 1 = %.2f (parallel overhead; wall-clock speedup needs idle cores)\n", ac/dc, bc/ac }'
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+PGO_CACHE = $(CURDIR)/.cache/pgo
+
+pgo: ## rebuild cmd/simrun/default.pgo, the CPU profile go build uses for profile-guided optimisation (default, mixed and overlay replays)
+	@mkdir -p $(PGO_CACHE)
+	$(GO) build -pgo=off -o $(PGO_CACHE)/simrun ./cmd/simrun
+	$(PGO_CACHE)/simrun gen -preset large -seed 1 -n 1600000 -o $(PGO_CACHE)/large.pcap
+	$(PGO_CACHE)/simrun gen -preset mixed -seed 5 -n 300000 -o $(PGO_CACHE)/mixed.pcap
+	$(PGO_CACHE)/simrun gen -preset overlay-node -seed 5 -n 300000 -o $(PGO_CACHE)/overlay.pcap
+	$(PGO_CACHE)/simrun run -j 1 -format json -o /dev/null -cpuprofile $(PGO_CACHE)/large.prof $(PGO_CACHE)/large.pcap
+	$(PGO_CACHE)/simrun run -j 1 -format json -o /dev/null -cpuprofile $(PGO_CACHE)/mixed.prof $(PGO_CACHE)/mixed.pcap
+	$(PGO_CACHE)/simrun run -j 1 -format json -o /dev/null -scenario examples/overlay.yaml -cpuprofile $(PGO_CACHE)/overlay.prof $(PGO_CACHE)/overlay.pcap
+	$(GO) tool pprof -proto $(PGO_CACHE)/large.prof $(PGO_CACHE)/mixed.prof $(PGO_CACHE)/overlay.prof > cmd/simrun/default.pgo
+	@echo "wrote cmd/simrun/default.pgo; commit it"
 
 generate: ## rebuild the committed eBPF objects in kernel/bpf (needs clang, llvm, libbpf-dev)
 	GOFLAGS=-mod=mod $(GO) generate ./kernel/...
