@@ -904,7 +904,7 @@ func (s *Stack) readApps() { s.readAll(false) }
 
 func (s *Stack) readAll(closing bool) {
 	for _, t := range s.taps {
-		if t.hold && !closing {
+		if len(t.q) == 0 || t.hold && !closing {
 			continue
 		}
 		for _, q := range t.q {
@@ -920,7 +920,7 @@ func (s *Stack) readAll(closing bool) {
 	}
 	for _, n := range s.nss {
 		for _, sk := range n.socks {
-			if sk.noRead && !closing {
+			if !closing && (sk.noRead || len(sk.rq) == 0) {
 				continue
 			}
 			sk.read(s, closing)
