@@ -77,25 +77,66 @@ type fclonePair struct {
 
 // check panics if b was freed. It is the use-after-free detector every
 // method calls first.
-// It is kept small enough to inline into the accessors: the panics are
-// built in misuse.
+// It is kept small enough to inline into the accessors: it makes no call;
+// the panic value records the skb's state and is formatted only when
+// printed (see misuseError).
 func (b *Buff) check(op string) {
-	if b == nil || b.state != stateLive {
-		b.misuse(op)
+	if b == nil {
+		panic(&misuseError{op: op, nilObj: "skb"})
+	}
+	if b.state != stateLive {
+		panic(&misuseError{op: op, obj: "skb", id: b.id, freedBy: b.freedBy, allocBy: b.allocBy, where: true})
 	}
 }
 
-//go:noinline
-func (b *Buff) misuse(op string) {
-	if b == nil {
-		panic("skb: " + op + " on nil skb")
+// misuseError is the panic value of a use after free (or a use of nil) that
+// check and Ext.check detect. Its message is built when printed, so that the
+// checks stay free of calls; it names, for an skb, the caller of the method
+// that found the misuse, while the panicking stack is still there.
+type misuseError struct {
+	op      string
+	nilObj  string // "skb" or "extension" for a use of nil
+	obj     string // "skb" or "skb_ext"
+	id      uint64
+	freedBy string
+	allocBy string
+	where   bool // report the caller of the checking method
+}
+
+func (m *misuseError) Error() string {
+	if m.nilObj != "" {
+		return "skb: " + m.op + " on nil " + m.nilObj
 	}
 	where := ""
-	if _, file, line, ok := runtime.Caller(3); ok {
-		where = fmt.Sprintf(" (called from %s:%d)", file, line)
+	if m.where {
+		where = panicCaller()
 	}
-	panic(fmt.Sprintf("skb: use after free: %s on skb #%d freed by %s (allocated by %s)%s",
-		op, b.id, b.freedBy, b.allocBy, where))
+	return fmt.Sprintf("skb: use after free: %s on %s #%d freed by %s (allocated by %s)%s",
+		m.op, m.obj, m.id, m.freedBy, m.allocBy, where)
+}
+
+// panicCaller finds, on the stack of a panic raised by check, the caller of
+// the method that called check: the third frame below runtime.gopanic
+// (check, the method, its caller). It returns "" once the panic has been
+// recovered and the stack unwound.
+func panicCaller() string {
+	var pcs [64]uintptr
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs[:])])
+	below := -1
+	for {
+		f, more := frames.Next()
+		if below >= 0 {
+			below++
+			if below == 3 {
+				return fmt.Sprintf(" (called from %s:%d)", f.File, f.Line)
+			}
+		} else if f.Function == "runtime.gopanic" {
+			below = 0
+		}
+		if !more {
+			return ""
+		}
+	}
 }
 
 // ID returns a number unique to this allocation of the skb (pointers are

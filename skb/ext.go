@@ -94,13 +94,13 @@ type Ext struct {
 	freedBy string
 }
 
+// check panics if e was freed, without a call (see Buff.check).
 func (e *Ext) check(op string) {
 	if e == nil {
-		panic("skb: " + op + " on nil extension")
+		panic(&misuseError{op: op, nilObj: "extension"})
 	}
 	if e.state != stateLive {
-		panic(fmt.Sprintf("skb: use after free: %s on skb_ext #%d freed by %s (allocated by %s)",
-			op, e.id, e.freedBy, e.allocBy))
+		panic(&misuseError{op: op, obj: "skb_ext", id: e.id, freedBy: e.freedBy, allocBy: e.allocBy})
 	}
 }
 
