@@ -42,9 +42,17 @@ type Allocator struct {
 	skbs  ring[Buff]
 	pairs ring[fclonePair]
 	exts  ring[Ext]
-	bufs  map[int]*ring[buffer]
+	// Free data buffers by capacity: bufRing[capacity/L1CacheBytes] for
+	// capacities that are multiples of L1CacheBytes up to
+	// maxIndexedCapacity (every head the model allocates), bufMap for any
+	// other. An index, not a map, on the per-packet path.
+	bufRing [maxIndexedCapacity/L1CacheBytes + 1]ring[buffer]
+	bufMap  map[int]*ring[buffer]
 
-	frameCaches map[int]*kmem.Cache
+	// page_pool caches by frame size, indexed like bufRing (frame sizes
+	// are multiples of L1CacheBytes).
+	frameCaches [maxIndexedCapacity/L1CacheBytes + 1]*kmem.Cache
+	frameMap    map[int]*kmem.Cache
 
 	extCache     *kmem.Cache
 	extHdrChunks int           // SKB_EXT_CHUNKSIZEOF(struct skb_ext)
@@ -89,10 +97,10 @@ func NewAllocator(acct *kmem.Accountant, profile Profile) *Allocator {
 		panic("skb: NewAllocator with nil accountant")
 	}
 	a := &Allocator{
-		acct:        acct,
-		prof:        profile,
-		bufs:        make(map[int]*ring[buffer]),
-		frameCaches: make(map[int]*kmem.Cache),
+		acct:     acct,
+		prof:     profile,
+		bufMap:   make(map[int]*ring[buffer]),
+		frameMap: make(map[int]*kmem.Cache),
 	}
 	a.setExtLayout()
 	return a
@@ -247,10 +255,27 @@ func (a *Allocator) poisonSkb(b *Buff, op string) {
 
 // --- data buffers ---
 
+// maxIndexedCapacity is the largest buffer capacity whose free list
+// Allocator.bufRing indexes (larger ones go to a map).
+const maxIndexedCapacity = 4 * PageSize
+
+// bufRingFor returns the free list of data buffers of the given capacity,
+// creating it if create is set (else it may return nil).
+func (a *Allocator) bufRingFor(capacity int, create bool) *ring[buffer] {
+	if capacity <= maxIndexedCapacity && capacity%L1CacheBytes == 0 {
+		return &a.bufRing[capacity/L1CacheBytes]
+	}
+	r := a.bufMap[capacity]
+	if r == nil && create {
+		r = new(ring[buffer])
+		a.bufMap[capacity] = r
+	}
+	return r
+}
+
 func (a *Allocator) getBuffer(capacity, end int, kind headKind, size int, c *kmem.Cache, op string) *buffer {
-	r := a.bufs[capacity]
 	var buf *buffer
-	if r != nil {
+	if r := a.bufRingFor(capacity, false); r != nil {
 		buf = r.get()
 	}
 	if buf == nil {
@@ -329,12 +354,26 @@ func (a *Allocator) freeHead(buf *buffer, op string) {
 		poisonBytes(full)
 	}
 	a.live.Buffers--
-	r := a.bufs[cap(full)]
-	if r == nil {
-		r = new(ring[buffer])
-		a.bufs[cap(full)] = r
+	a.bufRingFor(cap(full), true).put(buf)
+}
+
+// frameCache returns the page_pool cache description of frames of
+// frameSize bytes (a multiple of L1CacheBytes).
+func (a *Allocator) frameCache(frameSize int) *kmem.Cache {
+	if frameSize <= maxIndexedCapacity {
+		c := a.frameCaches[frameSize/L1CacheBytes]
+		if c == nil {
+			c = kmem.NewCache("page_pool", frameSize, false)
+			a.frameCaches[frameSize/L1CacheBytes] = c
+		}
+		return c
 	}
-	r.put(buf)
+	c := a.frameMap[frameSize]
+	if c == nil {
+		c = kmem.NewCache("page_pool", frameSize, false)
+		a.frameMap[frameSize] = c
+	}
+	return c
 }
 
 // --- constructors ---
@@ -442,11 +481,7 @@ func (a *Allocator) BuildSkb(frameSize int) (*Buff, error) {
 		panic(fmt.Sprintf("skb: %s(%d): frame must be a multiple of %d above %d",
 			op, frameSize, L1CacheBytes, SizeofSharedInfo))
 	}
-	c := a.frameCaches[frameSize]
-	if c == nil {
-		c = kmem.NewCache("page_pool", frameSize, false)
-		a.frameCaches[frameSize] = c
-	}
+	c := a.frameCache(frameSize)
 	if err := a.acct.CacheAlloc(sitePagePool, c); err != nil {
 		a.live.Failures++
 		return nil, fmt.Errorf("%s: %w", op, err)
