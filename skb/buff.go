@@ -81,39 +81,65 @@ type fclonePair struct {
 // the panic value records the skb's state and is formatted only when
 // printed (see misuseError).
 func (b *Buff) check(op string) {
-	if b == nil {
-		panic(&misuseError{op: op, nilObj: "skb"})
-	}
-	if b.state != stateLive {
-		panic(&misuseError{op: op, obj: "skb", id: b.id, freedBy: b.freedBy, allocBy: b.allocBy, where: true})
+	if b == nil || b.state != stateLive {
+		panic(&misuseError{op: op, skb: b})
 	}
 }
 
 // misuseError is the panic value of a use after free (or a use of nil) that
-// check and Ext.check detect. Its message is built when printed, so that the
-// checks stay free of calls; it names, for an skb, the caller of the method
-// that found the misuse, while the panicking stack is still there.
+// check and Ext.check detect: the operation and the skb or extension. Its
+// message is built when printed (from the freed object, which nothing
+// reuses while the panic unwinds), so that the checks stay free of calls;
+// for an skb it names the caller of the method that found the misuse, while
+// the panicking stack is still there.
 type misuseError struct {
-	op      string
-	nilObj  string // "skb" or "extension" for a use of nil
-	obj     string // "skb" or "skb_ext"
-	id      uint64
-	freedBy string
-	allocBy string
-	where   bool // report the caller of the checking method
+	op  string
+	skb *Buff
+	ext *Ext
 }
 
 func (m *misuseError) Error() string {
-	if m.nilObj != "" {
-		return "skb: " + m.op + " on nil " + m.nilObj
+	switch {
+	case m.ext != nil:
+		e := m.ext
+		return fmt.Sprintf("skb: use after free: %s on skb_ext #%d freed by %s (allocated by %s)",
+			m.op, e.id, e.freedBy, e.allocBy)
+	case m.skb != nil:
+		b := m.skb
+		return fmt.Sprintf("skb: use after free: %s on skb #%d freed by %s (allocated by %s)%s",
+			m.op, b.id, b.freedBy, b.allocBy, panicCaller())
 	}
-	where := ""
-	if m.where {
-		where = panicCaller()
-	}
-	return fmt.Sprintf("skb: use after free: %s on %s #%d freed by %s (allocated by %s)%s",
-		m.op, m.obj, m.id, m.freedBy, m.allocBy, where)
+	return "skb: " + m.op + " on nil skb"
 }
+
+// geomPanic is the panic value of skb_over_panic (op "put") and
+// skb_under_panic: n bytes did not fit; the skb is as the panic left it.
+type geomPanic struct {
+	op string
+	n  int
+	b  *Buff
+}
+
+func (p *geomPanic) Error() string {
+	b := p.b
+	kind := "skb_under_panic"
+	if p.op == "put" {
+		kind = "skb_over_panic"
+	}
+	return fmt.Sprintf("%s: %s:%d len:%d headroom:%d tail:%d end:%d dev:%d",
+		kind, p.op, p.n, b.len, b.data, b.tail, len(b.buf.bytes), b.hdr.Dev)
+}
+
+// panicMsg is a panic value formatted (fmt.Sprintf) only when printed, so
+// that a small hot function's panic path makes no call and the function
+// stays inlinable. The arguments are captured at the panic; an skb among
+// them prints its state as of the printing, which the panic left unchanged.
+type panicMsg struct {
+	format string
+	args   []any
+}
+
+func (p *panicMsg) Error() string { return fmt.Sprintf(p.format, p.args...) }
 
 // panicCaller finds, on the stack of a panic raised by check, the caller of
 // the method that called check: the third frame below runtime.gopanic

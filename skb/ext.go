@@ -97,10 +97,10 @@ type Ext struct {
 // check panics if e was freed, without a call (see Buff.check).
 func (e *Ext) check(op string) {
 	if e == nil {
-		panic(&misuseError{op: op, nilObj: "extension"})
+		panic("skb: " + op + " on nil extension")
 	}
 	if e.state != stateLive {
-		panic(&misuseError{op: op, obj: "skb_ext", id: e.id, freedBy: e.freedBy, allocBy: e.allocBy})
+		panic(&misuseError{op: op, ext: e})
 	}
 }
 
