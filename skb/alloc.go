@@ -240,17 +240,20 @@ var poisonHeader = func() (h Header) {
 	return h
 }()
 
-// poisonBuff is a freed struct sk_buff: poisoned header, no references,
-// geometry -1. poisonSkb copies it (one memmove) and puts back the fields
-// that identify the object.
-var poisonBuff = Buff{hdr: poisonHeader, state: stateFree, data: -1, tail: -1, len: -1, users: -1}
-
+// poisonSkb makes b a freed struct sk_buff: poisoned header, no references
+// (so a use after free cannot reach the buffer, extensions, dst, conntrack
+// or socket), geometry and users -1, freed by op. The fields that identify
+// the object (allocator, id, fclone pair and kind, allocBy) stay; the other
+// scalar fields keep their last values, which nothing reads: every method
+// checks the state first, and allocation zeroes the whole struct.
 func (a *Allocator) poisonSkb(b *Buff, op string) {
-	id, pair, kind := b.id, b.pair, b.fclone
-	allocBy := b.allocBy
-	*b = poisonBuff
-	b.a, b.id, b.pair, b.fclone = a, id, pair, kind
-	b.allocBy, b.freedBy = allocBy, op
+	b.hdr = poisonHeader
+	b.buf, b.ext = nil, nil
+	b.dst, b.dstNoref, b.nfct = nil, false, nil
+	b.sk, b.destructor = nil, nil
+	b.data, b.tail, b.len, b.users = -1, -1, -1, -1
+	b.state = stateFree
+	b.freedBy = op
 }
 
 // --- data buffers ---
