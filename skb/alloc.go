@@ -242,15 +242,16 @@ var poisonHeader = func() (h Header) {
 
 // poisonSkb makes b a freed struct sk_buff: poisoned header, no references
 // (so a use after free cannot reach the buffer, extensions, dst, conntrack
-// or socket), geometry and users -1, freed by op. The fields that identify
-// the object (allocator, id, fclone pair and kind, allocBy) stay; the other
-// scalar fields keep their last values, which nothing reads: every method
-// checks the state first, and allocation zeroes the whole struct.
+// or socket), geometry and users -1, freed by op. Its callers have dropped
+// every reference but sk already (skb_release_all, or an skb that never got
+// any): buf, ext, dst, nfct and destructor are nil. The fields that
+// identify the object (allocator, id, fclone pair and kind, allocBy) stay;
+// the other scalar fields keep their last values, which nothing reads:
+// every method checks the state first, and allocation zeroes the whole
+// struct.
 func (a *Allocator) poisonSkb(b *Buff, op string) {
 	b.hdr = poisonHeader
-	b.buf, b.ext = nil, nil
-	b.dst, b.dstNoref, b.nfct = nil, false, nil
-	b.sk, b.destructor = nil, nil
+	b.sk = nil
 	b.data, b.tail, b.len, b.users = -1, -1, -1, -1
 	b.state = stateFree
 	b.freedBy = op

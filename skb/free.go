@@ -21,7 +21,10 @@ func (b *Buff) KfreeSkb(reason DropReason) {
 		return
 	}
 	b.a.runFree(b, reason)
-	b.free(op)
+	// __kfree_skb, written out (free) to save a call per packet.
+	b.releaseHeadState()
+	b.releaseData(op)
+	b.a.freeSkbmem(b, op)
 }
 
 // ConsumeSkb models consume_skb(): KfreeSkb(SkbConsumed). Takes ownership
