@@ -361,15 +361,14 @@ func (a *Allocator) freeHead(buf *buffer, op string) {
 	a.bufRingFor(cap(full), true).put(buf)
 }
 
-// frameCache returns the page_pool cache description of frames of
-// frameSize bytes (a multiple of L1CacheBytes).
-func (a *Allocator) frameCache(frameSize int) *kmem.Cache {
+// newFrameCache returns the page_pool cache description of frames of
+// frameSize bytes (a multiple of L1CacheBytes) that BuildSkb does not find
+// in frameCaches: the first frame of a size, or a size above
+// maxIndexedCapacity.
+func (a *Allocator) newFrameCache(frameSize int) *kmem.Cache {
 	if frameSize <= maxIndexedCapacity {
-		c := a.frameCaches[frameSize/L1CacheBytes]
-		if c == nil {
-			c = kmem.NewCache("page_pool", frameSize, false)
-			a.frameCaches[frameSize/L1CacheBytes] = c
-		}
+		c := kmem.NewCache("page_pool", frameSize, false)
+		a.frameCaches[frameSize/L1CacheBytes] = c
 		return c
 	}
 	c := a.frameMap[frameSize]
@@ -485,7 +484,13 @@ func (a *Allocator) BuildSkb(frameSize int) (*Buff, error) {
 		panic(fmt.Sprintf("skb: %s(%d): frame must be a multiple of %d above %d",
 			op, frameSize, L1CacheBytes, SizeofSharedInfo))
 	}
-	c := a.frameCache(frameSize)
+	var c *kmem.Cache
+	if i := frameSize / L1CacheBytes; i < len(a.frameCaches) {
+		c = a.frameCaches[i]
+	}
+	if c == nil {
+		c = a.newFrameCache(frameSize)
+	}
 	if err := a.acct.CacheAlloc(sitePagePool, c); err != nil {
 		a.live.Failures++
 		return nil, fmt.Errorf("%s: %w", op, err)

@@ -79,3 +79,25 @@ func TestFreedSkbHoldsNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestFrameCachesAndBufferRings checks that napi_build_skb frames and their
+// buffers are pooled by size, through the index up to maxIndexedCapacity
+// and through the maps above it.
+func TestFrameCachesAndBufferRings(t *testing.T) {
+	a := newAlloc(t)
+	for _, size := range []int{2048, maxIndexedCapacity, maxIndexedCapacity + L1CacheBytes, 5 * PageSize} {
+		b1, err := a.BuildSkb(size)
+		assert.NoError(t, err)
+		buf1, c1 := b1.buf, b1.buf.cache
+		assert.Equal(t, size, c1.ObjectSize)
+		b1.ConsumeSkb()
+		b2, err := a.BuildSkb(size)
+		assert.NoError(t, err)
+		assert.Same(t, c1, b2.buf.cache, "one cache per frame size")
+		assert.Same(t, buf1, b2.buf, "the freed buffer is reused")
+		assert.Equal(t, size, cap(b2.buf.bytes))
+		b2.ConsumeSkb()
+	}
+	assert.Len(t, a.frameMap, 2)
+	assert.Len(t, a.bufMap, 2)
+}
