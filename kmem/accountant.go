@@ -181,91 +181,110 @@ func (a *Accountant) fail(site Site) bool {
 	return false
 }
 
-func (a *Accountant) alloc(site Site, class int, requested, occupied int) error {
-	if a.faulty && a.fail(site) {
-		a.st.BySite[site].Failed++
-		if class >= 0 {
-			a.st.ByClass[class].Failed++
-		}
-		return ErrNoMem
+// failed records an injected allocation failure at site (and class, for a
+// kmalloc request).
+func (a *Accountant) failed(site Site, class int) error {
+	a.st.BySite[site].Failed++
+	if class >= 0 {
+		a.st.ByClass[class].Failed++
 	}
-	c := &a.st.BySite[site]
+	return ErrNoMem
+}
+
+// charge records a successful allocation at site: the site counter, the
+// kmalloc op count, and the live and peak figures. A kmalloc request also
+// counts in its class (Kmalloc does that).
+func (a *Accountant) charge(site Site, requested, occupied int) {
+	st := &a.st
+	c := &st.BySite[site]
 	c.Allocs++
 	c.BytesRequested += uint64(requested)
 	c.BytesOccupied += uint64(occupied)
-	if class >= 0 {
-		c := &a.st.ByClass[class]
-		c.Allocs++
-		c.BytesRequested += uint64(requested)
-		c.BytesOccupied += uint64(occupied)
-	}
-	a.st.Ops[cost.OpKmalloc]++
-	a.st.LiveObjects++
-	a.st.LiveBytes += int64(occupied)
-	if a.st.LiveObjects > a.st.PeakObjects {
-		a.st.PeakObjects = a.st.LiveObjects
-	}
-	if a.st.LiveBytes > a.st.PeakBytes {
-		a.st.PeakBytes = a.st.LiveBytes
-	}
-	return nil
+	st.Ops[cost.OpKmalloc]++
+	st.LiveObjects++
+	st.LiveBytes += int64(occupied)
+	st.PeakObjects = max(st.PeakObjects, st.LiveObjects)
+	st.PeakBytes = max(st.PeakBytes, st.LiveBytes)
 }
 
-func (a *Accountant) free(site Site, class int, occupied int, deferred bool) {
-	if a.st.LiveObjects <= 0 {
-		panic("kmem: free with no live object (double free in the model at site " + site.String() + ")")
+// release records an immediate free of occupied bytes at site.
+func (a *Accountant) release(site Site, occupied int) {
+	st := &a.st
+	if st.LiveObjects <= 0 {
+		panic(noLiveError{site})
 	}
-	bs := &a.st.BySite[site]
-	if deferred {
-		bs.DeferredFrees++
-	} else {
-		bs.Frees++
+	st.BySite[site].Frees++
+	st.Ops[cost.OpKfree]++
+	st.LiveObjects--
+	st.LiveBytes -= int64(occupied)
+}
+
+// releaseRCU records an RCU-deferred free of occupied bytes at site: the
+// object stays live until GracePeriod.
+func (a *Accountant) releaseRCU(site Site, occupied int) {
+	st := &a.st
+	if st.LiveObjects <= 0 {
+		panic(noLiveError{site})
 	}
-	if class >= 0 {
-		if deferred {
-			a.st.ByClass[class].DeferredFrees++
-		} else {
-			a.st.ByClass[class].Frees++
-		}
-	}
-	if deferred {
-		a.st.Ops[cost.OpKfreeRCU]++
-		a.st.PendingRCU++
-		a.st.PendingRCUBytes += int64(occupied)
-		return
-	}
-	a.st.Ops[cost.OpKfree]++
-	a.st.LiveObjects--
-	a.st.LiveBytes -= int64(occupied)
+	st.BySite[site].DeferredFrees++
+	st.Ops[cost.OpKfreeRCU]++
+	st.PendingRCU++
+	st.PendingRCUBytes += int64(occupied)
+}
+
+// noLiveError is the panic value of a free with no live object: a double
+// free in the model. It is built without a call so that the frees inline.
+type noLiveError struct{ site Site }
+
+func (e noLiveError) Error() string {
+	return "kmem: free with no live object (double free in the model at site " + e.site.String() + ")"
 }
 
 // Kmalloc accounts for kmalloc(size) at site. It returns ErrNoMem when fault
 // injection fails the attempt; nothing is allocated then.
 func (a *Accountant) Kmalloc(site Site, size int) error {
-	return a.alloc(site, ClassIndex(size), size, Occupied(size))
+	class := ClassIndex(size)
+	if a.faulty && a.fail(site) {
+		return a.failed(site, class)
+	}
+	occupied := classOccupied(class, size)
+	a.charge(site, size, occupied)
+	c := &a.st.ByClass[class]
+	c.Allocs++
+	c.BytesRequested += uint64(size)
+	c.BytesOccupied += uint64(occupied)
+	return nil
 }
 
 // Kfree accounts for kfree of an object that Kmalloc(site, size) allocated.
 func (a *Accountant) Kfree(site Site, size int) {
-	a.free(site, ClassIndex(size), Occupied(size), false)
+	class := ClassIndex(size)
+	a.release(site, classOccupied(class, size))
+	a.st.ByClass[class].Frees++
 }
 
 // KfreeRCU accounts for kfree_rcu/call_rcu of a Kmalloc'd object: the memory
 // stays live until the next GracePeriod.
 func (a *Accountant) KfreeRCU(site Site, size int) {
-	a.free(site, ClassIndex(size), Occupied(size), true)
+	class := ClassIndex(size)
+	a.releaseRCU(site, classOccupied(class, size))
+	a.st.ByClass[class].DeferredFrees++
 }
 
 // CacheAlloc accounts for kmem_cache_alloc(c) at site.
 func (a *Accountant) CacheAlloc(site Site, c *Cache) error {
-	return a.alloc(site, -1, c.ObjectSize, c.SlabSize())
+	if a.faulty && a.fail(site) {
+		return a.failed(site, -1)
+	}
+	a.charge(site, c.ObjectSize, c.SlabSize())
+	return nil
 }
 
 // CacheFree accounts for kmem_cache_free(c) of an object from CacheAlloc.
-func (a *Accountant) CacheFree(site Site, c *Cache) { a.free(site, -1, c.SlabSize(), false) }
+func (a *Accountant) CacheFree(site Site, c *Cache) { a.release(site, c.SlabSize()) }
 
 // CacheFreeRCU accounts for an RCU-deferred kmem_cache_free.
-func (a *Accountant) CacheFreeRCU(site Site, c *Cache) { a.free(site, -1, c.SlabSize(), true) }
+func (a *Accountant) CacheFreeRCU(site Site, c *Cache) { a.releaseRCU(site, c.SlabSize()) }
 
 // GracePeriod completes every RCU-deferred free, as the end of an RCU grace
 // period runs the queued callbacks.

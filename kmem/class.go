@@ -58,9 +58,12 @@ var smallIndex = func() (t [24]uint8) {
 // Occupied returns the bytes a request of size really takes: the kmalloc
 // class size, or whole pages (rounded up to a power-of-two order, as
 // kmalloc_large() -> alloc_pages(order) does) above KmallocMaxCacheSize.
-func Occupied(size int) int {
-	i := ClassIndex(size)
-	if i != LargeClass {
+func Occupied(size int) int { return classOccupied(ClassIndex(size), size) }
+
+// classOccupied is Occupied(size) for a request of size that ClassIndex
+// put in class i.
+func classOccupied(i, size int) int {
+	if i < LargeClass {
 		return Classes[i]
 	}
 	pages := (size + PageSize - 1) / PageSize
@@ -108,6 +111,10 @@ type Cache struct {
 	Name       string
 	ObjectSize int
 	Align      int
+
+	// slab caches SlabSize for the ObjectSize and Align it was computed
+	// from (NewCache sets it; a Cache built or changed by hand recomputes).
+	slab, slabOf, slabAlign int
 }
 
 // NewCache returns a cache description. hwcacheAlign models SLAB_HWCACHE_ALIGN.
@@ -116,10 +123,19 @@ func NewCache(name string, objectSize int, hwcacheAlign bool) *Cache {
 	if hwcacheAlign {
 		align = 64
 	}
-	return &Cache{Name: name, ObjectSize: objectSize, Align: align}
+	c := &Cache{Name: name, ObjectSize: objectSize, Align: align}
+	c.slab, c.slabOf, c.slabAlign = c.slabSize(), objectSize, align
+	return c
 }
 
 // SlabSize is the bytes one object occupies in its slab.
 func (c *Cache) SlabSize() int {
+	if c.slabOf == c.ObjectSize && c.slabAlign == c.Align && c.slabAlign != 0 {
+		return c.slab
+	}
+	return c.slabSize()
+}
+
+func (c *Cache) slabSize() int {
 	return (c.ObjectSize + c.Align - 1) / c.Align * c.Align
 }

@@ -39,6 +39,10 @@ func TestCacheSlabSize(t *testing.T) {
 	assert.Equal(t, 64, NewCache("skbuff_ext_cache", 24, true).SlabSize())
 	assert.Equal(t, 128, NewCache("x", 65, true).SlabSize())
 	assert.Equal(t, 24, NewCache("y", 20, false).SlabSize())
+	c := NewCache("z", 20, false)
+	c.ObjectSize, c.Align = 70, 64
+	assert.Equal(t, 128, c.SlabSize(), "a cache changed by hand recomputes its slab size")
+	assert.Equal(t, 72, (&Cache{Name: "w", ObjectSize: 70, Align: 8}).SlabSize(), "a literal Cache works too")
 }
 
 func TestLivePeakAndRCU(t *testing.T) {

@@ -42,9 +42,17 @@ type Allocator struct {
 	skbs  ring[Buff]
 	pairs ring[fclonePair]
 	exts  ring[Ext]
-	bufs  map[int]*ring[buffer]
+	// Free data buffers by capacity: bufRing[capacity/L1CacheBytes] for
+	// capacities that are multiples of L1CacheBytes up to
+	// maxIndexedCapacity (every head the model allocates), bufMap for any
+	// other. An index, not a map, on the per-packet path.
+	bufRing [maxIndexedCapacity/L1CacheBytes + 1]ring[buffer]
+	bufMap  map[int]*ring[buffer]
 
-	frameCaches map[int]*kmem.Cache
+	// page_pool caches by frame size, indexed like bufRing (frame sizes
+	// are multiples of L1CacheBytes).
+	frameCaches [maxIndexedCapacity/L1CacheBytes + 1]*kmem.Cache
+	frameMap    map[int]*kmem.Cache
 
 	extCache     *kmem.Cache
 	extHdrChunks int           // SKB_EXT_CHUNKSIZEOF(struct skb_ext)
@@ -89,10 +97,10 @@ func NewAllocator(acct *kmem.Accountant, profile Profile) *Allocator {
 		panic("skb: NewAllocator with nil accountant")
 	}
 	a := &Allocator{
-		acct:        acct,
-		prof:        profile,
-		bufs:        make(map[int]*ring[buffer]),
-		frameCaches: make(map[int]*kmem.Cache),
+		acct:     acct,
+		prof:     profile,
+		bufMap:   make(map[int]*ring[buffer]),
+		frameMap: make(map[int]*kmem.Cache),
 	}
 	a.setExtLayout()
 	return a
@@ -232,25 +240,46 @@ var poisonHeader = func() (h Header) {
 	return h
 }()
 
-// poisonBuff is a freed struct sk_buff: poisoned header, no references,
-// geometry -1. poisonSkb copies it (one memmove) and puts back the fields
-// that identify the object.
-var poisonBuff = Buff{hdr: poisonHeader, state: stateFree, data: -1, tail: -1, len: -1, users: -1}
-
+// poisonSkb makes b a freed struct sk_buff: poisoned header, no references
+// (so a use after free cannot reach the buffer, extensions, dst, conntrack
+// or socket), geometry and users -1, freed by op. Its callers have dropped
+// every reference but sk already (skb_release_all, or an skb that never got
+// any): buf, ext, dst, nfct and destructor are nil. The fields that
+// identify the object (allocator, id, fclone pair and kind, allocBy) stay;
+// the other scalar fields keep their last values, which nothing reads:
+// every method checks the state first, and allocation zeroes the whole
+// struct.
 func (a *Allocator) poisonSkb(b *Buff, op string) {
-	id, pair, kind := b.id, b.pair, b.fclone
-	allocBy := b.allocBy
-	*b = poisonBuff
-	b.a, b.id, b.pair, b.fclone = a, id, pair, kind
-	b.allocBy, b.freedBy = allocBy, op
+	b.hdr = poisonHeader
+	b.sk = nil
+	b.data, b.tail, b.len, b.users = -1, -1, -1, -1
+	b.state = stateFree
+	b.freedBy = op
 }
 
 // --- data buffers ---
 
+// maxIndexedCapacity is the largest buffer capacity whose free list
+// Allocator.bufRing indexes (larger ones go to a map).
+const maxIndexedCapacity = 4 * PageSize
+
+// bufRingFor returns the free list of data buffers of the given capacity,
+// creating it if create is set (else it may return nil).
+func (a *Allocator) bufRingFor(capacity int, create bool) *ring[buffer] {
+	if capacity <= maxIndexedCapacity && capacity%L1CacheBytes == 0 {
+		return &a.bufRing[capacity/L1CacheBytes]
+	}
+	r := a.bufMap[capacity]
+	if r == nil && create {
+		r = new(ring[buffer])
+		a.bufMap[capacity] = r
+	}
+	return r
+}
+
 func (a *Allocator) getBuffer(capacity, end int, kind headKind, size int, c *kmem.Cache, op string) *buffer {
-	r := a.bufs[capacity]
 	var buf *buffer
-	if r != nil {
+	if r := a.bufRingFor(capacity, false); r != nil {
 		buf = r.get()
 	}
 	if buf == nil {
@@ -329,12 +358,25 @@ func (a *Allocator) freeHead(buf *buffer, op string) {
 		poisonBytes(full)
 	}
 	a.live.Buffers--
-	r := a.bufs[cap(full)]
-	if r == nil {
-		r = new(ring[buffer])
-		a.bufs[cap(full)] = r
+	a.bufRingFor(cap(full), true).put(buf)
+}
+
+// newFrameCache returns the page_pool cache description of frames of
+// frameSize bytes (a multiple of L1CacheBytes) that BuildSkb does not find
+// in frameCaches: the first frame of a size, or a size above
+// maxIndexedCapacity.
+func (a *Allocator) newFrameCache(frameSize int) *kmem.Cache {
+	if frameSize <= maxIndexedCapacity {
+		c := kmem.NewCache("page_pool", frameSize, false)
+		a.frameCaches[frameSize/L1CacheBytes] = c
+		return c
 	}
-	r.put(buf)
+	c := a.frameMap[frameSize]
+	if c == nil {
+		c = kmem.NewCache("page_pool", frameSize, false)
+		a.frameMap[frameSize] = c
+	}
+	return c
 }
 
 // --- constructors ---
@@ -442,10 +484,12 @@ func (a *Allocator) BuildSkb(frameSize int) (*Buff, error) {
 		panic(fmt.Sprintf("skb: %s(%d): frame must be a multiple of %d above %d",
 			op, frameSize, L1CacheBytes, SizeofSharedInfo))
 	}
-	c := a.frameCaches[frameSize]
+	var c *kmem.Cache
+	if i := frameSize / L1CacheBytes; i < len(a.frameCaches) {
+		c = a.frameCaches[i]
+	}
 	if c == nil {
-		c = kmem.NewCache("page_pool", frameSize, false)
-		a.frameCaches[frameSize] = c
+		c = a.newFrameCache(frameSize)
 	}
 	if err := a.acct.CacheAlloc(sitePagePool, c); err != nil {
 		a.live.Failures++

@@ -115,6 +115,8 @@ func TestUseAfterFreeAndDoubleFree(t *testing.T) {
 	assert.Contains(t, msg, "use after free: skb_push")
 	assert.Contains(t, msg, "freed by consume_skb")
 	assert.Contains(t, msg, "allocated by alloc_skb")
+	assert.Contains(t, msg, "(called from ", "the panic names the caller of the method")
+	assert.Contains(t, msg, "alloc_test.go:")
 	msg = mustPanic(t, func() { b.KfreeSkb(DropNotSpecified) })
 	assert.Contains(t, msg, "double free: kfree_skb")
 	assert.Contains(t, msg, "already freed by consume_skb")

@@ -77,25 +77,92 @@ type fclonePair struct {
 
 // check panics if b was freed. It is the use-after-free detector every
 // method calls first.
-// It is kept small enough to inline into the accessors: the panics are
-// built in misuse.
+// It is kept small enough to inline into the accessors: it makes no call;
+// the panic value records the skb's state and is formatted only when
+// printed (see misuseError).
 func (b *Buff) check(op string) {
 	if b == nil || b.state != stateLive {
-		b.misuse(op)
+		panic(&misuseError{op: op, skb: b})
 	}
 }
 
-//go:noinline
-func (b *Buff) misuse(op string) {
-	if b == nil {
-		panic("skb: " + op + " on nil skb")
+// misuseError is the panic value of a use after free (or a use of nil) that
+// check and Ext.check detect: the operation and the skb or extension. Its
+// message is built when printed (from the freed object, which nothing
+// reuses while the panic unwinds), so that the checks stay free of calls;
+// for an skb it names the caller of the method that found the misuse, while
+// the panicking stack is still there.
+type misuseError struct {
+	op  string
+	skb *Buff
+	ext *Ext
+}
+
+func (m *misuseError) Error() string {
+	switch {
+	case m.ext != nil:
+		e := m.ext
+		return fmt.Sprintf("skb: use after free: %s on skb_ext #%d freed by %s (allocated by %s)",
+			m.op, e.id, e.freedBy, e.allocBy)
+	case m.skb != nil:
+		b := m.skb
+		return fmt.Sprintf("skb: use after free: %s on skb #%d freed by %s (allocated by %s)%s",
+			m.op, b.id, b.freedBy, b.allocBy, panicCaller())
 	}
-	where := ""
-	if _, file, line, ok := runtime.Caller(3); ok {
-		where = fmt.Sprintf(" (called from %s:%d)", file, line)
+	return "skb: " + m.op + " on nil skb"
+}
+
+// geomPanic is the panic value of skb_over_panic (op "put") and
+// skb_under_panic: n bytes did not fit; the skb is as the panic left it.
+type geomPanic struct {
+	op string
+	n  int
+	b  *Buff
+}
+
+func (p *geomPanic) Error() string {
+	b := p.b
+	kind := "skb_under_panic"
+	if p.op == "put" {
+		kind = "skb_over_panic"
 	}
-	panic(fmt.Sprintf("skb: use after free: %s on skb #%d freed by %s (allocated by %s)%s",
-		op, b.id, b.freedBy, b.allocBy, where))
+	return fmt.Sprintf("%s: %s:%d len:%d headroom:%d tail:%d end:%d dev:%d",
+		kind, p.op, p.n, b.len, b.data, b.tail, len(b.buf.bytes), b.hdr.Dev)
+}
+
+// panicMsg is a panic value formatted (fmt.Sprintf) only when printed, so
+// that a small hot function's panic path makes no call and the function
+// stays inlinable. The arguments are captured at the panic; an skb among
+// them prints its state as of the printing, which the panic left unchanged.
+type panicMsg struct {
+	format string
+	args   []any
+}
+
+func (p *panicMsg) Error() string { return fmt.Sprintf(p.format, p.args...) }
+
+// panicCaller finds, on the stack of a panic raised by check, the caller of
+// the method that called check: the third frame below runtime.gopanic
+// (check, the method, its caller). It returns "" once the panic has been
+// recovered and the stack unwound.
+func panicCaller() string {
+	var pcs [64]uintptr
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs[:])])
+	below := -1
+	for {
+		f, more := frames.Next()
+		if below >= 0 {
+			below++
+			if below == 3 {
+				return fmt.Sprintf(" (called from %s:%d)", f.File, f.Line)
+			}
+		} else if f.Function == "runtime.gopanic" {
+			below = 0
+		}
+		if !more {
+			return ""
+		}
+	}
 }
 
 // ID returns a number unique to this allocation of the skb (pointers are

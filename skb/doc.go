@@ -84,7 +84,10 @@
 // pools, so steady-state allocation, clone and free allocate nothing on the
 // Go heap. Freed objects are poisoned (POISON_FREE, 0x6b) and stay in the
 // pool's queue as long as possible: using or freeing one again panics and
-// names the operation that freed it. CheckLeaks reports live objects.
+// names the operation that freed it. CheckLeaks reports live objects. The
+// checks on the per-packet accessors make no call so that they inline: the
+// value of such a panic is an error whose message (the same text the
+// kernel-style panics always had) is formatted when it is printed.
 //
 // Hooks let carriers that live outside the skb (BPF local storage flags,
 // a hash table keyed by skb pointer maintained from tracepoints) follow

@@ -94,13 +94,13 @@ type Ext struct {
 	freedBy string
 }
 
+// check panics if e was freed, without a call (see Buff.check).
 func (e *Ext) check(op string) {
 	if e == nil {
 		panic("skb: " + op + " on nil extension")
 	}
 	if e.state != stateLive {
-		panic(fmt.Sprintf("skb: use after free: %s on skb_ext #%d freed by %s (allocated by %s)",
-			op, e.id, e.freedBy, e.allocBy))
+		panic(&misuseError{op: op, ext: e})
 	}
 }
 
@@ -205,7 +205,8 @@ func (a *Allocator) extAlloc(op string) (*Ext, error) {
 	e.offset = [ExtNum]uint8{}
 	e.chunks = 0
 	e.storage = nil
-	e.refs = [ExtNum]Ref{}
+	// e.refs is all nil: a new object is zeroed and extPut cleared a
+	// reused one.
 	e.a = a
 	e.id = a.nextID()
 	e.state = stateLive
@@ -402,14 +403,23 @@ func (b *Buff) ExtDel(id ExtID) {
 // active) and clear every active bit.
 func (b *Buff) ExtReset() { b.check("skb_ext_reset"); b.extReset("skb_ext_reset") }
 
+// With no active extension skb->extensions is already nil (every path that
+// clears the last active bit clears the pointer).
 func (b *Buff) extReset(op string) {
 	if b.activeExt != 0 {
-		e := b.ext
-		b.ext = nil
-		b.activeExt = 0
-		b.a.extPut(e, op)
+		b.extDrop(op)
 	}
+}
+
+// extDrop is extReset with an extension active: clear and put the object.
+// It is not inlined so that extReset is.
+//
+//go:noinline
+func (b *Buff) extDrop(op string) {
+	e := b.ext
 	b.ext = nil
+	b.activeExt = 0
+	b.a.extPut(e, op)
 }
 
 // ExtCopy models skb_ext_copy(dst, src): put dst's object and share src's.

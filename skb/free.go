@@ -15,13 +15,16 @@ func (b *Buff) KfreeSkb(reason DropReason) {
 	}
 	b.checkFree(op)
 	if reason == SkbNotDroppedYet || reason >= numDropReasons {
-		panic(fmt.Sprintf("skb: kfree_skb with reason %d", reason))
+		panic(&panicMsg{"skb: kfree_skb with reason %d", []any{reason}})
 	}
 	if !b.unref() {
 		return
 	}
 	b.a.runFree(b, reason)
-	b.free(op)
+	// __kfree_skb, written out (free) to save a call per packet.
+	b.releaseHeadState()
+	b.releaseData(op)
+	b.a.freeSkbmem(b, op)
 }
 
 // ConsumeSkb models consume_skb(): KfreeSkb(SkbConsumed). Takes ownership
@@ -30,11 +33,11 @@ func (b *Buff) ConsumeSkb() { b.KfreeSkb(SkbConsumed) }
 
 func (b *Buff) checkFree(op string) {
 	if b == nil {
-		panic("skb: " + op + " of nil skb")
+		panic(&panicMsg{"skb: %s of nil skb", []any{op}})
 	}
 	if b.state != stateLive {
-		panic(fmt.Sprintf("skb: double free: %s of skb #%d already freed by %s (allocated by %s)",
-			op, b.id, b.freedBy, b.allocBy))
+		panic(&panicMsg{"skb: double free: %s of skb #%d already freed by %s (allocated by %s)",
+			[]any{op, b.id, b.freedBy, b.allocBy}})
 	}
 }
 
@@ -44,7 +47,7 @@ func (b *Buff) unref() bool {
 		return true
 	}
 	if b.users <= 0 {
-		panic(fmt.Sprintf("skb: skb_unref with users %d on %v", b.users, b))
+		panic(&panicMsg{"skb: skb_unref with users %d on %v", []any{b.users, b}})
 	}
 	b.users--
 	return false

@@ -1,8 +1,6 @@
 package skb
 
 import (
-	"fmt"
-
 	"github.com/skbsim/skbsim/cost"
 )
 
@@ -11,8 +9,8 @@ import (
 // tailroom.
 func (b *Buff) Reserve(n int) {
 	b.check("skb_reserve")
-	if n < 0 || b.len != 0 || b.tail+n > len(b.buf.bytes) {
-		panic(fmt.Sprintf("skb: skb_reserve(%d) on %v", n, b))
+	if uint(n) > uint(len(b.buf.bytes)-b.tail) || b.len != 0 {
+		panic(&panicMsg{"skb: skb_reserve(%d) on %v", []any{n, b}})
 	}
 	b.data += n
 	b.tail += n
@@ -22,9 +20,8 @@ func (b *Buff) Reserve(n int) {
 // them. It panics like skb_over_panic when the tailroom is too small.
 func (b *Buff) Put(n int) []byte {
 	b.check("skb_put")
-	if n < 0 || b.tail+n > len(b.buf.bytes) {
-		panic(fmt.Sprintf("skb_over_panic: put:%d len:%d headroom:%d tail:%d end:%d dev:%d",
-			n, b.len, b.data, b.tail, len(b.buf.bytes), b.hdr.Dev))
+	if uint(n) > uint(len(b.buf.bytes)-b.tail) {
+		panic(&geomPanic{"put", n, b})
 	}
 	p := b.buf.bytes[b.tail : b.tail+n : b.tail+n]
 	b.tail += n
@@ -55,9 +52,8 @@ func (b *Buff) Push(n int) []byte {
 }
 
 func (b *Buff) push(n int, op string) {
-	if n < 0 || n > b.data {
-		panic(fmt.Sprintf("skb_under_panic: %s:%d len:%d headroom:%d tail:%d end:%d dev:%d",
-			op, n, b.len, b.data, b.tail, len(b.buf.bytes), b.hdr.Dev))
+	if uint(n) > uint(b.data) {
+		panic(&geomPanic{op, n, b})
 	}
 	b.data -= n
 	b.len += n
@@ -68,7 +64,7 @@ func (b *Buff) push(n int, op string) {
 // skb_pull returns NULL.
 func (b *Buff) Pull(n int) (data []byte, ok bool) {
 	b.check("skb_pull")
-	if n < 0 || n > b.len {
+	if uint(n) > uint(b.len) {
 		return nil, false
 	}
 	b.data += n
@@ -84,7 +80,7 @@ func (b *Buff) MayPull(n int) bool { b.check("pskb_may_pull"); return n >= 0 && 
 func (b *Buff) Trim(length int) {
 	b.check("skb_trim")
 	if length < 0 {
-		panic(fmt.Sprintf("skb: skb_trim(%d)", length))
+		panic(&panicMsg{"skb: skb_trim(%d)", []any{length}})
 	}
 	if b.len > length {
 		b.len = length
@@ -220,8 +216,8 @@ func (b *Buff) SetMacLen(n int) { b.check("mac_len"); b.macLen = uint16(n) }
 
 func (b *Buff) headerOffset(offset int, op string) uint16 {
 	o := b.data + offset
-	if o < 0 || o > len(b.buf.bytes) {
-		panic(fmt.Sprintf("skb: %s(%d) outside the buffer of %v", op, offset, b))
+	if uint(o) > uint(len(b.buf.bytes)) {
+		panic(&panicMsg{"skb: %s(%d) outside the buffer of %v", []any{op, offset, b}})
 	}
 	return uint16(o)
 }

@@ -4,6 +4,9 @@ package skb
 // so a freed object stays poisoned (and a use after free stays detectable)
 // for as long as possible, like a KASAN quarantine. Growing the ring is the
 // only allocation; a steady state allocates nothing.
+//
+// The length of items is zero or a power of two, so positions wrap with a
+// mask and put and get stay small enough to inline.
 type ring[T any] struct {
 	items []*T
 	head  int
@@ -14,12 +17,10 @@ func (r *ring[T]) get() *T {
 	if r.n == 0 {
 		return nil
 	}
-	x := r.items[r.head]
-	r.items[r.head] = nil
-	r.head++
-	if r.head == len(r.items) {
-		r.head = 0
-	}
+	i := r.head & (len(r.items) - 1)
+	x := r.items[i]
+	r.items[i] = nil
+	r.head = i + 1
 	r.n--
 	return x
 }
@@ -28,14 +29,11 @@ func (r *ring[T]) put(x *T) {
 	if r.n == len(r.items) {
 		r.grow()
 	}
-	i := r.head + r.n
-	if i >= len(r.items) {
-		i -= len(r.items)
-	}
-	r.items[i] = x
+	r.items[(r.head+r.n)&(len(r.items)-1)] = x
 	r.n++
 }
 
+// grow doubles the ring (16 slots at first), keeping the FIFO order.
 func (r *ring[T]) grow() {
 	size := 2 * len(r.items)
 	if size == 0 {
@@ -43,11 +41,7 @@ func (r *ring[T]) grow() {
 	}
 	items := make([]*T, size)
 	for i := 0; i < r.n; i++ {
-		j := r.head + i
-		if j >= len(r.items) {
-			j -= len(r.items)
-		}
-		items[i] = r.items[j]
+		items[i] = r.items[(r.head+i)&(len(r.items)-1)]
 	}
 	r.items = items
 	r.head = 0
