@@ -87,19 +87,34 @@ func (m *Map) SkbStorageGet(ctx ProgCtx, b *skb.Buff, init []byte, flags uint64)
 	if ctx != CtxNormal {
 		return nil, ErrPerm
 	}
-	if skbShared(b) {
+	// skbShared(b), with skb_ext_find()'s active bit read once: an skb
+	// without active extensions shares none.
+	cloned := b.Cloned()
+	active := b.ExtActive()
+	if cloned && active != 0 && b.ExtShared() {
 		return nil, ErrNotSupported
 	}
 	m.checkInit(init)
-	ext := b.ExtFind(skb.ExtBPFStorage)
-	if s := storageOf(ext); s != nil {
-		if el := s.lookup(m, true); el != nil {
-			return el.data, nil
+	var ext *skb.Ext
+	if active&(1<<skb.ExtBPFStorage) != 0 {
+		ext = b.ExtFind(skb.ExtBPFStorage)
+		if s, _ := ext.Storage().(*Storage); s != nil {
+			if el := s.lookup(m, true); el != nil {
+				return el.data, nil
+			}
 		}
 	}
 	if flags&GetCreate == 0 {
 		return nil, ErrNotFound
 	}
+	return m.skbCreate(b, ext, init)
+}
+
+// skbCreate is the F_CREATE part of bpf_skb_storage_get() after a failed
+// lookup: skb_ext_add() when the skb has no active SKB_EXT_BPF_STORAGE
+// (ext == nil), then bpf_local_storage_update(ext, smap, value,
+// BPF_NOEXIST, GFP_ATOMIC).
+func (m *Map) skbCreate(b *skb.Buff, ext *skb.Ext, init []byte) ([]byte, error) {
 	if ext == nil {
 		var err error
 		if ext, err = b.ExtAdd(skb.ExtBPFStorage); err != nil {

@@ -164,11 +164,19 @@ func (m *Map) selectBucket(s *Storage, el *Elem) int {
 // walk of the list; with cacheit, a hit found by the walk is published in
 // the cache slot (__bpf_local_storage_insert_cache()).
 func (s *Storage) lookup(m *Map, cacheit bool) *Elem {
-	acct := s.env.acct
 	if el := s.cache[m.cacheIdx]; el != nil && el.smap == m {
-		acct.Op(cost.OpStorageCacheHit, 1)
+		s.env.acct.Op(cost.OpStorageCacheHit, 1)
 		return el
 	}
+	return s.lookupList(m, cacheit)
+}
+
+// lookupList is the list walk of bpf_local_storage_lookup() after a cache
+// miss (kept out of line so lookup inlines).
+//
+//go:noinline
+func (s *Storage) lookupList(m *Map, cacheit bool) *Elem {
+	acct := s.env.acct
 	for el := s.head; el != nil; el = el.snext {
 		acct.Op(cost.OpListWalk, 1)
 		if el.smap == m {
