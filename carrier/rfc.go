@@ -158,7 +158,7 @@ func (c *rfc) Lookup(h Hook, b *skb.Buff, m int) ([]byte, error) {
 	if !kfuncHook(h) {
 		return nil, c.result(ErrHookDenied)
 	}
-	v, err := c.lm[m].SkbStorageGet(localstorage.CtxNormal, b, nil, 0)
+	v, err := c.lm[m].SkbStorageLookup(b) // SkbStorageGet(CtxNormal, b, nil, 0)
 	if err != nil {
 		if err == localstorage.ErrNotFound {
 			c.st.Misses++ // c.result(ErrNotFound)
