@@ -27,7 +27,10 @@ var (
 // storing it in the owner interface does not allocate.
 type extOwner struct{ ext *skb.Ext }
 
-func (o extOwner) storagePtr() *Storage { return storageOf(o.ext) }
+func (o extOwner) storagePtr() *Storage {
+	s, _ := o.ext.Storage().(*Storage) // o.ext is never nil
+	return s
+}
 
 func (o extOwner) setStoragePtr(s *Storage) {
 	if s == nil {

@@ -3,6 +3,7 @@ package localstorage
 import (
 	"fmt"
 	"iter"
+	"math/bits"
 
 	"github.com/skbsim/skbsim/cost"
 	"github.com/skbsim/skbsim/kmem"
@@ -74,6 +75,9 @@ type Storage struct {
 	env   *Env
 	kind  OwnerType
 	cache []*Elem // cache[cache_idx] -> sdata of the last cached lookup
+	// cached has bit i%64 set when cache[i] was written since the storage
+	// was allocated (model bookkeeping: recycling clears only those slots).
+	cached uint64
 	head  *Elem   // list, newest first (hlist_add_head_rcu)
 	n     int     // number of linked elements
 	owner owner   // storage->owner; nil once the last element went
@@ -195,6 +199,7 @@ func (s *Storage) insertCache(m *Map, el *Elem) {
 	s.env.acct.Op(cost.OpLock, 1)
 	if el.inStorage {
 		s.cache[m.cacheIdx] = el
+		s.cached |= 1 << (uint(m.cacheIdx) & 63)
 	}
 }
 
@@ -271,7 +276,13 @@ func (e *Env) newStorage(kind OwnerType) *Storage {
 }
 
 func (e *Env) recycleStorage(s *Storage) {
-	clear(s.cache)
+	if len(s.cache) <= 64 {
+		for c := s.cached; c != 0; c &= c - 1 {
+			s.cache[bits.TrailingZeros64(c)] = nil
+		}
+	} else if s.cached != 0 {
+		clear(s.cache)
+	}
 	*s = Storage{env: e, kind: s.kind, cache: s.cache, addr: s.addr}
 	s.freeNext = e.storagePool[s.kind]
 	e.storagePool[s.kind] = s
