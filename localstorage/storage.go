@@ -78,9 +78,9 @@ type Storage struct {
 	// cached has bit i%64 set when cache[i] was written since the storage
 	// was allocated (model bookkeeping: recycling clears only those slots).
 	cached uint64
-	head  *Elem   // list, newest first (hlist_add_head_rcu)
-	n     int     // number of linked elements
-	owner owner   // storage->owner; nil once the last element went
+	head   *Elem // list, newest first (hlist_add_head_rcu)
+	n      int   // number of linked elements
+	owner  owner // storage->owner; nil once the last element went
 	// memCharge is storage->mem_charge: sizeof(storage) + sum of
 	// elem_size of the linked elements.
 	memCharge int
