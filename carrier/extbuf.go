@@ -156,7 +156,7 @@ func (c *extBuffer) writable(b *skb.Buff, e *skb.Ext) ([]byte, error) {
 // the map is clear. Reads of a shared object see the shared bytes. Does
 // NOT take ownership of b.
 func (c *extBuffer) Lookup(h Hook, b *skb.Buff, m int) ([]byte, error) {
-	c.check("lookup", h, m, nil, false)
+	c.check("lookup", h, m)
 	c.st.Lookups++
 	if h == HookXDP {
 		return nil, c.result(ErrHookDenied) // no sk_buff at native XDP; the kfunc takes one
@@ -183,7 +183,7 @@ func (c *extBuffer) Lookup(h Hook, b *skb.Buff, m int) ([]byte, error) {
 // error if that fails); a private object is written in place. Does NOT
 // take ownership of b.
 func (c *extBuffer) Store(h Hook, b *skb.Buff, m int, val []byte) error {
-	c.check("store", h, m, val, true)
+	c.checkStore(h, m, val)
 	c.st.Stores++
 	if h == HookXDP {
 		return c.result(ErrHookDenied)
@@ -204,7 +204,7 @@ func (c *extBuffer) Store(h Hook, b *skb.Buff, m int, val []byte) error {
 // delete, and dropping the extension (skb_ext_del) would cost the same
 // object anyway. -ENOENT when there is no value. Does NOT take ownership.
 func (c *extBuffer) Delete(h Hook, b *skb.Buff, m int) error {
-	c.check("delete", h, m, nil, false)
+	c.check("delete", h, m)
 	c.st.Deletes++
 	if h == HookXDP {
 		return c.result(ErrHookDenied)

@@ -131,8 +131,16 @@ func (c *rfc) Local() *localstorage.Env { return c.ls }
 func kfuncHook(h Hook) bool { return h != HookXDP }
 
 // mapErr turns localstorage's kfunc errors into the carrier's sentinels
-// where they mean the same; others are wrapped.
+// where they mean the same; others are wrapped. The miss is tested inline
+// (the common outcome of a lookup), the rest in mapErrSlow.
 func (c *rfc) mapErr(op string, err error) error {
+	if err == localstorage.ErrNotFound {
+		return ErrNotFound
+	}
+	return c.mapErrSlow(op, err)
+}
+
+func (c *rfc) mapErrSlow(op string, err error) error {
 	switch err {
 	case localstorage.ErrNotFound:
 		return ErrNotFound
@@ -145,14 +153,18 @@ func (c *rfc) mapErr(op string, err error) error {
 // Lookup models bpf_skb_storage_get(map, skb, NULL, 0, 0). Does NOT take
 // ownership of b.
 func (c *rfc) Lookup(h Hook, b *skb.Buff, m int) ([]byte, error) {
-	c.check("lookup", h, m, nil, false)
+	c.check("lookup", h, m)
 	c.st.Lookups++
 	if !kfuncHook(h) {
 		return nil, c.result(ErrHookDenied)
 	}
-	v, err := c.lm[m].SkbStorageGet(localstorage.CtxNormal, b, nil, 0)
+	v, err := c.lm[m].SkbStorageLookup(b) // SkbStorageGet(CtxNormal, b, nil, 0)
 	if err != nil {
-		return nil, c.result(c.mapErr("lookup", err))
+		if err == localstorage.ErrNotFound {
+			c.st.Misses++ // c.result(ErrNotFound)
+			return nil, ErrNotFound
+		}
+		return nil, c.result(c.mapErrSlow("lookup", err))
 	}
 	c.op(cost.OpMemcpyByte, uint64(len(v)))
 	return v, nil
@@ -161,7 +173,7 @@ func (c *rfc) Lookup(h Hook, b *skb.Buff, m int) ([]byte, error) {
 // Store models bpf_skb_storage_get(map, skb, NULL, 0, F_CREATE) and a
 // write of val through the returned pointer. Does NOT take ownership of b.
 func (c *rfc) Store(h Hook, b *skb.Buff, m int, val []byte) error {
-	c.check("store", h, m, val, true)
+	c.checkStore(h, m, val)
 	c.st.Stores++
 	if !kfuncHook(h) {
 		return c.result(ErrHookDenied)
@@ -177,7 +189,7 @@ func (c *rfc) Store(h Hook, b *skb.Buff, m int, val []byte) error {
 
 // Delete models bpf_skb_storage_delete(map, skb).
 func (c *rfc) Delete(h Hook, b *skb.Buff, m int) error {
-	c.check("delete", h, m, nil, false)
+	c.check("delete", h, m)
 	c.st.Deletes++
 	if !kfuncHook(h) {
 		return c.result(ErrHookDenied)

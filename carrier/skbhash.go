@@ -135,7 +135,7 @@ func (c *skbHash) addr(b *skb.Buff) uint64 {
 // same sk_buff object is returned like any other (and counted stale). Does
 // NOT take ownership of b.
 func (c *skbHash) Lookup(h Hook, b *skb.Buff, m int) ([]byte, error) {
-	c.check("lookup", h, m, nil, false)
+	c.check("lookup", h, m)
 	c.st.Lookups++
 	if h == HookXDP {
 		return nil, c.result(ErrHookDenied) // native XDP has no sk_buff to key on
@@ -159,7 +159,7 @@ func (c *skbHash) Lookup(h Hook, b *skb.Buff, m int) ([]byte, error) {
 // skb-hash map holds max_entries packets, an ENOMEM-matching error when
 // the element allocation fails. Does NOT take ownership of b.
 func (c *skbHash) Store(h Hook, b *skb.Buff, m int, val []byte) error {
-	c.check("store", h, m, val, true)
+	c.checkStore(h, m, val)
 	c.st.Stores++
 	if h == HookXDP {
 		return c.result(ErrHookDenied)
@@ -186,7 +186,7 @@ func (c *skbHash) Store(h Hook, b *skb.Buff, m int, val []byte) error {
 
 // Delete models bpf_map_delete_elem(map, &skb). Does NOT take ownership.
 func (c *skbHash) Delete(h Hook, b *skb.Buff, m int) error {
-	c.check("delete", h, m, nil, false)
+	c.check("delete", h, m)
 	c.st.Deletes++
 	if h == HookXDP {
 		return c.result(ErrHookDenied)

@@ -82,8 +82,26 @@ func (c *base) Name() string { return c.name }
 func (c *base) Stats() Stats { return c.st }
 
 // check panics on programmer misuse: a closed carrier, a hook or map index
-// out of range, a value of the wrong size.
-func (c *base) check(op string, h Hook, m int, val []byte, store bool) {
+// out of range, a value of the wrong size. It is one inlinable test; the
+// panics are built in misuse.
+func (c *base) check(op string, h Hook, m int) {
+	if c.closed || h >= NumHooks || uint(m) >= uint(len(c.maps)) {
+		c.misuse(op, h, m, -1)
+	}
+}
+
+// checkStore is check for a store of val.
+func (c *base) checkStore(h Hook, m int, val []byte) {
+	if c.closed || h >= NumHooks || uint(m) >= uint(len(c.maps)) || len(val) != c.maps[m].ValueSize {
+		c.misuse("store", h, m, len(val))
+	}
+}
+
+// misuse panics with the state check or checkStore found wrong; n is the
+// length of the stored value, -1 for other operations.
+//
+//go:noinline
+func (c *base) misuse(op string, h Hook, m, n int) {
 	if c.closed {
 		panic(fmt.Sprintf("carrier %s: %s after Close", c.name, op))
 	}
@@ -93,9 +111,9 @@ func (c *base) check(op string, h Hook, m int, val []byte, store bool) {
 	if m < 0 || m >= len(c.maps) {
 		panic(fmt.Sprintf("carrier %s: %s of map %d, have %d maps", c.name, op, m, len(c.maps)))
 	}
-	if store && len(val) != c.maps[m].ValueSize {
+	if n >= 0 && n != c.maps[m].ValueSize {
 		panic(fmt.Sprintf("carrier %s: %s of %d bytes into map %q of value size %d",
-			c.name, op, len(val), c.maps[m].Name, c.maps[m].ValueSize))
+			c.name, op, n, c.maps[m].Name, c.maps[m].ValueSize))
 	}
 }
 

@@ -156,7 +156,7 @@ func writable(h Hook) bool { return h == HookXDP || h == HookTCIngress || h == H
 // skb has no (intact) metadata or the presence bit is clear; ErrHookDenied
 // from hooks without data_meta. Does NOT take ownership of b.
 func (c *xdpMeta) Lookup(h Hook, b *skb.Buff, m int) ([]byte, error) {
-	c.check("lookup", h, m, nil, false)
+	c.check("lookup", h, m)
 	c.st.Lookups++
 	if !c.readable(h) {
 		return nil, c.result(ErrHookDenied)
@@ -176,7 +176,7 @@ func (c *xdpMeta) Lookup(h Hook, b *skb.Buff, m int) ([]byte, error) {
 // skb_ensure_writable -> pskb_expand_head, which allocates and, before
 // v6.19, clears the metadata). Does NOT take ownership of b; may modify it.
 func (c *xdpMeta) Store(h Hook, b *skb.Buff, m int, val []byte) error {
-	c.check("store", h, m, val, true)
+	c.checkStore(h, m, val)
 	c.st.Stores++
 	a, err := c.writeArea(h, b)
 	if err != nil {
@@ -190,7 +190,7 @@ func (c *xdpMeta) Store(h Hook, b *skb.Buff, m int, val []byte) error {
 
 // Delete clears the map's presence bit (a write, with Store's rules).
 func (c *xdpMeta) Delete(h Hook, b *skb.Buff, m int) error {
-	c.check("delete", h, m, nil, false)
+	c.check("delete", h, m)
 	c.st.Deletes++
 	if !writable(h) {
 		return c.result(ErrHookDenied)

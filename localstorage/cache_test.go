@@ -117,3 +117,44 @@ func TestStorageEntries(t *testing.T) {
 	var none *Storage
 	assert.Empty(t, none.Entries(nil))
 }
+
+// TestRecycledStorageCacheClean: a storage destroyed with filled cache
+// slots (bpf_local_storage_destroy does not clear them) comes back from
+// the pool after the grace period with every slot empty, whether the
+// cache has up to 64 slots (cleared slot by slot) or more.
+func TestRecycledStorageCacheClean(t *testing.T) {
+	for _, cs := range []int{1, 3, 64, 65, 130} {
+		e := newTestEnv(t, Config{CacheSize: cs})
+		var maps []*Map
+		for range min(cs, 70) {
+			maps = append(maps, mustMap(t, e, Spec(MapTypeSkStorage, 4, 0)))
+		}
+		sk := NewSock(nil)
+		for _, m := range maps {
+			_, err := m.SkStorageGet(sk, nil, GetCreate)
+			require.NoError(t, err)
+		}
+		for _, m := range maps {
+			_, err := m.SkStorageGet(sk, nil, 0)
+			require.NoError(t, err)
+		}
+		s := sk.Storage()
+		filled := 0
+		for i := range cs {
+			if s.CacheSlot(i) != nil {
+				filled++
+			}
+		}
+		require.Equal(t, len(maps), filled, "cache size %d: every lookup cached", cs)
+		sk.Destruct(e)
+		e.GracePeriod()
+		sk2 := NewSock(nil)
+		_, err := maps[0].SkStorageGet(sk2, nil, GetCreate)
+		require.NoError(t, err)
+		require.Same(t, s, sk2.Storage(), "cache size %d: the storage object is reused", cs)
+		for i := range cs {
+			assert.Nil(t, s.CacheSlot(i), "cache size %d: slot %d", cs, i)
+		}
+		sk2.Destruct(e)
+	}
+}

@@ -68,8 +68,10 @@
 //     NewListener (with PacketSock), Conn (Sock, PacketSock, Close).
 //   - Program side: Map.SkStorageGet/SkStorageDelete (and the Tracing and
 //     Sleepable variants), Map.TaskStorageGet/TaskStorageDelete,
-//     Map.SkbStorageGet/SkbStorageDelete (RFC kfuncs, with a ProgCtx), and
-//     the Store variants (get with F_CREATE, then the program's write).
+//     Map.SkbStorageGet/SkbStorageDelete (RFC kfuncs, with a ProgCtx;
+//     SkbStorageLookup is the get without F_CREATE in CtxNormal, for the
+//     per-packet path), and the Store variants (get with F_CREATE, then
+//     the program's write).
 //   - Syscall side (fd-keyed, through a FileTable such as FDTable):
 //     Map.LookupElem, UpdateElem, DeleteElem, GetNextKey,
 //     LookupAndDeleteElem.

@@ -223,9 +223,12 @@ const (
 func (e *Env) SetRace(fn func(RacePoint)) { e.race = fn }
 
 func (e *Env) raceAt(p RacePoint) {
-	if e.race == nil || e.inRace {
-		return
+	if e.race != nil && !e.inRace {
+		e.runRace(p)
 	}
+}
+
+func (e *Env) runRace(p RacePoint) {
 	e.inRace = true
 	defer func() { e.inRace = false }()
 	e.race(p)

@@ -125,6 +125,27 @@ func ExampleMap_SkbStorageGet() {
 	// 7
 }
 
+// A program's get without F_CREATE: -ENOENT until a value exists, then a
+// live view of it.
+func ExampleMap_SkbStorageLookup() {
+	acct := kmem.New()
+	env := localstorage.NewEnv(localstorage.Config{Acct: acct})
+	alloc := skb.NewAllocator(acct, skb.DefaultProfile())
+	env.AttachSkb(alloc)
+	m, _ := env.CreateMap(localstorage.Spec(localstorage.MapTypeSkbStorage, 4, 0))
+
+	b, _ := alloc.AllocSkb(128)
+	_, err := m.SkbStorageLookup(b)
+	fmt.Println(err)
+	_ = m.SkbStorageStore(localstorage.CtxNormal, b, []byte{7, 0, 0, 0})
+	v, err := m.SkbStorageLookup(b)
+	fmt.Println(v, err)
+	b.ConsumeSkb()
+	// Output:
+	// local storage element not found (ENOENT)
+	// [7 0 0 0] <nil>
+}
+
 // Listing what a storage holds, newest first, for traces.
 func ExampleStorage_Entries() {
 	env := localstorage.NewEnv(localstorage.Config{})

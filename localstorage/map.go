@@ -254,9 +254,12 @@ func (m *Map) String() string {
 // reference for every user, so using a freed map is a model bug.
 func (m *Map) mustLive() {
 	if m.freed {
-		panic(fmt.Sprintf("localstorage: use of freed map %v", m))
+		m.freedMisuse()
 	}
 }
+
+//go:noinline
+func (m *Map) freedMisuse() { panic(fmt.Sprintf("localstorage: use of freed map %v", m)) }
 
 // Free models the last map reference going away:
 // bpf_local_storage_map_free() releases the cache index, unlinks every

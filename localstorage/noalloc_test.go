@@ -53,13 +53,14 @@ func TestNoGoAllocations(t *testing.T) {
 	task.Free(e)
 }
 
-// TestSkbNoGoAllocations: an skb's first write, a hit and the free, per
-// strategy, allocate nothing once the pools are warm.
+// TestSkbNoGoAllocations: an skb's first write, hits, a miss and the free,
+// per strategy, allocate nothing once the pools are warm.
 func TestSkbNoGoAllocations(t *testing.T) {
 	for _, st := range Strategies() {
 		t.Run(string(st), func(t *testing.T) {
 			e, a := newSkbEnv(t, Config{Skb: SkbConfig{Strategy: st}})
 			m := mustMap(t, e, Spec(MapTypeSkbStorage, 16, 0))
+			other := mustMap(t, e, Spec(MapTypeSkbStorage, 8, 0))
 			e.RefillSkbPool()
 			packet := func() {
 				b, err := a.AllocSkb(256)
@@ -68,6 +69,8 @@ func TestSkbNoGoAllocations(t *testing.T) {
 				}
 				_, _ = m.SkbStorageGet(CtxNormal, b, nil, GetCreate)
 				_, _ = m.SkbStorageGet(CtxNormal, b, nil, 0)
+				_, _ = m.SkbStorageLookup(b)
+				_, _ = other.SkbStorageLookup(b)
 				b.ConsumeSkb()
 				e.GracePeriod()
 			}

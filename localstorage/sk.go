@@ -96,12 +96,20 @@ func (sk *Sock) charge(size int) error {
 // uncharge models bpf_sk_storage_uncharge().
 func (sk *Sock) uncharge(size int) { sk.omem -= size }
 
+// mustOwner panics when fn is called on a freed map or on a map of
+// another owner type (a verifier-refused program). It is one inlinable
+// test; the panics are built in ownerMisuse.
 func (m *Map) mustOwner(want OwnerType, fn string) {
-	m.mustLive()
-	if m.owner != want {
-		panic(fmt.Sprintf("localstorage: %s on %v (verifier: cannot pass map_type %d into func %s)",
-			fn, m, m.spec.Type, fn))
+	if m.freed || m.owner != want {
+		m.ownerMisuse(fn)
 	}
+}
+
+//go:noinline
+func (m *Map) ownerMisuse(fn string) {
+	m.mustLive()
+	panic(fmt.Sprintf("localstorage: %s on %v (verifier: cannot pass map_type %d into func %s)",
+		fn, m, m.spec.Type, fn))
 }
 
 // SkStorageGet models the bpf_sk_storage_get() helper. It returns the
@@ -196,8 +204,13 @@ func (m *Map) SkStorageDeleteTracing(ctx ProgCtx, sk *Sock) error {
 // guarantees a value_size buffer or NULL.
 func (m *Map) checkInit(init []byte) {
 	if init != nil && len(init) != m.spec.ValueSize {
-		panic(fmt.Sprintf("localstorage: initial value of %d bytes for %v", len(init), m))
+		m.initMisuse(len(init))
 	}
+}
+
+//go:noinline
+func (m *Map) initMisuse(n int) {
+	panic(fmt.Sprintf("localstorage: initial value of %d bytes for %v", n, m))
 }
 
 // Destruct models __sk_destruct() -> bpf_sk_storage_free(): the storage is

@@ -27,7 +27,10 @@ var (
 // storing it in the owner interface does not allocate.
 type extOwner struct{ ext *skb.Ext }
 
-func (o extOwner) storagePtr() *Storage { return storageOf(o.ext) }
+func (o extOwner) storagePtr() *Storage {
+	s, _ := o.ext.Storage().(*Storage) // o.ext is never nil
+	return s
+}
 
 func (o extOwner) setStoragePtr(s *Storage) {
 	if s == nil {
@@ -87,19 +90,68 @@ func (m *Map) SkbStorageGet(ctx ProgCtx, b *skb.Buff, init []byte, flags uint64)
 	if ctx != CtxNormal {
 		return nil, ErrPerm
 	}
-	if skbShared(b) {
+	// skbShared(b), with skb_ext_find()'s active bit read once: an skb
+	// without active extensions shares none.
+	cloned := b.Cloned()
+	active := b.ExtActive()
+	if cloned && active != 0 && b.ExtShared() {
 		return nil, ErrNotSupported
 	}
 	m.checkInit(init)
-	ext := b.ExtFind(skb.ExtBPFStorage)
-	if s := storageOf(ext); s != nil {
-		if el := s.lookup(m, true); el != nil {
+	var ext *skb.Ext
+	if active&(1<<skb.ExtBPFStorage) != 0 {
+		var el *Elem
+		if ext, el = m.skbLookup(b); el != nil {
 			return el.data, nil
 		}
 	}
 	if flags&GetCreate == 0 {
 		return nil, ErrNotFound
 	}
+	return m.skbCreate(b, ext, init)
+}
+
+// SkbStorageLookup is SkbStorageGet(CtxNormal, b, nil, 0), the get a
+// program makes without BPF_LOCAL_STORAGE_GET_F_CREATE from process or
+// softirq context: the value (a live view), or nil and -EINVAL for a nil
+// skb, -EOPNOTSUPP on a cloned skb whose extension is shared, -ENOENT
+// when absent. It counts, caches and panics as SkbStorageGet does, with
+// fewer arguments to pass and check on the per-packet path.
+func (m *Map) SkbStorageLookup(b *skb.Buff) ([]byte, error) {
+	m.mustOwner(OwnerSkb, "bpf_skb_storage_get")
+	m.env.acct.Op(cost.OpHelperCall, 1)
+	if b == nil {
+		return nil, ErrInvalid
+	}
+	cloned := b.Cloned()
+	active := b.ExtActive()
+	if cloned && active != 0 && b.ExtShared() {
+		return nil, ErrNotSupported
+	}
+	if active&(1<<skb.ExtBPFStorage) != 0 {
+		if _, el := m.skbLookup(b); el != nil {
+			return el.data, nil
+		}
+	}
+	return nil, ErrNotFound
+}
+
+// skbLookup returns the skb's active SKB_EXT_BPF_STORAGE extension
+// (skb_ext_find()) and m's element in the storage it holds
+// (bpf_local_storage_lookup(storage, smap, true)), nil when there is none.
+func (m *Map) skbLookup(b *skb.Buff) (*skb.Ext, *Elem) {
+	ext := b.ExtFind(skb.ExtBPFStorage)
+	if s, _ := ext.Storage().(*Storage); s != nil {
+		return ext, s.lookup(m, true)
+	}
+	return ext, nil
+}
+
+// skbCreate is the F_CREATE part of bpf_skb_storage_get() after a failed
+// lookup: skb_ext_add() when the skb has no active SKB_EXT_BPF_STORAGE
+// (ext == nil), then bpf_local_storage_update(ext, smap, value,
+// BPF_NOEXIST, GFP_ATOMIC).
+func (m *Map) skbCreate(b *skb.Buff, ext *skb.Ext, init []byte) ([]byte, error) {
 	if ext == nil {
 		var err error
 		if ext, err = b.ExtAdd(skb.ExtBPFStorage); err != nil {

@@ -488,3 +488,93 @@ func TestSkbKeep(t *testing.T) {
 		})
 	}
 }
+
+// TestSkbStorageLookupMatchesGet replays one scenario twice, reading with
+// SkbStorageGet(CtxNormal, b, nil, 0) and with SkbStorageLookup: every
+// result, the operation counts and the cache slots must agree. The
+// scenario covers a nil skb, an skb without extensions, one with another
+// extension only, one with storage for another map (list walk, then the
+// cache), a shared clone, an unshared clone, and two maps sharing one
+// cache slot.
+func TestSkbStorageLookupMatchesGet(t *testing.T) {
+	type read struct {
+		val []byte
+		err error
+	}
+	type run struct {
+		reads []read
+		ops   cost.Counts
+		cache [][]uint32 // map ids in each storage's cache slots
+	}
+	scenario := func(t *testing.T, st Strategy, lookup func(*Map, *skb.Buff) ([]byte, error)) run {
+		e, a := newSkbEnv(t, Config{Skb: SkbConfig{Strategy: st, CacheSize: 1}})
+		m1 := mustMap(t, e, Spec(MapTypeSkbStorage, 4, 0))
+		m2 := mustMap(t, e, Spec(MapTypeSkbStorage, 8, 0))
+		e.RefillSkbPool()
+		var r run
+		rd := func(m *Map, b *skb.Buff) {
+			v, err := lookup(m, b)
+			r.reads = append(r.reads, read{append([]byte(nil), v...), err})
+		}
+		var stores []*Storage
+		rd(m1, nil)
+		b := mustSkb(t, a)
+		rd(m1, b)
+		_, err := b.ExtAdd(skb.ExtSecPath)
+		require.NoError(t, err)
+		rd(m1, b)
+		require.NoError(t, m2.SkbStorageStore(CtxNormal, b, bytesOf(8, 2)))
+		rd(m1, b)
+		rd(m2, b)
+		rd(m2, b)
+		require.NoError(t, m1.SkbStorageStore(CtxNormal, b, bytesOf(4, 1)))
+		rd(m2, b)
+		rd(m1, b)
+		rd(m1, b)
+		rd(m2, b)
+		stores = append(stores, SkbStorage(b))
+		c, err := b.Clone()
+		require.NoError(t, err)
+		rd(m1, c)
+		rd(m1, b)
+		c.ConsumeSkb()
+		rd(m1, b)
+		d := mustSkb(t, a)
+		c, err = d.Clone()
+		require.NoError(t, err)
+		rd(m1, c)
+		rd(m1, d)
+		c.ConsumeSkb()
+		d.ConsumeSkb()
+		for _, s := range stores {
+			var slots []uint32
+			for i := range e.CacheSize(OwnerSkb) {
+				if el := s.CacheSlot(i); el != nil {
+					slots = append(slots, el.Map().ID())
+				}
+			}
+			r.cache = append(r.cache, slots)
+		}
+		b.ConsumeSkb()
+		r.ops = *e.Acct().Ops()
+		return r
+	}
+	for _, st := range Strategies() {
+		t.Run(string(st), func(t *testing.T) {
+			get := scenario(t, st, func(m *Map, b *skb.Buff) ([]byte, error) { return m.SkbStorageGet(CtxNormal, b, nil, 0) })
+			lookup := scenario(t, st, (*Map).SkbStorageLookup)
+			assert.Equal(t, get, lookup)
+			assert.Len(t, get.reads, 15)
+			assert.NotZero(t, get.ops[cost.OpStorageCacheHit], "the scenario hits the cache")
+			assert.NotZero(t, get.ops[cost.OpListWalk], "the scenario walks the list")
+		})
+	}
+	e, _ := newSkbEnv(t, Config{})
+	sk := mustMap(t, e, Spec(MapTypeSkStorage, 4, 0))
+	assert.PanicsWithValue(t,
+		fmt.Sprintf("localstorage: bpf_skb_storage_get on %v (verifier: cannot pass map_type %d into func bpf_skb_storage_get)", sk, MapTypeSkStorage),
+		func() { _, _ = sk.SkbStorageLookup(nil) })
+	m := mustMap(t, e, Spec(MapTypeSkbStorage, 4, 0))
+	m.Free()
+	assert.PanicsWithValue(t, fmt.Sprintf("localstorage: use of freed map %v", m), func() { _, _ = m.SkbStorageLookup(nil) })
+}

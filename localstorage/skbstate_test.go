@@ -277,7 +277,13 @@ func (s *skbMachine) Get(t *rapid.T) {
 	}
 	s.arm(t)
 	defer s.disarm()
-	v, err := m.m.SkbStorageGet(CtxNormal, r.b, init, flags)
+	var v []byte
+	var err error
+	if !create && init == nil && rapid.Bool().Draw(t, "lookup") {
+		v, err = m.m.SkbStorageLookup(r.b)
+	} else {
+		v, err = m.m.SkbStorageGet(CtxNormal, r.b, init, flags)
+	}
 	if r.cloned && s.shared(r) {
 		checkErr(t, "get on a shared clone", errno.EOPNOTSUPP, err)
 		return

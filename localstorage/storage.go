@@ -3,6 +3,7 @@ package localstorage
 import (
 	"fmt"
 	"iter"
+	"math/bits"
 
 	"github.com/skbsim/skbsim/cost"
 	"github.com/skbsim/skbsim/kmem"
@@ -74,9 +75,12 @@ type Storage struct {
 	env   *Env
 	kind  OwnerType
 	cache []*Elem // cache[cache_idx] -> sdata of the last cached lookup
-	head  *Elem   // list, newest first (hlist_add_head_rcu)
-	n     int     // number of linked elements
-	owner owner   // storage->owner; nil once the last element went
+	// cached has bit i%64 set when cache[i] was written since the storage
+	// was allocated (model bookkeeping: recycling clears only those slots).
+	cached uint64
+	head   *Elem // list, newest first (hlist_add_head_rcu)
+	n      int   // number of linked elements
+	owner  owner // storage->owner; nil once the last element went
 	// memCharge is storage->mem_charge: sizeof(storage) + sum of
 	// elem_size of the linked elements.
 	memCharge int
@@ -164,11 +168,19 @@ func (m *Map) selectBucket(s *Storage, el *Elem) int {
 // walk of the list; with cacheit, a hit found by the walk is published in
 // the cache slot (__bpf_local_storage_insert_cache()).
 func (s *Storage) lookup(m *Map, cacheit bool) *Elem {
-	acct := s.env.acct
 	if el := s.cache[m.cacheIdx]; el != nil && el.smap == m {
-		acct.Op(cost.OpStorageCacheHit, 1)
+		s.env.acct.Op(cost.OpStorageCacheHit, 1)
 		return el
 	}
+	return s.lookupList(m, cacheit)
+}
+
+// lookupList is the list walk of bpf_local_storage_lookup() after a cache
+// miss (kept out of line so lookup inlines).
+//
+//go:noinline
+func (s *Storage) lookupList(m *Map, cacheit bool) *Elem {
+	acct := s.env.acct
 	for el := s.head; el != nil; el = el.snext {
 		acct.Op(cost.OpListWalk, 1)
 		if el.smap == m {
@@ -187,6 +199,7 @@ func (s *Storage) insertCache(m *Map, el *Elem) {
 	s.env.acct.Op(cost.OpLock, 1)
 	if el.inStorage {
 		s.cache[m.cacheIdx] = el
+		s.cached |= 1 << (uint(m.cacheIdx) & 63)
 	}
 }
 
@@ -263,7 +276,13 @@ func (e *Env) newStorage(kind OwnerType) *Storage {
 }
 
 func (e *Env) recycleStorage(s *Storage) {
-	clear(s.cache)
+	if len(s.cache) <= 64 {
+		for c := s.cached; c != 0; c &= c - 1 {
+			s.cache[bits.TrailingZeros64(c)] = nil
+		}
+	} else if s.cached != 0 {
+		clear(s.cache)
+	}
 	*s = Storage{env: e, kind: s.kind, cache: s.cache, addr: s.addr}
 	s.freeNext = e.storagePool[s.kind]
 	e.storagePool[s.kind] = s
