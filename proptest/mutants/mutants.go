@@ -215,10 +215,11 @@ var List = []Mutant{
 		Name: "free-hook-after-release",
 		File: "skb/free.go",
 		Old: `	b.a.runFree(b, reason)
-	b.free(op)`,
+	// __kfree_skb, written out (free) to save a call per packet.
+	b.releaseHeadState()`,
 		New: `	b.releaseHeadState()
 	b.a.runFree(b, reason)
-	b.free(op)`,
+	// __kfree_skb, written out (free) to save a call per packet.`,
 		Desc: "trace_kfree_skb/consume_skb fire after skb_release_head_state(): the extension and its storage are gone at the tracepoint",
 		Pkgs: []string{"./skb", "./localstorage", "./carrier", "./netstack", "./proptest"},
 	},
