@@ -46,7 +46,9 @@ const (
 
 // Packet is one record of a capture. It is a view owned by the Reader: Data
 // and the Packet itself are valid until the next call to [Reader.Next] or
-// [Reader.Close]. Use [Packet.Clone] to keep one.
+// [Reader.Close]. Use [Packet.Clone] to keep one. Data is the reader's own
+// copy of the record (pcapgo reads each record into a buffer of its own),
+// so the caller may modify it in place: the Reader never reads it again.
 type Packet struct {
 	// Data holds the captured bytes (CapLen of them).
 	Data []byte

@@ -372,3 +372,36 @@ func TestReaderNoAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestReaderDataWritable checks the Packet contract the replay relies on
+// to rewrite frames in place: scribbling over a record's Data changes
+// neither the records after it nor their offsets, in either format and
+// whether a record is shorter or longer than the one before.
+func TestReaderDataWritable(t *testing.T) {
+	ng := func() []byte {
+		var b ngBuilder
+		b.shb(false, 1, 0).idb(uint16(LinkEthernet), 0)
+		b.epb(0, 1, frame(100, 1), 100).epb(0, 2, frame(60, 2), 60).epb(0, 3, frame(300, 3), 300)
+		return b.bytes()
+	}()
+	pcap := newPcap(false, false, uint32(LinkEthernet)).add(1, 0, frame(100, 1)).add(2, 0, frame(60, 2)).add(3, 0, frame(300, 3)).bytes()
+	for name, b := range map[string][]byte{"pcap": pcap, "pcapng": ng} {
+		t.Run(name, func(t *testing.T) {
+			want, err := readAll(t, mustReader(t, name, b))
+			require.NoError(t, err)
+			require.Len(t, want, 3)
+			r := mustReader(t, name, b)
+			for i := range want {
+				p, err := r.Next()
+				require.NoError(t, err)
+				assert.Equal(t, want[i].Data, p.Data, "packet %d", i)
+				assert.Equal(t, want[i].Offset, p.Offset, "packet %d", i)
+				for j := range p.Data {
+					p.Data[j] = 0xee
+				}
+			}
+			_, err = r.Next()
+			assert.Equal(t, io.EOF, err)
+		})
+	}
+}

@@ -160,7 +160,9 @@ func (rd *reading) each(readers []*capture.Reader, rep *Report, f func(p *captur
 // at a time.
 func (rd *reading) inline(readers []*capture.Reader, m *machine, rep *Report) error {
 	dec := capture.NewDecoderOptions(capture.DecoderOptions{IgnoreChecksums: rd.opts.IgnoreChecksums})
-	var pkt Packet
+	// The reader's record buffer is ours to modify until the next record
+	// (capture.Packet), so the shard rewrites the frame in place.
+	pkt := Packet{Owned: true}
 	err := rd.each(readers, rep, func(p *capture.Packet, id int64) {
 		pkt.ID, pkt.Timestamp, pkt.OrigLen, pkt.Link, pkt.Data, pkt.Iface = id, p.Timestamp, p.OrigLen, p.LinkType, p.Data, p.Interface
 		dec.Decode(p, &pkt.Dec)
