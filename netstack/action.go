@@ -97,12 +97,12 @@ type actionProg struct {
 }
 
 func (p *actionProg) Run(c *Ctx) int {
-	ret := defaultRet(c.Hook)
 	// The read events of this run differ only in Map and Result: the rest
 	// is filled once.
 	ev := MapReadEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook}
-	for i := range p.acts {
-		a := &p.acts[i]
+	acts := p.acts
+	for i := range acts {
+		a := &acts[i]
 		switch a.Kind {
 		case ActWrite:
 			// Ctx.Store, inline.
@@ -169,7 +169,7 @@ func (p *actionProg) Run(c *Ctx) int {
 			return passRet(c.Hook)
 		}
 	}
-	return ret
+	return defaultRet(c.Hook)
 }
 
 // encode builds the value ActWrite stores: little-endian packet id + 1 in
