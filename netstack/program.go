@@ -107,14 +107,20 @@ type Ctx struct {
 	// Reason is the drop reason at a kfree_skb tracepoint.
 	Reason skb.DropReason
 
-	s         *Stack
+	s     *Stack
+	count *uint64
+	ctxRun
+}
+
+// ctxRun is the pointer-free state of one run, kept in one block so
+// pushCtx clears it with a few wide stores.
+type ctxRun struct {
 	ri        redirectInfo
+	xdpMeta   int  // XDP: data - data_meta
+	xdpMirror int  // XDP: the skb's meta_len when xdpMeta was last mirrored into it
 	ingress   bool // tc ingress or xdp
 	xdp       bool
 	generic   bool
-	xdpMeta   int // XDP: data - data_meta
-	xdpMirror int // XDP: the skb's meta_len when xdpMeta was last mirrored into it
-	count     *uint64
 }
 
 // xdpMetaLen returns data - data_meta of an XDP run. The model mirrors

@@ -86,12 +86,12 @@ func (s *Stack) pushCtx(pi int, h carrier.Hook, b *skb.Buff) *Ctx {
 	s.depth++
 	// Every field is written in place (the same as *c = Ctx{...} without
 	// building and copying a zeroed temporary); TestPushCtxResetsAll keeps
-	// the list complete.
+	// the list complete. The pointer-free run state is one block
+	// (ctxRun), which keeps pushCtx small enough to inline.
 	pe := &s.progs[pi]
 	c.Hook, c.Prog, c.Skb, c.PacketID, c.Carrier, c.s, c.count = h, pe.cfg, b, s.cur, s.car, s, &pe.count
 	c.Dev, c.Netns, c.Socket, c.Reason = nil, nil, nil, 0
-	c.ri = redirectInfo{}
-	c.ingress, c.xdp, c.generic, c.xdpMeta, c.xdpMirror = false, false, false, 0, 0
+	c.ctxRun = ctxRun{}
 	return c
 }
 
