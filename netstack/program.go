@@ -134,6 +134,19 @@ func (c *Ctx) xdpMetaLen() int {
 	return c.xdpMeta
 }
 
+// progOf counts a program run and returns c's program (runProg's first
+// half).
+func (s *Stack) progOf(c *Ctx) Program {
+	s.acct.Op(cost.OpProgRun, 1)
+	return s.progs[s.progIndex(c.Prog)].prog
+}
+
+// progRan reports a run of c's program that returned ret (runProg's second
+// half).
+func (s *Stack) progRan(c *Ctx, ret int) {
+	s.obs.ProgRun(ProgRunEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook, Ret: int32(ret)})
+}
+
 // Lookup calls the carrier's Lookup for this packet at this hook.
 func (c *Ctx) Lookup(m int) ([]byte, error) {
 	c.s.acct.Op(cost.OpHelperCall, 1)

@@ -73,7 +73,7 @@ func (s *Stack) runTracepoint(list []int, b *skb.Buff, reason skb.DropReason) {
 		c := s.pushCtx(pi, carrier.HookTracepoint, b)
 		c.Reason = reason
 		s.acct.Op(cost.OpTracepointRun, 1)
-		s.runProg(c)
+		s.progRan(c, s.progOf(c).Run(c)) // runProg, inline
 		s.popCtx()
 	}
 }
@@ -99,10 +99,8 @@ func (s *Stack) popCtx() { s.depth-- }
 
 // runProg runs the context's program and reports the run.
 func (s *Stack) runProg(c *Ctx) int {
-	s.acct.Op(cost.OpProgRun, 1)
-	pe := &s.progs[s.progIndex(c.Prog)]
-	ret := pe.prog.Run(c)
-	s.obs.ProgRun(ProgRunEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook, Ret: int32(ret)})
+	ret := s.progOf(c).Run(c)
+	s.progRan(c, ret)
 	return ret
 }
 
