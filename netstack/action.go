@@ -212,6 +212,9 @@ func DecodePacketID(v []byte) (uint64, bool) {
 }
 
 func rawID(v []byte) uint64 {
+	if len(v) >= 8 {
+		return binary.LittleEndian.Uint64(v)
+	}
 	var idb [8]byte
 	copy(idb[:], v)
 	return binary.LittleEndian.Uint64(idb[:])
