@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/cost"
 	"github.com/skbsim/skbsim/internal/errno"
 	"github.com/skbsim/skbsim/skb"
 )
@@ -96,17 +97,31 @@ type actionProg struct {
 }
 
 func (p *actionProg) Run(c *Ctx) int {
-	ret := defaultRet(c.Hook)
-	for i := range p.acts {
-		a := &p.acts[i]
+	// The read events of this run differ only in Map and Result: the rest
+	// is filled once.
+	ev := MapReadEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook}
+	acts := p.acts
+	for i := range acts {
+		a := &acts[i]
 		switch a.Kind {
 		case ActWrite:
-			v := p.encode(c, a)
-			_ = c.Store(a.Map, v)
+			// Ctx.Store, inline.
+			c.s.acct.Op(cost.OpHelperCall, 1)
+			if c.Carrier != nil {
+				_ = c.Carrier.Store(c.Hook, c.Skb, a.Map, p.encode(c, a))
+			}
 		case ActRead:
-			v, err := c.Lookup(a.Map)
-			c.s.obs.MapRead(MapReadEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook,
-				Map: a.Map, Result: classify(v, err, c.PacketID)})
+			// Ctx.Lookup, inline; a miss (the carriers return the bare
+			// sentinel) is classified without a call.
+			c.s.acct.Op(cost.OpHelperCall, 1)
+			ev.Map, ev.Result = a.Map, ReadMissing
+			if c.Carrier != nil {
+				v, err := c.Carrier.Lookup(c.Hook, c.Skb, a.Map)
+				if err != carrier.ErrNotFound {
+					ev.Result = classify(v, err, c.PacketID)
+				}
+			}
+			c.s.obs.MapRead(ev)
 		case ActDelete:
 			_ = c.Delete(a.Map)
 		case ActSetMark:
@@ -154,7 +169,7 @@ func (p *actionProg) Run(c *Ctx) int {
 			return passRet(c.Hook)
 		}
 	}
-	return ret
+	return defaultRet(c.Hook)
 }
 
 // encode builds the value ActWrite stores: little-endian packet id + 1 in
@@ -165,14 +180,22 @@ func (p *actionProg) encode(c *Ctx, a *Action) []byte {
 		size = c.s.mapSizes[a.Map]
 	}
 	v := p.val[:size]
-	clear(v)
-	var idb [8]byte
-	binary.LittleEndian.PutUint64(idb[:], c.PacketID+1)
-	n := copy(v, idb[:])
-	if len(v) > n {
-		var vb [8]byte
-		binary.LittleEndian.PutUint64(vb[:], a.Value)
-		copy(v[n:], vb[:])
+	id := c.PacketID + 1
+	if len(v) < 8 {
+		for j := range v {
+			v[j] = byte(id >> (8 * j))
+		}
+		return v
+	}
+	binary.LittleEndian.PutUint64(v, id)
+	w := v[8:]
+	if len(w) >= 8 {
+		binary.LittleEndian.PutUint64(w, a.Value)
+		clear(w[8:])
+		return v
+	}
+	for j := range w {
+		w[j] = byte(a.Value >> (8 * j))
 	}
 	return v
 }
@@ -189,6 +212,9 @@ func DecodePacketID(v []byte) (uint64, bool) {
 }
 
 func rawID(v []byte) uint64 {
+	if len(v) >= 8 {
+		return binary.LittleEndian.Uint64(v)
+	}
 	var idb [8]byte
 	copy(idb[:], v)
 	return binary.LittleEndian.Uint64(idb[:])

@@ -107,14 +107,20 @@ type Ctx struct {
 	// Reason is the drop reason at a kfree_skb tracepoint.
 	Reason skb.DropReason
 
-	s         *Stack
+	s     *Stack
+	count *uint64
+	ctxRun
+}
+
+// ctxRun is the pointer-free state of one run, kept in one block so
+// pushCtx clears it with a few wide stores.
+type ctxRun struct {
 	ri        redirectInfo
+	xdpMeta   int  // XDP: data - data_meta
+	xdpMirror int  // XDP: the skb's meta_len when xdpMeta was last mirrored into it
 	ingress   bool // tc ingress or xdp
 	xdp       bool
 	generic   bool
-	xdpMeta   int // XDP: data - data_meta
-	xdpMirror int // XDP: the skb's meta_len when xdpMeta was last mirrored into it
-	count     *uint64
 }
 
 // xdpMetaLen returns data - data_meta of an XDP run. The model mirrors
@@ -126,6 +132,19 @@ func (c *Ctx) xdpMetaLen() int {
 		c.xdpMeta, c.xdpMirror = l, l
 	}
 	return c.xdpMeta
+}
+
+// progOf counts a program run and returns c's program (runProg's first
+// half).
+func (s *Stack) progOf(c *Ctx) Program {
+	s.acct.Op(cost.OpProgRun, 1)
+	return s.progs[s.progIndex(c.Prog)].prog
+}
+
+// progRan reports a run of c's program that returned ret (runProg's second
+// half).
+func (s *Stack) progRan(c *Ctx, ret int) {
+	s.obs.ProgRun(ProgRunEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook, Ret: int32(ret)})
 }
 
 // Lookup calls the carrier's Lookup for this packet at this hook.

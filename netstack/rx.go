@@ -73,7 +73,7 @@ func (s *Stack) runTracepoint(list []int, b *skb.Buff, reason skb.DropReason) {
 		c := s.pushCtx(pi, carrier.HookTracepoint, b)
 		c.Reason = reason
 		s.acct.Op(cost.OpTracepointRun, 1)
-		s.runProg(c)
+		s.progRan(c, s.progOf(c).Run(c)) // runProg, inline
 		s.popCtx()
 	}
 }
@@ -86,12 +86,12 @@ func (s *Stack) pushCtx(pi int, h carrier.Hook, b *skb.Buff) *Ctx {
 	s.depth++
 	// Every field is written in place (the same as *c = Ctx{...} without
 	// building and copying a zeroed temporary); TestPushCtxResetsAll keeps
-	// the list complete.
+	// the list complete. The pointer-free run state is one block
+	// (ctxRun), which keeps pushCtx small enough to inline.
 	pe := &s.progs[pi]
 	c.Hook, c.Prog, c.Skb, c.PacketID, c.Carrier, c.s, c.count = h, pe.cfg, b, s.cur, s.car, s, &pe.count
 	c.Dev, c.Netns, c.Socket, c.Reason = nil, nil, nil, 0
-	c.ri = redirectInfo{}
-	c.ingress, c.xdp, c.generic, c.xdpMeta, c.xdpMirror = false, false, false, 0, 0
+	c.ctxRun = ctxRun{}
 	return c
 }
 
@@ -99,10 +99,8 @@ func (s *Stack) popCtx() { s.depth-- }
 
 // runProg runs the context's program and reports the run.
 func (s *Stack) runProg(c *Ctx) int {
-	s.acct.Op(cost.OpProgRun, 1)
-	pe := &s.progs[s.progIndex(c.Prog)]
-	ret := pe.prog.Run(c)
-	s.obs.ProgRun(ProgRunEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook, Ret: int32(ret)})
+	ret := s.progOf(c).Run(c)
+	s.progRan(c, ret)
 	return ret
 }
 
