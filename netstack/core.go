@@ -52,7 +52,7 @@ func (s *Stack) netifReceive(b *skb.Buff) {
 				return
 			}
 		}
-		if d.master != nil && d.master.kind == KindBridge {
+		if d.master != nil && d.master.kid == kidBridge {
 			s.brHandleFrame(b, d)
 			return
 		}
@@ -188,7 +188,7 @@ func (s *Stack) skbDoRedirect(b *skb.Buff) (again bool) {
 	}
 	if ri.flags&flagPeer != 0 {
 		p := t.peer
-		if !b.H().TCAtIngress || t.kind != KindVeth || p == nil || !p.up || p.ns == cur.ns {
+		if !b.H().TCAtIngress || t.kid != kidVeth || p == nil || !p.up || p.ns == cur.ns {
 			s.drop(b, skb.DropNotSpecified, OpRedirectPeer)
 			return false
 		}

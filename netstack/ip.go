@@ -322,12 +322,14 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 
 // llReservedSpace models LL_RESERVED_SPACE(dev):
 // ((hard_header_len + needed_headroom) & ~(HH_DATA_MOD - 1)) + HH_DATA_MOD.
-func llReservedSpace(d *Device) int {
-	hh := hardHeaderLen(d) + neededHeadroom(d)
-	return hh&^15 + 16
-}
+// New computes it for every device (Device.llRes).
+func llReservedSpace(d *Device) int { return d.llRes }
 
-func hardHeaderLen(d *Device) int {
+// hardHeaderLen is dev->hard_header_len (Device.hhLen, from
+// hardHeaderLenOf).
+func hardHeaderLen(d *Device) int { return d.hhLen }
+
+func hardHeaderLenOf(d *Device) int {
 	switch d.kind {
 	case KindGRE, KindIPIP, KindSIT, KindIP6Tnl, KindIP6GRE:
 		return 0

@@ -161,7 +161,7 @@ func (s *Stack) driverRx(d *Device, p *Packet) error {
 	if len(p.Frame) < ethHlen {
 		return s.badFrame(p, "frame shorter than an Ethernet header")
 	}
-	if d.kind == KindNIC && len(d.xdp) != 0 && !d.xdpGeneric {
+	if d.kid == kidNIC && len(d.xdp) != 0 && !d.xdpGeneric {
 		return s.nicXDPRx(d, p)
 	}
 	// napi_alloc_skb(napi, len) + skb_put_data (copy-break drivers).
@@ -177,10 +177,10 @@ func (s *Stack) driverRx(d *Device, p *Packet) error {
 		return nil
 	}
 	s.rxHash(b, p)
-	switch d.kind {
-	case KindNIC:
+	switch d.kid {
+	case kidNIC:
 		s.napiGROReceive(b, d)
-	case KindVeth:
+	case kidVeth:
 		s.vethRx(b, d)
 	default:
 		s.netifRx(b)
@@ -329,7 +329,7 @@ func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo) {
 		s.drop(b, skb.DropXDP, OpXDP)
 		return
 	}
-	if t.kind == KindVeth && t.peer != nil && t.peer.up {
+	if t.kid == kidVeth && t.peer != nil && t.peer.up {
 		peer := t.peer
 		b.MetadataSet(meta)
 		s.ethTypeTrans(b, peer)

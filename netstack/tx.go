@@ -343,7 +343,7 @@ func (s *Stack) ipFinishOutput2(b *skb.Buff, ns *Netns, out *Device, nh netip.Ad
 	}
 	var dst [6]byte
 	switch {
-	case out.kind == KindLoopback:
+	case out.kid == kidLoopback:
 	case nh == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
 		dst = broadcastMAC
 	default:
@@ -377,7 +377,7 @@ func (s *Stack) neighLookup(ns *Netns, out *Device, nh netip.Addr) ([6]byte, boo
 	if p := out.peer; p != nil && p.hasAddr(nh) {
 		return p.mac, true
 	}
-	if out.kind == KindBridge {
+	if out.kid == kidBridge {
 		for _, port := range out.ports {
 			if p := port.peer; p != nil && p.hasAddr(nh) {
 				return p.mac, true
@@ -440,13 +440,13 @@ func (s *Stack) xmitOne(b *skb.Buff, d *Device) {
 func (s *Stack) devXmitRaw(b *skb.Buff, d *Device) {
 	s.recursion++
 	defer func() { s.recursion-- }()
-	switch d.kind {
-	case KindVeth:
+	switch d.kid {
+	case kidVeth:
 		s.vethXmit(b, d)
-	case KindNIC, KindDummy:
+	case kidNIC, kidDummy:
 		s.traceOp(LayerDev, OpNICXmit, b)
 		s.consume(b, DeliverXmit, d.cfg)
-	case KindLoopback:
+	case kidLoopback:
 		// loopback_xmit: skb_clear_tstamp (a realtime stamp is cleared, a
 		// delivery time kept), skb_orphan, eth_type_trans, __netif_rx.
 		b.ClearTstamp()
@@ -457,7 +457,7 @@ func (s *Stack) devXmitRaw(b *skb.Buff, d *Device) {
 			return
 		}
 		s.netifRx(b)
-	case KindBridge:
+	case kidBridge:
 		s.brDevXmit(b, d)
 	default:
 		s.tunnelXmit(b, d)
