@@ -271,8 +271,12 @@ type Stack struct {
 	trace     bool
 	closed    bool
 	segs      []*skb.Buff
-	stats     Stats
-	now       int64 // the current packet's capture time (Packet.Tstamp): the reassembly timers' clock
+	// rqQueued is set when an skb is queued to a socket and cleared when
+	// readAll starts reading the sockets, which drains every readable
+	// one: while it is clear no socket has anything to read.
+	rqQueued bool
+	stats    Stats
+	now      int64 // the current packet's capture time (Packet.Tstamp): the reassembly timers' clock
 	// fragArmed and fragDue are the earliest reassembly timer of either
 	// family (frag_queue.go).
 	fragArmed bool
@@ -958,6 +962,10 @@ func (s *Stack) readAll(closing bool) {
 		clear(t.q)
 		t.q = t.q[:0]
 	}
+	if !closing && !s.rqQueued {
+		return
+	}
+	s.rqQueued = false
 	for _, n := range s.nss {
 		for _, sk := range n.socks {
 			if !closing && (sk.noRead || len(sk.rq) == 0) {
