@@ -128,15 +128,16 @@ func setDev(b *skb.Buff, d *Device) {
 // (broadcast, multicast, or OTHERHOST when it is not the device's), and
 // returns the protocol. ok is false when the frame is shorter than ETH_HLEN.
 func (s *Stack) ethTypeTrans(b *skb.Buff, d *Device) bool {
-	setDev(b, d)
+	h := b.H()
+	h.Dev, h.Netns = d.ifindex, d.ns.id // setDev
 	b.ResetMacHeader()
-	data, ok := b.Pull(ethHlen)
-	if !ok {
+	// The mac header is at data: the frame as Pull(ETH_HLEN) leaves it
+	// behind (a frame shorter than that is not pulled).
+	mac := b.Data()
+	if len(mac) < ethHlen {
 		return false
 	}
-	_ = data
-	mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
-	h := b.H()
+	b.Pull(ethHlen)
 	switch {
 	case isMulticastMAC(mac[0:6]):
 		if [6]byte(mac[0:6]) == broadcastMAC {
@@ -529,8 +530,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		return
 	}
 	sport, dport, _ := l4Ports(l4)
-	var mac [ethHlen]byte
-	copy(mac[:], b.Head()[b.MacHeader():])
+	mh := b.MacHeader()
+	mac := [ethHlen]byte(b.Head()[mh : mh+ethHlen])
 	for i := range d.groHeld {
 		g := &d.groHeld[i]
 		if g.proto != ip.proto || g.sport != sport || g.dport != dport || g.saddr != ip.src.As4() || g.daddr != ip.dst.As4() {

@@ -439,7 +439,6 @@ func (s *Stack) xmitOne(b *skb.Buff, d *Device) {
 // devXmitRaw models the driver's ndo_start_xmit. Takes ownership of skb.
 func (s *Stack) devXmitRaw(b *skb.Buff, d *Device) {
 	s.recursion++
-	defer func() { s.recursion-- }()
 	switch d.kid {
 	case kidVeth:
 		s.vethXmit(b, d)
@@ -452,16 +451,17 @@ func (s *Stack) devXmitRaw(b *skb.Buff, d *Device) {
 		b.ClearTstamp()
 		b.Orphan()
 		s.traceOp(LayerDev, OpLoopbackXmit, b)
-		if !s.ethTypeTrans(b, d) {
+		if s.ethTypeTrans(b, d) {
+			s.netifRx(b)
+		} else {
 			s.drop(b, skb.DropPktTooSmall, OpLoopbackXmit)
-			return
 		}
-		s.netifRx(b)
 	case kidBridge:
 		s.brDevXmit(b, d)
 	default:
 		s.tunnelXmit(b, d)
 	}
+	s.recursion--
 }
 
 // vethXmit models veth_xmit -> veth_forward_skb -> __dev_forward_skb on
