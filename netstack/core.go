@@ -98,8 +98,14 @@ func (s *Stack) tapRcv(t *tap, b *skb.Buff, tx bool) {
 		}
 		b = n
 	}
-	b.DstDrop()
-	b.NfResetCt()
+	// skb_dst_drop and nf_reset_ct; neither has anything to do on an skb
+	// without dst or conntrack.
+	if dst, noref := b.Dst(); dst != nil || noref {
+		b.DstDrop()
+	}
+	if ct, ctinfo := b.Nfct(); ct != nil || ctinfo != 0 {
+		b.NfResetCt()
+	}
 	s.traceOp(LayerTap, op, b)
 	t.q = append(t.q, queued{b: b, pkt: s.cur})
 }

@@ -160,6 +160,9 @@ func (ns *Netns) buildLocal4() {
 		mask := ^uint32(uint64(1)<<(32-r.dst.Bits()) - 1)
 		ns.routes4 = append(ns.routes4, route4{net: net, mask: mask, bits: int32(r.dst.Bits()), idx: int32(i)})
 	}
+	// Longest prefix first, table order among equal lengths: the first
+	// match is the route the table scan chooses.
+	slices.SortStableFunc(ns.routes4, func(x, y route4) int { return cmp.Compare(y.bits, x.bits) })
 }
 
 // route4 is an IPv4 route of the main table as a mask test; idx is its
@@ -244,14 +247,15 @@ func (s *Stack) routeOutput(ns *Netns, dst netip.Addr) (*Device, netip.Addr) {
 func (ns *Netns) routeMain(dst netip.Addr) (*Device, netip.Addr) {
 	var best *route
 	if dst.Is4() {
-		// The IPv4 routes as masks, in table order: the same choice as
-		// the loop below (the first of the longest matching prefixes).
+		// The IPv4 routes as masks, sorted longest first (buildLocal4):
+		// the first match is the loop's choice below (the first of the
+		// longest matching prefixes).
 		a4 := dst.As4()
 		a := binary.BigEndian.Uint32(a4[:])
-		bestBits := int32(-1)
-		for _, r := range ns.routes4 {
-			if a&r.mask == r.net && r.bits > bestBits {
-				best, bestBits = &ns.routes[r.idx], r.bits
+		for i := range ns.routes4 {
+			if r := &ns.routes4[i]; a&r.mask == r.net {
+				best = &ns.routes[r.idx]
+				break
 			}
 		}
 	} else {
