@@ -145,6 +145,14 @@ type Device struct {
 	hhLen int
 	llRes int
 
+	// neighLookup's last answer for a next hop on this device (the
+	// neighbour table, peers and bridge ports are fixed once built).
+	nbCached bool
+	nbOK     bool
+	nbMAC    [6]byte
+	nbNs     *Netns
+	nbAddr   netip.Addr
+
 	gro       bool
 	groHeld   []groEntry
 	softGSO   bool

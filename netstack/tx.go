@@ -367,7 +367,21 @@ func (s *Stack) ipFinishOutput2(b *skb.Buff, ns *Netns, out *Device, nh netip.Ad
 	s.devQueueXmit(b, out)
 }
 
+// neighLookup models __ipv4_neigh_lookup_noref / __ipv6_neigh_lookup_noref
+// on a table that never changes: the device remembers its last answer.
 func (s *Stack) neighLookup(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
+	if out.nbCached && out.nbAddr == nh && out.nbNs == ns {
+		return out.nbMAC, out.nbOK
+	}
+	mac, ok := neighResolve(ns, out, nh)
+	out.nbCached, out.nbOK, out.nbMAC, out.nbNs, out.nbAddr = true, ok, mac, ns, nh
+	return mac, ok
+}
+
+// neighResolve is neighLookup without the cache: the configured
+// neighbours of ns, then a directly attached peer's (or a bridge port's
+// peer's) address.
+func neighResolve(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
 	for _, n := range ns.neigh {
 		if n.dev == out && n.addr == nh {
 			return n.mac, true
