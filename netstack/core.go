@@ -52,7 +52,7 @@ func (s *Stack) netifReceive(b *skb.Buff) {
 				return
 			}
 		}
-		if d.master != nil && d.master.kind == KindBridge {
+		if d.master != nil && d.master.kid == kidBridge {
 			s.brHandleFrame(b, d)
 			return
 		}
@@ -98,8 +98,14 @@ func (s *Stack) tapRcv(t *tap, b *skb.Buff, tx bool) {
 		}
 		b = n
 	}
-	b.DstDrop()
-	b.NfResetCt()
+	// skb_dst_drop and nf_reset_ct; neither has anything to do on an skb
+	// without dst or conntrack.
+	if dst, noref := b.Dst(); dst != nil || noref {
+		b.DstDrop()
+	}
+	if ct, ctinfo := b.Nfct(); ct != nil || ctinfo != 0 {
+		b.NfResetCt()
+	}
 	s.traceOp(LayerTap, op, b)
 	t.q = append(t.q, queued{b: b, pkt: s.cur})
 }
@@ -189,7 +195,7 @@ func (s *Stack) skbDoRedirect(b *skb.Buff) (again bool) {
 	}
 	if ri.flags&flagPeer != 0 {
 		p := t.peer
-		if !b.H().TCAtIngress || t.kind != KindVeth || p == nil || !p.up || p.ns == cur.ns {
+		if !b.H().TCAtIngress || t.kid != kidVeth || p == nil || !p.up || p.ns == cur.ns {
 			s.drop(b, skb.DropNotSpecified, OpRedirectPeer)
 			return false
 		}

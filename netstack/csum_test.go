@@ -29,6 +29,21 @@ func TestIPCsumWords(t *testing.T) {
 	})
 }
 
+// TestIPCsumHeader20 checks the unrolled sum of an option-less header
+// against 16-bit additions, with the all-zero and all-ones edges.
+func TestIPCsumHeader20(t *testing.T) {
+	zero, ones := make([]byte, ipHlen), make([]byte, ipHlen)
+	for i := range ones {
+		ones[i] = 0xff
+	}
+	require.Equal(t, ipCsumBytePairs(zero), ipCsum(zero))
+	require.Equal(t, ipCsumBytePairs(ones), ipCsum(ones))
+	rapid.Check(t, func(t *rapid.T) {
+		b := rapid.SliceOfN(rapid.Byte(), ipHlen, ipHlen).Draw(t, "b")
+		require.Equal(t, ipCsumBytePairs(b), ipCsum(b))
+	})
+}
+
 // TestIPDecreaseTTL checks the incremental update of ip_decrease_ttl
 // against a full ip_send_check of a header with a valid checksum,
 // including the 0x0000/0xffff edge.

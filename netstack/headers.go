@@ -77,8 +77,22 @@ func (h *ipv4) isFragment() bool { return h.fragOff&(ipMF|ipOffset) != 0 }
 // Like the kernel's it adds 32-bit words (a header is ihl 32-bit words)
 // and folds the carries at the end: the same one's complement sum as
 // 16-bit additions. A trailing odd byte is not summed.
+//
+// An option-less header (20 bytes, five words) is summed without a loop;
+// every fold keeps the sum's value modulo 0xffff and a non-zero sum non-zero,
+// so the result is the same.
 func ipCsum(b []byte) uint16 {
 	var sum uint64
+	if len(b) == ipHlen {
+		sum = uint64(binary.BigEndian.Uint32(b[0:4])) + uint64(binary.BigEndian.Uint32(b[4:8])) +
+			uint64(binary.BigEndian.Uint32(b[8:12])) + uint64(binary.BigEndian.Uint32(b[12:16])) +
+			uint64(binary.BigEndian.Uint32(b[16:20]))
+		sum = sum&0xffffffff + sum>>32 // < 2^32 + 5
+		sum = sum&0xffff + sum>>16     // < 2^17 + 1
+		sum = sum&0xffff + sum>>16     // <= 0xffff + 2
+		sum = sum&0xffff + sum>>16     // <= 0xffff
+		return ^uint16(sum)
+	}
 	i := 0
 	for ; i+4 <= len(b); i += 4 {
 		sum += uint64(binary.BigEndian.Uint32(b[i:]))
@@ -153,9 +167,10 @@ func isMulticastMAC(m []byte) bool { return m[0]&1 != 0 }
 func rtTos2Priority(tos uint8) uint32 {
 	// net/ipv4/route.c ip_tos2prio (ECN_OR_COST(c) = TC_PRIO_c): BESTEFFORT 0,
 	// BULK 2, INTERACTIVE_BULK 4, INTERACTIVE 6.
-	table := [16]uint32{0, 0, 0, 0, 2, 2, 2, 2, 6, 6, 6, 6, 4, 4, 4, 4}
-	return table[(tos&0x1e)>>1]
+	return ipTos2Prio[(tos&0x1e)>>1]
 }
+
+var ipTos2Prio = [16]uint32{0, 0, 0, 0, 2, 2, 2, 2, 6, 6, 6, 6, 4, 4, 4, 4}
 
 // l4Ports returns the source and destination ports of a UDP or TCP header.
 func l4Ports(b []byte) (sport, dport uint16, ok bool) {

@@ -19,7 +19,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		s.drop(b, skb.DropOtherhost, OpIPRcv)
 		return
 	}
-	data := b.Data()
+	data := b.Data() // the model is linear: len(data) is skb->len
 	// ip_rcv_core: a failed pskb_may_pull of the 20-byte header or of
 	// ihl*4 bytes goes to inhdr_error (IP_INHDR, IPSTATS_MIB_INHDRERRORS);
 	// PKT_TOO_SMALL is only for skb->len < tot_len.
@@ -41,7 +41,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		return
 	}
 	totLen := int(binary.BigEndian.Uint16(data[2:4]))
-	if b.Len() < totLen {
+	if len(data) < totLen {
 		s.drop(b, skb.DropPktTooSmall, OpIPRcv)
 		return
 	}
@@ -55,14 +55,19 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 	binary.LittleEndian.PutUint32(h.CB[0:4], uint32(h.SkbIIF))
 	b.Orphan()
 	s.traceOp(LayerIP, OpIPRcv, b)
-	ip, _ := parseIPv4(b.Data())
+	// The header checked above, as parseIPv4 would read it (trimming does
+	// not move it).
+	ip := ipv4{ihl: ihl, tos: data[1], totLen: totLen, id: binary.BigEndian.Uint16(data[4:6]),
+		fragOff: binary.BigEndian.Uint16(data[6:8]), ttl: data[8], proto: data[9]}
+	src, dst := [4]byte(data[12:16]), [4]byte(data[16:20])
+	ip.src, ip.dst = netip.AddrFrom4(src), netip.AddrFrom4(dst)
 	d := s.devOf(b)
 	ns := d.ns
 	if len(ns.tproxy) != 0 && !ip.isFragment() {
 		s.tproxyAssign(b, ns, ip)
 	}
-	if ns.isLocal4(ip.dst.As4()) { // isLocal of an IPv4 destination
-		s.ipLocalDeliver(b, ns)
+	if ns.isLocal4(dst) { // isLocal of an IPv4 destination
+		s.ipLocalDeliver(b, ns, ip)
 		return
 	}
 	if !ns.forwarding {
@@ -155,6 +160,9 @@ func (ns *Netns) buildLocal4() {
 		mask := ^uint32(uint64(1)<<(32-r.dst.Bits()) - 1)
 		ns.routes4 = append(ns.routes4, route4{net: net, mask: mask, bits: int32(r.dst.Bits()), idx: int32(i)})
 	}
+	// Longest prefix first, table order among equal lengths: the first
+	// match is the route the table scan chooses.
+	slices.SortStableFunc(ns.routes4, func(x, y route4) int { return cmp.Compare(y.bits, x.bits) })
 }
 
 // route4 is an IPv4 route of the main table as a mask test; idx is its
@@ -231,16 +239,23 @@ func (s *Stack) routeOutput(ns *Netns, dst netip.Addr) (*Device, netip.Addr) {
 	if s.isLocal(ns, dst) {
 		return ns.lo, dst
 	}
+	return ns.routeMain(dst)
+}
+
+// routeMain is routeOutput's lookup in the main table, for a destination
+// that is not local.
+func (ns *Netns) routeMain(dst netip.Addr) (*Device, netip.Addr) {
 	var best *route
 	if dst.Is4() {
-		// The IPv4 routes as masks, in table order: the same choice as
-		// the loop below (the first of the longest matching prefixes).
+		// The IPv4 routes as masks, sorted longest first (buildLocal4):
+		// the first match is the loop's choice below (the first of the
+		// longest matching prefixes).
 		a4 := dst.As4()
 		a := binary.BigEndian.Uint32(a4[:])
-		bestBits := int32(-1)
-		for _, r := range ns.routes4 {
-			if a&r.mask == r.net && r.bits > bestBits {
-				best, bestBits = &ns.routes[r.idx], r.bits
+		for i := range ns.routes4 {
+			if r := &ns.routes4[i]; a&r.mask == r.net {
+				best = &ns.routes[r.idx]
+				break
 			}
 		}
 	} else {
@@ -282,7 +297,9 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 		s.drop(b, skb.DropIPInhdr, OpIPForward) // too_many_hops
 		return
 	}
-	out, nh := s.routeOutput(ns, ip.dst)
+	// ip_route_input_slow: the local table did not match (ipRcv asked
+	// isLocal), so the main table decides.
+	out, nh := ns.routeMain(ip.dst)
 	if out == nil || out == ns.lo {
 		s.drop(b, skb.DropIPInNoroutes, OpIPForward)
 		return
@@ -309,12 +326,14 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 
 // llReservedSpace models LL_RESERVED_SPACE(dev):
 // ((hard_header_len + needed_headroom) & ~(HH_DATA_MOD - 1)) + HH_DATA_MOD.
-func llReservedSpace(d *Device) int {
-	hh := hardHeaderLen(d) + neededHeadroom(d)
-	return hh&^15 + 16
-}
+// New computes it for every device (Device.llRes).
+func llReservedSpace(d *Device) int { return d.llRes }
 
-func hardHeaderLen(d *Device) int {
+// hardHeaderLen is dev->hard_header_len (Device.hhLen, from
+// hardHeaderLenOf).
+func hardHeaderLen(d *Device) int { return d.hhLen }
+
+func hardHeaderLenOf(d *Device) int {
 	switch d.kind {
 	case KindGRE, KindIPIP, KindSIT, KindIP6Tnl, KindIP6GRE:
 		return 0
@@ -332,8 +351,9 @@ func neededHeadroom(d *Device) int {
 // (ip_defrag), then ip_local_deliver_finish turns a delivery time into a
 // receive time (skb_clear_delivery_time), pulls the IP header and calls
 // the protocol handler.
-func (s *Stack) ipLocalDeliver(b *skb.Buff, ns *Netns) {
-	ip, _ := parseIPv4(b.Data())
+//
+// ip is the header ipRcv parsed.
+func (s *Stack) ipLocalDeliver(b *skb.Buff, ns *Netns, ip ipv4) {
 	if ip.isFragment() {
 		if b = s.ipDefrag(b, ns, ip); b == nil {
 			return

@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"encoding/binary"
+	"net/netip"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/cost"
@@ -126,15 +127,16 @@ func setDev(b *skb.Buff, d *Device) {
 // (broadcast, multicast, or OTHERHOST when it is not the device's), and
 // returns the protocol. ok is false when the frame is shorter than ETH_HLEN.
 func (s *Stack) ethTypeTrans(b *skb.Buff, d *Device) bool {
-	setDev(b, d)
+	h := b.H()
+	h.Dev, h.Netns = d.ifindex, d.ns.id // setDev
 	b.ResetMacHeader()
-	data, ok := b.Pull(ethHlen)
-	if !ok {
+	// The mac header is at data: the frame as Pull(ETH_HLEN) leaves it
+	// behind (a frame shorter than that is not pulled).
+	mac := b.Data()
+	if len(mac) < ethHlen {
 		return false
 	}
-	_ = data
-	mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
-	h := b.H()
+	b.Pull(ethHlen)
 	switch {
 	case isMulticastMAC(mac[0:6]):
 		if [6]byte(mac[0:6]) == broadcastMAC {
@@ -159,7 +161,7 @@ func (s *Stack) driverRx(d *Device, p *Packet) error {
 	if len(p.Frame) < ethHlen {
 		return s.badFrame(p, "frame shorter than an Ethernet header")
 	}
-	if d.kind == KindNIC && len(d.xdp) != 0 && !d.xdpGeneric {
+	if d.kid == kidNIC && len(d.xdp) != 0 && !d.xdpGeneric {
 		return s.nicXDPRx(d, p)
 	}
 	// napi_alloc_skb(napi, len) + skb_put_data (copy-break drivers).
@@ -175,10 +177,10 @@ func (s *Stack) driverRx(d *Device, p *Packet) error {
 		return nil
 	}
 	s.rxHash(b, p)
-	switch d.kind {
-	case KindNIC:
+	switch d.kid {
+	case kidNIC:
 		s.napiGROReceive(b, d)
-	case KindVeth:
+	case kidVeth:
 		s.vethRx(b, d)
 	default:
 		s.netifRx(b)
@@ -327,7 +329,7 @@ func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo) {
 		s.drop(b, skb.DropXDP, OpXDP)
 		return
 	}
-	if t.kind == KindVeth && t.peer != nil && t.peer.up {
+	if t.kid == kidVeth && t.peer != nil && t.peer.up {
 		peer := t.peer
 		b.MetadataSet(meta)
 		s.ethTypeTrans(b, peer)
@@ -482,8 +484,13 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		s.netifReceive(b)
 		return
 	}
-	ip, ok := parseIPv4(data)
-	if !ok || ip.isFragment() || ip.totLen > len(data) || ip.ihl > ip.totLen {
+	// The IPv4 header fields GRO uses (parseIPv4's, read in place).
+	ihl := int(data[0]&0xf) * 4
+	totLen := int(binary.BigEndian.Uint16(data[2:4]))
+	proto := data[9]
+	saddr, daddr := [4]byte(data[12:16]), [4]byte(data[16:20])
+	if data[0]>>4 != 4 || ihl < ipHlen || binary.BigEndian.Uint16(data[6:8])&(ipMF|ipOffset) != 0 ||
+		totLen > len(data) || ihl > totLen {
 		s.netifReceive(b)
 		return
 	}
@@ -491,47 +498,47 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	// inet_gro_receive: NAPI_GRO_CB(skb)->proto = proto.
 	binary.LittleEndian.PutUint16(cb[20:22], 0)
 	binary.LittleEndian.PutUint16(cb[22:24], 1)
-	binary.LittleEndian.PutUint32(cb[24:28], uint32(ip.proto))
+	binary.LittleEndian.PutUint32(cb[24:28], uint32(proto))
 	// inet_gro_receive: skb_gro_pull(iph) -> NAPI_GRO_CB(skb)->data_offset.
-	binary.LittleEndian.PutUint32(cb[16:20], uint32(ip.ihl))
+	binary.LittleEndian.PutUint32(cb[16:20], uint32(ihl))
 	var (
 		seq     uint32
 		flags   uint8
 		payload int
 		tcp     bool
 	)
-	l4 := data[ip.ihl:]
-	switch ip.proto {
+	l4 := data[ihl:]
+	switch proto {
 	case ipprotoTCP:
 		if len(l4) < 20 {
 			s.netifReceive(b)
 			return
 		}
 		doff := int(l4[12]>>4) * 4
-		payload = ip.totLen - ip.ihl - doff
+		payload = totLen - ihl - doff
 		seq = binary.BigEndian.Uint32(l4[4:8])
 		flags = l4[13]
 		tcp = true
-		binary.LittleEndian.PutUint32(cb[16:20], uint32(ip.ihl+doff)) // tcp_gro_pull_header
+		binary.LittleEndian.PutUint32(cb[16:20], uint32(ihl+doff)) // tcp_gro_pull_header
 	case ipprotoUDP:
 		_, dport, ok := l4Ports(l4)
-		sk := d.ns.lookup(ProtoUDP, ip.dst, dport)
+		sk := d.ns.lookup(ProtoUDP, netip.AddrFrom4(daddr), dport)
 		if !ok || sk == nil || !sk.udpGRO {
 			s.netifReceive(b) // udp_gro_receive: no GRO-enabled socket
 			return
 		}
-		payload = ip.totLen - ip.ihl - udpHlen
-		binary.LittleEndian.PutUint32(cb[16:20], uint32(ip.ihl+udpHlen)) // udp_gro_receive: skb_gro_pull(udphdr)
+		payload = totLen - ihl - udpHlen
+		binary.LittleEndian.PutUint32(cb[16:20], uint32(ihl+udpHlen)) // udp_gro_receive: skb_gro_pull(udphdr)
 	default:
 		s.netifReceive(b)
 		return
 	}
 	sport, dport, _ := l4Ports(l4)
-	var mac [ethHlen]byte
-	copy(mac[:], b.Head()[b.MacHeader():])
+	mh := b.MacHeader()
+	mac := [ethHlen]byte(b.Head()[mh : mh+ethHlen])
 	for i := range d.groHeld {
 		g := &d.groHeld[i]
-		if g.proto != ip.proto || g.sport != sport || g.dport != dport || g.saddr != ip.src.As4() || g.daddr != ip.dst.As4() {
+		if g.proto != proto || g.sport != sport || g.dport != dport || g.saddr != saddr || g.daddr != daddr {
 			continue
 		}
 		p := g.b
@@ -580,7 +587,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	binary.LittleEndian.PutUint64(cb[0:8], b.ID())
 	binary.LittleEndian.PutUint64(cb[8:16], bootJiffies+s.stats.Injected)
 	d.groHeld = append(d.groHeld, groEntry{b: b, pkt: s.cur, trace: s.trace, count: 1, next: seq + uint32(payload),
-		mss: payload, proto: ip.proto, saddr: ip.src.As4(), daddr: ip.dst.As4(), sport: sport, dport: dport, macBytes: mac})
+		mss: payload, proto: proto, saddr: saddr, daddr: daddr, sport: sport, dport: dport, macBytes: mac})
 }
 
 // groComplete models napi_gro_complete() for held entry i: a single

@@ -145,6 +145,7 @@ func (s *Stack) queueRcv(sk *Socket, b *skb.Buff) {
 	sk.rmem += b.Truesize()
 	s.traceOp(LayerSocket, OpSockQueue, b)
 	sk.rq = append(sk.rq, queued{b: b, pkt: s.cur})
+	s.rqQueued = true
 }
 
 // read models the application reading everything queued: skb_consume_udp

@@ -138,12 +138,55 @@ type Device struct {
 	xdpGeneric bool
 	tcIn, tcEg []int
 
+	// Fixed once the stack is built: the kind as a number for the
+	// datapath's dispatch (addDev), hard_header_len and
+	// LL_RESERVED_SPACE (New, after the tunnels' parameters are set).
+	kid   devKind
+	hhLen int
+	llRes int
+
+	// neighLookup's last answer for a next hop on this device (the
+	// neighbour table, peers and bridge ports are fixed once built).
+	nbCached bool
+	nbOK     bool
+	nbMAC    [6]byte
+	nbNs     *Netns
+	nbAddr   netip.Addr
+
 	gro       bool
 	groHeld   []groEntry
 	softGSO   bool
 	blackhole bool
 	rxTaps    []*tap
 	txTaps    []*tap
+}
+
+// devKind is a device kind the datapath dispatches on.
+type devKind uint8
+
+const (
+	kidOther devKind = iota // the tunnels
+	kidNIC
+	kidLoopback
+	kidDummy
+	kidVeth
+	kidBridge
+)
+
+func kindID(kind string) devKind {
+	switch kind {
+	case KindNIC:
+		return kidNIC
+	case KindLoopback:
+		return kidLoopback
+	case KindDummy:
+		return kidDummy
+	case KindVeth:
+		return kidVeth
+	case KindBridge:
+		return kidBridge
+	}
+	return kidOther
 }
 
 // Name returns the device's name.
@@ -236,8 +279,12 @@ type Stack struct {
 	trace     bool
 	closed    bool
 	segs      []*skb.Buff
-	stats     Stats
-	now       int64 // the current packet's capture time (Packet.Tstamp): the reassembly timers' clock
+	// rqQueued is set when an skb is queued to a socket and cleared when
+	// readAll starts reading the sockets, which drains every readable
+	// one: while it is clear no socket has anything to read.
+	rqQueued bool
+	stats    Stats
+	now      int64 // the current packet's capture time (Packet.Tstamp): the reassembly timers' clock
 	// fragArmed and fragDue are the earliest reassembly timer of either
 	// family (frag_queue.go).
 	fragArmed bool
@@ -313,6 +360,10 @@ func New(cfg *Config, env Env) (*Stack, error) {
 	for _, n := range s.nss {
 		n.buildLocal4()
 	}
+	for _, d := range s.devs {
+		d.hhLen = hardHeaderLenOf(d)
+		d.llRes = (d.hhLen+neededHeadroom(d))&^15 + 16
+	}
 	s.backlog = make([]queued, 0, 64)
 	s.segs = make([]*skb.Buff, 0, 64)
 	return s, nil
@@ -335,6 +386,7 @@ func (s *Stack) addNetns(name string, fwd bool) *Netns {
 func (s *Stack) addDev(d *Device) {
 	n := d.ns
 	d.ifindex = int32(len(n.devs))
+	d.kid = kindID(d.kind)
 	n.devs = append(n.devs, d)
 	s.devs = append(s.devs, d)
 	if d.mac == ([6]byte{}) && d.kind != KindLoopback && d.kind != KindIPIP && d.kind != KindGRE && d.kind != KindSIT && d.kind != KindIP6Tnl && d.kind != KindIP6GRE {
@@ -918,6 +970,10 @@ func (s *Stack) readAll(closing bool) {
 		clear(t.q)
 		t.q = t.q[:0]
 	}
+	if !closing && !s.rqQueued {
+		return
+	}
+	s.rqQueued = false
 	for _, n := range s.nss {
 		for _, sk := range n.socks {
 			if !closing && (sk.noRead || len(sk.rq) == 0) {

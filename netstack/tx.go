@@ -343,7 +343,7 @@ func (s *Stack) ipFinishOutput2(b *skb.Buff, ns *Netns, out *Device, nh netip.Ad
 	}
 	var dst [6]byte
 	switch {
-	case out.kind == KindLoopback:
+	case out.kid == kidLoopback:
 	case nh == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
 		dst = broadcastMAC
 	default:
@@ -367,7 +367,21 @@ func (s *Stack) ipFinishOutput2(b *skb.Buff, ns *Netns, out *Device, nh netip.Ad
 	s.devQueueXmit(b, out)
 }
 
+// neighLookup models __ipv4_neigh_lookup_noref / __ipv6_neigh_lookup_noref
+// on a table that never changes: the device remembers its last answer.
 func (s *Stack) neighLookup(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
+	if out.nbCached && out.nbAddr == nh && out.nbNs == ns {
+		return out.nbMAC, out.nbOK
+	}
+	mac, ok := neighResolve(ns, out, nh)
+	out.nbCached, out.nbOK, out.nbMAC, out.nbNs, out.nbAddr = true, ok, mac, ns, nh
+	return mac, ok
+}
+
+// neighResolve is neighLookup without the cache: the configured
+// neighbours of ns, then a directly attached peer's (or a bridge port's
+// peer's) address.
+func neighResolve(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
 	for _, n := range ns.neigh {
 		if n.dev == out && n.addr == nh {
 			return n.mac, true
@@ -377,7 +391,7 @@ func (s *Stack) neighLookup(ns *Netns, out *Device, nh netip.Addr) ([6]byte, boo
 	if p := out.peer; p != nil && p.hasAddr(nh) {
 		return p.mac, true
 	}
-	if out.kind == KindBridge {
+	if out.kid == kidBridge {
 		for _, port := range out.ports {
 			if p := port.peer; p != nil && p.hasAddr(nh) {
 				return p.mac, true
@@ -439,29 +453,29 @@ func (s *Stack) xmitOne(b *skb.Buff, d *Device) {
 // devXmitRaw models the driver's ndo_start_xmit. Takes ownership of skb.
 func (s *Stack) devXmitRaw(b *skb.Buff, d *Device) {
 	s.recursion++
-	defer func() { s.recursion-- }()
-	switch d.kind {
-	case KindVeth:
+	switch d.kid {
+	case kidVeth:
 		s.vethXmit(b, d)
-	case KindNIC, KindDummy:
+	case kidNIC, kidDummy:
 		s.traceOp(LayerDev, OpNICXmit, b)
 		s.consume(b, DeliverXmit, d.cfg)
-	case KindLoopback:
+	case kidLoopback:
 		// loopback_xmit: skb_clear_tstamp (a realtime stamp is cleared, a
 		// delivery time kept), skb_orphan, eth_type_trans, __netif_rx.
 		b.ClearTstamp()
 		b.Orphan()
 		s.traceOp(LayerDev, OpLoopbackXmit, b)
-		if !s.ethTypeTrans(b, d) {
+		if s.ethTypeTrans(b, d) {
+			s.netifRx(b)
+		} else {
 			s.drop(b, skb.DropPktTooSmall, OpLoopbackXmit)
-			return
 		}
-		s.netifRx(b)
-	case KindBridge:
+	case kidBridge:
 		s.brDevXmit(b, d)
 	default:
 		s.tunnelXmit(b, d)
 	}
+	s.recursion--
 }
 
 // vethXmit models veth_xmit -> veth_forward_skb -> __dev_forward_skb on
