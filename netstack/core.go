@@ -151,7 +151,7 @@ func (s *Stack) runTC(b *skb.Buff, d *Device, ingress bool) int {
 	for _, pi := range progs {
 		c := s.pushCtx(pi, hook, b)
 		c.Dev, c.Netns, c.ingress = d, d.ns, ingress
-		ret = s.progOf(c).Run(c) // runProg, inline
+		ret = s.progOf(c).Run(c)
 		s.progRan(c, ret)
 		ri := c.ri
 		s.popCtx()

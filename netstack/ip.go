@@ -493,7 +493,8 @@ func (s *Stack) runSkProg(pi int, h carrier.Hook, b *skb.Buff, sk *Socket) int {
 		op = OpCgroupEgress
 	}
 	s.traceOp(LayerSocket, op, b)
-	ret := s.runProg(c)
+	ret := s.progOf(c).Run(c)
+	s.progRan(c, ret)
 	s.popCtx()
 	copy(hd.CB[cbDataOff:], saved[:])
 	return ret

@@ -134,15 +134,15 @@ func (c *Ctx) xdpMetaLen() int {
 	return c.xdpMeta
 }
 
-// progOf counts a program run and returns c's program (runProg's first
-// half).
+// progOf counts a program run and returns c's program. Every hook runs
+// its program as s.progRan(c, s.progOf(c).Run(c)): two halves small
+// enough to inline.
 func (s *Stack) progOf(c *Ctx) Program {
 	s.acct.Op(cost.OpProgRun, 1)
 	return s.progs[s.progIndex(c.Prog)].prog
 }
 
-// progRan reports a run of c's program that returned ret (runProg's second
-// half).
+// progRan reports a run of c's program that returned ret.
 func (s *Stack) progRan(c *Ctx, ret int) {
 	s.obs.ProgRun(ProgRunEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook, Ret: int32(ret)})
 }

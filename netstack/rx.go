@@ -74,7 +74,7 @@ func (s *Stack) runTracepoint(list []int, b *skb.Buff, reason skb.DropReason) {
 		c := s.pushCtx(pi, carrier.HookTracepoint, b)
 		c.Reason = reason
 		s.acct.Op(cost.OpTracepointRun, 1)
-		s.progRan(c, s.progOf(c).Run(c)) // runProg, inline
+		s.progRan(c, s.progOf(c).Run(c))
 		s.popCtx()
 	}
 }
@@ -97,13 +97,6 @@ func (s *Stack) pushCtx(pi int, h carrier.Hook, b *skb.Buff) *Ctx {
 }
 
 func (s *Stack) popCtx() { s.depth-- }
-
-// runProg runs the context's program and reports the run.
-func (s *Stack) runProg(c *Ctx) int {
-	ret := s.progOf(c).Run(c)
-	s.progRan(c, ret)
-	return ret
-}
 
 // progIndex maps a Config.Programs index to s.progs (they are equal: every
 // configured program is attached in order).
@@ -285,7 +278,8 @@ func (s *Stack) runXDP(b *skb.Buff, d *Device, generic bool) (act, meta int, tar
 	// meta_len (veth, generic XDP) is not part of the program's view.
 	c.xdpMeta, c.xdpMirror = 0, b.MetadataLen()
 	s.traceOp(LayerXDP, op, b)
-	act = s.runProg(c)
+	act = s.progOf(c).Run(c)
+	s.progRan(c, act)
 	// The driver computes metalen = xdp->data - xdp->data_meta after the
 	// program: whatever moved data_meta (the program's adjust_meta, or a
 	// carrier that wrote the skb's metadata length itself) counts.

@@ -564,7 +564,8 @@ func (s *Stack) runTCPProg(pi int, h carrier.Hook, b *skb.Buff, sk *Socket, op u
 	c.Netns, c.Socket = sk.ns, sk
 	saved := s.tcp.op
 	s.tcp.op = op
-	ret := s.runProg(c)
+	ret := s.progOf(c).Run(c)
+	s.progRan(c, ret)
 	s.tcp.op = saved
 	s.popCtx()
 	return ret
