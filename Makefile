@@ -3,6 +3,7 @@ GO       ?= go
 PKGS     ?= ./...
 DEMO_PCAP = $(CURDIR)/.cache/demo.pcap
 SIMRUN    = $(CURDIR)/.cache/simrun
+BENCH_ROUNDS ?= 3
 
 .PHONY: help demo test test-short bench generate vet crossbuild build pgo
 
@@ -30,21 +31,11 @@ test: vet crossbuild ## the whole suite (kernel tests run when SKBSIM_KERNEL_TES
 test-short: ## the suite without the slow property runs
 	$(GO) test -short -count=1 $(PKGS)
 
-bench: build ## packets/s of decode-only, simrun -j 1 and -j 2 on a 1.6M-packet capture with peak RSS, then the Go benchmarks
+bench: build ## packets/s of decode-only, simrun -j 1 and -j 2 on a 1.6M-packet capture (best of BENCH_ROUNDS) with peak RSS, then the Go benchmarks
 	@pcap=$(CURDIR)/.cache/bench-large-1600k.pcap; \
 	test -s $$pcap || $(SIMRUN) gen -preset large -seed 1 -min-packets 1600000 -o $$pcap || exit 1; \
-	ls -l $$pcap | awk '{printf "capture: %s (%.0f MB); load average: %s\n", $$NF, $$5/1048576, "'"$$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"'"}'; \
-	dec=$$($(SIMRUN) decode $$pcap) || exit 1; echo "$$dec"; \
-	dwall=$$(echo "$$dec" | sed -n 's/.* = \([0-9]*\) packets\/s.*/\1/p'); dcpu=$$(echo "$$dec" | sed -n 's/.* = \([0-9]*\) packets per cpu-second.*/\1/p'); \
-	for j in 1 2; do \
-		out=$$( { /usr/bin/time -f 'peak RSS %M KB' $(SIMRUN) run -j $$j -format json -o /dev/null -runtime-stats $$pcap; } 2>&1 ) || { echo "$$out"; exit 1; }; \
-		echo "$$out" | sed 's/^runtime:/simrun run -j '$$j':/'; \
-		eval "wall$$j=$$(echo "$$out" | sed -n 's/.* = \([0-9]*\) packets\/s.*/\1/p')"; \
-		eval "cpu$$j=$$(echo "$$out" | sed -n 's/.* = \([0-9]*\) packets per cpu-second.*/\1/p')"; \
-	done; \
-	awk -v d=$$dwall -v dc=$$dcpu -v a=$$wall1 -v b=$$wall2 -v ac=$$cpu1 -v bc=$$cpu2 'BEGIN { \
-		printf "wall-clock: -j 1 / decode-only = %.2f (target >= 0.33); -j 2 / -j 1 = %.2f (target >= 1.6)\n", a/d, b/a; \
-		printf "per cpu-second: -j 1 / decode-only = %.2f; -j 2 / -j 1 = %.2f (parallel overhead; wall-clock speedup needs idle cores)\n", ac/dc, bc/ac }'
+	ls -l $$pcap | awk '{printf "capture: %s (%.0f MB)\n", $$NF, $$5/1048576}'; \
+	sh scripts/bench-rates.sh $(SIMRUN) $$pcap $(BENCH_ROUNDS)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 PGO_CACHE = $(CURDIR)/.cache/pgo
