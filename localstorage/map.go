@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/kmem"
 )
 
 // MapType is enum bpf_map_type.
@@ -102,6 +103,9 @@ type Map struct {
 	id        uint32
 	cacheIdx  int
 	elemSize  int
+	// elemKSize is elemSize as a kmalloc request; coallocKSize the
+	// rfc-coalloc block of a storage and its first element.
+	elemKSize, coallocKSize kmem.Size
 	buckets   []*Elem // hlist heads, select_bucket()
 	nelems    int     // linked elements (model bookkeeping, not in the kernel)
 	freed     bool
@@ -188,6 +192,8 @@ func (e *Env) mapAlloc(ot OwnerType, spec MapSpec) (*Map, error) {
 		m.spinLock = true
 		m.lockOff = spec.Value.SpinLockOffset
 	}
+	m.elemKSize = kmem.SizeOf(m.elemSize)
+	m.coallocKSize = kmem.SizeOf(e.StorageSize(ot) + m.elemSize)
 	m.cacheIdx = e.caches[ot].get()
 	e.countOptions(m, 1)
 	return m, nil
