@@ -72,7 +72,7 @@ type Env struct {
 	cacheSize [NumOwnerTypes]int
 	// storageKSize is StorageSize of each owner type as a kmalloc request.
 	storageKSize [NumOwnerTypes]kmem.Size
-	caches    [NumOwnerTypes]cacheIndex
+	caches       [NumOwnerTypes]cacheIndex
 
 	nextAddr  uint64
 	nextMapID uint32
