@@ -182,7 +182,8 @@ func (c *rfc) Store(h Hook, b *skb.Buff, m int, val []byte) error {
 	c.checkStore(h, m, val)
 	c.st.Stores++
 	if !kfuncHook(h) {
-		return c.result(ErrHookDenied)
+		c.st.Errors++ // c.result(ErrHookDenied)
+		return ErrHookDenied
 	}
 	v, err := c.lm[m].SkbStorageGet(localstorage.CtxNormal, b, nil, localstorage.GetCreate)
 	if err != nil {
