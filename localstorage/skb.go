@@ -153,8 +153,12 @@ func (m *Map) skbStorageLookup(b *skb.Buff) ([]byte, error) {
 		return nil, ErrNotSupported
 	}
 	if active&(1<<skb.ExtBPFStorage) != 0 {
-		if _, el := m.skbLookup(b); el != nil {
-			return el.data, nil
+		// skbLookup, written out: skb_ext_find() then
+		// bpf_local_storage_lookup(storage, smap, true).
+		if s, _ := b.ExtFind(skb.ExtBPFStorage).Storage().(*Storage); s != nil {
+			if el := s.lookup(m, true); el != nil {
+				return el.data, nil
+			}
 		}
 	}
 	return nil, ErrNotFound
