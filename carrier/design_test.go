@@ -2,6 +2,7 @@ package carrier_test
 
 import (
 	"errors"
+	"fmt"
 	"syscall"
 	"testing"
 
@@ -430,11 +431,17 @@ func TestMisusePanics(t *testing.T) {
 	c, env := mustNew(t, "skb-hash", oneMap(0), carrier.Options{})
 	b := rxSkb(t, env.Alloc)
 	defer b.ConsumeSkb()
-	assert.Panics(t, func() { _ = c.Store(carrier.HookTCIngress, b, 0, []byte{1}) }, "wrong value size")
-	assert.Panics(t, func() { _, _ = c.Lookup(carrier.HookTCIngress, b, 1) }, "map out of range")
-	assert.Panics(t, func() { _, _ = c.Lookup(carrier.NumHooks, b, 0) }, "hook out of range")
+	assert.PanicsWithError(t, `carrier skb-hash: store of 1 bytes into map "m" of value size 4`,
+		func() { _ = c.Store(carrier.HookTCIngress, b, 0, []byte{1}) }, "wrong value size")
+	assert.PanicsWithError(t, "carrier skb-hash: lookup of map 1, have 1 maps",
+		func() { _, _ = c.Lookup(carrier.HookTCIngress, b, 1) }, "map out of range")
+	assert.PanicsWithError(t, "carrier skb-hash: delete of map -1, have 1 maps",
+		func() { _ = c.Delete(carrier.HookTCIngress, b, -1) }, "negative map")
+	assert.PanicsWithError(t, fmt.Sprintf("carrier skb-hash: lookup from %v", carrier.NumHooks),
+		func() { _, _ = c.Lookup(carrier.NumHooks, b, 0) }, "hook out of range")
 	require.NoError(t, c.Close())
-	assert.Panics(t, func() { _, _ = c.Lookup(carrier.HookTCIngress, b, 0) }, "after close")
+	assert.PanicsWithError(t, "carrier skb-hash: lookup after Close",
+		func() { _, _ = c.Lookup(carrier.HookTCIngress, b, 0) }, "after close")
 }
 
 // TestReadAtKfreeSkb: a tp_btf/kfree_skb program attached after the

@@ -158,7 +158,13 @@ func (c *rfc) Lookup(h Hook, b *skb.Buff, m int) ([]byte, error) {
 	if !kfuncHook(h) {
 		return nil, c.result(ErrHookDenied)
 	}
-	v, err := c.lm[m].SkbStorageLookup(b) // SkbStorageGet(CtxNormal, b, nil, 0)
+	lm := c.lm[m]
+	if lm.SkbStorageLookupNoExt(b) {
+		// No active extension: -ENOENT without a call.
+		c.st.Misses++ // c.result(ErrNotFound)
+		return nil, ErrNotFound
+	}
+	v, err := lm.SkbStorageLookup(b) // SkbStorageGet(CtxNormal, b, nil, 0)
 	if err != nil {
 		if err == localstorage.ErrNotFound {
 			c.st.Misses++ // c.result(ErrNotFound)
@@ -176,7 +182,8 @@ func (c *rfc) Store(h Hook, b *skb.Buff, m int, val []byte) error {
 	c.checkStore(h, m, val)
 	c.st.Stores++
 	if !kfuncHook(h) {
-		return c.result(ErrHookDenied)
+		c.st.Errors++ // c.result(ErrHookDenied)
+		return ErrHookDenied
 	}
 	v, err := c.lm[m].SkbStorageGet(localstorage.CtxNormal, b, nil, localstorage.GetCreate)
 	if err != nil {

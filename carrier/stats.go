@@ -82,39 +82,46 @@ func (c *base) Name() string { return c.name }
 func (c *base) Stats() Stats { return c.st }
 
 // check panics on programmer misuse: a closed carrier, a hook or map index
-// out of range, a value of the wrong size. It is one inlinable test; the
-// panics are built in misuse.
+// out of range, a value of the wrong size. It is one inlinable test that
+// makes no call: the panic value is formatted when printed (misuseError).
 func (c *base) check(op string, h Hook, m int) {
 	if c.closed || h >= NumHooks || uint(m) >= uint(len(c.maps)) {
-		c.misuse(op, h, m, -1)
+		panic(&misuseError{name: c.name, closed: c.closed, maps: c.maps, op: op, h: h, m: m, n: -1})
 	}
 }
 
 // checkStore is check for a store of val.
 func (c *base) checkStore(h Hook, m int, val []byte) {
 	if c.closed || h >= NumHooks || uint(m) >= uint(len(c.maps)) || len(val) != c.maps[m].ValueSize {
-		c.misuse("store", h, m, len(val))
+		panic(&misuseError{name: c.name, closed: c.closed, maps: c.maps, op: "store", h: h, m: m, n: len(val)})
 	}
 }
 
-// misuse panics with the state check or checkStore found wrong; n is the
-// length of the stored value, -1 for other operations.
-//
-//go:noinline
-func (c *base) misuse(op string, h Hook, m, n int) {
-	if c.closed {
-		panic(fmt.Sprintf("carrier %s: %s after Close", c.name, op))
+// misuseError is the panic value of check and checkStore: the carrier's
+// state they found wrong and the call; n is the length of the stored
+// value, -1 for other operations. Its message is built when printed.
+type misuseError struct {
+	name   string
+	closed bool
+	maps   []MapSpec
+	op     string
+	h      Hook
+	m, n   int
+}
+
+func (e *misuseError) Error() string {
+	switch {
+	case e.closed:
+		return fmt.Sprintf("carrier %s: %s after Close", e.name, e.op)
+	case e.h >= NumHooks:
+		return fmt.Sprintf("carrier %s: %s from %v", e.name, e.op, e.h)
+	case e.m < 0 || e.m >= len(e.maps):
+		return fmt.Sprintf("carrier %s: %s of map %d, have %d maps", e.name, e.op, e.m, len(e.maps))
+	case e.n >= 0 && e.n != e.maps[e.m].ValueSize:
+		return fmt.Sprintf("carrier %s: %s of %d bytes into map %q of value size %d",
+			e.name, e.op, e.n, e.maps[e.m].Name, e.maps[e.m].ValueSize)
 	}
-	if h >= NumHooks {
-		panic(fmt.Sprintf("carrier %s: %s from %v", c.name, op, h))
-	}
-	if m < 0 || m >= len(c.maps) {
-		panic(fmt.Sprintf("carrier %s: %s of map %d, have %d maps", c.name, op, m, len(c.maps)))
-	}
-	if n >= 0 && n != c.maps[m].ValueSize {
-		panic(fmt.Sprintf("carrier %s: %s of %d bytes into map %q of value size %d",
-			c.name, op, n, c.maps[m].Name, c.maps[m].ValueSize))
-	}
+	return fmt.Sprintf("carrier %s: %s: misuse", e.name, e.op)
 }
 
 // result books the outcome of a program call in the counters. Every design

@@ -240,6 +240,28 @@ func (e noLiveError) Error() string {
 	return "kmem: free with no live object (double free in the model at site " + e.site.String() + ")"
 }
 
+// Size is a kmalloc request size with its size class (kmalloc_index())
+// and the bytes it occupies worked out once, for callers that allocate
+// objects of one size again and again (an element of a map, a storage of
+// an owner type). The zero Size is not a request; build one with SizeOf.
+type Size struct {
+	n        int
+	class    int
+	occupied int
+}
+
+// SizeOf returns the Size of a request of n bytes (n must be positive).
+func SizeOf(n int) Size {
+	c := ClassIndex(n)
+	return Size{n: n, class: c, occupied: classOccupied(c, n)}
+}
+
+// Bytes returns the requested size.
+func (s Size) Bytes() int { return s.n }
+
+// Class returns the size-class bucket (ClassIndex of the size).
+func (s Size) Class() int { return s.class }
+
 // Kmalloc accounts for kmalloc(size) at site. It returns ErrNoMem when fault
 // injection fails the attempt; nothing is allocated then.
 func (a *Accountant) Kmalloc(site Site, size int) error {
@@ -256,11 +278,30 @@ func (a *Accountant) Kmalloc(site Site, size int) error {
 	return nil
 }
 
+// KmallocSize is Kmalloc of a request whose class SizeOf worked out.
+func (a *Accountant) KmallocSize(site Site, s Size) error {
+	if a.faulty && a.fail(site) {
+		return a.failed(site, s.class)
+	}
+	a.charge(site, s.n, s.occupied)
+	c := &a.st.ByClass[s.class]
+	c.Allocs++
+	c.BytesRequested += uint64(s.n)
+	c.BytesOccupied += uint64(s.occupied)
+	return nil
+}
+
 // Kfree accounts for kfree of an object that Kmalloc(site, size) allocated.
 func (a *Accountant) Kfree(site Site, size int) {
 	class := ClassIndex(size)
 	a.release(site, classOccupied(class, size))
 	a.st.ByClass[class].Frees++
+}
+
+// KfreeSize is Kfree of an object that KmallocSize(site, s) allocated.
+func (a *Accountant) KfreeSize(site Site, s Size) {
+	a.release(site, s.occupied)
+	a.st.ByClass[s.class].Frees++
 }
 
 // KfreeRCU accounts for kfree_rcu/call_rcu of a Kmalloc'd object: the memory
@@ -269,6 +310,13 @@ func (a *Accountant) KfreeRCU(site Site, size int) {
 	class := ClassIndex(size)
 	a.releaseRCU(site, classOccupied(class, size))
 	a.st.ByClass[class].DeferredFrees++
+}
+
+// KfreeRCUSize is KfreeRCU of an object that KmallocSize(site, s)
+// allocated.
+func (a *Accountant) KfreeRCUSize(site Site, s Size) {
+	a.releaseRCU(site, s.occupied)
+	a.st.ByClass[s.class].DeferredFrees++
 }
 
 // CacheAlloc accounts for kmem_cache_alloc(c) at site.

@@ -144,6 +144,8 @@ func TestRecordingDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
 		_ = a.Kmalloc(testSite, 72)
 		a.KfreeRCU(testSite, 72)
+		_ = a.KmallocSize(testSite, SizeOf(72))
+		a.KfreeRCUSize(testSite, SizeOf(72))
 		a.GracePeriod()
 		a.Op(cost.OpListWalk, 1)
 		a.StatsInto(&snap)
@@ -265,4 +267,45 @@ func TestTotalIsSumOfSites(t *testing.T) {
 	var into Stats
 	a.StatsInto(&into)
 	assert.Equal(t, st, into)
+}
+
+// TestSizeMatchesBytes checks that the Size calls record exactly what the
+// byte-count calls record, for sizes in every kind of class, with and
+// without an injected failure.
+func TestSizeMatchesBytes(t *testing.T) {
+	for _, n := range []int{1, 8, 9, 72, 96, 97, 176, 192, 193, 200, 4096, 8192, 8193, 20000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			s := SizeOf(n)
+			assert.Equal(t, n, s.Bytes())
+			assert.Equal(t, ClassIndex(n), s.Class())
+			bytes, sized := New(), New()
+			for i, a := range []*Accountant{bytes, sized} {
+				a.SetFault(Fault{Nth: 3})
+				for range 4 {
+					var err error
+					if i == 0 {
+						err = a.Kmalloc(testSite, n)
+					} else {
+						err = a.KmallocSize(testSite, s)
+					}
+					if err != nil {
+						require.ErrorIs(t, err, ErrNoMem)
+					}
+				}
+				if i == 0 {
+					a.Kfree(testSite, n)
+					a.KfreeRCU(testSite, n)
+				} else {
+					a.KfreeSize(testSite, s)
+					a.KfreeRCUSize(testSite, s)
+				}
+			}
+			assert.Equal(t, bytes.Stats(), sized.Stats())
+			assert.Equal(t, uint64(1), sized.Stats().ByClass[ClassIndex(n)].Failed)
+			sized.GracePeriod()
+			objs, occ := sized.Live()
+			assert.Equal(t, int64(1), objs)
+			assert.Equal(t, int64(Occupied(n)), occ)
+		})
+	}
 }

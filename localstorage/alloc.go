@@ -29,14 +29,14 @@ func (e *Env) elemMem(m *Map, el *Elem, first bool, site kmem.Site) error {
 	case allocPrealloc:
 		if e.skb.pool.takeElem(m.elemSize) {
 			el.pooled = true
-			el.size = m.elemSize
+			el.ksize = m.elemKSize
 			return nil
 		}
 	}
-	if err := e.acct.Kmalloc(site, m.elemSize); err != nil {
+	if err := e.acct.KmallocSize(site, m.elemKSize); err != nil {
 		return err
 	}
-	el.site, el.size = site, m.elemSize
+	el.site, el.ksize = site, m.elemKSize
 	return nil
 }
 
@@ -46,40 +46,40 @@ func (e *Env) elemMemFree(el *Elem, _ bool) {
 	case el.embedded:
 		// Part of its storage's block.
 	case el.pooled:
-		e.skb.pool.pendingElem(el.size)
-	case el.size > 0:
-		e.acct.KfreeRCU(el.site, el.size)
+		e.skb.pool.pendingElem(el.ksize.Bytes())
+	case el.ksize.Bytes() > 0:
+		e.acct.KfreeRCUSize(el.site, el.ksize)
 	}
 }
 
 // storageMem books the memory of a new storage whose first element is
 // first.
 func (e *Env) storageMem(s *Storage, first *Elem) error {
-	ss := e.StorageSize(s.kind)
+	ss := e.storageKSize[s.kind] // StorageSize(s.kind) as a kmalloc request
 	switch e.policy(s.kind) {
 	case allocSlim:
 		// Embedded in the skb_ext chunk the skb owner allocated.
 		return nil
 	case allocCoalloc:
 		if first.embedded {
-			n := ss + first.smap.elemSize
-			if err := e.acct.Kmalloc(siteCoalloc, n); err != nil {
+			n := first.smap.coallocKSize // ss + elem_size, worked out by mapAlloc
+			if err := e.acct.KmallocSize(siteCoalloc, n); err != nil {
 				return err
 			}
-			s.site, s.size = siteCoalloc, n
+			s.site, s.ksize = siteCoalloc, n
 			return nil
 		}
 	case allocPrealloc:
 		if e.skb.pool.takeStorage() {
 			s.pooled = true
-			s.size = ss
+			s.ksize = ss
 			return nil
 		}
 	}
-	if err := e.acct.Kmalloc(siteStorage, ss); err != nil {
+	if err := e.acct.KmallocSize(siteStorage, ss); err != nil {
 		return err
 	}
-	s.site, s.size = siteStorage, ss
+	s.site, s.ksize = siteStorage, ss
 	return nil
 }
 
@@ -88,8 +88,8 @@ func (e *Env) storageMemFree(s *Storage, _ bool) {
 	switch {
 	case s.pooled:
 		e.skb.pool.pendingStorage()
-	case s.size > 0:
-		e.acct.KfreeRCU(s.site, s.size)
+	case s.ksize.Bytes() > 0:
+		e.acct.KfreeRCUSize(s.site, s.ksize)
 	}
 }
 

@@ -70,8 +70,9 @@
 //     Sleepable variants), Map.TaskStorageGet/TaskStorageDelete,
 //     Map.SkbStorageGet/SkbStorageDelete (RFC kfuncs, with a ProgCtx;
 //     SkbStorageLookup is the get without F_CREATE in CtxNormal, for the
-//     per-packet path), and the Store variants (get with F_CREATE, then
-//     the program's write).
+//     per-packet path, and SkbStorageLookupNoExt its inlinable first step
+//     for an skb without extensions), and the Store variants (get with
+//     F_CREATE, then the program's write).
 //   - Syscall side (fd-keyed, through a FileTable such as FDTable):
 //     Map.LookupElem, UpdateElem, DeleteElem, GetNextKey,
 //     LookupAndDeleteElem.

@@ -70,7 +70,9 @@ type Env struct {
 	ncpu      int
 	bucketLog uint
 	cacheSize [NumOwnerTypes]int
-	caches    [NumOwnerTypes]cacheIndex
+	// storageKSize is StorageSize of each owner type as a kmalloc request.
+	storageKSize [NumOwnerTypes]kmem.Size
+	caches       [NumOwnerTypes]cacheIndex
 
 	nextAddr  uint64
 	nextMapID uint32
@@ -126,6 +128,9 @@ func NewEnv(cfg Config) *Env {
 	e.cacheSize[OwnerTask] = cs
 	e.cacheSize[OwnerSkb] = cs
 	e.initSkb(cfg.Skb)
+	for o := range e.storageKSize {
+		e.storageKSize[o] = kmem.SizeOf(e.StorageSize(OwnerType(o)))
+	}
 	for i := range e.caches {
 		e.caches[i].counts = make([]uint64, e.cacheSize[i])
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/kmem"
 )
 
 // MapType is enum bpf_map_type.
@@ -96,19 +97,22 @@ func Spec(t MapType, valueSize int, flags uint32) MapSpec {
 
 // Map is a local storage map (struct bpf_local_storage_map).
 type Map struct {
-	env       *Env
-	spec      MapSpec
-	owner     OwnerType
-	id        uint32
-	cacheIdx  int
-	elemSize  int
-	buckets   []*Elem // hlist heads, select_bucket()
-	nelems    int     // linked elements (model bookkeeping, not in the kernel)
-	freed     bool
-	spinLock  bool
-	lockOff   int
-	pool      *Elem // recycled elements of this map
-	bucketMem int
+	env      *Env
+	spec     MapSpec
+	owner    OwnerType
+	id       uint32
+	cacheIdx int
+	elemSize int
+	// elemKSize is elemSize as a kmalloc request; coallocKSize the
+	// rfc-coalloc block of a storage and its first element.
+	elemKSize, coallocKSize kmem.Size
+	buckets                 []*Elem // hlist heads, select_bucket()
+	nelems                  int     // linked elements (model bookkeeping, not in the kernel)
+	freed                   bool
+	spinLock                bool
+	lockOff                 int
+	pool                    *Elem // recycled elements of this map
+	bucketMem               int
 }
 
 // CreateMap models BPF_MAP_CREATE for a local storage map type: map_create()
@@ -188,6 +192,8 @@ func (e *Env) mapAlloc(ot OwnerType, spec MapSpec) (*Map, error) {
 		m.spinLock = true
 		m.lockOff = spec.Value.SpinLockOffset
 	}
+	m.elemKSize = kmem.SizeOf(m.elemSize)
+	m.coallocKSize = kmem.SizeOf(e.StorageSize(ot) + m.elemSize)
 	m.cacheIdx = e.caches[ot].get()
 	e.countOptions(m, 1)
 	return m, nil

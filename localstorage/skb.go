@@ -118,6 +118,30 @@ func (m *Map) SkbStorageGet(ctx ProgCtx, b *skb.Buff, init []byte, flags uint64)
 // when absent. It counts, caches and panics as SkbStorageGet does, with
 // fewer arguments to pass and check on the per-packet path.
 func (m *Map) SkbStorageLookup(b *skb.Buff) ([]byte, error) {
+	if m.SkbStorageLookupNoExt(b) {
+		return nil, ErrNotFound
+	}
+	return m.skbStorageLookup(b)
+}
+
+// SkbStorageLookupNoExt is the first step of SkbStorageLookup, small
+// enough to inline into a caller: when m is a live skb storage map and b a
+// live skb with no active extension (so nothing shared, no
+// SKB_EXT_BPF_STORAGE), it counts the helper call and reports true: the
+// lookup's outcome is -ENOENT (ErrNotFound). Otherwise it does nothing and
+// reports false; the caller then calls SkbStorageLookup. It panics on a
+// freed skb, as SkbStorageLookup does.
+func (m *Map) SkbStorageLookupNoExt(b *skb.Buff) bool {
+	if m.freed || m.owner != OwnerSkb || b == nil || b.ExtActive() != 0 {
+		return false
+	}
+	m.env.acct.Op(cost.OpHelperCall, 1)
+	return true
+}
+
+// skbStorageLookup is SkbStorageLookup after SkbStorageLookupNoExt
+// declined.
+func (m *Map) skbStorageLookup(b *skb.Buff) ([]byte, error) {
 	m.mustOwner(OwnerSkb, "bpf_skb_storage_get")
 	m.env.acct.Op(cost.OpHelperCall, 1)
 	if b == nil {
@@ -129,8 +153,12 @@ func (m *Map) SkbStorageLookup(b *skb.Buff) ([]byte, error) {
 		return nil, ErrNotSupported
 	}
 	if active&(1<<skb.ExtBPFStorage) != 0 {
-		if _, el := m.skbLookup(b); el != nil {
-			return el.data, nil
+		// skbLookup, written out: skb_ext_find() then
+		// bpf_local_storage_lookup(storage, smap, true).
+		if s, _ := b.ExtFind(skb.ExtBPFStorage).Storage().(*Storage); s != nil {
+			if el := s.lookup(m, true); el != nil {
+				return el.data, nil
+			}
 		}
 	}
 	return nil, ErrNotFound

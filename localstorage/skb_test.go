@@ -564,6 +564,16 @@ func TestSkbStorageLookupMatchesGet(t *testing.T) {
 			get := scenario(t, st, func(m *Map, b *skb.Buff) ([]byte, error) { return m.SkbStorageGet(CtxNormal, b, nil, 0) })
 			lookup := scenario(t, st, (*Map).SkbStorageLookup)
 			assert.Equal(t, get, lookup)
+			noExt := 0
+			split := scenario(t, st, func(m *Map, b *skb.Buff) ([]byte, error) {
+				if m.SkbStorageLookupNoExt(b) {
+					noExt++
+					return nil, ErrNotFound
+				}
+				return m.SkbStorageLookup(b)
+			})
+			assert.Equal(t, get, split, "SkbStorageLookupNoExt then SkbStorageLookup")
+			assert.Equal(t, 3, noExt, "reads of skbs without extensions")
 			assert.Len(t, get.reads, 15)
 			assert.NotZero(t, get.ops[cost.OpStorageCacheHit], "the scenario hits the cache")
 			assert.NotZero(t, get.ops[cost.OpListWalk], "the scenario walks the list")
@@ -574,7 +584,9 @@ func TestSkbStorageLookupMatchesGet(t *testing.T) {
 	assert.PanicsWithValue(t,
 		fmt.Sprintf("localstorage: bpf_skb_storage_get on %v (verifier: cannot pass map_type %d into func bpf_skb_storage_get)", sk, MapTypeSkStorage),
 		func() { _, _ = sk.SkbStorageLookup(nil) })
+	assert.False(t, sk.SkbStorageLookupNoExt(nil), "an sk map leaves the panic to SkbStorageLookup")
 	m := mustMap(t, e, Spec(MapTypeSkbStorage, 4, 0))
 	m.Free()
 	assert.PanicsWithValue(t, fmt.Sprintf("localstorage: use of freed map %v", m), func() { _, _ = m.SkbStorageLookup(nil) })
+	assert.False(t, m.SkbStorageLookupNoExt(nil), "a freed map leaves the panic to SkbStorageLookup")
 }

@@ -544,7 +544,7 @@ func checkInvariants(t *rapid.T, e *Env, kind OwnerType, nmaps int, ref refView)
 		if o.storage == nil {
 			continue
 		}
-		if o.storage.size > 0 {
+		if o.storage.ksize.Bytes() > 0 {
 			want++
 		}
 		for el := o.storage.head; el != nil; el = el.snext {

@@ -54,9 +54,9 @@ type Elem struct {
 	// Allocation bookkeeping.
 	st       objState
 	site     kmem.Site
-	size     int  // bytes booked in kmem (0: part of another block)
-	embedded bool // co-allocated with its storage (rfc-coalloc)
-	pooled   bool // came from the per-CPU pool (rfc-prealloc)
+	ksize    kmem.Size // bytes booked in kmem (Bytes 0: part of another block)
+	embedded bool      // co-allocated with its storage (rfc-coalloc)
+	pooled   bool      // came from the per-CPU pool (rfc-prealloc)
 	freeNext *Elem
 }
 
@@ -88,7 +88,7 @@ type Storage struct {
 
 	st       objState
 	site     kmem.Site
-	size     int // bytes booked in kmem (0: embedded in the skb_ext chunk)
+	ksize    kmem.Size // bytes booked in kmem (Bytes 0: embedded in the skb_ext chunk)
 	pooled   bool
 	freeNext *Storage
 }

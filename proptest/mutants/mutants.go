@@ -180,7 +180,7 @@ var List = []Mutant{
 	{
 		Name: "coalloc-block-without-elem",
 		File: "localstorage/alloc.go",
-		Old:  `			n := ss + first.smap.elemSize`,
+		Old:  `			n := first.smap.coallocKSize // ss + elem_size, worked out by mapAlloc`,
 		New:  `			n := ss`,
 		Desc: "rfc-coalloc books the co-allocated block at sizeof(storage) only, forgetting the embedded element",
 		Pkgs: lsPkgs,
