@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/skbsim/skbsim/carrier"
-	"github.com/skbsim/skbsim/cost"
 	"github.com/skbsim/skbsim/internal/errno"
 	"github.com/skbsim/skbsim/skb"
 )
@@ -106,14 +105,12 @@ func (p *actionProg) Run(c *Ctx) int {
 		switch a.Kind {
 		case ActWrite:
 			// Ctx.Store, inline.
-			c.s.acct.Op(cost.OpHelperCall, 1)
 			if c.Carrier != nil {
 				_ = c.Carrier.Store(c.Hook, c.Skb, a.Map, p.encode(c, a))
 			}
 		case ActRead:
 			// Ctx.Lookup, inline; a miss (the carriers return the bare
 			// sentinel) is classified without a call.
-			c.s.acct.Op(cost.OpHelperCall, 1)
 			ev.Map, ev.Result = a.Map, ReadMissing
 			if c.Carrier != nil {
 				v, err := c.Carrier.Lookup(c.Hook, c.Skb, a.Map)

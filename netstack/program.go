@@ -147,9 +147,11 @@ func (s *Stack) progRan(c *Ctx, ret int) {
 	s.obs.ProgRun(ProgRunEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook, Ret: int32(ret)})
 }
 
-// Lookup calls the carrier's Lookup for this packet at this hook.
+// Lookup calls the carrier's Lookup for this packet at this hook. The
+// carrier counts the call it models (cost.OpHelperCall for a helper or
+// kfunc, none for xdp-meta's direct data_meta access), so Lookup, Store
+// and Delete count none of their own.
 func (c *Ctx) Lookup(m int) ([]byte, error) {
-	c.s.acct.Op(cost.OpHelperCall, 1)
 	if c.Carrier == nil {
 		return nil, carrier.ErrNotFound
 	}
@@ -158,7 +160,6 @@ func (c *Ctx) Lookup(m int) ([]byte, error) {
 
 // Store calls the carrier's Store.
 func (c *Ctx) Store(m int, val []byte) error {
-	c.s.acct.Op(cost.OpHelperCall, 1)
 	if c.Carrier == nil {
 		return carrier.ErrHookDenied
 	}
@@ -167,7 +168,6 @@ func (c *Ctx) Store(m int, val []byte) error {
 
 // Delete calls the carrier's Delete.
 func (c *Ctx) Delete(m int) error {
-	c.s.acct.Op(cost.OpHelperCall, 1)
 	if c.Carrier == nil {
 		return carrier.ErrNotFound
 	}

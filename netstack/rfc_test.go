@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/cost"
 )
 
 // rfcCarrier builds the skb local storage RFC design with the maps given.
@@ -177,4 +178,32 @@ func TestConsumeTracepointTapAndFragments(t *testing.T) {
 	// reassembled datagram read by the socket (the other fragments go to
 	// frag_list in the kernel: no consume_skb).
 	require.Equal(t, []uint64{6, 6, 6}, at)
+}
+
+// TestMapHelperCallsCountedOnce: a program's map access is one call in
+// the kernel (bpf_skb_storage_get and bpf_skb_storage_delete are kfuncs;
+// an xdp-meta read is a direct data_meta load, no call at all). The
+// carrier counts the call it models; the program context adds none.
+func TestMapHelperCallsCountedOnce(t *testing.T) {
+	write := Action{Kind: ActWrite, Map: 0, Value: 1}
+	read := Action{Kind: ActRead, Map: 0}
+	del := Action{Kind: ActDelete, Map: 0}
+	for _, tc := range []struct {
+		name    string
+		design  string
+		actions []Action
+		want    uint64
+	}{
+		{"rfc write read read delete", "rfc", []Action{write, read, read, del}, 4},
+		{"rfc read of nothing", "rfc", []Action{read}, 1},
+		{"xdp-meta reads", "xdp-meta", []Action{read, read, read}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := loConfig(ProgramConfig{Name: "p", Hook: carrier.HookTCIngress, Dev: "lo", Actions: tc.actions})
+			s, te := newStack(t, cfg, "", rfcCarrier(tc.design, oneMap), oneMap)
+			before := te.a.Accountant().Ops()[cost.OpHelperCall]
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: loDatagram()}))
+			require.Equal(t, tc.want, te.a.Accountant().Ops()[cost.OpHelperCall]-before)
+		})
+	}
 }
