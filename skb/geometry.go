@@ -44,11 +44,22 @@ func (b *Buff) PutData(p []byte) []byte {
 // The model treats the pushed bytes as written: if they overlap the XDP
 // metadata recorded in the buffer, the metadata is marked overwritten (see
 // Metadata). Use PushMove for a push followed by skb_postpush_data_move.
+//
+// Push is written out (push's check, and meta.overwrite's test without its
+// intact term, which only decides whether a false is stored again) so that
+// it inlines: with no metadata recorded the overlap test fails on its first
+// comparison (meta.hi is 0).
 func (b *Buff) Push(n int) []byte {
 	b.check("skb_push")
-	b.push(n, "skb_push")
-	b.buf.meta.overwrite(b.data, b.data+n)
-	return b.buf.bytes[b.data : b.data+n : b.data+n]
+	if uint(n) > uint(b.data) {
+		panic(&geomPanic{"skb_push", n, b})
+	}
+	b.data -= n
+	b.len += n
+	if b.data < b.buf.meta.hi && b.buf.meta.lo < b.data+n {
+		b.buf.meta.intact = false
+	}
+	return b.buf.bytes[b.data:][:n:n]
 }
 
 func (b *Buff) push(n int, op string) {

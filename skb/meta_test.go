@@ -39,6 +39,35 @@ func TestMetadataView(t *testing.T) {
 			wantLen: richMeta, wantView: func([]byte) string { return metaBytes() }, wantValid: true,
 		},
 		{
+			name: "a push below the metadata (by a clone) does not overwrite it",
+			op: func(b *Buff) {
+				c, err := b.Clone()
+				if err != nil {
+					panic(err)
+				}
+				defer c.ConsumeSkb()
+				b.Pull(EthHlen + 8)
+				b.MetadataSet(8)
+				b.ResetMacHeader()
+				c.Push(4) // [data-4, data) of the clone, before the metadata
+			},
+			wantLen:   8,
+			wantView:  func(head []byte) string { return string(head[richHeadroom+EthHlen : richHeadroom+EthHlen+8]) },
+			wantValid: true,
+		},
+		{
+			name: "a push ending inside the metadata overwrites it",
+			op: func(b *Buff) {
+				b.Pull(EthHlen)
+				b.MetadataSet(8)
+				b.ResetMacHeader()
+				b.Pull(2)
+				b.Push(10) // [hi-8, hi+2): starts at lo, ends past hi
+			},
+			wantLen:  8,
+			wantView: func(head []byte) string { return string(head[richHeadroom+EthHlen-8 : richHeadroom+EthHlen]) },
+		},
+		{
 			name: "mac header moved by decapsulation",
 			op: func(b *Buff) {
 				b.Pull(EthHlen)
