@@ -149,8 +149,8 @@ func (s *Stack) runTC(b *skb.Buff, d *Device, ingress bool) int {
 	s.traceOp(LayerTC, op, b)
 	ret := TCXNext
 	for _, pi := range progs {
-		c := s.pushCtx(pi, hook, b)
-		c.Dev, c.Netns, c.ingress = d, d.ns, ingress
+		c := s.pushCtx(pi, hook, b, d, d.ns, nil)
+		c.ingress = ingress
 		ret = s.progOf(c).Run(c)
 		s.progRan(c, ret)
 		ri := c.ri

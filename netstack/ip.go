@@ -483,8 +483,7 @@ func (s *Stack) runSkProg(pi int, h carrier.Hook, b *skb.Buff, sk *Socket) int {
 	var saved [bpfCBWords * 4]byte
 	copy(saved[:], hd.CB[cbDataOff:])
 	clear(hd.CB[cbDataOff : cbDataOff+len(saved)])
-	c := s.pushCtx(pi, h, b)
-	c.Netns, c.Socket = sk.ns, sk
+	c := s.pushCtx(pi, h, b, nil, sk.ns, sk)
 	op := OpCgroupIngress
 	switch h {
 	case carrier.HookSocketFilter:

@@ -71,7 +71,7 @@ func (s *Stack) consumeSkb(b *skb.Buff) {
 
 func (s *Stack) runTracepoint(list []int, b *skb.Buff, reason skb.DropReason) {
 	for _, pi := range list {
-		c := s.pushCtx(pi, carrier.HookTracepoint, b)
+		c := s.pushCtx(pi, carrier.HookTracepoint, b, nil, nil, nil)
 		c.Reason = reason
 		s.acct.Op(cost.OpTracepointRun, 1)
 		s.progRan(c, s.progOf(c).Run(c))
@@ -79,24 +79,38 @@ func (s *Stack) runTracepoint(list []int, b *skb.Buff, reason skb.DropReason) {
 	}
 }
 
-func (s *Stack) pushCtx(pi int, h carrier.Hook, b *skb.Buff) *Ctx {
+// pushCtx takes the context of a run of program pi at hook h on b, with
+// dev, ns and sk as its Dev, Netns and Socket (nil where the hook has
+// none); popCtx gives it back.
+func (s *Stack) pushCtx(pi int, h carrier.Hook, b *skb.Buff, dev *Device, ns *Netns, sk *Socket) *Ctx {
 	if s.depth >= len(s.ctxs) {
 		panic("netstack: program nesting deeper than the xmit recursion limit")
 	}
 	c := &s.ctxs[s.depth]
 	s.depth++
-	// Every field is written in place (the same as *c = Ctx{...} without
+	// Every field but the owner (set once by ownCtxs; programs cannot
+	// change it) is written in place (the same as *c = Ctx{...} without
 	// building and copying a zeroed temporary); TestPushCtxResetsAll keeps
-	// the list complete. The pointer-free run state is one block
-	// (ctxRun), which keeps pushCtx small enough to inline.
+	// the list complete. The device, namespace and socket are the
+	// caller's, so that no hook stores them twice. The pointer-free run
+	// state is one block (ctxRun), which keeps pushCtx small enough to
+	// inline.
 	pe := &s.progs[pi]
-	c.Hook, c.Prog, c.Skb, c.PacketID, c.Carrier, c.s, c.count = h, pe.cfg, b, s.cur, s.car, s, &pe.count
-	c.Dev, c.Netns, c.Socket, c.Reason = nil, nil, nil, 0
+	c.Hook, c.Prog, c.Skb, c.PacketID, c.Carrier, c.count = h, pe.cfg, b, s.cur, s.car, &pe.count
+	c.Dev, c.Netns, c.Socket, c.Reason = dev, ns, sk, 0
 	c.ctxRun = ctxRun{}
 	return c
 }
 
 func (s *Stack) popCtx() { s.depth-- }
+
+// ownCtxs makes s the owner of its program contexts, once, when the stack
+// is built.
+func (s *Stack) ownCtxs() {
+	for i := range s.ctxs {
+		s.ctxs[i].s = s
+	}
+}
 
 // progIndex maps a Config.Programs index to s.progs (they are equal: every
 // configured program is attached in order).
@@ -268,8 +282,8 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 // action, the metadata length (data - data_meta) and a redirect target.
 func (s *Stack) runXDP(b *skb.Buff, d *Device, generic bool) (act, meta int, target redirectInfo) {
 	pi := d.xdp[len(d.xdp)-1]
-	c := s.pushCtx(pi, carrier.HookXDP, b)
-	c.Dev, c.Netns, c.xdp, c.generic, c.ingress = d, d.ns, true, generic, true
+	c := s.pushCtx(pi, carrier.HookXDP, b, d, d.ns, nil)
+	c.xdp, c.generic, c.ingress = true, generic, true
 	op := OpXDP
 	if generic {
 		op = OpXDPGeneric

@@ -346,6 +346,7 @@ func New(cfg *Config, env Env) (*Stack, error) {
 	if s.obs == nil {
 		s.obs = NopObserver{}
 	}
+	s.ownCtxs()
 	maxVal := 8
 	for _, m := range env.Maps {
 		s.mapSizes = append(s.mapSizes, m.ValueSize)

@@ -560,8 +560,7 @@ func (s *Stack) runSockOps(sk *Socket, b *skb.Buff, op uint32) {
 
 // runTCPProg runs program pi at a TCP hook with the skb and the socket.
 func (s *Stack) runTCPProg(pi int, h carrier.Hook, b *skb.Buff, sk *Socket, op uint32) int {
-	c := s.pushCtx(pi, h, b)
-	c.Netns, c.Socket = sk.ns, sk
+	c := s.pushCtx(pi, h, b, nil, sk.ns, sk)
 	saved := s.tcp.op
 	s.tcp.op = op
 	ret := s.progOf(c).Run(c)
