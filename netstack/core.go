@@ -23,11 +23,9 @@ func (s *Stack) netifReceive(b *skb.Buff) {
 			h.Tstamp = int64(s.cur) // net_timestamp_check: a receive time (the model uses the packet id)
 		}
 		h.SkbIIF = d.ifindex // skb->skb_iif = skb->dev->ifindex
-		b.ResetNetworkHeader()
-		if !b.TransportHeaderWasSet() {
-			b.ResetTransportHeader()
-		}
-		b.ResetMacLen()
+		// skb_reset_network_header, skb_reset_transport_header unless
+		// set, skb_reset_mac_len
+		b.ResetRxHeaders()
 		s.traceOp(LayerCore, OpNetifReceive, b)
 		if round == 0 && len(d.xdp) != 0 && d.xdpGeneric {
 			if b = s.doXDPGeneric(b, d); b == nil {

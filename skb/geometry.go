@@ -157,6 +157,23 @@ func (b *Buff) NetworkHeader() int { b.check("skb_network_header"); return int(b
 // NetworkOffset models skb_network_offset(): network header - data.
 func (b *Buff) NetworkOffset() int { b.check("skb_network_offset"); return int(b.off.network) - b.data }
 
+// ResetRxHeaders models the header resets at the start of
+// __netif_receive_skb_core(): skb_reset_network_header(),
+// skb_reset_transport_header() unless skb_transport_header_was_set(), and
+// skb_reset_mac_len(); one call instead of four.
+func (b *Buff) ResetRxHeaders() {
+	b.check("skb_reset_network_header")
+	b.off.network = uint16(b.data)
+	if b.off.transport == unsetOffset {
+		b.off.transport = uint16(b.data)
+	}
+	if b.off.mac == unsetOffset {
+		b.macLen = 0
+		return
+	}
+	b.macLen = b.off.network - b.off.mac
+}
+
 // ResetTransportHeader models skb_reset_transport_header().
 func (b *Buff) ResetTransportHeader() {
 	b.check("skb_reset_transport_header")

@@ -117,3 +117,41 @@ func TestPutDataPushContents(t *testing.T) {
 	assert.True(t, b.MayPull(11))
 	assert.False(t, b.MayPull(12))
 }
+
+// TestResetRxHeaders checks ResetRxHeaders against the four calls it
+// stands for in __netif_receive_skb_core.
+func TestResetRxHeaders(t *testing.T) {
+	tests := []struct {
+		name string
+		prep func(b *Buff)
+	}{
+		{"nothing set", func(*Buff) {}},
+		{"mac header at data", func(b *Buff) { b.ResetMacHeader() }},
+		{"mac header pulled", func(b *Buff) { b.ResetMacHeader(); b.Pull(14) }},
+		{"transport header set", func(b *Buff) { b.ResetMacHeader(); b.Pull(14); b.SetTransportHeader(20) }},
+		{"transport set, mac unset", func(b *Buff) { b.SetTransportHeader(8); b.Pull(4) }},
+	}
+	type hdrs struct{ Mac, Network, Transport, MacLen int }
+	get := func(b *Buff) hdrs { return hdrs{b.MacHeader(), b.NetworkHeader(), b.TransportHeader(), b.MacLen()} }
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAlloc(t)
+			want, got := mustAlloc(t, a, 32, 60), mustAlloc(t, a, 32, 60)
+			defer want.ConsumeSkb()
+			defer got.ConsumeSkb()
+			tt.prep(want)
+			tt.prep(got)
+			want.ResetNetworkHeader()
+			if !want.TransportHeaderWasSet() {
+				want.ResetTransportHeader()
+			}
+			want.ResetMacLen()
+			got.ResetRxHeaders()
+			assert.Equal(t, get(want), get(got))
+		})
+	}
+	a := newAlloc(t)
+	b := mustAlloc(t, a, 0, 10)
+	b.ConsumeSkb()
+	assert.Contains(t, mustPanic(t, func() { b.ResetRxHeaders() }), "use after free: skb_reset_network_header")
+}
