@@ -5,7 +5,7 @@ DEMO_PCAP = $(CURDIR)/.cache/demo.pcap
 SIMRUN    = $(CURDIR)/.cache/simrun
 BENCH_ROUNDS ?= 3
 
-.PHONY: help demo test test-short bench generate vet crossbuild build pgo
+.PHONY: help demo test test-short bench icount generate vet crossbuild build pgo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s '	'
@@ -37,6 +37,9 @@ bench: build ## packets/s of decode-only, simrun -j 1 and -j 2 on a 1.6M-packet 
 	ls -l $$pcap | awk '{printf "capture: %s (%.0f MB)\n", $$NF, $$5/1048576}'; \
 	sh scripts/bench-rates.sh $(SIMRUN) $$pcap $(BENCH_ROUNDS)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+icount: build ## steady-state CPU instructions per packet of decode-only and simrun run -j 1 (valgrind; independent of the host's load)
+	sh scripts/icount.sh $(SIMRUN)
 
 PGO_CACHE = $(CURDIR)/.cache/pgo
 
