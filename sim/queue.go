@@ -102,8 +102,15 @@ type lane struct {
 	cur  *batch
 }
 
-// laneDepth is the number of batches per lane.
-const laneDepth = 4
+// laneDepth is the number of batches per lane. With -j N on N cores the
+// reader shares a core with a worker, and the Go scheduler runs them in
+// turn; the other workers keep going only on what is queued. Deeper lanes
+// starve them less: on 2 cores, -j 2 over the 1.6M-packet capture of make
+// bench took 1.44 s on average with 4 batches of 128 packets per lane, 1.26
+// s with 16 and 1.29 s with 32 (2.67, 2.49 and 2.55 CPU-seconds; five
+// alternating runs each). The arenas are touched only as far as packets
+// fill them, so the resident memory grows by about 3 MB.
+const laneDepth = 16
 
 func newLane() *lane {
 	l := &lane{work: make(chan *batch, laneDepth), free: make(chan *batch, laneDepth)}
