@@ -94,9 +94,12 @@ func Replay(s *Scenario, files []string, opts Options) (*Report, error) {
 	}
 	rd := &reading{opts: &opts, sizes: sizes}
 	var capErr error
-	if opts.Workers == 1 {
+	switch {
+	case opts.Workers == 1 && opts.Trace != nil:
 		capErr = rd.inline(readers, m, rep)
-	} else {
+	case opts.Workers == 1:
+		capErr = rd.grouped(readers, m, rep)
+	default:
 		capErr = rd.parallel(readers, m, rep, opts.Workers)
 	}
 	m.finish(rep)
@@ -157,7 +160,7 @@ func (rd *reading) each(readers []*capture.Reader, rep *Report, f func(p *captur
 }
 
 // inline replays on the calling goroutine: read, decode, replay, one packet
-// at a time.
+// at a time, in capture order (tracing).
 func (rd *reading) inline(readers []*capture.Reader, m *machine, rep *Report) error {
 	dec := capture.NewDecoderOptions(capture.DecoderOptions{IgnoreChecksums: rd.opts.IgnoreChecksums})
 	// The reader's record buffer is ours to modify until the next record
@@ -168,6 +171,27 @@ func (rd *reading) inline(readers []*capture.Reader, m *machine, rep *Report) er
 		dec.Decode(p, &pkt.Dec)
 		m.shardOf(pkt.Dec.FlowHash).inject(&pkt)
 	})
+	rep.PacketsRead = rd.packets
+	return err
+}
+
+// grouped replays on the calling goroutine, a batch at a time, each batch
+// in shard order (shardOrder). Tracing prints events in capture order and
+// uses inline instead.
+func (rd *reading) grouped(readers []*capture.Reader, m *machine, rep *Report) error {
+	dec := capture.NewDecoderOptions(capture.DecoderOptions{IgnoreChecksums: rd.opts.IgnoreChecksums})
+	d := new(capture.Decoded) // reused, see parallel
+	b := newBatchSize(soloPackets, soloBytes)
+	ord := newShardOrder(len(m.shards), soloPackets)
+	err := rd.each(readers, rep, func(p *capture.Packet, id int64) {
+		dec.Decode(p, d)
+		if !b.fits(len(p.Data)) {
+			ord.run(m, b)
+			b.reset()
+		}
+		b.add(p, id).frameInfo = frameInfoOf(d)
+	})
+	ord.run(m, b)
 	rep.PacketsRead = rd.packets
 	return err
 }
@@ -188,11 +212,9 @@ func (rd *reading) parallel(readers []*capture.Reader, m *machine, rep *Report, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			ord := newShardOrder(len(m.shards), batchPackets)
 			for b := range l.work {
-				for i := range b.n {
-					w := &b.pkts[i]
-					m.shardOf(w.hash).replay(w, nil)
-				}
+				ord.run(m, b)
 				l.free <- b
 			}
 		}()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -102,8 +103,14 @@ func TestWorkersIdentical(t *testing.T) {
 	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "mixed", Seed: testutil.Seed(t), Packets: 4000})
 	s := mustBuiltin(t)
 	var want []byte
-	for _, j := range []int{1, 2, 3, 7} {
-		rep := mustReplay(t, s, []string{pcap}, Options{Workers: j})
+	// Workers 0 stands for a traced single-worker run, which replays in
+	// capture order (inline) where an untraced one goes shard by shard.
+	for _, j := range []int{1, 2, 3, 7, 0} {
+		opts := Options{Workers: j}
+		if j == 0 {
+			opts = Options{Workers: 1, Trace: io.Discard}
+		}
+		rep := mustReplay(t, s, []string{pcap}, opts)
 		var buf bytes.Buffer
 		require.NoError(t, rep.WriteJSON(&buf))
 		if want == nil {
@@ -111,7 +118,7 @@ func TestWorkersIdentical(t *testing.T) {
 			assert.EqualValues(t, 4000, rep.PacketsRead)
 			continue
 		}
-		assert.Equal(t, string(want), buf.String(), "-j %d report differs from -j 1", j)
+		assert.Equal(t, string(want), buf.String(), "-j %d report differs from -j 1 (0: traced)", j)
 	}
 }
 
