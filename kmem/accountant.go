@@ -292,11 +292,7 @@ func (a *Accountant) KmallocSize(site Site, s Size) error {
 }
 
 // Kfree accounts for kfree of an object that Kmalloc(site, size) allocated.
-func (a *Accountant) Kfree(site Site, size int) {
-	class := ClassIndex(size)
-	a.release(site, classOccupied(class, size))
-	a.st.ByClass[class].Frees++
-}
+func (a *Accountant) Kfree(site Site, size int) { a.KfreeSize(site, SizeOf(size)) }
 
 // KfreeSize is Kfree of an object that KmallocSize(site, s) allocated.
 func (a *Accountant) KfreeSize(site Site, s Size) {
@@ -306,11 +302,7 @@ func (a *Accountant) KfreeSize(site Site, s Size) {
 
 // KfreeRCU accounts for kfree_rcu/call_rcu of a Kmalloc'd object: the memory
 // stays live until the next GracePeriod.
-func (a *Accountant) KfreeRCU(site Site, size int) {
-	class := ClassIndex(size)
-	a.releaseRCU(site, classOccupied(class, size))
-	a.st.ByClass[class].DeferredFrees++
-}
+func (a *Accountant) KfreeRCU(site Site, size int) { a.KfreeRCUSize(site, SizeOf(size)) }
 
 // KfreeRCUSize is KfreeRCU of an object that KmallocSize(site, s)
 // allocated.
