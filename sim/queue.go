@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"math"
+
 	"github.com/skbsim/skbsim/capture"
 )
 
@@ -44,15 +46,21 @@ func frameInfoOf(d *capture.Decoded) frameInfo {
 }
 
 // wire is a packet as a shard injects it: a batch slot, or built from a
-// Packet on the single-worker path.
+// Packet on the single-worker path. It fits one 64-byte cache line
+// (TestWireSize): the reader fills slots that a worker on another core
+// read last, and each line it writes is a coherence miss; at 72 bytes, the
+// reader's store to a slot was the costliest instruction of -j 2.
 type wire struct {
 	id, ts int64
 	data   []byte
-	iface  int
+	iface  int32 // capture interface, at most math.MaxInt32
 	link   capture.LinkType
 	owned  bool // data is the replay's own copy, which the shard may modify in place
 	frameInfo
 }
+
+// wireIface is the capture interface as wire keeps it.
+func wireIface(i int) int32 { return int32(min(i, math.MaxInt32)) }
 
 // batchPackets and arenaBytes size a batch: up to batchPackets packets
 // whose bytes fit in the arena. The arena holds at least one packet of the
@@ -92,7 +100,7 @@ func (b *batch) add(p *capture.Packet, id int64) *wire {
 	s.data = b.arena[b.used:end:end]
 	copy(s.data, p.Data)
 	b.used = end
-	s.id, s.ts, s.link, s.iface, s.owned = id, p.Timestamp, p.LinkType, p.Interface, true
+	s.id, s.ts, s.link, s.iface, s.owned = id, p.Timestamp, p.LinkType, wireIface(p.Interface), true
 	return s
 }
 

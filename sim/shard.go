@@ -241,7 +241,7 @@ var peerMAC = [6]byte{0x02, 0x53, 0x4b, 0x42, 0xff, 0xfe}
 // inject replays one packet of the single-worker path (the tracer sees its
 // decoded headers). Steady state does not allocate.
 func (sh *shard) inject(p *Packet) {
-	w := wire{id: p.ID, ts: p.Timestamp, data: p.Data, iface: p.Iface, link: p.Link, owned: p.Owned,
+	w := wire{id: p.ID, ts: p.Timestamp, data: p.Data, iface: wireIface(p.Iface), link: p.Link, owned: p.Owned,
 		frameInfo: frameInfoOf(&p.Dec)}
 	sh.replay(&w, p)
 }
@@ -251,7 +251,7 @@ func (sh *shard) inject(p *Packet) {
 func (sh *shard) replay(w *wire, p *Packet) {
 	entry := 0
 	if n := len(sh.ents); n > 1 {
-		entry = min(w.iface, n-1)
+		entry = min(int(w.iface), n-1)
 	}
 	frame, ok := sh.frameOf(w, entry)
 	if !ok {
