@@ -38,8 +38,10 @@ type Socket struct {
 	rq      []queued
 	rmem    int
 	filters []int
-	rtx     []rtxEntry
-	encap   []*Device // UDP tunnel devices this socket decapsulates for
+	rtx     []rtxEntry // the retransmit queue, oldest first: a window of rtxBuf
+	rtxBuf  []rtxEntry // rtx's buffer (2*maxRtx entries, allocated at the first push)
+	rtxIdx  rtxIndex   // rtx's entries by sequence range
+	encap   []*Device  // UDP tunnel devices this socket decapsulates for
 
 	rfreeFn func(*skb.Buff)
 	wfreeFn func(*skb.Buff)
@@ -168,6 +170,7 @@ func (sk *Socket) read(s *Stack, closing bool) {
 		}
 		clear(sk.rtx)
 		sk.rtx = sk.rtx[:0]
+		sk.rtxIdx.reset()
 	}
 }
 
@@ -178,6 +181,7 @@ func (s *Stack) cleanRtx(sk *Socket, ack uint32) {
 	for _, r := range sk.rtx {
 		if int32(ack-r.end) >= 0 {
 			s.cur = r.pkt
+			sk.rtxIdx.remove(r.seq, r.end)
 			r.b.ConsumeSkb()
 			continue
 		}
@@ -186,4 +190,122 @@ func (s *Stack) cleanRtx(sk *Socket, ack uint32) {
 	}
 	clear(sk.rtx[n:])
 	sk.rtx = sk.rtx[:n]
+}
+
+// rtxFind returns the queued skb of the sequence range [seq, end), or nil.
+// The queue holds one skb per range (rtxPush adds a range only when
+// rtxFind does not find it).
+func (sk *Socket) rtxFind(seq, end uint32) *skb.Buff { return sk.rtxIdx.find(seq, end) }
+
+// rtxPush appends e to the retransmit queue. The queue is a window of
+// rtxBuf: rtxPopFront moves its start, and when the window reaches the
+// buffer's end the entries move down to its start, so neither costs a copy
+// of the queue per segment.
+func (sk *Socket) rtxPush(e rtxEntry) {
+	if sk.rtxBuf == nil {
+		sk.rtxBuf = make([]rtxEntry, 2*maxRtx)
+		sk.rtx = sk.rtxBuf[:0]
+	}
+	if len(sk.rtx) == cap(sk.rtx) && cap(sk.rtx) < len(sk.rtxBuf) {
+		n := copy(sk.rtxBuf, sk.rtx)
+		clear(sk.rtxBuf[n:])
+		sk.rtx = sk.rtxBuf[:n]
+	}
+	sk.rtx = append(sk.rtx, e)
+	sk.rtxIdx.insert(e.seq, e.end, e.b)
+}
+
+// rtxPopFront removes the oldest entry of the retransmit queue and
+// returns it.
+func (sk *Socket) rtxPopFront() rtxEntry {
+	r := sk.rtx[0]
+	sk.rtx[0] = rtxEntry{}
+	sk.rtx = sk.rtx[1:]
+	sk.rtxIdx.remove(r.seq, r.end)
+	return r
+}
+
+// rtxIndex maps the sequence ranges of a retransmit queue to their skbs:
+// an open-addressing table with linear probing and backward-shift
+// deletion, 2*maxRtx slots allocated at the first insert.
+type rtxIndex struct {
+	slots []rtxSlot
+	n     int
+}
+
+type rtxSlot struct {
+	key uint64    // seq<<32 | end
+	b   *skb.Buff // nil: a free slot
+}
+
+const rtxIndexBits = 9 // 1<<rtxIndexBits >= 2*maxRtx
+
+func rtxKey(seq, end uint32) uint64 { return uint64(seq)<<32 | uint64(end) }
+
+func rtxHome(key uint64) int { return int((key * 0x9e3779b97f4a7c15) >> (64 - rtxIndexBits)) }
+
+func (t *rtxIndex) find(seq, end uint32) *skb.Buff {
+	if t.n == 0 {
+		return nil
+	}
+	key := rtxKey(seq, end)
+	mask := len(t.slots) - 1
+	for i := rtxHome(key); ; i = (i + 1) & mask {
+		sl := &t.slots[i]
+		if sl.b == nil || sl.key == key {
+			return sl.b
+		}
+	}
+}
+
+func (t *rtxIndex) insert(seq, end uint32, b *skb.Buff) {
+	if t.slots == nil {
+		t.slots = make([]rtxSlot, 1<<rtxIndexBits)
+	}
+	if t.n >= len(t.slots)-1 {
+		panic("netstack: retransmit index over its bound")
+	}
+	key := rtxKey(seq, end)
+	mask := len(t.slots) - 1
+	i := rtxHome(key)
+	for t.slots[i].b != nil {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = rtxSlot{key: key, b: b}
+	t.n++
+}
+
+func (t *rtxIndex) remove(seq, end uint32) {
+	if t.n == 0 {
+		return
+	}
+	key := rtxKey(seq, end)
+	mask := len(t.slots) - 1
+	i := rtxHome(key)
+	for {
+		sl := &t.slots[i]
+		if sl.b == nil {
+			return
+		}
+		if sl.key == key {
+			break
+		}
+		i = (i + 1) & mask
+	}
+	t.n--
+	// Backward shift: move up every later entry of the run whose home
+	// is not in (i, j], so no lookup meets a hole before its entry.
+	for j := (i + 1) & mask; t.slots[j].b != nil; j = (j + 1) & mask {
+		h := rtxHome(t.slots[j].key)
+		if (j-h)&mask >= (j-i)&mask {
+			t.slots[i] = t.slots[j]
+			i = j
+		}
+	}
+	t.slots[i] = rtxSlot{}
+}
+
+func (t *rtxIndex) reset() {
+	clear(t.slots)
+	t.n = 0
 }

@@ -151,10 +151,8 @@ func (s *Stack) parseTCPSeg(th []byte) (tcpSeg, error) {
 // oldest entry is consumed beyond maxRtx). nil when the allocation failed
 // (dropped as NOMEM).
 func (s *Stack) tcpQueueSkb(sk *Socket, g *tcpSeg, out *Device, hdrs int, gsoType uint32) *skb.Buff {
-	for _, r := range sk.rtx {
-		if r.seq == g.seq && r.end == g.end {
-			return r.b // a retransmission of the queued skb
-		}
+	if b := sk.rtxFind(g.seq, g.end); b != nil {
+		return b // a retransmission of the queued skb
 	}
 	b, err := s.a.AllocSkbFclone(g.payload + skb.MaxTCPHeader)
 	if err != nil {
@@ -179,13 +177,12 @@ func (s *Stack) tcpQueueSkb(sk *Socket, g *tcpSeg, out *Device, hdrs int, gsoTyp
 	s.traceOp(LayerSocket, OpSockSend, b)
 	if len(sk.rtx) >= maxRtx {
 		saved := s.cur
-		s.cur = sk.rtx[0].pkt
-		sk.rtx[0].b.ConsumeSkb()
-		copy(sk.rtx, sk.rtx[1:])
-		sk.rtx = sk.rtx[:len(sk.rtx)-1]
+		r := sk.rtxPopFront()
+		s.cur = r.pkt
+		r.b.ConsumeSkb()
 		s.cur = saved
 	}
-	sk.rtx = append(sk.rtx, rtxEntry{b: b, pkt: s.cur, seq: g.seq, end: g.end})
+	sk.rtxPush(rtxEntry{b: b, pkt: s.cur, seq: g.seq, end: g.end})
 	return b
 }
 
