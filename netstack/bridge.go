@@ -16,26 +16,82 @@ func (br *Device) fdbLearn(mac [6]byte, port *Device) {
 	if isMulticastMAC(mac[:]) {
 		return
 	}
-	for i := range br.fdb {
-		if br.fdb[i].mac == mac {
-			if !br.fdb[i].sticky {
-				br.fdb[i].port = port
-			}
-			return
+	if i := br.fdbIdx.find(mac); i >= 0 {
+		if e := &br.fdb[i]; !e.sticky {
+			e.port = port
 		}
+		return
 	}
 	if len(br.fdb) < maxFDB {
-		br.fdb = append(br.fdb, fdbEntry{mac: mac, port: port})
+		br.fdbAdd(fdbEntry{mac: mac, port: port})
 	}
 }
 
+// fdbFind models br_fdb_find_rcu: the port of mac's entry, or nil.
 func (br *Device) fdbFind(mac [6]byte) *Device {
-	for i := range br.fdb {
-		if br.fdb[i].mac == mac {
-			return br.fdb[i].port
-		}
+	if i := br.fdbIdx.find(mac); i >= 0 {
+		return br.fdb[i].port
 	}
 	return nil
+}
+
+// fdbAdd appends e, whose address the database does not hold, and indexes
+// it.
+func (br *Device) fdbAdd(e fdbEntry) {
+	br.fdbIdx.insert(e.mac, len(br.fdb))
+	br.fdb = append(br.fdb, e)
+}
+
+// fdbIndex finds a bridge's FDB entries by address (the kernel's fdb
+// rhashtable): an open-addressing table with linear probing of
+// 2*maxFDB slots, allocated at the first insert. Entries are never
+// removed (the model does not age them).
+type fdbIndex struct {
+	slots []fdbSlot
+}
+
+type fdbSlot struct {
+	key uint64 // the address's bytes, big-endian
+	idx int32  // index in the fdb + 1 (0: a free slot)
+}
+
+const fdbIndexBits = 9 // 1<<fdbIndexBits >= 2*maxFDB
+
+func fdbKey(mac [6]byte) uint64 {
+	return uint64(mac[0])<<40 | uint64(mac[1])<<32 | uint64(mac[2])<<24 | uint64(mac[3])<<16 | uint64(mac[4])<<8 | uint64(mac[5])
+}
+
+func fdbHome(key uint64) int { return int((key * 0x9e3779b97f4a7c15) >> (64 - fdbIndexBits)) }
+
+// find returns the fdb index of mac's entry, or -1.
+func (t *fdbIndex) find(mac [6]byte) int {
+	if t.slots == nil {
+		return -1
+	}
+	key := fdbKey(mac)
+	mask := len(t.slots) - 1
+	for i := fdbHome(key); ; i = (i + 1) & mask {
+		sl := &t.slots[i]
+		if sl.idx == 0 || sl.key == key {
+			return int(sl.idx) - 1
+		}
+	}
+}
+
+func (t *fdbIndex) insert(mac [6]byte, idx int) {
+	if t.slots == nil {
+		t.slots = make([]fdbSlot, 1<<fdbIndexBits)
+	}
+	if idx >= len(t.slots)-1 {
+		panic("netstack: fdb index over its bound")
+	}
+	key := fdbKey(mac)
+	mask := len(t.slots) - 1
+	i := fdbHome(key)
+	for t.slots[i].idx != 0 {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = fdbSlot{key: key, idx: int32(idx) + 1}
 }
 
 // brHandleFrame models br_handle_frame -> br_handle_frame_finish on a port

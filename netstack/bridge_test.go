@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/skbsim/skbsim/carrier"
 )
@@ -59,11 +60,59 @@ func TestBridgeStaticFDB(t *testing.T) {
 // frame from its address arrives on, but not a sticky one.
 func TestFDBLearnSticky(t *testing.T) {
 	pa, pb := &Device{name: "pa"}, &Device{name: "pb"}
-	br := &Device{fdb: []fdbEntry{{mac: macA, port: pa, static: true}, {mac: macB, port: pa, static: true, sticky: true}}}
+	br := &Device{}
+	br.fdbAdd(fdbEntry{mac: macA, port: pa, static: true})
+	br.fdbAdd(fdbEntry{mac: macB, port: pa, static: true, sticky: true})
 	br.fdbLearn(macA, pb)
 	br.fdbLearn(macB, pb)
 	require.Same(t, pb, br.fdbFind(macA), "a static entry roams")
 	require.Same(t, pa, br.fdbFind(macB), "a sticky entry stays")
+}
+
+// TestFDBMatchesList learns random addresses (unicast and multicast,
+// beyond maxFDB) on random ports and compares the bridge's answers with a
+// plain list searched front to back.
+func TestFDBMatchesList(t *testing.T) {
+	setRapidSeed(t)
+	ports := []*Device{{name: "p0"}, {name: "p1"}, {name: "p2"}}
+	rapid.Check(t, func(rt *rapid.T) {
+		br := &Device{}
+		var ref []fdbEntry
+		find := func(mac [6]byte) *Device {
+			for _, e := range ref {
+				if e.mac == mac {
+					return e.port
+				}
+			}
+			return nil
+		}
+		// Addresses differing in a few bits of the first and last bytes:
+		// collisions in the table's home slots, multicast ones, and more
+		// than maxFDB distinct ones.
+		macs := rapid.Custom(func(rt *rapid.T) [6]byte {
+			return [6]byte{rapid.Byte().Draw(rt, "b0") & 0x03, 0, 0, 0x5e, 0, rapid.Byte().Draw(rt, "b5")}
+		})
+		for range rapid.IntRange(1, 1500).Draw(rt, "ops") {
+			mac := macs.Draw(rt, "mac")
+			if rapid.Bool().Draw(rt, "learn") {
+				p := ports[rapid.IntRange(0, len(ports)-1).Draw(rt, "port")]
+				br.fdbLearn(mac, p)
+				switch {
+				case isMulticastMAC(mac[:]):
+				case find(mac) != nil:
+					for i := range ref {
+						if ref[i].mac == mac {
+							ref[i].port = p
+						}
+					}
+				case len(ref) < maxFDB:
+					ref = append(ref, fdbEntry{mac: mac, port: p})
+				}
+			}
+			require.Same(rt, find(mac), br.fdbFind(mac), "%x", mac)
+		}
+		require.Equal(rt, ref, br.fdb)
+	})
 }
 
 func TestFDBConfigErrors(t *testing.T) {

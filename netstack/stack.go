@@ -128,6 +128,7 @@ type Device struct {
 	master *Device
 	ports  []*Device
 	fdb    []fdbEntry
+	fdbIdx fdbIndex // fdb's entries by address
 
 	local, remote netip.Addr
 	vni           uint32
@@ -540,7 +541,7 @@ func (s *Stack) build(maxVal int) error {
 		if len(br.fdb) >= maxFDB {
 			return cfgErr("fdb entry %d: more than %d entries on %s", i, maxFDB, br.name)
 		}
-		br.fdb = append(br.fdb, fdbEntry{mac: fc.MAC, port: d, static: true, sticky: fc.Sticky})
+		br.fdbAdd(fdbEntry{mac: fc.MAC, port: d, static: true, sticky: fc.Sticky})
 	}
 	// UDP tunnel sockets (vxlan_sock / geneve_sock) in the link namespace.
 	for _, d := range s.devs {
