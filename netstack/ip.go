@@ -391,7 +391,7 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 	}
 	sk := stealSock(b) // inet_steal_sock
 	if sk == nil {
-		sk = ns.lookup(ProtoUDP, dst, dport)
+		sk = ns.lookup(ipprotoUDP, dst, dport)
 	}
 	if sk == nil {
 		s.drop(b, skb.DropNoSocket, op)

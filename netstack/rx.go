@@ -530,7 +530,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		binary.LittleEndian.PutUint32(cb[16:20], uint32(ihl+doff)) // tcp_gro_pull_header
 	case ipprotoUDP:
 		_, dport, ok := l4Ports(l4)
-		sk := d.ns.lookup(ProtoUDP, netip.AddrFrom4(daddr), dport)
+		sk := d.ns.lookup(ipprotoUDP, netip.AddrFrom4(daddr), dport)
 		if !ok || sk == nil || !sk.udpGRO {
 			s.netifReceive(b) // udp_gro_receive: no GRO-enabled socket
 			return

@@ -19,6 +19,7 @@ type Socket struct {
 	name     string
 	ns       *Netns
 	proto    string
+	l4       uint8 // proto's IP protocol number (ipprotoUDP, ipprotoTCP)
 	addr     netip.Addr
 	port     uint16
 	cgroup   string
@@ -96,14 +97,12 @@ func (sk *Socket) rfree(b *skb.Buff) { sk.rmem -= b.Truesize() }
 // wfree models sock_wfree(): uncharge the send buffer.
 func (sk *Socket) wfree(b *skb.Buff) { sk.wmem -= b.Truesize() }
 
-// bound reports whether the socket receives for dst:port. A socket
-// without an address or with an IPv4 one is AF_INET (IPv4 only); one bound
-// to an IPv6 address is AF_INET6: on the wildcard :: it also receives IPv4
-// (v4-mapped, net.ipv6.bindv6only = 0) unless V6Only (IPV6_V6ONLY).
-func (sk *Socket) bound(dst netip.Addr, port uint16, proto string) bool {
-	if sk.proto != proto || sk.port != port {
-		return false
-	}
+// boundAddr reports whether the socket, bound to the right port and
+// protocol, receives for dst. A socket without an address or with an IPv4
+// one is AF_INET (IPv4 only); one bound to an IPv6 address is AF_INET6: on
+// the wildcard :: it also receives IPv4 (v4-mapped,
+// net.ipv6.bindv6only = 0) unless V6Only (IPV6_V6ONLY).
+func (sk *Socket) boundAddr(dst netip.Addr) bool {
 	if !sk.addr.IsValid() || sk.addr.Is4() {
 		return dst.Is4() && (!sk.addr.IsValid() || sk.addr.IsUnspecified() || sk.addr == dst)
 	}
@@ -115,12 +114,12 @@ func (sk *Socket) bound(dst netip.Addr, port uint16, proto string) bool {
 
 // lookup models __udp4_lib_lookup / __inet_lookup_listener: a socket
 // bound to the destination port and address (or the wildcard) in the
-// namespace. A connecting TCP socket is not a listener (tcpLookup finds it
-// by its 4-tuple).
-func (n *Netns) lookup(proto string, dst netip.Addr, port uint16) *Socket {
+// namespace, l4 being ipprotoUDP or ipprotoTCP. A connecting TCP socket is
+// not a listener (tcpLookup finds it by its 4-tuple).
+func (n *Netns) lookup(l4 uint8, dst netip.Addr, port uint16) *Socket {
 	var wild *Socket
 	for _, sk := range n.socks {
-		if !sk.bound(dst, port, proto) || sk.connect.IsValid() {
+		if sk.port != port || sk.l4 != l4 || !sk.boundAddr(dst) || sk.connect.IsValid() {
 			continue
 		}
 		if sk.addr.IsValid() && !sk.addr.IsUnspecified() {

@@ -548,7 +548,7 @@ func (s *Stack) build(maxVal int) error {
 		if d.kind == KindVXLAN || d.kind == KindGeneve {
 			sk := s.tunnelSocket(d)
 			if sk == nil {
-				sk = &Socket{idx: -1, name: d.name + "-sock", ns: d.linkNs, proto: ProtoUDP, port: d.port, noRead: true}
+				sk = &Socket{idx: -1, name: d.name + "-sock", ns: d.linkNs, proto: ProtoUDP, l4: ipprotoUDP, port: d.port, noRead: true}
 				if d.remote.Is6() {
 					// vxlan_socket_create / geneve_create_sock for IPv6:
 					// udp_sock_create6 with ipv6_v6only = 1 on ::.
@@ -641,6 +641,10 @@ func (s *Stack) build(maxVal int) error {
 		sk := &Socket{idx: i, name: sc.Name, ns: n, proto: sc.Proto, addr: sc.Addr, port: sc.Port,
 			cgroup: sc.Cgroup, mark: sc.Mark, priority: sc.Priority, rcvbuf: sc.RcvBuf, noRead: sc.NoRead, v6only: sc.V6Only,
 			udpGRO: sc.UDPGRO, udpSegment: sc.UDPSegment}
+		sk.l4 = ipprotoUDP
+		if sc.Proto == ProtoTCP {
+			sk.l4 = ipprotoTCP
+		}
 		if sk.rcvbuf == 0 {
 			sk.rcvbuf = rmemDefault
 		}

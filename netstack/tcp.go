@@ -337,7 +337,7 @@ func (s *Stack) tcpLookup(b *skb.Buff, ns *Netns, dst netip.Addr, dport uint16) 
 	if stolen != nil {
 		return stolen, f
 	}
-	return ns.lookup(ProtoTCP, dst, dport), f
+	return ns.lookup(ipprotoTCP, dst, dport), f
 }
 
 // l3Src returns the source address of the IPv4 or IPv6 header at the

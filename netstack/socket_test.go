@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -109,4 +110,33 @@ func TestRtxPushReusesBuffer(t *testing.T) {
 	require.Zero(t, allocs)
 	require.Len(t, sk.rtx, maxRtx)
 	require.Equal(t, maxRtx, sk.rtxIdx.n)
+}
+
+// TestNetnsLookup: the socket lookup matches port, protocol and address; a
+// socket bound to the address wins over a wildcard one whatever their
+// order; a connecting TCP socket is no listener.
+func TestNetnsLookup(t *testing.T) {
+	a1, a2 := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	udpWild := &Socket{name: "udp-wild", proto: ProtoUDP, l4: ipprotoUDP, port: 53}
+	udpA1 := &Socket{name: "udp-a1", proto: ProtoUDP, l4: ipprotoUDP, port: 53, addr: a1}
+	tcpWild := &Socket{name: "tcp-wild", proto: ProtoTCP, l4: ipprotoTCP, port: 53, addr: netip.IPv4Unspecified()}
+	tcpConn := &Socket{name: "tcp-conn", proto: ProtoTCP, l4: ipprotoTCP, port: 80, connect: netip.AddrPortFrom(a2, 1000)}
+	v6Only := &Socket{name: "v6only", proto: ProtoUDP, l4: ipprotoUDP, port: 123, addr: netip.IPv6Unspecified(), v6only: true}
+	n := &Netns{socks: []*Socket{udpWild, udpA1, tcpWild, tcpConn, v6Only}}
+	for _, tc := range []struct {
+		l4   uint8
+		dst  netip.Addr
+		port uint16
+		want *Socket
+	}{
+		{ipprotoUDP, a1, 53, udpA1},
+		{ipprotoUDP, a2, 53, udpWild},
+		{ipprotoTCP, a1, 53, tcpWild},
+		{ipprotoUDP, a1, 54, nil},
+		{ipprotoTCP, a2, 80, nil},
+		{ipprotoUDP, a1, 123, nil},
+		{ipprotoUDP, netip.MustParseAddr("fd00::1"), 123, v6Only},
+	} {
+		require.Same(t, tc.want, n.lookup(tc.l4, tc.dst, tc.port), "%d %s:%d", tc.l4, tc.dst, tc.port)
+	}
 }
