@@ -176,3 +176,39 @@ func TestMorph(t *testing.T) {
 	dst.ConsumeSkb()
 	r.b.ConsumeSkb()
 }
+
+// TestHooksRunInInstallOrder installs two hook sets, each with some
+// functions nil, and checks that clone, scrub and free run every installed
+// function of their kind in installation order; ClearHooks removes them.
+func TestHooksRunInInstallOrder(t *testing.T) {
+	a := newAlloc(t)
+	var got []string
+	rec := func(s string) { got = append(got, s) }
+	a.AddHooks(Hooks{
+		Clone:       func(_, _ *Buff) { rec("clone1") },
+		ScrubBefore: func(_ *Buff, _ bool) { rec("before1") },
+		Free:        func(_ *Buff, _ DropReason) { rec("free1") },
+	})
+	a.AddHooks(Hooks{})
+	a.AddHooks(Hooks{
+		Clone:      func(_, _ *Buff) { rec("clone3") },
+		ScrubAfter: func(_ *Buff, _ bool) { rec("after3") },
+		Free:       func(_ *Buff, _ DropReason) { rec("free3") },
+	})
+	b, err := a.AllocSkb(64)
+	require.NoError(t, err)
+	n, err := b.Clone()
+	require.NoError(t, err)
+	n.Scrub(true)
+	n.ConsumeSkb()
+	require.Equal(t, []string{"clone1", "clone3", "before1", "after3", "free1", "free3"}, got)
+
+	a.ClearHooks()
+	got = nil
+	n, err = b.Clone()
+	require.NoError(t, err)
+	n.Scrub(false)
+	n.ConsumeSkb()
+	b.ConsumeSkb()
+	require.Empty(t, got)
+}

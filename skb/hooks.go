@@ -50,49 +50,66 @@ type Hooks struct {
 	Free func(b *Buff, reason DropReason)
 }
 
+// hookList holds the installed Hooks, and each kind's non-nil functions in
+// installation order, so that a path runs only the functions it has.
 type hookList struct {
-	list []Hooks
+	list        []Hooks
+	clone       []func(orig, clone *Buff)
+	copy        []func(orig, cp *Buff, kind CopyKind)
+	scrubBefore []func(b *Buff, xnet bool)
+	scrubAfter  []func(b *Buff, xnet bool)
+	free        []func(b *Buff, reason DropReason)
 }
 
 // AddHooks installs h after the hooks already installed. With no hooks
 // installed the model's paths pay only a length check.
-func (a *Allocator) AddHooks(h Hooks) { a.hooks.list = append(a.hooks.list, h) }
+func (a *Allocator) AddHooks(h Hooks) {
+	l := &a.hooks
+	l.list = append(l.list, h)
+	if h.Clone != nil {
+		l.clone = append(l.clone, h.Clone)
+	}
+	if h.Copy != nil {
+		l.copy = append(l.copy, h.Copy)
+	}
+	if h.ScrubBefore != nil {
+		l.scrubBefore = append(l.scrubBefore, h.ScrubBefore)
+	}
+	if h.ScrubAfter != nil {
+		l.scrubAfter = append(l.scrubAfter, h.ScrubAfter)
+	}
+	if h.Free != nil {
+		l.free = append(l.free, h.Free)
+	}
+}
 
 // ClearHooks removes every hook.
-func (a *Allocator) ClearHooks() { a.hooks.list = nil }
+func (a *Allocator) ClearHooks() { a.hooks = hookList{} }
 
 func (a *Allocator) runClone(orig, clone *Buff) {
-	for i := range a.hooks.list {
-		if f := a.hooks.list[i].Clone; f != nil {
-			f(orig, clone)
-		}
+	for _, f := range a.hooks.clone {
+		f(orig, clone)
 	}
 }
 
 func (a *Allocator) runCopy(orig, cp *Buff, kind CopyKind) {
-	for i := range a.hooks.list {
-		if f := a.hooks.list[i].Copy; f != nil {
-			f(orig, cp, kind)
-		}
+	for _, f := range a.hooks.copy {
+		f(orig, cp, kind)
 	}
 }
 
 func (a *Allocator) runScrub(b *Buff, xnet, after bool) {
-	for i := range a.hooks.list {
-		f := a.hooks.list[i].ScrubBefore
-		if after {
-			f = a.hooks.list[i].ScrubAfter
-		}
-		if f != nil {
-			f(b, xnet)
-		}
+	fs := a.hooks.scrubBefore
+	if after {
+		fs = a.hooks.scrubAfter
+	}
+	for _, f := range fs {
+		f(b, xnet)
 	}
 }
 
 func (a *Allocator) runFree(b *Buff, reason DropReason) {
-	for i := range a.hooks.list {
-		if f := a.hooks.list[i].Free; f != nil {
-			f(b, reason)
-		}
+	for _, f := range a.hooks.free {
+		f(b, reason)
 	}
 }
