@@ -291,6 +291,7 @@ func (a *Allocator) getBuffer(capacity, end int, kind headKind, size int, c *kme
 	buf.bytes = buf.bytes[:end]
 	buf.sh = SharedInfo{}
 	buf.dataref = 1
+	buf.frags, buf.fragList, buf.pageRefs = buf.frags[:0], nil, 0
 	buf.kind, buf.allocSize, buf.cache = kind, size, c
 	buf.meta = metaRecord{}
 	buf.id = a.nextID()
@@ -337,6 +338,10 @@ func (a *Allocator) allocFrag(length int, op string) (*buffer, error) {
 func (a *Allocator) freeHead(buf *buffer, op string) {
 	if buf.state != stateLive {
 		panic(fmt.Sprintf("skb: double free of data buffer #%d by %s (freed by %s)", buf.id, op, buf.freedBy))
+	}
+	if len(buf.frags) != 0 || buf.fragList != nil || buf.pageRefs != 0 {
+		panic(fmt.Sprintf("skb: data buffer #%d freed by %s with %d page fragments, a frag_list %t and %d page references",
+			buf.id, op, len(buf.frags), buf.fragList != nil, buf.pageRefs))
 	}
 	switch buf.kind {
 	case headSmall:

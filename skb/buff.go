@@ -40,6 +40,8 @@ type Buff struct {
 
 	data, tail int // offsets from head
 	len        int
+	dataLen    int   // data_len: bytes in page fragments and on the frag_list
+	next       *Buff // skb->next: the following skb on a frag_list
 	macLen     uint16
 	hdrLen     uint16
 	truesize   int
@@ -179,14 +181,21 @@ func (b *Buff) Shinfo() *SharedInfo { b.check("skb_shinfo"); return &b.buf.sh }
 // Len is skb->len.
 func (b *Buff) Len() int { b.check("len"); return b.len }
 
-// Headlen models skb_headlen(): len - data_len. The model is always linear.
-func (b *Buff) Headlen() int { b.check("skb_headlen"); return b.len }
+// Headlen models skb_headlen(): len - data_len, the bytes in the linear
+// data.
+func (b *Buff) Headlen() int { b.check("skb_headlen"); return b.tail - b.data }
 
 // Headroom models skb_headroom(): data - head.
 func (b *Buff) Headroom() int { b.check("skb_headroom"); return b.data }
 
-// Tailroom models skb_tailroom(): end - tail.
-func (b *Buff) Tailroom() int { b.check("skb_tailroom"); return len(b.buf.bytes) - b.tail }
+// Tailroom models skb_tailroom(): end - tail, 0 for a non-linear skb.
+func (b *Buff) Tailroom() int {
+	b.check("skb_tailroom")
+	if b.dataLen != 0 {
+		return 0
+	}
+	return len(b.buf.bytes) - b.tail
+}
 
 // EndOffset models skb_end_offset(): end - head.
 func (b *Buff) EndOffset() int { b.check("skb_end_offset"); return len(b.buf.bytes) }

@@ -20,6 +20,10 @@ type buffer struct {
 	sh      SharedInfo
 	dataref uint32 // shinfo->dataref: low 16 bits all refs, high 16 payload-only refs
 
+	frags    []pageFrag // shinfo->frags[:nr_frags]
+	fragList *Buff      // shinfo->frag_list
+	pageRefs int32      // page references to this buffer as another skb's page fragment (after its head was stolen)
+
 	kind      headKind
 	allocSize int         // object size given to the accountant
 	cache     *kmem.Cache // for headSmall, headFrag, headPage

@@ -54,6 +54,7 @@ func (n *Buff) cloneFrom(b *Buff) {
 	n.sk = nil
 	n.copyHeader(b)
 	n.len = b.len
+	n.dataLen = b.dataLen
 	n.macLen = b.macLen
 	if b.nohdr {
 		n.hdrLen = uint16(b.data)
@@ -103,7 +104,7 @@ func (b *Buff) Morph(src *Buff) {
 		panic("skb: skb_morph onto itself")
 	}
 	b.releaseHeadState()
-	b.releaseData("skb_morph")
+	b.releaseData(SkbConsumed, "skb_morph")
 	a, id, pair, kind, allocBy := b.a, b.id, b.pair, b.fclone, b.allocBy
 	*b = Buff{a: a, id: id, pair: pair, fclone: kind, state: stateLive, allocBy: allocBy}
 	b.cloneFrom(src)

@@ -24,14 +24,15 @@ func (b *Buff) Copy() (*Buff, error) {
 		return nil, fmt.Errorf("skb_copy: %w", ErrFraglist)
 	}
 	headerlen := b.data
-	n, err := b.a.allocSkb(len(b.buf.bytes), false, "skb_copy")
+	n, err := b.a.allocSkb(len(b.buf.bytes)+b.dataLen, false, "skb_copy")
 	if err != nil {
 		return nil, err
 	}
 	n.Reserve(headerlen)
 	n.Put(b.len)
-	// skb_copy_bits(skb, -headerlen, n->head, headerlen + skb->len)
-	copy(n.buf.bytes[:headerlen+b.len], b.buf.bytes[:headerlen+b.len])
+	// skb_copy_bits(skb, -headerlen, n->head, headerlen + skb->len): the
+	// copy is linear.
+	b.copyBits(-headerlen, n.buf.bytes[:headerlen+b.len])
 	b.a.acct.Op(cost.OpMemcpyByte, uint64(headerlen+b.len))
 	n.copyHeaderGSO(b)
 	b.a.runCopy(b, n, CopySkb)
@@ -65,8 +66,7 @@ func (b *Buff) CopyExpand(newHeadroom, newTailroom int) (*Buff, error) {
 	} else {
 		headCopyOff = newHeadroom - headCopyLen
 	}
-	copy(n.buf.bytes[headCopyOff:headCopyOff+headCopyLen+b.len],
-		b.buf.bytes[b.data-headCopyLen:b.tail])
+	b.copyBits(-headCopyLen, n.buf.bytes[headCopyOff:headCopyOff+headCopyLen+b.len])
 	b.a.acct.Op(cost.OpMemcpyByte, uint64(headCopyLen+b.len))
 	n.copyHeaderGSO(b)
 	n.headersOffsetUpdate(newHeadroom - oldHeadroom)
@@ -88,13 +88,26 @@ func (b *Buff) PskbCopyFclone(headroom int) (*Buff, error) { return b.pskbCopy(h
 
 func (b *Buff) pskbCopy(headroom int, fclone bool) (*Buff, error) {
 	b.check("pskb_copy")
-	n, err := b.a.allocSkb(b.len+headroom, fclone, "pskb_copy")
+	headlen := b.tail - b.data
+	n, err := b.a.allocSkb(headlen+headroom, fclone, "pskb_copy")
 	if err != nil {
 		return nil, err
 	}
 	n.Reserve(headroom)
-	copy(n.Put(b.len), b.buf.bytes[b.data:b.tail])
-	b.a.acct.Op(cost.OpMemcpyByte, uint64(b.len))
+	copy(n.Put(headlen), b.buf.bytes[b.data:b.tail])
+	b.a.acct.Op(cost.OpMemcpyByte, uint64(headlen))
+	if b.dataLen != 0 {
+		// The page fragments referenced (skb_frag_ref), the frag_list
+		// shared (skb_clone_fraglist).
+		n.truesize += b.dataLen
+		n.dataLen = b.dataLen
+		n.len = b.len
+		nb := n.buf
+		nb.frags = append(nb.frags[:0], b.buf.frags...)
+		nb.fragRefAll()
+		nb.fragList = b.buf.fragList
+		nb.cloneFragList()
+	}
 	n.copyHeaderGSO(b)
 	b.a.runCopy(b, n, CopyPskb)
 	return n, nil
@@ -133,11 +146,19 @@ func (b *Buff) ExpandHead(nhead, ntail int) error {
 		nb.meta.lo += nhead
 		nb.meta.hi += nhead
 	}
-	a.acct.Op(cost.OpMemcpyByte, uint64(b.tail+sharedInfoCopyBytes))
+	nb.frags = append(nb.frags[:0], old.frags...)
+	nb.fragList = old.fragList
+	a.acct.Op(cost.OpMemcpyByte, uint64(b.tail+sharedInfoCopyBytes+fragDescBytes*len(old.frags)))
 	if b.SkbCloned() {
-		b.releaseData("pskb_expand_head")
+		// The fragments and the frag_list stay with the old buffer for
+		// the other clones: the new shared info takes its own references.
+		nb.fragRefAll()
+		nb.cloneFragList()
+		b.releaseData(SkbConsumed, "pskb_expand_head")
 	} else {
 		b.buf = nil
+		clear(old.frags)
+		old.frags, old.fragList = old.frags[:0], nil
 		a.freeHead(old, "pskb_expand_head")
 	}
 	b.buf = nb
@@ -162,6 +183,9 @@ func (b *Buff) ExpandHead(nhead, ntail int) error {
 // sharedInfoCopyBytes is offsetof(struct skb_shared_info, frags[0]): the
 // part of the shared info pskb_expand_head copies for a linear skb.
 const sharedInfoCopyBytes = 48
+
+// fragDescBytes is sizeof(skb_frag_t), copied per page fragment.
+const fragDescBytes = 16
 
 // cow models __skb_cow(skb, headroom, cloned).
 func (b *Buff) cow(headroom int, cloned bool) error {

@@ -20,8 +20,21 @@
 //	            |   skb_metadata_end = mac header      +----------------------+
 //
 //	Headroom = data - head   (Reserve, Push, Pull move data)
-//	Len      = tail - data   (Put, Trim move tail; the model is always linear)
-//	Tailroom = end - tail
+//	Headlen  = tail - data   (Put, Trim move tail)
+//	Len      = Headlen + DataLen
+//	Tailroom = end - tail    (0 for a non-linear skb)
+//
+// DataLen (skb->data_len) counts the bytes past the linear data: page
+// fragments (heads stolen by TryCoalesce) and the skbs on the frag_list
+// (AppendFragList), both in the shared info. IP reassembly makes such skbs;
+// CopyBits, HeaderPointer, MayPull (__pskb_pull_tail), PskbPull, PskbTrim
+// and Linearize reach their bytes, Copy and CopyExpand linearise,
+// PskbCopy and ExpandHead share the fragments (page references) and the
+// list (skb_clone_fraglist), and the buffer's last reference frees the
+// list with the free's reason (kfree_skb_list_reason), running the
+// ListFree hooks where each member's tracepoint fires. Put, Pull past the
+// linear data and Trim of a non-linear skb panic, as the kernel's
+// SKB_LINEAR_ASSERT and BUGs do.
 //
 // Offsets (mac, network, transport, inner headers, csum_start) are kept from
 // head, as with NET_SKBUFF_DATA_USES_OFFSET. Push past the headroom panics

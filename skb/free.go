@@ -23,7 +23,7 @@ func (b *Buff) KfreeSkb(reason DropReason) {
 	b.a.runFree(b, reason)
 	// __kfree_skb, written out (free) to save a call per packet.
 	b.releaseHeadState()
-	b.releaseData(op)
+	b.releaseData(reason, op)
 	b.a.freeSkbmem(b, op)
 }
 
@@ -53,10 +53,11 @@ func (b *Buff) unref() bool {
 	return false
 }
 
-// free models __kfree_skb(): skb_release_all then kfree_skbmem.
+// free models __kfree_skb(): skb_release_all (reason NOT_SPECIFIED, which
+// the skbs on a frag_list are freed with) then kfree_skbmem.
 func (b *Buff) free(op string) {
 	b.releaseHeadState()
-	b.releaseData(op)
+	b.releaseData(DropNotSpecified, op)
 	b.a.freeSkbmem(b, op)
 }
 
@@ -74,10 +75,12 @@ func (b *Buff) releaseHeadState() {
 	b.extReset("skb_release_head_state")
 }
 
-// releaseData models skb_release_data() with skb_data_unref(): an skb that
-// is not cloned owns the buffer outright; a clone drops one reference (two
-// kinds if it released the header) and the last frees the head.
-func (b *Buff) releaseData(op string) {
+// releaseData models skb_release_data(skb, reason) with skb_data_unref():
+// an skb that is not cloned owns the buffer outright; a clone drops one
+// reference (two kinds if it released the header) and the last releases
+// the page fragments, frees the frag_list with reason
+// (kfree_skb_list_reason) and frees the head.
+func (b *Buff) releaseData(reason DropReason, op string) {
 	buf := b.buf
 	b.buf = nil
 	if buf == nil {
@@ -87,7 +90,7 @@ func (b *Buff) releaseData(op string) {
 		if buf.dataref != 1 {
 			panic(fmt.Sprintf("skb: uncloned skb #%d releasing buffer #%d with dataref %#x", b.id, buf.id, buf.dataref))
 		}
-		b.a.freeHead(buf, op)
+		b.a.releaseHead(buf, reason, op)
 		return
 	}
 	bias := uint32(1)
@@ -95,11 +98,20 @@ func (b *Buff) releaseData(op string) {
 		bias = 1<<datarefShift + 1
 	}
 	if buf.dataref == bias {
-		b.a.freeHead(buf, op)
+		b.a.releaseHead(buf, reason, op)
 		return
 	}
 	if buf.dataref&datarefMask <= 1 {
 		panic(fmt.Sprintf("skb: dataref underflow on buffer #%d (%#x) by skb #%d", buf.id, buf.dataref, b.id))
 	}
 	buf.dataref -= bias
+}
+
+// releaseHead is the end of skb_release_data() with the last reference:
+// the non-linear parts, then skb_free_head.
+func (a *Allocator) releaseHead(buf *buffer, reason DropReason, op string) {
+	if len(buf.frags) != 0 || buf.fragList != nil {
+		a.releaseNonlinear(buf, reason, op)
+	}
+	a.freeHead(buf, op)
 }

@@ -20,6 +20,9 @@ func (b *Buff) Reserve(n int) {
 // them. It panics like skb_over_panic when the tailroom is too small.
 func (b *Buff) Put(n int) []byte {
 	b.check("skb_put")
+	if b.dataLen != 0 {
+		panic(&panicMsg{"skb: skb_put(%d) on a non-linear skb %v (SKB_LINEAR_ASSERT)", []any{n, b}})
+	}
 	if uint(n) > uint(len(b.buf.bytes)-b.tail) {
 		panic(&geomPanic{"put", n, b})
 	}
@@ -78,20 +81,22 @@ func (b *Buff) Pull(n int) (data []byte, ok bool) {
 	if uint(n) > uint(b.len) {
 		return nil, false
 	}
+	if n > b.tail-b.data {
+		panic(&panicMsg{"skb: skb_pull(%d) past the %d linear bytes of %v (__skb_pull BUG; pskb_pull pulls first)", []any{n, b.tail - b.data, b}})
+	}
 	b.data += n
 	b.len -= n
 	return b.buf.bytes[b.data:b.tail:b.tail], true
 }
-
-// MayPull models pskb_may_pull(): the linear model has len bytes in the
-// head, so it reports n <= len.
-func (b *Buff) MayPull(n int) bool { b.check("pskb_may_pull"); return n >= 0 && n <= b.len }
 
 // Trim models skb_trim(): shorten the data to length if it is longer.
 func (b *Buff) Trim(length int) {
 	b.check("skb_trim")
 	if length < 0 {
 		panic(&panicMsg{"skb: skb_trim(%d)", []any{length}})
+	}
+	if b.dataLen != 0 {
+		panic(&panicMsg{"skb: skb_trim(%d) on a non-linear skb %v (use PskbTrim)", []any{length, b}})
 	}
 	if b.len > length {
 		b.len = length

@@ -117,7 +117,7 @@ type offsets struct {
 type SharedInfo struct {
 	Flags    uint8  // SKBFL_*
 	MetaLen  uint8  // XDP metadata length (skb_metadata_len)
-	NrFrags  uint8  // always 0: the model keeps every skb linear
+	NrFrags  uint8  // unused: Buff.NrFrags counts the page fragments
 	TxFlags  uint8  // SKBTX_*
 	GSOSize  uint16 // gso_size
 	GSOSegs  uint16 // gso_segs

@@ -48,6 +48,12 @@ type Hooks struct {
 	// trace_consume_skb fire: before skb_release_all, so extensions, dst and
 	// conntrack are still attached. reason is SkbConsumed for consume_skb.
 	Free func(b *Buff, reason DropReason)
+	// ListFree runs, before Free, for each skb of a frag_list that
+	// kfree_skb_list_reason frees with its last reference (the list's
+	// owner was freed, trimmed or pulled): where trace_kfree_skb /
+	// trace_consume_skb fire for it inside the skb layer, out of sight of
+	// the stack's own calls.
+	ListFree func(b *Buff, reason DropReason)
 }
 
 // hookList holds the installed Hooks, and each kind's non-nil functions in
@@ -59,6 +65,7 @@ type hookList struct {
 	scrubBefore []func(b *Buff, xnet bool)
 	scrubAfter  []func(b *Buff, xnet bool)
 	free        []func(b *Buff, reason DropReason)
+	listFree    []func(b *Buff, reason DropReason)
 }
 
 // AddHooks installs h after the hooks already installed. With no hooks
@@ -80,6 +87,9 @@ func (a *Allocator) AddHooks(h Hooks) {
 	}
 	if h.Free != nil {
 		l.free = append(l.free, h.Free)
+	}
+	if h.ListFree != nil {
+		l.listFree = append(l.listFree, h.ListFree)
 	}
 }
 
@@ -110,6 +120,12 @@ func (a *Allocator) runScrub(b *Buff, xnet, after bool) {
 
 func (a *Allocator) runFree(b *Buff, reason DropReason) {
 	for _, f := range a.hooks.free {
+		f(b, reason)
+	}
+}
+
+func (a *Allocator) runListFree(b *Buff, reason DropReason) {
+	for _, f := range a.hooks.listFree {
 		f(b, reason)
 	}
 }

@@ -156,6 +156,9 @@ func (b *Buff) PullMove(length, n int) (data []byte, ok bool) {
 	if length < 0 || length > b.len {
 		return nil, false
 	}
+	if length > b.tail-b.data {
+		panic(&panicMsg{"skb: __skb_pull(%d) past the %d linear bytes of %v", []any{length, b.tail - b.data, b}})
+	}
 	b.data += length
 	b.len -= length
 	if n < 0 || n > b.len+length {

@@ -63,7 +63,7 @@ func (b *Buff) Segment(mss int, out []*Buff) ([]*Buff, error) {
 		// pushed back to the mac header; then the payload piece.
 		mac := int(b.off.mac)
 		copy(nskb.buf.bytes[nskb.data:nskb.data+doffset], b.buf.bytes[mac:mac+doffset])
-		copy(nskb.Put(n), b.buf.bytes[b.data+offset:b.data+offset+n])
+		b.copyBits(offset, nskb.Put(n)) // skb_copy_bits: the pieces may be past the linear data
 		b.a.acct.Op(cost.OpMemcpyByte, uint64(doffset+n))
 		out = append(out, nskb)
 		b.a.runCopy(b, nskb, CopySegment)
@@ -114,11 +114,11 @@ func IPCopyMetadata(to, from *Buff) {
 // to out. Does NOT take ownership of skb (ip_do_fragment consumes it after).
 func (b *Buff) IPFragment(hlen, mtu, llReserve int, out []*Buff) ([]*Buff, error) {
 	b.check("ip_do_fragment")
-	if hlen <= 0 || mtu-hlen < 8 || b.len < hlen || b.NetworkOffset() != 0 {
+	if hlen <= 0 || mtu-hlen < 8 || b.tail-b.data < hlen || b.NetworkOffset() != 0 {
 		panic(fmt.Sprintf("skb: ip_do_fragment(hlen %d, mtu %d) on %v", hlen, mtu, b))
 	}
 	left := b.len - hlen
-	ptr := b.data + hlen
+	ptr := hlen // offset from data
 	start := len(out)
 	for left > 0 {
 		n := left
@@ -139,7 +139,7 @@ func (b *Buff) IPFragment(hlen, mtu, llReserve int, out []*Buff) ([]*Buff, error
 		f.ResetNetworkHeader()
 		f.off.transport = uint16(f.data + hlen)
 		copy(d[:hlen], b.buf.bytes[b.data:b.data+hlen])
-		copy(d[hlen:], b.buf.bytes[ptr:ptr+n])
+		b.copyBits(ptr, d[hlen:]) // skb_copy_bits: the payload may be past the linear data
 		b.a.acct.Op(cost.OpMemcpyByte, uint64(hlen+n))
 		f.hdr.Tstamp, f.hdr.TstampType = b.hdr.Tstamp, b.hdr.TstampType
 		out = append(out, f)
