@@ -264,7 +264,7 @@ func (s *Stack) cloneRedirect(c *Ctx, ifindex int32, flags uint64) int {
 		return errENOMEM
 	}
 	// bpf_try_make_head_writable(skb): skb_ensure_writable(skb, headlen).
-	if err := b.EnsureWritable(b.Len()); err != nil {
+	if err := b.EnsureWritable(b.Headlen()); err != nil {
 		s.drop(n, skb.DropNomem, OpCloneRedirect)
 		return errENOMEM
 	}

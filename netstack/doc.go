@@ -94,15 +94,21 @@
 // after it the driver's metalen (data - data_meta) is read back from there,
 // so a carrier that moves data_meta through the skb keeps its area.
 //
-// The model keeps every skb linear: GRO does not append merged payload to
-// the surviving skb (gso_segs counts segments), and reassembly keeps the
-// first fragment's buffer (the other fragments are freed at reassembly,
-// where the kernel chains them on frag_list: their truesize is not added
-// to the datagram's, and an IPv6 datagram's skb->len is its first
-// fragment's while payload_len is the whole datagram's, and an IPv4
-// datagram's tot_len the first fragment's). IPv4 and IPv6 reassembly share
-// one implementation of inet_frag_queue_insert and inet_frag_reasm_*
-// (frag_queue.go): per namespace and family, 64 preallocated queues (a new
+// Reassembly builds the datagram as inet_frag_reasm_finish does: the
+// other fragments are copied into the head's tailroom or have their
+// page-fragment heads stolen (skb_try_coalesce, for IPv4 local delivery
+// and IPv6), and the rest go on the head's frag_list, where they live, and
+// are charged to its truesize, until the datagram is freed; their own
+// kfree_skb / consume_skb tracepoints then run (skb Hooks.ListFree). The
+// paths after reassembly pull headers with pskb_may_pull and trim with
+// pskb_trim, as the kernel's do. GRO still does not append merged payload
+// to the surviving skb (gso_segs counts segments; the merged skb is freed
+// where skb_gro_receive would keep it on frag_list), and fragmentation
+// always takes ip_do_fragment's and ip6_fragment's slow path, which copies
+// the payload, also for a frag_list skb the kernel would send as it is.
+// IPv4 and IPv6 reassembly share one implementation of
+// inet_frag_queue_insert and inet_frag_reasm_* (frag_queue.go): per
+// namespace and family, 64 preallocated queues (a new
 // one beyond them expires the oldest; the kernel bounds only the memory)
 // whose timers (ipfrag_time 30 s, ip6frag_time 60 s) run on the capture
 // clock (Packet.Tstamp), before whatever packet comes next once due.

@@ -90,8 +90,12 @@ func (s *Stack) ipFragQueue(b *skb.Buff, d *fqDir, q *fragQueue, ip ipv4) *skb.B
 		return nil
 	}
 	ecn := uint8(1) << (ip.tos & 3) // ip4_frag_ecn
-	b.Pull(ip.ihl)
-	b.Trim(end - offset) // pskb_trim_rcsum
+	// pskb_pull to the data, pskb_trim_rcsum to end - offset: either
+	// failing is discard_qp.
+	if _, ok := b.PskbPull(ip.ihl); !ok || b.PskbTrim(end-offset) != nil {
+		s.ipFragDiscard(b, d, q)
+		return nil
+	}
 	switch q.queueInsert(b, s.cur, offset, end) {
 	case ipfragDup:
 		s.drop(b, skb.DropDupFrag, OpIPDefrag)
@@ -139,9 +143,7 @@ func (s *Stack) ipFragDiscard(b *skb.Buff, d *fqDir, q *fragQueue) {
 // the others on frag_list); skb->dev = the completing fragment's device;
 // IPCB frag_max_size = max(max_df_size, max_size); tot_len; the ECN bits;
 // frag_off = IP_DF and IPSKB_FRAG_PMTU when the largest fragment had DF
-// (max_df_size == max_size), else 0; ip_send_check. The linear model keeps
-// the first fragment's bytes only, so tot_len is the reassembled skb's
-// length (doc.go). Returns the reassembled skb, or nil. Takes ownership
+// (max_df_size == max_size), else 0; ip_send_check. Returns the reassembled skb, or nil. Takes ownership
 // of skb.
 func (s *Stack) ipFragReasm(b *skb.Buff, d *fqDir, q *fragQueue) *skb.Buff {
 	dst := stealDst(b) // ip_frag_queue / ip6_frag_queue: orefdst
@@ -168,7 +170,7 @@ func (s *Stack) ipFragReasm(b *skb.Buff, d *fqDir, q *fragQueue) *skb.Buff {
 	}
 	b.Push(ihl) // inet_frag_reasm_finish: skb_push to the network header
 	maxSize, maxDF := q.maxSize, q.maxDFSize
-	s.reasmFinish(d, q, b, stamp, stampType)
+	s.reasmFinish(d, q, b, stamp, stampType, true) // ip_frag_coalesce_ok: IP_DEFRAG_LOCAL_DELIVER
 	h = b.H()
 	h.Dev, h.Netns = dev, netns
 	binary.LittleEndian.PutUint16(h.CB[ipcbFragMaxSize:], uint16(max(maxDF, maxSize)))

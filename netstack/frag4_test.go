@@ -214,3 +214,64 @@ func TestIPFragExpire(t *testing.T) {
 		})
 	}
 }
+
+// TestIPReasmLayout: the reassembled datagram holds every byte
+// (inet_frag_reasm_finish): with ip_frag_coalesce_ok (local delivery),
+// skb_try_coalesce copies small fragments into the head's tailroom and
+// steals the page-fragment heads of large ones; a fragment it cannot take
+// (a kmalloc'ed head, or any after the first frag_list skb) goes on the
+// frag_list, and is freed with the datagram with its own consume_skb
+// tracepoint, on behalf of the packet it came with. The socket filter
+// reads the whole datagram and the UDP layer sees its full length.
+func TestIPReasmLayout(t *testing.T) {
+	type layout struct {
+		len, headlen, nrFrags, fragList int
+	}
+	big := []frag4Cut{{0, 1480, true, false}, {1480, 1480, true, false}, {2960, 1056, false, false}}
+	for _, tc := range []struct {
+		name     string
+		payload  int
+		cuts     []frag4Cut
+		want     layout
+		consumed []uint64
+	}{
+		{"small fragments into the tailroom", 192, cuts4, layout{ipHlen + 200, ipHlen + 200, 0, 0}, []uint64{1, 3}},
+		{"page-fragment heads stolen", 4008, big, layout{ipHlen + 4016, ipHlen + 1480, 2, 0}, []uint64{1, 3}},
+		{"tiny first fragment", 4008, []frag4Cut{{0, 8, true, false}, {8, 2952, true, false}, {2960, 1056, false, false}},
+			layout{ipHlen + 4016, ipHlen + 8, 2, 0}, []uint64{1, 3}},
+		// 200-byte fragments get small kmalloc'ed heads (netdev_alloc_skb)
+		// with too little tailroom: the morphed-away first fragment (1),
+		// the datagram (3), then its frag_list: fragment 2 and the clone
+		// of fragment 3 that took its place in the queue.
+		{"kmalloc'ed heads on the frag_list", 592, []frag4Cut{{0, 200, true, false}, {200, 200, true, false}, {400, 200, false, false}},
+			layout{ipHlen + 600, ipHlen + 200, 0, 2}, []uint64{1, 3, 2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []layout
+			var consumed []uint64
+			body := frag4Frames(9, tc.payload, []frag4Cut{{0, udpHlen + tc.payload, false, false}})[0][ethHlen+ipHlen:]
+			cfg := rxToSocketConfig()
+			cfg.Programs = []ProgramConfig{
+				{Name: "filter", Hook: carrier.HookSocketFilter, Socket: "app", Prog: ProgramFunc(func(c *Ctx) int {
+					b := c.Skb
+					all := make([]byte, b.Len())
+					require.NoError(t, b.CopyBits(0, all))
+					require.Equal(t, body, all, "the UDP header and payload, in order")
+					got = append(got, layout{b.Len() + b.Headroom() - b.NetworkHeader(), b.Headlen() + b.Headroom() - b.NetworkHeader(),
+						b.NrFrags(), len(b.FragList(nil))})
+					return -1
+				})},
+				{Name: "tp", Hook: carrier.HookTracepoint, Event: EventConsumeSkb,
+					Prog: ProgramFunc(func(c *Ctx) int { consumed = append(consumed, c.PacketID); return 0 })},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i, fr := range frag4Frames(9, tc.payload, tc.cuts) {
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: fr}))
+			}
+			require.Empty(t, te.obs.drops)
+			require.Len(t, te.obs.delivs, 1)
+			require.Equal(t, []layout{tc.want}, got)
+			require.Equal(t, tc.consumed, consumed)
+		})
+	}
+}

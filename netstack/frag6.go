@@ -200,9 +200,11 @@ func (s *Stack) ip6FragQueue(b *skb.Buff, d *fqDir, q *fragQueue, fh, nhoff int,
 		s.frag6Discard(b, d, q)
 		return nil
 	}
-	fragsize := b.Len() // -skb_network_offset(skb) + skb->len, before the pull
-	b.Pull(fh + fragHdrLen)
-	b.Trim(end - offset) // pskb_trim_rcsum
+	fragsize := b.Len()                                                             // -skb_network_offset(skb) + skb->len, before the pull
+	if _, ok := b.PskbPull(fh + fragHdrLen); !ok || b.PskbTrim(end-offset) != nil { // pskb_pull, pskb_trim_rcsum
+		s.frag6Discard(b, d, q)
+		return nil
+	}
 	s.traceOp(LayerIP, OpIP6FragQueue, b)
 	switch q.queueInsert(b, s.cur, offset, end) {
 	case ipfragDup:
@@ -286,7 +288,7 @@ func (s *Stack) ip6FragReasm(b *skb.Buff, d *fqDir, q *fragQueue) *skb.Buff {
 	// inet_frag_reasm_finish.
 	b.Push(hr - (netAbs + fragHdrLen))
 	nhoff, maxSize := q.nhoff, q.maxSize
-	s.reasmFinish(d, q, b, stamp, stampType)
+	s.reasmFinish(d, q, b, stamp, stampType, true) // ip6_frag_reasm coalesces
 	h = b.H()
 	h.Dev, h.Netns = dev, netns
 	dd := b.Data()

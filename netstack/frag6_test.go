@@ -224,12 +224,25 @@ func TestIP6ReassemblyTransitions(t *testing.T) {
 			}
 			require.Empty(t, te.obs.drops)
 			require.Equal(t, []DeliverEvent{{PacketID: tc.last, Kind: DeliverSocket, Index: 0}}, te.obs.delivs)
-			// The tracepoint saw the two fragments freed at reassembly
-			// (the morphed-away head and the fp clone are consume_skb'd
-			// only when not the datagram itself) and the datagram read by
-			// the socket last.
-			require.NotEmpty(t, got)
-			d := got[len(got)-1]
+			// The tracepoint saw the fragments freed at reassembly (the
+			// morphed-away head and the fp clone are consume_skb'd only
+			// when not the datagram itself), then the datagram read by the
+			// socket, then the fragments that were on its frag_list
+			// (kfree_skb_list_reason: not coalesced into the head's
+			// tailroom), each with its own state.
+			di := -1
+			for i, g := range got {
+				if g.payloadLen == udpHlen+192 {
+					require.Equal(t, -1, di, "one datagram")
+					di = i
+				}
+			}
+			require.NotEqual(t, -1, di)
+			for _, g := range got[di+1:] {
+				require.Zero(t, g.flags, "a fragment on the frag_list: %+v", g)
+				require.Equal(t, g.hash, g.mark*1000)
+			}
+			d := got[di]
 			require.Equal(t, seen{
 				mark: uint32(tc.head), hash: uint32(tc.head) * 1000, ext: byte(tc.head),
 				cb4:    0,              // FRAG_CB(skb)->next_frag

@@ -255,21 +255,30 @@ func (s *Stack) reasmPrepare(q *fragQueue, b *skb.Buff) bool {
 }
 
 // reasmFinish models inet_frag_reasm_finish() once the caller pushed the
-// head back to its network header: the other fragments go on frag_list —
-// freed now in the linear model, whose skb keeps only the head's buffer
-// (their payload is not concatenated and their truesize is not added to
-// the head's; in the kernel they are freed with the datagram, with no
-// tracepoint of their own) — the memory is uncharged, head->tstamp and
-// tstamp_type are q->stamp (those of the fragment that completed the
-// queue, which the caller passes), and the queue goes back to the free
-// list.
-func (s *Stack) reasmFinish(d *fqDir, q *fragQueue, head *skb.Buff, stamp int64, stampType skb.TstampType) {
-	saved := s.cur
+// head back to its network header: the other fragments, in order, are
+// added to the head. With tryCoalesce (ip_frag_coalesce_ok: IPv4 local
+// delivery; always for IPv6) skb_try_coalesce copies a fragment into the
+// head's tailroom or steals its page-fragment head, and kfree_skb_partial
+// frees the rest of it with no tracepoint; otherwise, or when that fails (a
+// kmalloc'ed head, a frag_list already started), the fragment goes on the
+// head's frag_list, where it lives until the datagram is freed and then
+// gets its own kfree_skb / consume_skb tracepoint (Stack.listFree). The
+// memory is uncharged, head->tstamp and tstamp_type are q->stamp (those of
+// the fragment that completed the queue, which the caller passes), and the
+// queue goes back to the free list.
+func (s *Stack) reasmFinish(d *fqDir, q *fragQueue, head *skb.Buff, stamp int64, stampType skb.TstampType, tryCoalesce bool) {
 	for _, f := range q.frags[1:] {
-		s.cur = f.pkt
-		f.b.ConsumeSkb() // on head's frag_list (no tracepoint until the head is freed)
+		if tryCoalesce {
+			if ok, stolen, _ := head.TryCoalesce(f.b); ok {
+				f.b.FreePartial(stolen)
+				continue
+			}
+		}
+		head.AppendFragList(f.b)
+		if s.listPkt != nil {
+			s.listPkt[f.b] = f.pkt
+		}
 	}
-	s.cur = saved
 	d.mem -= q.memOf()
 	q.reset()
 	d.free = append(d.free, q)

@@ -19,29 +19,30 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		s.drop(b, skb.DropOtherhost, OpIPRcv)
 		return
 	}
-	data := b.Data() // the model is linear: len(data) is skb->len
 	// ip_rcv_core: a failed pskb_may_pull of the 20-byte header or of
 	// ihl*4 bytes goes to inhdr_error (IP_INHDR, IPSTATS_MIB_INHDRERRORS);
 	// PKT_TOO_SMALL is only for skb->len < tot_len.
-	if len(data) < ipHlen {
+	if !b.MayPull(ipHlen) {
 		s.drop(b, skb.DropIPInhdr, OpIPRcv)
 		return
 	}
+	data := b.Data()
 	ihl := int(data[0]&0xf) * 4
 	if ihl < ipHlen || data[0]>>4 != 4 {
 		s.drop(b, skb.DropIPInhdr, OpIPRcv)
 		return
 	}
-	if len(data) < ihl {
+	if !b.MayPull(ihl) {
 		s.drop(b, skb.DropIPInhdr, OpIPRcv)
 		return
 	}
+	data = b.Data()
 	if ipCsum(data[:ihl]) != 0 {
 		s.drop(b, skb.DropIPCsum, OpIPRcv)
 		return
 	}
 	totLen := int(binary.BigEndian.Uint16(data[2:4]))
-	if len(data) < totLen {
+	if b.Len() < totLen {
 		s.drop(b, skb.DropPktTooSmall, OpIPRcv)
 		return
 	}
@@ -49,7 +50,10 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		s.drop(b, skb.DropIPInhdr, OpIPRcv)
 		return
 	}
-	b.Trim(totLen) // pskb_trim_rcsum
+	if b.PskbTrim(totLen) != nil { // pskb_trim_rcsum: IPSTATS_MIB_INDISCARDS, drop
+		s.drop(b, skb.DropNotSpecified, OpIPRcv)
+		return
+	}
 	b.SetTransportHeader(ihl)
 	clear(h.CB[:sizeofIPCB]) // memset(IPCB(skb), 0, sizeof(struct inet_skb_parm))
 	binary.LittleEndian.PutUint32(h.CB[0:4], uint32(h.SkbIIF))
@@ -384,11 +388,11 @@ func (s *Stack) ipLocalDeliver(b *skb.Buff, ns *Netns, ip ipv4) {
 // sk_filter_trim_cap (cgroup ingress, then the socket filter) and the
 // receive queue.
 func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
-	_, dport, ok := l4Ports(b.Data())
-	if !ok || b.Len() < udpHlen {
+	if !b.MayPull(udpHlen) { // pskb_may_pull(skb, sizeof(struct udphdr))
 		s.drop(b, skb.DropPktTooSmall, op)
 		return
 	}
+	_, dport, _ := l4Ports(b.Data())
 	sk := stealSock(b) // inet_steal_sock
 	if sk == nil {
 		sk = ns.lookup(ipprotoUDP, dst, dport)
@@ -415,11 +419,12 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 // retransmit queue, and data queued for the application (a segment
 // without payload is consumed).
 func (s *Stack) tcpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
-	data := b.Data()
-	if len(data) < 20 {
+	// pskb_may_pull of the fixed header, then of doff*4 bytes.
+	if !b.MayPull(20) || !b.MayPull(int(b.Data()[12]>>4)*4) {
 		s.drop(b, skb.DropPktTooSmall, op)
 		return
 	}
+	data := b.Data()
 	dport := binary.BigEndian.Uint16(data[2:4])
 	sk, flow := s.tcpLookup(b, ns, dst, dport) // __inet_lookup_skb (tcp.go)
 	if sk == nil {
@@ -472,7 +477,10 @@ func (s *Stack) skFilter(b *skb.Buff, sk *Socket, cap int) bool {
 		}
 		if ret > 0 && ret < b.Len() { // the return is unsigned: negative keeps all
 
-			b.Trim(max(cap, ret))
+			if b.PskbTrim(max(cap, ret)) != nil { // pskb_trim: -ENOMEM drops
+				s.drop(b, skb.DropNomem, OpSkFilter)
+				return false
+			}
 		}
 	}
 	return true

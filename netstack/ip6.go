@@ -66,12 +66,11 @@ func (s *Stack) ip6Rcv(b *skb.Buff) {
 	}
 	clear(h.CB[:sizeofIP6CB]) // memset(IP6CB(skb), 0, sizeof(struct inet6_skb_parm))
 	binary.LittleEndian.PutUint32(h.CB[0:4], uint32(d.ifindex))
-	data := b.Data()
-	if len(data) < ip6Hlen {
+	if !b.MayPull(ip6Hlen) {
 		s.drop(b, skb.DropIPInhdr, OpIP6Rcv) // pskb_may_pull(skb, sizeof(*hdr)) -> err
 		return
 	}
-	ip, v6 := parseIPv6(data)
+	ip, v6 := parseIPv6(b.Data())
 	if !v6 {
 		s.drop(b, skb.DropUnhandledProto, OpIP6Rcv) // hdr->version != 6
 		return
@@ -95,12 +94,19 @@ func (s *Stack) ip6Rcv(b *skb.Buff) {
 			s.drop(b, skb.DropPktTooSmall, OpIP6Rcv)
 			return
 		}
-		b.Trim(ip.payloadLen + ip6Hlen) // pskb_trim_rcsum
+		if b.PskbTrim(ip.payloadLen+ip6Hlen) != nil { // pskb_trim_rcsum: IPSTATS_MIB_INDISCARDS, drop
+			s.drop(b, skb.DropNotSpecified, OpIP6Rcv)
+			return
+		}
 	}
 	if ip.next == nexthdrHop {
 		// ipv6_parse_hopopts: the header must be there (else kfree_skb);
 		// its options are not interpreted by the model (as padding).
-		if n, ok := extLen(b.Data()[ip6Hlen:]); !ok || ip6Hlen+n > b.Len() {
+		if !b.MayPull(ip6Hlen + 8) {
+			s.drop(b, skb.DropNotSpecified, OpIP6Rcv)
+			return
+		}
+		if n, ok := extLen(b.Data()[ip6Hlen:]); !ok || !b.MayPull(ip6Hlen+n) {
 			s.drop(b, skb.DropNotSpecified, OpIP6Rcv)
 			return
 		}

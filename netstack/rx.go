@@ -69,6 +69,24 @@ func (s *Stack) consumeSkb(b *skb.Buff) {
 	b.ConsumeSkb()
 }
 
+// listFree is the skb ListFree hook: kfree_skb_list_reason frees an skb of
+// a frag_list (the datagram it belonged to was freed, trimmed or pulled),
+// and trace_kfree_skb or trace_consume_skb fires for it, on behalf of the
+// packet it came with.
+func (s *Stack) listFree(b *skb.Buff, reason skb.DropReason) {
+	list := s.tpKfree
+	if reason == skb.SkbConsumed {
+		list = s.tpConsum
+	}
+	saved := s.cur
+	if p, ok := s.listPkt[b]; ok {
+		s.cur = p
+		delete(s.listPkt, b)
+	}
+	s.runTracepoint(list, b, reason)
+	s.cur = saved
+}
+
 func (s *Stack) runTracepoint(list []int, b *skb.Buff, reason skb.DropReason) {
 	for _, pi := range list {
 		c := s.pushCtx(pi, carrier.HookTracepoint, b, nil, nil, nil)
@@ -432,8 +450,8 @@ func (s *Stack) ppCowData(b *skb.Buff) (*skb.Buff, error) {
 		return nil, err
 	}
 	nb.Reserve(skb.XDPPacketHeadroom)
-	nb.CopyHeader(b) // skb_copy_header(nskb, skb)
-	nb.PutData(b.Data())
+	nb.CopyHeader(b)                                     // skb_copy_header(nskb, skb)
+	_ = b.CopyBits(0, nb.Put(b.Len()))                   // skb_copy_bits of linear data, fragments and frag_list
 	nb.HeadersOffsetUpdate(nb.Headroom() - b.Headroom()) // skb_headers_offset_update(nskb, head_off)
 	return nb, nil
 }
@@ -476,8 +494,9 @@ type groEntry struct {
 // slow_gro the same socket and conntrack. The first skb survives, merged
 // ones are freed (napi_skb_free_stolen_head, no tracepoint). Other packets
 // are delivered at once (GRO_NORMAL); held skbs wait for Flush. The model
-// does not append merged payload to the survivor (its buffers are linear);
-// gso_segs counts the segments.
+// does not append merged payload to the survivor (skb_gro_receive's page
+// fragment and frag_list merges are not modelled); gso_segs counts the
+// segments.
 func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	cb := &b.H().CB
 	binary.LittleEndian.PutUint32(cb[8:12], uint32(b.Len()))
@@ -487,6 +506,9 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		s.netifReceive(b)
 		return
 	}
+	// skb_gro_header: the IPv4 header (and below, the TCP or UDP
+	// header) read from the linear data; a non-linear skb (a reassembled
+	// datagram after decapsulation) counts its whole length.
 	data := b.Data()
 	if b.H().Protocol != ethPIP || len(data) < ipHlen {
 		s.netifReceive(b)
@@ -498,7 +520,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	proto := data[9]
 	saddr, daddr := [4]byte(data[12:16]), [4]byte(data[16:20])
 	if data[0]>>4 != 4 || ihl < ipHlen || binary.BigEndian.Uint16(data[6:8])&(ipMF|ipOffset) != 0 ||
-		totLen > len(data) || ihl > totLen {
+		totLen > b.Len() || ihl > totLen || ihl > len(data) {
 		s.netifReceive(b)
 		return
 	}

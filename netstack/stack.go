@@ -265,7 +265,11 @@ type Stack struct {
 	cgroupEg []int
 	tpKfree  []int
 	tpConsum []int
-	entries  []entry
+	// listPkt is the packet each skb on a reassembled datagram's
+	// frag_list came with, for the tracepoints that fire when it is freed
+	// (listFree); kept only with tracepoint programs.
+	listPkt map[*skb.Buff]uint64
+	entries []entry
 
 	// tcp is the TCP connection state and the sockops/LSM programs (tcp.go).
 	tcp tcpTable
@@ -368,6 +372,10 @@ func New(cfg *Config, env Env) (*Stack, error) {
 	}
 	s.backlog = make([]queued, 0, 64)
 	s.segs = make([]*skb.Buff, 0, 64)
+	if len(s.tpKfree) != 0 || len(s.tpConsum) != 0 {
+		s.listPkt = make(map[*skb.Buff]uint64)
+		s.a.AddHooks(skb.Hooks{ListFree: s.listFree})
+	}
 	return s, nil
 }
 

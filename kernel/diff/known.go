@@ -17,13 +17,18 @@ package diff
 // model, without a client-side subflow, created an element there and
 // charged 288 bytes. localstorage.Env.ActiveOpen models the subflow now
 // and the case agrees. Three IP6CB nhoff cells of the vxlan6 transition,
-// a model bug in ip6_rcv_core and __ip6_local_out, were fixed and removed.)
+// a model bug in ip6_rcv_core and __ip6_local_out, were fixed and removed.
+// So were four NAPI_GRO_CB cells (cb[2], cb[4]) of both frag-reasm
+// transitions: the model's reassembled skb kept only the first fragment's
+// bytes, so GRO after the VXLAN decap saw tot_len > len and stopped early;
+// it now chains the other fragments (skb_try_coalesce, frag_list) and has
+// the kernel's full length.)
 //
-// The skb-transitions entries come from the VXLAN-over-IPv6 and the
-// fragment-reassembly transitions: every carrier cell (mark, priority,
-// tc_index, hash, tstamp, devices) agrees there; what differs is cb[]
-// bytes the stack leaves behind (IP6CB nhoff, IPCB flags, NAPI_GRO_CB),
-// which the model writes elsewhere or not at all. Each reason names the
+// The skb-transitions entries come from the fragment-reassembly
+// transitions' senders: every carrier cell (mark, priority, tc_index,
+// hash, tstamp, devices) agrees there; what differs is cb[] bytes that
+// ip_do_fragment's and ip6_fragment's fast path leaves on the first
+// fragment, which the model's slow path does not write. Each reason names the
 // kernel function and the model file that would need the change.
 //
 // The rapid-generated suites (storage-seq, storage-prog's UDP sequences)
@@ -35,17 +40,12 @@ package diff
 // Measured with the suites of this package on 6.18.44 (go test
 // ./kernel/diff/ with SKBSIM_KERNEL_TESTS=1).
 var knownDivergences = map[string]string{
-	"skb-transitions/vxlan-frag-reasm vA/tc-egress cb3":    reasonFragFastPath,
-	"skb-transitions/vxlan-frag-reasm vxB/tc-ingress cb2":  reasonReasmLinear,
-	"skb-transitions/vxlan-frag-reasm vxB/tc-ingress cb4":  reasonReasmLinear,
-	"skb-transitions/vxlan6-frag-reasm vxB/tc-ingress cb2": reasonReasmLinear,
-	"skb-transitions/vxlan6-frag-reasm vxB/tc-ingress cb4": reasonReasmLinear,
-	"skb-transitions/vxlan6-frag-reasm vA/tc-egress cb1":   reasonFrag6FastPath,
+	"skb-transitions/vxlan-frag-reasm vA/tc-egress cb3":  reasonFragFastPath,
+	"skb-transitions/vxlan6-frag-reasm vA/tc-egress cb1": reasonFrag6FastPath,
 }
 
 // Reasons of the skb-transitions entries (model gaps, measured on 6.18.44).
 const (
 	reasonFragFastPath  = "model gap: ip_do_fragment's fast path (a local UDP socket's datagram above the MTU is a frag_list skb) sends the datagram's own skb as the first fragment after IPCB(skb)->flags |= IPSKB_FRAG_COMPLETE (cb[3] = 0x8); the model's ipOutput (netstack/tx.go) always takes the slow path, whose new skbs have a zero cb"
-	reasonReasmLinear   = "model gap: the model's reassembled skb keeps only the offset-0 fragment's buffer (netstack/frag_queue.go reasmFinish: the later fragments' payload is not chained), so after vxlan decap inet_gro_receive sees tot_len > len and stops before NAPI_GRO_CB data_offset (cb[2]) and proto (cb[4]) are written; the kernel's reassembled skb has its full length (frag_list) and GRO writes both"
 	reasonFrag6FastPath = "model gap: ip6_fragment's fast path (a local UDP socket's datagram above the MTU is a frag_list skb) sends the datagram's own skb as the first fragment, keeping the IP6CB nhoff __ip6_local_out set (cb[1] = 0x60000); the model's ip6Fragment (netstack/ip6_output.go) always takes the slow path, whose new skbs have a zero cb"
 )
