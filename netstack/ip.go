@@ -22,21 +22,28 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 	// ip_rcv_core: a failed pskb_may_pull of the 20-byte header or of
 	// ihl*4 bytes goes to inhdr_error (IP_INHDR, IPSTATS_MIB_INHDRERRORS);
 	// PKT_TOO_SMALL is only for skb->len < tot_len.
-	if !b.MayPull(ipHlen) {
-		s.drop(b, skb.DropIPInhdr, OpIPRcv)
-		return
-	}
+	// The linear data is looked at first, as pskb_may_pull's inline
+	// part does.
 	data := b.Data()
+	if len(data) < ipHlen {
+		if !b.MayPull(ipHlen) {
+			s.drop(b, skb.DropIPInhdr, OpIPRcv)
+			return
+		}
+		data = b.Data()
+	}
 	ihl := int(data[0]&0xf) * 4
 	if ihl < ipHlen || data[0]>>4 != 4 {
 		s.drop(b, skb.DropIPInhdr, OpIPRcv)
 		return
 	}
-	if !b.MayPull(ihl) {
-		s.drop(b, skb.DropIPInhdr, OpIPRcv)
-		return
+	if len(data) < ihl {
+		if !b.MayPull(ihl) {
+			s.drop(b, skb.DropIPInhdr, OpIPRcv)
+			return
+		}
+		data = b.Data()
 	}
-	data = b.Data()
 	if ipCsum(data[:ihl]) != 0 {
 		s.drop(b, skb.DropIPCsum, OpIPRcv)
 		return

@@ -291,7 +291,7 @@ func (a *Allocator) getBuffer(capacity, end int, kind headKind, size int, c *kme
 	buf.bytes = buf.bytes[:end]
 	buf.sh = SharedInfo{}
 	buf.dataref = 1
-	buf.frags, buf.fragList, buf.pageRefs = buf.frags[:0], nil, 0
+	// frags, fragList and pageRefs are empty: freeHead checked them.
 	buf.kind, buf.allocSize, buf.cache = kind, size, c
 	buf.meta = metaRecord{}
 	buf.id = a.nextID()

@@ -127,6 +127,9 @@ func (p *geomPanic) Error() string {
 	kind := "skb_under_panic"
 	if p.op == "put" {
 		kind = "skb_over_panic"
+		if b.dataLen != 0 {
+			kind = "SKB_LINEAR_ASSERT (skb_put on a non-linear skb)"
+		}
 	}
 	return fmt.Sprintf("%s: %s:%d len:%d headroom:%d tail:%d end:%d dev:%d",
 		kind, p.op, p.n, b.len, b.data, b.tail, len(b.buf.bytes), b.hdr.Dev)

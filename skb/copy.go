@@ -146,19 +146,26 @@ func (b *Buff) ExpandHead(nhead, ntail int) error {
 		nb.meta.lo += nhead
 		nb.meta.hi += nhead
 	}
-	nb.frags = append(nb.frags[:0], old.frags...)
-	nb.fragList = old.fragList
+	nonlinear := len(old.frags) != 0 || old.fragList != nil
+	if nonlinear {
+		nb.frags = append(nb.frags[:0], old.frags...)
+		nb.fragList = old.fragList
+	}
 	a.acct.Op(cost.OpMemcpyByte, uint64(b.tail+sharedInfoCopyBytes+fragDescBytes*len(old.frags)))
 	if b.SkbCloned() {
 		// The fragments and the frag_list stay with the old buffer for
 		// the other clones: the new shared info takes its own references.
-		nb.fragRefAll()
-		nb.cloneFragList()
+		if nonlinear {
+			nb.fragRefAll()
+			nb.cloneFragList()
+		}
 		b.releaseData(SkbConsumed, "pskb_expand_head")
 	} else {
 		b.buf = nil
-		clear(old.frags)
-		old.frags, old.fragList = old.frags[:0], nil
+		if nonlinear {
+			clear(old.frags)
+			old.frags, old.fragList = old.frags[:0], nil
+		}
 		a.freeHead(old, "pskb_expand_head")
 	}
 	b.buf = nb

@@ -90,7 +90,10 @@ func (b *Buff) releaseData(reason DropReason, op string) {
 		if buf.dataref != 1 {
 			panic(fmt.Sprintf("skb: uncloned skb #%d releasing buffer #%d with dataref %#x", b.id, buf.id, buf.dataref))
 		}
-		b.a.releaseHead(buf, reason, op)
+		if buf.fragList != nil || len(buf.frags) != 0 {
+			b.a.releaseNonlinear(buf, reason, op)
+		}
+		b.a.freeHead(buf, op)
 		return
 	}
 	bias := uint32(1)
@@ -98,20 +101,14 @@ func (b *Buff) releaseData(reason DropReason, op string) {
 		bias = 1<<datarefShift + 1
 	}
 	if buf.dataref == bias {
-		b.a.releaseHead(buf, reason, op)
+		if buf.fragList != nil || len(buf.frags) != 0 {
+			b.a.releaseNonlinear(buf, reason, op)
+		}
+		b.a.freeHead(buf, op)
 		return
 	}
 	if buf.dataref&datarefMask <= 1 {
 		panic(fmt.Sprintf("skb: dataref underflow on buffer #%d (%#x) by skb #%d", buf.id, buf.dataref, b.id))
 	}
 	buf.dataref -= bias
-}
-
-// releaseHead is the end of skb_release_data() with the last reference:
-// the non-linear parts, then skb_free_head.
-func (a *Allocator) releaseHead(buf *buffer, reason DropReason, op string) {
-	if len(buf.frags) != 0 || buf.fragList != nil {
-		a.releaseNonlinear(buf, reason, op)
-	}
-	a.freeHead(buf, op)
 }

@@ -20,10 +20,7 @@ func (b *Buff) Reserve(n int) {
 // them. It panics like skb_over_panic when the tailroom is too small.
 func (b *Buff) Put(n int) []byte {
 	b.check("skb_put")
-	if b.dataLen != 0 {
-		panic(&panicMsg{"skb: skb_put(%d) on a non-linear skb %v (SKB_LINEAR_ASSERT)", []any{n, b}})
-	}
-	if uint(n) > uint(len(b.buf.bytes)-b.tail) {
+	if uint(n) > uint(len(b.buf.bytes)-b.tail) || b.dataLen != 0 {
 		panic(&geomPanic{"put", n, b})
 	}
 	p := b.buf.bytes[b.tail : b.tail+n : b.tail+n]

@@ -70,6 +70,10 @@ func (b *Buff) CopyBits(offset int, to []byte) error {
 
 // copyBits copies without the range check (callers checked it).
 func (b *Buff) copyBits(offset int, to []byte) {
+	if b.dataLen == 0 {
+		copy(to, b.buf.bytes[b.data+offset:b.tail])
+		return
+	}
 	start := b.tail - b.data // skb_headlen
 	if c := start - offset; c > 0 {
 		c = min(c, len(to))
@@ -121,18 +125,22 @@ func (b *Buff) HeaderPointer(offset, n int, scratch []byte) []byte {
 // the linear data, pulling them there from the fragments (__pskb_pull_tail)
 // if needed; false when the skb is shorter or the pull fails.
 func (b *Buff) MayPull(n int) bool {
-	b.check("pskb_may_pull")
-	if n < 0 {
-		return false
-	}
-	headlen := b.tail - b.data
-	if n <= headlen {
+	// The common case inlines: a live skb with the bytes in its linear
+	// data (a freed skb's state is not stateLive, so it takes the slow
+	// path, whose check panics).
+	if b.state == stateLive && uint(n) <= uint(b.tail-b.data) {
 		return true
 	}
-	if n > b.len {
+	return b.mayPullTail(n)
+}
+
+// mayPullTail is MayPull past the linear data, kept out of line.
+func (b *Buff) mayPullTail(n int) bool {
+	b.check("pskb_may_pull")
+	if n < 0 || n > b.len {
 		return false
 	}
-	return b.pullTail(n - headlen)
+	return b.pullTail(n - (b.tail - b.data))
 }
 
 // PskbPull models pskb_pull(skb, n): skb_pull after pskb_may_pull, so the
@@ -264,6 +272,18 @@ func (b *Buff) pullTail(delta int) bool {
 // the tailroom into the linear data. An error matching ENOMEM leaves the
 // skb usable but not trimmed.
 func (b *Buff) PskbTrim(length int) error {
+	// Nothing to trim (the common case) inlines, as the kernel's
+	// pskb_trim_rcsum does; a freed skb takes the slow path, whose check
+	// panics.
+	if b.state == stateLive && length >= b.len {
+		return nil
+	}
+	return b.pskbTrim(length)
+}
+
+// pskbTrim is pskb_trim past the inline case: skb_trim of a linear skb,
+// else ___pskb_trim.
+func (b *Buff) pskbTrim(length int) error {
 	b.check("pskb_trim")
 	if length < 0 {
 		panic(&panicMsg{"skb: pskb_trim(%d)", []any{length}})

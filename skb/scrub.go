@@ -18,7 +18,7 @@ func (b *Buff) Scrub(xnet bool) {
 	h.SkbIIF = 0
 	h.IgnoreDF = false
 	b.dstDrop()
-	if len(b.a.hooks.list) != 0 {
+	if l := &b.a.hooks; len(l.scrubBefore)+len(l.scrubAfter) != 0 {
 		b.a.runScrub(b, xnet, false)
 		b.extReset("skb_scrub_packet")
 		b.a.runScrub(b, xnet, true)
