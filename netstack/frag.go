@@ -17,7 +17,9 @@ const (
 	ipcbFragMaxSize = 22
 	// ipskbFragPMTU is IPSKB_FRAG_PMTU in IPCB(skb)->flags.
 	ipskbFragPMTU = 1 << 6
-	ipMaxLen      = 65535
+	// ipskbFragComplete is IPSKB_FRAG_COMPLETE, set by ip_do_fragment.
+	ipskbFragComplete = 1 << 3
+	ipMaxLen          = 65535
 )
 
 // ipDefrag models ip_defrag(): skb_orphan, then ip_find (the queue of the

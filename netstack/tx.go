@@ -61,6 +61,20 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 		return s.tcpSend(sk, pkt, ip, out, nh)
 	}
 	hh := llReservedSpace(out)
+	payload := len(pkt) - ip.ihl - udpHlen
+	if len(pkt) > out.mtu && (sk.udpSegment <= 0 || payload <= sk.udpSegment) {
+		// Above the MTU without GSO: a frag_list datagram that
+		// ip_do_fragment's fast path can send as it is.
+		b := s.ipAppendData(pkt, ip.ihl, out)
+		if b == nil {
+			s.dropNoSkb(out, skb.DropNomem, OpSockSend)
+			return nil
+		}
+		s.initTxSkb(b, sk)
+		s.traceOp(LayerSocket, OpSockSend, b)
+		s.ipLocalOut(b, sk.ns, out, nh, sk)
+		return nil
+	}
 	b, err := s.a.AllocSkb(len(pkt) + hh + 15)
 	if err != nil {
 		s.dropNoSkb(out, skb.DropNomem, OpSockSend)
@@ -69,10 +83,57 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 	b.Reserve(hh)
 	b.PutData(pkt)
 	s.initTxSkb(b, sk)
-	udpSegment(b, sk, len(pkt)-ip.ihl-udpHlen) // udp_send_skb
+	udpSegment(b, sk, payload) // udp_send_skb
 	s.traceOp(LayerSocket, OpSockSend, b)
 	s.ipLocalOut(b, sk.ns, out, nh, sk)
 	return nil
+}
+
+// ipAppendData models __ip_append_data and __ip_make_skb for a datagram
+// pkt (IP header of ihl bytes, UDP header, payload) above the MTU of out,
+// sent without MSG_MORE or UDP_SEGMENT: one alloc_skb per fragment-sized
+// piece (maxfraglen = ((mtu - ihl) & ~7) + ihl bytes each, the last
+// smaller), each of fraglen + LL_RESERVED_SPACE + 15 bytes with
+// LL_RESERVED_SPACE of headroom and room for the IP header; the first
+// carries the IP and UDP headers. __ip_make_skb chains the others on the
+// first's frag_list, pulled to their payload (skb_network_header_len),
+// their len, data_len and truesize added to the first's, their socket
+// cleared. The IP header is the captured one. Returns the datagram, or
+// nil when an allocation fails (the pieces made so far are freed:
+// __ip_flush_pending_frames, kfree_skb).
+func (s *Stack) ipAppendData(pkt []byte, ihl int, out *Device) *skb.Buff {
+	mtu, hh := out.mtu, llReservedSpace(out)
+	maxfraglen := (mtu-ihl)&^7 + ihl
+	body := pkt[ihl:]
+	var head *skb.Buff
+	for off := 0; off < len(body); {
+		datalen := len(body) - off
+		if datalen > mtu-ihl {
+			datalen = maxfraglen - ihl
+		}
+		fraglen := datalen + ihl
+		b, err := s.a.AllocSkb(fraglen + hh + 15)
+		if err != nil {
+			if head != nil {
+				s.drop(head, skb.DropNotSpecified, OpSockSend)
+			}
+			return nil
+		}
+		b.Reserve(hh)
+		d := b.Put(fraglen)
+		b.ResetNetworkHeader()
+		b.SetTransportHeader(ihl)
+		copy(d[ihl:], body[off:off+datalen])
+		off += datalen
+		if head == nil {
+			copy(d[:ihl], pkt[:ihl]) // ip_make_skb writes the header in place
+			head = b
+			continue
+		}
+		b.Pull(ihl) // __ip_make_skb: __skb_pull(tmp_skb, skb_network_header_len(skb))
+		head.AppendFragList(b)
+	}
+	return head
 }
 
 // initTxSkb sets what ip_make_skb / tcp_transmit_skb set on a locally
@@ -294,6 +355,15 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 		return
 	}
 	s.traceOp(LayerIP, OpIPFragment, b)
+	// ip_do_fragment: IPCB(skb)->flags |= IPSKB_FRAG_COMPLETE, which
+	// either path passes on to every fragment.
+	h := b.H()
+	flags := binary.LittleEndian.Uint16(h.CB[ipcbFlags:]) | ipskbFragComplete
+	binary.LittleEndian.PutUint16(h.CB[ipcbFlags:], flags)
+	if b.HasFragList() && s.ipFragFast(b, ns, out, nh, ip, flags) {
+		return
+	}
+	owner, _ := b.Sk().(*Socket)
 	start := len(s.segs)
 	segs, err := b.IPFragment(ip.ihl, out.mtu, llReservedSpace(out), s.segs)
 	s.segs = segs
@@ -314,6 +384,11 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 		binary.BigEndian.PutUint16(d[2:4], uint16(f.Len()))
 		binary.BigEndian.PutUint16(d[6:8], fo|(ip.fragOff&ipDF))
 		setIPCsum(d, ip.ihl)
+		binary.LittleEndian.PutUint16(f.H().CB[ipcbFlags:], flags) // ip_frag_ipcb
+		if owner != nil {
+			f.SetOwner(owner, owner.wfreeFn) // ip_frag_next: skb_set_owner_w(skb2, skb->sk)
+			owner.wmem += f.Truesize()
+		}
 		off += n
 	}
 	s.consumeSkb(b) // ip_do_fragment: consume_skb(skb) after the slow path
@@ -323,6 +398,83 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 		s.ipFinishOutput2(f, ns, out, nh)
 	}
 	s.segs = s.segs[:start]
+}
+
+// ipFragFast models ip_do_fragment()'s fast path for an skb with a
+// frag_list (a local UDP datagram from ipAppendData): the first skb's own
+// bytes (skb_pagelen) and every frag_list skb must be fragment-sized
+// (payload at most mtu - hlen, a multiple of 8 except the last) with
+// hlen + LL_RESERVED_SPACE of headroom, the skb not cloned nor a fragment
+// already, and no frag_list skb shared; otherwise it returns false and
+// changes nothing (slow_path / slow_path_clean). Each frag_list skb then
+// gets the socket (sock_wfree) and its truesize back from the first's;
+// ip_fraglist_init gives the first skb its own length, tot_len and IP_MF;
+// before each fragment goes to ip_finish_output2, the next is prepared
+// from it (ip_fraglist_prepare: IPCB flags, the IP header pushed and
+// copied, tot_len, ip_copy_metadata, the offset and IP_MF of all but the
+// last, ip_send_check), and each gets the original's delivery time.
+// Nothing is allocated or copied but the headers. Takes ownership of skb
+// when it returns true.
+func (s *Stack) ipFragFast(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, ip ipv4, flags uint16) bool {
+	hlen := ip.ihl
+	mtu := out.mtu - hlen
+	llrs := llReservedSpace(out)
+	first := b.Pagelen()
+	if first-hlen > mtu || (first-hlen)&7 != 0 || ip.isFragment() || b.SkbCloned() || b.Headroom() < llrs {
+		return false
+	}
+	list := b.FragList(s.fragList[:0])
+	s.fragList = list
+	for i, f := range list {
+		if f.Len() > mtu || (f.Len()&7 != 0 && i != len(list)-1) || f.Headroom() < hlen+llrs || f.Shared() {
+			clear(list)
+			return false
+		}
+	}
+	sk, _ := b.Sk().(*Socket)
+	for _, f := range list {
+		if sk != nil {
+			f.SetOwner(sk, sk.wfreeFn) // frag->sk = skb->sk; frag->destructor = sock_wfree
+		}
+		b.AdjustTruesize(-f.Truesize())
+	}
+	clear(list)
+	// ip_fraglist_init.
+	list = b.DetachFragList(list[:0])
+	s.fragList = list
+	d := b.Data()
+	binary.BigEndian.PutUint16(d[2:4], uint16(first))
+	binary.BigEndian.PutUint16(d[6:8], ipMF)
+	setIPCsum(d, hlen)
+	h := b.H()
+	tstamp, tstampType := h.Tstamp, h.TstampType
+	offset := 0
+	cur := b
+	for i, f := range list {
+		// ip_fraglist_prepare(cur, iter).
+		binary.LittleEndian.PutUint16(f.H().CB[ipcbFlags:], flags)
+		f.ResetTransportHeader()
+		fd := f.Push(hlen)
+		f.ResetNetworkHeader()
+		copy(fd[:hlen], cur.Data()[:hlen])
+		binary.BigEndian.PutUint16(fd[2:4], uint16(f.Len()))
+		skb.IPCopyMetadata(f, cur)
+		offset += cur.Len() - hlen
+		fo := uint16(offset >> 3)
+		if i != len(list)-1 {
+			fo |= ipMF
+		}
+		binary.BigEndian.PutUint16(fd[6:8], fo)
+		setIPCsum(fd, hlen)
+		cur.SetDeliveryTime(tstamp, tstampType)
+		list[i] = nil
+		s.ipFinishOutput2(cur, ns, out, nh)
+		cur = f
+	}
+	cur.SetDeliveryTime(tstamp, tstampType)
+	s.fragList = list[:0]
+	s.ipFinishOutput2(cur, ns, out, nh)
+	return true
 }
 
 // ipFinishOutput2 models ip_finish_output2 -> neigh_output: devices with

@@ -550,3 +550,45 @@ func (b *Buff) AppendFragList(fp *Buff) {
 	b.len += fp.len
 	b.truesize += fp.truesize
 }
+
+// Pagelen models skb_pagelen(): the linear data and the page fragments,
+// without the frag_list.
+func (b *Buff) Pagelen() int {
+	b.check("skb_pagelen")
+	n := b.tail - b.data
+	for _, f := range b.buf.frags {
+		n += f.size
+	}
+	return n
+}
+
+// DetachFragList is the skb side of ip_fraglist_init() /
+// ip6_fraglist_init(): the frag_list is taken off the shared info
+// (skb_frag_list_init) and the skb keeps its own bytes only (len =
+// skb_pagelen, data_len = len - headlen). The list's skbs are appended to
+// out, in order and unlinked, and belong to the caller. The skb must not
+// be cloned.
+func (b *Buff) DetachFragList(out []*Buff) []*Buff {
+	b.check("ip_fraglist_init")
+	if b.SkbCloned() {
+		panic(fmt.Sprintf("skb: frag_list detached from cloned skb %v", b))
+	}
+	for m := b.buf.fragList; m != nil; {
+		next := m.next
+		m.next = nil
+		b.len -= m.len
+		b.dataLen -= m.len
+		out = append(out, m)
+		m = next
+	}
+	b.buf.fragList = nil
+	return out
+}
+
+// AdjustTruesize adds delta to skb->truesize, as callers that move bytes
+// between skbs do (ip_do_fragment's fast path gives each frag_list skb back
+// its own truesize).
+func (b *Buff) AdjustTruesize(delta int) {
+	b.check("truesize")
+	b.truesize += delta
+}

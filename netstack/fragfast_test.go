@@ -1,0 +1,86 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// TestIPFragmentFastPath: a local UDP datagram above the MTU is built as a
+// frag_list skb (__ip_append_data, __ip_make_skb) and ip_do_fragment's
+// fast path sends its own skbs as the fragments: no copy (the Copy hook
+// would see each slow-path fragment), the datagram's skb first, every
+// fragment owned by the socket with IPCB flags IPSKB_FRAG_COMPLETE,
+// offsets in 8-byte units with IP_MF on all but the last, and the
+// receiver reassembles the datagram.
+func TestIPFragmentFastPath(t *testing.T) {
+	type frag struct {
+		id             uint64
+		totLen, fragOf uint16
+		ipcbFlags      uint16
+		sk             bool
+	}
+	var got []frag
+	cfg := vethTxConfig()
+	cfg.Programs = []ProgramConfig{{Name: "tc", Hook: carrier.HookTCEgress, Netns: "A", Dev: "vA",
+		Prog: ProgramFunc(func(c *Ctx) int {
+			d := c.Skb.Data()[ethHlen:]
+			got = append(got, frag{id: c.Skb.ID(), totLen: binary.BigEndian.Uint16(d[2:4]), fragOf: binary.BigEndian.Uint16(d[6:8]),
+				ipcbFlags: binary.LittleEndian.Uint16(c.Skb.H().CB[ipcbFlags:]), sk: c.Skb.Sk() != nil})
+			return TCXNext
+		})}}
+	s, te := newStack(t, cfg, "", nil, nil)
+	var ids []uint64
+	s.a.AddHooks(skb.Hooks{Copy: func(_, cp *skb.Buff, k skb.CopyKind) { t.Errorf("%v copy made in the fast path", k) }})
+	f := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 3000, noEth: true})
+	require.NoError(t, s.Inject(&Packet{ID: 6, Frame: f}))
+	require.Equal(t, []DeliverEvent{{PacketID: 6, Kind: DeliverSocket, Index: 1}}, te.obs.delivs)
+	require.Len(t, got, 3)
+	for _, g := range got {
+		ids = append(ids, g.id)
+	}
+	// 1500-byte MTU: 1480 bytes of payload per fragment, 3008 in all.
+	want := []frag{
+		{totLen: 1500, fragOf: ipMF, ipcbFlags: ipskbFragComplete, sk: true},
+		{totLen: 1500, fragOf: ipMF | 1480/8, ipcbFlags: ipskbFragComplete, sk: true},
+		{totLen: 20 + 48, fragOf: 2960 / 8, ipcbFlags: ipskbFragComplete, sk: true},
+	}
+	for i := range got {
+		got[i].id = 0
+	}
+	require.Equal(t, want, got)
+	require.Less(t, ids[0], ids[1], "the datagram's own skb goes first")
+	require.Less(t, ids[1], ids[2])
+}
+
+// TestIPFragmentFastPathRefused: a frag_list skb whose geometry the fast
+// path refuses (here a middle skb whose payload is not a multiple of 8)
+// is left as it was — truesize, owners, list — for the slow path.
+func TestIPFragmentFastPathRefused(t *testing.T) {
+	s, _ := newStack(t, vethTxConfig(), "", nil, nil)
+	out := s.Device("A", "vA")
+	sk := s.Socket("tx")
+	sk.initFns()
+	pkt := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 3000, noEth: true})
+	b := s.ipAppendData(pkt, ipHlen, out)
+	require.NotNil(t, b)
+	s.initTxSkb(b, sk)
+	list := b.FragList(nil)
+	require.Len(t, list, 2)
+	_, ok := list[0].PskbPull(4) // 1476 bytes: not a multiple of 8
+	require.True(t, ok)
+	truesize, length := b.Truesize(), b.Len()
+	ip, _ := parseIPv4(b.Data())
+	require.False(t, s.ipFragFast(b, s.Netns("A"), out, addr("192.0.2.2"), ip, ipskbFragComplete))
+	require.Equal(t, truesize, b.Truesize())
+	require.Equal(t, length, b.Len())
+	require.Equal(t, list, b.FragList(nil))
+	for _, m := range list {
+		require.Nil(t, m.Sk())
+	}
+	b.ConsumeSkb()
+}
