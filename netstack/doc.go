@@ -101,11 +101,13 @@
 // are charged to its truesize, until the datagram is freed; their own
 // kfree_skb / consume_skb tracepoints then run (skb Hooks.ListFree). The
 // paths after reassembly pull headers with pskb_may_pull and trim with
-// pskb_trim, as the kernel's do. GRO still does not append merged payload
-// to the surviving skb (gso_segs counts segments; the merged skb is freed
-// where skb_gro_receive would keep it on frag_list), and fragmentation
-// always takes ip_do_fragment's and ip6_fragment's slow path, which copies
-// the payload, also for a frag_list skb the kernel would send as it is.
+// pskb_trim, as the kernel's do. A local UDP datagram above the MTU is
+// built as a frag_list skb (__ip_append_data, __ip6_append_data), which
+// ip_do_fragment's and ip6_fragment's fast path send as they are, the
+// datagram's own skb first; other packets take the slow path, which
+// copies the payload into new skbs. GRO still does not append merged
+// payload to the surviving skb (gso_segs counts segments; the merged skb
+// is freed where skb_gro_receive would keep it on frag_list).
 // IPv4 and IPv6 reassembly share one implementation of
 // inet_frag_queue_insert and inet_frag_reasm_* (frag_queue.go): per
 // namespace and family, 64 preallocated queues (a new

@@ -55,6 +55,7 @@ func TestIPFragmentFastPath(t *testing.T) {
 	require.Equal(t, want, got)
 	require.Less(t, ids[0], ids[1], "the datagram's own skb goes first")
 	require.Less(t, ids[1], ids[2])
+	require.Zero(t, s.Socket("tx").wmem, "every fragment uncharged the sender (sock_wfree)")
 }
 
 // TestIPFragmentFastPathRefused: a frag_list skb whose geometry the fast
@@ -83,4 +84,37 @@ func TestIPFragmentFastPathRefused(t *testing.T) {
 		require.Nil(t, m.Sk())
 	}
 	b.ConsumeSkb()
+}
+
+// TestIP6FragmentFastPath: as TestIPFragmentFastPath for IPv6
+// (__ip6_append_data, __ip6_make_skb, ip6_fragment's fast path): no copy,
+// the datagram's skb first keeping the IP6CB nhoff __ip6_local_out set
+// (the others have a zero IP6CB), a fragment header in each, every
+// fragment's truesize back with the sender (sock_wfree), and the
+// ip6_fraglist_init header copy freed.
+func TestIP6FragmentFastPath(t *testing.T) {
+	type frag struct {
+		payloadLen, fragOff uint16
+		nhoff               uint16
+	}
+	var got []frag
+	cfg := veth6TxConfig()
+	cfg.Programs = []ProgramConfig{{Name: "eg", Hook: carrier.HookTCEgress, Netns: "A", Dev: "vA", Prog: ProgramFunc(func(c *Ctx) int {
+		d := c.Skb.Data()[ethHlen:]
+		got = append(got, frag{binary.BigEndian.Uint16(d[4:6]), binary.BigEndian.Uint16(d[ip6Hlen+2:]),
+			binary.LittleEndian.Uint16(c.Skb.H().CB[ip6cbNhoff:])})
+		return TCXNext
+	})}}
+	s, te := newStack(t, cfg, "", nil, nil)
+	s.a.AddHooks(skb.Hooks{Copy: func(_, cp *skb.Buff, k skb.CopyKind) { t.Errorf("%v copy made in the fast path", k) }})
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: v6Datagram(3000)}))
+	require.Empty(t, te.obs.dropReasons())
+	require.Len(t, te.obs.delivs, 1)
+	// 1500-byte MTU: 1448 bytes of payload per fragment, 3008 in all.
+	require.Equal(t, []frag{
+		{fragHdrLen + 1448, 1, 6},
+		{fragHdrLen + 1448, 1448 | 1, 0},
+		{fragHdrLen + 3008 - 2*1448, 2 * 1448, 0},
+	}, got)
+	require.Zero(t, s.Socket("tx").wmem, "every fragment uncharged the sender (sock_wfree)")
 }

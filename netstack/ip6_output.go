@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/kmem"
 	"github.com/skbsim/skbsim/skb"
 )
 
@@ -81,21 +82,77 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 		return s.badFrame(p, "short UDP header")
 	}
 	hh := llReservedSpace(out)
-	b, err := s.a.AllocSkb(len(pkt) + hh + fragHdrLen)
-	if err != nil {
-		s.dropNoSkb(out, skb.DropNomem, OpIP6MakeSkb)
-		return nil
+	payload := len(pkt) - l4off - udpHlen
+	var b *skb.Buff
+	if len(pkt) > out.mtu && l4off == ip6Hlen && (sk.udpSegment <= 0 || payload <= sk.udpSegment) {
+		// Above the MTU without extension headers nor GSO: a frag_list
+		// datagram that ip6_fragment's fast path can send as it is.
+		if b = s.ip6AppendData(pkt, out); b == nil {
+			s.dropNoSkb(out, skb.DropNomem, OpIP6MakeSkb)
+			return nil
+		}
+	} else {
+		var err error
+		if b, err = s.a.AllocSkb(len(pkt) + hh + fragHdrLen); err != nil {
+			s.dropNoSkb(out, skb.DropNomem, OpIP6MakeSkb)
+			return nil
+		}
+		b.Reserve(hh + fragHdrLen) // "reserve for fragmentation and ipsec header"
+		b.PutData(pkt)
 	}
-	b.Reserve(hh + fragHdrLen) // "reserve for fragmentation and ipsec header"
-	b.PutData(pkt)
 	s.initTxSkb6(b, sk)
 	b.H().IgnoreDF = true // ip6_sk_ignore_df: pmtudisc IPV6_PMTUDISC_WANT
 	sport, dport, _ := l4Ports(pkt[l4off:])
 	flowLabelFromHash(b, ip.src, ip.dst, nexthdrUDP, sport, dport)
-	udpSegment(b, sk, len(pkt)-l4off-udpHlen) // udp_v6_send_skb
+	udpSegment(b, sk, payload) // udp_v6_send_skb
 	s.traceOp(LayerSocket, OpIP6MakeSkb, b)
 	s.ip6LocalOut(b, sk.ns, out, nh, sk)
 	return nil
+}
+
+// ip6AppendData models __ip6_append_data and __ip6_make_skb for a datagram
+// pkt (an IPv6 header without extension headers, the UDP header, the
+// payload) above the MTU of out: one alloc_skb per fragment-sized piece
+// (maxfraglen = ((mtu - 40) & ~7) + 40 - sizeof(struct frag_hdr) bytes,
+// the last smaller), each of fraglen + LL_RESERVED_SPACE + 8 bytes with
+// LL_RESERVED_SPACE and a fragment header's room reserved; the first
+// carries the IPv6 and UDP headers, the others are chained on its
+// frag_list pulled to their payload, as ipAppendData does for IPv4. The
+// IPv6 header is the captured one. Returns nil when an allocation fails
+// (the pieces made so far are freed).
+func (s *Stack) ip6AppendData(pkt []byte, out *Device) *skb.Buff {
+	mtu, hh := out.mtu, llReservedSpace(out)
+	maxfraglen := (mtu-ip6Hlen)&^7 + ip6Hlen - fragHdrLen
+	body := pkt[ip6Hlen:]
+	var head *skb.Buff
+	for off := 0; off < len(body); {
+		datalen := len(body) - off
+		if datalen > maxfraglen-ip6Hlen {
+			datalen = maxfraglen - ip6Hlen
+		}
+		fraglen := datalen + ip6Hlen
+		b, err := s.a.AllocSkb(fraglen + hh + fragHdrLen)
+		if err != nil {
+			if head != nil {
+				s.drop(head, skb.DropNotSpecified, OpIP6MakeSkb)
+			}
+			return nil
+		}
+		b.Reserve(hh + fragHdrLen)
+		d := b.Put(fraglen)
+		b.ResetNetworkHeader()
+		b.SetTransportHeader(ip6Hlen)
+		copy(d[ip6Hlen:], body[off:off+datalen])
+		off += datalen
+		if head == nil {
+			copy(d[:ip6Hlen], pkt[:ip6Hlen])
+			head = b
+			continue
+		}
+		b.Pull(ip6Hlen) // __ip6_make_skb: __skb_pull(tmp_skb, skb_network_header_len(skb))
+		head.AppendFragList(b)
+	}
+	return head
 }
 
 // initTxSkb6 sets what __ip6_make_skb / ip6_xmit set on a locally
@@ -243,9 +300,9 @@ func ip6FindFirstFragOpt(p []byte) (hlen, prevhdr int, ok bool) {
 	return 0, 0, false
 }
 
-// ip6Fragment models ip6_fragment()'s slow path (the model's skb is linear;
-// the kernel's UDP skb from ip6_append_data would take the frag_list fast
-// path, whose fragments get the same ip6_copy_metadata): a datagram that
+// ip6Fragment models ip6_fragment(): a frag_list skb (a local UDP datagram
+// from ip6AppendData) goes by the fast path when its geometry allows
+// (ip6FragFast); otherwise the slow path: a datagram that
 // may not be fragmented (no ignore_df) or an MTU below the unfragmentable
 // part plus a fragment header and 8 bytes is fail_toobig (ICMPv6 packet too
 // big to the sender, kfree_skb: NOT_SPECIFIED); otherwise
@@ -269,6 +326,9 @@ func (s *Stack) ip6Fragment(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr) 
 	ns.ip6FragID++
 	id := ns.ip6FragID
 	s.traceOp(LayerIP, OpIP6Fragment, b)
+	if b.HasFragList() && s.ip6FragFast(b, ns, out, nh, hlen, prevhdr, nexthdr, id) {
+		return
+	}
 	start := len(s.segs)
 	// IPFragment's chunks of at most mtu - 8 - hlen bytes with 8 more
 	// bytes of headroom are ip6_frag_next's: alloc_skb(len + hlen +
@@ -316,4 +376,98 @@ func (s *Stack) ip6Fragment(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr) 
 		s.ipFinishOutput2(f, ns, out, nh)
 	}
 	s.segs = s.segs[:start]
+}
+
+// siteIP6FraglistHdr is ip6_fraglist_init's kmemdup of the unfragmentable
+// headers.
+var siteIP6FraglistHdr = kmem.RegisterSite("ip6_fraglist_init")
+
+// ip6FragFast models ip6_fragment()'s fast path for an skb with a
+// frag_list (a local UDP datagram from ip6AppendData), as ipFragFast does
+// for IPv4: the first skb's own bytes and every frag_list skb must fit
+// mtu - hlen - 8 with a payload that is a multiple of 8 (but the last),
+// the first with LL_RESERVED_SPACE + 8 and the others with hlen more of
+// headroom, nothing cloned or shared; otherwise it returns false and
+// changes nothing. ip6_fraglist_init copies the unfragmentable headers
+// (kmemdup, freed once every fragment is out), names the fragment header
+// in the previous next-header byte, and moves them down to insert the
+// fragment header (IP6_MF, the identification) in the first skb, which
+// keeps its IP6CB; ip6_fraglist_prepare pushes the headers and a fragment
+// header (offset, IP6_MF but on the last) on each next one, sets
+// payload_len and ip6_copy_metadata (not skb_iif nor ipvs_property).
+// Takes ownership of skb when it returns true.
+func (s *Stack) ip6FragFast(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, hlen, prevhdr int, nexthdr uint8, id uint32) bool {
+	mtu := out.mtu - hlen - fragHdrLen
+	hroom := llReservedSpace(out)
+	first := b.Pagelen()
+	if first-hlen > mtu || (first-hlen)&7 != 0 || b.SkbCloned() || b.Headroom() < hroom+fragHdrLen {
+		return false
+	}
+	list := b.FragList(s.fragList[:0])
+	s.fragList = list
+	for i, f := range list {
+		if f.Len() > mtu || (f.Len()&7 != 0 && i != len(list)-1) || f.Headroom() < hlen+hroom+fragHdrLen || f.Shared() {
+			clear(list)
+			return false
+		}
+	}
+	sk, _ := b.Sk().(*Socket)
+	for _, f := range list {
+		if sk != nil {
+			f.SetOwner(sk, sk.wfreeFn) // frag->sk = skb->sk; frag->destructor = sock_wfree
+		}
+		b.AdjustTruesize(-f.Truesize())
+	}
+	clear(list)
+	// ip6_fraglist_init.
+	if err := s.acct.Kmalloc(siteIP6FraglistHdr, hlen); err != nil {
+		s.drop(b, skb.DropNotSpecified, OpIP6Fragment) // fail: kfree_skb
+		return true
+	}
+	d := b.Data()
+	d[prevhdr] = nexthdrFrag
+	tmp := append(s.hdrTmp[:0], d[:hlen]...)
+	s.hdrTmp = tmp
+	list = b.DetachFragList(list[:0])
+	s.fragList = list
+	b.Pull(hlen)
+	fh := b.Push(fragHdrLen)
+	copy(b.Push(hlen), tmp)
+	b.ResetNetworkHeader()
+	fh[0], fh[1] = nexthdr, 0
+	binary.BigEndian.PutUint16(fh[2:4], 1) // IP6_MF
+	binary.BigEndian.PutUint32(fh[4:8], id)
+	binary.BigEndian.PutUint16(b.Data()[4:6], uint16(b.Len()-ip6Hlen))
+	h := b.H()
+	tstamp, tstampType := h.Tstamp, h.TstampType
+	offset := 0
+	cur := b
+	for i, f := range list {
+		// ip6_fraglist_prepare(cur, iter).
+		f.ResetTransportHeader()
+		ffh := f.Push(fragHdrLen)
+		copy(f.Push(hlen), tmp)
+		f.ResetNetworkHeader()
+		offset += cur.Len() - hlen - fragHdrLen
+		ffh[0], ffh[1] = nexthdr, 0
+		fo := uint16(offset)
+		if i != len(list)-1 {
+			fo |= 1 // IP6_MF
+		}
+		binary.BigEndian.PutUint16(ffh[2:4], fo)
+		binary.BigEndian.PutUint32(ffh[4:8], id)
+		binary.BigEndian.PutUint16(f.Data()[4:6], uint16(f.Len()-ip6Hlen))
+		skb.IPCopyMetadata(f, cur) // ip6_copy_metadata, which leaves these two:
+		fhd := f.H()
+		fhd.SkbIIF, fhd.IPVSProperty = 0, false
+		cur.SetDeliveryTime(tstamp, tstampType)
+		list[i] = nil
+		s.ipFinishOutput2(cur, ns, out, nh)
+		cur = f
+	}
+	cur.SetDeliveryTime(tstamp, tstampType)
+	s.fragList = list[:0]
+	s.ipFinishOutput2(cur, ns, out, nh)
+	s.acct.Kfree(siteIP6FraglistHdr, hlen) // kfree(iter.tmp_hdr)
+	return true
 }

@@ -22,17 +22,11 @@ package diff
 // transitions: the model's reassembled skb kept only the first fragment's
 // bytes, so GRO after the VXLAN decap saw tot_len > len and stopped early;
 // it now chains the other fragments (skb_try_coalesce, frag_list) and has
-// the kernel's full length. The IPv4 sender's cb[3] (IPCB flags
-// IPSKB_FRAG_COMPLETE) agrees since the model builds a local UDP datagram
-// above the MTU as a frag_list skb and sends it by ip_do_fragment's fast
-// path.)
-//
-// The skb-transitions entry comes from the IPv6 fragment-reassembly
-// transition's sender: every carrier cell (mark, priority, tc_index, hash,
-// tstamp, devices) agrees there; what differs is the cb[] bytes that
-// ip6_fragment's fast path leaves on the first fragment, which the
-// model's slow path does not write. Each reason names the
-// kernel function and the model file that would need the change.
+// the kernel's full length. The last two, the senders' cb[3] (IPCB flags
+// IPSKB_FRAG_COMPLETE) and cb[1] (IP6CB nhoff), agree since the model
+// builds a local UDP datagram above the MTU as a frag_list skb and sends
+// it by ip_do_fragment's and ip6_fragment's fast path, the datagram's own
+// skb first. The list is empty: every case of every suite agrees.)
 //
 // The rapid-generated suites (storage-seq, storage-prog's UDP sequences)
 // have no entries: a generated sequence has no stable name, so every
@@ -42,11 +36,4 @@ package diff
 //
 // Measured with the suites of this package on 6.18.44 (go test
 // ./kernel/diff/ with SKBSIM_KERNEL_TESTS=1).
-var knownDivergences = map[string]string{
-	"skb-transitions/vxlan6-frag-reasm vA/tc-egress cb1": reasonFrag6FastPath,
-}
-
-// Reasons of the skb-transitions entries (model gaps, measured on 6.18.44).
-const (
-	reasonFrag6FastPath = "model gap: ip6_fragment's fast path (a local UDP socket's datagram above the MTU is a frag_list skb) sends the datagram's own skb as the first fragment, keeping the IP6CB nhoff __ip6_local_out set (cb[1] = 0x60000); the model's ip6Fragment (netstack/ip6_output.go) always takes the slow path, whose new skbs have a zero cb"
-)
+var knownDivergences = map[string]string{}
