@@ -105,9 +105,11 @@
 // built as a frag_list skb (__ip_append_data, __ip6_append_data), which
 // ip_do_fragment's and ip6_fragment's fast path send as they are, the
 // datagram's own skb first; other packets take the slow path, which
-// copies the payload into new skbs. GRO still does not append merged
-// payload to the surviving skb (gso_segs counts segments; the merged skb
-// is freed where skb_gro_receive would keep it on frag_list).
+// copies the payload into new skbs. GRO appends a merged segment's
+// payload to the held skb as skb_gro_receive does (a page-fragment head
+// stolen, else the segment on the held skb's frag_list), frees the rest
+// without a tracepoint (napi_skb_finish), and inet_gro_complete gives the
+// aggregate its tot_len.
 // IPv4 and IPv6 reassembly share one implementation of
 // inet_frag_queue_insert and inet_frag_reasm_* (frag_queue.go): per
 // namespace and family, 64 preallocated queues (a new

@@ -480,3 +480,73 @@ func TestCgroupEgressDrop(t *testing.T) {
 	require.Equal(t, []string{"SKB_DROP_REASON_BPF_CGROUP_EGRESS@__cgroup_bpf_run_filter_skb(egress)"}, te.obs.dropReasons())
 	require.Empty(t, te.obs.delivs)
 }
+
+// TestGROMergeLayout: skb_gro_receive appends each merged segment's
+// payload to the held skb: a page-fragment head (a page-pool buffer under
+// native XDP, or netdev_alloc_skb of a large frame) is stolen as a page
+// fragment and the rest of the merged skb freed without a tracepoint
+// (napi_skb_free_stolen_head); a small kmalloc'ed head goes on the held
+// skb's frag_list whole, and gets its consume_skb tracepoint when the
+// aggregate is freed. The socket reads every byte in order.
+func TestGROMergeLayout(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		xdp               string
+		payload           int
+		nrFrags, fragList int
+		consumed          []uint64 // consume_skb tracepoint runs, by packet
+	}{
+		{"page-pool heads stolen", "native", 100, 2, 0, []uint64{1}},
+		{"page-fragment heads stolen", "", 1000, 2, 0, []uint64{1}},
+		{"small heads on the frag_list", "", 100, 0, 2, []uint64{1, 2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			type layout struct{ len, nrFrags, fragList int }
+			var got []layout
+			var consumed []uint64
+			var freed int
+			cfg := &Config{
+				Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, XDP: tc.xdp, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}},
+				Sockets: []SocketConfig{{Name: "srv", Proto: ProtoTCP, Port: 80}},
+				Programs: []ProgramConfig{
+					{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+						got = append(got, layout{c.Skb.Len(), c.Skb.NrFrags(), len(c.Skb.FragList(nil))})
+						return TCXNext
+					})},
+					{Name: "filter", Hook: carrier.HookSocketFilter, Socket: "srv", Prog: ProgramFunc(func(c *Ctx) int {
+						require.Equal(t, 20+3*tc.payload, c.Skb.Len(), "the whole aggregate (inet_gro_complete's tot_len)")
+						all := make([]byte, c.Skb.Len())
+						require.NoError(t, c.Skb.CopyBits(0, all))
+						payload := all[20:]
+						for i := range payload {
+							require.Equal(t, byte(i%tc.payload), payload[i], "byte %d", i)
+						}
+						return -1
+					})},
+					{Name: "tp", Hook: carrier.HookTracepoint, Event: EventConsumeSkb, Prog: ProgramFunc(func(c *Ctx) int {
+						consumed = append(consumed, c.PacketID)
+						return 0
+					})},
+				},
+			}
+			if tc.xdp != "" {
+				cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0",
+					Prog: ProgramFunc(func(c *Ctx) int { return XDPPass })})
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			s.a.AddHooks(skb.Hooks{Free: func(*skb.Buff, skb.DropReason) { freed++ }})
+			for i := range 3 {
+				f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
+					sport: 5000, dport: 80, seq: uint32(1000 + tc.payload*i), tcpFlags: tcpACK, payload: tc.payload})
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Empty(t, te.obs.drops)
+			require.Equal(t, []layout{{ethHlen + ipHlen + 20 + 3*tc.payload, tc.nrFrags, tc.fragList}}, got)
+			require.Len(t, te.obs.delivs, 1)
+			require.Equal(t, tc.consumed, consumed)
+			require.Equal(t, len(tc.consumed), freed, "the Free hooks fire where the tracepoints do")
+			require.Zero(t, te.a.Live().Skbs)
+		})
+	}
+}

@@ -467,6 +467,7 @@ const bootJiffies = uint64(1) << 32
 
 type groEntry struct {
 	b        *skb.Buff
+	last     *skb.Buff // NAPI_GRO_CB(b)->last: b, or the last skb on its frag_list
 	pkt      uint64
 	trace    bool
 	count    int
@@ -493,10 +494,10 @@ type groEntry struct {
 // vlan, XDP metadata bytes (skb_metadata_differs) and MAC header, and with
 // slow_gro the same socket and conntrack. The first skb survives, merged
 // ones are freed (napi_skb_free_stolen_head, no tracepoint). Other packets
-// are delivered at once (GRO_NORMAL); held skbs wait for Flush. The model
-// does not append merged payload to the survivor (skb_gro_receive's page
-// fragment and frag_list merges are not modelled); gso_segs counts the
-// segments.
+// are delivered at once (GRO_NORMAL); held skbs wait for Flush. A merged
+// segment's payload joins the held skb (skb_gro_receive: its page-fragment
+// head stolen, or the skb on the held one's frag_list); napi_skb_finish
+// frees what is left of it without a tracepoint.
 func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	cb := &b.H().CB
 	binary.LittleEndian.PutUint32(cb[8:12], uint32(b.Len()))
@@ -583,11 +584,21 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		if !same {
 			continue
 		}
-		mergeable := payload > 0 && payload <= g.mss && g.count < 64
+		// inet_gro_receive flushes a segment whose tot_len is not its
+		// GRO length (Ethernet padding).
+		off := int(binary.LittleEndian.Uint32(cb[16:20])) // skb_gro_offset
+		mergeable := payload > 0 && payload <= g.mss && g.count < 64 && b.Len()-off == payload
 		if tcp {
 			mergeable = mergeable && flags&(tcpSYN|tcpRST|tcpURG|tcpFIN) == 0 && seq == g.next
 		}
-		if !mergeable {
+		var (
+			free skb.GROFree
+			err  error
+		)
+		if mergeable {
+			g.last, free, err = p.GROReceive(g.last, b, off)
+		}
+		if !mergeable || err != nil {
 			// Flush the held skb; this one goes up on its own.
 			s.groComplete(d, i)
 			s.netifReceive(b)
@@ -598,7 +609,17 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		binary.LittleEndian.PutUint16(ph.CB[22:24], uint16(g.count))
 		s.stats.GROMerged++
 		s.traceOp(LayerGRO, OpGROMerge, b)
-		b.ConsumeSkb() // napi_skb_free_stolen_head
+		// napi_skb_finish: no tracepoint for a merged skb.
+		switch free {
+		case skb.GROFreeStolenHead:
+			b.FreeStolenHead()
+		case skb.GROFreeSkb:
+			b.NapiFree()
+		case skb.GROMerged:
+			if s.listPkt != nil {
+				s.listPkt[b] = s.cur // on the held skb's frag_list until it is freed
+			}
+		}
 		if (tcp && flags&tcpPSH != 0) || payload < g.mss {
 			s.groComplete(d, i)
 		}
@@ -616,7 +637,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	// writes the skb id and a jiffies stand-in).
 	binary.LittleEndian.PutUint64(cb[0:8], b.ID())
 	binary.LittleEndian.PutUint64(cb[8:16], bootJiffies+s.stats.Injected)
-	d.groHeld = append(d.groHeld, groEntry{b: b, pkt: s.cur, trace: s.trace, count: 1, next: seq + uint32(payload),
+	d.groHeld = append(d.groHeld, groEntry{b: b, last: b, pkt: s.cur, trace: s.trace, count: 1, next: seq + uint32(payload),
 		mss: payload, proto: proto, saddr: saddr, daddr: daddr, sport: sport, dport: dport, macBytes: mac})
 }
 
@@ -635,6 +656,11 @@ func (s *Stack) groComplete(d *Device, i int) {
 	if g.count == 1 {
 		sh.GSOSize = 0
 	} else {
+		// inet_gro_complete: tot_len is the aggregate's (csum_replace2
+		// keeps the header checksum right).
+		d := g.b.Data()
+		binary.BigEndian.PutUint16(d[2:4], uint16(g.b.Len()))
+		setIPCsum(d, int(d[0]&0xf)*4)
 		// tcp4_gro_complete / udp_gro_complete.
 		sh.GSOSegs = uint16(g.count)
 		if g.proto == ipprotoTCP {

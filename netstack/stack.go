@@ -265,9 +265,9 @@ type Stack struct {
 	cgroupEg []int
 	tpKfree  []int
 	tpConsum []int
-	// listPkt is the packet each skb on a reassembled datagram's
-	// frag_list came with, for the tracepoints that fire when it is freed
-	// (listFree); kept only with tracepoint programs.
+	// listPkt is the packet each skb on a frag_list (of a reassembled
+	// datagram or a GRO aggregate) came with, for the tracepoints that
+	// fire when it is freed (listFree); kept only with tracepoint programs.
 	listPkt map[*skb.Buff]uint64
 	entries []entry
 

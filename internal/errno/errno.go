@@ -31,6 +31,8 @@ const (
 	EOPNOTSUPP Errno = 95
 	ETIMEDOUT  Errno = 110
 	E2BIG      Errno = 7
+	// ETOOMANYREFS is 109.
+	ETOOMANYREFS Errno = 109
 	// ENOTSUPP is the kernel-internal 524, which leaks to user space from
 	// some BPF syscall commands (for example BPF_MAP_GET_NEXT_KEY on local
 	// storage maps). It has no libc name.
@@ -43,7 +45,7 @@ var names = map[Errno]string{
 	EBUSY: "EBUSY", EEXIST: "EEXIST", EINVAL: "EINVAL", ENOSPC: "ENOSPC",
 	ERANGE: "ERANGE", EDEADLK: "EDEADLK", ENOTSOCK: "ENOTSOCK",
 	EOPNOTSUPP: "EOPNOTSUPP", ETIMEDOUT: "ETIMEDOUT", E2BIG: "E2BIG",
-	ENOTSUPP: "ENOTSUPP",
+	ETOOMANYREFS: "ETOOMANYREFS", ENOTSUPP: "ENOTSUPP",
 }
 
 // Name returns the symbolic name, such as "ENOENT", or "errno N".
