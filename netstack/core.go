@@ -276,11 +276,12 @@ func (s *Stack) cloneRedirect(c *Ctx, ifindex int32, flags uint64) int {
 
 // devForwardSkb models ____dev_forward_skb(dev, skb): drop if the device is
 // down or the packet too long (__is_skb_forwardable: len > mtu +
-// hard_header_len + VLAN_HLEN), scrub with xnet = the namespaces differ
+// hard_header_len + VLAN_HLEN, unless it is a GSO skb, which may be
+// segmented later), scrub with xnet = the namespaces differ
 // (v5.13+; always true before), priority = 0. Takes ownership of skb on
 // failure (returns false).
 func (s *Stack) devForwardSkb(b *skb.Buff, t *Device) bool {
-	if !t.up || b.Len() > t.mtu+ethHlen+skb.VlanHlen {
+	if !t.up || b.Len() > t.mtu+ethHlen+skb.VlanHlen && b.Shinfo().GSOSize == 0 {
 		s.drop(b, skb.DropDevReady, OpDevForward)
 		return false
 	}
