@@ -75,14 +75,14 @@ var List = []Mutant{
 	{
 		Name: "scrub-skips-ext-reset",
 		File: "skb/scrub.go",
-		Old: `	if len(b.a.hooks.list) != 0 {
+		Old: `	if l := &b.a.hooks; len(l.scrubBefore)+len(l.scrubAfter) != 0 {
 		b.a.runScrub(b, xnet, false)
 		b.extReset("skb_scrub_packet")
 		b.a.runScrub(b, xnet, true)
 	} else {
 		b.extReset("skb_scrub_packet")
 	}`,
-		New: `	if len(b.a.hooks.list) != 0 {
+		New: `	if l := &b.a.hooks; len(l.scrubBefore)+len(l.scrubAfter) != 0 {
 		b.a.runScrub(b, xnet, false)
 		b.a.runScrub(b, xnet, true)
 	}`,
@@ -129,9 +129,9 @@ var List = []Mutant{
 	{
 		Name: "gro-keeps-second-mark",
 		File: "netstack/rx.go",
-		Old:  `		b.ConsumeSkb() // napi_skb_free_stolen_head`,
+		Old:  `		// napi_skb_finish: no tracepoint for a merged skb.`,
 		New: `		ph.Mark = bh.Mark
-		b.ConsumeSkb() // napi_skb_free_stolen_head`,
+		// napi_skb_finish: no tracepoint for a merged skb.`,
 		Desc: "skb_gro_receive() lets the merged segment's skb->mark overwrite the held skb's (the aggregate keeps the first skb's header)",
 		Pkgs: []string{"./netstack", "./proptest"},
 	},
