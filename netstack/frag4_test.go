@@ -275,3 +275,39 @@ func TestIPReasmLayout(t *testing.T) {
 		})
 	}
 }
+
+// TestIPReasmSkbHashOrphans: under the skb-hash design, the entry tc
+// ingress wrote for a fragment that reassembly coalesces into the datagram
+// (skb_try_coalesce, then kfree_skb_partial: no kfree_skb / consume_skb
+// tracepoint) is never reaped, and a later skb allocated in the same
+// sk_buff object reads it (a stale read).
+func TestIPReasmSkbHashOrphans(t *testing.T) {
+	big := []frag4Cut{{0, 1480, true, false}, {1480, 1480, true, false}, {2960, 1056, false, false}}
+	cfg := rxToSocketConfig()
+	cfg.Programs = []ProgramConfig{
+		{Name: "rw", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActRead, Map: 0}, {Kind: ActWrite, Map: 0, Value: 1}}},
+	}
+	var car carrier.Carrier
+	s, te := newStack(t, cfg, "", func(env carrier.Env) carrier.Carrier {
+		car = rfcCarrier(carrier.NameSkbHash, oneMap)(env)
+		return car
+	}, oneMap)
+	for i, fr := range frag4Frames(9, 4008, big) {
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: fr}))
+	}
+	require.Len(t, te.obs.delivs, 1)
+	st, _ := carrier.StatsOf(car)
+	require.Equal(t, uint64(3), st.Stores)
+	// The morphed-away first fragment (consume_skb in
+	// inet_frag_reasm_prepare) and the datagram (the last fragment's
+	// sk_buff after skb_morph) are reaped; the second fragment, whose head
+	// was stolen, leaves an orphan (the clone standing for the last one in
+	// the queue has no entry: the map does not copy on clone).
+	require.Equal(t, uint64(2), st.Reaped)
+	// Later packets reuse the freed sk_buff objects and find them.
+	for i := range 16 {
+		require.NoError(t, s.Inject(&Packet{ID: uint64(10 + i), Frame: rxFrame("192.0.2.1")}))
+	}
+	st, _ = carrier.StatsOf(car)
+	require.Equal(t, uint64(1), st.StaleReads)
+}
