@@ -297,9 +297,11 @@ func (s *Stack) devForwardSkb(b *skb.Buff, t *Device) bool {
 }
 
 // doXDPGeneric models do_xdp_generic -> netif_receive_generic_xdp: a
-// redirected skb skips it; a cloned skb or one with less than
-// XDP_PACKET_HEADROOM of headroom gets a private, bigger head first
-// (pskb_expand_head, which clears meta_len before v6.19); the program sees
+// redirected skb skips it; a cloned or non-linear skb, or one with less
+// than XDP_PACKET_HEADROOM of headroom, gets a private, bigger head first
+// (netif_skb_check_for_xdp: pskb_expand_head, which clears meta_len before
+// v6.19, with the tailroom the non-linear bytes need, then skb_linearize);
+// the program sees
 // the frame from the mac header with data_meta == data; XDP_PASS with a
 // non-zero metalen calls skb_metadata_set. Returns the skb to continue
 // with, or nil when it was consumed.
@@ -308,12 +310,19 @@ func (s *Stack) doXDPGeneric(b *skb.Buff, d *Device) *skb.Buff {
 		return b
 	}
 	macLen := -b.MacOffset()
-	if hroom := skb.XDPPacketHeadroom - b.Headroom(); b.SkbCloned() || hroom > 0 {
-		nh := 0
+	if hroom := skb.XDPPacketHeadroom - b.Headroom(); b.SkbCloned() || hroom > 0 || b.IsNonlinear() {
+		nh, nt := 0, 0
 		if hroom > 0 {
 			nh = (hroom + skb.NetSkbPad - 1) &^ (skb.NetSkbPad - 1)
 		}
-		if err := b.ExpandHead(nh, 0); err != nil {
+		if troom := b.Headroom() + b.Len() - b.EndOffset(); troom > 0 { // skb->tail + skb->data_len - skb->end
+			nt = troom + 128
+		}
+		if err := b.ExpandHead(nh, nt); err != nil {
+			s.drop(b, skb.DropNomem, OpXDPGeneric)
+			return nil
+		}
+		if err := b.Linearize(); err != nil {
 			s.drop(b, skb.DropNomem, OpXDPGeneric)
 			return nil
 		}

@@ -118,3 +118,29 @@ func TestIP6FragmentFastPath(t *testing.T) {
 	}, got)
 	require.Zero(t, s.Socket("tx").wmem, "every fragment uncharged the sender (sock_wfree)")
 }
+
+// TestXDPGenericLinearizes: generic XDP sees one linear buffer, so a
+// non-linear skb (here a frag_list datagram) gets a private head with room
+// for every byte and is linearised first (netif_skb_check_for_xdp), the
+// bytes unchanged.
+func TestXDPGenericLinearizes(t *testing.T) {
+	cfg := vethTxConfig()
+	cfg.Devices[0].XDP = "generic"
+	cfg.Programs = []ProgramConfig{{Name: "x", Hook: carrier.HookXDP, Netns: "B", Dev: "vB",
+		Prog: ProgramFunc(func(c *Ctx) int { return XDPPass })}}
+	s, _ := newStack(t, cfg, "", nil, nil)
+	out := s.Device("A", "vA")
+	pkt := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 3000, noEth: true})
+	b := s.ipAppendData(pkt, ipHlen, out)
+	require.NotNil(t, b)
+	require.True(t, b.HasFragList())
+	copy(b.Push(ethHlen), make([]byte, ethHlen))
+	b.ResetMacHeader()
+	b.Pull(ethHlen)
+	setDev(b, s.Device("B", "vB"))
+	nb := s.doXDPGeneric(b, s.Device("B", "vB"))
+	require.NotNil(t, nb)
+	require.False(t, nb.IsNonlinear())
+	require.Equal(t, pkt, nb.Data())
+	nb.ConsumeSkb()
+}
