@@ -270,5 +270,31 @@ var List = []Mutant{
 	if d.kind == KindIP6GRETap {`,
 		Desc: "__ip6_tnl_rcv() scrubs with xnet = !net_eq(tunnel->net, dev_net(tunnel->dev)): a tunnel whose link is in another namespace clears skb->mark on receive",
 		Pkgs: []string{"./netstack"},
+	}, {
+		Name: "reasm-frees-fragments",
+		File: "netstack/frag_queue.go",
+		Old:  `		head.AppendFragList(f.b)`,
+		New:  `		f.b.ConsumeSkb()`,
+		Desc: "inet_frag_reasm_finish() chains a fragment skb_try_coalesce cannot take on the head's frag_list; freeing it instead leaves the datagram shorter than its tot_len",
+		Pkgs: []string{"./skb", "./netstack"},
+	},
+	{
+		Name: "gro-merge-fires-tracepoint",
+		File: "netstack/rx.go",
+		Old: `		case skb.GROFreeStolenHead:
+			b.FreeStolenHead()`,
+		New: `		case skb.GROFreeStolenHead:
+			b.ConsumeSkb()`,
+		Desc: "napi_skb_finish() frees a GRO-merged skb whose head was stolen with napi_skb_free_stolen_head(), without the consume_skb tracepoint (and without freeing the head the aggregate now holds)",
+		Pkgs: []string{"./skb", "./netstack"},
+	},
+	{
+		Name: "fraglist-free-skips-tracepoint",
+		File: "skb/nonlinear.go",
+		Old: `		m.next = nil
+		a.runListFree(m, reason)`,
+		New:  `		m.next = nil`,
+		Desc: "kfree_skb_list_reason() fires trace_kfree_skb / trace_consume_skb for every frag_list skb it frees (__sk_skb_reason_drop)",
+		Pkgs: []string{"./skb", "./netstack"},
 	},
 }
