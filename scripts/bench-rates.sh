@@ -43,3 +43,18 @@ best j2 "simrun run -j 2" "$simrun" run -j 2 -format json -o /dev/null -runtime-
 awk -v d="$decode_wall" -v dc="$decode_cpu" -v a="$j1_wall" -v b="$j2_wall" -v ac="$j1_cpu" -v bc="$j2_cpu" 'BEGIN {
 	printf "wall-clock: -j 1 / decode-only = %.3f (target >= 0.33, stretch 0.5); -j 2 / -j 1 = %.2f (target >= 1.6)\n", a/d, b/a
 	printf "per cpu-second: -j 1 / decode-only = %.3f; -j 2 / -j 1 = %.2f (parallel overhead; wall-clock speedup needs idle cores)\n", ac/dc, bc/ac }'
+
+# The speed of each CPU for this work, which bounds what -j 2 can gain: on
+# a virtual machine one vCPU may run markedly slower than the other (its
+# host core busy with other guests), and then even a perfect split of the
+# work between two workers is at most 1 + fast/slow times faster than -j 1
+# on the fast CPU. Each CPU runs -j 1 alone, pinned (taskset), once.
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc 2>/dev/null || echo 1)" -ge 2 ]; then
+	pinned() { taskset -c "$1" "$simrun" run -j 1 -format json -o /dev/null -runtime-stats "$pcap" 2>&1 |
+		sed -n 's/^runtime: .* in \([0-9.]*\)s .*/\1/p'; }
+	c0=$(pinned 0)
+	c1=$(pinned 1)
+	awk -v a="$c0" -v b="$c1" 'BEGIN {
+		f = a; s = b; if (b < a) { f = b; s = a }
+		printf "per-CPU -j 1 (pinned): cpu0 %.3f s, cpu1 %.3f s; ceiling for -j 2 / -j 1 on these two CPUs: %.2f (1 + fast/slow)\n", a, b, 1 + f/s }'
+fi
