@@ -550,3 +550,55 @@ func TestGROMergeLayout(t *testing.T) {
 		})
 	}
 }
+
+// TestGROMergeIPv6: ipv6_gro_receive and tcp6_gro_receive merge the TCP
+// segments of one IPv6 flow like IPv4's (same version and flow label,
+// addresses and next header; the traffic class may differ), and
+// ipv6_gro_complete / tcp6_gro_complete give the aggregate its
+// payload_len and SKB_GSO_TCPV6; a different flow label is another flow.
+func TestGROMergeIPv6(t *testing.T) {
+	type seen struct {
+		len        int
+		segs       uint16
+		gsoType    uint32
+		payloadLen uint16
+	}
+	for _, tc := range []struct {
+		name      string
+		flowLabel func(i int) uint32
+		tclass    func(i int) uint8
+		want      []seen
+	}{
+		{"one flow", func(int) uint32 { return 7 }, func(i int) uint8 { return uint8(i) },
+			[]seen{{ethHlen + ip6Hlen + 20 + 300, 3, skb.GSOTCPv6, 20 + 300}}},
+		{"flow labels differ", func(i int) uint32 { return uint32(i) }, func(int) uint8 { return 0 },
+			[]seen{{ethHlen + ip6Hlen + 120, 0, 0, 120}, {ethHlen + ip6Hlen + 120, 0, 0, 120}, {ethHlen + ip6Hlen + 120, 0, 0, 120}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []seen
+			cfg := host6Config()
+			cfg.Programs = []ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+				sh := c.Skb.Shinfo()
+				got = append(got, seen{c.Skb.Len(), sh.GSOSegs, sh.GSOType, 0})
+				return TCXNext
+			})}, {Name: "f", Hook: carrier.HookSocketFilter, Socket: "web", Prog: ProgramFunc(func(c *Ctx) int {
+				nh := c.Skb.Head()[c.Skb.NetworkHeader():]
+				got[len(got)-1].payloadLen = binary.BigEndian.Uint16(nh[4:6])
+				return -1
+			})}}
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i := range 3 {
+				f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8::9", dst: "2001:db8::1", next: ipprotoTCP, dport: 80, payload: 100})
+				ip := f[ethHlen:]
+				binary.BigEndian.PutUint32(ip[0:4], 6<<28|uint32(tc.tclass(i))<<20|tc.flowLabel(i))
+				th := ip[ip6Hlen:]
+				binary.BigEndian.PutUint32(th[4:8], uint32(1000+100*i))
+				th[13] = tcpACK
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Empty(t, te.obs.drops)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}

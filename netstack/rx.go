@@ -474,8 +474,10 @@ type groEntry struct {
 	next     uint32 // sequence number the next segment must carry
 	mss      int
 	proto    uint8
-	saddr    [4]byte
-	daddr    [4]byte
+	v6       bool
+	v6word   uint32 // IPv6 version and flow label
+	saddr    [16]byte
+	daddr    [16]byte
 	sport    uint16
 	dport    uint16
 	macBytes [ethHlen]byte
@@ -488,12 +490,13 @@ type groEntry struct {
 // driver) skips GRO (netif_elide_gro) and delivers at once. Otherwise
 // dev_gro_receive initialises the rest of NAPI_GRO_CB (flush, count, and
 // the L4 protocol at cb[24:26]) and the protocol's gro_receive runs:
-// TCP/IPv4 segments of a held flow are merged (tcp4_gro_receive), as are
-// UDP segments of the same size to a UDP_GRO socket
-// (udp_gro_receive_segment). gro_list_prepare requires equal hash, device,
-// vlan, XDP metadata bytes (skb_metadata_differs) and MAC header, and with
-// slow_gro the same socket and conntrack. The first skb survives, merged
-// ones are freed (napi_skb_free_stolen_head, no tracepoint). Other packets
+// TCP segments of a held flow are merged (tcp4_gro_receive,
+// tcp6_gro_receive; an IPv6 flow also has one version and flow label, and
+// no extension headers in the model), as are UDP segments of the same
+// size to a UDP_GRO socket (udp_gro_receive_segment). gro_list_prepare
+// requires equal hash, device, vlan, XDP metadata bytes
+// (skb_metadata_differs) and MAC header, and with slow_gro the same socket
+// and conntrack. The first skb survives. Other packets
 // are delivered at once (GRO_NORMAL); held skbs wait for Flush. A merged
 // segment's payload joins the held skb (skb_gro_receive: its page-fragment
 // head stolen, or the skb on the held one's frag_list); napi_skb_finish
@@ -507,30 +510,61 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		s.netifReceive(b)
 		return
 	}
-	// skb_gro_header: the IPv4 header (and below, the TCP or UDP
-	// header) read from the linear data; a non-linear skb (a reassembled
-	// datagram after decapsulation) counts its whole length.
+	// skb_gro_header: the IP header (and below, the TCP or UDP header)
+	// read from the linear data; a non-linear skb (a reassembled datagram
+	// after decapsulation) counts its whole length.
 	data := b.Data()
-	if b.H().Protocol != ethPIP || len(data) < ipHlen {
-		s.netifReceive(b)
-		return
-	}
-	// The IPv4 header fields GRO uses (parseIPv4's, read in place).
-	ihl := int(data[0]&0xf) * 4
-	totLen := int(binary.BigEndian.Uint16(data[2:4]))
-	proto := data[9]
-	saddr, daddr := [4]byte(data[12:16]), [4]byte(data[16:20])
-	if data[0]>>4 != 4 || ihl < ipHlen || binary.BigEndian.Uint16(data[6:8])&(ipMF|ipOffset) != 0 ||
-		totLen > b.Len() || ihl > totLen || ihl > len(data) {
+	var (
+		ihl          int // the network header's length
+		totLen       int // the packet's length by its IP header
+		proto        uint8
+		saddr, daddr [16]byte
+		v6word       uint32 // IPv6 version and flow label, which same_flow compares
+		v6           bool
+	)
+	switch b.H().Protocol {
+	case ethPIP:
+		// The IPv4 header fields GRO uses (parseIPv4's, read in place).
+		if len(data) < ipHlen {
+			s.netifReceive(b)
+			return
+		}
+		ihl = int(data[0]&0xf) * 4
+		totLen = int(binary.BigEndian.Uint16(data[2:4]))
+		proto = data[9]
+		copy(saddr[:], data[12:16])
+		copy(daddr[:], data[16:20])
+		if data[0]>>4 != 4 || ihl < ipHlen || binary.BigEndian.Uint16(data[6:8])&(ipMF|ipOffset) != 0 ||
+			totLen > b.Len() || ihl > totLen || ihl > len(data) {
+			s.netifReceive(b)
+			return
+		}
+	case ethPIPv6:
+		// ipv6_gro_receive: TCP or UDP right after the IPv6 header (the
+		// extension headers ipv6_gro_pull_exthdrs skips are not
+		// modelled: such packets go up on their own).
+		if len(data) < ip6Hlen || data[0]>>4 != 6 || (data[6] != ipprotoTCP && data[6] != ipprotoUDP) {
+			s.netifReceive(b)
+			return
+		}
+		ihl, proto, v6 = ip6Hlen, data[6], true
+		totLen = ip6Hlen + int(binary.BigEndian.Uint16(data[4:6]))
+		saddr, daddr = [16]byte(data[8:24]), [16]byte(data[24:40])
+		v6word = binary.BigEndian.Uint32(data[0:4]) & 0xF00FFFFF // traffic class not compared
+		if totLen > b.Len() {
+			s.netifReceive(b)
+			return
+		}
+	default:
 		s.netifReceive(b)
 		return
 	}
 	// dev_gro_receive: NAPI_GRO_CB(skb)->flush = 0, count = 1;
-	// inet_gro_receive: NAPI_GRO_CB(skb)->proto = proto.
+	// inet_gro_receive / ipv6_gro_receive: NAPI_GRO_CB(skb)->proto.
 	binary.LittleEndian.PutUint16(cb[20:22], 0)
 	binary.LittleEndian.PutUint16(cb[22:24], 1)
 	binary.LittleEndian.PutUint32(cb[24:28], uint32(proto))
-	// inet_gro_receive: skb_gro_pull(iph) -> NAPI_GRO_CB(skb)->data_offset.
+	// skb_gro_pull(iph) -> NAPI_GRO_CB(skb)->data_offset.
 	binary.LittleEndian.PutUint32(cb[16:20], uint32(ihl))
 	var (
 		seq     uint32
@@ -553,7 +587,11 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		binary.LittleEndian.PutUint32(cb[16:20], uint32(ihl+doff)) // tcp_gro_pull_header
 	case ipprotoUDP:
 		_, dport, ok := l4Ports(l4)
-		sk := d.ns.lookup(ipprotoUDP, netip.AddrFrom4(daddr), dport)
+		dst := netip.AddrFrom4([4]byte(daddr[:4]))
+		if v6 {
+			dst = netip.AddrFrom16(daddr)
+		}
+		sk := d.ns.lookup(ipprotoUDP, dst, dport)
 		if !ok || sk == nil || !sk.udpGRO {
 			s.netifReceive(b) // udp_gro_receive: no GRO-enabled socket
 			return
@@ -569,7 +607,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	mac := [ethHlen]byte(b.Head()[mh : mh+ethHlen])
 	for i := range d.groHeld {
 		g := &d.groHeld[i]
-		if g.proto != proto || g.sport != sport || g.dport != dport || g.saddr != saddr || g.daddr != daddr {
+		if g.proto != proto || g.sport != sport || g.dport != dport || g.saddr != saddr || g.daddr != daddr ||
+			g.v6 != v6 || g.v6word != v6word {
 			continue
 		}
 		p := g.b
@@ -638,7 +677,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	binary.LittleEndian.PutUint64(cb[0:8], b.ID())
 	binary.LittleEndian.PutUint64(cb[8:16], bootJiffies+s.stats.Injected)
 	d.groHeld = append(d.groHeld, groEntry{b: b, last: b, pkt: s.cur, trace: s.trace, count: 1, next: seq + uint32(payload),
-		mss: payload, proto: proto, saddr: saddr, daddr: daddr, sport: sport, dport: dport, macBytes: mac})
+		mss: payload, proto: proto, saddr: saddr, daddr: daddr, v6: v6, v6word: v6word, sport: sport, dport: dport, macBytes: mac})
 }
 
 // groComplete models napi_gro_complete() for held entry i: a single
@@ -656,17 +695,25 @@ func (s *Stack) groComplete(d *Device, i int) {
 	if g.count == 1 {
 		sh.GSOSize = 0
 	} else {
-		// inet_gro_complete: tot_len is the aggregate's (csum_replace2
-		// keeps the header checksum right).
 		d := g.b.Data()
-		binary.BigEndian.PutUint16(d[2:4], uint16(g.b.Len()))
-		setIPCsum(d, int(d[0]&0xf)*4)
-		// tcp4_gro_complete / udp_gro_complete.
-		sh.GSOSegs = uint16(g.count)
-		if g.proto == ipprotoTCP {
-			sh.GSOType |= skb.GSOTCPv4
+		if g.v6 {
+			// ipv6_gro_complete: payload_len is the aggregate's.
+			binary.BigEndian.PutUint16(d[4:6], uint16(g.b.Len()-ip6Hlen))
 		} else {
+			// inet_gro_complete: tot_len is the aggregate's
+			// (csum_replace2 keeps the header checksum right).
+			binary.BigEndian.PutUint16(d[2:4], uint16(g.b.Len()))
+			setIPCsum(d, int(d[0]&0xf)*4)
+		}
+		// tcp4_gro_complete, tcp6_gro_complete / udp_gro_complete.
+		sh.GSOSegs = uint16(g.count)
+		switch {
+		case g.proto != ipprotoTCP:
 			sh.GSOType |= skb.GSOUDPL4
+		case g.v6:
+			sh.GSOType |= skb.GSOTCPv6
+		default:
+			sh.GSOType |= skb.GSOTCPv4
 		}
 	}
 	s.stats.GROFlushed++
