@@ -44,6 +44,7 @@ func TestPropertyGROStream(t *testing.T) {
 		require.NoError(rt, err)
 		flows := rapid.IntRange(1, 3).Draw(rt, "flows")
 		seq := make([]uint32, flows)
+		ids := make([]uint16, flows)
 		want := map[uint16][]byte{}
 		n := rapid.IntRange(1, 40).Draw(rt, "segments")
 		for i := range n {
@@ -55,13 +56,14 @@ func TestPropertyGROStream(t *testing.T) {
 				flags |= tcpPSH
 			}
 			f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
-				sport: sport, dport: 80, seq: 1000 + seq[fl], tcpFlags: flags, payload: size})
+				sport: sport, dport: 80, seq: 1000 + seq[fl], tcpFlags: flags, payload: size, id: ids[fl]})
 			p := f[ethHlen+ipHlen+20:]
 			for j := range p {
 				p[j] = byte(i*7 + j)
 			}
 			want[sport] = append(want[sport], p...)
 			seq[fl] += uint32(size)
+			ids[fl]++
 			require.NoError(rt, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: uint32(0xa00 + fl)}))
 			if rapid.IntRange(0, 7).Draw(rt, "poll") == 0 {
 				s.Flush() // the end of a NAPI poll

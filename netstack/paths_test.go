@@ -250,7 +250,7 @@ func TestGROMerge(t *testing.T) {
 			s, te := newStack(t, cfg, "", nil, nil)
 			for i := range 3 {
 				f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
-					sport: 5000, dport: 80, seq: uint32(1000 + 100*i), tcpFlags: tcpACK, payload: 100})
+					sport: 5000, dport: 80, seq: uint32(1000 + 100*i), tcpFlags: tcpACK, payload: 100, id: uint16(i)})
 				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
 			}
 			s.Flush()
@@ -537,7 +537,7 @@ func TestGROMergeLayout(t *testing.T) {
 			s.a.AddHooks(skb.Hooks{Free: func(*skb.Buff, skb.DropReason) { freed++ }})
 			for i := range 3 {
 				f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
-					sport: 5000, dport: 80, seq: uint32(1000 + tc.payload*i), tcpFlags: tcpACK, payload: tc.payload})
+					sport: 5000, dport: 80, seq: uint32(1000 + tc.payload*i), tcpFlags: tcpACK, payload: tc.payload, id: uint16(i)})
 				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
 			}
 			s.Flush()
@@ -569,8 +569,11 @@ func TestGROMergeIPv6(t *testing.T) {
 		tclass    func(i int) uint8
 		want      []seen
 	}{
-		{"one flow", func(int) uint32 { return 7 }, func(i int) uint8 { return uint8(i) },
+		{"one flow", func(int) uint32 { return 7 }, func(int) uint8 { return 0x20 },
 			[]seen{{ethHlen + ip6Hlen + 20 + 300, 3, skb.GSOTCPv6, 20 + 300}}},
+		// ipv6_gro_flush: the same flow, but each segment flushes the last.
+		{"traffic classes differ", func(int) uint32 { return 7 }, func(i int) uint8 { return uint8(i) },
+			[]seen{{ethHlen + ip6Hlen + 120, 0, 0, 120}, {ethHlen + ip6Hlen + 120, 0, 0, 120}, {ethHlen + ip6Hlen + 120, 0, 0, 120}}},
 		{"flow labels differ", func(i int) uint32 { return uint32(i) }, func(int) uint8 { return 0 },
 			[]seen{{ethHlen + ip6Hlen + 120, 0, 0, 120}, {ethHlen + ip6Hlen + 120, 0, 0, 120}, {ethHlen + ip6Hlen + 120, 0, 0, 120}}},
 	} {
@@ -599,6 +602,50 @@ func TestGROMergeIPv6(t *testing.T) {
 			s.Flush()
 			require.Empty(t, te.obs.drops)
 			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// TestGROFlushIPv4: inet_gro_flush: segments of one flow merge only with
+// the same TTL, TOS and DF bit, and an identification that increments by
+// one per segment, or, for DF packets, stays fixed from the second on.
+func TestGROFlushIPv4(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts func(i int, o *frameOpts)
+		runs int // tc ingress runs for three segments: 1 when all merge
+	}{
+		{"incrementing id", func(i int, o *frameOpts) { o.id = uint16(100 + i) }, 1},
+		{"incrementing id with DF", func(i int, o *frameOpts) { o.id, o.fragOff = uint16(100+i), ipDF }, 1},
+		{"fixed id with DF", func(i int, o *frameOpts) { o.id, o.fragOff = 0, ipDF }, 1},
+		{"fixed id without DF", func(i int, o *frameOpts) { o.id = 7 }, 3},
+		{"TTL differs", func(i int, o *frameOpts) { o.id, o.ttl = uint16(i), uint8(60+i) }, 3},
+		{"TOS differs", func(i int, o *frameOpts) { o.id, o.tos = uint16(i), uint8(i<<2) }, 3},
+		{"DF on the second only", func(i int, o *frameOpts) {
+			o.id = uint16(i)
+			if i == 1 {
+				o.fragOff = ipDF
+			}
+		}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runs := 0
+			cfg := &Config{
+				Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}},
+				Sockets: []SocketConfig{{Name: "srv", Proto: ProtoTCP, Port: 80}},
+				Programs: []ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0",
+					Prog: ProgramFunc(func(c *Ctx) int { runs++; return TCXNext })}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i := range 3 {
+				o := frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
+					sport: 5000, dport: 80, seq: uint32(1000 + 1000*i), tcpFlags: tcpACK, payload: 1000}
+				tc.opts(i, &o)
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: buildFrame(o), Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Empty(t, te.obs.drops)
+			require.Equal(t, tc.runs, runs)
 		})
 	}
 }

@@ -476,6 +476,10 @@ type groEntry struct {
 	proto    uint8
 	v6       bool
 	v6word   uint32 // IPv6 version and flow label
+	ttlTos   uint16 // the held skb's TTL and TOS (hop limit and traffic class)
+	ipID     uint16 // the held skb's IPv4 identification
+	df       bool
+	fixedID  bool // NAPI_GRO_CB(p)->ip_fixedid
 	saddr    [16]byte
 	daddr    [16]byte
 	sport    uint16
@@ -521,6 +525,9 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		saddr, daddr [16]byte
 		v6word       uint32 // IPv6 version and flow label, which same_flow compares
 		v6           bool
+		ttlTos       uint16 // TTL and TOS, or hop limit and traffic class: equal or flush
+		ipID         uint16
+		df           bool
 	)
 	switch b.H().Protocol {
 	case ethPIP:
@@ -534,6 +541,9 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		proto = data[9]
 		copy(saddr[:], data[12:16])
 		copy(daddr[:], data[16:20])
+		ttlTos = uint16(data[8])<<8 | uint16(data[1])
+		ipID = binary.BigEndian.Uint16(data[4:6])
+		df = binary.BigEndian.Uint16(data[6:8])&ipDF != 0
 		if data[0]>>4 != 4 || ihl < ipHlen || binary.BigEndian.Uint16(data[6:8])&(ipMF|ipOffset) != 0 ||
 			totLen > b.Len() || ihl > totLen || ihl > len(data) {
 			s.netifReceive(b)
@@ -550,7 +560,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		ihl, proto, v6 = ip6Hlen, data[6], true
 		totLen = ip6Hlen + int(binary.BigEndian.Uint16(data[4:6]))
 		saddr, daddr = [16]byte(data[8:24]), [16]byte(data[24:40])
-		v6word = binary.BigEndian.Uint32(data[0:4]) & 0xF00FFFFF // traffic class not compared
+		v6word = binary.BigEndian.Uint32(data[0:4]) & 0xF00FFFFF // the traffic class flushes instead
+		ttlTos = uint16(data[7])<<8 | uint16(binary.BigEndian.Uint16(data[0:2])>>4&0xff)
 		if totLen > b.Len() {
 			s.netifReceive(b)
 			return
@@ -626,7 +637,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		// inet_gro_receive flushes a segment whose tot_len is not its
 		// GRO length (Ethernet padding).
 		off := int(binary.LittleEndian.Uint32(cb[16:20])) // skb_gro_offset
-		mergeable := payload > 0 && payload <= g.mss && g.count < 64 && b.Len()-off == payload
+		mergeable := payload > 0 && payload <= g.mss && g.count < 64 && b.Len()-off == payload &&
+			!g.ipFlush(ttlTos, ipID, df)
 		if tcp {
 			mergeable = mergeable && flags&(tcpSYN|tcpRST|tcpURG|tcpFIN) == 0 && seq == g.next
 		}
@@ -676,8 +688,33 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	// writes the skb id and a jiffies stand-in).
 	binary.LittleEndian.PutUint64(cb[0:8], b.ID())
 	binary.LittleEndian.PutUint64(cb[8:16], bootJiffies+s.stats.Injected)
-	d.groHeld = append(d.groHeld, groEntry{b: b, last: b, pkt: s.cur, trace: s.trace, count: 1, next: seq + uint32(payload),
+	d.groHeld = append(d.groHeld, groEntry{b: b, last: b, ttlTos: ttlTos, ipID: ipID, df: df, pkt: s.cur, trace: s.trace, count: 1, next: seq + uint32(payload),
 		mss: payload, proto: proto, saddr: saddr, daddr: daddr, v6: v6, v6word: v6word, sport: sport, dport: dport, macBytes: mac})
+}
+
+// ipFlush models inet_gro_flush() and ipv6_gro_flush() for a segment of
+// g's flow with these header fields: a different TTL, TOS or DF bit
+// (IPv6: hop limit or traffic class) flushes; for IPv4 the identification
+// must follow the held skb's, incrementing by one per merged segment, or
+// stay fixed when the second segment repeated a DF packet's (ip_fixedid).
+func (g *groEntry) ipFlush(ttlTos, id uint16, df bool) bool {
+	if g.ttlTos != ttlTos {
+		return true
+	}
+	if g.v6 {
+		return false
+	}
+	if g.df != df {
+		return true
+	}
+	off := id - g.ipID
+	if g.count == 1 && df && off == 0 {
+		g.fixedID = true
+	}
+	if g.fixedID {
+		return off != 0
+	}
+	return off != uint16(g.count)
 }
 
 // groComplete models napi_gro_complete() for held entry i: a single

@@ -74,7 +74,20 @@ func TestGROKeepsHeldHeader(t *testing.T) {
 	s, err := netstack.New(cfg, netstack.Env{Alloc: a})
 	require.NoError(t, err)
 	for i := range 2 {
-		require.NoError(t, s.Inject(&netstack.Packet{ID: uint64(i + 1), Frame: ipv4TCP(src, dst, 5000, 80, uint32(1000+100*i), 100)}))
+		f := ipv4TCP(src, dst, 5000, 80, uint32(1000+100*i), 100)
+		// A connected socket's identifications increment (ip_select_ident_segs),
+		// which inet_gro_flush requires of segments to merge.
+		binary.BigEndian.PutUint16(f[4:6], uint16(i))
+		f[10], f[11] = 0, 0
+		var sum uint32
+		for j := 0; j < 20; j += 2 {
+			sum += uint32(binary.BigEndian.Uint16(f[j:]))
+		}
+		for sum > 0xffff {
+			sum = sum&0xffff + sum>>16
+		}
+		binary.BigEndian.PutUint16(f[10:], ^uint16(sum))
+		require.NoError(t, s.Inject(&netstack.Packet{ID: uint64(i + 1), Frame: f}))
 	}
 	s.Flush()
 	st := s.Stats()
