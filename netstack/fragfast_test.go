@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -143,4 +144,101 @@ func TestXDPGenericLinearizes(t *testing.T) {
 	require.False(t, nb.IsNonlinear())
 	require.Equal(t, pkt, nb.Data())
 	nb.ConsumeSkb()
+}
+
+// nonlinearPaths are the paths that build non-linear skbs, each as a
+// function that runs one operation on its own stack: IPv4 reassembly of
+// page-fragment heads (stolen) and of small heads (frag_list, freed with
+// their tracepoints), a local UDP datagram above the MTU through
+// ip_do_fragment's fast path, and GRO merging three TCP segments.
+func nonlinearPaths(tb testing.TB) []struct {
+	name string
+	op   func()
+} {
+	tp := ProgramConfig{Name: "tp", Hook: carrier.HookTracepoint, Event: EventConsumeSkb, Prog: ProgramFunc(func(*Ctx) int { return 0 })}
+	inject := func(s *Stack, p *Packet) {
+		if err := s.Inject(p); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	reasm := func(cuts []frag4Cut, payload int) func() {
+		cfg := rxToSocketConfig()
+		cfg.Programs = append(cfg.Programs, tp)
+		s, _ := newStack(tb, cfg, "", nil, nil)
+		s.obs = NopObserver{}
+		frames := frag4Frames(9, payload, cuts)
+		p := &Packet{}
+		return func() {
+			for _, f := range frames {
+				p.ID++
+				p.Frame = f
+				inject(s, p)
+			}
+		}
+	}
+	send := func() func() {
+		s, _ := newStack(tb, vethTxConfig(), "", nil, nil)
+		s.obs = NopObserver{}
+		p := &Packet{Frame: buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 3000, noEth: true})}
+		return func() { p.ID++; inject(s, p) }
+	}
+	gro := func() func() {
+		cfg := &Config{
+			Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}},
+			Sockets: []SocketConfig{{Name: "srv", Proto: ProtoTCP, Port: 80}},
+		}
+		s, _ := newStack(tb, cfg, "", nil, nil)
+		s.obs = NopObserver{}
+		var frames [][]byte
+		for i := range 3 {
+			frames = append(frames, buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
+				sport: 5000, dport: 80, seq: uint32(1000 + 1000*i), tcpFlags: tcpACK, payload: 1000, id: uint16(i)}))
+		}
+		p := &Packet{Hash: 0xabc}
+		seq := uint32(0)
+		return func() {
+			for i, f := range frames {
+				binary.BigEndian.PutUint32(f[ethHlen+ipHlen+4:], 1000+seq+uint32(1000*i))
+				binary.BigEndian.PutUint16(f[ethHlen+4:], uint16(seq/1000)+uint16(i))
+				setIPCsum(f[ethHlen:], ipHlen)
+				p.ID++
+				p.Frame = f
+				inject(s, p)
+			}
+			seq += 3000
+			s.Flush()
+		}
+	}
+	return []struct {
+		name string
+		op   func()
+	}{
+		{"reasm-stolen-heads", reasm([]frag4Cut{{0, 1480, true, false}, {1480, 1480, true, false}, {2960, 1056, false, false}}, 4008)},
+		{"reasm-frag-list", reasm([]frag4Cut{{0, 200, true, false}, {200, 200, true, false}, {400, 200, false, false}}, 592)},
+		{"udp-send-fast-path", send()},
+		{"gro-merge", gro()},
+	}
+}
+
+// TestNonlinearNoAllocs: once warm, none of the non-linear paths
+// allocates on the Go heap.
+func TestNonlinearNoAllocs(t *testing.T) {
+	for _, p := range nonlinearPaths(t) {
+		for range 64 {
+			p.op()
+		}
+		require.Zero(t, testing.AllocsPerRun(200, p.op), p.name)
+	}
+}
+
+// BenchmarkNonlinear times the non-linear paths (nonlinearPaths).
+func BenchmarkNonlinear(b *testing.B) {
+	for _, p := range nonlinearPaths(b) {
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p.op()
+			}
+		})
+	}
 }
