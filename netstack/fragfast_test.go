@@ -242,3 +242,36 @@ func BenchmarkNonlinear(b *testing.B) {
 		})
 	}
 }
+
+// TestGRONeverHoldsFragList: dev_gro_receive flushes an skb with a
+// frag_list (NAPI_GRO_CB(skb)->flush = skb_has_frag_list(skb)), so two
+// consecutive segments of one flow that each arrive as a frag_list skb
+// go up on their own, unmerged.
+func TestGRONeverHoldsFragList(t *testing.T) {
+	var segs []uint16
+	cfg := &Config{
+		Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}},
+		Sockets: []SocketConfig{{Name: "srv", Proto: ProtoTCP, Port: 80}},
+		Programs: []ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+			segs = append(segs, c.Skb.Shinfo().GSOSegs)
+			return TCXNext
+		})}},
+	}
+	s, _ := newStack(t, cfg, "", nil, nil)
+	d := s.Device("", "eth0")
+	for i := range 2 {
+		f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
+			sport: 5000, dport: 80, seq: uint32(1000 + 3000*i), tcpFlags: tcpACK, payload: 3000, id: uint16(i)})
+		b := s.ipAppendData(f[ethHlen:], ipHlen, d) // a 3040-byte packet in MTU-sized pieces: a frag_list skb
+		require.True(t, b.HasFragList())
+		copy(b.Push(ethHlen), f[:ethHlen])
+		b.ResetMacHeader()
+		b.Pull(ethHlen)
+		setDev(b, d)
+		b.H().Protocol = ethPIP
+		b.H().Hash = 0xabc
+		s.napiGROReceive(b, d)
+	}
+	s.Flush()
+	require.Equal(t, []uint16{0, 0}, segs)
+}

@@ -638,7 +638,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		// GRO length (Ethernet padding).
 		off := int(binary.LittleEndian.Uint32(cb[16:20])) // skb_gro_offset
 		mergeable := payload > 0 && payload <= g.mss && g.count < 64 && b.Len()-off == payload &&
-			!g.ipFlush(ttlTos, ipID, df)
+			!g.ipFlush(ttlTos, ipID, df) && !b.HasFragList()
 		if tcp {
 			mergeable = mergeable && flags&(tcpSYN|tcpRST|tcpURG|tcpFIN) == 0 && seq == g.next
 		}
@@ -676,7 +676,9 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		}
 		return
 	}
-	if (tcp && flags&(tcpSYN|tcpRST|tcpURG|tcpFIN|tcpPSH) != 0) || payload <= 0 {
+	// dev_gro_receive: NAPI_GRO_CB(skb)->flush = skb_has_frag_list(skb)
+	// (a reassembled datagram is never held).
+	if (tcp && flags&(tcpSYN|tcpRST|tcpURG|tcpFIN|tcpPSH) != 0) || payload <= 0 || b.HasFragList() {
 		s.netifReceive(b)
 		return
 	}
