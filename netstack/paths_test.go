@@ -649,3 +649,38 @@ func TestGROFlushIPv4(t *testing.T) {
 		})
 	}
 }
+
+// TestGROAggregateThroughSecondGRO: an aggregate the NIC's GRO built and
+// the host forwards into a veth whose peer runs GRO arrives there as a GSO
+// skb: dev_gro_receive counts its gso_segs and keeps its gso_size, so the
+// container still sees one skb of three segments.
+func TestGROAggregateThroughSecondGRO(t *testing.T) {
+	type gso struct{ size, segs uint16 }
+	var segs []gso
+	peerMAC := [6]byte{2, 0, 0, 0, 0, 0x22}
+	cfg := &Config{
+		Namespaces: []NamespaceConfig{{Name: "host", Forwarding: true}, {Name: "c"}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+			{Name: "veth0", Kind: KindVeth, Addrs: []netip.Prefix{pfx("10.200.0.1/30")}, Peer: "eth0", PeerNetns: "c",
+				PeerMAC: peerMAC, PeerAddrs: []netip.Prefix{pfx("10.200.0.2/30"), pfx("198.51.100.1/24")}, PeerGRO: "on"},
+		},
+		Routes:     []RouteConfig{{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.200.0.2")}},
+		Neighbours: []NeighConfig{{Dev: "veth0", Addr: addr("10.200.0.2"), MAC: peerMAC}},
+		Sockets:    []SocketConfig{{Name: "srv", Netns: "c", Proto: ProtoTCP, Port: 80}},
+		Programs: []ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Netns: "c", Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+			segs = append(segs, gso{c.Skb.Shinfo().GSOSize, c.Skb.Shinfo().GSOSegs})
+			return TCXNext
+		})}},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	for i := range 3 {
+		f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "198.51.100.1", proto: ipprotoTCP,
+			sport: 5000, dport: 80, seq: uint32(1000 + 1000*i), tcpFlags: tcpACK, payload: 1000, id: uint16(i)})
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+	}
+	s.Flush()
+	require.Empty(t, te.obs.drops)
+	require.Equal(t, []gso{{1000, 3}}, segs)
+	require.Len(t, te.obs.delivs, 1)
+}

@@ -614,6 +614,16 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		return
 	}
 	sport, dport, _ := l4Ports(l4)
+	// dev_gro_receive: NAPI_GRO_CB(skb)->flush = skb_has_frag_list(skb)
+	// (a reassembled datagram is never held nor merged); a GSO skb (an
+	// aggregate forwarded here) counts gso_segs segments and is flushed
+	// unless it is TCP and not SKB_GSO_DODGY.
+	sh := b.Shinfo()
+	segs, flush := 1, b.HasFragList()
+	if sh.GSOSize != 0 {
+		segs = int(sh.GSOSegs)
+		flush = flush || sh.GSOType&(skb.GSOTCPv4|skb.GSOTCPv6) == 0 || sh.GSOType&skb.GSODodgy != 0
+	}
 	mh := b.MacHeader()
 	mac := [ethHlen]byte(b.Head()[mh : mh+ethHlen])
 	for i := range d.groHeld {
@@ -638,7 +648,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		// GRO length (Ethernet padding).
 		off := int(binary.LittleEndian.Uint32(cb[16:20])) // skb_gro_offset
 		mergeable := payload > 0 && payload <= g.mss && g.count < 64 && b.Len()-off == payload &&
-			!g.ipFlush(ttlTos, ipID, df) && !b.HasFragList()
+			!g.ipFlush(ttlTos, ipID, df) && !flush
 		if tcp {
 			mergeable = mergeable && flags&(tcpSYN|tcpRST|tcpURG|tcpFIN) == 0 && seq == g.next
 		}
@@ -655,7 +665,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			s.netifReceive(b)
 			return
 		}
-		g.count++
+		g.count += segs
 		g.next += uint32(payload)
 		binary.LittleEndian.PutUint16(ph.CB[22:24], uint16(g.count))
 		s.stats.GROMerged++
@@ -676,22 +686,24 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		}
 		return
 	}
-	// dev_gro_receive: NAPI_GRO_CB(skb)->flush = skb_has_frag_list(skb)
-	// (a reassembled datagram is never held).
-	if (tcp && flags&(tcpSYN|tcpRST|tcpURG|tcpFIN|tcpPSH) != 0) || payload <= 0 || b.HasFragList() {
+	if (tcp && flags&(tcpSYN|tcpRST|tcpURG|tcpFIN|tcpPSH) != 0) || payload <= 0 || flush {
 		s.netifReceive(b)
 		return
 	}
 	if len(d.groHeld) >= maxGROSkbs {
 		s.groComplete(d, 0) // gro_flush_oldest
 	}
-	b.Shinfo().GSOSize = uint16(payload) // skb_shinfo(skb)->gso_size = skb_gro_len(skb)
+	mss := int(sh.GSOSize)
+	if mss == 0 {
+		mss = payload
+		sh.GSOSize = uint16(payload) // skb_shinfo(skb)->gso_size = skb_gro_len(skb)
+	}
 	// NAPI_GRO_CB(skb)->last = skb; ->age = jiffies: cb[0:16] (the model
 	// writes the skb id and a jiffies stand-in).
 	binary.LittleEndian.PutUint64(cb[0:8], b.ID())
 	binary.LittleEndian.PutUint64(cb[8:16], bootJiffies+s.stats.Injected)
-	d.groHeld = append(d.groHeld, groEntry{b: b, last: b, ttlTos: ttlTos, ipID: ipID, df: df, pkt: s.cur, trace: s.trace, count: 1, next: seq + uint32(payload),
-		mss: payload, proto: proto, saddr: saddr, daddr: daddr, v6: v6, v6word: v6word, sport: sport, dport: dport, macBytes: mac})
+	d.groHeld = append(d.groHeld, groEntry{b: b, last: b, ttlTos: ttlTos, ipID: ipID, df: df, pkt: s.cur, trace: s.trace, count: segs, next: seq + uint32(payload),
+		mss: mss, proto: proto, saddr: saddr, daddr: daddr, v6: v6, v6word: v6word, sport: sport, dport: dport, macBytes: mac})
 }
 
 // ipFlush models inet_gro_flush() and ipv6_gro_flush() for a segment of
