@@ -123,6 +123,9 @@ func (l Layer) String() string {
 // SkbState is the carrier-relevant state of an skb at a trace point.
 type SkbState struct {
 	Len, Headroom  int
+	// DataLen, NrFrags and FragList describe a non-linear skb: the bytes
+	// past the linear data, its page fragments and its frag_list skbs.
+	DataLen, NrFrags, FragList int
 	Dev            int32
 	Netns          uint32
 	Mark, Priority uint32
@@ -162,6 +165,9 @@ func State(b *skb.Buff) SkbState {
 		SkbIIF: h.SkbIIF, MetaLen: b.MetadataLen(), MetaValid: valid,
 		Cloned: b.SkbCloned(), Users: b.Users(), Dataref: b.Dataref(),
 		ExtActive: b.ExtActive(),
+	}
+	if b.IsNonlinear() {
+		st.DataLen, st.NrFrags, st.FragList = b.DataLen(), b.NrFrags(), b.FragListLen()
 	}
 	if e := b.Ext(); e != nil {
 		st.ExtRefs = e.Refs()

@@ -143,6 +143,9 @@ func (t *tracer) trace(ev netstack.TraceEvent) {
 	fmt.Fprintf(t.w, "  %-14s %-38s skb#%d len=%d headroom=%d dev=%d netns=%d cloned=%v users=%d dataref=%d ext=%#02x ext_refs=%d storage=%v meta=%d",
 		ev.Layer, ev.Op, ev.SkbID, st.Len, st.Headroom, st.Dev, st.Netns, st.Cloned, st.Users, st.Dataref,
 		st.ExtActive, st.ExtRefs, st.ExtStorage, st.MetaLen)
+	if st.DataLen != 0 {
+		fmt.Fprintf(t.w, " data_len=%d frags=%d frag_list=%d", st.DataLen, st.NrFrags, st.FragList)
+	}
 	if st.Mark != 0 {
 		fmt.Fprintf(t.w, " mark=%#x", st.Mark)
 	}

@@ -592,3 +592,13 @@ func (b *Buff) AdjustTruesize(delta int) {
 	b.check("truesize")
 	b.truesize += delta
 }
+
+// FragListLen is the number of skbs on the frag_list.
+func (b *Buff) FragListLen() int {
+	b.check("skb_walk_frags")
+	n := 0
+	for m := b.buf.fragList; m != nil; m = m.next {
+		n++
+	}
+	return n
+}
