@@ -122,27 +122,27 @@ func (l Layer) String() string {
 
 // SkbState is the carrier-relevant state of an skb at a trace point.
 type SkbState struct {
-	Len, Headroom  int
+	Len, Headroom int
 	// DataLen, NrFrags and FragList describe a non-linear skb: the bytes
 	// past the linear data, its page fragments and its frag_list skbs.
 	DataLen, NrFrags, FragList int
-	Dev            int32
-	Netns          uint32
-	Mark, Priority uint32
-	TCIndex        uint16
-	Hash           uint32
-	Tstamp         int64
-	TstampType     skb.TstampType
-	PktType        skb.PktType
-	SkbIIF         int32
-	MetaLen        int
-	MetaValid      bool
-	Cloned         bool
-	Users          int
-	Dataref        int
-	ExtActive      uint8
-	ExtRefs        int  // refcount of the extension object (0: none)
-	ExtStorage     bool // the BPF_STORAGE chunk is active and holds a storage
+	Dev                        int32
+	Netns                      uint32
+	Mark, Priority             uint32
+	TCIndex                    uint16
+	Hash                       uint32
+	Tstamp                     int64
+	TstampType                 skb.TstampType
+	PktType                    skb.PktType
+	SkbIIF                     int32
+	MetaLen                    int
+	MetaValid                  bool
+	Cloned                     bool
+	Users                      int
+	Dataref                    int
+	ExtActive                  uint8
+	ExtRefs                    int  // refcount of the extension object (0: none)
+	ExtStorage                 bool // the BPF_STORAGE chunk is active and holds a storage
 }
 
 // TraceEvent is one kernel operation on a traced packet.
