@@ -122,37 +122,8 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 // (the pieces made so far are freed).
 func (s *Stack) ip6AppendData(pkt []byte, out *Device) *skb.Buff {
 	mtu, hh := out.mtu, llReservedSpace(out)
-	maxfraglen := (mtu-ip6Hlen)&^7 + ip6Hlen - fragHdrLen
-	body := pkt[ip6Hlen:]
-	var head *skb.Buff
-	for off := 0; off < len(body); {
-		datalen := len(body) - off
-		if datalen > maxfraglen-ip6Hlen {
-			datalen = maxfraglen - ip6Hlen
-		}
-		fraglen := datalen + ip6Hlen
-		b, err := s.a.AllocSkb(fraglen + hh + fragHdrLen)
-		if err != nil {
-			if head != nil {
-				s.drop(head, skb.DropNotSpecified, OpIP6MakeSkb)
-			}
-			return nil
-		}
-		b.Reserve(hh + fragHdrLen)
-		d := b.Put(fraglen)
-		b.ResetNetworkHeader()
-		b.SetTransportHeader(ip6Hlen)
-		copy(d[ip6Hlen:], body[off:off+datalen])
-		off += datalen
-		if head == nil {
-			copy(d[:ip6Hlen], pkt[:ip6Hlen])
-			head = b
-			continue
-		}
-		b.Pull(ip6Hlen) // __ip6_make_skb: __skb_pull(tmp_skb, skb_network_header_len(skb))
-		head.AppendFragList(b)
-	}
-	return head
+	chunk := (mtu-ip6Hlen)&^7 - fragHdrLen // maxfraglen - fragheaderlen
+	return s.appendData(pkt, ip6Hlen, chunk, chunk, hh+fragHdrLen, hh+fragHdrLen, OpIP6MakeSkb)
 }
 
 // initTxSkb6 sets what __ip6_make_skb / ip6_xmit set on a locally
@@ -403,22 +374,9 @@ func (s *Stack) ip6FragFast(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, 
 	if first-hlen > mtu || (first-hlen)&7 != 0 || b.SkbCloned() || b.Headroom() < hroom+fragHdrLen {
 		return false
 	}
-	list := b.FragList(s.fragList[:0])
-	s.fragList = list
-	for i, f := range list {
-		if f.Len() > mtu || (f.Len()&7 != 0 && i != len(list)-1) || f.Headroom() < hlen+hroom+fragHdrLen || f.Shared() {
-			clear(list)
-			return false
-		}
+	if !s.fragListOwn(b, mtu, hlen+hroom+fragHdrLen) {
+		return false
 	}
-	sk, _ := b.Sk().(*Socket)
-	for _, f := range list {
-		if sk != nil {
-			f.SetOwner(sk, sk.wfreeFn) // frag->sk = skb->sk; frag->destructor = sock_wfree
-		}
-		b.AdjustTruesize(-f.Truesize())
-	}
-	clear(list)
 	// ip6_fraglist_init.
 	if err := s.acct.Kmalloc(siteIP6FraglistHdr, hlen); err != nil {
 		s.drop(b, skb.DropNotSpecified, OpIP6Fragment) // fail: kfree_skb
@@ -428,7 +386,7 @@ func (s *Stack) ip6FragFast(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, 
 	d[prevhdr] = nexthdrFrag
 	tmp := append(s.hdrTmp[:0], d[:hlen]...)
 	s.hdrTmp = tmp
-	list = b.DetachFragList(list[:0])
+	list := b.DetachFragList(s.fragList[:0])
 	s.fragList = list
 	b.Pull(hlen)
 	fh := b.Push(fragHdrLen)

@@ -104,33 +104,46 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 func (s *Stack) ipAppendData(pkt []byte, ihl int, out *Device) *skb.Buff {
 	mtu, hh := out.mtu, llReservedSpace(out)
 	maxfraglen := (mtu-ihl)&^7 + ihl
-	body := pkt[ihl:]
+	return s.appendData(pkt, ihl, mtu-ihl, maxfraglen-ihl, hh+15, hh, OpSockSend)
+}
+
+// appendData is the loop of __ip_append_data and __ip6_append_data and
+// the chaining of __ip_make_skb and __ip6_make_skb for pkt, hlen bytes of
+// IP header then the rest: while more than fit bytes are left, a piece
+// of chunk bytes, else the rest; each piece in alloc_skb(hlen + piece +
+// extra) with reserve bytes of headroom, the network header at the data
+// and hlen bytes of room for it; the first piece takes pkt's header, the
+// others are pulled to their payload and chained on its frag_list.
+// Returns nil when an allocation fails, the pieces made so far freed
+// (kfree_skb at op).
+func (s *Stack) appendData(pkt []byte, hlen, fit, chunk, extra, reserve int, op Op) *skb.Buff {
+	body := pkt[hlen:]
 	var head *skb.Buff
 	for off := 0; off < len(body); {
 		datalen := len(body) - off
-		if datalen > mtu-ihl {
-			datalen = maxfraglen - ihl
+		if datalen > fit {
+			datalen = chunk
 		}
-		fraglen := datalen + ihl
-		b, err := s.a.AllocSkb(fraglen + hh + 15)
+		fraglen := datalen + hlen
+		b, err := s.a.AllocSkb(fraglen + extra)
 		if err != nil {
 			if head != nil {
-				s.drop(head, skb.DropNotSpecified, OpSockSend)
+				s.drop(head, skb.DropNotSpecified, op)
 			}
 			return nil
 		}
-		b.Reserve(hh)
+		b.Reserve(reserve)
 		d := b.Put(fraglen)
 		b.ResetNetworkHeader()
-		b.SetTransportHeader(ihl)
-		copy(d[ihl:], body[off:off+datalen])
+		b.SetTransportHeader(hlen)
+		copy(d[hlen:], body[off:off+datalen])
 		off += datalen
 		if head == nil {
-			copy(d[:ihl], pkt[:ihl]) // ip_make_skb writes the header in place
+			copy(d[:hlen], pkt[:hlen]) // ip_make_skb writes the header in place
 			head = b
 			continue
 		}
-		b.Pull(ihl) // __ip_make_skb: __skb_pull(tmp_skb, skb_network_header_len(skb))
+		b.Pull(hlen) // __ip_make_skb: __skb_pull(tmp_skb, skb_network_header_len(skb))
 		head.AppendFragList(b)
 	}
 	return head
@@ -423,24 +436,11 @@ func (s *Stack) ipFragFast(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, i
 	if first-hlen > mtu || (first-hlen)&7 != 0 || ip.isFragment() || b.SkbCloned() || b.Headroom() < llrs {
 		return false
 	}
-	list := b.FragList(s.fragList[:0])
-	s.fragList = list
-	for i, f := range list {
-		if f.Len() > mtu || (f.Len()&7 != 0 && i != len(list)-1) || f.Headroom() < hlen+llrs || f.Shared() {
-			clear(list)
-			return false
-		}
+	if !s.fragListOwn(b, mtu, hlen+llrs) {
+		return false
 	}
-	sk, _ := b.Sk().(*Socket)
-	for _, f := range list {
-		if sk != nil {
-			f.SetOwner(sk, sk.wfreeFn) // frag->sk = skb->sk; frag->destructor = sock_wfree
-		}
-		b.AdjustTruesize(-f.Truesize())
-	}
-	clear(list)
 	// ip_fraglist_init.
-	list = b.DetachFragList(list[:0])
+	list := b.DetachFragList(s.fragList[:0])
 	s.fragList = list
 	d := b.Data()
 	binary.BigEndian.PutUint16(d[2:4], uint16(first))
@@ -474,6 +474,31 @@ func (s *Stack) ipFragFast(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, i
 	cur.SetDeliveryTime(tstamp, tstampType)
 	s.fragList = list[:0]
 	s.ipFinishOutput2(cur, ns, out, nh)
+	return true
+}
+
+// fragListOwn is the frag_list check of ip_do_fragment's and
+// ip6_fragment's fast path: every skb on b's frag_list must hold at most
+// mtu bytes, a multiple of 8 except the last, have headroom bytes of
+// headroom and not be shared; otherwise it returns false and changes
+// nothing (slow_path_clean). Then each gets b's socket (sock_wfree) and
+// its truesize back from b's.
+func (s *Stack) fragListOwn(b *skb.Buff, mtu, headroom int) bool {
+	list := b.FragList(s.fragList[:0])
+	s.fragList = list
+	defer clear(list)
+	for i, f := range list {
+		if f.Len() > mtu || (f.Len()&7 != 0 && i != len(list)-1) || f.Headroom() < headroom || f.Shared() {
+			return false
+		}
+	}
+	sk, _ := b.Sk().(*Socket)
+	for _, f := range list {
+		if sk != nil {
+			f.SetOwner(sk, sk.wfreeFn) // frag->sk = skb->sk; frag->destructor = sock_wfree
+		}
+		b.AdjustTruesize(-f.Truesize())
+	}
 	return true
 }
 

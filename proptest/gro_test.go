@@ -17,6 +17,18 @@ import (
 func ipv4TCP(src, dst netip.Addr, sport, dport uint16, seq uint32, payload int) []byte {
 	p := ipv4UDP(src, dst, sport, dport, payload+12) // 20 + 8 + 12 = a 20-byte TCP header
 	p[9] = 6
+	setIPv4Checksum(p)
+	th := p[20:]
+	binary.BigEndian.PutUint32(th[4:], seq)
+	binary.BigEndian.PutUint32(th[8:], 1)
+	th[12] = 5 << 4
+	th[13] = 0x10 // ACK
+	binary.BigEndian.PutUint16(th[14:], 65535)
+	return p
+}
+
+// setIPv4Checksum sets the header checksum of the 20-byte IPv4 header at p.
+func setIPv4Checksum(p []byte) {
 	p[10], p[11] = 0, 0
 	var sum uint32
 	for i := 0; i < 20; i += 2 {
@@ -26,13 +38,6 @@ func ipv4TCP(src, dst netip.Addr, sport, dport uint16, seq uint32, payload int) 
 		sum = sum&0xffff + sum>>16
 	}
 	binary.BigEndian.PutUint16(p[10:], ^uint16(sum))
-	th := p[20:]
-	binary.BigEndian.PutUint32(th[4:], seq)
-	binary.BigEndian.PutUint32(th[8:], 1)
-	th[12] = 5 << 4
-	th[13] = 0x10 // ACK
-	binary.BigEndian.PutUint16(th[14:], 65535)
-	return p
 }
 
 // TestGROKeepsHeldHeader: GRO merges segments of one flow whatever their
@@ -78,15 +83,7 @@ func TestGROKeepsHeldHeader(t *testing.T) {
 		// A connected socket's identifications increment (ip_select_ident_segs),
 		// which inet_gro_flush requires of segments to merge.
 		binary.BigEndian.PutUint16(f[4:6], uint16(i))
-		f[10], f[11] = 0, 0
-		var sum uint32
-		for j := 0; j < 20; j += 2 {
-			sum += uint32(binary.BigEndian.Uint16(f[j:]))
-		}
-		for sum > 0xffff {
-			sum = sum&0xffff + sum>>16
-		}
-		binary.BigEndian.PutUint16(f[10:], ^uint16(sum))
+		setIPv4Checksum(f)
 		require.NoError(t, s.Inject(&netstack.Packet{ID: uint64(i + 1), Frame: f}))
 	}
 	s.Flush()
