@@ -539,8 +539,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		ihl = int(data[0]&0xf) * 4
 		totLen = int(binary.BigEndian.Uint16(data[2:4]))
 		proto = data[9]
-		copy(saddr[:], data[12:16])
-		copy(daddr[:], data[16:20])
+		*(*[4]byte)(saddr[:]) = [4]byte(data[12:16])
+		*(*[4]byte)(daddr[:]) = [4]byte(data[16:20])
 		ttlTos = uint16(data[8])<<8 | uint16(data[1])
 		ipID = binary.BigEndian.Uint16(data[4:6])
 		df = binary.BigEndian.Uint16(data[6:8])&ipDF != 0
@@ -628,8 +628,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	mac := [ethHlen]byte(b.Head()[mh : mh+ethHlen])
 	for i := range d.groHeld {
 		g := &d.groHeld[i]
-		if g.proto != proto || g.sport != sport || g.dport != dport || g.saddr != saddr || g.daddr != daddr ||
-			g.v6 != v6 || g.v6word != v6word {
+		if g.sport != sport || g.dport != dport || g.proto != proto || g.v6 != v6 || g.v6word != v6word ||
+			g.saddr != saddr || g.daddr != daddr {
 			continue
 		}
 		p := g.b
