@@ -3,6 +3,7 @@ package netstack
 import (
 	"bytes"
 	"encoding/binary"
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -384,4 +385,104 @@ func TestPropertyIP4Reassembly(t *testing.T) {
 		require.NoError(rt, s.Close())
 		require.NoError(rt, a.CheckLeaks())
 	})
+}
+
+// TestVXLANOverTinyFirstFragment: a VXLAN datagram whose first fragment
+// carries only the outer UDP header is reassembled with the VXLAN and
+// inner headers past the linear data; vxlan_rcv's pskb_may_pull brings
+// them in, and the inner packet reaches tc ingress on the VXLAN device
+// whole.
+func TestVXLANOverTinyFirstFragment(t *testing.T) {
+	var innerLen []int
+	cfg := &Config{
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.2/24")}},
+			{Name: "vx0", Kind: KindVXLAN, MAC: macA, VNI: 42, Remote: addr("192.0.2.1"), Addrs: []netip.Prefix{pfx("198.51.100.2/24")}},
+		},
+		Sockets: []SocketConfig{{Name: "app", Proto: ProtoUDP, Port: 9999}},
+		Programs: []ProgramConfig{{Name: "inner", Hook: carrier.HookTCIngress, Dev: "vx0", Prog: ProgramFunc(func(c *Ctx) int {
+			innerLen = append(innerLen, c.Skb.Len())
+			return TCXNext
+		})}},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	in := buildFrame(frameOpts{dstMAC: macA, srcMAC: macB, src: "198.51.100.1", dst: "198.51.100.2", sport: 1, dport: 9999, payload: 2000})
+	body := make([]byte, udpHlen+vxlanHlen+len(in))
+	writeUDP(body, 50000, 4789, len(body))
+	vx := body[udpHlen:]
+	vx[0] = 0x08
+	vx[6] = 42
+	copy(vx[vxlanHlen:], in)
+	frag := func(off, n int, more bool) []byte {
+		f := make([]byte, ethHlen+ipHlen+n)
+		writeEth(f, macNIC, macB, ethPIP)
+		writeIPv4(f[ethHlen:], 0, ipHlen+n, 5, false, 64, ipprotoUDP, addr("192.0.2.1"), addr("192.0.2.2"))
+		fo := uint16(off / 8)
+		if more {
+			fo |= ipMF
+		}
+		binary.BigEndian.PutUint16(f[ethHlen+6:], fo)
+		setIPCsum(f[ethHlen:], ipHlen)
+		copy(f[ethHlen+ipHlen:], body[off:off+n])
+		return f
+	}
+	for i, f := range [][]byte{frag(0, 8, true), frag(8, 1480, true), frag(1488, len(body)-1488, false)} {
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f}))
+	}
+	require.Empty(t, te.obs.dropReasons())
+	require.Equal(t, []int{len(in)}, innerLen, "the inner frame, from its mac header")
+	require.Len(t, te.obs.delivs, 1)
+}
+
+// TestGRECsumOverReassembly: a checksummed GRE datagram reassembled from
+// fragments is validated over all its bytes (skb_checksum_simple_validate
+// walks the fragments), so a correct checksum is accepted and a wrong
+// one, in a byte past the first fragment, is not.
+func TestGRECsumOverReassembly(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		corrupt bool
+	}{{"checksum right", false}, {"checksum wrong", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &Config{
+				Devices: []DeviceConfig{
+					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.2/24")}},
+					{Name: "gre0", Kind: KindGRE, Local: addr("192.0.2.2"), Remote: addr("192.0.2.1"), Addrs: []netip.Prefix{pfx("10.9.0.2/24")}},
+				},
+				Sockets: []SocketConfig{{Name: "app", Proto: ProtoUDP, Port: 9999}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			in := buildFrame(frameOpts{src: "10.9.0.1", dst: "10.9.0.2", sport: 1, dport: 9999, payload: 2000, noEth: true})
+			body := make([]byte, 8+len(in)) // GRE with the checksum word
+			binary.BigEndian.PutUint16(body[0:2], greFlagCsum)
+			binary.BigEndian.PutUint16(body[2:4], ethPIP)
+			copy(body[8:], in)
+			binary.BigEndian.PutUint16(body[4:6], ipCsumBytePairs(body))
+			if tc.corrupt {
+				body[1800] ^= 0xff
+			}
+			frag := func(off, n int, more bool) []byte {
+				f := make([]byte, ethHlen+ipHlen+n)
+				writeEth(f, macNIC, macB, ethPIP)
+				writeIPv4(f[ethHlen:], 0, ipHlen+n, 6, false, 64, ipprotoGRE, addr("192.0.2.1"), addr("192.0.2.2"))
+				fo := uint16(off / 8)
+				if more {
+					fo |= ipMF
+				}
+				binary.BigEndian.PutUint16(f[ethHlen+6:], fo)
+				setIPCsum(f[ethHlen:], ipHlen)
+				copy(f[ethHlen+ipHlen:], body[off:off+n])
+				return f
+			}
+			for i, f := range [][]byte{frag(0, 1480, true), frag(1480, len(body)-1480, false)} {
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f}))
+			}
+			if tc.corrupt {
+				require.Equal(t, []string{"SKB_DROP_REASON_NOT_SPECIFIED@gre_rcv"}, te.obs.dropReasons())
+				return
+			}
+			require.Empty(t, te.obs.dropReasons())
+			require.Len(t, te.obs.delivs, 1)
+		})
+	}
 }

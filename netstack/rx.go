@@ -156,11 +156,13 @@ func (s *Stack) ethTypeTrans(b *skb.Buff, d *Device) bool {
 	h.Dev, h.Netns = d.ifindex, d.ns.id // setDev
 	b.ResetMacHeader()
 	// The mac header is at data: the frame as Pull(ETH_HLEN) leaves it
-	// behind (a frame shorter than that is not pulled).
-	mac := b.Data()
-	if len(mac) < ethHlen {
+	// behind (a frame shorter than that is not pulled; the callers'
+	// pskb_may_pull(skb, ETH_HLEN) brings a non-linear frame's header into
+	// the linear data).
+	if !b.MayPull(ethHlen) {
 		return false
 	}
+	mac := b.Data()
 	b.Pull(ethHlen)
 	switch {
 	case isMulticastMAC(mac[0:6]):

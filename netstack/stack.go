@@ -286,6 +286,7 @@ type Stack struct {
 	segs      []*skb.Buff
 	fragList  []*skb.Buff // ip_do_fragment's fast path: the frag_list being sent
 	hdrTmp    []byte      // ip6_fraglist_init's copy of the unfragmentable headers
+	greBuf    []byte      // the bytes of a non-linear GRE packet whose checksum is checked
 	// rqQueued is set when an skb is queued to a socket and cleared when
 	// readAll starts reading the sockets, which drains every readable
 	// one: while it is clear no socket has anything to read.

@@ -162,9 +162,10 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 // pullHeader models __iptunnel_pull_header(skb, hdr_len, inner_proto,
 // raw_proto, xnet): skb_pull_rcsum(hdr_len), protocol, skb_clear_hash_if_not_l4,
 // the hwaccel vlan tag and queue_mapping cleared, skb_scrub_packet(skb,
-// xnet). Returns false (skb untouched) when hdr_len is not there.
+// xnet). Returns false (skb untouched) when hdr_len is not there
+// (pskb_may_pull fails).
 func (s *Stack) pullHeader(b *skb.Buff, hdrLen int, proto uint16, xnet bool) bool {
-	if _, ok := b.Pull(hdrLen); !ok {
+	if _, ok := b.PskbPull(hdrLen); !ok {
 		return false
 	}
 	h := b.H()
@@ -187,11 +188,11 @@ func (s *Stack) pullHeader(b *skb.Buff, hdrLen int, proto uint16, xnet bool) boo
 // gro_cells_receive (NAPI GRO on the tunnel device; a cloned skb goes to
 // netif_rx). Takes ownership of skb.
 func (s *Stack) udpTunnelRcv(b *skb.Buff, sk *Socket) {
-	data := b.Data()
-	if len(data) < udpHlen+8 {
+	if !b.MayPull(udpHlen + 8) { // pskb_may_pull(skb, VXLAN_HLEN) / GENEVE_BASE_HLEN
 		s.drop(b, skb.DropVxlanInvalidHdr, OpTunnelDecap)
 		return
 	}
+	data := b.Data()
 	th := data[udpHlen:]
 	vni := binary.BigEndian.Uint32(th[4:8]) >> 8
 	var d *Device
@@ -346,7 +347,22 @@ func csumFoldsToZero(b []byte) bool {
 // device's namespace. The drops' location is gre_rcv (OpGRERcv). Takes
 // ownership of skb.
 func (s *Stack) greRcv(b *skb.Buff, ns *Netns, ip ipv4) {
+	// gre_rcv: pskb_may_pull of the demux bytes, then gre_parse_header's of
+	// the whole header (at most 16 bytes); a checksum covers every byte
+	// (skb_checksum_simple_validate), fragments included.
+	if !b.MayPull(greDemuxMinLen) {
+		s.drop(b, skb.DropNotSpecified, OpGRERcv)
+		return
+	}
+	b.MayPull(min(b.Len(), greHlen+12))
 	data := b.Data()
+	if b.IsNonlinear() && binary.BigEndian.Uint16(data[0:2])&greFlagCsum != 0 {
+		if cap(s.greBuf) < b.Len() {
+			s.greBuf = make([]byte, b.Len())
+		}
+		data = s.greBuf[:b.Len()]
+		_ = b.CopyBits(0, data)
+	}
 	if len(data) < greDemuxMinLen || data[1]&0x7f != 0 {
 		s.drop(b, skb.DropNotSpecified, OpGRERcv) // gre_demux's gre_rcv: goto drop
 		return
