@@ -159,10 +159,13 @@ func (s *Stack) ethTypeTrans(b *skb.Buff, d *Device) bool {
 	// behind (a frame shorter than that is not pulled; the callers'
 	// pskb_may_pull(skb, ETH_HLEN) brings a non-linear frame's header into
 	// the linear data).
-	if !b.MayPull(ethHlen) {
-		return false
-	}
 	mac := b.Data()
+	if len(mac) < ethHlen {
+		if !b.MayPull(ethHlen) {
+			return false
+		}
+		mac = b.Data()
+	}
 	b.Pull(ethHlen)
 	switch {
 	case isMulticastMAC(mac[0:6]):
@@ -467,6 +470,20 @@ const maxGROSkbs = 8 // MAX_GRO_SKBS
 // has then passed 2^32.
 const bootJiffies = uint64(1) << 32
 
+// groAddr is an IP address as GRO compares it: an IPv4 address in lo, an
+// IPv6 address in hi and lo.
+type groAddr struct{ hi, lo uint64 }
+
+func (a groAddr) addr(v6 bool) netip.Addr {
+	if !v6 {
+		return netip.AddrFrom4([4]byte{byte(a.lo >> 24), byte(a.lo >> 16), byte(a.lo >> 8), byte(a.lo)})
+	}
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], a.hi)
+	binary.BigEndian.PutUint64(b[8:], a.lo)
+	return netip.AddrFrom16(b)
+}
+
 type groEntry struct {
 	b        *skb.Buff
 	last     *skb.Buff // NAPI_GRO_CB(b)->last: b, or the last skb on its frag_list
@@ -482,8 +499,8 @@ type groEntry struct {
 	ipID     uint16 // the held skb's IPv4 identification
 	df       bool
 	fixedID  bool // NAPI_GRO_CB(p)->ip_fixedid
-	saddr    [16]byte
-	daddr    [16]byte
+	saddr    groAddr
+	daddr    groAddr
 	sport    uint16
 	dport    uint16
 	macBytes [ethHlen]byte
@@ -524,7 +541,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		ihl          int // the network header's length
 		totLen       int // the packet's length by its IP header
 		proto        uint8
-		saddr, daddr [16]byte
+		saddr, daddr groAddr
 		v6word       uint32 // IPv6 version and flow label, which same_flow compares
 		v6           bool
 		ttlTos       uint16 // TTL and TOS, or hop limit and traffic class: equal or flush
@@ -541,8 +558,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		ihl = int(data[0]&0xf) * 4
 		totLen = int(binary.BigEndian.Uint16(data[2:4]))
 		proto = data[9]
-		*(*[4]byte)(saddr[:]) = [4]byte(data[12:16])
-		*(*[4]byte)(daddr[:]) = [4]byte(data[16:20])
+		saddr.lo = uint64(binary.BigEndian.Uint32(data[12:16]))
+		daddr.lo = uint64(binary.BigEndian.Uint32(data[16:20]))
 		ttlTos = uint16(data[8])<<8 | uint16(data[1])
 		ipID = binary.BigEndian.Uint16(data[4:6])
 		df = binary.BigEndian.Uint16(data[6:8])&ipDF != 0
@@ -561,7 +578,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		}
 		ihl, proto, v6 = ip6Hlen, data[6], true
 		totLen = ip6Hlen + int(binary.BigEndian.Uint16(data[4:6]))
-		saddr, daddr = [16]byte(data[8:24]), [16]byte(data[24:40])
+		saddr = groAddr{binary.BigEndian.Uint64(data[8:16]), binary.BigEndian.Uint64(data[16:24])}
+		daddr = groAddr{binary.BigEndian.Uint64(data[24:32]), binary.BigEndian.Uint64(data[32:40])}
 		v6word = binary.BigEndian.Uint32(data[0:4]) & 0xF00FFFFF // the traffic class flushes instead
 		ttlTos = uint16(data[7])<<8 | uint16(binary.BigEndian.Uint16(data[0:2])>>4&0xff)
 		if totLen > b.Len() {
@@ -600,10 +618,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		binary.LittleEndian.PutUint32(cb[16:20], uint32(ihl+doff)) // tcp_gro_pull_header
 	case ipprotoUDP:
 		_, dport, ok := l4Ports(l4)
-		dst := netip.AddrFrom4([4]byte(daddr[:4]))
-		if v6 {
-			dst = netip.AddrFrom16(daddr)
-		}
+		dst := daddr.addr(v6)
 		sk := d.ns.lookup(ipprotoUDP, dst, dport)
 		if !ok || sk == nil || !sk.udpGRO {
 			s.netifReceive(b) // udp_gro_receive: no GRO-enabled socket

@@ -75,10 +75,10 @@ func (b *Buff) push(n int, op string) {
 // skb_pull returns NULL.
 func (b *Buff) Pull(n int) (data []byte, ok bool) {
 	b.check("skb_pull")
-	if uint(n) > uint(b.len) {
-		return nil, false
-	}
-	if n > b.tail-b.data {
+	if uint(n) > uint(b.tail-b.data) {
+		if uint(n) > uint(b.len) {
+			return nil, false
+		}
 		panic(&panicMsg{"skb: skb_pull(%d) past the %d linear bytes of %v (__skb_pull BUG; pskb_pull pulls first)", []any{n, b.tail - b.data, b}})
 	}
 	b.data += n
