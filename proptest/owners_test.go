@@ -134,10 +134,13 @@ func (s *ownersMachine) value(t *rapid.T, m *rMap) []byte {
 }
 
 // arm turns fault injection on for this action with probability
-// faultPct%: each allocation then fails with a drawn probability.
+// faultPct%: each allocation then fails with a drawn probability. The
+// smallest draw means no fault: a fuzz input that runs out of bytes draws
+// minimums, and must not fail every allocation (then no skb could ever be
+// made, and every action that needs one would skip for ever).
 func (s *ownersMachine) arm(t *rapid.T) {
 	s.failed = s.acct.Stats().Total.Failed
-	s.faulted = rapid.IntRange(0, 99).Draw(t, "fault?") < s.faultPct
+	s.faulted = rapid.IntRange(0, 99).Draw(t, "fault?") >= 100-s.faultPct
 	if s.faulted {
 		s.acct.SetFault(kmem.Fault{Prob: rapid.SampledFrom([]float64{0.3, 0.6, 1}).Draw(t, "prob"),
 			Seed: rapid.Uint64().Draw(t, "fault seed")})
@@ -649,7 +652,13 @@ func (s *ownersMachine) HelperDelete(t *rapid.T) {
 	}
 }
 
+// pickSkb draws a live skb, allocating one first if there is none, so that
+// an action on an skb is always possible (rapid fails a run that can find
+// no action that does not skip).
 func (s *ownersMachine) pickSkb(t *rapid.T) *rSkb {
+	if len(s.skbs) == 0 {
+		s.AllocSkb(t)
+	}
 	if len(s.skbs) == 0 {
 		t.Skip("no skb")
 	}
