@@ -275,3 +275,25 @@ func TestGRONeverHoldsFragList(t *testing.T) {
 	s.Flush()
 	require.Equal(t, []uint16{0, 0}, segs)
 }
+
+// TestFragFastPathForgetsListed: skbs that leave a frag_list through the
+// fragmentation fast path are no longer attributed to the packet they were
+// queued with (a reassembled inner packet forwarded to a smaller MTU):
+// their tracepoints later run on behalf of the packet then replayed.
+func TestFragFastPathForgetsListed(t *testing.T) {
+	cfg := vethTxConfig()
+	cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "tp", Hook: carrier.HookTracepoint, Event: EventConsumeSkb,
+		Prog: ProgramFunc(func(*Ctx) int { return 0 })})
+	s, _ := newStack(t, cfg, "", nil, nil)
+	out := s.Device("A", "vA")
+	pkt := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 3000, noEth: true})
+	b := s.ipAppendData(pkt, ipHlen, out)
+	require.NotNil(t, s.listPkt)
+	for _, m := range b.FragList(nil) {
+		s.listPkt[m] = 77
+	}
+	setDev(b, out)
+	b.H().Protocol = ethPIP
+	s.ipOutput(b, s.Netns("A"), out, addr("192.0.2.2"), nil)
+	require.Empty(t, s.listPkt)
+}

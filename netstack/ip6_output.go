@@ -388,6 +388,7 @@ func (s *Stack) ip6FragFast(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, 
 	s.hdrTmp = tmp
 	list := b.DetachFragList(s.fragList[:0])
 	s.fragList = list
+	s.forgetListed(list)
 	b.Pull(hlen)
 	fh := b.Push(fragHdrLen)
 	copy(b.Push(hlen), tmp)

@@ -87,6 +87,18 @@ func (s *Stack) listFree(b *skb.Buff, reason skb.DropReason) {
 	s.cur = saved
 }
 
+// forgetListed drops the packet each skb of list was recorded with on a
+// frag_list (listPkt): they leave it as skbs of their own, freed later on
+// behalf of whatever packet then runs.
+func (s *Stack) forgetListed(list []*skb.Buff) {
+	if s.listPkt == nil {
+		return
+	}
+	for _, f := range list {
+		delete(s.listPkt, f)
+	}
+}
+
 func (s *Stack) runTracepoint(list []int, b *skb.Buff, reason skb.DropReason) {
 	for _, pi := range list {
 		c := s.pushCtx(pi, carrier.HookTracepoint, b, nil, nil, nil)

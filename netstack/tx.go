@@ -442,6 +442,7 @@ func (s *Stack) ipFragFast(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, i
 	// ip_fraglist_init.
 	list := b.DetachFragList(s.fragList[:0])
 	s.fragList = list
+	s.forgetListed(list)
 	d := b.Data()
 	binary.BigEndian.PutUint16(d[2:4], uint16(first))
 	binary.BigEndian.PutUint16(d[6:8], ipMF)
