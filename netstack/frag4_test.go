@@ -387,6 +387,22 @@ func TestPropertyIP4Reassembly(t *testing.T) {
 	})
 }
 
+// rawFrag4 returns the Ethernet frame of one IPv4 fragment from 192.0.2.1
+// to 192.0.2.2 (identification id, protocol proto) carrying body[off:off+n].
+func rawFrag4(body []byte, id uint16, proto uint8, off, n int, more bool) []byte {
+	f := make([]byte, ethHlen+ipHlen+n)
+	writeEth(f, macNIC, macB, ethPIP)
+	writeIPv4(f[ethHlen:], 0, ipHlen+n, id, false, 64, proto, addr("192.0.2.1"), addr("192.0.2.2"))
+	fo := uint16(off / 8)
+	if more {
+		fo |= ipMF
+	}
+	binary.BigEndian.PutUint16(f[ethHlen+6:], fo)
+	setIPCsum(f[ethHlen:], ipHlen)
+	copy(f[ethHlen+ipHlen:], body[off:off+n])
+	return f
+}
+
 // TestVXLANOverTinyFirstFragment: a VXLAN datagram whose first fragment
 // carries only the outer UDP header is reassembled with the VXLAN and
 // inner headers past the linear data; vxlan_rcv's pskb_may_pull brings
@@ -413,19 +429,7 @@ func TestVXLANOverTinyFirstFragment(t *testing.T) {
 	vx[0] = 0x08
 	vx[6] = 42
 	copy(vx[vxlanHlen:], in)
-	frag := func(off, n int, more bool) []byte {
-		f := make([]byte, ethHlen+ipHlen+n)
-		writeEth(f, macNIC, macB, ethPIP)
-		writeIPv4(f[ethHlen:], 0, ipHlen+n, 5, false, 64, ipprotoUDP, addr("192.0.2.1"), addr("192.0.2.2"))
-		fo := uint16(off / 8)
-		if more {
-			fo |= ipMF
-		}
-		binary.BigEndian.PutUint16(f[ethHlen+6:], fo)
-		setIPCsum(f[ethHlen:], ipHlen)
-		copy(f[ethHlen+ipHlen:], body[off:off+n])
-		return f
-	}
+	frag := func(off, n int, more bool) []byte { return rawFrag4(body, 5, ipprotoUDP, off, n, more) }
 	for i, f := range [][]byte{frag(0, 8, true), frag(8, 1480, true), frag(1488, len(body)-1488, false)} {
 		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f}))
 	}
@@ -461,20 +465,7 @@ func TestGRECsumOverReassembly(t *testing.T) {
 			if tc.corrupt {
 				body[1800] ^= 0xff
 			}
-			frag := func(off, n int, more bool) []byte {
-				f := make([]byte, ethHlen+ipHlen+n)
-				writeEth(f, macNIC, macB, ethPIP)
-				writeIPv4(f[ethHlen:], 0, ipHlen+n, 6, false, 64, ipprotoGRE, addr("192.0.2.1"), addr("192.0.2.2"))
-				fo := uint16(off / 8)
-				if more {
-					fo |= ipMF
-				}
-				binary.BigEndian.PutUint16(f[ethHlen+6:], fo)
-				setIPCsum(f[ethHlen:], ipHlen)
-				copy(f[ethHlen+ipHlen:], body[off:off+n])
-				return f
-			}
-			for i, f := range [][]byte{frag(0, 1480, true), frag(1480, len(body)-1480, false)} {
+			for i, f := range [][]byte{rawFrag4(body, 6, ipprotoGRE, 0, 1480, true), rawFrag4(body, 6, ipprotoGRE, 1480, len(body)-1480, false)} {
 				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f}))
 			}
 			if tc.corrupt {
