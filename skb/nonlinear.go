@@ -268,9 +268,10 @@ func (b *Buff) pullTail(delta int) bool {
 // past length are unreferenced and the one across it shrinks; on the
 // frag_list, shared skbs met on the way are replaced by clones, the one
 // across length is trimmed and those after it are freed (skb_drop_list:
-// kfree_skb, NOT_SPECIFIED); then skb_condense pulls a remainder that fits
-// the tailroom into the linear data. An error matching ENOMEM leaves the
-// skb usable but not trimmed.
+// kfree_skb, NOT_SPECIFIED); then, for an skb without a socket (the
+// kernel also condenses sock_edemux ones, which the model does not have),
+// skb_condense pulls a remainder that fits the tailroom into the linear
+// data. An error matching ENOMEM leaves the skb usable but not trimmed.
 func (b *Buff) PskbTrim(length int) error {
 	// Nothing to trim (the common case) inlines, as the kernel's
 	// pskb_trim_rcsum does; a freed skb takes the slow path, whose check
