@@ -413,10 +413,48 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 		s.udpTunnelRcv(b, sk)
 		return
 	}
+	if sh := b.Shinfo(); sh.GSOSize != 0 && sh.GSOType&skb.GSOUDPL4 != 0 && !sk.udpGRO {
+		s.udpRcvSegment(b, sk, op) // udp_queue_rcv_skb: udp_unexpected_gso
+		return
+	}
 	if !s.skFilter(b, sk, udpHlen) {
 		return
 	}
 	s.queueRcv(sk, b)
+}
+
+// udpRcvSegment models udp_queue_rcv_skb for a GSO skb the socket did not
+// ask for (udp_unexpected_gso: SKB_GSO_UDP_L4 without UDP_GRO, which sets
+// the socket's accept_udp_l4; a tunnel socket's udp_allow_gso is the
+// encap path's): the data is pushed back to the mac header (the network
+// header when none is set), udp_rcv_segment cuts the skb with
+// __skb_gso_segment(skb, NETIF_F_SG, false) and consumes it (when that
+// fails: kfree_skb, NOT_SPECIFIED), and each segment, pulled to its UDP
+// header, goes through udp_queue_rcv_one_skb: the cgroup and socket
+// filters, then the receive queue. So the socket's programs run once per
+// segment. Takes ownership of skb.
+func (s *Stack) udpRcvSegment(b *skb.Buff, sk *Socket, op Op) {
+	off := b.NetworkOffset()
+	if b.MacHeaderWasSet() {
+		off = b.MacOffset()
+	}
+	b.Push(-off)
+	s.traceOp(LayerL4, OpGSOSegment, b)
+	start, ok := s.skbGSOSegment(b)
+	if !ok {
+		s.drop(b, skb.DropNotSpecified, op)
+		return
+	}
+	s.consumeSkb(b)
+	for i := start; i < len(s.segs); i++ {
+		g := s.segs[i]
+		s.segs[i] = nil
+		g.Pull(g.TransportHeader() - g.Headroom()) // __skb_pull(skb, skb_transport_offset(skb))
+		if s.skFilter(g, sk, udpHlen) {
+			s.queueRcv(sk, g)
+		}
+	}
+	s.segs = s.segs[:start]
 }
 
 // tcpRcv models tcp_v4_rcv (op OpTCPRcv) and tcp_v6_rcv (OpTCP6Rcv) for

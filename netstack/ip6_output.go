@@ -84,9 +84,11 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 	hh := llReservedSpace(out)
 	payload := len(pkt) - l4off - udpHlen
 	var b *skb.Buff
-	if len(pkt) > out.mtu && l4off == ip6Hlen && (sk.udpSegment <= 0 || payload <= sk.udpSegment) {
-		// Above the MTU without extension headers nor GSO: a frag_list
-		// datagram that ip6_fragment's fast path can send as it is.
+	if len(pkt) > out.mtu && l4off == ip6Hlen && sk.udpSegment <= 0 {
+		// Above the MTU without extension headers nor UDP_SEGMENT: a
+		// frag_list datagram that ip6_fragment's fast path can send as
+		// it is. With UDP_SEGMENT, __ip6_append_data's mtu is
+		// IP6_MAX_MTU: one skb, which udp_v6_send_skb then checks.
 		if b = s.ip6AppendData(pkt, out); b == nil {
 			s.dropNoSkb(out, skb.DropNomem, OpIP6MakeSkb)
 			return nil
@@ -104,8 +106,11 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 	b.H().IgnoreDF = true // ip6_sk_ignore_df: pmtudisc IPV6_PMTUDISC_WANT
 	sport, dport, _ := l4Ports(pkt[l4off:])
 	flowLabelFromHash(b, ip.src, ip.dst, nexthdrUDP, sport, dport)
-	udpSegment(b, sk, payload) // udp_v6_send_skb
 	s.traceOp(LayerSocket, OpIP6MakeSkb, b)
+	if !s.udpSegment(b, sk, l4off+udpHlen, payload, out.mtu) { // udp_v6_send_skb
+		s.drop(b, skb.DropNotSpecified, OpIP6MakeSkb)
+		return nil
+	}
 	s.ip6LocalOut(b, sk.ns, out, nh, sk)
 	return nil
 }

@@ -62,9 +62,11 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 	}
 	hh := llReservedSpace(out)
 	payload := len(pkt) - ip.ihl - udpHlen
-	if len(pkt) > out.mtu && (sk.udpSegment <= 0 || payload <= sk.udpSegment) {
-		// Above the MTU without GSO: a frag_list datagram that
-		// ip_do_fragment's fast path can send as it is.
+	if len(pkt) > out.mtu && sk.udpSegment <= 0 {
+		// Above the MTU without UDP_SEGMENT: a frag_list datagram that
+		// ip_do_fragment's fast path can send as it is. With
+		// UDP_SEGMENT, __ip_append_data's mtu is IP_MAX_MTU: one skb,
+		// which udp_send_skb then checks.
 		b := s.ipAppendData(pkt, ip.ihl, out)
 		if b == nil {
 			s.dropNoSkb(out, skb.DropNomem, OpSockSend)
@@ -83,8 +85,11 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 	b.Reserve(hh)
 	b.PutData(pkt)
 	s.initTxSkb(b, sk)
-	udpSegment(b, sk, payload) // udp_send_skb
 	s.traceOp(LayerSocket, OpSockSend, b)
+	if !s.udpSegment(b, sk, ip.ihl+udpHlen, payload, out.mtu) { // udp_send_skb
+		s.drop(b, skb.DropNotSpecified, OpSockSend)
+		return nil
+	}
 	s.ipLocalOut(b, sk.ns, out, nh, sk)
 	return nil
 }
@@ -174,18 +179,45 @@ func initTxSkbProto(b *skb.Buff, sk *Socket, proto uint16, cbLen int) {
 	}
 }
 
-// udpSegment models UDP_SEGMENT in udp_send_skb / udp_v6_send_skb: a
-// payload of more than gso_size bytes becomes a GSO super-packet
-// (SKB_GSO_UDP_L4) of ceil(payload / gso_size) segments.
-func udpSegment(b *skb.Buff, sk *Socket, payload int) {
+// udpSegment models the UDP_SEGMENT part of udp_send_skb and
+// udp_v6_send_skb for a datagram of hlen header bytes (the network header
+// through the UDP header) and datalen payload bytes to a path MTU of
+// fragsize, sent from a socket with gso_size sk.udpSegment:
+//   - too big for the path: hlen + min(datalen, gso_size) > fragsize
+//     (-EMSGSIZE; Profile.UDPGSOSmallPackets, v6.14), before that
+//     hlen + gso_size > fragsize (-EINVAL) whatever the datagram's size;
+//   - more than gso_size * UDP_MAX_SEGMENTS payload bytes
+//     (Profile.UDPMaxSegments, -EINVAL);
+//   - otherwise a payload of more than gso_size bytes makes b a GSO
+//     super-packet (SKB_GSO_UDP_L4) of ceil(datalen / gso_size)
+//     segments.
+//
+// It returns false when udp_send_skb refuses the datagram: the caller
+// frees b with kfree_skb (NOT_SPECIFIED) and sendmsg fails. The checks on
+// UDP_NO_CHECK6_TX, UDP-Lite and xfrm (-EINVAL, -EIO) concern sockets and
+// routes the model does not have.
+func (s *Stack) udpSegment(b *skb.Buff, sk *Socket, hlen, datalen, fragsize int) bool {
 	n := sk.udpSegment
-	if n <= 0 || payload <= n {
-		return
+	if n <= 0 {
+		return true
 	}
-	sh := b.Shinfo()
-	sh.GSOSize = uint16(n)
-	sh.GSOSegs = uint16((payload + n - 1) / n)
-	sh.GSOType = skb.GSOUDPL4
+	if s.prof.UDPGSOSmallPackets {
+		if hlen+min(datalen, n) > fragsize {
+			return false
+		}
+	} else if hlen+n > fragsize {
+		return false
+	}
+	if datalen > n*s.prof.UDPMaxSegments {
+		return false
+	}
+	if datalen > n {
+		sh := b.Shinfo()
+		sh.GSOSize = uint16(n)
+		sh.GSOSegs = uint16((datalen + n - 1) / n)
+		sh.GSOType = skb.GSOUDPL4
+	}
+	return true
 }
 
 // tcpSeg is the part of a captured TCP segment tcp_sendmsg and
@@ -673,68 +705,16 @@ func (s *Stack) vethXmit(b *skb.Buff, d *Device) {
 	s.vethRx(b, p)
 }
 
-// gsoSegment models validate_xmit_skb -> skb_gso_segment ->
-// inet_gso_segment -> tcp4_gso_segment / __udp_gso_segment -> skb_segment
-// for a linear IPv4 skb with data at the mac header: every segment is a
-// new skb with the head's header state (__copy_skb_header: mark, priority,
-// cb, hash, tstamp, extensions shared) and no XDP metadata; the IP
-// (tot_len, id, checksum) and L4 (UDP length; TCP sequence and flags)
-// headers are fixed per segment; the GSO skb is consumed. Each segment
-// then goes through xmit_one. Takes ownership of skb.
+// gsoSegment models validate_xmit_skb -> skb_gso_segment for a GSO skb
+// that d cannot send as it is: the segments (skbGSOSegment) replace it,
+// the GSO skb is consumed, and each segment goes through xmit_one. Takes
+// ownership of skb.
 func (s *Stack) gsoSegment(b *skb.Buff, d *Device) {
 	s.traceOp(LayerCore, OpGSOSegment, b)
-	data := b.Data()
-	ip, ok := parseIPv4(data[min(len(data), ethHlen):])
-	if len(data) < ethHlen+ipHlen || !ok {
+	start, ok := s.skbGSOSegment(b)
+	if !ok {
 		s.drop(b, skb.DropSkbGSOSeg, OpGSOSegment)
 		return
-	}
-	l4off := ethHlen + ip.ihl
-	hdr := l4off + udpHlen
-	tcp := ip.proto == ipprotoTCP
-	var seq uint32
-	var flags uint8
-	if tcp {
-		if len(data) < l4off+20 {
-			s.drop(b, skb.DropSkbGSOSeg, OpGSOSegment)
-			return
-		}
-		hdr = l4off + int(data[l4off+12]>>4)*4
-		seq = binary.BigEndian.Uint32(data[l4off+4 : l4off+8])
-		flags = data[l4off+13]
-	}
-	mss := int(b.Shinfo().GSOSize)
-	if _, ok := b.Pull(hdr); !ok {
-		s.drop(b, skb.DropSkbGSOSeg, OpGSOSegment)
-		return
-	}
-	start := len(s.segs)
-	segs, err := b.Segment(0, s.segs)
-	s.segs = segs
-	if err != nil {
-		s.drop(b, skb.DropSkbGSOSeg, OpGSOSegment)
-		s.segs = s.segs[:start]
-		return
-	}
-	n := len(s.segs) - start
-	for i := 0; i < n; i++ {
-		g := s.segs[start+i]
-		gd := g.Data()
-		ipb := gd[ethHlen:]
-		binary.BigEndian.PutUint16(ipb[2:4], uint16(g.Len()-ethHlen))
-		binary.BigEndian.PutUint16(ipb[4:6], ip.id+uint16(i))
-		setIPCsum(ipb, ip.ihl)
-		l4 := gd[l4off:]
-		if tcp {
-			binary.BigEndian.PutUint32(l4[4:8], seq+uint32(i*mss))
-			if i != n-1 {
-				l4[13] = flags &^ (tcpFIN | tcpPSH)
-			}
-		} else {
-			binary.BigEndian.PutUint16(l4[4:6], uint16(g.Len()-l4off))
-		}
-		g.SetNetworkHeader(ethHlen)
-		g.SetTransportHeader(l4off)
 	}
 	s.consumeSkb(b) // validate_xmit_skb: consume_skb(skb) once segmented
 	for i := start; i < len(s.segs); i++ {
@@ -744,4 +724,107 @@ func (s *Stack) gsoSegment(b *skb.Buff, d *Device) {
 		s.xmitOne(g, d)
 	}
 	s.segs = s.segs[:start]
+}
+
+// skbGSOSegment models __skb_gso_segment -> skb_mac_gso_segment for the
+// GSO skb b, whose data is at its mac header (mac_len bytes before the
+// network header): inet_gso_segment or ipv6_gso_segment, then
+// tcp4_gso_segment / tcp6_gso_segment or __udp_gso_segment, then
+// skb_segment. Every segment is a new skb with the GSO skb's header
+// state (__copy_skb_header: mark, priority, cb, hash, tstamp, extensions
+// shared) and no XDP metadata; each gets its IPv4 tot_len, id and checksum
+// or its IPv6 payload_len, and its UDP length or TCP sequence number and
+// flags (FIN and PSH only on the last). The segments are appended to
+// s.segs from the index returned, with data at their mac header. Returns
+// false, with b untouched, when b's headers cannot be segmented
+// (__udp_gso_segment's gso_skb->len <= sizeof(*uh) + mss is -EINVAL) or
+// an allocation fails; the caller frees b. Does not take ownership of b.
+func (s *Stack) skbGSOSegment(b *skb.Buff) (start int, ok bool) {
+	data := b.Data()
+	l2 := b.NetworkOffset()
+	if l2 < 0 || len(data) < l2+ipHlen {
+		return 0, false
+	}
+	var (
+		ip     ipv4
+		l4off  int
+		proto  uint8
+		v6     bool
+		nh     = data[l2:]
+		hdrEnd int
+	)
+	switch b.H().Protocol {
+	case ethPIP:
+		if ip, ok = parseIPv4(nh); !ok {
+			return 0, false
+		}
+		l4off, proto = l2+ip.ihl, ip.proto
+	case ethPIPv6:
+		if len(nh) < ip6Hlen {
+			return 0, false
+		}
+		next, off, ok := ip6L4(nh)
+		if !ok {
+			return 0, false
+		}
+		l4off, proto, v6 = l2+off, next, true
+	default:
+		return 0, false
+	}
+	mss := int(b.Shinfo().GSOSize)
+	tcp := proto == ipprotoTCP
+	var seq uint32
+	var flags uint8
+	switch {
+	case tcp:
+		if len(data) < l4off+20 {
+			return 0, false
+		}
+		hdrEnd = l4off + int(data[l4off+12]>>4)*4
+		seq = binary.BigEndian.Uint32(data[l4off+4 : l4off+8])
+		flags = data[l4off+13]
+	case proto == ipprotoUDP:
+		hdrEnd = l4off + udpHlen
+		if b.Len() <= hdrEnd+mss { // __udp_gso_segment: -EINVAL
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	if _, ok := b.Pull(hdrEnd); !ok {
+		return 0, false
+	}
+	start = len(s.segs)
+	segs, err := b.Segment(0, s.segs)
+	s.segs = segs
+	if err != nil {
+		b.Push(hdrEnd)
+		s.segs = s.segs[:start]
+		return 0, false
+	}
+	n := len(s.segs) - start
+	for i := 0; i < n; i++ {
+		g := s.segs[start+i]
+		gd := g.Data()
+		ipb := gd[l2:]
+		if v6 {
+			binary.BigEndian.PutUint16(ipb[4:6], uint16(g.Len()-l2-ip6Hlen))
+		} else {
+			binary.BigEndian.PutUint16(ipb[2:4], uint16(g.Len()-l2))
+			binary.BigEndian.PutUint16(ipb[4:6], ip.id+uint16(i))
+			setIPCsum(ipb, ip.ihl)
+		}
+		l4 := gd[l4off:]
+		if tcp {
+			binary.BigEndian.PutUint32(l4[4:8], seq+uint32(i*mss))
+			if i != n-1 {
+				l4[13] = flags &^ (tcpFIN | tcpPSH)
+			}
+		} else {
+			binary.BigEndian.PutUint16(l4[4:6], uint16(g.Len()-l4off))
+		}
+		g.SetNetworkHeader(l2)
+		g.SetTransportHeader(l4off)
+	}
+	return start, true
 }

@@ -113,6 +113,19 @@ type Profile struct {
 	// input path"; backported to 4.19.193, 5.4 and 5.10 stable). Before,
 	// it stayed 0. Read by netstack.
 	IPv6AtomicFragMaxSize bool
+	// UDPMaxSegments is UDP_MAX_SEGMENTS: udp_send_skb() and
+	// udp_v6_send_skb() refuse a UDP_SEGMENT datagram of more than
+	// gso_size * UDP_MAX_SEGMENTS payload bytes with -EINVAL. 64 until
+	// v6.8, 128 since "net: change maximum number of UDP segments to 128"
+	// (v6.9; the 5.15 and 6.1 stable series carry it too). Read by netstack.
+	UDPMaxSegments int
+	// UDPGSOSmallPackets: the MTU check of udp_send_skb() and
+	// udp_v6_send_skb() on a UDP_SEGMENT socket is hlen + min(datalen,
+	// gso_size) > fragsize, failing with -EMSGSIZE (v6.14, 235174b2bed8
+	// "udp: gso: do not drop small packets when PMTU reduces"; stable
+	// series carry it too). Before, hlen + gso_size > fragsize failed
+	// with -EINVAL whatever the datagram's size. Read by netstack.
+	UDPGSOSmallPackets bool
 	// Exts is the set of compiled-in skb extension ids (bit 1<<ExtID). It
 	// decides SKB_EXT_NUM-dependent sizes and which ids ExtAdd accepts.
 	// Chunk sizes are those of v6.18 in every profile.
@@ -195,11 +208,16 @@ func profileFor(major, minor int) Profile {
 
 		IPv6FragDropTruncatedFirst: at(5, 10),
 		IPv6AtomicFragMaxSize:      at(5, 13),
+		UDPMaxSegments:             64,
+		UDPGSOSmallPackets:         at(6, 14),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext
 	}
 	if at(6, 8) {
 		p.MaxMetaLen = 252
+	}
+	if at(6, 9) {
+		p.UDPMaxSegments = 128
 	}
 	// Extension ids by the release that added them (include/linux/skbuff.h).
 	p.Exts = 1<<ExtBridgeNF | 1<<ExtSecPath | 1<<ExtBPFStorage

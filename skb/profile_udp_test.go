@@ -1,0 +1,30 @@
+package skb
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestProfileUDPGSOOptions: UDP_MAX_SEGMENTS is 128 from v6.9 on, and the
+// MTU check of a UDP_SEGMENT send looks at the datagram's own size from
+// v6.14 on.
+func TestProfileUDPGSOOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		maxSegs int
+		small   bool
+	}{
+		{"v4.19", 64, false},
+		{"v6.6", 64, false},
+		{"v6.12", 128, false},
+		{"v6.18", 128, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ProfileByName(tc.name)
+			require.NoError(t, err)
+			require.Equal(t, tc.maxSegs, p.UDPMaxSegments)
+			require.Equal(t, tc.small, p.UDPGSOSmallPackets)
+		})
+	}
+}
