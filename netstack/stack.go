@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"math"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -648,6 +649,14 @@ func (s *Stack) build(maxVal int) error {
 			if o.name == sc.Name {
 				return cfgErr("socket %d: duplicate name %q", i, sc.Name)
 			}
+		}
+		if sc.Proto == ProtoTCP && (sc.UDPGRO || sc.UDPSegment != 0) {
+			// setsockopt(SOL_UDP) on a TCP socket: -ENOPROTOOPT.
+			return cfgErr("socket %d (%s): UDP_GRO and UDP_SEGMENT are options of udp sockets", i, sc.Name)
+		}
+		if sc.UDPSegment < 0 || sc.UDPSegment > math.MaxUint16 {
+			// udp_lib_setsockopt: val < 0 || val > USHRT_MAX is -EINVAL.
+			return cfgErr("socket %d (%s): UDP_SEGMENT %d (want 0 to 65535)", i, sc.Name, sc.UDPSegment)
 		}
 		sk := &Socket{idx: i, name: sc.Name, ns: n, proto: sc.Proto, addr: sc.Addr, port: sc.Port,
 			cgroup: sc.Cgroup, mark: sc.Mark, priority: sc.Priority, rcvbuf: sc.RcvBuf, noRead: sc.NoRead, v6only: sc.V6Only,

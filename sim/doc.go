@@ -103,13 +103,18 @@
 //	sockets:
 //	  - {name: app, netns: pod, proto: udp, addr: 10.0.0.2, port: 53, cgroup: /app, mark: 0, priority: 0, rcvbuf: 212992, read: true}
 //	  - {name: catch, netns: pod, proto: tcp, port: 80, tproxy: true, v6only: false}   # TPROXY + IP_TRANSPARENT: every packet of the protocol
+//	  - {name: quic, netns: pod, proto: udp, port: 443, connected: true, udp_gro: true, udp_segment: 1200}
+//	                                   # udp only: connect()ed (sent skbs carry the socket's hash), UDP_GRO (GRO merges
+//	                                   # its flows, GSO skbs are queued whole), UDP_SEGMENT (a sent datagram above it is
+//	                                   # one GSO skb; without UDP_GRO a receiver gets the segments: udp_rcv_segment)
 //	  - {name: web, netns: pod, proto: tcp, port: 80}   # a TCP socket without connect listens: SYNs make requests,
 //	                                   # the ACK completing one runs sockops PASSIVE_ESTABLISHED_CB with that ACK
 //	  - {name: cli, netns: pod, proto: tcp, port: 40000, connect: 192.0.2.7:443}   # connect()ed before the capture:
 //	                                   # SYN_SENT, only segments from 192.0.2.7:443 reach it; the SYN-ACK runs
 //	                                   # lsm inet_conn_established, then sockops ACTIVE_ESTABLISHED_CB
 //	taps:                              # AF_PACKET sockets
-//	  - {name: tcpdump, netns: host, dev: eth0, dir: both}   # dir rx, tx or both; no dev: every device
+//	  - {name: tcpdump, netns: host, dev: eth0, dir: both, hold: false}   # dir rx, tx or both; no dev: every device;
+//	                                   # hold: the reader stalls, its clones keep sharing the buffers until the end
 //	maps:
 //	  - {name: tag, value_size: 8, flags: [clone, keep_scrub, keep_netns]}
 //	programs:

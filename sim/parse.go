@@ -517,7 +517,7 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 
 func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 	m, err := d.fields(n, "socket", "name", "netns", "proto", "addr", "port", "cgroup", "mark", "priority", "rcvbuf", "read",
-		"tproxy", "v6only", "connect")
+		"tproxy", "v6only", "connect", "connected", "udp_gro", "udp_segment")
 	if err != nil {
 		return s, err
 	}
@@ -565,14 +565,31 @@ func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 			s.V6Only, err = d.boolean(v, w)
 		case "connect":
 			s.Connect, err = d.addrPort(v, w)
+		case "connected":
+			s.Connected, err = d.boolean(v, w)
+		case "udp_gro":
+			s.UDPGRO, err = d.boolean(v, w)
+		case "udp_segment":
+			s.UDPSegment, err = d.intv(v, w, 0, math.MaxUint16)
 		}
 		return err
 	})
+	if err != nil {
+		return s, err
+	}
+	// Options of the other protocol, as setsockopt would refuse them
+	// (SOL_UDP on a TCP socket: ENOPROTOOPT); a TCP socket is always
+	// connected.
+	for _, k := range []string{"connected", "udp_gro", "udp_segment"} {
+		if v, ok := m[k]; ok && s.Proto == netstack.ProtoTCP {
+			return s, d.errf(v, "%s: %s is an option of udp sockets", what, k)
+		}
+	}
 	return s, err
 }
 
 func (d *dec) tap(n *yaml.Node) (t netstack.TapConfig, err error) {
-	m, err := d.fields(n, "tap", "name", "netns", "dev", "dir")
+	m, err := d.fields(n, "tap", "name", "netns", "dev", "dir", "hold")
 	if err != nil {
 		return t, err
 	}
@@ -593,6 +610,8 @@ func (d *dec) tap(n *yaml.Node) (t netstack.TapConfig, err error) {
 			t.Dev, err = d.name(v, w)
 		case "dir":
 			t.Dir, err = d.enum(v, w, netstack.TapRX, netstack.TapTX, netstack.TapBoth)
+		case "hold":
+			t.Hold, err = d.boolean(v, w)
 		}
 		return err
 	})

@@ -33,6 +33,30 @@ func TestParseMinimal(t *testing.T) {
 	assert.Equal(t, Pos{Line: 3, Column: 5}, s.Src.Devices[0])
 }
 
+// TestParseSocketOptions: the UDP socket options and a tap's hold reach
+// the stack's configuration.
+func TestParseSocketOptions(t *testing.T) {
+	src := `sockets:
+  - {name: quic, proto: udp, port: 443, connected: true, udp_gro: true, udp_segment: 1200}
+  - {name: dns, proto: udp, port: 53}
+taps:
+  - {name: t, hold: true}
+entry: {dev: lo}
+`
+	s, err := Parse("t.yaml", []byte(src))
+	require.NoError(t, err)
+	require.Len(t, s.Stack.Sockets, 2)
+	q := s.Stack.Sockets[0]
+	assert.True(t, q.Connected)
+	assert.True(t, q.UDPGRO)
+	assert.Equal(t, 1200, q.UDPSegment)
+	d := s.Stack.Sockets[1]
+	assert.False(t, d.Connected || d.UDPGRO)
+	assert.Zero(t, d.UDPSegment)
+	require.Len(t, s.Stack.Taps, 1)
+	assert.True(t, s.Stack.Taps[0].Hold)
+}
+
 func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, src, want string
@@ -115,6 +139,15 @@ func TestParseErrors(t *testing.T) {
 			`f.yaml:2:45: socket s: connect: want address:port`},
 		{"connect udp", "sockets:\n  - {name: s, proto: udp, port: 1, connect: 10.0.0.1:80}\nentry: {dev: lo}\n",
 			"f.yaml:2:5: socket s: connect is for tcp sockets"},
+		{"udp_segment on tcp", "sockets:\n  - {name: s, proto: tcp, port: 1, udp_segment: 1400}\nentry: {dev: lo}\n",
+			"f.yaml:2:49: socket s: udp_segment is an option of udp sockets"},
+		{"udp_gro on tcp", "sockets:\n  - {name: s, proto: tcp, port: 1, udp_gro: true}\nentry: {dev: lo}\n",
+			"f.yaml:2:45: socket s: udp_gro is an option of udp sockets"},
+		{"connected tcp", "sockets:\n  - {name: s, proto: tcp, port: 1, connected: true}\nentry: {dev: lo}\n",
+			"f.yaml:2:47: socket s: connected is an option of udp sockets"},
+		{"udp_segment range", "sockets:\n  - {name: s, proto: udp, port: 1, udp_segment: 65536}\nentry: {dev: lo}\n",
+			"f.yaml:2:49: socket s: udp_segment: 65536 out of range"},
+		{"tap hold", "taps:\n  - {name: t, hold: maybe}\nentry: {dev: lo}\n", "f.yaml:2:21: tap t: hold: want true or false"},
 		{"connect local port", "sockets:\n  - {name: s, proto: tcp, connect: 10.0.0.1:80}\nentry: {dev: lo}\n",
 			"f.yaml:2:5: socket s: a connecting socket needs its local port"},
 		{"connect family", "sockets:\n  - {name: s, proto: tcp, addr: 2001:db8::1, port: 1, connect: 10.0.0.1:80}\nentry: {dev: lo}\n",
@@ -235,7 +268,8 @@ func TestDocSchemaParses(t *testing.T) {
 	require.NoError(t, err, "the schema in doc.go:\n%s", y.String())
 	assert.Len(t, s.Stack.Programs, 6)
 	assert.Len(t, s.Stack.Programs[0].Actions, 12)
-	assert.Equal(t, netip.MustParseAddrPort("192.0.2.7:443"), s.Stack.Sockets[3].Connect)
+	assert.Equal(t, netip.MustParseAddrPort("192.0.2.7:443"), s.Stack.Sockets[4].Connect)
+	assert.Equal(t, 1200, s.Stack.Sockets[2].UDPSegment)
 	assert.Equal(t, 1024, s.Stack.Options.TCPConnections)
 	m, err := newMachine(s, Options{})
 	require.NoError(t, err, "the stack model builds the documented scenario")
