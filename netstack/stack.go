@@ -1,9 +1,9 @@
 package netstack
 
 import (
-	"math"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 
 	"github.com/skbsim/skbsim/carrier"
