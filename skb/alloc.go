@@ -352,6 +352,8 @@ func (a *Allocator) freeHead(buf *buffer, op string) {
 		a.acct.CacheFree(siteFrag, buf.cache)
 	case headPage:
 		a.acct.CacheFree(sitePagePool, buf.cache)
+	case headSockPage:
+		a.acct.CacheFree(siteSkPageFrag, buf.cache)
 	}
 	buf.state = stateFree
 	buf.freedBy = op

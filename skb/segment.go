@@ -4,25 +4,32 @@ import (
 	"fmt"
 
 	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/internal/errno"
 )
 
-// Segment models skb_segment(head_skb, features) for a linear skb without
-// scatter-gather: the data is cut into gso_size pieces (mss, 0 meaning
-// shinfo->gso_size); each segment is a fresh __alloc_skb(hsize + doffset +
-// headroom) with the same headroom, the headers from the mac header to data
-// copied in front of its piece (data starts at the segment's mac header), and __copy_skb_header(nskb, head_skb): mark, priority,
-// cb, hash, tstamp, extensions (shared), dst and conntrack (referenced)
-// replicate to every segment; the new shared info has meta_len = 0 and no
-// gso fields. Protocol headers (lengths, sequence numbers, checksums) are the
-// caller's to fix, as the protocol gso_segment callbacks do. Tunnel GSO
-// (tnl_hlen bytes before the mac header, SKB_GSO_CB), frags, and the
-// sock_wfree swap of sk/destructor/truesize to the last segment are not
-// modelled.
+// Segment models skb_segment(head_skb, features) with NETIF_F_SG (every
+// device the model has scatter-gather): the data is cut into gso_size
+// pieces (mss, 0 meaning shinfo->gso_size); each segment is a fresh
+// __alloc_skb(hsize + doffset + headroom) with the same headroom, the
+// headers from the mac header to data copied in front of its piece (data
+// starts at the segment's mac header), and __copy_skb_header(nskb,
+// head_skb): mark, priority, cb, hash, tstamp, extensions (shared), dst and
+// conntrack (referenced) replicate to every segment; the new shared info
+// has meta_len = 0 and no gso fields. The part of a piece in the linear
+// data (hsize bytes) is copied; the part in page fragments is not: the
+// segment's fragments reference the same pages (__skb_frag_ref), and its
+// data_len and truesize grow by those bytes. A frag_list skb is copied
+// whole (skb_segment's walk of the list is not modelled). Protocol headers
+// (lengths, sequence numbers, checksums) are the caller's to fix, as the
+// protocol gso_segment callbacks do. Tunnel GSO (tnl_hlen bytes before the
+// mac header, SKB_GSO_CB) and the sock_wfree swap of sk/destructor/truesize
+// to the last segment are not modelled.
 //
 // Segments are appended to out (pass a reused slice to avoid allocating).
 // The mac header must be set. Does NOT take ownership of skb: the caller
 // frees it (consume_skb after validate_xmit_skb). On allocation failure the
-// segments made so far are freed and an error matching ENOMEM returned.
+// segments made so far are freed and an error matching ENOMEM returned; a
+// segment that would need more than MAX_SKB_FRAGS fragments is -EINVAL.
 func (b *Buff) Segment(mss int, out []*Buff) ([]*Buff, error) {
 	b.check("skb_segment")
 	if mss == 0 {
@@ -39,19 +46,28 @@ func (b *Buff) Segment(mss int, out []*Buff) ([]*Buff, error) {
 		panic(fmt.Sprintf("skb: skb_segment with data before the mac header on %v", b))
 	}
 	headroom := int(b.off.mac) // skb_headroom after __skb_push(head_skb, doffset)
+	headlen := b.tail - b.data  // payload bytes in the linear data
+	sg := b.buf.fragList == nil // the frag_list walk is not modelled: copied
 	start := len(out)
+	fail := func(err error) ([]*Buff, error) {
+		for _, s := range out[start:] {
+			s.KfreeSkb(DropSkbGSOSeg)
+		}
+		clear(out[start:])
+		return out[:start], fmt.Errorf("skb_segment: %w", err)
+	}
 	for offset := 0; offset < b.len; {
 		n := b.len - offset
 		if n > mss {
 			n = mss
 		}
-		nskb, err := b.a.allocSkb(n+doffset+headroom, false, "skb_segment")
+		hsize := max(headlen-offset, 0)
+		if hsize > n || !sg {
+			hsize = n
+		}
+		nskb, err := b.a.allocSkb(hsize+doffset+headroom, false, "skb_segment")
 		if err != nil {
-			for _, s := range out[start:] {
-				s.KfreeSkb(DropSkbGSOSeg)
-			}
-			clear(out[start:])
-			return out[:start], fmt.Errorf("skb_segment: %w", err)
+			return fail(err)
 		}
 		nskb.Reserve(headroom)
 		nskb.Put(doffset)
@@ -63,14 +79,50 @@ func (b *Buff) Segment(mss int, out []*Buff) ([]*Buff, error) {
 		// pushed back to the mac header; then the payload piece.
 		mac := int(b.off.mac)
 		copy(nskb.buf.bytes[nskb.data:nskb.data+doffset], b.buf.bytes[mac:mac+doffset])
-		b.copyBits(offset, nskb.Put(n)) // skb_copy_bits: the pieces may be past the linear data
-		b.a.acct.Op(cost.OpMemcpyByte, uint64(doffset+n))
+		b.copyBits(offset, nskb.Put(hsize)) // skb_copy_bits / skb_copy_from_linear_data_offset
+		b.a.acct.Op(cost.OpMemcpyByte, uint64(doffset+hsize))
 		out = append(out, nskb)
+		if hsize < n {
+			if err := nskb.segmentFrags(b, headlen, offset+hsize, n-hsize); err != nil {
+				return fail(err)
+			}
+		}
 		b.a.runCopy(b, nskb, CopySegment)
 		offset += n
 	}
 	return out, nil
 }
+
+// segmentFrags is skb_segment's fragment loop for one segment: the n
+// bytes at payload offset from of head (whose page fragments start at
+// payload offset headlen) become fragments of b referencing the same
+// pages (__skb_frag_ref), trimmed to the piece; b's len, data_len and
+// truesize grow by n.
+func (b *Buff) segmentFrags(head *Buff, headlen, from, n int) error {
+	pos := headlen
+	for _, f := range head.buf.frags {
+		if pos >= from+n {
+			break
+		}
+		lo, hi := max(pos, from), min(pos+f.size, from+n)
+		if lo < hi {
+			if len(b.buf.frags) >= MaxSkbFrags {
+				return fmt.Errorf("%d fragments: %w", len(b.buf.frags), ErrSegmentFrags)
+			}
+			f.buf.pageRefs++
+			b.buf.frags = append(b.buf.frags, pageFrag{buf: f.buf, off: f.off + lo - pos, size: hi - lo})
+		}
+		pos += f.size
+	}
+	b.len += n
+	b.dataLen += n
+	b.truesize += n
+	return nil
+}
+
+// ErrSegmentFrags is skb_segment's -EINVAL for a segment that would need
+// more than MAX_SKB_FRAGS fragments.
+var ErrSegmentFrags = errno.New("skb: segment needs too many fragments", errno.EINVAL)
 
 // IPCopyMetadata models ip_copy_metadata(to, from) (net/ipv4/ip_output.c),
 // used for every IPv4 fragment: pkt_type, priority, protocol, skb_iif, dst
