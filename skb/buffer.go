@@ -7,11 +7,11 @@ import "github.com/skbsim/skbsim/kmem"
 type headKind uint8
 
 const (
-	headSmall   headKind = iota // kmem_cache_alloc(skb_small_head_cache) via kmalloc_reserve (v6.3+)
-	headKmalloc                 // kmalloc via kmalloc_reserve
-	headFrag                    // page_frag_alloc (netdev_alloc_skb, napi_alloc_skb), head_frag = 1
-	headPage                    // a driver's page-pool buffer wrapped by napi_build_skb, head_frag = 1
-	headSockPage                // a socket's page_frag page (skb_page_frag_refill): only ever a page fragment
+	headSmall    headKind = iota // kmem_cache_alloc(skb_small_head_cache) via kmalloc_reserve (v6.3+)
+	headKmalloc                  // kmalloc via kmalloc_reserve
+	headFrag                     // page_frag_alloc (netdev_alloc_skb, napi_alloc_skb), head_frag = 1
+	headPage                     // a driver's page-pool buffer wrapped by napi_build_skb, head_frag = 1
+	headSockPage                 // a socket's page_frag page (skb_page_frag_refill): only ever a page fragment
 )
 
 // buffer models the data buffer (skb->head ... skb->end) and the

@@ -45,7 +45,7 @@ func (b *Buff) Segment(mss int, out []*Buff) ([]*Buff, error) {
 	if doffset < 0 {
 		panic(fmt.Sprintf("skb: skb_segment with data before the mac header on %v", b))
 	}
-	headroom := int(b.off.mac) // skb_headroom after __skb_push(head_skb, doffset)
+	headroom := int(b.off.mac)  // skb_headroom after __skb_push(head_skb, doffset)
 	headlen := b.tail - b.data  // payload bytes in the linear data
 	sg := b.buf.fragList == nil // the frag_list walk is not modelled: copied
 	start := len(out)
