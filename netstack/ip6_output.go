@@ -94,13 +94,23 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 			return nil
 		}
 	} else {
+		// On a UDP_SEGMENT socket (paged) only the headers are linear;
+		// the payload goes to the socket's page fragments.
+		linear := len(pkt)
+		if sk.udpSegment > 0 {
+			linear = l4off + udpHlen
+		}
 		var err error
-		if b, err = s.a.AllocSkb(len(pkt) + hh + fragHdrLen); err != nil {
+		if b, err = s.a.AllocSkb(linear + hh + fragHdrLen); err != nil {
 			s.dropNoSkb(out, skb.DropNomem, OpIP6MakeSkb)
 			return nil
 		}
 		b.Reserve(hh + fragHdrLen) // "reserve for fragmentation and ipsec header"
-		b.PutData(pkt)
+		b.PutData(pkt[:linear])
+		if !s.appendPageFrags(b, sk, pkt[linear:]) {
+			s.dropNoSkb(out, skb.DropNomem, OpIP6MakeSkb)
+			return nil
+		}
 	}
 	s.initTxSkb6(b, sk)
 	b.H().IgnoreDF = true // ip6_sk_ignore_df: pmtudisc IPV6_PMTUDISC_WANT

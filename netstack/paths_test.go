@@ -145,15 +145,17 @@ func TestTCPTransmit(t *testing.T) {
 	require.Equal(t, 1, c.RtxQueued())
 	require.Equal(t, 1, s.Socket("srv").Queued()+len(te.obs.delivs), "delivered to the server")
 	live := te.a.Live()
-	// rtx skb + the tap's clone of the transmitted clone, sharing one buffer.
+	// rtx skb + the tap's clone of the transmitted clone, sharing one
+	// buffer; the payload is in the socket's page frag page.
 	require.Equal(t, 2, live.Skbs)
-	require.Equal(t, 1, live.Buffers)
+	require.Equal(t, 2, live.Buffers, "the shared head and the page")
+	require.True(t, c.pfrag.HasPage())
 
 	require.NoError(t, s.Inject(&Packet{ID: 2, Frame: seg})) // retransmission
 	require.Equal(t, 1, c.RtxQueued())
 	live = te.a.Live()
 	require.Equal(t, 3, live.Skbs)
-	require.Equal(t, 2, live.Buffers, "the retransmission was a pskb_copy of the still-cloned skb")
+	require.Equal(t, 3, live.Buffers, "the retransmission was a pskb_copy of the still-cloned skb: a new head, the same page")
 
 	ack := buildFrame(frameOpts{dstMAC: macA, srcMAC: macB, src: "192.0.2.2", dst: "192.0.2.1", proto: ipprotoTCP, sport: 80, dport: 40000, ack: 1100, tcpFlags: tcpACK})
 	require.NoError(t, s.Inject(&Packet{ID: 3, Entry: 1, Frame: ack}))

@@ -47,6 +47,10 @@ type Socket struct {
 	rfreeFn func(*skb.Buff)
 	wfreeFn func(*skb.Buff)
 	wmem    int
+
+	// pfrag is the page_frag sk_page_frag() gives the send path: TCP
+	// payload and UDP_SEGMENT datagrams go to its pages.
+	pfrag skb.PageFrag
 }
 
 type rtxEntry struct {

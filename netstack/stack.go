@@ -973,6 +973,7 @@ func (s *Stack) Close() error {
 		if len(sk.rq) != 0 || len(sk.rtx) != 0 {
 			errs = append(errs, fmt.Errorf("socket %s not drained", sk.name))
 		}
+		s.a.PageFragRelease(&sk.pfrag) // sk_destruct: put_page(sk->sk_frag.page)
 	}
 	return errors.Join(errs...)
 }

@@ -77,13 +77,24 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 		s.ipLocalOut(b, sk.ns, out, nh, sk)
 		return nil
 	}
-	b, err := s.a.AllocSkb(len(pkt) + hh + 15)
+	// __ip_append_data: alloc_skb(fraglen + LL_RESERVED_SPACE + 15); on a
+	// UDP_SEGMENT socket (paged = !!cork->gso_size) only the headers are
+	// linear and the payload goes to the socket's page fragments.
+	linear := len(pkt)
+	if sk.udpSegment > 0 {
+		linear = ip.ihl + udpHlen
+	}
+	b, err := s.a.AllocSkb(linear + hh + 15)
 	if err != nil {
 		s.dropNoSkb(out, skb.DropNomem, OpSockSend)
 		return nil
 	}
 	b.Reserve(hh)
-	b.PutData(pkt)
+	b.PutData(pkt[:linear])
+	if !s.appendPageFrags(b, sk, pkt[linear:]) {
+		s.dropNoSkb(out, skb.DropNomem, OpSockSend)
+		return nil
+	}
 	s.initTxSkb(b, sk)
 	s.traceOp(LayerSocket, OpSockSend, b)
 	if !s.udpSegment(b, sk, ip.ihl+udpHlen, payload, out.mtu) { // udp_send_skb
@@ -152,6 +163,26 @@ func (s *Stack) appendData(pkt []byte, hlen, fit, chunk, extra, reserve int, op 
 		head.AppendFragList(b)
 	}
 	return head
+}
+
+// appendPageFrags copies data into sk's page fragments at the end of b
+// (skb_copy_to_page_nocache in tcp_sendmsg_locked, the paged branch of
+// __ip_append_data and __ip6_append_data), refilling the page frag as the
+// loops do. When a refill fails (or, which the model's datagrams never
+// reach, MAX_SKB_FRAGS is hit) b is freed without a tracepoint
+// (tcp_remove_empty_skb; __ip_flush_pending_frames frees with kfree_skb
+// but the model counts the send as a NOMEM drop without an skb) and false
+// returned.
+func (s *Stack) appendPageFrags(b *skb.Buff, sk *Socket, data []byte) bool {
+	for len(data) > 0 {
+		n, err := b.AppendPageFragData(&sk.pfrag, data)
+		if err != nil {
+			b.ConsumeSkb()
+			return false
+		}
+		data = data[n:]
+	}
+	return true
 }
 
 // initTxSkb sets what ip_make_skb / tcp_transmit_skb set on a locally
@@ -260,13 +291,27 @@ func (s *Stack) tcpQueueSkb(sk *Socket, g *tcpSeg, out *Device, hdrs int, gsoTyp
 	if b := sk.rtxFind(g.seq, g.end); b != nil {
 		return b // a retransmission of the queued skb
 	}
-	b, err := s.a.AllocSkbFclone(g.payload + skb.MaxTCPHeader)
+	// tcp_stream_alloc_skb: alloc_skb_fclone(MAX_TCP_HEADER + linear),
+	// MAX_TCP_HEADER reserved; the payload goes to the socket's page
+	// fragments (Profile.TCPSendLinearFirst: before v5.1 the first skb of
+	// an empty write queue took up to SKB_WITH_OVERHEAD(2048 -
+	// MAX_TCP_HEADER) bytes in its linear part first).
+	payload := g.th[g.doff:]
+	linear := 0
+	if s.prof.TCPSendLinearFirst && len(sk.rtx) == 0 {
+		linear = min(len(payload), 2048-skb.MaxTCPHeader-skb.SizeofSharedInfo)
+	}
+	b, err := s.a.AllocSkbFclone(skb.MaxTCPHeader + linear)
 	if err != nil {
 		s.dropNoSkb(out, skb.DropNomem, OpSockSend)
 		return nil
 	}
 	b.Reserve(skb.MaxTCPHeader)
-	b.PutData(g.th[g.doff:])
+	b.PutData(payload[:linear])
+	if !s.appendPageFrags(b, sk, payload[linear:]) {
+		s.dropNoSkb(out, skb.DropNomem, OpSockSend)
+		return nil
+	}
 	b.SetOwner(sk, sk.wfreeFn) // skb_set_owner_w via sk_wmem_queued_add
 	sk.wmem += b.Truesize()
 	h := b.H()

@@ -158,3 +158,57 @@ func TestUDPRcvSegmentConsumesGSOSkb(t *testing.T) {
 	require.Equal(t, gsoID, consumed[0], "the GSO skb is consumed before the segments are read")
 	require.Len(t, consumed, 4, "the GSO skb, then the three segments read by the application")
 }
+
+// TestSendPagedPayload: the payload a socket sends sits in its page
+// fragments (tcp_sendmsg_locked; __ip_append_data on a UDP_SEGMENT socket):
+// tc egress sees only the headers in the linear part. Before v5.1 the
+// first TCP skb of an empty queue took up to 1408 payload bytes linear. A
+// receiver without UDP_GRO gets segments whose payload references the
+// same pages.
+func TestSendPagedPayload(t *testing.T) {
+	type geo struct{ headlen, dataLen int }
+	for _, tc := range []struct {
+		name    string
+		profile string
+		tcp     bool
+		gso     int
+		payload int
+		egress  []geo // at tc egress of vA (data at the mac header)
+		filter  []geo // at the receiving socket's filter (data at the L4 header)
+	}{
+		{"tcp", "", true, 0, 1000, []geo{{14 + 20 + 20, 1000}}, []geo{{20, 1000}}},
+		{"tcp, linear first skb before v5.1", "v4.19", true, 0, 1448, []geo{{14 + 20 + 20 + 1408, 40}}, []geo{{20 + 1408, 40}}},
+		{"udp without UDP_SEGMENT", "", false, 0, 1000, []geo{{14 + 20 + 8 + 1000, 0}}, []geo{{8 + 1000, 0}}},
+		{"udp, UDP_SEGMENT, one segment", "", false, 1400, 1000, []geo{{14 + 20 + 8, 1000}}, []geo{{8, 1000}}},
+		{"udp, UDP_SEGMENT, two segments", "", false, 1000, 1400, []geo{{14 + 20 + 8, 1400}}, []geo{{8, 1000}, {8, 400}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := vethTxConfig()
+			proto, dport := uint8(ipprotoUDP), uint16(9999)
+			if tc.tcp {
+				proto, dport = ipprotoTCP, 80
+				cfg.Sockets[0].Proto = ProtoTCP
+				cfg.Sockets[1] = SocketConfig{Name: "rx", Netns: "B", Proto: ProtoTCP, Port: 80}
+			}
+			cfg.Sockets[0].UDPSegment = tc.gso
+			var egress, filter []geo
+			cfg.Programs = []ProgramConfig{
+				{Name: "eg", Hook: carrier.HookTCEgress, Netns: "A", Dev: "vA", Prog: ProgramFunc(func(c *Ctx) int {
+					egress = append(egress, geo{c.Skb.Headlen(), c.Skb.DataLen()})
+					return TCXNext
+				})},
+				{Name: "f", Hook: carrier.HookSocketFilter, Socket: "rx", Prog: ProgramFunc(func(c *Ctx) int {
+					filter = append(filter, geo{c.Skb.Headlen(), c.Skb.DataLen()})
+					return -1
+				})},
+			}
+			s, te := newStack(t, cfg, tc.profile, nil, nil)
+			f := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", proto: proto, sport: 40000, dport: dport,
+				tcpFlags: tcpACK, payload: tc.payload, noEth: true})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			require.Empty(t, te.obs.dropReasons())
+			require.Equal(t, tc.egress, egress)
+			require.Equal(t, tc.filter, filter)
+		})
+	}
+}

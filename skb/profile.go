@@ -126,6 +126,13 @@ type Profile struct {
 	// series carry it too). Before, hlen + gso_size > fragsize failed
 	// with -EINVAL whatever the datagram's size. Read by netstack.
 	UDPGSOSmallPackets bool
+	// TCPSendLinearFirst: tcp_sendmsg_locked() puts up to
+	// SKB_WITH_OVERHEAD(2048 - MAX_TCP_HEADER) bytes of payload in the
+	// linear part of the first skb of an empty write queue
+	// (linear_payload_sz, select_size) and the rest in page fragments. From
+	// v5.1 (472c2e07eef0 "tcp: add one skb cache for tx") every payload
+	// byte goes to page fragments. Read by netstack.
+	TCPSendLinearFirst bool
 	// Exts is the set of compiled-in skb extension ids (bit 1<<ExtID). It
 	// decides SKB_EXT_NUM-dependent sizes and which ids ExtAdd accepts.
 	// Chunk sizes are those of v6.18 in every profile.
@@ -210,6 +217,7 @@ func profileFor(major, minor int) Profile {
 		IPv6AtomicFragMaxSize:      at(5, 13),
 		UDPMaxSegments:             64,
 		UDPGSOSmallPackets:         at(6, 14),
+		TCPSendLinearFirst:         !at(5, 1),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext
 	}

@@ -6,25 +6,28 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestProfileUDPGSOOptions: UDP_MAX_SEGMENTS is 128 from v6.9 on, and the
+// TestProfileUDPGSOOptions: UDP_MAX_SEGMENTS is 128 from v6.9 on, the
 // MTU check of a UDP_SEGMENT send looks at the datagram's own size from
-// v6.14 on.
+// v6.14 on, and TCP sends put no payload in the linear part from v5.1 on.
 func TestProfileUDPGSOOptions(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		maxSegs int
 		small   bool
+		linear  bool
 	}{
-		{"v4.19", 64, false},
-		{"v6.6", 64, false},
-		{"v6.12", 128, false},
-		{"v6.18", 128, true},
+		{"v4.19", 64, false, true},
+		{"v5.4", 64, false, false},
+		{"v6.6", 64, false, false},
+		{"v6.12", 128, false, false},
+		{"v6.18", 128, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := ProfileByName(tc.name)
 			require.NoError(t, err)
 			require.Equal(t, tc.maxSegs, p.UDPMaxSegments)
 			require.Equal(t, tc.small, p.UDPGSOSmallPackets)
+			require.Equal(t, tc.linear, p.TCPSendLinearFirst)
 		})
 	}
 }
