@@ -481,7 +481,8 @@ func (r *recording) matrix() (observe.Matrix, error) {
 		}
 		out = append(out, dev(observe.FieldIngressIfindex, v.IngressIfindex))
 		if h.Point != observe.XDP {
-			out = append(out, dev(observe.FieldIfindex, v.Ifindex), o(observe.FieldGSOSegs, uint64(v.GsoSegs)))
+			out = append(out, dev(observe.FieldIfindex, v.Ifindex), o(observe.FieldGSOSegs, uint64(v.GsoSegs)),
+				o(observe.FieldHeadlen, uint64(v.Headlen)))
 		}
 		out = append(out, o(observe.FieldMetaLen, uint64(v.MetaLen)))
 		if v.MetaLen > 0 && h.Point != observe.XDP {

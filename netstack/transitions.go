@@ -164,7 +164,7 @@ type transitionRec struct {
 	cb                               [5]uint32
 	hash, tstampType, pktType        uint32
 	ingressIfindex, ifindex, metaLen uint32
-	gsoSegs                          uint32
+	gsoSegs, headlen                 uint32
 	ret                              int32
 	meta                             [observe.MetaRecordLen]byte
 	ingressNs, devNs                 *Netns
@@ -304,6 +304,7 @@ func (p recorderProg) Run(c *Ctx) int {
 		r.hash, r.tstamp, r.tstampType, r.pktType = h.Hash, uint64(h.Tstamp), uint32(h.TstampType), uint32(h.PktType)
 		r.ingressIfindex, r.ifindex = uint32(h.SkbIIF), uint32(h.Dev)
 		r.gsoSegs = uint32(b.Shinfo().GSOSegs)
+		r.headlen = uint32(b.Headlen()) // data_end - data (bpf_compute_data_pointers)
 		r.ingressNs, r.devNs = c.Dev.ns, c.Dev.ns
 		// bpf_compute_data_pointers: data_meta = data - meta_len.
 		n := b.MetadataLen()
@@ -529,7 +530,8 @@ func transitionMatrix(t observe.Transition, recs []*transitionRec) observe.Matri
 		}
 		out = append(out, dev(observe.FieldIngressIfindex, r.ingressIfindex, r.ingressNs))
 		if !xdp {
-			out = append(out, dev(observe.FieldIfindex, r.ifindex, r.devNs), o(observe.FieldGSOSegs, uint64(r.gsoSegs)))
+			out = append(out, dev(observe.FieldIfindex, r.ifindex, r.devNs), o(observe.FieldGSOSegs, uint64(r.gsoSegs)),
+				o(observe.FieldHeadlen, uint64(r.headlen)))
 		}
 		out = append(out, o(observe.FieldMetaLen, uint64(r.metaLen)))
 		if r.metaLen > 0 && !xdp {

@@ -60,6 +60,8 @@ struct rec {
 	__u32 meta_len;
 	__s32 ret; /* result of the hook's action helper (redirect / adjust_meta) */
 	__u32 gso_segs;
+	__u32 headlen; /* data_end - data: skb_headlen() from the mac header */
+	__u32 pad;
 	__u8 meta[META_REC];
 };
 
@@ -248,6 +250,7 @@ int record_tc(struct __sk_buff *skb)
 	if (r) {
 		void *meta = (void *)(long)skb->data_meta;
 		void *data = (void *)(long)skb->data;
+		void *data_end = (void *)(long)skb->data_end;
 
 		r->mark = skb->mark;
 		r->priority = skb->priority;
@@ -264,6 +267,7 @@ int record_tc(struct __sk_buff *skb)
 		r->ingress_ifindex = skb->ingress_ifindex;
 		r->ifindex = skb->ifindex;
 		r->gso_segs = skb->gso_segs;
+		r->headlen = (__u32)(data_end - data);
 		r->meta_len = (__u32)(data - meta);
 		for (i = 0; i < META_REC; i++) {
 			if (meta + i + 1 > data)

@@ -44,6 +44,8 @@ type RecorderRec struct {
 	MetaLen        uint32
 	Ret            int32
 	GsoSegs        uint32
+	Headlen        uint32
+	Pad            uint32
 	Meta           [32]uint8
 }
 

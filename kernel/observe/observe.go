@@ -76,6 +76,7 @@ const (
 	FieldIngressIfindex Field = "ingress_ifindex" // __sk_buff.ingress_ifindex (skb->skb_iif); xdp_md.ingress_ifindex
 	FieldIfindex        Field = "ifindex"         // __sk_buff.ifindex (skb->dev)
 	FieldGSOSegs        Field = "gso_segs"        // __sk_buff.gso_segs (GSO/GRO segment count)
+	FieldHeadlen        Field = "headlen"         // data_end - data at tc hooks: skb_headlen() from the mac header
 	FieldMetaLen        Field = "meta_len"        // data - data_meta
 	FieldMeta           Field = "meta"            // the first min(meta_len, MetaRecordLen) metadata bytes
 	// FieldRet is the return value of the hook's action helper
@@ -88,7 +89,7 @@ const (
 var Fields = []Field{
 	FieldCount, FieldMark, FieldPriority, FieldTCIndex, FieldCB0, FieldCB1,
 	FieldCB2, FieldCB3, FieldCB4, FieldHash, FieldTstamp, FieldTstampType,
-	FieldPktType, FieldIngressIfindex, FieldIfindex, FieldGSOSegs, FieldMetaLen, FieldMeta,
+	FieldPktType, FieldIngressIfindex, FieldIfindex, FieldGSOSegs, FieldHeadlen, FieldMetaLen, FieldMeta,
 	FieldRet,
 }
 
@@ -145,7 +146,7 @@ func (o Observation) ValueString() string {
 		return "other"
 	case o.Field == FieldRet:
 		return fmt.Sprintf("%d", int64(o.Value))
-	case o.Field == FieldCount || o.Field == FieldPktType || o.Field == FieldTstampType || o.Field == FieldMetaLen || o.Field == FieldGSOSegs || o.Field == FieldPriority || o.Field == FieldTCIndex:
+	case o.Field == FieldCount || o.Field == FieldPktType || o.Field == FieldTstampType || o.Field == FieldMetaLen || o.Field == FieldGSOSegs || o.Field == FieldHeadlen || o.Field == FieldPriority || o.Field == FieldTCIndex:
 		return fmt.Sprintf("%d", o.Value)
 	}
 	return fmt.Sprintf("%#x", o.Value)
