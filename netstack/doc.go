@@ -110,6 +110,15 @@
 // stolen, else the segment on the held skb's frag_list), frees the rest
 // without a tracepoint (napi_skb_finish), and inet_gro_complete gives the
 // aggregate its tot_len.
+// A socket's send data sits where the kernel puts it: TCP payload
+// (tcp_sendmsg_locked) and UDP_SEGMENT datagrams (__ip_append_data with
+// paged set) go to the socket's page_frag pages (skb.PageFrag, 32 KB each)
+// behind a linear part holding the headers; skb_segment then references
+// those pages from each segment instead of copying them, and a TCP clone
+// may write its headers in place (skb_clone_writable). udp_send_skb's
+// UDP_SEGMENT limits apply (EMSGSIZE above the path MTU, EINVAL beyond
+// UDP_MAX_SEGMENTS), and a socket without UDP_GRO receives a UDP GSO skb
+// as its segments (udp_rcv_segment), each through the socket's filters.
 // IPv4 and IPv6 reassembly share one implementation of
 // inet_frag_queue_insert and inet_frag_reasm_* (frag_queue.go): per
 // namespace and family, 64 preallocated queues (a new
