@@ -1,10 +1,12 @@
 package skb
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/skbsim/skbsim/cost"
 	"github.com/skbsim/skbsim/internal/errno"
@@ -167,4 +169,101 @@ func TestSegmentPagedPayload(t *testing.T) {
 	}
 	a.PageFragRelease(&pf)
 	require.NoError(t, a.CheckLeaks())
+}
+
+// TestPageFragProperties runs random sends through a few sockets' page
+// frags (a header in the linear part, the payload in page fragments), then
+// random clones, copies, pulls, trims, segmentations and frees, checking
+// every live skb's bytes after each step and, at the end, that every page
+// went back with its last reference.
+func TestPageFragProperties(t *testing.T) {
+	setRapidSeed(t)
+	rapid.Check(t, func(rt *rapid.T) {
+		a := newAlloc(t)
+		pfs := make([]PageFrag, rapid.IntRange(1, 3).Draw(rt, "sockets"))
+		type live struct {
+			b    *Buff
+			want []byte
+			hdr  int // header bytes before data (mac header set), 0 if none
+		}
+		var skbs []live
+		check := func() {
+			for _, l := range skbs {
+				require.Equal(rt, len(l.want), l.b.Len())
+				got := make([]byte, l.b.Len())
+				require.NoError(rt, l.b.CopyBits(0, got))
+				require.True(rt, bytes.Equal(l.want, got), "bytes of skb #%d", l.b.id)
+			}
+		}
+		steps := rapid.IntRange(1, 16).Draw(rt, "steps")
+		for range steps {
+			op := rapid.IntRange(0, 6).Draw(rt, "op")
+			if op == 0 || len(skbs) == 0 { // a send
+				pf := &pfs[rapid.IntRange(0, len(pfs)-1).Draw(rt, "socket")]
+				hdr := rapid.IntRange(14, 64).Draw(rt, "hdr")
+				size := rapid.IntRange(1, 3*SkPageFragSize/2).Draw(rt, "payload")
+				payload := payloadOf(size, byte(len(skbs)))
+				b := sendSkb(t, a)
+				appendAll(t, b, pf, payload)
+				h := b.Push(hdr)
+				for i := range h {
+					h[i] = byte(0xc0 + i)
+				}
+				b.ResetMacHeader()
+				_, ok := b.Pull(hdr)
+				require.True(rt, ok)
+				skbs = append(skbs, live{b, payload, hdr})
+				check()
+				continue
+			}
+			i := rapid.IntRange(0, len(skbs)-1).Draw(rt, "skb")
+			s := skbs[i]
+			switch op {
+			case 1:
+				c, err := s.b.Clone()
+				require.NoError(rt, err)
+				skbs = append(skbs, live{c, s.want, s.hdr})
+			case 2:
+				c, err := s.b.PskbCopy()
+				require.NoError(rt, err)
+				skbs = append(skbs, live{c, s.want, 0})
+			case 3:
+				c, err := s.b.Copy()
+				require.NoError(rt, err)
+				skbs = append(skbs, live{c, s.want, 0})
+			case 4: // skb_segment of a skb that still has its header
+				if s.hdr == 0 || s.b.Len() == 0 {
+					continue
+				}
+				mss := rapid.IntRange(256, 9000).Draw(rt, "mss")
+				head := append([]byte(nil), s.b.Head()[s.b.MacHeader():s.b.MacHeader()+s.hdr]...)
+				segs, err := s.b.Segment(mss, nil)
+				require.NoError(rt, err)
+				require.Len(rt, segs, (len(s.want)+mss-1)/mss)
+				for k, g := range segs {
+					piece := s.want[k*mss : min(len(s.want), (k+1)*mss)]
+					skbs = append(skbs, live{g, append(append([]byte(nil), head...), piece...), 0})
+				}
+			case 5: // pskb_pull, then the header is gone
+				k := rapid.IntRange(0, s.b.Len()).Draw(rt, "pull")
+				if s.b.Users() != 1 || s.b.SkbCloned() {
+					continue
+				}
+				_, ok := s.b.PskbPull(k)
+				require.True(rt, ok)
+				skbs[i].want, skbs[i].hdr = s.want[k:], 0
+			case 6:
+				s.b.ConsumeSkb()
+				skbs = append(skbs[:i], skbs[i+1:]...)
+			}
+			check()
+		}
+		for _, l := range skbs {
+			l.b.ConsumeSkb()
+		}
+		for i := range pfs {
+			a.PageFragRelease(&pfs[i])
+		}
+		require.NoError(rt, a.CheckLeaks())
+	})
 }
