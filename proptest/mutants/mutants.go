@@ -297,4 +297,28 @@ var List = []Mutant{
 		Desc: "kfree_skb_list_reason() fires trace_kfree_skb / trace_consume_skb for every frag_list skb it frees (__sk_skb_reason_drop)",
 		Pkgs: []string{"./skb", "./netstack"},
 	},
+	{
+		Name: "segment-copies-page-frags",
+		File: "skb/segment.go",
+		Old:  `	sg := b.buf.fragList == nil // the frag_list walk is not modelled: copied`,
+		New:  `	sg := false`,
+		Desc: "skb_segment() with NETIF_F_SG references the page fragments' bytes from each segment instead of copying them (no payload memcpy, headlen = headers)",
+		Pkgs: []string{"./skb", "./netstack"},
+	},
+	{
+		Name: "udp-gso-delivered-whole",
+		File: "netstack/ip.go",
+		Old:  `	if sh := b.Shinfo(); sh.GSOSize != 0 && sh.GSOType&skb.GSOUDPL4 != 0 && !sk.udpGRO {`,
+		New:  `	if sh := b.Shinfo(); sh.GSOSize != 0 && sh.GSOType&skb.GSOUDPL4 != 0 && !sk.udpGRO && false {`,
+		Desc: "udp_queue_rcv_skb() segments a UDP GSO skb for a socket without UDP_GRO (udp_unexpected_gso, udp_rcv_segment), so the socket's programs run per segment",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "tcp-send-linear",
+		File: "netstack/tx.go",
+		Old:  `	if s.prof.TCPSendLinearFirst && len(sk.rtx) == 0 {`,
+		New:  `	if true {`,
+		Desc: "tcp_sendmsg_locked() puts the payload in page fragments (linear payload only for the first skb of an empty queue before v5.1)",
+		Pkgs: []string{"./netstack"},
+	},
 }
