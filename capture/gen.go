@@ -72,6 +72,9 @@ const (
 	// here on are not drawn at random addresses, so allKinds leaves them
 	// out of the mixed preset.
 	kOverlayNode
+	// kQUIC is a QUIC-style client sending UDP_SEGMENT batches from the pod
+	// of examples/udp-gso.yaml to its server (fixed addresses).
+	kQUIC
 	kindCount
 )
 
@@ -93,6 +96,8 @@ var presets = map[string]preset{
 		"clients to a VIP, forwarded IPIP-encapsulated toward backends, replies direct", nil},
 	"overlay": {2000, 20, weights(map[kind]int{kVXLAN: 1}),
 		"TCP between pods over VXLAN", nil},
+	"quic": {2000, 8, weights(map[kind]int{kQUIC: 1}),
+		"QUIC-style UDP from 10.0.0.2 to 10.0.0.1:443 in batches of up to 10 segments of 1200 bytes, as a capture on a UDP_SEGMENT sender shows them before segmentation (examples/udp-gso.yaml)", nil},
 	"overlay-node": {2000, 16, weights(map[kind]int{kOverlayNode: 1}),
 		"UDP from remote pods to the two pods of the VXLAN node examples/overlay.yaml describes (VNI 42, 192.168.1.2 to 192.168.1.1)", nil},
 	"tap": {1000, 8, weights(map[kind]int{kTCPRetx: 4, kTCP: 1}),

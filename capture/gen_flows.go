@@ -202,6 +202,8 @@ func (b *flowBuilder) build(k kind) {
 		b.tcp(tcpOpts{})
 	case kOverlayNode:
 		b.overlayNode()
+	case kQUIC:
+		b.quic()
 	default:
 		panic(fmt.Sprintf("capture: no builder for flow kind %d", k))
 	}
@@ -263,6 +265,44 @@ func (b *flowBuilder) overlayNode() {
 			dt = 0
 		}
 		b.emit(dt, 0, ip.(gopacket.SerializableLayer), udp, payload(16+b.rng.IntN(overlayMaxPayload-15)))
+	}
+}
+
+// The QUIC client and server of the quic preset (examples/udp-gso.yaml:
+// the pod's veth end and the host's), the server's port, and the segment
+// size the client's socket sets with UDP_SEGMENT.
+var (
+	quicClientAddr = netip.AddrFrom4([4]byte{10, 0, 0, 2})
+	quicServerAddr = netip.AddrFrom4([4]byte{10, 0, 0, 1})
+)
+
+const (
+	quicServerPort = 443
+	quicSegment    = 1200
+	quicMaxSegs    = 10
+)
+
+// quic plans one connection's worth of what the client sends: a train of
+// UDP datagrams, each a batch of 1 to quicMaxSegs segments of quicSegment
+// payload bytes (the last one shorter), as tcpdump on a sender using
+// UDP_SEGMENT captures them: one large datagram per sendmsg, before the
+// stack segments it. The server's replies are not planned: the scenario
+// sends the capture from the client's socket.
+func (b *flowBuilder) quic() {
+	c, s := quicClientAddr.AsSlice(), quicServerAddr.AsSlice()
+	b.a, b.c = host{mac: macFor(c), ip: c}, host{mac: macFor(s), ip: s}
+	cport := b.ephemeral()
+	for i := range 1 + b.rng.IntN(12) {
+		segs := 1 + b.rng.IntN(quicMaxSegs)
+		n := (segs-1)*quicSegment + 20 + b.rng.IntN(quicSegment-19)
+		ip := b.ip(0, layers.IPProtocolUDP)
+		udp := &layers.UDP{SrcPort: layers.UDPPort(cport), DstPort: quicServerPort}
+		udp.SetNetworkLayerForChecksum(ip)
+		dt := us(20 + b.rng.Int64N(500))
+		if i == 0 {
+			dt = 0
+		}
+		b.emit(dt, 0, ip.(gopacket.SerializableLayer), udp, payload(n))
 	}
 }
 

@@ -203,6 +203,25 @@ func TestGeneratePresets(t *testing.T) {
 			assert.Greater(t, len(remotes), 8, "remote pods")
 			assert.Greater(t, len(sport), 100, "flows")
 		}},
+		{"quic", 0, func(t *testing.T, _ summary, pkts []decodedPacket) {
+			batches := 0
+			for _, p := range pkts {
+				d := &p.d
+				require.Empty(t, d.Tunnel)
+				l := d.Outer()
+				assert.Equal(t, "10.0.0.2", l.L3.Src.String())
+				assert.Equal(t, "10.0.0.1", l.L3.Dst.String())
+				assert.EqualValues(t, protoUDP, l.L4.Proto)
+				assert.EqualValues(t, 443, l.L4.DstPort)
+				n := p.pkt.CapLen - 14 - 20 - 8
+				assert.GreaterOrEqual(t, n, 20)
+				assert.LessOrEqual(t, n, quicMaxSegs*quicSegment)
+				if n > quicSegment {
+					batches++
+				}
+			}
+			assert.Greater(t, batches, len(pkts)/2, "most datagrams are batches of several segments")
+		}},
 		{"tap", 0, func(t *testing.T, s summary, _ []decodedPacket) {
 			assert.Positive(t, s.retx, "retransmissions")
 		}},
@@ -267,7 +286,7 @@ func TestGenerateLinkTypes(t *testing.T) {
 
 func TestGenerateErrors(t *testing.T) {
 	_, err := Generate(io.Discard, GenSpec{Preset: "nope"})
-	assert.EqualError(t, err, `generate: unknown preset "nope" (have demo, large, lb, mixed, overlay, overlay-node, tap)`)
+	assert.EqualError(t, err, `generate: unknown preset "nope" (have demo, large, lb, mixed, overlay, overlay-node, quic, tap)`)
 	_, err = Generate(io.Discard, GenSpec{Link: LinkPPP})
 	assert.EqualError(t, err, "generate: link type 9 (PPP) not generated (want EN10MB, LINUX_SLL, LINUX_SLL2 or RAW)")
 	assert.NotEmpty(t, PresetDoc("lb"))

@@ -333,6 +333,54 @@ func TestTapClone(t *testing.T) {
 	assert.Empty(t, rep.Drops)
 }
 
+// quicBatches counts, from a quic capture alone, its datagrams, the
+// segments a UDP_SEGMENT 1200 socket cuts them into, and the datagrams
+// that are batches of more than one segment.
+func quicBatches(tb testing.TB, pcap string) (datagrams, segments, batches uint64) {
+	tb.Helper()
+	r, err := capture.Open(pcap)
+	require.NoError(tb, err)
+	defer r.Close()
+	for {
+		p, err := r.Next()
+		if err != nil {
+			require.ErrorIs(tb, err, io.EOF)
+			return datagrams, segments, batches
+		}
+		n := uint64(len(p.Data) - 14 - 20 - 8)
+		datagrams++
+		segments += (n + 1199) / 1200
+		if n > 1200 {
+			batches++
+		}
+	}
+}
+
+// TestUDPGSO replays `simrun gen -preset quic` through a UDP_SEGMENT
+// sender: each batch leaves as one GSO skb and reaches the server socket
+// as its segments (udp_rcv_segment). Under the RFC the segments share the
+// GSO skb's extension, so the value tc egress wrote in the pod is found on
+// every segment (in the map that survives the namespace crossing); under
+// skb-hash only the datagrams that were never segmented find theirs, the
+// segments being new skbs at new addresses.
+func TestUDPGSO(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "quic", Seed: 1})
+	n, segs, batches := quicBatches(t, pcap)
+	require.Greater(t, segs, n, "the capture has batches")
+	rep := mustReplay(t, "udp-gso.yaml", pcap, sim.Options{})
+	assert.Equal(t, n, runs(t, rep, "tc_pod_egress"), "one GSO skb per datagram at tc egress")
+	assert.Equal(t, segs, runs(t, rep, "sock_server"), "the server's filter runs once per segment")
+	assert.Equal(t, segs, sim.Count(rep.Outcomes, "delivered to a socket"))
+	assert.Equal(t, batches+segs, runs(t, rep, "on_consume"), "udp_rcv_segment consumes each GSO skb, the application each segment")
+	assert.Equal(t, segs, rep.Read("sock_server", "tag").Missing, "scrubbed by the veth into the host namespace")
+	assert.Equal(t, segs, rep.Read("sock_server", "kept").Found, "the segments share the GSO skb's extension")
+	assert.Empty(t, rep.Drops)
+
+	rep = mustReplay(t, "udp-gso.yaml", pcap, sim.Options{Design: "skb-hash"})
+	assert.Equal(t, n-batches, rep.Read("sock_server", "kept").Found, "only unsegmented datagrams keep their skb")
+	assert.Equal(t, segs-(n-batches), rep.Read("sock_server", "kept").Missing)
+}
+
 // TestExamplesWorkersIdentical checks the -j independence of reports on
 // the example scenarios, whose stacks hold packets longer (TCP queues,
 // tunnels, bridges) than the built-in one.
@@ -341,6 +389,7 @@ func TestExamplesWorkersIdentical(t *testing.T) {
 		{"edge-lb.yaml", "lb"},
 		{"tap-clone.yaml", "tap"},
 		{"overlay.yaml", "overlay-node"},
+		{"udp-gso.yaml", "quic"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: tc.preset, Seed: 2})
