@@ -101,15 +101,5 @@ func BenchmarkTunnel6Decap(b *testing.B) {
 }
 
 func BenchmarkIP6SockSendVeth(b *testing.B) {
-	s, _ := newStack(b, veth6TxConfig(), "", nil, nil)
-	s.obs = NopObserver{}
-	p := &Packet{Frame: v6Datagram(64)}
-	b.ReportAllocs()
-	for b.Loop() {
-		p.ID++
-		if err := s.Inject(p); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
+	benchInject(b, veth6TxConfig(), v6Datagram(64))
 }
