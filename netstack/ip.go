@@ -413,7 +413,7 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 		s.udpTunnelRcv(b, sk)
 		return
 	}
-	if sh := b.Shinfo(); sh.GSOSize != 0 && sh.GSOType&skb.GSOUDPL4 != 0 && !sk.udpGRO {
+	if sh := b.Shinfo(); sh.GSOSize != 0 && sh.GSOType&skb.GSOUDPL4 != 0 && !sk.udpGRO && s.prof.UDPRcvSegment {
 		s.udpRcvSegment(b, sk, op) // udp_queue_rcv_skb: udp_unexpected_gso
 		return
 	}
@@ -432,7 +432,8 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 // fails: kfree_skb, NOT_SPECIFIED), and each segment, pulled to its UDP
 // header, goes through udp_queue_rcv_one_skb: the cgroup and socket
 // filters, then the receive queue. So the socket's programs run once per
-// segment. Takes ownership of skb.
+// segment. Profiles before v5.0 (Profile.UDPRcvSegment) queue the GSO skb
+// whole. Takes ownership of skb.
 func (s *Stack) udpRcvSegment(b *skb.Buff, sk *Socket, op Op) {
 	off := b.NetworkOffset()
 	if b.MacHeaderWasSet() {

@@ -221,7 +221,8 @@ func initTxSkbProto(b *skb.Buff, sk *Socket, proto uint16, cbLen int) {
 //     (Profile.UDPMaxSegments, -EINVAL);
 //   - otherwise a payload of more than gso_size bytes makes b a GSO
 //     super-packet (SKB_GSO_UDP_L4) of ceil(datalen / gso_size)
-//     segments.
+//     segments; before v5.4 (Profile.UDPGSOMultiSegmentOnly) a
+//     one-segment datagram did too.
 //
 // It returns false when udp_send_skb refuses the datagram: the caller
 // frees b with kfree_skb (NOT_SPECIFIED) and sendmsg fails. The checks on
@@ -242,7 +243,7 @@ func (s *Stack) udpSegment(b *skb.Buff, sk *Socket, hlen, datalen, fragsize int)
 	if datalen > n*s.prof.UDPMaxSegments {
 		return false
 	}
-	if datalen > n {
+	if datalen > n || !s.prof.UDPGSOMultiSegmentOnly {
 		sh := b.Shinfo()
 		sh.GSOSize = uint16(n)
 		sh.GSOSegs = uint16((datalen + n - 1) / n)

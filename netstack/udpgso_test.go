@@ -40,6 +40,8 @@ func TestUDPSegmentSend(t *testing.T) {
 		{"UDP_MAX_SEGMENTS segments", "", 100, 12800, true, want{segs: 128, filter: []int{12808}}},
 		{"one segment too many", "", 100, 12801, false, want{refused: true}},
 		{"64 segments before v6.9", "v6.6", 100, 6400, true, want{segs: 64, filter: []int{6408}}},
+		{"one segment is a GSO skb before v5.4, queued whole before v5.0", "v4.19", 1000, 600, false, want{segs: 1, filter: []int{608}}},
+		{"queued whole before v5.0", "v4.19", 1000, 1400, false, want{segs: 2, filter: []int{1408}}},
 		{"one too many before v6.9", "v6.6", 100, 6401, false, want{refused: true}},
 	} {
 		for _, v6 := range []bool{false, true} {

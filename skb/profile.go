@@ -126,6 +126,18 @@ type Profile struct {
 	// series carry it too). Before, hlen + gso_size > fragsize failed
 	// with -EINVAL whatever the datagram's size. Read by netstack.
 	UDPGSOSmallPackets bool
+	// UDPGSOMultiSegmentOnly: udp_send_skb() makes a UDP_SEGMENT datagram
+	// a GSO skb only when it has more than one segment (datalen >
+	// gso_size; v5.4, 4094871db1d6 "udp: only do GSO if # of segs > 1",
+	// also in 4.19.78). Before, every datagram of such a socket got
+	// gso_size, SKB_GSO_UDP_L4 and gso_segs, one segment included. Read by
+	// netstack.
+	UDPGSOMultiSegmentOnly bool
+	// UDPRcvSegment: udp_queue_rcv_skb() cuts a UDP GSO skb for a socket
+	// that did not ask for one into its segments (udp_unexpected_gso,
+	// udp_rcv_segment; v5.0, "udp: cope with UDP GRO packet misdirection",
+	// with UDP GRO). Before, the GSO skb was queued whole. Read by netstack.
+	UDPRcvSegment bool
 	// TCPSendLinearFirst: tcp_sendmsg_locked() puts up to
 	// SKB_WITH_OVERHEAD(2048 - MAX_TCP_HEADER) bytes of payload in the
 	// linear part of the first skb of an empty write queue
@@ -217,6 +229,8 @@ func profileFor(major, minor int) Profile {
 		IPv6AtomicFragMaxSize:      at(5, 13),
 		UDPMaxSegments:             64,
 		UDPGSOSmallPackets:         at(6, 14),
+		UDPGSOMultiSegmentOnly:     at(5, 4),
+		UDPRcvSegment:              at(5, 0),
 		TCPSendLinearFirst:         !at(5, 1),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext
