@@ -51,13 +51,21 @@ const (
 	// ActPass returns the hook's pass code (TCX_PASS for tc, which stops
 	// the chain and sets tc_index from tc_classid).
 	ActPass
+	// ActMirred is act_mirred, the classic tc action (`tc filter add dev
+	// D ingress matchall action mirred egress redirect dev Target`), at
+	// the tc hooks only: with Mirror a clone of the packet goes to Target
+	// and the actions go on (TC_ACT_PIPE); otherwise the packet is
+	// redirected and the actions end (TC_ACT_STOLEN, or TC_ACT_CONSUMED
+	// when it leaves without a clone). Ingress sends to Target's receive
+	// path instead of its transmit path. See Stack.mirred.
+	ActMirred
 	NumActionKinds
 )
 
 var actionNames = [NumActionKinds]string{
 	"write", "read", "delete", "set_mark", "set_priority", "set_tc_index", "set_cb",
 	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
-	"redirect_peer", "drop", "count", "pass",
+	"redirect_peer", "drop", "count", "pass", "mirred",
 }
 
 func (k ActionKind) String() string {
@@ -84,7 +92,8 @@ type Action struct {
 	Value   uint64 // value to store, or metadata length for ActAdjustMeta
 	Index   int    // cb index for ActSetCB
 	Target  string // device name in the program's namespace (redirects)
-	Ingress bool   // BPF_F_INGRESS for redirects
+	Ingress bool   // BPF_F_INGRESS for redirects; ingress for ActMirred
+	Mirror  bool   // ActMirred: mirror (a clone) instead of redirect
 	Mono    bool   // ActSetTstamp: EDT delivery time (BPF_SKB_CLOCK_MONOTONIC)
 }
 
@@ -164,6 +173,10 @@ func (p *actionProg) Run(c *Ctx) int {
 			c.Count()
 		case ActPass:
 			return passRet(c.Hook)
+		case ActMirred:
+			if ret := c.s.mirred(c, p.targets[i], a.Ingress, a.Mirror); ret != TCXNext {
+				return ret
+			}
 		}
 	}
 	return defaultRet(c.Hook)

@@ -48,6 +48,12 @@ func (s *Stack) netifReceive(b *skb.Buff) {
 					continue // another_round in the peer's namespace
 				}
 				return
+			case TCXStolen: // sch_handle_ingress: consume_skb
+				s.consumeSkb(b)
+				return
+			case TCXConsumed:
+				s.mirredConsumed(b, d)
+				return
 			}
 		}
 		if d.master != nil && d.master.kid == kidBridge {
@@ -153,7 +159,7 @@ func (s *Stack) runTC(b *skb.Buff, d *Device, ingress bool) int {
 		s.progRan(c, ret)
 		ri := c.ri
 		s.popCtx()
-		if ret == TCXRedirect {
+		if ret == TCXRedirect || ret == TCXConsumed {
 			s.ri = ri
 		}
 		if ret != TCXNext {
@@ -167,7 +173,7 @@ func (s *Stack) runTC(b *skb.Buff, d *Device, ingress bool) int {
 	case TCXPass:
 		h.TCIndex = binary.LittleEndian.Uint16(h.CB[cbTCClassid : cbTCClassid+2])
 		return TCXPass
-	case TCXDrop, TCXRedirect:
+	case TCXDrop, TCXRedirect, TCXStolen, TCXConsumed:
 		return ret
 	}
 	return TCXNext

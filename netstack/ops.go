@@ -77,6 +77,7 @@ const (
 	OpIP6TunnelXmit      // ip6tunnel_xmit / udp_tunnel6_xmit_skb / ip6_tnl_xmit
 	OpIP6TnlRcv          // ip6_tnl_rcv / __ip6_tnl_rcv / tunnel6_rcv
 	OpGRERcv             // gre_rcv (gre_demux's, ip_gre's and ip6_gre's)
+	OpMirred             // tcf_mirred_act / tcf_mirred_to_dev (act_mirred)
 	NumOps
 )
 
@@ -109,7 +110,7 @@ var opNames = [NumOps]string{
 	OpIP6FragRcv: "ipv6_frag_rcv", OpIP6FragQueue: "ip6_frag_queue", OpIP6FragExpire: "ip6frag_expire_frag_queue",
 	OpIP6FragReasm: "ip6_frag_reasm", OpIP6Output: "ip6_output", OpIP6Fragment: "ip6_fragment",
 	OpIP6MakeSkb: "ip6_make_skb", OpIP6Xmit: "ip6_xmit", OpIP6TunnelXmit: "ip6tunnel_xmit", OpIP6TnlRcv: "ip6_tnl_rcv",
-	OpGRERcv: "gre_rcv",
+	OpGRERcv: "gre_rcv", OpMirred: "tcf_mirred_act",
 }
 
 func (o Op) String() string {

@@ -38,6 +38,13 @@ const (
 	TCXPass     = 0  // TC_ACT_OK: stop, tc_index = tc_classid
 	TCXDrop     = 2  // TC_ACT_SHOT
 	TCXRedirect = 7  // TC_ACT_REDIRECT
+	// TCXStolen is TC_ACT_STOLEN: the skb is taken (act_mirred's redirect
+	// sent a clone); sch_handle_ingress / sch_handle_egress consume it.
+	TCXStolen = 4
+	// TCXConsumed is TC_ACT_CONSUMED (TC_ACT_VALUE_MAX + 1): the skb itself
+	// was sent on (act_mirred's redirect at ingress, without a clone); the
+	// caller does nothing more with it.
+	TCXConsumed = 9
 )
 
 // cgroup_skb return codes.
@@ -82,6 +89,7 @@ type redirectInfo struct {
 	set     bool
 	ifindex int32
 	flags   uint64
+	mirred  bool // act_mirred's redirect of the skb itself (TCXConsumed)
 }
 
 // Ctx is a program's view of one run: the hook, the device and namespace,

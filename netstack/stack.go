@@ -281,13 +281,15 @@ type Stack struct {
 	ctxs      [maxCtxDepth]Ctx
 	depth     int
 	recursion int
-	cur       uint64
-	trace     bool
-	closed    bool
-	segs      []*skb.Buff
-	fragList  []*skb.Buff // ip_do_fragment's fast path: the frag_list being sent
-	hdrTmp    []byte      // ip6_fraglist_init's copy of the unfragmentable headers
-	greBuf    []byte      // the bytes of a non-linear GRE packet whose checksum is checked
+	// mirredNest is act_mirred's per-CPU mirred_nest_level.
+	mirredNest int
+	cur        uint64
+	trace      bool
+	closed     bool
+	segs       []*skb.Buff
+	fragList   []*skb.Buff // ip_do_fragment's fast path: the frag_list being sent
+	hdrTmp     []byte      // ip6_fraglist_init's copy of the unfragmentable headers
+	greBuf     []byte      // the bytes of a non-linear GRE packet whose checksum is checked
 	// rqQueued is set when an skb is queued to a socket and cleared when
 	// readAll starts reading the sockets, which drains every readable
 	// one: while it is clear no socket has anything to read.
@@ -779,7 +781,10 @@ func (s *Stack) attachPrograms(maxVal int) error {
 					return cfgErr("%s action %d: unknown kind %d", what, j, a.Kind)
 				}
 				switch a.Kind {
-				case ActRedirect, ActRedirectPeer, ActCloneRedirect:
+				case ActRedirect, ActRedirectPeer, ActCloneRedirect, ActMirred:
+					if a.Kind == ActMirred && pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
+						return cfgErr("%s action %d (mirred): a tc action, not available at hook %s", what, j, pc.Hook)
+					}
 					t := n.dev(a.Target)
 					if t == nil {
 						return cfgErr("%s action %d (%s): unknown target %q in %s", what, j, a.Kind, a.Target, n.name)

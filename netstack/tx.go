@@ -682,6 +682,9 @@ func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 			s.skbDoRedirect(b)
 			s.recursion--
 			return
+		case TCXStolen: // sch_handle_egress: consume_skb
+			s.consumeSkb(b)
+			return
 		}
 	}
 	if d.blackhole {

@@ -133,6 +133,9 @@
 //	      - clone_redirect: {target: veth0, ingress: false}
 //	      - redirect: {target: veth0, ingress: false}
 //	      - redirect_peer: veth0
+//	      - mirred: {target: veth0, ingress: false, mirror: true}   # act_mirred (tc hooks): mirror
+//	                                   # sends a clone and goes on; redirect (mirror: false) ends the actions;
+//	                                   # never scrubs, unlike the bpf redirects
 //	      - count
 //	      - pass
 //	      - drop

@@ -784,6 +784,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActCloneRedirect: {"target", "ingress"},
 	netstack.ActRedirect:      {"target", "ingress"},
 	netstack.ActRedirectPeer:  {"target"},
+	netstack.ActMirred:        {"target", "ingress", "mirror"},
 }
 
 // required says which arguments an action must have.
@@ -793,7 +794,7 @@ func actionRequired(k netstack.ActionKind) []string {
 		return []string{"map"}
 	case netstack.ActSetCB:
 		return []string{"index", "value"}
-	case netstack.ActCloneRedirect, netstack.ActRedirect, netstack.ActRedirectPeer:
+	case netstack.ActCloneRedirect, netstack.ActRedirect, netstack.ActRedirectPeer, netstack.ActMirred:
 		return []string{"target"}
 	case netstack.ActDrop, netstack.ActCount, netstack.ActPass:
 		return nil
@@ -890,6 +891,8 @@ func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netst
 			a.Ingress, err = d.boolean(v, w)
 		case "mono":
 			a.Mono, err = d.boolean(v, w)
+		case "mirror":
+			a.Mirror, err = d.boolean(v, w)
 		}
 		if err != nil {
 			return a, err

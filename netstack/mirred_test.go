@@ -1,0 +1,185 @@
+package netstack
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/kmem"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// mirredConfig: two NICs in one namespace; tc ingress on eth0 sets mark 7
+// and runs act_mirred toward eth1; a socket on 192.0.2.1:9999 (eth0's
+// address) receives.
+func mirredConfig(a Action) *Config {
+	return &Config{
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+			{Name: "eth1", Kind: KindNIC, MAC: macB, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}},
+		},
+		Sockets: []SocketConfig{{Name: "app", Proto: ProtoUDP, Port: 9999}},
+		Programs: []ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0",
+			Actions: []Action{{Kind: ActSetMark, Value: 7}, {Kind: ActSetTstamp, Value: 5}, a, {Kind: ActCount}}}},
+	}
+}
+
+// seenSkb is what a program at eth1 records of the skb it runs on.
+type seenSkb struct {
+	id                    uint64
+	cloned                bool
+	mark                  uint32
+	iif                   int32
+	redirected, fromIngr  bool
+	tstamp                int64
+	headroomAtMac, macLen int
+}
+
+// TestMirred: act_mirred (tcf_mirred_to_dev) from tc ingress, for each
+// direction and mode: a mirror sends a clone and the original goes on to
+// the socket; a redirect at ingress sends the skb itself (no clone:
+// TC_ACT_CONSUMED) and nothing reaches the socket. Nothing is scrubbed
+// (the mark stays), skb_iif is eth0's, a redirect from ingress is marked
+// redirected/from_ingress and loses its timestamp (skb_set_redirected), a
+// mirror keeps all three as they were.
+func TestMirred(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		ingress     bool // toward eth1's receive path
+		mirror      bool
+		hook        carrier.Hook // where eth1 sees it
+		socketReads int
+		cloned      bool
+	}{
+		{"egress mirror", false, true, carrier.HookTCEgress, 1, true},
+		{"egress redirect", false, false, carrier.HookTCEgress, 0, false},
+		{"ingress mirror", true, true, carrier.HookTCIngress, 2, true},
+		{"ingress redirect", true, false, carrier.HookTCIngress, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := mirredConfig(Action{Kind: ActMirred, Target: "eth1", Ingress: tc.ingress, Mirror: tc.mirror})
+			var seen []seenSkb
+			cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "at_eth1", Hook: tc.hook, Dev: "eth1",
+				Prog: ProgramFunc(func(c *Ctx) int {
+					b := c.Skb
+					h := b.H()
+					seen = append(seen, seenSkb{b.ID(), b.Cloned(), h.Mark, h.SkbIIF, h.Redirected, h.FromIngress, h.Tstamp, b.Headroom() - b.MacHeader(), b.MacLen()})
+					return TCXNext
+				})})
+			s, te := newStack(t, cfg, "", nil, nil)
+			var origID uint64
+			s.a.AddHooks(skb.Hooks{Clone: func(orig, _ *skb.Buff) { origID = orig.ID() }})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("192.0.2.1")}))
+			require.Empty(t, te.obs.dropReasons())
+			require.Len(t, seen, 1)
+			g := seen[0]
+			require.Equal(t, tc.cloned, g.cloned)
+			require.Equal(t, uint32(7), g.mark, "act_mirred does not scrub")
+			require.Zero(t, g.headroomAtMac, "eth1's tc hook sees the frame from its mac header")
+			if tc.ingress {
+				require.Equal(t, s.Device("", "eth1").ifindex, g.iif, "__netif_receive_skb_core sets skb_iif to eth1")
+			} else {
+				require.Equal(t, s.Device("", "eth0").ifindex, g.iif, "tcf_mirred_to_dev: skb_iif = eth0")
+			}
+			require.Equal(t, !tc.mirror, g.redirected)
+			require.Equal(t, !tc.mirror, g.fromIngr)
+			if tc.mirror {
+				require.Equal(t, int64(5), g.tstamp)
+			} else {
+				require.Zero(t, g.tstamp, "skb_set_redirected from ingress: skb_clear_tstamp")
+				require.Zero(t, origID, "a redirect at ingress sends the skb itself")
+			}
+			reads := 0
+			for _, d := range te.obs.delivs {
+				if d.Kind == DeliverSocket {
+					reads++
+				}
+			}
+			require.Equal(t, tc.socketReads, reads)
+			count := uint64(0)
+			if tc.mirror {
+				count = 1
+			}
+			require.Equal(t, count, s.ProgramCount(0), "the actions go on after a mirror (TC_ACT_PIPE) and end after a redirect")
+		})
+	}
+}
+
+// TestMirredKeepsExtensions: a value the RFC design stored at eth0 tc
+// ingress is still there when act_mirred redirects the skb to eth1's
+// receive path; bpf_redirect with BPF_F_INGRESS goes through
+// __dev_forward_skb, whose skb_scrub_packet resets the extensions.
+func TestMirredKeepsExtensions(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		act   Action
+		found bool
+	}{
+		{"mirred", Action{Kind: ActMirred, Target: "eth1", Ingress: true}, true},
+		{"bpf_redirect ingress", Action{Kind: ActRedirect, Target: "eth1", Ingress: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := mirredConfig(tc.act)
+			cfg.Programs[0].Actions = append([]Action{{Kind: ActWrite, Map: 0, Value: 1}}, cfg.Programs[0].Actions...)
+			cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "read", Hook: carrier.HookTCIngress, Dev: "eth1",
+				Actions: []Action{{Kind: ActRead, Map: 0}}})
+			s, te := newStack(t, cfg, "", rfcCarrier("rfc", oneMap), oneMap)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("192.0.2.1")}))
+			require.Len(t, te.obs.reads, 1)
+			want := ReadMissing
+			if tc.found {
+				want = ReadFound
+			}
+			require.Equal(t, want, te.obs.reads[0].Result)
+		})
+	}
+}
+
+// TestMirredFailures: a target that is down makes a redirect TC_ACT_SHOT
+// (dropped as TC_INGRESS) while a mirror lets the packet go on; a
+// redirect at tc egress sends a clone and consume_skb frees the original.
+func TestMirredFailures(t *testing.T) {
+	for _, mirror := range []bool{false, true} {
+		cfg := mirredConfig(Action{Kind: ActMirred, Target: "eth1", Mirror: mirror})
+		cfg.Devices[1].Down = true
+		s, te := newStack(t, cfg, "", nil, nil)
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("192.0.2.1")}))
+		if mirror {
+			require.Empty(t, te.obs.dropReasons())
+			require.Len(t, te.obs.delivs, 1)
+		} else {
+			require.Equal(t, []string{"SKB_DROP_REASON_TC_INGRESS@sch_handle_ingress"}, te.obs.dropReasons())
+		}
+	}
+
+	cfg := vethTxConfig()
+	cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "eth1", Kind: KindNIC, Netns: "A", MAC: macNIC})
+	cfg.Programs = []ProgramConfig{
+		{Name: "eg", Hook: carrier.HookTCEgress, Netns: "A", Dev: "vA", Actions: []Action{{Kind: ActMirred, Target: "eth1"}}},
+		{Name: "c", Hook: carrier.HookTracepoint, Event: EventConsumeSkb, Prog: ProgramFunc(func(c *Ctx) int { return 0 })},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	var cloneOf, consumed []uint64
+	s.a.AddHooks(skb.Hooks{
+		Clone: func(orig, _ *skb.Buff) { cloneOf = append(cloneOf, orig.ID()) },
+		Free:  func(b *skb.Buff, r skb.DropReason) { consumed = append(consumed, b.ID()) },
+	})
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 64, noEth: true})}))
+	require.Empty(t, te.obs.dropReasons())
+	require.Len(t, cloneOf, 1, "a redirect at egress clones")
+	require.Contains(t, consumed, cloneOf[0], "the original is consumed (TC_ACT_STOLEN)")
+	require.Equal(t, []DeliverEvent{{PacketID: 1, Kind: DeliverXmit, Index: 1}}, te.obs.delivs, "only eth1 transmits; nothing reaches B")
+}
+
+// TestMirredConfig: act_mirred is a tc action.
+func TestMirredConfig(t *testing.T) {
+	cfg := rxToSocketConfig()
+	cfg.Programs[0].Hook = carrier.HookCgroupIngress
+	cfg.Programs[0].Dev = ""
+	cfg.Programs[0].Actions = []Action{{Kind: ActMirred, Target: "eth0"}}
+	_, err := New(cfg, Env{Alloc: skb.NewAllocator(kmem.New(), skb.DefaultProfile())})
+	require.ErrorIs(t, err, ErrConfig)
+	require.ErrorContains(t, err, "(mirred): a tc action")
+}
