@@ -88,6 +88,11 @@ func (n *Netns) IP(args ...string) error {
 	return ip(append([]string{"-n", n.Name}, args...)...)
 }
 
+// TC runs tc (iproute2) with args inside the namespace.
+func (n *Netns) TC(args ...string) error {
+	return run("tc", append([]string{"-n", n.Name}, args...)...)
+}
+
 // Sysctl sets a sysctl inside the namespace, key in dotted form
 // ("net.core.optmem_max").
 func (n *Netns) Sysctl(key, value string) error {
@@ -150,12 +155,15 @@ func writeSysctl(path, value string) error {
 }
 
 // ip runs the ip(8) command and returns its stderr in the error.
-func ip(args ...string) error {
-	cmd := exec.Command("ip", args...)
+func ip(args ...string) error { return run("ip", args...) }
+
+// run runs an iproute2 command, its stderr in the error.
+func run(name string, args ...string) error {
+	cmd := exec.Command(name, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
 }

@@ -31,6 +31,9 @@ const (
 var redirectCodes = map[observe.RedirectKind]uint32{
 	observe.NoRedirect: 0, observe.RedirectEgress: 1, observe.RedirectIngr: 2,
 	observe.RedirectPeer: 3, observe.CloneEgress: 4, observe.CloneIngress: 5,
+	// act_mirred is a tc filter after the program, which returns TCX_NEXT.
+	observe.MirredEgressRedirect: 0, observe.MirredIngressRedirect: 0,
+	observe.MirredEgressMirror: 0, observe.MirredIngressMirror: 0,
 }
 
 var (
@@ -209,7 +212,7 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 		return wrap("load recorder", err)
 	}
 	r.colls = append(r.colls, coll)
-	return ns.Do(func() error {
+	if err := ns.Do(func() error {
 		iface, err := net.InterfaceByName(h.Dev)
 		if err != nil {
 			return err
@@ -236,7 +239,41 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 		}
 		r.links = append(r.links, l)
 		return nil
-	})
+	}); err != nil {
+		return err
+	}
+	if hasAction && a.Redirect.Mirred() {
+		return r.addMirred(ns, h, a)
+	}
+	return nil
+}
+
+// addMirred adds the classic tc filter of an act_mirred action after the
+// recorder at h: a clsact qdisc on the device and a filter that matches
+// every packet, whose action is mirred toward the action's target. The
+// filter is cls_bpf with the classic BPF program "ret #-1" (cls_matchall
+// is not built into the project's kernels; cls_bpf in its non-direct-action
+// mode runs the filter's actions for a match). The namespace goes away with
+// the topology, and the qdisc with it.
+func (r *recording) addMirred(ns *Netns, h observe.Hook, a observe.Action) error {
+	dir, mode := "egress", "redirect"
+	switch a.Redirect {
+	case observe.MirredIngressRedirect:
+		dir = "ingress"
+	case observe.MirredEgressMirror:
+		mode = "mirror"
+	case observe.MirredIngressMirror:
+		dir, mode = "ingress", "mirror"
+	}
+	at := "ingress"
+	if h.Point == observe.TCEgress {
+		at = "egress"
+	}
+	if err := ns.TC("qdisc", "add", "dev", h.Dev, "clsact"); err != nil {
+		return err
+	}
+	return ns.TC("filter", "add", "dev", h.Dev, at, "bpf", "bytecode", "1,6 0 0 4294967295,",
+		"action", "mirred", dir, mode, "dev", a.Target)
 }
 
 func (r *recording) encodeAction(ns *Netns, a observe.Action) (bpf.RecorderAction, error) {
@@ -490,7 +527,7 @@ func (r *recording) matrix() (observe.Matrix, error) {
 			b.Bytes = append([]byte(nil), v.Meta[:min(int(v.MetaLen), observe.MetaRecordLen)]...)
 			out = append(out, b)
 		}
-		if a, ok := r.t.ActionAt(h); ok && (a.Redirect != observe.NoRedirect || a.MetaLen > 0) {
+		if a, ok := r.t.ActionAt(h); ok && (a.Redirect.BPF() || a.MetaLen > 0) {
 			out = append(out, o(observe.FieldRet, uint64(int64(v.Ret))))
 		}
 	}

@@ -52,7 +52,7 @@ const (
 	// the chain and sets tc_index from tc_classid).
 	ActPass
 	// ActMirred is act_mirred, the classic tc action (`tc filter add dev
-	// D ingress matchall action mirred egress redirect dev Target`), at
+	// D ingress ... action mirred egress redirect dev Target`), at
 	// the tc hooks only: with Mirror a clone of the packet goes to Target
 	// and the actions go on (TC_ACT_PIPE); otherwise the packet is
 	// redirected and the actions end (TC_ACT_STOLEN, or TC_ACT_CONSUMED

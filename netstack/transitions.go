@@ -416,6 +416,15 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 		}
 		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "rec-" + h.String(), Hook: hook,
 			Dev: h.Dev, Netns: ns, Prog: recorderProg{r}})
+		if a := r.action; a != nil && a.Redirect.Mirred() {
+			// The classic tc filter after the program, matching every
+			// packet, with action mirred.
+			m := Action{Kind: ActMirred, Target: a.Target,
+				Ingress: a.Redirect == observe.MirredIngressRedirect || a.Redirect == observe.MirredIngressMirror,
+				Mirror:  a.Redirect == observe.MirredEgressMirror || a.Redirect == observe.MirredIngressMirror}
+			cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "mirred-" + h.String(), Hook: hook,
+				Dev: h.Dev, Netns: ns, Actions: []Action{m}})
+		}
 	}
 	acct := kmem.New()
 	a := skb.NewAllocator(acct, prof)
@@ -539,7 +548,7 @@ func transitionMatrix(t observe.Transition, recs []*transitionRec) observe.Matri
 			b.Bytes = append([]byte(nil), r.meta[:min(int(r.metaLen), observe.MetaRecordLen)]...)
 			out = append(out, b)
 		}
-		if a := r.action; a != nil && (a.Redirect != observe.NoRedirect || a.MetaLen > 0) {
+		if a := r.action; a != nil && (a.Redirect.BPF() || a.MetaLen > 0) {
 			out = append(out, o(observe.FieldRet, uint64(int64(r.ret))))
 		}
 	}

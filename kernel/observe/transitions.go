@@ -13,7 +13,30 @@ const (
 	RedirectPeer   RedirectKind = "redirect-peer"    // return bpf_redirect_peer(target, 0)
 	CloneEgress    RedirectKind = "clone-redirect"   // bpf_clone_redirect(target, 0); continue (TCX_NEXT)
 	CloneIngress   RedirectKind = "clone-redirect-ingress"
+	// The act_mirred kinds are not the program's: the program returns
+	// TCX_NEXT and a classic tc filter after it that matches every packet
+	// (`tc filter add dev D ingress|egress bpf bytecode "1,6 0 0
+	// 4294967295," action mirred egress|ingress redirect|mirror dev
+	// target`) acts on the packet.
+	MirredEgressRedirect  RedirectKind = "mirred-egress-redirect"
+	MirredIngressRedirect RedirectKind = "mirred-ingress-redirect"
+	MirredEgressMirror    RedirectKind = "mirred-egress-mirror"
+	MirredIngressMirror   RedirectKind = "mirred-ingress-mirror"
 )
+
+// Mirred reports whether the kind is an act_mirred filter after the
+// program.
+func (k RedirectKind) Mirred() bool {
+	switch k {
+	case MirredEgressRedirect, MirredIngressRedirect, MirredEgressMirror, MirredIngressMirror:
+		return true
+	}
+	return false
+}
+
+// BPF reports whether the program itself calls a redirect helper (and so
+// records its return value).
+func (k RedirectKind) BPF() bool { return k != NoRedirect && !k.Mirred() }
 
 // Assign is one write an action performs.
 type Assign struct {
@@ -334,6 +357,37 @@ continues into H's stack).`,
 		Topology: TopoHub,
 		Setup:    setupHub + ` At hA ingress: writes, then bpf_clone_redirect(hC, BPF_F_INGRESS) and TCX_NEXT.`,
 		Actions:  []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: CloneIngress, Target: "hC"}},
+		Hooks:    []Hook{{"hA", TCIngress}, {"hC", TCIngress}},
+	},
+	{
+		Name:     "mirred-egress-redirect",
+		Topology: TopoHub,
+		Setup: setupHub + ` At hA ingress: writes, then a classic tc filter after the program, matching every packet, with action
+mirred egress redirect dev hB (act_mirred: at ingress the skb itself is sent, TC_ACT_CONSUMED).`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: MirredEgressRedirect, Target: "hB"}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCEgress}, {"vB", TCIngress}},
+	},
+	{
+		Name:     "mirred-ingress-redirect",
+		Topology: TopoHub,
+		Setup: setupHub + ` At hA ingress: writes, then the same filter with action mirred ingress redirect dev hB
+(netif_receive_skb on hB, without __dev_forward_skb: no scrub).`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: MirredIngressRedirect, Target: "hB"}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCIngress}},
+	},
+	{
+		Name:     "mirred-egress-mirror",
+		Topology: TopoHub,
+		Setup: setupHub + ` At hA ingress: writes, then the same filter with action mirred egress mirror dev hC (a clone leaves
+by hC; the original goes on into H's stack).`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: MirredEgressMirror, Target: "hC"}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hC", TCEgress}, {"vC", TCIngress}},
+	},
+	{
+		Name:     "mirred-ingress-mirror",
+		Topology: TopoHub,
+		Setup:    setupHub + ` At hA ingress: writes, then the same filter with action mirred ingress mirror dev hC.`,
+		Actions:  []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: MirredIngressMirror, Target: "hC"}},
 		Hooks:    []Hook{{"hA", TCIngress}, {"hC", TCIngress}},
 	},
 	{
