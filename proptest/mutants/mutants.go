@@ -314,6 +314,14 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "mirred-redirect-clones-at-ingress",
+		File: "netstack/mirred.go",
+		Old:  `	if c.ingress && !mirror {`,
+		New:  `	if false {`,
+		Desc: "tcf_mirred_to_dev() sends the skb itself for a redirect at tc ingress (dont_clone, TC_ACT_CONSUMED) instead of a clone",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "tcp-send-linear",
 		File: "netstack/tx.go",
 		Old:  `	if s.prof.TCPSendLinearFirst && len(sk.rtx) == 0 {`,
