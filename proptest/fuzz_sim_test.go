@@ -53,7 +53,7 @@ func FuzzScenarioParse(f *testing.F) {
 			if strings.ContainsAny(msg, "\r\n") || !strings.HasPrefix(msg, "fuzz.yaml:") {
 				t.Fatalf("error %q is not one line naming the file", msg)
 			}
-			if lines := strings.Count(string(src), "\n") + 1; pe.Line < 0 || pe.Line > lines+1 {
+			if lines := yamlLines(src); pe.Line < 0 || pe.Line > lines+1 {
 				t.Fatalf("error at line %d of a %d-line input: %v", pe.Line, lines, err)
 			}
 			return
@@ -95,4 +95,22 @@ func FuzzScenarioParse(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// yamlLines counts src's lines as YAML does (its line breaks are CRLF, CR
+// and LF), which is how the parser numbers the line an error names.
+func yamlLines(src []byte) int {
+	n := 1
+	for i := 0; i < len(src); i++ {
+		switch src[i] {
+		case '\r':
+			if i+1 < len(src) && src[i+1] == '\n' {
+				i++
+			}
+			n++
+		case '\n':
+			n++
+		}
+	}
+	return n
 }
