@@ -42,7 +42,7 @@ func FuzzLocalStorageOps(f *testing.F) {
 	for _, b := range seedBytes(8) {
 		f.Add(b)
 	}
-	f.Fuzz(rapid.MakeFuzz(ownersProp(localstorage.StrategyRFC)))
+	f.Fuzz(rapid.MakeFuzz(ownersProp(localstorage.StrategyRFC, true)))
 }
 
 // FuzzLocalStorageOpsSlim is FuzzLocalStorageOps under rfc-slim, whose
@@ -51,7 +51,7 @@ func FuzzLocalStorageOpsSlim(f *testing.F) {
 	for _, b := range seedBytes(8) {
 		f.Add(b)
 	}
-	f.Fuzz(rapid.MakeFuzz(ownersProp(localstorage.StrategySlim)))
+	f.Fuzz(rapid.MakeFuzz(ownersProp(localstorage.StrategySlim, true)))
 }
 
 var genPresets = []string{"demo", "mixed"}
