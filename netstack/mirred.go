@@ -10,9 +10,9 @@ const mirredNestLimit = 4
 // program run c, to the device ifindex of the program's namespace,
 // toward its receive path (wantIngress) or its transmit path, mirroring
 // (a clone; the actions go on) or redirecting:
-//   - a target that is missing or down, a failed clone, or nesting past
-//     MIRRED_NEST_LIMIT (err_cant_do): a redirect returns TC_ACT_SHOT, a
-//     mirror goes on;
+//   - nesting past MIRRED_NEST_LIMIT returns TC_ACT_SHOT, mirror or not;
+//   - a target that is down or a failed clone (err_cant_do): a redirect
+//     returns TC_ACT_SHOT, a mirror goes on;
 //   - at tc ingress a redirect sends the skb itself (dont_clone: the
 //     default TC_ACT_STOLEN can reinsert) and returns TC_ACT_CONSUMED; the
 //     caller sends it after the run (mirredSend);
@@ -28,8 +28,11 @@ func (s *Stack) mirred(c *Ctx, ifindex int32, wantIngress, mirror bool) int {
 	if !mirror {
 		shot = TCXDrop
 	}
+	if s.mirredNest >= mirredNestLimit {
+		return TCXDrop // "Packet exceeded mirred recursion limit"
+	}
 	cur := s.devOf(b)
-	if cur == nil || s.mirredNest >= mirredNestLimit {
+	if cur == nil {
 		return shot
 	}
 	t := cur.ns.devByIndex(ifindex)

@@ -183,3 +183,18 @@ func TestMirredConfig(t *testing.T) {
 	require.ErrorIs(t, err, ErrConfig)
 	require.ErrorContains(t, err, "(mirred): a tc action")
 }
+
+// TestMirredNestLimit: two devices mirroring to each other's ingress loop
+// until MIRRED_NEST_LIMIT: the fourth nested mirred returns TC_ACT_SHOT
+// (its skb is dropped as TC_INGRESS), every skb before it goes on to the
+// socket.
+func TestMirredNestLimit(t *testing.T) {
+	cfg := mirredConfig(Action{Kind: ActMirred, Target: "eth1", Ingress: true, Mirror: true})
+	cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "back", Hook: carrier.HookTCIngress, Dev: "eth1",
+		Actions: []Action{{Kind: ActMirred, Target: "eth0", Ingress: true, Mirror: true}}})
+	s, te := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("192.0.2.1")}))
+	require.Equal(t, []string{"SKB_DROP_REASON_TC_INGRESS@sch_handle_ingress"}, te.obs.dropReasons())
+	require.Len(t, te.obs.delivs, mirredNestLimit, "the original and the clones sent at nest levels 1 to 3")
+	require.Zero(t, s.mirredNest)
+}
