@@ -52,7 +52,23 @@ func propConfigs() []*Config {
 	any.Routes = append(any.Routes, RouteConfig{Dst: pfx("fd00::/16"), Dev: "eth0", Via: addr("2001:db8::fe")})
 	any.Neighbours = []NeighConfig{{Dev: "eth0", Addr: addr("2001:db8::fe"), MAC: macB}}
 	any.Sockets = append(any.Sockets, SocketConfig{Name: "v6", Proto: ProtoTCP, Addr: addr("::"), Port: 80})
-	return []*Config{fwd, tun, gre, any}
+	// Senders whose payload sits in page fragments (UDP_SEGMENT, TCP) over a
+	// veth with GRO on the peer, and act_mirred copying both directions to
+	// the namespaces' loopback devices.
+	gso := vethTxConfig()
+	gso.Sockets[0].UDPSegment = 1000
+	gso.Sockets = append(gso.Sockets, SocketConfig{Name: "ttx", Netns: "A", Proto: ProtoTCP, Port: 81},
+		SocketConfig{Name: "trx", Netns: "B", Proto: ProtoTCP, Port: 80})
+	gso.Devices[0].PeerGRO = "on"
+	gso.Programs = append(gso.Programs,
+		ProgramConfig{Name: "mir", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
+			Actions: []Action{{Kind: ActRead, Map: 0}, {Kind: ActMirred, Target: "lo", Ingress: true, Mirror: true}}},
+		ProgramConfig{Name: "mir-out", Hook: carrier.HookTCEgress, Netns: "A", Dev: "vA",
+			Actions: []Action{{Kind: ActWrite, Map: 0}, {Kind: ActMirred, Target: "lo", Mirror: true}}},
+		ProgramConfig{Name: "mir-redirect", Hook: carrier.HookTCIngress, Netns: "B", Dev: "lo",
+			Actions: []Action{{Kind: ActMirred, Target: "vB"}}})
+	gso.Entries = append(gso.Entries, EntryConfig{Kind: EntryTX, Netns: "A", Socket: "ttx"}, EntryConfig{Netns: "B", Dev: "vB"})
+	return []*Config{fwd, tun, gre, any, gso}
 }
 
 // TestPropertyNoPanicNoLeak: mutated and random frames through every entry

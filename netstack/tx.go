@@ -60,6 +60,9 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 	if sk.proto == ProtoTCP {
 		return s.tcpSend(sk, pkt, ip, out, nh)
 	}
+	if len(pkt) < ip.ihl+udpHlen {
+		return s.badFrame(p, "short UDP header")
+	}
 	hh := llReservedSpace(out)
 	payload := len(pkt) - ip.ihl - udpHlen
 	if len(pkt) > out.mtu && sk.udpSegment <= 0 {
