@@ -29,6 +29,9 @@ func TestPropertyIP6PathsNoPanicNoLeak(t *testing.T) {
 		cfgs = append(cfgs, p)
 	}
 	cfgs = append(cfgs, veth6TxConfig())
+	gso := veth6TxConfig() // a UDP_SEGMENT sender, a receiver that segments
+	gso.Sockets[0].UDPSegment = 700
+	cfgs = append(cfgs, gso)
 	innerV4 := buildFrame(frameOpts{src: "10.9.0.1", dst: "10.9.0.2", sport: 1, dport: 9999, payload: 32, noEth: true})
 	innerV6 := buildFrame6(frame6{src: "fd99::1", dst: "fd99::2", dport: 9998, payload: 32})[ethHlen:]
 	rapid.Check(t, func(rt *rapid.T) {
