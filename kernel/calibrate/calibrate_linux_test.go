@@ -85,7 +85,11 @@ func TestKernelCalibrateStructure(t *testing.T) {
 	assert.Greater(t, deep.Median, 1.5*shallow.Median, "31 extra bucket steps must show")
 
 	// the in-program clock and the kernel's test-run timer agree on the
-	// same operations
+	// same operations. They are compared at their lower deciles: a shared
+	// host inflates single rounds (with this test's 5 rounds one slow
+	// round moved a median by 1.9x against its p10 once), and interference
+	// only ever adds time, so the least disturbed rounds are where the two
+	// clocks must agree.
 	for _, pair := range [][2]string{
 		{"check/hash_pair_phase", "check/hash_pair_testrun"},
 		{"check/sk_pair_split", "check/sk_pair_testrun"},
@@ -93,8 +97,8 @@ func TestKernelCalibrateStructure(t *testing.T) {
 		a, okA := rep.Stat(pair[0])
 		b, okB := rep.Stat(pair[1])
 		require.True(t, okA && okB, "%v", pair)
-		assert.Positive(t, b.Median, pair[1])
-		assert.InEpsilon(t, b.Median, a.Median, 0.5, "%v vs %v", a, b)
+		assert.Positive(t, b.P10, pair[1])
+		assert.InEpsilon(t, b.P10, a.P10, 0.5, "%v vs %v", a, b)
 	}
 
 	// every quantity behind the table is reported, storage ones included
