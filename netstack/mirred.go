@@ -15,7 +15,7 @@ const mirredNestLimit = 4
 //     returns TC_ACT_SHOT, a mirror goes on;
 //   - at tc ingress a redirect sends the skb itself (dont_clone: the
 //     default TC_ACT_STOLEN can reinsert) and returns TC_ACT_CONSUMED; the
-//     caller sends it after the run (mirredSend);
+//     caller sends it after the run (mirredConsumed);
 //   - otherwise a clone (skb_clone) is sent now, and a redirect returns
 //     TC_ACT_STOLEN, which makes the caller consume the original.
 //
@@ -40,7 +40,7 @@ func (s *Stack) mirred(c *Ctx, ifindex int32, wantIngress, mirror bool) int {
 		return shot // "tc mirred to Houston: device %s is down"
 	}
 	if c.ingress && !mirror {
-		c.ri = redirectInfo{set: true, ifindex: ifindex, flags: mirredFlags(wantIngress), mirred: true}
+		c.ri = redirectInfo{set: true, ifindex: ifindex, flags: mirredFlags(wantIngress)}
 		return TCXConsumed
 	}
 	n, err := b.Clone()

@@ -89,7 +89,6 @@ type redirectInfo struct {
 	set     bool
 	ifindex int32
 	flags   uint64
-	mirred  bool // act_mirred's redirect of the skb itself (TCXConsumed)
 }
 
 // Ctx is a program's view of one run: the hook, the device and namespace,
