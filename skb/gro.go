@@ -156,3 +156,38 @@ func (b *Buff) NapiFree() {
 	b.releaseData(SkbConsumed, "__napi_kfree_skb")
 	b.a.freeSkbmem(b, "__napi_kfree_skb")
 }
+
+// GROReceiveList models skb_gro_receive_list(p, skb), fraglist GRO
+// (NETIF_F_GRO_FRAGLIST): skb itself goes at the end of p's frag_list
+// (skb_shinfo(p)->frag_list when last is p, else last->next), pulled to its
+// payload (skb_pull(skb, skb_gro_offset(skb)); the caller made the offset
+// bytes linear), its destructor and socket cleared without running (the
+// aggregate owns them now). p's len, data_len and truesize grow by skb's;
+// nothing is copied or stolen, last's counters do not change and
+// napi_skb_finish frees nothing (GRO_MERGED). skb keeps its own shared
+// info: its XDP metadata stays in its headroom. An aggregate of GROMaxSize
+// or more (p->len + skb->len, skb not yet pulled) is E2BIG and leaves both
+// unchanged. Returns the new last (skb). Takes ownership of skb on success.
+func (p *Buff) GROReceiveList(last, b *Buff, offset int) (*Buff, error) {
+	p.check("skb_gro_receive_list")
+	b.check("skb_gro_receive_list")
+	last.check("skb_gro_receive_list")
+	if p.len+b.len >= GROMaxSize {
+		return last, fmt.Errorf("skb_gro_receive_list: %w", ErrGROTooBig)
+	}
+	if offset < 0 || offset > b.tail-b.data || b.next != nil || b == p {
+		panic(fmt.Sprintf("skb: skb_gro_receive_list with offset %d of %v onto %v", offset, b, p))
+	}
+	if last == p {
+		p.buf.fragList = b
+	} else {
+		last.next = b
+	}
+	b.data += offset
+	b.len -= offset
+	b.destructor, b.sk = nil, nil
+	p.dataLen += b.len
+	p.truesize += b.truesize
+	p.len += b.len
+	return b, nil
+}

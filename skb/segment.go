@@ -201,3 +201,100 @@ func (b *Buff) IPFragment(hlen, mtu, llReserve int, out []*Buff) ([]*Buff, error
 	}
 	return out, nil
 }
+
+// SegmentList models skb_segment_list(skb, features, offset) for a
+// fraglist GSO skb (SKB_GSO_FRAGLIST, which fraglist GRO builds): the skbs
+// on its frag_list become the segments after skb itself, and no data is
+// copied but the offset bytes before each network header (the mac header,
+// offset being skb_mac_header_len).
+//
+// skb's data is moved to offset bytes before its network header and its
+// frag_list detached. Each list skb is pushed the same way (its own headers
+// are still in front of its payload, where GRO pulled them), then:
+//   - a shared one (skb_shared) is first replaced by a clone with its own
+//     head (skb_clone, consume_skb of the original, skb_unclone);
+//   - skb_release_head_state drops its own dst, conntrack and extensions
+//     (its local storage with them) and runs its destructor;
+//   - __copy_skb_header gives it skb's header state (mark, priority, cb,
+//     hash, tstamp; skb's extensions shared, refcnt+1), its header offsets
+//     moved to its own headroom (skb_headers_offset_update), the transport
+//     header kept where its own network header length puts it;
+//   - skb's first offset bytes are copied over its own
+//     (skb_copy_from_linear_data_offset);
+//   - its shared info is its own: its XDP metadata (meta_len) survives,
+//     unlike in skb_segment's new skbs.
+//
+// skb's len, data_len and truesize shrink by the list's; its gso fields are
+// reset (skb_gso_reset). skb itself is the first segment and gets one more
+// reference (skb_get), which the caller's consume_skb drops. The segments,
+// skb first, are appended to out, unlinked; the caller owns the list skbs.
+// skb_needs_linearize is false for every device the model has (all have
+// NETIF_F_SG and NETIF_F_FRAGLIST). On allocation failure (the clone of a
+// shared list skb) every list skb is freed (kfree_skb_list), skb is left
+// linear with its own bytes and no extra reference, and an error matching
+// ENOMEM is returned; the caller frees skb.
+func (b *Buff) SegmentList(offset int, out []*Buff) ([]*Buff, error) {
+	b.check("skb_segment_list")
+	if b.buf.sh.GSOType&GSOFraglist == 0 {
+		panic(fmt.Sprintf("skb: skb_segment_list of %v without SKB_GSO_FRAGLIST", b))
+	}
+	b.push(-b.NetworkOffset()+offset, "skb_segment_list")
+	list := b.buf.fragList
+	b.buf.fragList = nil
+	for m := list; m != nil; m = m.next {
+		b.len -= m.len
+		b.dataLen -= m.len
+		b.truesize -= m.truesize
+	}
+	start := len(out)
+	out = append(out, b)
+	for list != nil {
+		nskb := list
+		list = nskb.next
+		if nskb.users == 1 {
+			nskb.next = nil
+		} else {
+			// Shared with another shared info's frag_list (skb_clone_fraglist),
+			// whose chain stays as it is.
+			c, err := nskb.Clone()
+			if err == nil {
+				nskb.ConsumeSkb()
+				nskb = c
+				err = nskb.Unclone()
+			}
+			if err != nil {
+				// err_linearize: kfree_skb_list of the segments made and
+				// of the rest of the list.
+				nskb.KfreeSkb(DropNotSpecified)
+				for m := list; m != nil; {
+					next := m.next
+					if m.users == 1 {
+						m.next = nil
+					}
+					m.KfreeSkb(DropNotSpecified)
+					m = next
+				}
+				for _, s := range out[start+1:] {
+					s.KfreeSkb(DropNotSpecified)
+				}
+				clear(out[start:])
+				return out[:start], fmt.Errorf("skb_segment_list: %w", err)
+			}
+		}
+		nskb.push(-nskb.NetworkOffset()+offset, "skb_segment_list")
+		nskb.releaseHeadState()
+		lenDiff := int(nskb.off.transport) - int(nskb.off.network) - (int(b.off.transport) - int(b.off.network))
+		nskb.copyHeader(b)
+		nskb.headersOffsetUpdate(nskb.data - b.data)
+		nskb.off.transport = uint16(int(nskb.off.transport) + lenDiff)
+		copy(nskb.buf.bytes[nskb.data:nskb.data+offset], b.buf.bytes[b.data:b.data+offset])
+		nskb.ResetMacLen()
+		b.a.acct.Op(cost.OpMemcpyByte, uint64(offset))
+		b.a.runCopy(b, nskb, CopySegment)
+		out = append(out, nskb)
+	}
+	b.buf.sh.GSOSize, b.buf.sh.GSOSegs, b.buf.sh.GSOType = 0, 0, 0 // skb_gso_reset
+	b.ResetMacLen()
+	b.users++ // skb_get
+	return out, nil
+}
