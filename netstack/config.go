@@ -135,6 +135,20 @@ type DeviceConfig struct {
 	GRO string
 	// PeerXDP and PeerGRO are XDP and GRO for the peer of a veth pair.
 	PeerXDP, PeerGRO string
+	// GROList is NETIF_F_GRO_FRAGLIST (ethtool rx-gro-list): GRO chains
+	// the UDP segments of a flow that no UDP_GRO socket receives on the
+	// first one's frag_list (skb_gro_receive_list), and GSO gives them back
+	// as they were (skb_segment_list). Needs GRO on and a v5.6 or later
+	// profile (Profile.GROFraglist).
+	GROList bool
+	// UDPGROForwarding is NETIF_F_GRO_UDP_FWD (ethtool
+	// rx-udp-gro-forwarding): GRO merges the payload of UDP segments that
+	// no local socket receives, as for a UDP_GRO socket. Needs GRO on and a
+	// v5.12 or later profile (Profile.GROUDPFwd).
+	UDPGROForwarding bool
+	// PeerGROList and PeerUDPGROForwarding are GROList and
+	// UDPGROForwarding for the peer of a veth pair.
+	PeerGROList, PeerUDPGROForwarding bool
 	// SoftwareGSO makes the device lack GSO offloads: GSO skbs are
 	// segmented by skb_segment in validate_xmit_skb before the xmit.
 	SoftwareGSO bool

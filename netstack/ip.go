@@ -413,7 +413,8 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 		s.udpTunnelRcv(b, sk)
 		return
 	}
-	if sh := b.Shinfo(); sh.GSOSize != 0 && sh.GSOType&skb.GSOUDPL4 != 0 && !sk.udpGRO && s.prof.UDPRcvSegment {
+	if sh := b.Shinfo(); sh.GSOSize != 0 && s.prof.UDPRcvSegment &&
+		((sh.GSOType&skb.GSOUDPL4 != 0 && !sk.udpGRO) || sh.GSOType&skb.GSOFraglist != 0) {
 		s.udpRcvSegment(b, sk, op) // udp_queue_rcv_skb: udp_unexpected_gso
 		return
 	}
@@ -425,8 +426,9 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 
 // udpRcvSegment models udp_queue_rcv_skb for a GSO skb the socket did not
 // ask for (udp_unexpected_gso: SKB_GSO_UDP_L4 without UDP_GRO, which sets
-// the socket's accept_udp_l4; a tunnel socket's udp_allow_gso is the
-// encap path's): the data is pushed back to the mac header (the network
+// the socket's accept_udp_l4, or SKB_GSO_FRAGLIST, which only tunnel
+// sockets accept; a tunnel socket's udp_allow_gso is the encap path's):
+// the data is pushed back to the mac header (the network
 // header when none is set), udp_rcv_segment cuts the skb with
 // __skb_gso_segment(skb, NETIF_F_SG, false) and consumes it (when that
 // fails: kfree_skb, NOT_SPECIFIED), and each segment, pulled to its UDP

@@ -511,6 +511,7 @@ type groEntry struct {
 	ipID     uint16 // the held skb's IPv4 identification
 	df       bool
 	fixedID  bool // NAPI_GRO_CB(p)->ip_fixedid
+	flist    bool // NAPI_GRO_CB(p)->is_flist: merged by skb_gro_receive_list
 	saddr    groAddr
 	daddr    groAddr
 	sport    uint16
@@ -614,6 +615,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		flags   uint8
 		payload int
 		tcp     bool
+		flist   bool // NAPI_GRO_CB(skb)->is_flist
 	)
 	l4 := data[ihl:]
 	switch proto {
@@ -629,11 +631,36 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		tcp = true
 		binary.LittleEndian.PutUint32(cb[16:20], uint32(ihl+doff)) // tcp_gro_pull_header
 	case ipprotoUDP:
-		_, dport, ok := l4Ports(l4)
-		dst := daddr.addr(v6)
-		sk := d.ns.lookup(ipprotoUDP, dst, dport)
-		if !ok || sk == nil || !sk.udpGRO {
-			s.netifReceive(b) // udp_gro_receive: no GRO-enabled socket
+		// udp4_gro_receive / udp6_gro_receive look the socket up only once
+		// udp_encap_needed_key is on. udp_gro_receive then hands the
+		// segment to udp_gro_receive_segment for a UDP_GRO socket, for no
+		// socket on a device with NETIF_F_GRO_UDP_FWD, and as fraglist GRO
+		// (is_flist) on a device with NETIF_F_GRO_FRAGLIST unless a
+		// UDP_GRO socket receives it. A tunnel socket's own gro_receive
+		// (vxlan_gro_receive) is not modelled: such packets go up alone.
+		if len(l4) < udpHlen {
+			s.netifReceive(b)
+			return
+		}
+		var sk *Socket
+		if s.udpEncapKey {
+			sk = d.ns.lookup(ipprotoUDP, daddr.addr(v6), binary.BigEndian.Uint16(l4[2:4]))
+		}
+		if sk != nil && len(sk.encap) != 0 {
+			s.netifReceive(b)
+			return
+		}
+		flist = d.groList && (sk == nil || !sk.udpGRO)
+		if !(sk == nil && d.groUDPFwd) && !(sk != nil && sk.udpGRO) && !flist {
+			s.netifReceive(b) // udp_gro_receive: no GRO, flush
+			return
+		}
+		// udp_gro_receive_segment: a zero checksum (for symmetry with
+		// GSO) or a UDP length other than the GRO length flushes this
+		// segment alone; a held flow is not completed.
+		if ulen := int(binary.BigEndian.Uint16(l4[4:6])); binary.BigEndian.Uint16(l4[6:8]) == 0 ||
+			ulen <= udpHlen || ulen != totLen-ihl {
+			s.netifReceive(b)
 			return
 		}
 		payload = totLen - ihl - udpHlen
@@ -673,6 +700,13 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		if !same {
 			continue
 		}
+		if g.flist != flist {
+			// udp_gro_receive_segment: fraglist and plain GRO do not mix;
+			// the held skb is completed and this one goes up alone.
+			s.groComplete(d, i)
+			s.netifReceive(b)
+			return
+		}
 		// inet_gro_receive flushes a segment whose tot_len is not its
 		// GRO length (Ethernet padding).
 		off := int(binary.LittleEndian.Uint32(cb[16:20])) // skb_gro_offset
@@ -685,7 +719,17 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			free skb.GROFree
 			err  error
 		)
-		if mergeable {
+		switch {
+		case mergeable && flist:
+			// skb_gro_receive_list, after skb_set_network_header(skb,
+			// skb_gro_receive_network_offset(skb)); the transport header
+			// follows it, so skb_segment_list finds the headers of each
+			// list skb where they are.
+			b.SetNetworkHeader(0)
+			b.SetTransportHeader(ihl)
+			g.last, err = p.GROReceiveList(g.last, b, off)
+			free = skb.GROMerged
+		case mergeable:
 			g.last, free, err = p.GROReceive(g.last, b, off)
 		}
 		if !mergeable || err != nil {
@@ -732,7 +776,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	binary.LittleEndian.PutUint64(cb[0:8], b.ID())
 	binary.LittleEndian.PutUint64(cb[8:16], bootJiffies+s.stats.Injected)
 	d.groHeld = append(d.groHeld, groEntry{b: b, last: b, ttlTos: ttlTos, ipID: ipID, df: df, pkt: s.cur, trace: s.trace, count: segs, next: seq + uint32(payload),
-		mss: mss, proto: proto, saddr: saddr, daddr: daddr, v6: v6, v6word: v6word, sport: sport, dport: dport, macBytes: mac})
+		mss: mss, proto: proto, saddr: saddr, daddr: daddr, v6: v6, v6word: v6word, sport: sport, dport: dport, macBytes: mac,
+		flist: flist})
 }
 
 // ipFlush models inet_gro_flush() and ipv6_gro_flush() for a segment of
@@ -785,11 +830,23 @@ func (s *Stack) groComplete(d *Device, i int) {
 			binary.BigEndian.PutUint16(d[2:4], uint16(g.b.Len()))
 			setIPCsum(d, int(d[0]&0xf)*4)
 		}
-		// tcp4_gro_complete, tcp6_gro_complete / udp_gro_complete.
+		// tcp4_gro_complete, tcp6_gro_complete / udp4_gro_complete,
+		// udp6_gro_complete: a UDP aggregate's length is its own
+		// (uh->len); a fraglist one is SKB_GSO_FRAGLIST too.
 		sh.GSOSegs = uint16(g.count)
 		switch {
 		case g.proto != ipprotoTCP:
+			th := ipHlen
+			if g.v6 {
+				th = ip6Hlen
+			} else {
+				th = int(d[0]&0xf) * 4
+			}
+			binary.BigEndian.PutUint16(d[th+4:th+6], uint16(g.b.Len()-th))
 			sh.GSOType |= skb.GSOUDPL4
+			if g.flist {
+				sh.GSOType |= skb.GSOFraglist
+			}
 		case g.v6:
 			sh.GSOType |= skb.GSOTCPv6
 		default:

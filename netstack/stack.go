@@ -156,11 +156,18 @@ type Device struct {
 	nbAddr   netip.Addr
 
 	gro       bool
+	groList   bool // NETIF_F_GRO_FRAGLIST
+	groUDPFwd bool // NETIF_F_GRO_UDP_FWD
 	groHeld   []groEntry
 	softGSO   bool
-	blackhole bool
-	rxTaps    []*tap
-	txTaps    []*tap
+	// gsoFraglist: the device takes SKB_GSO_FRAGLIST skbs whole
+	// (NETIF_F_GSO_FRAGLIST, part of NETIF_F_GSO_SOFTWARE: veth, loopback,
+	// dummy, bridge). A NIC segments them in validate_xmit_skb; so do the
+	// model's tunnel devices, which model no tunnel GSO.
+	gsoFraglist bool
+	blackhole   bool
+	rxTaps      []*tap
+	txTaps      []*tap
 }
 
 // devKind is a device kind the datapath dispatches on.
@@ -270,7 +277,11 @@ type Stack struct {
 	// datagram or a GRO aggregate) came with, for the tracepoints that
 	// fire when it is freed (listFree); kept only with tracepoint programs.
 	listPkt map[*skb.Buff]uint64
-	entries []entry
+	// udpEncapKey is the udp_encap_needed_key static branch: on once a UDP
+	// tunnel socket or a UDP_GRO socket exists (udp_tunnel_encap_enable).
+	// Until then udp4_gro_receive and udp6_gro_receive look up no socket.
+	udpEncapKey bool
+	entries     []entry
 
 	// tcp is the TCP connection state and the sockops/LSM programs (tcp.go).
 	tcp tcpTable
@@ -484,6 +495,7 @@ func (s *Stack) build(maxVal int) error {
 			p := s.newDev(i, dc.Peer, KindVeth, pn, dc.PeerMAC, dc.PeerAddrs, dc)
 			d.peer, p.peer = p, d
 			p.gro = dc.PeerGRO == "on"
+			p.groList, p.groUDPFwd = dc.PeerGROList, dc.PeerUDPGROForwarding
 			switch dc.PeerXDP {
 			case "", "native":
 			case "generic":
@@ -563,6 +575,7 @@ func (s *Stack) build(maxVal int) error {
 			sk := s.tunnelSocket(d)
 			if sk == nil {
 				sk = &Socket{idx: -1, name: d.name + "-sock", ns: d.linkNs, proto: ProtoUDP, l4: ipprotoUDP, port: d.port, noRead: true}
+				s.udpEncapKey = true // setup_udp_tunnel_sock: udp_tunnel_encap_enable
 				if d.remote.Is6() {
 					// vxlan_socket_create / geneve_create_sock for IPv6:
 					// udp_sock_create6 with ipv6_v6only = 1 on ::.
@@ -663,6 +676,9 @@ func (s *Stack) build(maxVal int) error {
 		sk := &Socket{idx: i, name: sc.Name, ns: n, proto: sc.Proto, addr: sc.Addr, port: sc.Port,
 			cgroup: sc.Cgroup, mark: sc.Mark, priority: sc.Priority, rcvbuf: sc.RcvBuf, noRead: sc.NoRead, v6only: sc.V6Only,
 			udpGRO: sc.UDPGRO, udpSegment: sc.UDPSegment}
+		if sc.UDPGRO {
+			s.udpEncapKey = true // UDP_GRO: udp_tunnel_encap_enable
+		}
 		sk.l4 = ipprotoUDP
 		if sc.Proto == ProtoTCP {
 			sk.l4 = ipprotoTCP
@@ -724,6 +740,15 @@ func (s *Stack) build(maxVal int) error {
 		// the peer, so the peer segments GSO skbs before veth_xmit.
 		if d.kind == KindVeth && d.peer != nil && len(d.peer.xdp) != 0 && !d.peer.xdpGeneric {
 			d.softGSO = true
+			d.gsoFraglist = false
+		}
+		switch {
+		case d.groList && !s.prof.GROFraglist:
+			return cfgErr("device %s: gro_list (NETIF_F_GRO_FRAGLIST, rx-gro-list) needs kernel v5.6 or later, not %s", d.name, s.prof.Name)
+		case d.groUDPFwd && !s.prof.GROUDPFwd:
+			return cfgErr("device %s: udp_gro_forwarding (NETIF_F_GRO_UDP_FWD, rx-udp-gro-forwarding) needs kernel v5.12 or later, not %s", d.name, s.prof.Name)
+		case (d.groList || d.groUDPFwd) && !d.gro:
+			return cfgErr("device %s: gro_list and udp_gro_forwarding need gro on", d.name)
 		}
 	}
 	return s.resolveEntries()
@@ -748,6 +773,11 @@ func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs 
 	case "off":
 	default:
 		d.gro = kind != KindVeth
+	}
+	d.groList, d.groUDPFwd = dc.GROList, dc.UDPGROForwarding
+	switch kind {
+	case KindVeth, KindLoopback, KindDummy, KindBridge:
+		d.gsoFraglist = !d.softGSO
 	}
 	s.addDev(d)
 	return d

@@ -500,6 +500,7 @@ func transitionFrame(s *Stack, t observe.Transition, dst netip.Addr) []byte {
 	frame := make([]byte, ipHlen+udpHlen+payload)
 	writeIPv4(frame, 0, len(frame), 1, true, 64, ipprotoUDP, src, dst)
 	writeUDP(frame[ipHlen:], 40000, observe.TestPort, udpHlen+payload)
+	setUDP4Csum(frame)
 	return frame
 }
 
@@ -557,8 +558,17 @@ func transitionMatrix(t observe.Transition, recs []*transitionRec) observe.Matri
 
 // setUDP6Csum fills in the UDP checksum of an IPv6/UDP packet (RFC 8200
 // pseudo-header), as udp6_hwcsum_outgoing / udp_v6_send_skb leave it.
-func setUDP6Csum(p []byte) {
-	u := p[ip6Hlen:]
+func setUDP6Csum(p []byte) { setUDPCsum(p, ip6Hlen, p[8:40], nexthdrUDP) }
+
+// setUDP4Csum fills in the UDP checksum of an IPv4/UDP packet without
+// options, as udp_send_skb leaves it on a socket without SO_NO_CHECK.
+func setUDP4Csum(p []byte) { setUDPCsum(p, ipHlen, p[12:20], ipprotoUDP) }
+
+// setUDPCsum computes the UDP checksum of the datagram at p[hlen:] with
+// the pseudo-header of addrs (source and destination) and proto; a sum of
+// zero is sent as 0xffff.
+func setUDPCsum(p []byte, hlen int, addrs []byte, proto uint32) {
+	u := p[hlen:]
 	u[6], u[7] = 0, 0
 	var sum uint32
 	add := func(b []byte) {
@@ -569,8 +579,8 @@ func setUDP6Csum(p []byte) {
 			sum += uint32(b[len(b)-1]) << 8
 		}
 	}
-	add(p[8:40])
-	sum += uint32(len(u)) + nexthdrUDP
+	add(addrs)
+	sum += uint32(len(u)) + proto
 	add(u)
 	for sum>>16 != 0 {
 		sum = sum&0xffff + sum>>16

@@ -694,7 +694,7 @@ func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 		s.drop(b, skb.DropQdiscDrop, OpQdisc)
 		return
 	}
-	if d.softGSO && b.Shinfo().GSOSize != 0 {
+	if sh := b.Shinfo(); sh.GSOSize != 0 && (d.softGSO || (sh.GSOType&skb.GSOFraglist != 0 && !d.gsoFraglist)) {
 		s.gsoSegment(b, d)
 		return
 	}
@@ -778,6 +778,43 @@ func (s *Stack) gsoSegment(b *skb.Buff, d *Device) {
 	s.segs = s.segs[:start]
 }
 
+// segmentList models __udp_gso_segment_list for the fraglist GSO skb b
+// (data at its mac header, l2 bytes before the network header): the
+// segments of skb_segment_list (b first, with one more reference that the
+// caller's consume_skb drops; then the skbs GRO chained, each with b's
+// header state and mac header and its own IP and UDP headers), whose IP
+// headers inet_gso_segment / ipv6_gso_segment then fix: tot_len, the
+// identification counted on from b's, and the checksum, or payload_len.
+// __udpv4_gso_segment_list_csum's rewrite of addresses and ports that
+// differ from b's (after NAT of the GSO skb) is not modelled: nothing in
+// the model rewrites them. The segments are appended to s.segs from the
+// index returned.
+func (s *Stack) segmentList(b *skb.Buff, l2, l4off int, v6 bool, ip ipv4) (int, bool) {
+	start := len(s.segs)
+	segs, err := b.SegmentList(l2, s.segs)
+	s.segs = segs
+	if err != nil {
+		return 0, false
+	}
+	s.forgetListed(s.segs[start+1:])
+	for i, g := range s.segs[start:] {
+		ipb := g.Data()[l2:]
+		if v6 {
+			binary.BigEndian.PutUint16(ipb[4:6], uint16(g.Len()-l2-ip6Hlen))
+		} else {
+			binary.BigEndian.PutUint16(ipb[2:4], uint16(g.Len()-l2))
+			binary.BigEndian.PutUint16(ipb[4:6], ip.id+uint16(i))
+			setIPCsum(ipb, ip.ihl)
+		}
+		// __udp_gso_segment_list: the first segment's UDP length is one
+		// segment's again; the others kept their own.
+		binary.BigEndian.PutUint16(g.Data()[l4off+4:l4off+6], uint16(g.Len()-l4off))
+		g.SetNetworkHeader(l2)
+		g.SetTransportHeader(l4off)
+	}
+	return start, true
+}
+
 // skbGSOSegment models __skb_gso_segment -> skb_mac_gso_segment for the
 // GSO skb b, whose data is at its mac header (mac_len bytes before the
 // network header): inet_gso_segment or ipv6_gso_segment, then
@@ -839,6 +876,14 @@ func (s *Stack) skbGSOSegment(b *skb.Buff) (start int, ok bool) {
 		hdrEnd = l4off + udpHlen
 		if b.Len() <= hdrEnd+mss { // __udp_gso_segment: -EINVAL
 			return 0, false
+		}
+		// __udp_gso_segment: a fraglist skb whose own bytes are still one
+		// segment (not SKB_GSO_DODGY) goes to __udp_gso_segment_list;
+		// otherwise it is linearized and cut by skb_segment, which Segment
+		// does by copying the frag_list.
+		if sh := b.Shinfo(); sh.GSOType&skb.GSOFraglist != 0 && sh.GSOType&skb.GSODodgy == 0 &&
+			b.HasFragList() && b.Pagelen()-hdrEnd == mss {
+			return s.segmentList(b, l2, l4off, v6, ip)
 		}
 	default:
 		return 0, false

@@ -138,6 +138,20 @@ type Profile struct {
 	// udp_rcv_segment; v5.0, "udp: cope with UDP GRO packet misdirection",
 	// with UDP GRO). Before, the GSO skb was queued whole. Read by netstack.
 	UDPRcvSegment bool
+	// GROFraglist: fraglist GRO of UDP (NETIF_F_GRO_FRAGLIST, ethtool
+	// rx-gro-list; v5.6, 9fd1ff5d2ac7 "udp: Support UDP fraglist
+	// GRO/GSO"): udp_gro_receive chains the segments of a flow that no
+	// UDP_GRO socket receives on the first one's frag_list
+	// (skb_gro_receive_list), and GSO gives them back
+	// (skb_segment_list). Before, the feature does not exist. Read by
+	// netstack.
+	GROFraglist bool
+	// GROUDPFwd: UDP GRO for packets with no local socket (NETIF_F_GRO_UDP_FWD,
+	// ethtool rx-udp-gro-forwarding; v5.12, 36707061d6ba "udp: allow
+	// forwarding of plain (non-fraglisted) UDP GRO packets"): their
+	// payload is merged as for a UDP_GRO socket. Before, the feature does
+	// not exist. Read by netstack.
+	GROUDPFwd bool
 	// TCPSendLinearFirst: tcp_sendmsg_locked() puts up to
 	// SKB_WITH_OVERHEAD(2048 - MAX_TCP_HEADER) bytes of payload in the
 	// linear part of the first skb of an empty write queue
@@ -231,6 +245,8 @@ func profileFor(major, minor int) Profile {
 		UDPGSOSmallPackets:         at(6, 14),
 		UDPGSOMultiSegmentOnly:     at(5, 4),
 		UDPRcvSegment:              at(5, 0),
+		GROFraglist:                at(5, 6),
+		GROUDPFwd:                  at(5, 12),
 		TCPSendLinearFirst:         !at(5, 1),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext

@@ -308,8 +308,8 @@ var List = []Mutant{
 	{
 		Name: "udp-gso-delivered-whole",
 		File: "netstack/ip.go",
-		Old:  `	if sh := b.Shinfo(); sh.GSOSize != 0 && sh.GSOType&skb.GSOUDPL4 != 0 && !sk.udpGRO && s.prof.UDPRcvSegment {`,
-		New:  `	if sh := b.Shinfo(); sh.GSOSize != 0 && sh.GSOType&skb.GSOUDPL4 != 0 && !sk.udpGRO && false {`,
+		Old:  `	if sh := b.Shinfo(); sh.GSOSize != 0 && s.prof.UDPRcvSegment &&`,
+		New:  `	if sh := b.Shinfo(); sh.GSOSize != 0 && false &&`,
 		Desc: "udp_queue_rcv_skb() segments a UDP GSO skb for a socket without UDP_GRO (udp_unexpected_gso, udp_rcv_segment), so the socket's programs run per segment",
 		Pkgs: []string{"./netstack"},
 	},
