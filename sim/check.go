@@ -275,6 +275,21 @@ func (s *Scenario) checkDevice(dv *netstack.DeviceConfig, p Pos) error {
 			return s.errAt(p, "device %s: local, remote, vni and port are for tunnels", dv.Name)
 		}
 	}
+	prof, _ := skb.ProfileByName(s.Kernel) // check verified the name
+	groOn := func(gro string, kind string) bool { return gro == "on" || (gro == "" && kind != netstack.KindVeth) }
+	for _, f := range []struct {
+		list, fwd bool
+		gro, side string
+	}{{dv.GROList, dv.UDPGROForwarding, dv.GRO, ""}, {dv.PeerGROList, dv.PeerUDPGROForwarding, dv.PeerGRO, "peer_"}} {
+		switch {
+		case f.list && !prof.GROFraglist:
+			return s.errAt(p, "device %s: %sgro_list (NETIF_F_GRO_FRAGLIST, rx-gro-list) needs kernel v5.6 or later, not %s", dv.Name, f.side, s.Kernel)
+		case f.fwd && !prof.GROUDPFwd:
+			return s.errAt(p, "device %s: %sudp_gro_forwarding (NETIF_F_GRO_UDP_FWD, rx-udp-gro-forwarding) needs kernel v5.12 or later, not %s", dv.Name, f.side, s.Kernel)
+		case (f.list || f.fwd) && !groOn(f.gro, dv.Kind):
+			return s.errAt(p, "device %s: %sgro_list and %sudp_gro_forwarding need %sgro on", dv.Name, f.side, f.side, f.side)
+		}
+	}
 	if dv.XDP == "native" && dv.Kind != netstack.KindNIC && dv.Kind != netstack.KindVeth {
 		return s.errAt(p, "device %s: native XDP is modelled on nic and veth devices only (use xdp: generic)", dv.Name)
 	}

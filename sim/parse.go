@@ -340,7 +340,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
-	"qdisc", "down"}
+	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "qdisc", "down"}
 
 func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 	m, err := d.fields(n, "device", deviceKeys...)
@@ -402,6 +402,14 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			dev.PeerXDP, err = d.enum(v, w, "native", "generic")
 		case "software_gso":
 			dev.SoftwareGSO, err = d.boolean(v, w)
+		case "gro_list":
+			dev.GROList, err = d.boolean(v, w)
+		case "udp_gro_forwarding":
+			dev.UDPGROForwarding, err = d.boolean(v, w)
+		case "peer_gro_list":
+			dev.PeerGROList, err = d.boolean(v, w)
+		case "peer_udp_gro_forwarding":
+			dev.PeerUDPGROForwarding, err = d.boolean(v, w)
 		case "qdisc":
 			dev.Qdisc, err = d.enum(v, w, "noqueue", "pfifo", "blackhole")
 			if dev.Qdisc != "blackhole" {
@@ -419,7 +427,7 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 		return dev, d.errf(n, "%s: a veth needs a peer", what)
 	}
 	if dev.Kind != netstack.KindVeth && (dev.Peer != "" || dev.PeerNetns != "" || dev.PeerAddrs != nil ||
-		dev.PeerXDP != "" || dev.PeerGRO != "" || dev.PeerMAC != [6]byte{}) {
+		dev.PeerXDP != "" || dev.PeerGRO != "" || dev.PeerMAC != [6]byte{} || dev.PeerGROList || dev.PeerUDPGROForwarding) {
 		return dev, d.errf(n, "%s: only a veth has a peer", what)
 	}
 	if dev.Kind == netstack.KindVeth && dev.PeerNetns == "" {

@@ -81,6 +81,10 @@ func TestParseErrors(t *testing.T) {
 			`f.yaml:2:32: device x: addr: want address/length, got "10.0.0.1"`},
 		{"bad mac", "devices:\n  - {name: x, kind: nic, mac: zz}\nentry: {dev: x}\n",
 			`f.yaml:2:31: device x: mac: want a MAC address`},
+		{"gro list before v5.6", "kernel: v5.4\ndevices:\n  - {name: x, kind: nic, gro_list: true}\nentry: {dev: x}\n", "f.yaml:3:5: device x: gro_list (NETIF_F_GRO_FRAGLIST, rx-gro-list) needs kernel v5.6 or later, not v5.4"},
+		{"udp gro forwarding without gro", "devices:\n  - {name: x, kind: nic, gro: off, udp_gro_forwarding: true}\nentry: {dev: x}\n", "f.yaml:2:5: device x: gro_list and udp_gro_forwarding need gro on"},
+		{"peer gro list without peer gro", "devices:\n  - {name: v, kind: veth, peer: p, peer_gro_list: true}\nentry: {dev: v}\n", "f.yaml:2:5: device v: peer_gro_list and peer_udp_gro_forwarding need peer_gro on"},
+		{"peer option on a nic", "devices:\n  - {name: x, kind: nic, peer_gro_list: true}\nentry: {dev: x}\n", "f.yaml:2:5: device x: only a veth has a peer"},
 		{"veth without peer", "devices:\n  - {name: v, kind: veth}\nentry: {dev: v}\n", "f.yaml:2:5: device v: a veth needs a peer"},
 		{"peer namespace", "devices:\n  - {name: v, kind: veth, peer: p, peer_netns: nowhere}\nentry: {dev: v}\n",
 			`f.yaml:2:5: device p: unknown namespace "nowhere"`},
@@ -285,4 +289,21 @@ func TestParseXDPMetaReach(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, reach, s.Carrier.XDPMetaReach)
 	}
+}
+
+// TestParseGROFeatures: the GRO device features reach the stack's
+// configuration, for a device and a veth's peer.
+func TestParseGROFeatures(t *testing.T) {
+	src := `devices:
+  - {name: eth0, kind: nic, gro_list: true, udp_gro_forwarding: true}
+  - {name: v0, kind: veth, peer: v1, peer_gro: on, peer_gro_list: true, peer_udp_gro_forwarding: true}
+entry: {dev: eth0}
+`
+	s, err := Parse("t.yaml", []byte(src))
+	require.NoError(t, err)
+	require.Len(t, s.Stack.Devices, 2)
+	n, v := s.Stack.Devices[0], s.Stack.Devices[1]
+	assert.True(t, n.GROList && n.UDPGROForwarding)
+	assert.False(t, v.GROList || v.UDPGROForwarding)
+	assert.True(t, v.PeerGROList && v.PeerUDPGROForwarding)
 }
