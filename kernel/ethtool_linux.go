@@ -39,3 +39,94 @@ func (n *Netns) setGRO(dev string, on bool) error {
 		return nil
 	})
 }
+
+const (
+	ethtoolGStrings  = 0x1b // ETHTOOL_GSTRINGS
+	ethtoolGSsetInfo = 0x37 // ETHTOOL_GSSET_INFO
+	ethtoolSFeatures = 0x3b // ETHTOOL_SFEATURES
+	ethSSFeatures    = 4    // ETH_SS_FEATURES
+	ethGStringLen    = 32   // ETH_GSTRING_LEN
+	ethtoolFWish     = 1    // ETHTOOL_F_WISH: a requested feature could not be enabled
+)
+
+// ethtoolIoctl runs SIOCETHTOOL on dev with the command buffer at data.
+func ethtoolIoctl(fd int, dev string, data unsafe.Pointer) (uintptr, error) {
+	var ifr struct {
+		name [unix.IFNAMSIZ]byte
+		data unsafe.Pointer
+		_    [16]byte
+	}
+	copy(ifr.name[:], dev)
+	ifr.data = data
+	r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCETHTOOL, uintptr(unsafe.Pointer(&ifr)))
+	if e != 0 {
+		return 0, e
+	}
+	return r, nil
+}
+
+// setFeatures switches the named netdev features on for a device of the
+// namespace ("rx-gro-list", "rx-udp-gro-forwarding", ...), as `ethtool -K`
+// does with the ioctl interface: the feature names and their bit numbers
+// from ETHTOOL_GSSET_INFO and ETHTOOL_GSTRINGS (ETH_SS_FEATURES), then
+// ETHTOOL_SFEATURES. A feature the device cannot switch on is an error.
+func (n *Netns) setFeatures(dev string, names []string) error {
+	return n.Do(func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		info := struct {
+			cmd, reserved uint32
+			mask          uint64
+			count         uint32
+		}{cmd: ethtoolGSsetInfo, mask: 1 << ethSSFeatures}
+		if _, err := ethtoolIoctl(fd, dev, unsafe.Pointer(&info)); err != nil {
+			return fmt.Errorf("ETHTOOL_GSSET_INFO %s: %w", dev, err)
+		}
+		if info.mask == 0 || info.count == 0 || info.count > 1024 {
+			return fmt.Errorf("ETHTOOL_GSSET_INFO %s: no feature strings (mask %#x, count %d)", dev, info.mask, info.count)
+		}
+		buf := make([]byte, 12+int(info.count)*ethGStringLen)
+		*(*[3]uint32)(unsafe.Pointer(&buf[0])) = [3]uint32{ethtoolGStrings, ethSSFeatures, info.count}
+		if _, err := ethtoolIoctl(fd, dev, unsafe.Pointer(&buf[0])); err != nil {
+			return fmt.Errorf("ETHTOOL_GSTRINGS %s: %w", dev, err)
+		}
+		words := (int(info.count) + 31) / 32
+		sf := make([]uint32, 2+2*words) // cmd, size, then {valid, requested} per word
+		sf[0], sf[1] = ethtoolSFeatures, uint32(words)
+		for _, name := range names {
+			bit := -1
+			for i := 0; i < int(info.count); i++ {
+				s := buf[12+i*ethGStringLen : 12+(i+1)*ethGStringLen]
+				if end := bytesIndexZero(s); string(s[:end]) == name {
+					bit = i
+					break
+				}
+			}
+			if bit < 0 {
+				return fmt.Errorf("ethtool %s: no feature %q", dev, name)
+			}
+			sf[2+2*(bit/32)] |= 1 << (bit % 32)
+			sf[3+2*(bit/32)] |= 1 << (bit % 32)
+		}
+		r, err := ethtoolIoctl(fd, dev, unsafe.Pointer(&sf[0]))
+		if err != nil {
+			return fmt.Errorf("ETHTOOL_SFEATURES %s %v: %w", dev, names, err)
+		}
+		if r&ethtoolFWish != 0 {
+			return fmt.Errorf("ETHTOOL_SFEATURES %s %v: not all features could be enabled", dev, names)
+		}
+		return nil
+	})
+}
+
+func bytesIndexZero(b []byte) int {
+	for i, c := range b {
+		if c == 0 {
+			return i
+		}
+	}
+	return len(b)
+}

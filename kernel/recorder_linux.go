@@ -336,8 +336,10 @@ func (r *recording) encodeAction(ns *Netns, a observe.Action) (bpf.RecorderActio
 	return act, nil
 }
 
-// enableGRO switches GRO on for dev and binds a UDP_GRO socket to TestPort
-// in its namespace (udp4_gro_receive only merges for such sockets).
+// enableGRO switches GRO on for dev and then either the transition's GRO
+// features or, without them, binds a UDP_GRO socket to TestPort in its
+// namespace (udp4_gro_receive merges UDP for such sockets, or with
+// rx-udp-gro-forwarding or rx-gro-list).
 func (r *recording) enableGRO(dev string) error {
 	ns, err := r.topo.nsOf(dev)
 	if err != nil {
@@ -345,6 +347,9 @@ func (r *recording) enableGRO(dev string) error {
 	}
 	if err := ns.setGRO(dev, true); err != nil {
 		return err
+	}
+	if len(r.t.GROFeatures) != 0 {
+		return ns.setFeatures(dev, r.t.GROFeatures)
 	}
 	return ns.Do(func() error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)

@@ -132,18 +132,33 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 	}
 	if t.GRO != "" {
 		// ETHTOOL_SGRO on the device and a UDP_GRO socket on TestPort in its
-		// namespace.
+		// namespace, or the transition's GRO features (ETHTOOL_SFEATURES).
+		// With GRO features, those instead of the socket.
+		var list, fwd bool
+		for _, f := range t.GROFeatures {
+			switch f {
+			case observe.FeatureGROList:
+				list = true
+			case observe.FeatureUDPGROFwd:
+				fwd = true
+			default:
+				return nil, dst, fmt.Errorf("transition %s: GRO feature %q: %w", t.Name, f, ErrConfig)
+			}
+		}
 		found := false
 		for i := range cfg.Devices {
 			d := &cfg.Devices[i]
+			ns := ""
 			switch t.GRO {
 			case d.Name:
-				d.GRO, found = "on", true
-				cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "gro", Netns: d.Netns, Proto: ProtoUDP,
-					Port: observe.TestPort, UDPGRO: true})
+				d.GRO, d.GROList, d.UDPGROForwarding, found, ns = "on", list, fwd, true, d.Netns
 			case d.Peer:
-				d.PeerGRO, found = "on", true
-				cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "gro", Netns: d.PeerNetns, Proto: ProtoUDP,
+				d.PeerGRO, d.PeerGROList, d.PeerUDPGROForwarding, found, ns = "on", list, fwd, true, d.PeerNetns
+			default:
+				continue
+			}
+			if len(t.GROFeatures) == 0 {
+				cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "gro", Netns: ns, Proto: ProtoUDP,
 					Port: observe.TestPort, UDPGRO: true})
 			}
 		}

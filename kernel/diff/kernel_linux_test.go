@@ -106,7 +106,8 @@ func TestKernelSkbTransitions(t *testing.T) {
 func TestKernelSkbTransitionsReproducible(t *testing.T) {
 	testutil.KernelTests(t)
 	var ts []observe.Transition
-	for _, n := range []string{"vxlan", "vxlan-xnet", "veth-gro", "vxlan-frag-reasm", "vxlan6", "vxlan6-frag-reasm"} {
+	for _, n := range []string{"vxlan", "vxlan-xnet", "veth-gro", "veth-gro-list", "hub-gro-list-redirect", "hub-gro-fwd-redirect",
+		"vxlan-frag-reasm", "vxlan6", "vxlan6-frag-reasm"} {
 		tr, err := observe.Lookup(n)
 		require.NoError(t, err)
 		ts = append(ts, tr)

@@ -93,6 +93,18 @@ var Measured = []MeasuredCells{
 	{"veth-gro", "vA/tc-egress", "count=1 gso_segs=4"},
 	{"veth-gro", "vB/xdp", "count=4"},
 	{"veth-gro", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 cb0=other cb4=other hash=0x5eed002a gso_segs=4 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	// With no UDP_GRO socket, rx-udp-gro-forwarding or rx-gro-list merge
+	// the segments all the same (measured on 6.18).
+	{"veth-gro-fwd", "vB/tc-ingress", "count=1 gso_segs=4 headlen=142 meta_len=8"},
+	{"veth-gro-list", "vB/tc-ingress", "count=1 gso_segs=4 headlen=142 meta_len=8"},
+	// A fraglist or payload GRO skb redirected to a veth whose peer runs
+	// native XDP is cut back into 4 skbs at hB (validate_xmit_skb); each
+	// crosses into B as its own skb with the head's state.
+	{"hub-gro-list-redirect", "hB/tc-egress", "count=1 mark=0x2b priority=11 gso_segs=4"},
+	{"hub-gro-list-redirect", "vB/xdp", "count=4"},
+	{"hub-gro-list-redirect", "vB/tc-ingress", "count=4 tc_index=43 hash=0x5eed002b gso_segs=0 headlen=142 meta_len=8"},
+	{"hub-gro-fwd-redirect", "vB/xdp", "count=4"},
+	{"hub-gro-fwd-redirect", "vB/tc-ingress", "count=4 tc_index=43 hash=0x5eed002b gso_segs=0 headlen=142 meta_len=8"},
 	{"veth-xdp-nogro", "vB/xdp", "count=4"},
 	{"veth-xdp-nogro", "vB/tc-ingress", "count=4 tc_index=42 cb4=0x2a04 hash=0x5eed002a gso_segs=0 meta_len=8"},
 	{"xdp-meta-generic", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 cb0=0x2a00 cb4=0x2a04 hash=0x5eed002a meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},

@@ -146,8 +146,14 @@ type Transition struct {
 	Segments int
 	// GRO names a device on which GRO is switched on (ETHTOOL_SGRO; on veth
 	// this also enables the NAPI receive path); a UDP socket with UDP_GRO
-	// is bound to TestPort in that device's namespace.
+	// is bound to TestPort in that device's namespace unless GROFeatures
+	// is set.
 	GRO string
+	// GROFeatures are netdev features (ethtool -K names: FeatureGROList,
+	// FeatureUDPGROFwd) switched on for the GRO device. With them no
+	// UDP_GRO socket is bound: the features alone decide whether UDP
+	// segments are merged.
+	GROFeatures []string
 	// Payload is the test datagram's payload in bytes (0: 16, the text
 	// "skbsim test pkt!"); a larger payload is all zero bytes, so no later
 	// fragment can look like a test packet.
@@ -176,6 +182,12 @@ func (t Transition) Reaches(h Hook) bool {
 	}
 	return true
 }
+
+// GRO features a transition can switch on (their ethtool names).
+const (
+	FeatureGROList   = "rx-gro-list"           // NETIF_F_GRO_FRAGLIST
+	FeatureUDPGROFwd = "rx-udp-gro-forwarding" // NETIF_F_GRO_UDP_FWD
+)
 
 // SegmentSize is the payload of one segment of a GSO test packet.
 const SegmentSize = 100
@@ -501,6 +513,67 @@ tc ingress. Writes at vA egress on the super-packet.`,
 		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 		Segments: 4,
 		GRO:      "vB",
+	},
+	{
+		Name:     "veth-gro-fwd",
+		Topology: TopoPair,
+		Setup: `As "veth-gro" but no UDP_GRO socket listens: rx-udp-gro-forwarding is on for vB
+(NETIF_F_GRO_UDP_FWD), so GRO merges the payload of the 4 segments for no socket.`,
+		Actions: []Action{
+			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", XDP}, MetaLen: 8},
+		},
+		Hooks:       []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+		Segments:    4,
+		GRO:         "vB",
+		GROFeatures: []string{FeatureUDPGROFwd},
+	},
+	{
+		Name:     "veth-gro-list",
+		Topology: TopoPair,
+		Setup: `As "veth-gro" but no UDP_GRO socket listens: rx-gro-list is on for vB
+(NETIF_F_GRO_FRAGLIST), so GRO chains the 4 segment skbs on the first one's frag_list (fraglist GRO).`,
+		Actions: []Action{
+			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", XDP}, MetaLen: 8},
+		},
+		Hooks:       []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+		Segments:    4,
+		GRO:         "vB",
+		GROFeatures: []string{FeatureGROList},
+	},
+	{
+		Name:     "hub-gro-list-redirect",
+		Topology: TopoHub,
+		Setup: setupHub + ` The datagram is one UDP GSO super-packet of 4 segments (UDP_SEGMENT 100). Native
+XDP on hA (reserving 8 bytes of metadata) makes vA segment it and hA receive the segments through NAPI; GRO
+and rx-gro-list are on for hA, so fraglist GRO chains them again. At hA ingress: writes, then
+bpf_redirect(hB, 0). Native XDP on vB (8 bytes of metadata) leaves hB without NETIF_F_GSO_SOFTWARE, so hB's
+validate_xmit_skb cuts the fraglist skb back into its 4 skbs (skb_segment_list).`,
+		Actions: []Action{
+			{Hook: Hook{"hA", XDP}, MetaLen: 8},
+			{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectEgress, Target: "hB"},
+			{Hook: Hook{"vB", XDP}, MetaLen: 8},
+		},
+		Hooks:       []Hook{{"vA", TCEgress}, {"hA", XDP}, {"hA", TCIngress}, {"hB", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+		Segments:    4,
+		GRO:         "hA",
+		GROFeatures: []string{FeatureGROList},
+	},
+	{
+		Name:     "hub-gro-fwd-redirect",
+		Topology: TopoHub,
+		Setup: `As "hub-gro-list-redirect" with rx-udp-gro-forwarding instead of rx-gro-list on hA: GRO merges the
+payload, and hB's validate_xmit_skb cuts the GSO skb into new skbs (skb_segment).`,
+		Actions: []Action{
+			{Hook: Hook{"hA", XDP}, MetaLen: 8},
+			{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectEgress, Target: "hB"},
+			{Hook: Hook{"vB", XDP}, MetaLen: 8},
+		},
+		Hooks:       []Hook{{"vA", TCEgress}, {"hA", XDP}, {"hA", TCIngress}, {"hB", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+		Segments:    4,
+		GRO:         "hA",
+		GROFeatures: []string{FeatureUDPGROFwd},
 	},
 	{
 		Name:     "veth-xdp-nogro",
