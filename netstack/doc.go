@@ -16,7 +16,7 @@
 //	 driver ── native XDP (nic: napi_build_skb page, headroom 256) ──┐ XDP_DROP/TX/REDIRECT
 //	   │ skb_metadata_set + eth_type_trans                            │
 //	   ▼                                                              │
-//	 napi_gro_receive ── GRO (TCP, UDP_GRO; elided by generic XDP) ─ Flush ┤
+//	 napi_gro_receive ── GRO (TCP, UDP, fraglist; not generic XDP) ─ Flush ┤
 //	   ▼                                                              │
 //	 __netif_receive_skb_core ◄── backlog (netif_rx: veth, lo, redirects, sit)
 //	   │ generic XDP → RX taps (deliver_skb, packet_rcv clones if shared)
@@ -112,7 +112,18 @@
 // payload to the held skb as skb_gro_receive does (a page-fragment head
 // stolen, else the segment on the held skb's frag_list), frees the rest
 // without a tracepoint (napi_skb_finish), and inet_gro_complete gives the
-// aggregate its tot_len.
+// aggregate its tot_len. UDP is merged for a UDP_GRO socket, for no socket
+// on a device with rx-udp-gro-forwarding (NETIF_F_GRO_UDP_FWD), and, on a
+// device with rx-gro-list (NETIF_F_GRO_FRAGLIST), by fraglist GRO unless a
+// UDP_GRO socket receives it: skb_gro_receive_list chains the segment skbs
+// whole on the first one's frag_list, each keeping its own XDP metadata. The
+// socket is looked up only once udp_encap_needed_key is on (a UDP_GRO or
+// tunnel socket exists). A fraglist skb is cut back by skb_segment_list
+// where it must be segmented (a NIC, which lacks NETIF_F_GSO_FRAGLIST, a
+// veth whose peer runs native XDP, a socket through udp_rcv_segment): the
+// GSO skb is the first segment and each chained skb the next, its own head
+// state released and the head's copied in (mark, priority, cb, hash and the
+// head's extensions, so its local storage), no payload copied.
 // A socket's send data sits where the kernel puts it: TCP payload
 // (tcp_sendmsg_locked) and UDP_SEGMENT datagrams (__ip_append_data with
 // paged set) go to the socket's page_frag pages (skb.PageFrag, 32 KB each)
