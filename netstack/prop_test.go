@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"flag"
+	"net/netip"
 	"strconv"
 	"testing"
 
@@ -68,7 +69,38 @@ func propConfigs() []*Config {
 		ProgramConfig{Name: "mir-redirect", Hook: carrier.HookTCIngress, Netns: "B", Dev: "lo",
 			Actions: []Action{{Kind: ActMirred, Target: "vB"}}})
 	gso.Entries = append(gso.Entries, EntryConfig{Kind: EntryTX, Netns: "A", Socket: "ttx"}, EntryConfig{Netns: "B", Dev: "vB"})
-	return []*Config{fwd, tun, gre, any, gso}
+	// UDP GRO for forwarding and fraglist GRO on a tapped NIC with native
+	// XDP; the aggregates leave through a NIC (skb_segment_list), a veth
+	// whose peer runs native XDP (software GSO) or reach local sockets.
+	glist := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}, {Name: "c", Forwarding: true}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, XDP: "native", Addrs: []netip.Prefix{pfx("192.0.2.1/24")},
+				GROList: true, UDPGROForwarding: true},
+			{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}},
+			{Name: "veth0", Kind: KindVeth, MAC: macB, Addrs: []netip.Prefix{pfx("10.200.0.1/30")}, Peer: "eth0", PeerNetns: "c",
+				PeerMAC: macPeer, PeerAddrs: []netip.Prefix{pfx("10.200.0.2/30"), pfx("10.9.0.2/16")}, PeerGRO: "on", PeerGROList: true},
+		},
+		Routes: []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")},
+			{Dst: pfx("10.9.0.0/16"), Dev: "veth0", Via: addr("10.200.0.2")}},
+		Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB},
+			{Dev: "veth0", Addr: addr("10.200.0.2"), MAC: macPeer}},
+		Sockets: []SocketConfig{{Name: "app", Proto: ProtoUDP, Port: 9999}, {Name: "capp", Netns: "c", Proto: ProtoUDP, Port: 9999}},
+		Taps:    []TapConfig{{Name: "dump", Dev: "eth0", Dir: TapBoth}},
+		Programs: []ProgramConfig{
+			{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActAdjustMeta, Value: 8}}},
+			{Name: "cxdp", Hook: carrier.HookXDP, Netns: "c", Dev: "eth0", Actions: []Action{{Kind: ActAdjustMeta, Value: 8}}},
+			{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActWrite, Map: 0}, {Kind: ActSetMark, Value: 3}}},
+			{Name: "out", Hook: carrier.HookTCEgress, Dev: "eth1", Actions: []Action{{Kind: ActRead, Map: 0}}},
+			{Name: "f", Hook: carrier.HookSocketFilter, Netns: "c", Socket: "capp", Actions: []Action{{Kind: ActRead, Map: 0}}},
+			{Name: "tp", Hook: carrier.HookTracepoint, Actions: []Action{{Kind: ActRead, Map: 0}}},
+		},
+		Entries: []EntryConfig{{Dev: "eth0"}},
+	}
+	// The same with a UDP_GRO socket: udp_encap_needed_key on.
+	glistKey := *glist
+	glistKey.Sockets = append([]SocketConfig{{Name: "gro", Proto: ProtoUDP, Port: 53, UDPGRO: true}}, glist.Sockets...)
+	return []*Config{fwd, tun, gre, any, gso, glist, &glistKey}
 }
 
 // TestPropertyNoPanicNoLeak: mutated and random frames through every entry
@@ -102,6 +134,13 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 				noEth:    rapid.Bool().Draw(rt, "noEth"),
 			}
 			f := buildFrame(o)
+			if o.proto == ipprotoUDP && rapid.Bool().Draw(rt, "udpCsum") {
+				if o.noEth {
+					setUDP4Csum(f)
+				} else {
+					setUDP4Csum(f[ethHlen:])
+				}
+			}
 			if rapid.IntRange(0, 3).Draw(rt, "v6") == 0 {
 				f = buildFrame6(frame6{dstMAC: o.dstMAC, srcMAC: o.srcMAC,
 					src:      rapid.SampledFrom([]string{"2001:db8::9", "fd00::1", "::1", "ff02::2"}).Draw(rt, "src6"),
@@ -127,6 +166,20 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 			}
 			entry := rapid.IntRange(0, len(s.entries)-1).Draw(rt, "entry")
 			_ = s.Inject(&Packet{ID: uint64(i), Frame: f, Entry: entry, Hash: uint32(i % 2)})
+			// A burst of the same flow's next segments, which GRO may merge.
+			for j := range rapid.IntRange(0, 3).Draw(rt, "burst") {
+				o.id++
+				o.seq += uint32(o.payload)
+				g := buildFrame(o)
+				if o.proto == ipprotoUDP {
+					if o.noEth {
+						setUDP4Csum(g)
+					} else {
+						setUDP4Csum(g[ethHlen:])
+					}
+				}
+				_ = s.Inject(&Packet{ID: uint64(i)<<8 | uint64(j+1), Frame: g, Entry: entry, Hash: uint32(i % 2)})
+			}
 			if rapid.IntRange(0, 3).Draw(rt, "flush") == 0 {
 				s.Flush()
 			}
