@@ -314,6 +314,24 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "segment-list-keeps-own-header",
+		File: "skb/segment.go",
+		Old:  `		nskb.copyHeader(b)
+		nskb.headersOffsetUpdate(nskb.data - b.data)`,
+		New: `		nskb.dstCopy(b)
+		nskb.headersOffsetUpdate(0)`,
+		Desc: "skb_segment_list() gives each chained skb the GSO skb's header state (__copy_skb_header: mark, priority, cb, hash, extensions)",
+		Pkgs: []string{"./skb", "./netstack"},
+	},
+	{
+		Name: "fraglist-gro-for-udp-gro-socket",
+		File: "netstack/rx.go",
+		Old:  `		flist = d.groList && (sk == nil || !sk.udpGRO)`,
+		New:  `		flist = d.groList`,
+		Desc: "udp_gro_receive(): is_flist is off for a UDP_GRO socket, which gets the payload merged (skb_gro_receive) instead of a fraglist skb",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "mirred-redirect-clones-at-ingress",
 		File: "netstack/mirred.go",
 		Old:  `	if c.ingress && !mirror {`,
