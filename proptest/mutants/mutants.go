@@ -316,7 +316,7 @@ var List = []Mutant{
 	{
 		Name: "segment-list-keeps-own-header",
 		File: "skb/segment.go",
-		Old:  `		nskb.copyHeader(b)
+		Old: `		nskb.copyHeader(b)
 		nskb.headersOffsetUpdate(nskb.data - b.data)`,
 		New: `		nskb.dstCopy(b)
 		nskb.headersOffsetUpdate(0)`,
