@@ -103,8 +103,10 @@ report: build ## compare every design on the example scenarios and regenerate do
 	$(SIMRUN) gen -preset demo -seed 1 -o $(REPORT_CACHE)/demo.pcap
 	$(SIMRUN) gen -preset overlay-node -seed 1 -n 2000 -o $(REPORT_CACHE)/overlay.pcap
 	$(SIMRUN) gen -preset quic -seed 1 -o $(REPORT_CACHE)/quic.pcap
+	$(SIMRUN) gen -preset quic-router -seed 1 -o $(REPORT_CACHE)/quic-router.pcap
 	@set -e; for run in edge-lb:examples/edge-lb.yaml:lb overlay:examples/overlay.yaml:overlay \
-		tap-clone:examples/tap-clone.yaml:tap udp-gso:examples/udp-gso.yaml:quic default::demo; do \
+		tap-clone:examples/tap-clone.yaml:tap udp-gso:examples/udp-gso.yaml:quic \
+		udp-gro-router:examples/udp-gro-router.yaml:quic-router default::demo; do \
 		name=$${run%%:*}; rest=$${run#*:}; scen=$${rest%%:*}; pcap=.cache/report/$${rest#*:}.pcap; \
 		sflag=; if [ -n "$$scen" ]; then sflag="-scenario $$scen"; fi; \
 		echo "$(SIMRUN) compare -designs all $$sflag -chart docs/$$name.svg $$pcap"; \

@@ -75,6 +75,10 @@ const (
 	// kQUIC is a QUIC-style client sending UDP_SEGMENT batches from the pod
 	// of examples/udp-gso.yaml to its server (fixed addresses).
 	kQUIC
+	// kQUICRouter is QUIC-style UDP as a router's NIC receives it: each
+	// UDP_SEGMENT batch of a client already cut into its datagrams
+	// (examples/udp-gro-router.yaml).
+	kQUICRouter
 	kindCount
 )
 
@@ -98,6 +102,8 @@ var presets = map[string]preset{
 		"TCP between pods over VXLAN", nil},
 	"quic": {2000, 8, weights(map[kind]int{kQUIC: 1}),
 		"QUIC-style UDP from 10.0.0.2 to 10.0.0.1:443 in batches of up to 10 segments of 1200 bytes, as a capture on a UDP_SEGMENT sender shows them before segmentation (examples/udp-gso.yaml)", nil},
+	"quic-router": {4000, 24, weights(map[kind]int{kQUICRouter: 1}),
+		"QUIC-style UDP from clients in 198.51.100.0/24 to servers in 203.0.113.0/24 port 443, as a router's NIC receives it: bursts of up to 10 datagrams of 1200 payload bytes (the last shorter) a few microseconds apart, each burst one UDP_SEGMENT send of the client (examples/udp-gro-router.yaml)", nil},
 	"overlay-node": {2000, 16, weights(map[kind]int{kOverlayNode: 1}),
 		"UDP from remote pods to the two pods of the VXLAN node examples/overlay.yaml describes (VNI 42, 192.168.1.2 to 192.168.1.1)", nil},
 	"tap": {1000, 8, weights(map[kind]int{kTCPRetx: 4, kTCP: 1}),

@@ -204,6 +204,8 @@ func (b *flowBuilder) build(k kind) {
 		b.overlayNode()
 	case kQUIC:
 		b.quic()
+	case kQUICRouter:
+		b.quicRouter()
 	default:
 		panic(fmt.Sprintf("capture: no builder for flow kind %d", k))
 	}
@@ -303,6 +305,40 @@ func (b *flowBuilder) quic() {
 			dt = 0
 		}
 		b.emit(dt, 0, ip.(gopacket.SerializableLayer), udp, payload(n))
+	}
+}
+
+// quicRouter plans one QUIC-style connection as a router's NIC receives it
+// on the clients' side: a train of bursts, each one UDP_SEGMENT send of the
+// client cut into its datagrams (1 to quicMaxSegs of quicSegment payload
+// bytes, the last one shorter; IP IDs counting up, DF set) 2 µs apart, from
+// a client in 198.51.100.0/24 to one of four servers in 203.0.113.0/24 on
+// port 443. The servers' replies are not planned.
+func (b *flowBuilder) quicRouter() {
+	c := net.IP{198, 51, 100, byte(10 + b.rng.IntN(200))}
+	s := net.IP{203, 0, 113, byte(10 + b.rng.IntN(4))}
+	b.a, b.c = host{mac: macFor(c), ip: c}, host{mac: macFor(s), ip: s}
+	cport := b.ephemeral()
+	for i := range 1 + b.rng.IntN(12) {
+		segs := 1 + b.rng.IntN(quicMaxSegs)
+		last := 20 + b.rng.IntN(quicSegment-19)
+		for j := range segs {
+			n := quicSegment
+			if j == segs-1 {
+				n = last
+			}
+			ip := b.ip(0, layers.IPProtocolUDP)
+			udp := &layers.UDP{SrcPort: layers.UDPPort(cport), DstPort: quicServerPort}
+			udp.SetNetworkLayerForChecksum(ip)
+			dt := us(2)
+			switch {
+			case i == 0 && j == 0:
+				dt = 0
+			case j == 0:
+				dt = us(20 + b.rng.Int64N(500))
+			}
+			b.emit(dt, 0, ip.(gopacket.SerializableLayer), udp, payload(n))
+		}
 	}
 }
 

@@ -222,6 +222,36 @@ func TestGeneratePresets(t *testing.T) {
 			}
 			assert.Greater(t, batches, len(pkts)/2, "most datagrams are batches of several segments")
 		}},
+		{"quic-router", 0, func(t *testing.T, _ summary, pkts []decodedPacket) {
+			// Datagrams of at most one segment, clients to servers on 443;
+			// within a flow, full segments come in bursts that end with a
+			// shorter one, and IP IDs count up.
+			full := 0
+			lastID := map[FlowKey]uint16{}
+			for _, p := range pkts {
+				d := &p.d
+				require.Empty(t, d.Tunnel)
+				l := d.Outer()
+				assert.Equal(t, "198.51.100", l.L3.Src.String()[:10])
+				assert.Equal(t, "203.0.113", l.L3.Dst.String()[:9])
+				assert.EqualValues(t, protoUDP, l.L4.Proto)
+				assert.EqualValues(t, 443, l.L4.DstPort)
+				n := p.pkt.CapLen - 14 - 20 - 8
+				assert.GreaterOrEqual(t, n, 20)
+				assert.LessOrEqual(t, n, quicSegment)
+				if n == quicSegment {
+					full++
+				}
+				ip := p.pkt.Data[14:]
+				id := uint16(ip[4])<<8 | uint16(ip[5])
+				if prev, ok := lastID[d.Flow]; ok {
+					assert.Equal(t, prev+1, id, "packet %d: IP ID within a flow", p.pkt.Index)
+				}
+				lastID[d.Flow] = id
+			}
+			assert.Greater(t, full, len(pkts)/2, "most datagrams are full segments of a burst")
+			assert.Greater(t, len(lastID), 10, "flows")
+		}},
 		{"tap", 0, func(t *testing.T, s summary, _ []decodedPacket) {
 			assert.Positive(t, s.retx, "retransmissions")
 		}},
@@ -286,7 +316,7 @@ func TestGenerateLinkTypes(t *testing.T) {
 
 func TestGenerateErrors(t *testing.T) {
 	_, err := Generate(io.Discard, GenSpec{Preset: "nope"})
-	assert.EqualError(t, err, `generate: unknown preset "nope" (have demo, large, lb, mixed, overlay, overlay-node, quic, tap)`)
+	assert.EqualError(t, err, `generate: unknown preset "nope" (have demo, large, lb, mixed, overlay, overlay-node, quic, quic-router, tap)`)
 	_, err = Generate(io.Discard, GenSpec{Link: LinkPPP})
 	assert.EqualError(t, err, "generate: link type 9 (PPP) not generated (want EN10MB, LINUX_SLL, LINUX_SLL2 or RAW)")
 	assert.NotEmpty(t, PresetDoc("lb"))

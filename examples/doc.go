@@ -8,7 +8,9 @@
 // `-preset overlay`-style traffic; tap-clone.yaml replays `-preset tap`
 // through a sending TCP socket; udp-gso.yaml replays `-preset quic`
 // through a UDP_SEGMENT socket whose batches reach a server as segments
-// (what survives skb_segment); the rfc-*.yaml files are the skb local
+// (what survives skb_segment); udp-gro-router.yaml replays `-preset
+// quic-router` through a router whose NIC has rx-gro-list (what survives
+// fraglist GRO and skb_segment_list); the rfc-*.yaml files are the skb local
 // storage RFC's selftests (prog_tests/skb_storage.c) as scenarios, replaying
 // UDP packets between loopback sockets, and, for the two selftests that
 // load at TCP connection setup (sockops PASSIVE_ESTABLISHED_CB and

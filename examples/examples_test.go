@@ -390,6 +390,7 @@ func TestExamplesWorkersIdentical(t *testing.T) {
 		{"tap-clone.yaml", "tap"},
 		{"overlay.yaml", "overlay-node"},
 		{"udp-gso.yaml", "quic"},
+		{"udp-gro-router.yaml", "quic-router"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: tc.preset, Seed: 2})
@@ -485,4 +486,52 @@ func TestRFCHandshakeSelftests(t *testing.T) {
 		}
 		assert.Positive(t, sim.Count(rep.Outcomes, "delivered to a socket"), "the server's data reaches the connected socket")
 	})
+}
+
+// TestUDPGRORouter: a router's NIC with rx-gro-list merges each burst of
+// QUIC-style datagrams into one fraglist skb, which the uplink NIC cuts back
+// into the skbs that arrived (skb_segment_list): tc sees one skb per
+// aggregate, the driver sends every datagram, and under rfc every one of
+// them carries the aggregate's extension, so consume_skb finds the value tc
+// ingress wrote on each; under skb-hash only the aggregate's own skb (the
+// first segment) keys it. rx-udp-gro-forwarding makes the same aggregates
+// but merges their payload, and the uplink sends each as one USO skb;
+// without either, nothing merges.
+func TestUDPGRORouter(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "quic-router", Seed: 1})
+	replay := func(design string, list, fwd bool) *sim.Report {
+		t.Helper()
+		s, err := sim.LoadScenario("udp-gro-router.yaml")
+		require.NoError(t, err)
+		eth0 := &s.Stack.Devices[0]
+		require.Equal(t, "eth0", eth0.Name)
+		require.True(t, eth0.GROList, "the example has rx-gro-list on")
+		eth0.GROList, eth0.UDPGROForwarding = list, fwd
+		rep, err := sim.Replay(s, []string{pcap}, sim.Options{Design: design})
+		require.NoError(t, err)
+		require.True(t, rep.Complete)
+		require.Zero(t, rep.LiveObjectsAtEnd, "leaks: %v", rep.Leaks)
+		require.Empty(t, rep.Drops)
+		return rep
+	}
+	list := replay("", true, false)
+	n := uint64(list.PacketsRead)
+	aggs := runs(t, list, "tc_in")
+	require.Less(t, aggs, n/3, "bursts are merged")
+	assert.Equal(t, aggs, runs(t, list, "tc_out"), "forwarded as one skb")
+	assert.Equal(t, n, sim.Count(list.Outcomes, "transmitted by a device"), "cut back at the uplink")
+	assert.Equal(t, n, list.Read("on_consume", "flow").Found, "each segment shares the aggregate's extension")
+
+	hash := replay("skb-hash", true, false)
+	assert.Equal(t, aggs, hash.Read("on_consume", "flow").Found, "only the first segment is the skb tc ingress keyed")
+	assert.Equal(t, n-aggs, hash.Read("on_consume", "flow").Missing)
+
+	fwd := replay("", false, true)
+	assert.Equal(t, aggs, runs(t, fwd, "tc_in"), "the same aggregates")
+	assert.Equal(t, aggs, sim.Count(fwd.Outcomes, "transmitted by a device"), "sent whole (USO)")
+
+	none := replay("", false, false)
+	assert.Equal(t, n, runs(t, none, "tc_in"))
+	assert.Equal(t, n, none.Read("on_consume", "flow").Found)
+	assert.Less(t, list.Allocations.Allocs, none.Allocations.Allocs, "one extension and storage per aggregate instead of per datagram")
 }
