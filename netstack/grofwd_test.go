@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"testing"
 
@@ -189,4 +190,106 @@ func TestGROListSegmentsWithoutCopy(t *testing.T) {
 	require.Equal(t, plain, allocs(true, false, false), "fraglist GRO and skb_segment_list allocate nothing")
 	require.Equal(t, plain, allocs(true, false, true), "a device without any GSO segments a fraglist skb the same way")
 	require.Greater(t, allocs(false, true, true), plain, "skb_segment allocates the segments")
+}
+
+// TestGROIPv6ExtensionHeaders: ipv6_gro_receive pulls hop-by-hop, routing
+// and destination options headers (ipv6_gro_pull_exthdrs) and merges
+// segments whose extension headers are the same bytes; different option
+// bytes are another flow, and a fragment header stops GRO. The aggregate's
+// payload_len covers its extension headers; a UDP aggregate's length is
+// its own.
+func TestGROIPv6ExtensionHeaders(t *testing.T) {
+	type seen struct {
+		segs       uint16
+		payloadLen int
+	}
+	for _, tc := range []struct {
+		name  string
+		proto uint8
+		shape func(i int, f *frame6)
+		want  []seen
+	}{
+		{"destination options", ipprotoTCP, func(_ int, f *frame6) { f.dstOpt = 0x1e }, []seen{{3, 8 + 20 + 300}}},
+		{"hop-by-hop", ipprotoTCP, func(_ int, f *frame6) { f.hop = true }, []seen{{3, 8 + 20 + 300}}},
+		{"hop-by-hop, routing and destination options", ipprotoTCP, func(_ int, f *frame6) { f.hop, f.routing, f.dstOpt = true, true, 0x1e },
+			[]seen{{3, 24 + 20 + 300}}},
+		{"options differ", ipprotoTCP, func(i int, f *frame6) { f.dstOpt = byte(0x1c + i) },
+			[]seen{{0, 8 + 20 + 100}, {0, 8 + 20 + 100}, {0, 8 + 20 + 100}}},
+		{"one without", ipprotoTCP, func(i int, f *frame6) {
+			if i != 1 {
+				f.dstOpt = 0x1e
+			}
+			// The first and third are one flow, but the third is not the
+			// next sequence number: the first is completed and the third goes
+			// up alone; the second is held until the flush.
+		}, []seen{{0, 8 + 20 + 100}, {0, 8 + 20 + 100}, {0, 20 + 100}}},
+		{"UDP with destination options", ipprotoUDP, func(_ int, f *frame6) { f.dstOpt = 0x1e }, []seen{{3, 8 + 8 + 300}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []seen
+			var udpLens []uint16
+			cfg := host6Config()
+			cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "quic", Proto: ProtoUDP, Addr: addr("::"), Port: 443, UDPGRO: true})
+			cfg.Programs = []ProgramConfig{
+				{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					sh := c.Skb.Shinfo()
+					n := sh.GSOSegs
+					if sh.GSOSize == 0 {
+						n = 0
+					}
+					d := c.Skb.Data()[ethHlen:]
+					got = append(got, seen{n, int(binary.BigEndian.Uint16(d[4:6]))})
+					return TCXNext
+				})},
+				{Name: "f", Hook: carrier.HookSocketFilter, Socket: "quic", Prog: ProgramFunc(func(c *Ctx) int {
+					udpLens = append(udpLens, binary.BigEndian.Uint16(c.Skb.Data()[4:6]))
+					return -1
+				})},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i := range 3 {
+				o := frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8::9", dst: "2001:db8::1", next: tc.proto, dport: 80,
+					payload: 100, seq: uint32(1000 + 100*i)}
+				if tc.proto == ipprotoUDP {
+					o.dport = 443
+				}
+				tc.shape(i, &o)
+				f := buildFrame6(o)
+				ip := f[ethHlen:]
+				_, l4, ok := ip6L4(ip)
+				require.True(t, ok)
+				if tc.proto == ipprotoTCP {
+					ip[l4+13] = tcpACK
+				} else {
+					setUDPCsum(ip, l4, ip[8:40], nexthdrUDP)
+				}
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Empty(t, te.obs.dropReasons())
+			require.Equal(t, tc.want, got)
+			if tc.proto == ipprotoUDP {
+				require.Equal(t, []uint16{8 + 300}, udpLens, "udp6_gro_complete: the aggregate's UDP length")
+			}
+		})
+	}
+}
+
+// TestGROIPv6FragmentHeaderGoesUpAlone: a fragment header is not one
+// ipv6_gro_pull_exthdrs skips; such packets are never held.
+func TestGROIPv6FragmentHeaderGoesUpAlone(t *testing.T) {
+	held := 0
+	cfg := host6Config()
+	cfg.Programs = []ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+		held++
+		return TCXNext
+	})}}
+	s, _ := newStack(t, cfg, "", nil, nil)
+	for i := range 2 {
+		f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8::9", dst: "2001:db8::1", next: ipprotoTCP, dport: 80,
+			payload: 100, frag: true, seq: uint32(1000 + 100*i)})
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+		require.Equal(t, i+1, held, "packet %d reached tc ingress before the flush", i)
+	}
+	s.Flush()
 }

@@ -17,6 +17,9 @@ type frame6 struct {
 	next           uint8 // final protocol (UDP by default)
 	hop            bool  // a hop-by-hop header (PadN) in front
 	frag           bool  // a fragment header in front
+	dstOpt         byte  // a destination options header in front, with this option type (0: none)
+	routing        bool  // a routing header (type 0, no segments left) in front
+	seq            uint32
 	hopLimit       uint8
 	dport          uint16
 	payload        int
@@ -45,6 +48,12 @@ func buildFrame6(o frame6) []byte {
 	if o.frag {
 		ext += 8
 	}
+	if o.dstOpt != 0 {
+		ext += 8
+	}
+	if o.routing {
+		ext += 8
+	}
 	plen := ext + l4 + o.payload
 	f := make([]byte, ethHlen+ip6Hlen+plen)
 	writeEth(f, o.dstMAC, o.srcMAC, ethPIPv6)
@@ -66,6 +75,17 @@ func buildFrame6(o frame6) []byte {
 		nextp = &ip[off]
 		off += 8
 	}
+	if o.dstOpt != 0 {
+		*nextp = nexthdrDest
+		ip[off+2], ip[off+3] = o.dstOpt, 4 // a 6-byte option of type dstOpt
+		nextp = &ip[off]
+		off += 8
+	}
+	if o.routing {
+		*nextp = nexthdrRouting
+		nextp = &ip[off]
+		off += 8
+	}
 	if o.frag {
 		*nextp = nexthdrFrag
 		nextp = &ip[off]
@@ -79,6 +99,7 @@ func buildFrame6(o frame6) []byte {
 	if o.next == ipprotoUDP {
 		binary.BigEndian.PutUint16(th[4:6], uint16(l4+o.payload))
 	} else if o.next == ipprotoTCP {
+		binary.BigEndian.PutUint32(th[4:8], o.seq)
 		th[12] = 5 << 4
 		th[13] = tcpACK | tcpPSH
 	}

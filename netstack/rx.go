@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 
@@ -512,6 +513,7 @@ type groEntry struct {
 	df       bool
 	fixedID  bool // NAPI_GRO_CB(p)->ip_fixedid
 	flist    bool // NAPI_GRO_CB(p)->is_flist: merged by skb_gro_receive_list
+	ihl      int  // the network headers' length (IPv6: with extension headers)
 	saddr    groAddr
 	daddr    groAddr
 	sport    uint16
@@ -528,8 +530,10 @@ type groEntry struct {
 // the L4 protocol at cb[24:26]) and the protocol's gro_receive runs:
 // TCP segments of a held flow are merged (tcp4_gro_receive,
 // tcp6_gro_receive; an IPv6 flow also has one version and flow label, and
-// no extension headers in the model), as are UDP segments of the same
-// size to a UDP_GRO socket (udp_gro_receive_segment). gro_list_prepare
+// the same hop-by-hop, routing and destination options bytes), as are UDP
+// segments of the same size (udp_gro_receive_segment) for a UDP_GRO
+// socket, or with rx-udp-gro-forwarding for none, or chained whole with
+// rx-gro-list (skb_gro_receive_list). gro_list_prepare
 // requires equal hash, device, vlan, XDP metadata bytes
 // (skb_metadata_differs) and MAC header, and with slow_gro the same socket
 // and conntrack. The first skb survives. Other packets
@@ -582,14 +586,28 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			return
 		}
 	case ethPIPv6:
-		// ipv6_gro_receive: TCP or UDP right after the IPv6 header (the
-		// extension headers ipv6_gro_pull_exthdrs skips are not
-		// modelled: such packets go up on their own).
-		if len(data) < ip6Hlen || data[0]>>4 != 6 || (data[6] != ipprotoTCP && data[6] != ipprotoUDP) {
+		// ipv6_gro_receive: TCP or UDP after the IPv6 header and the
+		// extension headers ipv6_gro_pull_exthdrs skips (hop-by-hop,
+		// routing and destination options: INET6_PROTO_GSO_EXTHDR, the
+		// hop-by-hop header special-cased before v6.10); anything else (a
+		// fragment header) goes up on its own.
+		if len(data) < ip6Hlen || data[0]>>4 != 6 {
 			s.netifReceive(b)
 			return
 		}
-		ihl, proto, v6 = ip6Hlen, data[6], true
+		next, off := data[6], ip6Hlen
+		for next == nexthdrHop || next == nexthdrRouting || next == nexthdrDest {
+			if len(data) < off+8 || len(data) < off+(int(data[off+1])+1)*8 {
+				s.netifReceive(b)
+				return
+			}
+			next, off = data[off], off+(int(data[off+1])+1)*8
+		}
+		if next != ipprotoTCP && next != ipprotoUDP {
+			s.netifReceive(b)
+			return
+		}
+		ihl, proto, v6 = off, next, true
 		totLen = ip6Hlen + int(binary.BigEndian.Uint16(data[4:6]))
 		saddr = groAddr{binary.BigEndian.Uint64(data[8:16]), binary.BigEndian.Uint64(data[16:24])}
 		daddr = groAddr{binary.BigEndian.Uint64(data[24:32]), binary.BigEndian.Uint64(data[32:40])}
@@ -689,6 +707,11 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			continue
 		}
 		p := g.b
+		// ipv6_gro_receive: the first next header and the extension
+		// headers must be the same bytes (memcmp over nlen).
+		if v6 && (g.ihl != ihl || (ihl > ip6Hlen && (p.Data()[6] != data[6] || !bytes.Equal(p.Data()[ip6Hlen:ihl], data[ip6Hlen:ihl])))) {
+			continue
+		}
 		ph, bh := p.H(), b.H()
 		same := ph.Hash == bh.Hash && ph.Dev == bh.Dev && ph.VlanTCI == bh.VlanTCI &&
 			!skb.MetadataDiffers(p, b) && g.macBytes == mac
@@ -777,7 +800,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	binary.LittleEndian.PutUint64(cb[8:16], bootJiffies+s.stats.Injected)
 	d.groHeld = append(d.groHeld, groEntry{b: b, last: b, ttlTos: ttlTos, ipID: ipID, df: df, pkt: s.cur, trace: s.trace, count: segs, next: seq + uint32(payload),
 		mss: mss, proto: proto, saddr: saddr, daddr: daddr, v6: v6, v6word: v6word, sport: sport, dport: dport, macBytes: mac,
-		flist: flist})
+		flist: flist, ihl: ihl})
 }
 
 // ipFlush models inet_gro_flush() and ipv6_gro_flush() for a segment of
@@ -836,12 +859,7 @@ func (s *Stack) groComplete(d *Device, i int) {
 		sh.GSOSegs = uint16(g.count)
 		switch {
 		case g.proto != ipprotoTCP:
-			th := ipHlen
-			if g.v6 {
-				th = ip6Hlen
-			} else {
-				th = int(d[0]&0xf) * 4
-			}
+			th := g.ihl // the UDP header follows the network headers
 			binary.BigEndian.PutUint16(d[th+4:th+6], uint16(g.b.Len()-th))
 			sh.GSOType |= skb.GSOUDPL4
 			if g.flist {
