@@ -332,6 +332,14 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "ipv6-gro-ignores-extension-bytes",
+		File: "netstack/rx.go",
+		Old:  `(p.Data()[6] != data[6] || !bytes.Equal(p.Data()[ip6Hlen:ihl], data[ip6Hlen:ihl]))`,
+		New:  `(p.Data()[6] != data[6] && !bytes.Equal(p.Data()[ip6Hlen:ihl], data[ip6Hlen:ihl]))`,
+		Desc: "ipv6_gro_receive() merges only segments whose extension headers are the same bytes (memcmp over nlen)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "mirred-redirect-clones-at-ingress",
 		File: "netstack/mirred.go",
 		Old:  `	if c.ingress && !mirror {`,
