@@ -353,7 +353,7 @@ func (a *Allocator) freeHead(buf *buffer, op string) {
 	case headPage:
 		a.acct.CacheFree(sitePagePool, buf.cache)
 	case headSockPage:
-		a.acct.CacheFree(siteSkPageFrag, buf.cache)
+		a.acct.Kfree(siteSkPageFrag, SkPageFragSize) // __free_pages
 	}
 	buf.state = stateFree
 	buf.freedBy = op

@@ -14,6 +14,13 @@ import (
 // memory pressure, which the model does not have.
 const SkPageFragSize = 32768
 
+// The socket pages are page-allocator allocations (alloc_pages of order 3,
+// __GFP_COMP): the accountant counts them in the kmalloc-large class at the
+// sk_page_frag call site, so the cost table prices them as kmalloc_large()'s
+// page allocation. That figure (derived from an order-2 kzalloc through
+// bpf_sk_storage_get) includes memcg charging and zeroing that
+// skb_page_frag_refill does not do: an upper bound. skPageFragCache only
+// keys the model's buffer pool.
 var (
 	siteSkPageFrag  = kmem.RegisterSite("sk_page_frag")
 	skPageFragCache = kmem.NewCache("sk_page_frag", SkPageFragSize, false)
@@ -62,7 +69,9 @@ func (a *Allocator) PageFragRefill(pf *PageFrag) error {
 		pf.page = nil
 		a.fragUnref(pageFrag{buf: p}, "put_page")
 	}
-	if err := a.acct.CacheAlloc(siteSkPageFrag, skPageFragCache); err != nil {
+	// alloc_pages(order 3): accounted, and priced, as a page-allocator
+	// request (the kmalloc-large class, as kmalloc_large() is).
+	if err := a.acct.Kmalloc(siteSkPageFrag, SkPageFragSize); err != nil {
 		a.live.Failures++
 		return fmt.Errorf("%s: %w", op, err)
 	}

@@ -3,6 +3,7 @@ package skb
 import (
 	"bytes"
 	"errors"
+	"github.com/skbsim/skbsim/kmem"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -103,6 +104,11 @@ func TestPageFragNewPage(t *testing.T) {
 	e.ConsumeSkb()
 	a.PageFragRelease(&pf)
 	require.NoError(t, a.CheckLeaks())
+	// Three pages, each an order-3 alloc_pages: the page allocator's
+	// class, not a kmem_cache.
+	st := a.Accountant().Stats()
+	require.Equal(t, uint64(3), st.ByClass[kmem.LargeClass].Allocs)
+	require.Equal(t, uint64(3*SkPageFragSize), st.ByClass[kmem.LargeClass].BytesRequested)
 }
 
 // TestPageFragTooManyFrags: bytes that cannot extend the last fragment of
