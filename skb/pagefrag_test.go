@@ -3,7 +3,6 @@ package skb
 import (
 	"bytes"
 	"errors"
-	"github.com/skbsim/skbsim/kmem"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/skbsim/skbsim/cost"
 	"github.com/skbsim/skbsim/internal/errno"
+	"github.com/skbsim/skbsim/kmem"
 )
 
 // sendSkb returns an skb as tcp_stream_alloc_skb makes it: MAX_TCP_HEADER
