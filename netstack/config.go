@@ -255,6 +255,12 @@ type SocketConfig struct {
 	// UDPSegment is UDP_SEGMENT: a sent datagram longer than this becomes
 	// one GSO super-packet (SKB_GSO_UDP_L4) of segments of this size.
 	UDPSegment int
+	// Task names the task (process) that sends on the socket: sockets of
+	// one task share its page_frag (sk_page_frag(): a user socket's send
+	// path takes its pages from current->task_frag), so their TCP payload
+	// and UDP_SEGMENT datagrams fill the same 32 KB pages. "" gives the
+	// socket a task of its own.
+	Task string
 	// Connected is a connect()ed UDP socket: __ip4_datagram_connect calls
 	// sk_set_txhash, so sent skbs carry the socket's hash
 	// (skb_set_hash_from_sk). An unconnected UDP socket's sk_txhash is 0.

@@ -126,7 +126,8 @@
 // head's extensions, so its local storage), no payload copied.
 // A socket's send data sits where the kernel puts it: TCP payload
 // (tcp_sendmsg_locked) and UDP_SEGMENT datagrams (__ip_append_data with
-// paged set) go to the socket's page_frag pages (skb.PageFrag, 32 KB each)
+// paged set) go to the sending task's page_frag pages (skb.PageFrag, 32 KB
+// each, shared by the sockets of one SocketConfig.Task)
 // behind a linear part holding the headers; skb_segment then references
 // those pages from each segment instead of copying them, and a TCP clone
 // may write its headers in place (skb_clone_writable). udp_send_skb's

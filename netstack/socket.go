@@ -48,9 +48,10 @@ type Socket struct {
 	wfreeFn func(*skb.Buff)
 	wmem    int
 
-	// pfrag is the page_frag sk_page_frag() gives the send path: TCP
-	// payload and UDP_SEGMENT datagrams go to its pages.
-	pfrag skb.PageFrag
+	// pfrag is the page_frag sk_page_frag() gives the send path (the
+	// sending task's task_frag, shared by the task's sockets): TCP payload
+	// and UDP_SEGMENT datagrams go to its pages.
+	pfrag *skb.PageFrag
 }
 
 type rtxEntry struct {

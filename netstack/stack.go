@@ -281,6 +281,11 @@ type Stack struct {
 	// tunnel socket or a UDP_GRO socket exists (udp_tunnel_encap_enable).
 	// Until then udp4_gro_receive and udp6_gro_receive look up no socket.
 	udpEncapKey bool
+	// taskFrags are the tasks' page_frags (task_frag), by task name; a
+	// socket without a task has one of its own under "socket NAME".
+	// pfrags lists every page_frag once, in creation order, for Close.
+	taskFrags map[string]*skb.PageFrag
+	pfrags    []*skb.PageFrag
 	entries     []entry
 
 	// tcp is the TCP connection state and the sockops/LSM programs (tcp.go).
@@ -576,6 +581,8 @@ func (s *Stack) build(maxVal int) error {
 			if sk == nil {
 				sk = &Socket{idx: -1, name: d.name + "-sock", ns: d.linkNs, proto: ProtoUDP, l4: ipprotoUDP, port: d.port, noRead: true}
 				s.udpEncapKey = true // setup_udp_tunnel_sock: udp_tunnel_encap_enable
+				sk.pfrag = new(skb.PageFrag) // a kernel socket's own sk_frag
+				s.pfrags = append(s.pfrags, sk.pfrag)
 				if d.remote.Is6() {
 					// vxlan_socket_create / geneve_create_sock for IPv6:
 					// udp_sock_create6 with ipv6_v6only = 1 on ::.
@@ -678,6 +685,18 @@ func (s *Stack) build(maxVal int) error {
 			udpGRO: sc.UDPGRO, udpSegment: sc.UDPSegment}
 		if sc.UDPGRO {
 			s.udpEncapKey = true // UDP_GRO: udp_tunnel_encap_enable
+		}
+		task := sc.Task
+		if task == "" {
+			task = "socket " + sc.Name
+		}
+		if s.taskFrags == nil {
+			s.taskFrags = map[string]*skb.PageFrag{}
+		}
+		if sk.pfrag = s.taskFrags[task]; sk.pfrag == nil {
+			sk.pfrag = new(skb.PageFrag)
+			s.taskFrags[task] = sk.pfrag
+			s.pfrags = append(s.pfrags, sk.pfrag)
 		}
 		sk.l4 = ipprotoUDP
 		if sc.Proto == ProtoTCP {
@@ -1008,7 +1027,9 @@ func (s *Stack) Close() error {
 		if len(sk.rq) != 0 || len(sk.rtx) != 0 {
 			errs = append(errs, fmt.Errorf("socket %s not drained", sk.name))
 		}
-		s.a.PageFragRelease(&sk.pfrag) // sk_destruct: put_page(sk->sk_frag.page)
+	}
+	for _, pf := range s.pfrags {
+		s.a.PageFragRelease(pf) // the task's exit or sk_destruct: put_page(frag->page)
 	}
 	return errors.Join(errs...)
 }

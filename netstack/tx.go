@@ -178,7 +178,7 @@ func (s *Stack) appendData(pkt []byte, hlen, fit, chunk, extra, reserve int, op 
 // returned.
 func (s *Stack) appendPageFrags(b *skb.Buff, sk *Socket, data []byte) bool {
 	for len(data) > 0 {
-		n, err := b.AppendPageFragData(&sk.pfrag, data)
+		n, err := b.AppendPageFragData(sk.pfrag, data)
 		if err != nil {
 			b.ConsumeSkb()
 			return false

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/kmem"
 	"github.com/skbsim/skbsim/skb"
 )
 
@@ -211,6 +212,37 @@ func TestSendPagedPayload(t *testing.T) {
 			require.Empty(t, te.obs.dropReasons())
 			require.Equal(t, tc.egress, egress)
 			require.Equal(t, tc.filter, filter)
+		})
+	}
+}
+
+// TestTaskFragShared: sk_page_frag() gives a user socket's send path its
+// task's task_frag, so two UDP_SEGMENT sockets of one task fill one 32 KB
+// page between them, while sockets of two tasks take a page each.
+func TestTaskFragShared(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		task1, task2 string
+		pages        uint64
+	}{
+		{"one task", "quic", "quic", 1},
+		{"two tasks", "quic", "dns", 2},
+		{"no task: one each", "", "", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := vethTxConfig()
+			cfg.Sockets[0].UDPSegment, cfg.Sockets[0].Task = 1000, tc.task1
+			cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "tx2", Netns: "A", Proto: ProtoUDP, Port: 40001,
+				UDPSegment: 1000, Task: tc.task2})
+			cfg.Entries = append(cfg.Entries, EntryConfig{Kind: EntryTX, Netns: "A", Socket: "tx2"})
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i, sport := range []uint16{40000, 40001} {
+				f := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: sport, dport: 9999, payload: 1400, noEth: true})
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i), Frame: f, Entry: i}))
+			}
+			require.Empty(t, te.obs.dropReasons())
+			require.Len(t, te.obs.delivs, 4, "two segments each")
+			require.Equal(t, tc.pages, te.a.Accountant().Stats().ByClass[kmem.LargeClass].Allocs, "32 KB pages")
 		})
 	}
 }

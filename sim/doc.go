@@ -103,7 +103,8 @@
 //	fdb:                               # static bridge forwarding entries (BR_FDB_STATIC)
 //	  - {netns: host, dev: vx0, mac: 02:00:00:00:00:09, sticky: false}   # dev is a bridge port
 //	sockets:
-//	  - {name: app, netns: pod, proto: udp, addr: 10.0.0.2, port: 53, cgroup: /app, mark: 0, priority: 0, rcvbuf: 212992, read: true}
+//	  - {name: app, netns: pod, proto: udp, addr: 10.0.0.2, port: 53, cgroup: /app, mark: 0, priority: 0, rcvbuf: 212992, read: true, task: app}
+//	                                   # task: the sending process; its sockets share its task_frag (32 KB send pages)
 //	  - {name: catch, netns: pod, proto: tcp, port: 80, tproxy: true, v6only: false}   # TPROXY + IP_TRANSPARENT: every packet of the protocol
 //	  - {name: quic, netns: pod, proto: udp, port: 443, connected: true, udp_gro: true, udp_segment: 1200}
 //	                                   # udp only: connect()ed (sent skbs carry the socket's hash), UDP_GRO (GRO merges

@@ -525,7 +525,7 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 
 func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 	m, err := d.fields(n, "socket", "name", "netns", "proto", "addr", "port", "cgroup", "mark", "priority", "rcvbuf", "read",
-		"tproxy", "v6only", "connect", "connected", "udp_gro", "udp_segment")
+		"tproxy", "v6only", "connect", "connected", "udp_gro", "udp_segment", "task")
 	if err != nil {
 		return s, err
 	}
@@ -579,6 +579,8 @@ func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 			s.UDPGRO, err = d.boolean(v, w)
 		case "udp_segment":
 			s.UDPSegment, err = d.intv(v, w, 0, math.MaxUint16)
+		case "task":
+			s.Task, err = d.name(v, w)
 		}
 		return err
 	})

@@ -37,7 +37,7 @@ func TestParseMinimal(t *testing.T) {
 // the stack's configuration.
 func TestParseSocketOptions(t *testing.T) {
 	src := `sockets:
-  - {name: quic, proto: udp, port: 443, connected: true, udp_gro: true, udp_segment: 1200}
+  - {name: quic, proto: udp, port: 443, connected: true, udp_gro: true, udp_segment: 1200, task: proxy}
   - {name: dns, proto: udp, port: 53}
 taps:
   - {name: t, hold: true}
@@ -50,6 +50,7 @@ entry: {dev: lo}
 	assert.True(t, q.Connected)
 	assert.True(t, q.UDPGRO)
 	assert.Equal(t, 1200, q.UDPSegment)
+	assert.Equal(t, "proxy", q.Task)
 	d := s.Stack.Sockets[1]
 	assert.False(t, d.Connected || d.UDPGRO)
 	assert.Zero(t, d.UDPSegment)

@@ -33,7 +33,7 @@ var ErrTooManyFrags = errno.New("skb: no room for another page fragment", errno.
 
 // PageFrag models a socket's struct page_frag (sk->sk_frag, or the
 // sending task's task_frag that sk_page_frag() picks for user sockets;
-// the model keeps one per socket): the page skb_page_frag_refill() last
+// netstack keeps one per task, shared by the task's sockets): the page skb_page_frag_refill() last
 // allocated and the offset of its free space. While it has a page, the
 // PageFrag holds one reference to it; page fragments of skbs hold the
 // others, so the page is freed with the last of them. The zero value has
