@@ -286,7 +286,7 @@ type Stack struct {
 	// pfrags lists every page_frag once, in creation order, for Close.
 	taskFrags map[string]*skb.PageFrag
 	pfrags    []*skb.PageFrag
-	entries     []entry
+	entries   []entry
 
 	// tcp is the TCP connection state and the sockops/LSM programs (tcp.go).
 	tcp tcpTable
@@ -580,7 +580,7 @@ func (s *Stack) build(maxVal int) error {
 			sk := s.tunnelSocket(d)
 			if sk == nil {
 				sk = &Socket{idx: -1, name: d.name + "-sock", ns: d.linkNs, proto: ProtoUDP, l4: ipprotoUDP, port: d.port, noRead: true}
-				s.udpEncapKey = true // setup_udp_tunnel_sock: udp_tunnel_encap_enable
+				s.udpEncapKey = true         // setup_udp_tunnel_sock: udp_tunnel_encap_enable
 				sk.pfrag = new(skb.PageFrag) // a kernel socket's own sk_frag
 				s.pfrags = append(s.pfrags, sk.pfrag)
 				if d.remote.Is6() {
