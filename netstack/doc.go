@@ -112,13 +112,20 @@
 // payload to the held skb as skb_gro_receive does (a page-fragment head
 // stolen, else the segment on the held skb's frag_list), frees the rest
 // without a tracepoint (napi_skb_finish), and inet_gro_complete gives the
-// aggregate its tot_len. UDP is merged for a UDP_GRO socket, for no socket
+// aggregate its tot_len. tcp_gro_receive merges a TCP segment only with the
+// held skb's acknowledgment number, flag word (flags but FIN and PSH, data
+// offset, window) and options, without CWR and at the next sequence number;
+// a segment that does not merge completes the held skb and is held itself
+// as a new aggregate unless URG, PSH, RST, SYN or FIN flush it (the same
+// holds for UDP). UDP is merged for a UDP_GRO socket, for no socket
 // on a device with rx-udp-gro-forwarding (NETIF_F_GRO_UDP_FWD), and, on a
 // device with rx-gro-list (NETIF_F_GRO_FRAGLIST), by fraglist GRO unless a
 // UDP_GRO socket receives it: skb_gro_receive_list chains the segment skbs
 // whole on the first one's frag_list, each keeping its own XDP metadata. The
 // socket is looked up only once udp_encap_needed_key is on (a UDP_GRO or
-// tunnel socket exists). A fraglist skb is cut back by skb_segment_list
+// tunnel socket exists). From v6.10 (Profile.TCPFraglistGRO) rx-gro-list
+// also chains TCP flows that no local socket has in the established hash
+// (tcp4_check_fraglist_gro). A fraglist skb is cut back by skb_segment_list
 // where it must be segmented (a NIC, which lacks NETIF_F_GSO_FRAGLIST, a
 // veth whose peer runs native XDP, a socket through udp_rcv_segment): the
 // GSO skb is the first segment and each chained skb the next, its own head

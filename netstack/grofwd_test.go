@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -220,9 +221,10 @@ func TestGROIPv6ExtensionHeaders(t *testing.T) {
 				f.dstOpt = 0x1e
 			}
 			// The first and third are one flow, but the third is not the
-			// next sequence number: the first is completed and the third goes
-			// up alone; the second is held until the flush.
-		}, []seen{{0, 8 + 20 + 100}, {0, 8 + 20 + 100}, {0, 20 + 100}}},
+			// next sequence number: the first is completed and the third is
+			// held as a new flow (dev_gro_receive); the flush completes the
+			// second, then the third, oldest first.
+		}, []seen{{0, 8 + 20 + 100}, {0, 20 + 100}, {0, 8 + 20 + 100}}},
 		{"UDP with destination options", ipprotoUDP, func(_ int, f *frame6) { f.dstOpt = 0x1e }, []seen{{3, 8 + 8 + 300}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,4 +294,184 @@ func TestGROIPv6FragmentHeaderGoesUpAlone(t *testing.T) {
 		require.Equal(t, i+1, held, "packet %d reached tc ingress before the flush", i)
 	}
 	s.Flush()
+}
+
+// TestGROTCPFlushRules: tcp_gro_receive merges a segment only with the
+// held skb's acknowledgment number, flag word (flags but FIN and PSH, data
+// offset, window) and options, and without CWR; a segment that does not
+// merge completes the held skb and is held itself as a new aggregate
+// unless URG, PSH, RST, SYN or FIN flush it. A FIN merges, then completes.
+func TestGROTCPFlushRules(t *testing.T) {
+	type seg struct {
+		ack    uint32
+		window uint16
+		flags  uint8
+		tsval  uint32 // 0: no options
+	}
+	plain := seg{ack: 1, window: 512, flags: tcpACK}
+	with := func(f func(*seg)) seg { s := plain; f(&s); return s }
+	for _, tc := range []struct {
+		name string
+		segs []seg
+		want []uint16 // gso_segs (0: a single segment) at tc ingress, in order
+	}{
+		{"one flow", []seg{plain, plain, plain, plain}, []uint16{4}},
+		{"ack moves", []seg{plain, plain, with(func(s *seg) { s.ack = 2 }), with(func(s *seg) { s.ack = 2 })}, []uint16{2, 2}},
+		{"window moves", []seg{plain, with(func(s *seg) { s.window = 600 }), with(func(s *seg) { s.window = 600 })}, []uint16{0, 2}},
+		{"timestamps", []seg{with(func(s *seg) { s.tsval = 7 }), with(func(s *seg) { s.tsval = 7 }), with(func(s *seg) { s.tsval = 8 })},
+			[]uint16{2, 0}},
+		// CWR does not merge into the held skb, but starts an aggregate
+		// of its own, which plain segments then join (CWR is masked in
+		// the held skb's flag word); the aggregate is SKB_GSO_TCP_ECN.
+		{"CWR", []seg{plain, with(func(s *seg) { s.flags |= tcpCWR }), plain}, []uint16{0, 2}},
+		{"FIN merges and completes", []seg{plain, plain, with(func(s *seg) { s.flags |= tcpFIN }), plain}, []uint16{3, 0}},
+		{"PSH merges and completes", []seg{plain, with(func(s *seg) { s.flags |= tcpPSH }), plain, plain}, []uint16{2, 2}},
+		{"RST goes up alone", []seg{plain, plain, with(func(s *seg) { s.flags |= tcpRST }), plain}, []uint16{2, 0, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []uint16
+			cfg := &Config{
+				Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}},
+				Sockets: []SocketConfig{{Name: "srv", Proto: ProtoTCP, Port: 80}},
+				Programs: []ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					sh := c.Skb.Shinfo()
+					n := sh.GSOSegs
+					if sh.GSOSize == 0 {
+						n = 0
+					}
+					got = append(got, n)
+					return TCXNext
+				})}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i, sg := range tc.segs {
+				f := tcpOptFrame(uint32(1000+100*i), sg.ack, sg.window, sg.flags, sg.tsval, uint16(i))
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Equal(t, tc.want, got)
+			_ = te
+		})
+	}
+}
+
+// tcpOptFrame is a 100-byte TCP segment from 192.0.2.9:5000 to
+// 192.0.2.1:80 with the given sequence and acknowledgment numbers, window
+// and flags, and, for a non-zero tsval, the timestamps option (NOP, NOP,
+// TS) in a 32-byte header.
+func tcpOptFrame(seq, ack uint32, window uint16, flags uint8, tsval uint32, id uint16) []byte {
+	doff := 20
+	if tsval != 0 {
+		doff = 32
+	}
+	const payload = 100
+	ipLen := ipHlen + doff + payload
+	f := make([]byte, ethHlen+ipLen)
+	writeEth(f, macNIC, macB, ethPIP)
+	ip := f[ethHlen:]
+	writeIPv4(ip, 0, ipLen, id, true, 64, ipprotoTCP, addr("192.0.2.9"), addr("192.0.2.1"))
+	th := ip[ipHlen:]
+	binary.BigEndian.PutUint16(th[0:2], 5000)
+	binary.BigEndian.PutUint16(th[2:4], 80)
+	binary.BigEndian.PutUint32(th[4:8], seq)
+	binary.BigEndian.PutUint32(th[8:12], ack)
+	th[12] = byte(doff/4) << 4
+	th[13] = flags
+	binary.BigEndian.PutUint16(th[14:16], window)
+	if tsval != 0 {
+		th[20], th[21], th[22], th[23] = 1, 1, 8, 10
+		binary.BigEndian.PutUint32(th[24:28], tsval)
+		binary.BigEndian.PutUint32(th[28:32], 99)
+	}
+	return f
+}
+
+// TestGROTCPFraglist: from v6.10 rx-gro-list chains a forwarded TCP flow
+// (no local socket has it in the established hash) by fraglist GRO, which
+// the uplink NIC cuts back into the segments that arrived; before v6.10 the
+// payload is merged and the NIC sends one TSO skb.
+func TestGROTCPFraglist(t *testing.T) {
+	for _, tc := range []struct {
+		profile string
+		soft    bool // eth1 without GSO offloads
+		ingress []uint16
+		xmits   int
+		copies  bool // segmentation allocates new skbs
+	}{
+		{"", false, []uint16{4}, 4, false},
+		{"", true, []uint16{4}, 4, false},
+		{"v6.6", false, []uint16{4}, 1, false},
+		{"v6.6", true, []uint16{4}, 4, true},
+	} {
+		t.Run(fmt.Sprintf("profile %q software GSO %v", tc.profile, tc.soft), func(t *testing.T) {
+			var ingress []uint16
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
+				Devices: []DeviceConfig{
+					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, GROList: true},
+					{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: tc.soft},
+				},
+				Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
+				Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},
+				Programs: []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					ingress = append(ingress, c.Skb.Shinfo().GSOSegs)
+					return TCXNext
+				})}},
+			}
+			s, te := newStack(t, cfg, tc.profile, nil, nil)
+			for i := range 4 {
+				f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.7", proto: ipprotoTCP,
+					sport: 5000, dport: 443, seq: uint32(1000 + 100*i), tcpFlags: tcpACK, payload: 100, id: uint16(i)})
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Empty(t, te.obs.dropReasons())
+			require.Equal(t, tc.ingress, ingress)
+			xmits := 0
+			for _, d := range te.obs.delivs {
+				if d.Kind == DeliverXmit {
+					xmits++
+				}
+			}
+			require.Equal(t, tc.xmits, xmits)
+			// Four received skbs (napi_build_skb: an sk_buff and a page
+			// fragment each); skb_segment adds an sk_buff and a head per
+			// segment.
+			allocs := te.a.Accountant().Stats().Total.Allocs
+			if tc.copies {
+				require.Greater(t, allocs, uint64(8))
+			} else {
+				require.Equal(t, uint64(8), allocs)
+			}
+		})
+	}
+}
+
+// TestGROTCPFraglistSkipsEstablished: a flow that a local socket has in
+// the established hash (here a listener's child after the handshake) is
+// merged for it as usual, even with rx-gro-list on.
+func TestGROTCPFraglistSkipsEstablished(t *testing.T) {
+	var gsoTypes []uint32
+	cfg := &Config{
+		Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, GROList: true}},
+		Sockets: []SocketConfig{{Name: "srv", Proto: ProtoTCP, Port: 80}},
+		Programs: []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+			gsoTypes = append(gsoTypes, c.Skb.Shinfo().GSOType)
+			return TCXNext
+		})}},
+	}
+	s, _ := newStack(t, cfg, "", nil, nil)
+	inject := func(id uint64, seq uint32, flags uint8, payload int) {
+		f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
+			sport: 5000, dport: 80, seq: seq, tcpFlags: flags, payload: payload, id: uint16(id)})
+		require.NoError(t, s.Inject(&Packet{ID: id, Frame: f, Hash: 0xabc}))
+	}
+	inject(1, 999, tcpSYN, 0) // a request: NEW_SYN_RECV in the established hash
+	inject(2, 1000, tcpACK, 0)
+	for i := range 3 {
+		inject(uint64(3+i), uint32(1000+100*i), tcpACK, 100)
+	}
+	s.Flush()
+	require.Len(t, gsoTypes, 3, "SYN, ACK, one aggregate")
+	require.Equal(t, skb.GSOTCPv4, gsoTypes[2], "payload GRO, not fraglist")
 }

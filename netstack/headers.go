@@ -36,6 +36,8 @@ const (
 	tcpPSH = 0x08
 	tcpACK = 0x10
 	tcpURG = 0x20
+	tcpECE = 0x40
+	tcpCWR = 0x80
 
 	defaultVXLANPort  = 4789
 	defaultGenevePort = 6081

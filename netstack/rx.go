@@ -634,6 +634,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		payload int
 		tcp     bool
 		flist   bool // NAPI_GRO_CB(skb)->is_flist
+		doff    int  // the TCP header's length
 	)
 	l4 := data[ihl:]
 	switch proto {
@@ -642,12 +643,23 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			s.netifReceive(b)
 			return
 		}
-		doff := int(l4[12]>>4) * 4
+		doff = int(l4[12]>>4) * 4
+		if doff < 20 || len(l4) < doff {
+			s.netifReceive(b) // tcp_gro_pull_header: thlen < sizeof(*th)
+			return
+		}
 		payload = totLen - ihl - doff
 		seq = binary.BigEndian.Uint32(l4[4:8])
 		flags = l4[13]
 		tcp = true
 		binary.LittleEndian.PutUint32(cb[16:20], uint32(ihl+doff)) // tcp_gro_pull_header
+		// tcp4_check_fraglist_gro / tcp6_check_fraglist_gro: with
+		// NETIF_F_GRO_FRAGLIST, a flow no local socket has in the
+		// established hash goes to fraglist GRO (a held flow's choice
+		// stands; the loop below takes it).
+		if d.groList && s.prof.TCPFraglistGRO {
+			flist = !s.tcpEhashHas(d.ns, daddr.addr(v6), saddr.addr(v6), binary.BigEndian.Uint16(l4[2:4]), binary.BigEndian.Uint16(l4[0:2]))
+		}
 	case ipprotoUDP:
 		// udp4_gro_receive / udp6_gro_receive look the socket up only once
 		// udp_encap_needed_key is on. udp_gro_receive then hands the
@@ -724,11 +736,14 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			continue
 		}
 		if g.flist != flist {
-			// udp_gro_receive_segment: fraglist and plain GRO do not mix;
-			// the held skb is completed and this one goes up alone.
-			s.groComplete(d, i)
-			s.netifReceive(b)
-			return
+			if !tcp {
+				// udp_gro_receive_segment: fraglist and plain GRO do not
+				// mix; the held skb is completed and this one goes up alone.
+				s.groComplete(d, i)
+				s.netifReceive(b)
+				return
+			}
+			flist = g.flist // tcp4_check_fraglist_gro: tcp_gro_lookup's p decides
 		}
 		// inet_gro_receive flushes a segment whose tot_len is not its
 		// GRO length (Ethernet padding).
@@ -736,7 +751,15 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		mergeable := payload > 0 && payload <= g.mss && g.count < 64 && b.Len()-off == payload &&
 			!g.ipFlush(ttlTos, ipID, df) && !flush
 		if tcp {
-			mergeable = mergeable && flags&(tcpSYN|tcpRST|tcpURG|tcpFIN) == 0 && seq == g.next
+			// tcp_gro_receive: no merge for CWR, another flag word (data
+			// offset, flags but FIN and PSH, window), acknowledgment
+			// number or options than the held skb's, or a sequence gap;
+			// fraglist GRO wants the very same flag word.
+			th2 := p.Data()[g.ihl:]
+			fw, fw2 := binary.BigEndian.Uint32(l4[12:16]), binary.BigEndian.Uint32(th2[12:16])
+			mergeable = mergeable && fw&tcpFlagCWR == 0 && (fw^fw2)&^(tcpFlagCWR|tcpFlagFIN|tcpFlagPSH) == 0 &&
+				bytes.Equal(l4[8:12], th2[8:12]) && bytes.Equal(l4[20:doff], th2[20:doff]) && seq == g.next &&
+				(!flist || fw == fw2)
 		}
 		var (
 			free skb.GROFree
@@ -756,10 +779,14 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			g.last, free, err = p.GROReceive(g.last, b, off)
 		}
 		if !mergeable || err != nil {
-			// Flush the held skb; this one goes up on its own.
+			// The held skb is completed (pp = p); this one was not merged
+			// (same_flow 0) and, unless its own flags or headers flush it,
+			// dev_gro_receive holds it as a new flow.
 			s.groComplete(d, i)
-			s.netifReceive(b)
-			return
+			break
+		}
+		if tcp && !flist {
+			p.Data()[g.ihl+13] |= flags & (tcpFIN | tcpPSH) // tcp_flag_word(th2) |= flags & (FIN | PSH)
 		}
 		g.count += segs
 		g.next += uint32(payload)
@@ -777,7 +804,9 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 				s.listPkt[b] = s.cur // on the held skb's frag_list until it is freed
 			}
 		}
-		if (tcp && flags&tcpPSH != 0) || payload < g.mss {
+		// out_check_final: a short segment or URG, PSH, RST, SYN or FIN
+		// completes the aggregate.
+		if (tcp && flags&(tcpURG|tcpPSH|tcpRST|tcpSYN|tcpFIN) != 0) || payload < g.mss {
 			s.groComplete(d, i)
 		}
 		return
@@ -801,6 +830,32 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	d.groHeld = append(d.groHeld, groEntry{b: b, last: b, ttlTos: ttlTos, ipID: ipID, df: df, pkt: s.cur, trace: s.trace, count: segs, next: seq + uint32(payload),
 		mss: mss, proto: proto, saddr: saddr, daddr: daddr, v6: v6, v6word: v6word, sport: sport, dport: dport, macBytes: mac,
 		flist: flist, ihl: ihl})
+}
+
+// TCP flag word bits (tcp_flag_word: bytes 12-15 of the header, big
+// endian).
+const (
+	tcpFlagCWR = 0x00800000
+	tcpFlagPSH = 0x00080000
+	tcpFlagFIN = 0x00010000
+)
+
+// tcpEhashHas models __inet_lookup_established / __inet6_lookup_established
+// for GRO's fraglist heuristic: a request or child in the connection table
+// or a connecting socket of the namespace owns the flow laddr:lport from
+// raddr:rport. Listeners are not in the established hash.
+func (s *Stack) tcpEhashHas(ns *Netns, laddr, raddr netip.Addr, lport, rport uint16) bool {
+	k := tcpKey{laddr: laddr, raddr: raddr, ns: ns.id, lport: lport, rport: rport}
+	if s.tcp.find(&k) >= 0 {
+		return true
+	}
+	for _, sk := range ns.active {
+		if sk.cstate != tcpClosed && sk.port == lport && sk.connect.Port() == rport && sk.connect.Addr() == raddr &&
+			(!sk.addr.IsValid() || sk.addr.IsUnspecified() || sk.addr == laddr) {
+			return true
+		}
+	}
+	return false
 }
 
 // ipFlush models inet_gro_flush() and ipv6_gro_flush() for a segment of
@@ -862,13 +917,16 @@ func (s *Stack) groComplete(d *Device, i int) {
 			th := g.ihl // the UDP header follows the network headers
 			binary.BigEndian.PutUint16(d[th+4:th+6], uint16(g.b.Len()-th))
 			sh.GSOType |= skb.GSOUDPL4
-			if g.flist {
-				sh.GSOType |= skb.GSOFraglist
-			}
 		case g.v6:
 			sh.GSOType |= skb.GSOTCPv6
 		default:
 			sh.GSOType |= skb.GSOTCPv4
+		}
+		switch {
+		case g.flist:
+			sh.GSOType |= skb.GSOFraglist // the fraglist branches of tcp4/6 and udp4/6_gro_complete
+		case g.proto == ipprotoTCP && d[g.ihl+13]&tcpCWR != 0:
+			sh.GSOType |= skb.GSOTCPECN // tcp_gro_complete: th->cwr
 		}
 	}
 	s.stats.GROFlushed++

@@ -778,7 +778,9 @@ func (s *Stack) gsoSegment(b *skb.Buff, d *Device) {
 	s.segs = s.segs[:start]
 }
 
-// segmentList models __udp_gso_segment_list for the fraglist GSO skb b
+// segmentList models __udp_gso_segment_list (udp) or
+// __tcp4_gso_segment_list / __tcp6_gso_segment_list for the fraglist GSO
+// skb b
 // (data at its mac header, l2 bytes before the network header): the
 // segments of skb_segment_list (b first, with one more reference that the
 // caller's consume_skb drops; then the skbs GRO chained, each with b's
@@ -789,7 +791,7 @@ func (s *Stack) gsoSegment(b *skb.Buff, d *Device) {
 // differ from b's (after NAT of the GSO skb) is not modelled: nothing in
 // the model rewrites them. The segments are appended to s.segs from the
 // index returned.
-func (s *Stack) segmentList(b *skb.Buff, l2, l4off int, v6 bool, ip ipv4) (int, bool) {
+func (s *Stack) segmentList(b *skb.Buff, l2, l4off int, v6 bool, ip ipv4, udp bool) (int, bool) {
 	start := len(s.segs)
 	segs, err := b.SegmentList(l2, s.segs)
 	s.segs = segs
@@ -807,8 +809,11 @@ func (s *Stack) segmentList(b *skb.Buff, l2, l4off int, v6 bool, ip ipv4) (int, 
 			setIPCsum(ipb, ip.ihl)
 		}
 		// __udp_gso_segment_list: the first segment's UDP length is one
-		// segment's again; the others kept their own.
-		binary.BigEndian.PutUint16(g.Data()[l4off+4:l4off+6], uint16(g.Len()-l4off))
+		// segment's again; the others kept their own. A TCP segment keeps
+		// its own header (__tcp4_gso_segment_list).
+		if udp {
+			binary.BigEndian.PutUint16(g.Data()[l4off+4:l4off+6], uint16(g.Len()-l4off))
+		}
 		g.SetNetworkHeader(l2)
 		g.SetTransportHeader(l4off)
 	}
@@ -872,6 +877,14 @@ func (s *Stack) skbGSOSegment(b *skb.Buff) (start int, ok bool) {
 		hdrEnd = l4off + int(data[l4off+12]>>4)*4
 		seq = binary.BigEndian.Uint32(data[l4off+4 : l4off+8])
 		flags = data[l4off+13]
+		// tcp4_gso_segment / tcp6_gso_segment: a fraglist skb whose own
+		// bytes are still one segment (not SKB_GSO_DODGY) goes to
+		// __tcp4_gso_segment_list; otherwise skb_segment cuts it, which
+		// Segment does by copying the frag_list.
+		if sh := b.Shinfo(); sh.GSOType&skb.GSOFraglist != 0 && sh.GSOType&skb.GSODodgy == 0 &&
+			b.HasFragList() && b.Pagelen()-hdrEnd == mss {
+			return s.segmentList(b, l2, l4off, v6, ip, false)
+		}
 	case proto == ipprotoUDP:
 		hdrEnd = l4off + udpHlen
 		if b.Len() <= hdrEnd+mss { // __udp_gso_segment: -EINVAL
@@ -883,7 +896,7 @@ func (s *Stack) skbGSOSegment(b *skb.Buff) (start int, ok bool) {
 		// does by copying the frag_list.
 		if sh := b.Shinfo(); sh.GSOType&skb.GSOFraglist != 0 && sh.GSOType&skb.GSODodgy == 0 &&
 			b.HasFragList() && b.Pagelen()-hdrEnd == mss {
-			return s.segmentList(b, l2, l4off, v6, ip)
+			return s.segmentList(b, l2, l4off, v6, ip, true)
 		}
 	default:
 		return 0, false

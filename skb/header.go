@@ -130,6 +130,7 @@ type SharedInfo struct {
 const (
 	GSOTCPv4     uint32 = 1 << 0
 	GSODodgy     uint32 = 1 << 1
+	GSOTCPECN    uint32 = 1 << 2
 	GSOTCPv6     uint32 = 1 << 4
 	GSOUDPTunnel uint32 = 1 << 9
 	GSOPartial   uint32 = 1 << 13

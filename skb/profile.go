@@ -152,6 +152,13 @@ type Profile struct {
 	// payload is merged as for a UDP_GRO socket. Before, the feature does
 	// not exist. Read by netstack.
 	GROUDPFwd bool
+	// TCPFraglistGRO: with NETIF_F_GRO_FRAGLIST, TCP flows that no local
+	// socket has in its established hash (__inet_lookup_established) are
+	// chained by fraglist GRO too, and __tcp4_gso_segment_list /
+	// __tcp6_gso_segment_list give the segments back (v6.10, c9d1d23e5239
+	// "net: add heuristic for enabling TCP fraglist GRO"). Before, only UDP
+	// uses fraglist GRO. Read by netstack.
+	TCPFraglistGRO bool
 	// TCPSendLinearFirst: tcp_sendmsg_locked() puts up to
 	// SKB_WITH_OVERHEAD(2048 - MAX_TCP_HEADER) bytes of payload in the
 	// linear part of the first skb of an empty write queue
@@ -247,6 +254,7 @@ func profileFor(major, minor int) Profile {
 		UDPRcvSegment:              at(5, 0),
 		GROFraglist:                at(5, 6),
 		GROUDPFwd:                  at(5, 12),
+		TCPFraglistGRO:             at(6, 10),
 		TCPSendLinearFirst:         !at(5, 1),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext
