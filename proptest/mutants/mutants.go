@@ -340,6 +340,25 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "tcp-gro-ignores-ack",
+		File: "netstack/rx.go",
+		Old:  `				bytes.Equal(l4[8:12], th2[8:12]) && bytes.Equal(l4[20:doff], th2[20:doff]) && seq == g.next &&`,
+		New:  `				bytes.Equal(l4[20:doff], th2[20:doff]) && seq == g.next &&`,
+		Desc: "tcp_gro_receive() flushes a segment whose acknowledgment number differs from the held skb's",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gro-not-merged-goes-up-alone",
+		File: "netstack/rx.go",
+		Old: `			s.groComplete(d, i)
+			break`,
+		New: `			s.groComplete(d, i)
+			s.netifReceive(b)
+			return`,
+		Desc: "dev_gro_receive() holds a segment that did not merge (same_flow 0, not flushed) as a new aggregate",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "mirred-redirect-clones-at-ingress",
 		File: "netstack/mirred.go",
 		Old:  `	if c.ingress && !mirror {`,
