@@ -71,6 +71,16 @@ func ethtoolIoctl(fd int, dev string, data unsafe.Pointer) (uintptr, error) {
 // from ETHTOOL_GSSET_INFO and ETHTOOL_GSTRINGS (ETH_SS_FEATURES), then
 // ETHTOOL_SFEATURES. A feature the device cannot switch on is an error.
 func (n *Netns) setFeatures(dev string, names []string) error {
+	return n.changeFeatures(dev, names, true)
+}
+
+// clearFeatures switches the named netdev features off, as `ethtool -K
+// dev NAME off` does.
+func (n *Netns) clearFeatures(dev string, names []string) error {
+	return n.changeFeatures(dev, names, false)
+}
+
+func (n *Netns) changeFeatures(dev string, names []string, on bool) error {
 	return n.Do(func() error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
@@ -108,15 +118,17 @@ func (n *Netns) setFeatures(dev string, names []string) error {
 			if bit < 0 {
 				return fmt.Errorf("ethtool %s: no feature %q", dev, name)
 			}
-			sf[2+2*(bit/32)] |= 1 << (bit % 32)
-			sf[3+2*(bit/32)] |= 1 << (bit % 32)
+			sf[2+2*(bit/32)] |= 1 << (bit % 32) // valid
+			if on {
+				sf[3+2*(bit/32)] |= 1 << (bit % 32) // requested
+			}
 		}
 		r, err := ethtoolIoctl(fd, dev, unsafe.Pointer(&sf[0]))
 		if err != nil {
 			return fmt.Errorf("ETHTOOL_SFEATURES %s %v: %w", dev, names, err)
 		}
 		if r&ethtoolFWish != 0 {
-			return fmt.Errorf("ETHTOOL_SFEATURES %s %v: not all features could be enabled", dev, names)
+			return fmt.Errorf("ETHTOOL_SFEATURES %s %v on=%v: not all features could be changed", dev, names, on)
 		}
 		return nil
 	})

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -320,10 +321,9 @@ func TestGROTCPFlushRules(t *testing.T) {
 		{"window moves", []seg{plain, with(func(s *seg) { s.window = 600 }), with(func(s *seg) { s.window = 600 })}, []uint16{0, 2}},
 		{"timestamps", []seg{with(func(s *seg) { s.tsval = 7 }), with(func(s *seg) { s.tsval = 7 }), with(func(s *seg) { s.tsval = 8 })},
 			[]uint16{2, 0}},
-		// CWR does not merge into the held skb, but starts an aggregate
-		// of its own, which plain segments then join (CWR is masked in
-		// the held skb's flag word); the aggregate is SKB_GSO_TCP_ECN.
-		{"CWR", []seg{plain, with(func(s *seg) { s.flags |= tcpCWR }), plain}, []uint16{0, 2}},
+		// CWR is a flag like the others from v6.18 (measured): the CWR
+		// segment neither joins the held skb nor lets the next one join it.
+		{"CWR", []seg{plain, with(func(s *seg) { s.flags |= tcpCWR }), plain}, []uint16{0, 0, 0}},
 		{"FIN merges and completes", []seg{plain, plain, with(func(s *seg) { s.flags |= tcpFIN }), plain}, []uint16{3, 0}},
 		{"PSH merges and completes", []seg{plain, with(func(s *seg) { s.flags |= tcpPSH }), plain, plain}, []uint16{2, 2}},
 		{"RST goes up alone", []seg{plain, plain, with(func(s *seg) { s.flags |= tcpRST }), plain}, []uint16{2, 0, 0}},
@@ -474,4 +474,75 @@ func TestGROTCPFraglistSkipsEstablished(t *testing.T) {
 	s.Flush()
 	require.Len(t, gsoTypes, 3, "SYN, ACK, one aggregate")
 	require.Equal(t, skb.GSOTCPv4, gsoTypes[2], "payload GRO, not fraglist")
+}
+
+// TestVethGROEligible: veth_xmit takes the receiver's NAPI (and GRO) path
+// only for skbs veth_skb_is_eligible_for_gro accepts: without TSO on the
+// sending veth, or from a UDP socket (sock_wfree) when the receiver has
+// rx-gro-list or rx-udp-gro-forwarding; otherwise netif_rx. Before v5.12 a
+// veth without XDP has no NAPI path at all.
+func TestVethGROEligible(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		profile string
+		noTSO   bool
+		fwd     bool
+		want    []uint16 // gso_segs at vB's tc ingress
+	}{
+		{"TSO on, no feature: backlog", "", false, false, []uint16{0, 0, 0}},
+		{"TSO on, UDP socket, rx-udp-gro-forwarding", "", false, true, []uint16{3}},
+		{"TSO off", "", true, false, []uint16{0, 0, 0}}, // NAPI, but no GRO for a socket without UDP_GRO
+		{"TSO off, rx-udp-gro-forwarding", "", true, true, []uint16{3}},
+		{"TSO off, rx-gro-list", "", true, false, []uint16{3}},
+		{"TSO off, rx-gro-list, before v5.12", "v5.10", true, false, []uint16{0, 0, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []uint16
+			cfg := vethTxConfig()
+			cfg.Devices[0].PeerGRO = "on"
+			cfg.Devices[0].SoftwareGSO = tc.noTSO
+			cfg.Devices[0].PeerUDPGROForwarding = tc.fwd
+			cfg.Devices[0].PeerGROList = strings.Contains(tc.name, "rx-gro-list")
+			cfg.Programs = []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: ProgramFunc(func(c *Ctx) int {
+				sh := c.Skb.Shinfo()
+				n := sh.GSOSegs
+				if sh.GSOSize == 0 {
+					n = 0
+				}
+				got = append(got, n)
+				return TCXNext
+			})}}
+			// The receiving socket is not UDP_GRO, so only forwarding GRO
+			// (no socket: the key is off) merges.
+			s, te := newStack(t, cfg, tc.profile, nil, nil)
+			for i := range 3 {
+				f := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 500, id: uint16(i), noEth: true})
+				setUDP4Csum(f)
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i), Frame: f}))
+			}
+			s.Flush()
+			require.Empty(t, te.obs.dropReasons())
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// TestGROCWRBeforeAccECN: before v6.18 tcp_gro_receive refuses any
+// segment with CWR, which then starts an aggregate of its own that plain
+// segments join (CWR is masked out of the flag word comparison).
+func TestGROCWRBeforeAccECN(t *testing.T) {
+	var got []uint16
+	cfg := &Config{
+		Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}},
+		Programs: []ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+			got = append(got, c.Skb.Shinfo().GSOSegs)
+			return TCXNext
+		})}},
+	}
+	s, _ := newStack(t, cfg, "v6.12", nil, nil)
+	for i, flags := range []uint8{tcpACK, tcpACK | tcpCWR, tcpACK, tcpACK} {
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: tcpOptFrame(uint32(1000+100*i), 1, 512, flags, 0, uint16(i)), Hash: 1}))
+	}
+	s.Flush()
+	require.Equal(t, []uint16{0, 3}, got)
 }

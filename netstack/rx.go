@@ -224,7 +224,7 @@ func (s *Stack) driverRx(d *Device, p *Packet) error {
 	case kidNIC:
 		s.napiGROReceive(b, d)
 	case kidVeth:
-		s.vethRx(b, d)
+		s.vethRx(b, d, vethGROEligible(b, d.peer, d))
 	default:
 		s.netifRx(b)
 	}
@@ -392,22 +392,39 @@ func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo) {
 
 // vethRx models the receive side of veth_xmit after __dev_forward_skb:
 // with native XDP on the device, veth_xdp_rx queues to the device's NAPI,
-// where veth_xdp_rcv_skb runs XDP and napi_gro_receive follows; otherwise
-// __netif_rx (the backlog); with GRO on (and no XDP) the NAPI path and
-// napi_gro_receive.
-func (s *Stack) vethRx(b *skb.Buff, d *Device) {
+// where veth_xdp_rcv_skb runs XDP and napi_gro_receive follows; with GRO on
+// (and no XDP) the NAPI path and napi_gro_receive for an skb that
+// veth_skb_is_eligible_for_gro accepted (eligible, decided by the caller
+// before __dev_forward_skb: vethGROEligible); otherwise __netif_rx (the
+// backlog).
+func (s *Stack) vethRx(b *skb.Buff, d *Device, eligible bool) {
 	if len(d.xdp) != 0 && !d.xdpGeneric {
 		b.Push(-b.MacOffset()) // __skb_push(skb, skb->data - skb_mac_header(skb))
 		s.vethXDPOnSkb(b, d)
 		return
 	}
-	if d.gro {
+	if d.gro && eligible && s.prof.VethGRONapi {
 		// GRO on: veth_xmit uses the NAPI path (veth_poll ->
 		// napi_gro_receive).
 		s.napiGROReceive(b, d)
 		return
 	}
 	s.netifRx(b)
+}
+
+// vethGROEligible models veth_skb_is_eligible_for_gro(dev, rcv, skb) for
+// b sent by from to its peer rcv: the sending device has no TSO (the
+// model's veth has NETIF_F_ALL_TSO unless it lacks GSO offloads: a peer
+// with native XDP, or SoftwareGSO), or the skb belongs to a socket through
+// sock_wfree (a UDP socket's; TCP uses tcp_wfree) and rcv has rx-gro-list
+// or rx-udp-gro-forwarding. A captured frame entering a veth counts as
+// sent by its peer without a socket.
+func vethGROEligible(b *skb.Buff, from, rcv *Device) bool {
+	if from == nil || from.softGSO {
+		return true
+	}
+	sk, _ := b.Sk().(*Socket)
+	return sk != nil && sk.proto == ProtoUDP && (rcv.groList || rcv.groUDPFwd)
 }
 
 // vethXDPOnSkb models veth_xdp_rcv_skb(): a shared, cloned (head locked),
@@ -751,13 +768,18 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		mergeable := payload > 0 && payload <= g.mss && g.count < 64 && b.Len()-off == payload &&
 			!g.ipFlush(ttlTos, ipID, df) && !flush
 		if tcp {
-			// tcp_gro_receive: no merge for CWR, another flag word (data
-			// offset, flags but FIN and PSH, window), acknowledgment
+			// tcp_gro_receive: no merge for CWR (from v6.18: a CWR other
+			// than the held skb's, Profile.TCPGROAccECN), another flag word
+			// (data offset, flags but FIN and PSH, window), acknowledgment
 			// number or options than the held skb's, or a sequence gap;
 			// fraglist GRO wants the very same flag word.
 			th2 := p.Data()[g.ihl:]
 			fw, fw2 := binary.BigEndian.Uint32(l4[12:16]), binary.BigEndian.Uint32(th2[12:16])
-			mergeable = mergeable && fw&tcpFlagCWR == 0 && (fw^fw2)&^(tcpFlagCWR|tcpFlagFIN|tcpFlagPSH) == 0 &&
+			words := fw&tcpFlagCWR == 0 && (fw^fw2)&^(tcpFlagCWR|tcpFlagFIN|tcpFlagPSH) == 0
+			if s.prof.TCPGROAccECN {
+				words = (fw^fw2)&^(tcpFlagFIN|tcpFlagPSH) == 0 // CWR compared like the other flags
+			}
+			mergeable = mergeable && words &&
 				bytes.Equal(l4[8:12], th2[8:12]) && bytes.Equal(l4[20:doff], th2[20:doff]) && seq == g.next &&
 				(!flist || fw == fw2)
 		}

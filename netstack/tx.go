@@ -747,6 +747,7 @@ func (s *Stack) vethXmit(b *skb.Buff, d *Device) {
 		s.drop(b, skb.DropDevReady, OpVethXmit)
 		return
 	}
+	eligible := vethGROEligible(b, d, p) // veth_xmit: before veth_forward_skb
 	if !s.devForwardSkb(b, p) {
 		return
 	}
@@ -754,7 +755,7 @@ func (s *Stack) vethXmit(b *skb.Buff, d *Device) {
 		s.drop(b, skb.DropPktTooSmall, OpVethXmit)
 		return
 	}
-	s.vethRx(b, p)
+	s.vethRx(b, p, eligible)
 }
 
 // gsoSegment models validate_xmit_skb -> skb_gso_segment for a GSO skb

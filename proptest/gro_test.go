@@ -47,8 +47,9 @@ func setIPv4Checksum(p []byte) {
 // napi_skb_free_stolen_head() frees it. Two TCP segments leave a socket
 // through veth0, a tc egress program marks each with its packet id, the
 // peer veth1 (same namespace, so the mark survives __dev_forward_skb)
-// receives them through NAPI GRO; tc ingress on veth1 sees one skb of two
-// segments carrying the first segment's mark.
+// receives them through NAPI GRO (veth0 without TSO, so
+// veth_skb_is_eligible_for_gro lets TCP through); tc ingress on veth1 sees
+// one skb of two segments carrying the first segment's mark.
 func TestGROKeepsHeldHeader(t *testing.T) {
 	acct := kmem.New()
 	a := skb.NewAllocator(acct, skb.DefaultProfile())
@@ -61,7 +62,8 @@ func TestGROKeepsHeldHeader(t *testing.T) {
 	peerMAC := [6]byte{0x02, 0, 0, 0, 0, 0x12}
 	cfg := &netstack.Config{
 		Devices: []netstack.DeviceConfig{{Name: "veth0", Kind: netstack.KindVeth, Addrs: []netip.Prefix{netip.MustParsePrefix("10.1.0.1/24")},
-			Peer: "veth1", PeerMAC: peerMAC, PeerAddrs: []netip.Prefix{netip.MustParsePrefix("10.2.0.1/24")}, PeerGRO: "on"}},
+			Peer: "veth1", PeerMAC: peerMAC, PeerAddrs: []netip.Prefix{netip.MustParsePrefix("10.2.0.1/24")}, PeerGRO: "on",
+			SoftwareGSO: true}},
 		Neighbours: []netstack.NeighConfig{{Dev: "veth0", Addr: dst, MAC: peerMAC}},
 		Sockets:    []netstack.SocketConfig{{Name: "cli", Proto: netstack.ProtoTCP, Addr: src, Port: 5000}},
 		Entries:    []netstack.EntryConfig{{Kind: netstack.EntryTX, Socket: "cli"}},

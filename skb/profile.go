@@ -152,6 +152,21 @@ type Profile struct {
 	// payload is merged as for a UDP_GRO socket. Before, the feature does
 	// not exist. Read by netstack.
 	GROUDPFwd bool
+	// TCPGROAccECN: tcp_gro_receive compares CWR with the held skb's like
+	// the other flags instead of refusing every segment with CWR (v6.18,
+	// the AccECN series: "tcp: accecn: ... GRO": CWR is part of the ACE
+	// counter). Measured on 6.18: plain, CWR, plain, plain segments arrive
+	// as 1, 1 and 2 (before: 1 and 3, the CWR segment starting the
+	// aggregate the next ones join). Read by netstack.
+	TCPGROAccECN bool
+	// VethGRONapi: a veth with GRO on and no XDP program receives through
+	// its NAPI instance, and so through GRO, the skbs that
+	// veth_skb_is_eligible_for_gro accepts: the sending device has no TSO
+	// (NETIF_F_ALL_TSO), or the skb comes from a socket with sock_wfree
+	// (UDP) and the receiver has rx-gro-list or rx-udp-gro-forwarding
+	// (v5.12, d3256efd8e8b "veth: allow enabling NAPI even without XDP").
+	// Before, only XDP enables the NAPI path. Read by netstack.
+	VethGRONapi bool
 	// TCPFraglistGRO: with NETIF_F_GRO_FRAGLIST, TCP flows that no local
 	// socket has in its established hash (__inet_lookup_established) are
 	// chained by fraglist GRO too, and __tcp4_gso_segment_list /
@@ -255,6 +270,8 @@ func profileFor(major, minor int) Profile {
 		GROFraglist:                at(5, 6),
 		GROUDPFwd:                  at(5, 12),
 		TCPFraglistGRO:             at(6, 10),
+		VethGRONapi:                at(5, 12),
+		TCPGROAccECN:               at(6, 18),
 		TCPSendLinearFirst:         !at(5, 1),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext

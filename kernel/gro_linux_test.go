@@ -1,0 +1,273 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/internal/testutil"
+	"github.com/skbsim/skbsim/kernel/observe"
+	"github.com/skbsim/skbsim/kmem"
+	"github.com/skbsim/skbsim/netstack"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// groSeg is one crafted segment of a GRO test flow from 192.0.2.1:5000 to
+// 192.0.2.2:80 (TCP) or :9999 (UDP).
+type groSeg struct {
+	payload int
+	seq     uint32 // TCP: 0 continues the previous segment
+	ack     uint32
+	window  uint16
+	flags   uint8  // TCP flags
+	tsval   uint32 // TCP timestamps option when non-zero
+}
+
+// TestKernelGROFlushRules sends crafted segments of one flow into a veth
+// pair with an AF_PACKET socket, so that they reach the peer's NAPI one by
+// one, with GRO on and a gro_flush_timeout holding the aggregate across
+// polls (napi_complete_done flushes only skbs older than the current
+// jiffy), and compares the frame lengths a packet socket on the peer sees
+// (one per skb after GRO) with the model's: which TCP segments
+// tcp_gro_receive merges (acknowledgment number, window, options, CWR,
+// FIN, PSH, RST, sequence gaps, short segments, and the held skb a
+// non-merged segment becomes), and which UDP segments
+// udp_gro_receive_segment merges with rx-udp-gro-forwarding and with
+// rx-gro-list. A jiffy boundary inside a burst splits it, so a case is
+// retried a few times before a difference counts.
+func TestKernelGROFlushRules(t *testing.T) {
+	testutil.KernelTests(t)
+	p := groSeg{payload: 100, ack: 1, window: 512, flags: 0x10}
+	with := func(f func(*groSeg)) groSeg { s := p; f(&s); return s }
+	for _, tc := range []struct {
+		name     string
+		udp      bool
+		features []string
+		segs     []groSeg
+	}{
+		{name: "tcp one flow", segs: []groSeg{p, p, p, p}},
+		{name: "tcp ack moves", segs: []groSeg{p, p, with(func(s *groSeg) { s.ack = 2 }), with(func(s *groSeg) { s.ack = 2 })}},
+		{name: "tcp window moves", segs: []groSeg{p, with(func(s *groSeg) { s.window = 600 }), with(func(s *groSeg) { s.window = 600 })}},
+		{name: "tcp timestamps", segs: []groSeg{with(func(s *groSeg) { s.tsval = 7 }), with(func(s *groSeg) { s.tsval = 7 }),
+			with(func(s *groSeg) { s.tsval = 8 }), with(func(s *groSeg) { s.tsval = 8 })}},
+		{name: "tcp cwr", segs: []groSeg{p, with(func(s *groSeg) { s.flags |= 0x80 }), p, p}},
+		{name: "tcp fin", segs: []groSeg{p, p, with(func(s *groSeg) { s.flags |= 0x01 }), p}},
+		{name: "tcp psh", segs: []groSeg{p, with(func(s *groSeg) { s.flags |= 0x08 }), p, p}},
+		{name: "tcp rst", segs: []groSeg{p, p, with(func(s *groSeg) { s.flags |= 0x04 }), p}},
+		{name: "tcp gap", segs: []groSeg{p, p, with(func(s *groSeg) { s.seq = 5000 }), p}},
+		{name: "tcp short", segs: []groSeg{p, with(func(s *groSeg) { s.payload = 60 }), p, p}},
+		{name: "tcp longer", segs: []groSeg{p, with(func(s *groSeg) { s.payload = 140 }), p}},
+		{name: "udp forwarding", udp: true, features: []string{observe.FeatureUDPGROFwd},
+			segs: []groSeg{p, p, with(func(s *groSeg) { s.payload = 60 }), p, with(func(s *groSeg) { s.payload = 140 }), p}},
+		{name: "udp fraglist", udp: true, features: []string{observe.FeatureGROList},
+			segs: []groSeg{p, p, p, with(func(s *groSeg) { s.payload = 60 }), p}},
+		{name: "udp no feature", udp: true, segs: []groSeg{p, p, p}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			frames := groFrames(tc.udp, tc.segs)
+			model := modelGRO(t, tc.features, frames)
+			var kern []int
+			for attempt := 1; attempt <= 5; attempt++ {
+				kern = kernelGRO(t, tc.features, frames)
+				if fmt.Sprint(kern) == fmt.Sprint(model) {
+					if attempt > 1 {
+						t.Logf("agreed at attempt %d", attempt)
+					}
+					break
+				}
+				t.Logf("attempt %d: kernel %v, model %v", attempt, kern, model)
+			}
+			require.Equal(t, model, kern, "frame lengths after GRO: model, kernel")
+		})
+	}
+}
+
+// groFrames builds the Ethernet frames of segs (destination MAC filled in
+// by the sender), with IP IDs counting up, DF, and valid checksums.
+func groFrames(udp bool, segs []groSeg) [][]byte {
+	var out [][]byte
+	seq := uint32(1000)
+	for i, sg := range segs {
+		if sg.seq != 0 {
+			seq = sg.seq
+		}
+		l4 := 8
+		if !udp {
+			l4 = 20
+			if sg.tsval != 0 {
+				l4 = 32
+			}
+		}
+		f := make([]byte, 14+20+l4+sg.payload)
+		binary.BigEndian.PutUint16(f[12:14], unix.ETH_P_IP)
+		ip := f[14:]
+		ip[0], ip[8] = 0x45, 64
+		binary.BigEndian.PutUint16(ip[2:4], uint16(len(ip)))
+		binary.BigEndian.PutUint16(ip[4:6], uint16(100+i))
+		binary.BigEndian.PutUint16(ip[6:8], 0x4000) // DF
+		copy(ip[12:16], []byte{192, 0, 2, 1})
+		copy(ip[16:20], []byte{192, 0, 2, 2})
+		th := ip[20:]
+		binary.BigEndian.PutUint16(th[0:2], 5000)
+		for j := range sg.payload {
+			th[l4+j] = byte(j)
+		}
+		if udp {
+			ip[9] = unix.IPPROTO_UDP
+			binary.BigEndian.PutUint16(th[2:4], 9999)
+			binary.BigEndian.PutUint16(th[4:6], uint16(l4+sg.payload))
+		} else {
+			ip[9] = unix.IPPROTO_TCP
+			binary.BigEndian.PutUint16(th[2:4], 80)
+			binary.BigEndian.PutUint32(th[4:8], seq)
+			binary.BigEndian.PutUint32(th[8:12], sg.ack)
+			th[12] = byte(l4/4) << 4
+			th[13] = sg.flags
+			binary.BigEndian.PutUint16(th[14:16], sg.window)
+			if sg.tsval != 0 {
+				th[20], th[21], th[22], th[23] = 1, 1, 8, 10
+				binary.BigEndian.PutUint32(th[24:28], sg.tsval)
+				binary.BigEndian.PutUint32(th[28:32], 99)
+			}
+		}
+		binary.BigEndian.PutUint16(ip[10:12], ^csumFold(csumAdd(0, ip[:20])))
+		// The L4 checksum over the pseudo-header.
+		ph := make([]byte, 12)
+		copy(ph, ip[12:20])
+		ph[9] = ip[9]
+		binary.BigEndian.PutUint16(ph[10:12], uint16(len(th)))
+		c := ^csumFold(csumAdd(csumAdd(0, ph), th))
+		if c == 0 {
+			c = 0xffff
+		}
+		ck := 16
+		if udp {
+			ck = 6
+		}
+		binary.BigEndian.PutUint16(th[ck:ck+2], c)
+		seq += uint32(sg.payload)
+		out = append(out, f)
+	}
+	return out
+}
+
+func csumAdd(sum uint32, b []byte) uint32 {
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
+	}
+	return sum
+}
+
+func csumFold(sum uint32) uint16 {
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	return uint16(sum)
+}
+
+// kernelGRO runs frames through vA -> vB (GRO on, the features on, a
+// 20 ms gro_flush_timeout) and returns the lengths of the frames a packet
+// socket on vB receives.
+func kernelGRO(t *testing.T, features []string, frames [][]byte) []int {
+	t.Helper()
+	a, b := newNetns(t, "groA"), newNetns(t, "groB")
+	require.NoError(t, a.IP("link", "add", "vA", "type", "veth", "peer", "name", "vB", "netns", b.Name))
+	require.NoError(t, a.IP("link", "set", "vA", "up"))
+	require.NoError(t, b.IP("link", "set", "vB", "up"))
+	// veth_skb_is_eligible_for_gro: with TSO on the sending veth, only
+	// UDP socket skbs reach the peer's NAPI; the packet socket's frames
+	// need vA without TSO.
+	require.NoError(t, a.clearFeatures("vA", []string{"tx-tcp-segmentation", "tx-tcp-ecn-segmentation",
+		"tx-tcp-mangleid-segmentation", "tx-tcp6-segmentation"}))
+	require.NoError(t, b.setGRO("vB", true))
+	if len(features) != 0 {
+		require.NoError(t, b.setFeatures("vB", features))
+	}
+	require.NoError(t, run("ip", "netns", "exec", b.Name, "sh", "-c", "echo 20000000 > /sys/class/net/vB/gro_flush_timeout"))
+	mac, err := b.HardwareAddr("vB")
+	require.NoError(t, err)
+	src, err := a.HardwareAddr("vA")
+	require.NoError(t, err)
+	ia, err := a.Ifindex("vA")
+	require.NoError(t, err)
+	ib, err := b.Ifindex("vB")
+	require.NoError(t, err)
+	proto := int(htons(unix.ETH_P_ALL))
+	rx := newSocket(t, b, unix.AF_PACKET, unix.SOCK_RAW, proto)
+	require.NoError(t, unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ib}))
+	require.NoError(t, unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000}))
+	tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
+	sa := &unix.SockaddrLinklayer{Ifindex: ia, Halen: 6}
+	copy(sa.Addr[:], mac)
+	for _, f := range frames {
+		g := append([]byte(nil), f...)
+		copy(g[0:6], mac)
+		copy(g[6:12], src)
+		require.NoError(t, unix.Sendto(tx, g, 0, sa))
+	}
+	var lens []int
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := unix.Recvfrom(rx, buf, 0)
+		if err != nil {
+			break // the timeout: everything was flushed 20 ms after the last poll
+		}
+		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
+			continue
+		}
+		if n >= 14+20 && binary.BigEndian.Uint16(buf[12:14]) == unix.ETH_P_IP && buf[14+9] != unix.IPPROTO_ICMP {
+			lens = append(lens, n)
+		}
+	}
+	return lens
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// modelGRO runs the frames through the model: a NIC with GRO and the
+// features, every frame in one NAPI poll, then the flush; the lengths are
+// those tc ingress sees (data at the mac header).
+func modelGRO(t *testing.T, features []string, frames [][]byte) []int {
+	t.Helper()
+	var lens []int
+	dev := netstack.DeviceConfig{Name: "vB", Kind: netstack.KindNIC, MAC: [6]byte{2, 0, 0, 0, 0, 2},
+		Addrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.2/24")}}
+	for _, f := range features {
+		switch f {
+		case observe.FeatureGROList:
+			dev.GROList = true
+		case observe.FeatureUDPGROFwd:
+			dev.UDPGROForwarding = true
+		}
+	}
+	cfg := &netstack.Config{
+		Devices: []netstack.DeviceConfig{dev},
+		Programs: []netstack.ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Dev: "vB",
+			Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+				lens = append(lens, c.Skb.Len())
+				return -1
+			})}},
+	}
+	a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
+	s, err := netstack.New(cfg, netstack.Env{Alloc: a})
+	require.NoError(t, err)
+	for i, f := range frames {
+		g := append([]byte(nil), f...)
+		copy(g[0:6], dev.MAC[:])
+		copy(g[6:12], net.HardwareAddr{2, 0, 0, 0, 0, 1})
+		require.NoError(t, s.Inject(&netstack.Packet{ID: uint64(i), Frame: g}))
+	}
+	s.Flush()
+	require.NoError(t, s.Close())
+	require.NoError(t, a.CheckLeaks())
+	return lens
+}
