@@ -149,6 +149,11 @@
 // clock (Packet.Tstamp), before whatever packet comes next once due.
 //
 // Modelling decisions a reader should know:
+//   - A veth with GRO on and no XDP receives through its NAPI instance only
+//     what veth_skb_is_eligible_for_gro accepts (v5.12): skbs from a peer
+//     without TSO (SoftwareGSO, or native XDP on the receiver), or UDP
+//     socket skbs when the receiver has rx-gro-list or
+//     rx-udp-gro-forwarding; the rest takes the backlog, without GRO.
 //   - netif_elide_gro elides GRO for devices without NETIF_F_GRO and for
 //     generic XDP only (dev->xdp_prog); native XDP programs live in the
 //     driver, so a NIC or veth with native XDP still runs GRO (as the
