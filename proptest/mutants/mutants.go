@@ -359,6 +359,14 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "veth-gro-ignores-eligibility",
+		File: "netstack/rx.go",
+		Old:  `	if d.gro && eligible && s.prof.VethGRONapi {`,
+		New:  `	if d.gro && s.prof.VethGRONapi {`,
+		Desc: "veth_xmit() takes the peer's NAPI (GRO) path only for skbs veth_skb_is_eligible_for_gro() accepts",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "mirred-redirect-clones-at-ingress",
 		File: "netstack/mirred.go",
 		Old:  `	if c.ingress && !mirror {`,
