@@ -27,6 +27,11 @@ type groSeg struct {
 	window  uint16
 	flags   uint8  // TCP flags
 	tsval   uint32 // TCP timestamps option when non-zero
+	// IPv6 only: extension headers before TCP, each 8 bytes: 'h' hop-by-hop,
+	// 'r' routing (type 0, no segments left), 'f' fragment (offset 0,
+	// more fragments), or a digit: destination options whose option type
+	// is 0x1c plus the digit.
+	ext string
 }
 
 // TestKernelGROFlushRules sends crafted segments of one flow into a veth
@@ -37,9 +42,10 @@ type groSeg struct {
 // (one per skb after GRO) with the model's: which TCP segments
 // tcp_gro_receive merges (acknowledgment number, window, options, CWR,
 // FIN, PSH, RST, sequence gaps, short segments, and the held skb a
-// non-merged segment becomes), and which UDP segments
+// non-merged segment becomes), which UDP segments
 // udp_gro_receive_segment merges with rx-udp-gro-forwarding and with
-// rx-gro-list. A jiffy boundary inside a burst splits it, so a case is
+// rx-gro-list, and which IPv6 segments ipv6_gro_receive merges through
+// extension headers. A jiffy boundary inside a burst splits it, so a case is
 // retried a few times before a difference counts.
 func TestKernelGROFlushRules(t *testing.T) {
 	testutil.KernelTests(t)
@@ -48,6 +54,7 @@ func TestKernelGROFlushRules(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		udp      bool
+		v6       bool
 		features []string
 		segs     []groSeg
 	}{
@@ -68,9 +75,20 @@ func TestKernelGROFlushRules(t *testing.T) {
 		{name: "udp fraglist", udp: true, features: []string{observe.FeatureGROList},
 			segs: []groSeg{p, p, p, with(func(s *groSeg) { s.payload = 60 }), p}},
 		{name: "udp no feature", udp: true, segs: []groSeg{p, p, p}},
+		{name: "ipv6 tcp", v6: true, segs: []groSeg{p, p, p}},
+		{name: "ipv6 destination options", v6: true, segs: []groSeg{with(func(s *groSeg) { s.ext = "0" }),
+			with(func(s *groSeg) { s.ext = "0" }), with(func(s *groSeg) { s.ext = "0" })}},
+		{name: "ipv6 options differ", v6: true, segs: []groSeg{with(func(s *groSeg) { s.ext = "0" }),
+			with(func(s *groSeg) { s.ext = "1" }), with(func(s *groSeg) { s.ext = "1" })}},
+		{name: "ipv6 hop-by-hop and routing", v6: true, segs: []groSeg{with(func(s *groSeg) { s.ext = "hr" }),
+			with(func(s *groSeg) { s.ext = "hr" }), with(func(s *groSeg) { s.ext = "hr" })}},
+		{name: "ipv6 fragment header", v6: true, segs: []groSeg{with(func(s *groSeg) { s.ext = "f" }),
+			with(func(s *groSeg) { s.ext = "f" })}},
+		{name: "ipv6 one without", v6: true, segs: []groSeg{with(func(s *groSeg) { s.ext = "0" }), p,
+			with(func(s *groSeg) { s.ext = "0" })}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			frames := groFrames(tc.udp, tc.segs)
+			frames := groFrames(tc.udp, tc.v6, tc.segs)
 			model := modelGRO(t, tc.features, frames)
 			var kern []int
 			for attempt := 1; attempt <= 5; attempt++ {
@@ -84,13 +102,15 @@ func TestKernelGROFlushRules(t *testing.T) {
 				t.Logf("attempt %d: kernel %v, model %v", attempt, kern, model)
 			}
 			require.Equal(t, model, kern, "frame lengths after GRO: model, kernel")
+			t.Logf("frame lengths after GRO: %v", kern)
 		})
 	}
 }
 
 // groFrames builds the Ethernet frames of segs (destination MAC filled in
-// by the sender), with IP IDs counting up, DF, and valid checksums.
-func groFrames(udp bool, segs []groSeg) [][]byte {
+// by the sender): IPv4 with IP IDs counting up and DF, or IPv6 with the
+// segments' extension headers, and valid checksums.
+func groFrames(udp, v6 bool, segs []groSeg) [][]byte {
 	var out [][]byte
 	seq := uint32(1000)
 	for i, sg := range segs {
@@ -104,26 +124,72 @@ func groFrames(udp bool, segs []groSeg) [][]byte {
 				l4 = 32
 			}
 		}
-		f := make([]byte, 14+20+l4+sg.payload)
-		binary.BigEndian.PutUint16(f[12:14], unix.ETH_P_IP)
+		nh := 20
+		if v6 {
+			nh = 40 + 8*len(sg.ext)
+		}
+		f := make([]byte, 14+nh+l4+sg.payload)
 		ip := f[14:]
-		ip[0], ip[8] = 0x45, 64
-		binary.BigEndian.PutUint16(ip[2:4], uint16(len(ip)))
-		binary.BigEndian.PutUint16(ip[4:6], uint16(100+i))
-		binary.BigEndian.PutUint16(ip[6:8], 0x4000) // DF
-		copy(ip[12:16], []byte{192, 0, 2, 1})
-		copy(ip[16:20], []byte{192, 0, 2, 2})
-		th := ip[20:]
+		proto := byte(unix.IPPROTO_TCP)
+		if udp {
+			proto = unix.IPPROTO_UDP
+		}
+		var pseudo []byte
+		if v6 {
+			binary.BigEndian.PutUint16(f[12:14], unix.ETH_P_IPV6)
+			ip[0], ip[7] = 0x60, 64
+			binary.BigEndian.PutUint16(ip[4:6], uint16(len(ip)-40))
+			src, dst := netip.MustParseAddr("2001:db8::1").As16(), netip.MustParseAddr("2001:db8::2").As16()
+			copy(ip[8:24], src[:])
+			copy(ip[24:40], dst[:])
+			next, off := &ip[6], 40
+			for _, e := range sg.ext {
+				h := ip[off : off+8]
+				switch {
+				case e == 'h':
+					*next = 0
+					h[2], h[3] = 1, 4 // PadN
+				case e == 'r':
+					*next = 43
+				case e == 'f':
+					*next = 44
+					h[3] = 1 // M
+				default:
+					*next = 60
+					h[2], h[3] = 0x1c+byte(e-'0'), 4
+				}
+				next, off = &h[0], off+8
+			}
+			*next = proto
+			pseudo = make([]byte, 40)
+			copy(pseudo, ip[8:40])
+			binary.BigEndian.PutUint32(pseudo[32:36], uint32(l4+sg.payload))
+			pseudo[39] = proto
+		} else {
+			binary.BigEndian.PutUint16(f[12:14], unix.ETH_P_IP)
+			ip[0], ip[8], ip[9] = 0x45, 64, proto
+			binary.BigEndian.PutUint16(ip[2:4], uint16(len(ip)))
+			binary.BigEndian.PutUint16(ip[4:6], uint16(100+i))
+			binary.BigEndian.PutUint16(ip[6:8], 0x4000) // DF
+			copy(ip[12:16], []byte{192, 0, 2, 1})
+			copy(ip[16:20], []byte{192, 0, 2, 2})
+			binary.BigEndian.PutUint16(ip[10:12], ^csumFold(csumAdd(0, ip[:20])))
+			pseudo = make([]byte, 12)
+			copy(pseudo, ip[12:20])
+			pseudo[9] = proto
+			binary.BigEndian.PutUint16(pseudo[10:12], uint16(l4+sg.payload))
+		}
+		th := ip[nh:]
 		binary.BigEndian.PutUint16(th[0:2], 5000)
 		for j := range sg.payload {
 			th[l4+j] = byte(j)
 		}
+		ck := 16
 		if udp {
-			ip[9] = unix.IPPROTO_UDP
+			ck = 6
 			binary.BigEndian.PutUint16(th[2:4], 9999)
 			binary.BigEndian.PutUint16(th[4:6], uint16(l4+sg.payload))
 		} else {
-			ip[9] = unix.IPPROTO_TCP
 			binary.BigEndian.PutUint16(th[2:4], 80)
 			binary.BigEndian.PutUint32(th[4:8], seq)
 			binary.BigEndian.PutUint32(th[8:12], sg.ack)
@@ -136,19 +202,9 @@ func groFrames(udp bool, segs []groSeg) [][]byte {
 				binary.BigEndian.PutUint32(th[28:32], 99)
 			}
 		}
-		binary.BigEndian.PutUint16(ip[10:12], ^csumFold(csumAdd(0, ip[:20])))
-		// The L4 checksum over the pseudo-header.
-		ph := make([]byte, 12)
-		copy(ph, ip[12:20])
-		ph[9] = ip[9]
-		binary.BigEndian.PutUint16(ph[10:12], uint16(len(th)))
-		c := ^csumFold(csumAdd(csumAdd(0, ph), th))
+		c := ^csumFold(csumAdd(csumAdd(0, pseudo), th))
 		if c == 0 {
 			c = 0xffff
-		}
-		ck := 16
-		if udp {
-			ck = 6
 		}
 		binary.BigEndian.PutUint16(th[ck:ck+2], c)
 		seq += uint32(sg.payload)
@@ -224,7 +280,10 @@ func kernelGRO(t *testing.T, features []string, frames [][]byte) []int {
 		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
 			continue
 		}
-		if n >= 14+20 && binary.BigEndian.Uint16(buf[12:14]) == unix.ETH_P_IP && buf[14+9] != unix.IPPROTO_ICMP {
+		switch et := binary.BigEndian.Uint16(buf[12:14]); {
+		case n >= 14+20 && et == unix.ETH_P_IP && buf[14+9] != unix.IPPROTO_ICMP:
+			lens = append(lens, n)
+		case n >= 14+40 && et == unix.ETH_P_IPV6 && buf[14+6] != unix.IPPROTO_ICMPV6:
 			lens = append(lens, n)
 		}
 	}
