@@ -546,3 +546,38 @@ func TestGROCWRBeforeAccECN(t *testing.T) {
 	s.Flush()
 	require.Equal(t, []uint16{0, 3}, got)
 }
+
+// TestVethGROEligibleTCP: TCP segments a socket sends over a veth whose
+// sender has TSO are not eligible for the peer's GRO (tcp_wfree, not
+// sock_wfree): they arrive one by one; without TSO they are merged.
+func TestVethGROEligibleTCP(t *testing.T) {
+	for _, tc := range []struct {
+		noTSO bool
+		want  []uint16
+	}{{false, []uint16{0, 0}}, {true, []uint16{2}}} {
+		t.Run(fmt.Sprintf("without TSO %v", tc.noTSO), func(t *testing.T) {
+			var got []uint16
+			cfg := vethTxConfig()
+			cfg.Devices[0].PeerGRO, cfg.Devices[0].SoftwareGSO = "on", tc.noTSO
+			cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "cli", Netns: "A", Proto: ProtoTCP, Addr: addr("192.0.2.1"), Port: 5000})
+			cfg.Entries = []EntryConfig{{Kind: EntryTX, Netns: "A", Socket: "cli"}}
+			cfg.Programs = []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: ProgramFunc(func(c *Ctx) int {
+				sh := c.Skb.Shinfo()
+				n := sh.GSOSegs
+				if sh.GSOSize == 0 {
+					n = 0
+				}
+				got = append(got, n)
+				return TCXNext
+			})}}
+			s, _ := newStack(t, cfg, "", nil, nil)
+			for i := range 2 {
+				f := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", proto: ipprotoTCP, sport: 5000, dport: 80,
+					seq: uint32(1000 + 100*i), tcpFlags: tcpACK, payload: 100, id: uint16(i), noEth: true})
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f}))
+			}
+			s.Flush()
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
