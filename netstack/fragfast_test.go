@@ -150,7 +150,9 @@ func TestXDPGenericLinearizes(t *testing.T) {
 // function that runs one operation on its own stack: IPv4 reassembly of
 // page-fragment heads (stolen) and of small heads (frag_list, freed with
 // their tracepoints), a local UDP datagram above the MTU through
-// ip_do_fragment's fast path, and GRO merging three TCP segments.
+// ip_do_fragment's fast path, GRO merging three TCP segments, and
+// fraglist GRO of four UDP segments forwarded out of a NIC, which cuts
+// them back with skb_segment_list.
 func nonlinearPaths(tb testing.TB) []struct {
 	name string
 	op   func()
@@ -209,6 +211,40 @@ func nonlinearPaths(tb testing.TB) []struct {
 			s.Flush()
 		}
 	}
+	groList := func() func() {
+		cfg := &Config{
+			Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
+			Devices: []DeviceConfig{
+				{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, GROList: true},
+				{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}},
+			},
+			Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
+			Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},
+			Programs:   []ProgramConfig{tp},
+		}
+		s, _ := newStack(tb, cfg, "", nil, nil)
+		s.obs = NopObserver{}
+		var frames [][]byte
+		for i := range 4 {
+			f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.7", sport: 4433, dport: 443,
+				payload: 1200, id: uint16(i)})
+			setUDP4Csum(f[ethHlen:])
+			frames = append(frames, f)
+		}
+		p := &Packet{Hash: 0xabc}
+		id := uint16(0)
+		return func() {
+			for _, f := range frames {
+				binary.BigEndian.PutUint16(f[ethHlen+4:], id)
+				setIPCsum(f[ethHlen:], ipHlen)
+				id++
+				p.ID++
+				p.Frame = f
+				inject(s, p)
+			}
+			s.Flush()
+		}
+	}
 	return []struct {
 		name string
 		op   func()
@@ -217,6 +253,7 @@ func nonlinearPaths(tb testing.TB) []struct {
 		{"reasm-frag-list", reasm([]frag4Cut{{0, 200, true, false}, {200, 200, true, false}, {400, 200, false, false}}, 592)},
 		{"udp-send-fast-path", send()},
 		{"gro-merge", gro()},
+		{"gro-list-forward", groList()},
 	}
 }
 
