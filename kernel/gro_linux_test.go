@@ -32,6 +32,11 @@ type groSeg struct {
 	// more fragments), or a digit: destination options whose option type
 	// is 0x1c plus the digit.
 	ext string
+	// IPv4 only: a TTL other than 64, a TOS, an identification other than
+	// the running one (the default counts up from 100), no DF.
+	ttl, tos uint8
+	id       uint16
+	noDF     bool
 }
 
 // TestKernelGROFlushRules sends crafted segments of one flow into a veth
@@ -45,7 +50,8 @@ type groSeg struct {
 // non-merged segment becomes), which UDP segments
 // udp_gro_receive_segment merges with rx-udp-gro-forwarding and with
 // rx-gro-list, and which IPv6 segments ipv6_gro_receive merges through
-// extension headers. A jiffy boundary inside a burst splits it, so a case is
+// extension headers, and inet_gro_flush's TTL, TOS, DF and IP ID rules. A
+// jiffy boundary inside a burst splits it, so a case is
 // retried a few times before a difference counts.
 func TestKernelGROFlushRules(t *testing.T) {
 	testutil.KernelTests(t)
@@ -75,6 +81,14 @@ func TestKernelGROFlushRules(t *testing.T) {
 		{name: "udp fraglist", udp: true, features: []string{observe.FeatureGROList},
 			segs: []groSeg{p, p, p, with(func(s *groSeg) { s.payload = 60 }), p}},
 		{name: "udp no feature", udp: true, segs: []groSeg{p, p, p}},
+		{name: "ip ttl", segs: []groSeg{p, p, with(func(s *groSeg) { s.ttl = 63 }), with(func(s *groSeg) { s.ttl = 63 })}},
+		{name: "ip tos", segs: []groSeg{p, with(func(s *groSeg) { s.tos = 0x10 }), with(func(s *groSeg) { s.tos = 0x10 })}},
+		{name: "ip id fixed with df", segs: []groSeg{with(func(s *groSeg) { s.id = 7 }), with(func(s *groSeg) { s.id = 7 }),
+			with(func(s *groSeg) { s.id = 7 })}},
+		{name: "ip id jumps", segs: []groSeg{p, p, with(func(s *groSeg) { s.id = 500 }), with(func(s *groSeg) { s.id = 501 })}},
+		{name: "ip fixed id without df", segs: []groSeg{with(func(s *groSeg) { s.id, s.noDF = 7, true }),
+			with(func(s *groSeg) { s.id, s.noDF = 7, true }), with(func(s *groSeg) { s.id, s.noDF = 7, true })}},
+		{name: "ip df changes", segs: []groSeg{p, p, with(func(s *groSeg) { s.noDF = true })}},
 		{name: "ipv6 tcp", v6: true, segs: []groSeg{p, p, p}},
 		{name: "ipv6 destination options", v6: true, segs: []groSeg{with(func(s *groSeg) { s.ext = "0" }),
 			with(func(s *groSeg) { s.ext = "0" }), with(func(s *groSeg) { s.ext = "0" })}},
@@ -167,10 +181,19 @@ func groFrames(udp, v6 bool, segs []groSeg) [][]byte {
 			pseudo[39] = proto
 		} else {
 			binary.BigEndian.PutUint16(f[12:14], unix.ETH_P_IP)
-			ip[0], ip[8], ip[9] = 0x45, 64, proto
+			ip[0], ip[1], ip[8], ip[9] = 0x45, sg.tos, 64, proto
+			if sg.ttl != 0 {
+				ip[8] = sg.ttl
+			}
 			binary.BigEndian.PutUint16(ip[2:4], uint16(len(ip)))
-			binary.BigEndian.PutUint16(ip[4:6], uint16(100+i))
-			binary.BigEndian.PutUint16(ip[6:8], 0x4000) // DF
+			id := uint16(100 + i)
+			if sg.id != 0 {
+				id = sg.id
+			}
+			binary.BigEndian.PutUint16(ip[4:6], id)
+			if !sg.noDF {
+				binary.BigEndian.PutUint16(ip[6:8], 0x4000) // DF
+			}
 			copy(ip[12:16], []byte{192, 0, 2, 1})
 			copy(ip[16:20], []byte{192, 0, 2, 2})
 			binary.BigEndian.PutUint16(ip[10:12], ^csumFold(csumAdd(0, ip[:20])))

@@ -581,3 +581,50 @@ func TestVethGROEligibleTCP(t *testing.T) {
 		})
 	}
 }
+
+// TestGROFixedIDSegmentsKeepID: an aggregate of segments with one fixed
+// identification is SKB_GSO_TCP_FIXEDID (tcp4_gro_complete), and
+// inet_gso_segment leaves every segment that identification; an
+// incrementing flow's segments count up from the aggregate's again.
+func TestGROFixedIDSegmentsKeepID(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		id   func(i int) uint16
+		want []uint16
+	}{
+		{"fixed", func(int) uint16 { return 7 }, []uint16{7, 7, 7}},
+		{"incrementing", func(i int) uint16 { return uint16(40 + i) }, []uint16{40, 41, 42}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ids []uint16
+			var fixed bool
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
+				Devices: []DeviceConfig{
+					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+					{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: true},
+				},
+				Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
+				Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},
+				Taps:       []TapConfig{{Name: "wire", Dev: "eth1", Dir: TapTX, Hold: true}},
+				Programs: []ProgramConfig{{Name: "out", Hook: carrier.HookTCEgress, Dev: "eth1", Prog: ProgramFunc(func(c *Ctx) int {
+					fixed = c.Skb.Shinfo().GSOType&skb.GSOTCPFixedID != 0
+					return TCXNext
+				})}},
+			}
+			s, _ := newStack(t, cfg, "", nil, nil)
+			for i := range 3 {
+				f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.7", proto: ipprotoTCP,
+					sport: 5000, dport: 443, seq: uint32(1000 + 100*i), tcpFlags: tcpACK, payload: 100, id: tc.id(i), fragOff: ipDF})
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Equal(t, tc.name == "fixed", fixed, "SKB_GSO_TCP_FIXEDID")
+			for _, q := range s.taps[0].q {
+				d := q.b.Data()
+				ids = append(ids, binary.BigEndian.Uint16(d[ethHlen+4:ethHlen+6]))
+			}
+			require.Equal(t, tc.want, ids)
+		})
+	}
+}

@@ -613,17 +613,21 @@ func TestGROMergeIPv6(t *testing.T) {
 // one per segment, or, for DF packets, stays fixed from the second on.
 func TestGROFlushIPv4(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		opts func(i int, o *frameOpts)
-		runs int // tc ingress runs for three segments: 1 when all merge
+		name    string
+		profile string
+		opts    func(i int, o *frameOpts)
+		runs    int // tc ingress runs for three segments: 1 when all merge
 	}{
-		{"incrementing id", func(i int, o *frameOpts) { o.id = uint16(100 + i) }, 1},
-		{"incrementing id with DF", func(i int, o *frameOpts) { o.id, o.fragOff = uint16(100+i), ipDF }, 1},
-		{"fixed id with DF", func(i int, o *frameOpts) { o.id, o.fragOff = 0, ipDF }, 1},
-		{"fixed id without DF", func(i int, o *frameOpts) { o.id = 7 }, 3},
-		{"TTL differs", func(i int, o *frameOpts) { o.id, o.ttl = uint16(i), uint8(60+i) }, 3},
-		{"TOS differs", func(i int, o *frameOpts) { o.id, o.tos = uint16(i), uint8(i<<2) }, 3},
-		{"DF on the second only", func(i int, o *frameOpts) {
+		{"incrementing id", "", func(i int, o *frameOpts) { o.id = uint16(100 + i) }, 1},
+		{"incrementing id with DF", "", func(i int, o *frameOpts) { o.id, o.fragOff = uint16(100+i), ipDF }, 1},
+		{"fixed id with DF", "", func(i int, o *frameOpts) { o.id, o.fragOff = 0, ipDF }, 1},
+		// From v6.18 a fixed identification merges without DF too
+		// (Profile.GROFixedIDWithoutDF; measured).
+		{"fixed id without DF", "", func(i int, o *frameOpts) { o.id = 7 }, 1},
+		{"fixed id without DF before v6.18", "v6.12", func(i int, o *frameOpts) { o.id = 7 }, 3},
+		{"TTL differs", "", func(i int, o *frameOpts) { o.id, o.ttl = uint16(i), uint8(60+i) }, 3},
+		{"TOS differs", "", func(i int, o *frameOpts) { o.id, o.tos = uint16(i), uint8(i<<2) }, 3},
+		{"DF on the second only", "", func(i int, o *frameOpts) {
 			o.id = uint16(i)
 			if i == 1 {
 				o.fragOff = ipDF
@@ -638,7 +642,7 @@ func TestGROFlushIPv4(t *testing.T) {
 				Programs: []ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0",
 					Prog: ProgramFunc(func(c *Ctx) int { runs++; return TCXNext })}},
 			}
-			s, te := newStack(t, cfg, "", nil, nil)
+			s, te := newStack(t, cfg, tc.profile, nil, nil)
 			for i := range 3 {
 				o := frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
 					sport: 5000, dport: 80, seq: uint32(1000 + 1000*i), tcpFlags: tcpACK, payload: 1000}

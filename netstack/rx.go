@@ -766,7 +766,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		// GRO length (Ethernet padding).
 		off := int(binary.LittleEndian.Uint32(cb[16:20])) // skb_gro_offset
 		mergeable := payload > 0 && payload <= g.mss && g.count < 64 && b.Len()-off == payload &&
-			!g.ipFlush(ttlTos, ipID, df) && !flush
+			!g.ipFlush(ttlTos, ipID, df, s.prof.GROFixedIDWithoutDF) && !flush
 		if tcp {
 			// tcp_gro_receive: no merge for CWR (from v6.18: a CWR other
 			// than the held skb's, Profile.TCPGROAccECN), another flag word
@@ -884,8 +884,10 @@ func (s *Stack) tcpEhashHas(ns *Netns, laddr, raddr netip.Addr, lport, rport uin
 // g's flow with these header fields: a different TTL, TOS or DF bit
 // (IPv6: hop limit or traffic class) flushes; for IPv4 the identification
 // must follow the held skb's, incrementing by one per merged segment, or
-// stay fixed when the second segment repeated a DF packet's (ip_fixedid).
-func (g *groEntry) ipFlush(ttlTos, id uint16, df bool) bool {
+// stay fixed when the second segment repeated the first's (ip_fixedid):
+// before v6.18 only for DF packets, from v6.18 for any (fixedNoDF,
+// Profile.GROFixedIDWithoutDF).
+func (g *groEntry) ipFlush(ttlTos, id uint16, df, fixedNoDF bool) bool {
 	if g.ttlTos != ttlTos {
 		return true
 	}
@@ -896,7 +898,7 @@ func (g *groEntry) ipFlush(ttlTos, id uint16, df bool) bool {
 		return true
 	}
 	off := id - g.ipID
-	if g.count == 1 && df && off == 0 {
+	if g.count == 1 && (df || fixedNoDF) && off == 0 {
 		g.fixedID = true
 	}
 	if g.fixedID {
@@ -949,6 +951,9 @@ func (s *Stack) groComplete(d *Device, i int) {
 			sh.GSOType |= skb.GSOFraglist // the fraglist branches of tcp4/6 and udp4/6_gro_complete
 		case g.proto == ipprotoTCP && d[g.ihl+13]&tcpCWR != 0:
 			sh.GSOType |= skb.GSOTCPECN // tcp_gro_complete: th->cwr
+		}
+		if g.proto == ipprotoTCP && !g.flist && !g.v6 && g.fixedID {
+			sh.GSOType |= skb.GSOTCPFixedID // tcp4_gro_complete: ip_fixedid
 		}
 	}
 	s.stats.GROFlushed++

@@ -792,7 +792,7 @@ func (s *Stack) gsoSegment(b *skb.Buff, d *Device) {
 // differ from b's (after NAT of the GSO skb) is not modelled: nothing in
 // the model rewrites them. The segments are appended to s.segs from the
 // index returned.
-func (s *Stack) segmentList(b *skb.Buff, l2, l4off int, v6 bool, ip ipv4, udp bool) (int, bool) {
+func (s *Stack) segmentList(b *skb.Buff, l2, l4off int, v6 bool, ip ipv4, udp bool, idStep uint16) (int, bool) {
 	start := len(s.segs)
 	segs, err := b.SegmentList(l2, s.segs)
 	s.segs = segs
@@ -806,7 +806,7 @@ func (s *Stack) segmentList(b *skb.Buff, l2, l4off int, v6 bool, ip ipv4, udp bo
 			binary.BigEndian.PutUint16(ipb[4:6], uint16(g.Len()-l2-ip6Hlen))
 		} else {
 			binary.BigEndian.PutUint16(ipb[2:4], uint16(g.Len()-l2))
-			binary.BigEndian.PutUint16(ipb[4:6], ip.id+uint16(i))
+			binary.BigEndian.PutUint16(ipb[4:6], ip.id+idStep*uint16(i))
 			setIPCsum(ipb, ip.ihl)
 		}
 		// __udp_gso_segment_list: the first segment's UDP length is one
@@ -868,6 +868,12 @@ func (s *Stack) skbGSOSegment(b *skb.Buff) (start int, ok bool) {
 	}
 	mss := int(b.Shinfo().GSOSize)
 	tcp := proto == ipprotoTCP
+	// inet_gso_segment: SKB_GSO_TCP_FIXEDID keeps every segment's
+	// identification; otherwise they count up from the GSO skb's.
+	idStep := uint16(1)
+	if b.Shinfo().GSOType&skb.GSOTCPFixedID != 0 {
+		idStep = 0
+	}
 	var seq uint32
 	var flags uint8
 	switch {
@@ -884,7 +890,7 @@ func (s *Stack) skbGSOSegment(b *skb.Buff) (start int, ok bool) {
 		// Segment does by copying the frag_list.
 		if sh := b.Shinfo(); sh.GSOType&skb.GSOFraglist != 0 && sh.GSOType&skb.GSODodgy == 0 &&
 			b.HasFragList() && b.Pagelen()-hdrEnd == mss {
-			return s.segmentList(b, l2, l4off, v6, ip, false)
+			return s.segmentList(b, l2, l4off, v6, ip, false, idStep)
 		}
 	case proto == ipprotoUDP:
 		hdrEnd = l4off + udpHlen
@@ -897,7 +903,7 @@ func (s *Stack) skbGSOSegment(b *skb.Buff) (start int, ok bool) {
 		// does by copying the frag_list.
 		if sh := b.Shinfo(); sh.GSOType&skb.GSOFraglist != 0 && sh.GSOType&skb.GSODodgy == 0 &&
 			b.HasFragList() && b.Pagelen()-hdrEnd == mss {
-			return s.segmentList(b, l2, l4off, v6, ip, true)
+			return s.segmentList(b, l2, l4off, v6, ip, true, idStep)
 		}
 	default:
 		return 0, false
@@ -922,7 +928,7 @@ func (s *Stack) skbGSOSegment(b *skb.Buff) (start int, ok bool) {
 			binary.BigEndian.PutUint16(ipb[4:6], uint16(g.Len()-l2-ip6Hlen))
 		} else {
 			binary.BigEndian.PutUint16(ipb[2:4], uint16(g.Len()-l2))
-			binary.BigEndian.PutUint16(ipb[4:6], ip.id+uint16(i))
+			binary.BigEndian.PutUint16(ipb[4:6], ip.id+idStep*uint16(i))
 			setIPCsum(ipb, ip.ihl)
 		}
 		l4 := gd[l4off:]

@@ -128,12 +128,13 @@ type SharedInfo struct {
 
 // GSO types used by the model (SKB_GSO_* in include/linux/skbuff.h).
 const (
-	GSOTCPv4     uint32 = 1 << 0
-	GSODodgy     uint32 = 1 << 1
-	GSOTCPECN    uint32 = 1 << 2
-	GSOTCPv6     uint32 = 1 << 4
-	GSOUDPTunnel uint32 = 1 << 9
-	GSOPartial   uint32 = 1 << 13
-	GSOFraglist  uint32 = 1 << 18
-	GSOUDPL4     uint32 = 1 << 16
+	GSOTCPv4      uint32 = 1 << 0
+	GSODodgy      uint32 = 1 << 1
+	GSOTCPECN     uint32 = 1 << 2
+	GSOTCPFixedID uint32 = 1 << 3
+	GSOTCPv6      uint32 = 1 << 4
+	GSOUDPTunnel  uint32 = 1 << 9
+	GSOPartial    uint32 = 1 << 13
+	GSOFraglist   uint32 = 1 << 18
+	GSOUDPL4      uint32 = 1 << 16
 )

@@ -159,6 +159,12 @@ type Profile struct {
 	// as 1, 1 and 2 (before: 1 and 3, the CWR segment starting the
 	// aggregate the next ones join). Read by netstack.
 	TCPGROAccECN bool
+	// GROFixedIDWithoutDF: inet_gro_flush lets a flow's IPv4 segments
+	// merge with one fixed identification whether or not they have DF
+	// (v6.18, "net: gro: remove unnecessary df checks"; measured on 6.18:
+	// three segments with ID 7 and no DF merge). Before, only DF segments
+	// could keep a fixed ID; the others had to count up. Read by netstack.
+	GROFixedIDWithoutDF bool
 	// VethGRONapi: a veth with GRO on and no XDP program receives through
 	// its NAPI instance, and so through GRO, the skbs that
 	// veth_skb_is_eligible_for_gro accepts: the sending device has no TSO
@@ -272,6 +278,7 @@ func profileFor(major, minor int) Profile {
 		TCPFraglistGRO:             at(6, 10),
 		VethGRONapi:                at(5, 12),
 		TCPGROAccECN:               at(6, 18),
+		GROFixedIDWithoutDF:        at(6, 18),
 		TCPSendLinearFirst:         !at(5, 1),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext
