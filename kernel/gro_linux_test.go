@@ -37,6 +37,7 @@ type groSeg struct {
 	ttl, tos uint8
 	id       uint16
 	noDF     bool
+	sport    uint16 // 0: 5000
 }
 
 // TestKernelGROFlushRules sends crafted segments of one flow into a veth
@@ -89,6 +90,12 @@ func TestKernelGROFlushRules(t *testing.T) {
 		{name: "ip fixed id without df", segs: []groSeg{with(func(s *groSeg) { s.id, s.noDF = 7, true }),
 			with(func(s *groSeg) { s.id, s.noDF = 7, true }), with(func(s *groSeg) { s.id, s.noDF = 7, true })}},
 		{name: "ip df changes", segs: []groSeg{p, p, with(func(s *groSeg) { s.noDF = true })}},
+		// Nine flows, each with two segments, the second ones after all
+		// the first: skb->hash is 0 on this path, so they share one GRO
+		// bucket of MAX_GRO_SKBS (8) held skbs, and each new flow flushes
+		// the oldest (gro_flush_oldest).
+		{name: "eight flows in one bucket", segs: flows(p, 8)},
+		{name: "nine flows in one bucket", segs: flows(p, 9)},
 		{name: "ipv6 tcp", v6: true, segs: []groSeg{p, p, p}},
 		{name: "ipv6 destination options", v6: true, segs: []groSeg{with(func(s *groSeg) { s.ext = "0" }),
 			with(func(s *groSeg) { s.ext = "0" }), with(func(s *groSeg) { s.ext = "0" })}},
@@ -203,7 +210,11 @@ func groFrames(udp, v6 bool, segs []groSeg) [][]byte {
 			binary.BigEndian.PutUint16(pseudo[10:12], uint16(l4+sg.payload))
 		}
 		th := ip[nh:]
-		binary.BigEndian.PutUint16(th[0:2], 5000)
+		sport := uint16(5000)
+		if sg.sport != 0 {
+			sport = sg.sport
+		}
+		binary.BigEndian.PutUint16(th[0:2], sport)
 		for j := range sg.payload {
 			th[l4+j] = byte(j)
 		}
@@ -234,6 +245,21 @@ func groFrames(udp, v6 bool, segs []groSeg) [][]byte {
 		out = append(out, f)
 	}
 	return out
+}
+
+// flows is two segments of each of n flows (source ports from 6000), all
+// first segments before the second ones.
+func flows(p groSeg, n int) []groSeg {
+	var segs []groSeg
+	for round := range 2 {
+		for f := range n {
+			s := p
+			s.sport, s.seq = uint16(6000+f), uint32(1000+100*round)
+			s.id = uint16(1000*f + round + 1)
+			segs = append(segs, s)
+		}
+	}
+	return segs
 }
 
 func csumAdd(sum uint32, b []byte) uint32 {

@@ -628,3 +628,44 @@ func TestGROFixedIDSegmentsKeepID(t *testing.T) {
 		})
 	}
 }
+
+// TestGROHashBuckets: dev_gro_receive holds at most MAX_GRO_SKBS (8) skbs
+// per hash bucket (skb->hash & 7): nine flows in one bucket evict each
+// other before their second segments arrive, nine flows spread over the
+// buckets all merge.
+func TestGROHashBuckets(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hash func(f int) uint32
+		runs int
+		segs uint16 // gso_segs of every aggregate
+	}{
+		{"one bucket", func(f int) uint32 { return uint32(8 * (f + 1)) }, 18, 0},
+		{"spread", func(f int) uint32 { return uint32(f + 1) }, 9, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var segs []uint16
+			cfg := &Config{
+				Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}},
+				Programs: []ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					segs = append(segs, c.Skb.Shinfo().GSOSegs)
+					return TCXNext
+				})}},
+			}
+			s, _ := newStack(t, cfg, "", nil, nil)
+			for round := range 2 {
+				for f := range 9 {
+					fr := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
+						sport: uint16(6000 + f), dport: 80, seq: uint32(1000 + 100*round), tcpFlags: tcpACK, payload: 100,
+						id: uint16(100*f + round)})
+					require.NoError(t, s.Inject(&Packet{ID: uint64(10*round + f), Frame: fr, Hash: tc.hash(f)}))
+				}
+			}
+			s.Flush()
+			require.Len(t, segs, tc.runs)
+			for _, n := range segs {
+				require.Equal(t, tc.segs, n)
+			}
+		})
+	}
+}

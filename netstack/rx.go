@@ -493,7 +493,10 @@ func (s *Stack) ppCowData(b *skb.Buff) (*skb.Buff, error) {
 
 // --- GRO ---
 
-const maxGROSkbs = 8 // MAX_GRO_SKBS
+const (
+	maxGROSkbs     = 8 // MAX_GRO_SKBS, per bucket
+	groHashBuckets = 8 // GRO_HASH_BUCKETS
+)
 
 // bootJiffies stands for jiffies on a machine up for five minutes:
 // INITIAL_JIFFIES ((unsigned long)(unsigned int)(-300 * HZ) on 64-bit)
@@ -554,7 +557,9 @@ type groEntry struct {
 // requires equal hash, device, vlan, XDP metadata bytes
 // (skb_metadata_differs) and MAC header, and with slow_gro the same socket
 // and conntrack. The first skb survives. Other packets
-// are delivered at once (GRO_NORMAL); held skbs wait for Flush. A merged
+// are delivered at once (GRO_NORMAL); held skbs wait for Flush, at most
+// MAX_GRO_SKBS in each of the GRO_HASH_BUCKETS buckets (skb->hash & 7),
+// a new flow in a full bucket completing its oldest (gro_flush_oldest). A merged
 // segment's payload joins the held skb (skb_gro_receive: its page-fragment
 // head stolen, or the skb on the held one's frag_list); napi_skb_finish
 // frees what is left of it without a tracepoint.
@@ -729,8 +734,9 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	}
 	mh := b.MacHeader()
 	mac := [ethHlen]byte(b.Head()[mh : mh+ethHlen])
-	for i := range d.groHeld {
-		g := &d.groHeld[i]
+	bk := b.H().Hash & (groHashBuckets - 1) // dev_gro_receive: skb_get_hash_raw(skb) & (GRO_HASH_BUCKETS - 1)
+	for i := range d.groHeld[bk] {
+		g := &d.groHeld[bk][i]
 		if g.sport != sport || g.dport != dport || g.proto != proto || g.v6 != v6 || g.v6word != v6word ||
 			g.saddr != saddr || g.daddr != daddr {
 			continue
@@ -756,7 +762,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			if !tcp {
 				// udp_gro_receive_segment: fraglist and plain GRO do not
 				// mix; the held skb is completed and this one goes up alone.
-				s.groComplete(d, i)
+				s.groComplete(d, bk, i)
 				s.netifReceive(b)
 				return
 			}
@@ -804,7 +810,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			// The held skb is completed (pp = p); this one was not merged
 			// (same_flow 0) and, unless its own flags or headers flush it,
 			// dev_gro_receive holds it as a new flow.
-			s.groComplete(d, i)
+			s.groComplete(d, bk, i)
 			break
 		}
 		if tcp && !flist {
@@ -829,7 +835,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		// out_check_final: a short segment or URG, PSH, RST, SYN or FIN
 		// completes the aggregate.
 		if (tcp && flags&(tcpURG|tcpPSH|tcpRST|tcpSYN|tcpFIN) != 0) || payload < g.mss {
-			s.groComplete(d, i)
+			s.groComplete(d, bk, i)
 		}
 		return
 	}
@@ -837,8 +843,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		s.netifReceive(b)
 		return
 	}
-	if len(d.groHeld) >= maxGROSkbs {
-		s.groComplete(d, 0) // gro_flush_oldest
+	if len(d.groHeld[bk]) >= maxGROSkbs {
+		s.groComplete(d, bk, 0) // gro_flush_oldest
 	}
 	mss := int(sh.GSOSize)
 	if mss == 0 {
@@ -849,7 +855,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	// writes the skb id and a jiffies stand-in).
 	binary.LittleEndian.PutUint64(cb[0:8], b.ID())
 	binary.LittleEndian.PutUint64(cb[8:16], bootJiffies+s.stats.Injected)
-	d.groHeld = append(d.groHeld, groEntry{b: b, last: b, ttlTos: ttlTos, ipID: ipID, df: df, pkt: s.cur, trace: s.trace, count: segs, next: seq + uint32(payload),
+	d.groN++
+	d.groHeld[bk] = append(d.groHeld[bk], groEntry{b: b, last: b, ttlTos: ttlTos, ipID: ipID, df: df, pkt: s.cur, trace: s.trace, count: segs, next: seq + uint32(payload),
 		mss: mss, proto: proto, saddr: saddr, daddr: daddr, v6: v6, v6word: v6word, sport: sport, dport: dport, macBytes: mac,
 		flist: flist, ihl: ihl})
 }
@@ -911,11 +918,13 @@ func (g *groEntry) ipFlush(ttlTos, id uint16, df, fixedNoDF bool) bool {
 // segment gets gso_size 0 back; an aggregate becomes a GSO skb
 // (tcp4_gro_complete: SKB_GSO_TCPV4, gso_segs = count). Then
 // netif_receive_skb.
-func (s *Stack) groComplete(d *Device, i int) {
-	g := d.groHeld[i]
-	copy(d.groHeld[i:], d.groHeld[i+1:])
-	d.groHeld[len(d.groHeld)-1] = groEntry{}
-	d.groHeld = d.groHeld[:len(d.groHeld)-1]
+func (s *Stack) groComplete(d *Device, bk uint32, i int) {
+	held := d.groHeld[bk]
+	g := held[i]
+	copy(held[i:], held[i+1:])
+	held[len(held)-1] = groEntry{}
+	d.groHeld[bk] = held[:len(held)-1]
+	d.groN--
 	saved, savedTrace := s.cur, s.trace
 	s.cur, s.trace = g.pkt, g.trace || s.cfg.Options.TraceAll
 	sh := g.b.Shinfo()
@@ -962,9 +971,13 @@ func (s *Stack) groComplete(d *Device, i int) {
 	s.cur, s.trace = saved, savedTrace
 }
 
+// groFlush models napi_gro_flush(): every bucket in order, each from its
+// oldest skb.
 func (s *Stack) groFlush(d *Device) {
-	for len(d.groHeld) != 0 {
-		s.groComplete(d, 0)
+	for bk := range uint32(groHashBuckets) {
+		for len(d.groHeld[bk]) != 0 {
+			s.groComplete(d, bk, 0)
+		}
 	}
 }
 
