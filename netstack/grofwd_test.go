@@ -23,6 +23,20 @@ func udpCsumFrame(o frameOpts) []byte {
 	return f
 }
 
+// recordGSOSegs is a tc program that appends each skb's gso_segs to list
+// (0 for an skb that is not a GSO skb) and passes it on.
+func recordGSOSegs(list *[]uint16) ProgramFunc {
+	return func(c *Ctx) int {
+		sh := c.Skb.Shinfo()
+		n := sh.GSOSegs
+		if sh.GSOSize == 0 {
+			n = 0
+		}
+		*list = append(*list, n)
+		return TCXNext
+	}
+}
+
 // TestGROUDPForwardingAndFraglist: four UDP segments of one flow reach a
 // host NIC in one NAPI poll and are forwarded out of a second device (a NIC
 // or a dummy), or delivered to a local socket. Which GRO merges them, and
@@ -69,17 +83,7 @@ func TestGROUDPForwardingAndFraglist(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got want
-			segs := func(list *[]uint16) ProgramFunc {
-				return func(c *Ctx) int {
-					sh := c.Skb.Shinfo()
-					n := sh.GSOSegs
-					if sh.GSOSize == 0 {
-						n = 0
-					}
-					*list = append(*list, n)
-					return TCXNext
-				}
-			}
+			segs := recordGSOSegs
 			outKind := tc.out
 			if outKind == "" {
 				outKind = KindNIC
@@ -331,17 +335,9 @@ func TestGROTCPFlushRules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []uint16
 			cfg := &Config{
-				Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}},
-				Sockets: []SocketConfig{{Name: "srv", Proto: ProtoTCP, Port: 80}},
-				Programs: []ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
-					sh := c.Skb.Shinfo()
-					n := sh.GSOSegs
-					if sh.GSOSize == 0 {
-						n = 0
-					}
-					got = append(got, n)
-					return TCXNext
-				})}},
+				Devices:  []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}},
+				Sockets:  []SocketConfig{{Name: "srv", Proto: ProtoTCP, Port: 80}},
+				Programs: []ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: recordGSOSegs(&got)}},
 			}
 			s, te := newStack(t, cfg, "", nil, nil)
 			for i, sg := range tc.segs {
@@ -503,15 +499,7 @@ func TestVethGROEligible(t *testing.T) {
 			cfg.Devices[0].SoftwareGSO = tc.noTSO
 			cfg.Devices[0].PeerUDPGROForwarding = tc.fwd
 			cfg.Devices[0].PeerGROList = strings.Contains(tc.name, "rx-gro-list")
-			cfg.Programs = []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: ProgramFunc(func(c *Ctx) int {
-				sh := c.Skb.Shinfo()
-				n := sh.GSOSegs
-				if sh.GSOSize == 0 {
-					n = 0
-				}
-				got = append(got, n)
-				return TCXNext
-			})}}
+			cfg.Programs = []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: recordGSOSegs(&got)}}
 			// The receiving socket is not UDP_GRO, so only forwarding GRO
 			// (no socket: the key is off) merges.
 			s, te := newStack(t, cfg, tc.profile, nil, nil)
@@ -561,15 +549,7 @@ func TestVethGROEligibleTCP(t *testing.T) {
 			cfg.Devices[0].PeerGRO, cfg.Devices[0].SoftwareGSO = "on", tc.noTSO
 			cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "cli", Netns: "A", Proto: ProtoTCP, Addr: addr("192.0.2.1"), Port: 5000})
 			cfg.Entries = []EntryConfig{{Kind: EntryTX, Netns: "A", Socket: "cli"}}
-			cfg.Programs = []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: ProgramFunc(func(c *Ctx) int {
-				sh := c.Skb.Shinfo()
-				n := sh.GSOSegs
-				if sh.GSOSize == 0 {
-					n = 0
-				}
-				got = append(got, n)
-				return TCXNext
-			})}}
+			cfg.Programs = []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: recordGSOSegs(&got)}}
 			s, _ := newStack(t, cfg, "", nil, nil)
 			for i := range 2 {
 				f := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", proto: ipprotoTCP, sport: 5000, dport: 80,

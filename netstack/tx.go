@@ -801,14 +801,7 @@ func (s *Stack) segmentList(b *skb.Buff, l2, l4off int, v6 bool, ip ipv4, udp bo
 	}
 	s.forgetListed(s.segs[start+1:])
 	for i, g := range s.segs[start:] {
-		ipb := g.Data()[l2:]
-		if v6 {
-			binary.BigEndian.PutUint16(ipb[4:6], uint16(g.Len()-l2-ip6Hlen))
-		} else {
-			binary.BigEndian.PutUint16(ipb[2:4], uint16(g.Len()-l2))
-			binary.BigEndian.PutUint16(ipb[4:6], ip.id+idStep*uint16(i))
-			setIPCsum(ipb, ip.ihl)
-		}
+		gsoFixIP(g, l2, v6, ip, ip.id+idStep*uint16(i))
 		// __udp_gso_segment_list: the first segment's UDP length is one
 		// segment's again; the others kept their own. A TCP segment keeps
 		// its own header (__tcp4_gso_segment_list).
@@ -819,6 +812,21 @@ func (s *Stack) segmentList(b *skb.Buff, l2, l4off int, v6 bool, ip ipv4, udp bo
 		g.SetTransportHeader(l4off)
 	}
 	return start, true
+}
+
+// gsoFixIP is the per-segment loop of inet_gso_segment / ipv6_gso_segment
+// for segment g (data at its mac header, l2 bytes before the network
+// header): IPv4 tot_len, identification id and header checksum, or the IPv6
+// payload_len.
+func gsoFixIP(g *skb.Buff, l2 int, v6 bool, ip ipv4, id uint16) {
+	ipb := g.Data()[l2:]
+	if v6 {
+		binary.BigEndian.PutUint16(ipb[4:6], uint16(g.Len()-l2-ip6Hlen))
+		return
+	}
+	binary.BigEndian.PutUint16(ipb[2:4], uint16(g.Len()-l2))
+	binary.BigEndian.PutUint16(ipb[4:6], id)
+	setIPCsum(ipb, ip.ihl)
 }
 
 // skbGSOSegment models __skb_gso_segment -> skb_mac_gso_segment for the
@@ -922,16 +930,8 @@ func (s *Stack) skbGSOSegment(b *skb.Buff) (start int, ok bool) {
 	n := len(s.segs) - start
 	for i := 0; i < n; i++ {
 		g := s.segs[start+i]
-		gd := g.Data()
-		ipb := gd[l2:]
-		if v6 {
-			binary.BigEndian.PutUint16(ipb[4:6], uint16(g.Len()-l2-ip6Hlen))
-		} else {
-			binary.BigEndian.PutUint16(ipb[2:4], uint16(g.Len()-l2))
-			binary.BigEndian.PutUint16(ipb[4:6], ip.id+idStep*uint16(i))
-			setIPCsum(ipb, ip.ihl)
-		}
-		l4 := gd[l4off:]
+		gsoFixIP(g, l2, v6, ip, ip.id+idStep*uint16(i))
+		l4 := g.Data()[l4off:]
 		if tcp {
 			binary.BigEndian.PutUint32(l4[4:8], seq+uint32(i*mss))
 			if i != n-1 {
