@@ -550,11 +550,7 @@ XDP on hA (reserving 8 bytes of metadata) makes vA segment it and hA receive the
 and rx-gro-list are on for hA, so fraglist GRO chains them again. At hA ingress: writes, then
 bpf_redirect(hB, 0). Native XDP on vB (8 bytes of metadata) leaves hB without NETIF_F_GSO_SOFTWARE, so hB's
 validate_xmit_skb cuts the fraglist skb back into its 4 skbs (skb_segment_list).`,
-		Actions: []Action{
-			{Hook: Hook{"hA", XDP}, MetaLen: 8},
-			{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectEgress, Target: "hB"},
-			{Hook: Hook{"vB", XDP}, MetaLen: 8},
-		},
+		Actions:     hubGROActions(),
 		Hooks:       []Hook{{"vA", TCEgress}, {"hA", XDP}, {"hA", TCIngress}, {"hB", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 		Segments:    4,
 		GRO:         "hA",
@@ -565,11 +561,7 @@ validate_xmit_skb cuts the fraglist skb back into its 4 skbs (skb_segment_list).
 		Topology: TopoHub,
 		Setup: `As "hub-gro-list-redirect" with rx-udp-gro-forwarding instead of rx-gro-list on hA: GRO merges the
 payload, and hB's validate_xmit_skb cuts the GSO skb into new skbs (skb_segment).`,
-		Actions: []Action{
-			{Hook: Hook{"hA", XDP}, MetaLen: 8},
-			{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectEgress, Target: "hB"},
-			{Hook: Hook{"vB", XDP}, MetaLen: 8},
-		},
+		Actions:     hubGROActions(),
 		Hooks:       []Hook{{"vA", TCEgress}, {"hA", XDP}, {"hA", TCIngress}, {"hB", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 		Segments:    4,
 		GRO:         "hA",
@@ -587,6 +579,17 @@ ingress one by one.`,
 		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 		Segments: 4,
 	},
+}
+
+// hubGROActions are the actions of the hub-gro-* transitions: native XDP
+// on hA and vB (8 bytes of metadata each), and at hA ingress the writes and
+// bpf_redirect(hB, 0).
+func hubGROActions() []Action {
+	return []Action{
+		{Hook: Hook{"hA", XDP}, MetaLen: 8},
+		{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectEgress, Target: "hB"},
+		{Hook: Hook{"vB", XDP}, MetaLen: 8},
+	}
 }
 
 // Lookup returns the transition with the given name.
