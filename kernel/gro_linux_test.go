@@ -50,7 +50,8 @@ type groSeg struct {
 // FIN, PSH, RST, sequence gaps, short segments, and the held skb a
 // non-merged segment becomes), which UDP segments
 // udp_gro_receive_segment merges with rx-udp-gro-forwarding and with
-// rx-gro-list, and which IPv6 segments ipv6_gro_receive merges through
+// rx-gro-list or for a local socket once udp_encap_needed_key is on, and
+// which IPv6 segments ipv6_gro_receive merges through
 // extension headers, and inet_gro_flush's TTL, TOS, DF and IP ID rules. A
 // jiffy boundary inside a burst splits it, so a case is
 // retried a few times before a difference counts.
@@ -63,7 +64,11 @@ func TestKernelGROFlushRules(t *testing.T) {
 		udp      bool
 		v6       bool
 		features []string
-		segs     []groSeg
+		// sock binds a UDP socket to *:9999 on the receiving side: "plain",
+		// or "gro" with UDP_GRO. Either way a UDP_GRO socket elsewhere turns
+		// udp_encap_needed_key on, so udp_gro_receive looks the socket up.
+		sock string
+		segs []groSeg
 	}{
 		{name: "tcp one flow", segs: []groSeg{p, p, p, p}},
 		{name: "tcp ack moves", segs: []groSeg{p, p, with(func(s *groSeg) { s.ack = 2 }), with(func(s *groSeg) { s.ack = 2 })}},
@@ -82,6 +87,13 @@ func TestKernelGROFlushRules(t *testing.T) {
 		{name: "udp fraglist", udp: true, features: []string{observe.FeatureGROList},
 			segs: []groSeg{p, p, p, with(func(s *groSeg) { s.payload = 60 }), p}},
 		{name: "udp no feature", udp: true, segs: []groSeg{p, p, p}},
+		{name: "udp to a UDP_GRO socket", udp: true, sock: "gro", segs: []groSeg{p, p, with(func(s *groSeg) { s.payload = 60 }), p}},
+		{name: "udp to a plain socket, forwarding", udp: true, sock: "plain", features: []string{observe.FeatureUDPGROFwd},
+			segs: []groSeg{p, p, p}},
+		{name: "udp to a plain socket, fraglist", udp: true, sock: "plain", features: []string{observe.FeatureGROList},
+			segs: []groSeg{p, p, p}},
+		{name: "udp to a UDP_GRO socket, fraglist", udp: true, sock: "gro", features: []string{observe.FeatureGROList},
+			segs: []groSeg{p, p, p}},
 		{name: "ip ttl", segs: []groSeg{p, p, with(func(s *groSeg) { s.ttl = 63 }), with(func(s *groSeg) { s.ttl = 63 })}},
 		{name: "ip tos", segs: []groSeg{p, with(func(s *groSeg) { s.tos = 0x10 }), with(func(s *groSeg) { s.tos = 0x10 })}},
 		{name: "ip id fixed with df", segs: []groSeg{with(func(s *groSeg) { s.id = 7 }), with(func(s *groSeg) { s.id = 7 }),
@@ -110,10 +122,10 @@ func TestKernelGROFlushRules(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			frames := groFrames(tc.udp, tc.v6, tc.segs)
-			model := modelGRO(t, tc.features, frames)
+			model := modelGRO(t, tc.features, tc.sock, frames)
 			var kern []int
 			for attempt := 1; attempt <= 5; attempt++ {
-				kern = kernelGRO(t, tc.features, frames)
+				kern = kernelGRO(t, tc.features, tc.sock, frames)
 				if fmt.Sprint(kern) == fmt.Sprint(model) {
 					if attempt > 1 {
 						t.Logf("agreed at attempt %d", attempt)
@@ -282,7 +294,7 @@ func csumFold(sum uint32) uint16 {
 // kernelGRO runs frames through vA -> vB (GRO on, the features on, a
 // 20 ms gro_flush_timeout) and returns the lengths of the frames a packet
 // socket on vB receives.
-func kernelGRO(t *testing.T, features []string, frames [][]byte) []int {
+func kernelGRO(t *testing.T, features []string, sock string, frames [][]byte) []int {
 	t.Helper()
 	a, b := newNetns(t, "groA"), newNetns(t, "groB")
 	require.NoError(t, a.IP("link", "add", "vA", "type", "veth", "peer", "name", "vB", "netns", b.Name))
@@ -298,6 +310,16 @@ func kernelGRO(t *testing.T, features []string, frames [][]byte) []int {
 		require.NoError(t, b.setFeatures("vB", features))
 	}
 	require.NoError(t, run("ip", "netns", "exec", b.Name, "sh", "-c", "echo 20000000 > /sys/class/net/vB/gro_flush_timeout"))
+	if sock != "" {
+		key := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
+		require.NoError(t, unix.SetsockoptInt(key, unix.SOL_UDP, unix.UDP_GRO, 1)) // udp_tunnel_encap_enable
+		require.NoError(t, unix.Bind(key, &unix.SockaddrInet4{Port: 7777}))
+		rcv := newSocket(t, b, unix.AF_INET, unix.SOCK_DGRAM, 0)
+		if sock == "gro" {
+			require.NoError(t, unix.SetsockoptInt(rcv, unix.SOL_UDP, unix.UDP_GRO, 1))
+		}
+		require.NoError(t, unix.Bind(rcv, &unix.SockaddrInet4{Port: 9999}))
+	}
 	mac, err := b.HardwareAddr("vB")
 	require.NoError(t, err)
 	src, err := a.HardwareAddr("vA")
@@ -344,7 +366,7 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // modelGRO runs the frames through the model: a NIC with GRO and the
 // features, every frame in one NAPI poll, then the flush; the lengths are
 // those tc ingress sees (data at the mac header).
-func modelGRO(t *testing.T, features []string, frames [][]byte) []int {
+func modelGRO(t *testing.T, features []string, sock string, frames [][]byte) []int {
 	t.Helper()
 	var lens []int
 	dev := netstack.DeviceConfig{Name: "vB", Kind: netstack.KindNIC, MAC: [6]byte{2, 0, 0, 0, 0, 2},
@@ -358,12 +380,19 @@ func modelGRO(t *testing.T, features []string, frames [][]byte) []int {
 		}
 	}
 	cfg := &netstack.Config{
-		Devices: []netstack.DeviceConfig{dev},
+		Devices:    []netstack.DeviceConfig{dev},
+		Namespaces: []netstack.NamespaceConfig{{Name: "A"}},
 		Programs: []netstack.ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Dev: "vB",
 			Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
 				lens = append(lens, c.Skb.Len())
 				return -1
 			})}},
+	}
+	if sock != "" {
+		cfg.Sockets = []netstack.SocketConfig{
+			{Name: "key", Netns: "A", Proto: netstack.ProtoUDP, Port: 7777, UDPGRO: true},
+			{Name: "rcv", Proto: netstack.ProtoUDP, Port: 9999, UDPGRO: sock == "gro"},
+		}
 	}
 	a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
 	s, err := netstack.New(cfg, netstack.Env{Alloc: a})
