@@ -521,6 +521,11 @@ func TestUDPGRORouter(t *testing.T) {
 	assert.Equal(t, aggs, runs(t, list, "tc_out"), "forwarded as one skb")
 	assert.Equal(t, n, sim.Count(list.Outcomes, "transmitted by a device"), "cut back at the uplink")
 	assert.Equal(t, n, list.Read("on_consume", "flow").Found, "each segment shares the aggregate's extension")
+	fl := sim.Count(list.Stack, "gro_fraglist_aggregates")
+	assert.Positive(t, fl)
+	assert.Equal(t, fl, sim.Count(list.Stack, "gro_aggregates"), "every aggregate is a fraglist one")
+	assert.Equal(t, fl, sim.Count(list.Stack, "gso_segment_list"), "each is cut back by skb_segment_list")
+	assert.Equal(t, n-(aggs-fl), sim.Count(list.Stack, "gso_segments"), "into the datagrams it chained")
 
 	hash := replay("skb-hash", true, false)
 	assert.Equal(t, aggs, hash.Read("on_consume", "flow").Found, "only the first segment is the skb tc ingress keyed")
@@ -529,9 +534,13 @@ func TestUDPGRORouter(t *testing.T) {
 	fwd := replay("", false, true)
 	assert.Equal(t, aggs, runs(t, fwd, "tc_in"), "the same aggregates")
 	assert.Equal(t, aggs, sim.Count(fwd.Outcomes, "transmitted by a device"), "sent whole (USO)")
+	assert.Equal(t, fl, sim.Count(fwd.Stack, "gro_aggregates"))
+	assert.Zero(t, sim.Count(fwd.Stack, "gro_fraglist_aggregates"))
+	assert.Zero(t, sim.Count(fwd.Stack, "gso_segmented"), "nothing is segmented in software")
 
 	none := replay("", false, false)
 	assert.Equal(t, n, runs(t, none, "tc_in"))
+	assert.Empty(t, none.Stack, "no GRO, no GSO")
 	assert.Equal(t, n, none.Read("on_consume", "flow").Found)
 	assert.Less(t, list.Allocations.Allocs, none.Allocations.Allocs, "one extension and storage per aggregate instead of per datagram")
 }

@@ -966,6 +966,12 @@ func (s *Stack) groComplete(d *Device, bk uint32, i int) {
 		}
 	}
 	s.stats.GROFlushed++
+	if g.count > 1 {
+		s.stats.GROAggregates++
+		if g.flist {
+			s.stats.GROFraglist++
+		}
+	}
 	s.traceOp(LayerGRO, OpGROFlush, g.b)
 	s.netifReceive(g.b)
 	s.cur, s.trace = saved, savedTrace

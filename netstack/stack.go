@@ -326,9 +326,19 @@ type Stats struct {
 	Injected   uint64
 	Drops      uint64
 	Delivered  uint64
-	GROMerged  uint64
-	GROFlushed uint64
-	Backlog    uint64
+	GROMerged  uint64 // segments GRO merged into a held skb
+	GROFlushed uint64 // held skbs completed (napi_gro_complete)
+	// GROAggregates are completed skbs of more than one segment, of which
+	// GROFraglist were chained by fraglist GRO.
+	GROAggregates uint64
+	GROFraglist   uint64
+	// GSOSegmented are GSO skbs cut in software (validate_xmit_skb,
+	// udp_rcv_segment), of which GSOSegmentList by skb_segment_list;
+	// GSOSegments the segments they became.
+	GSOSegmented   uint64
+	GSOSegmentList uint64
+	GSOSegments    uint64
+	Backlog        uint64
 }
 
 // Stats returns the counters.

@@ -799,6 +799,7 @@ func (s *Stack) segmentList(b *skb.Buff, l2, l4off int, v6 bool, ip ipv4, udp bo
 	if err != nil {
 		return 0, false
 	}
+	s.stats.GSOSegmentList++
 	s.forgetListed(s.segs[start+1:])
 	for i, g := range s.segs[start:] {
 		gsoFixIP(g, l2, v6, ip, ip.id+idStep*uint16(i))
@@ -843,6 +844,15 @@ func gsoFixIP(g *skb.Buff, l2 int, v6 bool, ip ipv4, id uint16) {
 // (__udp_gso_segment's gso_skb->len <= sizeof(*uh) + mss is -EINVAL) or
 // an allocation fails; the caller frees b. Does not take ownership of b.
 func (s *Stack) skbGSOSegment(b *skb.Buff) (start int, ok bool) {
+	if start, ok = s.segmentGSO(b); ok {
+		s.stats.GSOSegmented++
+		s.stats.GSOSegments += uint64(len(s.segs) - start)
+	}
+	return start, ok
+}
+
+// segmentGSO is skbGSOSegment without the counting.
+func (s *Stack) segmentGSO(b *skb.Buff) (start int, ok bool) {
 	data := b.Data()
 	l2 := b.NetworkOffset()
 	if l2 < 0 || len(data) < l2+ipHlen {

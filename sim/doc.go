@@ -49,7 +49,9 @@
 // with a clone) or saw a value written for another packet; drops by kernel
 // reason; what happened to packets (delivered, tapped, transmitted,
 // dropped); the modelled kernel allocations (count, bytes, per packet, per
-// size class and call site, peak) and primitive operation counts; and the
+// size class and call site, peak) and primitive operation counts; what GRO
+// and software GSO made of the packets (segments merged, aggregates and
+// fraglist aggregates, GSO skbs cut and their segments); and the
 // end-of-run leak check. It writes itself as text, JSON or CSV. The JSON
 // keys packets_read, complete, live_objects_at_end, allocations and error
 // are a contract other tools rely on.

@@ -105,6 +105,9 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	for _, o := range r.Carrier {
 		row("carrier", o.Name, "count", o.Count)
 	}
+	for _, o := range r.Stack {
+		row("stack", o.Name, "count", o.Count)
+	}
 	for i, l := range r.Leaks {
 		row("leak", strconv.Itoa(i), "what", l)
 	}
@@ -198,6 +201,15 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "  %s\t%d\n", o.Name, o.Count)
 	}
 	tw.Flush()
+
+	if len(r.Stack) != 0 {
+		p("\nGRO and GSO\n")
+		tw = tabwriter.NewWriter(ew, 2, 8, 2, ' ', 0)
+		for _, o := range r.Stack {
+			fmt.Fprintf(tw, "  %s\t%d\n", o.Name, o.Count)
+		}
+		tw.Flush()
+	}
 
 	if r.LiveObjectsAtEnd == 0 && len(r.Leaks) == 0 {
 		p("\nleak check: ok (no live objects after close)\n")

@@ -11,6 +11,7 @@ import (
 	"github.com/skbsim/skbsim/capture"
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/kmem"
+	"github.com/skbsim/skbsim/netstack"
 )
 
 // Options tune a replay.
@@ -289,12 +290,20 @@ func (m *machine) report(s *Scenario) *Report {
 func (m *machine) finish(rep *Report) {
 	var st kmem.Stats
 	var cs carrier.Stats
+	var ns netstack.Stats
 	t := newTally(m.lay)
 	for _, sh := range m.shards {
 		if sh.tr != nil {
 			sh.tr.end()
 		}
 		sh.close()
+		ss := sh.stack.Stats()
+		ns.GROMerged += ss.GROMerged
+		ns.GROAggregates += ss.GROAggregates
+		ns.GROFraglist += ss.GROFraglist
+		ns.GSOSegmented += ss.GSOSegmented
+		ns.GSOSegmentList += ss.GSOSegmentList
+		ns.GSOSegments += ss.GSOSegments
 		st.Merge(&sh.stats)
 		mergeCarrierStats(&cs, &sh.carStats)
 		t.merge(sh.tally)
@@ -304,5 +313,6 @@ func (m *machine) finish(rep *Report) {
 	rep.Allocations = allocations(&st, rep.PacketsRead)
 	rep.Ops = opRows(&st.Ops)
 	rep.Carrier = carrierRows(&cs)
+	rep.Stack = stackRows(&ns)
 	t.fill(rep)
 }

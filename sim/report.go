@@ -4,6 +4,7 @@ import (
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/cost"
 	"github.com/skbsim/skbsim/kmem"
+	"github.com/skbsim/skbsim/netstack"
 )
 
 // Report is the outcome of a replay. Its JSON form is a contract other
@@ -40,6 +41,11 @@ type Report struct {
 	// Carrier counts what the design did that allocations do not show:
 	// stores, lookups, misses, clone copies, evictions, stale reads.
 	Carrier []CountRow `json:"carrier"`
+	// Stack counts what GRO and software GSO made of the packets: segments
+	// merged, aggregates (fraglist ones apart), GSO skbs cut and the
+	// segments they became (skb_segment_list ones apart). Rows that are 0
+	// are left out.
+	Stack []CountRow `json:"stack"`
 
 	// LiveObjectsAtEnd is the accountant's live objects after every shard's
 	// stack and carrier were closed: 0 unless something leaked.
@@ -204,6 +210,21 @@ func carrierRows(st *carrier.Stats) []CountRow {
 		{"clone_copies", st.CloneCopies}, {"clone_copy_failures", st.CloneCopyFailures},
 		{"reaper_runs", st.ReaperRuns}, {"reaped", st.Reaped}, {"reaper_missed", st.ReaperMissed},
 		{"evictions", st.Evictions}, {"stale_reads", st.StaleReads}, {"lost", st.Lost},
+	} {
+		if r.Count != 0 {
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+// stackRows are the non-zero GRO and GSO counters of st.
+func stackRows(st *netstack.Stats) []CountRow {
+	rows := []CountRow{}
+	for _, r := range []CountRow{
+		{"gro_merged_segments", st.GROMerged}, {"gro_aggregates", st.GROAggregates},
+		{"gro_fraglist_aggregates", st.GROFraglist}, {"gso_segmented", st.GSOSegmented},
+		{"gso_segment_list", st.GSOSegmentList}, {"gso_segments", st.GSOSegments},
 	} {
 		if r.Count != 0 {
 			rows = append(rows, r)
