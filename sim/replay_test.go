@@ -263,16 +263,18 @@ func BenchmarkReplay(b *testing.B) {
 }
 
 // TestReplayStreams checks that the parallel pipeline neither keeps
-// packets nor allocates per packet: ten times the packets cost (almost) no
-// more Go heap allocations.
+// packets nor allocates per packet: four times the packets cost (almost) no
+// more Go heap allocations. Both runs are long enough for the pools to have
+// grown to what the stack holds at once (GRO keeps skbs across a NAPI
+// poll; fragment queues start with the first fragment a shard sees).
 func TestReplayStreams(t *testing.T) {
 	s := mustBuiltin(t)
 	s.Maps = nil
 	for i := range s.Stack.Programs {
 		s.Stack.Programs[i].Actions = []netstack.Action{{Kind: netstack.ActCount}}
 	}
-	small := capturetest.MustGenerate(t, capture.GenSpec{Preset: "large", Seed: 1, Packets: 2000})
-	big := capturetest.MustGenerate(t, capture.GenSpec{Preset: "large", Seed: 1, Packets: 20000})
+	small := capturetest.MustGenerate(t, capture.GenSpec{Preset: "large", Seed: 1, Packets: 10000})
+	big := capturetest.MustGenerate(t, capture.GenSpec{Preset: "large", Seed: 1, Packets: 40000})
 	mallocs := func(pcap string) uint64 {
 		var before, after runtime.MemStats
 		runtime.GC()
@@ -283,8 +285,9 @@ func TestReplayStreams(t *testing.T) {
 	}
 	mallocs(small) // warm up package-level state
 	a, b := mallocs(small), mallocs(big)
-	perPacket := (float64(b) - float64(a)) / 18000
-	assert.Less(t, perPacket, 0.05, "Go heap allocations per extra packet (%d for 2000 packets, %d for 20000)", a, b)
+	perPacket := (float64(b) - float64(a)) / 30000
+	t.Logf("Go heap allocations: %d for 10000 packets, %d for 40000: %.4f per extra packet", a, b, perPacket)
+	assert.Less(t, perPacket, 0.05, "Go heap allocations per extra packet (%d for 10000 packets, %d for 40000)", a, b)
 }
 
 // TestSeveralCaptures replays two captures as one stream: packet ids go

@@ -284,6 +284,7 @@ func (a *Allocator) getBuffer(capacity, end int, kind headKind, size int, c *kme
 	}
 	if buf == nil {
 		buf = &buffer{bytes: make([]byte, capacity)}
+		buf.frags = buf.fragArr[:0] // shinfo->frags[MAX_SKB_FRAGS]: never grows
 		if !a.noPoison {
 			poisonBytes(buf.bytes) // slab memory is not zeroed
 		}

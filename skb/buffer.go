@@ -21,9 +21,10 @@ type buffer struct {
 	sh      SharedInfo
 	dataref uint32 // shinfo->dataref: low 16 bits all refs, high 16 payload-only refs
 
-	frags    []pageFrag // shinfo->frags[:nr_frags]
-	fragList *Buff      // shinfo->frag_list
-	pageRefs int32      // page references to this buffer as another skb's page fragment (after its head was stolen)
+	frags    []pageFrag // shinfo->frags[:nr_frags], backed by fragArr
+	fragArr  [MaxSkbFrags]pageFrag
+	fragList *Buff // shinfo->frag_list
+	pageRefs int32 // page references to this buffer as another skb's page fragment (after its head was stolen)
 
 	kind      headKind
 	allocSize int         // object size given to the accountant
