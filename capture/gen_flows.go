@@ -605,10 +605,18 @@ func (b *flowBuilder) tcp(o tcpOpts) {
 	}
 	b.t += rtt + us(100+b.rng.Int64N(2000))
 	acked := sseq
+	// The response is one write: the server's TSO segments carry PSH on
+	// the last one only (tcp_gso_segment clears PSH on the others).
+	pshIf := func(i int) TCPFlags {
+		if i == nseg-1 {
+			return TCPAck | TCPPsh
+		}
+		return TCPAck
+	}
 	for i := range nseg {
 		n := min(mss, resp-i*mss)
 		seq := sseq + uint32(i*mss)
-		b.emit(us(12), 1, seg(1, TCPAck|TCPPsh, seq, cseq, n, false)...)
+		b.emit(us(12), 1, seg(1, pshIf(i), seq, cseq, n, false)...)
 		switch {
 		case i > lost && lost >= 0:
 			// The client saw a hole: duplicate ACK of the lost segment.
@@ -624,7 +632,7 @@ func (b *flowBuilder) tcp(o tcpOpts) {
 		// Fast retransmit after the duplicate ACKs, or the RTO.
 		seq := sseq + uint32(lost*mss)
 		n := min(mss, resp-lost*mss)
-		b.emit(max(rtt, us(200000)), 1, seg(1, TCPAck|TCPPsh, seq, cseq, n, false)...)
+		b.emit(max(rtt, us(200000)), 1, seg(1, pshIf(lost), seq, cseq, n, false)...)
 		b.emit(us(10), 0, seg(0, TCPAck, cseq, sseq+uint32(resp), 0, false)...)
 	}
 	sseq += uint32(resp)
