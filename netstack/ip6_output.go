@@ -84,12 +84,12 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 	hh := llReservedSpace(out)
 	payload := len(pkt) - l4off - udpHlen
 	var b *skb.Buff
-	if len(pkt) > out.mtu && l4off == ip6Hlen && sk.udpSegment <= 0 {
-		// Above the MTU without extension headers nor UDP_SEGMENT: a
-		// frag_list datagram that ip6_fragment's fast path can send as
-		// it is. With UDP_SEGMENT, __ip6_append_data's mtu is
+	if len(pkt) > out.mtu && sk.udpSegment <= 0 {
+		// Above the MTU without UDP_SEGMENT: a frag_list datagram, which
+		// ip6_fragment's fast path sends as it is when its geometry
+		// allows. With UDP_SEGMENT, __ip6_append_data's mtu is
 		// IP6_MAX_MTU: one skb, which udp_v6_send_skb then checks.
-		if b = s.ip6AppendData(pkt, out); b == nil {
+		if b = s.ip6AppendData(pkt, ip6NonFragLen(pkt, l4off), out); b == nil {
 			s.dropNoSkb(out, skb.DropNomem, OpIP6MakeSkb)
 			return nil
 		}
@@ -126,19 +126,47 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 }
 
 // ip6AppendData models __ip6_append_data and __ip6_make_skb for a datagram
-// pkt (an IPv6 header without extension headers, the UDP header, the
-// payload) above the MTU of out: one alloc_skb per fragment-sized piece
-// (maxfraglen = ((mtu - 40) & ~7) + 40 - sizeof(struct frag_hdr) bytes,
-// the last smaller), each of fraglen + LL_RESERVED_SPACE + 8 bytes with
-// LL_RESERVED_SPACE and a fragment header's room reserved; the first
-// carries the IPv6 and UDP headers, the others are chained on its
-// frag_list pulled to their payload, as ipAppendData does for IPv4. The
-// IPv6 header is the captured one. Returns nil when an allocation fails
-// (the pieces made so far are freed).
-func (s *Stack) ip6AppendData(pkt []byte, out *Device) *skb.Buff {
+// pkt (an IPv6 header, extension headers, the UDP header, the payload)
+// above the MTU of out, whose first hlen bytes are the unfragmentable
+// headers (fragheaderlen: the IPv6 header and opt_nflen, ip6NonFragLen):
+// one alloc_skb per fragment-sized piece (maxfraglen = ((mtu - hlen) & ~7)
+// + hlen - sizeof(struct frag_hdr) bytes, the last smaller), each of
+// fraglen + LL_RESERVED_SPACE + 8 bytes with LL_RESERVED_SPACE and a
+// fragment header's room reserved; the first carries the headers (the
+// fragmentable destination options, opt_flen, at the start of its
+// payload), the others are chained on its frag_list pulled to their
+// payload, as ipAppendData does for IPv4. The headers are the captured
+// ones. Returns nil when an allocation fails (the pieces made so far are
+// freed).
+func (s *Stack) ip6AppendData(pkt []byte, hlen int, out *Device) *skb.Buff {
 	mtu, hh := out.mtu, llReservedSpace(out)
-	chunk := (mtu-ip6Hlen)&^7 - fragHdrLen // maxfraglen - fragheaderlen
-	return s.appendData(pkt, ip6Hlen, chunk, chunk, hh+fragHdrLen, hh+fragHdrLen, OpIP6MakeSkb)
+	chunk := (mtu-hlen)&^7 - fragHdrLen // maxfraglen - fragheaderlen
+	return s.appendData(pkt, hlen, chunk, chunk, hh+fragHdrLen, hh+fragHdrLen, OpIP6MakeSkb)
+}
+
+// ip6NonFragLen is __ip6_append_data's fragheaderlen for the captured
+// header chain of pkt (its L4 header at l4off): the IPv6 header and the
+// extension headers a sending socket writes with ipv6_push_nfrag_opts
+// (opt_nflen: hop-by-hop, a routing header and the destination options
+// before it). Destination options after the routing header, or without
+// one, are IPV6_DSTOPTS (dst1opt, opt_flen: ipv6_push_frag_opts), part of
+// the first piece's payload. ip6_find_1stfragopt counts destination
+// options without a routing header as unfragmentable, so such a datagram's
+// pieces do not fit ip6_fragment's fast path, which then takes the slow
+// one, as the kernel does.
+func ip6NonFragLen(p []byte, l4off int) int {
+	nf, off, next := ip6Hlen, ip6Hlen, p[6]
+	for off < l4off {
+		n, ok := extLen(p[off:])
+		if !ok {
+			break
+		}
+		if next == nexthdrHop || next == nexthdrRouting {
+			nf = off + n // a routing header also covers the destination options before it
+		}
+		next, off = p[off], off+n
+	}
+	return nf
 }
 
 // initTxSkb6 sets what __ip6_make_skb / ip6_xmit set on a locally

@@ -253,3 +253,50 @@ func TestIP6CBNhoff(t *testing.T) {
 	require.Equal(t, []uint16{6}, eg, "__ip6_local_out")
 	require.Equal(t, []uint16{6}, rx, "ip6_rcv_core")
 }
+
+// TestIP6FragFastPathExtensionHeaders: __ip6_append_data keeps hop-by-hop
+// and routing headers (opt_nflen) out of the fragmentable part, so a large
+// datagram with them still goes by ip6_fragment's fast path, its pieces
+// sent as they are; destination options without a routing header are
+// fragmentable for the socket (IPV6_DSTOPTS) but not for
+// ip6_find_1stfragopt, and the pieces no longer fit: the slow path copies
+// them into new skbs.
+func TestIP6FragFastPathExtensionHeaders(t *testing.T) {
+	send := func(hop, routing bool, dstOpt byte) (allocs uint64, frags int) {
+		cfg := veth6TxConfig()
+		cfg.Programs = []ProgramConfig{{Name: "eg", Hook: carrier.HookTCEgress, Netns: "A", Dev: "vA",
+			Prog: ProgramFunc(func(*Ctx) int { frags++; return TCXNext })}}
+		s, te := newStack(t, cfg, "", nil, nil)
+		f := buildFrame6(frame6{src: "fd00::1", dst: "fd00::2", dport: 53, payload: 3000, hop: hop, routing: routing, dstOpt: dstOpt})[ethHlen:]
+		_, l4, ok := ip6L4(f)
+		require.True(t, ok)
+		binary.BigEndian.PutUint16(f[l4:], 40000)
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+		require.Empty(t, te.obs.dropReasons())
+		require.Len(t, te.obs.delivs, 1, "reassembled and delivered")
+		return te.a.Accountant().Stats().Total.Allocs, frags
+	}
+	plain, n := send(false, false, 0)
+	require.Equal(t, 3, n)
+	for _, tc := range []struct {
+		name    string
+		hop, rt bool
+		dst     byte
+		slow    bool
+	}{
+		{"hop-by-hop", true, false, 0, false},
+		{"destination options before a routing header", false, true, 0x1e, false},
+		{"destination options alone", false, false, 0x1e, true},
+		{"hop-by-hop and destination options", true, false, 0x1e, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, n := send(tc.hop, tc.rt, tc.dst)
+			require.Equal(t, 3, n, "three fragments leave")
+			if tc.slow {
+				require.Greater(t, a, plain, "the slow path allocates the fragments")
+			} else {
+				require.Equal(t, plain, a, "the fast path sends the pieces themselves")
+			}
+		})
+	}
+}
