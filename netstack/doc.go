@@ -105,10 +105,12 @@
 // kfree_skb / consume_skb tracepoints then run (skb Hooks.ListFree). The
 // paths after reassembly pull headers with pskb_may_pull and trim with
 // pskb_trim, as the kernel's do. A local UDP datagram above the MTU is
-// built as a frag_list skb (__ip_append_data, __ip6_append_data), which
+// built as a frag_list skb (__ip_append_data, __ip6_append_data, with
+// IPv6 hop-by-hop and routing headers out of the fragmentable part), which
 // ip_do_fragment's and ip6_fragment's fast path send as they are, the
-// datagram's own skb first; other packets take the slow path, which
-// copies the payload into new skbs. GRO appends a merged segment's
+// datagram's own skb first; other packets (and IPv6 datagrams with
+// destination options alone, whose pieces ip6_find_1stfragopt does not
+// fit) take the slow path, which copies the payload into new skbs. GRO appends a merged segment's
 // payload to the held skb as skb_gro_receive does (a page-fragment head
 // stolen, else the segment on the held skb's frag_list), frees the rest
 // without a tracepoint (napi_skb_finish), and inet_gro_complete gives the
