@@ -4,6 +4,10 @@ PKGS     ?= ./...
 DEMO_PCAP = $(CURDIR)/.cache/demo.pcap
 SIMRUN    = $(CURDIR)/.cache/simrun
 BENCH_ROUNDS ?= 3
+# BENCH_GEN names the capture generator's version in the cached bench capture, so a
+# generator change (2: TCP responses with PSH on their last segment only) makes
+# a new one.
+BENCH_GEN ?= 2
 
 .PHONY: help demo test test-short bench icount generate vet crossbuild build pgo
 
@@ -32,7 +36,7 @@ test-short: ## the suite without the slow property runs
 	$(GO) test -short -count=1 $(PKGS)
 
 bench: build ## packets/s of decode-only, simrun -j 1 and -j 2 on a 1.6M-packet capture (best of BENCH_ROUNDS) with peak RSS, then the Go benchmarks
-	@pcap=$(CURDIR)/.cache/bench-large-1600k.pcap; \
+	@pcap=$(CURDIR)/.cache/bench-large-1600k-$(BENCH_GEN).pcap; \
 	test -s $$pcap || $(SIMRUN) gen -preset large -seed 1 -min-packets 1600000 -o $$pcap || exit 1; \
 	ls -l $$pcap | awk '{printf "capture: %s (%.0f MB)\n", $$NF, $$5/1048576}'; \
 	sh scripts/bench-rates.sh $(SIMRUN) $$pcap $(BENCH_ROUNDS)
