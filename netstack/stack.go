@@ -341,6 +341,21 @@ type Stats struct {
 	Backlog        uint64
 }
 
+// Add adds o's counters to st.
+func (st *Stats) Add(o Stats) {
+	st.Injected += o.Injected
+	st.Drops += o.Drops
+	st.Delivered += o.Delivered
+	st.GROMerged += o.GROMerged
+	st.GROFlushed += o.GROFlushed
+	st.GROAggregates += o.GROAggregates
+	st.GROFraglist += o.GROFraglist
+	st.GSOSegmented += o.GSOSegmented
+	st.GSOSegmentList += o.GSOSegmentList
+	st.GSOSegments += o.GSOSegments
+	st.Backlog += o.Backlog
+}
+
 // Stats returns the counters.
 func (s *Stack) Stats() Stats { return s.stats }
 

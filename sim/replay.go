@@ -297,13 +297,7 @@ func (m *machine) finish(rep *Report) {
 			sh.tr.end()
 		}
 		sh.close()
-		ss := sh.stack.Stats()
-		ns.GROMerged += ss.GROMerged
-		ns.GROAggregates += ss.GROAggregates
-		ns.GROFraglist += ss.GROFraglist
-		ns.GSOSegmented += ss.GSOSegmented
-		ns.GSOSegmentList += ss.GSOSegmentList
-		ns.GSOSegments += ss.GSOSegments
+		ns.Add(sh.stack.Stats())
 		st.Merge(&sh.stats)
 		mergeCarrierStats(&cs, &sh.carStats)
 		t.merge(sh.tally)

@@ -154,10 +154,10 @@ type Profile struct {
 	GROUDPFwd bool
 	// TCPGROAccECN: tcp_gro_receive compares CWR with the held skb's like
 	// the other flags instead of refusing every segment with CWR (v6.18,
-	// the AccECN series: "tcp: accecn: ... GRO": CWR is part of the ACE
-	// counter). Measured on 6.18: plain, CWR, plain, plain segments arrive
-	// as 1, 1 and 2 (before: 1 and 3, the CWR segment starting the
-	// aggregate the next ones join). Read by netstack.
+	// with the AccECN series, where CWR is part of the ACE counter).
+	// Measured on 6.18: plain, CWR, plain, plain segments arrive as 1, 1
+	// and 2 skbs (before: 1 and 3, the CWR segment starting the aggregate
+	// the next ones join). Read by netstack.
 	TCPGROAccECN bool
 	// GROFixedIDWithoutDF: inet_gro_flush lets a flow's IPv4 segments
 	// merge with one fixed identification whether or not they have DF

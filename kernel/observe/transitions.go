@@ -483,11 +483,8 @@ Writes as in "vxlan".`,
 		Topology: TopoPair,
 		Setup: setupPair + ` Native (driver mode) XDP on vB reserves 8 bytes of metadata. Writes at vA
 egress.`,
-		Actions: []Action{
-			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
-			{Hook: Hook{"vB", XDP}, MetaLen: 8},
-		},
-		Hooks: []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+		Actions: vethXDPActions(),
+		Hooks:   []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 	},
 	{
 		Name:     "xdp-meta-generic",
@@ -506,10 +503,7 @@ egress.`,
 XDP on vB (reserving 8 bytes of metadata) makes veth segment it and receive the segments through NAPI; GRO
 is on for vB and a UDP_GRO socket listens on 192.0.2.2:9999 in B, so GRO merges the segments again before
 tc ingress. Writes at vA egress on the super-packet.`,
-		Actions: []Action{
-			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
-			{Hook: Hook{"vB", XDP}, MetaLen: 8},
-		},
+		Actions:  vethXDPActions(),
 		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 		Segments: 4,
 		GRO:      "vB",
@@ -519,10 +513,7 @@ tc ingress. Writes at vA egress on the super-packet.`,
 		Topology: TopoPair,
 		Setup: `As "veth-gro" but no UDP_GRO socket listens: rx-udp-gro-forwarding is on for vB
 (NETIF_F_GRO_UDP_FWD), so GRO merges the payload of the 4 segments for no socket.`,
-		Actions: []Action{
-			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
-			{Hook: Hook{"vB", XDP}, MetaLen: 8},
-		},
+		Actions:     vethXDPActions(),
 		Hooks:       []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 		Segments:    4,
 		GRO:         "vB",
@@ -533,10 +524,7 @@ tc ingress. Writes at vA egress on the super-packet.`,
 		Topology: TopoPair,
 		Setup: `As "veth-gro" but no UDP_GRO socket listens: rx-gro-list is on for vB
 (NETIF_F_GRO_FRAGLIST), so GRO chains the 4 segment skbs on the first one's frag_list (fraglist GRO).`,
-		Actions: []Action{
-			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
-			{Hook: Hook{"vB", XDP}, MetaLen: 8},
-		},
+		Actions:     vethXDPActions(),
 		Hooks:       []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 		Segments:    4,
 		GRO:         "vB",
@@ -572,13 +560,21 @@ payload, and hB's validate_xmit_skb cuts the GSO skb into new skbs (skb_segment)
 		Topology: TopoPair,
 		Setup: `As "veth-gro" but GRO stays off on vB and no UDP_GRO socket listens: the 4 segments reach tc
 ingress one by one.`,
-		Actions: []Action{
-			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
-			{Hook: Hook{"vB", XDP}, MetaLen: 8},
-		},
+		Actions:  vethXDPActions(),
 		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 		Segments: 4,
 	},
+}
+
+// vethXDPActions are the actions of the pair transitions with native XDP
+// on vB (xdp-meta-native and the veth GRO ones): the writes at vA egress,
+// and native XDP on vB reserving 8 bytes of metadata (which makes veth
+// segment a GSO super-packet and receive the segments through NAPI).
+func vethXDPActions() []Action {
+	return []Action{
+		{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
+		{Hook: Hook{"vB", XDP}, MetaLen: 8},
+	}
 }
 
 // hubGROActions are the actions of the hub-gro-* transitions: native XDP
