@@ -69,6 +69,9 @@ func TestKernelGROFlushRules(t *testing.T) {
 		// udp_encap_needed_key on, so udp_gro_receive looks the socket up.
 		sock string
 		segs []groSeg
+		// outer wraps segment i in VXLAN: outer[i] (a vxlan device on
+		// the receiving side listens on UDP 4789).
+		outer []groOuter
 	}{
 		{name: "tcp one flow", segs: []groSeg{p, p, p, p}},
 		{name: "tcp ack moves", segs: []groSeg{p, p, with(func(s *groSeg) { s.ack = 2 }), with(func(s *groSeg) { s.ack = 2 })}},
@@ -119,13 +122,48 @@ func TestKernelGROFlushRules(t *testing.T) {
 			with(func(s *groSeg) { s.ext = "f" })}},
 		{name: "ipv6 one without", v6: true, segs: []groSeg{with(func(s *groSeg) { s.ext = "0" }), p,
 			with(func(s *groSeg) { s.ext = "0" })}},
+		{name: "vxlan one flow", segs: []groSeg{p, p, p, p}, outer: outers(4, nil)},
+		{name: "vxlan vni changes", segs: []groSeg{p, p, p, p}, outer: outers(4, func(i int, o *groOuter) {
+			if i >= 2 {
+				o.vni = 43
+			}
+		})},
+		{name: "vxlan outer checksum on one", segs: []groSeg{p, p, p, p}, outer: outers(4, func(i int, o *groOuter) { o.csum = i == 2 })},
+		{name: "vxlan outer checksums", segs: []groSeg{p, p, p}, outer: outers(3, func(i int, o *groOuter) { o.csum = true })},
+		{name: "vxlan outer source port changes", segs: []groSeg{p, p, p, p}, outer: outers(4, func(i int, o *groOuter) {
+			if i >= 2 {
+				o.sport = 50001
+			}
+		})},
+		{name: "vxlan inner psh", segs: []groSeg{p, with(func(s *groSeg) { s.flags |= 0x08 }), p, p}, outer: outers(4, nil)},
+		{name: "vxlan inner ack moves", segs: []groSeg{p, p, with(func(s *groSeg) { s.ack = 2 }), with(func(s *groSeg) { s.ack = 2 })},
+			outer: outers(4, nil)},
+		{name: "vxlan outer id jumps with df", segs: []groSeg{p, p, p, p}, outer: outers(4, func(i int, o *groOuter) { o.id = []uint16{1, 2, 50, 51}[i] })},
+		{name: "vxlan outer id fixed with df", segs: []groSeg{p, p, p, p}, outer: outers(4, func(i int, o *groOuter) { o.id = 7 })},
+		{name: "vxlan outer id fixed without df", segs: []groSeg{p, p, p, p}, outer: outers(4, func(i int, o *groOuter) { o.id, o.noDF = 7, true })},
+		{name: "vxlan outer id counting without df, inner fixed", segs: []groSeg{with(func(s *groSeg) { s.id = 9 }),
+			with(func(s *groSeg) { s.id = 9 }), with(func(s *groSeg) { s.id = 9 }), with(func(s *groSeg) { s.id = 9 })},
+			outer: outers(4, func(i int, o *groOuter) { o.noDF = true })},
+		{name: "vxlan inner ttl", segs: []groSeg{p, p, with(func(s *groSeg) { s.ttl = 63 }), with(func(s *groSeg) { s.ttl = 63 })},
+			outer: outers(4, nil)},
+		{name: "vxlan outer ttl", segs: []groSeg{p, p, p, p}, outer: outers(4, func(i int, o *groOuter) {
+			if i >= 2 {
+				o.ttl = 63
+			}
+		})},
+		{name: "vxlan other port", segs: []groSeg{p, p, p}, outer: outers(3, func(i int, o *groOuter) { o.dport = 4790 })},
+		{name: "vxlan inner udp", udp: true, segs: []groSeg{p, p, p}, outer: outers(3, nil)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			frames := groFrames(tc.udp, tc.v6, tc.segs)
-			model := modelGRO(t, tc.features, tc.sock, frames)
+			vxlan := tc.outer != nil
+			if vxlan {
+				frames = vxlanWrap(frames, tc.outer)
+			}
+			model := modelGRO(t, tc.features, tc.sock, vxlan, frames)
 			var kern []int
 			for attempt := 1; attempt <= 5; attempt++ {
-				kern = kernelGRO(t, tc.features, tc.sock, frames)
+				kern = kernelGRO(t, tc.features, tc.sock, vxlan, frames)
 				if fmt.Sprint(kern) == fmt.Sprint(model) {
 					if attempt > 1 {
 						t.Logf("agreed at attempt %d", attempt)
@@ -259,6 +297,89 @@ func groFrames(udp, v6 bool, segs []groSeg) [][]byte {
 	return out
 }
 
+// groOuter is the outer header of a VXLAN-wrapped GRO test segment, from
+// 203.0.113.1:50000 to 203.0.113.2:4789.
+type groOuter struct {
+	id    uint16 // 0: counting up from 300
+	noDF  bool
+	ttl   uint8  // 0: 64
+	vni   uint32 // 0: 42
+	csum  bool   // a valid outer UDP checksum, not 0
+	sport uint16 // 0: 50000
+	dport uint16 // 0: 4789
+}
+
+// outers is n outer headers, each changed by f (nil: none).
+func outers(n int, f func(int, *groOuter)) []groOuter {
+	o := make([]groOuter, n)
+	for i := range o {
+		o[i].id = uint16(300 + i)
+		if f != nil {
+			f(i, &o[i])
+		}
+	}
+	return o
+}
+
+// vxlanWrap puts each frame, its MAC addresses set, into an outer
+// Ethernet, IPv4, UDP and VXLAN header (destination MAC filled in by the
+// sender).
+func vxlanWrap(frames [][]byte, outer []groOuter) [][]byte {
+	out := make([][]byte, len(frames))
+	for i, in := range frames {
+		o := outer[i]
+		in = append([]byte(nil), in...)
+		copy(in[0:6], []byte{2, 0, 0, 0, 0, 0x22})
+		copy(in[6:12], []byte{2, 0, 0, 0, 0, 0x11})
+		f := make([]byte, 14+20+8+8+len(in))
+		binary.BigEndian.PutUint16(f[12:14], unix.ETH_P_IP)
+		ip := f[14:]
+		ttl := o.ttl
+		if ttl == 0 {
+			ttl = 64
+		}
+		ip[0], ip[8], ip[9] = 0x45, ttl, unix.IPPROTO_UDP
+		binary.BigEndian.PutUint16(ip[2:4], uint16(len(ip)))
+		binary.BigEndian.PutUint16(ip[4:6], o.id)
+		if !o.noDF {
+			binary.BigEndian.PutUint16(ip[6:8], 0x4000)
+		}
+		copy(ip[12:16], []byte{203, 0, 113, 1})
+		copy(ip[16:20], []byte{203, 0, 113, 2})
+		binary.BigEndian.PutUint16(ip[10:12], ^csumFold(csumAdd(0, ip[:20])))
+		u := ip[20:]
+		sport, dport, vni := o.sport, o.dport, o.vni
+		if sport == 0 {
+			sport = 50000
+		}
+		if dport == 0 {
+			dport = 4789
+		}
+		if vni == 0 {
+			vni = 42
+		}
+		binary.BigEndian.PutUint16(u[0:2], sport)
+		binary.BigEndian.PutUint16(u[2:4], dport)
+		binary.BigEndian.PutUint16(u[4:6], uint16(len(u)))
+		u[8] = 0x08
+		binary.BigEndian.PutUint32(u[12:16], vni<<8)
+		copy(u[16:], in)
+		if o.csum {
+			pseudo := make([]byte, 12)
+			copy(pseudo, ip[12:20])
+			pseudo[9] = unix.IPPROTO_UDP
+			binary.BigEndian.PutUint16(pseudo[10:12], uint16(len(u)))
+			c := ^csumFold(csumAdd(csumAdd(0, pseudo), u))
+			if c == 0 {
+				c = 0xffff
+			}
+			binary.BigEndian.PutUint16(u[6:8], c)
+		}
+		out[i] = f
+	}
+	return out
+}
+
 // flows is two segments of each of n flows (source ports from 6000), all
 // first segments before the second ones.
 func flows(p groSeg, n int) []groSeg {
@@ -294,7 +415,7 @@ func csumFold(sum uint32) uint16 {
 // kernelGRO runs frames through vA -> vB (GRO on, the features on, a
 // 20 ms gro_flush_timeout) and returns the lengths of the frames a packet
 // socket on vB receives.
-func kernelGRO(t *testing.T, features []string, sock string, frames [][]byte) []int {
+func kernelGRO(t *testing.T, features []string, sock string, vxlan bool, frames [][]byte) []int {
 	t.Helper()
 	a, b := newNetns(t, "groA"), newNetns(t, "groB")
 	require.NoError(t, a.IP("link", "add", "vA", "type", "veth", "peer", "name", "vB", "netns", b.Name))
@@ -310,6 +431,13 @@ func kernelGRO(t *testing.T, features []string, sock string, frames [][]byte) []
 		require.NoError(t, b.setFeatures("vB", features))
 	}
 	require.NoError(t, run("ip", "netns", "exec", b.Name, "sh", "-c", "echo 20000000 > /sys/class/net/vB/gro_flush_timeout"))
+	if vxlan {
+		// A vxlan device's socket on UDP 4789: its gro_receive is
+		// vxlan_gro_receive, and it turns udp_encap_needed_key on.
+		require.NoError(t, b.IP("link", "add", "vx0", "type", "vxlan", "id", "42", "dstport", "4789", "local", "203.0.113.2",
+			"remote", "203.0.113.1"))
+		require.NoError(t, b.IP("link", "set", "vx0", "up"))
+	}
 	if sock != "" {
 		key := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
 		require.NoError(t, unix.SetsockoptInt(key, unix.SOL_UDP, unix.UDP_GRO, 1)) // udp_tunnel_encap_enable
@@ -364,9 +492,10 @@ func kernelGRO(t *testing.T, features []string, sock string, frames [][]byte) []
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // modelGRO runs the frames through the model: a NIC with GRO and the
-// features, every frame in one NAPI poll, then the flush; the lengths are
-// those tc ingress sees (data at the mac header).
-func modelGRO(t *testing.T, features []string, sock string, frames [][]byte) []int {
+// features (and a vxlan device when vxlan), every frame in one NAPI poll,
+// then the flush; the lengths are those tc ingress sees (data at the mac
+// header).
+func modelGRO(t *testing.T, features []string, sock string, vxlan bool, frames [][]byte) []int {
 	t.Helper()
 	var lens []int
 	dev := netstack.DeviceConfig{Name: "vB", Kind: netstack.KindNIC, MAC: [6]byte{2, 0, 0, 0, 0, 2},
@@ -387,6 +516,10 @@ func modelGRO(t *testing.T, features []string, sock string, frames [][]byte) []i
 				lens = append(lens, c.Skb.Len())
 				return -1
 			})}},
+	}
+	if vxlan {
+		cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "vx0", Kind: netstack.KindVXLAN, VNI: 42,
+			Local: netip.MustParseAddr("203.0.113.2"), Remote: netip.MustParseAddr("203.0.113.1")})
 	}
 	if sock != "" {
 		cfg.Sockets = []netstack.SocketConfig{

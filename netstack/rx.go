@@ -517,25 +517,114 @@ func (a groAddr) addr(v6 bool) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
+// groIP is what GRO reads of one IPv4 or IPv6 header (inet_gro_receive,
+// ipv6_gro_receive).
+type groIP struct {
+	ihl          int // the header's length (IPv6: with the extension headers)
+	totLen       int // the packet's length by the header
+	proto        uint8
+	v6           bool
+	v6word       uint32 // IPv6 version and flow label, which same_flow compares
+	ttlTos       uint16 // TTL and TOS, or hop limit and traffic class: equal or flush
+	ipID         uint16
+	df           bool
+	saddr, daddr groAddr
+}
+
+// groParseIP models the header checks of inet_gro_receive and
+// ipv6_gro_receive for the network header at the start of data (etype
+// its Ethernet type, n the bytes from there to the end of the skb). It
+// is false for a packet GRO sends up alone: another protocol; an IPv4
+// header that is not 0x45 (options), a fragment, or fails
+// ip_fast_csum; an IPv6 header followed by anything but TCP or UDP after
+// the extension headers ipv6_gro_pull_exthdrs skips (hop-by-hop, routing
+// and destination options: INET6_PROTO_GSO_EXTHDR, the hop-by-hop header
+// special-cased before v6.10), so a fragment header; a length beyond the
+// data.
+func groParseIP(data []byte, etype uint16, n int) (h groIP, ok bool) {
+	switch etype {
+	case ethPIP:
+		if len(data) < ipHlen || data[0] != 0x45 ||
+			binary.BigEndian.Uint16(data[6:8])&(ipMF|ipOffset) != 0 || ipCsum(data[:ipHlen]) != 0 {
+			return h, false
+		}
+		h.ihl = ipHlen
+		h.totLen = int(binary.BigEndian.Uint16(data[2:4]))
+		h.proto = data[9]
+		h.saddr.lo = uint64(binary.BigEndian.Uint32(data[12:16]))
+		h.daddr.lo = uint64(binary.BigEndian.Uint32(data[16:20]))
+		h.ttlTos = uint16(data[8])<<8 | uint16(data[1])
+		h.ipID = binary.BigEndian.Uint16(data[4:6])
+		h.df = binary.BigEndian.Uint16(data[6:8])&ipDF != 0
+		return h, h.totLen <= n && h.totLen >= ipHlen
+	case ethPIPv6:
+		if len(data) < ip6Hlen || data[0]>>4 != 6 {
+			return h, false
+		}
+		next, off := data[6], ip6Hlen
+		for next == nexthdrHop || next == nexthdrRouting || next == nexthdrDest {
+			if len(data) < off+8 || len(data) < off+(int(data[off+1])+1)*8 {
+				return h, false
+			}
+			next, off = data[off], off+(int(data[off+1])+1)*8
+		}
+		if next != ipprotoTCP && next != ipprotoUDP {
+			return h, false
+		}
+		h.ihl, h.proto, h.v6 = off, next, true
+		h.totLen = ip6Hlen + int(binary.BigEndian.Uint16(data[4:6]))
+		h.saddr = groAddr{binary.BigEndian.Uint64(data[8:16]), binary.BigEndian.Uint64(data[16:24])}
+		h.daddr = groAddr{binary.BigEndian.Uint64(data[24:32]), binary.BigEndian.Uint64(data[32:40])}
+		h.v6word = binary.BigEndian.Uint32(data[0:4]) & 0xF00FFFFF // the traffic class flushes instead
+		h.ttlTos = uint16(data[7])<<8 | uint16(binary.BigEndian.Uint16(data[0:2])>>4&0xff)
+		return h, h.totLen <= n
+	}
+	return h, false
+}
+
+// sameFlow reports whether h and g's header are one flow for
+// inet_gro_receive / ipv6_gro_receive (same_flow): protocol and
+// addresses, and for IPv6 version and flow label.
+func (h *groIP) sameFlow(g *groIP) bool {
+	return h.proto == g.proto && h.v6 == g.v6 && h.v6word == g.v6word && h.saddr == g.saddr && h.daddr == g.daddr
+}
+
+// groTunnelHdr models the header checks of vxlan_gro_receive (the 8-byte
+// VXLAN header; VXLAN_HF_RCO remote checksum offload is not modelled) and
+// geneve_gro_receive (version 0, no OAM bit, an Ethernet payload:
+// ETH_P_TEB) for the tunnel header at the start of th: its length, or
+// false when GRO sends the packet up alone.
+func groTunnelHdr(th []byte, kind string) (int, bool) {
+	if len(th) < 8 {
+		return 0, false
+	}
+	if kind != KindGeneve {
+		return vxlanHlen, true
+	}
+	n := geneveHlen + int(th[0]&0x3f)*4
+	return n, th[0]>>6 == 0 && th[1]&0x80 == 0 && binary.BigEndian.Uint16(th[2:4]) == ethPTEB && len(th) >= n
+}
+
 type groEntry struct {
-	b        *skb.Buff
-	last     *skb.Buff // NAPI_GRO_CB(b)->last: b, or the last skb on its frag_list
-	pkt      uint64
-	trace    bool
-	count    int
-	next     uint32 // sequence number the next segment must carry
-	mss      int
-	proto    uint8
-	v6       bool
-	v6word   uint32 // IPv6 version and flow label
-	ttlTos   uint16 // the held skb's TTL and TOS (hop limit and traffic class)
-	ipID     uint16 // the held skb's IPv4 identification
-	df       bool
-	fixedID  bool // NAPI_GRO_CB(p)->ip_fixedid
-	flist    bool // NAPI_GRO_CB(p)->is_flist: merged by skb_gro_receive_list
-	ihl      int  // the network headers' length (IPv6: with extension headers)
-	saddr    groAddr
-	daddr    groAddr
+	b     *skb.Buff
+	last  *skb.Buff // NAPI_GRO_CB(b)->last: b, or the last skb on its frag_list
+	pkt   uint64
+	trace bool
+	count int
+	next  uint32 // sequence number the next segment must carry
+	mss   int
+	ip    groIP // the network header the L4 merge is on: a tunnel's inner one
+	nh    int   // its offset in the held skb's data
+	// A UDP tunnel packet (encap_mark): the outer network header, the
+	// outer UDP ports, whether the outer UDP checksum is set, and the
+	// tunnel header's length (the inner Ethernet header follows it).
+	tun      bool
+	outer    groIP
+	oports   uint32
+	ocsum    bool
+	tunHdr   int
+	fixedID  uint8 // NAPI_GRO_CB(p)->ip_fixedid: bit 0 the outer (or only) header, bit 1 a tunnel's inner one
+	flist    bool  // NAPI_GRO_CB(p)->is_flist: merged by skb_gro_receive_list
 	sport    uint16
 	dport    uint16
 	macBytes [ethHlen]byte
@@ -553,7 +642,14 @@ type groEntry struct {
 // the same hop-by-hop, routing and destination options bytes), as are UDP
 // segments of the same size (udp_gro_receive_segment) for a UDP_GRO
 // socket, or with rx-udp-gro-forwarding for none, or chained whole with
-// rx-gro-list (skb_gro_receive_list). gro_list_prepare
+// rx-gro-list (skb_gro_receive_list). A packet for a vxlan or geneve
+// socket goes through the tunnel's gro_receive (udp_gro_receive with
+// vxlan_gro_receive or geneve_gro_receive, then eth_gro_receive and the
+// inner IP and TCP gro_receive): a flow is also one outer header, outer
+// UDP ports, outer checksum presence, tunnel header and inner Ethernet
+// header, and both IP headers follow inet_gro_flush's rules; an inner
+// UDP packet goes up alone (the inner udp_gro_receive is not modelled).
+// gro_list_prepare
 // requires equal hash, device, vlan, XDP metadata bytes
 // (skb_metadata_differs) and MAC header, and with slow_gro the same socket
 // and conntrack. The first skb survives. Other packets
@@ -562,7 +658,8 @@ type groEntry struct {
 // a new flow in a full bucket completing its oldest (gro_flush_oldest). A merged
 // segment's payload joins the held skb (skb_gro_receive: its page-fragment
 // head stolen, or the skb on the held one's frag_list); napi_skb_finish
-// frees what is left of it without a tracepoint.
+// frees what is left of it without a tracepoint. L4 checksums are taken
+// as valid (skb_gro_checksum_validate is not modelled).
 func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	cb := &b.H().CB
 	binary.LittleEndian.PutUint32(cb[8:12], uint32(b.Len()))
@@ -576,70 +673,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	// read from the linear data; a non-linear skb (a reassembled datagram
 	// after decapsulation) counts its whole length.
 	data := b.Data()
-	var (
-		ihl          int // the network header's length
-		totLen       int // the packet's length by its IP header
-		proto        uint8
-		saddr, daddr groAddr
-		v6word       uint32 // IPv6 version and flow label, which same_flow compares
-		v6           bool
-		ttlTos       uint16 // TTL and TOS, or hop limit and traffic class: equal or flush
-		ipID         uint16
-		df           bool
-	)
-	switch b.H().Protocol {
-	case ethPIP:
-		// The IPv4 header fields GRO uses (parseIPv4's, read in place).
-		if len(data) < ipHlen {
-			s.netifReceive(b)
-			return
-		}
-		ihl = int(data[0]&0xf) * 4
-		totLen = int(binary.BigEndian.Uint16(data[2:4]))
-		proto = data[9]
-		saddr.lo = uint64(binary.BigEndian.Uint32(data[12:16]))
-		daddr.lo = uint64(binary.BigEndian.Uint32(data[16:20]))
-		ttlTos = uint16(data[8])<<8 | uint16(data[1])
-		ipID = binary.BigEndian.Uint16(data[4:6])
-		df = binary.BigEndian.Uint16(data[6:8])&ipDF != 0
-		if data[0]>>4 != 4 || ihl < ipHlen || binary.BigEndian.Uint16(data[6:8])&(ipMF|ipOffset) != 0 ||
-			totLen > b.Len() || ihl > totLen || ihl > len(data) {
-			s.netifReceive(b)
-			return
-		}
-	case ethPIPv6:
-		// ipv6_gro_receive: TCP or UDP after the IPv6 header and the
-		// extension headers ipv6_gro_pull_exthdrs skips (hop-by-hop,
-		// routing and destination options: INET6_PROTO_GSO_EXTHDR, the
-		// hop-by-hop header special-cased before v6.10); anything else (a
-		// fragment header) goes up on its own.
-		if len(data) < ip6Hlen || data[0]>>4 != 6 {
-			s.netifReceive(b)
-			return
-		}
-		next, off := data[6], ip6Hlen
-		for next == nexthdrHop || next == nexthdrRouting || next == nexthdrDest {
-			if len(data) < off+8 || len(data) < off+(int(data[off+1])+1)*8 {
-				s.netifReceive(b)
-				return
-			}
-			next, off = data[off], off+(int(data[off+1])+1)*8
-		}
-		if next != ipprotoTCP && next != ipprotoUDP {
-			s.netifReceive(b)
-			return
-		}
-		ihl, proto, v6 = off, next, true
-		totLen = ip6Hlen + int(binary.BigEndian.Uint16(data[4:6]))
-		saddr = groAddr{binary.BigEndian.Uint64(data[8:16]), binary.BigEndian.Uint64(data[16:24])}
-		daddr = groAddr{binary.BigEndian.Uint64(data[24:32]), binary.BigEndian.Uint64(data[32:40])}
-		v6word = binary.BigEndian.Uint32(data[0:4]) & 0xF00FFFFF // the traffic class flushes instead
-		ttlTos = uint16(data[7])<<8 | uint16(binary.BigEndian.Uint16(data[0:2])>>4&0xff)
-		if totLen > b.Len() {
-			s.netifReceive(b)
-			return
-		}
-	default:
+	ip, ok := groParseIP(data, b.H().Protocol, b.Len())
+	if !ok {
 		s.netifReceive(b)
 		return
 	}
@@ -647,9 +682,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	// inet_gro_receive / ipv6_gro_receive: NAPI_GRO_CB(skb)->proto.
 	binary.LittleEndian.PutUint16(cb[20:22], 0)
 	binary.LittleEndian.PutUint16(cb[22:24], 1)
-	binary.LittleEndian.PutUint32(cb[24:28], uint32(proto))
-	// skb_gro_pull(iph) -> NAPI_GRO_CB(skb)->data_offset.
-	binary.LittleEndian.PutUint32(cb[16:20], uint32(ihl))
+	binary.LittleEndian.PutUint32(cb[24:28], uint32(ip.proto))
+	binary.LittleEndian.PutUint32(cb[16:20], uint32(ip.ihl)) // skb_gro_pull(iph) -> NAPI_GRO_CB(skb)->data_offset
 	var (
 		seq     uint32
 		flags   uint8
@@ -657,9 +691,71 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		tcp     bool
 		flist   bool // NAPI_GRO_CB(skb)->is_flist
 		doff    int  // the TCP header's length
+		nh      int  // the offset of the network header the L4 merge is on
+		outer   groIP
+		tun     bool // encap_mark
+		tunHdr  int
 	)
-	l4 := data[ihl:]
-	switch proto {
+	l4 := data[ip.ihl:]
+	if ip.proto == ipprotoUDP {
+		// udp4_gro_receive / udp6_gro_receive look the socket up only once
+		// udp_encap_needed_key is on. udp_gro_receive hands the packet to
+		// a tunnel socket's gro_receive; otherwise to
+		// udp_gro_receive_segment for a UDP_GRO socket, for no socket on a
+		// device with NETIF_F_GRO_UDP_FWD, and as fraglist GRO (is_flist)
+		// on a device with NETIF_F_GRO_FRAGLIST unless a UDP_GRO socket
+		// receives it.
+		if len(l4) < udpHlen {
+			s.netifReceive(b)
+			return
+		}
+		var sk *Socket
+		if s.udpEncapKey {
+			sk = d.ns.lookup(ipprotoUDP, ip.daddr.addr(ip.v6), binary.BigEndian.Uint16(l4[2:4]))
+		}
+		if sk != nil && len(sk.encap) != 0 {
+			// The tunnel's gro_receive, then eth_gro_receive (the inner
+			// Ethernet header), then the inner network header.
+			binary.LittleEndian.PutUint32(cb[16:20], uint32(ip.ihl+udpHlen))
+			hl, ok := groTunnelHdr(l4[udpHlen:], sk.encap[0].kind)
+			eth := ip.ihl + udpHlen + hl
+			if !ok || len(data) < eth+ethHlen {
+				s.netifReceive(b)
+				return
+			}
+			binary.LittleEndian.PutUint32(cb[16:20], uint32(eth+ethHlen))
+			in, ok := groParseIP(data[eth+ethHlen:], binary.BigEndian.Uint16(data[eth+12:eth+14]), b.Len()-eth-ethHlen)
+			if !ok {
+				s.netifReceive(b)
+				return
+			}
+			outer, tun, tunHdr, nh, ip = ip, true, hl, eth+ethHlen, in
+			binary.LittleEndian.PutUint32(cb[16:20], uint32(nh+ip.ihl))
+			binary.LittleEndian.PutUint32(cb[24:28], uint32(ip.proto)) // the inner inet_gro_receive's proto
+			if ip.proto != ipprotoTCP {
+				s.netifReceive(b) // the inner udp_gro_receive is not modelled
+				return
+			}
+			l4 = data[nh+ip.ihl:]
+		} else {
+			flist = d.groList && (sk == nil || !sk.udpGRO)
+			if !(sk == nil && d.groUDPFwd) && !(sk != nil && sk.udpGRO) && !flist {
+				s.netifReceive(b) // udp_gro_receive: no GRO, flush
+				return
+			}
+			// udp_gro_receive_segment: a zero checksum (for symmetry with
+			// GSO) or a UDP length other than the GRO length flushes this
+			// segment alone; a held flow is not completed.
+			if ulen := int(binary.BigEndian.Uint16(l4[4:6])); binary.BigEndian.Uint16(l4[6:8]) == 0 ||
+				ulen <= udpHlen || ulen != ip.totLen-ip.ihl {
+				s.netifReceive(b)
+				return
+			}
+			payload = ip.totLen - ip.ihl - udpHlen
+			binary.LittleEndian.PutUint32(cb[16:20], uint32(ip.ihl+udpHlen)) // udp_gro_receive: skb_gro_pull(udphdr)
+		}
+	}
+	switch ip.proto {
 	case ipprotoTCP:
 		if len(l4) < 20 {
 			s.netifReceive(b)
@@ -670,58 +766,31 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			s.netifReceive(b) // tcp_gro_pull_header: thlen < sizeof(*th)
 			return
 		}
-		payload = totLen - ihl - doff
+		payload = ip.totLen - ip.ihl - doff
 		seq = binary.BigEndian.Uint32(l4[4:8])
 		flags = l4[13]
 		tcp = true
-		binary.LittleEndian.PutUint32(cb[16:20], uint32(ihl+doff)) // tcp_gro_pull_header
+		binary.LittleEndian.PutUint32(cb[16:20], uint32(nh+ip.ihl+doff)) // tcp_gro_pull_header
 		// tcp4_check_fraglist_gro / tcp6_check_fraglist_gro: with
 		// NETIF_F_GRO_FRAGLIST, a flow no local socket has in the
 		// established hash goes to fraglist GRO (a held flow's choice
-		// stands; the loop below takes it).
-		if d.groList && s.prof.TCPFraglistGRO {
-			flist = !s.tcpEhashHas(d.ns, daddr.addr(v6), saddr.addr(v6), binary.BigEndian.Uint16(l4[2:4]), binary.BigEndian.Uint16(l4[0:2]))
+		// stands; the loop below takes it). Not for a tunnel's inner
+		// flow (encap_mark).
+		if d.groList && s.prof.TCPFraglistGRO && !tun {
+			flist = !s.tcpEhashHas(d.ns, ip.daddr.addr(ip.v6), ip.saddr.addr(ip.v6), binary.BigEndian.Uint16(l4[2:4]), binary.BigEndian.Uint16(l4[0:2]))
 		}
 	case ipprotoUDP:
-		// udp4_gro_receive / udp6_gro_receive look the socket up only once
-		// udp_encap_needed_key is on. udp_gro_receive then hands the
-		// segment to udp_gro_receive_segment for a UDP_GRO socket, for no
-		// socket on a device with NETIF_F_GRO_UDP_FWD, and as fraglist GRO
-		// (is_flist) on a device with NETIF_F_GRO_FRAGLIST unless a
-		// UDP_GRO socket receives it. A tunnel socket's own gro_receive
-		// (vxlan_gro_receive) is not modelled: such packets go up alone.
-		if len(l4) < udpHlen {
-			s.netifReceive(b)
-			return
-		}
-		var sk *Socket
-		if s.udpEncapKey {
-			sk = d.ns.lookup(ipprotoUDP, daddr.addr(v6), binary.BigEndian.Uint16(l4[2:4]))
-		}
-		if sk != nil && len(sk.encap) != 0 {
-			s.netifReceive(b)
-			return
-		}
-		flist = d.groList && (sk == nil || !sk.udpGRO)
-		if !(sk == nil && d.groUDPFwd) && !(sk != nil && sk.udpGRO) && !flist {
-			s.netifReceive(b) // udp_gro_receive: no GRO, flush
-			return
-		}
-		// udp_gro_receive_segment: a zero checksum (for symmetry with
-		// GSO) or a UDP length other than the GRO length flushes this
-		// segment alone; a held flow is not completed.
-		if ulen := int(binary.BigEndian.Uint16(l4[4:6])); binary.BigEndian.Uint16(l4[6:8]) == 0 ||
-			ulen <= udpHlen || ulen != totLen-ihl {
-			s.netifReceive(b)
-			return
-		}
-		payload = totLen - ihl - udpHlen
-		binary.LittleEndian.PutUint32(cb[16:20], uint32(ihl+udpHlen)) // udp_gro_receive: skb_gro_pull(udphdr)
 	default:
 		s.netifReceive(b)
 		return
 	}
 	sport, dport, _ := l4Ports(l4)
+	var oports uint32
+	var ocsum bool
+	if tun {
+		ol4 := data[outer.ihl:]
+		oports, ocsum = binary.BigEndian.Uint32(ol4[0:4]), binary.BigEndian.Uint16(ol4[6:8]) != 0
+	}
 	// dev_gro_receive: NAPI_GRO_CB(skb)->flush = skb_has_frag_list(skb)
 	// (a reassembled datagram is never held nor merged); a GSO skb (an
 	// aggregate forwarded here) counts gso_segs segments and is flushed
@@ -737,14 +806,22 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	bk := b.H().Hash & (groHashBuckets - 1) // dev_gro_receive: skb_get_hash_raw(skb) & (GRO_HASH_BUCKETS - 1)
 	for i := range d.groHeld[bk] {
 		g := &d.groHeld[bk][i]
-		if g.sport != sport || g.dport != dport || g.proto != proto || g.v6 != v6 || g.v6word != v6word ||
-			g.saddr != saddr || g.daddr != daddr {
+		if g.sport != sport || g.dport != dport || g.tun != tun || !ip.sameFlow(&g.ip) {
 			continue
 		}
 		p := g.b
+		pd := p.Data()
+		// udp_gro_receive: the outer ports, and checksums both zero or
+		// both set; vxlan_gro_receive: the flags and VNI, geneve_gro_receive:
+		// the whole header; eth_gro_receive: compare_ether_header.
+		if tun && (!outer.sameFlow(&g.outer) || g.oports != oports || g.ocsum != ocsum || g.tunHdr != tunHdr ||
+			!bytes.Equal(pd[outer.ihl+udpHlen:nh], data[outer.ihl+udpHlen:nh])) {
+			continue
+		}
 		// ipv6_gro_receive: the first next header and the extension
 		// headers must be the same bytes (memcmp over nlen).
-		if v6 && (g.ihl != ihl || (ihl > ip6Hlen && (p.Data()[6] != data[6] || !bytes.Equal(p.Data()[ip6Hlen:ihl], data[ip6Hlen:ihl])))) {
+		if ip.v6 && (g.ip.ihl != ip.ihl || (ip.ihl > ip6Hlen && (pd[nh+6] != data[nh+6] ||
+			!bytes.Equal(pd[nh+ip6Hlen:nh+ip.ihl], data[nh+ip6Hlen:nh+ip.ihl])))) {
 			continue
 		}
 		ph, bh := p.H(), b.H()
@@ -768,18 +845,26 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			}
 			flist = g.flist // tcp4_check_fraglist_gro: tcp_gro_lookup's p decides
 		}
+		// gro_receive_network_flush: inet_gro_flush / ipv6_gro_flush on
+		// the outer (or only) header, then on a tunnel's inner one.
+		var ipFlush bool
+		if tun {
+			ipFlush = g.ipFlush(&g.outer, &outer, 1, s.prof)
+			ipFlush = g.ipFlush(&g.ip, &ip, 2, s.prof) || ipFlush
+		} else {
+			ipFlush = g.ipFlush(&g.ip, &ip, 1, s.prof)
+		}
 		// inet_gro_receive flushes a segment whose tot_len is not its
 		// GRO length (Ethernet padding).
 		off := int(binary.LittleEndian.Uint32(cb[16:20])) // skb_gro_offset
-		mergeable := payload > 0 && payload <= g.mss && g.count < 64 && b.Len()-off == payload &&
-			!g.ipFlush(ttlTos, ipID, df, s.prof.GROFixedIDWithoutDF) && !flush
+		mergeable := payload > 0 && payload <= g.mss && g.count < 64 && b.Len()-off == payload && !ipFlush && !flush
 		if tcp {
 			// tcp_gro_receive: no merge for CWR (from v6.18: a CWR other
 			// than the held skb's, Profile.TCPGROAccECN), another flag word
 			// (data offset, flags but FIN and PSH, window), acknowledgment
 			// number or options than the held skb's, or a sequence gap;
 			// fraglist GRO wants the very same flag word.
-			th2 := p.Data()[g.ihl:]
+			th2 := pd[nh+g.ip.ihl:]
 			fw, fw2 := binary.BigEndian.Uint32(l4[12:16]), binary.BigEndian.Uint32(th2[12:16])
 			words := fw&tcpFlagCWR == 0 && (fw^fw2)&^(tcpFlagCWR|tcpFlagFIN|tcpFlagPSH) == 0
 			if s.prof.TCPGROAccECN {
@@ -800,7 +885,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			// follows it, so skb_segment_list finds the headers of each
 			// list skb where they are.
 			b.SetNetworkHeader(0)
-			b.SetTransportHeader(ihl)
+			b.SetTransportHeader(ip.ihl)
 			g.last, err = p.GROReceiveList(g.last, b, off)
 			free = skb.GROMerged
 		case mergeable:
@@ -814,7 +899,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			break
 		}
 		if tcp && !flist {
-			p.Data()[g.ihl+13] |= flags & (tcpFIN | tcpPSH) // tcp_flag_word(th2) |= flags & (FIN | PSH)
+			pd[nh+g.ip.ihl+13] |= flags & (tcpFIN | tcpPSH) // tcp_flag_word(th2) |= flags & (FIN | PSH)
 		}
 		g.count += segs
 		g.next += uint32(payload)
@@ -856,9 +941,9 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	binary.LittleEndian.PutUint64(cb[0:8], b.ID())
 	binary.LittleEndian.PutUint64(cb[8:16], bootJiffies+s.stats.Injected)
 	d.groN++
-	d.groHeld[bk] = append(d.groHeld[bk], groEntry{b: b, last: b, ttlTos: ttlTos, ipID: ipID, df: df, pkt: s.cur, trace: s.trace, count: segs, next: seq + uint32(payload),
-		mss: mss, proto: proto, saddr: saddr, daddr: daddr, v6: v6, v6word: v6word, sport: sport, dport: dport, macBytes: mac,
-		flist: flist, ihl: ihl})
+	d.groHeld[bk] = append(d.groHeld[bk], groEntry{b: b, last: b, pkt: s.cur, trace: s.trace, count: segs, next: seq + uint32(payload),
+		mss: mss, ip: ip, nh: nh, tun: tun, outer: outer, oports: oports, ocsum: ocsum, tunHdr: tunHdr,
+		sport: sport, dport: dport, macBytes: mac, flist: flist})
 }
 
 // TCP flag word bits (tcp_flag_word: bytes 12-15 of the header, big
@@ -887,28 +972,37 @@ func (s *Stack) tcpEhashHas(ns *Netns, laddr, raddr netip.Addr, lport, rport uin
 	return false
 }
 
-// ipFlush models inet_gro_flush() and ipv6_gro_flush() for a segment of
-// g's flow with these header fields: a different TTL, TOS or DF bit
-// (IPv6: hop limit or traffic class) flushes; for IPv4 the identification
-// must follow the held skb's, incrementing by one per merged segment, or
-// stay fixed when the second segment repeated the first's (ip_fixedid):
-// before v6.18 only for DF packets, from v6.18 for any (fixedNoDF,
-// Profile.GROFixedIDWithoutDF).
-func (g *groEntry) ipFlush(ttlTos, id uint16, df, fixedNoDF bool) bool {
-	if g.ttlTos != ttlTos {
+// ipFlush models inet_gro_flush() and ipv6_gro_flush() for header h of a
+// segment of g's flow against the held skb's header hp, bit 1 for the
+// outer (or only) header and 2 for a tunnel's inner one: a different TTL,
+// TOS or DF bit (IPv6: hop limit or traffic class) flushes; for IPv4 the
+// identification must follow the held skb's, incrementing by one per
+// merged segment, or stay fixed when the second segment repeated the
+// first's (ip_fixedid): before v6.18 only for DF packets, from v6.18 for
+// any (Profile.GROFixedIDWithoutDF). Before v6.18
+// (Profile.GROOuterIPID) an outer header with DF is not checked further,
+// and one ip_fixedid bit serves both headers.
+func (g *groEntry) ipFlush(hp, h *groIP, bit uint8, prof *skb.Profile) bool {
+	if hp.ttlTos != h.ttlTos {
 		return true
 	}
-	if g.v6 {
+	if hp.v6 {
 		return false
 	}
-	if g.df != df {
+	if hp.df != h.df {
 		return true
 	}
-	off := id - g.ipID
-	if g.count == 1 && (df || fixedNoDF) && off == 0 {
-		g.fixedID = true
+	if !prof.GROOuterIPID {
+		if g.tun && bit == 1 && h.df {
+			return false // inet_gro_flush: flush | (outer && df)
+		}
+		bit = 1
 	}
-	if g.fixedID {
+	off := h.ipID - hp.ipID
+	if g.count == 1 && (h.df || prof.GROFixedIDWithoutDF) && off == 0 {
+		g.fixedID |= bit
+	}
+	if g.fixedID&bit != 0 {
 		return off != 0
 	}
 	return off != uint16(g.count)
@@ -916,7 +1010,12 @@ func (g *groEntry) ipFlush(ttlTos, id uint16, df, fixedNoDF bool) bool {
 
 // groComplete models napi_gro_complete() for held entry i: a single
 // segment gets gso_size 0 back; an aggregate becomes a GSO skb
-// (tcp4_gro_complete: SKB_GSO_TCPV4, gso_segs = count). Then
+// (tcp4_gro_complete: SKB_GSO_TCPV4, gso_segs = count), its IP header's
+// length the aggregate's; a tunnel aggregate's outer IP and UDP lengths
+// too, gso_type SKB_GSO_UDP_TUNNEL or SKB_GSO_UDP_TUNNEL_CSUM and
+// skb->encapsulation set (udp_gro_complete with the tunnel socket's
+// gro_complete) before the inner headers' completion. Checksum fields
+// are left as they are (the model does not validate L4 checksums). Then
 // netif_receive_skb.
 func (s *Stack) groComplete(d *Device, bk uint32, i int) {
 	held := d.groHeld[bk]
@@ -932,25 +1031,30 @@ func (s *Stack) groComplete(d *Device, bk uint32, i int) {
 		sh.GSOSize = 0
 	} else {
 		d := g.b.Data()
-		if g.v6 {
-			// ipv6_gro_complete: payload_len is the aggregate's.
-			binary.BigEndian.PutUint16(d[4:6], uint16(g.b.Len()-ip6Hlen))
-		} else {
-			// inet_gro_complete: tot_len is the aggregate's
-			// (csum_replace2 keeps the header checksum right).
-			binary.BigEndian.PutUint16(d[2:4], uint16(g.b.Len()))
-			setIPCsum(d, int(d[0]&0xf)*4)
+		n := g.b.Len()
+		if g.tun {
+			// inet_gro_complete / ipv6_gro_complete on the outer header,
+			// then udp_gro_complete: uh->len, the tunnel GSO type (set,
+			// not or-ed) and skb->encapsulation.
+			groSetIPLen(d, &g.outer, n)
+			binary.BigEndian.PutUint16(d[g.outer.ihl+4:g.outer.ihl+6], uint16(n-g.outer.ihl))
+			sh.GSOType = skb.GSOUDPTunnel
+			if g.ocsum {
+				sh.GSOType = skb.GSOUDPTunnelCsum
+			}
+			g.b.H().Encapsulation = true
 		}
+		groSetIPLen(d[g.nh:], &g.ip, n-g.nh)
 		// tcp4_gro_complete, tcp6_gro_complete / udp4_gro_complete,
 		// udp6_gro_complete: a UDP aggregate's length is its own
 		// (uh->len); a fraglist one is SKB_GSO_FRAGLIST too.
 		sh.GSOSegs = uint16(g.count)
+		th := g.nh + g.ip.ihl // the L4 header follows the network headers
 		switch {
-		case g.proto != ipprotoTCP:
-			th := g.ihl // the UDP header follows the network headers
-			binary.BigEndian.PutUint16(d[th+4:th+6], uint16(g.b.Len()-th))
+		case g.ip.proto != ipprotoTCP:
+			binary.BigEndian.PutUint16(d[th+4:th+6], uint16(n-th))
 			sh.GSOType |= skb.GSOUDPL4
-		case g.v6:
+		case g.ip.v6:
 			sh.GSOType |= skb.GSOTCPv6
 		default:
 			sh.GSOType |= skb.GSOTCPv4
@@ -958,11 +1062,19 @@ func (s *Stack) groComplete(d *Device, bk uint32, i int) {
 		switch {
 		case g.flist:
 			sh.GSOType |= skb.GSOFraglist // the fraglist branches of tcp4/6 and udp4/6_gro_complete
-		case g.proto == ipprotoTCP && d[g.ihl+13]&tcpCWR != 0:
+		case g.ip.proto == ipprotoTCP && d[th+13]&tcpCWR != 0:
 			sh.GSOType |= skb.GSOTCPECN // tcp_gro_complete: th->cwr
 		}
-		if g.proto == ipprotoTCP && !g.flist && !g.v6 && g.fixedID {
-			sh.GSOType |= skb.GSOTCPFixedID // tcp4_gro_complete: ip_fixedid
+		// tcp4_gro_complete: ip_fixedid * SKB_GSO_TCP_FIXEDID, the bit of
+		// the outer (or only) header giving SKB_GSO_TCP_FIXEDID and, from
+		// v6.18, a tunnel's inner header's bit SKB_GSO_TCP_FIXEDID_INNER.
+		if g.ip.proto == ipprotoTCP && !g.flist && !g.ip.v6 {
+			if g.fixedID&1 != 0 {
+				sh.GSOType |= skb.GSOTCPFixedID
+			}
+			if g.fixedID&2 != 0 {
+				sh.GSOType |= skb.GSOTCPFixedIDInner
+			}
 		}
 	}
 	s.stats.GROFlushed++
@@ -975,6 +1087,19 @@ func (s *Stack) groComplete(d *Device, bk uint32, i int) {
 	s.traceOp(LayerGRO, OpGROFlush, g.b)
 	s.netifReceive(g.b)
 	s.cur, s.trace = saved, savedTrace
+}
+
+// groSetIPLen models the length update of inet_gro_complete (tot_len,
+// with csum_replace2 keeping the header checksum right) and
+// ipv6_gro_complete (payload_len) for header h at the start of nh, n
+// bytes long with what follows.
+func groSetIPLen(nh []byte, h *groIP, n int) {
+	if h.v6 {
+		binary.BigEndian.PutUint16(nh[4:6], uint16(n-ip6Hlen))
+		return
+	}
+	binary.BigEndian.PutUint16(nh[2:4], uint16(n))
+	setIPCsum(nh, ipHlen)
 }
 
 // groFlush models napi_gro_flush(): every bucket in order, each from its

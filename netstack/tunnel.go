@@ -162,11 +162,15 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 // pullHeader models __iptunnel_pull_header(skb, hdr_len, inner_proto,
 // raw_proto, xnet): skb_pull_rcsum(hdr_len), protocol, skb_clear_hash_if_not_l4,
 // the hwaccel vlan tag and queue_mapping cleared, skb_scrub_packet(skb,
-// xnet). Returns false (skb untouched) when hdr_len is not there
-// (pskb_may_pull fails).
-func (s *Stack) pullHeader(b *skb.Buff, hdrLen int, proto uint16, xnet bool) bool {
+// xnet), then iptunnel_pull_offloads: a GSO skb (a tunnel aggregate GRO
+// built) is uncloned (skb_unclone: pskb_expand_head when a tap or another
+// user shares it) and loses the tunnel GSO types, and skb->encapsulation
+// is cleared. It returns the drop reason the caller frees the skb with:
+// PKT_TOO_SMALL, the skb untouched, when hdr_len is not there (pskb_may_pull
+// fails), NOMEM when the unclone fails; SkbNotDroppedYet on success.
+func (s *Stack) pullHeader(b *skb.Buff, hdrLen int, proto uint16, xnet bool) skb.DropReason {
 	if _, ok := b.PskbPull(hdrLen); !ok {
-		return false
+		return skb.DropPktTooSmall
 	}
 	h := b.H()
 	h.Protocol = proto
@@ -176,7 +180,15 @@ func (s *Stack) pullHeader(b *skb.Buff, hdrLen int, proto uint16, xnet bool) boo
 	h.VlanProto, h.VlanTCI = 0, 0
 	h.QueueMapping = 0
 	b.Scrub(xnet)
-	return true
+	if sh := b.Shinfo(); sh.GSOSize != 0 {
+		if b.Unclone() != nil {
+			return skb.DropNomem
+		}
+		sh = b.Shinfo()
+		sh.GSOType &^= skb.GSOEncapAll
+	}
+	h.Encapsulation = false
+	return skb.SkbNotDroppedYet
 }
 
 // udpTunnelRcv models vxlan_rcv / geneve_udp_encap_recv on the tunnel's UDP
@@ -222,8 +234,8 @@ func (s *Stack) decapL2(b *skb.Buff, d *Device, hdr int) {
 		s.drop(b, skb.DropDevReady, OpTunnelDecap)
 		return
 	}
-	if !s.pullHeader(b, hdr, ethPTEB, d.linkNs != d.ns) {
-		s.drop(b, skb.DropPktTooSmall, OpTunnelDecap)
+	if r := s.pullHeader(b, hdr, ethPTEB, d.linkNs != d.ns); r != skb.SkbNotDroppedYet {
+		s.drop(b, r, OpTunnelDecap)
 		return
 	}
 	b.ResetMacHeader()
@@ -411,8 +423,8 @@ func (s *Stack) decapL3(b *skb.Buff, d *Device, hdr int, proto uint16) {
 		return
 	}
 	outer := b.NetworkOffset()
-	if !s.pullHeader(b, hdr, proto, d.linkNs != d.ns) {
-		s.drop(b, skb.DropPktTooSmall, OpTunnelDecap)
+	if r := s.pullHeader(b, hdr, proto, d.linkNs != d.ns); r != skb.SkbNotDroppedYet {
+		s.drop(b, r, OpTunnelDecap)
 		return
 	}
 	if d.kind != KindIPIP {

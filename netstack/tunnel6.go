@@ -253,7 +253,10 @@ func (s *Stack) ip6TnlRcv(b *skb.Buff, ns *Netns, ip ipv6, next uint8) {
 	if next == ipprotoIPIP {
 		proto = ethPIP
 	}
-	s.pullHeader(b, 0, proto, false) // iptunnel_pull_header(skb, 0, tpi->proto, false)
+	if r := s.pullHeader(b, 0, proto, false); r != skb.SkbNotDroppedYet { // iptunnel_pull_header(skb, 0, tpi->proto, false)
+		s.drop(b, r, OpIP6TnlRcv)
+		return
+	}
 	s.ip6TnlRcvFinish(b, d)
 }
 
@@ -279,7 +282,10 @@ func (s *Stack) gre6Rcv(b *skb.Buff, ns *Netns, ip ipv6) {
 	// gre_rcv pulls the header (iptunnel_pull_header: hash cleared unless
 	// L4, queue mapping 0, scrub) before ip6gre_rcv looks the tunnel up, so
 	// a packet for no tunnel is freed in that state.
-	s.pullHeader(b, hdr, proto, false)
+	if r := s.pullHeader(b, hdr, proto, false); r != skb.SkbNotDroppedYet {
+		s.drop(b, r, OpGRERcv)
+		return
+	}
 	d := s.findIP6Tunnel(ns, ip, kind, key)
 	if d == nil {
 		s.drop(b, skb.DropNotSpecified, OpGRERcv)

@@ -127,14 +127,28 @@ type SharedInfo struct {
 }
 
 // GSO types used by the model (SKB_GSO_* in include/linux/skbuff.h).
+// v6.18 keeps SKB_GSO_TCP_FIXEDID next to SKB_GSO_TCP_FIXEDID_INNER in the
+// top bits; the model keeps the bit it had before.
 const (
-	GSOTCPv4      uint32 = 1 << 0
-	GSODodgy      uint32 = 1 << 1
-	GSOTCPECN     uint32 = 1 << 2
-	GSOTCPFixedID uint32 = 1 << 3
-	GSOTCPv6      uint32 = 1 << 4
-	GSOUDPTunnel  uint32 = 1 << 9
-	GSOPartial    uint32 = 1 << 13
-	GSOFraglist   uint32 = 1 << 18
-	GSOUDPL4      uint32 = 1 << 16
+	GSOTCPv4         uint32 = 1 << 0
+	GSODodgy         uint32 = 1 << 1
+	GSOTCPECN        uint32 = 1 << 2
+	GSOTCPFixedID    uint32 = 1 << 3 // the outer (or only) IPv4 header keeps one identification
+	GSOTCPv6         uint32 = 1 << 4
+	GSOGRE           uint32 = 1 << 6
+	GSOGRECsum       uint32 = 1 << 7
+	GSOIPXIP4        uint32 = 1 << 8
+	GSOIPXIP6        uint32 = 1 << 9
+	GSOUDPTunnel     uint32 = 1 << 10
+	GSOUDPTunnelCsum uint32 = 1 << 11
+	GSOPartial       uint32 = 1 << 12
+	GSOUDPL4         uint32 = 1 << 17
+	GSOFraglist      uint32 = 1 << 18
+	// GSOTCPFixedIDInner: an encapsulated aggregate's inner IPv4 header
+	// keeps one identification (SKB_GSO_TCP_FIXEDID_INNER, v6.18).
+	GSOTCPFixedIDInner uint32 = 1 << 31
+
+	// GSOEncapAll is NETIF_F_GSO_ENCAP_ALL >> NETIF_F_GSO_SHIFT: the
+	// tunnel bits iptunnel_pull_offloads clears at decapsulation.
+	GSOEncapAll = GSOGRE | GSOGRECsum | GSOIPXIP4 | GSOIPXIP6 | GSOUDPTunnel | GSOUDPTunnelCsum
 )

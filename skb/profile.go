@@ -165,6 +165,15 @@ type Profile struct {
 	// three segments with ID 7 and no DF merge). Before, only DF segments
 	// could keep a fixed ID; the others had to count up. Read by netstack.
 	GROFixedIDWithoutDF bool
+	// GROOuterIPID: for a packet in a UDP tunnel, inet_gro_flush checks
+	// the outer IPv4 identification as it does the inner one, each header
+	// with its own ip_fixedid bit (incrementing, or fixed from the second
+	// segment on), and an aggregate whose inner identification stayed
+	// fixed is SKB_GSO_TCP_FIXEDID_INNER (v6.18, "net: gro: only merge
+	// packets with incrementing or fixed outer ids"). Before, an outer
+	// header with DF skipped the identification check, and one ip_fixedid
+	// bit served both headers. Read by netstack.
+	GROOuterIPID bool
 	// VethGRONapi: a veth with GRO on and no XDP program receives through
 	// its NAPI instance, and so through GRO, the skbs that
 	// veth_skb_is_eligible_for_gro accepts: the sending device has no TSO
@@ -279,6 +288,7 @@ func profileFor(major, minor int) Profile {
 		VethGRONapi:                at(5, 12),
 		TCPGROAccECN:               at(6, 18),
 		GROFixedIDWithoutDF:        at(6, 18),
+		GROOuterIPID:               at(6, 18),
 		TCPSendLinearFirst:         !at(5, 1),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext

@@ -1,0 +1,208 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// vxSeg is one VXLAN packet of TestGROVXLAN: an inner TCP segment of the
+// flow 192.0.2.9:5000 -> 192.0.2.1:80 (inner identification innerID, DF)
+// in an outer IPv4/UDP packet from 203.0.113.9 to 203.0.113.1:4789.
+type vxSeg struct {
+	outerID uint16
+	noDF    bool   // the outer header without DF
+	sport   uint16 // the outer UDP source port (0: 50000)
+	csum    uint16 // the outer UDP checksum field
+	vni     uint32 // 0: 42
+	innerID uint16
+	flags   uint8 // extra inner TCP flags
+}
+
+// vxlanFrame builds seg i of a flow: the inner segment carries sequence
+// number 1000+100i.
+func vxlanFrame(i int, sg vxSeg) []byte {
+	in := tcpOptFrame(uint32(1000+100*i), 1, 512, tcpACK|sg.flags, 0, sg.innerID)
+	copy(in[0:6], macA[:])
+	f := make([]byte, ethHlen+ipHlen+udpHlen+vxlanHlen+len(in))
+	writeEth(f, macNIC, macB, ethPIP)
+	writeIPv4(f[ethHlen:], 0, len(f)-ethHlen, sg.outerID, !sg.noDF, 64, ipprotoUDP, addr("203.0.113.9"), addr("203.0.113.1"))
+	sport := sg.sport
+	if sport == 0 {
+		sport = 50000
+	}
+	u := f[ethHlen+ipHlen:]
+	writeUDP(u, sport, defaultVXLANPort, len(f)-ethHlen-ipHlen)
+	binary.BigEndian.PutUint16(u[6:8], sg.csum)
+	vni := sg.vni
+	if vni == 0 {
+		vni = 42
+	}
+	vx := u[udpHlen:]
+	vx[0] = 0x08
+	binary.BigEndian.PutUint32(vx[4:8], vni<<8)
+	copy(vx[vxlanHlen:], in)
+	return f
+}
+
+// TestGROVXLAN: GRO merges the TCP segments inside VXLAN packets for the
+// vxlan socket (udp_gro_receive -> vxlan_gro_receive -> eth_gro_receive ->
+// inet_gro_receive -> tcp4_gro_receive): one flow is one outer header,
+// outer ports, outer checksum presence, VXLAN header and inner Ethernet
+// header, and inet_gro_flush checks the outer identification as well as
+// the inner one, differently before v6.18. The aggregate is a
+// SKB_GSO_UDP_TUNNEL skb with skb->encapsulation; vxlan_rcv's
+// iptunnel_pull_offloads clears both, so the vxlan device sees a plain TCP
+// GSO skb.
+func TestGROVXLAN(t *testing.T) {
+	ids := func(outer ...uint16) []vxSeg {
+		var segs []vxSeg
+		for i, id := range outer {
+			segs = append(segs, vxSeg{outerID: id, innerID: uint16(100 + i)})
+		}
+		return segs
+	}
+	with := func(segs []vxSeg, i int, f func(*vxSeg)) []vxSeg {
+		segs = append([]vxSeg(nil), segs...)
+		f(&segs[i])
+		return segs
+	}
+	four := ids(1, 2, 3, 4)
+	for _, tc := range []struct {
+		name    string
+		profile string
+		segs    []vxSeg
+		nic     []uint16 // gso_segs at the NIC's tc ingress (0: one segment)
+		vx      []uint16 // at vx0's
+	}{
+		{"one flow", "", four, []uint16{4}, []uint16{4}},
+		{"vni changes", "", with(with(four, 2, func(s *vxSeg) { s.vni = 43 }), 3, func(s *vxSeg) { s.vni = 43 }),
+			[]uint16{2, 2}, []uint16{2}}, // VNI 43 has no device: VXLAN_VNI_NOT_FOUND
+		{"outer source port changes", "", with(with(four, 2, func(s *vxSeg) { s.sport = 50001 }), 3, func(s *vxSeg) { s.sport = 50001 }),
+			[]uint16{2, 2}, []uint16{2, 2}},
+		// vx0's own GRO (gro_cells) merges again what the NIC's could
+		// not: after decapsulation the outer headers no longer differ.
+		{"outer checksum on one", "", with(four, 2, func(s *vxSeg) { s.csum = 0x1234 }), []uint16{2, 0, 0}, []uint16{2, 2}},
+		{"inner PSH completes", "", with(four, 1, func(s *vxSeg) { s.flags = tcpPSH }), []uint16{2, 2}, []uint16{2, 2}},
+		{"outer id fixed with DF", "", ids(7, 7, 7, 7), []uint16{4}, []uint16{4}},
+		{"outer id fixed with DF, v6.6", "v6.6", ids(7, 7, 7, 7), []uint16{4}, []uint16{4}},
+		{"outer id jumps with DF", "", ids(1, 2, 50, 51), []uint16{2, 2}, []uint16{2, 2}},
+		// Before v6.18 an outer header with DF skips the identification.
+		{"outer id jumps with DF, v6.6", "v6.6", ids(1, 2, 50, 51), []uint16{4}, []uint16{4}},
+		{"outer id counting without DF", "", noDF(ids(1, 2, 3, 4)), []uint16{4}, []uint16{4}},
+		{"outer id fixed without DF", "", noDF(ids(7, 7, 7, 7)), []uint16{4}, []uint16{4}},
+		{"outer id fixed without DF, v6.6", "v6.6", noDF(ids(7, 7, 7, 7)), []uint16{0, 0, 0, 0}, []uint16{4}},
+		// Before v6.18 one ip_fixedid bit serves both headers: a fixed
+		// inner identification makes the counting outer one flush at
+		// the third segment.
+		{"inner id fixed, outer counting without DF", "", innerFixed(noDF(ids(1, 2, 3, 4))), []uint16{4}, []uint16{4}},
+		{"inner id fixed, outer counting without DF, v6.6", "v6.6", innerFixed(noDF(ids(1, 2, 3, 4))), []uint16{2, 2}, []uint16{2, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var nic, vx []uint16
+			var vxTypes []uint32
+			var encap []bool
+			cfg := &Config{
+				Devices: []DeviceConfig{
+					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("203.0.113.1/24")}},
+					{Name: "vx0", Kind: KindVXLAN, MAC: macA, VNI: 42, Remote: addr("203.0.113.9"), Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+				},
+				Sockets: []SocketConfig{{Name: "srv", Proto: ProtoTCP, Port: 80}},
+				Programs: []ProgramConfig{
+					{Name: "nic", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: recordGSOSegs(&nic)},
+					{Name: "vx", Hook: carrier.HookTCIngress, Dev: "vx0", Prog: ProgramFunc(func(c *Ctx) int {
+						vxTypes = append(vxTypes, c.Skb.Shinfo().GSOType)
+						encap = append(encap, c.Skb.H().Encapsulation)
+						return recordGSOSegs(&vx)(c)
+					})},
+				},
+			}
+			s, _ := newStack(t, cfg, tc.profile, nil, nil)
+			for i, sg := range tc.segs {
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: vxlanFrame(i, sg), Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Equal(t, tc.nic, nic, "NIC")
+			require.Equal(t, tc.vx, vx, "vx0")
+			for i, ty := range vxTypes {
+				require.Zero(t, ty&skb.GSOEncapAll, "vx0 skb %d: tunnel GSO types cleared", i)
+				require.False(t, encap[i], "vx0 skb %d: encapsulation cleared", i)
+				if vx[i] != 0 {
+					require.NotZero(t, ty&skb.GSOTCPv4, "vx0 skb %d: a TCPv4 GSO skb", i)
+				}
+			}
+		})
+	}
+}
+
+func noDF(segs []vxSeg) []vxSeg {
+	for i := range segs {
+		segs[i].noDF = true
+	}
+	return segs
+}
+
+func innerFixed(segs []vxSeg) []vxSeg {
+	for i := range segs {
+		segs[i].innerID = 9
+	}
+	return segs
+}
+
+// TestGROVXLANAggregate: the aggregate GRO builds from VXLAN packets is a
+// SKB_GSO_UDP_TUNNEL skb (SKB_GSO_UDP_TUNNEL_CSUM with an outer checksum)
+// with skb->encapsulation, its outer and inner IP lengths and its outer UDP
+// length the aggregate's; a packet tap's clone of it makes the vxlan
+// decapsulation unclone it (pskb_expand_head), so the vxlan device sees an
+// skb of its own.
+func TestGROVXLANAggregate(t *testing.T) {
+	for _, csum := range []uint16{0, 0x1234} {
+		var nicType uint32
+		var nicEncap, vxCloned bool
+		var nicLens [3]int
+		cfg := &Config{
+			Devices: []DeviceConfig{
+				{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("203.0.113.1/24")}},
+				{Name: "vx0", Kind: KindVXLAN, MAC: macA, VNI: 42, Remote: addr("203.0.113.9"), Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+			},
+			Sockets: []SocketConfig{{Name: "srv", Proto: ProtoTCP, Port: 80}},
+			Taps:    []TapConfig{{Name: "dump", Dev: "eth0", Dir: TapRX, Hold: true}},
+			Programs: []ProgramConfig{
+				{Name: "nic", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					nicType, nicEncap = c.Skb.Shinfo().GSOType, c.Skb.H().Encapsulation
+					d := c.Skb.Data()
+					const nh = ethHlen + ipHlen + udpHlen + vxlanHlen + ethHlen
+					nicLens = [3]int{int(binary.BigEndian.Uint16(d[ethHlen+2:])), int(binary.BigEndian.Uint16(d[ethHlen+ipHlen+4:])),
+						int(binary.BigEndian.Uint16(d[nh+2:]))}
+					require.Zero(t, ipCsum(d[ethHlen:ethHlen+ipHlen]), "outer IP checksum")
+					require.Zero(t, ipCsum(d[nh:nh+ipHlen]), "inner IP checksum")
+					return TCXNext
+				})},
+				{Name: "vx", Hook: carrier.HookTCIngress, Dev: "vx0", Prog: ProgramFunc(func(c *Ctx) int {
+					vxCloned = c.Skb.Cloned()
+					return TCXNext
+				})},
+			},
+		}
+		s, _ := newStack(t, cfg, "", nil, nil)
+		for i := range 3 {
+			sg := vxSeg{outerID: uint16(i + 1), innerID: uint16(100 + i), csum: csum}
+			require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: vxlanFrame(i, sg), Hash: 0xabc}))
+		}
+		s.Flush()
+		want := skb.GSOUDPTunnel
+		if csum != 0 {
+			want = skb.GSOUDPTunnelCsum
+		}
+		require.Equal(t, want|skb.GSOTCPv4, nicType)
+		require.True(t, nicEncap)
+		inner := ipHlen + 20 + 300
+		require.Equal(t, [3]int{ipHlen + udpHlen + vxlanHlen + ethHlen + inner, udpHlen + vxlanHlen + ethHlen + inner, inner}, nicLens)
+		require.False(t, vxCloned, "iptunnel_pull_offloads unclones the tap's shared aggregate")
+	}
+}
