@@ -206,3 +206,107 @@ func TestGROVXLANAggregate(t *testing.T) {
 		require.False(t, vxCloned, "iptunnel_pull_offloads unclones the tap's shared aggregate")
 	}
 }
+
+// TestGROVXLANForwardSegments: a router with a vxlan socket (bound to any
+// address) GRO-merges transit VXLAN packets too (udp4_gro_lookup_skb finds
+// the socket by port), then forwards the SKB_GSO_UDP_TUNNEL aggregate. A
+// device with tunnel TSO sends it whole; one without GSO offloads cuts it
+// (skb_udp_tunnel_segment): every segment is the VXLAN packet that
+// arrived, from the outer UDP header on, with its outer IPv4 length and
+// identification, TTL one lower.
+func TestGROVXLANForwardSegments(t *testing.T) {
+	for _, soft := range []bool{false, true} {
+		var out [][]byte
+		cfg := &Config{
+			Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
+			Devices: []DeviceConfig{
+				{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.254/24")}},
+				{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: soft},
+				{Name: "vx0", Kind: KindVXLAN, MAC: macB, VNI: 7, Remote: addr("198.51.100.9")},
+			},
+			Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
+			Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},
+			Programs: []ProgramConfig{{Name: "out", Hook: carrier.HookTCEgress, Dev: "eth1", Prog: ProgramFunc(func(c *Ctx) int {
+				out = append(out, append([]byte(nil), c.Skb.Data()...))
+				return TCXNext
+			})}},
+			Taps: []TapConfig{{Name: "wire", Dev: "eth1", Dir: TapTX, Hold: true}},
+		}
+		s, te := newStack(t, cfg, "", nil, nil)
+		var in [][]byte
+		for i := range 4 {
+			f := vxlanFrame(i, vxSeg{outerID: uint16(10 + i), innerID: uint16(100 + i)})
+			in = append(in, f)
+			require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+		}
+		s.Flush()
+		require.Empty(t, te.obs.dropReasons())
+		require.Len(t, out, 1, "tc egress sees the aggregate")
+		var wire [][]byte
+		for _, q := range s.taps[0].q {
+			wire = append(wire, q.b.Data())
+		}
+		if !soft {
+			require.Len(t, wire, 1, "tunnel TSO: one skb")
+			continue
+		}
+		require.Len(t, wire, 4)
+		for i, w := range wire {
+			o := w[ethHlen:]
+			require.Equal(t, in[i][ethHlen+ipHlen:], o[ipHlen:], "segment %d from the outer UDP header on", i)
+			require.Equal(t, binary.BigEndian.Uint16(in[i][ethHlen+2:]), binary.BigEndian.Uint16(o[2:4]), "tot_len")
+			require.Equal(t, uint16(10+i), binary.BigEndian.Uint16(o[4:6]), "outer identification")
+			require.Equal(t, uint8(63), o[8], "TTL")
+			require.Zero(t, ipCsum(o[:ipHlen]))
+		}
+	}
+}
+
+// TestVXLANEncapSegments: a TCP aggregate routed into a vxlan device
+// becomes an encapsulated GSO skb (udp_tunnel_handle_offloads: inner
+// headers, skb->encapsulation, SKB_GSO_UDP_TUNNEL); an underlay device
+// without GSO offloads cuts it into VXLAN packets that each carry one
+// inner segment with its own inner and outer lengths, identifications and
+// sequence number.
+func TestVXLANEncapSegments(t *testing.T) {
+	var gsoType uint32
+	cfg := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+			{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: true},
+			{Name: "vx0", Kind: KindVXLAN, MAC: macB, VNI: 7, Remote: addr("198.51.100.9"), Addrs: []netip.Prefix{pfx("10.9.0.1/24")}},
+		},
+		Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.9"), MAC: macB}, {Dev: "vx0", Addr: addr("10.9.0.7"), MAC: macA}},
+		Taps:       []TapConfig{{Name: "wire", Dev: "eth1", Dir: TapTX, Hold: true}},
+		Programs: []ProgramConfig{{Name: "out", Hook: carrier.HookTCEgress, Dev: "eth1", Prog: ProgramFunc(func(c *Ctx) int {
+			gsoType = c.Skb.Shinfo().GSOType
+			return TCXNext
+		})}},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	for i := range 4 {
+		f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "10.9.0.7", proto: ipprotoTCP,
+			sport: 5000, dport: 443, seq: uint32(1000 + 100*i), tcpFlags: tcpACK, payload: 100, id: uint16(20 + i), fragOff: ipDF})
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+	}
+	s.Flush()
+	require.Empty(t, te.obs.dropReasons())
+	require.Equal(t, skb.GSOTCPv4|skb.GSOUDPTunnel, gsoType&^skb.GSOTCPFixedID)
+	require.Len(t, s.taps[0].q, 4)
+	const inner = ethHlen + ipHlen + udpHlen + vxlanHlen + ethHlen
+	for i, q := range s.taps[0].q {
+		d := q.b.Data()
+		require.Equal(t, ethHlen+ipHlen+udpHlen+vxlanHlen+ethHlen+ipHlen+20+100, len(d), "segment %d", i)
+		require.Equal(t, uint16(udpHlen+vxlanHlen+ethHlen+ipHlen+20+100), binary.BigEndian.Uint16(d[ethHlen+ipHlen+4:]), "outer UDP length")
+		require.Equal(t, uint16(ipHlen+20+100), binary.BigEndian.Uint16(d[inner+2:]), "inner tot_len")
+		require.Equal(t, uint16(20+i), binary.BigEndian.Uint16(d[inner+4:]), "inner identification")
+		require.Equal(t, uint32(1000+100*i), binary.BigEndian.Uint32(d[inner+ipHlen+4:]), "inner sequence number")
+		require.Zero(t, ipCsum(d[ethHlen:ethHlen+ipHlen]))
+		require.Zero(t, ipCsum(d[inner:inner+ipHlen]))
+		if i > 0 {
+			prev := s.taps[0].q[i-1].b.Data()
+			require.Equal(t, binary.BigEndian.Uint16(prev[ethHlen+4:])+1, binary.BigEndian.Uint16(d[ethHlen+4:]), "outer identifications count up")
+		}
+	}
+}

@@ -1043,6 +1043,13 @@ func (s *Stack) groComplete(d *Device, bk uint32, i int) {
 				sh.GSOType = skb.GSOUDPTunnelCsum
 			}
 			g.b.H().Encapsulation = true
+			// eth_gro_complete, inet_gro_complete / ipv6_gro_complete and
+			// tcp_gro_complete with skb->encapsulation: the inner headers.
+			g.b.SetInnerHeaders(g.nh-ethHlen, g.nh, g.nh+g.ip.ihl)
+			g.b.H().InnerProtocol = ethPIP
+			if g.ip.v6 {
+				g.b.H().InnerProtocol = ethPIPv6
+			}
 		}
 		groSetIPLen(d[g.nh:], &g.ip, n-g.nh)
 		// tcp4_gro_complete, tcp6_gro_complete / udp4_gro_complete,

@@ -117,6 +117,14 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 		return
 	}
 	h := b.H()
+	switch d.kind {
+	case KindVXLAN, KindGeneve:
+		tunnelHandleOffloads(b, skb.GSOUDPTunnel)
+	case KindGRE, KindGRETap:
+		tunnelHandleOffloads(b, skb.GSOGRE)
+	default:
+		tunnelHandleOffloads(b, skb.GSOIPXIP4)
+	}
 	var proto uint8
 	switch d.kind {
 	case KindVXLAN, KindGeneve:
@@ -157,6 +165,38 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 	writeIPv4(b.Push(ipHlen), 0, totLen, ln.ipID, df, 64, proto, src, d.remote)
 	s.traceOp(LayerTunnel, OpTunnelEncap, b)
 	s.ipLocalOut(b, ln, out, nh, nil)
+}
+
+// tunnelHandleOffloads models iptunnel_handle_offloads(skb, gso_type_mask)
+// (udp_tunnel_handle_offloads for vxlan and geneve) for a GSO skb: the
+// inner headers are the current ones (skb_reset_inner_headers, unless
+// skb->encapsulation is already set), skb->encapsulation is set, and the
+// tunnel's GSO type joins gso_type, so that software GSO later cuts the
+// inner packet and replicates the outer headers (segmentTunnel). For
+// other skbs the model's ip_summed is never CHECKSUM_PARTIAL, so
+// encapsulation stays clear. The header is already private
+// (skb_cow_head), so skb_header_unclone does nothing.
+func tunnelHandleOffloads(b *skb.Buff, mask uint32) {
+	sh := b.Shinfo()
+	if sh.GSOSize == 0 {
+		return
+	}
+	h := b.H()
+	if !h.Encapsulation {
+		nh := b.NetworkOffset()
+		mac := nh
+		if b.MacHeaderWasSet() {
+			mac = b.MacOffset()
+		}
+		tr := b.TransportHeader() - b.Headroom()
+		if !b.TransportHeaderWasSet() {
+			tr = nh
+		}
+		b.SetInnerHeaders(mac, nh, tr)
+		h.InnerProtocol = h.Protocol
+		h.Encapsulation = true
+	}
+	sh.GSOType |= mask
 }
 
 // pullHeader models __iptunnel_pull_header(skb, hdr_len, inner_proto,

@@ -132,6 +132,7 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
 			s.drop(b, skb.DropNomem, OpIP6TunnelXmit)
 			return
 		}
+		tunnelHandleOffloads(b, skb.GSOUDPTunnel)
 		s.pushUDPTunnel(b, d)
 		b.ResetTransportHeader()
 		next = nexthdrUDP

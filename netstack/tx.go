@@ -815,6 +815,93 @@ func (s *Stack) segmentList(b *skb.Buff, l2, l4off int, v6 bool, ip ipv4, udp bo
 	return start, true
 }
 
+// segmentTunnel models __skb_gso_segment for an encapsulated TCP GSO skb
+// b (skb->encapsulation with SKB_GSO_UDP_TUNNEL(_CSUM), as GRO builds
+// from a UDP tunnel's packets; data at its mac header, l2 bytes before
+// the outer network header): inet_gso_segment / ipv6_gso_segment on the
+// outer header, skb_udp_tunnel_segment, then the inner network header's
+// gso_segment and tcp4_gso_segment / tcp6_gso_segment through
+// skb_segment, which replicates every header up to the inner TCP
+// header's end in each segment. Each segment then gets its inner IPv4
+// tot_len, identification and checksum (or IPv6 payload_len), its inner
+// TCP sequence number and flags (FIN and PSH only on the last), its
+// outer UDP length, and its outer IPv4 tot_len, identification and
+// checksum (or IPv6 payload_len). Inner identifications count up unless
+// the skb is SKB_GSO_TCP_FIXEDID_INNER (before v6.18: SKB_GSO_TCP_FIXEDID);
+// outer ones count up unless it is SKB_GSO_TCP_FIXEDID from v6.18 (before,
+// GSO takes outer identifications as incrementing: "net: gso: restore ids
+// of outer ip headers correctly"). Checksums of L4 headers are not
+// written (the model does not validate them). Only an inner TCP packet is
+// modelled; other tunnel GSO skbs return false.
+func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
+	data := b.Data()
+	hr := b.Headroom()
+	_, inNet, inTr := b.InnerHeaders()
+	inNet, inTr = inNet-hr, inTr-hr
+	if inNet <= l2 || inTr <= inNet || len(data) < inTr+20 {
+		return 0, false
+	}
+	outer, ok := groParseIP(data[l2:], b.H().Protocol, b.Len()-l2) // the model's tunnels write no IPv4 options
+	if !ok {
+		return 0, false
+	}
+	inProto := uint16(ethPIP)
+	if data[inNet]>>4 == 6 {
+		inProto = ethPIPv6
+	}
+	inner, ok := groParseIP(data[inNet:], inProto, b.Len()-inNet)
+	if !ok || inner.proto != ipprotoTCP {
+		return 0, false
+	}
+	hdrEnd := inTr + int(data[inTr+12]>>4)*4
+	seq := binary.BigEndian.Uint32(data[inTr+4 : inTr+8])
+	flags := data[inTr+13]
+	gt := b.Shinfo().GSOType
+	innerStep, outerStep := uint16(1), uint16(1)
+	if s.prof.GROOuterIPID {
+		if gt&skb.GSOTCPFixedIDInner != 0 {
+			innerStep = 0
+		}
+		if gt&skb.GSOTCPFixedID != 0 {
+			outerStep = 0
+		}
+	} else if gt&skb.GSOTCPFixedID != 0 {
+		innerStep = 0
+	}
+	var oip, iip ipv4
+	oip.id, oip.ihl = outer.ipID, outer.ihl
+	iip.id, iip.ihl = inner.ipID, inner.ihl
+	if _, ok := b.Pull(hdrEnd); !ok {
+		return 0, false
+	}
+	start := len(s.segs)
+	segs, err := b.Segment(0, s.segs)
+	s.segs = segs
+	if err != nil {
+		b.Push(hdrEnd)
+		s.segs = s.segs[:start]
+		return 0, false
+	}
+	n := len(s.segs) - start
+	mss := int(b.Shinfo().GSOSize)
+	for i := 0; i < n; i++ {
+		g := s.segs[start+i]
+		gsoFixIP(g, inNet, inner.v6, iip, iip.id+innerStep*uint16(i))
+		th := g.Data()[inTr:]
+		binary.BigEndian.PutUint32(th[4:8], seq+uint32(i*mss))
+		if i != n-1 {
+			th[13] = flags &^ (tcpFIN | tcpPSH)
+		}
+		if outer.proto == ipprotoUDP {
+			binary.BigEndian.PutUint16(g.Data()[l2+outer.ihl+4:], uint16(g.Len()-l2-outer.ihl))
+		}
+		gsoFixIP(g, l2, outer.v6, oip, oip.id+outerStep*uint16(i))
+		g.SetNetworkHeader(l2)
+		g.SetTransportHeader(l2 + outer.ihl)
+	}
+	return start, true
+}
+
 // gsoFixIP is the per-segment loop of inet_gso_segment / ipv6_gso_segment
 // for segment g (data at its mac header, l2 bytes before the network
 // header): IPv4 tot_len, identification id and header checksum, or the IPv6
@@ -857,6 +944,9 @@ func (s *Stack) segmentGSO(b *skb.Buff) (start int, ok bool) {
 	l2 := b.NetworkOffset()
 	if l2 < 0 || len(data) < l2+ipHlen {
 		return 0, false
+	}
+	if b.H().Encapsulation && b.Shinfo().GSOType&skb.GSOEncapAll != 0 {
+		return s.segmentTunnel(b, l2)
 	}
 	var (
 		ip     ipv4
