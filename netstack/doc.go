@@ -16,7 +16,7 @@
 //	 driver ── native XDP (nic: napi_build_skb page, headroom 256) ──┐ XDP_DROP/TX/REDIRECT
 //	   │ skb_metadata_set + eth_type_trans                            │
 //	   ▼                                                              │
-//	 napi_gro_receive ── GRO (TCP, UDP, fraglist; not generic XDP) ─ Flush ┤
+//	 napi_gro_receive ── GRO (TCP, UDP, list, tunnels; no gen XDP) ─ Flush ┤
 //	   ▼                                                              │
 //	 __netif_receive_skb_core ◄── backlog (netif_rx: veth, lo, redirects, sit)
 //	   │ generic XDP → RX taps (deliver_skb, packet_rcv clones if shared)
@@ -133,6 +133,25 @@
 // GSO skb is the first segment and each chained skb the next, its own head
 // state released and the head's copied in (mark, priority, cb, hash and the
 // head's extensions, so its local storage), no payload copied.
+// A packet for a vxlan or geneve device's socket goes through the tunnel's
+// GRO (udp_gro_receive -> vxlan_gro_receive / geneve_gro_receive ->
+// eth_gro_receive -> the inner inet and tcp gro_receive): a flow is also
+// one outer header, outer UDP ports, outer checksum presence, tunnel
+// header and inner Ethernet header, and inet_gro_flush checks both IP
+// headers (from v6.18 each with its own fixed-identification bit,
+// Profile.GROOuterIPID). A router whose vxlan socket is bound to any
+// address merges transit VXLAN traffic too. The aggregate is an
+// SKB_GSO_UDP_TUNNEL skb with skb->encapsulation and inner headers;
+// decapsulation clears both (iptunnel_pull_offloads, which unclones a GSO
+// skb a tap shares), and the tunnel device's own GRO cell may merge the
+// decapsulated segments again. A GSO skb entering a tunnel device gets the
+// tunnel's GSO type and inner headers (iptunnel_handle_offloads), and
+// software GSO cuts an encapsulated TCP skb into tunnel packets with
+// their own inner and outer headers (skb_udp_tunnel_segment). Not
+// modelled: the inner udp_gro_receive of a tunnel packet (inner UDP goes
+// up alone, as it does in the kernel unless the NIC has
+// rx-udp-gro-forwarding or rx-gro-list) and tcp_gro_receive merging a GSO
+// skb into a held one (a second aggregate of a flow completes the first).
 // A socket's send data sits where the kernel puts it: TCP payload
 // (tcp_sendmsg_locked) and UDP_SEGMENT datagrams (__ip_append_data with
 // paged set) go to the sending task's page_frag pages (skb.PageFrag, 32 KB
