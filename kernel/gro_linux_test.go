@@ -72,6 +72,8 @@ func TestKernelGROFlushRules(t *testing.T) {
 		// outer wraps segment i in VXLAN: outer[i] (a vxlan device on
 		// the receiving side listens on UDP 4789).
 		outer []groOuter
+		// cell compares the frames vx0 receives after its GRO cell too.
+		cell bool
 	}{
 		{name: "tcp one flow", segs: []groSeg{p, p, p, p}},
 		{name: "tcp ack moves", segs: []groSeg{p, p, with(func(s *groSeg) { s.ack = 2 }), with(func(s *groSeg) { s.ack = 2 })}},
@@ -153,6 +155,20 @@ func TestKernelGROFlushRules(t *testing.T) {
 		})},
 		{name: "vxlan other port", segs: []groSeg{p, p, p}, outer: outers(3, func(i int, o *groOuter) { o.dport = 4790 })},
 		{name: "vxlan inner udp", udp: true, segs: []groSeg{p, p, p}, outer: outers(3, nil)},
+		// Two outer source ports make two NIC flows, which the NIC holds
+		// until gro_flush_timeout and then completes in one poll; vx0's
+		// GRO cell gets both aggregates of the one inner flow at once. The
+		// packet socket's skbs are linear (packet_alloc_skb below a page)
+		// and the model's NIC skbs of this size have kmalloc'd heads
+		// (napi_alloc_skb), so in both the aggregates carry a frag_list,
+		// and the cell does not merge them (dev_gro_receive: flush =
+		// skb_has_frag_list).
+		{name: "vxlan gro cell, two aggregates", segs: []groSeg{p, p, p, p}, cell: true, outer: outers(4, twoPorts)},
+		{name: "vxlan gro cell, one aggregate", segs: []groSeg{p, p, p}, cell: true, outer: outers(3, nil)},
+		// Single segments reach vxlan cloned by the packet socket on vB:
+		// gro_cells_receive sends them to netif_rx, without GRO.
+		{name: "vxlan gro cell, single segments", segs: []groSeg{p, p, p, p}, cell: true,
+			outer: outers(4, func(i int, o *groOuter) { o.sport = uint16(50000 + i) })},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			frames := groFrames(tc.udp, tc.v6, tc.segs)
@@ -160,11 +176,11 @@ func TestKernelGROFlushRules(t *testing.T) {
 			if vxlan {
 				frames = vxlanWrap(frames, tc.outer)
 			}
-			model := modelGRO(t, tc.features, tc.sock, vxlan, frames)
-			var kern []int
+			model, modelVx := modelGRO(t, tc.features, tc.sock, vxlan, frames)
+			var kern, kernVx []int
 			for attempt := 1; attempt <= 5; attempt++ {
-				kern = kernelGRO(t, tc.features, tc.sock, vxlan, frames)
-				if fmt.Sprint(kern) == fmt.Sprint(model) {
+				kern, kernVx = kernelGRO(t, tc.features, tc.sock, vxlan, frames)
+				if fmt.Sprint(kern) == fmt.Sprint(model) && (!tc.cell || fmt.Sprint(kernVx) == fmt.Sprint(modelVx)) {
 					if attempt > 1 {
 						t.Logf("agreed at attempt %d", attempt)
 					}
@@ -174,6 +190,10 @@ func TestKernelGROFlushRules(t *testing.T) {
 			}
 			require.Equal(t, model, kern, "frame lengths after GRO: model, kernel")
 			t.Logf("frame lengths after GRO: %v", kern)
+			if tc.cell {
+				require.Equal(t, modelVx, kernVx, "frame lengths after vx0's GRO cell: model, kernel")
+				t.Logf("frame lengths after vx0's GRO cell: %v", kernVx)
+			}
 		})
 	}
 }
@@ -309,6 +329,13 @@ type groOuter struct {
 	dport uint16 // 0: 4789
 }
 
+// twoPorts gives the third and later outer headers source port 50001.
+func twoPorts(i int, o *groOuter) {
+	if i >= 2 {
+		o.sport = 50001
+	}
+}
+
 // outers is n outer headers, each changed by f (nil: none).
 func outers(n int, f func(int, *groOuter)) []groOuter {
 	o := make([]groOuter, n)
@@ -415,7 +442,7 @@ func csumFold(sum uint32) uint16 {
 // kernelGRO runs frames through vA -> vB (GRO on, the features on, a
 // 20 ms gro_flush_timeout) and returns the lengths of the frames a packet
 // socket on vB receives.
-func kernelGRO(t *testing.T, features []string, sock string, vxlan bool, frames [][]byte) []int {
+func kernelGRO(t *testing.T, features []string, sock string, vxlan bool, frames [][]byte) (lens, vxLens []int) {
 	t.Helper()
 	a, b := newNetns(t, "groA"), newNetns(t, "groB")
 	require.NoError(t, a.IP("link", "add", "vA", "type", "veth", "peer", "name", "vB", "netns", b.Name))
@@ -437,6 +464,7 @@ func kernelGRO(t *testing.T, features []string, sock string, vxlan bool, frames 
 		require.NoError(t, b.IP("link", "add", "vx0", "type", "vxlan", "id", "42", "dstport", "4789", "local", "203.0.113.2",
 			"remote", "203.0.113.1"))
 		require.NoError(t, b.IP("link", "set", "vx0", "up"))
+		require.NoError(t, b.IP("addr", "add", "203.0.113.2/24", "dev", "vB"))
 	}
 	if sock != "" {
 		key := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
@@ -460,6 +488,14 @@ func kernelGRO(t *testing.T, features []string, sock string, vxlan bool, frames 
 	rx := newSocket(t, b, unix.AF_PACKET, unix.SOCK_RAW, proto)
 	require.NoError(t, unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ib}))
 	require.NoError(t, unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000}))
+	var vx int
+	if vxlan {
+		iv, err := b.Ifindex("vx0")
+		require.NoError(t, err)
+		vx = newSocket(t, b, unix.AF_PACKET, unix.SOCK_RAW, proto)
+		require.NoError(t, unix.Bind(vx, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: iv}))
+		require.NoError(t, unix.SetsockoptTimeval(vx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000}))
+	}
 	tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
 	sa := &unix.SockaddrLinklayer{Ifindex: ia, Halen: 6}
 	copy(sa.Addr[:], mac)
@@ -469,10 +505,21 @@ func kernelGRO(t *testing.T, features []string, sock string, vxlan bool, frames 
 		copy(g[6:12], src)
 		require.NoError(t, unix.Sendto(tx, g, 0, sa))
 	}
+	lens = recvLens(rx)
+	if vxlan {
+		vxLens = recvLens(vx)
+	}
+	return lens, vxLens
+}
+
+// recvLens reads the frames of packet socket fd until its receive timeout
+// and returns the lengths of the IPv4 and IPv6 ones (ICMP aside) that
+// were not sent by the host.
+func recvLens(fd int) []int {
 	var lens []int
 	buf := make([]byte, 65536)
 	for {
-		n, from, err := unix.Recvfrom(rx, buf, 0)
+		n, from, err := unix.Recvfrom(fd, buf, 0)
 		if err != nil {
 			break // the timeout: everything was flushed 20 ms after the last poll
 		}
@@ -494,10 +541,9 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // modelGRO runs the frames through the model: a NIC with GRO and the
 // features (and a vxlan device when vxlan), every frame in one NAPI poll,
 // then the flush; the lengths are those tc ingress sees (data at the mac
-// header).
-func modelGRO(t *testing.T, features []string, sock string, vxlan bool, frames [][]byte) []int {
+// header) on the NIC and on the vxlan device.
+func modelGRO(t *testing.T, features []string, sock string, vxlan bool, frames [][]byte) (lens, vxLens []int) {
 	t.Helper()
-	var lens []int
 	dev := netstack.DeviceConfig{Name: "vB", Kind: netstack.KindNIC, MAC: [6]byte{2, 0, 0, 0, 0, 2},
 		Addrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.2/24")}}
 	for _, f := range features {
@@ -511,6 +557,10 @@ func modelGRO(t *testing.T, features []string, sock string, vxlan bool, frames [
 	cfg := &netstack.Config{
 		Devices:    []netstack.DeviceConfig{dev},
 		Namespaces: []netstack.NamespaceConfig{{Name: "A"}},
+		// The kernel side's packet socket on vB: packet_rcv clones each
+		// skb it sees, so a single segment reaches vxlan cloned and
+		// gro_cells_receive hands it to netif_rx.
+		Taps: []netstack.TapConfig{{Name: "rx", Dev: "vB", Dir: netstack.TapRX}},
 		Programs: []netstack.ProgramConfig{{Name: "tc", Hook: carrier.HookTCIngress, Dev: "vB",
 			Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
 				lens = append(lens, c.Skb.Len())
@@ -518,8 +568,14 @@ func modelGRO(t *testing.T, features []string, sock string, vxlan bool, frames [
 			})}},
 	}
 	if vxlan {
+		cfg.Devices[0].Addrs = append(cfg.Devices[0].Addrs, netip.MustParsePrefix("203.0.113.2/24"))
 		cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "vx0", Kind: netstack.KindVXLAN, VNI: 42,
 			Local: netip.MustParseAddr("203.0.113.2"), Remote: netip.MustParseAddr("203.0.113.1")})
+		cfg.Programs = append(cfg.Programs, netstack.ProgramConfig{Name: "vx", Hook: carrier.HookTCIngress, Dev: "vx0",
+			Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+				vxLens = append(vxLens, c.Skb.Len())
+				return -1
+			})})
 	}
 	if sock != "" {
 		cfg.Sockets = []netstack.SocketConfig{
@@ -539,5 +595,5 @@ func modelGRO(t *testing.T, features []string, sock string, vxlan bool, frames [
 	s.Flush()
 	require.NoError(t, s.Close())
 	require.NoError(t, a.CheckLeaks())
-	return lens
+	return lens, vxLens
 }

@@ -797,7 +797,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	// unless it is TCP and not SKB_GSO_DODGY.
 	sh := b.Shinfo()
 	segs, flush := 1, b.HasFragList()
-	if sh.GSOSize != 0 {
+	gsoSize := int(sh.GSOSize) // b's, read before b is merged and freed
+	if gsoSize != 0 {
 		segs = int(sh.GSOSegs)
 		flush = flush || sh.GSOType&(skb.GSOTCPv4|skb.GSOTCPv6) == 0 || sh.GSOType&skb.GSODodgy != 0
 	}
@@ -857,7 +858,16 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		// inet_gro_receive flushes a segment whose tot_len is not its
 		// GRO length (Ethernet padding).
 		off := int(binary.LittleEndian.Uint32(cb[16:20])) // skb_gro_offset
-		mergeable := payload > 0 && payload <= g.mss && g.count < 64 && b.Len()-off == payload && !ipFlush && !flush
+		// tcp_gro_receive: a GSO skb (an aggregate that came back to GRO,
+		// as after decapsulation) needs the held skb's gso_size, a single
+		// segment at most that much payload. Fraglist TCP stops at 64
+		// segments (before merging); UDP completes there (after); plain
+		// TCP is bounded by the aggregate's size (skb_gro_receive: E2BIG).
+		sizeOK := payload <= g.mss
+		if gsoSize != 0 {
+			sizeOK = gsoSize == g.mss
+		}
+		mergeable := payload > 0 && sizeOK && (!tcp || !flist || g.count < 64) && b.Len()-off == payload && !ipFlush && !flush
 		if tcp {
 			// tcp_gro_receive: no merge for CWR (from v6.18: a CWR other
 			// than the held skb's, Profile.TCPGROAccECN), another flag word
@@ -917,9 +927,15 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 				s.listPkt[b] = s.cur // on the held skb's frag_list until it is freed
 			}
 		}
-		// out_check_final: a short segment or URG, PSH, RST, SYN or FIN
-		// completes the aggregate.
-		if (tcp && flags&(tcpURG|tcpPSH|tcpRST|tcpSYN|tcpFIN) != 0) || payload < g.mss {
+		// out_check_final: a short segment (a GSO skb: one whose payload is
+		// not gso_segs full segments), or URG, PSH, RST, SYN or FIN
+		// completes the aggregate; udp_gro_receive_segment completes it at
+		// UDP_GRO_CNT_MAX (64) segments.
+		short := payload < g.mss
+		if gsoSize != 0 {
+			short = payload != segs*gsoSize
+		}
+		if (tcp && flags&(tcpURG|tcpPSH|tcpRST|tcpSYN|tcpFIN) != 0) || short || (!tcp && g.count >= 64) {
 			s.groComplete(d, bk, i)
 		}
 		return
