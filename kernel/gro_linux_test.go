@@ -87,6 +87,9 @@ func TestKernelGROFlushRules(t *testing.T) {
 		{name: "tcp gap", segs: []groSeg{p, p, with(func(s *groSeg) { s.seq = 5000 }), p}},
 		{name: "tcp short", segs: []groSeg{p, with(func(s *groSeg) { s.payload = 60 }), p, p}},
 		{name: "tcp longer", segs: []groSeg{p, with(func(s *groSeg) { s.payload = 140 }), p}},
+		// No segment count limit for TCP: skb_gro_receive's 64 KB bounds it.
+		{name: "tcp seventy segments", segs: repeat(p, 70)},
+		{name: "udp forwarding, seventy segments", udp: true, features: []string{observe.FeatureUDPGROFwd}, segs: repeat(p, 70)},
 		{name: "udp forwarding", udp: true, features: []string{observe.FeatureUDPGROFwd},
 			segs: []groSeg{p, p, with(func(s *groSeg) { s.payload = 60 }), p, with(func(s *groSeg) { s.payload = 140 }), p}},
 		{name: "udp fraglist", udp: true, features: []string{observe.FeatureGROList},
@@ -327,6 +330,15 @@ type groOuter struct {
 	csum  bool   // a valid outer UDP checksum, not 0
 	sport uint16 // 0: 50000
 	dport uint16 // 0: 4789
+}
+
+// repeat is n copies of sg.
+func repeat(sg groSeg, n int) []groSeg {
+	segs := make([]groSeg, n)
+	for i := range segs {
+		segs[i] = sg
+	}
+	return segs
 }
 
 // twoPorts gives the third and later outer headers source port 50001.
