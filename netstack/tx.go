@@ -815,6 +815,25 @@ func (s *Stack) segmentList(b *skb.Buff, l2, l4off int, v6 bool, ip ipv4, udp bo
 	return start, true
 }
 
+// segmentAfter models skb_segment for GSO skb b whose headers end hdrEnd
+// bytes after its data (the mac header): the headers are pulled, the
+// payload cut (Segment), and the segments appended to s.segs from the
+// index returned. On failure b is as it was.
+func (s *Stack) segmentAfter(b *skb.Buff, hdrEnd int) (int, bool) {
+	if _, ok := b.Pull(hdrEnd); !ok {
+		return 0, false
+	}
+	start := len(s.segs)
+	segs, err := b.Segment(0, s.segs)
+	s.segs = segs
+	if err != nil {
+		b.Push(hdrEnd)
+		s.segs = s.segs[:start]
+		return 0, false
+	}
+	return start, true
+}
+
 // segmentTunnel models __skb_gso_segment for an encapsulated TCP GSO skb
 // b (skb->encapsulation with SKB_GSO_UDP_TUNNEL(_CSUM), as GRO builds
 // from a UDP tunnel's packets; data at its mac header, l2 bytes before
@@ -871,15 +890,8 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 	var oip, iip ipv4
 	oip.id, oip.ihl = outer.ipID, outer.ihl
 	iip.id, iip.ihl = inner.ipID, inner.ihl
-	if _, ok := b.Pull(hdrEnd); !ok {
-		return 0, false
-	}
-	start := len(s.segs)
-	segs, err := b.Segment(0, s.segs)
-	s.segs = segs
-	if err != nil {
-		b.Push(hdrEnd)
-		s.segs = s.segs[:start]
+	start, ok := s.segmentAfter(b, hdrEnd)
+	if !ok {
 		return 0, false
 	}
 	n := len(s.segs) - start
@@ -1016,15 +1028,7 @@ func (s *Stack) segmentGSO(b *skb.Buff) (start int, ok bool) {
 	default:
 		return 0, false
 	}
-	if _, ok := b.Pull(hdrEnd); !ok {
-		return 0, false
-	}
-	start = len(s.segs)
-	segs, err := b.Segment(0, s.segs)
-	s.segs = segs
-	if err != nil {
-		b.Push(hdrEnd)
-		s.segs = s.segs[:start]
+	if start, ok = s.segmentAfter(b, hdrEnd); !ok {
 		return 0, false
 	}
 	n := len(s.segs) - start
