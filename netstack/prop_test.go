@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"encoding/binary"
 	"flag"
 	"net/netip"
 	"strconv"
@@ -100,7 +101,46 @@ func propConfigs() []*Config {
 	// The same with a UDP_GRO socket: udp_encap_needed_key on.
 	glistKey := *glist
 	glistKey.Sockets = append([]SocketConfig{{Name: "gro", Proto: ProtoUDP, Port: 53, UDPGRO: true}}, glist.Sockets...)
-	return []*Config{fwd, tun, gre, any, gso, glist, &glistKey}
+	// Tunnel GRO: a tapped NIC with a vxlan device (VNI 5) and a geneve
+	// one (VNI 6) whose sockets merge VXLAN packets for the host and in
+	// transit; transit aggregates leave through a NIC without GSO offloads
+	// (skb_udp_tunnel_segment), inner packets for the tunnel subnet are
+	// encapsulated again (iptunnel_handle_offloads).
+	tgro := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+			{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: true},
+			{Name: "vx0", Kind: KindVXLAN, MAC: macB, VNI: 5, Remote: addr("198.51.100.9"), Addrs: []netip.Prefix{pfx("10.9.0.1/16")}},
+			{Name: "gn0", Kind: KindGeneve, MAC: macPeer, VNI: 6, Remote: addr("192.0.2.9"), Addrs: []netip.Prefix{pfx("10.0.0.1/24")}},
+		},
+		Routes: []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
+		Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}, {Dev: "eth1", Addr: addr("198.51.100.9"), MAC: macB},
+			{Dev: "vx0", Addr: addr("10.9.0.2"), MAC: macA}, {Dev: "eth0", Addr: addr("192.0.2.9"), MAC: macB}},
+		Sockets: []SocketConfig{{Name: "tcp", Proto: ProtoTCP, Port: 80}, {Name: "app", Proto: ProtoUDP, Port: 9999}},
+		Taps:    []TapConfig{{Name: "dump", Dev: "eth0", Dir: TapRX}},
+		Programs: []ProgramConfig{
+			{Name: "in", Hook: carrier.HookTCIngress, Dev: "vx0", Actions: []Action{{Kind: ActWrite, Map: 0}}},
+			{Name: "out", Hook: carrier.HookTCEgress, Dev: "eth1", Actions: []Action{{Kind: ActRead, Map: 0}}},
+		},
+		Entries: []EntryConfig{{Dev: "eth0"}},
+	}
+	return []*Config{fwd, tun, gre, any, gso, glist, &glistKey, tgro}
+}
+
+// vxlanWrap puts frame f (an Ethernet frame) in a VXLAN packet from
+// 192.0.2.9 to dst, UDP port 4789, with the given outer identification
+// and VNI.
+func vxlanWrap(f []byte, dst string, id uint16, vni uint32) []byte {
+	out := make([]byte, ethHlen+ipHlen+udpHlen+vxlanHlen+len(f))
+	writeEth(out, macNIC, macB, ethPIP)
+	writeIPv4(out[ethHlen:], 0, len(out)-ethHlen, id, true, 64, ipprotoUDP, addr("192.0.2.9"), addr(dst))
+	writeUDP(out[ethHlen+ipHlen:], 50000, defaultVXLANPort, len(out)-ethHlen-ipHlen)
+	vx := out[ethHlen+ipHlen+udpHlen:]
+	vx[0] = 0x08
+	binary.BigEndian.PutUint32(vx[4:8], vni<<8)
+	copy(vx[vxlanHlen:], f)
+	return out
 }
 
 // TestPropertyNoPanicNoLeak: mutated and random frames through every entry
@@ -133,6 +173,16 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 				fragOff:  uint16(rapid.SampledFrom([]int{0, 0, 0, ipMF, 5, ipMF | 5, ipDF}).Draw(rt, "frag")),
 				noEth:    rapid.Bool().Draw(rt, "noEth"),
 			}
+			// Some frames go in a VXLAN packet (with their bursts).
+			tunnel := rapid.IntRange(0, 3).Draw(rt, "vxlan") == 0 && !o.noEth
+			outerDst := rapid.SampledFrom([]string{"192.0.2.1", "203.0.113.1"}).Draw(rt, "outerDst")
+			vni := rapid.SampledFrom([]uint32{5, 6, 7}).Draw(rt, "vni")
+			wrap := func(f []byte, j int) []byte {
+				if !tunnel {
+					return f
+				}
+				return vxlanWrap(f, outerDst, uint16(100+j), vni)
+			}
 			f := buildFrame(o)
 			if o.proto == ipprotoUDP && rapid.Bool().Draw(rt, "udpCsum") {
 				if o.noEth {
@@ -153,6 +203,7 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 					payload:  o.payload,
 				})
 			}
+			f = wrap(f, 0)
 			// Mutate some bytes, and maybe truncate.
 			for range rapid.IntRange(0, 3).Draw(rt, "mutations") {
 				if len(f) == 0 {
@@ -178,7 +229,7 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 						setUDP4Csum(g[ethHlen:])
 					}
 				}
-				_ = s.Inject(&Packet{ID: uint64(i)<<8 | uint64(j+1), Frame: g, Entry: entry, Hash: uint32(i % 2)})
+				_ = s.Inject(&Packet{ID: uint64(i)<<8 | uint64(j+1), Frame: wrap(g, j+1), Entry: entry, Hash: uint32(i % 2)})
 			}
 			if rapid.IntRange(0, 3).Draw(rt, "flush") == 0 {
 				s.Flush()
