@@ -158,6 +158,11 @@ func TestKernelGROFlushRules(t *testing.T) {
 		})},
 		{name: "vxlan other port", segs: []groSeg{p, p, p}, outer: outers(3, func(i int, o *groOuter) { o.dport = 4790 })},
 		{name: "vxlan inner udp", udp: true, segs: []groSeg{p, p, p}, outer: outers(3, nil)},
+		{name: "vxlan inner udp, forwarding", udp: true, features: []string{observe.FeatureUDPGROFwd},
+			segs: []groSeg{p, p, with(func(s *groSeg) { s.payload = 60 }), p, p}, outer: outers(5, nil)},
+		{name: "vxlan inner udp to a UDP_GRO socket", udp: true, sock: "gro", segs: []groSeg{p, p, p}, outer: outers(3, nil)},
+		{name: "vxlan inner udp to a plain socket, forwarding", udp: true, sock: "plain", features: []string{observe.FeatureUDPGROFwd},
+			segs: []groSeg{p, p, p}, outer: outers(3, nil)},
 		// Two outer source ports make two NIC flows, which the NIC holds
 		// until gro_flush_timeout and then completes in one poll; vx0's
 		// GRO cell gets both aggregates of the one inner flow at once. The

@@ -310,3 +310,55 @@ func TestVXLANEncapSegments(t *testing.T) {
 		}
 	}
 }
+
+// TestGROVXLANInnerUDP: UDP inside VXLAN is merged like plain UDP, by the
+// inner socket lookup and udp_gro_receive_segment: with
+// rx-udp-gro-forwarding for no socket, not for a plain socket; the
+// aggregate is SKB_GSO_UDP_TUNNEL | SKB_GSO_UDP_L4 and becomes a UDP GSO
+// skb after decapsulation.
+func TestGROVXLANInnerUDP(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fwd   bool
+		sock  bool
+		nic   []uint16
+		vxGSO uint32
+	}{
+		{"no feature", false, false, []uint16{0, 0, 0}, 0},
+		{"forwarding", true, false, []uint16{3}, skb.GSOUDPL4},
+		{"forwarding, plain socket", true, true, []uint16{0, 0, 0}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var nic []uint16
+			var vxTypes []uint32
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
+				Devices: []DeviceConfig{
+					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, UDPGROForwarding: tc.fwd},
+					{Name: "vx0", Kind: KindVXLAN, MAC: macA, VNI: 5, Remote: addr("192.0.2.9"), Addrs: []netip.Prefix{pfx("10.9.0.1/16")}},
+				},
+				Programs: []ProgramConfig{
+					{Name: "nic", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: recordGSOSegs(&nic)},
+					{Name: "vx", Hook: carrier.HookTCIngress, Dev: "vx0", Prog: ProgramFunc(func(c *Ctx) int {
+						vxTypes = append(vxTypes, c.Skb.Shinfo().GSOType)
+						return TCXNext
+					})},
+				},
+			}
+			if tc.sock {
+				cfg.Sockets = []SocketConfig{{Name: "app", Proto: ProtoUDP, Port: 9999}}
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i := range 3 {
+				in := buildFrame(frameOpts{dstMAC: macA, srcMAC: macB, src: "10.9.0.2", dst: "10.9.0.1", proto: ipprotoUDP,
+					sport: 5000, dport: 9999, payload: 100, id: uint16(i)})
+				setUDP4Csum(in[ethHlen:])
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: vxlanWrap(in, "192.0.2.1", uint16(10+i), 5), Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Equal(t, tc.nic, nic, "NIC")
+			require.NotEmpty(t, vxTypes, "drops: %v", te.obs.dropReasons())
+			require.Equal(t, tc.vxGSO, vxTypes[0], "vx0's gso_type")
+		})
+	}
+}

@@ -648,7 +648,9 @@ type groEntry struct {
 // inner IP and TCP gro_receive): a flow is also one outer header, outer
 // UDP ports, outer checksum presence, tunnel header and inner Ethernet
 // header, and both IP headers follow inet_gro_flush's rules; an inner
-// UDP packet goes up alone (the inner udp_gro_receive is not modelled).
+// UDP packet follows the inner socket lookup and
+// udp_gro_receive_segment (fraglist GRO of an inner flow is not modelled:
+// with rx-gro-list and no UDP_GRO socket it goes up alone).
 // gro_list_prepare
 // requires equal hash, device, vlan, XDP metadata bytes
 // (skb_metadata_differs) and MAC header, and with slow_gro the same socket
@@ -732,13 +734,27 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			outer, tun, tunHdr, nh, ip = ip, true, hl, eth+ethHlen, in
 			binary.LittleEndian.PutUint32(cb[16:20], uint32(nh+ip.ihl))
 			binary.LittleEndian.PutUint32(cb[24:28], uint32(ip.proto)) // the inner inet_gro_receive's proto
-			if ip.proto != ipprotoTCP {
-				s.netifReceive(b) // the inner udp_gro_receive is not modelled
-				return
-			}
 			l4 = data[nh+ip.ihl:]
+			if ip.proto == ipprotoUDP {
+				// The inner udp4_gro_receive / udp6_gro_receive: the
+				// socket of the inner addresses (udp_encap_needed_key is
+				// on); a second tunnel layer goes up alone (encap_mark).
+				// Fraglist GRO of the inner flow (rx-gro-list) is not
+				// modelled: such a packet goes up alone too.
+				if len(l4) < udpHlen {
+					s.netifReceive(b)
+					return
+				}
+				sk = d.ns.lookup(ipprotoUDP, ip.daddr.addr(ip.v6), binary.BigEndian.Uint16(l4[2:4]))
+				if (sk != nil && len(sk.encap) != 0) || (d.groList && (sk == nil || !sk.udpGRO)) {
+					s.netifReceive(b)
+					return
+				}
+			}
 		} else {
 			flist = d.groList && (sk == nil || !sk.udpGRO)
+		}
+		if ip.proto == ipprotoUDP {
 			if !(sk == nil && d.groUDPFwd) && !(sk != nil && sk.udpGRO) && !flist {
 				s.netifReceive(b) // udp_gro_receive: no GRO, flush
 				return
@@ -752,7 +768,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 				return
 			}
 			payload = ip.totLen - ip.ihl - udpHlen
-			binary.LittleEndian.PutUint32(cb[16:20], uint32(ip.ihl+udpHlen)) // udp_gro_receive: skb_gro_pull(udphdr)
+			binary.LittleEndian.PutUint32(cb[16:20], uint32(nh+ip.ihl+udpHlen)) // udp_gro_receive: skb_gro_pull(udphdr)
 		}
 	}
 	switch ip.proto {
