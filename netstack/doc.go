@@ -147,11 +147,14 @@
 // decapsulated segments again. A GSO skb entering a tunnel device gets the
 // tunnel's GSO type and inner headers (iptunnel_handle_offloads), and
 // software GSO cuts an encapsulated TCP skb into tunnel packets with
-// their own inner and outer headers (skb_udp_tunnel_segment). Not
-// modelled: the inner udp_gro_receive of a tunnel packet (inner UDP goes
-// up alone, as it does in the kernel unless the NIC has
-// rx-udp-gro-forwarding or rx-gro-list) and tcp_gro_receive merging a GSO
-// skb into a held one (a second aggregate of a flow completes the first).
+// their own inner and outer headers (skb_udp_tunnel_segment). Inner UDP
+// is merged as plain UDP is (the inner socket lookup, then
+// udp_gro_receive_segment), except by fraglist GRO: with rx-gro-list and
+// no UDP_GRO socket an inner UDP packet goes up alone, where the kernel
+// chains it. A GSO skb back in GRO (an aggregate after decapsulation)
+// merges with a held one of the same gso_size; one with a frag_list is
+// flushed (dev_gro_receive), and a cloned single segment reaches the
+// tunnel device's GRO cell not at all (gro_cells_receive: netif_rx).
 // A socket's send data sits where the kernel puts it: TCP payload
 // (tcp_sendmsg_locked) and UDP_SEGMENT datagrams (__ip_append_data with
 // paged set) go to the sending task's page_frag pages (skb.PageFrag, 32 KB
