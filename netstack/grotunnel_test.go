@@ -362,3 +362,64 @@ func TestGROVXLANInnerUDP(t *testing.T) {
 		})
 	}
 }
+
+// TestGROGeneve: geneve_gro_receive merges the TCP segments of geneve
+// packets whose whole headers (options included) are equal, and sends a
+// packet with the OAM bit or another version up alone.
+func TestGROGeneve(t *testing.T) {
+	type gnv struct {
+		opt byte // one 4-byte option whose last byte is opt (0: no options)
+		oam bool
+	}
+	frame := func(i int, g gnv) []byte {
+		in := tcpOptFrame(uint32(1000+100*i), 1, 512, tcpACK, 0, uint16(100+i))
+		copy(in[0:6], macA[:])
+		optLen := 0
+		if g.opt != 0 {
+			optLen = 4
+		}
+		f := make([]byte, ethHlen+ipHlen+udpHlen+geneveHlen+optLen+len(in))
+		writeEth(f, macNIC, macB, ethPIP)
+		writeIPv4(f[ethHlen:], 0, len(f)-ethHlen, uint16(i+1), true, 64, ipprotoUDP, addr("203.0.113.9"), addr("203.0.113.1"))
+		writeUDP(f[ethHlen+ipHlen:], 50000, defaultGenevePort, len(f)-ethHlen-ipHlen)
+		gh := f[ethHlen+ipHlen+udpHlen:]
+		gh[0] = byte(optLen / 4)
+		if g.oam {
+			gh[1] = 0x80
+		}
+		binary.BigEndian.PutUint16(gh[2:4], ethPTEB)
+		binary.BigEndian.PutUint32(gh[4:8], 6<<8)
+		if g.opt != 0 {
+			gh[geneveHlen+3] = g.opt
+		}
+		copy(gh[geneveHlen+optLen:], in)
+		return f
+	}
+	for _, tc := range []struct {
+		name string
+		segs []gnv
+		want []uint16
+	}{
+		{"one flow", []gnv{{}, {}, {}, {}}, []uint16{4}},
+		{"same options", []gnv{{opt: 1}, {opt: 1}, {opt: 1}}, []uint16{3}},
+		{"options differ", []gnv{{opt: 1}, {opt: 1}, {opt: 2}, {opt: 2}}, []uint16{2, 2}},
+		{"OAM", []gnv{{oam: true}, {oam: true}, {oam: true}}, []uint16{0, 0, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var nic []uint16
+			cfg := &Config{
+				Devices: []DeviceConfig{
+					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("203.0.113.1/24")}},
+					{Name: "gn0", Kind: KindGeneve, MAC: macA, VNI: 6, Remote: addr("203.0.113.9"), Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+				},
+				Programs: []ProgramConfig{{Name: "nic", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: recordGSOSegs(&nic)}},
+			}
+			s, _ := newStack(t, cfg, "", nil, nil)
+			for i, g := range tc.segs {
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: frame(i, g), Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Equal(t, tc.want, nic)
+		})
+	}
+}
