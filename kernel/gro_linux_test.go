@@ -59,6 +59,7 @@ func TestKernelGROFlushRules(t *testing.T) {
 	testutil.KernelTests(t)
 	p := groSeg{payload: 100, ack: 1, window: 512, flags: 0x10}
 	with := func(f func(*groSeg)) groSeg { s := p; f(&s); return s }
+	big := with(func(s *groSeg) { s.payload = 1000 })
 	for _, tc := range []struct {
 		name     string
 		udp      bool
@@ -74,6 +75,12 @@ func TestKernelGROFlushRules(t *testing.T) {
 		outer []groOuter
 		// cell compares the frames vx0 receives after its GRO cell too.
 		cell bool
+		// ring sends the frames through a PACKET_TX_RING (tpacket_snd),
+		// whose skbs hold only the Ethernet header in their linear part
+		// and the rest in page fragments of the ring, as a NIC's
+		// page-fragment heads do in the model; their aggregates have no
+		// frag_list.
+		ring bool
 	}{
 		{name: "tcp one flow", segs: []groSeg{p, p, p, p}},
 		{name: "tcp ack moves", segs: []groSeg{p, p, with(func(s *groSeg) { s.ack = 2 }), with(func(s *groSeg) { s.ack = 2 })}},
@@ -177,6 +184,17 @@ func TestKernelGROFlushRules(t *testing.T) {
 		// gro_cells_receive sends them to netif_rx, without GRO.
 		{name: "vxlan gro cell, single segments", segs: []groSeg{p, p, p, p}, cell: true,
 			outer: outers(4, func(i int, o *groOuter) { o.sport = uint16(50000 + i) })},
+		// Page-fragment aggregates: the cell merges the second into the
+		// first when it continues it with the same gso_size, and completes
+		// the result when the second ends with a short segment.
+		{name: "vxlan gro cell merges paged aggregates", segs: []groSeg{big, big, big, big}, cell: true, ring: true,
+			outer: outers(4, twoPorts)},
+		{name: "vxlan gro cell, paged, short last", segs: []groSeg{big, big, big, with(func(s *groSeg) { s.payload = 500 })},
+			cell: true, ring: true, outer: outers(4, twoPorts)},
+		{name: "vxlan gro cell, paged, gap", segs: []groSeg{big, big, with(func(s *groSeg) { s.payload, s.seq = 1000, 9000 }), big},
+			cell: true, ring: true, outer: outers(4, twoPorts)},
+		{name: "vxlan gro cell, paged, inner ack moves", segs: []groSeg{big, big, with(func(s *groSeg) { s.payload, s.ack = 1000, 2 }),
+			with(func(s *groSeg) { s.payload, s.ack = 1000, 2 })}, cell: true, ring: true, outer: outers(4, twoPorts)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			frames := groFrames(tc.udp, tc.v6, tc.segs)
@@ -187,7 +205,7 @@ func TestKernelGROFlushRules(t *testing.T) {
 			model, modelVx := modelGRO(t, tc.features, tc.sock, vxlan, frames)
 			var kern, kernVx []int
 			for attempt := 1; attempt <= 5; attempt++ {
-				kern, kernVx = kernelGRO(t, tc.features, tc.sock, vxlan, frames)
+				kern, kernVx = kernelGRO(t, tc.features, tc.sock, vxlan, tc.ring, frames)
 				if fmt.Sprint(kern) == fmt.Sprint(model) && (!tc.cell || fmt.Sprint(kernVx) == fmt.Sprint(modelVx)) {
 					if attempt > 1 {
 						t.Logf("agreed at attempt %d", attempt)
@@ -459,7 +477,7 @@ func csumFold(sum uint32) uint16 {
 // kernelGRO runs frames through vA -> vB (GRO on, the features on, a
 // 20 ms gro_flush_timeout) and returns the lengths of the frames a packet
 // socket on vB receives.
-func kernelGRO(t *testing.T, features []string, sock string, vxlan bool, frames [][]byte) (lens, vxLens []int) {
+func kernelGRO(t *testing.T, features []string, sock string, vxlan, ring bool, frames [][]byte) (lens, vxLens []int) {
 	t.Helper()
 	a, b := newNetns(t, "groA"), newNetns(t, "groB")
 	require.NoError(t, a.IP("link", "add", "vA", "type", "veth", "peer", "name", "vB", "netns", b.Name))
@@ -516,11 +534,15 @@ func kernelGRO(t *testing.T, features []string, sock string, vxlan bool, frames 
 	tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
 	sa := &unix.SockaddrLinklayer{Ifindex: ia, Halen: 6}
 	copy(sa.Addr[:], mac)
-	for _, f := range frames {
-		g := append([]byte(nil), f...)
-		copy(g[0:6], mac)
-		copy(g[6:12], src)
-		require.NoError(t, unix.Sendto(tx, g, 0, sa))
+	if ring {
+		sendRing(t, tx, ia, mac, src, frames)
+	} else {
+		for _, f := range frames {
+			g := append([]byte(nil), f...)
+			copy(g[0:6], mac)
+			copy(g[6:12], src)
+			require.NoError(t, unix.Sendto(tx, g, 0, sa))
+		}
 	}
 	lens = recvLens(rx)
 	if vxlan {
@@ -554,6 +576,38 @@ func recvLens(fd int) []int {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// sendRing sends frames (MAC addresses set to dst and src) out of ifindex
+// through a TPACKET_V2 transmit ring on the packet socket fd, in one
+// send: tpacket_snd copies hard_header_len bytes into the skb and
+// attaches the rest of each frame as page fragments of the ring.
+func sendRing(t *testing.T, fd, ifindex int, dst, src net.HardwareAddr, frames [][]byte) {
+	t.Helper()
+	const frameSize, blockSize = 2048, 4096
+	require.NoError(t, unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2))
+	n := uint32(len(frames)+1) / 2 * 2
+	req := unix.TpacketReq{Block_size: blockSize, Block_nr: n / 2, Frame_size: frameSize, Frame_nr: n}
+	require.NoError(t, unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &req))
+	ring, err := unix.Mmap(fd, 0, int(n)*frameSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	require.NoError(t, err)
+	defer unix.Munmap(ring)
+	require.NoError(t, unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifindex}))
+	// TPACKET2_HDRLEN - sizeof(struct sockaddr_ll): the data follows the
+	// aligned tpacket2_hdr.
+	const dataOff = (unix.SizeofTpacket2Hdr + unix.TPACKET_ALIGNMENT - 1) &^ (unix.TPACKET_ALIGNMENT - 1)
+	for i, f := range frames {
+		fr := ring[i*frameSize : (i+1)*frameSize]
+		require.LessOrEqual(t, dataOff+len(f), frameSize)
+		d := fr[dataOff:]
+		copy(d, f)
+		copy(d[0:6], dst)
+		copy(d[6:12], src)
+		binary.NativeEndian.PutUint32(fr[4:8], uint32(len(f))) // tp_len
+		binary.NativeEndian.PutUint32(fr[0:4], unix.TP_STATUS_SEND_REQUEST)
+	}
+	_, err = unix.Write(fd, nil)
+	require.NoError(t, err)
+}
 
 // modelGRO runs the frames through the model: a NIC with GRO and the
 // features (and a vxlan device when vxlan), every frame in one NAPI poll,
