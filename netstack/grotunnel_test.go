@@ -423,3 +423,46 @@ func TestGROGeneve(t *testing.T) {
 		})
 	}
 }
+
+// TestGROVXLANInnerUDPForwardSegments: a transit VXLAN aggregate of UDP
+// datagrams (rx-udp-gro-forwarding) leaves a NIC without GSO offloads cut
+// back into the VXLAN packets that arrived (__udp_gso_segment inside
+// skb_udp_tunnel_segment), from the outer UDP header on, with outer
+// lengths and identifications.
+func TestGROVXLANInnerUDPForwardSegments(t *testing.T) {
+	cfg := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.254/24")}, UDPGROForwarding: true},
+			{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: true},
+			{Name: "vx0", Kind: KindVXLAN, MAC: macB, VNI: 7, Remote: addr("198.51.100.9")},
+		},
+		Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
+		Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},
+		Taps:       []TapConfig{{Name: "wire", Dev: "eth1", Dir: TapTX, Hold: true}},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	var in [][]byte
+	for i := range 4 {
+		inner := buildFrame(frameOpts{dstMAC: macA, srcMAC: macB, src: "10.9.0.2", dst: "10.9.0.1", proto: ipprotoUDP,
+			sport: 5000, dport: 9999, payload: 100, id: uint16(i)})
+		setUDP4Csum(inner[ethHlen:])
+		f := vxlanWrap(inner, "203.0.113.1", uint16(10+i), 5)
+		in = append(in, f)
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+	}
+	s.Flush()
+	require.Empty(t, te.obs.dropReasons())
+	require.Len(t, s.taps[0].q, 4)
+	const innerUDP = ipHlen + udpHlen + vxlanHlen + ethHlen + ipHlen
+	for i, q := range s.taps[0].q {
+		o := q.b.Data()[ethHlen:]
+		w := in[i][ethHlen:]
+		// The inner UDP checksum field is the one GRO left (the model
+		// writes no L4 checksum); everything else is what arrived.
+		require.Equal(t, w[ipHlen:innerUDP+6], o[ipHlen:innerUDP+6], "segment %d up to the inner UDP checksum", i)
+		require.Equal(t, w[innerUDP+8:], o[innerUDP+8:], "segment %d payload", i)
+		require.Equal(t, binary.BigEndian.Uint16(w[2:4]), binary.BigEndian.Uint16(o[2:4]), "outer tot_len")
+		require.Equal(t, uint16(10+i), binary.BigEndian.Uint16(o[4:6]), "outer identification")
+	}
+}

@@ -834,7 +834,7 @@ func (s *Stack) segmentAfter(b *skb.Buff, hdrEnd int) (int, bool) {
 	return start, true
 }
 
-// segmentTunnel models __skb_gso_segment for an encapsulated TCP GSO skb
+// segmentTunnel models __skb_gso_segment for an encapsulated TCP or UDP GSO skb
 // b (skb->encapsulation with SKB_GSO_UDP_TUNNEL(_CSUM), as GRO builds
 // from a UDP tunnel's packets; data at its mac header, l2 bytes before
 // the outer network header): inet_gso_segment / ipv6_gso_segment on the
@@ -849,9 +849,10 @@ func (s *Stack) segmentAfter(b *skb.Buff, hdrEnd int) (int, bool) {
 // the skb is SKB_GSO_TCP_FIXEDID_INNER (before v6.18: SKB_GSO_TCP_FIXEDID);
 // outer ones count up unless it is SKB_GSO_TCP_FIXEDID from v6.18 (before,
 // GSO takes outer identifications as incrementing: "net: gso: restore ids
-// of outer ip headers correctly"). Checksums of L4 headers are not
-// written (the model does not validate them). Only an inner TCP packet is
-// modelled; other tunnel GSO skbs return false.
+// of outer ip headers correctly"). An inner UDP GSO skb (SKB_GSO_UDP_L4)
+// is cut by __udp_gso_segment instead: each segment's inner UDP length is
+// its own. Checksums of L4 headers are not written (the model does not
+// validate them). Other inner protocols return false.
 func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 	data := b.Data()
 	hr := b.Headroom()
@@ -869,13 +870,26 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 		inProto = ethPIPv6
 	}
 	inner, ok := groParseIP(data[inNet:], inProto, b.Len()-inNet)
-	if !ok || inner.proto != ipprotoTCP {
+	gt := b.Shinfo().GSOType
+	mss := int(b.Shinfo().GSOSize)
+	udp := ok && inner.proto == ipprotoUDP && gt&skb.GSOUDPL4 != 0
+	if !ok || (inner.proto != ipprotoTCP && !udp) {
 		return 0, false
 	}
-	hdrEnd := inTr + int(data[inTr+12]>>4)*4
-	seq := binary.BigEndian.Uint32(data[inTr+4 : inTr+8])
-	flags := data[inTr+13]
-	gt := b.Shinfo().GSOType
+	var (
+		hdrEnd = inTr + udpHlen
+		seq    uint32
+		flags  uint8
+	)
+	if udp {
+		if b.Len() <= hdrEnd+mss { // __udp_gso_segment: -EINVAL
+			return 0, false
+		}
+	} else {
+		hdrEnd = inTr + int(data[inTr+12]>>4)*4
+		seq = binary.BigEndian.Uint32(data[inTr+4 : inTr+8])
+		flags = data[inTr+13]
+	}
 	innerStep, outerStep := uint16(1), uint16(1)
 	if s.prof.GROOuterIPID {
 		if gt&skb.GSOTCPFixedIDInner != 0 {
@@ -887,6 +901,9 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 	} else if gt&skb.GSOTCPFixedID != 0 {
 		innerStep = 0
 	}
+	if udp {
+		innerStep = 1 // the fixed-ID types are TCP's
+	}
 	var oip, iip ipv4
 	oip.id, oip.ihl = outer.ipID, outer.ihl
 	iip.id, iip.ihl = inner.ipID, inner.ihl
@@ -895,14 +912,18 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 		return 0, false
 	}
 	n := len(s.segs) - start
-	mss := int(b.Shinfo().GSOSize)
 	for i := 0; i < n; i++ {
 		g := s.segs[start+i]
 		gsoFixIP(g, inNet, inner.v6, iip, iip.id+innerStep*uint16(i))
 		th := g.Data()[inTr:]
-		binary.BigEndian.PutUint32(th[4:8], seq+uint32(i*mss))
-		if i != n-1 {
-			th[13] = flags &^ (tcpFIN | tcpPSH)
+		switch {
+		case udp:
+			binary.BigEndian.PutUint16(th[4:6], uint16(g.Len()-inTr)) // __udp_gso_segment: each segment's uh->len
+		default:
+			binary.BigEndian.PutUint32(th[4:8], seq+uint32(i*mss))
+			if i != n-1 {
+				th[13] = flags &^ (tcpFIN | tcpPSH)
+			}
 		}
 		if outer.proto == ipprotoUDP {
 			binary.BigEndian.PutUint16(g.Data()[l2+outer.ihl+4:], uint16(g.Len()-l2-outer.ihl))
