@@ -101,7 +101,7 @@ func propConfigs() []*Config {
 	// The same with a UDP_GRO socket: udp_encap_needed_key on.
 	glistKey := *glist
 	glistKey.Sockets = append([]SocketConfig{{Name: "gro", Proto: ProtoUDP, Port: 53, UDPGRO: true}}, glist.Sockets...)
-	// Tunnel GRO: a tapped NIC with a vxlan device (VNI 5) and a geneve
+	// Tunnel GRO: a tapped NIC (rx-udp-gro-forwarding) with a vxlan device (VNI 5) and a geneve
 	// one (VNI 6) whose sockets merge VXLAN packets for the host and in
 	// transit; transit aggregates leave through a NIC without GSO offloads
 	// (skb_udp_tunnel_segment), inner packets for the tunnel subnet are
@@ -109,7 +109,7 @@ func propConfigs() []*Config {
 	tgro := &Config{
 		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
 		Devices: []DeviceConfig{
-			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, UDPGROForwarding: true},
 			{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: true},
 			{Name: "vx0", Kind: KindVXLAN, MAC: macB, VNI: 5, Remote: addr("198.51.100.9"), Addrs: []netip.Prefix{pfx("10.9.0.1/16")}},
 			{Name: "gn0", Kind: KindGeneve, MAC: macPeer, VNI: 6, Remote: addr("192.0.2.9"), Addrs: []netip.Prefix{pfx("10.0.0.1/24")}},
