@@ -73,6 +73,15 @@ func RunTransition(t observe.Transition, opts *RecordOptions) (m observe.Matrix,
 			return nil, fmt.Errorf("transition %s: %w", t.Name, err)
 		}
 	}
+	if t.NoTunnelTSO != "" {
+		ns, err := r.topo.nsOf(t.NoTunnelTSO)
+		if err != nil {
+			return nil, fmt.Errorf("transition %s: %w", t.Name, err)
+		}
+		if err := ns.clearFeatures(t.NoTunnelTSO, []string{"tx-udp_tnl-segmentation", "tx-udp_tnl-csum-segmentation"}); err != nil {
+			return nil, fmt.Errorf("transition %s: %w", t.Name, err)
+		}
+	}
 	if err := r.send(); err != nil {
 		return nil, fmt.Errorf("transition %s: %w", t.Name, err)
 	}

@@ -111,6 +111,7 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 			s.dropNoSkb(out, skb.DropNomem, OpIP6MakeSkb)
 			return nil
 		}
+		b.SetTransportHeader(l4off) // __ip6_append_data: the UDP header
 	}
 	s.initTxSkb6(b, sk)
 	b.H().IgnoreDF = true // ip6_sk_ignore_df: pmtudisc IPV6_PMTUDISC_WANT

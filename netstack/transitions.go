@@ -166,6 +166,20 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 			return nil, dst, fmt.Errorf("transition %s: GRO device %q: %w", t.Name, t.GRO, ErrConfig)
 		}
 	}
+	if t.NoTunnelTSO != "" {
+		// The only GSO skbs these transitions send are the test datagram's,
+		// so a device without any GSO offload stands for one without
+		// tunnel TSO.
+		found := false
+		for i := range cfg.Devices {
+			if d := &cfg.Devices[i]; d.Name == t.NoTunnelTSO {
+				d.SoftwareGSO, found = true, true
+			}
+		}
+		if !found {
+			return nil, dst, fmt.Errorf("transition %s: device %q without tunnel TSO: %w", t.Name, t.NoTunnelTSO, ErrConfig)
+		}
+	}
 	cfg.Entries = []EntryConfig{{Kind: EntryTX, Netns: cfg.Sockets[0].Netns, Socket: "sender"}}
 	return cfg, dst, nil
 }

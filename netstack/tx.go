@@ -99,6 +99,7 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 		return nil
 	}
 	s.initTxSkb(b, sk)
+	b.SetTransportHeader(ip.ihl) // __ip_append_data: network header + fragheaderlen
 	s.traceOp(LayerSocket, OpSockSend, b)
 	if !s.udpSegment(b, sk, ip.ihl+udpHlen, payload, out.mtu) { // udp_send_skb
 		s.drop(b, skb.DropNotSpecified, OpSockSend)
@@ -855,10 +856,11 @@ func (s *Stack) segmentAfter(b *skb.Buff, hdrEnd int) (int, bool) {
 // validate them). Other inner protocols return false.
 func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 	data := b.Data()
+
 	hr := b.Headroom()
 	_, inNet, inTr := b.InnerHeaders()
 	inNet, inTr = inNet-hr, inTr-hr
-	if inNet <= l2 || inTr <= inNet || len(data) < inTr+20 {
+	if inNet <= l2 || inTr <= inNet || len(data) < inTr+udpHlen {
 		return 0, false
 	}
 	outer, ok := groParseIP(data[l2:], b.H().Protocol, b.Len()-l2) // the model's tunnels write no IPv4 options
@@ -886,6 +888,9 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 			return 0, false
 		}
 	} else {
+		if len(data) < inTr+20 {
+			return 0, false
+		}
 		hdrEnd = inTr + int(data[inTr+12]>>4)*4
 		seq = binary.BigEndian.Uint32(data[inTr+4 : inTr+8])
 		flags = data[inTr+13]

@@ -105,6 +105,16 @@ var Measured = []MeasuredCells{
 	{"hub-gro-list-redirect", "vB/tc-ingress", "count=4 tc_index=43 hash=0x5eed002b gso_segs=0 headlen=142 meta_len=8"},
 	{"hub-gro-fwd-redirect", "vB/xdp", "count=4"},
 	{"hub-gro-fwd-redirect", "vB/tc-ingress", "count=4 tc_index=43 hash=0x5eed002b gso_segs=0 headlen=142 meta_len=8"},
+	// A UDP GSO super-packet through vxlan crosses the veth pair whole
+	// (tunnel TSO) and reaches vxB as one GSO skb; without
+	// tx-udp_tnl-segmentation on vA it is cut into 4 VXLAN packets
+	// (skb_udp_tunnel_segment), each with the head's mark and hash and 92
+	// linear bytes of headers (measured on 6.18).
+	{"vxlan-uso", "vB/tc-ingress", "count=1 tc_index=42 hash=0x5eed002a gso_segs=4 headlen=92"},
+	{"vxlan-uso", "vxB/tc-ingress", "count=1 mark=0x4d gso_segs=4 headlen=42"},
+	{"vxlan-uso-segmented", "vA/tc-egress", "count=1 mark=0x2a gso_segs=4 headlen=92"},
+	{"vxlan-uso-segmented", "vB/tc-ingress", "count=4 tc_index=42 hash=0x5eed002a gso_segs=0 headlen=92"},
+	{"vxlan-uso-segmented", "vxB/tc-ingress", "count=4 mark=0x4d gso_segs=0 headlen=42"},
 	{"veth-xdp-nogro", "vB/xdp", "count=4"},
 	{"veth-xdp-nogro", "vB/tc-ingress", "count=4 tc_index=42 cb4=0x2a04 hash=0x5eed002a gso_segs=0 meta_len=8"},
 	{"xdp-meta-generic", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 cb0=0x2a00 cb4=0x2a04 hash=0x5eed002a meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},

@@ -170,6 +170,11 @@ type Transition struct {
 	// (ip_do_fragment / ip6_fragment), and B reassembles it on local
 	// delivery to the vxlan socket.
 	SendEncap bool
+	// NoTunnelTSO names a device whose tx-udp_tnl-segmentation and
+	// tx-udp_tnl-csum-segmentation are switched off (ETHTOOL_SFEATURES), so
+	// validate_xmit_skb segments an encapsulated GSO skb in software
+	// (skb_udp_tunnel_segment) before that device's xmit.
+	NoTunnelTSO string
 }
 
 // Reaches reports whether the test packet is expected at hook h (h is not
@@ -414,7 +419,34 @@ ingress).`,
 			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
 		},
 		Hooks: []Hook{{"vxA", TCEgress}, {"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
+	}, {
+		Name:     "vxlan-uso",
+		Topology: TopoVXLAN,
+		Setup: `As "vxlan", but the datagram is one UDP GSO super-packet of 4 segments (UDP_SEGMENT 100): vxlan
+encapsulates it whole (udp_tunnel_handle_offloads: SKB_GSO_UDP_TUNNEL, inner headers), the veth pair carries
+it whole (its tunnel TSO features), and vxlan_rcv's iptunnel_pull_offloads clears the tunnel GSO type.`,
+		Actions: []Action{
+			{Hook: Hook{"vxA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
+		},
+		Hooks:    []Hook{{"vxA", TCEgress}, {"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
+		Segments: 4,
 	},
+	{
+		Name:     "vxlan-uso-segmented",
+		Topology: TopoVXLAN,
+		Setup: `As "vxlan-uso" with tx-udp_tnl-segmentation off on vA: vA's validate_xmit_skb cuts the
+encapsulated super-packet into 4 VXLAN packets (skb_udp_tunnel_segment, __udp_gso_segment inside), each
+with the head's header state (__copy_skb_header) and its own inner and outer headers.`,
+		Actions: []Action{
+			{Hook: Hook{"vxA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
+		},
+		Hooks:       []Hook{{"vxA", TCEgress}, {"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
+		Segments:    4,
+		NoTunnelTSO: "vA",
+	},
+
 	{
 		Name:     "vxlan-xnet",
 		Topology: TopoVXLANXnet,
