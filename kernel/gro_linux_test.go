@@ -168,6 +168,9 @@ func TestKernelGROFlushRules(t *testing.T) {
 		{name: "vxlan inner udp, forwarding", udp: true, features: []string{observe.FeatureUDPGROFwd},
 			segs: []groSeg{p, p, with(func(s *groSeg) { s.payload = 60 }), p, p}, outer: outers(5, nil)},
 		{name: "vxlan inner udp to a UDP_GRO socket", udp: true, sock: "gro", segs: []groSeg{p, p, p}, outer: outers(3, nil)},
+		{name: "vxlan inner udp, fraglist", udp: true, features: []string{observe.FeatureGROList},
+			segs: []groSeg{p, p, with(func(s *groSeg) { s.payload = 60 }), p, p}, outer: outers(5, nil)},
+		{name: "vxlan inner tcp, fraglist", features: []string{observe.FeatureGROList}, segs: []groSeg{p, p, p}, outer: outers(3, nil)},
 		{name: "vxlan inner udp to a plain socket, forwarding", udp: true, sock: "plain", features: []string{observe.FeatureUDPGROFwd},
 			segs: []groSeg{p, p, p}, outer: outers(3, nil)},
 		// Two outer source ports make two NIC flows, which the NIC holds

@@ -320,13 +320,19 @@ func TestGROVXLANInnerUDP(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		fwd   bool
+		list  bool
 		sock  bool
 		nic   []uint16
 		vxGSO uint32
+		reads int // datagrams the socket reads
 	}{
-		{"no feature", false, false, []uint16{0, 0, 0}, 0},
-		{"forwarding", true, false, []uint16{3}, skb.GSOUDPL4},
-		{"forwarding, plain socket", true, true, []uint16{0, 0, 0}, 0},
+		{"no feature", false, false, false, []uint16{0, 0, 0}, 0, 0},
+		{"forwarding", true, false, false, []uint16{3}, skb.GSOUDPL4, 0},
+		{"forwarding, plain socket", true, false, true, []uint16{0, 0, 0}, 0, 3},
+		// Fraglist GRO chains the VXLAN packets whole; after decapsulation
+		// the socket gets them back one by one (udp_rcv_segment ->
+		// skb_segment_list).
+		{"fraglist, plain socket", false, true, true, []uint16{3}, skb.GSOUDPL4 | skb.GSOFraglist, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var nic []uint16
@@ -334,7 +340,7 @@ func TestGROVXLANInnerUDP(t *testing.T) {
 			cfg := &Config{
 				Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
 				Devices: []DeviceConfig{
-					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, UDPGROForwarding: tc.fwd},
+					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, UDPGROForwarding: tc.fwd, GROList: tc.list},
 					{Name: "vx0", Kind: KindVXLAN, MAC: macA, VNI: 5, Remote: addr("192.0.2.9"), Addrs: []netip.Prefix{pfx("10.9.0.1/16")}},
 				},
 				Programs: []ProgramConfig{
@@ -345,8 +351,14 @@ func TestGROVXLANInnerUDP(t *testing.T) {
 					})},
 				},
 			}
+			var filtered []int
 			if tc.sock {
 				cfg.Sockets = []SocketConfig{{Name: "app", Proto: ProtoUDP, Port: 9999}}
+				cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "f", Hook: carrier.HookSocketFilter, Socket: "app",
+					Prog: ProgramFunc(func(c *Ctx) int {
+						filtered = append(filtered, c.Skb.Len())
+						return -1
+					})})
 			}
 			s, te := newStack(t, cfg, "", nil, nil)
 			for i := range 3 {
@@ -359,6 +371,19 @@ func TestGROVXLANInnerUDP(t *testing.T) {
 			require.Equal(t, tc.nic, nic, "NIC")
 			require.NotEmpty(t, vxTypes, "drops: %v", te.obs.dropReasons())
 			require.Equal(t, tc.vxGSO, vxTypes[0], "vx0's gso_type")
+			reads := 0
+			for _, d := range te.obs.delivs {
+				if d.Kind == DeliverSocket {
+					reads++
+				}
+			}
+			require.Equal(t, tc.reads, reads, "datagrams read; drops: %v", te.obs.dropReasons())
+			if tc.sock {
+				require.Len(t, filtered, 3, "socket filter runs")
+			}
+			for i, n := range filtered {
+				require.Equal(t, udpHlen+100, n, "datagram %d at the socket filter (data at the UDP header)", i)
+			}
 		})
 	}
 }

@@ -649,8 +649,8 @@ type groEntry struct {
 // UDP ports, outer checksum presence, tunnel header and inner Ethernet
 // header, and both IP headers follow inet_gro_flush's rules; an inner
 // UDP packet follows the inner socket lookup and
-// udp_gro_receive_segment (fraglist GRO of an inner flow is not modelled:
-// with rx-gro-list and no UDP_GRO socket it goes up alone).
+// udp_gro_receive_segment, fraglist GRO included (the chained skbs keep
+// their outer headers in front of their network header, the inner one).
 // gro_list_prepare
 // requires equal hash, device, vlan, XDP metadata bytes
 // (skb_metadata_differs) and MAC header, and with slow_gro the same socket
@@ -739,22 +739,19 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 				// The inner udp4_gro_receive / udp6_gro_receive: the
 				// socket of the inner addresses (udp_encap_needed_key is
 				// on); a second tunnel layer goes up alone (encap_mark).
-				// Fraglist GRO of the inner flow (rx-gro-list) is not
-				// modelled: such a packet goes up alone too.
 				if len(l4) < udpHlen {
 					s.netifReceive(b)
 					return
 				}
 				sk = d.ns.lookup(ipprotoUDP, ip.daddr.addr(ip.v6), binary.BigEndian.Uint16(l4[2:4]))
-				if (sk != nil && len(sk.encap) != 0) || (d.groList && (sk == nil || !sk.udpGRO)) {
+				if sk != nil && len(sk.encap) != 0 {
 					s.netifReceive(b)
 					return
 				}
 			}
-		} else {
-			flist = d.groList && (sk == nil || !sk.udpGRO)
 		}
 		if ip.proto == ipprotoUDP {
+			flist = d.groList && (sk == nil || !sk.udpGRO)
 			if !(sk == nil && d.groUDPFwd) && !(sk != nil && sk.udpGRO) && !flist {
 				s.netifReceive(b) // udp_gro_receive: no GRO, flush
 				return
@@ -910,8 +907,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			// skb_gro_receive_network_offset(skb)); the transport header
 			// follows it, so skb_segment_list finds the headers of each
 			// list skb where they are.
-			b.SetNetworkHeader(0)
-			b.SetTransportHeader(ip.ihl)
+			b.SetNetworkHeader(nh)
+			b.SetTransportHeader(nh + ip.ihl)
 			g.last, err = p.GROReceiveList(g.last, b, off)
 			free = skb.GROMerged
 		case mergeable:
