@@ -149,9 +149,9 @@
 // software GSO cuts an encapsulated TCP skb into tunnel packets with
 // their own inner and outer headers (skb_udp_tunnel_segment). Inner UDP
 // is merged as plain UDP is (the inner socket lookup, then
-// udp_gro_receive_segment), except by fraglist GRO: with rx-gro-list and
-// no UDP_GRO socket an inner UDP packet goes up alone, where the kernel
-// chains it. A GSO skb back in GRO (an aggregate after decapsulation)
+// udp_gro_receive_segment), fraglist GRO included: the tunnel packets are
+// chained whole, and skb_segment_list gives them back after
+// decapsulation. A GSO skb back in GRO (an aggregate after decapsulation)
 // merges with a held one of the same gso_size; one with a frag_list is
 // flushed (dev_gro_receive), and a cloned single segment reaches the
 // tunnel device's GRO cell not at all (gro_cells_receive: netif_rx).
