@@ -73,6 +73,10 @@ func TestKernelGROFlushRules(t *testing.T) {
 		// outer wraps segment i in VXLAN: outer[i] (a vxlan device on
 		// the receiving side listens on UDP 4789).
 		outer []groOuter
+		// outer6 makes the outer headers IPv6 (2001:db8::1 to
+		// 2001:db8::2, a valid UDP checksum), the vxlan device's endpoints
+		// too.
+		outer6 bool
 		// cell compares the frames vx0 receives after its GRO cell too.
 		cell bool
 		// ring sends the frames through a PACKET_TX_RING (tpacket_snd),
@@ -171,6 +175,20 @@ func TestKernelGROFlushRules(t *testing.T) {
 		{name: "vxlan inner udp, fraglist", udp: true, features: []string{observe.FeatureGROList},
 			segs: []groSeg{p, p, with(func(s *groSeg) { s.payload = 60 }), p, p}, outer: outers(5, nil)},
 		{name: "vxlan inner tcp, fraglist", features: []string{observe.FeatureGROList}, segs: []groSeg{p, p, p}, outer: outers(3, nil)},
+		{name: "vxlan inner ipv6", v6: true, segs: []groSeg{p, p, p}, outer: outers(3, nil)},
+		{name: "vxlan6 one flow", segs: []groSeg{p, p, p, p}, outer: outers(4, func(i int, o *groOuter) { o.id = 0 }), outer6: true},
+		{name: "vxlan6 flow label changes", segs: []groSeg{p, p, p, p}, outer6: true,
+			outer: outers(4, func(i int, o *groOuter) { o.id = uint16(i / 2) })},
+		{name: "vxlan6 hop limit changes", segs: []groSeg{p, p, p, p}, outer6: true,
+			outer: outers(4, func(i int, o *groOuter) {
+				o.id = 0
+				if i >= 2 {
+					o.ttl = 63
+				}
+			})},
+		{name: "vxlan6 inner ipv6", v6: true, segs: []groSeg{p, p, p}, outer: outers(3, func(i int, o *groOuter) { o.id = 0 }), outer6: true},
+		{name: "vxlan inner ipv6 options differ", v6: true, segs: []groSeg{with(func(s *groSeg) { s.ext = "0" }),
+			with(func(s *groSeg) { s.ext = "1" }), with(func(s *groSeg) { s.ext = "1" })}, outer: outers(3, nil)},
 		{name: "vxlan inner udp to a plain socket, forwarding", udp: true, sock: "plain", features: []string{observe.FeatureUDPGROFwd},
 			segs: []groSeg{p, p, p}, outer: outers(3, nil)},
 		// Two outer source ports make two NIC flows, which the NIC holds
@@ -201,9 +219,13 @@ func TestKernelGROFlushRules(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			frames := groFrames(tc.udp, tc.v6, tc.segs)
-			vxlan := tc.outer != nil
-			if vxlan {
-				frames = vxlanWrap(frames, tc.outer)
+			vxlan := 0
+			if tc.outer != nil {
+				vxlan = 4
+				if tc.outer6 {
+					vxlan = 6
+				}
+				frames = vxlanWrap(frames, tc.outer, tc.outer6)
 			}
 			model, modelVx := modelGRO(t, tc.features, tc.sock, vxlan, frames)
 			var kern, kernVx []int
@@ -387,32 +409,56 @@ func outers(n int, f func(int, *groOuter)) []groOuter {
 }
 
 // vxlanWrap puts each frame, its MAC addresses set, into an outer
-// Ethernet, IPv4, UDP and VXLAN header (destination MAC filled in by the
-// sender).
-func vxlanWrap(frames [][]byte, outer []groOuter) [][]byte {
+// Ethernet, IPv4 (IPv6 with v6: the identification is then the flow
+// label), UDP and VXLAN header (destination MAC filled in by the sender).
+func vxlanWrap(frames [][]byte, outer []groOuter, v6 bool) [][]byte {
 	out := make([][]byte, len(frames))
 	for i, in := range frames {
 		o := outer[i]
 		in = append([]byte(nil), in...)
 		copy(in[0:6], []byte{2, 0, 0, 0, 0, 0x22})
 		copy(in[6:12], []byte{2, 0, 0, 0, 0, 0x11})
-		f := make([]byte, 14+20+8+8+len(in))
-		binary.BigEndian.PutUint16(f[12:14], unix.ETH_P_IP)
+		nh := 20
+		if v6 {
+			nh = 40
+		}
+		f := make([]byte, 14+nh+8+8+len(in))
 		ip := f[14:]
 		ttl := o.ttl
 		if ttl == 0 {
 			ttl = 64
 		}
-		ip[0], ip[8], ip[9] = 0x45, ttl, unix.IPPROTO_UDP
-		binary.BigEndian.PutUint16(ip[2:4], uint16(len(ip)))
-		binary.BigEndian.PutUint16(ip[4:6], o.id)
-		if !o.noDF {
-			binary.BigEndian.PutUint16(ip[6:8], 0x4000)
+		var pseudo []byte
+		if v6 {
+			binary.BigEndian.PutUint16(f[12:14], unix.ETH_P_IPV6)
+			binary.BigEndian.PutUint32(ip[0:4], 6<<28|uint32(o.id)&0xfffff)
+			binary.BigEndian.PutUint16(ip[4:6], uint16(len(ip)-40))
+			ip[6], ip[7] = unix.IPPROTO_UDP, ttl
+			src, dst := netip.MustParseAddr("2001:db8::1").As16(), netip.MustParseAddr("2001:db8::2").As16()
+			copy(ip[8:24], src[:])
+			copy(ip[24:40], dst[:])
+			pseudo = make([]byte, 40)
+			copy(pseudo, ip[8:40])
+			binary.BigEndian.PutUint32(pseudo[32:36], uint32(len(ip)-40))
+			pseudo[39] = unix.IPPROTO_UDP
+			o.csum = true // UDP over IPv6 needs its checksum
+		} else {
+			binary.BigEndian.PutUint16(f[12:14], unix.ETH_P_IP)
+			ip[0], ip[8], ip[9] = 0x45, ttl, unix.IPPROTO_UDP
+			binary.BigEndian.PutUint16(ip[2:4], uint16(len(ip)))
+			binary.BigEndian.PutUint16(ip[4:6], o.id)
+			if !o.noDF {
+				binary.BigEndian.PutUint16(ip[6:8], 0x4000)
+			}
+			copy(ip[12:16], []byte{203, 0, 113, 1})
+			copy(ip[16:20], []byte{203, 0, 113, 2})
+			binary.BigEndian.PutUint16(ip[10:12], ^csumFold(csumAdd(0, ip[:20])))
+			pseudo = make([]byte, 12)
+			copy(pseudo, ip[12:20])
+			pseudo[9] = unix.IPPROTO_UDP
+			binary.BigEndian.PutUint16(pseudo[10:12], uint16(len(ip)-20))
 		}
-		copy(ip[12:16], []byte{203, 0, 113, 1})
-		copy(ip[16:20], []byte{203, 0, 113, 2})
-		binary.BigEndian.PutUint16(ip[10:12], ^csumFold(csumAdd(0, ip[:20])))
-		u := ip[20:]
+		u := ip[nh:]
 		sport, dport, vni := o.sport, o.dport, o.vni
 		if sport == 0 {
 			sport = 50000
@@ -430,10 +476,6 @@ func vxlanWrap(frames [][]byte, outer []groOuter) [][]byte {
 		binary.BigEndian.PutUint32(u[12:16], vni<<8)
 		copy(u[16:], in)
 		if o.csum {
-			pseudo := make([]byte, 12)
-			copy(pseudo, ip[12:20])
-			pseudo[9] = unix.IPPROTO_UDP
-			binary.BigEndian.PutUint16(pseudo[10:12], uint16(len(u)))
 			c := ^csumFold(csumAdd(csumAdd(0, pseudo), u))
 			if c == 0 {
 				c = 0xffff
@@ -480,7 +522,7 @@ func csumFold(sum uint32) uint16 {
 // kernelGRO runs frames through vA -> vB (GRO on, the features on, a
 // 20 ms gro_flush_timeout) and returns the lengths of the frames a packet
 // socket on vB receives.
-func kernelGRO(t *testing.T, features []string, sock string, vxlan, ring bool, frames [][]byte) (lens, vxLens []int) {
+func kernelGRO(t *testing.T, features []string, sock string, vxlan int, ring bool, frames [][]byte) (lens, vxLens []int) {
 	t.Helper()
 	a, b := newNetns(t, "groA"), newNetns(t, "groB")
 	require.NoError(t, a.IP("link", "add", "vA", "type", "veth", "peer", "name", "vB", "netns", b.Name))
@@ -496,13 +538,20 @@ func kernelGRO(t *testing.T, features []string, sock string, vxlan, ring bool, f
 		require.NoError(t, b.setFeatures("vB", features))
 	}
 	require.NoError(t, run("ip", "netns", "exec", b.Name, "sh", "-c", "echo 20000000 > /sys/class/net/vB/gro_flush_timeout"))
-	if vxlan {
+	switch vxlan {
+	case 4:
 		// A vxlan device's socket on UDP 4789: its gro_receive is
 		// vxlan_gro_receive, and it turns udp_encap_needed_key on.
 		require.NoError(t, b.IP("link", "add", "vx0", "type", "vxlan", "id", "42", "dstport", "4789", "local", "203.0.113.2",
 			"remote", "203.0.113.1"))
 		require.NoError(t, b.IP("link", "set", "vx0", "up"))
 		require.NoError(t, b.IP("addr", "add", "203.0.113.2/24", "dev", "vB"))
+	case 6:
+		require.NoError(t, b.Do(func() error { return writeSysctl("net/ipv6/conf/vB/disable_ipv6", "0") }))
+		require.NoError(t, b.IP("link", "add", "vx0", "type", "vxlan", "id", "42", "dstport", "4789", "local", "2001:db8::2",
+			"remote", "2001:db8::1"))
+		require.NoError(t, b.IP("link", "set", "vx0", "up"))
+		require.NoError(t, b.IP("addr", "add", "2001:db8::2/64", "dev", "vB", "nodad"))
 	}
 	if sock != "" {
 		key := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
@@ -527,7 +576,7 @@ func kernelGRO(t *testing.T, features []string, sock string, vxlan, ring bool, f
 	require.NoError(t, unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ib}))
 	require.NoError(t, unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000}))
 	var vx int
-	if vxlan {
+	if vxlan != 0 {
 		iv, err := b.Ifindex("vx0")
 		require.NoError(t, err)
 		vx = newSocket(t, b, unix.AF_PACKET, unix.SOCK_RAW, proto)
@@ -548,7 +597,7 @@ func kernelGRO(t *testing.T, features []string, sock string, vxlan, ring bool, f
 		}
 	}
 	lens = recvLens(rx)
-	if vxlan {
+	if vxlan != 0 {
 		vxLens = recvLens(vx)
 	}
 	return lens, vxLens
@@ -616,7 +665,7 @@ func sendRing(t *testing.T, fd, ifindex int, dst, src net.HardwareAddr, frames [
 // features (and a vxlan device when vxlan), every frame in one NAPI poll,
 // then the flush; the lengths are those tc ingress sees (data at the mac
 // header) on the NIC and on the vxlan device.
-func modelGRO(t *testing.T, features []string, sock string, vxlan bool, frames [][]byte) (lens, vxLens []int) {
+func modelGRO(t *testing.T, features []string, sock string, vxlan int, frames [][]byte) (lens, vxLens []int) {
 	t.Helper()
 	dev := netstack.DeviceConfig{Name: "vB", Kind: netstack.KindNIC, MAC: [6]byte{2, 0, 0, 0, 0, 2},
 		Addrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.2/24")}}
@@ -641,10 +690,14 @@ func modelGRO(t *testing.T, features []string, sock string, vxlan bool, frames [
 				return -1
 			})}},
 	}
-	if vxlan {
-		cfg.Devices[0].Addrs = append(cfg.Devices[0].Addrs, netip.MustParsePrefix("203.0.113.2/24"))
+	if vxlan != 0 {
+		local, remote, pfx := "203.0.113.2", "203.0.113.1", "203.0.113.2/24"
+		if vxlan == 6 {
+			local, remote, pfx = "2001:db8::2", "2001:db8::1", "2001:db8::2/64"
+		}
+		cfg.Devices[0].Addrs = append(cfg.Devices[0].Addrs, netip.MustParsePrefix(pfx))
 		cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "vx0", Kind: netstack.KindVXLAN, VNI: 42,
-			Local: netip.MustParseAddr("203.0.113.2"), Remote: netip.MustParseAddr("203.0.113.1")})
+			Local: netip.MustParseAddr(local), Remote: netip.MustParseAddr(remote)})
 		cfg.Programs = append(cfg.Programs, netstack.ProgramConfig{Name: "vx", Hook: carrier.HookTCIngress, Dev: "vx0",
 			Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
 				vxLens = append(vxLens, c.Skb.Len())
