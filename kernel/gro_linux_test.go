@@ -52,7 +52,10 @@ type groSeg struct {
 // udp_gro_receive_segment merges with rx-udp-gro-forwarding and with
 // rx-gro-list or for a local socket once udp_encap_needed_key is on, and
 // which IPv6 segments ipv6_gro_receive merges through
-// extension headers, and inet_gro_flush's TTL, TOS, DF and IP ID rules. A
+// extension headers, inet_gro_flush's TTL, TOS, DF and IP ID rules, and
+// which TCP and UDP segments inside VXLAN (over IPv4 or IPv6) the vxlan
+// socket's gro_receive merges, with, for some cases, what the vxlan
+// device's GRO cell merges again after decapsulation. A
 // jiffy boundary inside a burst splits it, so a case is
 // retried a few times before a difference counts.
 func TestKernelGROFlushRules(t *testing.T) {
