@@ -491,3 +491,95 @@ func TestGROVXLANInnerUDPForwardSegments(t *testing.T) {
 		require.Equal(t, uint16(10+i), binary.BigEndian.Uint16(o[4:6]), "outer identification")
 	}
 }
+
+// TestGROVXLANTCPFraglist: with rx-gro-list, tcp4_check_fraglist_gro
+// chains an inner TCP flow no local socket has in the established hash,
+// VXLAN packets whole; after decapsulation the aggregate is a fraglist
+// TCP skb, which the uplink NIC (no NETIF_F_GSO_FRAGLIST) cuts back into
+// the inner segments that arrived (skb_segment_list), each with the
+// aggregate's inner Ethernet header and its own IP and TCP headers (so
+// only the first has the TTL ip_forward lowered).
+func TestGROVXLANTCPFraglist(t *testing.T) {
+	var vxType uint32
+	cfg := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("203.0.113.1/24")}, GROList: true},
+			{Name: "eth1", Kind: KindNIC, MAC: macPeer, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}},
+			{Name: "vx0", Kind: KindVXLAN, MAC: macA, VNI: 42, Remote: addr("203.0.113.9"), Addrs: []netip.Prefix{pfx("10.1.0.1/24")}},
+		},
+		// The inner segments go to 192.0.2.1, routed out of eth1.
+		Routes:     []RouteConfig{{Dst: pfx("192.0.2.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
+		Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},
+		Taps:       []TapConfig{{Name: "wire", Dev: "eth1", Dir: TapTX, Hold: true}},
+		Programs: []ProgramConfig{{Name: "vx", Hook: carrier.HookTCIngress, Dev: "vx0", Prog: ProgramFunc(func(c *Ctx) int {
+			vxType = c.Skb.Shinfo().GSOType
+			return TCXNext
+		})}},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	var inner [][]byte
+	for i := range 4 {
+		f := vxlanFrame(i, vxSeg{outerID: uint16(i + 1), innerID: uint16(100 + i)})
+		inner = append(inner, f[ethHlen+ipHlen+udpHlen+vxlanHlen:])
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+	}
+	s.Flush()
+	require.Empty(t, te.obs.dropReasons())
+	require.Equal(t, skb.GSOTCPv4|skb.GSOFraglist, vxType, "vx0 sees a fraglist TCP skb")
+	require.Len(t, s.taps[0].q, 4, "eth1 sends the four inner segments")
+	for i, q := range s.taps[0].q {
+		d := q.b.Data()
+		in := inner[i]
+		require.Len(t, d, len(in), "segment %d", i)
+		require.Equal(t, in[ethHlen+ipHlen:], d[ethHlen+ipHlen:], "segment %d's TCP header and payload", i)
+		require.Equal(t, binary.BigEndian.Uint16(in[ethHlen+2:]), binary.BigEndian.Uint16(d[ethHlen+2:]), "segment %d's tot_len", i)
+		// ip_forward lowered the aggregate's own TTL only: the chained
+		// skbs keep their IP headers (measured for plain fraglist GRO,
+		// TestKernelGROFraglistForwardTTL).
+		wantTTL := in[ethHlen+8]
+		if i == 0 {
+			wantTTL--
+		}
+		require.Equal(t, wantTTL, d[ethHlen+8], "segment %d's TTL", i)
+		require.Zero(t, ipCsum(d[ethHlen:ethHlen+ipHlen]))
+	}
+}
+
+// TestGROTCPFraglistForwardTTL: a forwarded TCP flow chained by fraglist
+// GRO leaves a NIC as the segments that arrived; ip_forward lowered the
+// TTL of the aggregate's own IP header only, so the first segment has TTL
+// 63 and the others the 64 they came with, each its own TCP checksum, as
+// the kernel does (TestKernelGROFraglistForwardTTL).
+func TestGROTCPFraglistForwardTTL(t *testing.T) {
+	cfg := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, GROList: true},
+			{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}},
+		},
+		Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
+		Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},
+		Taps:       []TapConfig{{Name: "wire", Dev: "eth1", Dir: TapTX, Hold: true}},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	var checks []uint16
+	for i := range 4 {
+		f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.7", proto: ipprotoTCP,
+			sport: 5000, dport: 443, seq: uint32(1000 + 100*i), tcpFlags: tcpACK, payload: 100, id: uint16(100 + i), fragOff: ipDF})
+		binary.BigEndian.PutUint16(f[ethHlen+ipHlen+16:], uint16(0x1000+i)) // a TCP checksum to recognise
+		checks = append(checks, uint16(0x1000+i))
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+	}
+	s.Flush()
+	require.Empty(t, te.obs.dropReasons())
+	var ttls []uint8
+	var got []uint16
+	for _, q := range s.taps[0].q {
+		d := q.b.Data()
+		ttls = append(ttls, d[ethHlen+8])
+		got = append(got, binary.BigEndian.Uint16(d[ethHlen+ipHlen+16:]))
+	}
+	require.Equal(t, []uint8{63, 64, 64, 64}, ttls)
+	require.Equal(t, checks, got, "each segment keeps its own TCP header")
+}

@@ -787,9 +787,9 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		// tcp4_check_fraglist_gro / tcp6_check_fraglist_gro: with
 		// NETIF_F_GRO_FRAGLIST, a flow no local socket has in the
 		// established hash goes to fraglist GRO (a held flow's choice
-		// stands; the loop below takes it). Not for a tunnel's inner
-		// flow (encap_mark).
-		if d.groList && s.prof.TCPFraglistGRO && !tun {
+		// stands; the loop below takes it). A tunnel's inner flow too:
+		// the lookup takes the inner addresses in the device's namespace.
+		if d.groList && s.prof.TCPFraglistGRO {
 			flist = !s.tcpEhashHas(d.ns, ip.daddr.addr(ip.v6), ip.saddr.addr(ip.v6), binary.BigEndian.Uint16(l4[2:4]), binary.BigEndian.Uint16(l4[0:2]))
 		}
 	case ipprotoUDP:
