@@ -95,6 +95,8 @@ func TestKernelGROFlushRules(t *testing.T) {
 		{name: "tcp timestamps", segs: []groSeg{with(func(s *groSeg) { s.tsval = 7 }), with(func(s *groSeg) { s.tsval = 7 }),
 			with(func(s *groSeg) { s.tsval = 8 }), with(func(s *groSeg) { s.tsval = 8 })}},
 		{name: "tcp cwr", segs: []groSeg{p, with(func(s *groSeg) { s.flags |= 0x80 }), p, p}},
+		// A segment with CWR is never merged, on 6.18 too.
+		{name: "tcp all cwr", segs: repeat(with(func(s *groSeg) { s.flags |= 0x80 }), 4)},
 		{name: "tcp fin", segs: []groSeg{p, p, with(func(s *groSeg) { s.flags |= 0x01 }), p}},
 		{name: "tcp psh", segs: []groSeg{p, with(func(s *groSeg) { s.flags |= 0x08 }), p, p}},
 		{name: "tcp rst", segs: []groSeg{p, p, with(func(s *groSeg) { s.flags |= 0x04 }), p}},

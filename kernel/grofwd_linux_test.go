@@ -23,6 +23,27 @@ import (
 // TCP checksum, which shows the flow was chained, not merged.
 func TestKernelGROFraglistForwardTTL(t *testing.T) {
 	testutil.KernelTests(t)
+	p := groSeg{payload: 100, ack: 1, window: 512, flags: 0x10}
+	checks, got := routeSegments(t, []string{observe.FeatureGROList}, []string{"tx-gso-list"}, []groSeg{p, p, p, p})
+	var ttls []uint8
+	var gotChecks []uint16
+	for _, f := range got {
+		ttls = append(ttls, f[14+8])
+		gotChecks = append(gotChecks, binary.BigEndian.Uint16(f[14+20+16:]))
+	}
+	t.Logf("TTLs after forwarding: %v", ttls)
+	require.Equal(t, []uint8{63, 64, 64, 64}, ttls)
+	require.Equal(t, checks, gotChecks, "each segment keeps its own TCP header (fraglist, not skb_segment)")
+}
+
+// routeSegments sends segs (a TCP flow from 192.0.2.1 to 203.0.113.7)
+// through a router: in at vB (GRO on, groFeatures, a 20 ms
+// gro_flush_timeout), forwarded out of vC with txOff switched off (names
+// this kernel lacks are skipped), to vD, where a packet socket records
+// the frames. It returns the TCP checksums sent and the TCP frames
+// received.
+func routeSegments(t *testing.T, groFeatures, txOff []string, segs []groSeg) (checks []uint16, got [][]byte) {
+	t.Helper()
 	a, r, d := newNetns(t, "fwdA"), newNetns(t, "fwdR"), newNetns(t, "fwdD")
 	require.NoError(t, a.IP("link", "add", "vA", "type", "veth", "peer", "name", "vB", "netns", r.Name))
 	require.NoError(t, r.IP("link", "add", "vC", "type", "veth", "peer", "name", "vD", "netns", d.Name))
@@ -35,8 +56,14 @@ func TestKernelGROFraglistForwardTTL(t *testing.T) {
 	require.NoError(t, a.clearFeatures("vA", []string{"tx-tcp-segmentation", "tx-tcp-ecn-segmentation",
 		"tx-tcp-mangleid-segmentation", "tx-tcp6-segmentation"}))
 	require.NoError(t, r.setGRO("vB", true))
-	require.NoError(t, r.setFeatures("vB", []string{observe.FeatureGROList}))
-	require.NoError(t, r.clearFeatures("vC", []string{"tx-gso-list"}))
+	if len(groFeatures) != 0 {
+		require.NoError(t, r.setFeatures("vB", groFeatures))
+	}
+	for _, f := range txOff {
+		if err := r.clearFeatures("vC", []string{f}); err != nil && f != "tx-tcp-accecn-segmentation" {
+			require.NoError(t, err)
+		}
+	}
 	require.NoError(t, run("ip", "netns", "exec", r.Name, "sh", "-c", "echo 20000000 > /sys/class/net/vB/gro_flush_timeout"))
 	require.NoError(t, r.Do(func() error { return writeSysctl("net/ipv4/ip_forward", "1") }))
 	require.NoError(t, r.IP("addr", "add", "192.0.2.254/24", "dev", "vB"))
@@ -59,10 +86,8 @@ func TestKernelGROFraglistForwardTTL(t *testing.T) {
 	require.NoError(t, err)
 	ifA, err := a.Ifindex("vA")
 	require.NoError(t, err)
-	p := groSeg{payload: 100, ack: 1, window: 512, flags: 0x10}
-	frames := groFrames(false, false, []groSeg{p, p, p, p})
+	frames := groFrames(false, false, segs)
 	tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
-	var checks, gotChecks []uint16
 	sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
 	copy(sa.Addr[:], macB)
 	for _, f := range frames {
@@ -83,7 +108,6 @@ func TestKernelGROFraglistForwardTTL(t *testing.T) {
 		checks = append(checks, binary.BigEndian.Uint16(th[16:18]))
 		require.NoError(t, unix.Sendto(tx, g, 0, sa))
 	}
-	var ttls []uint8
 	buf := make([]byte, 65536)
 	for {
 		n, from, err := unix.Recvfrom(rx, buf, 0)
@@ -93,12 +117,9 @@ func TestKernelGROFraglistForwardTTL(t *testing.T) {
 		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
 			continue
 		}
-		if n >= 14+20 && binary.BigEndian.Uint16(buf[12:14]) == unix.ETH_P_IP && buf[14+9] == unix.IPPROTO_TCP {
-			ttls = append(ttls, buf[14+8])
-			gotChecks = append(gotChecks, binary.BigEndian.Uint16(buf[14+20+16:]))
+		if n >= 14+20+20 && binary.BigEndian.Uint16(buf[12:14]) == unix.ETH_P_IP && buf[14+9] == unix.IPPROTO_TCP {
+			got = append(got, append([]byte(nil), buf[:n]...))
 		}
 	}
-	t.Logf("TTLs after forwarding: %v", ttls)
-	require.Equal(t, []uint8{63, 64, 64, 64}, ttls)
-	require.Equal(t, checks, gotChecks, "each segment keeps its own TCP header (fraglist, not skb_segment)")
+	return checks, got
 }

@@ -583,3 +583,53 @@ func TestGROTCPFraglistForwardTTL(t *testing.T) {
 	require.Equal(t, []uint8{63, 64, 64, 64}, ttls)
 	require.Equal(t, checks, got, "each segment keeps its own TCP header")
 }
+
+// TestGROECNSegments: before v6.18 a held segment with CWR takes the
+// next segments (CWR is left out of the flag-word compare), and
+// tcp_gro_complete marks the aggregate SKB_GSO_TCP_ECN; a device without
+// GSO offloads cuts it with CWR on the first segment only, as the
+// segments arrived. From v6.18 a CWR segment is never merged, and CWR
+// aggregates would be SKB_GSO_TCP_ACCECN, whose segments all keep CWR.
+func TestGROECNSegments(t *testing.T) {
+	for _, tc := range []struct {
+		profile string
+		cwrAll  bool // every segment has CWR
+		ingress []uint16
+		flags   []uint8
+	}{
+		{"v6.6", false, []uint16{4}, []uint8{tcpACK | tcpCWR, tcpACK, tcpACK, tcpACK}},
+		{"", false, []uint16{0, 3}, []uint8{tcpACK | tcpCWR, tcpACK, tcpACK, tcpACK}},
+		{"", true, []uint16{0, 0, 0, 0}, []uint8{tcpACK | tcpCWR, tcpACK | tcpCWR, tcpACK | tcpCWR, tcpACK | tcpCWR}},
+	} {
+		var ingress []uint16
+		cfg := &Config{
+			Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
+			Devices: []DeviceConfig{
+				{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+				{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: true},
+			},
+			Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
+			Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},
+			Taps:       []TapConfig{{Name: "wire", Dev: "eth1", Dir: TapTX, Hold: true}},
+			Programs:   []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: recordGSOSegs(&ingress)}},
+		}
+		s, te := newStack(t, cfg, tc.profile, nil, nil)
+		for i := range 4 {
+			flags := uint8(tcpACK)
+			if i == 0 || tc.cwrAll {
+				flags |= tcpCWR
+			}
+			f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.7", proto: ipprotoTCP,
+				sport: 5000, dport: 443, seq: uint32(1000 + 100*i), tcpFlags: flags, payload: 100, id: uint16(100 + i), fragOff: ipDF})
+			require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+		}
+		s.Flush()
+		require.Empty(t, te.obs.dropReasons())
+		require.Equal(t, tc.ingress, ingress, "profile %q", tc.profile)
+		var flags []uint8
+		for _, q := range s.taps[0].q {
+			flags = append(flags, q.b.Data()[ethHlen+ipHlen+13])
+		}
+		require.Equal(t, tc.flags, flags, "profile %q: TCP flags on the wire", tc.profile)
+	}
+}

@@ -882,17 +882,19 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		}
 		mergeable := payload > 0 && sizeOK && (!tcp || !flist || g.count < 64) && b.Len()-off == payload && !ipFlush && !flush
 		if tcp {
-			// tcp_gro_receive: no merge for CWR (from v6.18: a CWR other
-			// than the held skb's, Profile.TCPGROAccECN), another flag word
-			// (data offset, flags but FIN and PSH, window), acknowledgment
-			// number or options than the held skb's, or a sequence gap;
-			// fraglist GRO wants the very same flag word.
+			// tcp_gro_receive: no merge for a segment with CWR
+			// (flags & TCP_FLAG_CWR), another flag word (data offset,
+			// flags but FIN and PSH, and from v6.18 CWR too, so a held
+			// skb with CWR takes nothing: Profile.TCPGROAccECN, measured),
+			// acknowledgment number or options than the held skb's, or a
+			// sequence gap; fraglist GRO wants the very same flag word.
 			th2 := pd[nh+g.ip.ihl:]
 			fw, fw2 := binary.BigEndian.Uint32(l4[12:16]), binary.BigEndian.Uint32(th2[12:16])
-			words := fw&tcpFlagCWR == 0 && (fw^fw2)&^(tcpFlagCWR|tcpFlagFIN|tcpFlagPSH) == 0
+			ignore := uint32(tcpFlagCWR | tcpFlagFIN | tcpFlagPSH)
 			if s.prof.TCPGROAccECN {
-				words = (fw^fw2)&^(tcpFlagFIN|tcpFlagPSH) == 0 // CWR compared like the other flags
+				ignore = tcpFlagFIN | tcpFlagPSH
 			}
+			words := fw&tcpFlagCWR == 0 && (fw^fw2)&^ignore == 0
 			mergeable = mergeable && words &&
 				bytes.Equal(l4[8:12], th2[8:12]) && bytes.Equal(l4[20:doff], th2[20:doff]) && seq == g.next &&
 				(!flist || fw == fw2)
@@ -1099,7 +1101,13 @@ func (s *Stack) groComplete(d *Device, bk uint32, i int) {
 		case g.flist:
 			sh.GSOType |= skb.GSOFraglist // the fraglist branches of tcp4/6 and udp4/6_gro_complete
 		case g.ip.proto == ipprotoTCP && d[th+13]&tcpCWR != 0:
-			sh.GSOType |= skb.GSOTCPECN // tcp_gro_complete: th->cwr
+			// tcp_gro_complete: th->cwr; from v6.18 (AccECN, with
+			// Profile.TCPGROAccECN) SKB_GSO_TCP_ACCECN.
+			if s.prof.TCPGROAccECN {
+				sh.GSOType |= skb.GSOTCPAccECN
+			} else {
+				sh.GSOType |= skb.GSOTCPECN
+			}
 		}
 		// tcp4_gro_complete: ip_fixedid * SKB_GSO_TCP_FIXEDID, the bit of
 		// the outer (or only) header giving SKB_GSO_TCP_FIXEDID and, from

@@ -844,7 +844,7 @@ func (s *Stack) segmentAfter(b *skb.Buff, hdrEnd int) (int, bool) {
 // skb_segment, which replicates every header up to the inner TCP
 // header's end in each segment. Each segment then gets its inner IPv4
 // tot_len, identification and checksum (or IPv6 payload_len), its inner
-// TCP sequence number and flags (FIN and PSH only on the last), its
+// TCP sequence number and flags (FIN and PSH only on the last, CWR only on the first unless SKB_GSO_TCP_ACCECN), its
 // outer UDP length, and its outer IPv4 tot_len, identification and
 // checksum (or IPv6 payload_len). Inner identifications count up unless
 // the skb is SKB_GSO_TCP_FIXEDID_INNER (before v6.18: SKB_GSO_TCP_FIXEDID);
@@ -929,6 +929,9 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 			if i != n-1 {
 				th[13] = flags &^ (tcpFIN | tcpPSH)
 			}
+			if i != 0 && gt&skb.GSOTCPAccECN == 0 {
+				th[13] &^= tcpCWR
+			}
 		}
 		if outer.proto == ipprotoUDP {
 			binary.BigEndian.PutUint16(g.Data()[l2+outer.ihl+4:], uint16(g.Len()-l2-outer.ihl))
@@ -963,7 +966,7 @@ func gsoFixIP(g *skb.Buff, l2 int, v6 bool, ip ipv4, id uint16) {
 // state (__copy_skb_header: mark, priority, cb, hash, tstamp, extensions
 // shared) and no XDP metadata; each gets its IPv4 tot_len, id and checksum
 // or its IPv6 payload_len, and its UDP length or TCP sequence number and
-// flags (FIN and PSH only on the last). The segments are appended to
+// flags (FIN and PSH only on the last, CWR only on the first unless SKB_GSO_TCP_ACCECN). The segments are appended to
 // s.segs from the index returned, with data at their mac header. Returns
 // false, with b untouched, when b's headers cannot be segmented
 // (__udp_gso_segment's gso_skb->len <= sizeof(*uh) + mss is -EINVAL) or
@@ -1022,6 +1025,7 @@ func (s *Stack) segmentGSO(b *skb.Buff) (start int, ok bool) {
 	}
 	var seq uint32
 	var flags uint8
+	accECN := b.Shinfo().GSOType&skb.GSOTCPAccECN != 0
 	switch {
 	case tcp:
 		if len(data) < l4off+20 {
@@ -1066,6 +1070,9 @@ func (s *Stack) segmentGSO(b *skb.Buff) (start int, ok bool) {
 			binary.BigEndian.PutUint32(l4[4:8], seq+uint32(i*mss))
 			if i != n-1 {
 				l4[13] = flags &^ (tcpFIN | tcpPSH)
+			}
+			if i != 0 && !accECN {
+				l4[13] &^= tcpCWR // tcp_gso_segment: th->cwr &= ecn_cwr_mask after the first
 			}
 		} else {
 			binary.BigEndian.PutUint16(l4[4:6], uint16(g.Len()-l4off))

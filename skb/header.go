@@ -144,6 +144,9 @@ const (
 	GSOPartial       uint32 = 1 << 12
 	GSOUDPL4         uint32 = 1 << 17
 	GSOFraglist      uint32 = 1 << 18
+	// GSOTCPAccECN: the aggregate's CWR is AccECN's (SKB_GSO_TCP_ACCECN,
+	// v6.18): segmentation keeps it on every segment.
+	GSOTCPAccECN uint32 = 1 << 19
 	// GSOTCPFixedIDInner: an encapsulated aggregate's inner IPv4 header
 	// keeps one identification (SKB_GSO_TCP_FIXEDID_INNER, v6.18).
 	GSOTCPFixedIDInner uint32 = 1 << 31

@@ -153,11 +153,14 @@ type Profile struct {
 	// not exist. Read by netstack.
 	GROUDPFwd bool
 	// TCPGROAccECN: tcp_gro_receive compares CWR with the held skb's like
-	// the other flags instead of refusing every segment with CWR (v6.18,
-	// with the AccECN series, where CWR is part of the ACE counter).
-	// Measured on 6.18: plain, CWR, plain, plain segments arrive as 1, 1
-	// and 2 skbs (before: 1 and 3, the CWR segment starting the aggregate
-	// the next ones join). Read by netstack.
+	// the other flags (v6.18, with the AccECN series, where CWR is part of
+	// the ACE counter); a segment with CWR is still never merged. Measured
+	// on 6.18: plain, CWR, plain, plain segments arrive as 1, 1 and 2 skbs
+	// (before: 1 and 3, the CWR segment starting the aggregate the next
+	// ones join), and four segments with CWR as four. tcp_gro_complete
+	// marks an aggregate with CWR SKB_GSO_TCP_ACCECN instead of
+	// SKB_GSO_TCP_ECN, which segmentation keeps on every segment. Read by
+	// netstack.
 	TCPGROAccECN bool
 	// GROFixedIDWithoutDF: inet_gro_flush lets a flow's IPv4 segments
 	// merge with one fixed identification whether or not they have DF
