@@ -372,6 +372,14 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "tcp-gro-merges-cwr",
+		File: "netstack/rx.go",
+		Old:  `			words := fw&tcpFlagCWR == 0 && (fw^fw2)&^ignore == 0`,
+		New:  `			words := (fw^fw2)&^ignore == 0`,
+		Desc: "tcp_gro_receive() never merges a segment with CWR (flags & TCP_FLAG_CWR), on v6.18 too",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "gro-not-merged-goes-up-alone",
 		File: "netstack/rx.go",
 		Old: `			s.groComplete(d, bk, i)
