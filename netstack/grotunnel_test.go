@@ -50,6 +50,21 @@ func vxlanFrame(i int, sg vxSeg) []byte {
 	return f
 }
 
+// routerConfig is a forwarding host that receives on in (eth0) and sends
+// 203.0.113.0/24 out of eth1 (198.51.100.1/24, without GSO offloads when
+// soft) to 198.51.100.2, with a TX tap on eth1 holding what it captures
+// (Stack.taps[0].q); extra devices follow eth1.
+func routerConfig(in DeviceConfig, soft bool, extra ...DeviceConfig) *Config {
+	return &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
+		Devices: append([]DeviceConfig{in,
+			{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: soft}}, extra...),
+		Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
+		Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},
+		Taps:       []TapConfig{{Name: "wire", Dev: "eth1", Dir: TapTX, Hold: true}},
+	}
+}
+
 // TestGROVXLAN: GRO merges the TCP segments inside VXLAN packets for the
 // vxlan socket (udp_gro_receive -> vxlan_gro_receive -> eth_gro_receive ->
 // inet_gro_receive -> tcp4_gro_receive): one flow is one outer header,
@@ -217,21 +232,12 @@ func TestGROVXLANAggregate(t *testing.T) {
 func TestGROVXLANForwardSegments(t *testing.T) {
 	for _, soft := range []bool{false, true} {
 		var out [][]byte
-		cfg := &Config{
-			Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
-			Devices: []DeviceConfig{
-				{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.254/24")}},
-				{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: soft},
-				{Name: "vx0", Kind: KindVXLAN, MAC: macB, VNI: 7, Remote: addr("198.51.100.9")},
-			},
-			Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
-			Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},
-			Programs: []ProgramConfig{{Name: "out", Hook: carrier.HookTCEgress, Dev: "eth1", Prog: ProgramFunc(func(c *Ctx) int {
-				out = append(out, append([]byte(nil), c.Skb.Data()...))
-				return TCXNext
-			})}},
-			Taps: []TapConfig{{Name: "wire", Dev: "eth1", Dir: TapTX, Hold: true}},
-		}
+		cfg := routerConfig(DeviceConfig{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.254/24")}}, soft,
+			DeviceConfig{Name: "vx0", Kind: KindVXLAN, MAC: macB, VNI: 7, Remote: addr("198.51.100.9")})
+		cfg.Programs = []ProgramConfig{{Name: "out", Hook: carrier.HookTCEgress, Dev: "eth1", Prog: ProgramFunc(func(c *Ctx) int {
+			out = append(out, append([]byte(nil), c.Skb.Data()...))
+			return TCXNext
+		})}}
 		s, te := newStack(t, cfg, "", nil, nil)
 		var in [][]byte
 		for i := range 4 {
@@ -455,17 +461,8 @@ func TestGROGeneve(t *testing.T) {
 // skb_udp_tunnel_segment), from the outer UDP header on, with outer
 // lengths and identifications.
 func TestGROVXLANInnerUDPForwardSegments(t *testing.T) {
-	cfg := &Config{
-		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
-		Devices: []DeviceConfig{
-			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.254/24")}, UDPGROForwarding: true},
-			{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: true},
-			{Name: "vx0", Kind: KindVXLAN, MAC: macB, VNI: 7, Remote: addr("198.51.100.9")},
-		},
-		Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
-		Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},
-		Taps:       []TapConfig{{Name: "wire", Dev: "eth1", Dir: TapTX, Hold: true}},
-	}
+	cfg := routerConfig(DeviceConfig{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.254/24")},
+		UDPGROForwarding: true}, true, DeviceConfig{Name: "vx0", Kind: KindVXLAN, MAC: macB, VNI: 7, Remote: addr("198.51.100.9")})
 	s, te := newStack(t, cfg, "", nil, nil)
 	var in [][]byte
 	for i := range 4 {
@@ -552,16 +549,7 @@ func TestGROVXLANTCPFraglist(t *testing.T) {
 // 63 and the others the 64 they came with, each its own TCP checksum, as
 // the kernel does (TestKernelGROFraglistForwardTTL).
 func TestGROTCPFraglistForwardTTL(t *testing.T) {
-	cfg := &Config{
-		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
-		Devices: []DeviceConfig{
-			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, GROList: true},
-			{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}},
-		},
-		Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
-		Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},
-		Taps:       []TapConfig{{Name: "wire", Dev: "eth1", Dir: TapTX, Hold: true}},
-	}
+	cfg := routerConfig(DeviceConfig{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, GROList: true}, false)
 	s, te := newStack(t, cfg, "", nil, nil)
 	var checks []uint16
 	for i := range 4 {
@@ -602,17 +590,8 @@ func TestGROECNSegments(t *testing.T) {
 		{"", true, []uint16{0, 0, 0, 0}, []uint8{tcpACK | tcpCWR, tcpACK | tcpCWR, tcpACK | tcpCWR, tcpACK | tcpCWR}},
 	} {
 		var ingress []uint16
-		cfg := &Config{
-			Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
-			Devices: []DeviceConfig{
-				{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
-				{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: true},
-			},
-			Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
-			Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},
-			Taps:       []TapConfig{{Name: "wire", Dev: "eth1", Dir: TapTX, Hold: true}},
-			Programs:   []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: recordGSOSegs(&ingress)}},
-		}
+		cfg := routerConfig(DeviceConfig{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}, true)
+		cfg.Programs = []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: recordGSOSegs(&ingress)}}
 		s, te := newStack(t, cfg, tc.profile, nil, nil)
 		for i := range 4 {
 			flags := uint8(tcpACK)
