@@ -576,17 +576,12 @@ func kernelGRO(t *testing.T, features []string, sock string, vxlan int, ring boo
 	require.NoError(t, err)
 	ib, err := b.Ifindex("vB")
 	require.NoError(t, err)
-	proto := int(htons(unix.ETH_P_ALL))
-	rx := newSocket(t, b, unix.AF_PACKET, unix.SOCK_RAW, proto)
-	require.NoError(t, unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ib}))
-	require.NoError(t, unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000}))
+	rx := capture(t, b, ib)
 	var vx int
 	if vxlan != 0 {
 		iv, err := b.Ifindex("vx0")
 		require.NoError(t, err)
-		vx = newSocket(t, b, unix.AF_PACKET, unix.SOCK_RAW, proto)
-		require.NoError(t, unix.Bind(vx, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: iv}))
-		require.NoError(t, unix.SetsockoptTimeval(vx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000}))
+		vx = capture(t, b, iv)
 	}
 	tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
 	sa := &unix.SockaddrLinklayer{Ifindex: ia, Halen: 6}
@@ -608,28 +603,46 @@ func kernelGRO(t *testing.T, features []string, sock string, vxlan int, ring boo
 	return lens, vxLens
 }
 
-// recvLens reads the frames of packet socket fd until its receive timeout
-// and returns the lengths of the IPv4 and IPv6 ones (ICMP aside) that
-// were not sent by the host.
+// recvLens is the lengths of recvFrames.
 func recvLens(fd int) []int {
 	var lens []int
+	for _, f := range recvFrames(fd) {
+		lens = append(lens, len(f))
+	}
+	return lens
+}
+
+// recvFrames reads the frames of packet socket fd until its receive
+// timeout (everything was flushed 20 ms after the last poll) and returns
+// the IPv4 and IPv6 ones (ICMP aside) that were not sent by the host.
+func recvFrames(fd int) [][]byte {
+	var frames [][]byte
 	buf := make([]byte, 65536)
 	for {
 		n, from, err := unix.Recvfrom(fd, buf, 0)
 		if err != nil {
-			break // the timeout: everything was flushed 20 ms after the last poll
+			break
 		}
 		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
 			continue
 		}
 		switch et := binary.BigEndian.Uint16(buf[12:14]); {
-		case n >= 14+20 && et == unix.ETH_P_IP && buf[14+9] != unix.IPPROTO_ICMP:
-			lens = append(lens, n)
-		case n >= 14+40 && et == unix.ETH_P_IPV6 && buf[14+6] != unix.IPPROTO_ICMPV6:
-			lens = append(lens, n)
+		case n >= 14+20 && et == unix.ETH_P_IP && buf[14+9] != unix.IPPROTO_ICMP,
+			n >= 14+40 && et == unix.ETH_P_IPV6 && buf[14+6] != unix.IPPROTO_ICMPV6:
+			frames = append(frames, append([]byte(nil), buf[:n]...))
 		}
 	}
-	return lens
+	return frames
+}
+
+// capture is a packet socket in ns bound to every protocol of ifindex,
+// with a 100 ms receive timeout.
+func capture(t *testing.T, ns *Netns, ifindex int) int {
+	t.Helper()
+	fd := newSocket(t, ns, unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_ALL)))
+	require.NoError(t, unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifindex}))
+	require.NoError(t, unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000}))
+	return fd
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }

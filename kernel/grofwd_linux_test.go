@@ -75,10 +75,7 @@ func routeSegments(t *testing.T, groFeatures, txOff []string, segs []groSeg) (ch
 
 	ifD, err := d.Ifindex("vD")
 	require.NoError(t, err)
-	proto := int(htons(unix.ETH_P_ALL))
-	rx := newSocket(t, d, unix.AF_PACKET, unix.SOCK_RAW, proto)
-	require.NoError(t, unix.Bind(rx, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifD}))
-	require.NoError(t, unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000}))
+	rx := capture(t, d, ifD)
 
 	macB, err := r.HardwareAddr("vB")
 	require.NoError(t, err)
@@ -108,17 +105,9 @@ func routeSegments(t *testing.T, groFeatures, txOff []string, segs []groSeg) (ch
 		checks = append(checks, binary.BigEndian.Uint16(th[16:18]))
 		require.NoError(t, unix.Sendto(tx, g, 0, sa))
 	}
-	buf := make([]byte, 65536)
-	for {
-		n, from, err := unix.Recvfrom(rx, buf, 0)
-		if err != nil {
-			break
-		}
-		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
-			continue
-		}
-		if n >= 14+20+20 && binary.BigEndian.Uint16(buf[12:14]) == unix.ETH_P_IP && buf[14+9] == unix.IPPROTO_TCP {
-			got = append(got, append([]byte(nil), buf[:n]...))
+	for _, f := range recvFrames(rx) {
+		if len(f) >= 14+20+20 && binary.BigEndian.Uint16(f[12:14]) == unix.ETH_P_IP && f[14+9] == unix.IPPROTO_TCP {
+			got = append(got, f)
 		}
 	}
 	return checks, got
