@@ -101,9 +101,9 @@ func propConfigs() []*Config {
 	// The same with a UDP_GRO socket: udp_encap_needed_key on.
 	glistKey := *glist
 	glistKey.Sockets = append([]SocketConfig{{Name: "gro", Proto: ProtoUDP, Port: 53, UDPGRO: true}}, glist.Sockets...)
-	// Tunnel GRO: a tapped NIC (rx-udp-gro-forwarding) with a vxlan device (VNI 5) and a geneve
-	// one (VNI 6) whose sockets merge VXLAN packets for the host and in
-	// transit; transit aggregates leave through a NIC without GSO offloads
+	// Tunnel GRO: a tapped NIC (rx-udp-gro-forwarding) with a vxlan
+	// device (VNI 5) and a geneve one (VNI 6) whose sockets merge VXLAN
+	// packets for the host and in transit; transit aggregates leave through a NIC without GSO offloads
 	// (skb_udp_tunnel_segment), inner packets for the tunnel subnet are
 	// encapsulated again (iptunnel_handle_offloads).
 	tgro := &Config{

@@ -844,8 +844,9 @@ func (s *Stack) segmentAfter(b *skb.Buff, hdrEnd int) (int, bool) {
 // skb_segment, which replicates every header up to the inner TCP
 // header's end in each segment. Each segment then gets its inner IPv4
 // tot_len, identification and checksum (or IPv6 payload_len), its inner
-// TCP sequence number and flags (FIN and PSH only on the last, CWR only on the first unless SKB_GSO_TCP_ACCECN), its
-// outer UDP length, and its outer IPv4 tot_len, identification and
+// TCP sequence number and flags (FIN and PSH only on the last, CWR only
+// on the first unless SKB_GSO_TCP_ACCECN), its outer UDP length, and its
+// outer IPv4 tot_len, identification and
 // checksum (or IPv6 payload_len). Inner identifications count up unless
 // the skb is SKB_GSO_TCP_FIXEDID_INNER (before v6.18: SKB_GSO_TCP_FIXEDID);
 // outer ones count up unless it is SKB_GSO_TCP_FIXEDID from v6.18 (before,
@@ -966,8 +967,9 @@ func gsoFixIP(g *skb.Buff, l2 int, v6 bool, ip ipv4, id uint16) {
 // state (__copy_skb_header: mark, priority, cb, hash, tstamp, extensions
 // shared) and no XDP metadata; each gets its IPv4 tot_len, id and checksum
 // or its IPv6 payload_len, and its UDP length or TCP sequence number and
-// flags (FIN and PSH only on the last, CWR only on the first unless SKB_GSO_TCP_ACCECN). The segments are appended to
-// s.segs from the index returned, with data at their mac header. Returns
+// flags (FIN and PSH only on the last, CWR only on the first unless
+// SKB_GSO_TCP_ACCECN). The segments are appended to s.segs from the index
+// returned, with data at their mac header. Returns
 // false, with b untouched, when b's headers cannot be segmented
 // (__udp_gso_segment's gso_skb->len <= sizeof(*uh) + mss is -EINVAL) or
 // an allocation fails; the caller frees b. Does not take ownership of b.
