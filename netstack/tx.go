@@ -872,6 +872,10 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 	if data[inNet]>>4 == 6 {
 		inProto = ethPIPv6
 	}
+	// groParseIP refuses IPv4 options, which inet_gso_segment accepts: the
+	// model's encapsulated GSO skbs come from GRO (which refuses them too)
+	// or from sockets whose captured headers have none in practice; such
+	// an skb is not segmented (SKB_GSO_SEG drop).
 	inner, ok := groParseIP(data[inNet:], inProto, b.Len()-inNet)
 	gt := b.Shinfo().GSOType
 	mss := int(b.Shinfo().GSOSize)
