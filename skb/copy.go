@@ -166,7 +166,7 @@ func (b *Buff) ExpandHead(nhead, ntail int) error {
 			clear(old.frags)
 			old.frags, old.fragList = old.frags[:0], nil
 		}
-		a.freeHead(old, "pskb_expand_head")
+		a.releaseHead(old, "pskb_expand_head")
 	}
 	b.buf = nb
 	b.headFrag = false

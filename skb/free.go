@@ -93,7 +93,7 @@ func (b *Buff) releaseData(reason DropReason, op string) {
 		if buf.fragList != nil || len(buf.frags) != 0 {
 			b.a.releaseNonlinear(buf, reason, op)
 		}
-		b.a.freeHead(buf, op)
+		b.a.releaseHead(buf, op)
 		return
 	}
 	bias := uint32(1)
@@ -104,7 +104,7 @@ func (b *Buff) releaseData(reason DropReason, op string) {
 		if buf.fragList != nil || len(buf.frags) != 0 {
 			b.a.releaseNonlinear(buf, reason, op)
 		}
-		b.a.freeHead(buf, op)
+		b.a.releaseHead(buf, op)
 		return
 	}
 	if buf.dataref&datarefMask <= 1 {

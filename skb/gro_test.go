@@ -12,7 +12,7 @@ import (
 // groSeg returns a received segment: hdr bytes of headers (0xee) then n
 // payload bytes seed, seed+1, ..., with a page-fragment head (netdev_alloc_skb
 // of a large frame) or a small kmalloc'ed one.
-func groSeg(tb testing.TB, a *Allocator, kind fragHead, hdr, n int, seed byte) *Buff {
+func groSeg(tb testingTB, a *Allocator, kind fragHead, hdr, n int, seed byte) *Buff {
 	tb.Helper()
 	var (
 		b   *Buff

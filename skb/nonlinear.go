@@ -430,15 +430,29 @@ func (buf *buffer) fragRefAll() {
 }
 
 // fragUnref models skb_frag_unref(): the page is freed with its last
-// reference.
+// reference, unless it is still the head of an skb (dataref: a page-fragment
+// head that skb_segment referenced as a fragment of a segment).
 func (a *Allocator) fragUnref(f pageFrag, op string) {
 	if f.buf.pageRefs <= 0 {
 		panic(fmt.Sprintf("skb: page reference underflow on buffer #%d by %s", f.buf.id, op))
 	}
 	f.buf.pageRefs--
-	if f.buf.pageRefs == 0 {
+	if f.buf.pageRefs == 0 && f.buf.dataref == 0 {
 		a.freeHead(f.buf, op)
 	}
+}
+
+// releaseHead models skb_free_head() when the last skb lets go of its
+// buffer: a page-fragment head that page fragments of other skbs still
+// reference (skb_segment's skb_head_frag_to_page_desc takes a page
+// reference) stays until the last of them (skb_free_frag is a put_page);
+// any other is freed.
+func (a *Allocator) releaseHead(buf *buffer, op string) {
+	if buf.pageRefs != 0 {
+		buf.dataref = 0 // the page references keep it
+		return
+	}
+	a.freeHead(buf, op)
 }
 
 // releaseNonlinear is the part of skb_release_data() that runs with the

@@ -7,33 +7,75 @@ import (
 	"github.com/skbsim/skbsim/internal/errno"
 )
 
-// Segment models skb_segment(head_skb, features) with NETIF_F_SG (every
-// device the model has scatter-gather): the data is cut into gso_size
-// pieces (mss, 0 meaning shinfo->gso_size); each segment is a fresh
-// __alloc_skb(hsize + doffset + headroom) with the same headroom, the
-// headers from the mac header to data copied in front of its piece (data
-// starts at the segment's mac header), and __copy_skb_header(nskb,
-// head_skb): mark, priority, cb, hash, tstamp, extensions (shared), dst and
-// conntrack (referenced) replicate to every segment; the new shared info
-// has meta_len = 0 and no gso fields. The part of a piece in the linear
-// data (hsize bytes) is copied; the part in page fragments is not: the
-// segment's fragments reference the same pages (__skb_frag_ref), and its
-// data_len and truesize grow by those bytes. A frag_list skb is copied
-// whole (skb_segment's walk of the list is not modelled). Protocol headers
-// (lengths, sequence numbers, checksums) are the caller's to fix, as the
-// protocol gso_segment callbacks do. Tunnel GSO (tnl_hlen bytes before the
-// mac header, SKB_GSO_CB) and the sock_wfree swap of sk/destructor/truesize
-// to the last segment are not modelled.
+// SegFeatures are the output device's features skb_segment looks at
+// beyond NETIF_F_SG and a checksum offload, which every device of the
+// model has.
+type SegFeatures uint8
+
+// SegNetGSOOK is net_gso_ok(features, gso_type): the device takes the skb's
+// GSO type in hardware and is segmenting in software only because the skb
+// has a frag_list and the device lacks NETIF_F_FRAGLIST.
+const SegNetGSOOK SegFeatures = 1 << 0
+
+// Segment is SegmentFeatures(mss, 0, out): skb_segment for a device that
+// cannot take the skb's GSO type.
+func (b *Buff) Segment(mss int, out []*Buff) ([]*Buff, error) {
+	return b.SegmentFeatures(mss, 0, out)
+}
+
+// SegmentFeatures models skb_segment(head_skb, features) with NETIF_F_SG
+// and a checksum offload (every device of the model has both) and without
+// NETIF_F_GSO_PARTIAL: the payload (data starts past the headers, the mac
+// header is set) is cut into gso_size pieces (mss, 0 meaning
+// shinfo->gso_size), and each segment gets the headers from the mac header
+// to data copied in front of its piece (data starts at the segment's mac
+// header) and __copy_skb_header(nskb, head_skb): mark, priority, cb, hash,
+// tstamp, extensions (shared), dst and conntrack (referenced) replicate to
+// every segment. A segment is one of:
+//   - a fresh __alloc_skb(hsize + doffset + headroom) with the same
+//     headroom and a new shared info (meta_len 0, no gso fields): the part
+//     of its piece in the head's linear data (hsize bytes) is copied, the
+//     rest references the same pages (__skb_frag_ref: the head's page
+//     fragments, then those of the skbs on its frag_list, whose linear
+//     data must then be a page-fragment head, taken as one more fragment,
+//     skb_head_frag_to_page_desc);
+//   - once the head's own bytes are used up, for a frag_list skb with
+//     linear data: skb_clone of that list skb, trimmed to the piece
+//     (pskb_trim), given a head of its own with room for the headers
+//     (skb_cow_head, a pskb_expand_head since the clone shares the
+//     header), its own head state released (skb_release_head_state: its
+//     dst, conntrack and extensions) before the head skb's is copied. Its
+//     shared info stays the list skb's: its page fragments and its XDP
+//     metadata (meta_len) come along.
+//
+// With SKB_GSO_DODGY (an untrusted gso_size) and a frag_list whose first
+// skb has a linear, kmalloc'ed head, SG is off unless gso_size equals the
+// head's linear payload: every piece is then copied.
+//
+// With SegNetGSOOK, a frag_list skb whose list skbs all have the same
+// length (but the last) and no kmalloc'ed linear data, and whose own bytes
+// are as many as one list skb's, is split along its list instead: mss
+// becomes that length's whole number of gso_size pieces (partial_segs),
+// and every segment is a GSO skb with the head's gso_size and gso_type
+// (without SKB_GSO_DODGY) and gso_segs = partial_segs, the last one's
+// counted on its own (or no gso_size when it is one piece).
+//
+// Protocol headers (lengths, sequence numbers, checksums) are the caller's
+// to fix, as the protocol gso_segment callbacks do. Tunnel GSO (tnl_hlen
+// bytes before the mac header, SKB_GSO_CB) and the sock_wfree swap of
+// sk/destructor/truesize to the last segment are not modelled.
 //
 // Segments are appended to out (pass a reused slice to avoid allocating).
-// The mac header must be set. Does NOT take ownership of skb: the caller
-// frees it (consume_skb after validate_xmit_skb). On allocation failure the
-// segments made so far are freed and an error matching ENOMEM returned; a
-// segment that would need more than MAX_SKB_FRAGS fragments is -EINVAL.
-func (b *Buff) Segment(mss int, out []*Buff) ([]*Buff, error) {
+// Does NOT take ownership of skb: the caller frees it (consume_skb after
+// validate_xmit_skb). On allocation failure the segments made so far are
+// freed and an error matching ENOMEM returned; a segment that would need
+// more than MAX_SKB_FRAGS fragments, or a frag_list the kernel would BUG()
+// on (list skbs that do not end on piece boundaries), is -EINVAL.
+func (b *Buff) SegmentFeatures(mss int, feat SegFeatures, out []*Buff) ([]*Buff, error) {
 	b.check("skb_segment")
+	sh := &b.buf.sh
 	if mss == 0 {
-		mss = int(b.buf.sh.GSOSize)
+		mss = int(sh.GSOSize)
 	}
 	if mss <= 0 {
 		panic(fmt.Sprintf("skb: skb_segment with mss %d on %v", mss, b))
@@ -45,9 +87,35 @@ func (b *Buff) Segment(mss int, out []*Buff) ([]*Buff, error) {
 	if doffset < 0 {
 		panic(fmt.Sprintf("skb: skb_segment with data before the mac header on %v", b))
 	}
-	headroom := int(b.off.mac)  // skb_headroom after __skb_push(head_skb, doffset)
-	headlen := b.tail - b.data  // payload bytes in the linear data
-	sg := b.buf.fragList == nil // the frag_list walk is not modelled: copied
+	headroom := int(b.off.mac) // skb_headroom after __skb_push(head_skb, doffset)
+	headlen := b.tail - b.data // payload bytes in the linear data
+	list := b.buf.fragList     // list_skb
+	sg := true
+	if list != nil && !list.headFrag && list.tail > list.data && sh.GSOType&GSODodgy != 0 && mss != headlen {
+		sg = false // the list skbs may not end on gso_size boundaries
+	}
+	partialSegs, gsoSize, gsoType := 0, sh.GSOSize, sh.GSOType
+	if sg && feat&SegNetGSOOK != 0 && list != nil {
+		// Split into GSO skbs along the frag_list when the list skbs
+		// have no kmalloc'ed linear part and all but the last are as
+		// long as the head's own bytes.
+		fragLen, own := list.len, b.len
+		split := true
+		for it := list; it != nil; it = it.next {
+			if fragLen != it.len && it.next != nil || it.tail > it.data && !it.headFrag {
+				split = false
+				break
+			}
+			own -= it.len
+		}
+		if split && own == fragLen {
+			if partialSegs = own / mss; partialSegs > 1 {
+				mss *= partialSegs
+			} else {
+				partialSegs = 0
+			}
+		}
+	}
 	start := len(out)
 	fail := func(err error) ([]*Buff, error) {
 		for _, s := range out[start:] {
@@ -56,68 +124,169 @@ func (b *Buff) Segment(mss int, out []*Buff) ([]*Buff, error) {
 		clear(out[start:])
 		return out[:start], fmt.Errorf("skb_segment: %w", err)
 	}
-	for offset := 0; offset < b.len; {
-		n := b.len - offset
-		if n > mss {
-			n = mss
+	var (
+		frags   = b.buf.frags // frag, nfrags: the fragments being walked
+		i       = 0
+		fragSkb = b       // the skb whose fragments (or head, at i == -1) are walked
+		pos     = headlen // payload offset where frags[i] starts
+	)
+	for offset := 0; ; {
+		n := min(b.len-offset, mss)
+		hsize := headlen - offset
+		var nskb *Buff
+		if lh := list.headlenOrZero(); hsize <= 0 && i >= len(frags) && lh != 0 && (lh == n || sg) {
+			if lh > n {
+				return fail(fmt.Errorf("frag_list skb of %d linear bytes for a %d-byte piece: %w", lh, n, ErrSegmentFrags))
+			}
+			i, frags, fragSkb = 0, list.buf.frags, list
+			pos += lh
+			for pos < offset+n {
+				if i >= len(frags) {
+					return fail(fmt.Errorf("frag_list skb shorter than its piece: %w", ErrSegmentFrags))
+				}
+				size := frags[i].size
+				if pos+size > offset+n {
+					break
+				}
+				i++
+				pos += size
+			}
+			c, err := list.Clone()
+			list = list.next
+			if err != nil {
+				return fail(err)
+			}
+			hs := len(c.buf.bytes) // skb_end_offset
+			if err := c.PskbTrim(n); err == nil {
+				err = c.CowHead(doffset + headroom)
+			}
+			if err != nil {
+				c.KfreeSkb(DropNotSpecified)
+				return fail(err)
+			}
+			c.truesize += len(c.buf.bytes) - hs
+			c.releaseHeadState()
+			c.push(doffset, "skb_segment")
+			nskb = c
 		}
-		hsize := max(headlen-offset, 0)
-		if hsize > n || !sg {
-			hsize = n
+		if nskb == nil {
+			hsize = max(hsize, 0)
+			if hsize > n || !sg {
+				hsize = n
+			}
+			var err error
+			if nskb, err = b.a.allocSkb(hsize+doffset+headroom, false, "skb_segment"); err != nil {
+				return fail(err)
+			}
+			nskb.Reserve(headroom)
+			nskb.Put(doffset)
 		}
-		nskb, err := b.a.allocSkb(hsize+doffset+headroom, false, "skb_segment")
-		if err != nil {
-			return fail(err)
-		}
-		nskb.Reserve(headroom)
-		nskb.Put(doffset)
+		out = append(out, nskb)
 		nskb.copyHeader(b)
 		nskb.headersOffsetUpdate(nskb.data - headroom)
 		nskb.ResetMacLen()
 		// skb_copy_from_linear_data_offset(head_skb, -tnl_hlen, nskb->data -
 		// tnl_hlen, doffset + tnl_hlen) with tnl_hlen = 0, head_skb->data
-		// pushed back to the mac header; then the payload piece.
+		// pushed back to the mac header.
 		mac := int(b.off.mac)
 		copy(nskb.buf.bytes[nskb.data:nskb.data+doffset], b.buf.bytes[mac:mac+doffset])
-		b.copyBits(offset, nskb.Put(hsize)) // skb_copy_bits / skb_copy_from_linear_data_offset
-		b.a.acct.Op(cost.OpMemcpyByte, uint64(doffset+hsize))
-		out = append(out, nskb)
-		if hsize < n {
-			if err := nskb.segmentFrags(b, headlen, offset+hsize, n-hsize); err != nil {
+		b.a.acct.Op(cost.OpMemcpyByte, uint64(doffset))
+		switch {
+		case nskb.len == n+doffset: // a list skb's clone: its piece is there
+		case !sg:
+			b.copyBits(offset, nskb.Put(n)) // skb_copy_bits
+			b.a.acct.Op(cost.OpMemcpyByte, uint64(n))
+		default:
+			b.copyBits(offset, nskb.Put(hsize)) // skb_copy_from_linear_data_offset
+			b.a.acct.Op(cost.OpMemcpyByte, uint64(hsize))
+			var err error
+			if frags, i, fragSkb, list, pos, err = nskb.segmentFrags(frags, i, fragSkb, list, pos, offset, n); err != nil {
 				return fail(err)
 			}
+			nskb.dataLen = n - hsize
+			nskb.len += nskb.dataLen
+			nskb.truesize += nskb.dataLen
 		}
 		b.a.runCopy(b, nskb, CopySegment)
-		offset += n
+		if offset += n; offset >= b.len {
+			break
+		}
+	}
+	if partialSegs != 0 {
+		segs := out[start:]
+		for _, s := range segs {
+			ssh := &s.buf.sh
+			ssh.GSOSize, ssh.GSOSegs, ssh.GSOType = gsoSize, uint16(partialSegs), gsoType&^GSODodgy
+		}
+		tail := segs[len(segs)-1]
+		if rest := tail.len - doffset; rest <= int(gsoSize) {
+			tail.buf.sh.GSOSize = 0
+		} else if len(segs) > 1 {
+			tail.buf.sh.GSOSegs = uint16((rest + int(gsoSize) - 1) / int(gsoSize))
+		}
 	}
 	return out, nil
 }
 
-// segmentFrags is skb_segment's fragment loop for one segment: the n
-// bytes at payload offset from of head (whose page fragments start at
-// payload offset headlen) become fragments of b referencing the same
-// pages (__skb_frag_ref), trimmed to the piece; b's len, data_len and
-// truesize grow by n.
-func (b *Buff) segmentFrags(head *Buff, headlen, from, n int) error {
-	pos := headlen
-	for _, f := range head.buf.frags {
-		if pos >= from+n {
-			break
-		}
-		lo, hi := max(pos, from), min(pos+f.size, from+n)
-		if lo < hi {
-			if len(b.buf.frags) >= MaxSkbFrags {
-				return fmt.Errorf("%d fragments: %w", len(b.buf.frags), ErrSegmentFrags)
-			}
-			f.buf.pageRefs++
-			b.buf.frags = append(b.buf.frags, pageFrag{buf: f.buf, off: f.off + lo - pos, size: hi - lo})
-		}
-		pos += f.size
+// headlenOrZero is skb_headlen(b), 0 for no skb.
+func (b *Buff) headlenOrZero() int {
+	if b == nil {
+		return 0
 	}
-	b.len += n
-	b.dataLen += n
-	b.truesize += n
-	return nil
+	return b.tail - b.data
+}
+
+// segmentFrags is skb_segment's fragment loop for one segment b, whose
+// piece is the n bytes at payload offset: fragments are taken from frags
+// (those of fragSkb, frags[i] starting at payload offset pos), then from
+// the skbs on the frag_list from list on (a list skb's linear data, which
+// must be a page-fragment head, as one more fragment first), each
+// referencing its page (__skb_frag_ref) and trimmed to the piece. It
+// returns where the walk stopped.
+func (b *Buff) segmentFrags(frags []pageFrag, i int, fragSkb, list *Buff, pos, offset, n int) ([]pageFrag, int, *Buff, *Buff, int, error) {
+	for pos < offset+n {
+		if i >= len(frags) {
+			if list == nil {
+				return frags, i, fragSkb, list, pos, fmt.Errorf("payload past the frag_list: %w", ErrSegmentFrags)
+			}
+			i, frags, fragSkb = 0, list.buf.frags, list
+			if list.tail == list.data {
+				if len(frags) == 0 {
+					return frags, i, fragSkb, list, pos, fmt.Errorf("empty frag_list skb: %w", ErrSegmentFrags)
+				}
+			} else if !list.headFrag {
+				return frags, i, fragSkb, list, pos, fmt.Errorf("frag_list skb with a kmalloc'ed head: %w", ErrSegmentFrags)
+			} else {
+				i = -1 // to make room for the head fragment
+			}
+			list = list.next
+		}
+		if len(b.buf.frags) >= MaxSkbFrags {
+			return frags, i, fragSkb, list, pos, fmt.Errorf("%d fragments: %w", len(b.buf.frags), ErrSegmentFrags)
+		}
+		var f pageFrag
+		if i < 0 {
+			f = pageFrag{buf: fragSkb.buf, off: fragSkb.data, size: fragSkb.tail - fragSkb.data}
+		} else {
+			f = frags[i]
+		}
+		f.buf.pageRefs++
+		size := f.size
+		if pos < offset {
+			f.off += offset - pos
+			f.size -= offset - pos
+		}
+		if pos+size <= offset+n {
+			i++
+			pos += size
+			b.buf.frags = append(b.buf.frags, f)
+			continue
+		}
+		f.size -= pos + size - (offset + n)
+		b.buf.frags = append(b.buf.frags, f)
+		break
+	}
+	return frags, i, fragSkb, list, pos, nil
 }
 
 // ErrSegmentFrags is skb_segment's -EINVAL for a segment that would need
