@@ -89,7 +89,11 @@ func lbCompare(t *testing.T) *compare.Result {
 // allocates the skb_ext, the bpf_local_storage and the element on a
 // packet's first write; co-allocation merges the last two and the slim
 // storage lives in the extension, so both save exactly the storage
-// allocation per first write. The XDP metadata area allocates nothing.
+// allocation per first write. The XDP metadata area allocates nothing
+// itself, and its share is not above zero: GRO does not merge skbs whose
+// metadata differ (skb_metadata_differs), so the aggregates that the
+// baseline forwards out of eth0, a NIC without NETIF_F_FRAGLIST, and that
+// eth0 cuts in software are not there.
 func TestFirstWriteAllocations(t *testing.T) {
 	res := lbCompare(t)
 	require.True(t, res.Complete)
@@ -107,8 +111,8 @@ func TestFirstWriteAllocations(t *testing.T) {
 	// Every first write allocates an skb_ext; rfc adds two objects to it.
 	assert.InDelta(t, rfc.AllocsPerPacket, 3*(rfc.AllocsPerPacket-co.AllocsPerPacket), 1e-9)
 
-	assert.Zero(t, xdp.AllocsPerPacket, "xdp-meta keeps values in the headroom")
-	assert.Zero(t, xdp.BytesPerPacket)
+	assert.LessOrEqual(t, xdp.AllocsPerPacket, 0.0, "xdp-meta keeps values in the headroom")
+	assert.LessOrEqual(t, xdp.BytesPerPacket, 0.0)
 	assert.Zero(t, xdp.SetupAllocs)
 	assert.Less(t, xdp.NSPerPacket.NS, rfc.NSPerPacket.NS)
 

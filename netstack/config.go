@@ -149,6 +149,18 @@ type DeviceConfig struct {
 	// PeerGROList and PeerUDPGROForwarding are GROList and
 	// UDPGROForwarding for the peer of a veth pair.
 	PeerGROList, PeerUDPGROForwarding bool
+	// TxFragList is "on" or "off" (NETIF_F_FRAGLIST, ethtool
+	// tx-scatter-gather-fraglist): the device takes skbs with a frag_list.
+	// "" is the kind's default: off for nic (physical NICs do not offer
+	// it), on for every other kind (veth, loopback, dummy, bridge, the IP
+	// and GRE tunnels), vxlan and geneve from v5.12
+	// (Profile.UDPTunnelFragList). Without it, validate_xmit_skb segments
+	// a GSO skb with a frag_list in software (skb_segment, which splits it
+	// into GSO skbs along the list when it can: net_gso_ok) and linearizes
+	// any other skb with one (__skb_linearize).
+	TxFragList string
+	// PeerTxFragList is TxFragList for the peer of a veth pair.
+	PeerTxFragList string
 	// SoftwareGSO makes the device lack GSO offloads: GSO skbs are
 	// segmented by skb_segment in validate_xmit_skb before the xmit.
 	SoftwareGSO bool

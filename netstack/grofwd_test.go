@@ -385,27 +385,32 @@ func tcpOptFrame(seq, ack uint32, window uint16, flags uint8, tsval uint32, id u
 // TestGROTCPFraglist: from v6.10 rx-gro-list chains a forwarded TCP flow
 // (no local socket has it in the established hash) by fraglist GRO, which
 // the uplink NIC cuts back into the segments that arrived; before v6.10 the
-// payload is merged and the NIC sends one TSO skb.
+// payload is merged, on the frag_list since the copy-break driver's small
+// heads are kmalloc'ed, and a NIC with NETIF_F_FRAGLIST sends one TSO skb.
+// One without it (the default) has skb_segment cut it: a clone of each
+// list skb with a head of its own.
 func TestGROTCPFraglist(t *testing.T) {
 	for _, tc := range []struct {
-		profile string
-		soft    bool // eth1 without GSO offloads
-		ingress []uint16
-		xmits   int
-		copies  bool // segmentation allocates new skbs
+		profile  string
+		soft     bool   // eth1 without GSO offloads
+		fragList string // eth1's tx_fraglist
+		ingress  []uint16
+		xmits    int
+		copies   bool // segmentation allocates new skbs
 	}{
-		{"", false, []uint16{4}, 4, false},
-		{"", true, []uint16{4}, 4, false},
-		{"v6.6", false, []uint16{4}, 1, false},
-		{"v6.6", true, []uint16{4}, 4, true},
+		{"", false, "", []uint16{4}, 4, false},
+		{"", true, "", []uint16{4}, 4, false},
+		{"v6.6", false, "on", []uint16{4}, 1, false},
+		{"v6.6", false, "", []uint16{4}, 4, true},
+		{"v6.6", true, "on", []uint16{4}, 4, true},
 	} {
-		t.Run(fmt.Sprintf("profile %q software GSO %v", tc.profile, tc.soft), func(t *testing.T) {
+		t.Run(fmt.Sprintf("profile %q software GSO %v tx_fraglist %q", tc.profile, tc.soft, tc.fragList), func(t *testing.T) {
 			var ingress []uint16
 			cfg := &Config{
 				Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
 				Devices: []DeviceConfig{
 					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, GROList: true},
-					{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: tc.soft},
+					{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: tc.soft, TxFragList: tc.fragList},
 				},
 				Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
 				Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},

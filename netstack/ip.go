@@ -443,7 +443,7 @@ func (s *Stack) udpRcvSegment(b *skb.Buff, sk *Socket, op Op) {
 	}
 	b.Push(-off)
 	s.traceOp(LayerL4, OpGSOSegment, b)
-	start, ok := s.skbGSOSegment(b)
+	start, ok := s.skbGSOSegment(b, 0) // __skb_gso_segment(skb, NETIF_F_SG, false)
 	if !ok {
 		s.drop(b, skb.DropNotSpecified, op)
 		return

@@ -78,6 +78,7 @@ const (
 	OpIP6TnlRcv          // ip6_tnl_rcv / __ip6_tnl_rcv / tunnel6_rcv
 	OpGRERcv             // gre_rcv (gre_demux's, ip_gre's and ip6_gre's)
 	OpMirred             // tcf_mirred_act / tcf_mirred_to_dev (act_mirred)
+	OpLinearize          // validate_xmit_skb -> __skb_linearize (a frag_list without NETIF_F_FRAGLIST)
 	NumOps
 )
 
@@ -110,7 +111,7 @@ var opNames = [NumOps]string{
 	OpIP6FragRcv: "ipv6_frag_rcv", OpIP6FragQueue: "ip6_frag_queue", OpIP6FragExpire: "ip6frag_expire_frag_queue",
 	OpIP6FragReasm: "ip6_frag_reasm", OpIP6Output: "ip6_output", OpIP6Fragment: "ip6_fragment",
 	OpIP6MakeSkb: "ip6_make_skb", OpIP6Xmit: "ip6_xmit", OpIP6TunnelXmit: "ip6tunnel_xmit", OpIP6TnlRcv: "ip6_tnl_rcv",
-	OpGRERcv: "gre_rcv", OpMirred: "tcf_mirred_act",
+	OpGRERcv: "gre_rcv", OpMirred: "tcf_mirred_act", OpLinearize: "__skb_linearize",
 }
 
 func (o Op) String() string {

@@ -168,9 +168,12 @@ type Device struct {
 	// dummy, bridge). A NIC segments them in validate_xmit_skb; so do the
 	// model's tunnel devices, which model no tunnel GSO.
 	gsoFraglist bool
-	blackhole   bool
-	rxTaps      []*tap
-	txTaps      []*tap
+	// fragList is NETIF_F_FRAGLIST: the device takes skbs with a
+	// frag_list (DeviceConfig.TxFragList).
+	fragList  bool
+	blackhole bool
+	rxTaps    []*tap
+	txTaps    []*tap
 }
 
 // devKind is a device kind the datapath dispatches on.
@@ -437,7 +440,8 @@ func (s *Stack) addNetns(name string, fwd bool) *Netns {
 	n := &Netns{name: name, id: uint32(len(s.nss) + 1), forwarding: fwd, devs: []*Device{nil}}
 	s.nss = append(s.nss, n)
 	lo := &Device{cfg: -1, name: "lo", kind: KindLoopback, ns: n, mtu: 65536, up: true,
-		addrs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")}}
+		addrs:       []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")},
+		gsoFraglist: true, fragList: true}
 	s.addDev(lo)
 	n.lo = lo
 	return n
@@ -491,6 +495,11 @@ func (s *Stack) build(maxVal int) error {
 		if err != nil {
 			return err
 		}
+		for _, f := range [...]struct{ key, v string }{{"tx_fraglist", dc.TxFragList}, {"peer_tx_fraglist", dc.PeerTxFragList}} {
+			if f.v != "" && f.v != "on" && f.v != "off" {
+				return cfgErr("%s: %s %q (want on or off)", what, f.key, f.v)
+			}
+		}
 		if dc.Kind == KindLoopback {
 			// The namespace's own lo: only its qdisc, MTU and state are
 			// configurable.
@@ -498,6 +507,7 @@ func (s *Stack) build(maxVal int) error {
 				return cfgErr("%s: the loopback device of a namespace is called lo", what)
 			}
 			n.lo.blackhole = dc.Qdisc == "blackhole"
+			n.lo.fragList = s.fragListFeature(KindLoopback, dc.TxFragList)
 			n.lo.up = !dc.Down
 			if dc.MTU != 0 {
 				n.lo.mtu = dc.MTU
@@ -529,6 +539,7 @@ func (s *Stack) build(maxVal int) error {
 			}
 			p := s.newDev(i, dc.Peer, KindVeth, pn, dc.PeerMAC, dc.PeerAddrs, dc)
 			d.peer, p.peer = p, d
+			p.fragList = s.fragListFeature(KindVeth, dc.PeerTxFragList)
 			p.gro = dc.PeerGRO == "on"
 			p.groList, p.groUDPFwd = dc.PeerGROList, dc.PeerUDPGROForwarding
 			switch dc.PeerXDP {
@@ -828,8 +839,31 @@ func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs 
 	case KindVeth, KindLoopback, KindDummy, KindBridge:
 		d.gsoFraglist = !d.softGSO
 	}
+	d.fragList = s.fragListFeature(kind, dc.TxFragList)
 	s.addDev(d)
 	return d
+}
+
+// fragListFeature is NETIF_F_FRAGLIST for a device of kind with the
+// setting "on", "off" or "" (DeviceConfig.TxFragList): the physical NIC
+// model has none (drivers do not offer it); veth (VETH_FEATURES),
+// loopback, dummy, bridge (COMMON_FEATURES) and the IP and GRE tunnels
+// (IPIP_FEATURES, SIT_FEATURES, GRE_FEATURES, IPXIPX_FEATURES,
+// GRE6_FEATURES) have it; vxlan and geneve from v5.12.
+func (s *Stack) fragListFeature(kind, setting string) bool {
+	switch setting {
+	case "on":
+		return true
+	case "off":
+		return false
+	}
+	switch kind {
+	case KindNIC:
+		return false
+	case KindVXLAN, KindGeneve:
+		return s.prof.UDPTunnelFragList
+	}
+	return true
 }
 
 func (s *Stack) tunnelSocket(d *Device) *Socket {

@@ -695,9 +695,20 @@ func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 		s.drop(b, skb.DropQdiscDrop, OpQdisc)
 		return
 	}
-	if sh := b.Shinfo(); sh.GSOSize != 0 && (d.softGSO || (sh.GSOType&skb.GSOFraglist != 0 && !d.gsoFraglist)) {
-		s.gsoSegment(b, d)
-		return
+	if sh := b.Shinfo(); sh.GSOSize != 0 {
+		// netif_needs_gso: !skb_gso_ok(skb, features), which also wants
+		// NETIF_F_FRAGLIST for an skb with a frag_list.
+		if d.softGSO || (sh.GSOType&skb.GSOFraglist != 0 && !d.gsoFraglist) || (!d.fragList && b.HasFragList()) {
+			s.gsoSegment(b, d)
+			return
+		}
+	} else if !d.fragList && b.HasFragList() {
+		// skb_needs_linearize: a frag_list without NETIF_F_FRAGLIST.
+		s.traceOp(LayerCore, OpLinearize, b)
+		if b.Linearize() != nil {
+			s.drop(b, skb.DropNotSpecified, OpLinearize) // out_kfree_skb
+			return
+		}
 	}
 	s.xmitOne(b, d)
 }
@@ -760,12 +771,17 @@ func (s *Stack) vethXmit(b *skb.Buff, d *Device) {
 }
 
 // gsoSegment models validate_xmit_skb -> skb_gso_segment for a GSO skb
-// that d cannot send as it is: the segments (skbGSOSegment) replace it,
-// the GSO skb is consumed, and each segment goes through xmit_one. Takes
-// ownership of skb.
+// that d cannot send as it is: the segments (skbGSOSegment with d's
+// features: net_gso_ok when d takes the skb's GSO type and only lacks
+// NETIF_F_FRAGLIST) replace it, the GSO skb is consumed, and each segment
+// goes through xmit_one. Takes ownership of skb.
 func (s *Stack) gsoSegment(b *skb.Buff, d *Device) {
 	s.traceOp(LayerCore, OpGSOSegment, b)
-	start, ok := s.skbGSOSegment(b)
+	var feat skb.SegFeatures
+	if !d.softGSO && (b.Shinfo().GSOType&skb.GSOFraglist == 0 || d.gsoFraglist) {
+		feat = skb.SegNetGSOOK
+	}
+	start, ok := s.skbGSOSegment(b, feat)
 	if !ok {
 		s.drop(b, skb.DropSkbGSOSeg, OpGSOSegment)
 		return
@@ -816,16 +832,16 @@ func (s *Stack) segmentList(b *skb.Buff, l2, l4off int, v6 bool, ip ipv4, udp bo
 	return start, true
 }
 
-// segmentAfter models skb_segment for GSO skb b whose headers end hdrEnd
-// bytes after its data (the mac header): the headers are pulled, the
-// payload cut (Segment), and the segments appended to s.segs from the
-// index returned. On failure b is as it was.
-func (s *Stack) segmentAfter(b *skb.Buff, hdrEnd int) (int, bool) {
+// segmentAfter models skb_segment with features feat for GSO skb b whose
+// headers end hdrEnd bytes after its data (the mac header): the headers
+// are pulled, the payload cut (SegmentFeatures), and the segments appended
+// to s.segs from the index returned. On failure b is as it was.
+func (s *Stack) segmentAfter(b *skb.Buff, hdrEnd int, feat skb.SegFeatures) (int, bool) {
 	if _, ok := b.Pull(hdrEnd); !ok {
 		return 0, false
 	}
 	start := len(s.segs)
-	segs, err := b.Segment(0, s.segs)
+	segs, err := b.SegmentFeatures(0, feat, s.segs)
 	s.segs = segs
 	if err != nil {
 		b.Push(hdrEnd)
@@ -917,7 +933,7 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 	var oip, iip ipv4
 	oip.id, oip.ihl = outer.ipID, outer.ihl
 	iip.id, iip.ihl = inner.ipID, inner.ihl
-	start, ok := s.segmentAfter(b, hdrEnd)
+	start, ok := s.segmentAfter(b, hdrEnd, 0) // tunnel GSO: no split along the frag_list
 	if !ok {
 		return 0, false
 	}
@@ -977,8 +993,8 @@ func gsoFixIP(g *skb.Buff, l2 int, v6 bool, ip ipv4, id uint16) {
 // false, with b untouched, when b's headers cannot be segmented
 // (__udp_gso_segment's gso_skb->len <= sizeof(*uh) + mss is -EINVAL) or
 // an allocation fails; the caller frees b. Does not take ownership of b.
-func (s *Stack) skbGSOSegment(b *skb.Buff) (start int, ok bool) {
-	if start, ok = s.segmentGSO(b); ok {
+func (s *Stack) skbGSOSegment(b *skb.Buff, feat skb.SegFeatures) (start int, ok bool) {
+	if start, ok = s.segmentGSO(b, feat); ok {
 		s.stats.GSOSegmented++
 		s.stats.GSOSegments += uint64(len(s.segs) - start)
 	}
@@ -986,7 +1002,7 @@ func (s *Stack) skbGSOSegment(b *skb.Buff) (start int, ok bool) {
 }
 
 // segmentGSO is skbGSOSegment without the counting.
-func (s *Stack) segmentGSO(b *skb.Buff) (start int, ok bool) {
+func (s *Stack) segmentGSO(b *skb.Buff, feat skb.SegFeatures) (start int, ok bool) {
 	data := b.Data()
 	l2 := b.NetworkOffset()
 	if l2 < 0 || len(data) < l2+ipHlen {
@@ -1042,8 +1058,8 @@ func (s *Stack) segmentGSO(b *skb.Buff) (start int, ok bool) {
 		flags = data[l4off+13]
 		// tcp4_gso_segment / tcp6_gso_segment: a fraglist skb whose own
 		// bytes are still one segment (not SKB_GSO_DODGY) goes to
-		// __tcp4_gso_segment_list; otherwise skb_segment cuts it, which
-		// Segment does by copying the frag_list.
+		// __tcp4_gso_segment_list; otherwise skb_segment cuts it, walking
+		// the frag_list.
 		if sh := b.Shinfo(); sh.GSOType&skb.GSOFraglist != 0 && sh.GSOType&skb.GSODodgy == 0 &&
 			b.HasFragList() && b.Pagelen()-hdrEnd == mss {
 			return s.segmentList(b, l2, l4off, v6, ip, false, idStep)
@@ -1055,25 +1071,43 @@ func (s *Stack) segmentGSO(b *skb.Buff) (start int, ok bool) {
 		}
 		// __udp_gso_segment: a fraglist skb whose own bytes are still one
 		// segment (not SKB_GSO_DODGY) goes to __udp_gso_segment_list;
-		// otherwise it is linearized and cut by skb_segment, which Segment
-		// does by copying the frag_list.
-		if sh := b.Shinfo(); sh.GSOType&skb.GSOFraglist != 0 && sh.GSOType&skb.GSODodgy == 0 &&
-			b.HasFragList() && b.Pagelen()-hdrEnd == mss {
-			return s.segmentList(b, l2, l4off, v6, ip, true, idStep)
+		// otherwise it is linearized (__skb_linearize) and cut by
+		// skb_segment.
+		if sh := b.Shinfo(); sh.GSOType&skb.GSOFraglist != 0 {
+			if sh.GSOType&skb.GSODodgy == 0 && b.HasFragList() && b.Pagelen()-hdrEnd == mss {
+				return s.segmentList(b, l2, l4off, v6, ip, true, idStep)
+			}
+			if b.Linearize() != nil {
+				return 0, false
+			}
 		}
 	default:
 		return 0, false
 	}
-	if start, ok = s.segmentAfter(b, hdrEnd); !ok {
+	if start, ok = s.segmentAfter(b, hdrEnd, feat); !ok {
 		return 0, false
 	}
 	n := len(s.segs) - start
+	// tcp_gso_segment / __udp_gso_segment: segments that are GSO skbs
+	// (skb_segment split the frag_list along its skbs) carry gso_segs
+	// pieces each, so the sequence numbers step by that many; so do the
+	// identifications (inet_gso_segment: id += gso_segs).
+	step := mss
+	if sh := s.segs[start].Shinfo(); sh.GSOSize != 0 {
+		step *= int(sh.GSOSegs)
+	}
+	id := ip.id
 	for i := 0; i < n; i++ {
 		g := s.segs[start+i]
-		gsoFixIP(g, l2, v6, ip, ip.id+idStep*uint16(i))
+		gsoFixIP(g, l2, v6, ip, id)
+		if sh := g.Shinfo(); sh.GSOSize != 0 {
+			id += idStep * sh.GSOSegs
+		} else {
+			id += idStep
+		}
 		l4 := g.Data()[l4off:]
 		if tcp {
-			binary.BigEndian.PutUint32(l4[4:8], seq+uint32(i*mss))
+			binary.BigEndian.PutUint32(l4[4:8], seq+uint32(i*step))
 			if i != n-1 {
 				l4[13] = flags &^ (tcpFIN | tcpPSH)
 			}

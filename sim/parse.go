@@ -340,7 +340,8 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
-	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "qdisc", "down"}
+	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist",
+	"qdisc", "down"}
 
 func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 	m, err := d.fields(n, "device", deviceKeys...)
@@ -402,6 +403,10 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			dev.PeerXDP, err = d.enum(v, w, "native", "generic")
 		case "software_gso":
 			dev.SoftwareGSO, err = d.boolean(v, w)
+		case "tx_fraglist":
+			dev.TxFragList, err = d.onOff(v, w)
+		case "peer_tx_fraglist":
+			dev.PeerTxFragList, err = d.onOff(v, w)
 		case "gro_list":
 			dev.GROList, err = d.boolean(v, w)
 		case "udp_gro_forwarding":
@@ -427,7 +432,7 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 		return dev, d.errf(n, "%s: a veth needs a peer", what)
 	}
 	if dev.Kind != netstack.KindVeth && (dev.Peer != "" || dev.PeerNetns != "" || dev.PeerAddrs != nil ||
-		dev.PeerXDP != "" || dev.PeerGRO != "" || dev.PeerMAC != [6]byte{} || dev.PeerGROList || dev.PeerUDPGROForwarding) {
+		dev.PeerXDP != "" || dev.PeerGRO != "" || dev.PeerMAC != [6]byte{} || dev.PeerGROList || dev.PeerUDPGROForwarding || dev.PeerTxFragList != "") {
 		return dev, d.errf(n, "%s: only a veth has a peer", what)
 	}
 	if dev.Kind == netstack.KindVeth && dev.PeerNetns == "" {

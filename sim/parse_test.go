@@ -86,6 +86,8 @@ func TestParseErrors(t *testing.T) {
 		{"udp gro forwarding without gro", "devices:\n  - {name: x, kind: nic, gro: off, udp_gro_forwarding: true}\nentry: {dev: x}\n", "f.yaml:2:5: device x: gro_list and udp_gro_forwarding need gro on"},
 		{"peer gro list without peer gro", "devices:\n  - {name: v, kind: veth, peer: p, peer_gro_list: true}\nentry: {dev: v}\n", "f.yaml:2:5: device v: peer_gro_list and peer_udp_gro_forwarding need peer_gro on"},
 		{"peer option on a nic", "devices:\n  - {name: x, kind: nic, peer_gro_list: true}\nentry: {dev: x}\n", "f.yaml:2:5: device x: only a veth has a peer"},
+		{"peer fraglist on a nic", "devices:\n  - {name: x, kind: nic, peer_tx_fraglist: on}\nentry: {dev: x}\n", "f.yaml:2:5: device x: only a veth has a peer"},
+		{"tx fraglist not on or off", "devices:\n  - {name: x, kind: nic, tx_fraglist: maybe}\nentry: {dev: x}\n", "f.yaml:2:39: device x: tx_fraglist: want on or off"},
 		{"veth without peer", "devices:\n  - {name: v, kind: veth}\nentry: {dev: v}\n", "f.yaml:2:5: device v: a veth needs a peer"},
 		{"peer namespace", "devices:\n  - {name: v, kind: veth, peer: p, peer_netns: nowhere}\nentry: {dev: v}\n",
 			`f.yaml:2:5: device p: unknown namespace "nowhere"`},
@@ -307,4 +309,22 @@ entry: {dev: eth0}
 	assert.True(t, n.GROList && n.UDPGROForwarding)
 	assert.False(t, v.GROList || v.UDPGROForwarding)
 	assert.True(t, v.PeerGROList && v.PeerUDPGROForwarding)
+}
+
+// TestParseTxFragList: tx_fraglist and peer_tx_fraglist reach the stack's
+// configuration; left out, the kind's default applies ("").
+func TestParseTxFragList(t *testing.T) {
+	src := `devices:
+  - {name: eth0, kind: nic, tx_fraglist: on}
+  - {name: v0, kind: veth, peer: v1, tx_fraglist: off, peer_tx_fraglist: off}
+  - {name: eth1, kind: nic}
+entry: {dev: eth0}
+`
+	s, err := Parse("t.yaml", []byte(src))
+	require.NoError(t, err)
+	require.Len(t, s.Stack.Devices, 3)
+	assert.Equal(t, "on", s.Stack.Devices[0].TxFragList)
+	assert.Equal(t, "off", s.Stack.Devices[1].TxFragList)
+	assert.Equal(t, "off", s.Stack.Devices[1].PeerTxFragList)
+	assert.Equal(t, "", s.Stack.Devices[2].TxFragList)
 }

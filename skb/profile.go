@@ -177,6 +177,12 @@ type Profile struct {
 	// header with DF skipped the identification check, and one ip_fixedid
 	// bit served both headers. Read by netstack.
 	GROOuterIPID bool
+	// UDPTunnelFragList: vxlan and geneve devices have NETIF_F_FRAGLIST
+	// (v5.12, "vxlan: add NETIF_F_FRAGLIST flag for dev features" and
+	// "geneve: add NETIF_F_FRAGLIST flag for dev features"), so a GSO skb
+	// with a frag_list enters them whole. Before, validate_xmit_skb
+	// segmented it in front of the tunnel. Read by netstack.
+	UDPTunnelFragList bool
 	// VethGRONapi: a veth with GRO on and no XDP program receives through
 	// its NAPI instance, and so through GRO, the skbs that
 	// veth_skb_is_eligible_for_gro accepts: the sending device has no TSO
@@ -292,6 +298,7 @@ func profileFor(major, minor int) Profile {
 		TCPGROAccECN:               at(6, 18),
 		GROFixedIDWithoutDF:        at(6, 18),
 		GROOuterIPID:               at(6, 18),
+		UDPTunnelFragList:          at(5, 12),
 		TCPSendLinearFirst:         !at(5, 1),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext

@@ -300,10 +300,38 @@ var List = []Mutant{
 	{
 		Name: "segment-copies-page-frags",
 		File: "skb/segment.go",
-		Old:  `	sg := b.buf.fragList == nil // the frag_list walk is not modelled: copied`,
+		Old:  `	sg := true`,
 		New:  `	sg := false`,
 		Desc: "skb_segment() with NETIF_F_SG references the page fragments' bytes from each segment instead of copying them (no payload memcpy, headlen = headers)",
 		Pkgs: []string{"./skb", "./netstack"},
+	},
+	{
+		Name: "segment-copies-frag-list",
+		File: "skb/segment.go",
+		Old:  `		if lh := list.headlenOrZero(); hsize <= 0 && i >= len(frags) && lh != 0 && (lh == n || sg) {`,
+		New:  `		if lh := list.headlenOrZero(); false && hsize <= 0 && i >= len(frags) && lh != 0 && (lh == n || sg) {`,
+		Desc: "skb_segment() makes a piece held by a frag_list skb with linear data a clone of that skb (skb_clone, pskb_trim, skb_cow_head), not a fresh skb",
+		Pkgs: []string{"./skb", "./netstack"},
+	},
+	{
+		Name: "segment-no-split-along-frag-list",
+		File: "skb/segment.go",
+		Old:  `		if split && own == fragLen {`,
+		New:  `		if false && split && own == fragLen {`,
+		Desc: "skb_segment() with net_gso_ok splits a frag_list skb whose list skbs line up into GSO skbs along the list (partial_segs)",
+		Pkgs: []string{"./skb", "./netstack"},
+	},
+	{
+		Name: "nic-has-netif-f-fraglist",
+		File: "netstack/stack.go",
+		Old: `	case KindNIC:
+		return false
+	case KindVXLAN, KindGeneve:`,
+		New: `	case KindNIC:
+		return true
+	case KindVXLAN, KindGeneve:`,
+		Desc: "a physical NIC lacks NETIF_F_FRAGLIST, so validate_xmit_skb segments a GSO skb with a frag_list before it",
+		Pkgs: []string{"./netstack"},
 	},
 	{
 		Name: "udp-gso-delivered-whole",

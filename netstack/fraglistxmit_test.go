@@ -1,0 +1,144 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// TestGSOFragListSplit: a NIC with native XDP builds page-fragment heads
+// (napi_build_skb), so GRO steals 17 of them as fragments of the held skb
+// and chains the next on its frag_list, where the following ones become
+// that list skb's fragments. An uplink with TSO but without
+// NETIF_F_FRAGLIST cannot take the frag_list: validate_xmit_skb segments,
+// and since the list skbs are as long as the head's own bytes
+// (net_gso_ok), skb_segment splits the aggregate along the list into GSO
+// skbs of 18 segments, whose sequence numbers and IP identifications step
+// by 18 segments (tcp_gso_segment, inet_gso_segment). When the lengths do
+// not line up it is cut into single segments; with tx_fraglist on it
+// leaves whole.
+func TestGSOFragListSplit(t *testing.T) {
+	const mss = 100
+	for _, tc := range []struct {
+		n        int
+		fragList string
+		want     []uint16 // gso_segs of each skb on the wire (0: one segment)
+	}{
+		{38, "", []uint16{18, 18, 2}},
+		{20, "", repeatSegs(20)},
+		{38, "on", []uint16{38}},
+	} {
+		t.Run(fmt.Sprintf("%d segments tx_fraglist %q", tc.n, tc.fragList), func(t *testing.T) {
+			cfg := routerConfig(DeviceConfig{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}, false)
+			cfg.Devices[1].TxFragList = tc.fragList
+			cfg.Programs = []ProgramConfig{{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int { return XDPPass })}}
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i := range tc.n {
+				f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.7", proto: ipprotoTCP,
+					sport: 5000, dport: 443, seq: uint32(1000 + mss*i), tcpFlags: tcpACK, payload: mss, id: uint16(50 + i)})
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Empty(t, te.obs.dropReasons())
+			var got []uint16
+			seq, id := uint32(1000), uint16(50)
+			for i, q := range s.taps[0].q {
+				b := q.b
+				sh := b.Shinfo()
+				segs := uint16(1)
+				if sh.GSOSize != 0 {
+					segs = sh.GSOSegs
+					require.Equal(t, uint16(mss), sh.GSOSize, "skb %d", i)
+					got = append(got, sh.GSOSegs)
+				} else {
+					got = append(got, 0)
+				}
+				d := b.Data()
+				ip := d[ethHlen:]
+				require.Equal(t, ipHlen+20+int(segs)*mss, int(binary.BigEndian.Uint16(ip[2:4])), "skb %d: tot_len", i)
+				require.Equal(t, id, binary.BigEndian.Uint16(ip[4:6]), "skb %d: identification", i)
+				require.Zero(t, ipCsum(ip[:ipHlen]), "skb %d", i)
+				require.Equal(t, seq, binary.BigEndian.Uint32(ip[ipHlen+4:]), "skb %d: sequence number", i)
+				require.Equal(t, ipHlen+20+int(segs)*mss, b.Len()-ethHlen, "skb %d", i)
+				seq += uint32(segs) * mss
+				id += segs
+			}
+			want := tc.want
+			if len(want) == 1 && want[0] == uint16(tc.n) {
+				require.True(t, s.taps[0].q[0].b.HasFragList(), "sent whole, frag_list and all")
+			}
+			for i, w := range want {
+				if w == 1 {
+					want[i] = 0
+				}
+			}
+			require.Equal(t, want, got)
+		})
+	}
+}
+
+// repeatSegs is n single-segment skbs.
+func repeatSegs(n int) []uint16 { return make([]uint16, n) }
+
+// TestFragListLinearize: an skb with a frag_list that is not a GSO skb,
+// sent through a device without NETIF_F_FRAGLIST, is linearized in
+// validate_xmit_skb (skb_needs_linearize -> __skb_linearize); a device
+// with it (veth) takes it as it is.
+func TestFragListLinearize(t *testing.T) {
+	for _, tc := range []struct {
+		dev    string
+		linear bool
+	}{{"eth1", true}, {"veth0", false}} {
+		t.Run(tc.dev, func(t *testing.T) {
+			var dataLen []int
+			cfg := routerConfig(DeviceConfig{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}, false,
+				DeviceConfig{Name: "veth0", Kind: KindVeth, Peer: "veth1", Addrs: []netip.Prefix{pfx("10.1.0.1/24")}})
+			cfg.Taps = append(cfg.Taps, TapConfig{Name: "v", Dev: "veth0", Dir: TapTX, Hold: true})
+			s, te := newStack(t, cfg, "", nil, nil)
+			d := s.nss[0].dev(tc.dev)
+			b := fragListSkb(t, te.a)
+			s.devQueueXmit(b, d)
+			for _, tp := range s.taps {
+				for _, q := range tp.q {
+					dataLen = append(dataLen, q.b.DataLen())
+				}
+			}
+			require.Len(t, dataLen, 1)
+			if tc.linear {
+				require.Zero(t, dataLen[0])
+			} else {
+				require.Equal(t, 300, dataLen[0])
+			}
+			require.Empty(t, te.obs.dropReasons())
+		})
+	}
+}
+
+// fragListSkb is a 14+20+8 byte header block and 100 bytes of UDP payload
+// in the head, with 3 skbs of 100 bytes on its frag_list; data at the mac
+// header.
+func fragListSkb(t *testing.T, a *skb.Allocator) *skb.Buff {
+	t.Helper()
+	f := buildFrame(frameOpts{dstMAC: macB, srcMAC: macA, src: "198.51.100.1", dst: "203.0.113.7", payload: 400})
+	b, err := a.AllocSkb(64 + len(f) - 300)
+	require.NoError(t, err)
+	b.Reserve(64)
+	b.PutData(f[:len(f)-300])
+	for i := range 3 {
+		m, err := a.AllocSkb(100)
+		require.NoError(t, err)
+		m.PutData(f[len(f)-300+100*i : len(f)-200+100*i])
+		b.AppendFragList(m)
+	}
+	b.ResetMacHeader()
+	b.SetNetworkHeader(ethHlen)
+	b.ResetMacLen()
+	b.H().Protocol = ethPIP
+	return b
+}
