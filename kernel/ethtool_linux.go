@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -87,34 +88,15 @@ func (n *Netns) changeFeatures(dev string, names []string, on bool) error {
 			return err
 		}
 		defer unix.Close(fd)
-		info := struct {
-			cmd, reserved uint32
-			mask          uint64
-			count         uint32
-		}{cmd: ethtoolGSsetInfo, mask: 1 << ethSSFeatures}
-		if _, err := ethtoolIoctl(fd, dev, unsafe.Pointer(&info)); err != nil {
-			return fmt.Errorf("ETHTOOL_GSSET_INFO %s: %w", dev, err)
+		all, err := featureNames(fd, dev)
+		if err != nil {
+			return err
 		}
-		if info.mask == 0 || info.count == 0 || info.count > 1024 {
-			return fmt.Errorf("ETHTOOL_GSSET_INFO %s: no feature strings (mask %#x, count %d)", dev, info.mask, info.count)
-		}
-		buf := make([]byte, 12+int(info.count)*ethGStringLen)
-		*(*[3]uint32)(unsafe.Pointer(&buf[0])) = [3]uint32{ethtoolGStrings, ethSSFeatures, info.count}
-		if _, err := ethtoolIoctl(fd, dev, unsafe.Pointer(&buf[0])); err != nil {
-			return fmt.Errorf("ETHTOOL_GSTRINGS %s: %w", dev, err)
-		}
-		words := (int(info.count) + 31) / 32
+		words := (len(all) + 31) / 32
 		sf := make([]uint32, 2+2*words) // cmd, size, then {valid, requested} per word
 		sf[0], sf[1] = ethtoolSFeatures, uint32(words)
 		for _, name := range names {
-			bit := -1
-			for i := 0; i < int(info.count); i++ {
-				s := buf[12+i*ethGStringLen : 12+(i+1)*ethGStringLen]
-				if end := bytesIndexZero(s); string(s[:end]) == name {
-					bit = i
-					break
-				}
-			}
+			bit := slices.Index(all, name)
 			if bit < 0 {
 				return fmt.Errorf("ethtool %s: no feature %q", dev, name)
 			}
@@ -132,6 +114,76 @@ func (n *Netns) changeFeatures(dev string, names []string, on bool) error {
 		}
 		return nil
 	})
+}
+
+const ethtoolGFeatures = 0x3a // ETHTOOL_GFEATURES
+
+// featureActive reports whether the named netdev feature of a device of
+// the namespace is active, as `ethtool -k` shows it: the feature's bit from
+// ETHTOOL_GSTRINGS (ETH_SS_FEATURES), then ETHTOOL_GFEATURES.
+func (n *Netns) featureActive(dev, name string) (active bool, err error) {
+	err = n.Do(func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		bit, count, err := featureBit(fd, dev, name)
+		if err != nil {
+			return err
+		}
+		words := (count + 31) / 32
+		gf := make([]uint32, 2+4*words) // cmd, size, then {available, requested, active, never_changed} per word
+		gf[0], gf[1] = ethtoolGFeatures, uint32(words)
+		if _, err := ethtoolIoctl(fd, dev, unsafe.Pointer(&gf[0])); err != nil {
+			return fmt.Errorf("ETHTOOL_GFEATURES %s: %w", dev, err)
+		}
+		active = gf[2+4*(bit/32)+2]&(1<<(bit%32)) != 0
+		return nil
+	})
+	return active, err
+}
+
+// featureBit returns the bit of the named netdev feature of dev and the
+// number of features, from ETHTOOL_GSSET_INFO and ETHTOOL_GSTRINGS
+// (ETH_SS_FEATURES).
+func featureBit(fd int, dev, name string) (bit, count int, err error) {
+	names, err := featureNames(fd, dev)
+	if err != nil {
+		return 0, 0, err
+	}
+	for i, s := range names {
+		if s == name {
+			return i, len(names), nil
+		}
+	}
+	return 0, 0, fmt.Errorf("ethtool %s: no feature %q", dev, name)
+}
+
+// featureNames returns dev's netdev feature names, by bit.
+func featureNames(fd int, dev string) ([]string, error) {
+	info := struct {
+		cmd, reserved uint32
+		mask          uint64
+		count         uint32
+	}{cmd: ethtoolGSsetInfo, mask: 1 << ethSSFeatures}
+	if _, err := ethtoolIoctl(fd, dev, unsafe.Pointer(&info)); err != nil {
+		return nil, fmt.Errorf("ETHTOOL_GSSET_INFO %s: %w", dev, err)
+	}
+	if info.mask == 0 || info.count == 0 || info.count > 1024 {
+		return nil, fmt.Errorf("ETHTOOL_GSSET_INFO %s: no feature strings (mask %#x, count %d)", dev, info.mask, info.count)
+	}
+	buf := make([]byte, 12+int(info.count)*ethGStringLen)
+	*(*[3]uint32)(unsafe.Pointer(&buf[0])) = [3]uint32{ethtoolGStrings, ethSSFeatures, info.count}
+	if _, err := ethtoolIoctl(fd, dev, unsafe.Pointer(&buf[0])); err != nil {
+		return nil, fmt.Errorf("ETHTOOL_GSTRINGS %s: %w", dev, err)
+	}
+	names := make([]string, info.count)
+	for i := range names {
+		s := buf[12+i*ethGStringLen : 12+(i+1)*ethGStringLen]
+		names[i] = string(s[:bytesIndexZero(s)])
+	}
+	return names, nil
 }
 
 func bytesIndexZero(b []byte) int {

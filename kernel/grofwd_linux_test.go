@@ -9,6 +9,8 @@ import (
 
 	"github.com/skbsim/skbsim/internal/testutil"
 	"github.com/skbsim/skbsim/kernel/observe"
+	"github.com/skbsim/skbsim/netstack"
+	"github.com/skbsim/skbsim/skb"
 )
 
 // TestKernelGROFraglistForwardTTL: a router whose receiving veth has
@@ -111,4 +113,66 @@ func routeSegments(t *testing.T, groFeatures, txOff []string, segs []groSeg) (ch
 		}
 	}
 	return checks, got
+}
+
+// TestKernelGROFragListForward: the packet socket's frames reach vB's GRO
+// with kmalloc'ed heads, so GRO merges them on the aggregate's frag_list
+// (skb_gro_receive's merge:). Forwarded out of vC, which has
+// NETIF_F_FRAGLIST (tx-scatter-gather-fraglist, a veth's default), the
+// aggregate leaves whole: vD sees one frame of four segments. With it
+// off, validate_xmit_skb cannot send the frag_list (skb_gso_ok) and
+// skb_segment cuts the aggregate: four frames, each a copy of the
+// aggregate's headers with its own sequence number, TTL 63 on every one
+// (fraglist GRO's skb_segment_list gives [63 64 64 64], see above). The
+// model agrees (TestGROForwardFragList).
+func TestKernelGROFragListForward(t *testing.T) {
+	testutil.KernelTests(t)
+	p := groSeg{payload: 100, ack: 1, window: 512, flags: 0x10}
+	for _, tc := range []struct {
+		txOff []string
+		lens  []int // IP total lengths at vD
+		ttls  []uint8
+		seqs  []uint32
+	}{
+		{nil, []int{440}, []uint8{63}, []uint32{1000}},
+		{[]string{"tx-scatter-gather-fraglist"}, []int{140, 140, 140, 140}, []uint8{63, 63, 63, 63}, []uint32{1000, 1100, 1200, 1300}},
+	} {
+		_, got := routeSegments(t, nil, tc.txOff, []groSeg{p, p, p, p})
+		var (
+			lens []int
+			ttls []uint8
+			seqs []uint32
+		)
+		for _, f := range got {
+			lens = append(lens, int(binary.BigEndian.Uint16(f[14+2:])))
+			ttls = append(ttls, f[14+8])
+			seqs = append(seqs, binary.BigEndian.Uint32(f[14+20+4:]))
+		}
+		t.Logf("tx off %v: IP lengths %v, TTLs %v, sequence numbers %v", tc.txOff, lens, ttls, seqs)
+		require.Equal(t, tc.lens, lens, "tx off %v", tc.txOff)
+		require.Equal(t, tc.ttls, ttls, "tx off %v", tc.txOff)
+		require.Equal(t, tc.seqs, seqs, "tx off %v", tc.txOff)
+	}
+}
+
+// TestKernelTxFragListDefaults: the devices this kernel can create have
+// NETIF_F_FRAGLIST (tx-scatter-gather-fraglist) as the model's
+// netstack.TxFragListDefault says for the v6.18 profile. A physical NIC
+// cannot be created here; the model gives it none, as NIC drivers do not
+// offer it.
+func TestKernelTxFragListDefaults(t *testing.T) {
+	testutil.KernelTests(t)
+	prof := skb.DefaultProfile()
+	n := newNetns(t, "flfeat")
+	require.NoError(t, n.IP("link", "add", "v0", "type", "veth", "peer", "name", "v1"))
+	require.NoError(t, n.IP("link", "add", "br0", "type", "bridge"))
+	require.NoError(t, n.IP("link", "add", "vx0", "type", "vxlan", "id", "7", "dstport", "4789", "remote", "192.0.2.9"))
+	for _, d := range []struct{ dev, kind string }{
+		{"lo", netstack.KindLoopback}, {"v0", netstack.KindVeth}, {"br0", netstack.KindBridge}, {"vx0", netstack.KindVXLAN},
+	} {
+		on, err := n.featureActive(d.dev, "tx-scatter-gather-fraglist")
+		require.NoError(t, err)
+		t.Logf("%s (%s): tx-scatter-gather-fraglist %v", d.dev, d.kind, on)
+		require.Equal(t, netstack.TxFragListDefault(d.kind, &prof), on, "%s", d.dev)
+	}
 }

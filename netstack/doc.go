@@ -155,6 +155,19 @@
 // merges with a held one of the same gso_size; one with a frag_list is
 // flushed (dev_gro_receive), and a cloned single segment reaches the
 // tunnel device's GRO cell not at all (gro_cells_receive: netif_rx).
+// A device takes an skb with a frag_list only with NETIF_F_FRAGLIST
+// (DeviceConfig.TxFragList): veth, loopback, dummy, bridge and the IP and
+// GRE tunnels have it, vxlan and geneve from v5.12, a physical NIC not
+// (drivers do not offer it). Without it validate_xmit_skb segments a GSO
+// skb with a frag_list (GRO puts the payload of kmalloc'ed heads there,
+// such as the copy-break driver's small frames, and the 18th stolen head
+// on) and linearizes any other skb with one. skb_segment walks the
+// frag_list as the kernel does: a piece a list skb holds in its linear
+// data is that skb's clone with a head of its own (its shared info, so
+// its XDP metadata from v6.19, comes along), page fragments and
+// page-fragment heads are referenced, and with a device that takes the
+// GSO type (net_gso_ok) an aggregate whose list skbs line up is split
+// along its list into GSO skbs.
 // A socket's send data sits where the kernel puts it: TCP payload
 // (tcp_sendmsg_locked) and UDP_SEGMENT datagrams (__ip_append_data with
 // paged set) go to the sending task's page_frag pages (skb.PageFrag, 32 KB

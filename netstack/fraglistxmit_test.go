@@ -142,3 +142,49 @@ func fragListSkb(t *testing.T, a *skb.Allocator) *skb.Buff {
 	b.H().Protocol = ethPIP
 	return b
 }
+
+// TestGROForwardFragList: the copy-break driver's small heads are
+// kmalloc'ed, so GRO merges a forwarded flow on the aggregate's
+// frag_list. An uplink with NETIF_F_FRAGLIST sends it whole; one without
+// has skb_segment cut it, each segment a copy of the aggregate's headers
+// (TTL 63 on every one) with its own sequence number and length. The
+// kernel agrees (TestKernelGROFragListForward, veth with and without
+// tx-scatter-gather-fraglist).
+func TestGROForwardFragList(t *testing.T) {
+	for _, tc := range []struct {
+		fragList string
+		lens     []int
+		ttls     []uint8
+		seqs     []uint32
+	}{
+		{"on", []int{440}, []uint8{63}, []uint32{1000}},
+		{"off", []int{140, 140, 140, 140}, []uint8{63, 63, 63, 63}, []uint32{1000, 1100, 1200, 1300}},
+	} {
+		t.Run(tc.fragList, func(t *testing.T) {
+			cfg := routerConfig(DeviceConfig{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}, false)
+			cfg.Devices[1].TxFragList = tc.fragList
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i := range 4 {
+				f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.7", proto: ipprotoTCP,
+					sport: 5000, dport: 443, seq: uint32(1000 + 100*i), tcpFlags: tcpACK, payload: 100, id: uint16(100 + i), fragOff: ipDF})
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Empty(t, te.obs.dropReasons())
+			var (
+				lens []int
+				ttls []uint8
+				seqs []uint32
+			)
+			for _, q := range s.taps[0].q {
+				d := q.b.Data()
+				lens = append(lens, int(binary.BigEndian.Uint16(d[ethHlen+2:])))
+				ttls = append(ttls, d[ethHlen+8])
+				seqs = append(seqs, binary.BigEndian.Uint32(d[ethHlen+ipHlen+4:]))
+			}
+			require.Equal(t, tc.lens, lens)
+			require.Equal(t, tc.ttls, ttls)
+			require.Equal(t, tc.seqs, seqs)
+		})
+	}
+}

@@ -845,11 +845,7 @@ func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs 
 }
 
 // fragListFeature is NETIF_F_FRAGLIST for a device of kind with the
-// setting "on", "off" or "" (DeviceConfig.TxFragList): the physical NIC
-// model has none (drivers do not offer it); veth (VETH_FEATURES),
-// loopback, dummy, bridge (COMMON_FEATURES) and the IP and GRE tunnels
-// (IPIP_FEATURES, SIT_FEATURES, GRE_FEATURES, IPXIPX_FEATURES,
-// GRE6_FEATURES) have it; vxlan and geneve from v5.12.
+// setting "on", "off" or "" (DeviceConfig.TxFragList, TxFragListDefault).
 func (s *Stack) fragListFeature(kind, setting string) bool {
 	switch setting {
 	case "on":
@@ -857,11 +853,22 @@ func (s *Stack) fragListFeature(kind, setting string) bool {
 	case "off":
 		return false
 	}
+	return TxFragListDefault(kind, s.prof)
+}
+
+// TxFragListDefault reports whether a device of kind has NETIF_F_FRAGLIST
+// (ethtool tx-scatter-gather-fraglist) when created under profile p: the
+// physical NIC model has none (drivers do not offer it); veth
+// (VETH_FEATURES), loopback, dummy, bridge (COMMON_FEATURES) and the IP
+// and GRE tunnels (IPIP_FEATURES, SIT_FEATURES, GRE_FEATURES,
+// IPXIPX_FEATURES, GRE6_FEATURES) have it; vxlan and geneve from v5.12
+// (Profile.UDPTunnelFragList).
+func TxFragListDefault(kind string, p *skb.Profile) bool {
 	switch kind {
 	case KindNIC:
 		return false
 	case KindVXLAN, KindGeneve:
-		return s.prof.UDPTunnelFragList
+		return p.UDPTunnelFragList
 	}
 	return true
 }
