@@ -1,0 +1,98 @@
+package skb
+
+import (
+	"fmt"
+
+	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/internal/errno"
+	"github.com/skbsim/skbsim/kmem"
+)
+
+// Errors of PPCowData.
+var (
+	// ErrPPCowFragList is skb_pp_cow_data's -EOPNOTSUPP for an skb with a
+	// frag_list, which XDP cannot describe.
+	ErrPPCowFragList = errno.New("skb: page-pool copy of an skb with a frag_list", errno.EOPNOTSUPP)
+	// ErrPPCowTooBig is its -ENOMEM for an skb longer than one head and
+	// MAX_SKB_FRAGS pages.
+	ErrPPCowTooBig = errno.New("skb: page-pool copy larger than a head and MAX_SKB_FRAGS pages", errno.ENOMEM)
+)
+
+// PPCowData models skb_pp_cow_data(pool, &skb, headroom) (v6.9, generic
+// XDP for multi-buffer programs through skb_cow_data_for_xdp, and veth's
+// native XDP): skb's bytes from data on are copied into page-pool memory,
+// as a new skb that XDP can work on in place:
+//   - a head of SKB_HEAD_ALIGN(size) + headroom bytes (napi_build_skb on a
+//     page_pool_dev_alloc_va fragment, marked for recycling), size being
+//     up to SKB_WITH_OVERHEAD(PAGE_SIZE - headroom) bytes, with headroom
+//     reserved;
+//   - skb_copy_header: every header field, the header offsets moved to the
+//     new headroom, the extensions shared, dst and conntrack referenced,
+//     and the gso fields; not the XDP metadata (meta_len) nor the socket;
+//   - the rest in page-pool pages, up to PAGE_SIZE bytes each, as page
+//     fragments (skb_add_rx_frag).
+//
+// The caller consumes the old skb (consume_skb) when it gets the new one.
+// An skb with a frag_list is ErrPPCowFragList (EOPNOTSUPP), one longer
+// than the head and MAX_SKB_FRAGS pages ErrPPCowTooBig (ENOMEM), a failed
+// allocation an error matching ENOMEM; skb is unchanged then. Does NOT take
+// ownership of skb.
+func (b *Buff) PPCowData(headroom int) (*Buff, error) {
+	const op = "skb_pp_cow_data"
+	b.check(op)
+	if b.buf.fragList != nil {
+		return nil, fmt.Errorf("%s: %w", op, ErrPPCowFragList)
+	}
+	maxHead := withOverhead(PageSize - headroom)
+	if b.len > maxHead+MaxSkbFrags*PageSize {
+		return nil, fmt.Errorf("%s: %d bytes: %w", op, b.len, ErrPPCowTooBig)
+	}
+	size := min(b.len, maxHead)
+	nb, err := b.a.BuildSkb(headAlign(size) + dataAlign(headroom))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	nb.Reserve(headroom)
+	nb.copyHeaderGSO(b)
+	nb.ppRc = true // skb_mark_for_recycle
+	b.copyBits(0, nb.Put(size))
+	b.a.acct.Op(cost.OpMemcpyByte, uint64(size))
+	nb.headersOffsetUpdate(nb.data - b.data)
+	for off := size; off < b.len; {
+		n := min(b.len-off, PageSize)
+		pg, err := b.a.ppPage(dataAlign(n), op)
+		if err != nil {
+			nb.ConsumeSkb()
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		b.copyBits(off, pg.bytes[:n])
+		b.a.acct.Op(cost.OpMemcpyByte, uint64(n))
+		nb.buf.frags = append(nb.buf.frags, pageFrag{buf: pg, size: n}) // skb_add_rx_frag
+		nb.len += n
+		nb.dataLen += n
+		nb.truesize += len(pg.bytes)
+		off += n
+	}
+	return nb, nil
+}
+
+// ppPage models page_pool_dev_alloc(pool, &offset, &size) for a fragment of
+// size bytes: memory charged to the page_pool site, held by the page
+// reference the new fragment takes.
+func (a *Allocator) ppPage(size int, op string) (*buffer, error) {
+	var c *kmem.Cache
+	if i := size / L1CacheBytes; i < len(a.frameCaches) {
+		c = a.frameCaches[i]
+	}
+	if c == nil {
+		c = a.newFrameCache(size)
+	}
+	if err := a.acct.CacheAlloc(sitePagePool, c); err != nil {
+		a.live.Failures++
+		return nil, err
+	}
+	buf := a.getBuffer(size, size, headPage, size, c, op)
+	buf.dataref = 0 // a page, not an skb's data buffer: its page references keep it
+	buf.pageRefs = 1
+	return buf, nil
+}

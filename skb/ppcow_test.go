@@ -1,0 +1,89 @@
+package skb
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/internal/errno"
+)
+
+// TestPPCowData: skb_pp_cow_data copies the bytes into a page-pool head of
+// XDP_PACKET_HEADROOM and, past SKB_WITH_OVERHEAD(PAGE_SIZE - headroom)
+// bytes, page-pool pages; the header state comes along (skb_copy_header:
+// gso fields and extensions too), the XDP metadata does not, and the old
+// skb is the caller's to free.
+func TestPPCowData(t *testing.T) {
+	maxHead := withOverhead(PageSize - XDPPacketHeadroom)
+	for _, tc := range []struct {
+		name  string
+		n     int // bytes
+		paged int // of them in page fragments of the original
+		frags int // page fragments of the copy
+	}{
+		{"linear", 200, 0, 0},
+		{"paged", 3000, 2800, 0},
+		{"past one head", maxHead + 5000, 5000, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAlloc(t)
+			b := groSeg(t, a, headPageFrag, 14, tc.n-tc.paged-14, 0)
+			for off := tc.n - tc.paged; off < tc.n; off += 1000 {
+				m := groSeg(t, a, headPageFrag, 0, min(1000, tc.n-off), byte(off))
+				_, _, err := b.GROReceive(b, m, 0)
+				require.NoError(t, err)
+				m.FreeStolenHead()
+			}
+			require.Equal(t, tc.n, b.Len())
+			b.ResetMacHeader()
+			b.SetNetworkHeader(14)
+			b.H().Mark = 5
+			sh := b.Shinfo()
+			sh.GSOSize, sh.GSOSegs, sh.GSOType = 100, 3, GSOUDPL4
+			e, err := b.ExtAdd(ExtBPFStorage)
+			require.NoError(t, err)
+			want := allBytes(t, b)
+
+			n, err := b.PPCowData(XDPPacketHeadroom)
+			require.NoError(t, err)
+			assert.Equal(t, want, allBytes(t, n))
+			assert.Equal(t, XDPPacketHeadroom, n.Headroom())
+			assert.Equal(t, min(tc.n, maxHead), n.Headlen())
+			assert.Equal(t, tc.frags, n.NrFrags())
+			assert.Equal(t, n.Headroom(), n.MacHeader())
+			assert.Equal(t, n.Headroom()+14, n.NetworkHeader())
+			assert.Equal(t, uint32(5), n.H().Mark)
+			assert.Equal(t, SharedInfo{GSOSize: 100, GSOSegs: 3, GSOType: GSOUDPL4}, *n.Shinfo())
+			assert.Same(t, e, n.Ext(), "skb_copy_header shares the extensions")
+			assert.True(t, n.HeadFrag())
+			assert.Zero(t, n.MetadataLen())
+			b.ConsumeSkb()
+			n.ConsumeSkb()
+		})
+	}
+}
+
+// TestPPCowDataRefused: a frag_list is EOPNOTSUPP, more than a head and
+// MAX_SKB_FRAGS pages ENOMEM; the skb is left as it was.
+func TestPPCowDataRefused(t *testing.T) {
+	a := newAlloc(t)
+	b := groSeg(t, a, headPageFrag, 14, 100, 0)
+	l := groSeg(t, a, headKmalloced, 0, 100, 1)
+	_, _, err := b.GROReceive(b, l, 0)
+	require.NoError(t, err)
+	b.ResetMacHeader()
+	_, err = b.PPCowData(XDPPacketHeadroom)
+	require.True(t, errors.Is(err, ErrPPCowFragList) && errors.Is(err, errno.EOPNOTSUPP), "%v", err)
+	require.Equal(t, 214, b.Len())
+	b.ConsumeSkb()
+
+	big := groSeg(t, a, headPageFrag, 14, 100, 0)
+	big.ResetMacHeader()
+	big.len += withOverhead(PageSize-XDPPacketHeadroom) + MaxSkbFrags*PageSize // the length check comes first
+	_, err = big.PPCowData(XDPPacketHeadroom)
+	require.True(t, errors.Is(err, ErrPPCowTooBig) && errors.Is(err, errno.ENOMEM), "%v", err)
+	big.len = 114
+	big.ConsumeSkb()
+}
