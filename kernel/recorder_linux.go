@@ -211,6 +211,9 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 			delete(s.Programs, name)
 		}
 	}
+	if hasAction && a.Frags {
+		s.Programs[prog].Flags |= unix.BPF_F_XDP_HAS_FRAGS
+	}
 	if err := s.Variables["hook_id"].Set(id); err != nil {
 		return err
 	}

@@ -333,9 +333,17 @@ type ProgramConfig struct {
 	// EventInetConnRequest; for a HookSockOps program (attached to Cgroup,
 	// like cgroup_skb programs) the one callback it acts on,
 	// EventActiveEstablished or EventPassiveEstablished ("" is both).
-	Event   string
-	Actions []Action
-	Prog    Program
+	Event string
+	// XDPFrags loads an xdp program with BPF_F_XDP_HAS_FRAGS (SEC
+	// "xdp.frags"): it accepts multi-buffer frames. In generic (skb) mode
+	// a cloned or non-linear skb, or one short of XDP_PACKET_HEADROOM, is
+	// then copied into page-pool memory and stays non-linear
+	// (skb_cow_data_for_xdp, v6.9: Profile.GenericXDPFrags) instead of being
+	// linearized. Every xdp program of a device must have it for the
+	// device's to count as a multi-buffer one.
+	XDPFrags bool
+	Actions  []Action
+	Prog     Program
 }
 
 // Entry kinds.

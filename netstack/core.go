@@ -304,37 +304,28 @@ func (s *Stack) devForwardSkb(b *skb.Buff, t *Device) bool {
 
 // doXDPGeneric models do_xdp_generic -> netif_receive_generic_xdp: a
 // redirected skb skips it; a cloned or non-linear skb, or one with less
-// than XDP_PACKET_HEADROOM of headroom, gets a private, bigger head first
-// (netif_skb_check_for_xdp: pskb_expand_head, which clears meta_len before
-// v6.19, with the tailroom the non-linear bytes need, then skb_linearize);
-// the program sees
-// the frame from the mac header with data_meta == data; XDP_PASS with a
-// non-zero metalen calls skb_metadata_set. Returns the skb to continue
-// with, or nil when it was consumed.
+// than XDP_PACKET_HEADROOM of headroom, is made fit first
+// (netif_skb_check_for_xdp): for a multi-buffer program from v6.9, a
+// page-pool copy that stays non-linear replaces it (skb_cow_data_for_xdp:
+// skb_pp_cow_data, the original consumed; not for a frag_list); otherwise
+// it gets a private, bigger head (pskb_expand_head, which clears meta_len
+// before v6.19, with the tailroom the non-linear bytes need) and is
+// linearized. The program sees the frame from the mac header (its linear
+// part) with data_meta == data; XDP_PASS with a non-zero metalen calls
+// skb_metadata_set. Returns the skb to continue with, or nil when it was
+// consumed.
 func (s *Stack) doXDPGeneric(b *skb.Buff, d *Device) *skb.Buff {
 	if b.H().Redirected {
 		return b
 	}
 	macLen := -b.MacOffset()
+	b.Push(macLen)
 	if hroom := skb.XDPPacketHeadroom - b.Headroom(); b.SkbCloned() || hroom > 0 || b.IsNonlinear() {
-		nh, nt := 0, 0
-		if hroom > 0 {
-			nh = (hroom + skb.NetSkbPad - 1) &^ (skb.NetSkbPad - 1)
-		}
-		if troom := b.Headroom() + b.Len() - b.EndOffset(); troom > 0 { // skb->tail + skb->data_len - skb->end
-			nt = troom + 128
-		}
-		if err := b.ExpandHead(nh, nt); err != nil {
-			s.drop(b, skb.DropNomem, OpXDPGeneric)
-			return nil
-		}
-		if err := b.Linearize(); err != nil {
-			s.drop(b, skb.DropNomem, OpXDPGeneric)
+		if b = s.xdpCheckSkb(b, hroom); b == nil {
 			return nil
 		}
 	}
 	oldMeta := b.MetadataLen()
-	b.Push(macLen)
 	act, meta, ri := s.runXDP(b, d, true)
 	switch act {
 	case XDPPass:
@@ -363,4 +354,36 @@ func (s *Stack) doXDPGeneric(b *skb.Buff, d *Device) *skb.Buff {
 		s.drop(b, skb.DropXDP, OpXDPGeneric)
 	}
 	return nil
+}
+
+// xdpCheckSkb models netif_skb_check_for_xdp for skb b at its mac header,
+// hroom bytes short of XDP_PACKET_HEADROOM: skb_cow_data_for_xdp (a
+// multi-buffer program, v6.9: skb_pp_cow_data, the old skb consumed), and
+// when that is not possible pskb_expand_head and skb_linearize. Returns
+// the skb to go on with, or nil when it was dropped (NOMEM).
+func (s *Stack) xdpCheckSkb(b *skb.Buff, hroom int) *skb.Buff {
+	d := s.devOf(b)
+	if d != nil && d.xdpFrags && s.prof.GenericXDPFrags {
+		if n, err := b.PPCowData(skb.XDPPacketHeadroom); err == nil {
+			s.traceOp(LayerCore, OpXDPGeneric, n)
+			s.consumeSkb(b)
+			return n
+		}
+	}
+	nh, nt := 0, 0
+	if hroom > 0 {
+		nh = (hroom + skb.NetSkbPad - 1) &^ (skb.NetSkbPad - 1)
+	}
+	if troom := b.Headroom() + b.Len() - b.EndOffset(); troom > 0 { // skb->tail + skb->data_len - skb->end
+		nt = troom + 128
+	}
+	if err := b.ExpandHead(nh, nt); err != nil {
+		s.drop(b, skb.DropNomem, OpXDPGeneric)
+		return nil
+	}
+	if err := b.Linearize(); err != nil {
+		s.drop(b, skb.DropNomem, OpXDPGeneric)
+		return nil
+	}
+	return b
 }

@@ -195,6 +195,13 @@
 //     generic XDP only (dev->xdp_prog); native XDP programs live in the
 //     driver, so a NIC or veth with native XDP still runs GRO (as the
 //     veth-gro transition measured).
+//   - Generic XDP makes a cloned, non-linear or headroom-short skb fit
+//     (netif_skb_check_for_xdp): linearized with a bigger private head,
+//     or, for a multi-buffer program (ProgramConfig.XDPFrags, v6.9),
+//     replaced by a page-pool copy that stays non-linear
+//     (skb_pp_cow_data), the original consumed. The copy's mac_len is 0
+//     (skb_copy_header does not copy it), so tc ingress sees the packet
+//     from its network header, as measured on 6.18.
 //   - Local delivery of traffic to arbitrary addresses uses the kernel's
 //     mechanisms: a local route (RouteConfig.Type RouteLocal, `ip route add
 //     local 0.0.0.0/0 dev lo`) or an address prefix on lo makes the

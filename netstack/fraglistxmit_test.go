@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/kernel/observe"
 	"github.com/skbsim/skbsim/skb"
 )
 
@@ -185,6 +186,59 @@ func TestGROForwardFragList(t *testing.T) {
 			require.Equal(t, tc.lens, lens)
 			require.Equal(t, tc.ttls, ttls)
 			require.Equal(t, tc.seqs, seqs)
+		})
+	}
+}
+
+// TestXDPGenericFragsMacLen: as measured (kernel's
+// TestKernelGenericXDPFragsMacLen), a UDP GSO skb of 40 segments passed by
+// a generic XDP program on vB reaches tc ingress linearized, from its
+// Ethernet header; with a multi-buffer program (v6.9) it is a page-pool
+// copy whose skb_copy_header left mac_len at 0, so tc ingress sees it from
+// the IPv4 header, with SKB_WITH_OVERHEAD(PAGE_SIZE - XDP_PACKET_HEADROOM)
+// - 14 linear bytes. Before v6.9 a multi-buffer program is linearized too.
+func TestXDPGenericFragsMacLen(t *testing.T) {
+	for _, tc := range []struct {
+		profile string
+		frags   bool
+		first   byte
+		headlen int
+		len     int
+	}{
+		{"", false, transitionMACs["vB"][0], 4042, 4042},
+		{"", true, 0x45, 3520 - 14, 4042 - 14},
+		{"v6.6", true, transitionMACs["vB"][0], 4042, 4042},
+	} {
+		t.Run(fmt.Sprintf("%q frags %v", tc.profile, tc.frags), func(t *testing.T) {
+			tr := observe.Transition{Name: "xdp-generic-mac-len", Topology: observe.TopoPair, Segments: 40,
+				Actions: []observe.Action{{Hook: observe.Hook{Dev: "vB", Point: observe.XDP}, Generic: true}}}
+			cfg, dst, err := TransitionConfig(tr)
+			require.NoError(t, err)
+			var (
+				first   []byte
+				headlen []int
+				length  []int
+			)
+			cfg.Programs = []ProgramConfig{
+				{Name: "xdp", Hook: carrier.HookXDP, Dev: "vB", Netns: "B", XDPFrags: tc.frags, Actions: []Action{{Kind: ActCount}}},
+				{Name: "tc", Hook: carrier.HookTCIngress, Dev: "vB", Netns: "B", Prog: ProgramFunc(func(c *Ctx) int {
+					if c.Skb.Len() > 1000 {
+						first = append(first, c.Skb.Data()[0])
+						headlen = append(headlen, c.Skb.Headlen())
+						length = append(length, c.Skb.Len())
+					}
+					return TCXNext
+				})},
+			}
+			s, te := newStack(t, cfg, tc.profile, nil, nil)
+			require.NoError(t, s.Inject(&Packet{Frame: transitionFrame(s, tr, dst)}))
+			s.Flush()
+			// IP and UDP find the headers where they are: the datagram
+			// reaches UDP, where no socket listens.
+			require.Equal(t, []string{"SKB_DROP_REASON_NO_SOCKET@__udp4_lib_rcv"}, te.obs.dropReasons())
+			require.Equal(t, []byte{tc.first}, first)
+			require.Equal(t, []int{tc.headlen}, headlen)
+			require.Equal(t, []int{tc.len}, length)
 		})
 	}
 }

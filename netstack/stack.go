@@ -138,6 +138,7 @@ type Device struct {
 
 	xdp        []int
 	xdpGeneric bool
+	xdpFrags   bool // every xdp program has BPF_F_XDP_HAS_FRAGS
 	tcIn, tcEg []int
 
 	// Fixed once the stack is built: the kind as a number for the
@@ -889,6 +890,9 @@ func (s *Stack) attachPrograms(maxVal int) error {
 		if pc.Hook >= carrier.NumHooks {
 			return cfgErr("%s: unknown hook %d", what, pc.Hook)
 		}
+		if pc.XDPFrags && pc.Hook != carrier.HookXDP {
+			return cfgErr("%s: xdp_frags (BPF_F_XDP_HAS_FRAGS) is for xdp programs, not %s", what, pc.Hook)
+		}
 		pe := progEntry{cfg: i, hook: pc.Hook, prog: pc.Prog, cgroup: pc.Cgroup, event: pc.Event}
 		n := s.Netns(pc.Netns)
 		if n == nil {
@@ -931,6 +935,7 @@ func (s *Stack) attachPrograms(maxVal int) error {
 			}
 			switch pc.Hook {
 			case carrier.HookXDP:
+				d.xdpFrags = pc.XDPFrags && (len(d.xdp) == 0 || d.xdpFrags)
 				d.xdp = append(d.xdp, idx)
 			case carrier.HookTCIngress:
 				d.tcIn = append(d.tcIn, idx)

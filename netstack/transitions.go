@@ -444,7 +444,7 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 			}
 		}
 		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "rec-" + h.String(), Hook: hook,
-			Dev: h.Dev, Netns: ns, Prog: recorderProg{r}})
+			Dev: h.Dev, Netns: ns, Prog: recorderProg{r}, XDPFrags: r.action != nil && r.action.Frags})
 		if a := r.action; a != nil && a.Redirect.Mirred() {
 			// The classic tc filter after the program, matching every
 			// packet, with action mirred.

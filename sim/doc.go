@@ -145,6 +145,8 @@
 //	      - count
 //	      - pass
 //	      - drop
+//	  - {name: mb, hook: xdp, dev: eth0, xdp_frags: true, actions: [count]}   # BPF_F_XDP_HAS_FRAGS: generic XDP
+//	                                   # copies a non-linear skb into page-pool memory (v6.9) instead of linearizing it
 //	  - {name: at_cgroup, hook: cgroup_ingress, netns: pod, cgroup: /app, actions: [{read: tag}]}   # "" is the root cgroup
 //	  - {name: at_socket, hook: socket_filter, netns: pod, socket: app, actions: [{read: tag}]}
 //	  - {name: at_free, hook: tracepoint, event: kfree_skb, actions: [count]}   # or consume_skb

@@ -679,7 +679,7 @@ func (d *dec) mapSpec(n *yaml.Node) (mp carrier.MapSpec, err error) {
 	return mp, nil
 }
 
-var programKeys = []string{"name", "hook", "dev", "netns", "cgroup", "socket", "event", "actions"}
+var programKeys = []string{"name", "hook", "dev", "netns", "cgroup", "socket", "event", "xdp_frags", "actions"}
 
 // programEvents are the events a program at each hook may name: the
 // tracepoint, the LSM hook, the sockops callback.
@@ -734,6 +734,11 @@ func (d *dec) program(n *yaml.Node, maps []carrier.MapSpec) (p netstack.ProgramC
 				return d.errf(v, "%s: only tracepoint, lsm and sockops programs name an event", what)
 			}
 			p.Event, err = d.enum(v, w, programEvents[p.Hook]...)
+		case "xdp_frags":
+			if p.Hook != carrier.HookXDP {
+				return d.errf(v, "%s: xdp_frags is for xdp programs", what)
+			}
+			p.XDPFrags, err = d.boolean(v, w)
 		}
 		return err
 	})

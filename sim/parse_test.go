@@ -86,6 +86,7 @@ func TestParseErrors(t *testing.T) {
 		{"udp gro forwarding without gro", "devices:\n  - {name: x, kind: nic, gro: off, udp_gro_forwarding: true}\nentry: {dev: x}\n", "f.yaml:2:5: device x: gro_list and udp_gro_forwarding need gro on"},
 		{"peer gro list without peer gro", "devices:\n  - {name: v, kind: veth, peer: p, peer_gro_list: true}\nentry: {dev: v}\n", "f.yaml:2:5: device v: peer_gro_list and peer_udp_gro_forwarding need peer_gro on"},
 		{"peer option on a nic", "devices:\n  - {name: x, kind: nic, peer_gro_list: true}\nentry: {dev: x}\n", "f.yaml:2:5: device x: only a veth has a peer"},
+		{"xdp_frags on tc", "devices:\n  - {name: x, kind: nic}\nprograms:\n  - {name: p, hook: tc_ingress, dev: x, xdp_frags: true, actions: [count]}\nentry: {dev: x}\n", "f.yaml:4:52: program p: xdp_frags is for xdp programs"},
 		{"peer fraglist on a nic", "devices:\n  - {name: x, kind: nic, peer_tx_fraglist: on}\nentry: {dev: x}\n", "f.yaml:2:5: device x: only a veth has a peer"},
 		{"tx fraglist not on or off", "devices:\n  - {name: x, kind: nic, tx_fraglist: maybe}\nentry: {dev: x}\n", "f.yaml:2:39: device x: tx_fraglist: want on or off"},
 		{"veth without peer", "devices:\n  - {name: v, kind: veth}\nentry: {dev: v}\n", "f.yaml:2:5: device v: a veth needs a peer"},
@@ -273,7 +274,8 @@ func TestDocSchemaParses(t *testing.T) {
 	}
 	s, err := Parse("doc.go", []byte(y.String()))
 	require.NoError(t, err, "the schema in doc.go:\n%s", y.String())
-	assert.Len(t, s.Stack.Programs, 6)
+	assert.Len(t, s.Stack.Programs, 7)
+	assert.True(t, s.Stack.Programs[1].XDPFrags)
 	assert.Len(t, s.Stack.Programs[0].Actions, 13)
 	assert.Equal(t, netstack.Action{Kind: netstack.ActMirred, Target: "veth0", Mirror: true}, s.Stack.Programs[0].Actions[9])
 	assert.Equal(t, netip.MustParseAddrPort("192.0.2.7:443"), s.Stack.Sockets[4].Connect)

@@ -183,6 +183,14 @@ type Profile struct {
 	// with a frag_list enters them whole. Before, validate_xmit_skb
 	// segmented it in front of the tunnel. Read by netstack.
 	UDPTunnelFragList bool
+	// GenericXDPFrags: generic XDP gives a multi-buffer program
+	// (BPF_F_XDP_HAS_FRAGS) a cloned, non-linear or headroom-short skb as a
+	// page-pool copy that stays non-linear (netif_skb_check_for_xdp ->
+	// skb_cow_data_for_xdp -> skb_pp_cow_data, v6.9: "xdp: add multi-buff
+	// support for xdp running in generic mode"). Before, and for other
+	// programs, the skb gets a bigger private head and is linearized.
+	// Read by netstack.
+	GenericXDPFrags bool
 	// VethGRONapi: a veth with GRO on and no XDP program receives through
 	// its NAPI instance, and so through GRO, the skbs that
 	// veth_skb_is_eligible_for_gro accepts: the sending device has no TSO
@@ -299,6 +307,7 @@ func profileFor(major, minor int) Profile {
 		GROFixedIDWithoutDF:        at(6, 18),
 		GROOuterIPID:               at(6, 18),
 		UDPTunnelFragList:          at(5, 12),
+		GenericXDPFrags:            at(6, 9),
 		TCPSendLinearFirst:         !at(5, 1),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext

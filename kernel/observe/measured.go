@@ -118,6 +118,14 @@ var Measured = []MeasuredCells{
 	{"veth-xdp-nogro", "vB/xdp", "count=4"},
 	{"veth-xdp-nogro", "vB/tc-ingress", "count=4 tc_index=42 cb4=0x2a04 hash=0x5eed002a gso_segs=0 meta_len=8"},
 	{"xdp-meta-generic", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 cb0=0x2a00 cb4=0x2a04 hash=0x5eed002a meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	// Generic XDP linearizes a non-linear GSO skb (4042 linear bytes at tc
+	// ingress, still GSO, the metadata set). A multi-buffer program gets a
+	// page-pool copy instead, which tc ingress sees from its IPv4 header
+	// (mac_len 0, kernel's TestKernelGenericXDPFragsMacLen): the recorder,
+	// looking for an Ethernet frame, never finds it (measured on 6.18).
+	{"xdp-generic-gso", "vB/tc-ingress", "count=1 tc_index=42 hash=0x5eed002a gso_segs=40 headlen=4042 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	{"xdp-generic-gso-frags", "vB/xdp", "count=1 ingress_ifindex=vB meta_len=0 ret=0"},
+	{"xdp-generic-gso-frags", "vB/tc-ingress", "count=0"},
 	// From the live differential run (kernel/diff): an unconnected UDP
 	// socket has no txhash, so skb->hash is 0 before a program writes one;
 	// GRO leaves its NAPI_GRO_CB bytes in cb[] (data_offset in cb[2], the

@@ -64,7 +64,10 @@ type Action struct {
 	Hook Hook
 	// Generic attaches an XDP action in generic (skb) mode instead of
 	// native (driver) mode.
-	Generic  bool
+	Generic bool
+	// Frags loads an XDP action's program with BPF_F_XDP_HAS_FRAGS (a
+	// multi-buffer program).
+	Frags    bool
 	Set      []Assign
 	MetaLen  int
 	Redirect RedirectKind
@@ -527,6 +530,36 @@ egress.`,
 			{Hook: Hook{"vB", XDP}, MetaLen: 8, Generic: true},
 		},
 		Hooks: []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+	},
+	{
+		Name:     "xdp-generic-gso",
+		Topology: TopoPair,
+		Setup: setupPair + ` The datagram is one UDP GSO super-packet of 40 segments (UDP_SEGMENT 100), its
+payload in page fragments. Generic (skb mode) XDP on vB reserves 8 bytes of metadata: the non-linear skb
+gets a private head with XDP_PACKET_HEADROOM and is linearized first (netif_skb_check_for_xdp). Writes at
+vA egress.`,
+		Actions: []Action{
+			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", XDP}, MetaLen: 8, Generic: true},
+		},
+		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+		Segments: 40,
+	},
+	{
+		Name:     "xdp-generic-gso-frags",
+		Topology: TopoPair,
+		Setup: `As "xdp-generic-gso" with a multi-buffer XDP program (BPF_F_XDP_HAS_FRAGS): from v6.9 the skb is
+copied into page-pool memory instead (skb_cow_data_for_xdp: skb_pp_cow_data), a head of
+SKB_WITH_OVERHEAD(PAGE_SIZE - XDP_PACKET_HEADROOM) bytes and a page fragment with the rest, and the
+original is consumed. skb_copy_header leaves the copy's mac_len at 0, so tc ingress pushes nothing and sees
+the packet from its IPv4 header: the recorder there, looking for an Ethernet frame, never matches it.`,
+		Actions: []Action{
+			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", XDP}, MetaLen: 8, Generic: true, Frags: true},
+		},
+		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+		Unseen:   []Hook{{"vB", TCIngress}},
+		Segments: 40,
 	},
 	{
 		Name:     "veth-gro",

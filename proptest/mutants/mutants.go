@@ -334,6 +334,14 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "generic-xdp-frags-linearized",
+		File: "netstack/core.go",
+		Old:  `	if d != nil && d.xdpFrags && s.prof.GenericXDPFrags {`,
+		New:  `	if false && d != nil && d.xdpFrags && s.prof.GenericXDPFrags {`,
+		Desc: "generic XDP gives a multi-buffer program a page-pool copy of a non-linear skb (skb_pp_cow_data, v6.9), not a linearized skb",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "udp-gso-delivered-whole",
 		File: "netstack/ip.go",
 		Old:  `	if sh := b.Shinfo(); sh.GSOSize != 0 && s.prof.UDPRcvSegment &&`,

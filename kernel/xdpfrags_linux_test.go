@@ -1,0 +1,145 @@
+package kernel
+
+import (
+	"net"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/skbsim/skbsim/internal/testutil"
+)
+
+// TestKernelGenericXDPFragsMacLen: a UDP GSO skb of 40 segments (its
+// payload in page fragments) reaches vB, where a generic XDP program
+// passes it. A multi-buffer program (BPF_F_XDP_HAS_FRAGS) gets a page-pool
+// copy (skb_pp_cow_data), whose skb_copy_header does not copy mac_len, the
+// 14 that __netif_receive_skb_core's skb_reset_mac_len set before
+// do_xdp_generic; so tc ingress, which pushes mac_len bytes, sees the
+// packet from its IPv4 header, and a linear part of
+// SKB_WITH_OVERHEAD(PAGE_SIZE - XDP_PACKET_HEADROOM) - 14 bytes. Another
+// program gets the skb linearized in place and tc sees the Ethernet header
+// and all 4042 bytes. This is why the xdp-generic-gso-frags transition's
+// recorder at vB tc ingress, which looks for an Ethernet frame, counts
+// nothing, in the kernel and in the model (TestXDPGenericFragsMacLen).
+func TestKernelGenericXDPFragsMacLen(t *testing.T) {
+	testutil.KernelTests(t)
+	for _, tc := range []struct {
+		frags     bool
+		ip        bool // tc ingress sees the IPv4 header first, not vB's MAC address
+		headlen   uint32
+		totLength uint32 // skb->len at tc ingress
+	}{
+		{false, false, 4042, 4042},
+		{true, true, 3520 - 14, 4042 - 14},
+	} {
+		first, mac0, headlen, skbLen := genericXDPTC(t, tc.frags)
+		t.Logf("frags %v: tc ingress sees first byte %#x (vB's MAC starts %#x), %d linear bytes, len %d",
+			tc.frags, first, mac0, headlen, skbLen)
+		want := mac0
+		if tc.ip {
+			want = 0x45
+		}
+		require.Equal(t, want, first, "frags %v", tc.frags)
+		require.Equal(t, tc.headlen, headlen, "frags %v", tc.frags)
+		require.Equal(t, tc.totLength, skbLen, "frags %v", tc.frags)
+	}
+}
+
+// genericXDPTC sends one UDP GSO datagram of 40 segments of 100 bytes from
+// vA to vB, with an XDP_PASS program (frags: multi-buffer) in generic mode
+// on vB and a tc ingress program there that records, for the first skb
+// longer than 1000 bytes, its first byte, data_end - data and skb->len; and
+// the first byte of vB's MAC address.
+func genericXDPTC(t *testing.T, frags bool) (first, mac0 byte, headlen, skbLen uint32) {
+	t.Helper()
+	a, b := newNetns(t, "xfA"), newNetns(t, "xfB")
+	require.NoError(t, a.IP("link", "add", "vA", "type", "veth", "peer", "name", "vB", "netns", b.Name))
+	require.NoError(t, a.IP("addr", "add", "192.0.2.1/24", "dev", "vA"))
+	require.NoError(t, b.IP("addr", "add", "192.0.2.2/24", "dev", "vB"))
+	require.NoError(t, a.IP("link", "set", "vA", "up"))
+	require.NoError(t, b.IP("link", "set", "vB", "up"))
+	macB, err := b.HardwareAddr("vB")
+	require.NoError(t, err)
+	require.NoError(t, a.IP("neigh", "add", "192.0.2.2", "lladdr", macB.String(), "dev", "vA", "nud", "permanent"))
+
+	out, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 16, MaxEntries: 1})
+	require.NoError(t, err)
+	defer out.Close()
+	flags := uint32(0)
+	if frags {
+		flags = unix.BPF_F_XDP_HAS_FRAGS
+	}
+	xdp, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.XDP, License: "GPL", Flags: flags, Instructions: asm.Instructions{
+		asm.Mov.Imm(asm.R0, 2), // XDP_PASS
+		asm.Return(),
+	}})
+	require.NoError(t, err)
+	defer xdp.Close()
+	// r6 = skb; if skb->len <= 1000 or out[0] is set: return TCX_NEXT.
+	// Else out[0] = {done, first byte, data_end - data, skb->len}.
+	tcp, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: asm.Instructions{
+		asm.Mov.Reg(asm.R6, asm.R1),
+		asm.LoadMem(asm.R7, asm.R6, 0, asm.Word), // skb->len
+		asm.JLE.Imm(asm.R7, 1000, "next"),
+		asm.StoreImm(asm.R10, -4, 0, asm.Word),
+		asm.Mov.Reg(asm.R2, asm.R10),
+		asm.Add.Imm(asm.R2, -4),
+		asm.LoadMapPtr(asm.R1, out.FD()),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "next"),
+		asm.Mov.Reg(asm.R9, asm.R0),
+		asm.LoadMem(asm.R1, asm.R9, 0, asm.Word),
+		asm.JNE.Imm(asm.R1, 0, "next"),
+		asm.LoadMem(asm.R2, asm.R6, 76, asm.Word), // skb->data
+		asm.LoadMem(asm.R3, asm.R6, 80, asm.Word), // skb->data_end
+		asm.Mov.Reg(asm.R4, asm.R2),
+		asm.Add.Imm(asm.R4, 1),
+		asm.JGT.Reg(asm.R4, asm.R3, "next"),
+		asm.LoadMem(asm.R5, asm.R2, 0, asm.Byte),
+		asm.StoreMem(asm.R9, 4, asm.R5, asm.Word),
+		asm.Sub.Reg(asm.R3, asm.R2),
+		asm.StoreMem(asm.R9, 8, asm.R3, asm.Word),
+		asm.StoreMem(asm.R9, 12, asm.R7, asm.Word),
+		asm.StoreImm(asm.R9, 0, 1, asm.Word),
+		asm.Mov.Imm(asm.R0, -1).WithSymbol("next"), // TCX_NEXT
+		asm.Return(),
+	}})
+	require.NoError(t, err)
+	defer tcp.Close()
+	require.NoError(t, b.Do(func() error {
+		iface, err := net.InterfaceByName("vB")
+		if err != nil {
+			return err
+		}
+		xl, err := link.AttachXDP(link.XDPOptions{Interface: iface.Index, Program: xdp, Flags: link.XDPGenericMode})
+		if err != nil {
+			return err
+		}
+		t.Cleanup(func() { xl.Close() })
+		tl, err := link.AttachTCX(link.TCXOptions{Interface: iface.Index, Program: tcp, Attach: ebpf.AttachTCXIngress})
+		if err != nil {
+			return err
+		}
+		t.Cleanup(func() { tl.Close() })
+		return nil
+	}))
+
+	fd := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
+	require.NoError(t, unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_SEGMENT, 100))
+	require.NoError(t, unix.Sendto(fd, make([]byte, 4000), 0, &unix.SockaddrInet4{Port: 9999, Addr: [4]byte{192, 0, 2, 2}}))
+	var v [16]byte
+	for range 200 {
+		require.NoError(t, out.Lookup(uint32(0), &v))
+		if v[0] == 1 {
+			break
+		}
+		unix.Nanosleep(&unix.Timespec{Nsec: 5e6}, nil)
+	}
+	require.Equal(t, byte(1), v[0], "tc ingress saw no skb longer than 1000 bytes")
+	le := func(b []byte) uint32 { return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 }
+	return v[4], macB[0], le(v[8:12]), le(v[12:16])
+}
