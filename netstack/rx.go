@@ -427,16 +427,17 @@ func vethGROEligible(b *skb.Buff, from, rcv *Device) bool {
 	return sk != nil && sk.proto == ProtoUDP && (rcv.groList || rcv.groUDPFwd)
 }
 
-// vethXDPOnSkb models veth_xdp_rcv_skb(): a shared, cloned (head locked),
-// or short-headroom skb is first copied into a page-pool buffer with
-// XDP_PACKET_HEADROOM (veth_convert_skb_to_xdp_buff -> skb_pp_cow_data:
-// new skb, skb_copy_header, meta_len 0, the old skb consumed). data_meta
+// vethXDPOnSkb models veth_xdp_rcv_skb(): a shared, cloned or kmalloc'ed
+// (head locked), non-linear or short-headroom skb is first copied into
+// page-pool memory with XDP_PACKET_HEADROOM (veth_convert_skb_to_xdp_buff
+// -> skb_pp_cow_data, skb.PPCowData: new skb, skb_copy_header, meta_len 0,
+// the old skb consumed; one with a frag_list is dropped). data_meta
 // starts at data (an existing meta_len is not shown to the program). On
 // XDP_PASS: eth_type_trans, skb_metadata_set(metalen) when non-zero, then
 // napi_gro_receive. Takes ownership of skb, whose data is at the mac header.
 func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device) {
-	if b.Shared() || !b.HeadFrag() || b.SkbCloned() || b.Headroom() < skb.XDPPacketHeadroom {
-		nb, err := s.ppCowData(b)
+	if b.Shared() || !b.HeadFrag() || b.SkbCloned() || b.NrFrags() != 0 || b.Headroom() < skb.XDPPacketHeadroom {
+		nb, err := b.PPCowData(skb.XDPPacketHeadroom)
 		if err != nil {
 			s.drop(b, skb.DropNomem, OpVethXDP)
 			return
@@ -470,25 +471,6 @@ func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device) {
 	default:
 		s.drop(b, skb.DropXDP, OpVethXDP)
 	}
-}
-
-// ppCowData models skb_pp_cow_data(): a page-pool skb with
-// XDP_PACKET_HEADROOM, the header copied by skb_copy_header (every Header
-// field, dst and conntrack references, shared extensions, the gso fields;
-// the new shared info has meta_len 0), the data from the mac header
-// copied, and the header offsets moved by the headroom difference
-// (skb_headers_offset_update). Does NOT take ownership of skb.
-func (s *Stack) ppCowData(b *skb.Buff) (*skb.Buff, error) {
-	size := max(xdpFrameMin, (skb.XDPPacketHeadroom+b.Len()+skb.SizeofSharedInfo+63)&^63)
-	nb, err := s.a.BuildSkb(size)
-	if err != nil {
-		return nil, err
-	}
-	nb.Reserve(skb.XDPPacketHeadroom)
-	nb.CopyHeader(b)                                     // skb_copy_header(nskb, skb)
-	_ = b.CopyBits(0, nb.Put(b.Len()))                   // skb_copy_bits of linear data, fragments and frag_list
-	nb.HeadersOffsetUpdate(nb.Headroom() - b.Headroom()) // skb_headers_offset_update(nskb, head_off)
-	return nb, nil
 }
 
 // --- GRO ---

@@ -23,8 +23,9 @@ var (
 // native XDP): skb's bytes from data on are copied into page-pool memory,
 // as a new skb that XDP can work on in place:
 //   - a head of SKB_HEAD_ALIGN(size) + headroom bytes (napi_build_skb on a
-//     page_pool_dev_alloc_va fragment, marked for recycling), size being
-//     up to SKB_WITH_OVERHEAD(PAGE_SIZE - headroom) bytes, with headroom
+//     page_pool_dev_alloc_va fragment, a whole page when two such would
+//     not fit in one, marked for recycling), size being up to
+//     SKB_WITH_OVERHEAD(PAGE_SIZE - headroom) bytes, with headroom
 //     reserved;
 //   - skb_copy_header: every header field, the header offsets moved to the
 //     new headroom, the extensions shared, dst and conntrack referenced,
@@ -48,7 +49,7 @@ func (b *Buff) PPCowData(headroom int) (*Buff, error) {
 		return nil, fmt.Errorf("%s: %d bytes: %w", op, b.len, ErrPPCowTooBig)
 	}
 	size := min(b.len, maxHead)
-	nb, err := b.a.BuildSkb(headAlign(size) + dataAlign(headroom))
+	nb, err := b.a.BuildSkb(ppSize(headAlign(size) + dataAlign(headroom)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -60,7 +61,7 @@ func (b *Buff) PPCowData(headroom int) (*Buff, error) {
 	nb.headersOffsetUpdate(nb.data - b.data)
 	for off := size; off < b.len; {
 		n := min(b.len-off, PageSize)
-		pg, err := b.a.ppPage(dataAlign(n), op)
+		pg, err := b.a.ppPage(ppSize(dataAlign(n)), op)
 		if err != nil {
 			nb.ConsumeSkb()
 			return nil, fmt.Errorf("%s: %w", op, err)
@@ -74,6 +75,16 @@ func (b *Buff) PPCowData(headroom int) (*Buff, error) {
 		off += n
 	}
 	return nb, nil
+}
+
+// ppSize is the truesize page_pool_alloc gives a request of size bytes:
+// a whole page when two would not fit in one, else a fragment of that
+// size (rounded up to a cache line).
+func ppSize(size int) int {
+	if 2*size > PageSize {
+		return PageSize
+	}
+	return size
 }
 
 // ppPage models page_pool_dev_alloc(pool, &offset, &size) for a fragment of
