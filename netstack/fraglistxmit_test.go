@@ -242,3 +242,66 @@ func TestXDPGenericFragsMacLen(t *testing.T) {
 		})
 	}
 }
+
+// TestSegmentTunnelInnerIPOptions: inet_gso_segment takes an IPv4 header
+// with options, inner or outer: an encapsulated TCP GSO skb whose inner
+// header has 4 bytes of options is cut with the options copied into every
+// segment and each segment's inner tot_len, identification and checksum
+// fixed over the whole header.
+func TestSegmentTunnelInnerIPOptions(t *testing.T) {
+	cfg := routerConfig(DeviceConfig{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}, true)
+	s, te := newStack(t, cfg, "", nil, nil)
+	const (
+		inIHL = ipHlen + 4
+		inNet = ethHlen + ipHlen + udpHlen + vxlanHlen + ethHlen
+		inTr  = inNet + inIHL
+		hdrs  = inTr + 20
+		mss   = 100
+	)
+	frame := make([]byte, hdrs+3*mss)
+	writeEth(frame, macB, macA, ethPIP)
+	writeIPv4(frame[ethHlen:], 0, len(frame)-ethHlen, 50, true, 64, ipprotoUDP, addr("198.51.100.1"), addr("198.51.100.9"))
+	writeUDP(frame[ethHlen+ipHlen:], 40000, 4789, len(frame)-ethHlen-ipHlen)
+	frame[ethHlen+ipHlen+udpHlen] = 0x08 // VXLAN I flag
+	writeEth(frame[inNet-ethHlen:], macA, macB, ethPIP)
+	writeIPv4(frame[inNet:], 0, len(frame)-inNet, 7, true, 64, ipprotoTCP, addr("10.9.0.1"), addr("10.9.0.7"))
+	frame[inNet] = 0x46                                       // ihl 6
+	copy(frame[inNet+ipHlen:], []byte{0x94, 0x04, 0x00, 0x00}) // router alert
+	setIPCsum(frame[inNet:], inIHL)
+	th := frame[inTr:]
+	binary.BigEndian.PutUint32(th[4:8], 1000)
+	th[12], th[13] = 5<<4, tcpACK|tcpPSH
+	b, err := te.a.AllocSkb(128 + len(frame))
+	require.NoError(t, err)
+	b.Reserve(128)
+	b.PutData(frame)
+	b.ResetMacHeader()
+	b.SetNetworkHeader(ethHlen)
+	b.SetTransportHeader(ethHlen + ipHlen)
+	b.SetInnerHeaders(inNet-ethHlen, inNet, inTr)
+	b.ResetMacLen()
+	b.H().Protocol = ethPIP
+	b.H().Encapsulation = true
+	sh := b.Shinfo()
+	sh.GSOSize, sh.GSOSegs, sh.GSOType = mss, 3, skb.GSOTCPv4|skb.GSOUDPTunnel
+
+	start, ok := s.segmentGSO(b, 0)
+	require.True(t, ok, "inet_gso_segment takes IPv4 options")
+	segs := s.segs[start:]
+	require.Len(t, segs, 3)
+	for i, g := range segs {
+		d := g.Data()
+		require.Equal(t, hdrs+mss, len(d), "segment %d", i)
+		require.Equal(t, frame[inNet+ipHlen:inTr], d[inNet+ipHlen:inTr], "segment %d: the options", i)
+		require.Equal(t, uint16(inIHL+20+mss), binary.BigEndian.Uint16(d[inNet+2:]), "segment %d: inner tot_len", i)
+		require.Equal(t, uint16(7+i), binary.BigEndian.Uint16(d[inNet+4:]), "segment %d: inner identification", i)
+		require.Zero(t, ipCsum(d[inNet:inTr]), "segment %d: inner checksum over the options", i)
+		require.Equal(t, uint32(1000+mss*i), binary.BigEndian.Uint32(d[inTr+4:]), "segment %d", i)
+		require.Equal(t, uint16(len(d)-ethHlen-ipHlen), binary.BigEndian.Uint16(d[ethHlen+ipHlen+4:]), "segment %d: outer UDP length", i)
+		require.Zero(t, ipCsum(d[ethHlen:ethHlen+ipHlen]))
+		g.ConsumeSkb()
+		s.segs[start+i] = nil
+	}
+	s.segs = s.segs[:start]
+	b.ConsumeSkb()
+}

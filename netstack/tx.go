@@ -880,7 +880,7 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 	if inNet <= l2 || inTr <= inNet || len(data) < inTr+udpHlen {
 		return 0, false
 	}
-	outer, ok := groParseIP(data[l2:], b.H().Protocol, b.Len()-l2) // the model's tunnels write no IPv4 options
+	outer, ok := gsoParseIP(data[l2:], b.H().Protocol)
 	if !ok {
 		return 0, false
 	}
@@ -888,11 +888,7 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 	if data[inNet]>>4 == 6 {
 		inProto = ethPIPv6
 	}
-	// groParseIP refuses IPv4 options, which inet_gso_segment accepts: the
-	// model's encapsulated GSO skbs come from GRO (which refuses them too)
-	// or from sockets whose captured headers have none in practice; such
-	// an skb is not segmented (SKB_GSO_SEG drop).
-	inner, ok := groParseIP(data[inNet:], inProto, b.Len()-inNet)
+	inner, ok := gsoParseIP(data[inNet:], inProto)
 	gt := b.Shinfo().GSOType
 	mss := int(b.Shinfo().GSOSize)
 	udp := ok && inner.proto == ipprotoUDP && gt&skb.GSOUDPL4 != 0
@@ -962,6 +958,36 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 		g.SetTransportHeader(l2 + outer.ihl)
 	}
 	return start, true
+}
+
+// gsoParseIP models the header parsing of inet_gso_segment and
+// ipv6_gso_segment for the network header at the start of data (etype its
+// Ethernet type): an IPv4 header of ihl * 4 bytes, options included, or an
+// IPv6 header and the extension headers ipv6_gso_pull_exthdrs skips
+// (hop-by-hop, routing, destination options). It gives the header's
+// length (with the extension headers), the next protocol and the IPv4
+// identification; false for anything else.
+func gsoParseIP(data []byte, etype uint16) (h groIP, ok bool) {
+	switch etype {
+	case ethPIP:
+		ip, ok := parseIPv4(data)
+		if !ok || len(data) < ip.ihl {
+			return h, false
+		}
+		h.ihl, h.proto, h.ipID = ip.ihl, ip.proto, ip.id
+		return h, true
+	case ethPIPv6:
+		if len(data) < ip6Hlen || data[0]>>4 != 6 {
+			return h, false
+		}
+		next, off, ok := ip6L4(data)
+		if !ok {
+			return h, false
+		}
+		h.ihl, h.proto, h.v6 = off, next, true
+		return h, true
+	}
+	return h, false
 }
 
 // gsoFixIP is the per-segment loop of inet_gso_segment / ipv6_gso_segment
