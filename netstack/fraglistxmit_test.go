@@ -265,7 +265,7 @@ func TestSegmentTunnelInnerIPOptions(t *testing.T) {
 	frame[ethHlen+ipHlen+udpHlen] = 0x08 // VXLAN I flag
 	writeEth(frame[inNet-ethHlen:], macA, macB, ethPIP)
 	writeIPv4(frame[inNet:], 0, len(frame)-inNet, 7, true, 64, ipprotoTCP, addr("10.9.0.1"), addr("10.9.0.7"))
-	frame[inNet] = 0x46                                       // ihl 6
+	frame[inNet] = 0x46                                        // ihl 6
 	copy(frame[inNet+ipHlen:], []byte{0x94, 0x04, 0x00, 0x00}) // router alert
 	setIPCsum(frame[inNet:], inIHL)
 	th := frame[inTr:]
