@@ -369,6 +369,17 @@ func (a *Allocator) freeHead(buf *buffer, op string) {
 	a.bufRingFor(cap(full), true).put(buf)
 }
 
+// frameCache returns the page_pool cache description of frames of
+// frameSize bytes, made on first use.
+func (a *Allocator) frameCache(frameSize int) *kmem.Cache {
+	if i := frameSize / L1CacheBytes; i < len(a.frameCaches) {
+		if c := a.frameCaches[i]; c != nil {
+			return c
+		}
+	}
+	return a.newFrameCache(frameSize)
+}
+
 // newFrameCache returns the page_pool cache description of frames of
 // frameSize bytes (a multiple of L1CacheBytes) that BuildSkb does not find
 // in frameCaches: the first frame of a size, or a size above
@@ -492,13 +503,7 @@ func (a *Allocator) BuildSkb(frameSize int) (*Buff, error) {
 		panic(fmt.Sprintf("skb: %s(%d): frame must be a multiple of %d above %d",
 			op, frameSize, L1CacheBytes, SizeofSharedInfo))
 	}
-	var c *kmem.Cache
-	if i := frameSize / L1CacheBytes; i < len(a.frameCaches) {
-		c = a.frameCaches[i]
-	}
-	if c == nil {
-		c = a.newFrameCache(frameSize)
-	}
+	c := a.frameCache(frameSize)
 	if err := a.acct.CacheAlloc(sitePagePool, c); err != nil {
 		a.live.Failures++
 		return nil, fmt.Errorf("%s: %w", op, err)

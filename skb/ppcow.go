@@ -5,7 +5,6 @@ import (
 
 	"github.com/skbsim/skbsim/cost"
 	"github.com/skbsim/skbsim/internal/errno"
-	"github.com/skbsim/skbsim/kmem"
 )
 
 // Errors of PPCowData.
@@ -91,13 +90,7 @@ func ppSize(size int) int {
 // size bytes: memory charged to the page_pool site, held by the page
 // reference the new fragment takes.
 func (a *Allocator) ppPage(size int, op string) (*buffer, error) {
-	var c *kmem.Cache
-	if i := size / L1CacheBytes; i < len(a.frameCaches) {
-		c = a.frameCaches[i]
-	}
-	if c == nil {
-		c = a.newFrameCache(size)
-	}
+	c := a.frameCache(size)
 	if err := a.acct.CacheAlloc(sitePagePool, c); err != nil {
 		a.live.Failures++
 		return nil, err
