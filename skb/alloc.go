@@ -372,7 +372,7 @@ func (a *Allocator) freeHead(buf *buffer, op string) {
 // frameCache returns the page_pool cache description of frames of
 // frameSize bytes, made on first use.
 func (a *Allocator) frameCache(frameSize int) *kmem.Cache {
-	if i := frameSize / L1CacheBytes; i < len(a.frameCaches) {
+	if i := uint(frameSize) / L1CacheBytes; i < uint(len(a.frameCaches)) {
 		if c := a.frameCaches[i]; c != nil {
 			return c
 		}
@@ -503,7 +503,14 @@ func (a *Allocator) BuildSkb(frameSize int) (*Buff, error) {
 		panic(fmt.Sprintf("skb: %s(%d): frame must be a multiple of %d above %d",
 			op, frameSize, L1CacheBytes, SizeofSharedInfo))
 	}
-	c := a.frameCache(frameSize)
+	// frameCache, written out: the per-packet path of native XDP drivers.
+	var c *kmem.Cache
+	if i := frameSize / L1CacheBytes; i < len(a.frameCaches) {
+		c = a.frameCaches[i]
+	}
+	if c == nil {
+		c = a.newFrameCache(frameSize)
+	}
 	if err := a.acct.CacheAlloc(sitePagePool, c); err != nil {
 		a.live.Failures++
 		return nil, fmt.Errorf("%s: %w", op, err)
