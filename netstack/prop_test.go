@@ -125,7 +125,35 @@ func propConfigs() []*Config {
 		},
 		Entries: []EntryConfig{{Dev: "eth0"}},
 	}
-	return []*Config{fwd, tun, gre, any, gso, glist, &glistKey, tgro}
+	// Frag_list aggregates (the copy-break driver's small heads) leave
+	// through a NIC without NETIF_F_FRAGLIST (skb_segment's frag_list walk,
+	// split along the list when it lines up) or a veth with
+	// tx_fraglist off, whose peer runs a multi-buffer generic XDP program
+	// (skb_pp_cow_data of tapped, non-linear skbs).
+	flx := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}, {Name: "c", Forwarding: true}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, UDPGROForwarding: true},
+			{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}},
+			{Name: "veth0", Kind: KindVeth, MAC: macB, Addrs: []netip.Prefix{pfx("10.200.0.1/30")}, Peer: "eth0", PeerNetns: "c",
+				PeerMAC: macPeer, PeerAddrs: []netip.Prefix{pfx("10.200.0.2/30"), pfx("10.9.0.2/16")}, PeerXDP: "generic",
+				TxFragList: "off"},
+		},
+		Routes: []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")},
+			{Dst: pfx("10.9.0.0/16"), Dev: "veth0", Via: addr("10.200.0.2")}},
+		Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB},
+			{Dev: "veth0", Addr: addr("10.200.0.2"), MAC: macPeer}},
+		Sockets: []SocketConfig{{Name: "app", Proto: ProtoUDP, Port: 9999}, {Name: "capp", Netns: "c", Proto: ProtoUDP, Port: 9999}},
+		Taps:    []TapConfig{{Name: "dump", Dev: "eth0", Dir: TapBoth}, {Name: "cdump", Netns: "c", Dev: "eth0", Dir: TapRX}},
+		Programs: []ProgramConfig{
+			{Name: "cxdp", Hook: carrier.HookXDP, Netns: "c", Dev: "eth0", XDPFrags: true, Actions: []Action{{Kind: ActAdjustMeta, Value: 8}}},
+			{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActWrite, Map: 0}}},
+			{Name: "cin", Hook: carrier.HookTCIngress, Netns: "c", Dev: "eth0", Actions: []Action{{Kind: ActRead, Map: 0}}},
+			{Name: "tp", Hook: carrier.HookTracepoint, Event: EventConsumeSkb, Actions: []Action{{Kind: ActRead, Map: 0}}},
+		},
+		Entries: []EntryConfig{{Dev: "eth0"}},
+	}
+	return []*Config{fwd, tun, gre, any, gso, glist, &glistKey, tgro, flx}
 }
 
 // vxlanWrap puts frame f (an Ethernet frame) in a VXLAN packet from
