@@ -149,8 +149,7 @@
 // software GSO cuts an encapsulated TCP skb into tunnel packets with
 // their own inner and outer headers (skb_udp_tunnel_segment; IPv4 options
 // are copied, as inet_gso_segment does; L4 checksums, GRE's and remote
-// checksum offload's included, are not written, and tunnel GSO never
-// splits along a frag_list into GSO skbs). Inner UDP
+// checksum offload's included, are not written). Inner UDP
 // is merged as plain UDP is (the inner socket lookup, then
 // udp_gro_receive_segment), fraglist GRO included: the tunnel packets are
 // chained whole, and skb_segment_list gives them back after

@@ -305,3 +305,46 @@ func TestSegmentTunnelInnerIPOptions(t *testing.T) {
 	s.segs = s.segs[:start]
 	b.ConsumeSkb()
 }
+
+// TestGROVXLANFragListSplit: a NIC with native XDP builds page-fragment
+// heads, so GRO of 38 transit VXLAN packets puts 18 in the held skb (its
+// own and 17 stolen heads) and chains the rest on its frag_list in two
+// list skbs. eth1 has tunnel TSO but not NETIF_F_FRAGLIST: software GSO
+// (skb_udp_tunnel_segment, net_gso_ok with hw_enc_features) splits the
+// aggregate along its list into three encapsulated GSO skbs of 18, 18 and
+// 2 segments, whose inner sequence numbers and both identifications step
+// by their segment counts and whose outer lengths are their own.
+func TestGROVXLANFragListSplit(t *testing.T) {
+	cfg := routerConfig(DeviceConfig{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.254/24")}}, false,
+		DeviceConfig{Name: "vx0", Kind: KindVXLAN, MAC: macB, VNI: 7, Remote: addr("198.51.100.9")})
+	cfg.Programs = []ProgramConfig{{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActCount}}}}
+	s, te := newStack(t, cfg, "", nil, nil)
+	for i := range 38 {
+		f := vxlanFrame(i, vxSeg{outerID: uint16(10 + i), innerID: uint16(100 + i)})
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+	}
+	s.Flush()
+	require.Empty(t, te.obs.dropReasons())
+	const inner = ethHlen + ipHlen + udpHlen + vxlanHlen + ethHlen
+	var segs []uint16
+	seq, n := uint32(1000), uint16(0)
+	for i, q := range s.taps[0].q {
+		b := q.b
+		sh := b.Shinfo()
+		require.True(t, b.H().Encapsulation, "skb %d", i)
+		require.NotZero(t, sh.GSOType&skb.GSOUDPTunnel, "skb %d", i)
+		segs = append(segs, sh.GSOSegs)
+		d := b.Data()
+		require.Equal(t, uint16(b.Len()-ethHlen), binary.BigEndian.Uint16(d[ethHlen+2:]), "skb %d: outer tot_len", i)
+		require.Equal(t, uint16(b.Len()-ethHlen-ipHlen), binary.BigEndian.Uint16(d[ethHlen+ipHlen+4:]), "skb %d: outer UDP length", i)
+		require.Equal(t, uint16(10)+n, binary.BigEndian.Uint16(d[ethHlen+4:]), "skb %d: outer identification", i)
+		require.Equal(t, uint16(b.Len()-inner), binary.BigEndian.Uint16(d[inner+2:]), "skb %d: inner tot_len", i)
+		require.Equal(t, uint16(100)+n, binary.BigEndian.Uint16(d[inner+4:]), "skb %d: inner identification", i)
+		require.Equal(t, seq, binary.BigEndian.Uint32(d[inner+ipHlen+4:]), "skb %d: inner sequence number", i)
+		require.Zero(t, ipCsum(d[ethHlen:ethHlen+ipHlen]))
+		require.Zero(t, ipCsum(d[inner:inner+ipHlen]))
+		seq += 100 * uint32(sh.GSOSegs)
+		n += sh.GSOSegs
+	}
+	require.Equal(t, []uint16{18, 18, 2}, segs)
+}

@@ -869,9 +869,13 @@ func (s *Stack) segmentAfter(b *skb.Buff, hdrEnd int, feat skb.SegFeatures) (int
 // GSO takes outer identifications as incrementing: "net: gso: restore ids
 // of outer ip headers correctly"). An inner UDP GSO skb (SKB_GSO_UDP_L4)
 // is cut by __udp_gso_segment instead: each segment's inner UDP length is
-// its own. Checksums of L4 headers are not written (the model does not
-// validate them). Other inner protocols return false.
-func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
+// its own. With SegNetGSOOK (a device with the tunnel GSO type in its
+// hw_enc_features but without NETIF_F_FRAGLIST) skb_segment may split a
+// frag_list skb along its list into GSO skbs, whose sequence numbers and
+// identifications step by their gso_segs. Checksums of L4 headers are not
+// written (the model does not validate them). Other inner protocols return
+// false.
+func (s *Stack) segmentTunnel(b *skb.Buff, l2 int, feat skb.SegFeatures) (int, bool) {
 	data := b.Data()
 
 	hr := b.Headroom()
@@ -929,20 +933,33 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 	var oip, iip ipv4
 	oip.id, oip.ihl = outer.ipID, outer.ihl
 	iip.id, iip.ihl = inner.ipID, inner.ihl
-	start, ok := s.segmentAfter(b, hdrEnd, 0) // tunnel GSO: no split along the frag_list
+	start, ok := s.segmentAfter(b, hdrEnd, feat)
 	if !ok {
 		return 0, false
 	}
 	n := len(s.segs) - start
+	// Segments that are GSO skbs (split along the frag_list) carry
+	// gso_segs pieces: sequence numbers and identifications step by as
+	// many (tcp_gso_segment, inet_gso_segment).
+	step := mss
+	if sh := s.segs[start].Shinfo(); sh.GSOSize != 0 {
+		step *= int(sh.GSOSegs)
+	}
+	innerID, outerID := iip.id, oip.id
 	for i := 0; i < n; i++ {
 		g := s.segs[start+i]
-		gsoFixIP(g, inNet, inner.v6, iip, iip.id+innerStep*uint16(i))
+		pieces := uint16(1)
+		if sh := g.Shinfo(); sh.GSOSize != 0 {
+			pieces = sh.GSOSegs
+		}
+		gsoFixIP(g, inNet, inner.v6, iip, innerID)
+		innerID += innerStep * pieces
 		th := g.Data()[inTr:]
 		switch {
 		case udp:
 			binary.BigEndian.PutUint16(th[4:6], uint16(g.Len()-inTr)) // __udp_gso_segment: each segment's uh->len
 		default:
-			binary.BigEndian.PutUint32(th[4:8], seq+uint32(i*mss))
+			binary.BigEndian.PutUint32(th[4:8], seq+uint32(i*step))
 			if i != n-1 {
 				th[13] = flags &^ (tcpFIN | tcpPSH)
 			}
@@ -953,7 +970,8 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int) (int, bool) {
 		if outer.proto == ipprotoUDP {
 			binary.BigEndian.PutUint16(g.Data()[l2+outer.ihl+4:], uint16(g.Len()-l2-outer.ihl))
 		}
-		gsoFixIP(g, l2, outer.v6, oip, oip.id+outerStep*uint16(i))
+		gsoFixIP(g, l2, outer.v6, oip, outerID)
+		outerID += outerStep * pieces
 		g.SetNetworkHeader(l2)
 		g.SetTransportHeader(l2 + outer.ihl)
 	}
@@ -1035,7 +1053,7 @@ func (s *Stack) segmentGSO(b *skb.Buff, feat skb.SegFeatures) (start int, ok boo
 		return 0, false
 	}
 	if b.H().Encapsulation && b.Shinfo().GSOType&skb.GSOEncapAll != 0 {
-		return s.segmentTunnel(b, l2)
+		return s.segmentTunnel(b, l2, feat)
 	}
 	var (
 		ip     ipv4
