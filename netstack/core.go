@@ -367,9 +367,11 @@ func (s *Stack) xdpCheckSkb(b *skb.Buff, hroom int) *skb.Buff {
 		if n, err := b.PPCowData(skb.XDPPacketHeadroom); err == nil {
 			s.traceOp(LayerCore, OpXDPGeneric, n)
 			s.consumeSkb(b)
+			s.stats.XDPCopies++
 			return n
 		}
 	}
+	nonlinear := b.IsNonlinear()
 	nh, nt := 0, 0
 	if hroom > 0 {
 		nh = (hroom + skb.NetSkbPad - 1) &^ (skb.NetSkbPad - 1)
@@ -384,6 +386,9 @@ func (s *Stack) xdpCheckSkb(b *skb.Buff, hroom int) *skb.Buff {
 	if err := b.Linearize(); err != nil {
 		s.drop(b, skb.DropNomem, OpXDPGeneric)
 		return nil
+	}
+	if nonlinear {
+		s.stats.Linearized++
 	}
 	return b
 }

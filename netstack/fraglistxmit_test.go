@@ -113,8 +113,10 @@ func TestFragListLinearize(t *testing.T) {
 			require.Len(t, dataLen, 1)
 			if tc.linear {
 				require.Zero(t, dataLen[0])
+				require.Equal(t, uint64(1), s.Stats().Linearized)
 			} else {
 				require.Equal(t, 300, dataLen[0])
+				require.Zero(t, s.Stats().Linearized)
 			}
 			require.Empty(t, te.obs.dropReasons())
 		})
@@ -239,6 +241,12 @@ func TestXDPGenericFragsMacLen(t *testing.T) {
 			require.Equal(t, []byte{tc.first}, first)
 			require.Equal(t, []int{tc.headlen}, headlen)
 			require.Equal(t, []int{tc.len}, length)
+			st := s.Stats()
+			if tc.first == 0x45 {
+				require.Equal(t, [2]uint64{0, 1}, [2]uint64{st.Linearized, st.XDPCopies}, "a page-pool copy")
+			} else {
+				require.Equal(t, [2]uint64{1, 0}, [2]uint64{st.Linearized, st.XDPCopies}, "linearized")
+			}
 		})
 	}
 }

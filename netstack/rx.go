@@ -443,6 +443,7 @@ func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device) {
 			return
 		}
 		s.consumeSkb(b) // skb_pp_cow_data: consume_skb(skb)
+		s.stats.XDPCopies++
 		b = nb
 	}
 	b.ResetMacHeader()

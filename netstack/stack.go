@@ -342,7 +342,14 @@ type Stats struct {
 	GSOSegmented   uint64
 	GSOSegmentList uint64
 	GSOSegments    uint64
-	Backlog        uint64
+	// Linearized are skbs made linear to suit a device or program: a
+	// frag_list without NETIF_F_FRAGLIST (validate_xmit_skb) and generic
+	// XDP's netif_skb_check_for_xdp. XDPCopies are skbs replaced by a
+	// page-pool copy for XDP (skb_pp_cow_data: veth's native XDP, generic
+	// XDP for a multi-buffer program).
+	Linearized uint64
+	XDPCopies  uint64
+	Backlog    uint64
 }
 
 // Add adds o's counters to st.
@@ -357,6 +364,8 @@ func (st *Stats) Add(o Stats) {
 	st.GSOSegmented += o.GSOSegmented
 	st.GSOSegmentList += o.GSOSegmentList
 	st.GSOSegments += o.GSOSegments
+	st.Linearized += o.Linearized
+	st.XDPCopies += o.XDPCopies
 	st.Backlog += o.Backlog
 }
 

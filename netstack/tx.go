@@ -709,6 +709,7 @@ func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 			s.drop(b, skb.DropNotSpecified, OpLinearize) // out_kfree_skb
 			return
 		}
+		s.stats.Linearized++
 	}
 	s.xmitOne(b, d)
 }

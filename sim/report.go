@@ -43,8 +43,9 @@ type Report struct {
 	Carrier []CountRow `json:"carrier"`
 	// Stack counts what GRO and software GSO made of the packets: segments
 	// merged, aggregates (fraglist ones apart), GSO skbs cut and the
-	// segments they became (skb_segment_list ones apart). Rows that are 0
-	// are left out.
+	// segments they became (skb_segment_list ones apart), skbs linearized
+	// for a device or a generic XDP program, and skbs replaced by a
+	// page-pool copy for XDP. Rows that are 0 are left out.
 	Stack []CountRow `json:"stack"`
 
 	// LiveObjectsAtEnd is the accountant's live objects after every shard's
@@ -218,13 +219,15 @@ func carrierRows(st *carrier.Stats) []CountRow {
 	return rows
 }
 
-// stackRows are the non-zero GRO and GSO counters of st.
+// stackRows are the non-zero GRO, GSO, linearization and XDP copy
+// counters of st.
 func stackRows(st *netstack.Stats) []CountRow {
 	rows := []CountRow{}
 	for _, r := range []CountRow{
 		{"gro_merged_segments", st.GROMerged}, {"gro_aggregates", st.GROAggregates},
 		{"gro_fraglist_aggregates", st.GROFraglist}, {"gso_segmented", st.GSOSegmented},
 		{"gso_segment_list", st.GSOSegmentList}, {"gso_segments", st.GSOSegments},
+		{"linearized", st.Linearized}, {"xdp_page_pool_copies", st.XDPCopies},
 	} {
 		if r.Count != 0 {
 			rows = append(rows, r)
