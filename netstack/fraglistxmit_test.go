@@ -356,3 +356,27 @@ func TestGROVXLANFragListSplit(t *testing.T) {
 	}
 	require.Equal(t, []uint16{18, 18, 2}, segs)
 }
+
+// TestUDPGSOSegmentsOwned: a UDP GSO skb cut in software gives every
+// segment the socket and sock_wfree (__udp_gso_segment's copy_dtor, which
+// also keeps skb_segment from handing them to the last segment only), so
+// tc ingress on the peer sees the socket on every segment, as measured
+// (kernel's TestKernelUDPGSOSegmentsOwned), and the sender's write memory
+// comes back when the last segment is freed.
+func TestUDPGSOSegmentsOwned(t *testing.T) {
+	cfg := vethTxConfig()
+	cfg.Devices[0].SoftwareGSO = true
+	cfg.Sockets[0].UDPSegment = 1000
+	var owned []bool
+	cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
+		Prog: ProgramFunc(func(c *Ctx) int {
+			owned = append(owned, c.Skb.Sk() != nil)
+			return TCXNext
+		})})
+	s, te := newStack(t, cfg, "", nil, nil)
+	frame := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 2500, noEth: true})
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: frame}))
+	require.Empty(t, te.obs.dropReasons())
+	require.Equal(t, []bool{true, true, true}, owned)
+	require.Zero(t, s.Socket("tx").wmem, "the segments' frees returned the charge")
+}

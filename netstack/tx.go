@@ -938,6 +938,9 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int, feat skb.SegFeatures) (int, b
 	if !ok {
 		return 0, false
 	}
+	if udp {
+		s.udpCopyDtor(b, start)
+	}
 	n := len(s.segs) - start
 	// Segments that are GSO skbs (split along the frag_list) carry
 	// gso_segs pieces: sequence numbers and identifications step by as
@@ -977,6 +980,24 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int, feat skb.SegFeatures) (int, b
 		g.SetTransportHeader(l2 + outer.ihl)
 	}
 	return start, true
+}
+
+// udpCopyDtor models __udp_gso_segment's copy_dtor for a UDP GSO skb b of
+// a socket (destructor sock_wfree) cut into the segments from start: b's
+// destructor was cleared before skb_segment (so b's charge is not
+// returned when b is freed: the model returns it here), and every segment
+// gets the socket and sock_wfree and is charged its truesize
+// (sum_truesize - gso_skb->truesize added to sk_wmem_alloc).
+func (s *Stack) udpCopyDtor(b *skb.Buff, start int) {
+	sk, ok := b.Sk().(*Socket)
+	if !ok {
+		return
+	}
+	b.SetOwner(sk, nil) // sock_wfree(gso_skb) now, the socket kept
+	for _, g := range s.segs[start:] {
+		g.SetOwner(sk, sk.wfreeFn)
+		sk.wmem += g.Truesize()
+	}
 }
 
 // gsoParseIP models the header parsing of inet_gso_segment and
@@ -1131,6 +1152,9 @@ func (s *Stack) segmentGSO(b *skb.Buff, feat skb.SegFeatures) (start int, ok boo
 	}
 	if start, ok = s.segmentAfter(b, hdrEnd, feat); !ok {
 		return 0, false
+	}
+	if !tcp {
+		s.udpCopyDtor(b, start)
 	}
 	n := len(s.segs) - start
 	// tcp_gso_segment / __udp_gso_segment: segments that are GSO skbs

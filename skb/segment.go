@@ -61,9 +61,12 @@ func (b *Buff) Segment(mss int, out []*Buff) ([]*Buff, error) {
 // counted on its own (or no gso_size when it is one piece).
 //
 // Protocol headers (lengths, sequence numbers, checksums) are the caller's
-// to fix, as the protocol gso_segment callbacks do. Tunnel GSO (tnl_hlen
-// bytes before the mac header, SKB_GSO_CB) and the sock_wfree swap of
-// sk/destructor/truesize to the last segment are not modelled.
+// to fix, as the protocol gso_segment callbacks do, and so is the socket
+// ownership of the segments: __udp_gso_segment and tcp_gso_segment clear
+// or copy the destructor themselves, so skb_segment's swap of a
+// sock_wfree skb's sk, destructor and truesize to the last segment is
+// left out. Tunnel GSO (tnl_hlen bytes before the mac header, SKB_GSO_CB)
+// is not modelled.
 //
 // Segments are appended to out (pass a reused slice to avoid allocating).
 // Does NOT take ownership of skb: the caller frees it (consume_skb after

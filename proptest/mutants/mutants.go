@@ -342,6 +342,16 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "udp-gso-segments-unowned",
+		File: "netstack/tx.go",
+		Old: `	if !tcp {
+		s.udpCopyDtor(b, start)
+	}`,
+		New:  `	_ = tcp`,
+		Desc: "__udp_gso_segment gives every segment of a socket's UDP GSO skb the socket and sock_wfree (copy_dtor)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "udp-gso-delivered-whole",
 		File: "netstack/ip.go",
 		Old:  `	if sh := b.Shinfo(); sh.GSOSize != 0 && s.prof.UDPRcvSegment &&`,
