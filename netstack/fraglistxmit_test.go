@@ -380,3 +380,25 @@ func TestUDPGSOSegmentsOwned(t *testing.T) {
 	require.Equal(t, []bool{true, true, true}, owned)
 	require.Zero(t, s.Socket("tx").wmem, "the segments' frees returned the charge")
 }
+
+// TestTCPGSOSegmentsOwned: the same for TCP (tcp_gso_segment's
+// copy_destructor with tcp_wfree): each segment of a transmitted TSO skb
+// cut in software carries the socket, as measured (kernel's
+// TestKernelTCPGSOSegmentsOwned).
+func TestTCPGSOSegmentsOwned(t *testing.T) {
+	cfg := vethTxConfig()
+	cfg.Devices[0].SoftwareGSO = true
+	cfg.Sockets = []SocketConfig{{Name: "tx", Netns: "A", Proto: ProtoTCP, Port: 40000}}
+	var owned []bool
+	cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
+		Prog: ProgramFunc(func(c *Ctx) int {
+			owned = append(owned, c.Skb.Sk() != nil)
+			return TCXNext
+		})})
+	s, te := newStack(t, cfg, "", nil, nil)
+	frame := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", proto: ipprotoTCP, sport: 40000, dport: 9999,
+		seq: 1000, tcpFlags: tcpACK | tcpPSH, payload: 3000, noEth: true})
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: frame}))
+	require.Equal(t, []bool{true, true, true}, owned)
+	_ = te
+}

@@ -938,9 +938,7 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int, feat skb.SegFeatures) (int, b
 	if !ok {
 		return 0, false
 	}
-	if udp {
-		s.udpCopyDtor(b, start)
-	}
+	s.gsoCopyDtor(b, start)
 	n := len(s.segs) - start
 	// Segments that are GSO skbs (split along the frag_list) carry
 	// gso_segs pieces: sequence numbers and identifications step by as
@@ -982,13 +980,14 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int, feat skb.SegFeatures) (int, b
 	return start, true
 }
 
-// udpCopyDtor models __udp_gso_segment's copy_dtor for a UDP GSO skb b of
-// a socket (destructor sock_wfree) cut into the segments from start: b's
-// destructor was cleared before skb_segment (so b's charge is not
-// returned when b is freed: the model returns it here), and every segment
-// gets the socket and sock_wfree and is charged its truesize
-// (sum_truesize - gso_skb->truesize added to sk_wmem_alloc).
-func (s *Stack) udpCopyDtor(b *skb.Buff, start int) {
+// gsoCopyDtor models __udp_gso_segment's copy_dtor (sock_wfree) and
+// tcp_gso_segment's copy_destructor (tcp_wfree) for a socket's GSO skb b
+// cut into the segments from start: every segment gets the socket and the
+// destructor and is charged its truesize, and b's own charge is returned
+// (sum_truesize - gso_skb->truesize added to sk_wmem_alloc; b keeps its
+// socket without the destructor, which UDP cleared before skb_segment and
+// TCP swapped with the last segment's).
+func (s *Stack) gsoCopyDtor(b *skb.Buff, start int) {
 	sk, ok := b.Sk().(*Socket)
 	if !ok {
 		return
@@ -1153,9 +1152,7 @@ func (s *Stack) segmentGSO(b *skb.Buff, feat skb.SegFeatures) (start int, ok boo
 	if start, ok = s.segmentAfter(b, hdrEnd, feat); !ok {
 		return 0, false
 	}
-	if !tcp {
-		s.udpCopyDtor(b, start)
-	}
+	s.gsoCopyDtor(b, start)
 	n := len(s.segs) - start
 	// tcp_gso_segment / __udp_gso_segment: segments that are GSO skbs
 	// (skb_segment split the frag_list along its skbs) carry gso_segs

@@ -342,13 +342,14 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
-		Name: "udp-gso-segments-unowned",
+		Name: "gso-segments-unowned",
 		File: "netstack/tx.go",
-		Old: `	if !tcp {
-		s.udpCopyDtor(b, start)
-	}`,
-		New:  `	_ = tcp`,
-		Desc: "__udp_gso_segment gives every segment of a socket's UDP GSO skb the socket and sock_wfree (copy_dtor)",
+		Old: `	s.gsoCopyDtor(b, start)
+	n := len(s.segs) - start
+	// tcp_gso_segment / __udp_gso_segment`,
+		New: `	n := len(s.segs) - start
+	// tcp_gso_segment / __udp_gso_segment`,
+		Desc: "__udp_gso_segment and tcp_gso_segment give every segment of a socket's GSO skb the socket and its destructor (copy_dtor, copy_destructor)",
 		Pkgs: []string{"./netstack"},
 	},
 	{
