@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"fmt"
 	"net"
 	"testing"
 
@@ -142,4 +143,47 @@ func genericXDPTC(t *testing.T, frags bool) (first, mac0 byte, headlen, skbLen u
 	require.Equal(t, byte(1), v[0], "tc ingress saw no skb longer than 1000 bytes")
 	le := func(b []byte) uint32 { return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 }
 	return v[4], macB[0], le(v[8:12]), le(v[12:16])
+}
+
+// TestKernelVethXDPMaxMTU: native XDP on vB is refused (ERANGE) while its
+// peer's MTU is above SKB_WITH_OVERHEAD(PAGE_SIZE - XDP_PACKET_HEADROOM) -
+// ETH_HLEN = 3506, unless the program has BPF_F_XDP_HAS_FRAGS, as the
+// model's configuration check says (netstack's TestVethXDPMaxMTU).
+func TestKernelVethXDPMaxMTU(t *testing.T) {
+	testutil.KernelTests(t)
+	for _, tc := range []struct {
+		mtu   int
+		frags bool
+		ok    bool
+	}{{3506, false, true}, {3507, false, false}, {9000, true, true}} {
+		n := newNetns(t, "xmtu")
+		require.NoError(t, n.IP("link", "add", "vA", "mtu", fmt.Sprint(tc.mtu), "type", "veth", "peer", "name", "vB"))
+		flags := uint32(0)
+		if tc.frags {
+			flags = unix.BPF_F_XDP_HAS_FRAGS
+		}
+		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.XDP, License: "GPL", Flags: flags, Instructions: asm.Instructions{
+			asm.Mov.Imm(asm.R0, 2), // XDP_PASS
+			asm.Return(),
+		}})
+		require.NoError(t, err)
+		err = n.Do(func() error {
+			iface, err := net.InterfaceByName("vB")
+			if err != nil {
+				return err
+			}
+			l, err := link.AttachXDP(link.XDPOptions{Interface: iface.Index, Program: prog, Flags: link.XDPDriverMode})
+			if err == nil {
+				l.Close()
+			}
+			return err
+		})
+		prog.Close()
+		t.Logf("peer MTU %d, frags %v: %v", tc.mtu, tc.frags, err)
+		if tc.ok {
+			require.NoError(t, err)
+		} else {
+			require.ErrorIs(t, err, unix.ERANGE)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/kernel/observe"
+	"github.com/skbsim/skbsim/kmem"
 	"github.com/skbsim/skbsim/skb"
 )
 
@@ -401,4 +402,29 @@ func TestTCPGSOSegmentsOwned(t *testing.T) {
 	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: frame}))
 	require.Equal(t, []bool{true, true, true}, owned)
 	_ = te
+}
+
+// TestVethXDPMaxMTU: veth_xdp_set refuses native XDP on a veth whose peer's
+// MTU exceeds one page-pool head (SKB_WITH_OVERHEAD(PAGE_SIZE -
+// XDP_PACKET_HEADROOM) - ETH_HLEN = 3506) unless the program takes
+// multi-buffer frames (-ERANGE).
+func TestVethXDPMaxMTU(t *testing.T) {
+	for _, tc := range []struct {
+		mtu   int
+		frags bool
+		ok    bool
+	}{{3506, false, true}, {3507, false, false}, {9000, true, true}} {
+		cfg := vethTxConfig()
+		cfg.Devices[0].MTU = tc.mtu
+		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "x", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", XDPFrags: tc.frags,
+			Actions: []Action{{Kind: ActCount}}})
+		a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
+		_, err := New(cfg, Env{Alloc: a})
+		if tc.ok {
+			require.NoError(t, err, "MTU %d frags %v", tc.mtu, tc.frags)
+			continue
+		}
+		require.ErrorIs(t, err, ErrConfig)
+		require.ErrorContains(t, err, "MTU 3507 is too large for native XDP on its peer vB")
+	}
 }

@@ -811,6 +811,16 @@ func (s *Stack) build(maxVal int) error {
 		if d.kind == KindVeth && d.peer != nil && len(d.peer.xdp) != 0 && !d.peer.xdpGeneric {
 			d.softGSO = true
 			d.gsoFraglist = false
+			// The peer's frames must fit one page-pool head unless the
+			// program takes multi-buffer frames.
+			maxMTU := skb.PageSize - skb.XDPPacketHeadroom - skb.SizeofSharedInfo - ethHlen
+			if d.peer.xdpFrags {
+				maxMTU += skb.PageSize * skb.MaxSkbFrags
+			}
+			if d.mtu > maxMTU {
+				return cfgErr("device %s: MTU %d is too large for native XDP on its peer %s (at most %d without xdp_frags: veth_xdp_set's -ERANGE)",
+					d.name, d.mtu, d.peer.name, maxMTU)
+			}
 		}
 		switch {
 		case d.groList && !s.prof.GROFraglist:
