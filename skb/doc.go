@@ -66,8 +66,10 @@
 // (headroom, metadata, data, tailroom) and SharedInfo (meta_len, gso,
 // hwtstamps). A clone that writes must first get a private head
 // (pskb_expand_head via Cow, CowHead, Unclone, EnsureWritable); copies
-// (Copy, CopyExpand, PskbCopy, Segment, IPFragment) get a new buffer whose
-// shared info is zeroed, so meta_len is 0.
+// (Copy, CopyExpand, PskbCopy, Segment, IPFragment, PPCowData) get a new
+// buffer whose shared info is zeroed, so meta_len is 0, except the segments
+// Segment makes from a frag_list skb's clones, which keep that list skb's
+// shared info (and, where pskb_expand_head keeps it, its metadata).
 //
 // Shared by reference between every skb whose header was copied from the
 // same skb (clones, copies, segments, fragments): the Ext object. Writes
