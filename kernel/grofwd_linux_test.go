@@ -176,3 +176,26 @@ func TestKernelTxFragListDefaults(t *testing.T) {
 		require.Equal(t, netstack.TxFragListDefault(d.kind, &prof), on, "%s", d.dev)
 	}
 }
+
+// TestKernelBridgeFragList: a bridge has NETIF_F_FRAGLIST when any of its
+// ports has it (br_features_recompute, one of NETIF_F_ONE_FOR_ALL), as
+// the model computes it (netstack's TestBridgeFragList).
+func TestKernelBridgeFragList(t *testing.T) {
+	testutil.KernelTests(t)
+	n := newNetns(t, "brfl")
+	require.NoError(t, n.IP("link", "add", "br0", "type", "bridge"))
+	require.NoError(t, n.IP("link", "add", "vP", "type", "veth", "peer", "name", "vP1"))
+	require.NoError(t, n.IP("link", "add", "vQ", "type", "veth", "peer", "name", "vQ1"))
+	require.NoError(t, n.clearFeatures("vP", []string{"tx-scatter-gather-fraglist"}))
+	on := func() bool {
+		t.Helper()
+		v, err := n.featureActive("br0", "tx-scatter-gather-fraglist")
+		require.NoError(t, err)
+		return v
+	}
+	require.True(t, on(), "no ports: COMMON_FEATURES")
+	require.NoError(t, n.IP("link", "set", "vP", "master", "br0"))
+	require.False(t, on(), "its only port lacks it")
+	require.NoError(t, n.IP("link", "set", "vQ", "master", "br0"))
+	require.True(t, on(), "one port has it")
+}

@@ -428,3 +428,25 @@ func TestVethXDPMaxMTU(t *testing.T) {
 		require.ErrorContains(t, err, "MTU 3507 is too large for native XDP on its peer vB")
 	}
 }
+
+// TestBridgeFragList: a bridge's NETIF_F_FRAGLIST is any port's
+// (br_features_recompute), as measured (kernel's TestKernelBridgeFragList);
+// without ports it keeps its own.
+func TestBridgeFragList(t *testing.T) {
+	for _, tc := range []struct {
+		ports []string // kinds
+		want  bool
+	}{{nil, true}, {[]string{KindNIC}, false}, {[]string{KindNIC, KindVeth}, true}} {
+		cfg := &Config{Devices: []DeviceConfig{{Name: "br0", Kind: KindBridge}}}
+		for i, k := range tc.ports {
+			d := DeviceConfig{Name: fmt.Sprintf("p%d", i), Kind: k, Master: "br0"}
+			if k == KindVeth {
+				d.Peer = d.Name + "x"
+			}
+			cfg.Devices = append(cfg.Devices, d)
+		}
+		s, err := New(cfg, Env{Alloc: skb.NewAllocator(kmem.New(), skb.DefaultProfile())})
+		require.NoError(t, err)
+		require.Equal(t, tc.want, s.Device("", "br0").fragList, "ports %v", tc.ports)
+	}
+}

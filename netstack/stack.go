@@ -604,6 +604,22 @@ func (s *Stack) build(maxVal int) error {
 		d.master = br
 		br.ports = append(br.ports, d)
 	}
+	// br_features_recompute: a bridge's NETIF_F_FRAGLIST, one of
+	// NETIF_F_ONE_FOR_ALL, is that of any of its ports (netdev_increment_features);
+	// a bridge without ports keeps COMMON_FEATURES'. A tx_fraglist setting
+	// on the bridge wins.
+	for i := range c.Devices {
+		dc := &c.Devices[i]
+		if dc.Kind != KindBridge || dc.TxFragList != "" {
+			continue
+		}
+		if br := s.Netns(dc.Netns).dev(dc.Name); len(br.ports) != 0 {
+			br.fragList = false
+			for _, p := range br.ports {
+				br.fragList = br.fragList || p.fragList
+			}
+		}
+	}
 	for i, fc := range c.FDB {
 		n, err := nsOf(fmt.Sprintf("fdb entry %d", i), nsName(fc.Netns))
 		if err != nil {
