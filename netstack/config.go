@@ -152,9 +152,9 @@ type DeviceConfig struct {
 	// TxFragList is "on" or "off" (NETIF_F_FRAGLIST, ethtool
 	// tx-scatter-gather-fraglist): the device takes skbs with a frag_list.
 	// "" is the kind's default: off for nic (physical NICs do not offer
-	// it), on for every other kind (veth, loopback, dummy, bridge, the IP
-	// and GRE tunnels), vxlan and geneve from v5.12
-	// (Profile.UDPTunnelFragList). Without it, validate_xmit_skb segments
+	// it), on for every other kind (veth, loopback, dummy, the IP and GRE
+	// tunnels), vxlan and geneve from v5.12 (Profile.UDPTunnelFragList); a
+	// bridge has it when any of its ports has it (or it has no port). Without it, validate_xmit_skb segments
 	// a GSO skb with a frag_list in software (skb_segment, which splits it
 	// into GSO skbs along the list when it can: net_gso_ok) and linearizes
 	// any other skb with one (__skb_linearize).
