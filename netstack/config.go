@@ -161,6 +161,13 @@ type DeviceConfig struct {
 	TxFragList string
 	// PeerTxFragList is TxFragList for the peer of a veth pair.
 	PeerTxFragList string
+	// TunnelTSO is "on" (the default, "") or "off": the tunnel GSO types
+	// (NETIF_F_GSO_UDP_TUNNEL and _CSUM, GRE, IPXIP; ethtool
+	// tx-udp_tnl-segmentation and its kin). Off makes validate_xmit_skb
+	// segment an encapsulated GSO skb in software (skb_udp_tunnel_segment)
+	// while plain TCP and UDP GSO skbs still leave whole; SoftwareGSO takes
+	// every GSO offload away.
+	TunnelTSO string
 	// SoftwareGSO makes the device lack GSO offloads: GSO skbs are
 	// segmented by skb_segment in validate_xmit_skb before the xmit.
 	SoftwareGSO bool

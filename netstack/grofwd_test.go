@@ -394,23 +394,26 @@ func TestGROTCPFraglist(t *testing.T) {
 		profile  string
 		soft     bool   // eth1 without GSO offloads
 		fragList string // eth1's tx_fraglist
+		tunnel   string // eth1's tunnel_tso
 		ingress  []uint16
 		xmits    int
 		copies   bool // segmentation allocates new skbs
 	}{
-		{"", false, "", []uint16{4}, 4, false},
-		{"", true, "", []uint16{4}, 4, false},
-		{"v6.6", false, "on", []uint16{4}, 1, false},
-		{"v6.6", false, "", []uint16{4}, 4, true},
-		{"v6.6", true, "on", []uint16{4}, 4, true},
+		{"", false, "", "", []uint16{4}, 4, false},
+		{"", true, "", "", []uint16{4}, 4, false},
+		{"v6.6", false, "on", "", []uint16{4}, 1, false},
+		{"v6.6", false, "on", "off", []uint16{4}, 1, false}, // a plain TCP GSO skb leaves whole
+		{"v6.6", false, "", "", []uint16{4}, 4, true},
+		{"v6.6", true, "on", "", []uint16{4}, 4, true},
 	} {
-		t.Run(fmt.Sprintf("profile %q software GSO %v tx_fraglist %q", tc.profile, tc.soft, tc.fragList), func(t *testing.T) {
+		t.Run(fmt.Sprintf("profile %q software GSO %v tx_fraglist %q tunnel_tso %q", tc.profile, tc.soft, tc.fragList, tc.tunnel), func(t *testing.T) {
 			var ingress []uint16
 			cfg := &Config{
 				Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
 				Devices: []DeviceConfig{
 					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, GROList: true},
-					{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: tc.soft, TxFragList: tc.fragList},
+					{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, SoftwareGSO: tc.soft, TxFragList: tc.fragList,
+						TunnelTSO: tc.tunnel},
 				},
 				Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
 				Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},

@@ -230,17 +230,19 @@ func TestGROVXLANAggregate(t *testing.T) {
 // arrived, from the outer UDP header on, with its outer IPv4 length and
 // identification, TTL one lower. The copy-break driver's small heads put
 // the aggregate's payload on its frag_list, so a device with tunnel TSO
-// but without NETIF_F_FRAGLIST (a NIC's default) cuts it the same way.
+// but without NETIF_F_FRAGLIST (a NIC's default) cuts it the same way, as
+// does one with NETIF_F_FRAGLIST but without tunnel TSO (tunnel_tso off).
 func TestGROVXLANForwardSegments(t *testing.T) {
 	for _, tc := range []struct {
-		soft     bool
-		fragList string
-		whole    bool
-	}{{false, "on", true}, {false, "", false}, {true, "", false}} {
+		soft      bool
+		fragList  string
+		tunnelTSO string
+		whole     bool
+	}{{false, "on", "", true}, {false, "", "", false}, {true, "", "", false}, {false, "on", "off", false}} {
 		var out [][]byte
 		cfg := routerConfig(DeviceConfig{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.254/24")}}, tc.soft,
 			DeviceConfig{Name: "vx0", Kind: KindVXLAN, MAC: macB, VNI: 7, Remote: addr("198.51.100.9")})
-		cfg.Devices[1].TxFragList = tc.fragList
+		cfg.Devices[1].TxFragList, cfg.Devices[1].TunnelTSO = tc.fragList, tc.tunnelTSO
 		cfg.Programs = []ProgramConfig{{Name: "out", Hook: carrier.HookTCEgress, Dev: "eth1", Prog: ProgramFunc(func(c *Ctx) int {
 			out = append(out, append([]byte(nil), c.Skb.Data()...))
 			return TCXNext

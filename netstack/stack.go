@@ -171,7 +171,10 @@ type Device struct {
 	gsoFraglist bool
 	// fragList is NETIF_F_FRAGLIST: the device takes skbs with a
 	// frag_list (DeviceConfig.TxFragList).
-	fragList  bool
+	fragList bool
+	// noTunnelTSO: the device lacks the tunnel GSO types
+	// (DeviceConfig.TunnelTSO off).
+	noTunnelTSO bool
 	blackhole bool
 	rxTaps    []*tap
 	txTaps    []*tap
@@ -505,7 +508,8 @@ func (s *Stack) build(maxVal int) error {
 		if err != nil {
 			return err
 		}
-		for _, f := range [...]struct{ key, v string }{{"tx_fraglist", dc.TxFragList}, {"peer_tx_fraglist", dc.PeerTxFragList}} {
+		for _, f := range [...]struct{ key, v string }{{"tx_fraglist", dc.TxFragList}, {"peer_tx_fraglist", dc.PeerTxFragList},
+			{"tunnel_tso", dc.TunnelTSO}} {
 			if f.v != "" && f.v != "on" && f.v != "off" {
 				return cfgErr("%s: %s %q (want on or off)", what, f.key, f.v)
 			}
@@ -876,6 +880,7 @@ func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs 
 		d.gsoFraglist = !d.softGSO
 	}
 	d.fragList = s.fragListFeature(kind, dc.TxFragList)
+	d.noTunnelTSO = dc.TunnelTSO == "off"
 	s.addDev(d)
 	return d
 }

@@ -167,13 +167,10 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 		}
 	}
 	if t.NoTunnelTSO != "" {
-		// The only GSO skbs these transitions send are the test datagram's,
-		// so a device without any GSO offload stands for one without
-		// tunnel TSO.
 		found := false
 		for i := range cfg.Devices {
 			if d := &cfg.Devices[i]; d.Name == t.NoTunnelTSO {
-				d.SoftwareGSO, found = true, true
+				d.TunnelTSO, found = "off", true
 			}
 		}
 		if !found {

@@ -698,7 +698,7 @@ func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 	if sh := b.Shinfo(); sh.GSOSize != 0 {
 		// netif_needs_gso: !skb_gso_ok(skb, features), which also wants
 		// NETIF_F_FRAGLIST for an skb with a frag_list.
-		if d.softGSO || (sh.GSOType&skb.GSOFraglist != 0 && !d.gsoFraglist) || (!d.fragList && b.HasFragList()) {
+		if !d.takesGSO(sh.GSOType) || (!d.fragList && b.HasFragList()) {
 			s.gsoSegment(b, d)
 			return
 		}
@@ -712,6 +712,14 @@ func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 		s.stats.Linearized++
 	}
 	s.xmitOne(b, d)
+}
+
+// takesGSO models net_gso_ok(dev->features, gso_type): d has every GSO
+// offload unless SoftwareGSO, fraglist GSO only with NETIF_F_GSO_FRAGLIST,
+// and the tunnel types unless TunnelTSO is off.
+func (d *Device) takesGSO(gsoType uint32) bool {
+	return !d.softGSO && (gsoType&skb.GSOFraglist == 0 || d.gsoFraglist) &&
+		(gsoType&skb.GSOEncapAll == 0 || !d.noTunnelTSO)
 }
 
 // xmitOne models xmit_one: TX taps then ndo_start_xmit.
@@ -779,7 +787,7 @@ func (s *Stack) vethXmit(b *skb.Buff, d *Device) {
 func (s *Stack) gsoSegment(b *skb.Buff, d *Device) {
 	s.traceOp(LayerCore, OpGSOSegment, b)
 	var feat skb.SegFeatures
-	if !d.softGSO && (b.Shinfo().GSOType&skb.GSOFraglist == 0 || d.gsoFraglist) {
+	if d.takesGSO(b.Shinfo().GSOType) {
 		feat = skb.SegNetGSOOK
 	}
 	start, ok := s.skbGSOSegment(b, feat)

@@ -90,6 +90,7 @@
 //	    gro: on                        # NETIF_F_GRO (default: on for nic, bridge, tunnels; off for veth)
 //	    software_gso: false            # no GSO offload: skb_segment before xmit
 //	    tx_fraglist: off               # NETIF_F_FRAGLIST (default: off for nic, on for the others; vxlan, geneve from v5.12)
+//	    tunnel_tso: on                 # tunnel GSO types (tx-udp_tnl-segmentation); off: software GSO of encapsulated skbs
 //	    gro_list: false                # NETIF_F_GRO_FRAGLIST (rx-gro-list, v5.6): fraglist GRO of UDP
 //	    udp_gro_forwarding: false      # NETIF_F_GRO_UDP_FWD (rx-udp-gro-forwarding, v5.12)
 //	    qdisc: noqueue                 # noqueue (default), pfifo or blackhole

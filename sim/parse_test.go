@@ -317,7 +317,7 @@ entry: {dev: eth0}
 // configuration; left out, the kind's default applies ("").
 func TestParseTxFragList(t *testing.T) {
 	src := `devices:
-  - {name: eth0, kind: nic, tx_fraglist: on}
+  - {name: eth0, kind: nic, tx_fraglist: on, tunnel_tso: off}
   - {name: v0, kind: veth, peer: v1, tx_fraglist: off, peer_tx_fraglist: off}
   - {name: eth1, kind: nic}
 entry: {dev: eth0}
@@ -326,6 +326,7 @@ entry: {dev: eth0}
 	require.NoError(t, err)
 	require.Len(t, s.Stack.Devices, 3)
 	assert.Equal(t, "on", s.Stack.Devices[0].TxFragList)
+	assert.Equal(t, "off", s.Stack.Devices[0].TunnelTSO)
 	assert.Equal(t, "off", s.Stack.Devices[1].TxFragList)
 	assert.Equal(t, "off", s.Stack.Devices[1].PeerTxFragList)
 	assert.Equal(t, "", s.Stack.Devices[2].TxFragList)
