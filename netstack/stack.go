@@ -175,9 +175,9 @@ type Device struct {
 	// noTunnelTSO: the device lacks the tunnel GSO types
 	// (DeviceConfig.TunnelTSO off).
 	noTunnelTSO bool
-	blackhole bool
-	rxTaps    []*tap
-	txTaps    []*tap
+	blackhole   bool
+	rxTaps      []*tap
+	txTaps      []*tap
 }
 
 // devKind is a device kind the datapath dispatches on.
