@@ -129,20 +129,23 @@ func propConfigs() []*Config {
 	// through a NIC without NETIF_F_FRAGLIST (skb_segment's frag_list walk,
 	// split along the list when it lines up) or a veth with
 	// tx_fraglist off, whose peer runs a multi-buffer generic XDP program
-	// (skb_pp_cow_data of tapped, non-linear skbs).
+	// (skb_pp_cow_data of tapped, non-linear skbs); those for 10.0.0.0/24
+	// are encapsulated by vx0 and leave eth1 without tunnel TSO.
 	flx := &Config{
 		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}, {Name: "c", Forwarding: true}},
 		Devices: []DeviceConfig{
 			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, UDPGROForwarding: true},
-			{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}},
+			{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}, TunnelTSO: "off"},
+			{Name: "vx0", Kind: KindVXLAN, MAC: macNIC, VNI: 5, Remote: addr("198.51.100.9"), Addrs: []netip.Prefix{pfx("10.77.0.1/16")}},
 			{Name: "veth0", Kind: KindVeth, MAC: macB, Addrs: []netip.Prefix{pfx("10.200.0.1/30")}, Peer: "eth0", PeerNetns: "c",
 				PeerMAC: macPeer, PeerAddrs: []netip.Prefix{pfx("10.200.0.2/30"), pfx("10.9.0.2/16")}, PeerXDP: "generic",
 				TxFragList: "off"},
 		},
 		Routes: []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")},
-			{Dst: pfx("10.9.0.0/16"), Dev: "veth0", Via: addr("10.200.0.2")}},
+			{Dst: pfx("10.9.0.0/16"), Dev: "veth0", Via: addr("10.200.0.2")}, {Dst: pfx("10.0.0.0/24"), Dev: "vx0"}},
 		Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB},
-			{Dev: "veth0", Addr: addr("10.200.0.2"), MAC: macPeer}},
+			{Dev: "veth0", Addr: addr("10.200.0.2"), MAC: macPeer}, {Dev: "eth1", Addr: addr("198.51.100.9"), MAC: macB},
+			{Dev: "vx0", Addr: addr("10.0.0.2"), MAC: macA}},
 		Sockets: []SocketConfig{{Name: "app", Proto: ProtoUDP, Port: 9999}, {Name: "capp", Netns: "c", Proto: ProtoUDP, Port: 9999}},
 		Taps:    []TapConfig{{Name: "dump", Dev: "eth0", Dir: TapBoth}, {Name: "cdump", Netns: "c", Dev: "eth0", Dir: TapRX}},
 		Programs: []ProgramConfig{
