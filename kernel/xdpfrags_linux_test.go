@@ -37,7 +37,7 @@ func TestKernelGenericXDPFragsMacLen(t *testing.T) {
 		{false, false, 4042, 4042},
 		{true, true, 3520 - 14, 4042 - 14},
 	} {
-		first, mac0, headlen, skbLen := genericXDPTC(t, tc.frags)
+		first, mac0, headlen, skbLen := xdpTC(t, xdpTCOpts{frags: tc.frags, generic: true, segment: 100, payload: 4000})
 		t.Logf("frags %v: tc ingress sees first byte %#x (vB's MAC starts %#x), %d linear bytes, len %d",
 			tc.frags, first, mac0, headlen, skbLen)
 		want := mac0
@@ -50,15 +50,29 @@ func TestKernelGenericXDPFragsMacLen(t *testing.T) {
 	}
 }
 
-// genericXDPTC sends one UDP GSO datagram of 40 segments of 100 bytes from
-// vA to vB, with an XDP_PASS program (frags: multi-buffer) in generic mode
-// on vB and a tc ingress program there that records, for the first skb
-// longer than 1000 bytes, its first byte, data_end - data and skb->len; and
-// the first byte of vB's MAC address.
-func genericXDPTC(t *testing.T, frags bool) (first, mac0 byte, headlen, skbLen uint32) {
+// xdpTCOpts are what xdpTC sends and attaches.
+type xdpTCOpts struct {
+	frags   bool // BPF_F_XDP_HAS_FRAGS
+	generic bool // generic (skb) mode, else native
+	mtu     int  // vA's MTU (0: the default)
+	segment int  // UDP_SEGMENT (0: none)
+	payload int
+}
+
+// xdpTC sends one UDP datagram of o.payload bytes from vA to vB (a GSO one
+// of o.segment-byte segments when set), with an XDP_PASS program on vB
+// and a tc ingress program there that records, for the first skb longer
+// than 1000 bytes, its first byte, data_end - data and skb->len; and the
+// first byte of vB's MAC address.
+func xdpTC(t *testing.T, o xdpTCOpts) (first, mac0 byte, headlen, skbLen uint32) {
 	t.Helper()
+	frags := o.frags
 	a, b := newNetns(t, "xfA"), newNetns(t, "xfB")
 	require.NoError(t, a.IP("link", "add", "vA", "type", "veth", "peer", "name", "vB", "netns", b.Name))
+	if o.mtu != 0 {
+		require.NoError(t, a.IP("link", "set", "vA", "mtu", fmt.Sprint(o.mtu)))
+		require.NoError(t, b.IP("link", "set", "vB", "mtu", fmt.Sprint(o.mtu)))
+	}
 	require.NoError(t, a.IP("addr", "add", "192.0.2.1/24", "dev", "vA"))
 	require.NoError(t, b.IP("addr", "add", "192.0.2.2/24", "dev", "vB"))
 	require.NoError(t, a.IP("link", "set", "vA", "up"))
@@ -116,7 +130,11 @@ func genericXDPTC(t *testing.T, frags bool) (first, mac0 byte, headlen, skbLen u
 		if err != nil {
 			return err
 		}
-		xl, err := link.AttachXDP(link.XDPOptions{Interface: iface.Index, Program: xdp, Flags: link.XDPGenericMode})
+		mode := link.XDPDriverMode
+		if o.generic {
+			mode = link.XDPGenericMode
+		}
+		xl, err := link.AttachXDP(link.XDPOptions{Interface: iface.Index, Program: xdp, Flags: mode})
 		if err != nil {
 			return err
 		}
@@ -130,8 +148,10 @@ func genericXDPTC(t *testing.T, frags bool) (first, mac0 byte, headlen, skbLen u
 	}))
 
 	fd := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
-	require.NoError(t, unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_SEGMENT, 100))
-	require.NoError(t, unix.Sendto(fd, make([]byte, 4000), 0, &unix.SockaddrInet4{Port: 9999, Addr: [4]byte{192, 0, 2, 2}}))
+	if o.segment != 0 {
+		require.NoError(t, unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_SEGMENT, o.segment))
+	}
+	require.NoError(t, unix.Sendto(fd, make([]byte, o.payload), 0, &unix.SockaddrInet4{Port: 9999, Addr: [4]byte{192, 0, 2, 2}}))
 	var v [16]byte
 	for range 200 {
 		require.NoError(t, out.Lookup(uint32(0), &v))
@@ -186,4 +206,18 @@ func TestKernelVethXDPMaxMTU(t *testing.T) {
 			require.ErrorIs(t, err, unix.ERANGE)
 		}
 	}
+}
+
+// TestKernelVethXDPFragsJumbo: with a multi-buffer native XDP program on
+// vB and a 9000-byte MTU, an 8000-byte datagram reaches tc ingress as the
+// page-pool copy veth made for XDP (veth_convert_skb_to_xdp_buff ->
+// skb_pp_cow_data): 3520 linear bytes from the mac header, the rest in
+// page fragments, as the model has it (netstack's TestVethXDPFragsJumbo).
+func TestKernelVethXDPFragsJumbo(t *testing.T) {
+	testutil.KernelTests(t)
+	first, mac0, headlen, skbLen := xdpTC(t, xdpTCOpts{frags: true, mtu: 9000, payload: 8000})
+	t.Logf("tc ingress sees first byte %#x (vB's MAC starts %#x), %d linear bytes, len %d", first, mac0, headlen, skbLen)
+	require.Equal(t, mac0, first, "from the mac header")
+	require.Equal(t, uint32(3520), headlen)
+	require.Equal(t, uint32(14+20+8+8000), skbLen)
 }

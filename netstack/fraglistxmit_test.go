@@ -450,3 +450,28 @@ func TestBridgeFragList(t *testing.T) {
 		require.Equal(t, tc.want, s.Device("", "br0").fragList, "ports %v", tc.ports)
 	}
 }
+
+// TestVethXDPFragsJumbo: with a multi-buffer program, native XDP on vB
+// takes vA's 9000-byte MTU; an 8000-byte datagram reaches the program as
+// a page-pool copy of one head and page fragments (skb_pp_cow_data), and
+// the socket reads it whole.
+func TestVethXDPFragsJumbo(t *testing.T) {
+	cfg := vethTxConfig()
+	cfg.Devices[0].MTU = 9000
+	var linear, total []int
+	cfg.Programs = append(cfg.Programs,
+		ProgramConfig{Name: "x", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", XDPFrags: true, Actions: []Action{{Kind: ActAdjustMeta, Value: 8}}},
+		ProgramConfig{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: ProgramFunc(func(c *Ctx) int {
+			linear = append(linear, c.Skb.Headlen())
+			total = append(total, c.Skb.Len())
+			return TCXNext
+		})})
+	s, te := newStack(t, cfg, "", nil, nil)
+	frame := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 8000, noEth: true})
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: frame}))
+	require.Empty(t, te.obs.dropReasons())
+	require.Equal(t, []int{3520}, linear, "the page-pool head, from the mac header")
+	require.Equal(t, []int{ethHlen + ipHlen + udpHlen + 8000}, total)
+	require.Equal(t, uint64(1), s.Stats().XDPCopies)
+	require.Len(t, te.obs.delivs, 1, "the socket reads it")
+}
