@@ -1,12 +1,10 @@
 package kernel
 
 import (
-	"net"
 	"testing"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/link"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
@@ -51,28 +49,13 @@ func TestKernelTCPGSOSegmentsOwned(t *testing.T) {
 	require.Equal(t, uint32(1)<<n-1, mask, "the socket on every segment")
 }
 
-// gsoOwned runs send between vA (in a, with the features txOff switched
-// off) and vB (in b) and returns how many skbs longer than 100 bytes tc
-// ingress on vB saw and which of them (a bit each, in order) had skb->sk.
+// gsoOwned runs send between vA (its features txOff switched off) and vB
+// and returns how many skbs longer than 100 bytes tc ingress on vB saw and
+// which of them (a bit each, in order) had skb->sk.
 func gsoOwned(t *testing.T, txOff []string, send func(a, b *Netns)) (n int, mask uint32) {
 	t.Helper()
-	a, b := newNetns(t, "goA"), newNetns(t, "goB")
-	require.NoError(t, a.IP("link", "add", "vA", "type", "veth", "peer", "name", "vB", "netns", b.Name))
-	require.NoError(t, a.IP("addr", "add", "192.0.2.1/24", "dev", "vA"))
-	require.NoError(t, b.IP("addr", "add", "192.0.2.2/24", "dev", "vB"))
-	require.NoError(t, a.IP("link", "set", "vA", "up"))
-	require.NoError(t, b.IP("link", "set", "vB", "up"))
-	require.NoError(t, a.clearFeatures("vA", txOff))
-	macB, err := b.HardwareAddr("vB")
-	require.NoError(t, err)
-	require.NoError(t, a.IP("neigh", "add", "192.0.2.2", "lladdr", macB.String(), "dev", "vA", "nud", "permanent"))
-	macA, err := a.HardwareAddr("vA")
-	require.NoError(t, err)
-	require.NoError(t, b.IP("neigh", "add", "192.0.2.1", "lladdr", macA.String(), "dev", "vB", "nud", "permanent"))
-
-	out, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
-	require.NoError(t, err)
-	defer out.Close()
+	a, b := udpPair(t, "go", 0, txOff)
+	out := recordOut(t)
 	// For every skb longer than 100 bytes: out[0].mask |= (skb->sk != NULL)
 	// << out[0].count; out[0].count++.
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: asm.Instructions{
@@ -101,34 +84,17 @@ func gsoOwned(t *testing.T, txOff []string, send func(a, b *Netns)) (n int, mask
 	}})
 	require.NoError(t, err)
 	defer prog.Close()
-	require.NoError(t, b.Do(func() error {
-		iface, err := net.InterfaceByName("vB")
-		if err != nil {
-			return err
-		}
-		l, err := link.AttachTCX(link.TCXOptions{Interface: iface.Index, Program: prog, Attach: ebpf.AttachTCXIngress})
-		if err != nil {
-			return err
-		}
-		t.Cleanup(func() { l.Close() })
-		return nil
-	}))
+	require.NoError(t, attach(t, b, "vB", prog, false))
 	send(a, b)
-	var v [8]byte
-	last, stable := -1, 0
-	for range 200 {
-		require.NoError(t, out.Lookup(uint32(0), &v))
-		if int(v[0]) == last && last > 0 {
-			if stable++; stable == 10 {
-				break
-			}
+	last, stable := uint32(0), 0
+	v := readOut(t, out, func(v [4]uint32) bool {
+		if v[0] != 0 && v[0] == last {
+			stable++
 		} else {
-			last, stable = int(v[0]), 0
+			last, stable = v[0], 0
 		}
-		unix.Nanosleep(&unix.Timespec{Nsec: 5e6}, nil)
-	}
-	n = int(v[0])
-	mask = uint32(v[4]) | uint32(v[5])<<8 | uint32(v[6])<<16 | uint32(v[7])<<24
-	t.Logf("tc ingress on vB: %d skbs longer than 100 bytes, socket mask %#b", n, mask)
-	return n, mask
+		return stable == 10
+	})
+	t.Logf("tc ingress on vB: %d skbs longer than 100 bytes, socket mask %#b", v[0], v[1])
+	return int(v[0]), v[1]
 }

@@ -2,12 +2,10 @@ package kernel
 
 import (
 	"fmt"
-	"net"
 	"testing"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/link"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
@@ -66,34 +64,10 @@ type xdpTCOpts struct {
 // first byte of vB's MAC address.
 func xdpTC(t *testing.T, o xdpTCOpts) (first, mac0 byte, headlen, skbLen uint32) {
 	t.Helper()
-	frags := o.frags
-	a, b := newNetns(t, "xfA"), newNetns(t, "xfB")
-	require.NoError(t, a.IP("link", "add", "vA", "type", "veth", "peer", "name", "vB", "netns", b.Name))
-	if o.mtu != 0 {
-		require.NoError(t, a.IP("link", "set", "vA", "mtu", fmt.Sprint(o.mtu)))
-		require.NoError(t, b.IP("link", "set", "vB", "mtu", fmt.Sprint(o.mtu)))
-	}
-	require.NoError(t, a.IP("addr", "add", "192.0.2.1/24", "dev", "vA"))
-	require.NoError(t, b.IP("addr", "add", "192.0.2.2/24", "dev", "vB"))
-	require.NoError(t, a.IP("link", "set", "vA", "up"))
-	require.NoError(t, b.IP("link", "set", "vB", "up"))
+	a, b := udpPair(t, "xf", o.mtu, nil)
 	macB, err := b.HardwareAddr("vB")
 	require.NoError(t, err)
-	require.NoError(t, a.IP("neigh", "add", "192.0.2.2", "lladdr", macB.String(), "dev", "vA", "nud", "permanent"))
-
-	out, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 16, MaxEntries: 1})
-	require.NoError(t, err)
-	defer out.Close()
-	flags := uint32(0)
-	if frags {
-		flags = unix.BPF_F_XDP_HAS_FRAGS
-	}
-	xdp, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.XDP, License: "GPL", Flags: flags, Instructions: asm.Instructions{
-		asm.Mov.Imm(asm.R0, 2), // XDP_PASS
-		asm.Return(),
-	}})
-	require.NoError(t, err)
-	defer xdp.Close()
+	out := recordOut(t)
 	// r6 = skb; if skb->len <= 1000 or out[0] is set: return TCX_NEXT.
 	// Else out[0] = {done, first byte, data_end - data, skb->len}.
 	tcp, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: asm.Instructions{
@@ -125,44 +99,17 @@ func xdpTC(t *testing.T, o xdpTCOpts) (first, mac0 byte, headlen, skbLen uint32)
 	}})
 	require.NoError(t, err)
 	defer tcp.Close()
-	require.NoError(t, b.Do(func() error {
-		iface, err := net.InterfaceByName("vB")
-		if err != nil {
-			return err
-		}
-		mode := link.XDPDriverMode
-		if o.generic {
-			mode = link.XDPGenericMode
-		}
-		xl, err := link.AttachXDP(link.XDPOptions{Interface: iface.Index, Program: xdp, Flags: mode})
-		if err != nil {
-			return err
-		}
-		t.Cleanup(func() { xl.Close() })
-		tl, err := link.AttachTCX(link.TCXOptions{Interface: iface.Index, Program: tcp, Attach: ebpf.AttachTCXIngress})
-		if err != nil {
-			return err
-		}
-		t.Cleanup(func() { tl.Close() })
-		return nil
-	}))
+	require.NoError(t, attach(t, b, "vB", xdpPass(t, o.frags), o.generic))
+	require.NoError(t, attach(t, b, "vB", tcp, false))
 
 	fd := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
 	if o.segment != 0 {
 		require.NoError(t, unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_SEGMENT, o.segment))
 	}
 	require.NoError(t, unix.Sendto(fd, make([]byte, o.payload), 0, &unix.SockaddrInet4{Port: 9999, Addr: [4]byte{192, 0, 2, 2}}))
-	var v [16]byte
-	for range 200 {
-		require.NoError(t, out.Lookup(uint32(0), &v))
-		if v[0] == 1 {
-			break
-		}
-		unix.Nanosleep(&unix.Timespec{Nsec: 5e6}, nil)
-	}
-	require.Equal(t, byte(1), v[0], "tc ingress saw no skb longer than 1000 bytes")
-	le := func(b []byte) uint32 { return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 }
-	return v[4], macB[0], le(v[8:12]), le(v[12:16])
+	v := readOut(t, out, func(v [4]uint32) bool { return v[0] == 1 })
+	require.Equal(t, uint32(1), v[0], "tc ingress saw no skb longer than 1000 bytes")
+	return byte(v[1]), macB[0], v[2], v[3]
 }
 
 // TestKernelVethXDPMaxMTU: native XDP on vB is refused (ERANGE) while its
@@ -178,27 +125,7 @@ func TestKernelVethXDPMaxMTU(t *testing.T) {
 	}{{3506, false, true}, {3507, false, false}, {9000, true, true}} {
 		n := newNetns(t, "xmtu")
 		require.NoError(t, n.IP("link", "add", "vA", "mtu", fmt.Sprint(tc.mtu), "type", "veth", "peer", "name", "vB"))
-		flags := uint32(0)
-		if tc.frags {
-			flags = unix.BPF_F_XDP_HAS_FRAGS
-		}
-		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.XDP, License: "GPL", Flags: flags, Instructions: asm.Instructions{
-			asm.Mov.Imm(asm.R0, 2), // XDP_PASS
-			asm.Return(),
-		}})
-		require.NoError(t, err)
-		err = n.Do(func() error {
-			iface, err := net.InterfaceByName("vB")
-			if err != nil {
-				return err
-			}
-			l, err := link.AttachXDP(link.XDPOptions{Interface: iface.Index, Program: prog, Flags: link.XDPDriverMode})
-			if err == nil {
-				l.Close()
-			}
-			return err
-		})
-		prog.Close()
+		err := attach(t, n, "vB", xdpPass(t, tc.frags), false)
 		t.Logf("peer MTU %d, frags %v: %v", tc.mtu, tc.frags, err)
 		if tc.ok {
 			require.NoError(t, err)
