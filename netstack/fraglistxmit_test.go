@@ -475,3 +475,65 @@ func TestVethXDPFragsJumbo(t *testing.T) {
 	require.Equal(t, uint64(1), s.Stats().XDPCopies)
 	require.Len(t, te.obs.delivs, 1, "the socket reads it")
 }
+
+// TestVethXDPTxFreshSkb: as measured (kernel's TestKernelVethXDPTxFreshSkb),
+// on a veth pair in one namespace, where the mark crosses the pair
+// (XDP_PASS on vB: its tc ingress sees mark 42), a datagram marked at vA's
+// tc egress and bounced by vB's native XDP (XDP_TX) comes back to vA as a
+// new skb built from the frame: tc ingress on vA sees mark 0 and the 8
+// bytes of metadata vB's program reserved. vA must run native XDP itself
+// to take the frame (GRO alone does not do for XDP_TX).
+func TestVethXDPTxFreshSkb(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ret  int
+		peer string // what vA runs: "xdp" or "gro"
+		at   string // where tc ingress records
+		mark []uint32
+		meta []int
+	}{
+		{"pass", XDPPass, "", "vB", []uint32{42}, []int{8}},
+		{"tx", XDPTx, "xdp", "vA", []uint32{0}, []int{8}},
+		{"tx to a peer with GRO only", XDPTx, "gro", "vA", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: "A"}},
+				Devices: []DeviceConfig{{Name: "vA", Kind: KindVeth, Netns: "A", MAC: macA, Addrs: []netip.Prefix{pfx("192.0.2.1/24")},
+					Peer: "vB", PeerNetns: "A", PeerMAC: macB}},
+				Neighbours: []NeighConfig{{Netns: "A", Dev: "vA", Addr: addr("192.0.2.9"), MAC: macB}},
+				Sockets:    []SocketConfig{{Name: "tx", Netns: "A", Proto: ProtoUDP, Port: 40000}},
+				Entries:    []EntryConfig{{Kind: EntryTX, Netns: "A", Socket: "tx"}},
+			}
+			var marks []uint32
+			var metas []int
+			cfg.Programs = []ProgramConfig{
+				{Name: "eg", Hook: carrier.HookTCEgress, Netns: "A", Dev: "vA", Actions: []Action{{Kind: ActSetMark, Value: 42}}},
+				{Name: "xdp", Hook: carrier.HookXDP, Netns: "A", Dev: "vB", Prog: ProgramFunc(func(c *Ctx) int {
+					require.Zero(t, c.AdjustMeta(-8))
+					return tc.ret
+				})},
+				{Name: "in", Hook: carrier.HookTCIngress, Netns: "A", Dev: tc.at, Prog: ProgramFunc(func(c *Ctx) int {
+					marks = append(marks, c.Skb.H().Mark)
+					metas = append(metas, c.Skb.MetadataLen())
+					return TCXNext
+				})},
+			}
+			switch tc.peer {
+			case "xdp":
+				cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "pass", Hook: carrier.HookXDP, Netns: "A", Dev: "vA",
+					Actions: []Action{{Kind: ActCount}}})
+			case "gro":
+				cfg.Devices[0].GRO = "on"
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			frame := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.9", sport: 40000, dport: 9999, payload: 200, noEth: true})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: frame}))
+			require.Equal(t, tc.mark, marks)
+			require.Equal(t, tc.meta, metas)
+			if tc.peer == "gro" {
+				require.Equal(t, []string{"SKB_DROP_REASON_XDP@veth_xdp_xmit"}, te.obs.dropReasons())
+			}
+		})
+	}
+}

@@ -79,6 +79,7 @@ const (
 	OpGRERcv             // gre_rcv (gre_demux's, ip_gre's and ip6_gre's)
 	OpMirred             // tcf_mirred_act / tcf_mirred_to_dev (act_mirred)
 	OpLinearize          // validate_xmit_skb -> __skb_linearize (a frag_list without NETIF_F_FRAGLIST)
+	OpVethXDPXmit        // veth_xdp_xmit (XDP_TX / XDP_REDIRECT frames to a veth's peer)
 	NumOps
 )
 
@@ -111,7 +112,7 @@ var opNames = [NumOps]string{
 	OpIP6FragRcv: "ipv6_frag_rcv", OpIP6FragQueue: "ip6_frag_queue", OpIP6FragExpire: "ip6frag_expire_frag_queue",
 	OpIP6FragReasm: "ip6_frag_reasm", OpIP6Output: "ip6_output", OpIP6Fragment: "ip6_fragment",
 	OpIP6MakeSkb: "ip6_make_skb", OpIP6Xmit: "ip6_xmit", OpIP6TunnelXmit: "ip6tunnel_xmit", OpIP6TnlRcv: "ip6_tnl_rcv",
-	OpGRERcv: "gre_rcv", OpMirred: "tcf_mirred_act", OpLinearize: "__skb_linearize",
+	OpGRERcv: "gre_rcv", OpMirred: "tcf_mirred_act", OpLinearize: "__skb_linearize", OpVethXDPXmit: "veth_xdp_xmit",
 }
 
 func (o Op) String() string {

@@ -352,19 +352,24 @@ func TestNativeXDPActions(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		ret     int
+		peerGRO string // the container end's GRO
 		drops   []string
 		metaLen int // at the container's tc ingress; -1: never reached
 		xmit    int
 	}{
-		{"drop", XDPDrop, []string{"SKB_DROP_REASON_XDP@bpf_prog_run_xdp"}, -1, 0},
-		{"aborted", 99, []string{"SKB_DROP_REASON_XDP@bpf_prog_run_xdp"}, -1, 0},
-		{"redirect to veth", XDPRedirect, nil, 8, 0},
-		{"tx", XDPTx, nil, -1, 1},
+		{"drop", XDPDrop, "", []string{"SKB_DROP_REASON_XDP@bpf_prog_run_xdp"}, -1, 0},
+		{"aborted", 99, "", []string{"SKB_DROP_REASON_XDP@bpf_prog_run_xdp"}, -1, 0},
+		// veth_xdp_xmit: the receiving end needs its NAPI (GRO on, or
+		// native XDP), as measured.
+		{"redirect to veth", XDPRedirect, "on", nil, 8, 0},
+		{"redirect to veth without NAPI", XDPRedirect, "", []string{"SKB_DROP_REASON_XDP@veth_xdp_xmit"}, -1, 0},
+		{"tx", XDPTx, "", nil, -1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := seen{metaLen: -1}
 			cfg := rxVethConfig()
 			cfg.Devices[0].XDP = "native"
+			cfg.Devices[1].PeerGRO = tc.peerGRO
 			cfg.Programs = []ProgramConfig{
 				{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
 					require.Zero(t, c.AdjustMeta(-8))

@@ -87,3 +87,34 @@ func TestPPCowDataRefused(t *testing.T) {
 	big.len = 114
 	big.ConsumeSkb()
 }
+
+// TestRebuildFromFrame: the frame keeps the bytes, page fragments
+// included; the new sk_buff has no header state, no extensions (the old
+// one's storage destroyed), no metadata or gso fields, and nothing leaks.
+func TestRebuildFromFrame(t *testing.T) {
+	a := newAlloc(t)
+	b := groSeg(t, a, headPageFrag, 14, 100, 0)
+	m := groSeg(t, a, headPageFrag, 0, 300, 100)
+	_, _, err := b.GROReceive(b, m, 0)
+	require.NoError(t, err)
+	m.FreeStolenHead()
+	b.ResetMacHeader()
+	b.H().Mark, b.H().Priority, b.H().Hash = 42, 3, 0x1234
+	st := &fakeStorage{}
+	e, err := b.ExtAdd(ExtBPFStorage)
+	require.NoError(t, err)
+	e.SetStorage(st)
+	b.Shinfo().GSOSize = 100
+	want := allBytes(t, b)
+	n, err := b.RebuildFromFrame()
+	require.NoError(t, err)
+	assert.Equal(t, want, allBytes(t, n))
+	assert.Equal(t, 1, n.NrFrags())
+	assert.Equal(t, Header{}, *n.H())
+	assert.Nil(t, n.Ext())
+	assert.Equal(t, 1, st.destroyed, "the old skb's storage went with its head state")
+	assert.Equal(t, SharedInfo{}, *n.Shinfo())
+	assert.True(t, n.HeadFrag())
+	assert.Panics(t, func() { b.Len() }, "the old sk_buff is freed")
+	n.ConsumeSkb()
+}

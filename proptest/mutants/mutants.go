@@ -353,6 +353,14 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "veth-xdp-tx-keeps-skb",
+		File: "netstack/rx.go",
+		Old:  `	nb, err := b.RebuildFromFrame()`,
+		New:  `	nb, err := b, error(nil)`,
+		Desc: "an XDP_TX or XDP_REDIRECT frame reaches the veth peer as a new skb built from the frame (xdp_build_skb_from_frame): the old skb's mark, hash and extensions do not survive",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "udp-gso-delivered-whole",
 		File: "netstack/ip.go",
 		Old:  `	if sh := b.Shinfo(); sh.GSOSize != 0 && s.prof.UDPRcvSegment &&`,
