@@ -156,7 +156,27 @@ func propConfigs() []*Config {
 		},
 		Entries: []EntryConfig{{Dev: "eth0"}},
 	}
-	return []*Config{fwd, tun, gre, any, gso, glist, &glistKey, tgro, flx}
+	// XDP redirect into a veth: a NIC's native XDP sends every frame to
+	// veth0, whose peer runs native XDP too (xdp_build_skb_from_frame, then
+	// its own program), with a tap in the container.
+	xr := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}, {Name: "c", Forwarding: true}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, XDP: "native", Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+			{Name: "veth0", Kind: KindVeth, MAC: macB, Addrs: []netip.Prefix{pfx("10.200.0.1/30")}, Peer: "eth0", PeerNetns: "c",
+				PeerMAC: macPeer, PeerAddrs: []netip.Prefix{pfx("10.200.0.2/30"), pfx("10.9.0.2/16")}, PeerGRO: "on"},
+		},
+		Sockets: []SocketConfig{{Name: "capp", Netns: "c", Proto: ProtoUDP, Port: 9999}},
+		Taps:    []TapConfig{{Name: "cdump", Netns: "c", Dev: "eth0", Dir: TapRX}},
+		Programs: []ProgramConfig{
+			{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActAdjustMeta, Value: 8}, {Kind: ActRedirect, Target: "veth0"}}},
+			{Name: "cxdp", Hook: carrier.HookXDP, Netns: "c", Dev: "eth0", Actions: []Action{{Kind: ActRead, Map: 0}}},
+			{Name: "cin", Hook: carrier.HookTCIngress, Netns: "c", Dev: "eth0", Actions: []Action{{Kind: ActWrite, Map: 0}}},
+			{Name: "tp", Hook: carrier.HookTracepoint, Event: EventConsumeSkb, Actions: []Action{{Kind: ActRead, Map: 0}}},
+		},
+		Entries: []EntryConfig{{Dev: "eth0"}},
+	}
+	return []*Config{fwd, tun, gre, any, gso, glist, &glistKey, tgro, flx, xr}
 }
 
 // vxlanWrap puts frame f (an Ethernet frame) in a VXLAN packet from
