@@ -204,6 +204,12 @@
 //     (skb_pp_cow_data), the original consumed. The copy's mac_len is 0
 //     (skb_copy_header does not copy it), so tc ingress sees the packet
 //     from its network header, as measured on 6.18.
+//   - An XDP_TX or XDP_REDIRECT frame sent to a veth (veth_xdp_xmit)
+//     reaches its peer as a new skb built from the frame
+//     (xdp_build_skb_from_frame): no mark, hash, extensions or other header
+//     state survive, the XDP metadata does. The peer takes frames only with
+//     its NAPI: native XDP of its own, or, for a redirect, GRO on; an
+//     XDP_TX frame to a peer with GRO alone is dropped (measured on 6.18).
 //   - Local delivery of traffic to arbitrary addresses uses the kernel's
 //     mechanisms: a local route (RouteConfig.Type RouteLocal, `ip route add
 //     local 0.0.0.0/0 dev lo`) or an address prefix on lo makes the
