@@ -58,17 +58,12 @@ func gsoOwned(t *testing.T, txOff []string, send func(a, b *Netns)) (n int, mask
 	out := recordOut(t)
 	// For every skb longer than 100 bytes: out[0].mask |= (skb->sk != NULL)
 	// << out[0].count; out[0].count++.
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: asm.Instructions{
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: concat(asm.Instructions{
 		asm.Mov.Reg(asm.R6, asm.R1),
 		asm.LoadMem(asm.R7, asm.R6, 0, asm.Word), // skb->len
 		asm.JLE.Imm(asm.R7, 100, "next"),
 		asm.LoadMem(asm.R8, asm.R6, 168, asm.DWord), // skb->sk
-		asm.StoreImm(asm.R10, -4, 0, asm.Word),
-		asm.Mov.Reg(asm.R2, asm.R10),
-		asm.Add.Imm(asm.R2, -4),
-		asm.LoadMapPtr(asm.R1, out.FD()),
-		asm.FnMapLookupElem.Call(),
-		asm.JEq.Imm(asm.R0, 0, "next"),
+	}, outLookup(out, "next"), asm.Instructions{
 		asm.LoadMem(asm.R1, asm.R0, 0, asm.Word), // count
 		asm.JGE.Imm(asm.R1, 32, "next"),
 		asm.JEq.Imm(asm.R8, 0, "nosk"),
@@ -81,7 +76,7 @@ func gsoOwned(t *testing.T, txOff []string, send func(a, b *Netns)) (n int, mask
 		asm.StoreMem(asm.R0, 0, asm.R1, asm.Word),
 		asm.Mov.Imm(asm.R0, -1).WithSymbol("next"), // TCX_NEXT
 		asm.Return(),
-	}})
+	})})
 	require.NoError(t, err)
 	defer prog.Close()
 	require.NoError(t, attach(t, b, "vB", prog, false))

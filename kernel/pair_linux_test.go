@@ -85,6 +85,24 @@ func attach(t *testing.T, n *Netns, dev string, prog *ebpf.Program, generic bool
 	})
 }
 
+// attachEgress attaches the tc program prog to dev's egress in n (tcx); the
+// link goes away with the test.
+func attachEgress(t *testing.T, n *Netns, dev string, prog *ebpf.Program) error {
+	t.Helper()
+	return n.Do(func() error {
+		iface, err := net.InterfaceByName(dev)
+		if err != nil {
+			return err
+		}
+		l, err := link.AttachTCX(link.TCXOptions{Interface: iface.Index, Program: prog, Attach: ebpf.AttachTCXEgress})
+		if err != nil {
+			return err
+		}
+		t.Cleanup(func() { l.Close() })
+		return nil
+	})
+}
+
 // recordOut is the one-entry array of struct {u32 a, b, c, d} the
 // recording tc programs of these tests write.
 func recordOut(t *testing.T) *ebpf.Map {
@@ -108,4 +126,26 @@ func readOut(t *testing.T, out *ebpf.Map, done func(v [4]uint32) bool) [4]uint32
 		unix.Nanosleep(&unix.Timespec{Nsec: 5e6}, nil)
 	}
 	return v
+}
+
+// outLookup is the instructions that leave &out[0] in r0, or jump to
+// label when the lookup fails (r1-r5 clobbered).
+func outLookup(out *ebpf.Map, label string) asm.Instructions {
+	return asm.Instructions{
+		asm.StoreImm(asm.R10, -4, 0, asm.Word),
+		asm.Mov.Reg(asm.R2, asm.R10),
+		asm.Add.Imm(asm.R2, -4),
+		asm.LoadMapPtr(asm.R1, out.FD()),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, label),
+	}
+}
+
+// concat joins instruction lists.
+func concat(parts ...asm.Instructions) asm.Instructions {
+	var all asm.Instructions
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	return all
 }

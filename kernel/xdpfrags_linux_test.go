@@ -70,16 +70,11 @@ func xdpTC(t *testing.T, o xdpTCOpts) (first, mac0 byte, headlen, skbLen uint32)
 	out := recordOut(t)
 	// r6 = skb; if skb->len <= 1000 or out[0] is set: return TCX_NEXT.
 	// Else out[0] = {done, first byte, data_end - data, skb->len}.
-	tcp, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: asm.Instructions{
+	tcp, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: concat(asm.Instructions{
 		asm.Mov.Reg(asm.R6, asm.R1),
 		asm.LoadMem(asm.R7, asm.R6, 0, asm.Word), // skb->len
 		asm.JLE.Imm(asm.R7, 1000, "next"),
-		asm.StoreImm(asm.R10, -4, 0, asm.Word),
-		asm.Mov.Reg(asm.R2, asm.R10),
-		asm.Add.Imm(asm.R2, -4),
-		asm.LoadMapPtr(asm.R1, out.FD()),
-		asm.FnMapLookupElem.Call(),
-		asm.JEq.Imm(asm.R0, 0, "next"),
+	}, outLookup(out, "next"), asm.Instructions{
 		asm.Mov.Reg(asm.R9, asm.R0),
 		asm.LoadMem(asm.R1, asm.R9, 0, asm.Word),
 		asm.JNE.Imm(asm.R1, 0, "next"),
@@ -96,7 +91,7 @@ func xdpTC(t *testing.T, o xdpTCOpts) (first, mac0 byte, headlen, skbLen uint32)
 		asm.StoreImm(asm.R9, 0, 1, asm.Word),
 		asm.Mov.Imm(asm.R0, -1).WithSymbol("next"), // TCX_NEXT
 		asm.Return(),
-	}})
+	})})
 	require.NoError(t, err)
 	defer tcp.Close()
 	require.NoError(t, attach(t, b, "vB", xdpPass(t, o.frags), o.generic))

@@ -6,7 +6,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/link"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
@@ -56,16 +55,11 @@ func TestKernelVethXDPTxFreshSkb(t *testing.T) {
 		t.Cleanup(func() { xdp.Close() })
 		// tc ingress: for the first skb longer than 100 bytes, out[0] =
 		// {1, mark, data - data_meta, len}.
-		ingress, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: asm.Instructions{
+		ingress, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: concat(asm.Instructions{
 			asm.Mov.Reg(asm.R6, asm.R1),
 			asm.LoadMem(asm.R7, asm.R6, 0, asm.Word), // skb->len
 			asm.JLE.Imm(asm.R7, 100, "next"),
-			asm.StoreImm(asm.R10, -4, 0, asm.Word),
-			asm.Mov.Reg(asm.R2, asm.R10),
-			asm.Add.Imm(asm.R2, -4),
-			asm.LoadMapPtr(asm.R1, out.FD()),
-			asm.FnMapLookupElem.Call(),
-			asm.JEq.Imm(asm.R0, 0, "next"),
+		}, outLookup(out, "next"), asm.Instructions{
 			asm.LoadMem(asm.R1, asm.R0, 0, asm.Word),
 			asm.JNE.Imm(asm.R1, 0, "next"),
 			asm.LoadMem(asm.R2, asm.R6, 8, asm.Word), // skb->mark
@@ -78,21 +72,10 @@ func TestKernelVethXDPTxFreshSkb(t *testing.T) {
 			asm.StoreImm(asm.R0, 0, 1, asm.Word),
 			asm.Mov.Imm(asm.R0, -1).WithSymbol("next"),
 			asm.Return(),
-		}})
+		})})
 		require.NoError(t, err)
 		t.Cleanup(func() { ingress.Close() })
-		require.NoError(t, n.Do(func() error {
-			iface, err := net.InterfaceByName("vA")
-			if err != nil {
-				return err
-			}
-			l, err := link.AttachTCX(link.TCXOptions{Interface: iface.Index, Program: egress, Attach: ebpf.AttachTCXEgress})
-			if err != nil {
-				return err
-			}
-			t.Cleanup(func() { l.Close() })
-			return nil
-		}))
+		require.NoError(t, attachEgress(t, n, "vA", egress))
 		at := "vB"
 		if tx {
 			at = "vA"
@@ -169,19 +152,13 @@ func TestKernelVethXDPRedirectNAPI(t *testing.T) {
 		t.Cleanup(func() { xdp.Close() })
 		require.NoError(t, attach(t, b, "vB", xdp, false))
 		// tc ingress on vQ1 counts in out[0].
-		tc2, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: asm.Instructions{
-			asm.StoreImm(asm.R10, -4, 0, asm.Word),
-			asm.Mov.Reg(asm.R2, asm.R10),
-			asm.Add.Imm(asm.R2, -4),
-			asm.LoadMapPtr(asm.R1, out.FD()),
-			asm.FnMapLookupElem.Call(),
-			asm.JEq.Imm(asm.R0, 0, "n"),
+		tc2, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: concat(outLookup(out, "n"), asm.Instructions{
 			asm.LoadMem(asm.R1, asm.R0, 0, asm.Word),
 			asm.Add.Imm(asm.R1, 1),
 			asm.StoreMem(asm.R0, 0, asm.R1, asm.Word),
 			asm.Mov.Imm(asm.R0, -1).WithSymbol("n"),
 			asm.Return(),
-		}})
+		})})
 		require.NoError(t, err)
 		t.Cleanup(func() { tc2.Close() })
 		require.NoError(t, attach(t, b, "vQ1", tc2, false))
