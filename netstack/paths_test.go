@@ -394,6 +394,12 @@ func TestNativeXDPActions(t *testing.T) {
 				}
 			}
 			require.Equal(t, tc.xmit, xmit)
+			if tc.ret == XDPRedirect {
+				// The driver page's frame becomes the peer's skb: one
+				// sk_buff and the page, no consume_skb of an skb the
+				// kernel never had.
+				require.Equal(t, uint64(2), te.a.Accountant().Stats().Total.Allocs)
+			}
 		})
 	}
 }

@@ -305,7 +305,7 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 		// XDP_TX: the frame goes back out of the same NIC.
 		s.consume(b, DeliverXmit, d.cfg)
 	case XDPRedirect:
-		s.xdpRedirect(b, d, meta, target)
+		s.xdpRedirect(b, d, meta, target, true)
 	default:
 		// XDP_DROP / XDP_ABORTED: the page is recycled.
 		s.drop(b, skb.DropXDP, OpXDP)
@@ -365,16 +365,17 @@ func (s *Stack) xdpAdjustMeta(c *Ctx, delta int) int {
 }
 
 // xdpRedirect models xdp_do_redirect to a device: a veth target passes the
-// frame to its peer (veth_xdp_xmit -> veth_xdp_rcv_one ->
-// __xdp_build_skb_from_frame, metadata kept); other targets transmit it.
-func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo) {
+// frame to its peer (vethXDPXmit); other targets transmit it. wrapped says
+// b is the NIC model's wrapper of a driver page (nicXDPRx), not an skb the
+// kernel has.
+func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo, wrapped bool) {
 	t := d.ns.devByIndex(ri.ifindex)
 	if t == nil || !t.up {
 		s.drop(b, skb.DropXDP, OpXDP)
 		return
 	}
 	if t.kid == kidVeth {
-		s.vethXDPXmit(b, t, meta, false)
+		s.vethXDPXmit(b, t, meta, false, wrapped)
 		return
 	}
 	s.consume(b, DeliverXmit, t.cfg)
@@ -392,23 +393,32 @@ func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo) {
 // as veth's native XDP does, or hands it to GRO (eth_type_trans,
 // napi_gro_receive). Frames bouncing between veths beyond the xmit
 // recursion limit are dropped (the kernel would keep them circulating).
-// Takes ownership of b.
-func (s *Stack) vethXDPXmit(b *skb.Buff, dev *Device, meta int, tx bool) {
+// A wrapped b (a NIC's driver page, see nicXDPRx) is no skb in the kernel:
+// no consume_skb fires for it, and the model's wrapper, which carries no
+// header state, stands for the skb the peer builds. Takes ownership of b.
+func (s *Stack) vethXDPXmit(b *skb.Buff, dev *Device, meta int, tx, wrapped bool) {
 	rcv := dev.peer
 	xdp := rcv != nil && len(rcv.xdp) != 0 && !rcv.xdpGeneric
 	napi := xdp || (!tx && rcv != nil && rcv.gro && s.prof.VethGRONapi)
 	if rcv == nil || !rcv.up || !napi || s.recursion > maxRecursion {
-		s.consumeSkb(b)
+		if wrapped {
+			b.NapiFree() // the page goes back to the pool
+		} else {
+			s.consumeSkb(b)
+		}
 		s.dropNoSkb(dev, skb.DropXDP, OpVethXDPXmit) // xdp_return_frame
 		return
 	}
-	if len(s.tpConsum) != 0 {
-		s.runTracepoint(s.tpConsum, b, skb.SkbConsumed) // consume_skb(skb)
-	}
-	nb, err := b.RebuildFromFrame()
-	if err != nil {
-		s.dropNoSkb(rcv, skb.DropNomem, OpVethXDPXmit)
-		return
+	nb := b
+	if !wrapped {
+		if len(s.tpConsum) != 0 {
+			s.runTracepoint(s.tpConsum, b, skb.SkbConsumed) // consume_skb(skb)
+		}
+		var err error
+		if nb, err = b.RebuildFromFrame(); err != nil {
+			s.dropNoSkb(rcv, skb.DropNomem, OpVethXDPXmit)
+			return
+		}
 	}
 	setDev(nb, rcv)
 	nb.ResetMacHeader()
@@ -496,9 +506,9 @@ func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device) {
 		s.ethTypeTrans(b, d)
 		s.napiGROReceive(b, d)
 	case XDPTx:
-		s.vethXDPXmit(b, d, meta, true)
+		s.vethXDPXmit(b, d, meta, true, false)
 	case XDPRedirect:
-		s.xdpRedirect(b, d, meta, ri)
+		s.xdpRedirect(b, d, meta, ri, false)
 	default:
 		s.drop(b, skb.DropXDP, OpVethXDP)
 	}

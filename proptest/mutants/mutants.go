@@ -355,8 +355,8 @@ var List = []Mutant{
 	{
 		Name: "veth-xdp-tx-keeps-skb",
 		File: "netstack/rx.go",
-		Old:  `	nb, err := b.RebuildFromFrame()`,
-		New:  `	nb, err := b, error(nil)`,
+		Old:  `		if nb, err = b.RebuildFromFrame(); err != nil {`,
+		New:  `		if nb, err = b, error(nil); err != nil {`,
 		Desc: "an XDP_TX or XDP_REDIRECT frame reaches the veth peer as a new skb built from the frame (xdp_build_skb_from_frame): the old skb's mark, hash and extensions do not survive",
 		Pkgs: []string{"./netstack"},
 	},
