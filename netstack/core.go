@@ -326,7 +326,7 @@ func (s *Stack) doXDPGeneric(b *skb.Buff, d *Device) *skb.Buff {
 		}
 	}
 	oldMeta := b.MetadataLen()
-	act, meta, ri := s.runXDP(b, d, true)
+	act, meta, ri := s.runXDP(b, d, true, 0)
 	switch act {
 	case XDPPass:
 		b.Pull(macLen)

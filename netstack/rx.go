@@ -294,7 +294,7 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 	b.ResetMacHeader() // the XDP view: data_meta..data ends at the frame start
 	setDev(b, d)
 	s.traceOp(LayerDriver, OpDriverRx, b)
-	act, meta, target := s.runXDP(b, d, false)
+	act, meta, target := s.runXDP(b, d, false, 0)
 	switch act {
 	case XDPPass:
 		b.MetadataSet(meta) // skb_metadata_set(skb, metasize) while data is at the frame
@@ -314,9 +314,11 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 }
 
 // runXDP runs d's XDP programs (the last one attached, as one XDP program
-// per device) on b, whose data is at the frame start. It returns the
-// action, the metadata length (data - data_meta) and a redirect target.
-func (s *Stack) runXDP(b *skb.Buff, d *Device, generic bool) (act, meta int, target redirectInfo) {
+// per device) on b, whose data is at the frame start; the program's view
+// starts with view bytes of metadata (an xdp_frame's metasize; 0 for a
+// frame the driver or an skb gives). It returns the action, the metadata
+// length (data - data_meta) and a redirect target.
+func (s *Stack) runXDP(b *skb.Buff, d *Device, generic bool, view int) (act, meta int, target redirectInfo) {
 	pi := d.xdp[len(d.xdp)-1]
 	c := s.pushCtx(pi, carrier.HookXDP, b, d, d.ns, nil)
 	c.xdp, c.generic, c.ingress = true, generic, true
@@ -325,8 +327,9 @@ func (s *Stack) runXDP(b *skb.Buff, d *Device, generic bool) (act, meta int, tar
 		op = OpXDPGeneric
 	}
 	// xdp_prepare_buff(.., meta_valid): data_meta = data. An existing
-	// meta_len (veth, generic XDP) is not part of the program's view.
-	c.xdpMeta, c.xdpMirror = 0, b.MetadataLen()
+	// meta_len (veth, generic XDP) is not part of the program's view; an
+	// xdp_frame's metadata is (xdp_convert_frame_to_buff).
+	c.xdpMeta, c.xdpMirror = view, b.MetadataLen()
 	s.traceOp(LayerXDP, op, b)
 	act = s.progOf(c).Run(c)
 	s.progRan(c, act)
@@ -430,7 +433,7 @@ func (s *Stack) vethXDPXmit(b *skb.Buff, dev *Device, meta int, tx, wrapped bool
 		return
 	}
 	s.recursion++
-	s.vethXDPOnSkb(nb, rcv)
+	s.vethXDPOnSkb(nb, rcv, meta)
 	s.recursion--
 }
 
@@ -446,7 +449,7 @@ func (s *Stack) vethXDPXmit(b *skb.Buff, dev *Device, meta int, tx, wrapped bool
 func (s *Stack) vethRx(b *skb.Buff, d *Device, eligible bool) {
 	if len(d.xdp) != 0 && !d.xdpGeneric {
 		b.Push(-b.MacOffset()) // __skb_push(skb, skb->data - skb_mac_header(skb))
-		s.vethXDPOnSkb(b, d)
+		s.vethXDPOnSkb(b, d, 0)
 		return
 	}
 	if d.gro && eligible && s.prof.VethGRONapi {
@@ -480,8 +483,10 @@ func vethGROEligible(b *skb.Buff, from, rcv *Device) bool {
 // the old skb consumed; one with a frag_list is dropped). data_meta
 // starts at data (an existing meta_len is not shown to the program). On
 // XDP_PASS: eth_type_trans, skb_metadata_set(metalen) when non-zero, then
-// napi_gro_receive. Takes ownership of skb, whose data is at the mac header.
-func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device) {
+// napi_gro_receive. For a frame from veth_xdp_xmit (veth_xdp_rcv_one) the
+// program's view holds the frame's view bytes of metadata. Takes ownership
+// of skb, whose data is at the mac header.
+func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device, view int) {
 	if b.Shared() || !b.HeadFrag() || b.SkbCloned() || b.NrFrags() != 0 || b.Headroom() < skb.XDPPacketHeadroom {
 		nb, err := b.PPCowData(skb.XDPPacketHeadroom)
 		if err != nil {
@@ -495,7 +500,7 @@ func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device) {
 	b.ResetMacHeader()
 	oldMeta := b.MetadataLen()
 	s.traceOp(LayerXDP, OpVethXDP, b)
-	act, meta, ri := s.runXDP(b, d, false)
+	act, meta, ri := s.runXDP(b, d, false, view)
 	switch act {
 	case XDPPass:
 		if meta != 0 {

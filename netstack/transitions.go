@@ -305,18 +305,24 @@ func (p recorderProg) Run(c *Ctx) int {
 			r.metaLen = uint32(c.xdpMeta)
 		}
 		a := r.action
-		if a == nil || a.MetaLen == 0 {
+		if a == nil {
 			return XDPPass
 		}
-		ret := c.AdjustMeta(-a.MetaLen)
-		if first {
-			r.ret = int32(ret)
-		}
-		if ret == 0 {
+		if a.MetaLen != 0 {
+			ret := c.AdjustMeta(-a.MetaLen)
+			if first {
+				r.ret = int32(ret)
+			}
+			if ret != 0 {
+				return XDPPass
+			}
 			m := c.Meta()
 			for i := range m {
 				m[i] = observe.MetaByte(i)
 			}
+		}
+		if a.Redirect == observe.XDPTx {
+			return XDPTx
 		}
 		return XDPPass
 	}

@@ -43,6 +43,7 @@ enum redirect_kind {
 	RD_PEER = 3,
 	RD_CLONE_EGRESS = 4,
 	RD_CLONE_INGRESS = 5,
+	RD_XDP_TX = 6, /* at an XDP hook: return XDP_TX */
 };
 
 struct rec {
@@ -327,22 +328,24 @@ int record_xdp(struct xdp_md *ctx)
 		r->meta_len = meta < data ? (__u32)(data - meta) : 0;
 	}
 	a = bpf_map_lookup_elem(&actions, &k);
-	if (!a || !a->meta_len)
+	if (!a)
 		return XDP_PASS;
 	n = a->meta_len;
-	ret = bpf_xdp_adjust_meta(ctx, -n);
-	if (r)
-		r->ret = ret;
-	if (ret)
-		return XDP_PASS;
-	meta = (void *)(long)ctx->data_meta;
-	data = (void *)(long)ctx->data;
-	for (i = 0; i < 256; i++) {
-		if (meta + i + 1 > data)
-			break;
-		*(__u8 *)(meta + i) = 0xa0 + i;
+	if (n) {
+		ret = bpf_xdp_adjust_meta(ctx, -n);
+		if (r)
+			r->ret = ret;
+		if (ret)
+			return XDP_PASS;
+		meta = (void *)(long)ctx->data_meta;
+		data = (void *)(long)ctx->data;
+		for (i = 0; i < 256; i++) {
+			if (meta + i + 1 > data)
+				break;
+			*(__u8 *)(meta + i) = 0xa0 + i;
+		}
 	}
-	return XDP_PASS;
+	return a->redirect == RD_XDP_TX ? XDP_TX : XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

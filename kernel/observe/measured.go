@@ -126,6 +126,12 @@ var Measured = []MeasuredCells{
 	{"xdp-generic-gso", "vB/tc-ingress", "count=1 tc_index=42 hash=0x5eed002a gso_segs=40 headlen=4042 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
 	{"xdp-generic-gso-frags", "vB/xdp", "count=1 ingress_ifindex=vB meta_len=0 ret=0"},
 	{"xdp-generic-gso-frags", "vB/tc-ingress", "count=0"},
+	// XDP_TX on a veth: the frame comes back as a new skb built from it,
+	// with none of the writes at vX's egress (which a same-namespace pair
+	// keeps: veth-same-netns) and the metadata, which vX's own XDP
+	// program sees in its view (measured on 6.18).
+	{"veth-xdp-tx", "vX/xdp", "count=1 meta_len=8"},
+	{"veth-xdp-tx", "vX/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=0 cb1=0x0 cb4=0x0 hash=0x0 tstamp=0x0 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
 	// From the live differential run (kernel/diff): an unconnected UDP
 	// socket has no txhash, so skb->hash is 0 before a program writes one;
 	// GRO leaves its NAPI_GRO_CB bytes in cb[] (data_offset in cb[2], the

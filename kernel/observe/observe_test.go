@@ -39,11 +39,17 @@ func TestCatalogueIsConsistent(t *testing.T) {
 				require.True(t, ok)
 				require.Equal(t, a.Set, got.Set)
 			}
-			if a.Redirect != observe.NoRedirect {
+			switch a.Redirect {
+			case observe.NoRedirect:
+			case observe.XDPTx:
+				require.Equal(t, observe.XDP, a.Hook.Point, "%s: XDP_TX at an XDP hook", tr.Name)
+				require.Empty(t, a.Target, "%s: XDP_TX has no target", tr.Name)
+			default:
 				require.Contains(t, devs, a.Target, "%s redirect target", tr.Name)
 			}
 			if a.Hook.Point == observe.XDP {
-				require.Empty(t, a.Set, "%s: XDP actions only reserve metadata", tr.Name)
+				require.Empty(t, a.Set, "%s: XDP actions only reserve metadata (and may bounce)", tr.Name)
+				require.Contains(t, []observe.RedirectKind{observe.NoRedirect, observe.XDPTx}, a.Redirect, "%s", tr.Name)
 			} else {
 				require.Zero(t, a.MetaLen, "%s: only XDP actions reserve metadata", tr.Name)
 			}

@@ -13,6 +13,9 @@ const (
 	RedirectPeer   RedirectKind = "redirect-peer"    // return bpf_redirect_peer(target, 0)
 	CloneEgress    RedirectKind = "clone-redirect"   // bpf_clone_redirect(target, 0); continue (TCX_NEXT)
 	CloneIngress   RedirectKind = "clone-redirect-ingress"
+	// XDPTx, at an XDP hook, returns XDP_TX after the metadata is
+	// reserved; it has no target.
+	XDPTx RedirectKind = "xdp-tx"
 	// The act_mirred kinds are not the program's: the program returns
 	// TCX_NEXT and a classic tc filter after it that matches every packet
 	// (`tc filter add dev D ingress|egress bpf bytecode "1,6 0 0
@@ -560,6 +563,18 @@ the packet from its IPv4 header: the recorder there, looking for an Ethernet fra
 		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 		Unseen:   []Hook{{"vB", TCIngress}},
 		Segments: 40,
+	},
+	{
+		Name:     "veth-xdp-tx",
+		Topology: TopoSameNetns,
+		Setup: `As "veth-same-netns", with native XDP on both ends: vY's reserves 8 bytes of metadata and bounces the
+datagram (XDP_TX); vX's passes it. veth hands the frame to vX (veth_xdp_xmit), which builds a new skb around it
+(veth_xdp_rcv_one -> __xdp_build_skb_from_frame). Writes at vX egress.`,
+		Actions: []Action{
+			{Hook: Hook{"vX", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vY", XDP}, MetaLen: 8, Redirect: XDPTx},
+		},
+		Hooks: []Hook{{"vX", TCEgress}, {"vY", XDP}, {"vX", XDP}, {"vX", TCIngress}},
 	},
 	{
 		Name:     "veth-gro",
