@@ -17,7 +17,7 @@ import (
 // skb_segment (which would hand it to the last segment) and gives it, with
 // the socket, to every segment: tc ingress on the peer vB sees three
 // segments, each with skb->sk, as the model has it
-// (TestUDPGSOSegmentsOwned).
+// (netstack's TestGSOSegmentsOwned).
 func TestKernelUDPGSOSegmentsOwned(t *testing.T) {
 	testutil.KernelTests(t)
 	n, mask := gsoOwned(t, []string{"tx-udp-segmentation"}, func(a, b *Netns) {
@@ -32,7 +32,7 @@ func TestKernelUDPGSOSegmentsOwned(t *testing.T) {
 // TestKernelTCPGSOSegmentsOwned: a connected TCP socket writes 3000 bytes
 // through vA without TSO; tcp_gso_segment gives every segment the socket
 // (copy_destructor: tcp_wfree), as the model has it
-// (TestTCPGSOSegmentsOwned).
+// (netstack's TestGSOSegmentsOwned).
 func TestKernelTCPGSOSegmentsOwned(t *testing.T) {
 	testutil.KernelTests(t)
 	n, mask := gsoOwned(t, []string{"tx-tcp-segmentation", "tx-tcp-ecn-segmentation", "tx-tcp-mangleid-segmentation", "tx-tcp6-segmentation"},

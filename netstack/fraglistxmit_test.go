@@ -358,50 +358,40 @@ func TestGROVXLANFragListSplit(t *testing.T) {
 	require.Equal(t, []uint16{18, 18, 2}, segs)
 }
 
-// TestUDPGSOSegmentsOwned: a UDP GSO skb cut in software gives every
-// segment the socket and sock_wfree (__udp_gso_segment's copy_dtor, which
-// also keeps skb_segment from handing them to the last segment only), so
-// tc ingress on the peer sees the socket on every segment, as measured
-// (kernel's TestKernelUDPGSOSegmentsOwned), and the sender's write memory
-// comes back when the last segment is freed.
-func TestUDPGSOSegmentsOwned(t *testing.T) {
-	cfg := vethTxConfig()
-	cfg.Devices[0].SoftwareGSO = true
-	cfg.Sockets[0].UDPSegment = 1000
-	var owned []bool
-	cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
-		Prog: ProgramFunc(func(c *Ctx) int {
-			owned = append(owned, c.Skb.Sk() != nil)
-			return TCXNext
-		})})
-	s, te := newStack(t, cfg, "", nil, nil)
-	frame := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 2500, noEth: true})
-	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: frame}))
-	require.Empty(t, te.obs.dropReasons())
-	require.Equal(t, []bool{true, true, true}, owned)
-	require.Zero(t, s.Socket("tx").wmem, "the segments' frees returned the charge")
-}
-
-// TestTCPGSOSegmentsOwned: the same for TCP (tcp_gso_segment's
-// copy_destructor with tcp_wfree): each segment of a transmitted TSO skb
-// cut in software carries the socket, as measured (kernel's
-// TestKernelTCPGSOSegmentsOwned).
-func TestTCPGSOSegmentsOwned(t *testing.T) {
-	cfg := vethTxConfig()
-	cfg.Devices[0].SoftwareGSO = true
-	cfg.Sockets = []SocketConfig{{Name: "tx", Netns: "A", Proto: ProtoTCP, Port: 40000}}
-	var owned []bool
-	cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
-		Prog: ProgramFunc(func(c *Ctx) int {
-			owned = append(owned, c.Skb.Sk() != nil)
-			return TCXNext
-		})})
-	s, te := newStack(t, cfg, "", nil, nil)
-	frame := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", proto: ipprotoTCP, sport: 40000, dport: 9999,
-		seq: 1000, tcpFlags: tcpACK | tcpPSH, payload: 3000, noEth: true})
-	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: frame}))
-	require.Equal(t, []bool{true, true, true}, owned)
-	_ = te
+// TestGSOSegmentsOwned: a socket's GSO skb cut in software gives every
+// segment the socket and its destructor (__udp_gso_segment's copy_dtor,
+// which also keeps skb_segment from handing sock_wfree to the last segment
+// only; tcp_gso_segment's copy_destructor with tcp_wfree), so tc ingress
+// on the peer sees the socket on every segment, as measured (kernel's
+// TestKernelUDPGSOSegmentsOwned, TestKernelTCPGSOSegmentsOwned), and the
+// sender's write memory comes back when the segments are freed.
+func TestGSOSegmentsOwned(t *testing.T) {
+	for _, proto := range []uint8{ipprotoUDP, ipprotoTCP} {
+		t.Run(fmt.Sprint(proto), func(t *testing.T) {
+			cfg := vethTxConfig()
+			cfg.Devices[0].SoftwareGSO = true
+			o := frameOpts{src: "192.0.2.1", dst: "192.0.2.2", proto: proto, sport: 40000, dport: 9999, payload: 2500, noEth: true}
+			if proto == ipprotoTCP {
+				cfg.Sockets = []SocketConfig{{Name: "tx", Netns: "A", Proto: ProtoTCP, Port: 40000}}
+				o.seq, o.tcpFlags, o.payload = 1000, tcpACK|tcpPSH, 3000
+			} else {
+				cfg.Sockets[0].UDPSegment = 1000
+			}
+			var owned []bool
+			cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
+				Prog: ProgramFunc(func(c *Ctx) int {
+					owned = append(owned, c.Skb.Sk() != nil)
+					return TCXNext
+				})})
+			s, te := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(o)}))
+			require.Equal(t, []bool{true, true, true}, owned)
+			if proto == ipprotoUDP {
+				require.Empty(t, te.obs.dropReasons())
+				require.Zero(t, s.Socket("tx").wmem, "the segments' frees returned the charge")
+			}
+		})
+	}
 }
 
 // TestVethXDPMaxMTU: veth_xdp_set refuses native XDP on a veth whose peer's
