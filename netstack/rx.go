@@ -690,7 +690,11 @@ type groEntry struct {
 // head stolen, or the skb on the held one's frag_list); napi_skb_finish
 // frees what is left of it without a tracepoint. L4 checksums are taken
 // as valid (skb_gro_checksum_validate is not modelled).
-func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
+func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) { s.groReceive(&d.napi, b, d) }
+
+// groReceive is napiGROReceive on GRO instance g (a NAPI's, or a cpumap
+// entry's rcpu->gro) for b received by device d (skb->dev).
+func (s *Stack) groReceive(gn *groNode, b *skb.Buff, d *Device) {
 	cb := &b.H().CB
 	binary.LittleEndian.PutUint32(cb[8:12], uint32(b.Len()))
 	binary.LittleEndian.PutUint32(cb[16:20], 0)
@@ -846,8 +850,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	mh := b.MacHeader()
 	mac := [ethHlen]byte(b.Head()[mh : mh+ethHlen])
 	bk := b.H().Hash & (groHashBuckets - 1) // dev_gro_receive: skb_get_hash_raw(skb) & (GRO_HASH_BUCKETS - 1)
-	for i := range d.groHeld[bk] {
-		g := &d.groHeld[bk][i]
+	for i := range gn.held[bk] {
+		g := &gn.held[bk][i]
 		if g.sport != sport || g.dport != dport || g.tun != tun || !ip.sameFlow(&g.ip) {
 			continue
 		}
@@ -881,7 +885,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			if !tcp {
 				// udp_gro_receive_segment: fraglist and plain GRO do not
 				// mix; the held skb is completed and this one goes up alone.
-				s.groComplete(d, bk, i)
+				s.groComplete(gn, bk, i)
 				s.netifReceive(b)
 				return
 			}
@@ -948,7 +952,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			// The held skb is completed (pp = p); this one was not merged
 			// (same_flow 0) and, unless its own flags or headers flush it,
 			// dev_gro_receive holds it as a new flow.
-			s.groComplete(d, bk, i)
+			s.groComplete(gn, bk, i)
 			break
 		}
 		if tcp && !flist {
@@ -979,7 +983,7 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 			short = payload != segs*gsoSize
 		}
 		if (tcp && flags&(tcpURG|tcpPSH|tcpRST|tcpSYN|tcpFIN) != 0) || short || (!tcp && g.count >= 64) {
-			s.groComplete(d, bk, i)
+			s.groComplete(gn, bk, i)
 		}
 		return
 	}
@@ -987,8 +991,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 		s.netifReceive(b)
 		return
 	}
-	if len(d.groHeld[bk]) >= maxGROSkbs {
-		s.groComplete(d, bk, 0) // gro_flush_oldest
+	if len(gn.held[bk]) >= maxGROSkbs {
+		s.groComplete(gn, bk, 0) // gro_flush_oldest
 	}
 	mss := int(sh.GSOSize)
 	if mss == 0 {
@@ -999,8 +1003,8 @@ func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) {
 	// writes the skb id and a jiffies stand-in).
 	binary.LittleEndian.PutUint64(cb[0:8], b.ID())
 	binary.LittleEndian.PutUint64(cb[8:16], bootJiffies+s.stats.Injected)
-	d.groN++
-	d.groHeld[bk] = append(d.groHeld[bk], groEntry{b: b, last: b, pkt: s.cur, trace: s.trace, count: segs, next: seq + uint32(payload),
+	gn.n++
+	gn.held[bk] = append(gn.held[bk], groEntry{b: b, last: b, pkt: s.cur, trace: s.trace, count: segs, next: seq + uint32(payload),
 		mss: mss, ip: ip, nh: nh, tun: tun, outer: outer, oports: oports, ocsum: ocsum, tunHdr: tunHdr,
 		sport: sport, dport: dport, macBytes: mac, flist: flist})
 }
@@ -1076,13 +1080,13 @@ func (g *groEntry) ipFlush(hp, h *groIP, bit uint8, prof *skb.Profile) bool {
 // gro_complete) before the inner headers' completion. Checksum fields
 // are left as they are (the model does not validate L4 checksums). Then
 // netif_receive_skb.
-func (s *Stack) groComplete(d *Device, bk uint32, i int) {
-	held := d.groHeld[bk]
+func (s *Stack) groComplete(gn *groNode, bk uint32, i int) {
+	held := gn.held[bk]
 	g := held[i]
 	copy(held[i:], held[i+1:])
 	held[len(held)-1] = groEntry{}
-	d.groHeld[bk] = held[:len(held)-1]
-	d.groN--
+	gn.held[bk] = held[:len(held)-1]
+	gn.n--
 	saved, savedTrace := s.cur, s.trace
 	s.cur, s.trace = g.pkt, g.trace || s.cfg.Options.TraceAll
 	sh := g.b.Shinfo()
@@ -1174,14 +1178,42 @@ func groSetIPLen(nh []byte, h *groIP, n int) {
 	setIPCsum(nh, ipHlen)
 }
 
-// groFlush models napi_gro_flush(): every bucket in order, each from its
-// oldest skb.
-func (s *Stack) groFlush(d *Device) {
+// groFlush models napi_gro_flush() (gro_flush() on a gro_node): every
+// bucket in order, each from its oldest skb.
+func (s *Stack) groFlush(gn *groNode) {
 	for bk := range uint32(groHashBuckets) {
-		for len(d.groHeld[bk]) != 0 {
-			s.groComplete(d, bk, 0)
+		for len(gn.held[bk]) != 0 {
+			s.groComplete(gn, bk, 0)
 		}
 	}
+}
+
+// groNode models struct gro_node (v6.15; napi_struct's GRO state before):
+// the skbs GRO holds, per hash bucket (gro->hash[bucket]: skb->hash &
+// (GRO_HASH_BUCKETS - 1)), oldest first, and their count. Each device has
+// its NAPI's; each cpumap entry has its own (rcpu->gro).
+type groNode struct {
+	held [groHashBuckets][]groEntry
+	n    int
+}
+
+func (gn *groNode) init() {
+	for i := range gn.held {
+		gn.held[i] = make([]groEntry, 0, maxGROSkbs)
+	}
+}
+
+// drop frees what gn holds without completing it (the stack's Close).
+func (s *Stack) groDiscard(gn *groNode) {
+	for bk := range gn.held {
+		for _, g := range gn.held[bk] {
+			s.cur = g.pkt
+			g.b.ConsumeSkb()
+		}
+		clear(gn.held[bk])
+		gn.held[bk] = gn.held[bk][:0]
+	}
+	gn.n = 0
 }
 
 // --- backlog ---

@@ -157,13 +157,10 @@ type Device struct {
 	nbAddr   netip.Addr
 
 	gro       bool
-	groList   bool // NETIF_F_GRO_FRAGLIST
-	groUDPFwd bool // NETIF_F_GRO_UDP_FWD
-	// groHeld are the skbs GRO holds, per hash bucket (gro->hash[bucket]:
-	// skb->hash & (GRO_HASH_BUCKETS - 1)), oldest first; groN counts them.
-	groHeld [groHashBuckets][]groEntry
-	groN    int
-	softGSO bool
+	groList   bool    // NETIF_F_GRO_FRAGLIST
+	groUDPFwd bool    // NETIF_F_GRO_UDP_FWD
+	napi      groNode // the NAPI instance's GRO state
+	softGSO   bool
 	// gsoFraglist: the device takes SKB_GSO_FRAGLIST skbs whole
 	// (NETIF_F_GSO_FRAGLIST, part of NETIF_F_GSO_SOFTWARE: veth, loopback,
 	// dummy, bridge). A NIC segments them in validate_xmit_skb; so do the
@@ -470,9 +467,7 @@ func (s *Stack) addDev(d *Device) {
 		i := len(s.devs)
 		d.mac = [6]byte{0x02, 0x5e, byte(n.id >> 8), byte(n.id), byte(i >> 8), byte(i)}
 	}
-	for i := range d.groHeld {
-		d.groHeld[i] = make([]groEntry, 0, maxGROSkbs)
-	}
+	d.napi.init()
 }
 
 func (s *Stack) build(maxVal int) error {
@@ -1106,8 +1101,8 @@ func (s *Stack) Inject(p *Packet) error {
 // the aggregated skbs continue up the stack (napi_gro_flush).
 func (s *Stack) Flush() {
 	for _, d := range s.devs {
-		if d.groN != 0 {
-			s.groFlush(d)
+		if d.napi.n != 0 {
+			s.groFlush(&d.napi)
 		}
 	}
 	s.runBacklog()
@@ -1122,14 +1117,7 @@ func (s *Stack) Close() error {
 		return nil
 	}
 	for _, d := range s.devs {
-		for bk := range d.groHeld {
-			for _, g := range d.groHeld[bk] {
-				s.cur = g.pkt
-				g.b.ConsumeSkb()
-			}
-			d.groHeld[bk] = d.groHeld[bk][:0]
-		}
-		d.groN = 0
+		s.groDiscard(&d.napi)
 	}
 	for _, q := range s.backlog {
 		s.cur = q.pkt

@@ -437,9 +437,9 @@ var List = []Mutant{
 	{
 		Name: "gro-not-merged-goes-up-alone",
 		File: "netstack/rx.go",
-		Old: `			s.groComplete(d, bk, i)
+		Old: `			s.groComplete(gn, bk, i)
 			break`,
-		New: `			s.groComplete(d, bk, i)
+		New: `			s.groComplete(gn, bk, i)
 			s.netifReceive(b)
 			return`,
 		Desc: "dev_gro_receive() holds a segment that did not merge (same_flow 0, not flushed) as a new aggregate",
