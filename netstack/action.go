@@ -59,13 +59,18 @@ const (
 	// when it leaves without a clone). Ingress sends to Target's receive
 	// path instead of its transmit path. See Stack.mirred.
 	ActMirred
+	// ActRedirectCPU is return bpf_redirect_map(&Target, Index, Value):
+	// a redirect into cpumap Target's entry for CPU Index, or the action
+	// Value (XDP_ABORTED, the default, XDP_DROP, XDP_PASS or XDP_TX) when
+	// the entry is empty. XDP only.
+	ActRedirectCPU
 	NumActionKinds
 )
 
 var actionNames = [NumActionKinds]string{
 	"write", "read", "delete", "set_mark", "set_priority", "set_tc_index", "set_cb",
 	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
-	"redirect_peer", "drop", "count", "pass", "mirred",
+	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu",
 }
 
 func (k ActionKind) String() string {
@@ -90,8 +95,8 @@ type Action struct {
 	Kind    ActionKind
 	Map     int    // carrier map index (write, read, delete)
 	Value   uint64 // value to store, or metadata length for ActAdjustMeta
-	Index   int    // cb index for ActSetCB
-	Target  string // device name in the program's namespace (redirects)
+	Index   int    // cb index for ActSetCB; CPU for ActRedirectCPU
+	Target  string // device name in the program's namespace (redirects); cpumap name (ActRedirectCPU)
 	Ingress bool   // BPF_F_INGRESS for redirects; ingress for ActMirred
 	Mirror  bool   // ActMirred: mirror (a clone) instead of redirect
 	Mono    bool   // ActSetTstamp: EDT delivery time (BPF_SKB_CLOCK_MONOTONIC)
@@ -177,6 +182,8 @@ func (p *actionProg) Run(c *Ctx) int {
 			if ret := c.s.mirred(c, p.targets[i], a.Ingress, a.Mirror); ret != TCXNext {
 				return ret
 			}
+		case ActRedirectCPU:
+			return c.RedirectCPU(int(p.targets[i]), uint32(a.Index), a.Value)
 		}
 	}
 	return defaultRet(c.Hook)

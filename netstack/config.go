@@ -23,6 +23,9 @@ type Config struct {
 	Sockets  []SocketConfig
 	Taps     []TapConfig
 	Programs []ProgramConfig
+	// Cpumaps are BPF_MAP_TYPE_CPUMAP maps that XDP programs redirect
+	// frames into (Ctx.RedirectCPU, the redirect_cpu action).
+	Cpumaps []CpumapConfig
 	// Entries are where captured packets enter; Packet.Entry indexes them.
 	// An empty list means RX on the first NIC (or first device).
 	Entries []EntryConfig
@@ -349,9 +352,58 @@ type ProgramConfig struct {
 	// linearized. Every xdp program of a device must have it for the
 	// device's to count as a multi-buffer one.
 	XDPFrags bool
-	Actions  []Action
-	Prog     Program
+	// Cpumap loads an xdp program with expected_attach_type
+	// BPF_XDP_CPUMAP (SEC "xdp/cpumap", Profile.CpumapProg): it has no
+	// device and runs on the remote CPU for every cpumap entry that names
+	// it. Its redirect targets are looked up in Netns.
+	Cpumap  bool
+	Actions []Action
+	Prog    Program
 }
+
+// CpumapConfig is a BPF_MAP_TYPE_CPUMAP map: per CPU, a queue (ptr_ring)
+// that a kthread bound to that CPU drains, building skbs from the queued
+// XDP frames and receiving them as the device they came from. The model
+// has no CPUs: an entry's CPU is only its key.
+type CpumapConfig struct {
+	Name    string
+	Entries []CpumapEntryConfig
+	// Drain says when the remote CPU runs, which the kernel leaves to the
+	// scheduler; it decides how many frames meet in its batches, in its
+	// GRO and in a full queue. See CpumapDrain.
+	Drain CpumapDrain
+}
+
+// CpumapEntryConfig is one cpumap element (struct bpf_cpumap_val).
+type CpumapEntryConfig struct {
+	// CPU is the key.
+	CPU int
+	// QSize is the queue's size in frames, 1 to 16384
+	// (cpu_map_update_elem's -EOVERFLOW beyond).
+	QSize int
+	// Program names a ProgramConfig with Cpumap set ("" for none).
+	Program string
+}
+
+// CpumapDrain is when a cpumap's kthread drains its queue.
+type CpumapDrain uint8
+
+// Cpumap drain modes.
+const (
+	// DrainBulk: the remote CPU is idle and keeps up. Each bulk of
+	// frames the sending CPU moves to the queue (8 frames, CPU_MAP_BULK_SIZE,
+	// or fewer at the end of its NAPI poll, xdp_do_flush), and each skb
+	// generic XDP queues, is drained once the packet that queued it has
+	// finished its path: the queue never holds more than one bulk, and
+	// GRO is flushed after each (the queue is empty).
+	DrainBulk CpumapDrain = iota
+	// DrainPoll: the remote CPU is busy until the sending CPU's NAPI poll
+	// ends (every 64 packets of a shard, Stack.Flush). Frames queue up to
+	// QSize (more are dropped, bq_flush_to_queue), and the kthread then
+	// drains them 8 at a time (CPUMAP_BATCH), its GRO flushed every 64
+	// packets and when the queue is empty.
+	DrainPoll
+)
 
 // Entry kinds.
 const (
@@ -384,6 +436,10 @@ func (c *Config) Copy() *Config {
 	n.Programs = slices.Clone(c.Programs)
 	for i := range n.Programs {
 		n.Programs[i].Actions = slices.Clone(c.Programs[i].Actions)
+	}
+	n.Cpumaps = slices.Clone(c.Cpumaps)
+	for i := range n.Cpumaps {
+		n.Cpumaps[i].Entries = slices.Clone(c.Cpumaps[i].Entries)
 	}
 	n.Entries = slices.Clone(c.Entries)
 	return &n

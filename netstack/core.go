@@ -325,35 +325,58 @@ func (s *Stack) doXDPGeneric(b *skb.Buff, d *Device) *skb.Buff {
 			return nil
 		}
 	}
-	oldMeta := b.MetadataLen()
-	act, meta, ri := s.runXDP(b, d, true, 0)
+	act, ri := s.runXDPGeneric(d.xdp[len(d.xdp)-1], b, d, macLen)
 	switch act {
 	case XDPPass:
-		b.Pull(macLen)
-		if meta != 0 {
-			b.Push(macLen)
-			b.MetadataSet(meta) // recorded while data is at the frame start
-			b.Pull(macLen)
-		} else if b.MetadataLen() != oldMeta {
-			b.Push(macLen)
-			b.MetadataSet(oldMeta)
-			b.Pull(macLen)
-		}
 		return b
 	case XDPTx:
 		s.devXmitRaw(b, d) // generic_xdp_tx: straight to the driver
 	case XDPRedirect:
-		t := d.ns.devByIndex(ri.ifindex)
-		if t == nil {
-			s.drop(b, skb.DropXDP, OpXDPGeneric)
-			return nil
-		}
-		setDev(b, t)
-		s.devXmitRaw(b, t)
+		s.xdpGenericRedirect(b, d, ri, OpXDPGeneric)
 	default:
 		s.drop(b, skb.DropXDP, OpXDPGeneric)
 	}
 	return nil
+}
+
+// runXDPGeneric models bpf_prog_run_generic_xdp for program pi on skb b
+// received by d, its data at the mac header, macLen bytes before the
+// network header. The program sees the frame with data_meta == data. On
+// XDP_PASS data goes back to the network header and a non-zero metalen is
+// skb_metadata_set; on XDP_TX and XDP_REDIRECT data stays at the mac
+// header and meta_len is what it was (the model mirrors data_meta in it
+// during the run; the kernel sets it on XDP_PASS only).
+func (s *Stack) runXDPGeneric(pi int, b *skb.Buff, d *Device, macLen int) (act int, ri redirectInfo) {
+	oldMeta := b.MetadataLen()
+	act, meta, ri := s.runXDPProg(pi, b, d, true, 0)
+	switch {
+	case act == XDPPass && meta != 0:
+		b.MetadataSet(meta) // recorded while data is at the frame start
+	case b.MetadataLen() != oldMeta:
+		b.MetadataSet(oldMeta)
+	}
+	if act == XDPPass {
+		b.Pull(macLen)
+	}
+	return act, ri
+}
+
+// xdpGenericRedirect models xdp_do_generic_redirect for skb b (data at the
+// mac header) that an XDP program on d redirected: into a cpumap entry
+// (cpumapGenericRedirect), or to a device (generic_xdp_tx, straight to its
+// driver); an unknown device drops it at loc. Takes ownership of b.
+func (s *Stack) xdpGenericRedirect(b *skb.Buff, d *Device, ri redirectInfo, loc Op) {
+	if ri.cpumap != 0 {
+		s.cpumapGenericRedirect(b, d, ri, loc)
+		return
+	}
+	t := d.ns.devByIndex(ri.ifindex)
+	if t == nil {
+		s.drop(b, skb.DropXDP, loc)
+		return
+	}
+	setDev(b, t)
+	s.devXmitRaw(b, t)
 }
 
 // xdpCheckSkb models netif_skb_check_for_xdp for skb b at its mac header,

@@ -80,6 +80,8 @@ const (
 	OpMirred             // tcf_mirred_act / tcf_mirred_to_dev (act_mirred)
 	OpLinearize          // validate_xmit_skb -> __skb_linearize (a frag_list without NETIF_F_FRAGLIST)
 	OpVethXDPXmit        // veth_xdp_xmit (XDP_TX / XDP_REDIRECT frames to a veth's peer)
+	OpCpumapEnqueue      // cpu_map_enqueue / cpu_map_generic_redirect / bq_flush_to_queue
+	OpCpumapKthread      // cpu_map_kthread_run (the cpumap program, the skb built from the frame)
 	NumOps
 )
 
@@ -113,6 +115,7 @@ var opNames = [NumOps]string{
 	OpIP6FragReasm: "ip6_frag_reasm", OpIP6Output: "ip6_output", OpIP6Fragment: "ip6_fragment",
 	OpIP6MakeSkb: "ip6_make_skb", OpIP6Xmit: "ip6_xmit", OpIP6TunnelXmit: "ip6tunnel_xmit", OpIP6TnlRcv: "ip6_tnl_rcv",
 	OpGRERcv: "gre_rcv", OpMirred: "tcf_mirred_act", OpLinearize: "__skb_linearize", OpVethXDPXmit: "veth_xdp_xmit",
+	OpCpumapEnqueue: "cpu_map_enqueue", OpCpumapKthread: "cpu_map_kthread_run",
 }
 
 func (o Op) String() string {

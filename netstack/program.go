@@ -85,9 +85,13 @@ const (
 	metaFillStart = 0xa0
 )
 
+// redirectInfo models struct bpf_redirect_info: the target device's
+// ifindex, or with cpumap (the cpumap's index + 1; 0 for none) the CPU
+// whose entry bpf_redirect_map found (ri->tgt_value) in ifindex.
 type redirectInfo struct {
 	set     bool
 	ifindex int32
+	cpumap  int32
 	flags   uint64
 }
 
@@ -292,6 +296,30 @@ func (c *Ctx) Redirect(ifindex int32, flags uint64) int {
 	}
 	c.ri = redirectInfo{set: true, ifindex: ifindex, flags: flags}
 	return TCXRedirect
+}
+
+// RedirectCPU models bpf_redirect_map(&cpumap, cpu, flags) on a
+// BPF_MAP_TYPE_CPUMAP (cpu_map_redirect -> __bpf_xdp_redirect_map), where
+// cpumap indexes Config.Cpumaps: flags other than an action in the low
+// bits give XDP_ABORTED; an empty entry gives the action in flags
+// (XDP_ABORTED when 0); otherwise the entry is recorded and XDP_REDIRECT
+// returned. The helper is XDP-only: other programs get their hook's drop
+// code.
+func (c *Ctx) RedirectCPU(cpumap int, cpu uint32, flags uint64) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if !c.xdp {
+		return dropRet(c.Hook)
+	}
+	const actionMask = XDPAborted | XDPDrop | XDPPass | XDPTx
+	if flags&^actionMask != 0 {
+		return XDPAborted
+	}
+	if c.s.cpumapEntry(cpumap, cpu) == nil {
+		c.ri = redirectInfo{}
+		return int(flags & actionMask)
+	}
+	c.ri = redirectInfo{set: true, ifindex: int32(cpu), cpumap: int32(cpumap) + 1}
+	return XDPRedirect
 }
 
 // RedirectPeer models bpf_redirect_peer(ifindex, flags): flags must be 0;

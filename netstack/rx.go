@@ -319,7 +319,11 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 // frame the driver or an skb gives). It returns the action, the metadata
 // length (data - data_meta) and a redirect target.
 func (s *Stack) runXDP(b *skb.Buff, d *Device, generic bool, view int) (act, meta int, target redirectInfo) {
-	pi := d.xdp[len(d.xdp)-1]
+	return s.runXDPProg(d.xdp[len(d.xdp)-1], b, d, generic, view)
+}
+
+// runXDPProg is runXDP with program pi (a device's, or a cpumap entry's).
+func (s *Stack) runXDPProg(pi int, b *skb.Buff, d *Device, generic bool, view int) (act, meta int, target redirectInfo) {
 	c := s.pushCtx(pi, carrier.HookXDP, b, d, d.ns, nil)
 	c.xdp, c.generic, c.ingress = true, generic, true
 	op := OpXDP
@@ -367,11 +371,16 @@ func (s *Stack) xdpAdjustMeta(c *Ctx, delta int) int {
 	return 0
 }
 
-// xdpRedirect models xdp_do_redirect to a device: a veth target passes the
-// frame to its peer (vethXDPXmit); other targets transmit it. wrapped says
+// xdpRedirect models xdp_do_redirect: into a cpumap entry (cpumapEnqueue)
+// or to a device: a veth target passes the frame to its peer
+// (vethXDPXmit); other targets transmit it. wrapped says
 // b is the NIC model's wrapper of a driver page (nicXDPRx), not an skb the
 // kernel has.
 func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo, wrapped bool) {
+	if ri.cpumap != 0 {
+		s.cpumapEnqueue(b, d, meta, ri, wrapped)
+		return
+	}
 	t := d.ns.devByIndex(ri.ifindex)
 	if t == nil || !t.up {
 		s.drop(b, skb.DropXDP, OpXDP)

@@ -299,7 +299,11 @@ type Stack struct {
 	tcp tcpTable
 
 	backlog   []queued
-	blHead    int          // backlog entries already processed
+	blHead    int // backlog entries already processed
+	cpumaps   []*cpumap
+	cpuFlush  []*cpuEntry  // entries whose bulk queue has frames (the per-CPU flush list)
+	cpuWake   []*cpuEntry  // kthreads woken (DrainBulk)
+	cpuWork   int          // items the kthreads took in this drain
 	ri        redirectInfo // the per-CPU bpf_redirect_info
 	ctxs      [maxCtxDepth]Ctx
 	depth     int
@@ -817,7 +821,13 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("tap %d (%s): unknown device %q in %s", i, tc.Name, tc.Dev, n.name)
 		}
 	}
+	if err := s.buildCpumaps(); err != nil {
+		return err
+	}
 	if err := s.attachPrograms(maxVal); err != nil {
+		return err
+	}
+	if err := s.linkCpumaps(); err != nil {
 		return err
 	}
 	for _, d := range s.devs {
@@ -928,6 +938,9 @@ func (s *Stack) attachPrograms(maxVal int) error {
 		if pc.XDPFrags && pc.Hook != carrier.HookXDP {
 			return cfgErr("%s: xdp_frags (BPF_F_XDP_HAS_FRAGS) is for xdp programs, not %s", what, pc.Hook)
 		}
+		if pc.Cpumap && (pc.Hook != carrier.HookXDP || pc.Dev != "") {
+			return cfgErr("%s: a cpumap program (BPF_XDP_CPUMAP) is an xdp program without a device", what)
+		}
 		pe := progEntry{cfg: i, hook: pc.Hook, prog: pc.Prog, cgroup: pc.Cgroup, event: pc.Event}
 		n := s.Netns(pc.Netns)
 		if n == nil {
@@ -949,6 +962,18 @@ func (s *Stack) attachPrograms(maxVal int) error {
 						return cfgErr("%s action %d (%s): unknown target %q in %s", what, j, a.Kind, a.Target, n.name)
 					}
 					ap.targets[j] = t.ifindex
+				case ActRedirectCPU:
+					if pc.Hook != carrier.HookXDP {
+						return cfgErr("%s action %d (redirect_cpu): bpf_redirect_map into a cpumap is for xdp programs, not %s", what, j, pc.Hook)
+					}
+					m := s.cpumapIndex(a.Target)
+					if m < 0 {
+						return cfgErr("%s action %d (redirect_cpu): unknown cpumap %q", what, j, a.Target)
+					}
+					if a.Value&^uint64(XDPAborted|XDPDrop|XDPPass|XDPTx) != 0 || a.Index < 0 {
+						return cfgErr("%s action %d (redirect_cpu): cpu %d, flags %#x (want a cpu and an XDP action)", what, j, a.Index, a.Value)
+					}
+					ap.targets[j] = int32(m)
 				case ActWrite, ActRead, ActDelete:
 					if a.Map < 0 || (s.mapSizes != nil && a.Map >= len(s.mapSizes)) {
 						return cfgErr("%s action %d (%s): unknown map %d", what, j, a.Kind, a.Map)
@@ -964,6 +989,9 @@ func (s *Stack) attachPrograms(maxVal int) error {
 		idx := len(s.progs)
 		switch pc.Hook {
 		case carrier.HookXDP, carrier.HookTCIngress, carrier.HookTCEgress:
+			if pc.Cpumap {
+				break // run by the cpumap entries naming it
+			}
 			d := n.dev(pc.Dev)
 			if d == nil {
 				return cfgErr("%s: unknown device %q in %s", what, pc.Dev, n.name)
@@ -1092,20 +1120,34 @@ func (s *Stack) Inject(p *Packet) error {
 		err = s.sockSend(e.sock, p)
 	}
 	s.runBacklog()
+	if len(s.cpuWake) != 0 {
+		s.runCpumaps()
+		s.runBacklog()
+	}
 	s.readApps()
 	s.trace = false
 	return err
 }
 
-// Flush ends a NAPI poll batch: every device's GRO list is completed and
-// the aggregated skbs continue up the stack (napi_gro_flush).
+// Flush ends a NAPI poll batch: the frames redirected into cpumaps go to
+// their queues, which the cpumaps' kthreads drain (xdp_do_flush); every
+// device's GRO list is completed and the aggregated skbs continue up the
+// stack (napi_gro_flush).
 func (s *Stack) Flush() {
+	if len(s.cpumaps) != 0 {
+		s.cpumapFlush()
+	}
 	for _, d := range s.devs {
 		if d.napi.n != 0 {
 			s.groFlush(&d.napi)
 		}
 	}
 	s.runBacklog()
+	if len(s.cpuFlush) != 0 || len(s.cpuWake) != 0 {
+		// What the flushed aggregates redirected into cpumaps.
+		s.cpumapFlush()
+		s.runBacklog()
+	}
 	s.readApps()
 }
 
@@ -1116,6 +1158,7 @@ func (s *Stack) Close() error {
 	if s.closed {
 		return nil
 	}
+	s.closeCpumaps()
 	for _, d := range s.devs {
 		s.groDiscard(&d.napi)
 	}

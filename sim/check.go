@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/netstack"
@@ -28,7 +29,8 @@ type devKey struct{ netns, name string }
 // that mistakes are reported at their line rather than when the stack is
 // built.
 func (s *Scenario) check() error {
-	if _, err := skb.ProfileByName(s.Kernel); err != nil {
+	prof, err := skb.ProfileByName(s.Kernel)
+	if err != nil {
 		return s.errAt(s.Src.Kernel, "kernel: unknown profile %q (known: %v)", s.Kernel, skb.ProfileNames())
 	}
 	c := &s.Stack
@@ -151,6 +153,9 @@ func (s *Scenario) check() error {
 			return err
 		}
 	}
+	if err := s.checkCpumaps(prof); err != nil {
+		return err
+	}
 	for _, e := range c.Entries {
 		if e.Kind == netstack.EntryTX {
 			if !socks[e.Socket] {
@@ -173,6 +178,10 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 	}
 	devHook := p.Hook == carrier.HookXDP || p.Hook == carrier.HookTCIngress || p.Hook == carrier.HookTCEgress
 	switch {
+	case p.Cpumap:
+		if p.Dev != "" {
+			return s.errAt(pp, "%s: a cpumap program runs for cpumap entries and attaches to no device", what)
+		}
 	case devHook:
 		if p.Dev == "" {
 			return s.errAt(pp, "%s: hook %s needs a dev", what, p.Hook)
@@ -215,11 +224,48 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 			// no redirect or XDP helpers.
 			return s.errAt(ap, "%s: %s is not available at hook %s (write, read, delete, count and pass are)", what, a.Kind, p.Hook)
 		}
+		if a.Kind == netstack.ActRedirectCPU {
+			if p.Hook != carrier.HookXDP {
+				return s.errAt(ap, "%s: redirect_cpu (bpf_redirect_map into a cpumap) is for xdp programs", what)
+			}
+			if !slices.ContainsFunc(s.Stack.Cpumaps, func(m netstack.CpumapConfig) bool { return m.Name == a.Target }) {
+				return s.errAt(ap, "%s: redirect_cpu: unknown cpumap %q", what, a.Target)
+			}
+			continue
+		}
 		if a.Target == "" {
 			continue
 		}
 		if err := hasDev(ap, what+": "+a.Kind.String(), p.Netns, a.Target); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkCpumaps checks the cpumaps' names and their entries' programs.
+func (s *Scenario) checkCpumaps(prof skb.Profile) error {
+	seen := map[string]bool{}
+	for i, m := range s.Stack.Cpumaps {
+		p := at(s.Src.Cpumaps, i)
+		if seen[m.Name] {
+			return s.errAt(p, "cpumap %q declared twice", m.Name)
+		}
+		seen[m.Name] = true
+		for _, e := range m.Entries {
+			if e.Program == "" {
+				continue
+			}
+			if !prof.CpumapProg {
+				return s.errAt(p, "cpumap %s cpu %d: a cpumap program needs kernel v5.9 or later, not %s", m.Name, e.CPU, prof.Name)
+			}
+			j := slices.IndexFunc(s.Stack.Programs, func(pc netstack.ProgramConfig) bool { return pc.Name == e.Program })
+			switch {
+			case j < 0:
+				return s.errAt(p, "cpumap %s cpu %d: unknown program %q", m.Name, e.CPU, e.Program)
+			case !s.Stack.Programs[j].Cpumap:
+				return s.errAt(p, "cpumap %s cpu %d: program %s needs cpumap: true (expected_attach_type BPF_XDP_CPUMAP)", m.Name, e.CPU, e.Program)
+			}
 		}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -85,7 +86,7 @@ func trimYAMLPrefix(s string) string {
 func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Column: n.Column} }
 
 var topKeys = []string{"name", "description", "kernel", "design", "carrier", "shards", "keep_dst_mac", "options",
-	"namespaces", "devices", "routes", "neighbours", "fdb", "sockets", "taps", "maps", "programs", "entry"}
+	"namespaces", "devices", "routes", "neighbours", "fdb", "sockets", "taps", "maps", "cpumaps", "programs", "entry"}
 
 func (d *dec) scenario(root *yaml.Node, s *Scenario) error {
 	m, err := d.fields(root, "scenario", topKeys...)
@@ -159,6 +160,8 @@ func (d *dec) topField(k string, v *yaml.Node, s *Scenario) (err error) {
 			s.Src.Maps = append(s.Src.Maps, pos(n))
 			return err
 		})
+	case "cpumaps":
+		err = collect(d, v, "cpumaps", d.cpumap, &c.Cpumaps, &s.Src.Cpumaps)
 	case "programs":
 		err = d.each(v, "programs", func(n *yaml.Node) error {
 			p, apos, err := d.program(n, s.Maps)
@@ -681,7 +684,67 @@ func (d *dec) mapSpec(n *yaml.Node) (mp carrier.MapSpec, err error) {
 	return mp, nil
 }
 
-var programKeys = []string{"name", "hook", "dev", "netns", "cgroup", "socket", "event", "xdp_frags", "actions"}
+var programKeys = []string{"name", "hook", "dev", "netns", "cgroup", "socket", "event", "xdp_frags", "cpumap", "actions"}
+
+// cpumapDrains are the drain modes' names, by netstack.CpumapDrain.
+var cpumapDrains = []string{"bulk", "poll"}
+
+func (d *dec) cpumap(n *yaml.Node) (c netstack.CpumapConfig, err error) {
+	m, err := d.fields(n, "cpumap", "name", "drain", "entries")
+	if err != nil {
+		return c, err
+	}
+	v, err := d.need(m, n, "cpumap", "name")
+	if err != nil {
+		return c, err
+	}
+	if c.Name, err = d.name(v, "cpumap.name"); err != nil {
+		return c, err
+	}
+	what := "cpumap " + c.Name
+	if v, ok := m["drain"]; ok {
+		s, err := d.enum(v, what+": drain", cpumapDrains...)
+		if err != nil {
+			return c, err
+		}
+		c.Drain = netstack.CpumapDrain(slices.Index(cpumapDrains, s))
+	}
+	if v, err = d.need(m, n, what, "entries"); err != nil {
+		return c, err
+	}
+	err = d.each(v, what+": entries", func(en *yaml.Node) error {
+		em, err := d.fields(en, what+" entry", "cpu", "qsize", "program")
+		if err != nil {
+			return err
+		}
+		var e netstack.CpumapEntryConfig
+		for _, k := range []string{"cpu", "qsize"} {
+			if _, err := d.need(em, en, what+" entry", k); err != nil {
+				return err
+			}
+		}
+		err = d.kv(en, func(k string, v *yaml.Node) (err error) {
+			w := what + " entry: " + k
+			switch k {
+			case "cpu":
+				e.CPU, err = d.intv(v, w, 0, 8191)
+			case "qsize":
+				e.QSize, err = d.intv(v, w, 1, 16384)
+			case "program":
+				e.Program, err = d.name(v, w)
+			}
+			return err
+		})
+		for _, o := range c.Entries {
+			if o.CPU == e.CPU && err == nil {
+				err = d.errf(en, "%s: cpu %d twice", what, e.CPU)
+			}
+		}
+		c.Entries = append(c.Entries, e)
+		return err
+	})
+	return c, err
+}
 
 // programEvents are the events a program at each hook may name: the
 // tracepoint, the LSM hook, the sockops callback.
@@ -741,6 +804,11 @@ func (d *dec) program(n *yaml.Node, maps []carrier.MapSpec) (p netstack.ProgramC
 				return d.errf(v, "%s: xdp_frags is for xdp programs", what)
 			}
 			p.XDPFrags, err = d.boolean(v, w)
+		case "cpumap":
+			if p.Hook != carrier.HookXDP {
+				return d.errf(v, "%s: cpumap (BPF_XDP_CPUMAP) is for xdp programs", what)
+			}
+			p.Cpumap, err = d.boolean(v, w)
 		}
 		return err
 	})
@@ -807,6 +875,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActRedirect:      {"target", "ingress"},
 	netstack.ActRedirectPeer:  {"target"},
 	netstack.ActMirred:        {"target", "ingress", "mirror"},
+	netstack.ActRedirectCPU:   {"cpumap", "cpu", "fallback"},
 }
 
 // required says which arguments an action must have.
@@ -818,6 +887,8 @@ func actionRequired(k netstack.ActionKind) []string {
 		return []string{"index", "value"}
 	case netstack.ActCloneRedirect, netstack.ActRedirect, netstack.ActRedirectPeer, netstack.ActMirred:
 		return []string{"target"}
+	case netstack.ActRedirectCPU:
+		return []string{"cpumap"}
 	case netstack.ActDrop, netstack.ActCount, netstack.ActPass:
 		return nil
 	}
@@ -915,6 +986,15 @@ func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netst
 			a.Mono, err = d.boolean(v, w)
 		case "mirror":
 			a.Mirror, err = d.boolean(v, w)
+		case "cpumap":
+			a.Target, err = d.name(v, w)
+		case "cpu":
+			a.Index, err = d.intv(v, w, 0, 8191)
+		case "fallback":
+			// bpf_redirect_map's flags: the action for an empty entry.
+			var f string
+			f, err = d.enum(v, w, "aborted", "drop", "pass", "tx")
+			a.Value = uint64(slices.Index([]string{"aborted", "drop", "pass", "tx"}, f))
 		}
 		if err != nil {
 			return a, err

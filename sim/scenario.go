@@ -68,6 +68,7 @@ type Sources struct {
 	Sockets               []Pos
 	Taps                  []Pos
 	Maps                  []Pos
+	Cpumaps               []Pos
 	Programs              []Pos
 	// Actions[i][j] is action j of program i.
 	Actions [][]Pos
@@ -86,6 +87,7 @@ func (s *Scenario) Copy() *Scenario {
 	c.Src.Sockets = slices.Clone(s.Src.Sockets)
 	c.Src.Taps = slices.Clone(s.Src.Taps)
 	c.Src.Maps = slices.Clone(s.Src.Maps)
+	c.Src.Cpumaps = slices.Clone(s.Src.Cpumaps)
 	c.Src.Programs = slices.Clone(s.Src.Programs)
 	c.Src.Actions = slices.Clone(s.Src.Actions)
 	for i := range c.Src.Actions {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/skbsim/skbsim/capture"
@@ -84,8 +85,9 @@ func layoutOf(s *Scenario) *layout {
 // of attach point read alike: "dev NETNS/DEV" for xdp and tc, "socket
 // NETNS/SOCKET" for a socket filter (the socket's namespace), "cgroup PATH"
 // for cgroup_skb, sockops and LSM programs ("/" for the root; cgroups are
-// not per namespace) and "event NAME" for tracepoints (global; kfree_skb
-// when none is named). A hook without a known attach point prints the
+// not per namespace), "event NAME" for tracepoints (global; kfree_skb
+// when none is named) and "cpumap MAP/CPU,..." for an xdp program of
+// cpumap entries. A hook without a known attach point prints the
 // fields that are set, each after its kind.
 func progWhere(s *Scenario, p netstack.ProgramConfig) string {
 	cgroup := func() string {
@@ -93,6 +95,17 @@ func progWhere(s *Scenario, p netstack.ProgramConfig) string {
 			return "cgroup /"
 		}
 		return "cgroup " + p.Cgroup
+	}
+	if p.Cpumap {
+		var at []string
+		for _, m := range s.Stack.Cpumaps {
+			for _, e := range m.Entries {
+				if e.Program == p.Name {
+					at = append(at, m.Name+"/"+strconv.Itoa(e.CPU))
+				}
+			}
+		}
+		return "cpumap " + strings.Join(at, ",")
 	}
 	switch p.Hook {
 	case carrier.HookXDP, carrier.HookTCIngress, carrier.HookTCEgress:

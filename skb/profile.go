@@ -191,6 +191,25 @@ type Profile struct {
 	// programs, the skb gets a bigger private head and is linearized.
 	// Read by netstack.
 	GenericXDPFrags bool
+	// CpumapProg: a cpumap entry may carry an XDP program
+	// (BPF_XDP_CPUMAP, struct bpf_cpumap_val.bpf_prog) that runs on the
+	// remote CPU before the skb is built (v5.9, "cpumap: add the
+	// possibility to attach an eBPF program to cpumap"). Read by netstack.
+	CpumapProg bool
+	// CpumapGeneric: generic (skb mode) XDP may redirect into a cpumap:
+	// the skb itself is queued (cpu_map_generic_redirect, v5.15, "bpf:
+	// cpumap: Implement generic cpumap"). Before, xdp_do_generic_redirect
+	// refused the map with -EBADRQC and the skb was dropped. Read by
+	// netstack.
+	CpumapGeneric bool
+	// CpumapGRO: the cpumap kthread hands the skbs it builds to a GRO
+	// instance of its own (gro_receive_skb on rcpu->gro, flushed every 64
+	// packets and when the ring is empty), and an skb its program drops
+	// is consumed (napi_consume_skb), v6.15 ("bpf: cpumap: switch to GRO
+	// from netif_receive_skb_list()" and the series around it). Before,
+	// netif_receive_skb_list without GRO, and kfree_skb for a drop. Read
+	// by netstack.
+	CpumapGRO bool
 	// VethGRONapi: a veth with GRO on and no XDP program receives through
 	// its NAPI instance, and so through GRO, the skbs that
 	// veth_skb_is_eligible_for_gro accepts: the sending device has no TSO
@@ -303,6 +322,9 @@ func profileFor(major, minor int) Profile {
 		GROUDPFwd:                  at(5, 12),
 		TCPFraglistGRO:             at(6, 10),
 		VethGRONapi:                at(5, 12),
+		CpumapProg:                 at(5, 9),
+		CpumapGeneric:              at(5, 15),
+		CpumapGRO:                  at(6, 15),
 		TCPGROAccECN:               at(6, 18),
 		GROFixedIDWithoutDF:        at(6, 18),
 		GROOuterIPID:               at(6, 18),
