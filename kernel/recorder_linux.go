@@ -31,6 +31,7 @@ const (
 var redirectCodes = map[observe.RedirectKind]uint32{
 	observe.NoRedirect: 0, observe.RedirectEgress: 1, observe.RedirectIngr: 2,
 	observe.RedirectPeer: 3, observe.CloneEgress: 4, observe.CloneIngress: 5, observe.XDPTx: 6,
+	observe.RedirectCPU: 7,
 	// act_mirred is a tc filter after the program, which returns TCX_NEXT.
 	observe.MirredEgressRedirect: 0, observe.MirredIngressRedirect: 0,
 	observe.MirredEgressMirror: 0, observe.MirredIngressMirror: 0,
@@ -99,6 +100,8 @@ type recording struct {
 	hooks   []observe.Hook
 	recs    *ebpf.Map
 	actions *ebpf.Map
+	cpus    *ebpf.Map // the cpumap of RedirectCPU
+	cpuProg bool      // cpus' entry has its program
 	colls   []*ebpf.Collection
 	links   []link.Link
 	fds     []int
@@ -115,7 +118,7 @@ func (r *recording) Close() error {
 	for _, fd := range r.fds {
 		closeFD(fd)
 	}
-	for _, m := range []*ebpf.Map{r.recs, r.actions} {
+	for _, m := range []*ebpf.Map{r.recs, r.actions, r.cpus} {
 		if m != nil {
 			errs = append(errs, m.Close())
 		}
@@ -160,6 +163,9 @@ func newRecording(t observe.Transition) (r *recording, err error) {
 	if r.actions, err = ebpf.NewMap(spec.Maps[bpf.RecorderMapActions]); err != nil {
 		return r, wrap("create actions map", err)
 	}
+	if r.cpus, err = ebpf.NewMap(spec.Maps[bpf.RecorderMapCpus]); err != nil {
+		return r, wrap("create cpumap", err)
+	}
 	if r.topo, err = buildTopology(t.Topology); err != nil {
 		return r, err
 	}
@@ -168,7 +174,23 @@ func newRecording(t observe.Transition) (r *recording, err error) {
 			return r, fmt.Errorf("hook %s: %w", h, err)
 		}
 	}
+	if !r.cpuProg {
+		// The entry without a program, for a transition that redirects
+		// into it without recording there.
+		if err := r.setCPUEntry(0); err != nil {
+			return r, err
+		}
+	}
 	return r, nil
+}
+
+// cpumapQSize is the queue size of the recorder's cpumap entry.
+const cpumapQSize = 64
+
+// setCPUEntry fills entry 0 of the cpumap with queue size cpumapQSize and
+// the program fd (0: none): struct bpf_cpumap_val.
+func (r *recording) setCPUEntry(progFD int) error {
+	return wrap("fill cpumap entry", r.cpus.Put(uint32(0), [2]uint32{cpumapQSize, uint32(progFD)}))
 }
 
 // attach programs the hook's action and loads and attaches one recorder
@@ -189,7 +211,7 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 		}
 	}
 	if la, ok := r.t.LaterAt(h); ok {
-		if h.Point == observe.XDP || la.Redirect != observe.NoRedirect || la.MetaLen != 0 {
+		if h.Point.IsXDP() || la.Redirect != observe.NoRedirect || la.MetaLen != 0 {
 			return fmt.Errorf("action on later fragments at %s: writes at a tc hook only", h)
 		}
 		act, err := r.encodeAction(ns, la)
@@ -202,7 +224,7 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 		}
 	}
 	prog := bpf.RecorderProgRecordTc
-	if h.Point == observe.XDP {
+	if h.Point.IsXDP() {
 		prog = bpf.RecorderProgRecordXdp
 	}
 	s := spec.Copy()
@@ -214,16 +236,27 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 	if hasAction && a.Frags {
 		s.Programs[prog].Flags |= unix.BPF_F_XDP_HAS_FRAGS
 	}
+	if h.Point == observe.XDPCpumap {
+		s.Programs[prog].AttachType = ebpf.AttachXDPCPUMap
+	}
 	if err := s.Variables["hook_id"].Set(id); err != nil {
 		return err
 	}
 	coll, err := ebpf.NewCollectionWithOptions(s, ebpf.CollectionOptions{
-		MapReplacements: map[string]*ebpf.Map{bpf.RecorderMapRecs: r.recs, bpf.RecorderMapActions: r.actions},
+		MapReplacements: map[string]*ebpf.Map{bpf.RecorderMapRecs: r.recs, bpf.RecorderMapActions: r.actions,
+			bpf.RecorderMapCpus: r.cpus},
 	})
 	if err != nil {
 		return wrap("load recorder", err)
 	}
 	r.colls = append(r.colls, coll)
+	if h.Point == observe.XDPCpumap {
+		if r.cpuProg {
+			return fmt.Errorf("one cpumap program per transition")
+		}
+		r.cpuProg = true
+		return r.setCPUEntry(coll.Programs[prog].FD())
+	}
 	if err := ns.Do(func() error {
 		iface, err := net.InterfaceByName(h.Dev)
 		if err != nil {
@@ -334,7 +367,7 @@ func (r *recording) encodeAction(ns *Netns, a observe.Action) (bpf.RecorderActio
 		return act, fmt.Errorf("unknown redirect %q", a.Redirect)
 	}
 	act.Redirect = code
-	if code != 0 && a.Redirect != observe.XDPTx {
+	if code != 0 && a.Redirect != observe.XDPTx && a.Redirect != observe.RedirectCPU {
 		idx, err := ns.Ifindex(a.Target)
 		if err != nil {
 			return act, fmt.Errorf("redirect target %q: %w", a.Target, err)
@@ -519,7 +552,7 @@ func (r *recording) matrix() (observe.Matrix, error) {
 		if v.Count == 0 {
 			continue
 		}
-		if h.Point != observe.XDP {
+		if !h.Point.IsXDP() {
 			out = append(out,
 				o(observe.FieldMark, uint64(v.Mark)),
 				o(observe.FieldPriority, uint64(v.Priority)),
@@ -534,12 +567,12 @@ func (r *recording) matrix() (observe.Matrix, error) {
 				o(observe.FieldPktType, uint64(v.PktType)))
 		}
 		out = append(out, dev(observe.FieldIngressIfindex, v.IngressIfindex))
-		if h.Point != observe.XDP {
+		if !h.Point.IsXDP() {
 			out = append(out, dev(observe.FieldIfindex, v.Ifindex), o(observe.FieldGSOSegs, uint64(v.GsoSegs)),
 				o(observe.FieldHeadlen, uint64(v.Headlen)))
 		}
 		out = append(out, o(observe.FieldMetaLen, uint64(v.MetaLen)))
-		if v.MetaLen > 0 && h.Point != observe.XDP {
+		if v.MetaLen > 0 && !h.Point.IsXDP() {
 			b := o(observe.FieldMeta, 0)
 			b.Bytes = append([]byte(nil), v.Meta[:min(int(v.MetaLen), observe.MetaRecordLen)]...)
 			out = append(out, b)

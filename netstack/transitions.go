@@ -108,6 +108,10 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 		return nil, dst, fmt.Errorf("transition %s: unknown topology %q: %w", t.Name, t.Topology, ErrConfig)
 	}
 	for _, a := range t.Actions {
+		if a.Redirect == observe.RedirectCPU && len(cfg.Cpumaps) == 0 {
+			// The recorder's cpumap: entry 0, queue size 64.
+			cfg.Cpumaps = []CpumapConfig{{Name: "cpus", Entries: []CpumapEntryConfig{{CPU: 0, QSize: 64}}}}
+		}
 		if a.Hook.Point == observe.XDP && a.Generic {
 			for i := range cfg.Devices {
 				d := &cfg.Devices[i]
@@ -321,8 +325,11 @@ func (p recorderProg) Run(c *Ctx) int {
 				m[i] = observe.MetaByte(i)
 			}
 		}
-		if a.Redirect == observe.XDPTx {
+		switch a.Redirect {
+		case observe.XDPTx:
 			return XDPTx
+		case observe.RedirectCPU:
+			return c.RedirectCPU(0, 0, 0) // bpf_redirect_map(&cpus, 0, 0)
 		}
 		return XDPPass
 	}
@@ -433,7 +440,7 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 		recs[i] = r
 		hook := carrier.HookTCIngress
 		switch h.Point {
-		case observe.XDP:
+		case observe.XDP, observe.XDPCpumap:
 			hook = carrier.HookXDP
 		case observe.TCEgress:
 			hook = carrier.HookTCEgress
@@ -446,8 +453,16 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 				ns = d.PeerNetns
 			}
 		}
-		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "rec-" + h.String(), Hook: hook,
-			Dev: h.Dev, Netns: ns, Prog: recorderProg{r}, XDPFrags: r.action != nil && r.action.Frags})
+		pc := ProgramConfig{Name: "rec-" + h.String(), Hook: hook,
+			Dev: h.Dev, Netns: ns, Prog: recorderProg{r}, XDPFrags: r.action != nil && r.action.Frags}
+		if h.Point == observe.XDPCpumap {
+			if len(cfg.Cpumaps) == 0 {
+				return nil, fmt.Errorf("transition %s: a cpumap hook without a redirect into the cpumap: %w", t.Name, ErrConfig)
+			}
+			pc.Dev, pc.Cpumap = "", true
+			cfg.Cpumaps[0].Entries[0].Program = pc.Name
+		}
+		cfg.Programs = append(cfg.Programs, pc)
 		if a := r.action; a != nil && a.Redirect.Mirred() {
 			// The classic tc filter after the program, matching every
 			// packet, with action mirred.
@@ -560,7 +575,7 @@ func transitionMatrix(t observe.Transition, recs []*transitionRec) observe.Matri
 		if r.count == 0 {
 			continue
 		}
-		xdp := h.Point == observe.XDP
+		xdp := h.Point.IsXDP()
 		if !xdp {
 			out = append(out, o(observe.FieldMark, uint64(r.mark)), o(observe.FieldPriority, uint64(r.priority)),
 				o(observe.FieldTCIndex, uint64(r.tcIndex)))

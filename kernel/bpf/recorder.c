@@ -1,7 +1,8 @@
 //go:build ignore
 
 // recorder: the skb transition recorder. One program instance is loaded per
-// hook with its own hook_id; all instances share the recs and actions maps.
+// hook with its own hook_id; all instances share the recs, actions and cpus
+// maps. record_xdp is also loaded as a cpumap program (BPF_XDP_CPUMAP).
 // At a hook the program (1) recognises the marked test packet (IPv4/UDP to
 // TEST_PORT, directly or inside VXLAN/UDP 4789 over IPv4 or IPv6; later
 // fragments never match), (2) records the packet's
@@ -44,6 +45,7 @@ enum redirect_kind {
 	RD_CLONE_EGRESS = 4,
 	RD_CLONE_INGRESS = 5,
 	RD_XDP_TX = 6, /* at an XDP hook: return XDP_TX */
+	RD_CPUMAP = 7, /* at an XDP hook: return bpf_redirect_map(&cpus, 0, 0) */
 };
 
 struct rec {
@@ -95,6 +97,16 @@ struct {
 	__type(key, __u32);
 	__type(value, struct action);
 } actions SEC(".maps");
+
+/* cpus: the cpumap RD_CPUMAP redirects into (entry 0). The harness
+ * fills the entry (struct bpf_cpumap_val: qsize, and the fd of a
+ * recorder instance loaded as a BPF_XDP_CPUMAP program). */
+struct {
+	__uint(type, BPF_MAP_TYPE_CPUMAP);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct bpf_cpumap_val));
+	__uint(max_entries, 1);
+} cpus SEC(".maps");
 
 volatile const __u32 hook_id = 0;
 
@@ -345,6 +357,8 @@ int record_xdp(struct xdp_md *ctx)
 			*(__u8 *)(meta + i) = 0xa0 + i;
 		}
 	}
+	if (a->redirect == RD_CPUMAP)
+		return bpf_redirect_map(&cpus, 0, 0);
 	return a->redirect == RD_XDP_TX ? XDP_TX : XDP_PASS;
 }
 

@@ -54,6 +54,7 @@ type RecorderRec struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	RecorderMapActions      = "actions"
+	RecorderMapCpus         = "cpus"
 	RecorderMapRecs         = "recs"
 	RecorderProgRecordTc    = "record_tc"
 	RecorderProgRecordXdp   = "record_xdp"
@@ -113,6 +114,7 @@ type RecorderProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type RecorderMapSpecs struct {
 	Actions *ebpf.MapSpec `ebpf:"actions"`
+	Cpus    *ebpf.MapSpec `ebpf:"cpus"`
 	Recs    *ebpf.MapSpec `ebpf:"recs"`
 }
 
@@ -146,12 +148,14 @@ func (o *RecorderObjects) Close() error {
 // It can be passed to LoadRecorderObjects or ebpf.CollectionSpec.LoadAndAssign.
 type RecorderMaps struct {
 	Actions *ebpf.Map `ebpf:"actions"`
+	Cpus    *ebpf.Map `ebpf:"cpus"`
 	Recs    *ebpf.Map `ebpf:"recs"`
 }
 
 func (m *RecorderMaps) Close() error {
 	return _RecorderClose(
 		m.Actions,
+		m.Cpus,
 		m.Recs,
 	)
 }

@@ -132,6 +132,15 @@ var Measured = []MeasuredCells{
 	// program sees in its view (measured on 6.18).
 	{"veth-xdp-tx", "vX/xdp", "count=1 meta_len=8"},
 	{"veth-xdp-tx", "vX/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=0 cb1=0x0 cb4=0x0 hash=0x0 tstamp=0x0 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	// A cpumap redirect from native XDP: the kthread builds a new skb
+	// around the frame, which keeps only the metadata; the cpumap program
+	// sees the metadata in its view. From generic XDP the skb itself is
+	// queued: every write survives but the metadata, which generic XDP
+	// sets on XDP_PASS only (measured on 6.18).
+	{"veth-xdp-cpumap", "vY/xdp-cpumap", "count=1 ingress_ifindex=vY meta_len=8"},
+	{"veth-xdp-cpumap", "vY/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=0 cb1=0x0 cb4=0x0 hash=0x0 tstamp=0x0 ingress_ifindex=vY meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	{"xdp-generic-cpumap", "vY/xdp-cpumap", "count=1 ingress_ifindex=vY meta_len=0"},
+	{"xdp-generic-cpumap", "vY/tc-ingress", "count=1 mark=0x2a tc_index=42 cb1=0x2a01 cb4=0x2a04 hash=0x5eed002a tstamp=0x280defe ingress_ifindex=vY meta_len=0"},
 	// From the live differential run (kernel/diff): an unconnected UDP
 	// socket has no txhash, so skb->hash is 0 before a program writes one;
 	// GRO leaves its NAPI_GRO_CB bytes in cb[] (data_offset in cb[2], the

@@ -29,7 +29,14 @@ const (
 	XDP       Point = "xdp"
 	TCIngress Point = "tc-ingress"
 	TCEgress  Point = "tc-egress"
+	// XDPCpumap is the program of the recorder's cpumap entry (an XDP
+	// program loaded as BPF_XDP_CPUMAP): it runs, on the remote CPU, on
+	// what the device's XDP program redirected there (RedirectCPU).
+	XDPCpumap Point = "xdp-cpumap"
 )
+
+// IsXDP reports whether the point runs an XDP program (xdp_md context).
+func (p Point) IsXDP() bool { return p == XDP || p == XDPCpumap }
 
 // Hook names a program position: a device (by its role name in the
 // transition's topology) and a point on it.
@@ -48,7 +55,7 @@ func ParseHook(s string) (Hook, error) {
 		return Hook{}, fmt.Errorf("parse hook %q: want dev/point", s)
 	}
 	switch h.Point {
-	case XDP, TCIngress, TCEgress:
+	case XDP, TCIngress, TCEgress, XDPCpumap:
 		return h, nil
 	}
 	return Hook{}, fmt.Errorf("parse hook %q: unknown point %q", s, p)

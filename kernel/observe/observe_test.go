@@ -41,16 +41,17 @@ func TestCatalogueIsConsistent(t *testing.T) {
 			}
 			switch a.Redirect {
 			case observe.NoRedirect:
-			case observe.XDPTx:
-				require.Equal(t, observe.XDP, a.Hook.Point, "%s: XDP_TX at an XDP hook", tr.Name)
-				require.Empty(t, a.Target, "%s: XDP_TX has no target", tr.Name)
+			case observe.XDPTx, observe.RedirectCPU:
+				require.Equal(t, observe.XDP, a.Hook.Point, "%s: %s at an XDP hook", tr.Name, a.Redirect)
+				require.Empty(t, a.Target, "%s: %s has no target", tr.Name, a.Redirect)
 			default:
 				require.Contains(t, devs, a.Target, "%s redirect target", tr.Name)
 			}
 			if a.Hook.Point == observe.XDP {
 				require.Empty(t, a.Set, "%s: XDP actions only reserve metadata (and may bounce)", tr.Name)
-				require.Contains(t, []observe.RedirectKind{observe.NoRedirect, observe.XDPTx}, a.Redirect, "%s", tr.Name)
+				require.Contains(t, []observe.RedirectKind{observe.NoRedirect, observe.XDPTx, observe.RedirectCPU}, a.Redirect, "%s", tr.Name)
 			} else {
+				require.NotEqual(t, observe.XDPCpumap, a.Hook.Point, "%s: the cpumap program only records", tr.Name)
 				require.Zero(t, a.MetaLen, "%s: only XDP actions reserve metadata", tr.Name)
 			}
 		}

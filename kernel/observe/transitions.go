@@ -16,6 +16,12 @@ const (
 	// XDPTx, at an XDP hook, returns XDP_TX after the metadata is
 	// reserved; it has no target.
 	XDPTx RedirectKind = "xdp-tx"
+	// RedirectCPU, at an XDP hook, returns bpf_redirect_map(&cpus, 0, 0)
+	// after the metadata is reserved: into the recorder's cpumap entry for
+	// CPU 0 (queue size 64), whose program is the recorder at the
+	// device's XDPCpumap hook when the transition has one. It has no
+	// target.
+	RedirectCPU RedirectKind = "redirect-cpu"
 	// The act_mirred kinds are not the program's: the program returns
 	// TCX_NEXT and a classic tc filter after it that matches every packet
 	// (`tc filter add dev D ingress|egress bpf bytecode "1,6 0 0
@@ -575,6 +581,31 @@ datagram (XDP_TX); vX's passes it. veth hands the frame to vX (veth_xdp_xmit), w
 			{Hook: Hook{"vY", XDP}, MetaLen: 8, Redirect: XDPTx},
 		},
 		Hooks: []Hook{{"vX", TCEgress}, {"vY", XDP}, {"vX", XDP}, {"vX", TCIngress}},
+	},
+	{
+		Name:     "veth-xdp-cpumap",
+		Topology: TopoSameNetns,
+		Setup: `As "veth-same-netns", with native XDP on vY, which reserves 8 bytes of metadata and redirects the
+datagram into a cpumap entry (bpf_redirect_map, CPU 0, queue size 64) whose program is a recorder
+(BPF_XDP_CPUMAP). The entry's kthread builds a new skb around the frame (__xdp_build_skb_from_frame) and
+receives it as vY's. Writes at vX egress.`,
+		Actions: []Action{
+			{Hook: Hook{"vX", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vY", XDP}, MetaLen: 8, Redirect: RedirectCPU},
+		},
+		Hooks: []Hook{{"vX", TCEgress}, {"vY", XDP}, {"vY", XDPCpumap}, {"vY", TCIngress}},
+	},
+	{
+		Name:     "xdp-generic-cpumap",
+		Topology: TopoSameNetns,
+		Setup: `As "veth-xdp-cpumap" with the XDP program on vY in generic (skb) mode: the skb itself is queued
+(cpu_map_generic_redirect, v5.15), and the cpumap program runs on it in generic mode. Generic XDP sets the
+metadata on XDP_PASS only. Writes at vX egress.`,
+		Actions: []Action{
+			{Hook: Hook{"vX", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vY", XDP}, MetaLen: 8, Redirect: RedirectCPU, Generic: true},
+		},
+		Hooks: []Hook{{"vX", TCEgress}, {"vY", XDP}, {"vY", XDPCpumap}, {"vY", TCIngress}},
 	},
 	{
 		Name:     "veth-gro",
