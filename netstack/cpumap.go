@@ -191,6 +191,7 @@ func (s *Stack) cpumapGenericRedirect(b *skb.Buff, d *Device, ri redirectInfo, l
 	h := b.H()
 	h.Redirected, h.FromIngress = true, false
 	s.traceOp(LayerXDP, OpCpumapEnqueue, b)
+	s.stats.CpumapQueued++
 	e.ring = append(e.ring, cpuItem{b: b, dev: d, pkt: s.cur, kind: cpumapKindSkb, trace: s.trace})
 	s.cpumapWake(e)
 }
@@ -231,6 +232,7 @@ func (s *Stack) cpumapBulkFlush(e *cpuEntry) {
 			}
 			it.b, it.kind = nb, cpumapKindFrame
 		}
+		s.stats.CpumapQueued++
 		e.ring = append(e.ring, it)
 	}
 	e.bulk = e.bulk[:0]

@@ -171,6 +171,15 @@ func cpumapNIC(drain CpumapDrain, qsize int, segs *[]uint16) *Config {
 	}
 }
 
+// setTCPCsum writes the full TCP checksum of the IPv4 packet p.
+func setTCPCsum(p []byte) {
+	ihl := int(p[0]&0xf) * 4
+	tot := int(p[2])<<8 | int(p[3])
+	p[ihl+16], p[ihl+17] = 0, 0
+	c := ^csumFold(csumAdd(pseudoSum(p, ipprotoTCP, tot-ihl), p[ihl:tot]))
+	p[ihl+16], p[ihl+17] = byte(c>>8), byte(c)
+}
+
 // TestCpumapGRO: from v6.15 the kthread's GRO merges a flow's frames. With
 // the remote CPU idle (DrainBulk) each bulk of 8 frames is drained and
 // flushed on its own; with the CPU busy until the poll ends (DrainPoll)
@@ -189,13 +198,18 @@ func TestCpumapGRO(t *testing.T) {
 		profile string
 		drain   CpumapDrain
 		qsize   int
+		badCsum bool
 		segs    []uint16
+		csumBad int
 		drops   int
 	}{
-		{"bulk", "", DrainBulk, 64, []uint16{8, 8}, 0},
-		{"poll", "", DrainPoll, 64, []uint16{16}, 0},
-		{"before v6.15", "v6.12", DrainPoll, 64, ones(16), 0},
-		{"queue full", "", DrainPoll, 4, []uint16{4}, 12},
+		{"bulk", "", DrainBulk, 64, false, []uint16{8, 8}, 0, 0},
+		{"poll", "", DrainPoll, 64, false, []uint16{16}, 0, 0},
+		{"before v6.15", "v6.12", DrainPoll, 64, false, ones(16), 0, 0},
+		{"queue full", "", DrainPoll, 4, false, []uint16{4}, 0, 12},
+		// The frame has no checksum state: GRO checks the TCP checksum
+		// in software, and these are not complete.
+		{"bad checksums", "", DrainPoll, 64, true, ones(16), 16, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var segs []uint16
@@ -203,10 +217,14 @@ func TestCpumapGRO(t *testing.T) {
 			for i := range 16 {
 				f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
 					sport: 5000, dport: 80, seq: uint32(1000 + 100*i), tcpFlags: tcpACK, payload: 100, id: uint16(i)})
+				if !tc.badCsum {
+					setTCPCsum(f[ethHlen:])
+				}
 				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
 			}
 			s.Flush()
 			require.Equal(t, tc.segs, segs)
+			require.Equal(t, uint64(tc.csumBad), s.Stats().GROCsumBad)
 			require.Len(t, cpumapDrops(te), tc.drops)
 			for _, r := range cpumapDrops(te) {
 				require.Equal(t, "SKB_DROP_REASON_XDP@cpu_map_enqueue", r)

@@ -245,6 +245,17 @@ func (s *Stack) ip6LocalOut(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, 
 		}
 		binary.BigEndian.PutUint16(d[4:6], uint16(pl))
 	}
+	if sk != nil && b.TransportHeaderWasSet() {
+		// The transport's checksum (l4TxCsum), with the header
+		// after any extension headers.
+		proto := uint8(ipprotoUDP)
+		if sk.proto == ProtoTCP {
+			proto = ipprotoTCP
+		}
+		if l4 := b.TransportHeader() - b.Headroom(); l4 >= ip6Hlen {
+			s.l4TxCsum(b, l4, proto)
+		}
+	}
 	h := b.H()
 	// __ip6_local_out: IP6CB(skb)->nhoff = offsetof(struct ipv6hdr, nexthdr).
 	binary.LittleEndian.PutUint16(h.CB[ip6cbNhoff:], 6)

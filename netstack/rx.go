@@ -214,6 +214,7 @@ func (s *Stack) driverRx(d *Device, p *Packet) error {
 		return nil
 	}
 	b.PutData(p.Frame)
+	b.H().IPSummed = skb.ChecksumUnnecessary // the NIC's receive checksum offload (csum.go)
 	s.traceOp(LayerDriver, OpDriverRx, b)
 	if !s.ethTypeTrans(b, d) {
 		s.drop(b, skb.DropPktTooSmall, OpEthTypeTrans)
@@ -297,7 +298,8 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 	act, meta, target := s.runXDP(b, d, false, 0)
 	switch act {
 	case XDPPass:
-		b.MetadataSet(meta) // skb_metadata_set(skb, metasize) while data is at the frame
+		b.MetadataSet(meta)                      // skb_metadata_set(skb, metasize) while data is at the frame
+		b.H().IPSummed = skb.ChecksumUnnecessary // the driver's receive checksum offload (csum.go)
 		s.ethTypeTrans(b, d)
 		s.rxHash(b, p)
 		s.napiGROReceive(b, d)
@@ -740,6 +742,20 @@ func (s *Stack) groReceive(gn *groNode, b *skb.Buff, d *Device) {
 		tunHdr  int
 	)
 	l4 := data[ip.ihl:]
+	if b.H().IPSummed == skb.ChecksumNone && (ip.proto == ipprotoUDP || ip.proto == ipprotoTCP) {
+		// udp4_gro_receive / udp6_gro_receive (skb_gro_checksum_validate_zero_check)
+		// and tcp4_gro_receive / tcp6_gro_receive (skb_gro_checksum_validate):
+		// a packet without checksum state is checked in software; a bad
+		// one is flushed (goes up alone), a good one becomes
+		// CHECKSUM_UNNECESSARY (skb_gro_incr_csum_unnecessary). A tunnel's
+		// inner checksum is not checked.
+		if !s.l4CsumValid(b, ip.ihl, ip.proto) {
+			s.stats.GROCsumBad++
+			s.netifReceive(b)
+			return
+		}
+		b.H().IPSummed = skb.ChecksumUnnecessary
+	}
 	if ip.proto == ipprotoUDP {
 		// udp4_gro_receive / udp6_gro_receive look the socket up only once
 		// udp_encap_needed_key is on. udp_gro_receive hands the packet to

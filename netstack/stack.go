@@ -354,6 +354,11 @@ type Stats struct {
 	Linearized uint64
 	XDPCopies  uint64
 	Backlog    uint64
+	// GROCsumBad are packets without checksum state whose TCP or UDP
+	// checksum GRO found bad (csum.go); CpumapQueued are the frames and
+	// skbs that reached a cpumap's queue.
+	GROCsumBad   uint64
+	CpumapQueued uint64
 }
 
 // Add adds o's counters to st.
@@ -371,6 +376,8 @@ func (st *Stats) Add(o Stats) {
 	st.Linearized += o.Linearized
 	st.XDPCopies += o.XDPCopies
 	st.Backlog += o.Backlog
+	st.GROCsumBad += o.GROCsumBad
+	st.CpumapQueued += o.CpumapQueued
 }
 
 // Stats returns the counters.

@@ -405,12 +405,16 @@ func (s *Stack) tcpSend(sk *Socket, pkt []byte, ip ipv4, out *Device, nh netip.A
 
 // ipLocalOut models ip_local_out -> __ip_local_out (iph->tot_len =
 // skb->len, ip_send_check) -> dst_output -> ip_output for a packet whose
-// data starts at the IP header.
+// data starts at the IP header. A socket's packet (sk set) gets its
+// transport checksum first (l4TxCsum: the transport's own send path).
 func (s *Stack) ipLocalOut(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk *Socket) {
 	d := b.Data()
 	if len(d) >= ipHlen {
 		binary.BigEndian.PutUint16(d[2:4], uint16(b.Len()))
 		setIPCsum(d, int(d[0]&0xf)*4)
+		if sk != nil {
+			s.l4TxCsum(b, int(d[0]&0xf)*4, d[9])
+		}
 	}
 	s.ipOutput(b, ns, out, nh, sk)
 }

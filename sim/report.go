@@ -228,6 +228,7 @@ func stackRows(st *netstack.Stats) []CountRow {
 		{"gro_fraglist_aggregates", st.GROFraglist}, {"gso_segmented", st.GSOSegmented},
 		{"gso_segment_list", st.GSOSegmentList}, {"gso_segments", st.GSOSegments},
 		{"linearized", st.Linearized}, {"xdp_page_pool_copies", st.XDPCopies},
+		{"gro_csum_bad", st.GROCsumBad}, {"cpumap_queued", st.CpumapQueued},
 	} {
 		if r.Count != 0 {
 			rows = append(rows, r)

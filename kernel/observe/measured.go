@@ -139,6 +139,10 @@ var Measured = []MeasuredCells{
 	// sets on XDP_PASS only (measured on 6.18).
 	{"veth-xdp-cpumap", "vY/xdp-cpumap", "count=1 ingress_ifindex=vY meta_len=8"},
 	{"veth-xdp-cpumap", "vY/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=0 cb1=0x0 cb4=0x0 hash=0x0 tstamp=0x0 ingress_ifindex=vY meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	// The socket's segments carry CHECKSUM_PARTIAL's pseudo-header sum;
+	// the kthread's skbs have no checksum state, so its GRO checks them in
+	// software and merges none (measured on 6.18).
+	{"veth-gro-cpumap", "vB/tc-ingress", "count=4 gso_segs=0 meta_len=8"},
 	{"xdp-generic-cpumap", "vY/xdp-cpumap", "count=1 ingress_ifindex=vY meta_len=0"},
 	{"xdp-generic-cpumap", "vY/tc-ingress", "count=1 mark=0x2a tc_index=42 cb1=0x2a01 cb4=0x2a04 hash=0x5eed002a tstamp=0x280defe ingress_ifindex=vY meta_len=0"},
 	// From the live differential run (kernel/diff): an unconnected UDP

@@ -620,6 +620,22 @@ tc ingress. Writes at vA egress on the super-packet.`,
 		GRO:      "vB",
 	},
 	{
+		Name:     "veth-gro-cpumap",
+		Topology: TopoPair,
+		Setup: `As "veth-gro" with vB's XDP program redirecting each segment into a cpumap entry (CPU 0, queue size
+64): the segments reach the entry's queue together at the end of veth's NAPI poll (xdp_do_flush) and go to
+the kthread's own GRO instance (v6.15: gro_receive_skb on rcpu->gro). The skbs it builds have no checksum
+state (CHECKSUM_NONE) while the socket's segments carry only the pseudo-header sum of CHECKSUM_PARTIAL, so
+GRO's software check fails and nothing merges: tc ingress sees the 4 segments.`,
+		Actions: []Action{
+			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", XDP}, MetaLen: 8, Redirect: RedirectCPU},
+		},
+		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+		Segments: 4,
+		GRO:      "vB",
+	},
+	{
 		Name:     "veth-gro-fwd",
 		Topology: TopoPair,
 		Setup: `As "veth-gro" but no UDP_GRO socket listens: rx-udp-gro-forwarding is on for vB
