@@ -171,6 +171,13 @@ type DeviceConfig struct {
 	// while plain TCP and UDP GSO skbs still leave whole; SoftwareGSO takes
 	// every GSO offload away.
 	TunnelTSO string
+	// TxChecksum is "on" (the default, "") or "off": the device's transmit
+	// checksum offload (NETIF_F_HW_CSUM, ethtool tx-checksumming). Off
+	// makes validate_xmit_skb complete a CHECKSUM_PARTIAL skb's TCP or UDP
+	// checksum in software (skb_checksum_help: CHECKSUM_NONE; see csum.go),
+	// and the device lack GSO offloads as with SoftwareGSO
+	// (netdev_fix_features drops TSO and USO without a checksum feature).
+	TxChecksum string
 	// SoftwareGSO makes the device lack GSO offloads: GSO skbs are
 	// segmented by skb_segment in validate_xmit_skb before the xmit.
 	SoftwareGSO bool

@@ -202,14 +202,15 @@ func TestCpumapGRO(t *testing.T) {
 		segs    []uint16
 		csumBad int
 		drops   int
+		reason  string
 	}{
-		{"bulk", "", DrainBulk, 64, false, []uint16{8, 8}, 0, 0},
-		{"poll", "", DrainPoll, 64, false, []uint16{16}, 0, 0},
-		{"before v6.15", "v6.12", DrainPoll, 64, false, ones(16), 0, 0},
-		{"queue full", "", DrainPoll, 4, false, []uint16{4}, 0, 12},
+		{"bulk", "", DrainBulk, 64, false, []uint16{8, 8}, 0, 0, ""},
+		{"poll", "", DrainPoll, 64, false, []uint16{16}, 0, 0, ""},
+		{"before v6.15", "v6.12", DrainPoll, 64, false, ones(16), 0, 0, ""},
+		{"queue full", "", DrainPoll, 4, false, []uint16{4}, 0, 12, "SKB_DROP_REASON_XDP@cpu_map_enqueue"},
 		// The frame has no checksum state: GRO checks the TCP checksum
-		// in software, and these are not complete.
-		{"bad checksums", "", DrainPoll, 64, true, ones(16), 16, 0},
+		// in software, and these are not complete; tcp_v4_rcv drops them.
+		{"bad checksums", "", DrainPoll, 64, true, ones(16), 16, 16, "SKB_DROP_REASON_TCP_CSUM@tcp_v4_rcv"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var segs []uint16
@@ -227,7 +228,7 @@ func TestCpumapGRO(t *testing.T) {
 			require.Equal(t, uint64(tc.csumBad), s.Stats().GROCsumBad)
 			require.Len(t, cpumapDrops(te), tc.drops)
 			for _, r := range cpumapDrops(te) {
-				require.Equal(t, "SKB_DROP_REASON_XDP@cpu_map_enqueue", r)
+				require.Equal(t, tc.reason, r)
 			}
 		})
 	}

@@ -14,15 +14,19 @@ import (
 //     verified every level, as a capture taken on a sending host holds the
 //     partial checksums its NIC completed on the wire.
 //   - A socket's TCP segment or UDP datagram is CHECKSUM_PARTIAL, its
-//     check field the pseudo-header sum the device completes (l4TxCsum):
-//     every modelled device offers checksum offload. A UDP datagram with
-//     a frag_list (above the MTU, no offload) gets its full checksum in
-//     software and stays CHECKSUM_NONE.
+//     check field the pseudo-header sum the device completes (l4TxCsum);
+//     GSO gives each segment the sum of its own length (gsoSegCsum). A
+//     device without transmit checksum offload (DeviceConfig.TxChecksum
+//     off) has validate_xmit_skb complete it in software (csumHelp:
+//     CHECKSUM_NONE). A UDP datagram with a frag_list (above the MTU, no
+//     offload) gets its full checksum at once and stays CHECKSUM_NONE.
 //   - An skb built from an XDP frame (veth's XDP_TX and XDP_REDIRECT, a
 //     cpumap's kthread) is CHECKSUM_NONE: the frame carries no checksum
 //     state (__xdp_build_skb_from_frame's "HW checksum info" is missing).
 //   - GRO validates a CHECKSUM_NONE TCP or UDP packet in software
-//     (groCsumValid) and refuses to merge a bad one.
+//     (l4CsumValid) and refuses to merge a bad one; UDP and TCP receive
+//     drop one (rxCsumBad: UDP_CSUM, TCP_CSUM) where their kernel
+//     functions complete the checksum.
 //
 // Everything else keeps the state it had; tunnels do not change it (a
 // NIC's CHECKSUM_UNNECESSARY counts for the inner headers too, as with a
@@ -102,7 +106,9 @@ func (s *Stack) l4Bytes(b *skb.Buff, off int) []byte {
 // udp6_hwcsum_outgoing, __tcp_v4_send_check, __tcp_v6_send_check); a UDP
 // datagram with a frag_list gets its full checksum (udp_csum,
 // udp6_csum_outgoing; a result of 0 is sent as 0xffff) and stays
-// CHECKSUM_NONE.
+// CHECKSUM_NONE. A device without checksum offload completes the partial
+// checksum when the skb leaves (csumHelp); the kernel's UDP computes it
+// at once then, to the same bytes.
 func (s *Stack) l4TxCsum(b *skb.Buff, l4 int, proto uint8) {
 	co := l4CheckOffset(proto)
 	d := b.Data()
@@ -114,7 +120,7 @@ func (s *Stack) l4TxCsum(b *skb.Buff, l4 int, proto uint8) {
 	if proto == ipprotoUDP && b.HasFragList() {
 		binary.BigEndian.PutUint16(d[l4+co:], 0)
 		c := ^csumFold(csumAdd(ps, s.l4Bytes(b, l4)))
-		if c == 0 {
+		if c == 0 && proto == ipprotoUDP {
 			c = 0xffff
 		}
 		binary.BigEndian.PutUint16(d[l4+co:], c)
@@ -151,4 +157,77 @@ func (s *Stack) l4CsumValid(b *skb.Buff, nhLen int, proto uint8) bool {
 	}
 	ps := pseudoSum(d, proto, end-nhLen)
 	return csumFold(csumAdd(ps, s.l4Bytes(b, nhLen)[:end-nhLen])) == 0xffff
+}
+
+// checksumBreak is CHECKSUM_BREAK: skb_checksum_init completes the
+// checksum of an skb this short at once instead of later.
+const checksumBreak = 76
+
+// rxCsumBad models __skb_checksum_complete in the receive path for skb b,
+// its data at the TCP or UDP header and its network header set: only a
+// CHECKSUM_NONE skb is checked; a good one is marked
+// CHECKSUM_UNNECESSARY (the model's stand-in for skb->csum_valid, so it
+// is not summed twice). It reports a bad checksum.
+func (s *Stack) rxCsumBad(b *skb.Buff, proto uint8) bool {
+	h := b.H()
+	if h.IPSummed != skb.ChecksumNone {
+		return false
+	}
+	nh := -b.NetworkOffset()
+	if nh <= 0 || nh > b.Headroom() {
+		return false
+	}
+	b.Push(nh)
+	ok := s.l4CsumValid(b, nh, proto)
+	b.Pull(nh)
+	if ok {
+		h.IPSummed = skb.ChecksumUnnecessary
+	}
+	return !ok
+}
+
+// gsoSegCsum gives GSO segment g (data at its mac header, the network
+// header l2 bytes in, the TCP or UDP header at l4) the pseudo-header sum
+// of its own length when it is CHECKSUM_PARTIAL (tcp_gso_segment's
+// newcheck, __udp_gso_segment's check adjustment).
+func gsoSegCsum(g *skb.Buff, l2, l4 int, proto uint8) {
+	co := l4CheckOffset(proto)
+	d := g.Data()
+	if g.H().IPSummed != skb.ChecksumPartial || co < 0 || len(d) < l4+co+2 {
+		return
+	}
+	binary.BigEndian.PutUint16(d[l4+co:], csumFold(pseudoSum(d[l2:], proto, g.Len()-l4)))
+}
+
+// csumHelp models validate_xmit_skb's skb_csum_hwoffload_help ->
+// skb_checksum_help for a CHECKSUM_PARTIAL skb b leaving a device without
+// checksum offload (data at the mac header): the sum from csum_start to
+// the end, the pseudo-header sum in the check field included, is folded
+// into it (0 as CSUM_MANGLED_0) and b becomes CHECKSUM_NONE. The check
+// field is found from the IP header's protocol (TCP or UDP right after an
+// IPv4 header or the fixed IPv6 header); others are left partial.
+func (s *Stack) csumHelp(b *skb.Buff) {
+	l4 := b.CsumStart() - b.Headroom()
+	nh := b.NetworkOffset()
+	d := b.Data()
+	if l4 <= nh || nh < 0 || l4 >= len(d) {
+		return
+	}
+	var proto uint8
+	switch d[nh] >> 4 {
+	case 4:
+		proto = d[nh+9]
+	case 6:
+		proto = d[nh+6]
+	}
+	co := l4CheckOffset(proto)
+	if co < 0 || len(d) < l4+co+2 {
+		return
+	}
+	c := ^csumFold(csumAdd(0, s.l4Bytes(b, l4)))
+	if c == 0 {
+		c = 0xffff
+	}
+	binary.BigEndian.PutUint16(d[l4+co:], c)
+	b.H().IPSummed = skb.ChecksumNone
 }

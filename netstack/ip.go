@@ -399,16 +399,35 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 		s.drop(b, skb.DropPktTooSmall, op)
 		return
 	}
+	// udp4_csum_init / udp6_csum_init: a short datagram without checksum
+	// state is checked at once (csum.go).
+	if b.Len() <= checksumBreak && s.rxCsumBad(b, ipprotoUDP) {
+		s.drop(b, skb.DropUDPCsum, op)
+		return
+	}
 	_, dport, _ := l4Ports(b.Data())
 	sk := stealSock(b) // inet_steal_sock
 	if sk == nil {
 		sk = ns.lookup(ipprotoUDP, dst, dport)
 	}
 	if sk == nil {
-		s.drop(b, skb.DropNoSocket, op)
+		// No socket: udp_lib_checksum_complete before the port
+		// unreachable.
+		reason := skb.DropNoSocket
+		if s.rxCsumBad(b, ipprotoUDP) {
+			reason = skb.DropUDPCsum
+		}
+		s.drop(b, reason, op)
 		return
 	}
 	s.traceOp(LayerL4, op, b)
+	// udp_queue_rcv_one_skb: the checksum is completed before a tunnel's
+	// encap_rcv and before a socket filter; otherwise at recvmsg (the
+	// socket's read, Socket.read).
+	if (len(sk.encap) != 0 || len(sk.filters) != 0) && s.rxCsumBad(b, ipprotoUDP) {
+		s.drop(b, skb.DropUDPCsum, op)
+		return
+	}
 	if len(sk.encap) != 0 {
 		s.udpTunnelRcv(b, sk)
 		return
@@ -472,17 +491,33 @@ func (s *Stack) tcpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 		s.drop(b, skb.DropPktTooSmall, op)
 		return
 	}
+	// skb_checksum_init: a short segment without checksum state is
+	// checked at once; a longer one by tcp_checksum_complete once the
+	// socket's filters ran, or with no socket (csum.go).
+	if b.Len() <= checksumBreak && s.rxCsumBad(b, ipprotoTCP) {
+		s.drop(b, skb.DropTCPCsum, op)
+		return
+	}
 	data := b.Data()
 	dport := binary.BigEndian.Uint16(data[2:4])
 	sk, flow := s.tcpLookup(b, ns, dst, dport) // __inet_lookup_skb (tcp.go)
 	if sk == nil {
-		s.drop(b, skb.DropNoSocket, op)
+		reason := skb.DropNoSocket
+		if s.rxCsumBad(b, ipprotoTCP) {
+			reason = skb.DropTCPCsum
+		}
+		s.drop(b, reason, op)
 		return
 	}
 	s.traceOp(LayerL4, op, b)
 	if !s.skFilter(b, sk, int(data[12]>>4)*4) {
 		return
 	}
+	if s.rxCsumBad(b, ipprotoTCP) {
+		s.drop(b, skb.DropTCPCsum, op)
+		return
+	}
+	data = b.Data()
 	if !s.tcpStateProcess(b, sk, &flow, op) { // tcp_check_req / tcp_rcv_state_process
 		return
 	}

@@ -160,6 +160,12 @@ func (sk *Socket) read(s *Stack, closing bool) {
 	for _, q := range sk.rq {
 		s.cur = q.pkt
 		if !closing {
+			if sk.proto == ProtoUDP && s.rxCsumBad(q.b, ipprotoUDP) {
+				// udp_recvmsg: the copy's checksum fails
+				// (csum_copy_err).
+				s.drop(q.b, skb.DropUDPCsum, OpSockRead)
+				continue
+			}
 			s.consume(q.b, DeliverSocket, sk.idx) // skb_consume_udp / __kfree_skb after tcp_recvmsg
 			continue
 		}

@@ -172,7 +172,10 @@ type Device struct {
 	// noTunnelTSO: the device lacks the tunnel GSO types
 	// (DeviceConfig.TunnelTSO off).
 	noTunnelTSO bool
-	blackhole   bool
+	// noTxCsum: the device lacks transmit checksum offload
+	// (DeviceConfig.TxChecksum off).
+	noTxCsum  bool
+	blackhole bool
 	rxTaps      []*tap
 	txTaps      []*tap
 }
@@ -515,7 +518,7 @@ func (s *Stack) build(maxVal int) error {
 			return err
 		}
 		for _, f := range [...]struct{ key, v string }{{"tx_fraglist", dc.TxFragList}, {"peer_tx_fraglist", dc.PeerTxFragList},
-			{"tunnel_tso", dc.TunnelTSO}} {
+			{"tunnel_tso", dc.TunnelTSO}, {"tx_checksum", dc.TxChecksum}} {
 			if f.v != "" && f.v != "on" && f.v != "off" {
 				return cfgErr("%s: %s %q (want on or off)", what, f.key, f.v)
 			}
@@ -875,7 +878,8 @@ func firstNonEmpty(a, b string) string {
 
 func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs []netip.Prefix, dc *DeviceConfig) *Device {
 	d := &Device{cfg: cfg, name: name, kind: kind, ns: n, mac: mac, mtu: dc.MTU, up: !dc.Down,
-		addrs: addrs, softGSO: dc.SoftwareGSO, blackhole: dc.Qdisc == "blackhole"}
+		addrs: addrs, softGSO: dc.SoftwareGSO || dc.TxChecksum == "off", noTxCsum: dc.TxChecksum == "off",
+		blackhole: dc.Qdisc == "blackhole"}
 	if d.mtu == 0 {
 		d.mtu = 1500
 	}

@@ -715,6 +715,9 @@ func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 		}
 		s.stats.Linearized++
 	}
+	if d.noTxCsum && b.H().IPSummed == skb.ChecksumPartial {
+		s.csumHelp(b) // skb_csum_hwoffload_help
+	}
 	s.xmitOne(b, d)
 }
 
@@ -804,6 +807,9 @@ func (s *Stack) gsoSegment(b *skb.Buff, d *Device) {
 		g := s.segs[i]
 		s.segs[i] = nil
 		setDev(g, d)
+		if d.noTxCsum && g.H().IPSummed == skb.ChecksumPartial {
+			s.csumHelp(g) // skb_csum_hwoffload_help
+		}
 		s.xmitOne(g, d)
 	}
 	s.segs = s.segs[:start]
@@ -1195,6 +1201,11 @@ func (s *Stack) segmentGSO(b *skb.Buff, feat skb.SegFeatures) (start int, ok boo
 		} else {
 			binary.BigEndian.PutUint16(l4[4:6], uint16(g.Len()-l4off))
 		}
+		proto := uint8(ipprotoUDP)
+		if tcp {
+			proto = ipprotoTCP
+		}
+		gsoSegCsum(g, l2, l4off, proto)
 		g.SetNetworkHeader(l2)
 		g.SetTransportHeader(l4off)
 	}

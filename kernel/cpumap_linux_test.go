@@ -1,0 +1,209 @@
+package kernel
+
+import (
+	"bufio"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/internal/testutil"
+	"github.com/skbsim/skbsim/kmem"
+	"github.com/skbsim/skbsim/netstack"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// xdpToCpumap is an XDP program returning bpf_redirect_map(&cpus, 0, 0)
+// into a new cpumap whose entry 0 has a queue of 64 frames; both are closed
+// with the test.
+func xdpToCpumap(t *testing.T) *ebpf.Program {
+	t.Helper()
+	cpus, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.CPUMap, KeySize: 4, ValueSize: 8, MaxEntries: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { cpus.Close() })
+	require.NoError(t, cpus.Put(uint32(0), [2]uint32{64, 0}))
+	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.XDP, License: "GPL", Instructions: asm.Instructions{
+		asm.LoadMapPtr(asm.R1, cpus.FD()),
+		asm.Mov.Imm(asm.R2, 0),
+		asm.Mov.Imm(asm.R3, 0),
+		asm.FnRedirectMap.Call(),
+		asm.Return(),
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// udpCsumErrors reads Udp InCsumErrors of the namespace n.
+func udpCsumErrors(t *testing.T, n *Netns) uint64 {
+	t.Helper()
+	var v uint64
+	require.NoError(t, n.Do(func() error {
+		f, err := os.Open("/proc/thread-self/net/snmp")
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		var names []string
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) == 0 || fields[0] != "Udp:" {
+				continue
+			}
+			if names == nil {
+				names = fields
+				continue
+			}
+			for i, nm := range names {
+				if nm == "InCsumErrors" && i < len(fields) {
+					v, err = strconv.ParseUint(fields[i], 10, 64)
+					return err
+				}
+			}
+		}
+		return fmt.Errorf("no Udp InCsumErrors in snmp")
+	}))
+	return v
+}
+
+// TestKernelCpumapChecksum: a UDP datagram a socket sends over a veth
+// pair whose far end redirects it into a cpumap (native XDP) reaches the
+// cpumap's kthread as a frame, and the skb built from it has no checksum
+// state. With vA's transmit checksum offload (the default) the datagram
+// carries only the pseudo-header sum of CHECKSUM_PARTIAL: UDP receive
+// drops it (UDP_CSUM, Udp InCsumErrors + 1), short or long. With
+// tx-checksumming off validate_xmit_skb writes the full checksum and the
+// datagram is received; so are the segments of a UDP_SEGMENT datagram,
+// each checksummed on its own (6.18 allows UDP GSO through a device
+// without checksum offload). The model agrees (csum.go, cpumap.go).
+func TestKernelCpumapChecksum(t *testing.T) {
+	testutil.KernelTests(t)
+	for _, tc := range []struct {
+		name    string
+		txOff   bool
+		payload int
+		segment int
+		gro     bool // GRO on vB and UDP_GRO on the socket
+		recv    int  // datagrams read
+	}{
+		{"offload short", false, 16, 0, false, 0},
+		{"offload long", false, 200, 0, false, 0},
+		{"no offload", true, 200, 0, false, 1},
+		{"no offload, UDP_SEGMENT", true, 400, 100, false, 4},
+		// The 4 segments reach the cpumap in one bulk and its GRO (v6.15)
+		// merges them: the UDP_GRO socket reads one datagram.
+		{"no offload, UDP_SEGMENT, cpumap GRO", true, 400, 100, true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var txOff []string
+			if tc.txOff {
+				txOff = []string{"tx-checksum-ip-generic"}
+			}
+			a, b := udpPair(t, "cc", 0, txOff)
+			require.NoError(t, attach(t, b, "vB", xdpToCpumap(t), false))
+			rcv := newSocket(t, b, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			if tc.gro {
+				require.NoError(t, b.setGRO("vB", true))
+				require.NoError(t, unix.SetsockoptInt(rcv, unix.SOL_UDP, unix.UDP_GRO, 1))
+			}
+			require.NoError(t, unix.Bind(rcv, &unix.SockaddrInet4{Port: 9999}))
+			require.NoError(t, unix.SetsockoptTimeval(rcv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 300_000}))
+			before := udpCsumErrors(t, b)
+			snd := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			if tc.segment != 0 {
+				require.NoError(t, unix.SetsockoptInt(snd, unix.SOL_UDP, unix.UDP_SEGMENT, tc.segment))
+			}
+			require.NoError(t, unix.Sendto(snd, make([]byte, tc.payload), 0, &unix.SockaddrInet4{Port: 9999, Addr: [4]byte{192, 0, 2, 2}}))
+			got := 0
+			buf := make([]byte, 2048)
+			for {
+				if _, _, err := unix.Recvfrom(rcv, buf, 0); err != nil {
+					break
+				}
+				got++
+			}
+			errs := udpCsumErrors(t, b) - before
+			require.Equal(t, tc.recv, got, "datagrams received")
+			want := uint64(1)
+			if tc.recv != 0 {
+				want = 0
+			}
+			require.Equal(t, want, errs, "Udp InCsumErrors")
+
+			delivered, reasons := modelCpumapChecksum(t, tc.txOff, tc.payload, tc.segment, tc.gro)
+			require.Equal(t, tc.recv, delivered, "model datagrams read (drops %v)", reasons)
+			if tc.recv == 0 {
+				require.Contains(t, reasons, "SKB_DROP_REASON_UDP_CSUM")
+			}
+		})
+	}
+}
+
+// modelCpumapChecksum is TestKernelCpumapChecksum's case in the model: it
+// returns how many datagrams the socket in B read, and the drop reasons.
+func modelCpumapChecksum(t *testing.T, txOff bool, payload, segment int, gro bool) (int, []string) {
+	t.Helper()
+	tx, peerGRO := "", ""
+	if txOff {
+		tx = "off"
+	}
+	if gro {
+		peerGRO = "on"
+	}
+	cfg := &netstack.Config{
+		Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
+		Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", TxChecksum: tx,
+			Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B",
+			PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerXDP: "native", PeerGRO: peerGRO}},
+		Sockets: []netstack.SocketConfig{
+			{Name: "snd", Netns: "A", Proto: netstack.ProtoUDP, Port: 40000, UDPSegment: segment},
+			{Name: "rcv", Netns: "B", Proto: netstack.ProtoUDP, Port: 9999, UDPGRO: gro},
+		},
+		Cpumaps: []netstack.CpumapConfig{{Name: "cpus", Entries: []netstack.CpumapEntryConfig{{CPU: 0, QSize: 64}}}},
+		Programs: []netstack.ProgramConfig{{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB",
+			Actions: []netstack.Action{{Kind: netstack.ActRedirectCPU, Target: "cpus"}}}},
+		Entries: []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "snd"}},
+	}
+	obs := &dropRecorder{}
+	a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
+	s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: obs})
+	require.NoError(t, err)
+	pkt := make([]byte, 20+8+payload)
+	pkt[0], pkt[8], pkt[9] = 0x45, 64, 17
+	pkt[2], pkt[3] = byte(len(pkt)>>8), byte(len(pkt))
+	copy(pkt[12:16], []byte{192, 0, 2, 1})
+	copy(pkt[16:20], []byte{192, 0, 2, 2})
+	pkt[20], pkt[21], pkt[22], pkt[23] = 40000>>8, 40000&0xff, 9999>>8, 9999&0xff
+	pkt[24], pkt[25] = byte((8+payload)>>8), byte(8+payload)
+	frame := append(make([]byte, 14), pkt...)
+	frame[12], frame[13] = 0x08, 0x00
+	require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: frame}))
+	s.Flush()
+	require.NoError(t, s.Close())
+	require.NoError(t, a.CheckLeaks())
+	return obs.delivered, obs.reasons
+}
+
+// dropRecorder notes socket deliveries and drop reasons.
+type dropRecorder struct {
+	netstack.NopObserver
+	delivered int
+	reasons   []string
+}
+
+func (r *dropRecorder) Deliver(e netstack.DeliverEvent) {
+	if e.Kind == netstack.DeliverSocket {
+		r.delivered++
+	}
+}
+
+func (r *dropRecorder) Drop(e netstack.DropEvent) { r.reasons = append(r.reasons, e.Reason.String()) }
