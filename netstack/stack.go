@@ -176,8 +176,8 @@ type Device struct {
 	// (DeviceConfig.TxChecksum off).
 	noTxCsum  bool
 	blackhole bool
-	rxTaps      []*tap
-	txTaps      []*tap
+	rxTaps    []*tap
+	txTaps    []*tap
 }
 
 // devKind is a device kind the datapath dispatches on.
