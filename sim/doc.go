@@ -91,6 +91,8 @@
 //	    software_gso: false            # no GSO offload: skb_segment before xmit
 //	    tx_fraglist: off               # NETIF_F_FRAGLIST (default: off for nic, on for the others; vxlan, geneve from v5.12)
 //	    tunnel_tso: on                 # tunnel GSO types (tx-udp_tnl-segmentation); off: software GSO of encapsulated skbs
+//	    tx_checksum: on                # tx-checksumming; off: validate_xmit_skb completes a socket's partial
+//	                                   # TCP/UDP checksums in software (and the device has no GSO offloads)
 //	    gro_list: false                # NETIF_F_GRO_FRAGLIST (rx-gro-list, v5.6): fraglist GRO of UDP
 //	    udp_gro_forwarding: false      # NETIF_F_GRO_UDP_FWD (rx-udp-gro-forwarding, v5.12)
 //	    qdisc: noqueue                 # noqueue (default), pfifo or blackhole
@@ -124,6 +126,12 @@
 //	                                   # hold: the reader stalls, its clones keep sharing the buffers until the end
 //	maps:
 //	  - {name: tag, value_size: 8, flags: [clone, keep_scrub, keep_netns]}
+//	cpumaps:                           # BPF_MAP_TYPE_CPUMAP maps for redirect_cpu
+//	  - name: cpus
+//	    drain: bulk                    # when the remote CPU drains its queue: bulk (idle: each bulk of 8
+//	                                   # frames, the default) or poll (busy until the sender's NAPI poll ends)
+//	    entries:
+//	      - {cpu: 1, qsize: 192, program: on_cpu1}   # qsize 1..16384; program: optional (v5.9)
 //	programs:
 //	  - name: tag_rx
 //	    hook: tc_ingress               # xdp tc_ingress tc_egress cgroup_ingress cgroup_egress
@@ -146,8 +154,13 @@
 //	      - count
 //	      - pass
 //	      - drop
-//	  - {name: mb, hook: xdp, dev: eth0, xdp_frags: true, actions: [count]}   # BPF_F_XDP_HAS_FRAGS: generic XDP
-//	                                   # copies a non-linear skb into page-pool memory (v6.9) instead of linearizing it
+//	  - {name: mb, hook: xdp, dev: eth0, xdp_frags: true, actions: [count, {redirect_cpu: {cpumap: cpus, cpu: 1, fallback: pass}}]}
+//	                                   # xdp_frags (BPF_F_XDP_HAS_FRAGS): generic XDP copies a non-linear skb into
+//	                                   # page-pool memory (v6.9) instead of linearizing it; redirect_cpu (xdp only):
+//	                                   # bpf_redirect_map into a cpumap, fallback (aborted, drop, pass, tx) for an
+//	                                   # empty entry
+//	  - {name: on_cpu1, hook: xdp, cpumap: true, actions: [{read: tag}]}   # BPF_XDP_CPUMAP: runs on the remote
+//	                                   # CPU for the cpumap entries naming it, before the skb is built
 //	  - {name: at_cgroup, hook: cgroup_ingress, netns: pod, cgroup: /app, actions: [{read: tag}]}   # "" is the root cgroup
 //	  - {name: at_socket, hook: socket_filter, netns: pod, socket: app, actions: [{read: tag}]}
 //	  - {name: at_free, hook: tracepoint, event: kfree_skb, actions: [count]}   # or consume_skb

@@ -344,7 +344,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"qdisc", "down"}
+	"tx_checksum", "qdisc", "down"}
 
 func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 	m, err := d.fields(n, "device", deviceKeys...)
@@ -412,6 +412,8 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			dev.PeerTxFragList, err = d.onOff(v, w)
 		case "tunnel_tso":
 			dev.TunnelTSO, err = d.onOff(v, w)
+		case "tx_checksum":
+			dev.TxChecksum, err = d.onOff(v, w)
 		case "gro_list":
 			dev.GROList, err = d.boolean(v, w)
 		case "udp_gro_forwarding":
