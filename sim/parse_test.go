@@ -89,6 +89,21 @@ func TestParseErrors(t *testing.T) {
 		{"xdp_frags on tc", "devices:\n  - {name: x, kind: nic}\nprograms:\n  - {name: p, hook: tc_ingress, dev: x, xdp_frags: true, actions: [count]}\nentry: {dev: x}\n", "f.yaml:4:52: program p: xdp_frags is for xdp programs"},
 		{"peer fraglist on a nic", "devices:\n  - {name: x, kind: nic, peer_tx_fraglist: on}\nentry: {dev: x}\n", "f.yaml:2:5: device x: only a veth has a peer"},
 		{"tx fraglist not on or off", "devices:\n  - {name: x, kind: nic, tx_fraglist: maybe}\nentry: {dev: x}\n", "f.yaml:2:39: device x: tx_fraglist: want on or off"},
+		{"tx checksum not on or off", "devices:\n  - {name: x, kind: nic, tx_checksum: maybe}\nentry: {dev: x}\n", "f.yaml:2:39: device x: tx_checksum: want on or off"},
+		{"cpumap unknown key", "cpumaps:\n  - {name: c, entries: [], qsize: 3}\nentry: {dev: lo}\n", `f.yaml:2:28: cpumap: unknown key "qsize"`},
+		{"cpumap drain", "cpumaps:\n  - {name: c, drain: lazy, entries: []}\nentry: {dev: lo}\n", `f.yaml:2:22: cpumap c: drain: unknown value "lazy" (known: bulk, poll)`},
+		{"cpumap qsize 0", "cpumaps:\n  - {name: c, entries: [{cpu: 0, qsize: 0}]}\nentry: {dev: lo}\n", "f.yaml:2:41: cpumap c entry: qsize: 0 out of range [1, 16384]"},
+		{"cpumap entry without qsize", "cpumaps:\n  - {name: c, entries: [{cpu: 0}]}\nentry: {dev: lo}\n", `f.yaml:2:25: cpumap c entry: missing "qsize"`},
+		{"cpumap cpu twice", "cpumaps:\n  - {name: c, entries: [{cpu: 0, qsize: 8}, {cpu: 0, qsize: 8}]}\nentry: {dev: lo}\n", "f.yaml:2:45: cpumap c: cpu 0 twice"},
+		{"cpumap twice", "cpumaps:\n  - {name: c, entries: []}\n  - {name: c, entries: []}\nentry: {dev: lo}\n", `f.yaml:3:5: cpumap "c" declared twice`},
+		{"cpumap unknown program", "cpumaps:\n  - {name: c, entries: [{cpu: 0, qsize: 8, program: p}]}\nentry: {dev: lo}\n", `f.yaml:2:5: cpumap c cpu 0: unknown program "p"`},
+		{"cpumap program not for cpumaps", "cpumaps:\n  - {name: c, entries: [{cpu: 0, qsize: 8, program: p}]}\nprograms:\n  - {name: p, hook: xdp, dev: lo, actions: [count]}\nentry: {dev: lo}\n", "f.yaml:2:5: cpumap c cpu 0: program p needs cpumap: true"},
+		{"cpumap program before v5.9", "kernel: v5.4\ncpumaps:\n  - {name: c, entries: [{cpu: 0, qsize: 8, program: p}]}\nprograms:\n  - {name: p, hook: xdp, cpumap: true, actions: [count]}\nentry: {dev: lo}\n", "f.yaml:3:5: cpumap c cpu 0: a cpumap program needs kernel v5.9 or later, not v5.4"},
+		{"cpumap program with a dev", "programs:\n  - {name: p, hook: xdp, dev: lo, cpumap: true, actions: [count]}\nentry: {dev: lo}\n", "f.yaml:2:5: program p: a cpumap program runs for cpumap entries and attaches to no device"},
+		{"cpumap on tc", "programs:\n  - {name: p, hook: tc_ingress, dev: lo, cpumap: true, actions: [count]}\nentry: {dev: lo}\n", "f.yaml:2:50: program p: cpumap (BPF_XDP_CPUMAP) is for xdp programs"},
+		{"redirect_cpu on tc", "cpumaps:\n  - {name: c, entries: []}\nprograms:\n  - {name: p, hook: tc_ingress, dev: lo, actions: [{redirect_cpu: c}]}\nentry: {dev: lo}\n", "f.yaml:4:52: program p: redirect_cpu (bpf_redirect_map into a cpumap) is for xdp programs"},
+		{"redirect_cpu unknown cpumap", "programs:\n  - {name: p, hook: xdp, dev: lo, actions: [{redirect_cpu: {cpumap: c, cpu: 2}}]}\nentry: {dev: lo}\n", `f.yaml:2:45: program p: redirect_cpu: unknown cpumap "c"`},
+		{"redirect_cpu fallback", "cpumaps:\n  - {name: c, entries: []}\nprograms:\n  - {name: p, hook: xdp, dev: lo, actions: [{redirect_cpu: {cpumap: c, fallback: bounce}}]}\nentry: {dev: lo}\n", `f.yaml:4:82: program p: redirect_cpu.fallback: unknown value "bounce"`},
 		{"veth without peer", "devices:\n  - {name: v, kind: veth}\nentry: {dev: v}\n", "f.yaml:2:5: device v: a veth needs a peer"},
 		{"peer namespace", "devices:\n  - {name: v, kind: veth, peer: p, peer_netns: nowhere}\nentry: {dev: v}\n",
 			`f.yaml:2:5: device p: unknown namespace "nowhere"`},
@@ -274,8 +289,14 @@ func TestDocSchemaParses(t *testing.T) {
 	}
 	s, err := Parse("doc.go", []byte(y.String()))
 	require.NoError(t, err, "the schema in doc.go:\n%s", y.String())
-	assert.Len(t, s.Stack.Programs, 7)
+	assert.Len(t, s.Stack.Programs, 8)
 	assert.True(t, s.Stack.Programs[1].XDPFrags)
+	assert.Equal(t, netstack.Action{Kind: netstack.ActRedirectCPU, Target: "cpus", Index: 1, Value: netstack.XDPPass},
+		s.Stack.Programs[1].Actions[1])
+	assert.True(t, s.Stack.Programs[2].Cpumap)
+	assert.Equal(t, []netstack.CpumapConfig{{Name: "cpus", Entries: []netstack.CpumapEntryConfig{{CPU: 1, QSize: 192, Program: "on_cpu1"}}}},
+		s.Stack.Cpumaps)
+	assert.Equal(t, "on", s.Stack.Devices[0].TxChecksum)
 	assert.Len(t, s.Stack.Programs[0].Actions, 13)
 	assert.Equal(t, netstack.Action{Kind: netstack.ActMirred, Target: "veth0", Mirror: true}, s.Stack.Programs[0].Actions[9])
 	assert.Equal(t, netip.MustParseAddrPort("192.0.2.7:443"), s.Stack.Sockets[4].Connect)
