@@ -469,4 +469,48 @@ var List = []Mutant{
 		Desc: "tcp_sendmsg_locked() puts the payload in page fragments (linear payload only for the first skb of an empty queue before v5.1)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "cpumap-frame-keeps-skb",
+		File: "netstack/cpumap.go",
+		Old:  `		if it.kind == cpumapKindOld {`,
+		New:  `		if false && it.kind == cpumapKindOld {`,
+		Desc: "a frame redirected into a cpumap reaches the stack as a new skb built from it in the kthread (__xdp_build_skb_from_frame): the old skb's mark, hash and extensions do not survive",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "cpumap-without-gro",
+		File: "netstack/cpumap.go",
+		Old: `			if s.prof.CpumapGRO {
+				s.groReceive(&e.gro, it.b, it.dev)`,
+		New: `			if false {
+				s.groReceive(&e.gro, it.b, it.dev)`,
+		Desc: "from v6.15 the cpumap kthread hands its skbs to its own GRO instance (gro_receive_skb on rcpu->gro)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "generic-xdp-redirect-keeps-meta",
+		File: "netstack/core.go",
+		Old: `	case b.MetadataLen() != oldMeta:
+		b.MetadataSet(oldMeta)`,
+		New: `	case false:
+		b.MetadataSet(oldMeta)`,
+		Desc: "bpf_prog_run_generic_xdp sets the skb's metadata length on XDP_PASS only: a redirected or bounced skb keeps the one it had",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gro-trusts-unchecked-checksums",
+		File: "netstack/rx.go",
+		Old:  `	if b.H().IPSummed == skb.ChecksumNone && (ip.proto == ipprotoUDP || ip.proto == ipprotoTCP) {`,
+		New:  `	if false && (ip.proto == ipprotoUDP || ip.proto == ipprotoTCP) {`,
+		Desc: "tcp4_gro_receive and udp4_gro_receive check a CHECKSUM_NONE packet's checksum in software and merge no bad one (skb_gro_checksum_validate)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "socket-sends-full-checksums",
+		File: "netstack/csum.go",
+		Old:  `	if proto == ipprotoUDP && b.HasFragList() {`,
+		New:  `	if true {`,
+		Desc: "a socket's TCP segment or UDP datagram leaves CHECKSUM_PARTIAL with the pseudo-header sum in its check field; the device completes it",
+		Pkgs: []string{"./netstack"},
+	},
 }
