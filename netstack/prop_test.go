@@ -176,7 +176,46 @@ func propConfigs() []*Config {
 		},
 		Entries: []EntryConfig{{Dev: "eth0"}},
 	}
-	return []*Config{fwd, tun, gre, any, gso, glist, &glistKey, tgro, flx, xr}
+	// cpumaps: the NIC's native XDP spreads frames over a cpumap drained
+	// at the end of each poll (cpu 0 with a short queue and a program that
+	// redirects into veth0, cpu 1 without one, cpu 2 empty: XDP_PASS);
+	// veth0's peer runs generic XDP that sends every other skb into a
+	// second cpumap drained per bulk, whose program counts; GRO everywhere.
+	cpm := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}, {Name: "c", Forwarding: true}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, XDP: "native", Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+			{Name: "veth0", Kind: KindVeth, MAC: macB, Addrs: []netip.Prefix{pfx("10.200.0.1/30")}, Peer: "eth0", PeerNetns: "c",
+				PeerMAC: macPeer, PeerAddrs: []netip.Prefix{pfx("10.200.0.2/30"), pfx("10.9.0.2/16")}, PeerXDP: "generic",
+				PeerGRO: "on", TxChecksum: "off"},
+		},
+		Routes:     []RouteConfig{{Dst: pfx("10.9.0.0/16"), Dev: "veth0", Via: addr("10.200.0.2")}},
+		Neighbours: []NeighConfig{{Dev: "veth0", Addr: addr("10.200.0.2"), MAC: macPeer}},
+		Sockets: []SocketConfig{{Name: "app", Proto: ProtoUDP, Port: 9999},
+			{Name: "capp", Netns: "c", Proto: ProtoUDP, Port: 9999, UDPGRO: true}},
+		Cpumaps: []CpumapConfig{
+			{Name: "cpus", Drain: DrainPoll, Entries: []CpumapEntryConfig{{CPU: 0, QSize: 4, Program: "oncpu"}, {CPU: 1, QSize: 64}}},
+			{Name: "gcpus", Entries: []CpumapEntryConfig{{CPU: 0, QSize: 8, Program: "goncpu"}}},
+		},
+		Programs: []ProgramConfig{
+			{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+				c.AdjustMeta(-8)
+				return c.RedirectCPU(0, uint32(c.PacketID%3), XDPPass)
+			})},
+			{Name: "oncpu", Hook: carrier.HookXDP, Cpumap: true, Actions: []Action{{Kind: ActRead, Map: 0}, {Kind: ActRedirect, Target: "veth0"}}},
+			{Name: "cxdp", Hook: carrier.HookXDP, Netns: "c", Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+				if c.PacketID%2 == 1 {
+					return c.RedirectCPU(1, 0, 0)
+				}
+				return XDPPass
+			})},
+			{Name: "goncpu", Hook: carrier.HookXDP, Netns: "c", Cpumap: true, Actions: []Action{{Kind: ActCount}}},
+			{Name: "cin", Hook: carrier.HookTCIngress, Netns: "c", Dev: "eth0", Actions: []Action{{Kind: ActWrite, Map: 0}}},
+			{Name: "tp", Hook: carrier.HookTracepoint, Event: EventConsumeSkb, Actions: []Action{{Kind: ActRead, Map: 0}}},
+		},
+		Entries: []EntryConfig{{Dev: "eth0"}},
+	}
+	return []*Config{fwd, tun, gre, any, gso, glist, &glistKey, tgro, flx, xr, cpm}
 }
 
 // vxlanWrap puts frame f (an Ethernet frame) in a VXLAN packet from

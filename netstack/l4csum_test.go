@@ -1,0 +1,136 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// TestSocketChecksums: a socket's UDP datagram leaves CHECKSUM_PARTIAL
+// with the pseudo-header sum in its check field; through a device without
+// transmit checksum offload validate_xmit_skb completes it (CHECKSUM_NONE,
+// a valid checksum), for each GSO segment on its own; a datagram above the
+// MTU (a frag_list, no offload) carries its full checksum from the start.
+func TestSocketChecksums(t *testing.T) {
+	type seen struct {
+		summed skb.IPSummed
+		valid  bool // the check field completes the sum
+		pseudo bool // the check field is the pseudo-header sum
+	}
+	for _, tc := range []struct {
+		name    string
+		tx      string
+		segment int
+		payload int
+		want    []seen
+	}{
+		{"offload", "", 0, 200, []seen{{skb.ChecksumPartial, false, true}}},
+		{"no offload", "off", 0, 200, []seen{{skb.ChecksumNone, true, false}}},
+		{"no offload, UDP_SEGMENT", "off", 100, 300, []seen{
+			{skb.ChecksumNone, true, false}, {skb.ChecksumNone, true, false}, {skb.ChecksumNone, true, false}}},
+		{"offload, UDP_SEGMENT", "", 100, 300, []seen{{skb.ChecksumPartial, false, true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []seen
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: "A"}, {Name: "B"}},
+				Devices: []DeviceConfig{{Name: "vA", Kind: KindVeth, Netns: "A", MAC: macA, TxChecksum: tc.tx,
+					Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B", PeerMAC: macB,
+					PeerAddrs: []netip.Prefix{pfx("192.0.2.2/24")}}},
+				Neighbours: []NeighConfig{{Netns: "A", Dev: "vA", Addr: addr("192.0.2.2"), MAC: macB}},
+				Sockets: []SocketConfig{{Name: "tx", Netns: "A", Proto: ProtoUDP, Port: 40000, UDPSegment: tc.segment},
+					{Name: "rx", Netns: "B", Proto: ProtoUDP, Port: 9999, UDPGRO: true}},
+				Entries: []EntryConfig{{Kind: EntryTX, Netns: "A", Socket: "tx"}},
+				Programs: []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
+					Prog: ProgramFunc(func(c *Ctx) int {
+						b := c.Skb
+						d := make([]byte, b.Len())
+						require.NoError(t, b.CopyBits(0, d))
+						ip := d[ethHlen:]
+						ihl := int(ip[0]&0xf) * 4
+						tot := int(binary.BigEndian.Uint16(ip[2:4]))
+						ps := pseudoSum(ip, ipprotoUDP, tot-ihl)
+						check := binary.BigEndian.Uint16(ip[ihl+6:])
+						got = append(got, seen{b.H().IPSummed, csumFold(csumAdd(ps, ip[ihl:tot])) == 0xffff, check == csumFold(ps)})
+						return TCXNext
+					})}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			frame := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: tc.payload, noEth: true})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: frame}))
+			s.Flush()
+			require.Equal(t, tc.want, got)
+			require.Empty(t, te.obs.dropReasons())
+		})
+	}
+}
+
+// TestReceiveChecksum: a packet without checksum state (an skb built from
+// an XDP frame) whose UDP or TCP checksum is bad is dropped where the
+// kernel completes it: at once when short, without a socket, before a
+// socket filter or a tunnel's encap_rcv, otherwise when the application
+// reads the datagram (UDP) or after the socket's filters (TCP).
+func TestReceiveChecksum(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		proto   uint8
+		payload int
+		dport   uint16
+		filter  bool
+		good    bool
+		drop    string
+	}{
+		{"udp short", ipprotoUDP, 16, 9999, false, false, "SKB_DROP_REASON_UDP_CSUM@__udp4_lib_rcv"},
+		{"udp long, read", ipprotoUDP, 200, 9999, false, false, "SKB_DROP_REASON_UDP_CSUM@skb_consume_udp"},
+		{"udp long, socket filter", ipprotoUDP, 200, 9999, true, false, "SKB_DROP_REASON_UDP_CSUM@__udp4_lib_rcv"},
+		{"udp long, no socket", ipprotoUDP, 200, 7, false, false, "SKB_DROP_REASON_UDP_CSUM@__udp4_lib_rcv"},
+		{"udp good", ipprotoUDP, 200, 9999, false, true, ""},
+		{"tcp long", ipprotoTCP, 200, 80, false, false, "SKB_DROP_REASON_TCP_CSUM@tcp_v4_rcv"},
+		{"tcp long, no socket", ipprotoTCP, 200, 81, false, false, "SKB_DROP_REASON_TCP_CSUM@tcp_v4_rcv"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &Config{
+				Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, XDP: "native", GRO: "off",
+					Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}},
+				Sockets: []SocketConfig{{Name: "u", Proto: ProtoUDP, Port: 9999}, {Name: "t", Proto: ProtoTCP, Port: 80}},
+				Cpumaps: []CpumapConfig{{Name: "cpus", Entries: []CpumapEntryConfig{{CPU: 0, QSize: 8}}}},
+				Programs: []ProgramConfig{{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0",
+					Actions: []Action{{Kind: ActRedirectCPU, Target: "cpus"}}}},
+			}
+			if tc.filter {
+				cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "f", Hook: carrier.HookSocketFilter, Socket: "u",
+					Actions: []Action{{Kind: ActCount}}})
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: tc.proto,
+				sport: 5000, dport: tc.dport, payload: tc.payload, tcpFlags: tcpSYN})
+			ip := f[ethHlen:]
+			ihl := int(ip[0]&0xf) * 4
+			co := l4CheckOffset(tc.proto)
+			ip[ihl+co], ip[ihl+co+1] = 0, 0
+			c := ^csumFold(csumAdd(pseudoSum(ip, tc.proto, len(ip)-ihl), ip[ihl:]))
+			if !tc.good {
+				c ^= 0x5a5a
+			}
+			binary.BigEndian.PutUint16(ip[ihl+co:], c)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			s.Flush()
+			var drops []string
+			for _, r := range te.obs.dropReasons() {
+				if r != "SKB_DROP_REASON_NO_SOCKET@tcp_v4_rcv" {
+					drops = append(drops, r)
+				}
+			}
+			if tc.good {
+				require.Empty(t, drops)
+				return
+			}
+			require.Equal(t, []string{tc.drop}, drops)
+		})
+	}
+}
