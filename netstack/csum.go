@@ -34,18 +34,28 @@ import (
 // not written.
 
 // csumAdd adds b's 16-bit big-endian words (a trailing odd byte padded
-// with zero, as csum_partial does) to sum.
+// with zero, as csum_partial does) to sum. It adds 32-bit words where it
+// can: their sum folds to the same 16-bit one's complement sum.
 func csumAdd(sum uint64, b []byte) uint64 {
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		v := binary.BigEndian.Uint64(b[i:])
-		sum += v>>48 + v>>32&0xffff + v>>16&0xffff + v&0xffff
+	for len(b) >= 32 {
+		v0 := binary.BigEndian.Uint64(b[0:8])
+		v1 := binary.BigEndian.Uint64(b[8:16])
+		v2 := binary.BigEndian.Uint64(b[16:24])
+		v3 := binary.BigEndian.Uint64(b[24:32])
+		sum += v0>>32 + v0&0xffffffff + v1>>32 + v1&0xffffffff + v2>>32 + v2&0xffffffff + v3>>32 + v3&0xffffffff
+		b = b[32:]
 	}
-	for ; i+2 <= len(b); i += 2 {
-		sum += uint64(binary.BigEndian.Uint16(b[i:]))
+	for len(b) >= 8 {
+		v := binary.BigEndian.Uint64(b[0:8])
+		sum += v>>32 + v&0xffffffff
+		b = b[8:]
 	}
-	if i < len(b) {
-		sum += uint64(b[i]) << 8
+	for len(b) >= 2 {
+		sum += uint64(binary.BigEndian.Uint16(b[0:2]))
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		sum += uint64(b[0]) << 8
 	}
 	return sum
 }
@@ -53,6 +63,8 @@ func csumAdd(sum uint64, b []byte) uint64 {
 // csumFold folds a one's complement sum to 16 bits (csum_fold without the
 // complement).
 func csumFold(sum uint64) uint16 {
+	sum = sum&0xffffffff + sum>>32
+	sum = sum&0xffffffff + sum>>32
 	for sum>>16 != 0 {
 		sum = sum&0xffff + sum>>16
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/skb"
@@ -133,4 +134,25 @@ func TestReceiveChecksum(t *testing.T) {
 			require.Equal(t, []string{tc.drop}, drops)
 		})
 	}
+}
+
+// TestCsumAdd: csumAdd's 32-bit accumulation folds to the 16-bit one's
+// complement sum of RFC 1071, for every length and alignment.
+func TestCsumAdd(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		b := rapid.SliceOfN(rapid.Byte(), 0, 3000).Draw(rt, "bytes")
+		start := rapid.Uint64Range(0, 1<<40).Draw(rt, "sum")
+		want := start
+		for i := 0; i < len(b); i += 2 {
+			w := uint64(b[i]) << 8
+			if i+1 < len(b) {
+				w |= uint64(b[i+1])
+			}
+			want += w
+		}
+		for want>>16 != 0 {
+			want = want&0xffff + want>>16
+		}
+		require.Equal(t, uint16(want), csumFold(csumAdd(start, b)))
+	})
 }
