@@ -10,9 +10,12 @@ import (
 // happens to a packet:
 //
 //   - A frame a driver receives is CHECKSUM_UNNECESSARY (driverRx,
-//     nicXDPRx): the NIC's receive checksum offload is taken to have
-//     verified every level, as a capture taken on a sending host holds the
-//     partial checksums its NIC completed on the wire.
+//     nicXDPRx, rxCsumState): the NIC's receive checksum offload is taken
+//     to have verified every level, as a capture taken on a sending host
+//     holds the partial checksums its NIC completed on the wire. An IP
+//     fragment is CHECKSUM_NONE: no NIC verifies the L4 checksum of a
+//     piece of a datagram (its sender computed it in software, so a
+//     capture holds it whole).
 //   - A socket's TCP segment or UDP datagram is CHECKSUM_PARTIAL, its
 //     check field the pseudo-header sum the device completes (l4TxCsum);
 //     GSO gives each segment the sum of its own length (gsoSegCsum). A
@@ -242,4 +245,26 @@ func (s *Stack) csumHelp(b *skb.Buff) {
 	}
 	binary.BigEndian.PutUint16(d[l4+co:], c)
 	b.H().IPSummed = skb.ChecksumNone
+}
+
+// rxCsumState is the ip_summed a driver gives a received Ethernet frame f:
+// CHECKSUM_UNNECESSARY, except CHECKSUM_NONE for an IPv4 fragment (MF or
+// an offset) or an IPv6 packet whose first extension header is a
+// fragment header.
+func rxCsumState(f []byte) skb.IPSummed {
+	if len(f) < ethHlen {
+		return skb.ChecksumUnnecessary
+	}
+	nh := f[ethHlen:]
+	switch binary.BigEndian.Uint16(f[12:14]) {
+	case ethPIP:
+		if len(nh) >= ipHlen && binary.BigEndian.Uint16(nh[6:8])&(ipMF|ipOffset) != 0 {
+			return skb.ChecksumNone
+		}
+	case ethPIPv6:
+		if len(nh) >= ip6Hlen && nh[6] == nexthdrFrag {
+			return skb.ChecksumNone
+		}
+	}
+	return skb.ChecksumUnnecessary
 }

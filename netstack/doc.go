@@ -14,7 +14,9 @@
 //
 //	RX (Stack.Inject, entry "rx")
 //	 driver ── native XDP (nic: napi_build_skb page, headroom 256) ──┐ XDP_DROP/TX/REDIRECT
-//	   │ skb_metadata_set + eth_type_trans                            │
+//	   │ skb_metadata_set + eth_type_trans                            │ cpumap: bulk → ring →
+//	   │                                                              │ kthread (program, skb
+//	   │                                                              │ from the frame, own GRO)
 //	   ▼                                                              │
 //	 napi_gro_receive ── GRO (TCP, UDP, list, tunnels; no gen XDP) ─ Flush ┤
 //	   ▼                                                              │
@@ -210,6 +212,33 @@
 //     state survive, the XDP metadata does. The peer takes frames only with
 //     its NAPI: native XDP of its own, or, for a redirect, GRO on; an
 //     XDP_TX frame to a peer with GRO alone is dropped (measured on 6.18).
+//   - An XDP program may redirect into a cpumap (Config.Cpumaps,
+//     Ctx.RedirectCPU, cpumap.go). A native frame goes to the sending
+//     CPU's bulk queue (8 frames) and, when it is full or the poll ends
+//     (xdp_do_flush, Stack.Flush), to the entry's ring of QSize frames
+//     (the rest dropped); generic XDP's skb goes to the ring itself (v5.15;
+//     before, -EBADRQC drops it). The entry's kthread runs its
+//     BPF_XDP_CPUMAP program (v5.9) with the frame's metadata in view,
+//     builds a fresh skb around each passing frame (the metadata survives,
+//     no header state does, and it has no checksum state) on the device
+//     it came from, and from v6.15 hands the skbs to a GRO instance of its
+//     own (Profile.CpumapGRO). When the remote CPU runs is the
+//     scheduler's: CpumapConfig.Drain names the two cases modelled (idle:
+//     each bulk drained after the packet that filled it; busy until the
+//     poll ends). All of this was measured on 6.18 (the veth-xdp-cpumap,
+//     xdp-generic-cpumap and veth-gro-cpumap transitions,
+//     TestKernelCpumapChecksum).
+//   - L4 checksum state (csum.go): a driver's frames are
+//     CHECKSUM_UNNECESSARY, a socket's packets CHECKSUM_PARTIAL with the
+//     pseudo-header sum in their check field (completed in software by a
+//     device without tx checksumming, DeviceConfig.TxChecksum), skbs built
+//     from XDP frames and IP fragments CHECKSUM_NONE. GRO and the UDP and
+//     TCP receive paths check a CHECKSUM_NONE packet's checksum in software
+//     where the kernel does: a socket's datagram that an XDP program
+//     redirects into a cpumap fails it (UDP_CSUM), as measured. The
+//     checksums of encapsulation (outer UDP, GRE_CSUM, remote checksum
+//     offload) are not written, and a tunnel's inner checksum is not
+//     checked.
 //   - Local delivery of traffic to arbitrary addresses uses the kernel's
 //     mechanisms: a local route (RouteConfig.Type RouteLocal, `ip route add
 //     local 0.0.0.0/0 dev lo`) or an address prefix on lo makes the

@@ -214,7 +214,7 @@ func (s *Stack) driverRx(d *Device, p *Packet) error {
 		return nil
 	}
 	b.PutData(p.Frame)
-	b.H().IPSummed = skb.ChecksumUnnecessary // the NIC's receive checksum offload (csum.go)
+	b.H().IPSummed = rxCsumState(p.Frame) // the NIC's receive checksum offload (csum.go)
 	s.traceOp(LayerDriver, OpDriverRx, b)
 	if !s.ethTypeTrans(b, d) {
 		s.drop(b, skb.DropPktTooSmall, OpEthTypeTrans)
@@ -299,7 +299,7 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 	switch act {
 	case XDPPass:
 		b.MetadataSet(meta)                      // skb_metadata_set(skb, metasize) while data is at the frame
-		b.H().IPSummed = skb.ChecksumUnnecessary // the driver's receive checksum offload (csum.go)
+		b.H().IPSummed = rxCsumState(p.Frame) // the driver's receive checksum offload (csum.go)
 		s.ethTypeTrans(b, d)
 		s.rxHash(b, p)
 		s.napiGROReceive(b, d)
