@@ -298,7 +298,7 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 	act, meta, target := s.runXDP(b, d, false, 0)
 	switch act {
 	case XDPPass:
-		b.MetadataSet(meta)                      // skb_metadata_set(skb, metasize) while data is at the frame
+		b.MetadataSet(meta)                   // skb_metadata_set(skb, metasize) while data is at the frame
 		b.H().IPSummed = rxCsumState(p.Frame) // the driver's receive checksum offload (csum.go)
 		s.ethTypeTrans(b, d)
 		s.rxHash(b, p)
