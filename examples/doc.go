@@ -10,7 +10,10 @@
 // through a UDP_SEGMENT socket whose batches reach a server as segments
 // (what survives skb_segment); udp-gro-router.yaml replays `-preset
 // quic-router` through a router whose NIC has rx-gro-list (what survives
-// fraglist GRO and skb_segment_list); the rfc-*.yaml files are the skb local
+// fraglist GRO and skb_segment_list); edge-lb-cpumap.yaml is edge-lb.yaml
+// with its NIC's XDP program redirecting every frame into a cpumap (what
+// survives the skb the cpumap's kthread builds, and what its GRO merges);
+// the rfc-*.yaml files are the skb local
 // storage RFC's selftests (prog_tests/skb_storage.c) as scenarios, replaying
 // UDP packets between loopback sockets, and, for the two selftests that
 // load at TCP connection setup (sockops PASSIVE_ESTABLISHED_CB and

@@ -20,6 +20,7 @@ import (
 	"github.com/skbsim/skbsim/capture"
 	"github.com/skbsim/skbsim/capture/capturetest"
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/netstack"
 	"github.com/skbsim/skbsim/sim"
 )
 
@@ -391,6 +392,7 @@ func TestExamplesWorkersIdentical(t *testing.T) {
 		{"overlay.yaml", "overlay-node"},
 		{"udp-gso.yaml", "quic"},
 		{"udp-gro-router.yaml", "quic-router"},
+		{"edge-lb-cpumap.yaml", "lb"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: tc.preset, Seed: 2})
@@ -558,4 +560,54 @@ func TestUDPGRORouter(t *testing.T) {
 	assert.Empty(t, none.Stack, "no GRO, no GSO")
 	assert.Equal(t, n, none.Read("on_consume", "flow").Found)
 	assert.Less(t, list.Allocations.Allocs, none.Allocations.Allocs, "one extension and storage per aggregate instead of per datagram")
+}
+
+// TestEdgeLBCpumap replays the edge load balancer's traffic through its
+// cpumap variant: xdp-meta's tag crosses the cpumap for every packet (and
+// keeps the cpumap's GRO from merging), an rfc run merges TCP segments in
+// the cpumap's GRO, more when the remote CPU drains once per poll, none
+// before v6.15, and a short queue drops frames.
+func TestEdgeLBCpumap(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "lb", Seed: 1})
+	replay := func(design string, edit func(*sim.Scenario)) *sim.Report {
+		t.Helper()
+		s, err := sim.LoadScenario("edge-lb-cpumap.yaml")
+		require.NoError(t, err)
+		if edit != nil {
+			edit(s)
+		}
+		rep, err := sim.Replay(s, []string{pcap}, sim.Options{Design: design})
+		require.NoError(t, err)
+		require.True(t, rep.Complete)
+		require.Zero(t, rep.LiveObjectsAtEnd, "leaks: %v", rep.Leaks)
+		return rep
+	}
+	meta := replay("xdp-meta", nil)
+	n := uint64(meta.PacketsRead)
+	assert.Equal(t, n, sim.Count(meta.Stack, "cpumap_queued"), "every frame crosses the cpumap")
+	assert.Equal(t, n, meta.Read("on_cpu", "xdp_tag").Found, "the cpumap program sees the frame's metadata")
+	assert.Equal(t, n, meta.Read("tc_outer", "xdp_tag").Found, "the skb built from the frame keeps it")
+	assert.Zero(t, sim.Count(meta.Stack, "gro_merged_segments"), "per-packet metadata keeps GRO from merging")
+
+	rfc := replay("rfc", nil)
+	assert.Equal(t, n, rfc.Read("on_cpu", "xdp_tag").Errors, "XDP has no storage kfuncs")
+	merged := sim.Count(rfc.Stack, "gro_merged_segments")
+	assert.Positive(t, merged, "the cpumap's GRO merges the TCP segments")
+	assert.Equal(t, n-merged, runs(t, rfc, "tc_outer"))
+	assert.Zero(t, sim.Count(rfc.Stack, "gro_csum_bad"), "the capture's TCP checksums are valid")
+
+	poll := replay("rfc", func(s *sim.Scenario) { s.Stack.Cpumaps[0].Drain = netstack.DrainPoll })
+	assert.Greater(t, sim.Count(poll.Stack, "gro_merged_segments"), merged, "a busy remote CPU lets GRO merge across bulks")
+
+	short := replay("rfc", func(s *sim.Scenario) {
+		s.Stack.Cpumaps[0].Drain = netstack.DrainPoll
+		s.Stack.Cpumaps[0].Entries[0].QSize = 16
+	})
+	queued := sim.Count(short.Stack, "cpumap_queued")
+	assert.Less(t, queued, n)
+	assert.Equal(t, n-queued, sim.Count(short.Drops, "XDP"), "what does not fit the queue is dropped")
+
+	old := replay("rfc", func(s *sim.Scenario) { s.Kernel = "v6.12" })
+	assert.Zero(t, sim.Count(old.Stack, "gro_merged_segments"), "no cpumap GRO before v6.15")
+	assert.Equal(t, n, runs(t, old, "tc_outer"))
 }
