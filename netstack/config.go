@@ -50,6 +50,13 @@ type Options struct {
 	// MaxTCPConnections. A new request in a full set of the table evicts
 	// the entry used longest ago.
 	TCPConnections int
+	// CaptureCsumOffload says the capture was taken on a host whose NIC
+	// completes transmit checksums: a captured TCP or UDP packet holds a
+	// partial checksum where the wire had the full one. A driver then
+	// completes it as it receives the frame (csum.go), which matters where
+	// a frame loses its checksum state (an XDP frame's skb). simrun's
+	// -ignore-checksums sets it.
+	CaptureCsumOffload bool
 }
 
 // NamespaceConfig is a network namespace.

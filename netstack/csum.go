@@ -12,7 +12,10 @@ import (
 //   - A frame a driver receives is CHECKSUM_UNNECESSARY (driverRx,
 //     nicXDPRx, rxCsumState): the NIC's receive checksum offload is taken
 //     to have verified every level, as a capture taken on a sending host
-//     holds the partial checksums its NIC completed on the wire. An IP
+//     holds the partial checksums its NIC completed on the wire. Where the
+//     frame loses that state (an XDP frame's skb), its bytes are checked;
+//     Options.CaptureCsumOffload completes a captured packet's checksum
+//     first (completeL4Csum). An IP
 //     fragment is CHECKSUM_NONE: no NIC verifies the L4 checksum of a
 //     piece of a datagram (its sender computed it in software, so a
 //     capture holds it whole).
@@ -267,4 +270,44 @@ func rxCsumState(f []byte) skb.IPSummed {
 		}
 	}
 	return skb.ChecksumUnnecessary
+}
+
+// completeL4Csum writes the full TCP or UDP checksum of Ethernet frame f
+// (an IPv4 packet that is not a fragment, or an IPv6 packet whose next
+// header is TCP or UDP) over what the capture had
+// (Options.CaptureCsumOffload). A UDP checksum of 0 (none) is left alone.
+func completeL4Csum(f []byte) {
+	if len(f) < ethHlen {
+		return
+	}
+	nh := f[ethHlen:]
+	var l4, end int
+	var proto uint8
+	switch binary.BigEndian.Uint16(f[12:14]) {
+	case ethPIP:
+		if len(nh) < ipHlen || binary.BigEndian.Uint16(nh[6:8])&(ipMF|ipOffset) != 0 {
+			return
+		}
+		l4, end, proto = int(nh[0]&0xf)*4, int(binary.BigEndian.Uint16(nh[2:4])), nh[9]
+	case ethPIPv6:
+		if len(nh) < ip6Hlen {
+			return
+		}
+		l4, end, proto = ip6Hlen, ip6Hlen+int(binary.BigEndian.Uint16(nh[4:6])), nh[6]
+	default:
+		return
+	}
+	co := l4CheckOffset(proto)
+	if co < 0 || l4 < ipHlen || end > len(nh) || end < l4+co+2 {
+		return
+	}
+	if proto == ipprotoUDP && binary.BigEndian.Uint16(nh[l4+co:]) == 0 {
+		return
+	}
+	binary.BigEndian.PutUint16(nh[l4+co:], 0)
+	c := ^csumFold(csumAdd(pseudoSum(nh, proto, end-l4), nh[l4:end]))
+	if c == 0 && proto == ipprotoUDP {
+		c = 0xffff
+	}
+	binary.BigEndian.PutUint16(nh[l4+co:], c)
 }

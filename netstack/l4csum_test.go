@@ -156,3 +156,33 @@ func TestCsumAdd(t *testing.T) {
 		require.Equal(t, uint16(want), csumFold(csumAdd(start, b)))
 	})
 }
+
+// TestCaptureCsumOffload: a frame captured on a host with transmit
+// checksum offload holds a partial checksum. Redirected into a cpumap, the
+// skb built from it has no checksum state, so UDP drops it, unless the
+// capture is declared as such (Options.CaptureCsumOffload): the driver then
+// completes the checksum the sender's NIC wrote on the wire.
+func TestCaptureCsumOffload(t *testing.T) {
+	for _, offload := range []bool{false, true} {
+		cfg := &Config{
+			Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, XDP: "native",
+				Addrs: []netip.Prefix{pfx("192.0.2.1/24")}}},
+			Sockets: []SocketConfig{{Name: "u", Proto: ProtoUDP, Port: 9999}},
+			Cpumaps: []CpumapConfig{{Name: "cpus", Entries: []CpumapEntryConfig{{CPU: 0, QSize: 8}}}},
+			Programs: []ProgramConfig{{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0",
+				Actions: []Action{{Kind: ActRedirectCPU, Target: "cpus"}}}},
+			Options: Options{CaptureCsumOffload: offload},
+		}
+		s, te := newStack(t, cfg, "", nil, nil)
+		f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", sport: 5000, dport: 9999, payload: 200})
+		ip := f[ethHlen:]
+		binary.BigEndian.PutUint16(ip[ipHlen+6:], csumFold(pseudoSum(ip, ipprotoUDP, len(ip)-ipHlen))) // the partial checksum
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+		s.Flush()
+		if offload {
+			require.Empty(t, te.obs.dropReasons())
+			continue
+		}
+		require.Equal(t, []string{"SKB_DROP_REASON_UDP_CSUM@skb_consume_udp"}, te.obs.dropReasons())
+	}
+}

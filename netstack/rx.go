@@ -204,6 +204,9 @@ func (s *Stack) driverRx(d *Device, p *Packet) error {
 	if len(p.Frame) < ethHlen {
 		return s.badFrame(p, "frame shorter than an Ethernet header")
 	}
+	if s.cfg.Options.CaptureCsumOffload {
+		completeL4Csum(p.Frame) // the checksum the sender's NIC wrote on the wire
+	}
 	if d.kid == kidNIC && len(d.xdp) != 0 && !d.xdpGeneric {
 		return s.nicXDPRx(d, p)
 	}

@@ -30,7 +30,9 @@ type Options struct {
 	Trace        io.Writer
 	TracePackets []int64
 	// IgnoreChecksums makes the decoder accept wrong IPv4 and GRE
-	// checksums (captures taken on a host with checksum offload).
+	// checksums, and the drivers complete captured TCP and UDP checksums
+	// (netstack.Options.CaptureCsumOffload): captures taken on a host with
+	// checksum offload.
 	IgnoreChecksums bool
 	// PoisonFree fills freed data buffers and extensions with POISON_FREE
 	// (0x6b), as a kernel booted with slub_debug=P does. Off, as on a

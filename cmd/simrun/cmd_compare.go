@@ -25,7 +25,7 @@ func init() {
 func runCompare(e *env, fs *flag.FlagSet, args []string) error {
 	var sf scenarioFlags
 	fs.StringVar(&sf.scenario, "scenario", "", "scenario file (default: the built-in scenario)")
-	fs.BoolVar(&sf.ignoreCsum, "ignore-checksums", false, "accept wrong IPv4 and GRE header checksums (captures from hosts with checksum offload)")
+	fs.BoolVar(&sf.ignoreCsum, "ignore-checksums", false, "accept wrong IPv4 and GRE header checksums and complete TCP and UDP ones (captures from hosts with checksum offload)")
 	designs := fs.String("designs", "all", "designs to compare, comma-separated; NAME[:cache=N|:capacity=N|:buffer=N|:pool=N]; \"all\": "+strings.Join(compare.AllDesigns, ","))
 	costs := fs.String("costs", "", "cost table file (default: the embedded table; see simrun calibrate)")
 	format := fs.String("format", "text", "output format: "+strings.Join(compare.Formats, ", "))

@@ -34,7 +34,7 @@ type scenarioFlags struct {
 func (sf *scenarioFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&sf.scenario, "scenario", "", "scenario file (default: the built-in scenario)")
 	fs.StringVar(&sf.design, "design", "", "metadata design, overriding the scenario's")
-	fs.BoolVar(&sf.ignoreCsum, "ignore-checksums", false, "accept wrong IPv4 and GRE header checksums (captures from hosts with checksum offload)")
+	fs.BoolVar(&sf.ignoreCsum, "ignore-checksums", false, "accept wrong IPv4 and GRE header checksums and complete TCP and UDP ones (captures from hosts with checksum offload)")
 	fs.BoolVar(&sf.poisonFree, "poison-free", false, "fill freed buffers with POISON_FREE (0x6b) as slub_debug=P does (slower; the report does not change)")
 }
 
