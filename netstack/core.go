@@ -332,7 +332,7 @@ func (s *Stack) doXDPGeneric(b *skb.Buff, d *Device) *skb.Buff {
 	case XDPTx:
 		s.devXmitRaw(b, d) // generic_xdp_tx: straight to the driver
 	case XDPRedirect:
-		s.xdpGenericRedirect(b, d, ri, OpXDPGeneric)
+		s.xdpGenericRedirect(b, d, ri, skb.DropXDP, OpXDPGeneric)
 	default:
 		s.drop(b, skb.DropXDP, OpXDPGeneric)
 	}
@@ -364,15 +364,16 @@ func (s *Stack) runXDPGeneric(pi int, b *skb.Buff, d *Device, macLen int) (act i
 // xdpGenericRedirect models xdp_do_generic_redirect for skb b (data at the
 // mac header) that an XDP program on d redirected: into a cpumap entry
 // (cpumapGenericRedirect), or to a device (generic_xdp_tx, straight to its
-// driver); an unknown device drops it at loc. Takes ownership of b.
-func (s *Stack) xdpGenericRedirect(b *skb.Buff, d *Device, ri redirectInfo, loc Op) {
+// driver). When it fails (an unknown device, a full cpumap ring) the caller
+// frees the skb: kfree_skb with reason at loc. Takes ownership of b.
+func (s *Stack) xdpGenericRedirect(b *skb.Buff, d *Device, ri redirectInfo, reason skb.DropReason, loc Op) {
 	if ri.cpumap != 0 {
-		s.cpumapGenericRedirect(b, d, ri, loc)
+		s.cpumapGenericRedirect(b, d, ri, reason, loc)
 		return
 	}
 	t := d.ns.devByIndex(ri.ifindex)
 	if t == nil {
-		s.drop(b, skb.DropXDP, loc)
+		s.drop(b, reason, loc)
 		return
 	}
 	setDev(b, t)

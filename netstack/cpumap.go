@@ -179,12 +179,13 @@ func (s *Stack) cpumapEnqueue(b *skb.Buff, d *Device, meta int, ri redirectInfo,
 // skb->mac_len)), marks the skb redirected (skb_set_redirected(skb,
 // false): generic XDP skips it from now on) and puts it on the ring
 // itself, which fails when the ring is full; before, the map type is
-// refused (-EBADRQC). A failure drops the skb (do_xdp_generic's
-// kfree_skb_reason(skb, SKB_DROP_REASON_XDP)). Takes ownership of b.
-func (s *Stack) cpumapGenericRedirect(b *skb.Buff, d *Device, ri redirectInfo, loc Op) {
+// refused (-EBADRQC). A failure drops the skb with reason at loc
+// (do_xdp_generic's kfree_skb_reason(skb, SKB_DROP_REASON_XDP), the cpumap
+// kthread's kfree_skb). Takes ownership of b.
+func (s *Stack) cpumapGenericRedirect(b *skb.Buff, d *Device, ri redirectInfo, reason skb.DropReason, loc Op) {
 	e := s.cpumapOf(ri)
 	if !s.prof.CpumapGeneric || e == nil || len(e.ring)-e.head >= e.qsize {
-		s.drop(b, skb.DropXDP, loc)
+		s.drop(b, reason, loc)
 		return
 	}
 	b.Pull(b.MacLen())
@@ -405,7 +406,7 @@ func (s *Stack) cpumapSkb(e *cpuEntry, it *cpuItem) bool {
 	case XDPPass:
 		return true
 	case XDPRedirect:
-		s.xdpGenericRedirect(b, d, ri, OpCpumapKthread)
+		s.xdpGenericRedirect(b, d, ri, skb.DropNotSpecified, OpCpumapKthread)
 	default:
 		if s.prof.CpumapGRO {
 			s.consumeSkb(b) // napi_consume_skb(skb, true)
