@@ -266,6 +266,11 @@ func (s *Stack) cpumapFlush() {
 		}
 		busy = busy || len(s.cpuFlush) != 0
 	}
+	s.clearWake()
+}
+
+// clearWake empties the list of woken kthreads.
+func (s *Stack) clearWake() {
 	for _, e := range s.cpuWake {
 		e.woken = false
 	}
@@ -282,8 +287,7 @@ func (s *Stack) runCpumaps() {
 		e.woken = false
 		s.cpumapKthread(e)
 	}
-	clear(s.cpuWake)
-	s.cpuWake = s.cpuWake[:0]
+	s.clearWake()
 }
 
 // cpumapKthread models cpu_map_kthread_run draining e's ring, CPUMAP_BATCH

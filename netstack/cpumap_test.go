@@ -7,8 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/carrier"
-	"github.com/skbsim/skbsim/kmem"
-	"github.com/skbsim/skbsim/skb"
 )
 
 // cpumapPair is a veth pair vA-vB in namespace A whose vB redirects every
@@ -271,14 +269,7 @@ func TestCpumapConfig(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := cpumapPair("native", func(c *Ctx) int { return XDPPass }, func(c *Ctx) int { return TCXNext })
 			tc.edit(cfg)
-			p := skb.DefaultProfile()
-			if tc.profile != "" {
-				var err error
-				p, err = skb.ProfileByName(tc.profile)
-				require.NoError(t, err)
-			}
-			a := skb.NewAllocator(kmem.New(), p)
-			_, err := New(cfg, Env{Alloc: a})
+			err := newStackErr(t, cfg, tc.profile)
 			require.ErrorIs(t, err, ErrConfig)
 			require.ErrorContains(t, err, tc.want)
 		})

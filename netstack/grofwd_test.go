@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/carrier"
-	"github.com/skbsim/skbsim/kmem"
 	"github.com/skbsim/skbsim/skb"
 )
 
@@ -152,14 +151,7 @@ func TestGROFeaturesNeedProfile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := tc.dev
 			d.Name, d.Kind, d.MAC = "eth0", KindNIC, macNIC
-			p := skb.DefaultProfile()
-			if tc.profile != "" {
-				var err error
-				p, err = skb.ProfileByName(tc.profile)
-				require.NoError(t, err)
-			}
-			a := skb.NewAllocator(kmem.New(), p)
-			_, err := New(&Config{Devices: []DeviceConfig{d}}, Env{Alloc: a, Observer: NopObserver{}})
+			err := newStackErr(t, &Config{Devices: []DeviceConfig{d}}, tc.profile)
 			require.ErrorContains(t, err, tc.err)
 			require.ErrorIs(t, err, ErrConfig)
 		})

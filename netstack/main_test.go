@@ -66,18 +66,30 @@ type testEnv struct {
 	obs *recorder
 }
 
+// testProfile is the named profile ("" is the default, v6.18).
+func testProfile(tb testing.TB, name string) skb.Profile {
+	tb.Helper()
+	if name == "" {
+		return skb.DefaultProfile()
+	}
+	p, err := skb.ProfileByName(name)
+	require.NoError(tb, err)
+	return p
+}
+
+// newStackErr builds cfg under the named profile and returns New's error.
+func newStackErr(tb testing.TB, cfg *Config, profile string) error {
+	tb.Helper()
+	_, err := New(cfg, Env{Alloc: skb.NewAllocator(kmem.New(), testProfile(tb, profile)), Observer: NopObserver{}})
+	return err
+}
+
 // newStack builds cfg on a fresh allocator (profile name, "" = default)
 // with car (may be nil) and registers leak checks; the stack is closed in
 // the test's cleanup.
 func newStack(tb testing.TB, cfg *Config, profile string, car func(carrier.Env) carrier.Carrier, maps []carrier.MapSpec) (*Stack, *testEnv) {
 	tb.Helper()
-	p := skb.DefaultProfile()
-	if profile != "" {
-		var err error
-		p, err = skb.ProfileByName(profile)
-		require.NoError(tb, err)
-	}
-	a := skb.NewAllocator(kmem.New(), p)
+	a := skb.NewAllocator(kmem.New(), testProfile(tb, profile))
 	allocsMu.Lock()
 	allocs = append(allocs, a)
 	allocsMu.Unlock()
