@@ -1131,7 +1131,10 @@ func (s *Stack) Inject(p *Packet) error {
 		err = s.sockSend(e.sock, p)
 	}
 	s.runBacklog()
-	if len(s.cpuWake) != 0 {
+	// The kthreads this packet woke (DrainBulk), and what their skbs
+	// queue in turn; a cycle through veths and cpumaps is left, after a
+	// few rounds, to the end of the poll.
+	for round := 0; round < maxRecursion && len(s.cpuWake) != 0; round++ {
 		s.runCpumaps()
 		s.runBacklog()
 	}
