@@ -260,7 +260,7 @@ func TestGROIPv6ExtensionHeaders(t *testing.T) {
 				if tc.proto == ipprotoTCP {
 					ip[l4+13] = tcpACK
 				} else {
-					setUDPCsum(ip, l4, ip[8:40], nexthdrUDP)
+					setUDPCsum(ip, l4)
 				}
 				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
 			}

@@ -605,34 +605,19 @@ func transitionMatrix(t observe.Transition, recs []*transitionRec) observe.Matri
 
 // setUDP6Csum fills in the UDP checksum of an IPv6/UDP packet (RFC 8200
 // pseudo-header), as udp6_hwcsum_outgoing / udp_v6_send_skb leave it.
-func setUDP6Csum(p []byte) { setUDPCsum(p, ip6Hlen, p[8:40], nexthdrUDP) }
+func setUDP6Csum(p []byte) { setUDPCsum(p, ip6Hlen) }
 
 // setUDP4Csum fills in the UDP checksum of an IPv4/UDP packet without
 // options, as udp_send_skb leaves it on a socket without SO_NO_CHECK.
-func setUDP4Csum(p []byte) { setUDPCsum(p, ipHlen, p[12:20], ipprotoUDP) }
+func setUDP4Csum(p []byte) { setUDPCsum(p, ipHlen) }
 
 // setUDPCsum computes the UDP checksum of the datagram at p[hlen:] with
-// the pseudo-header of addrs (source and destination) and proto; a sum of
-// zero is sent as 0xffff.
-func setUDPCsum(p []byte, hlen int, addrs []byte, proto uint32) {
+// the pseudo-header of the network header at p; a sum of zero is sent as
+// 0xffff.
+func setUDPCsum(p []byte, hlen int) {
 	u := p[hlen:]
 	u[6], u[7] = 0, 0
-	var sum uint32
-	add := func(b []byte) {
-		for i := 0; i+1 < len(b); i += 2 {
-			sum += uint32(b[i])<<8 | uint32(b[i+1])
-		}
-		if len(b)%2 == 1 {
-			sum += uint32(b[len(b)-1]) << 8
-		}
-	}
-	add(addrs)
-	sum += uint32(len(u)) + proto
-	add(u)
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
-	}
-	c := ^uint16(sum)
+	c := ^csumFold(csumAdd(pseudoSum(p, ipprotoUDP, len(u)), u))
 	if c == 0 {
 		c = 0xffff
 	}

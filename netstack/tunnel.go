@@ -370,20 +370,7 @@ func greParseHeader(data []byte) (hdrLen int, proto uint16, key uint32, ok bool)
 // csumFoldsToZero reports whether the one's complement sum of b (a
 // trailing odd byte padded with zero, as csum_partial does) is 0xffff:
 // __skb_checksum_complete's verdict on data that carries its checksum.
-func csumFoldsToZero(b []byte) bool {
-	var sum uint64
-	i := 0
-	for ; i+2 <= len(b); i += 2 {
-		sum += uint64(binary.BigEndian.Uint16(b[i:]))
-	}
-	if i < len(b) {
-		sum += uint64(b[i]) << 8
-	}
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
-	}
-	return uint16(sum) == 0xffff
-}
+func csumFoldsToZero(b []byte) bool { return csumFold(csumAdd(0, b)) == 0xffff }
 
 // greRcv models gre_demux's gre_rcv -> ip_gre's gre_rcv -> ipgre_rcv
 // (data at the GRE header): fewer than 12 bytes (pskb_may_pull) or a
