@@ -64,13 +64,18 @@ const (
 	// Value (XDP_ABORTED, the default, XDP_DROP, XDP_PASS or XDP_TX) when
 	// the entry is empty. XDP only.
 	ActRedirectCPU
+	// ActRedirectDevmap is return bpf_redirect_map(&Target, Index,
+	// Value): into device map Target's entry Index, Value holding the
+	// action for an empty entry and FlagBroadcast, FlagExcludeIngress.
+	// XDP only.
+	ActRedirectDevmap
 	NumActionKinds
 )
 
 var actionNames = [NumActionKinds]string{
 	"write", "read", "delete", "set_mark", "set_priority", "set_tc_index", "set_cb",
 	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
-	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu",
+	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu", "redirect_devmap",
 }
 
 func (k ActionKind) String() string {
@@ -184,6 +189,8 @@ func (p *actionProg) Run(c *Ctx) int {
 			}
 		case ActRedirectCPU:
 			return c.RedirectCPU(int(p.targets[i]), uint32(a.Index), a.Value)
+		case ActRedirectDevmap:
+			return c.RedirectDevmap(int(p.targets[i]), uint32(a.Index), a.Value)
 		}
 	}
 	return defaultRet(c.Hook)

@@ -26,6 +26,10 @@ type Config struct {
 	// Cpumaps are BPF_MAP_TYPE_CPUMAP maps that XDP programs redirect
 	// frames into (Ctx.RedirectCPU, the redirect_cpu action).
 	Cpumaps []CpumapConfig
+	// Devmaps are device maps (BPF_MAP_TYPE_DEVMAP_HASH: any key) that
+	// XDP programs redirect frames into (Ctx.RedirectDevmap, the
+	// redirect_devmap action).
+	Devmaps []DevmapConfig
 	// Entries are where captured packets enter; Packet.Entry indexes them.
 	// An empty list means RX on the first NIC (or first device).
 	Entries []EntryConfig
@@ -370,7 +374,12 @@ type ProgramConfig struct {
 	// BPF_XDP_CPUMAP (SEC "xdp/cpumap", Profile.CpumapProg): it has no
 	// device and runs on the remote CPU for every cpumap entry that names
 	// it. Its redirect targets are looked up in Netns.
-	Cpumap  bool
+	Cpumap bool
+	// Devmap loads an xdp program with expected_attach_type
+	// BPF_XDP_DEVMAP (SEC "xdp/devmap", Profile.DevmapProg): it has no
+	// device and runs on each frame a device map entry naming it sends,
+	// with the entry's device as egress_ifindex.
+	Devmap  bool
 	Actions []Action
 	Prog    Program
 }
@@ -386,6 +395,21 @@ type CpumapConfig struct {
 	// scheduler; it decides how many frames meet in its batches, in its
 	// GRO and in a full queue. See CpumapDrain.
 	Drain CpumapDrain
+}
+
+// DevmapConfig is a device map: its entries, each a device and
+// optionally a program.
+type DevmapConfig struct {
+	Name    string
+	Entries []DevmapEntryConfig
+}
+
+// DevmapEntryConfig is one device map element (struct bpf_devmap_val).
+type DevmapEntryConfig struct {
+	Key     int    // 0 to 2^32-1
+	Netns   string // the device's namespace ("" is host)
+	Dev     string
+	Program string // a ProgramConfig with Devmap set ("" for none)
 }
 
 // CpumapEntryConfig is one cpumap element (struct bpf_cpumap_val).
@@ -450,6 +474,10 @@ func (c *Config) Copy() *Config {
 	n.Programs = slices.Clone(c.Programs)
 	for i := range n.Programs {
 		n.Programs[i].Actions = slices.Clone(c.Programs[i].Actions)
+	}
+	n.Devmaps = slices.Clone(c.Devmaps)
+	for i := range n.Devmaps {
+		n.Devmaps[i].Entries = slices.Clone(c.Devmaps[i].Entries)
 	}
 	n.Cpumaps = slices.Clone(c.Cpumaps)
 	for i := range n.Cpumaps {

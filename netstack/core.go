@@ -371,6 +371,10 @@ func (s *Stack) xdpGenericRedirect(b *skb.Buff, d *Device, ri redirectInfo, reas
 		s.cpumapGenericRedirect(b, d, ri, reason, loc)
 		return
 	}
+	if ri.devmap != 0 {
+		s.devmapGenericRedirect(b, d, ri, reason, loc)
+		return
+	}
 	t := d.ns.devByIndex(ri.ifindex)
 	if t == nil {
 		s.drop(b, reason, loc)

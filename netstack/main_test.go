@@ -53,6 +53,18 @@ func (r *recorder) MapRead(e MapReadEvent) { r.reads = append(r.reads, e) }
 func (r *recorder) Drop(e DropEvent)       { r.drops = append(r.drops, e) }
 func (r *recorder) Deliver(e DeliverEvent) { r.delivs = append(r.delivs, e) }
 func (r *recorder) Trace(e TraceEvent)     { r.traces = append(r.traces, e) }
+
+// delivered counts the deliveries of kind k.
+func (r *recorder) delivered(k DeliverKind) uint64 {
+	var n uint64
+	for _, e := range r.delivs {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
 func (r *recorder) dropReasons() []string {
 	var out []string
 	for _, d := range r.drops {

@@ -82,6 +82,7 @@ const (
 	OpVethXDPXmit        // veth_xdp_xmit (XDP_TX / XDP_REDIRECT frames to a veth's peer)
 	OpCpumapEnqueue      // cpu_map_enqueue / cpu_map_generic_redirect / bq_flush_to_queue
 	OpCpumapKthread      // cpu_map_kthread_run (the cpumap program, the skb built from the frame)
+	OpDevmapXmit         // dev_map_enqueue / bq_xmit_all / dev_map_generic_redirect
 	NumOps
 )
 
@@ -115,7 +116,7 @@ var opNames = [NumOps]string{
 	OpIP6FragReasm: "ip6_frag_reasm", OpIP6Output: "ip6_output", OpIP6Fragment: "ip6_fragment",
 	OpIP6MakeSkb: "ip6_make_skb", OpIP6Xmit: "ip6_xmit", OpIP6TunnelXmit: "ip6tunnel_xmit", OpIP6TnlRcv: "ip6_tnl_rcv",
 	OpGRERcv: "gre_rcv", OpMirred: "tcf_mirred_act", OpLinearize: "__skb_linearize", OpVethXDPXmit: "veth_xdp_xmit",
-	OpCpumapEnqueue: "cpu_map_enqueue", OpCpumapKthread: "cpu_map_kthread_run",
+	OpCpumapEnqueue: "cpu_map_enqueue", OpCpumapKthread: "cpu_map_kthread_run", OpDevmapXmit: "dev_map_enqueue",
 }
 
 func (o Op) String() string {

@@ -92,6 +92,7 @@ type redirectInfo struct {
 	set     bool
 	ifindex int32
 	cpumap  int32
+	devmap  int32 // the device map's index + 1, the key in ifindex
 	flags   uint64
 }
 
@@ -127,9 +128,10 @@ type Ctx struct {
 // pushCtx clears it with a few wide stores.
 type ctxRun struct {
 	ri        redirectInfo
-	xdpMeta   int  // XDP: data - data_meta
-	xdpMirror int  // XDP: the skb's meta_len when xdpMeta was last mirrored into it
-	ingress   bool // tc ingress or xdp
+	xdpMeta   int   // XDP: data - data_meta
+	xdpMirror int   // XDP: the skb's meta_len when xdpMeta was last mirrored into it
+	egress    int32 // xdp_md->egress_ifindex (devmap programs)
+	ingress   bool  // tc ingress or xdp
 	xdp       bool
 	generic   bool
 }
@@ -321,6 +323,38 @@ func (c *Ctx) RedirectCPU(cpumap int, cpu uint32, flags uint64) int {
 	c.ri = redirectInfo{set: true, ifindex: int32(cpu), cpumap: int32(cpumap) + 1}
 	return XDPRedirect
 }
+
+// RedirectDevmap models bpf_redirect_map(&devmap, key, flags) on a device
+// map (dev_map_redirect / dev_hash_map_redirect ->
+// __bpf_xdp_redirect_map), where devmap indexes Config.Devmaps: flags
+// beyond an action in the low bits and, from v5.13, FlagBroadcast and
+// FlagExcludeIngress give XDP_ABORTED; without FlagBroadcast an empty
+// entry gives the action in flags; otherwise XDP_REDIRECT. XDP-only:
+// other programs get their hook's drop code.
+func (c *Ctx) RedirectDevmap(devmap int, key uint32, flags uint64) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if !c.xdp {
+		return dropRet(c.Hook)
+	}
+	mask := uint64(XDPAborted | XDPDrop | XDPPass | XDPTx)
+	if c.s.prof.DevmapBroadcast {
+		mask |= FlagBroadcast | FlagExcludeIngress
+	}
+	if flags&^mask != 0 {
+		return XDPAborted
+	}
+	m := c.s.devmapAt(devmap)
+	if m == nil || (flags&FlagBroadcast == 0 && m.lookup(key) == nil) {
+		c.ri = redirectInfo{}
+		return int(flags & 3)
+	}
+	c.ri = redirectInfo{set: true, ifindex: int32(key), devmap: int32(devmap) + 1, flags: flags & (FlagBroadcast | FlagExcludeIngress)}
+	return XDPRedirect
+}
+
+// EgressIfindex is xdp_md->egress_ifindex: the entry's device for a
+// device map program, 0 elsewhere.
+func (c *Ctx) EgressIfindex() int32 { return c.egress }
 
 // RedirectPeer models bpf_redirect_peer(ifindex, flags): flags must be 0;
 // the redirect happens (or fails) in skb_do_redirect after the program.

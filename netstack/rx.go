@@ -330,7 +330,7 @@ func (s *Stack) runXDP(b *skb.Buff, d *Device, generic bool, view int) (act, met
 // runXDPProg is runXDP with program pi (a device's, or a cpumap entry's).
 func (s *Stack) runXDPProg(pi int, b *skb.Buff, d *Device, generic bool, view int) (act, meta int, target redirectInfo) {
 	c := s.pushCtx(pi, carrier.HookXDP, b, d, d.ns, nil)
-	c.xdp, c.generic, c.ingress = true, generic, true
+	c.xdp, c.generic, c.ingress, c.egress = true, generic, true, s.xdpEgress
 	op := OpXDP
 	if generic {
 		op = OpXDPGeneric
@@ -384,6 +384,10 @@ func (s *Stack) xdpAdjustMeta(c *Ctx, delta int) int {
 func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo, wrapped bool) {
 	if ri.cpumap != 0 {
 		s.cpumapEnqueue(b, d, meta, ri, wrapped)
+		return
+	}
+	if ri.devmap != 0 {
+		s.devmapRedirect(b, d, meta, ri, wrapped)
 		return
 	}
 	t := d.ns.devByIndex(ri.ifindex)

@@ -304,6 +304,8 @@ type Stack struct {
 	backlog   []queued
 	blHead    int // backlog entries already processed
 	cpumaps   []*cpumap
+	devmaps   []*devmap
+	xdpEgress int32        // the egress_ifindex of the devmap program about to run
 	cpuFlush  []*cpuEntry  // entries whose bulk queue has frames (the per-CPU flush list)
 	cpuWake   []*cpuEntry  // kthreads woken (DrainBulk)
 	cpuWork   int          // items the kthreads took in this drain
@@ -834,10 +836,16 @@ func (s *Stack) build(maxVal int) error {
 	if err := s.buildCpumaps(); err != nil {
 		return err
 	}
+	if err := s.buildDevmaps(); err != nil {
+		return err
+	}
 	if err := s.attachPrograms(maxVal); err != nil {
 		return err
 	}
 	if err := s.linkCpumaps(); err != nil {
+		return err
+	}
+	if err := s.linkDevmaps(); err != nil {
 		return err
 	}
 	for _, d := range s.devs {
@@ -949,8 +957,11 @@ func (s *Stack) attachPrograms(maxVal int) error {
 		if pc.XDPFrags && pc.Hook != carrier.HookXDP {
 			return cfgErr("%s: xdp_frags (BPF_F_XDP_HAS_FRAGS) is for xdp programs, not %s", what, pc.Hook)
 		}
-		if pc.Cpumap && (pc.Hook != carrier.HookXDP || pc.Dev != "") {
+		if pc.Cpumap && (pc.Hook != carrier.HookXDP || pc.Dev != "" || pc.Devmap) {
 			return cfgErr("%s: a cpumap program (BPF_XDP_CPUMAP) is an xdp program without a device", what)
+		}
+		if pc.Devmap && (pc.Hook != carrier.HookXDP || pc.Dev != "") {
+			return cfgErr("%s: a devmap program (BPF_XDP_DEVMAP) is an xdp program without a device", what)
 		}
 		pe := progEntry{cfg: i, hook: pc.Hook, prog: pc.Prog, cgroup: pc.Cgroup, event: pc.Event}
 		n := s.Netns(pc.Netns)
@@ -985,6 +996,18 @@ func (s *Stack) attachPrograms(maxVal int) error {
 						return cfgErr("%s action %d (redirect_cpu): cpu %d, flags %#x (want a cpu and an XDP action)", what, j, a.Index, a.Value)
 					}
 					ap.targets[j] = int32(m)
+				case ActRedirectDevmap:
+					if pc.Hook != carrier.HookXDP {
+						return cfgErr("%s action %d (redirect_devmap): bpf_redirect_map into a device map is for xdp programs, not %s", what, j, pc.Hook)
+					}
+					m := s.devmapIndex(a.Target)
+					if m < 0 {
+						return cfgErr("%s action %d (redirect_devmap): unknown devmap %q", what, j, a.Target)
+					}
+					if a.Value&^uint64(XDPAborted|XDPDrop|XDPPass|XDPTx|FlagBroadcast|FlagExcludeIngress) != 0 || a.Index < 0 {
+						return cfgErr("%s action %d (redirect_devmap): key %d, flags %#x", what, j, a.Index, a.Value)
+					}
+					ap.targets[j] = int32(m)
 				case ActWrite, ActRead, ActDelete:
 					if a.Map < 0 || (s.mapSizes != nil && a.Map >= len(s.mapSizes)) {
 						return cfgErr("%s action %d (%s): unknown map %d", what, j, a.Kind, a.Map)
@@ -1000,8 +1023,8 @@ func (s *Stack) attachPrograms(maxVal int) error {
 		idx := len(s.progs)
 		switch pc.Hook {
 		case carrier.HookXDP, carrier.HookTCIngress, carrier.HookTCEgress:
-			if pc.Cpumap {
-				break // run by the cpumap entries naming it
+			if pc.Cpumap || pc.Devmap {
+				break // run by the map entries naming it
 			}
 			d := n.dev(pc.Dev)
 			if d == nil {

@@ -191,6 +191,16 @@ type Profile struct {
 	// programs, the skb gets a bigger private head and is linearized.
 	// Read by netstack.
 	GenericXDPFrags bool
+	// DevmapProg: a device map entry may carry an XDP program
+	// (BPF_XDP_DEVMAP, struct bpf_devmap_val.bpf_prog) that runs on each
+	// frame before it is sent (v5.8, "bpf: Add support to attach bpf
+	// program to a devmap entry"). Read by netstack.
+	DevmapProg bool
+	// DevmapBroadcast: bpf_redirect_map on a device map takes
+	// BPF_F_BROADCAST and BPF_F_EXCLUDE_INGRESS (v5.13, "xdp: extend
+	// xdp_redirect_map with broadcast support"); before, they are unknown
+	// flags (XDP_ABORTED). Read by netstack.
+	DevmapBroadcast bool
 	// CpumapProg: a cpumap entry may carry an XDP program
 	// (BPF_XDP_CPUMAP, struct bpf_cpumap_val.bpf_prog) that runs on the
 	// remote CPU before the skb is built (v5.9, "cpumap: add the
@@ -323,6 +333,8 @@ func profileFor(major, minor int) Profile {
 		TCPFraglistGRO:             at(6, 10),
 		VethGRONapi:                at(5, 12),
 		CpumapProg:                 at(5, 9),
+		DevmapProg:                 at(5, 8),
+		DevmapBroadcast:            at(5, 13),
 		CpumapGeneric:              at(5, 15),
 		CpumapGRO:                  at(6, 15),
 		TCPGROAccECN:               at(6, 18),

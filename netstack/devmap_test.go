@@ -1,0 +1,151 @@
+package netstack
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+)
+
+// devmapHost is a NIC eth0 whose XDP program (native or generic) reserves
+// 8 bytes of metadata and redirects into device map "out" with flags:
+// entry 1 is veth v0 (its peer p0 in namespace c0 runs native XDP), entry
+// 2 veth v1 (peer p1 in c1 with GRO on), entry 3 the NIC eth1, entry 4
+// eth0 itself. tc ingress on p0 and p1 records the metadata length and
+// mark of what arrives; devmap program dprog (when given) runs for v1.
+func devmapHost(xdp string, key uint32, flags uint64, dprog ProgramFunc, rec func(dev string) ProgramFunc) *Config {
+	cfg := &Config{
+		Namespaces: []NamespaceConfig{{Name: "c0"}, {Name: "c1"}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, XDP: xdp, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+			{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}},
+			{Name: "v0", Kind: KindVeth, MAC: macB, Peer: "p0", PeerNetns: "c0", PeerMAC: macPeer, PeerXDP: "native"},
+			{Name: "v1", Kind: KindVeth, Peer: "p1", PeerNetns: "c1", PeerGRO: "on"},
+		},
+		Devmaps: []DevmapConfig{{Name: "out", Entries: []DevmapEntryConfig{
+			{Key: 4, Dev: "eth0"}, {Key: 1, Dev: "v0"}, {Key: 2, Dev: "v1"}, {Key: 3, Dev: "eth1"}}}},
+		Programs: []ProgramConfig{
+			{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+				if xdp == "native" {
+					c.AdjustMeta(-8)
+				}
+				return c.RedirectDevmap(0, key, flags)
+			})},
+			{Name: "p0xdp", Hook: carrier.HookXDP, Netns: "c0", Dev: "p0", Actions: []Action{{Kind: ActCount}}},
+			{Name: "rec0", Hook: carrier.HookTCIngress, Netns: "c0", Dev: "p0", Prog: rec("p0")},
+			{Name: "rec1", Hook: carrier.HookTCIngress, Netns: "c1", Dev: "p1", Prog: rec("p1")},
+		},
+	}
+	if dprog != nil {
+		cfg.Devmaps[0].Entries[2].Program = "dprog"
+		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "dprog", Hook: carrier.HookXDP, Devmap: true, Prog: dprog})
+	}
+	return cfg
+}
+
+// TestDevmapRedirect: a frame redirected into a device map reaches a veth
+// entry's peer as a new skb with the metadata (native) or as the skb itself
+// without it (generic); with BPF_F_BROADCAST every entry but the ingress
+// device (BPF_F_EXCLUDE_INGRESS) gets it, all but the last a copy; the
+// entry's program sees the metadata and its egress device, and may drop
+// the frame; before v5.13 the broadcast flags abort.
+func TestDevmapRedirect(t *testing.T) {
+	type got struct {
+		dev  string
+		meta int
+	}
+	for _, tc := range []struct {
+		name    string
+		profile string
+		xdp     string
+		key     uint32
+		flags   uint64
+		dprog   int // the devmap program's return, -1 for none
+		want    []got
+		xmit    uint64 // transmitted by eth1 (or eth0)
+		egress  []string
+		drops   []string
+	}{
+		{"unicast to a veth", "", "native", 1, 0, -1, []got{{"p0", 8}}, 0, nil, nil},
+		{"unicast to a NIC", "", "native", 3, 0, -1, nil, 1, nil, nil},
+		// XDP_PASS: eth0's own stack, which does not forward.
+		{"empty entry", "", "native", 9, XDPPass, -1, nil, 0, nil, []string{"SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core"}},
+		{"broadcast", "", "native", 0, FlagBroadcast | FlagExcludeIngress, -1, []got{{"p0", 8}, {"p1", 8}}, 1, nil, nil},
+		{"broadcast with the ingress device", "", "native", 0, FlagBroadcast, -1, []got{{"p0", 8}, {"p1", 8}}, 2, nil, nil},
+		{"devmap program passes", "", "native", 2, 0, XDPPass, []got{{"p1", 8}}, 0, []string{"v1"}, nil},
+		{"devmap program drops", "", "native", 0, FlagBroadcast | FlagExcludeIngress, XDPDrop, []got{{"p0", 8}}, 1, []string{"v1"},
+			[]string{"SKB_DROP_REASON_XDP@dev_map_enqueue"}},
+		{"generic broadcast", "", "generic", 0, FlagBroadcast | FlagExcludeIngress, -1, []got{{"p0", 0}, {"p1", 0}}, 1, nil, nil},
+		{"broadcast before v5.13", "v5.10", "native", 0, FlagBroadcast, -1, nil, 0, nil, []string{"SKB_DROP_REASON_XDP@bpf_prog_run_xdp"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen []got
+			var egress []string
+			rec := func(dev string) ProgramFunc {
+				return func(c *Ctx) int {
+					seen = append(seen, got{dev, c.Skb.MetadataLen()})
+					return TCXNext
+				}
+			}
+			var dprog ProgramFunc
+			if tc.dprog >= 0 {
+				dprog = func(c *Ctx) int {
+					require.Len(t, c.Meta(), 8)
+					for _, d := range c.s.devs {
+						if d.ifindex == c.EgressIfindex() && d.ns.name == HostNetns {
+							egress = append(egress, d.name)
+						}
+					}
+					return tc.dprog
+				}
+			}
+			s, te := newStack(t, devmapHost(tc.xdp, tc.key, tc.flags, dprog, rec), tc.profile, nil, nil)
+			f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.5", sport: 5000, dport: 9999, payload: 100})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			s.Flush()
+			require.Equal(t, tc.want, seen)
+			require.Equal(t, tc.egress, egress)
+			require.Equal(t, tc.xmit, te.obs.delivered(DeliverXmit))
+			var drops []string
+			for _, r := range te.obs.dropReasons() {
+				if r != "SKB_DROP_REASON_OTHERHOST@ip_rcv_core" { // the frame is for eth0's MAC
+					drops = append(drops, r)
+				}
+			}
+			require.Equal(t, tc.drops, drops)
+		})
+	}
+}
+
+// TestDevmapConfig: the configuration errors.
+func TestDevmapConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		profile string
+		edit    func(*Config)
+		want    string
+	}{
+		{"unknown device", "", func(c *Config) { c.Devmaps[0].Entries[0].Dev = "nope" }, `unknown device "nope"`},
+		{"key twice", "", func(c *Config) { c.Devmaps[0].Entries[1].Key = 4 }, "key 4 twice"},
+		{"not a devmap program", "", func(c *Config) { c.Devmaps[0].Entries[0].Program = "p0xdp" }, "not loaded for device maps"},
+		{"devmap program before v5.8", "v5.4", func(c *Config) {}, "needs kernel v5.8"},
+		{"unknown devmap", "", func(c *Config) {
+			c.Programs[1].Actions = []Action{{Kind: ActRedirectDevmap, Target: "nope"}}
+		}, `unknown devmap "nope"`},
+		{"on tc", "", func(c *Config) {
+			c.Programs[2].Prog, c.Programs[2].Actions = nil, []Action{{Kind: ActRedirectDevmap, Target: "out"}}
+		}, "for xdp programs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := devmapHost("native", 1, 0, func(c *Ctx) int { return XDPPass }, func(string) ProgramFunc {
+				return func(c *Ctx) int { return TCXNext }
+			})
+			tc.edit(cfg)
+			err := newStackErr(t, cfg, tc.profile)
+			require.ErrorIs(t, err, ErrConfig)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
