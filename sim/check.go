@@ -149,11 +149,14 @@ func (s *Scenario) check() error {
 			return s.errAt(pp, "program %q declared twice", p.Name)
 		}
 		progs[p.Name] = true
-		if err := s.checkProgram(p, pp, ns, hasDev, socks); err != nil {
+		if err := s.checkProgram(p, pp, ns, hasDev, socks, prof); err != nil {
 			return err
 		}
 	}
 	if err := s.checkCpumaps(prof); err != nil {
+		return err
+	}
+	if err := s.checkDevmaps(prof, hasDev); err != nil {
 		return err
 	}
 	for _, e := range c.Entries {
@@ -171,16 +174,18 @@ func (s *Scenario) check() error {
 }
 
 func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string]bool,
-	hasDev func(Pos, string, string, string) error, socks map[string]bool) error {
+	hasDev func(Pos, string, string, string) error, socks map[string]bool, prof skb.Profile) error {
 	what := "program " + p.Name
 	if !ns[p.Netns] {
 		return s.errAt(pp, "%s: unknown namespace %q", what, p.Netns)
 	}
 	devHook := p.Hook == carrier.HookXDP || p.Hook == carrier.HookTCIngress || p.Hook == carrier.HookTCEgress
 	switch {
-	case p.Cpumap:
+	case p.Cpumap && p.Devmap:
+		return s.errAt(pp, "%s: a program is loaded for cpumaps or for devmaps, not both", what)
+	case p.Cpumap || p.Devmap:
 		if p.Dev != "" {
-			return s.errAt(pp, "%s: a cpumap program runs for cpumap entries and attaches to no device", what)
+			return s.errAt(pp, "%s: a cpumap or devmap program runs for map entries and attaches to no device", what)
 		}
 	case devHook:
 		if p.Dev == "" {
@@ -224,6 +229,18 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 			// no redirect or XDP helpers.
 			return s.errAt(ap, "%s: %s is not available at hook %s (write, read, delete, count and pass are)", what, a.Kind, p.Hook)
 		}
+		if a.Kind == netstack.ActRedirectDevmap {
+			if p.Hook != carrier.HookXDP {
+				return s.errAt(ap, "%s: redirect_devmap (bpf_redirect_map into a device map) is for xdp programs", what)
+			}
+			if !slices.ContainsFunc(s.Stack.Devmaps, func(m netstack.DevmapConfig) bool { return m.Name == a.Target }) {
+				return s.errAt(ap, "%s: redirect_devmap: unknown devmap %q", what, a.Target)
+			}
+			if a.Value&(netstack.FlagBroadcast|netstack.FlagExcludeIngress) != 0 && !prof.DevmapBroadcast {
+				return s.errAt(ap, "%s: redirect_devmap: broadcast and exclude_ingress need kernel v5.13 or later, not %s", what, prof.Name)
+			}
+			continue
+		}
 		if a.Kind == netstack.ActRedirectCPU {
 			if p.Hook != carrier.HookXDP {
 				return s.errAt(ap, "%s: redirect_cpu (bpf_redirect_map into a cpumap) is for xdp programs", what)
@@ -265,6 +282,40 @@ func (s *Scenario) checkCpumaps(prof skb.Profile) error {
 				return s.errAt(p, "cpumap %s cpu %d: unknown program %q", m.Name, e.CPU, e.Program)
 			case !s.Stack.Programs[j].Cpumap:
 				return s.errAt(p, "cpumap %s cpu %d: program %s needs cpumap: true (expected_attach_type BPF_XDP_CPUMAP)", m.Name, e.CPU, e.Program)
+			}
+		}
+	}
+	return nil
+}
+
+// checkDevmaps checks the device maps' names, devices and programs.
+func (s *Scenario) checkDevmaps(prof skb.Profile, hasDev func(Pos, string, string, string) error) error {
+	seen := map[string]bool{}
+	for _, m := range s.Stack.Cpumaps {
+		seen[m.Name] = true
+	}
+	for i, m := range s.Stack.Devmaps {
+		p := at(s.Src.Devmaps, i)
+		if seen[m.Name] {
+			return s.errAt(p, "map %q declared twice", m.Name)
+		}
+		seen[m.Name] = true
+		for _, e := range m.Entries {
+			if err := hasDev(p, fmt.Sprintf("devmap %s key %d", m.Name, e.Key), e.Netns, e.Dev); err != nil {
+				return err
+			}
+			if e.Program == "" {
+				continue
+			}
+			if !prof.DevmapProg {
+				return s.errAt(p, "devmap %s key %d: a devmap program needs kernel v5.8 or later, not %s", m.Name, e.Key, prof.Name)
+			}
+			j := slices.IndexFunc(s.Stack.Programs, func(pc netstack.ProgramConfig) bool { return pc.Name == e.Program })
+			switch {
+			case j < 0:
+				return s.errAt(p, "devmap %s key %d: unknown program %q", m.Name, e.Key, e.Program)
+			case !s.Stack.Programs[j].Devmap:
+				return s.errAt(p, "devmap %s key %d: program %s needs devmap: true (expected_attach_type BPF_XDP_DEVMAP)", m.Name, e.Key, e.Program)
 			}
 		}
 	}

@@ -132,6 +132,10 @@
 //	                                   # frames, the default) or poll (busy until the sender's NAPI poll ends)
 //	    entries:
 //	      - {cpu: 1, qsize: 192, program: on_cpu1}   # qsize 1..16384; program: optional (v5.9)
+//	devmaps:                           # device maps (BPF_MAP_TYPE_DEVMAP_HASH) for redirect_devmap
+//	  - name: ports
+//	    entries:
+//	      - {key: 1, dev: veth0, netns: host, program: on_tx}   # program: optional (v5.8)
 //	programs:
 //	  - name: tag_rx
 //	    hook: tc_ingress               # xdp tc_ingress tc_egress cgroup_ingress cgroup_egress
@@ -161,6 +165,10 @@
 //	                                   # empty entry
 //	  - {name: on_cpu1, hook: xdp, cpumap: true, actions: [{read: tag}]}   # BPF_XDP_CPUMAP: runs on the remote
 //	                                   # CPU for the cpumap entries naming it, before the skb is built
+//	  - {name: on_tx, hook: xdp, devmap: true, actions: [{read: tag}]}   # BPF_XDP_DEVMAP: runs on each frame
+//	                                   # the devmap entries naming it send
+//	  - {name: fanout, hook: xdp, dev: veth0, actions: [{redirect_devmap: {devmap: ports, key: 1, broadcast: true, exclude_ingress: true, fallback: drop}}]}
+//	                                   # bpf_redirect_map into a device map; broadcast, exclude_ingress: v5.13
 //	  - {name: at_cgroup, hook: cgroup_ingress, netns: pod, cgroup: /app, actions: [{read: tag}]}   # "" is the root cgroup
 //	  - {name: at_socket, hook: socket_filter, netns: pod, socket: app, actions: [{read: tag}]}
 //	  - {name: at_free, hook: tracepoint, event: kfree_skb, actions: [count]}   # or consume_skb

@@ -86,7 +86,7 @@ func trimYAMLPrefix(s string) string {
 func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Column: n.Column} }
 
 var topKeys = []string{"name", "description", "kernel", "design", "carrier", "shards", "keep_dst_mac", "options",
-	"namespaces", "devices", "routes", "neighbours", "fdb", "sockets", "taps", "maps", "cpumaps", "programs", "entry"}
+	"namespaces", "devices", "routes", "neighbours", "fdb", "sockets", "taps", "maps", "cpumaps", "devmaps", "programs", "entry"}
 
 func (d *dec) scenario(root *yaml.Node, s *Scenario) error {
 	m, err := d.fields(root, "scenario", topKeys...)
@@ -162,6 +162,8 @@ func (d *dec) topField(k string, v *yaml.Node, s *Scenario) (err error) {
 		})
 	case "cpumaps":
 		err = collect(d, v, "cpumaps", d.cpumap, &c.Cpumaps, &s.Src.Cpumaps)
+	case "devmaps":
+		err = collect(d, v, "devmaps", d.devmap, &c.Devmaps, &s.Src.Devmaps)
 	case "programs":
 		err = d.each(v, "programs", func(n *yaml.Node) error {
 			p, apos, err := d.program(n, s.Maps)
@@ -686,7 +688,59 @@ func (d *dec) mapSpec(n *yaml.Node) (mp carrier.MapSpec, err error) {
 	return mp, nil
 }
 
-var programKeys = []string{"name", "hook", "dev", "netns", "cgroup", "socket", "event", "xdp_frags", "cpumap", "actions"}
+var programKeys = []string{"name", "hook", "dev", "netns", "cgroup", "socket", "event", "xdp_frags", "cpumap", "devmap", "actions"}
+
+func (d *dec) devmap(n *yaml.Node) (c netstack.DevmapConfig, err error) {
+	m, err := d.fields(n, "devmap", "name", "entries")
+	if err != nil {
+		return c, err
+	}
+	v, err := d.need(m, n, "devmap", "name")
+	if err != nil {
+		return c, err
+	}
+	if c.Name, err = d.name(v, "devmap.name"); err != nil {
+		return c, err
+	}
+	what := "devmap " + c.Name
+	if v, err = d.need(m, n, what, "entries"); err != nil {
+		return c, err
+	}
+	err = d.each(v, what+": entries", func(en *yaml.Node) error {
+		em, err := d.fields(en, what+" entry", "key", "dev", "netns", "program")
+		if err != nil {
+			return err
+		}
+		e := netstack.DevmapEntryConfig{Netns: netstack.HostNetns}
+		for _, k := range []string{"key", "dev"} {
+			if _, err := d.need(em, en, what+" entry", k); err != nil {
+				return err
+			}
+		}
+		err = d.kv(en, func(k string, v *yaml.Node) (err error) {
+			w := what + " entry: " + k
+			switch k {
+			case "key":
+				e.Key, err = d.intv(v, w, 0, math.MaxUint32)
+			case "dev":
+				e.Dev, err = d.name(v, w)
+			case "netns":
+				e.Netns, err = d.name(v, w)
+			case "program":
+				e.Program, err = d.name(v, w)
+			}
+			return err
+		})
+		for _, o := range c.Entries {
+			if o.Key == e.Key && err == nil {
+				err = d.errf(en, "%s: key %d twice", what, e.Key)
+			}
+		}
+		c.Entries = append(c.Entries, e)
+		return err
+	})
+	return c, err
+}
 
 // cpumapDrains are the drain modes' names, by netstack.CpumapDrain.
 var cpumapDrains = []string{"bulk", "poll"}
@@ -811,6 +865,11 @@ func (d *dec) program(n *yaml.Node, maps []carrier.MapSpec) (p netstack.ProgramC
 				return d.errf(v, "%s: cpumap (BPF_XDP_CPUMAP) is for xdp programs", what)
 			}
 			p.Cpumap, err = d.boolean(v, w)
+		case "devmap":
+			if p.Hook != carrier.HookXDP {
+				return d.errf(v, "%s: devmap (BPF_XDP_DEVMAP) is for xdp programs", what)
+			}
+			p.Devmap, err = d.boolean(v, w)
 		}
 		return err
 	})
@@ -878,6 +937,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActRedirectPeer:  {"target"},
 	netstack.ActMirred:        {"target", "ingress", "mirror"},
 	netstack.ActRedirectCPU:   {"cpumap", "cpu", "fallback"},
+	netstack.ActRedirectDevmap: {"devmap", "key", "broadcast", "exclude_ingress", "fallback"},
 }
 
 // required says which arguments an action must have.
@@ -891,6 +951,8 @@ func actionRequired(k netstack.ActionKind) []string {
 		return []string{"target"}
 	case netstack.ActRedirectCPU:
 		return []string{"cpumap"}
+	case netstack.ActRedirectDevmap:
+		return []string{"devmap"}
 	case netstack.ActDrop, netstack.ActCount, netstack.ActPass:
 		return nil
 	}
@@ -996,7 +1058,16 @@ func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netst
 			// bpf_redirect_map's flags: the action for an empty entry.
 			var f string
 			f, err = d.enum(v, w, "aborted", "drop", "pass", "tx")
-			a.Value = uint64(slices.Index([]string{"aborted", "drop", "pass", "tx"}, f))
+			a.Value |= uint64(slices.Index([]string{"aborted", "drop", "pass", "tx"}, f))
+		case "devmap":
+			a.Target, err = d.name(v, w)
+		case "key":
+			a.Index, err = d.intv(v, w, 0, math.MaxUint32)
+		case "broadcast", "exclude_ingress":
+			var on bool
+			if on, err = d.boolean(v, w); on {
+				a.Value |= map[string]uint64{"broadcast": netstack.FlagBroadcast, "exclude_ingress": netstack.FlagExcludeIngress}[k]
+			}
 		}
 		if err != nil {
 			return a, err

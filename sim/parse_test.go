@@ -99,10 +99,18 @@ func TestParseErrors(t *testing.T) {
 		{"cpumap unknown program", "cpumaps:\n  - {name: c, entries: [{cpu: 0, qsize: 8, program: p}]}\nentry: {dev: lo}\n", `f.yaml:2:5: cpumap c cpu 0: unknown program "p"`},
 		{"cpumap program not for cpumaps", "cpumaps:\n  - {name: c, entries: [{cpu: 0, qsize: 8, program: p}]}\nprograms:\n  - {name: p, hook: xdp, dev: lo, actions: [count]}\nentry: {dev: lo}\n", "f.yaml:2:5: cpumap c cpu 0: program p needs cpumap: true"},
 		{"cpumap program before v5.9", "kernel: v5.4\ncpumaps:\n  - {name: c, entries: [{cpu: 0, qsize: 8, program: p}]}\nprograms:\n  - {name: p, hook: xdp, cpumap: true, actions: [count]}\nentry: {dev: lo}\n", "f.yaml:3:5: cpumap c cpu 0: a cpumap program needs kernel v5.9 or later, not v5.4"},
-		{"cpumap program with a dev", "programs:\n  - {name: p, hook: xdp, dev: lo, cpumap: true, actions: [count]}\nentry: {dev: lo}\n", "f.yaml:2:5: program p: a cpumap program runs for cpumap entries and attaches to no device"},
+		{"cpumap program with a dev", "programs:\n  - {name: p, hook: xdp, dev: lo, cpumap: true, actions: [count]}\nentry: {dev: lo}\n", "f.yaml:2:5: program p: a cpumap or devmap program runs for map entries and attaches to no device"},
 		{"cpumap on tc", "programs:\n  - {name: p, hook: tc_ingress, dev: lo, cpumap: true, actions: [count]}\nentry: {dev: lo}\n", "f.yaml:2:50: program p: cpumap (BPF_XDP_CPUMAP) is for xdp programs"},
 		{"redirect_cpu on tc", "cpumaps:\n  - {name: c, entries: []}\nprograms:\n  - {name: p, hook: tc_ingress, dev: lo, actions: [{redirect_cpu: c}]}\nentry: {dev: lo}\n", "f.yaml:4:52: program p: redirect_cpu (bpf_redirect_map into a cpumap) is for xdp programs"},
 		{"redirect_cpu unknown cpumap", "programs:\n  - {name: p, hook: xdp, dev: lo, actions: [{redirect_cpu: {cpumap: c, cpu: 2}}]}\nentry: {dev: lo}\n", `f.yaml:2:45: program p: redirect_cpu: unknown cpumap "c"`},
+		{"devmap unknown device", "devmaps:\n  - {name: d, entries: [{key: 1, dev: nope}]}\nentry: {dev: lo}\n", `f.yaml:2:5: devmap d key 1: no device "nope" in namespace host`},
+		{"devmap key twice", "devmaps:\n  - {name: d, entries: [{key: 1, dev: lo}, {key: 1, dev: lo}]}\nentry: {dev: lo}\n", "f.yaml:2:44: devmap d: key 1 twice"},
+		{"devmap entry without dev", "devmaps:\n  - {name: d, entries: [{key: 1}]}\nentry: {dev: lo}\n", `f.yaml:2:25: devmap d entry: missing "dev"`},
+		{"devmap named like a cpumap", "cpumaps:\n  - {name: d, entries: []}\ndevmaps:\n  - {name: d, entries: []}\nentry: {dev: lo}\n", `f.yaml:4:5: map "d" declared twice`},
+		{"devmap program not for devmaps", "devmaps:\n  - {name: d, entries: [{key: 1, dev: lo, program: p}]}\nprograms:\n  - {name: p, hook: xdp, dev: lo, actions: [count]}\nentry: {dev: lo}\n", "f.yaml:2:5: devmap d key 1: program p needs devmap: true"},
+		{"cpumap and devmap program", "programs:\n  - {name: p, hook: xdp, cpumap: true, devmap: true, actions: [count]}\nentry: {dev: lo}\n", "f.yaml:2:5: program p: a program is loaded for cpumaps or for devmaps, not both"},
+		{"redirect_devmap broadcast before v5.13", "kernel: v5.10\ndevmaps:\n  - {name: d, entries: []}\nprograms:\n  - {name: p, hook: xdp, dev: lo, actions: [{redirect_devmap: {devmap: d, broadcast: true}}]}\nentry: {dev: lo}\n", "f.yaml:5:45: program p: redirect_devmap: broadcast and exclude_ingress need kernel v5.13 or later, not v5.10"},
+		{"redirect_devmap unknown devmap", "programs:\n  - {name: p, hook: xdp, dev: lo, actions: [{redirect_devmap: d}]}\nentry: {dev: lo}\n", `f.yaml:2:45: program p: redirect_devmap: unknown devmap "d"`},
 		{"redirect_cpu fallback", "cpumaps:\n  - {name: c, entries: []}\nprograms:\n  - {name: p, hook: xdp, dev: lo, actions: [{redirect_cpu: {cpumap: c, fallback: bounce}}]}\nentry: {dev: lo}\n", `f.yaml:4:82: program p: redirect_cpu.fallback: unknown value "bounce"`},
 		{"veth without peer", "devices:\n  - {name: v, kind: veth}\nentry: {dev: v}\n", "f.yaml:2:5: device v: a veth needs a peer"},
 		{"peer namespace", "devices:\n  - {name: v, kind: veth, peer: p, peer_netns: nowhere}\nentry: {dev: v}\n",
@@ -289,7 +297,12 @@ func TestDocSchemaParses(t *testing.T) {
 	}
 	s, err := Parse("doc.go", []byte(y.String()))
 	require.NoError(t, err, "the schema in doc.go:\n%s", y.String())
-	assert.Len(t, s.Stack.Programs, 8)
+	assert.Len(t, s.Stack.Programs, 10)
+	assert.True(t, s.Stack.Programs[3].Devmap)
+	assert.Equal(t, netstack.Action{Kind: netstack.ActRedirectDevmap, Target: "ports", Index: 1,
+		Value: netstack.FlagBroadcast | netstack.FlagExcludeIngress | netstack.XDPDrop}, s.Stack.Programs[4].Actions[0])
+	assert.Equal(t, []netstack.DevmapConfig{{Name: "ports", Entries: []netstack.DevmapEntryConfig{{Key: 1, Dev: "veth0", Netns: "host", Program: "on_tx"}}}},
+		s.Stack.Devmaps)
 	assert.True(t, s.Stack.Programs[1].XDPFrags)
 	assert.Equal(t, netstack.Action{Kind: netstack.ActRedirectCPU, Target: "cpus", Index: 1, Value: netstack.XDPPass},
 		s.Stack.Programs[1].Actions[1])

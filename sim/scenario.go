@@ -69,6 +69,7 @@ type Sources struct {
 	Taps                  []Pos
 	Maps                  []Pos
 	Cpumaps               []Pos
+	Devmaps               []Pos
 	Programs              []Pos
 	// Actions[i][j] is action j of program i.
 	Actions [][]Pos
@@ -88,6 +89,7 @@ func (s *Scenario) Copy() *Scenario {
 	c.Src.Taps = slices.Clone(s.Src.Taps)
 	c.Src.Maps = slices.Clone(s.Src.Maps)
 	c.Src.Cpumaps = slices.Clone(s.Src.Cpumaps)
+	c.Src.Devmaps = slices.Clone(s.Src.Devmaps)
 	c.Src.Programs = slices.Clone(s.Src.Programs)
 	c.Src.Actions = slices.Clone(s.Src.Actions)
 	for i := range c.Src.Actions {

@@ -107,6 +107,17 @@ func progWhere(s *Scenario, p netstack.ProgramConfig) string {
 		}
 		return "cpumap " + strings.Join(at, ",")
 	}
+	if p.Devmap {
+		var at []string
+		for _, m := range s.Stack.Devmaps {
+			for _, e := range m.Entries {
+				if e.Program == p.Name {
+					at = append(at, m.Name+"/"+strconv.Itoa(e.Key))
+				}
+			}
+		}
+		return "devmap " + strings.Join(at, ",")
+	}
 	switch p.Hook {
 	case carrier.HookXDP, carrier.HookTCIngress, carrier.HookTCEgress:
 		return "dev " + p.Netns + "/" + p.Dev
