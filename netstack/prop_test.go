@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"flag"
 	"net/netip"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -215,7 +216,50 @@ func propConfigs() []*Config {
 		},
 		Entries: []EntryConfig{{Dev: "eth0"}},
 	}
-	return []*Config{fwd, tun, gre, any, gso, glist, &glistKey, tgro, flx, xr, cpm}
+	// Device maps: the NIC's native XDP broadcasts every other frame into a
+	// device map (excluding itself; a veth whose peer runs native XDP,
+	// with an entry program that drops some frames, a veth whose peer has
+	// GRO, a second NIC, a device that is down) and sends the others to
+	// one entry; the first veth's peer runs generic XDP that broadcasts
+	// back into the map.
+	dvm := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}, {Name: "c", Forwarding: true}, {Name: "d"}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, XDP: "native", Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+			{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}},
+			{Name: "eth2", Kind: KindNIC, Down: true},
+			{Name: "veth0", Kind: KindVeth, MAC: macB, Addrs: []netip.Prefix{pfx("10.200.0.1/30")}, Peer: "eth0", PeerNetns: "c",
+				PeerMAC: macPeer, PeerAddrs: []netip.Prefix{pfx("10.200.0.2/30"), pfx("10.9.0.2/16")}, PeerXDP: "native"},
+			{Name: "veth1", Kind: KindVeth, Peer: "eth0", PeerNetns: "d", PeerGRO: "on", PeerAddrs: []netip.Prefix{pfx("10.9.0.2/16")}},
+		},
+		Sockets: []SocketConfig{{Name: "capp", Netns: "c", Proto: ProtoUDP, Port: 9999},
+			{Name: "dapp", Netns: "d", Proto: ProtoUDP, Port: 9999, UDPGRO: true}},
+		Devmaps: []DevmapConfig{{Name: "ports", Entries: []DevmapEntryConfig{
+			{Key: 0, Dev: "eth0"}, {Key: 1, Dev: "veth0", Program: "ontx"}, {Key: 2, Dev: "veth1"}, {Key: 3, Dev: "eth1"}, {Key: 4, Dev: "eth2"}}}},
+		Programs: []ProgramConfig{
+			{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+				c.AdjustMeta(-8)
+				if c.PacketID%2 == 0 {
+					return c.RedirectDevmap(0, 0, FlagBroadcast|FlagExcludeIngress)
+				}
+				return c.RedirectDevmap(0, uint32(c.PacketID%5), XDPPass)
+			})},
+			{Name: "ontx", Hook: carrier.HookXDP, Devmap: true, Prog: ProgramFunc(func(c *Ctx) int {
+				if c.PacketID%3 == 0 {
+					return XDPDrop
+				}
+				return XDPPass
+			})},
+			{Name: "cxdp", Hook: carrier.HookXDP, Netns: "c", Dev: "eth0", Actions: []Action{{Kind: ActRead, Map: 0}}},
+			{Name: "cin", Hook: carrier.HookTCIngress, Netns: "c", Dev: "eth0", Actions: []Action{{Kind: ActWrite, Map: 0}}},
+			{Name: "tp", Hook: carrier.HookTracepoint, Event: EventConsumeSkb, Actions: []Action{{Kind: ActRead, Map: 0}}},
+		},
+		Entries: []EntryConfig{{Dev: "eth0"}},
+	}
+	gb := *dvm
+	gb.Devices = slices.Clone(dvm.Devices)
+	gb.Devices[0].XDP = "generic"
+	return []*Config{fwd, tun, gre, any, gso, glist, &glistKey, tgro, flx, xr, cpm, dvm, &gb}
 }
 
 // vxlanWrap puts frame f (an Ethernet frame) in a VXLAN packet from
