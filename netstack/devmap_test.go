@@ -28,8 +28,8 @@ func devmapHost(xdp string, key uint32, flags uint64, dprog ProgramFunc, rec fun
 			{Key: 4, Dev: "eth0"}, {Key: 1, Dev: "v0"}, {Key: 2, Dev: "v1"}, {Key: 3, Dev: "eth1"}}}},
 		Programs: []ProgramConfig{
 			{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
-				if xdp == "native" {
-					c.AdjustMeta(-8)
+				if xdp == "native" && c.AdjustMeta(-8) == 0 {
+					copy(c.Meta(), "skbsim:)")
 				}
 				return c.RedirectDevmap(0, key, flags)
 			})},
@@ -85,7 +85,13 @@ func TestDevmapRedirect(t *testing.T) {
 			var egress []string
 			rec := func(dev string) ProgramFunc {
 				return func(c *Ctx) int {
-					seen = append(seen, got{dev, c.Skb.MetadataLen()})
+					b := c.Skb
+					n := b.MetadataLen()
+					if n != 0 {
+						// The metadata in front of the mac header.
+						require.Equal(t, "skbsim:)", string(b.Head()[b.Headroom()-n:b.Headroom()]), "at %s", dev)
+					}
+					seen = append(seen, got{dev, n})
 					return TCXNext
 				}
 			}

@@ -513,4 +513,38 @@ var List = []Mutant{
 		Desc: "a socket's TCP segment or UDP datagram leaves CHECKSUM_PARTIAL with the pseudo-header sum in its check field; the device completes it",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "devmap-broadcast-shares-frame",
+		File: "netstack/devmap.go",
+		Old:  `	copy(c.Head()[hr-meta:hr], b.Head()[hr-meta:hr])`,
+		New:  ``,
+		Desc: "xdpf_clone copies a broadcast frame's metadata with its data: every device map entry's copy keeps it",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "devmap-program-ignores-drop",
+		File: "netstack/devmap.go",
+		Old: `		if act != XDPPass {
+			b.NapiFree() // xdp_return_frame_rx_napi`,
+		New: `		if act != XDPPass && false {
+			b.NapiFree() // xdp_return_frame_rx_napi`,
+		Desc: "dev_map_bpf_prog_run keeps only the frames its BPF_XDP_DEVMAP program passes",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "devmap-broadcast-includes-ingress",
+		File: "netstack/devmap.go",
+		Old: `		if !devmapValid(e, b.Len()) || (ri.flags&FlagExcludeIngress != 0 && e.dev == d) {
+			continue
+		}
+		if last != nil {
+			c := s.frameClone(b, meta)`,
+		New: `		if !devmapValid(e, b.Len()) {
+			continue
+		}
+		if last != nil {
+			c := s.frameClone(b, meta)`,
+		Desc: "dev_map_enqueue_multi skips the device the frame came from with BPF_F_EXCLUDE_INGRESS",
+		Pkgs: []string{"./netstack"},
+	},
 }
