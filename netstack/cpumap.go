@@ -1,7 +1,9 @@
 package netstack
 
 import (
+	"fmt"
 	"github.com/skbsim/skbsim/skb"
+	"slices"
 )
 
 // Cpumap limits.
@@ -98,25 +100,35 @@ func (s *Stack) linkCpumaps() error {
 			if ec.Program == "" {
 				continue
 			}
-			if !s.prof.CpumapProg {
-				return cfgErr("cpumap %s cpu %d: a cpumap program needs kernel v5.9 or later, not %s", m.name, ec.CPU, s.prof.Name)
-			}
-			pi := -1
-			for j := range s.cfg.Programs {
-				if s.cfg.Programs[j].Name == ec.Program {
-					pi = j
-				}
-			}
-			if pi < 0 {
-				return cfgErr("cpumap %s cpu %d: unknown program %q", m.name, ec.CPU, ec.Program)
-			}
-			if !s.cfg.Programs[pi].Cpumap {
-				return cfgErr("cpumap %s cpu %d: program %s is not loaded for cpumaps (BPF_XDP_CPUMAP): bpf_cpu_map_prog_alloc's -EINVAL", m.name, ec.CPU, ec.Program)
+			pi, err := s.mapEntryProgram(fmt.Sprintf("cpumap %s cpu %d", m.name, ec.CPU), ec.Program,
+				s.prof.CpumapProg, "cpumap", "v5.9", "cpumaps (BPF_XDP_CPUMAP)", func(p *ProgramConfig) bool { return p.Cpumap })
+			if err != nil {
+				return err
 			}
 			m.entries[ec.CPU].prog = pi
 		}
 	}
 	return nil
+}
+
+// mapEntryProgram resolves program name of a map entry (what names the
+// entry): the profile must allow entry programs of the kind (allowed,
+// from release since), and the program must exist and be loaded for the
+// map type (loadedFor; attach describes the attach type), as the
+// map update's bpf_prog_get_type_dev and expected_attach_type checks
+// have it (-EINVAL).
+func (s *Stack) mapEntryProgram(what, name string, allowed bool, kind, since, attach string, loadedFor func(*ProgramConfig) bool) (int, error) {
+	if !allowed {
+		return -1, cfgErr("%s: a %s program needs kernel %s or later, not %s", what, kind, since, s.prof.Name)
+	}
+	pi := slices.IndexFunc(s.cfg.Programs, func(p ProgramConfig) bool { return p.Name == name })
+	if pi < 0 {
+		return -1, cfgErr("%s: unknown program %q", what, name)
+	}
+	if !loadedFor(&s.cfg.Programs[pi]) {
+		return -1, cfgErr("%s: program %s is not loaded for %s: -EINVAL", what, name, attach)
+	}
+	return pi, nil
 }
 
 func (s *Stack) cpumapIndex(name string) int {

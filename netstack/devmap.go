@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/skbsim/skbsim/skb"
@@ -82,15 +83,10 @@ func (s *Stack) linkDevmaps() error {
 			if ec.Program == "" {
 				continue
 			}
-			if !s.prof.DevmapProg {
-				return cfgErr("devmap %s key %d: a devmap program needs kernel v5.8 or later, not %s", m.name, ec.Key, s.prof.Name)
-			}
-			pi := slices.IndexFunc(s.cfg.Programs, func(p ProgramConfig) bool { return p.Name == ec.Program })
-			if pi < 0 {
-				return cfgErr("devmap %s key %d: unknown program %q", m.name, ec.Key, ec.Program)
-			}
-			if !s.cfg.Programs[pi].Devmap {
-				return cfgErr("devmap %s key %d: program %s is not loaded for device maps (BPF_XDP_DEVMAP): -EINVAL", m.name, ec.Key, ec.Program)
+			pi, err := s.mapEntryProgram(fmt.Sprintf("devmap %s key %d", m.name, ec.Key), ec.Program,
+				s.prof.DevmapProg, "devmap", "v5.8", "device maps (BPF_XDP_DEVMAP)", func(p *ProgramConfig) bool { return p.Devmap })
+			if err != nil {
+				return err
 			}
 			m.lookup(uint32(ec.Key)).prog = pi
 		}

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/netstack"
@@ -273,17 +274,32 @@ func (s *Scenario) checkCpumaps(prof skb.Profile) error {
 			if e.Program == "" {
 				continue
 			}
-			if !prof.CpumapProg {
-				return s.errAt(p, "cpumap %s cpu %d: a cpumap program needs kernel v5.9 or later, not %s", m.Name, e.CPU, prof.Name)
-			}
-			j := slices.IndexFunc(s.Stack.Programs, func(pc netstack.ProgramConfig) bool { return pc.Name == e.Program })
-			switch {
-			case j < 0:
-				return s.errAt(p, "cpumap %s cpu %d: unknown program %q", m.Name, e.CPU, e.Program)
-			case !s.Stack.Programs[j].Cpumap:
-				return s.errAt(p, "cpumap %s cpu %d: program %s needs cpumap: true (expected_attach_type BPF_XDP_CPUMAP)", m.Name, e.CPU, e.Program)
+			what := fmt.Sprintf("cpumap %s cpu %d", m.Name, e.CPU)
+			if err := s.checkEntryProgram(p, what, e.Program, prof.CpumapProg, prof.Name, "cpumap", "v5.9",
+				func(pc *netstack.ProgramConfig) bool { return pc.Cpumap }); err != nil {
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+// checkEntryProgram checks the program a cpumap or devmap entry (what, at
+// p) names: the kernel (profile name) must allow entry programs of the
+// kind (allowed, from release since), and the program must exist and be
+// loaded for the kind (loadedFor: the program's "kind: true", its
+// expected_attach_type).
+func (s *Scenario) checkEntryProgram(p Pos, what, name string, allowed bool, profile, kind, since string,
+	loadedFor func(*netstack.ProgramConfig) bool) error {
+	if !allowed {
+		return s.errAt(p, "%s: a %s program needs kernel %s or later, not %s", what, kind, since, profile)
+	}
+	j := slices.IndexFunc(s.Stack.Programs, func(pc netstack.ProgramConfig) bool { return pc.Name == name })
+	switch {
+	case j < 0:
+		return s.errAt(p, "%s: unknown program %q", what, name)
+	case !loadedFor(&s.Stack.Programs[j]):
+		return s.errAt(p, "%s: program %s needs %s: true (expected_attach_type BPF_XDP_%s)", what, name, kind, strings.ToUpper(kind))
 	}
 	return nil
 }
@@ -307,15 +323,10 @@ func (s *Scenario) checkDevmaps(prof skb.Profile, hasDev func(Pos, string, strin
 			if e.Program == "" {
 				continue
 			}
-			if !prof.DevmapProg {
-				return s.errAt(p, "devmap %s key %d: a devmap program needs kernel v5.8 or later, not %s", m.Name, e.Key, prof.Name)
-			}
-			j := slices.IndexFunc(s.Stack.Programs, func(pc netstack.ProgramConfig) bool { return pc.Name == e.Program })
-			switch {
-			case j < 0:
-				return s.errAt(p, "devmap %s key %d: unknown program %q", m.Name, e.Key, e.Program)
-			case !s.Stack.Programs[j].Devmap:
-				return s.errAt(p, "devmap %s key %d: program %s needs devmap: true (expected_attach_type BPF_XDP_DEVMAP)", m.Name, e.Key, e.Program)
+			what := fmt.Sprintf("devmap %s key %d", m.Name, e.Key)
+			if err := s.checkEntryProgram(p, what, e.Program, prof.DevmapProg, prof.Name, "devmap", "v5.8",
+				func(pc *netstack.ProgramConfig) bool { return pc.Devmap }); err != nil {
+				return err
 			}
 		}
 	}
