@@ -150,29 +150,36 @@ func (s *Stack) devmapRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo
 		s.devmapXmit(b, d, e, meta)
 		return
 	}
-	var last *devEntry
-	for i := range m.entries {
-		e := &m.entries[i]
-		if !devmapValid(e, b.Len()) || (ri.flags&FlagExcludeIngress != 0 && e.dev == d) {
-			continue
-		}
-		if last != nil {
-			c := s.frameClone(b, meta)
-			if c == nil {
-				b.NapiFree()
-				s.dropNoSkb(d, skb.DropNomem, OpDevmapXmit)
-				return
-			}
-			s.devmapXmit(c, d, last, meta)
-		}
-		last = e
-	}
-	if last == nil {
+	var buf [8]*devEntry
+	ts := m.broadcastTargets(buf[:0], d, b.Len(), ri.flags)
+	if len(ts) == 0 {
 		b.NapiFree() // xdp_return_frame_rx_napi: no destination
 		s.dropNoSkb(d, skb.DropXDP, OpDevmapXmit)
 		return
 	}
-	s.devmapXmit(b, d, last, meta)
+	for _, e := range ts[:len(ts)-1] {
+		c := s.frameClone(b, meta)
+		if c == nil {
+			b.NapiFree()
+			s.dropNoSkb(d, skb.DropNomem, OpDevmapXmit)
+			return
+		}
+		s.devmapXmit(c, d, e, meta)
+	}
+	s.devmapXmit(b, d, ts[len(ts)-1], meta)
+}
+
+// broadcastTargets appends to ts the entries a broadcast from d of a
+// frame of n bytes reaches (dev_map_enqueue_multi, dev_map_redirect_multi):
+// the valid destinations in key order, without d with FlagExcludeIngress.
+func (m *devmap) broadcastTargets(ts []*devEntry, d *Device, n int, flags uint64) []*devEntry {
+	for i := range m.entries {
+		e := &m.entries[i]
+		if devmapValid(e, n) && (flags&FlagExcludeIngress == 0 || e.dev != d) {
+			ts = append(ts, e)
+		}
+	}
+	return ts
 }
 
 // frameClone models xdpf_clone: a new page (napi_build_skb-sized in the
@@ -242,27 +249,21 @@ func (s *Stack) devmapGenericRedirect(b *skb.Buff, d *Device, ri redirectInfo, r
 		s.devmapGenericXmit(b, e)
 		return
 	}
-	var last *devEntry
-	for i := range m.entries {
-		e := &m.entries[i]
-		if !devmapValid(e, b.Len()) || (ri.flags&FlagExcludeIngress != 0 && e.dev == d) {
-			continue
-		}
-		if last != nil {
-			c, err := b.Clone()
-			if err != nil {
-				s.drop(b, reason, loc)
-				return
-			}
-			s.devmapGenericXmit(c, last)
-		}
-		last = e
-	}
-	if last == nil {
+	var buf [8]*devEntry
+	ts := m.broadcastTargets(buf[:0], d, b.Len(), ri.flags)
+	if len(ts) == 0 {
 		s.consumeSkb(b)
 		return
 	}
-	s.devmapGenericXmit(b, last)
+	for _, e := range ts[:len(ts)-1] {
+		c, err := b.Clone()
+		if err != nil {
+			s.drop(b, reason, loc)
+			return
+		}
+		s.devmapGenericXmit(c, e)
+	}
+	s.devmapGenericXmit(b, ts[len(ts)-1])
 }
 
 // devmapGenericXmit models dev_map_generic_redirect's transmit of skb b

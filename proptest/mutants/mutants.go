@@ -534,16 +534,8 @@ var List = []Mutant{
 	{
 		Name: "devmap-broadcast-includes-ingress",
 		File: "netstack/devmap.go",
-		Old: `		if !devmapValid(e, b.Len()) || (ri.flags&FlagExcludeIngress != 0 && e.dev == d) {
-			continue
-		}
-		if last != nil {
-			c := s.frameClone(b, meta)`,
-		New: `		if !devmapValid(e, b.Len()) {
-			continue
-		}
-		if last != nil {
-			c := s.frameClone(b, meta)`,
+		Old:  `		if devmapValid(e, n) && (flags&FlagExcludeIngress == 0 || e.dev != d) {`,
+		New:  `		if devmapValid(e, n) {`,
 		Desc: "dev_map_enqueue_multi skips the device the frame came from with BPF_F_EXCLUDE_INGRESS",
 		Pkgs: []string{"./netstack"},
 	},
