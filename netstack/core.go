@@ -420,3 +420,60 @@ func (s *Stack) xdpCheckSkb(b *skb.Buff, hroom int) *skb.Buff {
 	}
 	return b
 }
+
+// Packet socket status bits of tpacket_auxdata.tp_status.
+const (
+	TPStatusUser         uint32 = 1 << 0 // TP_STATUS_USER
+	TPStatusCsumNotReady uint32 = 1 << 3 // TP_STATUS_CSUMNOTREADY
+	TPStatusVLANValid    uint32 = 1 << 4 // TP_STATUS_VLAN_VALID
+	TPStatusCsumValid    uint32 = 1 << 7 // TP_STATUS_CSUM_VALID
+)
+
+// TapPacket is one skb a tap holds, as a packet socket reading it with
+// PACKET_AUXDATA sees it.
+type TapPacket struct {
+	PacketID uint64
+	Len      int    // tp_len: skb->len from the mac header (a SOCK_RAW socket)
+	Status   uint32 // tp_status
+}
+
+// TapPackets returns what the tap called name holds (a held tap,
+// TapConfig.Hold, keeps every packet until Close), in arrival order, with
+// each one's tp_status as packet_recvmsg's PACKET_AUXDATA computes it:
+// TP_STATUS_USER; TP_STATUS_CSUMNOTREADY for CHECKSUM_PARTIAL, else
+// TP_STATUS_CSUM_VALID when skb_csum_unnecessary and the packet is not
+// outgoing; TP_STATUS_VLAN_VALID with a VLAN tag. Unknown names return
+// nil.
+func (s *Stack) TapPackets(name string) []TapPacket {
+	for i, t := range s.taps {
+		if s.cfg.Taps[i].Name != name {
+			continue
+		}
+		out := make([]TapPacket, 0, len(t.q))
+		for _, q := range t.q {
+			n := q.b.Len()
+			if q.b.MacHeaderWasSet() {
+				n -= q.b.MacOffset() // packet_rcv: skb_push(skb, skb->data - skb_mac_header(skb))
+			}
+			out = append(out, TapPacket{PacketID: q.pkt, Len: n, Status: tpStatus(q.b)})
+		}
+		return out
+	}
+	return nil
+}
+
+// tpStatus models the tp_status packet_recvmsg puts in tpacket_auxdata.
+func tpStatus(b *skb.Buff) uint32 {
+	h := b.H()
+	st := TPStatusUser
+	switch {
+	case h.IPSummed == skb.ChecksumPartial:
+		st |= TPStatusCsumNotReady
+	case h.PktType != skb.PacketOutgoing && (h.IPSummed == skb.ChecksumUnnecessary || h.CsumValid):
+		st |= TPStatusCsumValid // skb_csum_unnecessary
+	}
+	if h.VlanTagPresent() {
+		st |= TPStatusVLANValid
+	}
+	return st
+}

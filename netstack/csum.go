@@ -33,6 +33,12 @@ import (
 //     (l4CsumValid) and refuses to merge a bad one; UDP and TCP receive
 //     drop one (rxCsumBad: UDP_CSUM, TCP_CSUM) where their kernel
 //     functions complete the checksum.
+//   - A GRO aggregate is CHECKSUM_PARTIAL with the pseudo-header sum of
+//     its length in the TCP or UDP check (groCompleteCsum:
+//     tcp_gro_complete, udp_gro_complete_segment), a fraglist one
+//     CHECKSUM_UNNECESSARY. Cut again, each segment gets its own sum; a
+//     tunnel's segment with SKB_GSO_UDP_TUNNEL_CSUM also its outer UDP
+//     checksum (tunnelSegOuterCsum).
 //
 // Everything else keeps the state it had; tunnels do not change it (a
 // NIC's CHECKSUM_UNNECESSARY counts for the inner headers too, as with a
@@ -215,6 +221,33 @@ func gsoSegCsum(g *skb.Buff, l2, l4 int, proto uint8) {
 		return
 	}
 	binary.BigEndian.PutUint16(d[l4+co:], csumFold(pseudoSum(d[l2:], proto, g.Len()-l4)))
+}
+
+// tunnelSegOuterCsum models the outer UDP checksum __skb_udp_tunnel_segment
+// writes on a segment of an SKB_GSO_UDP_TUNNEL_CSUM skb: the pseudo-header
+// sum of the segment's outer UDP length, then gso_make_checksum, which
+// sums the outer UDP header up to the inner L4 header and takes the inner
+// part from the complement of the inner check field (local checksum
+// offload: a CHECKSUM_PARTIAL inner header sums to that once the device
+// completes it); 0 is sent as CSUM_MANGLED_0. g's data is at its mac
+// header, the outer network header at onh, the outer UDP header at ol4,
+// the inner TCP or UDP header at il4. A segment whose inner checksum is
+// not partial is left as it is.
+func tunnelSegOuterCsum(g *skb.Buff, onh, ol4, il4 int, iproto uint8) {
+	co := l4CheckOffset(iproto)
+	d := g.Data()
+	if g.H().IPSummed != skb.ChecksumPartial || co < 0 || len(d) < il4+co+2 {
+		return
+	}
+	binary.BigEndian.PutUint16(d[ol4+6:], 0)
+	sum := pseudoSum(d[onh:], ipprotoUDP, g.Len()-ol4)
+	sum = csumAdd(sum, d[ol4:il4])
+	sum += uint64(^binary.BigEndian.Uint16(d[il4+co:]))
+	c := ^csumFold(sum)
+	if c == 0 {
+		c = 0xffff
+	}
+	binary.BigEndian.PutUint16(d[ol4+6:], c)
 }
 
 // csumHelp models validate_xmit_skb's skb_csum_hwoffload_help ->

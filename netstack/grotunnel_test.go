@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"testing"
@@ -268,7 +269,16 @@ func TestGROVXLANForwardSegments(t *testing.T) {
 		require.Len(t, wire, 4)
 		for i, w := range wire {
 			o := w[ethHlen:]
-			require.Equal(t, in[i][ethHlen+ipHlen:], o[ipHlen:], "segment %d from the outer UDP header on", i)
+			// The aggregate is CHECKSUM_PARTIAL (tcp_gro_complete): each
+			// segment's inner TCP check is the pseudo-header sum of its
+			// own length (tcp_gso_segment's newcheck), which the
+			// device completes.
+			nh := ipHlen + udpHlen + vxlanHlen + ethHlen
+			check := nh + ipHlen + 16
+			require.Equal(t, csumFold(pseudoSum(o[nh:], ipprotoTCP, len(o)-nh-ipHlen)), binary.BigEndian.Uint16(o[check:]), "segment %d: inner TCP check", i)
+			got := bytes.Clone(o)
+			binary.BigEndian.PutUint16(got[check:], 0)
+			require.Equal(t, in[i][ethHlen+ipHlen:], got[ipHlen:], "segment %d from the outer UDP header on", i)
 			require.Equal(t, binary.BigEndian.Uint16(in[i][ethHlen+2:]), binary.BigEndian.Uint16(o[2:4]), "tot_len")
 			require.Equal(t, uint16(10+i), binary.BigEndian.Uint16(o[4:6]), "outer identification")
 			require.Equal(t, uint8(63), o[8], "TTL")
@@ -619,5 +629,36 @@ func TestGROECNSegments(t *testing.T) {
 			flags = append(flags, q.b.Data()[ethHlen+ipHlen+13])
 		}
 		require.Equal(t, tc.flags, flags, "profile %q: TCP flags on the wire", tc.profile)
+	}
+}
+
+// TestGROVXLANForwardOuterCsum: transit VXLAN packets with outer UDP
+// checksums become an SKB_GSO_UDP_TUNNEL_CSUM aggregate, CHECKSUM_PARTIAL
+// at the inner TCP header. Cut in software, each segment's outer UDP
+// checksum is computed by local checksum offload (gso_make_checksum): once
+// the device completes the inner TCP checksum, both verify.
+func TestGROVXLANForwardOuterCsum(t *testing.T) {
+	cfg := routerConfig(DeviceConfig{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.254/24")}}, true,
+		DeviceConfig{Name: "vx0", Kind: KindVXLAN, MAC: macB, VNI: 7, Remote: addr("198.51.100.9")})
+	s, te := newStack(t, cfg, "", nil, nil)
+	for i := range 4 {
+		f := vxlanFrame(i, vxSeg{outerID: uint16(10 + i), innerID: uint16(100 + i), csum: 0x1234})
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+	}
+	s.Flush()
+	require.Empty(t, te.obs.dropReasons())
+	require.Len(t, s.taps[0].q, 4)
+	for i, q := range s.taps[0].q {
+		require.Equal(t, skb.ChecksumPartial, q.b.H().IPSummed, "segment %d", i)
+		o := bytes.Clone(q.b.Data()[ethHlen:])
+		ol4 := ipHlen
+		nh := ol4 + udpHlen + vxlanHlen + ethHlen
+		il4 := nh + ipHlen
+		// The device: the inner TCP checksum over the pseudo-header sum
+		// already in the check field.
+		binary.BigEndian.PutUint16(o[il4+16:], ^csumFold(csumAdd(0, o[il4:])))
+		require.Equal(t, uint16(0xffff), csumFold(csumAdd(pseudoSum(o[nh:], ipprotoTCP, len(o)-il4), o[il4:])), "segment %d: inner TCP checksum", i)
+		require.NotZero(t, binary.BigEndian.Uint16(o[ol4+6:]))
+		require.Equal(t, uint16(0xffff), csumFold(csumAdd(pseudoSum(o, ipprotoUDP, len(o)-ol4), o[ol4:])), "segment %d: outer UDP checksum", i)
 	}
 }

@@ -186,3 +186,74 @@ func TestCaptureCsumOffload(t *testing.T) {
 		require.Equal(t, []string{"SKB_DROP_REASON_UDP_CSUM@skb_consume_udp"}, te.obs.dropReasons())
 	}
 }
+
+// TestGROAggregateChecksum: napi_gro_complete leaves an aggregate's
+// checksum to whoever sends or delivers it: a TCP aggregate and a UDP one
+// (rx-udp-gro-forwarding) become CHECKSUM_PARTIAL at their L4 header with
+// the pseudo-header sum of the aggregate's length in the check field
+// (tcp4_gro_complete, udp4_gro_complete); a fraglist aggregate keeps its
+// segments' checksums and stays CHECKSUM_UNNECESSARY; a single segment is
+// not completed at all.
+func TestGROAggregateChecksum(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		proto     uint8
+		n         int
+		fwd, list bool
+		summed    skb.IPSummed
+		pseudo    bool // the check field holds the pseudo-header sum
+	}{
+		{name: "tcp", proto: ipprotoTCP, n: 4, summed: skb.ChecksumPartial, pseudo: true},
+		{name: "tcp single", proto: ipprotoTCP, n: 1, summed: skb.ChecksumUnnecessary},
+		{name: "udp forwarding", proto: ipprotoUDP, n: 4, fwd: true, summed: skb.ChecksumPartial, pseudo: true},
+		{name: "udp fraglist", proto: ipprotoUDP, n: 4, list: true, summed: skb.ChecksumUnnecessary},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			type seen struct {
+				summed skb.IPSummed
+				start  int // csum_start from the network header
+				check  uint16
+				want   uint16 // the pseudo-header sum of the skb's L4 length
+			}
+			var got []seen
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
+				Devices: []DeviceConfig{
+					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, UDPGROForwarding: tc.fwd, GROList: tc.list},
+					{Name: "eth1", Kind: KindNIC, MAC: macA, Addrs: []netip.Prefix{pfx("198.51.100.1/24")}},
+				},
+				Routes:     []RouteConfig{{Dst: pfx("203.0.113.0/24"), Dev: "eth1", Via: addr("198.51.100.2")}},
+				Neighbours: []NeighConfig{{Dev: "eth1", Addr: addr("198.51.100.2"), MAC: macB}},
+				Programs: []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					b := c.Skb
+					d := b.Data()[ethHlen:] // tc ingress: data at the mac header
+					l4 := ipHlen
+					co := l4CheckOffset(tc.proto)
+					got = append(got, seen{b.H().IPSummed, b.CsumStart() - b.Headroom() - ethHlen, binary.BigEndian.Uint16(d[l4+co:]),
+						csumFold(pseudoSum(d, tc.proto, b.Len()-ethHlen-l4))})
+					return TCXNext
+				})}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i := range tc.n {
+				o := frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.7", proto: tc.proto,
+					sport: 5000, dport: 443, seq: uint32(1000 + 100*i), tcpFlags: tcpACK, payload: 100, id: uint16(i)}
+				f := udpCsumFrame(o)
+				if tc.proto == ipprotoTCP {
+					f = buildFrame(o)
+				}
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f, Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Empty(t, te.obs.dropReasons())
+			require.Len(t, got, 1)
+			require.Equal(t, tc.summed, got[0].summed)
+			if tc.pseudo {
+				require.Equal(t, ipHlen, got[0].start, "csum_start at the L4 header")
+				require.Equal(t, got[0].want, got[0].check)
+			} else {
+				require.NotEqual(t, got[0].want, got[0].check)
+			}
+		})
+	}
+}

@@ -1109,9 +1109,15 @@ func (g *groEntry) ipFlush(hp, h *groIP, bit uint8, prof *skb.Profile) bool {
 // length the aggregate's; a tunnel aggregate's outer IP and UDP lengths
 // too, gso_type SKB_GSO_UDP_TUNNEL or SKB_GSO_UDP_TUNNEL_CSUM and
 // skb->encapsulation set (udp_gro_complete with the tunnel socket's
-// gro_complete) before the inner headers' completion. Checksum fields
-// are left as they are (the model does not validate L4 checksums). Then
-// netif_receive_skb.
+// gro_complete) before the inner headers' completion. The aggregate's
+// checksum is left to whoever sends or delivers it: tcp4_gro_complete,
+// tcp6_gro_complete and udp4/udp6_gro_complete write the pseudo-header
+// sum of the aggregate's length into the TCP check (a UDP one that is not
+// 0), and tcp_gro_complete / udp_gro_complete_segment make it
+// CHECKSUM_PARTIAL at the L4 header; a tunnel's outer UDP check (when not
+// 0) gets its own pseudo-header sum. A fraglist aggregate keeps its
+// segments' checksums and is CHECKSUM_UNNECESSARY
+// (__skb_incr_checksum_unnecessary). Then netif_receive_skb.
 func (s *Stack) groComplete(gn *groNode, bk uint32, i int) {
 	held := gn.held[bk]
 	g := held[i]
@@ -1136,6 +1142,9 @@ func (s *Stack) groComplete(gn *groNode, bk uint32, i int) {
 			sh.GSOType = skb.GSOUDPTunnel
 			if g.ocsum {
 				sh.GSOType = skb.GSOUDPTunnelCsum
+				// udp4_gro_complete / udp6_gro_complete: uh->check =
+				// ~udp_v4_check(len, saddr, daddr, 0).
+				binary.BigEndian.PutUint16(d[g.outer.ihl+6:], csumFold(pseudoSum(d, ipprotoUDP, n-g.outer.ihl)))
 			}
 			g.b.H().Encapsulation = true
 			// eth_gro_complete, inet_gro_complete / ipv6_gro_complete and
@@ -1160,6 +1169,12 @@ func (s *Stack) groComplete(gn *groNode, bk uint32, i int) {
 			sh.GSOType |= skb.GSOTCPv6
 		default:
 			sh.GSOType |= skb.GSOTCPv4
+		}
+		if g.flist {
+			// __skb_incr_checksum_unnecessary (csum_level is not modelled).
+			g.b.H().IPSummed = skb.ChecksumUnnecessary
+		} else {
+			groCompleteCsum(g.b, d, g.nh, th, g.ip.proto)
 		}
 		switch {
 		case g.flist:
@@ -1195,6 +1210,22 @@ func (s *Stack) groComplete(gn *groNode, bk uint32, i int) {
 	s.traceOp(LayerGRO, OpGROFlush, g.b)
 	s.netifReceive(g.b)
 	s.cur, s.trace = saved, savedTrace
+}
+
+// groCompleteCsum models the checksum part of tcp4_gro_complete,
+// tcp6_gro_complete (th->check = ~tcp_v4_check(skb->len - thoff, saddr,
+// daddr, 0)) and tcp_gro_complete, or of udp4_gro_complete,
+// udp6_gro_complete (the same for a UDP check that is not 0) and
+// udp_gro_complete_segment: the pseudo-header sum in the check field,
+// ip_summed CHECKSUM_PARTIAL and csum_start at the L4 header th of d, the
+// aggregate's data, whose network header is at nh.
+func groCompleteCsum(b *skb.Buff, d []byte, nh, th int, proto uint8) {
+	co := l4CheckOffset(proto)
+	if proto != ipprotoUDP || binary.BigEndian.Uint16(d[th+co:]) != 0 {
+		binary.BigEndian.PutUint16(d[th+co:], csumFold(pseudoSum(d[nh:], proto, b.Len()-th)))
+	}
+	b.H().IPSummed = skb.ChecksumPartial
+	b.SetCsumStart(th)
 }
 
 // groSetIPLen models the length update of inet_gro_complete (tot_len,

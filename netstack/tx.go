@@ -891,9 +891,10 @@ func (s *Stack) segmentAfter(b *skb.Buff, hdrEnd int, feat skb.SegFeatures) (int
 // its own. With SegNetGSOOK (a device with the tunnel GSO type in its
 // hw_enc_features but without NETIF_F_FRAGLIST) skb_segment may split a
 // frag_list skb along its list into GSO skbs, whose sequence numbers and
-// identifications step by their gso_segs. Checksums of L4 headers are not
-// written (the model does not validate them). Other inner protocols return
-// false.
+// identifications step by their gso_segs. A CHECKSUM_PARTIAL segment's
+// inner TCP or UDP check gets the pseudo-header sum of its own length
+// (gsoSegCsum), and with SKB_GSO_UDP_TUNNEL_CSUM its outer UDP checksum
+// is computed (tunnelSegOuterCsum). Other inner protocols return false.
 func (s *Stack) segmentTunnel(b *skb.Buff, l2 int, feat skb.SegFeatures) (int, bool) {
 	data := b.Data()
 
@@ -987,8 +988,12 @@ func (s *Stack) segmentTunnel(b *skb.Buff, l2 int, feat skb.SegFeatures) (int, b
 				th[13] &^= tcpCWR
 			}
 		}
+		gsoSegCsum(g, inNet, inTr, inner.proto)
 		if outer.proto == ipprotoUDP {
 			binary.BigEndian.PutUint16(g.Data()[l2+outer.ihl+4:], uint16(g.Len()-l2-outer.ihl))
+			if gt&skb.GSOUDPTunnelCsum != 0 {
+				tunnelSegOuterCsum(g, l2, l2+outer.ihl, inTr, inner.proto)
+			}
 		}
 		gsoFixIP(g, l2, outer.v6, oip, outerID)
 		outerID += outerStep * pieces

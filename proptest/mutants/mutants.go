@@ -506,6 +506,22 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "gro-aggregate-keeps-checksum-state",
+		File: "netstack/rx.go",
+		Old:  `			groCompleteCsum(g.b, d, g.nh, th, g.ip.proto)`,
+		New:  ``,
+		Desc: "tcp4_gro_complete and udp4_gro_complete make an aggregate CHECKSUM_PARTIAL with the pseudo-header sum of its length in the check field",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "tunnel-segment-skips-outer-checksum",
+		File: "netstack/tx.go",
+		Old:  `				tunnelSegOuterCsum(g, l2, l2+outer.ihl, inTr, inner.proto)`,
+		New:  ``,
+		Desc: "__skb_udp_tunnel_segment writes each segment's outer UDP checksum of an SKB_GSO_UDP_TUNNEL_CSUM skb (gso_make_checksum)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "socket-sends-full-checksums",
 		File: "netstack/csum.go",
 		Old:  `	if proto == ipprotoUDP && b.HasFragList() {`,
