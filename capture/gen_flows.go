@@ -585,7 +585,10 @@ func (b *flowBuilder) tcp(o tcpOpts) {
 		}
 		return ls
 	}
-	const mss = 1448 // 1500 - 20 - 20 - 12 (timestamps)
+	mss := 1448 // 1500 - 20 - 20 - 12 (timestamps)
+	if b.a.ip.To4() == nil {
+		mss = 1428 // 1500 - 40 - 20 - 12: IPv6 frames fit the MTU too
+	}
 	b.emit(0, 0, seg(0, TCPSyn, cseq, 0, 0, true)...)
 	if o.retx && b.rng.IntN(3) == 0 {
 		b.emit(us(1000000), 0, seg(0, TCPSyn, cseq, 0, 0, true)...) // SYN retransmitted after the initial RTO

@@ -455,6 +455,17 @@ type EntryConfig struct {
 	Netns  string
 	Dev    string // for EntryRX
 	Socket string // for EntryTX
+	// AboveMTU says what a captured frame longer than Dev's MTU becomes
+	// (an aggregate of a capture taken above GRO or TSO, abovemtu.go):
+	// AboveMTUAccept (default) receives it as it is, AboveMTUSegment
+	// cuts it into the wire frames its sender sent, AboveMTUGROHW hands a
+	// TCP one over as a NIC's hardware GRO aggregate, AboveMTUDrop has the
+	// NIC drop it. RX entries only.
+	AboveMTU string
+	// SegmentSize is the payload of each cut segment (gso_size); 0 (the
+	// default) takes the MTU less the frame's IP and TCP or UDP headers,
+	// as a TCP MSS is. Larger values are capped at that.
+	SegmentSize int
 }
 
 // Copy returns a deep copy of c (Go programs are shared, not copied).

@@ -245,10 +245,23 @@
 //     from XDP frames and IP fragments CHECKSUM_NONE. GRO and the UDP and
 //     TCP receive paths check a CHECKSUM_NONE packet's checksum in software
 //     where the kernel does: a socket's datagram that an XDP program
-//     redirects into a cpumap fails it (UDP_CSUM), as measured. The
-//     checksums of encapsulation (outer UDP, GRE_CSUM, remote checksum
+//     redirects into a cpumap fails it (UDP_CSUM), as measured. A GRO
+//     aggregate is CHECKSUM_PARTIAL again (tcp_gro_complete,
+//     udp_gro_complete_segment; a packet socket reads it as
+//     TP_STATUS_CSUMNOTREADY, Stack.TapPackets, as measured), and software
+//     GSO gives each segment its own pseudo-header sum, a UDP tunnel's
+//     segment with SKB_GSO_UDP_TUNNEL_CSUM its outer checksum too. The
+//     checksums encapsulation writes (outer UDP, GRE_CSUM, remote checksum
 //     offload) are not written, and a tunnel's inner checksum is not
 //     checked.
+//   - Frames above the MTU (abovemtu.go): a capture taken above GRO or
+//     TSO holds aggregates of up to 64 KB that no wire carried.
+//     EntryConfig.AboveMTU receives them as they are (accept, the
+//     default: the kernel does not check a received frame against the
+//     MTU), cuts TCP, UDP and VXLAN/Geneve ones into the wire frames their
+//     sender's TSO or GSO sent (segment), hands a TCP one over as a NIC's
+//     hardware GRO aggregate (gro_hw: page-pool pages, gso_size,
+//     CHECKSUM_PARTIAL), or drops them at the NIC (drop).
 //   - Local delivery of traffic to arbitrary addresses uses the kernel's
 //     mechanisms: a local route (RouteConfig.Type RouteLocal, `ip route add
 //     local 0.0.0.0/0 dev lo`) or an address prefix on lo makes the

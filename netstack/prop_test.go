@@ -283,11 +283,29 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 	setRapidSeed(t)
 	cfgs := propConfigs()
 	rapid.Check(t, func(rt *rapid.T) {
-		cfg := cfgs[rapid.IntRange(0, len(cfgs)-1).Draw(rt, "config")]
+		cfg := cfgs[rapid.IntRange(0, len(cfgs)-1).Draw(rt, "config")].Copy()
+		// What frames above an rx entry's MTU become (abovemtu.go).
+		above := rapid.SampledFrom([]string{"", AboveMTUSegment, AboveMTUGROHW, AboveMTUDrop}).Draw(rt, "aboveMTU")
+		segSize := rapid.SampledFrom([]int{0, 0, 536, 1000}).Draw(rt, "segmentSize")
+		for i := range cfg.Entries {
+			if cfg.Entries[i].Kind != EntryTX {
+				cfg.Entries[i].AboveMTU, cfg.Entries[i].SegmentSize = above, segSize
+			}
+		}
 		a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
 		car, err := carrier.New("rfc", carrier.Env{Alloc: a, Acct: a.Accountant()}, oneMap, carrier.Options{})
 		require.NoError(rt, err)
 		s, err := New(cfg, Env{Alloc: a, Carrier: car, Maps: oneMap})
+		if err != nil && above == AboveMTUGROHW {
+			// An entry NIC with XDP cannot have hardware GRO.
+			require.ErrorIs(rt, err, ErrConfig)
+			for i := range cfg.Entries {
+				if cfg.Entries[i].Kind != EntryTX {
+					cfg.Entries[i].AboveMTU = AboveMTUSegment
+				}
+			}
+			s, err = New(cfg, Env{Alloc: a, Carrier: car, Maps: oneMap})
+		}
 		require.NoError(rt, err)
 		n := rapid.IntRange(1, 12).Draw(rt, "packets")
 		for i := range n {

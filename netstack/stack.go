@@ -259,9 +259,11 @@ type progEntry struct {
 }
 
 type entry struct {
-	rx   bool
-	dev  *Device
-	sock *Socket
+	rx      bool
+	dev     *Device
+	sock    *Socket
+	above   uint8 // what a frame above dev's MTU becomes (abovemtu.go)
+	segSize int
 }
 
 // Stack is one instantiated Config. It is not safe for concurrent use.
@@ -322,6 +324,7 @@ type Stack struct {
 	fragList   []*skb.Buff // ip_do_fragment's fast path: the frag_list being sent
 	hdrTmp     []byte      // ip6_fraglist_init's copy of the unfragmentable headers
 	greBuf     []byte      // the bytes of a non-linear GRE packet whose checksum is checked
+	cutBuf     []byte      // the wire frame rxCut builds (abovemtu.go)
 	// rqQueued is set when an skb is queued to a socket and cleared when
 	// readAll starts reading the sockets, which drains every readable
 	// one: while it is clear no socket has anything to read.
@@ -364,6 +367,13 @@ type Stats struct {
 	// skbs that reached a cpumap's queue.
 	GROCsumBad   uint64
 	CpumapQueued uint64
+	// Captured frames above an RX entry device's MTU (abovemtu.go):
+	// RxCut were cut into RxCutFrames wire frames, RxGROHW became hardware
+	// GRO aggregates, RxOversize were dropped by the NIC.
+	RxCut       uint64
+	RxCutFrames uint64
+	RxGROHW     uint64
+	RxOversize  uint64
 }
 
 // Add adds o's counters to st.
@@ -383,6 +393,10 @@ func (st *Stats) Add(o Stats) {
 	st.Backlog += o.Backlog
 	st.GROCsumBad += o.GROCsumBad
 	st.CpumapQueued += o.CpumapQueued
+	st.RxCut += o.RxCut
+	st.RxCutFrames += o.RxCutFrames
+	st.RxGROHW += o.RxGROHW
+	st.RxOversize += o.RxOversize
 }
 
 // Stats returns the counters.
@@ -1108,7 +1122,28 @@ func (s *Stack) resolveEntries() error {
 			if d == nil {
 				return cfgErr("entry %d: unknown device %q in %s", i, ec.Dev, n.name)
 			}
-			s.entries = append(s.entries, entry{rx: true, dev: d})
+			en := entry{rx: true, dev: d, segSize: ec.SegmentSize}
+			switch ec.AboveMTU {
+			case "", AboveMTUAccept:
+			case AboveMTUSegment:
+				en.above = aboveSegment
+			case AboveMTUGROHW:
+				if d.kid != kidNIC && d.kid != kidVeth {
+					return cfgErr("entry %d: above_mtu %s on %s device %s: hardware GRO is a NIC's (or the GSO skb a veth's peer sends)", i, ec.AboveMTU, d.kind, d.name)
+				}
+				if len(d.xdp) != 0 && d.kid == kidNIC {
+					return cfgErr("entry %d: above_mtu %s on %s with XDP: drivers refuse native XDP while hardware GRO or LRO is on, and generic XDP turns them off (dev_disable_gro_hw)", i, ec.AboveMTU, d.name)
+				}
+				en.above = aboveGROHW
+			case AboveMTUDrop:
+				en.above = aboveDrop
+			default:
+				return cfgErr("entry %d: above_mtu %q (want %s, %s, %s or %s)", i, ec.AboveMTU, AboveMTUAccept, AboveMTUSegment, AboveMTUGROHW, AboveMTUDrop)
+			}
+			if ec.SegmentSize < 0 || ec.SegmentSize > 65535 {
+				return cfgErr("entry %d: segment_size %d out of range [0, 65535]", i, ec.SegmentSize)
+			}
+			s.entries = append(s.entries, en)
 		case EntryTX:
 			var sk *Socket
 			for _, o := range n.socks {
@@ -1149,7 +1184,11 @@ func (s *Stack) Inject(p *Packet) error {
 	e := &s.entries[p.Entry]
 	var err error
 	if e.rx {
-		err = s.driverRx(e.dev, p)
+		if e.above != aboveAccept && len(p.Frame) > e.dev.mtu+ethHlen {
+			err = s.rxAboveMTU(e, p)
+		} else {
+			err = s.driverRx(e.dev, p)
+		}
 	} else {
 		err = s.sockSend(e.sock, p)
 	}

@@ -170,6 +170,18 @@ func (s *Scenario) check() error {
 		if err := hasDev(s.Src.Entry, "entry", e.Netns, e.Dev); err != nil {
 			return err
 		}
+		if e.AboveMTU != netstack.AboveMTUGROHW {
+			continue
+		}
+		if dv := devs[devKey{e.Netns, e.Dev}]; dv.Kind != netstack.KindNIC && dv.Kind != netstack.KindVeth {
+			return s.errAt(s.Src.Entry, "entry: above_mtu gro_hw on %s device %s: hardware GRO is a NIC's (or the GSO skb a veth's peer sends)", dv.Kind, e.Dev)
+		} else if dv.Kind == netstack.KindNIC {
+			for _, p := range c.Programs {
+				if p.Hook == carrier.HookXDP && p.Dev == e.Dev && nsOr(p.Netns) == e.Netns && !p.Cpumap && !p.Devmap {
+					return s.errAt(s.Src.Entry, "entry: above_mtu gro_hw on %s with XDP program %s: drivers refuse native XDP while hardware GRO or LRO is on, and generic XDP turns them off (dev_disable_gro_hw)", e.Dev, p.Name)
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -179,7 +179,12 @@
 //	                                   # (the SYN); system-wide. sockops and lsm programs run write, read,
 //	                                   # delete, count and pass only
 //	entry:                             # one entry point or a list
-//	  {kind: rx, netns: host, dev: eth0}          # or {kind: tx, socket: app}
+//	  {kind: rx, netns: host, dev: eth0, above_mtu: segment, segment_size: 1448}   # or {kind: tx, socket: app}
+//	                                   # above_mtu: what a captured frame above dev's MTU becomes: accept
+//	                                   # (default: received as it is), segment (cut into its sender's wire
+//	                                   # frames, TCP, UDP and VXLAN/Geneve aggregates), gro_hw (a TCP one
+//	                                   # as the NIC's hardware GRO aggregate; no XDP on dev) or drop.
+//	                                   # segment_size: gso_size of the cut (default: MTU less the headers)
 //
 // The examples/ directory holds complete scenarios with tests.
 package sim

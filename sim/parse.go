@@ -889,7 +889,7 @@ func (d *dec) program(n *yaml.Node, maps []carrier.MapSpec) (p netstack.ProgramC
 }
 
 func (d *dec) entry(n *yaml.Node) (e netstack.EntryConfig, err error) {
-	if _, err := d.fields(n, "entry", "kind", "netns", "dev", "socket"); err != nil {
+	if _, err := d.fields(n, "entry", "kind", "netns", "dev", "socket", "above_mtu", "segment_size"); err != nil {
 		return e, err
 	}
 	e.Kind, e.Netns = netstack.EntryRX, netstack.HostNetns
@@ -904,11 +904,18 @@ func (d *dec) entry(n *yaml.Node) (e netstack.EntryConfig, err error) {
 			e.Dev, err = d.name(v, w)
 		case "socket":
 			e.Socket, err = d.name(v, w)
+		case "above_mtu":
+			e.AboveMTU, err = d.enum(v, w, netstack.AboveMTUAccept, netstack.AboveMTUSegment, netstack.AboveMTUGROHW, netstack.AboveMTUDrop)
+		case "segment_size":
+			e.SegmentSize, err = d.intv(v, w, 1, 65535)
 		}
 		return err
 	})
 	if err != nil {
 		return e, err
+	}
+	if e.Kind == netstack.EntryTX && (e.AboveMTU != "" || e.SegmentSize != 0) {
+		return e, d.errf(n, "entry: above_mtu and segment_size are for rx entries (a socket's sends are cut by its own GSO)")
 	}
 	if e.Kind == netstack.EntryRX && e.Dev == "" {
 		return e, d.errf(n, "entry: an rx entry needs a dev")

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/capture"
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/netstack"
 )
 
 // sharedPcaps is the folder of third-party captures next to the repository
@@ -84,4 +86,48 @@ func TestSharedPcapsDamaged(t *testing.T) {
 	_, err = Replay(s, []string{path("tcpdump__unsupported-link-type-160.pcap")}, Options{})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, capture.ErrUnsupportedLinkType)
+}
+
+// TestSharedPcapsAboveGRO: the Linux cooked capture of an HTTP download
+// was taken above GRO: 79 of its frames are receive aggregates of up to
+// 65 KB. Accepted as they are (the default), the built-in scenario's
+// forwarding drops them as PKT_TOO_BIG at the veth's MTU; cut into the
+// wire frames the server sent (above_mtu: segment), GRO merges them again
+// and none is too big; as hardware GRO aggregates they are GSO skbs,
+// forwarded whole.
+func TestSharedPcapsAboveGRO(t *testing.T) {
+	f := filepath.Join(sharedPcaps, "suricata-verify__decode-sll2-02_input.pcap")
+	if _, err := os.Stat(f); err != nil {
+		t.Skip("no " + f)
+	}
+	run := func(mode string, noXDP bool) *Report {
+		s := mustBuiltin(t)
+		for i := range s.Stack.Entries {
+			s.Stack.Entries[i].AboveMTU = mode
+		}
+		if noXDP {
+			progs := s.Stack.Programs[:0]
+			for _, p := range s.Stack.Programs {
+				if p.Hook != carrier.HookXDP {
+					progs = append(progs, p)
+				}
+			}
+			s.Stack.Programs = progs
+		}
+		rep, err := Replay(s, []string{f}, Options{Workers: 2})
+		require.NoError(t, err)
+		require.Zero(t, rep.LiveObjectsAtEnd)
+		return rep
+	}
+	tooBig := func(r *Report) uint64 { return Count(r.Drops, "PKT_TOO_BIG") }
+	acc := run(netstack.AboveMTUAccept, false)
+	assert.Equal(t, uint64(79), tooBig(acc))
+	seg := run(netstack.AboveMTUSegment, false)
+	assert.Zero(t, tooBig(seg))
+	assert.Equal(t, uint64(79), Count(seg.Stack, "above_mtu_cut"))
+	assert.Greater(t, Count(seg.Stack, "above_mtu_cut_frames"), uint64(79*10))
+	assert.Positive(t, Count(seg.Stack, "gro_aggregates"))
+	hw := run(netstack.AboveMTUGROHW, true)
+	assert.Zero(t, tooBig(hw))
+	assert.Equal(t, uint64(79), Count(hw.Stack, "above_mtu_gro_hw"))
 }

@@ -229,6 +229,8 @@ func stackRows(st *netstack.Stats) []CountRow {
 		{"gso_segment_list", st.GSOSegmentList}, {"gso_segments", st.GSOSegments},
 		{"linearized", st.Linearized}, {"xdp_page_pool_copies", st.XDPCopies},
 		{"gro_csum_bad", st.GROCsumBad}, {"cpumap_queued", st.CpumapQueued},
+		{"above_mtu_cut", st.RxCut}, {"above_mtu_cut_frames", st.RxCutFrames},
+		{"above_mtu_gro_hw", st.RxGROHW}, {"above_mtu_dropped", st.RxOversize},
 	} {
 		if r.Count != 0 {
 			rows = append(rows, r)

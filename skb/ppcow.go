@@ -60,20 +60,62 @@ func (b *Buff) PPCowData(headroom int) (*Buff, error) {
 	nb.headersOffsetUpdate(nb.data - b.data)
 	for off := size; off < b.len; {
 		n := min(b.len-off, PageSize)
-		pg, err := b.a.ppPage(ppSize(dataAlign(n)), op)
+		dst, err := nb.addPPFrag(n, op)
 		if err != nil {
 			nb.ConsumeSkb()
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		b.copyBits(off, pg.bytes[:n])
+		b.copyBits(off, dst)
 		b.a.acct.Op(cost.OpMemcpyByte, uint64(n))
-		nb.buf.frags = append(nb.buf.frags, pageFrag{buf: pg, size: n}) // skb_add_rx_frag
-		nb.len += n
-		nb.dataLen += n
-		nb.truesize += len(pg.bytes)
 		off += n
 	}
 	return nb, nil
+}
+
+// addPPFrag appends a page-pool fragment of n bytes (at most PageSize) to
+// b as skb_add_rx_frag does (len, data_len and truesize grow) and returns
+// its bytes for the caller to fill.
+func (b *Buff) addPPFrag(n int, op string) ([]byte, error) {
+	pg, err := b.a.ppPage(ppSize(dataAlign(n)), op)
+	if err != nil {
+		return nil, err
+	}
+	b.buf.frags = append(b.buf.frags, pageFrag{buf: pg, size: n})
+	b.len += n
+	b.dataLen += n
+	b.truesize += len(pg.bytes)
+	return pg.bytes[:n], nil
+}
+
+// AddRxPages models a driver whose hardware placed data in its page
+// pool's pages, PageSize bytes to a page, as a NIC's hardware GRO or LRO
+// packs an aggregate's payload: each page becomes one page fragment of b
+// (skb_add_rx_frag) and b is marked for recycling (skb_mark_for_recycle).
+// It fails with ErrTooManyFrags (EMSGSIZE) when the pages would exceed
+// MAX_SKB_FRAGS, or with an error matching ENOMEM when a page cannot be
+// allocated; the fragments added so far stay on b, which the caller
+// frees. b must be uncloned and without a frag_list.
+func (b *Buff) AddRxPages(data []byte) error {
+	const op = "skb_add_rx_frag"
+	b.check(op)
+	if b.SkbCloned() || b.buf.fragList != nil {
+		panic(fmt.Sprintf("skb: rx pages added to a cloned or frag_list skb %v", b))
+	}
+	if pages := (len(data) + PageSize - 1) / PageSize; len(b.buf.frags)+pages > MaxSkbFrags {
+		return fmt.Errorf("%s: %d pages: %w", op, pages, ErrTooManyFrags)
+	}
+	b.ppRc = true
+	for len(data) > 0 {
+		n := min(len(data), PageSize)
+		dst, err := b.addPPFrag(n, op)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		copy(dst, data[:n])
+		b.a.acct.Op(cost.OpMemcpyByte, uint64(n))
+		data = data[n:]
+	}
+	return nil
 }
 
 // ppSize is the truesize page_pool_alloc gives a request of size bytes:

@@ -8,10 +8,12 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/skbsim/skbsim/capture"
+	"github.com/skbsim/skbsim/netstack"
 	"github.com/skbsim/skbsim/sim"
 )
 
@@ -29,6 +31,7 @@ type scenarioFlags struct {
 	scenario, design string
 	ignoreCsum       bool
 	poisonFree       bool
+	aboveMTU         string
 }
 
 func (sf *scenarioFlags) register(fs *flag.FlagSet) {
@@ -36,13 +39,32 @@ func (sf *scenarioFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&sf.design, "design", "", "metadata design, overriding the scenario's")
 	fs.BoolVar(&sf.ignoreCsum, "ignore-checksums", false, "accept wrong IPv4 and GRE header checksums and complete TCP and UDP ones (captures from hosts with checksum offload)")
 	fs.BoolVar(&sf.poisonFree, "poison-free", false, "fill freed buffers with POISON_FREE (0x6b) as slub_debug=P does (slower; the report does not change)")
+	fs.StringVar(&sf.aboveMTU, "above-mtu", "", "what a captured frame above its entry device's MTU becomes, overriding the scenario's rx entries: "+
+		strings.Join(aboveMTUModes, ", ")+" (segment or gro_hw for captures taken above GRO or TSO)")
 }
 
+var aboveMTUModes = []string{netstack.AboveMTUAccept, netstack.AboveMTUSegment, netstack.AboveMTUGROHW, netstack.AboveMTUDrop}
+
 func (sf *scenarioFlags) load() (*sim.Scenario, error) {
-	if sf.scenario == "" {
-		return sim.Builtin(sim.DefaultScenarioName)
+	if sf.aboveMTU != "" && !slices.Contains(aboveMTUModes, sf.aboveMTU) {
+		return nil, usagef("-above-mtu %q: want one of %s", sf.aboveMTU, strings.Join(aboveMTUModes, ", "))
 	}
-	return sim.LoadScenario(sf.scenario)
+	var sc *sim.Scenario
+	var err error
+	if sf.scenario == "" {
+		sc, err = sim.Builtin(sim.DefaultScenarioName)
+	} else {
+		sc, err = sim.LoadScenario(sf.scenario)
+	}
+	if err != nil || sf.aboveMTU == "" {
+		return sc, err
+	}
+	for i := range sc.Stack.Entries {
+		if e := &sc.Stack.Entries[i]; e.Kind != netstack.EntryTX {
+			e.AboveMTU = sf.aboveMTU
+		}
+	}
+	return sc, nil
 }
 
 func runRun(e *env, fs *flag.FlagSet, args []string) error {

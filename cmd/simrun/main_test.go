@@ -75,6 +75,38 @@ func TestGenAndRun(t *testing.T) {
 	assert.Contains(t, string(b), `"packets_read": 120`)
 }
 
+// TestRunAboveMTU: -above-mtu overrides the scenario's rx entries. The
+// demo capture's VXLAN frames exceed the built-in NIC's MTU of 1500:
+// accepted as they are by default, cut into wire frames with segment,
+// dropped by the NIC with drop.
+func TestRunAboveMTU(t *testing.T) {
+	pcap := mustGen(t, "-preset", "demo", "-seed", "1")
+	rows := func(args ...string) map[string]float64 {
+		code, out, stderr := simrun(t, append(append([]string{"run", "-format", "json"}, args...), pcap)...)
+		require.Equal(t, exitOK, code, stderr)
+		var r struct {
+			Stack []struct {
+				Name  string  `json:"name"`
+				Count float64 `json:"count"`
+			} `json:"stack"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &r))
+		m := map[string]float64{}
+		for _, row := range r.Stack {
+			m[row.Name] = row.Count
+		}
+		return m
+	}
+	def := rows()
+	assert.Zero(t, def["above_mtu_cut"]+def["above_mtu_dropped"])
+	seg := rows("-above-mtu", "segment")
+	assert.Positive(t, seg["above_mtu_cut"])
+	assert.Greater(t, seg["above_mtu_cut_frames"], seg["above_mtu_cut"])
+	drop := rows("-above-mtu", "drop")
+	assert.Positive(t, drop["above_mtu_dropped"])
+	assert.Zero(t, drop["above_mtu_cut"])
+}
+
 func TestGenFormats(t *testing.T) {
 	for _, args := range [][]string{
 		{"-format", "pcapng"},
@@ -158,6 +190,8 @@ func TestBadInputs(t *testing.T) {
 		{"scenario reference", []string{"run", "-scenario", linkScenario, good}, exitError, linkScenario + `:3:8: entry: no device "eth1"`},
 		{"scenario missing", []string{"run", "-scenario", filepath.Join(dir, "none.yaml"), good}, exitError, "none.yaml"},
 		{"unknown design", []string{"run", "-design", "nonesuch", good}, exitError, `design "nonesuch"`},
+		{"above-mtu mode", []string{"run", "-above-mtu", "split", good}, exitError, `-above-mtu "split": want one of accept, segment, gro_hw, drop`},
+		{"above-mtu gro_hw with XDP", []string{"run", "-above-mtu", "gro_hw", good}, exitError, "drivers refuse native XDP while hardware GRO or LRO is on"},
 		{"gen no output", []string{"gen"}, exitError, "-o FILE is required"},
 		{"gen preset", []string{"gen", "-preset", "nope", "-o", filepath.Join(dir, "x.pcap")}, exitError, `unknown preset "nope"`},
 		{"gen link type", []string{"gen", "-linktype", "PPP", "-o", filepath.Join(dir, "x.pcap")}, exitError, `link type "PPP" not generated`},

@@ -522,6 +522,32 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "above-mtu-cut-keeps-psh",
+		File: "netstack/abovemtu.go",
+		Old: `			if i != n-1 {
+				l4[13] &^= tcpFIN | tcpPSH
+			}`,
+		New:  ``,
+		Desc: "tcp_gso_segment sends FIN and PSH on the last segment only: the wire frames cut from a captured aggregate carry them so",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "above-mtu-cut-fixed-id",
+		File: "netstack/abovemtu.go",
+		Old:  `			binary.BigEndian.PutUint16(nh[4:6], id+uint16(i)) // inet_gso_segment: id++`,
+		New:  `			binary.BigEndian.PutUint16(nh[4:6], id) // inet_gso_segment: id++`,
+		Desc: "inet_gso_segment counts the IPv4 identification up from segment to segment",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gro-hw-not-gso",
+		File: "netstack/abovemtu.go",
+		Old:  `	sh.GSOSize = uint16(seg)`,
+		New:  ``,
+		Desc: "a NIC's hardware GRO aggregate is a TCP GSO skb of gso_size MSS (tcp_gro_complete in the driver)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "socket-sends-full-checksums",
 		File: "netstack/csum.go",
 		Old:  `	if proto == ipprotoUDP && b.HasFragList() {`,
