@@ -7,7 +7,7 @@ BENCH_ROUNDS ?= 3
 # BENCH_GEN names the capture generator's version in the cached bench capture, so a
 # generator change (2: TCP responses with PSH on their last segment only) makes
 # a new one.
-BENCH_GEN ?= 2
+BENCH_GEN ?= 3
 
 .PHONY: help demo test test-short bench icount generate vet crossbuild build pgo
 

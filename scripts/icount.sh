@@ -14,7 +14,7 @@ simrun=$1
 preset=${2:-large}
 scenario=${3:-}
 command -v valgrind >/dev/null || { echo "icount.sh: valgrind not found (apt-get install valgrind)" >&2; exit 1; }
-dir=${TMPDIR:-/tmp}/skbsim-icount-gen2 # the generator version, as in the Makefile's BENCH_GEN
+dir=${TMPDIR:-/tmp}/skbsim-icount-gen3 # the generator version, as in the Makefile's BENCH_GEN
 mkdir -p "$dir"
 for n in 2000 20000; do
 	test -s "$dir/$preset-$n.pcap" || out=$("$simrun" gen -preset "$preset" -seed 3 -n $n -o "$dir/$preset-$n.pcap" 2>&1) ||
