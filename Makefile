@@ -5,7 +5,8 @@ DEMO_PCAP = $(CURDIR)/.cache/demo.pcap
 SIMRUN    = $(CURDIR)/.cache/simrun
 BENCH_ROUNDS ?= 3
 # BENCH_GEN names the capture generator's version in the cached bench capture, so a
-# generator change (2: TCP responses with PSH on their last segment only) makes
+# generator change (2: TCP responses with PSH on their last segment only; 3:
+# IPv6 TCP segments that fit a 1500-byte MTU) makes
 # a new one.
 BENCH_GEN ?= 3
 
