@@ -39,7 +39,7 @@ func TestKernelGROFraglistForwardTTL(t *testing.T) {
 }
 
 // routeSegments sends segs (a TCP flow from 192.0.2.1 to 203.0.113.7)
-// through a router: in at vB (GRO on, groFeatures, a 20 ms
+// through a router: in at vB (GRO on, groFeatures, a 50 ms
 // gro_flush_timeout), forwarded out of vC with txOff switched off (names
 // this kernel lacks are skipped), to vD, where a packet socket records
 // the frames. It returns the TCP checksums sent and the TCP frames
@@ -66,7 +66,7 @@ func routeSegments(t *testing.T, groFeatures, txOff []string, segs []groSeg) (ch
 			require.NoError(t, err)
 		}
 	}
-	require.NoError(t, run("ip", "netns", "exec", r.Name, "sh", "-c", "echo 20000000 > /sys/class/net/vB/gro_flush_timeout"))
+	require.NoError(t, run("ip", "netns", "exec", r.Name, "sh", "-c", "echo 50000000 > /sys/class/net/vB/gro_flush_timeout"))
 	require.NoError(t, r.Do(func() error { return writeSysctl("net/ipv4/ip_forward", "1") }))
 	require.NoError(t, r.IP("addr", "add", "192.0.2.254/24", "dev", "vB"))
 	require.NoError(t, r.IP("addr", "add", "198.51.100.1/24", "dev", "vC"))
@@ -89,6 +89,7 @@ func routeSegments(t *testing.T, groFeatures, txOff []string, segs []groSeg) (ch
 	tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
 	sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
 	copy(sa.Addr[:], macB)
+	var out [][]byte
 	for _, f := range frames {
 		g := append([]byte(nil), f...)
 		copy(g[0:6], macB)
@@ -105,6 +106,11 @@ func routeSegments(t *testing.T, groFeatures, txOff []string, segs []groSeg) (ch
 		binary.BigEndian.PutUint16(pseudo[10:12], uint16(len(th)))
 		binary.BigEndian.PutUint16(th[16:18], ^csumFold(csumAdd(csumAdd(0, pseudo), th)))
 		checks = append(checks, binary.BigEndian.Uint16(th[16:18]))
+		out = append(out, g)
+	}
+	// Sent back to back: GRO holds the flow for gro_flush_timeout after
+	// each frame, so a sender descheduled for longer would split it.
+	for _, g := range out {
 		require.NoError(t, unix.Sendto(tx, g, 0, sa))
 	}
 	for _, f := range recvFrames(rx) {
