@@ -352,6 +352,7 @@ func (s *Stack) rxGROHW(d *Device, p *Packet, c *superFrame, seg int) {
 	binary.BigEndian.PutUint16(data[c.l4+16:], csumFold(pseudoSum(data[c.nh:], ipprotoTCP, c.end-c.l4)))
 	b.H().IPSummed = skb.ChecksumPartial
 	b.SetCsumStart(c.l4)
+	b.H().CsumOffset = 16
 	s.traceOp(LayerDriver, OpDriverRx, b)
 	if !s.ethTypeTrans(b, d) {
 		s.drop(b, skb.DropPktTooSmall, OpEthTypeTrans)

@@ -136,6 +136,15 @@ type DeviceConfig struct {
 	Local, Remote netip.Addr
 	VNI           uint32
 	Port          uint16
+	// UDPCsum is a vxlan or geneve device's outer UDP checksum, "on" or
+	// "off" (ip link's [no]udpcsum for an IPv4 underlay,
+	// [no]udp6zerocsumtx for IPv6); "" is the kernel's default: off over
+	// IPv4, on over IPv6 (RFC 8200 wants UDP checksums).
+	UDPCsum string
+	// UDP6ZeroCsumRx (udp6zerocsumrx) lets an IPv6 vxlan or geneve
+	// device's socket accept outer UDP checksums of 0 (no_check6_rx);
+	// without it __udp6_lib_rcv drops them.
+	UDP6ZeroCsumRx bool
 	// LinkNetns is the namespace of the tunnel's underlay (vxlan->net,
 	// tunnel->net): the namespace the device was created in before being
 	// moved. Defaults to Netns.

@@ -435,6 +435,7 @@ type TapPacket struct {
 	PacketID uint64
 	Len      int    // tp_len: skb->len from the mac header (a SOCK_RAW socket)
 	Status   uint32 // tp_status
+	Frame    []byte // the bytes a SOCK_RAW socket reads (a copy)
 }
 
 // TapPackets returns what the tap called name holds (a held tap,
@@ -451,11 +452,13 @@ func (s *Stack) TapPackets(name string) []TapPacket {
 		}
 		out := make([]TapPacket, 0, len(t.q))
 		for _, q := range t.q {
-			n := q.b.Len()
+			mac := 0
 			if q.b.MacHeaderWasSet() {
-				n -= q.b.MacOffset() // packet_rcv: skb_push(skb, skb->data - skb_mac_header(skb))
+				mac = q.b.MacOffset() // packet_rcv: skb_push(skb, skb->data - skb_mac_header(skb))
 			}
-			out = append(out, TapPacket{PacketID: q.pkt, Len: n, Status: tpStatus(q.b)})
+			f := make([]byte, q.b.Len()-mac)
+			_ = q.b.CopyBits(mac, f)
+			out = append(out, TapPacket{PacketID: q.pkt, Len: len(f), Status: tpStatus(q.b), Frame: f})
 		}
 		return out
 	}

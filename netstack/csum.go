@@ -40,10 +40,20 @@ import (
 //     tunnel's segment with SKB_GSO_UDP_TUNNEL_CSUM also its outer UDP
 //     checksum (tunnelSegOuterCsum).
 //
-// Everything else keeps the state it had; tunnels do not change it (a
-// NIC's CHECKSUM_UNNECESSARY counts for the inner headers too, as with a
-// csum_level covering them), and the outer checksums of encapsulation are
-// not written.
+//   - Encapsulation (tunnelHandleOffloads: iptunnel_handle_offloads)
+//     makes an skb that is neither GSO nor CHECKSUM_PARTIAL
+//     CHECKSUM_NONE. A vxlan or geneve device with udp_csum (the default
+//     over IPv6) writes its outer UDP checksum (udpTunnelSetCsum:
+//     udp_set_csum, udp6_set_csum): the pseudo-header sum for a GSO skb
+//     (SKB_GSO_UDP_TUNNEL_CSUM), the full sum by local checksum offload
+//     over a partial inner checksum, else CHECKSUM_PARTIAL at the outer
+//     header. IPv6 UDP receive drops a checksum of 0 unless the socket
+//     takes it (a tunnel's udp6zerocsumrx).
+//
+// Everything else keeps the state it had; decapsulation does not change
+// it (a NIC's CHECKSUM_UNNECESSARY counts for the inner headers too, as
+// with a csum_level covering them). GRE_CSUM and remote checksum offload
+// are not written.
 
 // csumAdd adds b's 16-bit big-endian words (a trailing odd byte padded
 // with zero, as csum_partial does) to sum. It adds 32-bit words where it
@@ -154,6 +164,7 @@ func (s *Stack) l4TxCsum(b *skb.Buff, l4 int, proto uint8) {
 	binary.BigEndian.PutUint16(d[l4+co:], csumFold(ps))
 	b.H().IPSummed = skb.ChecksumPartial
 	b.SetCsumStart(l4)
+	b.H().CsumOffset = uint16(co)
 }
 
 // l4CsumValid models __skb_checksum_complete on a CHECKSUM_NONE skb b,

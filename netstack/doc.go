@@ -250,10 +250,13 @@
 //     udp_gro_complete_segment; a packet socket reads it as
 //     TP_STATUS_CSUMNOTREADY, Stack.TapPackets, as measured), and software
 //     GSO gives each segment its own pseudo-header sum, a UDP tunnel's
-//     segment with SKB_GSO_UDP_TUNNEL_CSUM its outer checksum too. The
-//     checksums encapsulation writes (outer UDP, GRE_CSUM, remote checksum
-//     offload) are not written, and a tunnel's inner checksum is not
-//     checked.
+//     segment with SKB_GSO_UDP_TUNNEL_CSUM its outer checksum too. A
+//     vxlan or geneve device writes its outer UDP checksum with udp_csum
+//     (DeviceConfig.UDPCsum; the default over IPv6), and IPv6 UDP receive
+//     drops a checksum of 0 unless the tunnel has udp6zerocsumrx, as
+//     measured (TestKernelVXLAN6OuterChecksum). GRE_CSUM and remote
+//     checksum offload are not written, and a tunnel's inner checksum is
+//     not checked.
 //   - Frames above the MTU (abovemtu.go): a capture taken above GRO or
 //     TSO holds aggregates of up to 64 KB that no wire carried.
 //     EntryConfig.AboveMTU receives them as they are (accept, the

@@ -30,6 +30,7 @@ func frag6Frames(src, dst string, id uint32, payload int, cuts []frag6Cut) [][]b
 	for i := udpHlen; i < len(body); i++ {
 		body[i] = byte(i)
 	}
+	udp6CsumFor(addr(src).As16(), addr(dst).As16(), body)
 	var out [][]byte
 	for _, c := range cuts {
 		f := make([]byte, ethHlen+ip6Hlen+fragHdrLen+c.n)

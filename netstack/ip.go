@@ -390,7 +390,8 @@ func (s *Stack) ipLocalDeliver(b *skb.Buff, ns *Netns, ip ipv4) {
 
 // udpRcv models __udp4_lib_rcv (op OpUDPRcv) and __udp6_lib_rcv
 // (OpUDP6Rcv) for a datagram to dst: the socket lookup (no socket:
-// NO_SOCKET), a tunnel socket's encap_rcv (vxlan_rcv /
+// NO_SOCKET; over IPv6 a checksum of 0 is UDP_CSUM unless the socket
+// takes it, Socket.noCheck6Rx), a tunnel socket's encap_rcv (vxlan_rcv /
 // geneve_udp_encap_recv) before any filter, else udp_queue_rcv_one_skb:
 // sk_filter_trim_cap (cgroup ingress, then the socket filter) and the
 // receive queue.
@@ -418,6 +419,12 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 			reason = skb.DropUDPCsum
 		}
 		s.drop(b, reason, op)
+		return
+	}
+	if op == OpUDP6Rcv && binary.BigEndian.Uint16(b.Data()[6:8]) == 0 && !sk.noCheck6Rx {
+		// __udp6_lib_rcv: an IPv6 datagram without a checksum, to a
+		// socket without no_check6_rx (udp6_csum_zero_error).
+		s.drop(b, skb.DropUDPCsum, op)
 		return
 	}
 	s.traceOp(LayerL4, op, b)

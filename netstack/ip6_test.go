@@ -98,12 +98,22 @@ func buildFrame6(o frame6) []byte {
 	binary.BigEndian.PutUint16(th[2:4], o.dport)
 	if o.next == ipprotoUDP {
 		binary.BigEndian.PutUint16(th[4:6], uint16(l4+o.payload))
+		udp6CsumFor(s16, d16, th[:l4+o.payload]) // IPv6 requires it (__udp6_lib_rcv)
 	} else if o.next == ipprotoTCP {
 		binary.BigEndian.PutUint32(th[4:8], o.seq)
 		th[12] = 5 << 4
 		th[13] = tcpACK | tcpPSH
 	}
 	return f
+}
+
+// udp6CsumFor writes the UDP checksum of datagram udp from src to dst.
+func udp6CsumFor(src, dst [16]byte, udp []byte) {
+	var ph [ip6Hlen]byte
+	ph[0] = 6 << 4
+	copy(ph[8:24], src[:])
+	copy(ph[24:40], dst[:])
+	l4Csum(ph[:], udp, ipprotoUDP)
 }
 
 // host6Config: a NIC with an IPv4 and an IPv6 address and sockets of both

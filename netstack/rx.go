@@ -1226,6 +1226,7 @@ func groCompleteCsum(b *skb.Buff, d []byte, nh, th int, proto uint8) {
 	}
 	b.H().IPSummed = skb.ChecksumPartial
 	b.SetCsumStart(th)
+	b.H().CsumOffset = uint16(co)
 }
 
 // groSetIPLen models the length update of inet_gro_complete (tot_len,

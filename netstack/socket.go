@@ -43,6 +43,9 @@ type Socket struct {
 	rtxBuf  []rtxEntry // rtx's buffer (2*maxRtx entries, allocated at the first push)
 	rtxIdx  rtxIndex   // rtx's entries by sequence range
 	encap   []*Device  // UDP tunnel devices this socket decapsulates for
+	// noCheck6Rx is udp_get_no_check6_rx: IPv6 datagrams with a UDP
+	// checksum of 0 are accepted (a tunnel socket with udp6zerocsumrx).
+	noCheck6Rx bool
 
 	rfreeFn func(*skb.Buff)
 	wfreeFn func(*skb.Buff)

@@ -174,10 +174,13 @@ type Device struct {
 	noTunnelTSO bool
 	// noTxCsum: the device lacks transmit checksum offload
 	// (DeviceConfig.TxChecksum off).
-	noTxCsum  bool
-	blackhole bool
-	rxTaps    []*tap
-	txTaps    []*tap
+	noTxCsum bool
+	// udpCsum: a vxlan or geneve device writes outer UDP checksums;
+	// zeroCsum6Rx: its IPv6 socket accepts a checksum of 0.
+	udpCsum, zeroCsum6Rx bool
+	blackhole            bool
+	rxTaps               []*tap
+	txTaps               []*tap
 }
 
 // devKind is a device kind the datapath dispatches on.
@@ -608,6 +611,18 @@ func (s *Stack) build(maxVal int) error {
 					d.port = defaultGenevePort
 				}
 			}
+			if (dc.UDPCsum != "" || dc.UDP6ZeroCsumRx) && dc.Kind != KindVXLAN && dc.Kind != KindGeneve {
+				return cfgErr("%s: udp_csum and udp6zerocsumrx are for vxlan and geneve devices", what)
+			}
+			switch dc.UDPCsum {
+			case "":
+				d.udpCsum = d.remote.Is6()
+			case "on", "off":
+				d.udpCsum = dc.UDPCsum == "on"
+			default:
+				return cfgErr("%s: udp_csum %q (want on or off)", what, dc.UDPCsum)
+			}
+			d.zeroCsum6Rx = dc.UDP6ZeroCsumRx
 		}
 		switch dc.XDP {
 		case "", "native":
@@ -681,8 +696,11 @@ func (s *Stack) build(maxVal int) error {
 				s.pfrags = append(s.pfrags, sk.pfrag)
 				if d.remote.Is6() {
 					// vxlan_socket_create / geneve_create_sock for IPv6:
-					// udp_sock_create6 with ipv6_v6only = 1 on ::.
+					// udp_sock_create6 with ipv6_v6only = 1 on ::, and
+					// use_udp6_rx_checksums off with udp6zerocsumrx
+					// (udp_set_no_check6_rx).
 					sk.addr, sk.v6only = netip.IPv6Unspecified(), true
+					sk.noCheck6Rx = d.zeroCsum6Rx
 				}
 				d.linkNs.socks = append(d.linkNs.socks, sk)
 			}

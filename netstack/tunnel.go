@@ -119,7 +119,7 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 	h := b.H()
 	switch d.kind {
 	case KindVXLAN, KindGeneve:
-		tunnelHandleOffloads(b, skb.GSOUDPTunnel)
+		tunnelHandleOffloads(b, udpTunnelMask(d))
 	case KindGRE, KindGRETap:
 		tunnelHandleOffloads(b, skb.GSOGRE)
 	default:
@@ -163,25 +163,30 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 	// pmtudisc (tnl_params->frag_off = IP_DF in ip_tunnel_xmit).
 	df := d.kind != KindVXLAN && d.kind != KindGeneve
 	writeIPv4(b.Push(ipHlen), 0, totLen, ln.ipID, df, 64, proto, src, d.remote)
+	if proto == ipprotoUDP {
+		udpTunnelSetCsum(b, d, ipHlen)
+	}
 	s.traceOp(LayerTunnel, OpTunnelEncap, b)
 	s.ipLocalOut(b, ln, out, nh, nil)
 }
 
 // tunnelHandleOffloads models iptunnel_handle_offloads(skb, gso_type_mask)
-// (udp_tunnel_handle_offloads for vxlan and geneve) for a GSO skb: the
-// inner headers are the current ones (skb_reset_inner_headers, unless
-// skb->encapsulation is already set), skb->encapsulation is set, and the
-// tunnel's GSO type joins gso_type, so that software GSO later cuts the
-// inner packet and replicates the outer headers (segmentTunnel). For
-// other skbs the model's ip_summed is never CHECKSUM_PARTIAL, so
-// encapsulation stays clear. The header is already private
+// (udp_tunnel_handle_offloads for vxlan and geneve): the inner headers
+// are the current ones (skb_reset_inner_headers, unless
+// skb->encapsulation is already set) and skb->encapsulation is set; a
+// GSO skb's gso_type gets the tunnel's GSO type, so that software GSO
+// later cuts the inner packet and replicates the outer headers
+// (segmentTunnel). Another skb that is not CHECKSUM_PARTIAL becomes
+// CHECKSUM_NONE with encapsulation clear: its inner checksum state is
+// not carried through the tunnel. The header is already private
 // (skb_cow_head), so skb_header_unclone does nothing.
 func tunnelHandleOffloads(b *skb.Buff, mask uint32) {
 	sh := b.Shinfo()
-	if sh.GSOSize == 0 {
+	h := b.H()
+	if sh.GSOSize == 0 && h.IPSummed != skb.ChecksumPartial {
+		h.IPSummed = skb.ChecksumNone
 		return
 	}
-	h := b.H()
 	if !h.Encapsulation {
 		nh := b.NetworkOffset()
 		mac := nh
@@ -196,7 +201,55 @@ func tunnelHandleOffloads(b *skb.Buff, mask uint32) {
 		h.InnerProtocol = h.Protocol
 		h.Encapsulation = true
 	}
-	sh.GSOType |= mask
+	if sh.GSOSize != 0 {
+		sh.GSOType |= mask
+	}
+}
+
+// udpTunnelMask is the GSO type udp_tunnel_handle_offloads(skb, udp_sum)
+// gives d's GSO skbs.
+func udpTunnelMask(d *Device) uint32 {
+	if d.udpCsum {
+		return skb.GSOUDPTunnelCsum
+	}
+	return skb.GSOUDPTunnel
+}
+
+// udpTunnelSetCsum models udp_set_csum / udp6_set_csum(nocheck, skb,
+// saddr, daddr, len) for tunnel device d's outer UDP header at l4 bytes
+// into b's data (the outer IP header): none (0) without udp_csum; for a
+// GSO skb the pseudo-header sum, which GSO adjusts per segment; for a
+// CHECKSUM_PARTIAL skb the full checksum by local checksum offload
+// (lco_csum: the outer UDP header up to the inner csum_start, and the
+// complement of the inner check field, which sums so once the device
+// completes it), 0 sent as CSUM_MANGLED_0; otherwise the skb becomes
+// CHECKSUM_PARTIAL at the outer UDP header with its pseudo-header sum.
+func udpTunnelSetCsum(b *skb.Buff, d *Device, l4 int) {
+	if !d.udpCsum {
+		return
+	}
+	data := b.Data()
+	ulen := b.Len() - l4
+	ps := pseudoSum(data, ipprotoUDP, ulen)
+	h := b.H()
+	switch {
+	case b.Shinfo().GSOSize != 0:
+		binary.BigEndian.PutUint16(data[l4+6:], csumFold(ps))
+	case h.IPSummed == skb.ChecksumPartial:
+		start := b.CsumStart() - b.Headroom()
+		sum := csumAdd(ps, data[l4:start])
+		sum += uint64(^binary.BigEndian.Uint16(data[start+int(h.CsumOffset):]))
+		c := ^csumFold(sum)
+		if c == 0 {
+			c = 0xffff
+		}
+		binary.BigEndian.PutUint16(data[l4+6:], c)
+	default:
+		binary.BigEndian.PutUint16(data[l4+6:], csumFold(ps))
+		h.IPSummed = skb.ChecksumPartial
+		b.SetCsumStart(l4)
+		h.CsumOffset = 6
+	}
 }
 
 // pullHeader models __iptunnel_pull_header(skb, hdr_len, inner_proto,

@@ -132,7 +132,7 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
 			s.drop(b, skb.DropNomem, OpIP6TunnelXmit)
 			return
 		}
-		tunnelHandleOffloads(b, skb.GSOUDPTunnel)
+		tunnelHandleOffloads(b, udpTunnelMask(d))
 		s.pushUDPTunnel(b, d)
 		b.ResetTransportHeader()
 		next = nexthdrUDP
@@ -179,6 +179,9 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
 	h := b.H()
 	pl := b.Len()
 	writeIPv6(b.Push(ip6Hlen), 0, label, pl, next, ip6TnlHopLimit, src, d.remote)
+	if next == nexthdrUDP {
+		udpTunnelSetCsum(b, d, ip6Hlen)
+	}
 	b.ResetNetworkHeader()
 	clear(h.CB[:sizeofIP6CB]) // ip6tunnel_xmit: memset(IP6CB(skb), 0, ...)
 	s.traceOp(LayerTunnel, OpIP6TunnelXmit, b)

@@ -42,7 +42,9 @@ func udpTunnel6Frame(geneve bool, dport uint16, vni uint32) []byte {
 	}
 	binary.BigEndian.PutUint32(th[4:8], vni<<8)
 	copy(p[udpHlen+8:], inner)
-	return outer6(nexthdrUDP, p)
+	f := outer6(nexthdrUDP, p)
+	setUDP6Csum(f[ethHlen:]) // udp6zerocsumtx is off by default
+	return f
 }
 
 // decap6Config: a NIC with an IPv6 address in host; the tunnel device t0
@@ -578,6 +580,44 @@ func TestUDPTunnelOuterDF(t *testing.T) {
 			assert.Equal(t, frag{false, true, 0}, frags[0])
 			assert.False(t, frags[1].df || frags[1].mf)
 			assert.Positive(t, frags[1].off)
+		})
+	}
+}
+
+// TestUDP6ZeroChecksum: __udp6_lib_rcv drops an IPv6 datagram whose UDP
+// checksum is 0 (UDP_CSUM) unless the socket has no_check6_rx: a vxlan
+// device's socket with udp6zerocsumrx takes the packet, one without drops
+// it, and so does a plain socket.
+func TestUDP6ZeroChecksum(t *testing.T) {
+	zero := func(f []byte) []byte {
+		binary.BigEndian.PutUint16(f[ethHlen+ip6Hlen+6:], 0)
+		return f
+	}
+	for _, tc := range []struct {
+		name   string
+		zeroRx bool
+		frame  []byte
+		sock   int
+		drop   string
+	}{
+		{"vxlan, checksum", false, udpTunnel6Frame(false, defaultVXLANPort, 42), 0, ""},
+		{"vxlan, zero", false, zero(udpTunnel6Frame(false, defaultVXLANPort, 42)), -1, "SKB_DROP_REASON_UDP_CSUM@__udp6_lib_rcv"},
+		{"vxlan, zero, udp6zerocsumrx", true, zero(udpTunnel6Frame(false, defaultVXLANPort, 42)), 0, ""},
+		{"plain socket, zero", false, zero(buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8::9", dst: "2001:db8::1", dport: 9998, payload: 32})), -1,
+			"SKB_DROP_REASON_UDP_CSUM@__udp6_lib_rcv"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := decap6Config(KindVXLAN, HostNetns)
+			cfg.Devices[1].UDP6ZeroCsumRx = tc.zeroRx
+			s, te := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: tc.frame}))
+			s.Flush()
+			if tc.drop != "" {
+				require.Equal(t, []string{tc.drop}, te.obs.dropReasons())
+				return
+			}
+			require.Empty(t, te.obs.dropReasons())
+			require.Equal(t, uint64(1), te.obs.delivered(DeliverSocket))
 		})
 	}
 }

@@ -99,7 +99,9 @@
 //	    down: false
 //	  - {name: veth0, kind: veth, peer: eth0, peer_netns: pod, addr: 10.0.0.1/24, peer_addr: 10.0.0.2/24, peer_mac: 02:00:00:00:00:03, peer_xdp: native, peer_gro: on, peer_gro_list: false, peer_udp_gro_forwarding: false, peer_tx_fraglist: on}
 //	  - {name: br0, kind: bridge}
-//	  - {name: vx0, kind: vxlan, master: br0, local: 192.0.2.1, remote: 192.0.2.2, vni: 42, port: 4789, link_netns: host}
+//	  - {name: vx0, kind: vxlan, master: br0, local: 192.0.2.1, remote: 192.0.2.2, vni: 42, port: 4789, link_netns: host, udp_csum: off, udp6zerocsumrx: false}
+//	                                   # udp_csum: the outer UDP checksum ([no]udpcsum, [no]udp6zerocsumtx);
+//	                                   # default off over IPv4, on over IPv6. udp6zerocsumrx: accept 0 over IPv6
 //	  - {name: t6, kind: ip6tnl, local: 2001:db8::1, remote: 2001:db8::2}   # IPv6 underlay (vxlan, geneve: either family)
 //	routes:
 //	  - {netns: host, dst: 10.0.0.0/24, dev: veth0, via: 10.0.0.2}   # dst "default" is 0.0.0.0/0

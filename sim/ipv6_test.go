@@ -3,6 +3,7 @@ package sim
 import (
 	"bufio"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -73,6 +74,35 @@ func udpBody(payload int) []byte {
 	return b
 }
 
+// udp6Sum writes the UDP checksum of datagram b from src to dst (RFC 8200
+// pseudo-header): IPv6 receivers drop a datagram without one.
+func udp6Sum(b []byte, src, dst string) []byte {
+	s16, d16 := netip.MustParseAddr(src).As16(), netip.MustParseAddr(dst).As16()
+	var sum uint32
+	add := func(p []byte) {
+		for i := 0; i+1 < len(p); i += 2 {
+			sum += uint32(p[i])<<8 | uint32(p[i+1])
+		}
+		if len(p)%2 == 1 {
+			sum += uint32(p[len(p)-1]) << 8
+		}
+	}
+	add(s16[:])
+	add(d16[:])
+	sum += uint32(len(b)) + 17
+	b[6], b[7] = 0, 0
+	add(b)
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	c := ^uint16(sum)
+	if c == 0 {
+		c = 0xffff
+	}
+	b[6], b[7] = byte(c>>8), byte(c)
+	return b
+}
+
 const v6SendScenario = `
 name: v6-send
 devices:
@@ -123,8 +153,8 @@ func TestReplayIPv6Reassembly(t *testing.T) {
 	s, err := Parse("r.yaml", []byte(v6ReasmScenario))
 	require.NoError(t, err)
 	s.Shards = 1 // one stack: every fragment meets its queue whatever the flow hash
-	body := udpBody(200)
 	src, dst := "2001:db8::9", "2001:db8::1"
+	body := udp6Sum(udpBody(200), src, dst)
 	frames := [][]gopacket.SerializableLayer{
 		frag6(src, dst, body, 104, 104, false, 1), frag6(src, dst, body, 0, 104, true, 1), // delivered
 		frag6(src, dst, body, 0, 104, true, 2),                                          // expires

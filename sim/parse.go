@@ -346,7 +346,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "qdisc", "down"}
+	"tx_checksum", "udp_csum", "udp6zerocsumrx", "qdisc", "down"}
 
 func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 	m, err := d.fields(n, "device", deviceKeys...)
@@ -416,6 +416,10 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			dev.TunnelTSO, err = d.onOff(v, w)
 		case "tx_checksum":
 			dev.TxChecksum, err = d.onOff(v, w)
+		case "udp_csum":
+			dev.UDPCsum, err = d.onOff(v, w)
+		case "udp6zerocsumrx":
+			dev.UDP6ZeroCsumRx, err = d.boolean(v, w)
 		case "gro_list":
 			dev.GROList, err = d.boolean(v, w)
 		case "udp_gro_forwarding":
@@ -443,6 +447,9 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 	if dev.Kind != netstack.KindVeth && (dev.Peer != "" || dev.PeerNetns != "" || dev.PeerAddrs != nil ||
 		dev.PeerXDP != "" || dev.PeerGRO != "" || dev.PeerMAC != [6]byte{} || dev.PeerGROList || dev.PeerUDPGROForwarding || dev.PeerTxFragList != "") {
 		return dev, d.errf(n, "%s: only a veth has a peer", what)
+	}
+	if (dev.UDPCsum != "" || dev.UDP6ZeroCsumRx) && dev.Kind != netstack.KindVXLAN && dev.Kind != netstack.KindGeneve {
+		return dev, d.errf(n, "%s: udp_csum and udp6zerocsumrx are for vxlan and geneve devices", what)
 	}
 	if dev.Kind == netstack.KindVeth && dev.PeerNetns == "" {
 		dev.PeerNetns = dev.Netns
