@@ -456,13 +456,17 @@ const (
 const (
 	EntryRX = "rx" // the frame is received by Dev (driver RX)
 	EntryTX = "tx" // the IP packet in the frame is sent by Socket
+	// EntryPacket: the frame is sent out of Dev by a packet socket
+	// (AF_PACKET, SOCK_RAW), as tcpreplay does: the skb has no checksum
+	// state, so a veth's peer receives it CHECKSUM_NONE.
+	EntryPacket = "packet"
 )
 
 // EntryConfig says where a captured packet enters.
 type EntryConfig struct {
-	Kind   string // EntryRX (default) or EntryTX
+	Kind   string // EntryRX (default), EntryTX or EntryPacket
 	Netns  string
-	Dev    string // for EntryRX
+	Dev    string // for EntryRX and EntryPacket
 	Socket string // for EntryTX
 	// AboveMTU says what a captured frame longer than Dev's MTU becomes
 	// (an aggregate of a capture taken above GRO or TSO, abovemtu.go):

@@ -167,45 +167,90 @@ func (s *Stack) l4TxCsum(b *skb.Buff, l4 int, proto uint8) {
 	b.H().CsumOffset = uint16(co)
 }
 
-// l4CsumValid models __skb_checksum_complete on a CHECKSUM_NONE skb b,
-// its data at the network header (nhLen bytes up to the TCP or UDP
-// header): the pseudo-header and the L4 bytes up to the IP header's
-// length must sum to 0xffff. A UDP
+// l4CsumValid models __skb_checksum_complete on a CHECKSUM_NONE skb b
+// for the TCP or UDP packet whose network header is nh bytes into b's
+// data and whose L4 header nhLen bytes after that: the pseudo-header and
+// the L4 bytes up to the IP header's length must sum to 0xffff. A UDP
 // checksum of 0 is none (the zero_check variants).
-func (s *Stack) l4CsumValid(b *skb.Buff, nhLen int, proto uint8) bool {
+func (s *Stack) l4CsumValid(b *skb.Buff, nh, nhLen int, proto uint8) bool {
 	d := b.Data()
 	co := l4CheckOffset(proto)
-	if co < 0 || len(d) < nhLen+co+2 {
+	if co < 0 || len(d) < nh+nhLen+co+2 {
 		return true
 	}
-	if proto == ipprotoUDP && binary.BigEndian.Uint16(d[nhLen+co:]) == 0 {
+	if proto == ipprotoUDP && binary.BigEndian.Uint16(d[nh+nhLen+co:]) == 0 {
 		return true
 	}
 	// The packet's own length (an Ethernet frame's padding is not part
 	// of it).
-	end := int(binary.BigEndian.Uint16(d[2:4]))
-	if d[0]>>4 == 6 {
-		end = ip6Hlen + int(binary.BigEndian.Uint16(d[4:6]))
+	n := b.Len() - nh
+	end := int(binary.BigEndian.Uint16(d[nh+2 : nh+4]))
+	if d[nh]>>4 == 6 {
+		end = ip6Hlen + int(binary.BigEndian.Uint16(d[nh+4:nh+6]))
 	}
-	if end > b.Len() || end < nhLen {
-		end = b.Len()
+	if end > n || end < nhLen {
+		end = n
 	}
-	ps := pseudoSum(d, proto, end-nhLen)
-	return csumFold(csumAdd(ps, s.l4Bytes(b, nhLen)[:end-nhLen])) == 0xffff
+	ps := pseudoSum(d[nh:], proto, end-nhLen)
+	return csumFold(csumAdd(ps, s.l4Bytes(b, nh+nhLen)[:end-nhLen])) == 0xffff
 }
 
 // checksumBreak is CHECKSUM_BREAK: skb_checksum_init completes the
 // checksum of an skb this short at once instead of later.
 const checksumBreak = 76
 
-// rxCsumBad models __skb_checksum_complete in the receive path for skb b,
-// its data at the TCP or UDP header and its network header set: only a
-// CHECKSUM_NONE skb is checked; a good one is marked
-// CHECKSUM_UNNECESSARY (the model's stand-in for skb->csum_valid, so it
-// is not summed twice). It reports a bad checksum.
+// skbMaxCsumLevel is SKB_MAX_CSUM_LEVEL: a CHECKSUM_UNNECESSARY skb's
+// csum_level counts the checksums verified beyond the first, up to 3.
+const skbMaxCsumLevel = 3
+
+// setRxCsum gives skb b of frame f the state the NIC's receive checksum
+// offload leaves (rxCsumState); CHECKSUM_UNNECESSARY covers every level
+// (csum_level SKB_MAX_CSUM_LEVEL: the model's NIC verifies tunnels' inner
+// checksums too).
+func setRxCsum(b *skb.Buff, f []byte) {
+	h := b.H()
+	h.IPSummed = rxCsumState(f)
+	if h.IPSummed == skb.ChecksumUnnecessary {
+		h.CsumLevel = skbMaxCsumLevel
+	}
+}
+
+// incrCsumUnnecessary models __skb_incr_checksum_unnecessary: one more
+// level verified.
+func incrCsumUnnecessary(h *skb.Header) {
+	switch {
+	case h.IPSummed == skb.ChecksumNone:
+		h.IPSummed, h.CsumLevel = skb.ChecksumUnnecessary, 0
+	case h.IPSummed == skb.ChecksumUnnecessary && h.CsumLevel < skbMaxCsumLevel:
+		h.CsumLevel++
+	}
+}
+
+// rxCsumBad models the checksum check of the receive path for skb b, its
+// data at the TCP or UDP header and its network header set
+// (skb_checksum_init and __skb_checksum_complete): a level already
+// verified (csum_valid) is not checked again; a CHECKSUM_UNNECESSARY skb
+// uses up a level (__skb_checksum_validate_needed:
+// __skb_decr_checksum_unnecessary, CHECKSUM_NONE after the last) and a
+// CHECKSUM_NONE one is checked in software. Either sets csum_valid, which
+// decapsulation clears (pullHeader): the inner packet's checksum is the
+// next level's. It reports a bad checksum.
 func (s *Stack) rxCsumBad(b *skb.Buff, proto uint8) bool {
 	h := b.H()
-	if h.IPSummed != skb.ChecksumNone {
+	if h.CsumValid {
+		return false
+	}
+	switch h.IPSummed {
+	case skb.ChecksumUnnecessary:
+		h.CsumValid = true
+		if h.CsumLevel == 0 {
+			h.IPSummed = skb.ChecksumNone
+		} else {
+			h.CsumLevel--
+		}
+		return false
+	case skb.ChecksumNone:
+	default:
 		return false
 	}
 	nh := -b.NetworkOffset()
@@ -213,11 +258,9 @@ func (s *Stack) rxCsumBad(b *skb.Buff, proto uint8) bool {
 		return false
 	}
 	b.Push(nh)
-	ok := s.l4CsumValid(b, nh, proto)
+	ok := s.l4CsumValid(b, 0, nh, proto)
 	b.Pull(nh)
-	if ok {
-		h.IPSummed = skb.ChecksumUnnecessary
-	}
+	h.CsumValid = ok
 	return !ok
 }
 

@@ -83,6 +83,7 @@ const (
 	OpCpumapEnqueue      // cpu_map_enqueue / cpu_map_generic_redirect / bq_flush_to_queue
 	OpCpumapKthread      // cpu_map_kthread_run (the cpumap program, the skb built from the frame)
 	OpDevmapXmit         // dev_map_enqueue / bq_xmit_all / dev_map_generic_redirect
+	OpPacketSnd          // packet_snd (a packet socket's send, EntryPacket)
 	NumOps
 )
 
@@ -117,6 +118,7 @@ var opNames = [NumOps]string{
 	OpIP6MakeSkb: "ip6_make_skb", OpIP6Xmit: "ip6_xmit", OpIP6TunnelXmit: "ip6tunnel_xmit", OpIP6TnlRcv: "ip6_tnl_rcv",
 	OpGRERcv: "gre_rcv", OpMirred: "tcf_mirred_act", OpLinearize: "__skb_linearize", OpVethXDPXmit: "veth_xdp_xmit",
 	OpCpumapEnqueue: "cpu_map_enqueue", OpCpumapKthread: "cpu_map_kthread_run", OpDevmapXmit: "dev_map_enqueue",
+	OpPacketSnd: "packet_snd",
 }
 
 func (o Op) String() string {

@@ -217,7 +217,7 @@ func (s *Stack) driverRx(d *Device, p *Packet) error {
 		return nil
 	}
 	b.PutData(p.Frame)
-	b.H().IPSummed = rxCsumState(p.Frame) // the NIC's receive checksum offload (csum.go)
+	setRxCsum(b, p.Frame) // the NIC's receive checksum offload (csum.go)
 	s.traceOp(LayerDriver, OpDriverRx, b)
 	if !s.ethTypeTrans(b, d) {
 		s.drop(b, skb.DropPktTooSmall, OpEthTypeTrans)
@@ -301,8 +301,8 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 	act, meta, target := s.runXDP(b, d, false, 0)
 	switch act {
 	case XDPPass:
-		b.MetadataSet(meta)                   // skb_metadata_set(skb, metasize) while data is at the frame
-		b.H().IPSummed = rxCsumState(p.Frame) // the driver's receive checksum offload (csum.go)
+		b.MetadataSet(meta)   // skb_metadata_set(skb, metasize) while data is at the frame
+		setRxCsum(b, p.Frame) // the driver's receive checksum offload (csum.go)
 		s.ethTypeTrans(b, d)
 		s.rxHash(b, p)
 		s.napiGROReceive(b, d)
@@ -710,6 +710,27 @@ type groEntry struct {
 // as valid (skb_gro_checksum_validate is not modelled).
 func (s *Stack) napiGROReceive(b *skb.Buff, d *Device) { s.groReceive(&d.napi, b, d) }
 
+// groCsumValidate models skb_gro_checksum_validate (TCP) and
+// skb_gro_checksum_validate_zero_check (UDP) on the L4 header nhLen bytes
+// after the network header nh of b's data, cnt being NAPI_GRO_CB's
+// csum_cnt: a check is needed unless the skb is CHECKSUM_PARTIAL, a
+// verified level is left (cnt), or a UDP checksum is 0; then
+// skb_gro_incr_csum_unnecessary uses up a level of cnt or, with none
+// left, records one more verified (__skb_incr_checksum_unnecessary). It
+// reports whether the checksum is good.
+func (s *Stack) groCsumValidate(b *skb.Buff, cnt *int, nh, nhLen int, proto uint8) bool {
+	h := b.H()
+	if h.IPSummed != skb.ChecksumPartial && *cnt == 0 && !s.l4CsumValid(b, nh, nhLen, proto) {
+		return false
+	}
+	if *cnt > 0 {
+		*cnt--
+	} else {
+		incrCsumUnnecessary(h)
+	}
+	return true
+}
+
 // groReceive is napiGROReceive on GRO instance g (a NAPI's, or a cpumap
 // entry's rcpu->gro) for b received by device d (skb->dev).
 func (s *Stack) groReceive(gn *groNode, b *skb.Buff, d *Device) {
@@ -749,19 +770,16 @@ func (s *Stack) groReceive(gn *groNode, b *skb.Buff, d *Device) {
 		tunHdr  int
 	)
 	l4 := data[ip.ihl:]
-	if b.H().IPSummed == skb.ChecksumNone && (ip.proto == ipprotoUDP || ip.proto == ipprotoTCP) {
-		// udp4_gro_receive / udp6_gro_receive (skb_gro_checksum_validate_zero_check)
-		// and tcp4_gro_receive / tcp6_gro_receive (skb_gro_checksum_validate):
-		// a packet without checksum state is checked in software; a bad
-		// one is flushed (goes up alone), a good one becomes
-		// CHECKSUM_UNNECESSARY (skb_gro_incr_csum_unnecessary). A tunnel's
-		// inner checksum is not checked.
-		if !s.l4CsumValid(b, ip.ihl, ip.proto) {
-			s.stats.GROCsumBad++
-			s.netifReceive(b)
-			return
-		}
-		b.H().IPSummed = skb.ChecksumUnnecessary
+	// dev_gro_receive: NAPI_GRO_CB(skb)->csum_cnt, the checksums a
+	// CHECKSUM_UNNECESSARY skb has verified (csum_level + 1).
+	csumCnt := 0
+	if h := b.H(); h.IPSummed == skb.ChecksumUnnecessary {
+		csumCnt = int(h.CsumLevel) + 1
+	}
+	if (ip.proto == ipprotoUDP || ip.proto == ipprotoTCP) && !s.groCsumValidate(b, &csumCnt, 0, ip.ihl, ip.proto) {
+		s.stats.GROCsumBad++
+		s.netifReceive(b)
+		return
 	}
 	if ip.proto == ipprotoUDP {
 		// udp4_gro_receive / udp6_gro_receive look the socket up only once
@@ -798,6 +816,14 @@ func (s *Stack) groReceive(gn *groNode, b *skb.Buff, d *Device) {
 			outer, tun, tunHdr, nh, ip = ip, true, hl, eth+ethHlen, in
 			binary.LittleEndian.PutUint32(cb[16:20], uint32(nh+ip.ihl))
 			binary.LittleEndian.PutUint32(cb[24:28], uint32(ip.proto)) // the inner inet_gro_receive's proto
+			if (ip.proto == ipprotoUDP || ip.proto == ipprotoTCP) && !s.groCsumValidate(b, &csumCnt, nh, ip.ihl, ip.proto) {
+				// The inner tcp4_gro_receive / udp4_gro_receive: a bad
+				// inner checksum goes up alone, with the outer level
+				// verified (TestKernelVXLANInnerChecksum).
+				s.stats.GROCsumBad++
+				s.netifReceive(b)
+				return
+			}
 			l4 = data[nh+ip.ihl:]
 			if ip.proto == ipprotoUDP {
 				// The inner udp4_gro_receive / udp6_gro_receive: the
@@ -1171,8 +1197,7 @@ func (s *Stack) groComplete(gn *groNode, bk uint32, i int) {
 			sh.GSOType |= skb.GSOTCPv4
 		}
 		if g.flist {
-			// __skb_incr_checksum_unnecessary (csum_level is not modelled).
-			g.b.H().IPSummed = skb.ChecksumUnnecessary
+			incrCsumUnnecessary(g.b.H())
 		} else {
 			groCompleteCsum(g.b, d, g.nh, th, g.ip.proto)
 		}

@@ -263,6 +263,7 @@ type progEntry struct {
 
 type entry struct {
 	rx      bool
+	packet  bool // EntryPacket: dev sends the frame
 	dev     *Device
 	sock    *Socket
 	above   uint8 // what a frame above dev's MTU becomes (abovemtu.go)
@@ -1162,6 +1163,15 @@ func (s *Stack) resolveEntries() error {
 				return cfgErr("entry %d: segment_size %d out of range [0, 65535]", i, ec.SegmentSize)
 			}
 			s.entries = append(s.entries, en)
+		case EntryPacket:
+			d := n.dev(ec.Dev)
+			if d == nil {
+				return cfgErr("entry %d: unknown device %q in %s", i, ec.Dev, n.name)
+			}
+			if ec.AboveMTU != "" || ec.SegmentSize != 0 {
+				return cfgErr("entry %d: above_mtu and segment_size are for rx entries", i)
+			}
+			s.entries = append(s.entries, entry{packet: true, dev: d})
 		case EntryTX:
 			var sk *Socket
 			for _, o := range n.socks {
@@ -1174,7 +1184,7 @@ func (s *Stack) resolveEntries() error {
 			}
 			s.entries = append(s.entries, entry{sock: sk})
 		default:
-			return cfgErr("entry %d: kind %q (want rx or tx)", i, ec.Kind)
+			return cfgErr("entry %d: kind %q (want rx, tx or packet)", i, ec.Kind)
 		}
 	}
 	return nil
@@ -1207,6 +1217,8 @@ func (s *Stack) Inject(p *Packet) error {
 		} else {
 			err = s.driverRx(e.dev, p)
 		}
+	} else if e.packet {
+		err = s.packetSnd(e.dev, p)
 	} else {
 		err = s.sockSend(e.sock, p)
 	}

@@ -662,6 +662,43 @@ func neighResolve(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
 	return [6]byte{}, false
 }
 
+// packetSnd models packet_snd for a SOCK_RAW packet socket bound to d
+// sending Ethernet frame p (EntryPacket): a frame longer than the MTU and
+// its link header (a VLAN tag more) is -EMSGSIZE, no skb;
+// sock_alloc_send_pskb(LL_RESERVED_SPACE + len), the frame copied in,
+// the network header after the Ethernet header, skb->protocol from it
+// (packet_parse_headers: dev_parse_header_protocol), CHECKSUM_NONE, no
+// socket state; then dev_queue_xmit (packet_xmit without
+// PACKET_QDISC_BYPASS).
+func (s *Stack) packetSnd(d *Device, p *Packet) error {
+	f := p.Frame
+	if len(f) < ethHlen {
+		return s.badFrame(p, "frame shorter than an Ethernet header")
+	}
+	limit := d.mtu + ethHlen
+	if binary.BigEndian.Uint16(f[12:14]) == 0x8100 || binary.BigEndian.Uint16(f[12:14]) == 0x88a8 {
+		limit += skb.VlanHlen // packet_extra_vlan_len_allowed
+	}
+	if len(f) > limit {
+		s.dropNoSkb(d, skb.DropPktTooBig, OpPacketSnd)
+		return nil
+	}
+	hh := llReservedSpace(d)
+	b, err := s.a.AllocSkb(hh + len(f))
+	if err != nil {
+		s.dropNoSkb(d, skb.DropNomem, OpPacketSnd)
+		return nil
+	}
+	b.Reserve(hh)
+	b.PutData(f)
+	b.ResetMacHeader()
+	b.SetNetworkHeader(ethHlen)
+	b.H().Protocol = binary.BigEndian.Uint16(f[12:14])
+	s.traceOp(LayerSocket, OpPacketSnd, b)
+	s.devQueueXmit(b, d)
+	return nil
+}
+
 // devQueueXmit models __dev_queue_xmit: mac header reset, tc egress
 // (tcx: drop TC_EGRESS, redirect), the qdisc (blackhole drops with
 // QDISC_DROP), validate_xmit_skb (software GSO: skb_segment, each segment

@@ -182,6 +182,8 @@
 //	                                   # delete, count and pass only
 //	entry:                             # one entry point or a list
 //	  {kind: rx, netns: host, dev: eth0, above_mtu: segment, segment_size: 1448}   # or {kind: tx, socket: app}
+//	                                   # or {kind: packet, netns: a, dev: veth0}: a packet socket sends each frame
+//	                                   # out of dev (as tcpreplay does; CHECKSUM_NONE), addressed to a veth's peer
 //	                                   # above_mtu: what a captured frame above dev's MTU becomes: accept
 //	                                   # (default: received as it is), segment (cut into its sender's wire
 //	                                   # frames, TCP, UDP and VXLAN/Geneve aggregates), gro_hw (a TCP one

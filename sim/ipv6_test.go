@@ -14,6 +14,9 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/capture"
+	"github.com/skbsim/skbsim/capture/capturetest"
 )
 
 // writeV6Capture writes frames (layers serialized by gopacket, lengths
@@ -188,4 +191,30 @@ func TestParseIPv6Tunnels(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), tc.want)
 	}
+}
+
+const packetEntryScenario = `
+name: packet-entry
+namespaces:
+  - {name: a}
+  - {name: b}
+devices:
+  - {name: va, kind: veth, netns: a, addr: 10.0.0.1/24, peer: vb, peer_netns: b, peer_addr: 10.0.0.2/24}
+programs:
+  - {name: at_vb, hook: tc_ingress, netns: b, dev: vb, actions: [count]}
+entry: {kind: packet, netns: a, dev: va}
+`
+
+// TestReplayPacketEntry: a packet entry sends every captured frame out of
+// va, addressed to its peer, which receives each one (as tcpreplay into
+// a veth would).
+func TestReplayPacketEntry(t *testing.T) {
+	s, err := Parse("p.yaml", []byte(packetEntryScenario))
+	require.NoError(t, err)
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1, Packets: 40})
+	rep := mustReplay(t, s, []string{pcap}, Options{})
+	assert.EqualValues(t, 40, rep.PacketsRead)
+	assert.Positive(t, rep.Program("at_vb").Runs)
+	assert.LessOrEqual(t, rep.Program("at_vb").Runs, uint64(40))
+	assert.Zero(t, rep.LiveObjectsAtEnd)
 }

@@ -904,7 +904,7 @@ func (d *dec) entry(n *yaml.Node) (e netstack.EntryConfig, err error) {
 		w := "entry." + k
 		switch k {
 		case "kind":
-			e.Kind, err = d.enum(v, w, netstack.EntryRX, netstack.EntryTX)
+			e.Kind, err = d.enum(v, w, netstack.EntryRX, netstack.EntryTX, netstack.EntryPacket)
 		case "netns":
 			e.Netns, err = d.name(v, w)
 		case "dev":
@@ -921,11 +921,11 @@ func (d *dec) entry(n *yaml.Node) (e netstack.EntryConfig, err error) {
 	if err != nil {
 		return e, err
 	}
-	if e.Kind == netstack.EntryTX && (e.AboveMTU != "" || e.SegmentSize != 0) {
+	if e.Kind != netstack.EntryRX && (e.AboveMTU != "" || e.SegmentSize != 0) {
 		return e, d.errf(n, "entry: above_mtu and segment_size are for rx entries (a socket's sends are cut by its own GSO)")
 	}
-	if e.Kind == netstack.EntryRX && e.Dev == "" {
-		return e, d.errf(n, "entry: an rx entry needs a dev")
+	if e.Kind != netstack.EntryTX && e.Dev == "" {
+		return e, d.errf(n, "entry: an %s entry needs a dev", e.Kind)
 	}
 	if e.Kind == netstack.EntryTX && e.Socket == "" {
 		return e, d.errf(n, "entry: a tx entry needs a socket")

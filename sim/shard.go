@@ -224,19 +224,25 @@ func assignEntryMACs(cfg *netstack.Config) []entryInfo {
 			continue
 		}
 		ents[i].rx = true
+		// An rx entry's frames are addressed to its device; a packet
+		// entry's to the device that receives them: a veth's peer (other
+		// devices send them to the wire, addressed to themselves).
+		send := e.Kind == netstack.EntryPacket
 		for j := range cfg.Devices {
 			d := &cfg.Devices[j]
+			self := d.Name == e.Dev && nsOr(d.Netns) == nsOr(e.Netns)
+			peer := d.Kind == netstack.KindVeth && d.Peer == e.Dev && nsOr(d.PeerNetns) == nsOr(e.Netns)
 			switch {
-			case d.Name == e.Dev && nsOr(d.Netns) == nsOr(e.Netns):
-				if d.MAC == ([6]byte{}) {
-					d.MAC = entryMAC(j, false)
-				}
-				ents[i].mac = d.MAC
-			case d.Kind == netstack.KindVeth && d.Peer == e.Dev && nsOr(d.PeerNetns) == nsOr(e.Netns):
+			case self && send && d.Kind == netstack.KindVeth, peer && !send:
 				if d.PeerMAC == ([6]byte{}) {
 					d.PeerMAC = entryMAC(j, true)
 				}
 				ents[i].mac = d.PeerMAC
+			case self, peer && send:
+				if d.MAC == ([6]byte{}) {
+					d.MAC = entryMAC(j, false)
+				}
+				ents[i].mac = d.MAC
 			}
 		}
 	}

@@ -500,8 +500,8 @@ var List = []Mutant{
 	{
 		Name: "gro-trusts-unchecked-checksums",
 		File: "netstack/rx.go",
-		Old:  `	if b.H().IPSummed == skb.ChecksumNone && (ip.proto == ipprotoUDP || ip.proto == ipprotoTCP) {`,
-		New:  `	if false && (ip.proto == ipprotoUDP || ip.proto == ipprotoTCP) {`,
+		Old:  `	if h.IPSummed != skb.ChecksumPartial && *cnt == 0 && !s.l4CsumValid(b, nh, nhLen, proto) {`,
+		New:  `	if false {`,
 		Desc: "tcp4_gro_receive and udp4_gro_receive check a CHECKSUM_NONE packet's checksum in software and merge no bad one (skb_gro_checksum_validate)",
 		Pkgs: []string{"./netstack"},
 	},
@@ -569,6 +569,35 @@ var List = []Mutant{
 		Old:  `		sum += uint64(^binary.BigEndian.Uint16(data[start+int(h.CsumOffset):]))`,
 		New:  ``,
 		Desc: "lco_csum takes the inner packet's part of the outer UDP checksum from the complement of its partial check field",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "decap-keeps-csum-valid",
+		File: "netstack/tunnel.go",
+		Old: `	h.CsumValid = false
+	b.Scrub(xnet)`,
+		New:  `	b.Scrub(xnet)`,
+		Desc: "a tunnel's inner checksum is the next level: the check of the outer one does not cover it",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gro-skips-inner-checksum",
+		File: "netstack/rx.go",
+		Old:  `			if (ip.proto == ipprotoUDP || ip.proto == ipprotoTCP) && !s.groCsumValidate(b, &csumCnt, nh, ip.ihl, ip.proto) {`,
+		New:  `			if false {`,
+		Desc: "the inner tcp4_gro_receive checks a tunnel packet's inner checksum unless a verified level covers it (csum_cnt)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "rx-checksum-levels-not-used-up",
+		File: "netstack/csum.go",
+		Old: `		if h.CsumLevel == 0 {
+			h.IPSummed = skb.ChecksumNone
+		} else {`,
+		New: `		if false {
+			h.IPSummed = skb.ChecksumNone
+		} else if h.CsumLevel > 0 {`,
+		Desc: "each checksum a CHECKSUM_UNNECESSARY skb's receive path verifies uses up a csum_level (__skb_decr_checksum_unnecessary)",
 		Pkgs: []string{"./netstack"},
 	},
 	{
