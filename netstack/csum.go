@@ -50,10 +50,20 @@ import (
 //     header. IPv6 UDP receive drops a checksum of 0 unless the socket
 //     takes it (a tunnel's udp6zerocsumrx).
 //
-// Everything else keeps the state it had; decapsulation does not change
-// it (a NIC's CHECKSUM_UNNECESSARY counts for the inner headers too, as
-// with a csum_level covering them). GRE_CSUM and remote checksum offload
-// are not written.
+//   - Levels: a CHECKSUM_UNNECESSARY skb's csum_level counts the
+//     checksums verified beyond the first. A NIC's covers every level
+//     (the model's NIC verifies tunnels' inner checksums too). GRO
+//     (groCsumValidate: csum_cnt) and the receive path (rxCsumBad) use up
+//     one level per TCP or UDP header and check in software when none is
+//     left; csum_valid keeps a header from being checked twice, and
+//     decapsulation (pullHeader) clears it: the inner packet's checksum
+//     is the next level. So a VXLAN packet that arrives CHECKSUM_NONE has
+//     its inner checksum checked, by GRO and by the inner TCP or UDP
+//     receive, as measured (TestKernelVXLANInnerChecksum).
+//
+// Everything else keeps the state it had. GRE_CSUM and remote checksum
+// offload are not written or checked, and CHECKSUM_COMPLETE is not
+// modelled (a software check stands for it).
 
 // csumAdd adds b's 16-bit big-endian words (a trailing odd byte padded
 // with zero, as csum_partial does) to sum. It adds 32-bit words where it

@@ -254,9 +254,13 @@
 //     vxlan or geneve device writes its outer UDP checksum with udp_csum
 //     (DeviceConfig.UDPCsum; the default over IPv6), and IPv6 UDP receive
 //     drops a checksum of 0 unless the tunnel has udp6zerocsumrx, as
-//     measured (TestKernelVXLAN6OuterChecksum). GRE_CSUM and remote
-//     checksum offload are not written, and a tunnel's inner checksum is
-//     not checked.
+//     measured (TestKernelVXLAN6OuterChecksum). Checksum levels
+//     (csum_level, csum_valid) decide whether a tunnel's inner checksum is
+//     checked: always, for a packet that arrived CHECKSUM_NONE
+//     (TestKernelVXLANInnerChecksum). GRE_CSUM and remote checksum offload
+//     are not written.
+//   - A packet socket entry (EntryPacket) sends each captured frame out
+//     of a device as tcpreplay does (packet_snd, CHECKSUM_NONE).
 //   - Frames above the MTU (abovemtu.go): a capture taken above GRO or
 //     TSO holds aggregates of up to 64 KB that no wire carried.
 //     EntryConfig.AboveMTU receives them as they are (accept, the
