@@ -143,14 +143,7 @@ func TestKernelVXLANInnerChecksum(t *testing.T) {
 			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
 			copy(sa.Addr[:], macB)
 			require.NoError(t, unix.Sendto(tx, vxlanInnerFrame(macB, macA, macVx, tc.outerCsum, tc.badInner), 0, sa))
-			got := 0
-			buf := make([]byte, 2048)
-			for {
-				if _, _, err := unix.Recvfrom(rcv, buf, 0); err != nil {
-					break
-				}
-				got++
-			}
+			got := drainUDP(rcv)
 			errs := udpCsumErrors(t, b) - before
 			t.Logf("received %d, Udp InCsumErrors +%d", got, errs)
 			if tc.badInner {

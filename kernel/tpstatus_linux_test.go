@@ -75,12 +75,8 @@ func TestKernelTapChecksumStatus(t *testing.T) {
 			require.NoError(t, unix.SetsockoptInt(snd, unix.SOL_UDP, unix.UDP_SEGMENT, 100))
 			require.NoError(t, unix.Sendto(snd, make([]byte, 400), 0, &unix.SockaddrInet4{Port: 9999, Addr: [4]byte{192, 0, 2, 2}}))
 			// The datagrams reach the socket once the taps have run.
+			drainUDP(rcv)
 			buf := make([]byte, 2048)
-			for {
-				if _, _, err := unix.Recvfrom(rcv, buf, 0); err != nil {
-					break
-				}
-			}
 			var got []uint32
 			var lens []int
 			oob := make([]byte, 256)
@@ -154,16 +150,7 @@ func modelTapChecksumStatus(t *testing.T, txOff, gro, udpGRO bool) []netstack.Ta
 	a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
 	s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: netstack.NopObserver{}})
 	require.NoError(t, err)
-	const payload = 400
-	pkt := make([]byte, 20+8+payload)
-	pkt[0], pkt[8], pkt[9] = 0x45, 64, 17
-	binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
-	copy(pkt[12:16], []byte{192, 0, 2, 1})
-	copy(pkt[16:20], []byte{192, 0, 2, 2})
-	binary.BigEndian.PutUint16(pkt[20:], 40000)
-	binary.BigEndian.PutUint16(pkt[22:], 9999)
-	binary.BigEndian.PutUint16(pkt[24:], 8+payload)
-	frame := append(make([]byte, 14), pkt...)
+	frame := append(make([]byte, 14), udp4Packet([4]byte{192, 0, 2, 1}, [4]byte{192, 0, 2, 2}, 40000, 9999, 400)...)
 	frame[12], frame[13] = 0x08, 0x00
 	require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: frame}))
 	s.Flush()

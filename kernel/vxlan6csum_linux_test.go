@@ -85,20 +85,14 @@ func TestKernelVXLAN6OuterChecksum(t *testing.T) {
 			before := udp6CsumErrors(t, b)
 			snd := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
 			require.NoError(t, unix.Sendto(snd, make([]byte, 100), 0, &unix.SockaddrInet4{Port: 9999, Addr: [4]byte{10, 9, 0, 2}}))
-			got := 0
-			buf := make([]byte, 2048)
-			for {
-				if _, _, err := unix.Recvfrom(rcv, buf, 0); err != nil {
-					break
-				}
-				got++
-			}
+			got := drainUDP(rcv)
 			require.Equal(t, tc.recv, got, "datagrams received")
 			require.Equal(t, tc.csumErrDelta, udp6CsumErrors(t, b)-before, "Udp6InCsumErrors")
 
 			// The outer frame on vB.
 			var frame []byte
 			var status uint32
+			buf := make([]byte, 2048)
 			oob := make([]byte, 256)
 			for {
 				n, oobn, _, _, err := unix.Recvmsg(ps, buf, oob, 0)
@@ -221,15 +215,7 @@ func modelVXLAN6(t *testing.T, zeroTx, zeroRx bool) (int, []byte, uint32, []stri
 	a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
 	s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: obs})
 	require.NoError(t, err)
-	const payload = 100
-	pkt := make([]byte, 20+8+payload)
-	pkt[0], pkt[8], pkt[9] = 0x45, 64, 17
-	binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
-	copy(pkt[12:16], []byte{10, 9, 0, 1})
-	copy(pkt[16:20], []byte{10, 9, 0, 2})
-	binary.BigEndian.PutUint16(pkt[20:], 40000)
-	binary.BigEndian.PutUint16(pkt[22:], 9999)
-	binary.BigEndian.PutUint16(pkt[24:], 8+payload)
+	pkt := udp4Packet([4]byte{10, 9, 0, 1}, [4]byte{10, 9, 0, 2}, 40000, 9999, 100)
 	require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: pkt}))
 	s.Flush()
 	var frame []byte
