@@ -39,7 +39,7 @@ const (
 	// and CHECKSUM_PARTIAL, as the drivers' tcp_gro_complete leaves it. A
 	// veth entry receives it so too, as the GSO skb its peer's stack
 	// sent. Other frames are cut as AboveMTUSegment does: the hardware
-	// aggregates TCP only. Drivers refuse native XDP while hardware GRO or
+	// aggregates plain TCP only, into at most MAX_SKB_FRAGS pages. Drivers refuse native XDP while hardware GRO or
 	// LRO is on, and generic XDP turns them off (dev_disable_gro_hw,
 	// dev_disable_lro), so an entry device with XDP cannot have it.
 	AboveMTUGROHW = "gro_hw"
@@ -86,8 +86,9 @@ func l2Len(f []byte) (int, uint16) {
 }
 
 // parseSuperFrame finds the headers of a complete IPv4 (not a fragment)
-// or IPv6 (TCP or UDP right after the fixed header) TCP or UDP frame f
-// whose network header is at nh. A UDP frame to the port of a VXLAN or
+// or IPv6 (hop-by-hop and destination options headers allowed) TCP or UDP
+// frame f whose network header is at nh; a BIG TCP aggregate's length
+// field of 0 stands for the frame's length. A UDP frame to the port of a VXLAN or
 // Geneve tunnel (4789, 6081, or a tunnel device's) is a tunnel aggregate:
 // the inner Ethernet frame's TCP or UDP packet is what is cut.
 func (s *Stack) parseSuperFrame(f []byte, nh int, etype uint16) (c superFrame, ok bool) {
@@ -144,19 +145,39 @@ func parseL3L4(f []byte, nh int, etype uint16) (c superFrame, ok bool) {
 		}
 		ihl := int(ip[0]&0xf) * 4
 		tot := int(binary.BigEndian.Uint16(ip[2:4]))
+		if tot == 0 && len(ip) > 0xffff {
+			tot = len(ip) // a BIG TCP aggregate (tot_len 0: iph_set_totlen)
+		}
 		if ihl < ipHlen || tot < ihl || tot > len(ip) {
 			return c, false
 		}
 		c.l4, c.end, c.proto = nh+ihl, nh+tot, ip[9]
 	case ethPIPv6:
-		plen := 0
-		if len(ip) >= ip6Hlen {
-			plen = int(binary.BigEndian.Uint16(ip[4:6]))
+		if len(ip) < ip6Hlen {
+			return c, false
+		}
+		plen := int(binary.BigEndian.Uint16(ip[4:6]))
+		if plen == 0 && len(ip) > ip6Hlen+0xffff {
+			plen = len(ip) - ip6Hlen // a BIG TCP aggregate (payload_len 0, no jumbo option)
 		}
 		if plen == 0 || ip6Hlen+plen > len(ip) {
-			return c, false // also a BIG TCP packet (payload_len 0)
+			return c, false
 		}
-		c.v6, c.l4, c.end, c.proto = true, nh+ip6Hlen, nh+ip6Hlen+plen, ip[6]
+		// ipv6_gso_segment copies the extension headers (hop-by-hop,
+		// destination options) into every segment. A routing header is
+		// not cut (the L4 checksum's pseudo-header would take its final
+		// destination), nor a fragment header.
+		next, off := ip[6], ip6Hlen
+		for next == nexthdrHop || next == nexthdrDest {
+			if off+8 > ip6Hlen+plen {
+				return c, false
+			}
+			next, off = ip[off], off+(int(ip[off+1])+1)*8
+		}
+		if off > ip6Hlen+plen {
+			return c, false
+		}
+		c.v6, c.l4, c.end, c.proto = true, nh+off, nh+ip6Hlen+plen, next
 	default:
 		return c, false
 	}
@@ -182,10 +203,10 @@ func parseL3L4(f []byte, nh int, etype uint16) (c superFrame, ok bool) {
 
 // rxAboveMTU receives frame p, longer than an Ethernet header and the MTU
 // of entry e's device, as e.above says (AboveMTUAccept, AboveMTUSegment,
-// AboveMTUGROHW, AboveMTUDrop). A frame whose IP packet fits the MTU (VLAN tags) goes to
-// the driver as it is; one that cannot be cut (not TCP or UDP, an IP
-// fragment, IPv6 extension headers, truncated, or an MTU too small for
-// its headers) is dropped as AboveMTUDrop drops it.
+// AboveMTUGROHW, AboveMTUDrop). A frame whose IP packet fits the MTU (VLAN
+// tags) goes to the driver as it is; one that cannot be cut (not TCP or
+// UDP, an IP fragment, an IPv6 routing or fragment header, truncated, or
+// an MTU too small for its headers) is dropped as AboveMTUDrop drops it.
 func (s *Stack) rxAboveMTU(e *entry, p *Packet) error {
 	d, f := e.dev, p.Frame
 	nh, etype := l2Len(f)
@@ -212,7 +233,7 @@ func (s *Stack) rxAboveMTU(e *entry, p *Packet) error {
 		sp.Frame = f[:c.end]
 		return s.driverRx(d, &sp)
 	}
-	if e.above == aboveGROHW && c.proto == ipprotoTCP && !c.tun {
+	if e.above == aboveGROHW && c.proto == ipprotoTCP && !c.tun && (c.end-c.pay+skb.PageSize-1)/skb.PageSize <= skb.MaxSkbFrags {
 		s.rxGROHW(d, p, &c, seg)
 		return nil
 	}

@@ -329,3 +329,35 @@ func TestAboveMTUSegmentTunnel(t *testing.T) {
 		checkWireTCP(t, innerSegs, total, mss, tcpACK|tcpPSH)
 	}
 }
+
+// TestAboveMTUSegmentIPv6AndBigTCP: an IPv6 aggregate with a hop-by-hop
+// header is cut with the header in every segment (ipv6_gso_segment), and
+// a BIG TCP aggregate above 64 KB, whose IPv4 tot_len is 0, is cut by the
+// frame's length.
+func TestAboveMTUSegmentIPv6AndBigTCP(t *testing.T) {
+	t.Run("ipv6 hop-by-hop", func(t *testing.T) {
+		f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8::9", dst: "2001:db8::1", next: ipprotoUDP, hop: true, dport: 9998, payload: 3000})
+		s, _, segs, _ := aboveMTUStack(t, AboveMTUSegment, 1000, "off", false)
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+		s.Flush()
+		require.Len(t, *segs, 3, "tc ingress sees the wire segments (the router has no IPv6 route for them)")
+		for i, w := range *segs {
+			ip := w.frame[ethHlen:]
+			require.Equal(t, uint8(nexthdrHop), ip[6])
+			require.Equal(t, uint16(8+udpHlen+1000), binary.BigEndian.Uint16(ip[4:6]), "payload_len %d", i)
+			u := ip[ip6Hlen+8:]
+			require.Equal(t, uint16(udpHlen+1000), binary.BigEndian.Uint16(u[4:6]))
+		}
+	})
+	t.Run("big tcp", func(t *testing.T) {
+		const mss = 1500 - ipHlen - 32
+		total := 70000
+		f := superTCP(total, tcpACK)
+		binary.BigEndian.PutUint16(f[ethHlen+2:], 0) // iph_set_totlen above 64 KB
+		s, te, segs, _ := aboveMTUStack(t, AboveMTUSegment, 0, "off", false)
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+		s.Flush()
+		require.Empty(t, te.obs.dropReasons())
+		require.Len(t, *segs, (total+mss-1)/mss)
+	})
+}
