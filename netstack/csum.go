@@ -250,19 +250,21 @@ func (s *Stack) rxCsumBad(b *skb.Buff, proto uint8) bool {
 	if h.CsumValid {
 		return false
 	}
-	switch h.IPSummed {
-	case skb.ChecksumUnnecessary:
-		h.CsumValid = true
-		if h.CsumLevel == 0 {
-			h.IPSummed = skb.ChecksumNone
-		} else {
-			h.CsumLevel--
-		}
-		return false
-	case skb.ChecksumNone:
-	default:
-		return false
+	if h.IPSummed != skb.ChecksumUnnecessary {
+		return h.IPSummed == skb.ChecksumNone && s.rxCsumCheck(b, proto)
 	}
+	h.CsumValid = true
+	if h.CsumLevel == 0 {
+		h.IPSummed = skb.ChecksumNone
+	} else {
+		h.CsumLevel--
+	}
+	return false
+}
+
+// rxCsumCheck is rxCsumBad's software check of a CHECKSUM_NONE skb.
+func (s *Stack) rxCsumCheck(b *skb.Buff, proto uint8) bool {
+	h := b.H()
 	nh := -b.NetworkOffset()
 	if nh <= 0 || nh > b.Headroom() {
 		return false

@@ -776,7 +776,9 @@ func (s *Stack) groReceive(gn *groNode, b *skb.Buff, d *Device) {
 	if h := b.H(); h.IPSummed == skb.ChecksumUnnecessary {
 		csumCnt = int(h.CsumLevel) + 1
 	}
-	if (ip.proto == ipprotoUDP || ip.proto == ipprotoTCP) && !s.groCsumValidate(b, &csumCnt, 0, ip.ihl, ip.proto) {
+	if l4p := ip.proto == ipprotoUDP || ip.proto == ipprotoTCP; l4p && csumCnt > 0 {
+		csumCnt-- // skb_gro_incr_csum_unnecessary: a verified level used up
+	} else if l4p && !s.groCsumValidate(b, &csumCnt, 0, ip.ihl, ip.proto) {
 		s.stats.GROCsumBad++
 		s.netifReceive(b)
 		return
