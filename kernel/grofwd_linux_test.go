@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -26,16 +27,39 @@ import (
 func TestKernelGROFraglistForwardTTL(t *testing.T) {
 	testutil.KernelTests(t)
 	p := groSeg{payload: 100, ack: 1, window: 512, flags: 0x10}
-	checks, got := routeSegments(t, []string{observe.FeatureGROList}, []string{"tx-gso-list"}, []groSeg{p, p, p, p})
-	var ttls []uint8
-	var gotChecks []uint16
-	for _, f := range got {
-		ttls = append(ttls, f[14+8])
-		gotChecks = append(gotChecks, binary.BigEndian.Uint16(f[14+20+16:]))
-	}
-	t.Logf("TTLs after forwarding: %v", ttls)
+	var (
+		checks, gotChecks []uint16
+		ttls              []uint8
+	)
+	oneFlow(t, func() bool {
+		var got [][]byte
+		checks, got = routeSegments(t, []string{observe.FeatureGROList}, []string{"tx-gso-list"}, []groSeg{p, p, p, p})
+		ttls, gotChecks = nil, nil
+		for _, f := range got {
+			ttls = append(ttls, f[14+8])
+			gotChecks = append(gotChecks, binary.BigEndian.Uint16(f[14+20+16:]))
+		}
+		t.Logf("TTLs after forwarding: %v", ttls)
+		return slices.Equal(ttls, []uint8{63, 64, 64, 64})
+	})
 	require.Equal(t, []uint8{63, 64, 64, 64}, ttls)
 	require.Equal(t, checks, gotChecks, "each segment keeps its own TCP header (fraglist, not skb_segment)")
+}
+
+// oneFlow runs measure, which reports whether GRO held the flow as one
+// aggregate, up to three times. napi_complete_done flushes an aggregate
+// older than a jiffy (gro_flush(&n->gro, flush_old)) even within
+// gro_flush_timeout, so a jiffy boundary between two sends splits the
+// flow now and then; a result that is wrong three times is not that.
+func oneFlow(t *testing.T, measure func() bool) {
+	t.Helper()
+	for range 2 {
+		if measure() {
+			return
+		}
+		t.Log("the flow was split; measuring again")
+	}
+	measure()
 }
 
 // routeSegments sends segs (a TCP flow from 192.0.2.1 to 203.0.113.7)
@@ -143,18 +167,22 @@ func TestKernelGROFragListForward(t *testing.T) {
 		{nil, []int{440}, []uint8{63}, []uint32{1000}},
 		{[]string{"tx-scatter-gather-fraglist"}, []int{140, 140, 140, 140}, []uint8{63, 63, 63, 63}, []uint32{1000, 1100, 1200, 1300}},
 	} {
-		_, got := routeSegments(t, nil, tc.txOff, []groSeg{p, p, p, p})
 		var (
 			lens []int
 			ttls []uint8
 			seqs []uint32
 		)
-		for _, f := range got {
-			lens = append(lens, int(binary.BigEndian.Uint16(f[14+2:])))
-			ttls = append(ttls, f[14+8])
-			seqs = append(seqs, binary.BigEndian.Uint32(f[14+20+4:]))
-		}
-		t.Logf("tx off %v: IP lengths %v, TTLs %v, sequence numbers %v", tc.txOff, lens, ttls, seqs)
+		oneFlow(t, func() bool {
+			_, got := routeSegments(t, nil, tc.txOff, []groSeg{p, p, p, p})
+			lens, ttls, seqs = nil, nil, nil
+			for _, f := range got {
+				lens = append(lens, int(binary.BigEndian.Uint16(f[14+2:])))
+				ttls = append(ttls, f[14+8])
+				seqs = append(seqs, binary.BigEndian.Uint32(f[14+20+4:]))
+			}
+			t.Logf("tx off %v: IP lengths %v, TTLs %v, sequence numbers %v", tc.txOff, lens, ttls, seqs)
+			return slices.Equal(tc.ttls, ttls)
+		})
 		require.Equal(t, tc.lens, lens, "tx off %v", tc.txOff)
 		require.Equal(t, tc.ttls, ttls, "tx off %v", tc.txOff)
 		require.Equal(t, tc.seqs, seqs, "tx off %v", tc.txOff)

@@ -591,12 +591,12 @@ var List = []Mutant{
 	{
 		Name: "rx-checksum-levels-not-used-up",
 		File: "netstack/csum.go",
-		Old: `		if h.CsumLevel == 0 {
-			h.IPSummed = skb.ChecksumNone
-		} else {`,
-		New: `		if false {
-			h.IPSummed = skb.ChecksumNone
-		} else if h.CsumLevel > 0 {`,
+		Old: `	if h.CsumLevel == 0 {
+		h.IPSummed = skb.ChecksumNone
+	} else {`,
+		New: `	if false {
+		h.IPSummed = skb.ChecksumNone
+	} else if h.CsumLevel > 0 {`,
 		Desc: "each checksum a CHECKSUM_UNNECESSARY skb's receive path verifies uses up a csum_level (__skb_decr_checksum_unnecessary)",
 		Pkgs: []string{"./netstack"},
 	},
