@@ -173,6 +173,21 @@ func TestKernelCpumapChecksum(t *testing.T) {
 // returns how many datagrams the socket in B read, and the drop reasons.
 func modelCpumapChecksum(t *testing.T, txOff bool, payload, segment int, gro bool) (int, []string) {
 	t.Helper()
+	cfg := udpPairModel(txOff, gro, segment, gro)
+	cfg.Devices[0].PeerXDP = "native"
+	cfg.Cpumaps = []netstack.CpumapConfig{{Name: "cpus", Entries: []netstack.CpumapEntryConfig{{CPU: 0, QSize: 64}}}}
+	cfg.Programs = []netstack.ProgramConfig{{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB",
+		Actions: []netstack.Action{{Kind: netstack.ActRedirectCPU, Target: "cpus"}}}}
+	obs := &dropRecorder{}
+	runModel(t, cfg, obs, ethIPv4(udp4Packet([4]byte{192, 0, 2, 1}, [4]byte{192, 0, 2, 2}, 40000, 9999, payload)), nil)
+	return obs.delivered, obs.reasons
+}
+
+// udpPairModel is udpPair in the model: veth vA (192.0.2.1/24, in A,
+// tx-checksumming off with txOff) and vB (192.0.2.2/24, in B, GRO with
+// gro), a UDP socket snd on A:40000 (UDP_SEGMENT segment) that the entry
+// sends from, and rcv on B:9999 (UDP_GRO with udpGRO).
+func udpPairModel(txOff, gro bool, segment int, udpGRO bool) *netstack.Config {
 	tx, peerGRO := "", ""
 	if txOff {
 		tx = "off"
@@ -180,32 +195,42 @@ func modelCpumapChecksum(t *testing.T, txOff bool, payload, segment int, gro boo
 	if gro {
 		peerGRO = "on"
 	}
-	cfg := &netstack.Config{
+	return &netstack.Config{
 		Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
 		Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", TxChecksum: tx,
 			Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B",
-			PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerXDP: "native", PeerGRO: peerGRO}},
+			PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerGRO: peerGRO}},
 		Sockets: []netstack.SocketConfig{
 			{Name: "snd", Netns: "A", Proto: netstack.ProtoUDP, Port: 40000, UDPSegment: segment},
-			{Name: "rcv", Netns: "B", Proto: netstack.ProtoUDP, Port: 9999, UDPGRO: gro},
+			{Name: "rcv", Netns: "B", Proto: netstack.ProtoUDP, Port: 9999, UDPGRO: udpGRO},
 		},
-		Cpumaps: []netstack.CpumapConfig{{Name: "cpus", Entries: []netstack.CpumapEntryConfig{{CPU: 0, QSize: 64}}}},
-		Programs: []netstack.ProgramConfig{{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB",
-			Actions: []netstack.Action{{Kind: netstack.ActRedirectCPU, Target: "cpus"}}}},
 		Entries: []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "snd"}},
 	}
-	obs := &dropRecorder{}
+}
+
+// runModel builds cfg with obs, injects frame as packet 1 of entry 0,
+// flushes, hands the stack to inspect (nil: none), closes it and checks
+// for leaks.
+func runModel(t *testing.T, cfg *netstack.Config, obs netstack.Observer, frame []byte, inspect func(*netstack.Stack)) {
+	t.Helper()
 	a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
 	s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: obs})
 	require.NoError(t, err)
-	pkt := udp4Packet([4]byte{192, 0, 2, 1}, [4]byte{192, 0, 2, 2}, 40000, 9999, payload)
-	frame := append(make([]byte, 14), pkt...)
-	frame[12], frame[13] = 0x08, 0x00
 	require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: frame}))
 	s.Flush()
+	if inspect != nil {
+		inspect(s)
+	}
 	require.NoError(t, s.Close())
 	require.NoError(t, a.CheckLeaks())
-	return obs.delivered, obs.reasons
+}
+
+// ethIPv4 puts an Ethernet header with zero addresses in front of IPv4
+// packet pkt.
+func ethIPv4(pkt []byte) []byte {
+	f := append(make([]byte, 14), pkt...)
+	binary.BigEndian.PutUint16(f[12:], unix.ETH_P_IP)
+	return f
 }
 
 // dropRecorder notes socket deliveries and drop reasons.

@@ -10,9 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skbsim/skbsim/internal/testutil"
-	"github.com/skbsim/skbsim/kmem"
 	"github.com/skbsim/skbsim/netstack"
-	"github.com/skbsim/skbsim/skb"
 )
 
 // vxlanInnerFrame is an Ethernet frame to dst from src: IPv4 192.0.2.1 ->
@@ -185,12 +183,6 @@ func modelVXLANInner(t *testing.T, outerCsum, badInner, gro bool) (int, []string
 		Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
 	}
 	obs := &dropRecorder{}
-	a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
-	s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: obs})
-	require.NoError(t, err)
-	require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: vxlanInnerFrame(macB, macA, macVx, outerCsum, badInner)}))
-	s.Flush()
-	require.NoError(t, s.Close())
-	require.NoError(t, a.CheckLeaks())
+	runModel(t, cfg, obs, vxlanInnerFrame(macB, macA, macVx, outerCsum, badInner), nil)
 	return obs.delivered, obs.reasons
 }

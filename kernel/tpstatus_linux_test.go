@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"encoding/binary"
-	"net/netip"
 	"testing"
 	"unsafe"
 
@@ -10,9 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skbsim/skbsim/internal/testutil"
-	"github.com/skbsim/skbsim/kmem"
 	"github.com/skbsim/skbsim/netstack"
-	"github.com/skbsim/skbsim/skb"
 )
 
 // TestKernelTapChecksumStatus: what a packet socket on vB reads with
@@ -128,34 +125,10 @@ func auxdata(t *testing.T, oob []byte) unix.TpacketAuxdata {
 // model: what a held RX tap on vB holds.
 func modelTapChecksumStatus(t *testing.T, txOff, gro, udpGRO bool) []netstack.TapPacket {
 	t.Helper()
-	tx, peerGRO := "", ""
-	if txOff {
-		tx = "off"
-	}
-	if gro {
-		peerGRO = "on"
-	}
-	cfg := &netstack.Config{
-		Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
-		Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", TxChecksum: tx,
-			Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B",
-			PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerGRO: peerGRO}},
-		Sockets: []netstack.SocketConfig{
-			{Name: "snd", Netns: "A", Proto: netstack.ProtoUDP, Port: 40000, UDPSegment: 100},
-			{Name: "rcv", Netns: "B", Proto: netstack.ProtoUDP, Port: 9999, UDPGRO: udpGRO},
-		},
-		Taps:    []netstack.TapConfig{{Name: "t", Netns: "B", Dev: "vB", Dir: netstack.TapRX, Hold: true}},
-		Entries: []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "snd"}},
-	}
-	a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
-	s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: netstack.NopObserver{}})
-	require.NoError(t, err)
-	frame := append(make([]byte, 14), udp4Packet([4]byte{192, 0, 2, 1}, [4]byte{192, 0, 2, 2}, 40000, 9999, 400)...)
-	frame[12], frame[13] = 0x08, 0x00
-	require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: frame}))
-	s.Flush()
-	pkts := s.TapPackets("t")
-	require.NoError(t, s.Close())
-	require.NoError(t, a.CheckLeaks())
+	cfg := udpPairModel(txOff, gro, 100, udpGRO)
+	cfg.Taps = []netstack.TapConfig{{Name: "t", Netns: "B", Dev: "vB", Dir: netstack.TapRX, Hold: true}}
+	var pkts []netstack.TapPacket
+	runModel(t, cfg, netstack.NopObserver{}, ethIPv4(udp4Packet([4]byte{192, 0, 2, 1}, [4]byte{192, 0, 2, 2}, 40000, 9999, 400)),
+		func(s *netstack.Stack) { pkts = s.TapPackets("t") })
 	return pkts
 }

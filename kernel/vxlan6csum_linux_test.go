@@ -13,9 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skbsim/skbsim/internal/testutil"
-	"github.com/skbsim/skbsim/kmem"
 	"github.com/skbsim/skbsim/netstack"
-	"github.com/skbsim/skbsim/skb"
 )
 
 // TestKernelVXLAN6OuterChecksum: a UDP datagram sent through a vxlan
@@ -212,19 +210,13 @@ func modelVXLAN6(t *testing.T, zeroTx, zeroRx bool) (int, []byte, uint32, []stri
 		Entries: []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "snd"}},
 	}
 	obs := &dropRecorder{}
-	a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
-	s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: obs})
-	require.NoError(t, err)
-	pkt := udp4Packet([4]byte{10, 9, 0, 1}, [4]byte{10, 9, 0, 2}, 40000, 9999, 100)
-	require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: pkt}))
-	s.Flush()
 	var frame []byte
 	var status uint32
-	if tp := s.TapPackets("t"); len(tp) == 1 {
-		frame, status = tp[0].Frame, tp[0].Status
-	}
+	runModel(t, cfg, obs, udp4Packet([4]byte{10, 9, 0, 1}, [4]byte{10, 9, 0, 2}, 40000, 9999, 100), func(s *netstack.Stack) {
+		if tp := s.TapPackets("t"); len(tp) == 1 {
+			frame, status = tp[0].Frame, tp[0].Status
+		}
+	})
 	require.NotNil(t, frame, "the model's vxlan packet on vB")
-	require.NoError(t, s.Close())
-	require.NoError(t, a.CheckLeaks())
 	return obs.delivered, frame, status, obs.reasons
 }
