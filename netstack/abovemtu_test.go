@@ -361,3 +361,48 @@ func TestAboveMTUSegmentIPv6AndBigTCP(t *testing.T) {
 		require.Len(t, *segs, (total+mss-1)/mss)
 	})
 }
+
+// TestNICXDPMultiBuffer: a NIC with native XDP takes a frame longer than
+// a page holds (XDP_PACKET_HEADROOM and skb_shared_info aside) only with
+// an xdp.frags program: the rest of the frame is the xdp_buff's page
+// fragments, the program sees the first part, and the skb keeps the
+// fragments and the metadata. Without xdp.frags the NIC drops the frame
+// before the program runs.
+func TestNICXDPMultiBuffer(t *testing.T) {
+	for _, frags := range []bool{false, true} {
+		var linear, runs int
+		var seen []wireSeg
+		var meta int
+		cfg := routerConfig(DeviceConfig{Name: "eth0", Kind: KindNIC, MAC: macNIC, MTU: 9000, Addrs: []netip.Prefix{pfx("192.0.2.254/24")}}, true)
+		cfg.Programs = []ProgramConfig{
+			{Name: "x", Hook: carrier.HookXDP, Dev: "eth0", XDPFrags: frags, Prog: ProgramFunc(func(c *Ctx) int {
+				runs++
+				linear = len(c.Skb.Data())
+				c.AdjustMeta(-8)
+				return XDPPass
+			})},
+			{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+				seen = append(seen, wireSeg{len: c.Skb.Len(), nrFrags: c.Skb.NrFrags()})
+				meta = c.Skb.MetadataLen()
+				return TCXNext
+			})},
+		}
+		s, te := newStack(t, cfg, "", nil, nil)
+		f := superTCP(5000, tcpACK)
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+		s.Flush()
+		if !frags {
+			require.Zero(t, runs)
+			require.Empty(t, seen)
+			require.Equal(t, uint64(1), s.Stats().RxOversize)
+			require.Equal(t, []string{"SKB_DROP_REASON_PKT_TOO_BIG@napi_build_skb"}, te.obs.dropReasons())
+			continue
+		}
+		require.Equal(t, 1, runs)
+		require.Equal(t, xdpLinearMax, linear, "the program sees the first buffer")
+		require.Len(t, seen, 1)
+		require.Equal(t, len(f), seen[0].len)
+		require.Equal(t, 1, seen[0].nrFrags, "the frame's rest in one page-pool page")
+		require.Equal(t, 8, meta)
+	}
+}

@@ -261,6 +261,10 @@
 //     are not written.
 //   - A packet socket entry (EntryPacket) sends each captured frame out
 //     of a device as tcpreplay does (packet_snd, CHECKSUM_NONE).
+//   - A NIC with native XDP takes a frame longer than one page holds
+//     (XDP_PACKET_HEADROOM and skb_shared_info aside) only with an
+//     xdp.frags program: the rest of the frame is the xdp_buff's page-pool
+//     fragments, which the skb keeps; otherwise the NIC drops it.
 //   - Frames above the MTU (abovemtu.go): a capture taken above GRO or
 //     TSO holds aggregates of up to 64 KB that no wire carried.
 //     EntryConfig.AboveMTU receives them as they are (accept, the

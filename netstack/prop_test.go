@@ -259,7 +259,20 @@ func propConfigs() []*Config {
 	gb := *dvm
 	gb.Devices = slices.Clone(dvm.Devices)
 	gb.Devices[0].XDP = "generic"
-	return []*Config{fwd, tun, gre, any, gso, glist, &glistKey, tgro, flx, xr, cpm, dvm, &gb}
+	cfgs := []*Config{fwd, tun, gre, any, gso, glist, &glistKey, tgro, flx, xr, cpm, dvm, &gb}
+	// The NIC's native XDP programs with xdp.frags: frames above a page
+	// are multi-buffer, and are redirected so into veths, cpumaps and
+	// device maps.
+	for _, c := range []*Config{xr, cpm, dvm} {
+		m := c.Copy()
+		for i := range m.Programs {
+			if m.Programs[i].Hook == carrier.HookXDP && m.Programs[i].Dev == "eth0" && nsName(m.Programs[i].Netns) == HostNetns {
+				m.Programs[i].XDPFrags = true
+			}
+		}
+		cfgs = append(cfgs, m)
+	}
+	return cfgs
 }
 
 // vxlanWrap puts frame f (an Ethernet frame) in a VXLAN packet from
@@ -320,7 +333,7 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 				ttl:      uint8(rapid.IntRange(1, 64).Draw(rt, "ttl")),
 				id:       uint16(rapid.IntRange(0, 3).Draw(rt, "id")),
 				seq:      uint32(rapid.IntRange(0, 3).Draw(rt, "seq")) * 100,
-				payload:  rapid.IntRange(0, 3100).Draw(rt, "payload"),
+				payload:  rapid.SampledFrom([]int{rapid.IntRange(0, 3100).Draw(rt, "small"), rapid.IntRange(3100, 7000).Draw(rt, "large")}).Draw(rt, "payload"),
 				tcpFlags: uint8(rapid.IntRange(0, 63).Draw(rt, "flags")),
 				fragOff:  uint16(rapid.SampledFrom([]int{0, 0, 0, ipMF, 5, ipMF | 5, ipDF}).Draw(rt, "frag")),
 				noEth:    rapid.Bool().Draw(rt, "noEth"),

@@ -13,6 +13,9 @@ import (
 const (
 	maxBacklog  = 1000 // net.core.netdev_max_backlog
 	xdpFrameMin = 4096 // a driver's receive buffer: one page
+	// xdpLinearMax is the frame a page holds after XDP_PACKET_HEADROOM
+	// and skb_shared_info: the most a single-buffer XDP frame can be.
+	xdpLinearMax = skb.PageSize - skb.XDPPacketHeadroom - skb.SizeofSharedInfo
 )
 
 // --- common helpers ---
@@ -287,14 +290,34 @@ func (s *Stack) dropNoSkb(d *Device, reason skb.DropReason, loc Op) {
 // programs and carriers see one *skb.Buff; on XDP_DROP that sk_buff is freed
 // with the page (the kernel never allocates it).
 func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
-	size := max(xdpFrameMin, (skb.XDPPacketHeadroom+len(p.Frame)+skb.SizeofSharedInfo+63)&^63)
+	lin := len(p.Frame)
+	if lin > xdpLinearMax {
+		// A frame longer than one page holds: a driver with a program
+		// without BPF_F_XDP_HAS_FRAGS sizes its receive buffers to one
+		// page, so the NIC drops the frame (rx_length_errors); with
+		// xdp.frags the rest goes to further page-pool pages, the
+		// xdp_buff's fragments (multi-buffer XDP), which the skb keeps
+		// (xdp_build_skb_from_buff: skb_add_rx_frag).
+		if !d.xdpFrags {
+			s.rxOversize(d)
+			return nil
+		}
+		lin = xdpLinearMax
+	}
+	size := max(xdpFrameMin, (skb.XDPPacketHeadroom+lin+skb.SizeofSharedInfo+63)&^63)
 	b, err := s.a.BuildSkb(size)
 	if err != nil {
 		s.dropNoSkb(d, skb.DropNomem, OpDriverRx)
 		return nil
 	}
 	b.Reserve(skb.XDPPacketHeadroom)
-	b.PutData(p.Frame)
+	b.PutData(p.Frame[:lin])
+	if lin < len(p.Frame) {
+		if err := b.AddRxPages(p.Frame[lin:]); err != nil {
+			s.drop(b, skb.DropNomem, OpDriverRx)
+			return nil
+		}
+	}
 	b.ResetMacHeader() // the XDP view: data_meta..data ends at the frame start
 	setDev(b, d)
 	s.traceOp(LayerDriver, OpDriverRx, b)

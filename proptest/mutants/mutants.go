@@ -601,6 +601,18 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "nic-xdp-takes-big-frames",
+		File: "netstack/rx.go",
+		Old: `		if !d.xdpFrags {
+			s.rxOversize(d)
+			return nil
+		}
+		lin = xdpLinearMax`,
+		New:  `		lin = xdpLinearMax`,
+		Desc: "a driver with a native XDP program without xdp.frags receives one page a frame: the NIC drops a longer one",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "socket-sends-full-checksums",
 		File: "netstack/csum.go",
 		Old:  `	if proto == ipprotoUDP && b.HasFragList() {`,
