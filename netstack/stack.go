@@ -990,6 +990,9 @@ func (s *Stack) attachPrograms(maxVal int) error {
 		if pc.XDPFrags && pc.Hook != carrier.HookXDP {
 			return cfgErr("%s: xdp_frags (BPF_F_XDP_HAS_FRAGS) is for xdp programs, not %s", what, pc.Hook)
 		}
+		if pc.XDPFrags && !s.prof.XDPFrags {
+			return cfgErr("%s: xdp_frags (BPF_F_XDP_HAS_FRAGS) needs kernel v5.18 or later, not %s", what, s.prof.Name)
+		}
 		if pc.Cpumap && (pc.Hook != carrier.HookXDP || pc.Dev != "" || pc.Devmap) {
 			return cfgErr("%s: a cpumap program (BPF_XDP_CPUMAP) is an xdp program without a device", what)
 		}

@@ -192,6 +192,9 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 	if !ns[p.Netns] {
 		return s.errAt(pp, "%s: unknown namespace %q", what, p.Netns)
 	}
+	if p.XDPFrags && !prof.XDPFrags {
+		return s.errAt(pp, "%s: xdp_frags (BPF_F_XDP_HAS_FRAGS) needs kernel v5.18 or later, not %s", what, s.Kernel)
+	}
 	devHook := p.Hook == carrier.HookXDP || p.Hook == carrier.HookTCIngress || p.Hook == carrier.HookTCEgress
 	switch {
 	case p.Cpumap && p.Devmap:

@@ -100,6 +100,8 @@ func TestParseErrors(t *testing.T) {
 			"f.yaml:5:8: entry: above_mtu gro_hw on x with XDP program p: drivers refuse native XDP while hardware GRO or LRO is on, and generic XDP turns them off (dev_disable_gro_hw)"},
 		{"udp_csum not on or off", "devices:\n  - {name: x, kind: vxlan, remote: 192.0.2.2, udp_csum: maybe}\nentry: {dev: lo}\n", "f.yaml:2:57: device x: udp_csum: want on or off"},
 		{"udp_csum on a nic", "devices:\n  - {name: x, kind: nic, udp_csum: on}\nentry: {dev: x}\n", "f.yaml:2:5: device x: udp_csum and udp6zerocsumrx are for vxlan and geneve devices"},
+		{"xdp_frags before v5.18", "kernel: v5.15\ndevices:\n  - {name: x, kind: nic}\nprograms:\n  - {name: p, hook: xdp, dev: x, xdp_frags: true, actions: [count]}\nentry: {dev: x}\n",
+			"f.yaml:5:5: program p: xdp_frags (BPF_F_XDP_HAS_FRAGS) needs kernel v5.18 or later, not v5.15"},
 		{"cpumap unknown key", "cpumaps:\n  - {name: c, entries: [], qsize: 3}\nentry: {dev: lo}\n", `f.yaml:2:28: cpumap: unknown key "qsize"`},
 		{"cpumap drain", "cpumaps:\n  - {name: c, drain: lazy, entries: []}\nentry: {dev: lo}\n", `f.yaml:2:22: cpumap c: drain: unknown value "lazy" (known: bulk, poll)`},
 		{"cpumap qsize 0", "cpumaps:\n  - {name: c, entries: [{cpu: 0, qsize: 0}]}\nentry: {dev: lo}\n", "f.yaml:2:41: cpumap c entry: qsize: 0 out of range [1, 16384]"},

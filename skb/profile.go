@@ -183,6 +183,11 @@ type Profile struct {
 	// with a frag_list enters them whole. Before, validate_xmit_skb
 	// segmented it in front of the tunnel. Read by netstack.
 	UDPTunnelFragList bool
+	// XDPFrags: an XDP program can be loaded with BPF_F_XDP_HAS_FRAGS
+	// (SEC("xdp.frags")) and take multi-buffer frames (v5.18, "bpf:
+	// introduce BPF_F_XDP_HAS_FRAGS flag in prog_flags loading the ebpf
+	// program"). Read by netstack.
+	XDPFrags bool
 	// GenericXDPFrags: generic XDP gives a multi-buffer program
 	// (BPF_F_XDP_HAS_FRAGS) a cloned, non-linear or headroom-short skb as a
 	// page-pool copy that stays non-linear (netif_skb_check_for_xdp ->
@@ -342,6 +347,7 @@ func profileFor(major, minor int) Profile {
 		GROOuterIPID:               at(6, 18),
 		UDPTunnelFragList:          at(5, 12),
 		GenericXDPFrags:            at(6, 9),
+		XDPFrags:                   at(5, 18),
 		TCPSendLinearFirst:         !at(5, 1),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext
