@@ -198,6 +198,12 @@ type DeviceConfig struct {
 	// and the device lack GSO offloads as with SoftwareGSO
 	// (netdev_fix_features drops TSO and USO without a checksum feature).
 	TxChecksum string
+	// RxChecksum is "on" (the default, "") or "off": the receive checksum
+	// offload of a NIC or veth entry's driver (NETIF_F_RXCSUM, ethtool
+	// rx-checksumming). On, the frames it receives are
+	// CHECKSUM_UNNECESSARY at every level; off, CHECKSUM_NONE, so GRO and
+	// the TCP and UDP receive paths check them in software (csum.go).
+	RxChecksum string
 	// SoftwareGSO makes the device lack GSO offloads: GSO skbs are
 	// segmented by skb_segment in validate_xmit_skb before the xmit.
 	SoftwareGSO bool

@@ -10,7 +10,8 @@ import (
 // happens to a packet:
 //
 //   - A frame a driver receives is CHECKSUM_UNNECESSARY (driverRx,
-//     nicXDPRx, rxCsumState): the NIC's receive checksum offload is taken
+//     nicXDPRx, setRxCsum; CHECKSUM_NONE with DeviceConfig.RxChecksum
+//     off): the NIC's receive checksum offload is taken
 //     to have verified every level, as a capture taken on a sending host
 //     holds the partial checksums its NIC completed on the wire. Where the
 //     frame loses that state (an XDP frame's skb), its bytes are checked;
@@ -213,12 +214,17 @@ const checksumBreak = 76
 // csum_level counts the checksums verified beyond the first, up to 3.
 const skbMaxCsumLevel = 3
 
-// setRxCsum gives skb b of frame f the state the NIC's receive checksum
-// offload leaves (rxCsumState); CHECKSUM_UNNECESSARY covers every level
-// (csum_level SKB_MAX_CSUM_LEVEL: the model's NIC verifies tunnels' inner
-// checksums too).
-func setRxCsum(b *skb.Buff, f []byte) {
+// setRxCsum gives skb b of frame f the state the receive checksum
+// offload of d's driver leaves (rxCsumState); CHECKSUM_UNNECESSARY covers
+// every level (csum_level SKB_MAX_CSUM_LEVEL: the model's NIC verifies
+// tunnels' inner checksums too). Without it (DeviceConfig.RxChecksum off)
+// b is CHECKSUM_NONE.
+func setRxCsum(b *skb.Buff, f []byte, d *Device) {
 	h := b.H()
+	if d.noRxCsum {
+		h.IPSummed = skb.ChecksumNone
+		return
+	}
 	h.IPSummed = rxCsumState(f)
 	if h.IPSummed == skb.ChecksumUnnecessary {
 		h.CsumLevel = skbMaxCsumLevel

@@ -257,3 +257,34 @@ func TestGROAggregateChecksum(t *testing.T) {
 		})
 	}
 }
+
+// TestRxChecksumOff: with the NIC's receive checksum offload
+// (rx_checksum, the default) its frames are CHECKSUM_UNNECESSARY and a
+// captured bad TCP checksum goes unnoticed; without it the frames are
+// CHECKSUM_NONE, GRO checks them in software and the bad one is dropped
+// by TCP receive (TCP_CSUM).
+func TestRxChecksumOff(t *testing.T) {
+	for _, tc := range []struct {
+		rx    string
+		drops []string
+		bad   uint64
+	}{
+		{"", nil, 0},
+		{"off", []string{"SKB_DROP_REASON_TCP_CSUM@tcp_v4_rcv"}, 1},
+	} {
+		cfg := &Config{
+			Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, RxChecksum: tc.rx}},
+			Sockets: []SocketConfig{{Name: "web", Proto: ProtoTCP, Port: 443}},
+		}
+		s, te := newStack(t, cfg, "", nil, nil)
+		f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
+			sport: 5000, dport: 443, seq: 1000, tcpFlags: tcpACK, payload: 100})
+		th := f[ethHlen+ipHlen:]
+		l4Csum(f[ethHlen:], th, ipprotoTCP)
+		th[16] ^= 0xff
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+		s.Flush()
+		require.Equal(t, tc.drops, te.obs.dropReasons(), "rx_checksum %q", tc.rx)
+		require.Equal(t, tc.bad, s.Stats().GROCsumBad)
+	}
+}

@@ -220,7 +220,7 @@ func (s *Stack) driverRx(d *Device, p *Packet) error {
 		return nil
 	}
 	b.PutData(p.Frame)
-	setRxCsum(b, p.Frame) // the NIC's receive checksum offload (csum.go)
+	setRxCsum(b, p.Frame, d) // the NIC's receive checksum offload (csum.go)
 	s.traceOp(LayerDriver, OpDriverRx, b)
 	if !s.ethTypeTrans(b, d) {
 		s.drop(b, skb.DropPktTooSmall, OpEthTypeTrans)
@@ -324,8 +324,8 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 	act, meta, target := s.runXDP(b, d, false, 0)
 	switch act {
 	case XDPPass:
-		b.MetadataSet(meta)   // skb_metadata_set(skb, metasize) while data is at the frame
-		setRxCsum(b, p.Frame) // the driver's receive checksum offload (csum.go)
+		b.MetadataSet(meta)      // skb_metadata_set(skb, metasize) while data is at the frame
+		setRxCsum(b, p.Frame, d) // the driver's receive checksum offload (csum.go)
 		s.ethTypeTrans(b, d)
 		s.rxHash(b, p)
 		s.napiGROReceive(b, d)

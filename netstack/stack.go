@@ -178,6 +178,7 @@ type Device struct {
 	// udpCsum: a vxlan or geneve device writes outer UDP checksums;
 	// zeroCsum6Rx: its IPv6 socket accepts a checksum of 0.
 	udpCsum, zeroCsum6Rx bool
+	noRxCsum             bool // RxChecksum off
 	blackhole            bool
 	rxTaps               []*tap
 	txTaps               []*tap
@@ -538,7 +539,7 @@ func (s *Stack) build(maxVal int) error {
 			return err
 		}
 		for _, f := range [...]struct{ key, v string }{{"tx_fraglist", dc.TxFragList}, {"peer_tx_fraglist", dc.PeerTxFragList},
-			{"tunnel_tso", dc.TunnelTSO}, {"tx_checksum", dc.TxChecksum}} {
+			{"tunnel_tso", dc.TunnelTSO}, {"tx_checksum", dc.TxChecksum}, {"rx_checksum", dc.RxChecksum}} {
 			if f.v != "" && f.v != "on" && f.v != "off" {
 				return cfgErr("%s: %s %q (want on or off)", what, f.key, f.v)
 			}
@@ -919,7 +920,7 @@ func firstNonEmpty(a, b string) string {
 
 func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs []netip.Prefix, dc *DeviceConfig) *Device {
 	d := &Device{cfg: cfg, name: name, kind: kind, ns: n, mac: mac, mtu: dc.MTU, up: !dc.Down,
-		addrs: addrs, softGSO: dc.SoftwareGSO || dc.TxChecksum == "off", noTxCsum: dc.TxChecksum == "off",
+		addrs: addrs, softGSO: dc.SoftwareGSO || dc.TxChecksum == "off", noTxCsum: dc.TxChecksum == "off", noRxCsum: dc.RxChecksum == "off",
 		blackhole: dc.Qdisc == "blackhole"}
 	if d.mtu == 0 {
 		d.mtu = 1500

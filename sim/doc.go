@@ -93,6 +93,8 @@
 //	    tunnel_tso: on                 # tunnel GSO types (tx-udp_tnl-segmentation); off: software GSO of encapsulated skbs
 //	    tx_checksum: on                # tx-checksumming; off: validate_xmit_skb completes a socket's partial
 //	                                   # TCP/UDP checksums in software (and the device has no GSO offloads)
+//	    rx_checksum: on                # rx-checksumming; off: the driver's frames are CHECKSUM_NONE, checked
+//	                                   # in software by GRO and TCP/UDP receive (a bad one is dropped)
 //	    gro_list: false                # NETIF_F_GRO_FRAGLIST (rx-gro-list, v5.6): fraglist GRO of UDP
 //	    udp_gro_forwarding: false      # NETIF_F_GRO_UDP_FWD (rx-udp-gro-forwarding, v5.12)
 //	    qdisc: noqueue                 # noqueue (default), pfifo or blackhole
