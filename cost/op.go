@@ -30,6 +30,7 @@ const (
 	OpPercpuLRULookup           // per-CPU LRU hash lookup (htab_lru_percpu_map_lookup_elem)
 	OpPercpuLRUDelete           // per-CPU LRU hash delete
 	OpListLink                  // one hlist add or delete (hlist_add_head_rcu / hlist_del_init_rcu) under a lock counted separately: linking a local storage element into its map bucket or storage list
+	OpCsumByte                  // one byte summed by a software checksum (csum_partial: __skb_checksum_complete, skb_checksum_help)
 	NumOps                      // number of operations; not an operation
 )
 
@@ -42,7 +43,7 @@ var opNames = [NumOps]string{
 	OpTracepointRun: "tracepoint_run", OpHelperCall: "helper_call",
 	OpLRUInsert: "lru_insert", OpLRULookup: "lru_lookup", OpLRUDelete: "lru_delete",
 	OpPercpuLRUInsert: "percpu_lru_insert", OpPercpuLRULookup: "percpu_lru_lookup",
-	OpPercpuLRUDelete: "percpu_lru_delete",
+	OpPercpuLRUDelete: "percpu_lru_delete", OpCsumByte: "csum_byte",
 }
 
 func (o Op) String() string {

@@ -3,6 +3,7 @@ package netstack
 import (
 	"encoding/binary"
 
+	"github.com/skbsim/skbsim/cost"
 	"github.com/skbsim/skbsim/skb"
 )
 
@@ -164,6 +165,7 @@ func (s *Stack) l4TxCsum(b *skb.Buff, l4 int, proto uint8) {
 	ps := pseudoSum(d, proto, l4len)
 	if proto == ipprotoUDP && b.HasFragList() {
 		binary.BigEndian.PutUint16(d[l4+co:], 0)
+		s.acct.Op(cost.OpCsumByte, uint64(l4len)) // udp_csum: skb_checksum over the datagram
 		c := ^csumFold(csumAdd(ps, s.l4Bytes(b, l4)))
 		if c == 0 && proto == ipprotoUDP {
 			c = 0xffff
@@ -203,6 +205,7 @@ func (s *Stack) l4CsumValid(b *skb.Buff, nh, nhLen int, proto uint8) bool {
 		end = n
 	}
 	ps := pseudoSum(d[nh:], proto, end-nhLen)
+	s.acct.Op(cost.OpCsumByte, uint64(end-nhLen)) // skb_checksum: csum_partial over the segment
 	return csumFold(csumAdd(ps, s.l4Bytes(b, nh+nhLen)[:end-nhLen])) == 0xffff
 }
 
@@ -347,6 +350,7 @@ func (s *Stack) csumHelp(b *skb.Buff) {
 	if co < 0 || len(d) < l4+co+2 {
 		return
 	}
+	s.acct.Op(cost.OpCsumByte, uint64(b.Len()-l4)) // skb_checksum from csum_start
 	c := ^csumFold(csumAdd(0, s.l4Bytes(b, l4)))
 	if c == 0 {
 		c = 0xffff

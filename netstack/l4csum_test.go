@@ -9,6 +9,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/cost"
 	"github.com/skbsim/skbsim/skb"
 )
 
@@ -265,12 +266,14 @@ func TestGROAggregateChecksum(t *testing.T) {
 // by TCP receive (TCP_CSUM).
 func TestRxChecksumOff(t *testing.T) {
 	for _, tc := range []struct {
-		rx    string
-		drops []string
-		bad   uint64
+		rx     string
+		drops  []string
+		bad    uint64
+		summed uint64 // csum_byte: bytes checked in software
 	}{
-		{"", nil, 0},
-		{"off", []string{"SKB_DROP_REASON_TCP_CSUM@tcp_v4_rcv"}, 1},
+		{"", nil, 0, 0},
+		// GRO's check, then tcp_v4_rcv's: the 120 TCP bytes twice.
+		{"off", []string{"SKB_DROP_REASON_TCP_CSUM@tcp_v4_rcv"}, 1, 240},
 	} {
 		cfg := &Config{
 			Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}, RxChecksum: tc.rx}},
@@ -286,5 +289,6 @@ func TestRxChecksumOff(t *testing.T) {
 		s.Flush()
 		require.Equal(t, tc.drops, te.obs.dropReasons(), "rx_checksum %q", tc.rx)
 		require.Equal(t, tc.bad, s.Stats().GROCsumBad)
+		require.Equal(t, tc.summed, te.a.Accountant().Ops()[cost.OpCsumByte], "csum_byte")
 	}
 }

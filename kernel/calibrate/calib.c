@@ -14,6 +14,8 @@
 #define WALK_BUCKETS 64  /* max_entries (= buckets) of the zero-seed walk map */
 #define COPY_SMALL 64
 #define COPY_BIG 4096
+#define CSUM_SMALL 4
+#define CSUM_BIG 4096
 
 enum phase {
 	PH_EMPTY, PH_EMPTY2, PH_KTIME, PH_HELPER,
@@ -23,6 +25,7 @@ enum phase {
 	PH_LRU_EVICT,
 	PH_LOCK, PH_COPY_SMALL, PH_COPY_BIG,
 	PH_WALK_SHALLOW, PH_WALK_DEEP, PH_HTAB_PAIR,
+	PH_CSUM_SMALL, PH_CSUM_BIG,
 	/* cgroup_skb program */
 	PH_SK_EMPTY, PH_SK_KTIME, PH_SK_LOOKUP, PH_SK_FIRST_CREATE, PH_SK_FIRST_DELETE,
 	PH_SK_CREATE0, /* + class index, NSKCLS of them */
@@ -307,6 +310,35 @@ static long cb_copy_big(__u64 i, void *ctx)
 	return copy_into(&copy_big, ctx);
 }
 
+/* bpf_csum_diff(NULL, 0, to, size, 0) is csum_partial(to, size, 0): the
+ * kernel's software checksum over a map value */
+static __always_inline long csum_over(__u32 size, struct cal_lctx *c)
+{
+	__u32 zero = 0;
+	struct cal_blob *src = bpf_map_lookup_elem(&copy_src, &zero);
+	__s64 r;
+
+	if (!src) {
+		c->errs++;
+		return 1;
+	}
+	r = bpf_csum_diff(0, 0, (__be32 *)src, size, 0);
+	if (r < 0)
+		c->errs++;
+	c->acc += r;
+	return 0;
+}
+
+static long cb_csum_small(__u64 i, void *ctx)
+{
+	return csum_over(CSUM_SMALL, ctx);
+}
+
+static long cb_csum_big(__u64 i, void *ctx)
+{
+	return csum_over(CSUM_BIG, ctx);
+}
+
 static long cb_walk(__u64 i, void *ctx)
 {
 	struct cal_lctx *c = ctx;
@@ -363,6 +395,8 @@ int calib_tc(struct __sk_buff *skb)
 	TIMED(PH_LOCK, n, cb_lock, &c);
 	TIMED(PH_COPY_SMALL, n, cb_copy_small, &c);
 	TIMED(PH_COPY_BIG, n, cb_copy_big, &c);
+	TIMED(PH_CSUM_SMALL, n, cb_csum_small, &c);
+	TIMED(PH_CSUM_BIG, n, cb_csum_big, &c);
 
 	c.key = cf->walk_shallow;
 	TIMED(PH_WALK_SHALLOW, n, cb_walk, &c);

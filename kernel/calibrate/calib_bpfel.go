@@ -82,21 +82,23 @@ const (
 	CalibPhasePH_WALK_SHALLOW      CalibPhase = 17
 	CalibPhasePH_WALK_DEEP         CalibPhase = 18
 	CalibPhasePH_HTAB_PAIR         CalibPhase = 19
-	CalibPhasePH_SK_EMPTY          CalibPhase = 20
-	CalibPhasePH_SK_KTIME          CalibPhase = 21
-	CalibPhasePH_SK_LOOKUP         CalibPhase = 22
-	CalibPhasePH_SK_FIRST_CREATE   CalibPhase = 23
-	CalibPhasePH_SK_FIRST_DELETE   CalibPhase = 24
-	CalibPhasePH_SK_CREATE0        CalibPhase = 25
-	CalibPhasePH_SK_DELETE0        CalibPhase = 35
-	CalibPhasePH_TASK_EMPTY        CalibPhase = 45
-	CalibPhasePH_TASK_KTIME        CalibPhase = 46
-	CalibPhasePH_TASK_LOOKUP       CalibPhase = 47
-	CalibPhasePH_TASK_FIRST_CREATE CalibPhase = 48
-	CalibPhasePH_TASK_FIRST_DELETE CalibPhase = 49
-	CalibPhasePH_TASK_CREATE       CalibPhase = 50
-	CalibPhasePH_TASK_DELETE       CalibPhase = 51
-	CalibPhaseNPHASES              CalibPhase = 52
+	CalibPhasePH_CSUM_SMALL        CalibPhase = 20
+	CalibPhasePH_CSUM_BIG          CalibPhase = 21
+	CalibPhasePH_SK_EMPTY          CalibPhase = 22
+	CalibPhasePH_SK_KTIME          CalibPhase = 23
+	CalibPhasePH_SK_LOOKUP         CalibPhase = 24
+	CalibPhasePH_SK_FIRST_CREATE   CalibPhase = 25
+	CalibPhasePH_SK_FIRST_DELETE   CalibPhase = 26
+	CalibPhasePH_SK_CREATE0        CalibPhase = 27
+	CalibPhasePH_SK_DELETE0        CalibPhase = 37
+	CalibPhasePH_TASK_EMPTY        CalibPhase = 47
+	CalibPhasePH_TASK_KTIME        CalibPhase = 48
+	CalibPhasePH_TASK_LOOKUP       CalibPhase = 49
+	CalibPhasePH_TASK_FIRST_CREATE CalibPhase = 50
+	CalibPhasePH_TASK_FIRST_DELETE CalibPhase = 51
+	CalibPhasePH_TASK_CREATE       CalibPhase = 52
+	CalibPhasePH_TASK_DELETE       CalibPhase = 53
+	CalibPhaseNPHASES              CalibPhase = 54
 )
 
 type CalibSkAnchorV struct {

@@ -27,6 +27,8 @@ const (
 	walkBuckets = 64
 	copySmall   = 64
 	copyBig     = 4096
+	csumSmall   = 4     // CSUM_SMALL in calib.c
+	csumBig     = 4096  // CSUM_BIG in calib.c
 	hashMax     = 16384 // HASH_MAX in calib.c
 	tpBatch     = 100   // getpgid calls per timed batch
 	checkRepeat = 8     // BPF_PROG_TEST_RUN repeat of the cross-check programs
@@ -45,6 +47,7 @@ func skClasses() []int {
 func derive(v map[string]float64) {
 	v["lock"] = v["spin_lock_pair"] - 2*v["helper_call"]
 	v["memcpy_byte"] = (v["copy_big"] - v["copy_small"]) / float64(copyBig-copySmall)
+	v["csum_byte"] = (v["csum_big"] - v["csum_small"]) / float64(csumBig-csumSmall)
 	v["list_walk_step"] = (v["walk_deep"] - v["walk_shallow"]) / float64(walkKeys-1)
 	v["lru_evict"] = v["lru_evict_insert"] - v["lru_insert"]
 	v["storage_cache_hit"] = v["sk_lookup"] - v["helper_call"]
@@ -88,6 +91,7 @@ var measuredOps = []struct {
 	{cost.OpLRUEvict, "insert of new keys into a BPF_MAP_TYPE_LRU_HASH of 16384 entries filled beforehand (every insert evicts; bpf_lru_pop_free shrinks the inactive list in batches) minus lru_insert into the same-sized LRU that never fills"},
 	{cost.OpLock, "bpf_spin_lock + bpf_spin_unlock on an array map value (irqsave spinlock pair) minus 2 helper_call"},
 	{cost.OpMemcpyByte, "(array map update with a 4096-byte value minus with a 64-byte value) / 4032 bytes: copy_map_value() slope"},
+	{cost.OpCsumByte, "(bpf_csum_diff(NULL, 0, map value, 4096, 0) minus over 4 bytes) / 4092 bytes: csum_partial() slope"},
 	{cost.OpListWalk, "lookup of the bottom key of a 32-key chain in bucket 0 of a BPF_F_ZERO_SEED hash (colliding keys found with jhash2) minus the top key, / 31 steps"},
 	{cost.OpStorageCacheHit, "bpf_sk_storage_get(no create) of an existing element on the cgroup_skb test-run socket (cache slot hit) minus the empty iteration and helper_call"},
 	{cost.OpProgRun, "BPF_PROG_TEST_RUN of an empty tc program with repeat: kernel-reported ns per run (includes the test-run loop)"},

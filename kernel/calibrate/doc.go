@@ -69,7 +69,8 @@
 // Entries hold the median with p10/p90 as the spread.
 //
 // Derived entries: lock = spin-lock pair − 2 helper calls; memcpy_byte =
-// the slope between the two array-update sizes; list_walk_step = (bottom −
+// the slope between the two array-update sizes; csum_byte = the slope of
+// bpf_csum_diff (csum_partial) between 4 and 4096 bytes of a map value; list_walk_step = (bottom −
 // top lookup)/31; lru_evict = evicting insert − non-evicting insert;
 // storage_cache_hit = sk storage lookup − helper call; kmalloc per class =
 // sk storage create − (helper call + 2 locks + 2 list steps); kfree_rcu =

@@ -147,7 +147,7 @@ func Measure(ctx context.Context, opts Options) (*Report, error) {
 
 // floors are the absolute convergence floors of quantities that are not in
 // ns per operation or are small by nature.
-var floors = map[string]float64{"memcpy_byte": 0.005, "list_walk_step": 0.5}
+var floors = map[string]float64{"memcpy_byte": 0.005, "csum_byte": 0.005, "list_walk_step": 0.5}
 
 func allConverged(samples map[string][]float64, target float64) bool {
 	for k, xs := range samples {
@@ -341,6 +341,7 @@ func (h *handle) mapPhases(v map[string]float64, n uint32) error {
 		{"percpu_lru_delete", CalibPhasePH_PLRU_DEL},
 		{"lru_evict_insert", CalibPhasePH_LRU_EVICT}, {"spin_lock_pair", CalibPhasePH_LOCK},
 		{"copy_small", CalibPhasePH_COPY_SMALL}, {"copy_big", CalibPhasePH_COPY_BIG},
+		{"csum_small", CalibPhasePH_CSUM_SMALL}, {"csum_big", CalibPhasePH_CSUM_BIG},
 		{"walk_shallow", CalibPhasePH_WALK_SHALLOW}, {"walk_deep", CalibPhasePH_WALK_DEEP},
 		{"check/hash_pair_phase", CalibPhasePH_HTAB_PAIR},
 	} {
