@@ -19,31 +19,15 @@ import (
 // -> 10.9.0.2, UDP 1 -> 9999 with 64 bytes of payload and its checksum,
 // wrong when badInner.
 func vxlanInnerFrame(dst, src, innerDst net.HardwareAddr, outerCsum, badInner bool) []byte {
-	sum := func(p []byte, s uint32) uint32 {
-		for i := 0; i+1 < len(p); i += 2 {
-			s += uint32(p[i])<<8 | uint32(p[i+1])
-		}
-		if len(p)%2 == 1 {
-			s += uint32(p[len(p)-1]) << 8
-		}
-		return s
-	}
-	fold := func(s uint32) uint16 {
-		for s>>16 != 0 {
-			s = s&0xffff + s>>16
-		}
-		return uint16(s)
-	}
 	ipv4 := func(b []byte, total int, srcIP, dstIP [4]byte) {
 		b[0], b[8], b[9] = 0x45, 64, unix.IPPROTO_UDP
 		binary.BigEndian.PutUint16(b[2:], uint16(total))
 		copy(b[12:16], srcIP[:])
 		copy(b[16:20], dstIP[:])
-		binary.BigEndian.PutUint16(b[10:], ^fold(sum(b[:20], 0)))
+		binary.BigEndian.PutUint16(b[10:], ^csumFold(csumAdd(0, b[:20])))
 	}
 	udpCsum := func(ip, u []byte) uint16 {
-		s := sum(ip[12:20], 0) + unix.IPPROTO_UDP + uint32(len(u))
-		c := ^fold(sum(u, s))
+		c := ^csumFold(csumAdd(csumAdd(0, ip[12:20])+unix.IPPROTO_UDP+uint32(len(u)), u))
 		if c == 0 {
 			c = 0xffff
 		}

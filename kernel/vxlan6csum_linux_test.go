@@ -128,31 +128,10 @@ func outerCsumState(t *testing.T, f []byte) string {
 	}
 	inner := u[8+8+14:] // VXLAN header, inner Ethernet
 	iu := inner[20:]
-	var sum uint32
-	add := func(p []byte) {
-		for i := 0; i+1 < len(p); i += 2 {
-			sum += uint32(p[i])<<8 | uint32(p[i+1])
-		}
-		if len(p)%2 == 1 {
-			sum += uint32(p[len(p)-1]) << 8
-		}
-	}
-	fold := func() uint16 {
-		for sum>>16 != 0 {
-			sum = sum&0xffff + sum>>16
-		}
-		return uint16(sum)
-	}
 	// The inner checksum as the device would complete it: the sum from
 	// the UDP header on, the pseudo-header sum already in the field.
-	sum = 0
-	add(iu)
-	binary.BigEndian.PutUint16(iu[6:8], ^fold())
-	sum = 0
-	add(ip6[8:40])
-	sum += uint32(len(u)) + 17
-	add(u)
-	if fold() == 0xffff {
+	binary.BigEndian.PutUint16(iu[6:8], ^csumFold(csumAdd(0, iu)))
+	if csumFold(csumAdd(csumAdd(0, ip6[8:40])+uint32(len(u))+unix.IPPROTO_UDP, u)) == 0xffff {
 		return "right"
 	}
 	return "wrong"

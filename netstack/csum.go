@@ -314,10 +314,20 @@ func tunnelSegOuterCsum(g *skb.Buff, onh, ol4, il4 int, iproto uint8) {
 	if g.H().IPSummed != skb.ChecksumPartial || co < 0 || len(d) < il4+co+2 {
 		return
 	}
+	lcoUDPCsum(d, onh, ol4, g.Len()-ol4, il4, il4+co)
+}
+
+// lcoUDPCsum writes the full checksum of the outer UDP header at ol4 of d
+// (network header at onh, ulen bytes of UDP) over an inner packet whose
+// checksum is still partial, as udp_v4_check / udp_v6_check over
+// lco_csum() or gso_make_checksum() compute it: the outer header's bytes
+// up to the inner csum_start (start), and for the rest the complement of
+// the inner check field (at check), which is what those bytes sum to once
+// the device completes it. 0 is sent as CSUM_MANGLED_0.
+func lcoUDPCsum(d []byte, onh, ol4, ulen, start, check int) {
 	binary.BigEndian.PutUint16(d[ol4+6:], 0)
-	sum := pseudoSum(d[onh:], ipprotoUDP, g.Len()-ol4)
-	sum = csumAdd(sum, d[ol4:il4])
-	sum += uint64(^binary.BigEndian.Uint16(d[il4+co:]))
+	sum := csumAdd(pseudoSum(d[onh:], ipprotoUDP, ulen), d[ol4:start])
+	sum += uint64(^binary.BigEndian.Uint16(d[check:]))
 	c := ^csumFold(sum)
 	if c == 0 {
 		c = 0xffff

@@ -237,13 +237,7 @@ func udpTunnelSetCsum(b *skb.Buff, d *Device, l4 int) {
 		binary.BigEndian.PutUint16(data[l4+6:], csumFold(ps))
 	case h.IPSummed == skb.ChecksumPartial:
 		start := b.CsumStart() - b.Headroom()
-		sum := csumAdd(ps, data[l4:start])
-		sum += uint64(^binary.BigEndian.Uint16(data[start+int(h.CsumOffset):]))
-		c := ^csumFold(sum)
-		if c == 0 {
-			c = 0xffff
-		}
-		binary.BigEndian.PutUint16(data[l4+6:], c)
+		lcoUDPCsum(data, 0, l4, ulen, start, start+int(h.CsumOffset))
 	default:
 		binary.BigEndian.PutUint16(data[l4+6:], csumFold(ps))
 		h.IPSummed = skb.ChecksumPartial

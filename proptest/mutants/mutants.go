@@ -565,8 +565,8 @@ var List = []Mutant{
 	},
 	{
 		Name: "tunnel-lco-ignores-inner",
-		File: "netstack/tunnel.go",
-		Old:  `		sum += uint64(^binary.BigEndian.Uint16(data[start+int(h.CsumOffset):]))`,
+		File: "netstack/csum.go",
+		Old:  `	sum += uint64(^binary.BigEndian.Uint16(d[check:]))`,
 		New:  ``,
 		Desc: "lco_csum takes the inner packet's part of the outer UDP checksum from the complement of its partial check field",
 		Pkgs: []string{"./netstack"},
