@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/skbsim/skbsim/kernel/observe"
 )
@@ -34,6 +35,13 @@ func (t *topology) nsOf(dev string) (*Netns, error) {
 		return nil, fmt.Errorf("device %q is not part of the topology", dev)
 	}
 	return t.ns[r], nil
+}
+
+// tunnelConfig names the kernel option that provides each tunnel device
+// kind of the IP tunnel topologies.
+var tunnelConfig = map[string]string{
+	"geneve": "CONFIG_GENEVE", "gretap": "CONFIG_NET_IPGRE", "gre": "CONFIG_NET_IPGRE",
+	"ipip": "CONFIG_NET_IPIP", "ip6tnl": "CONFIG_IPV6_TUNNEL", "ip6gre": "CONFIG_IPV6_GRE",
 }
 
 // buildTopology creates the namespaces and devices of kind (see the Setup
@@ -71,7 +79,8 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 	// veth creates a pair a (in ra) <-> b (in rb), both up.
 	veth := func(ra, a, rb, b string) {
 		t.devNS[a], t.devNS[b] = ra, rb
-		args := []string{"link", "add", a, "type", "veth", "peer", "name", b}
+		args := []string{"link", "add", a, "address", observe.MACString(a), "type", "veth", "peer", "name", b,
+			"address", observe.MACString(b)}
 		if ra != rb {
 			args = append(args, "netns", t.ns[rb].Name)
 		}
@@ -138,8 +147,8 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		neigh("A", "vA", "192.0.2.2", "vB")
 		neigh("B", "vB", "192.0.2.1", "vA")
 		steps = append(steps,
-			ipIn("A", "link", "add", "vxA", "type", "vxlan", "id", "42", "remote", "192.0.2.2", "local", "192.0.2.1", "dstport", "4789", "dev", "vA"),
-			ipIn("B", "link", "add", "vxB", "type", "vxlan", "id", "42", "remote", "192.0.2.1", "local", "192.0.2.2", "dstport", "4789", "dev", "vB"))
+			ipIn("A", "link", "add", "vxA", "address", observe.MACString("vxA"), "type", "vxlan", "id", "42", "remote", "192.0.2.2", "local", "192.0.2.1", "dstport", "4789", "dev", "vA"),
+			ipIn("B", "link", "add", "vxB", "address", observe.MACString("vxB"), "type", "vxlan", "id", "42", "remote", "192.0.2.1", "local", "192.0.2.2", "dstport", "4789", "dev", "vB"))
 		if xnet {
 			steps = append(steps,
 				ipIn("A", "link", "set", "vxA", "netns", t.ns["S"].Name),
@@ -169,7 +178,7 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		neigh("B", "vB", la, "vA")
 		for _, x := range [][4]string{{"A", "vxA", lb, la}, {"B", "vxB", la, lb}} {
 			steps = append(steps,
-				ipIn(x[0], "link", "add", x[1], "mtu", "2000", "type", "vxlan", "id", "42", "remote", x[2], "local", x[3], "dstport", "4789"),
+				ipIn(x[0], "link", "add", x[1], "address", observe.MACString(x[1]), "mtu", "2000", "type", "vxlan", "id", "42", "remote", x[2], "local", x[3], "dstport", "4789"),
 				ipIn(x[0], "link", "set", x[1], "up"))
 			t.devNS[x[1]] = x[0]
 		}
@@ -178,7 +187,82 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		neigh("A", "vxA", "198.51.100.2", "vxB")
 		t.sender, t.dst, t.remote = "A", net.IPv4(198, 51, 100, 2), net.ParseIP(lb)
 	default:
-		return t, fmt.Errorf("unknown topology %q", kind)
+		if !kind.Tunnel() {
+			return t, fmt.Errorf("unknown topology %q", kind)
+		}
+		xnet := kind == observe.TopoIPIPXnet
+		roles := []string{"A", "B"}
+		sa, db := "A", "B"
+		if xnet {
+			roles = append(roles, "S", "D")
+			sa, db = "S", "D"
+		}
+		if err := mk(roles...); err != nil {
+			return t, err
+		}
+		veth("A", "vA", "B", "vB")
+		la, lb, plen := "192.0.2.1", "192.0.2.2", "/24"
+		if kind.Underlay6() {
+			la, lb, plen = "2001:db8::1", "2001:db8::2", "/64"
+			// IPv6 on the underlay devices only (NewNetns disables it).
+			for _, d := range [][2]string{{"A", "vA"}, {"B", "vB"}} {
+				steps = append(steps, func() error {
+					return t.ns[d[0]].Do(func() error { return writeSysctl("net/ipv6/conf/"+d[1]+"/disable_ipv6", "0") })
+				})
+			}
+			steps = append(steps, ipIn("A", "addr", "add", la+plen, "dev", "vA", "nodad"),
+				ipIn("B", "addr", "add", lb+plen, "dev", "vB", "nodad"))
+		} else {
+			addr("A", "vA", la+plen)
+			addr("B", "vB", lb+plen)
+		}
+		neigh("A", "vA", lb, "vB")
+		neigh("B", "vB", la, "vA")
+		typ := string(kind)
+		if kind == observe.TopoIPIPXnet {
+			typ = "ipip"
+		}
+		for _, x := range [][4]string{{"A", "tA", la, lb}, {"B", "tB", lb, la}} {
+			args := []string{"link", "add", x[1]}
+			if kind.TunnelL2() {
+				args = append(args, "address", observe.MACString(x[1]))
+			}
+			args = append(args, "type", typ)
+			if kind == observe.TopoGeneve {
+				args = append(args, "id", "42", "remote", x[3])
+			} else {
+				args = append(args, "local", x[2], "remote", x[3])
+			}
+			switch kind {
+			case observe.TopoGRE:
+				args = append(args, "key", "42")
+			case observe.TopoIP6Tnl:
+				args = append(args, "mode", "any")
+			}
+			steps = append(steps, func() error {
+				err := t.ns[x[0]].IP(args...)
+				if err != nil && strings.Contains(err.Error(), "Unknown device type") {
+					// No rtnl_link_ops of that kind: the kernel was built
+					// without the driver and cannot load it as a module.
+					return notSupportedError{fmt.Errorf("the kernel has no %s devices (%s): %w",
+						typ, tunnelConfig[typ], ErrNotSupported)}
+				}
+				return err
+			})
+		}
+		if xnet {
+			steps = append(steps,
+				ipIn("A", "link", "set", "tA", "netns", t.ns["S"].Name),
+				ipIn("B", "link", "set", "tB", "netns", t.ns["D"].Name))
+		}
+		t.devNS["tA"], t.devNS["tB"] = sa, db
+		addr(sa, "tA", "198.51.100.1/24")
+		addr(db, "tB", "198.51.100.2/24")
+		steps = append(steps, ipIn(sa, "link", "set", "tA", "up"), ipIn(db, "link", "set", "tB", "up"))
+		if kind.TunnelL2() {
+			neigh(sa, "tA", "198.51.100.2", "tB")
+		}
+		t.sender, t.dst, t.remote = sa, net.IPv4(198, 51, 100, 2), net.ParseIP(lb)
 	}
 	return t, run()
 }

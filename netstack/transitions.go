@@ -13,12 +13,7 @@ import (
 )
 
 // transitionMACs are the device addresses of the transition topologies.
-var transitionMACs = map[string][6]byte{
-	"vX": {2, 0, 0, 0, 1, 1}, "vY": {2, 0, 0, 0, 1, 2},
-	"vA": {2, 0, 0, 0, 2, 1}, "vB": {2, 0, 0, 0, 2, 2}, "vC": {2, 0, 0, 0, 2, 3},
-	"hA": {2, 0, 0, 0, 3, 1}, "hB": {2, 0, 0, 0, 3, 2}, "hC": {2, 0, 0, 0, 3, 3},
-	"vxA": {2, 0, 0, 0, 4, 1}, "vxB": {2, 0, 0, 0, 4, 2},
-}
+var transitionMACs = observe.DeviceMACs
 
 // TransitionConfig returns the model configuration of t's topology as its
 // Setup text describes it, the sender socket's name, and the destination
@@ -105,7 +100,50 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 		}
 		dst = netip.MustParseAddr("198.51.100.2")
 	default:
-		return nil, dst, fmt.Errorf("transition %s: unknown topology %q: %w", t.Name, t.Topology, ErrConfig)
+		if !t.Topology.Tunnel() {
+			return nil, dst, fmt.Errorf("transition %s: unknown topology %q: %w", t.Name, t.Topology, ErrConfig)
+		}
+		sNs, dNs := "A", "B"
+		cfg.Namespaces = []NamespaceConfig{{Name: "A"}, {Name: "B"}}
+		if t.Topology == observe.TopoIPIPXnet {
+			sNs, dNs = "S", "D"
+			cfg.Namespaces = append(cfg.Namespaces, NamespaceConfig{Name: "S"}, NamespaceConfig{Name: "D"})
+		}
+		la, lb, plen := "192.0.2.1", "192.0.2.2", "/24"
+		if t.Topology.Underlay6() {
+			la, lb, plen = "2001:db8::1", "2001:db8::2", "/64"
+		}
+		kind := map[observe.Topology]string{
+			observe.TopoGeneve: KindGeneve, observe.TopoGRETap: KindGRETap, observe.TopoGRE: KindGRE,
+			observe.TopoIPIP: KindIPIP, observe.TopoIPIPXnet: KindIPIP, observe.TopoIP6Tnl: KindIP6Tnl,
+			observe.TopoIP6GRE: KindIP6GRE,
+		}[t.Topology]
+		tun := func(name, ns, link, local, remote, a string) DeviceConfig {
+			d := DeviceConfig{Name: name, Kind: kind, Netns: ns, LinkNetns: link,
+				Local: netip.MustParseAddr(local), Remote: netip.MustParseAddr(remote),
+				Addrs: []netip.Prefix{netip.MustParsePrefix(a)}}
+			switch t.Topology {
+			case observe.TopoGeneve:
+				d.VNI, d.Port, d.Local = 42, observe.GenevePort, netip.Addr{}
+			case observe.TopoGRE:
+				d.VNI = 42 // key 42
+			}
+			if t.Topology.TunnelL2() {
+				d.MAC = mac[name]
+			}
+			return d
+		}
+		cfg.Devices = []DeviceConfig{
+			veth("vA", "A", "vB", "B", la+plen, lb+plen),
+			tun("tA", sNs, "A", la, lb, "198.51.100.1/24"),
+			tun("tB", dNs, "B", lb, la, "198.51.100.2/24"),
+		}
+		cfg.Neighbours = []NeighConfig{neigh("A", "vA", lb, "vB"), neigh("B", "vB", la, "vA")}
+		if t.Topology.TunnelL2() {
+			cfg.Neighbours = append(cfg.Neighbours, neigh(sNs, "tA", "198.51.100.2", "tB"))
+		}
+		sender = sNs
+		dst = netip.MustParseAddr("198.51.100.2")
 	}
 	for _, a := range t.Actions {
 		if a.Redirect == observe.RedirectCPU && len(cfg.Cpumaps) == 0 {
@@ -204,85 +242,186 @@ type transitionRec struct {
 	target                           int32
 }
 
-// matchTest models the recorder's match: a UDP packet to
-// observe.TestPort, directly or inside VXLAN (UDP observe.VXLANPort), over
-// IPv4 (fragment offset 0) or IPv6 (UDP after the fixed header or after a
-// fragment header of offset 0): later fragments never match.
-func matchTest(f []byte) bool {
-	inner := matchAt(f, 0, true)
-	if inner <= 0 {
-		return inner == 0
-	}
-	return matchAt(f, inner, false) == 0
+// Encapsulations the recorder's matcher follows (recorder.c enum
+// inner_kind, the low 2 bits of an encoded inner offset).
+const (
+	matchInEth = 1 // an Ethernet frame (VXLAN, Geneve, GRE 0x6558)
+	matchInIP4 = 2 // an IPv4 packet (IPIP, GRE 0x0800)
+	matchInIP6 = 3 // an IPv6 packet (next header 41, GRE 0x86dd)
+)
+
+// matchSkb models recorder.c match_skb: the test datagram found from the
+// network header (bpf_skb_load_bytes_relative with BPF_HDR_START_NET reads
+// the linear part only), skb->protocol naming the network header's kind.
+func matchSkb(b *skb.Buff) bool {
+	f, ok := netBytes(b)
+	return ok && matchNet(f, b.H().Protocol)
 }
 
-// matchLater models recorder.c match_later: a later fragment (offset > 0)
-// of a UDP datagram, IPv4 or IPv6 (fragment header right after the fixed
-// header).
-func matchLater(f []byte) bool {
+// netBytes returns the linear bytes from b's network header to its tail.
+func netBytes(b *skb.Buff) ([]byte, bool) {
+	nh, tail := b.Headroom()+b.NetworkOffset(), b.Headroom()+b.Headlen()
+	if nh < 0 || nh > tail {
+		return nil, false
+	}
+	return b.Head()[nh:tail], true
+}
+
+// matchNet is match_skb on the bytes f from the network header.
+func matchNet(f []byte, proto uint16) bool {
+	r := matchIP(f, 0, proto, true)
+	if r <= 0 {
+		return r == 0
+	}
+	return matchInner(f, r)
+}
+
+// matchEth models recorder.c match_xdp: the test datagram in the Ethernet
+// frame f.
+func matchEth(f []byte) bool {
 	if len(f) < ethHlen {
 		return false
 	}
-	switch binary.BigEndian.Uint16(f[12:14]) {
-	case ethPIPv6:
-		if len(f) < ethHlen+ip6Hlen+4 || f[14+6] != nexthdrFrag {
-			return false
-		}
-		fh := f[ethHlen+ip6Hlen:]
-		return fh[0] == ipprotoUDP && binary.BigEndian.Uint16(fh[2:4])&0xfff8 != 0
-	case ethPIP:
-		if len(f) < ethHlen+ipHlen {
-			return false
-		}
-		return f[14]>>4 == 4 && f[14+9] == ipprotoUDP && binary.BigEndian.Uint16(f[14+6:14+8])&0x1fff != 0
+	r := matchIP(f, ethHlen, binary.BigEndian.Uint16(f[12:14]), true)
+	if r <= 0 {
+		return r == 0
 	}
-	return false
+	return matchInner(f, r)
 }
 
-func matchAt(f []byte, off int, want bool) int {
-	if len(f) < off+ethHlen {
-		return -1
-	}
-	switch binary.BigEndian.Uint16(f[off+12 : off+14]) {
+// matchIP models recorder.c's name_ip: the IPv4 packet (fragment offset
+// 0) or IPv6 packet (transport header after the fixed header, up to two
+// hop-by-hop or destination options headers and a fragment header of
+// offset 0) at off in f, proto its ethertype. It returns 0 for
+// UDP to observe.TestPort; with outer, the encoded offset (off<<2 | kind)
+// of the packet inside one encapsulation: UDP to observe.VXLANPort or the
+// Geneve port (with its options' length), GRE (4 bytes more per checksum,
+// key and sequence flag; protocols 0x6558, 0x0800, 0x86dd), IPv4 in IP and
+// IPv6 in IP; -1 otherwise.
+func matchIP(f []byte, off int, proto uint16, outer bool) int {
+	var p uint8
+	switch proto {
 	case ethPIPv6:
-		if len(f) < off+ethHlen+ip6Hlen {
+		if len(f) < off+ip6Hlen {
 			return -1
 		}
-		p := f[off+14+6]
-		off += ethHlen + ip6Hlen
+		p = f[off+6]
+		off += ip6Hlen
+		// Up to two hop-by-hop or destination options headers
+		// (ip6tnl's encapsulation limit).
+		for range 2 {
+			if p != nexthdrHop && p != nexthdrDest {
+				break
+			}
+			if len(f) < off+2 {
+				return -1
+			}
+			p, off = f[off], off+(int(f[off+1])+1)*8
+		}
 		if p == nexthdrFrag {
-			if len(f) < off+8 || binary.BigEndian.Uint16(f[off+2:off+4])&0xfff8 != 0 {
+			if len(f) < off+4 || binary.BigEndian.Uint16(f[off+2:off+4])&0xfff8 != 0 {
 				return -1
 			}
 			p = f[off]
 			off += 8
 		}
-		if p != ipprotoUDP {
-			return -1
-		}
 	case ethPIP:
-		if len(f) < off+ethHlen+ipHlen {
+		if len(f) < off+ipHlen {
 			return -1
 		}
-		vi, p := f[off+14], f[off+14+9]
-		if vi>>4 != 4 || p != ipprotoUDP || binary.BigEndian.Uint16(f[off+14+6:off+14+8])&0x1fff != 0 {
+		vi := f[off]
+		p = f[off+9]
+		if vi>>4 != 4 || binary.BigEndian.Uint16(f[off+6:off+8])&0x1fff != 0 {
 			return -1
 		}
-		off += ethHlen + int(vi&0xf)*4
+		off += int(vi&0xf) * 4
 	default:
 		return -1
 	}
-	if len(f) < off+4 {
+	if p == ipprotoUDP {
+		if len(f) < off+4 {
+			return -1
+		}
+		switch dport := binary.BigEndian.Uint16(f[off+2 : off+4]); {
+		case dport == observe.TestPort:
+			return 0
+		case outer && dport == observe.VXLANPort:
+			return (off+udpHlen+vxlanHlen)<<2 | matchInEth
+		case outer && dport == defaultGenevePort:
+			if len(f) < off+udpHlen+1 {
+				return -1
+			}
+			return (off+udpHlen+8+int(f[off+udpHlen]&0x3f)*4)<<2 | matchInEth
+		}
 		return -1
 	}
-	dport := binary.BigEndian.Uint16(f[off+2 : off+4])
-	if dport == observe.TestPort {
-		return 0
+	if !outer {
+		return -1
 	}
-	if want && dport == observe.VXLANPort {
-		return off + udpHlen + vxlanHlen
+	switch p {
+	case ipprotoIPIP:
+		return off<<2 | matchInIP4
+	case ipprotoIPv6:
+		return off<<2 | matchInIP6
+	case ipprotoGRE:
+		if len(f) < off+4 {
+			return -1
+		}
+		fl := binary.BigEndian.Uint16(f[off : off+2])
+		n := 4
+		for _, bit := range []uint16{greFlagCsum, greFlagKey, greFlagSeq} {
+			if fl&bit != 0 {
+				n += 4
+			}
+		}
+		switch binary.BigEndian.Uint16(f[off+2 : off+4]) {
+		case ethPTEB:
+			return (off+n)<<2 | matchInEth
+		case ethPIP:
+			return (off+n)<<2 | matchInIP4
+		case ethPIPv6:
+			return (off+n)<<2 | matchInIP6
+		}
 	}
 	return -1
+}
+
+// matchInner models recorder.c's name_inner: whether the packet at the
+// encoded offset enc is the test datagram.
+func matchInner(f []byte, enc int) bool {
+	off := enc >> 2
+	switch enc & 3 {
+	case matchInEth:
+		if len(f) < off+ethHlen {
+			return false
+		}
+		return matchIP(f, off+ethHlen, binary.BigEndian.Uint16(f[off+12:off+14]), false) == 0
+	case matchInIP4:
+		return matchIP(f, off, ethPIP, false) == 0
+	case matchInIP6:
+		return matchIP(f, off, ethPIPv6, false) == 0
+	}
+	return false
+}
+
+// matchLater models recorder.c match_later: a later fragment (offset > 0)
+// of a UDP datagram, IPv4 or IPv6 (fragment header right after the fixed
+// header), in the bytes f from the network header.
+func matchLater(f []byte, proto uint16) bool {
+	switch proto {
+	case ethPIPv6:
+		if len(f) < ip6Hlen+4 || f[6] != nexthdrFrag {
+			return false
+		}
+		fh := f[ip6Hlen:]
+		return fh[0] == ipprotoUDP && binary.BigEndian.Uint16(fh[2:4])&0xfff8 != 0
+	case ethPIP:
+		if len(f) < ipHlen {
+			return false
+		}
+		return f[0]>>4 == 4 && f[9] == ipprotoUDP && binary.BigEndian.Uint16(f[6:8])&0x1fff != 0
+	}
+	return false
 }
 
 // recorderProg models record_tc / record_xdp.
@@ -290,12 +429,12 @@ type recorderProg struct{ r *transitionRec }
 
 func (p recorderProg) Run(c *Ctx) int {
 	r := p.r
-	data := c.Skb.Data()
-	if !matchTest(data) {
-		if c.Hook == carrier.HookXDP {
+	if c.Hook == carrier.HookXDP {
+		if !matchEth(c.Skb.Data()) {
 			return XDPPass
 		}
-		if r.later != nil && matchLater(data) {
+	} else if !matchSkb(c.Skb) {
+		if f, ok := netBytes(c.Skb); ok && r.later != nil && matchLater(f, c.Skb.H().Protocol) {
 			setFields(c, r.later)
 		}
 		return TCXNext

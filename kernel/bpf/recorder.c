@@ -4,8 +4,10 @@
 // hook with its own hook_id; all instances share the recs, actions and cpus
 // maps. record_xdp is also loaded as a cpumap program (BPF_XDP_CPUMAP).
 // At a hook the program (1) recognises the marked test packet (IPv4/UDP to
-// TEST_PORT, directly or inside VXLAN/UDP 4789 over IPv4 or IPv6; later
-// fragments never match), (2) records the packet's
+// TEST_PORT, directly or inside one VXLAN, Geneve, GRE, IPIP or IPv6-in-IP
+// encapsulation over IPv4 or IPv6, found from the network header at tc and
+// from the Ethernet header at XDP; later fragments never match), (2)
+// records the packet's
 // observable carriers into recs[hook_id] (first packet only; count counts
 // all), then (3) performs actions[hook_id]. A later fragment of a UDP
 // datagram (which has no UDP header to match) gets the writes of
@@ -20,9 +22,19 @@
 #define META_REC 32
 #define TEST_PORT 9999
 #define VXLAN_PORT 4789
+#define GENEVE_PORT 6081
+#define ETH_P_TEB 0x6558
+#define IPPROTO_IPIP_ 4
+#define IPPROTO_IPV6_ 41
+#define IPPROTO_GRE_ 47
+#define GRE_CSUM_ 0x8000
+#define GRE_KEY_ 0x2000
+#define GRE_SEQ_ 0x1000
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define IPPROTO_FRAGMENT_ 44
+#define IPPROTO_HOPOPTS_ 0
+#define IPPROTO_DSTOPTS_ 60
 #define IPPROTO_UDP_ 17
 #define TCX_NEXT -1
 #define BPF_F_INGRESS_ (1ULL << 0)
@@ -114,31 +126,48 @@ volatile const __u32 hook_id = 0;
 struct rec *unused_rec __attribute__((unused));
 struct action *unused_action __attribute__((unused));
 
-struct hdrs {
-	__be16 proto;
-	__u8 ihl_ver;
-	__u8 ip_proto;
-	__be16 dport;
+/* Encapsulations the matcher follows (the low 2 bits of an encoded inner
+ * offset). */
+enum inner_kind {
+	IN_ETH = 1, /* an Ethernet frame (VXLAN, Geneve, GRE 0x6558) */
+	IN_IP4 = 2, /* an IPv4 packet (IPIP, GRE 0x0800) */
+	IN_IP6 = 3, /* an IPv6 packet (IPv6 next header 41, GRE 0x86dd) */
 };
 
-/* load(ctx, off, buf, len): bpf_skb_load_bytes or bpf_xdp_load_bytes.
- * name_at(ctx, off, want) looks at the Ethernet frame at off: an IPv4
- * packet (fragment offset 0) or an IPv6 packet (UDP directly after the
- * fixed header, or after a fragment header of offset 0) carrying UDP.
- * Returns 0 for UDP to TEST_PORT, the offset of the inner frame for UDP to
- * VXLAN_PORT when want is set, -1 otherwise. Later fragments never match. */
+/* load(ctx, off, buf, len) reads packet bytes: for an skb from its network
+ * header (bpf_skb_load_bytes_relative, BPF_HDR_START_NET: the linear part
+ * only), for XDP from data (bpf_xdp_load_bytes).
+ *
+ * name_ip(ctx, off, proto, outer) looks at the IPv4 or IPv6 packet (proto:
+ * its ethertype) at off: an IPv4 packet of fragment offset 0, or an IPv6
+ * packet whose transport header follows the fixed header, up to two
+ * hop-by-hop or destination options headers, and a fragment header of
+ * offset 0. Returns 0 for UDP to TEST_PORT. When outer is set it
+ * also follows one encapsulation and returns (offset << 2 | kind) of the
+ * inner packet: UDP to VXLAN_PORT (8-byte header) or GENEVE_PORT (8 bytes
+ * and the options' length), GRE (4 bytes, 4 more for each of the
+ * checksum, key and sequence flags; protocol 0x6558, 0x0800 or 0x86dd),
+ * IPv4 in IP (protocol 4) and IPv6 in IP (41). Returns -1 otherwise.
+ * Later fragments never match. */
 #define DEFINE_MATCH(name, ctx_t, load)                                          \
-	static __always_inline int name##_at(ctx_t *ctx, __u32 off, __u16 want)  \
+	static __always_inline int name##_ip(ctx_t *ctx, __u32 off, __be16 proto, int outer) \
 	{                                                                        \
-		__be16 proto, fo;                                                \
+		__be16 fo, dport, fl;                                            \
 		__u8 vi, p;                                                      \
-		__be16 dport;                                                    \
-		if (load(ctx, off + 12, &proto, 2))                              \
-			return -1;                                               \
+		__u32 n;                                                         \
 		if (proto == bpf_htons(ETH_P_IPV6)) {                            \
-			if (load(ctx, off + 14 + 6, &p, 1))                      \
+			if (load(ctx, off + 6, &p, 1))                           \
 				return -1;                                       \
-			off += 14 + 40;                                          \
+			off += 40;                                               \
+			/* up to two hop-by-hop or destination options    \
+			 * headers (ip6tnl's encapsulation limit) */          \
+			for (int i = 0; i < 2; i++) {                            \
+				if (p != IPPROTO_HOPOPTS_ && p != IPPROTO_DSTOPTS_) \
+					break;                                   \
+				if (load(ctx, off, &p, 1) || load(ctx, off + 1, &vi, 1)) \
+					return -1;                               \
+				off += ((__u32)vi + 1) * 8;                      \
+			}                                                        \
 			if (p == IPPROTO_FRAGMENT_) {                            \
 				if (load(ctx, off, &p, 1) || load(ctx, off + 2, &fo, 2)) \
 					return -1;                               \
@@ -146,59 +175,125 @@ struct hdrs {
 					return -1;                               \
 				off += 8;                                        \
 			}                                                        \
-			if (p != IPPROTO_UDP_)                                   \
+		} else if (proto == bpf_htons(ETH_P_IP)) {                       \
+			if (load(ctx, off, &vi, 1) || load(ctx, off + 9, &p, 1) || \
+			    load(ctx, off + 6, &fo, 2))                          \
 				return -1;                                       \
+			if ((vi >> 4) != 4 || (fo & bpf_htons(0x1fff)))          \
+				return -1;                                       \
+			off += (vi & 0xf) * 4;                                   \
 		} else {                                                         \
-			if (proto != bpf_htons(ETH_P_IP))                        \
-				return -1;                                       \
-			if (load(ctx, off + 14, &vi, 1) || load(ctx, off + 14 + 9, &p, 1) || \
-			    load(ctx, off + 14 + 6, &fo, 2))                     \
-				return -1;                                       \
-			if ((vi >> 4) != 4 || p != IPPROTO_UDP_ || (fo & bpf_htons(0x1fff))) \
-				return -1;                                       \
-			off += 14 + (vi & 0xf) * 4;                              \
-		}                                                                \
-		if (load(ctx, off + 2, &dport, 2))                               \
 			return -1;                                               \
-		if (dport == bpf_htons(TEST_PORT))                               \
-			return 0;                                                \
-		if (want && dport == bpf_htons(VXLAN_PORT))                      \
-			return off + 8 + 8;                                      \
+		}                                                                \
+		if (p == IPPROTO_UDP_) {                                         \
+			if (load(ctx, off + 2, &dport, 2))                       \
+				return -1;                                       \
+			if (dport == bpf_htons(TEST_PORT))                       \
+				return 0;                                        \
+			if (outer && dport == bpf_htons(VXLAN_PORT))             \
+				return (off + 8 + 8) << 2 | IN_ETH;              \
+			if (outer && dport == bpf_htons(GENEVE_PORT)) {          \
+				if (load(ctx, off + 8, &vi, 1))                  \
+					return -1;                               \
+				return (off + 8 + 8 + (vi & 0x3f) * 4) << 2 | IN_ETH; \
+			}                                                        \
+			return -1;                                               \
+		}                                                                \
+		if (!outer)                                                      \
+			return -1;                                               \
+		if (p == IPPROTO_IPIP_)                                          \
+			return off << 2 | IN_IP4;                                \
+		if (p == IPPROTO_IPV6_)                                          \
+			return off << 2 | IN_IP6;                                \
+		if (p != IPPROTO_GRE_ || load(ctx, off, &fl, 2) || load(ctx, off + 2, &dport, 2)) \
+			return -1;                                               \
+		n = 4;                                                           \
+		if (fl & bpf_htons(GRE_CSUM_))                                   \
+			n += 4;                                                  \
+		if (fl & bpf_htons(GRE_KEY_))                                    \
+			n += 4;                                                  \
+		if (fl & bpf_htons(GRE_SEQ_))                                    \
+			n += 4;                                                  \
+		if (dport == bpf_htons(ETH_P_TEB))                               \
+			return (off + n) << 2 | IN_ETH;                          \
+		if (dport == bpf_htons(ETH_P_IP))                                \
+			return (off + n) << 2 | IN_IP4;                          \
+		if (dport == bpf_htons(ETH_P_IPV6))                              \
+			return (off + n) << 2 | IN_IP6;                          \
 		return -1;                                                       \
 	}                                                                        \
-	static __always_inline int name(ctx_t *ctx)                              \
+	/* name##_inner: whether the packet at the encoded offset enc is the  \
+	 * test datagram. */                                                     \
+	static __always_inline int name##_inner(ctx_t *ctx, int enc)             \
 	{                                                                        \
-		int inner = name##_at(ctx, 0, 1);                                \
-		if (inner <= 0)                                                  \
-			return inner == 0;                                       \
-		return name##_at(ctx, inner, 0) == 0;                            \
+		__u32 off = (__u32)enc >> 2;                                     \
+		__be16 proto;                                                    \
+		switch (enc & 3) {                                               \
+		case IN_ETH:                                                     \
+			if (load(ctx, off + 12, &proto, 2))                      \
+				return 0;                                        \
+			return name##_ip(ctx, off + 14, proto, 0) == 0;          \
+		case IN_IP4:                                                     \
+			return name##_ip(ctx, off, bpf_htons(ETH_P_IP), 0) == 0; \
+		case IN_IP6:                                                     \
+			return name##_ip(ctx, off, bpf_htons(ETH_P_IPV6), 0) == 0; \
+		}                                                                \
+		return 0;                                                        \
 	}
 
-DEFINE_MATCH(match_skb, struct __sk_buff, bpf_skb_load_bytes)
-DEFINE_MATCH(match_xdp, struct xdp_md, bpf_xdp_load_bytes)
+static __always_inline long skb_load_net(struct __sk_buff *skb, __u32 off, void *to, __u32 len)
+{
+	return bpf_skb_load_bytes_relative(skb, off, to, len, BPF_HDR_START_NET);
+}
+
+DEFINE_MATCH(skbm, struct __sk_buff, skb_load_net)
+DEFINE_MATCH(xdpm, struct xdp_md, bpf_xdp_load_bytes)
+
+/* match_skb: the test datagram, found from the network header whatever
+ * precedes it (an Ethernet header, an outer header that tc ingress pushes
+ * back with mac_len, or nothing on a device without a link-layer header). */
+static __always_inline int match_skb(struct __sk_buff *skb)
+{
+	int r = skbm_ip(skb, 0, skb->protocol, 1);
+	if (r <= 0)
+		return r == 0;
+	return skbm_inner(skb, r);
+}
+
+/* match_xdp: the test datagram in the Ethernet frame at data. */
+static __always_inline int match_xdp(struct xdp_md *ctx)
+{
+	__be16 proto;
+	int r;
+
+	if (bpf_xdp_load_bytes(ctx, 12, &proto, 2))
+		return 0;
+	r = xdpm_ip(ctx, 14, proto, 1);
+	if (r <= 0)
+		return r == 0;
+	return xdpm_inner(ctx, r);
+}
 
 /* match_later: a later fragment (offset > 0) of a UDP datagram, IPv4 or
- * IPv6 (fragment header right after the fixed header). Such a fragment has
- * no UDP header, so it is recognised by its offset alone; the transitions
- * that use it run in namespaces carrying no other fragmented traffic. */
+ * IPv6 (fragment header right after the fixed header), from the network
+ * header. Such a fragment has no UDP header, so it is recognised by its
+ * offset alone; the transitions that use it run in namespaces carrying no
+ * other fragmented traffic. */
 static __always_inline int match_later(struct __sk_buff *skb)
 {
-	__be16 proto, fo;
+	__be16 fo;
 	__u8 vi, p;
 
-	if (bpf_skb_load_bytes(skb, 12, &proto, 2))
-		return 0;
-	if (proto == bpf_htons(ETH_P_IPV6)) {
-		if (bpf_skb_load_bytes(skb, 14 + 6, &p, 1) || p != IPPROTO_FRAGMENT_)
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		if (skb_load_net(skb, 6, &p, 1) || p != IPPROTO_FRAGMENT_)
 			return 0;
-		if (bpf_skb_load_bytes(skb, 14 + 40, &p, 1) || bpf_skb_load_bytes(skb, 14 + 40 + 2, &fo, 2))
+		if (skb_load_net(skb, 40, &p, 1) || skb_load_net(skb, 40 + 2, &fo, 2))
 			return 0;
 		return p == IPPROTO_UDP_ && (fo & bpf_htons(0xfff8));
 	}
-	if (proto != bpf_htons(ETH_P_IP))
+	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return 0;
-	if (bpf_skb_load_bytes(skb, 14, &vi, 1) || bpf_skb_load_bytes(skb, 14 + 9, &p, 1) ||
-	    bpf_skb_load_bytes(skb, 14 + 6, &fo, 2))
+	if (skb_load_net(skb, 0, &vi, 1) || skb_load_net(skb, 9, &p, 1) || skb_load_net(skb, 6, &fo, 2))
 		return 0;
 	return (vi >> 4) == 4 && p == IPPROTO_UDP_ && (fo & bpf_htons(0x1fff));
 }

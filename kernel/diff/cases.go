@@ -164,6 +164,9 @@ type caseOutcome struct {
 	Detail string
 	// Err is a harness failure: the case could not be run.
 	Err error
+	// Skip says why the running kernel cannot run the case ("" when it
+	// ran): it lacks a feature the case needs.
+	Skip string
 }
 
 // runCases runs every case on both backends.

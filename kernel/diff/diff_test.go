@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -207,6 +208,39 @@ func TestRunTransitionsUsesBothSides(t *testing.T) {
 	require.ErrorContains(t, out[1].Err, "model: not modelled")
 	require.Equal(t, map[string]int{"kernel " + ts[0].Name: 1, "model " + ts[0].Name: 1,
 		"kernel " + ts[1].Name: 1, "model " + ts[1].Name: 1}, calls)
+}
+
+// TestRunTransitionsSkipsUnsupported: a transition the kernel cannot build
+// (a device kind it lacks) is skipped with the reason, not counted as a
+// case, an agreement or a harness error, and the model is not run for it;
+// any other kernel failure is a harness error.
+func TestRunTransitionsSkipsUnsupported(t *testing.T) {
+	ts := observe.Transitions[:3]
+	modelRuns := 0
+	kern := func(tr observe.Transition) (observe.Matrix, error) {
+		switch tr.Name {
+		case ts[1].Name:
+			return nil, fmt.Errorf("no gre devices: %w", errors.ErrUnsupported)
+		case ts[2].Name:
+			return nil, fmt.Errorf("ip link add failed")
+		}
+		return matrix(tr.Name, tr.Hooks[0].String(), observe.FieldMark, 0), nil
+	}
+	model := func(tr observe.Transition) (observe.Matrix, error) {
+		modelRuns++
+		return matrix(tr.Name, tr.Hooks[0].String(), observe.FieldMark, 0), nil
+	}
+	r := classify(SuiteTransitions, runTransitions(ts, kern, model), nil)
+	require.Equal(t, 1, modelRuns)
+	require.Equal(t, 1, r.Cases)
+	require.Equal(t, 1, r.Agreed)
+	require.Equal(t, []Divergence{{Case: ts[1].Name, Reason: "no gre devices: unsupported operation"}}, r.Skipped)
+	require.Len(t, r.Errors, 1)
+	require.Contains(t, r.Errors[0], "kernel: ip link add failed")
+	require.False(t, r.OK())
+	var b strings.Builder
+	require.NoError(t, Report{Suites: []SuiteResult{r}}.Format(&b))
+	require.Contains(t, b.String(), "skipped (the running kernel cannot run them):\n  "+ts[1].Name+"\n    reason: no gre devices")
 }
 
 func TestProgModelCountsLikeSkstorage(t *testing.T) {

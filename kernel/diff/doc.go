@@ -61,7 +61,9 @@
 //   - "skb-transitions": observe.Transitions recorded on the kernel
 //     (kernel.RunTransition) against netstack.RunTransition with the skb
 //     profile of the running kernel's release, cell by cell
-//     ([NetstackTransitions], [TransitionModel]).
+//     ([NetstackTransitions], [TransitionModel]). A transition whose
+//     devices the running kernel lacks (a tunnel driver it was built
+//     without) is listed as skipped with the reason, never as agreed.
 //
 // Every disagreement is either listed in knownDivergences (keyed by case,
 // with the reason) or reported as new. A listed case that agrees fails the

@@ -41,6 +41,10 @@ type SuiteResult struct {
 	Stale []Divergence
 	// Errors are harness failures (a case that could not be run).
 	Errors []string
+	// Skipped are cases the running kernel cannot run, with the reason
+	// (a device kind it was built without): they are neither agreements
+	// nor failures.
+	Skipped []Divergence
 	// NotRun says why the suite did not run at all ("" when it ran).
 	NotRun string
 	// Duration is the suite's wall time.
@@ -137,6 +141,7 @@ func (r Report) Format(w io.Writer) error {
 		section("new divergences", s.New)
 		section("stale known divergences", s.Stale)
 		section("known divergences", s.Known)
+		section("skipped (the running kernel cannot run them)", s.Skipped)
 		for _, e := range s.Errors {
 			fmt.Fprintf(&b, "\n%s: harness error: %s\n", s.Name, e)
 		}
@@ -157,6 +162,9 @@ func classify(suite string, outcomes []caseOutcome, known map[string]string) Sui
 		seen[key] = true
 		reason, listed := known[key]
 		switch {
+		case o.Skip != "":
+			r.Skipped = append(r.Skipped, Divergence{Case: o.Name, Reason: o.Skip})
+			continue
 		case o.Err != nil:
 			r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", o.Name, o.Err))
 			continue

@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
@@ -66,6 +67,10 @@ func runTransitions(ts []observe.Transition, kern, model TransitionModel) []case
 	var out []caseOutcome
 	for _, t := range ts {
 		km, err := kern(t)
+		if errors.Is(err, errors.ErrUnsupported) {
+			out = append(out, caseOutcome{Name: t.Name, Skip: err.Error()})
+			continue
+		}
 		if err != nil {
 			out = append(out, caseOutcome{Name: t.Name, Err: fmt.Errorf("kernel: %w", err)})
 			continue

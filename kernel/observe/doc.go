@@ -3,13 +3,26 @@
 // transition, so that the two can be compared cell by cell.
 //
 // A transition is a fixed scenario: a topology of network namespaces and
-// devices, one marked test packet (IPv4/UDP to [TestPort], or the same frame
-// inside VXLAN over an IPv4 or IPv6 underlay; a datagram above the MTU
-// travels as fragments, of which only the first matches), a list of [Action]s that programs perform at named hooks
+// devices, one marked test packet (IPv4/UDP to [TestPort], or the same
+// packet inside one VXLAN, Geneve, GRE, IPIP or IPv6 tunnel over an IPv4 or
+// IPv6 underlay; a datagram above the MTU travels as fragments, of which
+// only the first matches), a list of [Action]s that programs perform at
+// named hooks
 // (write mark, priority, tc_index, cb[], hash, tstamp; redirect; reserve XDP
 // metadata), and a list of [Hook]s where a recorder program reads the
 // packet's observable carriers. The catalogue is [Transitions]; each entry's
 // Setup text says exactly what to build so a model can reproduce it.
+//
+// A recorder finds the test packet from the network header at tc hooks, so
+// it recognises it whatever precedes that header (an Ethernet header, the
+// outer headers tc ingress pushes back with mac_len after a decap, or
+// nothing on a device without a link-layer header), and from the Ethernet
+// header at XDP hooks. Devices with a link-layer address have the fixed
+// ones of [DeviceMACs] on both sides, so header bytes compare equal.
+//
+// The IP tunnel topologies ([Topology.Tunnel]) need tunnel drivers that a
+// kernel may be built without; the recorder then reports the transition as
+// not supported, and the differential suite lists it as skipped.
 //
 // The recorder at a hook runs first and records the state the packet has on
 // arrival at that hook; the hook's actions (if any) run after the recording.

@@ -121,11 +121,14 @@ var Measured = []MeasuredCells{
 	// Generic XDP linearizes a non-linear GSO skb (4042 linear bytes at tc
 	// ingress, still GSO, the metadata set). A multi-buffer program gets a
 	// page-pool copy instead, which tc ingress sees from its IPv4 header
-	// (mac_len 0, kernel's TestKernelGenericXDPFragsMacLen): the recorder,
-	// looking for an Ethernet frame, never finds it (measured on 6.18).
+	// (mac_len 0, kernel's TestKernelGenericXDPFragsMacLen), 3506 linear
+	// bytes. meta_len still reads 8, but data_meta = data - 8 points into
+	// the Ethernet header in front of data: the 8 "metadata" bytes a tc
+	// program reads are vA's MAC address and the ethertype, not what the
+	// XDP program wrote (measured on 6.18).
 	{"xdp-generic-gso", "vB/tc-ingress", "count=1 tc_index=42 hash=0x5eed002a gso_segs=40 headlen=4042 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
 	{"xdp-generic-gso-frags", "vB/xdp", "count=1 ingress_ifindex=vB meta_len=0 ret=0"},
-	{"xdp-generic-gso-frags", "vB/tc-ingress", "count=0"},
+	{"xdp-generic-gso-frags", "vB/tc-ingress", "count=1 tc_index=42 hash=0x5eed002a gso_segs=40 headlen=3506 meta_len=8 meta=02 00 00 00 02 01 08 00"},
 	// XDP_TX on a veth: the frame comes back as a new skb built from it,
 	// with none of the writes at vX's egress (which a same-namespace pair
 	// keeps: veth-same-netns) and the metadata, which vX's own XDP

@@ -14,6 +14,28 @@ const TestPort = 9999
 // VXLANPort is the UDP port of the VXLAN underlay in the tunnel transitions.
 const VXLANPort = 4789
 
+// GenevePort is the UDP port of the Geneve underlay in the geneve
+// transition (the IANA port, geneve's default).
+const GenevePort = 6081
+
+// DeviceMACs are the link-layer addresses of the transition topologies'
+// devices with one, by role name. The kernel recorder creates its devices
+// with them and the model uses them, so bytes a program reads from an
+// Ethernet header compare equal.
+var DeviceMACs = map[string][6]byte{
+	"vX": {2, 0, 0, 0, 1, 1}, "vY": {2, 0, 0, 0, 1, 2},
+	"vA": {2, 0, 0, 0, 2, 1}, "vB": {2, 0, 0, 0, 2, 2}, "vC": {2, 0, 0, 0, 2, 3},
+	"hA": {2, 0, 0, 0, 3, 1}, "hB": {2, 0, 0, 0, 3, 2}, "hC": {2, 0, 0, 0, 3, 3},
+	"vxA": {2, 0, 0, 0, 4, 1}, "vxB": {2, 0, 0, 0, 4, 2},
+	"tA": {2, 0, 0, 0, 5, 1}, "tB": {2, 0, 0, 0, 5, 2},
+}
+
+// MACString formats the address of role as ip(8) takes it.
+func MACString(role string) string {
+	m := DeviceMACs[role]
+	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
+}
+
 // MetaRecordLen is how many bytes of XDP metadata a recorder copies.
 const MetaRecordLen = 32
 

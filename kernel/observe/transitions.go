@@ -125,7 +125,35 @@ const (
 	// TopoVXLAN6 is pair + vxA (A), vxB (B) over an IPv6 underlay, the
 	// vxlan devices bound to no lower device, MTU 2000.
 	TopoVXLAN6 Topology = "vxlan6"
+	// The IP tunnel topologies: pair (IPv4 underlay, permanent neighbours
+	// both ways) or pair over IPv6 (as vxlan6) + tunnel devices tA (A)
+	// and tB (B); see setupTunnel.
+	TopoGeneve   Topology = "geneve"    // geneve id 42 (Ethernet in UDP 6081)
+	TopoGRETap   Topology = "gretap"    // gretap (Ethernet in GRE 0x6558)
+	TopoGRE      Topology = "gre"       // gre key 42 (IPv4 in GRE, no link-layer header)
+	TopoIPIP     Topology = "ipip"      // ipip (IPv4 in IPv4, no link-layer header)
+	TopoIPIPXnet Topology = "ipip-xnet" // ipip with tA moved to S and tB to D
+	TopoIP6Tnl   Topology = "ip6tnl"    // IPv6 underlay, ip6tnl mode any (IPv4 in IPv6)
+	TopoIP6GRE   Topology = "ip6gre"    // IPv6 underlay, ip6gre (IPv4 in GRE over IPv6)
 )
+
+// Tunnel reports whether t is one of the IP tunnel topologies (tA and tB).
+func (t Topology) Tunnel() bool {
+	switch t {
+	case TopoGeneve, TopoGRETap, TopoGRE, TopoIPIP, TopoIPIPXnet, TopoIP6Tnl, TopoIP6GRE:
+		return true
+	}
+	return false
+}
+
+// TunnelL2 reports whether the tunnel devices of t carry Ethernet frames
+// (and so have a MAC address and need a neighbour entry).
+func (t Topology) TunnelL2() bool { return t == TopoGeneve || t == TopoGRETap }
+
+// Underlay6 reports whether t's underlay is IPv6 (2001:db8::1 and ::2).
+func (t Topology) Underlay6() bool {
+	return t == TopoVXLAN6 || t == TopoIP6Tnl || t == TopoIP6GRE
+}
 
 // Devices returns the device role names of the topology (the names the
 // devices have inside their namespaces).
@@ -139,6 +167,9 @@ func (t Topology) Devices() []string {
 		return []string{"vA", "vB", "vC", "hA", "hB", "hC"}
 	case TopoVXLAN, TopoVXLANXnet, TopoVXLAN6:
 		return []string{"vA", "vB", "vxA", "vxB"}
+	}
+	if t.Tunnel() {
+		return []string{"vA", "vB", "tA", "tB"}
 	}
 	return nil
 }
@@ -315,6 +346,16 @@ devices over IPv6 bound to no lower device, MTU 2000: vxA "id 42 remote 2001:db8
 198.51.100.2/24), permanent neighbour 198.51.100.2 -> vxB's MAC on vxA. One UDP datagram (inner IPv4) is sent
 to 198.51.100.2:9999 from a socket in A. Recorders on the underlay devices match the outer IPv6/UDP 4789
 packet (or its first fragment) whose inner packet is UDP/9999.`
+	setupTunnel = `Namespaces A and B joined by the veth pair vA (A) <-> vB (B), with permanent neighbours on
+both sides: 192.0.2.1/24 and 192.0.2.2/24, or for an IPv6 underlay 2001:db8::1/64 and 2001:db8::2/64 (nodad,
+IPv6 enabled on vA and vB only). Tunnel devices tA in A ("local <A's underlay address> remote <B's>") with
+198.51.100.1/24 and tB in B (the reverse) with 198.51.100.2/24, of the topology's kind (geneve: "id 42
+remote" only, dstport 6081; gre: "key 42"; ip6tnl: "mode any"; ip6tnl and ip6gre keep the default
+encapsulation limit, a destination options header); on the Ethernet tunnels (geneve, gretap) a permanent
+neighbour 198.51.100.2 -> tB's MAC on tA. One UDP datagram (16 bytes of payload) is sent to
+198.51.100.2:9999 from a socket in A. Writes on the inner packet at tA egress (encap is observed at vA
+egress and vB ingress), other writes on the outer packet at vB ingress (decap is observed at tB
+ingress). Recorders find the test datagram from the network header, inside one encapsulation or none.`
 	setupEncap = ` The sender is instead a UDP socket in A on the underlay: it sends the VXLAN header and
 the inner frame (vxA's MAC -> vxB's MAC, IPv4 198.51.100.1 -> 198.51.100.2, UDP 40000 -> 9999, 1600 zero bytes
 of payload) as one 1650-byte datagram to the remote endpoint's port 4789 (vxA is not used). The datagram does
@@ -523,6 +564,55 @@ Writes as in "vxlan".`,
 		SendEncap: true,
 	},
 	{
+		Name:     "geneve",
+		Topology: TopoGeneve,
+		Setup:    setupTunnel,
+		Actions:  tunnelActions(),
+		Hooks:    tunnelHooks(),
+	},
+	{
+		Name:     "gretap",
+		Topology: TopoGRETap,
+		Setup:    setupTunnel,
+		Actions:  tunnelActions(),
+		Hooks:    tunnelHooks(),
+	},
+	{
+		Name:     "gre",
+		Topology: TopoGRE,
+		Setup:    setupTunnel,
+		Actions:  tunnelActions(),
+		Hooks:    tunnelHooks(),
+	},
+	{
+		Name:     "ipip",
+		Topology: TopoIPIP,
+		Setup:    setupTunnel,
+		Actions:  tunnelActions(),
+		Hooks:    tunnelHooks(),
+	},
+	{
+		Name:     "ipip-xnet",
+		Topology: TopoIPIPXnet,
+		Setup:    setupTunnel + ` tA is created in A and then moved to namespace S, where its address is set and the sender runs; tB is created in B and moved to D. Encap and decap therefore cross namespaces (tunnel->net differs from the device's: iptunnel_xmit and ip_tunnel_rcv scrub with xnet).`,
+		Actions:  tunnelActions(),
+		Hooks:    tunnelHooks(),
+	},
+	{
+		Name:     "ip6tnl",
+		Topology: TopoIP6Tnl,
+		Setup:    setupTunnel,
+		Actions:  tunnelActions(),
+		Hooks:    tunnelHooks(),
+	},
+	{
+		Name:     "ip6gre",
+		Topology: TopoIP6GRE,
+		Setup:    setupTunnel,
+		Actions:  tunnelActions(),
+		Hooks:    tunnelHooks(),
+	},
+	{
 		Name:     "xdp-meta-native",
 		Topology: TopoPair,
 		Setup: setupPair + ` Native (driver mode) XDP on vB reserves 8 bytes of metadata. Writes at vA
@@ -561,13 +651,12 @@ vA egress.`,
 copied into page-pool memory instead (skb_cow_data_for_xdp: skb_pp_cow_data), a head of
 SKB_WITH_OVERHEAD(PAGE_SIZE - XDP_PACKET_HEADROOM) bytes and a page fragment with the rest, and the
 original is consumed. skb_copy_header leaves the copy's mac_len at 0, so tc ingress pushes nothing and sees
-the packet from its IPv4 header: the recorder there, looking for an Ethernet frame, never matches it.`,
+the packet from its IPv4 header (the recorder finds it from the network header all the same).`,
 		Actions: []Action{
 			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
 			{Hook: Hook{"vB", XDP}, MetaLen: 8, Generic: true, Frags: true},
 		},
 		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
-		Unseen:   []Hook{{"vB", TCIngress}},
 		Segments: 40,
 	},
 	{
@@ -757,4 +846,19 @@ func Normalize(m Matrix, t Transition) Matrix {
 		}
 	}
 	return m
+}
+
+// tunnelActions are the actions of the IP tunnel transitions: writes on
+// the inner packet at tA egress and on the outer packet at vB ingress.
+func tunnelActions() []Action {
+	return []Action{
+		{Hook: Hook{"tA", TCEgress}, Set: Writes(42)},
+		{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
+	}
+}
+
+// tunnelHooks are the recorders of the IP tunnel transitions, in packet
+// order.
+func tunnelHooks() []Hook {
+	return []Hook{{"tA", TCEgress}, {"vA", TCEgress}, {"vB", TCIngress}, {"tB", TCIngress}}
 }
