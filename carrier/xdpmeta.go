@@ -30,7 +30,12 @@ const sizeofXDPFrame = 40
 // skb_unclone, ...) loses it on profiles before v6.19; a push that writes
 // over the bytes, or a decapsulation that moves the mac header, leaves a
 // view that is not the metadata (counted in Stats.Lost and reported as
-// ErrNotFound: the program's presence check reads garbage); GRO frees the
+// ErrNotFound: the program's presence check reads garbage), and so does, at
+// tc only, data not being at the mac header (__sk_buff->data_meta is data
+// minus meta_len: a multi-buffer generic XDP program's page-pool copy
+// reaches tc with mac_len 0, so tc sees the end of the Ethernet header
+// while tracepoints, reading from the mac header, still find the values;
+// measured on 6.18 by the xdp-generic-gso-frags transition); GRO frees the
 // non-first skbs; skb_scrub_packet() and netns crossings keep it.
 //
 // Programs access the area directly (xdp->data_meta, __sk_buff->data_meta),
@@ -105,11 +110,19 @@ func (c *xdpMeta) xdpArea(b *skb.Buff) []byte {
 	return b.Head()[d-n : d : d]
 }
 
-// tcArea returns the area as tc sees it: skb_metadata_end() (the mac
-// header) minus meta_len; lost reports bytes that are not the metadata any
-// more.
-func (c *xdpMeta) tcArea(b *skb.Buff) (area []byte, lost bool) {
-	view, valid := b.Metadata()
+// tcArea returns the area as a program at h sees it: at tc
+// __sk_buff->data_meta, data minus meta_len (skb.Buff.DataMeta); through
+// BTF (tracepoint, LSM, bpf_cast_to_kern_ctx) skb_metadata_end() (the mac
+// header) minus meta_len, as bpf_dynptr_from_skb_meta also computes it;
+// lost reports bytes that are not the metadata any more.
+func (c *xdpMeta) tcArea(h Hook, b *skb.Buff) (area []byte, lost bool) {
+	var view []byte
+	var valid bool
+	if h == HookTCIngress || h == HookTCEgress {
+		view, valid = b.DataMeta()
+	} else {
+		view, valid = b.Metadata()
+	}
 	if view == nil {
 		return nil, false
 	}
@@ -129,7 +142,7 @@ func (c *xdpMeta) area(h Hook, b *skb.Buff) []byte {
 	}
 	// tc programs use __sk_buff->data_meta directly (bpf_compute_data_pointers
 	// set it up before the run): no helper call.
-	a, lost := c.tcArea(b)
+	a, lost := c.tcArea(h, b)
 	if lost {
 		c.st.Lost++
 	}
@@ -199,7 +212,7 @@ func (c *xdpMeta) Delete(h Hook, b *skb.Buff, m int) error {
 		if a := c.area(h, b); a == nil || !c.lay.has(a, m) {
 			return c.result(ErrNotFound)
 		}
-	} else if a, _ := c.tcArea(b); a == nil || !c.lay.has(a, m) {
+	} else if a, _ := c.tcArea(h, b); a == nil || !c.lay.has(a, m) {
 		return c.result(ErrNotFound)
 	}
 	a, err := c.writeArea(h, b)

@@ -1,6 +1,8 @@
 package netstack
 
 import (
+	"fmt"
+	"github.com/skbsim/skbsim/kernel/observe"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -147,6 +149,42 @@ func TestXDPMetaCarrierNativeXDP(t *testing.T) {
 			require.NoError(t, s.Inject(&Packet{ID: 3, Frame: rxFrame("192.0.2.1")}))
 			require.Equal(t, []ReadResult{ReadFound}, reads(te.obs, carrier.HookTCIngress))
 			require.Empty(t, te.obs.drops)
+		})
+	}
+}
+
+// TestXDPMetaCarrierGenericFragsCopy: tc programs read the xdp-meta
+// design through __sk_buff->data_meta, data minus meta_len. A UDP GSO skb
+// passed by a multi-buffer generic XDP program is a page-pool copy whose
+// mac_len is 0 (skb_pp_cow_data, v6.9), so tc ingress sees it from the
+// IPv4 header and data_meta points at the end of the Ethernet header: the
+// value is lost to tc (the kernel recorder measured meta_len 8 and the
+// bytes of vA's MAC address and the ethertype there), while a tracepoint,
+// reading from the mac header through BTF, still finds it. A program
+// without xdp.frags gets the skb linearized in place, and tc finds the
+// value.
+func TestXDPMetaCarrierGenericFragsCopy(t *testing.T) {
+	for _, tc := range []struct {
+		frags  bool
+		wantTC ReadResult
+	}{{false, ReadFound}, {true, ReadMissing}} {
+		t.Run(fmt.Sprintf("frags %v", tc.frags), func(t *testing.T) {
+			tr := observe.Transition{Name: "xdp-meta-frags", Topology: observe.TopoPair, Segments: 40,
+				Actions: []observe.Action{{Hook: observe.Hook{Dev: "vB", Point: observe.XDP}, Generic: true}}}
+			cfg, dst, err := TransitionConfig(tr)
+			require.NoError(t, err)
+			cfg.Programs = []ProgramConfig{
+				{Name: "store", Hook: carrier.HookXDP, Dev: "vB", Netns: "B", XDPFrags: tc.frags,
+					Actions: []Action{{Kind: ActWrite, Map: 0, Value: 0xcafe}}},
+				{Name: "read", Hook: carrier.HookTCIngress, Dev: "vB", Netns: "B", Actions: []Action{{Kind: ActRead, Map: 0}}},
+				{Name: "reap", Hook: carrier.HookTracepoint, Netns: "B", Event: EventKfreeSkb, Actions: []Action{{Kind: ActRead, Map: 0}}},
+			}
+			s, te := newStack(t, cfg, "", rfcCarrier(carrier.NameXDPMeta, oneMap), oneMap)
+			require.NoError(t, s.Inject(&Packet{Frame: transitionFrame(s, tr, dst)}))
+			s.Flush()
+			require.Equal(t, []ReadResult{tc.wantTC}, reads(te.obs, carrier.HookTCIngress))
+			require.Equal(t, []ReadResult{ReadFound}, reads(te.obs, carrier.HookTracepoint),
+				"kfree_skb at UDP (no socket) reads from the mac header")
 		})
 	}
 }

@@ -72,6 +72,26 @@ func (b *Buff) Metadata() (view []byte, valid bool) {
 	return b.buf.bytes[lo:hi:hi], m.intact && m.lo == lo && m.hi == hi
 }
 
+// DataMeta returns the metadata as a tc program sees it through
+// __sk_buff->data_meta: bpf_compute_data_pointers() sets data_meta =
+// skb->data - skb_metadata_len(skb), so the view is the meta_len bytes
+// before data, not before the mac header. The two agree when data is at
+// the mac header, as tc ingress's __skb_push(skb, mac_len) and transmit
+// normally leave it; where mac_len is stale (a generic XDP page-pool copy,
+// whose mac_len is 0 while its mac header is 14 bytes before data) the
+// bytes are the end of the Ethernet header. valid is as for Metadata; view
+// is nil when meta_len is 0 or exceeds the headroom.
+func (b *Buff) DataMeta() (view []byte, valid bool) {
+	b.check("data_meta")
+	n := int(b.buf.sh.MetaLen)
+	if n == 0 || n > b.data {
+		return nil, false
+	}
+	lo, hi := b.data-n, b.data
+	m := b.buf.meta
+	return b.buf.bytes[lo:hi:hi], m.intact && m.lo == lo && m.hi == hi
+}
+
 // MetadataDiffers models skb_metadata_differs(a, b) (GRO's same-flow test):
 // false if both have no metadata, true if the lengths differ, else whether
 // the bytes ending at each skb_metadata_end differ.

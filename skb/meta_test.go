@@ -110,6 +110,33 @@ func TestMetadataView(t *testing.T) {
 	}
 }
 
+// TestDataMeta: __sk_buff->data_meta is data minus meta_len. With data
+// at the mac header it is the metadata, as Metadata shows it; with data
+// past the mac header (tc on an skb whose mac_len is stale, 0) it is the
+// end of the Ethernet header, not valid, while Metadata, computed from the
+// mac header, still finds the metadata.
+func TestDataMeta(t *testing.T) {
+	a := newAlloc(t)
+	r := newRich(t, a)
+	defer r.b.ConsumeSkb()
+	view, valid := r.b.DataMeta()
+	require.True(t, valid)
+	require.Equal(t, metaBytes(), string(view))
+
+	r.b.Pull(EthHlen) // data at the network header, the mac header unmoved
+	view, valid = r.b.DataMeta()
+	require.False(t, valid)
+	require.Equal(t, string(r.b.Head()[richHeadroom+EthHlen-richMeta:richHeadroom+EthHlen]), string(view))
+	mview, mvalid := r.b.Metadata()
+	require.True(t, mvalid)
+	require.Equal(t, metaBytes(), string(mview))
+
+	r.b.MetadataSet(0)
+	view, valid = r.b.DataMeta()
+	require.Nil(t, view)
+	require.False(t, valid)
+}
+
 func make14(v byte) []byte {
 	p := make([]byte, EthHlen)
 	for i := range p {
