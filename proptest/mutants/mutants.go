@@ -613,6 +613,22 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "tc-data-meta-from-mac-header",
+		File: "carrier/xdpmeta.go",
+		Old:  `		view, valid = b.DataMeta()`,
+		New:  `		view, valid = b.Metadata()`,
+		Desc: "tc reads __sk_buff->data_meta, data minus meta_len (bpf_compute_data_pointers), not skb_metadata_end minus meta_len",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "recorder-matches-from-data",
+		File: "netstack/transitions.go",
+		Old:  `	nh, tail := b.Headroom()+b.NetworkOffset(), b.Headroom()+b.Headlen()`,
+		New:  `	nh, tail := b.Headroom(), b.Headroom()+b.Headlen()`,
+		Desc: "the transition recorder finds the test packet from the network header (bpf_skb_load_bytes_relative, BPF_HDR_START_NET)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "socket-sends-full-checksums",
 		File: "netstack/csum.go",
 		Old:  `	if proto == ipprotoUDP && b.HasFragList() {`,
