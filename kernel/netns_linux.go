@@ -88,6 +88,11 @@ func (n *Netns) IP(args ...string) error {
 	return ip(append([]string{"-n", n.Name}, args...)...)
 }
 
+// Bridge runs bridge (iproute2) with args inside the namespace.
+func (n *Netns) Bridge(args ...string) error {
+	return run("bridge", append([]string{"-n", n.Name}, args...)...)
+}
+
 // TC runs tc (iproute2) with args inside the namespace.
 func (n *Netns) TC(args ...string) error {
 	return run("tc", append([]string{"-n", n.Name}, args...)...)

@@ -120,6 +120,28 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		addr("B", "vB", "192.0.2.2/24")
 		neigh("A", "vA", "192.0.2.2", "vB")
 		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
+	case observe.TopoBridge, observe.TopoBridgeFDB, observe.TopoBridgeNoNF:
+		if err := mk("A", "B", "C", "H"); err != nil {
+			return t, err
+		}
+		t.devNS["br0"] = "H"
+		steps = append(steps, ipIn("H", "link", "add", "br0", "address", observe.MACString("br0"), "type", "bridge"))
+		for i, r := range []string{"A", "B", "C"} {
+			veth(r, "v"+r, "H", "h"+r)
+			addr(r, "v"+r, fmt.Sprintf("192.0.2.%d/24", i+1))
+			steps = append(steps, ipIn("H", "link", "set", "h"+r, "master", "br0"))
+		}
+		steps = append(steps, ipIn("H", "link", "set", "br0", "up"))
+		if kind == observe.TopoBridgeNoNF {
+			steps = append(steps, func() error { return t.ns["H"].Sysctl("net.bridge.bridge-nf-call-iptables", "0") })
+		}
+		if kind == observe.TopoBridgeFDB {
+			steps = append(steps, func() error {
+				return t.ns["H"].Bridge("fdb", "add", observe.MACString("vB"), "dev", "hB", "master", "static")
+			})
+		}
+		neigh("A", "vA", "192.0.2.2", "vB")
+		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
 	case observe.TopoHub:
 		if err := mk("A", "B", "C", "H"); err != nil {
 			return t, err

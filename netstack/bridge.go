@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/skbsim/skbsim/skb"
@@ -103,14 +104,21 @@ func (t *fdbIndex) insert(mac [6]byte, idx int) {
 // passed up; an unknown unicast is flooded. Takes ownership of skb.
 func (s *Stack) brHandleFrame(b *skb.Buff, port *Device) {
 	br := port.master
-	mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
-	dst, src := [6]byte(mac[0:6]), [6]byte(mac[6:12])
-	br.fdbLearn(src, port)
+	// memset(skb->cb, 0, sizeof(struct br_input_skb_cb)).
+	clear(b.H().CB[:sizeofBrInputSkbCB])
+	// NF_BR_PRE_ROUTING, then br_handle_frame_finish.
+	if !brNFPreRouting(b, port.ns) {
+		s.drop(b, skb.DropNetfilterDrop, OpBridgeRx)
+		return
+	}
 	s.traceOp(LayerBridge, OpBridgeRx, b)
 	if !br.up {
 		s.drop(b, skb.DropDevReady, OpBridgeRx)
 		return
 	}
+	mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
+	dst, src := [6]byte(mac[0:6]), [6]byte(mac[6:12])
+	br.fdbLearn(src, port)
 	if dst == br.mac {
 		s.brPassFrameUp(b, br)
 		return
@@ -173,10 +181,16 @@ func (s *Stack) brFlood(b *skb.Buff, br, from *Device, keep bool) {
 }
 
 // brForward models __br_forward -> br_forward_finish ->
-// br_dev_queue_push_xmit: skb->dev = the port, skb_clear_tstamp,
-// skb_push(ETH_HLEN), dev_queue_xmit. Takes ownership of skb.
+// br_dev_queue_push_xmit: skb->dev = the port, br_netfilter's
+// NF_BR_FORWARD and NF_BR_POST_ROUTING hooks for a frame the bridge
+// received (brNFForward), skb_clear_tstamp, skb_push(ETH_HLEN),
+// dev_queue_xmit. Takes ownership of skb.
 func (s *Stack) brForward(b *skb.Buff, to *Device) {
 	setDev(b, to)
+	if b.ExtFind(skb.ExtBridgeNF) != nil && !brNFForward(b, to) {
+		s.drop(b, skb.DropNetfilterDrop, OpBridgeForward)
+		return
+	}
 	b.ClearTstamp()
 	b.Push(-b.MacOffset())
 	s.traceOp(LayerBridge, OpBridgeForward, b)
@@ -184,9 +198,11 @@ func (s *Stack) brForward(b *skb.Buff, to *Device) {
 }
 
 // brDevXmit models br_dev_xmit (the bridge device transmitting a locally
-// generated frame, data at the mac header): the destination's port from
-// the FDB, or a flood to every port.
+// generated frame, data at the mac header): memset(skb->cb, 0,
+// sizeof(struct br_input_skb_cb)), then the destination's port from the
+// FDB, or a flood to every port.
 func (s *Stack) brDevXmit(b *skb.Buff, br *Device) {
+	clear(b.H().CB[:sizeofBrInputSkbCB])
 	mac := b.Data()
 	if len(mac) < ethHlen {
 		s.drop(b, skb.DropPktTooSmall, OpBridgeForward)
@@ -205,4 +221,104 @@ func (s *Stack) brDevXmit(b *skb.Buff, br *Device) {
 
 func macString(m [6]byte) string {
 	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
+}
+
+// sizeofBrInputSkbCB is sizeof(struct br_input_skb_cb) without
+// CONFIG_NET_SWITCHDEV: brdev, the IGMP and flag bytes, backup_nhid (16
+// bytes; measured on 6.18 by the bridge-flood-nonf transition: cb[0] and
+// cb[1] of __sk_buff, skb->cb[8:16], cleared, cb[2..4] kept).
+const sizeofBrInputSkbCB = 16
+
+// brNFPreRouting models br_netfilter's NF_BR_PRE_ROUTING hook,
+// br_nf_pre_routing, on a frame a bridge port received (data at the
+// network header), when the namespace's bridge-nf-call-iptables (IPv4) or
+// -ip6tables (IPv6) is on: br_validate_ipv4 / br_validate_ipv6 (a bad
+// header is NF_DROP), nf_bridge_alloc (skb_ext_add(SKB_EXT_BRIDGE_NF);
+// failing is NF_DROP) and setup_pre_routing's skb_orphan. The IPv4
+// PRE_ROUTING chain and br_nf_pre_routing_finish (the bridge's fake
+// rtable) change nothing the model keeps. It reports whether the frame
+// goes on.
+func brNFPreRouting(b *skb.Buff, ns *Netns) bool {
+	v4, v6 := ns.brNF4 && b.H().Protocol == ethPIP, ns.brNF6 && b.H().Protocol == ethPIPv6
+	if !v4 && !v6 {
+		return true
+	}
+	if !brValidateIP(b, v4) {
+		return false
+	}
+	if _, err := b.ExtAdd(skb.ExtBridgeNF); err != nil {
+		return false
+	}
+	b.Orphan()
+	return true
+}
+
+// brNFForward models br_nf_forward_ip (NF_BR_FORWARD) and
+// br_nf_post_routing -> br_nf_dev_queue_xmit (NF_BR_POST_ROUTING) on a
+// frame carrying the bridge's nf_bridge_info, forwarded to port to:
+// nf_bridge_unshare (skb_ext_add COWs an extension a flooded clone
+// shares), br_validate_ipv4 / br_validate_ipv6 again (IPCB or IP6CB
+// cleared), then nf_bridge_info_free (skb_ext_del) before
+// br_dev_queue_push_xmit. A frame above the port's MTU, which
+// br_nf_dev_queue_xmit refragments, is passed on whole (not modelled). It
+// reports whether the frame goes on.
+func brNFForward(b *skb.Buff, to *Device) bool {
+	v4, v6 := b.H().Protocol == ethPIP, b.H().Protocol == ethPIPv6
+	if !v4 && !v6 {
+		return true // br_nf_forward_ip: NF_ACCEPT for other protocols
+	}
+	if _, err := b.ExtAdd(skb.ExtBridgeNF); err != nil {
+		return false
+	}
+	if !brValidateIP(b, v4) {
+		return false
+	}
+	b.ExtDel(skb.ExtBridgeNF)
+	return true
+}
+
+// brValidateIP models br_validate_ipv4 (v4) or br_validate_ipv6 on the
+// packet at the network header: the IPv4 header's version, length and
+// checksum and tot_len against the skb's length, or the IPv6 version and
+// payload_len (a jumbo payload behind a hop-by-hop header is taken as
+// it is); the skb is trimmed to the packet (pskb_trim_rcsum) and IPCB or
+// IP6CB, the first 24 bytes of skb->cb, cleared.
+func brValidateIP(b *skb.Buff, v4 bool) bool {
+	if v4 {
+		if !b.MayPull(ipHlen) {
+			return false
+		}
+		data := b.Data()
+		ihl := int(data[0]&0xf) * 4
+		if ihl < ipHlen || data[0]>>4 != 4 || !b.MayPull(ihl) {
+			return false
+		}
+		data = b.Data()
+		if ipCsum(data[:ihl]) != 0 {
+			return false
+		}
+		totLen := int(binary.BigEndian.Uint16(data[2:4]))
+		if totLen == 0 && b.Shinfo().GSOSize != 0 {
+			totLen = b.Len() // skb_ip_totlen: a BIG TCP packet
+		}
+		if b.Len() < totLen || totLen < ihl || b.PskbTrim(totLen) != nil {
+			return false
+		}
+		clear(b.H().CB[:sizeofIPCB])
+		return true
+	}
+	if !b.MayPull(ip6Hlen) {
+		return false
+	}
+	data := b.Data()
+	if data[0]>>4 != 6 {
+		return false
+	}
+	if pl := int(binary.BigEndian.Uint16(data[4:6])); pl != 0 || data[6] != nexthdrHop {
+		if ip6Hlen+pl > b.Len() || b.PskbTrim(ip6Hlen+pl) != nil {
+			return false
+		}
+	}
+	clear(b.H().CB[:sizeofIP6CB])
+	return true
 }

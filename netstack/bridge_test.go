@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -8,6 +9,8 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/skb"
 )
 
 // TestBridgeStaticFDB: with a static FDB entry for B's address the first
@@ -20,7 +23,10 @@ func TestBridgeStaticFDB(t *testing.T) {
 		fdb    []FDBConfig
 		egress []string
 	}{
-		{"unknown destination floods", nil, []string{"pb", "pc"}},
+		// br_flood walks br->port_list, newest port first (br_add_if's
+		// list_add_rcu): pc gets a clone first (deliver_clone), then pb,
+		// the last port it visits, the frame itself.
+		{"unknown destination floods", nil, []string{"pc", "pb"}},
 		{"static entry forwards", []FDBConfig{{Dev: "pb", MAC: macB}}, []string{"pb"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,6 +143,101 @@ func TestFDBConfigErrors(t *testing.T) {
 			cfg.FDB = tc.fdb
 			_, err := New(cfg, Env{Alloc: newAlloc()})
 			require.ErrorIs(t, err, ErrConfig)
+		})
+	}
+}
+
+// TestBridgeNetfilter: with bridge-nf-call-iptables on, br_nf_pre_routing
+// validates a bridged IPv4 frame's header (a bad checksum is dropped,
+// NETFILTER_DROP, where the plain bridge forwards it), clears IPCB (the
+// first 24 bytes of skb->cb, where the bridge alone clears the 16 of
+// struct br_input_skb_cb) and adds an SKB_EXT_BRIDGE_NF extension, which
+// each flooded copy unshares (br_nf_forward_ip: skb_ext_add COWs the one a
+// clone shares) and br_nf_dev_queue_xmit deletes before the port's xmit;
+// a frame delivered up the bridge keeps it.
+func TestBridgeNetfilter(t *testing.T) {
+	macBr := [6]byte{0x02, 0, 0, 0, 0, 0xbb}
+	macC := [6]byte{0x02, 0, 0, 0, 0, 0xc}
+	for _, tc := range []struct {
+		name    string
+		nf      bool
+		dstMAC  [6]byte
+		dst     string
+		badCsum bool
+		egress  []string // port: cb[] words cleared, extension present
+		brIn    string   // at br0's tc ingress
+		drops   []string
+		extAdd  uint64 // new extension chunks (an existing one is re-activated)
+		extCOW  uint64
+	}{
+		// C drops B's frame (OTHERHOST); B's IP layer drops the bad one.
+		{"flood, off", false, macB, "10.1.0.2", false, []string{"pc cb 01 ext false", "pb cb 01 ext false"}, "",
+			[]string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}, 0, 0},
+		{"flood, on", true, macB, "10.1.0.2", false, []string{"pc cb 0123 ext false", "pb cb 0123 ext false"}, "",
+			[]string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}, 1, 1},
+		{"bad checksum, off", false, macB, "10.1.0.2", true, []string{"pc cb 01 ext false", "pb cb 01 ext false"}, "",
+			[]string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core", "SKB_DROP_REASON_IP_CSUM@ip_rcv_core"}, 0, 0},
+		{"bad checksum, on", true, macB, "10.1.0.2", true, nil, "",
+			[]string{"SKB_DROP_REASON_NETFILTER_DROP@br_handle_frame"}, 0, 0},
+		{"local, on", true, macBr, "10.1.0.9", false, nil, "cb 0123 ext true", nil, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var egress []string
+			var brIn string
+			// The __sk_buff cb[] words the bridge cleared (each was
+			// filled at ea's egress).
+			look := func(c *Ctx) string {
+				zero := ""
+				for i := range bpfCBWords {
+					if c.CB(i) == 0 {
+						zero += fmt.Sprint(i)
+					}
+				}
+				return fmt.Sprintf("cb %s ext %v", zero, c.Skb.ExtFind(skb.ExtBridgeNF) != nil)
+			}
+			probe := func(name string) Program {
+				return ProgramFunc(func(c *Ctx) int { egress = append(egress, name+" "+look(c)); return TCXNext })
+			}
+			// cb filled at ea's egress, so zeroes come from the bridge.
+			fill := ProgramFunc(func(c *Ctx) int {
+				for i := range c.Skb.H().CB {
+					c.Skb.H().CB[i] = 0xcc
+				}
+				return TCXNext
+			})
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: HostNetns, BridgeNFCallIPTables: tc.nf}, {Name: "A"}, {Name: "B"}, {Name: "C"}},
+				Devices: []DeviceConfig{
+					{Name: "br0", Kind: KindBridge, MAC: macBr, Addrs: []netip.Prefix{pfx("10.1.0.9/24")}},
+					{Name: "pa", Kind: KindVeth, Master: "br0", Peer: "ea", PeerNetns: "A", PeerMAC: macA, PeerAddrs: []netip.Prefix{pfx("10.1.0.1/24")}},
+					{Name: "pb", Kind: KindVeth, Master: "br0", Peer: "eb", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("10.1.0.2/24")}},
+					{Name: "pc", Kind: KindVeth, Master: "br0", Peer: "ec", PeerNetns: "C", PeerMAC: macC, PeerAddrs: []netip.Prefix{pfx("10.1.0.3/24")}},
+				},
+				Sockets: []SocketConfig{
+					{Name: "b", Netns: "B", Proto: ProtoUDP, Port: 2000},
+					{Name: "h", Proto: ProtoUDP, Port: 2000},
+				},
+				Programs: []ProgramConfig{
+					{Name: "fill", Hook: carrier.HookTCEgress, Netns: "A", Dev: "ea", Prog: fill},
+					{Name: "pb", Hook: carrier.HookTCEgress, Dev: "pb", Prog: probe("pb")},
+					{Name: "pc", Hook: carrier.HookTCEgress, Dev: "pc", Prog: probe("pc")},
+					{Name: "br", Hook: carrier.HookTCIngress, Dev: "br0", Prog: ProgramFunc(func(c *Ctx) int { brIn = look(c); return TCXNext })},
+				},
+				Entries: []EntryConfig{{Kind: EntryPacket, Netns: "A", Dev: "ea"}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			acct := te.a.Accountant()
+			before := acct.Stats()
+			f := buildFrame(frameOpts{dstMAC: tc.dstMAC, srcMAC: macA, src: "10.1.0.1", dst: tc.dst, sport: 1000, dport: 2000,
+				payload: 10, badCsum: tc.badCsum})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			after := acct.Stats()
+			d := after.Sub(&before)
+			require.Equal(t, tc.egress, egress)
+			require.Equal(t, tc.brIn, brIn)
+			require.Equal(t, tc.drops, te.obs.dropReasons())
+			require.Equal(t, tc.extAdd, d.Ops[cost.OpExtAdd], "skb_ext_add calls")
+			require.Equal(t, tc.extCOW, d.Ops[cost.OpExtCOW], "skb_ext_cow calls")
 		})
 	}
 }

@@ -75,6 +75,24 @@ type NamespaceConfig struct {
 	// drops every IPv6 packet with SKB_DROP_REASON_IPV6DISABLED. IPv6 is
 	// enabled by default, as in the kernel.
 	DisableIPv6 bool
+	// BridgeNFCallIPTables and BridgeNFCallIP6Tables are
+	// net.bridge.bridge-nf-call-iptables and -ip6tables: br_netfilter's
+	// hooks take the IPv4 (IPv6) frames a bridge of this namespace
+	// receives on a port through the IP layer's checks
+	// (br_nf_pre_routing, br_nf_forward_ip, br_nf_post_routing). On, a
+	// bridged frame has its IPv4 (IPv6) header validated (a bad one is
+	// dropped, NETFILTER_DROP), IPCB (IP6CB), the first 24 bytes of
+	// skb->cb, cleared at the bridge's input and again at each
+	// forwarding, and an SKB_EXT_BRIDGE_NF extension added on input,
+	// unshared for each flooded copy and deleted when the frame leaves a
+	// port; frames the bridge delivers up keep it. Off (the default) is a
+	// kernel whose br_netfilter is not loaded (CONFIG_BRIDGE_NETFILTER=m
+	// until Docker, kubeadm's prerequisites or iptables' physdev match
+	// load it); once it is loaded or built in (as on the project's 6.18
+	// machines), both sysctls are 1 in every namespace. VLAN-tagged and
+	// PPPoE frames and the refragmentation of frames above a port's MTU
+	// (br_nf_dev_queue_xmit) are not modelled.
+	BridgeNFCallIPTables, BridgeNFCallIP6Tables bool
 }
 
 // Device kinds.

@@ -259,7 +259,28 @@ func propConfigs() []*Config {
 	gb := *dvm
 	gb.Devices = slices.Clone(dvm.Devices)
 	gb.Devices[0].XDP = "generic"
-	cfgs := []*Config{fwd, tun, gre, any, gso, glist, &glistKey, tgro, flx, xr, cpm, dvm, &gb}
+	// A bridge with br_netfilter (bridge-nf-call-iptables and
+	// -ip6tables): frames received on port pa go up to br0 (macNIC),
+	// to port pb (macB), are flooded (broadcast) or dropped (macA, back to
+	// pa); programs write at pa and read at pb and on the way up.
+	brg := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, BridgeNFCallIPTables: true, BridgeNFCallIP6Tables: true}, {Name: "A"}, {Name: "B"}},
+		Devices: []DeviceConfig{
+			{Name: "br0", Kind: KindBridge, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24"), pfx("2001:db8::1/64")}},
+			{Name: "pa", Kind: KindVeth, Master: "br0", Peer: "ea", PeerNetns: "A", PeerMAC: macA, PeerAddrs: []netip.Prefix{pfx("192.0.2.9/24")}},
+			{Name: "pb", Kind: KindVeth, Master: "br0", Peer: "eb", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("192.0.2.2/24")}},
+		},
+		Sockets: []SocketConfig{{Name: "h", Proto: ProtoUDP, Port: 9999}, {Name: "b", Netns: "B", Proto: ProtoUDP, Port: 9999}},
+		Programs: []ProgramConfig{
+			{Name: "w", Hook: carrier.HookTCIngress, Dev: "pa", Actions: []Action{{Kind: ActWrite, Map: 0}}},
+			{Name: "r", Hook: carrier.HookTCEgress, Dev: "pb", Actions: []Action{{Kind: ActRead, Map: 0}}},
+			{Name: "up", Hook: carrier.HookTCIngress, Dev: "br0", Actions: []Action{{Kind: ActRead, Map: 0}}},
+		},
+		Entries: []EntryConfig{{Dev: "pa"}},
+	}
+	brOff := brg.Copy()
+	brOff.Namespaces[0].BridgeNFCallIPTables, brOff.Namespaces[0].BridgeNFCallIP6Tables = false, false
+	cfgs := []*Config{fwd, tun, gre, any, gso, glist, &glistKey, tgro, flx, xr, cpm, dvm, &gb, brg, brOff}
 	// The NIC's native XDP programs with xdp.frags: frames above a page
 	// are multi-buffer, and are redirected so into veths, cpumaps and
 	// device maps.

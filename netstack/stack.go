@@ -57,6 +57,8 @@ type Netns struct {
 	forwarding bool
 	fwd6       bool      // net.ipv6.conf.all.forwarding
 	noIPv6     bool      // net.ipv6.conf.all.disable_ipv6
+	brNF4      bool      // net.bridge.bridge-nf-call-iptables
+	brNF6      bool      // net.bridge.bridge-nf-call-ip6tables
 	devs       []*Device // by ifindex
 	routes     []route
 	local      []netip.Prefix // the local table's RTN_LOCAL prefixes (besides device addresses)
@@ -522,6 +524,7 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("namespace %q declared twice", nc.Name)
 		}
 		n.fwd6, n.noIPv6 = nc.IPv6Forwarding, nc.DisableIPv6
+		n.brNF4, n.brNF6 = nc.BridgeNFCallIPTables, nc.BridgeNFCallIP6Tables
 	}
 	nsOf := func(what, name string) (*Netns, error) {
 		n := s.Netns(name)
@@ -648,7 +651,9 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("device %s: master %q is not a bridge in %s", dc.Name, dc.Master, n.name)
 		}
 		d.master = br
-		br.ports = append(br.ports, d)
+		// br_add_if: list_add_rcu(&p->list, &br->port_list) puts the new
+		// port first, so br_flood visits the ports newest first.
+		br.ports = append([]*Device{d}, br.ports...)
 	}
 	// br_features_recompute: a bridge's NETIF_F_FRAGLIST, one of
 	// NETIF_F_ONE_FOR_ALL, is that of any of its ports (netdev_increment_features);

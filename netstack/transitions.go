@@ -57,6 +57,23 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 		}
 		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "vB")}
 		dst = netip.MustParseAddr("192.0.2.2")
+	case observe.TopoBridge, observe.TopoBridgeFDB, observe.TopoBridgeNoNF:
+		// br_netfilter is built into the measured kernel: both sysctls
+		// are 1 unless the topology turns bridge-nf-call-iptables off.
+		nf := t.Topology != observe.TopoBridgeNoNF
+		cfg.Namespaces = []NamespaceConfig{{Name: "A"}, {Name: "B"}, {Name: "C"},
+			{Name: "H", BridgeNFCallIPTables: nf, BridgeNFCallIP6Tables: true}}
+		cfg.Devices = []DeviceConfig{{Name: "br0", Kind: KindBridge, Netns: "H", MAC: mac["br0"]}}
+		for i, r := range []string{"A", "B", "C"} {
+			d := veth("h"+r, "H", "v"+r, r, "", fmt.Sprintf("192.0.2.%d/24", i+1))
+			d.Master = "br0"
+			cfg.Devices = append(cfg.Devices, d)
+		}
+		if t.Topology == observe.TopoBridgeFDB {
+			cfg.FDB = []FDBConfig{{Netns: "H", Dev: "hB", MAC: mac["vB"]}}
+		}
+		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "vB")}
+		dst = netip.MustParseAddr("192.0.2.2")
 	case observe.TopoVXLAN, observe.TopoVXLANXnet:
 		sNs, dNs := "A", "B"
 		cfg.Namespaces = []NamespaceConfig{{Name: "A"}, {Name: "B"}}

@@ -279,7 +279,8 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		ns.Name, err = d.name(n, "namespace")
 		return ns, err
 	}
-	m, err := d.fields(n, "namespace", "name", "forwarding", "ipv6_forwarding", "disable_ipv6")
+	m, err := d.fields(n, "namespace", "name", "forwarding", "ipv6_forwarding", "disable_ipv6",
+		"bridge_nf_call_iptables", "bridge_nf_call_ip6tables")
 	if err != nil {
 		return ns, err
 	}
@@ -300,10 +301,18 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 			return ns, err
 		}
 	}
-	if v, ok := m["disable_ipv6"]; ok {
-		ns.DisableIPv6, err = d.boolean(v, "namespace "+ns.Name+": disable_ipv6")
+	for _, f := range []struct {
+		key string
+		dst *bool
+	}{{"disable_ipv6", &ns.DisableIPv6}, {"bridge_nf_call_iptables", &ns.BridgeNFCallIPTables},
+		{"bridge_nf_call_ip6tables", &ns.BridgeNFCallIP6Tables}} {
+		if v, ok := m[f.key]; ok {
+			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
+				return ns, err
+			}
+		}
 	}
-	return ns, err
+	return ns, nil
 }
 
 func (d *dec) prefixes(n *yaml.Node, what string) ([]netip.Prefix, error) {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"reflect"
@@ -357,6 +358,28 @@ entry: {dev: eth0}
 	assert.True(t, n.GROList && n.UDPGROForwarding)
 	assert.False(t, v.GROList || v.UDPGROForwarding)
 	assert.True(t, v.PeerGROList && v.PeerUDPGROForwarding)
+}
+
+// TestParseBridgeNetfilter: a namespace's bridge_nf_call_iptables and
+// bridge_nf_call_ip6tables reach the stack's configuration (off by
+// default), and a value that is not a boolean is an error at its line.
+func TestParseBridgeNetfilter(t *testing.T) {
+	src := `namespaces:
+  - {name: k8s, bridge_nf_call_iptables: true, bridge_nf_call_ip6tables: true}
+  - {name: v4, bridge_nf_call_iptables: true}
+  - plain
+entry: {dev: lo}
+`
+	s, err := Parse("t.yaml", []byte(src))
+	require.NoError(t, err)
+	require.Len(t, s.Stack.Namespaces, 3)
+	var got []string
+	for _, n := range s.Stack.Namespaces {
+		got = append(got, fmt.Sprintf("%s %v %v", n.Name, n.BridgeNFCallIPTables, n.BridgeNFCallIP6Tables))
+	}
+	assert.Equal(t, []string{"k8s true true", "v4 true false", "plain false false"}, got)
+	_, err = Parse("t.yaml", []byte("namespaces:\n  - {name: a, bridge_nf_call_iptables: maybe}\nentry: {dev: lo}\n"))
+	require.EqualError(t, err, `t.yaml:2:40: namespace a: bridge_nf_call_iptables: want true or false, got "maybe"`)
 }
 
 // TestParseTxFragList: tx_fraglist and peer_tx_fraglist reach the stack's

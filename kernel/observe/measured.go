@@ -158,6 +158,21 @@ var Measured = []MeasuredCells{
 	{"vxlan", "vxB/tc-ingress", "cb2=other"},
 	{"vxlan-xnet", "vxB/tc-ingress", "cb2=other"},
 	{"veth-gro", "vB/tc-ingress", "cb1=other cb2=other"},
+	// A bridge: br_handle_frame clears struct br_input_skb_cb (skb->cb's
+	// first 16 bytes: cb[0] and cb[1] of __sk_buff); br_netfilter, built
+	// into 6.18 and so on in every namespace, clears IPCB (24 bytes:
+	// cb[0..3]) on input and forwarding; cb[4] survives both. Mark,
+	// priority, tc_index and hash cross the bridge; br_forward_finish's
+	// skb_clear_tstamp zeroes a raw tstamp and keeps a delivery time. An
+	// unknown destination is flooded to hB and hC; a static FDB entry
+	// sends the frame to hB alone (measured on 6.18).
+	{"bridge-flood", "hB/tc-egress", "count=1 mark=0x2b priority=11 tc_index=43 cb0=0x0 cb1=0x0 cb2=0x0 cb3=0x0 cb4=0x2b04 hash=0x5eed002b tstamp=0x0 ifindex=hB"},
+	{"bridge-flood", "hC/tc-egress", "count=1 mark=0x2b cb3=0x0 cb4=0x2b04 tstamp=0x0 ifindex=hC"},
+	{"bridge-flood", "vC/tc-ingress", "count=1 mark=0x0 tc_index=43 cb3=0x0 cb4=0x2b04 pkt_type=3"},
+	{"bridge-flood-edt", "hB/tc-egress", "count=1 tstamp=0x2902141 tstamp_type=1"},
+	{"bridge-flood-nonf", "hB/tc-egress", "count=1 cb0=0x0 cb1=0x0 cb2=0x2b02 cb3=0x2b03 cb4=0x2b04 tstamp=0x0"},
+	{"bridge-fdb", "hB/tc-egress", "count=1 mark=0x2b cb0=0x0 cb4=0x2b04"},
+	{"bridge-fdb", "hC/tc-egress", "count=0"},
 }
 
 // CheckCells checks the "field=value ..." cells against m and returns an

@@ -28,6 +28,7 @@ var DeviceMACs = map[string][6]byte{
 	"hA": {2, 0, 0, 0, 3, 1}, "hB": {2, 0, 0, 0, 3, 2}, "hC": {2, 0, 0, 0, 3, 3},
 	"vxA": {2, 0, 0, 0, 4, 1}, "vxB": {2, 0, 0, 0, 4, 2},
 	"tA": {2, 0, 0, 0, 5, 1}, "tB": {2, 0, 0, 0, 5, 2},
+	"br0": {2, 0, 0, 0, 6, 1},
 }
 
 // MACString formats the address of role as ip(8) takes it.

@@ -125,6 +125,14 @@ const (
 	// TopoVXLAN6 is pair + vxA (A), vxB (B) over an IPv6 underlay, the
 	// vxlan devices bound to no lower device, MTU 2000.
 	TopoVXLAN6 Topology = "vxlan6"
+	// TopoBridge is hub with a bridge br0 in H whose ports are hA, hB and
+	// hC (enslaved in that order); TopoBridgeFDB adds a static FDB entry
+	// for vB's MAC on hB.
+	TopoBridge    Topology = "bridge"
+	TopoBridgeFDB Topology = "bridge-fdb"
+	// TopoBridgeNoNF is bridge with net.bridge.bridge-nf-call-iptables
+	// 0 in H: br_netfilter's hooks pass IPv4 frames untouched.
+	TopoBridgeNoNF Topology = "bridge-nonf"
 	// The IP tunnel topologies: pair (IPv4 underlay, permanent neighbours
 	// both ways) or pair over IPv6 (as vxlan6) + tunnel devices tA (A)
 	// and tB (B); see setupTunnel.
@@ -165,6 +173,8 @@ func (t Topology) Devices() []string {
 		return []string{"vA", "vB"}
 	case TopoHub:
 		return []string{"vA", "vB", "vC", "hA", "hB", "hC"}
+	case TopoBridge, TopoBridgeFDB, TopoBridgeNoNF:
+		return []string{"vA", "vB", "vC", "hA", "hB", "hC", "br0"}
 	case TopoVXLAN, TopoVXLANXnet, TopoVXLAN6:
 		return []string{"vA", "vB", "vxA", "vxB"}
 	}
@@ -346,6 +356,11 @@ devices over IPv6 bound to no lower device, MTU 2000: vxA "id 42 remote 2001:db8
 198.51.100.2/24), permanent neighbour 198.51.100.2 -> vxB's MAC on vxA. One UDP datagram (inner IPv4) is sent
 to 198.51.100.2:9999 from a socket in A. Recorders on the underlay devices match the outer IPv6/UDP 4789
 packet (or its first fragment) whose inner packet is UDP/9999.`
+	setupBridge = `Namespaces A, B, C and H. veth pairs vA (A, 192.0.2.1/24) <-> hA (H), vB (B, 192.0.2.2/24)
+<-> hB (H), vC (C, 192.0.2.3/24) <-> hC (H); a bridge br0 in H (no STP, no VLAN filtering, no address) with
+the ports hA, hB and hC, enslaved in that order; all up, IPv6 disabled; permanent neighbour 192.0.2.2 -> vB's
+MAC on vA. One UDP datagram is sent from a socket in A to 192.0.2.2:9999. At hA ingress: writes, then
+TCX_NEXT, so the frame goes on into the bridge (br_handle_frame).`
 	setupTunnel = `Namespaces A and B joined by the veth pair vA (A) <-> vB (B), with permanent neighbours on
 both sides: 192.0.2.1/24 and 192.0.2.2/24, or for an IPv6 underlay 2001:db8::1/64 and 2001:db8::2/64 (nodad,
 IPv6 enabled on vA and vB only). Tunnel devices tA in A ("local <A's underlay address> remote <B's>") with
@@ -611,6 +626,40 @@ Writes as in "vxlan".`,
 		Setup:    setupTunnel,
 		Actions:  tunnelActions(),
 		Hooks:    tunnelHooks(),
+	},
+	{
+		Name:     "bridge-flood",
+		Topology: TopoBridge,
+		Setup: setupBridge + ` vB's MAC is not in the FDB yet, so the bridge floods the frame to hB and hC
+(br_flood: deliver_clone gives every port but the last a clone, and the last the frame itself;
+br_forward_finish clears a tstamp that is not a delivery time).`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43)}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCEgress}, {"hC", TCEgress}, {"vB", TCIngress}, {"vC", TCIngress}},
+	},
+	{
+		Name:     "bridge-flood-edt",
+		Topology: TopoBridge,
+		Setup: `As "bridge-flood" with the tstamp written by bpf_skb_set_tstamp(BPF_SKB_CLOCK_MONOTONIC): a
+delivery time, which skb_clear_tstamp keeps.`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: append(Writes(43), Assign{FieldTstampType, 1})}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCEgress}, {"hC", TCEgress}, {"vB", TCIngress}, {"vC", TCIngress}},
+	},
+	{
+		Name:     "bridge-flood-nonf",
+		Topology: TopoBridgeNoNF,
+		Setup: `As "bridge-flood" with net.bridge.bridge-nf-call-iptables set to 0 in H, so br_netfilter's
+NF_BR_PRE_ROUTING and NF_BR_FORWARD hooks (br_nf_pre_routing, br_nf_forward) return NF_ACCEPT at once.`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43)}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCEgress}, {"hC", TCEgress}, {"vB", TCIngress}, {"vC", TCIngress}},
+	},
+	{
+		Name:     "bridge-fdb",
+		Topology: TopoBridgeFDB,
+		Setup: setupBridge + ` A static FDB entry ("bridge fdb add <vB's MAC> dev hB master static") makes the
+bridge forward the frame to hB alone (__br_forward); hC never sees it.`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43)}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCEgress}, {"hC", TCEgress}, {"vB", TCIngress}},
+		Unseen:  []Hook{{"hC", TCEgress}},
 	},
 	{
 		Name:     "xdp-meta-native",

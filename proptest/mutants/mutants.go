@@ -629,6 +629,26 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "bridge-keeps-cb",
+		File: "netstack/bridge.go",
+		Old: `	// memset(skb->cb, 0, sizeof(struct br_input_skb_cb)).
+	clear(b.H().CB[:sizeofBrInputSkbCB])`,
+		New:  ``,
+		Desc: "br_handle_frame clears struct br_input_skb_cb, the first 16 bytes of skb->cb (__sk_buff cb[0] and cb[1])",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "br-netfilter-no-extension",
+		File: "netstack/bridge.go",
+		Old: `	if _, err := b.ExtAdd(skb.ExtBridgeNF); err != nil {
+		return false
+	}
+	b.Orphan()`,
+		New:  `	b.Orphan()`,
+		Desc: "br_nf_pre_routing's nf_bridge_alloc adds an SKB_EXT_BRIDGE_NF extension to every bridged IPv4/IPv6 frame",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "socket-sends-full-checksums",
 		File: "netstack/csum.go",
 		Old:  `	if proto == ipprotoUDP && b.HasFragList() {`,
