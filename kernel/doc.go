@@ -38,6 +38,9 @@
 //     bpf_task_storage_delete on a task chosen by pid (or the calling
 //     thread), next to the pidfd-keyed syscall side of the same map
 //     ([OpenPidfd]).
+//   - [ExtProbe]: tp_btf programs on the netif_receive_skb and
+//     net_dev_queue tracepoints that report which skb extensions
+//     (skb->active_extensions) the IPv4 packets on named devices carry.
 //   - [RunTransition]: the skb transition recorder. It builds a transition's
 //     topology (namespaces, veth pairs, vxlan), attaches tcx/XDP recorder
 //     programs at its hooks, sends the marked packet and returns an

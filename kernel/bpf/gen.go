@@ -15,9 +15,13 @@
 // storage helpers and the bpf_task_from_pid/bpf_task_release kfuncs
 // (task_struct by BTF), which 6.18 allows for BPF_PROG_TYPE_SYSCALL.
 // skiter.c is an iter/tcp program (kernel BTF types, bpf_skc_to_tcp_sock).
+// extprobe.c holds tp_btf programs on the netif_receive_skb and
+// net_dev_queue tracepoints that read skb->active_extensions (tp_btf loads
+// on these machines; trampolines do not).
 package bpf
 
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type rec -type action Recorder recorder.c -- -I./headers
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type skval -type ctl -type pstat SkStorage skstorage.c -- -I./headers
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type tval -type targs TaskStorage taskstorage.c -- -I./headers
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type owner SkIter skiter.c -- -I./headers
+//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type extseen -type devname ExtProbe extprobe.c -- -I./headers

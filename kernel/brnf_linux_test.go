@@ -1,0 +1,153 @@
+package kernel
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/internal/testutil"
+	"github.com/skbsim/skbsim/netstack"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// TestKernelBridgeNetfilterExtension: with bridge-nf-call-iptables on,
+// br_netfilter adds an SKB_EXT_BRIDGE_NF extension to every IPv4 frame a
+// bridge takes in: a frame forwarded to another port has lost it again when
+// it is queued there (br_nf_dev_queue_xmit's nf_bridge_info_free), and a
+// frame the bridge delivers up still has it when the bridge device
+// receives it. Off, no frame has one. A tp_btf probe reads
+// skb->active_extensions at netif_receive_skb and net_dev_queue on the
+// kernel; the model agrees at the tc hooks next to them.
+func TestKernelBridgeNetfilterExtension(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewExtProbe()
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	// Device names unique to this process: the probe sees every namespace.
+	sfx := fmt.Sprint(os.Getpid() % 100000)
+	br, pa, pb := "nfbr"+sfx, "nfpa"+sfx, "nfpb"+sfx
+	for _, tc := range []struct {
+		nf    bool
+		dst   [4]byte
+		brExt bool // the bridge device receives the frame with the extension
+	}{
+		{true, [4]byte{192, 0, 2, 2}, false},
+		{true, [4]byte{192, 0, 2, 4}, true},
+		{false, [4]byte{192, 0, 2, 2}, false},
+		{false, [4]byte{192, 0, 2, 4}, false},
+	} {
+		t.Run(fmt.Sprintf("nf %v to %v", tc.nf, netip.AddrFrom4(tc.dst)), func(t *testing.T) {
+			a, b, h := newNetns(t, "nfA"), newNetns(t, "nfB"), newNetns(t, "nfH")
+			require.NoError(t, h.IP("link", "add", br, "type", "bridge"))
+			for _, x := range []struct {
+				n         *Netns
+				port, dev string
+				addr      string
+			}{{a, pa, "vA", "192.0.2.1/24"}, {b, pb, "vB", "192.0.2.2/24"}} {
+				require.NoError(t, h.IP("link", "add", x.port, "type", "veth", "peer", "name", x.dev, "netns", x.n.Name))
+				require.NoError(t, h.IP("link", "set", x.port, "master", br))
+				require.NoError(t, h.IP("link", "set", x.port, "up"))
+				require.NoError(t, x.n.IP("addr", "add", x.addr, "dev", x.dev))
+				require.NoError(t, x.n.IP("link", "set", x.dev, "up"))
+			}
+			require.NoError(t, h.IP("addr", "add", "192.0.2.4/24", "dev", br))
+			require.NoError(t, h.IP("link", "set", br, "up"))
+			require.NoError(t, h.Sysctl("net.bridge.bridge-nf-call-iptables", map[bool]string{true: "1", false: "0"}[tc.nf]))
+			macB, err := b.HardwareAddr("vB")
+			require.NoError(t, err)
+			macBr, err := h.HardwareAddr(br)
+			require.NoError(t, err)
+			require.NoError(t, a.IP("neigh", "add", "192.0.2.2", "lladdr", macB.String(), "dev", "vA", "nud", "permanent"))
+			require.NoError(t, a.IP("neigh", "add", "192.0.2.4", "lladdr", macBr.String(), "dev", "vA", "nud", "permanent"))
+			for _, d := range []string{br, pa, pb} {
+				require.NoError(t, probe.Watch(d))
+			}
+			// Listeners, so no ICMP port unreachable comes back.
+			for _, n := range []*Netns{b, h} {
+				rcv := newSocket(t, n, unix.AF_INET, unix.SOCK_DGRAM, 0)
+				require.NoError(t, unix.Bind(rcv, &unix.SockaddrInet4{Port: 9999}))
+			}
+			snd := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			require.NoError(t, unix.Sendto(snd, make([]byte, 16), 0, &unix.SockaddrInet4{Port: 9999, Addr: tc.dst}))
+			kern := map[string]string{}
+			for _, d := range []struct{ name, role string }{{pa, "pa"}, {pb, "pb"}, {br, "br"}} {
+				s, err := probe.Seen(d.name)
+				require.NoError(t, err)
+				kern[d.role] = fmt.Sprintf("rx %d ext %v, tx %d ext %v", s.Rx, s.RxExt&ExtBridgeNF != 0, s.Tx, s.TxExt&ExtBridgeNF != 0)
+			}
+			wantBr := "rx 0 ext false, tx 0 ext false"
+			if tc.dst[3] == 4 {
+				wantBr = fmt.Sprintf("rx 1 ext %v, tx 0 ext false", tc.brExt)
+			}
+			pbTx := map[bool]uint64{true: 0, false: 1}[tc.dst[3] == 4]
+			require.Equal(t, map[string]string{
+				"pa": "rx 1 ext false, tx 0 ext false",
+				"pb": fmt.Sprintf("rx 0 ext false, tx %d ext false", pbTx),
+				"br": wantBr,
+			}, kern, "kernel")
+			require.Equal(t, kern, modelBridgeNF(t, tc.nf, tc.dst), "model")
+		})
+	}
+}
+
+// modelBridgeNF is TestKernelBridgeNetfilterExtension's case in the model:
+// tc ingress programs stand for netif_receive_skb on pa and the bridge, a
+// tc egress program for net_dev_queue on pb.
+func modelBridgeNF(t *testing.T, nf bool, dst [4]byte) map[string]string {
+	t.Helper()
+	type seen struct {
+		rx, tx       int
+		rxExt, txExt bool
+	}
+	got := map[string]*seen{"pa": {}, "pb": {}, "br": {}}
+	look := func(role string, tx bool) netstack.Program {
+		return netstack.ProgramFunc(func(c *netstack.Ctx) int {
+			if c.Skb.H().Protocol != 0x0800 {
+				return netstack.TCXNext
+			}
+			ext := c.Skb.ExtFind(skb.ExtBridgeNF) != nil
+			if s := got[role]; tx {
+				s.tx++
+				s.txExt = s.txExt || ext
+			} else {
+				s.rx++
+				s.rxExt = s.rxExt || ext
+			}
+			return netstack.TCXNext
+		})
+	}
+	cfg := &netstack.Config{
+		Namespaces: []netstack.NamespaceConfig{{Name: "H", BridgeNFCallIPTables: nf}, {Name: "A"}, {Name: "B"}},
+		Devices: []netstack.DeviceConfig{
+			{Name: "br", Kind: netstack.KindBridge, Netns: "H", MAC: [6]byte{2, 0, 0, 0, 7, 4},
+				Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.4/24")}},
+			{Name: "pa", Kind: netstack.KindVeth, Netns: "H", Master: "br", Peer: "vA", PeerNetns: "A",
+				PeerMAC: [6]byte{2, 0, 0, 0, 7, 1}, PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}},
+			{Name: "pb", Kind: netstack.KindVeth, Netns: "H", Master: "br", Peer: "vB", PeerNetns: "B",
+				PeerMAC: [6]byte{2, 0, 0, 0, 7, 2}, PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}},
+		},
+		Neighbours: []netstack.NeighConfig{
+			{Netns: "A", Dev: "vA", Addr: netip.MustParseAddr("192.0.2.2"), MAC: [6]byte{2, 0, 0, 0, 7, 2}},
+			{Netns: "A", Dev: "vA", Addr: netip.MustParseAddr("192.0.2.4"), MAC: [6]byte{2, 0, 0, 0, 7, 4}},
+		},
+		Sockets: []netstack.SocketConfig{{Name: "snd", Netns: "A", Proto: netstack.ProtoUDP, Port: 40000},
+			{Name: "b", Netns: "B", Proto: netstack.ProtoUDP, Port: 9999}, {Name: "h", Netns: "H", Proto: netstack.ProtoUDP, Port: 9999}},
+		Programs: []netstack.ProgramConfig{
+			{Name: "pa", Hook: carrier.HookTCIngress, Netns: "H", Dev: "pa", Prog: look("pa", false)},
+			{Name: "pb", Hook: carrier.HookTCEgress, Netns: "H", Dev: "pb", Prog: look("pb", true)},
+			{Name: "br", Hook: carrier.HookTCIngress, Netns: "H", Dev: "br", Prog: look("br", false)},
+		},
+		Entries: []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "snd"}},
+	}
+	runModel(t, cfg, &dropRecorder{}, udp4Packet([4]byte{192, 0, 2, 1}, dst, 40000, 9999, 16), nil)
+	out := map[string]string{}
+	for role, s := range got {
+		out[role] = fmt.Sprintf("rx %d ext %v, tx %d ext %v", s.rx, s.rxExt, s.tx, s.txExt)
+	}
+	return out
+}
