@@ -20,9 +20,11 @@ import (
 // bridge takes in: a frame forwarded to another port has lost it again when
 // it is queued there (br_nf_dev_queue_xmit's nf_bridge_info_free), and a
 // frame the bridge delivers up still has it when the bridge device
-// receives it. Off, no frame has one. A tp_btf probe reads
-// skb->active_extensions at netif_receive_skb and net_dev_queue on the
-// kernel; the model agrees at the tc hooks next to them.
+// receives it. H routing such a frame on keeps it until the veth into C,
+// where skb_scrub_packet resets every extension. Off, no frame has one. A
+// tp_btf probe reads skb->active_extensions at netif_receive_skb and
+// net_dev_queue on the kernel; the model agrees at the tc hooks next to
+// them.
 func TestKernelBridgeNetfilterExtension(t *testing.T) {
 	testutil.KernelTests(t)
 	probe, err := NewExtProbe()
@@ -30,16 +32,18 @@ func TestKernelBridgeNetfilterExtension(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, probe.Close()) })
 	// Device names unique to this process: the probe sees every namespace.
 	sfx := fmt.Sprint(os.Getpid() % 100000)
-	br, pa, pb := "nfbr"+sfx, "nfpa"+sfx, "nfpb"+sfx
+	br, pa, pb, hc, vc := "nfbr"+sfx, "nfpa"+sfx, "nfpb"+sfx, "nfhc"+sfx, "nfvc"+sfx
 	for _, tc := range []struct {
-		nf    bool
-		dst   [4]byte
-		brExt bool // the bridge device receives the frame with the extension
+		nf   bool
+		dst  [4]byte
+		want map[string]string
 	}{
-		{true, [4]byte{192, 0, 2, 2}, false},
-		{true, [4]byte{192, 0, 2, 4}, true},
-		{false, [4]byte{192, 0, 2, 2}, false},
-		{false, [4]byte{192, 0, 2, 4}, false},
+		{true, [4]byte{192, 0, 2, 2}, seenWant("pa rx", "pb tx")},
+		{true, [4]byte{192, 0, 2, 4}, seenWant("pa rx", "br rx ext")},
+		{true, [4]byte{198, 51, 100, 2}, seenWant("pa rx", "br rx ext", "hc tx ext", "vc rx")},
+		{false, [4]byte{192, 0, 2, 2}, seenWant("pa rx", "pb tx")},
+		{false, [4]byte{192, 0, 2, 4}, seenWant("pa rx", "br rx")},
+		{false, [4]byte{198, 51, 100, 2}, seenWant("pa rx", "br rx", "hc tx", "vc rx")},
 	} {
 		t.Run(fmt.Sprintf("nf %v to %v", tc.nf, netip.AddrFrom4(tc.dst)), func(t *testing.T) {
 			a, b, h := newNetns(t, "nfA"), newNetns(t, "nfB"), newNetns(t, "nfH")
@@ -57,6 +61,18 @@ func TestKernelBridgeNetfilterExtension(t *testing.T) {
 			}
 			require.NoError(t, h.IP("addr", "add", "192.0.2.4/24", "dev", br))
 			require.NoError(t, h.IP("link", "set", br, "up"))
+			// H routes 198.51.100.0/24 to C over the veth hc <-> vc.
+			c := newNetns(t, "nfC")
+			require.NoError(t, h.IP("link", "add", hc, "type", "veth", "peer", "name", vc, "netns", c.Name))
+			require.NoError(t, h.IP("addr", "add", "198.51.100.1/24", "dev", hc))
+			require.NoError(t, h.IP("link", "set", hc, "up"))
+			require.NoError(t, c.IP("addr", "add", "198.51.100.2/24", "dev", vc))
+			require.NoError(t, c.IP("link", "set", vc, "up"))
+			require.NoError(t, h.Sysctl("net.ipv4.ip_forward", "1"))
+			macC, err := c.HardwareAddr(vc)
+			require.NoError(t, err)
+			require.NoError(t, h.IP("neigh", "add", "198.51.100.2", "lladdr", macC.String(), "dev", hc, "nud", "permanent"))
+			require.NoError(t, a.IP("route", "add", "198.51.100.0/24", "via", "192.0.2.4"))
 			require.NoError(t, h.Sysctl("net.bridge.bridge-nf-call-iptables", map[bool]string{true: "1", false: "0"}[tc.nf]))
 			macB, err := b.HardwareAddr("vB")
 			require.NoError(t, err)
@@ -64,35 +80,51 @@ func TestKernelBridgeNetfilterExtension(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, a.IP("neigh", "add", "192.0.2.2", "lladdr", macB.String(), "dev", "vA", "nud", "permanent"))
 			require.NoError(t, a.IP("neigh", "add", "192.0.2.4", "lladdr", macBr.String(), "dev", "vA", "nud", "permanent"))
-			for _, d := range []string{br, pa, pb} {
+			for _, d := range []string{br, pa, pb, hc, vc} {
 				require.NoError(t, probe.Watch(d))
 			}
 			// Listeners, so no ICMP port unreachable comes back.
-			for _, n := range []*Netns{b, h} {
+			for _, n := range []*Netns{b, h, c} {
 				rcv := newSocket(t, n, unix.AF_INET, unix.SOCK_DGRAM, 0)
 				require.NoError(t, unix.Bind(rcv, &unix.SockaddrInet4{Port: 9999}))
 			}
 			snd := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
 			require.NoError(t, unix.Sendto(snd, make([]byte, 16), 0, &unix.SockaddrInet4{Port: 9999, Addr: tc.dst}))
 			kern := map[string]string{}
-			for _, d := range []struct{ name, role string }{{pa, "pa"}, {pb, "pb"}, {br, "br"}} {
+			for _, d := range []struct{ name, role string }{{pa, "pa"}, {pb, "pb"}, {br, "br"}, {hc, "hc"}, {vc, "vc"}} {
 				s, err := probe.Seen(d.name)
 				require.NoError(t, err)
 				kern[d.role] = fmt.Sprintf("rx %d ext %v, tx %d ext %v", s.Rx, s.RxExt&ExtBridgeNF != 0, s.Tx, s.TxExt&ExtBridgeNF != 0)
 			}
-			wantBr := "rx 0 ext false, tx 0 ext false"
-			if tc.dst[3] == 4 {
-				wantBr = fmt.Sprintf("rx 1 ext %v, tx 0 ext false", tc.brExt)
-			}
-			pbTx := map[bool]uint64{true: 0, false: 1}[tc.dst[3] == 4]
-			require.Equal(t, map[string]string{
-				"pa": "rx 1 ext false, tx 0 ext false",
-				"pb": fmt.Sprintf("rx 0 ext false, tx %d ext false", pbTx),
-				"br": wantBr,
-			}, kern, "kernel")
+			require.Equal(t, tc.want, kern, "kernel")
 			require.Equal(t, kern, modelBridgeNF(t, tc.nf, tc.dst), "model")
 		})
 	}
+}
+
+// seenWant builds the expected probe readings: each item is "role rx" or
+// "role tx", with " ext" when that skb carries the extension; every other
+// role and direction saw nothing.
+func seenWant(items ...string) map[string]string {
+	type dir struct {
+		n   int
+		ext bool
+	}
+	m := map[string][2]dir{}
+	for _, it := range items {
+		var role, d, ext string
+		fmt.Sscan(it, &role, &d, &ext)
+		v := m[role]
+		i := map[string]int{"rx": 0, "tx": 1}[d]
+		v[i] = dir{v[i].n + 1, ext == "ext"}
+		m[role] = v
+	}
+	out := map[string]string{}
+	for _, role := range []string{"pa", "pb", "br", "hc", "vc"} {
+		v := m[role]
+		out[role] = fmt.Sprintf("rx %d ext %v, tx %d ext %v", v[0].n, v[0].ext, v[1].n, v[1].ext)
+	}
+	return out
 }
 
 // modelBridgeNF is TestKernelBridgeNetfilterExtension's case in the model:
@@ -104,7 +136,7 @@ func modelBridgeNF(t *testing.T, nf bool, dst [4]byte) map[string]string {
 		rx, tx       int
 		rxExt, txExt bool
 	}
-	got := map[string]*seen{"pa": {}, "pb": {}, "br": {}}
+	got := map[string]*seen{"pa": {}, "pb": {}, "br": {}, "hc": {}, "vc": {}}
 	look := func(role string, tx bool) netstack.Program {
 		return netstack.ProgramFunc(func(c *netstack.Ctx) int {
 			if c.Skb.H().Protocol != 0x0800 {
@@ -122,7 +154,7 @@ func modelBridgeNF(t *testing.T, nf bool, dst [4]byte) map[string]string {
 		})
 	}
 	cfg := &netstack.Config{
-		Namespaces: []netstack.NamespaceConfig{{Name: "H", BridgeNFCallIPTables: nf}, {Name: "A"}, {Name: "B"}},
+		Namespaces: []netstack.NamespaceConfig{{Name: "H", Forwarding: true, BridgeNFCallIPTables: nf}, {Name: "A"}, {Name: "B"}, {Name: "C"}},
 		Devices: []netstack.DeviceConfig{
 			{Name: "br", Kind: netstack.KindBridge, Netns: "H", MAC: [6]byte{2, 0, 0, 0, 7, 4},
 				Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.4/24")}},
@@ -130,17 +162,26 @@ func modelBridgeNF(t *testing.T, nf bool, dst [4]byte) map[string]string {
 				PeerMAC: [6]byte{2, 0, 0, 0, 7, 1}, PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}},
 			{Name: "pb", Kind: netstack.KindVeth, Netns: "H", Master: "br", Peer: "vB", PeerNetns: "B",
 				PeerMAC: [6]byte{2, 0, 0, 0, 7, 2}, PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}},
+			{Name: "hc", Kind: netstack.KindVeth, Netns: "H", Addrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.1/24")},
+				Peer: "vc", PeerNetns: "C", PeerMAC: [6]byte{2, 0, 0, 0, 7, 3},
+				PeerAddrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.2/24")}},
 		},
+		Routes: []netstack.RouteConfig{{Netns: "A", Dst: netip.MustParsePrefix("198.51.100.0/24"), Dev: "vA",
+			Via: netip.MustParseAddr("192.0.2.4")}},
 		Neighbours: []netstack.NeighConfig{
 			{Netns: "A", Dev: "vA", Addr: netip.MustParseAddr("192.0.2.2"), MAC: [6]byte{2, 0, 0, 0, 7, 2}},
 			{Netns: "A", Dev: "vA", Addr: netip.MustParseAddr("192.0.2.4"), MAC: [6]byte{2, 0, 0, 0, 7, 4}},
+			{Netns: "H", Dev: "hc", Addr: netip.MustParseAddr("198.51.100.2"), MAC: [6]byte{2, 0, 0, 0, 7, 3}},
 		},
 		Sockets: []netstack.SocketConfig{{Name: "snd", Netns: "A", Proto: netstack.ProtoUDP, Port: 40000},
-			{Name: "b", Netns: "B", Proto: netstack.ProtoUDP, Port: 9999}, {Name: "h", Netns: "H", Proto: netstack.ProtoUDP, Port: 9999}},
+			{Name: "b", Netns: "B", Proto: netstack.ProtoUDP, Port: 9999}, {Name: "h", Netns: "H", Proto: netstack.ProtoUDP, Port: 9999},
+			{Name: "c", Netns: "C", Proto: netstack.ProtoUDP, Port: 9999}},
 		Programs: []netstack.ProgramConfig{
 			{Name: "pa", Hook: carrier.HookTCIngress, Netns: "H", Dev: "pa", Prog: look("pa", false)},
 			{Name: "pb", Hook: carrier.HookTCEgress, Netns: "H", Dev: "pb", Prog: look("pb", true)},
 			{Name: "br", Hook: carrier.HookTCIngress, Netns: "H", Dev: "br", Prog: look("br", false)},
+			{Name: "hc", Hook: carrier.HookTCEgress, Netns: "H", Dev: "hc", Prog: look("hc", true)},
+			{Name: "vc", Hook: carrier.HookTCIngress, Netns: "C", Dev: "vc", Prog: look("vc", false)},
 		},
 		Entries: []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "snd"}},
 	}
