@@ -23,7 +23,8 @@
 //	 __netif_receive_skb_core ◄── backlog (netif_rx: veth, lo, redirects, sit)
 //	   │ generic XDP → RX taps (deliver_skb, packet_rcv clones if shared)
 //	   │ tc ingress (tcx: NEXT/PASS/DROP/REDIRECT; redirect_peer → another round)
-//	   │ bridge port → br_handle_frame (forward / flood clones / up the bridge)
+//	   │ bridge port → br_handle_frame (cb cleared; br_netfilter when on;
+//	   │   forward / flood clones, newest port first / up the bridge)
 //	   ▼
 //	 ip_rcv_core (OTHERHOST, INHDR, IP_CSUM, PKT_TOO_SMALL)
 //	   → PREROUTING: TPROXY rules (tproxy_tg4: skb->sk = the transparent socket)
@@ -286,6 +287,14 @@
 //     (SRH; dropped NOT_SPECIFIED, as ipv6_srh_rcv does with seg6
 //     disabled), hop-by-hop option semantics (options are skipped),
 //     TPROXY for IPv6, netfilter's defragmentation (nf_ct_frag6).
+//   - br_netfilter is a namespace option
+//     (NamespaceConfig.BridgeNFCallIPTables, BridgeNFCallIP6Tables; off by
+//     default, as when the module is not loaded): on, a bridged IPv4
+//     (IPv6) frame is validated and gets IPCB (IP6CB) cleared and an
+//     SKB_EXT_BRIDGE_NF extension, unshared per flooded copy and deleted
+//     before a port transmits it; only the frames the bridge delivers up
+//     keep it. VLAN and PPPoE frames, the IPv4 chains' verdicts (no rules
+//     are modelled) and refragmentation at the port are not.
 //   - Neighbours are static; a veth or bridge peer's address resolves as if
 //     ARP had completed; otherwise NEIGH_FAILED.
 //   - The socket reader runs after every Inject (SocketConfig.NoRead and
