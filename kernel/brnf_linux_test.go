@@ -21,10 +21,11 @@ import (
 // it is queued there (br_nf_dev_queue_xmit's nf_bridge_info_free), and a
 // frame the bridge delivers up still has it when the bridge device
 // receives it. H routing such a frame on keeps it until the veth into C,
-// where skb_scrub_packet resets every extension. Off, no frame has one. A
-// tp_btf probe reads skb->active_extensions at netif_receive_skb and
-// net_dev_queue on the kernel; the model agrees at the tc hooks next to
-// them.
+// where skb_scrub_packet resets every extension; fragmenting it there
+// (ip_fragment: ip_copy_metadata) gives each fragment a reference to the
+// extension. Off, no frame has one. A tp_btf probe reads
+// skb->active_extensions at netif_receive_skb and net_dev_queue on the
+// kernel; the model agrees at the tc hooks next to them.
 func TestKernelBridgeNetfilterExtension(t *testing.T) {
 	testutil.KernelTests(t)
 	probe, err := NewExtProbe()
@@ -33,19 +34,25 @@ func TestKernelBridgeNetfilterExtension(t *testing.T) {
 	// Device names unique to this process: the probe sees every namespace.
 	sfx := fmt.Sprint(os.Getpid() % 100000)
 	br, pa, pb, hc, vc := "nfbr"+sfx, "nfpa"+sfx, "nfpb"+sfx, "nfhc"+sfx, "nfvc"+sfx
+	toC := [4]byte{198, 51, 100, 2}
 	for _, tc := range []struct {
-		nf   bool
-		dst  [4]byte
-		want map[string]string
+		nf      bool
+		dst     [4]byte
+		payload int // bytes of UDP payload: 1400 is fragmented at hc (MTU 1000)
+		want    map[string]string
 	}{
-		{true, [4]byte{192, 0, 2, 2}, seenWant("pa rx", "pb tx")},
-		{true, [4]byte{192, 0, 2, 4}, seenWant("pa rx", "br rx ext")},
-		{true, [4]byte{198, 51, 100, 2}, seenWant("pa rx", "br rx ext", "hc tx ext", "vc rx")},
-		{false, [4]byte{192, 0, 2, 2}, seenWant("pa rx", "pb tx")},
-		{false, [4]byte{192, 0, 2, 4}, seenWant("pa rx", "br rx")},
-		{false, [4]byte{198, 51, 100, 2}, seenWant("pa rx", "br rx", "hc tx", "vc rx")},
+		{true, [4]byte{192, 0, 2, 2}, 16, seenWant("pa rx", "pb tx")},
+		{true, [4]byte{192, 0, 2, 4}, 16, seenWant("pa rx", "br rx ext")},
+		{true, toC, 16, seenWant("pa rx", "br rx ext", "hc tx ext", "vc rx")},
+		// ip_fragment's ip_copy_metadata copies the extension (skb_ext_copy)
+		// to both fragments.
+		{true, toC, 1400, seenWant("pa rx", "br rx ext", "hc tx ext", "hc tx ext", "vc rx", "vc rx")},
+		{false, [4]byte{192, 0, 2, 2}, 16, seenWant("pa rx", "pb tx")},
+		{false, [4]byte{192, 0, 2, 4}, 16, seenWant("pa rx", "br rx")},
+		{false, toC, 16, seenWant("pa rx", "br rx", "hc tx", "vc rx")},
+		{false, toC, 1400, seenWant("pa rx", "br rx", "hc tx", "hc tx", "vc rx", "vc rx")},
 	} {
-		t.Run(fmt.Sprintf("nf %v to %v", tc.nf, netip.AddrFrom4(tc.dst)), func(t *testing.T) {
+		t.Run(fmt.Sprintf("nf %v to %v payload %d", tc.nf, netip.AddrFrom4(tc.dst), tc.payload), func(t *testing.T) {
 			a, b, h := newNetns(t, "nfA"), newNetns(t, "nfB"), newNetns(t, "nfH")
 			require.NoError(t, h.IP("link", "add", br, "type", "bridge"))
 			for _, x := range []struct {
@@ -65,7 +72,7 @@ func TestKernelBridgeNetfilterExtension(t *testing.T) {
 			c := newNetns(t, "nfC")
 			require.NoError(t, h.IP("link", "add", hc, "type", "veth", "peer", "name", vc, "netns", c.Name))
 			require.NoError(t, h.IP("addr", "add", "198.51.100.1/24", "dev", hc))
-			require.NoError(t, h.IP("link", "set", hc, "up"))
+			require.NoError(t, h.IP("link", "set", hc, "mtu", "1000", "up"))
 			require.NoError(t, c.IP("addr", "add", "198.51.100.2/24", "dev", vc))
 			require.NoError(t, c.IP("link", "set", vc, "up"))
 			require.NoError(t, h.Sysctl("net.ipv4.ip_forward", "1"))
@@ -89,7 +96,9 @@ func TestKernelBridgeNetfilterExtension(t *testing.T) {
 				require.NoError(t, unix.Bind(rcv, &unix.SockaddrInet4{Port: 9999}))
 			}
 			snd := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
-			require.NoError(t, unix.Sendto(snd, make([]byte, 16), 0, &unix.SockaddrInet4{Port: 9999, Addr: tc.dst}))
+			// DF clear, as on the model's packet, so H may fragment it.
+			require.NoError(t, unix.SetsockoptInt(snd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DONT))
+			require.NoError(t, unix.Sendto(snd, make([]byte, tc.payload), 0, &unix.SockaddrInet4{Port: 9999, Addr: tc.dst}))
 			kern := map[string]string{}
 			for _, d := range []struct{ name, role string }{{pa, "pa"}, {pb, "pb"}, {br, "br"}, {hc, "hc"}, {vc, "vc"}} {
 				s, err := probe.Seen(d.name)
@@ -97,7 +106,7 @@ func TestKernelBridgeNetfilterExtension(t *testing.T) {
 				kern[d.role] = fmt.Sprintf("rx %d ext %v, tx %d ext %v", s.Rx, s.RxExt&ExtBridgeNF != 0, s.Tx, s.TxExt&ExtBridgeNF != 0)
 			}
 			require.Equal(t, tc.want, kern, "kernel")
-			require.Equal(t, kern, modelBridgeNF(t, tc.nf, tc.dst), "model")
+			require.Equal(t, kern, modelBridgeNF(t, tc.nf, tc.dst, tc.payload), "model")
 		})
 	}
 }
@@ -130,7 +139,7 @@ func seenWant(items ...string) map[string]string {
 // modelBridgeNF is TestKernelBridgeNetfilterExtension's case in the model:
 // tc ingress programs stand for netif_receive_skb on pa and the bridge, a
 // tc egress program for net_dev_queue on pb.
-func modelBridgeNF(t *testing.T, nf bool, dst [4]byte) map[string]string {
+func modelBridgeNF(t *testing.T, nf bool, dst [4]byte, payload int) map[string]string {
 	t.Helper()
 	type seen struct {
 		rx, tx       int
@@ -162,7 +171,7 @@ func modelBridgeNF(t *testing.T, nf bool, dst [4]byte) map[string]string {
 				PeerMAC: [6]byte{2, 0, 0, 0, 7, 1}, PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}},
 			{Name: "pb", Kind: netstack.KindVeth, Netns: "H", Master: "br", Peer: "vB", PeerNetns: "B",
 				PeerMAC: [6]byte{2, 0, 0, 0, 7, 2}, PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}},
-			{Name: "hc", Kind: netstack.KindVeth, Netns: "H", Addrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.1/24")},
+			{Name: "hc", Kind: netstack.KindVeth, Netns: "H", MTU: 1000, Addrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.1/24")},
 				Peer: "vc", PeerNetns: "C", PeerMAC: [6]byte{2, 0, 0, 0, 7, 3},
 				PeerAddrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.2/24")}},
 		},
@@ -185,7 +194,7 @@ func modelBridgeNF(t *testing.T, nf bool, dst [4]byte) map[string]string {
 		},
 		Entries: []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "snd"}},
 	}
-	runModel(t, cfg, &dropRecorder{}, udp4Packet([4]byte{192, 0, 2, 1}, dst, 40000, 9999, 16), nil)
+	runModel(t, cfg, &dropRecorder{}, udp4Packet([4]byte{192, 0, 2, 1}, dst, 40000, 9999, payload), nil)
 	out := map[string]string{}
 	for role, s := range got {
 		out[role] = fmt.Sprintf("rx %d ext %v, tx %d ext %v", s.rx, s.rxExt, s.tx, s.txExt)
