@@ -105,6 +105,7 @@ type recording struct {
 	colls   []*ebpf.Collection
 	links   []link.Link
 	fds     []int
+	cg      *Cgroup // of the CgroupIngress recorders' sockets
 }
 
 func (r *recording) Close() error {
@@ -117,6 +118,9 @@ func (r *recording) Close() error {
 	}
 	for _, fd := range r.fds {
 		closeFD(fd)
+	}
+	if r.cg != nil {
+		errs = append(errs, r.cg.Close())
 	}
 	for _, m := range []*ebpf.Map{r.recs, r.actions, r.cpus} {
 		if m != nil {
@@ -224,8 +228,17 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 		}
 	}
 	prog := bpf.RecorderProgRecordTc
-	if h.Point.IsXDP() {
+	switch {
+	case h.Point.IsXDP():
 		prog = bpf.RecorderProgRecordXdp
+	case h.Point == observe.CgroupIngress:
+		if hasAction {
+			return fmt.Errorf("no action can run at %s", h)
+		}
+		if r.t.GRO != "" && len(r.t.GROFeatures) == 0 {
+			return fmt.Errorf("%s: the GRO socket already holds the test port", h)
+		}
+		prog = bpf.RecorderProgRecordCg
 	}
 	s := spec.Copy()
 	for name := range s.Programs {
@@ -250,6 +263,9 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 		return wrap("load recorder", err)
 	}
 	r.colls = append(r.colls, coll)
+	if h.Point == observe.CgroupIngress {
+		return r.attachCgroup(ns, coll.Programs[prog])
+	}
 	if h.Point == observe.XDPCpumap {
 		if r.cpuProg {
 			return fmt.Errorf("one cpumap program per transition")
@@ -290,6 +306,43 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 	if hasAction && a.Redirect.Mirred() {
 		return r.addMirred(ns, h, a)
 	}
+	return nil
+}
+
+// attachCgroup binds a UDP socket to TestPort in ns from inside the
+// recording's cgroup (made on first use) and attaches p to the cgroup's
+// inet ingress hook, so p runs on what that socket receives.
+func (r *recording) attachCgroup(ns *Netns, p *ebpf.Program) error {
+	if r.cg == nil {
+		cg, err := NewCgroup()
+		if err != nil {
+			return err
+		}
+		r.cg = cg
+	}
+	leave, err := r.cg.Enter()
+	if err != nil {
+		return err
+	}
+	err = ns.Do(func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		r.fds = append(r.fds, fd)
+		return unix.Bind(fd, &unix.SockaddrInet4{Port: observe.TestPort})
+	})
+	if lerr := leave(); err == nil {
+		err = lerr
+	}
+	if err != nil {
+		return wrap("cgroup recorder socket", err)
+	}
+	l, err := link.AttachCgroup(link.CgroupOptions{Path: r.cg.Path, Attach: ebpf.AttachCGroupInetIngress, Program: p})
+	if err != nil {
+		return wrap("attach cgroup recorder", err)
+	}
+	r.links = append(r.links, l)
 	return nil
 }
 

@@ -576,11 +576,23 @@ func (s *Stack) skFilter(b *skb.Buff, sk *Socket, cap int) bool {
 	return true
 }
 
+// runSkProg runs program pi at a socket filter or cgroup_skb hook
+// (bpf_prog_run_save_cb: cb[] saved, zeroed for the run and restored). A
+// cgroup_skb program sees the packet from its network header
+// (__cgroup_bpf_run_filter_skb: __skb_push(skb, -skb_network_offset(skb))
+// around the run); a socket filter from where data is.
 func (s *Stack) runSkProg(pi int, h carrier.Hook, b *skb.Buff, sk *Socket) int {
 	hd := b.H()
 	var saved [bpfCBWords * 4]byte
 	copy(saved[:], hd.CB[cbDataOff:])
 	clear(hd.CB[cbDataOff : cbDataOff+len(saved)])
+	push := 0
+	if h != carrier.HookSocketFilter {
+		if off := -b.NetworkOffset(); off > 0 && off <= b.Headroom() {
+			push = off
+			b.Push(off)
+		}
+	}
 	c := s.pushCtx(pi, h, b, nil, sk.ns, sk)
 	op := OpCgroupIngress
 	switch h {
@@ -593,6 +605,9 @@ func (s *Stack) runSkProg(pi int, h carrier.Hook, b *skb.Buff, sk *Socket) int {
 	ret := s.progOf(c).Run(c)
 	s.progRan(c, ret)
 	s.popCtx()
+	if push > 0 {
+		b.Pull(push)
+	}
 	copy(hd.CB[cbDataOff:], saved[:])
 	return ret
 }

@@ -240,6 +240,9 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 	return cfg, dst, nil
 }
 
+// transitionCgroup is the cgroup of the recorder's CgroupIngress sockets.
+const transitionCgroup = "/skbsim-recorder"
+
 // transitionRec is what the recorder keeps at one hook (struct rec of
 // kernel/bpf/recorder.c).
 type transitionRec struct {
@@ -500,13 +503,19 @@ func (p recorderProg) Run(c *Ctx) int {
 		r.ingressIfindex, r.ifindex = uint32(h.SkbIIF), uint32(h.Dev)
 		r.gsoSegs = uint32(b.Shinfo().GSOSegs)
 		r.headlen = uint32(b.Headlen()) // data_end - data (bpf_compute_data_pointers)
-		r.ingressNs, r.devNs = c.Dev.ns, c.Dev.ns
+		r.ingressNs, r.devNs = c.Netns, c.Netns
+		if c.Hook == carrier.HookCgroupIngress {
+			return 1 // no data_meta in a cgroup_skb context; no action
+		}
 		// bpf_compute_data_pointers: data_meta = data - meta_len.
 		n := b.MetadataLen()
 		r.metaLen = uint32(n)
 		if lo := b.Headroom() - n; n > 0 && lo >= 0 {
 			copy(r.meta[:], b.Head()[lo:b.Headroom()])
 		}
+	}
+	if c.Hook == carrier.HookCgroupIngress {
+		return 1
 	}
 	a := r.action
 	if a == nil {
@@ -600,6 +609,8 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 			hook = carrier.HookXDP
 		case observe.TCEgress:
 			hook = carrier.HookTCEgress
+		case observe.CgroupIngress:
+			hook = carrier.HookCgroupIngress
 		}
 		ns := ""
 		for _, d := range cfg.Devices {
@@ -611,6 +622,16 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 		}
 		pc := ProgramConfig{Name: "rec-" + h.String(), Hook: hook,
 			Dev: h.Dev, Netns: ns, Prog: recorderProg{r}, XDPFrags: r.action != nil && r.action.Frags}
+		if h.Point == observe.CgroupIngress {
+			// A socket on the test port in the device's namespace, created
+			// in the recorder's cgroup, which the program is attached to.
+			if r.action != nil || (t.GRO != "" && len(t.GROFeatures) == 0) {
+				return nil, fmt.Errorf("transition %s: %s: no action, and no GRO socket on the test port: %w", t.Name, h, ErrConfig)
+			}
+			cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "rec-" + h.String(), Netns: ns, Proto: ProtoUDP,
+				Port: observe.TestPort, Cgroup: transitionCgroup})
+			pc.Dev, pc.Cgroup = "", transitionCgroup
+		}
 		if h.Point == observe.XDPCpumap {
 			if len(cfg.Cpumaps) == 0 {
 				return nil, fmt.Errorf("transition %s: a cpumap hook without a redirect into the cpumap: %w", t.Name, ErrConfig)

@@ -415,6 +415,44 @@ int record_tc(struct __sk_buff *skb)
 	return ret;
 }
 
+/* record_cg: the recorder as a cgroup_skb/ingress program, for the socket
+ * bound to TEST_PORT in the hook's namespace (created in the recorder's
+ * cgroup). __cgroup_bpf_run_filter_skb pushes data back to the network
+ * header and __bpf_prog_run_save_cb hands the program a zeroed cb[]. A
+ * cgroup_skb program cannot read tstamp_type or data_meta
+ * (cg_skb_is_valid_access); it runs no action and lets the packet through
+ * (1). */
+SEC("cgroup_skb/ingress")
+int record_cg(struct __sk_buff *skb)
+{
+	void *data, *data_end;
+	struct rec *r;
+
+	if (!match_skb(skb))
+		return 1;
+	r = record_start();
+	if (!r)
+		return 1;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	r->mark = skb->mark;
+	r->priority = skb->priority;
+	r->tc_index = skb->tc_index;
+	r->cb[0] = skb->cb[0];
+	r->cb[1] = skb->cb[1];
+	r->cb[2] = skb->cb[2];
+	r->cb[3] = skb->cb[3];
+	r->cb[4] = skb->cb[4];
+	r->hash = skb->hash;
+	r->tstamp = skb->tstamp;
+	r->pkt_type = skb->pkt_type;
+	r->ingress_ifindex = skb->ingress_ifindex;
+	r->ifindex = skb->ifindex;
+	r->gso_segs = skb->gso_segs;
+	r->headlen = (__u32)(data_end - data);
+	return 1;
+}
+
 SEC("xdp")
 int record_xdp(struct xdp_md *ctx)
 {

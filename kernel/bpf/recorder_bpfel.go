@@ -56,6 +56,7 @@ const (
 	RecorderMapActions      = "actions"
 	RecorderMapCpus         = "cpus"
 	RecorderMapRecs         = "recs"
+	RecorderProgRecordCg    = "record_cg"
 	RecorderProgRecordTc    = "record_tc"
 	RecorderProgRecordXdp   = "record_xdp"
 	RecorderVarHookId       = "hook_id"
@@ -105,6 +106,7 @@ type RecorderSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type RecorderProgramSpecs struct {
+	RecordCg  *ebpf.ProgramSpec `ebpf:"record_cg"`
 	RecordTc  *ebpf.ProgramSpec `ebpf:"record_tc"`
 	RecordXdp *ebpf.ProgramSpec `ebpf:"record_xdp"`
 }
@@ -173,12 +175,14 @@ type RecorderVariables struct {
 //
 // It can be passed to LoadRecorderObjects or ebpf.CollectionSpec.LoadAndAssign.
 type RecorderPrograms struct {
+	RecordCg  *ebpf.Program `ebpf:"record_cg"`
 	RecordTc  *ebpf.Program `ebpf:"record_tc"`
 	RecordXdp *ebpf.Program `ebpf:"record_xdp"`
 }
 
 func (p *RecorderPrograms) Close() error {
 	return _RecorderClose(
+		p.RecordCg,
 		p.RecordTc,
 		p.RecordXdp,
 	)

@@ -158,6 +158,13 @@ var Measured = []MeasuredCells{
 	{"vxlan", "vxB/tc-ingress", "cb2=other"},
 	{"vxlan-xnet", "vxB/tc-ingress", "cb2=other"},
 	{"veth-gro", "vB/tc-ingress", "cb1=other cb2=other"},
+	// A cgroup_skb/ingress program on the receiving socket's cgroup sees
+	// what tc ingress wrote (mark, priority, tc_index, hash, a raw tstamp)
+	// and a zeroed cb[] (__bpf_prog_run_save_cb), with data back at the
+	// network header (44 bytes: IPv4, UDP, 16 of payload), after a veth and
+	// after a vxlan decap alike (measured on 6.18).
+	{"veth-cross-netns-socket", "vB/cgroup-ingress", "count=1 mark=0x4d priority=13 tc_index=13 cb0=0x0 cb1=0x0 cb2=0x0 cb3=0x0 cb4=0x0 hash=0x5eed004d tstamp=0x496ee27 pkt_type=0 ifindex=vB headlen=44"},
+	{"vxlan-socket", "vxB/cgroup-ingress", "count=1 mark=0x4d cb4=0x0 hash=0x5eed004d headlen=44 ifindex=vxB"},
 	// A bridge: br_handle_frame clears struct br_input_skb_cb (skb->cb's
 	// first 16 bytes: cb[0] and cb[1] of __sk_buff); br_netfilter, built
 	// into 6.18 and so on in every namespace, clears IPCB (24 bytes:

@@ -56,7 +56,20 @@ const (
 	// program loaded as BPF_XDP_CPUMAP): it runs, on the remote CPU, on
 	// what the device's XDP program redirected there (RedirectCPU).
 	XDPCpumap Point = "xdp-cpumap"
+	// CgroupIngress is a cgroup_skb/ingress program on the UDP socket
+	// bound to TestPort in the namespace of the hook's device (the device
+	// only names the namespace): it runs in sk_filter_trim_cap when the
+	// packet is queued to that socket, with data at the network header
+	// and a zeroed cb[]. No action can run there.
+	CgroupIngress Point = "cgroup-ingress"
 )
+
+// Readable reports whether a program at p can read field f: a
+// cgroup_skb program has no __sk_buff->tstamp_type and no data_meta
+// (cg_skb_is_valid_access), so no metadata either.
+func (p Point) Readable(f Field) bool {
+	return p != CgroupIngress || (f != FieldTstampType && f != FieldMetaLen && f != FieldMeta)
+}
 
 // IsXDP reports whether the point runs an XDP program (xdp_md context).
 func (p Point) IsXDP() bool { return p == XDP || p == XDPCpumap }
@@ -78,7 +91,7 @@ func ParseHook(s string) (Hook, error) {
 		return Hook{}, fmt.Errorf("parse hook %q: want dev/point", s)
 	}
 	switch h.Point {
-	case XDP, TCIngress, TCEgress, XDPCpumap:
+	case XDP, TCIngress, TCEgress, XDPCpumap, CgroupIngress:
 		return h, nil
 	}
 	return Hook{}, fmt.Errorf("parse hook %q: unknown point %q", s, p)

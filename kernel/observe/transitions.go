@@ -1,6 +1,9 @@
 package observe
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // RedirectKind is what an action does with the packet after its writes.
 type RedirectKind string
@@ -401,6 +404,18 @@ socket in A to 203.0.113.2:9999 (it leaves by vX, is forwarded by veth to vY: de
 		Hooks:    []Hook{{"vA", TCEgress}, {"vB", TCIngress}},
 	},
 	{
+		Name:     "veth-cross-netns-socket",
+		Topology: TopoPair,
+		Setup: setupPair + ` A UDP socket bound to 9999 in B, created in the recorder's cgroup, receives it; a
+cgroup_skb/ingress recorder on that cgroup sees it when it is queued (sk_filter_trim_cap). Writes at vA egress
+and, others, at vB ingress.`,
+		Actions: []Action{
+			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
+		},
+		Hooks: []Hook{{"vA", TCEgress}, {"vB", TCIngress}, {"vB", CgroupIngress}},
+	},
+	{
 		Name:     "veth-cross-netns-edt",
 		Topology: TopoPair,
 		Setup:    setupPair + ` The tstamp is written with bpf_skb_set_tstamp(BPF_SKB_CLOCK_MONOTONIC) (EDT).`,
@@ -487,6 +502,17 @@ ingress).`,
 			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
 		},
 		Hooks: []Hook{{"vxA", TCEgress}, {"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
+	},
+	{
+		Name:     "vxlan-socket",
+		Topology: TopoVXLAN,
+		Setup: `As "vxlan", with a UDP socket bound to 9999 in B, created in the recorder's cgroup, receiving the
+inner datagram, and a cgroup_skb/ingress recorder on that cgroup.`,
+		Actions: []Action{
+			{Hook: Hook{"vxA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
+		},
+		Hooks: []Hook{{"vxA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}, {"vxB", CgroupIngress}},
 	}, {
 		Name:     "vxlan-uso",
 		Topology: TopoVXLAN,
@@ -874,9 +900,14 @@ var normalized = map[Field]bool{
 // Normalize replaces, in the cells of transition t, every value of mark,
 // priority, tc_index, cb[], hash and tstamp that is neither 0 nor a value
 // some action of t assigned to that field with ValueOther (socket hashes,
-// receive clock timestamps and stale cb[] bytes differ between runs). It
-// modifies m in place and returns it.
+// receive clock timestamps and stale cb[] bytes differ between runs), and
+// drops the cells of fields a program at the hook cannot read (Readable).
+// It modifies m and returns it.
 func Normalize(m Matrix, t Transition) Matrix {
+	m = slices.DeleteFunc(m, func(o Observation) bool {
+		h, err := ParseHook(o.Hook)
+		return o.Transition == t.Name && err == nil && !h.Point.Readable(o.Field)
+	})
 	written := map[Field]map[uint64]bool{}
 	for _, a := range t.Actions {
 		for _, s := range a.Set {

@@ -649,6 +649,16 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "cgroup-skb-sees-transport-header",
+		File: "netstack/ip.go",
+		Old:  `	if h != carrier.HookSocketFilter {
+		if off := -b.NetworkOffset(); off > 0 && off <= b.Headroom() {`,
+		New: `	if false {
+		if off := -b.NetworkOffset(); off > 0 && off <= b.Headroom() {`,
+		Desc: "__cgroup_bpf_run_filter_skb pushes data back to the network header for cgroup_skb programs",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "socket-sends-full-checksums",
 		File: "netstack/csum.go",
 		Old:  `	if proto == ipprotoUDP && b.HasFragList() {`,
