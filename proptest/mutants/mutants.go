@@ -651,7 +651,7 @@ var List = []Mutant{
 	{
 		Name: "cgroup-skb-sees-transport-header",
 		File: "netstack/ip.go",
-		Old:  `	if h != carrier.HookSocketFilter {
+		Old: `	if h != carrier.HookSocketFilter {
 		if off := -b.NetworkOffset(); off > 0 && off <= b.Headroom() {`,
 		New: `	if false {
 		if off := -b.NetworkOffset(); off > 0 && off <= b.Headroom() {`,
