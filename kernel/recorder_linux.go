@@ -105,7 +105,8 @@ type recording struct {
 	colls   []*ebpf.Collection
 	links   []link.Link
 	fds     []int
-	cg      *Cgroup // of the CgroupIngress recorders' sockets
+	cg      *Cgroup        // of the receiving sockets (socket-level hooks)
+	rcv     map[*Netns]int // receiving socket on TestPort, by namespace
 }
 
 func (r *recording) Close() error {
@@ -231,7 +232,7 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 	switch {
 	case h.Point.IsXDP():
 		prog = bpf.RecorderProgRecordXdp
-	case h.Point == observe.CgroupIngress:
+	case h.Point.SocketLevel():
 		if hasAction {
 			return fmt.Errorf("no action can run at %s", h)
 		}
@@ -239,6 +240,9 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 			return fmt.Errorf("%s: the GRO socket already holds the test port", h)
 		}
 		prog = bpf.RecorderProgRecordCg
+		if h.Point == observe.SocketFilter {
+			prog = bpf.RecorderProgRecordSf
+		}
 	}
 	s := spec.Copy()
 	for name := range s.Programs {
@@ -263,8 +267,8 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 		return wrap("load recorder", err)
 	}
 	r.colls = append(r.colls, coll)
-	if h.Point == observe.CgroupIngress {
-		return r.attachCgroup(ns, coll.Programs[prog])
+	if h.Point.SocketLevel() {
+		return r.attachSocket(ns, h.Point, coll.Programs[prog])
 	}
 	if h.Point == observe.XDPCpumap {
 		if r.cpuProg {
@@ -309,24 +313,47 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 	return nil
 }
 
-// attachCgroup binds a UDP socket to TestPort in ns from inside the
-// recording's cgroup (made on first use) and attaches p to the cgroup's
-// inet ingress hook, so p runs on what that socket receives.
-func (r *recording) attachCgroup(ns *Netns, p *ebpf.Program) error {
+// attachSocket attaches p at a socket-level point for ns's receiving
+// socket: to the recording's cgroup's inet ingress hook (CgroupIngress) or
+// to the socket itself (SocketFilter, SO_ATTACH_BPF).
+func (r *recording) attachSocket(ns *Netns, pt observe.Point, p *ebpf.Program) error {
+	fd, err := r.receiver(ns)
+	if err != nil {
+		return err
+	}
+	if pt == observe.SocketFilter {
+		return wrap("attach socket filter recorder", unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ATTACH_BPF, p.FD()))
+	}
+	l, err := link.AttachCgroup(link.CgroupOptions{Path: r.cg.Path, Attach: ebpf.AttachCGroupInetIngress, Program: p})
+	if err != nil {
+		return wrap("attach cgroup recorder", err)
+	}
+	r.links = append(r.links, l)
+	return nil
+}
+
+// receiver returns ns's receiving socket: a UDP socket bound to TestPort,
+// created (once per namespace) from inside the recording's cgroup, made
+// on first use, so cgroup programs attached there see what it receives.
+func (r *recording) receiver(ns *Netns) (int, error) {
+	if fd, ok := r.rcv[ns]; ok {
+		return fd, nil
+	}
 	if r.cg == nil {
 		cg, err := NewCgroup()
 		if err != nil {
-			return err
+			return -1, err
 		}
 		r.cg = cg
 	}
 	leave, err := r.cg.Enter()
 	if err != nil {
-		return err
+		return -1, err
 	}
+	fd := -1
 	err = ns.Do(func() error {
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
+		var err error
+		if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err != nil {
 			return err
 		}
 		r.fds = append(r.fds, fd)
@@ -336,14 +363,13 @@ func (r *recording) attachCgroup(ns *Netns, p *ebpf.Program) error {
 		err = lerr
 	}
 	if err != nil {
-		return wrap("cgroup recorder socket", err)
+		return -1, wrap("recorder receiving socket", err)
 	}
-	l, err := link.AttachCgroup(link.CgroupOptions{Path: r.cg.Path, Attach: ebpf.AttachCGroupInetIngress, Program: p})
-	if err != nil {
-		return wrap("attach cgroup recorder", err)
+	if r.rcv == nil {
+		r.rcv = map[*Netns]int{}
 	}
-	r.links = append(r.links, l)
-	return nil
+	r.rcv[ns] = fd
+	return fd, nil
 }
 
 // addMirred adds the classic tc filter of an act_mirred action after the

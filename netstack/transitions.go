@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/kernel/observe"
@@ -504,8 +505,11 @@ func (p recorderProg) Run(c *Ctx) int {
 		r.gsoSegs = uint32(b.Shinfo().GSOSegs)
 		r.headlen = uint32(b.Headlen()) // data_end - data (bpf_compute_data_pointers)
 		r.ingressNs, r.devNs = c.Netns, c.Netns
-		if c.Hook == carrier.HookCgroupIngress {
+		switch c.Hook {
+		case carrier.HookCgroupIngress:
 			return 1 // no data_meta in a cgroup_skb context; no action
+		case carrier.HookSocketFilter:
+			return b.Len() // keep the whole packet
 		}
 		// bpf_compute_data_pointers: data_meta = data - meta_len.
 		n := b.MetadataLen()
@@ -514,8 +518,11 @@ func (p recorderProg) Run(c *Ctx) int {
 			copy(r.meta[:], b.Head()[lo:b.Headroom()])
 		}
 	}
-	if c.Hook == carrier.HookCgroupIngress {
+	switch c.Hook {
+	case carrier.HookCgroupIngress:
 		return 1
+	case carrier.HookSocketFilter:
+		return b.Len()
 	}
 	a := r.action
 	if a == nil {
@@ -611,6 +618,8 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 			hook = carrier.HookTCEgress
 		case observe.CgroupIngress:
 			hook = carrier.HookCgroupIngress
+		case observe.SocketFilter:
+			hook = carrier.HookSocketFilter
 		}
 		ns := ""
 		for _, d := range cfg.Devices {
@@ -622,15 +631,24 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 		}
 		pc := ProgramConfig{Name: "rec-" + h.String(), Hook: hook,
 			Dev: h.Dev, Netns: ns, Prog: recorderProg{r}, XDPFrags: r.action != nil && r.action.Frags}
-		if h.Point == observe.CgroupIngress {
-			// A socket on the test port in the device's namespace, created
-			// in the recorder's cgroup, which the program is attached to.
+		if h.Point.SocketLevel() {
+			// The receiving socket on the test port in the device's
+			// namespace, created in the recorder's cgroup: the cgroup
+			// program is attached to the cgroup, the filter to the socket.
 			if r.action != nil || (t.GRO != "" && len(t.GROFeatures) == 0) {
 				return nil, fmt.Errorf("transition %s: %s: no action, and no GRO socket on the test port: %w", t.Name, h, ErrConfig)
 			}
-			cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "rec-" + h.String(), Netns: ns, Proto: ProtoUDP,
-				Port: observe.TestPort, Cgroup: transitionCgroup})
-			pc.Dev, pc.Cgroup = "", transitionCgroup
+			name := "rcv-" + ns
+			if !slices.ContainsFunc(cfg.Sockets, func(sc SocketConfig) bool { return sc.Name == name }) {
+				cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: name, Netns: ns, Proto: ProtoUDP,
+					Port: observe.TestPort, Cgroup: transitionCgroup})
+			}
+			pc.Dev = ""
+			if h.Point == observe.SocketFilter {
+				pc.Socket = name
+			} else {
+				pc.Cgroup = transitionCgroup
+			}
 		}
 		if h.Point == observe.XDPCpumap {
 			if len(cfg.Cpumaps) == 0 {

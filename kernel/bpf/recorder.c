@@ -453,6 +453,37 @@ int record_cg(struct __sk_buff *skb)
 	return 1;
 }
 
+/* record_sf: the recorder as a socket filter (SO_ATTACH_BPF) on that same
+ * socket. bpf_prog_run_save_cb zeroes cb[] for it; data is at the
+ * transport header, but a socket filter cannot read data, data_end,
+ * tstamp, tstamp_type or data_meta (sk_filter_is_valid_access). It keeps
+ * the whole packet. */
+SEC("socket")
+int record_sf(struct __sk_buff *skb)
+{
+	struct rec *r;
+
+	if (!match_skb(skb))
+		return skb->len;
+	r = record_start();
+	if (!r)
+		return skb->len;
+	r->mark = skb->mark;
+	r->priority = skb->priority;
+	r->tc_index = skb->tc_index;
+	r->cb[0] = skb->cb[0];
+	r->cb[1] = skb->cb[1];
+	r->cb[2] = skb->cb[2];
+	r->cb[3] = skb->cb[3];
+	r->cb[4] = skb->cb[4];
+	r->hash = skb->hash;
+	r->pkt_type = skb->pkt_type;
+	r->ingress_ifindex = skb->ingress_ifindex;
+	r->ifindex = skb->ifindex;
+	r->gso_segs = skb->gso_segs;
+	return skb->len;
+}
+
 SEC("xdp")
 int record_xdp(struct xdp_md *ctx)
 {

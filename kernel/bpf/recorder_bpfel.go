@@ -57,6 +57,7 @@ const (
 	RecorderMapCpus         = "cpus"
 	RecorderMapRecs         = "recs"
 	RecorderProgRecordCg    = "record_cg"
+	RecorderProgRecordSf    = "record_sf"
 	RecorderProgRecordTc    = "record_tc"
 	RecorderProgRecordXdp   = "record_xdp"
 	RecorderVarHookId       = "hook_id"
@@ -107,6 +108,7 @@ type RecorderSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type RecorderProgramSpecs struct {
 	RecordCg  *ebpf.ProgramSpec `ebpf:"record_cg"`
+	RecordSf  *ebpf.ProgramSpec `ebpf:"record_sf"`
 	RecordTc  *ebpf.ProgramSpec `ebpf:"record_tc"`
 	RecordXdp *ebpf.ProgramSpec `ebpf:"record_xdp"`
 }
@@ -176,6 +178,7 @@ type RecorderVariables struct {
 // It can be passed to LoadRecorderObjects or ebpf.CollectionSpec.LoadAndAssign.
 type RecorderPrograms struct {
 	RecordCg  *ebpf.Program `ebpf:"record_cg"`
+	RecordSf  *ebpf.Program `ebpf:"record_sf"`
 	RecordTc  *ebpf.Program `ebpf:"record_tc"`
 	RecordXdp *ebpf.Program `ebpf:"record_xdp"`
 }
@@ -183,6 +186,7 @@ type RecorderPrograms struct {
 func (p *RecorderPrograms) Close() error {
 	return _RecorderClose(
 		p.RecordCg,
+		p.RecordSf,
 		p.RecordTc,
 		p.RecordXdp,
 	)

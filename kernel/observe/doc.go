@@ -13,6 +13,11 @@
 // packet's observable carriers. The catalogue is [Transitions]; each entry's
 // Setup text says exactly what to build so a model can reproduce it.
 //
+// Socket-level points (CgroupIngress, SocketFilter) record on the UDP
+// socket bound to TestPort in the hook device's namespace, which the
+// recorder creates in its own cgroup; their programs cannot read every
+// field (Point.Readable), and Normalize drops the cells they cannot.
+//
 // A recorder finds the test packet from the network header at tc hooks, so
 // it recognises it whatever precedes that header (an Ethernet header, the
 // outer headers tc ingress pushes back with mac_len after a decap, or

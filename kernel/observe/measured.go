@@ -165,6 +165,10 @@ var Measured = []MeasuredCells{
 	// after a vxlan decap alike (measured on 6.18).
 	{"veth-cross-netns-socket", "vB/cgroup-ingress", "count=1 mark=0x4d priority=13 tc_index=13 cb0=0x0 cb1=0x0 cb2=0x0 cb3=0x0 cb4=0x0 hash=0x5eed004d tstamp=0x496ee27 pkt_type=0 ifindex=vB headlen=44"},
 	{"vxlan-socket", "vxB/cgroup-ingress", "count=1 mark=0x4d cb4=0x0 hash=0x5eed004d headlen=44 ifindex=vxB"},
+	// The socket filter after it sees the same, cb[] zeroed again
+	// (bpf_prog_run_save_cb).
+	{"veth-cross-netns-socket", "vB/socket-filter", "count=1 mark=0x4d priority=13 tc_index=13 cb0=0x0 cb4=0x0 hash=0x5eed004d pkt_type=0 ifindex=vB"},
+	{"vxlan-socket", "vxB/socket-filter", "count=1 mark=0x4d cb0=0x0 hash=0x5eed004d ifindex=vxB"},
 	// A bridge: br_handle_frame clears struct br_input_skb_cb (skb->cb's
 	// first 16 bytes: cb[0] and cb[1] of __sk_buff); br_netfilter, built
 	// into 6.18 and so on in every namespace, clears IPCB (24 bytes:

@@ -62,13 +62,28 @@ const (
 	// packet is queued to that socket, with data at the network header
 	// and a zeroed cb[]. No action can run there.
 	CgroupIngress Point = "cgroup-ingress"
+	// SocketFilter is a socket filter (SO_ATTACH_BPF) on that same socket:
+	// it runs after the cgroup programs in sk_filter_trim_cap, with data
+	// at the transport header and a zeroed cb[].
+	SocketFilter Point = "socket-filter"
 )
+
+// SocketLevel reports whether the point is a program on the receiving
+// socket of the hook device's namespace rather than on the device.
+func (p Point) SocketLevel() bool { return p == CgroupIngress || p == SocketFilter }
 
 // Readable reports whether a program at p can read field f: a
 // cgroup_skb program has no __sk_buff->tstamp_type and no data_meta
-// (cg_skb_is_valid_access), so no metadata either.
+// (cg_skb_is_valid_access), so no metadata either; a socket filter has
+// neither, nor tstamp, data or data_end (sk_filter_is_valid_access).
 func (p Point) Readable(f Field) bool {
-	return p != CgroupIngress || (f != FieldTstampType && f != FieldMetaLen && f != FieldMeta)
+	switch p {
+	case CgroupIngress:
+		return f != FieldTstampType && f != FieldMetaLen && f != FieldMeta
+	case SocketFilter:
+		return f != FieldTstampType && f != FieldMetaLen && f != FieldMeta && f != FieldTstamp && f != FieldHeadlen
+	}
+	return true
 }
 
 // IsXDP reports whether the point runs an XDP program (xdp_md context).
@@ -91,7 +106,7 @@ func ParseHook(s string) (Hook, error) {
 		return Hook{}, fmt.Errorf("parse hook %q: want dev/point", s)
 	}
 	switch h.Point {
-	case XDP, TCIngress, TCEgress, XDPCpumap, CgroupIngress:
+	case XDP, TCIngress, TCEgress, XDPCpumap, CgroupIngress, SocketFilter:
 		return h, nil
 	}
 	return Hook{}, fmt.Errorf("parse hook %q: unknown point %q", s, p)

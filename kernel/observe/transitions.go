@@ -407,13 +407,13 @@ socket in A to 203.0.113.2:9999 (it leaves by vX, is forwarded by veth to vY: de
 		Name:     "veth-cross-netns-socket",
 		Topology: TopoPair,
 		Setup: setupPair + ` A UDP socket bound to 9999 in B, created in the recorder's cgroup, receives it; a
-cgroup_skb/ingress recorder on that cgroup sees it when it is queued (sk_filter_trim_cap). Writes at vA egress
-and, others, at vB ingress.`,
+cgroup_skb/ingress recorder on that cgroup and a socket filter recorder on the socket see it when it is queued
+(sk_filter_trim_cap). Writes at vA egress and, others, at vB ingress.`,
 		Actions: []Action{
 			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
 			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
 		},
-		Hooks: []Hook{{"vA", TCEgress}, {"vB", TCIngress}, {"vB", CgroupIngress}},
+		Hooks: []Hook{{"vA", TCEgress}, {"vB", TCIngress}, {"vB", CgroupIngress}, {"vB", SocketFilter}},
 	},
 	{
 		Name:     "veth-cross-netns-edt",
@@ -507,12 +507,12 @@ ingress).`,
 		Name:     "vxlan-socket",
 		Topology: TopoVXLAN,
 		Setup: `As "vxlan", with a UDP socket bound to 9999 in B, created in the recorder's cgroup, receiving the
-inner datagram, and a cgroup_skb/ingress recorder on that cgroup.`,
+inner datagram, a cgroup_skb/ingress recorder on that cgroup and a socket filter recorder on the socket.`,
 		Actions: []Action{
 			{Hook: Hook{"vxA", TCEgress}, Set: Writes(42)},
 			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
 		},
-		Hooks: []Hook{{"vxA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}, {"vxB", CgroupIngress}},
+		Hooks: []Hook{{"vxA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}, {"vxB", CgroupIngress}, {"vxB", SocketFilter}},
 	}, {
 		Name:     "vxlan-uso",
 		Topology: TopoVXLAN,
