@@ -119,4 +119,5 @@ report: build ## compare every design on the example scenarios and regenerate do
 		$(SIMRUN) compare -designs all $$sflag -format json -o $(REPORT_DATA)/$$name.json $$pcap; \
 	done
 	$(GO) run ./compare/internal/mkreport render -data $(REPORT_DATA) -o docs/analysis.md docs/analysis.tmpl.md
-	@echo "wrote docs/analysis.md, docs/generated/ and docs/*.svg"
+	$(SIMRUN) transitions -o docs/transitions.md
+	@echo "wrote docs/analysis.md, docs/transitions.md, docs/generated/ and docs/*.svg"

@@ -199,6 +199,8 @@ func TestBadInputs(t *testing.T) {
 		{"trace packets", []string{"trace", "-packets", "1,x", good}, exitError, `-packets: bad packet id "x"`},
 		{"trace two captures", []string{"trace", good, good}, exitError, "want one CAPTURE"},
 		{"help topic", []string{"help", "nope"}, exitError, `unknown command "nope"`},
+		{"transitions profile", []string{"transitions", "-kernel", "v1.0"}, exitError, `-kernel: `},
+		{"transitions argument", []string{"transitions", "extra"}, exitError, `unexpected argument "extra"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := simrun(t, tc.args...)
@@ -210,6 +212,21 @@ func TestBadInputs(t *testing.T) {
 			assert.True(t, strings.HasPrefix(first, "simrun") || strings.HasPrefix(first, "usage:"), "first line %q", first)
 		})
 	}
+}
+
+// TestTransitionsDoc: docs/transitions.md is what `simrun transitions`
+// prints now (make report regenerates it), and an older profile gives
+// other cells.
+func TestTransitionsDoc(t *testing.T) {
+	code, out, stderr := simrun(t, "transitions")
+	require.Equal(t, exitOK, code, stderr)
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "transitions.md"))
+	require.NoError(t, err)
+	require.Equal(t, string(doc), out, "docs/transitions.md is stale: run make report")
+	require.Contains(t, out, "| veth-cross-netns-socket | vB/socket-filter | 1 | 0x4d |")
+	code, old, stderr := simrun(t, "transitions", "-kernel", "v6.6")
+	require.Equal(t, exitOK, code, stderr)
+	require.NotEqual(t, out, old)
 }
 
 func TestTrace(t *testing.T) {
