@@ -100,6 +100,46 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		})
 	}
 
+	// pair makes namespaces A and B (and S and D for a tunnel moved
+	// across namespaces: xnet) and the veth pair vA <-> vB, and returns
+	// the namespaces the tunnel devices end up in.
+	pair := func(xnet bool) (sa, db string, err error) {
+		roles := []string{"A", "B"}
+		sa, db = "A", "B"
+		if xnet {
+			roles = append(roles, "S", "D")
+			sa, db = "S", "D"
+		}
+		if err := mk(roles...); err != nil {
+			return "", "", err
+		}
+		veth("A", "vA", "B", "vB")
+		return sa, db, nil
+	}
+	// underlay addresses vA and vB, IPv4 (/24) or IPv6 (/64, nodad, IPv6
+	// enabled on vA and vB only: NewNetns disables it), with permanent
+	// neighbours both ways, and returns the two addresses.
+	underlay := func(v6 bool) (la, lb string) {
+		if !v6 {
+			addr("A", "vA", "192.0.2.1/24")
+			addr("B", "vB", "192.0.2.2/24")
+			neigh("A", "vA", "192.0.2.2", "vB")
+			neigh("B", "vB", "192.0.2.1", "vA")
+			return "192.0.2.1", "192.0.2.2"
+		}
+		la, lb = "2001:db8::1", "2001:db8::2"
+		for _, d := range [][2]string{{"A", "vA"}, {"B", "vB"}} {
+			steps = append(steps, func() error {
+				return t.ns[d[0]].Do(func() error { return writeSysctl("net/ipv6/conf/"+d[1]+"/disable_ipv6", "0") })
+			})
+		}
+		steps = append(steps, ipIn("A", "addr", "add", la+"/64", "dev", "vA", "nodad"),
+			ipIn("B", "addr", "add", lb+"/64", "dev", "vB", "nodad"))
+		neigh("A", "vA", lb, "vB")
+		neigh("B", "vB", la, "vA")
+		return la, lb
+	}
+
 	switch kind {
 	case observe.TopoSameNetns:
 		if err := mk("A"); err != nil {
@@ -154,20 +194,11 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
 	case observe.TopoVXLAN, observe.TopoVXLANXnet:
 		xnet := kind == observe.TopoVXLANXnet
-		roles := []string{"A", "B"}
-		sa, db := "A", "B"
-		if xnet {
-			roles = append(roles, "S", "D")
-			sa, db = "S", "D"
-		}
-		if err := mk(roles...); err != nil {
+		sa, db, err := pair(xnet)
+		if err != nil {
 			return t, err
 		}
-		veth("A", "vA", "B", "vB")
-		addr("A", "vA", "192.0.2.1/24")
-		addr("B", "vB", "192.0.2.2/24")
-		neigh("A", "vA", "192.0.2.2", "vB")
-		neigh("B", "vB", "192.0.2.1", "vA")
+		underlay(false)
 		steps = append(steps,
 			ipIn("A", "link", "add", "vxA", "address", observe.MACString("vxA"), "type", "vxlan", "id", "42", "remote", "192.0.2.2", "local", "192.0.2.1", "dstport", "4789", "dev", "vA"),
 			ipIn("B", "link", "add", "vxB", "address", observe.MACString("vxB"), "type", "vxlan", "id", "42", "remote", "192.0.2.1", "local", "192.0.2.2", "dstport", "4789", "dev", "vB"))
@@ -183,21 +214,10 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		neigh(sa, "vxA", "198.51.100.2", "vxB")
 		t.sender, t.dst, t.remote = sa, net.IPv4(198, 51, 100, 2), net.IPv4(192, 0, 2, 2)
 	case observe.TopoVXLAN6:
-		if err := mk("A", "B"); err != nil {
+		if _, _, err := pair(false); err != nil {
 			return t, err
 		}
-		veth("A", "vA", "B", "vB")
-		la, lb := "2001:db8::1", "2001:db8::2"
-		// IPv6 on the underlay devices only (NewNetns disables it).
-		for _, d := range [][2]string{{"A", "vA"}, {"B", "vB"}} {
-			steps = append(steps, func() error {
-				return t.ns[d[0]].Do(func() error { return writeSysctl("net/ipv6/conf/"+d[1]+"/disable_ipv6", "0") })
-			})
-		}
-		steps = append(steps, ipIn("A", "addr", "add", la+"/64", "dev", "vA", "nodad"),
-			ipIn("B", "addr", "add", lb+"/64", "dev", "vB", "nodad"))
-		neigh("A", "vA", lb, "vB")
-		neigh("B", "vB", la, "vA")
+		la, lb := underlay(true)
 		for _, x := range [][4]string{{"A", "vxA", lb, la}, {"B", "vxB", la, lb}} {
 			steps = append(steps,
 				ipIn(x[0], "link", "add", x[1], "address", observe.MACString(x[1]), "mtu", "2000", "type", "vxlan", "id", "42", "remote", x[2], "local", x[3], "dstport", "4789"),
@@ -213,33 +233,11 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 			return t, fmt.Errorf("unknown topology %q", kind)
 		}
 		xnet := kind == observe.TopoIPIPXnet
-		roles := []string{"A", "B"}
-		sa, db := "A", "B"
-		if xnet {
-			roles = append(roles, "S", "D")
-			sa, db = "S", "D"
-		}
-		if err := mk(roles...); err != nil {
+		sa, db, err := pair(xnet)
+		if err != nil {
 			return t, err
 		}
-		veth("A", "vA", "B", "vB")
-		la, lb, plen := "192.0.2.1", "192.0.2.2", "/24"
-		if kind.Underlay6() {
-			la, lb, plen = "2001:db8::1", "2001:db8::2", "/64"
-			// IPv6 on the underlay devices only (NewNetns disables it).
-			for _, d := range [][2]string{{"A", "vA"}, {"B", "vB"}} {
-				steps = append(steps, func() error {
-					return t.ns[d[0]].Do(func() error { return writeSysctl("net/ipv6/conf/"+d[1]+"/disable_ipv6", "0") })
-				})
-			}
-			steps = append(steps, ipIn("A", "addr", "add", la+plen, "dev", "vA", "nodad"),
-				ipIn("B", "addr", "add", lb+plen, "dev", "vB", "nodad"))
-		} else {
-			addr("A", "vA", la+plen)
-			addr("B", "vB", lb+plen)
-		}
-		neigh("A", "vA", lb, "vB")
-		neigh("B", "vB", la, "vA")
+		la, lb := underlay(kind.Underlay6())
 		typ := string(kind)
 		if kind == observe.TopoIPIPXnet {
 			typ = "ipip"

@@ -325,6 +325,25 @@ static __always_inline void set_fields(struct __sk_buff *skb, struct action *a)
 		skb->tstamp = a->tstamp;
 }
 
+/* record_common reads the fields every skb program type of the recorder
+ * can read (ctx offsets must be constant: no loop over cb[]). */
+static __always_inline void record_common(struct rec *r, struct __sk_buff *skb)
+{
+	r->mark = skb->mark;
+	r->priority = skb->priority;
+	r->tc_index = skb->tc_index;
+	r->cb[0] = skb->cb[0];
+	r->cb[1] = skb->cb[1];
+	r->cb[2] = skb->cb[2];
+	r->cb[3] = skb->cb[3];
+	r->cb[4] = skb->cb[4];
+	r->hash = skb->hash;
+	r->pkt_type = skb->pkt_type;
+	r->ingress_ifindex = skb->ingress_ifindex;
+	r->ifindex = skb->ifindex;
+	r->gso_segs = skb->gso_segs;
+}
+
 static __always_inline struct rec *record_start(void)
 {
 	__u32 k = hook_id;
@@ -360,21 +379,9 @@ int record_tc(struct __sk_buff *skb)
 		void *data = (void *)(long)skb->data;
 		void *data_end = (void *)(long)skb->data_end;
 
-		r->mark = skb->mark;
-		r->priority = skb->priority;
-		r->tc_index = skb->tc_index;
-		r->cb[0] = skb->cb[0]; /* ctx offsets must be constant: no loop */
-		r->cb[1] = skb->cb[1];
-		r->cb[2] = skb->cb[2];
-		r->cb[3] = skb->cb[3];
-		r->cb[4] = skb->cb[4];
-		r->hash = skb->hash;
+		record_common(r, skb);
 		r->tstamp = skb->tstamp;
 		r->tstamp_type = skb->tstamp_type;
-		r->pkt_type = skb->pkt_type;
-		r->ingress_ifindex = skb->ingress_ifindex;
-		r->ifindex = skb->ifindex;
-		r->gso_segs = skb->gso_segs;
 		r->headlen = (__u32)(data_end - data);
 		r->meta_len = (__u32)(data - meta);
 		for (i = 0; i < META_REC; i++) {
@@ -435,20 +442,8 @@ int record_cg(struct __sk_buff *skb)
 		return 1;
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	r->mark = skb->mark;
-	r->priority = skb->priority;
-	r->tc_index = skb->tc_index;
-	r->cb[0] = skb->cb[0];
-	r->cb[1] = skb->cb[1];
-	r->cb[2] = skb->cb[2];
-	r->cb[3] = skb->cb[3];
-	r->cb[4] = skb->cb[4];
-	r->hash = skb->hash;
+	record_common(r, skb);
 	r->tstamp = skb->tstamp;
-	r->pkt_type = skb->pkt_type;
-	r->ingress_ifindex = skb->ingress_ifindex;
-	r->ifindex = skb->ifindex;
-	r->gso_segs = skb->gso_segs;
 	r->headlen = (__u32)(data_end - data);
 	return 1;
 }
@@ -468,19 +463,7 @@ int record_sf(struct __sk_buff *skb)
 	r = record_start();
 	if (!r)
 		return skb->len;
-	r->mark = skb->mark;
-	r->priority = skb->priority;
-	r->tc_index = skb->tc_index;
-	r->cb[0] = skb->cb[0];
-	r->cb[1] = skb->cb[1];
-	r->cb[2] = skb->cb[2];
-	r->cb[3] = skb->cb[3];
-	r->cb[4] = skb->cb[4];
-	r->hash = skb->hash;
-	r->pkt_type = skb->pkt_type;
-	r->ingress_ifindex = skb->ingress_ifindex;
-	r->ifindex = skb->ifindex;
-	r->gso_segs = skb->gso_segs;
+	record_common(r, skb);
 	return skb->len;
 }
 
