@@ -41,6 +41,9 @@
 //   - [ExtProbe]: tp_btf programs on the netif_receive_skb and
 //     net_dev_queue tracepoints that report which skb extensions
 //     (skb->active_extensions) the IPv4 packets on named devices carry.
+//   - [MetaProbe]: a native or generic XDP program that writes metadata
+//     and a tp_btf/kfree_skb program that reads a freed skb's metadata
+//     back through BTF (meta_len, the bytes before the mac header).
 //   - [RunTransition]: the skb transition recorder. It builds a transition's
 //     topology (namespaces, veth pairs, vxlan), attaches tcx/XDP recorder
 //     programs at its hooks, sends the marked packet and returns an

@@ -17,7 +17,9 @@
 // skiter.c is an iter/tcp program (kernel BTF types, bpf_skc_to_tcp_sock).
 // extprobe.c holds tp_btf programs on the netif_receive_skb and
 // net_dev_queue tracepoints that read skb->active_extensions (tp_btf loads
-// on these machines; trampolines do not).
+// on these machines; trampolines do not). metaprobe.c pairs a native XDP
+// program that writes metadata with a tp_btf/kfree_skb program that reads it
+// back through BTF.
 package bpf
 
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type rec -type action Recorder recorder.c -- -I./headers
@@ -25,3 +27,4 @@ package bpf
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type tval -type targs TaskStorage taskstorage.c -- -I./headers
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type owner SkIter skiter.c -- -I./headers
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type extseen -type devname ExtProbe extprobe.c -- -I./headers
+//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type metaseen -type mdevname MetaProbe metaprobe.c -- -I./headers

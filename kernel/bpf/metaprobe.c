@@ -1,0 +1,84 @@
+//go:build ignore
+
+// metaprobe: XDP metadata as a tracing program sees it. meta_xdp is a
+// native XDP program that reserves 8 bytes of metadata
+// (bpf_xdp_adjust_meta) and fills them with 0xa0 + i. meta_free, on the
+// kfree_skb tracepoint (tp_btf), reads for an skb freed on a watched
+// device what the model's xdp-meta design reads at a tracepoint:
+// skb_shinfo(skb)->meta_len and the meta_len bytes before the mac header
+// (skb_metadata_end), through BTF and bpf_probe_read_kernel.
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#define META_LEN 8
+
+struct metaseen {
+	__u64 count;   /* skbs freed on the device */
+	__u32 meta_len; /* of the first */
+	__u32 pad;
+	__u8 meta[META_LEN];
+};
+
+struct mdevname {
+	char name[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4);
+	__type(key, struct mdevname);
+	__type(value, struct metaseen);
+} mdevs SEC(".maps");
+
+struct metaseen *unused_metaseen __attribute__((unused));
+struct mdevname *unused_mdevname __attribute__((unused));
+
+SEC("xdp")
+int meta_xdp(struct xdp_md *ctx)
+{
+	void *meta, *data;
+	int i;
+
+	if (bpf_xdp_adjust_meta(ctx, -META_LEN))
+		return XDP_PASS;
+	meta = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	for (i = 0; i < META_LEN; i++) {
+		if (meta + i + 1 > data)
+			break;
+		*(__u8 *)(meta + i) = 0xa0 + i;
+	}
+	return XDP_PASS;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(meta_free, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	struct mdevname k = {};
+	struct metaseen *e;
+	struct skb_shared_info *sh;
+	unsigned char *head;
+	__u16 mac;
+	__u8 n;
+
+	if (bpf_probe_read_kernel_str(k.name, sizeof(k.name), BPF_CORE_READ(skb, dev, name)) < 0)
+		return 0;
+	e = bpf_map_lookup_elem(&mdevs, &k);
+	if (!e)
+		return 0;
+	if (e->count++ != 0)
+		return 0; /* keep the first skb's view */
+	head = BPF_CORE_READ(skb, head);
+	sh = (struct skb_shared_info *)(head + BPF_CORE_READ(skb, end));
+	n = BPF_CORE_READ(sh, meta_len);
+	e->meta_len = n;
+	mac = BPF_CORE_READ(skb, mac_header);
+	if (n >= META_LEN)
+		bpf_probe_read_kernel(e->meta, META_LEN, head + mac - n);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,117 @@
+package kernel
+
+import (
+	"errors"
+	"net"
+
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
+
+	"github.com/skbsim/skbsim/kernel/bpf"
+)
+
+// MetaProbeLen is how many bytes of XDP metadata a MetaProbe's XDP
+// program writes (0xa0 + i) and its tracepoint program reads back.
+const MetaProbeLen = 8
+
+// MetaSeen is what a MetaProbe's kfree_skb program saw on one device:
+// how many skbs were freed there and, for the first, skb_shinfo's
+// meta_len and the MetaProbeLen bytes before the mac header.
+type MetaSeen struct {
+	Count   uint64
+	MetaLen uint32
+	Meta    [MetaProbeLen]byte
+}
+
+// MetaProbe pairs an XDP program that writes metadata with a
+// tp_btf/kfree_skb program that reads an freed skb's metadata through BTF
+// (skb->head, skb->end, skb->mac_header), as a tracing program of the
+// xdp-meta design would. Device names are global to the probe. Close
+// releases the programs, links and map; the probe owns nothing else.
+type MetaProbe struct {
+	objs  bpf.MetaProbeObjects
+	links []link.Link
+}
+
+// NewMetaProbe loads the probe and attaches its tracepoint program; frags
+// loads the XDP program with BPF_F_XDP_HAS_FRAGS (a multi-buffer
+// program). Errors for a kernel without tp_btf match ErrNotSupported.
+func NewMetaProbe(frags bool) (*MetaProbe, error) {
+	spec, err := bpf.LoadMetaProbe()
+	if err != nil {
+		return nil, wrap("metadata probe: spec", err)
+	}
+	if frags {
+		spec.Programs[bpf.MetaProbeProgMetaXdp].Flags |= unix.BPF_F_XDP_HAS_FRAGS
+	}
+	p := &MetaProbe{}
+	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
+		return nil, wrap("metadata probe: load", err)
+	}
+	l, err := link.AttachTracing(link.TracingOptions{Program: p.objs.MetaFree})
+	if err != nil {
+		p.Close()
+		return nil, wrap("metadata probe: attach kfree_skb", err)
+	}
+	p.links = append(p.links, l)
+	return p, nil
+}
+
+// AttachXDP attaches the XDP program to dev in ns, in generic (skb) or
+// native (driver) mode.
+func (p *MetaProbe) AttachXDP(ns *Netns, dev string, generic bool) error {
+	return ns.Do(func() error {
+		iface, err := net.InterfaceByName(dev)
+		if err != nil {
+			return err
+		}
+		flags := link.XDPDriverMode
+		if generic {
+			flags = link.XDPGenericMode
+		}
+		l, err := link.AttachXDP(link.XDPOptions{Program: p.objs.MetaXdp, Interface: iface.Index, Flags: flags})
+		if err != nil {
+			return wrap("metadata probe: attach xdp", err)
+		}
+		p.links = append(p.links, l)
+		return nil
+	})
+}
+
+func metaDevKey(dev string) (bpf.MetaProbeMdevname, error) {
+	k, err := devKey(dev)
+	return bpf.MetaProbeMdevname{Name: k.Name}, err
+}
+
+// Watch starts recording on device dev (again from zero).
+func (p *MetaProbe) Watch(dev string) error {
+	k, err := metaDevKey(dev)
+	if err != nil {
+		return err
+	}
+	return wrap("metadata probe: watch "+dev, p.objs.Mdevs.Put(k, bpf.MetaProbeMetaseen{}))
+}
+
+// Seen returns what the probe saw on dev since Watch.
+func (p *MetaProbe) Seen(dev string) (MetaSeen, error) {
+	k, err := metaDevKey(dev)
+	if err != nil {
+		return MetaSeen{}, err
+	}
+	var v bpf.MetaProbeMetaseen
+	if err := p.objs.Mdevs.Lookup(k, &v); err != nil {
+		return MetaSeen{}, wrap("metadata probe: read "+dev, err)
+	}
+	return MetaSeen{Count: v.Count, MetaLen: v.MetaLen, Meta: v.Meta}, nil
+}
+
+// Close detaches and releases the probe.
+func (p *MetaProbe) Close() error {
+	var errs []error
+	for _, l := range p.links {
+		errs = append(errs, l.Close())
+	}
+	p.links = nil
+	errs = append(errs, p.objs.Close())
+	return errors.Join(errs...)
+}
