@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
@@ -24,9 +25,10 @@ type MetaSeen struct {
 }
 
 // MetaProbe pairs an XDP program that writes metadata with a
-// tp_btf/kfree_skb program that reads an freed skb's metadata through BTF
+// tp_btf/kfree_skb program that reads a freed skb's metadata through BTF
 // (skb->head, skb->end, skb->mac_header), as a tracing program of the
-// xdp-meta design would. Device names are global to the probe. Close
+// xdp-meta design would, and with tc programs that write a packet byte in
+// place and read data - data_meta after it. Device names are global to the probe. Close
 // releases the programs, links and map; the probe owns nothing else.
 type MetaProbe struct {
 	objs  bpf.MetaProbeObjects
@@ -76,6 +78,43 @@ func (p *MetaProbe) AttachXDP(ns *Netns, dev string, generic bool) error {
 		p.links = append(p.links, l)
 		return nil
 	})
+}
+
+// AttachTC attaches, at tc ingress of dev in ns, the in-place packet
+// write (when touch) and after it the program that records data -
+// data_meta (TCMetaLen).
+func (p *MetaProbe) AttachTC(ns *Netns, dev string, touch bool) error {
+	return ns.Do(func() error {
+		iface, err := net.InterfaceByName(dev)
+		if err != nil {
+			return err
+		}
+		progs := []*ebpf.Program{p.objs.TcMetalen}
+		if touch {
+			progs = []*ebpf.Program{p.objs.TcTouch, p.objs.TcMetalen}
+		}
+		for _, prog := range progs {
+			l, err := link.AttachTCX(link.TCXOptions{Interface: iface.Index, Program: prog, Attach: ebpf.AttachTCXIngress})
+			if err != nil {
+				return wrap("metadata probe: attach tc", err)
+			}
+			p.links = append(p.links, l)
+		}
+		return nil
+	})
+}
+
+// TCMetaLen returns data - data_meta as the first packet showed it to the
+// tc program AttachTC attached, and whether it ran.
+func (p *MetaProbe) TCMetaLen() (n uint32, ran bool, err error) {
+	var v uint32
+	if err := p.objs.TcLens.Lookup(uint32(0), &v); err != nil {
+		return 0, false, wrap("metadata probe: read tc", err)
+	}
+	if v == 0 {
+		return 0, false, nil
+	}
+	return v - 1, true, nil
 }
 
 func metaDevKey(dev string) (bpf.MetaProbeMdevname, error) {

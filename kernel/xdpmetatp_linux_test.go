@@ -111,11 +111,17 @@ func modelXDPMetaAtTracepoint(t *testing.T, generic, frags bool, segments int) [
 // 4-byte map) and returns what its tracepoint programs' reads found.
 func runXDPMetaModel(t *testing.T, cfg *netstack.Config, pkt []byte) []netstack.ReadResult {
 	t.Helper()
+	return runXDPMetaModelAt(t, cfg, carrier.HookTracepoint, pkt)
+}
+
+// runXDPMetaModelAt is runXDPMetaModel for the reads at hook.
+func runXDPMetaModelAt(t *testing.T, cfg *netstack.Config, hook carrier.Hook, pkt []byte) []netstack.ReadResult {
+	t.Helper()
 	maps := []carrier.MapSpec{{Name: "m", ValueSize: 4}}
 	a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
 	car, err := carrier.New(carrier.NameXDPMeta, carrier.Env{Alloc: a, Acct: a.Accountant()}, maps, carrier.Options{})
 	require.NoError(t, err)
-	obs := &readRecorder{}
+	obs := &readRecorder{hook: hook}
 	s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: obs, Carrier: car, Maps: maps})
 	require.NoError(t, err)
 	require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: pkt}))
@@ -195,14 +201,96 @@ func TestKernelXDPMetaAtTracepointAfterDecap(t *testing.T) {
 		runXDPMetaModel(t, cfg, udp4Packet([4]byte{198, 51, 100, 1}, [4]byte{198, 51, 100, 2}, 40000, 9999, 16)))
 }
 
-// readRecorder keeps the results of the reads of tracepoint programs.
+// TestKernelXDPMetaCloneWrite: an ETH_P_ALL packet socket on vB, served
+// before tc ingress (dev->ptype_all), makes the skb that reaches tc a
+// clone (packet_rcv clones a shared skb), and a tc program that writes
+// packet data in place (it flips a bit of the destination MAC) runs
+// bpf_unclone_prologue first: pskb_expand_head gives it a private head,
+// which the tap's copy, still showing the MAC as sent, proves, and on 6.18
+// without the metadata, so data - data_meta reads 0 after it. Without the
+// packet socket the skb is not cloned and the 8 bytes stay. The model's
+// xdp-meta design, written at XDP and written and then read at tc ingress,
+// loses the value (missing) in the same case only.
+func TestKernelXDPMetaCloneWrite(t *testing.T) {
+	testutil.KernelTests(t)
+	sfx := fmt.Sprint(os.Getpid() % 100000)
+	va, vb := "mcA"+sfx, "mcB"+sfx
+	for _, tc := range []struct {
+		tap     bool
+		metaLen uint32
+		model   netstack.ReadResult
+	}{{false, MetaProbeLen, netstack.ReadFound}, {true, 0, netstack.ReadMissing}} {
+		t.Run(fmt.Sprintf("tap %v", tc.tap), func(t *testing.T) {
+			probe, err := NewMetaProbe(false)
+			testutil.SkipIfNotSupported(t, err)
+			t.Cleanup(func() { require.NoError(t, probe.Close()) })
+			a, b := newNetns(t, "mcA"), newNetns(t, "mcB")
+			require.NoError(t, a.IP("link", "add", va, "type", "veth", "peer", "name", vb, "netns", b.Name))
+			require.NoError(t, a.IP("addr", "add", "192.0.2.1/24", "dev", va))
+			require.NoError(t, b.IP("addr", "add", "192.0.2.2/24", "dev", vb))
+			require.NoError(t, a.IP("link", "set", va, "up"))
+			require.NoError(t, b.IP("link", "set", vb, "up"))
+			macB, err := b.HardwareAddr(vb)
+			require.NoError(t, err)
+			require.NoError(t, a.IP("neigh", "add", "192.0.2.2", "lladdr", macB.String(), "dev", va, "nud", "permanent"))
+			require.NoError(t, probe.AttachXDP(b, vb, false))
+			require.NoError(t, probe.AttachTC(b, vb, true))
+			ps := -1
+			if tc.tap {
+				ifB, err := b.Ifindex(vb)
+				require.NoError(t, err)
+				ps = newSocket(t, b, unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_NONBLOCK, int(htons(unix.ETH_P_ALL)))
+				require.NoError(t, unix.Bind(ps, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifB}))
+			}
+			snd := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			require.NoError(t, unix.Sendto(snd, make([]byte, 16), 0, &unix.SockaddrInet4{Port: 9999, Addr: [4]byte{192, 0, 2, 2}}))
+			n, ran, err := probe.TCMetaLen()
+			require.NoError(t, err)
+			require.True(t, ran, "tc ingress saw the packet")
+			if tc.tap {
+				// The tap's clone still has the destination MAC as sent:
+				// the write went to a private head (pskb_expand_head).
+				buf := make([]byte, 64)
+				nr, _, err := unix.Recvfrom(ps, buf, 0)
+				require.NoError(t, err)
+				require.GreaterOrEqual(t, nr, 6)
+				require.Equal(t, []byte(macB), buf[:6], "the tap's copy of the frame")
+			}
+			require.Equal(t, tc.metaLen, n, "data - data_meta after the in-place write")
+
+			macBm := [6]byte{2, 0, 0, 0, 10, 2}
+			cfg := &netstack.Config{
+				Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
+				Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A",
+					Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B", PeerMAC: macBm,
+					PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerXDP: "native"}},
+				Neighbours: []netstack.NeighConfig{{Netns: "A", Dev: "vA", Addr: netip.MustParseAddr("192.0.2.2"), MAC: macBm}},
+				Sockets:    []netstack.SocketConfig{{Name: "snd", Netns: "A", Proto: netstack.ProtoUDP, Port: 40000}},
+				Programs: []netstack.ProgramConfig{
+					{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []netstack.Action{{Kind: netstack.ActWrite, Map: 0, Value: 0xa0}}},
+					{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Actions: []netstack.Action{
+						{Kind: netstack.ActWrite, Map: 0, Value: 0xa0}, {Kind: netstack.ActRead, Map: 0}}},
+				},
+				Entries: []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "snd"}},
+			}
+			if tc.tap {
+				cfg.Taps = []netstack.TapConfig{{Name: "t", Netns: "B", Dev: "vB", Dir: netstack.TapRX, Hold: true}}
+			}
+			require.Equal(t, []netstack.ReadResult{tc.model},
+				runXDPMetaModelAt(t, cfg, carrier.HookTCIngress, udp4Packet([4]byte{192, 0, 2, 1}, [4]byte{192, 0, 2, 2}, 40000, 9999, 16)))
+		})
+	}
+}
+
+// readRecorder keeps the results of the reads of the programs at hook.
 type readRecorder struct {
 	netstack.NopObserver
+	hook  carrier.Hook
 	reads []netstack.ReadResult
 }
 
 func (r *readRecorder) MapRead(e netstack.MapReadEvent) {
-	if e.Hook == carrier.HookTracepoint {
+	if e.Hook == r.hook {
 		r.reads = append(r.reads, e.Result)
 	}
 }

@@ -6,7 +6,10 @@
 // kfree_skb tracepoint (tp_btf), reads for an skb freed on a watched
 // device what the model's xdp-meta design reads at a tracepoint:
 // skb_shinfo(skb)->meta_len and the meta_len bytes before the mac header
-// (skb_metadata_end), through BTF and bpf_probe_read_kernel.
+// (skb_metadata_end), through BTF and bpf_probe_read_kernel. tc_touch is
+// a tc program that writes a packet byte in place (so the verifier marks it
+// seen_direct_write and cls_bpf runs bpf_unclone_prologue on a cloned
+// skb); tc_metalen, after it, records data - data_meta.
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -52,6 +55,36 @@ int meta_xdp(struct xdp_md *ctx)
 		*(__u8 *)(meta + i) = 0xa0 + i;
 	}
 	return XDP_PASS;
+}
+
+/* tc_lens[0]: data - data_meta at tc_metalen (+1, so 0 is "not run"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tc_lens SEC(".maps");
+
+SEC("tc")
+int tc_touch(struct __sk_buff *skb)
+{
+	__u8 *data = (void *)(long)skb->data;
+	__u8 *end = (void *)(long)skb->data_end;
+
+	if (data + 1 <= end)
+		data[0] ^= 0x02; /* a direct write (bpf_unclone_prologue): flip the
+				  * destination MAC's locally administered bit */
+	return -1; /* TCX_NEXT */
+}
+
+SEC("tc")
+int tc_metalen(struct __sk_buff *skb)
+{
+	__u32 k = 0, *v = bpf_map_lookup_elem(&tc_lens, &k);
+
+	if (v && *v == 0)
+		*v = (__u32)((long)skb->data - (long)skb->data_meta) + 1;
+	return -1;
 }
 
 SEC("tp_btf/kfree_skb")

@@ -31,8 +31,11 @@ type MetaProbeMetaseen struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	MetaProbeMapMdevs          = "mdevs"
+	MetaProbeMapTcLens         = "tc_lens"
 	MetaProbeProgMetaFree      = "meta_free"
 	MetaProbeProgMetaXdp       = "meta_xdp"
+	MetaProbeProgTcMetalen     = "tc_metalen"
+	MetaProbeProgTcTouch       = "tc_touch"
 	MetaProbeVarUnusedMdevname = "unused_mdevname"
 	MetaProbeVarUnusedMetaseen = "unused_metaseen"
 )
@@ -79,15 +82,18 @@ type MetaProbeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type MetaProbeProgramSpecs struct {
-	MetaFree *ebpf.ProgramSpec `ebpf:"meta_free"`
-	MetaXdp  *ebpf.ProgramSpec `ebpf:"meta_xdp"`
+	MetaFree  *ebpf.ProgramSpec `ebpf:"meta_free"`
+	MetaXdp   *ebpf.ProgramSpec `ebpf:"meta_xdp"`
+	TcMetalen *ebpf.ProgramSpec `ebpf:"tc_metalen"`
+	TcTouch   *ebpf.ProgramSpec `ebpf:"tc_touch"`
 }
 
 // MetaProbeMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type MetaProbeMapSpecs struct {
-	Mdevs *ebpf.MapSpec `ebpf:"mdevs"`
+	Mdevs  *ebpf.MapSpec `ebpf:"mdevs"`
+	TcLens *ebpf.MapSpec `ebpf:"tc_lens"`
 }
 
 // MetaProbeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -118,12 +124,14 @@ func (o *MetaProbeObjects) Close() error {
 //
 // It can be passed to LoadMetaProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type MetaProbeMaps struct {
-	Mdevs *ebpf.Map `ebpf:"mdevs"`
+	Mdevs  *ebpf.Map `ebpf:"mdevs"`
+	TcLens *ebpf.Map `ebpf:"tc_lens"`
 }
 
 func (m *MetaProbeMaps) Close() error {
 	return _MetaProbeClose(
 		m.Mdevs,
+		m.TcLens,
 	)
 }
 
@@ -139,14 +147,18 @@ type MetaProbeVariables struct {
 //
 // It can be passed to LoadMetaProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type MetaProbePrograms struct {
-	MetaFree *ebpf.Program `ebpf:"meta_free"`
-	MetaXdp  *ebpf.Program `ebpf:"meta_xdp"`
+	MetaFree  *ebpf.Program `ebpf:"meta_free"`
+	MetaXdp   *ebpf.Program `ebpf:"meta_xdp"`
+	TcMetalen *ebpf.Program `ebpf:"tc_metalen"`
+	TcTouch   *ebpf.Program `ebpf:"tc_touch"`
 }
 
 func (p *MetaProbePrograms) Close() error {
 	return _MetaProbeClose(
 		p.MetaFree,
 		p.MetaXdp,
+		p.TcMetalen,
+		p.TcTouch,
 	)
 }
 
