@@ -271,7 +271,8 @@ type Profile struct {
 
 // DefaultProfileName is the profile the machines run. "v6.18" is mainline
 // v6.18: pskb_expand_head still clears meta_len (the 6.18.y tree the
-// reference notes were read from already carries the v6.19 change).
+// reference notes were read from already carries the v6.19 change), as
+// the machines' 6.18.44 does (kernel.TestKernelXDPMetaCloneWrite).
 const DefaultProfileName = "v6.18"
 
 // profileVersions lists the named profiles, oldest first.
