@@ -169,6 +169,11 @@ var Measured = []MeasuredCells{
 	// (bpf_prog_run_save_cb).
 	{"veth-cross-netns-socket", "vB/socket-filter", "count=1 mark=0x4d priority=13 tc_index=13 cb0=0x0 cb4=0x0 hash=0x5eed004d pkt_type=0 ifindex=vB"},
 	{"vxlan-socket", "vxB/socket-filter", "count=1 mark=0x4d cb0=0x0 hash=0x5eed004d ifindex=vxB"},
+	// bpf_clone_redirect's clone shares the head with its XDP metadata: it
+	// reads the 8 bytes at hC egress and, across the veth, at vC ingress
+	// (measured on 6.18).
+	{"xdp-meta-clone-redirect", "hC/tc-egress", "count=1 mark=0x2b meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	{"xdp-meta-clone-redirect", "vC/tc-ingress", "count=1 mark=0x0 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
 	// A bridge: br_handle_frame clears struct br_input_skb_cb (skb->cb's
 	// first 16 bytes: cb[0] and cb[1] of __sk_buff); br_netfilter, built
 	// into 6.18 and so on in every namespace, clears IPCB (24 bytes:

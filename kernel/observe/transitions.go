@@ -460,6 +460,18 @@ continues into H's stack).`,
 		Hooks:    []Hook{{"hA", TCIngress}, {"hC", TCIngress}},
 	},
 	{
+		Name:     "xdp-meta-clone-redirect",
+		Topology: TopoHub,
+		Setup: setupHub + ` Native XDP on hA reserves 8 bytes of metadata. At hA ingress: writes, then
+bpf_clone_redirect(hC, 0) and TCX_NEXT: the clone leaves by hC with the head it shares, metadata included,
+while bpf_clone_redirect makes the original's head private (bpf_try_make_head_writable).`,
+		Actions: []Action{
+			{Hook: Hook{"hA", XDP}, MetaLen: 8},
+			{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: CloneEgress, Target: "hC"},
+		},
+		Hooks: []Hook{{"hA", XDP}, {"hA", TCIngress}, {"hC", TCEgress}, {"vC", TCIngress}},
+	},
+	{
 		Name:     "mirred-egress-redirect",
 		Topology: TopoHub,
 		Setup: setupHub + ` At hA ingress: writes, then a classic tc filter after the program, matching every packet, with action
