@@ -174,6 +174,11 @@ var Measured = []MeasuredCells{
 	// (measured on 6.18).
 	{"xdp-meta-clone-redirect", "hC/tc-egress", "count=1 mark=0x2b meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
 	{"xdp-meta-clone-redirect", "vC/tc-ingress", "count=1 mark=0x0 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	// bpf_redirect_peer keeps the metadata (the skb itself moves on);
+	// after vxlan_rcv's decap meta_len still reads 8 but data_meta shows
+	// the VXLAN header in front of the inner frame (measured on 6.18).
+	{"xdp-meta-redirect-peer", "vB/tc-ingress", "count=1 mark=0x2b meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	{"xdp-meta-vxlan-decap", "vxB/tc-ingress", "count=1 meta_len=8 meta=08 00 00 00 00 00 2a 00"},
 	// A bridge: br_handle_frame clears struct br_input_skb_cb (skb->cb's
 	// first 16 bytes: cb[0] and cb[1] of __sk_buff); br_netfilter, built
 	// into 6.18 and so on in every namespace, clears IPCB (24 bytes:

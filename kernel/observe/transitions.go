@@ -472,6 +472,17 @@ while bpf_clone_redirect makes the original's head private (bpf_try_make_head_wr
 		Hooks: []Hook{{"hA", XDP}, {"hA", TCIngress}, {"hC", TCEgress}, {"vC", TCIngress}},
 	},
 	{
+		Name:     "xdp-meta-redirect-peer",
+		Topology: TopoHub,
+		Setup: setupHub + ` Native XDP on hA reserves 8 bytes of metadata. At hA ingress: writes, then
+bpf_redirect_peer(hB, 0): the skb itself goes on at vB ingress in B.`,
+		Actions: []Action{
+			{Hook: Hook{"hA", XDP}, MetaLen: 8},
+			{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectPeer, Target: "hB"},
+		},
+		Hooks: []Hook{{"hA", XDP}, {"hA", TCIngress}, {"vB", TCIngress}},
+	},
+	{
 		Name:     "mirred-egress-redirect",
 		Topology: TopoHub,
 		Setup: setupHub + ` At hA ingress: writes, then a classic tc filter after the program, matching every packet, with action
@@ -514,6 +525,14 @@ ingress).`,
 			{Hook: Hook{"vB", TCIngress}, Set: Writes(77)},
 		},
 		Hooks: []Hook{{"vxA", TCEgress}, {"vA", TCEgress}, {"vB", TCIngress}, {"vxB", TCIngress}},
+	},
+	{
+		Name:     "xdp-meta-vxlan-decap",
+		Topology: TopoVXLAN,
+		Setup: setupVXLAN + ` vxA and the sender are in A, vxB in B. Native XDP on vB reserves 8 bytes of metadata
+on the outer frame. vxlan_rcv's decap moves the mac header to the inner frame; meta_len stays.`,
+		Actions: []Action{{Hook: Hook{"vB", XDP}, MetaLen: 8}},
+		Hooks:   []Hook{{"vB", XDP}, {"vB", TCIngress}, {"vxB", TCIngress}},
 	},
 	{
 		Name:     "vxlan-socket",
