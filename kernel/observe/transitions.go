@@ -710,6 +710,14 @@ NF_BR_PRE_ROUTING and NF_BR_FORWARD hooks (br_nf_pre_routing, br_nf_forward) ret
 		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCEgress}, {"hC", TCEgress}, {"vB", TCIngress}, {"vC", TCIngress}},
 	},
 	{
+		Name:     "xdp-meta-bridge",
+		Topology: TopoBridgeFDB,
+		Setup: `As "bridge-fdb" with native XDP on hA reserving 8 bytes of metadata: the frame crosses the bridge
+(br_netfilter on) to hB and the veth into B.`,
+		Actions: []Action{{Hook: Hook{"hA", XDP}, MetaLen: 8}},
+		Hooks:   []Hook{{"hA", XDP}, {"hA", TCIngress}, {"hB", TCEgress}, {"vB", TCIngress}},
+	},
+	{
 		Name:     "bridge-fdb",
 		Topology: TopoBridgeFDB,
 		Setup: setupBridge + ` A static FDB entry ("bridge fdb add <vB's MAC> dev hB master static") makes the
