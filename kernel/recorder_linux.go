@@ -457,6 +457,12 @@ func (r *recording) encodeAction(ns *Netns, a observe.Action) (bpf.RecorderActio
 		return act, fmt.Errorf("meta length %d out of range", a.MetaLen)
 	}
 	act.MetaLen = uint32(a.MetaLen)
+	if a.MetaSeq {
+		if a.MetaLen == 0 {
+			return act, fmt.Errorf("meta_seq without metadata")
+		}
+		act.MetaSeq = 1
+	}
 	return act, nil
 }
 

@@ -484,6 +484,9 @@ func (p recorderProg) Run(c *Ctx) int {
 			for i := range m {
 				m[i] = observe.MetaByte(i)
 			}
+			if a.MetaSeq && len(m) > 0 {
+				m[len(m)-1] = byte(r.count)
+			}
 		}
 		switch a.Redirect {
 		case observe.XDPTx:

@@ -91,7 +91,7 @@ struct action {
 	__u32 redirect;
 	__u32 target;
 	__u32 meta_len;
-	__u32 pad;
+	__u32 meta_seq; /* XDP: the last metadata byte is the packet's count at this hook */
 };
 
 struct {
@@ -496,12 +496,21 @@ int record_xdp(struct xdp_md *ctx)
 			r->ret = ret;
 		if (ret)
 			return XDP_PASS;
+		__u8 seq = 0;
+
+		if (a->meta_seq) {
+			struct rec *c = bpf_map_lookup_elem(&recs, &k);
+
+			if (c)
+				seq = (__u8)c->count; /* this packet's number */
+		}
 		meta = (void *)(long)ctx->data_meta;
 		data = (void *)(long)ctx->data;
 		for (i = 0; i < 256; i++) {
 			if (meta + i + 1 > data)
 				break;
-			*(__u8 *)(meta + i) = 0xa0 + i;
+			/* the last byte is seq when meta_seq */
+			*(__u8 *)(meta + i) = (seq && meta + i + 2 > data) ? seq : 0xa0 + i;
 		}
 	}
 	if (a->redirect == RD_CPUMAP)

@@ -25,7 +25,7 @@ type RecorderAction struct {
 	Redirect uint32
 	Target   uint32
 	MetaLen  uint32
-	Pad      uint32
+	MetaSeq  uint32
 }
 
 type RecorderRec struct {

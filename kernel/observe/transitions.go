@@ -79,9 +79,13 @@ type Action struct {
 	Generic bool
 	// Frags loads an XDP action's program with BPF_F_XDP_HAS_FRAGS (a
 	// multi-buffer program).
-	Frags    bool
-	Set      []Assign
-	MetaLen  int
+	Frags   bool
+	Set     []Assign
+	MetaLen int
+	// MetaSeq makes an XDP action's last metadata byte the packet's
+	// number at this hook (1, 2, ...) instead of MetaByte(MetaLen-1), so
+	// every packet's metadata differs.
+	MetaSeq  bool
 	Redirect RedirectKind
 	Target   string
 	// Later makes the writes apply, at a tc hook, to every later fragment
@@ -818,6 +822,20 @@ XDP on vB (reserving 8 bytes of metadata) makes veth segment it and receive the 
 is on for vB and a UDP_GRO socket listens on 192.0.2.2:9999 in B, so GRO merges the segments again before
 tc ingress. Writes at vA egress on the super-packet.`,
 		Actions:  vethXDPActions(),
+		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
+		Segments: 4,
+		GRO:      "vB",
+	},
+	{
+		Name:     "veth-gro-meta-differs",
+		Topology: TopoPair,
+		Setup: `As "veth-gro", but vB's XDP program makes the last metadata byte each segment's number (1 to 4):
+GRO's gro_list_prepare finds the metadata different (skb_metadata_differs) and merges nothing, so tc
+ingress sees the 4 segments.`,
+		Actions: []Action{
+			{Hook: Hook{"vA", TCEgress}, Set: Writes(42)},
+			{Hook: Hook{"vB", XDP}, MetaLen: 8, MetaSeq: true},
+		},
 		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 		Segments: 4,
 		GRO:      "vB",
