@@ -659,6 +659,14 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "gro-ignores-metadata",
+		File: "netstack/rx.go",
+		Old:  `			!skb.MetadataDiffers(p, b) && g.macBytes == mac`,
+		New:  `			g.macBytes == mac`,
+		Desc: "gro_list_prepare keeps skbs whose XDP metadata differs (skb_metadata_differs) out of one flow",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "socket-sends-full-checksums",
 		File: "netstack/csum.go",
 		Old:  `	if proto == ipprotoUDP && b.HasFragList() {`,
