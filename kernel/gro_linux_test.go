@@ -645,8 +645,6 @@ func capture(t *testing.T, ns *Netns, ifindex int) int {
 	return fd
 }
 
-func htons(v uint16) uint16 { return v<<8 | v>>8 }
-
 // sendRing sends frames (MAC addresses set to dst and src) out of ifindex
 // through a TPACKET_V2 transmit ring on the packet socket fd, in one
 // send: tpacket_snd copies hard_header_len bytes into the skb and

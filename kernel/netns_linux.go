@@ -190,3 +190,7 @@ func sweepNetns() error {
 	}
 	return errors.Join(errs...)
 }
+
+// htons converts a 16-bit value to network byte order (packet socket
+// protocols).
+func htons(v uint16) uint16 { return v<<8 | v>>8 }

@@ -232,6 +232,11 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 	switch {
 	case h.Point.IsXDP():
 		prog = bpf.RecorderProgRecordXdp
+	case h.Point == observe.TapFilter:
+		if hasAction {
+			return fmt.Errorf("no action can run at %s", h)
+		}
+		prog = bpf.RecorderProgRecordSf
 	case h.Point.SocketLevel():
 		if hasAction {
 			return fmt.Errorf("no action can run at %s", h)
@@ -269,6 +274,9 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 	r.colls = append(r.colls, coll)
 	if h.Point.SocketLevel() {
 		return r.attachSocket(ns, h.Point, coll.Programs[prog])
+	}
+	if h.Point == observe.TapFilter {
+		return r.attachTap(ns, h.Dev, coll.Programs[prog])
 	}
 	if h.Point == observe.XDPCpumap {
 		if r.cpuProg {
@@ -330,6 +338,27 @@ func (r *recording) attachSocket(ns *Netns, pt observe.Point, p *ebpf.Program) e
 	}
 	r.links = append(r.links, l)
 	return nil
+}
+
+// attachTap opens a packet socket (SOCK_RAW, ETH_P_ALL) bound to dev in
+// ns, which it never reads, and attaches p to it as its filter.
+func (r *recording) attachTap(ns *Netns, dev string, p *ebpf.Program) error {
+	return ns.Do(func() error {
+		iface, err := net.InterfaceByName(dev)
+		if err != nil {
+			return err
+		}
+		proto := htons(unix.ETH_P_ALL)
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, int(proto))
+		if err != nil {
+			return wrap("tap recorder socket", err)
+		}
+		r.fds = append(r.fds, fd)
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ATTACH_BPF, p.FD()); err != nil {
+			return wrap("attach tap filter recorder", err)
+		}
+		return wrap("bind tap recorder", unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: proto, Ifindex: iface.Index}))
+	})
 }
 
 // receiver returns ns's receiving socket: a UDP socket bound to TestPort,

@@ -386,8 +386,16 @@ type ProgramConfig struct {
 	Netns string
 	// Cgroup is the cgroup path of cgroup_skb programs ("" is the root).
 	Cgroup string
-	// Socket is the socket a socket filter is attached to.
+	// Socket is the socket a socket filter is attached to. Tap instead
+	// attaches a socket filter to a packet tap (SO_ATTACH_BPF on the
+	// packet socket): packet_rcv runs it on the skb it was handed, before
+	// any clone, with data pushed back to the mac header and cb[] cleared
+	// and not restored (bpf_prog_run_clear_cb, as for a program that reads
+	// or writes cb: the model assumes every tap filter does), so later
+	// programs on that skb see cb[] zeroed. A return of 0 keeps the packet
+	// from the tap.
 	Socket string
+	Tap    string
 	// Event is the tracepoint of a HookTracepoint program: EventKfreeSkb
 	// (drops only, the default) or EventConsumeSkb; the LSM hook of a
 	// HookLSM program: EventInetConnEstablished (the default) or

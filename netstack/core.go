@@ -93,6 +93,10 @@ func (s *Stack) tapRcv(t *tap, b *skb.Buff, tx bool) {
 		b.ConsumeSkb()
 		return
 	}
+	if len(t.filters) != 0 && !s.tapFilter(t, b, op) {
+		b.ConsumeSkb() // drop_n_restore: the tap takes nothing
+		return
+	}
 	if b.Shared() {
 		n, err := b.Clone()
 		b.ConsumeSkb()
@@ -112,6 +116,40 @@ func (s *Stack) tapRcv(t *tap, b *skb.Buff, tx bool) {
 	}
 	s.traceOp(LayerTap, op, b)
 	t.q = append(t.q, queued{b: b, pkt: s.cur})
+}
+
+// tapFilter models packet_rcv's run_filter for tap t's socket filter on
+// the skb it was handed (shared with the stack and other taps): data
+// pushed back to the mac header (a SOCK_RAW packet socket), cb[] cleared
+// and not restored (bpf_prog_run_clear_cb), the program run, data put back
+// where it was. It reports whether the tap keeps the packet (a non-zero
+// return; the snap length is not modelled).
+func (s *Stack) tapFilter(t *tap, b *skb.Buff, op Op) bool {
+	push := 0
+	if b.MacHeaderWasSet() {
+		if off := -b.MacOffset(); off > 0 && off <= b.Headroom() {
+			push = off
+			b.Push(off)
+		}
+	}
+	hd := b.H()
+	keep := true
+	for _, pi := range t.filters {
+		clear(hd.CB[cbDataOff : cbDataOff+bpfCBWords*4])
+		c := s.pushCtx(pi, carrier.HookSocketFilter, b, nil, t.ns, nil)
+		s.traceOp(LayerTap, op, b)
+		ret := s.progOf(c).Run(c)
+		s.progRan(c, ret)
+		s.popCtx()
+		if ret == 0 {
+			keep = false
+			break
+		}
+	}
+	if push > 0 {
+		b.Pull(push)
+	}
+	return keep
 }
 
 // devQueueXmitNit models dev_queue_xmit_nit(): one clone for all TX taps

@@ -21,7 +21,8 @@
 //	 napi_gro_receive ── GRO (TCP, UDP, list, tunnels; no gen XDP) ─ Flush ┤
 //	   ▼                                                              │
 //	 __netif_receive_skb_core ◄── backlog (netif_rx: veth, lo, redirects, sit)
-//	   │ generic XDP → RX taps (deliver_skb, packet_rcv clones if shared)
+//	   │ generic XDP → RX taps (deliver_skb; packet_rcv runs the tap's filter
+//	   │   with cb[] cleared for good, then clones if shared)
 //	   │ tc ingress (tcx: NEXT/PASS/DROP/REDIRECT; redirect_peer → another round)
 //	   │ bridge port → br_handle_frame (cb cleared; br_netfilter when on;
 //	   │   forward / flood clones, newest port first / up the bridge)

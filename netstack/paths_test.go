@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -700,4 +701,64 @@ func TestGROAggregateThroughSecondGRO(t *testing.T) {
 	require.Empty(t, te.obs.drops)
 	require.Equal(t, []gso{{1000, 3}}, segs)
 	require.Len(t, te.obs.delivs, 1)
+}
+
+// TestTapFilter: a packet tap's socket filter (ProgramConfig.Tap) runs in
+// packet_rcv on the skb before tc ingress, with data at the mac header
+// and cb[] cleared for good (bpf_prog_run_clear_cb): tc ingress reads the
+// zeroes. A filter returning 0 keeps the packet from the tap, not from
+// the stack. A tap takes one filter, and a filter names a socket or a tap.
+func TestTapFilter(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keep %v", keep), func(t *testing.T) {
+			var atFilter, atTC []uint32
+			var first byte
+			cfg := rxToSocketConfig()
+			cfg.Taps = []TapConfig{{Name: "dump", Dev: "eth0", Dir: TapRX, Hold: true}}
+			cfg.Programs = []ProgramConfig{
+				{Name: "filter", Hook: carrier.HookSocketFilter, Tap: "dump", Prog: ProgramFunc(func(c *Ctx) int {
+					atFilter = append(atFilter, c.CB(0))
+					first = c.Skb.Data()[0]
+					c.SetCB(1, 7)
+					if keep {
+						return c.Skb.Len()
+					}
+					return 0
+				})},
+				{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					atTC = append(atTC, c.CB(0), c.CB(1))
+					return TCXNext
+				})},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			s.Inject(&Packet{ID: 1, Frame: rxFrame("192.0.2.1")})
+			require.Equal(t, []uint32{0}, atFilter, "cb[] cleared for the filter")
+			require.Equal(t, macNIC[0], first, "the filter sees the frame from its mac header")
+			require.Equal(t, []uint32{0, 7}, atTC, "tc ingress sees what the filter left in cb[]")
+			want := 0
+			if keep {
+				want = 1
+			}
+			require.Len(t, s.TapPackets("dump"), want)
+			require.Equal(t, []DeliverEvent{{PacketID: 1, Kind: DeliverSocket, Index: 0}}, te.obs.delivs)
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		p    []ProgramConfig
+		want string
+	}{
+		{"two filters", []ProgramConfig{{Name: "a", Hook: carrier.HookSocketFilter, Tap: "dump", Actions: []Action{{Kind: ActCount}}},
+			{Name: "b", Hook: carrier.HookSocketFilter, Tap: "dump", Actions: []Action{{Kind: ActCount}}}}, "has a filter already"},
+		{"socket and tap", []ProgramConfig{{Name: "a", Hook: carrier.HookSocketFilter, Tap: "dump", Socket: "app",
+			Actions: []Action{{Kind: ActCount}}}}, "a filter has one"},
+		{"unknown tap", []ProgramConfig{{Name: "a", Hook: carrier.HookSocketFilter, Tap: "nope", Actions: []Action{{Kind: ActCount}}}}, `unknown tap "nope"`},
+	} {
+		cfg := rxToSocketConfig()
+		cfg.Taps = []TapConfig{{Name: "dump", Dev: "eth0"}}
+		cfg.Programs = tc.p
+		err := newStackErr(t, cfg, "")
+		require.ErrorIs(t, err, ErrConfig, tc.name)
+		require.ErrorContains(t, err, tc.want, tc.name)
+	}
 }

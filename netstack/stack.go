@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/internal/errno"
@@ -249,10 +250,11 @@ type queued struct {
 }
 
 type tap struct {
-	idx  int
-	ns   *Netns
-	q    []queued
-	hold bool
+	idx     int
+	ns      *Netns
+	q       []queued
+	hold    bool
+	filters []int // socket filters (ProgramConfig.Tap)
 }
 
 type progEntry struct {
@@ -1086,6 +1088,20 @@ func (s *Stack) attachPrograms(maxVal int) error {
 		case carrier.HookCgroupEgress:
 			s.cgroupEg = append(s.cgroupEg, idx)
 		case carrier.HookSocketFilter:
+			if pc.Tap != "" {
+				if pc.Socket != "" {
+					return cfgErr("%s: socket %q and tap %q: a filter has one", what, pc.Socket, pc.Tap)
+				}
+				ti := slices.IndexFunc(s.cfg.Taps, func(tc TapConfig) bool { return tc.Name == pc.Tap })
+				if ti < 0 {
+					return cfgErr("%s: unknown tap %q", what, pc.Tap)
+				}
+				if len(s.taps[ti].filters) != 0 {
+					return cfgErr("%s: tap %q has a filter already (a socket has one: SO_ATTACH_BPF replaces it)", what, pc.Tap)
+				}
+				s.taps[ti].filters = append(s.taps[ti].filters, idx)
+				break
+			}
 			var sk *Socket
 			for _, o := range s.socks {
 				if o.name == pc.Socket {

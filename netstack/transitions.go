@@ -621,7 +621,7 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 			hook = carrier.HookTCEgress
 		case observe.CgroupIngress:
 			hook = carrier.HookCgroupIngress
-		case observe.SocketFilter:
+		case observe.SocketFilter, observe.TapFilter:
 			hook = carrier.HookSocketFilter
 		}
 		ns := ""
@@ -634,6 +634,16 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 		}
 		pc := ProgramConfig{Name: "rec-" + h.String(), Hook: hook,
 			Dev: h.Dev, Netns: ns, Prog: recorderProg{r}, XDPFrags: r.action != nil && r.action.Frags}
+		if h.Point == observe.TapFilter {
+			// A packet tap on the device (ETH_P_ALL, never read) with the
+			// recorder as its filter.
+			if r.action != nil {
+				return nil, fmt.Errorf("transition %s: %s: no action: %w", t.Name, h, ErrConfig)
+			}
+			name := "rec-" + h.String()
+			cfg.Taps = append(cfg.Taps, TapConfig{Name: name, Netns: ns, Dev: h.Dev, Hold: true})
+			pc.Dev, pc.Tap = "", name
+		}
 		if h.Point.SocketLevel() {
 			// The receiving socket on the test port in the device's
 			// namespace, created in the recorder's cgroup: the cgroup

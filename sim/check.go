@@ -214,10 +214,16 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 		return s.errAt(pp, "%s: hook %s does not attach to a device", what, p.Hook)
 	}
 	if p.Hook == carrier.HookSocketFilter {
-		if p.Socket == "" {
-			return s.errAt(pp, "%s: hook socket_filter needs a socket", what)
-		}
-		if !socks[p.Socket] {
+		switch {
+		case p.Tap != "" && p.Socket != "":
+			return s.errAt(pp, "%s: a socket_filter program names a socket or a tap, not both", what)
+		case p.Tap != "":
+			if !slices.ContainsFunc(s.Stack.Taps, func(t netstack.TapConfig) bool { return t.Name == p.Tap }) {
+				return s.errAt(pp, "%s: unknown tap %q", what, p.Tap)
+			}
+		case p.Socket == "":
+			return s.errAt(pp, "%s: hook socket_filter needs a socket or a tap", what)
+		case !socks[p.Socket]:
 			return s.errAt(pp, "%s: unknown socket %q", what, p.Socket)
 		}
 	} else if p.Socket != "" {

@@ -177,6 +177,7 @@
 //	                                   # bpf_redirect_map into a device map; broadcast, exclude_ingress: v5.13
 //	  - {name: at_cgroup, hook: cgroup_ingress, netns: pod, cgroup: /app, actions: [{read: tag}]}   # "" is the root cgroup
 //	  - {name: at_socket, hook: socket_filter, netns: pod, socket: app, actions: [{read: tag}]}
+//	  - {name: on_tap, hook: socket_filter, tap: tcpdump, actions: [{read: tag}]}   # a tap's filter: clears cb[] for good
 //	  - {name: at_free, hook: tracepoint, event: kfree_skb, actions: [count]}   # or consume_skb
 //	  - {name: at_estab, hook: sockops, cgroup: /app, event: passive_established, actions: [{read: tag}]}
 //	                                   # the sockets' cgroup; event passive_established or active_established

@@ -706,7 +706,7 @@ func (d *dec) mapSpec(n *yaml.Node) (mp carrier.MapSpec, err error) {
 	return mp, nil
 }
 
-var programKeys = []string{"name", "hook", "dev", "netns", "cgroup", "socket", "event", "xdp_frags", "cpumap", "devmap", "actions"}
+var programKeys = []string{"name", "hook", "dev", "netns", "cgroup", "socket", "tap", "event", "xdp_frags", "cpumap", "devmap", "actions"}
 
 func (d *dec) devmap(n *yaml.Node) (c netstack.DevmapConfig, err error) {
 	m, err := d.fields(n, "devmap", "name", "entries")
@@ -868,6 +868,11 @@ func (d *dec) program(n *yaml.Node, maps []carrier.MapSpec) (p netstack.ProgramC
 			p.Cgroup, err = d.scalar(v, w)
 		case "socket":
 			p.Socket, err = d.name(v, w)
+		case "tap":
+			if p.Hook != carrier.HookSocketFilter {
+				return d.errf(v, "%s: only socket_filter programs attach to a tap", what)
+			}
+			p.Tap, err = d.name(v, w)
 		case "event":
 			if len(programEvents[p.Hook]) == 0 {
 				return d.errf(v, "%s: only tracepoint, lsm and sockops programs name an event", what)

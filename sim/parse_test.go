@@ -79,6 +79,10 @@ func TestParseErrors(t *testing.T) {
 		{"device unknown key", "devices:\n  - name: x\n    kind: nic\n    speed: 10\nentry: {dev: x}\n",
 			`f.yaml:4:5: device: unknown key "speed"`},
 		{"device missing kind", "devices:\n  - {name: x}\nentry: {dev: x}\n", `f.yaml:2:5: device x: missing "kind"`},
+		{"tap on a tc program", "taps: [{name: t}]\nprograms:\n  - {name: p, hook: tc_ingress, dev: lo, tap: t, actions: [count]}\nentry: {dev: lo}\n",
+			`f.yaml:3:47: program p: only socket_filter programs attach to a tap`},
+		{"unknown tap", "programs:\n  - {name: p, hook: socket_filter, tap: t, actions: [count]}\nentry: {dev: lo}\n",
+			`f.yaml:2:5: program p: unknown tap "t"`},
 		{"bad addr", "devices:\n  - {name: x, kind: nic, addr: 10.0.0.1}\nentry: {dev: x}\n",
 			`f.yaml:2:32: device x: addr: want address/length, got "10.0.0.1"`},
 		{"bad mac", "devices:\n  - {name: x, kind: nic, mac: zz}\nentry: {dev: x}\n",
@@ -310,7 +314,8 @@ func TestDocSchemaParses(t *testing.T) {
 	}
 	s, err := Parse("doc.go", []byte(y.String()))
 	require.NoError(t, err, "the schema in doc.go:\n%s", y.String())
-	assert.Len(t, s.Stack.Programs, 10)
+	assert.Len(t, s.Stack.Programs, 11)
+	assert.Equal(t, "tcpdump", s.Stack.Programs[7].Tap)
 	assert.True(t, s.Stack.Programs[3].Devmap)
 	assert.Equal(t, netstack.Action{Kind: netstack.ActRedirectDevmap, Target: "ports", Index: 1,
 		Value: netstack.FlagBroadcast | netstack.FlagExcludeIngress | netstack.XDPDrop}, s.Stack.Programs[4].Actions[0])

@@ -194,6 +194,12 @@ var Measured = []MeasuredCells{
 	{"bridge-flood-nonf", "hB/tc-egress", "count=1 cb0=0x0 cb1=0x0 cb2=0x2b02 cb3=0x2b03 cb4=0x2b04 tstamp=0x0"},
 	{"bridge-fdb", "hB/tc-egress", "count=1 mark=0x2b cb0=0x0 cb4=0x2b04"},
 	{"bridge-fdb", "hC/tc-egress", "count=0"},
+	// A packet socket's eBPF filter that reads cb[] runs before tc ingress
+	// and clears cb[] for good (bpf_prog_run_clear_cb): tc ingress reads
+	// zeroes where veth-cross-netns reads what vA egress wrote (measured
+	// on 6.18).
+	{"veth-tap-filter", "vB/tap-filter", "count=1 mark=0x0 tc_index=42 cb0=0x0 cb4=0x0 hash=0x5eed002a"},
+	{"veth-tap-filter", "vB/tc-ingress", "count=1 tc_index=42 cb0=0x0 cb1=0x0 cb2=0x0 cb3=0x0 cb4=0x0 hash=0x5eed002a"},
 	// Segments whose XDP metadata differs are not merged by GRO
 	// (skb_metadata_differs in gro_list_prepare), where equal metadata
 	// lets veth-gro merge all 4 (measured on 6.18).

@@ -66,6 +66,11 @@ const (
 	// it runs after the cgroup programs in sk_filter_trim_cap, with data
 	// at the transport header and a zeroed cb[].
 	SocketFilter Point = "socket-filter"
+	// TapFilter is a socket filter (SO_ATTACH_BPF) on a packet socket
+	// (SOCK_RAW, ETH_P_ALL) bound to the hook's device: packet_rcv runs it
+	// on the skb before tc ingress, with data at the mac header and cb[]
+	// cleared for good (bpf_prog_run_clear_cb).
+	TapFilter Point = "tap-filter"
 )
 
 // SocketLevel reports whether the point is a program on the receiving
@@ -80,7 +85,7 @@ func (p Point) Readable(f Field) bool {
 	switch p {
 	case CgroupIngress:
 		return f != FieldTstampType && f != FieldMetaLen && f != FieldMeta
-	case SocketFilter:
+	case SocketFilter, TapFilter:
 		return f != FieldTstampType && f != FieldMetaLen && f != FieldMeta && f != FieldTstamp && f != FieldHeadlen
 	}
 	return true
@@ -106,7 +111,7 @@ func ParseHook(s string) (Hook, error) {
 		return Hook{}, fmt.Errorf("parse hook %q: want dev/point", s)
 	}
 	switch h.Point {
-	case XDP, TCIngress, TCEgress, XDPCpumap, CgroupIngress, SocketFilter:
+	case XDP, TCIngress, TCEgress, XDPCpumap, CgroupIngress, SocketFilter, TapFilter:
 		return h, nil
 	}
 	return Hook{}, fmt.Errorf("parse hook %q: unknown point %q", s, p)

@@ -420,6 +420,15 @@ cgroup_skb/ingress recorder on that cgroup and a socket filter recorder on the s
 		Hooks: []Hook{{"vA", TCEgress}, {"vB", TCIngress}, {"vB", CgroupIngress}, {"vB", SocketFilter}},
 	},
 	{
+		Name:     "veth-tap-filter",
+		Topology: TopoPair,
+		Setup: setupPair + ` A packet socket (SOCK_RAW, ETH_P_ALL) bound to vB, never read, has a recorder as its
+socket filter: packet_rcv runs it before tc ingress and clears cb[] for it without restoring it
+(bpf_prog_run_clear_cb), so tc ingress reads cb[] zeroed. Writes at vA egress.`,
+		Actions: []Action{{Hook: Hook{"vA", TCEgress}, Set: Writes(42)}},
+		Hooks:   []Hook{{"vA", TCEgress}, {"vB", TapFilter}, {"vB", TCIngress}},
+	},
+	{
 		Name:     "veth-cross-netns-edt",
 		Topology: TopoPair,
 		Setup:    setupPair + ` The tstamp is written with bpf_skb_set_tstamp(BPF_SKB_CLOCK_MONOTONIC) (EDT).`,

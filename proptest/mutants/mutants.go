@@ -667,6 +667,16 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "tap-filter-keeps-cb",
+		File: "netstack/core.go",
+		Old: `		clear(hd.CB[cbDataOff : cbDataOff+bpfCBWords*4])
+		c := s.pushCtx(pi, carrier.HookSocketFilter, b, nil, t.ns, nil)`,
+		New: `		_ = hd
+		c := s.pushCtx(pi, carrier.HookSocketFilter, b, nil, t.ns, nil)`,
+		Desc: "packet_rcv runs a tap's filter with bpf_prog_run_clear_cb: cb[] cleared, not restored",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "socket-sends-full-checksums",
 		File: "netstack/csum.go",
 		Old:  `	if proto == ipprotoUDP && b.HasFragList() {`,
