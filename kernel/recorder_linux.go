@@ -105,8 +105,11 @@ type recording struct {
 	colls   []*ebpf.Collection
 	links   []link.Link
 	fds     []int
-	cg      *Cgroup        // of the receiving sockets (socket-level hooks)
-	rcv     map[*Netns]int // receiving socket on TestPort, by namespace
+	cg      *Cgroup // of the receiving sockets (socket-level hooks)
+	// senderInCgroup makes send create the sender's socket in cg (a
+	// CgroupEgress hook).
+	senderInCgroup bool
+	rcv            map[*Netns]int // receiving socket on TestPort, by namespace
 }
 
 func (r *recording) Close() error {
@@ -232,6 +235,24 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 	switch {
 	case h.Point.IsXDP():
 		prog = bpf.RecorderProgRecordXdp
+	case h.Point == observe.CgroupEgress:
+		if hasAction {
+			for _, as := range a.Set {
+				switch as.Field {
+				case observe.FieldMark, observe.FieldPriority, observe.FieldCB0, observe.FieldCB1,
+					observe.FieldCB2, observe.FieldCB3, observe.FieldCB4:
+				default:
+					return fmt.Errorf("%s: a cgroup_skb program writes mark, priority and cb[] only, not %s", h, as.Field)
+				}
+			}
+			if a.Redirect != observe.NoRedirect || a.MetaLen != 0 {
+				return fmt.Errorf("%s: writes only", h)
+			}
+		}
+		if ns != r.topo.ns[r.topo.sender] {
+			return fmt.Errorf("%s: not the sender's namespace", h)
+		}
+		prog = bpf.RecorderProgRecordCgEgress
 	case h.Point == observe.TapFilter:
 		if hasAction {
 			return fmt.Errorf("no action can run at %s", h)
@@ -277,6 +298,18 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 	}
 	if h.Point == observe.TapFilter {
 		return r.attachTap(ns, h.Dev, coll.Programs[prog])
+	}
+	if h.Point == observe.CgroupEgress {
+		if err := r.ensureCgroup(); err != nil {
+			return err
+		}
+		r.senderInCgroup = true
+		l, err := link.AttachCgroup(link.CgroupOptions{Path: r.cg.Path, Attach: ebpf.AttachCGroupInetEgress, Program: coll.Programs[prog]})
+		if err != nil {
+			return wrap("attach cgroup egress recorder", err)
+		}
+		r.links = append(r.links, l)
+		return nil
 	}
 	if h.Point == observe.XDPCpumap {
 		if r.cpuProg {
@@ -361,6 +394,19 @@ func (r *recording) attachTap(ns *Netns, dev string, p *ebpf.Program) error {
 	})
 }
 
+// ensureCgroup makes the recording's cgroup on first use.
+func (r *recording) ensureCgroup() error {
+	if r.cg != nil {
+		return nil
+	}
+	cg, err := NewCgroup()
+	if err != nil {
+		return err
+	}
+	r.cg = cg
+	return nil
+}
+
 // receiver returns ns's receiving socket: a UDP socket bound to TestPort,
 // created (once per namespace) from inside the recording's cgroup, made
 // on first use, so cgroup programs attached there see what it receives.
@@ -368,12 +414,8 @@ func (r *recording) receiver(ns *Netns) (int, error) {
 	if fd, ok := r.rcv[ns]; ok {
 		return fd, nil
 	}
-	if r.cg == nil {
-		cg, err := NewCgroup()
-		if err != nil {
-			return -1, err
-		}
-		r.cg = cg
+	if err := r.ensureCgroup(); err != nil {
+		return -1, err
 	}
 	leave, err := r.cg.Enter()
 	if err != nil {
@@ -531,6 +573,13 @@ func (r *recording) send() error {
 		return r.sendEncap()
 	}
 	ns := r.topo.ns[r.topo.sender]
+	if r.senderInCgroup {
+		leave, err := r.cg.Enter()
+		if err != nil {
+			return err
+		}
+		defer leave()
+	}
 	return ns.Do(func() error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {

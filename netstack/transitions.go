@@ -513,13 +513,31 @@ func (p recorderProg) Run(c *Ctx) int {
 			return 1 // no data_meta in a cgroup_skb context; no action
 		case carrier.HookSocketFilter:
 			return b.Len() // keep the whole packet
+		case carrier.HookCgroupEgress:
+		default:
+			// bpf_compute_data_pointers: data_meta = data - meta_len.
+			n := b.MetadataLen()
+			r.metaLen = uint32(n)
+			if lo := b.Headroom() - n; n > 0 && lo >= 0 {
+				copy(r.meta[:], b.Head()[lo:b.Headroom()])
+			}
 		}
-		// bpf_compute_data_pointers: data_meta = data - meta_len.
-		n := b.MetadataLen()
-		r.metaLen = uint32(n)
-		if lo := b.Headroom() - n; n > 0 && lo >= 0 {
-			copy(r.meta[:], b.Head()[lo:b.Headroom()])
+	}
+	if c.Hook == carrier.HookCgroupEgress {
+		// The writes a cgroup_skb program can make: mark, priority, cb[].
+		if a := r.action; a != nil {
+			for _, s := range a.Set {
+				switch s.Field {
+				case observe.FieldMark:
+					c.SetMark(uint32(s.Value))
+				case observe.FieldPriority:
+					c.SetPriority(uint32(s.Value))
+				case observe.FieldCB0, observe.FieldCB1, observe.FieldCB2, observe.FieldCB3, observe.FieldCB4:
+					c.SetCB(int(s.Field[2]-'0'), uint32(s.Value))
+				}
+			}
 		}
+		return 1
 	}
 	switch c.Hook {
 	case carrier.HookCgroupIngress:
@@ -623,6 +641,8 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 			hook = carrier.HookCgroupIngress
 		case observe.SocketFilter, observe.TapFilter:
 			hook = carrier.HookSocketFilter
+		case observe.CgroupEgress:
+			hook = carrier.HookCgroupEgress
 		}
 		ns := ""
 		for _, d := range cfg.Devices {
@@ -634,6 +654,14 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 		}
 		pc := ProgramConfig{Name: "rec-" + h.String(), Hook: hook,
 			Dev: h.Dev, Netns: ns, Prog: recorderProg{r}, XDPFrags: r.action != nil && r.action.Frags}
+		if h.Point == observe.CgroupEgress {
+			// The sender's socket is made in the recorder's cgroup.
+			if ns != cfg.Sockets[0].Netns {
+				return nil, fmt.Errorf("transition %s: %s: not the sender's namespace: %w", t.Name, h, ErrConfig)
+			}
+			cfg.Sockets[0].Cgroup = transitionCgroup
+			pc.Dev, pc.Cgroup = "", transitionCgroup
+		}
 		if h.Point == observe.TapFilter {
 			// A packet tap on the device (ETH_P_ALL, never read) with the
 			// recorder as its filter.

@@ -429,22 +429,60 @@ int record_tc(struct __sk_buff *skb)
  * cgroup_skb program cannot read tstamp_type or data_meta
  * (cg_skb_is_valid_access); it runs no action and lets the packet through
  * (1). */
+static __always_inline void record_cg_fields(struct __sk_buff *skb)
+{
+	struct rec *r = record_start();
+
+	if (r) {
+		void *data = (void *)(long)skb->data;
+		void *data_end = (void *)(long)skb->data_end;
+
+		record_common(r, skb);
+		r->tstamp = skb->tstamp;
+		r->headlen = (__u32)(data_end - data);
+	}
+}
+
 SEC("cgroup_skb/ingress")
 int record_cg(struct __sk_buff *skb)
 {
-	void *data, *data_end;
-	struct rec *r;
+	if (match_skb(skb))
+		record_cg_fields(skb);
+	return 1;
+}
+
+/* record_cg_egress: the recorder as a cgroup_skb/egress program on the
+ * transition's sender socket (made in the recorder's cgroup): it runs in
+ * ip_finish_output with data at the network header and, like ingress, a
+ * cb[] that __bpf_prog_run_save_cb zeroes for it and restores after it.
+ * Its action may write mark, priority and cb[] (the fields
+ * cg_skb_is_valid_access lets it write besides tstamp). */
+SEC("cgroup_skb/egress")
+int record_cg_egress(struct __sk_buff *skb)
+{
+	__u32 k = hook_id;
+	struct action *a;
 
 	if (!match_skb(skb))
 		return 1;
-	r = record_start();
-	if (!r)
+	record_cg_fields(skb);
+	a = bpf_map_lookup_elem(&actions, &k);
+	if (!a)
 		return 1;
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	record_common(r, skb);
-	r->tstamp = skb->tstamp;
-	r->headlen = (__u32)(data_end - data);
+	if (a->set & SET_MARK)
+		skb->mark = a->mark;
+	if (a->set & SET_PRIORITY)
+		skb->priority = a->priority;
+	if (a->set & (SET_CB0 << 0))
+		skb->cb[0] = a->cb[0];
+	if (a->set & (SET_CB0 << 1))
+		skb->cb[1] = a->cb[1];
+	if (a->set & (SET_CB0 << 2))
+		skb->cb[2] = a->cb[2];
+	if (a->set & (SET_CB0 << 3))
+		skb->cb[3] = a->cb[3];
+	if (a->set & (SET_CB0 << 4))
+		skb->cb[4] = a->cb[4];
 	return 1;
 }
 

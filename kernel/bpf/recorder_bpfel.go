@@ -53,16 +53,17 @@ type RecorderRec struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	RecorderMapActions      = "actions"
-	RecorderMapCpus         = "cpus"
-	RecorderMapRecs         = "recs"
-	RecorderProgRecordCg    = "record_cg"
-	RecorderProgRecordSf    = "record_sf"
-	RecorderProgRecordTc    = "record_tc"
-	RecorderProgRecordXdp   = "record_xdp"
-	RecorderVarHookId       = "hook_id"
-	RecorderVarUnusedAction = "unused_action"
-	RecorderVarUnusedRec    = "unused_rec"
+	RecorderMapActions         = "actions"
+	RecorderMapCpus            = "cpus"
+	RecorderMapRecs            = "recs"
+	RecorderProgRecordCg       = "record_cg"
+	RecorderProgRecordCgEgress = "record_cg_egress"
+	RecorderProgRecordSf       = "record_sf"
+	RecorderProgRecordTc       = "record_tc"
+	RecorderProgRecordXdp      = "record_xdp"
+	RecorderVarHookId          = "hook_id"
+	RecorderVarUnusedAction    = "unused_action"
+	RecorderVarUnusedRec       = "unused_rec"
 )
 
 // LoadRecorder returns the embedded CollectionSpec for Recorder.
@@ -107,10 +108,11 @@ type RecorderSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type RecorderProgramSpecs struct {
-	RecordCg  *ebpf.ProgramSpec `ebpf:"record_cg"`
-	RecordSf  *ebpf.ProgramSpec `ebpf:"record_sf"`
-	RecordTc  *ebpf.ProgramSpec `ebpf:"record_tc"`
-	RecordXdp *ebpf.ProgramSpec `ebpf:"record_xdp"`
+	RecordCg       *ebpf.ProgramSpec `ebpf:"record_cg"`
+	RecordCgEgress *ebpf.ProgramSpec `ebpf:"record_cg_egress"`
+	RecordSf       *ebpf.ProgramSpec `ebpf:"record_sf"`
+	RecordTc       *ebpf.ProgramSpec `ebpf:"record_tc"`
+	RecordXdp      *ebpf.ProgramSpec `ebpf:"record_xdp"`
 }
 
 // RecorderMapSpecs contains maps before they are loaded into the kernel.
@@ -177,15 +179,17 @@ type RecorderVariables struct {
 //
 // It can be passed to LoadRecorderObjects or ebpf.CollectionSpec.LoadAndAssign.
 type RecorderPrograms struct {
-	RecordCg  *ebpf.Program `ebpf:"record_cg"`
-	RecordSf  *ebpf.Program `ebpf:"record_sf"`
-	RecordTc  *ebpf.Program `ebpf:"record_tc"`
-	RecordXdp *ebpf.Program `ebpf:"record_xdp"`
+	RecordCg       *ebpf.Program `ebpf:"record_cg"`
+	RecordCgEgress *ebpf.Program `ebpf:"record_cg_egress"`
+	RecordSf       *ebpf.Program `ebpf:"record_sf"`
+	RecordTc       *ebpf.Program `ebpf:"record_tc"`
+	RecordXdp      *ebpf.Program `ebpf:"record_xdp"`
 }
 
 func (p *RecorderPrograms) Close() error {
 	return _RecorderClose(
 		p.RecordCg,
+		p.RecordCgEgress,
 		p.RecordSf,
 		p.RecordTc,
 		p.RecordXdp,

@@ -194,6 +194,12 @@ var Measured = []MeasuredCells{
 	{"bridge-flood-nonf", "hB/tc-egress", "count=1 cb0=0x0 cb1=0x0 cb2=0x2b02 cb3=0x2b03 cb4=0x2b04 tstamp=0x0"},
 	{"bridge-fdb", "hB/tc-egress", "count=1 mark=0x2b cb0=0x0 cb4=0x2b04"},
 	{"bridge-fdb", "hC/tc-egress", "count=0"},
+	// A cgroup_skb/egress program on the sender's socket sees the packet
+	// from its network header (44 bytes); its mark and priority writes
+	// reach tc egress, its cb[] writes do not (__bpf_prog_run_save_cb
+	// restores cb[]) (measured on 6.18).
+	{"veth-cgroup-egress", "vA/cgroup-egress", "count=1 mark=0x0 cb0=0x0 headlen=44 ifindex=vA"},
+	{"veth-cgroup-egress", "vA/tc-egress", "count=1 mark=0x2c priority=12 cb0=0x0 cb4=0x0"},
 	// A packet socket's eBPF filter that reads cb[] runs before tc ingress
 	// and clears cb[] for good (bpf_prog_run_clear_cb): tc ingress reads
 	// zeroes where veth-cross-netns reads what vA egress wrote (measured

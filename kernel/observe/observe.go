@@ -71,6 +71,12 @@ const (
 	// on the skb before tc ingress, with data at the mac header and cb[]
 	// cleared for good (bpf_prog_run_clear_cb).
 	TapFilter Point = "tap-filter"
+	// CgroupEgress is a cgroup_skb/egress program on the transition's
+	// sender socket (in the namespace of the hook's device): it runs in
+	// ip_finish_output, with data at the network header and a cb[] that
+	// is zeroed for it and restored after it, so its cb[] writes are
+	// lost. Its action may write mark, priority and cb[] only.
+	CgroupEgress Point = "cgroup-egress"
 )
 
 // SocketLevel reports whether the point is a program on the receiving
@@ -83,7 +89,7 @@ func (p Point) SocketLevel() bool { return p == CgroupIngress || p == SocketFilt
 // neither, nor tstamp, data or data_end (sk_filter_is_valid_access).
 func (p Point) Readable(f Field) bool {
 	switch p {
-	case CgroupIngress:
+	case CgroupIngress, CgroupEgress:
 		return f != FieldTstampType && f != FieldMetaLen && f != FieldMeta
 	case SocketFilter, TapFilter:
 		return f != FieldTstampType && f != FieldMetaLen && f != FieldMeta && f != FieldTstamp && f != FieldHeadlen
@@ -111,7 +117,7 @@ func ParseHook(s string) (Hook, error) {
 		return Hook{}, fmt.Errorf("parse hook %q: want dev/point", s)
 	}
 	switch h.Point {
-	case XDP, TCIngress, TCEgress, XDPCpumap, CgroupIngress, SocketFilter, TapFilter:
+	case XDP, TCIngress, TCEgress, XDPCpumap, CgroupIngress, SocketFilter, TapFilter, CgroupEgress:
 		return h, nil
 	}
 	return Hook{}, fmt.Errorf("parse hook %q: unknown point %q", s, p)

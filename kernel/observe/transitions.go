@@ -420,6 +420,16 @@ cgroup_skb/ingress recorder on that cgroup and a socket filter recorder on the s
 		Hooks: []Hook{{"vA", TCEgress}, {"vB", TCIngress}, {"vB", CgroupIngress}, {"vB", SocketFilter}},
 	},
 	{
+		Name:     "veth-cgroup-egress",
+		Topology: TopoPair,
+		Setup: setupPair + ` The sender's socket is made in the recorder's cgroup, whose cgroup_skb/egress program
+writes mark 0x2c, priority 12 and cb[0] and cb[4]: mark and priority go on with the packet (vA egress), the
+cb[] writes are undone when the program returns (__bpf_prog_run_save_cb restores cb[]).`,
+		Actions: []Action{{Hook: Hook{"vA", CgroupEgress}, Set: []Assign{
+			{FieldMark, 0x2c}, {FieldPriority, 12}, {FieldCB0, 0x2c00}, {FieldCB4, 0x2c04}}}},
+		Hooks: []Hook{{"vA", CgroupEgress}, {"vA", TCEgress}, {"vB", TCIngress}},
+	},
+	{
 		Name:     "veth-tap-filter",
 		Topology: TopoPair,
 		Setup: setupPair + ` A packet socket (SOCK_RAW, ETH_P_ALL) bound to vB, never read, has a recorder as its

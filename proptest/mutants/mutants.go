@@ -677,6 +677,20 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "cgroup-skb-keeps-cb-writes",
+		File: "netstack/ip.go",
+		Old: `	if push > 0 {
+		b.Pull(push)
+	}
+	copy(hd.CB[cbDataOff:], saved[:])`,
+		New: `	if push > 0 {
+		b.Pull(push)
+	}
+	_ = saved`,
+		Desc: "bpf_prog_run_save_cb restores cb[] after a socket filter or cgroup_skb program: its cb[] writes are lost",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "socket-sends-full-checksums",
 		File: "netstack/csum.go",
 		Old:  `	if proto == ipprotoUDP && b.HasFragList() {`,
