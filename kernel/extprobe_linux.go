@@ -3,6 +3,7 @@ package kernel
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -85,11 +86,17 @@ func (p *ExtProbe) Seen(dev string) (ExtSeen, error) {
 
 // Close detaches and releases the probe.
 func (p *ExtProbe) Close() error {
+	err := closeProbe(p.links, &p.objs)
+	p.links = nil
+	return err
+}
+
+// closeProbe detaches a probe's links and closes its objects.
+func closeProbe(links []link.Link, objs io.Closer) error {
 	var errs []error
-	for _, l := range p.links {
+	for _, l := range links {
 		errs = append(errs, l.Close())
 	}
-	p.links = nil
-	errs = append(errs, p.objs.Close())
+	errs = append(errs, objs.Close())
 	return errors.Join(errs...)
 }

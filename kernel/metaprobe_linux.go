@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"errors"
 	"net"
 
 	"github.com/cilium/ebpf"
@@ -146,11 +145,7 @@ func (p *MetaProbe) Seen(dev string) (MetaSeen, error) {
 
 // Close detaches and releases the probe.
 func (p *MetaProbe) Close() error {
-	var errs []error
-	for _, l := range p.links {
-		errs = append(errs, l.Close())
-	}
+	err := closeProbe(p.links, &p.objs)
 	p.links = nil
-	errs = append(errs, p.objs.Close())
-	return errors.Join(errs...)
+	return err
 }

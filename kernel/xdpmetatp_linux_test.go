@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"testing"
@@ -44,15 +45,7 @@ func TestKernelXDPMetaAtTracepoint(t *testing.T) {
 			probe, err := NewMetaProbe(tc.frags)
 			testutil.SkipIfNotSupported(t, err)
 			t.Cleanup(func() { require.NoError(t, probe.Close()) })
-			a, b := newNetns(t, "mtA"), newNetns(t, "mtB")
-			require.NoError(t, a.IP("link", "add", va, "type", "veth", "peer", "name", vb, "netns", b.Name))
-			require.NoError(t, a.IP("addr", "add", "192.0.2.1/24", "dev", va))
-			require.NoError(t, b.IP("addr", "add", "192.0.2.2/24", "dev", vb))
-			require.NoError(t, a.IP("link", "set", va, "up"))
-			require.NoError(t, b.IP("link", "set", vb, "up"))
-			macB, err := b.HardwareAddr(vb)
-			require.NoError(t, err)
-			require.NoError(t, a.IP("neigh", "add", "192.0.2.2", "lladdr", macB.String(), "dev", va, "nud", "permanent"))
+			a, b, _ := vethPairAB(t, "mt", va, vb)
 			require.NoError(t, probe.AttachXDP(b, vb, tc.generic))
 			require.NoError(t, probe.Watch(vb))
 			snd := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
@@ -224,15 +217,7 @@ func TestKernelXDPMetaCloneWrite(t *testing.T) {
 			probe, err := NewMetaProbe(false)
 			testutil.SkipIfNotSupported(t, err)
 			t.Cleanup(func() { require.NoError(t, probe.Close()) })
-			a, b := newNetns(t, "mcA"), newNetns(t, "mcB")
-			require.NoError(t, a.IP("link", "add", va, "type", "veth", "peer", "name", vb, "netns", b.Name))
-			require.NoError(t, a.IP("addr", "add", "192.0.2.1/24", "dev", va))
-			require.NoError(t, b.IP("addr", "add", "192.0.2.2/24", "dev", vb))
-			require.NoError(t, a.IP("link", "set", va, "up"))
-			require.NoError(t, b.IP("link", "set", vb, "up"))
-			macB, err := b.HardwareAddr(vb)
-			require.NoError(t, err)
-			require.NoError(t, a.IP("neigh", "add", "192.0.2.2", "lladdr", macB.String(), "dev", va, "nud", "permanent"))
+			a, b, macB := vethPairAB(t, "mc", va, vb)
 			require.NoError(t, probe.AttachXDP(b, vb, false))
 			require.NoError(t, probe.AttachTC(b, vb, true))
 			ps := -1
@@ -293,4 +278,21 @@ func (r *readRecorder) MapRead(e netstack.MapReadEvent) {
 	if e.Hook == r.hook {
 		r.reads = append(r.reads, e.Result)
 	}
+}
+
+// vethPairAB makes namespaces A and B (named after what) joined by the
+// veth pair va (A, 192.0.2.1/24) <-> vb (B, 192.0.2.2/24), both up, with a
+// permanent neighbour for 192.0.2.2 on va, and returns vb's MAC address.
+func vethPairAB(t *testing.T, what, va, vb string) (a, b *Netns, macB net.HardwareAddr) {
+	t.Helper()
+	a, b = newNetns(t, what+"A"), newNetns(t, what+"B")
+	require.NoError(t, a.IP("link", "add", va, "type", "veth", "peer", "name", vb, "netns", b.Name))
+	require.NoError(t, a.IP("addr", "add", "192.0.2.1/24", "dev", va))
+	require.NoError(t, b.IP("addr", "add", "192.0.2.2/24", "dev", vb))
+	require.NoError(t, a.IP("link", "set", va, "up"))
+	require.NoError(t, b.IP("link", "set", vb, "up"))
+	macB, err := b.HardwareAddr(vb)
+	require.NoError(t, err)
+	require.NoError(t, a.IP("neigh", "add", "192.0.2.2", "lladdr", macB.String(), "dev", va, "nud", "permanent"))
+	return a, b, macB
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/kernel/observe"
@@ -524,18 +525,9 @@ func (p recorderProg) Run(c *Ctx) int {
 		}
 	}
 	if c.Hook == carrier.HookCgroupEgress {
-		// The writes a cgroup_skb program can make: mark, priority, cb[].
+		// Writes of mark, priority and cb[] only (RunTransition checks).
 		if a := r.action; a != nil {
-			for _, s := range a.Set {
-				switch s.Field {
-				case observe.FieldMark:
-					c.SetMark(uint32(s.Value))
-				case observe.FieldPriority:
-					c.SetPriority(uint32(s.Value))
-				case observe.FieldCB0, observe.FieldCB1, observe.FieldCB2, observe.FieldCB3, observe.FieldCB4:
-					c.SetCB(int(s.Field[2]-'0'), uint32(s.Value))
-				}
-			}
+			setFields(c, a)
 		}
 		return 1
 	}
@@ -655,9 +647,17 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 		pc := ProgramConfig{Name: "rec-" + h.String(), Hook: hook,
 			Dev: h.Dev, Netns: ns, Prog: recorderProg{r}, XDPFrags: r.action != nil && r.action.Frags}
 		if h.Point == observe.CgroupEgress {
-			// The sender's socket is made in the recorder's cgroup.
+			// The sender's socket is made in the recorder's cgroup. A
+			// cgroup_skb program writes mark, priority and cb[] only.
 			if ns != cfg.Sockets[0].Netns {
 				return nil, fmt.Errorf("transition %s: %s: not the sender's namespace: %w", t.Name, h, ErrConfig)
+			}
+			if a := r.action; a != nil {
+				for _, as := range a.Set {
+					if as.Field != observe.FieldMark && as.Field != observe.FieldPriority && !strings.HasPrefix(string(as.Field), "cb") {
+						return nil, fmt.Errorf("transition %s: %s writes %s: %w", t.Name, h, as.Field, ErrConfig)
+					}
+				}
 			}
 			cfg.Sockets[0].Cgroup = transitionCgroup
 			pc.Dev, pc.Cgroup = "", transitionCgroup

@@ -298,15 +298,14 @@ static __always_inline int match_later(struct __sk_buff *skb)
 	return (vi >> 4) == 4 && p == IPPROTO_UDP_ && (fo & bpf_htons(0x1fff));
 }
 
-/* set_fields performs the writes of a (mark ... tstamp). */
-static __always_inline void set_fields(struct __sk_buff *skb, struct action *a)
+/* set_cg_fields performs the writes of a that a cgroup_skb program may
+ * make too: mark, priority, cb[]. */
+static __always_inline void set_cg_fields(struct __sk_buff *skb, struct action *a)
 {
 	if (a->set & SET_MARK)
 		skb->mark = a->mark;
 	if (a->set & SET_PRIORITY)
 		skb->priority = a->priority;
-	if (a->set & SET_TC_INDEX)
-		skb->tc_index = a->tc_index;
 	if (a->set & (SET_CB0 << 0))
 		skb->cb[0] = a->cb[0];
 	if (a->set & (SET_CB0 << 1))
@@ -317,6 +316,14 @@ static __always_inline void set_fields(struct __sk_buff *skb, struct action *a)
 		skb->cb[3] = a->cb[3];
 	if (a->set & (SET_CB0 << 4))
 		skb->cb[4] = a->cb[4];
+}
+
+/* set_fields performs the writes of a (mark ... tstamp). */
+static __always_inline void set_fields(struct __sk_buff *skb, struct action *a)
+{
+	set_cg_fields(skb, a);
+	if (a->set & SET_TC_INDEX)
+		skb->tc_index = a->tc_index;
 	if (a->set & SET_HASH)
 		bpf_set_hash(skb, a->hash);
 	if (a->set & SET_TSTAMP_MONO)
@@ -467,22 +474,8 @@ int record_cg_egress(struct __sk_buff *skb)
 		return 1;
 	record_cg_fields(skb);
 	a = bpf_map_lookup_elem(&actions, &k);
-	if (!a)
-		return 1;
-	if (a->set & SET_MARK)
-		skb->mark = a->mark;
-	if (a->set & SET_PRIORITY)
-		skb->priority = a->priority;
-	if (a->set & (SET_CB0 << 0))
-		skb->cb[0] = a->cb[0];
-	if (a->set & (SET_CB0 << 1))
-		skb->cb[1] = a->cb[1];
-	if (a->set & (SET_CB0 << 2))
-		skb->cb[2] = a->cb[2];
-	if (a->set & (SET_CB0 << 3))
-		skb->cb[3] = a->cb[3];
-	if (a->set & (SET_CB0 << 4))
-		skb->cb[4] = a->cb[4];
+	if (a)
+		set_cg_fields(skb, a);
 	return 1;
 }
 

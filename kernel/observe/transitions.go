@@ -58,7 +58,7 @@ type Assign struct {
 
 // Action is what the program at a hook does to the test packet after the
 // recorder at that hook has read it. Writes happen in this order: mark,
-// priority, tc_index, cb[0..4] (direct __sk_buff stores), hash
+// priority, cb[0..4], tc_index (direct __sk_buff stores), hash
 // (bpf_set_hash), tstamp (a direct __sk_buff.tstamp store, which leaves
 // tstamp_type unspecified, or bpf_skb_set_tstamp(..., BPF_SKB_CLOCK_MONOTONIC)
 // when the action also assigns FieldTstampType = 1). A tc program then
