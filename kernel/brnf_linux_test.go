@@ -35,6 +35,8 @@ func TestKernelBridgeNetfilterExtension(t *testing.T) {
 	sfx := fmt.Sprint(os.Getpid() % 100000)
 	br, pa, pb, hc, vc := "nfbr"+sfx, "nfpa"+sfx, "nfpb"+sfx, "nfhc"+sfx, "nfvc"+sfx
 	toC := [4]byte{198, 51, 100, 2}
+	// H routes 203.0.113.0/24 back out of the bridge to vB.
+	backToB := [4]byte{203, 0, 113, 2}
 	for _, tc := range []struct {
 		nf      bool
 		dst     [4]byte
@@ -47,10 +49,16 @@ func TestKernelBridgeNetfilterExtension(t *testing.T) {
 		// ip_fragment's ip_copy_metadata copies the extension (skb_ext_copy)
 		// to both fragments.
 		{true, toC, 1400, seenWant("pa rx", "br rx ext", "hc tx ext", "hc tx ext", "vc rx", "vc rx")},
+		// A frame H routes back out of the bridge (br_dev_xmit:
+		// NF_BR_LOCAL_OUT, and br_nf_post_routing passes a frame whose
+		// nf_bridge_info has no physoutdev) keeps the extension it got
+		// when the bridge delivered it up.
+		{true, backToB, 16, seenWant("pa rx", "br rx ext", "br tx ext", "pb tx ext")},
 		{false, [4]byte{192, 0, 2, 2}, 16, seenWant("pa rx", "pb tx")},
 		{false, [4]byte{192, 0, 2, 4}, 16, seenWant("pa rx", "br rx")},
 		{false, toC, 16, seenWant("pa rx", "br rx", "hc tx", "vc rx")},
 		{false, toC, 1400, seenWant("pa rx", "br rx", "hc tx", "hc tx", "vc rx", "vc rx")},
+		{false, backToB, 16, seenWant("pa rx", "br rx", "br tx", "pb tx")},
 	} {
 		t.Run(fmt.Sprintf("nf %v to %v payload %d", tc.nf, netip.AddrFrom4(tc.dst), tc.payload), func(t *testing.T) {
 			a, b, h := newNetns(t, "nfA"), newNetns(t, "nfB"), newNetns(t, "nfH")
@@ -80,12 +88,23 @@ func TestKernelBridgeNetfilterExtension(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, h.IP("neigh", "add", "198.51.100.2", "lladdr", macC.String(), "dev", hc, "nud", "permanent"))
 			require.NoError(t, a.IP("route", "add", "198.51.100.0/24", "via", "192.0.2.4"))
+			// 203.0.113.2 on vB, reached from H through the bridge (a
+			// static FDB entry: no flood), from A through H; no ICMP
+			// redirect for leaving by the device it came in on.
+			require.NoError(t, b.IP("addr", "add", "203.0.113.2/24", "dev", "vB"))
+			require.NoError(t, h.IP("route", "add", "203.0.113.0/24", "dev", br))
+			require.NoError(t, a.IP("route", "add", "203.0.113.0/24", "via", "192.0.2.4"))
+			for _, d := range []string{"all", br} {
+				require.NoError(t, h.Sysctl("net.ipv4.conf."+d+".send_redirects", "0"))
+			}
 			require.NoError(t, h.Sysctl("net.bridge.bridge-nf-call-iptables", map[bool]string{true: "1", false: "0"}[tc.nf]))
 			macB, err := b.HardwareAddr("vB")
 			require.NoError(t, err)
 			macBr, err := h.HardwareAddr(br)
 			require.NoError(t, err)
 			require.NoError(t, a.IP("neigh", "add", "192.0.2.2", "lladdr", macB.String(), "dev", "vA", "nud", "permanent"))
+			require.NoError(t, h.IP("neigh", "add", "203.0.113.2", "lladdr", macB.String(), "dev", br, "nud", "permanent"))
+			require.NoError(t, h.Bridge("fdb", "add", macB.String(), "dev", pb, "master", "static"))
 			require.NoError(t, a.IP("neigh", "add", "192.0.2.4", "lladdr", macBr.String(), "dev", "vA", "nud", "permanent"))
 			for _, d := range []string{br, pa, pb, hc, vc} {
 				require.NoError(t, probe.Watch(d))
@@ -170,17 +189,23 @@ func modelBridgeNF(t *testing.T, nf bool, dst [4]byte, payload int) map[string]s
 			{Name: "pa", Kind: netstack.KindVeth, Netns: "H", Master: "br", Peer: "vA", PeerNetns: "A",
 				PeerMAC: [6]byte{2, 0, 0, 0, 7, 1}, PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}},
 			{Name: "pb", Kind: netstack.KindVeth, Netns: "H", Master: "br", Peer: "vB", PeerNetns: "B",
-				PeerMAC: [6]byte{2, 0, 0, 0, 7, 2}, PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}},
+				PeerMAC: [6]byte{2, 0, 0, 0, 7, 2}, PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24"),
+					netip.MustParsePrefix("203.0.113.2/24")}},
 			{Name: "hc", Kind: netstack.KindVeth, Netns: "H", MTU: 1000, Addrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.1/24")},
 				Peer: "vc", PeerNetns: "C", PeerMAC: [6]byte{2, 0, 0, 0, 7, 3},
 				PeerAddrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.2/24")}},
 		},
-		Routes: []netstack.RouteConfig{{Netns: "A", Dst: netip.MustParsePrefix("198.51.100.0/24"), Dev: "vA",
-			Via: netip.MustParseAddr("192.0.2.4")}},
+		Routes: []netstack.RouteConfig{
+			{Netns: "A", Dst: netip.MustParsePrefix("198.51.100.0/24"), Dev: "vA", Via: netip.MustParseAddr("192.0.2.4")},
+			{Netns: "A", Dst: netip.MustParsePrefix("203.0.113.0/24"), Dev: "vA", Via: netip.MustParseAddr("192.0.2.4")},
+			{Netns: "H", Dst: netip.MustParsePrefix("203.0.113.0/24"), Dev: "br"},
+		},
+		FDB: []netstack.FDBConfig{{Netns: "H", Dev: "pb", MAC: [6]byte{2, 0, 0, 0, 7, 2}}},
 		Neighbours: []netstack.NeighConfig{
 			{Netns: "A", Dev: "vA", Addr: netip.MustParseAddr("192.0.2.2"), MAC: [6]byte{2, 0, 0, 0, 7, 2}},
 			{Netns: "A", Dev: "vA", Addr: netip.MustParseAddr("192.0.2.4"), MAC: [6]byte{2, 0, 0, 0, 7, 4}},
 			{Netns: "H", Dev: "hc", Addr: netip.MustParseAddr("198.51.100.2"), MAC: [6]byte{2, 0, 0, 0, 7, 3}},
+			{Netns: "H", Dev: "br", Addr: netip.MustParseAddr("203.0.113.2"), MAC: [6]byte{2, 0, 0, 0, 7, 2}},
 		},
 		Sockets: []netstack.SocketConfig{{Name: "snd", Netns: "A", Proto: netstack.ProtoUDP, Port: 40000},
 			{Name: "b", Netns: "B", Proto: netstack.ProtoUDP, Port: 9999}, {Name: "h", Netns: "H", Proto: netstack.ProtoUDP, Port: 9999},
@@ -189,6 +214,7 @@ func modelBridgeNF(t *testing.T, nf bool, dst [4]byte, payload int) map[string]s
 			{Name: "pa", Hook: carrier.HookTCIngress, Netns: "H", Dev: "pa", Prog: look("pa", false)},
 			{Name: "pb", Hook: carrier.HookTCEgress, Netns: "H", Dev: "pb", Prog: look("pb", true)},
 			{Name: "br", Hook: carrier.HookTCIngress, Netns: "H", Dev: "br", Prog: look("br", false)},
+			{Name: "brtx", Hook: carrier.HookTCEgress, Netns: "H", Dev: "br", Prog: look("br", true)},
 			{Name: "hc", Hook: carrier.HookTCEgress, Netns: "H", Dev: "hc", Prog: look("hc", true)},
 			{Name: "vc", Hook: carrier.HookTCIngress, Netns: "C", Dev: "vc", Prog: look("vc", false)},
 		},

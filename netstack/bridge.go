@@ -130,7 +130,7 @@ func (s *Stack) brHandleFrame(b *skb.Buff, port *Device) {
 				s.drop(b, skb.DropNotSpecified, OpBridgeForward)
 				return
 			}
-			s.brForward(b, to)
+			s.brForward(b, to, false)
 			return
 		}
 	}
@@ -161,7 +161,7 @@ func (s *Stack) brFlood(b *skb.Buff, br, from *Device, keep bool) {
 		}
 		if prev != nil {
 			if n, err := b.Clone(); err == nil {
-				s.brForward(n, prev)
+				s.brForward(n, prev, from == nil)
 			}
 		}
 		prev = p
@@ -173,21 +173,24 @@ func (s *Stack) brFlood(b *skb.Buff, br, from *Device, keep bool) {
 		}
 	case keep:
 		if n, err := b.Clone(); err == nil {
-			s.brForward(n, prev)
+			s.brForward(n, prev, from == nil)
 		}
 	default:
-		s.brForward(b, prev)
+		s.brForward(b, prev, from == nil)
 	}
 }
 
 // brForward models __br_forward -> br_forward_finish ->
 // br_dev_queue_push_xmit: skb->dev = the port, br_netfilter's
 // NF_BR_FORWARD and NF_BR_POST_ROUTING hooks for a frame the bridge
-// received (brNFForward), skb_clear_tstamp, skb_push(ETH_HLEN),
-// dev_queue_xmit. Takes ownership of skb.
-func (s *Stack) brForward(b *skb.Buff, to *Device) {
+// received (brNFForward; a frame the bridge device sends, localOrig, goes
+// through NF_BR_LOCAL_OUT instead, where br_netfilter has no hook, and
+// br_nf_post_routing passes it with its extension: physoutdev unset),
+// skb_clear_tstamp, skb_push(ETH_HLEN), dev_queue_xmit. Takes ownership of
+// skb.
+func (s *Stack) brForward(b *skb.Buff, to *Device, localOrig bool) {
 	setDev(b, to)
-	if b.ExtFind(skb.ExtBridgeNF) != nil && !brNFForward(b, to) {
+	if !localOrig && b.ExtFind(skb.ExtBridgeNF) != nil && !brNFForward(b, to) {
 		s.drop(b, skb.DropNetfilterDrop, OpBridgeForward)
 		return
 	}
@@ -212,7 +215,7 @@ func (s *Stack) brDevXmit(b *skb.Buff, br *Device) {
 	dst := [6]byte(mac[0:6])
 	if !isMulticastMAC(dst[:]) {
 		if to := br.fdbFind(dst); to != nil {
-			s.brForward(b, to)
+			s.brForward(b, to, true)
 			return
 		}
 	}

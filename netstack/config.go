@@ -85,7 +85,8 @@ type NamespaceConfig struct {
 	// skb->cb, cleared at the bridge's input and again at each
 	// forwarding, and an SKB_EXT_BRIDGE_NF extension added on input,
 	// unshared for each flooded copy and deleted when the frame leaves a
-	// port; frames the bridge delivers up keep it. Off (the default) is a
+	// port; frames the bridge delivers up keep it, through the stack and
+	// out of the bridge again (br_dev_xmit: no forward hook). Off (the default) is a
 	// kernel whose br_netfilter is not loaded (CONFIG_BRIDGE_NETFILTER=m
 	// until Docker, kubeadm's prerequisites or iptables' physdev match
 	// load it); once it is loaded or built in (as on the project's 6.18

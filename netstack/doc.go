@@ -293,8 +293,8 @@
 //     default, as when the module is not loaded): on, a bridged IPv4
 //     (IPv6) frame is validated and gets IPCB (IP6CB) cleared and an
 //     SKB_EXT_BRIDGE_NF extension, unshared per flooded copy and deleted
-//     before a port transmits it; only the frames the bridge delivers up
-//     keep it. VLAN and PPPoE frames, the IPv4 chains' verdicts (no rules
+//     before a port transmits it; the frames the bridge delivers up keep
+//     it, also when the stack sends them out of the bridge again. VLAN and PPPoE frames, the IPv4 chains' verdicts (no rules
 //     are modelled) and refragmentation at the port are not.
 //   - Neighbours are static; a veth or bridge peer's address resolves as if
 //     ARP had completed; otherwise NEIGH_FAILED.
