@@ -1,0 +1,84 @@
+package skb
+
+import (
+	"encoding/binary"
+
+	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/internal/errno"
+)
+
+// VLAN ethertypes and the protocols vlan_set_encap_proto() falls back to.
+const (
+	EthP8021Q   = 0x8100 // ETH_P_8021Q
+	EthP8021AD  = 0x88a8 // ETH_P_8021AD
+	EthP8023    = 0x0001 // ETH_P_802_3: Novell raw 802.3 (0xffff after the tag)
+	EthP8022    = 0x0004 // ETH_P_802_2: an 802.2 LLC frame
+	ethP8023Min = 0x0600 // ETH_P_802_3_MIN
+)
+
+// EthTypeVlan models eth_type_vlan(): 802.1Q or 802.1ad.
+func EthTypeVlan(proto uint16) bool { return proto == EthP8021Q || proto == EthP8021AD }
+
+// ErrVlanShort is returned by VlanUntag when the tag and the two bytes after
+// it are not in the packet (skb_vlan_untag's pskb_may_pull fails and the
+// skb is freed).
+var ErrVlanShort = errno.New("skb: VLAN header beyond the packet", errno.EINVAL)
+
+// VlanUntag models skb_vlan_untag() after its skb_share_check (the caller
+// holds the only reference): a packet with a tag already in vlan_tci is
+// left alone; otherwise the 802.1Q/802.1ad header at data (the protocol is
+// its TPID) moves into skb->vlan_proto/vlan_tci (__vlan_hwaccel_put_tag),
+// VLAN_HLEN is pulled (skb_pull_rcsum), skb->protocol becomes the
+// encapsulated ethertype (vlan_set_encap_proto: ETH_P_802_3 or ETH_P_802_2
+// for a length field), and skb_reorder_vlan_header() makes the head
+// private (skb_cow(skb, skb_headroom(skb)): a cloned skb's head is copied),
+// moves the mac addresses and then the XDP metadata up by VLAN_HLEN, and
+// moves the mac header with them; the network header is reset to data, the
+// transport header too if unset, and mac_len recomputed. On an error the
+// caller frees the skb (kfree_skb): ErrVlanShort, or the ENOMEM of the
+// head copy.
+func (b *Buff) VlanUntag() error {
+	b.check("skb_vlan_untag")
+	h := &b.hdr
+	if h.VlanTagPresent() {
+		return nil
+	}
+	if !b.MayPull(VlanHlen + 2) {
+		return ErrVlanShort
+	}
+	d := b.buf.bytes[b.data:]
+	tci := binary.BigEndian.Uint16(d[0:2])
+	inner := binary.BigEndian.Uint16(d[2:4])
+	raw := binary.BigEndian.Uint16(d[4:6])
+	h.VlanProto, h.VlanTCI = h.Protocol, tci
+	b.Pull(VlanHlen)
+	switch {
+	case inner >= ethP8023Min:
+		h.Protocol = inner
+	case raw == 0xffff:
+		h.Protocol = EthP8023
+	default:
+		h.Protocol = EthP8022
+	}
+	// skb_reorder_vlan_header
+	if err := b.Cow(b.data); err != nil {
+		return err
+	}
+	if b.off.mac != unsetOffset {
+		mh := int(b.off.mac)
+		if macLen := b.data - mh; macLen > VlanHlen+2 {
+			n := macLen - VlanHlen - 2
+			copy(b.buf.bytes[mh+VlanHlen:mh+VlanHlen+n], b.buf.bytes[mh:mh+n])
+			b.a.acct.Op(cost.OpMemcpyByte, uint64(n))
+			b.buf.meta.overwrite(mh+VlanHlen, mh+VlanHlen+n)
+		}
+		b.MoveMetadata(VlanHlen)
+		b.off.mac += VlanHlen
+	}
+	b.off.network = uint16(b.data)
+	if b.off.transport == unsetOffset {
+		b.off.transport = uint16(b.data)
+	}
+	b.ResetMacLen()
+	return nil
+}

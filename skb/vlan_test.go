@@ -1,0 +1,104 @@
+package skb
+
+import (
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/skbsim/skbsim/internal/errno"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// tagged builds an skb as eth_type_trans leaves a received 802.1Q frame:
+// 8 bytes of XDP metadata before the mac header, ETH_HLEN pulled, the
+// protocol the TPID. after is what follows the tag's TCI.
+func tagged(t *testing.T, a *Allocator, tpid, tci uint16, after []byte) *Buff {
+	t.Helper()
+	f := make([]byte, 0, 64)
+	f = append(f, 1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16)
+	f = binary.BigEndian.AppendUint16(f, tpid)
+	f = binary.BigEndian.AppendUint16(f, tci)
+	f = append(f, after...)
+	b := mustAlloc(t, a, 64, len(f))
+	copy(b.Data(), f)
+	copy(b.Head()[56:64], "metadata")
+	b.MetadataSet(8)
+	b.ResetMacHeader()
+	b.Pull(EthHlen)
+	b.H().Protocol = tpid
+	return b
+}
+
+func TestVlanUntag(t *testing.T) {
+	ip := []byte{0x08, 0x00, 0x45, 0, 0, 20}
+	tests := []struct {
+		name      string
+		tpid, tci uint16
+		after     []byte
+		proto     uint16
+	}{
+		{"802.1Q IPv4", EthP8021Q, 0x2064, ip, 0x0800},
+		{"802.1ad outer tag of QinQ", EthP8021AD, 7, []byte{0x81, 0x00, 0, 9, 0x08, 0x00}, EthP8021Q},
+		{"length field, Novell raw", EthP8021Q, 5, []byte{0, 40, 0xff, 0xff, 0, 0}, EthP8023},
+		{"length field, LLC", EthP8021Q, 5, []byte{0, 40, 0xaa, 0xaa, 3, 0}, EthP8022},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAlloc(t)
+			b := tagged(t, a, tt.tpid, tt.tci, tt.after)
+			defer b.ConsumeSkb()
+			require.NoError(t, b.VlanUntag())
+			h := b.H()
+			assert.Equal(t, tt.tpid, h.VlanProto)
+			assert.Equal(t, tt.tci, h.VlanTCI)
+			assert.True(t, h.VlanTagPresent())
+			assert.Equal(t, tt.proto, h.Protocol)
+			assert.Equal(t, tt.after[2:], b.Data(), "VLAN_HLEN pulled")
+			assert.Equal(t, b.Headroom(), b.NetworkHeader())
+			assert.Equal(t, EthHlen, b.MacLen())
+			mac := b.Head()[b.MacHeader():b.NetworkHeader()]
+			want := append([]byte{1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16}, tt.after[:2]...)
+			assert.Equal(t, want, mac, "the addresses moved up to the encapsulated type")
+			v, ok := b.Metadata()
+			assert.True(t, ok)
+			assert.Equal(t, "metadata", string(v), "the metadata moved with the mac header")
+			require.NoError(t, b.VlanUntag(), "a present tag is left alone")
+			assert.Equal(t, tt.after[2:], b.Data())
+		})
+	}
+}
+
+func TestVlanUntagShort(t *testing.T) {
+	a := newAlloc(t)
+	b := tagged(t, a, EthP8021Q, 1, []byte{0x08})
+	defer b.ConsumeSkb()
+	err := b.VlanUntag()
+	assert.ErrorIs(t, err, ErrVlanShort)
+	var en errno.Errno
+	require.True(t, errors.As(err, &en))
+	assert.False(t, b.H().VlanTagPresent())
+}
+
+func TestVlanUntagCloned(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		a := newAlloc(t, func(p *Profile) { p.PskbExpandHeadKeepsMeta = keep })
+		b := tagged(t, a, EthP8021Q, 3, []byte{0x86, 0xdd, 0x60, 0, 0, 0})
+		c, err := b.Clone()
+		require.NoError(t, err)
+		orig := string(c.Head()[c.MacHeader() : c.MacHeader()+22])
+		require.NoError(t, b.VlanUntag())
+		assert.False(t, b.SkbCloned(), "skb_cow copied the shared head")
+		assert.Equal(t, orig, string(c.Head()[c.MacHeader():c.MacHeader()+22]), "the clone still sees the tagged frame")
+		assert.False(t, c.H().VlanTagPresent())
+		v, ok := b.Metadata()
+		if keep {
+			assert.True(t, ok)
+			assert.Equal(t, "metadata", string(v), "pskb_expand_head copied the headroom with the metadata")
+		} else {
+			assert.Zero(t, b.MetadataLen(), "pskb_expand_head cleared meta_len")
+		}
+		b.ConsumeSkb()
+		c.ConsumeSkb()
+	}
+}
