@@ -2,8 +2,10 @@ package kernel
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -33,7 +35,6 @@ func TestKernelBridgeNetfilterExtension(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, probe.Close()) })
 	// Device names unique to this process: the probe sees every namespace.
 	sfx := fmt.Sprint(os.Getpid() % 100000)
-	br, pa, pb, hc, vc := "nfbr"+sfx, "nfpa"+sfx, "nfpb"+sfx, "nfhc"+sfx, "nfvc"+sfx
 	toC := [4]byte{198, 51, 100, 2}
 	// H routes 203.0.113.0/24 back out of the bridge to vB.
 	backToB := [4]byte{203, 0, 113, 2}
@@ -61,108 +62,155 @@ func TestKernelBridgeNetfilterExtension(t *testing.T) {
 		{false, backToB, 16, seenWant("pa rx", "br rx", "br tx", "pb tx")},
 	} {
 		t.Run(fmt.Sprintf("nf %v to %v payload %d", tc.nf, netip.AddrFrom4(tc.dst), tc.payload), func(t *testing.T) {
-			a, b, h := newNetns(t, "nfA"), newNetns(t, "nfB"), newNetns(t, "nfH")
-			require.NoError(t, h.IP("link", "add", br, "type", "bridge"))
-			for _, x := range []struct {
-				n         *Netns
-				port, dev string
-				addr      string
-			}{{a, pa, "vA", "192.0.2.1/24"}, {b, pb, "vB", "192.0.2.2/24"}} {
-				require.NoError(t, h.IP("link", "add", x.port, "type", "veth", "peer", "name", x.dev, "netns", x.n.Name))
-				require.NoError(t, h.IP("link", "set", x.port, "master", br))
-				require.NoError(t, h.IP("link", "set", x.port, "up"))
-				require.NoError(t, x.n.IP("addr", "add", x.addr, "dev", x.dev))
-				require.NoError(t, x.n.IP("link", "set", x.dev, "up"))
-			}
-			require.NoError(t, h.IP("addr", "add", "192.0.2.4/24", "dev", br))
-			require.NoError(t, h.IP("link", "set", br, "up"))
-			// H routes 198.51.100.0/24 to C over the veth hc <-> vc.
-			c := newNetns(t, "nfC")
-			require.NoError(t, h.IP("link", "add", hc, "type", "veth", "peer", "name", vc, "netns", c.Name))
-			require.NoError(t, h.IP("addr", "add", "198.51.100.1/24", "dev", hc))
-			require.NoError(t, h.IP("link", "set", hc, "mtu", "1000", "up"))
-			require.NoError(t, c.IP("addr", "add", "198.51.100.2/24", "dev", vc))
-			require.NoError(t, c.IP("link", "set", vc, "up"))
-			require.NoError(t, h.Sysctl("net.ipv4.ip_forward", "1"))
-			macC, err := c.HardwareAddr(vc)
-			require.NoError(t, err)
-			require.NoError(t, h.IP("neigh", "add", "198.51.100.2", "lladdr", macC.String(), "dev", hc, "nud", "permanent"))
-			require.NoError(t, a.IP("route", "add", "198.51.100.0/24", "via", "192.0.2.4"))
-			// 203.0.113.2 on vB, reached from H through the bridge (a
-			// static FDB entry: no flood), from A through H; no ICMP
-			// redirect for leaving by the device it came in on.
-			require.NoError(t, b.IP("addr", "add", "203.0.113.2/24", "dev", "vB"))
-			require.NoError(t, h.IP("route", "add", "203.0.113.0/24", "dev", br))
-			require.NoError(t, a.IP("route", "add", "203.0.113.0/24", "via", "192.0.2.4"))
-			for _, d := range []string{"all", br} {
-				require.NoError(t, h.Sysctl("net.ipv4.conf."+d+".send_redirects", "0"))
-			}
-			require.NoError(t, h.Sysctl("net.bridge.bridge-nf-call-iptables", map[bool]string{true: "1", false: "0"}[tc.nf]))
-			macB, err := b.HardwareAddr("vB")
-			require.NoError(t, err)
-			macBr, err := h.HardwareAddr(br)
-			require.NoError(t, err)
-			require.NoError(t, a.IP("neigh", "add", "192.0.2.2", "lladdr", macB.String(), "dev", "vA", "nud", "permanent"))
-			require.NoError(t, h.IP("neigh", "add", "203.0.113.2", "lladdr", macB.String(), "dev", br, "nud", "permanent"))
-			require.NoError(t, h.Bridge("fdb", "add", macB.String(), "dev", pb, "master", "static"))
-			require.NoError(t, a.IP("neigh", "add", "192.0.2.4", "lladdr", macBr.String(), "dev", "vA", "nud", "permanent"))
-			for _, d := range []string{br, pa, pb, hc, vc} {
-				require.NoError(t, probe.Watch(d))
-			}
-			// Listeners, so no ICMP port unreachable comes back.
-			for _, n := range []*Netns{b, h, c} {
-				rcv := newSocket(t, n, unix.AF_INET, unix.SOCK_DGRAM, 0)
-				require.NoError(t, unix.Bind(rcv, &unix.SockaddrInet4{Port: 9999}))
-			}
+			topo := newBrnfTopology(t, probe, sfx, tc.nf, false)
+			a := topo.a
 			snd := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
 			// DF clear, as on the model's packet, so H may fragment it.
 			require.NoError(t, unix.SetsockoptInt(snd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DONT))
 			require.NoError(t, unix.Sendto(snd, make([]byte, tc.payload), 0, &unix.SockaddrInet4{Port: 9999, Addr: tc.dst}))
-			kern := map[string]string{}
-			for _, d := range []struct{ name, role string }{{pa, "pa"}, {pb, "pb"}, {br, "br"}, {hc, "hc"}, {vc, "vc"}} {
-				s, err := probe.Seen(d.name)
-				require.NoError(t, err)
-				kern[d.role] = fmt.Sprintf("rx %d ext %v, tx %d ext %v", s.Rx, s.RxExt&ExtBridgeNF != 0, s.Tx, s.TxExt&ExtBridgeNF != 0)
-			}
+			kern := topo.seen(t)
 			require.Equal(t, tc.want, kern, "kernel")
-			require.Equal(t, kern, modelBridgeNF(t, tc.nf, tc.dst, tc.payload), "model")
+			require.Equal(t, kern, modelBridgeNF(t, tc.nf, false, netstack.EntryConfig{Kind: netstack.EntryTX, Netns: "A", Socket: "snd"},
+				udp4Packet([4]byte{192, 0, 2, 1}, tc.dst, 40000, 9999, tc.payload)), "model")
 		})
 	}
 }
 
+// brnfTopology is the kernel side of the br_netfilter tests: namespaces A
+// and B on bridge ports pa and pb of br in H (192.0.2.0/24, the bridge
+// 192.0.2.4), H routing 198.51.100.0/24 to C over hc <-> vc (MTU 1000)
+// and 203.0.113.0/24 (on vB) back out of the bridge, a UDP listener on
+// port 9999 in B, H and C, bridge-nf-call-iptables nf and
+// bridge-nf-filter-vlan-tagged vlan in H, and probe watching the five
+// devices (names ending in sfx).
+type brnfTopology struct {
+	a                 *Netns
+	macA, macB, macBr net.HardwareAddr
+	probe             *ExtProbe
+	devs              [5]string // br, pa, pb, hc, vc
+}
+
+func newBrnfTopology(t *testing.T, probe *ExtProbe, sfx string, nf, vlan bool) *brnfTopology {
+	t.Helper()
+	br, pa, pb, hc, vc := "nfbr"+sfx, "nfpa"+sfx, "nfpb"+sfx, "nfhc"+sfx, "nfvc"+sfx
+	a, b, h := newNetns(t, "nfA"), newNetns(t, "nfB"), newNetns(t, "nfH")
+	require.NoError(t, h.IP("link", "add", br, "type", "bridge"))
+	for _, x := range []struct {
+		n         *Netns
+		port, dev string
+		addr      string
+	}{{a, pa, "vA", "192.0.2.1/24"}, {b, pb, "vB", "192.0.2.2/24"}} {
+		require.NoError(t, h.IP("link", "add", x.port, "type", "veth", "peer", "name", x.dev, "netns", x.n.Name))
+		require.NoError(t, h.IP("link", "set", x.port, "master", br))
+		require.NoError(t, h.IP("link", "set", x.port, "up"))
+		require.NoError(t, x.n.IP("addr", "add", x.addr, "dev", x.dev))
+		require.NoError(t, x.n.IP("link", "set", x.dev, "up"))
+	}
+	require.NoError(t, h.IP("addr", "add", "192.0.2.4/24", "dev", br))
+	require.NoError(t, h.IP("link", "set", br, "up"))
+	// H routes 198.51.100.0/24 to C over the veth hc <-> vc.
+	c := newNetns(t, "nfC")
+	require.NoError(t, h.IP("link", "add", hc, "type", "veth", "peer", "name", vc, "netns", c.Name))
+	require.NoError(t, h.IP("addr", "add", "198.51.100.1/24", "dev", hc))
+	require.NoError(t, h.IP("link", "set", hc, "mtu", "1000", "up"))
+	require.NoError(t, c.IP("addr", "add", "198.51.100.2/24", "dev", vc))
+	require.NoError(t, c.IP("link", "set", vc, "up"))
+	require.NoError(t, h.Sysctl("net.ipv4.ip_forward", "1"))
+	macC, err := c.HardwareAddr(vc)
+	require.NoError(t, err)
+	require.NoError(t, h.IP("neigh", "add", "198.51.100.2", "lladdr", macC.String(), "dev", hc, "nud", "permanent"))
+	require.NoError(t, a.IP("route", "add", "198.51.100.0/24", "via", "192.0.2.4"))
+	// 203.0.113.2 on vB, reached from H through the bridge (a
+	// static FDB entry: no flood), from A through H; no ICMP
+	// redirect for leaving by the device it came in on.
+	require.NoError(t, b.IP("addr", "add", "203.0.113.2/24", "dev", "vB"))
+	require.NoError(t, h.IP("route", "add", "203.0.113.0/24", "dev", br))
+	require.NoError(t, a.IP("route", "add", "203.0.113.0/24", "via", "192.0.2.4"))
+	for _, d := range []string{"all", br} {
+		require.NoError(t, h.Sysctl("net.ipv4.conf."+d+".send_redirects", "0"))
+	}
+	on := map[bool]string{true: "1", false: "0"}
+	require.NoError(t, h.Sysctl("net.bridge.bridge-nf-call-iptables", on[nf]))
+	require.NoError(t, h.Sysctl("net.bridge.bridge-nf-filter-vlan-tagged", on[vlan]))
+	macB, err := b.HardwareAddr("vB")
+	require.NoError(t, err)
+	macBr, err := h.HardwareAddr(br)
+	require.NoError(t, err)
+	require.NoError(t, a.IP("neigh", "add", "192.0.2.2", "lladdr", macB.String(), "dev", "vA", "nud", "permanent"))
+	require.NoError(t, h.IP("neigh", "add", "203.0.113.2", "lladdr", macB.String(), "dev", br, "nud", "permanent"))
+	require.NoError(t, h.Bridge("fdb", "add", macB.String(), "dev", pb, "master", "static"))
+	require.NoError(t, a.IP("neigh", "add", "192.0.2.4", "lladdr", macBr.String(), "dev", "vA", "nud", "permanent"))
+	for _, d := range []string{br, pa, pb, hc, vc} {
+		require.NoError(t, probe.Watch(d))
+	}
+	// Listeners, so no ICMP port unreachable comes back.
+	for _, n := range []*Netns{b, h, c} {
+		rcv := newSocket(t, n, unix.AF_INET, unix.SOCK_DGRAM, 0)
+		require.NoError(t, unix.Bind(rcv, &unix.SockaddrInet4{Port: 9999}))
+	}
+	macA, err := a.HardwareAddr("vA")
+	require.NoError(t, err)
+	return &brnfTopology{a: a, macA: macA, macB: macB, macBr: macBr, probe: probe, devs: [5]string{br, pa, pb, hc, vc}}
+}
+
+// seen reads the probe in seenWant's form.
+func (p *brnfTopology) seen(t *testing.T) map[string]string {
+	t.Helper()
+	kern := map[string]string{}
+	for i, role := range []string{"br", "pa", "pb", "hc", "vc"} {
+		s, err := p.probe.Seen(p.devs[i])
+		require.NoError(t, err)
+		kern[role] = seenString(s.Rx, s.RxExt&ExtBridgeNF != 0, s.RxVlan, s.Tx, s.TxExt&ExtBridgeNF != 0, s.TxVlan)
+	}
+	return kern
+}
+
+// seenString is one role's probe (or model) readings.
+func seenString(rx uint64, rxExt bool, rxVlan uint64, tx uint64, txExt bool, txVlan uint64) string {
+	return fmt.Sprintf("rx %d ext %v vlan %d, tx %d ext %v vlan %d", rx, rxExt, rxVlan, tx, txExt, txVlan)
+}
+
 // seenWant builds the expected probe readings: each item is "role rx" or
-// "role tx", with " ext" when that skb carries the extension; every other
-// role and direction saw nothing.
+// "role tx", with " ext" when that skb carries the extension and " vlan"
+// when it carries a VLAN tag; every other role and direction saw nothing.
 func seenWant(items ...string) map[string]string {
 	type dir struct {
-		n   int
-		ext bool
+		n, vlan uint64
+		ext     bool
 	}
 	m := map[string][2]dir{}
 	for _, it := range items {
-		var role, d, ext string
-		fmt.Sscan(it, &role, &d, &ext)
-		v := m[role]
-		i := map[string]int{"rx": 0, "tx": 1}[d]
-		v[i] = dir{v[i].n + 1, ext == "ext"}
-		m[role] = v
+		f := strings.Fields(it)
+		v := m[f[0]]
+		i := map[string]int{"rx": 0, "tx": 1}[f[1]]
+		v[i].n++
+		for _, w := range f[2:] {
+			switch w {
+			case "ext":
+				v[i].ext = true
+			case "vlan":
+				v[i].vlan++
+			}
+		}
+		m[f[0]] = v
 	}
 	out := map[string]string{}
 	for _, role := range []string{"pa", "pb", "br", "hc", "vc"} {
 		v := m[role]
-		out[role] = fmt.Sprintf("rx %d ext %v, tx %d ext %v", v[0].n, v[0].ext, v[1].n, v[1].ext)
+		out[role] = seenString(v[0].n, v[0].ext, v[0].vlan, v[1].n, v[1].ext, v[1].vlan)
 	}
 	return out
 }
 
-// modelBridgeNF is TestKernelBridgeNetfilterExtension's case in the model:
-// tc ingress programs stand for netif_receive_skb on pa and the bridge, a
-// tc egress program for net_dev_queue on pb.
-func modelBridgeNF(t *testing.T, nf bool, dst [4]byte, payload int) map[string]string {
+// modelBridgeNF is the br_netfilter tests' case in the model
+// (bridge-nf-call-iptables nf, bridge-nf-filter-vlan-tagged vlan; frame
+// entering at entry): tc ingress programs stand for netif_receive_skb on
+// pa and the bridge, a tc egress program for net_dev_queue on pb.
+func modelBridgeNF(t *testing.T, nf, vlan bool, entry netstack.EntryConfig, frame []byte) map[string]string {
 	t.Helper()
 	type seen struct {
-		rx, tx       int
-		rxExt, txExt bool
+		rx, tx, rxVlan, txVlan uint64
+		rxExt, txExt           bool
 	}
 	got := map[string]*seen{"pa": {}, "pb": {}, "br": {}, "hc": {}, "vc": {}}
 	look := func(role string, tx bool) netstack.Program {
@@ -171,18 +219,24 @@ func modelBridgeNF(t *testing.T, nf bool, dst [4]byte, payload int) map[string]s
 				return netstack.TCXNext
 			}
 			ext := c.Skb.ExtFind(skb.ExtBridgeNF) != nil
+			tag := uint64(0)
+			if c.Skb.H().VlanTagPresent() {
+				tag = 1
+			}
 			if s := got[role]; tx {
 				s.tx++
 				s.txExt = s.txExt || ext
+				s.txVlan += tag
 			} else {
 				s.rx++
 				s.rxExt = s.rxExt || ext
+				s.rxVlan += tag
 			}
 			return netstack.TCXNext
 		})
 	}
 	cfg := &netstack.Config{
-		Namespaces: []netstack.NamespaceConfig{{Name: "H", Forwarding: true, BridgeNFCallIPTables: nf}, {Name: "A"}, {Name: "B"}, {Name: "C"}},
+		Namespaces: []netstack.NamespaceConfig{{Name: "H", Forwarding: true, BridgeNFCallIPTables: nf, BridgeNFFilterVLANTagged: vlan}, {Name: "A"}, {Name: "B"}, {Name: "C"}},
 		Devices: []netstack.DeviceConfig{
 			{Name: "br", Kind: netstack.KindBridge, Netns: "H", MAC: [6]byte{2, 0, 0, 0, 7, 4},
 				Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.4/24")}},
@@ -218,12 +272,12 @@ func modelBridgeNF(t *testing.T, nf bool, dst [4]byte, payload int) map[string]s
 			{Name: "hc", Hook: carrier.HookTCEgress, Netns: "H", Dev: "hc", Prog: look("hc", true)},
 			{Name: "vc", Hook: carrier.HookTCIngress, Netns: "C", Dev: "vc", Prog: look("vc", false)},
 		},
-		Entries: []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "snd"}},
+		Entries: []netstack.EntryConfig{entry},
 	}
-	runModel(t, cfg, &dropRecorder{}, udp4Packet([4]byte{192, 0, 2, 1}, dst, 40000, 9999, payload), nil)
+	runModel(t, cfg, &dropRecorder{}, frame, nil)
 	out := map[string]string{}
 	for role, s := range got {
-		out[role] = fmt.Sprintf("rx %d ext %v, tx %d ext %v", s.rx, s.rxExt, s.tx, s.txExt)
+		out[role] = seenString(s.rx, s.rxExt, s.rxVlan, s.tx, s.txExt, s.txVlan)
 	}
 	return out
 }

@@ -17,10 +17,13 @@ const ExtBridgeNF = 1 << 0
 
 // ExtSeen is what an ExtProbe saw on one device: how many IPv4 skbs the
 // kernel received on it (netif_receive_skb) and queued to it
-// (net_dev_queue), and the OR of their skb->active_extensions.
+// (net_dev_queue), the OR of their skb->active_extensions, and how many
+// carried a VLAN tag (in vlan_tci, or, received, in the data: an 802.1Q or
+// 802.1ad frame around IPv4).
 type ExtSeen struct {
-	Rx, Tx       uint64
-	RxExt, TxExt uint8
+	Rx, Tx         uint64
+	RxExt, TxExt   uint8
+	RxVlan, TxVlan uint64
 }
 
 // ExtProbe watches the skb extensions of IPv4 packets on named devices,
@@ -81,7 +84,7 @@ func (p *ExtProbe) Seen(dev string) (ExtSeen, error) {
 	if err := p.objs.Devs.Lookup(k, &v); err != nil {
 		return ExtSeen{}, wrap("extension probe: read "+dev, err)
 	}
-	return ExtSeen{Rx: v.Rx, Tx: v.Tx, RxExt: uint8(v.RxExt), TxExt: uint8(v.TxExt)}, nil
+	return ExtSeen{Rx: v.Rx, Tx: v.Tx, RxExt: uint8(v.RxExt), TxExt: uint8(v.TxExt), RxVlan: v.RxVlan, TxVlan: v.TxVlan}, nil
 }
 
 // Close detaches and releases the probe.

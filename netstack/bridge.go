@@ -242,7 +242,8 @@ const sizeofBrInputSkbCB = 16
 // rtable) change nothing the model keeps. It reports whether the frame
 // goes on.
 func brNFPreRouting(b *skb.Buff, ns *Netns) bool {
-	v4, v6 := ns.brNF4 && b.H().Protocol == ethPIP, ns.brNF6 && b.H().Protocol == ethPIPv6
+	v4, v6 := brNFProto(b, ns)
+	v4, v6 = v4 && ns.brNF4, v6 && ns.brNF6
 	if !v4 && !v6 {
 		return true
 	}
@@ -266,7 +267,7 @@ func brNFPreRouting(b *skb.Buff, ns *Netns) bool {
 // br_nf_dev_queue_xmit refragments, is passed on whole (not modelled). It
 // reports whether the frame goes on.
 func brNFForward(b *skb.Buff, to *Device) bool {
-	v4, v6 := b.H().Protocol == ethPIP, b.H().Protocol == ethPIPv6
+	v4, v6 := brNFProto(b, to.ns)
 	if !v4 && !v6 {
 		return true // br_nf_forward_ip: NF_ACCEPT for other protocols
 	}
@@ -278,6 +279,23 @@ func brNFForward(b *skb.Buff, to *Device) bool {
 	}
 	b.ExtDel(skb.ExtBridgeNF)
 	return true
+}
+
+// brNFProto models br_netfilter's IS_IP / IS_IPV6 tests with is_vlan_ip /
+// is_vlan_ipv6: an IPv4 (IPv6) frame without a VLAN tag, or with one in
+// vlan_tci when the namespace's bridge-nf-filter-vlan-tagged is on
+// (vlan_proto: skb->protocol is then the encapsulated type;
+// __netif_receive_skb_core untagged the frame before the bridge's
+// rx_handler, so nf_bridge_encap_header_len is 0 and nothing is pulled).
+// The inner tag of a QinQ frame leaves skb->protocol 802.1Q: never IP.
+// PPPoE frames are passed as bridge-nf-filter-pppoe-tagged's default of 0
+// has them.
+func brNFProto(b *skb.Buff, ns *Netns) (v4, v6 bool) {
+	h := b.H()
+	if h.VlanTagPresent() && !ns.brNFVlan {
+		return false, false
+	}
+	return h.Protocol == ethPIP, h.Protocol == ethPIPv6
 }
 
 // brValidateIP models br_validate_ipv4 (v4) or br_validate_ipv6 on the

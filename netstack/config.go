@@ -90,10 +90,18 @@ type NamespaceConfig struct {
 	// kernel whose br_netfilter is not loaded (CONFIG_BRIDGE_NETFILTER=m
 	// until Docker, kubeadm's prerequisites or iptables' physdev match
 	// load it); once it is loaded or built in (as on the project's 6.18
-	// machines), both sysctls are 1 in every namespace. VLAN-tagged and
-	// PPPoE frames and the refragmentation of frames above a port's MTU
-	// (br_nf_dev_queue_xmit) are not modelled.
+	// machines), both sysctls are 1 in every namespace. VLAN-tagged
+	// frames are passed untouched unless BridgeNFFilterVLANTagged; PPPoE
+	// frames always are (bridge-nf-filter-pppoe-tagged is 0); the
+	// refragmentation of frames above a port's MTU (br_nf_dev_queue_xmit)
+	// is not modelled.
 	BridgeNFCallIPTables, BridgeNFCallIP6Tables bool
+	// BridgeNFFilterVLANTagged is net.bridge.bridge-nf-filter-vlan-tagged
+	// (0 by default): br_netfilter's hooks also take IPv4 and IPv6 frames
+	// that arrived with a VLAN tag (is_vlan_ip, is_vlan_ipv6). Off, such a
+	// frame gets no validation, no IPCB clear and no SKB_EXT_BRIDGE_NF
+	// extension.
+	BridgeNFFilterVLANTagged bool
 }
 
 // Device kinds.

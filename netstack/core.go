@@ -8,8 +8,9 @@ import (
 )
 
 // netifReceive models __netif_receive_skb_core(): skb_iif, header resets,
-// generic XDP, RX taps (ptype_all), tc ingress (tcx), the bridge rx_handler
-// and the protocol handler. bpf_redirect_peer re-runs it in the peer's
+// generic XDP, skb_vlan_untag for an 802.1Q or 802.1ad frame, RX taps
+// (ptype_all), tc ingress (tcx), the bridge rx_handler, the check_vlan_id
+// block and the protocol handler. bpf_redirect_peer re-runs it in the peer's
 // namespace (another_round). Takes ownership of skb.
 func (s *Stack) netifReceive(b *skb.Buff) {
 	for round := 0; ; round++ {
@@ -29,6 +30,11 @@ func (s *Stack) netifReceive(b *skb.Buff) {
 		s.traceOp(LayerCore, OpNetifReceive, b)
 		if round == 0 && len(d.xdp) != 0 && d.xdpGeneric {
 			if b = s.doXDPGeneric(b, d); b == nil {
+				return
+			}
+		}
+		if skb.EthTypeVlan(b.H().Protocol) {
+			if b = s.vlanUntag(b); b == nil {
 				return
 			}
 		}
@@ -60,10 +66,69 @@ func (s *Stack) netifReceive(b *skb.Buff) {
 			s.brHandleFrame(b, d)
 			return
 		}
+		if b.H().VlanTagPresent() {
+			if b = s.checkVlanID(b); b == nil {
+				return
+			}
+		}
 		s.deliverProto(b)
 		return
 	}
 }
+
+// vlanUntag models skb_vlan_untag() where __netif_receive_skb_core calls
+// it (skb->protocol is a VLAN TPID; the tag is not in vlan_tci already):
+// skb_share_check (a shared skb is cloned and the reference dropped), then
+// skb.Buff.VlanUntag; a frame too short for the tag, or a head copy that
+// fails, is freed (kfree_skb: NOT_SPECIFIED). Takes ownership of skb and
+// returns the one that goes on, or nil.
+func (s *Stack) vlanUntag(b *skb.Buff) *skb.Buff {
+	if b.Shared() {
+		n, err := b.Clone()
+		if err != nil {
+			d := s.devOf(b)
+			b.KfreeSkb(skb.DropNotSpecified) // a reference dropped: no tracepoint
+			s.dropNoSkb(d, skb.DropNomem, OpVlanUntag)
+			return nil
+		}
+		b.ConsumeSkb()
+		b = n
+	}
+	if err := b.VlanUntag(); err != nil {
+		s.drop(b, skb.DropNotSpecified, OpVlanUntag)
+		return nil
+	}
+	s.traceOp(LayerCore, OpVlanUntag, b)
+	return b
+}
+
+// checkVlanID models the check_vlan_id block of __netif_receive_skb_core
+// for a tagged skb no rx_handler took (with CONFIG_VLAN_8021Q off, or no
+// VLAN device on top, vlan_do_receive finds nothing): a non-zero VLAN id
+// makes the packet PACKET_OTHERHOST (ip_rcv and ipv6_rcv then drop it); a
+// priority tag (id 0) over another VLAN header has the tag cleared and the
+// inner one untagged and checked in turn; then the tag is cleared
+// (__vlan_hwaccel_clear_tag). Takes ownership of skb and returns the one
+// that goes on, or nil.
+func (s *Stack) checkVlanID(b *skb.Buff) *skb.Buff {
+	for {
+		h := b.H()
+		if h.VlanTCI&vlanVIDMask != 0 {
+			h.PktType = skb.PacketOtherhost
+		} else if skb.EthTypeVlan(h.Protocol) {
+			h.VlanProto, h.VlanTCI = 0, 0
+			if b = s.vlanUntag(b); b == nil {
+				return nil
+			}
+			continue
+		}
+		h.VlanProto, h.VlanTCI = 0, 0
+		return b
+	}
+}
+
+// vlanVIDMask is VLAN_VID_MASK.
+const vlanVIDMask = 0x0fff
 
 // deliverProto models the ptype_base dispatch by skb->protocol.
 func (s *Stack) deliverProto(b *skb.Buff) {
@@ -461,10 +526,11 @@ func (s *Stack) xdpCheckSkb(b *skb.Buff, hroom int) *skb.Buff {
 
 // Packet socket status bits of tpacket_auxdata.tp_status.
 const (
-	TPStatusUser         uint32 = 1 << 0 // TP_STATUS_USER
-	TPStatusCsumNotReady uint32 = 1 << 3 // TP_STATUS_CSUMNOTREADY
-	TPStatusVLANValid    uint32 = 1 << 4 // TP_STATUS_VLAN_VALID
-	TPStatusCsumValid    uint32 = 1 << 7 // TP_STATUS_CSUM_VALID
+	TPStatusUser          uint32 = 1 << 0 // TP_STATUS_USER
+	TPStatusCsumNotReady  uint32 = 1 << 3 // TP_STATUS_CSUMNOTREADY
+	TPStatusVLANValid     uint32 = 1 << 4 // TP_STATUS_VLAN_VALID
+	TPStatusVLANTPIDValid uint32 = 1 << 6 // TP_STATUS_VLAN_TPID_VALID
+	TPStatusCsumValid     uint32 = 1 << 7 // TP_STATUS_CSUM_VALID
 )
 
 // TapPacket is one skb a tap holds, as a packet socket reading it with
@@ -473,6 +539,8 @@ type TapPacket struct {
 	PacketID uint64
 	Len      int    // tp_len: skb->len from the mac header (a SOCK_RAW socket)
 	Status   uint32 // tp_status
+	VlanTCI  uint16 // tp_vlan_tci (with TP_STATUS_VLAN_VALID)
+	VlanTPID uint16 // tp_vlan_tpid (with TP_STATUS_VLAN_TPID_VALID)
 	Frame    []byte // the bytes a SOCK_RAW socket reads (a copy)
 }
 
@@ -481,7 +549,8 @@ type TapPacket struct {
 // each one's tp_status as packet_recvmsg's PACKET_AUXDATA computes it:
 // TP_STATUS_USER; TP_STATUS_CSUMNOTREADY for CHECKSUM_PARTIAL, else
 // TP_STATUS_CSUM_VALID when skb_csum_unnecessary and the packet is not
-// outgoing; TP_STATUS_VLAN_VALID with a VLAN tag. Unknown names return
+// outgoing; TP_STATUS_VLAN_VALID and TP_STATUS_VLAN_TPID_VALID with a
+// VLAN tag in vlan_tci (tp_vlan_tci, tp_vlan_tpid). Unknown names return
 // nil.
 func (s *Stack) TapPackets(name string) []TapPacket {
 	for i, t := range s.taps {
@@ -496,7 +565,9 @@ func (s *Stack) TapPackets(name string) []TapPacket {
 			}
 			f := make([]byte, q.b.Len()-mac)
 			_ = q.b.CopyBits(mac, f)
-			out = append(out, TapPacket{PacketID: q.pkt, Len: len(f), Status: tpStatus(q.b), Frame: f})
+			h := q.b.H()
+			out = append(out, TapPacket{PacketID: q.pkt, Len: len(f), Status: tpStatus(q.b),
+				VlanTCI: h.VlanTCI, VlanTPID: h.VlanProto, Frame: f})
 		}
 		return out
 	}
@@ -514,7 +585,7 @@ func tpStatus(b *skb.Buff) uint32 {
 		st |= TPStatusCsumValid // skb_csum_unnecessary
 	}
 	if h.VlanTagPresent() {
-		st |= TPStatusVLANValid
+		st |= TPStatusVLANValid | TPStatusVLANTPIDValid
 	}
 	return st
 }

@@ -21,11 +21,13 @@
 //	 napi_gro_receive ── GRO (TCP, UDP, list, tunnels; no gen XDP) ─ Flush ┤
 //	   ▼                                                              │
 //	 __netif_receive_skb_core ◄── backlog (netif_rx: veth, lo, redirects, sit)
-//	   │ generic XDP → RX taps (deliver_skb; packet_rcv runs the tap's filter
+//	   │ generic XDP → skb_vlan_untag (802.1Q/802.1ad: tag to vlan_tci)
+//	   │ RX taps (deliver_skb; packet_rcv runs the tap's filter
 //	   │   with cb[] cleared for good, then clones if shared)
 //	   │ tc ingress (tcx: NEXT/PASS/DROP/REDIRECT; redirect_peer → another round)
 //	   │ bridge port → br_handle_frame (cb cleared; br_netfilter when on;
 //	   │   forward / flood clones, newest port first / up the bridge)
+//	   │ check_vlan_id (VLAN id ≠ 0: OTHERHOST; tag cleared)
 //	   ▼
 //	 ip_rcv_core (OTHERHOST, INHDR, IP_CSUM, PKT_TOO_SMALL)
 //	   → PREROUTING: TPROXY rules (tproxy_tg4: skb->sk = the transparent socket)
@@ -294,8 +296,21 @@
 //     (IPv6) frame is validated and gets IPCB (IP6CB) cleared and an
 //     SKB_EXT_BRIDGE_NF extension, unshared per flooded copy and deleted
 //     before a port transmits it; the frames the bridge delivers up keep
-//     it, also when the stack sends them out of the bridge again. VLAN and PPPoE frames, the IPv4 chains' verdicts (no rules
-//     are modelled) and refragmentation at the port are not.
+//     it, also when the stack sends them out of the bridge again. A
+//     VLAN-tagged frame is left alone unless
+//     NamespaceConfig.BridgeNFFilterVLANTagged; PPPoE frames always are;
+//     the IPv4 chains' verdicts (no rules are modelled) and
+//     refragmentation at the port are not modelled.
+//   - VLAN receive without CONFIG_VLAN_8021Q (no VLAN devices; the
+//     project's 6.18 machines have it off): __netif_receive_skb_core
+//     untags an 802.1Q or 802.1ad frame (skb_vlan_untag: the tag into
+//     vlan_proto/vlan_tci, the mac addresses and the XDP metadata moved up
+//     by VLAN_HLEN, a cloned head copied) before the taps (tp_vlan_tci)
+//     and tc; GRO has no VLAN offload, so tagged frames skip it; the tag
+//     stays in vlan_tci across a bridge and veth (both have VLAN transmit
+//     offload; skb_scrub_packet keeps it), and where no rx_handler takes
+//     the frame, check_vlan_id makes a non-zero VLAN id OTHERHOST (ip_rcv
+//     drops it) and clears the tag. NICs do not strip tags in hardware.
 //   - Neighbours are static; a veth or bridge peer's address resolves as if
 //     ARP had completed; otherwise NEIGH_FAILED.
 //   - The socket reader runs after every Inject (SocketConfig.NoRead and

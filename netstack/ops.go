@@ -84,6 +84,7 @@ const (
 	OpCpumapKthread      // cpu_map_kthread_run (the cpumap program, the skb built from the frame)
 	OpDevmapXmit         // dev_map_enqueue / bq_xmit_all / dev_map_generic_redirect
 	OpPacketSnd          // packet_snd (a packet socket's send, EntryPacket)
+	OpVlanUntag          // skb_vlan_untag (__netif_receive_skb_core, check_vlan_id)
 	NumOps
 )
 
@@ -118,7 +119,7 @@ var opNames = [NumOps]string{
 	OpIP6MakeSkb: "ip6_make_skb", OpIP6Xmit: "ip6_xmit", OpIP6TunnelXmit: "ip6tunnel_xmit", OpIP6TnlRcv: "ip6_tnl_rcv",
 	OpGRERcv: "gre_rcv", OpMirred: "tcf_mirred_act", OpLinearize: "__skb_linearize", OpVethXDPXmit: "veth_xdp_xmit",
 	OpCpumapEnqueue: "cpu_map_enqueue", OpCpumapKthread: "cpu_map_kthread_run", OpDevmapXmit: "dev_map_enqueue",
-	OpPacketSnd: "packet_snd",
+	OpPacketSnd: "packet_snd", OpVlanUntag: "skb_vlan_untag",
 }
 
 func (o Op) String() string {

@@ -280,7 +280,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		return ns, err
 	}
 	m, err := d.fields(n, "namespace", "name", "forwarding", "ipv6_forwarding", "disable_ipv6",
-		"bridge_nf_call_iptables", "bridge_nf_call_ip6tables")
+		"bridge_nf_call_iptables", "bridge_nf_call_ip6tables", "bridge_nf_filter_vlan_tagged")
 	if err != nil {
 		return ns, err
 	}
@@ -305,7 +305,8 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		key string
 		dst *bool
 	}{{"disable_ipv6", &ns.DisableIPv6}, {"bridge_nf_call_iptables", &ns.BridgeNFCallIPTables},
-		{"bridge_nf_call_ip6tables", &ns.BridgeNFCallIP6Tables}} {
+		{"bridge_nf_call_ip6tables", &ns.BridgeNFCallIP6Tables},
+		{"bridge_nf_filter_vlan_tagged", &ns.BridgeNFFilterVLANTagged}} {
 		if v, ok := m[f.key]; ok {
 			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
 				return ns, err

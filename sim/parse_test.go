@@ -365,12 +365,13 @@ entry: {dev: eth0}
 	assert.True(t, v.PeerGROList && v.PeerUDPGROForwarding)
 }
 
-// TestParseBridgeNetfilter: a namespace's bridge_nf_call_iptables and
-// bridge_nf_call_ip6tables reach the stack's configuration (off by
-// default), and a value that is not a boolean is an error at its line.
+// TestParseBridgeNetfilter: a namespace's bridge_nf_call_iptables,
+// bridge_nf_call_ip6tables and bridge_nf_filter_vlan_tagged reach the
+// stack's configuration (off by default), and a value that is not a
+// boolean is an error at its line.
 func TestParseBridgeNetfilter(t *testing.T) {
 	src := `namespaces:
-  - {name: k8s, bridge_nf_call_iptables: true, bridge_nf_call_ip6tables: true}
+  - {name: k8s, bridge_nf_call_iptables: true, bridge_nf_call_ip6tables: true, bridge_nf_filter_vlan_tagged: true}
   - {name: v4, bridge_nf_call_iptables: true}
   - plain
 entry: {dev: lo}
@@ -380,11 +381,13 @@ entry: {dev: lo}
 	require.Len(t, s.Stack.Namespaces, 3)
 	var got []string
 	for _, n := range s.Stack.Namespaces {
-		got = append(got, fmt.Sprintf("%s %v %v", n.Name, n.BridgeNFCallIPTables, n.BridgeNFCallIP6Tables))
+		got = append(got, fmt.Sprintf("%s %v %v %v", n.Name, n.BridgeNFCallIPTables, n.BridgeNFCallIP6Tables, n.BridgeNFFilterVLANTagged))
 	}
-	assert.Equal(t, []string{"k8s true true", "v4 true false", "plain false false"}, got)
+	assert.Equal(t, []string{"k8s true true true", "v4 true false false", "plain false false false"}, got)
 	_, err = Parse("t.yaml", []byte("namespaces:\n  - {name: a, bridge_nf_call_iptables: maybe}\nentry: {dev: lo}\n"))
 	require.EqualError(t, err, `t.yaml:2:40: namespace a: bridge_nf_call_iptables: want true or false, got "maybe"`)
+	_, err = Parse("t.yaml", []byte("namespaces:\n  - {name: a, bridge_nf_filter_vlan_tagged: 2}\nentry: {dev: lo}\n"))
+	require.EqualError(t, err, `t.yaml:2:45: namespace a: bridge_nf_filter_vlan_tagged: want true or false, got "2"`)
 }
 
 // TestParseTxFragList: tx_fraglist and peer_tx_fraglist reach the stack's

@@ -19,11 +19,13 @@ type ExtProbeDevname struct {
 }
 
 type ExtProbeExtseen struct {
-	_     structs.HostLayout
-	Rx    uint64
-	Tx    uint64
-	RxExt uint32
-	TxExt uint32
+	_      structs.HostLayout
+	Rx     uint64
+	Tx     uint64
+	RxExt  uint32
+	TxExt  uint32
+	RxVlan uint64
+	TxVlan uint64
 }
 
 // Names of all BPF objects in the ELF.

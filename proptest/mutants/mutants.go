@@ -724,4 +724,41 @@ var List = []Mutant{
 		Desc: "dev_map_enqueue_multi skips the device the frame came from with BPF_F_EXCLUDE_INGRESS",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "vlan-untag-skipped",
+		File: "netstack/core.go",
+		Old: `		if skb.EthTypeVlan(b.H().Protocol) {
+			if b = s.vlanUntag(b); b == nil {`,
+		New: `		if false {
+			if b = s.vlanUntag(b); b == nil {`,
+		Desc: "__netif_receive_skb_core calls skb_vlan_untag on an 802.1Q or 802.1ad frame before the taps and tc",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "check-vlan-id-keeps-host",
+		File: "netstack/core.go",
+		Old: `			h.PktType = skb.PacketOtherhost
+		} else if skb.EthTypeVlan(h.Protocol) {`,
+		New: `			h.PktType = skb.PacketHost
+		} else if skb.EthTypeVlan(h.Protocol) {`,
+		Desc: "check_vlan_id makes a frame with a VLAN id no VLAN device took PACKET_OTHERHOST",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "brnf-filters-vlan-tagged",
+		File: "netstack/bridge.go",
+		Old:  `	if h.VlanTagPresent() && !ns.brNFVlan {`,
+		New:  `	if false {`,
+		Desc: "br_netfilter passes VLAN-tagged frames unless bridge-nf-filter-vlan-tagged is on",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "vlan-untag-leaves-metadata",
+		File: "skb/vlan.go",
+		Old: `		b.MoveMetadata(VlanHlen)
+`,
+		New:  ``,
+		Desc: "skb_reorder_vlan_header moves the XDP metadata with the mac header",
+		Pkgs: []string{"./skb", "./netstack"},
+	},
 }

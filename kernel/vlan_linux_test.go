@@ -1,0 +1,184 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/skbsim/skbsim/internal/testutil"
+	"github.com/skbsim/skbsim/netstack"
+)
+
+// vlanTag is one 802.1Q or 802.1ad header.
+type vlanTag struct{ tpid, tci uint16 }
+
+// vlanFrame is an Ethernet frame from src to dst with tags, then an IPv4
+// UDP datagram (valid header checksum, no UDP checksum) 192.0.2.1:40000 ->
+// dstIP:9999.
+func vlanFrame(dst, src net.HardwareAddr, tags []vlanTag, dstIP [4]byte) []byte {
+	f := append(append([]byte(nil), dst...), src...)
+	for _, tg := range tags {
+		f = binary.BigEndian.AppendUint16(f, tg.tpid)
+		f = binary.BigEndian.AppendUint16(f, tg.tci)
+	}
+	f = binary.BigEndian.AppendUint16(f, unix.ETH_P_IP)
+	ip := udp4Packet([4]byte{192, 0, 2, 1}, dstIP, 40000, 9999, 32)
+	binary.BigEndian.PutUint16(ip[10:], ^csumFold(csumAdd(0, ip[:20])))
+	return append(f, ip...)
+}
+
+// TestKernelVlanReceive: a packet socket in A sends VLAN-tagged frames out
+// of vA (veth), and this kernel (CONFIG_VLAN_8021Q off, no VLAN devices)
+// receives them on vB. __netif_receive_skb_core untags the outer tag
+// before the taps (skb_vlan_untag): a packet socket on vB reads the frame
+// without it and the tag in PACKET_AUXDATA (TP_STATUS_VLAN_VALID,
+// tp_vlan_tci, tp_vlan_tpid); a QinQ frame keeps its inner tag in the
+// data. Then check_vlan_id: a non-zero VLAN id is PACKET_OTHERHOST, which
+// ip_rcv drops, a priority tag (id 0) is cleared and the datagram reaches
+// the socket, and a priority tag over another tag has the inner one
+// untagged and checked in turn. The model (a packet socket entry on vA, a
+// held RX tap on vB) reads the same bytes, status and tag, and delivers
+// the same datagrams.
+func TestKernelVlanReceive(t *testing.T) {
+	testutil.KernelTests(t)
+	const q, ad = unix.ETH_P_8021Q, unix.ETH_P_8021AD
+	for _, tc := range []struct {
+		name      string
+		tags      []vlanTag
+		delivered int
+		reason    string // the model's drop reason when nothing is delivered
+	}{
+		{"priority tag", []vlanTag{{q, 0xa000}}, 1, ""},
+		{"VLAN 100", []vlanTag{{q, 0x2064}}, 0, "SKB_DROP_REASON_OTHERHOST"},
+		{"802.1ad VLAN 7 over 802.1Q VLAN 9", []vlanTag{{ad, 7}, {q, 9}}, 0, "SKB_DROP_REASON_UNHANDLED_PROTO"},
+		{"priority tag over VLAN 9", []vlanTag{{q, 0}, {q, 9}}, 0, "SKB_DROP_REASON_OTHERHOST"},
+		{"priority tag over priority tag", []vlanTag{{ad, 0x2000}, {q, 0}}, 1, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := udpPair(t, "vl", 0, nil)
+			macA, err := a.HardwareAddr("vA")
+			require.NoError(t, err)
+			macB, err := b.HardwareAddr("vB")
+			require.NoError(t, err)
+			ifA, err := a.Ifindex("vA")
+			require.NoError(t, err)
+			ifB, err := b.Ifindex("vB")
+			require.NoError(t, err)
+			tap := capture(t, b, ifB)
+			require.NoError(t, unix.SetsockoptInt(tap, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1))
+			rcv := newSocket(t, b, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			require.NoError(t, unix.Bind(rcv, &unix.SockaddrInet4{Port: 9999}))
+			require.NoError(t, unix.SetsockoptTimeval(rcv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 300_000}))
+			frame := vlanFrame(macB, macA, tc.tags, [4]byte{192, 0, 2, 2})
+			tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
+			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
+			copy(sa.Addr[:], macB)
+			require.NoError(t, unix.Sendto(tx, frame, 0, sa))
+			got := drainUDP(rcv)
+			require.Equal(t, tc.delivered, got, "datagrams read")
+
+			var kt []netstack.TapPacket
+			buf, oob := make([]byte, 2048), make([]byte, 256)
+			for {
+				n, oobn, _, from, err := unix.Recvmsg(tap, buf, oob, 0)
+				if err != nil {
+					break
+				}
+				if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
+					continue
+				}
+				aux := auxdata(t, oob[:oobn])
+				if et := binary.BigEndian.Uint16(buf[12:14]); aux.Status&netstack.TPStatusVLANValid == 0 && et != q && et != ad {
+					continue // IPv6 neighbour discovery from A
+				}
+				kt = append(kt, netstack.TapPacket{PacketID: 1, Len: int(aux.Len), Status: aux.Status,
+					VlanTCI: aux.Vlan_tci, VlanTPID: aux.Vlan_tpid, Frame: append([]byte(nil), buf[:n]...)})
+			}
+			require.Len(t, kt, 1, "the tap's frames")
+			t.Logf("tap: status %#x tci %#x tpid %#x, %d bytes", kt[0].Status, kt[0].VlanTCI, kt[0].VlanTPID, kt[0].Len)
+			require.Len(t, kt[0].Frame, len(frame)-4, "the outer tag is not in the data")
+			require.Equal(t, tc.tags[0].tci, kt[0].VlanTCI)
+
+			mt, delivered, reasons := modelVlanReceive(t, macA, macB, frame)
+			require.Equal(t, kt, mt, "model tap")
+			require.Equal(t, got, delivered, "model datagrams read (drops %v)", reasons)
+			if tc.reason != "" {
+				require.Equal(t, []string{tc.reason}, reasons)
+			} else {
+				require.Empty(t, reasons)
+			}
+		})
+	}
+}
+
+// modelVlanReceive is TestKernelVlanReceive's case in the model: a packet
+// socket entry on vA sends frame, a held RX tap on vB and a UDP socket on
+// B:9999 receive.
+func modelVlanReceive(t *testing.T, macA, macB net.HardwareAddr, frame []byte) (tap []netstack.TapPacket, delivered int, reasons []string) {
+	t.Helper()
+	cfg := &netstack.Config{
+		Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
+		Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", MAC: [6]byte(macA),
+			Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B", PeerMAC: [6]byte(macB),
+			PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}}},
+		Sockets: []netstack.SocketConfig{{Name: "rcv", Netns: "B", Proto: netstack.ProtoUDP, Port: 9999}},
+		Taps:    []netstack.TapConfig{{Name: "t", Netns: "B", Dev: "vB", Dir: netstack.TapRX, Hold: true}},
+		Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
+	}
+	obs := &dropRecorder{}
+	runModel(t, cfg, obs, frame, func(s *netstack.Stack) { tap = s.TapPackets("t") })
+	return tap, obs.delivered, obs.reasons
+}
+
+// TestKernelBridgeNetfilterVlan: a packet socket in A sends an 802.1Q
+// frame (VLAN 100) around an IPv4 datagram into the bridge of
+// TestKernelBridgeNetfilterExtension's topology, with
+// bridge-nf-call-iptables on. The port untags it (skb_vlan_untag) and the
+// tag stays in vlan_tci through the bridge, to pb's queue or up to the
+// bridge device. br_netfilter takes the frame only with
+// bridge-nf-filter-vlan-tagged: then the frame delivered up carries
+// SKB_EXT_BRIDGE_NF, which the forwarded one has lost again at pb. The
+// model agrees at the tc hooks.
+func TestKernelBridgeNetfilterVlan(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewExtProbe()
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	sfx := fmt.Sprint("v", os.Getpid()%10000)
+	for _, tc := range []struct {
+		filter, toBridge bool
+		want             map[string]string
+	}{
+		{false, false, seenWant("pa rx vlan", "pb tx vlan")},
+		{true, false, seenWant("pa rx vlan", "pb tx vlan")},
+		{false, true, seenWant("pa rx vlan", "br rx vlan")},
+		{true, true, seenWant("pa rx vlan", "br rx ext vlan")},
+	} {
+		t.Run(fmt.Sprintf("filter_vlan_tagged %v to bridge %v", tc.filter, tc.toBridge), func(t *testing.T) {
+			topo := newBrnfTopology(t, probe, sfx, true, tc.filter)
+			dst, dstIP := topo.macB, [4]byte{192, 0, 2, 2}
+			mdst := net.HardwareAddr{2, 0, 0, 0, 7, 2}
+			if tc.toBridge {
+				dst, dstIP = topo.macBr, [4]byte{192, 0, 2, 4}
+				mdst = net.HardwareAddr{2, 0, 0, 0, 7, 4}
+			}
+			tags := []vlanTag{{unix.ETH_P_8021Q, 100}}
+			ifA, err := topo.a.Ifindex("vA")
+			require.NoError(t, err)
+			tx := newSocket(t, topo.a, unix.AF_PACKET, unix.SOCK_RAW, 0)
+			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
+			copy(sa.Addr[:], dst)
+			require.NoError(t, unix.Sendto(tx, vlanFrame(dst, topo.macA, tags, dstIP), 0, sa))
+			kern := topo.seen(t)
+			require.Equal(t, tc.want, kern, "kernel")
+			frame := vlanFrame(mdst, net.HardwareAddr{2, 0, 0, 0, 7, 1}, tags, dstIP)
+			require.Equal(t, kern, modelBridgeNF(t, true, tc.filter, netstack.EntryConfig{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}, frame), "model")
+		})
+	}
+}

@@ -1,0 +1,182 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// withTags inserts 802.1Q/802.1ad headers (TPID, TCI pairs) after frame
+// f's addresses.
+func withTags(f []byte, tags ...uint16) []byte {
+	out := append([]byte(nil), f[:12]...)
+	for i := 0; i+1 < len(tags); i += 2 {
+		out = binary.BigEndian.AppendUint16(out, tags[i])
+		out = binary.BigEndian.AppendUint16(out, tags[i+1])
+	}
+	return append(out, f[12:]...)
+}
+
+// TestVlanReceive: a NIC with native XDP (8 bytes of metadata) receives
+// tagged frames. __netif_receive_skb_core untags the outer tag before the
+// taps and tc (skb_vlan_untag): tc ingress sees the tag in vlan_tci, the
+// encapsulated protocol, the mac header moved up by VLAN_HLEN and the
+// metadata moved with it; the tap reads the frame without the tag. Then
+// check_vlan_id: a VLAN id is OTHERHOST (ip_rcv drops it), a priority tag
+// is cleared, one over another tag has that one untagged in turn; a QinQ
+// frame's inner tag leaves skb->protocol 802.1Q, which no handler takes.
+// TestKernelVlanReceive checks the same frames against 6.18.
+func TestVlanReceive(t *testing.T) {
+	const q, ad = skb.EthP8021Q, skb.EthP8021AD
+	base := rxFrame("192.0.2.1")
+	for _, tc := range []struct {
+		name   string
+		frame  []byte
+		tc     string // what tc ingress sees
+		tap    string // tp_vlan_tci and the tap frame's ethertype
+		drops  []string
+		delivs int
+	}{
+		{"untagged", base, "tag false tci 0x0 proto 0x800 mac 12 meta ok", "tci 0x0 0x800", nil, 1},
+		{"priority tag", withTags(base, q, 0xa000), "tag true tci 0xa000 proto 0x800 mac 12 meta ok", "tci 0xa000 0x800", nil, 1},
+		{"VLAN 100", withTags(base, q, 100), "tag true tci 0x64 proto 0x800 mac 12 meta ok", "tci 0x64 0x800",
+			[]string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}, 0},
+		{"QinQ", withTags(base, ad, 7, q, 9), "tag true tci 0x7 proto 0x8100 mac 12 meta ok", "tci 0x7 0x8100",
+			[]string{"SKB_DROP_REASON_UNHANDLED_PROTO@__netif_receive_skb_core"}, 0},
+		{"priority tag over VLAN 9", withTags(base, q, 0, q, 9), "tag true tci 0x0 proto 0x8100 mac 12 meta ok", "tci 0x0 0x8100",
+			[]string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}, 0},
+		{"priority tag over priority tag", withTags(base, ad, 0, q, 0), "tag true tci 0x0 proto 0x8100 mac 12 meta ok", "tci 0x0 0x8100", nil, 1},
+		{"truncated tag", withTags(base[:14], q, 5)[:17], "", "",
+			[]string{"SKB_DROP_REASON_NOT_SPECIFIED@skb_vlan_untag"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var atTC string
+			cfg := rxToSocketConfig()
+			cfg.Taps = []TapConfig{{Name: "dump", Dev: "eth0", Dir: TapRX, Hold: true}}
+			cfg.Programs = []ProgramConfig{
+				{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActAdjustMeta, Value: 8}}},
+				{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					h := c.Skb.H()
+					mac := c.Skb.Head()[c.Skb.MacHeader():]
+					meta := "meta ok"
+					if m := c.Meta(); len(m) != 8 || m[0] != metaFillStart || m[7] != metaFillStart+7 {
+						meta = fmt.Sprintf("meta %x", m)
+					}
+					same := 0
+					for same < 12 && mac[same] == base[same] {
+						same++
+					}
+					atTC = fmt.Sprintf("tag %v tci %#x proto %#x mac %d %s", h.VlanTagPresent(), h.VlanTCI, h.Protocol, same, meta)
+					return TCXNext
+				})},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: tc.frame}))
+			require.Equal(t, tc.tc, atTC, "tc ingress")
+			require.Equal(t, tc.drops, te.obs.dropReasons())
+			require.Equal(t, uint64(tc.delivs), te.obs.delivered(DeliverSocket))
+			pk := s.TapPackets("dump")
+			if tc.tap == "" {
+				require.Empty(t, pk)
+				return
+			}
+			require.Len(t, pk, 1)
+			p := pk[0]
+			require.Equal(t, tc.tap, fmt.Sprintf("tci %#x %#x", p.VlanTCI, binary.BigEndian.Uint16(p.Frame[12:14])))
+			if tc.frame[12] == 0x81 || tc.frame[12] == 0x88 {
+				require.Len(t, p.Frame, len(tc.frame)-skb.VlanHlen, "the outer tag is not in the data")
+				require.Equal(t, TPStatusUser|TPStatusVLANValid|TPStatusVLANTPIDValid, p.Status&^TPStatusCsumValid)
+				require.Equal(t, binary.BigEndian.Uint16(tc.frame[12:14]), p.VlanTPID)
+			} else {
+				require.Equal(t, tc.frame, p.Frame)
+				require.Zero(t, p.Status&TPStatusVLANValid)
+			}
+		})
+	}
+}
+
+// TestVlanUntagClonedByTap: a generic XDP program's skb is not shared, but
+// a tap on the transmitting veth holds a clone of it; the peer's
+// skb_vlan_untag finds the head cloned (skb_cow copies it) and the tap
+// keeps the tagged frame it cloned.
+func TestVlanUntagClonedByTap(t *testing.T) {
+	cfg := &Config{
+		Namespaces: []NamespaceConfig{{Name: "A"}, {Name: "B"}},
+		Devices: []DeviceConfig{{Name: "vA", Kind: KindVeth, Netns: "A", MAC: macA, Addrs: []netip.Prefix{pfx("192.0.2.9/24")},
+			Peer: "vB", PeerNetns: "B", PeerMAC: macNIC, PeerAddrs: []netip.Prefix{pfx("192.0.2.1/24")}}},
+		Sockets: []SocketConfig{{Name: "app", Netns: "B", Proto: ProtoUDP, Port: 9999}},
+		Taps:    []TapConfig{{Name: "out", Netns: "A", Dev: "vA", Dir: TapTX, Hold: true}},
+		Entries: []EntryConfig{{Kind: EntryPacket, Netns: "A", Dev: "vA"}},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	f := withTags(rxFrame("192.0.2.1"), skb.EthP8021Q, 0x6000)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+	require.Equal(t, uint64(1), te.obs.delivered(DeliverSocket))
+	pk := s.TapPackets("out")
+	require.Len(t, pk, 1)
+	require.Equal(t, f, pk[0].Frame, "the transmit tap's clone keeps the tag in its data")
+	require.Zero(t, pk[0].Status&TPStatusVLANValid)
+}
+
+// TestBridgeVlanTagged: a tagged frame crosses a bridge with its tag in
+// vlan_tci (skb_vlan_untag at the port; the bridge and the veth keep it,
+// skb_scrub_packet does not clear it), and the receiving namespace drops
+// it as OTHERHOST. br_netfilter passes it untouched (no extension, cb
+// kept) unless bridge-nf-filter-vlan-tagged is on.
+func TestBridgeVlanTagged(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		nf, vlan bool
+		extAdd   bool
+	}{
+		{"br_netfilter off", false, false, false},
+		{"br_netfilter on", true, false, false},
+		{"br_netfilter off, filter_vlan_tagged", false, true, false},
+		{"br_netfilter on, filter_vlan_tagged", true, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var atPB, atEB string
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: HostNetns, BridgeNFCallIPTables: tc.nf, BridgeNFFilterVLANTagged: tc.vlan},
+					{Name: "A"}, {Name: "B"}},
+				Devices: []DeviceConfig{
+					{Name: "br0", Kind: KindBridge},
+					{Name: "pa", Kind: KindVeth, Master: "br0", Peer: "ea", PeerNetns: "A", PeerMAC: macA, PeerAddrs: []netip.Prefix{pfx("10.1.0.1/24")}},
+					{Name: "pb", Kind: KindVeth, Master: "br0", Peer: "eb", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("10.1.0.2/24")}},
+				},
+				FDB:     []FDBConfig{{Dev: "pb", MAC: macB}},
+				Sockets: []SocketConfig{{Name: "b", Netns: "B", Proto: ProtoUDP, Port: 2000}},
+				Programs: []ProgramConfig{
+					{Name: "pb", Hook: carrier.HookTCEgress, Dev: "pb", Prog: ProgramFunc(func(c *Ctx) int {
+						atPB = fmt.Sprintf("tci %#x ext %v", c.Skb.H().VlanTCI, c.Skb.ExtFind(skb.ExtBridgeNF) != nil)
+						return TCXNext
+					})},
+					{Name: "eb", Hook: carrier.HookTCIngress, Netns: "B", Dev: "eb", Prog: ProgramFunc(func(c *Ctx) int {
+						atEB = fmt.Sprintf("tci %#x", c.Skb.H().VlanTCI)
+						return TCXNext
+					})},
+				},
+				Entries: []EntryConfig{{Kind: EntryPacket, Netns: "A", Dev: "ea"}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			f := withTags(buildFrame(frameOpts{dstMAC: macB, srcMAC: macA, src: "10.1.0.1", dst: "10.1.0.2", sport: 1000, dport: 2000, payload: 10}),
+				skb.EthP8021Q, 100)
+			acct := te.a.Accountant()
+			before := acct.Stats()
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			after := acct.Stats()
+			d := after.Sub(&before)
+			require.Equal(t, "tci 0x64 ext false", atPB, "the port transmits the tag in vlan_tci, the extension deleted")
+			require.Equal(t, tc.extAdd, d.Ops[cost.OpExtAdd] != 0, "SKB_EXT_BRIDGE_NF added")
+			require.Equal(t, "tci 0x64", atEB, "the tag crossed the bridge and the veth in vlan_tci")
+			require.Equal(t, []string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}, te.obs.dropReasons())
+		})
+	}
+}
