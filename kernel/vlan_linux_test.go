@@ -8,9 +8,12 @@ import (
 	"os"
 	"testing"
 
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/internal/testutil"
 	"github.com/skbsim/skbsim/netstack"
 )
@@ -181,4 +184,98 @@ func TestKernelBridgeNetfilterVlan(t *testing.T) {
 			require.Equal(t, kern, modelBridgeNF(t, true, tc.filter, netstack.EntryConfig{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}, frame), "model")
 		})
 	}
+}
+
+// TestKernelVlanTransmit: a tagged frame arriving on vB (its tag moved
+// into vlan_tci by skb_vlan_untag) is redirected by a tc ingress program
+// (bpf_redirect, egress) out of a device. A veth inserts tags in
+// "hardware" (NETIF_F_HW_VLAN_CTAG_TX): a packet socket on it reads the
+// frame without the tag and the tag in PACKET_AUXDATA. A vxlan device
+// cannot, so validate_xmit_vlan puts the tag back into the frame
+// (__vlan_hwaccel_push_inside) before its taps. The model's held TX tap
+// reads the same.
+func TestKernelVlanTransmit(t *testing.T) {
+	testutil.KernelTests(t)
+	for _, target := range []string{"vB", "vxB"} {
+		t.Run(target, func(t *testing.T) {
+			a, b := udpPair(t, "vt", 0, nil)
+			require.NoError(t, b.IP("link", "add", "vxB", "type", "vxlan", "id", "42", "dstport", "4789", "local", "192.0.2.2",
+				"remote", "192.0.2.1", "dev", "vB"))
+			require.NoError(t, b.IP("link", "set", "vxB", "up"))
+			macA, err := a.HardwareAddr("vA")
+			require.NoError(t, err)
+			macB, err := b.HardwareAddr("vB")
+			require.NoError(t, err)
+			macVx, err := b.HardwareAddr("vxB")
+			require.NoError(t, err)
+			ifA, err := a.Ifindex("vA")
+			require.NoError(t, err)
+			ifT, err := b.Ifindex(target)
+			require.NoError(t, err)
+			prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: asm.Instructions{
+				asm.Mov.Imm(asm.R1, int32(ifT)),
+				asm.Mov.Imm(asm.R2, 0),
+				asm.FnRedirect.Call(),
+				asm.Return(),
+			}})
+			require.NoError(t, err)
+			t.Cleanup(func() { prog.Close() })
+			require.NoError(t, attach(t, b, "vB", prog, false))
+			tap := capture(t, b, ifT)
+			require.NoError(t, unix.SetsockoptInt(tap, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1))
+			tags := []vlanTag{{unix.ETH_P_8021Q, 0x2064}}
+			frame := vlanFrame(macB, macA, tags, [4]byte{192, 0, 2, 2})
+			tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
+			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
+			copy(sa.Addr[:], macB)
+			require.NoError(t, unix.Sendto(tx, frame, 0, sa))
+
+			var kt []netstack.TapPacket
+			buf, oob := make([]byte, 2048), make([]byte, 256)
+			for {
+				n, oobn, _, from, err := unix.Recvmsg(tap, buf, oob, 0)
+				if err != nil {
+					break
+				}
+				if ll, ok := from.(*unix.SockaddrLinklayer); !ok || ll.Pkttype != unix.PACKET_OUTGOING {
+					continue
+				}
+				aux := auxdata(t, oob[:oobn])
+				if et := binary.BigEndian.Uint16(buf[12:14]); aux.Status&netstack.TPStatusVLANValid == 0 && et != unix.ETH_P_8021Q {
+					continue // IPv6 neighbour discovery
+				}
+				kt = append(kt, netstack.TapPacket{PacketID: 1, Len: int(aux.Len), Status: aux.Status,
+					VlanTCI: aux.Vlan_tci, VlanTPID: aux.Vlan_tpid, Frame: append([]byte(nil), buf[:n]...)})
+			}
+			require.Len(t, kt, 1, "the tap's frames")
+			t.Logf("tap: status %#x tci %#x tpid %#x, %d bytes", kt[0].Status, kt[0].VlanTCI, kt[0].VlanTPID, kt[0].Len)
+			if target == "vxB" {
+				require.Equal(t, frame, kt[0].Frame, "the tag is back in the frame")
+			} else {
+				require.Equal(t, tags[0].tci, kt[0].VlanTCI)
+			}
+			require.Equal(t, kt, modelVlanTransmit(t, macA, macB, macVx, target, frame), "model tap")
+		})
+	}
+}
+
+// modelVlanTransmit is TestKernelVlanTransmit's case in the model.
+func modelVlanTransmit(t *testing.T, macA, macB, macVx net.HardwareAddr, target string, frame []byte) (tap []netstack.TapPacket) {
+	t.Helper()
+	cfg := &netstack.Config{
+		Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
+		Devices: []netstack.DeviceConfig{
+			{Name: "vA", Kind: netstack.KindVeth, Netns: "A", MAC: [6]byte(macA),
+				Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B", PeerMAC: [6]byte(macB),
+				PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}},
+			{Name: "vxB", Kind: netstack.KindVXLAN, Netns: "B", VNI: 42, MAC: [6]byte(macVx), Local: netip.MustParseAddr("192.0.2.2"),
+				Remote: netip.MustParseAddr("192.0.2.1")},
+		},
+		Programs: []netstack.ProgramConfig{{Name: "r", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
+			Actions: []netstack.Action{{Kind: netstack.ActRedirect, Target: target}}}},
+		Taps:    []netstack.TapConfig{{Name: "t", Netns: "B", Dev: target, Dir: netstack.TapTX, Hold: true}},
+		Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
+	}
+	runModel(t, cfg, &dropRecorder{}, frame, func(s *netstack.Stack) { tap = s.TapPackets("t") })
+	return tap
 }

@@ -310,7 +310,10 @@
 //     stays in vlan_tci across a bridge and veth (both have VLAN transmit
 //     offload; skb_scrub_packet keeps it), and where no rx_handler takes
 //     the frame, check_vlan_id makes a non-zero VLAN id OTHERHOST (ip_rcv
-//     drops it) and clears the tag. NICs do not strip tags in hardware.
+//     drops it) and clears the tag. A device without VLAN transmit
+//     offload (vxlan, geneve, the IP tunnels, dummy, loopback) gets the
+//     tag back in the frame before its taps (validate_xmit_vlan); a NIC is
+//     taken to insert it in hardware. NICs do not strip tags on receive.
 //   - Neighbours are static; a veth or bridge peer's address resolves as if
 //     ARP had completed; otherwise NEIGH_FAILED.
 //   - The socket reader runs after every Inject (SocketConfig.NoRead and

@@ -701,8 +701,9 @@ func (s *Stack) packetSnd(d *Device, p *Packet) error {
 
 // devQueueXmit models __dev_queue_xmit: mac header reset, tc egress
 // (tcx: drop TC_EGRESS, redirect), the qdisc (blackhole drops with
-// QDISC_DROP), validate_xmit_skb (software GSO: skb_segment, each segment
-// getting the head's header state and no XDP metadata), then per skb
+// QDISC_DROP), validate_xmit_skb (validate_xmit_vlan: a tag the device
+// cannot insert goes into the frame; software GSO: skb_segment, each
+// segment getting the head's header state and no XDP metadata), then per skb
 // dev_queue_xmit_nit (TX taps) and the driver's xmit. The recursion limit
 // (XMIT_RECURSION_LIMIT) drops. Takes ownership of skb.
 func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
@@ -736,6 +737,13 @@ func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 		s.drop(b, skb.DropQdiscDrop, OpQdisc)
 		return
 	}
+	// validate_xmit_skb -> validate_xmit_vlan
+	if b.H().VlanTagPresent() && !d.vlanTxOffload() {
+		if b.VlanHwaccelPushInside() != nil {
+			s.drop(b, skb.DropNotSpecified, OpDevQueueXmit) // vlan_insert_tag: dev_kfree_skb_any
+			return
+		}
+	}
 	if sh := b.Shinfo(); sh.GSOSize != 0 {
 		// netif_needs_gso: !skb_gso_ok(skb, features), which also wants
 		// NETIF_F_FRAGLIST for an skb with a frag_list.
@@ -756,6 +764,16 @@ func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 		s.csumHelp(b) // skb_csum_hwoffload_help
 	}
 	s.xmitOne(b, d)
+}
+
+// vlanTxOffload models vlan_hw_offload_capable(features, vlan_proto) for
+// d: NETIF_F_HW_VLAN_CTAG_TX and STAG_TX, which a veth (VETH_FEATURES)
+// and a bridge (br_dev_setup) have, and a NIC is taken to have (most
+// drivers insert tags in hardware); vxlan, geneve, the IP tunnels, dummy
+// and loopback have neither, so validate_xmit_vlan puts the tag into the
+// frame (__vlan_hwaccel_push_inside) before the taps and the driver.
+func (d *Device) vlanTxOffload() bool {
+	return d.kid == kidVeth || d.kid == kidBridge || d.kid == kidNIC
 }
 
 // takesGSO models net_gso_ok(dev->features, gso_type): d has every GSO

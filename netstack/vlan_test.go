@@ -180,3 +180,46 @@ func TestBridgeVlanTagged(t *testing.T) {
 		})
 	}
 }
+
+// TestVlanTransmit: a tagged frame untagged at vB is redirected out of a
+// device by tc ingress. A veth transmits the tag in vlan_tci (its TX tap
+// shows TP_STATUS_VLAN_VALID and the frame without it); a vxlan device
+// has no VLAN transmit offload, so validate_xmit_vlan puts the tag back
+// into the frame before its taps, and the encapsulated frame carries it.
+// TestKernelVlanTransmit checks the same against 6.18.
+func TestVlanTransmit(t *testing.T) {
+	for _, target := range []string{"vB", "vxB"} {
+		t.Run(target, func(t *testing.T) {
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: "A"}, {Name: "B"}},
+				Devices: []DeviceConfig{
+					{Name: "vA", Kind: KindVeth, Netns: "A", MAC: macA, Addrs: []netip.Prefix{pfx("192.0.2.1/24")},
+						Peer: "vB", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("192.0.2.2/24")}},
+					{Name: "vxB", Kind: KindVXLAN, Netns: "B", VNI: 42, MAC: macNIC, Local: addr("192.0.2.2"), Remote: addr("192.0.2.1")},
+				},
+				Programs: []ProgramConfig{{Name: "r", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
+					Actions: []Action{{Kind: ActRedirect, Target: target}}}},
+				Taps:    []TapConfig{{Name: "t", Netns: "B", Dev: target, Dir: TapTX, Hold: true}, {Name: "wire", Netns: "B", Dev: "vB", Dir: TapTX, Hold: true}},
+				Entries: []EntryConfig{{Kind: EntryPacket, Netns: "A", Dev: "vA"}},
+			}
+			s, _ := newStack(t, cfg, "", nil, nil)
+			f := withTags(buildFrame(frameOpts{dstMAC: macB, srcMAC: macA, src: "192.0.2.1", dst: "192.0.2.2", sport: 1000, dport: 2000, payload: 10}),
+				skb.EthP8021Q, 0x2064)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			pk := s.TapPackets("t")
+			require.Len(t, pk, 1)
+			if target == "vB" {
+				require.Equal(t, TPStatusUser|TPStatusVLANValid|TPStatusVLANTPIDValid, pk[0].Status)
+				require.Equal(t, uint16(0x2064), pk[0].VlanTCI)
+				require.Equal(t, append(append([]byte(nil), f[:12]...), f[16:]...), pk[0].Frame)
+				return
+			}
+			require.Equal(t, TPStatusUser, pk[0].Status)
+			require.Equal(t, f, pk[0].Frame, "the tag is back in the frame")
+			wire := s.TapPackets("wire")
+			require.Len(t, wire, 1)
+			const outer = ethHlen + ipHlen + udpHlen + 8 // the VXLAN header
+			require.Equal(t, f, wire[0].Frame[outer:], "the encapsulated frame carries the tag")
+		})
+	}
+}

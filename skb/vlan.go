@@ -82,3 +82,35 @@ func (b *Buff) VlanUntag() error {
 	b.ResetMacLen()
 	return nil
 }
+
+// VlanHwaccelPushInside models __vlan_hwaccel_push_inside(), which
+// validate_xmit_vlan() calls for a device without VLAN transmit offload:
+// vlan_insert_tag_set_proto(skb, vlan_proto, vlan_tci) ->
+// __vlan_insert_inner_tag(skb, ..., ETH_HLEN): skb_cow_head(skb,
+// VLAN_HLEN), VLAN_HLEN pushed and the mac addresses moved down to the new
+// data (PushMove: with DataMoveHelpers, v6.19's skb_postpush_data_move,
+// the XDP metadata moves too), the mac header moved with them if set, the
+// TPID and TCI written after them; skb->protocol = vlan_proto; then the
+// tag cleared (__vlan_hwaccel_clear_tag). Data must be at the mac header
+// of an Ethernet frame and a tag present. On an error (the ENOMEM of
+// skb_cow_head) the skb is unchanged and the caller frees it.
+func (b *Buff) VlanHwaccelPushInside() error {
+	b.check("__vlan_hwaccel_push_inside")
+	h := &b.hdr
+	if !h.VlanTagPresent() {
+		panic("skb: __vlan_hwaccel_push_inside without a tag")
+	}
+	if err := b.CowHead(VlanHlen); err != nil {
+		return err
+	}
+	macSet := b.off.mac != unsetOffset
+	gap := b.PushMove(VlanHlen, EthHlen-2)
+	binary.BigEndian.PutUint16(gap[0:2], h.VlanProto)
+	binary.BigEndian.PutUint16(gap[2:4], h.VlanTCI)
+	if macSet {
+		b.off.mac -= VlanHlen
+	}
+	h.Protocol = h.VlanProto
+	h.VlanProto, h.VlanTCI = 0, 0
+	return nil
+}

@@ -3,6 +3,7 @@ package skb
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/skbsim/skbsim/internal/errno"
@@ -100,5 +101,34 @@ func TestVlanUntagCloned(t *testing.T) {
 		}
 		b.ConsumeSkb()
 		c.ConsumeSkb()
+	}
+}
+
+// TestVlanPushInsideRoundTrip: the tag skb_vlan_untag moved into vlan_tci,
+// __vlan_hwaccel_push_inside puts back into the frame: the same bytes, the
+// TPID as skb->protocol, no tag left. The XDP metadata before the mac
+// header survives only with v6.19's skb_postpush_data_move
+// (DataMoveHelpers); before, the moved addresses overwrite it.
+func TestVlanPushInsideRoundTrip(t *testing.T) {
+	for _, helpers := range []bool{false, true} {
+		t.Run(fmt.Sprintf("DataMoveHelpers %v", helpers), func(t *testing.T) {
+			a := newAlloc(t, func(p *Profile) { p.DataMoveHelpers = helpers })
+			after := []byte{0x08, 0x00, 0x45, 0, 0, 20, 1, 2, 3, 4}
+			b := tagged(t, a, EthP8021AD, 0x3007, after)
+			defer b.ConsumeSkb()
+			b.Push(EthHlen)
+			orig := append([]byte(nil), b.Data()...)
+			b.Pull(EthHlen)
+			require.NoError(t, b.VlanUntag())
+			b.Push(b.MacLen()) // __dev_queue_xmit: data and mac header at the frame
+			b.ResetMacHeader()
+			require.NoError(t, b.VlanHwaccelPushInside())
+			assert.Equal(t, orig, b.Data())
+			assert.Equal(t, b.Headroom(), b.MacHeader(), "the mac header moved with the addresses")
+			assert.Equal(t, uint16(EthP8021AD), b.H().Protocol)
+			assert.False(t, b.H().VlanTagPresent())
+			v, ok := b.Metadata()
+			assert.Equal(t, helpers, ok && string(v) == "metadata", "metadata %q valid %v", v, ok)
+		})
 	}
 }

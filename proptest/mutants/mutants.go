@@ -761,4 +761,12 @@ var List = []Mutant{
 		Desc: "skb_reorder_vlan_header moves the XDP metadata with the mac header",
 		Pkgs: []string{"./skb", "./netstack"},
 	},
+	{
+		Name: "vlan-push-inside-skipped",
+		File: "netstack/tx.go",
+		Old:  `	if b.H().VlanTagPresent() && !d.vlanTxOffload() {`,
+		New:  `	if false {`,
+		Desc: "validate_xmit_vlan puts a tag back into the frame for a device without VLAN transmit offload (vxlan)",
+		Pkgs: []string{"./netstack"},
+	},
 }
