@@ -131,6 +131,7 @@ type SkbState struct {
 	Mark, Priority             uint32
 	TCIndex                    uint16
 	Hash                       uint32
+	VlanProto, VlanTCI         uint16 // the tag in vlan_all (skb_vlan_untag)
 	Tstamp                     int64
 	TstampType                 skb.TstampType
 	PktType                    skb.PktType
@@ -161,6 +162,7 @@ func State(b *skb.Buff) SkbState {
 	st := SkbState{
 		Len: b.Len(), Headroom: b.Headroom(), Dev: h.Dev, Netns: h.Netns,
 		Mark: h.Mark, Priority: h.Priority, TCIndex: h.TCIndex, Hash: h.Hash,
+		VlanProto: h.VlanProto, VlanTCI: h.VlanTCI,
 		Tstamp: h.Tstamp, TstampType: h.TstampType, PktType: h.PktType,
 		SkbIIF: h.SkbIIF, MetaLen: b.MetadataLen(), MetaValid: valid,
 		Cloned: b.SkbCloned(), Users: b.Users(), Dataref: b.Dataref(),

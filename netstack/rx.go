@@ -721,7 +721,7 @@ type groEntry struct {
 // udp_gro_receive_segment, fraglist GRO included (the chained skbs keep
 // their outer headers in front of their network header, the inner one).
 // gro_list_prepare
-// requires equal hash, device, vlan, XDP metadata bytes
+// requires equal hash, device, vlan_all (TPID and TCI), XDP metadata bytes
 // (skb_metadata_differs) and MAC header, and with slow_gro the same socket
 // and conntrack. The first skb survives. Other packets
 // are delivered at once (GRO_NORMAL); held skbs wait for Flush, at most
@@ -954,7 +954,7 @@ func (s *Stack) groReceive(gn *groNode, b *skb.Buff, d *Device) {
 			continue
 		}
 		ph, bh := p.H(), b.H()
-		same := ph.Hash == bh.Hash && ph.Dev == bh.Dev && ph.VlanTCI == bh.VlanTCI &&
+		same := ph.Hash == bh.Hash && ph.Dev == bh.Dev && ph.VlanTCI == bh.VlanTCI && ph.VlanProto == bh.VlanProto &&
 			!skb.MetadataDiffers(p, b) && g.macBytes == mac
 		if same && (ph.SlowGRO || bh.SlowGRO) {
 			pc, _ := p.Nfct()

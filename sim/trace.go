@@ -155,6 +155,9 @@ func (t *tracer) trace(ev netstack.TraceEvent) {
 	if st.TCIndex != 0 {
 		fmt.Fprintf(t.w, " tc_index=%d", st.TCIndex)
 	}
+	if st.VlanProto != 0 || st.VlanTCI != 0 {
+		fmt.Fprintf(t.w, " vlan=%#04x/%#x", st.VlanProto, st.VlanTCI)
+	}
 	if st.Tstamp != 0 {
 		fmt.Fprintf(t.w, " tstamp=%d/%d", st.Tstamp, st.TstampType)
 	}
