@@ -63,9 +63,12 @@ import (
 //     its inner checksum checked, by GRO and by the inner TCP or UDP
 //     receive, as measured (TestKernelVXLANInnerChecksum).
 //
-// Everything else keeps the state it had. GRE_CSUM and remote checksum
-// offload are not written or checked, and CHECKSUM_COMPLETE is not
-// modelled (a software check stands for it).
+// A GRE checksum is validated the same way (greCsumBad): a level of
+// CHECKSUM_UNNECESSARY, else a software sum.
+//
+// Everything else keeps the state it had. GRE_CSUM is not written on
+// transmit, remote checksum offload is not modelled, and
+// CHECKSUM_COMPLETE is not modelled (a software check stands for it).
 
 // csumAdd adds b's 16-bit big-endian words (a trailing odd byte padded
 // with zero, as csum_partial does) to sum. It adds 32-bit words where it

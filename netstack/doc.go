@@ -261,8 +261,10 @@
 //     measured (TestKernelVXLAN6OuterChecksum). Checksum levels
 //     (csum_level, csum_valid) decide whether a tunnel's inner checksum is
 //     checked: always, for a packet that arrived CHECKSUM_NONE
-//     (TestKernelVXLANInnerChecksum). GRE_CSUM and remote checksum offload
-//     are not written.
+//     (TestKernelVXLANInnerChecksum). A received GRE_CSUM is validated
+//     as the skb's checksum state says (a CHECKSUM_UNNECESSARY level, else
+//     a software sum); GRE_CSUM and remote checksum offload are not
+//     written.
 //   - A packet socket entry (EntryPacket) sends each captured frame out
 //     of a device as tcpreplay does (packet_snd, CHECKSUM_NONE).
 //   - A NIC with native XDP takes a frame longer than one page holds

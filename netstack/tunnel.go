@@ -3,6 +3,7 @@ package netstack
 import (
 	"encoding/binary"
 
+	"github.com/skbsim/skbsim/cost"
 	"github.com/skbsim/skbsim/skb"
 )
 
@@ -380,19 +381,18 @@ const (
 // greParseHeader models gre_parse_header(skb, &tpi, &csum_err, proto, 0)
 // on data at the GRE header, shared by ip_gre's and ip6_gre's gre_rcv: the
 // base header must be there (pskb_may_pull), the version and routing
-// flags must be clear, the options the flags announce (checksum, key,
-// sequence number: gre_calc_hlen) must be there, and with GRE_CSUM the
-// checksum over the GRE header and payload must verify
-// (skb_checksum_simple_validate; *csum_err). It returns the header length,
-// the protocol and the key (0 without GRE_KEY); ok false is the -EINVAL
-// on which both gre_rcv free the skb.
-func greParseHeader(data []byte) (hdrLen int, proto uint16, key uint32, ok bool) {
+// flags must be clear, and the options the flags announce (checksum, key,
+// sequence number: gre_calc_hlen) must be there. It returns the header
+// length, the protocol, the key (0 without GRE_KEY) and whether GRE_CSUM
+// is set (the caller validates the checksum: greCsumBad); ok false is the
+// -EINVAL on which both gre_rcv free the skb.
+func greParseHeader(data []byte) (hdrLen int, proto uint16, key uint32, csum, ok bool) {
 	if len(data) < greHlen {
-		return 0, 0, 0, false
+		return 0, 0, 0, false, false
 	}
 	flags := binary.BigEndian.Uint16(data[0:2])
 	if flags&(greFlagVersion|greFlagRouting) != 0 {
-		return 0, 0, 0, false
+		return 0, 0, 0, false, false
 	}
 	hdrLen = greHlen
 	for _, f := range [...]uint16{greFlagCsum, greFlagKey, greFlagSeq} {
@@ -401,20 +401,74 @@ func greParseHeader(data []byte) (hdrLen int, proto uint16, key uint32, ok bool)
 		}
 	}
 	if len(data) < hdrLen {
-		return 0, 0, 0, false
+		return 0, 0, 0, false, false
 	}
 	proto = binary.BigEndian.Uint16(data[2:4])
 	opt := greHlen
-	if flags&greFlagCsum != 0 {
-		if !csumFoldsToZero(data) {
-			return 0, 0, 0, false
-		}
+	csum = flags&greFlagCsum != 0
+	if csum {
 		opt += 4
 	}
 	if flags&greFlagKey != 0 {
 		key = binary.BigEndian.Uint32(data[opt : opt+4])
 	}
+	return hdrLen, proto, key, csum, true
+}
+
+// greHeader models gre_parse_header on skb b (data at the GRE header):
+// greParseHeader, then with GRE_CSUM skb_checksum_simple_validate over
+// the GRE header and payload, every byte of them, fragments included
+// (greCsumBad). ok false is the -EINVAL on which both gre_rcv free the
+// skb.
+func (s *Stack) greHeader(b *skb.Buff) (hdrLen int, proto uint16, key uint32, ok bool) {
+	data := b.Data()
+	hdrLen, proto, key, csum, ok := greParseHeader(data)
+	if !ok {
+		return 0, 0, 0, false
+	}
+	if csum {
+		if b.IsNonlinear() {
+			if cap(s.greBuf) < b.Len() {
+				s.greBuf = make([]byte, b.Len())
+			}
+			data = s.greBuf[:b.Len()]
+			_ = b.CopyBits(0, data)
+		}
+		if s.greCsumBad(b, data) {
+			return 0, 0, 0, false
+		}
+	}
 	return hdrLen, proto, key, true
+}
+
+// greCsumBad models skb_checksum_simple_validate in gre_parse_header on b
+// whose GRE header and payload are data: __skb_checksum_validate clears
+// csum_valid; a CHECKSUM_UNNECESSARY skb uses up a level
+// (__skb_checksum_validate_needed: __skb_decr_checksum_unnecessary,
+// CHECKSUM_NONE after the last) and a CHECKSUM_PARTIAL one needs no
+// check; a CHECKSUM_NONE one is summed in software
+// (__skb_checksum_complete, counted in csum_byte), which sets csum_valid
+// when it verifies. skb_checksum_try_convert's CHECKSUM_COMPLETE is not
+// modelled: the skb stays CHECKSUM_NONE, so the inner packet's checksum
+// is summed again. It reports a bad checksum.
+func (s *Stack) greCsumBad(b *skb.Buff, data []byte) bool {
+	h := b.H()
+	h.CsumValid = false
+	switch h.IPSummed {
+	case skb.ChecksumUnnecessary:
+		h.CsumValid = true
+		if h.CsumLevel == 0 {
+			h.IPSummed = skb.ChecksumNone
+		} else {
+			h.CsumLevel--
+		}
+		return false
+	case skb.ChecksumPartial:
+		return false
+	}
+	s.acct.Op(cost.OpCsumByte, uint64(len(data)))
+	h.CsumValid = csumFoldsToZero(data)
+	return !h.CsumValid
 }
 
 // csumFoldsToZero reports whether the one's complement sum of b (a
@@ -444,19 +498,11 @@ func (s *Stack) greRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 		return
 	}
 	b.MayPull(min(b.Len(), greHlen+12))
-	data := b.Data()
-	if b.IsNonlinear() && binary.BigEndian.Uint16(data[0:2])&greFlagCsum != 0 {
-		if cap(s.greBuf) < b.Len() {
-			s.greBuf = make([]byte, b.Len())
-		}
-		data = s.greBuf[:b.Len()]
-		_ = b.CopyBits(0, data)
-	}
-	if len(data) < greDemuxMinLen || data[1]&0x7f != 0 {
+	if data := b.Data(); data[1]&0x7f != 0 {
 		s.drop(b, skb.DropNotSpecified, OpGRERcv) // gre_demux's gre_rcv: goto drop
 		return
 	}
-	hdr, proto, key, ok := greParseHeader(data)
+	hdr, proto, key, ok := s.greHeader(b)
 	if !ok {
 		s.drop(b, skb.DropNotSpecified, OpGRERcv)
 		return

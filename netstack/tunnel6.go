@@ -274,7 +274,8 @@ func (s *Stack) ip6TnlRcv(b *skb.Buff, ns *Netns, ip ipv6, next uint8) {
 // (NOT_SPECIFIED, after the ICMPv6 port unreachable for the latter);
 // otherwise ip6_tnl_rcv -> __ip6_tnl_rcv runs. Takes ownership of skb.
 func (s *Stack) gre6Rcv(b *skb.Buff, ns *Netns, ip ipv6) {
-	hdr, proto, key, ok := greParseHeader(b.Data())
+	b.MayPull(min(b.Len(), greHlen+12))
+	hdr, proto, key, ok := s.greHeader(b)
 	if !ok {
 		s.drop(b, skb.DropNotSpecified, OpGRERcv)
 		return

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/cost"
 )
 
 // greHdrOpts builds a GRE header with the given flags word and protocol;
@@ -58,26 +60,33 @@ func outer4(proto uint8, payload []byte) []byte {
 // kfree_skb (NOT_SPECIFIED) by both, as is a packet for no tunnel
 // (PACKET_REJECT after the ICMP port unreachable). IPv4 goes through
 // gre_demux first: fewer than 12 bytes or a non-zero version is dropped
-// there (NOT_SPECIFIED too); ip6_gre has no such check.
+// there (NOT_SPECIFIED too); ip6_gre has no such check. A GRE checksum is
+// validated as the skb's checksum state says: the NIC's
+// CHECKSUM_UNNECESSARY (the model's NIC verifies tunnel checksums) uses
+// up a level and lets a bad one through; without receive offload it is
+// summed in software.
 func TestGRERcvHeader(t *testing.T) {
 	inner := buildFrame(frameOpts{src: "10.9.0.1", dst: "10.9.0.2", sport: 1, dport: 9999, payload: 32, noEth: true})
 	cat := func(a, b []byte) []byte { return append(append([]byte{}, a...), b...) }
 	const key = 42
 	for _, tc := range []struct {
-		name string
-		gre  []byte // GRE header and payload
-		ok   bool   // delivered to the socket behind the tunnel
+		name  string
+		gre   []byte // GRE header and payload
+		ok    bool   // delivered to the socket behind the tunnel
+		rxOff bool   // the NIC's receive checksum offload off
 	}{
-		{"key", cat(greHdrOpts(greFlagKey, ethPIP, key), inner), true},
-		{"key and sequence number", cat(greHdrOpts(greFlagKey|greFlagSeq, ethPIP, key), inner), true},
-		{"valid checksum", withGRECsum(cat(greHdrOpts(greFlagCsum|greFlagKey, ethPIP, key), inner)), true},
-		{"bad checksum", cat(greHdrOpts(greFlagCsum|greFlagKey, ethPIP, key), inner), false},
-		{"wrong key", cat(greHdrOpts(greFlagKey, ethPIP, key+1), inner), false},
-		{"no key", cat(greHdrOpts(0, ethPIP, 0), inner), false},
-		{"version 1", cat(greHdrOpts(greFlagKey|1, ethPIP, key), inner), false},
-		{"routing flag", cat(greHdrOpts(greFlagKey|greFlagRouting, ethPIP, key), inner), false},
-		{"shorter than the base header", []byte{0x20, 0, 8}, false},
-		{"key announced, not there", greHdrOpts(greFlagKey, ethPIP, key)[:6], false},
+		{"key", cat(greHdrOpts(greFlagKey, ethPIP, key), inner), true, false},
+		{"key and sequence number", cat(greHdrOpts(greFlagKey|greFlagSeq, ethPIP, key), inner), true, false},
+		{"valid checksum", withGRECsum(cat(greHdrOpts(greFlagCsum|greFlagKey, ethPIP, key), inner)), true, false},
+		{"bad checksum, the NIC verified", cat(greHdrOpts(greFlagCsum|greFlagKey, ethPIP, key), inner), true, false},
+		{"valid checksum, no receive offload", withGRECsum(cat(greHdrOpts(greFlagCsum|greFlagKey, ethPIP, key), inner)), true, true},
+		{"bad checksum, no receive offload", cat(greHdrOpts(greFlagCsum|greFlagKey, ethPIP, key), inner), false, true},
+		{"wrong key", cat(greHdrOpts(greFlagKey, ethPIP, key+1), inner), false, false},
+		{"no key", cat(greHdrOpts(0, ethPIP, 0), inner), false, false},
+		{"version 1", cat(greHdrOpts(greFlagKey|1, ethPIP, key), inner), false, false},
+		{"routing flag", cat(greHdrOpts(greFlagKey|greFlagRouting, ethPIP, key), inner), false, false},
+		{"shorter than the base header", []byte{0x20, 0, 8}, false, false},
+		{"key announced, not there", greHdrOpts(greFlagKey, ethPIP, key)[:6], false, false},
 	} {
 		for _, fam := range []string{"ipv4", "ipv6"} {
 			t.Run(tc.name+"/"+fam, func(t *testing.T) {
@@ -94,9 +103,17 @@ func TestGRERcvHeader(t *testing.T) {
 					cfg.Devices[1].Local, cfg.Devices[1].Remote = addr("192.0.2.1"), addr("192.0.2.9")
 					frame = outer4(ipprotoGRE, tc.gre)
 				}
+				if tc.rxOff {
+					cfg.Devices[0].RxChecksum = "off"
+				}
 				s, te := newStack(t, cfg, "", nil, nil)
+				before := te.a.Accountant().Stats()
 				require.NoError(t, s.Inject(&Packet{ID: 1, Frame: frame}))
 				s.Flush()
+				after := te.a.Accountant().Stats()
+				if d := after.Sub(&before); tc.rxOff && tc.gre[0]&0x80 != 0 {
+					require.GreaterOrEqual(t, d.Ops[cost.OpCsumByte], uint64(len(tc.gre)), "the GRE checksum summed in software")
+				}
 				if tc.ok {
 					require.Empty(t, te.obs.dropReasons())
 					require.Equal(t, []DeliverEvent{{PacketID: 1, Kind: DeliverSocket, Index: 0}}, te.obs.delivs)
@@ -121,6 +138,6 @@ func TestGREDemuxMinLen(t *testing.T) {
 	s, te := newStack(t, cfg, "", nil, nil)
 	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: outer4(ipprotoGRE, short)}))
 	require.Equal(t, []string{"SKB_DROP_REASON_NOT_SPECIFIED@gre_rcv"}, te.obs.dropReasons())
-	_, _, _, ok := greParseHeader(short)
+	_, _, _, _, ok := greParseHeader(short)
 	require.True(t, ok, "gre_parse_header alone accepts it")
 }

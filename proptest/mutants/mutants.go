@@ -769,4 +769,16 @@ var List = []Mutant{
 		Desc: "validate_xmit_vlan puts a tag back into the frame for a device without VLAN transmit offload (vxlan)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "gre-csum-ignores-offload",
+		File: "netstack/tunnel.go",
+		Old: `	switch h.IPSummed {
+	case skb.ChecksumUnnecessary:
+		h.CsumValid = true`,
+		New: `	switch h.IPSummed {
+	case skb.ChecksumUnnecessary + 100:
+		h.CsumValid = true`,
+		Desc: "gre_parse_header's skb_checksum_simple_validate uses up a CHECKSUM_UNNECESSARY level instead of summing the GRE packet",
+		Pkgs: []string{"./netstack"},
+	},
 }
