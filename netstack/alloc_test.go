@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
 )
 
 var (
@@ -81,6 +82,9 @@ func TestNoAllocsSteadyState(t *testing.T) {
 		delivs int // reads per packet (0: 1)
 	}{
 		{"rx-to-socket", rxToSocketConfig(), rxFrame("192.0.2.1"), 0},
+		// skb_vlan_untag in software, and a NIC's hardware strip.
+		{"rx-vlan-untag-socket", rxToSocketConfig(), withTags(rxFrame("192.0.2.1"), skb.EthP8021Q, 0x2000), 0},
+		{"rx-vlan-strip-socket", vlanOffloadConfig(), withTags(rxFrame("192.0.2.1"), skb.EthP8021Q, 0x2000), 0},
 		{"rx-tc-veth-socket", rxVethConfig(), rxFrame("10.0.0.2"), 0},
 		{"socket-veth-socket", vethTxConfig(), buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 64, noEth: true}), 0},
 		{"rx-anyip-tproxy", tproxyConfig(), rxFrame("203.0.113.77"), 0},
@@ -104,6 +108,14 @@ func TestNoAllocsSteadyState(t *testing.T) {
 			require.Zero(t, allocs, "Go heap allocations per packet")
 		})
 	}
+}
+
+// vlanOffloadConfig is rxToSocketConfig with the NIC's receive VLAN
+// offload on.
+func vlanOffloadConfig() *Config {
+	cfg := rxToSocketConfig()
+	cfg.Devices[0].RxVLANOffload = "on"
+	return cfg
 }
 
 // udpSegmentConfig is vethTxConfig with UDP_SEGMENT gso on the sender.

@@ -231,6 +231,14 @@ type DeviceConfig struct {
 	// CHECKSUM_UNNECESSARY at every level; off, CHECKSUM_NONE, so GRO and
 	// the TCP and UDP receive paths check them in software (csum.go).
 	RxChecksum string
+	// RxVLANOffload is "on" or "off" (the default, ""): a NIC's receive
+	// VLAN offload (NETIF_F_HW_VLAN_CTAG_RX, ethtool rxvlan), which most
+	// NIC drivers turn on by default. On, the NIC strips an outer 802.1Q
+	// tag before the driver and native XDP see the frame, and the driver
+	// puts it into the skb's vlan_tci (see driverRx); off, the tag reaches
+	// XDP in the frame and __netif_receive_skb_core untags it in software
+	// (skb_vlan_untag), as on a veth. NICs only.
+	RxVLANOffload string
 	// SoftwareGSO makes the device lack GSO offloads: GSO skbs are
 	// segmented by skb_segment in validate_xmit_skb before the xmit.
 	SoftwareGSO bool

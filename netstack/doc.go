@@ -315,7 +315,10 @@
 //     drops it) and clears the tag. A device without VLAN transmit
 //     offload (vxlan, geneve, the IP tunnels, dummy, loopback) gets the
 //     tag back in the frame before its taps (validate_xmit_vlan); a NIC is
-//     taken to insert it in hardware. NICs do not strip tags on receive.
+//     taken to insert it in hardware. On receive, a NIC strips an outer
+//     802.1Q tag in hardware only with DeviceConfig.RxVLANOffload (off by
+//     default, unlike most drivers): XDP then sees the frame without it,
+//     the driver puts it in vlan_tci, and GRO merges tagged flows.
 //   - Neighbours are static; a veth or bridge peer's address resolves as if
 //     ARP had completed; otherwise NEIGH_FAILED.
 //   - The socket reader runs after every Inject (SocketConfig.NoRead and

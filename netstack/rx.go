@@ -203,7 +203,40 @@ func (s *Stack) ethTypeTrans(b *skb.Buff, d *Device) bool {
 // driverRx models a driver receiving frame p on d: native XDP on the
 // frame (nic), then the skb is built and handed to GRO; other devices
 // receive the frame as their peer's transmission would deliver it.
+//
+// A NIC with receive VLAN offload (DeviceConfig.RxVLANOffload; ethtool
+// rxvlan, NETIF_F_HW_VLAN_CTAG_RX) strips an outer 802.1Q tag in
+// hardware: the frame reaches the driver's buffer and native XDP without
+// it (a program reads it with bpf_xdp_metadata_rx_vlan_tag, not modelled;
+// XDP_TX and XDP_REDIRECT send the frame untagged), and the driver puts
+// it into the skb (__vlan_hwaccel_put_tag) before GRO, which then merges
+// a tagged flow (gro_list_prepare compares vlan_all);
+// __netif_receive_skb_core has nothing left to untag. 802.1ad tags
+// (rx-vlan-stag-hw-parse, off by default) stay in the frame.
 func (s *Stack) driverRx(d *Device, p *Packet) error {
+	if !d.rxVlanStrip || len(p.Frame) < ethHlen+skb.VlanHlen || binary.BigEndian.Uint16(p.Frame[12:14]) != skb.EthP8021Q {
+		return s.driverRxFrame(d, p)
+	}
+	f := p.Frame
+	s.stripBuf = append(append(s.stripBuf[:0], f[:12]...), f[ethHlen+2:]...)
+	s.hwVlanTCI, s.hwVlan = binary.BigEndian.Uint16(f[ethHlen:ethHlen+2]), true
+	p.Frame = s.stripBuf
+	err := s.driverRxFrame(d, p)
+	p.Frame, s.hwVlan = f, false
+	return err
+}
+
+// hwVlanPutTag models the driver's __vlan_hwaccel_put_tag(skb,
+// htons(ETH_P_8021Q), tci) for a tag its NIC stripped (driverRx).
+func (s *Stack) hwVlanPutTag(b *skb.Buff) {
+	if s.hwVlan {
+		h := b.H()
+		h.VlanProto, h.VlanTCI = skb.EthP8021Q, s.hwVlanTCI
+	}
+}
+
+// driverRxFrame is driverRx on the frame the driver's buffer holds.
+func (s *Stack) driverRxFrame(d *Device, p *Packet) error {
 	if len(p.Frame) < ethHlen {
 		return s.badFrame(p, "frame shorter than an Ethernet header")
 	}
@@ -221,6 +254,7 @@ func (s *Stack) driverRx(d *Device, p *Packet) error {
 	}
 	b.PutData(p.Frame)
 	setRxCsum(b, p.Frame, d) // the NIC's receive checksum offload (csum.go)
+	s.hwVlanPutTag(b)
 	s.traceOp(LayerDriver, OpDriverRx, b)
 	if !s.ethTypeTrans(b, d) {
 		s.drop(b, skb.DropPktTooSmall, OpEthTypeTrans)
@@ -326,6 +360,7 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 	case XDPPass:
 		b.MetadataSet(meta)      // skb_metadata_set(skb, metasize) while data is at the frame
 		setRxCsum(b, p.Frame, d) // the driver's receive checksum offload (csum.go)
+		s.hwVlanPutTag(b)
 		s.ethTypeTrans(b, d)
 		s.rxHash(b, p)
 		s.napiGROReceive(b, d)

@@ -183,6 +183,7 @@ type Device struct {
 	// zeroCsum6Rx: its IPv6 socket accepts a checksum of 0.
 	udpCsum, zeroCsum6Rx bool
 	noRxCsum             bool // RxChecksum off
+	rxVlanStrip          bool // RxVLANOffload on (NICs)
 	blackhole            bool
 	rxTaps               []*tap
 	txTaps               []*tap
@@ -334,7 +335,10 @@ type Stack struct {
 	fragList   []*skb.Buff // ip_do_fragment's fast path: the frag_list being sent
 	hdrTmp     []byte      // ip6_fraglist_init's copy of the unfragmentable headers
 	greBuf     []byte      // the bytes of a non-linear GRE packet whose checksum is checked
-	cutBuf     []byte      // the wire frame rxCut builds (abovemtu.go)
+	stripBuf   []byte      // a frame whose 802.1Q tag the NIC stripped (driverRx)
+	hwVlanTCI  uint16      // that tag's TCI, while hwVlan
+	hwVlan     bool
+	cutBuf     []byte // the wire frame rxCut builds (abovemtu.go)
 	// rqQueued is set when an skb is queued to a socket and cleared when
 	// readAll starts reading the sockets, which drains every readable
 	// one: while it is clear no socket has anything to read.
@@ -546,10 +550,14 @@ func (s *Stack) build(maxVal int) error {
 			return err
 		}
 		for _, f := range [...]struct{ key, v string }{{"tx_fraglist", dc.TxFragList}, {"peer_tx_fraglist", dc.PeerTxFragList},
-			{"tunnel_tso", dc.TunnelTSO}, {"tx_checksum", dc.TxChecksum}, {"rx_checksum", dc.RxChecksum}} {
+			{"tunnel_tso", dc.TunnelTSO}, {"tx_checksum", dc.TxChecksum}, {"rx_checksum", dc.RxChecksum},
+			{"rx_vlan_offload", dc.RxVLANOffload}} {
 			if f.v != "" && f.v != "on" && f.v != "off" {
 				return cfgErr("%s: %s %q (want on or off)", what, f.key, f.v)
 			}
+		}
+		if dc.RxVLANOffload == "on" && dc.Kind != KindNIC {
+			return cfgErr("%s: rx_vlan_offload on a %s device (NICs only)", what, dc.Kind)
 		}
 		if dc.Kind == KindLoopback {
 			// The namespace's own lo: only its qdisc, MTU and state are
@@ -930,7 +938,8 @@ func firstNonEmpty(a, b string) string {
 func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs []netip.Prefix, dc *DeviceConfig) *Device {
 	d := &Device{cfg: cfg, name: name, kind: kind, ns: n, mac: mac, mtu: dc.MTU, up: !dc.Down,
 		addrs: addrs, softGSO: dc.SoftwareGSO || dc.TxChecksum == "off", noTxCsum: dc.TxChecksum == "off", noRxCsum: dc.RxChecksum == "off",
-		blackhole: dc.Qdisc == "blackhole"}
+		rxVlanStrip: dc.RxVLANOffload == "on",
+		blackhole:   dc.Qdisc == "blackhole"}
 	if d.mtu == 0 {
 		d.mtu = 1500
 	}

@@ -223,3 +223,75 @@ func TestVlanTransmit(t *testing.T) {
 		})
 	}
 }
+
+// TestRxVLANOffload: a NIC with receive VLAN offload strips an outer
+// 802.1Q tag before native XDP sees the frame and the driver puts it into
+// vlan_tci: XDP reads the encapsulated type at the ethertype, tc ingress
+// the tag and the metadata where XDP left it; an 802.1ad tag stays in the
+// frame for skb_vlan_untag. GRO then merges a tagged TCP flow, which it
+// cannot when the tag is still in the frame (no VLAN GRO offload without
+// CONFIG_VLAN_8021Q).
+func TestRxVLANOffload(t *testing.T) {
+	const q, ad = skb.EthP8021Q, skb.EthP8021AD
+	seg := func(i int) []byte {
+		return buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
+			sport: 5000, dport: 80, seq: uint32(1000 + 100*i), tcpFlags: tcpACK, payload: 100, id: uint16(i)})
+	}
+	for _, tc := range []struct {
+		name    string
+		offload bool
+		tags    []uint16
+		xdp     string // the ethertype XDP sees
+		tc      []string
+		merged  uint64
+	}{
+		{"offload, 802.1Q", true, []uint16{q, 0xa000}, "0x800",
+			[]string{"tag 0x8100/0xa000 proto 0x800 meta ok segs 2"}, 1},
+		{"no offload, 802.1Q", false, []uint16{q, 0xa000}, "0x8100",
+			[]string{"tag 0x8100/0xa000 proto 0x800 meta ok segs 0", "tag 0x8100/0xa000 proto 0x800 meta ok segs 0"}, 0},
+		{"offload, 802.1ad", true, []uint16{ad, 0xa000}, "0x88a8",
+			[]string{"tag 0x88a8/0xa000 proto 0x800 meta ok segs 0", "tag 0x88a8/0xa000 proto 0x800 meta ok segs 0"}, 0},
+		{"offload, untagged", true, nil, "0x800",
+			[]string{"tag 0x0/0x0 proto 0x800 meta ok segs 2"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var atXDP string
+			var atTC []string
+			cfg := rxToSocketConfig()
+			if tc.offload {
+				cfg.Devices[0].RxVLANOffload = "on"
+			}
+			cfg.Programs = []ProgramConfig{
+				{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					atXDP = fmt.Sprintf("%#x", binary.BigEndian.Uint16(c.Skb.Data()[12:14]))
+					c.AdjustMeta(-8)
+					copy(c.Meta(), "metadata")
+					return XDPPass
+				})},
+				{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					h := c.Skb.H()
+					meta := "meta ok"
+					if m := c.Meta(); string(m) != "metadata" {
+						meta = fmt.Sprintf("meta %q", m)
+					}
+					atTC = append(atTC, fmt.Sprintf("tag %#x/%#x proto %#x %s segs %d", h.VlanProto, h.VlanTCI, h.Protocol, meta, c.Skb.Shinfo().GSOSegs))
+					return TCXNext
+				})},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i := range 2 {
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: withTags(seg(i), tc.tags...), Hash: 0xabc}))
+			}
+			s.Flush()
+			require.Equal(t, tc.xdp, atXDP, "XDP's view")
+			require.Equal(t, tc.tc, atTC, "tc ingress")
+			require.Equal(t, tc.merged, s.Stats().GROMerged)
+			for _, r := range te.obs.dropReasons() {
+				require.Equal(t, "SKB_DROP_REASON_NO_SOCKET@tcp_v4_rcv", r, "every skb reaches TCP (no listener)")
+			}
+			require.Len(t, te.obs.drops, len(tc.tc))
+		})
+	}
+	err := newStackErr(t, &Config{Devices: []DeviceConfig{{Name: "v", Kind: KindVeth, Peer: "p", RxVLANOffload: "on"}}}, "")
+	require.ErrorContains(t, err, "rx_vlan_offload on a veth device (NICs only)")
+}

@@ -422,6 +422,9 @@ func (s *Scenario) checkDevice(dv *netstack.DeviceConfig, p Pos) error {
 	if dv.XDP == "native" && dv.Kind != netstack.KindNIC && dv.Kind != netstack.KindVeth {
 		return s.errAt(p, "device %s: native XDP is modelled on nic and veth devices only (use xdp: generic)", dv.Name)
 	}
+	if dv.RxVLANOffload == "on" && dv.Kind != netstack.KindNIC {
+		return s.errAt(p, "device %s: rx_vlan_offload on a %s device (NICs only)", dv.Name, dv.Kind)
+	}
 	return nil
 }
 

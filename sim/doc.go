@@ -98,6 +98,8 @@
 //	                                   # TCP/UDP checksums in software (and the device has no GSO offloads)
 //	    rx_checksum: on                # rx-checksumming; off: the driver's frames are CHECKSUM_NONE, checked
 //	                                   # in software by GRO and TCP/UDP receive (a bad one is dropped)
+//	    rx_vlan_offload: off           # rxvlan, NICs only; on: the NIC strips an outer 802.1Q tag before XDP
+//	                                   # and the driver puts it in vlan_tci; off: skb_vlan_untag in software
 //	    gro_list: false                # NETIF_F_GRO_FRAGLIST (rx-gro-list, v5.6): fraglist GRO of UDP
 //	    udp_gro_forwarding: false      # NETIF_F_GRO_UDP_FWD (rx-udp-gro-forwarding, v5.12)
 //	    qdisc: noqueue                 # noqueue (default), pfifo or blackhole

@@ -356,7 +356,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "udp_csum", "udp6zerocsumrx", "qdisc", "down"}
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "udp_csum", "udp6zerocsumrx", "qdisc", "down"}
 
 func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 	m, err := d.fields(n, "device", deviceKeys...)
@@ -428,6 +428,8 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			dev.TxChecksum, err = d.onOff(v, w)
 		case "rx_checksum":
 			dev.RxChecksum, err = d.onOff(v, w)
+		case "rx_vlan_offload":
+			dev.RxVLANOffload, err = d.onOff(v, w)
 		case "udp_csum":
 			dev.UDPCsum, err = d.onOff(v, w)
 		case "udp6zerocsumrx":

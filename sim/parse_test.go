@@ -408,3 +408,17 @@ entry: {dev: eth0}
 	assert.Equal(t, "off", s.Stack.Devices[1].PeerTxFragList)
 	assert.Equal(t, "", s.Stack.Devices[2].TxFragList)
 }
+
+// TestParseRxVLANOffload: rx_vlan_offload reaches the device (off by
+// default); on a veth it is an error naming the device.
+func TestParseRxVLANOffload(t *testing.T) {
+	s, err := Parse("t.yaml", []byte("devices:\n  - {name: eth0, kind: nic, rx_vlan_offload: on}\n  - {name: eth1, kind: nic}\nentry: {dev: eth0}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, "on", s.Stack.Devices[0].RxVLANOffload)
+	assert.Equal(t, "", s.Stack.Devices[1].RxVLANOffload)
+	_, err = Parse("t.yaml", []byte("devices:\n  - {name: eth0, kind: nic, rx_vlan_offload: maybe}\nentry: {dev: eth0}\n"))
+	require.ErrorContains(t, err, "t.yaml:2:")
+	require.ErrorContains(t, err, "rx_vlan_offload")
+	_, err = Parse("t.yaml", []byte("devices:\n  - {name: v0, kind: veth, peer: v1, rx_vlan_offload: on}\nentry: {dev: v0}\n"))
+	require.EqualError(t, err, "t.yaml:2:5: device v0: rx_vlan_offload on a veth device (NICs only)")
+}

@@ -781,4 +781,12 @@ var List = []Mutant{
 		Desc: "gre_parse_header's skb_checksum_simple_validate uses up a CHECKSUM_UNNECESSARY level instead of summing the GRE packet",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "nic-vlan-strip-ignored",
+		File: "netstack/rx.go",
+		Old:  `	if !d.rxVlanStrip || len(p.Frame) < ethHlen+skb.VlanHlen ||`,
+		New:  `	if true || len(p.Frame) < ethHlen+skb.VlanHlen ||`,
+		Desc: "a NIC with receive VLAN offload strips the 802.1Q tag before XDP and puts it in vlan_tci",
+		Pkgs: []string{"./netstack"},
+	},
 }
