@@ -279,3 +279,71 @@ func modelVlanTransmit(t *testing.T, macA, macB, macVx net.HardwareAddr, target 
 	runModel(t, cfg, &dropRecorder{}, frame, func(s *netstack.Stack) { tap = s.TapPackets("t") })
 	return tap
 }
+
+// TestKernelXDPMetaAfterVlanUntag: native XDP on vB writes 8 bytes of
+// metadata in front of a tagged frame from A; __netif_receive_skb_core's
+// skb_vlan_untag (skb_reorder_vlan_header) moves them up by VLAN_HLEN
+// with the mac addresses, so tc ingress still finds 8 bytes at data_meta
+// and the kfree_skb tracepoint (check_vlan_id's OTHERHOST, dropped by
+// ip_rcv; a QinQ frame's inner tag, UNHANDLED_PROTO) reads them right
+// before the mac header. The model's xdp-meta design finds the value at
+// both hooks.
+func TestKernelXDPMetaAfterVlanUntag(t *testing.T) {
+	testutil.KernelTests(t)
+	sfx := fmt.Sprint(os.Getpid() % 100000)
+	va, vb := "mvA"+sfx, "mvB"+sfx
+	for _, tc := range []struct {
+		name string
+		tags []vlanTag
+	}{
+		{"VLAN 100", []vlanTag{{unix.ETH_P_8021Q, 100}}},
+		{"QinQ", []vlanTag{{unix.ETH_P_8021AD, 7}, {unix.ETH_P_8021Q, 9}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			probe, err := NewMetaProbe(false)
+			testutil.SkipIfNotSupported(t, err)
+			t.Cleanup(func() { require.NoError(t, probe.Close()) })
+			a, b, macB := vethPairAB(t, "mv", va, vb)
+			require.NoError(t, probe.AttachXDP(b, vb, false))
+			require.NoError(t, probe.AttachTC(b, vb, false))
+			require.NoError(t, probe.Watch(vb))
+			macA, err := a.HardwareAddr(va)
+			require.NoError(t, err)
+			ifA, err := a.Ifindex(va)
+			require.NoError(t, err)
+			tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
+			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
+			copy(sa.Addr[:], macB)
+			require.NoError(t, unix.Sendto(tx, vlanFrame(macB, macA, tc.tags, [4]byte{192, 0, 2, 2}), 0, sa))
+			n, ran, err := probe.TCMetaLen()
+			require.NoError(t, err)
+			require.True(t, ran, "tc ingress ran")
+			require.EqualValues(t, MetaProbeLen, n, "data - data_meta at tc ingress")
+			seen, err := probe.Seen(vb)
+			require.NoError(t, err)
+			require.Equal(t, uint64(1), seen.Count, "skbs freed on %s", vb)
+			require.EqualValues(t, MetaProbeLen, seen.MetaLen)
+			for i, c := range seen.Meta {
+				require.Equal(t, byte(0xa0+i), c, "metadata byte %d before the mac header", i)
+			}
+			mA, mB := net.HardwareAddr{2, 0, 0, 0, 8, 1}, net.HardwareAddr{2, 0, 0, 0, 8, 2}
+			cfg := &netstack.Config{
+				Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
+				Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", MAC: [6]byte(mA),
+					Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B", PeerMAC: [6]byte(mB),
+					PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerXDP: "native"}},
+				Programs: []netstack.ProgramConfig{
+					{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []netstack.Action{{Kind: netstack.ActWrite, Map: 0, Value: 0xa0}}},
+					{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Actions: []netstack.Action{{Kind: netstack.ActRead, Map: 0}}},
+					{Name: "tp", Hook: carrier.HookTracepoint, Netns: "B", Event: netstack.EventKfreeSkb,
+						Actions: []netstack.Action{{Kind: netstack.ActRead, Map: 0}}},
+				},
+				Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
+			}
+			frame := vlanFrame(mB, mA, tc.tags, [4]byte{192, 0, 2, 2})
+			for _, hook := range []carrier.Hook{carrier.HookTCIngress, carrier.HookTracepoint} {
+				require.Equal(t, []netstack.ReadResult{netstack.ReadFound}, runXDPMetaModelAt(t, cfg, hook, frame), "model at %v", hook)
+			}
+		})
+	}
+}
