@@ -85,14 +85,10 @@ func (b *Buff) VlanUntag() error {
 
 // VlanHwaccelPushInside models __vlan_hwaccel_push_inside(), which
 // validate_xmit_vlan() calls for a device without VLAN transmit offload:
-// vlan_insert_tag_set_proto(skb, vlan_proto, vlan_tci) ->
-// __vlan_insert_inner_tag(skb, ..., ETH_HLEN): skb_cow_head(skb,
-// VLAN_HLEN), VLAN_HLEN pushed and the mac addresses moved down to the new
-// data (PushMove: with DataMoveHelpers, v6.19's skb_postpush_data_move,
-// the XDP metadata moves too), the mac header moved with them if set, the
-// TPID and TCI written after them; skb->protocol = vlan_proto; then the
-// tag cleared (__vlan_hwaccel_clear_tag). Data must be at the mac header
-// of an Ethernet frame and a tag present. On an error (the ENOMEM of
+// vlan_insert_tag_set_proto(skb, vlan_proto, vlan_tci) (insertTag);
+// skb->protocol = vlan_proto; then the tag cleared
+// (__vlan_hwaccel_clear_tag). Data must be at the mac header of an
+// Ethernet frame and a tag present. On an error (the ENOMEM of
 // skb_cow_head) the skb is unchanged and the caller frees it.
 func (b *Buff) VlanHwaccelPushInside() error {
 	b.check("__vlan_hwaccel_push_inside")
@@ -100,17 +96,126 @@ func (b *Buff) VlanHwaccelPushInside() error {
 	if !h.VlanTagPresent() {
 		panic("skb: __vlan_hwaccel_push_inside without a tag")
 	}
+	if err := b.insertTag(h.VlanProto, h.VlanTCI); err != nil {
+		return err
+	}
+	h.Protocol = h.VlanProto
+	h.VlanProto, h.VlanTCI = 0, 0
+	return nil
+}
+
+// insertTag models __vlan_insert_inner_tag(skb, proto, tci, ETH_HLEN)
+// with data at the mac header: skb_cow_head(skb, VLAN_HLEN), VLAN_HLEN
+// pushed and the mac addresses moved down to the new data (PushMove: with
+// DataMoveHelpers, v6.19's skb_postpush_data_move, the XDP metadata moves
+// too; before, the moved addresses overwrite its last VLAN_HLEN bytes),
+// the mac header moved with them if set, the TPID and TCI written after
+// them.
+func (b *Buff) insertTag(proto, tci uint16) error {
 	if err := b.CowHead(VlanHlen); err != nil {
 		return err
 	}
 	macSet := b.off.mac != unsetOffset
 	gap := b.PushMove(VlanHlen, EthHlen-2)
-	binary.BigEndian.PutUint16(gap[0:2], h.VlanProto)
-	binary.BigEndian.PutUint16(gap[2:4], h.VlanTCI)
+	binary.BigEndian.PutUint16(gap[0:2], proto)
+	binary.BigEndian.PutUint16(gap[2:4], tci)
 	if macSet {
 		b.off.mac -= VlanHlen
 	}
-	h.Protocol = h.VlanProto
-	h.VlanProto, h.VlanTCI = 0, 0
 	return nil
+}
+
+// ErrVlanNotAtMac is returned by VlanPush and VlanPop when data is not at
+// the mac header (the kernel's WARN_ONCE and -EINVAL).
+var ErrVlanNotAtMac = errno.New("skb: VLAN push or pop with data not at the mac header", errno.EINVAL)
+
+// VlanPush models skb_vlan_push(skb, vlan_proto, vlan_tci): a tag already
+// in vlan_tci first goes into the frame (skb_vlan_flush: insertTag with
+// the old TPID and TCI, skb->protocol the old TPID, mac_len +=
+// VLAN_HLEN), then the new tag goes into vlan_tci (__vlan_hwaccel_put_tag).
+// Data must be at the mac header when a tag is present. Errors match
+// EINVAL or ENOMEM; the skb is then unchanged.
+func (b *Buff) VlanPush(proto, tci uint16) error {
+	b.check("skb_vlan_push")
+	h := &b.hdr
+	if h.VlanTagPresent() {
+		if b.off.mac == unsetOffset || int(b.off.mac) != b.data {
+			return ErrVlanNotAtMac
+		}
+		if err := b.insertTag(h.VlanProto, h.VlanTCI); err != nil {
+			return err
+		}
+		h.Protocol = h.VlanProto
+		b.macLen += VlanHlen
+	}
+	h.VlanProto, h.VlanTCI = proto, tci
+	return nil
+}
+
+// VlanPop models skb_vlan_pop(): the tag in vlan_tci is cleared, or, with
+// none, a tag in the frame is popped (__skb_vlan_pop); then a further tag
+// in the frame moves into vlan_tci. __skb_vlan_pop, with data at the mac
+// header: skb_ensure_writable(skb, VLAN_ETH_HLEN), VLAN_HLEN pulled with
+// the mac addresses moved up (PullMove: with DataMoveHelpers, v6.19's
+// skb_postpull_data_move, the XDP metadata moves too; before, it stays
+// behind and the view from the moved mac header shows other bytes),
+// vlan_set_encap_proto, the mac header moved, the network header at least
+// ETH_HLEN in, mac_len reset. Errors match EINVAL or ENOMEM.
+func (b *Buff) VlanPop() error {
+	b.check("skb_vlan_pop")
+	h := &b.hdr
+	if h.VlanTagPresent() {
+		h.VlanProto, h.VlanTCI = 0, 0
+	} else {
+		if !EthTypeVlan(h.Protocol) {
+			return nil
+		}
+		if _, err := b.vlanPopData(); err != nil {
+			return err
+		}
+	}
+	if !EthTypeVlan(h.Protocol) {
+		return nil
+	}
+	proto := h.Protocol
+	tci, err := b.vlanPopData()
+	if err != nil {
+		return err
+	}
+	h.VlanProto, h.VlanTCI = proto, tci
+	return nil
+}
+
+// vlanPopData models __skb_vlan_pop (see VlanPop) and returns the TCI.
+func (b *Buff) vlanPopData() (uint16, error) {
+	if b.off.mac == unsetOffset || int(b.off.mac) != b.data {
+		return 0, ErrVlanNotAtMac
+	}
+	const vlanEthHlen = EthHlen + VlanHlen
+	if err := b.EnsureWritable(vlanEthHlen); err != nil {
+		return 0, err
+	}
+	d := b.buf.bytes[b.data:b.tail]
+	tci := binary.BigEndian.Uint16(d[EthHlen : EthHlen+2])
+	inner := binary.BigEndian.Uint16(d[EthHlen+2 : vlanEthHlen])
+	raw := uint16(0)
+	if len(d) >= vlanEthHlen+2 {
+		raw = binary.BigEndian.Uint16(d[vlanEthHlen : vlanEthHlen+2])
+	}
+	b.PullMove(VlanHlen, EthHlen-2)
+	h := &b.hdr
+	switch {
+	case inner >= ethP8023Min:
+		h.Protocol = inner
+	case raw == 0xffff:
+		h.Protocol = EthP8023
+	default:
+		h.Protocol = EthP8022
+	}
+	b.off.mac += VlanHlen
+	if b.NetworkOffset() < EthHlen {
+		b.SetNetworkHeader(EthHlen)
+	}
+	b.ResetMacLen()
+	return tci, nil
 }

@@ -132,3 +132,91 @@ func TestVlanPushInsideRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// atMac builds an skb as a tc program sees an untagged received frame:
+// data and the mac header at the frame, 8 bytes of XDP metadata before it,
+// the network header after the Ethernet header, mac_len ETH_HLEN.
+func atMac(t *testing.T, a *Allocator, frame []byte) *Buff {
+	t.Helper()
+	b := mustAlloc(t, a, 64, len(frame))
+	copy(b.Data(), frame)
+	copy(b.Head()[56:64], "metadata")
+	b.MetadataSet(8)
+	b.ResetMacHeader()
+	b.SetNetworkHeader(EthHlen)
+	b.ResetMacLen()
+	b.H().Protocol = binary.BigEndian.Uint16(frame[12:14])
+	return b
+}
+
+// TestVlanPushPop: skb_vlan_push puts the first tag in vlan_tci and, for a
+// second, the first into the frame; skb_vlan_pop undoes it, the tag in
+// the frame moving back into vlan_tci. The frame and protocol come back
+// as they were. The XDP metadata follows each data move only with v6.19's
+// data-move helpers; before, the second push's moved addresses overwrite
+// it and the pop leaves it behind.
+func TestVlanPushPop(t *testing.T) {
+	frame := []byte{1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16, 0x08, 0x00, 0x45, 0, 0, 20, 9, 9, 9, 9}
+	for _, helpers := range []bool{false, true} {
+		t.Run(fmt.Sprintf("DataMoveHelpers %v", helpers), func(t *testing.T) {
+			a := newAlloc(t, func(p *Profile) { p.DataMoveHelpers = helpers })
+			b := atMac(t, a, frame)
+			defer b.ConsumeSkb()
+			h := b.H()
+			metaOK := func() bool { v, ok := b.Metadata(); return ok && string(v) == "metadata" }
+
+			require.NoError(t, b.VlanPush(EthP8021AD, 7))
+			assert.Equal(t, frame, b.Data(), "the first tag goes into vlan_tci only")
+			assert.True(t, metaOK())
+			require.NoError(t, b.VlanPush(EthP8021Q, 9))
+			want := append(append(append([]byte(nil), frame[:12]...), 0x88, 0xa8, 0, 7), frame[12:]...)
+			assert.Equal(t, want, b.Data(), "the first tag moved into the frame")
+			assert.Equal(t, uint16(EthP8021AD), h.Protocol)
+			assert.Equal(t, uint16(EthP8021Q), h.VlanProto)
+			assert.Equal(t, uint16(9), h.VlanTCI)
+			assert.Equal(t, EthHlen+VlanHlen, b.MacLen())
+			assert.Equal(t, b.Headroom(), b.MacHeader())
+			assert.Equal(t, helpers, metaOK(), "metadata after the second push")
+
+			require.NoError(t, b.VlanPop())
+			assert.Equal(t, frame, b.Data(), "the tag in the frame popped")
+			assert.Equal(t, uint16(EthP8021AD), h.VlanProto, "and moved into vlan_tci")
+			assert.Equal(t, uint16(7), h.VlanTCI)
+			assert.Equal(t, uint16(0x0800), h.Protocol)
+			assert.Equal(t, EthHlen, b.MacLen())
+			assert.Equal(t, b.Headroom(), b.MacHeader())
+			require.NoError(t, b.VlanPop())
+			assert.False(t, h.VlanTagPresent())
+			assert.Equal(t, frame, b.Data())
+			require.NoError(t, b.VlanPop(), "nothing to pop")
+			if helpers {
+				assert.True(t, metaOK(), "the metadata moved with every data move")
+			}
+		})
+	}
+}
+
+// TestVlanPopLeavesMetadata: on a kernel without the data-move helpers,
+// popping a tag in the frame (skb_vlan_pop with none in vlan_tci: the tag
+// is dropped) moves the mac header up by VLAN_HLEN and the metadata
+// stays: the view before the mac header shows the metadata's last 4
+// bytes and the first 4 of the old destination address.
+func TestVlanPopLeavesMetadata(t *testing.T) {
+	a := newAlloc(t, func(p *Profile) { p.DataMoveHelpers = false })
+	frame := []byte{1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16, 0x81, 0x00, 0, 5, 0x08, 0x00, 0x45, 0, 0, 20}
+	b := atMac(t, a, frame)
+	defer b.ConsumeSkb()
+	require.NoError(t, b.VlanPop())
+	assert.False(t, b.H().VlanTagPresent(), "the next type is not a VLAN: nothing moves into vlan_tci")
+	assert.Equal(t, append(append([]byte(nil), frame[:12]...), frame[16:]...), b.Data())
+	v, ok := b.Metadata()
+	assert.False(t, ok)
+	assert.Equal(t, "data\x01\x02\x03\x04", string(v))
+
+	c := atMac(t, a, frame)
+	defer c.ConsumeSkb()
+	c.Pull(EthHlen)
+	assert.ErrorIs(t, c.VlanPop(), ErrVlanNotAtMac, "data past the mac header")
+	c.Push(EthHlen)
+	assert.Equal(t, frame, c.Data(), "nothing popped")
+}
