@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"fmt"
 	"net"
 
 	"github.com/cilium/ebpf"
@@ -101,6 +102,60 @@ func (p *MetaProbe) AttachTC(ns *Netns, dev string, touch bool) error {
 		}
 		return nil
 	})
+}
+
+// VLAN helper calls for AttachTCVlan.
+const (
+	VlanPushQ  = 1 // bpf_skb_vlan_push(skb, 802.1Q, 100)
+	VlanPushAD = 2 // bpf_skb_vlan_push(skb, 802.1ad, 200)
+	VlanPop    = 3 // bpf_skb_vlan_pop(skb)
+)
+
+// VlanSeen is what the tc program AttachTCVlan attached saw in the first
+// packet after its helper calls.
+type VlanSeen struct {
+	Ran                                   bool
+	Ret                                   [4]int32
+	MetaLen                               uint32 // data - data_meta
+	VlanPresent, VlanTCI, VlanProto, Prot uint32
+	Meta                                  [MetaProbeLen]byte
+	Frame                                 [24]byte
+}
+
+// AttachTCVlan attaches at tc ingress of dev in ns the program that calls
+// the VLAN helpers ops lists (VlanPushQ, VlanPushAD, VlanPop; up to 4) on
+// the first packet and records it (TCVlan).
+func (p *MetaProbe) AttachTCVlan(ns *Netns, dev string, ops []uint32) error {
+	if len(ops) > 4 {
+		return fmt.Errorf("metadata probe: %d VLAN helper calls, at most 4", len(ops))
+	}
+	for i, op := range ops {
+		if err := p.objs.TcVlanOps.Put(uint32(i), op); err != nil {
+			return wrap("metadata probe: VLAN ops", err)
+		}
+	}
+	return ns.Do(func() error {
+		iface, err := net.InterfaceByName(dev)
+		if err != nil {
+			return err
+		}
+		l, err := link.AttachTCX(link.TCXOptions{Interface: iface.Index, Program: p.objs.TcVlan, Attach: ebpf.AttachTCXIngress})
+		if err != nil {
+			return wrap("metadata probe: attach tc", err)
+		}
+		p.links = append(p.links, l)
+		return nil
+	})
+}
+
+// TCVlan returns what AttachTCVlan's program recorded.
+func (p *MetaProbe) TCVlan() (VlanSeen, error) {
+	var v bpf.MetaProbeVlanseen
+	if err := p.objs.TcVlanSeen.Lookup(uint32(0), &v); err != nil {
+		return VlanSeen{}, wrap("metadata probe: read tc VLAN", err)
+	}
+	return VlanSeen{Ran: v.Ran != 0, Ret: v.Ret, MetaLen: v.MetaLen, VlanPresent: v.VlanPresent, VlanTCI: v.VlanTci,
+		VlanProto: v.VlanProto, Prot: v.Protocol, Meta: v.Meta, Frame: v.Frame}, nil
 }
 
 // TCMetaLen returns data - data_meta as the first packet showed it to the

@@ -2,10 +2,12 @@ package kernel
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -346,4 +348,118 @@ func TestKernelXDPMetaAfterVlanUntag(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKernelVlanHelpersMeta: a tc ingress program on vB calls
+// bpf_skb_vlan_push and bpf_skb_vlan_pop on a frame that carries 8 bytes
+// of native XDP metadata, and records what it sees after them. On 6.18
+// (no skb_postpush/postpull_data_move): a push with a tag already in
+// vlan_tci puts that tag into the frame and the moved mac addresses
+// overwrite the metadata's last 4 bytes (data_meta now shows 4 bytes from
+// before it and the first 4); a pop of a tag in the frame moves the mac
+// header up and leaves the metadata behind (data_meta shows its last 4
+// bytes and the first 4 of the destination address); the tag-only pushes
+// and pops move nothing. The model (profile v6.18, Ctx.VlanPush and
+// VlanPop) sees the same frame, tag, protocol and metadata bytes.
+func TestKernelVlanHelpersMeta(t *testing.T) {
+	testutil.KernelTests(t)
+	sfx := fmt.Sprint(os.Getpid() % 100000)
+	va, vb := "mhA"+sfx, "mhB"+sfx
+	const q, ad = unix.ETH_P_8021Q, unix.ETH_P_8021AD
+	for _, tc := range []struct {
+		name string
+		tags []vlanTag
+		ops  []uint32
+		// want: "present tci proto protocol", the metadata view (?? for
+		// bytes from before the metadata) and the frame's ethertype
+		// bytes after the addresses.
+		tag, meta, after string
+	}{
+		{"push, push", nil, []uint32{VlanPushQ, VlanPushAD}, "1 200 0x88a8 0x8100", "????????a0a1a2a3", "810000640800"},
+		{"push, pop", nil, []uint32{VlanPushQ, VlanPop}, "0 0 0x0 0x800", "a0a1a2a3a4a5a6a7", "0800"},
+		{"tagged, push", []vlanTag{{q, 5}}, []uint32{VlanPushQ}, "1 100 0x8100 0x8100", "????????a0a1a2a3", "810000050800"},
+		{"QinQ, pop", []vlanTag{{ad, 7}, {q, 9}}, []uint32{VlanPop}, "1 9 0x8100 0x800", "a4a5a6a7" + "DST4", "0800"},
+		{"QinQ, pop, pop", []vlanTag{{ad, 7}, {q, 9}}, []uint32{VlanPop, VlanPop}, "0 0 0x0 0x800", "a4a5a6a7" + "DST4", "0800"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			probe, err := NewMetaProbe(false)
+			testutil.SkipIfNotSupported(t, err)
+			t.Cleanup(func() { require.NoError(t, probe.Close()) })
+			a, b, macB := vethPairAB(t, "mh", va, vb)
+			require.NoError(t, probe.AttachXDP(b, vb, false))
+			require.NoError(t, probe.AttachTCVlan(b, vb, tc.ops))
+			macA, err := a.HardwareAddr(va)
+			require.NoError(t, err)
+			ifA, err := a.Ifindex(va)
+			require.NoError(t, err)
+			frame := vlanFrame(macB, macA, tc.tags, [4]byte{192, 0, 2, 2})
+			tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
+			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
+			copy(sa.Addr[:], macB)
+			require.NoError(t, unix.Sendto(tx, frame, 0, sa))
+			k, err := probe.TCVlan()
+			require.NoError(t, err)
+			require.True(t, k.Ran, "tc ingress ran")
+			m := modelVlanHelpers(t, macA, macB, tc.ops, frame)
+			wantMeta := strings.ReplaceAll(tc.meta, "DST4", hex.EncodeToString(macB[:4]))
+			for who, v := range map[string]VlanSeen{"kernel": k, "model": m} {
+				require.Equal(t, [4]int32{}, v.Ret, "%s: helper returns", who)
+				require.EqualValues(t, MetaProbeLen, v.MetaLen, "%s: data - data_meta", who)
+				require.Equal(t, tc.tag, fmt.Sprintf("%d %d %#x %#x", v.VlanPresent, v.VlanTCI, v.VlanProto, v.Prot), "%s: tag and protocol", who)
+				got := hex.EncodeToString(v.Meta[:])
+				require.Len(t, wantMeta, len(got))
+				for i := range wantMeta {
+					if wantMeta[i] != '?' {
+						require.Equal(t, wantMeta[i], got[i], "%s: metadata view %s, want %s", who, got, wantMeta)
+					}
+				}
+				require.Equal(t, macB, net.HardwareAddr(v.Frame[0:6]), "%s: destination", who)
+				require.Equal(t, tc.after, hex.EncodeToString(v.Frame[12:12+len(tc.after)/2]), "%s: after the addresses", who)
+			}
+			require.Equal(t, k.Frame, m.Frame, "model frame")
+		})
+	}
+}
+
+// modelVlanHelpers is TestKernelVlanHelpersMeta's case in the model.
+func modelVlanHelpers(t *testing.T, macA, macB net.HardwareAddr, ops []uint32, frame []byte) (v VlanSeen) {
+	t.Helper()
+	cfg := &netstack.Config{
+		Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
+		Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", MAC: [6]byte(macA),
+			Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B", PeerMAC: [6]byte(macB),
+			PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerXDP: "native"}},
+		Programs: []netstack.ProgramConfig{
+			{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []netstack.Action{{Kind: netstack.ActAdjustMeta, Value: MetaProbeLen}}},
+			{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+				if v.Ran {
+					return netstack.TCXNext
+				}
+				v.Ran = true
+				for i, op := range ops {
+					switch op {
+					case VlanPushQ:
+						v.Ret[i] = int32(c.VlanPush(unix.ETH_P_8021Q, 100))
+					case VlanPushAD:
+						v.Ret[i] = int32(c.VlanPush(unix.ETH_P_8021AD, 200))
+					case VlanPop:
+						v.Ret[i] = int32(c.VlanPop())
+					}
+				}
+				h := c.Skb.H()
+				if h.VlanTagPresent() {
+					v.VlanPresent = 1
+				}
+				v.VlanTCI, v.VlanProto, v.Prot = uint32(h.VlanTCI), uint32(h.VlanProto), uint32(h.Protocol)
+				m := c.Meta()
+				v.MetaLen = uint32(len(m))
+				copy(v.Meta[:], m)
+				copy(v.Frame[:], c.Skb.Data())
+				return netstack.TCXNext
+			})},
+		},
+		Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
+	}
+	runModel(t, cfg, &dropRecorder{}, frame, nil)
+	return v
 }

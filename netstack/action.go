@@ -69,6 +69,11 @@ const (
 	// action for an empty entry and FlagBroadcast, FlagExcludeIngress.
 	// XDP only.
 	ActRedirectDevmap
+	// ActVlanPush is bpf_skb_vlan_push(TPID (0: 802.1Q), Value as the
+	// TCI); tc only.
+	ActVlanPush
+	// ActVlanPop is bpf_skb_vlan_pop; tc only.
+	ActVlanPop
 	NumActionKinds
 )
 
@@ -76,6 +81,7 @@ var actionNames = [NumActionKinds]string{
 	"write", "read", "delete", "set_mark", "set_priority", "set_tc_index", "set_cb",
 	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
 	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu", "redirect_devmap",
+	"vlan_push", "vlan_pop",
 }
 
 func (k ActionKind) String() string {
@@ -105,6 +111,7 @@ type Action struct {
 	Ingress bool   // BPF_F_INGRESS for redirects; ingress for ActMirred
 	Mirror  bool   // ActMirred: mirror (a clone) instead of redirect
 	Mono    bool   // ActSetTstamp: EDT delivery time (BPF_SKB_CLOCK_MONOTONIC)
+	TPID    uint16 // ActVlanPush: the tag's protocol (0: 802.1Q)
 }
 
 // actionProg runs a list of actions.
@@ -156,6 +163,10 @@ func (p *actionProg) Run(c *Ctx) int {
 			} else {
 				c.SetTstamp(int64(a.Value))
 			}
+		case ActVlanPush:
+			c.VlanPush(a.TPID, uint16(a.Value))
+		case ActVlanPop:
+			c.VlanPop()
 		case ActAdjustMeta:
 			if c.AdjustMeta(-int(a.Value)) == 0 {
 				m := c.Meta()

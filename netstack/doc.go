@@ -82,7 +82,10 @@
 // head-writable), mark, priority, tc_index, cb, hash, tstamp,
 // bpf_xdp_adjust_meta (limits: headroom minus struct xdp_frame, i.e. 216 on
 // a 256-byte headroom, -EINVAL beyond; -EACCES for lengths the profile
-// refuses), and the metadata carrier's Lookup/Store/Delete. The action
+// refuses), bpf_skb_vlan_push and bpf_skb_vlan_pop (tc only; a tag moved
+// into or out of the frame takes the XDP metadata along only on v6.19+
+// profiles, DataMoveHelpers), and the metadata carrier's
+// Lookup/Store/Delete. The action
 // library also has tc's act_mirred (ActMirred: mirror or redirect toward a
 // device's receive or transmit path, tcf_mirred_to_dev), which never
 // scrubs.

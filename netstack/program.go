@@ -2,9 +2,11 @@ package netstack
 
 import (
 	"encoding/binary"
+	"errors"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/internal/errno"
 	"github.com/skbsim/skbsim/skb"
 )
 
@@ -378,6 +380,58 @@ func (c *Ctx) CloneRedirect(ifindex int32, flags uint64) int {
 		return errEINVAL
 	}
 	return c.s.cloneRedirect(c, ifindex, flags)
+}
+
+// VlanPush models bpf_skb_vlan_push(skb, vlan_proto, vlan_tci) at the tc
+// hooks (the verifier allows it nowhere else here; the model returns
+// -EINVAL): a TPID other than 802.1Q or 802.1ad is 802.1Q, then
+// skb_vlan_push (skb.Buff.VlanPush: a tag already in vlan_tci goes into
+// the frame, the XDP metadata moving with the data only on v6.19+
+// profiles) and skb_reset_mac_len. Returns 0 or a negative errno.
+func (c *Ctx) VlanPush(proto, tci uint16) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if !c.atTC() {
+		return errEINVAL
+	}
+	if proto != skb.EthP8021Q && proto != skb.EthP8021AD {
+		proto = skb.EthP8021Q
+	}
+	err := c.Skb.VlanPush(proto, tci)
+	c.Skb.ResetMacLen()
+	return negErrno(err)
+}
+
+// VlanPop models bpf_skb_vlan_pop(skb) at the tc hooks (-EINVAL
+// elsewhere): skb_vlan_pop (skb.Buff.VlanPop: the tag in vlan_tci cleared
+// or one in the frame popped, a further one in the frame moved into
+// vlan_tci; the XDP metadata moves with the data only on v6.19+
+// profiles) and skb_reset_mac_len. Returns 0 or a negative errno.
+func (c *Ctx) VlanPop() int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if !c.atTC() {
+		return errEINVAL
+	}
+	err := c.Skb.VlanPop()
+	c.Skb.ResetMacLen()
+	return negErrno(err)
+}
+
+// atTC reports whether c is a tc program's (data at the mac header).
+func (c *Ctx) atTC() bool {
+	return c.skbOnly() && (c.Hook == carrier.HookTCIngress || c.Hook == carrier.HookTCEgress)
+}
+
+// negErrno is err as a helper's return value: 0, or the negative errno
+// it matches (-EINVAL when it matches none).
+func negErrno(err error) int {
+	if err == nil {
+		return 0
+	}
+	var e errno.Errno
+	if errors.As(err, &e) {
+		return -int(e)
+	}
+	return errEINVAL
 }
 
 // AdjustMeta models bpf_xdp_adjust_meta(xdp, delta) (XDP only).

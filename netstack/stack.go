@@ -1039,6 +1039,13 @@ func (s *Stack) attachPrograms(maxVal int) error {
 						return cfgErr("%s action %d (%s): unknown target %q in %s", what, j, a.Kind, a.Target, n.name)
 					}
 					ap.targets[j] = t.ifindex
+				case ActVlanPush, ActVlanPop:
+					if pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
+						return cfgErr("%s action %d (%s): bpf_skb_%s is for tc programs, not %s", what, j, a.Kind, a.Kind, pc.Hook)
+					}
+					if a.Kind == ActVlanPush && a.Value > 0xffff {
+						return cfgErr("%s action %d (vlan_push): TCI %d does not fit 16 bits", what, j, a.Value)
+					}
 				case ActRedirectCPU:
 					if pc.Hook != carrier.HookXDP {
 						return cfgErr("%s action %d (redirect_cpu): bpf_redirect_map into a cpumap is for xdp programs, not %s", what, j, pc.Hook)

@@ -295,3 +295,60 @@ func TestRxVLANOffload(t *testing.T) {
 	err := newStackErr(t, &Config{Devices: []DeviceConfig{{Name: "v", Kind: KindVeth, Peer: "p", RxVLANOffload: "on"}}}, "")
 	require.ErrorContains(t, err, "rx_vlan_offload on a veth device (NICs only)")
 }
+
+// TestVlanHelperActions: the program library's vlan_push and vlan_pop
+// (bpf_skb_vlan_push, bpf_skb_vlan_pop) at tc ingress. Two pushes put the
+// first tag into the frame; on v6.18 the moved mac addresses overwrite
+// the XDP metadata (a tc program reading it after them finds other bytes),
+// on v6.19 skb_postpush_data_move moves it along. A pop then takes the
+// tag from the frame back into vlan_tci. TestKernelVlanHelpersMeta checks
+// v6.18 against the kernel. Other hooks refuse the actions.
+func TestVlanHelperActions(t *testing.T) {
+	for _, tc := range []struct {
+		profile string
+		pop     bool
+		want    string
+	}{
+		{"v6.18", false, "tag 0x88a8/0xc8 proto 0x8100 meta lost frame 0x8100"},
+		{"v6.19", false, "tag 0x88a8/0xc8 proto 0x8100 meta ok frame 0x8100"},
+		{"v6.18", true, "tag 0x8100/0x64 proto 0x800 meta lost frame 0x800"},
+		{"v6.19", true, "tag 0x8100/0x64 proto 0x800 meta ok frame 0x800"},
+	} {
+		t.Run(fmt.Sprintf("%s pop %v", tc.profile, tc.pop), func(t *testing.T) {
+			var got string
+			acts := []Action{{Kind: ActVlanPush, Value: 100}, {Kind: ActVlanPush, Value: 200, TPID: skb.EthP8021AD}}
+			if tc.pop {
+				acts = append(acts, Action{Kind: ActVlanPop})
+			}
+			cfg := rxToSocketConfig()
+			cfg.Programs = []ProgramConfig{
+				{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActAdjustMeta, Value: 8}}},
+				{Name: "vlan", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: acts},
+				{Name: "look", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					h := c.Skb.H()
+					meta := "meta ok"
+					if v, ok := c.Skb.Metadata(); !ok || v[0] != metaFillStart || v[7] != metaFillStart+7 {
+						meta = "meta lost"
+					}
+					got = fmt.Sprintf("tag %#x/%#x proto %#x %s frame %#x", h.VlanProto, h.VlanTCI, h.Protocol, meta,
+						binary.BigEndian.Uint16(c.Skb.Data()[12:14]))
+					return TCXNext
+				})},
+			}
+			s, _ := newStack(t, cfg, tc.profile, nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("192.0.2.1")}))
+			require.Equal(t, tc.want, got)
+		})
+	}
+	for _, hook := range []carrier.Hook{carrier.HookXDP, carrier.HookCgroupIngress} {
+		cfg := rxToSocketConfig()
+		cfg.Programs = []ProgramConfig{{Name: "p", Hook: hook, Dev: "eth0", Actions: []Action{{Kind: ActVlanPop}}}}
+		if hook == carrier.HookCgroupIngress {
+			cfg.Programs[0].Dev = ""
+		}
+		require.ErrorContains(t, newStackErr(t, cfg, ""), "bpf_skb_vlan_pop is for tc programs", "at %v", hook)
+	}
+	cfg := rxToSocketConfig()
+	cfg.Programs = []ProgramConfig{{Name: "p", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActVlanPush, Value: 1 << 16}}}}
+	require.ErrorContains(t, newStackErr(t, cfg, ""), "TCI 65536 does not fit 16 bits")
+}

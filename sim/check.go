@@ -263,6 +263,9 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 			}
 			continue
 		}
+		if (a.Kind == netstack.ActVlanPush || a.Kind == netstack.ActVlanPop) && p.Hook != carrier.HookTCIngress && p.Hook != carrier.HookTCEgress {
+			return s.errAt(ap, "%s: %s (bpf_skb_%s) is for tc programs", what, a.Kind, a.Kind)
+		}
 		if a.Kind == netstack.ActRedirectCPU {
 			if p.Hook != carrier.HookXDP {
 				return s.errAt(ap, "%s: redirect_cpu (bpf_redirect_map into a cpumap) is for xdp programs", what)

@@ -164,6 +164,9 @@
 //	      - mirred: {target: veth0, ingress: false, mirror: true}   # act_mirred (tc hooks): mirror
 //	                                   # sends a clone and goes on; redirect (mirror: false) ends the actions;
 //	                                   # never scrubs, unlike the bpf redirects
+//	      - vlan_push: {tci: 100, tpid: 0x88a8}   # bpf_skb_vlan_push (tc hooks; tpid 0x8100 by default):
+//	                                   # a tag already in vlan_tci goes into the frame
+//	      - vlan_pop                   # bpf_skb_vlan_pop (tc hooks)
 //	      - count
 //	      - pass
 //	      - drop

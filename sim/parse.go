@@ -971,6 +971,8 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActMirred:         {"target", "ingress", "mirror"},
 	netstack.ActRedirectCPU:    {"cpumap", "cpu", "fallback"},
 	netstack.ActRedirectDevmap: {"devmap", "key", "broadcast", "exclude_ingress", "fallback"},
+	netstack.ActVlanPush:       {"tci", "tpid"},
+	netstack.ActVlanPop:        nil,
 }
 
 // required says which arguments an action must have.
@@ -986,8 +988,10 @@ func actionRequired(k netstack.ActionKind) []string {
 		return []string{"cpumap"}
 	case netstack.ActRedirectDevmap:
 		return []string{"devmap"}
-	case netstack.ActDrop, netstack.ActCount, netstack.ActPass:
+	case netstack.ActDrop, netstack.ActCount, netstack.ActPass, netstack.ActVlanPop:
 		return nil
+	case netstack.ActVlanPush:
+		return []string{"tci"}
 	}
 	return []string{"value"}
 }
@@ -1092,6 +1096,16 @@ func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netst
 			var f string
 			f, err = d.enum(v, w, "aborted", "drop", "pass", "tx")
 			a.Value |= uint64(slices.Index([]string{"aborted", "drop", "pass", "tx"}, f))
+		case "tci":
+			var tci int
+			tci, err = d.intv(v, w, 0, 0xffff)
+			a.Value = uint64(tci)
+		case "tpid":
+			var tpid int
+			if tpid, err = d.intv(v, w, 0, 0xffff); err == nil && tpid != skb.EthP8021Q && tpid != skb.EthP8021AD {
+				err = d.errf(v, "%s: want 0x8100 (802.1Q) or 0x88a8 (802.1ad), got %#x", w, tpid)
+			}
+			a.TPID = uint16(tpid)
 		case "devmap":
 			a.Target, err = d.name(v, w)
 		case "key":

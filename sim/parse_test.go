@@ -229,6 +229,9 @@ programs:
       - set_cb: {index: 2, value: 9}
       - clone_redirect: {target: d0, ingress: true}
       - set_tstamp: {value: 5, mono: yes}
+      - vlan_push: 100
+      - vlan_push: {tci: 0x2007, tpid: 0x88a8}
+      - vlan_pop
       - drop
 entry: {dev: d0}
 `
@@ -244,9 +247,32 @@ entry: {dev: d0}
 		{Kind: netstack.ActSetCB, Index: 2, Value: 9},
 		{Kind: netstack.ActCloneRedirect, Target: "d0", Ingress: true},
 		{Kind: netstack.ActSetTstamp, Value: 5, Mono: true},
+		{Kind: netstack.ActVlanPush, Value: 100},
+		{Kind: netstack.ActVlanPush, Value: 0x2007, TPID: 0x88a8},
+		{Kind: netstack.ActVlanPop},
 		{Kind: netstack.ActDrop},
 	}, p.Actions)
-	assert.Equal(t, []Pos{{8, 9}, {9, 9}, {10, 9}, {11, 9}, {12, 9}, {13, 9}}, s.Src.Actions[0])
+	assert.Equal(t, []Pos{{8, 9}, {9, 9}, {10, 9}, {11, 9}, {12, 9}, {13, 9}, {14, 9}, {15, 9}, {16, 9}}, s.Src.Actions[0])
+}
+
+// TestParseVlanActionErrors: vlan_push and vlan_pop are tc actions, a TCI
+// is 16 bits and a TPID 802.1Q or 802.1ad; each mistake is reported at its
+// line.
+func TestParseVlanActionErrors(t *testing.T) {
+	for _, tc := range []struct{ actions, want string }{
+		{"[vlan_pop]", "a.yaml:1:52: program p: vlan_pop (bpf_skb_vlan_pop) is for tc programs"},
+		{"[{vlan_push: 70000}]", "a.yaml:1:71: program p: vlan_push.tci: 70000 out of range [0, 65535]"},
+		{"[{vlan_push: {tci: 1, tpid: 0x0800}}]", "a.yaml:1:86: program p: vlan_push.tpid: want 0x8100 (802.1Q) or 0x88a8 (802.1ad), got 0x800"},
+	} {
+		hook := "tc_ingress"
+		if tc.actions == "[vlan_pop]" {
+			hook = "xdp"
+		}
+		src := "programs: [{name: p, hook: " + hook + ", dev: d0, actions: " + tc.actions + "}]\ndevices: [{name: d0, kind: nic}]\nentry: {dev: d0}\n"
+		_, err := Parse("a.yaml", []byte(src))
+		require.Error(t, err, tc.actions)
+		assert.Equal(t, tc.want, err.Error(), tc.actions)
+	}
 }
 
 func TestBuiltinDefault(t *testing.T) {
@@ -328,7 +354,7 @@ func TestDocSchemaParses(t *testing.T) {
 	assert.Equal(t, []netstack.CpumapConfig{{Name: "cpus", Entries: []netstack.CpumapEntryConfig{{CPU: 1, QSize: 192, Program: "on_cpu1"}}}},
 		s.Stack.Cpumaps)
 	assert.Equal(t, "on", s.Stack.Devices[0].TxChecksum)
-	assert.Len(t, s.Stack.Programs[0].Actions, 13)
+	assert.Len(t, s.Stack.Programs[0].Actions, 15)
 	assert.Equal(t, netstack.Action{Kind: netstack.ActMirred, Target: "veth0", Mirror: true}, s.Stack.Programs[0].Actions[9])
 	assert.Equal(t, netip.MustParseAddrPort("192.0.2.7:443"), s.Stack.Sockets[4].Connect)
 	assert.Equal(t, 1200, s.Stack.Sockets[2].UDPSegment)

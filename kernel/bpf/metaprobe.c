@@ -9,12 +9,17 @@
 // (skb_metadata_end), through BTF and bpf_probe_read_kernel. tc_touch is
 // a tc program that writes a packet byte in place (so the verifier marks it
 // seen_direct_write and cls_bpf runs bpf_unclone_prologue on a cloned
-// skb); tc_metalen, after it, records data - data_meta.
+// skb); tc_metalen, after it, records data - data_meta. tc_vlan runs the
+// VLAN helpers tc_vlan_ops lists (bpf_skb_vlan_push, bpf_skb_vlan_pop)
+// and records what the first packet looks like after them: the helpers'
+// returns, data - data_meta, the metadata bytes, the frame's first bytes
+// and the tag fields of __sk_buff.
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 
 #define META_LEN 8
 
@@ -84,6 +89,80 @@ int tc_metalen(struct __sk_buff *skb)
 
 	if (v && *v == 0)
 		*v = (__u32)((long)skb->data - (long)skb->data_meta) + 1;
+	return -1;
+}
+
+#define VLAN_OPS 4
+#define VLAN_FRAME 24
+
+enum { VLAN_NONE, VLAN_PUSH_Q, VLAN_PUSH_AD, VLAN_POP };
+
+struct vlanseen {
+	__u32 ran;
+	__s32 ret[VLAN_OPS];
+	__u32 meta_len; /* data - data_meta */
+	__u32 vlan_present, vlan_tci, vlan_proto, protocol;
+	__u8 meta[META_LEN];
+	__u8 frame[VLAN_FRAME];
+};
+
+struct vlanseen *unused_vlanseen __attribute__((unused));
+
+/* tc_vlan_ops[i]: the i-th helper call (VLAN_PUSH_Q: 802.1Q TCI 100,
+ * VLAN_PUSH_AD: 802.1ad TCI 200, VLAN_POP). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VLAN_OPS);
+	__type(key, __u32);
+	__type(value, __u32);
+} tc_vlan_ops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vlanseen);
+} tc_vlan_seen SEC(".maps");
+
+SEC("tc")
+int tc_vlan(struct __sk_buff *skb)
+{
+	__u32 k = 0, i;
+	struct vlanseen *v = bpf_map_lookup_elem(&tc_vlan_seen, &k);
+	void *meta, *data, *end;
+
+	if (!v || v->ran)
+		return -1;
+	v->ran = 1;
+	for (i = 0; i < VLAN_OPS; i++) {
+		__u32 *op = bpf_map_lookup_elem(&tc_vlan_ops, &i);
+
+		if (!op)
+			break;
+		switch (*op) {
+		case VLAN_PUSH_Q:
+			v->ret[i] = bpf_skb_vlan_push(skb, bpf_htons(0x8100), 100);
+			break;
+		case VLAN_PUSH_AD:
+			v->ret[i] = bpf_skb_vlan_push(skb, bpf_htons(0x88A8), 200);
+			break;
+		case VLAN_POP:
+			v->ret[i] = bpf_skb_vlan_pop(skb);
+			break;
+		}
+	}
+	v->vlan_present = skb->vlan_present;
+	v->vlan_tci = skb->vlan_tci;
+	v->vlan_proto = bpf_ntohs(skb->vlan_proto);
+	v->protocol = bpf_ntohs(skb->protocol);
+	meta = (void *)(long)skb->data_meta;
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	v->meta_len = data - meta;
+	if (meta + META_LEN <= data)
+		__builtin_memcpy(v->meta, meta, META_LEN);
+	if (data + VLAN_FRAME <= end)
+		__builtin_memcpy(v->frame, data, VLAN_FRAME);
 	return -1;
 }
 

@@ -26,18 +26,35 @@ type MetaProbeMetaseen struct {
 	Meta    [8]uint8
 }
 
+type MetaProbeVlanseen struct {
+	_           structs.HostLayout
+	Ran         uint32
+	Ret         [4]int32
+	MetaLen     uint32
+	VlanPresent uint32
+	VlanTci     uint32
+	VlanProto   uint32
+	Protocol    uint32
+	Meta        [8]uint8
+	Frame       [24]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	MetaProbeMapMdevs          = "mdevs"
 	MetaProbeMapTcLens         = "tc_lens"
+	MetaProbeMapTcVlanOps      = "tc_vlan_ops"
+	MetaProbeMapTcVlanSeen     = "tc_vlan_seen"
 	MetaProbeProgMetaFree      = "meta_free"
 	MetaProbeProgMetaXdp       = "meta_xdp"
 	MetaProbeProgTcMetalen     = "tc_metalen"
 	MetaProbeProgTcTouch       = "tc_touch"
+	MetaProbeProgTcVlan        = "tc_vlan"
 	MetaProbeVarUnusedMdevname = "unused_mdevname"
 	MetaProbeVarUnusedMetaseen = "unused_metaseen"
+	MetaProbeVarUnusedVlanseen = "unused_vlanseen"
 )
 
 // LoadMetaProbe returns the embedded CollectionSpec for MetaProbe.
@@ -86,14 +103,17 @@ type MetaProbeProgramSpecs struct {
 	MetaXdp   *ebpf.ProgramSpec `ebpf:"meta_xdp"`
 	TcMetalen *ebpf.ProgramSpec `ebpf:"tc_metalen"`
 	TcTouch   *ebpf.ProgramSpec `ebpf:"tc_touch"`
+	TcVlan    *ebpf.ProgramSpec `ebpf:"tc_vlan"`
 }
 
 // MetaProbeMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type MetaProbeMapSpecs struct {
-	Mdevs  *ebpf.MapSpec `ebpf:"mdevs"`
-	TcLens *ebpf.MapSpec `ebpf:"tc_lens"`
+	Mdevs      *ebpf.MapSpec `ebpf:"mdevs"`
+	TcLens     *ebpf.MapSpec `ebpf:"tc_lens"`
+	TcVlanOps  *ebpf.MapSpec `ebpf:"tc_vlan_ops"`
+	TcVlanSeen *ebpf.MapSpec `ebpf:"tc_vlan_seen"`
 }
 
 // MetaProbeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -102,6 +122,7 @@ type MetaProbeMapSpecs struct {
 type MetaProbeVariableSpecs struct {
 	UnusedMdevname *ebpf.VariableSpec `ebpf:"unused_mdevname"`
 	UnusedMetaseen *ebpf.VariableSpec `ebpf:"unused_metaseen"`
+	UnusedVlanseen *ebpf.VariableSpec `ebpf:"unused_vlanseen"`
 }
 
 // MetaProbeObjects contains all objects after they have been loaded into the kernel.
@@ -124,14 +145,18 @@ func (o *MetaProbeObjects) Close() error {
 //
 // It can be passed to LoadMetaProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type MetaProbeMaps struct {
-	Mdevs  *ebpf.Map `ebpf:"mdevs"`
-	TcLens *ebpf.Map `ebpf:"tc_lens"`
+	Mdevs      *ebpf.Map `ebpf:"mdevs"`
+	TcLens     *ebpf.Map `ebpf:"tc_lens"`
+	TcVlanOps  *ebpf.Map `ebpf:"tc_vlan_ops"`
+	TcVlanSeen *ebpf.Map `ebpf:"tc_vlan_seen"`
 }
 
 func (m *MetaProbeMaps) Close() error {
 	return _MetaProbeClose(
 		m.Mdevs,
 		m.TcLens,
+		m.TcVlanOps,
+		m.TcVlanSeen,
 	)
 }
 
@@ -141,6 +166,7 @@ func (m *MetaProbeMaps) Close() error {
 type MetaProbeVariables struct {
 	UnusedMdevname *ebpf.Variable `ebpf:"unused_mdevname"`
 	UnusedMetaseen *ebpf.Variable `ebpf:"unused_metaseen"`
+	UnusedVlanseen *ebpf.Variable `ebpf:"unused_vlanseen"`
 }
 
 // MetaProbePrograms contains all programs after they have been loaded into the kernel.
@@ -151,6 +177,7 @@ type MetaProbePrograms struct {
 	MetaXdp   *ebpf.Program `ebpf:"meta_xdp"`
 	TcMetalen *ebpf.Program `ebpf:"tc_metalen"`
 	TcTouch   *ebpf.Program `ebpf:"tc_touch"`
+	TcVlan    *ebpf.Program `ebpf:"tc_vlan"`
 }
 
 func (p *MetaProbePrograms) Close() error {
@@ -159,6 +186,7 @@ func (p *MetaProbePrograms) Close() error {
 		p.MetaXdp,
 		p.TcMetalen,
 		p.TcTouch,
+		p.TcVlan,
 	)
 }
 

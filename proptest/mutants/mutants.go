@@ -789,4 +789,33 @@ var List = []Mutant{
 		Desc: "a NIC with receive VLAN offload strips the 802.1Q tag before XDP and puts it in vlan_tci",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "vlan-push-replaces-tag",
+		File: "skb/vlan.go",
+		Old: `	if h.VlanTagPresent() {
+		if b.off.mac == unsetOffset || int(b.off.mac) != b.data {
+			return ErrVlanNotAtMac
+		}
+		if err := b.insertTag(h.VlanProto, h.VlanTCI); err != nil {`,
+		New: `	if false {
+		if b.off.mac == unsetOffset || int(b.off.mac) != b.data {
+			return ErrVlanNotAtMac
+		}
+		if err := b.insertTag(h.VlanProto, h.VlanTCI); err != nil {`,
+		Desc: "skb_vlan_push puts a tag already in vlan_tci into the frame before taking the new one",
+		Pkgs: []string{"./skb", "./netstack"},
+	},
+	{
+		Name: "vlan-pop-leaves-inner-tag",
+		File: "skb/vlan.go",
+		Old: `	proto := h.Protocol
+	tci, err := b.vlanPopData()`,
+		New: `	if true {
+		return nil
+	}
+	proto := h.Protocol
+	tci, err := b.vlanPopData()`,
+		Desc: "skb_vlan_pop moves the next tag in the frame into vlan_tci",
+		Pkgs: []string{"./skb", "./netstack"},
+	},
 }
