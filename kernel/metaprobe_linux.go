@@ -62,6 +62,21 @@ func NewMetaProbe(frags bool) (*MetaProbe, error) {
 // AttachXDP attaches the XDP program to dev in ns, in generic (skb) or
 // native (driver) mode.
 func (p *MetaProbe) AttachXDP(ns *Netns, dev string, generic bool) error {
+	return p.attachXDP(p.objs.MetaXdp, ns, dev, generic)
+}
+
+// AttachXDPHead attaches, as AttachXDP, the program that writes the
+// metadata and then calls bpf_xdp_adjust_head(ctx, delta), keeping the
+// Ethernet header at the new frame start (an XDP decap for a positive
+// delta).
+func (p *MetaProbe) AttachXDPHead(ns *Netns, dev string, generic bool, delta int32) error {
+	if err := p.objs.XdpHeadDelta.Put(uint32(0), delta); err != nil {
+		return wrap("metadata probe: adjust_head delta", err)
+	}
+	return p.attachXDP(p.objs.MetaXdpHead, ns, dev, generic)
+}
+
+func (p *MetaProbe) attachXDP(prog *ebpf.Program, ns *Netns, dev string, generic bool) error {
 	return ns.Do(func() error {
 		iface, err := net.InterfaceByName(dev)
 		if err != nil {
@@ -71,7 +86,7 @@ func (p *MetaProbe) AttachXDP(ns *Netns, dev string, generic bool) error {
 		if generic {
 			flags = link.XDPGenericMode
 		}
-		l, err := link.AttachXDP(link.XDPOptions{Program: p.objs.MetaXdp, Interface: iface.Index, Flags: flags})
+		l, err := link.AttachXDP(link.XDPOptions{Program: prog, Interface: iface.Index, Flags: flags})
 		if err != nil {
 			return wrap("metadata probe: attach xdp", err)
 		}

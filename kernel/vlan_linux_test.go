@@ -463,3 +463,86 @@ func modelVlanHelpers(t *testing.T, macA, macB net.HardwareAddr, ops []uint32, f
 	runModel(t, cfg, &dropRecorder{}, frame, nil)
 	return v
 }
+
+// TestKernelXDPAdjustHeadMeta: an XDP program on vB writes 8 bytes of
+// metadata, then decapsulates an IPIP packet from A with
+// bpf_xdp_adjust_head(ctx, 20), keeping the Ethernet header at the new
+// frame start. The metadata moves with data (memmove of data_meta), so tc
+// ingress finds it at data_meta in front of the inner packet and the
+// kfree_skb tracepoint (NO_SOCKET) before the mac header; with generic
+// XDP too, where bpf_prog_run_generic_xdp pulls the skb by the offset and
+// moves the mac header. The model (Ctx.AdjustHead through the adjust_head
+// action) sees the same frame and metadata.
+func TestKernelXDPAdjustHeadMeta(t *testing.T) {
+	testutil.KernelTests(t)
+	sfx := fmt.Sprint(os.Getpid() % 100000)
+	va, vb := "maA"+sfx, "maB"+sfx
+	for _, generic := range []bool{false, true} {
+		t.Run(fmt.Sprintf("generic %v", generic), func(t *testing.T) {
+			probe, err := NewMetaProbe(false)
+			testutil.SkipIfNotSupported(t, err)
+			t.Cleanup(func() { require.NoError(t, probe.Close()) })
+			a, b, macB := vethPairAB(t, "ma", va, vb)
+			require.NoError(t, probe.AttachXDPHead(b, vb, generic, 20))
+			require.NoError(t, probe.AttachTCVlan(b, vb, nil))
+			require.NoError(t, probe.Watch(vb))
+			macA, err := a.HardwareAddr(va)
+			require.NoError(t, err)
+			ifA, err := a.Ifindex(va)
+			require.NoError(t, err)
+			inner := udp4Packet([4]byte{10, 1, 0, 1}, [4]byte{192, 0, 2, 2}, 40000, 9999, 32)
+			binary.BigEndian.PutUint16(inner[10:], ^csumFold(csumAdd(0, inner[:20])))
+			outer := make([]byte, 20)
+			outer[0], outer[8], outer[9] = 0x45, 64, unix.IPPROTO_IPIP
+			binary.BigEndian.PutUint16(outer[2:], uint16(20+len(inner)))
+			copy(outer[12:16], []byte{192, 0, 2, 1})
+			copy(outer[16:20], []byte{192, 0, 2, 2})
+			binary.BigEndian.PutUint16(outer[10:], ^csumFold(csumAdd(0, outer)))
+			frame := append(append(append(append([]byte(nil), macB...), macA...), 0x08, 0x00), append(outer, inner...)...)
+			tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
+			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
+			copy(sa.Addr[:], macB)
+			require.NoError(t, unix.Sendto(tx, frame, 0, sa))
+			k, err := probe.TCVlan()
+			require.NoError(t, err)
+			require.True(t, k.Ran, "tc ingress ran")
+			require.EqualValues(t, MetaProbeLen, k.MetaLen, "data - data_meta at tc")
+			require.Equal(t, "a0a1a2a3a4a5a6a7", hex.EncodeToString(k.Meta[:]), "metadata at tc")
+			require.Equal(t, append(frame[:14:14], inner[:10]...), k.Frame[:24], "the inner packet behind the Ethernet header")
+			seen, err := probe.Seen(vb)
+			require.NoError(t, err)
+			require.Equal(t, uint64(1), seen.Count, "skbs freed on %s (NO_SOCKET)", vb)
+			require.Equal(t, "a0a1a2a3a4a5a6a7", hex.EncodeToString(seen.Meta[:]), "metadata at kfree_skb")
+
+			mode := "native"
+			if generic {
+				mode = "generic"
+			}
+			var m VlanSeen
+			cfg := &netstack.Config{
+				Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
+				Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", MAC: [6]byte(macA),
+					Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B", PeerMAC: [6]byte(macB),
+					PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerXDP: mode}},
+				Programs: []netstack.ProgramConfig{
+					{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []netstack.Action{
+						{Kind: netstack.ActAdjustMeta, Value: MetaProbeLen}, {Kind: netstack.ActAdjustHead, Delta: 20, KeepEth: true}}},
+					{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+						mv := c.Meta()
+						m.Ran, m.MetaLen = true, uint32(len(mv))
+						copy(m.Meta[:], mv)
+						copy(m.Frame[:], c.Skb.Data())
+						return netstack.TCXNext
+					})},
+				},
+				Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
+			}
+			obs := &dropRecorder{}
+			runModel(t, cfg, obs, frame, nil)
+			require.Equal(t, k.MetaLen, m.MetaLen, "model data - data_meta")
+			require.Equal(t, k.Meta, m.Meta, "model metadata")
+			require.Equal(t, k.Frame, m.Frame, "model frame")
+			require.Equal(t, []string{"SKB_DROP_REASON_NO_SOCKET"}, obs.reasons, "model drops")
+		})
+	}
+}

@@ -74,6 +74,12 @@ const (
 	ActVlanPush
 	// ActVlanPop is bpf_skb_vlan_pop; tc only.
 	ActVlanPop
+	// ActAdjustHead is bpf_xdp_adjust_head(Delta): Delta bytes removed
+	// from the front of the frame (negative: room added), the metadata
+	// moving along; with KeepEth the Ethernet header is read before and
+	// written at the new front after (an XDP decap of an IPIP or GUE
+	// packet, as Katran's). XDP only.
+	ActAdjustHead
 	NumActionKinds
 )
 
@@ -81,7 +87,7 @@ var actionNames = [NumActionKinds]string{
 	"write", "read", "delete", "set_mark", "set_priority", "set_tc_index", "set_cb",
 	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
 	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu", "redirect_devmap",
-	"vlan_push", "vlan_pop",
+	"vlan_push", "vlan_pop", "adjust_head",
 }
 
 func (k ActionKind) String() string {
@@ -112,6 +118,8 @@ type Action struct {
 	Mirror  bool   // ActMirred: mirror (a clone) instead of redirect
 	Mono    bool   // ActSetTstamp: EDT delivery time (BPF_SKB_CLOCK_MONOTONIC)
 	TPID    uint16 // ActVlanPush: the tag's protocol (0: 802.1Q)
+	Delta   int    // ActAdjustHead: bytes removed from the front (negative: added)
+	KeepEth bool   // ActAdjustHead: move the Ethernet header to the new front
 }
 
 // actionProg runs a list of actions.
@@ -167,6 +175,15 @@ func (p *actionProg) Run(c *Ctx) int {
 			c.VlanPush(a.TPID, uint16(a.Value))
 		case ActVlanPop:
 			c.VlanPop()
+		case ActAdjustHead:
+			var eth [ethHlen]byte
+			keep := a.KeepEth && c.Skb != nil && len(c.Skb.Data()) >= ethHlen
+			if keep {
+				copy(eth[:], c.Skb.Data())
+			}
+			if c.AdjustHead(a.Delta) == 0 && keep {
+				copy(c.Skb.Data(), eth[:])
+			}
 		case ActAdjustMeta:
 			if c.AdjustMeta(-int(a.Value)) == 0 {
 				m := c.Meta()

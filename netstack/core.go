@@ -444,13 +444,20 @@ func (s *Stack) doXDPGeneric(b *skb.Buff, d *Device) *skb.Buff {
 
 // runXDPGeneric models bpf_prog_run_generic_xdp for program pi on skb b
 // received by d, its data at the mac header, macLen bytes before the
-// network header. The program sees the frame with data_meta == data. On
+// network header. The program sees the frame with data_meta == data. A
+// program that moved the frame start (bpf_xdp_adjust_head) moves the mac
+// header with it and the network header to macLen bytes after it
+// (skb_reset_network_header on the pulled or pushed skb); one whose new
+// Ethernet header differs in type, in being for this host or in being
+// multicast has it parsed again (pkt_type PACKET_HOST, eth_type_trans). On
 // XDP_PASS data goes back to the network header and a non-zero metalen is
 // skb_metadata_set; on XDP_TX and XDP_REDIRECT data stays at the mac
 // header and meta_len is what it was (the model mirrors data_meta in it
 // during the run; the kernel sets it on XDP_PASS only).
 func (s *Stack) runXDPGeneric(pi int, b *skb.Buff, d *Device, macLen int) (act int, ri redirectInfo) {
 	oldMeta := b.MetadataLen()
+	orig := b.Headroom()
+	origEth := ethSummary(b.Data(), d)
 	act, meta, ri := s.runXDPProg(pi, b, d, true, 0)
 	switch {
 	case act == XDPPass && meta != 0:
@@ -458,10 +465,37 @@ func (s *Stack) runXDPGeneric(pi int, b *skb.Buff, d *Device, macLen int) (act i
 	case b.MetadataLen() != oldMeta:
 		b.MetadataSet(oldMeta)
 	}
+	moved := b.Headroom() != orig
+	if moved {
+		b.SetNetworkHeader(macLen)
+	}
+	if ethSummary(b.Data(), d) != origEth {
+		b.H().PktType = skb.PacketHost
+		s.ethTypeTrans(b, d)
+		b.Push(ethHlen)
+	}
 	if act == XDPPass {
 		b.Pull(macLen)
 	}
 	return act, ri
+}
+
+// ethSummary is what bpf_prog_run_generic_xdp compares of the Ethernet
+// header f starts with before and after the program: the type, whether it
+// is for d (ether_addr_equal_64bits with dev_addr) and whether it is
+// multicast.
+func ethSummary(f []byte, d *Device) [3]uint16 {
+	if len(f) < ethHlen {
+		return [3]uint16{}
+	}
+	var host, mc uint16
+	if [6]byte(f[0:6]) == d.mac {
+		host = 1
+	}
+	if isMulticastMAC(f[0:6]) {
+		mc = 1
+	}
+	return [3]uint16{binary.BigEndian.Uint16(f[12:14]), host, mc}
 }
 
 // xdpGenericRedirect models xdp_do_generic_redirect for skb b (data at the

@@ -82,7 +82,9 @@
 // head-writable), mark, priority, tc_index, cb, hash, tstamp,
 // bpf_xdp_adjust_meta (limits: headroom minus struct xdp_frame, i.e. 216 on
 // a 256-byte headroom, -EINVAL beyond; -EACCES for lengths the profile
-// refuses), bpf_skb_vlan_push and bpf_skb_vlan_pop (tc only; a tag moved
+// refuses), bpf_xdp_adjust_head (the metadata moves with data; generic XDP
+// then moves the skb's mac header and parses a changed Ethernet header
+// again), bpf_skb_vlan_push and bpf_skb_vlan_pop (tc only; a tag moved
 // into or out of the frame takes the XDP metadata along only on v6.19+
 // profiles, DataMoveHelpers), and the metadata carrier's
 // Lookup/Store/Delete. The action

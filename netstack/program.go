@@ -443,6 +443,18 @@ func (c *Ctx) AdjustMeta(delta int) int {
 	return c.s.xdpAdjustMeta(c, delta)
 }
 
+// AdjustHead models bpf_xdp_adjust_head(xdp, offset) (XDP only): data
+// moves by offset (positive: bytes removed from the front, as a decap;
+// negative: room for an encap) and the metadata moves with it. See
+// Stack.xdpAdjustHead.
+func (c *Ctx) AdjustHead(offset int) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if !c.xdp {
+		return errEINVAL
+	}
+	return c.s.xdpAdjustHead(c, offset)
+}
+
 // Meta returns the metadata area: in XDP data_meta..data, elsewhere the
 // skb's XDP metadata view (skb_metadata_end back meta_len bytes). Writes go
 // to the packet buffer.

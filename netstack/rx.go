@@ -434,6 +434,31 @@ func (s *Stack) xdpAdjustMeta(c *Ctx, delta int) int {
 	return 0
 }
 
+// xdpAdjustHead models bpf_xdp_adjust_head(): the new data must stay at
+// or after data_hard_start + sizeof(struct xdp_frame) + metalen and
+// ETH_HLEN or more before data_end (the linear part's end), else
+// -EINVAL; the metadata moves with data (memmove(xdp->data_meta + offset,
+// xdp->data_meta, metalen)). In the model the frame start is also the
+// wrapper's mac header during the run, so it moves too (as generic XDP's
+// skb->mac_header += off does after the program).
+func (s *Stack) xdpAdjustHead(c *Ctx, off int) int {
+	b := c.Skb
+	n := c.xdpMetaLen()
+	if b.Headroom()+off < skb.SizeofXDPFrame+n || off > b.Headlen()-ethHlen {
+		return errEINVAL
+	}
+	if n != 0 {
+		b.MoveMetadata(off)
+	}
+	if off > 0 {
+		b.Pull(off)
+	} else {
+		b.Push(-off)
+	}
+	b.ResetMacHeader()
+	return 0
+}
+
 // xdpRedirect models xdp_do_redirect: into a cpumap entry (cpumapEnqueue)
 // or to a device: a veth target passes the frame to its peer
 // (vethXDPXmit); other targets transmit it. wrapped says

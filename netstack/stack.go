@@ -1039,6 +1039,10 @@ func (s *Stack) attachPrograms(maxVal int) error {
 						return cfgErr("%s action %d (%s): unknown target %q in %s", what, j, a.Kind, a.Target, n.name)
 					}
 					ap.targets[j] = t.ifindex
+				case ActAdjustHead:
+					if pc.Hook != carrier.HookXDP {
+						return cfgErr("%s action %d (adjust_head): bpf_xdp_adjust_head is for xdp programs, not %s", what, j, pc.Hook)
+					}
 				case ActVlanPush, ActVlanPop:
 					if pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
 						return cfgErr("%s action %d (%s): bpf_skb_%s is for tc programs, not %s", what, j, a.Kind, a.Kind, pc.Hook)

@@ -352,3 +352,78 @@ func TestVlanHelperActions(t *testing.T) {
 	cfg.Programs = []ProgramConfig{{Name: "p", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActVlanPush, Value: 1 << 16}}}}
 	require.ErrorContains(t, newStackErr(t, cfg, ""), "TCI 65536 does not fit 16 bits")
 }
+
+// TestXDPAdjustHead: bpf_xdp_adjust_head moves the frame start with the
+// metadata in front of it, in native and generic XDP: an IPIP packet
+// decapsulated in XDP (adjust_head 20, the Ethernet header kept) reaches
+// tc ingress as its inner packet with the metadata intact (checked
+// against 6.18 by TestKernelXDPAdjustHeadMeta). The helper refuses to
+// move data into the xdp_frame area or to leave less than an Ethernet
+// header (-EINVAL), and the action is for XDP programs only.
+func TestXDPAdjustHead(t *testing.T) {
+	inner := buildFrame(frameOpts{src: "10.9.0.1", dst: "192.0.2.1", sport: 1, dport: 9999, payload: 16, noEth: true})
+	f := make([]byte, ethHlen+ipHlen+len(inner))
+	writeEth(f, macNIC, macB, ethPIP)
+	writeIPv4(f[ethHlen:], 0, ipHlen+len(inner), 1, false, 64, ipprotoIPIP, addr("192.0.2.9"), addr("192.0.2.1"))
+	copy(f[ethHlen+ipHlen:], inner)
+	for _, mode := range []string{"native", "generic"} {
+		t.Run(mode, func(t *testing.T) {
+			var rets []int
+			var atTC string
+			cfg := rxToSocketConfig()
+			cfg.Devices[0].XDP = mode
+			cfg.Programs = []ProgramConfig{
+				{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					c.AdjustMeta(-8)
+					copy(c.Meta(), "metadata")
+					headroom := c.Skb.Headroom()
+					rets = append(rets,
+						c.AdjustHead(-(headroom-skb.SizeofXDPFrame-8)-1), // into the xdp_frame area
+						c.AdjustHead(c.Skb.Headlen()-ethHlen+1))          // less than ETH_HLEN left
+					var eth [ethHlen]byte
+					copy(eth[:], c.Skb.Data())
+					rets = append(rets, c.AdjustHead(ipHlen))
+					copy(c.Skb.Data(), eth[:])
+					return XDPPass
+				})},
+				{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					atTC = fmt.Sprintf("meta %q proto %d mac %d", c.Meta(), c.Skb.Data()[ethHlen+9], c.Skb.MacLen())
+					return TCXNext
+				})},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			require.Equal(t, []int{errEINVAL, errEINVAL, 0}, rets)
+			require.Equal(t, `meta "metadata" proto 17 mac 14`, atTC, "the inner UDP packet behind the Ethernet header")
+			require.Equal(t, uint64(1), te.obs.delivered(DeliverSocket))
+		})
+	}
+	cfg := rxToSocketConfig()
+	cfg.Programs = []ProgramConfig{{Name: "p", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActAdjustHead, Delta: 20}}}}
+	require.ErrorContains(t, newStackErr(t, cfg, ""), "bpf_xdp_adjust_head is for xdp programs")
+}
+
+// TestGenericXDPEthChange: generic XDP parses the Ethernet header again
+// when the program changed its type or whether it is for this host
+// (bpf_prog_run_generic_xdp: eth_type_trans), here by redirecting a frame
+// for another host to the NIC's address, which the stack then receives.
+func TestGenericXDPEthChange(t *testing.T) {
+	f := buildFrame(frameOpts{dstMAC: macA, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", sport: 1000, dport: 9999, payload: 16})
+	for _, rewrite := range []bool{false, true} {
+		cfg := rxToSocketConfig()
+		cfg.Devices[0].XDP = "generic"
+		cfg.Programs = []ProgramConfig{{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+			if rewrite {
+				copy(c.Skb.Data(), macNIC[:])
+			}
+			return XDPPass
+		})}}
+		s, te := newStack(t, cfg, "", nil, nil)
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+		if rewrite {
+			require.Equal(t, uint64(1), te.obs.delivered(DeliverSocket), "PACKET_HOST after eth_type_trans")
+		} else {
+			require.Equal(t, []string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}, te.obs.dropReasons())
+		}
+	}
+}

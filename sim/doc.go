@@ -191,6 +191,10 @@
 //	  - {name: at_lsm, hook: lsm, event: inet_conn_established, actions: [{read: tag}]}   # or inet_conn_request
 //	                                   # (the SYN); system-wide. sockops and lsm programs run write, read,
 //	                                   # delete, count and pass only
+//	  - {name: decap, hook: xdp, dev: veth0, actions: [{adjust_meta: 8}, {adjust_head: {delta: 20, keep_eth: true}}]}
+//	                                   # adjust_head (xdp only): bpf_xdp_adjust_head, delta bytes off the front
+//	                                   # (negative: room for an encap), the metadata moving along; keep_eth
+//	                                   # writes the Ethernet header at the new front (an XDP decap)
 //	entry:                             # one entry point or a list
 //	  {kind: rx, netns: host, dev: eth0, above_mtu: segment, segment_size: 1448}   # or {kind: tx, socket: app}
 //	                                   # or {kind: packet, netns: a, dev: veth0}: a packet socket sends each frame

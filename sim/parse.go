@@ -973,6 +973,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActRedirectDevmap: {"devmap", "key", "broadcast", "exclude_ingress", "fallback"},
 	netstack.ActVlanPush:       {"tci", "tpid"},
 	netstack.ActVlanPop:        nil,
+	netstack.ActAdjustHead:     {"delta", "keep_eth"},
 }
 
 // required says which arguments an action must have.
@@ -992,6 +993,8 @@ func actionRequired(k netstack.ActionKind) []string {
 		return nil
 	case netstack.ActVlanPush:
 		return []string{"tci"}
+	case netstack.ActAdjustHead:
+		return []string{"delta"}
 	}
 	return []string{"value"}
 }
@@ -1096,6 +1099,10 @@ func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netst
 			var f string
 			f, err = d.enum(v, w, "aborted", "drop", "pass", "tx")
 			a.Value |= uint64(slices.Index([]string{"aborted", "drop", "pass", "tx"}, f))
+		case "delta":
+			a.Delta, err = d.intv(v, w, -256, 4096)
+		case "keep_eth":
+			a.KeepEth, err = d.boolean(v, w)
 		case "tci":
 			var tci int
 			tci, err = d.intv(v, w, 0, 0xffff)

@@ -263,6 +263,7 @@ func TestParseVlanActionErrors(t *testing.T) {
 		{"[vlan_pop]", "a.yaml:1:52: program p: vlan_pop (bpf_skb_vlan_pop) is for tc programs"},
 		{"[{vlan_push: 70000}]", "a.yaml:1:71: program p: vlan_push.tci: 70000 out of range [0, 65535]"},
 		{"[{vlan_push: {tci: 1, tpid: 0x0800}}]", "a.yaml:1:86: program p: vlan_push.tpid: want 0x8100 (802.1Q) or 0x88a8 (802.1ad), got 0x800"},
+		{"[{adjust_head: {delta: 20, keep_eth: true}}]", "a.yaml:1:59: program p: adjust_head (bpf_xdp_adjust_head) is for xdp programs"},
 	} {
 		hook := "tc_ingress"
 		if tc.actions == "[vlan_pop]" {
@@ -340,7 +341,7 @@ func TestDocSchemaParses(t *testing.T) {
 	}
 	s, err := Parse("doc.go", []byte(y.String()))
 	require.NoError(t, err, "the schema in doc.go:\n%s", y.String())
-	assert.Len(t, s.Stack.Programs, 11)
+	assert.Len(t, s.Stack.Programs, 12)
 	assert.Equal(t, "tcpdump", s.Stack.Programs[7].Tap)
 	assert.True(t, s.Stack.Programs[3].Devmap)
 	assert.Equal(t, netstack.Action{Kind: netstack.ActRedirectDevmap, Target: "ports", Index: 1,
@@ -355,6 +356,7 @@ func TestDocSchemaParses(t *testing.T) {
 		s.Stack.Cpumaps)
 	assert.Equal(t, "on", s.Stack.Devices[0].TxChecksum)
 	assert.Len(t, s.Stack.Programs[0].Actions, 15)
+	assert.Equal(t, netstack.Action{Kind: netstack.ActAdjustHead, Delta: 20, KeepEth: true}, s.Stack.Programs[11].Actions[1])
 	assert.Equal(t, netstack.Action{Kind: netstack.ActMirred, Target: "veth0", Mirror: true}, s.Stack.Programs[0].Actions[9])
 	assert.Equal(t, netip.MustParseAddrPort("192.0.2.7:443"), s.Stack.Sockets[4].Connect)
 	assert.Equal(t, 1200, s.Stack.Sockets[2].UDPSegment)
@@ -447,4 +449,13 @@ func TestParseRxVLANOffload(t *testing.T) {
 	require.ErrorContains(t, err, "rx_vlan_offload")
 	_, err = Parse("t.yaml", []byte("devices:\n  - {name: v0, kind: veth, peer: v1, rx_vlan_offload: on}\nentry: {dev: v0}\n"))
 	require.EqualError(t, err, "t.yaml:2:5: device v0: rx_vlan_offload on a veth device (NICs only)")
+}
+
+// TestParseAdjustHead: adjust_head takes a signed delta and keep_eth.
+func TestParseAdjustHead(t *testing.T) {
+	src := "programs: [{name: p, hook: xdp, dev: d0, actions: [{adjust_head: {delta: 20, keep_eth: true}}, {adjust_head: -8}]}]\ndevices: [{name: d0, kind: nic}]\nentry: {dev: d0}\n"
+	s, err := Parse("a.yaml", []byte(src))
+	require.NoError(t, err)
+	assert.Equal(t, []netstack.Action{{Kind: netstack.ActAdjustHead, Delta: 20, KeepEth: true}, {Kind: netstack.ActAdjustHead, Delta: -8}},
+		s.Stack.Programs[0].Actions)
 }

@@ -62,6 +62,47 @@ int meta_xdp(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/* xdp_head_delta[0]: meta_xdp_head's bpf_xdp_adjust_head offset. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s32);
+} xdp_head_delta SEC(".maps");
+
+/* meta_xdp_head is meta_xdp followed by an XDP decap or encap: the
+ * Ethernet header is saved, bpf_xdp_adjust_head(ctx, delta) moves the
+ * frame start (and the metadata with it), and the header is written at the
+ * new start. A failing helper is XDP_ABORTED. */
+SEC("xdp")
+int meta_xdp_head(struct xdp_md *ctx)
+{
+	__u32 k = 0;
+	__s32 *delta = bpf_map_lookup_elem(&xdp_head_delta, &k);
+	struct ethhdr eth;
+	void *meta, *data, *end;
+	int i;
+
+	if (!delta || bpf_xdp_adjust_meta(ctx, -META_LEN))
+		return XDP_ABORTED;
+	meta = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (meta + META_LEN > data || data + sizeof(eth) > end)
+		return XDP_ABORTED;
+	for (i = 0; i < META_LEN; i++)
+		*(__u8 *)(meta + i) = 0xa0 + i;
+	__builtin_memcpy(&eth, data, sizeof(eth));
+	if (bpf_xdp_adjust_head(ctx, *delta))
+		return XDP_ABORTED;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (data + sizeof(eth) > end)
+		return XDP_ABORTED;
+	__builtin_memcpy(data, &eth, sizeof(eth));
+	return XDP_PASS;
+}
+
 /* tc_lens[0]: data - data_meta at tc_metalen (+1, so 0 is "not run"). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -47,8 +47,10 @@ const (
 	MetaProbeMapTcLens         = "tc_lens"
 	MetaProbeMapTcVlanOps      = "tc_vlan_ops"
 	MetaProbeMapTcVlanSeen     = "tc_vlan_seen"
+	MetaProbeMapXdpHeadDelta   = "xdp_head_delta"
 	MetaProbeProgMetaFree      = "meta_free"
 	MetaProbeProgMetaXdp       = "meta_xdp"
+	MetaProbeProgMetaXdpHead   = "meta_xdp_head"
 	MetaProbeProgTcMetalen     = "tc_metalen"
 	MetaProbeProgTcTouch       = "tc_touch"
 	MetaProbeProgTcVlan        = "tc_vlan"
@@ -99,21 +101,23 @@ type MetaProbeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type MetaProbeProgramSpecs struct {
-	MetaFree  *ebpf.ProgramSpec `ebpf:"meta_free"`
-	MetaXdp   *ebpf.ProgramSpec `ebpf:"meta_xdp"`
-	TcMetalen *ebpf.ProgramSpec `ebpf:"tc_metalen"`
-	TcTouch   *ebpf.ProgramSpec `ebpf:"tc_touch"`
-	TcVlan    *ebpf.ProgramSpec `ebpf:"tc_vlan"`
+	MetaFree    *ebpf.ProgramSpec `ebpf:"meta_free"`
+	MetaXdp     *ebpf.ProgramSpec `ebpf:"meta_xdp"`
+	MetaXdpHead *ebpf.ProgramSpec `ebpf:"meta_xdp_head"`
+	TcMetalen   *ebpf.ProgramSpec `ebpf:"tc_metalen"`
+	TcTouch     *ebpf.ProgramSpec `ebpf:"tc_touch"`
+	TcVlan      *ebpf.ProgramSpec `ebpf:"tc_vlan"`
 }
 
 // MetaProbeMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type MetaProbeMapSpecs struct {
-	Mdevs      *ebpf.MapSpec `ebpf:"mdevs"`
-	TcLens     *ebpf.MapSpec `ebpf:"tc_lens"`
-	TcVlanOps  *ebpf.MapSpec `ebpf:"tc_vlan_ops"`
-	TcVlanSeen *ebpf.MapSpec `ebpf:"tc_vlan_seen"`
+	Mdevs        *ebpf.MapSpec `ebpf:"mdevs"`
+	TcLens       *ebpf.MapSpec `ebpf:"tc_lens"`
+	TcVlanOps    *ebpf.MapSpec `ebpf:"tc_vlan_ops"`
+	TcVlanSeen   *ebpf.MapSpec `ebpf:"tc_vlan_seen"`
+	XdpHeadDelta *ebpf.MapSpec `ebpf:"xdp_head_delta"`
 }
 
 // MetaProbeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -145,10 +149,11 @@ func (o *MetaProbeObjects) Close() error {
 //
 // It can be passed to LoadMetaProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type MetaProbeMaps struct {
-	Mdevs      *ebpf.Map `ebpf:"mdevs"`
-	TcLens     *ebpf.Map `ebpf:"tc_lens"`
-	TcVlanOps  *ebpf.Map `ebpf:"tc_vlan_ops"`
-	TcVlanSeen *ebpf.Map `ebpf:"tc_vlan_seen"`
+	Mdevs        *ebpf.Map `ebpf:"mdevs"`
+	TcLens       *ebpf.Map `ebpf:"tc_lens"`
+	TcVlanOps    *ebpf.Map `ebpf:"tc_vlan_ops"`
+	TcVlanSeen   *ebpf.Map `ebpf:"tc_vlan_seen"`
+	XdpHeadDelta *ebpf.Map `ebpf:"xdp_head_delta"`
 }
 
 func (m *MetaProbeMaps) Close() error {
@@ -157,6 +162,7 @@ func (m *MetaProbeMaps) Close() error {
 		m.TcLens,
 		m.TcVlanOps,
 		m.TcVlanSeen,
+		m.XdpHeadDelta,
 	)
 }
 
@@ -173,17 +179,19 @@ type MetaProbeVariables struct {
 //
 // It can be passed to LoadMetaProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type MetaProbePrograms struct {
-	MetaFree  *ebpf.Program `ebpf:"meta_free"`
-	MetaXdp   *ebpf.Program `ebpf:"meta_xdp"`
-	TcMetalen *ebpf.Program `ebpf:"tc_metalen"`
-	TcTouch   *ebpf.Program `ebpf:"tc_touch"`
-	TcVlan    *ebpf.Program `ebpf:"tc_vlan"`
+	MetaFree    *ebpf.Program `ebpf:"meta_free"`
+	MetaXdp     *ebpf.Program `ebpf:"meta_xdp"`
+	MetaXdpHead *ebpf.Program `ebpf:"meta_xdp_head"`
+	TcMetalen   *ebpf.Program `ebpf:"tc_metalen"`
+	TcTouch     *ebpf.Program `ebpf:"tc_touch"`
+	TcVlan      *ebpf.Program `ebpf:"tc_vlan"`
 }
 
 func (p *MetaProbePrograms) Close() error {
 	return _MetaProbeClose(
 		p.MetaFree,
 		p.MetaXdp,
+		p.MetaXdpHead,
 		p.TcMetalen,
 		p.TcTouch,
 		p.TcVlan,

@@ -818,4 +818,22 @@ var List = []Mutant{
 		Desc: "skb_vlan_pop moves the next tag in the frame into vlan_tci",
 		Pkgs: []string{"./skb", "./netstack"},
 	},
+	{
+		Name: "xdp-adjust-head-leaves-meta",
+		File: "netstack/rx.go",
+		Old: `	if n != 0 {
+		b.MoveMetadata(off)
+	}`,
+		New:  ``,
+		Desc: "bpf_xdp_adjust_head moves the metadata with data (memmove of data_meta)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "generic-xdp-ignores-eth-change",
+		File: "netstack/core.go",
+		Old:  `	if ethSummary(b.Data(), d) != origEth {`,
+		New:  `	if false && ethSummary(b.Data(), d) != origEth {`,
+		Desc: "bpf_prog_run_generic_xdp parses a changed Ethernet header again (eth_type_trans)",
+		Pkgs: []string{"./netstack"},
+	},
 }
