@@ -54,6 +54,14 @@
 // PushMove and PullMove model the v6.19 skb_postpush/postpull_data_move
 // helpers (and their pre-6.19 callers' plain memmove).
 //
+// # VLAN tags
+//
+// VlanUntag (skb_vlan_untag) moves a tag from the frame into
+// vlan_proto/vlan_tci, and the metadata with the mac header, on every
+// profile; VlanHwaccelPushInside, VlanPush and VlanPop move tags between
+// vlan_tci and the frame with PushMove and PullMove, so the metadata
+// follows only with DataMoveHelpers (v6.19).
+//
 // # Ownership
 //
 // Per skb (copied by clone, never shared): Header (tstamp, dev, cb, mark,
