@@ -105,14 +105,19 @@ func (b *Buff) VlanHwaccelPushInside() error {
 }
 
 // insertTag models __vlan_insert_inner_tag(skb, proto, tci, ETH_HLEN)
-// with data at the mac header: skb_cow_head(skb, VLAN_HLEN), VLAN_HLEN
-// pushed and the mac addresses moved down to the new data (PushMove: with
-// DataMoveHelpers, v6.19's skb_postpush_data_move, the XDP metadata moves
-// too; before, the moved addresses overwrite its last VLAN_HLEN bytes),
-// the mac header moved with them if set, the TPID and TCI written after
-// them.
+// with data at the mac header: skb_cow_head(skb, VLAN_HLEN) (v6.19:
+// meta_len + VLAN_HLEN, so the metadata fits in front of the pushed
+// data), VLAN_HLEN pushed and the mac addresses moved down to the new data
+// (PushMove: with DataMoveHelpers, v6.19's skb_postpush_data_move, the XDP
+// metadata moves too; before, the moved addresses overwrite its last
+// VLAN_HLEN bytes), the mac header moved with them if set, the TPID and
+// TCI written after them.
 func (b *Buff) insertTag(proto, tci uint16) error {
-	if err := b.CowHead(VlanHlen); err != nil {
+	need := VlanHlen
+	if b.a.prof.DataMoveHelpers {
+		need += int(b.buf.sh.MetaLen)
+	}
+	if err := b.CowHead(need); err != nil {
 		return err
 	}
 	macSet := b.off.mac != unsetOffset
@@ -218,4 +223,24 @@ func (b *Buff) vlanPopData() (uint16, error) {
 	}
 	b.ResetMacLen()
 	return tci, nil
+}
+
+// ChangeHead models the body of __bpf_skb_change_head(skb, head_room, 0)
+// once its checks passed (the caller's): skb_cow(skb, head_room),
+// head_room bytes pushed and zeroed (v6.19, DataMoveHelpers:
+// skb_postpush_data_move(skb, head_room, 0) first moves the XDP metadata
+// in front of them; before, the zeroing overwrites its last bytes), the
+// mac header reset to data and mac_len reset. The network header and
+// protocol stay. The metadata moves only when it ends at data (a tc
+// program's view: data at the mac header). Errors match ENOMEM; the skb is
+// then unchanged.
+func (b *Buff) ChangeHead(headRoom int) error {
+	b.check("bpf_skb_change_head")
+	if err := b.Cow(headRoom); err != nil {
+		return err
+	}
+	clear(b.PushMove(headRoom, 0))
+	b.ResetMacHeader()
+	b.ResetMacLen()
+	return nil
 }

@@ -220,3 +220,27 @@ func TestVlanPopLeavesMetadata(t *testing.T) {
 	c.Push(EthHlen)
 	assert.Equal(t, frame, c.Data(), "nothing popped")
 }
+
+// TestVlanPushTightHeadroom: with only 10 bytes of headroom in front of the
+// frame (8 of them metadata), v6.19's __vlan_insert_inner_tag asks
+// skb_cow_head for meta_len + VLAN_HLEN, so the head is reallocated and
+// the metadata moves in front of the tagged frame; v6.18 asks for
+// VLAN_HLEN only and the moved addresses overwrite the metadata.
+func TestVlanPushTightHeadroom(t *testing.T) {
+	frame := []byte{1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16, 0x08, 0x00, 0x45, 0, 0, 20}
+	for _, helpers := range []bool{false, true} {
+		a := newAlloc(t, func(p *Profile) { p.DataMoveHelpers = helpers; p.PskbExpandHeadKeepsMeta = helpers })
+		b := mustAlloc(t, a, 10, len(frame))
+		copy(b.Data(), frame)
+		copy(b.Head()[2:10], "metadata")
+		b.MetadataSet(8)
+		b.ResetMacHeader()
+		b.SetNetworkHeader(EthHlen)
+		b.H().VlanProto, b.H().VlanTCI = EthP8021Q, 5
+		require.NoError(t, b.VlanHwaccelPushInside())
+		v, ok := b.Metadata()
+		assert.Equal(t, helpers, ok && string(v) == "metadata", "helpers %v: metadata %q", helpers, v)
+		assert.Equal(t, append(append(append([]byte(nil), frame[:12]...), 0x81, 0, 0, 5), frame[12:]...), b.Data())
+		b.ConsumeSkb()
+	}
+}
