@@ -124,6 +124,7 @@ const (
 	VlanPushQ  = 1 // bpf_skb_vlan_push(skb, 802.1Q, 100)
 	VlanPushAD = 2 // bpf_skb_vlan_push(skb, 802.1ad, 200)
 	VlanPop    = 3 // bpf_skb_vlan_pop(skb)
+	ChangeHead = 4 // bpf_skb_change_head(skb, 14, 0)
 )
 
 // VlanSeen is what the tc program AttachTCVlan attached saw in the first
@@ -138,7 +139,7 @@ type VlanSeen struct {
 }
 
 // AttachTCVlan attaches at tc ingress of dev in ns the program that calls
-// the VLAN helpers ops lists (VlanPushQ, VlanPushAD, VlanPop; up to 4) on
+// the helpers ops lists (VlanPushQ, VlanPushAD, VlanPop, ChangeHead; up to 4) on
 // the first packet and records it (TCVlan).
 func (p *MetaProbe) AttachTCVlan(ns *Netns, dev string, ops []uint32) error {
 	if len(ops) > 4 {

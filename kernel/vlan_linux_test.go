@@ -444,6 +444,8 @@ func modelVlanHelpers(t *testing.T, macA, macB net.HardwareAddr, ops []uint32, f
 						v.Ret[i] = int32(c.VlanPush(unix.ETH_P_8021AD, 200))
 					case VlanPop:
 						v.Ret[i] = int32(c.VlanPop())
+					case ChangeHead:
+						v.Ret[i] = int32(c.ChangeHead(14, 0))
 					}
 				}
 				h := c.Skb.H()
@@ -545,4 +547,46 @@ func TestKernelXDPAdjustHeadMeta(t *testing.T) {
 			require.Equal(t, []string{"SKB_DROP_REASON_NO_SOCKET"}, obs.reasons, "model drops")
 		})
 	}
+}
+
+// TestKernelChangeHeadMeta: bpf_skb_change_head(skb, 14, 0) at tc ingress
+// pushes 14 zeroed bytes in front of the frame and resets the mac header
+// there. On 6.18 the zeroing overwrites the XDP metadata that ended at
+// the old mac header, and data_meta now points 8 bytes before the new
+// one: the metadata is lost (v6.19's skb_postpush_data_move would move
+// it). The model agrees on the helper's return, the frame and the
+// metadata length; its xdp-meta view is invalid, as the kernel's bytes are
+// no longer a0..a7.
+func TestKernelChangeHeadMeta(t *testing.T) {
+	testutil.KernelTests(t)
+	sfx := fmt.Sprint(os.Getpid() % 100000)
+	va, vb := "mcA"+sfx, "mcB"+sfx
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	a, b, macB := vethPairAB(t, "mc", va, vb)
+	require.NoError(t, probe.AttachXDP(b, vb, false))
+	ops := []uint32{ChangeHead}
+	require.NoError(t, probe.AttachTCVlan(b, vb, ops))
+	macA, err := a.HardwareAddr(va)
+	require.NoError(t, err)
+	ifA, err := a.Ifindex(va)
+	require.NoError(t, err)
+	frame := vlanFrame(macB, macA, nil, [4]byte{192, 0, 2, 2})
+	tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
+	sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
+	copy(sa.Addr[:], macB)
+	require.NoError(t, unix.Sendto(tx, frame, 0, sa))
+	k, err := probe.TCVlan()
+	require.NoError(t, err)
+	require.True(t, k.Ran, "tc ingress ran")
+	require.Equal(t, [4]int32{}, k.Ret)
+	require.EqualValues(t, MetaProbeLen, k.MetaLen)
+	require.Equal(t, append(make([]byte, 14), frame[:10]...), k.Frame[:], "14 zeroed bytes in front of the frame")
+	require.NotEqual(t, "a0a1a2a3a4a5a6a7", hex.EncodeToString(k.Meta[:]), "the metadata is lost")
+	m := modelVlanHelpers(t, macA, macB, ops, frame)
+	require.Equal(t, k.Ret, m.Ret, "model return")
+	require.Equal(t, k.MetaLen, m.MetaLen, "model data - data_meta")
+	require.Equal(t, k.Frame, m.Frame, "model frame")
+	require.NotEqual(t, "a0a1a2a3a4a5a6a7", hex.EncodeToString(m.Meta[:]), "model metadata view")
 }

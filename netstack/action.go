@@ -80,6 +80,9 @@ const (
 	// written at the new front after (an XDP decap of an IPIP or GUE
 	// packet, as Katran's). XDP only.
 	ActAdjustHead
+	// ActChangeHead is bpf_skb_change_head(Value, 0): Value zeroed bytes
+	// in front of the packet, the mac header there; tc only.
+	ActChangeHead
 	NumActionKinds
 )
 
@@ -87,7 +90,7 @@ var actionNames = [NumActionKinds]string{
 	"write", "read", "delete", "set_mark", "set_priority", "set_tc_index", "set_cb",
 	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
 	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu", "redirect_devmap",
-	"vlan_push", "vlan_pop", "adjust_head",
+	"vlan_push", "vlan_pop", "adjust_head", "change_head",
 }
 
 func (k ActionKind) String() string {
@@ -175,6 +178,8 @@ func (p *actionProg) Run(c *Ctx) int {
 			c.VlanPush(a.TPID, uint16(a.Value))
 		case ActVlanPop:
 			c.VlanPop()
+		case ActChangeHead:
+			c.ChangeHead(uint32(a.Value), 0)
 		case ActAdjustHead:
 			var eth [ethHlen]byte
 			keep := a.KeepEth && c.Skb != nil && len(c.Skb.Data()) >= ethHlen

@@ -84,9 +84,10 @@
 // a 256-byte headroom, -EINVAL beyond; -EACCES for lengths the profile
 // refuses), bpf_xdp_adjust_head (the metadata moves with data; generic XDP
 // then moves the skb's mac header and parses a changed Ethernet header
-// again), bpf_skb_vlan_push and bpf_skb_vlan_pop (tc only; a tag moved
-// into or out of the frame takes the XDP metadata along only on v6.19+
-// profiles, DataMoveHelpers), and the metadata carrier's
+// again), bpf_skb_vlan_push, bpf_skb_vlan_pop and bpf_skb_change_head (tc
+// only; a tag moved into or out of the frame, or bytes pushed in front,
+// take the XDP metadata along only on v6.19+ profiles, DataMoveHelpers),
+// and the metadata carrier's
 // Lookup/Store/Delete. The action
 // library also has tc's act_mirred (ActMirred: mirror or redirect toward a
 // device's receive or transmit path, tcf_mirred_to_dev), which never

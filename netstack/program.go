@@ -3,6 +3,7 @@ package netstack
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/cost"
@@ -414,6 +415,28 @@ func (c *Ctx) VlanPop() int {
 	err := c.Skb.VlanPop()
 	c.Skb.ResetMacLen()
 	return negErrno(err)
+}
+
+// bpfSkbMaxLen is BPF_SKB_MAX_LEN, SKB_MAX_ALLOC: (PAGE_SIZE << 2) less
+// SKB_DATA_ALIGN(sizeof(struct skb_shared_info)).
+const bpfSkbMaxLen = 4<<12 - skb.SizeofSharedInfo
+
+// ChangeHead models bpf_skb_change_head(skb, head_room, flags) at the tc
+// hooks (-EINVAL elsewhere): flags must be 0 and, unless the skb is GSO,
+// the new length at most BPF_SKB_MAX_LEN (-EINVAL); then skb.Buff.ChangeHead
+// (head_room zeroed bytes in front, the mac header there; the XDP metadata
+// moves only on v6.19+ profiles). Returns 0 or a negative errno.
+func (c *Ctx) ChangeHead(headRoom uint32, flags uint64) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if !c.atTC() {
+		return errEINVAL
+	}
+	b := c.Skb
+	newLen := uint64(b.Len()) + uint64(headRoom)
+	if flags != 0 || b.Shinfo().GSOSize == 0 && newLen > bpfSkbMaxLen || newLen > math.MaxUint32 {
+		return errEINVAL
+	}
+	return negErrno(b.ChangeHead(int(headRoom)))
 }
 
 // atTC reports whether c is a tc program's (data at the mac header).

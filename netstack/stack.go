@@ -1043,12 +1043,15 @@ func (s *Stack) attachPrograms(maxVal int) error {
 					if pc.Hook != carrier.HookXDP {
 						return cfgErr("%s action %d (adjust_head): bpf_xdp_adjust_head is for xdp programs, not %s", what, j, pc.Hook)
 					}
-				case ActVlanPush, ActVlanPop:
+				case ActVlanPush, ActVlanPop, ActChangeHead:
 					if pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
 						return cfgErr("%s action %d (%s): bpf_skb_%s is for tc programs, not %s", what, j, a.Kind, a.Kind, pc.Hook)
 					}
 					if a.Kind == ActVlanPush && a.Value > 0xffff {
 						return cfgErr("%s action %d (vlan_push): TCI %d does not fit 16 bits", what, j, a.Value)
+					}
+					if a.Kind == ActChangeHead && a.Value > 0xffffffff {
+						return cfgErr("%s action %d (change_head): head room %d does not fit 32 bits", what, j, a.Value)
 					}
 				case ActRedirectCPU:
 					if pc.Hook != carrier.HookXDP {

@@ -427,3 +427,42 @@ func TestGenericXDPEthChange(t *testing.T) {
 		}
 	}
 }
+
+// TestChangeHead: bpf_skb_change_head at tc ingress puts zeroed bytes in
+// front of the frame and the mac header there; the XDP metadata in front
+// of the old mac header is overwritten on v6.18 and moved on v6.19
+// (skb_postpush_data_move). Flags, or a new length above BPF_SKB_MAX_LEN,
+// are -EINVAL; the action is a tc action only.
+func TestChangeHead(t *testing.T) {
+	for _, tc := range []struct {
+		profile string
+		meta    string
+	}{{"v6.18", "meta lost"}, {"v6.19", "meta ok"}} {
+		t.Run(tc.profile, func(t *testing.T) {
+			var got string
+			var rets []int
+			cfg := rxToSocketConfig()
+			cfg.Programs = []ProgramConfig{
+				{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActAdjustMeta, Value: 8}}},
+				{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					rets = append(rets, c.ChangeHead(14, 1), c.ChangeHead(bpfSkbMaxLen, 0), c.ChangeHead(14, 0))
+					meta := "meta ok"
+					if v, ok := c.Skb.Metadata(); !ok || v[0] != metaFillStart || v[7] != metaFillStart+7 {
+						meta = "meta lost"
+					}
+					d := c.Skb.Data()
+					got = fmt.Sprintf("%s zeros %v mac %d", meta, string(d[:14]) == string(make([]byte, 14)), c.Skb.MacLen())
+					return TCXNext
+				})},
+			}
+			s, te := newStack(t, cfg, tc.profile, nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("192.0.2.1")}))
+			require.Equal(t, []int{errEINVAL, errEINVAL, 0}, rets)
+			require.Equal(t, tc.meta+" zeros true mac 28", got)
+			require.Equal(t, uint64(1), te.obs.delivered(DeliverSocket), "tc pulls the new mac_len: IP receives the packet")
+		})
+	}
+	cfg := rxToSocketConfig()
+	cfg.Programs = []ProgramConfig{{Name: "p", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActChangeHead, Value: 14}}}}
+	require.ErrorContains(t, newStackErr(t, cfg, ""), "bpf_skb_change_head is for tc programs")
+}

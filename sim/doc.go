@@ -167,6 +167,7 @@
 //	      - vlan_push: {tci: 100, tpid: 0x88a8}   # bpf_skb_vlan_push (tc hooks; tpid 0x8100 by default):
 //	                                   # a tag already in vlan_tci goes into the frame
 //	      - vlan_pop                   # bpf_skb_vlan_pop (tc hooks)
+//	      - change_head: 14            # bpf_skb_change_head (tc hooks): zeroed bytes in front, the mac header there
 //	      - count
 //	      - pass
 //	      - drop

@@ -974,6 +974,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActVlanPush:       {"tci", "tpid"},
 	netstack.ActVlanPop:        nil,
 	netstack.ActAdjustHead:     {"delta", "keep_eth"},
+	netstack.ActChangeHead:     {"value"},
 }
 
 // required says which arguments an action must have.

@@ -264,9 +264,10 @@ func TestParseVlanActionErrors(t *testing.T) {
 		{"[{vlan_push: 70000}]", "a.yaml:1:71: program p: vlan_push.tci: 70000 out of range [0, 65535]"},
 		{"[{vlan_push: {tci: 1, tpid: 0x0800}}]", "a.yaml:1:86: program p: vlan_push.tpid: want 0x8100 (802.1Q) or 0x88a8 (802.1ad), got 0x800"},
 		{"[{adjust_head: {delta: 20, keep_eth: true}}]", "a.yaml:1:59: program p: adjust_head (bpf_xdp_adjust_head) is for xdp programs"},
+		{"[{change_head: 14}]", "a.yaml:1:52: program p: change_head (bpf_skb_change_head) is for tc programs"},
 	} {
 		hook := "tc_ingress"
-		if tc.actions == "[vlan_pop]" {
+		if tc.actions == "[vlan_pop]" || tc.actions == "[{change_head: 14}]" {
 			hook = "xdp"
 		}
 		src := "programs: [{name: p, hook: " + hook + ", dev: d0, actions: " + tc.actions + "}]\ndevices: [{name: d0, kind: nic}]\nentry: {dev: d0}\n"
@@ -355,7 +356,7 @@ func TestDocSchemaParses(t *testing.T) {
 	assert.Equal(t, []netstack.CpumapConfig{{Name: "cpus", Entries: []netstack.CpumapEntryConfig{{CPU: 1, QSize: 192, Program: "on_cpu1"}}}},
 		s.Stack.Cpumaps)
 	assert.Equal(t, "on", s.Stack.Devices[0].TxChecksum)
-	assert.Len(t, s.Stack.Programs[0].Actions, 15)
+	assert.Len(t, s.Stack.Programs[0].Actions, 16)
 	assert.Equal(t, netstack.Action{Kind: netstack.ActAdjustHead, Delta: 20, KeepEth: true}, s.Stack.Programs[11].Actions[1])
 	assert.Equal(t, netstack.Action{Kind: netstack.ActMirred, Target: "veth0", Mirror: true}, s.Stack.Programs[0].Actions[9])
 	assert.Equal(t, netip.MustParseAddrPort("192.0.2.7:443"), s.Stack.Sockets[4].Connect)

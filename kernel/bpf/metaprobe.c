@@ -10,7 +10,8 @@
 // a tc program that writes a packet byte in place (so the verifier marks it
 // seen_direct_write and cls_bpf runs bpf_unclone_prologue on a cloned
 // skb); tc_metalen, after it, records data - data_meta. tc_vlan runs the
-// VLAN helpers tc_vlan_ops lists (bpf_skb_vlan_push, bpf_skb_vlan_pop)
+// helpers tc_vlan_ops lists (bpf_skb_vlan_push, bpf_skb_vlan_pop,
+// bpf_skb_change_head)
 // and records what the first packet looks like after them: the helpers'
 // returns, data - data_meta, the metadata bytes, the frame's first bytes
 // and the tag fields of __sk_buff.
@@ -136,7 +137,7 @@ int tc_metalen(struct __sk_buff *skb)
 #define VLAN_OPS 4
 #define VLAN_FRAME 24
 
-enum { VLAN_NONE, VLAN_PUSH_Q, VLAN_PUSH_AD, VLAN_POP };
+enum { VLAN_NONE, VLAN_PUSH_Q, VLAN_PUSH_AD, VLAN_POP, CHANGE_HEAD };
 
 struct vlanseen {
 	__u32 ran;
@@ -150,7 +151,7 @@ struct vlanseen {
 struct vlanseen *unused_vlanseen __attribute__((unused));
 
 /* tc_vlan_ops[i]: the i-th helper call (VLAN_PUSH_Q: 802.1Q TCI 100,
- * VLAN_PUSH_AD: 802.1ad TCI 200, VLAN_POP). */
+ * VLAN_PUSH_AD: 802.1ad TCI 200, VLAN_POP, CHANGE_HEAD: 14 bytes). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VLAN_OPS);
@@ -189,6 +190,9 @@ int tc_vlan(struct __sk_buff *skb)
 			break;
 		case VLAN_POP:
 			v->ret[i] = bpf_skb_vlan_pop(skb);
+			break;
+		case CHANGE_HEAD:
+			v->ret[i] = bpf_skb_change_head(skb, 14, 0);
 			break;
 		}
 	}

@@ -836,4 +836,21 @@ var List = []Mutant{
 		Desc: "bpf_prog_run_generic_xdp parses a changed Ethernet header again (eth_type_trans)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "change-head-keeps-mac-header",
+		File: "skb/vlan.go",
+		Old: `	clear(b.PushMove(headRoom, 0))
+	b.ResetMacHeader()`,
+		New:  `	clear(b.PushMove(headRoom, 0))`,
+		Desc: "__bpf_skb_change_head resets the mac header to the new front (and mac_len with it)",
+		Pkgs: []string{"./skb", "./netstack"},
+	},
+	{
+		Name: "vlan-insert-cow-ignores-meta",
+		File: "skb/vlan.go",
+		Old:  `		need += int(b.buf.sh.MetaLen)`,
+		New:  `		need += 0`,
+		Desc: "v6.19's __vlan_insert_inner_tag asks skb_cow_head for meta_len + VLAN_HLEN so the metadata fits in front",
+		Pkgs: []string{"./skb", "./netstack"},
+	},
 }
