@@ -60,7 +60,9 @@
 // vlan_proto/vlan_tci, and the metadata with the mac header, on every
 // profile; VlanHwaccelPushInside, VlanPush and VlanPop move tags between
 // vlan_tci and the frame with PushMove and PullMove, so the metadata
-// follows only with DataMoveHelpers (v6.19).
+// follows only with DataMoveHelpers (v6.19). ChangeHead, NetHdrPush and
+// NetHdrPop, the bodies of bpf_skb_change_head and bpf_skb_adjust_room, do
+// the same.
 //
 // # Ownership
 //
