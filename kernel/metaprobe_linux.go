@@ -121,10 +121,13 @@ func (p *MetaProbe) AttachTC(ns *Netns, dev string, touch bool) error {
 
 // VLAN helper calls for AttachTCVlan.
 const (
-	VlanPushQ  = 1 // bpf_skb_vlan_push(skb, 802.1Q, 100)
-	VlanPushAD = 2 // bpf_skb_vlan_push(skb, 802.1ad, 200)
-	VlanPop    = 3 // bpf_skb_vlan_pop(skb)
-	ChangeHead = 4 // bpf_skb_change_head(skb, 14, 0)
+	VlanPushQ     = 1 // bpf_skb_vlan_push(skb, 802.1Q, 100)
+	VlanPushAD    = 2 // bpf_skb_vlan_push(skb, 802.1ad, 200)
+	VlanPop       = 3 // bpf_skb_vlan_pop(skb)
+	ChangeHead    = 4 // bpf_skb_change_head(skb, 14, 0)
+	RoomNetGrow   = 5 // bpf_skb_adjust_room(skb, 8, BPF_ADJ_ROOM_NET, 0)
+	RoomNetShrink = 6 // bpf_skb_adjust_room(skb, -8, BPF_ADJ_ROOM_NET, 0)
+	RoomMacIPIP   = 7 // bpf_skb_adjust_room(skb, 20, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4)
 )
 
 // VlanSeen is what the tc program AttachTCVlan attached saw in the first
@@ -135,11 +138,11 @@ type VlanSeen struct {
 	MetaLen                               uint32 // data - data_meta
 	VlanPresent, VlanTCI, VlanProto, Prot uint32
 	Meta                                  [MetaProbeLen]byte
-	Frame                                 [24]byte
+	Frame                                 [48]byte
 }
 
 // AttachTCVlan attaches at tc ingress of dev in ns the program that calls
-// the helpers ops lists (VlanPushQ, VlanPushAD, VlanPop, ChangeHead; up to 4) on
+// the helpers ops lists (VlanPushQ, VlanPushAD, VlanPop, ChangeHead, RoomNetGrow, RoomNetShrink, RoomMacIPIP; up to 4) on
 // the first packet and records it (TCVlan).
 func (p *MetaProbe) AttachTCVlan(ns *Netns, dev string, ops []uint32) error {
 	if len(ops) > 4 {

@@ -446,6 +446,12 @@ func modelVlanHelpers(t *testing.T, macA, macB net.HardwareAddr, ops []uint32, f
 						v.Ret[i] = int32(c.VlanPop())
 					case ChangeHead:
 						v.Ret[i] = int32(c.ChangeHead(14, 0))
+					case RoomNetGrow:
+						v.Ret[i] = int32(c.AdjustRoom(8, netstack.AdjRoomNet, 0))
+					case RoomNetShrink:
+						v.Ret[i] = int32(c.AdjustRoom(-8, netstack.AdjRoomNet, 0))
+					case RoomMacIPIP:
+						v.Ret[i] = int32(c.AdjustRoom(20, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4))
 					}
 				}
 				h := c.Skb.H()
@@ -582,11 +588,68 @@ func TestKernelChangeHeadMeta(t *testing.T) {
 	require.True(t, k.Ran, "tc ingress ran")
 	require.Equal(t, [4]int32{}, k.Ret)
 	require.EqualValues(t, MetaProbeLen, k.MetaLen)
-	require.Equal(t, append(make([]byte, 14), frame[:10]...), k.Frame[:], "14 zeroed bytes in front of the frame")
+	require.Equal(t, append(make([]byte, 14), frame[:34]...), k.Frame[:], "14 zeroed bytes in front of the frame")
 	require.NotEqual(t, "a0a1a2a3a4a5a6a7", hex.EncodeToString(k.Meta[:]), "the metadata is lost")
 	m := modelVlanHelpers(t, macA, macB, ops, frame)
 	require.Equal(t, k.Ret, m.Ret, "model return")
 	require.Equal(t, k.MetaLen, m.MetaLen, "model data - data_meta")
 	require.Equal(t, k.Frame, m.Frame, "model frame")
 	require.NotEqual(t, "a0a1a2a3a4a5a6a7", hex.EncodeToString(m.Meta[:]), "model metadata view")
+}
+
+// TestKernelAdjustRoomMeta: bpf_skb_adjust_room at tc ingress on a frame
+// with 8 bytes of native XDP metadata. On 6.18 (bpf_skb_generic_push/pop
+// with a plain memmove):
+//   - growing 8 bytes after the IPv4 header (BPF_ADJ_ROOM_NET) moves the
+//     Ethernet and IP headers down over the metadata;
+//   - shrinking 8 bytes there moves them up and leaves the metadata
+//     behind: data_meta then shows the first 8 bytes of the old frame;
+//   - an IPIP encap (20 bytes after the mac header, ENCAP_L3_IPV4) moves
+//     the Ethernet header down over the metadata and zeroes the room.
+//
+// The model (Ctx.AdjustRoom, profile v6.18) returns the same, sees the
+// same frame and, where the kernel's bytes are known, the same metadata
+// view; v6.19's data-move helpers would move the metadata instead.
+func TestKernelAdjustRoomMeta(t *testing.T) {
+	testutil.KernelTests(t)
+	sfx := fmt.Sprint(os.Getpid() % 100000)
+	va, vb := "mrA"+sfx, "mrB"+sfx
+	for _, tc := range []struct {
+		name string
+		op   uint32
+	}{{"net grow", RoomNetGrow}, {"net shrink", RoomNetShrink}, {"mac ipip encap", RoomMacIPIP}} {
+		t.Run(tc.name, func(t *testing.T) {
+			probe, err := NewMetaProbe(false)
+			testutil.SkipIfNotSupported(t, err)
+			t.Cleanup(func() { require.NoError(t, probe.Close()) })
+			a, b, macB := vethPairAB(t, "mr", va, vb)
+			require.NoError(t, probe.AttachXDP(b, vb, false))
+			ops := []uint32{tc.op}
+			require.NoError(t, probe.AttachTCVlan(b, vb, ops))
+			macA, err := a.HardwareAddr(va)
+			require.NoError(t, err)
+			ifA, err := a.Ifindex(va)
+			require.NoError(t, err)
+			frame := vlanFrame(macB, macA, nil, [4]byte{192, 0, 2, 2})
+			tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
+			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
+			copy(sa.Addr[:], macB)
+			require.NoError(t, unix.Sendto(tx, frame, 0, sa))
+			k, err := probe.TCVlan()
+			require.NoError(t, err)
+			require.True(t, k.Ran, "tc ingress ran")
+			m := modelVlanHelpers(t, macA, macB, ops, frame)
+			t.Logf("kernel: ret %d meta %x frame %x", k.Ret[0], k.Meta, k.Frame)
+			require.Equal(t, [4]int32{}, k.Ret, "kernel return")
+			require.Equal(t, k.Ret, m.Ret, "model return")
+			require.EqualValues(t, MetaProbeLen, k.MetaLen)
+			require.Equal(t, k.MetaLen, m.MetaLen, "model data - data_meta")
+			require.Equal(t, k.Frame, m.Frame, "model frame")
+			require.NotEqual(t, "a0a1a2a3a4a5a6a7", hex.EncodeToString(k.Meta[:]), "the metadata is lost")
+			if tc.op == RoomNetShrink {
+				require.Equal(t, frame[:8], k.Meta[:], "the view from the moved mac header")
+				require.Equal(t, k.Meta, m.Meta, "model metadata view")
+			}
+		})
+	}
 }

@@ -83,6 +83,9 @@ const (
 	// ActChangeHead is bpf_skb_change_head(Value, 0): Value zeroed bytes
 	// in front of the packet, the mac header there; tc only.
 	ActChangeHead
+	// ActAdjustRoom is bpf_skb_adjust_room(Delta, Index as the mode:
+	// AdjRoomNet or AdjRoomMac, Value as the flags); tc only.
+	ActAdjustRoom
 	NumActionKinds
 )
 
@@ -90,7 +93,7 @@ var actionNames = [NumActionKinds]string{
 	"write", "read", "delete", "set_mark", "set_priority", "set_tc_index", "set_cb",
 	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
 	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu", "redirect_devmap",
-	"vlan_push", "vlan_pop", "adjust_head", "change_head",
+	"vlan_push", "vlan_pop", "adjust_head", "change_head", "adjust_room",
 }
 
 func (k ActionKind) String() string {
@@ -121,7 +124,7 @@ type Action struct {
 	Mirror  bool   // ActMirred: mirror (a clone) instead of redirect
 	Mono    bool   // ActSetTstamp: EDT delivery time (BPF_SKB_CLOCK_MONOTONIC)
 	TPID    uint16 // ActVlanPush: the tag's protocol (0: 802.1Q)
-	Delta   int    // ActAdjustHead: bytes removed from the front (negative: added)
+	Delta   int    // ActAdjustHead: bytes removed from the front (negative: added); ActAdjustRoom: len_diff
 	KeepEth bool   // ActAdjustHead: move the Ethernet header to the new front
 }
 
@@ -180,6 +183,8 @@ func (p *actionProg) Run(c *Ctx) int {
 			c.VlanPop()
 		case ActChangeHead:
 			c.ChangeHead(uint32(a.Value), 0)
+		case ActAdjustRoom:
+			c.AdjustRoom(int32(a.Delta), uint32(a.Index), a.Value)
 		case ActAdjustHead:
 			var eth [ethHlen]byte
 			keep := a.KeepEth && c.Skb != nil && len(c.Skb.Data()) >= ethHlen

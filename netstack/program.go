@@ -68,10 +68,12 @@ const (
 
 // Helper errors as BPF programs see them (negative errno).
 const (
-	errEINVAL  = -22
-	errENOMEM  = -12
-	errEACCES  = -13
-	errENOTSUP = -524 // ENOTSUPP, the kernel-internal value bpf_xdp_adjust_meta returns
+	errEINVAL   = -22
+	errENOMEM   = -12
+	errEACCES   = -13
+	errENOTSUP  = -524 // ENOTSUPP, the kernel-internal value bpf_xdp_adjust_meta returns
+	errEFAULT   = -14
+	errEALREADY = -114
 )
 
 // __sk_buff cb[] offsets: qdisc_skb_cb { u32 pkt_len; u16

@@ -466,3 +466,77 @@ func TestChangeHead(t *testing.T) {
 	cfg.Programs = []ProgramConfig{{Name: "p", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActChangeHead, Value: 14}}}}
 	require.ErrorContains(t, newStackErr(t, cfg, ""), "bpf_skb_change_head is for tc programs")
 }
+
+// TestAdjustRoom: bpf_skb_adjust_room at tc ingress. Room after the IPv4
+// header (net) or the mac header (mac, an IPIP encap with
+// ENCAP_L3_IPV4: the inner headers are the old ones, skb->encapsulation
+// set, the network header after the mac header); on v6.18 the moved
+// headers overwrite the XDP metadata (grow) or leave it behind (shrink),
+// on v6.19 it moves along. The argument checks return the kernel's
+// errnos, and __skb_reset_checksum_unnecessary runs unless
+// NO_CSUM_RESET (csum 1: CHECKSUM_UNNECESSARY kept). The room is zeroed
+// (for the encap, the 20 bytes after the Ethernet type's 0x00). TestKernelAdjustRoomMeta checks v6.18 against the
+// kernel.
+func TestAdjustRoom(t *testing.T) {
+	for _, tc := range []struct {
+		profile string
+		delta   int32
+		mode    uint32
+		flags   uint64
+		want    string
+	}{
+		{"v6.18", 8, AdjRoomNet, 0, "ret 0 meta lost nh 14 inner false csum 0 zeros 34"},
+		{"v6.19", 8, AdjRoomNet, 0, "ret 0 meta ok nh 14 inner false csum 0 zeros 34"},
+		{"v6.18", -8, AdjRoomNet, AdjRoomNoCsumReset, "ret 0 meta lost nh 14 inner false csum 1 zeros -1"},
+		{"v6.19", -8, AdjRoomNet, 0, "ret 0 meta ok nh 14 inner false csum 0 zeros -1"},
+		{"v6.18", 20, AdjRoomMac, AdjRoomEncapL3IPv4, "ret 0 meta lost nh 14 inner true csum 0 zeros 13"},
+		{"v6.19", 20, AdjRoomMac, AdjRoomEncapL3IPv4, "ret 0 meta ok nh 14 inner true csum 0 zeros 13"},
+		{"v6.18", 20, 2, 0, "ret -524"},                                             // unknown mode: -ENOTSUPP
+		{"v6.18", 0x1000, AdjRoomNet, 0, "ret -14"},                                 // more than 0xfff: -EFAULT
+		{"v6.18", 8, AdjRoomNet, 1 << 20, "ret -22"},                                // unknown flag: -EINVAL
+		{"v6.18", -80, AdjRoomNet, 0, "ret -524"},                                   // less than the IPv4 header left
+		{"v6.18", 8, AdjRoomNet, AdjRoomDecapL3IPv4, "ret -22"},                     // a decap flag on a grow
+		{"v6.18", -8, AdjRoomNet, AdjRoomEncapL3IPv4, "ret -22"},                    // an encap flag on a shrink
+		{"v6.18", 4, AdjRoomMac, AdjRoomEncapL3IPv4 | AdjRoomEncapL2(8), "ret -22"}, // inner mac longer than the room
+	} {
+		t.Run(fmt.Sprintf("%s %d %d %#x", tc.profile, tc.delta, tc.mode, tc.flags), func(t *testing.T) {
+			var got string
+			cfg := rxToSocketConfig()
+			cfg.Programs = []ProgramConfig{
+				{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActAdjustMeta, Value: 8}}},
+				{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					before := append([]byte(nil), c.Skb.Data()...)
+					ret := c.AdjustRoom(tc.delta, tc.mode, tc.flags)
+					if ret != 0 {
+						got = fmt.Sprintf("ret %d", ret)
+						require.Equal(t, before, c.Skb.Data(), "a refused call changes nothing")
+						return TCXNext
+					}
+					meta := "meta ok"
+					if v, ok := c.Skb.Metadata(); !ok || v[0] != metaFillStart || v[7] != metaFillStart+7 {
+						meta = "meta lost"
+					}
+					d := c.Skb.Data()
+					zeros := -1
+					if tc.delta > 0 {
+						for i := 0; i+int(tc.delta) <= len(d); i++ {
+							if string(d[i:i+int(tc.delta)]) == string(make([]byte, tc.delta)) {
+								zeros = i
+								break
+							}
+						}
+					}
+					h := c.Skb.H()
+					got = fmt.Sprintf("ret 0 %s nh %d inner %v csum %d zeros %d", meta, c.Skb.NetworkOffset(), h.Encapsulation, h.IPSummed, zeros)
+					return TCXNext
+				})},
+			}
+			s, _ := newStack(t, cfg, tc.profile, nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("192.0.2.1")}))
+			require.Equal(t, tc.want, got)
+		})
+	}
+	cfg := rxToSocketConfig()
+	cfg.Programs = []ProgramConfig{{Name: "p", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActAdjustRoom, Delta: 8}}}}
+	require.ErrorContains(t, newStackErr(t, cfg, ""), "bpf_skb_adjust_room is for tc programs")
+}

@@ -168,6 +168,8 @@
 //	                                   # a tag already in vlan_tci goes into the frame
 //	      - vlan_pop                   # bpf_skb_vlan_pop (tc hooks)
 //	      - change_head: 14            # bpf_skb_change_head (tc hooks): zeroed bytes in front, the mac header there
+//	      - adjust_room: {delta: 20, mode: mac, flags: 0x2}   # bpf_skb_adjust_room (tc hooks): mode net (default)
+//	                                   # or mac; flags as BPF_F_ADJ_ROOM_* (0x2: ENCAP_L3_IPV4, an IPIP encap)
 //	      - count
 //	      - pass
 //	      - drop

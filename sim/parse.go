@@ -975,6 +975,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActVlanPop:        nil,
 	netstack.ActAdjustHead:     {"delta", "keep_eth"},
 	netstack.ActChangeHead:     {"value"},
+	netstack.ActAdjustRoom:     {"delta", "mode", "flags"},
 }
 
 // required says which arguments an action must have.
@@ -994,7 +995,7 @@ func actionRequired(k netstack.ActionKind) []string {
 		return nil
 	case netstack.ActVlanPush:
 		return []string{"tci"}
-	case netstack.ActAdjustHead:
+	case netstack.ActAdjustHead, netstack.ActAdjustRoom:
 		return []string{"delta"}
 	}
 	return []string{"value"}
@@ -1104,6 +1105,12 @@ func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netst
 			a.Delta, err = d.intv(v, w, -256, 4096)
 		case "keep_eth":
 			a.KeepEth, err = d.boolean(v, w)
+		case "mode":
+			var m string
+			m, err = d.enum(v, w, "net", "mac")
+			a.Index = map[string]int{"net": netstack.AdjRoomNet, "mac": netstack.AdjRoomMac}[m]
+		case "flags":
+			a.Value, err = d.uint64v(v, w)
 		case "tci":
 			var tci int
 			tci, err = d.intv(v, w, 0, 0xffff)

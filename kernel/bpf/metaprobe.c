@@ -11,7 +11,7 @@
 // seen_direct_write and cls_bpf runs bpf_unclone_prologue on a cloned
 // skb); tc_metalen, after it, records data - data_meta. tc_vlan runs the
 // helpers tc_vlan_ops lists (bpf_skb_vlan_push, bpf_skb_vlan_pop,
-// bpf_skb_change_head)
+// bpf_skb_change_head, bpf_skb_adjust_room)
 // and records what the first packet looks like after them: the helpers'
 // returns, data - data_meta, the metadata bytes, the frame's first bytes
 // and the tag fields of __sk_buff.
@@ -135,9 +135,9 @@ int tc_metalen(struct __sk_buff *skb)
 }
 
 #define VLAN_OPS 4
-#define VLAN_FRAME 24
+#define VLAN_FRAME 48
 
-enum { VLAN_NONE, VLAN_PUSH_Q, VLAN_PUSH_AD, VLAN_POP, CHANGE_HEAD };
+enum { VLAN_NONE, VLAN_PUSH_Q, VLAN_PUSH_AD, VLAN_POP, CHANGE_HEAD, ROOM_NET_GROW, ROOM_NET_SHRINK, ROOM_MAC_IPIP };
 
 struct vlanseen {
 	__u32 ran;
@@ -151,7 +151,10 @@ struct vlanseen {
 struct vlanseen *unused_vlanseen __attribute__((unused));
 
 /* tc_vlan_ops[i]: the i-th helper call (VLAN_PUSH_Q: 802.1Q TCI 100,
- * VLAN_PUSH_AD: 802.1ad TCI 200, VLAN_POP, CHANGE_HEAD: 14 bytes). */
+ * VLAN_PUSH_AD: 802.1ad TCI 200, VLAN_POP, CHANGE_HEAD: 14 bytes,
+ * ROOM_NET_GROW / ROOM_NET_SHRINK: bpf_skb_adjust_room(+8 / -8,
+ * BPF_ADJ_ROOM_NET, 0), ROOM_MAC_IPIP: bpf_skb_adjust_room(20,
+ * BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4)). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VLAN_OPS);
@@ -193,6 +196,15 @@ int tc_vlan(struct __sk_buff *skb)
 			break;
 		case CHANGE_HEAD:
 			v->ret[i] = bpf_skb_change_head(skb, 14, 0);
+			break;
+		case ROOM_NET_GROW:
+			v->ret[i] = bpf_skb_adjust_room(skb, 8, BPF_ADJ_ROOM_NET, 0);
+			break;
+		case ROOM_NET_SHRINK:
+			v->ret[i] = bpf_skb_adjust_room(skb, -8, BPF_ADJ_ROOM_NET, 0);
+			break;
+		case ROOM_MAC_IPIP:
+			v->ret[i] = bpf_skb_adjust_room(skb, 20, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4);
 			break;
 		}
 	}

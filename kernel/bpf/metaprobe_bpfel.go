@@ -36,7 +36,7 @@ type MetaProbeVlanseen struct {
 	VlanProto   uint32
 	Protocol    uint32
 	Meta        [8]uint8
-	Frame       [24]uint8
+	Frame       [48]uint8
 }
 
 // Names of all BPF objects in the ELF.

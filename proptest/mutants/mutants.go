@@ -853,4 +853,23 @@ var List = []Mutant{
 		Desc: "v6.19's __vlan_insert_inner_tag asks skb_cow_head for meta_len + VLAN_HLEN so the metadata fits in front",
 		Pkgs: []string{"./skb", "./netstack"},
 	},
+	{
+		Name: "adjust-room-keeps-checksum-state",
+		File: "netstack/adjroom.go",
+		Old:  `	if ret == 0 && flags&AdjRoomNoCsumReset == 0 && h.IPSummed == skb.ChecksumUnnecessary {`,
+		New:  `	if false && ret == 0 && flags&AdjRoomNoCsumReset == 0 && h.IPSummed == skb.ChecksumUnnecessary {`,
+		Desc: "bpf_skb_adjust_room resets CHECKSUM_UNNECESSARY unless BPF_F_ADJ_ROOM_NO_CSUM_RESET",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "net-hdr-push-keeps-mac-header",
+		File: "skb/room.go",
+		Old: `	clear(b.PushMove(length, off))
+	if b.off.mac != unsetOffset {
+		b.off.mac -= uint16(length)
+	}`,
+		New:  `	clear(b.PushMove(length, off))`,
+		Desc: "bpf_skb_net_hdr_push moves the mac header down with the data",
+		Pkgs: []string{"./skb", "./netstack"},
+	},
 }
