@@ -20,6 +20,16 @@ import (
 	"github.com/skbsim/skbsim/netstack"
 )
 
+// sendFrame sends frame out of device ifindex of n through a packet
+// socket (SOCK_RAW, as tcpreplay does), addressed to dst.
+func sendFrame(t *testing.T, n *Netns, ifindex int, dst net.HardwareAddr, frame []byte) {
+	t.Helper()
+	tx := newSocket(t, n, unix.AF_PACKET, unix.SOCK_RAW, 0)
+	sa := &unix.SockaddrLinklayer{Ifindex: ifindex, Halen: 6}
+	copy(sa.Addr[:], dst)
+	require.NoError(t, unix.Sendto(tx, frame, 0, sa))
+}
+
 // vlanTag is one 802.1Q or 802.1ad header.
 type vlanTag struct{ tpid, tci uint16 }
 
@@ -81,10 +91,7 @@ func TestKernelVlanReceive(t *testing.T) {
 			require.NoError(t, unix.Bind(rcv, &unix.SockaddrInet4{Port: 9999}))
 			require.NoError(t, unix.SetsockoptTimeval(rcv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 300_000}))
 			frame := vlanFrame(macB, macA, tc.tags, [4]byte{192, 0, 2, 2})
-			tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
-			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
-			copy(sa.Addr[:], macB)
-			require.NoError(t, unix.Sendto(tx, frame, 0, sa))
+			sendFrame(t, a, ifA, macB, frame)
 			got := drainUDP(rcv)
 			require.Equal(t, tc.delivered, got, "datagrams read")
 
@@ -176,10 +183,7 @@ func TestKernelBridgeNetfilterVlan(t *testing.T) {
 			tags := []vlanTag{{unix.ETH_P_8021Q, 100}}
 			ifA, err := topo.a.Ifindex("vA")
 			require.NoError(t, err)
-			tx := newSocket(t, topo.a, unix.AF_PACKET, unix.SOCK_RAW, 0)
-			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
-			copy(sa.Addr[:], dst)
-			require.NoError(t, unix.Sendto(tx, vlanFrame(dst, topo.macA, tags, dstIP), 0, sa))
+			sendFrame(t, topo.a, ifA, dst, vlanFrame(dst, topo.macA, tags, dstIP))
 			kern := topo.seen(t)
 			require.Equal(t, tc.want, kern, "kernel")
 			frame := vlanFrame(mdst, net.HardwareAddr{2, 0, 0, 0, 7, 1}, tags, dstIP)
@@ -227,10 +231,7 @@ func TestKernelVlanTransmit(t *testing.T) {
 			require.NoError(t, unix.SetsockoptInt(tap, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1))
 			tags := []vlanTag{{unix.ETH_P_8021Q, 0x2064}}
 			frame := vlanFrame(macB, macA, tags, [4]byte{192, 0, 2, 2})
-			tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
-			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
-			copy(sa.Addr[:], macB)
-			require.NoError(t, unix.Sendto(tx, frame, 0, sa))
+			sendFrame(t, a, ifA, macB, frame)
 
 			var kt []netstack.TapPacket
 			buf, oob := make([]byte, 2048), make([]byte, 256)
@@ -313,10 +314,7 @@ func TestKernelXDPMetaAfterVlanUntag(t *testing.T) {
 			require.NoError(t, err)
 			ifA, err := a.Ifindex(va)
 			require.NoError(t, err)
-			tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
-			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
-			copy(sa.Addr[:], macB)
-			require.NoError(t, unix.Sendto(tx, vlanFrame(macB, macA, tc.tags, [4]byte{192, 0, 2, 2}), 0, sa))
+			sendFrame(t, a, ifA, macB, vlanFrame(macB, macA, tc.tags, [4]byte{192, 0, 2, 2}))
 			n, ran, err := probe.TCMetaLen()
 			require.NoError(t, err)
 			require.True(t, ran, "tc ingress ran")
@@ -363,8 +361,6 @@ func TestKernelXDPMetaAfterVlanUntag(t *testing.T) {
 // VlanPop) sees the same frame, tag, protocol and metadata bytes.
 func TestKernelVlanHelpersMeta(t *testing.T) {
 	testutil.KernelTests(t)
-	sfx := fmt.Sprint(os.Getpid() % 100000)
-	va, vb := "mhA"+sfx, "mhB"+sfx
 	const q, ad = unix.ETH_P_8021Q, unix.ETH_P_8021AD
 	for _, tc := range []struct {
 		name string
@@ -382,25 +378,8 @@ func TestKernelVlanHelpersMeta(t *testing.T) {
 		{"QinQ, pop, pop", []vlanTag{{ad, 7}, {q, 9}}, []uint32{VlanPop, VlanPop}, "0 0 0x0 0x800", "a4a5a6a7" + "DST4", "0800"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			probe, err := NewMetaProbe(false)
-			testutil.SkipIfNotSupported(t, err)
-			t.Cleanup(func() { require.NoError(t, probe.Close()) })
-			a, b, macB := vethPairAB(t, "mh", va, vb)
-			require.NoError(t, probe.AttachXDP(b, vb, false))
-			require.NoError(t, probe.AttachTCVlan(b, vb, tc.ops))
-			macA, err := a.HardwareAddr(va)
-			require.NoError(t, err)
-			ifA, err := a.Ifindex(va)
-			require.NoError(t, err)
-			frame := vlanFrame(macB, macA, tc.tags, [4]byte{192, 0, 2, 2})
-			tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
-			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
-			copy(sa.Addr[:], macB)
-			require.NoError(t, unix.Sendto(tx, frame, 0, sa))
-			k, err := probe.TCVlan()
-			require.NoError(t, err)
-			require.True(t, k.Ran, "tc ingress ran")
-			m := modelVlanHelpers(t, macA, macB, tc.ops, frame)
+			r := runHelperProbe(t, "mh", tc.tags, tc.ops)
+			k, m, macB := r.k, r.m, r.macB
 			wantMeta := strings.ReplaceAll(tc.meta, "DST4", hex.EncodeToString(macB[:4]))
 			for who, v := range map[string]VlanSeen{"kernel": k, "model": m} {
 				require.Equal(t, [4]int32{}, v.Ret, "%s: helper returns", who)
@@ -419,6 +398,38 @@ func TestKernelVlanHelpersMeta(t *testing.T) {
 			require.Equal(t, k.Frame, m.Frame, "model frame")
 		})
 	}
+}
+
+// helperRun is one run of the tc helper probe: A sends a frame with tags
+// over a veth to vB, whose native XDP program writes 8 bytes of metadata
+// and whose tc ingress program calls the helpers ops lists; k is what the
+// kernel's program recorded, m the model's (modelVlanHelpers).
+type helperRun struct {
+	k, m  VlanSeen
+	frame []byte
+	macB  net.HardwareAddr
+}
+
+func runHelperProbe(t *testing.T, what string, tags []vlanTag, ops []uint32) helperRun {
+	t.Helper()
+	sfx := fmt.Sprint(os.Getpid() % 100000)
+	va, vb := what+"A"+sfx, what+"B"+sfx
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	a, b, macB := vethPairAB(t, what, va, vb)
+	require.NoError(t, probe.AttachXDP(b, vb, false))
+	require.NoError(t, probe.AttachTCVlan(b, vb, ops))
+	macA, err := a.HardwareAddr(va)
+	require.NoError(t, err)
+	ifA, err := a.Ifindex(va)
+	require.NoError(t, err)
+	frame := vlanFrame(macB, macA, tags, [4]byte{192, 0, 2, 2})
+	sendFrame(t, a, ifA, macB, frame)
+	k, err := probe.TCVlan()
+	require.NoError(t, err)
+	require.True(t, k.Ran, "tc ingress ran")
+	return helperRun{k: k, m: modelVlanHelpers(t, macA, macB, ops, frame), frame: frame, macB: macB}
 }
 
 // modelVlanHelpers is TestKernelVlanHelpersMeta's case in the model.
@@ -507,10 +518,7 @@ func TestKernelXDPAdjustHeadMeta(t *testing.T) {
 			copy(outer[16:20], []byte{192, 0, 2, 2})
 			binary.BigEndian.PutUint16(outer[10:], ^csumFold(csumAdd(0, outer)))
 			frame := append(append(append(append([]byte(nil), macB...), macA...), 0x08, 0x00), append(outer, inner...)...)
-			tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
-			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
-			copy(sa.Addr[:], macB)
-			require.NoError(t, unix.Sendto(tx, frame, 0, sa))
+			sendFrame(t, a, ifA, macB, frame)
 			k, err := probe.TCVlan()
 			require.NoError(t, err)
 			require.True(t, k.Ran, "tc ingress ran")
@@ -565,32 +573,12 @@ func TestKernelXDPAdjustHeadMeta(t *testing.T) {
 // no longer a0..a7.
 func TestKernelChangeHeadMeta(t *testing.T) {
 	testutil.KernelTests(t)
-	sfx := fmt.Sprint(os.Getpid() % 100000)
-	va, vb := "mcA"+sfx, "mcB"+sfx
-	probe, err := NewMetaProbe(false)
-	testutil.SkipIfNotSupported(t, err)
-	t.Cleanup(func() { require.NoError(t, probe.Close()) })
-	a, b, macB := vethPairAB(t, "mc", va, vb)
-	require.NoError(t, probe.AttachXDP(b, vb, false))
-	ops := []uint32{ChangeHead}
-	require.NoError(t, probe.AttachTCVlan(b, vb, ops))
-	macA, err := a.HardwareAddr(va)
-	require.NoError(t, err)
-	ifA, err := a.Ifindex(va)
-	require.NoError(t, err)
-	frame := vlanFrame(macB, macA, nil, [4]byte{192, 0, 2, 2})
-	tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
-	sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
-	copy(sa.Addr[:], macB)
-	require.NoError(t, unix.Sendto(tx, frame, 0, sa))
-	k, err := probe.TCVlan()
-	require.NoError(t, err)
-	require.True(t, k.Ran, "tc ingress ran")
+	r := runHelperProbe(t, "mc", nil, []uint32{ChangeHead})
+	k, m := r.k, r.m
 	require.Equal(t, [4]int32{}, k.Ret)
 	require.EqualValues(t, MetaProbeLen, k.MetaLen)
-	require.Equal(t, append(make([]byte, 14), frame[:34]...), k.Frame[:], "14 zeroed bytes in front of the frame")
+	require.Equal(t, append(make([]byte, 14), r.frame[:34]...), k.Frame[:], "14 zeroed bytes in front of the frame")
 	require.NotEqual(t, "a0a1a2a3a4a5a6a7", hex.EncodeToString(k.Meta[:]), "the metadata is lost")
-	m := modelVlanHelpers(t, macA, macB, ops, frame)
 	require.Equal(t, k.Ret, m.Ret, "model return")
 	require.Equal(t, k.MetaLen, m.MetaLen, "model data - data_meta")
 	require.Equal(t, k.Frame, m.Frame, "model frame")
@@ -612,33 +600,13 @@ func TestKernelChangeHeadMeta(t *testing.T) {
 // view; v6.19's data-move helpers would move the metadata instead.
 func TestKernelAdjustRoomMeta(t *testing.T) {
 	testutil.KernelTests(t)
-	sfx := fmt.Sprint(os.Getpid() % 100000)
-	va, vb := "mrA"+sfx, "mrB"+sfx
 	for _, tc := range []struct {
 		name string
 		op   uint32
 	}{{"net grow", RoomNetGrow}, {"net shrink", RoomNetShrink}, {"mac ipip encap", RoomMacIPIP}} {
 		t.Run(tc.name, func(t *testing.T) {
-			probe, err := NewMetaProbe(false)
-			testutil.SkipIfNotSupported(t, err)
-			t.Cleanup(func() { require.NoError(t, probe.Close()) })
-			a, b, macB := vethPairAB(t, "mr", va, vb)
-			require.NoError(t, probe.AttachXDP(b, vb, false))
-			ops := []uint32{tc.op}
-			require.NoError(t, probe.AttachTCVlan(b, vb, ops))
-			macA, err := a.HardwareAddr(va)
-			require.NoError(t, err)
-			ifA, err := a.Ifindex(va)
-			require.NoError(t, err)
-			frame := vlanFrame(macB, macA, nil, [4]byte{192, 0, 2, 2})
-			tx := newSocket(t, a, unix.AF_PACKET, unix.SOCK_RAW, 0)
-			sa := &unix.SockaddrLinklayer{Ifindex: ifA, Halen: 6}
-			copy(sa.Addr[:], macB)
-			require.NoError(t, unix.Sendto(tx, frame, 0, sa))
-			k, err := probe.TCVlan()
-			require.NoError(t, err)
-			require.True(t, k.Ran, "tc ingress ran")
-			m := modelVlanHelpers(t, macA, macB, ops, frame)
+			r := runHelperProbe(t, "mr", nil, []uint32{tc.op})
+			k, m := r.k, r.m
 			t.Logf("kernel: ret %d meta %x frame %x", k.Ret[0], k.Meta, k.Frame)
 			require.Equal(t, [4]int32{}, k.Ret, "kernel return")
 			require.Equal(t, k.Ret, m.Ret, "model return")
@@ -647,7 +615,7 @@ func TestKernelAdjustRoomMeta(t *testing.T) {
 			require.Equal(t, k.Frame, m.Frame, "model frame")
 			require.NotEqual(t, "a0a1a2a3a4a5a6a7", hex.EncodeToString(k.Meta[:]), "the metadata is lost")
 			if tc.op == RoomNetShrink {
-				require.Equal(t, frame[:8], k.Meta[:], "the view from the moved mac header")
+				require.Equal(t, r.frame[:8], k.Meta[:], "the view from the moved mac header")
 				require.Equal(t, k.Meta, m.Meta, "model metadata view")
 			}
 		})

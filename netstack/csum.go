@@ -266,12 +266,18 @@ func (s *Stack) rxCsumBad(b *skb.Buff, proto uint8) bool {
 		return h.IPSummed == skb.ChecksumNone && s.rxCsumCheck(b, proto)
 	}
 	h.CsumValid = true
+	decrCsumUnnecessary(h)
+	return false
+}
+
+// decrCsumUnnecessary models __skb_decr_checksum_unnecessary: a verified
+// level of CHECKSUM_UNNECESSARY used up, CHECKSUM_NONE after the last.
+func decrCsumUnnecessary(h *skb.Header) {
 	if h.CsumLevel == 0 {
 		h.IPSummed = skb.ChecksumNone
 	} else {
 		h.CsumLevel--
 	}
-	return false
 }
 
 // rxCsumCheck is rxCsumBad's software check of a CHECKSUM_NONE skb.

@@ -457,11 +457,7 @@ func (s *Stack) greCsumBad(b *skb.Buff, data []byte) bool {
 	switch h.IPSummed {
 	case skb.ChecksumUnnecessary:
 		h.CsumValid = true
-		if h.CsumLevel == 0 {
-			h.IPSummed = skb.ChecksumNone
-		} else {
-			h.CsumLevel--
-		}
+		decrCsumUnnecessary(h)
 		return false
 	case skb.ChecksumPartial:
 		return false

@@ -16,6 +16,19 @@ const (
 	ethP8023Min = 0x0600 // ETH_P_802_3_MIN
 )
 
+// encapProto models vlan_set_encap_proto(): the encapsulated type inner,
+// or for a length field ETH_P_802_3 (raw, the two bytes after the tag, is
+// 0xffff: Novell raw 802.3) or ETH_P_802_2.
+func encapProto(inner, raw uint16) uint16 {
+	switch {
+	case inner >= ethP8023Min:
+		return inner
+	case raw == 0xffff:
+		return EthP8023
+	}
+	return EthP8022
+}
+
 // EthTypeVlan models eth_type_vlan(): 802.1Q or 802.1ad.
 func EthTypeVlan(proto uint16) bool { return proto == EthP8021Q || proto == EthP8021AD }
 
@@ -52,14 +65,7 @@ func (b *Buff) VlanUntag() error {
 	raw := binary.BigEndian.Uint16(d[4:6])
 	h.VlanProto, h.VlanTCI = h.Protocol, tci
 	b.Pull(VlanHlen)
-	switch {
-	case inner >= ethP8023Min:
-		h.Protocol = inner
-	case raw == 0xffff:
-		h.Protocol = EthP8023
-	default:
-		h.Protocol = EthP8022
-	}
+	h.Protocol = encapProto(inner, raw)
 	// skb_reorder_vlan_header
 	if err := b.Cow(b.data); err != nil {
 		return err
@@ -208,15 +214,7 @@ func (b *Buff) vlanPopData() (uint16, error) {
 		raw = binary.BigEndian.Uint16(d[vlanEthHlen : vlanEthHlen+2])
 	}
 	b.PullMove(VlanHlen, EthHlen-2)
-	h := &b.hdr
-	switch {
-	case inner >= ethP8023Min:
-		h.Protocol = inner
-	case raw == 0xffff:
-		h.Protocol = EthP8023
-	default:
-		h.Protocol = EthP8022
-	}
+	b.hdr.Protocol = encapProto(inner, raw)
 	b.off.mac += VlanHlen
 	if b.NetworkOffset() < EthHlen {
 		b.SetNetworkHeader(EthHlen)
