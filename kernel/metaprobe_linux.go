@@ -128,6 +128,7 @@ const (
 	RoomNetGrow   = 5 // bpf_skb_adjust_room(skb, 8, BPF_ADJ_ROOM_NET, 0)
 	RoomNetShrink = 6 // bpf_skb_adjust_room(skb, -8, BPF_ADJ_ROOM_NET, 0)
 	RoomMacIPIP   = 7 // bpf_skb_adjust_room(skb, 20, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4)
+	ProtoToV6     = 8 // bpf_skb_change_proto(skb, ETH_P_IPV6, 0)
 )
 
 // VlanSeen is what the tc program AttachTCVlan attached saw in the first
@@ -142,7 +143,7 @@ type VlanSeen struct {
 }
 
 // AttachTCVlan attaches at tc ingress of dev in ns the program that calls
-// the helpers ops lists (VlanPushQ, VlanPushAD, VlanPop, ChangeHead, RoomNetGrow, RoomNetShrink, RoomMacIPIP; up to 4) on
+// the helpers ops lists (VlanPushQ ... ProtoToV6; up to 4) on
 // the first packet and records it (TCVlan).
 func (p *MetaProbe) AttachTCVlan(ns *Netns, dev string, ops []uint32) error {
 	if len(ops) > 4 {

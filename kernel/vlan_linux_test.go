@@ -463,6 +463,8 @@ func modelVlanHelpers(t *testing.T, macA, macB net.HardwareAddr, ops []uint32, f
 						v.Ret[i] = int32(c.AdjustRoom(-8, netstack.AdjRoomNet, 0))
 					case RoomMacIPIP:
 						v.Ret[i] = int32(c.AdjustRoom(20, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4))
+					case ProtoToV6:
+						v.Ret[i] = int32(c.ChangeProto(unix.ETH_P_IPV6, 0))
 					}
 				}
 				h := c.Skb.H()
@@ -593,7 +595,9 @@ func TestKernelChangeHeadMeta(t *testing.T) {
 //   - shrinking 8 bytes there moves them up and leaves the metadata
 //     behind: data_meta then shows the first 8 bytes of the old frame;
 //   - an IPIP encap (20 bytes after the mac header, ENCAP_L3_IPV4) moves
-//     the Ethernet header down over the metadata and zeroes the room.
+//     the Ethernet header down over the metadata and zeroes the room;
+//   - bpf_skb_change_proto(ETH_P_IPV6) does the same for the 20 bytes an
+//     IPv6 header needs more, and makes skb->protocol IPv6.
 //
 // The model (Ctx.AdjustRoom, profile v6.18) returns the same, sees the
 // same frame and, where the kernel's bytes are known, the same metadata
@@ -603,7 +607,7 @@ func TestKernelAdjustRoomMeta(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		op   uint32
-	}{{"net grow", RoomNetGrow}, {"net shrink", RoomNetShrink}, {"mac ipip encap", RoomMacIPIP}} {
+	}{{"net grow", RoomNetGrow}, {"net shrink", RoomNetShrink}, {"mac ipip encap", RoomMacIPIP}, {"change_proto to IPv6", ProtoToV6}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runHelperProbe(t, "mr", nil, []uint32{tc.op})
 			k, m := r.k, r.m
@@ -614,6 +618,7 @@ func TestKernelAdjustRoomMeta(t *testing.T) {
 			require.Equal(t, k.MetaLen, m.MetaLen, "model data - data_meta")
 			require.Equal(t, k.Frame, m.Frame, "model frame")
 			require.NotEqual(t, "a0a1a2a3a4a5a6a7", hex.EncodeToString(k.Meta[:]), "the metadata is lost")
+			require.Equal(t, k.Prot, m.Prot, "model protocol")
 			if tc.op == RoomNetShrink {
 				require.Equal(t, r.frame[:8], k.Meta[:], "the view from the moved mac header")
 				require.Equal(t, k.Meta, m.Meta, "model metadata view")

@@ -86,6 +86,9 @@ const (
 	// ActAdjustRoom is bpf_skb_adjust_room(Delta, Index as the mode:
 	// AdjRoomNet or AdjRoomMac, Value as the flags); tc only.
 	ActAdjustRoom
+	// ActChangeProto is bpf_skb_change_proto(Value, 0): ETH_P_IPV6 for
+	// an IPv4 packet, ETH_P_IP for an IPv6 one; tc only.
+	ActChangeProto
 	NumActionKinds
 )
 
@@ -93,7 +96,7 @@ var actionNames = [NumActionKinds]string{
 	"write", "read", "delete", "set_mark", "set_priority", "set_tc_index", "set_cb",
 	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
 	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu", "redirect_devmap",
-	"vlan_push", "vlan_pop", "adjust_head", "change_head", "adjust_room",
+	"vlan_push", "vlan_pop", "adjust_head", "change_head", "adjust_room", "change_proto",
 }
 
 func (k ActionKind) String() string {
@@ -185,6 +188,8 @@ func (p *actionProg) Run(c *Ctx) int {
 			c.ChangeHead(uint32(a.Value), 0)
 		case ActAdjustRoom:
 			c.AdjustRoom(int32(a.Delta), uint32(a.Index), a.Value)
+		case ActChangeProto:
+			c.ChangeProto(uint16(a.Value), 0)
 		case ActAdjustHead:
 			var eth [ethHlen]byte
 			keep := a.KeepEth && c.Skb != nil && len(c.Skb.Data()) >= ethHlen

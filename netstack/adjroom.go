@@ -249,3 +249,54 @@ func (s *Stack) adjustRoomShrink(b *skb.Buff, off, n int, flags uint64) int {
 	}
 	return 0
 }
+
+// ChangeProto models bpf_skb_change_proto(skb, proto, flags) at the tc
+// hooks (-EINVAL elsewhere, and for flags): IPv4 to IPv6
+// (bpf_skb_proto_4_to_6: skb_cow(skb, 20), 20 zeroed bytes after the mac
+// header with bpf_skb_net_hdr_push, SKB_GSO_TCPV4 made SKB_GSO_TCPV6) or
+// IPv6 to IPv4 (bpf_skb_proto_6_to_4: skb_unclone, 20 bytes after the mac
+// header popped, SKB_GSO_TCPV6 made SKB_GSO_TCPV4); then skb->protocol is
+// the new one and the hash cleared (skb_clear_hash). Other pairs are
+// -ENOTSUPP. The program rewrites the header itself. The XDP metadata
+// moves with the data only on v6.19+ profiles. Returns 0 or a negative
+// errno.
+func (c *Ctx) ChangeProto(proto uint16, flags uint64) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if !c.atTC() || flags != 0 {
+		return errEINVAL
+	}
+	b := c.Skb
+	h := b.H()
+	const lenDiff = ip6Hlen - ipHlen
+	off := b.NetworkHeader() - b.MacHeader()
+	sh := b.Shinfo()
+	switch {
+	case h.Protocol == ethPIP && proto == ethPIPv6:
+		need := lenDiff
+		if c.s.prof.DataMoveHelpers {
+			need += b.MetadataLen()
+		}
+		if b.Cow(need) != nil {
+			return errENOMEM
+		}
+		b.NetHdrPush(off, lenDiff)
+		if sh.GSOSize != 0 && sh.GSOType&skb.GSOTCPv4 != 0 {
+			sh.GSOType = sh.GSOType&^skb.GSOTCPv4 | skb.GSOTCPv6
+		}
+	case h.Protocol == ethPIPv6 && proto == ethPIP:
+		if b.Unclone() != nil {
+			return errENOMEM
+		}
+		if b.NetHdrPop(off, lenDiff) != nil {
+			return errENOMEM
+		}
+		if sh.GSOSize != 0 && sh.GSOType&skb.GSOTCPv6 != 0 {
+			sh.GSOType = sh.GSOType&^skb.GSOTCPv6 | skb.GSOTCPv4
+		}
+	default:
+		return errENOTSUP
+	}
+	h.Protocol = proto
+	h.Hash, h.SWHash, h.L4Hash = 0, false, false // skb_clear_hash
+	return 0
+}

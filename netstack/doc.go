@@ -84,14 +84,13 @@
 // a 256-byte headroom, -EINVAL beyond; -EACCES for lengths the profile
 // refuses), bpf_xdp_adjust_head (the metadata moves with data; generic XDP
 // then moves the skb's mac header and parses a changed Ethernet header
-// again), bpf_skb_vlan_push, bpf_skb_vlan_pop, bpf_skb_change_head and
-// bpf_skb_adjust_room (tc only; a tag moved into or out of the frame, or
-// bytes pushed or pulled in front of the headers, take the XDP metadata
-// along only on v6.19+ profiles, DataMoveHelpers; adjust_room's encap
-// flags set the inner headers and GSO type; CHECKSUM_COMPLETE
-// adjustments are not modelled),
-// and the metadata carrier's
-// Lookup/Store/Delete. The action
+// again), bpf_skb_vlan_push, bpf_skb_vlan_pop, bpf_skb_change_head,
+// bpf_skb_adjust_room and bpf_skb_change_proto (tc only; a tag moved into
+// or out of the frame, or bytes pushed or pulled in front of the headers,
+// take the XDP metadata along only on v6.19+ profiles, DataMoveHelpers;
+// adjust_room's encap flags set the inner headers and GSO type;
+// CHECKSUM_COMPLETE adjustments are not modelled), and the metadata
+// carrier's Lookup/Store/Delete. The action
 // library also has tc's act_mirred (ActMirred: mirror or redirect toward a
 // device's receive or transmit path, tcf_mirred_to_dev), which never
 // scrubs.

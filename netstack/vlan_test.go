@@ -540,3 +540,38 @@ func TestAdjustRoom(t *testing.T) {
 	cfg.Programs = []ProgramConfig{{Name: "p", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActAdjustRoom, Delta: 8}}}}
 	require.ErrorContains(t, newStackErr(t, cfg, ""), "bpf_skb_adjust_room is for tc programs")
 }
+
+// TestChangeProto: bpf_skb_change_proto to IPv6 opens 20 zeroed bytes
+// after the mac header and makes skb->protocol IPv6, clearing the hash;
+// back to IPv4 closes them again. Flags and other protocol pairs are
+// refused. The metadata survives the round trip only on v6.19.
+func TestChangeProto(t *testing.T) {
+	for _, tc := range []struct{ profile, meta string }{{"v6.18", "meta lost"}, {"v6.19", "meta ok"}} {
+		t.Run(tc.profile, func(t *testing.T) {
+			var got []string
+			cfg := rxToSocketConfig()
+			cfg.Programs = []ProgramConfig{
+				{Name: "xdp", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActAdjustMeta, Value: 8}}},
+				{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					orig := append([]byte(nil), c.Skb.Data()...)
+					c.SetHash(7)
+					got = append(got, fmt.Sprint(c.ChangeProto(ethPIPv6, 1), c.ChangeProto(ethPARP, 0)))
+					r := c.ChangeProto(ethPIPv6, 0)
+					d := c.Skb.Data()
+					got = append(got, fmt.Sprintf("%d proto %#x hash %d zeros %v", r, c.Skb.H().Protocol, c.Skb.H().Hash,
+						string(d[ethHlen:ethHlen+20]) == string(make([]byte, 20))))
+					r = c.ChangeProto(ethPIP, 0)
+					meta := "meta ok"
+					if v, ok := c.Skb.Metadata(); !ok || v[0] != metaFillStart || v[7] != metaFillStart+7 {
+						meta = "meta lost"
+					}
+					got = append(got, fmt.Sprintf("%d proto %#x same %v %s", r, c.Skb.H().Protocol, string(orig) == string(c.Skb.Data()), meta))
+					return TCXNext
+				})},
+			}
+			s, _ := newStack(t, cfg, tc.profile, nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("192.0.2.1")}))
+			require.Equal(t, []string{"-22 -524", "0 proto 0x86dd hash 0 zeros true", "0 proto 0x800 same true " + tc.meta}, got)
+		})
+	}
+}

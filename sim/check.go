@@ -266,7 +266,8 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 		if a.Kind == netstack.ActAdjustHead && p.Hook != carrier.HookXDP {
 			return s.errAt(ap, "%s: adjust_head (bpf_xdp_adjust_head) is for xdp programs", what)
 		}
-		if (a.Kind == netstack.ActVlanPush || a.Kind == netstack.ActVlanPop || a.Kind == netstack.ActChangeHead || a.Kind == netstack.ActAdjustRoom) &&
+		if (a.Kind == netstack.ActVlanPush || a.Kind == netstack.ActVlanPop || a.Kind == netstack.ActChangeHead ||
+			a.Kind == netstack.ActAdjustRoom || a.Kind == netstack.ActChangeProto) &&
 			p.Hook != carrier.HookTCIngress && p.Hook != carrier.HookTCEgress {
 			return s.errAt(ap, "%s: %s (bpf_skb_%s) is for tc programs", what, a.Kind, a.Kind)
 		}

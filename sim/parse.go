@@ -976,6 +976,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActAdjustHead:     {"delta", "keep_eth"},
 	netstack.ActChangeHead:     {"value"},
 	netstack.ActAdjustRoom:     {"delta", "mode", "flags"},
+	netstack.ActChangeProto:    {"value"},
 }
 
 // required says which arguments an action must have.

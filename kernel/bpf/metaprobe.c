@@ -11,7 +11,7 @@
 // seen_direct_write and cls_bpf runs bpf_unclone_prologue on a cloned
 // skb); tc_metalen, after it, records data - data_meta. tc_vlan runs the
 // helpers tc_vlan_ops lists (bpf_skb_vlan_push, bpf_skb_vlan_pop,
-// bpf_skb_change_head, bpf_skb_adjust_room)
+// bpf_skb_change_head, bpf_skb_adjust_room, bpf_skb_change_proto)
 // and records what the first packet looks like after them: the helpers'
 // returns, data - data_meta, the metadata bytes, the frame's first bytes
 // and the tag fields of __sk_buff.
@@ -137,7 +137,7 @@ int tc_metalen(struct __sk_buff *skb)
 #define VLAN_OPS 4
 #define VLAN_FRAME 48
 
-enum { VLAN_NONE, VLAN_PUSH_Q, VLAN_PUSH_AD, VLAN_POP, CHANGE_HEAD, ROOM_NET_GROW, ROOM_NET_SHRINK, ROOM_MAC_IPIP };
+enum { VLAN_NONE, VLAN_PUSH_Q, VLAN_PUSH_AD, VLAN_POP, CHANGE_HEAD, ROOM_NET_GROW, ROOM_NET_SHRINK, ROOM_MAC_IPIP, PROTO_TO_V6 };
 
 struct vlanseen {
 	__u32 ran;
@@ -154,7 +154,8 @@ struct vlanseen *unused_vlanseen __attribute__((unused));
  * VLAN_PUSH_AD: 802.1ad TCI 200, VLAN_POP, CHANGE_HEAD: 14 bytes,
  * ROOM_NET_GROW / ROOM_NET_SHRINK: bpf_skb_adjust_room(+8 / -8,
  * BPF_ADJ_ROOM_NET, 0), ROOM_MAC_IPIP: bpf_skb_adjust_room(20,
- * BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4)). */
+ * BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4), PROTO_TO_V6:
+ * bpf_skb_change_proto(ETH_P_IPV6, 0)). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VLAN_OPS);
@@ -205,6 +206,9 @@ int tc_vlan(struct __sk_buff *skb)
 			break;
 		case ROOM_MAC_IPIP:
 			v->ret[i] = bpf_skb_adjust_room(skb, 20, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4);
+			break;
+		case PROTO_TO_V6:
+			v->ret[i] = bpf_skb_change_proto(skb, bpf_htons(0x86DD), 0);
 			break;
 		}
 	}

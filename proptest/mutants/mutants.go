@@ -872,4 +872,12 @@ var List = []Mutant{
 		Desc: "bpf_skb_net_hdr_push moves the mac header down with the data",
 		Pkgs: []string{"./skb", "./netstack"},
 	},
+	{
+		Name: "change-proto-keeps-hash",
+		File: "netstack/adjroom.go",
+		Old:  `	h.Hash, h.SWHash, h.L4Hash = 0, false, false // skb_clear_hash`,
+		New:  ``,
+		Desc: "bpf_skb_change_proto clears the packet's hash (skb_clear_hash)",
+		Pkgs: []string{"./netstack"},
+	},
 }
