@@ -389,8 +389,8 @@ func (c *Ctx) CloneRedirect(ifindex int32, flags uint64) int {
 // hooks (the verifier allows it nowhere else here; the model returns
 // -EINVAL): a TPID other than 802.1Q or 802.1ad is 802.1Q, then
 // skb_vlan_push (skb.Buff.VlanPush: a tag already in vlan_tci goes into
-// the frame, the XDP metadata moving with the data only on v6.19+
-// profiles) and skb_reset_mac_len. Returns 0 or a negative errno.
+// the frame and mac_len grows by VLAN_HLEN, the XDP metadata moving with
+// the data only on v6.19+ profiles). Returns 0 or a negative errno.
 func (c *Ctx) VlanPush(proto, tci uint16) int {
 	c.s.acct.Op(cost.OpHelperCall, 1)
 	if !c.atTC() {
@@ -399,24 +399,20 @@ func (c *Ctx) VlanPush(proto, tci uint16) int {
 	if proto != skb.EthP8021Q && proto != skb.EthP8021AD {
 		proto = skb.EthP8021Q
 	}
-	err := c.Skb.VlanPush(proto, tci)
-	c.Skb.ResetMacLen()
-	return negErrno(err)
+	return negErrno(c.Skb.VlanPush(proto, tci))
 }
 
 // VlanPop models bpf_skb_vlan_pop(skb) at the tc hooks (-EINVAL
 // elsewhere): skb_vlan_pop (skb.Buff.VlanPop: the tag in vlan_tci cleared
 // or one in the frame popped, a further one in the frame moved into
-// vlan_tci; the XDP metadata moves with the data only on v6.19+
-// profiles) and skb_reset_mac_len. Returns 0 or a negative errno.
+// vlan_tci, mac_len reset by __skb_vlan_pop; the XDP metadata moves with
+// the data only on v6.19+ profiles). Returns 0 or a negative errno.
 func (c *Ctx) VlanPop() int {
 	c.s.acct.Op(cost.OpHelperCall, 1)
 	if !c.atTC() {
 		return errEINVAL
 	}
-	err := c.Skb.VlanPop()
-	c.Skb.ResetMacLen()
-	return negErrno(err)
+	return negErrno(c.Skb.VlanPop())
 }
 
 // bpfSkbMaxLen is BPF_SKB_MAX_LEN, SKB_MAX_ALLOC: (PAGE_SIZE << 2) less
