@@ -379,7 +379,7 @@ func (s *Stack) rxGROHW(d *Device, p *Packet, c *superFrame, seg int) {
 		s.drop(b, skb.DropPktTooSmall, OpEthTypeTrans)
 		return
 	}
-	s.rxHash(b, p)
+	s.rxHash(b, d, p)
 	if d.kid == kidVeth {
 		s.vethRx(b, d, vethGROEligible(b, d.peer, d))
 		return

@@ -89,6 +89,10 @@ const (
 	// ActChangeProto is bpf_skb_change_proto(Value, 0): ETH_P_IPV6 for
 	// an IPv4 packet, ETH_P_IP for an IPv6 one; tc only.
 	ActChangeProto
+	// ActRxMeta calls the XDP RX metadata kfunc Index (an RxMetaKfunc:
+	// Ctx.RxTimestamp, RxHash or RxVlanTag), whose return the observer
+	// counts (RxMetaEvent); the program goes on. XDP only.
+	ActRxMeta
 	NumActionKinds
 )
 
@@ -97,6 +101,7 @@ var actionNames = [NumActionKinds]string{
 	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
 	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu", "redirect_devmap",
 	"vlan_push", "vlan_pop", "adjust_head", "change_head", "adjust_room", "change_proto",
+	"rx_meta",
 }
 
 func (k ActionKind) String() string {
@@ -121,7 +126,7 @@ type Action struct {
 	Kind    ActionKind
 	Map     int    // carrier map index (write, read, delete)
 	Value   uint64 // value to store, or metadata length for ActAdjustMeta
-	Index   int    // cb index for ActSetCB; CPU for ActRedirectCPU
+	Index   int    // cb index for ActSetCB; CPU for ActRedirectCPU; the RxMetaKfunc for ActRxMeta
 	Target  string // device name in the program's namespace (redirects); cpumap name (ActRedirectCPU)
 	Ingress bool   // BPF_F_INGRESS for redirects; ingress for ActMirred
 	Mirror  bool   // ActMirred: mirror (a clone) instead of redirect
@@ -190,6 +195,15 @@ func (p *actionProg) Run(c *Ctx) int {
 			c.AdjustRoom(int32(a.Delta), uint32(a.Index), a.Value)
 		case ActChangeProto:
 			c.ChangeProto(uint16(a.Value), 0)
+		case ActRxMeta:
+			switch RxMetaKfunc(a.Index) {
+			case RxMetaTimestamp:
+				c.RxTimestamp()
+			case RxMetaHash:
+				c.RxHash()
+			default:
+				c.RxVlanTag()
+			}
 		case ActAdjustHead:
 			var eth [ethHlen]byte
 			keep := a.KeepEth && c.Skb != nil && len(c.Skb.Data()) >= ethHlen

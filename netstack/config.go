@@ -239,6 +239,13 @@ type DeviceConfig struct {
 	// XDP in the frame and __netif_receive_skb_core untags it in software
 	// (skb_vlan_untag), as on a veth. NICs only.
 	RxVLANOffload string
+	// RxHwTstamp is "on" or "off" (the default, ""): a NIC's hardware
+	// receive timestamps (SIOCSHWTSTAMP with rx_filter
+	// HWTSTAMP_FILTER_ALL). On, the driver stamps every frame with its
+	// capture time: skb_hwtstamps(skb)->hwtstamp of the skb it builds, and
+	// what bpf_xdp_metadata_rx_timestamp returns to a device-bound XDP
+	// program; off, that kfunc returns -ENODATA. NICs only.
+	RxHwTstamp string
 	// SoftwareGSO makes the device lack GSO offloads: GSO skbs are
 	// segmented by skb_segment in validate_xmit_skb before the xmit.
 	SoftwareGSO bool
@@ -437,9 +444,17 @@ type ProgramConfig struct {
 	// BPF_XDP_DEVMAP (SEC "xdp/devmap", Profile.DevmapProg): it has no
 	// device and runs on each frame a device map entry naming it sends,
 	// with the entry's device as egress_ifindex.
-	Devmap  bool
-	Actions []Action
-	Prog    Program
+	Devmap bool
+	// DevBound loads an xdp program bound to Dev
+	// (BPF_F_XDP_DEV_BOUND_ONLY, prog_ifindex; v6.3:
+	// Profile.XDPRxMetadata), so that its XDP RX metadata kfuncs
+	// (Ctx.RxHash, RxTimestamp, RxVlanTag) reach Dev's driver. It attaches
+	// to Dev only and in native mode only (dev_xdp_attach: "Can't attach
+	// device-bound programs in generic mode"), and never to a cpumap or
+	// device map entry (bpf_prog_map_compatible).
+	DevBound bool
+	Actions  []Action
+	Prog     Program
 }
 
 // CpumapConfig is a BPF_MAP_TYPE_CPUMAP map: per CPU, a queue (ptr_ring)

@@ -458,7 +458,7 @@ func (s *Stack) runXDPGeneric(pi int, b *skb.Buff, d *Device, macLen int) (act i
 	oldMeta := b.MetadataLen()
 	orig := b.Headroom()
 	origEth := ethSummary(b.Data(), d)
-	act, meta, ri := s.runXDPProg(pi, b, d, true, 0)
+	act, meta, ri := s.runXDPProg(pi, b, d, true, xdpRxNone, 0)
 	switch {
 	case act == XDPPass && meta != 0:
 		b.MetadataSet(meta) // recorded while data is at the frame start

@@ -384,7 +384,7 @@ func (s *Stack) cpumapFrame(e *cpuEntry, it *cpuItem) bool {
 	b.ResetMacHeader()
 	b.MetadataSet(meta) // the frame's data_meta (xdp_convert_frame_to_buff)
 	if e.prog >= 0 {
-		act, m, ri := s.runXDPProg(e.prog, b, d, false, meta)
+		act, m, ri := s.runXDPProg(e.prog, b, d, false, xdpRxNone, meta)
 		switch act {
 		case XDPPass:
 			meta = m // xdp_update_frame_from_buff

@@ -214,7 +214,7 @@ func (s *Stack) devmapXmit(b *skb.Buff, from *Device, e *devEntry, meta int) {
 		b.ResetMacHeader()
 		b.MetadataSet(meta)
 		s.xdpEgress = e.dev.ifindex
-		act, m, _ := s.runXDPProg(e.prog, b, from, false, meta)
+		act, m, _ := s.runXDPProg(e.prog, b, from, false, xdpRxNone, meta)
 		s.xdpEgress = 0
 		if act != XDPPass {
 			b.NapiFree() // xdp_return_frame_rx_napi

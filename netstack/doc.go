@@ -224,6 +224,16 @@
 //     state survive, the XDP metadata does. The peer takes frames only with
 //     its NAPI: native XDP of its own, or, for a redirect, GRO on; an
 //     XDP_TX frame to a peer with GRO alone is dropped (measured on 6.18).
+//   - A device-bound XDP program (ProgramConfig.DevBound, v6.3) reads the
+//     driver's RX hints with the XDP RX metadata kfuncs (Ctx.RxTimestamp,
+//     RxHash, RxVlanTag; xdphints.go). A NIC answers from its descriptor:
+//     the RSS hash, the hardware timestamp (DeviceConfig.RxHwTstamp) and
+//     the tag it stripped (RxVLANOffload). A veth answers from the skb
+//     veth_xdp_rcv_skb runs on, so rx_hash computes and keeps the skb's
+//     flow hash. A frame that was redirected or sent with XDP_TX has lost
+//     every hint: veth's kfuncs return -ENODATA for it, and cpumap and
+//     devmap programs cannot be device-bound. Any other program gets
+//     -EOPNOTSUPP. The veth cases are checked on 6.18.
 //   - An XDP program may redirect into a cpumap (Config.Cpumaps,
 //     Ctx.RedirectCPU, cpumap.go). A native frame goes to the sending
 //     CPU's bulk queue (8 frames) and, when it is full or the poll ends

@@ -46,6 +46,7 @@ type recorder struct {
 	drops  []DropEvent
 	delivs []DeliverEvent
 	traces []TraceEvent
+	rxMeta []RxMetaEvent
 }
 
 func (r *recorder) ProgRun(e ProgRunEvent) { r.runs = append(r.runs, e) }
@@ -53,6 +54,7 @@ func (r *recorder) MapRead(e MapReadEvent) { r.reads = append(r.reads, e) }
 func (r *recorder) Drop(e DropEvent)       { r.drops = append(r.drops, e) }
 func (r *recorder) Deliver(e DeliverEvent) { r.delivs = append(r.delivs, e) }
 func (r *recorder) Trace(e TraceEvent)     { r.traces = append(r.traces, e) }
+func (r *recorder) RxMeta(e RxMetaEvent)   { r.rxMeta = append(r.rxMeta, e) }
 
 // delivered counts the deliveries of kind k.
 func (r *recorder) delivered(k DeliverKind) uint64 {

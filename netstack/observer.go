@@ -22,6 +22,17 @@ type Observer interface {
 	Deliver(ev DeliverEvent)
 	// Trace reports one kernel operation on a traced packet.
 	Trace(ev TraceEvent)
+	// RxMeta reports one XDP RX metadata kfunc call (Ctx.RxTimestamp,
+	// RxHash, RxVlanTag) and its return.
+	RxMeta(ev RxMetaEvent)
+}
+
+// RxMetaEvent is one XDP RX metadata kfunc call of an XDP program.
+type RxMetaEvent struct {
+	PacketID uint64
+	Prog     int // index into Config.Programs
+	Kfunc    RxMetaKfunc
+	Ret      int32 // 0, -ENODATA (no hint for this buffer) or -EOPNOTSUPP (the default kfunc)
 }
 
 // ProgRunEvent is one program run.
@@ -188,6 +199,9 @@ func (NopObserver) ProgRun(ProgRunEvent) {}
 
 // MapRead implements Observer.
 func (NopObserver) MapRead(MapReadEvent) {}
+
+// RxMeta implements Observer.
+func (NopObserver) RxMeta(RxMetaEvent) {}
 
 // Drop implements Observer.
 func (NopObserver) Drop(DropEvent) {}

@@ -139,6 +139,8 @@ type ctxRun struct {
 	ingress   bool  // tc ingress or xdp
 	xdp       bool
 	generic   bool
+	devBound  bool  // the program is device-bound (ProgramConfig.DevBound)
+	rx        xdpRx // what the XDP RX metadata kfuncs read (xdphints.go)
 }
 
 // xdpMetaLen returns data - data_meta of an XDP run. The model mirrors

@@ -260,7 +260,7 @@ func (s *Stack) driverRxFrame(d *Device, p *Packet) error {
 		s.drop(b, skb.DropPktTooSmall, OpEthTypeTrans)
 		return nil
 	}
-	s.rxHash(b, p)
+	s.rxHash(b, d, p)
 	switch d.kid {
 	case kidNIC:
 		s.napiGROReceive(b, d)
@@ -272,10 +272,17 @@ func (s *Stack) driverRxFrame(d *Device, p *Packet) error {
 	return nil
 }
 
-func (s *Stack) rxHash(b *skb.Buff, p *Packet) {
+// rxHash models what a driver puts into the skb it built from the NIC's
+// descriptor: the RSS hash (skb_set_hash(skb, hash, PKT_HASH_TYPE_L4)) and,
+// with hardware timestamps on (DeviceConfig.RxHwTstamp), the receive time
+// (skb_hwtstamps(skb)->hwtstamp, as mlx5e_build_rx_skb does).
+func (s *Stack) rxHash(b *skb.Buff, d *Device, p *Packet) {
 	if p.Hash != 0 {
 		h := b.H()
-		h.Hash, h.L4Hash, h.SWHash = p.Hash, true, false // skb_set_hash(skb, hash, PKT_HASH_TYPE_L4)
+		h.Hash, h.L4Hash, h.SWHash = p.Hash, true, false
+	}
+	if d.rxHwTstamp {
+		b.Shinfo().HwTstamp = p.Tstamp
 	}
 }
 
@@ -355,14 +362,16 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 	b.ResetMacHeader() // the XDP view: data_meta..data ends at the frame start
 	setDev(b, d)
 	s.traceOp(LayerDriver, OpDriverRx, b)
-	act, meta, target := s.runXDP(b, d, false, 0)
+	s.rxPkt = p
+	act, meta, target := s.runXDP(b, d, xdpRxNIC, 0)
+	s.rxPkt = nil
 	switch act {
 	case XDPPass:
 		b.MetadataSet(meta)      // skb_metadata_set(skb, metasize) while data is at the frame
 		setRxCsum(b, p.Frame, d) // the driver's receive checksum offload (csum.go)
 		s.hwVlanPutTag(b)
 		s.ethTypeTrans(b, d)
-		s.rxHash(b, p)
+		s.rxHash(b, d, p)
 		s.napiGROReceive(b, d)
 	case XDPTx:
 		// XDP_TX: the frame goes back out of the same NIC.
@@ -381,14 +390,17 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 // starts with view bytes of metadata (an xdp_frame's metasize; 0 for a
 // frame the driver or an skb gives). It returns the action, the metadata
 // length (data - data_meta) and a redirect target.
-func (s *Stack) runXDP(b *skb.Buff, d *Device, generic bool, view int) (act, meta int, target redirectInfo) {
-	return s.runXDPProg(d.xdp[len(d.xdp)-1], b, d, generic, view)
+func (s *Stack) runXDP(b *skb.Buff, d *Device, rx xdpRx, view int) (act, meta int, target redirectInfo) {
+	return s.runXDPProg(d.xdp[len(d.xdp)-1], b, d, false, rx, view)
 }
 
-// runXDPProg is runXDP with program pi (a device's, or a cpumap entry's).
-func (s *Stack) runXDPProg(pi int, b *skb.Buff, d *Device, generic bool, view int) (act, meta int, target redirectInfo) {
+// runXDPProg is runXDP with program pi (a device's, or a cpumap entry's),
+// in generic (skb) mode when generic; rx says what the XDP RX metadata
+// kfuncs of a device-bound program read.
+func (s *Stack) runXDPProg(pi int, b *skb.Buff, d *Device, generic bool, rx xdpRx, view int) (act, meta int, target redirectInfo) {
 	c := s.pushCtx(pi, carrier.HookXDP, b, d, d.ns, nil)
 	c.xdp, c.generic, c.ingress, c.egress = true, generic, true, s.xdpEgress
+	c.devBound, c.rx = s.progs[pi].devBound, rx
 	op := OpXDP
 	if generic {
 		op = OpXDPGeneric
@@ -534,7 +546,7 @@ func (s *Stack) vethXDPXmit(b *skb.Buff, dev *Device, meta int, tx, wrapped bool
 		return
 	}
 	s.recursion++
-	s.vethXDPOnSkb(nb, rcv, meta)
+	s.vethXDPOnSkb(nb, rcv, meta, true)
 	s.recursion--
 }
 
@@ -550,7 +562,7 @@ func (s *Stack) vethXDPXmit(b *skb.Buff, dev *Device, meta int, tx, wrapped bool
 func (s *Stack) vethRx(b *skb.Buff, d *Device, eligible bool) {
 	if len(d.xdp) != 0 && !d.xdpGeneric {
 		b.Push(-b.MacOffset()) // __skb_push(skb, skb->data - skb_mac_header(skb))
-		s.vethXDPOnSkb(b, d, 0)
+		s.vethXDPOnSkb(b, d, 0, false)
 		return
 	}
 	if d.gro && eligible && s.prof.VethGRONapi {
@@ -585,9 +597,10 @@ func vethGROEligible(b *skb.Buff, from, rcv *Device) bool {
 // starts at data (an existing meta_len is not shown to the program). On
 // XDP_PASS: eth_type_trans, skb_metadata_set(metalen) when non-zero, then
 // napi_gro_receive. For a frame from veth_xdp_xmit (veth_xdp_rcv_one) the
-// program's view holds the frame's view bytes of metadata. Takes ownership
-// of skb, whose data is at the mac header.
-func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device, view int) {
+// program's view holds the frame's view bytes of metadata, and frame is
+// set (veth_xdp_buff.skb is NULL there). Takes ownership of skb, whose
+// data is at the mac header.
+func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device, view int, frame bool) {
 	if b.Shared() || !b.HeadFrag() || b.SkbCloned() || b.NrFrags() != 0 || b.Headroom() < skb.XDPPacketHeadroom {
 		nb, err := b.PPCowData(skb.XDPPacketHeadroom)
 		if err != nil {
@@ -601,7 +614,11 @@ func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device, view int) {
 	b.ResetMacHeader()
 	oldMeta := b.MetadataLen()
 	s.traceOp(LayerXDP, OpVethXDP, b)
-	act, meta, ri := s.runXDP(b, d, false, view)
+	rx := xdpRxVethSkb
+	if frame {
+		rx = xdpRxVethFrame
+	}
+	act, meta, ri := s.runXDP(b, d, rx, view)
 	switch act {
 	case XDPPass:
 		if meta != 0 {

@@ -184,6 +184,7 @@ type Device struct {
 	udpCsum, zeroCsum6Rx bool
 	noRxCsum             bool // RxChecksum off
 	rxVlanStrip          bool // RxVLANOffload on (NICs)
+	rxHwTstamp           bool // RxHwTstamp on (NICs)
 	blackhole            bool
 	rxTaps               []*tap
 	txTaps               []*tap
@@ -260,12 +261,13 @@ type tap struct {
 }
 
 type progEntry struct {
-	cfg    int
-	hook   carrier.Hook
-	prog   Program
-	count  uint64
-	cgroup string
-	event  string
+	cfg      int
+	hook     carrier.Hook
+	prog     Program
+	count    uint64
+	cgroup   string
+	event    string
+	devBound bool // ProgramConfig.DevBound
 }
 
 type entry struct {
@@ -338,7 +340,10 @@ type Stack struct {
 	stripBuf   []byte      // a frame whose 802.1Q tag the NIC stripped (driverRx)
 	hwVlanTCI  uint16      // that tag's TCI, while hwVlan
 	hwVlan     bool
-	cutBuf     []byte // the wire frame rxCut builds (abovemtu.go)
+	// rxPkt is the packet whose frame a NIC driver's native XDP program
+	// runs on (nicXDPRx), for the XDP RX metadata kfuncs (xdphints.go).
+	rxPkt  *Packet
+	cutBuf []byte // the wire frame rxCut builds (abovemtu.go)
 	// rqQueued is set when an skb is queued to a socket and cleared when
 	// readAll starts reading the sockets, which drains every readable
 	// one: while it is clear no socket has anything to read.
@@ -551,13 +556,16 @@ func (s *Stack) build(maxVal int) error {
 		}
 		for _, f := range [...]struct{ key, v string }{{"tx_fraglist", dc.TxFragList}, {"peer_tx_fraglist", dc.PeerTxFragList},
 			{"tunnel_tso", dc.TunnelTSO}, {"tx_checksum", dc.TxChecksum}, {"rx_checksum", dc.RxChecksum},
-			{"rx_vlan_offload", dc.RxVLANOffload}} {
+			{"rx_vlan_offload", dc.RxVLANOffload}, {"rx_hwtstamp", dc.RxHwTstamp}} {
 			if f.v != "" && f.v != "on" && f.v != "off" {
 				return cfgErr("%s: %s %q (want on or off)", what, f.key, f.v)
 			}
 		}
 		if dc.RxVLANOffload == "on" && dc.Kind != KindNIC {
 			return cfgErr("%s: rx_vlan_offload on a %s device (NICs only)", what, dc.Kind)
+		}
+		if dc.RxHwTstamp == "on" && dc.Kind != KindNIC {
+			return cfgErr("%s: rx_hwtstamp on a %s device (NICs only)", what, dc.Kind)
 		}
 		if dc.Kind == KindLoopback {
 			// The namespace's own lo: only its qdisc, MTU and state are
@@ -938,8 +946,8 @@ func firstNonEmpty(a, b string) string {
 func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs []netip.Prefix, dc *DeviceConfig) *Device {
 	d := &Device{cfg: cfg, name: name, kind: kind, ns: n, mac: mac, mtu: dc.MTU, up: !dc.Down,
 		addrs: addrs, softGSO: dc.SoftwareGSO || dc.TxChecksum == "off", noTxCsum: dc.TxChecksum == "off", noRxCsum: dc.RxChecksum == "off",
-		rxVlanStrip: dc.RxVLANOffload == "on",
-		blackhole:   dc.Qdisc == "blackhole"}
+		rxVlanStrip: dc.RxVLANOffload == "on", rxHwTstamp: dc.RxHwTstamp == "on",
+		blackhole: dc.Qdisc == "blackhole"}
 	if d.mtu == 0 {
 		d.mtu = 1500
 	}
@@ -1018,7 +1026,12 @@ func (s *Stack) attachPrograms(maxVal int) error {
 		if pc.Devmap && (pc.Hook != carrier.HookXDP || pc.Dev != "") {
 			return cfgErr("%s: a devmap program (BPF_XDP_DEVMAP) is an xdp program without a device", what)
 		}
-		pe := progEntry{cfg: i, hook: pc.Hook, prog: pc.Prog, cgroup: pc.Cgroup, event: pc.Event}
+		if pc.DevBound {
+			if err := s.checkDevBound(pc, what); err != nil {
+				return err
+			}
+		}
+		pe := progEntry{cfg: i, hook: pc.Hook, prog: pc.Prog, cgroup: pc.Cgroup, event: pc.Event, devBound: pc.DevBound}
 		n := s.Netns(pc.Netns)
 		if n == nil {
 			return cfgErr("%s: unknown namespace %q", what, pc.Netns)
@@ -1039,6 +1052,13 @@ func (s *Stack) attachPrograms(maxVal int) error {
 						return cfgErr("%s action %d (%s): unknown target %q in %s", what, j, a.Kind, a.Target, n.name)
 					}
 					ap.targets[j] = t.ifindex
+				case ActRxMeta:
+					if pc.Hook != carrier.HookXDP || a.Index < 0 || a.Index >= int(NumRxMetaKfuncs) {
+						return cfgErr("%s action %d (rx_meta): kfunc %d at hook %s (the XDP RX metadata kfuncs are for xdp programs)", what, j, a.Index, pc.Hook)
+					}
+					if k := RxMetaKfunc(a.Index); !s.prof.XDPRxMetadata || (k == RxMetaVlanTag && !s.prof.XDPRxVlanTag) {
+						return cfgErr("%s action %d (rx_meta): bpf_xdp_metadata_%s does not exist in %s", what, j, k, s.prof.Name)
+					}
 				case ActAdjustHead:
 					if pc.Hook != carrier.HookXDP {
 						return cfgErr("%s action %d (adjust_head): bpf_xdp_adjust_head is for xdp programs, not %s", what, j, pc.Hook)

@@ -564,7 +564,7 @@ func (s *Stack) decapL3(b *skb.Buff, d *Device, hdr int, proto uint16) {
 }
 
 // skbGetHash models __skb_get_hash on the packet at data (after an
-// Ethernet header when eth): the flow dissector's 4-tuple hash, recorded
+// Ethernet header and its VLAN tags when eth): the flow dissector's 4-tuple hash, recorded
 // with sw_hash and, for TCP and UDP, l4_hash. For IPv6 the dissection
 // stops at a non-zero flow label (FLOW_DISSECTOR_F_STOP_AT_FLOW_LABEL),
 // which then stands for the ports (flow_keys_have_l4); extension headers
@@ -578,6 +578,11 @@ func (s *Stack) skbGetHash(b *skb.Buff, eth bool) {
 		}
 		proto = binary.BigEndian.Uint16(d[12:14])
 		d = d[ethHlen:]
+		// __skb_flow_dissect goes through 802.1Q and 802.1ad tags.
+		for (proto == skb.EthP8021Q || proto == skb.EthP8021AD) && len(d) >= skb.VlanHlen {
+			proto = binary.BigEndian.Uint16(d[2:4])
+			d = d[skb.VlanHlen:]
+		}
 	} else if len(d) != 0 {
 		proto = ethPIP
 		if d[0]>>4 == 6 {

@@ -153,6 +153,11 @@ func (s *Scenario) check() error {
 		if err := s.checkProgram(p, pp, ns, hasDev, socks, prof); err != nil {
 			return err
 		}
+		if p.DevBound {
+			if err := s.checkDevBound(p, pp, devs[devKey{nsOr(p.Netns), p.Dev}], prof); err != nil {
+				return err
+			}
+		}
 	}
 	if err := s.checkCpumaps(prof); err != nil {
 		return err
@@ -266,6 +271,16 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 		if a.Kind == netstack.ActAdjustHead && p.Hook != carrier.HookXDP {
 			return s.errAt(ap, "%s: adjust_head (bpf_xdp_adjust_head) is for xdp programs", what)
 		}
+		if a.Kind == netstack.ActRxMeta {
+			k := netstack.RxMetaKfunc(a.Index)
+			switch {
+			case p.Hook != carrier.HookXDP:
+				return s.errAt(ap, "%s: rx_meta (bpf_xdp_metadata_%s) is for xdp programs", what, k)
+			case !prof.XDPRxMetadata || (k == netstack.RxMetaVlanTag && !prof.XDPRxVlanTag):
+				return s.errAt(ap, "%s: rx_meta: bpf_xdp_metadata_%s needs kernel %s or later, not %s", what, k,
+					map[bool]string{true: "v6.8", false: "v6.3"}[k == netstack.RxMetaVlanTag], prof.Name)
+			}
+		}
 		if (a.Kind == netstack.ActVlanPush || a.Kind == netstack.ActVlanPop || a.Kind == netstack.ActChangeHead ||
 			a.Kind == netstack.ActAdjustRoom || a.Kind == netstack.ActChangeProto) &&
 			p.Hook != carrier.HookTCIngress && p.Hook != carrier.HookTCEgress {
@@ -286,6 +301,28 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 		if err := hasDev(ap, what+": "+a.Kind.String(), p.Netns, a.Target); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkDevBound checks a dev_bound program (BPF_F_XDP_DEV_BOUND_ONLY):
+// v6.3, an xdp program on a device, and that device running XDP in native
+// mode (dev_xdp_attach refuses a device-bound program in generic mode).
+// dv is the device's entry (for a veth peer, its pair's).
+func (s *Scenario) checkDevBound(p *netstack.ProgramConfig, pp Pos, dv *netstack.DeviceConfig, prof skb.Profile) error {
+	what := "program " + p.Name
+	switch {
+	case !prof.XDPRxMetadata:
+		return s.errAt(pp, "%s: dev_bound (BPF_F_XDP_DEV_BOUND_ONLY) needs kernel v6.3 or later, not %s", what, prof.Name)
+	case p.Cpumap || p.Devmap || p.Dev == "" || dv == nil:
+		return s.errAt(pp, "%s: dev_bound is for an xdp program attached to a device, not to cpumap or devmap entries (bpf_prog_map_compatible)", what)
+	}
+	kind, mode := dv.Kind, dv.XDP
+	if dv.Name != p.Dev {
+		mode = dv.PeerXDP
+	}
+	if (kind != netstack.KindNIC && kind != netstack.KindVeth) || mode == "generic" {
+		return s.errAt(pp, "%s: a device-bound program attaches in native XDP mode only, and %s runs XDP in generic mode", what, p.Dev)
 	}
 	return nil
 }
@@ -432,6 +469,9 @@ func (s *Scenario) checkDevice(dv *netstack.DeviceConfig, p Pos) error {
 	}
 	if dv.RxVLANOffload == "on" && dv.Kind != netstack.KindNIC {
 		return s.errAt(p, "device %s: rx_vlan_offload on a %s device (NICs only)", dv.Name, dv.Kind)
+	}
+	if dv.RxHwTstamp == "on" && dv.Kind != netstack.KindNIC {
+		return s.errAt(p, "device %s: rx_hwtstamp on a %s device (NICs only)", dv.Name, dv.Kind)
 	}
 	return nil
 }

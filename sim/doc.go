@@ -100,6 +100,8 @@
 //	                                   # in software by GRO and TCP/UDP receive (a bad one is dropped)
 //	    rx_vlan_offload: off           # rxvlan, NICs only; on: the NIC strips an outer 802.1Q tag before XDP
 //	                                   # and the driver puts it in vlan_tci; off: skb_vlan_untag in software
+//	    rx_hwtstamp: off               # NICs only; on: hardware receive timestamps (rx_filter ALL): the skb's
+//	                                   # skb_hwtstamps and bpf_xdp_metadata_rx_timestamp hold the capture time
 //	    gro_list: false                # NETIF_F_GRO_FRAGLIST (rx-gro-list, v5.6): fraglist GRO of UDP
 //	    udp_gro_forwarding: false      # NETIF_F_GRO_UDP_FWD (rx-udp-gro-forwarding, v5.12)
 //	    qdisc: noqueue                 # noqueue (default), pfifo or blackhole
@@ -199,6 +201,10 @@
 //	                                   # adjust_head (xdp only): bpf_xdp_adjust_head, delta bytes off the front
 //	                                   # (negative: room for an encap), the metadata moving along; keep_eth
 //	                                   # writes the Ethernet header at the new front (an XDP decap)
+//	  - {name: hints, hook: xdp, dev: eth0, dev_bound: true, actions: [{rx_meta: rx_hash}, {rx_meta: rx_timestamp}, {rx_meta: rx_vlan_tag}]}
+//	                                   # dev_bound (BPF_F_XDP_DEV_BOUND_ONLY, v6.3; native mode only): the XDP RX
+//	                                   # metadata kfuncs reach the device's driver (nic or veth); rx_meta calls one
+//	                                   # (rx_vlan_tag: v6.8), the report counts ok, ENODATA and EOPNOTSUPP
 //	entry:                             # one entry point or a list
 //	  {kind: rx, netns: host, dev: eth0, above_mtu: segment, segment_size: 1448}   # or {kind: tx, socket: app}
 //	                                   # or {kind: packet, netns: a, dev: veth0}: a packet socket sends each frame

@@ -72,6 +72,12 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		row("read", k, "foreign", rr.Foreign)
 		row("read", k, "errors", rr.Errors)
 	}
+	for _, m := range r.RxMeta {
+		k := m.Program + "/" + m.Where + "/" + m.Kfunc
+		row("xdp_rx_metadata", k, "ok", m.OK)
+		row("xdp_rx_metadata", k, "enodata", m.ENODATA)
+		row("xdp_rx_metadata", k, "eopnotsupp", m.EOPNOTSUPP)
+	}
 	for _, d := range r.Drops {
 		row("drop", d.Name, "count", d.Count)
 	}
@@ -155,6 +161,16 @@ func (r *Report) WriteText(w io.Writer) error {
 			rr.Found, rr.Missing, rr.Refused, rr.Foreign, rr.Errors)
 	}
 	tw.Flush()
+
+	if len(r.RxMeta) != 0 {
+		p("\nXDP RX metadata kfuncs per program\n")
+		tw = tabwriter.NewWriter(ew, 2, 8, 2, ' ', 0)
+		fmt.Fprintf(tw, "  program\twhere\tkfunc\tok\tENODATA\tEOPNOTSUPP\n")
+		for _, m := range r.RxMeta {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\n", m.Program, m.Where, m.Kfunc, m.OK, m.ENODATA, m.EOPNOTSUPP)
+		}
+		tw.Flush()
+	}
 
 	p("\ndrops by reason\n")
 	if len(r.Drops) == 0 {

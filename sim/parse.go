@@ -356,7 +356,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "rx_vlan_offload", "udp_csum", "udp6zerocsumrx", "qdisc", "down"}
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "udp_csum", "udp6zerocsumrx", "qdisc", "down"}
 
 func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 	m, err := d.fields(n, "device", deviceKeys...)
@@ -430,6 +430,8 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			dev.RxChecksum, err = d.onOff(v, w)
 		case "rx_vlan_offload":
 			dev.RxVLANOffload, err = d.onOff(v, w)
+		case "rx_hwtstamp":
+			dev.RxHwTstamp, err = d.onOff(v, w)
 		case "udp_csum":
 			dev.UDPCsum, err = d.onOff(v, w)
 		case "udp6zerocsumrx":
@@ -709,7 +711,7 @@ func (d *dec) mapSpec(n *yaml.Node) (mp carrier.MapSpec, err error) {
 	return mp, nil
 }
 
-var programKeys = []string{"name", "hook", "dev", "netns", "cgroup", "socket", "tap", "event", "xdp_frags", "cpumap", "devmap", "actions"}
+var programKeys = []string{"name", "hook", "dev", "netns", "cgroup", "socket", "tap", "event", "xdp_frags", "cpumap", "devmap", "dev_bound", "actions"}
 
 func (d *dec) devmap(n *yaml.Node) (c netstack.DevmapConfig, err error) {
 	m, err := d.fields(n, "devmap", "name", "entries")
@@ -896,6 +898,11 @@ func (d *dec) program(n *yaml.Node, maps []carrier.MapSpec) (p netstack.ProgramC
 				return d.errf(v, "%s: devmap (BPF_XDP_DEVMAP) is for xdp programs", what)
 			}
 			p.Devmap, err = d.boolean(v, w)
+		case "dev_bound":
+			if p.Hook != carrier.HookXDP {
+				return d.errf(v, "%s: dev_bound (BPF_F_XDP_DEV_BOUND_ONLY) is for xdp programs", what)
+			}
+			p.DevBound, err = d.boolean(v, w)
 		}
 		return err
 	})
@@ -977,6 +984,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActChangeHead:     {"value"},
 	netstack.ActAdjustRoom:     {"delta", "mode", "flags"},
 	netstack.ActChangeProto:    {"value"},
+	netstack.ActRxMeta:         {"kfunc"},
 }
 
 // required says which arguments an action must have.
@@ -998,6 +1006,8 @@ func actionRequired(k netstack.ActionKind) []string {
 		return []string{"tci"}
 	case netstack.ActAdjustHead, netstack.ActAdjustRoom:
 		return []string{"delta"}
+	case netstack.ActRxMeta:
+		return []string{"kfunc"}
 	}
 	return []string{"value"}
 }
@@ -1124,6 +1134,11 @@ func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netst
 			a.TPID = uint16(tpid)
 		case "devmap":
 			a.Target, err = d.name(v, w)
+		case "kfunc":
+			var f string
+			f, err = d.enum(v, w, "rx_timestamp", "rx_hash", "rx_vlan_tag")
+			k, _ := netstack.ParseRxMetaKfunc(f)
+			a.Index = int(k)
 		case "key":
 			a.Index, err = d.intv(v, w, 0, math.MaxUint32)
 		case "broadcast", "exclude_ingress":

@@ -342,7 +342,10 @@ func TestDocSchemaParses(t *testing.T) {
 	}
 	s, err := Parse("doc.go", []byte(y.String()))
 	require.NoError(t, err, "the schema in doc.go:\n%s", y.String())
-	assert.Len(t, s.Stack.Programs, 12)
+	assert.Len(t, s.Stack.Programs, 13)
+	assert.True(t, s.Stack.Programs[12].DevBound)
+	assert.Equal(t, netstack.Action{Kind: netstack.ActRxMeta, Index: int(netstack.RxMetaVlanTag)}, s.Stack.Programs[12].Actions[2])
+	assert.Equal(t, "off", s.Stack.Devices[0].RxHwTstamp)
 	assert.Equal(t, "tcpdump", s.Stack.Programs[7].Tap)
 	assert.True(t, s.Stack.Programs[3].Devmap)
 	assert.Equal(t, netstack.Action{Kind: netstack.ActRedirectDevmap, Target: "ports", Index: 1,

@@ -32,6 +32,10 @@ type Report struct {
 	Programs []ProgramRow `json:"programs"`
 	// Reads lists, per program (hook and place) and map, what reads found.
 	Reads []ReadRow `json:"reads"`
+	// RxMeta counts, per XDP program and XDP RX metadata kfunc, the calls
+	// by return: the hint, -ENODATA (none for this buffer) or -EOPNOTSUPP
+	// (the default kfunc). Left out when no program called one.
+	RxMeta []RxMetaRow `json:"xdp_rx_metadata,omitempty"`
 	// Drops counts freed-with-a-reason skbs by kernel drop reason.
 	Drops []CountRow `json:"drops"`
 
@@ -118,6 +122,16 @@ type ReadRow struct {
 	Refused uint64 `json:"refused"`
 	Foreign uint64 `json:"foreign"`
 	Errors  uint64 `json:"errors"`
+}
+
+// RxMetaRow counts one program's calls of one XDP RX metadata kfunc.
+type RxMetaRow struct {
+	Program    string `json:"program"`
+	Where      string `json:"where"`
+	Kfunc      string `json:"kfunc"`
+	OK         uint64 `json:"ok"`
+	ENODATA    uint64 `json:"enodata"`
+	EOPNOTSUPP uint64 `json:"eopnotsupp"`
 }
 
 // Total is the number of reads in the row.

@@ -430,6 +430,14 @@ func (sh *shard) MapRead(ev netstack.MapReadEvent) {
 	}
 }
 
+// RxMeta implements netstack.Observer.
+func (sh *shard) RxMeta(ev netstack.RxMetaEvent) {
+	sh.tally.rxMetaCall(ev.Prog, ev.Kfunc, ev.Ret)
+	if sh.tr != nil {
+		sh.tr.rxMeta(ev)
+	}
+}
+
 // Drop implements netstack.Observer.
 func (sh *shard) Drop(ev netstack.DropEvent) {
 	sh.tally.drop(int(ev.Reason))

@@ -27,6 +27,7 @@ type tally struct {
 	nmaps    int      // len(layout.maps)
 	reads    []uint64 // [prog][map][result]
 	runs     []uint64 // [prog]
+	rxMeta   []uint64 // [prog][kfunc][rxMetaOK, rxMetaNoData, rxMetaNotSupp]
 	drops    []uint64
 	outcomes []uint64
 }
@@ -37,6 +38,7 @@ func newTally(l *layout) *tally {
 		nmaps:    len(l.maps),
 		reads:    make([]uint64, len(l.progs)*len(l.maps)*int(netstack.NumReadResults)),
 		runs:     make([]uint64, len(l.progs)),
+		rxMeta:   make([]uint64, len(l.progs)*int(netstack.NumRxMetaKfuncs)*numRxMetaResults),
 		drops:    make([]uint64, len(l.drops)),
 		outcomes: make([]uint64, len(l.outcomes)),
 	}
@@ -49,6 +51,27 @@ func (t *tally) read(prog, m int, r netstack.ReadResult) {
 func (t *tally) run(prog int) {
 	if prog >= 0 && prog < len(t.runs) {
 		t.runs[prog]++
+	}
+}
+
+// Results of an XDP RX metadata kfunc, as the tally counts them.
+const (
+	rxMetaOK = iota
+	rxMetaNoData
+	rxMetaNotSupp
+	numRxMetaResults
+)
+
+func (t *tally) rxMetaCall(prog int, k netstack.RxMetaKfunc, ret int32) {
+	r := rxMetaOK
+	switch {
+	case ret == -61: // ENODATA
+		r = rxMetaNoData
+	case ret != 0: // EOPNOTSUPP, the only other return
+		r = rxMetaNotSupp
+	}
+	if i := (prog*int(netstack.NumRxMetaKfuncs)+int(k))*numRxMetaResults + r; prog >= 0 && i < len(t.rxMeta) {
+		t.rxMeta[i]++
 	}
 }
 
@@ -70,6 +93,9 @@ func (t *tally) merge(o *tally) {
 	}
 	for i, v := range o.runs {
 		t.runs[i] += v
+	}
+	for i, v := range o.rxMeta {
+		t.rxMeta[i] += v
 	}
 	for i, v := range o.drops {
 		t.drops[i] += v
@@ -95,6 +121,15 @@ func (t *tally) fill(rep *Report) {
 				Foreign: c[netstack.ReadForeign], Errors: c[netstack.ReadError]}
 			if row.Total() > 0 {
 				rep.Reads = append(rep.Reads, row)
+			}
+		}
+	}
+	for p, pi := range l.progs {
+		for k := range netstack.NumRxMetaKfuncs {
+			c := t.rxMeta[(p*int(netstack.NumRxMetaKfuncs)+int(k))*numRxMetaResults:]
+			if c[rxMetaOK]+c[rxMetaNoData]+c[rxMetaNotSupp] != 0 {
+				rep.RxMeta = append(rep.RxMeta, RxMetaRow{Program: pi.name, Where: pi.where, Kfunc: k.String(),
+					OK: c[rxMetaOK], ENODATA: c[rxMetaNoData], EOPNOTSUPP: c[rxMetaNotSupp]})
 			}
 		}
 	}

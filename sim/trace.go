@@ -176,6 +176,20 @@ func (t *tracer) mapRead(ev netstack.MapReadEvent) {
 	}
 }
 
+func (t *tracer) rxMeta(ev netstack.RxMetaEvent) {
+	if t.at(ev.PacketID) {
+		res := "ok"
+		switch ev.Ret {
+		case 0:
+		case -61:
+			res = "ENODATA"
+		default:
+			res = "EOPNOTSUPP"
+		}
+		fmt.Fprintf(t.w, "  %-14s program %s bpf_xdp_metadata_%s: %s\n", "xdp", t.progName(ev.Prog), ev.Kfunc, res)
+	}
+}
+
 func (t *tracer) drop(ev netstack.DropEvent) {
 	if t.at(ev.PacketID) {
 		what := "skb"

@@ -196,6 +196,17 @@ type Profile struct {
 	// programs, the skb gets a bigger private head and is linearized.
 	// Read by netstack.
 	GenericXDPFrags bool
+	// XDPRxMetadata: device-bound XDP programs (BPF_F_XDP_DEV_BOUND_ONLY
+	// with prog_ifindex) and the XDP RX metadata kfuncs
+	// bpf_xdp_metadata_rx_timestamp and bpf_xdp_metadata_rx_hash (with its
+	// enum xdp_rss_hash_type argument), which a device-bound program's
+	// driver answers (struct xdp_metadata_ops; veth implements both):
+	// v6.3, "bpf: XDP metadata RX kfuncs". Read by netstack.
+	XDPRxMetadata bool
+	// XDPRxVlanTag: bpf_xdp_metadata_rx_vlan_tag and veth's
+	// veth_xdp_rx_vlan_tag (v6.8, "xdp: Add VLAN tag hint"). Read by
+	// netstack.
+	XDPRxVlanTag bool
 	// DevmapProg: a device map entry may carry an XDP program
 	// (BPF_XDP_DEVMAP, struct bpf_devmap_val.bpf_prog) that runs on each
 	// frame before it is sent (v5.8, "bpf: Add support to attach bpf
@@ -349,6 +360,8 @@ func profileFor(major, minor int) Profile {
 		UDPTunnelFragList:          at(5, 12),
 		GenericXDPFrags:            at(6, 9),
 		XDPFrags:                   at(5, 18),
+		XDPRxMetadata:              at(6, 3),
+		XDPRxVlanTag:               at(6, 8),
 		TCPSendLinearFirst:         !at(5, 1),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext
