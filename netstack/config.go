@@ -246,6 +246,14 @@ type DeviceConfig struct {
 	// what bpf_xdp_metadata_rx_timestamp returns to a device-bound XDP
 	// program; off, that kfunc returns -ENODATA. NICs only.
 	RxHwTstamp string
+	// XDPMetadataOps lists the XDP RX metadata kfuncs a NIC's driver
+	// implements (its struct xdp_metadata_ops), as names separated by
+	// spaces or commas: rx_timestamp, rx_hash, rx_vlan_tag. "" is all
+	// three (mlx5, ice); "none" a driver without the ops. A device-bound
+	// program calling a kfunc the driver lacks gets -EOPNOTSUPP. Drivers
+	// differ: mlx4 and igc implement rx_timestamp and rx_hash, virtio_net
+	// rx_hash, stmmac rx_timestamp. NICs only (veth implements all three).
+	XDPMetadataOps string
 	// SoftwareGSO makes the device lack GSO offloads: GSO skbs are
 	// segmented by skb_segment in validate_xmit_skb before the xmit.
 	SoftwareGSO bool

@@ -210,3 +210,7 @@ func flowHash(src, dst netip.Addr, proto uint8, sport, dport uint16) uint32 {
 	}
 	return h
 }
+
+// emptyFlowHash is the hash of flow keys the dissector left zero (no
+// network header it could parse): __flow_hash_from_keys never returns 0.
+func emptyFlowHash() uint32 { return flowHash(netip.Addr{}, netip.Addr{}, 0, 0, 0) }

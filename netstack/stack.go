@@ -182,9 +182,10 @@ type Device struct {
 	// udpCsum: a vxlan or geneve device writes outer UDP checksums;
 	// zeroCsum6Rx: its IPv6 socket accepts a checksum of 0.
 	udpCsum, zeroCsum6Rx bool
-	noRxCsum             bool // RxChecksum off
-	rxVlanStrip          bool // RxVLANOffload on (NICs)
-	rxHwTstamp           bool // RxHwTstamp on (NICs)
+	noRxCsum             bool  // RxChecksum off
+	rxVlanStrip          bool  // RxVLANOffload on (NICs)
+	rxHwTstamp           bool  // RxHwTstamp on (NICs)
+	rxMetaOps            uint8 // the XDP RX metadata kfuncs the driver implements (1 << RxMetaKfunc)
 	blackhole            bool
 	rxTaps               []*tap
 	txTaps               []*tap
@@ -566,6 +567,12 @@ func (s *Stack) build(maxVal int) error {
 		}
 		if dc.RxHwTstamp == "on" && dc.Kind != KindNIC {
 			return cfgErr("%s: rx_hwtstamp on a %s device (NICs only)", what, dc.Kind)
+		}
+		if _, err := ParseXDPMetadataOps(dc.XDPMetadataOps); err != nil {
+			return cfgErr("%s: %v", what, err)
+		}
+		if dc.XDPMetadataOps != "" && dc.Kind != KindNIC {
+			return cfgErr("%s: xdp_metadata_ops on a %s device (NICs only)", what, dc.Kind)
 		}
 		if dc.Kind == KindLoopback {
 			// The namespace's own lo: only its qdisc, MTU and state are
@@ -951,6 +958,12 @@ func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs 
 	if d.mtu == 0 {
 		d.mtu = 1500
 	}
+	switch kind {
+	case KindNIC:
+		d.rxMetaOps, _ = ParseXDPMetadataOps(dc.XDPMetadataOps)
+	case KindVeth:
+		d.rxMetaOps = allRxMetaOps
+	}
 	switch dc.GRO {
 	case "on":
 		d.gro = true
@@ -1055,6 +1068,9 @@ func (s *Stack) attachPrograms(maxVal int) error {
 				case ActRxMeta:
 					if pc.Hook != carrier.HookXDP || a.Index < 0 || a.Index >= int(NumRxMetaKfuncs) {
 						return cfgErr("%s action %d (rx_meta): kfunc %d at hook %s (the XDP RX metadata kfuncs are for xdp programs)", what, j, a.Index, pc.Hook)
+					}
+					if !pc.DevBound {
+						return cfgErr("%s action %d (rx_meta): the verifier loads the XDP RX metadata kfuncs in device-bound programs only (\"metadata kfuncs require device-bound program\"): set DevBound", what, j)
 					}
 					if k := RxMetaKfunc(a.Index); !s.prof.XDPRxMetadata || (k == RxMetaVlanTag && !s.prof.XDPRxVlanTag) {
 						return cfgErr("%s action %d (rx_meta): bpf_xdp_metadata_%s does not exist in %s", what, j, k, s.prof.Name)

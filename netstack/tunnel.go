@@ -51,7 +51,7 @@ func udpFlowSrcPort(hash uint32, lo, hi int) uint16 {
 func (s *Stack) pushUDPTunnel(b *skb.Buff, d *Device) {
 	h := b.H()
 	if !h.L4Hash && !h.SWHash {
-		s.skbGetHash(b, true)
+		s.skbGetHash(b)
 	}
 	innerLen := b.Len()
 	th := b.Push(8) // vxlan header / geneve header
@@ -563,41 +563,55 @@ func (s *Stack) decapL3(b *skb.Buff, d *Device, hdr int, proto uint16) {
 	s.groCellsReceive(b, d)
 }
 
-// skbGetHash models __skb_get_hash on the packet at data (after an
-// Ethernet header and its VLAN tags when eth): the flow dissector's 4-tuple hash, recorded
-// with sw_hash and, for TCP and UDP, l4_hash. For IPv6 the dissection
-// stops at a non-zero flow label (FLOW_DISSECTOR_F_STOP_AT_FLOW_LABEL),
-// which then stands for the ports (flow_keys_have_l4); extension headers
-// before the transport header are skipped.
-func (s *Stack) skbGetHash(b *skb.Buff, eth bool) {
-	d := b.Data()
-	proto := uint16(0)
-	if eth {
-		if len(d) < ethHlen {
-			return
+// skbGetHash models __skb_get_hash_net: __skb_flow_dissect of the skb
+// from its network header (nhoff = skb_network_offset) with skb->protocol,
+// or with the vlan_proto of a tag in vlan_tci, which stands for the first
+// 802.1Q or 802.1ad header (its encapsulated protocol is skb->protocol);
+// further VLAN headers at nhoff are skipped. The flow dissector's 4-tuple
+// hash is recorded with sw_hash and, for TCP and UDP ports, l4_hash. For
+// IPv6 the dissection stops at a non-zero flow label
+// (FLOW_DISSECTOR_F_STOP_AT_FLOW_LABEL), which then stands for the ports
+// (flow_keys_have_l4); extension headers before the transport header are
+// skipped. A dissection that fails or finds another protocol still hashes
+// what it found (the keys it left zero): a software hash without l4_hash.
+// So a VLAN-tagged skb whose network header is already past its tags (a
+// packet socket's, packet_parse_headers) is dissected from the IP header
+// as if that were a VLAN header, and gets no L4 hash (measured on 6.18).
+func (s *Stack) skbGetHash(b *skb.Buff) {
+	h := b.H()
+	d, off := b.Data(), b.NetworkOffset()
+	proto, hwTag := h.Protocol, h.VlanTagPresent()
+	if hwTag {
+		proto = h.VlanProto
+	}
+	for proto == skb.EthP8021Q || proto == skb.EthP8021AD {
+		if hwTag {
+			proto, hwTag = h.Protocol, false
+			continue
 		}
-		proto = binary.BigEndian.Uint16(d[12:14])
-		d = d[ethHlen:]
-		// __skb_flow_dissect goes through 802.1Q and 802.1ad tags.
-		for (proto == skb.EthP8021Q || proto == skb.EthP8021AD) && len(d) >= skb.VlanHlen {
-			proto = binary.BigEndian.Uint16(d[2:4])
-			d = d[skb.VlanHlen:]
+		if off < 0 || off+skb.VlanHlen > len(d) {
+			proto = 0
+			break
 		}
-	} else if len(d) != 0 {
-		proto = ethPIP
-		if d[0]>>4 == 6 {
-			proto = ethPIPv6
-		}
+		proto = binary.BigEndian.Uint16(d[off+2 : off+4])
+		off += skb.VlanHlen
+	}
+	if off < 0 || off > len(d) {
+		proto = 0
+	} else {
+		d = d[off:]
 	}
 	if proto == ethPIPv6 {
 		s.skbGetHash6(b, d)
 		return
 	}
 	if proto != ethPIP {
+		h.Hash, h.SWHash, h.L4Hash = emptyFlowHash(), true, false
 		return
 	}
 	ip, ok := parseIPv4(d)
 	if !ok || len(d) < ip.ihl {
+		h.Hash, h.SWHash, h.L4Hash = emptyFlowHash(), true, false
 		return
 	}
 	var sport, dport uint16
@@ -605,16 +619,16 @@ func (s *Stack) skbGetHash(b *skb.Buff, eth bool) {
 	if ip.proto == ipprotoTCP || ip.proto == ipprotoUDP {
 		sport, dport, l4 = l4Ports(d[ip.ihl:])
 	}
-	h := b.H()
 	h.Hash, h.SWHash, h.L4Hash = flowHash(ip.src, ip.dst, ip.proto, sport, dport), true, l4
 }
 
 func (s *Stack) skbGetHash6(b *skb.Buff, d []byte) {
+	h := b.H()
 	ip, ok := parseIPv6(d)
 	if !ok {
+		h.Hash, h.SWHash, h.L4Hash = emptyFlowHash(), true, false
 		return
 	}
-	h := b.H()
 	if label := binary.BigEndian.Uint32(d[0:4]) & 0xfffff; label != 0 {
 		h.Hash, h.SWHash, h.L4Hash = flowHash(ip.src, ip.dst, 0, uint16(label>>16), uint16(label)), true, true
 		return

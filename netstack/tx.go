@@ -666,8 +666,9 @@ func neighResolve(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
 // sending Ethernet frame p (EntryPacket): a frame longer than the MTU and
 // its link header (a VLAN tag more) is -EMSGSIZE, no skb;
 // sock_alloc_send_pskb(LL_RESERVED_SPACE + len), the frame copied in,
-// the network header after the Ethernet header, skb->protocol from it
-// (packet_parse_headers: dev_parse_header_protocol), CHECKSUM_NONE, no
+// skb->protocol from the Ethernet header and the network header after it
+// and after any VLAN tags (packet_parse_headers: dev_parse_header_protocol,
+// vlan_get_protocol_and_depth), CHECKSUM_NONE, no
 // socket state; then dev_queue_xmit (packet_xmit without
 // PACKET_QDISC_BYPASS).
 func (s *Stack) packetSnd(d *Device, p *Packet) error {
@@ -692,11 +693,31 @@ func (s *Stack) packetSnd(d *Device, p *Packet) error {
 	b.Reserve(hh)
 	b.PutData(f)
 	b.ResetMacHeader()
-	b.SetNetworkHeader(ethHlen)
 	b.H().Protocol = binary.BigEndian.Uint16(f[12:14])
+	b.SetNetworkHeader(vlanDepth(f))
 	s.traceOp(LayerSocket, OpPacketSnd, b)
 	s.devQueueXmit(b, d)
 	return nil
+}
+
+// vlanDepth models the depth vlan_get_protocol_and_depth returns for an
+// Ethernet frame f: past the Ethernet header and every 802.1Q or 802.1ad
+// tag f holds whole (up to VLAN_MAX_DEPTH, 8); ETH_HLEN for an untagged
+// frame or one whose tags are cut short (packet_parse_headers then leaves
+// the network header where it was).
+func vlanDepth(f []byte) int {
+	et, depth := binary.BigEndian.Uint16(f[12:14]), ethHlen
+	if et != skb.EthP8021Q && et != skb.EthP8021AD {
+		return ethHlen
+	}
+	for n := 0; et == skb.EthP8021Q || et == skb.EthP8021AD; n++ {
+		if n == 8 || len(f) < depth+skb.VlanHlen {
+			return ethHlen
+		}
+		et = binary.BigEndian.Uint16(f[depth+2 : depth+4])
+		depth += skb.VlanHlen
+	}
+	return depth
 }
 
 // devQueueXmit models __dev_queue_xmit: mac header reset, tc egress

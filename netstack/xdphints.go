@@ -2,6 +2,8 @@ package netstack
 
 import (
 	"encoding/binary"
+	"fmt"
+	"strings"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/cost"
@@ -80,14 +82,23 @@ const (
 const (
 	ipprotoSCTP   = 132
 	errENODATA    = -61 // the driver has no such hint for this buffer
-	errEOPNOTSUPP = -95 // the default kfunc: not device-bound, or the driver lacks the op
+	errEOPNOTSUPP = -95 // the default kfunc: the bound device's driver lacks the op
 )
 
-// RxTimestamp models bpf_xdp_metadata_rx_timestamp(ctx, &timestamp) (XDP
-// only). A program that is not device-bound (ProgramConfig.DevBound) gets
-// the default kfunc, -EOPNOTSUPP, as does any program at another hook (the
-// verifier would not load it) and a kernel before v6.3. For a bound one
-// the device's driver answers:
+// allRxMetaOps is every kfunc's bit in Device.rxMetaOps.
+const allRxMetaOps = 1<<NumRxMetaKfuncs - 1
+
+// RxTimestamp models bpf_xdp_metadata_rx_timestamp(ctx, &timestamp).
+//
+// The verifier loads the XDP RX metadata kfuncs in device-bound XDP
+// programs only (ProgramConfig.DevBound; check_kfunc_call: "metadata
+// kfuncs require device-bound program", measured on 6.18), and only on a
+// kernel that has them (v6.3; rx_vlan_tag v6.8). A Go program has no
+// verifier: one that calls them anyway gets -EINVAL, and the built-in
+// action rx_meta is a configuration error there. A bound program whose
+// device's driver lacks the op (DeviceConfig.XDPMetadataOps) gets the
+// default kfunc's -EOPNOTSUPP (bpf_dev_bound_resolve_kfunc). Otherwise
+// the driver answers:
 //   - nic (a driver such as mlx5 or ice): the frame's hardware receive
 //     time when DeviceConfig.RxHwTstamp is on, else -ENODATA;
 //   - veth (veth_xdp_rx_timestamp): skb_hwtstamps(skb)->hwtstamp of the
@@ -97,7 +108,8 @@ const (
 //
 // The call is reported to the observer (RxMetaEvent).
 func (c *Ctx) RxTimestamp() (ts int64, ret int) {
-	switch c.rxMetaSrc(RxMetaTimestamp) {
+	src, ret := c.rxMetaSrc(RxMetaTimestamp)
+	switch src {
 	case xdpRxNIC:
 		if p := c.s.rxPkt; p != nil && c.Dev.rxHwTstamp {
 			ts = p.Tstamp
@@ -108,15 +120,13 @@ func (c *Ctx) RxTimestamp() (ts int64, ret int) {
 		ts = c.Skb.Shinfo().HwTstamp
 	case xdpRxVethFrame:
 		ret = errENODATA
-	default:
-		ret = errEOPNOTSUPP
 	}
 	c.rxMetaDone(RxMetaTimestamp, ret)
 	return ts, ret
 }
 
-// RxHash models bpf_xdp_metadata_rx_hash(ctx, &hash, &rss_type) (XDP only;
-// -EOPNOTSUPP as for RxTimestamp). For a device-bound program:
+// RxHash models bpf_xdp_metadata_rx_hash(ctx, &hash, &rss_type) (errors as
+// for RxTimestamp). The driver answers:
 //   - nic: the RSS hash the NIC computed (Packet.Hash; -ENODATA for a
 //     frame without one) and its type from the headers the NIC parsed:
 //     IPv4 or IPv6 (with options or extension headers: XDP_RSS_L3_DYNHDR)
@@ -128,7 +138,8 @@ func (c *Ctx) RxTimestamp() (ts int64, ret int) {
 //     packet after XDP_PASS; the type is XDP_RSS_TYPE_L4_ANY for an
 //     l4_hash, else XDP_RSS_TYPE_NONE. -ENODATA for an xdp_frame.
 func (c *Ctx) RxHash() (hash uint32, rss RSSType, ret int) {
-	switch c.rxMetaSrc(RxMetaHash) {
+	src, ret := c.rxMetaSrc(RxMetaHash)
+	switch src {
 	case xdpRxNIC:
 		p := c.s.rxPkt
 		if p == nil || p.Hash == 0 {
@@ -139,7 +150,7 @@ func (c *Ctx) RxHash() (hash uint32, rss RSSType, ret int) {
 	case xdpRxVethSkb:
 		h := c.Skb.H()
 		if !h.L4Hash && !h.SWHash {
-			c.s.skbGetHash(c.Skb, true) // skb_get_hash -> __skb_get_hash
+			c.s.skbGetHash(c.Skb) // skb_get_hash -> __skb_get_hash
 		}
 		hash = h.Hash
 		if h.L4Hash {
@@ -147,16 +158,13 @@ func (c *Ctx) RxHash() (hash uint32, rss RSSType, ret int) {
 		}
 	case xdpRxVethFrame:
 		ret = errENODATA
-	default:
-		ret = errEOPNOTSUPP
 	}
 	c.rxMetaDone(RxMetaHash, ret)
 	return hash, rss, ret
 }
 
 // RxVlanTag models bpf_xdp_metadata_rx_vlan_tag(ctx, &vlan_proto,
-// &vlan_tci) (XDP only, v6.8; -EOPNOTSUPP as for RxTimestamp, and before
-// v6.8). For a device-bound program:
+// &vlan_tci) (v6.8; errors as for RxTimestamp). The driver answers:
 //   - nic: the outer 802.1Q tag the NIC stripped (DeviceConfig.RxVLANOffload
 //     on); -ENODATA when it stripped none;
 //   - veth (veth_xdp_rx_vlan_tag): the skb's vlan_proto and vlan_tci
@@ -164,10 +172,7 @@ func (c *Ctx) RxHash() (hash uint32, rss RSSType, ret int) {
 //     tag in the frame does not count: __netif_receive_skb_core untags it
 //     after XDP) and for an xdp_frame.
 func (c *Ctx) RxVlanTag() (proto, tci uint16, ret int) {
-	src := c.rxMetaSrc(RxMetaVlanTag)
-	if !c.s.prof.XDPRxVlanTag {
-		src = xdpRxNone
-	}
+	src, ret := c.rxMetaSrc(RxMetaVlanTag)
 	switch src {
 	case xdpRxNIC:
 		if c.s.hwVlan {
@@ -183,22 +188,44 @@ func (c *Ctx) RxVlanTag() (proto, tci uint16, ret int) {
 		}
 	case xdpRxVethFrame:
 		ret = errENODATA
-	default:
-		ret = errEOPNOTSUPP
 	}
 	c.rxMetaDone(RxMetaVlanTag, ret)
 	return proto, tci, ret
 }
 
-// rxMetaSrc counts the kfunc call and returns which driver answers it:
-// xdpRxNone (the default kfunc) unless c is a device-bound XDP program on
-// a kernel with the kfuncs.
-func (c *Ctx) rxMetaSrc(RxMetaKfunc) xdpRx {
-	c.s.acct.Op(cost.OpHelperCall, 1)
-	if !c.xdp || !c.devBound || !c.s.prof.XDPRxMetadata {
-		return xdpRxNone
+// ParseXDPMetadataOps returns the set of kfuncs a
+// DeviceConfig.XDPMetadataOps value names, one bit per RxMetaKfunc.
+func ParseXDPMetadataOps(s string) (uint8, error) {
+	switch strings.TrimSpace(s) {
+	case "":
+		return allRxMetaOps, nil
+	case "none":
+		return 0, nil
 	}
-	return c.rx
+	var ops uint8
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
+		k, ok := ParseRxMetaKfunc(f)
+		if !ok {
+			return 0, fmt.Errorf("xdp_metadata_ops: unknown kfunc %q (want rx_timestamp, rx_hash, rx_vlan_tag or none)", f)
+		}
+		ops |= 1 << k
+	}
+	return ops, nil
+}
+
+// rxMetaSrc counts the call of kfunc k and returns what answers it: the
+// bound device's driver (c.rx), or xdpRxNone with -EINVAL for a program
+// the verifier would not have loaded (not device-bound, not XDP, a kernel
+// without k) and -EOPNOTSUPP for a driver without the op.
+func (c *Ctx) rxMetaSrc(k RxMetaKfunc) (xdpRx, int) {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if !c.xdp || !c.devBound || !c.s.prof.XDPRxMetadata || (k == RxMetaVlanTag && !c.s.prof.XDPRxVlanTag) {
+		return xdpRxNone, errEINVAL
+	}
+	if c.Dev.rxMetaOps&(1<<k) == 0 {
+		return xdpRxNone, errEOPNOTSUPP
+	}
+	return c.rx, 0
 }
 
 func (c *Ctx) rxMetaDone(k RxMetaKfunc, ret int) {

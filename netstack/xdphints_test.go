@@ -41,9 +41,10 @@ func hintsProg(out *[]hints) Program {
 // TestRxMetaNIC: a device-bound program on a NIC gets the NIC's RSS hash
 // with the type its headers give, the hardware timestamp with rx_hwtstamp
 // on, and the tag the NIC stripped; without a hash, timestamps or a
-// stripped tag, -ENODATA. A program that is not device-bound gets the
-// default kfuncs' -EOPNOTSUPP. With timestamps on, the driver's skb
-// carries the time in skb_hwtstamps.
+// stripped tag, -ENODATA; for a kfunc its driver lacks (XDPMetadataOps),
+// -EOPNOTSUPP. A Go program the verifier would not load (not
+// device-bound, or rx_vlan_tag before v6.8) gets -EINVAL. With timestamps
+// on, the driver's skb carries the time in skb_hwtstamps.
 func TestRxMetaNIC(t *testing.T) {
 	const ts = 1_700_000_000_123_456_789
 	udp4 := rxFrame("192.0.2.1")
@@ -64,18 +65,21 @@ func TestRxMetaNIC(t *testing.T) {
 		want           string
 		skbTs          int64
 		vlanOnOldKernl bool
+		ops            string
 	}{
-		{"udp4", udp4, 0x1234, true, false, false, "ts -61/0 hash 0/0x1234/0x29 vlan -61/0x0/0x0", 0, false},
-		{"tcp4, timestamps", tcp4, 0x99, true, true, false, fmt.Sprintf("ts 0/%d hash 0/0x99/0x19 vlan -61/0x0/0x0", int64(ts)), ts, false},
-		{"ipv4 fragment", frag4, 7, true, false, false, "ts -61/0 hash 0/0x7/0x1 vlan -61/0x0/0x0", 0, false},
-		{"udp6", udp6, 7, true, false, false, "ts -61/0 hash 0/0x7/0x2a vlan -61/0x0/0x0", 0, false},
-		{"udp6, hop-by-hop", hop6, 7, true, false, false, "ts -61/0 hash 0/0x7/0x2e vlan -61/0x0/0x0", 0, false},
-		{"arp", arp, 7, true, false, false, "ts -61/0 hash 0/0x7/0x0 vlan -61/0x0/0x0", 0, false},
-		{"no hash", udp4, 0, true, false, false, "ts -61/0 hash -61/0x0/0x0 vlan -61/0x0/0x0", 0, false},
-		{"stripped tag", withTags(udp4, skb.EthP8021Q, 0x2064), 5, true, false, true, "ts -61/0 hash 0/0x5/0x29 vlan 0/0x8100/0x2064", 0, false},
-		{"tag in the frame", withTags(udp4, skb.EthP8021Q, 0x2064), 5, true, false, false, "ts -61/0 hash 0/0x5/0x29 vlan -61/0x0/0x0", 0, false},
-		{"not device-bound", udp4, 5, false, true, true, "ts -95/0 hash -95/0x0/0x0 vlan -95/0x0/0x0", ts, false},
-		{"v6.6: no rx_vlan_tag", withTags(udp4, skb.EthP8021Q, 0x2064), 5, true, false, true, "ts -61/0 hash 0/0x5/0x29 vlan -95/0x0/0x0", 0, true},
+		{"udp4", udp4, 0x1234, true, false, false, "ts -61/0 hash 0/0x1234/0x29 vlan -61/0x0/0x0", 0, false, ""},
+		{"tcp4, timestamps", tcp4, 0x99, true, true, false, fmt.Sprintf("ts 0/%d hash 0/0x99/0x19 vlan -61/0x0/0x0", int64(ts)), ts, false, ""},
+		{"ipv4 fragment", frag4, 7, true, false, false, "ts -61/0 hash 0/0x7/0x1 vlan -61/0x0/0x0", 0, false, ""},
+		{"udp6", udp6, 7, true, false, false, "ts -61/0 hash 0/0x7/0x2a vlan -61/0x0/0x0", 0, false, ""},
+		{"udp6, hop-by-hop", hop6, 7, true, false, false, "ts -61/0 hash 0/0x7/0x2e vlan -61/0x0/0x0", 0, false, ""},
+		{"arp", arp, 7, true, false, false, "ts -61/0 hash 0/0x7/0x0 vlan -61/0x0/0x0", 0, false, ""},
+		{"no hash", udp4, 0, true, false, false, "ts -61/0 hash -61/0x0/0x0 vlan -61/0x0/0x0", 0, false, ""},
+		{"stripped tag", withTags(udp4, skb.EthP8021Q, 0x2064), 5, true, false, true, "ts -61/0 hash 0/0x5/0x29 vlan 0/0x8100/0x2064", 0, false, ""},
+		{"tag in the frame", withTags(udp4, skb.EthP8021Q, 0x2064), 5, true, false, false, "ts -61/0 hash 0/0x5/0x29 vlan -61/0x0/0x0", 0, false, ""},
+		{"not device-bound", udp4, 5, false, true, true, "ts -22/0 hash -22/0x0/0x0 vlan -22/0x0/0x0", ts, false, ""},
+		{"v6.6: no rx_vlan_tag", withTags(udp4, skb.EthP8021Q, 0x2064), 5, true, false, true, "ts -61/0 hash 0/0x5/0x29 vlan -22/0x0/0x0", 0, true, ""},
+		{"driver without rx_vlan_tag", withTags(udp4, skb.EthP8021Q, 0x2064), 5, true, true, true, fmt.Sprintf("ts 0/%d hash 0/0x5/0x29 vlan -95/0x0/0x0", int64(ts)), ts, false, "rx_timestamp,rx_hash"},
+		{"driver without ops", udp4, 5, true, true, false, "ts -95/0 hash -95/0x0/0x0 vlan -95/0x0/0x0", ts, false, "none"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []hints
@@ -83,6 +87,7 @@ func TestRxMetaNIC(t *testing.T) {
 			cfg := rxToSocketConfig()
 			cfg.Devices[0].RxHwTstamp = map[bool]string{true: "on", false: ""}[tc.tstamp]
 			cfg.Devices[0].RxVLANOffload = map[bool]string{true: "on", false: ""}[tc.strip]
+			cfg.Devices[0].XDPMetadataOps = tc.ops
 			cfg.Programs = []ProgramConfig{
 				{Name: "hints", Hook: carrier.HookXDP, Dev: "eth0", DevBound: tc.bound, Prog: hintsProg(&got)},
 				{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
@@ -151,7 +156,10 @@ func TestRxMetaVeth(t *testing.T) {
 	}{
 		{"udp", rxFrame("192.0.2.1"), false, "ts 0/0 hash 0/0x8 vlan -61/0x0/0x0", true},
 		{"icmp", icmp, false, "ts 0/0 hash 0/0x0 vlan -61/0x0/0x0", false},
-		{"tag in the frame", withTags(rxFrame("192.0.2.1"), skb.EthP8021Q, 100), false, "ts 0/0 hash 0/0x8 vlan -61/0x0/0x0", true},
+		// The packet socket set the network header past the tag, where
+		// the flow dissector reads a VLAN header (skb->protocol is
+		// 802.1Q): the hash has no ports.
+		{"tag in the frame", withTags(rxFrame("192.0.2.1"), skb.EthP8021Q, 100), false, "ts 0/0 hash 0/0x0 vlan -61/0x0/0x0", false},
 		{"tag in vlan_tci", rxFrame("192.0.2.1"), true, "ts 0/0 hash 0/0x8 vlan 0/0x8100/0x64", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -238,6 +246,13 @@ func TestDevBoundConfig(t *testing.T) {
 			c.Programs = append(c.Programs, ProgramConfig{Name: "t", Hook: carrier.HookTCIngress, Dev: "eth0",
 				Actions: []Action{{Kind: ActRxMeta, Index: int(RxMetaHash)}}})
 		}, "are for xdp programs"},
+		{"rx_meta without dev_bound", "", func(c *Config) {
+			c.Programs[0].DevBound, c.Programs[0].Prog, c.Programs[0].Actions = false, nil, []Action{{Kind: ActRxMeta}}
+		}, "device-bound programs only"},
+		{"bad xdp_metadata_ops", "", func(c *Config) { c.Devices[0].XDPMetadataOps = "rx_hash rx_csum" }, `unknown kfunc "rx_csum"`},
+		{"xdp_metadata_ops on a veth", "", func(c *Config) {
+			c.Devices = append(c.Devices, DeviceConfig{Name: "v0", Kind: KindVeth, Peer: "v1", XDPMetadataOps: "none"})
+		}, "xdp_metadata_ops on a veth device"},
 		{"rx_vlan_tag on v6.6", "v6.6", func(c *Config) {
 			c.Programs[0].Prog, c.Programs[0].Actions = nil, []Action{{Kind: ActRxMeta, Index: int(RxMetaVlanTag)}}
 		}, "bpf_xdp_metadata_rx_vlan_tag does not exist in v6.6"},

@@ -276,6 +276,8 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 			switch {
 			case p.Hook != carrier.HookXDP:
 				return s.errAt(ap, "%s: rx_meta (bpf_xdp_metadata_%s) is for xdp programs", what, k)
+			case !p.DevBound:
+				return s.errAt(ap, "%s: rx_meta: the verifier loads the XDP RX metadata kfuncs in device-bound programs only (set dev_bound: true)", what)
 			case !prof.XDPRxMetadata || (k == netstack.RxMetaVlanTag && !prof.XDPRxVlanTag):
 				return s.errAt(ap, "%s: rx_meta: bpf_xdp_metadata_%s needs kernel %s or later, not %s", what, k,
 					map[bool]string{true: "v6.8", false: "v6.3"}[k == netstack.RxMetaVlanTag], prof.Name)
@@ -472,6 +474,9 @@ func (s *Scenario) checkDevice(dv *netstack.DeviceConfig, p Pos) error {
 	}
 	if dv.RxHwTstamp == "on" && dv.Kind != netstack.KindNIC {
 		return s.errAt(p, "device %s: rx_hwtstamp on a %s device (NICs only)", dv.Name, dv.Kind)
+	}
+	if dv.XDPMetadataOps != "" && dv.Kind != netstack.KindNIC {
+		return s.errAt(p, "device %s: xdp_metadata_ops on a %s device (NICs only; veth implements all three)", dv.Name, dv.Kind)
 	}
 	return nil
 }

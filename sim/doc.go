@@ -102,6 +102,8 @@
 //	                                   # and the driver puts it in vlan_tci; off: skb_vlan_untag in software
 //	    rx_hwtstamp: off               # NICs only; on: hardware receive timestamps (rx_filter ALL): the skb's
 //	                                   # skb_hwtstamps and bpf_xdp_metadata_rx_timestamp hold the capture time
+//	    xdp_metadata_ops: [rx_timestamp, rx_hash]   # the XDP RX metadata kfuncs the NIC's driver implements
+//	                                   # (default all: rx_timestamp, rx_hash, rx_vlan_tag; [] none); NICs only
 //	    gro_list: false                # NETIF_F_GRO_FRAGLIST (rx-gro-list, v5.6): fraglist GRO of UDP
 //	    udp_gro_forwarding: false      # NETIF_F_GRO_UDP_FWD (rx-udp-gro-forwarding, v5.12)
 //	    qdisc: noqueue                 # noqueue (default), pfifo or blackhole
@@ -204,7 +206,8 @@
 //	  - {name: hints, hook: xdp, dev: eth0, dev_bound: true, actions: [{rx_meta: rx_hash}, {rx_meta: rx_timestamp}, {rx_meta: rx_vlan_tag}]}
 //	                                   # dev_bound (BPF_F_XDP_DEV_BOUND_ONLY, v6.3; native mode only): the XDP RX
 //	                                   # metadata kfuncs reach the device's driver (nic or veth); rx_meta calls one
-//	                                   # (rx_vlan_tag: v6.8), the report counts ok, ENODATA and EOPNOTSUPP
+//	                                   # (dev_bound only; rx_vlan_tag: v6.8), the report counts ok, ENODATA (no
+//	                                   # hint for this frame) and EOPNOTSUPP (not in xdp_metadata_ops)
 //	entry:                             # one entry point or a list
 //	  {kind: rx, netns: host, dev: eth0, above_mtu: segment, segment_size: 1448}   # or {kind: tx, socket: app}
 //	                                   # or {kind: packet, netns: a, dev: veth0}: a packet socket sends each frame

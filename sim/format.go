@@ -77,6 +77,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		row("xdp_rx_metadata", k, "ok", m.OK)
 		row("xdp_rx_metadata", k, "enodata", m.ENODATA)
 		row("xdp_rx_metadata", k, "eopnotsupp", m.EOPNOTSUPP)
+		row("xdp_rx_metadata", k, "errors", m.Errors)
 	}
 	for _, d := range r.Drops {
 		row("drop", d.Name, "count", d.Count)
@@ -165,9 +166,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.RxMeta) != 0 {
 		p("\nXDP RX metadata kfuncs per program\n")
 		tw = tabwriter.NewWriter(ew, 2, 8, 2, ' ', 0)
-		fmt.Fprintf(tw, "  program\twhere\tkfunc\tok\tENODATA\tEOPNOTSUPP\n")
+		fmt.Fprintf(tw, "  program\twhere\tkfunc\tok\tENODATA\tEOPNOTSUPP\terrors\n")
 		for _, m := range r.RxMeta {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\n", m.Program, m.Where, m.Kfunc, m.OK, m.ENODATA, m.EOPNOTSUPP)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\t%d\n", m.Program, m.Where, m.Kfunc, m.OK, m.ENODATA, m.EOPNOTSUPP, m.Errors)
 		}
 		tw.Flush()
 	}

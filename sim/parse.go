@@ -356,7 +356,33 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "udp_csum", "udp6zerocsumrx", "qdisc", "down"}
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "qdisc", "down"}
+
+// xdpMetadataOps reads a NIC driver's XDP RX metadata kfuncs: a list of
+// rx_timestamp, rx_hash and rx_vlan_tag ([] or none: no ops), or all.
+func (d *dec) xdpMetadataOps(n *yaml.Node, what string) (string, error) {
+	if n.Kind == yaml.ScalarNode {
+		s, err := d.enum(n, what, "all", "none")
+		if s == "all" {
+			s = ""
+		}
+		return s, err
+	}
+	items, err := d.list(n, what)
+	if err != nil {
+		return "", err
+	}
+	if len(items) == 0 {
+		return "none", nil
+	}
+	names := make([]string, len(items))
+	for i, it := range items {
+		if names[i], err = d.enum(it, what, "rx_timestamp", "rx_hash", "rx_vlan_tag"); err != nil {
+			return "", err
+		}
+	}
+	return strings.Join(names, " "), nil
+}
 
 func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 	m, err := d.fields(n, "device", deviceKeys...)
@@ -432,6 +458,8 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			dev.RxVLANOffload, err = d.onOff(v, w)
 		case "rx_hwtstamp":
 			dev.RxHwTstamp, err = d.onOff(v, w)
+		case "xdp_metadata_ops":
+			dev.XDPMetadataOps, err = d.xdpMetadataOps(v, w)
 		case "udp_csum":
 			dev.UDPCsum, err = d.onOff(v, w)
 		case "udp6zerocsumrx":

@@ -346,6 +346,7 @@ func TestDocSchemaParses(t *testing.T) {
 	assert.True(t, s.Stack.Programs[12].DevBound)
 	assert.Equal(t, netstack.Action{Kind: netstack.ActRxMeta, Index: int(netstack.RxMetaVlanTag)}, s.Stack.Programs[12].Actions[2])
 	assert.Equal(t, "off", s.Stack.Devices[0].RxHwTstamp)
+	assert.Equal(t, "rx_timestamp rx_hash", s.Stack.Devices[0].XDPMetadataOps)
 	assert.Equal(t, "tcpdump", s.Stack.Programs[7].Tap)
 	assert.True(t, s.Stack.Programs[3].Devmap)
 	assert.Equal(t, netstack.Action{Kind: netstack.ActRedirectDevmap, Target: "ports", Index: 1,

@@ -33,8 +33,10 @@ type Report struct {
 	// Reads lists, per program (hook and place) and map, what reads found.
 	Reads []ReadRow `json:"reads"`
 	// RxMeta counts, per XDP program and XDP RX metadata kfunc, the calls
-	// by return: the hint, -ENODATA (none for this buffer) or -EOPNOTSUPP
-	// (the default kfunc). Left out when no program called one.
+	// by return: the hint, -ENODATA (none for this buffer), -EOPNOTSUPP
+	// (the bound device's driver lacks the op) or another error (a Go
+	// program the verifier would not load). Left out when no program
+	// called one.
 	RxMeta []RxMetaRow `json:"xdp_rx_metadata,omitempty"`
 	// Drops counts freed-with-a-reason skbs by kernel drop reason.
 	Drops []CountRow `json:"drops"`
@@ -132,6 +134,7 @@ type RxMetaRow struct {
 	OK         uint64 `json:"ok"`
 	ENODATA    uint64 `json:"enodata"`
 	EOPNOTSUPP uint64 `json:"eopnotsupp"`
+	Errors     uint64 `json:"errors"`
 }
 
 // Total is the number of reads in the row.

@@ -27,7 +27,7 @@ type tally struct {
 	nmaps    int      // len(layout.maps)
 	reads    []uint64 // [prog][map][result]
 	runs     []uint64 // [prog]
-	rxMeta   []uint64 // [prog][kfunc][rxMetaOK, rxMetaNoData, rxMetaNotSupp]
+	rxMeta   []uint64 // [prog][kfunc][rxMetaOK ... rxMetaErr]
 	drops    []uint64
 	outcomes []uint64
 }
@@ -59,16 +59,20 @@ const (
 	rxMetaOK = iota
 	rxMetaNoData
 	rxMetaNotSupp
+	rxMetaErr
 	numRxMetaResults
 )
 
 func (t *tally) rxMetaCall(prog int, k netstack.RxMetaKfunc, ret int32) {
 	r := rxMetaOK
-	switch {
-	case ret == -61: // ENODATA
+	switch ret {
+	case 0:
+	case -61: // ENODATA
 		r = rxMetaNoData
-	case ret != 0: // EOPNOTSUPP, the only other return
+	case -95: // EOPNOTSUPP
 		r = rxMetaNotSupp
+	default:
+		r = rxMetaErr
 	}
 	if i := (prog*int(netstack.NumRxMetaKfuncs)+int(k))*numRxMetaResults + r; prog >= 0 && i < len(t.rxMeta) {
 		t.rxMeta[i]++
@@ -127,9 +131,9 @@ func (t *tally) fill(rep *Report) {
 	for p, pi := range l.progs {
 		for k := range netstack.NumRxMetaKfuncs {
 			c := t.rxMeta[(p*int(netstack.NumRxMetaKfuncs)+int(k))*numRxMetaResults:]
-			if c[rxMetaOK]+c[rxMetaNoData]+c[rxMetaNotSupp] != 0 {
+			if c[rxMetaOK]+c[rxMetaNoData]+c[rxMetaNotSupp]+c[rxMetaErr] != 0 {
 				rep.RxMeta = append(rep.RxMeta, RxMetaRow{Program: pi.name, Where: pi.where, Kfunc: k.String(),
-					OK: c[rxMetaOK], ENODATA: c[rxMetaNoData], EOPNOTSUPP: c[rxMetaNotSupp]})
+					OK: c[rxMetaOK], ENODATA: c[rxMetaNoData], EOPNOTSUPP: c[rxMetaNotSupp], Errors: c[rxMetaErr]})
 			}
 		}
 	}

@@ -183,8 +183,10 @@ func (t *tracer) rxMeta(ev netstack.RxMetaEvent) {
 		case 0:
 		case -61:
 			res = "ENODATA"
-		default:
+		case -95:
 			res = "EOPNOTSUPP"
+		default:
+			res = fmt.Sprintf("error %d", ev.Ret)
 		}
 		fmt.Fprintf(t.w, "  %-14s program %s bpf_xdp_metadata_%s: %s\n", "xdp", t.progName(ev.Prog), ev.Kfunc, res)
 	}
