@@ -19,7 +19,8 @@
 // net_dev_queue tracepoints that read skb->active_extensions (tp_btf loads
 // on these machines; trampolines do not). metaprobe.c pairs a native XDP
 // program that writes metadata with a tp_btf/kfree_skb program that reads it
-// back through BTF.
+// back through BTF. hintprobe.c calls the XDP RX metadata kfuncs from an
+// XDP program that package kernel loads device-bound.
 package bpf
 
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type rec -type action Recorder recorder.c -- -I./headers
@@ -28,3 +29,4 @@ package bpf
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type owner SkIter skiter.c -- -I./headers
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type extseen -type devname ExtProbe extprobe.c -- -I./headers
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type metaseen -type mdevname MetaProbe metaprobe.c -- -I./headers
+//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -tags linux -cflags "-O2 -g -Wall -Werror" -type hintseen -type tcseen HintProbe hintprobe.c -- -I./headers
