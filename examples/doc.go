@@ -13,6 +13,10 @@
 // fraglist GRO and skb_segment_list); edge-lb-cpumap.yaml is edge-lb.yaml
 // with its NIC's XDP program redirecting every frame into a cpumap (what
 // survives the skb the cpumap's kthread builds, and what its GRO merges);
+// edge-lb-hints.yaml reads the NIC's receive hints (hash, hardware
+// timestamp) with device-bound XDP programs on the NIC and on the
+// container's veth (where they survive the decap and the veth, and where
+// a copy or an XDP redirect loses them);
 // the rfc-*.yaml files are the skb local
 // storage RFC's selftests (prog_tests/skb_storage.c) as scenarios, replaying
 // UDP packets between loopback sockets, and, for the two selftests that

@@ -303,6 +303,61 @@ func TestEdgeLB(t *testing.T) {
 	assert.Equal(t, svc, kept.Read("tc_svc", "outer").Found)
 }
 
+// TestEdgeLBHints: where the NIC's receive hints reach, read by
+// device-bound XDP programs on the NIC and in the container (see
+// edge-lb-hints.yaml).
+func TestEdgeLBHints(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "lb", Seed: 1})
+	replay := func(edit func(*sim.Scenario)) *sim.Report {
+		t.Helper()
+		s, err := sim.LoadScenario("edge-lb-hints.yaml")
+		require.NoError(t, err)
+		if edit != nil {
+			edit(s)
+		}
+		rep, err := sim.Replay(s, []string{pcap}, sim.Options{})
+		require.NoError(t, err)
+		require.True(t, rep.Complete)
+		require.Zero(t, rep.LiveObjectsAtEnd, "leaks: %v", rep.Leaks)
+		return rep
+	}
+	rep := replay(nil)
+	n := uint64(rep.PacketsRead)
+	for _, k := range []string{"rx_hash", "rx_timestamp"} {
+		row := rep.RxMetaCalls("nic_hints", k)
+		assert.Equal(t, sim.RxMetaRow{Program: "nic_hints", Where: "dev host/eth0", Kfunc: k, OK: n}, row, "the NIC has every frame's %s", k)
+	}
+	assert.Equal(t, n, rep.RxMetaCalls("nic_hints", "rx_vlan_tag").EOPNOTSUPP, "the driver lacks rx_vlan_tag")
+	pod := runs(t, rep, "pod_hints")
+	assert.Positive(t, pod)
+	assert.Equal(t, sim.RxMetaRow{Program: "pod_hints", Where: "dev svc/eth0", Kfunc: "rx_hash", OK: pod}, rep.RxMetaCalls("pod_hints", "rx_hash"),
+		"veth's skb_get_hash always has a hash")
+	assert.Equal(t, sim.RxMetaRow{Program: "pod_hints", Where: "dev svc/eth0", Kfunc: "rx_timestamp", OK: pod}, rep.RxMetaCalls("pod_hints", "rx_timestamp"),
+		"the NIC's hardware timestamp reaches the container")
+	assert.Equal(t, pod, rep.RxMetaCalls("pod_hints", "rx_vlan_tag").ENODATA, "no tag in vlan_tci")
+	assert.Zero(t, sim.Count(rep.Stack, "xdp_page_pool_copies"), "the NIC's XDP skbs have the headroom veth needs")
+
+	// Without the NIC's XDP program, veth copies every skb for its own
+	// XDP, and the copy has no hardware timestamp.
+	plain := replay(func(s *sim.Scenario) { s.Stack.Programs = s.Stack.Programs[1:] })
+	podPlain := runs(t, plain, "pod_hints")
+	assert.Equal(t, pod, podPlain)
+	ts := plain.RxMetaCalls("pod_hints", "rx_timestamp")
+	assert.Equal(t, podPlain, ts.OK)
+	assert.Equal(t, podPlain, ts.Zero, "skb_pp_cow_data's copy has no skb_hwtstamps")
+	assert.Equal(t, podPlain, sim.Count(plain.Stack, "xdp_page_pool_copies"))
+
+	// Redirected by XDP, a frame reaches the container as an xdp_frame.
+	redir := replay(func(s *sim.Scenario) {
+		s.Stack.Programs[0].Actions = append(s.Stack.Programs[0].Actions, netstack.Action{Kind: netstack.ActRedirect, Target: "veth0"})
+	})
+	assert.Equal(t, n, runs(t, redir, "pod_hints"), "every frame goes to the container")
+	for _, k := range []string{"rx_hash", "rx_timestamp", "rx_vlan_tag"} {
+		assert.Equal(t, sim.RxMetaRow{Program: "pod_hints", Where: "dev svc/eth0", Kfunc: k, ENODATA: n}, redir.RxMetaCalls("pod_hints", k),
+			"no skb behind an xdp_frame: %s", k)
+	}
+}
+
 // retransmissions counts the TCP segments of a capture that repeat the
 // sequence range of an earlier data segment of the same flow direction.
 func retransmissions(tb testing.TB, pcap string) int {
@@ -422,6 +477,7 @@ func TestExamplesWorkersIdentical(t *testing.T) {
 		{"udp-gso.yaml", "quic"},
 		{"udp-gro-router.yaml", "quic-router"},
 		{"edge-lb-cpumap.yaml", "lb"},
+		{"edge-lb-hints.yaml", "lb"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: tc.preset, Seed: 2})

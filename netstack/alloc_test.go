@@ -85,6 +85,9 @@ func TestNoAllocsSteadyState(t *testing.T) {
 		// skb_vlan_untag in software, and a NIC's hardware strip.
 		{"rx-vlan-untag-socket", rxToSocketConfig(), withTags(rxFrame("192.0.2.1"), skb.EthP8021Q, 0x2000), 0},
 		{"rx-vlan-strip-socket", vlanOffloadConfig(), withTags(rxFrame("192.0.2.1"), skb.EthP8021Q, 0x2000), 0},
+		// Device-bound XDP programs calling the XDP RX metadata kfuncs on
+		// the NIC and on a veth.
+		{"rx-hints-veth-hints-socket", hintsConfig(), rxFrame("10.0.0.2"), 0},
 		{"rx-tc-veth-socket", rxVethConfig(), rxFrame("10.0.0.2"), 0},
 		{"socket-veth-socket", vethTxConfig(), buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 64, noEth: true}), 0},
 		{"rx-anyip-tproxy", tproxyConfig(), rxFrame("203.0.113.77"), 0},
@@ -100,6 +103,9 @@ func TestNoAllocsSteadyState(t *testing.T) {
 			}
 			require.Empty(t, te.obs.drops)
 			require.Len(t, te.obs.delivs, 64*max(tc.delivs, 1), "every packet reached the socket")
+			if tc.cfg.Programs[len(tc.cfg.Programs)-1].DevBound {
+				require.Len(t, te.obs.rxMeta, 64*6, "both XDP programs called the three kfuncs")
+			}
 			s.obs = NopObserver{}
 			allocs := testing.AllocsPerRun(200, func() {
 				p.ID++
@@ -108,6 +114,22 @@ func TestNoAllocsSteadyState(t *testing.T) {
 			require.Zero(t, allocs, "Go heap allocations per packet")
 		})
 	}
+}
+
+// hintsConfig is rxVethConfig with hardware timestamps on the NIC, native
+// XDP on the container's veth, and a device-bound XDP program calling the
+// three XDP RX metadata kfuncs on each; tc redirects to the veth's egress
+// (bpf_redirect), so that the peer's XDP runs.
+func hintsConfig() *Config {
+	cfg := rxVethConfig()
+	cfg.Devices[0].RxHwTstamp = "on"
+	cfg.Devices[1].PeerXDP = "native"
+	hints := []Action{{Kind: ActRxMeta, Index: int(RxMetaHash)}, {Kind: ActRxMeta, Index: int(RxMetaTimestamp)}, {Kind: ActRxMeta, Index: int(RxMetaVlanTag)}}
+	cfg.Programs[0].Actions[1] = Action{Kind: ActRedirect, Target: "veth0"}
+	cfg.Programs = append(cfg.Programs,
+		ProgramConfig{Name: "nic", Hook: carrier.HookXDP, Dev: "eth0", DevBound: true, Actions: hints},
+		ProgramConfig{Name: "pod", Hook: carrier.HookXDP, Netns: "c", Dev: "eth0", DevBound: true, Actions: hints})
+	return cfg
 }
 
 // vlanOffloadConfig is rxToSocketConfig with the NIC's receive VLAN

@@ -32,7 +32,10 @@ type RxMetaEvent struct {
 	PacketID uint64
 	Prog     int // index into Config.Programs
 	Kfunc    RxMetaKfunc
-	Ret      int32 // 0, -ENODATA (no hint for this buffer) or -EOPNOTSUPP (the default kfunc)
+	Ret      int32 // 0, -ENODATA (no hint for this buffer), -EOPNOTSUPP (the driver lacks the op) or -EINVAL
+	// Value is the hint when Ret is 0: the timestamp in ns, the hash, or
+	// the VLAN protocol << 16 | TCI.
+	Value uint64
 }
 
 // ProgRunEvent is one program run.

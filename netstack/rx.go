@@ -273,13 +273,15 @@ func (s *Stack) driverRxFrame(d *Device, p *Packet) error {
 }
 
 // rxHash models what a driver puts into the skb it built from the NIC's
-// descriptor: the RSS hash (skb_set_hash(skb, hash, PKT_HASH_TYPE_L4)) and,
+// descriptor: the RSS hash, PKT_HASH_TYPE_L4 when it covers ports and L3
+// otherwise (mlx5e_skb_set_hash: skb_set_hash, l4_hash only for an L4
+// hash, so skb_get_hash computes a software hash for the others), and,
 // with hardware timestamps on (DeviceConfig.RxHwTstamp), the receive time
 // (skb_hwtstamps(skb)->hwtstamp, as mlx5e_build_rx_skb does).
 func (s *Stack) rxHash(b *skb.Buff, d *Device, p *Packet) {
 	if p.Hash != 0 {
 		h := b.H()
-		h.Hash, h.L4Hash, h.SWHash = p.Hash, true, false
+		h.Hash, h.L4Hash, h.SWHash = p.Hash, nicRSSType(p.Frame)&RSSL4 != 0, false
 	}
 	if d.rxHwTstamp {
 		b.Shinfo().HwTstamp = p.Tstamp

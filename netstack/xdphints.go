@@ -121,7 +121,7 @@ func (c *Ctx) RxTimestamp() (ts int64, ret int) {
 	case xdpRxVethFrame:
 		ret = errENODATA
 	}
-	c.rxMetaDone(RxMetaTimestamp, ret)
+	c.rxMetaDone(RxMetaTimestamp, ret, uint64(ts))
 	return ts, ret
 }
 
@@ -159,7 +159,7 @@ func (c *Ctx) RxHash() (hash uint32, rss RSSType, ret int) {
 	case xdpRxVethFrame:
 		ret = errENODATA
 	}
-	c.rxMetaDone(RxMetaHash, ret)
+	c.rxMetaDone(RxMetaHash, ret, uint64(hash))
 	return hash, rss, ret
 }
 
@@ -189,7 +189,7 @@ func (c *Ctx) RxVlanTag() (proto, tci uint16, ret int) {
 	case xdpRxVethFrame:
 		ret = errENODATA
 	}
-	c.rxMetaDone(RxMetaVlanTag, ret)
+	c.rxMetaDone(RxMetaVlanTag, ret, uint64(proto)<<16|uint64(tci))
 	return proto, tci, ret
 }
 
@@ -228,8 +228,8 @@ func (c *Ctx) rxMetaSrc(k RxMetaKfunc) (xdpRx, int) {
 	return c.rx, 0
 }
 
-func (c *Ctx) rxMetaDone(k RxMetaKfunc, ret int) {
-	c.s.obs.RxMeta(RxMetaEvent{PacketID: c.PacketID, Prog: c.Prog, Kfunc: k, Ret: int32(ret)})
+func (c *Ctx) rxMetaDone(k RxMetaKfunc, ret int, v uint64) {
+	c.s.obs.RxMeta(RxMetaEvent{PacketID: c.PacketID, Prog: c.Prog, Kfunc: k, Ret: int32(ret), Value: v})
 }
 
 // nicRSSType is the hash type a NIC reports for frame f (from its

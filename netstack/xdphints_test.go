@@ -109,9 +109,12 @@ func TestRxMetaNIC(t *testing.T) {
 				assert.Equal(t, tc.skbTs, skbTs[0], "skb_hwtstamps of the driver's skb")
 			}
 			require.Len(t, te.obs.rxMeta, 3)
-			for i, k := range []RxMetaKfunc{RxMetaTimestamp, RxMetaHash, RxMetaVlanTag} {
-				assert.Equal(t, RxMetaEvent{PacketID: 1, Prog: 0, Kfunc: k, Ret: te.obs.rxMeta[i].Ret}, te.obs.rxMeta[i])
-			}
+			h := got[0]
+			assert.Equal(t, []RxMetaEvent{
+				{PacketID: 1, Kfunc: RxMetaTimestamp, Ret: int32(h.tsRet), Value: uint64(h.ts)},
+				{PacketID: 1, Kfunc: RxMetaHash, Ret: int32(h.hashRet), Value: uint64(h.hash)},
+				{PacketID: 1, Kfunc: RxMetaVlanTag, Ret: int32(h.vlanRet), Value: uint64(h.proto)<<16 | uint64(h.tci)},
+			}, te.obs.rxMeta)
 		})
 	}
 }
@@ -279,6 +282,6 @@ func TestRxMetaAction(t *testing.T) {
 	s, te := newStack(t, cfg, "", nil, nil)
 	require.NoError(t, s.Inject(&Packet{ID: 3, Frame: rxFrame("192.0.2.1"), Hash: 1}))
 	s.Flush()
-	assert.Equal(t, []RxMetaEvent{{PacketID: 3, Kfunc: RxMetaVlanTag, Ret: errENODATA}, {PacketID: 3, Kfunc: RxMetaHash},
+	assert.Equal(t, []RxMetaEvent{{PacketID: 3, Kfunc: RxMetaVlanTag, Ret: errENODATA}, {PacketID: 3, Kfunc: RxMetaHash, Value: 1},
 		{PacketID: 3, Kfunc: RxMetaTimestamp, Ret: errENODATA}}, te.obs.rxMeta)
 }

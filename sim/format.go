@@ -75,6 +75,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	for _, m := range r.RxMeta {
 		k := m.Program + "/" + m.Where + "/" + m.Kfunc
 		row("xdp_rx_metadata", k, "ok", m.OK)
+		row("xdp_rx_metadata", k, "ok_zero", m.Zero)
 		row("xdp_rx_metadata", k, "enodata", m.ENODATA)
 		row("xdp_rx_metadata", k, "eopnotsupp", m.EOPNOTSUPP)
 		row("xdp_rx_metadata", k, "errors", m.Errors)
@@ -166,9 +167,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.RxMeta) != 0 {
 		p("\nXDP RX metadata kfuncs per program\n")
 		tw = tabwriter.NewWriter(ew, 2, 8, 2, ' ', 0)
-		fmt.Fprintf(tw, "  program\twhere\tkfunc\tok\tENODATA\tEOPNOTSUPP\terrors\n")
+		fmt.Fprintf(tw, "  program\twhere\tkfunc\tok\t(of which 0)\tENODATA\tEOPNOTSUPP\terrors\n")
 		for _, m := range r.RxMeta {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\t%d\n", m.Program, m.Where, m.Kfunc, m.OK, m.ENODATA, m.EOPNOTSUPP, m.Errors)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", m.Program, m.Where, m.Kfunc, m.OK, m.Zero, m.ENODATA, m.EOPNOTSUPP, m.Errors)
 		}
 		tw.Flush()
 	}

@@ -466,3 +466,51 @@ func TestParseAdjustHead(t *testing.T) {
 	assert.Equal(t, []netstack.Action{{Kind: netstack.ActAdjustHead, Delta: 20, KeepEth: true}, {Kind: netstack.ActAdjustHead, Delta: -8}},
 		s.Stack.Programs[0].Actions)
 }
+
+// TestParseXDPRxMetadata: dev_bound, rx_meta and the NIC's
+// xdp_metadata_ops and rx_hwtstamp, and their errors with file:line:col.
+func TestParseXDPRxMetadata(t *testing.T) {
+	const dev = "devices:\n  - {name: eth0, kind: nic, rx_hwtstamp: on, xdp_metadata_ops: [rx_hash, rx_timestamp]}\n"
+	s, err := Parse("t.yaml", []byte(dev+"programs:\n  - {name: h, hook: xdp, dev: eth0, dev_bound: true, actions: [{rx_meta: rx_hash}, {rx_meta: {kfunc: rx_vlan_tag}}]}\nentry: {dev: eth0}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, "on", s.Stack.Devices[0].RxHwTstamp)
+	assert.Equal(t, "rx_hash rx_timestamp", s.Stack.Devices[0].XDPMetadataOps)
+	assert.True(t, s.Stack.Programs[0].DevBound)
+	assert.Equal(t, []netstack.Action{{Kind: netstack.ActRxMeta, Index: int(netstack.RxMetaHash)}, {Kind: netstack.ActRxMeta, Index: int(netstack.RxMetaVlanTag)}},
+		s.Stack.Programs[0].Actions)
+	for _, ops := range []struct{ yaml, want string }{{"[]", "none"}, {"none", "none"}, {"all", ""}} {
+		s, err := Parse("t.yaml", []byte("devices:\n  - {name: eth0, kind: nic, xdp_metadata_ops: "+ops.yaml+"}\nentry: {dev: eth0}\n"))
+		require.NoError(t, err, ops.yaml)
+		assert.Equal(t, ops.want, s.Stack.Devices[0].XDPMetadataOps, ops.yaml)
+	}
+	for _, tc := range []struct{ name, src, want string }{
+		{"dev_bound at tc", dev + "programs:\n  - {name: h, hook: tc_ingress, dev: eth0, dev_bound: true, actions: [count]}\nentry: {dev: eth0}\n",
+			"t.yaml:4:55: program h: dev_bound (BPF_F_XDP_DEV_BOUND_ONLY) is for xdp programs"},
+		{"rx_meta without dev_bound", dev + "programs:\n  - {name: h, hook: xdp, dev: eth0, actions: [{rx_meta: rx_hash}]}\nentry: {dev: eth0}\n",
+			"t.yaml:4:47: program h: rx_meta: the verifier loads the XDP RX metadata kfuncs in device-bound programs only (set dev_bound: true)"},
+		{"rx_meta at tc", dev + "programs:\n  - {name: h, hook: tc_ingress, dev: eth0, actions: [{rx_meta: rx_hash}]}\nentry: {dev: eth0}\n",
+			"t.yaml:4:54: program h: rx_meta (bpf_xdp_metadata_rx_hash) is for xdp programs"},
+		{"unknown kfunc", dev + "programs:\n  - {name: h, hook: xdp, dev: eth0, dev_bound: true, actions: [{rx_meta: rx_csum}]}\nentry: {dev: eth0}\n",
+			`t.yaml:4:74: program h: rx_meta.kfunc: unknown value "rx_csum" (known: rx_timestamp, rx_hash, rx_vlan_tag)`},
+		{"rx_vlan_tag on v6.6", "kernel: v6.6\n" + dev + "programs:\n  - {name: h, hook: xdp, dev: eth0, dev_bound: true, actions: [{rx_meta: rx_vlan_tag}]}\nentry: {dev: eth0}\n",
+			"t.yaml:5:64: program h: rx_meta: bpf_xdp_metadata_rx_vlan_tag needs kernel v6.8 or later, not v6.6"},
+		{"dev_bound on v6.1", "kernel: v6.1\n" + dev + "programs:\n  - {name: h, hook: xdp, dev: eth0, dev_bound: true, actions: [count]}\nentry: {dev: eth0}\n",
+			"t.yaml:5:5: program h: dev_bound (BPF_F_XDP_DEV_BOUND_ONLY) needs kernel v6.3 or later, not v6.1"},
+		{"dev_bound in generic mode", "devices:\n  - {name: eth0, kind: nic, xdp: generic}\nprograms:\n  - {name: h, hook: xdp, dev: eth0, dev_bound: true, actions: [count]}\nentry: {dev: eth0}\n",
+			"t.yaml:4:5: program h: a device-bound program attaches in native XDP mode only, and eth0 runs XDP in generic mode"},
+		{"dev_bound on a bridge", "devices:\n  - {name: br0, kind: bridge}\nprograms:\n  - {name: h, hook: xdp, dev: br0, dev_bound: true, actions: [count]}\nentry: {dev: br0}\n",
+			"t.yaml:4:5: program h: a device-bound program attaches in native XDP mode only, and br0 runs XDP in generic mode"},
+		{"bad ops", "devices:\n  - {name: eth0, kind: nic, xdp_metadata_ops: [rx_hash, rx_csum]}\nentry: {dev: eth0}\n",
+			`t.yaml:2:57: device eth0: xdp_metadata_ops: unknown value "rx_csum" (known: rx_timestamp, rx_hash, rx_vlan_tag)`},
+		{"ops on a veth", "devices:\n  - {name: v0, kind: veth, peer: v1, xdp_metadata_ops: none}\nentry: {dev: v0}\n",
+			"t.yaml:2:5: device v0: xdp_metadata_ops on a veth device (NICs only; veth implements all three)"},
+		{"rx_hwtstamp on a veth", "devices:\n  - {name: v0, kind: veth, peer: v1, rx_hwtstamp: on}\nentry: {dev: v0}\n",
+			"t.yaml:2:5: device v0: rx_hwtstamp on a veth device (NICs only)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(tc.src))
+			require.ErrorIs(t, err, ErrScenario)
+			require.EqualError(t, err, tc.want)
+		})
+	}
+}

@@ -103,6 +103,17 @@ func (r *Report) Read(prog, m string) ReadRow {
 	return ReadRow{Program: prog, Map: m}
 }
 
+// RxMetaCalls returns program prog's row for XDP RX metadata kfunc kfunc
+// (rx_timestamp, rx_hash or rx_vlan_tag), or a zero row.
+func (r *Report) RxMetaCalls(prog, kfunc string) RxMetaRow {
+	for _, m := range r.RxMeta {
+		if m.Program == prog && m.Kfunc == kfunc {
+			return m
+		}
+	}
+	return RxMetaRow{Program: prog, Kfunc: kfunc}
+}
+
 // Count returns the count of the row called name, or 0.
 func Count(rows []CountRow, name string) uint64 {
 	for _, r := range rows {
@@ -132,6 +143,7 @@ type RxMetaRow struct {
 	Where      string `json:"where"`
 	Kfunc      string `json:"kfunc"`
 	OK         uint64 `json:"ok"`
+	Zero       uint64 `json:"ok_zero"` // of OK, the calls whose hint was 0 (a veth's timestamp of an skb no NIC stamped)
 	ENODATA    uint64 `json:"enodata"`
 	EOPNOTSUPP uint64 `json:"eopnotsupp"`
 	Errors     uint64 `json:"errors"`

@@ -432,7 +432,7 @@ func (sh *shard) MapRead(ev netstack.MapReadEvent) {
 
 // RxMeta implements netstack.Observer.
 func (sh *shard) RxMeta(ev netstack.RxMetaEvent) {
-	sh.tally.rxMetaCall(ev.Prog, ev.Kfunc, ev.Ret)
+	sh.tally.rxMetaCall(ev.Prog, ev.Kfunc, ev.Ret, ev.Value)
 	if sh.tr != nil {
 		sh.tr.rxMeta(ev)
 	}

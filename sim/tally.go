@@ -60,10 +60,14 @@ const (
 	rxMetaNoData
 	rxMetaNotSupp
 	rxMetaErr
+	rxMetaZero // of rxMetaOK, a zero hint
 	numRxMetaResults
 )
 
-func (t *tally) rxMetaCall(prog int, k netstack.RxMetaKfunc, ret int32) {
+func (t *tally) rxMetaCall(prog int, k netstack.RxMetaKfunc, ret int32, v uint64) {
+	if ret == 0 && v == 0 {
+		t.rxMetaCall(prog, k, -1, 0) // counted in rxMetaZero, below as OK
+	}
 	r := rxMetaOK
 	switch ret {
 	case 0:
@@ -71,6 +75,8 @@ func (t *tally) rxMetaCall(prog int, k netstack.RxMetaKfunc, ret int32) {
 		r = rxMetaNoData
 	case -95: // EOPNOTSUPP
 		r = rxMetaNotSupp
+	case -1:
+		r = rxMetaZero
 	default:
 		r = rxMetaErr
 	}
@@ -133,7 +139,7 @@ func (t *tally) fill(rep *Report) {
 			c := t.rxMeta[(p*int(netstack.NumRxMetaKfuncs)+int(k))*numRxMetaResults:]
 			if c[rxMetaOK]+c[rxMetaNoData]+c[rxMetaNotSupp]+c[rxMetaErr] != 0 {
 				rep.RxMeta = append(rep.RxMeta, RxMetaRow{Program: pi.name, Where: pi.where, Kfunc: k.String(),
-					OK: c[rxMetaOK], ENODATA: c[rxMetaNoData], EOPNOTSUPP: c[rxMetaNotSupp], Errors: c[rxMetaErr]})
+					OK: c[rxMetaOK], Zero: c[rxMetaZero], ENODATA: c[rxMetaNoData], EOPNOTSUPP: c[rxMetaNotSupp], Errors: c[rxMetaErr]})
 			}
 		}
 	}

@@ -178,7 +178,7 @@ func (t *tracer) mapRead(ev netstack.MapReadEvent) {
 
 func (t *tracer) rxMeta(ev netstack.RxMetaEvent) {
 	if t.at(ev.PacketID) {
-		res := "ok"
+		res := fmt.Sprintf("%#x", ev.Value)
 		switch ev.Ret {
 		case 0:
 		case -61:

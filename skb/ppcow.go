@@ -150,7 +150,8 @@ func (a *Allocator) ppPage(size int, op string) (*buffer, error) {
 // socket) and free the sk_buff, keeping the data buffer, page fragments
 // included, as the xdp_frame; xdp_build_skb_from_frame then builds a fresh
 // sk_buff around it: a page-fragment head, the frame's headroom and
-// length, every header field zero, marked for recycling when the frame is
+// length, every header field and the shared info (hardware timestamp
+// included) zero, marked for recycling when the frame is
 // page-pool memory. The XDP metadata (meta_len) and eth_type_trans are the
 // caller's. The skb's buffer must be its own (veth copies a shared,
 // cloned or kmalloc'ed one first: PPCowData). Takes ownership of skb; on
@@ -178,9 +179,8 @@ func (b *Buff) RebuildFromFrame() (*Buff, error) {
 	nb.headFrag, nb.ppRc = true, pp
 	nb.off.mac = unsetOffset
 	nb.off.transport = unsetOffset
-	buf.sh.MetaLen = 0
+	buf.sh = SharedInfo{} // __finalize_skb_around: memset of skb_shared_info up to dataref
 	buf.meta = metaRecord{}
-	buf.sh.GSOSize, buf.sh.GSOSegs, buf.sh.GSOType = 0, 0, 0
 	return nb, nil
 }
 

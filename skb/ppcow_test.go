@@ -90,7 +90,8 @@ func TestPPCowDataRefused(t *testing.T) {
 
 // TestRebuildFromFrame: the frame keeps the bytes, page fragments
 // included; the new sk_buff has no header state, no extensions (the old
-// one's storage destroyed), no metadata or gso fields, and nothing leaks.
+// one's storage destroyed), no metadata, gso fields, hardware timestamp
+// or other shared info (__finalize_skb_around's memset), and nothing leaks.
 func TestRebuildFromFrame(t *testing.T) {
 	a := newAlloc(t)
 	b := groSeg(t, a, headPageFrag, 14, 100, 0)
@@ -105,6 +106,7 @@ func TestRebuildFromFrame(t *testing.T) {
 	require.NoError(t, err)
 	e.SetStorage(st)
 	b.Shinfo().GSOSize = 100
+	b.Shinfo().HwTstamp, b.Shinfo().TxFlags, b.Shinfo().Tskey = 77, 1, 9
 	want := allBytes(t, b)
 	n, err := b.RebuildFromFrame()
 	require.NoError(t, err)

@@ -251,3 +251,31 @@ func TestProgressBar(t *testing.T) {
 	p.update(sim.ProgressInfo{Done: true})
 	assert.True(t, strings.HasSuffix(buf.String(), "\r\033[K"), "the bar is erased at the end")
 }
+
+// TestRunXDPRxMetadata: the report's XDP RX metadata section in the three
+// formats, for the edge-lb-hints example.
+func TestRunXDPRxMetadata(t *testing.T) {
+	pcap := mustGen(t, "-preset", "lb", "-seed", "1", "-n", "200")
+	scen := filepath.Join("..", "..", "examples", "edge-lb-hints.yaml")
+	code, out, stderr := simrun(t, "run", "-scenario", scen, pcap)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, out, "XDP RX metadata kfuncs per program")
+	assert.Regexp(t, `(?m)^  nic_hints +dev host/eth0 +rx_vlan_tag +0 +0 +0 +200 +0$`, out)
+	code, out, stderr = simrun(t, "run", "-scenario", scen, "-format", "csv", pcap)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, out, "xdp_rx_metadata,nic_hints/dev host/eth0/rx_hash,ok,200\n")
+	assert.Contains(t, out, "xdp_rx_metadata,nic_hints/dev host/eth0/rx_vlan_tag,eopnotsupp,200\n")
+	code, out, stderr = simrun(t, "run", "-scenario", scen, "-format", "json", pcap)
+	require.Equal(t, exitOK, code, stderr)
+	var r struct {
+		RxMeta []map[string]any `json:"xdp_rx_metadata"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &r))
+	require.Len(t, r.RxMeta, 6)
+	assert.Equal(t, map[string]any{"program": "nic_hints", "where": "dev host/eth0", "kfunc": "rx_timestamp",
+		"ok": float64(200), "ok_zero": float64(0), "enodata": float64(0), "eopnotsupp": float64(0), "errors": float64(0)}, r.RxMeta[0])
+	// Without a program calling the kfuncs, the JSON report has no such key.
+	code, out, stderr = simrun(t, "run", "-format", "json", pcap)
+	require.Equal(t, exitOK, code, stderr)
+	assert.NotContains(t, out, "xdp_rx_metadata")
+}
