@@ -84,6 +84,7 @@ func TestRxMetaNIC(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []hints
 			var skbTs []int64
+			var skbL4 []bool
 			cfg := rxToSocketConfig()
 			cfg.Devices[0].RxHwTstamp = map[bool]string{true: "on", false: ""}[tc.tstamp]
 			cfg.Devices[0].RxVLANOffload = map[bool]string{true: "on", false: ""}[tc.strip]
@@ -92,6 +93,7 @@ func TestRxMetaNIC(t *testing.T) {
 				{Name: "hints", Hook: carrier.HookXDP, Dev: "eth0", DevBound: tc.bound, Prog: hintsProg(&got)},
 				{Name: "tc", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
 					skbTs = append(skbTs, c.Skb.Shinfo().HwTstamp)
+					skbL4 = append(skbL4, c.Skb.H().L4Hash)
 					return TCXNext
 				})},
 			}
@@ -107,6 +109,9 @@ func TestRxMetaNIC(t *testing.T) {
 			if tc.name != "tag in the frame" { // dropped as another host's VLAN before tc
 				require.Len(t, skbTs, 1)
 				assert.Equal(t, tc.skbTs, skbTs[0], "skb_hwtstamps of the driver's skb")
+				if got[0].hashRet == 0 {
+					assert.Equal(t, got[0].rss&RSSL4 != 0, skbL4[0], "the driver's skb has l4_hash for an L4 RSS hash only")
+				}
 			}
 			require.Len(t, te.obs.rxMeta, 3)
 			h := got[0]
