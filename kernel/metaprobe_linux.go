@@ -121,14 +121,18 @@ func (p *MetaProbe) AttachTC(ns *Netns, dev string, touch bool) error {
 
 // VLAN helper calls for AttachTCVlan.
 const (
-	VlanPushQ     = 1 // bpf_skb_vlan_push(skb, 802.1Q, 100)
-	VlanPushAD    = 2 // bpf_skb_vlan_push(skb, 802.1ad, 200)
-	VlanPop       = 3 // bpf_skb_vlan_pop(skb)
-	ChangeHead    = 4 // bpf_skb_change_head(skb, 14, 0)
-	RoomNetGrow   = 5 // bpf_skb_adjust_room(skb, 8, BPF_ADJ_ROOM_NET, 0)
-	RoomNetShrink = 6 // bpf_skb_adjust_room(skb, -8, BPF_ADJ_ROOM_NET, 0)
-	RoomMacIPIP   = 7 // bpf_skb_adjust_room(skb, 20, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4)
-	ProtoToV6     = 8 // bpf_skb_change_proto(skb, ETH_P_IPV6, 0)
+	VlanPushQ     = 1  // bpf_skb_vlan_push(skb, 802.1Q, 100)
+	VlanPushAD    = 2  // bpf_skb_vlan_push(skb, 802.1ad, 200)
+	VlanPop       = 3  // bpf_skb_vlan_pop(skb)
+	ChangeHead    = 4  // bpf_skb_change_head(skb, 14, 0)
+	RoomNetGrow   = 5  // bpf_skb_adjust_room(skb, 8, BPF_ADJ_ROOM_NET, 0)
+	RoomNetShrink = 6  // bpf_skb_adjust_room(skb, -8, BPF_ADJ_ROOM_NET, 0)
+	RoomMacIPIP   = 7  // bpf_skb_adjust_room(skb, 20, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4)
+	ProtoToV6     = 8  // bpf_skb_change_proto(skb, ETH_P_IPV6, 0)
+	TailGrow      = 9  // bpf_skb_change_tail(skb, skb->len + 8, 0)
+	TailShrink    = 10 // bpf_skb_change_tail(skb, skb->len - 8, 0)
+	TailGrowBig   = 11 // bpf_skb_change_tail(skb, skb->len + 8000, 0)
+	TailSame      = 12 // bpf_skb_change_tail(skb, skb->len, 0)
 )
 
 // VlanSeen is what the tc program AttachTCVlan attached saw in the first
@@ -140,6 +144,7 @@ type VlanSeen struct {
 	VlanPresent, VlanTCI, VlanProto, Prot uint32
 	Meta                                  [MetaProbeLen]byte
 	Frame                                 [48]byte
+	Len                                   uint32 // skb->len
 }
 
 // AttachTCVlan attaches at tc ingress of dev in ns the program that calls
@@ -175,7 +180,7 @@ func (p *MetaProbe) TCVlan() (VlanSeen, error) {
 		return VlanSeen{}, wrap("metadata probe: read tc VLAN", err)
 	}
 	return VlanSeen{Ran: v.Ran != 0, Ret: v.Ret, MetaLen: v.MetaLen, VlanPresent: v.VlanPresent, VlanTCI: v.VlanTci,
-		VlanProto: v.VlanProto, Prot: v.Protocol, Meta: v.Meta, Frame: v.Frame}, nil
+		VlanProto: v.VlanProto, Prot: v.Protocol, Meta: v.Meta, Frame: v.Frame, Len: v.Len}, nil
 }
 
 // TCMetaLen returns data - data_meta as the first packet showed it to the

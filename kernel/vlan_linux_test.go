@@ -378,7 +378,7 @@ func TestKernelVlanHelpersMeta(t *testing.T) {
 		{"QinQ, pop, pop", []vlanTag{{ad, 7}, {q, 9}}, []uint32{VlanPop, VlanPop}, "0 0 0x0 0x800", "a4a5a6a7" + "DST4", "0800"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runHelperProbe(t, "mh", tc.tags, tc.ops)
+			r := runHelperProbe(t, "mh", tc.tags, tc.ops, false)
 			k, m, macB := r.k, r.m, r.macB
 			wantMeta := strings.ReplaceAll(tc.meta, "DST4", hex.EncodeToString(macB[:4]))
 			for who, v := range map[string]VlanSeen{"kernel": k, "model": m} {
@@ -410,7 +410,9 @@ type helperRun struct {
 	macB  net.HardwareAddr
 }
 
-func runHelperProbe(t *testing.T, what string, tags []vlanTag, ops []uint32) helperRun {
+// With tap, a packet socket on vB (never read during the run) holds a
+// clone of every received skb, so that tc ingress finds the skb cloned.
+func runHelperProbe(t *testing.T, what string, tags []vlanTag, ops []uint32, tap bool) helperRun {
 	t.Helper()
 	sfx := fmt.Sprint(os.Getpid() % 100000)
 	va, vb := what+"A"+sfx, what+"B"+sfx
@@ -420,6 +422,11 @@ func runHelperProbe(t *testing.T, what string, tags []vlanTag, ops []uint32) hel
 	a, b, macB := vethPairAB(t, what, va, vb)
 	require.NoError(t, probe.AttachXDP(b, vb, false))
 	require.NoError(t, probe.AttachTCVlan(b, vb, ops))
+	if tap {
+		ifB, err := b.Ifindex(vb)
+		require.NoError(t, err)
+		capture(t, b, ifB)
+	}
 	macA, err := a.HardwareAddr(va)
 	require.NoError(t, err)
 	ifA, err := a.Ifindex(va)
@@ -429,11 +436,11 @@ func runHelperProbe(t *testing.T, what string, tags []vlanTag, ops []uint32) hel
 	k, err := probe.TCVlan()
 	require.NoError(t, err)
 	require.True(t, k.Ran, "tc ingress ran")
-	return helperRun{k: k, m: modelVlanHelpers(t, macA, macB, ops, frame), frame: frame, macB: macB}
+	return helperRun{k: k, m: modelVlanHelpers(t, macA, macB, ops, frame, tap), frame: frame, macB: macB}
 }
 
 // modelVlanHelpers is TestKernelVlanHelpersMeta's case in the model.
-func modelVlanHelpers(t *testing.T, macA, macB net.HardwareAddr, ops []uint32, frame []byte) (v VlanSeen) {
+func modelVlanHelpers(t *testing.T, macA, macB net.HardwareAddr, ops []uint32, frame []byte, tap bool) (v VlanSeen) {
 	t.Helper()
 	cfg := &netstack.Config{
 		Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
@@ -465,6 +472,9 @@ func modelVlanHelpers(t *testing.T, macA, macB net.HardwareAddr, ops []uint32, f
 						v.Ret[i] = int32(c.AdjustRoom(20, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4))
 					case ProtoToV6:
 						v.Ret[i] = int32(c.ChangeProto(unix.ETH_P_IPV6, 0))
+					case TailGrow, TailShrink, TailGrowBig, TailSame:
+						d := map[uint32]int{TailGrow: 8, TailShrink: -8, TailGrowBig: 8000, TailSame: 0}[op]
+						v.Ret[i] = int32(c.ChangeTail(uint32(c.Skb.Len()+d), 0))
 					}
 				}
 				h := c.Skb.H()
@@ -472,6 +482,7 @@ func modelVlanHelpers(t *testing.T, macA, macB net.HardwareAddr, ops []uint32, f
 					v.VlanPresent = 1
 				}
 				v.VlanTCI, v.VlanProto, v.Prot = uint32(h.VlanTCI), uint32(h.VlanProto), uint32(h.Protocol)
+				v.Len = uint32(c.Skb.Len())
 				m := c.Meta()
 				v.MetaLen = uint32(len(m))
 				copy(v.Meta[:], m)
@@ -480,6 +491,9 @@ func modelVlanHelpers(t *testing.T, macA, macB net.HardwareAddr, ops []uint32, f
 			})},
 		},
 		Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
+	}
+	if tap {
+		cfg.Taps = []netstack.TapConfig{{Name: "t", Netns: "B", Dev: "vB", Dir: netstack.TapRX, Hold: true}}
 	}
 	runModel(t, cfg, &dropRecorder{}, frame, nil)
 	return v
@@ -575,7 +589,7 @@ func TestKernelXDPAdjustHeadMeta(t *testing.T) {
 // no longer a0..a7.
 func TestKernelChangeHeadMeta(t *testing.T) {
 	testutil.KernelTests(t)
-	r := runHelperProbe(t, "mc", nil, []uint32{ChangeHead})
+	r := runHelperProbe(t, "mc", nil, []uint32{ChangeHead}, false)
 	k, m := r.k, r.m
 	require.Equal(t, [4]int32{}, k.Ret)
 	require.EqualValues(t, MetaProbeLen, k.MetaLen)
@@ -609,7 +623,7 @@ func TestKernelAdjustRoomMeta(t *testing.T) {
 		op   uint32
 	}{{"net grow", RoomNetGrow}, {"net shrink", RoomNetShrink}, {"mac ipip encap", RoomMacIPIP}, {"change_proto to IPv6", ProtoToV6}} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runHelperProbe(t, "mr", nil, []uint32{tc.op})
+			r := runHelperProbe(t, "mr", nil, []uint32{tc.op}, false)
 			k, m := r.k, r.m
 			t.Logf("kernel: ret %d meta %x frame %x", k.Ret[0], k.Meta, k.Frame)
 			require.Equal(t, [4]int32{}, k.Ret, "kernel return")
@@ -622,6 +636,49 @@ func TestKernelAdjustRoomMeta(t *testing.T) {
 			if tc.op == RoomNetShrink {
 				require.Equal(t, r.frame[:8], k.Meta[:], "the view from the moved mac header")
 				require.Equal(t, k.Meta, m.Meta, "model metadata view")
+			}
+		})
+	}
+}
+
+// TestKernelChangeTailMeta: bpf_skb_change_tail at tc ingress of vB,
+// whose native XDP program wrote 8 bytes of metadata, on a frame from A
+// (74 bytes). On 6.18, growing into the tailroom (+8) and trimming (-8)
+// keep the metadata; growing past the tailroom (+8000, pskb_expand_head)
+// loses it, and so does any call, even one that keeps the length, on an
+// skb a packet socket on vB holds a clone of (skb_ensure_writable
+// unclones with pskb_expand_head). The model agrees on the return, the
+// length, the frame and the metadata in every case.
+func TestKernelChangeTailMeta(t *testing.T) {
+	testutil.KernelTests(t)
+	for _, tc := range []struct {
+		name string
+		op   uint32
+		tap  bool
+		len  uint32
+		kept bool
+	}{
+		{"grow 8", TailGrow, false, 82, true},
+		{"trim 8", TailShrink, false, 66, true},
+		{"grow 8000", TailGrowBig, false, 8074, false},
+		{"same length, cloned", TailSame, true, 74, false},
+		{"trim 8, cloned", TailShrink, true, 66, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runHelperProbe(t, "mt", nil, []uint32{tc.op}, tc.tap)
+			k, m := r.k, r.m
+			t.Logf("kernel: ret %d len %d meta_len %d meta %x", k.Ret[0], k.Len, k.MetaLen, k.Meta)
+			require.Equal(t, [4]int32{}, k.Ret, "kernel return")
+			require.Equal(t, tc.len, k.Len, "kernel length")
+			require.Equal(t, tc.kept, hex.EncodeToString(k.Meta[:]) == "a0a1a2a3a4a5a6a7", "kernel: metadata kept")
+			require.Equal(t, k.Ret, m.Ret, "model return")
+			require.Equal(t, k.Len, m.Len, "model length")
+			require.Equal(t, k.Frame, m.Frame, "model frame")
+			require.Equal(t, k.MetaLen, m.MetaLen, "model data - data_meta")
+			if tc.kept {
+				require.Equal(t, k.Meta, m.Meta, "model metadata")
+			} else {
+				require.NotEqual(t, "a0a1a2a3a4a5a6a7", hex.EncodeToString(m.Meta[:]), "model: metadata lost")
 			}
 		})
 	}

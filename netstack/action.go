@@ -93,6 +93,9 @@ const (
 	// Ctx.RxTimestamp, RxHash or RxVlanTag), whose return the observer
 	// counts (RxMetaEvent); the program goes on. XDP only.
 	ActRxMeta
+	// ActChangeTail is bpf_skb_change_tail(new_len, 0): new_len is Value
+	// (Index 0) or the packet's length plus Delta (Index 1); tc only.
+	ActChangeTail
 	NumActionKinds
 )
 
@@ -101,7 +104,7 @@ var actionNames = [NumActionKinds]string{
 	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
 	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu", "redirect_devmap",
 	"vlan_push", "vlan_pop", "adjust_head", "change_head", "adjust_room", "change_proto",
-	"rx_meta",
+	"rx_meta", "change_tail",
 }
 
 func (k ActionKind) String() string {
@@ -195,6 +198,12 @@ func (p *actionProg) Run(c *Ctx) int {
 			c.AdjustRoom(int32(a.Delta), uint32(a.Index), a.Value)
 		case ActChangeProto:
 			c.ChangeProto(uint16(a.Value), 0)
+		case ActChangeTail:
+			n := int64(a.Value)
+			if a.Index == 1 && c.Skb != nil {
+				n = int64(c.Skb.Len()) + int64(a.Delta)
+			}
+			c.ChangeTail(uint32(max(n, 0)), 0)
 		case ActRxMeta:
 			switch RxMetaKfunc(a.Index) {
 			case RxMetaTimestamp:

@@ -439,6 +439,51 @@ func (c *Ctx) ChangeHead(headRoom uint32, flags uint64) int {
 	return negErrno(b.ChangeHead(int(headRoom)))
 }
 
+// ChangeTail models bpf_skb_change_tail(skb, new_len, flags) at the tc
+// hooks (-EINVAL elsewhere): flags must be 0 and new_len at most
+// BPF_SKB_MAX_LEN and at least __bpf_skb_min_len (the offset of the
+// network header, of the transport header once set, and of the end of a
+// CHECKSUM_PARTIAL skb's checksum field; -EINVAL); an encapsulated skb is
+// -ENOTSUPP. Then skb.Buff.ChangeTail (the packet linearized and made
+// private, grown with zeroes or trimmed; before v6.19 a pskb_expand_head
+// on the way loses the XDP metadata). Returns 0 or a negative errno.
+func (c *Ctx) ChangeTail(newLen uint32, flags uint64) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if !c.atTC() {
+		return errEINVAL
+	}
+	b := c.Skb
+	if flags != 0 || newLen > bpfSkbMaxLen || int(newLen) < skbMinLen(b) {
+		return errEINVAL
+	}
+	if b.H().Encapsulation {
+		return errENOTSUP
+	}
+	return negErrno(b.ChangeTail(int(newLen)))
+}
+
+// skbMinLen models __bpf_skb_min_len: the shortest length
+// bpf_skb_change_tail leaves, the last positive of the network offset, the
+// transport offset (once set) and, for CHECKSUM_PARTIAL, the end of the
+// checksum field (csum_start + csum_offset + 2).
+func skbMinLen(b *skb.Buff) int {
+	n := 0
+	if off := b.NetworkOffset(); off > 0 {
+		n = off
+	}
+	if b.TransportHeaderWasSet() {
+		if off := b.TransportHeader() - b.Headroom(); off > 0 {
+			n = off
+		}
+	}
+	if h := b.H(); h.IPSummed == skb.ChecksumPartial {
+		if off := b.CsumStart() - b.Headroom() + int(h.CsumOffset) + 2; off > 0 {
+			n = off
+		}
+	}
+	return n
+}
+
 // atTC reports whether c is a tc program's (data at the mac header).
 func (c *Ctx) atTC() bool {
 	return c.skbOnly() && (c.Hook == carrier.HookTCIngress || c.Hook == carrier.HookTCEgress)

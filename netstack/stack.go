@@ -1079,7 +1079,7 @@ func (s *Stack) attachPrograms(maxVal int) error {
 					if pc.Hook != carrier.HookXDP {
 						return cfgErr("%s action %d (adjust_head): bpf_xdp_adjust_head is for xdp programs, not %s", what, j, pc.Hook)
 					}
-				case ActVlanPush, ActVlanPop, ActChangeHead, ActAdjustRoom, ActChangeProto:
+				case ActVlanPush, ActVlanPop, ActChangeHead, ActAdjustRoom, ActChangeProto, ActChangeTail:
 					if pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
 						return cfgErr("%s action %d (%s): bpf_skb_%s is for tc programs, not %s", what, j, a.Kind, a.Kind, pc.Hook)
 					}

@@ -284,7 +284,7 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 			}
 		}
 		if (a.Kind == netstack.ActVlanPush || a.Kind == netstack.ActVlanPop || a.Kind == netstack.ActChangeHead ||
-			a.Kind == netstack.ActAdjustRoom || a.Kind == netstack.ActChangeProto) &&
+			a.Kind == netstack.ActAdjustRoom || a.Kind == netstack.ActChangeProto || a.Kind == netstack.ActChangeTail) &&
 			p.Hook != carrier.HookTCIngress && p.Hook != carrier.HookTCEgress {
 			return s.errAt(ap, "%s: %s (bpf_skb_%s) is for tc programs", what, a.Kind, a.Kind)
 		}

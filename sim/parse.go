@@ -1013,6 +1013,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActAdjustRoom:     {"delta", "mode", "flags"},
 	netstack.ActChangeProto:    {"value"},
 	netstack.ActRxMeta:         {"kfunc"},
+	netstack.ActChangeTail:     {"len", "delta"},
 }
 
 // required says which arguments an action must have.
@@ -1036,6 +1037,8 @@ func actionRequired(k netstack.ActionKind) []string {
 		return []string{"delta"}
 	case netstack.ActRxMeta:
 		return []string{"kfunc"}
+	case netstack.ActChangeTail:
+		return nil // len or delta, checked after
 	}
 	return []string{"value"}
 }
@@ -1141,7 +1144,17 @@ func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netst
 			f, err = d.enum(v, w, "aborted", "drop", "pass", "tx")
 			a.Value |= uint64(slices.Index([]string{"aborted", "drop", "pass", "tx"}, f))
 		case "delta":
+			if kind == netstack.ActChangeTail {
+				a.Delta, err = d.intv(v, w, -65535, 65535)
+				a.Index = 1
+				break
+			}
 			a.Delta, err = d.intv(v, w, -256, 4096)
+		case "len":
+			a.Value, err = d.uint64v(v, w)
+			if err == nil && a.Value > math.MaxUint32 {
+				err = d.errf(v, "%s: %d does not fit 32 bits", w, a.Value)
+			}
 		case "keep_eth":
 			a.KeepEth, err = d.boolean(v, w)
 		case "mode":
@@ -1178,6 +1191,9 @@ func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netst
 		if err != nil {
 			return a, err
 		}
+	}
+	if kind == netstack.ActChangeTail && len(given) != 1 {
+		return a, d.errf(n, "%s: want len (the new length) or delta (bytes added, negative: removed)", what)
 	}
 	return a, nil
 }

@@ -265,9 +265,13 @@ func TestParseVlanActionErrors(t *testing.T) {
 		{"[{vlan_push: {tci: 1, tpid: 0x0800}}]", "a.yaml:1:86: program p: vlan_push.tpid: want 0x8100 (802.1Q) or 0x88a8 (802.1ad), got 0x800"},
 		{"[{adjust_head: {delta: 20, keep_eth: true}}]", "a.yaml:1:59: program p: adjust_head (bpf_xdp_adjust_head) is for xdp programs"},
 		{"[{change_head: 14}]", "a.yaml:1:52: program p: change_head (bpf_skb_change_head) is for tc programs"},
+		{"[{change_tail: {len: 60}}]", "a.yaml:1:52: program p: change_tail (bpf_skb_change_tail) is for tc programs"},
+		{"[{change_tail: {len: 60, delta: 4}}]", "a.yaml:1:59: program p: change_tail: want len (the new length) or delta (bytes added, negative: removed)"},
+		{"[change_tail]", "a.yaml:1:59: program p: change_tail: want len (the new length) or delta (bytes added, negative: removed)"},
+		{"[{change_tail: {delta: 70000}}]", "a.yaml:1:81: program p: change_tail.delta: 70000 out of range [-65535, 65535]"},
 	} {
 		hook := "tc_ingress"
-		if tc.actions == "[vlan_pop]" || tc.actions == "[{change_head: 14}]" {
+		if tc.actions == "[vlan_pop]" || tc.actions == "[{change_head: 14}]" || tc.actions == "[{change_tail: {len: 60}}]" {
 			hook = "xdp"
 		}
 		src := "programs: [{name: p, hook: " + hook + ", dev: d0, actions: " + tc.actions + "}]\ndevices: [{name: d0, kind: nic}]\nentry: {dev: d0}\n"
@@ -360,7 +364,8 @@ func TestDocSchemaParses(t *testing.T) {
 	assert.Equal(t, []netstack.CpumapConfig{{Name: "cpus", Entries: []netstack.CpumapEntryConfig{{CPU: 1, QSize: 192, Program: "on_cpu1"}}}},
 		s.Stack.Cpumaps)
 	assert.Equal(t, "on", s.Stack.Devices[0].TxChecksum)
-	assert.Len(t, s.Stack.Programs[0].Actions, 18)
+	assert.Len(t, s.Stack.Programs[0].Actions, 19)
+	assert.Equal(t, netstack.Action{Kind: netstack.ActChangeTail, Delta: -4, Index: 1}, s.Stack.Programs[0].Actions[15])
 	assert.Equal(t, netstack.Action{Kind: netstack.ActAdjustHead, Delta: 20, KeepEth: true}, s.Stack.Programs[11].Actions[1])
 	assert.Equal(t, netstack.Action{Kind: netstack.ActAdjustRoom, Delta: 20, Index: netstack.AdjRoomMac, Value: netstack.AdjRoomEncapL3IPv4},
 		s.Stack.Programs[0].Actions[13])

@@ -51,3 +51,37 @@ func (b *Buff) NetHdrPop(off, length int) error {
 	}
 	return nil
 }
+
+// ChangeTail models the data work of bpf_skb_change_tail
+// (__bpf_skb_change_tail after its argument checks) for a new length of
+// newLen bytes: __bpf_try_make_writable(skb, skb->len) first
+// (skb_ensure_writable: the whole packet pulled into the linear data and
+// a cloned head made private, pskb_expand_head), then bpf_skb_grow_rcsum
+// (__skb_grow: pskb_expand_head(skb, 0, diff - tailroom) when the tailroom
+// is short; the new bytes zeroed) or bpf_skb_trim_rcsum (__skb_trim), and
+// skb_gso_reset for a GSO skb. Every pskb_expand_head on the way clears
+// the XDP metadata before v6.19 (PskbExpandHeadKeepsMeta); a trim, or a
+// grow into the tailroom of a private linear head, keeps it. On
+// allocation failure it returns an error matching ENOMEM.
+func (b *Buff) ChangeTail(newLen int) error {
+	b.check("bpf_skb_change_tail")
+	if err := b.EnsureWritable(b.len); err != nil {
+		return err
+	}
+	switch {
+	case newLen > b.len:
+		diff := newLen - b.len
+		if tr := b.Tailroom(); tr < diff {
+			if err := b.ExpandHead(0, diff-tr); err != nil {
+				return err
+			}
+		}
+		clear(b.Put(diff))
+	case newLen < b.len:
+		b.Trim(newLen)
+	}
+	if b.buf.sh.GSOSize != 0 {
+		b.buf.sh.GSOSize, b.buf.sh.GSOSegs, b.buf.sh.GSOType = 0, 0, 0 // skb_gso_reset
+	}
+	return nil
+}

@@ -137,7 +137,8 @@ int tc_metalen(struct __sk_buff *skb)
 #define VLAN_OPS 4
 #define VLAN_FRAME 48
 
-enum { VLAN_NONE, VLAN_PUSH_Q, VLAN_PUSH_AD, VLAN_POP, CHANGE_HEAD, ROOM_NET_GROW, ROOM_NET_SHRINK, ROOM_MAC_IPIP, PROTO_TO_V6 };
+enum { VLAN_NONE, VLAN_PUSH_Q, VLAN_PUSH_AD, VLAN_POP, CHANGE_HEAD, ROOM_NET_GROW, ROOM_NET_SHRINK, ROOM_MAC_IPIP, PROTO_TO_V6,
+       TAIL_GROW, TAIL_SHRINK, TAIL_GROW_BIG, TAIL_SAME };
 
 struct vlanseen {
 	__u32 ran;
@@ -146,6 +147,7 @@ struct vlanseen {
 	__u32 vlan_present, vlan_tci, vlan_proto, protocol;
 	__u8 meta[META_LEN];
 	__u8 frame[VLAN_FRAME];
+	__u32 len; /* skb->len after the calls */
 };
 
 struct vlanseen *unused_vlanseen __attribute__((unused));
@@ -155,7 +157,9 @@ struct vlanseen *unused_vlanseen __attribute__((unused));
  * ROOM_NET_GROW / ROOM_NET_SHRINK: bpf_skb_adjust_room(+8 / -8,
  * BPF_ADJ_ROOM_NET, 0), ROOM_MAC_IPIP: bpf_skb_adjust_room(20,
  * BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4), PROTO_TO_V6:
- * bpf_skb_change_proto(ETH_P_IPV6, 0)). */
+ * bpf_skb_change_proto(ETH_P_IPV6, 0), TAIL_GROW / TAIL_SHRINK /
+ * TAIL_GROW_BIG / TAIL_SAME: bpf_skb_change_tail(skb->len + 8 / - 8 /
+ * + 8000 / + 0, 0)). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VLAN_OPS);
@@ -210,12 +214,25 @@ int tc_vlan(struct __sk_buff *skb)
 		case PROTO_TO_V6:
 			v->ret[i] = bpf_skb_change_proto(skb, bpf_htons(0x86DD), 0);
 			break;
+		case TAIL_GROW:
+			v->ret[i] = bpf_skb_change_tail(skb, skb->len + 8, 0);
+			break;
+		case TAIL_SHRINK:
+			v->ret[i] = bpf_skb_change_tail(skb, skb->len - 8, 0);
+			break;
+		case TAIL_GROW_BIG:
+			v->ret[i] = bpf_skb_change_tail(skb, skb->len + 8000, 0);
+			break;
+		case TAIL_SAME:
+			v->ret[i] = bpf_skb_change_tail(skb, skb->len, 0);
+			break;
 		}
 	}
 	v->vlan_present = skb->vlan_present;
 	v->vlan_tci = skb->vlan_tci;
 	v->vlan_proto = bpf_ntohs(skb->vlan_proto);
 	v->protocol = bpf_ntohs(skb->protocol);
+	v->len = skb->len;
 	meta = (void *)(long)skb->data_meta;
 	data = (void *)(long)skb->data;
 	end = (void *)(long)skb->data_end;

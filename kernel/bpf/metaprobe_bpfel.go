@@ -37,6 +37,7 @@ type MetaProbeVlanseen struct {
 	Protocol    uint32
 	Meta        [8]uint8
 	Frame       [48]uint8
+	Len         uint32
 }
 
 // Names of all BPF objects in the ELF.

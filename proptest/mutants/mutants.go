@@ -954,4 +954,22 @@ var List = []Mutant{
 		Desc: "a NIC with hardware receive timestamps puts the time in the skb's skb_hwtstamps",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "change-tail-no-unclone",
+		File: "skb/room.go",
+		Old: `	b.check("bpf_skb_change_tail")
+	if err := b.EnsureWritable(b.len); err != nil {`,
+		New: `	b.check("bpf_skb_change_tail")
+	if err := b.EnsureWritable(0); err != nil {`,
+		Desc: "bpf_skb_change_tail makes the whole packet writable first (skb_ensure_writable(skb, skb->len): linear and uncloned)",
+		Pkgs: []string{"./skb", "./netstack"},
+	},
+	{
+		Name: "change-tail-no-min-len",
+		File: "netstack/program.go",
+		Old:  `	if flags != 0 || newLen > bpfSkbMaxLen || int(newLen) < skbMinLen(b) {`,
+		New:  `	if flags != 0 || newLen > bpfSkbMaxLen {`,
+		Desc: "bpf_skb_change_tail refuses a length below __bpf_skb_min_len (-EINVAL)",
+		Pkgs: []string{"./netstack"},
+	},
 }
