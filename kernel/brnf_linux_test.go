@@ -62,7 +62,7 @@ func TestKernelBridgeNetfilterExtension(t *testing.T) {
 		{false, backToB, 16, seenWant("pa rx", "br rx", "br tx", "pb tx")},
 	} {
 		t.Run(fmt.Sprintf("nf %v to %v payload %d", tc.nf, netip.AddrFrom4(tc.dst), tc.payload), func(t *testing.T) {
-			topo := newBrnfTopology(t, probe, sfx, tc.nf, false)
+			topo := newBrnfTopology(t, probe, sfx, tc.nf, "")
 			a := topo.a
 			snd := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
 			// DF clear, as on the model's packet, so H may fragment it.
@@ -70,7 +70,7 @@ func TestKernelBridgeNetfilterExtension(t *testing.T) {
 			require.NoError(t, unix.Sendto(snd, make([]byte, tc.payload), 0, &unix.SockaddrInet4{Port: 9999, Addr: tc.dst}))
 			kern := topo.seen(t)
 			require.Equal(t, tc.want, kern, "kernel")
-			require.Equal(t, kern, modelBridgeNF(t, tc.nf, false, netstack.EntryConfig{Kind: netstack.EntryTX, Netns: "A", Socket: "snd"},
+			require.Equal(t, kern, modelBridgeNF(t, tc.nf, "", netstack.EntryConfig{Kind: netstack.EntryTX, Netns: "A", Socket: "snd"},
 				udp4Packet([4]byte{192, 0, 2, 1}, tc.dst, 40000, 9999, tc.payload)), "model")
 		})
 	}
@@ -90,7 +90,10 @@ type brnfTopology struct {
 	devs              [5]string // br, pa, pb, hc, vc
 }
 
-func newBrnfTopology(t *testing.T, probe *ExtProbe, sfx string, nf, vlan bool) *brnfTopology {
+// newBrnfTopology builds the br_netfilter tests' topology, with
+// bridge-nf-call-iptables nf and the bridge-nf-filter-<filter>-tagged
+// sysctl on (filter "vlan" or "pppoe"; "" for neither).
+func newBrnfTopology(t *testing.T, probe *ExtProbe, sfx string, nf bool, filter string) *brnfTopology {
 	t.Helper()
 	br, pa, pb, hc, vc := "nfbr"+sfx, "nfpa"+sfx, "nfpb"+sfx, "nfhc"+sfx, "nfvc"+sfx
 	a, b, h := newNetns(t, "nfA"), newNetns(t, "nfB"), newNetns(t, "nfH")
@@ -131,7 +134,8 @@ func newBrnfTopology(t *testing.T, probe *ExtProbe, sfx string, nf, vlan bool) *
 	}
 	on := map[bool]string{true: "1", false: "0"}
 	require.NoError(t, h.Sysctl("net.bridge.bridge-nf-call-iptables", on[nf]))
-	require.NoError(t, h.Sysctl("net.bridge.bridge-nf-filter-vlan-tagged", on[vlan]))
+	require.NoError(t, h.Sysctl("net.bridge.bridge-nf-filter-vlan-tagged", on[filter == "vlan"]))
+	require.NoError(t, h.Sysctl("net.bridge.bridge-nf-filter-pppoe-tagged", on[filter == "pppoe"]))
 	macB, err := b.HardwareAddr("vB")
 	require.NoError(t, err)
 	macBr, err := h.HardwareAddr(br)
@@ -203,10 +207,10 @@ func seenWant(items ...string) map[string]string {
 }
 
 // modelBridgeNF is the br_netfilter tests' case in the model
-// (bridge-nf-call-iptables nf, bridge-nf-filter-vlan-tagged vlan; frame
+// (bridge-nf-call-iptables nf, bridge-nf-filter-<filter>-tagged; frame
 // entering at entry): tc ingress programs stand for netif_receive_skb on
 // pa and the bridge, a tc egress program for net_dev_queue on pb.
-func modelBridgeNF(t *testing.T, nf, vlan bool, entry netstack.EntryConfig, frame []byte) map[string]string {
+func modelBridgeNF(t *testing.T, nf bool, filter string, entry netstack.EntryConfig, frame []byte) map[string]string {
 	t.Helper()
 	type seen struct {
 		rx, tx, rxVlan, txVlan uint64
@@ -215,7 +219,7 @@ func modelBridgeNF(t *testing.T, nf, vlan bool, entry netstack.EntryConfig, fram
 	got := map[string]*seen{"pa": {}, "pb": {}, "br": {}, "hc": {}, "vc": {}}
 	look := func(role string, tx bool) netstack.Program {
 		return netstack.ProgramFunc(func(c *netstack.Ctx) int {
-			if c.Skb.H().Protocol != 0x0800 {
+			if p := c.Skb.H().Protocol; p != 0x0800 && p != 0x8864 { // as extprobe: IPv4 and PPPoE
 				return netstack.TCXNext
 			}
 			ext := c.Skb.ExtFind(skb.ExtBridgeNF) != nil
@@ -236,7 +240,8 @@ func modelBridgeNF(t *testing.T, nf, vlan bool, entry netstack.EntryConfig, fram
 		})
 	}
 	cfg := &netstack.Config{
-		Namespaces: []netstack.NamespaceConfig{{Name: "H", Forwarding: true, BridgeNFCallIPTables: nf, BridgeNFFilterVLANTagged: vlan}, {Name: "A"}, {Name: "B"}, {Name: "C"}},
+		Namespaces: []netstack.NamespaceConfig{{Name: "H", Forwarding: true, BridgeNFCallIPTables: nf,
+			BridgeNFFilterVLANTagged: filter == "vlan", BridgeNFFilterPPPoETagged: filter == "pppoe"}, {Name: "A"}, {Name: "B"}, {Name: "C"}},
 		Devices: []netstack.DeviceConfig{
 			{Name: "br", Kind: netstack.KindBridge, Netns: "H", MAC: [6]byte{2, 0, 0, 0, 7, 4},
 				Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.4/24")}},

@@ -173,7 +173,7 @@ func TestKernelBridgeNetfilterVlan(t *testing.T) {
 		{true, true, seenWant("pa rx vlan", "br rx ext vlan")},
 	} {
 		t.Run(fmt.Sprintf("filter_vlan_tagged %v to bridge %v", tc.filter, tc.toBridge), func(t *testing.T) {
-			topo := newBrnfTopology(t, probe, sfx, true, tc.filter)
+			topo := newBrnfTopology(t, probe, sfx, true, map[bool]string{true: "vlan"}[tc.filter])
 			dst, dstIP := topo.macB, [4]byte{192, 0, 2, 2}
 			mdst := net.HardwareAddr{2, 0, 0, 0, 7, 2}
 			if tc.toBridge {
@@ -187,7 +187,7 @@ func TestKernelBridgeNetfilterVlan(t *testing.T) {
 			kern := topo.seen(t)
 			require.Equal(t, tc.want, kern, "kernel")
 			frame := vlanFrame(mdst, net.HardwareAddr{2, 0, 0, 0, 7, 1}, tags, dstIP)
-			require.Equal(t, kern, modelBridgeNF(t, true, tc.filter, netstack.EntryConfig{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}, frame), "model")
+			require.Equal(t, kern, modelBridgeNF(t, true, map[bool]string{true: "vlan"}[tc.filter], netstack.EntryConfig{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}, frame), "model")
 		})
 	}
 }
@@ -680,6 +680,63 @@ func TestKernelChangeTailMeta(t *testing.T) {
 			} else {
 				require.NotEqual(t, "a0a1a2a3a4a5a6a7", hex.EncodeToString(m.Meta[:]), "model: metadata lost")
 			}
+		})
+	}
+}
+
+// pppoeFrame is vlanFrame's IPv4 UDP datagram in a PPPoE session frame
+// (session 0x1234) with PPP protocol proto.
+func pppoeFrame(dst, src net.HardwareAddr, proto uint16, dstIP [4]byte) []byte {
+	ip := vlanFrame(dst, src, nil, dstIP)[14:]
+	f := append(append([]byte(nil), dst...), src...)
+	f = binary.BigEndian.AppendUint16(f, 0x8864)
+	f = append(f, 0x11, 0x00, 0x12, 0x34)
+	f = binary.BigEndian.AppendUint16(f, uint16(2+len(ip)))
+	f = binary.BigEndian.AppendUint16(f, proto)
+	return append(f, ip...)
+}
+
+// TestKernelBridgeNetfilterPPPoE: a packet socket in A sends a PPPoE
+// session frame around an IPv4 datagram (PPP_IP) into the bridge of
+// TestKernelBridgeNetfilterExtension's topology, with
+// bridge-nf-call-iptables on. br_netfilter takes it only with
+// bridge-nf-filter-pppoe-tagged: then the frame delivered up to the
+// bridge device carries SKB_EXT_BRIDGE_NF, which the forwarded one has
+// lost again at pb. A PPP LCP frame (0xc021) is never taken. The model
+// agrees at the tc hooks.
+func TestKernelBridgeNetfilterPPPoE(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewExtProbe()
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	sfx := fmt.Sprint("p", os.Getpid()%10000)
+	for _, tc := range []struct {
+		filter, toBridge bool
+		proto            uint16
+		want             map[string]string
+	}{
+		{false, false, 0x21, seenWant("pa rx", "pb tx")},
+		{true, false, 0x21, seenWant("pa rx", "pb tx")},
+		{false, true, 0x21, seenWant("pa rx", "br rx")},
+		{true, true, 0x21, seenWant("pa rx", "br rx ext")},
+		{true, true, 0xc021, seenWant("pa rx", "br rx")},
+	} {
+		t.Run(fmt.Sprintf("filter_pppoe_tagged %v to bridge %v ppp %#x", tc.filter, tc.toBridge, tc.proto), func(t *testing.T) {
+			topo := newBrnfTopology(t, probe, sfx, true, map[bool]string{true: "pppoe"}[tc.filter])
+			dst, dstIP := topo.macB, [4]byte{192, 0, 2, 2}
+			mdst := net.HardwareAddr{2, 0, 0, 0, 7, 2}
+			if tc.toBridge {
+				dst, dstIP = topo.macBr, [4]byte{192, 0, 2, 4}
+				mdst = net.HardwareAddr{2, 0, 0, 0, 7, 4}
+			}
+			ifA, err := topo.a.Ifindex("vA")
+			require.NoError(t, err)
+			sendFrame(t, topo.a, ifA, dst, pppoeFrame(dst, topo.macA, tc.proto, dstIP))
+			kern := topo.seen(t)
+			require.Equal(t, tc.want, kern, "kernel")
+			frame := pppoeFrame(mdst, net.HardwareAddr{2, 0, 0, 0, 7, 1}, tc.proto, dstIP)
+			require.Equal(t, kern, modelBridgeNF(t, true, map[bool]string{true: "pppoe"}[tc.filter],
+				netstack.EntryConfig{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}, frame), "model")
 		})
 	}
 }

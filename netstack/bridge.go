@@ -242,18 +242,19 @@ const sizeofBrInputSkbCB = 16
 // rtable) change nothing the model keeps. It reports whether the frame
 // goes on.
 func brNFPreRouting(b *skb.Buff, ns *Netns) bool {
-	v4, v6 := brNFProto(b, ns)
+	v4, v6, encap := brNFProto(b, ns)
 	v4, v6 = v4 && ns.brNF4, v6 && ns.brNF6
 	if !v4 && !v6 {
 		return true
 	}
-	if !brValidateIP(b, v4) {
+	if !brPullEncap(b, encap) || !brValidateIP(b, v4) {
 		return false
 	}
 	if _, err := b.ExtAdd(skb.ExtBridgeNF); err != nil {
 		return false
 	}
 	b.Orphan()
+	brPushEncap(b, encap) // br_nf_pre_routing_finish
 	return true
 }
 
@@ -267,35 +268,83 @@ func brNFPreRouting(b *skb.Buff, ns *Netns) bool {
 // br_nf_dev_queue_xmit refragments, is passed on whole (not modelled). It
 // reports whether the frame goes on.
 func brNFForward(b *skb.Buff, to *Device) bool {
-	v4, v6 := brNFProto(b, to.ns)
+	v4, v6, encap := brNFProto(b, to.ns)
 	if !v4 && !v6 {
 		return true // br_nf_forward_ip: NF_ACCEPT for other protocols
 	}
 	if _, err := b.ExtAdd(skb.ExtBridgeNF); err != nil {
 		return false
 	}
-	if !brValidateIP(b, v4) {
+	if !brPullEncap(b, encap) || !brValidateIP(b, v4) {
 		return false
 	}
+	brPushEncap(b, encap) // br_nf_forward_finish
 	b.ExtDel(skb.ExtBridgeNF)
 	return true
 }
 
 // brNFProto models br_netfilter's IS_IP / IS_IPV6 tests with is_vlan_ip /
-// is_vlan_ipv6: an IPv4 (IPv6) frame without a VLAN tag, or with one in
-// vlan_tci when the namespace's bridge-nf-filter-vlan-tagged is on
-// (vlan_proto: skb->protocol is then the encapsulated type;
-// __netif_receive_skb_core untagged the frame before the bridge's
-// rx_handler, so nf_bridge_encap_header_len is 0 and nothing is pulled).
-// The inner tag of a QinQ frame leaves skb->protocol 802.1Q: never IP.
-// PPPoE frames are passed as bridge-nf-filter-pppoe-tagged's default of 0
-// has them.
-func brNFProto(b *skb.Buff, ns *Netns) (v4, v6 bool) {
+// is_vlan_ipv6 and is_pppoe_ip / is_pppoe_ipv6: an IPv4 (IPv6) frame
+// without a VLAN tag, or with one in vlan_tci when the namespace's
+// bridge-nf-filter-vlan-tagged is on (vlan_proto: skb->protocol is then
+// the encapsulated type; __netif_receive_skb_core untagged the frame
+// before the bridge's rx_handler, so nothing is pulled); or, with
+// bridge-nf-filter-pppoe-tagged on, a PPPoE session frame whose PPP
+// protocol (pppoe_proto: at the mac header + ETH_HLEN + the 6-byte PPPoE
+// header) is PPP_IP (PPP_IPV6), whatever its VLAN tag: encap is then the
+// 8 bytes (PPPOE_SES_HLEN) nf_bridge_encap_header_len has br_netfilter
+// pull. The inner tag of a QinQ frame leaves skb->protocol 802.1Q: never
+// IP.
+func brNFProto(b *skb.Buff, ns *Netns) (v4, v6 bool, encap int) {
 	h := b.H()
-	if h.VlanTagPresent() && !ns.brNFVlan {
-		return false, false
+	if h.Protocol == ethPPPSes {
+		if !ns.brNFPPPoE {
+			return false, false, 0
+		}
+		off := b.MacOffset() + ethHlen + 6
+		d := b.Data()
+		if off < 0 || off+2 > len(d) {
+			return false, false, 0
+		}
+		p := binary.BigEndian.Uint16(d[off : off+2])
+		return p == pppIP, p == pppIPv6, pppoeSesHlen
 	}
-	return h.Protocol == ethPIP, h.Protocol == ethPIPv6
+	if h.VlanTagPresent() && !ns.brNFVlan {
+		return false, false, 0
+	}
+	return h.Protocol == ethPIP, h.Protocol == ethPIPv6, 0
+}
+
+// PPPoE session frames (include/uapi/linux/if_pppox.h, ppp_defs.h).
+const (
+	ethPPPSes    = 0x8864 // ETH_P_PPP_SES
+	pppIP        = 0x21   // PPP_IP
+	pppIPv6      = 0x57   // PPP_IPV6
+	pppoeSesHlen = 8      // PPPOE_SES_HLEN: the PPPoE header and the PPP protocol
+)
+
+// brPullEncap models nf_bridge_pull_encap_header(_rcsum): skb_pull of the
+// encap bytes in front of the IP header (a PPPoE session header) and the
+// network header moved past them. False when they are not in the linear
+// data (the kernel pulls without checking; the model drops instead).
+func brPullEncap(b *skb.Buff, encap int) bool {
+	if encap == 0 {
+		return true
+	}
+	if _, ok := b.PskbPull(encap); !ok {
+		return false
+	}
+	b.SetNetworkHeader(0)
+	return true
+}
+
+// brPushEncap models nf_bridge_push_encap_header: the encap bytes pushed
+// back and the network header moved in front of them again.
+func brPushEncap(b *skb.Buff, encap int) {
+	if encap != 0 {
+		b.Push(encap)
+		b.SetNetworkHeader(0)
+	}
 }
 
 // brValidateIP models br_validate_ipv4 (v4) or br_validate_ipv6 on the

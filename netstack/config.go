@@ -91,8 +91,8 @@ type NamespaceConfig struct {
 	// until Docker, kubeadm's prerequisites or iptables' physdev match
 	// load it); once it is loaded or built in (as on the project's 6.18
 	// machines), both sysctls are 1 in every namespace. VLAN-tagged
-	// frames are passed untouched unless BridgeNFFilterVLANTagged; PPPoE
-	// frames always are (bridge-nf-filter-pppoe-tagged is 0); the
+	// frames are passed untouched unless BridgeNFFilterVLANTagged, PPPoE
+	// session frames unless BridgeNFFilterPPPoETagged; the
 	// refragmentation of frames above a port's MTU (br_nf_dev_queue_xmit)
 	// is not modelled.
 	BridgeNFCallIPTables, BridgeNFCallIP6Tables bool
@@ -102,6 +102,15 @@ type NamespaceConfig struct {
 	// frame gets no validation, no IPCB clear and no SKB_EXT_BRIDGE_NF
 	// extension.
 	BridgeNFFilterVLANTagged bool
+	// BridgeNFFilterPPPoETagged is
+	// net.bridge.bridge-nf-filter-pppoe-tagged (0 by default): br_netfilter
+	// also takes PPPoE session frames (ETH_P_PPP_SES) carrying IPv4 or
+	// IPv6 (is_pppoe_ip, is_pppoe_ipv6: the PPP protocol after the PPPoE
+	// header), pulling the 8 bytes of PPPoE and PPP header around the IP
+	// hooks (nf_bridge_pull_encap_header_rcsum, nf_bridge_push_encap_header)
+	// so that the inner IP header is validated. Off, such a frame gets no
+	// validation, no IPCB clear and no SKB_EXT_BRIDGE_NF extension.
+	BridgeNFFilterPPPoETagged bool
 }
 
 // Device kinds.

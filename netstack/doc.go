@@ -318,7 +318,9 @@
 //     before a port transmits it; the frames the bridge delivers up keep
 //     it, also when the stack sends them out of the bridge again. A
 //     VLAN-tagged frame is left alone unless
-//     NamespaceConfig.BridgeNFFilterVLANTagged; PPPoE frames always are;
+//     NamespaceConfig.BridgeNFFilterVLANTagged, a PPPoE session frame
+//     unless BridgeNFFilterPPPoETagged (then its inner IP header is
+//     validated with the PPPoE header pulled around the hooks);
 //     the IPv4 chains' verdicts (no rules are modelled) and
 //     refragmentation at the port are not modelled.
 //   - VLAN receive without CONFIG_VLAN_8021Q (no VLAN devices; the

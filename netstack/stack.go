@@ -60,6 +60,7 @@ type Netns struct {
 	noIPv6     bool      // net.ipv6.conf.all.disable_ipv6
 	brNF4      bool      // net.bridge.bridge-nf-call-iptables
 	brNFVlan   bool      // net.bridge.bridge-nf-filter-vlan-tagged
+	brNFPPPoE  bool      // net.bridge.bridge-nf-filter-pppoe-tagged
 	brNF6      bool      // net.bridge.bridge-nf-call-ip6tables
 	devs       []*Device // by ifindex
 	routes     []route
@@ -539,6 +540,7 @@ func (s *Stack) build(maxVal int) error {
 		n.fwd6, n.noIPv6 = nc.IPv6Forwarding, nc.DisableIPv6
 		n.brNF4, n.brNF6 = nc.BridgeNFCallIPTables, nc.BridgeNFCallIP6Tables
 		n.brNFVlan = nc.BridgeNFFilterVLANTagged
+		n.brNFPPPoE = nc.BridgeNFFilterPPPoETagged
 	}
 	nsOf := func(what, name string) (*Netns, error) {
 		n := s.Netns(name)

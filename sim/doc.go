@@ -78,7 +78,7 @@
 //	                                   # established children of listeners; full sets evict the oldest)
 //	namespaces:                        # names, or {name, forwarding, ipv6_forwarding, disable_ipv6,
 //	                                   #  bridge_nf_call_iptables, bridge_nf_call_ip6tables,
-//	                                   #  bridge_nf_filter_vlan_tagged}
+//	                                   #  bridge_nf_filter_vlan_tagged, bridge_nf_filter_pppoe_tagged}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - {name: k8s, bridge_nf_call_iptables: true}   # br_netfilter loaded (default false)
 //	  - pod

@@ -280,7 +280,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		return ns, err
 	}
 	m, err := d.fields(n, "namespace", "name", "forwarding", "ipv6_forwarding", "disable_ipv6",
-		"bridge_nf_call_iptables", "bridge_nf_call_ip6tables", "bridge_nf_filter_vlan_tagged")
+		"bridge_nf_call_iptables", "bridge_nf_call_ip6tables", "bridge_nf_filter_vlan_tagged", "bridge_nf_filter_pppoe_tagged")
 	if err != nil {
 		return ns, err
 	}
@@ -306,7 +306,8 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		dst *bool
 	}{{"disable_ipv6", &ns.DisableIPv6}, {"bridge_nf_call_iptables", &ns.BridgeNFCallIPTables},
 		{"bridge_nf_call_ip6tables", &ns.BridgeNFCallIP6Tables},
-		{"bridge_nf_filter_vlan_tagged", &ns.BridgeNFFilterVLANTagged}} {
+		{"bridge_nf_filter_vlan_tagged", &ns.BridgeNFFilterVLANTagged},
+		{"bridge_nf_filter_pppoe_tagged", &ns.BridgeNFFilterPPPoETagged}} {
 		if v, ok := m[f.key]; ok {
 			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
 				return ns, err

@@ -412,7 +412,7 @@ entry: {dev: eth0}
 func TestParseBridgeNetfilter(t *testing.T) {
 	src := `namespaces:
   - {name: k8s, bridge_nf_call_iptables: true, bridge_nf_call_ip6tables: true, bridge_nf_filter_vlan_tagged: true}
-  - {name: v4, bridge_nf_call_iptables: true}
+  - {name: v4, bridge_nf_call_iptables: true, bridge_nf_filter_pppoe_tagged: true}
   - plain
 entry: {dev: lo}
 `
@@ -421,9 +421,9 @@ entry: {dev: lo}
 	require.Len(t, s.Stack.Namespaces, 3)
 	var got []string
 	for _, n := range s.Stack.Namespaces {
-		got = append(got, fmt.Sprintf("%s %v %v %v", n.Name, n.BridgeNFCallIPTables, n.BridgeNFCallIP6Tables, n.BridgeNFFilterVLANTagged))
+		got = append(got, fmt.Sprintf("%s %v %v %v %v", n.Name, n.BridgeNFCallIPTables, n.BridgeNFCallIP6Tables, n.BridgeNFFilterVLANTagged, n.BridgeNFFilterPPPoETagged))
 	}
-	assert.Equal(t, []string{"k8s true true true", "v4 true false false", "plain false false false"}, got)
+	assert.Equal(t, []string{"k8s true true true false", "v4 true false false true", "plain false false false false"}, got)
 	_, err = Parse("t.yaml", []byte("namespaces:\n  - {name: a, bridge_nf_call_iptables: maybe}\nentry: {dev: lo}\n"))
 	require.EqualError(t, err, `t.yaml:2:40: namespace a: bridge_nf_call_iptables: want true or false, got "maybe"`)
 	_, err = Parse("t.yaml", []byte("namespaces:\n  - {name: a, bridge_nf_filter_vlan_tagged: 2}\nentry: {dev: lo}\n"))

@@ -9,7 +9,8 @@
 // active_extensions bits, and how many of them carried a VLAN tag, per
 // direction. A received 802.1Q or 802.1ad frame whose encapsulated type is
 // IPv4 counts too: netif_receive_skb fires before skb_vlan_untag, with the
-// tag still in the data.
+// tag still in the data. So does a PPPoE session frame (ETH_P_PPP_SES),
+// whatever it carries.
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -20,6 +21,7 @@
 #define ETH_P_IP 0x0800
 #define ETH_P_8021Q 0x8100
 #define ETH_P_8021AD 0x88A8
+#define ETH_P_PPP_SES 0x8864
 
 struct extseen {
 	__u64 rx, tx;           /* IPv4 skbs received on / queued to the device */
@@ -55,7 +57,7 @@ static __always_inline void see(struct sk_buff *skb, int tx)
 			return;
 		vlan = 1;
 	}
-	if (proto != bpf_htons(ETH_P_IP))
+	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_PPP_SES))
 		return;
 	if (bpf_probe_read_kernel_str(k.name, sizeof(k.name), BPF_CORE_READ(skb, dev, name)) < 0)
 		return;

@@ -972,4 +972,24 @@ var List = []Mutant{
 		Desc: "bpf_skb_change_tail refuses a length below __bpf_skb_min_len (-EINVAL)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "brnf-pppoe-ignored",
+		File: "netstack/bridge.go",
+		Old: `		if !ns.brNFPPPoE {
+			return false, false, 0
+		}`,
+		New: `		if true {
+			return false, false, 0
+		}`,
+		Desc: "br_netfilter takes PPPoE session frames carrying IP with bridge-nf-filter-pppoe-tagged on (is_pppoe_ip)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "brnf-pppoe-no-pull",
+		File: "netstack/bridge.go",
+		Old:  `		return p == pppIP, p == pppIPv6, pppoeSesHlen`,
+		New:  `		return p == pppIP, p == pppIPv6, 0`,
+		Desc: "br_netfilter pulls the PPPoE header before validating the inner IP header (nf_bridge_pull_encap_header_rcsum)",
+		Pkgs: []string{"./netstack"},
+	},
 }
