@@ -133,6 +133,14 @@ const (
 	TailShrink    = 10 // bpf_skb_change_tail(skb, skb->len - 8, 0)
 	TailGrowBig   = 11 // bpf_skb_change_tail(skb, skb->len + 8000, 0)
 	TailSame      = 12 // bpf_skb_change_tail(skb, skb->len, 0)
+	RoomMacIP6    = 13 // bpf_skb_adjust_room(skb, 40, MAC, ENCAP_L3_IPV6)
+	RoomMacGRE    = 14 // bpf_skb_adjust_room(skb, 24, MAC, ENCAP_L3_IPV4 | ENCAP_L4_GRE)
+	RoomMacUDP    = 15 // bpf_skb_adjust_room(skb, 28, MAC, ENCAP_L3_IPV4 | ENCAP_L4_UDP)
+	RoomMacVXLAN  = 16 // bpf_skb_adjust_room(skb, 50, MAC, ENCAP_L3_IPV4 | ENCAP_L4_UDP | ENCAP_L2(14) | ENCAP_L2_ETH)
+	RoomMacDecap4 = 17 // bpf_skb_adjust_room(skb, -20, MAC, DECAP_L3_IPV4)
+	RoomBadL4     = 18 // bpf_skb_adjust_room(skb, 8, MAC, ENCAP_L4_GRE): no L3 flag
+	ProtoToV4     = 19 // bpf_skb_change_proto(skb, ETH_P_IP, 0)
+	RoomBadL3     = 20 // bpf_skb_adjust_room(skb, 20, MAC, ENCAP_L3_IPV4 | ENCAP_L3_IPV6)
 )
 
 // VlanSeen is what the tc program AttachTCVlan attached saw in the first

@@ -472,6 +472,23 @@ func modelVlanHelpers(t *testing.T, macA, macB net.HardwareAddr, ops []uint32, f
 						v.Ret[i] = int32(c.AdjustRoom(20, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4))
 					case ProtoToV6:
 						v.Ret[i] = int32(c.ChangeProto(unix.ETH_P_IPV6, 0))
+					case RoomMacIP6:
+						v.Ret[i] = int32(c.AdjustRoom(40, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv6))
+					case RoomMacGRE:
+						v.Ret[i] = int32(c.AdjustRoom(24, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4|netstack.AdjRoomEncapL4GRE))
+					case RoomMacUDP:
+						v.Ret[i] = int32(c.AdjustRoom(28, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4|netstack.AdjRoomEncapL4UDP))
+					case RoomMacVXLAN:
+						v.Ret[i] = int32(c.AdjustRoom(50, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4|netstack.AdjRoomEncapL4UDP|
+							netstack.AdjRoomEncapL2(14)|netstack.AdjRoomEncapL2Eth))
+					case RoomMacDecap4:
+						v.Ret[i] = int32(c.AdjustRoom(-20, netstack.AdjRoomMac, netstack.AdjRoomDecapL3IPv4))
+					case RoomBadL4:
+						v.Ret[i] = int32(c.AdjustRoom(8, netstack.AdjRoomMac, netstack.AdjRoomEncapL4GRE))
+					case ProtoToV4:
+						v.Ret[i] = int32(c.ChangeProto(unix.ETH_P_IP, 0))
+					case RoomBadL3:
+						v.Ret[i] = int32(c.AdjustRoom(20, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4|netstack.AdjRoomEncapL3IPv6))
 					case TailGrow, TailShrink, TailGrowBig, TailSame:
 						d := map[uint32]int{TailGrow: 8, TailShrink: -8, TailGrowBig: 8000, TailSame: 0}[op]
 						v.Ret[i] = int32(c.ChangeTail(uint32(c.Skb.Len()+d), 0))
@@ -737,6 +754,44 @@ func TestKernelBridgeNetfilterPPPoE(t *testing.T) {
 			frame := pppoeFrame(mdst, net.HardwareAddr{2, 0, 0, 0, 7, 1}, tc.proto, dstIP)
 			require.Equal(t, kern, modelBridgeNF(t, true, map[bool]string{true: "pppoe"}[tc.filter],
 				netstack.EntryConfig{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}, frame), "model")
+		})
+	}
+}
+
+// TestKernelAdjustRoomFlags: bpf_skb_adjust_room's other encap and decap
+// flags in mac mode, and bpf_skb_change_proto back to IPv4, at tc ingress
+// of vB after native XDP wrote 8 bytes of metadata. 6.18 and the model
+// agree on every return (-EINVAL for both L3 flags at once; an L4 flag
+// without an L3 one is no encap, and the room is added as without it),
+// the length, the protocol, the frame's first 48 bytes, and data -
+// data_meta.
+func TestKernelAdjustRoomFlags(t *testing.T) {
+	testutil.KernelTests(t)
+	for _, tc := range []struct {
+		name string
+		ops  []uint32
+		ret  int32 // the first call's return on 6.18
+	}{
+		{"encap L3 IPv6", []uint32{RoomMacIP6}, 0},
+		{"encap L3 IPv4 + GRE", []uint32{RoomMacGRE}, 0},
+		{"encap L3 IPv4 + UDP", []uint32{RoomMacUDP}, 0},
+		{"encap VXLAN (L2 14, L2_ETH)", []uint32{RoomMacVXLAN}, 0},
+		{"decap L3 IPv4", []uint32{RoomMacDecap4}, 0},
+		{"L4 GRE without L3", []uint32{RoomBadL4}, 0},
+		{"both L3 flags", []uint32{RoomBadL3}, -22},
+		{"change_proto to IPv6 and back", []uint32{ProtoToV6, ProtoToV4}, 0},
+		{"encap then decap", []uint32{RoomMacIPIP, RoomMacDecap4}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runHelperProbe(t, "mf", nil, tc.ops, false)
+			k, m := r.k, r.m
+			t.Logf("kernel: ret %v len %d proto %#x meta_len %d frame %x", k.Ret, k.Len, k.Prot, k.MetaLen, k.Frame)
+			require.Equal(t, tc.ret, k.Ret[0], "kernel return")
+			require.Equal(t, k.Ret, m.Ret, "model return")
+			require.Equal(t, k.Len, m.Len, "model length")
+			require.Equal(t, k.Prot, m.Prot, "model protocol")
+			require.Equal(t, k.Frame, m.Frame, "model frame")
+			require.Equal(t, k.MetaLen, m.MetaLen, "model data - data_meta")
 		})
 	}
 }

@@ -138,7 +138,8 @@ int tc_metalen(struct __sk_buff *skb)
 #define VLAN_FRAME 48
 
 enum { VLAN_NONE, VLAN_PUSH_Q, VLAN_PUSH_AD, VLAN_POP, CHANGE_HEAD, ROOM_NET_GROW, ROOM_NET_SHRINK, ROOM_MAC_IPIP, PROTO_TO_V6,
-       TAIL_GROW, TAIL_SHRINK, TAIL_GROW_BIG, TAIL_SAME };
+       TAIL_GROW, TAIL_SHRINK, TAIL_GROW_BIG, TAIL_SAME,
+       ROOM_MAC_IP6, ROOM_MAC_GRE, ROOM_MAC_UDP, ROOM_MAC_VXLAN, ROOM_MAC_DECAP4, ROOM_BAD_L4, PROTO_TO_V4, ROOM_BAD_L3 };
 
 struct vlanseen {
 	__u32 ran;
@@ -159,7 +160,12 @@ struct vlanseen *unused_vlanseen __attribute__((unused));
  * BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4), PROTO_TO_V6:
  * bpf_skb_change_proto(ETH_P_IPV6, 0), TAIL_GROW / TAIL_SHRINK /
  * TAIL_GROW_BIG / TAIL_SAME: bpf_skb_change_tail(skb->len + 8 / - 8 /
- * + 8000 / + 0, 0)). */
+ * + 8000 / + 0, 0), ROOM_MAC_IP6 / _GRE / _UDP / _VXLAN: a 40-byte
+ * ENCAP_L3_IPV6, 24-byte L3_IPV4 | L4_GRE, 28-byte L3_IPV4 | L4_UDP and
+ * 50-byte L3_IPV4 | L4_UDP | L2(14) | L2_ETH encap in mac mode,
+ * ROOM_MAC_DECAP4: -20 bytes with DECAP_L3_IPV4, ROOM_BAD_L4: 8 bytes
+ * with L4_GRE alone, PROTO_TO_V4: bpf_skb_change_proto(ETH_P_IP, 0),
+ * ROOM_BAD_L3: 20 bytes with both ENCAP_L3 flags). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VLAN_OPS);
@@ -225,6 +231,35 @@ int tc_vlan(struct __sk_buff *skb)
 			break;
 		case TAIL_SAME:
 			v->ret[i] = bpf_skb_change_tail(skb, skb->len, 0);
+			break;
+		case ROOM_MAC_IP6:
+			v->ret[i] = bpf_skb_adjust_room(skb, 40, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV6);
+			break;
+		case ROOM_MAC_GRE:
+			v->ret[i] = bpf_skb_adjust_room(skb, 24, BPF_ADJ_ROOM_MAC,
+							BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_GRE);
+			break;
+		case ROOM_MAC_UDP:
+			v->ret[i] = bpf_skb_adjust_room(skb, 28, BPF_ADJ_ROOM_MAC,
+							BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP);
+			break;
+		case ROOM_MAC_VXLAN:
+			v->ret[i] = bpf_skb_adjust_room(skb, 50, BPF_ADJ_ROOM_MAC,
+							BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+							((__u64)14 << 56) | BPF_F_ADJ_ROOM_ENCAP_L2_ETH);
+			break;
+		case ROOM_MAC_DECAP4:
+			v->ret[i] = bpf_skb_adjust_room(skb, -20, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_DECAP_L3_IPV4);
+			break;
+		case ROOM_BAD_L4:
+			v->ret[i] = bpf_skb_adjust_room(skb, 8, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L4_GRE);
+			break;
+		case PROTO_TO_V4:
+			v->ret[i] = bpf_skb_change_proto(skb, bpf_htons(0x0800), 0);
+			break;
+		case ROOM_BAD_L3:
+			v->ret[i] = bpf_skb_adjust_room(skb, 20, BPF_ADJ_ROOM_MAC,
+							BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L3_IPV6);
 			break;
 		}
 	}
