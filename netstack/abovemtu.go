@@ -63,6 +63,7 @@ const (
 // headers.
 type superFrame struct {
 	nh, l4, pay, end int
+	final            int // IPv6: the offset of the final destination a routing header names (0: the destination address)
 	v6               bool
 	proto            uint8
 	tun              bool
@@ -163,16 +164,26 @@ func parseL3L4(f []byte, nh int, etype uint16) (c superFrame, ok bool) {
 		if plen == 0 || ip6Hlen+plen > len(ip) {
 			return c, false
 		}
-		// ipv6_gso_segment copies the extension headers (hop-by-hop,
-		// destination options) into every segment. A routing header is
-		// not cut (the L4 checksum's pseudo-header would take its final
-		// destination), nor a fragment header.
+		// ipv6_gso_segment copies the extension headers
+		// (ipv6_gso_pull_exthdrs: hop-by-hop, destination options and
+		// routing, INET6_PROTO_GSO_EXTHDR) into every segment. The L4
+		// checksum's pseudo-header takes the final destination a routing
+		// header with segments left names (RFC 8200 8.1; rh6Final). A
+		// fragment header is not cut.
 		next, off := ip[6], ip6Hlen
-		for next == nexthdrHop || next == nexthdrDest {
+		for next == nexthdrHop || next == nexthdrDest || next == nexthdrRouting {
 			if off+8 > ip6Hlen+plen {
 				return c, false
 			}
-			next, off = ip[off], off+(int(ip[off+1])+1)*8
+			n := (int(ip[off+1]) + 1) * 8
+			if next == nexthdrRouting && ip[off+3] != 0 {
+				fd, ok := rh6Final(ip[off:min(off+n, len(ip))])
+				if !ok || c.final != 0 {
+					return c, false
+				}
+				c.final = nh + off + fd
+			}
+			next, off = ip[off], off+n
 		}
 		if off > ip6Hlen+plen {
 			return c, false
@@ -201,12 +212,35 @@ func parseL3L4(f []byte, nh int, etype uint16) (c superFrame, ok bool) {
 	return c, true
 }
 
+// rh6Final returns the offset, in routing header rh (its segments left
+// not 0), of the final destination: the last address of a type 0 header
+// (RFC 2460), the home address of a type 2 one (RFC 6275), Segment
+// List[0] of a segment routing header (type 4, RFC 8754). Other types (RPL's
+// compressed one) are not cut.
+func rh6Final(rh []byte) (int, bool) {
+	if len(rh) < 8 {
+		return 0, false
+	}
+	n := int(rh[1]) * 8 // the bytes after the first 8
+	if len(rh) < 8+n || n < 16 {
+		return 0, false
+	}
+	switch rh[2] {
+	case 0:
+		return 8 + n - 16, true
+	case 2, 4:
+		return 8, true
+	}
+	return 0, false
+}
+
 // rxAboveMTU receives frame p, longer than an Ethernet header and the MTU
 // of entry e's device, as e.above says (AboveMTUAccept, AboveMTUSegment,
 // AboveMTUGROHW, AboveMTUDrop). A frame whose IP packet fits the MTU (VLAN
 // tags) goes to the driver as it is; one that cannot be cut (not TCP or
-// UDP, an IP fragment, an IPv6 routing or fragment header, truncated, or
-// an MTU too small for its headers) is dropped as AboveMTUDrop drops it.
+// UDP, an IP fragment, an IPv6 fragment header or a routing header of a
+// type it cannot read, truncated, or an MTU too small for its headers) is
+// dropped as AboveMTUDrop drops it.
 func (s *Stack) rxAboveMTU(e *entry, p *Packet) error {
 	d, f := e.dev, p.Frame
 	nh, etype := l2Len(f)
@@ -290,11 +324,11 @@ func (s *Stack) rxCut(d *Device, p *Packet, c *superFrame, seg int) error {
 			if i != 0 {
 				l4[13] &^= tcpCWR
 			}
-			l4Csum(nh, l4, ipprotoTCP)
+			l4CsumTo(nh, l4, ipprotoTCP, c.finalDst(b))
 		default:
 			binary.BigEndian.PutUint16(l4[4:6], uint16(len(l4)))
 			if udpCsum {
-				l4Csum(nh, l4, ipprotoUDP)
+				l4CsumTo(nh, l4, ipprotoUDP, c.finalDst(b))
 			}
 		}
 		if c.tun {
@@ -322,12 +356,29 @@ func (s *Stack) rxCut(d *Device, p *Packet, c *superFrame, seg int) error {
 	return nil
 }
 
+// finalDst is the final destination address in frame b (a cut of c)
+// that a routing header names, or nil for the IPv6 destination address.
+func (c *superFrame) finalDst(b []byte) []byte {
+	if c.final == 0 {
+		return nil
+	}
+	return b[c.final : c.final+16]
+}
+
 // l4Csum writes the full TCP or UDP checksum of l4 (to its end) under
 // network header nh; a UDP result of 0 is sent as 0xffff.
-func l4Csum(nh, l4 []byte, proto uint8) {
+func l4Csum(nh, l4 []byte, proto uint8) { l4CsumTo(nh, l4, proto, nil) }
+
+// l4CsumTo is l4Csum with the IPv6 pseudo-header's destination dst (the
+// final destination of a routing header) when not nil.
+func l4CsumTo(nh, l4 []byte, proto uint8, dst []byte) {
 	co := l4CheckOffset(proto)
 	binary.BigEndian.PutUint16(l4[co:], 0)
-	c := ^csumFold(csumAdd(pseudoSum(nh, proto, len(l4)), l4))
+	ps := pseudoSum(nh, proto, len(l4))
+	if dst != nil {
+		ps = csumAdd(0, nh[8:24]) + csumAdd(0, dst) + uint64(proto) + uint64(len(l4))
+	}
+	c := ^csumFold(csumAdd(ps, l4))
 	if c == 0 && proto == ipprotoUDP {
 		c = 0xffff
 	}

@@ -406,3 +406,91 @@ func TestNICXDPMultiBuffer(t *testing.T) {
 		require.Equal(t, 8, meta)
 	}
 }
+
+// superTCP6 is an IPv6 TCP aggregate of payload bytes to 2001:db8::1 with
+// the extension header ext (its first byte, the next header, set to TCP)
+// between the IPv6 and the TCP header.
+func superTCP6(payload int, ext []byte) []byte {
+	l4 := 20 + payload
+	f := make([]byte, ethHlen+ip6Hlen+len(ext)+l4)
+	writeEth(f, macNIC, macB, ethPIPv6)
+	ip := f[ethHlen:]
+	ip[0] = 6 << 4
+	binary.BigEndian.PutUint16(ip[4:6], uint16(len(ext)+l4))
+	ip[6], ip[7] = nexthdrRouting, 64
+	s16, d16 := addr("2001:db8::9").As16(), addr("2001:db8::1").As16()
+	copy(ip[8:24], s16[:])
+	copy(ip[24:40], d16[:])
+	copy(ip[ip6Hlen:], ext)
+	ip[ip6Hlen] = ipprotoTCP
+	th := ip[ip6Hlen+len(ext):]
+	binary.BigEndian.PutUint16(th[0:2], 5000)
+	binary.BigEndian.PutUint16(th[2:4], 443)
+	binary.BigEndian.PutUint32(th[4:8], 1000)
+	th[12], th[13] = 5<<4, tcpACK|tcpPSH
+	for i := range payload {
+		th[20+i] = byte(i)
+	}
+	return f
+}
+
+// srh is a segment routing header (type 4) with segments left left and
+// the segment list segs (Segment List[0], the final destination, first).
+func srh(left byte, segs ...string) []byte {
+	h := []byte{0, byte(2 * len(segs)), 4, left, byte(len(segs) - 1), 0, 0, 0}
+	for _, s := range segs {
+		a := addr(s).As16()
+		h = append(h, a[:]...)
+	}
+	return h
+}
+
+// TestAboveMTUSegmentIPv6Routing: ipv6_gso_segment copies a routing
+// header into every segment (INET6_PROTO_GSO_EXTHDR). Each wire segment's
+// TCP checksum covers the pseudo-header with the final destination: the
+// IPv6 destination when no segments are left, Segment List[0] of a segment
+// routing header, the last address of a type 0 header. A routing header
+// of a type the model cannot read (RPL's, type 3) with segments left is
+// not cut: the frame is dropped as too big.
+func TestAboveMTUSegmentIPv6Routing(t *testing.T) {
+	type0 := append([]byte{0, 4, 0, 1, 0, 0, 0, 0}, make([]byte, 32)...) // type 0, 2 addresses, 1 left
+	last := addr("2001:db8::77").As16()
+	copy(type0[8+16:], last[:])
+	for _, tc := range []struct {
+		name  string
+		ext   []byte
+		final string // "" : dropped
+	}{
+		{"srh, none left", srh(0, "2001:db8::1", "2001:db8::5"), "2001:db8::1"},
+		{"srh, one left", srh(1, "2001:db8::66", "2001:db8::1"), "2001:db8::66"},
+		{"type 0, one left", type0, "2001:db8::77"},
+		{"rpl", []byte{0, 2, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const payload = 3000
+			s, _, segs, _ := aboveMTUStack(t, AboveMTUSegment, 1000, "off", false)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: superTCP6(payload, tc.ext)}))
+			s.Flush()
+			if tc.final == "" {
+				require.Empty(t, *segs)
+				require.Equal(t, uint64(1), s.Stats().RxOversize)
+				return
+			}
+			require.Len(t, *segs, 3)
+			fd := addr(tc.final).As16()
+			for i, w := range *segs {
+				ip := w.frame[ethHlen:]
+				require.Equal(t, uint8(nexthdrRouting), ip[6], "segment %d keeps the routing header", i)
+				require.Equal(t, tc.ext[1:], ip[ip6Hlen+1:ip6Hlen+len(tc.ext)], "segment %d", i)
+				th := ip[ip6Hlen+len(tc.ext):]
+				require.Equal(t, uint32(1000+1000*i), binary.BigEndian.Uint32(th[4:8]))
+				var ph [ip6Hlen]byte
+				ph[0] = 6 << 4
+				copy(ph[8:24], ip[8:24])
+				copy(ph[24:40], fd[:])
+				require.Equal(t, uint16(0xffff), csumFold(csumAdd(pseudoSum(ph[:], ipprotoTCP, len(th)), th)),
+					"segment %d: the TCP checksum covers the final destination %s", i, tc.final)
+			}
+		})
+	}
+}

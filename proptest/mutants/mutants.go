@@ -992,4 +992,12 @@ var List = []Mutant{
 		Desc: "br_netfilter pulls the PPPoE header before validating the inner IP header (nf_bridge_pull_encap_header_rcsum)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "segment-rh-pseudo-daddr",
+		File: "netstack/abovemtu.go",
+		Old:  `			l4CsumTo(nh, l4, ipprotoTCP, c.finalDst(b))`,
+		New:  `			l4CsumTo(nh, l4, ipprotoTCP, nil)`,
+		Desc: "a TCP segment's checksum covers the final destination of a routing header with segments left (RFC 8200 8.1)",
+		Pkgs: []string{"./netstack"},
+	},
 }
