@@ -95,22 +95,12 @@ func (p *HintProbe) AttachRedirect(ns *Netns, dev string, to int) error {
 }
 
 func (p *HintProbe) attachXDP(prog *ebpf.Program, ns *Netns, dev string, generic bool) error {
-	return ns.Do(func() error {
-		iface, err := net.InterfaceByName(dev)
-		if err != nil {
-			return err
-		}
-		flags := link.XDPDriverMode
-		if generic {
-			flags = link.XDPGenericMode
-		}
-		l, err := link.AttachXDP(link.XDPOptions{Program: prog, Interface: iface.Index, Flags: flags})
-		if err != nil {
-			return wrap("hint probe: attach xdp", err)
-		}
-		p.links = append(p.links, l)
-		return nil
-	})
+	l, err := attachXDPIn(ns, dev, prog, generic)
+	if err != nil {
+		return wrap("hint probe: attach xdp", err)
+	}
+	p.links = append(p.links, l)
+	return nil
 }
 
 // AttachTC attaches at dev in ns the program recording the skb's hash and
@@ -121,18 +111,12 @@ func (p *HintProbe) AttachTC(ns *Netns, dev string, push bool) error {
 	if push {
 		prog, at = p.objs.TcPush, ebpf.AttachTCXEgress
 	}
-	return ns.Do(func() error {
-		iface, err := net.InterfaceByName(dev)
-		if err != nil {
-			return err
-		}
-		l, err := link.AttachTCX(link.TCXOptions{Interface: iface.Index, Program: prog, Attach: at})
-		if err != nil {
-			return wrap("hint probe: attach tc", err)
-		}
-		p.links = append(p.links, l)
-		return nil
-	})
+	l, err := attachTCXIn(ns, dev, prog, at)
+	if err != nil {
+		return wrap("hint probe: attach tc", err)
+	}
+	p.links = append(p.links, l)
+	return nil
 }
 
 // Hints returns what the kfunc program saw on the device with ifindex

@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"fmt"
-	"net"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -77,46 +76,30 @@ func (p *MetaProbe) AttachXDPHead(ns *Netns, dev string, generic bool, delta int
 }
 
 func (p *MetaProbe) attachXDP(prog *ebpf.Program, ns *Netns, dev string, generic bool) error {
-	return ns.Do(func() error {
-		iface, err := net.InterfaceByName(dev)
-		if err != nil {
-			return err
-		}
-		flags := link.XDPDriverMode
-		if generic {
-			flags = link.XDPGenericMode
-		}
-		l, err := link.AttachXDP(link.XDPOptions{Program: prog, Interface: iface.Index, Flags: flags})
-		if err != nil {
-			return wrap("metadata probe: attach xdp", err)
-		}
-		p.links = append(p.links, l)
-		return nil
-	})
+	l, err := attachXDPIn(ns, dev, prog, generic)
+	if err != nil {
+		return wrap("metadata probe: attach xdp", err)
+	}
+	p.links = append(p.links, l)
+	return nil
 }
 
 // AttachTC attaches, at tc ingress of dev in ns, the in-place packet
 // write (when touch) and after it the program that records data -
 // data_meta (TCMetaLen).
 func (p *MetaProbe) AttachTC(ns *Netns, dev string, touch bool) error {
-	return ns.Do(func() error {
-		iface, err := net.InterfaceByName(dev)
+	progs := []*ebpf.Program{p.objs.TcMetalen}
+	if touch {
+		progs = []*ebpf.Program{p.objs.TcTouch, p.objs.TcMetalen}
+	}
+	for _, prog := range progs {
+		l, err := attachTCXIn(ns, dev, prog, ebpf.AttachTCXIngress)
 		if err != nil {
-			return err
+			return wrap("metadata probe: attach tc", err)
 		}
-		progs := []*ebpf.Program{p.objs.TcMetalen}
-		if touch {
-			progs = []*ebpf.Program{p.objs.TcTouch, p.objs.TcMetalen}
-		}
-		for _, prog := range progs {
-			l, err := link.AttachTCX(link.TCXOptions{Interface: iface.Index, Program: prog, Attach: ebpf.AttachTCXIngress})
-			if err != nil {
-				return wrap("metadata probe: attach tc", err)
-			}
-			p.links = append(p.links, l)
-		}
-		return nil
-	})
+		p.links = append(p.links, l)
+	}
+	return nil
 }
 
 // VLAN helper calls for AttachTCVlan.
@@ -167,18 +150,12 @@ func (p *MetaProbe) AttachTCVlan(ns *Netns, dev string, ops []uint32) error {
 			return wrap("metadata probe: VLAN ops", err)
 		}
 	}
-	return ns.Do(func() error {
-		iface, err := net.InterfaceByName(dev)
-		if err != nil {
-			return err
-		}
-		l, err := link.AttachTCX(link.TCXOptions{Interface: iface.Index, Program: p.objs.TcVlan, Attach: ebpf.AttachTCXIngress})
-		if err != nil {
-			return wrap("metadata probe: attach tc", err)
-		}
-		p.links = append(p.links, l)
-		return nil
-	})
+	l, err := attachTCXIn(ns, dev, p.objs.TcVlan, ebpf.AttachTCXIngress)
+	if err != nil {
+		return wrap("metadata probe: attach tc", err)
+	}
+	p.links = append(p.links, l)
+	return nil
 }
 
 // TCVlan returns what AttachTCVlan's program recorded.

@@ -27,6 +27,24 @@ func pppoeFrame(f []byte, proto uint16, pad int) []byte {
 	return append(out, make([]byte, pad)...)
 }
 
+// bridgeABConfig: bridge br0 in namespace host (configured as host) with
+// ports pa and pb, veths to ea in A (10.1.0.1, macA) and eb in B
+// (10.1.0.2, macB, a static FDB entry on pb); A's packet socket sends the
+// captured frames out of ea; progs attached.
+func bridgeABConfig(host NamespaceConfig, progs ...ProgramConfig) *Config {
+	return &Config{
+		Namespaces: []NamespaceConfig{host, {Name: "A"}, {Name: "B"}},
+		Devices: []DeviceConfig{
+			{Name: "br0", Kind: KindBridge},
+			{Name: "pa", Kind: KindVeth, Master: "br0", Peer: "ea", PeerNetns: "A", PeerMAC: macA, PeerAddrs: []netip.Prefix{pfx("10.1.0.1/24")}},
+			{Name: "pb", Kind: KindVeth, Master: "br0", Peer: "eb", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("10.1.0.2/24")}},
+		},
+		FDB:      []FDBConfig{{Dev: "pb", MAC: macB}},
+		Programs: progs,
+		Entries:  []EntryConfig{{Kind: EntryPacket, Netns: "A", Dev: "ea"}},
+	}
+}
+
 // TestBridgePPPoE: a PPPoE session frame crosses a bridge with
 // br_netfilter on. With bridge-nf-filter-pppoe-tagged, br_netfilter takes
 // an IPv4 one: the 8 bytes of PPPoE and PPP header are pulled, the inner
@@ -53,23 +71,11 @@ func TestBridgePPPoE(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var atPB string
-			cfg := &Config{
-				Namespaces: []NamespaceConfig{{Name: HostNetns, BridgeNFCallIPTables: true, BridgeNFFilterPPPoETagged: tc.filter},
-					{Name: "A"}, {Name: "B"}},
-				Devices: []DeviceConfig{
-					{Name: "br0", Kind: KindBridge},
-					{Name: "pa", Kind: KindVeth, Master: "br0", Peer: "ea", PeerNetns: "A", PeerMAC: macA, PeerAddrs: []netip.Prefix{pfx("10.1.0.1/24")}},
-					{Name: "pb", Kind: KindVeth, Master: "br0", Peer: "eb", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("10.1.0.2/24")}},
-				},
-				FDB: []FDBConfig{{Dev: "pb", MAC: macB}},
-				Programs: []ProgramConfig{
-					{Name: "pb", Hook: carrier.HookTCEgress, Dev: "pb", Prog: ProgramFunc(func(c *Ctx) int {
-						atPB = fmt.Sprintf("proto %#x len %d ext %v", c.Skb.H().Protocol, c.Skb.Len(), c.Skb.ExtFind(skb.ExtBridgeNF) != nil)
-						return TCXNext
-					})},
-				},
-				Entries: []EntryConfig{{Kind: EntryPacket, Netns: "A", Dev: "ea"}},
-			}
+			cfg := bridgeABConfig(NamespaceConfig{Name: HostNetns, BridgeNFCallIPTables: true, BridgeNFFilterPPPoETagged: tc.filter},
+				ProgramConfig{Name: "pb", Hook: carrier.HookTCEgress, Dev: "pb", Prog: ProgramFunc(func(c *Ctx) int {
+					atPB = fmt.Sprintf("proto %#x len %d ext %v", c.Skb.H().Protocol, c.Skb.Len(), c.Skb.ExtFind(skb.ExtBridgeNF) != nil)
+					return TCXNext
+				})})
 			s, te := newStack(t, cfg, "", nil, nil)
 			acct := te.a.Accountant()
 			before := acct.Stats()

@@ -143,28 +143,16 @@ func TestBridgeVlanTagged(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var atPB, atEB string
-			cfg := &Config{
-				Namespaces: []NamespaceConfig{{Name: HostNetns, BridgeNFCallIPTables: tc.nf, BridgeNFFilterVLANTagged: tc.vlan},
-					{Name: "A"}, {Name: "B"}},
-				Devices: []DeviceConfig{
-					{Name: "br0", Kind: KindBridge},
-					{Name: "pa", Kind: KindVeth, Master: "br0", Peer: "ea", PeerNetns: "A", PeerMAC: macA, PeerAddrs: []netip.Prefix{pfx("10.1.0.1/24")}},
-					{Name: "pb", Kind: KindVeth, Master: "br0", Peer: "eb", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("10.1.0.2/24")}},
-				},
-				FDB:     []FDBConfig{{Dev: "pb", MAC: macB}},
-				Sockets: []SocketConfig{{Name: "b", Netns: "B", Proto: ProtoUDP, Port: 2000}},
-				Programs: []ProgramConfig{
-					{Name: "pb", Hook: carrier.HookTCEgress, Dev: "pb", Prog: ProgramFunc(func(c *Ctx) int {
-						atPB = fmt.Sprintf("tci %#x ext %v", c.Skb.H().VlanTCI, c.Skb.ExtFind(skb.ExtBridgeNF) != nil)
-						return TCXNext
-					})},
-					{Name: "eb", Hook: carrier.HookTCIngress, Netns: "B", Dev: "eb", Prog: ProgramFunc(func(c *Ctx) int {
-						atEB = fmt.Sprintf("tci %#x", c.Skb.H().VlanTCI)
-						return TCXNext
-					})},
-				},
-				Entries: []EntryConfig{{Kind: EntryPacket, Netns: "A", Dev: "ea"}},
-			}
+			cfg := bridgeABConfig(NamespaceConfig{Name: HostNetns, BridgeNFCallIPTables: tc.nf, BridgeNFFilterVLANTagged: tc.vlan},
+				ProgramConfig{Name: "pb", Hook: carrier.HookTCEgress, Dev: "pb", Prog: ProgramFunc(func(c *Ctx) int {
+					atPB = fmt.Sprintf("tci %#x ext %v", c.Skb.H().VlanTCI, c.Skb.ExtFind(skb.ExtBridgeNF) != nil)
+					return TCXNext
+				})},
+				ProgramConfig{Name: "eb", Hook: carrier.HookTCIngress, Netns: "B", Dev: "eb", Prog: ProgramFunc(func(c *Ctx) int {
+					atEB = fmt.Sprintf("tci %#x", c.Skb.H().VlanTCI)
+					return TCXNext
+				})})
+			cfg.Sockets = []SocketConfig{{Name: "b", Netns: "B", Proto: ProtoUDP, Port: 2000}}
 			s, te := newStack(t, cfg, "", nil, nil)
 			f := withTags(buildFrame(frameOpts{dstMAC: macB, srcMAC: macA, src: "10.1.0.1", dst: "10.1.0.2", sport: 1000, dport: 2000, payload: 10}),
 				skb.EthP8021Q, 100)
