@@ -312,7 +312,7 @@ func TestNonlinearMisuse(t *testing.T) {
 }
 
 // TestNonlinearProperties runs random reassemblies and random pulls, trims,
-// clones, copies and frees, checking after each step that every live skb
+// clones, copies, frees and bpf_skb_change_tail calls, checking after each step that every live skb
 // still holds exactly its expected bytes and, at the end, that nothing
 // leaked.
 func TestNonlinearProperties(t *testing.T) {
@@ -341,7 +341,7 @@ func TestNonlinearProperties(t *testing.T) {
 		for range steps {
 			i := rapid.IntRange(0, len(skbs)-1).Draw(rt, "skb")
 			s := &skbs[i]
-			switch rapid.IntRange(0, 6).Draw(rt, "op") {
+			switch rapid.IntRange(0, 7).Draw(rt, "op") {
 			case 0: // pskb_may_pull
 				k := rapid.IntRange(0, s.b.Len()+1).Draw(rt, "pull")
 				assert.Equal(rt, k <= s.b.Len(), s.b.MayPull(k))
@@ -374,6 +374,19 @@ func TestNonlinearProperties(t *testing.T) {
 				if len(skbs) > 1 {
 					s.b.ConsumeSkb()
 					skbs = append(skbs[:i], skbs[i+1:]...)
+				}
+			case 7: // bpf_skb_change_tail's data work: linear, private, grown with zeroes or trimmed
+				if s.b.Users() != 1 {
+					continue
+				}
+				k := rapid.IntRange(0, s.b.Len()+2000).Draw(rt, "new_len")
+				require.NoError(rt, s.b.ChangeTail(k))
+				require.False(rt, s.b.IsNonlinear())
+				require.False(rt, s.b.SkbCloned())
+				if k <= len(s.want) {
+					s.want = s.want[:k:k]
+				} else {
+					s.want = append(s.want[:len(s.want):len(s.want)], make([]byte, k-len(s.want))...)
 				}
 			}
 			for _, l := range skbs {
