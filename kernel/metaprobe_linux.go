@@ -75,6 +75,29 @@ func (p *MetaProbe) AttachXDPHead(ns *Netns, dev string, generic bool, delta int
 	return p.attachXDP(p.objs.MetaXdpHead, ns, dev, generic)
 }
 
+// AttachXDPTail attaches, as AttachXDP, the program that writes the
+// metadata and then, on the first frame, calls bpf_xdp_adjust_tail(ctx,
+// delta) (XDPTailRet reads its return).
+func (p *MetaProbe) AttachXDPTail(ns *Netns, dev string, generic bool, delta int32) error {
+	if err := p.objs.XdpHeadDelta.Put(uint32(0), delta); err != nil {
+		return wrap("metadata probe: adjust_tail delta", err)
+	}
+	return p.attachXDP(p.objs.MetaXdpTail, ns, dev, generic)
+}
+
+// XDPTailRet returns bpf_xdp_adjust_tail's return in the program
+// AttachXDPTail attached, and whether it ran.
+func (p *MetaProbe) XDPTailRet() (ret int32, ran bool, err error) {
+	var r, v int32
+	if err := p.objs.XdpTailRet.Lookup(uint32(0), &r); err != nil {
+		return 0, false, wrap("metadata probe: read adjust_tail", err)
+	}
+	if err := p.objs.XdpTailRet.Lookup(uint32(1), &v); err != nil {
+		return 0, false, wrap("metadata probe: read adjust_tail", err)
+	}
+	return v, r != 0, nil
+}
+
 func (p *MetaProbe) attachXDP(prog *ebpf.Program, ns *Netns, dev string, generic bool) error {
 	l, err := attachXDPIn(ns, dev, prog, generic)
 	if err != nil {

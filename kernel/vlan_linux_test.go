@@ -795,3 +795,80 @@ func TestKernelAdjustRoomFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelXDPAdjustTail: an XDP program on vB (native or generic) writes
+// 8 bytes of metadata, then calls bpf_xdp_adjust_tail(ctx, delta) on a
+// 74-byte frame from A; tc ingress records the length, the metadata and
+// the frame. 6.18 and the model agree on the helper's return (-EINVAL past
+// data_hard_end or below ETH_HLEN), the length, the frame and the
+// metadata, which no delta touches.
+func TestKernelXDPAdjustTail(t *testing.T) {
+	testutil.KernelTests(t)
+	sfx := fmt.Sprint(os.Getpid() % 100000)
+	for _, generic := range []bool{false, true} {
+		for _, delta := range []int32{8, -8, -60, -61, 40, 100, 4000} {
+			t.Run(fmt.Sprintf("generic %v delta %d", generic, delta), func(t *testing.T) {
+				probe, err := NewMetaProbe(false)
+				testutil.SkipIfNotSupported(t, err)
+				t.Cleanup(func() { require.NoError(t, probe.Close()) })
+				a, b, macB := vethPairAB(t, "mx", "mxA"+sfx, "mxB"+sfx)
+				require.NoError(t, probe.AttachXDPTail(b, "mxB"+sfx, generic, delta))
+				require.NoError(t, probe.AttachTCVlan(b, "mxB"+sfx, nil))
+				macA, err := a.HardwareAddr("mxA" + sfx)
+				require.NoError(t, err)
+				ifA, err := a.Ifindex("mxA" + sfx)
+				require.NoError(t, err)
+				frame := vlanFrame(macB, macA, nil, [4]byte{192, 0, 2, 2})
+				sendFrame(t, a, ifA, macB, frame)
+				kret, ran, err := probe.XDPTailRet()
+				require.NoError(t, err)
+				require.True(t, ran, "XDP ran")
+				k, err := probe.TCVlan()
+				require.NoError(t, err)
+				t.Logf("kernel: ret %d len %d meta_len %d", kret, k.Len, k.MetaLen)
+
+				mode := map[bool]string{false: "native", true: "generic"}[generic]
+				var m VlanSeen
+				var mret int
+				cfg := &netstack.Config{
+					Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
+					Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", MAC: [6]byte(macA),
+						Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B", PeerMAC: [6]byte(macB),
+						PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerXDP: mode}},
+					Programs: []netstack.ProgramConfig{
+						{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+							if c.AdjustMeta(-MetaProbeLen) == 0 {
+								for i := range MetaProbeLen {
+									c.Meta()[i] = byte(0xa0 + i)
+								}
+							}
+							mret = c.AdjustTail(int(delta))
+							return netstack.XDPPass
+						})},
+						{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+							mv := c.Meta()
+							m.Ran, m.MetaLen, m.Len = true, uint32(len(mv)), uint32(c.Skb.Len())
+							copy(m.Meta[:], mv)
+							if d := c.Skb.Data(); len(d) >= len(m.Frame) { // as tc_vlan: the whole 48 bytes or none
+								copy(m.Frame[:], d)
+							}
+							return netstack.TCXNext
+						})},
+					},
+					Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
+				}
+				runModel(t, cfg, &dropRecorder{}, frame, nil)
+				require.Equal(t, int(kret), mret, "model return")
+				require.Equal(t, k.Ran, m.Ran, "model: tc ran")
+				if !k.Ran {
+					return
+				}
+				require.Equal(t, k.Len, m.Len, "model length")
+				require.Equal(t, k.Frame, m.Frame, "model frame")
+				require.Equal(t, k.MetaLen, m.MetaLen, "model data - data_meta")
+				require.Equal(t, k.Meta, m.Meta, "model metadata")
+				require.Equal(t, "a0a1a2a3a4a5a6a7", hex.EncodeToString(k.Meta[:]), "the metadata stays")
+			})
+		}
+	}
+}

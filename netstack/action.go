@@ -96,6 +96,9 @@ const (
 	// ActChangeTail is bpf_skb_change_tail(new_len, 0): new_len is Value
 	// (Index 0) or the packet's length plus Delta (Index 1); tc only.
 	ActChangeTail
+	// ActAdjustTail is bpf_xdp_adjust_tail(Delta): Delta bytes added at the
+	// frame's end (zeroed; negative: trimmed). XDP only.
+	ActAdjustTail
 	NumActionKinds
 )
 
@@ -104,7 +107,7 @@ var actionNames = [NumActionKinds]string{
 	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
 	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu", "redirect_devmap",
 	"vlan_push", "vlan_pop", "adjust_head", "change_head", "adjust_room", "change_proto",
-	"rx_meta", "change_tail",
+	"rx_meta", "change_tail", "adjust_tail",
 }
 
 func (k ActionKind) String() string {
@@ -198,6 +201,8 @@ func (p *actionProg) Run(c *Ctx) int {
 			c.AdjustRoom(int32(a.Delta), uint32(a.Index), a.Value)
 		case ActChangeProto:
 			c.ChangeProto(uint16(a.Value), 0)
+		case ActAdjustTail:
+			c.AdjustTail(a.Delta)
 		case ActChangeTail:
 			n := int64(a.Value)
 			if a.Index == 1 && c.Skb != nil {

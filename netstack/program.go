@@ -523,6 +523,18 @@ func (c *Ctx) AdjustHead(offset int) int {
 	return c.s.xdpAdjustHead(c, offset)
 }
 
+// AdjustTail models bpf_xdp_adjust_tail(xdp, offset) (XDP only; -EINVAL
+// elsewhere): the frame's end moves by offset (negative: bytes trimmed,
+// positive: zeroed bytes added); the metadata is not touched. See
+// Stack.xdpAdjustTail.
+func (c *Ctx) AdjustTail(offset int) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if !c.xdp {
+		return errEINVAL
+	}
+	return c.s.xdpAdjustTail(c, offset)
+}
+
 // Meta returns the metadata area: in XDP data_meta..data, elsewhere the
 // skb's XDP metadata view (skb_metadata_end back meta_len bytes). Writes go
 // to the packet buffer.

@@ -473,6 +473,45 @@ func (s *Stack) xdpAdjustHead(c *Ctx, off int) int {
 	return 0
 }
 
+// xdpAdjustTail models bpf_xdp_adjust_tail(). A linear buffer's new end
+// must stay within data_hard_end (frame_sz less skb_shared_info: the
+// wrapper's or, for veth and generic XDP, the skb's end) and ETH_HLEN or
+// more after data, else -EINVAL; grown bytes are zeroed. A multi-buffer
+// one (page fragments) shrinks from its last fragment on
+// (bpf_xdp_frags_shrink_tail: -EINVAL beyond its length less ETH_HLEN)
+// and grows only its last fragment, up to the driver's rxq->frag_size
+// (bpf_xdp_frags_increase_tail: -EINVAL beyond): veth and generic XDP
+// register no frag_size (-EOPNOTSUPP), the model's NIC a page's. The
+// driver or generic XDP then sets the skb's length from data_end, which
+// the model's buffer already has.
+func (s *Stack) xdpAdjustTail(c *Ctx, off int) int {
+	b := c.Skb
+	if b.NrFrags() != 0 {
+		if off < 0 {
+			if -off > b.Len()-ethHlen || b.PskbTrim(b.Len()+off) != nil {
+				return errEINVAL
+			}
+			return 0
+		}
+		if c.rx != xdpRxNIC {
+			return errEOPNOTSUPP
+		}
+		if !b.GrowLastFrag(off, skb.PageSize) {
+			return errEINVAL
+		}
+		return 0
+	}
+	if off > b.Tailroom() || b.Headlen()+off < ethHlen {
+		return errEINVAL
+	}
+	if off > 0 {
+		clear(b.Put(off))
+	} else if off < 0 {
+		b.Trim(b.Len() + off)
+	}
+	return 0
+}
+
 // xdpRedirect models xdp_do_redirect: into a cpumap entry (cpumapEnqueue)
 // or to a device: a veth target passes the frame to its peer
 // (vethXDPXmit); other targets transmit it. wrapped says

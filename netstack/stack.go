@@ -1077,9 +1077,9 @@ func (s *Stack) attachPrograms(maxVal int) error {
 					if k := RxMetaKfunc(a.Index); !s.prof.XDPRxMetadata || (k == RxMetaVlanTag && !s.prof.XDPRxVlanTag) {
 						return cfgErr("%s action %d (rx_meta): bpf_xdp_metadata_%s does not exist in %s", what, j, k, s.prof.Name)
 					}
-				case ActAdjustHead:
+				case ActAdjustHead, ActAdjustTail:
 					if pc.Hook != carrier.HookXDP {
-						return cfgErr("%s action %d (adjust_head): bpf_xdp_adjust_head is for xdp programs, not %s", what, j, pc.Hook)
+						return cfgErr("%s action %d (%s): bpf_xdp_%s is for xdp programs, not %s", what, j, a.Kind, a.Kind, pc.Hook)
 					}
 				case ActVlanPush, ActVlanPop, ActChangeHead, ActAdjustRoom, ActChangeProto, ActChangeTail:
 					if pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {

@@ -268,8 +268,8 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 			}
 			continue
 		}
-		if a.Kind == netstack.ActAdjustHead && p.Hook != carrier.HookXDP {
-			return s.errAt(ap, "%s: adjust_head (bpf_xdp_adjust_head) is for xdp programs", what)
+		if (a.Kind == netstack.ActAdjustHead || a.Kind == netstack.ActAdjustTail) && p.Hook != carrier.HookXDP {
+			return s.errAt(ap, "%s: %s (bpf_xdp_%s) is for xdp programs", what, a.Kind, a.Kind)
 		}
 		if a.Kind == netstack.ActRxMeta {
 			k := netstack.RxMetaKfunc(a.Index)

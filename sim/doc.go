@@ -204,7 +204,8 @@
 //	  - {name: decap, hook: xdp, dev: veth0, actions: [{adjust_meta: 8}, {adjust_head: {delta: 20, keep_eth: true}}]}
 //	                                   # adjust_head (xdp only): bpf_xdp_adjust_head, delta bytes off the front
 //	                                   # (negative: room for an encap), the metadata moving along; keep_eth
-//	                                   # writes the Ethernet header at the new front (an XDP decap)
+//	                                   # writes the Ethernet header at the new front (an XDP decap); also
+//	                                   # adjust_tail: -4 (bpf_xdp_adjust_tail: bytes added at the end, negative: trimmed)
 //	  - {name: hints, hook: xdp, dev: eth0, dev_bound: true, actions: [{rx_meta: rx_hash}, {rx_meta: rx_timestamp}, {rx_meta: rx_vlan_tag}]}
 //	                                   # dev_bound (BPF_F_XDP_DEV_BOUND_ONLY, v6.3; native mode only): the XDP RX
 //	                                   # metadata kfuncs reach the device's driver (nic or veth); rx_meta calls one

@@ -1015,6 +1015,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActChangeProto:    {"value"},
 	netstack.ActRxMeta:         {"kfunc"},
 	netstack.ActChangeTail:     {"len", "delta"},
+	netstack.ActAdjustTail:     {"delta"},
 }
 
 // required says which arguments an action must have.
@@ -1034,7 +1035,7 @@ func actionRequired(k netstack.ActionKind) []string {
 		return nil
 	case netstack.ActVlanPush:
 		return []string{"tci"}
-	case netstack.ActAdjustHead, netstack.ActAdjustRoom:
+	case netstack.ActAdjustHead, netstack.ActAdjustRoom, netstack.ActAdjustTail:
 		return []string{"delta"}
 	case netstack.ActRxMeta:
 		return []string{"kfunc"}
@@ -1145,12 +1146,14 @@ func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netst
 			f, err = d.enum(v, w, "aborted", "drop", "pass", "tx")
 			a.Value |= uint64(slices.Index([]string{"aborted", "drop", "pass", "tx"}, f))
 		case "delta":
-			if kind == netstack.ActChangeTail {
-				a.Delta, err = d.intv(v, w, -65535, 65535)
-				a.Index = 1
-				break
+			lo, hi := -256, 4096
+			if kind == netstack.ActChangeTail || kind == netstack.ActAdjustTail {
+				lo, hi = -65535, 65535
 			}
-			a.Delta, err = d.intv(v, w, -256, 4096)
+			a.Delta, err = d.intv(v, w, lo, hi)
+			if kind == netstack.ActChangeTail {
+				a.Index = 1
+			}
 		case "len":
 			a.Value, err = d.uint64v(v, w)
 			if err == nil && a.Value > math.MaxUint32 {

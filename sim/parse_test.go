@@ -269,6 +269,7 @@ func TestParseVlanActionErrors(t *testing.T) {
 		{"[{change_tail: {len: 60, delta: 4}}]", "a.yaml:1:59: program p: change_tail: want len (the new length) or delta (bytes added, negative: removed)"},
 		{"[change_tail]", "a.yaml:1:59: program p: change_tail: want len (the new length) or delta (bytes added, negative: removed)"},
 		{"[{change_tail: {delta: 70000}}]", "a.yaml:1:81: program p: change_tail.delta: 70000 out of range [-65535, 65535]"},
+		{"[{adjust_tail: -4}]", "a.yaml:1:59: program p: adjust_tail (bpf_xdp_adjust_tail) is for xdp programs"},
 	} {
 		hook := "tc_ingress"
 		if tc.actions == "[vlan_pop]" || tc.actions == "[{change_head: 14}]" || tc.actions == "[{change_tail: {len: 60}}]" {

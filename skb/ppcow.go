@@ -87,6 +87,28 @@ func (b *Buff) addPPFrag(n int, op string) ([]byte, error) {
 	return pg.bytes[:n], nil
 }
 
+// GrowLastFrag models the data work of bpf_xdp_frags_increase_tail on an
+// skb standing for a multi-buffer xdp_buff: the last page fragment grows
+// by n zeroed bytes when its buffer, of at most fragSize bytes
+// (rxq->frag_size), has the room after it (skb_frag_size_add); false, and
+// nothing changed, when it has not or the skb has no page fragment.
+func (b *Buff) GrowLastFrag(n, fragSize int) bool {
+	b.check("bpf_xdp_frags_increase_tail")
+	if len(b.buf.frags) == 0 || n < 0 {
+		return false
+	}
+	f := &b.buf.frags[len(b.buf.frags)-1]
+	end := f.off + f.size
+	if end+n > min(fragSize, len(f.buf.bytes)) {
+		return false
+	}
+	clear(f.buf.bytes[end : end+n])
+	f.size += n
+	b.len += n
+	b.dataLen += n
+	return true
+}
+
 // AddRxPages models a driver whose hardware placed data in its page
 // pool's pages, PageSize bytes to a page, as a NIC's hardware GRO or LRO
 // packs an aggregate's payload: each page becomes one page fragment of b

@@ -63,7 +63,8 @@ int meta_xdp(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-/* xdp_head_delta[0]: meta_xdp_head's bpf_xdp_adjust_head offset. */
+/* xdp_head_delta[0]: meta_xdp_head's bpf_xdp_adjust_head offset and
+ * meta_xdp_tail's bpf_xdp_adjust_tail offset. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -101,6 +102,39 @@ int meta_xdp_head(struct xdp_md *ctx)
 	if (data + sizeof(eth) > end)
 		return XDP_ABORTED;
 	__builtin_memcpy(data, &eth, sizeof(eth));
+	return XDP_PASS;
+}
+
+/* xdp_tail_ret: [0] 1 once meta_xdp_tail ran, [1] its helper's return. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __s32);
+} xdp_tail_ret SEC(".maps");
+
+/* meta_xdp_tail is meta_xdp followed by bpf_xdp_adjust_tail(ctx, delta)
+ * on the first frame, whose return it records; it passes every frame. */
+SEC("xdp")
+int meta_xdp_tail(struct xdp_md *ctx)
+{
+	__u32 k = 0, k1 = 1;
+	__s32 *delta = bpf_map_lookup_elem(&xdp_head_delta, &k);
+	__s32 *ran = bpf_map_lookup_elem(&xdp_tail_ret, &k);
+	__s32 *ret = bpf_map_lookup_elem(&xdp_tail_ret, &k1);
+	void *meta, *data;
+	int i;
+
+	if (!delta || !ran || !ret || *ran || bpf_xdp_adjust_meta(ctx, -META_LEN))
+		return XDP_PASS;
+	meta = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	if (meta + META_LEN > data)
+		return XDP_PASS;
+	for (i = 0; i < META_LEN; i++)
+		*(__u8 *)(meta + i) = 0xa0 + i;
+	*ran = 1;
+	*ret = bpf_xdp_adjust_tail(ctx, *delta);
 	return XDP_PASS;
 }
 

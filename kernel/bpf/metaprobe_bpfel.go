@@ -49,9 +49,11 @@ const (
 	MetaProbeMapTcVlanOps      = "tc_vlan_ops"
 	MetaProbeMapTcVlanSeen     = "tc_vlan_seen"
 	MetaProbeMapXdpHeadDelta   = "xdp_head_delta"
+	MetaProbeMapXdpTailRet     = "xdp_tail_ret"
 	MetaProbeProgMetaFree      = "meta_free"
 	MetaProbeProgMetaXdp       = "meta_xdp"
 	MetaProbeProgMetaXdpHead   = "meta_xdp_head"
+	MetaProbeProgMetaXdpTail   = "meta_xdp_tail"
 	MetaProbeProgTcMetalen     = "tc_metalen"
 	MetaProbeProgTcTouch       = "tc_touch"
 	MetaProbeProgTcVlan        = "tc_vlan"
@@ -105,6 +107,7 @@ type MetaProbeProgramSpecs struct {
 	MetaFree    *ebpf.ProgramSpec `ebpf:"meta_free"`
 	MetaXdp     *ebpf.ProgramSpec `ebpf:"meta_xdp"`
 	MetaXdpHead *ebpf.ProgramSpec `ebpf:"meta_xdp_head"`
+	MetaXdpTail *ebpf.ProgramSpec `ebpf:"meta_xdp_tail"`
 	TcMetalen   *ebpf.ProgramSpec `ebpf:"tc_metalen"`
 	TcTouch     *ebpf.ProgramSpec `ebpf:"tc_touch"`
 	TcVlan      *ebpf.ProgramSpec `ebpf:"tc_vlan"`
@@ -119,6 +122,7 @@ type MetaProbeMapSpecs struct {
 	TcVlanOps    *ebpf.MapSpec `ebpf:"tc_vlan_ops"`
 	TcVlanSeen   *ebpf.MapSpec `ebpf:"tc_vlan_seen"`
 	XdpHeadDelta *ebpf.MapSpec `ebpf:"xdp_head_delta"`
+	XdpTailRet   *ebpf.MapSpec `ebpf:"xdp_tail_ret"`
 }
 
 // MetaProbeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -155,6 +159,7 @@ type MetaProbeMaps struct {
 	TcVlanOps    *ebpf.Map `ebpf:"tc_vlan_ops"`
 	TcVlanSeen   *ebpf.Map `ebpf:"tc_vlan_seen"`
 	XdpHeadDelta *ebpf.Map `ebpf:"xdp_head_delta"`
+	XdpTailRet   *ebpf.Map `ebpf:"xdp_tail_ret"`
 }
 
 func (m *MetaProbeMaps) Close() error {
@@ -164,6 +169,7 @@ func (m *MetaProbeMaps) Close() error {
 		m.TcVlanOps,
 		m.TcVlanSeen,
 		m.XdpHeadDelta,
+		m.XdpTailRet,
 	)
 }
 
@@ -183,6 +189,7 @@ type MetaProbePrograms struct {
 	MetaFree    *ebpf.Program `ebpf:"meta_free"`
 	MetaXdp     *ebpf.Program `ebpf:"meta_xdp"`
 	MetaXdpHead *ebpf.Program `ebpf:"meta_xdp_head"`
+	MetaXdpTail *ebpf.Program `ebpf:"meta_xdp_tail"`
 	TcMetalen   *ebpf.Program `ebpf:"tc_metalen"`
 	TcTouch     *ebpf.Program `ebpf:"tc_touch"`
 	TcVlan      *ebpf.Program `ebpf:"tc_vlan"`
@@ -193,6 +200,7 @@ func (p *MetaProbePrograms) Close() error {
 		p.MetaFree,
 		p.MetaXdp,
 		p.MetaXdpHead,
+		p.MetaXdpTail,
 		p.TcMetalen,
 		p.TcTouch,
 		p.TcVlan,

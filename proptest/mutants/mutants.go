@@ -1000,4 +1000,22 @@ var List = []Mutant{
 		Desc: "a TCP segment's checksum covers the final destination of a routing header with segments left (RFC 8200 8.1)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "xdp-frags-grow-without-frag-size",
+		File: "netstack/rx.go",
+		Old: `		if c.rx != xdpRxNIC {
+			return errEOPNOTSUPP
+		}`,
+		New:  ``,
+		Desc: "bpf_xdp_frags_increase_tail is -EOPNOTSUPP where the driver registered no rxq frag_size (veth, generic XDP)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "xdp-adjust-tail-no-eth-min",
+		File: "netstack/rx.go",
+		Old:  `	if off > b.Tailroom() || b.Headlen()+off < ethHlen {`,
+		New:  `	if off > b.Tailroom() || b.Headlen()+off < 0 {`,
+		Desc: "bpf_xdp_adjust_tail keeps ETH_HLEN bytes (-EINVAL below)",
+		Pkgs: []string{"./netstack"},
+	},
 }
