@@ -80,10 +80,12 @@ const (
 
 // Helper errors of the XDP RX metadata kfuncs.
 const (
-	ipprotoSCTP   = 132
 	errENODATA    = -61 // the driver has no such hint for this buffer
 	errEOPNOTSUPP = -95 // the default kfunc: the bound device's driver lacks the op
 )
+
+// ipprotoSCTP is IPPROTO_SCTP, whose ports a NIC's RSS hash covers.
+const ipprotoSCTP = 132
 
 // allRxMetaOps is every kfunc's bit in Device.rxMetaOps.
 const allRxMetaOps = 1<<NumRxMetaKfuncs - 1
