@@ -29,9 +29,11 @@ type Options struct {
 	Costs *cost.Table
 	// CostsName says where Costs came from ("default" when Costs is nil).
 	CostsName string
-	// Workers and IgnoreChecksums are passed to every sim.Replay.
+	// Workers, IgnoreChecksums and PadTruncated are passed to every
+	// sim.Replay.
 	Workers         int
 	IgnoreChecksums bool
+	PadTruncated    bool
 }
 
 // Range is an estimate in nanoseconds with its spread (cost.Range).
@@ -202,7 +204,7 @@ func Run(s *sim.Scenario, files []string, designs []Design, opts Options) (*Resu
 	if err != nil {
 		return nil, err
 	}
-	sopts := sim.Options{Workers: opts.Workers, IgnoreChecksums: opts.IgnoreChecksums}
+	sopts := sim.Options{Workers: opts.Workers, IgnoreChecksums: opts.IgnoreChecksums, PadTruncated: opts.PadTruncated}
 
 	res := &Result{Scenario: s.Name, Kernel: s.Kernel, Files: files, Complete: true,
 		Costs: CostInfo{Name: name, Sources: sources(&tab)}, ReadPoints: []ReadPoint{}, Designs: []DesignResult{}}

@@ -54,6 +54,9 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	row("run", "", "live_objects_at_end", r.LiveObjectsAtEnd)
 	for _, f := range r.Files {
 		row("file", f.Name, "packets", f.Packets)
+		if f.Padded != 0 {
+			row("file", f.Name, "padded", f.Padded)
+		}
 		if f.Error != "" {
 			row("file", f.Name, "error", f.Error)
 		}
@@ -130,6 +133,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("scenario %s, design %s, kernel %s, %d flow shards\n", r.Scenario, r.Design, r.Kernel, r.Shards)
 	for _, f := range r.Files {
 		p("capture %s (%s): %d packets", f.Name, f.Format, f.Packets)
+		if f.Padded != 0 {
+			p(" (%d cut short, padded to their wire length)", f.Padded)
+		}
 		if f.Error != "" {
 			p(", stopped: %s", f.Error)
 		}

@@ -131,3 +131,23 @@ func TestSharedPcapsAboveGRO(t *testing.T) {
 	assert.Zero(t, tooBig(hw))
 	assert.Equal(t, uint64(79), Count(hw.Stack, "above_mtu_gro_hw"))
 }
+
+// TestSharedPcapsTruncated: zeek's tcp/timestamp.pcap cut its data
+// packets to 96 bytes. Replayed as it is, ip_rcv drops them as
+// PKT_TOO_SMALL; padded to their wire length (PadTruncated), none is,
+// and the report counts the padded ones.
+func TestSharedPcapsTruncated(t *testing.T) {
+	f := filepath.Join(sharedPcaps, "zeek__tcp_timestamp.pcap")
+	if _, err := os.Stat(f); err != nil {
+		t.Skip("no " + f)
+	}
+	s := mustBuiltin(t)
+	plain, err := Replay(s, []string{f}, Options{})
+	require.NoError(t, err)
+	assert.Positive(t, Count(plain.Drops, "PKT_TOO_SMALL"))
+	padded, err := Replay(s, []string{f}, Options{PadTruncated: true})
+	require.NoError(t, err)
+	assert.Zero(t, Count(padded.Drops, "PKT_TOO_SMALL"))
+	assert.Equal(t, Count(plain.Drops, "PKT_TOO_SMALL"), uint64(padded.Files[0].Padded), "each packet cut short was dropped as too small")
+	assert.Zero(t, padded.LiveObjectsAtEnd)
+}

@@ -41,6 +41,16 @@ type Options struct {
 	// the model reads bytes nobody wrote (TestPoisonFreeChangesNothing);
 	// it costs about 5% of the replay's instructions.
 	PoisonFree bool
+	// PadTruncated replays a packet the capture cut short (its captured
+	// length below its length on the wire, as with a snaplen) padded with
+	// zero bytes to its wire length (at most capture.MaxCapLen), so that
+	// the lengths its headers claim hold and the stack does not drop it as
+	// truncated (PKT_TOO_SMALL at ip_rcv). The padding's checksums cannot
+	// hold, so it implies IgnoreChecksums, whose drivers complete each
+	// frame's own TCP or UDP checksum; a datagram reassembled from padded
+	// fragments still fails its checksum (UDP_CSUM, TCP_CSUM). The report
+	// counts the padded packets (FileReport.Padded).
+	PadTruncated bool
 }
 
 // ProgressInfo says how far a replay is.
@@ -71,6 +81,9 @@ func Replay(s *Scenario, files []string, opts Options) (*Report, error) {
 	}
 	if opts.Trace != nil && opts.Workers != 1 {
 		return nil, errors.New("replay: tracing needs a single worker")
+	}
+	if opts.PadTruncated {
+		opts.IgnoreChecksums = true
 	}
 	readers := make([]*capture.Reader, 0, len(files))
 	defer func() {
@@ -134,6 +147,24 @@ type reading struct {
 	opts    *Options
 	sizes   []int64
 	packets int64
+	pad     []byte // a truncated packet padded to its wire length (Options.PadTruncated)
+}
+
+// padded returns p with its data padded with zeros to its wire length when
+// the capture cut it short and Options.PadTruncated is on (in rd.pad,
+// valid until the next call), and whether it did.
+func (rd *reading) padded(p *capture.Packet) bool {
+	n := min(p.OrigLen, capture.MaxCapLen)
+	if !rd.opts.PadTruncated || len(p.Data) >= n {
+		return false
+	}
+	if rd.pad == nil {
+		rd.pad = make([]byte, capture.MaxCapLen)
+	}
+	copy(rd.pad, p.Data)
+	clear(rd.pad[len(p.Data):n])
+	p.Data = rd.pad[:n]
+	return true
 }
 
 func (rd *reading) progress(fi int, r *capture.Reader, off int64, done bool) {
@@ -158,6 +189,9 @@ func (rd *reading) each(readers []*capture.Reader, rep *Report, f func(p *captur
 				fr.Error = err.Error()
 				rd.progress(fi, r, 0, true)
 				return err
+			}
+			if rd.padded(p) {
+				fr.Padded++
 			}
 			f(p, rd.packets)
 			rd.packets++

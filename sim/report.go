@@ -66,7 +66,10 @@ type FileReport struct {
 	Name    string `json:"name"`
 	Format  string `json:"format,omitempty"`
 	Packets int64  `json:"packets"`
-	Error   string `json:"error,omitempty"`
+	// Padded counts the packets the capture cut short that were replayed
+	// padded to their wire length (Options.PadTruncated).
+	Padded int64  `json:"padded,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // CountRow is a named count.

@@ -26,6 +26,7 @@ func runCompare(e *env, fs *flag.FlagSet, args []string) error {
 	var sf scenarioFlags
 	fs.StringVar(&sf.scenario, "scenario", "", "scenario file (default: the built-in scenario)")
 	fs.BoolVar(&sf.ignoreCsum, "ignore-checksums", false, "accept wrong IPv4 and GRE header checksums and complete TCP and UDP ones (captures from hosts with checksum offload)")
+	fs.BoolVar(&sf.padTruncated, "pad-truncated", false, "replay packets the capture cut short (snaplen) padded with zeros to their wire length; implies -ignore-checksums")
 	designs := fs.String("designs", "all", "designs to compare, comma-separated; NAME[:cache=N|:capacity=N|:buffer=N|:pool=N]; \"all\": "+strings.Join(compare.AllDesigns, ","))
 	costs := fs.String("costs", "", "cost table file (default: the embedded table; see simrun calibrate)")
 	format := fs.String("format", "text", "output format: "+strings.Join(compare.Formats, ", "))
@@ -48,7 +49,7 @@ func runCompare(e *env, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return usagef("-designs: %v", err)
 	}
-	opts := compare.Options{Workers: *workers, IgnoreChecksums: sf.ignoreCsum}
+	opts := compare.Options{Workers: *workers, IgnoreChecksums: sf.ignoreCsum, PadTruncated: sf.padTruncated}
 	if *costs != "" {
 		t, err := cost.Load(*costs)
 		if err != nil {

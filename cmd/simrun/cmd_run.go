@@ -30,6 +30,7 @@ func init() {
 type scenarioFlags struct {
 	scenario, design string
 	ignoreCsum       bool
+	padTruncated     bool
 	poisonFree       bool
 	aboveMTU         string
 }
@@ -38,6 +39,7 @@ func (sf *scenarioFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&sf.scenario, "scenario", "", "scenario file (default: the built-in scenario)")
 	fs.StringVar(&sf.design, "design", "", "metadata design, overriding the scenario's")
 	fs.BoolVar(&sf.ignoreCsum, "ignore-checksums", false, "accept wrong IPv4 and GRE header checksums and complete TCP and UDP ones (captures from hosts with checksum offload)")
+	fs.BoolVar(&sf.padTruncated, "pad-truncated", false, "replay packets the capture cut short (snaplen) padded with zeros to their wire length; implies -ignore-checksums")
 	fs.BoolVar(&sf.poisonFree, "poison-free", false, "fill freed buffers with POISON_FREE (0x6b) as slub_debug=P does (slower; the report does not change)")
 	fs.StringVar(&sf.aboveMTU, "above-mtu", "", "what a captured frame above its entry device's MTU becomes, overriding the scenario's rx entries: "+
 		strings.Join(aboveMTUModes, ", ")+" (segment or gro_hw for captures taken above GRO or TSO)")
@@ -102,7 +104,7 @@ func runRun(e *env, fs *flag.FlagSet, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	opts := sim.Options{Design: sf.design, Workers: *workers, IgnoreChecksums: sf.ignoreCsum, PoisonFree: sf.poisonFree}
+	opts := sim.Options{Design: sf.design, Workers: *workers, IgnoreChecksums: sf.ignoreCsum, PadTruncated: sf.padTruncated, PoisonFree: sf.poisonFree}
 	if e.isTerminal {
 		opts.Progress = newProgressBar(e.stderr).update
 	}

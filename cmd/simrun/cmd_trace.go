@@ -39,7 +39,7 @@ func runTrace(e *env, fs *flag.FlagSet, args []string) error {
 	}
 	w := bufio.NewWriter(e.stdout)
 	rep, runErr := sim.Replay(s, fs.Args(), sim.Options{Design: sf.design, Workers: 1,
-		IgnoreChecksums: sf.ignoreCsum, PoisonFree: sf.poisonFree, Trace: w, TracePackets: ids})
+		IgnoreChecksums: sf.ignoreCsum, PadTruncated: sf.padTruncated, PoisonFree: sf.poisonFree, Trace: w, TracePackets: ids})
 	if rep != nil {
 		fmt.Fprintf(w, "%d packets replayed through scenario %s with design %s\n", rep.PacketsRead, rep.Scenario, rep.Design)
 	}

@@ -4,15 +4,21 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/skbsim/skbsim/capture"
 	"github.com/skbsim/skbsim/sim"
 )
 
@@ -278,4 +284,39 @@ func TestRunXDPRxMetadata(t *testing.T) {
 	code, out, stderr = simrun(t, "run", "-format", "json", pcap)
 	require.Equal(t, exitOK, code, stderr)
 	assert.NotContains(t, out, "xdp_rx_metadata")
+}
+
+// TestRunPadTruncated: -pad-truncated pads packets a snaplen cut short,
+// and the text report says how many.
+func TestRunPadTruncated(t *testing.T) {
+	pcap := mustGen(t, "-preset", "lb", "-seed", "1", "-n", "200")
+	r, err := capture.Open(pcap)
+	require.NoError(t, err)
+	defer r.Close()
+	path := filepath.Join(t.TempDir(), "cut.pcap")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	w := pcapgo.NewWriter(f)
+	require.NoError(t, w.WriteFileHeader(96, layers.LinkTypeEthernet))
+	cut := 0
+	for {
+		p, err := r.Next()
+		if err != nil {
+			break
+		}
+		n := min(len(p.Data), 96)
+		if n < p.OrigLen {
+			cut++
+		}
+		require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(0, p.Timestamp), CaptureLength: n, Length: p.OrigLen}, p.Data[:n]))
+	}
+	require.NoError(t, f.Close())
+	require.Positive(t, cut)
+	code, out, stderr := simrun(t, "run", "-pad-truncated", path)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, out, fmt.Sprintf("200 packets (%d cut short, padded to their wire length)", cut))
+	assert.NotContains(t, out, "PKT_TOO_SMALL")
+	code, out, stderr = simrun(t, "run", path)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, out, "PKT_TOO_SMALL")
 }

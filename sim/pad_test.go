@@ -1,0 +1,97 @@
+package sim
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/capture"
+	"github.com/skbsim/skbsim/capture/capturetest"
+)
+
+// truncateCapture writes src again with every packet cut to snaplen bytes
+// (its wire length kept), as tcpdump -s snaplen would have captured it,
+// and returns the new file and how many packets were cut.
+func truncateCapture(tb testing.TB, src string, snaplen int) (string, int64) {
+	tb.Helper()
+	r, err := capture.Open(src)
+	require.NoError(tb, err)
+	defer r.Close()
+	path := filepath.Join(tb.TempDir(), "cut.pcap")
+	f, err := os.Create(path)
+	require.NoError(tb, err)
+	bw := bufio.NewWriter(f)
+	w := pcapgo.NewWriter(bw)
+	require.NoError(tb, w.WriteFileHeader(uint32(snaplen), layers.LinkTypeEthernet))
+	var cut int64
+	for {
+		p, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(tb, err)
+		n := min(len(p.Data), snaplen)
+		if n < p.OrigLen {
+			cut++
+		}
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, p.Timestamp), CaptureLength: n, Length: p.OrigLen}
+		require.NoError(tb, w.WritePacket(ci, p.Data[:n]))
+	}
+	require.NoError(tb, bw.Flush())
+	require.NoError(tb, f.Close())
+	return path, cut
+}
+
+// TestPadTruncated: a capture cut to 160 bytes a packet (every header of
+// the lb capture's packets, IPIP included, fits) loses its longer packets
+// to PKT_TOO_SMALL drops when replayed as it is. With PadTruncated, each
+// is padded back to its wire length with zeros and the report is the
+// original capture's, replayed with IgnoreChecksums (which PadTruncated
+// implies): the same outcomes, drops, program runs, reads and stack
+// counters; only the payload bytes differ.
+func TestPadTruncated(t *testing.T) {
+	orig := capturetest.MustGenerate(t, capture.GenSpec{Preset: "lb", Seed: 1})
+	cut, n := truncateCapture(t, orig, 160)
+	require.Positive(t, n)
+	s := mustBuiltin(t)
+
+	plain := mustReplay(t, s, []string{cut}, Options{})
+	assert.Positive(t, Count(plain.Drops, "PKT_TOO_SMALL"), "ip_rcv drops what the capture cut short")
+	assert.Zero(t, plain.Files[0].Padded)
+
+	padded := mustReplay(t, s, []string{cut}, Options{PadTruncated: true})
+	want := mustReplay(t, s, []string{orig}, Options{IgnoreChecksums: true})
+	assert.Equal(t, n, padded.Files[0].Padded)
+	assert.Zero(t, Count(padded.Drops, "PKT_TOO_SMALL"))
+	assert.Equal(t, want.Outcomes, padded.Outcomes)
+	assert.Equal(t, want.Drops, padded.Drops)
+	assert.Equal(t, want.Programs, padded.Programs)
+	assert.Equal(t, want.Reads, padded.Reads)
+	assert.Equal(t, want.Stack, padded.Stack)
+	assert.Zero(t, padded.LiveObjectsAtEnd)
+}
+
+// TestPadTruncatedFragments: the driver completes a padded packet's own
+// TCP or UDP checksum, but not that of a datagram reassembled from padded
+// fragments, whose payload the zeros replaced: the demo capture's one
+// fragmented UDP datagram is dropped as UDP_CSUM instead of reaching
+// NO_SOCKET. Nothing is dropped as too small.
+func TestPadTruncatedFragments(t *testing.T) {
+	orig := capturetest.MustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1})
+	cut, _ := truncateCapture(t, orig, 160)
+	s := mustBuiltin(t)
+	padded := mustReplay(t, s, []string{cut}, Options{PadTruncated: true})
+	want := mustReplay(t, s, []string{orig}, Options{IgnoreChecksums: true})
+	assert.Zero(t, Count(padded.Drops, "PKT_TOO_SMALL"))
+	assert.Equal(t, Count(want.Drops, "UDP_CSUM")+1, Count(padded.Drops, "UDP_CSUM"))
+	assert.Equal(t, Count(want.Drops, "NO_SOCKET")-1, Count(padded.Drops, "NO_SOCKET"))
+}
