@@ -18,9 +18,10 @@ import (
 	"github.com/skbsim/skbsim/capture/capturetest"
 )
 
-// truncateCapture writes src again with every packet cut to snaplen bytes
-// (its wire length kept), as tcpdump -s snaplen would have captured it,
-// and returns the new file and how many packets were cut.
+// truncateCapture writes src (one link type) again with every packet cut
+// to snaplen bytes (its wire length kept), as tcpdump -s snaplen would
+// have captured it, and returns the new file and how many packets were
+// cut.
 func truncateCapture(tb testing.TB, src string, snaplen int) (string, int64) {
 	tb.Helper()
 	r, err := capture.Open(src)
@@ -31,14 +32,16 @@ func truncateCapture(tb testing.TB, src string, snaplen int) (string, int64) {
 	require.NoError(tb, err)
 	bw := bufio.NewWriter(f)
 	w := pcapgo.NewWriter(bw)
-	require.NoError(tb, w.WriteFileHeader(uint32(snaplen), layers.LinkTypeEthernet))
 	var cut int64
-	for {
+	for i := 0; ; i++ {
 		p, err := r.Next()
 		if err == io.EOF {
 			break
 		}
 		require.NoError(tb, err)
+		if i == 0 {
+			require.NoError(tb, w.WriteFileHeader(uint32(snaplen), layers.LinkType(p.LinkType)))
+		}
 		n := min(len(p.Data), snaplen)
 		if n < p.OrigLen {
 			cut++

@@ -151,3 +151,31 @@ func TestSharedPcapsTruncated(t *testing.T) {
 	assert.Equal(t, Count(plain.Drops, "PKT_TOO_SMALL"), uint64(padded.Files[0].Padded), "each packet cut short was dropped as too small")
 	assert.Zero(t, padded.LiveObjectsAtEnd)
 }
+
+// TestSharedPcapsAboveGROTruncated: the above-GRO capture of
+// TestSharedPcapsAboveGRO cut to 200 bytes a packet: its 79 aggregates
+// then fit the MTU as captured, reach ip_rcv whole and are dropped there
+// as too small, as every other packet cut short; padded to their wire
+// length, all 79 are cut into wire frames again and nothing is too small.
+func TestSharedPcapsAboveGROTruncated(t *testing.T) {
+	f := filepath.Join(sharedPcaps, "suricata-verify__decode-sll2-02_input.pcap")
+	if _, err := os.Stat(f); err != nil {
+		t.Skip("no " + f)
+	}
+	cut, n := truncateCapture(t, f, 200)
+	require.Positive(t, n)
+	s := mustBuiltin(t)
+	for i := range s.Stack.Entries {
+		s.Stack.Entries[i].AboveMTU = netstack.AboveMTUSegment
+	}
+	plain, err := Replay(s, []string{cut}, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(n), Count(plain.Drops, "PKT_TOO_SMALL"))
+	assert.Zero(t, Count(plain.Stack, "above_mtu_cut"))
+	padded, err := Replay(s, []string{cut}, Options{PadTruncated: true})
+	require.NoError(t, err)
+	assert.Zero(t, Count(padded.Drops, "PKT_TOO_BIG"))
+	assert.Zero(t, Count(padded.Drops, "PKT_TOO_SMALL"))
+	assert.Equal(t, uint64(79), Count(padded.Stack, "above_mtu_cut"))
+	assert.Zero(t, padded.LiveObjectsAtEnd)
+}
