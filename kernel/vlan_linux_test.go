@@ -173,23 +173,35 @@ func TestKernelBridgeNetfilterVlan(t *testing.T) {
 		{true, true, seenWant("pa rx vlan", "br rx ext vlan")},
 	} {
 		t.Run(fmt.Sprintf("filter_vlan_tagged %v to bridge %v", tc.filter, tc.toBridge), func(t *testing.T) {
-			topo := newBrnfTopology(t, probe, sfx, true, map[bool]string{true: "vlan"}[tc.filter])
-			dst, dstIP := topo.macB, [4]byte{192, 0, 2, 2}
-			mdst := net.HardwareAddr{2, 0, 0, 0, 7, 2}
-			if tc.toBridge {
-				dst, dstIP = topo.macBr, [4]byte{192, 0, 2, 4}
-				mdst = net.HardwareAddr{2, 0, 0, 0, 7, 4}
-			}
 			tags := []vlanTag{{unix.ETH_P_8021Q, 100}}
-			ifA, err := topo.a.Ifindex("vA")
-			require.NoError(t, err)
-			sendFrame(t, topo.a, ifA, dst, vlanFrame(dst, topo.macA, tags, dstIP))
-			kern := topo.seen(t)
-			require.Equal(t, tc.want, kern, "kernel")
-			frame := vlanFrame(mdst, net.HardwareAddr{2, 0, 0, 0, 7, 1}, tags, dstIP)
-			require.Equal(t, kern, modelBridgeNF(t, true, map[bool]string{true: "vlan"}[tc.filter], netstack.EntryConfig{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}, frame), "model")
+			brnfFrameCase(t, probe, sfx, map[bool]string{true: "vlan"}[tc.filter], tc.toBridge, tc.want,
+				func(dst, src net.HardwareAddr, dstIP [4]byte) []byte { return vlanFrame(dst, src, tags, dstIP) })
 		})
 	}
+}
+
+// brnfFrameCase sends a frame built by build from A's packet socket to
+// vB's MAC (192.0.2.2) or, with toBridge, to the bridge's (192.0.2.4) in
+// the br_netfilter topology with bridge-nf-call-iptables on and the
+// bridge-nf-filter-<filter>-tagged sysctl, and checks that the kernel's
+// probe readings are want and that the model's equal them.
+func brnfFrameCase(t *testing.T, probe *ExtProbe, sfx, filter string, toBridge bool, want map[string]string,
+	build func(dst, src net.HardwareAddr, dstIP [4]byte) []byte) {
+	t.Helper()
+	topo := newBrnfTopology(t, probe, sfx, true, filter)
+	dst, dstIP := topo.macB, [4]byte{192, 0, 2, 2}
+	mdst := net.HardwareAddr{2, 0, 0, 0, 7, 2}
+	if toBridge {
+		dst, dstIP = topo.macBr, [4]byte{192, 0, 2, 4}
+		mdst = net.HardwareAddr{2, 0, 0, 0, 7, 4}
+	}
+	ifA, err := topo.a.Ifindex("vA")
+	require.NoError(t, err)
+	sendFrame(t, topo.a, ifA, dst, build(dst, topo.macA, dstIP))
+	kern := topo.seen(t)
+	require.Equal(t, want, kern, "kernel")
+	frame := build(mdst, net.HardwareAddr{2, 0, 0, 0, 7, 1}, dstIP)
+	require.Equal(t, kern, modelBridgeNF(t, true, filter, netstack.EntryConfig{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}, frame), "model")
 }
 
 // TestKernelVlanTransmit: a tagged frame arriving on vB (its tag moved
@@ -739,21 +751,8 @@ func TestKernelBridgeNetfilterPPPoE(t *testing.T) {
 		{true, true, 0xc021, seenWant("pa rx", "br rx")},
 	} {
 		t.Run(fmt.Sprintf("filter_pppoe_tagged %v to bridge %v ppp %#x", tc.filter, tc.toBridge, tc.proto), func(t *testing.T) {
-			topo := newBrnfTopology(t, probe, sfx, true, map[bool]string{true: "pppoe"}[tc.filter])
-			dst, dstIP := topo.macB, [4]byte{192, 0, 2, 2}
-			mdst := net.HardwareAddr{2, 0, 0, 0, 7, 2}
-			if tc.toBridge {
-				dst, dstIP = topo.macBr, [4]byte{192, 0, 2, 4}
-				mdst = net.HardwareAddr{2, 0, 0, 0, 7, 4}
-			}
-			ifA, err := topo.a.Ifindex("vA")
-			require.NoError(t, err)
-			sendFrame(t, topo.a, ifA, dst, pppoeFrame(dst, topo.macA, tc.proto, dstIP))
-			kern := topo.seen(t)
-			require.Equal(t, tc.want, kern, "kernel")
-			frame := pppoeFrame(mdst, net.HardwareAddr{2, 0, 0, 0, 7, 1}, tc.proto, dstIP)
-			require.Equal(t, kern, modelBridgeNF(t, true, map[bool]string{true: "pppoe"}[tc.filter],
-				netstack.EntryConfig{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}, frame), "model")
+			brnfFrameCase(t, probe, sfx, map[bool]string{true: "pppoe"}[tc.filter], tc.toBridge, tc.want,
+				func(dst, src net.HardwareAddr, dstIP [4]byte) []byte { return pppoeFrame(dst, src, tc.proto, dstIP) })
 		})
 	}
 }
