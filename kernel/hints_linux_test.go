@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"testing"
 
@@ -154,17 +153,10 @@ func TestKernelXDPRxMetaVeth(t *testing.T) {
 
 			var mh HintSeen
 			var mt TCSeen
-			cfg := &netstack.Config{
-				Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
-				Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", MAC: [6]byte(macA),
-					Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B", PeerMAC: [6]byte(macB),
-					PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerXDP: "native"}},
-				Programs: []netstack.ProgramConfig{
-					{Name: "hints", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", DevBound: true, Prog: modelHints(&mh, tc.ops)},
-					{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: modelTC(&mt)},
-				},
-				Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
-			}
+			cfg := modelVethAB(macA, macB, "native",
+				netstack.ProgramConfig{Name: "hints", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", DevBound: true, Prog: modelHints(&mh, tc.ops)},
+				netstack.ProgramConfig{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: modelTC(&mt)},
+			)
 			if tc.push {
 				cfg.Programs = append(cfg.Programs, netstack.ProgramConfig{Name: "push", Hook: carrier.HookTCEgress, Netns: "A", Dev: "vA",
 					Actions: []netstack.Action{{Kind: netstack.ActVlanPush, Value: 100}}})

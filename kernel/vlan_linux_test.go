@@ -30,6 +30,21 @@ func sendFrame(t *testing.T, n *Netns, ifindex int, dst net.HardwareAddr, frame 
 	require.NoError(t, unix.Sendto(tx, frame, 0, sa))
 }
 
+// modelVethAB is the model of vethPairAB's pair: vA in A (192.0.2.1/24,
+// macA) and vB in B (192.0.2.2/24, macB) running XDP in mode peerXDP
+// ("native", "generic" or "" for the default), A's packet socket sending
+// the frames out of vA, and progs attached.
+func modelVethAB(macA, macB net.HardwareAddr, peerXDP string, progs ...netstack.ProgramConfig) *netstack.Config {
+	return &netstack.Config{
+		Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
+		Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", MAC: [6]byte(macA),
+			Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B", PeerMAC: [6]byte(macB),
+			PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerXDP: peerXDP}},
+		Programs: progs,
+		Entries:  []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
+	}
+}
+
 // vlanTag is one 802.1Q or 802.1ad header.
 type vlanTag struct{ tpid, tci uint16 }
 
@@ -339,19 +354,12 @@ func TestKernelXDPMetaAfterVlanUntag(t *testing.T) {
 				require.Equal(t, byte(0xa0+i), c, "metadata byte %d before the mac header", i)
 			}
 			mA, mB := net.HardwareAddr{2, 0, 0, 0, 8, 1}, net.HardwareAddr{2, 0, 0, 0, 8, 2}
-			cfg := &netstack.Config{
-				Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
-				Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", MAC: [6]byte(mA),
-					Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B", PeerMAC: [6]byte(mB),
-					PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerXDP: "native"}},
-				Programs: []netstack.ProgramConfig{
-					{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []netstack.Action{{Kind: netstack.ActWrite, Map: 0, Value: 0xa0}}},
-					{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Actions: []netstack.Action{{Kind: netstack.ActRead, Map: 0}}},
-					{Name: "tp", Hook: carrier.HookTracepoint, Netns: "B", Event: netstack.EventKfreeSkb,
-						Actions: []netstack.Action{{Kind: netstack.ActRead, Map: 0}}},
-				},
-				Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
-			}
+			cfg := modelVethAB(mA, mB, "native",
+				netstack.ProgramConfig{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []netstack.Action{{Kind: netstack.ActWrite, Map: 0, Value: 0xa0}}},
+				netstack.ProgramConfig{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Actions: []netstack.Action{{Kind: netstack.ActRead, Map: 0}}},
+				netstack.ProgramConfig{Name: "tp", Hook: carrier.HookTracepoint, Netns: "B", Event: netstack.EventKfreeSkb,
+					Actions: []netstack.Action{{Kind: netstack.ActRead, Map: 0}}},
+			)
 			frame := vlanFrame(mB, mA, tc.tags, [4]byte{192, 0, 2, 2})
 			for _, hook := range []carrier.Hook{carrier.HookTCIngress, carrier.HookTracepoint} {
 				require.Equal(t, []netstack.ReadResult{netstack.ReadFound}, runXDPMetaModelAt(t, cfg, hook, frame), "model at %v", hook)
@@ -454,73 +462,66 @@ func runHelperProbe(t *testing.T, what string, tags []vlanTag, ops []uint32, tap
 // modelVlanHelpers is TestKernelVlanHelpersMeta's case in the model.
 func modelVlanHelpers(t *testing.T, macA, macB net.HardwareAddr, ops []uint32, frame []byte, tap bool) (v VlanSeen) {
 	t.Helper()
-	cfg := &netstack.Config{
-		Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
-		Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", MAC: [6]byte(macA),
-			Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B", PeerMAC: [6]byte(macB),
-			PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerXDP: "native"}},
-		Programs: []netstack.ProgramConfig{
-			{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []netstack.Action{{Kind: netstack.ActAdjustMeta, Value: MetaProbeLen}}},
-			{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
-				if v.Ran {
-					return netstack.TCXNext
-				}
-				v.Ran = true
-				for i, op := range ops {
-					switch op {
-					case VlanPushQ:
-						v.Ret[i] = int32(c.VlanPush(unix.ETH_P_8021Q, 100))
-					case VlanPushAD:
-						v.Ret[i] = int32(c.VlanPush(unix.ETH_P_8021AD, 200))
-					case VlanPop:
-						v.Ret[i] = int32(c.VlanPop())
-					case ChangeHead:
-						v.Ret[i] = int32(c.ChangeHead(14, 0))
-					case RoomNetGrow:
-						v.Ret[i] = int32(c.AdjustRoom(8, netstack.AdjRoomNet, 0))
-					case RoomNetShrink:
-						v.Ret[i] = int32(c.AdjustRoom(-8, netstack.AdjRoomNet, 0))
-					case RoomMacIPIP:
-						v.Ret[i] = int32(c.AdjustRoom(20, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4))
-					case ProtoToV6:
-						v.Ret[i] = int32(c.ChangeProto(unix.ETH_P_IPV6, 0))
-					case RoomMacIP6:
-						v.Ret[i] = int32(c.AdjustRoom(40, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv6))
-					case RoomMacGRE:
-						v.Ret[i] = int32(c.AdjustRoom(24, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4|netstack.AdjRoomEncapL4GRE))
-					case RoomMacUDP:
-						v.Ret[i] = int32(c.AdjustRoom(28, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4|netstack.AdjRoomEncapL4UDP))
-					case RoomMacVXLAN:
-						v.Ret[i] = int32(c.AdjustRoom(50, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4|netstack.AdjRoomEncapL4UDP|
-							netstack.AdjRoomEncapL2(14)|netstack.AdjRoomEncapL2Eth))
-					case RoomMacDecap4:
-						v.Ret[i] = int32(c.AdjustRoom(-20, netstack.AdjRoomMac, netstack.AdjRoomDecapL3IPv4))
-					case RoomBadL4:
-						v.Ret[i] = int32(c.AdjustRoom(8, netstack.AdjRoomMac, netstack.AdjRoomEncapL4GRE))
-					case ProtoToV4:
-						v.Ret[i] = int32(c.ChangeProto(unix.ETH_P_IP, 0))
-					case RoomBadL3:
-						v.Ret[i] = int32(c.AdjustRoom(20, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4|netstack.AdjRoomEncapL3IPv6))
-					case TailGrow, TailShrink, TailGrowBig, TailSame:
-						d := map[uint32]int{TailGrow: 8, TailShrink: -8, TailGrowBig: 8000, TailSame: 0}[op]
-						v.Ret[i] = int32(c.ChangeTail(uint32(c.Skb.Len()+d), 0))
-					}
-				}
-				h := c.Skb.H()
-				if h.VlanTagPresent() {
-					v.VlanPresent = 1
-				}
-				v.VlanTCI, v.VlanProto, v.Prot = uint32(h.VlanTCI), uint32(h.VlanProto), uint32(h.Protocol)
-				v.Len = uint32(c.Skb.Len())
-				m := c.Meta()
-				v.MetaLen = uint32(len(m))
-				copy(v.Meta[:], m)
-				copy(v.Frame[:], c.Skb.Data())
+	cfg := modelVethAB(macA, macB, "native",
+		netstack.ProgramConfig{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []netstack.Action{{Kind: netstack.ActAdjustMeta, Value: MetaProbeLen}}},
+		netstack.ProgramConfig{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+			if v.Ran {
 				return netstack.TCXNext
-			})},
-		},
-		Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
-	}
+			}
+			v.Ran = true
+			for i, op := range ops {
+				switch op {
+				case VlanPushQ:
+					v.Ret[i] = int32(c.VlanPush(unix.ETH_P_8021Q, 100))
+				case VlanPushAD:
+					v.Ret[i] = int32(c.VlanPush(unix.ETH_P_8021AD, 200))
+				case VlanPop:
+					v.Ret[i] = int32(c.VlanPop())
+				case ChangeHead:
+					v.Ret[i] = int32(c.ChangeHead(14, 0))
+				case RoomNetGrow:
+					v.Ret[i] = int32(c.AdjustRoom(8, netstack.AdjRoomNet, 0))
+				case RoomNetShrink:
+					v.Ret[i] = int32(c.AdjustRoom(-8, netstack.AdjRoomNet, 0))
+				case RoomMacIPIP:
+					v.Ret[i] = int32(c.AdjustRoom(20, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4))
+				case ProtoToV6:
+					v.Ret[i] = int32(c.ChangeProto(unix.ETH_P_IPV6, 0))
+				case RoomMacIP6:
+					v.Ret[i] = int32(c.AdjustRoom(40, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv6))
+				case RoomMacGRE:
+					v.Ret[i] = int32(c.AdjustRoom(24, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4|netstack.AdjRoomEncapL4GRE))
+				case RoomMacUDP:
+					v.Ret[i] = int32(c.AdjustRoom(28, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4|netstack.AdjRoomEncapL4UDP))
+				case RoomMacVXLAN:
+					v.Ret[i] = int32(c.AdjustRoom(50, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4|netstack.AdjRoomEncapL4UDP|
+						netstack.AdjRoomEncapL2(14)|netstack.AdjRoomEncapL2Eth))
+				case RoomMacDecap4:
+					v.Ret[i] = int32(c.AdjustRoom(-20, netstack.AdjRoomMac, netstack.AdjRoomDecapL3IPv4))
+				case RoomBadL4:
+					v.Ret[i] = int32(c.AdjustRoom(8, netstack.AdjRoomMac, netstack.AdjRoomEncapL4GRE))
+				case ProtoToV4:
+					v.Ret[i] = int32(c.ChangeProto(unix.ETH_P_IP, 0))
+				case RoomBadL3:
+					v.Ret[i] = int32(c.AdjustRoom(20, netstack.AdjRoomMac, netstack.AdjRoomEncapL3IPv4|netstack.AdjRoomEncapL3IPv6))
+				case TailGrow, TailShrink, TailGrowBig, TailSame:
+					d := map[uint32]int{TailGrow: 8, TailShrink: -8, TailGrowBig: 8000, TailSame: 0}[op]
+					v.Ret[i] = int32(c.ChangeTail(uint32(c.Skb.Len()+d), 0))
+				}
+			}
+			h := c.Skb.H()
+			if h.VlanTagPresent() {
+				v.VlanPresent = 1
+			}
+			v.VlanTCI, v.VlanProto, v.Prot = uint32(h.VlanTCI), uint32(h.VlanProto), uint32(h.Protocol)
+			v.Len = uint32(c.Skb.Len())
+			m := c.Meta()
+			v.MetaLen = uint32(len(m))
+			copy(v.Meta[:], m)
+			copy(v.Frame[:], c.Skb.Data())
+			return netstack.TCXNext
+		})},
+	)
 	if tap {
 		cfg.Taps = []netstack.TapConfig{{Name: "t", Netns: "B", Dev: "vB", Dir: netstack.TapRX, Hold: true}}
 	}
@@ -580,24 +581,17 @@ func TestKernelXDPAdjustHeadMeta(t *testing.T) {
 				mode = "generic"
 			}
 			var m VlanSeen
-			cfg := &netstack.Config{
-				Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
-				Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", MAC: [6]byte(macA),
-					Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B", PeerMAC: [6]byte(macB),
-					PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerXDP: mode}},
-				Programs: []netstack.ProgramConfig{
-					{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []netstack.Action{
-						{Kind: netstack.ActAdjustMeta, Value: MetaProbeLen}, {Kind: netstack.ActAdjustHead, Delta: 20, KeepEth: true}}},
-					{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
-						mv := c.Meta()
-						m.Ran, m.MetaLen = true, uint32(len(mv))
-						copy(m.Meta[:], mv)
-						copy(m.Frame[:], c.Skb.Data())
-						return netstack.TCXNext
-					})},
-				},
-				Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
-			}
+			cfg := modelVethAB(macA, macB, mode,
+				netstack.ProgramConfig{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []netstack.Action{
+					{Kind: netstack.ActAdjustMeta, Value: MetaProbeLen}, {Kind: netstack.ActAdjustHead, Delta: 20, KeepEth: true}}},
+				netstack.ProgramConfig{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+					mv := c.Meta()
+					m.Ran, m.MetaLen = true, uint32(len(mv))
+					copy(m.Meta[:], mv)
+					copy(m.Frame[:], c.Skb.Data())
+					return netstack.TCXNext
+				})},
+			)
 			obs := &dropRecorder{}
 			runModel(t, cfg, obs, frame, nil)
 			require.Equal(t, k.MetaLen, m.MetaLen, "model data - data_meta")
@@ -829,33 +823,26 @@ func TestKernelXDPAdjustTail(t *testing.T) {
 				mode := map[bool]string{false: "native", true: "generic"}[generic]
 				var m VlanSeen
 				var mret int
-				cfg := &netstack.Config{
-					Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "B"}},
-					Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", MAC: [6]byte(macA),
-						Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "vB", PeerNetns: "B", PeerMAC: [6]byte(macB),
-						PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}, PeerXDP: mode}},
-					Programs: []netstack.ProgramConfig{
-						{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
-							if c.AdjustMeta(-MetaProbeLen) == 0 {
-								for i := range MetaProbeLen {
-									c.Meta()[i] = byte(0xa0 + i)
-								}
+				cfg := modelVethAB(macA, macB, mode,
+					netstack.ProgramConfig{Name: "xdp", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+						if c.AdjustMeta(-MetaProbeLen) == 0 {
+							for i := range MetaProbeLen {
+								c.Meta()[i] = byte(0xa0 + i)
 							}
-							mret = c.AdjustTail(int(delta))
-							return netstack.XDPPass
-						})},
-						{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
-							mv := c.Meta()
-							m.Ran, m.MetaLen, m.Len = true, uint32(len(mv)), uint32(c.Skb.Len())
-							copy(m.Meta[:], mv)
-							if d := c.Skb.Data(); len(d) >= len(m.Frame) { // as tc_vlan: the whole 48 bytes or none
-								copy(m.Frame[:], d)
-							}
-							return netstack.TCXNext
-						})},
-					},
-					Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
-				}
+						}
+						mret = c.AdjustTail(int(delta))
+						return netstack.XDPPass
+					})},
+					netstack.ProgramConfig{Name: "tc", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+						mv := c.Meta()
+						m.Ran, m.MetaLen, m.Len = true, uint32(len(mv)), uint32(c.Skb.Len())
+						copy(m.Meta[:], mv)
+						if d := c.Skb.Data(); len(d) >= len(m.Frame) { // as tc_vlan: the whole 48 bytes or none
+							copy(m.Frame[:], d)
+						}
+						return netstack.TCXNext
+					})},
+				)
 				runModel(t, cfg, &dropRecorder{}, frame, nil)
 				require.Equal(t, int(kret), mret, "model return")
 				require.Equal(t, k.Ran, m.Ran, "model: tc ran")
