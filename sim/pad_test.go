@@ -1,58 +1,14 @@
 package sim
 
 import (
-	"bufio"
-	"io"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/capture"
 	"github.com/skbsim/skbsim/capture/capturetest"
 )
-
-// truncateCapture writes src (one link type) again with every packet cut
-// to snaplen bytes (its wire length kept), as tcpdump -s snaplen would
-// have captured it, and returns the new file and how many packets were
-// cut.
-func truncateCapture(tb testing.TB, src string, snaplen int) (string, int64) {
-	tb.Helper()
-	r, err := capture.Open(src)
-	require.NoError(tb, err)
-	defer r.Close()
-	path := filepath.Join(tb.TempDir(), "cut.pcap")
-	f, err := os.Create(path)
-	require.NoError(tb, err)
-	bw := bufio.NewWriter(f)
-	w := pcapgo.NewWriter(bw)
-	var cut int64
-	for i := 0; ; i++ {
-		p, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		require.NoError(tb, err)
-		if i == 0 {
-			require.NoError(tb, w.WriteFileHeader(uint32(snaplen), layers.LinkType(p.LinkType)))
-		}
-		n := min(len(p.Data), snaplen)
-		if n < p.OrigLen {
-			cut++
-		}
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, p.Timestamp), CaptureLength: n, Length: p.OrigLen}
-		require.NoError(tb, w.WritePacket(ci, p.Data[:n]))
-	}
-	require.NoError(tb, bw.Flush())
-	require.NoError(tb, f.Close())
-	return path, cut
-}
 
 // TestPadTruncated: a capture cut to 160 bytes a packet (every header of
 // the lb capture's packets, IPIP included, fits) loses its longer packets
@@ -63,7 +19,7 @@ func truncateCapture(tb testing.TB, src string, snaplen int) (string, int64) {
 // counters; only the payload bytes differ.
 func TestPadTruncated(t *testing.T) {
 	orig := capturetest.MustGenerate(t, capture.GenSpec{Preset: "lb", Seed: 1})
-	cut, n := truncateCapture(t, orig, 160)
+	cut, n := capturetest.MustTruncate(t, orig, 160)
 	require.Positive(t, n)
 	s := mustBuiltin(t)
 
@@ -90,7 +46,7 @@ func TestPadTruncated(t *testing.T) {
 // NO_SOCKET. Nothing is dropped as too small.
 func TestPadTruncatedFragments(t *testing.T) {
 	orig := capturetest.MustGenerate(t, capture.GenSpec{Preset: "demo", Seed: 1})
-	cut, _ := truncateCapture(t, orig, 160)
+	cut, _ := capturetest.MustTruncate(t, orig, 160)
 	s := mustBuiltin(t)
 	padded := mustReplay(t, s, []string{cut}, Options{PadTruncated: true})
 	want := mustReplay(t, s, []string{orig}, Options{IgnoreChecksums: true})

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/capture"
+	"github.com/skbsim/skbsim/capture/capturetest"
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/netstack"
 )
@@ -162,7 +163,7 @@ func TestSharedPcapsAboveGROTruncated(t *testing.T) {
 	if _, err := os.Stat(f); err != nil {
 		t.Skip("no " + f)
 	}
-	cut, n := truncateCapture(t, f, 200)
+	cut, n := capturetest.MustTruncate(t, f, 200)
 	require.Positive(t, n)
 	s := mustBuiltin(t)
 	for i := range s.Stack.Entries {

@@ -10,15 +10,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/skbsim/skbsim/capture"
+	"github.com/skbsim/skbsim/capture/capturetest"
 	"github.com/skbsim/skbsim/sim"
 )
 
@@ -290,27 +286,7 @@ func TestRunXDPRxMetadata(t *testing.T) {
 // and the text report says how many.
 func TestRunPadTruncated(t *testing.T) {
 	pcap := mustGen(t, "-preset", "lb", "-seed", "1", "-n", "200")
-	r, err := capture.Open(pcap)
-	require.NoError(t, err)
-	defer r.Close()
-	path := filepath.Join(t.TempDir(), "cut.pcap")
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	w := pcapgo.NewWriter(f)
-	require.NoError(t, w.WriteFileHeader(96, layers.LinkTypeEthernet))
-	cut := 0
-	for {
-		p, err := r.Next()
-		if err != nil {
-			break
-		}
-		n := min(len(p.Data), 96)
-		if n < p.OrigLen {
-			cut++
-		}
-		require.NoError(t, w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(0, p.Timestamp), CaptureLength: n, Length: p.OrigLen}, p.Data[:n]))
-	}
-	require.NoError(t, f.Close())
+	path, cut := capturetest.MustTruncate(t, pcap, 96)
 	require.Positive(t, cut)
 	code, out, stderr := simrun(t, "run", "-pad-truncated", path)
 	require.Equal(t, exitOK, code, stderr)
