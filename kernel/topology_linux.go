@@ -228,6 +228,33 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		addr("B", "vxB", "198.51.100.2/24")
 		neigh("A", "vxA", "198.51.100.2", "vxB")
 		t.sender, t.dst, t.remote = "A", net.IPv4(198, 51, 100, 2), net.ParseIP(lb)
+	case observe.TopoMacvlan, observe.TopoMacvlanTx, observe.TopoMacvlanBridge, observe.TopoMacvlanPrivate:
+		if err := mk("A", "B", "C", "H"); err != nil {
+			return t, err
+		}
+		veth("A", "vA", "H", "hL")
+		addr("A", "vA", "192.0.2.1/24")
+		for i, r := range []string{"B", "C"} {
+			mv := "mv" + r
+			t.devNS[mv] = r
+			steps = append(steps,
+				ipIn("H", "link", "add", "link", "hL", "name", mv, "address", observe.MACString(mv),
+					"type", "macvlan", "mode", kind.MacvlanMode()),
+				ipIn("H", "link", "set", mv, "netns", t.ns[r].Name),
+				ipIn(r, "link", "set", mv, "up"))
+			addr(r, mv, fmt.Sprintf("192.0.2.%d/24", i+2))
+		}
+		neigh("A", "vA", "192.0.2.2", "mvB")
+		neigh("B", "mvB", "192.0.2.1", "vA")
+		neigh("B", "mvB", "192.0.2.3", "mvC")
+		switch kind {
+		case observe.TopoMacvlan:
+			t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
+		case observe.TopoMacvlanTx:
+			t.sender, t.dst = "B", net.IPv4(192, 0, 2, 1)
+		default:
+			t.sender, t.dst = "B", net.IPv4(192, 0, 2, 3)
+		}
 	default:
 		if !kind.Tunnel() {
 			return t, fmt.Errorf("unknown topology %q", kind)

@@ -137,6 +137,20 @@ const (
 	// default encapsulation limit option.
 	KindIP6GRE    = "ip6gre"
 	KindIP6GRETap = "ip6gretap"
+	// KindMacvlan is a macvlan device on a lower Ethernet device
+	// (DeviceConfig.Link), usually moved into another namespace: `ip link
+	// add link LOWER name NAME type macvlan mode MODE`.
+	KindMacvlan = "macvlan"
+)
+
+// Macvlan modes (DeviceConfig.Mode, enum macvlan_mode). The source mode
+// (MACVLAN_MODE_SOURCE, with its list of allowed source addresses) is not
+// modelled.
+const (
+	MacvlanBridge   = "bridge"   // MACVLAN_MODE_BRIDGE (the default): macvlans reach each other through the lower device's receive path
+	MacvlanPrivate  = "private"  // MACVLAN_MODE_PRIVATE: no frame between macvlans of one lower device
+	MacvlanVEPA     = "vepa"     // MACVLAN_MODE_VEPA: every frame leaves by the lower device (an external switch may reflect it)
+	MacvlanPassthru = "passthru" // MACVLAN_MODE_PASSTHRU: the only macvlan, with the lower device's address, takes every unicast frame
 )
 
 // DeviceConfig is one network device. A veth pair is declared once, on one
@@ -182,9 +196,17 @@ type DeviceConfig struct {
 	// without it __udp6_lib_rcv drops them.
 	UDP6ZeroCsumRx bool
 	// LinkNetns is the namespace of the tunnel's underlay (vxlan->net,
-	// tunnel->net): the namespace the device was created in before being
-	// moved. Defaults to Netns.
+	// tunnel->net), or of a macvlan's lower device: the namespace the
+	// device was created in before being moved. Defaults to Netns.
 	LinkNetns string
+	// Link is a macvlan's lower device, in LinkNetns: an Ethernet device
+	// that is not a bridge port (a macvlan on a macvlan goes on the
+	// latter's lower device, as macvlan_common_newlink does). Its MTU is
+	// the default and the limit of the macvlan's.
+	Link string
+	// Mode is a macvlan's mode: MacvlanBridge (the default, ""),
+	// MacvlanPrivate, MacvlanVEPA or MacvlanPassthru.
+	Mode string
 	// XDP is the attach mode for xdp programs: "native" (driver) or
 	// "generic" (skb mode). Native XDP is modelled on nic and veth.
 	XDP string

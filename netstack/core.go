@@ -9,11 +9,13 @@ import (
 
 // netifReceive models __netif_receive_skb_core(): skb_iif, header resets,
 // generic XDP, skb_vlan_untag for an 802.1Q or 802.1ad frame, RX taps
-// (ptype_all), tc ingress (tcx), the bridge rx_handler, the check_vlan_id
-// block and the protocol handler. bpf_redirect_peer re-runs it in the peer's
-// namespace (another_round). Takes ownership of skb.
+// (ptype_all), tc ingress (tcx), the bridge or macvlan rx_handler, the
+// check_vlan_id block and the protocol handler. bpf_redirect_peer re-runs it
+// in the peer's namespace, and a macvlan's rx_handler on the macvlan
+// (another_round), generic XDP included: the new device's program runs,
+// since neither sets skb->redirected. Takes ownership of skb.
 func (s *Stack) netifReceive(b *skb.Buff) {
-	for round := 0; ; round++ {
+	for {
 		d := s.devOf(b)
 		if d == nil || !d.up {
 			s.drop(b, skb.DropDevReady, OpNetifReceive)
@@ -28,7 +30,7 @@ func (s *Stack) netifReceive(b *skb.Buff) {
 		// set, skb_reset_mac_len
 		b.ResetRxHeaders()
 		s.traceOp(LayerCore, OpNetifReceive, b)
-		if round == 0 && len(d.xdp) != 0 && d.xdpGeneric {
+		if len(d.xdp) != 0 && d.xdpGeneric {
 			if b = s.doXDPGeneric(b, d); b == nil {
 				return
 			}
@@ -65,6 +67,14 @@ func (s *Stack) netifReceive(b *skb.Buff) {
 		if d.master != nil && d.master.kid == kidBridge {
 			s.brHandleFrame(b, d)
 			return
+		}
+		if d.mvPort != nil {
+			switch s.macvlanHandleFrame(&b, d) {
+			case rxHandlerConsumed:
+				return
+			case rxHandlerAnother:
+				continue
+			}
 		}
 		if b.H().VlanTagPresent() {
 			if b = s.checkVlanID(b); b == nil {

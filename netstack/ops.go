@@ -85,6 +85,8 @@ const (
 	OpDevmapXmit         // dev_map_enqueue / bq_xmit_all / dev_map_generic_redirect
 	OpPacketSnd          // packet_snd (a packet socket's send, EntryPacket)
 	OpVlanUntag          // skb_vlan_untag (__netif_receive_skb_core, check_vlan_id)
+	OpMacvlanRx          // macvlan_handle_frame (the lower device's rx_handler)
+	OpMacvlanXmit        // macvlan_start_xmit / macvlan_queue_xmit
 	NumOps
 )
 
@@ -120,6 +122,7 @@ var opNames = [NumOps]string{
 	OpGRERcv: "gre_rcv", OpMirred: "tcf_mirred_act", OpLinearize: "__skb_linearize", OpVethXDPXmit: "veth_xdp_xmit",
 	OpCpumapEnqueue: "cpu_map_enqueue", OpCpumapKthread: "cpu_map_kthread_run", OpDevmapXmit: "dev_map_enqueue",
 	OpPacketSnd: "packet_snd", OpVlanUntag: "skb_vlan_untag",
+	OpMacvlanRx: "macvlan_handle_frame", OpMacvlanXmit: "macvlan_queue_xmit",
 }
 
 func (o Op) String() string {

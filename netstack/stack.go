@@ -141,6 +141,13 @@ type Device struct {
 	port          uint16
 	linkNs        *Netns
 
+	// lower is a macvlan's lower device and mvMode its mode; a device
+	// with macvlans on it has mvPort (struct macvlan_port, its
+	// rx_handler_data).
+	lower  *Device
+	mvMode macvlanMode
+	mvPort *macvlanPort
+
 	xdp        []int
 	xdpGeneric bool
 	xdpFrags   bool // every xdp program has BPF_F_XDP_HAS_FRAGS
@@ -202,6 +209,7 @@ const (
 	kidDummy
 	kidVeth
 	kidBridge
+	kidMacvlan
 )
 
 func kindID(kind string) devKind {
@@ -216,6 +224,8 @@ func kindID(kind string) devKind {
 		return kidVeth
 	case KindBridge:
 		return kidBridge
+	case KindMacvlan:
+		return kidMacvlan
 	}
 	return kidOther
 }
@@ -597,7 +607,7 @@ func (s *Stack) build(maxVal int) error {
 		}
 		switch dc.Kind {
 		case KindNIC, KindDummy, KindVeth, KindBridge, KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT, KindIP6Tnl,
-			KindIP6GRE, KindIP6GRETap:
+			KindIP6GRE, KindIP6GRETap, KindMacvlan:
 		default:
 			return cfgErr("%s: unknown kind %q", what, dc.Kind)
 		}
@@ -683,6 +693,9 @@ func (s *Stack) build(maxVal int) error {
 		// br_add_if: list_add_rcu(&p->list, &br->port_list) puts the new
 		// port first, so br_flood visits the ports newest first.
 		br.ports = append([]*Device{d}, br.ports...)
+	}
+	if err := s.buildMacvlans(); err != nil {
+		return err
 	}
 	// br_features_recompute: a bridge's NETIF_F_FRAGLIST, one of
 	// NETIF_F_ONE_FOR_ALL, is that of any of its ports (netdev_increment_features);

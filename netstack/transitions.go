@@ -118,6 +118,24 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 			neigh("A", "vxA", "198.51.100.2", "vxB"),
 		}
 		dst = netip.MustParseAddr("198.51.100.2")
+	case observe.TopoMacvlan, observe.TopoMacvlanTx, observe.TopoMacvlanBridge, observe.TopoMacvlanPrivate:
+		cfg.Namespaces = []NamespaceConfig{{Name: "A"}, {Name: "B"}, {Name: "C"}, {Name: "H"}}
+		cfg.Devices = []DeviceConfig{veth("vA", "A", "hL", "H", "192.0.2.1/24", "")}
+		for i, r := range []string{"B", "C"} {
+			cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "mv" + r, Kind: KindMacvlan, Netns: r,
+				LinkNetns: "H", Link: "hL", Mode: t.Topology.MacvlanMode(), MAC: mac["mv"+r],
+				Addrs: []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("192.0.2.%d/24", i+2))}})
+		}
+		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "mvB"),
+			neigh("B", "mvB", "192.0.2.1", "vA"), neigh("B", "mvB", "192.0.2.3", "mvC")}
+		switch t.Topology {
+		case observe.TopoMacvlan:
+			dst = netip.MustParseAddr("192.0.2.2")
+		case observe.TopoMacvlanTx:
+			sender, dst = "B", netip.MustParseAddr("192.0.2.1")
+		default:
+			sender, dst = "B", netip.MustParseAddr("192.0.2.3")
+		}
 	default:
 		if !t.Topology.Tunnel() {
 			return nil, dst, fmt.Errorf("transition %s: unknown topology %q: %w", t.Name, t.Topology, ErrConfig)

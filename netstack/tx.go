@@ -648,9 +648,24 @@ func neighResolve(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
 			return n.mac, true
 		}
 	}
-	// A completed ARP exchange with a directly attached peer.
-	if p := out.peer; p != nil && p.hasAddr(nh) {
-		return p.mac, true
+	// A completed ARP exchange with a directly attached peer, or with a
+	// macvlan on it.
+	if p := out.peer; p != nil {
+		if p.hasAddr(nh) {
+			return p.mac, true
+		}
+		if v := p.mvPort.withAddr(nh); v != nil {
+			return v.mac, true
+		}
+	}
+	// From a macvlan: the lower device's peer, or a sibling macvlan.
+	if low := out.lower; low != nil {
+		if p := low.peer; p != nil && p.hasAddr(nh) {
+			return p.mac, true
+		}
+		if v := low.mvPort.withAddr(nh); v != nil && v != out {
+			return v.mac, true
+		}
 	}
 	if out.kid == kidBridge {
 		for _, port := range out.ports {
@@ -835,6 +850,8 @@ func (s *Stack) devXmitRaw(b *skb.Buff, d *Device) {
 		}
 	case kidBridge:
 		s.brDevXmit(b, d)
+	case kidMacvlan:
+		s.macvlanXmit(b, d)
 	default:
 		s.tunnelXmit(b, d)
 	}

@@ -213,6 +213,32 @@ var Measured = []MeasuredCells{
 	// XDP metadata crosses the bridge (br_netfilter on) and the veth.
 	{"xdp-meta-bridge", "hB/tc-egress", "count=1 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
 	{"xdp-meta-bridge", "vB/tc-ingress", "count=1 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	// macvlan's rx_handler moves the skb to mvB, in another namespace,
+	// without a scrub: mark, priority and tstamp survive, pkt_type
+	// becomes PACKET_HOST (hL saw PACKET_OTHERHOST: mvB's address), and
+	// skb_iif is mvB's (another_round). The XDP metadata stays too.
+	{"macvlan-rx", "hL/tc-ingress", "count=1 mark=0x0 pkt_type=3 ingress_ifindex=hL ifindex=hL"},
+	{"macvlan-rx", "mvB/tc-ingress", "count=1 mark=0x2b priority=11 tc_index=43 cb0=0x2b00 cb4=0x2b04 hash=0x5eed002b tstamp=0x2902141 tstamp_type=0 pkt_type=0 ingress_ifindex=mvB ifindex=mvB meta_len=0"},
+	{"xdp-meta-macvlan", "mvB/tc-ingress", "count=1 pkt_type=0 ingress_ifindex=mvB meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	// another_round runs generic XDP for the skb's new device, after
+	// macvlan's rx_handler and after bpf_redirect_peer alike.
+	{"xdp-generic-macvlan", "mvB/xdp", "count=1 ret=0"},
+	{"xdp-generic-macvlan", "mvB/tc-ingress", "count=1 pkt_type=0 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	{"xdp-generic-redirect-peer", "vB/xdp", "count=1 ret=0"},
+	{"xdp-generic-redirect-peer", "vB/tc-ingress", "count=1 mark=0x2b priority=11 tstamp=0x2902141 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	// Out to the world: skb->dev = hL and dev_queue_xmit, no scrub,
+	// though hL is in H; the veth to A then scrubs with xnet.
+	{"macvlan-tx", "hL/tc-egress", "count=1 mark=0x2a priority=10 tc_index=42 cb0=0x2a00 hash=0x5eed002a tstamp=0x280defe ifindex=hL"},
+	{"macvlan-tx", "vA/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=42 hash=0x5eed002a tstamp=0x0 pkt_type=0 ingress_ifindex=vA"},
+	// Bridge mode between macvlans: dev_forward_skb(hL) scrubs with xnet
+	// (mvB in B, hL in H) and zeroes priority; hL never transmits it.
+	{"macvlan-bridge", "hL/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=42 cb0=0x2a00 hash=0x5eed002a tstamp=0x0 pkt_type=3 ingress_ifindex=hL"},
+	{"macvlan-bridge", "mvC/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=42 cb4=0x2a04 hash=0x5eed002a tstamp=0x0 pkt_type=0 ingress_ifindex=mvC ifindex=mvC"},
+	// Private mode: the frame for mvC leaves by hL and reaches vA as
+	// PACKET_OTHERHOST.
+	{"macvlan-private", "hL/tc-egress", "count=1 mark=0x2a priority=10 tstamp=0x280defe ifindex=hL"},
+	{"macvlan-private", "vA/tc-ingress", "count=1 mark=0x0 pkt_type=3 ingress_ifindex=vA"},
+	{"macvlan-private", "mvC/tc-ingress", "count=0"},
 }
 
 // CheckCells checks the "field=value ..." cells against m and returns an

@@ -29,6 +29,7 @@ var DeviceMACs = map[string][6]byte{
 	"vxA": {2, 0, 0, 0, 4, 1}, "vxB": {2, 0, 0, 0, 4, 2},
 	"tA": {2, 0, 0, 0, 5, 1}, "tB": {2, 0, 0, 0, 5, 2},
 	"br0": {2, 0, 0, 0, 6, 1},
+	"hL":  {2, 0, 0, 0, 7, 1}, "mvB": {2, 0, 0, 0, 7, 2}, "mvC": {2, 0, 0, 0, 7, 3},
 }
 
 // MACString formats the address of role as ip(8) takes it.

@@ -150,6 +150,13 @@ const (
 	TopoIPIPXnet Topology = "ipip-xnet" // ipip with tA moved to S and tB to D
 	TopoIP6Tnl   Topology = "ip6tnl"    // IPv6 underlay, ip6tnl mode any (IPv4 in IPv6)
 	TopoIP6GRE   Topology = "ip6gre"    // IPv6 underlay, ip6gre (IPv4 in GRE over IPv6)
+	// The macvlan topologies: vA (A) <-> hL (H), with macvlan devices mvB
+	// and mvC on hL moved to B and C (see setupMacvlan). They differ in
+	// the test packet's path and in the macvlans' mode.
+	TopoMacvlan        Topology = "macvlan"         // bridge mode; A -> mvB (receive)
+	TopoMacvlanTx      Topology = "macvlan-tx"      // bridge mode; mvB -> A (transmit to the world)
+	TopoMacvlanBridge  Topology = "macvlan-bridge"  // bridge mode; mvB -> mvC (dev_forward_skb on hL)
+	TopoMacvlanPrivate Topology = "macvlan-private" // private mode; mvB -> mvC (out by hL, never to mvC)
 )
 
 // Tunnel reports whether t is one of the IP tunnel topologies (tA and tB).
@@ -188,7 +195,27 @@ func (t Topology) Devices() []string {
 	if t.Tunnel() {
 		return []string{"vA", "vB", "tA", "tB"}
 	}
+	if t.Macvlan() {
+		return []string{"vA", "hL", "mvB", "mvC"}
+	}
 	return nil
+}
+
+// Macvlan reports whether t is one of the macvlan topologies.
+func (t Topology) Macvlan() bool {
+	switch t {
+	case TopoMacvlan, TopoMacvlanTx, TopoMacvlanBridge, TopoMacvlanPrivate:
+		return true
+	}
+	return false
+}
+
+// MacvlanMode returns the mode of a macvlan topology's devices.
+func (t Topology) MacvlanMode() string {
+	if t == TopoMacvlanPrivate {
+		return "private"
+	}
+	return "bridge"
 }
 
 // Transition is one scenario of the matrix.
@@ -378,6 +405,10 @@ neighbour 198.51.100.2 -> tB's MAC on tA. One UDP datagram (16 bytes of payload)
 198.51.100.2:9999 from a socket in A. Writes on the inner packet at tA egress (encap is observed at vA
 egress and vB ingress), other writes on the outer packet at vB ingress (decap is observed at tB
 ingress). Recorders find the test datagram from the network header, inside one encapsulation or none.`
+	setupMacvlan = `Namespaces A, B, C and H. veth pair vA (A, 192.0.2.1/24) <-> hL (H, no address). macvlan
+devices mvB and mvC ("link hL type macvlan mode bridge", or mode private for macvlan-private) created in H,
+in that order, and moved to B (192.0.2.2/24) and C (192.0.2.3/24); all up, IPv6 disabled; permanent
+neighbours 192.0.2.2 -> mvB's MAC on vA, and 192.0.2.1 -> vA's MAC and 192.0.2.3 -> mvC's MAC on mvB.`
 	setupEncap = ` The sender is instead a UDP socket in A on the underlay: it sends the VXLAN header and
 the inner frame (vxA's MAC -> vxB's MAC, IPv4 198.51.100.1 -> 198.51.100.2, UDP 40000 -> 9999, 1600 zero bytes
 of payload) as one 1650-byte datagram to the remote endpoint's port 4789 (vxA is not used). The datagram does
@@ -466,6 +497,18 @@ socket filter: packet_rcv runs it before tc ingress and clears cb[] for it witho
 		Setup:    setupHub + ` At hA ingress: writes, then bpf_redirect_peer(hB, 0) (delivers at vB ingress in B).`,
 		Actions:  []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectPeer, Target: "hB"}},
 		Hooks:    []Hook{{"hA", TCIngress}, {"vB", TCIngress}},
+	},
+	{
+		Name:     "xdp-generic-redirect-peer",
+		Topology: TopoHub,
+		Setup: setupHub + ` At hA ingress: writes, then bpf_redirect_peer(hB, 0). Generic XDP on vB reserves 8
+bytes of metadata: the another_round in B runs do_xdp_generic for vB (skb_do_redirect does not set
+skb->redirected).`,
+		Actions: []Action{
+			{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectPeer, Target: "hB"},
+			{Hook: Hook{"vB", XDP}, MetaLen: 8, Generic: true},
+		},
+		Hooks: []Hook{{"hA", TCIngress}, {"vB", XDP}, {"vB", TCIngress}},
 	},
 	{
 		Name:     "bpf-clone-redirect-egress",
@@ -930,6 +973,60 @@ ingress one by one.`,
 		Actions:  vethXDPActions(),
 		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 		Segments: 4,
+	},
+	{
+		Name:     "macvlan-rx",
+		Topology: TopoMacvlan,
+		Setup: setupMacvlan + ` One UDP datagram is sent from a socket in A to 192.0.2.2:9999. At hL ingress: writes,
+then TCX_NEXT, so macvlan's rx_handler (macvlan_handle_frame) takes the frame for mvB's address and
+__netif_receive_skb_core runs another round on mvB, in B, without a scrub.`,
+		Actions: []Action{{Hook: Hook{"hL", TCIngress}, Set: Writes(43)}},
+		Hooks:   []Hook{{"vA", TCEgress}, {"hL", TCIngress}, {"mvB", TCIngress}},
+	},
+	{
+		Name:     "xdp-meta-macvlan",
+		Topology: TopoMacvlan,
+		Setup: setupMacvlan + ` One UDP datagram is sent from a socket in A to 192.0.2.2:9999. Native XDP on hL
+reserves 8 bytes of metadata; the skb that macvlan hands to mvB is the same one, head untouched.`,
+		Actions: []Action{{Hook: Hook{"hL", XDP}, MetaLen: 8}},
+		Hooks:   []Hook{{"hL", XDP}, {"hL", TCIngress}, {"mvB", TCIngress}},
+	},
+	{
+		Name:     "xdp-generic-macvlan",
+		Topology: TopoMacvlan,
+		Setup: setupMacvlan + ` One UDP datagram is sent from a socket in A to 192.0.2.2:9999. Generic XDP on mvB
+reserves 8 bytes of metadata: another_round runs do_xdp_generic for the skb's new device.`,
+		Actions: []Action{{Hook: Hook{"mvB", XDP}, MetaLen: 8, Generic: true}},
+		Hooks:   []Hook{{"hL", TCIngress}, {"mvB", XDP}, {"mvB", TCIngress}},
+	},
+	{
+		Name:     "macvlan-tx",
+		Topology: TopoMacvlanTx,
+		Setup: setupMacvlan + ` One UDP datagram is sent from a socket in B to 192.0.2.1:9999. At mvB egress:
+writes; macvlan_queue_xmit finds no macvlan for vA's address and sends the skb on hL (skb->dev = hL,
+dev_queue_xmit, no scrub), in H; veth then forwards it to A with xnet.`,
+		Actions: []Action{{Hook: Hook{"mvB", TCEgress}, Set: Writes(42)}},
+		Hooks:   []Hook{{"mvB", TCEgress}, {"hL", TCEgress}, {"vA", TCIngress}},
+	},
+	{
+		Name:     "macvlan-bridge",
+		Topology: TopoMacvlanBridge,
+		Setup: setupMacvlan + ` One UDP datagram is sent from a socket in B to 192.0.2.3:9999. At mvB egress:
+writes; in bridge mode macvlan_queue_xmit finds mvC's address and calls dev_forward_skb(hL) (a scrub with
+xnet, B against H), so the frame is received on hL and macvlan's rx_handler hands it to mvC.`,
+		Actions: []Action{{Hook: Hook{"mvB", TCEgress}, Set: Writes(42)}},
+		Hooks:   []Hook{{"mvB", TCEgress}, {"hL", TCEgress}, {"hL", TCIngress}, {"mvC", TCIngress}},
+		Unseen:  []Hook{{"hL", TCEgress}},
+	},
+	{
+		Name:     "macvlan-private",
+		Topology: TopoMacvlanPrivate,
+		Setup: setupMacvlan + ` The macvlans are in private mode. One UDP datagram is sent from a socket in B to
+192.0.2.3:9999: macvlan_queue_xmit sends it on hL as to any other address, vA receives it as
+PACKET_OTHERHOST and ip_rcv drops it; mvC never sees it.`,
+		Actions: []Action{{Hook: Hook{"mvB", TCEgress}, Set: Writes(42)}},
+		Hooks:   []Hook{{"mvB", TCEgress}, {"hL", TCEgress}, {"vA", TCIngress}, {"mvC", TCIngress}},
+		Unseen:  []Hook{{"mvC", TCIngress}},
 	},
 }
 
