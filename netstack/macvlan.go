@@ -50,84 +50,172 @@ func (p *macvlanPort) lookup(mac [6]byte) *Device {
 	return nil
 }
 
-// buildMacvlans links every macvlan of the configuration to its lower
-// device, with macvlan_common_newlink's and macvlan_open's checks: the
-// lower device exists in the link namespace and is an Ethernet device
+// macvlanLower returns the index in devs of the device that macvlan
+// devs[i] sits on, following a macvlan lower device to its own
+// (macvlan_common_newlink: macvlan_dev_real_dev), with peer true when the
+// lower device is the peer end of the veth devs[j] declares; j is -1 for
+// a namespace's loopback device, -2 when there is no such device and -3
+// for macvlans that are each other's lower devices.
+func macvlanLower(devs []DeviceConfig, i int) (j int, peer bool) {
+	for hops := 0; hops <= len(devs); hops++ {
+		dc := &devs[i]
+		ns := nsName(firstNonEmpty(dc.LinkNetns, dc.Netns))
+		if dc.Link == "lo" {
+			return -1, false
+		}
+		j = -2
+		for k := range devs {
+			switch d := &devs[k]; {
+			case d.Name == dc.Link && nsName(d.Netns) == ns && d.Kind != KindLoopback:
+				j, peer = k, false
+			case d.Kind == KindVeth && d.Peer == dc.Link && nsName(firstNonEmpty(d.PeerNetns, d.Netns)) == ns:
+				j, peer = k, true
+			}
+		}
+		if j < 0 || peer || devs[j].Kind != KindMacvlan {
+			return j, peer
+		}
+		i = j
+	}
+	return -3, false // a loop of macvlans
+}
+
+// CheckMacvlan reports what macvlan_common_newlink and macvlan_open
+// would refuse in macvlan devs[i] (nil for any other kind): the lower
+// device (Link, in LinkNetns) must exist and be an Ethernet device
 // (ARPHRD_ETHER, not loopback: EINVAL) that is no bridge port
 // (netdev_rx_handler_register: EBUSY); a macvlan on a macvlan goes on the
-// latter's lower device; the MTU is at most the lower device's and
-// defaults to it; a passthru macvlan is the lower device's only one and
-// takes its address (eth_hw_addr_inherit); the other macvlans' addresses
-// differ from the lower device's and from each other (macvlan_addr_busy:
-// EADDRINUSE).
+// latter's lower device; the MTU is at most the lower device's (and
+// defaults to it); a passthru macvlan is its lower device's only macvlan
+// and takes the lower device's address (eth_hw_addr_inherit); the other
+// macvlans' addresses differ from the lower device's and from each other
+// (macvlan_addr_busy: EADDRINUSE). The error is a *DeviceConfigError.
+func CheckMacvlan(devs []DeviceConfig, i int) error {
+	dc := &devs[i]
+	bad := func(format string, args ...any) error {
+		return &DeviceConfigError{Index: i, Name: dc.Name, Why: fmt.Sprintf(format, args...)}
+	}
+	if dc.Kind != KindMacvlan {
+		if dc.Link != "" || dc.Mode != "" {
+			return bad("link and mode are for macvlan devices")
+		}
+		return nil
+	}
+	mode, ok := parseMacvlanMode(dc.Mode)
+	if !ok {
+		return bad("mode %q (want bridge, private, vepa or passthru)", dc.Mode)
+	}
+	if dc.Link == "" {
+		return bad("a macvlan needs its lower device (link)")
+	}
+	j, peer := macvlanLower(devs, i)
+	switch {
+	case j == -3:
+		return bad("lower device %q is a macvlan whose lower devices lead back to it", dc.Link)
+	case j == -1:
+		return bad("lower device %q is not an Ethernet device", dc.Link)
+	case j == -2:
+		return bad("no lower device %q in namespace %s", dc.Link, nsName(firstNonEmpty(dc.LinkNetns, dc.Netns)))
+	}
+	low := &devs[j]
+	lowMTU, lowMAC := low.MTU, low.MAC
+	if peer {
+		lowMAC = low.PeerMAC
+	} else {
+		switch low.Kind {
+		case KindGRE, KindIPIP, KindSIT, KindIP6Tnl, KindIP6GRE:
+			return bad("lower device %q is not an Ethernet device", dc.Link)
+		}
+		if low.Master != "" {
+			return bad("lower device %q is a port of bridge %s (its rx_handler is taken)", dc.Link, low.Master)
+		}
+	}
+	if lowMTU == 0 {
+		lowMTU = 1500
+	}
+	if dc.MTU > lowMTU {
+		return bad("mtu %d above its lower device's %d", dc.MTU, lowMTU)
+	}
+	if mode == mvPassthru && dc.MAC != ([6]byte{}) {
+		return bad("a passthru macvlan takes its lower device's address")
+	}
+	if dc.MAC != ([6]byte{}) && dc.MAC == lowMAC {
+		return bad("address %s is the lower device's", macString(dc.MAC))
+	}
+	for k := range devs {
+		o := &devs[k]
+		if k == i || o.Kind != KindMacvlan {
+			continue
+		}
+		if oj, opeer := macvlanLower(devs, k); oj != j || opeer != peer {
+			continue
+		}
+		m, _ := parseMacvlanMode(o.Mode)
+		switch {
+		case mode == mvPassthru || m == mvPassthru:
+			return bad("a passthru macvlan is the only macvlan of %s (%s is another)", dc.Link, o.Name)
+		case dc.MAC != ([6]byte{}) && o.MAC == dc.MAC:
+			return bad("address %s is macvlan %s's", macString(dc.MAC), o.Name)
+		}
+	}
+	return nil
+}
+
+// DeviceConfigError is what is wrong with Config.Devices[Index]. It
+// matches ErrConfig.
+type DeviceConfigError struct {
+	Index int
+	Name  string
+	Why   string
+}
+
+func (e *DeviceConfigError) Error() string {
+	return fmt.Sprintf("netstack: device %d (%s): %s", e.Index, e.Name, e.Why)
+}
+
+// Unwrap returns ErrConfig.
+func (e *DeviceConfigError) Unwrap() error { return ErrConfig }
+
+// buildMacvlans checks every macvlan of the configuration (CheckMacvlan)
+// and links it to its lower device: the port (struct macvlan_port) the
+// first macvlan creates, the MTU and the address a passthru macvlan
+// inherits, and the features that follow the lower device's.
 func (s *Stack) buildMacvlans() error {
 	c := s.cfg
 	for i := range c.Devices {
+		if err := CheckMacvlan(c.Devices, i); err != nil {
+			return err
+		}
+	}
+	for i := range c.Devices {
 		dc := &c.Devices[i]
-		what := fmt.Sprintf("device %d (%s)", i, dc.Name)
 		if dc.Kind != KindMacvlan {
-			if dc.Link != "" || dc.Mode != "" {
-				return cfgErr("%s: link and mode are for macvlan devices", what)
-			}
 			continue
 		}
 		d := s.Netns(dc.Netns).dev(dc.Name)
-		mode, ok := parseMacvlanMode(dc.Mode)
-		if !ok {
-			return cfgErr("%s: mode %q (want bridge, private, vepa or passthru)", what, dc.Mode)
+		j, peer := macvlanLower(c.Devices, i)
+		lc := &c.Devices[j]
+		name, ns := lc.Name, lc.Netns
+		if peer {
+			name, ns = lc.Peer, firstNonEmpty(lc.PeerNetns, lc.Netns)
 		}
-		ln := s.Netns(nsName(firstNonEmpty(dc.LinkNetns, dc.Netns)))
-		if ln == nil {
-			return cfgErr("%s link: unknown namespace %q", what, dc.LinkNetns)
-		}
-		if dc.Link == "" {
-			return cfgErr("%s: a macvlan needs its lower device (link)", what)
-		}
-		low := ln.dev(dc.Link)
-		switch {
-		case low == nil:
-			return cfgErr("%s: no lower device %q in %s", what, dc.Link, ln.name)
-		case low.kid == kidMacvlan:
-			if low.lower == nil {
-				return cfgErr("%s: lower device %q is a macvlan declared later", what, dc.Link)
-			}
-			low = low.lower // macvlan_common_newlink: macvlan_dev_real_dev
-		case low.kid == kidLoopback || hardHeaderLenOf(low) != ethHlen:
-			return cfgErr("%s: lower device %q is not an Ethernet device", what, dc.Link)
-		case low.master != nil:
-			return cfgErr("%s: lower device %q is a port of bridge %s (its rx_handler is taken)", what, dc.Link, low.master.name)
-		case low == d:
-			return cfgErr("%s: a macvlan cannot be its own lower device", what)
-		}
+		low := s.Netns(nsName(ns)).dev(name)
+		d.mvMode, _ = parseMacvlanMode(dc.Mode)
 		if dc.MTU == 0 {
 			d.mtu = low.mtu
-		} else if dc.MTU > low.mtu {
-			return cfgErr("%s: mtu %d above its lower device's %d", what, dc.MTU, low.mtu)
 		}
 		if low.mvPort == nil {
 			low.mvPort = &macvlanPort{}
 		}
 		port := low.mvPort
-		if port.passthru || (mode == mvPassthru && len(port.vlans) != 0) {
-			return cfgErr("%s: a passthru macvlan is the only macvlan of %s", what, low.name)
-		}
-		if mode == mvPassthru {
-			if dc.MAC != ([6]byte{}) {
-				return cfgErr("%s: a passthru macvlan takes its lower device's address", what)
-			}
+		if d.mvMode == mvPassthru {
 			d.mac = low.mac
 			port.passthru = true
-		} else {
-			if d.mac == low.mac {
-				return cfgErr("%s: address %s is the lower device's", what, macString(d.mac))
-			}
-			for _, v := range port.vlans {
-				if v.mac == d.mac {
-					return cfgErr("%s: address %s is macvlan %s's", what, macString(d.mac), v.name)
-				}
-			}
+		} else if d.mac == low.mac {
+			// A configured address equal to a generated one.
+			return cfgErr("device %d (%s): address %s is the lower device's", i, dc.Name, macString(d.mac))
 		}
-		d.lower, d.mvMode = low, mode
+		d.lower = low
 		if dc.TxFragList == "" {
 			// macvlan_fix_features: NETIF_F_FRAGLIST, one of
 			// MACVLAN_FEATURES, as the lower device has it.
@@ -135,11 +223,6 @@ func (s *Stack) buildMacvlans() error {
 		}
 		d.gro = false // no NAPI: a macvlan receives through its lower device's path
 		port.vlans = append(port.vlans, d)
-	}
-	for _, d := range s.devs {
-		if d.mvPort != nil && d.master != nil {
-			return cfgErr("device %s: a bridge port cannot carry macvlans", d.name)
-		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -80,6 +81,12 @@ func (s *Scenario) check() error {
 		}
 		if err := s.checkDevice(dv, p); err != nil {
 			return err
+		}
+	}
+	for i := range c.Devices {
+		var de *netstack.DeviceConfigError
+		if err := netstack.CheckMacvlan(c.Devices, i); errors.As(err, &de) {
+			return s.errAt(at(s.Src.Devices, i), "device %s: %s", de.Name, de.Why)
 		}
 	}
 	for i, dv := range c.Devices {

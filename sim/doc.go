@@ -114,6 +114,10 @@
 //	                                   # udp_csum: the outer UDP checksum ([no]udpcsum, [no]udp6zerocsumtx);
 //	                                   # default off over IPv4, on over IPv6. udp6zerocsumrx: accept 0 over IPv6
 //	  - {name: t6, kind: ip6tnl, local: 2001:db8::1, remote: 2001:db8::2}   # IPv6 underlay (vxlan, geneve: either family)
+//	  - {name: mv0, kind: macvlan, netns: pod, link: eth0, link_netns: host, mode: bridge, addr: 10.0.1.9/24}
+//	                                   # macvlan on link (an Ethernet device of link_netns, no bridge port); mode
+//	                                   # bridge (default), private, vepa or passthru; mtu defaults to link's. Frames
+//	                                   # keep their captured addresses only with keep_dst_mac: true
 //	routes:
 //	  - {netns: host, dst: 10.0.0.0/24, dev: veth0, via: 10.0.0.2}   # dst "default" is 0.0.0.0/0
 //	  - {netns: pod, dst: 192.168.0.0/16, dev: lo, type: local}      # local table (RTN_LOCAL): AnyIP

@@ -352,12 +352,12 @@ func (d *dec) mac(n *yaml.Node, what string) ([6]byte, error) {
 // DeviceKinds lists the device kinds a scenario may declare.
 var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.KindDummy, netstack.KindVeth,
 	netstack.KindBridge, netstack.KindVXLAN, netstack.KindGeneve, netstack.KindGRE, netstack.KindGRETap,
-	netstack.KindIPIP, netstack.KindSIT, netstack.KindIP6Tnl, netstack.KindIP6GRE, netstack.KindIP6GRETap}
+	netstack.KindIPIP, netstack.KindSIT, netstack.KindIP6Tnl, netstack.KindIP6GRE, netstack.KindIP6GRETap, netstack.KindMacvlan}
 
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "qdisc", "down"}
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "qdisc", "down", "link", "mode"}
 
 // xdpMetadataOps reads a NIC driver's XDP RX metadata kfuncs: a list of
 // rx_timestamp, rx_hash and rx_vlan_tag ([] or none: no ops), or all.
@@ -435,6 +435,10 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			dev.Port, err = d.port(v, w)
 		case "link_netns":
 			dev.LinkNetns, err = d.name(v, w)
+		case "link":
+			dev.Link, err = d.name(v, w)
+		case "mode":
+			dev.Mode, err = d.enum(v, w, netstack.MacvlanBridge, netstack.MacvlanPrivate, netstack.MacvlanVEPA, netstack.MacvlanPassthru)
 		case "xdp":
 			dev.XDP, err = d.enum(v, w, "native", "generic")
 		case "gro":
@@ -492,6 +496,12 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 	if dev.Kind != netstack.KindVeth && (dev.Peer != "" || dev.PeerNetns != "" || dev.PeerAddrs != nil ||
 		dev.PeerXDP != "" || dev.PeerGRO != "" || dev.PeerMAC != [6]byte{} || dev.PeerGROList || dev.PeerUDPGROForwarding || dev.PeerTxFragList != "") {
 		return dev, d.errf(n, "%s: only a veth has a peer", what)
+	}
+	if dev.Kind == netstack.KindMacvlan && dev.Link == "" {
+		return dev, d.errf(n, "%s: a macvlan needs its lower device (link)", what)
+	}
+	if dev.Kind != netstack.KindMacvlan && (dev.Link != "" || dev.Mode != "") {
+		return dev, d.errf(n, "%s: link and mode are for macvlan devices", what)
 	}
 	if (dev.UDPCsum != "" || dev.UDP6ZeroCsumRx) && dev.Kind != netstack.KindVXLAN && dev.Kind != netstack.KindGeneve {
 		return dev, d.errf(n, "%s: udp_csum and udp6zerocsumrx are for vxlan and geneve devices", what)

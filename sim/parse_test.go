@@ -520,3 +520,33 @@ func TestParseXDPRxMetadata(t *testing.T) {
 		})
 	}
 }
+
+// TestParseMacvlan: a macvlan's link and mode, and what macvlan_common_newlink
+// would refuse, each reported at the device's line.
+func TestParseMacvlan(t *testing.T) {
+	const head = "keep_dst_mac: true\nnamespaces: [{name: pod}]\ndevices:\n  - {name: eth0, kind: nic}\n"
+	s, err := Parse("t.yaml", []byte(head+"  - {name: mv0, kind: macvlan, netns: pod, link: eth0, link_netns: host, mode: vepa, addr: 10.0.1.9/24}\nentry: {dev: eth0}\n"))
+	require.NoError(t, err)
+	mv := s.Stack.Devices[1]
+	assert.Equal(t, netstack.KindMacvlan, mv.Kind)
+	assert.Equal(t, "eth0", mv.Link)
+	assert.Equal(t, netstack.HostNetns, mv.LinkNetns)
+	assert.Equal(t, netstack.MacvlanVEPA, mv.Mode)
+	assert.True(t, s.KeepDstMAC)
+	for _, tc := range []struct{ name, dev, want string }{
+		{"no link", "{name: mv0, kind: macvlan, netns: pod}", "t.yaml:5:5: device mv0: a macvlan needs its lower device (link)"},
+		{"unknown mode", "{name: mv0, kind: macvlan, link: eth0, mode: source}",
+			`t.yaml:5:50: device mv0: mode: unknown value "source" (known: bridge, private, vepa, passthru)`},
+		{"link on a veth", "{name: v0, kind: veth, peer: v1, link: eth0}", "t.yaml:5:5: device v0: link and mode are for macvlan devices"},
+		{"lower in another namespace", "{name: mv0, kind: macvlan, netns: pod, link: eth0}", `t.yaml:5:5: device mv0: no lower device "eth0" in namespace pod`},
+		{"mtu above the lower device's", "{name: mv0, kind: macvlan, link: eth0, mtu: 1600}", "t.yaml:5:5: device mv0: mtu 1600 above its lower device's 1500"},
+		{"address of the lower device", "{name: mv0, kind: macvlan, link: eth0, mac: 02:00:00:00:00:01}\n  - {name: eth1, kind: nic, mac: 02:00:00:00:00:01}\n  - {name: mv1, kind: macvlan, link: eth1, mac: 02:00:00:00:00:01}",
+			"t.yaml:7:5: device mv1: address 02:00:00:00:00:01 is the lower device's"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(head+"  - "+tc.dev+"\nentry: {dev: eth0}\n"))
+			require.ErrorIs(t, err, ErrScenario)
+			require.EqualError(t, err, tc.want)
+		})
+	}
+}
