@@ -16,7 +16,9 @@
 // edge-lb-hints.yaml reads the NIC's receive hints (hash, hardware
 // timestamp) with device-bound XDP programs on the NIC and on the
 // container's veth (where they survive the decap and the veth, and where
-// a copy or an XDP redirect loses them);
+// a copy or an XDP redirect loses them); edge-lb-macvlan.yaml puts two of
+// the backends in containers on macvlan devices (no scrub from the NIC into
+// the container; the decap inside it resets the extensions);
 // the rfc-*.yaml files are the skb local
 // storage RFC's selftests (prog_tests/skb_storage.c) as scenarios, replaying
 // UDP packets between loopback sockets, and, for the two selftests that

@@ -478,6 +478,7 @@ func TestExamplesWorkersIdentical(t *testing.T) {
 		{"udp-gro-router.yaml", "quic-router"},
 		{"edge-lb-cpumap.yaml", "lb"},
 		{"edge-lb-hints.yaml", "lb"},
+		{"edge-lb-macvlan.yaml", "lb"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: tc.preset, Seed: 2})
@@ -695,4 +696,43 @@ func TestEdgeLBCpumap(t *testing.T) {
 	old := replay("rfc", func(s *sim.Scenario) { s.Kernel = "v6.12" })
 	assert.Zero(t, sim.Count(old.Stack, "gro_merged_segments"), "no cpumap GRO before v6.15")
 	assert.Equal(t, n, runs(t, old, "tc_outer"))
+}
+
+// TestEdgeLBMacvlan: the edge load balancer's backends as macvlan
+// containers (see edge-lb-macvlan.yaml).
+func TestEdgeLBMacvlan(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "lb", Seed: 1})
+	rep := mustReplay(t, "edge-lb-macvlan.yaml", pcap, sim.Options{})
+	host := runs(t, rep, "tc_outer")
+	var pods uint64
+	for _, b := range []string{"b1", "b2"} {
+		n := runs(t, rep, "tc_"+b)
+		assert.Positive(t, n, b)
+		pods += n
+		assert.Equal(t, n, rep.Read("tc_"+b, "outer").Found, "%s: macvlan_handle_frame does not scrub", b)
+		sock := "sock_web" + b[1:]
+		assert.Equal(t, n, runs(t, rep, sock), "%s: every frame for the container reaches its socket", b)
+		assert.Equal(t, n, rep.Read(sock, "outer").Missing, "%s: the decap resets the extensions", b)
+		assert.Equal(t, n, rep.Read(sock, "pod").Missing, b)
+	}
+	assert.Equal(t, host-pods, sim.Count(rep.Drops, "OTHERHOST"), "frames for no macvlan's address stay with eth0")
+	assert.Len(t, rep.Drops, 1, "no other drops: %v", rep.Drops)
+
+	// With the keep flags, both values cross the decap.
+	s, err := sim.LoadScenario("edge-lb-macvlan.yaml")
+	require.NoError(t, err)
+	for i := range s.Maps {
+		s.Maps[i].Flags |= carrier.FlagKeepScrub
+	}
+	kept, err := sim.Replay(s, []string{pcap}, sim.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, runs(t, kept, "sock_web1"), kept.Read("sock_web1", "outer").Found)
+	assert.Equal(t, runs(t, kept, "sock_web1"), kept.Read("sock_web1", "pod").Found)
+
+	// Replayed to eth0's own address, every frame stays with eth0.
+	s.KeepDstMAC = false
+	all, err := sim.Replay(s, []string{pcap}, sim.Options{})
+	require.NoError(t, err)
+	assert.Zero(t, runs(t, all, "tc_b1"))
+	assert.Zero(t, runs(t, all, "tc_b2"))
 }
