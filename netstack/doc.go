@@ -1,6 +1,6 @@
 // Package netstack models the Linux network stack paths that decide where
 // per-packet metadata survives: namespaces, devices (NIC with native or
-// generic XDP, veth pairs, loopback, dummy, bridge, vxlan and geneve over
+// generic XDP, veth pairs, loopback, dummy, bridge, macvlan, vxlan and geneve over
 // IPv4 or IPv6, gre, gretap, ipip, sit, ip6tnl, ip6gre, ip6gretap),
 // addresses, longest-prefix routes, static neighbours,
 // packet taps, UDP/TCP sockets with cgroup membership and socket filters,
@@ -27,6 +27,8 @@
 //	   │ tc ingress (tcx: NEXT/PASS/DROP/REDIRECT; redirect_peer → another round)
 //	   │ bridge port → br_handle_frame (cb cleared; br_netfilter when on;
 //	   │   forward / flood clones, newest port first / up the bridge)
+//	   │ macvlan lower → macvlan_handle_frame (unicast for a macvlan's
+//	   │   address: skb->dev = macvlan, PACKET_HOST, no scrub → another round)
 //	   │ check_vlan_id (VLAN id ≠ 0: OTHERHOST; tag cleared)
 //	   ▼
 //	 ip_rcv_core (OTHERHOST, INHDR, IP_CSUM, PKT_TOO_SMALL)
@@ -69,6 +71,8 @@
 //	     qdisc → GSO (skb_segment) → TX taps (one clone) → driver:
 //	       veth: __dev_forward_skb (scrub xnet, priority 0, eth_type_trans) → peer RX
 //	       nic/dummy: consume      lo: loopback_xmit → backlog
+//	       macvlan: bridge-mode sibling → dev_forward_skb on the lower
+//	         device (scrub xnet) → its RX; else dev_queue_xmit on it (no scrub)
 //	       bridge: FDB / flood     tunnels: skb_cow_head, pushes, iptunnel_xmit
 //	                               (scrub xnet) → ip_output in the link netns;
 //	                               IPv6 underlay: scrub xnet, pushes,
@@ -339,8 +343,14 @@
 //     802.1Q tag in hardware only with DeviceConfig.RxVLANOffload (off by
 //     default, unlike most drivers): XDP then sees the frame without it,
 //     the driver puts it in vlan_tci, and GRO merges tagged flows.
-//   - Neighbours are static; a veth or bridge peer's address resolves as if
-//     ARP had completed; otherwise NEIGH_FAILED.
+//   - macvlan (macvlan.go): unicast only. A broadcast or multicast frame
+//     stays with the lower device; the copies macvlan_broadcast gives the
+//     macvlans (a clone each, from the port's broadcast work queue on
+//     receive, at once in bridge mode on transmit) are not modelled, nor
+//     is source mode.
+//   - Neighbours are static; a veth or bridge peer's address, or a
+//     macvlan's on the peer or a sibling, resolves as if ARP had
+//     completed; otherwise NEIGH_FAILED.
 //   - The socket reader runs after every Inject (SocketConfig.NoRead and
 //     TapConfig.Hold make it stall); the kfree_skb / consume_skb tracepoint
 //     programs run from the stack's own free calls, before the skb is
