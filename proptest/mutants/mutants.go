@@ -1018,4 +1018,58 @@ var List = []Mutant{
 		Desc: "bpf_xdp_adjust_tail keeps ETH_HLEN bytes (-EINVAL below)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "macvlan-rx-keeps-pkt-type",
+		File: "netstack/macvlan.go",
+		Old: `	b.H().PktType = skb.PacketHost
+	s.traceOp(LayerDev, OpMacvlanRx, b)`,
+		New:  `	s.traceOp(LayerDev, OpMacvlanRx, b)`,
+		Desc: "macvlan_handle_frame makes the frame PACKET_HOST for the macvlan (the lower device saw another host's address)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "macvlan-rx-scrubs",
+		File: "netstack/macvlan.go",
+		Old: `	setDev(b, v)
+	b.H().PktType`,
+		New: `	b.Scrub(v.ns != low.ns)
+	setDev(b, v)
+	b.H().PktType`,
+		Desc: "macvlan_handle_frame moves the skb into the macvlan's namespace without skb_scrub_packet",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "macvlan-down-still-hashed",
+		File: "netstack/macvlan.go",
+		Old:  `		if v.up && v.mac == mac {`,
+		New:  `		if v.mac == mac {`,
+		Desc: "macvlan_stop unhashes a macvlan: frames for a down macvlan's address stay with the lower device",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "macvlan-no-passthru",
+		File: "netstack/macvlan.go",
+		Old: `	if port.passthru {
+		v = port.vlans[0]
+	} else {`,
+		New:  `	{`,
+		Desc: "a passthru macvlan takes every unicast frame (list_first_or_null_rcu(&port->vlans))",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "macvlan-bridge-xmit-world",
+		File: "netstack/macvlan.go",
+		Old:  `			if to := low.mvPort.lookup(dst); to != nil && to.mvMode == mvBridge {`,
+		New:  `			if to := low.mvPort.lookup(dst); to != nil && false {`,
+		Desc: "in bridge mode macvlan_queue_xmit hands a sibling's frame to the lower device's receive path (dev_forward_skb)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "macvlan-bridge-to-any-mode",
+		File: "netstack/macvlan.go",
+		Old:  `			if to := low.mvPort.lookup(dst); to != nil && to.mvMode == mvBridge {`,
+		New:  `			if to := low.mvPort.lookup(dst); to != nil {`,
+		Desc: "macvlan_queue_xmit forwards directly only to a bridge-mode sibling; others are reached through the world",
+		Pkgs: []string{"./netstack"},
+	},
 }
