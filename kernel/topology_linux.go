@@ -228,7 +228,8 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		addr("B", "vxB", "198.51.100.2/24")
 		neigh("A", "vxA", "198.51.100.2", "vxB")
 		t.sender, t.dst, t.remote = "A", net.IPv4(198, 51, 100, 2), net.ParseIP(lb)
-	case observe.TopoMacvlan, observe.TopoMacvlanTx, observe.TopoMacvlanBridge, observe.TopoMacvlanPrivate:
+	case observe.TopoMacvlan, observe.TopoMacvlanTx, observe.TopoMacvlanBridge, observe.TopoMacvlanPrivate,
+		observe.TopoMacvlanBcast, observe.TopoMacvlanBridgeBcast:
 		if err := mk("A", "B", "C", "H"); err != nil {
 			return t, err
 		}
@@ -247,9 +248,17 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		neigh("A", "vA", "192.0.2.2", "mvB")
 		neigh("B", "mvB", "192.0.2.1", "vA")
 		neigh("B", "mvB", "192.0.2.3", "mvC")
+		for _, d := range [][2]string{{"A", "vA"}, {"B", "mvB"}} {
+			steps = append(steps, ipIn(d[0], "neigh", "replace", "192.0.2.9", "lladdr", "ff:ff:ff:ff:ff:ff",
+				"dev", d[1], "nud", "permanent"))
+		}
 		switch kind {
 		case observe.TopoMacvlan:
 			t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
+		case observe.TopoMacvlanBcast:
+			t.sender, t.dst = "A", net.IPv4(192, 0, 2, 9)
+		case observe.TopoMacvlanBridgeBcast:
+			t.sender, t.dst = "B", net.IPv4(192, 0, 2, 9)
 		case observe.TopoMacvlanTx:
 			t.sender, t.dst = "B", net.IPv4(192, 0, 2, 1)
 		default:

@@ -28,7 +28,8 @@
 //	   │ bridge port → br_handle_frame (cb cleared; br_netfilter when on;
 //	   │   forward / flood clones, newest port first / up the bridge)
 //	   │ macvlan lower → macvlan_handle_frame (unicast for a macvlan's
-//	   │   address: skb->dev = macvlan, PACKET_HOST, no scrub → another round)
+//	   │   address: skb->dev = macvlan, PACKET_HOST, no scrub → another round;
+//	   │   broadcast: a clone to the port's queue → a clone per macvlan)
 //	   │ check_vlan_id (VLAN id ≠ 0: OTHERHOST; tag cleared)
 //	   ▼
 //	 ip_rcv_core (OTHERHOST, INHDR, IP_CSUM, PKT_TOO_SMALL)
@@ -343,11 +344,14 @@
 //     802.1Q tag in hardware only with DeviceConfig.RxVLANOffload (off by
 //     default, unlike most drivers): XDP then sees the frame without it,
 //     the driver puts it in vlan_tci, and GRO merges tagged flows.
-//   - macvlan (macvlan.go): unicast only. A broadcast or multicast frame
-//     stays with the lower device; the copies macvlan_broadcast gives the
-//     macvlans (a clone each, from the port's broadcast work queue on
-//     receive, at once in bridge mode on transmit) are not modelled, nor
-//     is source mode.
+//   - macvlan (macvlan.go): a received broadcast frame reaches the lower
+//     device and, through the port's broadcast queue (a clone, flooded by
+//     the port's work once the backlog is empty, a clone per macvlan),
+//     every macvlan; a bridge-mode macvlan's broadcast reaches its bridge
+//     siblings at once (__dev_forward_skb) and leaves by the lower device.
+//     No multicast group membership is modelled, so other multicast frames
+//     stay with the lower device; ip_check_defrag before the fan-out and
+//     source mode are not modelled either.
 //   - Neighbours are static; a veth or bridge peer's address, or a
 //     macvlan's on the peer or a sibling, resolves as if ARP had
 //     completed; otherwise NEIGH_FAILED.

@@ -7,10 +7,11 @@ import (
 
 // Protocol numbers and header sizes used by the model.
 const (
-	ethPIP   = 0x0800
-	ethPARP  = 0x0806
-	ethPIPv6 = 0x86dd
-	ethPTEB  = 0x6558 // transparent Ethernet bridging (GRE TEB)
+	ethPIP    = 0x0800
+	ethPARP   = 0x0806
+	ethPPause = 0x8808 // ETH_P_PAUSE
+	ethPIPv6  = 0x86dd
+	ethPTEB   = 0x6558 // transparent Ethernet bridging (GRE TEB)
 
 	ipprotoIPIP = 4
 	ipprotoTCP  = 6

@@ -1,8 +1,11 @@
 package netstack
 
 import (
+	"cmp"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/skbsim/skbsim/skb"
 )
@@ -15,6 +18,15 @@ const (
 	mvPrivate
 	mvVEPA
 	mvPassthru
+)
+
+// bit is the mode's MACVLAN_MODE_* flag, which macvlan_broadcast tests
+// against the set of modes a broadcast reaches.
+func (m macvlanMode) bit() uint8 { return 1 << m }
+
+// Sets of modes macvlan_multicast_rx floods to.
+const (
+	mvAllModes = 1<<mvPrivate | 1<<mvVEPA | 1<<mvPassthru | 1<<mvBridge // a frame from an external address
 )
 
 func parseMacvlanMode(s string) (macvlanMode, bool) {
@@ -36,7 +48,35 @@ func parseMacvlanMode(s string) (macvlanMode, bool) {
 type macvlanPort struct {
 	vlans    []*Device
 	passthru bool
+	// hashed is vlans in macvlan_broadcast's order: by vlan_hash bucket
+	// (macvlanEthHash of the address), newest first within a bucket
+	// (hlist_add_head_rcu).
+	hashed []*Device
 }
+
+// macvlanEthHash models macvlan_eth_hash on a little-endian machine: the
+// six address bytes read as the top 48 bits of a u64, hash_64 to
+// MACVLAN_HASH_BITS (8).
+func macvlanEthHash(mac [6]byte) uint8 {
+	var v uint64
+	for i, b := range mac {
+		v |= uint64(b) << (16 + 8*i)
+	}
+	return uint8(v * 0x61c8864680b583eb >> 56) // hash_64: GOLDEN_RATIO_64, top 8 bits
+}
+
+// macvlanBcItem is an skb on a port's broadcast queue (port->bc_queue)
+// with its source macvlan (MACVLAN_SKB_CB(skb)->src, nil for an external
+// address).
+type macvlanBcItem struct {
+	b        *skb.Buff
+	low, src *Device
+	pkt      uint64
+}
+
+// macvlanBcQueueLen is MACVLAN_DEFAULT_BC_QUEUE_LEN, the default
+// bc_queue_len_used.
+const macvlanBcQueueLen = 1000
 
 // lookup models macvlan_hash_lookup: the macvlan with address mac among
 // those that are up (macvlan_open hashes a device, macvlan_stop unhashes
@@ -224,6 +264,15 @@ func (s *Stack) buildMacvlans() error {
 		d.gro = false // no NAPI: a macvlan receives through its lower device's path
 		port.vlans = append(port.vlans, d)
 	}
+	for _, d := range s.devs {
+		if p := d.mvPort; p != nil {
+			p.hashed = slices.Clone(p.vlans)
+			slices.Reverse(p.hashed)
+			slices.SortStableFunc(p.hashed, func(x, y *Device) int {
+				return cmp.Compare(macvlanEthHash(x.mac), macvlanEthHash(y.mac))
+			})
+		}
+	}
 	return nil
 }
 
@@ -243,9 +292,8 @@ const (
 // made unshared (skb_share_check) and moves to the macvlan as
 // PACKET_HOST, with no scrub even when the macvlan is in another
 // namespace, for another round of __netif_receive_skb_core there.
-// Broadcast and multicast frames pass to the lower device; the copies
-// macvlan_broadcast gives the macvlans are not modelled. *pb is the skb
-// (replaced by a clone when it was shared; nil when consumed).
+// Broadcast and multicast frames: see macvlanMulticastFrame. *pb is the
+// skb (replaced by a clone when it was shared; nil when consumed).
 func (s *Stack) macvlanHandleFrame(pb **skb.Buff, low *Device) rxHandlerResult {
 	b := *pb
 	h := b.H()
@@ -253,10 +301,10 @@ func (s *Stack) macvlanHandleFrame(pb **skb.Buff, low *Device) rxHandlerResult {
 		return rxHandlerPass
 	}
 	mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
-	if isMulticastMAC(mac[0:6]) {
-		return rxHandlerPass
-	}
 	port := low.mvPort
+	if isMulticastMAC(mac[0:6]) {
+		return s.macvlanMulticastFrame(pb, low, [6]byte(mac[0:6]), [6]byte(mac[6:12]))
+	}
 	var v *Device
 	if port.passthru {
 		v = port.vlans[0]
@@ -288,6 +336,136 @@ func (s *Stack) macvlanHandleFrame(pb **skb.Buff, low *Device) rxHandlerResult {
 	return rxHandlerAnother
 }
 
+// macvlanMulticastFrame is macvlan_handle_frame for a broadcast or
+// multicast frame. A frame whose source is a private or passthru macvlan
+// of the port (a switch reflected it) goes back to that macvlan alone
+// (macvlan_broadcast_one without local: skb->dev, PACKET_BROADCAST or
+// MULTICAST; __netif_rx) and the lower device never sees it. Otherwise a
+// broadcast frame is in the port's bc_filter (bc_cutoff 1, the default),
+// so a clone goes on the broadcast queue (macvlan_broadcast_enqueue, which
+// stores the source macvlan in cb[0..7], outside the BPF cb[] words), and
+// the frame passes to the lower device. The model keeps no multicast
+// group memberships: the filters hold the broadcast address only, so
+// other multicast frames pass to the lower device alone (a group joined
+// on a macvlan, IPv6's all-nodes one included, is not modelled).
+// ip_check_defrag (IPv4 fragments reassembled before the fan-out) is not
+// modelled either.
+func (s *Stack) macvlanMulticastFrame(pb **skb.Buff, low *Device, dst, srcMAC [6]byte) rxHandlerResult {
+	b := *pb
+	port := low.mvPort
+	src := port.lookup(srcMAC)
+	if src != nil && src.mvMode != mvVEPA && src.mvMode != mvBridge {
+		s.macvlanBroadcastOne(b, src, dst)
+		s.traceOp(LayerDev, OpMacvlanRx, b)
+		s.netifRx(b)
+		*pb = nil
+		return rxHandlerConsumed
+	}
+	if dst == broadcastMAC {
+		s.macvlanBroadcastEnqueue(b, low, src)
+	}
+	return rxHandlerPass
+}
+
+// macvlanBroadcastOne models macvlan_broadcast_one without local: the
+// skb moves to the macvlan, PACKET_BROADCAST or PACKET_MULTICAST by its
+// destination, with no scrub.
+func (s *Stack) macvlanBroadcastOne(b *skb.Buff, v *Device, dst [6]byte) {
+	setDev(b, v)
+	if dst == broadcastMAC {
+		b.H().PktType = skb.PacketBroadcast
+	} else {
+		b.H().PktType = skb.PacketMulticast
+	}
+}
+
+// macvlanBroadcastEnqueue models macvlan_broadcast_enqueue: a clone, its
+// cb[0..7] holding the source macvlan (the model writes its ifindex, 0
+// for an external address, where the kernel writes the pointer), is
+// queued for the port's work unless the queue holds bc_queue_len_used
+// (1000) skbs; a failed clone or a full queue counts rx_dropped.
+func (s *Stack) macvlanBroadcastEnqueue(b *skb.Buff, low, src *Device) {
+	n, err := b.Clone()
+	if err != nil {
+		s.dropNoSkb(low, skb.DropNomem, OpMacvlanRx)
+		return
+	}
+	var id uint64
+	if src != nil {
+		id = uint64(src.ifindex)
+	}
+	binary.LittleEndian.PutUint64(n.H().CB[0:8], id)
+	if len(s.mvBcQ) >= macvlanBcQueueLen {
+		s.drop(n, skb.DropNotSpecified, OpMacvlanRx) // free_nskb: kfree_skb
+		return
+	}
+	s.mvBcQ = append(s.mvBcQ, macvlanBcItem{b: n, low: low, src: src, pkt: s.cur})
+}
+
+// macvlanProcessBroadcast models the port work macvlan_process_broadcast,
+// which runs after the packets that queued skbs (the model runs it when
+// the backlog is empty): each queued skb is flooded by
+// macvlan_multicast_rx (from an external address to every macvlan; from
+// a VEPA macvlan to the other VEPA and bridge ones; from a bridge one to
+// the VEPA ones, the bridge ones having had it on transmit) and consumed.
+func (s *Stack) macvlanProcessBroadcast() {
+	saved := s.cur
+	q := s.mvBcQ // the flood queues nothing: netif_rx only
+	for i, it := range q {
+		q[i] = macvlanBcItem{}
+		s.cur = it.pkt
+		modes := uint8(mvAllModes)
+		switch {
+		case it.src == nil:
+		case it.src.mvMode == mvVEPA:
+			modes = mvVEPA.bit() | mvBridge.bit()
+		default:
+			modes = mvVEPA.bit()
+		}
+		s.macvlanBroadcast(it.b, it.low.mvPort, it.src, modes, false)
+		s.consumeSkb(it.b)
+	}
+	s.mvBcQ = q[:0]
+	s.cur = saved
+}
+
+// macvlanBroadcast models macvlan_broadcast: every up macvlan of port in
+// one of modes but src gets a clone of skb (a PAUSE frame none), in
+// vlan_hash order; with local (a bridge-mode macvlan's transmit) the
+// clone goes through __dev_forward_skb onto the macvlan (a scrub with
+// xnet against src's namespace, priority 0, eth_type_trans), otherwise
+// macvlan_broadcast_one moves it; then netif_rx. skb stays the caller's.
+func (s *Stack) macvlanBroadcast(b *skb.Buff, port *macvlanPort, src *Device, modes uint8, local bool) {
+	if b.H().Protocol == ethPPause {
+		return
+	}
+	var dst [6]byte
+	copy(dst[:], b.Head()[b.MacHeader():])
+	for _, v := range port.hashed {
+		if v == src || !v.up || v.mvMode.bit()&modes == 0 {
+			continue
+		}
+		n, err := b.Clone()
+		if err != nil {
+			s.dropNoSkb(v, skb.DropNomem, OpMacvlanRx)
+			continue
+		}
+		if local {
+			if !s.devForwardSkb(n, v) {
+				continue
+			}
+			if !s.ethTypeTrans(n, v) {
+				s.drop(n, skb.DropPktTooSmall, OpMacvlanXmit)
+				continue
+			}
+		} else {
+			s.macvlanBroadcastOne(n, v, dst)
+		}
+		s.traceOp(LayerDev, OpMacvlanRx, n)
+		s.netifRx(n)
+	}
+}
+
 // macvlanXmit models macvlan_start_xmit -> macvlan_queue_xmit for macvlan
 // d. In bridge mode, a unicast frame for another bridge-mode macvlan of
 // the same lower device is handed to the lower device's receive path
@@ -296,15 +474,19 @@ func (s *Stack) macvlanHandleFrame(pb **skb.Buff, low *Device) rxHandlerResult {
 // whose rx_handler then delivers it. Every other frame goes out of the
 // lower device: skb->dev = lower device and dev_queue_xmit, with no scrub
 // although the lower device may be in another namespace (its tc egress
-// sees the macvlan side's mark and tstamp). A bridge-mode broadcast's
-// copies for the other macvlans (macvlan_broadcast) are not modelled.
+// sees the macvlan side's mark and tstamp). A bridge-mode macvlan's
+// broadcast or multicast frame first gives every other bridge-mode
+// macvlan a clone (macvlanBroadcast with local), then goes out too.
 // Takes ownership of skb.
 func (s *Stack) macvlanXmit(b *skb.Buff, d *Device) {
 	low := d.lower
 	s.traceOp(LayerDev, OpMacvlanXmit, b)
 	if d.mvMode == mvBridge {
 		dst := [6]byte(b.Data()[0:6])
-		if !isMulticastMAC(dst[:]) {
+		if isMulticastMAC(dst[:]) {
+			// Straight to the other bridge-mode macvlans, then out.
+			s.macvlanBroadcast(b, low.mvPort, d, mvBridge.bit(), true)
+		} else {
 			if to := low.mvPort.lookup(dst); to != nil && to.mvMode == mvBridge {
 				if !s.devForwardSkb(b, low) {
 					return

@@ -59,7 +59,8 @@ func macvlanConfig(seen *[]macvlanSeen, modeB, modeC string) *Config {
 			{Name: "mvC", Kind: KindMacvlan, Netns: "C", Link: "eth0", LinkNetns: HostNetns, Mode: modeC, MAC: macMvC,
 				Addrs: []netip.Prefix{pfx("10.0.1.3/24")}},
 		},
-		Neighbours: []NeighConfig{{Netns: "B", Dev: "mvB", Addr: addr("10.0.1.254"), MAC: macGW}},
+		Neighbours: []NeighConfig{{Netns: "B", Dev: "mvB", Addr: addr("10.0.1.254"), MAC: macGW},
+			{Netns: "B", Dev: "mvB", Addr: addr("10.0.1.9"), MAC: broadcastMAC}},
 		Sockets: []SocketConfig{
 			{Name: "b", Netns: "B", Proto: ProtoUDP, Port: 2000},
 			{Name: "c", Netns: "C", Proto: ProtoUDP, Port: 2000},
@@ -93,7 +94,7 @@ func seenHooks(seen []macvlanSeen) []string {
 func TestMacvlanReceive(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		dst      [6]byte
+		dst, src [6]byte
 		modeB    string
 		onlyB    bool // mvB is eth0's only macvlan (passthru)
 		downB    bool
@@ -109,7 +110,22 @@ func TestMacvlanReceive(t *testing.T) {
 			drops: []string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}},
 		{name: "passthru takes eth0's address", dst: macEth0, modeB: MacvlanPassthru, onlyB: true, hooks: []string{"eth0-in", "mvB-in"}, delivers: 1},
 		{name: "passthru takes any unicast", dst: macGW, modeB: MacvlanPassthru, onlyB: true, hooks: []string{"eth0-in", "mvB-in"}, delivers: 1},
-		{name: "broadcast stays with eth0", dst: broadcastMAC, hooks: []string{"eth0-in"}, drops: []string{"SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core"}},
+		// The broadcast queue's clones reach the macvlans in vlan_hash
+		// order (mvC's address hashes to a lower bucket) after eth0's
+		// own stack had the frame; the UDP socket in B takes it (no
+		// PACKET_HOST check in UDP), C and eth0 do not forward.
+		{name: "broadcast", dst: broadcastMAC, hooks: []string{"eth0-in", "mvC-in", "mvB-in"}, delivers: 1,
+			drops: []string{"SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core", "SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core"}},
+		{name: "multicast stays with eth0", dst: [6]byte{0x01, 0, 0x5e, 0, 0, 1}, hooks: []string{"eth0-in"},
+			drops: []string{"SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core"}},
+		// A private macvlan's broadcast reflected by the switch goes back
+		// to it alone, and eth0 never sees it.
+		{name: "private macvlan's broadcast reflected", dst: broadcastMAC, src: macMvB, modeB: MacvlanPrivate,
+			hooks: []string{"eth0-in", "mvB-in"}, delivers: 1},
+		{name: "bridge macvlan's broadcast reflected", dst: broadcastMAC, src: macMvB, hooks: []string{"eth0-in"},
+			drops: []string{"SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core"}},
+		{name: "broadcast to passthru", dst: broadcastMAC, modeB: MacvlanPassthru, onlyB: true, hooks: []string{"eth0-in", "mvB-in"}, delivers: 1,
+			drops: []string{"SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var seen []macvlanSeen
@@ -121,16 +137,22 @@ func TestMacvlanReceive(t *testing.T) {
 			}
 			cfg.Devices[1].Down = tc.downB
 			s, te := newStack(t, cfg, "", nil, nil)
-			f := buildFrame(frameOpts{dstMAC: tc.dst, srcMAC: macGW, src: "10.0.1.254", dst: "10.0.1.2", sport: 1000, dport: 2000, payload: 10})
+			if tc.src == ([6]byte{}) {
+				tc.src = macGW
+			}
+			f := buildFrame(frameOpts{dstMAC: tc.dst, srcMAC: tc.src, src: "10.0.1.254", dst: "10.0.1.2", sport: 1000, dport: 2000, payload: 10})
 			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
 			require.Equal(t, tc.hooks, seenHooks(seen))
 			require.Equal(t, uint64(tc.delivers), te.obs.delivered(DeliverSocket))
 			require.Equal(t, tc.drops, te.obs.dropReasons())
-			if len(seen) == 2 {
+			if n := len(seen); n > 1 {
 				b := s.Netns("B").dev("mvB")
-				in := seen[1]
-				require.Equal(t, macvlanSeen{hook: "mvB-in", mark: 7, priority: 5, tstamp: 99, pktType: skb.PacketHost,
-					skbIIF: b.ifindex, ifindex: b.ifindex, netns: b.ns.id}, in, "nothing scrubbed in B")
+				want := skb.PacketHost
+				if tc.dst == broadcastMAC {
+					want = skb.PacketBroadcast
+				}
+				require.Equal(t, macvlanSeen{hook: "mvB-in", mark: 7, priority: 5, tstamp: 99, pktType: want,
+					skbIIF: b.ifindex, ifindex: b.ifindex, netns: b.ns.id}, seen[n-1], "nothing scrubbed in B")
 			}
 		})
 	}
@@ -138,7 +160,9 @@ func TestMacvlanReceive(t *testing.T) {
 
 // TestMacvlanTransmit: in bridge mode a frame for a sibling bridge-mode
 // macvlan goes through eth0's receive path (dev_forward_skb: a scrub with
-// xnet, priority 0) to the sibling; every other frame leaves by eth0
+// xnet, priority 0) to the sibling, and a broadcast frame gives every
+// bridge-mode sibling a scrubbed clone before it leaves by eth0; every
+// other frame leaves by eth0
 // (dev_queue_xmit, no scrub: eth0's tc egress reads what mvB's wrote),
 // as does every frame of a private or vepa macvlan, or one for a macvlan
 // that is not in bridge mode.
@@ -150,9 +174,15 @@ func TestMacvlanTransmit(t *testing.T) {
 		hooks        []string
 		delivers     int
 		xmits        int
+		drops        []string
 	}{
 		{name: "bridge to bridge", dst: "10.0.1.3", hooks: []string{"mvB-out", "eth0-in", "mvC-in"}, delivers: 1},
 		{name: "bridge to the world", dst: "10.0.1.254", hooks: []string{"mvB-out", "eth0-out"}, xmits: 1},
+		// A broadcast frame: mvC's clone (scrubbed) into the backlog at
+		// once, then the frame out.
+		{name: "bridge broadcast", dst: "10.0.1.9", hooks: []string{"mvB-out", "eth0-out", "mvC-in"}, xmits: 1,
+			drops: []string{"SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core"}},
+		{name: "vepa broadcast", dst: "10.0.1.9", modeB: MacvlanVEPA, hooks: []string{"mvB-out", "eth0-out"}, xmits: 1},
 		{name: "bridge to private", dst: "10.0.1.3", modeC: MacvlanPrivate, hooks: []string{"mvB-out", "eth0-out"}, xmits: 1},
 		{name: "private to bridge", dst: "10.0.1.3", modeB: MacvlanPrivate, hooks: []string{"mvB-out", "eth0-out"}, xmits: 1},
 		{name: "vepa to vepa", dst: "10.0.1.3", modeB: MacvlanVEPA, modeC: MacvlanVEPA, hooks: []string{"mvB-out", "eth0-out"}, xmits: 1},
@@ -165,9 +195,15 @@ func TestMacvlanTransmit(t *testing.T) {
 			require.Equal(t, tc.hooks, seenHooks(seen))
 			require.Equal(t, uint64(tc.delivers), te.obs.delivered(DeliverSocket))
 			require.Equal(t, uint64(tc.xmits), te.obs.delivered(DeliverXmit))
-			require.Empty(t, te.obs.dropReasons())
+			require.Equal(t, tc.drops, te.obs.dropReasons())
 			last := seen[len(seen)-1]
 			eth0 := s.Netns(HostNetns).dev("eth0")
+			if tc.hooks[len(tc.hooks)-1] == "mvC-in" && tc.xmits != 0 { // the broadcast clone
+				c := s.Netns("C").dev("mvC")
+				require.Equal(t, macvlanSeen{hook: "mvC-in", pktType: skb.PacketBroadcast, skbIIF: c.ifindex,
+					ifindex: c.ifindex, netns: c.ns.id}, last, "__dev_forward_skb scrubs with xnet")
+				last = seen[1]
+			}
 			if tc.xmits != 0 {
 				require.Equal(t, macvlanSeen{hook: "eth0-out", mark: 7, priority: 5, tstamp: 99, ifindex: eth0.ifindex,
 					netns: eth0.ns.id}, last, "no scrub on the way out")

@@ -1468,20 +1468,28 @@ func (s *Stack) netifRx(b *skb.Buff) {
 // real CPU) is cut off with CPU_BACKLOG drops.
 const maxBacklogWork = 4096
 
+// Once the backlog is empty, the macvlan ports' broadcast work runs
+// (macvlan_process_broadcast), and the backlog again for what it queued.
 func (s *Stack) runBacklog() {
 	saved := s.cur
-	for i := 0; i < len(s.backlog); i++ {
-		q := s.backlog[i]
-		s.backlog[i] = queued{}
-		s.blHead = i + 1
-		s.cur = q.pkt
-		if i >= maxBacklogWork {
-			s.drop(q.b, skb.DropCPUBacklog, OpNetifRx)
-			continue
+	for {
+		for i := 0; i < len(s.backlog); i++ {
+			q := s.backlog[i]
+			s.backlog[i] = queued{}
+			s.blHead = i + 1
+			s.cur = q.pkt
+			if i >= maxBacklogWork {
+				s.drop(q.b, skb.DropCPUBacklog, OpNetifRx)
+				continue
+			}
+			s.netifReceive(q.b)
 		}
-		s.netifReceive(q.b)
+		s.backlog = s.backlog[:0]
+		s.blHead = 0
+		if len(s.mvBcQ) == 0 {
+			break
+		}
+		s.macvlanProcessBroadcast()
 	}
-	s.backlog = s.backlog[:0]
-	s.blHead = 0
 	s.cur = saved
 }

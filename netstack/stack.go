@@ -329,7 +329,8 @@ type Stack struct {
 	tcp tcpTable
 
 	backlog   []queued
-	blHead    int // backlog entries already processed
+	mvBcQ     []macvlanBcItem // the macvlan ports' broadcast queues (bc_queue), in queueing order
+	blHead    int             // backlog entries already processed
 	cpumaps   []*cpumap
 	devmaps   []*devmap
 	xdpEgress int32        // the egress_ifindex of the devmap program about to run
@@ -1369,6 +1370,12 @@ func (s *Stack) Close() error {
 	for _, d := range s.devs {
 		s.groDiscard(&d.napi)
 	}
+	for i, it := range s.mvBcQ {
+		s.cur = it.pkt
+		s.drop(it.b, skb.DropNotSpecified, OpClose) // macvlan_port_destroy: skb_queue_purge
+		s.mvBcQ[i] = macvlanBcItem{}
+	}
+	s.mvBcQ = s.mvBcQ[:0]
 	for _, q := range s.backlog {
 		s.cur = q.pkt
 		s.drop(q.b, skb.DropNotSpecified, OpClose)

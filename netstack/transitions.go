@@ -118,7 +118,8 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 			neigh("A", "vxA", "198.51.100.2", "vxB"),
 		}
 		dst = netip.MustParseAddr("198.51.100.2")
-	case observe.TopoMacvlan, observe.TopoMacvlanTx, observe.TopoMacvlanBridge, observe.TopoMacvlanPrivate:
+	case observe.TopoMacvlan, observe.TopoMacvlanTx, observe.TopoMacvlanBridge, observe.TopoMacvlanPrivate,
+		observe.TopoMacvlanBcast, observe.TopoMacvlanBridgeBcast:
 		cfg.Namespaces = []NamespaceConfig{{Name: "A"}, {Name: "B"}, {Name: "C"}, {Name: "H"}}
 		cfg.Devices = []DeviceConfig{veth("vA", "A", "hL", "H", "192.0.2.1/24", "")}
 		for i, r := range []string{"B", "C"} {
@@ -127,10 +128,16 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 				Addrs: []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("192.0.2.%d/24", i+2))}})
 		}
 		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "mvB"),
-			neigh("B", "mvB", "192.0.2.1", "vA"), neigh("B", "mvB", "192.0.2.3", "mvC")}
+			neigh("B", "mvB", "192.0.2.1", "vA"), neigh("B", "mvB", "192.0.2.3", "mvC"),
+			{Netns: "A", Dev: "vA", Addr: netip.MustParseAddr("192.0.2.9"), MAC: broadcastMAC},
+			{Netns: "B", Dev: "mvB", Addr: netip.MustParseAddr("192.0.2.9"), MAC: broadcastMAC}}
 		switch t.Topology {
 		case observe.TopoMacvlan:
 			dst = netip.MustParseAddr("192.0.2.2")
+		case observe.TopoMacvlanBcast:
+			dst = netip.MustParseAddr("192.0.2.9")
+		case observe.TopoMacvlanBridgeBcast:
+			sender, dst = "B", netip.MustParseAddr("192.0.2.9")
 		case observe.TopoMacvlanTx:
 			sender, dst = "B", netip.MustParseAddr("192.0.2.1")
 		default:

@@ -234,6 +234,19 @@ var Measured = []MeasuredCells{
 	// (mvB in B, hL in H) and zeroes priority; hL never transmits it.
 	{"macvlan-bridge", "hL/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=42 cb0=0x2a00 hash=0x5eed002a tstamp=0x0 pkt_type=3 ingress_ifindex=hL"},
 	{"macvlan-bridge", "mvC/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=42 cb4=0x2a04 hash=0x5eed002a tstamp=0x0 pkt_type=0 ingress_ifindex=mvC ifindex=mvC"},
+	// A broadcast frame from outside: the clones macvlan_process_broadcast
+	// hands to mvB and mvC keep everything (no scrub; the source pointer
+	// macvlan_broadcast_enqueue stores in cb[0..7] is outside the BPF
+	// cb[] words) and are PACKET_BROADCAST.
+	{"macvlan-broadcast", "mvB/tc-ingress", "count=1 mark=0x2b priority=11 tc_index=43 cb0=0x2b00 cb1=0x2b01 cb4=0x2b04 hash=0x5eed002b tstamp=0x2902141 pkt_type=1 ingress_ifindex=mvB ifindex=mvB"},
+	{"macvlan-broadcast", "mvC/tc-ingress", "count=1 mark=0x2b priority=11 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x2902141 pkt_type=1 ingress_ifindex=mvC ifindex=mvC"},
+	// A bridge-mode macvlan's broadcast: mvC's clone went through
+	// __dev_forward_skb (scrubbed with xnet, priority 0), the skb itself
+	// leaves by hL unscrubbed; hL's receive path never sees it.
+	{"macvlan-bridge-broadcast", "mvC/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=42 cb0=0x2a00 hash=0x5eed002a tstamp=0x0 pkt_type=1 ingress_ifindex=mvC"},
+	{"macvlan-bridge-broadcast", "hL/tc-egress", "count=1 mark=0x2a priority=10 tstamp=0x280defe ifindex=hL"},
+	{"macvlan-bridge-broadcast", "hL/tc-ingress", "count=0"},
+	{"macvlan-bridge-broadcast", "vA/tc-ingress", "count=1 mark=0x0 pkt_type=1 ingress_ifindex=vA"},
 	// Private mode: the frame for mvC leaves by hL and reaches vA as
 	// PACKET_OTHERHOST.
 	{"macvlan-private", "hL/tc-egress", "count=1 mark=0x2a priority=10 tstamp=0x280defe ifindex=hL"},

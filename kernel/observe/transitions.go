@@ -157,6 +157,12 @@ const (
 	TopoMacvlanTx      Topology = "macvlan-tx"      // bridge mode; mvB -> A (transmit to the world)
 	TopoMacvlanBridge  Topology = "macvlan-bridge"  // bridge mode; mvB -> mvC (dev_forward_skb on hL)
 	TopoMacvlanPrivate Topology = "macvlan-private" // private mode; mvB -> mvC (out by hL, never to mvC)
+	// The broadcast ones send to 192.0.2.9, no device's address, whose
+	// permanent neighbour entry on the sender's device is
+	// ff:ff:ff:ff:ff:ff: a unicast-routed datagram (no SO_BROADCAST, no
+	// loopback copy) in a broadcast frame.
+	TopoMacvlanBcast       Topology = "macvlan-broadcast"        // bridge mode; A -> broadcast (received on hL)
+	TopoMacvlanBridgeBcast Topology = "macvlan-bridge-broadcast" // bridge mode; mvB -> broadcast
 )
 
 // Tunnel reports whether t is one of the IP tunnel topologies (tA and tB).
@@ -204,7 +210,7 @@ func (t Topology) Devices() []string {
 // Macvlan reports whether t is one of the macvlan topologies.
 func (t Topology) Macvlan() bool {
 	switch t {
-	case TopoMacvlan, TopoMacvlanTx, TopoMacvlanBridge, TopoMacvlanPrivate:
+	case TopoMacvlan, TopoMacvlanTx, TopoMacvlanBridge, TopoMacvlanPrivate, TopoMacvlanBcast, TopoMacvlanBridgeBcast:
 		return true
 	}
 	return false
@@ -408,7 +414,9 @@ ingress). Recorders find the test datagram from the network header, inside one e
 	setupMacvlan = `Namespaces A, B, C and H. veth pair vA (A, 192.0.2.1/24) <-> hL (H, no address). macvlan
 devices mvB and mvC ("link hL type macvlan mode bridge", or mode private for macvlan-private) created in H,
 in that order, and moved to B (192.0.2.2/24) and C (192.0.2.3/24); all up, IPv6 disabled; permanent
-neighbours 192.0.2.2 -> mvB's MAC on vA, and 192.0.2.1 -> vA's MAC and 192.0.2.3 -> mvC's MAC on mvB.`
+neighbours 192.0.2.2 -> mvB's MAC on vA, and 192.0.2.1 -> vA's MAC and 192.0.2.3 -> mvC's MAC on mvB; and
+192.0.2.9 (no device's address) -> ff:ff:ff:ff:ff:ff on vA and on mvB, so a datagram to it leaves as a
+unicast-routed packet in a broadcast frame.`
 	setupEncap = ` The sender is instead a UDP socket in A on the underlay: it sends the VXLAN header and
 the inner frame (vxA's MAC -> vxB's MAC, IPv4 198.51.100.1 -> 198.51.100.2, UDP 40000 -> 9999, 1600 zero bytes
 of payload) as one 1650-byte datagram to the remote endpoint's port 4789 (vxA is not used). The datagram does
@@ -1017,6 +1025,28 @@ xnet, B against H), so the frame is received on hL and macvlan's rx_handler hand
 		Actions: []Action{{Hook: Hook{"mvB", TCEgress}, Set: Writes(42)}},
 		Hooks:   []Hook{{"mvB", TCEgress}, {"hL", TCEgress}, {"hL", TCIngress}, {"mvC", TCIngress}},
 		Unseen:  []Hook{{"hL", TCEgress}},
+	},
+	{
+		Name:     "macvlan-broadcast",
+		Topology: TopoMacvlanBcast,
+		Setup: setupMacvlan + ` One UDP datagram is sent from a socket in A to 192.0.2.9:9999. At hL ingress: writes,
+then TCX_NEXT. macvlan_handle_frame queues a clone (macvlan_broadcast_enqueue, which stores the source
+macvlan, none, in cb[0..7]) and passes the frame on to hL; the port's work (macvlan_process_broadcast)
+gives each macvlan a clone of that clone (macvlan_broadcast_one: skb->dev, PACKET_BROADCAST, no scrub) and
+__netif_rx.`,
+		Actions: []Action{{Hook: Hook{"hL", TCIngress}, Set: Writes(43)}},
+		Hooks:   []Hook{{"hL", TCIngress}, {"mvB", TCIngress}, {"mvC", TCIngress}},
+	},
+	{
+		Name:     "macvlan-bridge-broadcast",
+		Topology: TopoMacvlanBridgeBcast,
+		Setup: setupMacvlan + ` One UDP datagram is sent from a socket in B to 192.0.2.9:9999. At mvB egress: writes.
+In bridge mode macvlan_queue_xmit gives every other bridge-mode macvlan a clone at once
+(macvlan_broadcast_one with local: __dev_forward_skb, a scrub with xnet, B against C) and sends the skb out
+of hL (no scrub), to A.`,
+		Actions: []Action{{Hook: Hook{"mvB", TCEgress}, Set: Writes(42)}},
+		Hooks:   []Hook{{"mvB", TCEgress}, {"mvC", TCIngress}, {"hL", TCEgress}, {"hL", TCIngress}, {"vA", TCIngress}},
+		Unseen:  []Hook{{"hL", TCIngress}},
 	},
 	{
 		Name:     "macvlan-private",

@@ -1065,6 +1065,32 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "macvlan-bcast-tx-no-scrub",
+		File: "netstack/macvlan.go",
+		Old:  `			s.macvlanBroadcast(b, low.mvPort, d, mvBridge.bit(), true)`,
+		New:  `			s.macvlanBroadcast(b, low.mvPort, d, mvBridge.bit(), false)`,
+		Desc: "a bridge-mode macvlan's broadcast reaches its siblings through __dev_forward_skb (macvlan_broadcast_one with local: scrub)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "macvlan-bcast-rx-not-queued",
+		File: "netstack/macvlan.go",
+		Old: `	if dst == broadcastMAC {
+		s.macvlanBroadcastEnqueue(b, low, src)
+	}`,
+		New:  ``,
+		Desc: "a received broadcast is in the port's bc_filter: macvlan_broadcast_enqueue queues a clone for the macvlans",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "macvlan-bcast-reflected-to-all",
+		File: "netstack/macvlan.go",
+		Old:  `	if src != nil && src.mvMode != mvVEPA && src.mvMode != mvBridge {`,
+		New:  `	if false {`,
+		Desc: "a private macvlan's own broadcast, reflected by the switch, goes back to it alone (forward to original port)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "macvlan-bridge-to-any-mode",
 		File: "netstack/macvlan.go",
 		Old:  `			if to := low.mvPort.lookup(dst); to != nil && to.mvMode == mvBridge {`,
