@@ -93,6 +93,10 @@ func TestNoAllocsSteadyState(t *testing.T) {
 		{"rx-anyip-tproxy", tproxyConfig(), rxFrame("203.0.113.77"), 0},
 		// UDP_SEGMENT: page-frag payload, skb_segment at the receiver.
 		{"udp-segment-veth-segments", udpSegmentConfig(1000), buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 2500, noEth: true}), 3},
+		// macvlan_handle_frame into another namespace; a broadcast frame
+		// for eth0's stack and, through the port's queue, the macvlan's.
+		{"rx-macvlan-socket", macvlanRxConfig(), buildFrame(frameOpts{dstMAC: macMvB, srcMAC: macGW, src: "10.0.1.254", dst: "10.0.1.2", sport: 1000, dport: 2000, payload: 64}), 0},
+		{"rx-macvlan-broadcast-sockets", macvlanRxConfig(), buildFrame(frameOpts{dstMAC: broadcastMAC, srcMAC: macGW, src: "10.0.1.254", dst: "10.0.1.2", sport: 1000, dport: 2000, payload: 64}), 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, te := newStack(t, tc.cfg, "", nil, nil)
@@ -130,6 +134,25 @@ func hintsConfig() *Config {
 		ProgramConfig{Name: "nic", Hook: carrier.HookXDP, Dev: "eth0", DevBound: true, Actions: hints},
 		ProgramConfig{Name: "pod", Hook: carrier.HookXDP, Netns: "c", Dev: "eth0", DevBound: true, Actions: hints})
 	return cfg
+}
+
+// macvlanRxConfig is a NIC eth0 (10.0.1.2) with a macvlan mvB (10.0.1.2
+// too) moved to namespace B, and a UDP socket on port 2000 on each side.
+func macvlanRxConfig() *Config {
+	a := []netip.Prefix{pfx("10.0.1.2/24")}
+	return &Config{
+		Namespaces: []NamespaceConfig{{Name: "B"}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macEth0, Addrs: a},
+			{Name: "mvB", Kind: KindMacvlan, Netns: "B", Link: "eth0", LinkNetns: HostNetns, MAC: macMvB, Addrs: a},
+		},
+		Sockets: []SocketConfig{
+			{Name: "host", Proto: ProtoUDP, Port: 2000},
+			{Name: "b", Netns: "B", Proto: ProtoUDP, Port: 2000},
+		},
+		Programs: []ProgramConfig{{Name: "mvB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "mvB", Actions: []Action{{Kind: ActCount}}}},
+		Entries:  []EntryConfig{{Dev: "eth0"}},
+	}
 }
 
 // vlanOffloadConfig is rxToSocketConfig with the NIC's receive VLAN
