@@ -588,6 +588,12 @@ func (r *recording) send() error {
 		defer unix.Close(fd)
 		sa := &unix.SockaddrInet4{Port: observe.TestPort}
 		copy(sa.Addr[:], r.topo.dst.To4())
+		if r.t.Broadcast {
+			sa.Addr[3] = 255 // the /24's directed broadcast
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BROADCAST, 1); err != nil {
+				return fmt.Errorf("SO_BROADCAST: %w", err)
+			}
+		}
 		payload := []byte("skbsim test pkt!")
 		if n := r.t.PayloadLen(); n != len(payload) {
 			payload = make([]byte, n)

@@ -402,6 +402,10 @@ type SocketConfig struct {
 	// (skb_set_hash_from_sk). An unconnected UDP socket's sk_txhash is 0.
 	// TCP sockets are always connected.
 	Connected bool
+	// Broadcast is SO_BROADCAST: without it, udp_sendmsg refuses a
+	// datagram to a broadcast address (a route with RTCF_BROADCAST) with
+	// EACCES and no skb is made.
+	Broadcast bool
 	// Connect makes a TCP socket an active opener: connect() to this peer
 	// was called before the capture (tcp_v4_connect -> tcp_connect sent
 	// the SYN from Addr:Port), so the socket is in SYN_SENT, hashed by its

@@ -352,6 +352,15 @@
 //     No multicast group membership is modelled, so other multicast frames
 //     stay with the lower device; ip_check_defrag before the fan-out and
 //     source mode are not modelled either.
+//   - IPv4 broadcast: each address shorter than /31 makes its network's
+//     broadcast address RTN_BROADCAST (fib_add_ifaddr), delivered locally
+//     like 255.255.255.255 to every UDP socket on the port bound to the
+//     wildcard or that address (clones for all but the first; none: freed,
+//     no port unreachable). Sending to one needs SO_BROADCAST
+//     (SocketConfig.Broadcast; TCP cannot), leaves in a broadcast frame and
+//     loops a clone back (ip_mc_output, dev_loopback_xmit). IFA_BROADCAST
+//     ("brd") addresses, sending to 255.255.255.255 out of a device, and
+//     IPv4 multicast routes are not modelled.
 //   - Neighbours are static; a veth or bridge peer's address, or a
 //     macvlan's on the peer or a sibling, resolves as if ARP had
 //     completed; otherwise NEIGH_FAILED.

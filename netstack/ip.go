@@ -77,7 +77,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 	if len(ns.tproxy) != 0 && !ip.isFragment() {
 		s.tproxyAssign(b, ns, ip)
 	}
-	if ns.isLocal4(dst) { // isLocal of an IPv4 destination
+	if ns.isLocal4(dst) || ns.isBcast4(dst) { // RTN_LOCAL, or RTN_BROADCAST (brd_input)
 		s.ipLocalDeliver(b, ns, ip)
 		return
 	}
@@ -162,6 +162,25 @@ func (ns *Netns) buildLocal4() {
 		out = append(out, r)
 	}
 	ns.local4 = slices.Clip(out)
+	// fib_add_ifaddr: an address whose prefix is shorter than /31 (and
+	// not 0.0.0.0/x) adds its network's broadcast address, prefix | ~mask,
+	// to the local table as RTN_BROADCAST (whatever IFA_BROADCAST says;
+	// ip(8) sets none unless told "brd").
+	ns.bcast4 = ns.bcast4[:0]
+	for _, d := range ns.devs {
+		if d == nil {
+			continue
+		}
+		for _, p := range d.addrs {
+			if !p.Addr().Is4() || p.Bits() >= 31 || p.Masked().Addr().As4()[0] == 0 {
+				continue
+			}
+			b := binary.BigEndian.Uint32(p.Masked().Addr().AsSlice()) | uint32(uint64(1)<<(32-p.Bits())-1)
+			if !slices.Contains(ns.bcast4, b) {
+				ns.bcast4 = append(ns.bcast4, b)
+			}
+		}
+	}
 	ns.routes4 = ns.routes4[:0]
 	for i, r := range ns.routes {
 		if !r.dst.Addr().Is4() {
@@ -198,6 +217,16 @@ func (ns *Netns) isLocal4(a4 [4]byte) bool {
 		}
 	}
 	return i < len(rs) && rs[i].lo <= a
+}
+
+// isBcast4 reports whether a4 is RTN_BROADCAST in ns: the limited
+// broadcast 255.255.255.255 (ip_route_input_slow's ipv4_is_lbcast) or a
+// network broadcast address of one of the namespace's IPv4 addresses
+// (buildLocal4). Such a destination is delivered locally with
+// RTCF_BROADCAST, wherever the packet came in.
+func (ns *Netns) isBcast4(a4 [4]byte) bool {
+	a := binary.BigEndian.Uint32(a4[:])
+	return a == 0xffffffff || slices.Contains(ns.bcast4, a)
 }
 
 // tproxyAssign models the mangle PREROUTING TPROXY rules of ns
@@ -408,6 +437,10 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 	}
 	_, dport, _ := l4Ports(b.Data())
 	sk := stealSock(b) // inet_steal_sock
+	if sk == nil && op == OpUDPRcv && ns.isBcast4(dst.As4()) {
+		s.udpBcastDeliver(b, ns, dst, dport)
+		return
+	}
 	if sk == nil {
 		sk = ns.lookup(ipprotoUDP, dst, dport)
 	}
@@ -427,6 +460,45 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 		s.drop(b, skb.DropUDPCsum, op)
 		return
 	}
+	s.udpQueueRcv(b, sk, op)
+}
+
+// udpBcastDeliver models __udp4_lib_mcast_deliver for a datagram to a
+// broadcast address (RTCF_BROADCAST): every UDP socket of ns bound to the
+// port and to the wildcard or that address (__udp_is_mcast_sock; the
+// model's sockets in their creation order, where the kernel walks its
+// hash slot) gets it, the first the skb itself and each other one a
+// clone; with none, the skb is freed (kfree_skb, NOT_SPECIFIED), with no
+// port unreachable. Takes ownership of skb.
+func (s *Stack) udpBcastDeliver(b *skb.Buff, ns *Netns, dst netip.Addr, dport uint16) {
+	var first *Socket
+	for _, sk := range ns.socks {
+		if sk.port != dport || sk.l4 != ipprotoUDP || !sk.boundAddr(dst) {
+			continue
+		}
+		if first == nil {
+			first = sk
+			continue
+		}
+		n, err := b.Clone()
+		if err != nil {
+			s.dropNoSkb(s.devOf(b), skb.DropNomem, OpUDPRcv) // sk_drops, UDP_MIB_RCVBUFERRORS
+			continue
+		}
+		s.udpQueueRcv(n, sk, OpUDPRcv)
+	}
+	if first == nil {
+		s.drop(b, skb.DropNotSpecified, OpUDPRcv) // UDP_MIB_IGNOREDMULTI
+		return
+	}
+	s.udpQueueRcv(b, first, OpUDPRcv)
+}
+
+// udpQueueRcv models udp_queue_rcv_skb on the socket a datagram was
+// looked up for: an IPv6 checksum of 0 the socket refuses, a tunnel
+// socket's encap_rcv, an unexpected GSO skb cut into segments, else the
+// filters and the receive queue. Takes ownership of skb.
+func (s *Stack) udpQueueRcv(b *skb.Buff, sk *Socket, op Op) {
 	s.traceOp(LayerL4, op, b)
 	// udp_queue_rcv_one_skb: the checksum is completed before a tunnel's
 	// encap_rcv and before a socket filter; otherwise at recvmsg (the
@@ -493,6 +565,12 @@ func (s *Stack) udpRcvSegment(b *skb.Buff, sk *Socket, op Op) {
 // retransmit queue, and data queued for the application (a segment
 // without payload is consumed).
 func (s *Stack) tcpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
+	// tcp_v4_rcv / tcp_v6_rcv: a segment that came in a frame for another
+	// host, a broadcast or a multicast is discarded (NOT_SPECIFIED).
+	if b.H().PktType != skb.PacketHost {
+		s.drop(b, skb.DropNotSpecified, op)
+		return
+	}
 	// pskb_may_pull of the fixed header, then of doff*4 bytes.
 	if !b.MayPull(20) || !b.MayPull(int(b.Data()[12]>>4)*4) {
 		s.drop(b, skb.DropPktTooSmall, op)

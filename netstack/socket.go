@@ -32,6 +32,7 @@ type Socket struct {
 
 	udpGRO     bool
 	udpSegment int
+	broadcast  bool // SO_BROADCAST
 
 	connect netip.AddrPort // the peer of a connecting TCP socket (tcp.go)
 	cstate  tcpState       // its connection's state

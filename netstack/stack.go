@@ -67,6 +67,7 @@ type Netns struct {
 	local      []netip.Prefix // the local table's RTN_LOCAL prefixes (besides device addresses)
 	local4     []addrRange    // isLocal's IPv4 answers (buildLocal4)
 	routes4    []route4       // routeOutput's IPv4 routes (buildLocal4)
+	bcast4     []uint32       // the local table's RTN_BROADCAST addresses (buildLocal4), host order
 	tproxy     []*Socket      // TPROXY rules' sockets, in rule order
 	neigh      []neighEntry
 	socks      []*Socket
@@ -846,7 +847,7 @@ func (s *Stack) build(maxVal int) error {
 		}
 		sk := &Socket{idx: i, name: sc.Name, ns: n, proto: sc.Proto, addr: sc.Addr, port: sc.Port,
 			cgroup: sc.Cgroup, mark: sc.Mark, priority: sc.Priority, rcvbuf: sc.RcvBuf, noRead: sc.NoRead, v6only: sc.V6Only,
-			udpGRO: sc.UDPGRO, udpSegment: sc.UDPSegment}
+			udpGRO: sc.UDPGRO, udpSegment: sc.UDPSegment, broadcast: sc.Broadcast}
 		if sc.UDPGRO {
 			s.udpEncapKey = true // UDP_GRO: udp_tunnel_encap_enable
 		}

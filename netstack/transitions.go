@@ -205,7 +205,12 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 			}
 		}
 	}
-	cfg.Sockets = []SocketConfig{{Name: "sender", Netns: sender, Proto: ProtoUDP, Port: 40000}}
+	cfg.Sockets = []SocketConfig{{Name: "sender", Netns: sender, Proto: ProtoUDP, Port: 40000, Broadcast: t.Broadcast}}
+	if t.Broadcast {
+		a := dst.As4()
+		a[3] = 255 // the /24's directed broadcast
+		dst = netip.AddrFrom4(a)
+	}
 	if t.SendEncap {
 		// A UDP socket on the underlay in A (AF_INET6 for an IPv6 underlay).
 		cfg.Sockets[0].Netns = "A"

@@ -56,6 +56,21 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 		s.obs.Drop(DropEvent{PacketID: s.cur, Reason: skb.DropIPOutNoroutes, Loc: OpIPOutput, Netns: sk.ns.id})
 		return nil
 	}
+	if sk.ns.isBcast4(ip.dst.As4()) {
+		// An RTN_BROADCAST route (RTCF_BROADCAST): tcp_v4_connect refuses
+		// it (-ENETUNREACH), udp_sendmsg without SO_BROADCAST too
+		// (-EACCES); neither makes an skb.
+		if sk.proto == ProtoTCP {
+			s.stats.Drops++
+			s.obs.Drop(DropEvent{PacketID: s.cur, Reason: skb.DropIPOutNoroutes, Loc: OpIPOutput, Netns: sk.ns.id})
+			return nil
+		}
+		if !sk.broadcast {
+			s.stats.Drops++
+			s.obs.Drop(DropEvent{PacketID: s.cur, Reason: skb.DropNotSpecified, Loc: OpSockSend, Netns: sk.ns.id})
+			return nil
+		}
+	}
 	sk.initFns()
 	if sk.proto == ProtoTCP {
 		return s.tcpSend(sk, pkt, ip, out, nh)
@@ -431,6 +446,9 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 	b.H().Protocol = ethPIP
 	b.ResetNetworkHeader()
 	s.traceOp(LayerIP, OpIPOutput, b)
+	if sk != nil && out.kid != kidLoopback && len(ns.bcast4) != 0 && nh.Is4() && ns.isBcast4(nh.As4()) {
+		s.ipMcLoopback(b)
+	}
 	if sk != nil && b.Sk() == any(sk) && len(s.cgroupEg) != 0 {
 		for _, pi := range s.cgroupEg {
 			if !cgroupMatch(s.progs[pi].cgroup, sk.cgroup) {
@@ -497,6 +515,29 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 		s.ipFinishOutput2(f, ns, out, nh)
 	}
 	s.segs = s.segs[:start]
+}
+
+// ipMcLoopback models what ip_mc_output does for a route with
+// RTCF_BROADCAST before the skb goes on to ip_finish_output: a clone
+// through ip_mc_finish_output, whose cgroup egress programs do not run on
+// it (the clone has no skb->sk), to dev_loopback_xmit: the mac header
+// reset to the network header, PACKET_LOOPBACK, CHECKSUM_NONE made
+// CHECKSUM_UNNECESSARY, netif_rx on the output device; the stack then
+// delivers it locally (the local sockets get their own broadcast). A
+// failed clone sends nothing back.
+func (s *Stack) ipMcLoopback(b *skb.Buff) {
+	n, err := b.Clone()
+	if err != nil {
+		return
+	}
+	n.ResetMacHeader()
+	h := n.H()
+	h.PktType = skb.PacketLoopback
+	if h.IPSummed == skb.ChecksumNone {
+		h.IPSummed = skb.ChecksumUnnecessary
+	}
+	s.traceOp(LayerIP, OpIPOutput, n)
+	s.netifRx(n)
 }
 
 // ipFragFast models ip_do_fragment()'s fast path for an skb with a
@@ -647,6 +688,11 @@ func neighResolve(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
 		if n.dev == out && n.addr == nh {
 			return n.mac, true
 		}
+	}
+	// arp_constructor: the neighbour of an RTN_BROADCAST address is
+	// NUD_NOARP with the device's broadcast address.
+	if nh.Is4() && ns.isBcast4(nh.As4()) {
+		return broadcastMAC, true
 	}
 	// A completed ARP exchange with a directly attached peer, or with a
 	// macvlan on it.

@@ -129,6 +129,8 @@
 //	  - {name: app, netns: pod, proto: udp, addr: 10.0.0.2, port: 53, cgroup: /app, mark: 0, priority: 0, rcvbuf: 212992, read: true, task: app}
 //	                                   # task: the sending process; its sockets share its task_frag (32 KB send pages)
 //	  - {name: catch, netns: pod, proto: tcp, port: 80, tproxy: true, v6only: false}   # TPROXY + IP_TRANSPARENT: every packet of the protocol
+//	  - {name: dhcp, netns: pod, proto: udp, port: 68, broadcast: true}   # SO_BROADCAST: without it a datagram to a
+//	                                   # broadcast address (255.255.255.255, an address's network broadcast) is EACCES
 //	  - {name: quic, netns: pod, proto: udp, port: 443, connected: true, udp_gro: true, udp_segment: 1200}
 //	                                   # udp only: connect()ed (sent skbs carry the socket's hash), UDP_GRO (GRO merges
 //	                                   # its flows, GSO skbs are queued whole), UDP_SEGMENT (a sent datagram above it is

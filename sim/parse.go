@@ -601,7 +601,7 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 
 func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 	m, err := d.fields(n, "socket", "name", "netns", "proto", "addr", "port", "cgroup", "mark", "priority", "rcvbuf", "read",
-		"tproxy", "v6only", "connect", "connected", "udp_gro", "udp_segment", "task")
+		"tproxy", "v6only", "connect", "connected", "udp_gro", "udp_segment", "task", "broadcast")
 	if err != nil {
 		return s, err
 	}
@@ -651,6 +651,8 @@ func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 			s.Connect, err = d.addrPort(v, w)
 		case "connected":
 			s.Connected, err = d.boolean(v, w)
+		case "broadcast":
+			s.Broadcast, err = d.boolean(v, w)
 		case "udp_gro":
 			s.UDPGRO, err = d.boolean(v, w)
 		case "udp_segment":

@@ -371,8 +371,9 @@ func TestDocSchemaParses(t *testing.T) {
 	assert.Equal(t, netstack.Action{Kind: netstack.ActAdjustRoom, Delta: 20, Index: netstack.AdjRoomMac, Value: netstack.AdjRoomEncapL3IPv4},
 		s.Stack.Programs[0].Actions[13])
 	assert.Equal(t, netstack.Action{Kind: netstack.ActMirred, Target: "veth0", Mirror: true}, s.Stack.Programs[0].Actions[9])
-	assert.Equal(t, netip.MustParseAddrPort("192.0.2.7:443"), s.Stack.Sockets[4].Connect)
-	assert.Equal(t, 1200, s.Stack.Sockets[2].UDPSegment)
+	assert.Equal(t, netip.MustParseAddrPort("192.0.2.7:443"), s.Stack.Sockets[5].Connect)
+	assert.True(t, s.Stack.Sockets[2].Broadcast)
+	assert.Equal(t, 1200, s.Stack.Sockets[3].UDPSegment)
 	assert.Equal(t, 1024, s.Stack.Options.TCPConnections)
 	m, err := newMachine(s, Options{})
 	require.NoError(t, err, "the stack model builds the documented scenario")

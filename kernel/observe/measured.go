@@ -24,6 +24,13 @@ var Measured = []MeasuredCells{
 	{"veth-same-netns", "vY/tc-ingress", "count=1 mark=0x2a priority=0 tc_index=42 cb0=0x2a00 cb4=0x2a04 hash=0x5eed002a tstamp=0x280defe tstamp_type=0 pkt_type=0 ingress_ifindex=vY ifindex=vY meta_len=0"},
 	// Across namespaces: xnet scrub clears mark and the (non-EDT) tstamp.
 	{"veth-cross-netns", "vB/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=42 cb0=0x2a00 cb4=0x2a04 hash=0x5eed002a tstamp=0x0 tstamp_type=0 pkt_type=0 ingress_ifindex=vB ifindex=vB"},
+	// A datagram to B's subnet broadcast: ip_mc_output's clone comes
+	// back on vA as PACKET_LOOPBACK, from the network header, before the
+	// writes at vA egress; B takes the broadcast frame as
+	// PACKET_BROADCAST and delivers it (brd_input) to its socket.
+	{"veth-broadcast", "vA/tc-ingress", "count=1 mark=0x0 tc_index=0 hash=0x0 pkt_type=5 ingress_ifindex=vA ifindex=vA headlen=44"},
+	{"veth-broadcast", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 cb0=0x2a00 hash=0x5eed002a tstamp=0x0 pkt_type=1 ingress_ifindex=vB headlen=58"},
+	{"veth-broadcast", "vB/socket-filter", "count=1 tc_index=42 cb0=0x0 hash=0x5eed002a pkt_type=1"},
 	// An EDT (mono delivery time) tstamp survives skb_clear_tstamp().
 	{"veth-cross-netns-edt", "vB/tc-ingress", "count=1 mark=0x0 priority=0 tstamp=0x280defe tstamp_type=1"},
 	// The packet reaches hA with vB's MAC: PACKET_OTHERHOST.

@@ -263,6 +263,10 @@ type Transition struct {
 	// (ip_do_fragment / ip6_fragment), and B reassembles it on local
 	// delivery to the vxlan socket.
 	SendEncap bool
+	// Broadcast sends the test datagram to the directed broadcast address
+	// of the destination's /24 (its last byte 255; fib_add_ifaddr made it
+	// RTN_BROADCAST in the local table) from a socket with SO_BROADCAST.
+	Broadcast bool
 	// NoTunnelTSO names a device whose tx-udp_tnl-segmentation and
 	// tx-udp_tnl-csum-segmentation are switched off (ETHTOOL_SFEATURES), so
 	// validate_xmit_skb segments an encapsulated GSO skb in software
@@ -476,6 +480,19 @@ socket filter: packet_rcv runs it before tc ingress and clears cb[] for it witho
 (bpf_prog_run_clear_cb), so tc ingress reads cb[] zeroed. Writes at vA egress.`,
 		Actions: []Action{{Hook: Hook{"vA", TCEgress}, Set: Writes(42)}},
 		Hooks:   []Hook{{"vA", TCEgress}, {"vB", TapFilter}, {"vB", TCIngress}},
+	},
+	{
+		Name:     "veth-broadcast",
+		Topology: TopoPair,
+		Setup: setupPair + ` The datagram goes to 192.0.2.255 instead, B's subnet broadcast (RTN_BROADCAST on both
+sides), from a socket with SO_BROADCAST, and a UDP socket bound to 9999 in B, created in the recorder's
+cgroup, receives it. ip_mc_output loops a clone back (ip_mc_finish_output -> dev_loopback_xmit: PACKET_LOOPBACK,
+netif_rx on vA) before the skb goes on to vA's tc egress (writes there) and out in a broadcast frame (the
+RTN_BROADCAST neighbour: NUD_NOARP, the device's broadcast address); B delivers it locally (brd_input) as
+PACKET_BROADCAST.`,
+		Actions:   []Action{{Hook: Hook{"vA", TCEgress}, Set: Writes(42)}},
+		Hooks:     []Hook{{"vA", TCEgress}, {"vA", TCIngress}, {"vB", TCIngress}, {"vB", SocketFilter}},
+		Broadcast: true,
 	},
 	{
 		Name:     "veth-cross-netns-edt",

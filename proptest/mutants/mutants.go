@@ -1091,6 +1091,52 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "bcast-not-local",
+		File: "netstack/ip.go",
+		Old:  `	if ns.isLocal4(dst) || ns.isBcast4(dst) { // RTN_LOCAL, or RTN_BROADCAST (brd_input)`,
+		New:  `	if ns.isLocal4(dst) { // RTN_LOCAL, or RTN_BROADCAST (brd_input)`,
+		Desc: "fib_add_ifaddr makes an address's network broadcast RTN_BROADCAST: delivered locally (brd_input)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "bcast-no-loopback-clone",
+		File: "netstack/tx.go",
+		Old: `	if sk != nil && out.kid != kidLoopback && len(ns.bcast4) != 0 && nh.Is4() && ns.isBcast4(nh.As4()) {
+		s.ipMcLoopback(b)
+	}`,
+		New:  ``,
+		Desc: "ip_mc_output loops a clone of a broadcast back to the local stack (dev_loopback_xmit)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "bcast-without-so-broadcast",
+		File: "netstack/tx.go",
+		Old:  `		if !sk.broadcast {`,
+		New:  `		if false {`,
+		Desc: "udp_sendmsg refuses a broadcast route without SO_BROADCAST (EACCES)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "bcast-udp-unicast-lookup",
+		File: "netstack/ip.go",
+		Old:  `	if sk == nil && op == OpUDPRcv && ns.isBcast4(dst.As4()) {`,
+		New:  `	if sk == nil && op == OpUDPRcv && false {`,
+		Desc: "a broadcast datagram goes to every matching socket, and none is no port unreachable (__udp4_lib_mcast_deliver)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "tcp-accepts-broadcast-frames",
+		File: "netstack/ip.go",
+		Old: `	if b.H().PktType != skb.PacketHost {
+		s.drop(b, skb.DropNotSpecified, op)
+		return
+	}
+	// pskb_may_pull of the fixed header, then of doff*4 bytes.`,
+		New:  `	// pskb_may_pull of the fixed header, then of doff*4 bytes.`,
+		Desc: "tcp_v4_rcv discards a segment that is not PACKET_HOST",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "macvlan-bridge-to-any-mode",
 		File: "netstack/macvlan.go",
 		Old:  `			if to := low.mvPort.lookup(dst); to != nil && to.mvMode == mvBridge {`,

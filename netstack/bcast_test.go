@@ -1,0 +1,149 @@
+package netstack
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// TestBroadcastReceive: a datagram to a network broadcast address of the
+// namespace (RTN_BROADCAST, from every address shorter than /31) or to
+// 255.255.255.255 is delivered locally to every UDP socket bound to the
+// port and the wildcard or that address (__udp4_lib_mcast_deliver: the
+// first the skb, the others clones); with none it is freed with
+// NOT_SPECIFIED and no port unreachable. A TCP segment in a broadcast
+// frame is discarded by tcp_v4_rcv. A broadcast of another network is
+// routed as any other address.
+func TestBroadcastReceive(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		dst      string
+		dstMAC   [6]byte
+		proto    uint8
+		socks    []SocketConfig
+		delivers []int // socket indexes, in any order
+		drops    []string
+	}{
+		{name: "network broadcast to a wildcard socket", dst: "10.0.1.255", dstMAC: broadcastMAC,
+			socks: []SocketConfig{{Name: "w", Proto: ProtoUDP, Port: 2000}}, delivers: []int{0}},
+		{name: "limited broadcast", dst: "255.255.255.255", dstMAC: broadcastMAC,
+			socks: []SocketConfig{{Name: "w", Proto: ProtoUDP, Port: 2000}}, delivers: []int{0}},
+		{name: "in a unicast frame", dst: "10.0.1.255", dstMAC: macEth0,
+			socks: []SocketConfig{{Name: "w", Proto: ProtoUDP, Port: 2000}}, delivers: []int{0}},
+		{name: "two sockets: a clone each but the first", dst: "10.0.1.255", dstMAC: broadcastMAC,
+			socks: []SocketConfig{{Name: "w", Proto: ProtoUDP, Port: 2000}, {Name: "b", Proto: ProtoUDP, Port: 2000, Addr: addr("10.0.1.255")},
+				{Name: "u", Proto: ProtoUDP, Port: 2000, Addr: addr("10.0.1.1")}, {Name: "other", Proto: ProtoUDP, Port: 2001}},
+			delivers: []int{0, 1}},
+		{name: "no socket", dst: "10.0.1.255", dstMAC: broadcastMAC,
+			socks: []SocketConfig{{Name: "u", Proto: ProtoUDP, Port: 2000, Addr: addr("10.0.1.1")}},
+			drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@__udp4_lib_rcv"}},
+		{name: "the /30's broadcast", dst: "10.0.2.3", dstMAC: broadcastMAC,
+			socks: []SocketConfig{{Name: "w", Proto: ProtoUDP, Port: 2000}}, delivers: []int{0}},
+		{name: "a /31 has none", dst: "10.0.3.1", dstMAC: broadcastMAC,
+			socks: []SocketConfig{{Name: "w", Proto: ProtoUDP, Port: 2000}},
+			drops: []string{"SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core"}},
+		{name: "another network's broadcast", dst: "10.9.0.255", dstMAC: broadcastMAC,
+			socks: []SocketConfig{{Name: "w", Proto: ProtoUDP, Port: 2000}},
+			drops: []string{"SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core"}},
+		{name: "TCP in a broadcast frame", dst: "10.0.1.1", dstMAC: broadcastMAC, proto: ipprotoTCP,
+			socks: []SocketConfig{{Name: "web", Proto: ProtoTCP, Port: 2000}},
+			drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@tcp_v4_rcv"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &Config{
+				Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macEth0,
+					Addrs: []netip.Prefix{pfx("10.0.1.1/24"), pfx("10.0.2.1/30"), pfx("10.0.3.0/31")}}},
+				Sockets: tc.socks,
+				Entries: []EntryConfig{{Dev: "eth0"}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			f := buildFrame(frameOpts{dstMAC: tc.dstMAC, srcMAC: macGW, src: "10.0.1.7", dst: tc.dst, proto: tc.proto,
+				sport: 1000, dport: 2000, payload: 10, tcpFlags: 0x02})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			var got []int
+			for _, d := range te.obs.delivs {
+				if d.Kind == DeliverSocket {
+					got = append(got, d.Index)
+				}
+			}
+			require.ElementsMatch(t, tc.delivers, got)
+			require.Equal(t, tc.drops, te.obs.dropReasons())
+		})
+	}
+}
+
+// TestBroadcastSend: a datagram to a network broadcast address needs
+// SO_BROADCAST (udp_sendmsg: EACCES, no skb) and a TCP socket cannot send
+// to one (ENETUNREACH); with it, ip_mc_output loops a clone back as
+// PACKET_LOOPBACK (the sender's namespace delivers it to its own socket
+// on the port; cgroup egress programs do not see the clone) and the skb
+// leaves in a broadcast frame.
+func TestBroadcastSend(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		broadcast bool
+		proto     string
+		drops     []string
+		delivers  []int
+		egress    int
+	}{
+		{name: "without SO_BROADCAST", drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@ip_make_skb"}},
+		{name: "TCP", proto: ProtoTCP, broadcast: true, drops: []string{"SKB_DROP_REASON_IP_OUTNOROUTES@ip_output"}},
+		// The local socket on 2000 gets the looped-back clone; B's socket
+		// the frame.
+		{name: "with SO_BROADCAST", broadcast: true, delivers: []int{1, 2}, egress: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var egressMACs [][6]byte
+			var inTypes []skb.PktType
+			proto := ProtoUDP
+			if tc.proto != "" {
+				proto = tc.proto
+			}
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: "B"}},
+				Devices: []DeviceConfig{{Name: "v0", Kind: KindVeth, MAC: macEth0, Addrs: []netip.Prefix{pfx("10.0.1.1/24")},
+					Peer: "v1", PeerNetns: "B", PeerAddrs: []netip.Prefix{pfx("10.0.1.2/24")}}},
+				Sockets: []SocketConfig{
+					{Name: "send", Proto: proto, Port: 1000, Broadcast: tc.broadcast, Cgroup: "/app"},
+					{Name: "local", Proto: ProtoUDP, Port: 2000},
+					{Name: "b", Netns: "B", Proto: ProtoUDP, Port: 2000},
+				},
+				Programs: []ProgramConfig{
+					{Name: "eg", Hook: carrier.HookTCEgress, Dev: "v0", Prog: ProgramFunc(func(c *Ctx) int {
+						egressMACs = append(egressMACs, [6]byte(c.Skb.Data()[0:6]))
+						return TCXNext
+					})},
+					{Name: "in", Hook: carrier.HookTCIngress, Dev: "v0", Prog: ProgramFunc(func(c *Ctx) int {
+						inTypes = append(inTypes, c.Skb.H().PktType)
+						return TCXNext
+					})},
+					{Name: "cg", Hook: carrier.HookCgroupEgress, Cgroup: "/app", Actions: []Action{{Kind: ActCount}}},
+				},
+				Entries: []EntryConfig{{Kind: EntryTX, Socket: "send"}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			f := buildFrame(frameOpts{src: "10.0.1.1", dst: "10.0.1.255", sport: 1000, dport: 2000, payload: 10, noEth: true,
+				proto: map[string]uint8{ProtoUDP: ipprotoUDP, ProtoTCP: ipprotoTCP}[proto], tcpFlags: 0x02})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			require.Equal(t, tc.drops, te.obs.dropReasons())
+			var got []int
+			for _, d := range te.obs.delivs {
+				if d.Kind == DeliverSocket {
+					got = append(got, d.Index)
+				}
+			}
+			require.ElementsMatch(t, tc.delivers, got)
+			require.Len(t, egressMACs, tc.egress)
+			if tc.egress != 0 {
+				require.Equal(t, broadcastMAC, egressMACs[0], "the RTN_BROADCAST neighbour")
+				require.Equal(t, []skb.PktType{skb.PacketLoopback}, inTypes, "dev_loopback_xmit's clone")
+				require.Equal(t, uint64(1), s.ProgramCount(2), "cgroup egress runs on the skb, not on the clone")
+			}
+		})
+	}
+}
