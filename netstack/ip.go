@@ -77,7 +77,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 	if len(ns.tproxy) != 0 && !ip.isFragment() {
 		s.tproxyAssign(b, ns, ip)
 	}
-	if ns.isLocal4(dst) || ns.isBcast4(dst) { // RTN_LOCAL, or RTN_BROADCAST (brd_input)
+	if ns.isInput4(dst) { // RTN_LOCAL, or RTN_BROADCAST (brd_input)
 		s.ipLocalDeliver(b, ns, ip)
 		return
 	}
@@ -126,7 +126,8 @@ type addrRange struct{ lo, hi uint32 }
 
 // buildLocal4 precomputes the IPv4 answers of isLocal for ns: the limited
 // broadcast, every IPv4 RTN_LOCAL prefix and every IPv4 device address, as
-// sorted, merged ranges; and the IPv4 routes of routeOutput as masks. The
+// sorted, merged ranges; those and the RTN_BROADCAST addresses for
+// isInput4; and the IPv4 routes of routeOutput as masks. The
 // namespace's addresses and routes are fixed once the stack is built, so
 // New computes them once.
 func (ns *Netns) buildLocal4() {
@@ -152,16 +153,7 @@ func (ns *Netns) buildLocal4() {
 			}
 		}
 	}
-	slices.SortFunc(rs, func(x, y addrRange) int { return cmp.Compare(x.lo, y.lo) })
-	out := rs[:0]
-	for _, r := range rs {
-		if n := len(out); n != 0 && uint64(r.lo) <= uint64(out[n-1].hi)+1 {
-			out[n-1].hi = max(out[n-1].hi, r.hi)
-			continue
-		}
-		out = append(out, r)
-	}
-	ns.local4 = slices.Clip(out)
+	ns.local4 = mergeRanges(slices.Clone(rs))
 	// fib_add_ifaddr: an address whose prefix is shorter than /31 (and
 	// not 0.0.0.0/x) adds its network's broadcast address, prefix | ~mask,
 	// to the local table as RTN_BROADCAST (whatever IFA_BROADCAST says;
@@ -178,9 +170,11 @@ func (ns *Netns) buildLocal4() {
 			b := binary.BigEndian.Uint32(p.Masked().Addr().AsSlice()) | uint32(uint64(1)<<(32-p.Bits())-1)
 			if !slices.Contains(ns.bcast4, b) {
 				ns.bcast4 = append(ns.bcast4, b)
+				rs = append(rs, addrRange{b, b})
 			}
 		}
 	}
+	ns.in4 = mergeRanges(rs)
 	ns.routes4 = ns.routes4[:0]
 	for i, r := range ns.routes {
 		if !r.dst.Addr().Is4() {
@@ -195,6 +189,21 @@ func (ns *Netns) buildLocal4() {
 	slices.SortStableFunc(ns.routes4, func(x, y route4) int { return cmp.Compare(y.bits, x.bits) })
 }
 
+// mergeRanges sorts rs and merges overlapping and adjacent ranges, in
+// place.
+func mergeRanges(rs []addrRange) []addrRange {
+	slices.SortFunc(rs, func(x, y addrRange) int { return cmp.Compare(x.lo, y.lo) })
+	out := rs[:0]
+	for _, r := range rs {
+		if n := len(out); n != 0 && uint64(r.lo) <= uint64(out[n-1].hi)+1 {
+			out[n-1].hi = max(out[n-1].hi, r.hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	return slices.Clip(out)
+}
+
 // route4 is an IPv4 route of the main table as a mask test; idx is its
 // index in Netns.routes.
 type route4 struct {
@@ -204,9 +213,15 @@ type route4 struct {
 
 // isLocal4 is isLocal for an IPv4 address: a binary search of the ranges
 // buildLocal4 made.
-func (ns *Netns) isLocal4(a4 [4]byte) bool {
+func (ns *Netns) isLocal4(a4 [4]byte) bool { return inRanges(ns.local4, a4) }
+
+// isInput4 reports whether ip_route_input delivers a packet to a4 locally:
+// an RTN_LOCAL or an RTN_BROADCAST address (brd_input).
+func (ns *Netns) isInput4(a4 [4]byte) bool { return inRanges(ns.in4, a4) }
+
+// inRanges is a binary search of sorted, disjoint ranges.
+func inRanges(rs []addrRange, a4 [4]byte) bool {
 	a := binary.BigEndian.Uint32(a4[:])
-	rs := ns.local4
 	i, j := 0, len(rs)
 	for i < j {
 		h := int(uint(i+j) >> 1)

@@ -68,6 +68,7 @@ type Netns struct {
 	local4     []addrRange    // isLocal's IPv4 answers (buildLocal4)
 	routes4    []route4       // routeOutput's IPv4 routes (buildLocal4)
 	bcast4     []uint32       // the local table's RTN_BROADCAST addresses (buildLocal4), host order
+	in4        []addrRange    // local4 and bcast4: what IPv4 input delivers locally (buildLocal4)
 	tproxy     []*Socket      // TPROXY rules' sockets, in rule order
 	neigh      []neighEntry
 	socks      []*Socket

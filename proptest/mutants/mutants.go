@@ -1093,7 +1093,7 @@ var List = []Mutant{
 	{
 		Name: "bcast-not-local",
 		File: "netstack/ip.go",
-		Old:  `	if ns.isLocal4(dst) || ns.isBcast4(dst) { // RTN_LOCAL, or RTN_BROADCAST (brd_input)`,
+		Old:  `	if ns.isInput4(dst) { // RTN_LOCAL, or RTN_BROADCAST (brd_input)`,
 		New:  `	if ns.isLocal4(dst) { // RTN_LOCAL, or RTN_BROADCAST (brd_input)`,
 		Desc: "fib_add_ifaddr makes an address's network broadcast RTN_BROADCAST: delivered locally (brd_input)",
 		Pkgs: []string{"./netstack"},
