@@ -588,6 +588,16 @@ func (r *recording) send() error {
 		defer unix.Close(fd)
 		sa := &unix.SockaddrInet4{Port: observe.TestPort}
 		copy(sa.Addr[:], r.topo.dst.To4())
+		if r.t.Multicast != "" {
+			iface, err := net.InterfaceByName(r.t.Multicast)
+			if err != nil {
+				return err
+			}
+			sa.Addr = [4]byte{224, 0, 0, 1}
+			if err := unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(iface.Index)}); err != nil {
+				return fmt.Errorf("IP_MULTICAST_IF: %w", err)
+			}
+		}
 		if r.t.Broadcast {
 			sa.Addr[3] = 255 // the /24's directed broadcast
 			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BROADCAST, 1); err != nil {

@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -11,8 +12,8 @@ import (
 )
 
 // TestBroadcastReceive: a datagram to a network broadcast address of the
-// namespace (RTN_BROADCAST, from every address shorter than /31) or to
-// 255.255.255.255 is delivered locally to every UDP socket bound to the
+// namespace (RTN_BROADCAST, from every address shorter than /31), to
+// 255.255.255.255 or to the all-hosts group is delivered locally to every UDP socket bound to the
 // port and the wildcard or that address (__udp4_lib_mcast_deliver: the
 // first the skb, the others clones); with none it is freed with
 // NOT_SPECIFIED and no port unreachable. A TCP segment in a broadcast
@@ -25,6 +26,7 @@ func TestBroadcastReceive(t *testing.T) {
 		dstMAC   [6]byte
 		proto    uint8
 		socks    []SocketConfig
+		forward  bool
 		delivers []int // socket indexes, in any order
 		drops    []string
 	}{
@@ -49,12 +51,25 @@ func TestBroadcastReceive(t *testing.T) {
 		{name: "another network's broadcast", dst: "10.9.0.255", dstMAC: broadcastMAC,
 			socks: []SocketConfig{{Name: "w", Proto: ProtoUDP, Port: 2000}},
 			drops: []string{"SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core"}},
+		// Multicast: the all-hosts group every device joined is
+		// delivered like a broadcast; any other group is dropped by
+		// ip_route_input_rcu (no group joins, no multicast forwarding).
+		{name: "all-hosts group", dst: "224.0.0.1", dstMAC: [6]byte{1, 0, 0x5e, 0, 0, 1},
+			socks: []SocketConfig{{Name: "w", Proto: ProtoUDP, Port: 2000}}, delivers: []int{0}},
+		{name: "all-hosts group, no socket", dst: "224.0.0.1", dstMAC: [6]byte{1, 0, 0x5e, 0, 0, 1},
+			drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@__udp4_lib_rcv"}},
+		{name: "a group not joined", dst: "239.255.255.250", dstMAC: [6]byte{1, 0, 0x5e, 0x7f, 0xff, 0xfa},
+			socks: []SocketConfig{{Name: "w", Proto: ProtoUDP, Port: 2000}},
+			drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@ip_rcv_finish_core"}},
+		{name: "a group not joined, forwarding on", dst: "239.255.255.250", dstMAC: [6]byte{1, 0, 0x5e, 0x7f, 0xff, 0xfa}, forward: true,
+			drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@ip_rcv_finish_core"}},
 		{name: "TCP in a broadcast frame", dst: "10.0.1.1", dstMAC: broadcastMAC, proto: ipprotoTCP,
 			socks: []SocketConfig{{Name: "web", Proto: ProtoTCP, Port: 2000}},
 			drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@tcp_v4_rcv"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: tc.forward}},
 				Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macEth0,
 					Addrs: []netip.Prefix{pfx("10.0.1.1/24"), pfx("10.0.2.1/30"), pfx("10.0.3.0/31")}}},
 				Sockets: tc.socks,
@@ -78,24 +93,36 @@ func TestBroadcastReceive(t *testing.T) {
 
 // TestBroadcastSend: a datagram to a network broadcast address needs
 // SO_BROADCAST (udp_sendmsg: EACCES, no skb) and a TCP socket cannot send
-// to one (ENETUNREACH); with it, ip_mc_output loops a clone back as
+// to one (ENETUNREACH); with it, and for the all-hosts group the host has
+// joined, ip_mc_output loops a clone back as
 // PACKET_LOOPBACK (the sender's namespace delivers it to its own socket
 // on the port; cgroup egress programs do not see the clone) and the skb
 // leaves in a broadcast frame.
 func TestBroadcastSend(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
+		dst       string // "" is the network broadcast 10.0.1.255
 		broadcast bool
 		proto     string
+		ttl0      bool
 		drops     []string
 		delivers  []int
 		egress    int
+		mac       [6]byte // of the frame at egress ("" is the broadcast address)
 	}{
 		{name: "without SO_BROADCAST", drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@ip_make_skb"}},
 		{name: "TCP", proto: ProtoTCP, broadcast: true, drops: []string{"SKB_DROP_REASON_IP_OUTNOROUTES@ip_output"}},
 		// The local socket on 2000 gets the looped-back clone; B's socket
 		// the frame.
 		{name: "with SO_BROADCAST", broadcast: true, delivers: []int{1, 2}, egress: 1},
+		// Multicast needs no SO_BROADCAST: the all-hosts group loops back
+		// as well; a group the host did not join does not; TTL 0 stays
+		// in the host.
+		{name: "all-hosts group", dst: "224.0.0.1", delivers: []int{1, 2}, egress: 1, mac: [6]byte{1, 0, 0x5e, 0, 0, 1}},
+		{name: "another group", dst: "239.129.2.3", egress: 1, mac: [6]byte{1, 0, 0x5e, 1, 2, 3}, // the low 23 bits
+			drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@ip_rcv_finish_core"}},
+		{name: "TTL 0", dst: "224.0.0.1", ttl0: true, delivers: []int{1},
+			drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@ip_output"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var egressMACs [][6]byte
@@ -126,9 +153,20 @@ func TestBroadcastSend(t *testing.T) {
 				},
 				Entries: []EntryConfig{{Kind: EntryTX, Socket: "send"}},
 			}
+			if tc.dst == "" {
+				tc.dst = "10.0.1.255"
+			}
+			if tc.mac == ([6]byte{}) {
+				tc.mac = broadcastMAC
+			}
+			cfg.Routes = []RouteConfig{{Dst: pfx("224.0.0.0/4"), Dev: "v0"}}
 			s, te := newStack(t, cfg, "", nil, nil)
-			f := buildFrame(frameOpts{src: "10.0.1.1", dst: "10.0.1.255", sport: 1000, dport: 2000, payload: 10, noEth: true,
+			f := buildFrame(frameOpts{src: "10.0.1.1", dst: tc.dst, sport: 1000, dport: 2000, payload: 10, noEth: true,
 				proto: map[string]uint8{ProtoUDP: ipprotoUDP, ProtoTCP: ipprotoTCP}[proto], tcpFlags: 0x02})
+			if tc.ttl0 {
+				f[8] = 0
+				setIPCsum(f, ipHlen)
+			}
 			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
 			require.Equal(t, tc.drops, te.obs.dropReasons())
 			var got []int
@@ -140,9 +178,13 @@ func TestBroadcastSend(t *testing.T) {
 			require.ElementsMatch(t, tc.delivers, got)
 			require.Len(t, egressMACs, tc.egress)
 			if tc.egress != 0 {
-				require.Equal(t, broadcastMAC, egressMACs[0], "the RTN_BROADCAST neighbour")
-				require.Equal(t, []skb.PktType{skb.PacketLoopback}, inTypes, "dev_loopback_xmit's clone")
+				require.Equal(t, tc.mac, egressMACs[0], "the RTN_BROADCAST or multicast neighbour")
 				require.Equal(t, uint64(1), s.ProgramCount(2), "cgroup egress runs on the skb, not on the clone")
+			}
+			if slices.Contains(tc.delivers, 1) {
+				require.Equal(t, []skb.PktType{skb.PacketLoopback}, inTypes, "dev_loopback_xmit's clone")
+			} else {
+				require.Empty(t, inTypes)
 			}
 		})
 	}

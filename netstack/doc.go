@@ -358,9 +358,14 @@
 //     wildcard or that address (clones for all but the first; none: freed,
 //     no port unreachable). Sending to one needs SO_BROADCAST
 //     (SocketConfig.Broadcast; TCP cannot), leaves in a broadcast frame and
-//     loops a clone back (ip_mc_output, dev_loopback_xmit). IFA_BROADCAST
-//     ("brd") addresses, sending to 255.255.255.255 out of a device, and
-//     IPv4 multicast routes are not modelled.
+//     loops a clone back (ip_mc_output, dev_loopback_xmit). IPv4
+//     multicast: every device has joined the all-hosts group 224.0.0.1
+//     (ip_mc_up), delivered like a broadcast and looped back when sent;
+//     a datagram to any other group is dropped on receive
+//     (ip_route_input_rcu: no group joined, no multicast forwarding) and
+//     sent without a loopback copy, to the group's Ethernet address. Group
+//     joins (IP_ADD_MEMBERSHIP), IFA_BROADCAST ("brd") addresses and
+//     sending to 255.255.255.255 out of a device are not modelled.
 //   - Neighbours are static; a veth or bridge peer's address, or a
 //     macvlan's on the peer or a sibling, resolves as if ARP had
 //     completed; otherwise NEIGH_FAILED.

@@ -81,6 +81,17 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		s.ipLocalDeliver(b, ns, ip)
 		return
 	}
+	if dst[0]&0xf0 == 0xe0 { // ipv4_is_multicast
+		// ip_route_input_rcu: a group the device joined goes to
+		// ip_route_input_mc (RTCF_MULTICAST, local delivery); any other
+		// is -EINVAL without multicast forwarding (IN_DEV_MFORWARD).
+		if dst == allHostsGroup {
+			s.ipLocalDeliver(b, ns, ip)
+			return
+		}
+		s.drop(b, skb.DropNotSpecified, OpIPRoute)
+		return
+	}
 	if !ns.forwarding {
 		// ip_route_input_slow: !IN_DEV_FORWARD -> -EHOSTUNREACH, an
 		// RTN_UNREACHABLE route whose input is ip_error:
@@ -233,6 +244,15 @@ func inRanges(rs []addrRange, a4 [4]byte) bool {
 	}
 	return i < len(rs) && rs[i].lo <= a
 }
+
+// allHostsGroup is IGMP_ALL_HOSTS, 224.0.0.1, which ip_mc_up joins on
+// every device that comes up; the model keeps no other IPv4 group
+// membership.
+var allHostsGroup = [4]byte{224, 0, 0, 1}
+
+// isBcastMcast4 reports whether a datagram to a4 takes
+// __udp4_lib_mcast_deliver: a broadcast (isBcast4) or multicast address.
+func (ns *Netns) isBcastMcast4(a4 [4]byte) bool { return a4[0]&0xf0 == 0xe0 || ns.isBcast4(a4) }
 
 // isBcast4 reports whether a4 is RTN_BROADCAST in ns: the limited
 // broadcast 255.255.255.255 (ip_route_input_slow's ipv4_is_lbcast) or a
@@ -452,7 +472,7 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 	}
 	_, dport, _ := l4Ports(b.Data())
 	sk := stealSock(b) // inet_steal_sock
-	if sk == nil && op == OpUDPRcv && ns.isBcast4(dst.As4()) {
+	if sk == nil && op == OpUDPRcv && ns.isBcastMcast4(dst.As4()) {
 		s.udpBcastDeliver(b, ns, dst, dport)
 		return
 	}
@@ -479,8 +499,10 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 }
 
 // udpBcastDeliver models __udp4_lib_mcast_deliver for a datagram to a
-// broadcast address (RTCF_BROADCAST): every UDP socket of ns bound to the
-// port and to the wildcard or that address (__udp_is_mcast_sock; the
+// broadcast or multicast address (RTCF_BROADCAST, RTCF_MULTICAST): every
+// UDP socket of ns bound to the port and to the wildcard or that address
+// (__udp_is_mcast_sock; ip_mc_sf_allow lets a socket that joined no group
+// have every group's, IP_MULTICAST_ALL being on by default; the
 // model's sockets in their creation order, where the kernel walks its
 // hash slot) gets it, the first the skb itself and each other one a
 // clone; with none, the skb is freed (kfree_skb, NOT_SPECIFIED), with no

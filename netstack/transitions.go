@@ -211,6 +211,11 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 		a[3] = 255 // the /24's directed broadcast
 		dst = netip.AddrFrom4(a)
 	}
+	if t.Multicast != "" {
+		// IP_MULTICAST_IF in the kernel recorder; a route here.
+		dst = netip.AddrFrom4(allHostsGroup)
+		cfg.Routes = append(cfg.Routes, RouteConfig{Netns: sender, Dst: netip.MustParsePrefix("224.0.0.0/4"), Dev: t.Multicast})
+	}
 	if t.SendEncap {
 		// A UDP socket on the underlay in A (AF_INET6 for an IPv6 underlay).
 		cfg.Sockets[0].Netns = "A"

@@ -56,16 +56,20 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 		s.obs.Drop(DropEvent{PacketID: s.cur, Reason: skb.DropIPOutNoroutes, Loc: OpIPOutput, Netns: sk.ns.id})
 		return nil
 	}
-	if sk.ns.isBcast4(ip.dst.As4()) {
-		// An RTN_BROADCAST route (RTCF_BROADCAST): tcp_v4_connect refuses
-		// it (-ENETUNREACH), udp_sendmsg without SO_BROADCAST too
-		// (-EACCES); neither makes an skb.
+	if d4 := ip.dst.As4(); sk.ns.isBcastMcast4(d4) {
+		// An RTN_BROADCAST or multicast route (RTCF_BROADCAST,
+		// RTCF_MULTICAST): tcp_v4_connect refuses it (-ENETUNREACH),
+		// udp_sendmsg a broadcast without SO_BROADCAST (-EACCES); neither
+		// makes an skb. __mkroute_output sends a multicast datagram to
+		// the group itself, not to the route's gateway (the model ignores
+		// a /4 route's gateway too).
 		if sk.proto == ProtoTCP {
 			s.stats.Drops++
 			s.obs.Drop(DropEvent{PacketID: s.cur, Reason: skb.DropIPOutNoroutes, Loc: OpIPOutput, Netns: sk.ns.id})
 			return nil
 		}
-		if !sk.broadcast {
+		nh = ip.dst
+		if !sk.broadcast && d4[0]&0xf0 != 0xe0 {
 			s.stats.Drops++
 			s.obs.Drop(DropEvent{PacketID: s.cur, Reason: skb.DropNotSpecified, Loc: OpSockSend, Netns: sk.ns.id})
 			return nil
@@ -446,8 +450,15 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 	b.H().Protocol = ethPIP
 	b.ResetNetworkHeader()
 	s.traceOp(LayerIP, OpIPOutput, b)
-	if sk != nil && out.kid != kidLoopback && len(ns.bcast4) != 0 && nh.Is4() && ns.isBcast4(nh.As4()) {
-		s.ipMcLoopback(b)
+	if sk != nil && out.kid != kidLoopback && nh.Is4() {
+		if a := nh.As4(); a == allHostsGroup || (len(ns.bcast4) != 0 && ns.isBcast4(a)) {
+			s.ipMcLoopback(b)
+		}
+		if a := nh.As4(); a[0]&0xf0 == 0xe0 && len(b.Data()) > 8 && b.Data()[8] == 0 {
+			// ip_mc_output: multicasts with TTL 0 do not leave the host.
+			s.drop(b, skb.DropNotSpecified, OpIPOutput)
+			return
+		}
 	}
 	if sk != nil && b.Sk() == any(sk) && len(s.cgroupEg) != 0 {
 		for _, pi := range s.cgroupEg {
@@ -518,7 +529,9 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 }
 
 // ipMcLoopback models what ip_mc_output does for a route with
-// RTCF_BROADCAST before the skb goes on to ip_finish_output: a clone
+// RTCF_BROADCAST, or RTCF_MULTICAST to a group the host joined
+// (RTCF_LOCAL; sockets keep IP_MULTICAST_LOOP on), before the skb goes on
+// to ip_finish_output: a clone
 // through ip_mc_finish_output, whose cgroup egress programs do not run on
 // it (the clone has no skb->sk), to dev_loopback_xmit: the mac header
 // reset to the network header, PACKET_LOOPBACK, CHECKSUM_NONE made
@@ -690,9 +703,16 @@ func neighResolve(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
 		}
 	}
 	// arp_constructor: the neighbour of an RTN_BROADCAST address is
-	// NUD_NOARP with the device's broadcast address.
-	if nh.Is4() && ns.isBcast4(nh.As4()) {
-		return broadcastMAC, true
+	// NUD_NOARP with the device's broadcast address, that of a multicast
+	// one the group's Ethernet address (arp_mc_map -> ip_eth_mc_map).
+	if nh.Is4() {
+		a := nh.As4()
+		if a[0]&0xf0 == 0xe0 {
+			return [6]byte{0x01, 0x00, 0x5e, a[1] & 0x7f, a[2], a[3]}, true
+		}
+		if ns.isBcast4(a) {
+			return broadcastMAC, true
+		}
 	}
 	// A completed ARP exchange with a directly attached peer, or with a
 	// macvlan on it.

@@ -31,6 +31,12 @@ var Measured = []MeasuredCells{
 	{"veth-broadcast", "vA/tc-ingress", "count=1 mark=0x0 tc_index=0 hash=0x0 pkt_type=5 ingress_ifindex=vA ifindex=vA headlen=44"},
 	{"veth-broadcast", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 cb0=0x2a00 hash=0x5eed002a tstamp=0x0 pkt_type=1 ingress_ifindex=vB headlen=58"},
 	{"veth-broadcast", "vB/socket-filter", "count=1 tc_index=42 cb0=0x0 hash=0x5eed002a pkt_type=1"},
+	// To the all-hosts group: the same loopback clone (the group is
+	// joined: RTCF_LOCAL), the frame goes to 01:00:5e:00:00:01, B takes
+	// it as PACKET_MULTICAST.
+	{"veth-multicast", "vA/tc-ingress", "count=1 mark=0x0 pkt_type=5 ingress_ifindex=vA headlen=44"},
+	{"veth-multicast", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 hash=0x5eed002a tstamp=0x0 pkt_type=2 ingress_ifindex=vB"},
+	{"veth-multicast", "vB/socket-filter", "count=1 tc_index=42 hash=0x5eed002a pkt_type=2"},
 	// An EDT (mono delivery time) tstamp survives skb_clear_tstamp().
 	{"veth-cross-netns-edt", "vB/tc-ingress", "count=1 mark=0x0 priority=0 tstamp=0x280defe tstamp_type=1"},
 	// The packet reaches hA with vB's MAC: PACKET_OTHERHOST.

@@ -267,6 +267,10 @@ type Transition struct {
 	// of the destination's /24 (its last byte 255; fib_add_ifaddr made it
 	// RTN_BROADCAST in the local table) from a socket with SO_BROADCAST.
 	Broadcast bool
+	// Multicast names the sender's device: the test datagram goes to the
+	// all-hosts group 224.0.0.1 out of it (IP_MULTICAST_IF with its
+	// ifindex; the model routes 224.0.0.0/4 to it).
+	Multicast string
 	// NoTunnelTSO names a device whose tx-udp_tnl-segmentation and
 	// tx-udp_tnl-csum-segmentation are switched off (ETHTOOL_SFEATURES), so
 	// validate_xmit_skb segments an encapsulated GSO skb in software
@@ -493,6 +497,18 @@ PACKET_BROADCAST.`,
 		Actions:   []Action{{Hook: Hook{"vA", TCEgress}, Set: Writes(42)}},
 		Hooks:     []Hook{{"vA", TCEgress}, {"vA", TCIngress}, {"vB", TCIngress}, {"vB", SocketFilter}},
 		Broadcast: true,
+	},
+	{
+		Name:     "veth-multicast",
+		Topology: TopoPair,
+		Setup: setupPair + ` The datagram goes to the all-hosts group 224.0.0.1 instead, out of vA (IP_MULTICAST_IF),
+and a UDP socket bound to 9999 in B, created in the recorder's cgroup, receives it. Every device joined the
+group when it came up (ip_mc_up), so the output route is RTCF_MULTICAST|RTCF_LOCAL and ip_mc_output loops a
+clone back (IP_MULTICAST_LOOP) before the skb leaves by vA (writes at its tc egress) to 01:00:5e:00:00:01; B
+takes it as PACKET_MULTICAST (ip_route_input_mc) and delivers it.`,
+		Actions:   []Action{{Hook: Hook{"vA", TCEgress}, Set: Writes(42)}},
+		Hooks:     []Hook{{"vA", TCEgress}, {"vA", TCIngress}, {"vB", TCIngress}, {"vB", SocketFilter}},
+		Multicast: "vA",
 	},
 	{
 		Name:     "veth-cross-netns-edt",

@@ -1101,9 +1101,9 @@ var List = []Mutant{
 	{
 		Name: "bcast-no-loopback-clone",
 		File: "netstack/tx.go",
-		Old: `	if sk != nil && out.kid != kidLoopback && len(ns.bcast4) != 0 && nh.Is4() && ns.isBcast4(nh.As4()) {
-		s.ipMcLoopback(b)
-	}`,
+		Old: `		if a := nh.As4(); a == allHostsGroup || (len(ns.bcast4) != 0 && ns.isBcast4(a)) {
+			s.ipMcLoopback(b)
+		}`,
 		New:  ``,
 		Desc: "ip_mc_output loops a clone of a broadcast back to the local stack (dev_loopback_xmit)",
 		Pkgs: []string{"./netstack"},
@@ -1111,7 +1111,7 @@ var List = []Mutant{
 	{
 		Name: "bcast-without-so-broadcast",
 		File: "netstack/tx.go",
-		Old:  `		if !sk.broadcast {`,
+		Old:  `		if !sk.broadcast && d4[0]&0xf0 != 0xe0 {`,
 		New:  `		if false {`,
 		Desc: "udp_sendmsg refuses a broadcast route without SO_BROADCAST (EACCES)",
 		Pkgs: []string{"./netstack"},
@@ -1119,9 +1119,27 @@ var List = []Mutant{
 	{
 		Name: "bcast-udp-unicast-lookup",
 		File: "netstack/ip.go",
-		Old:  `	if sk == nil && op == OpUDPRcv && ns.isBcast4(dst.As4()) {`,
+		Old:  `	if sk == nil && op == OpUDPRcv && ns.isBcastMcast4(dst.As4()) {`,
 		New:  `	if sk == nil && op == OpUDPRcv && false {`,
 		Desc: "a broadcast datagram goes to every matching socket, and none is no port unreachable (__udp4_lib_mcast_deliver)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mcast-all-hosts-not-joined",
+		File: "netstack/ip.go",
+		Old: `		if dst == allHostsGroup {
+			s.ipLocalDeliver(b, ns, ip)`,
+		New: `		if false {
+			s.ipLocalDeliver(b, ns, ip)`,
+		Desc: "ip_mc_up joins 224.0.0.1 on every device: a datagram to it is delivered (ip_route_input_mc)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mcast-mac-high-bit",
+		File: "netstack/tx.go",
+		Old:  `			return [6]byte{0x01, 0x00, 0x5e, a[1] & 0x7f, a[2], a[3]}, true`,
+		New:  `			return [6]byte{0x01, 0x00, 0x5e, a[1], a[2], a[3]}, true`,
+		Desc: "ip_eth_mc_map keeps the group's low 23 bits",
 		Pkgs: []string{"./netstack"},
 	},
 	{
