@@ -61,6 +61,13 @@ type Options struct {
 	// a frame loses its checksum state (an XDP frame's skb). simrun's
 	// -ignore-checksums sets it.
 	CaptureCsumOffload bool
+	// TrustReassembledCsum takes the TCP or UDP checksum of a datagram
+	// reassembled from fragments as its sender's: the software check
+	// (__skb_checksum_complete on the CHECKSUM_NONE datagram) passes, its
+	// bytes charged when the datagram is complete. simrun's -pad-truncated
+	// sets it, because the zeros that pad a cut fragment replace bytes the
+	// checksum covers.
+	TrustReassembledCsum bool
 }
 
 // NamespaceConfig is a network namespace.

@@ -439,3 +439,17 @@ func completeL4Csum(f []byte) {
 	}
 	binary.BigEndian.PutUint16(nh[l4+co:], c)
 }
+
+// trustReasmCsum applies Options.TrustReassembledCsum to datagram b,
+// reassembled from fragments, whose L4 header of protocol proto is l4
+// bytes into its data: a CHECKSUM_NONE TCP or UDP datagram gets
+// csum_valid, as a successful software check leaves it, and the check's
+// bytes are charged now.
+func (s *Stack) trustReasmCsum(b *skb.Buff, l4 int, proto uint8) {
+	h := b.H()
+	if (proto != ipprotoUDP && proto != ipprotoTCP) || h.IPSummed != skb.ChecksumNone || h.CsumValid {
+		return
+	}
+	s.acct.Op(cost.OpCsumByte, uint64(b.Len()-l4))
+	h.CsumValid = true
+}

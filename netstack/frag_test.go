@@ -2,11 +2,14 @@ package netstack
 
 import (
 	"encoding/binary"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/cost"
 )
 
 // TestIPDefragTstamp: the reassembled IPv4 datagram carries the offset-0
@@ -54,5 +57,54 @@ func TestIPDefragTstamp(t *testing.T) {
 			require.Len(t, te.obs.delivs, 1)
 			require.Equal(t, seen{uint32(tc.mark), int64(tc.tstamp)}, got[len(got)-1])
 		})
+	}
+}
+
+// TestTrustReassembledCsum: a datagram reassembled from fragments whose
+// payload no longer matches its UDP checksum (as when a snaplen cut them
+// and the replay padded them with zeros) is dropped as UDP_CSUM, IPv4 and
+// IPv6 alike, unless Options.TrustReassembledCsum takes the checksum as
+// its sender's; the software check's bytes are charged either way.
+func TestTrustReassembledCsum(t *testing.T) {
+	whole := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", sport: 1, dport: 9999, payload: 64, id: 7})
+	setUDP4Csum(whole[ethHlen:])
+	// Fragments: the UDP header and 32 payload bytes, then the other 32,
+	// zeroed.
+	first := slices.Clone(whole[:ethHlen+ipHlen+udpHlen+32])
+	binary.BigEndian.PutUint16(first[ethHlen+2:], ipHlen+udpHlen+32)
+	binary.BigEndian.PutUint16(first[ethHlen+6:], ipMF)
+	setIPCsum(first[ethHlen:], ipHlen)
+	second := append(slices.Clone(whole[:ethHlen+ipHlen]), make([]byte, 32)...)
+	binary.BigEndian.PutUint16(second[ethHlen+2:], ipHlen+32)
+	binary.BigEndian.PutUint16(second[ethHlen+6:], 5)
+	setIPCsum(second[ethHlen:], ipHlen)
+	v6 := frag6Frames("2001:db8::9", "2001:db8::1", 0x1234, 192, cuts3)
+	clear(v6[2][ethHlen+ip6Hlen+fragHdrLen:])
+	for _, tc := range []struct {
+		name   string
+		cfg    func() *Config
+		frames [][]byte
+		drop   string
+	}{
+		{"IPv4", rxToSocketConfig, [][]byte{first, second}, "SKB_DROP_REASON_UDP_CSUM@__udp4_lib_rcv"},
+		{"IPv6", frag6Host, v6, "SKB_DROP_REASON_UDP_CSUM@skb_consume_udp"}, // a longer datagram: checked when read
+	} {
+		for _, trust := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/trust=%v", tc.name, trust), func(t *testing.T) {
+				cfg := tc.cfg()
+				cfg.Options.TrustReassembledCsum = trust
+				s, te := newStack(t, cfg, "", nil, nil)
+				for i, f := range tc.frames {
+					require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f}))
+				}
+				if trust {
+					require.Empty(t, te.obs.dropReasons())
+					require.Equal(t, uint64(1), te.obs.delivered(DeliverSocket))
+				} else {
+					require.Equal(t, []string{tc.drop}, te.obs.dropReasons())
+				}
+				require.Positive(t, s.acct.Ops()[cost.OpCsumByte], "the software check is charged")
+			})
+		}
 	}
 }

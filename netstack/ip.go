@@ -434,6 +434,9 @@ func (s *Stack) ipLocalDeliver(b *skb.Buff, ns *Netns, ip ipv4) {
 			return
 		}
 		ip, _ = parseIPv4(b.Data())
+		if s.cfg.Options.TrustReassembledCsum {
+			s.trustReasmCsum(b, ip.ihl, ip.proto)
+		}
 	}
 	s.clearDeliveryTime(b) // ip_local_deliver_finish: skb_clear_delivery_time
 	b.Pull(ip.ihl)

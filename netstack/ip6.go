@@ -178,6 +178,7 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 	s.clearDeliveryTime(b)
 	off, next, nhoff := ip6Hlen, ip.next, 6
 	data := b.Data()
+	reasm := false
 	for {
 		switch next {
 		case nexthdrHop, nexthdrDest, nexthdrRouting:
@@ -204,10 +205,14 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 				off += fragHdrLen
 			} else {
 				next = data[nhoff] // resubmit: the reassembled datagram
+				reasm = true
 			}
 			continue
 		}
 		break
+	}
+	if reasm && s.cfg.Options.TrustReassembledCsum {
+		s.trustReasmCsum(b, off, next)
 	}
 	b.Pull(off)
 	b.SetTransportHeader(0)

@@ -47,9 +47,11 @@ type Options struct {
 	// the lengths its headers claim hold and the stack does not drop it as
 	// truncated (PKT_TOO_SMALL at ip_rcv). The padding's checksums cannot
 	// hold, so it implies IgnoreChecksums, whose drivers complete each
-	// frame's own TCP or UDP checksum; a datagram reassembled from padded
-	// fragments still fails its checksum (UDP_CSUM, TCP_CSUM). The report
-	// counts the padded packets (FileReport.Padded).
+	// frame's own TCP or UDP checksum, and a datagram reassembled from
+	// fragments keeps its sender's checksum
+	// (netstack.Options.TrustReassembledCsum: the software check passes,
+	// its cost charged). The report counts the padded packets
+	// (FileReport.Padded).
 	PadTruncated bool
 }
 

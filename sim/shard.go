@@ -197,6 +197,7 @@ func newShard(s *Scenario, i int, lay *layout, opts Options) (*shard, error) {
 	}
 	cfg := s.Stack.Copy()
 	cfg.Options.CaptureCsumOffload = cfg.Options.CaptureCsumOffload || opts.IgnoreChecksums
+	cfg.Options.TrustReassembledCsum = cfg.Options.TrustReassembledCsum || opts.PadTruncated
 	sh.ents = assignEntryMACs(cfg)
 	sh.rewriteMAC = !s.KeepDstMAC
 	env := netstack.Env{Alloc: sh.alloc, Acct: sh.acct, Carrier: sh.car, Maps: s.Maps, Observer: sh}

@@ -1143,6 +1143,15 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "trust-reasm-csum-uncharged",
+		File: "netstack/csum.go",
+		Old: `	s.acct.Op(cost.OpCsumByte, uint64(b.Len()-l4))
+	h.CsumValid = true`,
+		New:  `	h.CsumValid = true`,
+		Desc: "a trusted reassembled checksum still costs the software check's bytes",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "tcp-accepts-broadcast-frames",
 		File: "netstack/ip.go",
 		Old: `	if b.H().PktType != skb.PacketHost {
