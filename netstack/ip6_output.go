@@ -70,8 +70,7 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 	out, nh := s.routeOutput(sk.ns, ip.dst)
 	if out == nil {
 		// ip6_dst_lookup_flow fails: sendmsg returns -ENETUNREACH, no skb.
-		s.stats.Drops++
-		s.obs.Drop(DropEvent{PacketID: s.cur, Reason: skb.DropIPOutNoroutes, Loc: OpIP6Output, Netns: sk.ns.id})
+		s.sendRefused(sk, skb.DropIPOutNoroutes, OpIP6Output)
 		return nil
 	}
 	sk.initFns()

@@ -323,6 +323,14 @@ func (s *Stack) dropNoSkb(d *Device, reason skb.DropReason, loc Op) {
 	s.obs.Drop(DropEvent{PacketID: s.cur, Reason: reason, Loc: loc, Dev: d.ifindex, Netns: d.ns.id})
 }
 
+// sendRefused reports a socket's send that fails before any skb exists
+// (sendmsg returns an error: no route, EACCES) as a drop in sk's
+// namespace.
+func (s *Stack) sendRefused(sk *Socket, reason skb.DropReason, loc Op) {
+	s.stats.Drops++
+	s.obs.Drop(DropEvent{PacketID: s.cur, Reason: reason, Loc: loc, Netns: sk.ns.id})
+}
+
 // nicXDPRx models a driver with native XDP: the frame sits in a page with
 // XDP_PACKET_HEADROOM in front (xdp_prepare_buff, data_meta == data); the
 // program runs; on XDP_PASS the driver builds the skb around the page

@@ -52,8 +52,7 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 	out, nh := s.routeOutput(sk.ns, ip.dst)
 	if out == nil {
 		// ip_route_output_flow fails: sendmsg returns -ENETUNREACH, no skb.
-		s.stats.Drops++
-		s.obs.Drop(DropEvent{PacketID: s.cur, Reason: skb.DropIPOutNoroutes, Loc: OpIPOutput, Netns: sk.ns.id})
+		s.sendRefused(sk, skb.DropIPOutNoroutes, OpIPOutput)
 		return nil
 	}
 	if d4 := ip.dst.As4(); sk.ns.isBcastMcast4(d4) {
@@ -64,14 +63,12 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 		// the group itself, not to the route's gateway (the model ignores
 		// a /4 route's gateway too).
 		if sk.proto == ProtoTCP {
-			s.stats.Drops++
-			s.obs.Drop(DropEvent{PacketID: s.cur, Reason: skb.DropIPOutNoroutes, Loc: OpIPOutput, Netns: sk.ns.id})
+			s.sendRefused(sk, skb.DropIPOutNoroutes, OpIPOutput)
 			return nil
 		}
 		nh = ip.dst
 		if !sk.broadcast && d4[0]&0xf0 != 0xe0 {
-			s.stats.Drops++
-			s.obs.Drop(DropEvent{PacketID: s.cur, Reason: skb.DropNotSpecified, Loc: OpSockSend, Netns: sk.ns.id})
+			s.sendRefused(sk, skb.DropNotSpecified, OpSockSend)
 			return nil
 		}
 	}
