@@ -229,7 +229,7 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		neigh("A", "vxA", "198.51.100.2", "vxB")
 		t.sender, t.dst, t.remote = "A", net.IPv4(198, 51, 100, 2), net.ParseIP(lb)
 	case observe.TopoMacvlan, observe.TopoMacvlanTx, observe.TopoMacvlanBridge, observe.TopoMacvlanPrivate,
-		observe.TopoMacvlanBcast, observe.TopoMacvlanBridgeBcast:
+		observe.TopoMacvlanBcast, observe.TopoMacvlanBridgeBcast, observe.TopoMacvlanSource, observe.TopoMacvlanSourceNoDst:
 		if err := mk("A", "B", "C", "H"); err != nil {
 			return t, err
 		}
@@ -238,14 +238,22 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		for i, r := range []string{"B", "C"} {
 			mv := "mv" + r
 			t.devNS[mv] = r
+			args := []string{"link", "add", "link", "hL", "name", mv, "address", observe.MACString(mv),
+				"type", "macvlan", "mode", kind.MacvlanMode(mv)}
+			if kind.MacvlanMode(mv) == "source" {
+				if kind == observe.TopoMacvlanSourceNoDst {
+					args = append(args, "flag", "nodst")
+				}
+				args = append(args, "macaddr", "add", observe.MACString("vA"))
+			}
 			steps = append(steps,
-				ipIn("H", "link", "add", "link", "hL", "name", mv, "address", observe.MACString(mv),
-					"type", "macvlan", "mode", kind.MacvlanMode()),
+				ipIn("H", args...),
 				ipIn("H", "link", "set", mv, "netns", t.ns[r].Name),
 				ipIn(r, "link", "set", mv, "up"))
 			addr(r, mv, fmt.Sprintf("192.0.2.%d/24", i+2))
 		}
 		neigh("A", "vA", "192.0.2.2", "mvB")
+		neigh("A", "vA", "192.0.2.3", "mvC")
 		neigh("B", "mvB", "192.0.2.1", "vA")
 		neigh("B", "mvB", "192.0.2.3", "mvC")
 		for _, d := range [][2]string{{"A", "vA"}, {"B", "mvB"}} {
@@ -261,6 +269,8 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 			t.sender, t.dst = "B", net.IPv4(192, 0, 2, 9)
 		case observe.TopoMacvlanTx:
 			t.sender, t.dst = "B", net.IPv4(192, 0, 2, 1)
+		case observe.TopoMacvlanSource, observe.TopoMacvlanSourceNoDst:
+			t.sender, t.dst = "A", net.IPv4(192, 0, 2, 3)
 		default:
 			t.sender, t.dst = "B", net.IPv4(192, 0, 2, 3)
 		}

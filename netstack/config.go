@@ -150,14 +150,16 @@ const (
 	KindMacvlan = "macvlan"
 )
 
-// Macvlan modes (DeviceConfig.Mode, enum macvlan_mode). The source mode
-// (MACVLAN_MODE_SOURCE, with its list of allowed source addresses) is not
-// modelled.
+// Macvlan modes (DeviceConfig.Mode, enum macvlan_mode).
 const (
 	MacvlanBridge   = "bridge"   // MACVLAN_MODE_BRIDGE (the default): macvlans reach each other through the lower device's receive path
 	MacvlanPrivate  = "private"  // MACVLAN_MODE_PRIVATE: no frame between macvlans of one lower device
 	MacvlanVEPA     = "vepa"     // MACVLAN_MODE_VEPA: every frame leaves by the lower device (an external switch may reflect it)
 	MacvlanPassthru = "passthru" // MACVLAN_MODE_PASSTHRU: the only macvlan, with the lower device's address, takes every unicast frame
+	// MacvlanSource is MACVLAN_MODE_SOURCE: the macvlan gets a clone of
+	// every frame from an address of its list (DeviceConfig.SourceMACs),
+	// whatever the destination, and no frame by its own address.
+	MacvlanSource = "source"
 )
 
 // DeviceConfig is one network device. A veth pair is declared once, on one
@@ -212,8 +214,15 @@ type DeviceConfig struct {
 	// the default and the limit of the macvlan's.
 	Link string
 	// Mode is a macvlan's mode: MacvlanBridge (the default, ""),
-	// MacvlanPrivate, MacvlanVEPA or MacvlanPassthru.
+	// MacvlanPrivate, MacvlanVEPA, MacvlanPassthru or MacvlanSource.
 	Mode string
+	// SourceMACs is a source-mode macvlan's list of source addresses
+	// (`macaddr add`, IFLA_MACVLAN_MACADDR).
+	SourceMACs [][6]byte
+	// NoDst is MACVLAN_FLAG_NODST (`flag nodst`): a frame whose source is
+	// in a source-mode macvlan's list goes to that macvlan only (the
+	// original is freed after the clone). It has no effect in other modes.
+	NoDst bool
 	// XDP is the attach mode for xdp programs: "native" (driver) or
 	// "generic" (skb mode). Native XDP is modelled on nic and veth.
 	XDP string
@@ -603,6 +612,7 @@ func (c *Config) Copy() *Config {
 	for i := range n.Devices {
 		n.Devices[i].Addrs = slices.Clone(c.Devices[i].Addrs)
 		n.Devices[i].PeerAddrs = slices.Clone(c.Devices[i].PeerAddrs)
+		n.Devices[i].SourceMACs = slices.Clone(c.Devices[i].SourceMACs)
 	}
 	n.Routes = slices.Clone(c.Routes)
 	n.Neighbours = slices.Clone(c.Neighbours)

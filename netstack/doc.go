@@ -350,8 +350,9 @@
 //     every macvlan; a bridge-mode macvlan's broadcast reaches its bridge
 //     siblings at once (__dev_forward_skb) and leaves by the lower device.
 //     No multicast group membership is modelled, so other multicast frames
-//     stay with the lower device; ip_check_defrag before the fan-out and
-//     source mode are not modelled either.
+//     stay with the lower device; nor is ip_check_defrag before the
+//     fan-out. A source-mode macvlan gets a clone of every frame from a
+//     listed address (with nodst, the frame itself is then freed).
 //   - IPv4 broadcast: each address shorter than /31 makes its network's
 //     broadcast address RTN_BROADCAST (fib_add_ifaddr), delivered locally
 //     like 255.255.255.255 to every UDP socket on the port bound to the

@@ -18,6 +18,7 @@ const (
 	mvPrivate
 	mvVEPA
 	mvPassthru
+	mvSource
 )
 
 // bit is the mode's MACVLAN_MODE_* flag, which macvlan_broadcast tests
@@ -39,6 +40,8 @@ func parseMacvlanMode(s string) (macvlanMode, bool) {
 		return mvVEPA, true
 	case MacvlanPassthru:
 		return mvPassthru, true
+	case MacvlanSource:
+		return mvSource, true
 	}
 	return 0, false
 }
@@ -52,6 +55,17 @@ type macvlanPort struct {
 	// (macvlanEthHash of the address), newest first within a bucket
 	// (hlist_add_head_rcu).
 	hashed []*Device
+	// sources are the source-mode macvlans' addresses
+	// (vlan_source_hash), newest first as hlist_add_head_rcu leaves a
+	// bucket.
+	sources []macvlanSourceEntry
+}
+
+// macvlanSourceEntry is struct macvlan_source_entry: an address of a
+// source-mode macvlan's list.
+type macvlanSourceEntry struct {
+	mac [6]byte
+	v   *Device
 }
 
 // macvlanEthHash models macvlan_eth_hash on a little-endian machine: the
@@ -136,17 +150,20 @@ func CheckMacvlan(devs []DeviceConfig, i int) error {
 		return &DeviceConfigError{Index: i, Name: dc.Name, Why: fmt.Sprintf(format, args...)}
 	}
 	if dc.Kind != KindMacvlan {
-		if dc.Link != "" || dc.Mode != "" {
-			return bad("link and mode are for macvlan devices")
+		if dc.Link != "" || dc.Mode != "" || len(dc.SourceMACs) != 0 || dc.NoDst {
+			return bad("link, mode, source_macs and nodst are for macvlan devices")
 		}
 		return nil
 	}
 	mode, ok := parseMacvlanMode(dc.Mode)
 	if !ok {
-		return bad("mode %q (want bridge, private, vepa or passthru)", dc.Mode)
+		return bad("mode %q (want bridge, private, vepa, passthru or source)", dc.Mode)
 	}
 	if dc.Link == "" {
 		return bad("a macvlan needs its lower device (link)")
+	}
+	if len(dc.SourceMACs) != 0 && mode != mvSource {
+		return bad("source_macs are for a source-mode macvlan")
 	}
 	j, peer := macvlanLower(devs, i)
 	switch {
@@ -262,7 +279,15 @@ func (s *Stack) buildMacvlans() error {
 			d.fragList = low.fragList
 		}
 		d.gro = false // no NAPI: a macvlan receives through its lower device's path
+		d.mvNoDst = dc.NoDst
 		port.vlans = append(port.vlans, d)
+		for _, m := range dc.SourceMACs {
+			// macvlan_hash_add_source: an address already listed for
+			// this macvlan is not added twice.
+			if !slices.Contains(port.sources, macvlanSourceEntry{m, d}) {
+				port.sources = slices.Insert(port.sources, 0, macvlanSourceEntry{m, d})
+			}
+		}
 	}
 	for _, d := range s.devs {
 		if p := d.mvPort; p != nil {
@@ -302,6 +327,11 @@ func (s *Stack) macvlanHandleFrame(pb **skb.Buff, low *Device) rxHandlerResult {
 	}
 	mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
 	port := low.mvPort
+	if len(port.sources) != 0 && s.macvlanForwardSource(b, port, [6]byte(mac[0:6]), [6]byte(mac[6:12])) {
+		s.drop(b, skb.DropNotSpecified, OpMacvlanRx) // a nodst entry: kfree_skb, RX_HANDLER_CONSUMED
+		*pb = nil
+		return rxHandlerConsumed
+	}
 	if isMulticastMAC(mac[0:6]) {
 		return s.macvlanMulticastFrame(pb, low, [6]byte(mac[0:6]), [6]byte(mac[6:12]))
 	}
@@ -311,7 +341,7 @@ func (s *Stack) macvlanHandleFrame(pb **skb.Buff, low *Device) rxHandlerResult {
 	} else {
 		v = port.lookup([6]byte(mac[0:6]))
 	}
-	if v == nil {
+	if v == nil || v.mvMode == mvSource {
 		return rxHandlerPass
 	}
 	if !v.up {
@@ -334,6 +364,36 @@ func (s *Stack) macvlanHandleFrame(pb **skb.Buff, low *Device) rxHandlerResult {
 	b.H().PktType = skb.PacketHost
 	s.traceOp(LayerDev, OpMacvlanRx, b)
 	return rxHandlerAnother
+}
+
+// macvlanForwardSource models macvlan_forward_source, which
+// macvlan_handle_frame runs first (for a multicast frame after
+// ip_check_defrag, not modelled): every up source-mode macvlan whose list
+// holds the frame's source address gets a clone, moved to it
+// (PACKET_HOST when the destination is its address, else the lower
+// device's pkt_type) and queued with __netif_rx. It reports whether one
+// of them has MACVLAN_FLAG_NODST, so that the frame itself is freed.
+func (s *Stack) macvlanForwardSource(b *skb.Buff, port *macvlanPort, dst, src [6]byte) bool {
+	consume := false
+	for _, e := range port.sources {
+		if e.mac != src || !e.v.up {
+			continue
+		}
+		if e.v.mvNoDst {
+			consume = true
+		}
+		n, err := b.Clone()
+		if err != nil {
+			continue // macvlan_forward_source_one: nothing on a failed clone
+		}
+		setDev(n, e.v)
+		if dst == e.v.mac {
+			n.H().PktType = skb.PacketHost
+		}
+		s.traceOp(LayerDev, OpMacvlanRx, n)
+		s.netifRx(n)
+	}
+	return consume
 }
 
 // macvlanMulticastFrame is macvlan_handle_frame for a broadcast or

@@ -286,7 +286,8 @@ func TestMacvlanConfigErrors(t *testing.T) {
 			c.Devices = append(c.Devices, DeviceConfig{Name: "br0", Kind: KindBridge})
 			c.Devices[0].Master = "br0"
 		}, `lower device "eth0" is a port of bridge br0`},
-		{"bad mode", func(c *Config) { c.Devices[1].Mode = "source" }, `mode "source"`},
+		{"bad mode", func(c *Config) { c.Devices[1].Mode = "sink" }, `mode "sink"`},
+		{"source addresses in bridge mode", func(c *Config) { c.Devices[1].SourceMACs = [][6]byte{macGW} }, "source_macs are for a source-mode macvlan"},
 		{"mtu above the lower device's", func(c *Config) { c.Devices[1].MTU = 9000 }, "mtu 9000 above its lower device's 1500"},
 		{"address of the lower device", func(c *Config) { c.Devices[1].MAC = macEth0 }, "is the lower device's"},
 		{"address of a sibling", func(c *Config) {
@@ -297,7 +298,7 @@ func TestMacvlanConfigErrors(t *testing.T) {
 			c.Devices = append(c.Devices, DeviceConfig{Name: "mvX", Kind: KindMacvlan, Link: "eth0"})
 		}, "a passthru macvlan is the only macvlan of eth0"},
 		{"passthru with an address", func(c *Config) { c.Devices[1].Mode = MacvlanPassthru }, "takes its lower device's address"},
-		{"link on another kind", func(c *Config) { c.Devices[0].Link = "x" }, "link and mode are for macvlan devices"},
+		{"link on another kind", func(c *Config) { c.Devices[0].Link = "x" }, "link, mode, source_macs and nodst are for macvlan devices"},
 		{"macvlans on each other", func(c *Config) {
 			c.Devices = append(c.Devices, DeviceConfig{Name: "m1", Kind: KindMacvlan, Link: "m2"}, DeviceConfig{Name: "m2", Kind: KindMacvlan, Link: "m1"})
 		}, "lead back to it"},
@@ -340,4 +341,53 @@ func TestMacvlanOnMacvlan(t *testing.T) {
 	cfg.Devices[1].MAC = [6]byte{}
 	s, _ = newStack(t, cfg, "", nil, nil)
 	require.Equal(t, macEth0, s.Netns("B").dev("mvB").mac)
+}
+
+// TestMacvlanSource: a source-mode macvlan gets a clone of every frame
+// from a listed address (macvlan_forward_source), PACKET_HOST only when
+// the frame is for its own address, before the frame goes on as it would
+// have; with nodst the frame itself is freed. A frame for the
+// source-mode macvlan's own address from another source stays with the
+// lower device.
+func TestMacvlanSource(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		src    [6]byte
+		dst    [6]byte
+		nodst  bool
+		hooks  []string
+		pkt    skb.PktType // at mvB-in
+		drops  []string
+		delivs int
+	}{
+		// mvC's stack does not own 10.0.1.2 (INADDRERRORS), mvB's clone
+		// is for another host.
+		{name: "listed source, for mvC", src: macGW, dst: macMvC, hooks: []string{"eth0-in", "mvC-in", "mvB-in"}, pkt: skb.PacketOtherhost,
+			drops: []string{"SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core", "SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}},
+		{name: "listed source, nodst", src: macGW, dst: macMvC, nodst: true, hooks: []string{"eth0-in", "mvB-in"}, pkt: skb.PacketOtherhost,
+			drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@macvlan_handle_frame", "SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}},
+		{name: "listed source, for mvB", src: macGW, dst: macMvB, hooks: []string{"eth0-in", "mvB-in"}, pkt: skb.PacketHost,
+			drops: []string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}, delivs: 1},
+		{name: "other source, for mvB", src: macEth0, dst: macMvB, hooks: []string{"eth0-in"},
+			drops: []string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen []macvlanSeen
+			cfg := macvlanConfig(&seen, MacvlanSource, "")
+			cfg.Devices[1].SourceMACs = [][6]byte{macGW}
+			cfg.Devices[1].NoDst = tc.nodst
+			s, te := newStack(t, cfg, "", nil, nil)
+			f := buildFrame(frameOpts{dstMAC: tc.dst, srcMAC: tc.src, src: "10.0.1.254", dst: "10.0.1.2", sport: 1000, dport: 2000, payload: 10})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			require.Equal(t, tc.hooks, seenHooks(seen))
+			require.Equal(t, tc.drops, te.obs.dropReasons())
+			require.Equal(t, uint64(tc.delivs), te.obs.delivered(DeliverSocket))
+			for _, x := range seen {
+				if x.hook == "mvB-in" {
+					require.Equal(t, tc.pkt, x.pktType)
+					require.Equal(t, uint32(7), x.mark, "the clone carries what eth0's tc ingress wrote")
+				}
+			}
+		})
+	}
 }

@@ -146,9 +146,10 @@ type Device struct {
 	// lower is a macvlan's lower device and mvMode its mode; a device
 	// with macvlans on it has mvPort (struct macvlan_port, its
 	// rx_handler_data).
-	lower  *Device
-	mvMode macvlanMode
-	mvPort *macvlanPort
+	lower   *Device
+	mvMode  macvlanMode
+	mvNoDst bool // MACVLAN_FLAG_NODST
+	mvPort  *macvlanPort
 
 	xdp        []int
 	xdpGeneric bool

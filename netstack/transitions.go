@@ -119,15 +119,19 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 		}
 		dst = netip.MustParseAddr("198.51.100.2")
 	case observe.TopoMacvlan, observe.TopoMacvlanTx, observe.TopoMacvlanBridge, observe.TopoMacvlanPrivate,
-		observe.TopoMacvlanBcast, observe.TopoMacvlanBridgeBcast:
+		observe.TopoMacvlanBcast, observe.TopoMacvlanBridgeBcast, observe.TopoMacvlanSource, observe.TopoMacvlanSourceNoDst:
 		cfg.Namespaces = []NamespaceConfig{{Name: "A"}, {Name: "B"}, {Name: "C"}, {Name: "H"}}
 		cfg.Devices = []DeviceConfig{veth("vA", "A", "hL", "H", "192.0.2.1/24", "")}
 		for i, r := range []string{"B", "C"} {
-			cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "mv" + r, Kind: KindMacvlan, Netns: r,
-				LinkNetns: "H", Link: "hL", Mode: t.Topology.MacvlanMode(), MAC: mac["mv"+r],
-				Addrs: []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("192.0.2.%d/24", i+2))}})
+			d := DeviceConfig{Name: "mv" + r, Kind: KindMacvlan, Netns: r,
+				LinkNetns: "H", Link: "hL", Mode: t.Topology.MacvlanMode("mv" + r), MAC: mac["mv"+r],
+				Addrs: []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("192.0.2.%d/24", i+2))}}
+			if d.Mode == MacvlanSource {
+				d.SourceMACs, d.NoDst = [][6]byte{mac["vA"]}, t.Topology == observe.TopoMacvlanSourceNoDst
+			}
+			cfg.Devices = append(cfg.Devices, d)
 		}
-		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "mvB"),
+		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "mvB"), neigh("A", "vA", "192.0.2.3", "mvC"),
 			neigh("B", "mvB", "192.0.2.1", "vA"), neigh("B", "mvB", "192.0.2.3", "mvC"),
 			{Netns: "A", Dev: "vA", Addr: netip.MustParseAddr("192.0.2.9"), MAC: broadcastMAC},
 			{Netns: "B", Dev: "mvB", Addr: netip.MustParseAddr("192.0.2.9"), MAC: broadcastMAC}}
@@ -140,6 +144,8 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 			sender, dst = "B", netip.MustParseAddr("192.0.2.9")
 		case observe.TopoMacvlanTx:
 			sender, dst = "B", netip.MustParseAddr("192.0.2.1")
+		case observe.TopoMacvlanSource, observe.TopoMacvlanSourceNoDst:
+			dst = netip.MustParseAddr("192.0.2.3")
 		default:
 			sender, dst = "B", netip.MustParseAddr("192.0.2.3")
 		}

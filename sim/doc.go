@@ -116,8 +116,11 @@
 //	  - {name: t6, kind: ip6tnl, local: 2001:db8::1, remote: 2001:db8::2}   # IPv6 underlay (vxlan, geneve: either family)
 //	  - {name: mv0, kind: macvlan, netns: pod, link: eth0, link_netns: host, mode: bridge, addr: 10.0.1.9/24}
 //	                                   # macvlan on link (an Ethernet device of link_netns, no bridge port); mode
-//	                                   # bridge (default), private, vepa or passthru; mtu defaults to link's. Frames
-//	                                   # keep their captured addresses only with keep_dst_mac: true
+//	                                   # bridge (default), private, vepa, passthru or source; mtu defaults to link's.
+//	                                   # Frames keep their captured addresses only with keep_dst_mac: true
+//	  - {name: mon0, kind: macvlan, link: eth0, mode: source, source_macs: [02:00:00:00:00:09], nodst: false}
+//	                                   # source mode: a clone of every frame from a listed address; nodst: the
+//	                                   # frame itself is freed after the clone
 //	routes:
 //	  - {netns: host, dst: 10.0.0.0/24, dev: veth0, via: 10.0.0.2}   # dst "default" is 0.0.0.0/0
 //	  - {netns: pod, dst: 192.168.0.0/16, dev: lo, type: local}      # local table (RTN_LOCAL): AnyIP

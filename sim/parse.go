@@ -357,7 +357,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "qdisc", "down", "link", "mode"}
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "qdisc", "down", "link", "mode", "source_macs", "nodst"}
 
 // xdpMetadataOps reads a NIC driver's XDP RX metadata kfuncs: a list of
 // rx_timestamp, rx_hash and rx_vlan_tag ([] or none: no ops), or all.
@@ -438,7 +438,22 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 		case "link":
 			dev.Link, err = d.name(v, w)
 		case "mode":
-			dev.Mode, err = d.enum(v, w, netstack.MacvlanBridge, netstack.MacvlanPrivate, netstack.MacvlanVEPA, netstack.MacvlanPassthru)
+			dev.Mode, err = d.enum(v, w, netstack.MacvlanBridge, netstack.MacvlanPrivate, netstack.MacvlanVEPA, netstack.MacvlanPassthru,
+				netstack.MacvlanSource)
+		case "source_macs":
+			var items []*yaml.Node
+			if items, err = d.list(v, w); err != nil {
+				return err
+			}
+			for _, it := range items {
+				var m [6]byte
+				if m, err = d.mac(it, w); err != nil {
+					return err
+				}
+				dev.SourceMACs = append(dev.SourceMACs, m)
+			}
+		case "nodst":
+			dev.NoDst, err = d.boolean(v, w)
 		case "xdp":
 			dev.XDP, err = d.enum(v, w, "native", "generic")
 		case "gro":
@@ -500,8 +515,8 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 	if dev.Kind == netstack.KindMacvlan && dev.Link == "" {
 		return dev, d.errf(n, "%s: a macvlan needs its lower device (link)", what)
 	}
-	if dev.Kind != netstack.KindMacvlan && (dev.Link != "" || dev.Mode != "") {
-		return dev, d.errf(n, "%s: link and mode are for macvlan devices", what)
+	if dev.Kind != netstack.KindMacvlan && (dev.Link != "" || dev.Mode != "" || dev.SourceMACs != nil || dev.NoDst) {
+		return dev, d.errf(n, "%s: link, mode, source_macs and nodst are for macvlan devices", what)
 	}
 	if (dev.UDPCsum != "" || dev.UDP6ZeroCsumRx) && dev.Kind != netstack.KindVXLAN && dev.Kind != netstack.KindGeneve {
 		return dev, d.errf(n, "%s: udp_csum and udp6zerocsumrx are for vxlan and geneve devices", what)

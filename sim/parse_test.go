@@ -534,11 +534,19 @@ func TestParseMacvlan(t *testing.T) {
 	assert.Equal(t, netstack.HostNetns, mv.LinkNetns)
 	assert.Equal(t, netstack.MacvlanVEPA, mv.Mode)
 	assert.True(t, s.KeepDstMAC)
+	s, err = Parse("t.yaml", []byte(head+"  - {name: mon, kind: macvlan, link: eth0, mode: source, source_macs: [02:00:00:00:00:09, 02:00:00:00:00:0a], nodst: true}\nentry: {dev: eth0}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, [][6]byte{{2, 0, 0, 0, 0, 9}, {2, 0, 0, 0, 0, 0xa}}, s.Stack.Devices[1].SourceMACs)
+	assert.True(t, s.Stack.Devices[1].NoDst)
 	for _, tc := range []struct{ name, dev, want string }{
 		{"no link", "{name: mv0, kind: macvlan, netns: pod}", "t.yaml:5:5: device mv0: a macvlan needs its lower device (link)"},
-		{"unknown mode", "{name: mv0, kind: macvlan, link: eth0, mode: source}",
-			`t.yaml:5:50: device mv0: mode: unknown value "source" (known: bridge, private, vepa, passthru)`},
-		{"link on a veth", "{name: v0, kind: veth, peer: v1, link: eth0}", "t.yaml:5:5: device v0: link and mode are for macvlan devices"},
+		{"unknown mode", "{name: mv0, kind: macvlan, link: eth0, mode: sink}",
+			`t.yaml:5:50: device mv0: mode: unknown value "sink" (known: bridge, private, vepa, passthru, source)`},
+		{"link on a veth", "{name: v0, kind: veth, peer: v1, link: eth0}", "t.yaml:5:5: device v0: link, mode, source_macs and nodst are for macvlan devices"},
+		{"source_macs in bridge mode", "{name: mv0, kind: macvlan, link: eth0, source_macs: [02:00:00:00:00:09]}",
+			"t.yaml:5:5: device mv0: source_macs are for a source-mode macvlan"},
+		{"bad source address", "{name: mv0, kind: macvlan, link: eth0, mode: source, source_macs: [02:00]}",
+			`t.yaml:5:72: device mv0: source_macs: want a MAC address like 02:00:00:00:00:01, got "02:00"`},
 		{"lower in another namespace", "{name: mv0, kind: macvlan, netns: pod, link: eth0}", `t.yaml:5:5: device mv0: no lower device "eth0" in namespace pod`},
 		{"mtu above the lower device's", "{name: mv0, kind: macvlan, link: eth0, mtu: 1600}", "t.yaml:5:5: device mv0: mtu 1600 above its lower device's 1500"},
 		{"address of the lower device", "{name: mv0, kind: macvlan, link: eth0, mac: 02:00:00:00:00:01}\n  - {name: eth1, kind: nic, mac: 02:00:00:00:00:01}\n  - {name: mv1, kind: macvlan, link: eth1, mac: 02:00:00:00:00:01}",

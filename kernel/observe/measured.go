@@ -260,6 +260,13 @@ var Measured = []MeasuredCells{
 	{"macvlan-bridge-broadcast", "hL/tc-egress", "count=1 mark=0x2a priority=10 tstamp=0x280defe ifindex=hL"},
 	{"macvlan-bridge-broadcast", "hL/tc-ingress", "count=0"},
 	{"macvlan-bridge-broadcast", "vA/tc-ingress", "count=1 mark=0x0 pkt_type=1 ingress_ifindex=vA"},
+	// Source mode: mvB, listing vA's address, gets a clone of vA's frame
+	// for mvC, still PACKET_OTHERHOST; with nodst the frame itself is
+	// freed and mvC never sees it.
+	{"macvlan-source", "mvB/tc-ingress", "count=1 mark=0x2b priority=11 tstamp=0x2902141 pkt_type=3 ingress_ifindex=mvB ifindex=mvB"},
+	{"macvlan-source", "mvC/tc-ingress", "count=1 mark=0x2b pkt_type=0 ingress_ifindex=mvC"},
+	{"macvlan-source-nodst", "mvB/tc-ingress", "count=1 mark=0x2b pkt_type=3 ingress_ifindex=mvB"},
+	{"macvlan-source-nodst", "mvC/tc-ingress", "count=0"},
 	// Private mode: the frame for mvC leaves by hL and reaches vA as
 	// PACKET_OTHERHOST.
 	{"macvlan-private", "hL/tc-egress", "count=1 mark=0x2a priority=10 tstamp=0x280defe ifindex=hL"},

@@ -163,6 +163,11 @@ const (
 	// loopback copy) in a broadcast frame.
 	TopoMacvlanBcast       Topology = "macvlan-broadcast"        // bridge mode; A -> broadcast (received on hL)
 	TopoMacvlanBridgeBcast Topology = "macvlan-bridge-broadcast" // bridge mode; mvB -> broadcast
+	// The source ones make mvB a source-mode macvlan whose list holds
+	// vA's address ("mode source macaddr add", with "flag nodst" for
+	// macvlan-source-nodst); mvC is in bridge mode. A -> mvC.
+	TopoMacvlanSource      Topology = "macvlan-source"
+	TopoMacvlanSourceNoDst Topology = "macvlan-source-nodst"
 )
 
 // Tunnel reports whether t is one of the IP tunnel topologies (tA and tB).
@@ -210,16 +215,21 @@ func (t Topology) Devices() []string {
 // Macvlan reports whether t is one of the macvlan topologies.
 func (t Topology) Macvlan() bool {
 	switch t {
-	case TopoMacvlan, TopoMacvlanTx, TopoMacvlanBridge, TopoMacvlanPrivate, TopoMacvlanBcast, TopoMacvlanBridgeBcast:
+	case TopoMacvlan, TopoMacvlanTx, TopoMacvlanBridge, TopoMacvlanPrivate, TopoMacvlanBcast, TopoMacvlanBridgeBcast,
+		TopoMacvlanSource, TopoMacvlanSourceNoDst:
 		return true
 	}
 	return false
 }
 
-// MacvlanMode returns the mode of a macvlan topology's devices.
-func (t Topology) MacvlanMode() string {
-	if t == TopoMacvlanPrivate {
+// MacvlanMode returns the mode of a macvlan topology's device dev (mvB
+// or mvC).
+func (t Topology) MacvlanMode(dev string) string {
+	switch {
+	case t == TopoMacvlanPrivate:
 		return "private"
+	case dev == "mvB" && (t == TopoMacvlanSource || t == TopoMacvlanSourceNoDst):
+		return "source"
 	}
 	return "bridge"
 }
@@ -422,7 +432,8 @@ ingress). Recorders find the test datagram from the network header, inside one e
 	setupMacvlan = `Namespaces A, B, C and H. veth pair vA (A, 192.0.2.1/24) <-> hL (H, no address). macvlan
 devices mvB and mvC ("link hL type macvlan mode bridge", or mode private for macvlan-private) created in H,
 in that order, and moved to B (192.0.2.2/24) and C (192.0.2.3/24); all up, IPv6 disabled; permanent
-neighbours 192.0.2.2 -> mvB's MAC on vA, and 192.0.2.1 -> vA's MAC and 192.0.2.3 -> mvC's MAC on mvB; and
+neighbours 192.0.2.2 -> mvB's MAC and 192.0.2.3 -> mvC's MAC on vA, and 192.0.2.1 -> vA's MAC and 192.0.2.3 ->
+mvC's MAC on mvB; and
 192.0.2.9 (no device's address) -> ff:ff:ff:ff:ff:ff on vA and on mvB, so a datagram to it leaves as a
 unicast-routed packet in a broadcast frame.`
 	setupEncap = ` The sender is instead a UDP socket in A on the underlay: it sends the VXLAN header and
@@ -1080,6 +1091,24 @@ of hL (no scrub), to A.`,
 		Actions: []Action{{Hook: Hook{"mvB", TCEgress}, Set: Writes(42)}},
 		Hooks:   []Hook{{"mvB", TCEgress}, {"mvC", TCIngress}, {"hL", TCEgress}, {"hL", TCIngress}, {"vA", TCIngress}},
 		Unseen:  []Hook{{"hL", TCIngress}},
+	},
+	{
+		Name:     "macvlan-source",
+		Topology: TopoMacvlanSource,
+		Setup: setupMacvlan + ` mvB is a source-mode macvlan whose list holds vA's address. One UDP datagram is sent
+from a socket in A to 192.0.2.3:9999. At hL ingress: writes, then TCX_NEXT. macvlan_forward_source gives mvB a
+clone (__netif_rx; PACKET_OTHERHOST kept, the destination being mvC's) before the frame goes to mvC.`,
+		Actions: []Action{{Hook: Hook{"hL", TCIngress}, Set: Writes(43)}},
+		Hooks:   []Hook{{"hL", TCIngress}, {"mvB", TCIngress}, {"mvC", TCIngress}},
+	},
+	{
+		Name:     "macvlan-source-nodst",
+		Topology: TopoMacvlanSourceNoDst,
+		Setup: setupMacvlan + ` As "macvlan-source" with "flag nodst" on mvB: after the clone, macvlan_handle_frame
+frees the frame (kfree_skb, RX_HANDLER_CONSUMED) and mvC never sees it.`,
+		Actions: []Action{{Hook: Hook{"hL", TCIngress}, Set: Writes(43)}},
+		Hooks:   []Hook{{"hL", TCIngress}, {"mvB", TCIngress}, {"mvC", TCIngress}},
+		Unseen:  []Hook{{"mvC", TCIngress}},
 	},
 	{
 		Name:     "macvlan-private",

@@ -1164,6 +1164,24 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "macvlan-source-nodst-kept",
+		File: "netstack/macvlan.go",
+		Old: `		if e.v.mvNoDst {
+			consume = true
+		}`,
+		New:  ``,
+		Desc: "MACVLAN_FLAG_NODST: a frame from a source-mode macvlan's listed address goes to that macvlan only",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "macvlan-source-hashed-dst",
+		File: "netstack/macvlan.go",
+		Old:  `	if v == nil || v.mvMode == mvSource {`,
+		New:  `	if v == nil {`,
+		Desc: "macvlan_handle_frame passes a frame for a source-mode macvlan's own address to the lower device",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "macvlan-bridge-to-any-mode",
 		File: "netstack/macvlan.go",
 		Old:  `			if to := low.mvPort.lookup(dst); to != nil && to.mvMode == mvBridge {`,
