@@ -160,6 +160,19 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		addr("B", "vB", "192.0.2.2/24")
 		neigh("A", "vA", "192.0.2.2", "vB")
 		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
+	case observe.TopoIFB:
+		if err := mk("A", "B"); err != nil {
+			return t, err
+		}
+		veth("A", "vA", "B", "vB")
+		addr("A", "vA", "192.0.2.1/24")
+		addr("B", "vB", "192.0.2.2/24")
+		neigh("A", "vA", "192.0.2.2", "vB")
+		for _, x := range [][2]string{{"A", "ifbA"}, {"B", "ifbB"}} {
+			t.devNS[x[1]] = x[0]
+			steps = append(steps, ipIn(x[0], "link", "add", x[1], "type", "ifb"), ipIn(x[0], "link", "set", x[1], "up"))
+		}
+		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
 	case observe.TopoBridge, observe.TopoBridgeFDB, observe.TopoBridgeNoNF:
 		if err := mk("A", "B", "C", "H"); err != nil {
 			return t, err

@@ -148,6 +148,10 @@ const (
 	// (DeviceConfig.Link), usually moved into another namespace: `ip link
 	// add link LOWER name NAME type macvlan mode MODE`.
 	KindMacvlan = "macvlan"
+	// KindIFB is an ifb device (intermediate functional block): act_mirred
+	// redirects skbs to it for a qdisc or tc program there, and its
+	// tasklet puts each back where it came from.
+	KindIFB = "ifb"
 )
 
 // Macvlan modes (DeviceConfig.Mode, enum macvlan_mode).

@@ -40,10 +40,17 @@ func (s *Stack) netifReceive(b *skb.Buff) {
 				return
 			}
 		}
+		// skb_skip_tc_classify: an skb an ifb device put back skips the
+		// taps and tc ingress once.
+		skip := b.H().TCSkipClassify
+		b.H().TCSkipClassify = false
 		for _, t := range d.rxTaps {
+			if skip {
+				break
+			}
 			s.tapRcv(t, b.Get(), false) // deliver_skb: refcount_inc(&skb->users)
 		}
-		if len(d.tcIn) != 0 {
+		if len(d.tcIn) != 0 && !skip {
 			ret := s.runTC(b, d, true)
 			switch ret {
 			case TCXDrop:

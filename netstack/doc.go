@@ -1,6 +1,6 @@
 // Package netstack models the Linux network stack paths that decide where
 // per-packet metadata survives: namespaces, devices (NIC with native or
-// generic XDP, veth pairs, loopback, dummy, bridge, macvlan, vxlan and geneve over
+// generic XDP, veth pairs, loopback, dummy, bridge, macvlan, ifb, vxlan and geneve over
 // IPv4 or IPv6, gre, gretap, ipip, sit, ip6tnl, ip6gre, ip6gretap),
 // addresses, longest-prefix routes, static neighbours,
 // packet taps, UDP/TCP sockets with cgroup membership and socket filters,
@@ -72,6 +72,8 @@
 //	     qdisc → GSO (skb_segment) → TX taps (one clone) → driver:
 //	       veth: __dev_forward_skb (scrub xnet, priority 0, eth_type_trans) → peer RX
 //	       nic/dummy: consume      lo: loopback_xmit → backlog
+//	       ifb: queue → tasklet (tc_skip_classify) → back out of, or into,
+//	         the device skb_iif names (no scrub)
 //	       macvlan: bridge-mode sibling → dev_forward_skb on the lower
 //	         device (scrub xnet) → its RX; else dev_queue_xmit on it (no scrub)
 //	       bridge: FDB / flood     tunnels: skb_cow_head, pushes, iptunnel_xmit

@@ -391,3 +391,47 @@ func TestMacvlanSource(t *testing.T) {
 		})
 	}
 }
+
+// TestIFB: an ifb device frees what was not redirected to it
+// (dev_kfree_skb: a consume, no drop), and puts a redirected skb back on
+// the device it came from, skipping that device's taps and tc ingress
+// once (tc_skip_classify) and scrubbing nothing.
+func TestIFB(t *testing.T) {
+	var seen []macvlanSeen
+	probe := func(name string) Program {
+		return ProgramFunc(func(c *Ctx) int {
+			h := c.Skb.H()
+			seen = append(seen, macvlanSeen{hook: name, mark: h.Mark, skbIIF: h.SkbIIF, ifindex: h.Dev})
+			if name == "eth0-in" && h.Mark == 0 {
+				c.SetMark(7)
+				return c.Redirect(c.Ifindex("ifb0"), 0)
+			}
+			return TCXNext
+		})
+	}
+	cfg := &Config{
+		Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macEth0, Addrs: []netip.Prefix{pfx("10.0.1.1/24")}},
+			{Name: "ifb0", Kind: KindIFB}},
+		Routes:   []RouteConfig{{Dst: pfx("10.9.0.0/16"), Dev: "ifb0"}},
+		Sockets:  []SocketConfig{{Name: "app", Proto: ProtoUDP, Port: 2000}, {Name: "out", Proto: ProtoUDP, Port: 1000}},
+		Taps:     []TapConfig{{Name: "dump", Dev: "eth0", Dir: TapRX, Hold: true}},
+		Programs: []ProgramConfig{{Name: "eth0-in", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: probe("eth0-in")}, {Name: "ifb0-out", Hook: carrier.HookTCEgress, Dev: "ifb0", Prog: probe("ifb0-out")}},
+		Entries:  []EntryConfig{{Dev: "eth0"}, {Kind: EntryTX, Socket: "out"}},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	f := buildFrame(frameOpts{dstMAC: macEth0, srcMAC: macGW, src: "10.0.1.7", dst: "10.0.1.1", sport: 1000, dport: 2000, payload: 10})
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+	eth0, ifb := s.Netns(HostNetns).dev("eth0"), s.Netns(HostNetns).dev("ifb0")
+	require.Equal(t, []macvlanSeen{{hook: "eth0-in", skbIIF: eth0.ifindex, ifindex: eth0.ifindex},
+		{hook: "ifb0-out", mark: 7, skbIIF: eth0.ifindex, ifindex: ifb.ifindex}}, seen, "tc ingress skipped on the way back")
+	require.Empty(t, te.obs.dropReasons())
+	require.Equal(t, uint64(1), te.obs.delivered(DeliverSocket))
+	require.Len(t, s.taps[0].q, 1, "the tap saw the frame once")
+
+	// A datagram routed out of ifb0 was not redirected there.
+	seen = nil
+	out := buildFrame(frameOpts{src: "10.0.1.1", dst: "10.9.0.1", sport: 1000, dport: 2000, payload: 10, noEth: true})
+	require.NoError(t, s.Inject(&Packet{ID: 2, Entry: 1, Frame: out}))
+	require.Equal(t, []string{"ifb0-out"}, seenHooks(seen))
+	require.Empty(t, te.obs.dropReasons(), "dev_kfree_skb is a consume")
+}

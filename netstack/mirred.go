@@ -24,6 +24,12 @@ const mirredNestLimit = 4
 // is, without __dev_forward_skb or eth_type_trans.
 func (s *Stack) mirred(c *Ctx, ifindex int32, wantIngress, mirror bool) int {
 	b := c.Skb
+	if h := b.H(); h.TCSkipClassify {
+		// tcf_action_exec: skb_skip_tc_classify (an skb an ifb device
+		// sent back out) runs no action and clears the flag: TC_ACT_OK.
+		h.TCSkipClassify = false
+		return TCXPass
+	}
 	shot := TCXNext
 	if !mirror {
 		shot = TCXDrop

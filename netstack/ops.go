@@ -87,6 +87,7 @@ const (
 	OpVlanUntag          // skb_vlan_untag (__netif_receive_skb_core, check_vlan_id)
 	OpMacvlanRx          // macvlan_handle_frame (the lower device's rx_handler)
 	OpMacvlanXmit        // macvlan_start_xmit / macvlan_queue_xmit
+	OpIFBXmit            // ifb_xmit / ifb_ri_tasklet
 	NumOps
 )
 
@@ -123,6 +124,7 @@ var opNames = [NumOps]string{
 	OpCpumapEnqueue: "cpu_map_enqueue", OpCpumapKthread: "cpu_map_kthread_run", OpDevmapXmit: "dev_map_enqueue",
 	OpPacketSnd: "packet_snd", OpVlanUntag: "skb_vlan_untag",
 	OpMacvlanRx: "macvlan_handle_frame", OpMacvlanXmit: "macvlan_queue_xmit",
+	OpIFBXmit: "ifb_xmit",
 }
 
 func (o Op) String() string {

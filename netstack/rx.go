@@ -1476,8 +1476,9 @@ func (s *Stack) netifRx(b *skb.Buff) {
 // real CPU) is cut off with CPU_BACKLOG drops.
 const maxBacklogWork = 4096
 
-// Once the backlog is empty, the macvlan ports' broadcast work runs
-// (macvlan_process_broadcast), and the backlog again for what it queued.
+// Once the backlog is empty, the ifb devices' tasklets run (ifb.go), then
+// the macvlan ports' broadcast work (macvlan_process_broadcast), and the
+// backlog again for what they queued.
 func (s *Stack) runBacklog() {
 	saved := s.cur
 	for {
@@ -1494,10 +1495,15 @@ func (s *Stack) runBacklog() {
 		}
 		s.backlog = s.backlog[:0]
 		s.blHead = 0
-		if len(s.mvBcQ) == 0 {
-			break
+		switch {
+		case len(s.ifbQ) != 0:
+			s.ifbTasklet()
+			continue
+		case len(s.mvBcQ) != 0:
+			s.macvlanProcessBroadcast()
+			continue
 		}
-		s.macvlanProcessBroadcast()
+		break
 	}
 	s.cur = saved
 }

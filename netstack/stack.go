@@ -213,6 +213,7 @@ const (
 	kidVeth
 	kidBridge
 	kidMacvlan
+	kidIFB
 )
 
 func kindID(kind string) devKind {
@@ -229,6 +230,8 @@ func kindID(kind string) devKind {
 		return kidBridge
 	case KindMacvlan:
 		return kidMacvlan
+	case KindIFB:
+		return kidIFB
 	}
 	return kidOther
 }
@@ -333,6 +336,7 @@ type Stack struct {
 
 	backlog   []queued
 	mvBcQ     []macvlanBcItem // the macvlan ports' broadcast queues (bc_queue), in queueing order
+	ifbQ      []ifbItem       // the ifb devices' queues (ifb_q_private rq), in queueing order
 	blHead    int             // backlog entries already processed
 	cpumaps   []*cpumap
 	devmaps   []*devmap
@@ -611,7 +615,7 @@ func (s *Stack) build(maxVal int) error {
 		}
 		switch dc.Kind {
 		case KindNIC, KindDummy, KindVeth, KindBridge, KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT, KindIP6Tnl,
-			KindIP6GRE, KindIP6GRETap, KindMacvlan:
+			KindIP6GRE, KindIP6GRETap, KindMacvlan, KindIFB:
 		default:
 			return cfgErr("%s: unknown kind %q", what, dc.Kind)
 		}
@@ -1373,6 +1377,12 @@ func (s *Stack) Close() error {
 	for _, d := range s.devs {
 		s.groDiscard(&d.napi)
 	}
+	for i, it := range s.ifbQ {
+		s.cur = it.pkt
+		s.drop(it.b, skb.DropNotSpecified, OpClose) // ifb_dev_free: __skb_queue_purge
+		s.ifbQ[i] = ifbItem{}
+	}
+	s.ifbQ = s.ifbQ[:0]
 	for i, it := range s.mvBcQ {
 		s.cur = it.pkt
 		s.drop(it.b, skb.DropNotSpecified, OpClose) // macvlan_port_destroy: skb_queue_purge

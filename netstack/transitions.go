@@ -149,6 +149,12 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 		default:
 			sender, dst = "B", netip.MustParseAddr("192.0.2.3")
 		}
+	case observe.TopoIFB:
+		cfg.Namespaces = []NamespaceConfig{{Name: "A"}, {Name: "B"}}
+		cfg.Devices = []DeviceConfig{veth("vA", "A", "vB", "B", "192.0.2.1/24", "192.0.2.2/24"),
+			{Name: "ifbA", Kind: KindIFB, Netns: "A"}, {Name: "ifbB", Kind: KindIFB, Netns: "B"}}
+		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "vB")}
+		dst = netip.MustParseAddr("192.0.2.2")
 	default:
 		if !t.Topology.Tunnel() {
 			return nil, dst, fmt.Errorf("transition %s: unknown topology %q: %w", t.Name, t.Topology, ErrConfig)

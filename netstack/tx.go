@@ -699,9 +699,13 @@ func neighResolve(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
 			return n.mac, true
 		}
 	}
-	// arp_constructor: the neighbour of an RTN_BROADCAST address is
+	// arp_constructor: an IFF_NOARP device (ifb) takes its own address;
+	// the neighbour of an RTN_BROADCAST address is
 	// NUD_NOARP with the device's broadcast address, that of a multicast
 	// one the group's Ethernet address (arp_mc_map -> ip_eth_mc_map).
+	if out.kid == kidIFB {
+		return out.mac, true
+	}
 	if nh.Is4() {
 		a := nh.As4()
 		if a[0]&0xf0 == 0xe0 {
@@ -915,6 +919,8 @@ func (s *Stack) devXmitRaw(b *skb.Buff, d *Device) {
 		s.brDevXmit(b, d)
 	case kidMacvlan:
 		s.macvlanXmit(b, d)
+	case kidIFB:
+		s.ifbXmit(b, d)
 	default:
 		s.tunnelXmit(b, d)
 	}

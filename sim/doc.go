@@ -118,6 +118,8 @@
 //	                                   # macvlan on link (an Ethernet device of link_netns, no bridge port); mode
 //	                                   # bridge (default), private, vepa, passthru or source; mtu defaults to link's.
 //	                                   # Frames keep their captured addresses only with keep_dst_mac: true
+//	  - {name: ifb0, kind: ifb}        # takes what act_mirred or bpf_redirect sends it and puts it back
+//	                                   # where it came from (tc_skip_classify); anything else is consumed
 //	  - {name: mon0, kind: macvlan, link: eth0, mode: source, source_macs: [02:00:00:00:00:09], nodst: false}
 //	                                   # source mode: a clone of every frame from a listed address; nodst: the
 //	                                   # frame itself is freed after the clone

@@ -352,7 +352,7 @@ func (d *dec) mac(n *yaml.Node, what string) ([6]byte, error) {
 // DeviceKinds lists the device kinds a scenario may declare.
 var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.KindDummy, netstack.KindVeth,
 	netstack.KindBridge, netstack.KindVXLAN, netstack.KindGeneve, netstack.KindGRE, netstack.KindGRETap,
-	netstack.KindIPIP, netstack.KindSIT, netstack.KindIP6Tnl, netstack.KindIP6GRE, netstack.KindIP6GRETap, netstack.KindMacvlan}
+	netstack.KindIPIP, netstack.KindSIT, netstack.KindIP6Tnl, netstack.KindIP6GRE, netstack.KindIP6GRETap, netstack.KindMacvlan, netstack.KindIFB}
 
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",

@@ -226,6 +226,21 @@ var Measured = []MeasuredCells{
 	// XDP metadata crosses the bridge (br_netfilter on) and the veth.
 	{"xdp-meta-bridge", "hB/tc-egress", "count=1 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
 	{"xdp-meta-bridge", "vB/tc-ingress", "count=1 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	// ifb: what act_mirred redirects to an ifb device comes back with
+	// everything written before (no scrub; the redirect from ingress
+	// cleared tstamp), skipping the taps and tc ingress on receive but not
+	// generic XDP (skb->redirected is cleared); sent
+	// back out of vA, the tcx program runs again but the classic
+	// filter's mirred action does not (TC_ACT_OK: tc_index = tc_classid,
+	// 0).
+	{"ifb-ingress", "vB/tc-ingress", "count=1"},
+	{"ifb-ingress", "ifbB/tc-egress", "count=1 mark=0x2b priority=11 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x0 ingress_ifindex=vB ifindex=ifbB"},
+	{"ifb-ingress", "vB/socket-filter", "count=1 mark=0x2b priority=11 tc_index=43 hash=0x5eed002b ingress_ifindex=vB ifindex=vB"},
+	{"ifb-ingress-xdp-generic", "vB/xdp", "count=2 ret=0"},
+	{"ifb-ingress-xdp-generic", "ifbB/tc-egress", "count=1 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
+	{"ifb-egress", "vA/tc-egress", "count=2"},
+	{"ifb-egress", "ifbA/tc-egress", "count=1 mark=0x2a priority=10 tc_index=42 tstamp=0x280defe ingress_ifindex=vA ifindex=ifbA"},
+	{"ifb-egress", "vB/tc-ingress", "count=1 mark=0x0 tc_index=0 cb0=0x2a00 hash=0x5eed002a tstamp=0x0 ingress_ifindex=vB"},
 	// macvlan's rx_handler moves the skb to mvB, in another namespace,
 	// without a scrub: mark, priority and tstamp survive, pkt_type
 	// becomes PACKET_HOST (hL saw PACKET_OTHERHOST: mvB's address), and

@@ -168,6 +168,9 @@ const (
 	// macvlan-source-nodst); mvC is in bridge mode. A -> mvC.
 	TopoMacvlanSource      Topology = "macvlan-source"
 	TopoMacvlanSourceNoDst Topology = "macvlan-source-nodst"
+	// TopoIFB is pair with an ifb device in each namespace: ifbA (A) and
+	// ifbB (B), up, without addresses.
+	TopoIFB Topology = "ifb"
 )
 
 // Tunnel reports whether t is one of the IP tunnel topologies (tA and tB).
@@ -208,6 +211,9 @@ func (t Topology) Devices() []string {
 	}
 	if t.Macvlan() {
 		return []string{"vA", "hL", "mvB", "mvC"}
+	}
+	if t == TopoIFB {
+		return []string{"vA", "vB", "ifbA", "ifbB"}
 	}
 	return nil
 }
@@ -265,6 +271,9 @@ type Transition struct {
 	// because the kernel drops it before them; recorders there report
 	// count 0 and the recorder does not wait for them.
 	Unseen []Hook
+	// Twice lists hooks (of Hooks) the test packet passes twice (an ifb
+	// device sends it back out of the device it came from).
+	Twice []Hook
 	// SendEncap makes the sender a UDP socket on the underlay (in A) that
 	// writes the VXLAN packet itself: it sends EncapPayload (the VXLAN
 	// header and the inner frame vxA -> vxB carrying the test datagram) to
@@ -286,6 +295,18 @@ type Transition struct {
 	// validate_xmit_skb segments an encapsulated GSO skb in software
 	// (skb_udp_tunnel_segment) before that device's xmit.
 	NoTunnelTSO string
+}
+
+// Visits is how many times a one-segment test packet is expected at hook
+// h: 0 when h is in t.Unseen, 2 when in t.Twice, else 1.
+func (t Transition) Visits(h Hook) uint64 {
+	switch {
+	case !t.Reaches(h):
+		return 0
+	case slices.Contains(t.Twice, h):
+		return 2
+	}
+	return 1
 }
 
 // Reaches reports whether the test packet is expected at hook h (h is not
@@ -1025,6 +1046,40 @@ ingress one by one.`,
 		Actions:  vethXDPActions(),
 		Hooks:    []Hook{{"vA", TCEgress}, {"vB", XDP}, {"vB", TCIngress}},
 		Segments: 4,
+	},
+	{
+		Name:     "ifb-ingress",
+		Topology: TopoIFB,
+		Setup: setupPair + ` ifb devices ifbA (A) and ifbB (B), up. At vB ingress: writes, then a classic tc filter
+with action mirred egress redirect dev ifbB (the skb itself, redirected from ingress: skb_iif vB). ifbB's tc
+egress sees it; ifb_xmit queues it and the ifb tasklet re-injects it on vB (skb->dev from skb_iif,
+tc_skip_classify set, redirected cleared, netif_receive_skb), skipping vB's taps and tc ingress this time. A UDP
+socket bound to 9999 in B receives it.`,
+		Actions: []Action{{Hook: Hook{"vB", TCIngress}, Set: Writes(43), Redirect: MirredEgressRedirect, Target: "ifbB"}},
+		Hooks:   []Hook{{"vB", TCIngress}, {"ifbB", TCEgress}, {"vB", SocketFilter}},
+	},
+	{
+		Name:     "ifb-ingress-xdp-generic",
+		Topology: TopoIFB,
+		Setup: `As "ifb-ingress", with generic XDP on vB reserving 8 bytes of metadata: the skb the ifb tasklet puts
+back has skb->redirected cleared, so netif_receive_generic_xdp runs vB's program on it a second time.`,
+		Actions: []Action{
+			{Hook: Hook{"vB", XDP}, MetaLen: 8, Generic: true},
+			{Hook: Hook{"vB", TCIngress}, Set: Writes(43), Redirect: MirredEgressRedirect, Target: "ifbB"},
+		},
+		Hooks: []Hook{{"vB", XDP}, {"vB", TCIngress}, {"ifbB", TCEgress}, {"vB", SocketFilter}},
+		Twice: []Hook{{"vB", XDP}},
+	},
+	{
+		Name:     "ifb-egress",
+		Topology: TopoIFB,
+		Setup: setupPair + ` ifb devices ifbA (A) and ifbB (B), up. At vA egress: writes, then a classic tc filter
+with action mirred egress redirect dev ifbA (skb_iif vA, from egress). ifbA's tc egress sees it; the ifb tasklet
+sends it out of vA again (dev_queue_xmit with tc_skip_classify): vA's tcx program runs a second time, the classic
+filter's actions do not (tcf_action_exec: TC_ACT_OK, so tc_index = tc_classid), and it goes on to B.`,
+		Actions: []Action{{Hook: Hook{"vA", TCEgress}, Set: Writes(42), Redirect: MirredEgressRedirect, Target: "ifbA"}},
+		Hooks:   []Hook{{"vA", TCEgress}, {"ifbA", TCEgress}, {"vB", TCIngress}},
+		Twice:   []Hook{{"vA", TCEgress}},
 	},
 	{
 		Name:     "macvlan-rx",

@@ -1182,6 +1182,22 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "ifb-reinject-classified",
+		File: "netstack/ifb.go",
+		Old:  `		h.TCSkipClassify = true`,
+		New:  `		h.TCSkipClassify = false`,
+		Desc: "ifb_ri_tasklet sets tc_skip_classify: the skb it puts back skips tc ingress and a classic filter's actions",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "ifb-keeps-redirected",
+		File: "netstack/ifb.go",
+		Old:  `		h.Redirected = false`,
+		New:  ``,
+		Desc: "ifb_ri_tasklet clears skb->redirected",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "macvlan-bridge-to-any-mode",
 		File: "netstack/macvlan.go",
 		Old:  `			if to := low.mvPort.lookup(dst); to != nil && to.mvMode == mvBridge {`,
