@@ -31,7 +31,7 @@ const (
 var redirectCodes = map[observe.RedirectKind]uint32{
 	observe.NoRedirect: 0, observe.RedirectEgress: 1, observe.RedirectIngr: 2,
 	observe.RedirectPeer: 3, observe.CloneEgress: 4, observe.CloneIngress: 5, observe.XDPTx: 6,
-	observe.RedirectCPU: 7,
+	observe.RedirectCPU: 7, observe.RedirectNeigh: 8,
 	// act_mirred is a tc filter after the program, which returns TCX_NEXT.
 	observe.MirredEgressRedirect: 0, observe.MirredIngressRedirect: 0,
 	observe.MirredEgressMirror: 0, observe.MirredIngressMirror: 0,

@@ -204,6 +204,7 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 			addr(r, "v"+r, fmt.Sprintf("192.0.2.%d/24", i+1))
 		}
 		neigh("A", "vA", "192.0.2.2", "vB")
+		neigh("H", "hB", "192.0.2.2", "vB")
 		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
 	case observe.TopoVXLAN, observe.TopoVXLANXnet:
 		xnet := kind == observe.TopoVXLANXnet

@@ -99,6 +99,9 @@ const (
 	// ActAdjustTail is bpf_xdp_adjust_tail(Delta): Delta bytes added at the
 	// frame's end (zeroed; negative: trimmed). XDP only.
 	ActAdjustTail
+	// ActRedirectNeigh is return bpf_redirect_neigh(Target, NULL, 0, 0): out
+	// of Target through the neighbour subsystem; tc only.
+	ActRedirectNeigh
 	NumActionKinds
 )
 
@@ -107,7 +110,7 @@ var actionNames = [NumActionKinds]string{
 	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
 	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu", "redirect_devmap",
 	"vlan_push", "vlan_pop", "adjust_head", "change_head", "adjust_room", "change_proto",
-	"rx_meta", "change_tail", "adjust_tail",
+	"rx_meta", "change_tail", "adjust_tail", "redirect_neigh",
 }
 
 func (k ActionKind) String() string {
@@ -248,6 +251,8 @@ func (p *actionProg) Run(c *Ctx) int {
 			return c.Redirect(p.targets[i], fl)
 		case ActRedirectPeer:
 			return c.RedirectPeer(p.targets[i], 0)
+		case ActRedirectNeigh:
+			return c.RedirectNeigh(p.targets[i], 0)
 		case ActDrop:
 			return dropRet(c.Hook)
 		case ActCount:

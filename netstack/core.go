@@ -317,6 +317,10 @@ func (s *Stack) skbDoRedirect(b *skb.Buff) (again bool) {
 		s.drop(b, skb.DropNotSpecified, OpRedirect)
 		return false
 	}
+	if ri.flags&flagNeigh != 0 {
+		s.bpfRedirectNeigh(b, t)
+		return false
+	}
 	if ri.flags&flagPeer != 0 {
 		p := t.peer
 		if !b.H().TCAtIngress || t.kid != kidVeth || p == nil || !p.up || p.ns == cur.ns {

@@ -85,7 +85,8 @@
 // BPF helpers (Ctx): bpf_redirect (egress: no scrub, clear tstamp,
 // redirected), bpf_redirect with BPF_F_INGRESS (dev_forward_skb scrub),
 // bpf_redirect_peer (scrub xnet=false, receive again in the peer's
-// namespace), bpf_clone_redirect (egress and ingress; the original is made
+// namespace), bpf_redirect_neigh (no scrub, clear tstamp, the route's next
+// hop through neigh_output), bpf_clone_redirect (egress and ingress; the original is made
 // head-writable), mark, priority, tc_index, cb, hash, tstamp,
 // bpf_xdp_adjust_meta (limits: headroom minus struct xdp_frame, i.e. 216 on
 // a 256-byte headroom, -EINVAL beyond; -EACCES for lengths the profile

@@ -738,3 +738,72 @@ func cgroupMatch(p, c string) bool {
 	}
 	return len(c) > len(p) && c[:len(p)] == p && c[len(p)] == '/'
 }
+
+// bpfRedirectNeigh models skb_do_redirect for bpf_redirect_neigh to t
+// (__bpf_redirect_neigh, data at the mac header): a device without a
+// link-layer header or a multicast destination frees the skb (ENOTSUPP);
+// the Ethernet header is pulled; the route to the IPv4 or IPv6
+// destination with t as the output device is looked up (a route of t, or,
+// as ip_route_output_key_hash_rcu assumes when the tables have none, on
+// link; a broadcast or multicast destination is not a unicast route and
+// frees the skb); then bpf_out_neigh_v4 / bpf_out_neigh_v6: skb->dev = t,
+// skb_clear_tstamp, and neigh_output to the route's next hop
+// (ipFinishOutput2: headroom, the neighbour's Ethernet header,
+// dev_queue_xmit). Nothing is scrubbed. Takes ownership of skb.
+func (s *Stack) bpfRedirectNeigh(b *skb.Buff, t *Device) {
+	if !t.hasL2() || b.MacLen() <= 0 || isMulticastMAC(b.Data()[0:6]) {
+		s.drop(b, skb.DropNotSpecified, OpRedirect)
+		return
+	}
+	b.Pull(ethHlen)
+	b.ResetNetworkHeader()
+	var dst netip.Addr
+	d := b.Data()
+	switch b.H().Protocol {
+	case ethPIP:
+		if len(d) < ipHlen {
+			s.drop(b, skb.DropNotSpecified, OpRedirect)
+			return
+		}
+		dst = netip.AddrFrom4([4]byte(d[16:20]))
+		if t.ns.isBcastMcast4(dst.As4()) {
+			s.drop(b, skb.DropNotSpecified, OpRedirect) // rt_type not RTN_UNICAST or RTN_LOCAL
+			return
+		}
+	case ethPIPv6:
+		if len(d) < ip6Hlen {
+			s.drop(b, skb.DropNotSpecified, OpRedirect)
+			return
+		}
+		dst = netip.AddrFrom16([16]byte(d[24:40]))
+	default:
+		s.drop(b, skb.DropNotSpecified, OpRedirect)
+		return
+	}
+	nh := dst
+	if r := t.ns.routeVia(t, dst); r != nil && r.via.IsValid() {
+		nh = r.via
+	}
+	if s.recursion > maxRecursion {
+		s.drop(b, skb.DropNotSpecified, OpRedirect) // dev_xmit_recursion
+		return
+	}
+	setDev(b, t)
+	b.ClearTstamp()
+	s.traceOp(LayerTC, OpRedirect, b)
+	s.ipFinishOutput2(b, t.ns, t, nh)
+}
+
+// routeVia is the main-table route of ns to dst through device d, the
+// longest prefix first, or nil: fib_table_lookup with flowi4_oif (or
+// flowi6_oif) skips the next hops of other devices.
+func (ns *Netns) routeVia(d *Device, dst netip.Addr) *route {
+	var best *route
+	for i := range ns.routes {
+		r := &ns.routes[i]
+		if r.dev == d && r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {
+			best = r
+		}
+	}
+	return best
+}

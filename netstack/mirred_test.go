@@ -198,3 +198,74 @@ func TestMirredNestLimit(t *testing.T) {
 	require.Len(t, te.obs.delivs, mirredNestLimit, "the original and the clones sent at nest levels 1 to 3")
 	require.Zero(t, s.mirredNest)
 }
+
+// TestRedirectNeigh: bpf_redirect_neigh from a NIC's tc ingress sends the
+// packet out of a veth to the route's next hop: the peer's address on
+// link, or a route's gateway through that device; the Ethernet header is
+// the neighbour's, the tstamp is cleared and nothing is scrubbed. No
+// neighbour is NEIGH_FAILED; a multicast frame is refused; the helper is
+// tc only.
+func TestRedirectNeigh(t *testing.T) {
+	gwMAC := [6]byte{0x02, 0, 0, 0, 0x77, 1}
+	for _, tc := range []struct {
+		name   string
+		dst    string
+		dstMAC [6]byte
+		routes []RouteConfig
+		neigh  []NeighConfig
+		want   [6]byte // the frame's destination at the veth's egress
+		drops  []string
+	}{
+		{name: "on link", dst: "10.1.0.2", dstMAC: macNIC, want: macB},
+		{name: "through a gateway", dst: "10.9.0.1", dstMAC: macNIC,
+			routes: []RouteConfig{{Dst: pfx("10.9.0.0/16"), Dev: "veth0", Via: addr("10.1.0.254")}},
+			neigh:  []NeighConfig{{Dev: "veth0", Addr: addr("10.1.0.254"), MAC: gwMAC}}, want: gwMAC,
+			drops: []string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}},
+		{name: "no neighbour", dst: "10.1.0.9", dstMAC: macNIC, drops: []string{"SKB_DROP_REASON_NEIGH_FAILED@neigh_output"}},
+		{name: "multicast frame", dst: "10.1.0.2", dstMAC: [6]byte{1, 0, 0x5e, 0, 0, 1}, drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@skb_do_redirect"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out [][6]byte
+			var marks []uint32
+			var tstamps []int64
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: "B"}},
+				Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+					{Name: "veth0", Kind: KindVeth, Peer: "eth0", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("10.1.0.2/24")}}},
+				Routes:     tc.routes,
+				Neighbours: tc.neigh,
+				Sockets:    []SocketConfig{{Name: "b", Netns: "B", Proto: ProtoUDP, Port: 2000}},
+				Options:    Options{RxTimestamps: true},
+				Programs: []ProgramConfig{
+					{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActSetMark, Value: 5}, {Kind: ActRedirectNeigh, Target: "veth0"}}},
+					{Name: "out", Hook: carrier.HookTCEgress, Dev: "veth0", Prog: ProgramFunc(func(c *Ctx) int {
+						out = append(out, [6]byte(c.Skb.Data()[0:6]))
+						marks = append(marks, c.Skb.H().Mark)
+						tstamps = append(tstamps, c.Skb.H().Tstamp)
+						if [6]byte(c.Skb.Data()[6:12]) != c.s.Netns(HostNetns).dev("veth0").mac {
+							t.Errorf("source %x is not veth0's", c.Skb.Data()[6:12])
+						}
+						return TCXNext
+					})},
+				},
+				Entries: []EntryConfig{{Dev: "eth0"}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			f := buildFrame(frameOpts{dstMAC: tc.dstMAC, srcMAC: macA, src: "192.0.2.9", dst: tc.dst, sport: 1000, dport: 2000, payload: 10})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			require.Equal(t, tc.drops, te.obs.dropReasons())
+			if tc.want == ([6]byte{}) {
+				require.Empty(t, out)
+				return
+			}
+			require.Equal(t, [][6]byte{tc.want}, out)
+			require.Equal(t, []uint32{5}, marks, "no scrub")
+			require.Equal(t, []int64{0}, tstamps, "skb_clear_tstamp")
+		})
+	}
+	cfg := &Config{
+		Devices:  []DeviceConfig{{Name: "eth0", Kind: KindNIC}},
+		Programs: []ProgramConfig{{Name: "x", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActRedirectNeigh, Target: "eth0"}}}},
+	}
+	require.ErrorIs(t, newStackErr(t, cfg, ""), ErrConfig, "bpf_redirect_neigh is a tc helper")
+}

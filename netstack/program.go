@@ -64,6 +64,7 @@ const FilterAccept = 0x40000
 const (
 	FlagIngress uint64 = 1 << 0 // BPF_F_INGRESS
 	flagPeer    uint64 = 1 << 1 // BPF_F_PEER (internal, set by bpf_redirect_peer)
+	flagNeigh   uint64 = 1 << 2 // BPF_F_NEIGH (internal, set by bpf_redirect_neigh)
 )
 
 // Helper errors as BPF programs see them (negative errno).
@@ -371,6 +372,20 @@ func (c *Ctx) RedirectPeer(ifindex int32, flags uint64) int {
 		return TCXDrop
 	}
 	c.ri = redirectInfo{set: true, ifindex: ifindex, flags: flagPeer}
+	return TCXRedirect
+}
+
+// RedirectNeigh models bpf_redirect_neigh(ifindex, NULL, 0, flags), tc
+// programs only: any flag is TC_ACT_SHOT; otherwise TC_ACT_REDIRECT, and
+// skb_do_redirect sends the packet out of the device through the
+// neighbour subsystem (Stack.bpfRedirectNeigh). The nexthop parameters
+// (struct bpf_redir_neigh) are not modelled.
+func (c *Ctx) RedirectNeigh(ifindex int32, flags uint64) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if flags != 0 || c.xdp {
+		return TCXDrop
+	}
+	c.ri = redirectInfo{set: true, ifindex: ifindex, flags: flagNeigh}
 	return TCXRedirect
 }
 

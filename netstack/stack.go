@@ -1079,9 +1079,11 @@ func (s *Stack) attachPrograms(maxVal int) error {
 					return cfgErr("%s action %d: unknown kind %d", what, j, a.Kind)
 				}
 				switch a.Kind {
-				case ActRedirect, ActRedirectPeer, ActCloneRedirect, ActMirred:
-					if a.Kind == ActMirred && pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
-						return cfgErr("%s action %d (mirred): a tc action, not available at hook %s", what, j, pc.Hook)
+				case ActRedirect, ActRedirectPeer, ActCloneRedirect, ActMirred, ActRedirectNeigh:
+					if (a.Kind == ActMirred || a.Kind == ActRedirectNeigh) && pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
+						// act_mirred is a tc action; tc_cls_act_func_proto alone
+						// offers bpf_redirect_neigh.
+						return cfgErr("%s action %d (%s): a tc action, not available at hook %s", what, j, a.Kind, pc.Hook)
 					}
 					t := n.dev(a.Target)
 					if t == nil {

@@ -57,7 +57,7 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 			veth("vB", "B", "hB", "H", "192.0.2.2/24", ""),
 			veth("vC", "C", "hC", "H", "192.0.2.3/24", ""),
 		}
-		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "vB")}
+		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "vB"), neigh("H", "hB", "192.0.2.2", "vB")}
 		dst = netip.MustParseAddr("192.0.2.2")
 	case observe.TopoBridge, observe.TopoBridgeFDB, observe.TopoBridgeNoNF:
 		// br_netfilter is built into the measured kernel: both sysctls
@@ -597,6 +597,8 @@ func (p recorderProg) Run(c *Ctx) int {
 		ret = c.Redirect(r.target, FlagIngress)
 	case observe.RedirectPeer:
 		ret = c.RedirectPeer(r.target, 0)
+	case observe.RedirectNeigh:
+		ret = c.RedirectNeigh(r.target, 0)
 	case observe.CloneEgress:
 		ret = c.CloneRedirect(r.target, 0)
 	case observe.CloneIngress:

@@ -176,6 +176,8 @@
 //	      - clone_redirect: {target: veth0, ingress: false}
 //	      - redirect: {target: veth0, ingress: false}
 //	      - redirect_peer: veth0
+//	      - redirect_neigh: eth0       # bpf_redirect_neigh (tc hooks): out of eth0 to the route's next hop
+//	                                   # (neigh_output); skb_clear_tstamp, no scrub
 //	      - mirred: {target: veth0, ingress: false, mirror: true}   # act_mirred (tc hooks): mirror
 //	                                   # sends a clone and goes on; redirect (mirror: false) ends the actions;
 //	                                   # never scrubs, unlike the bpf redirects

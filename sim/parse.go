@@ -1031,6 +1031,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActCloneRedirect:  {"target", "ingress"},
 	netstack.ActRedirect:       {"target", "ingress"},
 	netstack.ActRedirectPeer:   {"target"},
+	netstack.ActRedirectNeigh:  {"target"},
 	netstack.ActMirred:         {"target", "ingress", "mirror"},
 	netstack.ActRedirectCPU:    {"cpumap", "cpu", "fallback"},
 	netstack.ActRedirectDevmap: {"devmap", "key", "broadcast", "exclude_ingress", "fallback"},
@@ -1052,7 +1053,7 @@ func actionRequired(k netstack.ActionKind) []string {
 		return []string{"map"}
 	case netstack.ActSetCB:
 		return []string{"index", "value"}
-	case netstack.ActCloneRedirect, netstack.ActRedirect, netstack.ActRedirectPeer, netstack.ActMirred:
+	case netstack.ActCloneRedirect, netstack.ActRedirect, netstack.ActRedirectPeer, netstack.ActMirred, netstack.ActRedirectNeigh:
 		return []string{"target"}
 	case netstack.ActRedirectCPU:
 		return []string{"cpumap"}

@@ -58,6 +58,7 @@ enum redirect_kind {
 	RD_CLONE_INGRESS = 5,
 	RD_XDP_TX = 6, /* at an XDP hook: return XDP_TX */
 	RD_CPUMAP = 7, /* at an XDP hook: return bpf_redirect_map(&cpus, 0, 0) */
+	RD_NEIGH = 8, /* return bpf_redirect_neigh(target, NULL, 0, 0) */
 };
 
 struct rec {
@@ -418,6 +419,9 @@ int record_tc(struct __sk_buff *skb)
 		break;
 	case RD_CLONE_INGRESS:
 		ret = bpf_clone_redirect(skb, a->target, BPF_F_INGRESS_);
+		break;
+	case RD_NEIGH:
+		ret = bpf_redirect_neigh(a->target, NULL, 0, 0);
 		break;
 	default:
 		return TCX_NEXT;

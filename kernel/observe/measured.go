@@ -44,6 +44,12 @@ var Measured = []MeasuredCells{
 	// __bpf_tx_skb: no scrub, skb_clear_tstamp(); skb_iif stays hA.
 	{"bpf-redirect-egress", "hB/tc-egress", "count=1 mark=0x2b priority=11 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x0 pkt_type=3 ingress_ifindex=hA ifindex=hB"},
 	{"bpf-redirect-egress", "vB/tc-ingress", "count=1 mark=0x0 priority=0 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x0 pkt_type=0 ingress_ifindex=vB"},
+	// bpf_redirect_neigh: as bpf_redirect to egress, no scrub and the
+	// tstamp cleared (bpf_out_neigh_v4), pkt_type left as it was; the
+	// neighbour's Ethernet header makes vB's receive PACKET_HOST.
+	{"bpf-redirect-neigh", "hA/tc-ingress", "count=1 ret=7"},
+	{"bpf-redirect-neigh", "hB/tc-egress", "count=1 mark=0x2b priority=11 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x0 pkt_type=3 ingress_ifindex=hA ifindex=hB"},
+	{"bpf-redirect-neigh", "vB/tc-ingress", "count=1 mark=0x0 tc_index=43 hash=0x5eed002b tstamp=0x0 pkt_type=0 ingress_ifindex=vB"},
 	// __bpf_rx_skb -> dev_forward_skb in the same namespace: mark and
 	// tstamp kept, priority zeroed, eth_type_trans recomputes pkt_type.
 	{"bpf-redirect-ingress", "hB/tc-ingress", "count=1 mark=0x2b priority=0 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x2902141 pkt_type=3 ingress_ifindex=hB ifindex=hB"},

@@ -14,6 +14,7 @@ const (
 	RedirectEgress RedirectKind = "redirect"         // return bpf_redirect(target, 0)
 	RedirectIngr   RedirectKind = "redirect-ingress" // return bpf_redirect(target, BPF_F_INGRESS)
 	RedirectPeer   RedirectKind = "redirect-peer"    // return bpf_redirect_peer(target, 0)
+	RedirectNeigh  RedirectKind = "redirect-neigh"   // return bpf_redirect_neigh(target, NULL, 0, 0)
 	CloneEgress    RedirectKind = "clone-redirect"   // bpf_clone_redirect(target, 0); continue (TCX_NEXT)
 	CloneIngress   RedirectKind = "clone-redirect-ingress"
 	// XDPTx, at an XDP hook, returns XDP_TX after the metadata is
@@ -419,7 +420,7 @@ IPv6 disabled, permanent neighbour 192.0.2.2 -> vB's MAC on vA. One UDP datagram
 from a socket in A to 192.0.2.2:9999.`
 	setupHub = `Namespaces A, B, C and H. veth pairs vA (A, 192.0.2.1/24) <-> hA (H), vB (B, 192.0.2.2/24)
 <-> hB (H), vC (C, 192.0.2.3/24) <-> hC (H); the h* devices have no address; all up, IPv6 disabled;
-permanent neighbour 192.0.2.2 -> vB's MAC on vA. One UDP datagram is sent from a socket in A to
+permanent neighbours 192.0.2.2 -> vB's MAC on vA and on hB. One UDP datagram is sent from a socket in A to
 192.0.2.2:9999, so it reaches hA with vB's destination MAC.`
 	setupVXLAN = `Namespaces A and B joined by the veth pair vA (A, 192.0.2.1/24) <-> vB (B, 192.0.2.2/24)
 (permanent neighbours on both sides). vxlan devices: vxA "id 42 remote 192.0.2.2 local 192.0.2.1 dstport
@@ -582,6 +583,16 @@ skb->redirected).`,
 			{Hook: Hook{"vB", XDP}, MetaLen: 8, Generic: true},
 		},
 		Hooks: []Hook{{"hA", TCIngress}, {"vB", XDP}, {"vB", TCIngress}},
+	},
+	{
+		Name:     "bpf-redirect-neigh",
+		Topology: TopoHub,
+		Setup: setupHub + ` At hA ingress: writes, then bpf_redirect_neigh(hB, NULL, 0, 0): the Ethernet header is
+pulled, the route to 192.0.2.2 with hB as the output device (H has none: on-link) is set, skb->dev = hB, the
+tstamp cleared, and neigh_output writes H's permanent neighbour for 192.0.2.2 on hB (vB's MAC) before
+dev_queue_xmit on hB. Nothing is scrubbed.`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectNeigh, Target: "hB"}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCEgress}, {"vB", TCIngress}},
 	},
 	{
 		Name:     "bpf-clone-redirect-egress",

@@ -1198,6 +1198,25 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "redirect-neigh-keeps-tstamp",
+		File: "netstack/ip.go",
+		Old: `	setDev(b, t)
+	b.ClearTstamp()
+	s.traceOp(LayerTC, OpRedirect, b)`,
+		New: `	setDev(b, t)
+	s.traceOp(LayerTC, OpRedirect, b)`,
+		Desc: "bpf_out_neigh_v4 clears the tstamp (skb_clear_tstamp)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "redirect-neigh-ignores-gateway",
+		File: "netstack/ip.go",
+		Old:  `	if r := t.ns.routeVia(t, dst); r != nil && r.via.IsValid() {`,
+		New:  `	if r := t.ns.routeVia(t, dst); r != nil && false {`,
+		Desc: "bpf_redirect_neigh sends to the route's gateway (ip_neigh_for_gw)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "macvlan-bridge-to-any-mode",
 		File: "netstack/macvlan.go",
 		Old:  `			if to := low.mvPort.lookup(dst); to != nil && to.mvMode == mvBridge {`,
