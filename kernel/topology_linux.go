@@ -173,7 +173,8 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 			steps = append(steps, ipIn(x[0], "link", "add", x[1], "type", "ifb"), ipIn(x[0], "link", "set", x[1], "up"))
 		}
 		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
-	case observe.TopoBridge, observe.TopoBridgeFDB, observe.TopoBridgeNoNF:
+	case observe.TopoBridge, observe.TopoBridgeFDB, observe.TopoBridgeNoNF, observe.TopoBridgeHairpin,
+		observe.TopoBridgeIsolated, observe.TopoBridgeNoFlood:
 		if err := mk("A", "B", "C", "H"); err != nil {
 			return t, err
 		}
@@ -192,6 +193,21 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 			steps = append(steps, func() error {
 				return t.ns["H"].Bridge("fdb", "add", observe.MACString("vB"), "dev", "hB", "master", "static")
 			})
+		}
+		bridgeLink := func(args ...string) {
+			steps = append(steps, func() error { return t.ns["H"].Bridge(append([]string{"link", "set", "dev"}, args...)...) })
+		}
+		switch kind {
+		case observe.TopoBridgeHairpin:
+			steps = append(steps, func() error {
+				return t.ns["H"].Bridge("fdb", "add", observe.MACString("vB"), "dev", "hA", "master", "static")
+			})
+			bridgeLink("hA", "hairpin", "on")
+		case observe.TopoBridgeIsolated:
+			bridgeLink("hA", "isolated", "on")
+			bridgeLink("hC", "isolated", "on")
+		case observe.TopoBridgeNoFlood:
+			bridgeLink("hC", "flood", "off")
 		}
 		neigh("A", "vA", "192.0.2.2", "vB")
 		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)

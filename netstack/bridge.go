@@ -118,7 +118,9 @@ func (s *Stack) brHandleFrame(b *skb.Buff, port *Device) {
 	}
 	mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
 	dst, src := [6]byte(mac[0:6]), [6]byte(mac[6:12])
-	br.fdbLearn(src, port)
+	if !port.brNoLearn {
+		br.fdbLearn(src, port) // BR_LEARNING
+	}
 	if dst == br.mac {
 		s.brPassFrameUp(b, br)
 		return
@@ -126,8 +128,8 @@ func (s *Stack) brHandleFrame(b *skb.Buff, port *Device) {
 	local := isMulticastMAC(dst[:])
 	if !local {
 		if to := br.fdbFind(dst); to != nil {
-			if to == port {
-				s.drop(b, skb.DropNotSpecified, OpBridgeForward)
+			if !brShouldDeliver(port, to) {
+				s.drop(b, skb.DropNotSpecified, OpBridgeForward) // br_forward: kfree_skb
 				return
 			}
 			s.brForward(b, to, false)
@@ -150,13 +152,28 @@ func (s *Stack) brPassFrameUp(b *skb.Buff, br *Device) {
 	s.netifReceive(b)
 }
 
-// brFlood models br_flood: every port but the source gets a clone
-// (deliver_clone), the last one the skb itself unless it also goes up
-// (local_rcv). Takes ownership of skb unless keep is true.
+// brShouldDeliver models should_deliver for a frame that came in by
+// port from (nil: the bridge device sent it) and would leave by p: not
+// back out of its own port unless p is in hairpin mode, and not between
+// two isolated ports (br_skb_isolated). The ports are always forwarding
+// (no STP).
+func brShouldDeliver(from, p *Device) bool {
+	if from == nil {
+		return true
+	}
+	return (p != from || p.brHairpin) && !(from.brIsolated && p.brIsolated)
+}
+
+// brFlood models br_flood: every port that should get the frame
+// (brShouldDeliver; for an unknown unicast destination, only ports with
+// BR_FLOOD) gets a clone (deliver_clone), the last one the skb itself
+// unless it also goes up (local_rcv). Takes ownership of skb unless keep
+// is true.
 func (s *Stack) brFlood(b *skb.Buff, br, from *Device, keep bool) {
 	var prev *Device
+	unicast := !isMulticastMAC(b.Head()[b.MacHeader() : b.MacHeader()+6])
 	for _, p := range br.ports {
-		if p == from || !p.up {
+		if !p.up || (unicast && p.brNoFlood) || !brShouldDeliver(from, p) {
 			continue
 		}
 		if prev != nil {

@@ -241,3 +241,33 @@ func TestBridgeNetfilter(t *testing.T) {
 		})
 	}
 }
+
+// TestBridgeNoLearning: a port with learning off (BR_LEARNING clear) adds
+// no FDB entry for the addresses that come in by it; a port flag on a
+// device that is no bridge port is a configuration error.
+func TestBridgeNoLearning(t *testing.T) {
+	for _, learn := range []bool{true, false} {
+		cfg := &Config{
+			Namespaces: []NamespaceConfig{{Name: "A"}, {Name: "B"}},
+			Devices: []DeviceConfig{
+				{Name: "br0", Kind: KindBridge},
+				{Name: "pa", Kind: KindVeth, Master: "br0", NoLearning: !learn, Peer: "ea", PeerNetns: "A", PeerMAC: macA, PeerAddrs: []netip.Prefix{pfx("10.1.0.1/24")}},
+				{Name: "pb", Kind: KindVeth, Master: "br0", Peer: "eb", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("10.1.0.2/24")}},
+			},
+			Neighbours: []NeighConfig{{Netns: "A", Dev: "ea", Addr: addr("10.1.0.2"), MAC: macB}},
+			Sockets:    []SocketConfig{{Name: "a", Netns: "A", Proto: ProtoUDP, Port: 1000}, {Name: "b", Netns: "B", Proto: ProtoUDP, Port: 2000}},
+			Entries:    []EntryConfig{{Kind: EntryTX, Netns: "A", Socket: "a"}},
+		}
+		s, te := newStack(t, cfg, "", nil, nil)
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{src: "10.1.0.1", dst: "10.1.0.2", sport: 1000, dport: 2000, payload: 10, noEth: true})}))
+		require.Equal(t, uint64(1), te.obs.delivered(DeliverSocket))
+		br := s.Netns(HostNetns).dev("br0")
+		if learn {
+			require.NotNil(t, br.fdbFind(macA), "learned")
+		} else {
+			require.Nil(t, br.fdbFind(macA), "learning off")
+		}
+	}
+	cfg := &Config{Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, Hairpin: true}}}
+	require.ErrorIs(t, newStackErr(t, cfg, ""), ErrConfig)
+}

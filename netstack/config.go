@@ -190,6 +190,13 @@ type DeviceConfig struct {
 	PeerMAC   [6]byte
 	// Master is the bridge this device is a port of.
 	Master string
+	// Bridge port flags (`bridge link set dev PORT ...`), for a port:
+	// Hairpin (BR_HAIRPIN_MODE) lets a frame go back out of the port it
+	// came in by; Isolated (BR_ISOLATED) keeps frames between isolated
+	// ports; NoFlood clears BR_FLOOD (no unknown-unicast flooding to the
+	// port); NoLearning clears BR_LEARNING (the FDB learns no source
+	// address on it).
+	Hairpin, Isolated, NoFlood, NoLearning bool
 	// Local and Remote are a tunnel's endpoints (in LinkNetns); VNI is the
 	// VXLAN/Geneve id or the GRE key; Port the UDP port of a UDP tunnel.
 	// Their family is the underlay's: IPv4 for gre, gretap, ipip and sit;

@@ -26,7 +26,8 @@
 //	   │   with cb[] cleared for good, then clones if shared)
 //	   │ tc ingress (tcx: NEXT/PASS/DROP/REDIRECT; redirect_peer → another round)
 //	   │ bridge port → br_handle_frame (cb cleared; br_netfilter when on;
-//	   │   forward / flood clones, newest port first / up the bridge)
+//	   │   forward / flood clones, newest port first / up the bridge; port
+//	   │   flags hairpin, isolated, flood (unknown unicast), learning)
 //	   │ macvlan lower → macvlan_handle_frame (unicast for a macvlan's
 //	   │   address: skb->dev = macvlan, PACKET_HOST, no scrub → another round;
 //	   │   broadcast: a clone to the port's queue → a clone per macvlan)

@@ -134,6 +134,9 @@ type Device struct {
 
 	peer   *Device
 	master *Device
+	// A bridge port's flags (DeviceConfig.Hairpin, Isolated, NoFlood,
+	// NoLearning).
+	brHairpin, brIsolated, brNoFlood, brNoLearn bool
 	ports  []*Device
 	fdb    []fdbEntry
 	fdbIdx fdbIndex // fdb's entries by address
@@ -690,6 +693,9 @@ func (s *Stack) build(maxVal int) error {
 	for i := range c.Devices {
 		dc := &c.Devices[i]
 		if dc.Master == "" {
+			if dc.Hairpin || dc.Isolated || dc.NoFlood || dc.NoLearning {
+				return cfgErr("device %d (%s): hairpin, isolated, flood and learning are bridge port flags", i, dc.Name)
+			}
 			continue
 		}
 		n := s.Netns(dc.Netns)
@@ -698,6 +704,7 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("device %s: master %q is not a bridge in %s", dc.Name, dc.Master, n.name)
 		}
 		d.master = br
+		d.brHairpin, d.brIsolated, d.brNoFlood, d.brNoLearn = dc.Hairpin, dc.Isolated, dc.NoFlood, dc.NoLearning
 		// br_add_if: list_add_rcu(&p->list, &br->port_list) puts the new
 		// port first, so br_flood visits the ports newest first.
 		br.ports = append([]*Device{d}, br.ports...)

@@ -59,7 +59,8 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 		}
 		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "vB"), neigh("H", "hB", "192.0.2.2", "vB")}
 		dst = netip.MustParseAddr("192.0.2.2")
-	case observe.TopoBridge, observe.TopoBridgeFDB, observe.TopoBridgeNoNF:
+	case observe.TopoBridge, observe.TopoBridgeFDB, observe.TopoBridgeNoNF, observe.TopoBridgeHairpin,
+		observe.TopoBridgeIsolated, observe.TopoBridgeNoFlood:
 		// br_netfilter is built into the measured kernel: both sysctls
 		// are 1 unless the topology turns bridge-nf-call-iptables off.
 		nf := t.Topology != observe.TopoBridgeNoNF
@@ -69,10 +70,21 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 		for i, r := range []string{"A", "B", "C"} {
 			d := veth("h"+r, "H", "v"+r, r, "", fmt.Sprintf("192.0.2.%d/24", i+1))
 			d.Master = "br0"
+			switch t.Topology {
+			case observe.TopoBridgeHairpin:
+				d.Hairpin = r == "A"
+			case observe.TopoBridgeIsolated:
+				d.Isolated = r != "B"
+			case observe.TopoBridgeNoFlood:
+				d.NoFlood = r == "C"
+			}
 			cfg.Devices = append(cfg.Devices, d)
 		}
-		if t.Topology == observe.TopoBridgeFDB {
+		switch t.Topology {
+		case observe.TopoBridgeFDB:
 			cfg.FDB = []FDBConfig{{Netns: "H", Dev: "hB", MAC: mac["vB"]}}
+		case observe.TopoBridgeHairpin:
+			cfg.FDB = []FDBConfig{{Netns: "H", Dev: "hA", MAC: mac["vB"]}}
 		}
 		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "vB")}
 		dst = netip.MustParseAddr("192.0.2.2")

@@ -229,6 +229,16 @@ var Measured = []MeasuredCells{
 	// (skb_metadata_differs in gro_list_prepare), where equal metadata
 	// lets veth-gro merge all 4 (measured on 6.18).
 	{"veth-gro-meta-differs", "vB/tc-ingress", "count=4 gso_segs=0 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 01"},
+	// Bridge port flags: hairpin sends the frame back out of hA to vA;
+	// isolated ports hA and hC do not reach each other; flood off keeps
+	// the unknown-unicast flood from hC.
+	{"bridge-hairpin", "hA/tc-egress", "count=1 mark=0x2b tc_index=43 cb4=0x2b04 ifindex=hA"},
+	{"bridge-hairpin", "vA/tc-ingress", "count=1 tc_index=43 pkt_type=3 ingress_ifindex=vA"},
+	{"bridge-hairpin", "hB/tc-egress", "count=0"},
+	{"bridge-isolated", "hB/tc-egress", "count=1 mark=0x2b"},
+	{"bridge-isolated", "hC/tc-egress", "count=0"},
+	{"bridge-noflood", "hB/tc-egress", "count=1 mark=0x2b"},
+	{"bridge-noflood", "hC/tc-egress", "count=0"},
 	// XDP metadata crosses the bridge (br_netfilter on) and the veth.
 	{"xdp-meta-bridge", "hB/tc-egress", "count=1 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
 	{"xdp-meta-bridge", "vB/tc-ingress", "count=1 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},

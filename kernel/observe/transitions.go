@@ -141,6 +141,13 @@ const (
 	// TopoBridgeNoNF is bridge with net.bridge.bridge-nf-call-iptables
 	// 0 in H: br_netfilter's hooks pass IPv4 frames untouched.
 	TopoBridgeNoNF Topology = "bridge-nonf"
+	// Bridge port flags: TopoBridgeHairpin has a static FDB entry for vB's
+	// MAC on hA and hairpin on hA (`bridge link set dev hA hairpin on`);
+	// TopoBridgeIsolated makes hA and hC isolated; TopoBridgeNoFlood turns
+	// unknown-unicast flooding off on hC.
+	TopoBridgeHairpin  Topology = "bridge-hairpin"
+	TopoBridgeIsolated Topology = "bridge-isolated"
+	TopoBridgeNoFlood  Topology = "bridge-noflood"
 	// The IP tunnel topologies: pair (IPv4 underlay, permanent neighbours
 	// both ways) or pair over IPv6 (as vxlan6) + tunnel devices tA (A)
 	// and tB (B); see setupTunnel.
@@ -202,7 +209,7 @@ func (t Topology) Devices() []string {
 		return []string{"vA", "vB"}
 	case TopoHub:
 		return []string{"vA", "vB", "vC", "hA", "hB", "hC"}
-	case TopoBridge, TopoBridgeFDB, TopoBridgeNoNF:
+	case TopoBridge, TopoBridgeFDB, TopoBridgeNoNF, TopoBridgeHairpin, TopoBridgeIsolated, TopoBridgeNoFlood:
 		return []string{"vA", "vB", "vC", "hA", "hB", "hC", "br0"}
 	case TopoVXLAN, TopoVXLANXnet, TopoVXLAN6:
 		return []string{"vA", "vB", "vxA", "vxB"}
@@ -1091,6 +1098,33 @@ filter's actions do not (tcf_action_exec: TC_ACT_OK, so tc_index = tc_classid), 
 		Actions: []Action{{Hook: Hook{"vA", TCEgress}, Set: Writes(42), Redirect: MirredEgressRedirect, Target: "ifbA"}},
 		Hooks:   []Hook{{"vA", TCEgress}, {"ifbA", TCEgress}, {"vB", TCIngress}},
 		Twice:   []Hook{{"vA", TCEgress}},
+	},
+	{
+		Name:     "bridge-hairpin",
+		Topology: TopoBridgeHairpin,
+		Setup: setupBridge + ` A static FDB entry puts vB's MAC on hA, and hA is in hairpin mode: br_forward's
+should_deliver lets the frame go back out of the port it came in by, to vA (PACKET_OTHERHOST there).`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43)}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hA", TCEgress}, {"vA", TCIngress}, {"hB", TCEgress}},
+		Unseen:  []Hook{{"hB", TCEgress}},
+	},
+	{
+		Name:     "bridge-isolated",
+		Topology: TopoBridgeIsolated,
+		Setup: setupBridge + ` hA and hC are isolated ports: the flood of the frame from hA (vB's MAC not yet
+learned) reaches hB, not hC (br_skb_isolated).`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43)}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCEgress}, {"hC", TCEgress}, {"vB", TCIngress}},
+		Unseen:  []Hook{{"hC", TCEgress}},
+	},
+	{
+		Name:     "bridge-noflood",
+		Topology: TopoBridgeNoFlood,
+		Setup: setupBridge + ` Unknown-unicast flooding is off on hC (BR_FLOOD clear): the flood of the frame from
+hA reaches hB only.`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43)}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCEgress}, {"hC", TCEgress}, {"vB", TCIngress}},
+		Unseen:  []Hook{{"hC", TCEgress}},
 	},
 	{
 		Name:     "macvlan-rx",
