@@ -137,9 +137,9 @@ type Device struct {
 	// A bridge port's flags (DeviceConfig.Hairpin, Isolated, NoFlood,
 	// NoLearning).
 	brHairpin, brIsolated, brNoFlood, brNoLearn bool
-	ports  []*Device
-	fdb    []fdbEntry
-	fdbIdx fdbIndex // fdb's entries by address
+	ports                                       []*Device
+	fdb                                         []fdbEntry
+	fdbIdx                                      fdbIndex // fdb's entries by address
 
 	local, remote netip.Addr
 	vni           uint32
