@@ -42,13 +42,13 @@ func (s *Stack) netifReceive(b *skb.Buff) {
 		}
 		// skb_skip_tc_classify: an skb an ifb device put back skips the
 		// taps and tc ingress once.
-		skip := b.H().TCSkipClassify
-		b.H().TCSkipClassify = false
-		for _, t := range d.rxTaps {
-			if skip {
-				break
+		h = b.H()
+		skip := h.TCSkipClassify
+		h.TCSkipClassify = false
+		if !skip {
+			for _, t := range d.rxTaps {
+				s.tapRcv(t, b.Get(), false) // deliver_skb: refcount_inc(&skb->users)
 			}
-			s.tapRcv(t, b.Get(), false) // deliver_skb: refcount_inc(&skb->users)
 		}
 		if len(d.tcIn) != 0 && !skip {
 			ret := s.runTC(b, d, true)
