@@ -294,7 +294,10 @@ func (r *recording) attach(spec *ebpf.CollectionSpec, id uint32, h observe.Hook)
 	}
 	r.colls = append(r.colls, coll)
 	if h.Point.SocketLevel() {
-		return r.attachSocket(ns, h.Point, coll.Programs[prog])
+		if err := r.attachSocket(ns, h.Point, coll.Programs[prog]); err != nil {
+			return err
+		}
+		return r.joinGroup(ns, h.Dev)
 	}
 	if h.Point == observe.TapFilter {
 		return r.attachTap(ns, h.Dev, coll.Programs[prog])
@@ -371,6 +374,31 @@ func (r *recording) attachSocket(ns *Netns, pt observe.Point, p *ebpf.Program) e
 	}
 	r.links = append(r.links, l)
 	return nil
+}
+
+// joinGroup makes the receiving socket of ns join the transition's
+// multicast group (Transition.Group) on dev, if it has one
+// (IP_ADD_MEMBERSHIP; joining twice is EADDRINUSE, which is fine).
+func (r *recording) joinGroup(ns *Netns, dev string) error {
+	if r.t.Group == ([4]byte{}) {
+		return nil
+	}
+	fd, err := r.receiver(ns)
+	if err != nil {
+		return err
+	}
+	return ns.Do(func() error {
+		iface, err := net.InterfaceByName(dev)
+		if err != nil {
+			return err
+		}
+		err = unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP,
+			&unix.IPMreqn{Multiaddr: r.t.Group, Ifindex: int32(iface.Index)})
+		if errors.Is(err, unix.EADDRINUSE) {
+			err = nil
+		}
+		return wrap("IP_ADD_MEMBERSHIP", err)
+	})
 }
 
 // attachTap opens a packet socket (SOCK_RAW, ETH_P_ALL) bound to dev in
@@ -594,6 +622,9 @@ func (r *recording) send() error {
 				return err
 			}
 			sa.Addr = [4]byte{224, 0, 0, 1}
+			if r.t.Group != ([4]byte{}) {
+				sa.Addr = r.t.Group
+			}
 			if err := unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(iface.Index)}); err != nil {
 				return fmt.Errorf("IP_MULTICAST_IF: %w", err)
 			}

@@ -189,3 +189,56 @@ func TestBroadcastSend(t *testing.T) {
 		})
 	}
 }
+
+// TestMulticastJoin: a group a socket joined (IP_ADD_MEMBERSHIP) is
+// delivered on the device it was joined on, or on the device of the route
+// to it when none is named, and not on another; a local send to it loops
+// a copy back. Joining a unicast address or on an unknown device is a
+// configuration error.
+func TestMulticastJoin(t *testing.T) {
+	group := addr("239.1.2.3")
+	base := func(join GroupJoin) *Config {
+		return &Config{
+			Devices: []DeviceConfig{
+				{Name: "eth0", Kind: KindNIC, MAC: macEth0, Addrs: []netip.Prefix{pfx("10.0.1.1/24")}},
+				{Name: "eth1", Kind: KindNIC, MAC: macMvB, Addrs: []netip.Prefix{pfx("10.0.2.1/24")}},
+			},
+			Routes:  []RouteConfig{{Dst: pfx("224.0.0.0/4"), Dev: "eth1"}},
+			Sockets: []SocketConfig{{Name: "m", Proto: ProtoUDP, Port: 2000, Join: []GroupJoin{join}}, {Name: "s", Proto: ProtoUDP, Port: 1000}},
+			Entries: []EntryConfig{{Dev: "eth0"}, {Dev: "eth1"}, {Kind: EntryTX, Socket: "s"}},
+		}
+	}
+	frame := buildFrame(frameOpts{dstMAC: [6]byte{1, 0, 0x5e, 1, 2, 3}, srcMAC: macGW, src: "10.0.1.7", dst: "239.1.2.3", sport: 1000, dport: 2000, payload: 10})
+	for _, tc := range []struct {
+		name  string
+		join  GroupJoin
+		entry int
+		want  uint64
+	}{
+		{"joined on eth0", GroupJoin{Group: group, Dev: "eth0"}, 0, 1},
+		{"not joined on eth1", GroupJoin{Group: group, Dev: "eth0"}, 1, 0},
+		{"joined on the route's device", GroupJoin{Group: group}, 1, 1},
+		{"a local send loops back", GroupJoin{Group: group}, 2, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, te := newStack(t, base(tc.join), "", nil, nil)
+			f := frame
+			if tc.entry == 2 {
+				f = f[ethHlen:]
+			}
+			require.NoError(t, s.Inject(&Packet{ID: 1, Entry: tc.entry, Frame: f}))
+			require.Equal(t, tc.want, te.obs.delivered(DeliverSocket))
+			if tc.want == 0 {
+				require.Equal(t, []string{"SKB_DROP_REASON_NOT_SPECIFIED@ip_rcv_finish_core"}, te.obs.dropReasons())
+			}
+		})
+	}
+	for _, j := range []GroupJoin{{Group: addr("10.0.0.9")}, {Group: group, Dev: "eth9"}} {
+		cfg := base(j)
+		cfg.Routes = nil
+		require.ErrorIs(t, newStackErr(t, cfg, ""), ErrConfig, "%v", j)
+	}
+	cfg := base(GroupJoin{Group: group})
+	cfg.Routes = nil
+	require.ErrorIs(t, newStackErr(t, cfg, ""), ErrConfig, "no route picks a device")
+}

@@ -433,6 +433,10 @@ type SocketConfig struct {
 	// datagram to a broadcast address (a route with RTCF_BROADCAST) with
 	// EACCES and no skb is made.
 	Broadcast bool
+	// Join lists the IPv4 multicast groups the socket joined
+	// (IP_ADD_MEMBERSHIP): the device then delivers the group's datagrams
+	// (ip_check_mc_rcu) and loops back what the host sends to it.
+	Join []GroupJoin
 	// Connect makes a TCP socket an active opener: connect() to this peer
 	// was called before the capture (tcp_v4_connect -> tcp_connect sent
 	// the SYN from Addr:Port), so the socket is in SYN_SENT, hashed by its
@@ -442,6 +446,13 @@ type SocketConfig struct {
 	// run with it). Port must be set; Addr may be left out (the source
 	// address the route chose). Without Connect a TCP socket listens.
 	Connect netip.AddrPort
+}
+
+// GroupJoin is one IP_ADD_MEMBERSHIP: Group on Dev, or with Dev "" on the
+// device of the route to the group (ip_mc_find_dev).
+type GroupJoin struct {
+	Group netip.Addr
+	Dev   string
 }
 
 // Tap directions.
@@ -629,6 +640,9 @@ func (c *Config) Copy() *Config {
 	n.Neighbours = slices.Clone(c.Neighbours)
 	n.FDB = slices.Clone(c.FDB)
 	n.Sockets = slices.Clone(c.Sockets)
+	for i := range n.Sockets {
+		n.Sockets[i].Join = slices.Clone(c.Sockets[i].Join)
+	}
 	n.Taps = slices.Clone(c.Taps)
 	n.Programs = slices.Clone(c.Programs)
 	for i := range n.Programs {

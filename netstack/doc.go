@@ -366,11 +366,14 @@
 //     loops a clone back (ip_mc_output, dev_loopback_xmit). IPv4
 //     multicast: every device has joined the all-hosts group 224.0.0.1
 //     (ip_mc_up), delivered like a broadcast and looped back when sent;
-//     a datagram to any other group is dropped on receive
-//     (ip_route_input_rcu: no group joined, no multicast forwarding) and
-//     sent without a loopback copy, to the group's Ethernet address. Group
-//     joins (IP_ADD_MEMBERSHIP), IFA_BROADCAST ("brd") addresses and
-//     sending to 255.255.255.255 out of a device are not modelled.
+//     sockets join others on a device (SocketConfig.Join,
+//     IP_ADD_MEMBERSHIP); a datagram to a group the receiving device has
+//     not joined is dropped (ip_route_input_rcu: no multicast
+//     forwarding), and one sent to a group the output device has not
+//     joined gets no loopback copy; frames go to the group's Ethernet
+//     address. Source filters (IP_ADD_SOURCE_MEMBERSHIP), IGMP, the
+//     IFA_BROADCAST ("brd") addresses and sending to 255.255.255.255 out
+//     of a device are not modelled.
 //   - Neighbours are static; a veth or bridge peer's address, or a
 //     macvlan's on the peer or a sibling, resolves as if ARP had
 //     completed; otherwise NEIGH_FAILED.

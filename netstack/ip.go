@@ -3,6 +3,7 @@ package netstack
 import (
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"slices"
 
@@ -85,7 +86,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		// ip_route_input_rcu: a group the device joined goes to
 		// ip_route_input_mc (RTCF_MULTICAST, local delivery); any other
 		// is -EINVAL without multicast forwarding (IN_DEV_MFORWARD).
-		if dst == allHostsGroup {
+		if dst == allHostsGroup || slices.Contains(d.mcGroups, dst) {
 			s.ipLocalDeliver(b, ns, ip)
 			return
 		}
@@ -246,8 +247,7 @@ func inRanges(rs []addrRange, a4 [4]byte) bool {
 }
 
 // allHostsGroup is IGMP_ALL_HOSTS, 224.0.0.1, which ip_mc_up joins on
-// every device that comes up; the model keeps no other IPv4 group
-// membership.
+// every device that comes up; sockets join others (SocketConfig.Join).
 var allHostsGroup = [4]byte{224, 0, 0, 1}
 
 // isBcastMcast4 reports whether a datagram to a4 takes
@@ -806,4 +806,32 @@ func (ns *Netns) routeVia(d *Device, dst netip.Addr) *route {
 		}
 	}
 	return best
+}
+
+// joinGroups models the sockets' IP_ADD_MEMBERSHIP (ip_mc_join_group):
+// each group goes on its device (GroupJoin.Dev, or ip_mc_find_dev's route
+// to the group: no route is ENODEV), where ip_route_input then delivers
+// it. A group that is not IPv4 multicast is EINVAL.
+func (s *Stack) joinGroups() error {
+	for i, sc := range s.cfg.Sockets {
+		n := s.Netns(nsName(sc.Netns))
+		for _, j := range sc.Join {
+			what := fmt.Sprintf("socket %d (%s): join %s", i, sc.Name, j.Group)
+			if !j.Group.Is4() || j.Group.As4()[0]&0xf0 != 0xe0 {
+				return cfgErr("%s: not an IPv4 multicast group", what)
+			}
+			var d *Device
+			if j.Dev != "" {
+				if d = n.dev(j.Dev); d == nil {
+					return cfgErr("%s: unknown device %q in %s", what, j.Dev, n.name)
+				}
+			} else if d, _ = n.routeMain(j.Group); d == nil {
+				return cfgErr("%s: no route to the group picks a device (ENODEV); name one", what)
+			}
+			if g := j.Group.As4(); !slices.Contains(d.mcGroups, g) {
+				d.mcGroups = append(d.mcGroups, g)
+			}
+		}
+	}
+	return nil
 }

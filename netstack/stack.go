@@ -137,9 +137,12 @@ type Device struct {
 	// A bridge port's flags (DeviceConfig.Hairpin, Isolated, NoFlood,
 	// NoLearning).
 	brHairpin, brIsolated, brNoFlood, brNoLearn bool
-	ports                                       []*Device
-	fdb                                         []fdbEntry
-	fdbIdx                                      fdbIndex // fdb's entries by address
+	// mcGroups are the IPv4 multicast groups sockets joined on the device
+	// (besides 224.0.0.1, which every device has).
+	mcGroups [][4]byte
+	ports    []*Device
+	fdb      []fdbEntry
+	fdbIdx   fdbIndex // fdb's entries by address
 
 	local, remote netip.Addr
 	vni           uint32
@@ -500,6 +503,9 @@ func New(cfg *Config, env Env) (*Stack, error) {
 	}
 	for _, n := range s.nss {
 		n.buildLocal4()
+	}
+	if err := s.joinGroups(); err != nil {
+		return nil, err
 	}
 	for _, d := range s.devs {
 		d.hhLen = hardHeaderLenOf(d)

@@ -238,6 +238,9 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 	if t.Multicast != "" {
 		// IP_MULTICAST_IF in the kernel recorder; a route here.
 		dst = netip.AddrFrom4(allHostsGroup)
+		if t.Group != ([4]byte{}) {
+			dst = netip.AddrFrom4(t.Group)
+		}
 		cfg.Routes = append(cfg.Routes, RouteConfig{Netns: sender, Dst: netip.MustParsePrefix("224.0.0.0/4"), Dev: t.Multicast})
 	}
 	if t.SendEncap {
@@ -744,6 +747,11 @@ func RunTransition(t observe.Transition, prof skb.Profile) (observe.Matrix, erro
 			if !slices.ContainsFunc(cfg.Sockets, func(sc SocketConfig) bool { return sc.Name == name }) {
 				cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: name, Netns: ns, Proto: ProtoUDP,
 					Port: observe.TestPort, Cgroup: transitionCgroup})
+			}
+			if t.Group != ([4]byte{}) {
+				// IP_ADD_MEMBERSHIP on the hook's device.
+				i := slices.IndexFunc(cfg.Sockets, func(sc SocketConfig) bool { return sc.Name == name })
+				cfg.Sockets[i].Join = append(cfg.Sockets[i].Join, GroupJoin{Group: netip.AddrFrom4(t.Group), Dev: h.Dev})
 			}
 			pc.Dev = ""
 			if h.Point == observe.SocketFilter {

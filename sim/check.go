@@ -138,6 +138,20 @@ func (s *Scenario) check() error {
 		if err := s.checkConnect(&so, p); err != nil {
 			return err
 		}
+		for _, j := range so.Join {
+			if j.Dev != "" {
+				if err := hasDev(p, "socket "+so.Name+": join", so.Netns, j.Dev); err != nil {
+					return err
+				}
+				continue
+			}
+			// ip_mc_find_dev: the device of the route to the group.
+			if !slices.ContainsFunc(c.Routes, func(r netstack.RouteConfig) bool {
+				return r.Netns == so.Netns && (!r.Dst.IsValid() || r.Dst.Contains(j.Group))
+			}) {
+				return s.errAt(p, "socket %s: join %s: no route to the group picks a device (ENODEV); name one with dev", so.Name, j.Group)
+			}
+		}
 		socks[so.Name] = true
 	}
 	for i, t := range c.Taps {

@@ -137,6 +137,9 @@
 //	  - {name: app, netns: pod, proto: udp, addr: 10.0.0.2, port: 53, cgroup: /app, mark: 0, priority: 0, rcvbuf: 212992, read: true, task: app}
 //	                                   # task: the sending process; its sockets share its task_frag (32 KB send pages)
 //	  - {name: catch, netns: pod, proto: tcp, port: 80, tproxy: true, v6only: false}   # TPROXY + IP_TRANSPARENT: every packet of the protocol
+//	  - {name: mdns, netns: pod, proto: udp, port: 5353, join: [{group: 224.0.0.251, dev: eth0}]}
+//	                                   # IP_ADD_MEMBERSHIP: the device delivers the group (224.0.0.1 always); an
+//	                                   # item that is just a group joins on the device of the route to it
 //	  - {name: dhcp, netns: pod, proto: udp, port: 68, broadcast: true}   # SO_BROADCAST: without it a datagram to a
 //	                                   # broadcast address (255.255.255.255, an address's network broadcast) is EACCES
 //	  - {name: quic, netns: pod, proto: udp, port: 443, connected: true, udp_gro: true, udp_segment: 1200}

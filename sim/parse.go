@@ -631,7 +631,7 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 
 func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 	m, err := d.fields(n, "socket", "name", "netns", "proto", "addr", "port", "cgroup", "mark", "priority", "rcvbuf", "read",
-		"tproxy", "v6only", "connect", "connected", "udp_gro", "udp_segment", "task", "broadcast")
+		"tproxy", "v6only", "connect", "connected", "udp_gro", "udp_segment", "task", "broadcast", "join")
 	if err != nil {
 		return s, err
 	}
@@ -683,6 +683,8 @@ func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 			s.Connected, err = d.boolean(v, w)
 		case "broadcast":
 			s.Broadcast, err = d.boolean(v, w)
+		case "join":
+			s.Join, err = d.joins(v, w)
 		case "udp_gro":
 			s.UDPGRO, err = d.boolean(v, w)
 		case "udp_segment":
@@ -704,6 +706,42 @@ func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 		}
 	}
 	return s, err
+}
+
+// joins reads a socket's IP_ADD_MEMBERSHIP list: each item a group
+// address, or {group, dev}.
+func (d *dec) joins(n *yaml.Node, what string) ([]netstack.GroupJoin, error) {
+	items, err := d.list(n, what)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netstack.GroupJoin, 0, len(items))
+	for _, it := range items {
+		var j netstack.GroupJoin
+		g := it
+		if it.Kind == yaml.MappingNode {
+			m, err := d.fields(it, what, "group", "dev")
+			if err != nil {
+				return nil, err
+			}
+			if g, err = d.need(m, it, what, "group"); err != nil {
+				return nil, err
+			}
+			if v, ok := m["dev"]; ok {
+				if j.Dev, err = d.name(v, what+".dev"); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if j.Group, err = d.addr(g, what); err != nil {
+			return nil, err
+		}
+		if !j.Group.Is4() || j.Group.As4()[0]&0xf0 != 0xe0 {
+			return nil, d.errf(g, "%s: %s is not an IPv4 multicast group", what, j.Group)
+		}
+		out = append(out, j)
+	}
+	return out, nil
 }
 
 func (d *dec) tap(n *yaml.Node) (t netstack.TapConfig, err error) {

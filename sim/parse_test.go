@@ -372,9 +372,10 @@ func TestDocSchemaParses(t *testing.T) {
 	assert.Equal(t, netstack.Action{Kind: netstack.ActAdjustRoom, Delta: 20, Index: netstack.AdjRoomMac, Value: netstack.AdjRoomEncapL3IPv4},
 		s.Stack.Programs[0].Actions[14])
 	assert.Equal(t, netstack.Action{Kind: netstack.ActMirred, Target: "veth0", Mirror: true}, s.Stack.Programs[0].Actions[10])
-	assert.Equal(t, netip.MustParseAddrPort("192.0.2.7:443"), s.Stack.Sockets[5].Connect)
-	assert.True(t, s.Stack.Sockets[2].Broadcast)
-	assert.Equal(t, 1200, s.Stack.Sockets[3].UDPSegment)
+	assert.Equal(t, netip.MustParseAddrPort("192.0.2.7:443"), s.Stack.Sockets[6].Connect)
+	assert.Equal(t, []netstack.GroupJoin{{Group: netip.MustParseAddr("224.0.0.251"), Dev: "eth0"}}, s.Stack.Sockets[2].Join)
+	assert.True(t, s.Stack.Sockets[3].Broadcast)
+	assert.Equal(t, 1200, s.Stack.Sockets[4].UDPSegment)
 	assert.Equal(t, 1024, s.Stack.Options.TCPConnections)
 	m, err := newMachine(s, Options{})
 	require.NoError(t, err, "the stack model builds the documented scenario")
@@ -574,4 +575,29 @@ func TestParseBridgePortFlags(t *testing.T) {
 	_, err = Parse("t.yaml", []byte("devices:\n  - {name: eth0, kind: nic, hairpin: true}\nentry: {dev: eth0}\n"))
 	require.ErrorIs(t, err, ErrScenario)
 	require.EqualError(t, err, "t.yaml:2:5: device eth0: hairpin, isolated, flood and learning are bridge port flags (set master)")
+}
+
+// TestParseSocketJoin: a socket's multicast groups, each a group or
+// {group, dev}; a group that is not IPv4 multicast, an unknown device and
+// a group no route leads to are errors at their lines.
+func TestParseSocketJoin(t *testing.T) {
+	const head = "devices:\n  - {name: eth0, kind: nic, addr: 10.0.0.1/24}\nroutes:\n  - {dst: 224.0.0.0/4, dev: eth0}\nentry: {dev: eth0}\nsockets:\n"
+	s, err := Parse("t.yaml", []byte(head+"  - {name: m, proto: udp, port: 5353, join: [224.0.0.251, {group: 239.1.2.3, dev: eth0}]}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, []netstack.GroupJoin{{Group: netip.MustParseAddr("224.0.0.251")}, {Group: netip.MustParseAddr("239.1.2.3"), Dev: "eth0"}},
+		s.Stack.Sockets[0].Join)
+	for _, tc := range []struct{ name, src, want string }{
+		{"unicast group", head + "  - {name: m, proto: udp, port: 5353, join: [10.0.0.9]}\n",
+			"t.yaml:7:46: socket m: join: 10.0.0.9 is not an IPv4 multicast group"},
+		{"unknown device", head + "  - {name: m, proto: udp, port: 5353, join: [{group: 239.1.2.3, dev: eth9}]}\n",
+			`t.yaml:7:5: socket m: join: no device "eth9" in namespace host`},
+		{"no route", "devices:\n  - {name: eth0, kind: nic}\nentry: {dev: eth0}\nsockets:\n  - {name: m, proto: udp, port: 5353, join: [239.1.2.3]}\n",
+			"t.yaml:5:5: socket m: join 239.1.2.3: no route to the group picks a device (ENODEV); name one with dev"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(tc.src))
+			require.ErrorIs(t, err, ErrScenario)
+			require.EqualError(t, err, tc.want)
+		})
+	}
 }

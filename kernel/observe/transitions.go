@@ -298,6 +298,10 @@ type Transition struct {
 	// all-hosts group 224.0.0.1 out of it (IP_MULTICAST_IF with its
 	// ifindex; the model routes 224.0.0.0/4 to it).
 	Multicast string
+	// Group, with Multicast, is the group the datagram goes to instead of
+	// 224.0.0.1; the receiving socket of the socket-level hooks joins it on
+	// the hook's device (IP_ADD_MEMBERSHIP with its ifindex).
+	Group [4]byte
 	// NoTunnelTSO names a device whose tx-udp_tnl-segmentation and
 	// tx-udp_tnl-csum-segmentation are switched off (ETHTOOL_SFEATURES), so
 	// validate_xmit_skb segments an encapsulated GSO skb in software
@@ -549,6 +553,18 @@ takes it as PACKET_MULTICAST (ip_route_input_mc) and delivers it.`,
 		Actions:   []Action{{Hook: Hook{"vA", TCEgress}, Set: Writes(42)}},
 		Hooks:     []Hook{{"vA", TCEgress}, {"vA", TCIngress}, {"vB", TCIngress}, {"vB", SocketFilter}},
 		Multicast: "vA",
+	},
+	{
+		Name:     "veth-multicast-joined",
+		Topology: TopoPair,
+		Setup: setupPair + ` The datagram goes to 239.1.2.3 out of vA (IP_MULTICAST_IF), and a UDP socket bound to 9999
+in B, created in the recorder's cgroup, joined that group on vB (IP_ADD_MEMBERSHIP): B delivers it
+(ip_check_mc_rcu finds the membership), while A, which did not join it, loops no copy back.`,
+		Actions:   []Action{{Hook: Hook{"vA", TCEgress}, Set: Writes(42)}},
+		Hooks:     []Hook{{"vA", TCEgress}, {"vA", TCIngress}, {"vB", TCIngress}, {"vB", SocketFilter}},
+		Unseen:    []Hook{{"vA", TCIngress}},
+		Multicast: "vA",
+		Group:     [4]byte{239, 1, 2, 3},
 	},
 	{
 		Name:     "veth-cross-netns-edt",

@@ -1101,10 +1101,8 @@ var List = []Mutant{
 	{
 		Name: "bcast-no-loopback-clone",
 		File: "netstack/tx.go",
-		Old: `		if a := nh.As4(); a == allHostsGroup || (len(ns.bcast4) != 0 && ns.isBcast4(a)) {
-			s.ipMcLoopback(b)
-		}`,
-		New:  ``,
+		Old:  `		if a := nh.As4(); a == allHostsGroup || (len(ns.bcast4) != 0 && ns.isBcast4(a)) ||`,
+		New:  `		if a := nh.As4(); a == allHostsGroup ||`,
 		Desc: "ip_mc_output loops a clone of a broadcast back to the local stack (dev_loopback_xmit)",
 		Pkgs: []string{"./netstack"},
 	},
@@ -1127,9 +1125,9 @@ var List = []Mutant{
 	{
 		Name: "mcast-all-hosts-not-joined",
 		File: "netstack/ip.go",
-		Old: `		if dst == allHostsGroup {
+		Old: `		if dst == allHostsGroup || slices.Contains(d.mcGroups, dst) {
 			s.ipLocalDeliver(b, ns, ip)`,
-		New: `		if false {
+		New: `		if slices.Contains(d.mcGroups, dst) {
 			s.ipLocalDeliver(b, ns, ip)`,
 		Desc: "ip_mc_up joins 224.0.0.1 on every device: a datagram to it is delivered (ip_route_input_mc)",
 		Pkgs: []string{"./netstack"},
@@ -1238,6 +1236,22 @@ var List = []Mutant{
 		Old:  `		if !p.up || (unicast && p.brNoFlood) || !brShouldDeliver(from, p) {`,
 		New:  `		if !p.up || (unicast && false) || !brShouldDeliver(from, p) {`,
 		Desc: "br_flood floods unknown unicast only to ports with BR_FLOOD",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mcast-join-ignored",
+		File: "netstack/ip.go",
+		Old:  `		if dst == allHostsGroup || slices.Contains(d.mcGroups, dst) {`,
+		New:  `		if dst == allHostsGroup {`,
+		Desc: "ip_route_input_rcu delivers a group a socket joined on the receiving device (ip_check_mc_rcu)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mcast-join-no-loopback",
+		File: "netstack/tx.go",
+		Old:  `			(len(out.mcGroups) != 0 && slices.Contains(out.mcGroups, a)) {`,
+		New:  `			(len(out.mcGroups) != 0 && slices.Contains(out.mcGroups, a) && false) {`,
+		Desc: "ip_mc_output loops back a datagram to a group the output device joined (RTCF_LOCAL)",
 		Pkgs: []string{"./netstack"},
 	},
 	{
