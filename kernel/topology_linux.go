@@ -151,7 +151,7 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		steps = append(steps, ipIn("A", "route", "add", "203.0.113.0/24", "dev", "vX"))
 		neigh("A", "vX", "203.0.113.2", "vY")
 		t.sender, t.dst = "A", net.IPv4(203, 0, 113, 2)
-	case observe.TopoPair:
+	case observe.TopoPair, observe.TopoIFB:
 		if err := mk("A", "B"); err != nil {
 			return t, err
 		}
@@ -159,18 +159,11 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		addr("A", "vA", "192.0.2.1/24")
 		addr("B", "vB", "192.0.2.2/24")
 		neigh("A", "vA", "192.0.2.2", "vB")
-		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
-	case observe.TopoIFB:
-		if err := mk("A", "B"); err != nil {
-			return t, err
-		}
-		veth("A", "vA", "B", "vB")
-		addr("A", "vA", "192.0.2.1/24")
-		addr("B", "vB", "192.0.2.2/24")
-		neigh("A", "vA", "192.0.2.2", "vB")
-		for _, x := range [][2]string{{"A", "ifbA"}, {"B", "ifbB"}} {
-			t.devNS[x[1]] = x[0]
-			steps = append(steps, ipIn(x[0], "link", "add", x[1], "type", "ifb"), ipIn(x[0], "link", "set", x[1], "up"))
+		if kind == observe.TopoIFB {
+			for _, x := range [][2]string{{"A", "ifbA"}, {"B", "ifbB"}} {
+				t.devNS[x[1]] = x[0]
+				steps = append(steps, ipIn(x[0], "link", "add", x[1], "type", "ifb"), ipIn(x[0], "link", "set", x[1], "up"))
+			}
 		}
 		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
 	case observe.TopoBridge, observe.TopoBridgeFDB, observe.TopoBridgeNoNF, observe.TopoBridgeHairpin,
