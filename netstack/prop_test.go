@@ -293,7 +293,33 @@ func propConfigs() []*Config {
 		}
 		cfgs = append(cfgs, m)
 	}
-	return cfgs
+	// Macvlans (a bridge-mode one with generic XDP and a multicast group,
+	// a source-mode one listing the frames' source address) on a NIC
+	// whose tc ingress mirrors everything through an ifb device; a
+	// broadcast-capable sender whose egress redirects to its own device
+	// through the neighbour subsystem (until the recursion limit drops it).
+	mvl := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}, {Name: "c"}, {Name: "d"}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+			{Name: "mv0", Kind: KindMacvlan, Netns: "c", Link: "eth0", LinkNetns: HostNetns, MAC: macA, XDP: "generic",
+				Addrs: []netip.Prefix{pfx("192.0.2.2/24")}},
+			{Name: "mv1", Kind: KindMacvlan, Netns: "d", Link: "eth0", LinkNetns: HostNetns, MAC: macPeer,
+				Mode: MacvlanSource, SourceMACs: [][6]byte{macB}},
+			{Name: "ifb0", Kind: KindIFB},
+		},
+		Sockets: []SocketConfig{
+			{Name: "app", Netns: "c", Proto: ProtoUDP, Port: 9999, Join: []GroupJoin{{Group: addr("239.1.2.3"), Dev: "mv0"}}},
+			{Name: "tx", Netns: "c", Proto: ProtoUDP, Port: 53, Broadcast: true},
+		},
+		Programs: []ProgramConfig{
+			{Name: "to-ifb", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActWrite, Map: 0}, {Kind: ActMirred, Target: "ifb0", Mirror: true}}},
+			{Name: "xdp", Hook: carrier.HookXDP, Netns: "c", Dev: "mv0", Actions: []Action{{Kind: ActAdjustMeta, Value: 8}}},
+			{Name: "neigh", Hook: carrier.HookTCEgress, Netns: "c", Dev: "mv0", Actions: []Action{{Kind: ActRead, Map: 0}, {Kind: ActRedirectNeigh, Target: "mv0"}}},
+		},
+		Entries: []EntryConfig{{Dev: "eth0"}, {Kind: EntryTX, Netns: "c", Socket: "tx"}},
+	}
+	return append(cfgs, mvl)
 }
 
 // vxlanWrap puts frame f (an Ethernet frame) in a VXLAN packet from
