@@ -25,10 +25,9 @@ const (
 // against the set of modes a broadcast reaches.
 func (m macvlanMode) bit() uint8 { return 1 << m }
 
-// Sets of modes macvlan_multicast_rx floods to.
-const (
-	mvAllModes = 1<<mvPrivate | 1<<mvVEPA | 1<<mvPassthru | 1<<mvBridge // a frame from an external address
-)
+// mvAllModes is the set of modes macvlan_multicast_rx floods a frame from
+// an external address to (source-mode macvlans are not in it).
+const mvAllModes = 1<<mvPrivate | 1<<mvVEPA | 1<<mvPassthru | 1<<mvBridge
 
 func parseMacvlanMode(s string) (macvlanMode, bool) {
 	switch s {
