@@ -528,15 +528,14 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 }
 
 // ipMcLoopback models what ip_mc_output does for a route with
-// RTCF_BROADCAST, or RTCF_MULTICAST to a group the host joined
+// RTCF_BROADCAST, or RTCF_MULTICAST to a group the output device joined
 // (RTCF_LOCAL; sockets keep IP_MULTICAST_LOOP on), before the skb goes on
-// to ip_finish_output: a clone
-// through ip_mc_finish_output, whose cgroup egress programs do not run on
-// it (the clone has no skb->sk), to dev_loopback_xmit: the mac header
-// reset to the network header, PACKET_LOOPBACK, CHECKSUM_NONE made
-// CHECKSUM_UNNECESSARY, netif_rx on the output device; the stack then
-// delivers it locally (the local sockets get their own broadcast). A
-// failed clone sends nothing back.
+// to ip_finish_output: a clone goes through ip_mc_finish_output, whose
+// cgroup egress programs do not run on it (the clone has no skb->sk), to
+// dev_loopback_xmit: the mac header reset to the network header,
+// PACKET_LOOPBACK, CHECKSUM_NONE made CHECKSUM_UNNECESSARY, netif_rx on
+// the output device. The stack then delivers it locally (the local
+// sockets get their own broadcast). A failed clone sends nothing back.
 func (s *Stack) ipMcLoopback(b *skb.Buff) {
 	n, err := b.Clone()
 	if err != nil {
