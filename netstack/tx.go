@@ -449,11 +449,12 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 	b.ResetNetworkHeader()
 	s.traceOp(LayerIP, OpIPOutput, b)
 	if sk != nil && out.kid != kidLoopback && nh.Is4() {
-		if a := nh.As4(); a == allHostsGroup || (len(ns.bcast4) != 0 && ns.isBcast4(a)) ||
+		a := nh.As4()
+		if a == allHostsGroup || (len(ns.bcast4) != 0 && ns.isBcast4(a)) ||
 			(len(out.mcGroups) != 0 && slices.Contains(out.mcGroups, a)) {
 			s.ipMcLoopback(b)
 		}
-		if a := nh.As4(); a[0]&0xf0 == 0xe0 && len(b.Data()) > 8 && b.Data()[8] == 0 {
+		if a[0]&0xf0 == 0xe0 && len(b.Data()) > 8 && b.Data()[8] == 0 {
 			// ip_mc_output: multicasts with TTL 0 do not leave the host.
 			s.drop(b, skb.DropNotSpecified, OpIPOutput)
 			return

@@ -1101,8 +1101,8 @@ var List = []Mutant{
 	{
 		Name: "bcast-no-loopback-clone",
 		File: "netstack/tx.go",
-		Old:  `		if a := nh.As4(); a == allHostsGroup || (len(ns.bcast4) != 0 && ns.isBcast4(a)) ||`,
-		New:  `		if a := nh.As4(); a == allHostsGroup ||`,
+		Old:  `		if a == allHostsGroup || (len(ns.bcast4) != 0 && ns.isBcast4(a)) ||`,
+		New:  `		if a == allHostsGroup ||`,
 		Desc: "ip_mc_output loops a clone of a broadcast back to the local stack (dev_loopback_xmit)",
 		Pkgs: []string{"./netstack"},
 	},
