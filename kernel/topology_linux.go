@@ -167,7 +167,7 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		}
 		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
 	case observe.TopoBridge, observe.TopoBridgeFDB, observe.TopoBridgeNoNF, observe.TopoBridgeHairpin,
-		observe.TopoBridgeIsolated, observe.TopoBridgeNoFlood:
+		observe.TopoBridgeIsolated, observe.TopoBridgeNoFlood, observe.TopoBridgeNoBcast:
 		if err := mk("A", "B", "C", "H"); err != nil {
 			return t, err
 		}
@@ -201,9 +201,15 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 			bridgeLink("hC", "isolated", "on")
 		case observe.TopoBridgeNoFlood:
 			bridgeLink("hC", "flood", "off")
+		case observe.TopoBridgeNoBcast:
+			bridgeLink("hC", "bcast_flood", "off")
+			steps = append(steps, ipIn("A", "neigh", "replace", "192.0.2.9", "lladdr", "ff:ff:ff:ff:ff:ff", "dev", "vA", "nud", "permanent"))
 		}
 		neigh("A", "vA", "192.0.2.2", "vB")
 		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
+		if kind == observe.TopoBridgeNoBcast {
+			t.dst = net.IPv4(192, 0, 2, 9)
+		}
 	case observe.TopoHub:
 		if err := mk("A", "B", "C", "H"); err != nil {
 			return t, err

@@ -165,15 +165,24 @@ func brShouldDeliver(from, p *Device) bool {
 }
 
 // brFlood models br_flood: every port that should get the frame
-// (brShouldDeliver; for an unknown unicast destination, only ports with
-// BR_FLOOD) gets a clone (deliver_clone), the last one the skb itself
-// unless it also goes up (local_rcv). Takes ownership of skb unless keep
-// is true.
+// (brShouldDeliver) and floods its kind gets a clone (deliver_clone), the
+// last one the skb itself unless it also goes up (local_rcv). An unknown
+// unicast destination floods to ports with BR_FLOOD, a multicast or
+// broadcast one to ports with BR_MCAST_FLOOD or BR_BCAST_FLOOD unless the
+// bridge device sent it (from nil). Takes ownership of skb unless keep is
+// true.
 func (s *Stack) brFlood(b *skb.Buff, br, from *Device, keep bool) {
 	var prev *Device
-	unicast := !isMulticastMAC(b.Head()[b.MacHeader() : b.MacHeader()+6])
+	dst := [6]byte(b.Head()[b.MacHeader() : b.MacHeader()+6])
+	unicast, bcast := !isMulticastMAC(dst[:]), dst == broadcastMAC
 	for _, p := range br.ports {
-		if !p.up || (unicast && p.brNoFlood) || !brShouldDeliver(from, p) {
+		if !p.up || !brShouldDeliver(from, p) {
+			continue
+		}
+		switch {
+		case unicast && p.brNoFlood,
+			from != nil && bcast && p.brNoBcast,
+			from != nil && !unicast && !bcast && p.brNoMcast:
 			continue
 		}
 		if prev != nil {

@@ -271,3 +271,32 @@ func TestBridgeNoLearning(t *testing.T) {
 	cfg := &Config{Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, Hairpin: true}}}
 	require.ErrorIs(t, newStackErr(t, cfg, ""), ErrConfig)
 }
+
+// TestBridgeMcastFlood: a port with multicast flooding off gets no
+// multicast frame a bridge port received, but still gets the bridge
+// device's own (br_flood: skb->dev == br->dev).
+func TestBridgeMcastFlood(t *testing.T) {
+	var egress []string
+	probe := func(name string) Program {
+		return ProgramFunc(func(c *Ctx) int { egress = append(egress, name); return TCXNext })
+	}
+	cfg := &Config{
+		Namespaces: []NamespaceConfig{{Name: "A"}, {Name: "B"}},
+		Devices: []DeviceConfig{
+			{Name: "br0", Kind: KindBridge, Addrs: []netip.Prefix{pfx("10.1.0.254/24")}},
+			{Name: "pa", Kind: KindVeth, Master: "br0", Peer: "ea", PeerNetns: "A", PeerMAC: macA, PeerAddrs: []netip.Prefix{pfx("10.1.0.1/24")}},
+			{Name: "pb", Kind: KindVeth, Master: "br0", NoMcastFlood: true, Peer: "eb", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("10.1.0.2/24")}},
+		},
+		Routes: []RouteConfig{{Netns: "A", Dst: pfx("224.0.0.0/4"), Dev: "ea"}, {Dst: pfx("224.0.0.0/4"), Dev: "br0"}},
+		Sockets: []SocketConfig{{Name: "a", Netns: "A", Proto: ProtoUDP, Port: 1000},
+			{Name: "h", Proto: ProtoUDP, Port: 1001}},
+		Programs: []ProgramConfig{{Name: "pb", Hook: carrier.HookTCEgress, Dev: "pb", Prog: probe("pb")},
+			{Name: "pa", Hook: carrier.HookTCEgress, Dev: "pa", Prog: probe("pa")}},
+		Entries: []EntryConfig{{Kind: EntryTX, Netns: "A", Socket: "a"}, {Kind: EntryTX, Socket: "h"}},
+	}
+	s, _ := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{src: "10.1.0.1", dst: "239.1.2.3", sport: 1000, dport: 2000, payload: 10, noEth: true})}))
+	require.Empty(t, egress, "received by pa: not flooded to pb")
+	require.NoError(t, s.Inject(&Packet{ID: 2, Entry: 1, Frame: buildFrame(frameOpts{src: "10.1.0.254", dst: "239.1.2.3", sport: 1001, dport: 2000, payload: 10, noEth: true})}))
+	require.ElementsMatch(t, []string{"pa", "pb"}, egress, "the bridge device's own frame floods everywhere")
+}

@@ -194,9 +194,11 @@ type DeviceConfig struct {
 	// Hairpin (BR_HAIRPIN_MODE) lets a frame go back out of the port it
 	// came in by; Isolated (BR_ISOLATED) keeps frames between isolated
 	// ports; NoFlood clears BR_FLOOD (no unknown-unicast flooding to the
-	// port); NoLearning clears BR_LEARNING (the FDB learns no source
-	// address on it).
-	Hairpin, Isolated, NoFlood, NoLearning bool
+	// port); NoMcastFlood and NoBcastFlood clear BR_MCAST_FLOOD and
+	// BR_BCAST_FLOOD (no multicast or broadcast flooding to it, except of
+	// frames the bridge device itself sends); NoLearning clears
+	// BR_LEARNING (the FDB learns no source address on it).
+	Hairpin, Isolated, NoFlood, NoMcastFlood, NoBcastFlood, NoLearning bool
 	// Local and Remote are a tunnel's endpoints (in LinkNetns); VNI is the
 	// VXLAN/Geneve id or the GRE key; Port the UDP port of a UDP tunnel.
 	// Their family is the underlay's: IPv4 for gre, gretap, ipip and sit;

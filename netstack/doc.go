@@ -27,7 +27,7 @@
 //	   │ tc ingress (tcx: NEXT/PASS/DROP/REDIRECT; redirect_peer → another round)
 //	   │ bridge port → br_handle_frame (cb cleared; br_netfilter when on;
 //	   │   forward / flood clones, newest port first / up the bridge; port
-//	   │   flags hairpin, isolated, flood (unknown unicast), learning)
+//	   │   flags hairpin, isolated, flood, mcast_flood, bcast_flood, learning)
 //	   │ macvlan lower → macvlan_handle_frame (unicast for a macvlan's
 //	   │   address: skb->dev = macvlan, PACKET_HOST, no scrub → another round;
 //	   │   broadcast: a clone to the port's queue → a clone per macvlan)

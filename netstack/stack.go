@@ -137,6 +137,7 @@ type Device struct {
 	// A bridge port's flags (DeviceConfig.Hairpin, Isolated, NoFlood,
 	// NoLearning).
 	brHairpin, brIsolated, brNoFlood, brNoLearn bool
+	brNoMcast, brNoBcast                        bool
 	// mcGroups are the IPv4 multicast groups sockets joined on the device
 	// (besides 224.0.0.1, which every device has).
 	mcGroups [][4]byte
@@ -699,8 +700,8 @@ func (s *Stack) build(maxVal int) error {
 	for i := range c.Devices {
 		dc := &c.Devices[i]
 		if dc.Master == "" {
-			if dc.Hairpin || dc.Isolated || dc.NoFlood || dc.NoLearning {
-				return cfgErr("device %d (%s): hairpin, isolated, flood and learning are bridge port flags", i, dc.Name)
+			if dc.Hairpin || dc.Isolated || dc.NoFlood || dc.NoMcastFlood || dc.NoBcastFlood || dc.NoLearning {
+				return cfgErr("device %d (%s): hairpin, isolated, flood, mcast_flood, bcast_flood and learning are bridge port flags", i, dc.Name)
 			}
 			continue
 		}
@@ -711,6 +712,7 @@ func (s *Stack) build(maxVal int) error {
 		}
 		d.master = br
 		d.brHairpin, d.brIsolated, d.brNoFlood, d.brNoLearn = dc.Hairpin, dc.Isolated, dc.NoFlood, dc.NoLearning
+		d.brNoMcast, d.brNoBcast = dc.NoMcastFlood, dc.NoBcastFlood
 		// br_add_if: list_add_rcu(&p->list, &br->port_list) puts the new
 		// port first, so br_flood visits the ports newest first.
 		br.ports = append([]*Device{d}, br.ports...)

@@ -60,7 +60,7 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "vB"), neigh("H", "hB", "192.0.2.2", "vB")}
 		dst = netip.MustParseAddr("192.0.2.2")
 	case observe.TopoBridge, observe.TopoBridgeFDB, observe.TopoBridgeNoNF, observe.TopoBridgeHairpin,
-		observe.TopoBridgeIsolated, observe.TopoBridgeNoFlood:
+		observe.TopoBridgeIsolated, observe.TopoBridgeNoFlood, observe.TopoBridgeNoBcast:
 		// br_netfilter is built into the measured kernel: both sysctls
 		// are 1 unless the topology turns bridge-nf-call-iptables off.
 		nf := t.Topology != observe.TopoBridgeNoNF
@@ -77,6 +77,8 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 				d.Isolated = r != "B"
 			case observe.TopoBridgeNoFlood:
 				d.NoFlood = r == "C"
+			case observe.TopoBridgeNoBcast:
+				d.NoBcastFlood = r == "C"
 			}
 			cfg.Devices = append(cfg.Devices, d)
 		}
@@ -88,6 +90,10 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 		}
 		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "vB")}
 		dst = netip.MustParseAddr("192.0.2.2")
+		if t.Topology == observe.TopoBridgeNoBcast {
+			cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Netns: "A", Dev: "vA", Addr: netip.MustParseAddr("192.0.2.9"), MAC: broadcastMAC})
+			dst = netip.MustParseAddr("192.0.2.9")
+		}
 	case observe.TopoVXLAN, observe.TopoVXLANXnet:
 		sNs, dNs := "A", "B"
 		cfg.Namespaces = []NamespaceConfig{{Name: "A"}, {Name: "B"}}

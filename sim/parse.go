@@ -357,7 +357,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "qdisc", "down", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "learning"}
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "qdisc", "down", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning"}
 
 // xdpMetadataOps reads a NIC driver's XDP RX metadata kfuncs: a list of
 // rx_timestamp, rx_hash and rx_vlan_tag ([] or none: no ops), or all.
@@ -462,6 +462,14 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			var on string
 			on, err = d.onOff(v, w)
 			dev.NoFlood = on == "off"
+		case "mcast_flood":
+			var on string
+			on, err = d.onOff(v, w)
+			dev.NoMcastFlood = on == "off"
+		case "bcast_flood":
+			var on string
+			on, err = d.onOff(v, w)
+			dev.NoBcastFlood = on == "off"
 		case "learning":
 			var on string
 			on, err = d.onOff(v, w)
@@ -524,8 +532,8 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 		dev.PeerXDP != "" || dev.PeerGRO != "" || dev.PeerMAC != [6]byte{} || dev.PeerGROList || dev.PeerUDPGROForwarding || dev.PeerTxFragList != "") {
 		return dev, d.errf(n, "%s: only a veth has a peer", what)
 	}
-	if dev.Master == "" && (dev.Hairpin || dev.Isolated || dev.NoFlood || dev.NoLearning) {
-		return dev, d.errf(n, "%s: hairpin, isolated, flood and learning are bridge port flags (set master)", what)
+	if dev.Master == "" && (dev.Hairpin || dev.Isolated || dev.NoFlood || dev.NoMcastFlood || dev.NoBcastFlood || dev.NoLearning) {
+		return dev, d.errf(n, "%s: hairpin, isolated, flood, mcast_flood, bcast_flood and learning are bridge port flags (set master)", what)
 	}
 	if dev.Kind == netstack.KindMacvlan && dev.Link == "" {
 		return dev, d.errf(n, "%s: a macvlan needs its lower device (link)", what)

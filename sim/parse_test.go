@@ -565,16 +565,18 @@ func TestParseMacvlan(t *testing.T) {
 // TestParseBridgePortFlags: hairpin, isolated, flood and learning on a
 // bridge port; on any other device they are an error at its line.
 func TestParseBridgePortFlags(t *testing.T) {
-	s, err := Parse("t.yaml", []byte("devices:\n  - {name: br0, kind: bridge}\n  - {name: p0, kind: veth, peer: p1, master: br0, hairpin: true, isolated: true, flood: off, learning: off}\nentry: {dev: p0}\n"))
+	s, err := Parse("t.yaml", []byte("devices:\n  - {name: br0, kind: bridge}\n  - {name: p0, kind: veth, peer: p1, master: br0, hairpin: true, isolated: true, flood: off, mcast_flood: off, bcast_flood: off, learning: off}\nentry: {dev: p0}\n"))
 	require.NoError(t, err)
 	p := s.Stack.Devices[1]
 	assert.True(t, p.Hairpin)
 	assert.True(t, p.Isolated)
 	assert.True(t, p.NoFlood)
+	assert.True(t, p.NoMcastFlood)
+	assert.True(t, p.NoBcastFlood)
 	assert.True(t, p.NoLearning)
 	_, err = Parse("t.yaml", []byte("devices:\n  - {name: eth0, kind: nic, hairpin: true}\nentry: {dev: eth0}\n"))
 	require.ErrorIs(t, err, ErrScenario)
-	require.EqualError(t, err, "t.yaml:2:5: device eth0: hairpin, isolated, flood and learning are bridge port flags (set master)")
+	require.EqualError(t, err, "t.yaml:2:5: device eth0: hairpin, isolated, flood, mcast_flood, bcast_flood and learning are bridge port flags (set master)")
 }
 
 // TestParseSocketJoin: a socket's multicast groups, each a group or

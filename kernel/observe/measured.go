@@ -244,6 +244,11 @@ var Measured = []MeasuredCells{
 	{"bridge-isolated", "hC/tc-egress", "count=0"},
 	{"bridge-noflood", "hB/tc-egress", "count=1 mark=0x2b"},
 	{"bridge-noflood", "hC/tc-egress", "count=0"},
+	// Broadcast flooding off on hC: the broadcast frame reaches hB and goes
+	// up the bridge (whose clone keeps the tstamp), not hC.
+	{"bridge-nobcast", "hB/tc-egress", "count=1 mark=0x2b tstamp=0x0 pkt_type=1"},
+	{"bridge-nobcast", "hC/tc-egress", "count=0"},
+	{"bridge-nobcast", "br0/tc-ingress", "count=1 mark=0x2b tstamp=0x2902141 pkt_type=1 ingress_ifindex=br0"},
 	// XDP metadata crosses the bridge (br_netfilter on) and the veth.
 	{"xdp-meta-bridge", "hB/tc-egress", "count=1 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
 	{"xdp-meta-bridge", "vB/tc-ingress", "count=1 meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},

@@ -148,6 +148,11 @@ const (
 	TopoBridgeHairpin  Topology = "bridge-hairpin"
 	TopoBridgeIsolated Topology = "bridge-isolated"
 	TopoBridgeNoFlood  Topology = "bridge-noflood"
+	// TopoBridgeNoBcast turns broadcast flooding off on hC (`bcast_flood
+	// off`) and gives vA a permanent neighbour 192.0.2.9 ->
+	// ff:ff:ff:ff:ff:ff, so a datagram to it crosses the bridge in a
+	// broadcast frame.
+	TopoBridgeNoBcast Topology = "bridge-nobcast"
 	// The IP tunnel topologies: pair (IPv4 underlay, permanent neighbours
 	// both ways) or pair over IPv6 (as vxlan6) + tunnel devices tA (A)
 	// and tB (B); see setupTunnel.
@@ -209,7 +214,7 @@ func (t Topology) Devices() []string {
 		return []string{"vA", "vB"}
 	case TopoHub:
 		return []string{"vA", "vB", "vC", "hA", "hB", "hC"}
-	case TopoBridge, TopoBridgeFDB, TopoBridgeNoNF, TopoBridgeHairpin, TopoBridgeIsolated, TopoBridgeNoFlood:
+	case TopoBridge, TopoBridgeFDB, TopoBridgeNoNF, TopoBridgeHairpin, TopoBridgeIsolated, TopoBridgeNoFlood, TopoBridgeNoBcast:
 		return []string{"vA", "vB", "vC", "hA", "hB", "hC", "br0"}
 	case TopoVXLAN, TopoVXLANXnet, TopoVXLAN6:
 		return []string{"vA", "vB", "vxA", "vxB"}
@@ -1140,6 +1145,16 @@ learned) reaches hB, not hC (br_skb_isolated).`,
 hA reaches hB only.`,
 		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43)}},
 		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCEgress}, {"hC", TCEgress}, {"vB", TCIngress}},
+		Unseen:  []Hook{{"hC", TCEgress}},
+	},
+	{
+		Name:     "bridge-nobcast",
+		Topology: TopoBridgeNoBcast,
+		Setup: setupBridge + ` The datagram goes to 192.0.2.9 instead, whose permanent neighbour on vA is
+ff:ff:ff:ff:ff:ff, and broadcast flooding is off on hC (BR_BCAST_FLOOD clear): br_flood sends the broadcast
+frame to hB only, and a clone goes up the bridge device.`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43)}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCEgress}, {"hC", TCEgress}, {"br0", TCIngress}},
 		Unseen:  []Hook{{"hC", TCEgress}},
 	},
 	{

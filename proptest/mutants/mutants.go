@@ -1233,8 +1233,8 @@ var List = []Mutant{
 	{
 		Name: "bridge-flood-flag-ignored",
 		File: "netstack/bridge.go",
-		Old:  `		if !p.up || (unicast && p.brNoFlood) || !brShouldDeliver(from, p) {`,
-		New:  `		if !p.up || (unicast && false) || !brShouldDeliver(from, p) {`,
+		Old:  `		case unicast && p.brNoFlood,`,
+		New:  `		case unicast && p.brNoFlood && false,`,
 		Desc: "br_flood floods unknown unicast only to ports with BR_FLOOD",
 		Pkgs: []string{"./netstack"},
 	},
@@ -1252,6 +1252,22 @@ var List = []Mutant{
 		Old:  `			(len(out.mcGroups) != 0 && slices.Contains(out.mcGroups, a)) {`,
 		New:  `			(len(out.mcGroups) != 0 && slices.Contains(out.mcGroups, a) && false) {`,
 		Desc: "ip_mc_output loops back a datagram to a group the output device joined (RTCF_LOCAL)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "bridge-bcast-flood-ignored",
+		File: "netstack/bridge.go",
+		Old:  `			from != nil && bcast && p.brNoBcast,`,
+		New:  `			from != nil && bcast && p.brNoBcast && false,`,
+		Desc: "br_flood skips ports without BR_BCAST_FLOOD for a broadcast the bridge received",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "bridge-mcast-flood-own-frames",
+		File: "netstack/bridge.go",
+		Old:  `			from != nil && !unicast && !bcast && p.brNoMcast:`,
+		New:  `			!unicast && !bcast && p.brNoMcast:`,
+		Desc: "br_flood floods the bridge device's own multicast frames to ports without BR_MCAST_FLOOD (skb->dev == br->dev)",
 		Pkgs: []string{"./netstack"},
 	},
 	{
