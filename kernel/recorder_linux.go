@@ -625,6 +625,11 @@ func (r *recording) send() error {
 			if r.t.Group != ([4]byte{}) {
 				sa.Addr = r.t.Group
 			}
+			if r.t.NoMulticastLoop {
+				if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, 0); err != nil {
+					return fmt.Errorf("IP_MULTICAST_LOOP: %w", err)
+				}
+			}
 			if err := unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(iface.Index)}); err != nil {
 				return fmt.Errorf("IP_MULTICAST_IF: %w", err)
 			}

@@ -435,6 +435,10 @@ type SocketConfig struct {
 	// datagram to a broadcast address (a route with RTCF_BROADCAST) with
 	// EACCES and no skb is made.
 	Broadcast bool
+	// NoMulticastLoop turns IP_MULTICAST_LOOP off: the host gets no copy
+	// of what the socket sends to a group it joined (a broadcast still
+	// loops back).
+	NoMulticastLoop bool
 	// Join lists the IPv4 multicast groups the socket joined
 	// (IP_ADD_MEMBERSHIP): the device then delivers the group's datagrams
 	// (ip_check_mc_rcu) and loops back what the host sends to it.

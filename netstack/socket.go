@@ -33,6 +33,7 @@ type Socket struct {
 	udpGRO     bool
 	udpSegment int
 	broadcast  bool // SO_BROADCAST
+	noMcLoop   bool // IP_MULTICAST_LOOP off
 
 	connect netip.AddrPort // the peer of a connecting TCP socket (tcp.go)
 	cstate  tcpState       // its connection's state

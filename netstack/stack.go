@@ -868,7 +868,7 @@ func (s *Stack) build(maxVal int) error {
 		}
 		sk := &Socket{idx: i, name: sc.Name, ns: n, proto: sc.Proto, addr: sc.Addr, port: sc.Port,
 			cgroup: sc.Cgroup, mark: sc.Mark, priority: sc.Priority, rcvbuf: sc.RcvBuf, noRead: sc.NoRead, v6only: sc.V6Only,
-			udpGRO: sc.UDPGRO, udpSegment: sc.UDPSegment, broadcast: sc.Broadcast}
+			udpGRO: sc.UDPGRO, udpSegment: sc.UDPSegment, broadcast: sc.Broadcast, noMcLoop: sc.NoMulticastLoop}
 		if sc.UDPGRO {
 			s.udpEncapKey = true // UDP_GRO: udp_tunnel_encap_enable
 		}

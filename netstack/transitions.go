@@ -235,7 +235,8 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 			}
 		}
 	}
-	cfg.Sockets = []SocketConfig{{Name: "sender", Netns: sender, Proto: ProtoUDP, Port: 40000, Broadcast: t.Broadcast}}
+	cfg.Sockets = []SocketConfig{{Name: "sender", Netns: sender, Proto: ProtoUDP, Port: 40000, Broadcast: t.Broadcast,
+		NoMulticastLoop: t.NoMulticastLoop}}
 	if t.Broadcast {
 		a := dst.As4()
 		a[3] = 255 // the /24's directed broadcast

@@ -450,8 +450,8 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 	s.traceOp(LayerIP, OpIPOutput, b)
 	if sk != nil && out.kid != kidLoopback && nh.Is4() {
 		a := nh.As4()
-		if a == allHostsGroup || (len(ns.bcast4) != 0 && ns.isBcast4(a)) ||
-			(len(out.mcGroups) != 0 && slices.Contains(out.mcGroups, a)) {
+		if (len(ns.bcast4) != 0 && ns.isBcast4(a)) ||
+			(!sk.noMcLoop && (a == allHostsGroup || (len(out.mcGroups) != 0 && slices.Contains(out.mcGroups, a)))) {
 			s.ipMcLoopback(b)
 		}
 		if a[0]&0xf0 == 0xe0 && len(b.Data()) > 8 && b.Data()[8] == 0 {
@@ -530,7 +530,8 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 
 // ipMcLoopback models what ip_mc_output does for a route with
 // RTCF_BROADCAST, or RTCF_MULTICAST to a group the output device joined
-// (RTCF_LOCAL; sockets keep IP_MULTICAST_LOOP on), before the skb goes on
+// (RTCF_LOCAL) when the socket has IP_MULTICAST_LOOP on (sk_mc_loop, the
+// default), before the skb goes on
 // to ip_finish_output: a clone goes through ip_mc_finish_output, whose
 // cgroup egress programs do not run on it (the clone has no skb->sk), to
 // dev_loopback_xmit: the mac header reset to the network header,

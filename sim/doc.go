@@ -140,7 +140,8 @@
 //	  - {name: catch, netns: pod, proto: tcp, port: 80, tproxy: true, v6only: false}   # TPROXY + IP_TRANSPARENT: every packet of the protocol
 //	  - {name: mdns, netns: pod, proto: udp, port: 5353, join: [{group: 224.0.0.251, dev: eth0}]}
 //	                                   # IP_ADD_MEMBERSHIP: the device delivers the group (224.0.0.1 always); an
-//	                                   # item that is just a group joins on the device of the route to it
+//	                                   # item that is just a group joins on the device of the route to it;
+//	                                   # multicast_loop: off (IP_MULTICAST_LOOP) loops no copy of its sends back
 //	  - {name: dhcp, netns: pod, proto: udp, port: 68, broadcast: true}   # SO_BROADCAST: without it a datagram to a
 //	                                   # broadcast address (255.255.255.255, an address's network broadcast) is EACCES
 //	  - {name: quic, netns: pod, proto: udp, port: 443, connected: true, udp_gro: true, udp_segment: 1200}

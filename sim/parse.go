@@ -639,7 +639,7 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 
 func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 	m, err := d.fields(n, "socket", "name", "netns", "proto", "addr", "port", "cgroup", "mark", "priority", "rcvbuf", "read",
-		"tproxy", "v6only", "connect", "connected", "udp_gro", "udp_segment", "task", "broadcast", "join")
+		"tproxy", "v6only", "connect", "connected", "udp_gro", "udp_segment", "task", "broadcast", "join", "multicast_loop")
 	if err != nil {
 		return s, err
 	}
@@ -693,6 +693,10 @@ func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 			s.Broadcast, err = d.boolean(v, w)
 		case "join":
 			s.Join, err = d.joins(v, w)
+		case "multicast_loop":
+			var on string
+			on, err = d.onOff(v, w)
+			s.NoMulticastLoop = on == "off"
 		case "udp_gro":
 			s.UDPGRO, err = d.boolean(v, w)
 		case "udp_segment":

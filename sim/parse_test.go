@@ -584,8 +584,9 @@ func TestParseBridgePortFlags(t *testing.T) {
 // a group no route leads to are errors at their lines.
 func TestParseSocketJoin(t *testing.T) {
 	const head = "devices:\n  - {name: eth0, kind: nic, addr: 10.0.0.1/24}\nroutes:\n  - {dst: 224.0.0.0/4, dev: eth0}\nentry: {dev: eth0}\nsockets:\n"
-	s, err := Parse("t.yaml", []byte(head+"  - {name: m, proto: udp, port: 5353, join: [224.0.0.251, {group: 239.1.2.3, dev: eth0}]}\n"))
+	s, err := Parse("t.yaml", []byte(head+"  - {name: m, proto: udp, port: 5353, multicast_loop: off, join: [224.0.0.251, {group: 239.1.2.3, dev: eth0}]}\n"))
 	require.NoError(t, err)
+	assert.True(t, s.Stack.Sockets[0].NoMulticastLoop)
 	assert.Equal(t, []netstack.GroupJoin{{Group: netip.MustParseAddr("224.0.0.251")}, {Group: netip.MustParseAddr("239.1.2.3"), Dev: "eth0"}},
 		s.Stack.Sockets[0].Join)
 	for _, tc := range []struct{ name, src, want string }{

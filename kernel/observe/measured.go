@@ -37,6 +37,9 @@ var Measured = []MeasuredCells{
 	{"veth-multicast", "vA/tc-ingress", "count=1 mark=0x0 pkt_type=5 ingress_ifindex=vA headlen=44"},
 	{"veth-multicast", "vB/tc-ingress", "count=1 mark=0x0 tc_index=42 hash=0x5eed002a tstamp=0x0 pkt_type=2 ingress_ifindex=vB"},
 	{"veth-multicast", "vB/socket-filter", "count=1 tc_index=42 hash=0x5eed002a pkt_type=2"},
+	// IP_MULTICAST_LOOP off: no copy back on vA, the frame still leaves.
+	{"veth-multicast-noloop", "vA/tc-ingress", "count=0"},
+	{"veth-multicast-noloop", "vB/tc-ingress", "count=1 pkt_type=2"},
 	// A group B's socket joined on vB: delivered there as
 	// PACKET_MULTICAST; A did not join it, so no copy comes back on vA.
 	{"veth-multicast-joined", "vA/tc-ingress", "count=0"},

@@ -307,6 +307,8 @@ type Transition struct {
 	// 224.0.0.1; the receiving socket of the socket-level hooks joins it on
 	// the hook's device (IP_ADD_MEMBERSHIP with its ifindex).
 	Group [4]byte
+	// NoMulticastLoop turns the sender's IP_MULTICAST_LOOP off.
+	NoMulticastLoop bool
 	// NoTunnelTSO names a device whose tx-udp_tnl-segmentation and
 	// tx-udp_tnl-csum-segmentation are switched off (ETHTOOL_SFEATURES), so
 	// validate_xmit_skb segments an encapsulated GSO skb in software
@@ -558,6 +560,17 @@ takes it as PACKET_MULTICAST (ip_route_input_mc) and delivers it.`,
 		Actions:   []Action{{Hook: Hook{"vA", TCEgress}, Set: Writes(42)}},
 		Hooks:     []Hook{{"vA", TCEgress}, {"vA", TCIngress}, {"vB", TCIngress}, {"vB", SocketFilter}},
 		Multicast: "vA",
+	},
+	{
+		Name:     "veth-multicast-noloop",
+		Topology: TopoPair,
+		Setup: `As "veth-multicast", with IP_MULTICAST_LOOP off on the sender: ip_mc_output makes no loopback
+clone (sk_mc_loop), though A joined 224.0.0.1.`,
+		Actions:         []Action{{Hook: Hook{"vA", TCEgress}, Set: Writes(42)}},
+		Hooks:           []Hook{{"vA", TCEgress}, {"vA", TCIngress}, {"vB", TCIngress}},
+		Unseen:          []Hook{{"vA", TCIngress}},
+		Multicast:       "vA",
+		NoMulticastLoop: true,
 	},
 	{
 		Name:     "veth-multicast-joined",

@@ -1101,8 +1101,8 @@ var List = []Mutant{
 	{
 		Name: "bcast-no-loopback-clone",
 		File: "netstack/tx.go",
-		Old:  `		if a == allHostsGroup || (len(ns.bcast4) != 0 && ns.isBcast4(a)) ||`,
-		New:  `		if a == allHostsGroup ||`,
+		Old:  `		if (len(ns.bcast4) != 0 && ns.isBcast4(a)) ||`,
+		New:  `		if false ||`,
 		Desc: "ip_mc_output loops a clone of a broadcast back to the local stack (dev_loopback_xmit)",
 		Pkgs: []string{"./netstack"},
 	},
@@ -1249,8 +1249,8 @@ var List = []Mutant{
 	{
 		Name: "mcast-join-no-loopback",
 		File: "netstack/tx.go",
-		Old:  `			(len(out.mcGroups) != 0 && slices.Contains(out.mcGroups, a)) {`,
-		New:  `			(len(out.mcGroups) != 0 && slices.Contains(out.mcGroups, a) && false) {`,
+		Old:  `			(!sk.noMcLoop && (a == allHostsGroup || (len(out.mcGroups) != 0 && slices.Contains(out.mcGroups, a)))) {`,
+		New:  `			(!sk.noMcLoop && (a == allHostsGroup || (len(out.mcGroups) != 0 && slices.Contains(out.mcGroups, a) && false))) {`,
 		Desc: "ip_mc_output loops back a datagram to a group the output device joined (RTCF_LOCAL)",
 		Pkgs: []string{"./netstack"},
 	},
@@ -1268,6 +1268,14 @@ var List = []Mutant{
 		Old:  `			from != nil && !unicast && !bcast && p.brNoMcast:`,
 		New:  `			!unicast && !bcast && p.brNoMcast:`,
 		Desc: "br_flood floods the bridge device's own multicast frames to ports without BR_MCAST_FLOOD (skb->dev == br->dev)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mcast-loop-ignored",
+		File: "netstack/tx.go",
+		Old:  `			(!sk.noMcLoop && (a == allHostsGroup ||`,
+		New:  `			(true && (a == allHostsGroup ||`,
+		Desc: "ip_mc_output loops a multicast copy back only with IP_MULTICAST_LOOP on (sk_mc_loop)",
 		Pkgs: []string{"./netstack"},
 	},
 	{
