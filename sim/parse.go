@@ -361,6 +361,13 @@ var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer",
 
 // xdpMetadataOps reads a NIC driver's XDP RX metadata kfuncs: a list of
 // rx_timestamp, rx_hash and rx_vlan_tag ([] or none: no ops), or all.
+// off reads an on/off value and reports whether it is off (the kernel
+// flag it clears is on by default).
+func (d *dec) off(n *yaml.Node, what string) (bool, error) {
+	v, err := d.onOff(n, what)
+	return v == "off", err
+}
+
 func (d *dec) xdpMetadataOps(n *yaml.Node, what string) (string, error) {
 	if n.Kind == yaml.ScalarNode {
 		s, err := d.enum(n, what, "all", "none")
@@ -459,21 +466,13 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 		case "isolated":
 			dev.Isolated, err = d.boolean(v, w)
 		case "flood":
-			var on string
-			on, err = d.onOff(v, w)
-			dev.NoFlood = on == "off"
+			dev.NoFlood, err = d.off(v, w)
 		case "mcast_flood":
-			var on string
-			on, err = d.onOff(v, w)
-			dev.NoMcastFlood = on == "off"
+			dev.NoMcastFlood, err = d.off(v, w)
 		case "bcast_flood":
-			var on string
-			on, err = d.onOff(v, w)
-			dev.NoBcastFlood = on == "off"
+			dev.NoBcastFlood, err = d.off(v, w)
 		case "learning":
-			var on string
-			on, err = d.onOff(v, w)
-			dev.NoLearning = on == "off"
+			dev.NoLearning, err = d.off(v, w)
 		case "xdp":
 			dev.XDP, err = d.enum(v, w, "native", "generic")
 		case "gro":
@@ -694,9 +693,7 @@ func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 		case "join":
 			s.Join, err = d.joins(v, w)
 		case "multicast_loop":
-			var on string
-			on, err = d.onOff(v, w)
-			s.NoMulticastLoop = on == "off"
+			s.NoMulticastLoop, err = d.off(v, w)
 		case "udp_gro":
 			s.UDPGRO, err = d.boolean(v, w)
 		case "udp_segment":
