@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/internal/errno"
@@ -100,8 +101,21 @@ const (
 	// frame's end (zeroed; negative: trimmed). XDP only.
 	ActAdjustTail
 	// ActRedirectNeigh is return bpf_redirect_neigh(Target, NULL, 0, 0): out
-	// of Target through the neighbour subsystem; tc only.
+	// of Target through the neighbour subsystem; with Via, the next hop
+	// (struct bpf_redir_neigh); tc only.
 	ActRedirectNeigh
+	// ActFibForward forwards in the program, as samples/bpf/xdp_fwd and
+	// Cilium's fib_redirect do: for an IPv4 or IPv6 packet whose TTL or
+	// hop limit is above 1, bpf_fib_lookup (Ctx.FibLookup) with the
+	// packet's addresses, protocol and TOS, Ifindex the program's device,
+	// TotLen the packet's network length at XDP (0 at tc: the skb is
+	// checked) and Value as the flags; the result goes to the observer
+	// (FibEvent). On success the TTL or hop limit is decremented, the
+	// Ethernet addresses are rewritten (at tc after the verifier's unclone
+	// prologue, Ctx.PullData) and the program returns bpf_redirect(Ifindex,
+	// 0). With Index 1 (tc), NO_NEIGH returns bpf_redirect_neigh(Ifindex,
+	// the next hop) instead. Otherwise the program goes on. XDP and tc.
+	ActFibForward
 	NumActionKinds
 )
 
@@ -110,7 +124,7 @@ var actionNames = [NumActionKinds]string{
 	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
 	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu", "redirect_devmap",
 	"vlan_push", "vlan_pop", "adjust_head", "change_head", "adjust_room", "change_proto",
-	"rx_meta", "change_tail", "adjust_tail", "redirect_neigh",
+	"rx_meta", "change_tail", "adjust_tail", "redirect_neigh", "fib_forward",
 }
 
 func (k ActionKind) String() string {
@@ -143,6 +157,8 @@ type Action struct {
 	TPID    uint16 // ActVlanPush: the tag's protocol (0: 802.1Q)
 	Delta   int    // ActAdjustHead: bytes removed from the front (negative: added); ActAdjustRoom: len_diff
 	KeepEth bool   // ActAdjustHead: move the Ethernet header to the new front
+	// Via is ActRedirectNeigh's next hop (the zero Addr: the route's).
+	Via netip.Addr
 }
 
 // actionProg runs a list of actions.
@@ -252,7 +268,14 @@ func (p *actionProg) Run(c *Ctx) int {
 		case ActRedirectPeer:
 			return c.RedirectPeer(p.targets[i], 0)
 		case ActRedirectNeigh:
+			if a.Via.IsValid() {
+				return c.RedirectNeighVia(p.targets[i], a.Via, 0)
+			}
 			return c.RedirectNeigh(p.targets[i], 0)
+		case ActFibForward:
+			if ret, done := c.fibForward(uint32(a.Value), a.Index == FibNoNeighRedirect); done {
+				return ret
+			}
 		case ActDrop:
 			return dropRet(c.Hook)
 		case ActCount:

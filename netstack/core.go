@@ -318,7 +318,7 @@ func (s *Stack) skbDoRedirect(b *skb.Buff) (again bool) {
 		return false
 	}
 	if ri.flags&flagNeigh != 0 {
-		s.bpfRedirectNeigh(b, t)
+		s.bpfRedirectNeigh(b, t, &ri)
 		return false
 	}
 	if ri.flags&flagPeer != 0 {

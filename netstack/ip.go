@@ -318,8 +318,21 @@ func (s *Stack) routeOutput(ns *Netns, dst netip.Addr) (*Device, netip.Addr) {
 }
 
 // routeMain is routeOutput's lookup in the main table, for a destination
-// that is not local.
+// that is not local: the device and next hop of mainRoute's route.
 func (ns *Netns) routeMain(dst netip.Addr) (*Device, netip.Addr) {
+	best := ns.mainRoute(dst)
+	if best == nil {
+		return nil, netip.Addr{}
+	}
+	nh := dst
+	if best.via.IsValid() {
+		nh = best.via
+	}
+	return best.dev, nh
+}
+
+// mainRoute is the main table's longest matching route to dst, or nil.
+func (ns *Netns) mainRoute(dst netip.Addr) *route {
 	var best *route
 	if dst.Is4() {
 		// The IPv4 routes as masks, sorted longest first (buildLocal4):
@@ -329,26 +342,18 @@ func (ns *Netns) routeMain(dst netip.Addr) (*Device, netip.Addr) {
 		a := binary.BigEndian.Uint32(a4[:])
 		for i := range ns.routes4 {
 			if r := &ns.routes4[i]; a&r.mask == r.net {
-				best = &ns.routes[r.idx]
-				break
+				return &ns.routes[r.idx]
 			}
 		}
-	} else {
-		for i := range ns.routes {
-			r := &ns.routes[i]
-			if r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {
-				best = r
-			}
+		return nil
+	}
+	for i := range ns.routes {
+		r := &ns.routes[i]
+		if r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {
+			best = r
 		}
 	}
-	if best == nil {
-		return nil, netip.Addr{}
-	}
-	nh := dst
-	if best.via.IsValid() {
-		nh = best.via
-	}
-	return best.dev, nh
+	return best
 }
 
 // ipForward models ip_forward(): only PACKET_HOST is forwarded, TTL <= 1
@@ -749,17 +754,39 @@ func cgroupMatch(p, c string) bool {
 // frees the skb); then bpf_out_neigh_v4 / bpf_out_neigh_v6: skb->dev = t,
 // skb_clear_tstamp, and neigh_output to the route's next hop
 // (ipFinishOutput2: headroom, the neighbour's Ethernet header,
-// dev_queue_xmit). Nothing is scrubbed. Takes ownership of skb.
-func (s *Stack) bpfRedirectNeigh(b *skb.Buff, t *Device) {
+// dev_queue_xmit). Nothing is scrubbed. With the nexthop parameters
+// (ri's flagNexthop) there is no route lookup: the next hop is
+// ri.nh (ip_neigh_gw4 / ip_neigh_gw6), and a nh_family that is neither
+// AF_INET nor AF_INET6 frees the skb. Takes ownership of skb.
+func (s *Stack) bpfRedirectNeigh(b *skb.Buff, t *Device, ri *redirectInfo) {
 	if !t.hasL2() || b.MacLen() <= 0 || isMulticastMAC(b.Data()[0:6]) {
 		s.drop(b, skb.DropNotSpecified, OpRedirect)
 		return
 	}
 	b.Pull(ethHlen)
 	b.ResetNetworkHeader()
+	proto := b.H().Protocol
+	if proto != ethPIP && proto != ethPIPv6 {
+		s.drop(b, skb.DropNotSpecified, OpRedirect)
+		return
+	}
+	if ri.flags&flagNexthop != 0 {
+		var nh netip.Addr
+		switch ri.nhFam {
+		case 4:
+			nh = netip.AddrFrom16(ri.nh).Unmap()
+		case 6:
+			nh = netip.AddrFrom16(ri.nh)
+		default:
+			s.drop(b, skb.DropNotSpecified, OpRedirect)
+			return
+		}
+		s.redirectNeighOut(b, t, nh)
+		return
+	}
 	var dst netip.Addr
 	d := b.Data()
-	switch b.H().Protocol {
+	switch proto {
 	case ethPIP:
 		if len(d) < ipHlen {
 			s.drop(b, skb.DropNotSpecified, OpRedirect)
@@ -776,14 +803,17 @@ func (s *Stack) bpfRedirectNeigh(b *skb.Buff, t *Device) {
 			return
 		}
 		dst = netip.AddrFrom16([16]byte(d[24:40]))
-	default:
-		s.drop(b, skb.DropNotSpecified, OpRedirect)
-		return
 	}
 	nh := dst
 	if r := t.ns.routeVia(t, dst); r != nil && r.via.IsValid() {
 		nh = r.via
 	}
+	s.redirectNeighOut(b, t, nh)
+}
+
+// redirectNeighOut is bpf_out_neigh_v4 / bpf_out_neigh_v6 to next hop
+// nh: the recursion limit, skb->dev = t, skb_clear_tstamp, neigh_output.
+func (s *Stack) redirectNeighOut(b *skb.Buff, t *Device, nh netip.Addr) {
 	if s.recursion > maxRecursion {
 		s.drop(b, skb.DropNotSpecified, OpRedirect) // dev_xmit_recursion
 		return

@@ -25,6 +25,20 @@ type Observer interface {
 	// RxMeta reports one XDP RX metadata kfunc call (Ctx.RxTimestamp,
 	// RxHash, RxVlanTag) and its return.
 	RxMeta(ev RxMetaEvent)
+	// Fib reports one bpf_fib_lookup call of the built-in fib_forward
+	// action and its result.
+	Fib(ev FibEvent)
+}
+
+// FibEvent is one bpf_fib_lookup call of an ActFibForward action.
+type FibEvent struct {
+	PacketID uint64
+	Prog     int // index into Config.Programs
+	Hook     carrier.Hook
+	Ret      int32 // a FibRet* result or a negative errno
+	// Ifindex is the egress device's ifindex when Ret is FibRetSuccess
+	// or FibRetNoNeigh, else 0.
+	Ifindex int32
 }
 
 // RxMetaEvent is one XDP RX metadata kfunc call of an XDP program.
@@ -205,6 +219,9 @@ func (NopObserver) MapRead(MapReadEvent) {}
 
 // RxMeta implements Observer.
 func (NopObserver) RxMeta(RxMetaEvent) {}
+
+// Fib implements Observer.
+func (NopObserver) Fib(FibEvent) {}
 
 // Drop implements Observer.
 func (NopObserver) Drop(DropEvent) {}

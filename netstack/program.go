@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"net/netip"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/cost"
@@ -65,6 +66,7 @@ const (
 	FlagIngress uint64 = 1 << 0 // BPF_F_INGRESS
 	flagPeer    uint64 = 1 << 1 // BPF_F_PEER (internal, set by bpf_redirect_peer)
 	flagNeigh   uint64 = 1 << 2 // BPF_F_NEIGH (internal, set by bpf_redirect_neigh)
+	flagNexthop uint64 = 1 << 3 // BPF_F_NEXTHOP (internal: bpf_redirect_neigh with params)
 )
 
 // Helper errors as BPF programs see them (negative errno).
@@ -100,6 +102,8 @@ type redirectInfo struct {
 	cpumap  int32
 	devmap  int32 // the device map's index + 1, the key in ifindex
 	flags   uint64
+	nh      [16]byte // bpf_redirect_neigh's nexthop (ri->nh) with flagNexthop
+	nhFam   uint8    // its nh_family: 4, 6, or 0 for neither
 }
 
 // Ctx is a program's view of one run: the hook, the device and namespace,
@@ -378,8 +382,8 @@ func (c *Ctx) RedirectPeer(ifindex int32, flags uint64) int {
 // RedirectNeigh models bpf_redirect_neigh(ifindex, NULL, 0, flags), tc
 // programs only: any flag is TC_ACT_SHOT; otherwise TC_ACT_REDIRECT, and
 // skb_do_redirect sends the packet out of the device through the
-// neighbour subsystem (Stack.bpfRedirectNeigh). The nexthop parameters
-// (struct bpf_redir_neigh) are not modelled.
+// neighbour subsystem (Stack.bpfRedirectNeigh), to the next hop of the
+// route to its destination through the device.
 func (c *Ctx) RedirectNeigh(ifindex int32, flags uint64) int {
 	c.s.acct.Op(cost.OpHelperCall, 1)
 	if flags != 0 || c.xdp {
@@ -387,6 +391,50 @@ func (c *Ctx) RedirectNeigh(ifindex int32, flags uint64) int {
 	}
 	c.ri = redirectInfo{set: true, ifindex: ifindex, flags: flagNeigh}
 	return TCXRedirect
+}
+
+// RedirectNeighVia models bpf_redirect_neigh(ifindex, &params,
+// sizeof(params), flags) with struct bpf_redir_neigh params: nh_family
+// AF_INET or AF_INET6 and the address of nh. As RedirectNeigh, but
+// skb_do_redirect does no route lookup: the packet goes to nh's neighbour
+// on the device (ip_neigh_gw4 / ip_neigh_gw6, an IPv6 next hop for an
+// IPv4 packet too). An invalid nh (a nh_family that is neither) frees the
+// packet there.
+func (c *Ctx) RedirectNeighVia(ifindex int32, nh netip.Addr, flags uint64) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if flags != 0 || c.xdp {
+		return TCXDrop
+	}
+	c.ri = redirectInfo{set: true, ifindex: ifindex, flags: flagNeigh | flagNexthop}
+	switch {
+	case nh.Is4():
+		c.ri.nhFam, c.ri.nh = 4, nh.As16()
+	case nh.Is6():
+		c.ri.nhFam, c.ri.nh = 6, nh.As16()
+	}
+	return TCXRedirect
+}
+
+// PullData models bpf_skb_pull_data(skb, len) (tc programs; -EINVAL
+// elsewhere): skb_ensure_writable(skb, len, or the linear length when 0):
+// the first len bytes pulled into the linear part and, if the skb is a
+// clone whose head others share, a private head (pskb_expand_head, which
+// clears the XDP metadata before v6.19). The verifier runs the same call
+// with len 0 first in every run of a tc program that writes the packet
+// directly, when the skb is cloned (bpf_unclone_prologue). Returns 0 or
+// -ENOMEM.
+func (c *Ctx) PullData(n uint32) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if !c.atTC() {
+		return errEINVAL
+	}
+	if n == 0 {
+		n = uint32(c.Skb.Headlen())
+	}
+	if c.Skb.EnsureWritable(int(n)) != nil {
+		return errENOMEM
+	}
+	return 0
 }
 
 // CloneRedirect models bpf_clone_redirect(skb, ifindex, flags): the clone

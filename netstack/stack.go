@@ -102,9 +102,10 @@ func (n *Netns) devByIndex(i int32) *Device {
 }
 
 type route struct {
-	dst netip.Prefix
-	dev *Device
-	via netip.Addr
+	dst    netip.Prefix
+	dev    *Device
+	via    netip.Addr
+	metric uint32 // fib_priority (IPv4) or fib6_metric (IPv6)
 }
 
 type neighEntry struct {
@@ -800,7 +801,11 @@ func (s *Stack) build(maxVal int) error {
 		}
 		switch rc.Type {
 		case "", RouteUnicast:
-			n.routes = append(n.routes, route{dst: dst.Masked(), dev: d, via: rc.Via})
+			r := route{dst: dst.Masked(), dev: d, via: rc.Via}
+			if dst.Addr().Is6() {
+				r.metric = ip6RtPrioUser
+			}
+			n.routes = append(n.routes, r)
 		case RouteLocal:
 			// fib_table_insert into RT_TABLE_LOCAL, type RTN_LOCAL.
 			if rc.Via.IsValid() {
@@ -830,7 +835,11 @@ func (s *Stack) build(maxVal int) error {
 					n.local = append(n.local, p.Masked())
 					continue
 				}
-				n.routes = append(n.routes, route{dst: p.Masked(), dev: d})
+				r := route{dst: p.Masked(), dev: d}
+				if p.Addr().Is6() {
+					r.metric = ip6RtPrioAddrconf
+				}
+				n.routes = append(n.routes, r)
 			}
 		}
 	}
@@ -1104,7 +1113,20 @@ func (s *Stack) attachPrograms(maxVal int) error {
 					if t == nil {
 						return cfgErr("%s action %d (%s): unknown target %q in %s", what, j, a.Kind, a.Target, n.name)
 					}
+					if a.Via.IsValid() && a.Kind != ActRedirectNeigh {
+						return cfgErr("%s action %d (%s): a next hop (via) is for redirect_neigh only", what, j, a.Kind)
+					}
 					ap.targets[j] = t.ifindex
+				case ActFibForward:
+					if pc.Hook != carrier.HookXDP && pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
+						return cfgErr("%s action %d (fib_forward): bpf_fib_lookup is for xdp and tc programs, not %s", what, j, pc.Hook)
+					}
+					if a.Value&^uint64(FibLookupDirect|FibLookupOutput|FibLookupSkipNeigh) != 0 {
+						return cfgErr("%s action %d (fib_forward): flags %#x (want direct, output, skip_neigh)", what, j, a.Value)
+					}
+					if a.Index == FibNoNeighRedirect && pc.Hook == carrier.HookXDP {
+						return cfgErr("%s action %d (fib_forward): bpf_redirect_neigh on NO_NEIGH is a tc helper, not for xdp programs", what, j)
+					}
 				case ActRxMeta:
 					if pc.Hook != carrier.HookXDP || a.Index < 0 || a.Index >= int(NumRxMetaKfuncs) {
 						return cfgErr("%s action %d (rx_meta): kfunc %d at hook %s (the XDP RX metadata kfuncs are for xdp programs)", what, j, a.Index, pc.Hook)

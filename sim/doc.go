@@ -232,6 +232,13 @@
 //	                                   # metadata kfuncs reach the device's driver (nic or veth); rx_meta calls one
 //	                                   # (dev_bound only; rx_vlan_tag: v6.8), the report counts ok, ENODATA (no
 //	                                   # hint for this frame) and EOPNOTSUPP (not in xdp_metadata_ops)
+//	  - {name: router, hook: tc_ingress, dev: eth0, actions: [{fib_forward: {no_neigh: redirect_neigh}}, {redirect_neigh: {target: eth0, via: 192.0.2.1}}]}
+//	                                   # fib_forward (xdp and tc): bpf_fib_lookup on the packet's addresses from
+//	                                   # the program's device (direct, output, skip_neigh: its flags); on SUCCESS
+//	                                   # TTL - 1, the next hop's MACs and bpf_redirect to the route's device; on
+//	                                   # NO_NEIGH, no_neigh: redirect_neigh (tc) redirects through the neighbour
+//	                                   # subsystem to the next hop, pass (default) goes on; the report counts the
+//	                                   # results. redirect_neigh's via is the next hop (struct bpf_redir_neigh)
 //	entry:                             # one entry point or a list
 //	  {kind: rx, netns: host, dev: eth0, above_mtu: segment, segment_size: 1448}   # or {kind: tx, socket: app}
 //	                                   # or {kind: packet, netns: a, dev: veth0}: a packet socket sends each frame

@@ -83,6 +83,9 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		row("xdp_rx_metadata", k, "eopnotsupp", m.EOPNOTSUPP)
 		row("xdp_rx_metadata", k, "errors", m.Errors)
 	}
+	for _, f := range r.Fib {
+		row("fib_lookup", f.Program+"/"+f.Where+"/"+f.Result, "count", f.Count)
+	}
 	for _, d := range r.Drops {
 		row("drop", d.Name, "count", d.Count)
 	}
@@ -176,6 +179,16 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "  program\twhere\tkfunc\tok\t(of which 0)\tENODATA\tEOPNOTSUPP\terrors\n")
 		for _, m := range r.RxMeta {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", m.Program, m.Where, m.Kfunc, m.OK, m.Zero, m.ENODATA, m.EOPNOTSUPP, m.Errors)
+		}
+		tw.Flush()
+	}
+
+	if len(r.Fib) != 0 {
+		p("\nbpf_fib_lookup results per program\n")
+		tw = tabwriter.NewWriter(ew, 2, 8, 2, ' ', 0)
+		fmt.Fprintf(tw, "  program\twhere\tresult\tcalls\n")
+		for _, f := range r.Fib {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\n", f.Program, f.Where, f.Result, f.Count)
 		}
 		tw.Flush()
 	}

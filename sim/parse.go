@@ -1093,7 +1093,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActCloneRedirect:  {"target", "ingress"},
 	netstack.ActRedirect:       {"target", "ingress"},
 	netstack.ActRedirectPeer:   {"target"},
-	netstack.ActRedirectNeigh:  {"target"},
+	netstack.ActRedirectNeigh:  {"target", "via"},
 	netstack.ActMirred:         {"target", "ingress", "mirror"},
 	netstack.ActRedirectCPU:    {"cpumap", "cpu", "fallback"},
 	netstack.ActRedirectDevmap: {"devmap", "key", "broadcast", "exclude_ingress", "fallback"},
@@ -1106,6 +1106,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActRxMeta:         {"kfunc"},
 	netstack.ActChangeTail:     {"len", "delta"},
 	netstack.ActAdjustTail:     {"delta"},
+	netstack.ActFibForward:     {"direct", "output", "skip_neigh", "no_neigh"},
 }
 
 // required says which arguments an action must have.
@@ -1131,6 +1132,8 @@ func actionRequired(k netstack.ActionKind) []string {
 		return []string{"kfunc"}
 	case netstack.ActChangeTail:
 		return nil // len or delta, checked after
+	case netstack.ActFibForward:
+		return nil
 	}
 	return []string{"value"}
 }
@@ -1276,6 +1279,25 @@ func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netst
 			a.Index = int(k)
 		case "key":
 			a.Index, err = d.intv(v, w, 0, math.MaxUint32)
+		case "via":
+			var s string
+			if s, err = d.scalar(v, w); err == nil {
+				if a.Via, err = netip.ParseAddr(s); err != nil {
+					err = d.errf(v, "%s: %q is not an IP address", w, s)
+				}
+			}
+		case "direct", "output", "skip_neigh":
+			var on bool
+			if on, err = d.boolean(v, w); on {
+				a.Value |= map[string]uint64{"direct": netstack.FibLookupDirect, "output": netstack.FibLookupOutput,
+					"skip_neigh": netstack.FibLookupSkipNeigh}[k]
+			}
+		case "no_neigh":
+			var f string
+			f, err = d.enum(v, w, "pass", "redirect_neigh")
+			if f == "redirect_neigh" {
+				a.Index = netstack.FibNoNeighRedirect
+			}
 		case "broadcast", "exclude_ingress":
 			var on bool
 			if on, err = d.boolean(v, w); on {

@@ -347,7 +347,9 @@ func TestDocSchemaParses(t *testing.T) {
 	}
 	s, err := Parse("doc.go", []byte(y.String()))
 	require.NoError(t, err, "the schema in doc.go:\n%s", y.String())
-	assert.Len(t, s.Stack.Programs, 13)
+	assert.Len(t, s.Stack.Programs, 14)
+	assert.Equal(t, []netstack.Action{{Kind: netstack.ActFibForward, Index: netstack.FibNoNeighRedirect},
+		{Kind: netstack.ActRedirectNeigh, Target: "eth0", Via: netip.MustParseAddr("192.0.2.1")}}, s.Stack.Programs[13].Actions)
 	assert.True(t, s.Stack.Programs[12].DevBound)
 	assert.Equal(t, netstack.Action{Kind: netstack.ActRxMeta, Index: int(netstack.RxMetaVlanTag)}, s.Stack.Programs[12].Actions[2])
 	assert.Equal(t, "off", s.Stack.Devices[0].RxHwTstamp)

@@ -38,6 +38,11 @@ type Report struct {
 	// program the verifier would not load). Left out when no program
 	// called one.
 	RxMeta []RxMetaRow `json:"xdp_rx_metadata,omitempty"`
+	// Fib counts, per program, the results of its fib_forward actions'
+	// bpf_fib_lookup calls: SUCCESS, NO_NEIGH, FWD_DISABLED, ... (the
+	// BPF_FIB_LKUP_RET_ names) or error (a negative errno). Left out when
+	// no program called it.
+	Fib []FibRow `json:"fib_lookups,omitempty"`
 	// Drops counts freed-with-a-reason skbs by kernel drop reason.
 	Drops []CountRow `json:"drops"`
 
@@ -138,6 +143,26 @@ type ReadRow struct {
 	Refused uint64 `json:"refused"`
 	Foreign uint64 `json:"foreign"`
 	Errors  uint64 `json:"errors"`
+}
+
+// FibLookups returns how many of program prog's bpf_fib_lookup calls
+// returned result (a BPF_FIB_LKUP_RET_ name such as "SUCCESS", or
+// "error").
+func (r *Report) FibLookups(prog, result string) uint64 {
+	for _, f := range r.Fib {
+		if f.Program == prog && f.Result == result {
+			return f.Count
+		}
+	}
+	return 0
+}
+
+// FibRow counts one program's bpf_fib_lookup calls with one result.
+type FibRow struct {
+	Program string `json:"program"`
+	Where   string `json:"where"`
+	Result  string `json:"result"`
+	Count   uint64 `json:"count"`
 }
 
 // RxMetaRow counts one program's calls of one XDP RX metadata kfunc.

@@ -439,6 +439,14 @@ func (sh *shard) RxMeta(ev netstack.RxMetaEvent) {
 	}
 }
 
+// Fib implements netstack.Observer.
+func (sh *shard) Fib(ev netstack.FibEvent) {
+	sh.tally.fibCall(ev.Prog, ev.Ret)
+	if sh.tr != nil {
+		sh.tr.fib(ev)
+	}
+}
+
 // Drop implements netstack.Observer.
 func (sh *shard) Drop(ev netstack.DropEvent) {
 	sh.tally.drop(int(ev.Reason))

@@ -28,6 +28,7 @@ type tally struct {
 	reads    []uint64 // [prog][map][result]
 	runs     []uint64 // [prog]
 	rxMeta   []uint64 // [prog][kfunc][rxMetaOK ... rxMetaErr]
+	fib      []uint64 // [prog][BPF_FIB_LKUP_RET_*, then negative errnos]
 	drops    []uint64
 	outcomes []uint64
 }
@@ -39,6 +40,7 @@ func newTally(l *layout) *tally {
 		reads:    make([]uint64, len(l.progs)*len(l.maps)*int(netstack.NumReadResults)),
 		runs:     make([]uint64, len(l.progs)),
 		rxMeta:   make([]uint64, len(l.progs)*int(netstack.NumRxMetaKfuncs)*numRxMetaResults),
+		fib:      make([]uint64, len(l.progs)*numFibResults),
 		drops:    make([]uint64, len(l.drops)),
 		outcomes: make([]uint64, len(l.outcomes)),
 	}
@@ -85,6 +87,20 @@ func (t *tally) rxMetaCall(prog int, k netstack.RxMetaKfunc, ret int32, v uint64
 	}
 }
 
+// numFibResults is the tally's columns per program for bpf_fib_lookup:
+// the BPF_FIB_LKUP_RET_* values 0..9, then one for a negative errno.
+const numFibResults = 11
+
+func (t *tally) fibCall(prog int, ret int32) {
+	r := int(ret)
+	if r < 0 || r >= numFibResults-1 {
+		r = numFibResults - 1
+	}
+	if i := prog*numFibResults + r; prog >= 0 && i < len(t.fib) {
+		t.fib[i]++
+	}
+}
+
 func (t *tally) drop(reason int) {
 	if reason >= 0 && reason < len(t.drops) {
 		t.drops[reason]++
@@ -106,6 +122,9 @@ func (t *tally) merge(o *tally) {
 	}
 	for i, v := range o.rxMeta {
 		t.rxMeta[i] += v
+	}
+	for i, v := range o.fib {
+		t.fib[i] += v
 	}
 	for i, v := range o.drops {
 		t.drops[i] += v
@@ -141,6 +160,18 @@ func (t *tally) fill(rep *Report) {
 				rep.RxMeta = append(rep.RxMeta, RxMetaRow{Program: pi.name, Where: pi.where, Kfunc: k.String(),
 					OK: c[rxMetaOK], Zero: c[rxMetaZero], ENODATA: c[rxMetaNoData], EOPNOTSUPP: c[rxMetaNotSupp], Errors: c[rxMetaErr]})
 			}
+		}
+	}
+	for p, pi := range l.progs {
+		for r, n := range t.fib[p*numFibResults : (p+1)*numFibResults] {
+			if n == 0 {
+				continue
+			}
+			name := "error"
+			if r < numFibResults-1 {
+				name = netstack.FibRetName(r)
+			}
+			rep.Fib = append(rep.Fib, FibRow{Program: pi.name, Where: pi.where, Result: name, Count: n})
 		}
 	}
 	rep.Drops = countRows(l.drops, t.drops)

@@ -192,6 +192,16 @@ func (t *tracer) rxMeta(ev netstack.RxMetaEvent) {
 	}
 }
 
+func (t *tracer) fib(ev netstack.FibEvent) {
+	if t.at(ev.PacketID) {
+		res := netstack.FibRetName(int(ev.Ret))
+		if ev.Ifindex != 0 {
+			res += fmt.Sprintf(" (ifindex %d)", ev.Ifindex)
+		}
+		fmt.Fprintf(t.w, "  %-14s program %s bpf_fib_lookup: %s\n", ev.Hook, t.progName(ev.Prog), res)
+	}
+}
+
 func (t *tracer) drop(ev netstack.DropEvent) {
 	if t.at(ev.PacketID) {
 		what := "skb"

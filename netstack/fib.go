@@ -1,0 +1,378 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+
+	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// FibParams is struct bpf_fib_lookup, the in/out argument of
+// bpf_fib_lookup. In the kernel several fields share storage (a union);
+// the model keeps them apart and says below which ones a successful lookup
+// overwrites.
+type FibParams struct {
+	// Family is AF_INET (AFInet) or AF_INET6 (AFInet6).
+	Family uint8
+	// L4Protocol, Sport and Dport are the flow's (unused by the model's
+	// routing, which has no policy rules or multipath).
+	L4Protocol   uint8
+	Sport, Dport uint16
+	// TotLen is, in, the IPv4 tot_len or IPv6 packet length to check
+	// against the route's MTU (0: none for tc, whose skb is checked
+	// instead); out, mtu_result (the same field in the kernel): the MTU on
+	// BPF_FIB_LKUP_RET_FRAG_NEEDED and, when one was checked, on success.
+	TotLen uint16
+	// Ifindex is, in, the device the packet came in by (with
+	// FibLookupOutput: the one it would leave by); out, the device of the
+	// route's next hop.
+	Ifindex int32
+	// TOS is the IPv4 TOS byte (in). RtMetric is, out, the route's
+	// priority (IPv4) or metric (IPv6); the kernel's union overwrites
+	// tos with it.
+	TOS      uint8
+	RtMetric uint32
+	// Src and Dst are the flow's addresses (in). Out: Dst is the gateway
+	// when the route has one; Src, with FibLookupSrc, the source address
+	// the kernel would pick.
+	Src, Dst netip.Addr
+	// TBID is the table with FibLookupTBID (in; 0 on success, since it
+	// shares storage with VlanProto and VlanTCI, which are zeroed).
+	TBID               uint32
+	VlanProto, VlanTCI uint16
+	// Mark is the fwmark with FibLookupMark (in; it shares storage with
+	// Smac, written on success).
+	Mark uint32
+	// Smac and Dmac are, out, the egress device's address and the next
+	// hop's (not with FibLookupSkipNeigh).
+	Smac, Dmac [6]byte
+}
+
+// Address families of FibParams.Family.
+const (
+	AFInet  = 2  // AF_INET
+	AFInet6 = 10 // AF_INET6
+)
+
+// bpf_fib_lookup flags (enum BPF_FIB_LOOKUP_*).
+const (
+	FibLookupDirect    = 1 << 0 // BPF_FIB_LOOKUP_DIRECT: the main table (or TBID) only, no rules
+	FibLookupOutput    = 1 << 1 // BPF_FIB_LOOKUP_OUTPUT: Ifindex is the output device
+	FibLookupSkipNeigh = 1 << 2 // BPF_FIB_LOOKUP_SKIP_NEIGH: no neighbour lookup, no MACs
+	FibLookupTBID      = 1 << 3 // BPF_FIB_LOOKUP_TBID: with FibLookupDirect, table TBID
+	FibLookupSrc       = 1 << 4 // BPF_FIB_LOOKUP_SRC: fill Src
+	FibLookupMark      = 1 << 5 // BPF_FIB_LOOKUP_MARK: Mark for the rules
+
+	fibLookupFlags = FibLookupDirect | FibLookupOutput | FibLookupSkipNeigh | FibLookupTBID | FibLookupSrc | FibLookupMark
+)
+
+// bpf_fib_lookup results (enum BPF_FIB_LKUP_RET_*); the helper returns
+// one of them or a negative errno.
+const (
+	FibRetSuccess     = 0 // forward: Ifindex, Dmac and Smac are set
+	FibRetBlackhole   = 1
+	FibRetUnreachable = 2
+	FibRetProhibit    = 3
+	FibRetNotFwded    = 4 // not forwarded: local, broadcast, no route, link-local IPv6
+	FibRetFwdDisabled = 5 // forwarding is off on the input device
+	FibRetUnsuppLWT   = 6
+	FibRetNoNeigh     = 7 // no valid neighbour entry for the next hop
+	FibRetFragNeeded  = 8 // above the MTU; TotLen holds it
+	FibRetNoSrcAddr   = 9
+	numFibRets        = 10
+)
+
+// FibRetName returns the BPF_FIB_LKUP_RET_ name of rc without the prefix
+// ("SUCCESS", "NO_NEIGH", ...), or the errno's value for a negative rc.
+func FibRetName(rc int) string {
+	if rc >= 0 && rc < numFibRets {
+		return fibRetNames[rc]
+	}
+	return fmt.Sprintf("errno %d", -rc)
+}
+
+var fibRetNames = [numFibRets]string{
+	"SUCCESS", "BLACKHOLE", "UNREACHABLE", "PROHIBIT", "NOT_FWDED", "FWD_DISABLED",
+	"UNSUPP_LWT", "NO_NEIGH", "FRAG_NEEDED", "NO_SRC_ADDR",
+}
+
+const (
+	errENODEV       = -19
+	errEAFNOSUPPORT = -97
+	rtTableMain     = 254 // RT_TABLE_MAIN
+	// IPv6 route metrics (fib6_metric): addrconf_prefix_route's
+	// IP6_RT_PRIO_ADDRCONF for an address's prefix, IP6_RT_PRIO_USER for
+	// `ip -6 route add` without a metric.
+	ip6RtPrioAddrconf = 256
+	ip6RtPrioUser     = 1024
+)
+
+// FibLookup models bpf_fib_lookup(ctx, params, sizeof(*params), flags):
+// bpf_xdp_fib_lookup at XDP (the MTU is always checked against TotLen),
+// bpf_skb_fib_lookup elsewhere (TotLen 0: the skb itself is checked on
+// success, is_skb_forwardable). See Stack.fibLookup for the lookup.
+func (c *Ctx) FibLookup(p *FibParams, flags uint32) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if flags&^fibLookupFlags != 0 {
+		return errEINVAL
+	}
+	ns := c.Netns
+	checkMTU := c.xdp || p.TotLen != 0
+	var rc int
+	switch p.Family {
+	case AFInet, AFInet6:
+		rc = c.s.fibLookup(ns, p, flags, checkMTU)
+	default:
+		return errEAFNOSUPPORT
+	}
+	if rc == FibRetSuccess && !checkMTU && c.Skb != nil {
+		// bpf_skb_fib_lookup: the skb against the egress device.
+		d := ns.devByIndex(p.Ifindex)
+		if !isSkbForwardable(d, c.Skb) {
+			rc = FibRetFragNeeded
+		}
+		p.TotLen = uint16(d.mtu)
+	}
+	return rc
+}
+
+// isSkbForwardable models is_skb_forwardable(dev, skb): the device is up
+// and the skb fits its MTU, its link header and a VLAN tag, or is GSO.
+func isSkbForwardable(d *Device, b *skb.Buff) bool {
+	if !d.up {
+		return false
+	}
+	return b.Len() <= d.mtu+hardHeaderLenOf(d)+skb.VlanHlen || b.Shinfo().GSOSize != 0
+}
+
+// fibLookup models bpf_ipv4_fib_lookup and bpf_ipv6_fib_lookup
+// (net/core/filter.c) on the model's tables, which are one main table
+// and the local table, without rules, route types other than unicast and
+// local, multipath, lightweight tunnels or route MTUs:
+//   - IPv6: a link-local or multicast source or destination
+//     (rt6_need_strict) is NOT_FWDED;
+//   - no device Ifindex is -ENODEV; forwarding off in the namespace
+//     (IN_DEV_FORWARD, idev->cnf.forwarding) is FWD_DISABLED, with
+//     FibLookupOutput too;
+//   - without FibLookupDirect, fib_lookup consults the local table first:
+//     a local address or prefix, or an IPv4 subnet broadcast, is
+//     RTN_LOCAL or RTN_BROADCAST, NOT_FWDED; with it, only the main table
+//     (FibLookupTBID: table TBID, where any table but main is absent and
+//     NOT_FWDED); no route is NOT_FWDED; FibLookupOutput restricts the
+//     lookup to the routes through Ifindex (flowi4_oif);
+//   - with checkMTU, TotLen above the egress device's MTU is FRAG_NEEDED
+//     with the MTU in TotLen;
+//   - Ifindex becomes the egress device, RtMetric the route's metric, Dst
+//     the gateway if the route has one, Src (FibLookupSrc) the address
+//     inet_select_addr or ipv6_dev_get_saddr would pick (none for IPv6:
+//     NO_SRC_ADDR);
+//   - unless FibLookupSkipNeigh, the next hop's neighbour (the model's
+//     neighbour resolution, Stack.neighLookup) must exist, else NO_NEIGH;
+//     then Dmac is its address and Smac the device's;
+//   - bpf_fib_set_fwd_params: the VLAN fields (and TBID) zeroed, TotLen
+//     the MTU when one was checked.
+func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) int {
+	v6 := p.Family == AFInet6
+	if v6 && (!p.Dst.Is6() || !p.Src.Is6() || rt6NeedStrict(p.Dst) || rt6NeedStrict(p.Src)) {
+		return FibRetNotFwded
+	}
+	in := ns.devByIndex(p.Ifindex)
+	if in == nil {
+		return errENODEV
+	}
+	if !v6 && !p.Dst.Is4() {
+		return FibRetNotFwded
+	}
+	if (!v6 && !ns.forwarding) || (v6 && !ns.fwd6) {
+		return FibRetFwdDisabled
+	}
+	if flags&FibLookupDirect != 0 {
+		if flags&FibLookupTBID != 0 {
+			tbid := p.TBID
+			p.TBID = 0
+			if tbid != 0 && tbid != rtTableMain {
+				return FibRetNotFwded // fib_get_table: no such table
+			}
+		}
+	} else if ns.fibLocal(p.Dst) {
+		return FibRetNotFwded // RTN_LOCAL or RTN_BROADCAST
+	}
+	var r *route
+	if flags&FibLookupOutput != 0 {
+		r = ns.routeVia(in, p.Dst)
+	} else {
+		r = ns.mainRoute(p.Dst)
+	}
+	if r == nil {
+		return FibRetNotFwded
+	}
+	out := r.dev
+	mtu := 0
+	if checkMTU {
+		mtu = out.mtu
+		if int(p.TotLen) > mtu {
+			p.TotLen = uint16(mtu)
+			return FibRetFragNeeded
+		}
+	}
+	p.RtMetric = r.metric
+	p.Ifindex = out.ifindex
+	if flags&FibLookupSrc != 0 {
+		src := fibPrefSrc(ns, out, r.via, v6)
+		if !src.IsValid() && v6 {
+			return FibRetNoSrcAddr
+		}
+		p.Src = src
+	}
+	nh := p.Dst
+	if r.via.IsValid() {
+		nh = r.via
+		p.Dst = nh
+	}
+	if flags&FibLookupSkipNeigh == 0 {
+		mac, ok := s.neighLookup(ns, out, nh)
+		if !ok {
+			return FibRetNoNeigh
+		}
+		p.Dmac, p.Smac = mac, out.mac
+	}
+	p.VlanProto, p.VlanTCI = 0, 0
+	if mtu != 0 {
+		p.TotLen = uint16(mtu)
+	}
+	return FibRetSuccess
+}
+
+// fibLocal reports whether fib_lookup's local table (RT_TABLE_LOCAL)
+// holds a for forwarding purposes: a device address, a local prefix
+// (loopback's 127.0.0.0/8, RouteLocal routes) or an IPv4 subnet broadcast
+// address. Unlike isLocal it leaves out the limited broadcast, which is
+// no table's entry (ip_route_input and ip_route_output handle it before
+// the lookup).
+func (ns *Netns) fibLocal(a netip.Addr) bool {
+	if a.Is4() {
+		a4 := a.As4()
+		return a4 != [4]byte{255, 255, 255, 255} && (ns.isLocal4(a4) || ns.isBcast4(a4))
+	}
+	return ns.isLocalSlow(a)
+}
+
+// rt6NeedStrict models rt6_need_strict(): multicast, link-local or
+// loopback addresses are scoped to a device and never forwarded.
+func rt6NeedStrict(a netip.Addr) bool {
+	return a.IsMulticast() || a.IsLinkLocalUnicast() || a.IsLoopback()
+}
+
+// fibPrefSrc models fib_result_prefsrc (IPv4: inet_select_addr(dev, gw,
+// scope)) and ipv6_dev_get_saddr for the model's devices: the egress
+// device's first address of the family whose prefix holds the gateway,
+// else its first of the family (for IPv6, link-local ones last), else the
+// first of another device of the namespace; the zero Addr when there is
+// none. Loopback addresses (host scope) are never picked.
+func fibPrefSrc(ns *Netns, d *Device, gw netip.Addr, v6 bool) netip.Addr {
+	pick := func(d *Device) netip.Addr {
+		var first, ll netip.Addr
+		for _, p := range d.addrs {
+			a := p.Addr()
+			if a.Is6() != v6 || a.IsLoopback() {
+				continue
+			}
+			if gw.IsValid() && p.Masked().Contains(gw) {
+				return a
+			}
+			switch {
+			case a.IsLinkLocalUnicast():
+				if !ll.IsValid() {
+					ll = a
+				}
+			case !first.IsValid():
+				first = a
+			}
+		}
+		if first.IsValid() {
+			return first
+		}
+		return ll
+	}
+	if a := pick(d); a.IsValid() {
+		return a
+	}
+	for _, o := range ns.devs {
+		if o != nil && o != d {
+			if a := pick(o); a.IsValid() {
+				return a
+			}
+		}
+	}
+	return netip.Addr{}
+}
+
+// FibNoNeighRedirect is ActFibForward's Index for a NO_NEIGH result
+// answered with bpf_redirect_neigh to the next hop (tc only).
+const FibNoNeighRedirect = 1
+
+// fibForward is ActFibForward's program body; done reports that the
+// program returns ret.
+func (c *Ctx) fibForward(flags uint32, noNeighRedirect bool) (ret int, done bool) {
+	b := c.Skb
+	if b == nil || c.Dev == nil {
+		return 0, false
+	}
+	d := b.Data()
+	if len(d) < ethHlen {
+		return 0, false
+	}
+	p := FibParams{Ifindex: c.Dev.ifindex}
+	ip := d[ethHlen:]
+	switch binary.BigEndian.Uint16(d[12:14]) {
+	case ethPIP:
+		if len(ip) < ipHlen || ip[8] <= 1 {
+			return 0, false
+		}
+		p.Family, p.TOS, p.L4Protocol = AFInet, ip[1], ip[9]
+		p.Src, p.Dst = netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
+		if c.xdp {
+			p.TotLen = binary.BigEndian.Uint16(ip[2:4])
+		}
+	case ethPIPv6:
+		if len(ip) < ip6Hlen || ip[7] <= 1 {
+			return 0, false
+		}
+		p.Family, p.L4Protocol = AFInet6, ip[6]
+		p.Src, p.Dst = netip.AddrFrom16([16]byte(ip[8:24])), netip.AddrFrom16([16]byte(ip[24:40]))
+		if c.xdp {
+			p.TotLen = binary.BigEndian.Uint16(ip[4:6]) + ip6Hlen
+		}
+	default:
+		return 0, false
+	}
+	rc := c.FibLookup(&p, flags)
+	ev := FibEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook, Ret: int32(rc)}
+	if rc == FibRetSuccess || rc == FibRetNoNeigh {
+		ev.Ifindex = p.Ifindex
+	}
+	c.s.obs.Fib(ev)
+	switch {
+	case rc == FibRetNoNeigh && noNeighRedirect && !c.xdp:
+		return c.RedirectNeighVia(p.Ifindex, p.Dst, 0), true
+	case rc != FibRetSuccess:
+		return 0, false
+	}
+	if !c.xdp && b.Cloned() && c.PullData(0) != 0 {
+		return TCXDrop, true // bpf_unclone_prologue: TC_ACT_SHOT
+	}
+	d = b.Data()
+	ip = d[ethHlen:]
+	if p.Family == AFInet {
+		ipDecreaseTTL(ip)
+	} else {
+		ip[7]--
+	}
+	if flags&FibLookupSkipNeigh == 0 {
+		copy(d[0:6], p.Dmac[:])
+		copy(d[6:12], p.Smac[:])
+	}
+	return c.Redirect(p.Ifindex, 0), true
+}

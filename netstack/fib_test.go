@@ -1,0 +1,232 @@
+package netstack
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+)
+
+// fibTopology is the host of the bpf_fib_lookup tests: eth0 (NIC,
+// 192.0.2.1/24, 2001:db8:1::1/64) and veth0 (10.1.0.1/24, fd00:1::1/64,
+// MTU 1400) to B (10.1.0.2, fd00:1::2); 10.9.0.0/16 via 10.1.0.254 (a
+// permanent neighbour), 10.8.0.0/16 via 10.1.0.253 (none) and fd00:9::/64
+// via fd00:1::2 on veth0; forwarding as fwd says, for both families.
+func fibTopology(fwd bool, progs ...ProgramConfig) *Config {
+	return &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: fwd, IPv6Forwarding: fwd}, {Name: "B"}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24"), pfx("2001:db8:1::1/64")}},
+			{Name: "veth0", Kind: KindVeth, MAC: macA, MTU: 1400, Addrs: []netip.Prefix{pfx("10.1.0.1/24"), pfx("fd00:1::1/64")},
+				Peer: "vB", PeerNetns: "B", PeerMAC: macB,
+				PeerAddrs: []netip.Prefix{pfx("10.1.0.2/24"), pfx("fd00:1::2/64")}},
+		},
+		Routes: []RouteConfig{
+			{Dst: pfx("10.9.0.0/16"), Dev: "veth0", Via: addr("10.1.0.254")},
+			{Dst: pfx("10.8.0.0/16"), Dev: "veth0", Via: addr("10.1.0.253")},
+			{Dst: pfx("fd00:9::/64"), Dev: "veth0", Via: addr("fd00:1::2")},
+			{Netns: "B", Dev: "vB", Via: addr("10.1.0.1")},
+		},
+		Neighbours: []NeighConfig{{Dev: "veth0", Addr: addr("10.1.0.254"), MAC: gwMAC}},
+		Sockets:    []SocketConfig{{Name: "b", Netns: "B", Proto: ProtoUDP, Port: 2000}, {Name: "b6", Netns: "B", Proto: ProtoUDP, Port: 2000, Addr: netip.IPv6Unspecified()}},
+		Programs:   progs,
+		Entries:    []EntryConfig{{Dev: "eth0"}},
+	}
+}
+
+var gwMAC = [6]byte{2, 0, 0, 0, 0, 0xfe}
+
+// TestFibLookup: Ctx.FibLookup's results and outputs, as
+// bpf_ipv4_fib_lookup and bpf_ipv6_fib_lookup give them, from a tc
+// ingress program on eth0 (bpf_skb_fib_lookup) and, for the MTU, an XDP
+// one (bpf_xdp_fib_lookup checks TotLen always).
+func TestFibLookup(t *testing.T) {
+	const eth0, veth0 = 2, 3 // ifindexes: lo is 1
+	v4 := func(src, dst string) FibParams {
+		return FibParams{Family: AFInet, Ifindex: eth0, Src: addr(src), Dst: addr(dst)}
+	}
+	v6 := func(src, dst string) FibParams {
+		p := v4(src, dst)
+		p.Family = AFInet6
+		return p
+	}
+	with := func(p FibParams, f func(*FibParams)) FibParams { f(&p); return p }
+	for _, tc := range []struct {
+		name    string
+		p       FibParams
+		flags   uint32
+		noFwd   bool
+		xdp     bool
+		payload int // of the packet the program runs on (UDP, 192.0.2.9 -> 10.1.0.2)
+		rc      int
+		want    FibParams // the fields compared: Ifindex, Dst, Src, Smac, Dmac, TotLen, RtMetric, TBID
+	}{
+		{name: "on link", p: v4("192.0.2.9", "10.1.0.2"), rc: FibRetSuccess,
+			want: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac, p.TotLen = veth0, macA, macB, 1400 })},
+		{name: "through a gateway", p: v4("192.0.2.9", "10.9.1.1"), rc: FibRetSuccess,
+			want: with(v4("192.0.2.9", "10.1.0.254"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac, p.TotLen = veth0, macA, gwMAC, 1400 })},
+		{name: "no neighbour", p: v4("192.0.2.9", "10.8.1.1"), rc: FibRetNoNeigh,
+			want: with(v4("192.0.2.9", "10.1.0.253"), func(p *FibParams) { p.Ifindex = veth0 })},
+		{name: "skip_neigh", p: v4("192.0.2.9", "10.8.1.1"), flags: FibLookupSkipNeigh, rc: FibRetSuccess,
+			want: with(v4("192.0.2.9", "10.1.0.253"), func(p *FibParams) { p.Ifindex, p.TotLen = veth0, 1400 })},
+		{name: "local address", p: v4("192.0.2.9", "10.1.0.1"), rc: FibRetNotFwded, want: v4("192.0.2.9", "10.1.0.1")},
+		{name: "local address, direct: the connected route", p: v4("192.0.2.9", "10.1.0.1"), flags: FibLookupDirect, rc: FibRetNoNeigh,
+			want: with(v4("192.0.2.9", "10.1.0.1"), func(p *FibParams) { p.Ifindex = veth0 })},
+		{name: "subnet broadcast", p: v4("192.0.2.9", "10.1.0.255"), rc: FibRetNotFwded, want: v4("192.0.2.9", "10.1.0.255")},
+		{name: "no route", p: v4("192.0.2.9", "203.0.113.1"), rc: FibRetNotFwded, want: v4("192.0.2.9", "203.0.113.1")},
+		{name: "forwarding off", p: v4("192.0.2.9", "10.1.0.2"), noFwd: true, rc: FibRetFwdDisabled, want: v4("192.0.2.9", "10.1.0.2")},
+		{name: "output through eth0", p: v4("192.0.2.9", "10.1.0.2"), flags: FibLookupOutput, rc: FibRetNotFwded, want: v4("192.0.2.9", "10.1.0.2")},
+		{name: "output through veth0", p: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Ifindex = veth0 }), flags: FibLookupOutput,
+			rc: FibRetSuccess, want: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac, p.TotLen = veth0, macA, macB, 1400 })},
+		{name: "table main", p: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.TBID = rtTableMain }), flags: FibLookupDirect | FibLookupTBID,
+			rc: FibRetSuccess, want: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac, p.TotLen = veth0, macA, macB, 1400 })},
+		{name: "table 100", p: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.TBID = 100 }), flags: FibLookupDirect | FibLookupTBID,
+			rc: FibRetNotFwded, want: v4("192.0.2.9", "10.1.0.2")},
+		{name: "source address", p: v4("192.0.2.9", "10.9.1.1"), flags: FibLookupSrc | FibLookupSkipNeigh, rc: FibRetSuccess,
+			want: with(v4("10.1.0.1", "10.1.0.254"), func(p *FibParams) { p.Ifindex, p.TotLen = veth0, 1400 })},
+		{name: "tot_len above the MTU", p: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.TotLen = 1401 }), rc: FibRetFragNeeded,
+			want: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.TotLen = 1400 })},
+		{name: "xdp: tot_len at the MTU", xdp: true, p: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.TotLen = 1400 }), rc: FibRetSuccess,
+			want: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac, p.TotLen = veth0, macA, macB, 1400 })},
+		{name: "xdp: tot_len 0 is not checked", xdp: true, payload: 1460, p: v4("192.0.2.9", "10.1.0.2"), rc: FibRetSuccess,
+			want: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac, p.TotLen = veth0, macA, macB, 1400 })},
+		{name: "tc: the skb fits mtu + 18", payload: 1400 + 18 - 42, p: v4("192.0.2.9", "10.1.0.2"), rc: FibRetSuccess,
+			want: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac, p.TotLen = veth0, macA, macB, 1400 })},
+		{name: "tc: the skb above mtu + 18", payload: 1400 + 19 - 42, p: v4("192.0.2.9", "10.1.0.2"), rc: FibRetFragNeeded,
+			want: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac, p.TotLen = veth0, macA, macB, 1400 })},
+		{name: "unknown flag", p: v4("192.0.2.9", "10.1.0.2"), flags: 1 << 6, rc: errEINVAL, want: v4("192.0.2.9", "10.1.0.2")},
+		{name: "no family", p: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Family = 0 }), rc: errEAFNOSUPPORT,
+			want: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Family = 0 })},
+		{name: "no device", p: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Ifindex = 9 }), rc: errENODEV,
+			want: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Ifindex = 9 })},
+		{name: "IPv6 on link", p: v6("2001:db8:1::9", "fd00:1::2"), rc: FibRetSuccess,
+			want: with(v6("2001:db8:1::9", "fd00:1::2"), func(p *FibParams) {
+				p.Ifindex, p.Smac, p.Dmac, p.TotLen, p.RtMetric = veth0, macA, macB, 1400, ip6RtPrioAddrconf
+			})},
+		{name: "IPv6 through a gateway", p: v6("2001:db8:1::9", "fd00:9::5"), rc: FibRetSuccess,
+			want: with(v6("2001:db8:1::9", "fd00:1::2"), func(p *FibParams) {
+				p.Ifindex, p.Smac, p.Dmac, p.TotLen, p.RtMetric = veth0, macA, macB, 1400, ip6RtPrioUser
+			})},
+		{name: "IPv6 link-local", p: v6("2001:db8:1::9", "fe80::1"), rc: FibRetNotFwded, want: v6("2001:db8:1::9", "fe80::1")},
+		{name: "IPv6 local", p: v6("2001:db8:1::9", "fd00:1::1"), rc: FibRetNotFwded, want: v6("2001:db8:1::9", "fd00:1::1")},
+		{name: "IPv6 forwarding off", p: v6("2001:db8:1::9", "fd00:1::2"), noFwd: true, rc: FibRetFwdDisabled, want: v6("2001:db8:1::9", "fd00:1::2")},
+		{name: "IPv6 source address", p: v6("2001:db8:1::9", "fd00:9::5"), flags: FibLookupSrc | FibLookupSkipNeigh, rc: FibRetSuccess,
+			want: with(v6("fd00:1::1", "fd00:1::2"), func(p *FibParams) { p.Ifindex, p.TotLen, p.RtMetric = veth0, 1400, ip6RtPrioUser })},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hook := carrier.HookTCIngress
+			if tc.xdp {
+				hook = carrier.HookXDP
+			}
+			var got FibParams
+			rc := 1000
+			prog := ProgramFunc(func(c *Ctx) int {
+				got = tc.p
+				rc = c.FibLookup(&got, tc.flags)
+				return dropRet(c.Hook)
+			})
+			s, _ := newStack(t, fibTopology(!tc.noFwd, ProgramConfig{Name: "fib", Hook: hook, Dev: "eth0", Prog: prog}), "", nil, nil)
+			payload := max(tc.payload, 10)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macA, src: "192.0.2.9", dst: "10.1.0.2",
+				sport: 1000, dport: 2000, payload: payload})}))
+			require.Equal(t, tc.rc, rc, "%s", FibRetName(rc))
+			pick := func(p FibParams) FibParams {
+				return FibParams{Family: p.Family, Ifindex: p.Ifindex, Src: p.Src, Dst: p.Dst, Smac: p.Smac, Dmac: p.Dmac,
+					TotLen: p.TotLen, RtMetric: p.RtMetric, TBID: p.TBID}
+			}
+			assert.Equal(t, pick(tc.want), pick(got))
+		})
+	}
+}
+
+// TestFibForward: the fib_forward action at XDP and tc ingress of eth0
+// forwards a datagram to B's socket through veth0 with the TTL
+// decremented and the next hop's addresses, reports each lookup, and
+// passes what it cannot forward to the stack (or, at tc with no_neigh:
+// redirect_neigh, sends it to the next hop through the neighbour
+// subsystem). At tc a tap's clone makes the verifier's unclone prologue
+// give the skb a private head, which loses the XDP metadata before v6.19.
+func TestFibForward(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		hook    carrier.Hook
+		dst     string
+		ttl     uint8
+		noFwd   bool
+		noNeigh bool // no_neigh: redirect_neigh
+		tap     bool
+		peerXDP bool // an XDP program on vB, so veth_xdp_xmit takes frames
+		rets    []int32
+		deliver int
+		drops   []string
+		ttlB    uint8 // the TTL B's tc ingress reads (0: none arrives)
+		metaB   int   // the XDP metadata B's tc ingress reads (eth0's XDP wrote 8 bytes at tc hooks)
+	}{
+		{name: "xdp", hook: carrier.HookXDP, dst: "10.1.0.2", peerXDP: true, rets: []int32{FibRetSuccess}, deliver: 1, ttlB: 63},
+		{name: "xdp: the peer has no XDP program", hook: carrier.HookXDP, dst: "10.1.0.2", rets: []int32{FibRetSuccess},
+			drops: []string{"SKB_DROP_REASON_XDP@veth_xdp_xmit"}},
+		{name: "tc", hook: carrier.HookTCIngress, dst: "10.1.0.2", rets: []int32{FibRetSuccess}, deliver: 1, ttlB: 63, metaB: 8},
+		{name: "tc behind a tap", hook: carrier.HookTCIngress, tap: true, dst: "10.1.0.2", rets: []int32{FibRetSuccess}, deliver: 1, ttlB: 63},
+		{name: "TTL 1 is left to the stack", hook: carrier.HookXDP, dst: "10.1.0.2", ttl: 1,
+			drops: []string{"SKB_DROP_REASON_IP_INHDR@ip_forward"}},
+		{name: "forwarding off: passed, dropped by the stack", hook: carrier.HookXDP, dst: "10.1.0.2", noFwd: true,
+			rets: []int32{FibRetFwdDisabled}, drops: []string{"SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core"}},
+		{name: "xdp: no neighbour, passed to the stack", hook: carrier.HookXDP, dst: "10.8.0.1", rets: []int32{FibRetNoNeigh},
+			drops: []string{"SKB_DROP_REASON_NEIGH_FAILED@neigh_output"}},
+		{name: "tc: no neighbour, redirect_neigh", hook: carrier.HookTCIngress, dst: "10.8.0.1", noNeigh: true, rets: []int32{FibRetNoNeigh},
+			drops: []string{"SKB_DROP_REASON_NEIGH_FAILED@neigh_output"}},
+		{name: "through the gateway", hook: carrier.HookTCIngress, dst: "10.9.0.1", rets: []int32{FibRetSuccess}, ttlB: 63, metaB: 8,
+			drops: []string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			act := Action{Kind: ActFibForward}
+			if tc.noNeigh {
+				act.Index = FibNoNeighRedirect
+			}
+			var ttls []uint8
+			var metas []int
+			cfg := fibTopology(!tc.noFwd, ProgramConfig{Name: "fwd", Hook: tc.hook, Dev: "eth0", Actions: []Action{act}},
+				ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: ProgramFunc(func(c *Ctx) int {
+					ttls = append(ttls, c.Skb.Data()[ethHlen+8])
+					metas = append(metas, len(c.Meta()))
+					if [6]byte(c.Skb.Data()[6:12]) != macA {
+						t.Errorf("source %x is not veth0's", c.Skb.Data()[6:12])
+					}
+					return TCXNext
+				})})
+			if tc.hook != carrier.HookXDP {
+				cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "meta", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActAdjustMeta, Value: 8}}})
+			}
+			if tc.peerXDP {
+				cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "xdpB", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []Action{{Kind: ActPass}}})
+			}
+			if tc.tap {
+				cfg.Taps = []TapConfig{{Name: "t", Dev: "eth0"}}
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			ttl := tc.ttl
+			if ttl == 0 {
+				ttl = 64
+			}
+			f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: [6]byte{2, 9, 9, 9, 9, 9}, src: "192.0.2.9", dst: tc.dst, sport: 1000, dport: 2000, payload: 10, ttl: ttl})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			s.Flush()
+			var rets []int32
+			for _, e := range te.obs.fib {
+				rets = append(rets, e.Ret)
+			}
+			assert.Equal(t, tc.rets, rets, "bpf_fib_lookup results")
+			assert.Equal(t, tc.drops, te.obs.dropReasons())
+			assert.Equal(t, uint64(tc.deliver), te.obs.delivered(DeliverSocket))
+			if tc.ttlB != 0 {
+				assert.Equal(t, []uint8{tc.ttlB}, ttls)
+				assert.Equal(t, []int{tc.metaB}, metas, "XDP metadata at B (the unclone prologue's pskb_expand_head clears it)")
+			} else {
+				assert.Empty(t, ttls)
+			}
+		})
+	}
+}
