@@ -102,6 +102,7 @@ const (
 	errENODEV       = -19
 	errEAFNOSUPPORT = -97
 	rtTableMain     = 254 // RT_TABLE_MAIN
+	rtTableLocal    = 255 // RT_TABLE_LOCAL
 	// IPv6 route metrics (fib6_metric): addrconf_prefix_route's
 	// IP6_RT_PRIO_ADDRCONF for an address's prefix, IP6_RT_PRIO_USER for
 	// `ip -6 route add` without a metric.
@@ -156,12 +157,18 @@ func isSkbForwardable(d *Device, b *skb.Buff) bool {
 //   - no device Ifindex is -ENODEV; forwarding off in the namespace
 //     (IN_DEV_FORWARD, idev->cnf.forwarding) is FWD_DISABLED, with
 //     FibLookupOutput too;
-//   - without FibLookupDirect, fib_lookup consults the local table first:
-//     a local address or prefix, or an IPv4 subnet broadcast, is
-//     RTN_LOCAL or RTN_BROADCAST, NOT_FWDED; with it, only the main table
-//     (FibLookupTBID: table TBID, where any table but main is absent and
-//     NOT_FWDED); no route is NOT_FWDED; FibLookupOutput restricts the
-//     lookup to the routes through Ifindex (flowi4_oif);
+//   - a local address or prefix, or an IPv4 subnet broadcast, is
+//     RTN_LOCAL or RTN_BROADCAST, NOT_FWDED: fib_lookup and fib6_lookup
+//     consult the local table first and, for IPv4, FibLookupDirect's main
+//     table holds it too (without policy rules, and the model has none,
+//     IPv4's local table is merged into main: fib_unmerge never ran);
+//     IPv6 with FibLookupDirect looks in main alone, where a local
+//     address is on its prefix's route (and has no neighbour);
+//     FibLookupTBID names the table (0 is main): any but main and local
+//     is absent, and IPv6's local table forwards nothing, NOT_FWDED; no
+//     route is NOT_FWDED;
+//     FibLookupOutput restricts the lookup to the routes through Ifindex
+//     (flowi4_oif);
 //   - with checkMTU, TotLen above the egress device's MTU is FRAG_NEEDED
 //     with the MTU in TotLen;
 //   - Ifindex becomes the egress device, RtMetric the route's metric, Dst
@@ -188,15 +195,20 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 	if (!v6 && !ns.forwarding) || (v6 && !ns.fwd6) {
 		return FibRetFwdDisabled
 	}
-	if flags&FibLookupDirect != 0 {
-		if flags&FibLookupTBID != 0 {
-			tbid := p.TBID
-			p.TBID = 0
-			if tbid != 0 && tbid != rtTableMain {
-				return FibRetNotFwded // fib_get_table: no such table
-			}
+	direct := flags&FibLookupDirect != 0
+	tbid := uint32(rtTableMain)
+	if direct && flags&FibLookupTBID != 0 {
+		if tbid = p.TBID; tbid == 0 {
+			tbid = rtTableMain // fib_get_table(net, 0)
 		}
-	} else if ns.fibLocal(p.Dst) {
+		p.TBID = 0
+	}
+	switch {
+	case tbid != rtTableMain && tbid != rtTableLocal:
+		return FibRetNotFwded // fib_get_table: no such table
+	case v6 && direct && tbid == rtTableLocal:
+		return FibRetNotFwded // IPv6's local table holds RTN_LOCAL routes only
+	case (!v6 || !direct) && ns.fibLocal(p.Dst):
 		return FibRetNotFwded // RTN_LOCAL or RTN_BROADCAST
 	}
 	var r *route

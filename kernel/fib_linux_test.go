@@ -1,0 +1,347 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/internal/testutil"
+	"github.com/skbsim/skbsim/netstack"
+)
+
+// fibValue is the fib probe's map value: struct bpf_fib_lookup (64
+// bytes), the flags, then the helper's return.
+const (
+	fibParamsLen = 64
+	fibValueLen  = fibParamsLen + 8
+)
+
+// fibProbe is an XDP or tc program that calls bpf_fib_lookup(ctx,
+// &value.params, 64, value.flags) on element 0 of io and stores the
+// return after the flags. BPF_PROG_TEST_RUN runs it in the calling
+// thread's namespace (the loopback device is ctx's device).
+func fibProbe(t *testing.T, typ ebpf.ProgramType, io *ebpf.Map) *ebpf.Program {
+	t.Helper()
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: typ, License: "GPL", Instructions: asm.Instructions{
+		asm.Mov.Reg(asm.R6, asm.R1),
+		asm.StoreImm(asm.RFP, -4, 0, asm.Word),
+		asm.LoadMapPtr(asm.R1, io.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -4),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.Mov.Reg(asm.R7, asm.R0),
+		asm.Mov.Reg(asm.R1, asm.R6),
+		asm.Mov.Reg(asm.R2, asm.R7),
+		asm.Mov.Imm(asm.R3, fibParamsLen),
+		asm.LoadMem(asm.R4, asm.R7, fibParamsLen, asm.Word),
+		asm.FnFibLookup.Call(),
+		asm.StoreMem(asm.R7, fibParamsLen+4, asm.R0, asm.Word),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
+		asm.Return(),
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { prog.Close() })
+	return prog
+}
+
+// encodeFib lays p out as struct bpf_fib_lookup, ifindex already the
+// kernel's, then flags.
+func encodeFib(p netstack.FibParams, flags uint32) []byte {
+	v := make([]byte, fibValueLen)
+	v[0], v[1] = p.Family, p.L4Protocol
+	binary.BigEndian.PutUint16(v[2:], p.Sport)
+	binary.BigEndian.PutUint16(v[4:], p.Dport)
+	binary.LittleEndian.PutUint16(v[6:], p.TotLen)
+	binary.LittleEndian.PutUint32(v[8:], uint32(p.Ifindex))
+	v[12] = p.TOS
+	putAddr := func(b []byte, a netip.Addr) {
+		if a.Is4() {
+			a4 := a.As4()
+			copy(b, a4[:])
+		} else if a.Is6() {
+			a16 := a.As16()
+			copy(b, a16[:])
+		}
+	}
+	putAddr(v[16:32], p.Src)
+	putAddr(v[32:48], p.Dst)
+	binary.LittleEndian.PutUint32(v[48:], p.TBID)
+	binary.LittleEndian.PutUint32(v[52:], p.Mark)
+	binary.LittleEndian.PutUint32(v[fibParamsLen:], flags)
+	return v
+}
+
+// decodeFib reads back the fields bpf_fib_lookup writes.
+func decodeFib(v []byte) (p netstack.FibParams, rc int) {
+	p.Family = v[0]
+	p.TotLen = binary.LittleEndian.Uint16(v[6:])
+	p.Ifindex = int32(binary.LittleEndian.Uint32(v[8:]))
+	p.RtMetric = binary.LittleEndian.Uint32(v[12:])
+	addr := func(b []byte) netip.Addr {
+		if p.Family == netstack.AFInet6 {
+			return netip.AddrFrom16([16]byte(b))
+		}
+		return netip.AddrFrom4([4]byte(b[:4]))
+	}
+	p.Src, p.Dst = addr(v[16:32]), addr(v[32:48])
+	p.TBID = binary.LittleEndian.Uint32(v[48:])
+	copy(p.Smac[:], v[52:58])
+	copy(p.Dmac[:], v[58:64])
+	return p, int(int32(binary.LittleEndian.Uint32(v[fibParamsLen+4:])))
+}
+
+// fibCase is one bpf_fib_lookup call of TestKernelFibLookup.
+type fibCase struct {
+	name     string
+	family   uint8
+	src, dst string
+	in       string // the device named in Ifindex ("" for ifindex 999)
+	totLen   uint16
+	tbid     uint32
+	flags    uint32
+	noFwd    bool
+	xdp      bool
+	frameLen int // the data the program runs on (at least 60 bytes)
+}
+
+// fibResult is what the test compares: the return and the outputs, the
+// ifindex as a device name.
+type fibResult struct {
+	RC       string
+	Dev      string
+	Src, Dst netip.Addr
+	Smac     net.HardwareAddr
+	Dmac     net.HardwareAddr
+	MTU      uint16
+	Metric   uint32
+	TBID     uint32
+}
+
+// TestKernelFibLookup: bpf_fib_lookup's returns and outputs on 6.18 and in
+// the model (Ctx.FibLookup) for the same namespace: eth0 (a veth whose
+// peer has no address, standing for the model's NIC; 192.0.2.1/24,
+// 2001:db8:1::1/64) and veth0 (MTU 1400; 10.1.0.1/24, fd00:1::1/64) to
+// B's vB (10.1.0.2, fd00:1::2); 10.9.0.0/16 via 10.1.0.254 (a permanent
+// neighbour), 10.8.0.0/16 via 10.1.0.253 (none), fd00:9::/64 via
+// fd00:1::2; permanent neighbours for vB's addresses (the model assumes
+// the ARP and ND exchanges with a peer done). The kernel runs a tc or XDP
+// program under BPF_PROG_TEST_RUN in the namespace (bpf_skb_fib_lookup:
+// the skb of frameLen bytes is checked against the egress device when
+// tot_len is 0; bpf_xdp_fib_lookup checks tot_len always); the model runs
+// a Go program at eth0's tc ingress or XDP hook on a frame of the same
+// length. Every case agrees: local, broadcast and link-local destinations,
+// forwarding off, no route, no neighbour, skip_neigh, the output device,
+// the table, the source address, the MTU checks, bad flags, family and
+// ifindex.
+func TestKernelFibLookup(t *testing.T) {
+	testutil.KernelTests(t)
+	h, x, b := newNetns(t, "fibH"), newNetns(t, "fibX"), newNetns(t, "fibB")
+	require.NoError(t, h.IP("link", "add", "eth0", "type", "veth", "peer", "name", "x0", "netns", x.Name))
+	require.NoError(t, h.IP("link", "add", "veth0", "type", "veth", "peer", "name", "vB", "netns", b.Name))
+	// NewNetns disables IPv6 on new devices; these three need it.
+	for _, d := range []struct {
+		n   *Netns
+		dev string
+	}{{h, "eth0"}, {h, "veth0"}, {b, "vB"}} {
+		require.NoError(t, d.n.Do(func() error { return writeSysctl("net/ipv6/conf/"+d.dev+"/disable_ipv6", "0") }))
+	}
+	for _, c := range [][]string{
+		{"addr", "add", "192.0.2.1/24", "dev", "eth0"},
+		{"addr", "add", "2001:db8:1::1/64", "dev", "eth0", "nodad"},
+		{"link", "set", "eth0", "up"},
+		{"link", "set", "veth0", "mtu", "1400", "up"},
+		{"addr", "add", "10.1.0.1/24", "dev", "veth0"},
+		{"addr", "add", "fd00:1::1/64", "dev", "veth0", "nodad"},
+		{"route", "add", "10.9.0.0/16", "via", "10.1.0.254", "dev", "veth0"},
+		{"route", "add", "10.8.0.0/16", "via", "10.1.0.253", "dev", "veth0"},
+		{"-6", "route", "add", "fd00:9::/64", "via", "fd00:1::2", "dev", "veth0"},
+	} {
+		require.NoError(t, h.IP(c...), "%v", c)
+	}
+	require.NoError(t, x.IP("link", "set", "x0", "up"))
+	require.NoError(t, b.IP("link", "set", "vB", "mtu", "1400", "up"))
+	require.NoError(t, b.IP("addr", "add", "10.1.0.2/24", "dev", "vB"))
+	require.NoError(t, b.IP("addr", "add", "fd00:1::2/64", "dev", "vB", "nodad"))
+	macB, err := b.HardwareAddr("vB")
+	require.NoError(t, err)
+	gw := net.HardwareAddr{2, 0, 0, 0, 0, 0xfe}
+	for _, n := range [][]string{
+		{"neigh", "add", "10.1.0.254", "lladdr", gw.String(), "dev", "veth0", "nud", "permanent"},
+		{"neigh", "add", "10.1.0.2", "lladdr", macB.String(), "dev", "veth0", "nud", "permanent"},
+		{"-6", "neigh", "add", "fd00:1::2", "lladdr", macB.String(), "dev", "veth0", "nud", "permanent"},
+	} {
+		require.NoError(t, h.IP(n...), "%v", n)
+	}
+	macs := map[string]net.HardwareAddr{}
+	index := map[string]int32{}
+	for _, d := range []string{"eth0", "veth0"} {
+		macs[d], err = h.HardwareAddr(d)
+		require.NoError(t, err)
+		i, err := h.Ifindex(d)
+		require.NoError(t, err)
+		index[d] = int32(i)
+	}
+	io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: fibValueLen, MaxEntries: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { io.Close() })
+	tcProg, xdpProg := fibProbe(t, ebpf.SchedCLS, io), fibProbe(t, ebpf.XDP, io)
+
+	const (
+		v4 = netstack.AFInet
+		v6 = netstack.AFInet6
+	)
+	cases := []fibCase{
+		{name: "on link", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0"},
+		{name: "through a gateway", family: v4, src: "192.0.2.9", dst: "10.9.1.1", in: "eth0"},
+		{name: "no neighbour", family: v4, src: "192.0.2.9", dst: "10.8.1.1", in: "eth0"},
+		{name: "skip_neigh", family: v4, src: "192.0.2.9", dst: "10.8.1.1", in: "eth0", flags: netstack.FibLookupSkipNeigh},
+		{name: "local address", family: v4, src: "192.0.2.9", dst: "10.1.0.1", in: "eth0"},
+		{name: "local address, direct", family: v4, src: "192.0.2.9", dst: "10.1.0.1", in: "eth0", flags: netstack.FibLookupDirect},
+		{name: "subnet broadcast", family: v4, src: "192.0.2.9", dst: "10.1.0.255", in: "eth0"},
+		{name: "limited broadcast", family: v4, src: "192.0.2.9", dst: "255.255.255.255", in: "eth0"},
+		{name: "multicast", family: v4, src: "192.0.2.9", dst: "239.1.1.1", in: "eth0"},
+		{name: "no route", family: v4, src: "192.0.2.9", dst: "203.0.113.1", in: "eth0"},
+		{name: "forwarding off", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0", noFwd: true},
+		{name: "forwarding off, output", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "veth0", noFwd: true, flags: netstack.FibLookupOutput},
+		{name: "output through eth0", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0", flags: netstack.FibLookupOutput},
+		{name: "output through veth0", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "veth0", flags: netstack.FibLookupOutput},
+		{name: "table main", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0", tbid: 254, flags: netstack.FibLookupDirect | netstack.FibLookupTBID},
+		{name: "table local", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0", tbid: 255, flags: netstack.FibLookupDirect | netstack.FibLookupTBID},
+		{name: "table 0", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0", flags: netstack.FibLookupDirect | netstack.FibLookupTBID},
+		{name: "IPv6 table 100", family: v6, src: "2001:db8:1::9", dst: "fd00:1::2", in: "eth0", tbid: 100, flags: netstack.FibLookupDirect | netstack.FibLookupTBID},
+		{name: "IPv6 table local", family: v6, src: "2001:db8:1::9", dst: "fd00:1::2", in: "eth0", tbid: 255, flags: netstack.FibLookupDirect | netstack.FibLookupTBID},
+		{name: "IPv6 local, direct", family: v6, src: "2001:db8:1::9", dst: "fd00:1::1", in: "eth0", flags: netstack.FibLookupDirect},
+		{name: "table 100", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0", tbid: 100, flags: netstack.FibLookupDirect | netstack.FibLookupTBID},
+		{name: "source address", family: v4, src: "192.0.2.9", dst: "10.9.1.1", in: "eth0", flags: netstack.FibLookupSrc},
+		{name: "tot_len above the MTU", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0", totLen: 1401},
+		{name: "tot_len at the MTU", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0", totLen: 1400},
+		{name: "xdp: tot_len at the MTU", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0", totLen: 1400, xdp: true},
+		{name: "xdp: tot_len 0, a long frame", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0", xdp: true, frameLen: 1500},
+		{name: "tc: the skb at mtu + 18", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0", frameLen: 1418},
+		{name: "tc: the skb above mtu + 18", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0", frameLen: 1419},
+		{name: "unknown flag", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0", flags: 1 << 6},
+		{name: "no family", family: 0, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0"},
+		{name: "no device", family: v4, src: "192.0.2.9", dst: "10.1.0.2"},
+		{name: "IPv6 on link", family: v6, src: "2001:db8:1::9", dst: "fd00:1::2", in: "eth0"},
+		{name: "IPv6 through a gateway", family: v6, src: "2001:db8:1::9", dst: "fd00:9::5", in: "eth0"},
+		{name: "IPv6 link-local", family: v6, src: "2001:db8:1::9", dst: "fe80::1", in: "eth0"},
+		{name: "IPv6 local", family: v6, src: "2001:db8:1::9", dst: "fd00:1::1", in: "eth0"},
+		{name: "IPv6 no route", family: v6, src: "2001:db8:1::9", dst: "2001:db8:9::1", in: "eth0"},
+		{name: "IPv6 forwarding off", family: v6, src: "2001:db8:1::9", dst: "fd00:1::2", in: "eth0", noFwd: true},
+		{name: "IPv6 source address", family: v6, src: "2001:db8:1::9", dst: "fd00:9::5", in: "eth0", flags: netstack.FibLookupSrc},
+		{name: "IPv6 tot_len above the MTU", family: v6, src: "2001:db8:1::9", dst: "fd00:1::2", in: "eth0", totLen: 1401},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			on := map[bool]string{true: "0", false: "1"}[tc.noFwd]
+			require.NoError(t, h.Sysctl("net.ipv4.ip_forward", on))
+			require.NoError(t, h.Sysctl("net.ipv6.conf.all.forwarding", on))
+			p := netstack.FibParams{Family: tc.family, Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst),
+				TotLen: tc.totLen, TBID: tc.tbid, Ifindex: 999}
+			if tc.in != "" {
+				p.Ifindex = index[tc.in]
+			}
+			require.NoError(t, io.Put(uint32(0), encodeFib(p, tc.flags)))
+			frame := fibFrame(max(tc.frameLen, 60))
+			prog := tcProg
+			if tc.xdp {
+				prog = xdpProg
+			}
+			require.NoError(t, h.Do(func() error {
+				_, err := prog.Run(&ebpf.RunOptions{Data: frame})
+				return err
+			}))
+			var v []byte
+			require.NoError(t, io.Lookup(uint32(0), &v))
+			kp, krc := decodeFib(v)
+			names := map[int32]string{index["eth0"]: "eth0", index["veth0"]: "veth0"}
+			kern := fibResultOf(kp, krc, names)
+
+			mp, mrc, mnames := modelFibLookup(t, tc, macs, macB, gw, frame)
+			model := fibResultOf(mp, mrc, mnames)
+			t.Logf("kernel: %+v", kern)
+			require.Equal(t, kern, model, "model")
+		})
+	}
+}
+
+// fibFrame is an Ethernet frame of n bytes carrying an IPv4 UDP datagram
+// (the lookups do not read it).
+func fibFrame(n int) []byte {
+	f := make([]byte, n)
+	binary.BigEndian.PutUint16(f[12:], unix.ETH_P_IP)
+	copy(f[14:], udp4Packet([4]byte{192, 0, 2, 9}, [4]byte{10, 1, 0, 2}, 1000, 2000, n-14-28))
+	return f
+}
+
+func fibResultOf(p netstack.FibParams, rc int, names map[int32]string) fibResult {
+	r := fibResult{RC: netstack.FibRetName(rc)}
+	if rc < 0 {
+		return r // nothing written
+	}
+	r.Dev = names[p.Ifindex]
+	if r.Dev == "" {
+		r.Dev = fmt.Sprint(p.Ifindex)
+	}
+	r.Src, r.Dst, r.MTU, r.Metric, r.TBID = p.Src, p.Dst, p.TotLen, p.RtMetric, p.TBID
+	r.Smac, r.Dmac = net.HardwareAddr(p.Smac[:]), net.HardwareAddr(p.Dmac[:])
+	return r
+}
+
+// modelFibLookup runs tc's lookup in the model: the namespace of
+// TestKernelFibLookup with the kernel's addresses, and a Go program at
+// eth0's tc ingress or XDP hook calling Ctx.FibLookup on frame.
+func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, macB, gw net.HardwareAddr, frame []byte) (netstack.FibParams, int, map[int32]string) {
+	t.Helper()
+	p := netstack.FibParams{Family: tc.family, Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst),
+		TotLen: tc.totLen, TBID: tc.tbid, Ifindex: 999}
+	rc := 1000
+	names := map[int32]string{}
+	hook := carrier.HookTCIngress
+	if tc.xdp {
+		hook = carrier.HookXDP
+	}
+	pfx := netip.MustParsePrefix
+	cfg := &netstack.Config{
+		Namespaces: []netstack.NamespaceConfig{{Name: "H", Forwarding: !tc.noFwd, IPv6Forwarding: !tc.noFwd}, {Name: "X"}, {Name: "B"}},
+		Devices: []netstack.DeviceConfig{
+			{Name: "eth0", Kind: netstack.KindVeth, Netns: "H", MAC: [6]byte(macs["eth0"]), Addrs: []netip.Prefix{pfx("192.0.2.1/24"), pfx("2001:db8:1::1/64")},
+				Peer: "x0", PeerNetns: "X"},
+			{Name: "veth0", Kind: netstack.KindVeth, Netns: "H", MAC: [6]byte(macs["veth0"]), MTU: 1400,
+				Addrs: []netip.Prefix{pfx("10.1.0.1/24"), pfx("fd00:1::1/64")}, Peer: "vB", PeerNetns: "B", PeerMAC: [6]byte(macB),
+				PeerAddrs: []netip.Prefix{pfx("10.1.0.2/24"), pfx("fd00:1::2/64")}},
+		},
+		Routes: []netstack.RouteConfig{
+			{Netns: "H", Dst: pfx("10.9.0.0/16"), Dev: "veth0", Via: netip.MustParseAddr("10.1.0.254")},
+			{Netns: "H", Dst: pfx("10.8.0.0/16"), Dev: "veth0", Via: netip.MustParseAddr("10.1.0.253")},
+			{Netns: "H", Dst: pfx("fd00:9::/64"), Dev: "veth0", Via: netip.MustParseAddr("fd00:1::2")},
+		},
+		Neighbours: []netstack.NeighConfig{{Netns: "H", Dev: "veth0", Addr: netip.MustParseAddr("10.1.0.254"), MAC: [6]byte(gw)}},
+		Programs: []netstack.ProgramConfig{{Name: "fib", Hook: hook, Netns: "H", Dev: "eth0", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+			for _, d := range []string{"eth0", "veth0"} {
+				names[c.Ifindex(d)] = d
+			}
+			if tc.in != "" {
+				p.Ifindex = c.Ifindex(tc.in)
+			}
+			rc = c.FibLookup(&p, tc.flags)
+			if tc.xdp {
+				return netstack.XDPDrop
+			}
+			return netstack.TCXDrop
+		})}},
+		Entries: []netstack.EntryConfig{{Netns: "H", Dev: "eth0"}},
+	}
+	runModel(t, cfg, netstack.NopObserver{}, frame, nil)
+	require.NotEqual(t, 1000, rc, "the model's program ran")
+	return p, rc, names
+}
