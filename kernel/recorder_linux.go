@@ -31,7 +31,7 @@ const (
 var redirectCodes = map[observe.RedirectKind]uint32{
 	observe.NoRedirect: 0, observe.RedirectEgress: 1, observe.RedirectIngr: 2,
 	observe.RedirectPeer: 3, observe.CloneEgress: 4, observe.CloneIngress: 5, observe.XDPTx: 6,
-	observe.RedirectCPU: 7, observe.RedirectNeigh: 8,
+	observe.RedirectCPU: 7, observe.RedirectNeigh: 8, observe.RedirectFib: 9,
 	// act_mirred is a tc filter after the program, which returns TCX_NEXT.
 	observe.MirredEgressRedirect: 0, observe.MirredIngressRedirect: 0,
 	observe.MirredEgressMirror: 0, observe.MirredIngressMirror: 0,
@@ -545,7 +545,7 @@ func (r *recording) encodeAction(ns *Netns, a observe.Action) (bpf.RecorderActio
 		return act, fmt.Errorf("unknown redirect %q", a.Redirect)
 	}
 	act.Redirect = code
-	if code != 0 && a.Redirect != observe.XDPTx && a.Redirect != observe.RedirectCPU {
+	if code != 0 && !a.Redirect.Targetless() {
 		idx, err := ns.Ifindex(a.Target)
 		if err != nil {
 			return act, fmt.Errorf("redirect target %q: %w", a.Target, err)

@@ -210,7 +210,7 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		if kind == observe.TopoBridgeNoBcast {
 			t.dst = net.IPv4(192, 0, 2, 9)
 		}
-	case observe.TopoHub:
+	case observe.TopoHub, observe.TopoHubRouted:
 		if err := mk("A", "B", "C", "H"); err != nil {
 			return t, err
 		}
@@ -220,6 +220,10 @@ func buildTopology(kind observe.Topology) (t *topology, err error) {
 		}
 		neigh("A", "vA", "192.0.2.2", "vB")
 		neigh("H", "hB", "192.0.2.2", "vB")
+		if kind == observe.TopoHubRouted {
+			steps = append(steps, ipIn("H", "route", "add", "192.0.2.2/32", "dev", "hB"),
+				func() error { return t.ns["H"].Sysctl("net.ipv4.ip_forward", "1") })
+		}
 		t.sender, t.dst = "A", net.IPv4(192, 0, 2, 2)
 	case observe.TopoVXLAN, observe.TopoVXLANXnet:
 		xnet := kind == observe.TopoVXLANXnet

@@ -273,7 +273,7 @@ func (p *actionProg) Run(c *Ctx) int {
 			}
 			return c.RedirectNeigh(p.targets[i], 0)
 		case ActFibForward:
-			if ret, done := c.fibForward(uint32(a.Value), a.Index == FibNoNeighRedirect); done {
+			if ret, done, _ := c.fibForward(uint32(a.Value), a.Index == FibNoNeighRedirect); done {
 				return ret
 			}
 		case ActDrop:

@@ -326,22 +326,23 @@ func fibPrefSrc(ns *Netns, d *Device, gw netip.Addr, v6 bool) netip.Addr {
 const FibNoNeighRedirect = 1
 
 // fibForward is ActFibForward's program body; done reports that the
-// program returns ret.
-func (c *Ctx) fibForward(flags uint32, noNeighRedirect bool) (ret int, done bool) {
+// program returns ret, and rc is bpf_fib_lookup's return (-1 when the
+// packet was not looked up).
+func (c *Ctx) fibForward(flags uint32, noNeighRedirect bool) (ret int, done bool, rc int) {
 	b := c.Skb
 	if b == nil || c.Dev == nil {
-		return 0, false
+		return 0, false, -1
 	}
 	d := b.Data()
 	if len(d) < ethHlen {
-		return 0, false
+		return 0, false, -1
 	}
 	p := FibParams{Ifindex: c.Dev.ifindex}
 	ip := d[ethHlen:]
 	switch binary.BigEndian.Uint16(d[12:14]) {
 	case ethPIP:
 		if len(ip) < ipHlen || ip[8] <= 1 {
-			return 0, false
+			return 0, false, -1
 		}
 		p.Family, p.TOS, p.L4Protocol = AFInet, ip[1], ip[9]
 		p.Src, p.Dst = netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
@@ -350,7 +351,7 @@ func (c *Ctx) fibForward(flags uint32, noNeighRedirect bool) (ret int, done bool
 		}
 	case ethPIPv6:
 		if len(ip) < ip6Hlen || ip[7] <= 1 {
-			return 0, false
+			return 0, false, -1
 		}
 		p.Family, p.L4Protocol = AFInet6, ip[6]
 		p.Src, p.Dst = netip.AddrFrom16([16]byte(ip[8:24])), netip.AddrFrom16([16]byte(ip[24:40]))
@@ -358,9 +359,9 @@ func (c *Ctx) fibForward(flags uint32, noNeighRedirect bool) (ret int, done bool
 			p.TotLen = binary.BigEndian.Uint16(ip[4:6]) + ip6Hlen
 		}
 	default:
-		return 0, false
+		return 0, false, -1
 	}
-	rc := c.FibLookup(&p, flags)
+	rc = c.FibLookup(&p, flags)
 	ev := FibEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook, Ret: int32(rc)}
 	if rc == FibRetSuccess || rc == FibRetNoNeigh {
 		ev.Ifindex = p.Ifindex
@@ -368,12 +369,12 @@ func (c *Ctx) fibForward(flags uint32, noNeighRedirect bool) (ret int, done bool
 	c.s.obs.Fib(ev)
 	switch {
 	case rc == FibRetNoNeigh && noNeighRedirect && !c.xdp:
-		return c.RedirectNeighVia(p.Ifindex, p.Dst, 0), true
+		return c.RedirectNeighVia(p.Ifindex, p.Dst, 0), true, rc
 	case rc != FibRetSuccess:
-		return 0, false
+		return 0, false, rc
 	}
 	if !c.xdp && b.Cloned() && c.PullData(0) != 0 {
-		return TCXDrop, true // bpf_unclone_prologue: TC_ACT_SHOT
+		return TCXDrop, true, rc // bpf_unclone_prologue: TC_ACT_SHOT
 	}
 	d = b.Data()
 	ip = d[ethHlen:]
@@ -386,5 +387,5 @@ func (c *Ctx) fibForward(flags uint32, noNeighRedirect bool) (ret int, done bool
 		copy(d[0:6], p.Dmac[:])
 		copy(d[6:12], p.Smac[:])
 	}
-	return c.Redirect(p.Ifindex, 0), true
+	return c.Redirect(p.Ifindex, 0), true, rc
 }

@@ -50,8 +50,12 @@ func TransitionConfig(t observe.Transition) (cfg *Config, dst netip.Addr, err er
 		cfg.Devices = []DeviceConfig{veth("vA", "A", "vB", "B", "192.0.2.1/24", "192.0.2.2/24")}
 		cfg.Neighbours = []NeighConfig{neigh("A", "vA", "192.0.2.2", "vB")}
 		dst = netip.MustParseAddr("192.0.2.2")
-	case observe.TopoHub:
-		cfg.Namespaces = []NamespaceConfig{{Name: "A"}, {Name: "B"}, {Name: "C"}, {Name: "H"}}
+	case observe.TopoHub, observe.TopoHubRouted:
+		routed := t.Topology == observe.TopoHubRouted
+		cfg.Namespaces = []NamespaceConfig{{Name: "A"}, {Name: "B"}, {Name: "C"}, {Name: "H", Forwarding: routed}}
+		if routed {
+			cfg.Routes = []RouteConfig{{Netns: "H", Dst: netip.MustParsePrefix("192.0.2.2/32"), Dev: "hB"}}
+		}
 		cfg.Devices = []DeviceConfig{
 			veth("vA", "A", "hA", "H", "192.0.2.1/24", ""),
 			veth("vB", "B", "hB", "H", "192.0.2.2/24", ""),
@@ -559,6 +563,15 @@ func (p recorderProg) Run(c *Ctx) int {
 			}
 		}
 		switch a.Redirect {
+		case observe.RedirectFib:
+			ret, done, rc := c.fibForward(0, false)
+			if first {
+				r.ret = int32(rc)
+			}
+			if done {
+				return ret
+			}
+			return XDPPass
 		case observe.XDPTx:
 			return XDPTx
 		case observe.RedirectCPU:
@@ -621,6 +634,18 @@ func (p recorderProg) Run(c *Ctx) int {
 		ret = c.RedirectPeer(r.target, 0)
 	case observe.RedirectNeigh:
 		ret = c.RedirectNeigh(r.target, 0)
+	case observe.RedirectFib:
+		// fib_forward_tc: bpf_skb_store_bytes makes the head writable
+		// where the model's action runs the unclone prologue; the test
+		// packet is not cloned at the hooks that use it.
+		ret, done, rc := c.fibForward(0, false)
+		if first {
+			r.ret = int32(rc)
+		}
+		if !done {
+			return TCXNext
+		}
+		return ret
 	case observe.CloneEgress:
 		ret = c.CloneRedirect(r.target, 0)
 	case observe.CloneIngress:

@@ -59,7 +59,12 @@ enum redirect_kind {
 	RD_XDP_TX = 6, /* at an XDP hook: return XDP_TX */
 	RD_CPUMAP = 7, /* at an XDP hook: return bpf_redirect_map(&cpus, 0, 0) */
 	RD_NEIGH = 8, /* return bpf_redirect_neigh(target, NULL, 0, 0) */
+	RD_FIB = 9, /* bpf_fib_lookup on the IPv4 header; on success the TTL
+		     * decremented, the MACs written, return bpf_redirect(ifindex, 0) */
 };
+
+#define AF_INET_ 2
+#define ETH_HLEN_ 14
 
 struct rec {
 	__u64 count;
@@ -363,6 +368,41 @@ static __always_inline struct rec *record_start(void)
 	return r;
 }
 
+/* fib_forward_tc: RD_FIB at a tc hook, as Cilium's fib_redirect does it:
+ * bpf_fib_lookup (tot_len 0: the skb is checked against the egress device)
+ * from the device the packet came in by; on BPF_FIB_LKUP_RET_SUCCESS the
+ * TTL decremented (bpf_l3_csum_replace, bpf_skb_store_bytes) and the next
+ * hop's addresses written (bpf_skb_store_bytes, which makes the head
+ * writable), then bpf_redirect(ifindex, 0). *rc is the lookup's return;
+ * any other result returns TCX_NEXT. */
+static __always_inline long fib_forward_tc(struct __sk_buff *skb, __s32 *rc)
+{
+	struct bpf_fib_lookup p = {};
+	struct iphdr iph;
+	__u16 old, new;
+
+	*rc = -1;
+	if (bpf_skb_load_bytes(skb, ETH_HLEN_, &iph, sizeof(iph)) < 0 || iph.ttl <= 1)
+		return TCX_NEXT;
+	p.family = AF_INET_;
+	p.tos = iph.tos;
+	p.l4_protocol = iph.protocol;
+	p.ipv4_src = iph.saddr;
+	p.ipv4_dst = iph.daddr;
+	p.ifindex = skb->ingress_ifindex;
+	*rc = bpf_fib_lookup(skb, &p, sizeof(p), 0);
+	if (*rc != 0)
+		return TCX_NEXT;
+	old = bpf_htons((__u16)iph.ttl << 8 | iph.protocol);
+	iph.ttl--;
+	new = bpf_htons((__u16)iph.ttl << 8 | iph.protocol);
+	bpf_l3_csum_replace(skb, ETH_HLEN_ + offsetof(struct iphdr, check), old, new, 2);
+	bpf_skb_store_bytes(skb, ETH_HLEN_ + offsetof(struct iphdr, ttl), &iph.ttl, 1, 0);
+	bpf_skb_store_bytes(skb, 0, p.dmac, 6, 0);
+	bpf_skb_store_bytes(skb, 6, p.smac, 6, 0);
+	return bpf_redirect(p.ifindex, 0);
+}
+
 SEC("tc")
 int record_tc(struct __sk_buff *skb)
 {
@@ -423,6 +463,14 @@ int record_tc(struct __sk_buff *skb)
 	case RD_NEIGH:
 		ret = bpf_redirect_neigh(a->target, NULL, 0, 0);
 		break;
+	case RD_FIB: {
+		__s32 rc;
+
+		ret = fib_forward_tc(skb, &rc);
+		if (r)
+			r->ret = rc;
+		return ret;
+	}
 	default:
 		return TCX_NEXT;
 	}
@@ -502,6 +550,45 @@ int record_sf(struct __sk_buff *skb)
 	return skb->len;
 }
 
+/* fib_forward_xdp: RD_FIB at an XDP hook, as samples/bpf/xdp_fwd does it:
+ * bpf_fib_lookup with tot_len the IPv4 header's (checked against the
+ * route's MTU) from the device the frame came in by; on success the TTL
+ * decremented, the next hop's addresses written and bpf_redirect(ifindex,
+ * 0). r->ret is the lookup's return; any other result is XDP_PASS. */
+static __always_inline int fib_forward_xdp(struct xdp_md *ctx, struct rec *r)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct bpf_fib_lookup p = {};
+	struct ethhdr *eth = data;
+	struct iphdr *iph = data + ETH_HLEN_;
+	__u32 check;
+	long rc;
+
+	if ((void *)(iph + 1) > data_end || iph->ttl <= 1)
+		return XDP_PASS;
+	p.family = AF_INET_;
+	p.tos = iph->tos;
+	p.l4_protocol = iph->protocol;
+	p.tot_len = bpf_ntohs(iph->tot_len);
+	p.ipv4_src = iph->saddr;
+	p.ipv4_dst = iph->daddr;
+	p.ifindex = ctx->ingress_ifindex;
+	rc = bpf_fib_lookup(ctx, &p, sizeof(p), 0);
+	if (r)
+		r->ret = rc;
+	if (rc != 0)
+		return XDP_PASS;
+	/* ip_decrease_ttl */
+	check = iph->check;
+	check += bpf_htons(0x0100);
+	iph->check = (__u16)(check + (check >= 0xFFFF));
+	iph->ttl--;
+	__builtin_memcpy(eth->h_dest, p.dmac, 6);
+	__builtin_memcpy(eth->h_source, p.smac, 6);
+	return bpf_redirect(p.ifindex, 0);
+}
+
 SEC("xdp")
 int record_xdp(struct xdp_md *ctx)
 {
@@ -550,6 +637,8 @@ int record_xdp(struct xdp_md *ctx)
 	}
 	if (a->redirect == RD_CPUMAP)
 		return bpf_redirect_map(&cpus, 0, 0);
+	if (a->redirect == RD_FIB)
+		return fib_forward_xdp(ctx, r);
 	return a->redirect == RD_XDP_TX ? XDP_TX : XDP_PASS;
 }
 

@@ -58,6 +58,17 @@ var Measured = []MeasuredCells{
 	{"bpf-redirect-neigh", "hA/tc-ingress", "count=1 ret=7"},
 	{"bpf-redirect-neigh", "hB/tc-egress", "count=1 mark=0x2b priority=11 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x0 pkt_type=3 ingress_ifindex=hA ifindex=hB"},
 	{"bpf-redirect-neigh", "vB/tc-ingress", "count=1 mark=0x0 tc_index=43 hash=0x5eed002b tstamp=0x0 pkt_type=0 ingress_ifindex=vB"},
+	// Forwarding in the program: bpf_fib_lookup succeeds (ret 0), the
+	// redirect keeps everything but the tstamp (__bpf_tx_skb), and the
+	// rewritten destination MAC makes the frame PACKET_HOST at vB. At XDP
+	// the frame crosses to vB as an xdp_frame with its metadata, which vB's
+	// XDP program and the skb built from the frame still carry.
+	{"tc-fib-forward", "hA/tc-ingress", "count=1 pkt_type=3 ret=0"},
+	{"tc-fib-forward", "hB/tc-egress", "count=1 mark=0x2b priority=11 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x0 pkt_type=3 ingress_ifindex=hA ifindex=hB"},
+	{"tc-fib-forward", "vB/tc-ingress", "count=1 mark=0x0 tc_index=43 hash=0x5eed002b tstamp=0x0 pkt_type=0 ingress_ifindex=vB"},
+	{"xdp-fib-forward", "hA/xdp", "count=1 ingress_ifindex=hA meta_len=0 ret=0"},
+	{"xdp-fib-forward", "vB/xdp", "count=1 ingress_ifindex=vB meta_len=8"},
+	{"xdp-fib-forward", "vB/tc-ingress", "count=1 mark=0x0 pkt_type=0 ingress_ifindex=vB meta_len=8 meta=a0 a1 a2 a3 a4 a5 a6 a7"},
 	// __bpf_rx_skb -> dev_forward_skb in the same namespace: mark and
 	// tstamp kept, priority zeroed, eth_type_trans recomputes pkt_type.
 	{"bpf-redirect-ingress", "hB/tc-ingress", "count=1 mark=0x2b priority=0 tc_index=43 cb0=0x2b00 hash=0x5eed002b tstamp=0x2902141 pkt_type=3 ingress_ifindex=hB ifindex=hB"},

@@ -44,12 +44,14 @@ func TestCatalogueIsConsistent(t *testing.T) {
 			case observe.XDPTx, observe.RedirectCPU:
 				require.Equal(t, observe.XDP, a.Hook.Point, "%s: %s at an XDP hook", tr.Name, a.Redirect)
 				require.Empty(t, a.Target, "%s: %s has no target", tr.Name, a.Redirect)
+			case observe.RedirectFib:
+				require.Empty(t, a.Target, "%s: %s has no target", tr.Name, a.Redirect)
 			default:
 				require.Contains(t, devs, a.Target, "%s redirect target", tr.Name)
 			}
 			if a.Hook.Point == observe.XDP {
 				require.Empty(t, a.Set, "%s: XDP actions only reserve metadata (and may bounce)", tr.Name)
-				require.Contains(t, []observe.RedirectKind{observe.NoRedirect, observe.XDPTx, observe.RedirectCPU}, a.Redirect, "%s", tr.Name)
+				require.Contains(t, []observe.RedirectKind{observe.NoRedirect, observe.XDPTx, observe.RedirectCPU, observe.RedirectFib}, a.Redirect, "%s", tr.Name)
 			} else {
 				require.NotEqual(t, observe.XDPCpumap, a.Hook.Point, "%s: the cpumap program only records", tr.Name)
 				require.Zero(t, a.MetaLen, "%s: only XDP actions reserve metadata", tr.Name)

@@ -15,8 +15,15 @@ const (
 	RedirectIngr   RedirectKind = "redirect-ingress" // return bpf_redirect(target, BPF_F_INGRESS)
 	RedirectPeer   RedirectKind = "redirect-peer"    // return bpf_redirect_peer(target, 0)
 	RedirectNeigh  RedirectKind = "redirect-neigh"   // return bpf_redirect_neigh(target, NULL, 0, 0)
-	CloneEgress    RedirectKind = "clone-redirect"   // bpf_clone_redirect(target, 0); continue (TCX_NEXT)
-	CloneIngress   RedirectKind = "clone-redirect-ingress"
+	// RedirectFib forwards in the program (tc and XDP; no target):
+	// bpf_fib_lookup on the IPv4 header from the device the packet came
+	// in by (at XDP with tot_len the header's, at tc with 0, so the skb
+	// is checked), the return recorded; on success the TTL decremented,
+	// the next hop's MACs written and bpf_redirect(ifindex, 0); otherwise
+	// the program passes (TCX_NEXT, XDP_PASS).
+	RedirectFib  RedirectKind = "fib-forward"
+	CloneEgress  RedirectKind = "clone-redirect" // bpf_clone_redirect(target, 0); continue (TCX_NEXT)
+	CloneIngress RedirectKind = "clone-redirect-ingress"
 	// XDPTx, at an XDP hook, returns XDP_TX after the metadata is
 	// reserved; it has no target.
 	XDPTx RedirectKind = "xdp-tx"
@@ -45,6 +52,12 @@ func (k RedirectKind) Mirred() bool {
 		return true
 	}
 	return false
+}
+
+// Targetless reports whether the kind has no target device: XDP_TX, the
+// cpumap redirect and the FIB forward, which finds its device.
+func (k RedirectKind) Targetless() bool {
+	return k == XDPTx || k == RedirectCPU || k == RedirectFib
 }
 
 // BPF reports whether the program itself calls a redirect helper (and so
@@ -128,6 +141,9 @@ const (
 	TopoSameNetns Topology = "same-netns" // vX <-> vY, both in A
 	TopoPair      Topology = "pair"       // vA (A) <-> vB (B)
 	TopoHub       Topology = "hub"        // vA/vB/vC (A/B/C) <-> hA/hB/hC (H)
+	// TopoHubRouted is hub with net.ipv4.ip_forward 1 in H and a route
+	// 192.0.2.2/32 dev hB there.
+	TopoHubRouted Topology = "hub-routed"
 	TopoVXLAN     Topology = "vxlan"      // pair + vxA (A), vxB (B)
 	TopoVXLANXnet Topology = "vxlan-xnet" // pair + vxA moved to S, vxB moved to D
 	// TopoVXLAN6 is pair + vxA (A), vxB (B) over an IPv6 underlay, the
@@ -212,7 +228,7 @@ func (t Topology) Devices() []string {
 		return []string{"vX", "vY"}
 	case TopoPair:
 		return []string{"vA", "vB"}
-	case TopoHub:
+	case TopoHub, TopoHubRouted:
 		return []string{"vA", "vB", "vC", "hA", "hB", "hC"}
 	case TopoBridge, TopoBridgeFDB, TopoBridgeNoNF, TopoBridgeHairpin, TopoBridgeIsolated, TopoBridgeNoFlood, TopoBridgeNoBcast:
 		return []string{"vA", "vB", "vC", "hA", "hB", "hC", "br0"}
@@ -634,6 +650,30 @@ tstamp cleared, and neigh_output writes H's permanent neighbour for 192.0.2.2 on
 dev_queue_xmit on hB. Nothing is scrubbed.`,
 		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectNeigh, Target: "hB"}},
 		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCEgress}, {"vB", TCIngress}},
+	},
+	{
+		Name:     "tc-fib-forward",
+		Topology: TopoHubRouted,
+		Setup: setupHub + ` H forwards (net.ipv4.ip_forward 1) and routes 192.0.2.2/32 dev hB. At hA ingress:
+writes, then bpf_fib_lookup(skb, {AF_INET, the header's addresses, protocol and TOS, ifindex hA}, 0): H's
+route and permanent neighbour give BPF_FIB_LKUP_RET_SUCCESS with ifindex hB, smac hB's and dmac vB's MAC
+(tot_len 0: is_skb_forwardable checks the skb against hB). Then the TTL is decremented and the MACs written
+with bpf_skb_store_bytes, and the program returns bpf_redirect(hB, 0). Nothing is scrubbed; the packet
+never enters H's IP stack.`,
+		Actions: []Action{{Hook: Hook{"hA", TCIngress}, Set: Writes(43), Redirect: RedirectFib}},
+		Hooks:   []Hook{{"hA", TCIngress}, {"hB", TCEgress}, {"vB", TCIngress}},
+	},
+	{
+		Name:     "xdp-fib-forward",
+		Topology: TopoHubRouted,
+		Setup: setupHub + ` H forwards (net.ipv4.ip_forward 1) and routes 192.0.2.2/32 dev hB. Native XDP on hA
+reserves 8 bytes of metadata, then bpf_fib_lookup(ctx, {AF_INET, the header's addresses, protocol, TOS and
+tot_len, ifindex hA}, 0) gives BPF_FIB_LKUP_RET_SUCCESS with ifindex hB; the TTL is decremented, the MACs
+written and the program returns bpf_redirect(hB, 0). The xdp_frame goes to hB's ndo_xdp_xmit (veth_xdp_xmit,
+which takes frames because vB has an XDP program), and vB's NAPI runs vB's XDP program on it with the
+metadata, then builds the skb from the frame (__xdp_build_skb_from_frame: skb_metadata_set).`,
+		Actions: []Action{{Hook: Hook{"hA", XDP}, MetaLen: 8, Redirect: RedirectFib}},
+		Hooks:   []Hook{{"hA", XDP}, {"vB", XDP}, {"vB", TCIngress}},
 	},
 	{
 		Name:     "bpf-clone-redirect-egress",
