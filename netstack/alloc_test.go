@@ -97,6 +97,15 @@ func TestNoAllocsSteadyState(t *testing.T) {
 		// for eth0's stack and, through the port's queue, the macvlan's.
 		{"rx-macvlan-socket", macvlanRxConfig(), buildFrame(frameOpts{dstMAC: macMvB, srcMAC: macGW, src: "10.0.1.254", dst: "10.0.1.2", sport: 1000, dport: 2000, payload: 64}), 0},
 		{"rx-macvlan-broadcast-sockets", macvlanRxConfig(), buildFrame(frameOpts{dstMAC: broadcastMAC, srcMAC: macGW, src: "10.0.1.254", dst: "10.0.1.2", sport: 1000, dport: 2000, payload: 64}), 2},
+		// Forwarding in programs: bpf_fib_lookup at XDP into a veth whose
+		// peer runs XDP, and at tc behind a tap (the unclone prologue).
+		{"rx-xdp-fib-forward-veth-socket", fibTopology(true,
+			ProgramConfig{Name: "fwd", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActFibForward}}},
+			ProgramConfig{Name: "xB", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []Action{{Kind: ActPass}}}),
+			buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "10.1.0.2", sport: 1000, dport: 2000, payload: 64}), 0},
+		{"rx-tc-fib-forward-veth-socket", fibTopologyTapped(ProgramConfig{Name: "fwd", Hook: carrier.HookTCIngress, Dev: "eth0",
+			Actions: []Action{{Kind: ActFibForward}}}),
+			buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "10.1.0.2", sport: 1000, dport: 2000, payload: 64}), 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, te := newStack(t, tc.cfg, "", nil, nil)

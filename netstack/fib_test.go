@@ -236,3 +236,12 @@ func TestFibForward(t *testing.T) {
 		})
 	}
 }
+
+// fibTopologyTapped is fibTopology (forwarding on) with progs and a
+// receive tap on eth0 (its packet socket reads each clone at once), so
+// eth0's tc programs see a cloned skb.
+func fibTopologyTapped(progs ...ProgramConfig) *Config {
+	cfg := fibTopology(true, progs...)
+	cfg.Taps = []TapConfig{{Name: "t", Dev: "eth0", Dir: TapRX}}
+	return cfg
+}

@@ -213,6 +213,7 @@ func TestRedirectNeigh(t *testing.T) {
 		dstMAC [6]byte
 		routes []RouteConfig
 		neigh  []NeighConfig
+		via    string  // the nexthop parameter (struct bpf_redir_neigh)
 		want   [6]byte // the frame's destination at the veth's egress
 		drops  []string
 	}{
@@ -222,9 +223,20 @@ func TestRedirectNeigh(t *testing.T) {
 			neigh:  []NeighConfig{{Dev: "veth0", Addr: addr("10.1.0.254"), MAC: gwMAC}}, want: gwMAC,
 			drops: []string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}},
 		{name: "no neighbour", dst: "10.1.0.9", dstMAC: macNIC, drops: []string{"SKB_DROP_REASON_NEIGH_FAILED@neigh_output"}},
+		{name: "via a next hop, not the route's", dst: "10.1.0.2", dstMAC: macNIC, via: "10.1.0.254",
+			neigh: []NeighConfig{{Dev: "veth0", Addr: addr("10.1.0.254"), MAC: gwMAC}}, want: gwMAC,
+			drops: []string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}},
+		{name: "via a next hop without a neighbour", dst: "10.1.0.2", dstMAC: macNIC, via: "10.1.0.77",
+			drops: []string{"SKB_DROP_REASON_NEIGH_FAILED@neigh_output"}},
+		{name: "via an IPv4 next hop for an IPv4 packet off the routes", dst: "203.0.113.5", dstMAC: macNIC, via: "10.1.0.2", want: macB,
+			drops: []string{"SKB_DROP_REASON_IP_INADDRERRORS@ip_rcv_finish_core"}},
 		{name: "multicast frame", dst: "10.1.0.2", dstMAC: [6]byte{1, 0, 0x5e, 0, 0, 1}, drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@skb_do_redirect"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			var via netip.Addr
+			if tc.via != "" {
+				via = addr(tc.via)
+			}
 			var out [][6]byte
 			var marks []uint32
 			var tstamps []int64
@@ -237,7 +249,7 @@ func TestRedirectNeigh(t *testing.T) {
 				Sockets:    []SocketConfig{{Name: "b", Netns: "B", Proto: ProtoUDP, Port: 2000}},
 				Options:    Options{RxTimestamps: true},
 				Programs: []ProgramConfig{
-					{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActSetMark, Value: 5}, {Kind: ActRedirectNeigh, Target: "veth0"}}},
+					{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActSetMark, Value: 5}, {Kind: ActRedirectNeigh, Target: "veth0", Via: via}}},
 					{Name: "out", Hook: carrier.HookTCEgress, Dev: "veth0", Prog: ProgramFunc(func(c *Ctx) int {
 						out = append(out, [6]byte(c.Skb.Data()[0:6]))
 						marks = append(marks, c.Skb.H().Mark)
@@ -268,4 +280,20 @@ func TestRedirectNeigh(t *testing.T) {
 		Programs: []ProgramConfig{{Name: "x", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActRedirectNeigh, Target: "eth0"}}}},
 	}
 	require.ErrorIs(t, newStackErr(t, cfg, ""), ErrConfig, "bpf_redirect_neigh is a tc helper")
+	cfg.Programs[0] = ProgramConfig{Name: "x", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActRedirect, Target: "eth0", Via: addr("10.0.0.1")}}}
+	require.ErrorIs(t, newStackErr(t, cfg, ""), ErrConfig, "a next hop is redirect_neigh's")
+
+	// A nh_family that is neither AF_INET nor AF_INET6 (the zero Addr)
+	// frees the packet in skb_do_redirect.
+	cfg = &Config{
+		Devices:    []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC}, {Name: "veth0", Kind: KindVeth, Peer: "vB", PeerNetns: "B"}},
+		Namespaces: []NamespaceConfig{{Name: "B"}},
+		Programs: []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+			return c.RedirectNeighVia(c.Ifindex("veth0"), netip.Addr{}, 0)
+		})}},
+		Entries: []EntryConfig{{Dev: "eth0"}},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macA, src: "192.0.2.9", dst: "10.1.0.2", sport: 1, dport: 2, payload: 4})}))
+	require.Equal(t, []string{"SKB_DROP_REASON_NOT_SPECIFIED@skb_do_redirect"}, te.obs.dropReasons())
 }

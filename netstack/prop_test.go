@@ -319,7 +319,18 @@ func propConfigs() []*Config {
 		},
 		Entries: []EntryConfig{{Dev: "eth0"}, {Kind: EntryTX, Netns: "c", Socket: "tx"}},
 	}
-	return append(cfgs, mvl)
+	// Forwarding in programs: a tapped NIC whose XDP program forwards
+	// with bpf_fib_lookup (to a veth whose peer runs XDP, or to a NIC),
+	// and whose tc program forwards what XDP passed, redirecting through
+	// the neighbour subsystem when the next hop has no entry.
+	fib := fibTopology(true,
+		ProgramConfig{Name: "xfwd", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActAdjustMeta, Value: 8}, {Kind: ActFibForward}}},
+		ProgramConfig{Name: "tfwd", Hook: carrier.HookTCIngress, Dev: "eth0",
+			Actions: []Action{{Kind: ActWrite, Map: 0}, {Kind: ActFibForward, Value: FibLookupDirect, Index: FibNoNeighRedirect}}},
+		ProgramConfig{Name: "xB", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []Action{{Kind: ActRead, Map: 0}}},
+		ProgramConfig{Name: "tB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Actions: []Action{{Kind: ActRead, Map: 0}}})
+	fib.Taps = []TapConfig{{Name: "dump", Dev: "eth0", Dir: TapBoth}}
+	return append(cfgs, mvl, fib)
 }
 
 // vxlanWrap puts frame f (an Ethernet frame) in a VXLAN packet from

@@ -1286,4 +1286,78 @@ var List = []Mutant{
 		Desc: "macvlan_queue_xmit forwards directly only to a bridge-mode sibling; others are reached through the world",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "fib-forwarding-ignored",
+		File: "netstack/fib.go",
+		Old:  `	if (!v6 && !ns.forwarding) || (v6 && !ns.fwd6) {`,
+		New:  `	if false {`,
+		Desc: "bpf_ipv4_fib_lookup / bpf_ipv6_fib_lookup return FWD_DISABLED without IN_DEV_FORWARD on the input device",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "fib-direct-skips-local-v4",
+		File: "netstack/fib.go",
+		Old:  `	case (!v6 || !direct) && ns.fibLocal(p.Dst):`,
+		New:  `	case !direct && ns.fibLocal(p.Dst):`,
+		Desc: "IPv4's main table holds the local routes while no policy rule exists (fib_unmerge): BPF_FIB_LOOKUP_DIRECT still sees RTN_LOCAL",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "fib-ignores-gateway",
+		File: "netstack/fib.go",
+		Old: `	if r.via.IsValid() {
+		nh = r.via
+		p.Dst = nh
+	}`,
+		New: `	if false {
+		nh = r.via
+		p.Dst = nh
+	}`,
+		Desc: "bpf_fib_lookup writes the route's gateway into params->ipv4_dst and looks up its neighbour",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "fib-mtu-unchecked",
+		File: "netstack/fib.go",
+		Old:  `		if int(p.TotLen) > mtu {`,
+		New:  `		if false {`,
+		Desc: "bpf_fib_lookup returns FRAG_NEEDED when tot_len exceeds the route's MTU (check_mtu: always at XDP)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "fib-skb-unchecked",
+		File: "netstack/fib.go",
+		Old:  `		if !isSkbForwardable(d, c.Skb) {`,
+		New:  `		if false {`,
+		Desc: "bpf_skb_fib_lookup without tot_len checks the skb against the egress device (is_skb_forwardable)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "fib-forward-keeps-ttl",
+		File: "netstack/fib.go",
+		Old: `	if p.Family == AFInet {
+		ipDecreaseTTL(ip)
+	} else {`,
+		New: `	if p.Family == AFInet {
+		_ = ip
+	} else {`,
+		Desc: "a program forwarding with bpf_fib_lookup decrements the TTL (ip_decrease_ttl), as xdp_fwd does",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "fib-forward-no-unclone",
+		File: "netstack/fib.go",
+		Old:  `	if !c.xdp && b.Cloned() && c.PullData(0) != 0 {`,
+		New:  `	if false {`,
+		Desc: "a tc program that writes the packet directly runs the verifier's unclone prologue (bpf_skb_pull_data on a cloned skb)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "redirect-neigh-via-ignored",
+		File: "netstack/ip.go",
+		Old:  `	if ri.flags&flagNexthop != 0 {`,
+		New:  `	if false {`,
+		Desc: "bpf_redirect_neigh with struct bpf_redir_neigh sends to that next hop, without a route lookup",
+		Pkgs: []string{"./netstack"},
+	},
 }
