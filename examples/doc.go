@@ -19,6 +19,9 @@
 // a copy or an XDP redirect loses them); edge-lb-macvlan.yaml puts two of
 // the backends in containers on macvlan devices (no scrub from the NIC into
 // the container; the decap inside it resets the extensions);
+// xdp-router.yaml replays `-preset quic-router` through a router whose
+// NIC's XDP program forwards with bpf_fib_lookup (no skb hook of the host
+// runs; the metadata crosses a veth as part of the xdp_frame);
 // the rfc-*.yaml files are the skb local
 // storage RFC's selftests (prog_tests/skb_storage.c) as scenarios, replaying
 // UDP packets between loopback sockets, and, for the two selftests that

@@ -479,6 +479,7 @@ func TestExamplesWorkersIdentical(t *testing.T) {
 		{"edge-lb-cpumap.yaml", "lb"},
 		{"edge-lb-hints.yaml", "lb"},
 		{"edge-lb-macvlan.yaml", "lb"},
+		{"xdp-router.yaml", "quic-router"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: tc.preset, Seed: 2})
@@ -735,4 +736,47 @@ func TestEdgeLBMacvlan(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, runs(t, all, "tc_b1"))
 	assert.Zero(t, runs(t, all, "tc_b2"))
+}
+
+// TestXDPRouter: xdp-router.yaml forwards every datagram in XDP with
+// bpf_fib_lookup: no skb hook of the host runs, frames to the uplink leave
+// by eth1 without becoming skbs, frames to svc become skbs there with no
+// value from the host. Forwarded at tc instead, the value reaches eth1's
+// tc egress but not svc (veth0's scrub) unless the map keeps it.
+func TestXDPRouter(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "quic-router", Seed: 1})
+	rep := mustReplay(t, "xdp-router.yaml", pcap, sim.Options{})
+	n := uint64(rep.PacketsRead)
+	assert.Equal(t, n, runs(t, rep, "xdp_fwd"))
+	assert.Equal(t, n, rep.FibLookups("xdp_fwd", "SUCCESS"), "every lookup succeeds")
+	assert.Zero(t, runs(t, rep, "tc_in"), "XDP_REDIRECT: the frame never reaches tc ingress")
+	assert.Zero(t, runs(t, rep, "tc_out"), "ndo_xdp_xmit: no tc egress on eth1")
+	toSvc := runs(t, rep, "tc_svc")
+	assert.Positive(t, toSvc)
+	assert.Equal(t, toSvc, runs(t, rep, "xdp_svc"), "veth_xdp_xmit hands every frame to vB's XDP program")
+	assert.Equal(t, toSvc, rep.Read("tc_svc", "flow").Missing)
+	assert.Equal(t, toSvc, sim.Count(rep.Outcomes, "delivered to a socket"))
+	assert.Equal(t, n-toSvc, sim.Count(rep.Outcomes, "transmitted by a device"))
+	assert.Empty(t, rep.Drops)
+	assert.Zero(t, sim.Count(rep.Carrier, "stores"), "no value is ever stored")
+
+	// Forwarded at tc ingress instead.
+	s, err := sim.LoadScenario("xdp-router.yaml")
+	require.NoError(t, err)
+	require.Equal(t, "xdp_fwd", s.Stack.Programs[0].Name)
+	s.Stack.Programs = s.Stack.Programs[1:]
+	tc, err := sim.Replay(s, []string{pcap}, sim.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, n, tc.FibLookups("tc_in", "SUCCESS"))
+	assert.Equal(t, n, sim.Count(tc.Carrier, "stores"))
+	out := runs(t, tc, "tc_out")
+	assert.Equal(t, n-toSvc, out)
+	assert.Equal(t, out, tc.Read("tc_out", "flow").Found, "bpf_redirect to eth1 keeps the value")
+	assert.Equal(t, toSvc, tc.Read("tc_svc", "flow").Missing, "veth0 scrubs across namespaces")
+	for i := range s.Maps {
+		s.Maps[i].Flags |= carrier.FlagKeepNetns
+	}
+	kept, err := sim.Replay(s, []string{pcap}, sim.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, toSvc, kept.Read("tc_svc", "flow").Found, "a map with the keep flag crosses veth0")
 }
