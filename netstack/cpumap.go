@@ -161,14 +161,14 @@ func (s *Stack) cpumapOf(ri redirectInfo) *cpuEntry {
 // meta bytes of metadata in front) into a cpumap entry by d's XDP program
 // (xdp_do_redirect -> cpu_map_enqueue -> bq_enqueue): a full bulk queue
 // is moved to the ring first (bq_flush_to_queue), then the frame joins
-// the bulk queue. An skb b (veth's native XDP, not wrapped) is given up
+// the bulk queue. An skb b (veth's native XDP, not an XDP frame) is given up
 // as for any redirected frame (veth_xdp_get, consume_skb: its tracepoint
 // fires now; the sk_buff goes when the frame reaches the ring, see
 // cpumapBulkFlush). Takes ownership of b.
-func (s *Stack) cpumapEnqueue(b *skb.Buff, d *Device, meta int, ri redirectInfo, wrapped bool) {
+func (s *Stack) cpumapEnqueue(b *skb.Buff, d *Device, meta int, ri redirectInfo) {
 	e := s.cpumapOf(ri)
 	kind := uint8(cpumapKindFrame)
-	if !wrapped {
+	if !b.XDPFrame() {
 		kind = cpumapKindOld
 		if len(s.tpConsum) != 0 {
 			s.runTracepoint(s.tpConsum, b, skb.SkbConsumed) // consume_skb(skb)
@@ -221,11 +221,10 @@ func (s *Stack) cpumapWake(e *cpuEntry) {
 
 // cpumapBulkFlush models bq_flush_to_queue: the bulk queue's frames go to
 // the ring (__ptr_ring_produce) while it has room; the rest are dropped
-// (xdp_return_frame_rx_napi). A frame still in its old skb (veth) becomes
-// a fresh sk_buff around the frame here (RebuildFromFrame) rather than in
-// the kthread (__xdp_build_skb_from_frame), so that the kthread's program
-// sees one *skb.Buff; the allocation counts are the same. Then the
-// kthread is woken (__cpu_map_flush: wake_up_process).
+// (xdp_return_frame_rx_napi). A frame still in its old skb (veth) leaves
+// it here (skb.Buff.ToFrame); the kthread builds the new skb around each
+// frame its program passes (__xdp_build_skb_from_frame, cpumapFrame).
+// Then the kthread is woken (__cpu_map_flush: wake_up_process).
 func (s *Stack) cpumapBulkFlush(e *cpuEntry) {
 	saved, savedTrace := s.cur, s.trace
 	for i := range e.bulk {
@@ -238,12 +237,7 @@ func (s *Stack) cpumapBulkFlush(e *cpuEntry) {
 			continue
 		}
 		if it.kind == cpumapKindOld {
-			nb, err := it.b.RebuildFromFrame()
-			if err != nil {
-				s.dropNoSkb(it.dev, skb.DropNomem, OpCpumapEnqueue)
-				continue
-			}
-			it.b, it.kind = nb, cpumapKindFrame
+			it.b, it.kind = it.b.ToFrame(), cpumapKindFrame
 		}
 		s.stats.CpumapQueued++
 		e.ring = append(e.ring, it)
@@ -389,7 +383,7 @@ func (s *Stack) cpumapFrame(e *cpuEntry, it *cpuItem) bool {
 		case XDPPass:
 			meta = m // xdp_update_frame_from_buff
 		case XDPRedirect:
-			s.xdpRedirect(b, d, m, ri, true)
+			s.xdpRedirect(b, d, m, ri)
 			return false
 		default:
 			// XDP_TX (bpf_warn_invalid_xdp_action), XDP_ABORTED, XDP_DROP:
@@ -398,6 +392,11 @@ func (s *Stack) cpumapFrame(e *cpuEntry, it *cpuItem) bool {
 			s.dropNoSkb(d, skb.DropXDP, OpCpumapKthread)
 			return false
 		}
+	}
+	if b.BuildSkbFromFrame() != nil { // __xdp_build_skb_from_frame
+		b.NapiFree()
+		s.dropNoSkb(d, skb.DropNomem, OpCpumapKthread)
+		return false
 	}
 	setDev(b, d)
 	b.MetadataSet(meta)

@@ -116,7 +116,7 @@ func devmapValid(e *devEntry, n int) bool {
 // devmapRedirect models xdp_do_redirect into a device map for skb b's
 // frame (data at the mac header, meta bytes of metadata in front) that d's
 // XDP program redirected. The frame leaves its skb first (an skb b, not
-// wrapped: veth_xdp_get and consume_skb, RebuildFromFrame). Unicast
+// an XDP frame: veth_xdp_get and consume_skb, skb.Buff.ToFrame). Unicast
 // (dev_map_enqueue): the entry's device, which must be up and fit the
 // frame (-ENETDOWN, -EMSGSIZE: the driver drops it). Broadcast
 // (dev_map_enqueue_multi, FlagBroadcast): every valid entry in key order
@@ -125,18 +125,13 @@ func devmapValid(e *devEntry, n int) bool {
 // multi-buffer frame cannot be copied: -ENOMEM drops it), none freeing it.
 // Each frame then goes through the entry's program and out of its device
 // (devmapXmit). Takes ownership of b.
-func (s *Stack) devmapRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo, wrapped bool) {
+func (s *Stack) devmapRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo) {
 	m := s.devmaps[ri.devmap-1]
-	if !wrapped {
+	if !b.XDPFrame() {
 		if len(s.tpConsum) != 0 {
 			s.runTracepoint(s.tpConsum, b, skb.SkbConsumed) // consume_skb(skb)
 		}
-		nb, err := b.RebuildFromFrame()
-		if err != nil {
-			s.dropNoSkb(d, skb.DropNomem, OpDevmapXmit)
-			return
-		}
-		b = nb
+		b = b.ToFrame()
 		b.MetadataSet(meta)
 	}
 	s.traceOp(LayerXDP, OpDevmapXmit, b)
@@ -191,7 +186,7 @@ func (s *Stack) frameClone(b *skb.Buff, meta int) *skb.Buff {
 	}
 	hr := b.Headroom()
 	size := max(xdpFrameMin, (hr+b.Len()+skb.SizeofSharedInfo+63)&^63)
-	c, err := s.a.BuildSkb(size)
+	c, err := s.a.BuildXDPBuff(size)
 	if err != nil {
 		return nil
 	}
@@ -224,7 +219,7 @@ func (s *Stack) devmapXmit(b *skb.Buff, from *Device, e *devEntry, meta int) {
 		meta = m
 	}
 	if e.dev.kid == kidVeth {
-		s.vethXDPXmit(b, e.dev, meta, false, true)
+		s.vethXDPXmit(b, e.dev, meta, false)
 		return
 	}
 	setDev(b, e.dev)

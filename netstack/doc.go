@@ -113,9 +113,13 @@
 // retransmit queues); after Close and the carrier's Close the allocator's
 // and accountant's leak checks pass.
 //
-// Native XDP runs on the driver's page already wrapped in its sk_buff (the
-// kernel allocates the sk_buff only on XDP_PASS), so programs and carriers
-// see one *skb.Buff; during the run data_meta is mirrored in
+// Native XDP runs on the driver's page already wrapped in a Buff, so
+// programs and carriers see one *skb.Buff. That Buff is an XDP frame
+// (skb.Buff.XDPFrame): as in the kernel, no sk_buff is allocated or
+// accounted, and no kfree_skb or consume_skb tracepoint fires, until
+// XDP_PASS builds one, or the veth or cpumap that receives a redirected
+// frame does (xdp_build_skb_from_frame); a frame dropped, bounced or sent
+// by a device's ndo_xdp_xmit costs its page only. During the run data_meta is mirrored in
 // shinfo->meta_len so the area is visible through skb.Buff.Metadata, and
 // after it the driver's metalen (data - data_meta) is read back from there,
 // so a carrier that moves data_meta through the skb keeps its area.

@@ -349,6 +349,8 @@ func TestBridge(t *testing.T) {
 // TestNativeXDPActions: XDP_DROP frees the frame (SKB_DROP_REASON_XDP);
 // XDP_REDIRECT to a veth hands the frame with its metadata to the peer
 // (veth_xdp_xmit -> __xdp_build_skb_from_frame); XDP_TX sends it back.
+// Only the peer's skb is an sk_buff: a frame dropped, bounced or refused
+// costs its page alone and fires no kfree_skb or consume_skb tracepoint.
 func TestNativeXDPActions(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -381,6 +383,11 @@ func TestNativeXDPActions(t *testing.T) {
 				})},
 				{Name: "in", Hook: carrier.HookTCIngress, Netns: "c", Dev: "eth0", Prog: probe(&got)},
 			}
+			tps := 0
+			for _, ev := range []string{"kfree_skb", "consume_skb"} {
+				cfg.Programs = append(cfg.Programs, ProgramConfig{Name: ev, Hook: carrier.HookTracepoint, Event: ev,
+					Prog: ProgramFunc(func(*Ctx) int { tps++; return 0 })})
+			}
 			s, te := newStack(t, cfg, "", nil, nil)
 			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("10.0.0.2")}))
 			require.Equal(t, tc.drops, te.obs.dropReasons())
@@ -395,12 +402,16 @@ func TestNativeXDPActions(t *testing.T) {
 				}
 			}
 			require.Equal(t, tc.xmit, xmit)
-			if tc.ret == XDPRedirect {
-				// The driver page's frame becomes the peer's skb: one
-				// sk_buff and the page, no consume_skb of an skb the
-				// kernel never had.
-				require.Equal(t, uint64(2), te.a.Accountant().Stats().Total.Allocs)
+			// The driver page's frame becomes the peer's skb: one
+			// sk_buff and the page, no consume_skb of an skb the kernel
+			// never had; otherwise the page alone.
+			allocs := uint64(1)
+			if tc.metaLen >= 0 {
+				allocs = 2
+			} else {
+				require.Zero(t, tps, "no tracepoint for a frame that never was an skb")
 			}
+			require.Equal(t, allocs, te.a.Accountant().Stats().Total.Allocs)
 		})
 	}
 }

@@ -120,7 +120,8 @@ type Ctx struct {
 	// Socket is the socket of socket filter and cgroup programs.
 	Socket *Socket
 	// Skb is the packet. For native XDP it is the driver's frame wrapped
-	// early (see doc.go): only its bytes and XDP metadata are meaningful.
+	// early (an XDP frame, see doc.go): only its bytes and XDP metadata
+	// are meaningful.
 	Skb *skb.Buff
 	// PacketID is the capture index of the packet the skb carries.
 	PacketID uint64

@@ -35,10 +35,12 @@ func (s *Stack) traceOpSlow(l Layer, op Op, b *skb.Buff) {
 
 // drop models kfree_skb_reason(skb, reason) at loc: the kfree_skb
 // tracepoint programs run while the skb is intact (trace_kfree_skb fires
-// before skb_release_all), the observer hears of it, the skb is freed.
-// Takes ownership of skb.
+// before skb_release_all), the observer hears of it, the skb is freed. An
+// XDP frame (skb.Buff.XDPFrame: a native XDP_DROP, a frame's veth or
+// cpumap program dropping it) is no skb: xdp_return_frame fires no
+// tracepoint. Takes ownership of skb.
 func (s *Stack) drop(b *skb.Buff, reason skb.DropReason, loc Op) {
-	if b.Users() == 1 && len(s.tpKfree) != 0 {
+	if b.Users() == 1 && len(s.tpKfree) != 0 && !b.XDPFrame() {
 		s.runTracepoint(s.tpKfree, b, reason)
 	}
 	h := b.H()
@@ -50,10 +52,11 @@ func (s *Stack) drop(b *skb.Buff, reason skb.DropReason, loc Op) {
 	b.KfreeSkb(reason)
 }
 
-// consume models consume_skb at the end of a successful path.
+// consume models consume_skb at the end of a successful path; an XDP
+// frame a device sends (XDP_TX, ndo_xdp_xmit) fires no tracepoint.
 // Takes ownership of skb.
 func (s *Stack) consume(b *skb.Buff, kind DeliverKind, index int) {
-	if b.Users() == 1 && len(s.tpConsum) != 0 {
+	if b.Users() == 1 && len(s.tpConsum) != 0 && !b.XDPFrame() {
 		s.runTracepoint(s.tpConsum, b, skb.SkbConsumed)
 	}
 	s.stats.Delivered++
@@ -67,7 +70,7 @@ func (s *Stack) consume(b *skb.Buff, kind DeliverKind, index int) {
 // when the last reference goes, nothing is delivered. Takes ownership of
 // skb.
 func (s *Stack) consumeSkb(b *skb.Buff) {
-	if b.Users() == 1 && len(s.tpConsum) != 0 {
+	if b.Users() == 1 && len(s.tpConsum) != 0 && !b.XDPFrame() {
 		s.runTracepoint(s.tpConsum, b, skb.SkbConsumed)
 	}
 	b.ConsumeSkb()
@@ -337,9 +340,12 @@ func (s *Stack) sendRefused(sk *Socket, reason skb.DropReason, loc Op) {
 // (napi_build_skb, skb_reserve, __skb_put, skb_metadata_set(metasize),
 // eth_type_trans) and hands it to GRO, which an XDP device elides.
 //
-// The model wraps the page in its sk_buff before the program runs so that
-// programs and carriers see one *skb.Buff; on XDP_DROP that sk_buff is freed
-// with the page (the kernel never allocates it).
+// The model wraps the page in a Buff before the program runs so that
+// programs and carriers see one *skb.Buff; that Buff stands for the
+// xdp_buff (skb.Buff.XDPFrame) and no sk_buff is accounted for it until
+// XDP_PASS builds one (or whoever receives a redirected frame does): a
+// frame dropped, bounced or sent by a device costs its page only, and
+// fires no kfree_skb or consume_skb tracepoint.
 func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 	lin := len(p.Frame)
 	if lin > xdpLinearMax {
@@ -356,7 +362,7 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 		lin = xdpLinearMax
 	}
 	size := max(xdpFrameMin, (skb.XDPPacketHeadroom+lin+skb.SizeofSharedInfo+63)&^63)
-	b, err := s.a.BuildSkb(size)
+	b, err := s.a.BuildXDPBuff(size)
 	if err != nil {
 		s.dropNoSkb(d, skb.DropNomem, OpDriverRx)
 		return nil
@@ -377,6 +383,11 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 	s.rxPkt = nil
 	switch act {
 	case XDPPass:
+		if b.BuildSkbFromFrame() != nil { // napi_build_skb
+			b.NapiFree() // the page goes back to the pool
+			s.dropNoSkb(d, skb.DropNomem, OpDriverRx)
+			return nil
+		}
 		b.MetadataSet(meta)      // skb_metadata_set(skb, metasize) while data is at the frame
 		setRxCsum(b, p.Frame, d) // the driver's receive checksum offload (csum.go)
 		s.hwVlanPutTag(b)
@@ -387,7 +398,7 @@ func (s *Stack) nicXDPRx(d *Device, p *Packet) error {
 		// XDP_TX: the frame goes back out of the same NIC.
 		s.consume(b, DeliverXmit, d.cfg)
 	case XDPRedirect:
-		s.xdpRedirect(b, d, meta, target, true)
+		s.xdpRedirect(b, d, meta, target)
 	default:
 		// XDP_DROP / XDP_ABORTED: the page is recycled.
 		s.drop(b, skb.DropXDP, OpXDP)
@@ -522,16 +533,17 @@ func (s *Stack) xdpAdjustTail(c *Ctx, off int) int {
 
 // xdpRedirect models xdp_do_redirect: into a cpumap entry (cpumapEnqueue)
 // or to a device: a veth target passes the frame to its peer
-// (vethXDPXmit); other targets transmit it. wrapped says
-// b is the NIC model's wrapper of a driver page (nicXDPRx), not an skb the
-// kernel has.
-func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo, wrapped bool) {
+// (vethXDPXmit); other targets transmit it (ndo_xdp_xmit). b is an XDP
+// frame (skb.Buff.XDPFrame: a driver's page, nicXDPRx, or a frame a veth
+// or cpumap program redirects again) or, from a veth's native XDP, an skb
+// the redirect gives up (consume_skb).
+func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo) {
 	if ri.cpumap != 0 {
-		s.cpumapEnqueue(b, d, meta, ri, wrapped)
+		s.cpumapEnqueue(b, d, meta, ri)
 		return
 	}
 	if ri.devmap != 0 {
-		s.devmapRedirect(b, d, meta, ri, wrapped)
+		s.devmapRedirect(b, d, meta, ri)
 		return
 	}
 	t := d.ns.devByIndex(ri.ifindex)
@@ -540,62 +552,58 @@ func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo, w
 		return
 	}
 	if t.kid == kidVeth {
-		s.vethXDPXmit(b, t, meta, false, wrapped)
+		s.vethXDPXmit(b, t, meta, false)
 		return
 	}
 	s.consume(b, DeliverXmit, t.cfg)
 }
 
-// vethXDPXmit models XDP_TX (tx) or XDP_REDIRECT of skb b's frame (data at
+// vethXDPXmit models XDP_TX (tx) or XDP_REDIRECT of b's frame (data at
 // the mac header, meta bytes of XDP metadata in front) to veth dev
-// (veth_xdp_xmit): the sender gave the skb up (veth_xdp_get, consume_skb).
-// dev's peer takes the frame when it is up and runs native XDP, or, for a
-// redirect, has GRO on (its NAPI); measured on 6.18, an XDP_TX frame to a
-// peer with GRO alone is dropped too. Otherwise the frame is dropped
-// (xdp_return_frame). The peer's veth_xdp_rcv_one builds a fresh skb
-// around the frame (xdp_build_skb_from_frame: RebuildFromFrame; no header
-// state survives, the metadata does) and runs the peer's XDP program on it
-// as veth's native XDP does, or hands it to GRO (eth_type_trans,
+// (veth_xdp_xmit). b is an skb, which the sender gives up (veth_xdp_get,
+// consume_skb: skb.Buff.ToFrame), or already a frame (skb.Buff.XDPFrame:
+// a driver's page, a frame from a device map or another veth). dev's
+// peer takes the frame when it is up and runs native XDP, or, for a
+// redirect, has GRO on (its NAPI); measured on 6.18, an XDP_TX frame to
+// a peer with GRO alone is dropped too. Otherwise the frame is dropped
+// (xdp_return_frame). The peer's veth_xdp_rcv_one runs its XDP program on
+// the frame and, on XDP_PASS, builds an skb around it
+// (xdp_build_skb_from_frame: no header state survives, the metadata
+// does), or without a program builds it at once for GRO (eth_type_trans,
 // napi_gro_receive). Frames bouncing between veths beyond the xmit
 // recursion limit are dropped (the kernel would keep them circulating).
-// A wrapped b (a NIC's driver page, see nicXDPRx) is no skb in the kernel:
-// no consume_skb fires for it, and the model's wrapper, which carries no
-// header state, stands for the skb the peer builds. Takes ownership of b.
-func (s *Stack) vethXDPXmit(b *skb.Buff, dev *Device, meta int, tx, wrapped bool) {
+// Takes ownership of b.
+func (s *Stack) vethXDPXmit(b *skb.Buff, dev *Device, meta int, tx bool) {
 	rcv := dev.peer
 	xdp := rcv != nil && len(rcv.xdp) != 0 && !rcv.xdpGeneric
 	napi := xdp || (!tx && rcv != nil && rcv.gro && s.prof.VethGRONapi)
-	if rcv == nil || !rcv.up || !napi || s.recursion > maxRecursion {
-		if wrapped {
-			b.NapiFree() // the page goes back to the pool
-		} else {
-			s.consumeSkb(b)
-		}
-		s.dropNoSkb(dev, skb.DropXDP, OpVethXDPXmit) // xdp_return_frame
-		return
-	}
-	nb := b
-	if !wrapped {
+	if !b.XDPFrame() {
 		if len(s.tpConsum) != 0 {
 			s.runTracepoint(s.tpConsum, b, skb.SkbConsumed) // consume_skb(skb)
 		}
-		var err error
-		if nb, err = b.RebuildFromFrame(); err != nil {
+		b = b.ToFrame()
+	}
+	if rcv == nil || !rcv.up || !napi || s.recursion > maxRecursion {
+		b.NapiFree() // xdp_return_frame
+		s.dropNoSkb(dev, skb.DropXDP, OpVethXDPXmit)
+		return
+	}
+	setDev(b, rcv)
+	b.ResetMacHeader()
+	b.MetadataSet(meta)
+	if !xdp {
+		if b.BuildSkbFromFrame() != nil {
+			b.NapiFree()
 			s.dropNoSkb(rcv, skb.DropNomem, OpVethXDPXmit)
 			return
 		}
-	}
-	setDev(nb, rcv)
-	nb.ResetMacHeader()
-	nb.MetadataSet(meta)
-	if !xdp {
-		s.traceOp(LayerXDP, OpVethXDP, nb)
-		s.ethTypeTrans(nb, rcv)
-		s.napiGROReceive(nb, rcv)
+		s.traceOp(LayerXDP, OpVethXDP, b)
+		s.ethTypeTrans(b, rcv)
+		s.napiGROReceive(b, rcv)
 		return
 	}
 	s.recursion++
-	s.vethXDPOnSkb(nb, rcv, meta, true)
+	s.vethXDPOnSkb(b, rcv, meta)
 	s.recursion--
 }
 
@@ -611,7 +619,7 @@ func (s *Stack) vethXDPXmit(b *skb.Buff, dev *Device, meta int, tx, wrapped bool
 func (s *Stack) vethRx(b *skb.Buff, d *Device, eligible bool) {
 	if len(d.xdp) != 0 && !d.xdpGeneric {
 		b.Push(-b.MacOffset()) // __skb_push(skb, skb->data - skb_mac_header(skb))
-		s.vethXDPOnSkb(b, d, 0, false)
+		s.vethXDPOnSkb(b, d, 0)
 		return
 	}
 	if d.gro && eligible && s.prof.VethGRONapi {
@@ -645,12 +653,14 @@ func vethGROEligible(b *skb.Buff, from, rcv *Device) bool {
 // the old skb consumed; one with a frag_list is dropped). data_meta
 // starts at data (an existing meta_len is not shown to the program). On
 // XDP_PASS: eth_type_trans, skb_metadata_set(metalen) when non-zero, then
-// napi_gro_receive. For a frame from veth_xdp_xmit (veth_xdp_rcv_one) the
-// program's view holds the frame's view bytes of metadata, and frame is
-// set (veth_xdp_buff.skb is NULL there). Takes ownership of skb, whose
+// napi_gro_receive. For a frame from veth_xdp_xmit (veth_xdp_rcv_one; b is
+// an XDP frame, veth_xdp_buff.skb is NULL) nothing is copied, the
+// program's view holds the frame's view bytes of metadata, and XDP_PASS
+// builds the skb (xdp_build_skb_from_frame). Takes ownership of b, whose
 // data is at the mac header.
-func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device, view int, frame bool) {
-	if b.Shared() || !b.HeadFrag() || b.SkbCloned() || b.NrFrags() != 0 || b.Headroom() < skb.XDPPacketHeadroom {
+func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device, view int) {
+	frame := b.XDPFrame()
+	if !frame && (b.Shared() || !b.HeadFrag() || b.SkbCloned() || b.NrFrags() != 0 || b.Headroom() < skb.XDPPacketHeadroom) {
 		nb, err := b.PPCowData(skb.XDPPacketHeadroom)
 		if err != nil {
 			s.drop(b, skb.DropNomem, OpVethXDP)
@@ -670,6 +680,11 @@ func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device, view int, frame bool) {
 	act, meta, ri := s.runXDP(b, d, rx, view)
 	switch act {
 	case XDPPass:
+		if frame && b.BuildSkbFromFrame() != nil {
+			b.NapiFree() // xdp_return_frame
+			s.dropNoSkb(d, skb.DropNomem, OpVethXDP)
+			return
+		}
 		if meta != 0 {
 			b.MetadataSet(meta)
 		} else if b.MetadataLen() != oldMeta {
@@ -678,9 +693,9 @@ func (s *Stack) vethXDPOnSkb(b *skb.Buff, d *Device, view int, frame bool) {
 		s.ethTypeTrans(b, d)
 		s.napiGROReceive(b, d)
 	case XDPTx:
-		s.vethXDPXmit(b, d, meta, true, false)
+		s.vethXDPXmit(b, d, meta, true)
 	case XDPRedirect:
-		s.xdpRedirect(b, d, meta, ri, false)
+		s.xdpRedirect(b, d, meta, ri)
 	default:
 		s.drop(b, skb.DropXDP, OpVethXDP)
 	}

@@ -201,7 +201,9 @@ func (a *Allocator) freeSkbmem(b *Buff, op string) {
 	a.live.Skbs--
 	switch b.fclone {
 	case fcloneUnavailable:
-		a.acct.CacheFree(siteHead, headCache)
+		if !b.frame {
+			a.acct.CacheFree(siteHead, headCache)
+		}
 		a.skbs.put(b)
 		return
 	case fcloneOrig:
@@ -498,6 +500,20 @@ func (a *Allocator) rxAllocSkb(length, pad int, op string) (*Buff, error) {
 // caller then reserves the headroom (for XDP drivers, data - data_hard_start),
 // puts the frame length and records XDP metadata with MetadataSet.
 func (a *Allocator) BuildSkb(frameSize int) (*Buff, error) {
+	return a.buildSkb(frameSize, false)
+}
+
+// BuildXDPBuff is BuildSkb for a driver's native XDP: the page-pool page
+// is allocated and accounted, but the Buff around it stands for the
+// xdp_buff (XDPFrame): no struct sk_buff is accounted until the driver,
+// or whoever receives the frame, builds one (BuildSkbFromFrame). A frame
+// dropped, bounced (XDP_TX) or sent by a device's ndo_xdp_xmit never
+// becomes an skb; freeing it returns the page only.
+func (a *Allocator) BuildXDPBuff(frameSize int) (*Buff, error) {
+	return a.buildSkb(frameSize, true)
+}
+
+func (a *Allocator) buildSkb(frameSize int, frame bool) (*Buff, error) {
 	const op = "napi_build_skb"
 	if frameSize <= SizeofSharedInfo || frameSize%L1CacheBytes != 0 {
 		panic(fmt.Sprintf("skb: %s(%d): frame must be a multiple of %d above %d",
@@ -516,12 +532,52 @@ func (a *Allocator) BuildSkb(frameSize int) (*Buff, error) {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	buf := a.getBuffer(frameSize, withOverhead(frameSize), headPage, frameSize, c, op)
-	b, err := a.newSkb(op)
-	if err != nil {
-		a.freeHead(buf, op+" (page_pool_put)")
-		return nil, err
+	var b *Buff
+	if frame {
+		b = a.newFrame(op)
+	} else {
+		var err error
+		if b, err = a.newSkb(op); err != nil {
+			a.freeHead(buf, op+" (page_pool_put)")
+			return nil, err
+		}
 	}
 	b.finalize(buf)
 	b.headFrag = true
 	return b, nil
+}
+
+// newFrame is newSkb for a Buff that stands for an xdp_buff or xdp_frame:
+// nothing is accounted for it.
+func (a *Allocator) newFrame(op string) *Buff {
+	b := a.skbs.get()
+	if b == nil {
+		b = new(Buff)
+	}
+	*b = Buff{a: a, fclone: fcloneUnavailable, frame: true}
+	a.claimSkb(b, op)
+	return b
+}
+
+// XDPFrame reports whether b stands for an xdp_buff or xdp_frame, not an
+// skb (BuildXDPBuff, ToFrame).
+func (b *Buff) XDPFrame() bool { return b.frame }
+
+// BuildSkbFromFrame models the sk_buff allocation that turns frame b into
+// an skb around the same data: napi_build_skb after a driver's XDP_PASS,
+// xdp_build_skb_from_frame in a veth's NAPI or a cpumap's kthread. b must
+// be a frame (XDPFrame); on allocation failure it stays one and an error
+// matching ENOMEM is returned.
+func (b *Buff) BuildSkbFromFrame() error {
+	const op = "xdp_build_skb_from_frame"
+	b.check(op)
+	if !b.frame {
+		panic(fmt.Sprintf("skb: %s of %v: not an XDP frame", op, b))
+	}
+	if err := b.a.acct.CacheAlloc(siteHead, headCache); err != nil {
+		b.a.live.Failures++
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	b.frame = false
+	return nil
 }

@@ -107,6 +107,41 @@ func TestAllocENOMEM(t *testing.T) {
 	b.ConsumeSkb()
 }
 
+// TestXDPBuff: a driver's XDP buffer costs its page-pool page only; the
+// sk_buff is accounted when an skb is built around the frame, which can
+// fail (ENOMEM) and leave it a frame; freeing a frame frees the page
+// alone, and nothing leaks either way.
+func TestXDPBuff(t *testing.T) {
+	a := newAlloc(t)
+	b, err := a.BuildXDPBuff(2048)
+	require.NoError(t, err)
+	require.True(t, b.XDPFrame())
+	st := a.acct.Stats()
+	assert.Equal(t, uint64(1), st.BySite[sitePagePool].Allocs)
+	assert.Zero(t, st.BySite[siteHead].Allocs, "an xdp_buff has no sk_buff")
+	b.KfreeSkb(DropXDP) // XDP_DROP: the page goes back
+	st = a.acct.Stats()
+	assert.Equal(t, uint64(1), st.BySite[sitePagePool].Frees)
+	assert.Zero(t, st.BySite[siteHead].Frees)
+
+	b, err = a.BuildXDPBuff(2048)
+	require.NoError(t, err)
+	a.acct.SetFault(kmem.Fault{Nth: 1, Site: siteHead})
+	err = b.BuildSkbFromFrame()
+	require.True(t, errors.Is(err, errno.ENOMEM), "%v", err)
+	assert.True(t, b.XDPFrame(), "a failed build leaves the frame")
+	a.acct.SetFault(kmem.Fault{})
+	require.NoError(t, b.BuildSkbFromFrame())
+	assert.False(t, b.XDPFrame())
+	assert.Panics(t, func() { _ = b.BuildSkbFromFrame() }, "an skb is no frame")
+	b.ConsumeSkb()
+	st = a.acct.Stats()
+	assert.Equal(t, uint64(1), st.BySite[siteHead].Allocs)
+	assert.Equal(t, uint64(1), st.BySite[siteHead].Frees)
+	o, _ := a.acct.Live()
+	assert.Zero(t, o)
+}
+
 func TestUseAfterFreeAndDoubleFree(t *testing.T) {
 	a := newAlloc(t)
 	b := mustAlloc(t, a, 0, 10)

@@ -49,8 +49,12 @@ type Buff struct {
 
 	cloned, nohdr, peeked      bool
 	headFrag, pfmemalloc, ppRc bool
-	fclone                     fcloneKind
-	pair                       *fclonePair
+	// frame: the Buff stands for an xdp_buff or xdp_frame (XDPFrame),
+	// which has no struct sk_buff: none is accounted until
+	// BuildSkbFromFrame.
+	frame  bool
+	fclone fcloneKind
+	pair   *fclonePair
 
 	activeExt uint8
 	ext       *Ext

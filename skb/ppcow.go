@@ -165,22 +165,20 @@ func (a *Allocator) ppPage(size int, op string) (*buffer, error) {
 	return buf, nil
 }
 
-// RebuildFromFrame models an skb's frame leaving the skb for XDP_TX or
-// XDP_REDIRECT and coming back as an skb, as veth does it: veth_xdp_get and
-// consume_skb (the caller fires consume_skb's tracepoint first) release
-// the sk_buff's head state (dst, conntrack, extensions and their storage,
-// socket) and free the sk_buff, keeping the data buffer, page fragments
-// included, as the xdp_frame; xdp_build_skb_from_frame then builds a fresh
-// sk_buff around it: a page-fragment head, the frame's headroom and
+// ToFrame models an skb's frame leaving the skb for XDP_TX or
+// XDP_REDIRECT, as veth does it: veth_xdp_get and consume_skb (the caller
+// fires consume_skb's tracepoint first) release the sk_buff's head state
+// (dst, conntrack, extensions and their storage, socket) and free the
+// sk_buff, keeping the data buffer, page fragments included, as the
+// xdp_frame, returned as a frame (XDPFrame): the frame's headroom and
 // length, every header field and the shared info (hardware timestamp
-// included) zero, marked for recycling when the frame is
-// page-pool memory. The XDP metadata (meta_len) and eth_type_trans are the
-// caller's. The skb's buffer must be its own (veth copies a shared,
-// cloned or kmalloc'ed one first: PPCowData). Takes ownership of skb; on
-// allocation failure (the new sk_buff) the frame is freed too and an error
-// matching ENOMEM returned.
-func (b *Buff) RebuildFromFrame() (*Buff, error) {
-	const op = "xdp_build_skb_from_frame"
+// included) zero (what xdp_build_skb_from_frame's __finalize_skb_around
+// gives the skb built from it later, BuildSkbFromFrame), marked for
+// recycling when it is page-pool memory. The XDP metadata (meta_len) is
+// the caller's. The skb's buffer must be its own (veth copies a shared,
+// cloned or kmalloc'ed one first: PPCowData). Takes ownership of skb.
+func (b *Buff) ToFrame() *Buff {
+	const op = "xdp_convert_buff_to_frame"
 	b.checkFree(op)
 	if b.users != 1 || b.SkbCloned() || !b.headFrag || b.fclone != fcloneUnavailable {
 		panic(fmt.Sprintf("skb: %s of %v: the frame must be the skb's own page-fragment head", op, b))
@@ -190,11 +188,7 @@ func (b *Buff) RebuildFromFrame() (*Buff, error) {
 	buf, data, tail, length, dataLen, truesize, pp := b.buf, b.data, b.tail, b.len, b.dataLen, b.truesize, b.ppRc
 	b.buf = nil
 	a.freeSkbmem(b, "consume_skb")
-	nb, err := a.newSkb(op)
-	if err != nil {
-		a.releaseNonlinearAndHead(buf, op) // xdp_return_frame
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
+	nb := a.newFrame(op)
 	nb.buf = buf
 	nb.data, nb.tail, nb.len, nb.dataLen, nb.truesize = data, tail, length, dataLen, truesize
 	nb.users = 1
@@ -203,14 +197,5 @@ func (b *Buff) RebuildFromFrame() (*Buff, error) {
 	nb.off.transport = unsetOffset
 	buf.sh = SharedInfo{} // __finalize_skb_around: memset of skb_shared_info up to dataref
 	buf.meta = metaRecord{}
-	return nb, nil
-}
-
-// releaseNonlinearAndHead frees a buffer no skb owns any more: its page
-// fragments, its frag_list and its head (xdp_return_frame).
-func (a *Allocator) releaseNonlinearAndHead(buf *buffer, op string) {
-	if buf.fragList != nil || len(buf.frags) != 0 {
-		a.releaseNonlinear(buf, SkbConsumed, op)
-	}
-	a.releaseHead(buf, op)
+	return nb
 }

@@ -88,11 +88,13 @@ func TestPPCowDataRefused(t *testing.T) {
 	big.ConsumeSkb()
 }
 
-// TestRebuildFromFrame: the frame keeps the bytes, page fragments
-// included; the new sk_buff has no header state, no extensions (the old
-// one's storage destroyed), no metadata, gso fields, hardware timestamp
-// or other shared info (__finalize_skb_around's memset), and nothing leaks.
-func TestRebuildFromFrame(t *testing.T) {
+// TestToFrame: the frame keeps the bytes, page fragments included; it has
+// no header state, no extensions (the old skb's storage destroyed), no
+// metadata, gso fields, hardware timestamp or other shared info
+// (__finalize_skb_around's memset for the skb built from it); the old
+// sk_buff is freed, and the frame's own is accounted only once an skb is
+// built from it; nothing leaks.
+func TestToFrame(t *testing.T) {
 	a := newAlloc(t)
 	b := groSeg(t, a, headPageFrag, 14, 100, 0)
 	m := groSeg(t, a, headPageFrag, 0, 300, 100)
@@ -108,8 +110,10 @@ func TestRebuildFromFrame(t *testing.T) {
 	b.Shinfo().GSOSize = 100
 	b.Shinfo().HwTstamp, b.Shinfo().TxFlags, b.Shinfo().Tskey = 77, 1, 9
 	want := allBytes(t, b)
-	n, err := b.RebuildFromFrame()
-	require.NoError(t, err)
+	heads := a.Accountant().Stats().BySite[siteHead].Allocs
+	n := b.ToFrame()
+	assert.True(t, n.XDPFrame())
+	assert.Equal(t, heads, a.Accountant().Stats().BySite[siteHead].Allocs, "an xdp_frame has no sk_buff")
 	assert.Equal(t, want, allBytes(t, n))
 	assert.Equal(t, 1, n.NrFrags())
 	assert.Equal(t, Header{}, *n.H())
@@ -118,5 +122,8 @@ func TestRebuildFromFrame(t *testing.T) {
 	assert.Equal(t, SharedInfo{}, *n.Shinfo())
 	assert.True(t, n.HeadFrag())
 	assert.Panics(t, func() { b.Len() }, "the old sk_buff is freed")
+	require.NoError(t, n.BuildSkbFromFrame())
+	assert.False(t, n.XDPFrame())
+	assert.Equal(t, heads+1, a.Accountant().Stats().BySite[siteHead].Allocs, "xdp_build_skb_from_frame")
 	n.ConsumeSkb()
 }

@@ -355,8 +355,12 @@ var List = []Mutant{
 	{
 		Name: "veth-xdp-tx-keeps-skb",
 		File: "netstack/rx.go",
-		Old:  `		if nb, err = b.RebuildFromFrame(); err != nil {`,
-		New:  `		if nb, err = b, error(nil); err != nil {`,
+		Old: `		b = b.ToFrame()
+	}
+	if rcv == nil || !rcv.up || !napi || s.recursion > maxRecursion {`,
+		New: `		b.ResetMacHeader()
+	}
+	if rcv == nil || !rcv.up || !napi || s.recursion > maxRecursion {`,
 		Desc: "an XDP_TX or XDP_REDIRECT frame reaches the veth peer as a new skb built from the frame (xdp_build_skb_from_frame): the old skb's mark, hash and extensions do not survive",
 		Pkgs: []string{"./netstack"},
 	},
