@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/kmem"
 )
 
 // cpumapPair is a veth pair vA-vB in namespace A whose vB redirects every
@@ -99,17 +100,21 @@ func TestCpumapVeth(t *testing.T) {
 
 // TestCpumapProgramActions: the cpumap program's XDP_DROP drops the frame
 // before any skb is built; XDP_TX is not allowed there and drops too; a
-// redirect into another device's veth goes on as a veth frame.
+// redirect into another device's veth goes on as a veth frame. The
+// sender's skb and veth's copy of it into page-pool memory
+// (skb_pp_cow_data) are the first two sk_buffs; the kthread builds a third
+// only for a frame its program passes.
 func TestCpumapProgramActions(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		ret   int
 		seen  int
 		drops []string
+		heads uint64 // skbuff_head_cache allocations
 	}{
-		{"pass", XDPPass, 1, nil},
-		{"drop", XDPDrop, 0, []string{"SKB_DROP_REASON_XDP@cpu_map_kthread_run"}},
-		{"tx", XDPTx, 0, []string{"SKB_DROP_REASON_XDP@cpu_map_kthread_run"}},
+		{"pass", XDPPass, 1, nil, 3},
+		{"drop", XDPDrop, 0, []string{"SKB_DROP_REASON_XDP@cpu_map_kthread_run"}, 2},
+		{"tx", XDPTx, 0, []string{"SKB_DROP_REASON_XDP@cpu_map_kthread_run"}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			seen := 0
@@ -121,6 +126,7 @@ func TestCpumapProgramActions(t *testing.T) {
 			s.Flush()
 			require.Equal(t, tc.seen, seen)
 			require.Equal(t, tc.drops, cpumapDrops(te))
+			require.Equal(t, tc.heads, te.a.Accountant().Stats().BySite[kmem.RegisterSite("skbuff_head_cache")].Allocs)
 		})
 	}
 }

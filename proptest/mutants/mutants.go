@@ -1364,4 +1364,28 @@ var List = []Mutant{
 		Desc: "bpf_redirect_neigh with struct bpf_redir_neigh sends to that next hop, without a route lookup",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "xdp-frame-fires-kfree-skb",
+		File: "netstack/rx.go",
+		Old:  `	if b.Users() == 1 && len(s.tpKfree) != 0 && !b.XDPFrame() {`,
+		New:  `	if b.Users() == 1 && len(s.tpKfree) != 0 {`,
+		Desc: "a native XDP_DROP returns the page (xdp_return_buff): there is no skb, so no kfree_skb tracepoint fires",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "xdp-frame-charged-as-skb",
+		File: "netstack/rx.go",
+		Old:  `	b, err := s.a.BuildXDPBuff(size)`,
+		New:  `	b, err := s.a.BuildSkb(size)`,
+		Desc: "a driver allocates the sk_buff only after XDP_PASS (napi_build_skb): a dropped, bounced or redirected frame costs its page alone",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "cpumap-frame-no-skb",
+		File: "netstack/cpumap.go",
+		Old:  `	if b.BuildSkbFromFrame() != nil { // __xdp_build_skb_from_frame`,
+		New:  `	if false { // __xdp_build_skb_from_frame`,
+		Desc: "the cpumap kthread builds an sk_buff around each frame its program passes (__xdp_build_skb_from_frame)",
+		Pkgs: []string{"./netstack"},
+	},
 }
