@@ -759,6 +759,12 @@ func TestXDPRouter(t *testing.T) {
 	assert.Equal(t, n-toSvc, sim.Count(rep.Outcomes, "transmitted by a device"))
 	assert.Empty(t, rep.Drops)
 	assert.Zero(t, sim.Count(rep.Carrier, "stores"), "no value is ever stored")
+	heads := map[string]uint64{}
+	for _, r := range rep.Allocations.BySite {
+		heads[r.Name] = r.Allocs
+	}
+	assert.Equal(t, n, heads["page_pool"], "one driver page per frame")
+	assert.Equal(t, toSvc, heads["skbuff_head_cache"], "an sk_buff only for the frames svc receives (xdp_build_skb_from_frame)")
 
 	// Forwarded at tc ingress instead.
 	s, err := sim.LoadScenario("xdp-router.yaml")
