@@ -87,7 +87,12 @@
 // redirected), bpf_redirect with BPF_F_INGRESS (dev_forward_skb scrub),
 // bpf_redirect_peer (scrub xnet=false, receive again in the peer's
 // namespace), bpf_redirect_neigh (no scrub, clear tstamp, the route's next
-// hop through neigh_output), bpf_clone_redirect (egress and ingress; the original is made
+// hop, or the one struct bpf_redir_neigh names, through neigh_output),
+// bpf_fib_lookup (fib.go: the local and main tables, forwarding, MTU,
+// gateway, neighbour and source checks of bpf_ipv4_fib_lookup and
+// bpf_ipv6_fib_lookup, with all six flags), bpf_skb_pull_data (and the
+// verifier's unclone prologue before a tc program's direct writes),
+// bpf_clone_redirect (egress and ingress; the original is made
 // head-writable), mark, priority, tc_index, cb, hash, tstamp,
 // bpf_xdp_adjust_meta (limits: headroom minus struct xdp_frame, i.e. 216 on
 // a 256-byte headroom, -EINVAL beyond; -EACCES for lengths the profile
