@@ -345,3 +345,165 @@ func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, 
 	require.NotEqual(t, 1000, rc, "the model's program ran")
 	return p, rc, names
 }
+
+// mtuValue is the check_mtu probe's map value: ifindex, mtu_len, len_diff,
+// a pad, flags (u64), then the helper's return.
+const mtuValueLen = 32
+
+// mtuProbe is an XDP or tc program calling bpf_check_mtu(ctx,
+// value.ifindex, &value.mtu_len, value.len_diff, value.flags) on element
+// 0 of io, the return stored at offset 24.
+func mtuProbe(t *testing.T, typ ebpf.ProgramType, io *ebpf.Map) *ebpf.Program {
+	t.Helper()
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: typ, License: "GPL", Instructions: asm.Instructions{
+		asm.Mov.Reg(asm.R6, asm.R1),
+		asm.StoreImm(asm.RFP, -4, 0, asm.Word),
+		asm.LoadMapPtr(asm.R1, io.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -4),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.Mov.Reg(asm.R7, asm.R0),
+		asm.Mov.Reg(asm.R1, asm.R6),
+		asm.LoadMem(asm.R2, asm.R7, 0, asm.Word),
+		asm.Mov.Reg(asm.R3, asm.R7),
+		asm.Add.Imm(asm.R3, 4),
+		asm.LoadMem(asm.R4, asm.R7, 8, asm.Word),
+		asm.LSh.Imm(asm.R4, 32),
+		asm.ArSh.Imm(asm.R4, 32),
+		asm.LoadMem(asm.R5, asm.R7, 16, asm.DWord),
+		asm.FnCheckMtu.Call(),
+		asm.StoreMem(asm.R7, 24, asm.R0, asm.Word),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
+		asm.Return(),
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { prog.Close() })
+	return prog
+}
+
+// TestKernelCheckMTU: bpf_check_mtu on 6.18 and in the model (Ctx.CheckMTU)
+// for the same devices: eth0 (MTU 1500) and veth0 (MTU 1400) in H. The
+// kernel runs a tc or XDP program under BPF_PROG_TEST_RUN with eth0 as the
+// context's device (__sk_buff.ifindex, xdp_md.ingress_ifindex) on frames of
+// frameLen bytes; the model runs a Go program at eth0's tc ingress or XDP
+// hook. They agree on the return and the MTU written back: the packet's
+// own device for ifindex 0, the L2 length or mtu_len plus hard_header_len,
+// len_diff, and -EINVAL for bad flags (any at XDP) and -ENODEV.
+func TestKernelCheckMTU(t *testing.T) {
+	testutil.KernelTests(t)
+	h, x, b := newNetns(t, "mtuH"), newNetns(t, "mtuX"), newNetns(t, "mtuB")
+	require.NoError(t, h.IP("link", "add", "eth0", "type", "veth", "peer", "name", "x0", "netns", x.Name))
+	require.NoError(t, h.IP("link", "add", "veth0", "type", "veth", "peer", "name", "vB", "netns", b.Name))
+	require.NoError(t, h.IP("link", "set", "eth0", "up"))
+	require.NoError(t, h.IP("link", "set", "veth0", "mtu", "1400", "up"))
+	require.NoError(t, x.IP("link", "set", "x0", "up"))
+	require.NoError(t, b.IP("link", "set", "vB", "mtu", "1400", "up"))
+	index := map[string]uint32{}
+	for _, d := range []string{"eth0", "veth0"} {
+		i, err := h.Ifindex(d)
+		require.NoError(t, err)
+		index[d] = uint32(i)
+	}
+	io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: mtuValueLen, MaxEntries: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { io.Close() })
+	tcProg, xdpProg := mtuProbe(t, ebpf.SchedCLS, io), mtuProbe(t, ebpf.XDP, io)
+	for _, tc := range []struct {
+		name     string
+		xdp      bool
+		target   string // "" for ifindex 0, "none" for one no device has
+		mtuLen   uint32
+		lenDiff  int32
+		flags    uint64
+		frameLen int
+	}{
+		{name: "own device, at the MTU", frameLen: 1514},
+		{name: "own device, above", frameLen: 1515},
+		{name: "veth0, at the MTU", target: "veth0", frameLen: 1414},
+		{name: "veth0, above", target: "veth0", frameLen: 1415},
+		{name: "mtu_len at the MTU", target: "veth0", mtuLen: 1400, frameLen: 1500},
+		{name: "mtu_len above", target: "veth0", mtuLen: 1401, frameLen: 100},
+		{name: "len_diff grows", target: "veth0", lenDiff: 20, frameLen: 1400},
+		{name: "len_diff shrinks", lenDiff: -100, frameLen: 1600},
+		{name: "segs with len_diff", flags: netstack.MTUCheckSegs, lenDiff: 4, frameLen: 100},
+		{name: "segs on a short packet", flags: netstack.MTUCheckSegs, frameLen: 100},
+		{name: "unknown flag", flags: 2, frameLen: 100},
+		{name: "no device", target: "none", frameLen: 100},
+		{name: "xdp: own device, above", xdp: true, frameLen: 1515},
+		{name: "xdp: veth0, at the MTU", xdp: true, target: "veth0", frameLen: 1414},
+		{name: "xdp: mtu_len above", xdp: true, target: "veth0", mtuLen: 1401, frameLen: 100},
+		{name: "xdp: len_diff", xdp: true, lenDiff: 1, frameLen: 1514},
+		{name: "xdp: any flag", xdp: true, flags: netstack.MTUCheckSegs, frameLen: 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := make([]byte, mtuValueLen)
+			var target uint32
+			switch tc.target {
+			case "":
+			case "none":
+				target = 999
+			default:
+				target = index[tc.target]
+			}
+			binary.LittleEndian.PutUint32(v[0:], target)
+			binary.LittleEndian.PutUint32(v[4:], tc.mtuLen)
+			binary.LittleEndian.PutUint32(v[8:], uint32(tc.lenDiff))
+			binary.LittleEndian.PutUint64(v[16:], tc.flags)
+			require.NoError(t, io.Put(uint32(0), v))
+			frame := fibFrame(tc.frameLen)
+			opts := &ebpf.RunOptions{Data: frame}
+			prog := tcProg
+			if tc.xdp {
+				prog = xdpProg
+				// struct xdp_md: data 0, data_end, data_meta 0, ingress_ifindex.
+				opts.Context = [6]uint32{0, uint32(len(frame)), 0, index["eth0"]}
+			} else {
+				var skb [48]uint32 // struct __sk_buff
+				skb[10] = index["eth0"]
+				opts.Context = skb
+			}
+			require.NoError(t, h.Do(func() error {
+				_, err := prog.Run(opts)
+				return err
+			}))
+			require.NoError(t, io.Lookup(uint32(0), &v))
+			kern := fmt.Sprintf("ret %d mtu %d", int32(binary.LittleEndian.Uint32(v[24:])), binary.LittleEndian.Uint32(v[4:]))
+
+			pfx := netip.MustParsePrefix
+			hook := carrier.HookTCIngress
+			if tc.xdp {
+				hook = carrier.HookXDP
+			}
+			var model string
+			cfg := &netstack.Config{
+				Namespaces: []netstack.NamespaceConfig{{Name: "H"}, {Name: "X"}, {Name: "B"}},
+				Devices: []netstack.DeviceConfig{
+					{Name: "eth0", Kind: netstack.KindVeth, Netns: "H", Peer: "x0", PeerNetns: "X"},
+					{Name: "veth0", Kind: netstack.KindVeth, Netns: "H", MTU: 1400, Peer: "vB", PeerNetns: "B", PeerAddrs: []netip.Prefix{pfx("10.1.0.2/24")}},
+				},
+				Programs: []netstack.ProgramConfig{{Name: "mtu", Hook: hook, Netns: "H", Dev: "eth0", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+					var ifindex int32
+					switch tc.target {
+					case "":
+					case "none":
+						ifindex = 999
+					default:
+						ifindex = c.Ifindex(tc.target)
+					}
+					mtu := tc.mtuLen
+					ret := c.CheckMTU(ifindex, &mtu, tc.lenDiff, tc.flags)
+					model = fmt.Sprintf("ret %d mtu %d", ret, mtu)
+					if tc.xdp {
+						return netstack.XDPDrop
+					}
+					return netstack.TCXDrop
+				})}},
+				Entries: []netstack.EntryConfig{{Netns: "H", Dev: "eth0"}},
+			}
+			runModel(t, cfg, netstack.NopObserver{}, frame, nil)
+			t.Logf("kernel: %s", kern)
+			require.Equal(t, kern, model, "model")
+		})
+	}
+}

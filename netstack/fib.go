@@ -389,3 +389,84 @@ func (c *Ctx) fibForward(flags uint32, noNeighRedirect bool) (ret int, done bool
 	}
 	return c.Redirect(p.Ifindex, 0), true, rc
 }
+
+// bpf_check_mtu results (enum bpf_check_mtu_ret) and flag.
+const (
+	MTUCheckSuccess    = 0      // BPF_MTU_CHK_RET_SUCCESS
+	MTUCheckFragNeeded = 1      // BPF_MTU_CHK_RET_FRAG_NEEDED
+	MTUCheckSegsTooBig = 2      // BPF_MTU_CHK_RET_SEGS_TOOBIG
+	MTUCheckSegs       = 1 << 0 // BPF_MTU_CHK_SEGS: check a GSO skb's segments
+)
+
+// CheckMTU models bpf_check_mtu(ctx, ifindex, &mtuLen, lenDiff, flags):
+// the device is ifindex's in the program's namespace, or the packet's own
+// for 0 (-ENODEV for none). The length checked is *mtuLen plus the
+// device's hard_header_len when *mtuLen is not 0 (an L3 length, as
+// tot_len), else the packet's (skb->len, from the mac header at tc; the
+// linear frame at XDP), plus lenDiff; it must be at most the MTU plus
+// hard_header_len, else BPF_MTU_CHK_RET_FRAG_NEEDED, except that a GSO
+// skb passes, with MTUCheckSegs only when each segment's network length
+// fits (skb_gso_validate_network_len; else SEGS_TOOBIG). *mtuLen becomes
+// the device's MTU. Flags other than MTUCheckSegs, MTUCheckSegs with a
+// lenDiff or *mtuLen, and any flag at XDP are -EINVAL (nothing written).
+func (c *Ctx) CheckMTU(ifindex int32, mtuLen *uint32, lenDiff int32, flags uint64) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if c.Skb == nil || c.Netns == nil {
+		return errEINVAL
+	}
+	if c.xdp && flags != 0 || flags&^MTUCheckSegs != 0 || flags&MTUCheckSegs != 0 && (lenDiff != 0 || *mtuLen != 0) {
+		return errEINVAL
+	}
+	d := c.Dev
+	if !c.xdp || d == nil {
+		d = c.s.devOf(c.Skb)
+	}
+	if ifindex != 0 {
+		d = c.Netns.devByIndex(ifindex)
+	}
+	if d == nil {
+		return errENODEV
+	}
+	mtu, hh := d.mtu, hardHeaderLenOf(d)
+	n := c.Skb.Len()
+	if c.xdp {
+		n = c.Skb.Headlen()
+	}
+	if *mtuLen != 0 {
+		n = int(*mtuLen) + hh
+	}
+	n += int(lenDiff)
+	ret := MTUCheckSuccess
+	switch {
+	case n <= mtu+hh:
+	case c.xdp || c.Skb.Shinfo().GSOSize == 0:
+		ret = MTUCheckFragNeeded
+	case flags&MTUCheckSegs != 0 && !gsoValidateNetworkLen(c.Skb, mtu):
+		ret = MTUCheckSegsTooBig
+	}
+	*mtuLen = uint32(mtu)
+	return ret
+}
+
+// gsoValidateNetworkLen models skb_gso_validate_network_len(skb, mtu):
+// each segment's network length (skb_gso_network_seglen: the headers
+// from the network header to the transport header, the transport header
+// for TCP or UDP_L4 GSO, and gso_size) is at most mtu; GSO_BY_FRAGS is not
+// modelled.
+func gsoValidateNetworkLen(b *skb.Buff, mtu int) bool {
+	sh := b.Shinfo()
+	th := b.TransportHeader()
+	if th < 0 {
+		return true
+	}
+	seg := th - b.NetworkHeader() + int(sh.GSOSize)
+	switch {
+	case sh.GSOType&(skb.GSOTCPv4|skb.GSOTCPv6) != 0:
+		if d := b.Head()[th:]; len(d) > 12 {
+			seg += int(d[12]>>4) * 4
+		}
+	case sh.GSOType&skb.GSOUDPL4 != 0:
+		seg += udpHlen
+	}
+	return seg <= mtu
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
 )
 
 // fibTopology is the host of the bpf_fib_lookup tests: eth0 (NIC,
@@ -244,4 +245,42 @@ func fibTopologyTapped(progs ...ProgramConfig) *Config {
 	cfg := fibTopology(true, progs...)
 	cfg.Taps = []TapConfig{{Name: "t", Dev: "eth0", Dir: TapRX}}
 	return cfg
+}
+
+// TestCheckMTU: bpf_check_mtu's GSO rules, which TestKernelCheckMTU cannot
+// build: a GSO skb above the MTU passes unless MTUCheckSegs finds a
+// segment above it (skb_gso_validate_network_len); a plain one is
+// FRAG_NEEDED.
+func TestCheckMTU(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		gsoSize uint16
+		flags   uint64
+		want    int
+	}{
+		{"not GSO", 0, 0, MTUCheckFragNeeded},
+		{"GSO", 1500, 0, MTUCheckSuccess},
+		{"GSO, segments fit", 1000, MTUCheckSegs, MTUCheckSuccess},
+		{"GSO, segments too big", 1500, MTUCheckSegs, MTUCheckSegsTooBig},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ret, mtu := -100, uint32(0)
+			s, _ := newStack(t, fibTopology(true, ProgramConfig{Name: "mtu", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+				if tc.gsoSize != 0 {
+					sh := c.Skb.Shinfo()
+					sh.GSOSize, sh.GSOType, sh.GSOSegs = tc.gsoSize, skb.GSOUDPL4, 3
+				}
+				ret = c.CheckMTU(0, &mtu, 0, tc.flags)
+				if tc.gsoSize != 0 {
+					sh := c.Skb.Shinfo()
+					sh.GSOSize, sh.GSOType, sh.GSOSegs = 0, 0, 0
+				}
+				return TCXDrop
+			})}), "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "10.1.0.2",
+				sport: 1000, dport: 2000, payload: 3000})}))
+			assert.Equal(t, tc.want, ret)
+			assert.Equal(t, uint32(1500), mtu)
+		})
+	}
 }

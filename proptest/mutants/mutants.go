@@ -1388,4 +1388,12 @@ var List = []Mutant{
 		Desc: "the cpumap kthread builds an sk_buff around each frame its program passes (__xdp_build_skb_from_frame)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "check-mtu-gso-unchecked",
+		File: "netstack/fib.go",
+		Old:  `	case c.xdp || c.Skb.Shinfo().GSOSize == 0:`,
+		New:  `	case true:`,
+		Desc: "bpf_skb_check_mtu passes a GSO skb above the MTU (it may be segmented later), checking its segments with BPF_MTU_CHK_SEGS only",
+		Pkgs: []string{"./netstack"},
+	},
 }
