@@ -90,7 +90,8 @@
 // hop, or the one struct bpf_redir_neigh names, through neigh_output),
 // bpf_fib_lookup (fib.go: the local and main tables, forwarding, MTU,
 // gateway, neighbour and source checks of bpf_ipv4_fib_lookup and
-// bpf_ipv6_fib_lookup, with all six flags), bpf_skb_pull_data (and the
+// bpf_ipv6_fib_lookup, with all six flags), bpf_check_mtu (skb and XDP
+// variants, BPF_MTU_CHK_SEGS), bpf_skb_pull_data (and the
 // verifier's unclone prologue before a tc program's direct writes),
 // bpf_clone_redirect (egress and ingress; the original is made
 // head-writable), mark, priority, tc_index, cb, hash, tstamp,
