@@ -748,7 +748,7 @@ func TestXDPRouter(t *testing.T) {
 	rep := mustReplay(t, "xdp-router.yaml", pcap, sim.Options{})
 	n := uint64(rep.PacketsRead)
 	assert.Equal(t, n, runs(t, rep, "xdp_fwd"))
-	assert.Equal(t, n, rep.FibLookups("xdp_fwd", "SUCCESS"), "every lookup succeeds")
+	assert.Equal(t, n, rep.HelperResults("xdp_fwd", "bpf_fib_lookup", "SUCCESS"), "every lookup succeeds")
 	assert.Zero(t, runs(t, rep, "tc_in"), "XDP_REDIRECT: the frame never reaches tc ingress")
 	assert.Zero(t, runs(t, rep, "tc_out"), "ndo_xdp_xmit: no tc egress on eth1")
 	toSvc := runs(t, rep, "tc_svc")
@@ -773,7 +773,7 @@ func TestXDPRouter(t *testing.T) {
 	s.Stack.Programs = s.Stack.Programs[1:]
 	tc, err := sim.Replay(s, []string{pcap}, sim.Options{})
 	require.NoError(t, err)
-	assert.Equal(t, n, tc.FibLookups("tc_in", "SUCCESS"))
+	assert.Equal(t, n, tc.HelperResults("tc_in", "bpf_fib_lookup", "SUCCESS"))
 	assert.Equal(t, n, sim.Count(tc.Carrier, "stores"))
 	out := runs(t, tc, "tc_out")
 	assert.Equal(t, n-toSvc, out)

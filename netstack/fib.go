@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/internal/errno"
 	"github.com/skbsim/skbsim/skb"
 )
 
@@ -85,12 +86,15 @@ const (
 )
 
 // FibRetName returns the BPF_FIB_LKUP_RET_ name of rc without the prefix
-// ("SUCCESS", "NO_NEIGH", ...), or the errno's value for a negative rc.
+// ("SUCCESS", "NO_NEIGH", ...), or the errno's name for a negative rc.
 func FibRetName(rc int) string {
 	if rc >= 0 && rc < numFibRets {
 		return fibRetNames[rc]
 	}
-	return fmt.Sprintf("errno %d", -rc)
+	if rc < 0 {
+		return errno.Errno(-rc).Name()
+	}
+	return fmt.Sprint(rc)
 }
 
 var fibRetNames = [numFibRets]string{
@@ -362,11 +366,11 @@ func (c *Ctx) fibForward(flags uint32, noNeighRedirect bool) (ret int, done bool
 		return 0, false, -1
 	}
 	rc = c.FibLookup(&p, flags)
-	ev := FibEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook, Ret: int32(rc)}
+	ev := HelperEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook, Helper: HelperFibLookup, Ret: int32(rc)}
 	if rc == FibRetSuccess || rc == FibRetNoNeigh {
 		ev.Ifindex = p.Ifindex
 	}
-	c.s.obs.Fib(ev)
+	c.s.obs.Helper(ev)
 	switch {
 	case rc == FibRetNoNeigh && noNeighRedirect && !c.xdp:
 		return c.RedirectNeighVia(p.Ifindex, p.Dst, 0), true, rc

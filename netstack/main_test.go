@@ -47,7 +47,7 @@ type recorder struct {
 	delivs []DeliverEvent
 	traces []TraceEvent
 	rxMeta []RxMetaEvent
-	fib    []FibEvent
+	fib    []HelperEvent
 }
 
 func (r *recorder) ProgRun(e ProgRunEvent) { r.runs = append(r.runs, e) }
@@ -56,7 +56,7 @@ func (r *recorder) Drop(e DropEvent)       { r.drops = append(r.drops, e) }
 func (r *recorder) Deliver(e DeliverEvent) { r.delivs = append(r.delivs, e) }
 func (r *recorder) Trace(e TraceEvent)     { r.traces = append(r.traces, e) }
 func (r *recorder) RxMeta(e RxMetaEvent)   { r.rxMeta = append(r.rxMeta, e) }
-func (r *recorder) Fib(e FibEvent)         { r.fib = append(r.fib, e) }
+func (r *recorder) Helper(e HelperEvent)   { r.fib = append(r.fib, e) }
 
 // delivered counts the deliveries of kind k.
 func (r *recorder) delivered(k DeliverKind) uint64 {

@@ -1,7 +1,10 @@
 package netstack
 
 import (
+	"fmt"
+
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/internal/errno"
 	"github.com/skbsim/skbsim/skb"
 )
 
@@ -25,20 +28,57 @@ type Observer interface {
 	// RxMeta reports one XDP RX metadata kfunc call (Ctx.RxTimestamp,
 	// RxHash, RxVlanTag) and its return.
 	RxMeta(ev RxMetaEvent)
-	// Fib reports one bpf_fib_lookup call of the built-in fib_forward
-	// action and its result.
-	Fib(ev FibEvent)
+	// Helper reports one call of a helper whose result the report counts
+	// (the built-in fib_forward and get_tunnel_key actions).
+	Helper(ev HelperEvent)
 }
 
-// FibEvent is one bpf_fib_lookup call of an ActFibForward action.
-type FibEvent struct {
+// Helper names a helper HelperEvent reports.
+type Helper uint8
+
+// Helpers the report counts.
+const (
+	HelperFibLookup    Helper = iota // bpf_fib_lookup (ActFibForward)
+	HelperGetTunnelKey               // bpf_skb_get_tunnel_key (ActGetTunnelKey)
+	NumHelpers
+)
+
+var helperNames = [NumHelpers]string{"bpf_fib_lookup", "bpf_skb_get_tunnel_key"}
+
+func (h Helper) String() string {
+	if h < NumHelpers {
+		return helperNames[h]
+	}
+	return fmt.Sprintf("helper%d", uint8(h))
+}
+
+// HelperResultName names a helper's return: bpf_fib_lookup's
+// BPF_FIB_LKUP_RET_ name (FibRetName), "OK" for 0 from another helper, or
+// the negative errno's name ("EINVAL").
+func HelperResultName(h Helper, ret int) string {
+	switch {
+	case h == HelperFibLookup:
+		return FibRetName(ret)
+	case ret == 0:
+		return "OK"
+	case ret < 0:
+		return errno.Errno(-ret).Name()
+	}
+	return fmt.Sprint(ret)
+}
+
+// HelperEvent is one helper call of a built-in action.
+type HelperEvent struct {
 	PacketID uint64
 	Prog     int // index into Config.Programs
 	Hook     carrier.Hook
-	Ret      int32 // a FibRet* result or a negative errno
-	// Ifindex is the egress device's ifindex when Ret is FibRetSuccess
-	// or FibRetNoNeigh, else 0.
+	Helper   Helper
+	Ret      int32 // the helper's return: a FibRet* result, 0, or a negative errno
+	// Ifindex is bpf_fib_lookup's egress device when Ret is
+	// FibRetSuccess or FibRetNoNeigh, else 0.
 	Ifindex int32
+	// ID is the tunnel id bpf_skb_get_tunnel_key read when Ret is 0.
+	ID uint64
 }
 
 // RxMetaEvent is one XDP RX metadata kfunc call of an XDP program.
@@ -220,8 +260,8 @@ func (NopObserver) MapRead(MapReadEvent) {}
 // RxMeta implements Observer.
 func (NopObserver) RxMeta(RxMetaEvent) {}
 
-// Fib implements Observer.
-func (NopObserver) Fib(FibEvent) {}
+// Helper implements Observer.
+func (NopObserver) Helper(HelperEvent) {}
 
 // Drop implements Observer.
 func (NopObserver) Drop(DropEvent) {}

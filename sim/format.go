@@ -83,8 +83,8 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		row("xdp_rx_metadata", k, "eopnotsupp", m.EOPNOTSUPP)
 		row("xdp_rx_metadata", k, "errors", m.Errors)
 	}
-	for _, f := range r.Fib {
-		row("fib_lookup", f.Program+"/"+f.Where+"/"+f.Result, "count", f.Count)
+	for _, f := range r.Helpers {
+		row("helper", f.Program+"/"+f.Where+"/"+f.Helper+"/"+f.Result, "count", f.Count)
 	}
 	for _, d := range r.Drops {
 		row("drop", d.Name, "count", d.Count)
@@ -183,12 +183,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		tw.Flush()
 	}
 
-	if len(r.Fib) != 0 {
-		p("\nbpf_fib_lookup results per program\n")
+	if len(r.Helpers) != 0 {
+		p("\nhelper results per program\n")
 		tw = tabwriter.NewWriter(ew, 2, 8, 2, ' ', 0)
-		fmt.Fprintf(tw, "  program\twhere\tresult\tcalls\n")
-		for _, f := range r.Fib {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\n", f.Program, f.Where, f.Result, f.Count)
+		fmt.Fprintf(tw, "  program\twhere\thelper\tresult\tcalls\n")
+		for _, f := range r.Helpers {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\n", f.Program, f.Where, f.Helper, f.Result, f.Count)
 		}
 		tw.Flush()
 	}

@@ -38,11 +38,12 @@ type Report struct {
 	// program the verifier would not load). Left out when no program
 	// called one.
 	RxMeta []RxMetaRow `json:"xdp_rx_metadata,omitempty"`
-	// Fib counts, per program, the results of its fib_forward actions'
-	// bpf_fib_lookup calls: SUCCESS, NO_NEIGH, FWD_DISABLED, ... (the
-	// BPF_FIB_LKUP_RET_ names) or error (a negative errno). Left out when
-	// no program called it.
-	Fib []FibRow `json:"fib_lookups,omitempty"`
+	// Helpers counts, per program and helper, the results of the helpers
+	// the built-in actions call and report: bpf_fib_lookup (fib_forward:
+	// SUCCESS, NO_NEIGH, FWD_DISABLED, ..., the BPF_FIB_LKUP_RET_ names)
+	// and bpf_skb_get_tunnel_key (get_tunnel_key: OK, or EINVAL where the
+	// skb carries no tunnel info). Left out when no program called one.
+	Helpers []HelperRow `json:"helper_results,omitempty"`
 	// Drops counts freed-with-a-reason skbs by kernel drop reason.
 	Drops []CountRow `json:"drops"`
 
@@ -145,22 +146,23 @@ type ReadRow struct {
 	Errors  uint64 `json:"errors"`
 }
 
-// FibLookups returns how many of program prog's bpf_fib_lookup calls
-// returned result (a BPF_FIB_LKUP_RET_ name such as "SUCCESS", or
-// "error").
-func (r *Report) FibLookups(prog, result string) uint64 {
-	for _, f := range r.Fib {
-		if f.Program == prog && f.Result == result {
+// HelperResults returns how many of program prog's calls of helper (such
+// as "bpf_fib_lookup") returned result (such as "SUCCESS", "OK" or
+// "EINVAL").
+func (r *Report) HelperResults(prog, helper, result string) uint64 {
+	for _, f := range r.Helpers {
+		if f.Program == prog && f.Helper == helper && f.Result == result {
 			return f.Count
 		}
 	}
 	return 0
 }
 
-// FibRow counts one program's bpf_fib_lookup calls with one result.
-type FibRow struct {
+// HelperRow counts one program's calls of one helper with one result.
+type HelperRow struct {
 	Program string `json:"program"`
 	Where   string `json:"where"`
+	Helper  string `json:"helper"`
 	Result  string `json:"result"`
 	Count   uint64 `json:"count"`
 }

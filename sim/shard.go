@@ -439,11 +439,11 @@ func (sh *shard) RxMeta(ev netstack.RxMetaEvent) {
 	}
 }
 
-// Fib implements netstack.Observer.
-func (sh *shard) Fib(ev netstack.FibEvent) {
-	sh.tally.fibCall(ev.Prog, ev.Ret)
+// Helper implements netstack.Observer.
+func (sh *shard) Helper(ev netstack.HelperEvent) {
+	sh.tally.helperCall(ev.Prog, ev.Helper, ev.Ret)
 	if sh.tr != nil {
-		sh.tr.fib(ev)
+		sh.tr.helper(ev)
 	}
 }
 

@@ -28,7 +28,7 @@ type tally struct {
 	reads    []uint64 // [prog][map][result]
 	runs     []uint64 // [prog]
 	rxMeta   []uint64 // [prog][kfunc][rxMetaOK ... rxMetaErr]
-	fib      []uint64 // [prog][BPF_FIB_LKUP_RET_*, then negative errnos]
+	helpers  []uint64 // [prog][helper][helperResult]
 	drops    []uint64
 	outcomes []uint64
 }
@@ -40,7 +40,7 @@ func newTally(l *layout) *tally {
 		reads:    make([]uint64, len(l.progs)*len(l.maps)*int(netstack.NumReadResults)),
 		runs:     make([]uint64, len(l.progs)),
 		rxMeta:   make([]uint64, len(l.progs)*int(netstack.NumRxMetaKfuncs)*numRxMetaResults),
-		fib:      make([]uint64, len(l.progs)*numFibResults),
+		helpers:  make([]uint64, len(l.progs)*int(netstack.NumHelpers)*numHelperResults),
 		drops:    make([]uint64, len(l.drops)),
 		outcomes: make([]uint64, len(l.outcomes)),
 	}
@@ -87,17 +87,42 @@ func (t *tally) rxMetaCall(prog int, k netstack.RxMetaKfunc, ret int32, v uint64
 	}
 }
 
-// numFibResults is the tally's columns per program for bpf_fib_lookup:
-// the BPF_FIB_LKUP_RET_* values 0..9, then one for a negative errno.
-const numFibResults = 11
+// helperErrnos are the negative returns the tally tells apart, after the
+// non-negative ones 0..9 (BPF_FIB_LKUP_RET_*); any other is counted last.
+var helperErrnos = [...]int32{-22, -71, -19, -97} // EINVAL, EPROTO, ENODEV, EAFNOSUPPORT
 
-func (t *tally) fibCall(prog int, ret int32) {
-	r := int(ret)
-	if r < 0 || r >= numFibResults-1 {
-		r = numFibResults - 1
+const (
+	helperNonNeg     = 10
+	numHelperResults = helperNonNeg + len(helperErrnos) + 1
+)
+
+// helperResult is the tally's column for a helper's return.
+func helperResult(ret int32) int {
+	if ret >= 0 && ret < helperNonNeg {
+		return int(ret)
 	}
-	if i := prog*numFibResults + r; prog >= 0 && i < len(t.fib) {
-		t.fib[i]++
+	for i, e := range helperErrnos {
+		if ret == e {
+			return helperNonNeg + i
+		}
+	}
+	return numHelperResults - 1
+}
+
+// helperResultName names column r of helper h.
+func helperResultName(h netstack.Helper, r int) string {
+	switch {
+	case r < helperNonNeg:
+		return netstack.HelperResultName(h, r)
+	case r < numHelperResults-1:
+		return netstack.HelperResultName(h, int(helperErrnos[r-helperNonNeg]))
+	}
+	return "other error"
+}
+
+func (t *tally) helperCall(prog int, h netstack.Helper, ret int32) {
+	if i := (prog*int(netstack.NumHelpers)+int(h))*numHelperResults + helperResult(ret); prog >= 0 && h < netstack.NumHelpers && i < len(t.helpers) {
+		t.helpers[i]++
 	}
 }
 
@@ -123,8 +148,8 @@ func (t *tally) merge(o *tally) {
 	for i, v := range o.rxMeta {
 		t.rxMeta[i] += v
 	}
-	for i, v := range o.fib {
-		t.fib[i] += v
+	for i, v := range o.helpers {
+		t.helpers[i] += v
 	}
 	for i, v := range o.drops {
 		t.drops[i] += v
@@ -163,15 +188,14 @@ func (t *tally) fill(rep *Report) {
 		}
 	}
 	for p, pi := range l.progs {
-		for r, n := range t.fib[p*numFibResults : (p+1)*numFibResults] {
-			if n == 0 {
-				continue
+		for h := range netstack.NumHelpers {
+			i := (p*int(netstack.NumHelpers) + int(h)) * numHelperResults
+			for r, n := range t.helpers[i : i+numHelperResults] {
+				if n != 0 {
+					rep.Helpers = append(rep.Helpers, HelperRow{Program: pi.name, Where: pi.where, Helper: h.String(),
+						Result: helperResultName(h, r), Count: n})
+				}
 			}
-			name := "error"
-			if r < numFibResults-1 {
-				name = netstack.FibRetName(r)
-			}
-			rep.Fib = append(rep.Fib, FibRow{Program: pi.name, Where: pi.where, Result: name, Count: n})
 		}
 	}
 	rep.Drops = countRows(l.drops, t.drops)

@@ -192,13 +192,16 @@ func (t *tracer) rxMeta(ev netstack.RxMetaEvent) {
 	}
 }
 
-func (t *tracer) fib(ev netstack.FibEvent) {
+func (t *tracer) helper(ev netstack.HelperEvent) {
 	if t.at(ev.PacketID) {
-		res := netstack.FibRetName(int(ev.Ret))
-		if ev.Ifindex != 0 {
+		res := netstack.HelperResultName(ev.Helper, int(ev.Ret))
+		switch {
+		case ev.Ifindex != 0:
 			res += fmt.Sprintf(" (ifindex %d)", ev.Ifindex)
+		case ev.Helper == netstack.HelperGetTunnelKey && ev.Ret == 0:
+			res += fmt.Sprintf(" (tunnel id %d)", ev.ID)
 		}
-		fmt.Fprintf(t.w, "  %-14s program %s bpf_fib_lookup: %s\n", ev.Hook, t.progName(ev.Prog), res)
+		fmt.Fprintf(t.w, "  %-14s program %s %s: %s\n", ev.Hook, t.progName(ev.Prog), ev.Helper, res)
 	}
 }
 

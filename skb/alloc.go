@@ -69,12 +69,14 @@ type Allocator struct {
 
 // Live counts the objects an allocator has handed out and not yet freed.
 type Live struct {
-	Skbs     int // struct sk_buff (including fclone companions in use)
-	Fclones  int // struct sk_buff_fclones objects
-	Buffers  int // data buffers (skb->head)
-	Exts     int // struct skb_ext objects
-	Pending  int // always 0; reserved for deferred frees
-	Failures int // allocations refused by fault injection
+	Skbs    int // struct sk_buff (including fclone companions in use)
+	Fclones int // struct sk_buff_fclones objects
+	Buffers int // data buffers (skb->head)
+	Exts    int // struct skb_ext objects
+	// MetadataDsts are the allocated metadata dsts (NewMetadataDst).
+	MetadataDsts int
+	Pending      int // always 0; reserved for deferred frees
+	Failures     int // allocations refused by fault injection
 }
 
 // Warnings counts WARN_ON_ONCE conditions the model hit (the kernel warns
@@ -130,7 +132,7 @@ func (a *Allocator) ExtCacheSize() int { return a.extCache.ObjectSize }
 // is still live. Call it when every skb should have been freed.
 func (a *Allocator) CheckLeaks() error {
 	l := a.live
-	if l.Skbs == 0 && l.Fclones == 0 && l.Buffers == 0 && l.Exts == 0 {
+	if l.Skbs == 0 && l.Fclones == 0 && l.Buffers == 0 && l.Exts == 0 && l.MetadataDsts == 0 {
 		return nil
 	}
 	var parts []string
@@ -145,6 +147,9 @@ func (a *Allocator) CheckLeaks() error {
 	}
 	if l.Exts != 0 {
 		parts = append(parts, fmt.Sprintf("%d skb extensions", l.Exts))
+	}
+	if l.MetadataDsts != 0 {
+		parts = append(parts, fmt.Sprintf("%d metadata dsts", l.MetadataDsts))
 	}
 	return fmt.Errorf("skb: leaked %s", strings.Join(parts, ", "))
 }
