@@ -116,6 +116,14 @@ const (
 	// 0). With Index 1 (tc), NO_NEIGH returns bpf_redirect_neigh(Ifindex,
 	// the next hop) instead. Otherwise the program goes on. XDP and tc.
 	ActFibForward
+	// ActSetTunnelKey is bpf_skb_set_tunnel_key with tunnel id Value and
+	// remote Via (IPv4, or IPv6 with BPF_F_TUNINFO_IPV6): a collect_md
+	// tunnel device sends the packet there. tc only.
+	ActSetTunnelKey
+	// ActGetTunnelKey is bpf_skb_get_tunnel_key (IPv4); the observer
+	// counts its return (HelperEvent): 0 while the skb carries tunnel
+	// info, -EINVAL once it does not. tc only.
+	ActGetTunnelKey
 	NumActionKinds
 )
 
@@ -124,7 +132,8 @@ var actionNames = [NumActionKinds]string{
 	"set_hash", "set_tstamp", "adjust_meta", "clone_redirect", "redirect",
 	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu", "redirect_devmap",
 	"vlan_push", "vlan_pop", "adjust_head", "change_head", "adjust_room", "change_proto",
-	"rx_meta", "change_tail", "adjust_tail", "redirect_neigh", "fib_forward",
+	"rx_meta", "change_tail", "adjust_tail", "redirect_neigh", "fib_forward", "set_tunnel_key",
+	"get_tunnel_key",
 }
 
 func (k ActionKind) String() string {
@@ -272,6 +281,14 @@ func (p *actionProg) Run(c *Ctx) int {
 				return c.RedirectNeighVia(p.targets[i], a.Via, 0)
 			}
 			return c.RedirectNeigh(p.targets[i], 0)
+		case ActSetTunnelKey:
+			fl := uint64(0)
+			if a.Via.Is6() {
+				fl = TunInfoIPv6
+			}
+			c.SetTunnelKey(TunnelKey{ID: uint32(a.Value), Remote: a.Via}, fl)
+		case ActGetTunnelKey:
+			c.getTunnelKey()
 		case ActFibForward:
 			if ret, done, _ := c.fibForward(uint32(a.Value), a.Index == FibNoNeighRedirect); done {
 				return ret

@@ -208,6 +208,19 @@ type DeviceConfig struct {
 	Local, Remote netip.Addr
 	VNI           uint32
 	Port          uint16
+	// External makes a vxlan or geneve device collect_md (`ip link add
+	// ... type vxlan external`, VXLAN_F_COLLECT_METADATA): it has no
+	// remote or VNI of its own. Its UDP socket takes packets of every VNI
+	// and the receive path attaches their tunnel info to the skb (a
+	// kmalloc'ed metadata dst: udp_tun_rx_dst), which
+	// bpf_skb_get_tunnel_key reads until skb_scrub_packet or the IP
+	// layer's route lookup drops it; it transmits only skbs whose dst
+	// carries transmit tunnel info (bpf_skb_set_tunnel_key), to its
+	// remote, VNI, TTL and TOS, and drops the others (TUNNEL_TXINFO).
+	// Over an IPv4 underlay (the device's IPv4 socket); a device that is
+	// not external cannot share its port in the link namespace with one
+	// that is (vxlan sockets are shared by devices of equal flags).
+	External bool
 	// UDPCsum is a vxlan or geneve device's outer UDP checksum, "on" or
 	// "off" (ip link's [no]udpcsum for an IPv4 underlay,
 	// [no]udp6zerocsumtx for IPv6); "" is the kernel's default: off over

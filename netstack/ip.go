@@ -75,6 +75,9 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 	ip.src, ip.dst = netip.AddrFrom4(src), netip.AddrFrom4(dst)
 	d := s.devOf(b)
 	ns := d.ns
+	// ip_route_input_slow: skb_dst_drop, a collect_md tunnel's metadata
+	// dst included (its key only seeds flowi4_tun_key).
+	b.DropTunnelDst()
 	if len(ns.tproxy) != 0 && !ip.isFragment() {
 		s.tproxyAssign(b, ns, ip)
 	}

@@ -112,6 +112,7 @@ func (s *Stack) ip6Rcv(b *skb.Buff) {
 		}
 	}
 	b.Orphan()
+	b.DropTunnelDst() // ip6_route_input: skb_dst_drop
 	s.traceOp(LayerIP, OpIP6Rcv, b)
 	switch {
 	case ip.dst.IsMulticast():

@@ -118,6 +118,7 @@ func newStack(tb testing.TB, cfg *Config, profile string, car func(carrier.Env) 
 	require.NoError(tb, err)
 	tb.Cleanup(func() {
 		require.NoError(tb, s.Close())
+		a.Accountant().GracePeriod() // RCU-deferred frees (metadata dsts) complete
 		if env.Carrier != nil {
 			require.NoError(tb, env.Carrier.Close())
 		}

@@ -1100,7 +1100,7 @@ func (s *Stack) groReceive(gn *groNode, b *skb.Buff, d *Device) {
 		if same && (ph.SlowGRO || bh.SlowGRO) {
 			pc, _ := p.Nfct()
 			bc, _ := b.Nfct()
-			same = p.Sk() == b.Sk() && pc == bc
+			same = p.Sk() == b.Sk() && pc == bc && !skb.MetadataDstDiffers(p, b)
 		}
 		if !same {
 			continue

@@ -201,13 +201,15 @@ type Device struct {
 	// udpCsum: a vxlan or geneve device writes outer UDP checksums;
 	// zeroCsum6Rx: its IPv6 socket accepts a checksum of 0.
 	udpCsum, zeroCsum6Rx bool
-	noRxCsum             bool  // RxChecksum off
-	rxVlanStrip          bool  // RxVLANOffload on (NICs)
-	rxHwTstamp           bool  // RxHwTstamp on (NICs)
-	rxMetaOps            uint8 // the XDP RX metadata kfuncs the driver implements (1 << RxMetaKfunc)
-	blackhole            bool
-	rxTaps               []*tap
-	txTaps               []*tap
+	// external: a collect_md vxlan or geneve device (DeviceConfig.External).
+	external    bool
+	noRxCsum    bool  // RxChecksum off
+	rxVlanStrip bool  // RxVLANOffload on (NICs)
+	rxHwTstamp  bool  // RxHwTstamp on (NICs)
+	rxMetaOps   uint8 // the XDP RX metadata kfuncs the driver implements (1 << RxMetaKfunc)
+	blackhole   bool
+	rxTaps      []*tap
+	txTaps      []*tap
 }
 
 // devKind is a device kind the datapath dispatches on.
@@ -338,6 +340,9 @@ type Stack struct {
 	taskFrags map[string]*skb.PageFrag
 	pfrags    []*skb.PageFrag
 	entries   []entry
+	// mdDst is the CPU's md_dst that bpf_skb_set_tunnel_key points skbs
+	// at (one per stack, as the stack is one CPU).
+	mdDst *skb.MetadataDst
 
 	// tcp is the TCP connection state and the sockops/LSM programs (tcp.go).
 	tcp tcpTable
@@ -484,7 +489,7 @@ func New(cfg *Config, env Env) (*Stack, error) {
 		return nil, fmt.Errorf("netstack: nil allocator: %w", ErrConfig)
 	}
 	s := &Stack{cfg: cfg.Copy(), a: env.Alloc, prof: env.Alloc.Profile(), acct: env.Acct,
-		car: env.Carrier, obs: env.Observer}
+		car: env.Carrier, obs: env.Observer, mdDst: skb.PerCPUMetadataDst()}
 	if s.acct == nil {
 		s.acct = env.Alloc.Accountant()
 	}
@@ -663,8 +668,16 @@ func (s *Stack) build(maxVal int) error {
 			}
 			d.linkNs = ln
 			d.local, d.remote, d.vni, d.port = dc.Local, dc.Remote, dc.VNI, dc.Port
-			if why := tunnelAddrsErr(dc.Kind, d.local, d.remote); why != "" {
-				return cfgErr("%s: %s", what, why)
+			d.external = dc.External
+			switch {
+			case !dc.External:
+				if why := tunnelAddrsErr(dc.Kind, d.local, d.remote); why != "" {
+					return cfgErr("%s: %s", what, why)
+				}
+			case dc.Kind != KindVXLAN && dc.Kind != KindGeneve:
+				return cfgErr("%s: external (collect_md) is modelled for vxlan and geneve devices", what)
+			case dc.Remote.IsValid() || dc.Local.IsValid() || dc.VNI != 0:
+				return cfgErr("%s: an external device has no remote, local or vni: each packet's tunnel key gives them", what)
 			}
 			if d.port == 0 {
 				switch dc.Kind {
@@ -762,6 +775,10 @@ func (s *Stack) build(maxVal int) error {
 	for _, d := range s.devs {
 		if d.kind == KindVXLAN || d.kind == KindGeneve {
 			sk := s.tunnelSocket(d)
+			if sk != nil && sk.encap[0].external != d.external {
+				return cfgErr("device %s: port %d in %s is a %s device's, whose flags differ (EADDRINUSE: vxlan_sock_add shares a socket between devices of equal flags only)",
+					d.name, d.port, d.linkNs.name, sk.encap[0].name)
+			}
 			if sk == nil {
 				sk = &Socket{idx: -1, name: d.name + "-sock", ns: d.linkNs, proto: ProtoUDP, l4: ipprotoUDP, port: d.port, noRead: true}
 				s.udpEncapKey = true         // setup_udp_tunnel_sock: udp_tunnel_encap_enable
@@ -1126,6 +1143,13 @@ func (s *Stack) attachPrograms(maxVal int) error {
 					}
 					if a.Index == FibNoNeighRedirect && pc.Hook == carrier.HookXDP {
 						return cfgErr("%s action %d (fib_forward): bpf_redirect_neigh on NO_NEIGH is a tc helper, not for xdp programs", what, j)
+					}
+				case ActSetTunnelKey, ActGetTunnelKey:
+					if pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
+						return cfgErr("%s action %d (%s): bpf_skb_%s is for tc programs, not %s", what, j, a.Kind, a.Kind, pc.Hook)
+					}
+					if a.Kind == ActSetTunnelKey && (!a.Via.IsValid() || a.Value > 0xffffffff) {
+						return cfgErr("%s action %d (set_tunnel_key): want a remote address and a 32-bit id", what, j)
 					}
 				case ActRxMeta:
 					if pc.Hook != carrier.HookXDP || a.Index < 0 || a.Index >= int(NumRxMetaKfuncs) {

@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"encoding/binary"
+	"net/netip"
 
 	"github.com/skbsim/skbsim/cost"
 	"github.com/skbsim/skbsim/skb"
@@ -48,7 +49,7 @@ func udpFlowSrcPort(hash uint32, lo, hi int) uint16 {
 // geneve_xmit_skb compute before the headers are pushed: skb_get_hash
 // computes (and records) the flow hash of the inner frame when the skb has
 // neither an L4 nor a software hash.
-func (s *Stack) pushUDPTunnel(b *skb.Buff, d *Device) {
+func (s *Stack) pushUDPTunnel(b *skb.Buff, d *Device, vni uint32) {
 	h := b.H()
 	if !h.L4Hash && !h.SWHash {
 		s.skbGetHash(b)
@@ -61,8 +62,33 @@ func (s *Stack) pushUDPTunnel(b *skb.Buff, d *Device) {
 	} else {
 		binary.BigEndian.PutUint16(th[2:4], ethPTEB)
 	}
-	binary.BigEndian.PutUint32(th[4:8], d.vni<<8)
+	binary.BigEndian.PutUint32(th[4:8], vni<<8)
 	writeUDP(b.Push(udpHlen), udpTunnelSrcPort(d, h.Hash), d.port, innerLen+udpHlen+8)
+}
+
+// tunnelDst is where a tunnel device sends a packet: its own remote,
+// local address and VNI, or, for a collect_md device, those of the skb's
+// transmit tunnel info (with its TTL, TOS and don't-fragment flag).
+type tunnelDst struct {
+	remote, local netip.Addr
+	vni           uint32
+	ttl, tos      uint8
+	df            bool
+}
+
+// tunnelDstOf returns d's tunnelDst for b; false for a collect_md device
+// and an skb without transmit tunnel info (vxlan_xmit, geneve_xmit:
+// SKB_DROP_REASON_TUNNEL_TXINFO).
+func tunnelDstOf(b *skb.Buff, d *Device) (tunnelDst, bool) {
+	if !d.external {
+		return tunnelDst{remote: d.remote, local: d.local, vni: d.vni}, true
+	}
+	info, ok := b.TunnelInfo()
+	if !ok || !info.TX || !info.Dst.IsValid() {
+		return tunnelDst{}, false
+	}
+	// tunnel_id_to_key32, the VNI's 24 bits (vxlan_vni_field).
+	return tunnelDst{remote: info.Dst, local: info.Src, vni: uint32(info.ID) & 0xffffff, ttl: info.TTL, tos: info.TOS, df: info.DF}, true
 }
 
 // udpTunnelSrcPort is the outer UDP source port of a vxlan or geneve
@@ -98,18 +124,23 @@ func isL2Tunnel(d *Device) bool {
 // overwriting XDP metadata in front of the inner mac header. Takes
 // ownership of skb.
 func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
-	if d.remote.Is6() {
-		s.tunnelXmit6(b, d)
+	td, ok := tunnelDstOf(b, d)
+	if !ok {
+		s.drop(b, skb.DropTunnelTxinfo, OpTunnelEncap)
+		return
+	}
+	if td.remote.Is6() {
+		s.tunnelXmit6(b, d, td)
 		return
 	}
 	ln := d.linkNs
-	out, nh := s.routeOutput(ln, d.remote)
+	out, nh := s.routeOutput(ln, td.remote)
 	if out == nil || out == ln.lo {
 		s.drop(b, skb.DropIPOutNoroutes, OpTunnelEncap)
 		return
 	}
-	src := d.local
-	if !src.IsValid() {
+	src := td.local
+	if !src.IsValid() || src.IsUnspecified() {
 		src = out.firstAddr()
 	}
 	hdr := encapLen(d) - ethHlen - ipHlen
@@ -129,7 +160,7 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 	var proto uint8
 	switch d.kind {
 	case KindVXLAN, KindGeneve:
-		s.pushUDPTunnel(b, d)
+		s.pushUDPTunnel(b, d, td.vni)
 		proto = ipprotoUDP
 	case KindGRE, KindGRETap:
 		gh := b.Push(greHdrLen(d))
@@ -162,8 +193,12 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 	// GENEVE_DF_UNSET), so an outer packet above the underlay's MTU is
 	// fragmented by ip_output; ipip, sit and gre devices default to
 	// pmtudisc (tnl_params->frag_off = IP_DF in ip_tunnel_xmit).
-	df := d.kind != KindVXLAN && d.kind != KindGeneve
-	writeIPv4(b.Push(ipHlen), 0, totLen, ln.ipID, df, 64, proto, src, d.remote)
+	df := d.kind != KindVXLAN && d.kind != KindGeneve || td.df
+	ttl := td.ttl
+	if ttl == 0 {
+		ttl = 64 // ip4_dst_hoplimit
+	}
+	writeIPv4(b.Push(ipHlen), td.tos, totLen, ln.ipID, df, ttl, proto, src, td.remote)
 	if proto == ipprotoUDP {
 		udpTunnelSetCsum(b, d, ipHlen)
 	}
@@ -300,7 +335,9 @@ func (s *Stack) udpTunnelRcv(b *skb.Buff, sk *Socket) {
 	vni := binary.BigEndian.Uint32(th[4:8]) >> 8
 	var d *Device
 	for _, x := range sk.encap {
-		if x.vni == vni {
+		// vxlan_vs_find_vni: a collect_md socket looks up VNI 0, its
+		// external device, whatever the packet's VNI.
+		if x.vni == vni || x.external {
 			d = x
 		}
 	}
@@ -314,13 +351,29 @@ func (s *Stack) udpTunnelRcv(b *skb.Buff, sk *Socket) {
 		return
 	}
 	hdr := udpHlen + vxlanHlen
+	opts := 4 // sizeof(struct vxlan_metadata)
 	if d.kind == KindGeneve {
-		hdr = udpHlen + geneveHlen + int(th[0]&0x3f)*4
+		opts = int(th[0]&0x3f) * 4
+		hdr = udpHlen + geneveHlen + opts
 	}
-	s.decapL2(b, d, hdr)
+	var info *skb.TunnelInfo
+	if d.external {
+		// udp_tun_rx_dst: the outer header's addresses, TOS and TTL,
+		// the UDP ports and the VNI as the tunnel id.
+		nh := b.Head()[b.NetworkHeader():]
+		ti := skb.TunnelInfo{ID: uint64(vni), TOS: nh[1], TTL: nh[8],
+			Src: netip.AddrFrom4([4]byte(nh[12:16])), Dst: netip.AddrFrom4([4]byte(nh[16:20])),
+			TPSrc: binary.BigEndian.Uint16(data[0:2]), TPDst: binary.BigEndian.Uint16(data[2:4])}
+		info = &ti
+	}
+	s.decapL2(b, d, hdr, info, opts)
 }
 
-func (s *Stack) decapL2(b *skb.Buff, d *Device, hdr int) {
+// decapL2 pulls the tunnel header hdr (vxlan_rcv, geneve_rx); for a
+// collect_md device it then attaches a metadata dst holding info and
+// opts bytes of options (udp_tun_rx_dst -> metadata_dst_alloc,
+// skb_dst_set), after __iptunnel_pull_header's scrub.
+func (s *Stack) decapL2(b *skb.Buff, d *Device, hdr int, info *skb.TunnelInfo, opts int) {
 	if !d.up {
 		s.drop(b, skb.DropDevReady, OpTunnelDecap)
 		return
@@ -328,6 +381,15 @@ func (s *Stack) decapL2(b *skb.Buff, d *Device, hdr int) {
 	if r := s.pullHeader(b, hdr, ethPTEB, d.linkNs != d.ns); r != skb.SkbNotDroppedYet {
 		s.drop(b, r, OpTunnelDecap)
 		return
+	}
+	if info != nil {
+		md, err := s.a.NewMetadataDst(*info, opts)
+		if err != nil {
+			s.drop(b, skb.DropNomem, OpTunnelDecap)
+			return
+		}
+		b.DstDrop()
+		b.DstSet(md)
 	}
 	b.ResetMacHeader()
 	if !s.ethTypeTrans(b, d) {
@@ -513,7 +575,7 @@ func (s *Stack) greRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 		return
 	}
 	if kind == KindGRETap {
-		s.decapL2(b, d, hdr)
+		s.decapL2(b, d, hdr, nil, 0)
 		return
 	}
 	s.decapL3(b, d, hdr, proto)

@@ -111,15 +111,15 @@ func flowLabelFromHash(b *skb.Buff, src, dst netip.Addr, proto uint8, sport, dpo
 // then clears IP6CB and calls ip6_local_out in the link namespace. xnet is
 // "the tunnel's link namespace differs from the device's". Takes ownership
 // of skb.
-func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
+func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device, td tunnelDst) {
 	ln := d.linkNs
-	out, nh := s.routeOutput(ln, d.remote)
+	out, nh := s.routeOutput(ln, td.remote)
 	if out == nil || out == ln.lo {
 		s.drop(b, skb.DropIPOutNoroutes, OpIP6TunnelXmit)
 		return
 	}
-	src := d.local
-	if !src.IsValid() {
+	src := td.local
+	if !src.IsValid() || src.IsUnspecified() {
 		src = firstAddr6(out)
 	}
 	xnet := ln != d.ns
@@ -133,7 +133,7 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
 			return
 		}
 		tunnelHandleOffloads(b, udpTunnelMask(d))
-		s.pushUDPTunnel(b, d)
+		s.pushUDPTunnel(b, d, td.vni)
 		b.ResetTransportHeader()
 		next = nexthdrUDP
 	case KindIP6Tnl:
@@ -178,7 +178,11 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device) {
 	}
 	h := b.H()
 	pl := b.Len()
-	writeIPv6(b.Push(ip6Hlen), 0, label, pl, next, ip6TnlHopLimit, src, d.remote)
+	hop := uint8(ip6TnlHopLimit)
+	if td.ttl != 0 {
+		hop = td.ttl
+	}
+	writeIPv6(b.Push(ip6Hlen), td.tos, label, pl, next, hop, src, td.remote)
 	if next == nexthdrUDP {
 		udpTunnelSetCsum(b, d, ip6Hlen)
 	}

@@ -357,7 +357,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "qdisc", "down", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning"}
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning"}
 
 // xdpMetadataOps reads a NIC driver's XDP RX metadata kfuncs: a list of
 // rx_timestamp, rx_hash and rx_vlan_tag ([] or none: no ops), or all.
@@ -503,6 +503,8 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			dev.UDPCsum, err = d.onOff(v, w)
 		case "udp6zerocsumrx":
 			dev.UDP6ZeroCsumRx, err = d.boolean(v, w)
+		case "external":
+			dev.External, err = d.boolean(v, w)
 		case "gro_list":
 			dev.GROList, err = d.boolean(v, w)
 		case "udp_gro_forwarding":
@@ -1107,6 +1109,8 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActChangeTail:     {"len", "delta"},
 	netstack.ActAdjustTail:     {"delta"},
 	netstack.ActFibForward:     {"direct", "output", "skip_neigh", "no_neigh"},
+	netstack.ActSetTunnelKey:   {"id", "remote"},
+	netstack.ActGetTunnelKey:   nil,
 }
 
 // required says which arguments an action must have.
@@ -1132,8 +1136,10 @@ func actionRequired(k netstack.ActionKind) []string {
 		return []string{"kfunc"}
 	case netstack.ActChangeTail:
 		return nil // len or delta, checked after
-	case netstack.ActFibForward:
+	case netstack.ActFibForward, netstack.ActGetTunnelKey:
 		return nil
+	case netstack.ActSetTunnelKey:
+		return []string{"id", "remote"}
 	}
 	return []string{"value"}
 }
@@ -1279,7 +1285,12 @@ func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netst
 			a.Index = int(k)
 		case "key":
 			a.Index, err = d.intv(v, w, 0, math.MaxUint32)
-		case "via":
+		case "id":
+			a.Value, err = d.uint64v(v, w)
+			if err == nil && a.Value > math.MaxUint32 {
+				err = d.errf(v, "%s: %d does not fit 32 bits", w, a.Value)
+			}
+		case "remote", "via":
 			var s string
 			if s, err = d.scalar(v, w); err == nil {
 				if a.Via, err = netip.ParseAddr(s); err != nil {

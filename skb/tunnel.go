@@ -24,6 +24,9 @@ type TunnelInfo struct {
 	TPSrc, TPDst uint16
 	// TX is mode & IP_TUNNEL_INFO_TX: the info is for transmit.
 	TX bool
+	// DF is TUNNEL_DONT_FRAGMENT in key.tun_flags: the outer IPv4
+	// header gets DF.
+	DF bool
 }
 
 // SizeofMetadataDst is sizeof(struct metadata_dst) on the 6.18 kernel
@@ -96,4 +99,25 @@ func (b *Buff) TunnelInfo() (*TunnelInfo, bool) {
 		return &m.Info, true
 	}
 	return nil, false
+}
+
+// MetadataDstDiffers models skb_metadata_dst_cmp(a, b), which GRO asks
+// of skbs with slow_gro: one has a metadata dst and the other not, or
+// their tunnel infos (options included) differ.
+func MetadataDstDiffers(a, b *Buff) bool {
+	ma, _ := a.dst.(*MetadataDst)
+	mb, _ := b.dst.(*MetadataDst)
+	if (ma == nil) != (mb == nil) {
+		return true
+	}
+	return ma != nil && (ma.Info != mb.Info || ma.optLen != mb.optLen)
+}
+
+// DropTunnelDst drops the skb's dst when it is a metadata dst (the IP
+// layer's route lookup, ip_route_input_slow and ip6_route_input, replaces
+// it: skb_dst_drop).
+func (b *Buff) DropTunnelDst() {
+	if _, ok := b.dst.(*MetadataDst); ok {
+		b.DstDrop()
+	}
 }
