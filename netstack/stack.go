@@ -669,15 +669,12 @@ func (s *Stack) build(maxVal int) error {
 			d.linkNs = ln
 			d.local, d.remote, d.vni, d.port = dc.Local, dc.Remote, dc.VNI, dc.Port
 			d.external = dc.External
-			switch {
-			case !dc.External:
-				if why := tunnelAddrsErr(dc.Kind, d.local, d.remote); why != "" {
+			if dc.External {
+				if why := ExternalConfigError(dc); why != "" {
 					return cfgErr("%s: %s", what, why)
 				}
-			case dc.Kind != KindVXLAN && dc.Kind != KindGeneve:
-				return cfgErr("%s: external (collect_md) is modelled for vxlan and geneve devices", what)
-			case dc.Remote.IsValid() || dc.Local.IsValid() || dc.VNI != 0:
-				return cfgErr("%s: an external device has no remote, local or vni: each packet's tunnel key gives them", what)
+			} else if why := tunnelAddrsErr(dc.Kind, d.local, d.remote); why != "" {
+				return cfgErr("%s: %s", what, why)
 			}
 			if d.port == 0 {
 				switch dc.Kind {
@@ -699,6 +696,9 @@ func (s *Stack) build(maxVal int) error {
 				return cfgErr("%s: udp_csum %q (want on or off)", what, dc.UDPCsum)
 			}
 			d.zeroCsum6Rx = dc.UDP6ZeroCsumRx
+		}
+		if dc.External && dc.Kind != KindVXLAN && dc.Kind != KindGeneve {
+			return cfgErr("%s: %s", what, ExternalConfigError(dc))
 		}
 		switch dc.XDP {
 		case "", "native":

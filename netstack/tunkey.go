@@ -68,6 +68,19 @@ func (c *Ctx) SetTunnelKey(k TunnelKey, flags uint64) int {
 	return 0
 }
 
+// ExternalConfigError says what is wrong with external (collect_md)
+// device dc, or "": it must be a vxlan or geneve device without remote,
+// local or VNI. The scenario checker shares it.
+func ExternalConfigError(dc *DeviceConfig) string {
+	switch {
+	case dc.Kind != KindVXLAN && dc.Kind != KindGeneve:
+		return "external (collect_md) is modelled for vxlan and geneve devices"
+	case dc.Remote.IsValid() || dc.Local.IsValid() || dc.VNI != 0:
+		return "an external device has no remote, local or vni: each packet's tunnel key gives them"
+	}
+	return ""
+}
+
 // addr4 is a as the u32 the kernel's bpf_tunnel_key holds: 0.0.0.0 for
 // none or an IPv6 address.
 func addr4(a netip.Addr) netip.Addr {

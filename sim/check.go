@@ -304,10 +304,24 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 					map[bool]string{true: "v6.8", false: "v6.3"}[k == netstack.RxMetaVlanTag], prof.Name)
 			}
 		}
-		if (a.Kind == netstack.ActVlanPush || a.Kind == netstack.ActVlanPop || a.Kind == netstack.ActChangeHead ||
-			a.Kind == netstack.ActAdjustRoom || a.Kind == netstack.ActChangeProto || a.Kind == netstack.ActChangeTail) &&
-			p.Hook != carrier.HookTCIngress && p.Hook != carrier.HookTCEgress {
-			return s.errAt(ap, "%s: %s (bpf_skb_%s) is for tc programs", what, a.Kind, a.Kind)
+		tc := p.Hook == carrier.HookTCIngress || p.Hook == carrier.HookTCEgress
+		switch a.Kind {
+		case netstack.ActVlanPush, netstack.ActVlanPop, netstack.ActChangeHead, netstack.ActAdjustRoom, netstack.ActChangeProto,
+			netstack.ActChangeTail, netstack.ActSetTunnelKey, netstack.ActGetTunnelKey:
+			if !tc {
+				return s.errAt(ap, "%s: %s (bpf_skb_%s) is for tc programs", what, a.Kind, a.Kind)
+			}
+		case netstack.ActRedirectNeigh:
+			if !tc {
+				return s.errAt(ap, "%s: redirect_neigh (bpf_redirect_neigh) is for tc programs", what)
+			}
+		case netstack.ActFibForward:
+			if !tc && p.Hook != carrier.HookXDP {
+				return s.errAt(ap, "%s: fib_forward (bpf_fib_lookup) is for xdp and tc programs", what)
+			}
+			if a.Index == netstack.FibNoNeighRedirect && !tc {
+				return s.errAt(ap, "%s: fib_forward: no_neigh: redirect_neigh (bpf_redirect_neigh) is for tc programs", what)
+			}
 		}
 		if a.Kind == netstack.ActRedirectCPU {
 			if p.Hook != carrier.HookXDP {
@@ -446,6 +460,12 @@ func (s *Scenario) checkDevice(dv *netstack.DeviceConfig, p Pos) error {
 	switch dv.Kind {
 	case netstack.KindVXLAN, netstack.KindGeneve, netstack.KindGRE, netstack.KindGRETap, netstack.KindIPIP, netstack.KindSIT,
 		netstack.KindIP6Tnl, netstack.KindIP6GRE, netstack.KindIP6GRETap:
+		if dv.External {
+			if why := netstack.ExternalConfigError(dv); why != "" {
+				return s.errAt(p, "device %s: %s", dv.Name, why)
+			}
+			break
+		}
 		// ip_tunnel_lookup / ip6_tnl_lookup / vxlan_find_sock need the
 		// endpoints, of the underlay's family: IPv4 for gre, gretap, ipip
 		// and sit, IPv6 for ip6tnl, ip6gre and ip6gretap, either for vxlan
@@ -468,8 +488,8 @@ func (s *Scenario) checkDevice(dv *netstack.DeviceConfig, p Pos) error {
 			return s.errAt(p, "device %s: a %s tunnel needs %s remote (and a local of the same family, if given)", dv.Name, dv.Kind, want)
 		}
 	default:
-		if dv.Remote.IsValid() || dv.Local.IsValid() || dv.VNI != 0 || dv.Port != 0 {
-			return s.errAt(p, "device %s: local, remote, vni and port are for tunnels", dv.Name)
+		if dv.Remote.IsValid() || dv.Local.IsValid() || dv.VNI != 0 || dv.Port != 0 || dv.External {
+			return s.errAt(p, "device %s: local, remote, vni, port and external are for tunnels", dv.Name)
 		}
 	}
 	prof, _ := skb.ProfileByName(s.Kernel) // check verified the name

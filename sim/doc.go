@@ -117,6 +117,10 @@
 //	  - {name: vx0, kind: vxlan, master: br0, local: 192.0.2.1, remote: 192.0.2.2, vni: 42, port: 4789, link_netns: host, udp_csum: off, udp6zerocsumrx: false}
 //	                                   # udp_csum: the outer UDP checksum ([no]udpcsum, [no]udp6zerocsumtx);
 //	                                   # default off over IPv4, on over IPv6. udp6zerocsumrx: accept 0 over IPv6
+//	  - {name: vxmd, kind: vxlan, external: true, port: 8472}   # collect_md (vxlan, geneve; IPv4 underlay): no
+//	                                   # remote or vni; sends to each skb's tunnel key (set_tunnel_key), drops an
+//	                                   # skb without one (TUNNEL_TXINFO); receives every VNI and attaches the key
+//	                                   # (a metadata dst) that get_tunnel_key reads until a scrub or the IP layer
 //	  - {name: t6, kind: ip6tnl, local: 2001:db8::1, remote: 2001:db8::2}   # IPv6 underlay (vxlan, geneve: either family)
 //	  - {name: mv0, kind: macvlan, netns: pod, link: eth0, link_netns: host, mode: bridge, addr: 10.0.1.9/24}
 //	                                   # macvlan on link (an Ethernet device of link_netns, no bridge port); mode
@@ -239,6 +243,9 @@
 //	                                   # NO_NEIGH, no_neigh: redirect_neigh (tc) redirects through the neighbour
 //	                                   # subsystem to the next hop, pass (default) goes on; the report counts the
 //	                                   # results. redirect_neigh's via is the next hop (struct bpf_redir_neigh)
+//	  - {name: tunkey, hook: tc_egress, dev: vxmd, actions: [{set_tunnel_key: {id: 42, remote: 192.0.2.2}}, get_tunnel_key]}
+//	                                   # bpf_skb_set_tunnel_key / bpf_skb_get_tunnel_key (tc): the report counts
+//	                                   # get_tunnel_key's results (OK, or EINVAL: no tunnel info on the skb)
 //	entry:                             # one entry point or a list
 //	  {kind: rx, netns: host, dev: eth0, above_mtu: segment, segment_size: 1448}   # or {kind: tx, socket: app}
 //	                                   # or {kind: packet, netns: a, dev: veth0}: a packet socket sends each frame

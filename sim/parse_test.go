@@ -167,7 +167,12 @@ func TestParseErrors(t *testing.T) {
 		{"tx entry socket", "entry: {kind: tx, socket: s}\n", `f.yaml:1:8: entry: unknown socket "s"`},
 		{"entry kind", "entry: {kind: sideways, dev: lo}\n", `f.yaml:1:15: entry.kind: unknown value "sideways"`},
 		{"tunnel remote", "devices:\n  - {name: vx, kind: vxlan, vni: 1}\nentry: {dev: lo}\n", "f.yaml:2:5: device vx: a vxlan tunnel needs an IPv4 or IPv6 remote"},
-		{"tunnel keys", "devices:\n  - {name: d, kind: dummy, vni: 1}\nentry: {dev: lo}\n", "f.yaml:2:5: device d: local, remote, vni and port are for tunnels"},
+		{"tunnel keys", "devices:\n  - {name: d, kind: dummy, vni: 1}\nentry: {dev: lo}\n", "f.yaml:2:5: device d: local, remote, vni, port and external are for tunnels"},
+		{"external dummy", "devices:\n  - {name: d, kind: dummy, external: true}\nentry: {dev: lo}\n", "f.yaml:2:5: device d: local, remote, vni, port and external are for tunnels"},
+		{"external with vni", "devices:\n  - {name: vx, kind: vxlan, external: true, vni: 3}\nentry: {dev: lo}\n", "f.yaml:2:5: device vx: an external device has no remote, local or vni"},
+		{"set_tunnel_key without remote", "devices:\n  - {name: vx, kind: vxlan, external: true}\nprograms:\n  - {name: p, hook: tc_egress, dev: vx, actions: [{set_tunnel_key: {id: 1}}]}\nentry: {dev: lo}\n", "f.yaml:4:51: program p: set_tunnel_key: missing \"remote\""},
+		{"get_tunnel_key at xdp", "devices:\n  - {name: vx, kind: vxlan, external: true}\nprograms:\n  - {name: p, hook: xdp, dev: lo, actions: [get_tunnel_key]}\nentry: {dev: lo}\n", "f.yaml:4:45: program p: get_tunnel_key (bpf_skb_get_tunnel_key) is for tc programs"},
+		{"fib_forward no_neigh at xdp", "devices:\n  - {name: e, kind: nic}\nprograms:\n  - {name: p, hook: xdp, dev: e, actions: [{fib_forward: {no_neigh: redirect_neigh}}]}\nentry: {dev: e}\n", "f.yaml:4:44: program p: fib_forward: no_neigh: redirect_neigh (bpf_redirect_neigh) is for tc programs"},
 		{"native xdp", "devices:\n  - {name: d, kind: dummy, xdp: native}\nentry: {dev: lo}\n", "f.yaml:2:5: device d: native XDP is modelled on nic and veth"},
 		{"sockops action", "programs:\n  - name: p\n    hook: sockops\n    actions:\n      - set_mark: 1\nentry: {dev: lo}\n",
 			"f.yaml:5:9: program p: set_mark is not available at hook sockops"},
@@ -347,7 +352,9 @@ func TestDocSchemaParses(t *testing.T) {
 	}
 	s, err := Parse("doc.go", []byte(y.String()))
 	require.NoError(t, err, "the schema in doc.go:\n%s", y.String())
-	assert.Len(t, s.Stack.Programs, 14)
+	assert.Len(t, s.Stack.Programs, 15)
+	assert.Equal(t, []netstack.Action{{Kind: netstack.ActSetTunnelKey, Value: 42, Via: netip.MustParseAddr("192.0.2.2")},
+		{Kind: netstack.ActGetTunnelKey}}, s.Stack.Programs[14].Actions)
 	assert.Equal(t, []netstack.Action{{Kind: netstack.ActFibForward, Index: netstack.FibNoNeighRedirect},
 		{Kind: netstack.ActRedirectNeigh, Target: "eth0", Via: netip.MustParseAddr("192.0.2.1")}}, s.Stack.Programs[13].Actions)
 	assert.True(t, s.Stack.Programs[12].DevBound)
