@@ -103,6 +103,10 @@ func TestNoAllocsSteadyState(t *testing.T) {
 			ProgramConfig{Name: "fwd", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActFibForward}}},
 			ProgramConfig{Name: "xB", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []Action{{Kind: ActPass}}}),
 			buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "10.1.0.2", sport: 1000, dport: 2000, payload: 64}), 0},
+		// A collect_md vxlan device: a metadata dst per packet, read by
+		// bpf_skb_get_tunnel_key at its tc ingress.
+		{"rx-external-vxlan-socket", externalRxConfig(), vxlanWrap(buildFrame(frameOpts{dstMAC: macB, srcMAC: macA,
+			src: "10.9.0.9", dst: "10.9.0.1", sport: 1000, dport: 2000, payload: 64}), "192.0.2.1", 1, 77), 0},
 		{"rx-tc-fib-forward-veth-socket", fibTopologyTapped(ProgramConfig{Name: "fwd", Hook: carrier.HookTCIngress, Dev: "eth0",
 			Actions: []Action{{Kind: ActFibForward}}}),
 			buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "10.1.0.2", sport: 1000, dport: 2000, payload: 64}), 2},
@@ -258,4 +262,19 @@ func TestNoAllocsReassembly(t *testing.T) {
 		_ = s.Inject(p2)
 	})
 	require.Zero(t, allocs, "Go heap allocations per datagram")
+}
+
+// externalRxConfig is a NIC eth0 (192.0.2.1) with a collect_md vxlan
+// device vx0 (10.9.0.1/24, MAC macB) whose tc ingress reads the tunnel
+// key, and a UDP socket on port 2000.
+func externalRxConfig() *Config {
+	return &Config{
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+			{Name: "vx0", Kind: KindVXLAN, External: true, MAC: macB, Addrs: []netip.Prefix{pfx("10.9.0.1/24")}},
+		},
+		Sockets:  []SocketConfig{{Name: "app", Proto: ProtoUDP, Port: 2000}},
+		Programs: []ProgramConfig{{Name: "key", Hook: carrier.HookTCIngress, Dev: "vx0", Actions: []Action{{Kind: ActGetTunnelKey}}}},
+		Entries:  []EntryConfig{{Dev: "eth0"}},
+	}
 }

@@ -330,7 +330,19 @@ func propConfigs() []*Config {
 		ProgramConfig{Name: "xB", Hook: carrier.HookXDP, Netns: "B", Dev: "vB", Actions: []Action{{Kind: ActRead, Map: 0}}},
 		ProgramConfig{Name: "tB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Actions: []Action{{Kind: ActRead, Map: 0}}})
 	fib.Taps = []TapConfig{{Name: "dump", Dev: "eth0", Dir: TapBoth}}
-	return append(cfgs, mvl, fib)
+	// collect_md vxlan devices: A's sets the key at its egress (or not:
+	// every other packet of the sender is dropped as TUNNEL_TXINFO), B's
+	// reads it and redirects to B's veth to C, whose egress reads it again.
+	ext := externalPair(KindVXLAN, false, false, nil)
+	ext.Programs = []ProgramConfig{
+		{Name: "key", Hook: carrier.HookTCEgress, Netns: "A", Dev: "tA",
+			Actions: []Action{{Kind: ActGetTunnelKey}, {Kind: ActSetTunnelKey, Value: 42, Via: addr("192.0.2.2")}}},
+		{Name: "tB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "tB", Actions: []Action{{Kind: ActGetTunnelKey}, {Kind: ActWrite, Map: 0},
+			{Kind: ActRedirect, Target: "pB"}}},
+		{Name: "pB", Hook: carrier.HookTCEgress, Netns: "B", Dev: "pB", Actions: []Action{{Kind: ActGetTunnelKey}, {Kind: ActRead, Map: 0}}},
+	}
+	ext.Entries = append(ext.Entries, EntryConfig{Netns: "B", Dev: "vB"})
+	return append(cfgs, mvl, fib, ext)
 }
 
 // vxlanWrap puts frame f (an Ethernet frame) in a VXLAN packet from

@@ -30,6 +30,9 @@ func externalPair(kind string, set, redirect bool, keys map[string][]string) *Co
 	cfg.Routes = []RouteConfig{{Netns: "A", Dst: pfx("10.0.0.0/24"), Dev: "tA", Via: addr("10.9.0.2")}}
 	cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "rxC", Netns: "C", Proto: ProtoUDP, Port: 9999})
 	read := func(at string) Program {
+		if keys == nil {
+			return nil
+		}
 		return ProgramFunc(func(c *Ctx) int {
 			k, ret := c.GetTunnelKey(0)
 			s := HelperResultName(HelperGetTunnelKey, ret)

@@ -42,6 +42,9 @@ type Allocator struct {
 	skbs  ring[Buff]
 	pairs ring[fclonePair]
 	exts  ring[Ext]
+	// mdFree are released metadata dsts whose Go objects NewMetadataDst
+	// reuses.
+	mdFree []*MetadataDst
 	// Free data buffers by capacity: bufRing[capacity/L1CacheBytes] for
 	// capacities that are multiples of L1CacheBytes up to
 	// maxIndexedCapacity (every head the model allocates), bufMap for any

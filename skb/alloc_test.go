@@ -2,6 +2,7 @@ package skb
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -243,4 +244,45 @@ func TestProfiles(t *testing.T) {
 	b := mustAlloc(t, a, 0, 1)
 	defer b.ConsumeSkb()
 	assert.Panics(t, func() { _, _ = b.ExtAdd(ExtPSP) }, "PSP is not in v4.19")
+}
+
+// TestMetadataDst: a metadata dst from metadata_dst_alloc is a kmalloc
+// freed after a grace period with its last reference; skb_tunnel_info
+// finds it; skb_metadata_dst_cmp tells infos apart; a per-CPU one is
+// never freed.
+func TestMetadataDst(t *testing.T) {
+	a := newAlloc(t)
+	info := TunnelInfo{ID: 42, Src: netip.MustParseAddr("192.0.2.1"), Dst: netip.MustParseAddr("192.0.2.2"), TTL: 64}
+	md, err := a.NewMetadataDst(info, 4)
+	require.NoError(t, err)
+	b, c := mustAlloc(t, a, 0, 10), mustAlloc(t, a, 0, 10)
+	b.DstSet(md)
+	got, ok := b.TunnelInfo()
+	require.True(t, ok)
+	assert.Equal(t, info, *got)
+	_, ok = c.TunnelInfo()
+	assert.False(t, ok)
+	assert.True(t, MetadataDstDiffers(b, c), "one has tunnel info")
+	md2, err := a.NewMetadataDst(info, 4)
+	require.NoError(t, err)
+	c.DstSet(md2)
+	assert.False(t, MetadataDstDiffers(b, c), "equal infos")
+	md2.Info.Src = netip.MustParseAddr("192.0.2.9")
+	assert.True(t, MetadataDstDiffers(b, c), "another remote")
+	c.DropTunnelDst()
+	b.ConsumeSkb()
+	c.ConsumeSkb()
+	st := a.acct.Stats()
+	assert.Equal(t, uint64(2), st.BySite[siteMetadataDst].Allocs)
+	assert.Equal(t, uint64(2), st.BySite[siteMetadataDst].DeferredFrees, "dst_release -> call_rcu")
+	a.acct.GracePeriod()
+	pc := PerCPUMetadataDst()
+	d := mustAlloc(t, a, 0, 10)
+	pc.Hold()
+	d.DstSet(pc)
+	d.ConsumeSkb()
+	assert.Equal(t, 1, pc.Refs(), "the per-CPU md_dst stays")
+	a.acct.SetFault(kmem.Fault{Nth: 1, Site: siteMetadataDst})
+	_, err = a.NewMetadataDst(info, 0)
+	assert.True(t, errors.Is(err, errno.ENOMEM))
 }

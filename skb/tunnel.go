@@ -59,7 +59,14 @@ func (a *Allocator) NewMetadataDst(info TunnelInfo, optsLen int) (*MetadataDst, 
 		return nil, fmt.Errorf("metadata_dst_alloc: %w", err)
 	}
 	a.live.MetadataDsts++
-	return &MetadataDst{Info: info, refs: 1, optLen: optsLen, a: a}, nil
+	var m *MetadataDst
+	if n := len(a.mdFree); n != 0 {
+		m, a.mdFree = a.mdFree[n-1], a.mdFree[:n-1]
+	} else {
+		m = new(MetadataDst)
+	}
+	*m = MetadataDst{Info: info, refs: 1, optLen: optsLen, a: a}
+	return m, nil
 }
 
 // PerCPUMetadataDst returns a per-CPU metadata dst (md_dst): never freed,
@@ -83,8 +90,11 @@ func (m *MetadataDst) Release() {
 	}
 	m.refs--
 	if m.refs == 0 && m.a != nil {
-		m.a.acct.KfreeRCU(siteMetadataDst, SizeofMetadataDst+m.optLen)
-		m.a.live.MetadataDsts--
+		a := m.a
+		a.acct.KfreeRCU(siteMetadataDst, SizeofMetadataDst+m.optLen)
+		a.live.MetadataDsts--
+		m.a = nil                      // a stale Hold or Release panics (refs 0)
+		a.mdFree = append(a.mdFree, m) // the Go object is reused; the model's memory went to RCU
 	}
 }
 

@@ -1396,4 +1396,39 @@ var List = []Mutant{
 		Desc: "bpf_skb_check_mtu passes a GSO skb above the MTU (it may be segmented later), checking its segments with BPF_MTU_CHK_SEGS only",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "tunnel-info-survives-routing",
+		File: "netstack/ip.go",
+		Old: `	// dst included (its key only seeds flowi4_tun_key).
+	b.DropTunnelDst()`,
+		New:  `	// dst included (its key only seeds flowi4_tun_key).`,
+		Desc: "ip_route_input_slow drops the skb's dst, a collect_md tunnel's metadata dst included: bpf_skb_get_tunnel_key finds nothing after the IP layer",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "external-device-one-vni",
+		File: "netstack/tunnel.go",
+		Old:  `		if x.vni == vni || x.external {`,
+		New:  `		if x.vni == vni {`,
+		Desc: "a collect_md vxlan socket looks up VNI 0, its external device, for every packet (vxlan_vs_find_vni)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "external-rx-no-metadata-dst",
+		File: "netstack/tunnel.go",
+		Old: `	if info != nil {
+		md, err := s.a.NewMetadataDst(*info, opts)`,
+		New: `	if info != nil && false {
+		md, err := s.a.NewMetadataDst(*info, opts)`,
+		Desc: "a collect_md device's receive path attaches the tunnel info to the skb (udp_tun_rx_dst, skb_dst_set)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "metadata-dst-cmp-ignored",
+		File: "skb/tunnel.go",
+		Old:  `	return ma != nil && (ma.Info != mb.Info || ma.optLen != mb.optLen)`,
+		New:  `	return false`,
+		Desc: "skb_metadata_dst_cmp keeps GRO from merging packets with different tunnel info",
+		Pkgs: []string{"./skb"},
+	},
 }
