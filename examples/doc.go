@@ -22,6 +22,8 @@
 // xdp-router.yaml replays `-preset quic-router` through a router whose
 // NIC's XDP program forwards with bpf_fib_lookup (no skb hook of the host
 // runs; the metadata crosses a veth as part of the xdp_frame);
+// overlay-collect-md.yaml is overlay.yaml's node with a collect_md vxlan
+// device and no bridge (where the tunnel key stays readable);
 // the rfc-*.yaml files are the skb local
 // storage RFC's selftests (prog_tests/skb_storage.c) as scenarios, replaying
 // UDP packets between loopback sockets, and, for the two selftests that

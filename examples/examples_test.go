@@ -2,6 +2,7 @@ package examples
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -480,6 +481,7 @@ func TestExamplesWorkersIdentical(t *testing.T) {
 		{"edge-lb-hints.yaml", "lb"},
 		{"edge-lb-macvlan.yaml", "lb"},
 		{"xdp-router.yaml", "quic-router"},
+		{"overlay-collect-md.yaml", "overlay-node"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: tc.preset, Seed: 2})
@@ -785,4 +787,38 @@ func TestXDPRouter(t *testing.T) {
 	kept, err := sim.Replay(s, []string{pcap}, sim.Options{})
 	require.NoError(t, err)
 	assert.Equal(t, toSvc, kept.Read("tc_svc", "flow").Found, "a map with the keep flag crosses veth0")
+}
+
+// TestOverlayCollectMD: overlay-collect-md.yaml's collect_md vxlan device
+// attaches each packet's tunnel key, which bpf_skb_get_tunnel_key reads at
+// its tc ingress and, after fib_forward's bpf_redirect, at the host veth's
+// tc egress, but not in the pod; a value written next to it reaches the
+// pod only with keep_netns; each packet's metadata dst is a kmalloc freed
+// after a grace period.
+func TestOverlayCollectMD(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "overlay-node", Seed: 1})
+	per, n := podDatagrams(t, pcap)
+	rep := mustReplay(t, "overlay-collect-md.yaml", pcap, sim.Options{})
+	assert.Equal(t, n, sim.Count(rep.Outcomes, "delivered to a socket"))
+	assert.Empty(t, rep.Drops)
+	assert.Equal(t, n, rep.HelperResults("tc_vxlan", "bpf_skb_get_tunnel_key", "OK"))
+	assert.Equal(t, n, rep.HelperResults("tc_vxlan", "bpf_fib_lookup", "SUCCESS"))
+	for i, pod := range []string{"10.244.1.2", "10.244.1.3"} {
+		host, inPod := fmt.Sprintf("tc_host%d", i+1), fmt.Sprintf("tc_pod%d", i+1)
+		m := per[pod]
+		require.Positive(t, m)
+		assert.Equal(t, m, rep.HelperResults(host, "bpf_skb_get_tunnel_key", "OK"), "%s: bpf_redirect keeps the dst", host)
+		assert.Equal(t, m, rep.HelperResults(inPod, "bpf_skb_get_tunnel_key", "EINVAL"), "%s: veth_xmit's scrub drops it", inPod)
+		assert.Equal(t, m, rep.Read(host, "plain").Found, host)
+		assert.Equal(t, m, rep.Read(inPod, "plain").Missing, inPod)
+		assert.Equal(t, m, rep.Read(inPod, "identity").Found, "%s: keep_netns", inPod)
+	}
+	var md sim.AllocRow
+	for _, r := range rep.Allocations.BySite {
+		if r.Name == "metadata_dst_alloc" {
+			md = r
+		}
+	}
+	assert.Equal(t, n, md.Allocs, "one metadata dst per decapsulated packet")
+	assert.Equal(t, n, md.DeferredFrees, "freed after a grace period")
 }

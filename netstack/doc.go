@@ -91,7 +91,10 @@
 // bpf_fib_lookup (fib.go: the local and main tables, forwarding, MTU,
 // gateway, neighbour and source checks of bpf_ipv4_fib_lookup and
 // bpf_ipv6_fib_lookup, with all six flags), bpf_check_mtu (skb and XDP
-// variants, BPF_MTU_CHK_SEGS), bpf_skb_pull_data (and the
+// variants, BPF_MTU_CHK_SEGS), bpf_skb_set_tunnel_key and
+// bpf_skb_get_tunnel_key (tunkey.go: the per-CPU md_dst, the metadata dst a
+// collect_md device's receive path allocates, and where skb_scrub_packet
+// and the IP layer drop it), bpf_skb_pull_data (and the
 // verifier's unclone prologue before a tc program's direct writes),
 // bpf_clone_redirect (egress and ingress; the original is made
 // head-writable), mark, priority, tc_index, cb, hash, tstamp,
