@@ -24,13 +24,13 @@ const (
 	fibValueLen  = fibParamsLen + 8
 )
 
-// fibProbe is an XDP or tc program that calls bpf_fib_lookup(ctx,
-// &value.params, 64, value.flags) on element 0 of io and stores the
-// return after the flags. BPF_PROG_TEST_RUN runs it in the calling
-// thread's namespace (the loopback device is ctx's device).
-func fibProbe(t *testing.T, typ ebpf.ProgramType, io *ebpf.Map) *ebpf.Program {
+// mapProbe is an XDP or tc program that looks up element 0 of io into
+// R7 (the context in R6) and runs body, which calls a helper and stores
+// what it returns; it returns 0. BPF_PROG_TEST_RUN runs it in the
+// calling thread's namespace.
+func mapProbe(t *testing.T, typ ebpf.ProgramType, io *ebpf.Map, body ...asm.Instruction) *ebpf.Program {
 	t.Helper()
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: typ, License: "GPL", Instructions: asm.Instructions{
+	insns := asm.Instructions{
 		asm.Mov.Reg(asm.R6, asm.R1),
 		asm.StoreImm(asm.RFP, -4, 0, asm.Word),
 		asm.LoadMapPtr(asm.R1, io.FD()),
@@ -40,17 +40,36 @@ func fibProbe(t *testing.T, typ ebpf.ProgramType, io *ebpf.Map) *ebpf.Program {
 		asm.JEq.Imm(asm.R0, 0, "out"),
 		asm.Mov.Reg(asm.R7, asm.R0),
 		asm.Mov.Reg(asm.R1, asm.R6),
+	}
+	insns = append(insns, body...)
+	insns = append(insns, asm.Mov.Imm(asm.R0, 0).WithSymbol("out"), asm.Return())
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: typ, License: "GPL", Instructions: insns})
+	require.NoError(t, err)
+	t.Cleanup(func() { prog.Close() })
+	return prog
+}
+
+// fibProbe is a mapProbe calling bpf_fib_lookup(ctx, &value.params, 64,
+// value.flags) and storing the return after the flags.
+func fibProbe(t *testing.T, typ ebpf.ProgramType, io *ebpf.Map) *ebpf.Program {
+	return mapProbe(t, typ, io,
 		asm.Mov.Reg(asm.R2, asm.R7),
 		asm.Mov.Imm(asm.R3, fibParamsLen),
 		asm.LoadMem(asm.R4, asm.R7, fibParamsLen, asm.Word),
 		asm.FnFibLookup.Call(),
 		asm.StoreMem(asm.R7, fibParamsLen+4, asm.R0, asm.Word),
-		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
-		asm.Return(),
-	}})
-	require.NoError(t, err)
-	t.Cleanup(func() { prog.Close() })
-	return prog
+	)
+}
+
+// helperNamespaces creates the namespaces of the helper tests, named from
+// prefix: H with eth0, a veth whose peer x0 is in X (the model's NIC), and
+// veth0, whose peer vB is in B; nothing is up or addressed yet.
+func helperNamespaces(t *testing.T, prefix string) (h, x, b *Netns) {
+	t.Helper()
+	h, x, b = newNetns(t, prefix+"H"), newNetns(t, prefix+"X"), newNetns(t, prefix+"B")
+	require.NoError(t, h.IP("link", "add", "eth0", "type", "veth", "peer", "name", "x0", "netns", x.Name))
+	require.NoError(t, h.IP("link", "add", "veth0", "type", "veth", "peer", "name", "vB", "netns", b.Name))
+	return h, x, b
 }
 
 // encodeFib lays p out as struct bpf_fib_lookup, ifindex already the
@@ -144,9 +163,7 @@ type fibResult struct {
 // ifindex.
 func TestKernelFibLookup(t *testing.T) {
 	testutil.KernelTests(t)
-	h, x, b := newNetns(t, "fibH"), newNetns(t, "fibX"), newNetns(t, "fibB")
-	require.NoError(t, h.IP("link", "add", "eth0", "type", "veth", "peer", "name", "x0", "netns", x.Name))
-	require.NoError(t, h.IP("link", "add", "veth0", "type", "veth", "peer", "name", "vB", "netns", b.Name))
+	h, x, b := helperNamespaces(t, "fib")
 	// NewNetns disables IPv6 on new devices; these three need it.
 	for _, d := range []struct {
 		n   *Netns
@@ -350,21 +367,11 @@ func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, 
 // a pad, flags (u64), then the helper's return.
 const mtuValueLen = 32
 
-// mtuProbe is an XDP or tc program calling bpf_check_mtu(ctx,
-// value.ifindex, &value.mtu_len, value.len_diff, value.flags) on element
-// 0 of io, the return stored at offset 24.
+// mtuProbe is a mapProbe calling bpf_check_mtu(ctx, value.ifindex,
+// &value.mtu_len, value.len_diff, value.flags), the return stored at
+// offset 24.
 func mtuProbe(t *testing.T, typ ebpf.ProgramType, io *ebpf.Map) *ebpf.Program {
-	t.Helper()
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: typ, License: "GPL", Instructions: asm.Instructions{
-		asm.Mov.Reg(asm.R6, asm.R1),
-		asm.StoreImm(asm.RFP, -4, 0, asm.Word),
-		asm.LoadMapPtr(asm.R1, io.FD()),
-		asm.Mov.Reg(asm.R2, asm.RFP),
-		asm.Add.Imm(asm.R2, -4),
-		asm.FnMapLookupElem.Call(),
-		asm.JEq.Imm(asm.R0, 0, "out"),
-		asm.Mov.Reg(asm.R7, asm.R0),
-		asm.Mov.Reg(asm.R1, asm.R6),
+	return mapProbe(t, typ, io,
 		asm.LoadMem(asm.R2, asm.R7, 0, asm.Word),
 		asm.Mov.Reg(asm.R3, asm.R7),
 		asm.Add.Imm(asm.R3, 4),
@@ -374,12 +381,7 @@ func mtuProbe(t *testing.T, typ ebpf.ProgramType, io *ebpf.Map) *ebpf.Program {
 		asm.LoadMem(asm.R5, asm.R7, 16, asm.DWord),
 		asm.FnCheckMtu.Call(),
 		asm.StoreMem(asm.R7, 24, asm.R0, asm.Word),
-		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
-		asm.Return(),
-	}})
-	require.NoError(t, err)
-	t.Cleanup(func() { prog.Close() })
-	return prog
+	)
 }
 
 // TestKernelCheckMTU: bpf_check_mtu on 6.18 and in the model (Ctx.CheckMTU)
@@ -392,9 +394,7 @@ func mtuProbe(t *testing.T, typ ebpf.ProgramType, io *ebpf.Map) *ebpf.Program {
 // len_diff, and -EINVAL for bad flags (any at XDP) and -ENODEV.
 func TestKernelCheckMTU(t *testing.T) {
 	testutil.KernelTests(t)
-	h, x, b := newNetns(t, "mtuH"), newNetns(t, "mtuX"), newNetns(t, "mtuB")
-	require.NoError(t, h.IP("link", "add", "eth0", "type", "veth", "peer", "name", "x0", "netns", x.Name))
-	require.NoError(t, h.IP("link", "add", "veth0", "type", "veth", "peer", "name", "vB", "netns", b.Name))
+	h, x, b := helperNamespaces(t, "mtu")
 	require.NoError(t, h.IP("link", "set", "eth0", "up"))
 	require.NoError(t, h.IP("link", "set", "veth0", "mtu", "1400", "up"))
 	require.NoError(t, x.IP("link", "set", "x0", "up"))

@@ -23,14 +23,21 @@ import (
 // (28).
 const sizeofTunnelKey = 44
 
-// setKeyProg is a tc program calling bpf_skb_set_tunnel_key(skb, {id,
-// remote}, 44, 0) and returning TCX_NEXT.
-func setKeyProg(t *testing.T, id uint32, remote [4]byte) *ebpf.Program {
-	t.Helper()
+// keyOnStack saves the context in R6 and zeroes the struct
+// bpf_tunnel_key at fp-48.
+func keyOnStack() asm.Instructions {
 	insns := asm.Instructions{asm.Mov.Reg(asm.R6, asm.R1)}
 	for off := int16(-48); off < 0; off += 4 {
 		insns = append(insns, asm.StoreImm(asm.RFP, off, 0, asm.Word))
 	}
+	return insns
+}
+
+// setKeyProg is a tc program calling bpf_skb_set_tunnel_key(skb, {id,
+// remote}, 44, 0) and returning TCX_NEXT.
+func setKeyProg(t *testing.T, id uint32, remote [4]byte) *ebpf.Program {
+	t.Helper()
+	insns := keyOnStack()
 	insns = append(insns,
 		asm.StoreImm(asm.RFP, -48, int64(id), asm.Word),
 		asm.StoreImm(asm.RFP, -44, int64(int32(binary.BigEndian.Uint32(remote[:]))), asm.Word),
@@ -56,10 +63,7 @@ func setKeyProg(t *testing.T, id uint32, remote [4]byte) *ebpf.Program {
 // for redirect 0.
 func getKeyProg(t *testing.T, out *ebpf.Map, slot uint32, redirect int) *ebpf.Program {
 	t.Helper()
-	insns := asm.Instructions{asm.Mov.Reg(asm.R6, asm.R1)}
-	for off := int16(-48); off < 0; off += 4 {
-		insns = append(insns, asm.StoreImm(asm.RFP, off, 0, asm.Word))
-	}
+	insns := keyOnStack()
 	insns = append(insns,
 		asm.Mov.Reg(asm.R1, asm.R6),
 		asm.Mov.Reg(asm.R2, asm.RFP),
