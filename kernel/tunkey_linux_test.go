@@ -141,11 +141,14 @@ func TestKernelExternalTunnel(t *testing.T) {
 			name          string
 			set, redirect bool
 			dst           [4]byte
+			bridge        string // "nf", "nonf": vxB and pB are ports of a bridge in B, bridge-nf-call-iptables on or off
 		}{
-			{"no key", false, false, [4]byte{10, 9, 0, 2}},
-			{"to B", true, false, [4]byte{10, 9, 0, 2}},
-			{"routed to C", true, false, [4]byte{10, 0, 0, 2}},
-			{"redirected to C", true, true, [4]byte{10, 0, 0, 2}},
+			{"no key", false, false, [4]byte{10, 9, 0, 2}, ""},
+			{"to B", true, false, [4]byte{10, 9, 0, 2}, ""},
+			{"routed to C", true, false, [4]byte{10, 0, 0, 2}, ""},
+			{"redirected to C", true, true, [4]byte{10, 0, 0, 2}, ""},
+			{"bridged to C", true, false, [4]byte{10, 0, 0, 2}, "nonf"},
+			{"bridged to C, br_netfilter", true, false, [4]byte{10, 0, 0, 2}, "nf"},
 		} {
 			t.Run(kind+" "+tc.name, func(t *testing.T) {
 				a, b := udpPair(t, "tk", 0, nil)
@@ -168,7 +171,15 @@ func TestKernelExternalTunnel(t *testing.T) {
 					require.NoError(t, x.n.IP("link", "set", x.dev, "up"))
 				}
 				require.NoError(t, b.IP("link", "add", "pB", "type", "veth", "peer", "name", "pC", "netns", c.Name))
-				require.NoError(t, b.IP("addr", "add", "10.0.0.1/24", "dev", "pB"))
+				if tc.bridge == "" {
+					require.NoError(t, b.IP("addr", "add", "10.0.0.1/24", "dev", "pB"))
+				} else {
+					require.NoError(t, b.IP("link", "add", "br0", "type", "bridge", "mcast_snooping", "0"))
+					require.NoError(t, b.IP("link", "set", "vxB", "master", "br0"))
+					require.NoError(t, b.IP("link", "set", "pB", "master", "br0"))
+					require.NoError(t, b.IP("link", "set", "br0", "up"))
+					require.NoError(t, b.Sysctl("net.bridge.bridge-nf-call-iptables", map[string]string{"nf": "1", "nonf": "0"}[tc.bridge]))
+				}
 				require.NoError(t, b.IP("link", "set", "pB", "up"))
 				require.NoError(t, c.IP("addr", "add", "10.0.0.2/24", "dev", "pC"))
 				require.NoError(t, c.IP("link", "set", "pC", "up"))
@@ -178,7 +189,14 @@ func TestKernelExternalTunnel(t *testing.T) {
 				macPC, err := c.HardwareAddr("pC")
 				require.NoError(t, err)
 				require.NoError(t, a.IP("neigh", "add", "10.9.0.2", "lladdr", macVxB.String(), "dev", "vxA", "nud", "permanent"))
-				require.NoError(t, a.IP("route", "add", "10.0.0.0/24", "via", "10.9.0.2", "dev", "vxA"))
+				if tc.bridge == "" {
+					require.NoError(t, a.IP("route", "add", "10.0.0.0/24", "via", "10.9.0.2", "dev", "vxA"))
+				} else {
+					// C is on vxA's link: the inner frame is for pC's MAC,
+					// which B's bridge floods to pB.
+					require.NoError(t, a.IP("route", "add", "10.0.0.0/24", "dev", "vxA"))
+					require.NoError(t, a.IP("neigh", "add", "10.0.0.2", "lladdr", macPC.String(), "dev", "vxA", "nud", "permanent"))
+				}
 				require.NoError(t, b.IP("neigh", "add", "10.0.0.2", "lladdr", macPC.String(), "dev", "pB", "nud", "permanent"))
 				for _, n := range []*Netns{b, c} {
 					rcv := newSocket(t, n, unix.AF_INET, unix.SOCK_DGRAM, 0)
@@ -212,7 +230,7 @@ func TestKernelExternalTunnel(t *testing.T) {
 					}
 				}
 				t.Logf("kernel: %v", kern)
-				require.Equal(t, kern, modelExternalTunnel(t, kind, tc.set, tc.redirect, net.IP(tc.dst[:]).String()), "model")
+				require.Equal(t, kern, modelExternalTunnel(t, kind, tc.set, tc.redirect, tc.bridge, net.IP(tc.dst[:]).String()), "model")
 			})
 		}
 	}
@@ -220,7 +238,7 @@ func TestKernelExternalTunnel(t *testing.T) {
 
 // modelExternalTunnel runs TestKernelExternalTunnel's case on the model
 // (netstack's external pair with the kernel test's names).
-func modelExternalTunnel(t *testing.T, kind string, set, redirect bool, dst string) map[string][]string {
+func modelExternalTunnel(t *testing.T, kind string, set, redirect bool, bridge, dst string) map[string][]string {
 	t.Helper()
 	keys := map[string][]string{}
 	pfx := netip.MustParsePrefix
@@ -261,6 +279,14 @@ func modelExternalTunnel(t *testing.T, kind string, set, redirect bool, dst stri
 			{Name: "pC", Hook: carrier.HookTCIngress, Netns: "C", Dev: "pC", Prog: read("pC")},
 		},
 		Entries: []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "tx"}},
+	}
+	if bridge != "" {
+		cfg.Namespaces[1].BridgeNFCallIPTables = bridge == "nf"
+		cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "br0", Kind: netstack.KindBridge, Netns: "B", MAC: mac(7)})
+		cfg.Devices[2].Master = "br0"
+		cfg.Devices[3].Master, cfg.Devices[3].Addrs = "br0", nil
+		cfg.Routes = []netstack.RouteConfig{{Netns: "A", Dst: pfx("10.0.0.0/24"), Dev: "vxA"}}
+		cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "A", Dev: "vxA", Addr: netip.MustParseAddr("10.0.0.2"), MAC: mac(6)})
 	}
 	if set {
 		cfg.Programs = append(cfg.Programs, netstack.ProgramConfig{Name: "key", Hook: carrier.HookTCEgress, Netns: "A", Dev: "vxA",

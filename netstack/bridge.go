@@ -264,9 +264,11 @@ const sizeofBrInputSkbCB = 16
 // -ip6tables (IPv6) is on: br_validate_ipv4 / br_validate_ipv6 (a bad
 // header is NF_DROP), nf_bridge_alloc (skb_ext_add(SKB_EXT_BRIDGE_NF);
 // failing is NF_DROP) and setup_pre_routing's skb_orphan. The IPv4
-// PRE_ROUTING chain and br_nf_pre_routing_finish (the bridge's fake
-// rtable) change nothing the model keeps. It reports whether the frame
-// goes on.
+// PRE_ROUTING chain changes nothing the model keeps;
+// br_nf_pre_routing_finish (and its IPv6 twin) drops the skb's dst for the
+// bridge's fake rtable (skb_dst_drop, skb_dst_set_noref), which takes a
+// collect_md tunnel's metadata dst with it: the tunnel key is gone at the
+// ports' egress. It reports whether the frame goes on.
 func brNFPreRouting(b *skb.Buff, ns *Netns) bool {
 	v4, v6, encap := brNFProto(b, ns)
 	v4, v6 = v4 && ns.brNF4, v6 && ns.brNF6
@@ -280,6 +282,7 @@ func brNFPreRouting(b *skb.Buff, ns *Netns) bool {
 		return false
 	}
 	b.Orphan()
+	b.DropTunnelDst()     // br_nf_pre_routing_finish: skb_dst_drop, then the fake rtable (noref, not modelled)
 	brPushEncap(b, encap) // br_nf_pre_routing_finish
 	return true
 }

@@ -110,6 +110,37 @@ func TestExternalTunnel(t *testing.T) {
 	}
 }
 
+// TestExternalTunnelBridge: with tB and pB ports of a bridge in B (C on
+// tA's link), the tunnel key crosses the bridge to pB's tc egress, unless
+// br_netfilter's pre-routing (bridge-nf-call-iptables) replaced the dst
+// with the bridge's fake rtable; pC never has it. As on 6.18
+// (TestKernelExternalTunnel).
+func TestExternalTunnelBridge(t *testing.T) {
+	const key = "id 42 remote 192.0.2.1 local 192.0.2.2"
+	for _, nf := range []bool{false, true} {
+		t.Run(fmt.Sprint("br_netfilter ", nf), func(t *testing.T) {
+			keys := map[string][]string{}
+			cfg := externalPair(KindVXLAN, true, false, keys)
+			cfg.Namespaces[1].BridgeNFCallIPTables = nf
+			cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "br0", Kind: KindBridge, Netns: "B", MAC: [6]byte{2, 0, 0, 0, 0xb, 0}})
+			cfg.Devices[2].Master = "br0"
+			cfg.Devices[3].Master, cfg.Devices[3].Addrs = "br0", nil
+			cfg.Routes = []RouteConfig{{Netns: "A", Dst: pfx("10.0.0.0/24"), Dev: "tA"}}
+			cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Netns: "A", Dev: "tA", Addr: addr("10.0.0.2"), MAC: cfg.Devices[3].PeerMAC})
+			s, te := newStack(t, cfg, "", nil, nil)
+			f := buildFrame(frameOpts{src: "10.9.0.1", dst: "10.0.0.2", sport: 40000, dport: 9999, payload: 32, noEth: true})
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			s.Flush()
+			atPB := key
+			if nf {
+				atPB = "EINVAL"
+			}
+			assert.Equal(t, map[string][]string{"vB": {"EINVAL"}, "tB": {key}, "pB": {atPB}, "pC": {"EINVAL"}}, keys)
+			assert.Equal(t, uint64(1), te.obs.delivered(DeliverSocket))
+		})
+	}
+}
+
 // TestTunnelKeyHelper: the helpers' checks, and the one md_dst per CPU
 // that every bpf_skb_set_tunnel_key rewrites.
 func TestTunnelKeyHelper(t *testing.T) {

@@ -1431,4 +1431,12 @@ var List = []Mutant{
 		Desc: "skb_metadata_dst_cmp keeps GRO from merging packets with different tunnel info",
 		Pkgs: []string{"./skb"},
 	},
+	{
+		Name: "brnf-keeps-tunnel-dst",
+		File: "netstack/bridge.go",
+		Old:  `	b.DropTunnelDst()     // br_nf_pre_routing_finish: skb_dst_drop, then the fake rtable (noref, not modelled)`,
+		New:  ``,
+		Desc: "br_nf_pre_routing_finish replaces the skb's dst with the bridge's fake rtable: a collect_md tunnel's key does not cross a bridge with bridge-nf-call-iptables",
+		Pkgs: []string{"./netstack"},
+	},
 }
