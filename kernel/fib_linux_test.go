@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -151,7 +152,8 @@ type fibResult struct {
 // 2001:db8:1::1/64) and veth0 (MTU 1400; 10.1.0.1/24, fd00:1::1/64) to
 // B's vB (10.1.0.2, fd00:1::2); 10.9.0.0/16 via 10.1.0.254 (a permanent
 // neighbour), 10.8.0.0/16 via 10.1.0.253 (none), fd00:9::/64 via
-// fd00:1::2; permanent neighbours for vB's addresses (the model assumes
+// fd00:1::2; blackhole 10.7.0.0/16, unreachable 10.6.0.0/16, prohibit
+// 10.5.0.0/16; permanent neighbours for vB's addresses (the model assumes
 // the ARP and ND exchanges with a peer done). The kernel runs a tc or XDP
 // program under BPF_PROG_TEST_RUN in the namespace (bpf_skb_fib_lookup:
 // the skb of frameLen bytes is checked against the egress device when
@@ -159,8 +161,8 @@ type fibResult struct {
 // a Go program at eth0's tc ingress or XDP hook on a frame of the same
 // length. Every case agrees: local, broadcast and link-local destinations,
 // forwarding off, no route, no neighbour, skip_neigh, the output device,
-// the table, the source address, the MTU checks, bad flags, family and
-// ifindex.
+// the table, the source address, the MTU checks, the reject routes (with
+// OUTPUT and DIRECT too), bad flags, family and ifindex.
 func TestKernelFibLookup(t *testing.T) {
 	testutil.KernelTests(t)
 	h, x, b := helperNamespaces(t, "fib")
@@ -181,6 +183,9 @@ func TestKernelFibLookup(t *testing.T) {
 		{"route", "add", "10.9.0.0/16", "via", "10.1.0.254", "dev", "veth0"},
 		{"route", "add", "10.8.0.0/16", "via", "10.1.0.253", "dev", "veth0"},
 		{"-6", "route", "add", "fd00:9::/64", "via", "fd00:1::2", "dev", "veth0"},
+		{"route", "add", "blackhole", "10.7.0.0/16"},
+		{"route", "add", "unreachable", "10.6.0.0/16"},
+		{"route", "add", "prohibit", "10.5.0.0/16"},
 	} {
 		require.NoError(t, h.IP(c...), "%v", c)
 	}
@@ -248,6 +253,12 @@ func TestKernelFibLookup(t *testing.T) {
 		{name: "unknown flag", family: v4, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0", flags: 1 << 6},
 		{name: "no family", family: 0, src: "192.0.2.9", dst: "10.1.0.2", in: "eth0"},
 		{name: "no device", family: v4, src: "192.0.2.9", dst: "10.1.0.2"},
+		{name: "blackhole", family: v4, src: "192.0.2.9", dst: "10.7.0.1", in: "eth0"},
+		{name: "unreachable", family: v4, src: "192.0.2.9", dst: "10.6.0.1", in: "eth0"},
+		{name: "prohibit", family: v4, src: "192.0.2.9", dst: "10.5.0.1", in: "eth0"},
+		{name: "blackhole, output", family: v4, src: "192.0.2.9", dst: "10.7.0.1", in: "veth0", flags: netstack.FibLookupOutput},
+		{name: "blackhole, direct", family: v4, src: "192.0.2.9", dst: "10.7.0.1", in: "eth0", flags: netstack.FibLookupDirect},
+		{name: "blackhole, forwarding off", family: v4, src: "192.0.2.9", dst: "10.7.0.1", in: "eth0", noFwd: true},
 		{name: "IPv6 on link", family: v6, src: "2001:db8:1::9", dst: "fd00:1::2", in: "eth0"},
 		{name: "IPv6 through a gateway", family: v6, src: "2001:db8:1::9", dst: "fd00:9::5", in: "eth0"},
 		{name: "IPv6 link-local", family: v6, src: "2001:db8:1::9", dst: "fe80::1", in: "eth0"},
@@ -341,6 +352,9 @@ func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, 
 			{Netns: "H", Dst: pfx("10.9.0.0/16"), Dev: "veth0", Via: netip.MustParseAddr("10.1.0.254")},
 			{Netns: "H", Dst: pfx("10.8.0.0/16"), Dev: "veth0", Via: netip.MustParseAddr("10.1.0.253")},
 			{Netns: "H", Dst: pfx("fd00:9::/64"), Dev: "veth0", Via: netip.MustParseAddr("fd00:1::2")},
+			{Netns: "H", Dst: pfx("10.7.0.0/16"), Type: netstack.RouteBlackhole},
+			{Netns: "H", Dst: pfx("10.6.0.0/16"), Type: netstack.RouteUnreachable},
+			{Netns: "H", Dst: pfx("10.5.0.0/16"), Type: netstack.RouteProhibit},
 		},
 		Neighbours: []netstack.NeighConfig{{Netns: "H", Dev: "veth0", Addr: netip.MustParseAddr("10.1.0.254"), MAC: [6]byte(gw)}},
 		Programs: []netstack.ProgramConfig{{Name: "fib", Hook: hook, Netns: "H", Dev: "eth0", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
@@ -504,6 +518,76 @@ func TestKernelCheckMTU(t *testing.T) {
 			runModel(t, cfg, netstack.NopObserver{}, frame, nil)
 			t.Logf("kernel: %s", kern)
 			require.Equal(t, kern, model, "model")
+		})
+	}
+}
+
+// TestKernelRejectRoutes: a datagram from A forwarded by H, which has a
+// blackhole, an unreachable and a prohibit route and no route to
+// 203.0.113.0/24. 6.18 frees each in ip_error, and the model agrees on the
+// reason (MetaProbe's kfree_skb program on H's device): NOT_SPECIFIED for
+// the reject routes, IP_INNOROUTES for no route, at TTL 1 too, since the
+// route lookup comes before ip_forward's TTL check.
+func TestKernelRejectRoutes(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	hA := fmt.Sprint("rj", os.Getpid()%100000)
+	a, h := newNetns(t, "rjA"), newNetns(t, "rjH")
+	require.NoError(t, a.IP("link", "add", "vA", "type", "veth", "peer", "name", hA, "netns", h.Name))
+	require.NoError(t, a.IP("addr", "add", "192.0.2.1/24", "dev", "vA"))
+	require.NoError(t, a.IP("link", "set", "vA", "up"))
+	require.NoError(t, h.IP("addr", "add", "192.0.2.254/24", "dev", hA))
+	require.NoError(t, h.IP("link", "set", hA, "up"))
+	require.NoError(t, h.Sysctl("net.ipv4.ip_forward", "1"))
+	for _, r := range []string{"blackhole", "unreachable", "prohibit"} {
+		require.NoError(t, h.IP("route", "add", r, map[string]string{"blackhole": "10.7.0.0/16", "unreachable": "10.6.0.0/16", "prohibit": "10.5.0.0/16"}[r]))
+	}
+	macH, err := h.HardwareAddr(hA)
+	require.NoError(t, err)
+	require.NoError(t, a.IP("neigh", "add", "192.0.2.254", "lladdr", macH.String(), "dev", "vA", "nud", "permanent"))
+	require.NoError(t, a.IP("route", "add", "default", "via", "192.0.2.254"))
+	macA, err := a.HardwareAddr("vA")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		dst [4]byte
+		ttl int
+	}{
+		{[4]byte{10, 7, 0, 1}, 64}, {[4]byte{10, 6, 0, 1}, 64}, {[4]byte{10, 5, 0, 1}, 64},
+		{[4]byte{203, 0, 113, 1}, 64}, {[4]byte{203, 0, 113, 1}, 1}, {[4]byte{10, 7, 0, 1}, 1},
+	} {
+		t.Run(fmt.Sprintf("%v ttl %d", net.IP(tc.dst[:]), tc.ttl), func(t *testing.T) {
+			require.NoError(t, probe.Watch(hA))
+			snd := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			require.NoError(t, unix.SetsockoptInt(snd, unix.IPPROTO_IP, unix.IP_TTL, tc.ttl))
+			require.NoError(t, unix.Sendto(snd, make([]byte, 10), 0, &unix.SockaddrInet4{Port: 9999, Addr: tc.dst}))
+			seen, err := probe.Seen(hA)
+			require.NoError(t, err)
+			require.Equal(t, uint64(1), seen.Count, "one skb freed on %s", hA)
+			kern, err := DropReasonName(seen.Reason)
+			require.NoError(t, err)
+			t.Logf("kernel: %s", kern)
+
+			obs := &dropRecorder{}
+			cfg := &netstack.Config{
+				Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "H", Forwarding: true}},
+				Devices: []netstack.DeviceConfig{{Name: "vA", Kind: netstack.KindVeth, Netns: "A", MAC: [6]byte(macA),
+					Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}, Peer: "hA", PeerNetns: "H", PeerMAC: [6]byte(macH),
+					PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.254/24")}}},
+				Routes: []netstack.RouteConfig{
+					{Netns: "A", Dev: "vA", Via: netip.MustParseAddr("192.0.2.254")},
+					{Netns: "H", Dst: netip.MustParsePrefix("10.7.0.0/16"), Type: netstack.RouteBlackhole},
+					{Netns: "H", Dst: netip.MustParsePrefix("10.6.0.0/16"), Type: netstack.RouteUnreachable},
+					{Netns: "H", Dst: netip.MustParsePrefix("10.5.0.0/16"), Type: netstack.RouteProhibit},
+				},
+				Sockets: []netstack.SocketConfig{{Name: "tx", Netns: "A", Proto: netstack.ProtoUDP, Port: 40000}},
+				Entries: []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "tx"}},
+			}
+			pkt := udp4Packet([4]byte{192, 0, 2, 1}, tc.dst, 40000, 9999, 10)
+			pkt[8] = byte(tc.ttl)
+			runModel(t, cfg, obs, pkt, nil)
+			require.Equal(t, []string{kern}, obs.reasons, "model")
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
@@ -16,10 +17,13 @@ const MetaProbeLen = 8
 
 // MetaSeen is what a MetaProbe's kfree_skb program saw on one device:
 // how many skbs were freed there and, for the first, skb_shinfo's
-// meta_len and the MetaProbeLen bytes before the mac header.
+// meta_len, the MetaProbeLen bytes before the mac header and the drop
+// reason (the kernel's enum skb_drop_reason value; DropReasonName names
+// it).
 type MetaSeen struct {
 	Count   uint64
 	MetaLen uint32
+	Reason  uint32
 	Meta    [MetaProbeLen]byte
 }
 
@@ -228,7 +232,7 @@ func (p *MetaProbe) Seen(dev string) (MetaSeen, error) {
 	if err := p.objs.Mdevs.Lookup(k, &v); err != nil {
 		return MetaSeen{}, wrap("metadata probe: read "+dev, err)
 	}
-	return MetaSeen{Count: v.Count, MetaLen: v.MetaLen, Meta: v.Meta}, nil
+	return MetaSeen{Count: v.Count, MetaLen: v.MetaLen, Reason: v.Reason, Meta: v.Meta}, nil
 }
 
 // Close detaches and releases the probe.
@@ -236,4 +240,23 @@ func (p *MetaProbe) Close() error {
 	err := closeProbe(p.links, &p.objs)
 	p.links = nil
 	return err
+}
+
+// DropReasonName names the value r of the running kernel's enum
+// skb_drop_reason, as its BTF spells it ("SKB_DROP_REASON_IP_INNOROUTES").
+func DropReasonName(r uint32) (string, error) {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return "", wrap("drop reason names", err)
+	}
+	var e *btf.Enum
+	if err := spec.TypeByName("skb_drop_reason", &e); err != nil {
+		return "", wrap("drop reason names", err)
+	}
+	for _, v := range e.Values {
+		if v.Value == uint64(r) {
+			return v.Name, nil
+		}
+	}
+	return "", fmt.Errorf("drop reason %d: not in the kernel's enum skb_drop_reason", r)
 }

@@ -341,6 +341,16 @@ type DeviceConfig struct {
 const (
 	RouteUnicast = "unicast" // RTN_UNICAST in the main table (the default)
 	RouteLocal   = "local"   // RTN_LOCAL in the local table
+	// The reject routes (`ip route add blackhole|unreachable|prohibit
+	// DST`, IPv4, no device): fib_table_lookup returns their error
+	// (fib_props: -EINVAL, -EHOSTUNREACH, -EACCES). A packet to forward
+	// meets ip_error, which drops it with NOT_SPECIFIED (unreachable and
+	// prohibit send an ICMP error first, not modelled); bpf_fib_lookup
+	// returns BPF_FIB_LKUP_RET_BLACKHOLE, UNREACHABLE or PROHIBIT; a
+	// local sender is refused as with no route.
+	RouteBlackhole   = "blackhole"   // RTN_BLACKHOLE
+	RouteUnreachable = "unreachable" // RTN_UNREACHABLE
+	RouteProhibit    = "prohibit"    // RTN_PROHIBIT
 )
 
 // RouteConfig is a route in a namespace's main table, or with Type
@@ -356,7 +366,9 @@ type RouteConfig struct {
 	Dst   netip.Prefix // the zero Prefix is the default route
 	Dev   string
 	Via   netip.Addr
-	// Type is RouteUnicast ("" too) or RouteLocal.
+	// Type is RouteUnicast ("" too), RouteLocal, or a reject route
+	// (RouteBlackhole, RouteUnreachable, RouteProhibit), which has no Dev
+	// or Via.
 	Type string
 }
 

@@ -217,12 +217,19 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 	}
 	var r *route
 	if flags&FibLookupOutput != 0 {
-		r = ns.routeVia(in, p.Dst)
+		r = ns.routeOif(in, p.Dst)
 	} else {
 		r = ns.mainRoute(p.Dst)
 	}
-	if r == nil {
+	switch {
+	case r == nil:
 		return FibRetNotFwded
+	case r.reject == errEINVAL:
+		return FibRetBlackhole
+	case r.reject == errEHOSTUNREACH:
+		return FibRetUnreachable
+	case r.reject == errEACCES:
+		return FibRetProhibit
 	}
 	out := r.dev
 	mtu := 0
@@ -259,6 +266,20 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 		p.TotLen = uint16(mtu)
 	}
 	return FibRetSuccess
+}
+
+// routeOif is the route fib_table_lookup picks with flowi4_oif d: the
+// longest matching prefix among the reject routes (their error is
+// returned before any next hop is looked at) and the routes through d.
+func (ns *Netns) routeOif(d *Device, dst netip.Addr) *route {
+	var best *route
+	for i := range ns.routes {
+		r := &ns.routes[i]
+		if (r.dev == d || r.reject != 0) && r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {
+			best = r
+		}
+	}
+	return best
 }
 
 // fibLocal reports whether fib_lookup's local table (RT_TABLE_LOCAL)
@@ -474,3 +495,27 @@ func gsoValidateNetworkLen(b *skb.Buff, mtu int) bool {
 	}
 	return seg <= mtu
 }
+
+// Lookup errors of the reject routes (fib_props[type].error).
+const (
+	errEHOSTUNREACH = -113
+)
+
+// rejectErr is the fib_lookup error of a route of type typ (fib_props):
+// -EINVAL for a blackhole, -EHOSTUNREACH for unreachable, -EACCES for
+// prohibit; 0 for the others.
+func rejectErr(typ string) int {
+	switch typ {
+	case RouteBlackhole:
+		return errEINVAL
+	case RouteUnreachable:
+		return errEHOSTUNREACH
+	case RouteProhibit:
+		return errEACCES
+	}
+	return 0
+}
+
+// RejectRoute reports whether typ is a reject route type (RouteBlackhole,
+// RouteUnreachable, RouteProhibit), which has no device.
+func RejectRoute(typ string) bool { return rejectErr(typ) != 0 }

@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -15,7 +16,8 @@ import (
 // 192.0.2.1/24, 2001:db8:1::1/64) and veth0 (10.1.0.1/24, fd00:1::1/64,
 // MTU 1400) to B (10.1.0.2, fd00:1::2); 10.9.0.0/16 via 10.1.0.254 (a
 // permanent neighbour), 10.8.0.0/16 via 10.1.0.253 (none) and fd00:9::/64
-// via fd00:1::2 on veth0; forwarding as fwd says, for both families.
+// via fd00:1::2 on veth0; blackhole 10.7.0.0/16, unreachable 10.6.0.0/16,
+// prohibit 10.5.0.0/16; forwarding as fwd says, for both families.
 func fibTopology(fwd bool, progs ...ProgramConfig) *Config {
 	return &Config{
 		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: fwd, IPv6Forwarding: fwd}, {Name: "B"}},
@@ -30,6 +32,9 @@ func fibTopology(fwd bool, progs ...ProgramConfig) *Config {
 			{Dst: pfx("10.8.0.0/16"), Dev: "veth0", Via: addr("10.1.0.253")},
 			{Dst: pfx("fd00:9::/64"), Dev: "veth0", Via: addr("fd00:1::2")},
 			{Netns: "B", Dev: "vB", Via: addr("10.1.0.1")},
+			{Dst: pfx("10.7.0.0/16"), Type: RouteBlackhole},
+			{Dst: pfx("10.6.0.0/16"), Type: RouteUnreachable},
+			{Dst: pfx("10.5.0.0/16"), Type: RouteProhibit},
 		},
 		Neighbours: []NeighConfig{{Dev: "veth0", Addr: addr("10.1.0.254"), MAC: gwMAC}},
 		Sockets:    []SocketConfig{{Name: "b", Netns: "B", Proto: ProtoUDP, Port: 2000}, {Name: "b6", Netns: "B", Proto: ProtoUDP, Port: 2000, Addr: netip.IPv6Unspecified()}},
@@ -101,6 +106,11 @@ func TestFibLookup(t *testing.T) {
 		{name: "tc: the skb above mtu + 18", payload: 1400 + 19 - 42, p: v4("192.0.2.9", "10.1.0.2"), rc: FibRetFragNeeded,
 			want: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac, p.TotLen = veth0, macA, macB, 1400 })},
 		{name: "unknown flag", p: v4("192.0.2.9", "10.1.0.2"), flags: 1 << 6, rc: errEINVAL, want: v4("192.0.2.9", "10.1.0.2")},
+		{name: "blackhole", p: v4("192.0.2.9", "10.7.0.1"), rc: FibRetBlackhole, want: v4("192.0.2.9", "10.7.0.1")},
+		{name: "unreachable", p: v4("192.0.2.9", "10.6.0.1"), rc: FibRetUnreachable, want: v4("192.0.2.9", "10.6.0.1")},
+		{name: "prohibit", p: v4("192.0.2.9", "10.5.0.1"), rc: FibRetProhibit, want: v4("192.0.2.9", "10.5.0.1")},
+		{name: "blackhole, output: before any next hop", p: with(v4("192.0.2.9", "10.7.0.1"), func(p *FibParams) { p.Ifindex = veth0 }),
+			flags: FibLookupOutput, rc: FibRetBlackhole, want: with(v4("192.0.2.9", "10.7.0.1"), func(p *FibParams) { p.Ifindex = veth0 })},
 		{name: "no family", p: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Family = 0 }), rc: errEAFNOSUPPORT,
 			want: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Family = 0 })},
 		{name: "no device", p: with(v4("192.0.2.9", "10.1.0.2"), func(p *FibParams) { p.Ifindex = 9 }), rc: errENODEV,
@@ -283,4 +293,46 @@ func TestCheckMTU(t *testing.T) {
 			assert.Equal(t, uint32(1500), mtu)
 		})
 	}
+}
+
+// TestRejectRoutes: a packet to forward meets the route lookup before
+// ip_forward's checks: a blackhole, unreachable or prohibit route drops
+// it in ip_error with NOT_SPECIFIED, no route with IP_INNOROUTES (even at
+// TTL 1, which ip_forward would refuse later); a local sender to a reject
+// route is refused as with no route.
+func TestRejectRoutes(t *testing.T) {
+	for _, tc := range []struct {
+		dst  string
+		ttl  uint8
+		want string
+	}{
+		{"10.7.0.1", 64, "SKB_DROP_REASON_NOT_SPECIFIED@ip_rcv_finish_core"},
+		{"10.6.0.1", 64, "SKB_DROP_REASON_NOT_SPECIFIED@ip_rcv_finish_core"},
+		{"10.5.0.1", 64, "SKB_DROP_REASON_NOT_SPECIFIED@ip_rcv_finish_core"},
+		{"203.0.113.1", 64, "SKB_DROP_REASON_IP_INNOROUTES@ip_rcv_finish_core"},
+		{"203.0.113.1", 1, "SKB_DROP_REASON_IP_INNOROUTES@ip_rcv_finish_core"},
+		{"10.7.0.1", 1, "SKB_DROP_REASON_NOT_SPECIFIED@ip_rcv_finish_core"},
+		{"10.1.0.2", 1, "SKB_DROP_REASON_IP_INHDR@ip_forward"},
+	} {
+		t.Run(fmt.Sprint(tc.dst, " ttl ", tc.ttl), func(t *testing.T) {
+			s, te := newStack(t, fibTopology(true), "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: tc.dst,
+				sport: 1000, dport: 2000, payload: 10, ttl: tc.ttl})}))
+			assert.Equal(t, []string{tc.want}, te.obs.dropReasons())
+		})
+	}
+	cfg := fibTopology(true)
+	cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "tx", Proto: ProtoUDP, Port: 4000})
+	cfg.Entries = []EntryConfig{{Kind: EntryTX, Socket: "tx"}}
+	for _, dst := range []string{"10.7.0.1", "203.0.113.1"} {
+		s, te := newStack(t, cfg, "", nil, nil)
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{src: "192.0.2.1", dst: dst, sport: 4000, dport: 2000,
+			payload: 10, noEth: true})}))
+		assert.Len(t, te.obs.drops, 1, "%s: the send is refused", dst)
+	}
+	cfg = fibTopology(true)
+	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("10.4.0.0/16"), Dev: "eth0", Type: RouteBlackhole})
+	require.ErrorIs(t, newStackErr(t, cfg, ""), ErrConfig, "a blackhole route has no device")
+	cfg.Routes[len(cfg.Routes)-1] = RouteConfig{Dst: pfx("fd00:4::/64"), Type: RouteProhibit}
+	require.ErrorIs(t, newStackErr(t, cfg, ""), ErrConfig, "IPv6 reject routes are not modelled")
 }

@@ -324,8 +324,8 @@ func (s *Stack) routeOutput(ns *Netns, dst netip.Addr) (*Device, netip.Addr) {
 // that is not local: the device and next hop of mainRoute's route.
 func (ns *Netns) routeMain(dst netip.Addr) (*Device, netip.Addr) {
 	best := ns.mainRoute(dst)
-	if best == nil {
-		return nil, netip.Addr{}
+	if best == nil || best.reject != 0 {
+		return nil, netip.Addr{} // a reject route refuses as no route does
 	}
 	nh := dst
 	if best.via.IsValid() {
@@ -366,6 +366,26 @@ func (ns *Netns) mainRoute(dst netip.Addr) *route {
 // decremented, priority = rt_tos2priority(tos) (ip_forward_update_priority),
 // ip_forward_finish clears the RX timestamp, then dst_output.
 func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
+	// ip_route_input_slow: the local table did not match (ipRcv asked
+	// isLocal), so the main table decides, before ip_forward's checks.
+	// No route, or a reject route, gives an RTN_UNREACHABLE route whose
+	// input is ip_error: on a forwarding device IP_INNOROUTES for no
+	// route (-ENETUNREACH), NOT_SPECIFIED for a reject route's error
+	// (after the ICMP error of unreachable and prohibit routes, not
+	// modelled).
+	r := ns.mainRoute(ip.dst)
+	switch {
+	case r == nil || r.dev == ns.lo:
+		s.drop(b, skb.DropIPInNoroutes, OpIPRoute)
+		return
+	case r.reject != 0:
+		s.drop(b, skb.DropNotSpecified, OpIPRoute)
+		return
+	}
+	out, nh := r.dev, ip.dst
+	if r.via.IsValid() {
+		nh = r.via
+	}
 	if b.H().PktType != skb.PacketHost {
 		s.drop(b, skb.DropOtherhost, OpIPForward)
 		return
@@ -378,13 +398,6 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	}
 	if ip.ttl <= 1 {
 		s.drop(b, skb.DropIPInhdr, OpIPForward) // too_many_hops
-		return
-	}
-	// ip_route_input_slow: the local table did not match (ipRcv asked
-	// isLocal), so the main table decides.
-	out, nh := ns.routeMain(ip.dst)
-	if out == nil || out == ns.lo {
-		s.drop(b, skb.DropIPInNoroutes, OpIPForward)
 		return
 	}
 	if b.Len() > out.mtu && ip.fragOff&ipDF != 0 && b.Shinfo().GSOSize == 0 {

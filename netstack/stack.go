@@ -103,9 +103,10 @@ func (n *Netns) devByIndex(i int32) *Device {
 
 type route struct {
 	dst    netip.Prefix
-	dev    *Device
+	dev    *Device // nil for a reject route
 	via    netip.Addr
 	metric uint32 // fib_priority (IPv4) or fib6_metric (IPv6)
+	reject int    // a reject route's lookup error (fib_props): -EINVAL, -EHOSTUNREACH, -EACCES; 0 for unicast
 }
 
 type neighEntry struct {
@@ -802,8 +803,14 @@ func (s *Stack) build(maxVal int) error {
 		if err != nil {
 			return err
 		}
+		reject := rejectErr(rc.Type)
 		d := n.dev(rc.Dev)
-		if d == nil {
+		switch {
+		case reject != 0 && (rc.Dev != "" || rc.Via.IsValid()):
+			return cfgErr("route %d: a %s route has no dev or via", i, rc.Type)
+		case reject != 0 && rc.Dst.IsValid() && rc.Dst.Addr().Is6():
+			return cfgErr("route %d: %s routes are modelled for IPv4", i, rc.Type)
+		case reject == 0 && d == nil:
 			return cfgErr("route %d: unknown device %q in %s", i, rc.Dev, n.name)
 		}
 		dst := rc.Dst
@@ -829,8 +836,10 @@ func (s *Stack) build(maxVal int) error {
 				return cfgErr("route %d: a local route has no gateway", i)
 			}
 			n.local = append(n.local, dst.Masked())
+		case RouteBlackhole, RouteUnreachable, RouteProhibit:
+			n.routes = append(n.routes, route{dst: dst.Masked(), reject: reject})
 		default:
-			return cfgErr("route %d: type %q (want unicast or local)", i, rc.Type)
+			return cfgErr("route %d: type %q (want unicast, local, blackhole, unreachable or prohibit)", i, rc.Type)
 		}
 	}
 	for _, n := range s.nss {

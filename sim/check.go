@@ -108,6 +108,9 @@ func (s *Scenario) check() error {
 		return nil
 	}
 	for i, r := range c.Routes {
+		if netstack.RejectRoute(r.Type) {
+			continue // no device (the parser refused one)
+		}
 		if err := hasDev(at(s.Src.Routes, i), "route", r.Netns, r.Dev); err != nil {
 			return err
 		}

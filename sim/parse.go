@@ -560,9 +560,6 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 	if _, err := d.need(m, n, "route", "dst"); err != nil {
 		return r, err
 	}
-	if _, err := d.need(m, n, "route", "dev"); err != nil {
-		return r, err
-	}
 	err = d.kv(n, func(k string, v *yaml.Node) (err error) {
 		switch k {
 		case "netns":
@@ -574,12 +571,23 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 		case "via":
 			r.Via, err = d.addr(v, "route.via")
 		case "type":
-			r.Type, err = d.enum(v, "route.type", netstack.RouteUnicast, netstack.RouteLocal)
+			r.Type, err = d.enum(v, "route.type", netstack.RouteUnicast, netstack.RouteLocal,
+				netstack.RouteBlackhole, netstack.RouteUnreachable, netstack.RouteProhibit)
 		}
 		return err
 	})
-	if err == nil && r.Type == netstack.RouteLocal && r.Via.IsValid() {
+	switch {
+	case err != nil:
+	case r.Type == netstack.RouteLocal && r.Via.IsValid():
 		err = d.errf(n, "route: a local route has no via")
+	case netstack.RejectRoute(r.Type):
+		if r.Dev != "" || r.Via.IsValid() {
+			err = d.errf(n, "route: a %s route has no dev or via", r.Type)
+		} else if r.Dst.IsValid() && r.Dst.Addr().Is6() {
+			err = d.errf(n, "route: %s routes are modelled for IPv4", r.Type)
+		}
+	case r.Dev == "":
+		_, err = d.need(m, n, "route", "dev")
 	}
 	return r, err
 }

@@ -168,6 +168,8 @@ func TestParseErrors(t *testing.T) {
 		{"entry kind", "entry: {kind: sideways, dev: lo}\n", `f.yaml:1:15: entry.kind: unknown value "sideways"`},
 		{"tunnel remote", "devices:\n  - {name: vx, kind: vxlan, vni: 1}\nentry: {dev: lo}\n", "f.yaml:2:5: device vx: a vxlan tunnel needs an IPv4 or IPv6 remote"},
 		{"tunnel keys", "devices:\n  - {name: d, kind: dummy, vni: 1}\nentry: {dev: lo}\n", "f.yaml:2:5: device d: local, remote, vni, port and external are for tunnels"},
+		{"blackhole with dev", "devices:\n  - {name: e, kind: nic}\nroutes:\n  - {dst: 10.0.0.0/8, dev: e, type: blackhole}\nentry: {dev: e}\n", "f.yaml:4:5: route: a blackhole route has no dev or via"},
+		{"route without dev", "devices:\n  - {name: e, kind: nic}\nroutes:\n  - {dst: 10.0.0.0/8}\nentry: {dev: e}\n", "f.yaml:4:5: route: missing \"dev\""},
 		{"external dummy", "devices:\n  - {name: d, kind: dummy, external: true}\nentry: {dev: lo}\n", "f.yaml:2:5: device d: local, remote, vni, port and external are for tunnels"},
 		{"external with vni", "devices:\n  - {name: vx, kind: vxlan, external: true, vni: 3}\nentry: {dev: lo}\n", "f.yaml:2:5: device vx: an external device has no remote, local or vni"},
 		{"set_tunnel_key without remote", "devices:\n  - {name: vx, kind: vxlan, external: true}\nprograms:\n  - {name: p, hook: tc_egress, dev: vx, actions: [{set_tunnel_key: {id: 1}}]}\nentry: {dev: lo}\n", "f.yaml:4:51: program p: set_tunnel_key: missing \"remote\""},
@@ -353,6 +355,8 @@ func TestDocSchemaParses(t *testing.T) {
 	s, err := Parse("doc.go", []byte(y.String()))
 	require.NoError(t, err, "the schema in doc.go:\n%s", y.String())
 	assert.Len(t, s.Stack.Programs, 15)
+	assert.Equal(t, netstack.RouteConfig{Netns: netstack.HostNetns, Dst: netip.MustParsePrefix("10.244.7.0/26"), Type: netstack.RouteBlackhole},
+		s.Stack.Routes[2])
 	assert.Equal(t, []netstack.Action{{Kind: netstack.ActSetTunnelKey, Value: 42, Via: netip.MustParseAddr("192.0.2.2")},
 		{Kind: netstack.ActGetTunnelKey}}, s.Stack.Programs[14].Actions)
 	assert.Equal(t, []netstack.Action{{Kind: netstack.ActFibForward, Index: netstack.FibNoNeighRedirect},

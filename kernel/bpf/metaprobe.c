@@ -6,7 +6,8 @@
 // kfree_skb tracepoint (tp_btf), reads for an skb freed on a watched
 // device what the model's xdp-meta design reads at a tracepoint:
 // skb_shinfo(skb)->meta_len and the meta_len bytes before the mac header
-// (skb_metadata_end), through BTF and bpf_probe_read_kernel. tc_touch is
+// (skb_metadata_end), through BTF and bpf_probe_read_kernel, and its drop
+// reason. tc_touch is
 // a tc program that writes a packet byte in place (so the verifier marks it
 // seen_direct_write and cls_bpf runs bpf_unclone_prologue on a cloned
 // skb); tc_metalen, after it, records data - data_meta. tc_vlan runs the
@@ -27,7 +28,7 @@
 struct metaseen {
 	__u64 count;   /* skbs freed on the device */
 	__u32 meta_len; /* of the first */
-	__u32 pad;
+	__u32 reason;   /* of the first: enum skb_drop_reason */
 	__u8 meta[META_LEN];
 };
 
@@ -330,6 +331,7 @@ int BPF_PROG(meta_free, struct sk_buff *skb, void *location, enum skb_drop_reaso
 		return 0;
 	if (e->count++ != 0)
 		return 0; /* keep the first skb's view */
+	e->reason = reason;
 	head = BPF_CORE_READ(skb, head);
 	sh = (struct skb_shared_info *)(head + BPF_CORE_READ(skb, end));
 	n = BPF_CORE_READ(sh, meta_len);

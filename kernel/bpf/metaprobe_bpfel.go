@@ -22,7 +22,7 @@ type MetaProbeMetaseen struct {
 	_       structs.HostLayout
 	Count   uint64
 	MetaLen uint32
-	Pad     uint32
+	Reason  uint32
 	Meta    [8]uint8
 }
 

@@ -1439,4 +1439,24 @@ var List = []Mutant{
 		Desc: "br_nf_pre_routing_finish replaces the skb's dst with the bridge's fake rtable: a collect_md tunnel's key does not cross a bridge with bridge-nf-call-iptables",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "reject-route-innoroutes",
+		File: "netstack/ip.go",
+		Old: `	case r.reject != 0:
+		s.drop(b, skb.DropNotSpecified, OpIPRoute)`,
+		New: `	case r.reject != 0:
+		s.drop(b, skb.DropIPInNoroutes, OpIPRoute)`,
+		Desc: "ip_error frees a packet a reject route refused with NOT_SPECIFIED; only -ENETUNREACH (no route) is IP_INNOROUTES",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "fib-blackhole-not-fwded",
+		File: "netstack/fib.go",
+		Old: `	case r.reject == errEINVAL:
+		return FibRetBlackhole`,
+		New: `	case r.reject == errEINVAL:
+		return FibRetNotFwded`,
+		Desc: "bpf_fib_lookup maps fib_lookup's -EINVAL (a blackhole route) to BPF_FIB_LKUP_RET_BLACKHOLE",
+		Pkgs: []string{"./netstack"},
+	},
 }
