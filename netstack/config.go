@@ -342,12 +342,14 @@ const (
 	RouteUnicast = "unicast" // RTN_UNICAST in the main table (the default)
 	RouteLocal   = "local"   // RTN_LOCAL in the local table
 	// The reject routes (`ip route add blackhole|unreachable|prohibit
-	// DST`, IPv4, no device): fib_table_lookup returns their error
-	// (fib_props: -EINVAL, -EHOSTUNREACH, -EACCES). A packet to forward
-	// meets ip_error, which drops it with NOT_SPECIFIED (unreachable and
-	// prohibit send an ICMP error first, not modelled); bpf_fib_lookup
-	// returns BPF_FIB_LKUP_RET_BLACKHOLE, UNREACHABLE or PROHIBIT; a
-	// local sender is refused as with no route.
+	// DST`, no device): for IPv4 fib_table_lookup returns their error
+	// (fib_props: -EINVAL, -EHOSTUNREACH, -EACCES), and a packet to
+	// forward meets ip_error, which drops it with NOT_SPECIFIED; for IPv6
+	// their dst input drops it: dst_discard (NOT_SPECIFIED) for a
+	// blackhole, ip6_pkt_drop (IP_INNOROUTES) for the others.
+	// Unreachable and prohibit send an ICMP error first (not modelled).
+	// bpf_fib_lookup returns BPF_FIB_LKUP_RET_BLACKHOLE, UNREACHABLE or
+	// PROHIBIT; a local sender is refused as with no route.
 	RouteBlackhole   = "blackhole"   // RTN_BLACKHOLE
 	RouteUnreachable = "unreachable" // RTN_UNREACHABLE
 	RouteProhibit    = "prohibit"    // RTN_PROHIBIT

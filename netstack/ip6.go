@@ -246,6 +246,18 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 // ETH_P_IPV6; ip6_finish_output2 resolves the neighbour. Takes ownership of
 // skb.
 func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6) {
+	if r := ns.mainRoute(ip.dst); r != nil && r.reject != 0 {
+		// A reject route's dst input: a blackhole is dst_discard
+		// (NOT_SPECIFIED); unreachable and prohibit are ip6_pkt_discard
+		// and ip6_pkt_prohibit -> ip6_pkt_drop (IP_INNOROUTES, after an
+		// ICMPv6 error, not modelled). Forwarding off or not.
+		if r.reject == errEINVAL {
+			s.drop(b, skb.DropNotSpecified, OpIP6Route)
+		} else {
+			s.drop(b, skb.DropIPInNoroutes, OpIP6Route)
+		}
+		return
+	}
 	out, nh := s.routeOutput(ns, ip.dst)
 	if out == nil || out == ns.lo {
 		s.drop(b, skb.DropIPInNoroutes, OpIP6Route)

@@ -808,8 +808,6 @@ func (s *Stack) build(maxVal int) error {
 		switch {
 		case reject != 0 && (rc.Dev != "" || rc.Via.IsValid()):
 			return cfgErr("route %d: a %s route has no dev or via", i, rc.Type)
-		case reject != 0 && rc.Dst.IsValid() && rc.Dst.Addr().Is6():
-			return cfgErr("route %d: %s routes are modelled for IPv4", i, rc.Type)
 		case reject == 0 && d == nil:
 			return cfgErr("route %d: unknown device %q in %s", i, rc.Dev, n.name)
 		}

@@ -134,8 +134,9 @@
 //	routes:
 //	  - {netns: host, dst: 10.0.0.0/24, dev: veth0, via: 10.0.0.2}   # dst "default" is 0.0.0.0/0
 //	  - {netns: pod, dst: 192.168.0.0/16, dev: lo, type: local}      # local table (RTN_LOCAL): AnyIP
-//	  - {dst: 10.244.7.0/26, type: blackhole}   # also unreachable, prohibit (IPv4, no dev or via): a packet
-//	                                   # to forward is freed in ip_error (NOT_SPECIFIED); bpf_fib_lookup returns
+//	  - {dst: 10.244.7.0/26, type: blackhole}   # also unreachable, prohibit (no dev or via): a packet
+//	                                   # to forward is freed in ip_error (NOT_SPECIFIED; IPv6: IP_INNOROUTES but for
+//	                                   # a blackhole); bpf_fib_lookup returns
 //	                                   # BLACKHOLE, UNREACHABLE or PROHIBIT; a local sender is refused
 //	neighbours:
 //	  - {netns: host, dev: veth0, addr: 10.0.0.2, mac: 02:00:00:00:00:02}

@@ -583,8 +583,6 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 	case netstack.RejectRoute(r.Type):
 		if r.Dev != "" || r.Via.IsValid() {
 			err = d.errf(n, "route: a %s route has no dev or via", r.Type)
-		} else if r.Dst.IsValid() && r.Dst.Addr().Is6() {
-			err = d.errf(n, "route: %s routes are modelled for IPv4", r.Type)
 		}
 	case r.Dev == "":
 		_, err = d.need(m, n, "route", "dev")
