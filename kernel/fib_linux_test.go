@@ -186,6 +186,9 @@ func TestKernelFibLookup(t *testing.T) {
 		{"route", "add", "blackhole", "10.7.0.0/16"},
 		{"route", "add", "unreachable", "10.6.0.0/16"},
 		{"route", "add", "prohibit", "10.5.0.0/16"},
+		{"-6", "route", "add", "blackhole", "2001:db8:7::/48"},
+		{"-6", "route", "add", "unreachable", "2001:db8:6::/48"},
+		{"-6", "route", "add", "prohibit", "2001:db8:5::/48"},
 	} {
 		require.NoError(t, h.IP(c...), "%v", c)
 	}
@@ -266,6 +269,9 @@ func TestKernelFibLookup(t *testing.T) {
 		{name: "IPv6 no route", family: v6, src: "2001:db8:1::9", dst: "2001:db8:9::1", in: "eth0"},
 		{name: "IPv6 forwarding off", family: v6, src: "2001:db8:1::9", dst: "fd00:1::2", in: "eth0", noFwd: true},
 		{name: "IPv6 source address", family: v6, src: "2001:db8:1::9", dst: "fd00:9::5", in: "eth0", flags: netstack.FibLookupSrc},
+		{name: "IPv6 blackhole", family: v6, src: "2001:db8:1::9", dst: "2001:db8:7::1", in: "eth0"},
+		{name: "IPv6 unreachable", family: v6, src: "2001:db8:1::9", dst: "2001:db8:6::1", in: "eth0"},
+		{name: "IPv6 prohibit", family: v6, src: "2001:db8:1::9", dst: "2001:db8:5::1", in: "eth0"},
 		{name: "IPv6 tot_len above the MTU", family: v6, src: "2001:db8:1::9", dst: "fd00:1::2", in: "eth0", totLen: 1401},
 	}
 	for _, tc := range cases {
@@ -355,6 +361,9 @@ func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, 
 			{Netns: "H", Dst: pfx("10.7.0.0/16"), Type: netstack.RouteBlackhole},
 			{Netns: "H", Dst: pfx("10.6.0.0/16"), Type: netstack.RouteUnreachable},
 			{Netns: "H", Dst: pfx("10.5.0.0/16"), Type: netstack.RouteProhibit},
+			{Netns: "H", Dst: pfx("2001:db8:7::/48"), Type: netstack.RouteBlackhole},
+			{Netns: "H", Dst: pfx("2001:db8:6::/48"), Type: netstack.RouteUnreachable},
+			{Netns: "H", Dst: pfx("2001:db8:5::/48"), Type: netstack.RouteProhibit},
 		},
 		Neighbours: []netstack.NeighConfig{{Netns: "H", Dev: "veth0", Addr: netip.MustParseAddr("10.1.0.254"), MAC: [6]byte(gw)}},
 		Programs: []netstack.ProgramConfig{{Name: "fib", Hook: hook, Netns: "H", Dev: "eth0", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
