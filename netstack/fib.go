@@ -154,8 +154,8 @@ func isSkbForwardable(d *Device, b *skb.Buff) bool {
 
 // fibLookup models bpf_ipv4_fib_lookup and bpf_ipv6_fib_lookup
 // (net/core/filter.c) on the model's tables, which are one main table
-// and the local table, without rules, route types other than unicast and
-// local, multipath, lightweight tunnels or route MTUs:
+// and the local table, without rules, multipath, lightweight tunnels or
+// route MTUs:
 //   - IPv6: a link-local or multicast source or destination
 //     (rt6_need_strict) is NOT_FWDED;
 //   - no device Ifindex is -ENODEV; forwarding off in the namespace
@@ -170,9 +170,11 @@ func isSkbForwardable(d *Device, b *skb.Buff) bool {
 //     address is on its prefix's route (and has no neighbour);
 //     FibLookupTBID names the table (0 is main): any but main and local
 //     is absent, and IPv6's local table forwards nothing, NOT_FWDED; no
-//     route is NOT_FWDED;
+//     route is NOT_FWDED; a blackhole, unreachable or prohibit route is
+//     BLACKHOLE, UNREACHABLE or PROHIBIT (fib_lookup's -EINVAL,
+//     -EHOSTUNREACH, -EACCES; fib6_type);
 //     FibLookupOutput restricts the lookup to the routes through Ifindex
-//     (flowi4_oif);
+//     (flowi4_oif), a reject route still matching (routeOif);
 //   - with checkMTU, TotLen above the egress device's MTU is FRAG_NEEDED
 //     with the MTU in TotLen;
 //   - Ifindex becomes the egress device, RtMetric the route's metric, Dst
