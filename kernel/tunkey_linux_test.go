@@ -33,19 +33,42 @@ func keyOnStack() asm.Instructions {
 	return insns
 }
 
-// setKeyProg is a tc program calling bpf_skb_set_tunnel_key(skb, {id,
-// remote}, 44, 0) and returning TCX_NEXT.
-func setKeyProg(t *testing.T, id uint32, remote [4]byte) *ebpf.Program {
+// testTCIndex marks the test packet: the set_tunnel_key program writes it
+// into __sk_buff->tc_index, which crosses the encapsulation, the veths and
+// the decapsulation, and the reading programs skip other packets (IPv6's
+// neighbour discovery and MLD reports on the underlay).
+const testTCIndex = 0x77
+
+// skbTCIndexOff is offsetof(struct __sk_buff, tc_index).
+const skbTCIndexOff = 44
+
+// setKeyProg is a tc program that marks the packet (testTCIndex) and
+// calls bpf_skb_set_tunnel_key(skb, {id, remote}, 44, flags), flags
+// BPF_F_TUNINFO_IPV6 for an IPv6 remote; it returns TCX_NEXT.
+func setKeyProg(t *testing.T, id uint32, remote netip.Addr) *ebpf.Program {
 	t.Helper()
 	insns := keyOnStack()
 	insns = append(insns,
-		asm.StoreImm(asm.RFP, -48, int64(id), asm.Word),
-		asm.StoreImm(asm.RFP, -44, int64(int32(binary.BigEndian.Uint32(remote[:]))), asm.Word),
+		asm.Mov.Imm(asm.R1, testTCIndex),
+		asm.StoreMem(asm.R6, skbTCIndexOff, asm.R1, asm.Word),
+		asm.StoreImm(asm.RFP, -48, int64(id), asm.Word))
+	flags := int32(0)
+	if remote.Is6() {
+		a := remote.As16()
+		for i := 0; i < 4; i++ {
+			insns = append(insns, asm.StoreImm(asm.RFP, int16(-44+4*i), int64(int32(binary.LittleEndian.Uint32(a[4*i:]))), asm.Word))
+		}
+		flags = 1
+	} else {
+		a := remote.As4()
+		insns = append(insns, asm.StoreImm(asm.RFP, -44, int64(int32(binary.BigEndian.Uint32(a[:]))), asm.Word))
+	}
+	insns = append(insns,
 		asm.Mov.Reg(asm.R1, asm.R6),
 		asm.Mov.Reg(asm.R2, asm.RFP),
 		asm.Add.Imm(asm.R2, -48),
 		asm.Mov.Imm(asm.R3, sizeofTunnelKey),
-		asm.Mov.Imm(asm.R4, 0),
+		asm.Mov.Imm(asm.R4, flags),
 		asm.FnSkbSetTunnelKey.Call(),
 		asm.Mov.Imm(asm.R0, -1),
 		asm.Return(),
@@ -56,20 +79,31 @@ func setKeyProg(t *testing.T, id uint32, remote [4]byte) *ebpf.Program {
 	return prog
 }
 
+// keyValueLen is a getKeyProg slot: u64 count, s32 ret, u32 tunnel_id,
+// then the last call's 16 bytes of remote_ipv6 (remote_ipv4 in the first
+// 4) and of local_ipv6.
+const keyValueLen = 48
+
 // getKeyProg is a tc program calling bpf_skb_get_tunnel_key(skb, &key,
-// 44, 0) on every packet, counting the calls in slot's element of out
-// (u64 count, then s32 ret, u32 tunnel_id, remote_ipv4, local_ipv4 of
-// the last call), then returning bpf_redirect(redirect, 0), or TCX_NEXT
-// for redirect 0.
-func getKeyProg(t *testing.T, out *ebpf.Map, slot uint32, redirect int) *ebpf.Program {
+// 44, flags: BPF_F_TUNINFO_IPV6 with v6) on every packet marked
+// testTCIndex, counting the calls in slot's element of out and keeping
+// the last one's return and key, then returning bpf_redirect(redirect,
+// 0), or TCX_NEXT for redirect 0. Other packets pass untouched.
+func getKeyProg(t *testing.T, out *ebpf.Map, slot uint32, redirect int, v6 bool) *ebpf.Program {
 	t.Helper()
+	flags := int32(0)
+	if v6 {
+		flags = 1
+	}
 	insns := keyOnStack()
 	insns = append(insns,
+		asm.LoadMem(asm.R1, asm.R6, skbTCIndexOff, asm.Word),
+		asm.JNE.Imm(asm.R1, testTCIndex, "skip"),
 		asm.Mov.Reg(asm.R1, asm.R6),
 		asm.Mov.Reg(asm.R2, asm.RFP),
 		asm.Add.Imm(asm.R2, -48),
 		asm.Mov.Imm(asm.R3, sizeofTunnelKey),
-		asm.Mov.Imm(asm.R4, 0),
+		asm.Mov.Imm(asm.R4, flags),
 		asm.FnSkbGetTunnelKey.Call(),
 		asm.Mov.Reg(asm.R7, asm.R0),
 		asm.StoreImm(asm.RFP, -52, int64(slot), asm.Word),
@@ -84,16 +118,19 @@ func getKeyProg(t *testing.T, out *ebpf.Map, slot uint32, redirect int) *ebpf.Pr
 		asm.StoreMem(asm.R0, 8, asm.R7, asm.Word),
 		asm.LoadMem(asm.R1, asm.RFP, -48, asm.Word),
 		asm.StoreMem(asm.R0, 12, asm.R1, asm.Word),
-		asm.LoadMem(asm.R1, asm.RFP, -44, asm.Word),
-		asm.StoreMem(asm.R0, 16, asm.R1, asm.Word),
-		asm.LoadMem(asm.R1, asm.RFP, -20, asm.Word),
-		asm.StoreMem(asm.R0, 20, asm.R1, asm.Word),
-		asm.Mov.Imm(asm.R0, -1).WithSymbol("out"),
 	)
+	for i := int16(0); i < 4; i++ {
+		insns = append(insns,
+			asm.LoadMem(asm.R1, asm.RFP, -44+4*i, asm.Word), // remote
+			asm.StoreMem(asm.R0, 16+4*i, asm.R1, asm.Word),
+			asm.LoadMem(asm.R1, asm.RFP, -20+4*i, asm.Word), // local
+			asm.StoreMem(asm.R0, 32+4*i, asm.R1, asm.Word))
+	}
+	insns = append(insns, asm.Mov.Imm(asm.R0, -1).WithSymbol("out"))
 	if redirect != 0 {
 		insns = append(insns, asm.Mov.Imm(asm.R1, int32(redirect)), asm.Mov.Imm(asm.R2, 0), asm.FnRedirect.Call())
 	}
-	insns = append(insns, asm.Return())
+	insns = append(insns, asm.Return(), asm.Mov.Imm(asm.R0, -1).WithSymbol("skip"), asm.Return())
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: insns})
 	require.NoError(t, err)
 	t.Cleanup(func() { prog.Close() })
@@ -102,7 +139,7 @@ func getKeyProg(t *testing.T, out *ebpf.Map, slot uint32, redirect int) *ebpf.Pr
 
 // keyReading formats a getKeyProg slot as TestExternalTunnel's model
 // readings do: "EINVAL", or the key.
-func keyReading(v []byte) []string {
+func keyReading(v []byte, v6 bool) []string {
 	n := binary.LittleEndian.Uint64(v[0:8])
 	if n == 0 {
 		return nil
@@ -111,11 +148,14 @@ func keyReading(v []byte) []string {
 	s := netstack.HelperResultName(netstack.HelperGetTunnelKey, ret)
 	if ret == 0 {
 		ip := func(o int) netip.Addr {
+			if v6 {
+				return netip.AddrFrom16([16]byte(v[o : o+16]))
+			}
 			var a [4]byte
 			binary.BigEndian.PutUint32(a[:], binary.LittleEndian.Uint32(v[o:o+4]))
 			return netip.AddrFrom4(a)
 		}
-		s = fmt.Sprintf("id %d remote %s local %s", binary.LittleEndian.Uint32(v[12:16]), ip(16), ip(20))
+		s = fmt.Sprintf("id %d remote %s local %s", binary.LittleEndian.Uint32(v[12:16]), ip(16), ip(32))
 	}
 	out := make([]string, n)
 	for i := range out {
@@ -142,17 +182,34 @@ func TestKernelExternalTunnel(t *testing.T) {
 			set, redirect bool
 			dst           [4]byte
 			bridge        string // "nf", "nonf": vxB and pB are ports of a bridge in B, bridge-nf-call-iptables on or off
+			v6            bool   // the underlay is IPv6 (2001:db8::1 and ::2): the key's remote too
 		}{
-			{"no key", false, false, [4]byte{10, 9, 0, 2}, ""},
-			{"to B", true, false, [4]byte{10, 9, 0, 2}, ""},
-			{"routed to C", true, false, [4]byte{10, 0, 0, 2}, ""},
-			{"redirected to C", true, true, [4]byte{10, 0, 0, 2}, ""},
-			{"bridged to C", true, false, [4]byte{10, 0, 0, 2}, "nonf"},
-			{"bridged to C, br_netfilter", true, false, [4]byte{10, 0, 0, 2}, "nf"},
+			{"no key", false, false, [4]byte{10, 9, 0, 2}, "", false},
+			{"to B", true, false, [4]byte{10, 9, 0, 2}, "", false},
+			{"routed to C", true, false, [4]byte{10, 0, 0, 2}, "", false},
+			{"redirected to C", true, true, [4]byte{10, 0, 0, 2}, "", false},
+			{"bridged to C", true, false, [4]byte{10, 0, 0, 2}, "nonf", false},
+			{"bridged to C, br_netfilter", true, false, [4]byte{10, 0, 0, 2}, "nf", false},
+			{"IPv6 underlay, to B", true, false, [4]byte{10, 9, 0, 2}, "", true},
+			{"IPv6 underlay, redirected to C", true, true, [4]byte{10, 0, 0, 2}, "", true},
 		} {
 			t.Run(kind+" "+tc.name, func(t *testing.T) {
 				a, b := udpPair(t, "tk", 0, nil)
 				c := newNetns(t, "tkC")
+				remote := netip.MustParseAddr("192.0.2.2")
+				if tc.v6 {
+					remote = netip.MustParseAddr("2001:db8::2")
+					for _, x := range []struct {
+						n        *Netns
+						dev, adr string
+					}{{a, "vA", "2001:db8::1/64"}, {b, "vB", "2001:db8::2/64"}} {
+						require.NoError(t, x.n.Do(func() error { return writeSysctl("net/ipv6/conf/"+x.dev+"/disable_ipv6", "0") }))
+						require.NoError(t, x.n.IP("addr", "add", x.adr, "dev", x.dev, "nodad"))
+					}
+					macB, err := b.HardwareAddr("vB")
+					require.NoError(t, err)
+					require.NoError(t, a.IP("-6", "neigh", "add", "2001:db8::2", "lladdr", macB.String(), "dev", "vA", "nud", "permanent"))
+				}
 				port := map[string]string{netstack.KindVXLAN: "4789", netstack.KindGeneve: "6081"}[kind]
 				for _, x := range []struct {
 					n        *Netns
@@ -202,7 +259,7 @@ func TestKernelExternalTunnel(t *testing.T) {
 					rcv := newSocket(t, n, unix.AF_INET, unix.SOCK_DGRAM, 0)
 					require.NoError(t, unix.Bind(rcv, &unix.SockaddrInet4{Port: 9999}))
 				}
-				out, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 24, MaxEntries: 4})
+				out, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: keyValueLen, MaxEntries: 4})
 				require.NoError(t, err)
 				t.Cleanup(func() { out.Close() })
 				ifPB, err := b.Ifindex("pB")
@@ -211,26 +268,26 @@ func TestKernelExternalTunnel(t *testing.T) {
 				if tc.redirect {
 					redirect = ifPB
 				}
-				require.NoError(t, attach(t, b, "vB", getKeyProg(t, out, 0, 0), false))
-				require.NoError(t, attach(t, b, "vxB", getKeyProg(t, out, 1, redirect), false))
-				require.NoError(t, attachEgress(t, b, "pB", getKeyProg(t, out, 2, 0)))
-				require.NoError(t, attach(t, c, "pC", getKeyProg(t, out, 3, 0), false))
+				require.NoError(t, attach(t, b, "vB", getKeyProg(t, out, 0, 0, tc.v6), false))
+				require.NoError(t, attach(t, b, "vxB", getKeyProg(t, out, 1, redirect, tc.v6), false))
+				require.NoError(t, attachEgress(t, b, "pB", getKeyProg(t, out, 2, 0, tc.v6)))
+				require.NoError(t, attach(t, c, "pC", getKeyProg(t, out, 3, 0, tc.v6), false))
 				if tc.set {
-					require.NoError(t, attachEgress(t, a, "vxA", setKeyProg(t, 42, [4]byte{192, 0, 2, 2})))
+					require.NoError(t, attachEgress(t, a, "vxA", setKeyProg(t, 42, remote)))
 				}
 				snd := newSocket(t, a, unix.AF_INET, unix.SOCK_DGRAM, 0)
 				require.NoError(t, unix.Bind(snd, &unix.SockaddrInet4{Port: 40000}))
 				require.NoError(t, unix.Sendto(snd, make([]byte, 32), 0, &unix.SockaddrInet4{Port: 9999, Addr: tc.dst}))
 				kern := map[string][]string{}
 				for i, at := range []string{"vB", "vxB", "pB", "pC"} {
-					v := make([]byte, 24)
+					v := make([]byte, keyValueLen)
 					require.NoError(t, out.Lookup(uint32(i), &v))
-					if r := keyReading(v); r != nil {
+					if r := keyReading(v, tc.v6); r != nil {
 						kern[at] = r
 					}
 				}
 				t.Logf("kernel: %v", kern)
-				require.Equal(t, kern, modelExternalTunnel(t, kind, tc.set, tc.redirect, tc.bridge, net.IP(tc.dst[:]).String()), "model")
+				require.Equal(t, kern, modelExternalTunnel(t, kind, tc.set, tc.redirect, tc.bridge, tc.v6, net.IP(tc.dst[:]).String()), "model")
 			})
 		}
 	}
@@ -238,13 +295,17 @@ func TestKernelExternalTunnel(t *testing.T) {
 
 // modelExternalTunnel runs TestKernelExternalTunnel's case on the model
 // (netstack's external pair with the kernel test's names).
-func modelExternalTunnel(t *testing.T, kind string, set, redirect bool, bridge, dst string) map[string][]string {
+func modelExternalTunnel(t *testing.T, kind string, set, redirect bool, bridge string, v6 bool, dst string) map[string][]string {
 	t.Helper()
 	keys := map[string][]string{}
 	pfx := netip.MustParsePrefix
 	read := func(at string) netstack.Program {
 		return netstack.ProgramFunc(func(c *netstack.Ctx) int {
-			k, ret := c.GetTunnelKey(0)
+			flags := uint64(0)
+			if v6 {
+				flags = netstack.TunInfoIPv6
+			}
+			k, ret := c.GetTunnelKey(flags)
 			s := netstack.HelperResultName(netstack.HelperGetTunnelKey, ret)
 			if ret == 0 {
 				s = fmt.Sprintf("id %d remote %s local %s", k.ID, k.Remote, k.Local)
@@ -288,9 +349,16 @@ func modelExternalTunnel(t *testing.T, kind string, set, redirect bool, bridge, 
 		cfg.Routes = []netstack.RouteConfig{{Netns: "A", Dst: pfx("10.0.0.0/24"), Dev: "vxA"}}
 		cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "A", Dev: "vxA", Addr: netip.MustParseAddr("10.0.0.2"), MAC: mac(6)})
 	}
+	remote := netip.MustParseAddr("192.0.2.2")
+	if v6 {
+		remote = netip.MustParseAddr("2001:db8::2")
+		cfg.Devices[0].Addrs = append(cfg.Devices[0].Addrs, pfx("2001:db8::1/64"))
+		cfg.Devices[0].PeerAddrs = append(cfg.Devices[0].PeerAddrs, pfx("2001:db8::2/64"))
+		cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "A", Dev: "vA", Addr: remote, MAC: mac(2)})
+	}
 	if set {
 		cfg.Programs = append(cfg.Programs, netstack.ProgramConfig{Name: "key", Hook: carrier.HookTCEgress, Netns: "A", Dev: "vxA",
-			Actions: []netstack.Action{{Kind: netstack.ActSetTunnelKey, Value: 42, Via: netip.MustParseAddr("192.0.2.2")}}})
+			Actions: []netstack.Action{{Kind: netstack.ActSetTunnelKey, Value: 42, Via: remote}}})
 	}
 	runModel(t, cfg, netstack.NopObserver{}, udp4Packet([4]byte{10, 9, 0, 1}, [4]byte(netip.MustParseAddr(dst).AsSlice()), 40000, 9999, 32), nil)
 	return keys

@@ -120,9 +120,11 @@ const (
 	// remote Via (IPv4, or IPv6 with BPF_F_TUNINFO_IPV6): a collect_md
 	// tunnel device sends the packet there. tc only.
 	ActSetTunnelKey
-	// ActGetTunnelKey is bpf_skb_get_tunnel_key (IPv4); the observer
-	// counts its return (HelperEvent): 0 while the skb carries tunnel
-	// info, -EINVAL once it does not. tc only.
+	// ActGetTunnelKey is bpf_skb_get_tunnel_key with flags Value (0, or
+	// TunInfoIPv6 for an IPv6 underlay's key); the observer counts its
+	// return (HelperEvent): 0 while the skb carries tunnel info of the
+	// family, -EINVAL once it carries none, -EPROTO for the other family.
+	// tc only.
 	ActGetTunnelKey
 	NumActionKinds
 )
@@ -288,7 +290,7 @@ func (p *actionProg) Run(c *Ctx) int {
 			}
 			c.SetTunnelKey(TunnelKey{ID: uint32(a.Value), Remote: a.Via}, fl)
 		case ActGetTunnelKey:
-			c.getTunnelKey()
+			c.getTunnelKey(a.Value)
 		case ActFibForward:
 			if ret, done, _ := c.fibForward(uint32(a.Value), a.Index == FibNoNeighRedirect); done {
 				return ret

@@ -217,9 +217,11 @@ type DeviceConfig struct {
 	// layer's route lookup drops it; it transmits only skbs whose dst
 	// carries transmit tunnel info (bpf_skb_set_tunnel_key), to its
 	// remote, VNI, TTL and TOS, and drops the others (TUNNEL_TXINFO).
-	// Over an IPv4 underlay (the device's IPv4 socket); a device that is
-	// not external cannot share its port in the link namespace with one
-	// that is (vxlan sockets are shared by devices of equal flags).
+	// It opens an IPv6 and an IPv4 socket (vxlan_sock_add), so keys of
+	// either family work, with each family's default outer UDP checksum
+	// unless UDPCsum says otherwise; a device that is not external cannot
+	// share its port in the link namespace with one that is (vxlan sockets
+	// are shared by devices of equal flags).
 	External bool
 	// UDPCsum is a vxlan or geneve device's outer UDP checksum, "on" or
 	// "off" (ip link's [no]udpcsum for an IPv4 underlay,

@@ -203,7 +203,10 @@ type Device struct {
 	// zeroCsum6Rx: its IPv6 socket accepts a checksum of 0.
 	udpCsum, zeroCsum6Rx bool
 	// external: a collect_md vxlan or geneve device (DeviceConfig.External).
-	external    bool
+	external bool
+	// udpCsumCfg is DeviceConfig.UDPCsum as configured ("" for each
+	// family's default).
+	udpCsumCfg  string
 	noRxCsum    bool  // RxChecksum off
 	rxVlanStrip bool  // RxVLANOffload on (NICs)
 	rxHwTstamp  bool  // RxHwTstamp on (NICs)
@@ -696,7 +699,7 @@ func (s *Stack) build(maxVal int) error {
 			default:
 				return cfgErr("%s: udp_csum %q (want on or off)", what, dc.UDPCsum)
 			}
-			d.zeroCsum6Rx = dc.UDP6ZeroCsumRx
+			d.zeroCsum6Rx, d.udpCsumCfg = dc.UDP6ZeroCsumRx, dc.UDPCsum
 		}
 		if dc.External && dc.Kind != KindVXLAN && dc.Kind != KindGeneve {
 			return cfgErr("%s: %s", what, ExternalConfigError(dc))
@@ -774,18 +777,31 @@ func (s *Stack) build(maxVal int) error {
 	}
 	// UDP tunnel sockets (vxlan_sock / geneve_sock) in the link namespace.
 	for _, d := range s.devs {
-		if d.kind == KindVXLAN || d.kind == KindGeneve {
-			sk := s.tunnelSocket(d)
+		if d.kind != KindVXLAN && d.kind != KindGeneve {
+			continue
+		}
+		// A device's socket is of its remote's family; a collect_md one
+		// opens both (vxlan_sock_add: ipv6 = VXLAN_F_IPV6 || metadata, then
+		// IPv4 too).
+		fams := []bool{d.remote.Is6()}
+		if d.external {
+			fams = []bool{true, false}
+		}
+		for _, v6 := range fams {
+			sk := s.tunnelSocket(d, v6)
 			if sk != nil && sk.encap[0].external != d.external {
 				return cfgErr("device %s: port %d in %s is a %s device's, whose flags differ (EADDRINUSE: vxlan_sock_add shares a socket between devices of equal flags only)",
 					d.name, d.port, d.linkNs.name, sk.encap[0].name)
 			}
 			if sk == nil {
 				sk = &Socket{idx: -1, name: d.name + "-sock", ns: d.linkNs, proto: ProtoUDP, l4: ipprotoUDP, port: d.port, noRead: true}
+				if v6 {
+					sk.name = d.name + "-sock6"
+				}
 				s.udpEncapKey = true         // setup_udp_tunnel_sock: udp_tunnel_encap_enable
 				sk.pfrag = new(skb.PageFrag) // a kernel socket's own sk_frag
 				s.pfrags = append(s.pfrags, sk.pfrag)
-				if d.remote.Is6() {
+				if v6 {
 					// vxlan_socket_create / geneve_create_sock for IPv6:
 					// udp_sock_create6 with ipv6_v6only = 1 on ::, and
 					// use_udp6_rx_checksums off with udp6zerocsumrx
@@ -1082,9 +1098,9 @@ func TxFragListDefault(kind string, p *skb.Profile) bool {
 	return true
 }
 
-func (s *Stack) tunnelSocket(d *Device) *Socket {
+func (s *Stack) tunnelSocket(d *Device, v6 bool) *Socket {
 	for _, sk := range d.linkNs.socks {
-		if sk.proto == ProtoUDP && sk.port == d.port && len(sk.encap) != 0 && sk.addr.Is6() == d.remote.Is6() {
+		if sk.proto == ProtoUDP && sk.port == d.port && len(sk.encap) != 0 && sk.addr.Is6() == v6 {
 			return sk
 		}
 	}
@@ -1157,6 +1173,9 @@ func (s *Stack) attachPrograms(maxVal int) error {
 					}
 					if a.Kind == ActSetTunnelKey && (!a.Via.IsValid() || a.Value > 0xffffffff) {
 						return cfgErr("%s action %d (set_tunnel_key): want a remote address and a 32-bit id", what, j)
+					}
+					if a.Kind == ActGetTunnelKey && a.Value&^TunInfoIPv6 != 0 {
+						return cfgErr("%s action %d (get_tunnel_key): flags %#x (want 0 or BPF_F_TUNINFO_IPV6)", what, j, a.Value)
 					}
 				case ActRxMeta:
 					if pc.Hook != carrier.HookXDP || a.Index < 0 || a.Index >= int(NumRxMetaKfuncs) {

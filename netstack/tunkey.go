@@ -120,9 +120,10 @@ func (c *Ctx) GetTunnelKey(flags uint64) (TunnelKey, int) {
 	return TunnelKey{ID: uint32(info.ID), Remote: info.Src, Local: info.Dst, TOS: info.TOS, TTL: info.TTL}, 0
 }
 
-// getTunnelKey is ActGetTunnelKey: GetTunnelKey for IPv4, reported.
-func (c *Ctx) getTunnelKey() {
-	k, ret := c.GetTunnelKey(0)
+// getTunnelKey is ActGetTunnelKey: GetTunnelKey with flags (0 or
+// BPF_F_TUNINFO_IPV6), reported.
+func (c *Ctx) getTunnelKey(flags uint64) {
+	k, ret := c.GetTunnelKey(flags)
 	c.s.obs.Helper(HelperEvent{PacketID: c.PacketID, Prog: c.Prog, Hook: c.Hook, Helper: HelperGetTunnelKey,
 		Ret: int32(ret), ID: uint64(k.ID)})
 }

@@ -141,6 +141,34 @@ func TestExternalTunnelBridge(t *testing.T) {
 	}
 }
 
+// TestExternalTunnelIPv6: over an IPv6 underlay the collect_md devices use
+// their IPv6 sockets: a key with an IPv6 remote (BPF_F_TUNINFO_IPV6) is
+// sent there, with an outer UDP checksum (IPv6's default), and the
+// receiver's info holds the outer IPv6 addresses, which the IPv4 flags
+// refuse (-EPROTO).
+func TestExternalTunnelIPv6(t *testing.T) {
+	var got []string
+	cfg := externalPair(KindVXLAN, false, false, nil)
+	cfg.Devices[0].Addrs = append(cfg.Devices[0].Addrs, pfx("2001:db8::1/64"))
+	cfg.Devices[0].PeerAddrs = append(cfg.Devices[0].PeerAddrs, pfx("2001:db8::2/64"))
+	cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Netns: "A", Dev: "vA", Addr: addr("2001:db8::2"), MAC: macB})
+	cfg.Programs = []ProgramConfig{
+		{Name: "key", Hook: carrier.HookTCEgress, Netns: "A", Dev: "tA", Actions: []Action{{Kind: ActSetTunnelKey, Value: 7, Via: addr("2001:db8::2")}}},
+		{Name: "tB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "tB", Prog: ProgramFunc(func(c *Ctx) int {
+			k, ret := c.GetTunnelKey(TunInfoIPv6)
+			_, ret4 := c.GetTunnelKey(0)
+			got = append(got, fmt.Sprintf("%d id %d remote %s local %s; ipv4 flags %d", ret, k.ID, k.Remote, k.Local, ret4))
+			return TCXNext
+		})},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{src: "10.9.0.1", dst: "10.9.0.2", sport: 40000, dport: 9999, payload: 32, noEth: true})}))
+	s.Flush()
+	assert.Equal(t, []string{fmt.Sprintf("0 id 7 remote 2001:db8::1 local 2001:db8::2; ipv4 flags %d", errEPROTO)}, got)
+	assert.Empty(t, te.obs.drops)
+	assert.Equal(t, uint64(1), te.obs.delivered(DeliverSocket))
+}
+
 // TestTunnelKeyHelper: the helpers' checks, and the one md_dst per CPU
 // that every bpf_skb_set_tunnel_key rewrites.
 func TestTunnelKeyHelper(t *testing.T) {

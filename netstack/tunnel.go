@@ -261,7 +261,13 @@ func udpTunnelMask(d *Device) uint32 {
 // completes it), 0 sent as CSUM_MANGLED_0; otherwise the skb becomes
 // CHECKSUM_PARTIAL at the outer UDP header with its pseudo-header sum.
 func udpTunnelSetCsum(b *skb.Buff, d *Device, l4 int) {
-	if !d.udpCsum {
+	csum := d.udpCsum
+	if d.external && d.udpCsumCfg == "" {
+		// A collect_md device sends over either family: the defaults of
+		// each (no VXLAN_F_UDP_CSUM, no VXLAN_F_UDP_ZERO_CSUM6_TX).
+		csum = l4 == ip6Hlen
+	}
+	if !csum {
 		return
 	}
 	data := b.Data()
@@ -361,9 +367,14 @@ func (s *Stack) udpTunnelRcv(b *skb.Buff, sk *Socket) {
 		// udp_tun_rx_dst: the outer header's addresses, TOS and TTL,
 		// the UDP ports and the VNI as the tunnel id.
 		nh := b.Head()[b.NetworkHeader():]
-		ti := skb.TunnelInfo{ID: uint64(vni), TOS: nh[1], TTL: nh[8],
-			Src: netip.AddrFrom4([4]byte(nh[12:16])), Dst: netip.AddrFrom4([4]byte(nh[16:20])),
-			TPSrc: binary.BigEndian.Uint16(data[0:2]), TPDst: binary.BigEndian.Uint16(data[2:4])}
+		ti := skb.TunnelInfo{ID: uint64(vni), TPSrc: binary.BigEndian.Uint16(data[0:2]), TPDst: binary.BigEndian.Uint16(data[2:4])}
+		if nh[0]>>4 == 6 { // ipv6_tun_rx_dst: traffic class, hop limit
+			ti.TOS, ti.TTL = nh[0]<<4|nh[1]>>4, nh[7]
+			ti.Src, ti.Dst = netip.AddrFrom16([16]byte(nh[8:24])), netip.AddrFrom16([16]byte(nh[24:40]))
+		} else { // ip_tun_rx_dst
+			ti.TOS, ti.TTL = nh[1], nh[8]
+			ti.Src, ti.Dst = netip.AddrFrom4([4]byte(nh[12:16])), netip.AddrFrom4([4]byte(nh[16:20]))
+		}
 		info = &ti
 	}
 	s.decapL2(b, d, hdr, info, opts)

@@ -117,7 +117,7 @@
 //	  - {name: vx0, kind: vxlan, master: br0, local: 192.0.2.1, remote: 192.0.2.2, vni: 42, port: 4789, link_netns: host, udp_csum: off, udp6zerocsumrx: false}
 //	                                   # udp_csum: the outer UDP checksum ([no]udpcsum, [no]udp6zerocsumtx);
 //	                                   # default off over IPv4, on over IPv6. udp6zerocsumrx: accept 0 over IPv6
-//	  - {name: vxmd, kind: vxlan, external: true, port: 8472}   # collect_md (vxlan, geneve; IPv4 underlay): no
+//	  - {name: vxmd, kind: vxlan, external: true, port: 8472}   # collect_md (vxlan, geneve; either underlay): no
 //	                                   # remote or vni; sends to each skb's tunnel key (set_tunnel_key), drops an
 //	                                   # skb without one (TUNNEL_TXINFO); receives every VNI and attaches the key
 //	                                   # (a metadata dst) that get_tunnel_key reads until a scrub or the IP layer

@@ -1116,7 +1116,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActAdjustTail:     {"delta"},
 	netstack.ActFibForward:     {"direct", "output", "skip_neigh", "no_neigh"},
 	netstack.ActSetTunnelKey:   {"id", "remote"},
-	netstack.ActGetTunnelKey:   nil,
+	netstack.ActGetTunnelKey:   {"ipv6"},
 }
 
 // required says which arguments an action must have.
@@ -1302,6 +1302,11 @@ func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netst
 				if a.Via, err = netip.ParseAddr(s); err != nil {
 					err = d.errf(v, "%s: %q is not an IP address", w, s)
 				}
+			}
+		case "ipv6":
+			var on bool
+			if on, err = d.boolean(v, w); on {
+				a.Value = netstack.TunInfoIPv6
 			}
 		case "direct", "output", "skip_neigh":
 			var on bool

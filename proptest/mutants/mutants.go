@@ -1459,4 +1459,14 @@ var List = []Mutant{
 		Desc: "bpf_fib_lookup maps fib_lookup's -EINVAL (a blackhole route) to BPF_FIB_LKUP_RET_BLACKHOLE",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "external-one-socket",
+		File: "netstack/stack.go",
+		Old: `		if d.external {
+			fams = []bool{true, false}
+		}`,
+		New:  ``,
+		Desc: "a collect_md vxlan device opens an IPv6 and an IPv4 socket (vxlan_sock_add: ipv6 = VXLAN_F_IPV6 || metadata)",
+		Pkgs: []string{"./netstack"},
+	},
 }
