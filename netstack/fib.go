@@ -270,9 +270,11 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 	return FibRetSuccess
 }
 
-// routeOif is the route fib_table_lookup picks with flowi4_oif d: the
-// longest matching prefix among the reject routes (their error is
-// returned before any next hop is looked at) and the routes through d.
+// routeOif is the route fib_table_lookup (fib6_table_lookup) picks with
+// flowi4_oif (flowi6_oif) d: the longest matching prefix among the reject
+// routes (their error is returned before any next hop is looked at) and
+// the routes through d, whose next hops of other devices are skipped; nil
+// for none.
 func (ns *Netns) routeOif(d *Device, dst netip.Addr) *route {
 	var best *route
 	for i := range ns.routes {

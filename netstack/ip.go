@@ -764,9 +764,8 @@ func cgroupMatch(p, c string) bool {
 // (__bpf_redirect_neigh, data at the mac header): a device without a
 // link-layer header or a multicast destination frees the skb (ENOTSUPP);
 // the Ethernet header is pulled; the route to the IPv4 or IPv6
-// destination with t as the output device is looked up (a route of t, or,
-// as ip_route_output_key_hash_rcu assumes when the tables have none, on
-// link; a broadcast or multicast destination is not a unicast route and
+// destination with t as the output device is looked up (see below; an
+// IPv4 broadcast or multicast destination is not a unicast route and
 // frees the skb); then bpf_out_neigh_v4 / bpf_out_neigh_v6: skb->dev = t,
 // skb_clear_tstamp, and neigh_output to the route's next hop
 // (ipFinishOutput2: headroom, the neighbour's Ethernet header,
@@ -820,8 +819,20 @@ func (s *Stack) bpfRedirectNeigh(b *skb.Buff, t *Device, ri *redirectInfo) {
 		}
 		dst = netip.AddrFrom16([16]byte(d[24:40]))
 	}
+	// The route with t as the output device (routeOif: a reject route
+	// still matches). IPv4: ip_route_output_key_hash_rcu takes a failed
+	// lookup with flowi4_oif set (no route through t, or a reject route)
+	// as "the destination is on link". IPv6: ip6_route_output_flow gives
+	// ip6_null_entry or the reject route, whose dst->error makes
+	// __bpf_redirect_neigh_v6 free the skb (out_drop). Measured on 6.18
+	// (TestKernelRedirectNeighRoutes).
 	nh := dst
-	if r := t.ns.routeVia(t, dst); r != nil && r.via.IsValid() {
+	r := t.ns.routeOif(t, dst)
+	switch {
+	case dst.Is6() && (r == nil || r.reject != 0):
+		s.drop(b, skb.DropNotSpecified, OpRedirect)
+		return
+	case r != nil && r.reject == 0 && r.via.IsValid():
 		nh = r.via
 	}
 	s.redirectNeighOut(b, t, nh)
@@ -838,20 +849,6 @@ func (s *Stack) redirectNeighOut(b *skb.Buff, t *Device, nh netip.Addr) {
 	b.ClearTstamp()
 	s.traceOp(LayerTC, OpRedirect, b)
 	s.ipFinishOutput2(b, t.ns, t, nh)
-}
-
-// routeVia is the main-table route of ns to dst through device d, the
-// longest prefix first, or nil: fib_table_lookup with flowi4_oif (or
-// flowi6_oif) skips the next hops of other devices.
-func (ns *Netns) routeVia(d *Device, dst netip.Addr) *route {
-	var best *route
-	for i := range ns.routes {
-		r := &ns.routes[i]
-		if r.dev == d && r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {
-			best = r
-		}
-	}
-	return best
 }
 
 // joinGroups models the sockets' IP_ADD_MEMBERSHIP (ip_mc_join_group):

@@ -297,3 +297,38 @@ func TestRedirectNeigh(t *testing.T) {
 	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macA, src: "192.0.2.9", dst: "10.1.0.2", sport: 1, dport: 2, payload: 4})}))
 	require.Equal(t, []string{"SKB_DROP_REASON_NOT_SPECIFIED@skb_do_redirect"}, te.obs.dropReasons())
 }
+
+// TestRedirectNeigh6: bpf_redirect_neigh of an IPv6 packet needs a route
+// through the target (ip6_route_output_flow): without one, or past a
+// blackhole route, the skb is freed; with one it reaches B. IPv4 goes on
+// link either way (TestRedirectNeigh). As on 6.18
+// (TestKernelRedirectNeighRoutes).
+func TestRedirectNeigh6(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		routes    []RouteConfig
+		drops     []string
+		delivered uint64
+	}{
+		{"no route", nil, []string{"SKB_DROP_REASON_NOT_SPECIFIED@skb_do_redirect"}, 0},
+		{"a route through veth0", []RouteConfig{{Dst: pfx("fd00:1::/64"), Dev: "veth0"}}, nil, 1},
+		{"a blackhole past the route", []RouteConfig{{Dst: pfx("fd00:1::/64"), Dev: "veth0"}, {Dst: pfx("fd00:1::2/128"), Type: RouteBlackhole}},
+			[]string{"SKB_DROP_REASON_NOT_SPECIFIED@skb_do_redirect"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: "B"}},
+				Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("2001:db8::1/64")}},
+					{Name: "veth0", Kind: KindVeth, Peer: "eth0", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("fd00:1::2/64")}}},
+				Routes:   tc.routes,
+				Sockets:  []SocketConfig{{Name: "b", Netns: "B", Proto: ProtoUDP, Port: 2000, Addr: netip.IPv6Unspecified()}},
+				Programs: []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActRedirectNeigh, Target: "veth0"}}}},
+				Entries:  []EntryConfig{{Dev: "eth0"}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame6(frame6{dstMAC: macNIC, srcMAC: macA, src: "2001:db8::9", dst: "fd00:1::2", dport: 2000, payload: 8})}))
+			require.Equal(t, tc.drops, te.obs.dropReasons())
+			require.Equal(t, tc.delivered, te.obs.delivered(DeliverSocket))
+		})
+	}
+}

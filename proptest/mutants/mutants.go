@@ -1213,8 +1213,8 @@ var List = []Mutant{
 	{
 		Name: "redirect-neigh-ignores-gateway",
 		File: "netstack/ip.go",
-		Old:  `	if r := t.ns.routeVia(t, dst); r != nil && r.via.IsValid() {`,
-		New:  `	if r := t.ns.routeVia(t, dst); r != nil && false {`,
+		Old:  `	case r != nil && r.reject == 0 && r.via.IsValid():`,
+		New:  `	case r != nil && r.reject == 0 && false:`,
 		Desc: "bpf_redirect_neigh sends to the route's gateway (ip_neigh_for_gw)",
 		Pkgs: []string{"./netstack"},
 	},
@@ -1467,6 +1467,14 @@ var List = []Mutant{
 		}`,
 		New:  ``,
 		Desc: "a collect_md vxlan device opens an IPv6 and an IPv4 socket (vxlan_sock_add: ipv6 = VXLAN_F_IPV6 || metadata)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "redirect-neigh6-on-link",
+		File: "netstack/ip.go",
+		Old:  `	case dst.Is6() && (r == nil || r.reject != 0):`,
+		New:  `	case false:`,
+		Desc: "bpf_redirect_neigh of an IPv6 packet with no route through the device (or a reject route) fails in ip6_route_output_flow: the skb is freed, where IPv4 assumes the destination on link",
 		Pkgs: []string{"./netstack"},
 	},
 }
