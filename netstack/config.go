@@ -68,6 +68,17 @@ type Options struct {
 	// sets it, because the zeros that pad a cut fragment replace bytes the
 	// checksum covers.
 	TrustReassembledCsum bool
+	// Replies has the stack send the ICMP messages the kernel sends in
+	// answer to packets (icmp.go): errors (icmp_send: port unreachable
+	// for a UDP datagram without a socket; time exceeded, fragmentation
+	// needed and ip_error's unreachables when forwarding), within the
+	// kernel's rate limits, and echo and timestamp replies (icmp_reply).
+	// They take the stack's transmit path from the ICMP socket, so the
+	// programs, taps and devices on their way see them. Off by default: a
+	// replay then holds the capture's packets and what the stack does to
+	// them, the capture supplying any answers itself (TCP's answers are
+	// never sent, see tcp.go).
+	Replies bool
 }
 
 // NamespaceConfig is a network namespace.
@@ -118,6 +129,16 @@ type NamespaceConfig struct {
 	// so that the inner IP header is validated. Off, such a frame gets no
 	// validation, no IPCB clear and no SKB_EXT_BRIDGE_NF extension.
 	BridgeNFFilterPPPoETagged bool
+	// FwmarkReflect is net.ipv4.fwmark_reflect (0 by default): the ICMP
+	// messages the stack sends in answer to a packet (Options.Replies)
+	// carry that packet's skb->mark (IP4_REPLY_MARK); off, mark 0.
+	FwmarkReflect bool
+	// ICMPRatelimit is net.ipv4.icmp_ratelimit in milliseconds: the
+	// per-peer interval of the ICMP errors the ratemask covers, with a
+	// burst of six (inet_peer_xrlim_allow). 0 takes the default,
+	// DefaultICMPRatelimit; a negative value sets the sysctl to 0, which
+	// lifts the per-peer limit.
+	ICMPRatelimit int
 }
 
 // Device kinds.

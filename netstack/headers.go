@@ -13,6 +13,7 @@ const (
 	ethPIPv6  = 0x86dd
 	ethPTEB   = 0x6558 // transparent Ethernet bridging (GRE TEB)
 
+	ipprotoICMP = 1
 	ipprotoIPIP = 4
 	ipprotoTCP  = 6
 	ipprotoUDP  = 17

@@ -370,15 +370,24 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	// isLocal), so the main table decides, before ip_forward's checks.
 	// No route, or a reject route, gives an RTN_UNREACHABLE route whose
 	// input is ip_error: on a forwarding device IP_INNOROUTES for no
-	// route (-ENETUNREACH), NOT_SPECIFIED for a reject route's error
-	// (after the ICMP error of unreachable and prohibit routes, not
-	// modelled).
+	// route (-ENETUNREACH: a network unreachable error), NOT_SPECIFIED
+	// for a reject route's error (-EHOSTUNREACH of an unreachable route:
+	// host unreachable; -EACCES of a prohibit route: administratively
+	// filtered; -EINVAL of a blackhole: no error), each error subject to
+	// ip_error's token bucket (ipErrorAllow) before icmp_send's limits.
 	r := ns.mainRoute(ip.dst)
 	switch {
 	case r == nil || r.dev == ns.lo:
+		s.ipError(b, ns, ip, icmpNetUnreach)
 		s.drop(b, skb.DropIPInNoroutes, OpIPRoute)
 		return
 	case r.reject != 0:
+		switch r.reject {
+		case errEHOSTUNREACH:
+			s.ipError(b, ns, ip, icmpHostUnreach)
+		case errEACCES:
+			s.ipError(b, ns, ip, icmpPktFiltered)
+		}
 		s.drop(b, skb.DropNotSpecified, OpIPRoute)
 		return
 	}
@@ -397,10 +406,12 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 		return
 	}
 	if ip.ttl <= 1 {
-		s.drop(b, skb.DropIPInhdr, OpIPForward) // too_many_hops
+		s.icmpSend(b, ns, icmpTimeExceeded, icmpExcTTL, 0, false) // too_many_hops
+		s.drop(b, skb.DropIPInhdr, OpIPForward)
 		return
 	}
 	if b.Len() > out.mtu && ip.fragOff&ipDF != 0 && b.Shinfo().GSOSize == 0 {
+		s.icmpSend(b, ns, icmpDestUnreach, icmpFragNeeded, uint32(out.mtu), false)
 		s.drop(b, skb.DropPktTooBig, OpIPForward)
 		return
 	}
@@ -467,6 +478,8 @@ func (s *Stack) ipLocalDeliver(b *skb.Buff, ns *Netns, ip ipv4) {
 		s.udpRcv(b, ns, ip.dst, OpUDPRcv)
 	case ipprotoTCP:
 		s.tcpRcv(b, ns, ip.dst, OpTCPRcv)
+	case ipprotoICMP:
+		s.icmpRcv(b, ns, ip)
 	case ipprotoGRE:
 		s.greRcv(b, ns, ip)
 	case ipprotoIPIP, ipprotoIPv6:
@@ -509,6 +522,8 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 		reason := skb.DropNoSocket
 		if s.rxCsumBad(b, ipprotoUDP) {
 			reason = skb.DropUDPCsum
+		} else if op == OpUDPRcv {
+			s.icmpSend(b, ns, icmpDestUnreach, icmpPortUnreach, 0, true)
 		}
 		s.drop(b, reason, op)
 		return

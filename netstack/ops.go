@@ -88,6 +88,8 @@ const (
 	OpMacvlanRx          // macvlan_handle_frame (the lower device's rx_handler)
 	OpMacvlanXmit        // macvlan_start_xmit / macvlan_queue_xmit
 	OpIFBXmit            // ifb_xmit / ifb_ri_tasklet
+	OpICMPRcv            // icmp_rcv
+	OpICMPSend           // __icmp_send / icmp_reply -> icmp_push_reply
 	NumOps
 )
 
@@ -124,7 +126,7 @@ var opNames = [NumOps]string{
 	OpCpumapEnqueue: "cpu_map_enqueue", OpCpumapKthread: "cpu_map_kthread_run", OpDevmapXmit: "dev_map_enqueue",
 	OpPacketSnd: "packet_snd", OpVlanUntag: "skb_vlan_untag",
 	OpMacvlanRx: "macvlan_handle_frame", OpMacvlanXmit: "macvlan_queue_xmit",
-	OpIFBXmit: "ifb_xmit",
+	OpIFBXmit: "ifb_xmit", OpICMPRcv: "icmp_rcv", OpICMPSend: "__icmp_send",
 }
 
 func (o Op) String() string {

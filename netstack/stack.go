@@ -77,6 +77,11 @@ type Netns struct {
 	lo         *Device
 	ipID       uint16
 	ip6FragID  uint32 // ipv6_select_ident's identification (a counter in the model)
+
+	fwmarkReflect bool       // net.ipv4.fwmark_reflect
+	icmpRatelimit uint64     // net.ipv4.icmp_ratelimit in jiffies
+	icmp          *icmpState // rate limits (icmp.go), made at the first ICMP error
+	icmpSk        *Socket    // the ICMP socket while it sends for this namespace (icmp.go)
 }
 
 // Name returns the namespace's name.
@@ -386,7 +391,9 @@ type Stack struct {
 	// one: while it is clear no socket has anything to read.
 	rqQueued bool
 	stats    Stats
-	now      int64 // the current packet's capture time (Packet.Tstamp): the reassembly timers' clock
+	now      int64  // the current packet's capture time (Packet.Tstamp): the reassembly timers' and ICMP rate limits' clock
+	rnd      uint32 // get_random_u32's state for icmp_global_consume (icmp.go)
+	icmpBuf  []byte // the ICMP message icmpPush builds
 	// fragArmed and fragDue are the earliest reassembly timer of either
 	// family (frag_queue.go).
 	fragArmed bool
@@ -536,7 +543,8 @@ func cfgErr(format string, args ...any) error {
 }
 
 func (s *Stack) addNetns(name string, fwd bool) *Netns {
-	n := &Netns{name: name, id: uint32(len(s.nss) + 1), forwarding: fwd, devs: []*Device{nil}}
+	n := &Netns{name: name, id: uint32(len(s.nss) + 1), forwarding: fwd, devs: []*Device{nil},
+		icmpRatelimit: msecsToJiffies(DefaultICMPRatelimit)}
 	s.nss = append(s.nss, n)
 	lo := &Device{cfg: -1, name: "lo", kind: KindLoopback, ns: n, mtu: 65536, up: true,
 		addrs:       []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")},
@@ -579,6 +587,13 @@ func (s *Stack) build(maxVal int) error {
 		n.brNF4, n.brNF6 = nc.BridgeNFCallIPTables, nc.BridgeNFCallIP6Tables
 		n.brNFVlan = nc.BridgeNFFilterVLANTagged
 		n.brNFPPPoE = nc.BridgeNFFilterPPPoETagged
+		n.fwmarkReflect = nc.FwmarkReflect
+		switch {
+		case nc.ICMPRatelimit < 0:
+			n.icmpRatelimit = 0
+		case nc.ICMPRatelimit > 0:
+			n.icmpRatelimit = msecsToJiffies(nc.ICMPRatelimit)
+		}
 	}
 	nsOf := func(what, name string) (*Netns, error) {
 		n := s.Netns(name)

@@ -73,12 +73,14 @@
 //	                                   # cgroup_skb, socket filters, sockops via bpf_cast_to_kern_ctx)
 //	shards: 16                         # flow shards (default 16), independent of -j
 //	keep_dst_mac: false                # replay frames to other hosts' MACs as captured
-//	options: {rx_timestamps: false, fwd_update_priority: true, trace_all: false, tcp_connections: 1024}
+//	options: {rx_timestamps: false, fwd_update_priority: true, trace_all: false, tcp_connections: 1024, replies: false}
 //	                                   # tcp_connections: size of the TCP connection table (requests and
 //	                                   # established children of listeners; full sets evict the oldest)
+//	                                   # replies: the stack sends ICMP errors and echo/timestamp replies
 //	namespaces:                        # names, or {name, forwarding, ipv6_forwarding, disable_ipv6,
 //	                                   #  bridge_nf_call_iptables, bridge_nf_call_ip6tables,
-//	                                   #  bridge_nf_filter_vlan_tagged, bridge_nf_filter_pppoe_tagged}
+//	                                   #  bridge_nf_filter_vlan_tagged, bridge_nf_filter_pppoe_tagged,
+//	                                   #  fwmark_reflect, icmp_ratelimit (ms, 1000; 0: no per-peer limit)}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - {name: k8s, bridge_nf_call_iptables: true}   # br_netfilter loaded (default false)
 //	  - pod

@@ -253,7 +253,7 @@ func (d *dec) carrier(n *yaml.Node, o *carrier.Options) error {
 }
 
 func (d *dec) options(n *yaml.Node, o *netstack.Options) error {
-	if _, err := d.fields(n, "options", "rx_timestamps", "fwd_update_priority", "trace_all", "tcp_connections"); err != nil {
+	if _, err := d.fields(n, "options", "rx_timestamps", "fwd_update_priority", "trace_all", "tcp_connections", "replies"); err != nil {
 		return err
 	}
 	return d.kv(n, func(k string, v *yaml.Node) (err error) {
@@ -268,6 +268,8 @@ func (d *dec) options(n *yaml.Node, o *netstack.Options) error {
 			o.TraceAll, err = d.boolean(v, "options.trace_all")
 		case "tcp_connections":
 			o.TCPConnections, err = d.intv(v, "options.tcp_connections", 1, netstack.MaxTCPConnections)
+		case "replies":
+			o.Replies, err = d.boolean(v, "options.replies")
 		}
 		return err
 	})
@@ -280,7 +282,8 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		return ns, err
 	}
 	m, err := d.fields(n, "namespace", "name", "forwarding", "ipv6_forwarding", "disable_ipv6",
-		"bridge_nf_call_iptables", "bridge_nf_call_ip6tables", "bridge_nf_filter_vlan_tagged", "bridge_nf_filter_pppoe_tagged")
+		"bridge_nf_call_iptables", "bridge_nf_call_ip6tables", "bridge_nf_filter_vlan_tagged", "bridge_nf_filter_pppoe_tagged",
+		"fwmark_reflect", "icmp_ratelimit")
 	if err != nil {
 		return ns, err
 	}
@@ -307,11 +310,21 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 	}{{"disable_ipv6", &ns.DisableIPv6}, {"bridge_nf_call_iptables", &ns.BridgeNFCallIPTables},
 		{"bridge_nf_call_ip6tables", &ns.BridgeNFCallIP6Tables},
 		{"bridge_nf_filter_vlan_tagged", &ns.BridgeNFFilterVLANTagged},
-		{"bridge_nf_filter_pppoe_tagged", &ns.BridgeNFFilterPPPoETagged}} {
+		{"bridge_nf_filter_pppoe_tagged", &ns.BridgeNFFilterPPPoETagged}, {"fwmark_reflect", &ns.FwmarkReflect}} {
 		if v, ok := m[f.key]; ok {
 			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
 				return ns, err
 			}
+		}
+	}
+	if v, ok := m["icmp_ratelimit"]; ok {
+		ms, err := d.intv(v, "namespace "+ns.Name+": icmp_ratelimit", 0, 1<<30)
+		if err != nil {
+			return ns, err
+		}
+		ns.ICMPRatelimit = ms
+		if ms == 0 {
+			ns.ICMPRatelimit = -1 // the sysctl's 0: no per-peer limit
 		}
 	}
 	return ns, nil

@@ -69,6 +69,11 @@ const (
 	// DropTCPReset is a RST the state does not accept, such as one
 	// without ACK in SYN_SENT.
 	DropTCPReset
+	// DropICMPCsum is icmp_rcv() on a message whose checksum is wrong.
+	DropICMPCsum
+	// DropInvalidProto is icmp_rcv() on a message to a broadcast or
+	// multicast address that the host does not answer there.
+	DropInvalidProto
 	numDropReasons
 )
 
@@ -123,6 +128,8 @@ var dropNames = [numDropReasons]string{
 	DropBPFCgroupEgress:      "SKB_DROP_REASON_BPF_CGROUP_EGRESS",
 	DropTCPFlags:             "SKB_DROP_REASON_TCP_FLAGS",
 	DropTCPReset:             "SKB_DROP_REASON_TCP_RESET",
+	DropICMPCsum:             "SKB_DROP_REASON_ICMP_CSUM",
+	DropInvalidProto:         "SKB_DROP_REASON_INVALID_PROTO",
 }
 
 // Name returns the kernel identifier, such as "SKB_DROP_REASON_NOMEM".

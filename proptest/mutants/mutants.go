@@ -1442,10 +1442,16 @@ var List = []Mutant{
 	{
 		Name: "reject-route-innoroutes",
 		File: "netstack/ip.go",
-		Old: `	case r.reject != 0:
-		s.drop(b, skb.DropNotSpecified, OpIPRoute)`,
-		New: `	case r.reject != 0:
-		s.drop(b, skb.DropIPInNoroutes, OpIPRoute)`,
+		Old: `		}
+		s.drop(b, skb.DropNotSpecified, OpIPRoute)
+		return
+	}
+	out, nh := r.dev, ip.dst`,
+		New: `		}
+		s.drop(b, skb.DropIPInNoroutes, OpIPRoute)
+		return
+	}
+	out, nh := r.dev, ip.dst`,
 		Desc: "ip_error frees a packet a reject route refused with NOT_SPECIFIED; only -ENETUNREACH (no route) is IP_INNOROUTES",
 		Pkgs: []string{"./netstack"},
 	},

@@ -1,0 +1,294 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// icmpSeen is an ICMP message a tc egress program saw leave eth0.
+type icmpSeen struct {
+	typ, code uint8
+	src, dst  string
+	len       int
+	mark      uint32
+	rest      uint32 // the header's second word (un.gateway)
+	tos       uint8
+	df        bool
+}
+
+// icmpTopology is fibTopology with 192.0.2.9 (the senders) a neighbour
+// of eth0, a tc ingress program setting mark 77 on eth0 and a tc egress
+// one there noting the ICMP messages that leave.
+func icmpTopology(replies bool, seen *[]icmpSeen) *Config {
+	cfg := fibTopology(true,
+		ProgramConfig{Name: "mark", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+			c.SetMark(77)
+			return TCXNext
+		})},
+		ProgramConfig{Name: "out", Hook: carrier.HookTCEgress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+			d := c.Skb.Data()[ethHlen:]
+			if d[9] == ipprotoICMP {
+				ip, _ := parseIPv4(d)
+				*seen = append(*seen, icmpSeen{typ: d[ipHlen], code: d[ipHlen+1], src: ip.src.String(), dst: ip.dst.String(),
+					len: c.Skb.Len() - ethHlen, mark: c.Skb.H().Mark, rest: binary.BigEndian.Uint32(d[ipHlen+4:]), tos: ip.tos,
+					df: ip.fragOff&ipDF != 0})
+			}
+			return TCXNext
+		})})
+	cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("192.0.2.9"), MAC: macB})
+	cfg.Options.Replies = replies
+	return cfg
+}
+
+// icmpFrame is an IPv4 frame from 192.0.2.9 to dst carrying ICMP message
+// msg (its checksum computed unless bad).
+func icmpFrame(dst string, ttl uint8, msg []byte, bad bool) []byte {
+	f := make([]byte, ethHlen+ipHlen+len(msg))
+	writeEth(f, macNIC, macB, ethPIP)
+	writeIPv4(f[ethHlen:], 0, ipHlen+len(msg), 1, false, ttl, ipprotoICMP, addr("192.0.2.9"), addr(dst))
+	m := f[ethHlen+ipHlen:]
+	copy(m, msg)
+	if len(m) >= 4 {
+		binary.BigEndian.PutUint16(m[2:], 0)
+		c := ^csumFold(csumAdd(0, m))
+		if bad {
+			c ^= 0x5555
+		}
+		binary.BigEndian.PutUint16(m[2:], c)
+	}
+	return f
+}
+
+// quoteOf is an ICMP error of type typ quoting the first n bytes of a
+// UDP datagram (IHL ihl words) from 192.0.2.1 to 192.0.2.9.
+func quoteOf(typ, code uint8, ihl uint8, n int) []byte {
+	q := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.9", sport: 9, dport: 9, payload: 40, noEth: true})
+	q[0] = 0x40 | ihl
+	return append([]byte{typ, code, 0, 0, 0, 0, 0, 0}, q[:n]...)
+}
+
+// TestICMPRcv: what icmp_rcv does with a message for the host
+// (TestKernelICMPRcv measures the same messages on 6.18).
+func TestICMPRcv(t *testing.T) {
+	echo := append([]byte{icmpEcho, 0, 0, 0, 0x12, 0x34, 0, 1}, make([]byte, 32)...)
+	for _, tc := range []struct {
+		name string
+		dst  string
+		msg  []byte
+		bad  bool
+		want []string // drop reasons; none: consumed
+	}{
+		{"echo request", "192.0.2.1", echo, false, nil},
+		{"echo request, bad checksum", "192.0.2.1", echo, true, []string{"SKB_DROP_REASON_ICMP_CSUM@icmp_rcv"}},
+		{"echo reply", "192.0.2.1", append([]byte{icmpEchoReply}, echo[1:]...), false, []string{"SKB_DROP_REASON_NO_SOCKET@icmp_rcv"}},
+		{"echo request to the broadcast", "192.0.2.255", echo, false, []string{"SKB_DROP_REASON_INVALID_PROTO@icmp_rcv"}},
+		{"address mask request to the broadcast", "192.0.2.255", append([]byte{icmpAddress}, echo[1:12]...), false, nil},
+		{"type 19", "192.0.2.1", append([]byte{19}, echo[1:]...), false, []string{"SKB_DROP_REASON_UNHANDLED_PROTO@icmp_rcv"}},
+		{"extended echo", "192.0.2.1", append([]byte{icmpExtEcho}, echo[1:]...), false, nil},
+		{"4 bytes", "192.0.2.1", []byte{icmpEcho, 0, 0, 0}, false, []string{"SKB_DROP_REASON_NOT_SPECIFIED@icmp_rcv"}},
+		{"port unreachable", "192.0.2.1", quoteOf(icmpDestUnreach, icmpPortUnreach, 5, 28), false, nil},
+		{"port unreachable, quote of 10 bytes", "192.0.2.1", quoteOf(icmpDestUnreach, icmpPortUnreach, 5, 10), false, []string{"SKB_DROP_REASON_NOT_SPECIFIED@icmp_rcv"}},
+		{"port unreachable, IHL 4", "192.0.2.1", quoteOf(icmpDestUnreach, icmpPortUnreach, 4, 28), false, []string{"SKB_DROP_REASON_IP_INHDR@icmp_rcv"}},
+		{"port unreachable, no transport header", "192.0.2.1", quoteOf(icmpDestUnreach, icmpPortUnreach, 5, 20), false, nil},
+		{"unreachable code 16, no transport header", "192.0.2.1", quoteOf(icmpDestUnreach, 16, 5, 20), false, nil},
+		{"fragment reassembly time exceeded, no transport header", "192.0.2.1", quoteOf(icmpTimeExceeded, icmpExcFragtime, 5, 20), false, nil},
+		{"TTL exceeded, no transport header", "192.0.2.1", quoteOf(icmpTimeExceeded, icmpExcTTL, 5, 20), false, nil},
+		{"redirect, quote of 10 bytes", "192.0.2.1", quoteOf(icmpRedirect, 1, 5, 10), false, []string{"SKB_DROP_REASON_PKT_TOO_SMALL@icmp_rcv"}},
+		{"redirect", "192.0.2.1", quoteOf(icmpRedirect, 1, 5, 28), false, nil},
+		{"redirect, no transport header", "192.0.2.1", quoteOf(icmpRedirect, 1, 5, 20), false, nil},
+		{"timestamp request", "192.0.2.1", make([]byte, 20), false, nil},
+		{"timestamp request, 10 bytes", "192.0.2.1", append([]byte{icmpTimestamp}, make([]byte, 9)...), false, []string{"SKB_DROP_REASON_PKT_TOO_SMALL@icmp_rcv"}},
+		{"timestamp reply", "192.0.2.1", append([]byte{icmpTimestampReply}, make([]byte, 19)...), false, nil},
+	} {
+		if tc.name == "timestamp request" {
+			tc.msg[0] = icmpTimestamp
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			for _, replies := range []bool{false, true} {
+				var seen []icmpSeen
+				cfg := icmpTopology(replies, &seen)
+				cfg.Devices[0].RxChecksum = "off" // CHECKSUM_NONE: icmp_rcv sums the message
+				s, te := newStack(t, cfg, "", nil, nil)
+				require.NoError(t, s.Inject(&Packet{ID: 1, Frame: icmpFrame(tc.dst, 64, tc.msg, tc.bad)}))
+				s.Flush()
+				assert.Equal(t, tc.want, te.obs.dropReasons(), "replies %v", replies)
+			}
+		})
+	}
+}
+
+// TestICMPReplies: the echo and timestamp replies icmp_reply sends, with
+// Options.Replies only.
+func TestICMPReplies(t *testing.T) {
+	echo := append([]byte{icmpEcho, 0, 0, 0, 0x12, 0x34, 0, 1}, make([]byte, 1000)...)
+	ts := make([]byte, 20)
+	ts[0] = icmpTimestamp
+	for _, replies := range []bool{false, true} {
+		var seen []icmpSeen
+		s, _ := newStack(t, icmpTopology(replies, &seen), "", nil, nil)
+		for i := range 10 {
+			require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: icmpFrame("192.0.2.1", 64, echo, false)}))
+		}
+		require.NoError(t, s.Inject(&Packet{ID: 11, Tstamp: 3_600_000_000_123, Frame: icmpFrame("192.0.2.1", 64, ts, false)}))
+		s.Flush()
+		if !replies {
+			assert.Empty(t, seen)
+			continue
+		}
+		require.Len(t, seen, 11, "echo replies are not rate limited")
+		assert.Equal(t, icmpSeen{typ: icmpEchoReply, src: "192.0.2.1", dst: "192.0.2.9", len: ipHlen + len(echo), rest: 0x12340001}, seen[0])
+		assert.Equal(t, icmpSeen{typ: icmpTimestampReply, src: "192.0.2.1", dst: "192.0.2.9", len: ipHlen + 20}, seen[10])
+	}
+}
+
+// TestICMPErrors: the errors icmp_send and ip_error send and their rate
+// limits (TestKernelICMPErrors measures the same bursts on 6.18).
+func TestICMPErrors(t *testing.T) {
+	udp := func(dst string, ttl uint8, df bool, payload int) []byte {
+		f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: dst, sport: 1000, dport: 9999, payload: payload, ttl: ttl})
+		if df {
+			f[ethHlen+6] |= 0x40
+			setIPCsum(f[ethHlen:], ipHlen)
+		}
+		return f
+	}
+	for _, tc := range []struct {
+		name      string
+		frame     []byte
+		n         int
+		typ, code uint8
+		src       string
+		want      int // errors sent for n packets at once
+		rest      uint32
+		limit     int // NamespaceConfig.ICMPRatelimit
+		len       int
+	}{
+		{"port unreachable", udp("192.0.2.1", 64, false, 100), 10, icmpDestUnreach, icmpPortUnreach, "192.0.2.1", 6, 0, 0, 20 + 8 + 128},
+		{"port unreachable, no limit", udp("192.0.2.1", 64, false, 100), 10, icmpDestUnreach, icmpPortUnreach, "192.0.2.1", 10, 0, -1, 20 + 8 + 128},
+		{"port unreachable, 100 ms", udp("192.0.2.1", 64, false, 100), 10, icmpDestUnreach, icmpPortUnreach, "192.0.2.1", 6, 0, 100, 20 + 8 + 128},
+		{"port unreachable, quote cut at 576 bytes", udp("192.0.2.1", 64, false, 1000), 1, icmpDestUnreach, icmpPortUnreach, "192.0.2.1", 1, 0, 0, 576},
+		{"time exceeded", udp("10.1.0.2", 1, false, 100), 10, icmpTimeExceeded, icmpExcTTL, "192.0.2.1", 6, 0, 0, 20 + 8 + 128},
+		{"fragmentation needed", udp("10.1.0.2", 64, true, 1400), 10, icmpDestUnreach, icmpFragNeeded, "192.0.2.1", 10, 1400, 0, 576},
+		{"no route", udp("203.0.113.1", 64, false, 100), 10, icmpDestUnreach, icmpNetUnreach, "192.0.2.1", 2, 0, 0, 20 + 8 + 128},
+		{"no route, no limit", udp("203.0.113.1", 64, false, 100), 10, icmpDestUnreach, icmpNetUnreach, "192.0.2.1", 5, 0, -1, 20 + 8 + 128},
+		{"unreachable route", udp("10.6.0.1", 64, false, 100), 10, icmpDestUnreach, icmpHostUnreach, "192.0.2.1", 2, 0, 0, 20 + 8 + 128},
+		{"prohibit route", udp("10.5.0.1", 64, false, 100), 10, icmpDestUnreach, icmpPktFiltered, "192.0.2.1", 2, 0, 0, 20 + 8 + 128},
+		{"blackhole route", udp("10.7.0.1", 64, false, 100), 10, 0, 0, "", 0, 0, 0, 0},
+		{"to the broadcast", udp("192.0.2.255", 64, false, 100), 3, 0, 0, "", 0, 0, 0, 0},
+		{"later fragment", func() []byte {
+			f := udp("10.1.0.2", 1, false, 100)
+			binary.BigEndian.PutUint16(f[ethHlen+6:], 0x2000|10)
+			setIPCsum(f[ethHlen:], ipHlen)
+			return f
+		}(), 3, 0, 0, "", 0, 0, 0, 0},
+		{"an ICMP error", icmpFrame("10.1.0.2", 1, quoteOf(icmpDestUnreach, icmpPortUnreach, 5, 28), false), 3, 0, 0, "", 0, 0, 0, 0},
+		{"an echo request", icmpFrame("10.1.0.2", 1, []byte{icmpEcho, 0, 0, 0, 0, 1, 0, 1}, false), 3, icmpTimeExceeded, icmpExcTTL, "192.0.2.1", 3, 0, 0, 20 + 8 + 28},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen []icmpSeen
+			cfg := icmpTopology(true, &seen)
+			cfg.Namespaces[0].ICMPRatelimit = tc.limit
+			s, te := newStack(t, cfg, "", nil, nil)
+			for i := range tc.n {
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Tstamp: 1e15, Frame: tc.frame}))
+			}
+			s.Flush()
+			require.Len(t, seen, tc.want)
+			for _, e := range seen {
+				assert.Equal(t, icmpSeen{typ: tc.typ, code: tc.code, src: tc.src, dst: "192.0.2.9", len: tc.len, rest: tc.rest, tos: 0xc0}, e)
+			}
+			assert.Len(t, te.obs.drops, tc.n, "each packet is still dropped")
+		})
+	}
+}
+
+// TestICMPRateRefill: tokens come back with the capture's time: one per
+// jiffy, a message's worth a second (icmp_ratelimit), up to six.
+func TestICMPRateRefill(t *testing.T) {
+	var seen []icmpSeen
+	s, _ := newStack(t, icmpTopology(true, &seen), "", nil, nil)
+	f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", sport: 1000, dport: 9999, payload: 10})
+	sent := func(at int64, n int) int {
+		before := len(seen)
+		for range n {
+			require.NoError(t, s.Inject(&Packet{ID: 1, Tstamp: at, Frame: f}))
+		}
+		return len(seen) - before
+	}
+	const sec = int64(1e9)
+	assert.Equal(t, 6, sent(100*sec, 10), "the burst")
+	assert.Equal(t, 0, sent(100*sec+sec/2, 5), "half a second: half a token")
+	assert.Equal(t, 1, sent(101*sec, 5), "a second: one")
+	assert.Equal(t, 3, sent(104*sec, 5), "three seconds: three")
+	assert.Equal(t, 6, sent(200*sec, 10), "six at most")
+}
+
+// TestICMPGlobalLimit: beyond the per-peer limit, the namespace's credit
+// (icmp_msgs_burst 50, spent 0 to 2 a message) bounds a burst to many
+// peers; the draws are the stack's, so a run repeats.
+func TestICMPGlobalLimit(t *testing.T) {
+	run := func() int {
+		var seen []icmpSeen
+		cfg := icmpTopology(true, &seen)
+		cfg.Neighbours = nil
+		cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("198.18.0.0/15"), Dev: "eth0", Via: addr("192.0.2.9")})
+		cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("192.0.2.9"), MAC: macB})
+		s, _ := newStack(t, cfg, "", nil, nil)
+		for i := range 200 {
+			f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: fmt.Sprintf("198.18.%d.%d", i/250, i%250+1), dst: "192.0.2.1",
+				sport: 1000, dport: 9999, payload: 10})
+			require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Tstamp: 1e15, Frame: f}))
+		}
+		s.Flush()
+		return len(seen)
+	}
+	n := run()
+	assert.Equal(t, n, run(), "deterministic")
+	assert.GreaterOrEqual(t, n, 25, "credit 50, at most 2 a message")
+	assert.Less(t, n, 200, "the global limit holds")
+	t.Logf("%d of 200 errors to distinct peers", n)
+}
+
+// TestICMPFwmarkReflect: with net.ipv4.fwmark_reflect the error carries
+// the mark of the packet it answers.
+func TestICMPFwmarkReflect(t *testing.T) {
+	for _, reflect := range []bool{false, true} {
+		var seen []icmpSeen
+		cfg := icmpTopology(true, &seen)
+		cfg.Namespaces[0].FwmarkReflect = reflect
+		s, _ := newStack(t, cfg, "", nil, nil)
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1",
+			sport: 1000, dport: 9999, payload: 10})}))
+		require.Len(t, seen, 1)
+		want := uint32(0)
+		if reflect {
+			want = 77
+		}
+		assert.Equal(t, want, seen[0].mark)
+	}
+}
+
+// TestICMPErrorSkb: the error's skb is the ICMP socket's: a fresh skb
+// (no extension, no storage) whose checksum is complete.
+func TestICMPErrorSkb(t *testing.T) {
+	var got []skb.Header
+	cfg := icmpTopology(true, new([]icmpSeen))
+	cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "h", Hook: carrier.HookTCEgress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+		got = append(got, *c.Skb.H())
+		return TCXNext
+	})})
+	s, _ := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1",
+		sport: 1000, dport: 9999, payload: 10})}))
+	require.Len(t, got, 1)
+	assert.Equal(t, skb.ChecksumNone, got[0].IPSummed)
+	assert.Zero(t, got[0].Priority)
+	assert.Zero(t, got[0].Hash)
+}
