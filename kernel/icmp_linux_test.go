@@ -6,7 +6,10 @@ import (
 	"net/netip"
 	"os"
 	"testing"
+	"time"
 
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
@@ -319,6 +322,165 @@ func TestKernelICMPErrors(t *testing.T) {
 			s.Flush()
 			require.NoError(t, s.Close())
 			require.NoError(t, a.CheckLeaks())
+			require.Equal(t, kern, model, "model")
+		})
+	}
+}
+
+// icmpMetaProgs are tc programs for hA: at ingress, skb->mark = 77; at
+// egress, for each ICMP packet, the count and the last one's mark,
+// priority, hash, len, tstamp and ICMP type into io's element 0.
+func icmpMetaProgs(t *testing.T, io *ebpf.Map) (in, eg *ebpf.Program) {
+	t.Helper()
+	load := func(insns asm.Instructions) *ebpf.Program {
+		p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: insns})
+		require.NoError(t, err)
+		t.Cleanup(func() { p.Close() })
+		return p
+	}
+	in = load(asm.Instructions{
+		asm.Mov.Imm(asm.R2, 77),
+		asm.StoreMem(asm.R1, 8, asm.R2, asm.Word), // mark
+		asm.Mov.Imm(asm.R0, -1),                   // TCX_NEXT
+		asm.Return(),
+	})
+	eg = load(asm.Instructions{
+		asm.Mov.Reg(asm.R6, asm.R1),
+		asm.LoadMem(asm.R2, asm.R6, 16, asm.Word), // protocol
+		asm.JNE.Imm(asm.R2, int32(htons(unix.ETH_P_IP)), "out"),
+		asm.LoadMem(asm.R2, asm.R6, 76, asm.Word), // data
+		asm.LoadMem(asm.R3, asm.R6, 80, asm.Word), // data_end
+		asm.Mov.Reg(asm.R4, asm.R2),
+		asm.Add.Imm(asm.R4, 35),
+		asm.JGT.Reg(asm.R4, asm.R3, "out"),
+		asm.LoadMem(asm.R4, asm.R2, 23, asm.Byte), // IP protocol
+		asm.JNE.Imm(asm.R4, unix.IPPROTO_ICMP, "out"),
+		asm.LoadMem(asm.R8, asm.R2, 34, asm.Byte), // ICMP type
+		asm.StoreImm(asm.RFP, -4, 0, asm.Word),
+		asm.LoadMapPtr(asm.R1, io.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -4),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.Mov.Reg(asm.R7, asm.R0),
+		asm.LoadMem(asm.R1, asm.R7, 0, asm.DWord),
+		asm.Add.Imm(asm.R1, 1),
+		asm.StoreMem(asm.R7, 0, asm.R1, asm.DWord),
+		asm.LoadMem(asm.R1, asm.R6, 8, asm.Word), // mark
+		asm.StoreMem(asm.R7, 8, asm.R1, asm.Word),
+		asm.LoadMem(asm.R1, asm.R6, 32, asm.Word), // priority
+		asm.StoreMem(asm.R7, 12, asm.R1, asm.Word),
+		asm.LoadMem(asm.R1, asm.R6, 68, asm.Word), // hash
+		asm.StoreMem(asm.R7, 16, asm.R1, asm.Word),
+		asm.LoadMem(asm.R1, asm.R6, 0, asm.Word), // len
+		asm.StoreMem(asm.R7, 20, asm.R1, asm.Word),
+		asm.LoadMem(asm.R1, asm.R6, 152, asm.DWord), // tstamp
+		asm.StoreMem(asm.R7, 24, asm.R1, asm.DWord),
+		asm.StoreMem(asm.R7, 32, asm.R8, asm.Word),
+		asm.Mov.Imm(asm.R0, -1).WithSymbol("out"),
+		asm.Return(),
+	})
+	return in, eg
+}
+
+// icmpMeta is what icmpMetaProgs' egress program records.
+type icmpMeta struct {
+	Count                     uint64
+	Mark, Priority, Hash, Len uint32
+	Tstamp                    uint64
+	Type, Pad                 uint32
+}
+
+// TestKernelICMPReplyMeta: what the ICMP messages H sends carry at hA's
+// tc egress (count, mark with and without fwmark_reflect, priority, hash,
+// length, tstamp), after hA's tc ingress set mark 77 on the packet they
+// answer: a port unreachable, a time exceeded and an echo reply.
+func TestKernelICMPReplyMeta(t *testing.T) {
+	testutil.KernelTests(t)
+	for _, tc := range []struct {
+		name    string
+		echo    bool
+		dst     string
+		ttl     int
+		reflect bool
+	}{
+		{"port unreachable", false, icmpAddrH, 64, false},
+		{"port unreachable, fwmark_reflect", false, icmpAddrH, 64, true},
+		{"time exceeded, fwmark_reflect", false, "10.1.0.2", 1, true},
+		{"echo reply", true, icmpAddrH, 64, false},
+		{"echo reply, fwmark_reflect", true, icmpAddrH, 64, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sysctls := []string{"net.ipv4.fwmark_reflect", "0"}
+			if tc.reflect {
+				sysctls[1] = "1"
+			}
+			tp := newICMPTopo(t, sysctls...)
+			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 40, MaxEntries: 1})
+			testutil.SkipIfNotSupported(t, err)
+			t.Cleanup(func() { io.Close() })
+			in, eg := icmpMetaProgs(t, io)
+			for _, p := range []struct {
+				prog *ebpf.Program
+				at   ebpf.AttachType
+			}{{in, ebpf.AttachTCXIngress}, {eg, ebpf.AttachTCXEgress}} {
+				l, err := attachTCXIn(tp.h, tp.hA, p.prog, p.at)
+				require.NoError(t, err)
+				t.Cleanup(func() { l.Close() })
+			}
+			dst := netip.MustParseAddr(tc.dst).As4()
+			var pkt []byte
+			if tc.echo {
+				snd := newSocket(t, tp.a, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+				msg := icmpMsg(8, 0, make([]byte, 56), false)
+				require.NoError(t, unix.Sendto(snd, msg, 0, &unix.SockaddrInet4{Addr: dst}))
+				pkt = append(make([]byte, 20), msg...)
+				pkt[0], pkt[8], pkt[9] = 0x45, 64, unix.IPPROTO_ICMP
+				binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
+				copy(pkt[12:16], netip.MustParseAddr(icmpAddrA).AsSlice())
+				copy(pkt[16:20], dst[:])
+			} else {
+				snd := newSocket(t, tp.a, unix.AF_INET, unix.SOCK_DGRAM, 0)
+				require.NoError(t, unix.SetsockoptInt(snd, unix.IPPROTO_IP, unix.IP_TTL, tc.ttl))
+				require.NoError(t, unix.Bind(snd, &unix.SockaddrInet4{Port: 40000}))
+				require.NoError(t, unix.Sendto(snd, make([]byte, 100), 0, &unix.SockaddrInet4{Port: 9999, Addr: dst}))
+				pkt = udp4Packet([4]byte{192, 0, 2, 1}, dst, 40000, 9999, 100)
+				pkt[8] = byte(tc.ttl)
+			}
+			var kern icmpMeta
+			require.Eventually(t, func() bool {
+				require.NoError(t, io.Lookup(uint32(0), &kern))
+				return kern.Count != 0
+			}, time.Second, 10*time.Millisecond)
+			kern.Pad = 0
+			t.Logf("kernel: %+v", kern)
+
+			var model icmpMeta
+			cfg := tp.model(netstack.NamespaceConfig{FwmarkReflect: tc.reflect},
+				netstack.ProgramConfig{Name: "in", Hook: carrier.HookTCIngress, Netns: "H", Dev: "hA",
+					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int { c.SetMark(77); return -1 })},
+				netstack.ProgramConfig{Name: "eg", Hook: carrier.HookTCEgress, Netns: "H", Dev: "hA",
+					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+						d := c.Skb.Data()[14:]
+						if d[9] == unix.IPPROTO_ICMP {
+							h := c.Skb.H()
+							model = icmpMeta{model.Count + 1, h.Mark, h.Priority, h.Hash, uint32(c.Skb.Len()), uint64(h.Tstamp), uint32(d[20]), 0}
+						}
+						return -1
+					})})
+			cfg.Entries = []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "tx"}}
+			if tc.echo {
+				v := &cfg.Devices[0]
+				v.Name, v.Netns, v.MAC, v.Addrs, v.Peer, v.PeerNetns, v.PeerMAC, v.PeerAddrs = "hA", "H", tp.macH, v.PeerAddrs, "vA", "A", tp.macA, v.Addrs
+				cfg.Routes[0].Dev = "vA"
+				cfg.Entries = []netstack.EntryConfig{{Netns: "H", Dev: "hA"}}
+				binary.BigEndian.PutUint16(pkt[10:], inetCsum(pkt[:20]))
+				f := ethIPv4(pkt)
+				copy(f[0:6], tp.macH[:])
+				copy(f[6:12], tp.macA[:])
+				pkt = f
+			}
+			runModel(t, cfg, netstack.NopObserver{}, pkt, nil)
 			require.Equal(t, kern, model, "model")
 		})
 	}
