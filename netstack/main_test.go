@@ -180,7 +180,7 @@ func buildFrame(o frameOpts) []byte {
 	th := ip[ipHlen:]
 	binary.BigEndian.PutUint16(th[0:2], o.sport)
 	binary.BigEndian.PutUint16(th[2:4], o.dport)
-	if o.proto == ipprotoUDP {
+	if o.proto != ipprotoTCP { // UDP (or ICMP with the same eight bytes)
 		binary.BigEndian.PutUint16(th[4:6], uint16(l4+o.payload))
 	} else {
 		binary.BigEndian.PutUint32(th[4:8], o.seq)

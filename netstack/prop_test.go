@@ -367,6 +367,14 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 	cfgs := propConfigs()
 	rapid.Check(t, func(rt *rapid.T) {
 		cfg := cfgs[rapid.IntRange(0, len(cfgs)-1).Draw(rt, "config")].Copy()
+		// The stack's ICMP errors and replies, without the per-peer limit
+		// at times, so that they take every transmit path.
+		cfg.Options.Replies = rapid.Bool().Draw(rt, "replies")
+		if rapid.Bool().Draw(rt, "noICMPRatelimit") {
+			for i := range cfg.Namespaces {
+				cfg.Namespaces[i].ICMPRatelimit = -1
+			}
+		}
 		// What frames above an rx entry's MTU become (abovemtu.go).
 		above := rapid.SampledFrom([]string{"", AboveMTUSegment, AboveMTUGROHW, AboveMTUDrop}).Draw(rt, "aboveMTU")
 		segSize := rapid.SampledFrom([]int{0, 0, 536, 1000}).Draw(rt, "segmentSize")
@@ -397,7 +405,7 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 				srcMAC:   macB,
 				src:      rapid.SampledFrom([]string{"192.0.2.9", "10.0.0.2", "192.0.2.1", "10.9.0.1", "192.0.2.2"}).Draw(rt, "src"),
 				dst:      rapid.SampledFrom([]string{"10.0.0.2", "192.0.2.1", "192.0.2.2", "10.9.0.2", "203.0.113.1", "127.0.0.1"}).Draw(rt, "dst"),
-				proto:    rapid.SampledFrom([]uint8{ipprotoUDP, ipprotoTCP}).Draw(rt, "proto"),
+				proto:    rapid.SampledFrom([]uint8{ipprotoUDP, ipprotoTCP, ipprotoICMP}).Draw(rt, "proto"),
 				sport:    uint16(rapid.IntRange(1, 65535).Draw(rt, "sport")),
 				dport:    rapid.SampledFrom([]uint16{9999, 80, 81, 4789, 53}).Draw(rt, "dport"),
 				ttl:      uint8(rapid.IntRange(1, 64).Draw(rt, "ttl")),
