@@ -49,7 +49,17 @@
 //	   │          inet_conn_established, sockops ACTIVE_ESTABLISHED_CB);
 //	   │          ACK frees the retransmit queue (tcp.go)
 //	   │     GRE/IPIP/SIT: ip_tunnel_rcv → RX on the tunnel device
+//	   │     ICMP: icmp_rcv (ICMP_CSUM, UNHANDLED_PROTO, INVALID_PROTO to a
+//	   │          broadcast, echo reply NO_SOCKET: no ping sockets; the
+//	   │          rest consumed, echo and timestamp requests answered)
 //	   └─ forward: ip_forward (TTL, skb_cow, priority from TOS) → ip_output
+//
+//	 ICMP messages the stack sends (Options.Replies; icmp.go): port
+//	 unreachable (UDP without a socket), time exceeded and fragmentation
+//	 needed (ip_forward), network/host unreachable and filtered (ip_error,
+//	 its token bucket first), echo and timestamp replies; v6.18's rate
+//	 limits; fwmark_reflect → ip_append_data on the ICMP socket (root
+//	 cgroup) → ip_local_out: cgroup egress, tc egress, taps, devices
 //	 ipv6_rcv → ip6_rcv_core (OTHERHOST, IPV6DISABLED, INHDR, UNHANDLED_PROTO,
 //	   PKT_TOO_SMALL; hop-by-hop length) → ip6_route_input
 //	   ├─ local / joined multicast: ip6_protocol_deliver_rcu (hop-by-hop,
