@@ -328,9 +328,11 @@ func TestKernelICMPErrors(t *testing.T) {
 }
 
 // icmpMetaProgs are tc programs for hA: at ingress, skb->mark = 77; at
-// egress, for each ICMP packet, the count and the last one's mark,
-// priority, hash, len, tstamp and ICMP type into io's element 0.
-func icmpMetaProgs(t *testing.T, io *ebpf.Map) (in, eg *ebpf.Program) {
+// egress, for each IPv4 packet of protocol proto, the count and the last
+// one's mark, priority, hash, len, tstamp, the byte at typeOff from the
+// IP header (the ICMP type, the TCP flags) and the two words at 24 (TCP's
+// sequence and acknowledgment numbers) into io's element 0.
+func icmpMetaProgs(t *testing.T, io *ebpf.Map, proto uint8, typeOff int16) (in, eg *ebpf.Program) {
 	t.Helper()
 	load := func(insns asm.Instructions) *ebpf.Program {
 		p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: insns})
@@ -351,11 +353,12 @@ func icmpMetaProgs(t *testing.T, io *ebpf.Map) (in, eg *ebpf.Program) {
 		asm.LoadMem(asm.R2, asm.R6, 76, asm.Word), // data
 		asm.LoadMem(asm.R3, asm.R6, 80, asm.Word), // data_end
 		asm.Mov.Reg(asm.R4, asm.R2),
-		asm.Add.Imm(asm.R4, 35),
+		asm.Add.Imm(asm.R4, 14+34),
 		asm.JGT.Reg(asm.R4, asm.R3, "out"),
 		asm.LoadMem(asm.R4, asm.R2, 23, asm.Byte), // IP protocol
-		asm.JNE.Imm(asm.R4, unix.IPPROTO_ICMP, "out"),
-		asm.LoadMem(asm.R8, asm.R2, 34, asm.Byte), // ICMP type
+		asm.JNE.Imm(asm.R4, int32(proto), "out"),
+		asm.LoadMem(asm.R8, asm.R2, 14+typeOff, asm.Byte),
+		asm.LoadMem(asm.R9, asm.R2, 14+24, asm.DWord),
 		asm.StoreImm(asm.RFP, -4, 0, asm.Word),
 		asm.LoadMapPtr(asm.R1, io.FD()),
 		asm.Mov.Reg(asm.R2, asm.RFP),
@@ -377,6 +380,7 @@ func icmpMetaProgs(t *testing.T, io *ebpf.Map) (in, eg *ebpf.Program) {
 		asm.LoadMem(asm.R1, asm.R6, 152, asm.DWord), // tstamp
 		asm.StoreMem(asm.R7, 24, asm.R1, asm.DWord),
 		asm.StoreMem(asm.R7, 32, asm.R8, asm.Word),
+		asm.StoreMem(asm.R7, 40, asm.R9, asm.DWord),
 		asm.Mov.Imm(asm.R0, -1).WithSymbol("out"),
 		asm.Return(),
 	})
@@ -389,6 +393,7 @@ type icmpMeta struct {
 	Mark, Priority, Hash, Len uint32
 	Tstamp                    uint64
 	Type, Pad                 uint32
+	Words                     [8]byte
 }
 
 // TestKernelICMPReplyMeta: what the ICMP messages H sends carry at hA's
@@ -416,10 +421,10 @@ func TestKernelICMPReplyMeta(t *testing.T) {
 				sysctls[1] = "1"
 			}
 			tp := newICMPTopo(t, sysctls...)
-			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 40, MaxEntries: 1})
+			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
 			testutil.SkipIfNotSupported(t, err)
 			t.Cleanup(func() { io.Close() })
-			in, eg := icmpMetaProgs(t, io)
+			in, eg := icmpMetaProgs(t, io, unix.IPPROTO_ICMP, 20)
 			for _, p := range []struct {
 				prog *ebpf.Program
 				at   ebpf.AttachType
@@ -464,7 +469,7 @@ func TestKernelICMPReplyMeta(t *testing.T) {
 						d := c.Skb.Data()[14:]
 						if d[9] == unix.IPPROTO_ICMP {
 							h := c.Skb.H()
-							model = icmpMeta{model.Count + 1, h.Mark, h.Priority, h.Hash, uint32(c.Skb.Len()), uint64(h.Tstamp), uint32(d[20]), 0}
+							model = icmpMeta{model.Count + 1, h.Mark, h.Priority, h.Hash, uint32(c.Skb.Len()), uint64(h.Tstamp), uint32(d[20]), 0, [8]byte(d[24:32])}
 						}
 						return -1
 					})})
@@ -481,6 +486,121 @@ func TestKernelICMPReplyMeta(t *testing.T) {
 				pkt = f
 			}
 			runModel(t, cfg, netstack.NopObserver{}, pkt, nil)
+			require.Equal(t, kern, model, "model")
+		})
+	}
+}
+
+// tcpSeg is a TCP segment from A's port 40000 to H's port 9999 with flags,
+// sequence and acknowledgment numbers and payload bytes, its checksum
+// computed over the pseudo-header.
+func tcpSeg(flags uint8, seq, ack uint32, payload int) []byte {
+	th := make([]byte, 20+payload)
+	binary.BigEndian.PutUint16(th[0:], 40000)
+	binary.BigEndian.PutUint16(th[2:], 9999)
+	binary.BigEndian.PutUint32(th[4:], seq)
+	binary.BigEndian.PutUint32(th[8:], ack)
+	th[12], th[13] = 5<<4, flags
+	binary.BigEndian.PutUint16(th[14:], 512)
+	ps := make([]byte, 12, 12+len(th))
+	copy(ps[0:4], netip.MustParseAddr(icmpAddrA).AsSlice())
+	copy(ps[4:8], netip.MustParseAddr(icmpAddrH).AsSlice())
+	ps[9] = unix.IPPROTO_TCP
+	binary.BigEndian.PutUint16(ps[10:], uint16(len(th)))
+	binary.BigEndian.PutUint16(th[16:], inetCsum(append(ps, th...)))
+	return th
+}
+
+// TestKernelTCPReset: the resets tcp_v4_send_reset sends for segments A
+// sends to a port of H without a socket, at hA's tc egress: how many,
+// their flags, sequence and acknowledgment numbers, length, and the
+// skb's mark (with and without fwmark_reflect), priority, hash and
+// tstamp, in 6.18 and in the model.
+func TestKernelTCPReset(t *testing.T) {
+	testutil.KernelTests(t)
+	const (
+		fin, syn, rst, psh, ack = 0x01, 0x02, 0x04, 0x08, 0x10
+	)
+	for _, tc := range []struct {
+		name    string
+		seg     []byte
+		n       int
+		reflect bool
+	}{
+		{"SYN", tcpSeg(syn, 1000, 0, 0), 1, false},
+		{"SYN, fwmark_reflect", tcpSeg(syn, 1000, 0, 0), 1, true},
+		{"ten SYNs", tcpSeg(syn, 1000, 0, 0), 10, false},
+		{"ACK with data", tcpSeg(ack|psh, 1000, 5000, 10), 1, false},
+		{"data without ACK", tcpSeg(psh, 1000, 0, 10), 1, false},
+		{"FIN", tcpSeg(fin, 1000, 0, 0), 1, false},
+		{"SYN with data", tcpSeg(syn|fin, 1000, 0, 7), 1, false},
+		{"RST", tcpSeg(rst, 1000, 0, 0), 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sysctls := []string{"net.ipv4.fwmark_reflect", "0"}
+			if tc.reflect {
+				sysctls[1] = "1"
+			}
+			tp := newICMPTopo(t, sysctls...)
+			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
+			testutil.SkipIfNotSupported(t, err)
+			t.Cleanup(func() { io.Close() })
+			in, eg := icmpMetaProgs(t, io, unix.IPPROTO_TCP, 33)
+			for _, p := range []struct {
+				prog *ebpf.Program
+				at   ebpf.AttachType
+			}{{in, ebpf.AttachTCXIngress}, {eg, ebpf.AttachTCXEgress}} {
+				l, err := attachTCXIn(tp.h, tp.hA, p.prog, p.at)
+				require.NoError(t, err)
+				t.Cleanup(func() { l.Close() })
+			}
+			snd := newSocket(t, tp.a, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_TCP)
+			dst := netip.MustParseAddr(icmpAddrH).As4()
+			for range tc.n {
+				require.NoError(t, unix.Sendto(snd, tc.seg, 0, &unix.SockaddrInet4{Addr: dst}))
+			}
+			time.Sleep(100 * time.Millisecond)
+			var kern icmpMeta
+			require.NoError(t, io.Lookup(uint32(0), &kern))
+			kern.Pad = 0
+			t.Logf("kernel: %+v", kern)
+
+			var model icmpMeta
+			cfg := tp.model(netstack.NamespaceConfig{FwmarkReflect: tc.reflect},
+				netstack.ProgramConfig{Name: "in", Hook: carrier.HookTCIngress, Netns: "H", Dev: "hA",
+					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int { c.SetMark(77); return -1 })},
+				netstack.ProgramConfig{Name: "eg", Hook: carrier.HookTCEgress, Netns: "H", Dev: "hA",
+					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+						d := c.Skb.Data()[14:]
+						if d[9] == unix.IPPROTO_TCP {
+							h := c.Skb.H()
+							model = icmpMeta{model.Count + 1, h.Mark, h.Priority, h.Hash, uint32(c.Skb.Len()), uint64(h.Tstamp), uint32(d[33]), 0, [8]byte(d[24:32])}
+						}
+						return -1
+					})})
+			v := &cfg.Devices[0]
+			v.Name, v.Netns, v.MAC, v.Addrs, v.Peer, v.PeerNetns, v.PeerMAC, v.PeerAddrs = "hA", "H", tp.macH, v.PeerAddrs, "vA", "A", tp.macA, v.Addrs
+			v.RxChecksum = "off"
+			cfg.Routes[0].Dev = "vA"
+			cfg.Entries = []netstack.EntryConfig{{Netns: "H", Dev: "hA"}}
+			pkt := make([]byte, 20, 20+len(tc.seg))
+			pkt[0], pkt[8], pkt[9] = 0x45, 64, unix.IPPROTO_TCP
+			binary.BigEndian.PutUint16(pkt[2:], uint16(20+len(tc.seg)))
+			copy(pkt[12:16], netip.MustParseAddr(icmpAddrA).AsSlice())
+			copy(pkt[16:20], dst[:])
+			binary.BigEndian.PutUint16(pkt[10:], inetCsum(pkt))
+			f := ethIPv4(append(pkt, tc.seg...))
+			copy(f[0:6], tp.macH[:])
+			copy(f[6:12], tp.macA[:])
+			a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
+			s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: netstack.NopObserver{}})
+			require.NoError(t, err)
+			for i := range tc.n {
+				require.NoError(t, s.Inject(&netstack.Packet{ID: uint64(i + 1), Frame: f}))
+			}
+			s.Flush()
+			require.NoError(t, s.Close())
+			require.NoError(t, a.CheckLeaks())
 			require.Equal(t, kern, model, "model")
 		})
 	}

@@ -68,16 +68,19 @@ type Options struct {
 	// sets it, because the zeros that pad a cut fragment replace bytes the
 	// checksum covers.
 	TrustReassembledCsum bool
-	// Replies has the stack send the ICMP messages the kernel sends in
-	// answer to packets (icmp.go): errors (icmp_send: port unreachable
-	// for a UDP datagram without a socket; time exceeded, fragmentation
-	// needed and ip_error's unreachables when forwarding), within the
-	// kernel's rate limits, and echo and timestamp replies (icmp_reply).
-	// They take the stack's transmit path from the ICMP socket, so the
-	// programs, taps and devices on their way see them. Off by default: a
-	// replay then holds the capture's packets and what the stack does to
-	// them, the capture supplying any answers itself (TCP's answers are
-	// never sent, see tcp.go).
+	// Replies has the stack send what the kernel sends in answer to
+	// packets (icmp.go): ICMP errors (icmp_send: port unreachable for a
+	// UDP datagram without a socket; time exceeded, fragmentation needed
+	// and ip_error's unreachables when forwarding), within the kernel's
+	// rate limits; echo and timestamp replies (icmp_reply); and TCP resets
+	// for IPv4 segments that find no socket (tcp_v4_send_reset). They take
+	// the stack's transmit path from the kernel's ICMP or TCP control
+	// socket, so the programs, taps and devices on their way see them.
+	// Off by default: a replay then holds the capture's packets and what
+	// the stack does to them, the capture supplying any answers itself.
+	// The answers TCP gives within a connection (SYN-ACK, ACK, challenge
+	// ACKs, resets from a listener) are not sent either way (tcp.go), nor
+	// are IPv6's (ICMPv6 errors, tcp_v6_send_reset).
 	Replies bool
 }
 

@@ -54,12 +54,14 @@
 //	   │          rest consumed, echo and timestamp requests answered)
 //	   └─ forward: ip_forward (TTL, skb_cow, priority from TOS) → ip_output
 //
-//	 ICMP messages the stack sends (Options.Replies; icmp.go): port
+//	 Answers the stack sends (Options.Replies; icmp.go): ICMP port
 //	 unreachable (UDP without a socket), time exceeded and fragmentation
 //	 needed (ip_forward), network/host unreachable and filtered (ip_error,
-//	 its token bucket first), echo and timestamp replies; v6.18's rate
-//	 limits; fwmark_reflect → ip_append_data on the ICMP socket (root
-//	 cgroup) → ip_local_out: cgroup egress, tc egress, taps, devices
+//	 its token bucket first), echo and timestamp replies, within v6.18's
+//	 rate limits; TCP resets for segments without a socket
+//	 (tcp_v4_send_reset); fwmark_reflect → ip_append_data on the ICMP or
+//	 TCP control socket (root cgroup) → ip_output: cgroup egress, tc
+//	 egress, taps, devices
 //	 ipv6_rcv → ip6_rcv_core (OTHERHOST, IPV6DISABLED, INHDR, UNHANDLED_PROTO,
 //	   PKT_TOO_SMALL; hop-by-hop length) → ip6_route_input
 //	   ├─ local / joined multicast: ip6_protocol_deliver_rcu (hop-by-hop,

@@ -494,33 +494,39 @@ func (s *Stack) icmpPush(b *skb.Buff, ns *Netns, src, dst netip.Addr, tos uint8,
 		}
 	}
 	n := ipHlen + len(hdr) + len(body)
-	if cap(s.icmpBuf) < n {
-		s.icmpBuf = make([]byte, n)
-	}
-	pkt := s.icmpBuf[:n]
-	ns.ipID++
-	pkt[0], pkt[1] = 0x45, tos
-	binary.BigEndian.PutUint16(pkt[2:], uint16(n))
-	binary.BigEndian.PutUint16(pkt[4:], ns.ipID)
-	binary.BigEndian.PutUint16(pkt[6:], 0)
-	pkt[8], pkt[9] = 64, ipprotoICMP // sysctl_ip_default_ttl
-	s4, d4 := src.As4(), dst.As4()
-	copy(pkt[12:16], s4[:])
-	copy(pkt[16:20], d4[:])
+	pkt := s.replyBuf(n)
 	m := pkt[ipHlen:]
 	copy(m, hdr)
 	copy(m[len(hdr):], body)
 	binary.BigEndian.PutUint16(m[2:], 0)
 	s.acct.Op(cost.OpCsumByte, uint64(len(m))) // icmp_glue_bits: skb_copy_and_csum_bits
 	binary.BigEndian.PutUint16(m[2:], ^csumFold(csumAdd(0, m)))
-	setIPCsum(pkt, ipHlen)
-	sk := s.icmpSock(ns)
+	ns.ipID++
+	writeIPv4(pkt, tos, n, ns.ipID, false, 64, ipprotoICMP, src, dst) // sysctl_ip_default_ttl
+	s.replyXmit(b, ns, s.ctlSock(ns, &ns.icmpSk, "icmp", ipprotoICMP), pkt, out, nh, OpICMPSend)
+}
+
+// replyBuf returns the stack's reply buffer, n bytes long.
+func (s *Stack) replyBuf(n int) []byte {
+	if cap(s.icmpBuf) < n {
+		s.icmpBuf = make([]byte, n)
+	}
+	return s.icmpBuf[:n]
+}
+
+// replyXmit sends pkt (an IPv4 packet, header included), a kernel
+// socket's answer to b, out of out to next hop nh: ip_append_data (one
+// skb of the packet plus LL_RESERVED_SPACE + 15 bytes, or fragment-sized
+// pieces above the MTU; owned by the socket; its checksum complete:
+// CHECKSUM_NONE; the mark IP4_REPLY_MARK: b's with fwmark_reflect, else
+// 0), then ip_push_pending_frames -> ip_local_out -> ip_output.
+func (s *Stack) replyXmit(b *skb.Buff, ns *Netns, sk *Socket, pkt []byte, out *Device, nh netip.Addr, op Op) {
 	sk.mark = 0
 	if ns.fwmarkReflect {
 		sk.mark = b.H().Mark // IP4_REPLY_MARK
 	}
 	var r *skb.Buff
-	if n > out.mtu {
+	if n := len(pkt); n > out.mtu {
 		r = s.ipAppendData(pkt, ipHlen, out)
 	} else {
 		hh := llReservedSpace(out)
@@ -532,22 +538,36 @@ func (s *Stack) icmpPush(b *skb.Buff, ns *Netns, src, dst netip.Addr, tos uint8,
 		}
 	}
 	if r == nil {
-		s.dropNoSkb(out, skb.DropNomem, OpICMPSend) // ICMP_MIB_OUTERRORS
+		s.dropNoSkb(out, skb.DropNomem, op) // ip_append_data fails: ICMP_MIB_OUTERRORS
 		return
 	}
 	initTxSkbProto(r, sk, ethPIP, sizeofIPCB)
 	r.H().IPSummed = skb.ChecksumNone
-	s.traceOp(LayerIP, OpICMPSend, r)
-	s.ipLocalOut(r, ns, out, nh, sk)
+	s.traceOp(LayerIP, op, r)
+	// ip_local_out: the header is complete (tot_len, checksum) and so is
+	// the transport checksum, which a socket's own send leaves partial.
+	s.ipOutput(r, ns, out, nh, sk)
 }
 
-// icmpSock is the ICMP socket of ns (the per-CPU ipv4_icmp_sk, which
-// icmp_xmit_lock moves to the namespace): a kernel socket of the root
-// cgroup (made at boot), priority 0.
-func (s *Stack) icmpSock(ns *Netns) *Socket {
-	if ns.icmpSk == nil {
-		ns.icmpSk = &Socket{idx: -1, name: "icmp", ns: ns, proto: "icmp", l4: ipprotoICMP}
-		ns.icmpSk.initFns()
+// ctlSock is the kernel socket *p of ns, made at first use: the ICMP
+// socket (the per-CPU ipv4_icmp_sk, which icmp_xmit_lock moves to the
+// namespace) or TCP's control socket (the per-CPU ipv4_tcp_sk that
+// tcp_v4_send_reset moves there), both made at boot, so of the root
+// cgroup; priority 0, no tx hash.
+func (s *Stack) ctlSock(ns *Netns, p **Socket, name string, l4 uint8) *Socket {
+	if *p == nil {
+		*p = &Socket{idx: -1, name: name, ns: ns, proto: name, l4: l4}
+		(*p).initFns()
 	}
-	return ns.icmpSk
+	return *p
+}
+
+// ipv4Of parses the IPv4 header of b, whose data is past it (a transport
+// handler's view).
+func ipv4Of(b *skb.Buff) ipv4 {
+	off := -b.NetworkOffset()
+	b.Push(off)
+	ip, _ := parseIPv4(b.Data())
+	b.Pull(off)
+	return ip
 }

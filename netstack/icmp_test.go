@@ -282,6 +282,9 @@ func TestICMPErrorSkb(t *testing.T) {
 	cfg := icmpTopology(true, new([]icmpSeen))
 	cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "h", Hook: carrier.HookTCEgress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
 		got = append(got, *c.Skb.H())
+		d := c.Skb.Data()[ethHlen:]
+		assert.Equal(t, uint16(0xffff), csumFold(csumAdd(0, d[ipHlen:])), "ICMP checksum")
+		assert.Equal(t, uint16(0xffff), csumFold(csumAdd(0, d[:ipHlen])), "IP header checksum")
 		return TCXNext
 	})})
 	s, _ := newStack(t, cfg, "", nil, nil)
@@ -327,4 +330,70 @@ func TestNoAllocsICMP(t *testing.T) {
 			require.Zero(t, allocs, "Go heap allocations per packet")
 		})
 	}
+}
+
+// TestTCPReset: tcp_v4_send_reset's answer to segments that find no
+// socket (TestKernelTCPReset measures the same segments on 6.18).
+func TestTCPReset(t *testing.T) {
+	type rst struct {
+		flags    uint8
+		seq, ack uint32
+		src, dst string
+		sp, dp   uint16
+		df       bool
+		mark     uint32
+	}
+	for _, tc := range []struct {
+		name    string
+		flags   uint8
+		ack     uint32
+		payload int
+		dst     string
+		replies bool
+		reflect bool
+		want    []rst
+	}{
+		{"SYN", tcpSYN, 0, 0, "192.0.2.1", true, false, []rst{{tcpRST | tcpACK, 0, 1001, "192.0.2.1", "192.0.2.9", 80, 1000, true, 0}}},
+		{"SYN, fwmark_reflect", tcpSYN, 0, 0, "192.0.2.1", true, true, []rst{{tcpRST | tcpACK, 0, 1001, "192.0.2.1", "192.0.2.9", 80, 1000, true, 77}}},
+		{"ACK with data", tcpACK | 0x08, 5000, 10, "192.0.2.1", true, false, []rst{{tcpRST, 5000, 0, "192.0.2.1", "192.0.2.9", 80, 1000, true, 0}}},
+		{"data", 0x08, 0, 10, "192.0.2.1", true, false, []rst{{tcpRST | tcpACK, 0, 1010, "192.0.2.1", "192.0.2.9", 80, 1000, true, 0}}},
+		{"SYN FIN with data", tcpSYN | tcpFIN, 0, 7, "192.0.2.1", true, false, []rst{{tcpRST | tcpACK, 0, 1009, "192.0.2.1", "192.0.2.9", 80, 1000, true, 0}}},
+		{"RST", tcpRST, 0, 0, "192.0.2.1", true, false, nil},
+		{"to the broadcast", tcpSYN, 0, 0, "192.0.2.255", true, false, nil},
+		{"replies off", tcpSYN, 0, 0, "192.0.2.1", false, false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []rst
+			cfg := fibTopology(true,
+				ProgramConfig{Name: "mark", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					c.SetMark(77)
+					return TCXNext
+				})},
+				ProgramConfig{Name: "out", Hook: carrier.HookTCEgress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+					d := c.Skb.Data()[ethHlen:]
+					if ip, _ := parseIPv4(d); ip.proto == ipprotoTCP {
+						th := d[ipHlen:]
+						got = append(got, rst{th[13], binary.BigEndian.Uint32(th[4:]), binary.BigEndian.Uint32(th[8:]), ip.src.String(), ip.dst.String(),
+							binary.BigEndian.Uint16(th[0:]), binary.BigEndian.Uint16(th[2:]), ip.fragOff&ipDF != 0, c.Skb.H().Mark})
+						assert.Equal(t, ipHlen+20, c.Skb.Len()-ethHlen)
+						assert.True(t, l4CsumOK(d), "TCP checksum")
+					}
+					return TCXNext
+				})})
+			cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("192.0.2.9"), MAC: macB})
+			cfg.Options.Replies = tc.replies
+			cfg.Namespaces[0].FwmarkReflect = tc.reflect
+			s, _ := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: tc.dst,
+				proto: ipprotoTCP, sport: 1000, dport: 80, seq: 1000, ack: tc.ack, tcpFlags: tc.flags, payload: tc.payload})}))
+			s.Flush()
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// l4CsumOK checks the TCP or UDP checksum of IPv4 packet d.
+func l4CsumOK(d []byte) bool {
+	ip, _ := parseIPv4(d)
+	return csumFold(csumAdd(pseudoSum(d, ip.proto, len(d)-ip.ihl), d[ip.ihl:])) == 0xffff
 }

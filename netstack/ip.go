@@ -666,6 +666,8 @@ func (s *Stack) tcpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 		reason := skb.DropNoSocket
 		if s.rxCsumBad(b, ipprotoTCP) {
 			reason = skb.DropTCPCsum
+		} else if op == OpTCPRcv {
+			s.tcpV4SendReset(b, ns, ipv4Of(b))
 		}
 		s.drop(b, reason, op)
 		return

@@ -82,6 +82,7 @@ type Netns struct {
 	icmpRatelimit uint64     // net.ipv4.icmp_ratelimit in jiffies
 	icmp          *icmpState // rate limits (icmp.go), made at the first ICMP error
 	icmpSk        *Socket    // the ICMP socket while it sends for this namespace (icmp.go)
+	tcpSk         *Socket    // TCP's control socket while it sends a reset here (tcp.go)
 }
 
 // Name returns the namespace's name.

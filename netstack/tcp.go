@@ -43,7 +43,9 @@ import (
 // Modelling decisions:
 //   - The stack does not send the segments TCP would answer with (SYN-ACK,
 //     ACK, RST, challenge ACKs); a capture's own copies of them take the
-//     path their entry gives them. So the model does not know the ISN it
+//     path their entry gives them. The one exception is the reset for an
+//     IPv4 segment that finds no socket, with Options.Replies
+//     (tcpV4SendReset). So the model does not know the ISN it
 //     would have chosen: tcp_check_req's ack_seq == snt_isn + 1 and
 //     tcp_rcv_synsent_state_process's snd_una < ack_seq <= snd_nxt are
 //     taken as true; tcp_check_req's window test is done on the sequence
@@ -607,4 +609,49 @@ func (sk *Socket) State() string {
 		return "LISTEN"
 	}
 	return sk.cstate.String()
+}
+
+// tcpV4SendReset models tcp_v4_send_reset(NULL, skb) for segment b (data
+// at its TCP header, its IPv4 header ip) that found no socket, when
+// Options.Replies is on: no reset answers a reset or a segment whose
+// route is not RTN_LOCAL; the reset swaps the ports, takes the segment's
+// acknowledgment as its sequence number, or else acknowledges the
+// segment (RST|ACK: seq + SYN + FIN + payload); ip_send_unicast_reply
+// sends it from the segment's destination on TCP's control socket, with
+// the segment's TOS less ECN, DF set and IP ID 0 (IP_PMTUDISC_DO, no
+// connection), no rate limit, no tx hash and mark IP4_REPLY_MARK (0 from
+// the missing socket otherwise).
+func (s *Stack) tcpV4SendReset(b *skb.Buff, ns *Netns, ip ipv4) {
+	th := b.Data()
+	if !s.cfg.Options.Replies || th[13]&tcpRST != 0 || !ns.isLocal4(ip.dst.As4()) {
+		return
+	}
+	out, nh := s.routeOutput(ns, ip.src)
+	if out == nil {
+		return
+	}
+	const n = ipHlen + 20
+	pkt := s.replyBuf(n)
+	r := pkt[ipHlen:]
+	clear(r)
+	copy(r[0:2], th[2:4])
+	copy(r[2:4], th[0:2])
+	r[12] = 5 << 4
+	if th[13]&tcpACK != 0 {
+		copy(r[4:8], th[8:12])
+		r[13] = tcpRST
+	} else {
+		ack := binary.BigEndian.Uint32(th[4:8]) + uint32(b.Len()-int(th[12]>>4)*4)
+		if th[13]&tcpSYN != 0 {
+			ack++
+		}
+		if th[13]&tcpFIN != 0 {
+			ack++
+		}
+		binary.BigEndian.PutUint32(r[8:12], ack)
+		r[13] = tcpRST | tcpACK
+	}
+	writeIPv4(pkt, ip.tos&^3, n, 0, true, 64, ipprotoTCP, ip.dst, ip.src)
+	binary.BigEndian.PutUint16(r[16:], ^csumFold(csumAdd(pseudoSum(pkt, ipprotoTCP, 20), r)))
+	s.replyXmit(b, ns, s.ctlSock(ns, &ns.tcpSk, "tcp-ctl", ipprotoTCP), pkt, out, nh, OpTCPSendReset)
 }

@@ -76,7 +76,7 @@
 //	options: {rx_timestamps: false, fwd_update_priority: true, trace_all: false, tcp_connections: 1024, replies: false}
 //	                                   # tcp_connections: size of the TCP connection table (requests and
 //	                                   # established children of listeners; full sets evict the oldest)
-//	                                   # replies: the stack sends ICMP errors and echo/timestamp replies
+//	                                   # replies: the stack sends ICMP errors, echo/timestamp replies, TCP resets
 //	namespaces:                        # names, or {name, forwarding, ipv6_forwarding, disable_ipv6,
 //	                                   #  bridge_nf_call_iptables, bridge_nf_call_ip6tables,
 //	                                   #  bridge_nf_filter_vlan_tagged, bridge_nf_filter_pppoe_tagged,

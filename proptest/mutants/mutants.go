@@ -1548,4 +1548,30 @@ var List = []Mutant{
 		Desc: "__icmp_send never answers an ICMP error with another",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "tcp-reset-to-reset",
+		File: "netstack/tcp.go",
+		Old:  `	if !s.cfg.Options.Replies || th[13]&tcpRST != 0 || !ns.isLocal4(ip.dst.As4()) {`,
+		New:  `	if !s.cfg.Options.Replies || !ns.isLocal4(ip.dst.As4()) {`,
+		Desc: "tcp_v4_send_reset never answers a reset",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "tcp-reset-ack-no-syn",
+		File: "netstack/tcp.go",
+		Old: `		if th[13]&tcpSYN != 0 {
+			ack++
+		}`,
+		New:  ``,
+		Desc: "tcp_v4_send_reset acknowledges a segment without ACK past its SYN (ack_seq = seq + syn + fin + payload)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "reply-partial-csum",
+		File: "netstack/icmp.go",
+		Old:  `	s.ipOutput(r, ns, out, nh, sk)`,
+		New:  `	s.ipLocalOut(r, ns, out, nh, sk)`,
+		Desc: "a kernel socket's reply leaves with its transport checksum complete (CHECKSUM_NONE), not partial as a socket's own send",
+		Pkgs: []string{"./netstack"},
+	},
 }
