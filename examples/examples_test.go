@@ -822,3 +822,47 @@ func TestOverlayCollectMD(t *testing.T) {
 	assert.Equal(t, n, md.Allocs, "one metadata dst per decapsulated packet")
 	assert.Equal(t, n, md.DeferredFrees, "freed after a grace period")
 }
+
+// TestDefaultReplies: the built-in scenario with options.replies. The
+// container answers the capture's segments and datagrams to its closed
+// ports (TCP resets; ICMP port unreachables within the rate limits) and
+// the pings to its addresses; the answers leave by its uplink, whose tc
+// egress program runs on each and finds none of the packet's values: an
+// answer is a new skb, under every design. They cost an skb each.
+func TestDefaultReplies(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "mixed", Seed: 1, Packets: 3000})
+	for _, design := range []string{"rfc", "skb-hash", "xdp-meta"} {
+		t.Run(design, func(t *testing.T) {
+			s, err := sim.Builtin("default")
+			require.NoError(t, err)
+			s.Design = design
+			off, err := sim.Replay(s, []string{pcap}, sim.Options{})
+			require.NoError(t, err)
+			s.Stack.Options.Replies = true
+			var want string
+			var on *sim.Report
+			for _, j := range []int{1, 2} {
+				on, err = sim.Replay(s, []string{pcap}, sim.Options{Workers: j})
+				require.NoError(t, err)
+				require.True(t, on.Complete)
+				require.Zero(t, on.LiveObjectsAtEnd, "leaks: %v", on.Leaks)
+				var buf strings.Builder
+				require.NoError(t, on.WriteJSON(&buf))
+				if j == 1 {
+					want = buf.String()
+				} else {
+					assert.Equal(t, want, buf.String(), "-j %d", j)
+				}
+			}
+			answers := runs(t, on, "tc_out_uplink") - runs(t, off, "tc_out_uplink")
+			assert.Positive(t, answers)
+			for _, m := range []string{"tag", "mark"} {
+				assert.Equal(t, off.Read("tc_out_uplink", m).Found, on.Read("tc_out_uplink", m).Found, "map %s", m)
+				assert.Equal(t, off.Read("tc_out_uplink", m).Missing+answers, on.Read("tc_out_uplink", m).Missing, "map %s: the answers miss", m)
+			}
+			assert.Equal(t, sim.Count(off.Drops, "NO_SOCKET"), sim.Count(on.Drops, "NO_SOCKET"), "the packets are dropped all the same")
+			assert.Greater(t, on.Allocations.Allocs, off.Allocations.Allocs)
+			t.Logf("%s: %d answers for %d NO_SOCKET drops; %d allocations, %d without", design, answers, sim.Count(on.Drops, "NO_SOCKET"), on.Allocations.Allocs, off.Allocations.Allocs)
+		})
+	}
+}

@@ -617,3 +617,33 @@ func TestParseSocketJoin(t *testing.T) {
 		})
 	}
 }
+
+// TestParseReplies: options.replies, fwmark_reflect and icmp_ratelimit
+// (milliseconds; 0 is the sysctl's 0, no per-peer limit) reach the stack's
+// configuration; bad values are errors at their line and column.
+func TestParseReplies(t *testing.T) {
+	src := `options: {replies: true}
+namespaces:
+  - {name: a, fwmark_reflect: true, icmp_ratelimit: 100}
+  - {name: b, icmp_ratelimit: 0}
+  - c
+entry: {dev: lo}
+`
+	s, err := Parse("t.yaml", []byte(src))
+	require.NoError(t, err)
+	assert.True(t, s.Stack.Options.Replies)
+	var got []string
+	for _, n := range s.Stack.Namespaces {
+		got = append(got, fmt.Sprintf("%s %v %d", n.Name, n.FwmarkReflect, n.ICMPRatelimit))
+	}
+	assert.Equal(t, []string{"a true 100", "b false -1", "c false 0"}, got)
+	for _, tc := range []struct{ src, want string }{
+		{"options: {replies: 1}\nentry: {dev: lo}\n", `t.yaml:1:20: options.replies: want true or false, got "1"`},
+		{"namespaces:\n  - {name: a, icmp_ratelimit: -5}\nentry: {dev: lo}\n", "t.yaml:2:31: namespace a: icmp_ratelimit: -5 out of range"},
+		{"namespaces:\n  - {name: a, fwmark_reflect: 2}\nentry: {dev: lo}\n", `t.yaml:2:31: namespace a: fwmark_reflect: want true or false, got "2"`},
+	} {
+		_, err := Parse("t.yaml", []byte(tc.src))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+}
