@@ -222,6 +222,12 @@ func (p *MetaProbe) Watch(dev string) error {
 	return wrap("metadata probe: watch "+dev, p.objs.Mdevs.Put(k, bpf.MetaProbeMetaseen{}))
 }
 
+// FilterTclass has the kfree_skb probe count only IPv6 packets of
+// traffic class tc (0: every skb).
+func (p *MetaProbe) FilterTclass(tc uint8) error {
+	return wrap("metadata probe: filter", p.objs.Mfilter.Put(uint32(0), uint32(tc)))
+}
+
 // Seen returns what the probe saw on dev since Watch.
 func (p *MetaProbe) Seen(dev string) (MetaSeen, error) {
 	k, err := metaDevKey(dev)

@@ -69,18 +69,20 @@ type Options struct {
 	// checksum covers.
 	TrustReassembledCsum bool
 	// Replies has the stack send what the kernel sends in answer to
-	// packets (icmp.go): ICMP errors (icmp_send: port unreachable for a
-	// UDP datagram without a socket; time exceeded, fragmentation needed
-	// and ip_error's unreachables when forwarding), within the kernel's
-	// rate limits; echo and timestamp replies (icmp_reply); and TCP resets
-	// for IPv4 segments that find no socket (tcp_v4_send_reset). They take
-	// the stack's transmit path from the kernel's ICMP or TCP control
-	// socket, so the programs, taps and devices on their way see them.
-	// Off by default: a replay then holds the capture's packets and what
-	// the stack does to them, the capture supplying any answers itself.
-	// The answers TCP gives within a connection (SYN-ACK, ACK, challenge
-	// ACKs, resets from a listener) are not sent either way (tcp.go), nor
-	// are IPv6's (ICMPv6 errors, tcp_v6_send_reset).
+	// packets (icmp.go, icmp6.go): ICMP and ICMPv6 errors (icmp_send,
+	// icmp6_send: port unreachable for a UDP datagram without a socket;
+	// time exceeded, fragmentation needed or packet too big, and the
+	// unreachables of missing and reject routes when forwarding) within
+	// the kernel's rate limits; echo and timestamp replies (icmp_reply,
+	// icmpv6_echo_reply); and TCP resets for segments that find no socket
+	// (tcp_v4_send_reset, tcp_v6_send_reset). They take the stack's
+	// transmit path from the kernel's ICMP, ICMPv6 or TCP control socket,
+	// so the programs, taps and devices on their way see them. Off by
+	// default: a replay then holds the capture's packets and what the
+	// stack does to them, the capture supplying any answers itself. The
+	// answers TCP gives within a connection (SYN-ACK, ACK, challenge
+	// ACKs, resets from a listener) and neighbour discovery's
+	// advertisements are not sent either way (tcp.go, icmp6.go).
 	Replies bool
 }
 
@@ -142,6 +144,13 @@ type NamespaceConfig struct {
 	// DefaultICMPRatelimit; a negative value sets the sysctl to 0, which
 	// lifts the per-peer limit.
 	ICMPRatelimit int
+	// IPv6FwmarkReflect is net.ipv6.fwmark_reflect: FwmarkReflect for the
+	// ICMPv6 messages and TCP resets the stack sends over IPv6.
+	IPv6FwmarkReflect bool
+	// ICMPv6Ratelimit is net.ipv6.icmp.ratelimit in milliseconds
+	// (DefaultICMPv6Ratelimit when 0; negative for the sysctl's 0): the
+	// per-peer interval of ICMPv6 errors.
+	ICMPv6Ratelimit int
 }
 
 // Device kinds.

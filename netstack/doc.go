@@ -54,14 +54,17 @@
 //	   │          rest consumed, echo and timestamp requests answered)
 //	   └─ forward: ip_forward (TTL, skb_cow, priority from TOS) → ip_output
 //
-//	 Answers the stack sends (Options.Replies; icmp.go): ICMP port
-//	 unreachable (UDP without a socket), time exceeded and fragmentation
-//	 needed (ip_forward), network/host unreachable and filtered (ip_error,
-//	 its token bucket first), echo and timestamp replies, within v6.18's
-//	 rate limits; TCP resets for segments without a socket
-//	 (tcp_v4_send_reset); fwmark_reflect → ip_append_data on the ICMP or
-//	 TCP control socket (root cgroup) → ip_output: cgroup egress, tc
-//	 egress, taps, devices
+//	 Answers the stack sends (Options.Replies; icmp.go, icmp6.go): ICMP
+//	 port unreachable (UDP without a socket), time exceeded and
+//	 fragmentation needed (ip_forward), network/host unreachable and
+//	 filtered (ip_error, its token bucket first), echo and timestamp
+//	 replies; ICMPv6 port unreachable, hop limit exceeded, packet too big,
+//	 no route and administratively prohibited (ip6_pkt_drop), echo
+//	 replies; within v6.18's rate limits; TCP resets for segments without
+//	 a socket (tcp_v4_send_reset, tcp_v6_send_reset); fwmark_reflect →
+//	 the ICMP, ICMPv6 or TCP control socket (root cgroup; IPv6 resets
+//	 have no owner) → ip_output / ip6_output: cgroup egress, tc egress,
+//	 taps, devices
 //	 ipv6_rcv → ip6_rcv_core (OTHERHOST, IPV6DISABLED, INHDR, UNHANDLED_PROTO,
 //	   PKT_TOO_SMALL; hop-by-hop length) → ip6_route_input
 //	   ├─ local / joined multicast: ip6_protocol_deliver_rcu (hop-by-hop,
@@ -71,7 +74,10 @@
 //	   │     UDP / TCP as above (AF_INET6 sockets, dual-stack on ::; the
 //	   │     IPv6 vxlan/geneve socket decapsulates), ip6ip6 / ip4ip6 /
 //	   │     GRE → ip6_tnl_rcv (scrub xnet) → GRO cells → RX again,
-//	   │     ICMPv6 consumed, unknown → IP_NOPROTO
+//	   │     ICMPv6: icmpv6_rcv (ICMP_CSUM; echo reply NO_SOCKET;
+//	   │     icmpv6_notify PKT_TOO_SMALL; ndisc hop limit and code;
+//	   │     unknown informational NOT_SPECIFIED; echo answered),
+//	   │     unknown → IP_NOPROTO
 //	   └─ forward: ip6_forward (forwarding sysctl, hop limit, MTU: no
 //	         fragmentation, skb_cow) → ip6_finish_output2 (ETH_P_IPV6)
 //

@@ -172,22 +172,29 @@ func (s *Stack) icmpGlobalAllow(ns *Netns, typ, code uint8) (ok, apply bool) {
 	if icmpMaskAllow(typ, code) {
 		return true, false
 	}
+	return s.icmpGlobalCredit(ns), true
+}
+
+// icmpGlobalCredit models icmp_global_allow for ns: some credit left, or
+// refilled (at most every HZ/50, msgs_per_sec per second up to the
+// burst).
+func (s *Stack) icmpGlobalCredit(ns *Netns) bool {
 	st := s.icmpOf(ns)
 	if st.credit > 0 {
-		return true, true
+		return true
 	}
 	now := uint32(s.jiffies())
 	delta := min(now-st.stamp, hz)
 	if delta < hz/50 {
-		return false, false
+		return false
 	}
 	incr := int32(icmpMsgsPerSec * delta / hz)
 	if incr == 0 {
-		return false, false
+		return false
 	}
 	st.stamp = now
 	st.credit = min(st.credit+incr, icmpMsgsBurst)
-	return true, true
+	return true
 }
 
 // icmpXrlimAllow models icmpv4_xrlim_allow for a message to dst sent out
@@ -198,26 +205,30 @@ func (s *Stack) icmpXrlimAllow(ns *Netns, out *Device, dst netip.Addr, apply boo
 	if !apply {
 		return true
 	}
-	if out.kid != kidLoopback {
-		now := s.jiffies()
-		p := s.icmpOf(ns).peer(dst, now)
-		timeout := ns.icmpRatelimit
-		tok := p.tokens
-		if delta := now - p.last; delta != 0 {
-			p.last = now
-			tok = min(tok+delta, xrlimBurstFactor*timeout)
-		}
-		ok := tok >= timeout
-		if ok {
-			tok -= timeout
-		}
-		p.tokens = tok
-		if !ok {
-			return false // ICMP_MIB_RATELIMITHOST
-		}
+	if out.kid != kidLoopback && !s.peerAllow(ns, dst, ns.icmpRatelimit) {
+		return false // ICMP_MIB_RATELIMITHOST
 	}
-	s.icmpOf(ns).credit -= int32(s.randBelow3())
+	s.icmpOf(ns).credit -= int32(s.randBelow3()) // icmp_global_consume
 	return true
+}
+
+// peerAllow is inet_peer_xrlim_allow for peer a with an interval of tmo
+// jiffies: a token a jiffy, six intervals' worth at most
+// (XRLIM_BURST_FACTOR), an interval's worth a message.
+func (s *Stack) peerAllow(ns *Netns, a netip.Addr, tmo uint64) bool {
+	now := s.jiffies()
+	p := s.icmpOf(ns).peer(a, now)
+	tok := p.tokens
+	if delta := now - p.last; delta != 0 {
+		p.last = now
+		tok = min(tok+delta, xrlimBurstFactor*tmo)
+	}
+	ok := tok >= tmo
+	if ok {
+		tok -= tmo
+	}
+	p.tokens = tok
+	return ok
 }
 
 // ipErrorAllow models ip_error's token bucket for an error to src: one
@@ -439,7 +450,7 @@ func (s *Stack) icmpSend(b *skb.Buff, ns *Netns, typ, code uint8, info uint32, l
 	if !local {
 		src = netip.Addr{}
 	}
-	s.icmpPush(b, ns, src, ip.src, tos, hdr[:], pkt, true, in4Loopback(s.devOf(b)))
+	s.icmpPush(b, ns, src, ip.src, tos, hdr[:], pkt, true, isLoopback(s.devOf(b)))
 }
 
 // ipError models ip_error()'s error for packet b (data at its IP header
@@ -451,7 +462,8 @@ func (s *Stack) ipError(b *skb.Buff, ns *Netns, ip ipv4, code uint8) {
 	}
 }
 
-func in4Loopback(d *Device) bool { return d != nil && d.kid == kidLoopback }
+// isLoopback reports whether d is a loopback device.
+func isLoopback(d *Device) bool { return d != nil && d.kid == kidLoopback }
 
 // icmpPush builds and sends an ICMP message from src (invalid: the
 // route's choice) to dst: for an error (quote set), the rate limits and
@@ -562,12 +574,20 @@ func (s *Stack) ctlSock(ns *Netns, p **Socket, name string, l4 uint8) *Socket {
 	return *p
 }
 
-// ipv4Of parses the IPv4 header of b, whose data is past it (a transport
-// handler's view).
+// ipv4Of and ipv6Of parse the IP header of b, whose data is past it (a
+// transport handler's view).
 func ipv4Of(b *skb.Buff) ipv4 {
 	off := -b.NetworkOffset()
 	b.Push(off)
 	ip, _ := parseIPv4(b.Data())
+	b.Pull(off)
+	return ip
+}
+
+func ipv6Of(b *skb.Buff) ipv6 {
+	off := -b.NetworkOffset()
+	b.Push(off)
+	ip, _ := parseIPv6(b.Data())
 	b.Pull(off)
 	return ip
 }

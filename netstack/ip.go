@@ -519,11 +519,16 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 	if sk == nil {
 		// No socket: udp_lib_checksum_complete before the port
 		// unreachable.
+		// (An IPv6 datagram without a checksum is NO_SOCKET too:
+		// measured on 6.18, TestKernelICMPv6Rcv.)
 		reason := skb.DropNoSocket
-		if s.rxCsumBad(b, ipprotoUDP) {
+		switch {
+		case s.rxCsumBad(b, ipprotoUDP):
 			reason = skb.DropUDPCsum
-		} else if op == OpUDPRcv {
+		case op == OpUDPRcv:
 			s.icmpSend(b, ns, icmpDestUnreach, icmpPortUnreach, 0, true)
+		default:
+			s.icmp6Send(b, ns, s.devOf(b), icmp6DestUnreach, icmp6PortUnreach, 0)
 		}
 		s.drop(b, reason, op)
 		return
@@ -668,6 +673,8 @@ func (s *Stack) tcpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 			reason = skb.DropTCPCsum
 		} else if op == OpTCPRcv {
 			s.tcpV4SendReset(b, ns, ipv4Of(b))
+		} else {
+			s.tcpV6SendReset(b, ns, ipv6Of(b))
 		}
 		s.drop(b, reason, op)
 		return

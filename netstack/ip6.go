@@ -169,8 +169,8 @@ func (s *Stack) joined6(ns *Netns, g netip.Addr) bool {
 // segments left 0 skipped; a fragment header handed to ipv6_frag_rcv,
 // which queues the fragment or resubmits the reassembled datagram), then
 // the final protocol: UDP (udpv6_rcv), TCP (tcp_v6_rcv), IPv6 or IPv4 in
-// IPv6 (ip6ip6_rcv / ip4ip6_rcv of ip6_tunnel), GRE (ip6_gre's gre_rcv), ICMPv6 (icmpv6_rcv
-// consumes it), no next header (ipv6_nodata_rcv consumes it); a protocol
+// IPv6 (ip6ip6_rcv / ip4ip6_rcv of ip6_tunnel), GRE (ip6_gre's gre_rcv), ICMPv6 (icmpv6_rcv,
+// icmp6.go), no next header (ipv6_nodata_rcv consumes it); a protocol
 // without a handler drops with IP_NOPROTO. Not modelled: routing headers
 // with segments left (SRH processing; seg6 is disabled by default, where
 // ipv6_srh_rcv frees the skb): dropped with NOT_SPECIFIED at
@@ -228,8 +228,7 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 	case ipprotoGRE:
 		s.gre6Rcv(b, ns, ip)
 	case nexthdrICMPv6:
-		s.traceOp(LayerL4, OpICMPv6Rcv, b)
-		s.consume(b, DeliverOther, -1) // icmpv6_rcv: handled, consume_skb
+		s.icmp6Rcv(b, ns, ip)
 	case nexthdrNone:
 		s.consume(b, DeliverOther, -1) // ipv6_nodata_rcv
 	default:
@@ -246,20 +245,28 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 // ETH_P_IPV6; ip6_finish_output2 resolves the neighbour. Takes ownership of
 // skb.
 func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6) {
+	in := s.devOf(b)
 	if r := ns.mainRoute(ip.dst); r != nil && r.reject != 0 {
 		// A reject route's dst input: a blackhole is dst_discard
 		// (NOT_SPECIFIED); unreachable and prohibit are ip6_pkt_discard
 		// and ip6_pkt_prohibit -> ip6_pkt_drop (IP_INNOROUTES, after an
-		// ICMPv6 error, not modelled). Forwarding off or not.
-		if r.reject == errEINVAL {
+		// ICMPv6 no route or administratively prohibited error).
+		// Forwarding off or not.
+		switch r.reject {
+		case errEINVAL:
 			s.drop(b, skb.DropNotSpecified, OpIP6Route)
-		} else {
-			s.drop(b, skb.DropIPInNoroutes, OpIP6Route)
+			return
+		case errEACCES:
+			s.icmp6Send(b, ns, in, icmp6DestUnreach, icmp6AdmProhibited, 0)
+		default:
+			s.icmp6Send(b, ns, in, icmp6DestUnreach, icmp6NoRoute, 0)
 		}
+		s.drop(b, skb.DropIPInNoroutes, OpIP6Route)
 		return
 	}
 	out, nh := s.routeOutput(ns, ip.dst)
 	if out == nil || out == ns.lo {
+		s.icmp6Send(b, ns, in, icmp6DestUnreach, icmp6NoRoute, 0) // ip6_pkt_discard
 		s.drop(b, skb.DropIPInNoroutes, OpIP6Route)
 		return
 	}
@@ -272,10 +279,12 @@ func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6) {
 		return
 	}
 	if ip.hopLimit <= 1 {
+		s.icmp6Send(b, ns, in, icmp6TimeExceed, icmp6ExcHopLimit, 0)
 		s.drop(b, skb.DropIPInhdr, OpIP6Forward)
 		return
 	}
 	if b.Len() > out.mtu && b.Shinfo().GSOSize == 0 {
+		s.icmp6Send(b, ns, in, icmp6PktTooBig, 0, uint32(max(out.mtu, ipv6MinMTU)))
 		s.drop(b, skb.DropPktTooBig, OpIP6Forward)
 		return
 	}

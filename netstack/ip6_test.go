@@ -154,7 +154,13 @@ func TestIP6Rcv(t *testing.T) {
 		{"tcp to the bound address", buildFrame6(mod(base, func(o *frame6) { o.next = ipprotoTCP; o.dport = 80 })), false, 3, ""},
 		{"an AF_INET socket gets no IPv6", buildFrame6(mod(base, func(o *frame6) { o.dport = 54 })), false, -1,
 			"SKB_DROP_REASON_NO_SOCKET@__udp6_lib_rcv"},
-		{"all-nodes multicast, ICMPv6", buildFrame6(mod(base, func(o *frame6) { o.dst = "ff02::1"; o.next = nexthdrICMPv6 })), false, -2, ""},
+		{"all-nodes multicast, ICMPv6 echo request", func() []byte {
+			f := buildFrame6(mod(base, func(o *frame6) { o.dst = "ff02::1"; o.next = nexthdrICMPv6 }))
+			f[ethHlen+ip6Hlen], f[ethHlen+ip6Hlen+1] = icmp6EchoRequest, 0
+			return f
+		}(), false, -2, ""},
+		{"all-nodes multicast, ICMPv6 of unknown informational type", buildFrame6(mod(base, func(o *frame6) { o.dst = "ff02::1"; o.next = nexthdrICMPv6 })), false, -1,
+			"SKB_DROP_REASON_NOT_SPECIFIED@icmpv6_rcv"},
 		{"disable_ipv6", buildFrame6(base), true, -1, "SKB_DROP_REASON_IPV6DISABLED@ip6_rcv_core"},
 		{"otherhost", buildFrame6(mod(base, func(o *frame6) { o.dstMAC = macA })), false, -1, "SKB_DROP_REASON_OTHERHOST@ip6_rcv_core"},
 		{"short header", buildFrame6(base)[:ethHlen+30], false, -1, "SKB_DROP_REASON_IP_INHDR@ip6_rcv_core"},

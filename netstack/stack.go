@@ -78,11 +78,15 @@ type Netns struct {
 	ipID       uint16
 	ip6FragID  uint32 // ipv6_select_ident's identification (a counter in the model)
 
-	fwmarkReflect bool       // net.ipv4.fwmark_reflect
-	icmpRatelimit uint64     // net.ipv4.icmp_ratelimit in jiffies
-	icmp          *icmpState // rate limits (icmp.go), made at the first ICMP error
-	icmpSk        *Socket    // the ICMP socket while it sends for this namespace (icmp.go)
-	tcpSk         *Socket    // TCP's control socket while it sends a reset here (tcp.go)
+	fwmarkReflect  bool       // net.ipv4.fwmark_reflect
+	icmpRatelimit  uint64     // net.ipv4.icmp_ratelimit in jiffies
+	icmp           *icmpState // rate limits (icmp.go), made at the first ICMP error
+	icmpSk         *Socket    // the ICMP socket while it sends for this namespace (icmp.go)
+	tcpSk          *Socket    // TCP's control socket while it sends a reset here (tcp.go)
+	fwmarkReflect6 bool       // net.ipv6.fwmark_reflect
+	icmp6Ratelimit uint64     // net.ipv6.icmp.ratelimit in jiffies
+	icmp6Sk        *Socket    // the ICMPv6 socket (icmp6.go)
+	tcp6Sk         *Socket    // TCP's IPv6 control socket (icmp6.go)
 }
 
 // Name returns the namespace's name.
@@ -545,7 +549,7 @@ func cfgErr(format string, args ...any) error {
 
 func (s *Stack) addNetns(name string, fwd bool) *Netns {
 	n := &Netns{name: name, id: uint32(len(s.nss) + 1), forwarding: fwd, devs: []*Device{nil},
-		icmpRatelimit: msecsToJiffies(DefaultICMPRatelimit)}
+		icmpRatelimit: msecsToJiffies(DefaultICMPRatelimit), icmp6Ratelimit: msecsToJiffies(DefaultICMPv6Ratelimit)}
 	s.nss = append(s.nss, n)
 	lo := &Device{cfg: -1, name: "lo", kind: KindLoopback, ns: n, mtu: 65536, up: true,
 		addrs:       []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")},
@@ -588,7 +592,13 @@ func (s *Stack) build(maxVal int) error {
 		n.brNF4, n.brNF6 = nc.BridgeNFCallIPTables, nc.BridgeNFCallIP6Tables
 		n.brNFVlan = nc.BridgeNFFilterVLANTagged
 		n.brNFPPPoE = nc.BridgeNFFilterPPPoETagged
-		n.fwmarkReflect = nc.FwmarkReflect
+		n.fwmarkReflect, n.fwmarkReflect6 = nc.FwmarkReflect, nc.IPv6FwmarkReflect
+		switch {
+		case nc.ICMPv6Ratelimit < 0:
+			n.icmp6Ratelimit = 0
+		case nc.ICMPv6Ratelimit > 0:
+			n.icmp6Ratelimit = msecsToJiffies(nc.ICMPv6Ratelimit)
+		}
 		switch {
 		case nc.ICMPRatelimit < 0:
 			n.icmpRatelimit = 0

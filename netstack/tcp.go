@@ -43,9 +43,9 @@ import (
 // Modelling decisions:
 //   - The stack does not send the segments TCP would answer with (SYN-ACK,
 //     ACK, RST, challenge ACKs); a capture's own copies of them take the
-//     path their entry gives them. The one exception is the reset for an
-//     IPv4 segment that finds no socket, with Options.Replies
-//     (tcpV4SendReset). So the model does not know the ISN it
+//     path their entry gives them. The one exception is the reset for a
+//     segment that finds no socket, with Options.Replies (tcpV4SendReset,
+//     tcpV6SendReset). So the model does not know the ISN it
 //     would have chosen: tcp_check_req's ack_seq == snt_isn + 1 and
 //     tcp_rcv_synsent_state_process's snd_una < ack_seq <= snd_nxt are
 //     taken as true; tcp_check_req's window test is done on the sequence

@@ -80,7 +80,8 @@
 //	namespaces:                        # names, or {name, forwarding, ipv6_forwarding, disable_ipv6,
 //	                                   #  bridge_nf_call_iptables, bridge_nf_call_ip6tables,
 //	                                   #  bridge_nf_filter_vlan_tagged, bridge_nf_filter_pppoe_tagged,
-//	                                   #  fwmark_reflect, icmp_ratelimit (ms, 1000; 0: no per-peer limit)}
+//	                                   #  fwmark_reflect, icmp_ratelimit (ms, 1000; 0: no per-peer limit),
+//	                                   #  ipv6_fwmark_reflect, icmpv6_ratelimit (ms, 100)}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - {name: k8s, bridge_nf_call_iptables: true}   # br_netfilter loaded (default false)
 //	  - pod

@@ -283,7 +283,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 	}
 	m, err := d.fields(n, "namespace", "name", "forwarding", "ipv6_forwarding", "disable_ipv6",
 		"bridge_nf_call_iptables", "bridge_nf_call_ip6tables", "bridge_nf_filter_vlan_tagged", "bridge_nf_filter_pppoe_tagged",
-		"fwmark_reflect", "icmp_ratelimit")
+		"fwmark_reflect", "icmp_ratelimit", "ipv6_fwmark_reflect", "icmpv6_ratelimit")
 	if err != nil {
 		return ns, err
 	}
@@ -310,21 +310,27 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 	}{{"disable_ipv6", &ns.DisableIPv6}, {"bridge_nf_call_iptables", &ns.BridgeNFCallIPTables},
 		{"bridge_nf_call_ip6tables", &ns.BridgeNFCallIP6Tables},
 		{"bridge_nf_filter_vlan_tagged", &ns.BridgeNFFilterVLANTagged},
-		{"bridge_nf_filter_pppoe_tagged", &ns.BridgeNFFilterPPPoETagged}, {"fwmark_reflect", &ns.FwmarkReflect}} {
+		{"bridge_nf_filter_pppoe_tagged", &ns.BridgeNFFilterPPPoETagged}, {"fwmark_reflect", &ns.FwmarkReflect},
+		{"ipv6_fwmark_reflect", &ns.IPv6FwmarkReflect}} {
 		if v, ok := m[f.key]; ok {
 			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
 				return ns, err
 			}
 		}
 	}
-	if v, ok := m["icmp_ratelimit"]; ok {
-		ms, err := d.intv(v, "namespace "+ns.Name+": icmp_ratelimit", 0, 1<<30)
-		if err != nil {
-			return ns, err
-		}
-		ns.ICMPRatelimit = ms
-		if ms == 0 {
-			ns.ICMPRatelimit = -1 // the sysctl's 0: no per-peer limit
+	for _, f := range []struct {
+		key string
+		dst *int
+	}{{"icmp_ratelimit", &ns.ICMPRatelimit}, {"icmpv6_ratelimit", &ns.ICMPv6Ratelimit}} {
+		if v, ok := m[f.key]; ok {
+			ms, err := d.intv(v, "namespace "+ns.Name+": "+f.key, 0, 1<<30)
+			if err != nil {
+				return ns, err
+			}
+			*f.dst = ms
+			if ms == 0 {
+				*f.dst = -1 // the sysctl's 0: no per-peer limit
+			}
 		}
 	}
 	return ns, nil

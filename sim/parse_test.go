@@ -624,8 +624,8 @@ func TestParseSocketJoin(t *testing.T) {
 func TestParseReplies(t *testing.T) {
 	src := `options: {replies: true}
 namespaces:
-  - {name: a, fwmark_reflect: true, icmp_ratelimit: 100}
-  - {name: b, icmp_ratelimit: 0}
+  - {name: a, fwmark_reflect: true, icmp_ratelimit: 100, ipv6_fwmark_reflect: true, icmpv6_ratelimit: 0}
+  - {name: b, icmp_ratelimit: 0, icmpv6_ratelimit: 20}
   - c
 entry: {dev: lo}
 `
@@ -634,9 +634,9 @@ entry: {dev: lo}
 	assert.True(t, s.Stack.Options.Replies)
 	var got []string
 	for _, n := range s.Stack.Namespaces {
-		got = append(got, fmt.Sprintf("%s %v %d", n.Name, n.FwmarkReflect, n.ICMPRatelimit))
+		got = append(got, fmt.Sprintf("%s %v %d %v %d", n.Name, n.FwmarkReflect, n.ICMPRatelimit, n.IPv6FwmarkReflect, n.ICMPv6Ratelimit))
 	}
-	assert.Equal(t, []string{"a true 100", "b false -1", "c false 0"}, got)
+	assert.Equal(t, []string{"a true 100 true -1", "b false -1 false 20", "c false 0 false 0"}, got)
 	for _, tc := range []struct{ src, want string }{
 		{"options: {replies: 1}\nentry: {dev: lo}\n", `t.yaml:1:20: options.replies: want true or false, got "1"`},
 		{"namespaces:\n  - {name: a, icmp_ratelimit: -5}\nentry: {dev: lo}\n", "t.yaml:2:31: namespace a: icmp_ratelimit: -5 out of range"},

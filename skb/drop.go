@@ -74,6 +74,14 @@ const (
 	// DropInvalidProto is icmp_rcv() on a message to a broadcast or
 	// multicast address that the host does not answer there.
 	DropInvalidProto
+	// DropIPv6NdiscHopLimit and DropIPv6NdiscBadCode are ndisc_rcv() on
+	// a neighbour discovery message whose hop limit is not 255 or whose
+	// code is not 0.
+	DropIPv6NdiscHopLimit
+	DropIPv6NdiscBadCode
+	// DropIPv6BadExthdr is an IPv6 extension header that cannot be parsed
+	// (icmpv6_notify on the quoted packet).
+	DropIPv6BadExthdr
 	numDropReasons
 )
 
@@ -130,6 +138,9 @@ var dropNames = [numDropReasons]string{
 	DropTCPReset:             "SKB_DROP_REASON_TCP_RESET",
 	DropICMPCsum:             "SKB_DROP_REASON_ICMP_CSUM",
 	DropInvalidProto:         "SKB_DROP_REASON_INVALID_PROTO",
+	DropIPv6NdiscHopLimit:    "SKB_DROP_REASON_IPV6_NDISC_HOP_LIMIT",
+	DropIPv6NdiscBadCode:     "SKB_DROP_REASON_IPV6_NDISC_BAD_CODE",
+	DropIPv6BadExthdr:        "SKB_DROP_REASON_IPV6_BAD_EXTHDR",
 }
 
 // Name returns the kernel identifier, such as "SKB_DROP_REASON_NOMEM".

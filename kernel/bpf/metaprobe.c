@@ -7,7 +7,7 @@
 // device what the model's xdp-meta design reads at a tracepoint:
 // skb_shinfo(skb)->meta_len and the meta_len bytes before the mac header
 // (skb_metadata_end), through BTF and bpf_probe_read_kernel, and its drop
-// reason. tc_touch is
+// reason (only IPv6 packets of one traffic class when mfilter says so). tc_touch is
 // a tc program that writes a packet byte in place (so the verifier marks it
 // seen_direct_write and cls_bpf runs bpf_unclone_prologue on a cloned
 // skb); tc_metalen, after it, records data - data_meta. tc_vlan runs the
@@ -42,6 +42,16 @@ struct {
 	__type(key, struct mdevname);
 	__type(value, struct metaseen);
 } mdevs SEC(".maps");
+
+/* mfilter[0]: when not 0, meta_free counts only IPv6 packets of that
+ * traffic class (a test's own packets among a link's neighbour discovery
+ * and MLD). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} mfilter SEC(".maps");
 
 struct metaseen *unused_metaseen __attribute__((unused));
 struct mdevname *unused_mdevname __attribute__((unused));
@@ -314,6 +324,24 @@ int tc_vlan(struct __sk_buff *skb)
 	return -1;
 }
 
+/* filtered: mfilter is set and skb is not an IPv6 packet of its traffic
+ * class. */
+static __always_inline int filtered(struct sk_buff *skb)
+{
+	__u32 k = 0, *tc = bpf_map_lookup_elem(&mfilter, &k);
+	unsigned char *head;
+	__u8 b[2];
+	__u16 nh;
+
+	if (!tc || !*tc)
+		return 0;
+	head = BPF_CORE_READ(skb, head);
+	nh = BPF_CORE_READ(skb, network_header);
+	if (bpf_probe_read_kernel(b, 2, head + nh) < 0 || b[0] >> 4 != 6)
+		return 1;
+	return (__u32)(((b[0] & 0xf) << 4) | (b[1] >> 4)) != *tc;
+}
+
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(meta_free, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
@@ -327,7 +355,7 @@ int BPF_PROG(meta_free, struct sk_buff *skb, void *location, enum skb_drop_reaso
 	if (bpf_probe_read_kernel_str(k.name, sizeof(k.name), BPF_CORE_READ(skb, dev, name)) < 0)
 		return 0;
 	e = bpf_map_lookup_elem(&mdevs, &k);
-	if (!e)
+	if (!e || filtered(skb))
 		return 0;
 	if (e->count++ != 0)
 		return 0; /* keep the first skb's view */

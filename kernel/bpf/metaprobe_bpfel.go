@@ -45,6 +45,7 @@ type MetaProbeVlanseen struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	MetaProbeMapMdevs          = "mdevs"
+	MetaProbeMapMfilter        = "mfilter"
 	MetaProbeMapTcLens         = "tc_lens"
 	MetaProbeMapTcVlanOps      = "tc_vlan_ops"
 	MetaProbeMapTcVlanSeen     = "tc_vlan_seen"
@@ -118,6 +119,7 @@ type MetaProbeProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type MetaProbeMapSpecs struct {
 	Mdevs        *ebpf.MapSpec `ebpf:"mdevs"`
+	Mfilter      *ebpf.MapSpec `ebpf:"mfilter"`
 	TcLens       *ebpf.MapSpec `ebpf:"tc_lens"`
 	TcVlanOps    *ebpf.MapSpec `ebpf:"tc_vlan_ops"`
 	TcVlanSeen   *ebpf.MapSpec `ebpf:"tc_vlan_seen"`
@@ -155,6 +157,7 @@ func (o *MetaProbeObjects) Close() error {
 // It can be passed to LoadMetaProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type MetaProbeMaps struct {
 	Mdevs        *ebpf.Map `ebpf:"mdevs"`
+	Mfilter      *ebpf.Map `ebpf:"mfilter"`
 	TcLens       *ebpf.Map `ebpf:"tc_lens"`
 	TcVlanOps    *ebpf.Map `ebpf:"tc_vlan_ops"`
 	TcVlanSeen   *ebpf.Map `ebpf:"tc_vlan_seen"`
@@ -165,6 +168,7 @@ type MetaProbeMaps struct {
 func (m *MetaProbeMaps) Close() error {
 	return _MetaProbeClose(
 		m.Mdevs,
+		m.Mfilter,
 		m.TcLens,
 		m.TcVlanOps,
 		m.TcVlanSeen,

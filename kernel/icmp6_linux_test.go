@@ -1,0 +1,337 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/internal/testutil"
+	"github.com/skbsim/skbsim/kmem"
+	"github.com/skbsim/skbsim/netstack"
+	"github.com/skbsim/skbsim/skb"
+)
+
+const (
+	icmp6AddrA = "2001:db8:1::1"
+	icmp6AddrH = "2001:db8:1::fe"
+	icmp6AddrB = "2001:db8:2::2"
+	testTclass = 0x28 // the traffic class of the tests' own IPv6 packets
+)
+
+// newICMP6Topo is newICMPTopo's topology over IPv6: A (vA,
+// 2001:db8:1::1/64), H (hA, 2001:db8:1::fe/64; hB, 2001:db8:2::1/64, MTU
+// 1400; forwarding) and B (vB, 2001:db8:2::2/64), without duplicate
+// address detection or router solicitations, with permanent neighbours
+// and H's blackhole, unreachable and prohibit routes.
+func newICMP6Topo(t *testing.T, sysctls ...string) *icmpTopo {
+	t.Helper()
+	tp := &icmpTopo{hA: fmt.Sprint("i6", os.Getpid()%100000)}
+	tp.a, tp.h, tp.b = newNetns(t, "i6A"), newNetns(t, "i6H"), newNetns(t, "i6B")
+	a, h, b := tp.a, tp.h, tp.b
+	for _, n := range []*Netns{a, h, b} {
+		require.NoError(t, n.Sysctl("net.ipv6.conf.default.router_solicitations", "0"))
+		require.NoError(t, n.Sysctl("net.ipv6.conf.default.dad_transmits", "0"))
+	}
+	require.NoError(t, a.IP("link", "add", "vA", "type", "veth", "peer", "name", tp.hA, "netns", h.Name))
+	require.NoError(t, b.IP("link", "add", "vB", "type", "veth", "peer", "name", "hB", "netns", h.Name))
+	for _, x := range []struct {
+		n   *Netns
+		dev string
+	}{{a, "vA"}, {h, tp.hA}, {h, "hB"}, {b, "vB"}} {
+		require.NoError(t, x.n.Do(func() error { return writeSysctl("net/ipv6/conf/"+x.dev+"/disable_ipv6", "0") }))
+	}
+	require.NoError(t, a.IP("-6", "addr", "add", icmp6AddrA+"/64", "dev", "vA", "nodad"))
+	require.NoError(t, h.IP("-6", "addr", "add", icmp6AddrH+"/64", "dev", tp.hA, "nodad"))
+	require.NoError(t, h.IP("-6", "addr", "add", "2001:db8:2::1/64", "dev", "hB", "nodad"))
+	require.NoError(t, b.IP("-6", "addr", "add", icmp6AddrB+"/64", "dev", "vB", "nodad"))
+	require.NoError(t, h.IP("link", "set", "hB", "mtu", "1400"))
+	require.NoError(t, h.Sysctl("net.ipv6.conf.all.forwarding", "1"))
+	for i := 0; i+1 < len(sysctls); i += 2 {
+		require.NoError(t, h.Sysctl(sysctls[i], sysctls[i+1]))
+	}
+	for _, l := range []struct {
+		n   *Netns
+		dev string
+	}{{a, "vA"}, {h, tp.hA}, {h, "hB"}, {b, "vB"}} {
+		require.NoError(t, l.n.IP("link", "set", l.dev, "up"))
+	}
+	require.NoError(t, h.IP("-6", "route", "add", "blackhole", "2001:db8:7::/48"))
+	require.NoError(t, h.IP("-6", "route", "add", "unreachable", "2001:db8:6::/48"))
+	require.NoError(t, h.IP("-6", "route", "add", "prohibit", "2001:db8:5::/48"))
+	hw := func(n *Netns, dev string) [6]byte {
+		m, err := n.HardwareAddr(dev)
+		require.NoError(t, err)
+		return [6]byte(m)
+	}
+	tp.macA, tp.macH, tp.macHB, tp.macVB = hw(a, "vA"), hw(h, tp.hA), hw(h, "hB"), hw(b, "vB")
+	require.NoError(t, a.IP("-6", "neigh", "add", icmp6AddrH, "lladdr", macString(tp.macH), "dev", "vA", "nud", "permanent"))
+	require.NoError(t, h.IP("-6", "neigh", "add", icmp6AddrA, "lladdr", macString(tp.macA), "dev", tp.hA, "nud", "permanent"))
+	require.NoError(t, h.IP("-6", "neigh", "add", icmp6AddrB, "lladdr", macString(tp.macVB), "dev", "hB", "nud", "permanent"))
+	require.NoError(t, a.IP("-6", "route", "add", "default", "via", icmp6AddrH))
+	require.NoError(t, b.IP("-6", "route", "add", "default", "via", "2001:db8:2::1"))
+	return tp
+}
+
+// model6 is the IPv6 topology as a model configuration (hA first when
+// rx, so that a packet can enter there with CHECKSUM_NONE); H's namespace
+// gets ns.
+func (tp *icmpTopo) model6(ns netstack.NamespaceConfig, rx bool, progs ...netstack.ProgramConfig) *netstack.Config {
+	pfx := netip.MustParsePrefix
+	ns.Name, ns.IPv6Forwarding = "H", true
+	cfg := &netstack.Config{
+		Namespaces: []netstack.NamespaceConfig{{Name: "A"}, ns, {Name: "B"}},
+		Devices: []netstack.DeviceConfig{
+			{Name: "vA", Kind: netstack.KindVeth, Netns: "A", MAC: tp.macA, Addrs: []netip.Prefix{pfx(icmp6AddrA + "/64")},
+				Peer: "hA", PeerNetns: "H", PeerMAC: tp.macH, PeerAddrs: []netip.Prefix{pfx(icmp6AddrH + "/64")}},
+			{Name: "hB", Kind: netstack.KindVeth, Netns: "H", MAC: tp.macHB, MTU: 1400, Addrs: []netip.Prefix{pfx("2001:db8:2::1/64")},
+				Peer: "vB", PeerNetns: "B", PeerMAC: tp.macVB, PeerAddrs: []netip.Prefix{pfx(icmp6AddrB + "/64")}},
+		},
+		Routes: []netstack.RouteConfig{
+			{Netns: "A", Dst: pfx("::/0"), Dev: "vA", Via: netip.MustParseAddr(icmp6AddrH)},
+			{Netns: "B", Dst: pfx("::/0"), Dev: "vB", Via: netip.MustParseAddr("2001:db8:2::1")},
+			{Netns: "H", Dst: pfx("2001:db8:7::/48"), Type: netstack.RouteBlackhole},
+			{Netns: "H", Dst: pfx("2001:db8:6::/48"), Type: netstack.RouteUnreachable},
+			{Netns: "H", Dst: pfx("2001:db8:5::/48"), Type: netstack.RouteProhibit},
+		},
+		Sockets:  []netstack.SocketConfig{{Name: "tx", Netns: "A", Proto: netstack.ProtoUDP, Port: 40000, Addr: netip.IPv6Unspecified()}},
+		Programs: progs,
+		Options:  netstack.Options{Replies: true},
+		Entries:  []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "tx"}},
+	}
+	if rx {
+		v := &cfg.Devices[0]
+		v.Name, v.Netns, v.MAC, v.Addrs, v.Peer, v.PeerNetns, v.PeerMAC, v.PeerAddrs = "hA", "H", tp.macH, v.PeerAddrs, "vA", "A", tp.macA, v.Addrs
+		v.RxChecksum = "off"
+		cfg.Routes[0].Dev = "vA"
+		cfg.Entries = []netstack.EntryConfig{{Netns: "H", Dev: "hA"}}
+	}
+	return cfg
+}
+
+// ip6Packet is an IPv6 packet from A to dst with traffic class
+// testTclass, hop limit hop, next header next and payload l4, whose
+// checksum (ICMPv6, TCP, UDP) at csumOff it computes unless csumOff < 0
+// or bad.
+func ip6Packet(dst string, hop, next uint8, l4 []byte, csumOff int, bad bool) []byte {
+	p := make([]byte, 40+len(l4))
+	binary.BigEndian.PutUint32(p[0:], 6<<28|uint32(testTclass)<<20)
+	binary.BigEndian.PutUint16(p[4:], uint16(len(l4)))
+	p[6], p[7] = next, hop
+	copy(p[8:24], netip.MustParseAddr(icmp6AddrA).AsSlice())
+	copy(p[24:40], netip.MustParseAddr(dst).AsSlice())
+	copy(p[40:], l4)
+	if csumOff >= 0 {
+		m := p[40:]
+		binary.BigEndian.PutUint16(m[csumOff:], 0)
+		ps := make([]byte, 40, 40+len(m))
+		copy(ps[0:32], p[8:40])
+		binary.BigEndian.PutUint32(ps[32:], uint32(len(m)))
+		ps[39] = next
+		c := inetCsum(append(ps, m...))
+		if bad {
+			c ^= 0x5555
+		}
+		binary.BigEndian.PutUint16(m[csumOff:], c)
+	}
+	return p
+}
+
+// sendRaw6 sends IPv6 packet p (header included) from a raw socket in n.
+func sendRaw6(t *testing.T, n *Netns, p []byte) {
+	t.Helper()
+	fd := newSocket(t, n, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_RAW)
+	sa := &unix.SockaddrInet6{}
+	copy(sa.Addr[:], p[24:40])
+	require.NoError(t, unix.Sendto(fd, p, 0, sa))
+}
+
+// frame6 puts p in an Ethernet frame from vA to hA.
+func (tp *icmpTopo) frame6(p []byte) []byte {
+	f := make([]byte, 14, 14+len(p))
+	copy(f[0:6], tp.macH[:])
+	copy(f[6:12], tp.macA[:])
+	binary.BigEndian.PutUint16(f[12:], unix.ETH_P_IPV6)
+	return append(f, p...)
+}
+
+// quoted6 is the first n bytes of a UDP datagram from H to A, as an
+// ICMPv6 error quotes it.
+func quoted6(n int) []byte {
+	q := make([]byte, 40+8+40)
+	binary.BigEndian.PutUint32(q[0:], 6<<28)
+	binary.BigEndian.PutUint16(q[4:], 48)
+	q[6], q[7] = unix.IPPROTO_UDP, 64
+	copy(q[8:24], netip.MustParseAddr(icmp6AddrH).AsSlice())
+	copy(q[24:40], netip.MustParseAddr(icmp6AddrA).AsSlice())
+	binary.BigEndian.PutUint16(q[40:], 9)
+	binary.BigEndian.PutUint16(q[42:], 9)
+	binary.BigEndian.PutUint16(q[44:], 48)
+	return q[:n]
+}
+
+// TestKernelICMPv6Rcv: what icmpv6_rcv does with messages A sends to H,
+// in the kernel (the kfree_skb tracepoint's drop reason on hA, for the
+// test's traffic class only: the link also carries MLD) and in the model.
+func TestKernelICMPv6Rcv(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	require.NoError(t, probe.FilterTclass(testTclass))
+	tp := newICMP6Topo(t)
+	msg := func(typ, code uint8, body []byte) []byte {
+		return append([]byte{typ, code, 0, 0, 0x12, 0x34, 0, 1}, body...)
+	}
+	ns := msg(135, 0, netip.MustParseAddr(icmp6AddrH).AsSlice())
+	for _, tc := range []struct {
+		name string
+		dst  string
+		hop  uint8
+		next uint8
+		l4   []byte
+		bad  bool
+	}{
+		{"echo request", icmp6AddrH, 64, 58, msg(128, 0, make([]byte, 32)), false},
+		{"echo request, bad checksum", icmp6AddrH, 64, 58, msg(128, 0, make([]byte, 32)), true},
+		{"echo reply", icmp6AddrH, 64, 58, msg(129, 0, make([]byte, 32)), false},
+		{"extended echo request", icmp6AddrH, 64, 58, msg(160, 0, make([]byte, 8)), false},
+		{"unknown informational type", icmp6AddrH, 64, 58, msg(200, 0, nil), false},
+		{"4 bytes", icmp6AddrH, 64, 58, msg(128, 0, nil)[:4], false},
+		{"port unreachable", icmp6AddrH, 64, 58, msg(1, 4, quoted6(48)), false},
+		{"port unreachable, quote of 30 bytes", icmp6AddrH, 64, 58, msg(1, 4, quoted6(30)), false},
+		{"port unreachable, no transport header", icmp6AddrH, 64, 58, msg(1, 4, quoted6(40)), false},
+		{"packet too big, quote of 30 bytes", icmp6AddrH, 64, 58, msg(2, 0, quoted6(30)), false},
+		{"packet too big", icmp6AddrH, 64, 58, msg(2, 0, quoted6(48)), false},
+		{"unknown error type", icmp6AddrH, 64, 58, msg(50, 0, quoted6(48)), false},
+		{"neighbour solicitation, hop limit 64", icmp6AddrH, 64, 58, ns, false},
+		{"neighbour solicitation, code 1", icmp6AddrH, 255, 58, append([]byte{135, 1}, ns[2:]...), false},
+		{"UDP without checksum, no socket", icmp6AddrH, 64, 17, []byte{0x9c, 0x40, 0x27, 0x0f, 0, 12, 0, 0, 1, 2, 3, 4}, false},
+		{"UDP, no socket", icmp6AddrH, 64, 17, []byte{0x9c, 0x40, 0x27, 0x0f, 0, 12, 0, 0, 1, 2, 3, 4}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			off := 2
+			switch {
+			case tc.next == 17 && tc.name == "UDP without checksum, no socket":
+				off = -1
+			case tc.next == 17:
+				off = 6
+			}
+			p := ip6Packet(tc.dst, tc.hop, tc.next, tc.l4, off, tc.bad)
+			require.NoError(t, probe.Watch(tp.hA))
+			sendRaw6(t, tp.a, p)
+			time.Sleep(20 * time.Millisecond)
+			seen, err := probe.Seen(tp.hA)
+			require.NoError(t, err)
+			var kern []string
+			if seen.Count != 0 {
+				name, err := DropReasonName(seen.Reason)
+				require.NoError(t, err)
+				kern = []string{name}
+			}
+			t.Logf("kernel: %v", kern)
+			obs := &nsDrops{ns: 3}
+			runModel(t, tp.model6(netstack.NamespaceConfig{}, true), obs, tp.frame6(p), nil)
+			require.Equal(t, kern, obs.reasons, "model")
+		})
+	}
+}
+
+// TestKernelICMPv6Errors: the ICMPv6 errors H sends A for bursts of UDP
+// datagrams (port unreachable from H itself; time exceeded, packet too
+// big, no route and reject routes when forwarding), a second burst 60 ms
+// later (icmpv6_xrlim_allow's interval, shortened for a /64), as a raw
+// socket in A reads them and as a tc ingress program on vA sees them.
+func TestKernelICMPv6Errors(t *testing.T) {
+	testutil.KernelTests(t)
+	for _, tc := range []struct {
+		name    string
+		dst     string
+		hop     int
+		payload int
+		again   bool
+	}{
+		{"port unreachable", icmp6AddrH, 64, 100, true},
+		{"time exceeded", icmp6AddrB, 1, 100, false},
+		{"packet too big", icmp6AddrB, 64, 1400, false},
+		{"no route", "2001:db8:9::1", 64, 100, true},
+		{"unreachable route", "2001:db8:6::1", 64, 100, false},
+		{"prohibit route", "2001:db8:5::1", 64, 100, false},
+		{"blackhole route", "2001:db8:7::1", 64, 100, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 10
+			tp := newICMP6Topo(t)
+			rcv := newSocket(t, tp.a, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			require.NoError(t, unix.SetsockoptTimeval(rcv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 300_000}))
+			snd := newSocket(t, tp.a, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			require.NoError(t, unix.SetsockoptInt(snd, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, tc.hop))
+			require.NoError(t, unix.SetsockoptInt(snd, unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_PROBE))
+			require.NoError(t, unix.Bind(snd, &unix.SockaddrInet6{Port: 40000}))
+			dst := netip.MustParseAddr(tc.dst).As16()
+			send := func() {
+				for range n {
+					require.NoError(t, unix.Sendto(snd, make([]byte, tc.payload), 0, &unix.SockaddrInet6{Port: 9999, Addr: dst}))
+				}
+			}
+			send()
+			if tc.again {
+				time.Sleep(60 * time.Millisecond)
+				send()
+			}
+			var kern []icmpGot
+			buf := make([]byte, 2048)
+			for {
+				k, from, err := unix.Recvfrom(rcv, buf, 0)
+				if err != nil {
+					break
+				}
+				if buf[0] >= 128 {
+					continue // neighbour discovery, MLD
+				}
+				kern = append(kern, icmpGot{buf[0], buf[1], netip.AddrFrom16(from.(*unix.SockaddrInet6).Addr).String(), k + 40})
+			}
+			t.Logf("kernel: %d errors: %v", len(kern), kern)
+
+			var model []icmpGot
+			cfg := tp.model6(netstack.NamespaceConfig{}, false, netstack.ProgramConfig{Name: "rx", Hook: carrier.HookTCIngress, Netns: "A", Dev: "vA",
+				Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+					d := c.Skb.Data()[14:]
+					if d[6] == unix.IPPROTO_ICMPV6 && d[40] < 128 {
+						model = append(model, icmpGot{d[40], d[41], netip.AddrFrom16([16]byte(d[8:24])).String(), c.Skb.Len() - 14})
+					}
+					return -1
+				})})
+			a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
+			s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: netstack.NopObserver{}})
+			require.NoError(t, err)
+			udp := make([]byte, 8+tc.payload)
+			binary.BigEndian.PutUint16(udp[0:], 40000)
+			binary.BigEndian.PutUint16(udp[2:], 9999)
+			binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
+			pkt := ip6Packet(tc.dst, uint8(tc.hop), unix.IPPROTO_UDP, udp, 6, false)
+			pkt[0], pkt[1] = 0x60, 0 // traffic class 0, as the socket sends
+			bursts := []int64{1e15}
+			if tc.again {
+				bursts = append(bursts, 1e15+60e6)
+			}
+			id := uint64(0)
+			for _, at := range bursts {
+				for range n {
+					id++
+					require.NoError(t, s.Inject(&netstack.Packet{ID: id, Tstamp: at, Frame: pkt}))
+				}
+			}
+			s.Flush()
+			require.NoError(t, s.Close())
+			require.NoError(t, a.CheckLeaks())
+			require.Equal(t, kern, model, "model")
+		})
+	}
+}

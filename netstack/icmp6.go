@@ -1,0 +1,419 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/skbsim/skbsim/cost"
+	"github.com/skbsim/skbsim/skb"
+)
+
+// ICMPv6: what icmpv6_rcv does with a message delivered to the host, and
+// the messages the stack sends itself with Options.Replies (icmp6_send
+// for errors, icmpv6_echo_reply) and TCP's reset (tcp_v6_send_reset).
+//
+// Modelling decisions, besides icmp.go's (no raw or ping sockets, the
+// rate limit state per flow shard and its peer table):
+//   - Neighbour discovery messages get ndisc_rcv's hop limit and code
+//     checks and are then consumed: ndisc_recv_ns and the others (the
+//     neighbour table, the advertisements they answer with) are not
+//     modelled. MLD queries and reports are consumed.
+//   - The sysctls keep their defaults except where NamespaceConfig names
+//     them: icmp.ratelimit 100 ms, icmp.ratemask 0-1,3-127 (every error
+//     but packet too big), echo_ignore_all 0, echo_ignore_multicast 0,
+//     auto_flowlabels 1, flowlabel_reflect 0, hop_limit 64.
+//   - The per-peer interval is icmp.ratelimit for every route (measured
+//     on 6.18 over a /64: TestKernelICMPv6Errors; older kernels shortened
+//     it for wider routes, tmo >> ((128 - prefix length) >> 5)).
+//   - Without Options.Replies an echo request is consumed as if its reply
+//     had gone out (the kernel drops it, NOT_SPECIFIED, only when the
+//     reply cannot be sent).
+
+// ICMPv6 message types and codes (include/uapi/linux/icmpv6.h, ndisc.h).
+const (
+	icmp6DestUnreach     = 1
+	icmp6PktTooBig       = 2
+	icmp6TimeExceed      = 3
+	icmp6ParamProb       = 4
+	icmp6EchoRequest     = 128
+	icmp6EchoReply       = 129
+	icmp6MgmQuery        = 130
+	icmp6MgmReport       = 131
+	ndiscRouterSolicit   = 133
+	ndiscRedirect        = 137
+	icmp6ExtEchoReply    = 161
+	icmp6InfoMask        = 0x80 // ICMPV6_INFOMSG_MASK
+	icmp6NoRoute         = 0    // ICMPV6_NOROUTE
+	icmp6AdmProhibited   = 1    // ICMPV6_ADM_PROHIBITED
+	icmp6PortUnreach     = 4    // ICMPV6_PORT_UNREACH
+	icmp6ExcHopLimit     = 0    // ICMPV6_EXC_HOPLIMIT
+	ipv6MinMTU           = 1280
+	icmp6DefaultHopLimit = 64
+)
+
+// DefaultICMPv6Ratelimit is net.ipv6.icmp.ratelimit's default, in
+// milliseconds (NamespaceConfig.ICMPv6Ratelimit).
+const DefaultICMPv6Ratelimit = 100
+
+// icmp6MaskAllow models icmpv6_mask_allow: the default ratemask
+// (0-1,3-127) limits every error type but packet too big.
+func icmp6MaskAllow(typ uint8) bool { return typ == icmp6PktTooBig || typ > 127 }
+
+// icmp6Rcv models icmpv6_rcv() for a message delivered to ns (b's data at
+// the ICMPv6 header, ip its IPv6 header): the checksum over the
+// pseudo-header (ICMP_CSUM), the header (shorter than 8 bytes:
+// NOT_SPECIFIED), then by type: an echo request is answered
+// (icmpv6EchoReply) and consumed, an echo reply dropped by ping_rcv
+// (NO_SOCKET), an extended echo request (PROBE is off) like other
+// informational messages below; errors
+// (and unknown types below 128) go to icmpv6_notify, which needs the
+// quoted IPv6 header and 8 bytes past its extension headers
+// (PKT_TOO_SMALL; a packet too big first needs the IPv6 header itself,
+// else NOT_SPECIFIED); neighbour discovery needs hop limit 255
+// (IPV6_NDISC_HOP_LIMIT) and code 0 (IPV6_NDISC_BAD_CODE); MLD queries
+// and reports are consumed; other informational messages are freed with
+// NOT_SPECIFIED, as icmpv6_rcv's default reason leaves them.
+func (s *Stack) icmp6Rcv(b *skb.Buff, ns *Netns, ip ipv6) {
+	s.traceOp(LayerL4, OpICMPv6Rcv, b)
+	if s.icmp6CsumBad(b) {
+		s.drop(b, skb.DropICMPCsum, OpICMPv6Rcv)
+		return
+	}
+	if b.Len() < icmpHlen || !b.MayPull(icmpHlen) {
+		s.drop(b, skb.DropNotSpecified, OpICMPv6Rcv)
+		return
+	}
+	d := b.Data()
+	typ, code := d[0], d[1]
+	reason := skb.SkbNotDroppedYet
+	switch {
+	case typ == icmp6EchoRequest:
+		s.icmp6EchoReply(b, ns, ip)
+	case typ == icmp6MgmQuery, typ == icmp6MgmReport:
+		// igmp6_event_query / igmp6_event_report take the skb.
+	case typ == icmp6EchoReply || typ == icmp6ExtEchoReply:
+		reason = skb.DropNoSocket // ping_rcv
+	case typ >= ndiscRouterSolicit && typ <= ndiscRedirect:
+		// ndisc_rcv
+		switch {
+		case ip.hopLimit != 255:
+			reason = skb.DropIPv6NdiscHopLimit
+		case code != 0:
+			reason = skb.DropIPv6NdiscBadCode
+		}
+	case typ == icmp6PktTooBig && (b.Len() < icmpHlen+ip6Hlen || !b.MayPull(icmpHlen+ip6Hlen)):
+		reason = skb.DropNotSpecified
+	case typ&icmp6InfoMask == 0:
+		reason = s.icmp6Notify(b)
+	default:
+		reason = skb.DropNotSpecified
+	}
+	if reason != skb.SkbNotDroppedYet {
+		s.drop(b, reason, OpICMPv6Rcv)
+		return
+	}
+	s.consume(b, DeliverOther, -1)
+}
+
+// icmp6Notify models icmpv6_notify() on an error (b's data at the ICMPv6
+// header): the quoted IPv6 header, then its extension headers skipped,
+// then 8 bytes of what they carry must be there (PKT_TOO_SMALL); the
+// protocol's error handler only notes the error (SKB_CONSUMED).
+func (s *Stack) icmp6Notify(b *skb.Buff) skb.DropReason {
+	if b.Len() < icmpHlen+ip6Hlen || !b.MayPull(icmpHlen+ip6Hlen) {
+		return skb.DropPktTooSmall
+	}
+	q := s.l4Bytes(b, icmpHlen)
+	off, _, ok := ip6SkipExthdr(q)
+	if !ok {
+		return skb.DropIPv6BadExthdr
+	}
+	if len(q) < off+8 {
+		return skb.DropPktTooSmall
+	}
+	return skb.SkbNotDroppedYet
+}
+
+// ip6SkipExthdr models ipv6_skip_exthdr on IPv6 packet p: the offset and
+// type of the header after the extension headers (a later fragment stops
+// the walk at its fragment header); ok false for a header cut short.
+func ip6SkipExthdr(p []byte) (off int, next uint8, ok bool) {
+	off, next = ip6Hlen, p[6]
+	for {
+		switch next {
+		case nexthdrHop, nexthdrDest, nexthdrRouting:
+			n, ok := extLen(p[off:])
+			if !ok {
+				return off, next, false
+			}
+			next, off = p[off], off+n
+		case nexthdrFrag:
+			if len(p) < off+8 {
+				return off, next, false
+			}
+			if binary.BigEndian.Uint16(p[off+2:])&^7 != 0 {
+				return off, next, true
+			}
+			next, off = p[off], off+fragHdrLen
+		default:
+			return off, next, true
+		}
+	}
+}
+
+// icmp6CsumBad models skb_checksum_validate(skb, IPPROTO_ICMPV6,
+// ip6_compute_pseudo) on a message whose data is at its header.
+func (s *Stack) icmp6CsumBad(b *skb.Buff) bool {
+	h := b.H()
+	if h.CsumValid {
+		return false
+	}
+	switch h.IPSummed {
+	case skb.ChecksumUnnecessary:
+		h.CsumValid = true
+		decrCsumUnnecessary(h)
+		return false
+	case skb.ChecksumNone:
+	default:
+		return false
+	}
+	off := -b.NetworkOffset()
+	b.Push(off)
+	var nh [ip6Hlen]byte
+	copy(nh[:], b.Data())
+	b.Pull(off)
+	s.acct.Op(cost.OpCsumByte, uint64(b.Len()))
+	ok := csumFold(csumAdd(pseudoSum(nh[:], nexthdrICMPv6, b.Len()), s.l4Bytes(b, 0))) == 0xffff
+	h.CsumValid = ok
+	return !ok
+}
+
+// icmp6EchoReply models icmpv6_echo_reply() for request b (data at the
+// ICMPv6 header) when Options.Replies is on: the reply carries the
+// request's identifier, sequence and data, from its destination (a
+// unicast one; else the route's source), with its traffic class, the
+// reply mark (IP6_REPLY_MARK) and an automatic flow label; echo replies
+// are outside the ratemask.
+func (s *Stack) icmp6EchoReply(b *skb.Buff, ns *Netns, ip ipv6) {
+	if !s.cfg.Options.Replies {
+		return
+	}
+	d := b.Data()
+	var hdr [icmpHlen]byte
+	copy(hdr[:], d[:icmpHlen])
+	hdr[0] = icmp6EchoReply
+	body := d[icmpHlen:]
+	if b.IsNonlinear() {
+		body = s.l4Bytes(b, icmpHlen)
+	}
+	src := ip.dst
+	if src.IsMulticast() {
+		src = netip.Addr{}
+	}
+	s.icmp6Push(b, ns, src, ip.src, ip6Tclass(b), hdr, body, false, isLoopback(s.devOf(b)))
+}
+
+// ip6Tclass is the traffic class of b's IPv6 header (ipv6_get_dsfield).
+func ip6Tclass(b *skb.Buff) uint8 {
+	off := -b.NetworkOffset()
+	b.Push(off)
+	d := b.Data()
+	t := d[0]<<4 | d[1]>>4
+	b.Pull(off)
+	return t
+}
+
+// icmp6Send models icmp6_send() for skb b, whose network header is its
+// IPv6 header, which came in on in, when Options.Replies is on: no error
+// about a packet to a multicast address or not PACKET_HOST (but packet
+// too big), from an unspecified or multicast source, or about an ICMPv6
+// error; the global limit (unless b came in on loopback), the peer's
+// limit, then the message: the ICMPv6 header and as much of the packet as
+// keeps it within IPV6_MIN_MTU. Its source is the packet's destination
+// when that is the host's, else the input device's address for the
+// packet's source (ipv6_dev_get_saddr).
+func (s *Stack) icmp6Send(b *skb.Buff, ns *Netns, in *Device, typ, code uint8, info uint32) {
+	if !s.cfg.Options.Replies {
+		return
+	}
+	noff := b.NetworkOffset()
+	if b.Len()-noff < ip6Hlen {
+		return
+	}
+	var pkt []byte
+	if noff < 0 {
+		b.Push(-noff)
+		pkt = s.l4Bytes(b, 0)
+		b.Pull(-noff)
+	} else {
+		pkt = s.l4Bytes(b, noff)
+	}
+	ip, ok := parseIPv6(pkt)
+	if !ok {
+		return
+	}
+	var src netip.Addr
+	if s.isLocal(ns, ip.dst) {
+		src = ip.dst
+	}
+	if ip.dst.IsMulticast() || b.H().PktType != skb.PacketHost {
+		if typ != icmp6PktTooBig {
+			return
+		}
+		src = netip.Addr{}
+	}
+	if ip.src.IsUnspecified() || ip.src.IsMulticast() {
+		return
+	}
+	// is_ineligible: never about an ICMPv6 error (or a message cut
+	// before its type).
+	if off, next, ok := ip6SkipExthdr(pkt); ok && next == nexthdrICMPv6 && (len(pkt) <= off || pkt[off]&icmp6InfoMask == 0) {
+		return
+	}
+	if !src.IsValid() && in != nil {
+		src = fibPrefSrc(ns, in, ip.src, true)
+	}
+	var hdr [icmpHlen]byte
+	hdr[0], hdr[1] = typ, code
+	binary.BigEndian.PutUint32(hdr[4:], info)
+	s.icmp6Push(b, ns, src, ip.src, 0, hdr, pkt[:min(len(pkt), ipv6MinMTU-ip6Hlen-icmpHlen)], true, isLoopback(s.devOf(b)))
+}
+
+// icmp6Push builds and sends an ICMPv6 message from src (invalid: the
+// route's choice) to dst: the limits for an error first (the namespace's
+// credit is IPv4's, icmp_global_allow; the peer's interval
+// icmpv6_xrlim_allow's, icmp.ratelimit), then ip6_append_data on the ICMPv6 socket (one
+// skb of the message plus LL_RESERVED_SPACE and a fragment header's room,
+// or fragment-sized pieces above the MTU; owned by the socket; hop limit
+// 64, an automatic flow label, CHECKSUM_NONE) and
+// icmpv6_push_pending_frames -> ip6_local_out.
+func (s *Stack) icmp6Push(b *skb.Buff, ns *Netns, src, dst netip.Addr, tclass uint8, hdr [icmpHlen]byte, body []byte, isErr, inLoopback bool) {
+	typ := hdr[0]
+	apply := false
+	if isErr && !inLoopback && !icmp6MaskAllow(typ) {
+		if !s.icmpGlobalCredit(ns) { // icmpv6_global_allow -> icmp_global_allow
+			return
+		}
+		apply = true
+	}
+	out, nh := s.routeOutput(ns, dst)
+	if out == nil {
+		return
+	}
+	if apply && out.kid != kidLoopback && !s.peerAllow(ns, dst, ns.icmp6Ratelimit) {
+		return // ICMP6_MIB_RATELIMITHOST
+	}
+	if apply {
+		s.icmpOf(ns).credit -= int32(s.randBelow3())
+	}
+	if !src.IsValid() {
+		gw := netip.Addr{}
+		if nh != dst {
+			gw = nh
+		}
+		if src = fibPrefSrc(ns, out, gw, true); !src.IsValid() {
+			return // ip6_dst_lookup: no source address
+		}
+	}
+	n := ip6Hlen + icmpHlen + len(body)
+	pkt := s.replyBuf(n)
+	m := pkt[ip6Hlen:]
+	copy(m, hdr[:])
+	copy(m[icmpHlen:], body)
+	writeIPv6(pkt, tclass, 0, n-ip6Hlen, nexthdrICMPv6, icmp6DefaultHopLimit, src, dst)
+	binary.BigEndian.PutUint16(m[2:], 0)
+	s.acct.Op(cost.OpCsumByte, uint64(len(m))) // icmpv6_getfrag: csum_partial_copy_nocheck
+	binary.BigEndian.PutUint16(m[2:], ^csumFold(csumAdd(pseudoSum(pkt, nexthdrICMPv6, len(m)), m)))
+	sk := s.ctlSock(ns, &ns.icmp6Sk, "icmpv6", nexthdrICMPv6)
+	sk.mark = 0
+	if ns.fwmarkReflect6 {
+		sk.mark = b.H().Mark // IP6_REPLY_MARK
+	}
+	var rb *skb.Buff
+	if n > out.mtu {
+		rb = s.ip6AppendData(pkt, ip6Hlen, out)
+	} else {
+		hh := llReservedSpace(out)
+		var err error
+		if rb, err = s.a.AllocSkb(n + hh + fragHdrLen); err == nil {
+			rb.Reserve(hh + fragHdrLen)
+			rb.PutData(pkt)
+			rb.SetTransportHeader(ip6Hlen)
+		}
+	}
+	if rb == nil {
+		s.dropNoSkb(out, skb.DropNomem, OpICMPSend) // ICMP6_MIB_OUTERRORS
+		return
+	}
+	initTxSkbProto(rb, sk, ethPIPv6, sizeofIP6CB)
+	rb.H().IPSummed = skb.ChecksumNone
+	// ip6_make_skb: the automatic flow label, from the flow's hash (the
+	// ICMPv6 type and code stand in the ports).
+	label := flowLabelFromHash(rb, src, dst, nexthdrICMPv6, 0, uint16(typ)<<8|uint16(hdr[1]))
+	d := rb.Data()
+	binary.BigEndian.PutUint32(d[0:4], binary.BigEndian.Uint32(d[0:4])|label)
+	s.traceOp(LayerIP, OpICMPSend, rb)
+	binary.LittleEndian.PutUint16(rb.H().CB[ip6cbNhoff:], 6) // __ip6_local_out
+	s.ip6Output(rb, ns, out, nh, sk)
+}
+
+// tcpV6SendReset models tcp_v6_send_reset(NULL, skb) for segment b (data
+// at its TCP header, its IPv6 header ip) that found no socket, when
+// Options.Replies is on: none for a reset or a segment to an address that
+// is not the host's unicast one; tcp_v6_send_response allocates
+// MAX_TCP_HEADER, builds the reset (RST, or RST|ACK acknowledging the
+// segment), and ip6_xmit sends it from TCP's control socket without an
+// owner (so no cgroup egress program runs), with the segment's traffic
+// class less ECN, the mark IP6_REPLY_MARK, hop limit 64, an automatic flow
+// label and a partial checksum.
+func (s *Stack) tcpV6SendReset(b *skb.Buff, ns *Netns, ip ipv6) {
+	th := b.Data()
+	if !s.cfg.Options.Replies || th[13]&tcpRST != 0 || ip.dst.IsMulticast() || !s.isLocal(ns, ip.dst) {
+		return
+	}
+	out, nh := s.routeOutput(ns, ip.src)
+	if out == nil {
+		return
+	}
+	r, err := s.a.AllocSkb(skb.MaxTCPHeader)
+	if err != nil {
+		s.dropNoSkb(out, skb.DropNomem, OpTCPSendReset)
+		return
+	}
+	r.Reserve(skb.MaxTCPHeader)
+	t := r.Push(20)
+	clear(t)
+	copy(t[0:2], th[2:4])
+	copy(t[2:4], th[0:2])
+	t[12] = 5 << 4
+	if th[13]&tcpACK != 0 {
+		copy(t[4:8], th[8:12])
+		t[13] = tcpRST
+	} else {
+		ack := binary.BigEndian.Uint32(th[4:8]) + uint32(b.Len()-int(th[12]>>4)*4)
+		if th[13]&tcpSYN != 0 {
+			ack++
+		}
+		if th[13]&tcpFIN != 0 {
+			ack++
+		}
+		binary.BigEndian.PutUint32(t[8:12], ack)
+		t[13] = tcpRST | tcpACK
+	}
+	r.ResetTransportHeader()
+	hdr := r.Push(ip6Hlen)
+	writeIPv6(hdr, ip6Tclass(b)&^3, 0, 20, nexthdrTCP, icmp6DefaultHopLimit, ip.dst, ip.src)
+	r.ResetNetworkHeader()
+	h := r.H()
+	h.Protocol = ethPIPv6
+	h.Priority = 0
+	h.Mark = 0
+	if ns.fwmarkReflect6 {
+		h.Mark = b.H().Mark
+	}
+	clear(h.CB[:sizeofIP6CB])
+	label := flowLabelFromHash(r, ip.dst, ip.src, nexthdrTCP, binary.BigEndian.Uint16(t[0:2]), binary.BigEndian.Uint16(t[2:4]))
+	binary.BigEndian.PutUint32(hdr[0:4], binary.BigEndian.Uint32(hdr[0:4])|label)
+	s.traceOp(LayerIP, OpTCPSendReset, r)
+	s.ip6LocalOut(r, ns, out, nh, s.ctlSock(ns, &ns.tcp6Sk, ProtoTCP, nexthdrTCP))
+}

@@ -1,0 +1,163 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+)
+
+// icmp6Topology is fibTopology with 2001:db8:1::9 (the senders) a
+// neighbour of eth0, options.replies, and a tc egress program on eth0
+// noting the ICMPv6 messages and TCP segments that leave.
+func icmp6Topology(seen *[]icmpSeen) *Config {
+	cfg := fibTopology(true, ProgramConfig{Name: "out", Hook: carrier.HookTCEgress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+		d := c.Skb.Data()[ethHlen:]
+		if ip, ok := parseIPv6(d); ok && (ip.next == nexthdrICMPv6 || ip.next == nexthdrTCP) {
+			m := d[ip6Hlen:]
+			typ := m[0]
+			if ip.next == nexthdrTCP {
+				typ = m[13]
+			}
+			*seen = append(*seen, icmpSeen{typ: typ, code: m[1], src: ip.src.String(), dst: ip.dst.String(), len: c.Skb.Len() - ethHlen,
+				mark: c.Skb.H().Mark, rest: binary.BigEndian.Uint32(m[4:]), tos: d[0]<<4 | d[1]>>4})
+		}
+		return TCXNext
+	})})
+	cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("2001:db8:1::9"), MAC: macB})
+	cfg.Options.Replies = true
+	return cfg
+}
+
+// TestICMPv6Errors: the errors icmp6_send sends with their limits
+// (TestKernelICMPv6Errors measures the same bursts on 6.18).
+func TestICMPv6Errors(t *testing.T) {
+	udp := func(dst string, hop uint8, payload int) []byte {
+		return buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: dst, dport: 9999, payload: payload, hopLimit: hop})
+	}
+	for _, tc := range []struct {
+		name      string
+		frame     []byte
+		typ, code uint8
+		want      int
+		len       int
+		rest      uint32
+	}{
+		{"port unreachable", udp("2001:db8:1::1", 64, 100), icmp6DestUnreach, icmp6PortUnreach, 6, 40 + 8 + 148, 0},
+		{"port unreachable, quote cut at 1280 bytes", udp("2001:db8:1::1", 64, 2000), icmp6DestUnreach, icmp6PortUnreach, 6, 1280, 0},
+		{"hop limit", udp("fd00:1::2", 1, 100), icmp6TimeExceed, icmp6ExcHopLimit, 6, 40 + 8 + 148, 0},
+		{"packet too big", udp("fd00:1::2", 64, 1400), icmp6PktTooBig, 0, 10, 1280, 1400},
+		{"no route", udp("2001:db8:9::1", 64, 100), icmp6DestUnreach, icmp6NoRoute, 6, 40 + 8 + 148, 0},
+		{"unreachable route", udp("2001:db8:6::1", 64, 100), icmp6DestUnreach, icmp6NoRoute, 6, 40 + 8 + 148, 0},
+		{"prohibit route", udp("2001:db8:5::1", 64, 100), icmp6DestUnreach, icmp6AdmProhibited, 6, 40 + 8 + 148, 0},
+		{"blackhole route", udp("2001:db8:7::1", 64, 100), 0, 0, 0, 0, 0},
+		{"an ICMPv6 error", func() []byte {
+			f := udp("fd00:1::2", 1, 100)
+			f[ethHlen+6] = nexthdrICMPv6
+			f[ethHlen+ip6Hlen] = icmp6DestUnreach
+			return f
+		}(), 0, 0, 0, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen []icmpSeen
+			cfg := icmp6Topology(&seen)
+			for _, p := range []string{"2001:db8:7::/48", "2001:db8:6::/48", "2001:db8:5::/48"} {
+				typ := map[string]string{"2001:db8:7::/48": RouteBlackhole, "2001:db8:6::/48": RouteUnreachable, "2001:db8:5::/48": RouteProhibit}[p]
+				cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx(p), Type: typ})
+			}
+			s, _ := newStack(t, cfg, "", nil, nil)
+			for i := range 10 {
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Tstamp: 1e15, Frame: tc.frame}))
+			}
+			s.Flush()
+			require.Len(t, seen, tc.want)
+			for _, e := range seen {
+				assert.Equal(t, icmpSeen{typ: tc.typ, code: tc.code, src: "2001:db8:1::1", dst: "2001:db8:1::9", len: tc.len, rest: tc.rest}, e)
+			}
+		})
+	}
+}
+
+// TestICMPv6EchoAndReset: echo replies (the request's traffic class, no
+// limit) and tcp_v6_send_reset's resets, with and without
+// net.ipv6.fwmark_reflect.
+func TestICMPv6EchoAndReset(t *testing.T) {
+	for _, reflect := range []bool{false, true} {
+		var seen []icmpSeen
+		cfg := icmp6Topology(&seen)
+		cfg.Namespaces[0].IPv6FwmarkReflect = reflect
+		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "mark", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+			c.SetMark(77)
+			return TCXNext
+		})})
+		s, _ := newStack(t, cfg, "", nil, nil)
+		echo := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:1::1", next: nexthdrICMPv6, payload: 20})
+		m := echo[ethHlen+ip6Hlen:]
+		m[0], m[1] = icmp6EchoRequest, 0
+		binary.BigEndian.PutUint32(m[4:], 0x12340001)
+		echo[ethHlen] |= 0x02 // traffic class 0x28
+		echo[ethHlen+1] |= 0x80
+		for i := range 8 {
+			require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: echo}))
+		}
+		syn := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:1::1", next: ipprotoTCP, dport: 80, seq: 1000})
+		syn[ethHlen+ip6Hlen+13] = tcpSYN
+		require.NoError(t, s.Inject(&Packet{ID: 9, Frame: syn}))
+		s.Flush()
+		mark := uint32(0)
+		if reflect {
+			mark = 77
+		}
+		require.Len(t, seen, 9)
+		assert.Equal(t, icmpSeen{typ: icmp6EchoReply, src: "2001:db8:1::1", dst: "2001:db8:1::9", len: 40 + 8 + 20, mark: mark, rest: 0x12340001, tos: 0x28}, seen[0])
+		rst := seen[8]
+		assert.Equal(t, uint8(tcpRST|tcpACK), rst.typ)
+		assert.Equal(t, 60, rst.len)
+		assert.Equal(t, mark, rst.mark)
+	}
+}
+
+// TestICMPv6Rcv: what icmpv6_rcv does with messages for the host
+// (TestKernelICMPv6Rcv measures the same messages on 6.18).
+func TestICMPv6Rcv(t *testing.T) {
+	quote := make([]byte, ip6Hlen+8)
+	quote[0], quote[6] = 0x60, nexthdrUDP
+	for _, tc := range []struct {
+		name string
+		typ  uint8
+		code uint8
+		hop  uint8
+		body []byte
+		want []string
+	}{
+		{"echo request", icmp6EchoRequest, 0, 64, make([]byte, 8), nil},
+		{"echo reply", icmp6EchoReply, 0, 64, make([]byte, 8), []string{"SKB_DROP_REASON_NO_SOCKET@icmpv6_rcv"}},
+		{"extended echo request", 160, 0, 64, make([]byte, 8), []string{"SKB_DROP_REASON_NOT_SPECIFIED@icmpv6_rcv"}},
+		{"port unreachable", icmp6DestUnreach, icmp6PortUnreach, 64, quote, nil},
+		{"port unreachable, no transport header", icmp6DestUnreach, icmp6PortUnreach, 64, quote[:ip6Hlen], []string{"SKB_DROP_REASON_PKT_TOO_SMALL@icmpv6_rcv"}},
+		{"packet too big, quote of 30 bytes", icmp6PktTooBig, 0, 64, quote[:30], []string{"SKB_DROP_REASON_NOT_SPECIFIED@icmpv6_rcv"}},
+		{"neighbour solicitation, hop limit 64", 135, 0, 64, make([]byte, 16), []string{"SKB_DROP_REASON_IPV6_NDISC_HOP_LIMIT@icmpv6_rcv"}},
+		{"neighbour solicitation, code 1", 135, 1, 255, make([]byte, 16), []string{"SKB_DROP_REASON_IPV6_NDISC_BAD_CODE@icmpv6_rcv"}},
+		{"MLD query", icmp6MgmQuery, 0, 1, make([]byte, 16), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen []icmpSeen
+			cfg := icmp6Topology(&seen)
+			cfg.Devices[0].RxChecksum = "off"
+			s, te := newStack(t, cfg, "", nil, nil)
+			f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:1::1", next: nexthdrICMPv6,
+				payload: len(tc.body), hopLimit: tc.hop})
+			p := f[ethHlen:]
+			m := p[ip6Hlen:]
+			m[0], m[1], m[2], m[3] = tc.typ, tc.code, 0, 0
+			copy(m[8:], tc.body)
+			binary.BigEndian.PutUint16(m[2:], ^csumFold(csumAdd(pseudoSum(p, nexthdrICMPv6, len(m)), m)))
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			s.Flush()
+			assert.Equal(t, tc.want, te.obs.dropReasons())
+		})
+	}
+}
