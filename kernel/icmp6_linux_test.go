@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
@@ -331,6 +332,96 @@ func TestKernelICMPv6Errors(t *testing.T) {
 			s.Flush()
 			require.NoError(t, s.Close())
 			require.NoError(t, a.CheckLeaks())
+			require.Equal(t, kern, model, "model")
+		})
+	}
+}
+
+// TestKernelReplyMeta6: what the IPv6 answers H sends carry at hA's tc
+// egress after hA's tc ingress set mark 77 on the packet they answer
+// (count, the ICMPv6 type or TCP flags, the words after, length, mark
+// with and without net.ipv6.fwmark_reflect, priority, tstamp, and
+// whether the skb has a hash: the automatic flow label's, whose value is
+// the kernel's random key's), in 6.18 and in the model.
+func TestKernelReplyMeta6(t *testing.T) {
+	testutil.KernelTests(t)
+	udp := []byte{0x9c, 0x40, 0x27, 0x0f, 0, 20, 0, 0}
+	udp = append(udp, make([]byte, 12)...)
+	syn := make([]byte, 20)
+	binary.BigEndian.PutUint16(syn[0:], 40000)
+	binary.BigEndian.PutUint16(syn[2:], 9999)
+	binary.BigEndian.PutUint32(syn[4:], 1000)
+	syn[12], syn[13] = 5<<4, 0x02
+	echo := append([]byte{128, 0, 0, 0, 0x12, 0x34, 0, 1}, make([]byte, 24)...)
+	for _, tc := range []struct {
+		name    string
+		dst     string
+		hop     uint8
+		next    uint8
+		l4      []byte
+		csumOff int
+		reflect bool
+	}{
+		{"echo reply", icmp6AddrH, 64, 58, echo, 2, false},
+		{"echo reply, fwmark_reflect", icmp6AddrH, 64, 58, echo, 2, true},
+		{"port unreachable, fwmark_reflect", icmp6AddrH, 64, 17, udp, 6, true},
+		{"hop limit exceeded", icmp6AddrB, 1, 17, udp, 6, false},
+		{"reset", icmp6AddrH, 64, 6, syn, 16, false},
+		{"reset, fwmark_reflect", icmp6AddrH, 64, 6, syn, 16, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sysctls := []string{"net.ipv6.fwmark_reflect", "0"}
+			if tc.reflect {
+				sysctls[1] = "1"
+			}
+			tp := newICMP6Topo(t, sysctls...)
+			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
+			testutil.SkipIfNotSupported(t, err)
+			t.Cleanup(func() { io.Close() })
+			proto, typeOff := uint8(unix.IPPROTO_ICMPV6), int16(0)
+			if tc.next == unix.IPPROTO_TCP {
+				proto, typeOff = unix.IPPROTO_TCP, 13
+			}
+			in, eg := icmpMetaProgs(t, io, true, proto, typeOff)
+			for _, p := range []struct {
+				prog *ebpf.Program
+				at   ebpf.AttachType
+			}{{in, ebpf.AttachTCXIngress}, {eg, ebpf.AttachTCXEgress}} {
+				l, err := attachTCXIn(tp.h, tp.hA, p.prog, p.at)
+				require.NoError(t, err)
+				t.Cleanup(func() { l.Close() })
+			}
+			p := ip6Packet(tc.dst, tc.hop, tc.next, tc.l4, tc.csumOff, false)
+			sendRaw6(t, tp.a, p)
+			time.Sleep(100 * time.Millisecond)
+			var kern icmpMeta
+			require.NoError(t, io.Lookup(uint32(0), &kern))
+			kern.Pad = 0
+			t.Logf("kernel: %+v", kern)
+			if kern.Hash != 0 {
+				kern.Hash = 1
+			}
+
+			var model icmpMeta
+			cfg := tp.model6(netstack.NamespaceConfig{IPv6FwmarkReflect: tc.reflect}, true,
+				netstack.ProgramConfig{Name: "in", Hook: carrier.HookTCIngress, Netns: "H", Dev: "hA",
+					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int { c.SetMark(77); return -1 })},
+				netstack.ProgramConfig{Name: "eg", Hook: carrier.HookTCEgress, Netns: "H", Dev: "hA",
+					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+						d := c.Skb.Data()[14:]
+						if d[6] == proto {
+							h := c.Skb.H()
+							hash := uint32(0)
+							if h.Hash != 0 {
+								hash = 1
+							}
+							m := d[40:]
+							model = icmpMeta{model.Count + 1, h.Mark, h.Priority, hash, uint32(c.Skb.Len()), uint64(h.Tstamp),
+								uint32(m[typeOff]), 0, [8]byte(m[4:12])}
+						}
+						return -1
+					})})
+			runModel(t, cfg, netstack.NopObserver{}, tp.frame6(p), nil)
 			require.Equal(t, kern, model, "model")
 		})
 	}

@@ -328,17 +328,22 @@ func TestKernelICMPErrors(t *testing.T) {
 }
 
 // icmpMetaProgs are tc programs for hA: at ingress, skb->mark = 77; at
-// egress, for each IPv4 packet of protocol proto, the count and the last
-// one's mark, priority, hash, len, tstamp, the byte at typeOff from the
-// IP header (the ICMP type, the TCP flags) and the two words at 24 (TCP's
-// sequence and acknowledgment numbers) into io's element 0.
-func icmpMetaProgs(t *testing.T, io *ebpf.Map, proto uint8, typeOff int16) (in, eg *ebpf.Program) {
+// egress, for each IPv4 (IPv6 when v6) packet of protocol proto, the
+// count and the last one's mark, priority, hash, len, tstamp, the byte at
+// typeOff into the transport header (the ICMP type, the TCP flags) and
+// the two words after its first four bytes (TCP's sequence and
+// acknowledgment numbers) into io's element 0.
+func icmpMetaProgs(t *testing.T, io *ebpf.Map, v6 bool, proto uint8, typeOff int16) (in, eg *ebpf.Program) {
 	t.Helper()
 	load := func(insns asm.Instructions) *ebpf.Program {
 		p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: insns})
 		require.NoError(t, err)
 		t.Cleanup(func() { p.Close() })
 		return p
+	}
+	ethP, l4, protoOff := int32(htons(unix.ETH_P_IP)), int16(14+20), int16(14+9)
+	if v6 {
+		ethP, l4, protoOff = int32(htons(unix.ETH_P_IPV6)), 14+40, 14+6
 	}
 	in = load(asm.Instructions{
 		asm.Mov.Imm(asm.R2, 77),
@@ -349,16 +354,16 @@ func icmpMetaProgs(t *testing.T, io *ebpf.Map, proto uint8, typeOff int16) (in, 
 	eg = load(asm.Instructions{
 		asm.Mov.Reg(asm.R6, asm.R1),
 		asm.LoadMem(asm.R2, asm.R6, 16, asm.Word), // protocol
-		asm.JNE.Imm(asm.R2, int32(htons(unix.ETH_P_IP)), "out"),
+		asm.JNE.Imm(asm.R2, ethP, "out"),
 		asm.LoadMem(asm.R2, asm.R6, 76, asm.Word), // data
 		asm.LoadMem(asm.R3, asm.R6, 80, asm.Word), // data_end
 		asm.Mov.Reg(asm.R4, asm.R2),
-		asm.Add.Imm(asm.R4, 14+34),
+		asm.Add.Imm(asm.R4, int32(l4)+16),
 		asm.JGT.Reg(asm.R4, asm.R3, "out"),
-		asm.LoadMem(asm.R4, asm.R2, 23, asm.Byte), // IP protocol
+		asm.LoadMem(asm.R4, asm.R2, protoOff, asm.Byte), // IP protocol, next header
 		asm.JNE.Imm(asm.R4, int32(proto), "out"),
-		asm.LoadMem(asm.R8, asm.R2, 14+typeOff, asm.Byte),
-		asm.LoadMem(asm.R9, asm.R2, 14+24, asm.DWord),
+		asm.LoadMem(asm.R8, asm.R2, l4+typeOff, asm.Byte),
+		asm.LoadMem(asm.R9, asm.R2, l4+4, asm.DWord),
 		asm.StoreImm(asm.RFP, -4, 0, asm.Word),
 		asm.LoadMapPtr(asm.R1, io.FD()),
 		asm.Mov.Reg(asm.R2, asm.RFP),
@@ -424,7 +429,7 @@ func TestKernelICMPReplyMeta(t *testing.T) {
 			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
 			testutil.SkipIfNotSupported(t, err)
 			t.Cleanup(func() { io.Close() })
-			in, eg := icmpMetaProgs(t, io, unix.IPPROTO_ICMP, 20)
+			in, eg := icmpMetaProgs(t, io, false, unix.IPPROTO_ICMP, 0)
 			for _, p := range []struct {
 				prog *ebpf.Program
 				at   ebpf.AttachType
@@ -545,7 +550,7 @@ func TestKernelTCPReset(t *testing.T) {
 			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
 			testutil.SkipIfNotSupported(t, err)
 			t.Cleanup(func() { io.Close() })
-			in, eg := icmpMetaProgs(t, io, unix.IPPROTO_TCP, 33)
+			in, eg := icmpMetaProgs(t, io, false, unix.IPPROTO_TCP, 13)
 			for _, p := range []struct {
 				prog *ebpf.Program
 				at   ebpf.AttachType
