@@ -309,11 +309,19 @@ func TestNoAllocsICMP(t *testing.T) {
 		{"echo", echo, 2},
 		{"port unreachable", buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", sport: 1, dport: 9999, payload: 64}), 1},
 		{"time exceeded", buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "10.1.0.2", sport: 1, dport: 2000, payload: 64, ttl: 1}), 1},
+		{"ICMPv6 port unreachable", buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:1::1", dport: 9999, payload: 64}), 1},
+		{"TCP reset", buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP, sport: 1, dport: 9999, tcpFlags: tcpSYN}), 1},
+		{"TCP reset over IPv6", func() []byte {
+			f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:1::1", next: ipprotoTCP, dport: 9999})
+			f[ethHlen+ip6Hlen+13] = tcpSYN
+			return f
+		}(), 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := fibTopology(true)
-			cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("192.0.2.9"), MAC: macB})
-			cfg.Namespaces[0].ICMPRatelimit = -1
+			cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("192.0.2.9"), MAC: macB},
+				NeighConfig{Dev: "eth0", Addr: addr("2001:db8:1::9"), MAC: macB})
+			cfg.Namespaces[0].ICMPRatelimit, cfg.Namespaces[0].ICMPv6Ratelimit = -1, -1
 			cfg.Options.Replies = true
 			s, te := newStack(t, cfg, "", nil, nil)
 			p := &Packet{Frame: tc.frame, Tstamp: 1e15}

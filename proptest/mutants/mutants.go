@@ -1574,4 +1574,59 @@ var List = []Mutant{
 		Desc: "a kernel socket's reply leaves with its transport checksum complete (CHECKSUM_NONE), not partial as a socket's own send",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "icmp6-echo-reply-consumed",
+		File: "netstack/icmp6.go",
+		Old:  `		reason = skb.DropNoSocket // ping_rcv`,
+		New:  ``,
+		Desc: "icmpv6_rcv hands an echo reply to ping_rcv, which drops it without a ping socket (NO_SOCKET)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "icmp6-notify-no-l4",
+		File: "netstack/icmp6.go",
+		Old:  `	if len(q) < off+8 {`,
+		New:  `	if len(q) < off {`,
+		Desc: "icmpv6_notify drops an error quoting less than 8 bytes past the IPv6 extension headers (PKT_TOO_SMALL), unlike IPv4's icmp_socket_deliver",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "icmp6-ndisc-any-hop-limit",
+		File: "netstack/icmp6.go",
+		Old:  `		case ip.hopLimit != 255:`,
+		New:  `		case ip.hopLimit == 0:`,
+		Desc: "ndisc_rcv drops a neighbour discovery message whose hop limit is not 255",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "icmp6-unknown-info-consumed",
+		File: "netstack/icmp6.go",
+		Old: `	default:
+		reason = skb.DropNotSpecified
+	}
+	if reason != skb.SkbNotDroppedYet {
+		s.drop(b, reason, OpICMPv6Rcv)`,
+		New: `	default:
+	}
+	if reason != skb.SkbNotDroppedYet {
+		s.drop(b, reason, OpICMPv6Rcv)`,
+		Desc: "icmpv6_rcv frees an informational message it has no handler for with its default reason, NOT_SPECIFIED",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "icmp6-error-about-error",
+		File: "netstack/icmp6.go",
+		Old:  `	if off, next, ok := ip6SkipExthdr(pkt); ok && next == nexthdrICMPv6 && (len(pkt) <= off || pkt[off]&icmp6InfoMask == 0) {`,
+		New:  `	if off, next, ok := ip6SkipExthdr(pkt); ok && next == nexthdrICMPv6 && len(pkt) <= off {`,
+		Desc: "icmp6_send never answers an ICMPv6 error (is_ineligible)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "icmp6-no-peer-limit",
+		File: "netstack/icmp6.go",
+		Old:  `	if apply && out.kid != kidLoopback && !s.peerAllow(ns, dst, ns.icmp6Ratelimit) {`,
+		New:  `	if false {`,
+		Desc: "icmpv6_xrlim_allow limits errors per peer (icmp.ratelimit, a burst of six)",
+		Pkgs: []string{"./netstack"},
+	},
 }
