@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
@@ -107,11 +106,7 @@ func (tp *icmpTopo) model6(ns netstack.NamespaceConfig, rx bool, progs ...netsta
 		Entries:  []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "tx"}},
 	}
 	if rx {
-		v := &cfg.Devices[0]
-		v.Name, v.Netns, v.MAC, v.Addrs, v.Peer, v.PeerNetns, v.PeerMAC, v.PeerAddrs = "hA", "H", tp.macH, v.PeerAddrs, "vA", "A", tp.macA, v.Addrs
-		v.RxChecksum = "off"
-		cfg.Routes[0].Dev = "vA"
-		cfg.Entries = []netstack.EntryConfig{{Netns: "H", Dev: "hA"}}
+		tp.rxAtH(cfg)
 	}
 	return cfg
 }
@@ -375,52 +370,16 @@ func TestKernelReplyMeta6(t *testing.T) {
 				sysctls[1] = "1"
 			}
 			tp := newICMP6Topo(t, sysctls...)
-			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
-			testutil.SkipIfNotSupported(t, err)
-			t.Cleanup(func() { io.Close() })
 			proto, typeOff := uint8(unix.IPPROTO_ICMPV6), int16(0)
 			if tc.next == unix.IPPROTO_TCP {
 				proto, typeOff = unix.IPPROTO_TCP, 13
 			}
-			in, eg := icmpMetaProgs(t, io, true, proto, typeOff)
-			for _, p := range []struct {
-				prog *ebpf.Program
-				at   ebpf.AttachType
-			}{{in, ebpf.AttachTCXIngress}, {eg, ebpf.AttachTCXEgress}} {
-				l, err := attachTCXIn(tp.h, tp.hA, p.prog, p.at)
-				require.NoError(t, err)
-				t.Cleanup(func() { l.Close() })
-			}
+			io := tp.attachMeta(t, true, proto, typeOff)
 			p := ip6Packet(tc.dst, tc.hop, tc.next, tc.l4, tc.csumOff, false)
 			sendRaw6(t, tp.a, p)
-			time.Sleep(100 * time.Millisecond)
-			var kern icmpMeta
-			require.NoError(t, io.Lookup(uint32(0), &kern))
-			kern.Pad = 0
-			t.Logf("kernel: %+v", kern)
-			if kern.Hash != 0 {
-				kern.Hash = 1
-			}
-
+			kern := readMeta(t, io, false)
 			var model icmpMeta
-			cfg := tp.model6(netstack.NamespaceConfig{IPv6FwmarkReflect: tc.reflect}, true,
-				netstack.ProgramConfig{Name: "in", Hook: carrier.HookTCIngress, Netns: "H", Dev: "hA",
-					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int { c.SetMark(77); return -1 })},
-				netstack.ProgramConfig{Name: "eg", Hook: carrier.HookTCEgress, Netns: "H", Dev: "hA",
-					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
-						d := c.Skb.Data()[14:]
-						if d[6] == proto {
-							h := c.Skb.H()
-							hash := uint32(0)
-							if h.Hash != 0 {
-								hash = 1
-							}
-							m := d[40:]
-							model = icmpMeta{model.Count + 1, h.Mark, h.Priority, hash, uint32(c.Skb.Len()), uint64(h.Tstamp),
-								uint32(m[typeOff]), 0, [8]byte(m[4:12])}
-						}
-						return -1
-					})})
+			cfg := tp.model6(netstack.NamespaceConfig{IPv6FwmarkReflect: tc.reflect}, true, metaModel(&model, true, proto, int(typeOff))...)
 			runModel(t, cfg, netstack.NopObserver{}, tp.frame6(p), nil)
 			require.Equal(t, kern, model, "model")
 		})

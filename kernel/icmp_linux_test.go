@@ -195,11 +195,7 @@ func TestKernelICMPRcv(t *testing.T) {
 			t.Logf("kernel: %v", kern)
 
 			cfg := tp.model(netstack.NamespaceConfig{})
-			v := &cfg.Devices[0] // as hA, so that its receive is CHECKSUM_NONE: a raw socket's skb is
-			v.Name, v.Netns, v.MAC, v.Addrs, v.Peer, v.PeerNetns, v.PeerMAC, v.PeerAddrs = "hA", "H", tp.macH, v.PeerAddrs, "vA", "A", tp.macA, v.Addrs
-			v.RxChecksum = "off"
-			cfg.Routes[0].Dev = "vA"
-			cfg.Entries = []netstack.EntryConfig{{Netns: "H", Dev: "hA"}}
+			tp.rxAtH(cfg)
 			pkt := make([]byte, 20, 20+len(tc.msg))
 			pkt[0], pkt[8], pkt[9] = 0x45, 64, unix.IPPROTO_ICMP
 			binary.BigEndian.PutUint16(pkt[2:], uint16(20+len(tc.msg)))
@@ -392,6 +388,79 @@ func icmpMetaProgs(t *testing.T, io *ebpf.Map, v6 bool, proto uint8, typeOff int
 	return in, eg
 }
 
+// attachMeta attaches icmpMetaProgs to tp's hA and returns their map.
+func (tp *icmpTopo) attachMeta(t *testing.T, v6 bool, proto uint8, typeOff int16) *ebpf.Map {
+	t.Helper()
+	io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { io.Close() })
+	in, eg := icmpMetaProgs(t, io, v6, proto, typeOff)
+	for _, p := range []struct {
+		prog *ebpf.Program
+		at   ebpf.AttachType
+	}{{in, ebpf.AttachTCXIngress}, {eg, ebpf.AttachTCXEgress}} {
+		l, err := attachTCXIn(tp.h, tp.hA, p.prog, p.at)
+		require.NoError(t, err)
+		t.Cleanup(func() { l.Close() })
+	}
+	return io
+}
+
+// rxAtH makes cfg's first device hA (in H, its peer vA in A) and the
+// packets enter there with CHECKSUM_NONE, as a raw socket's skb arrives.
+func (tp *icmpTopo) rxAtH(cfg *netstack.Config) {
+	v := &cfg.Devices[0]
+	v.Name, v.Netns, v.MAC, v.Addrs, v.Peer, v.PeerNetns, v.PeerMAC, v.PeerAddrs = "hA", "H", tp.macH, v.PeerAddrs, "vA", "A", tp.macA, v.Addrs
+	v.RxChecksum = "off"
+	cfg.Routes[0].Dev = "vA"
+	cfg.Entries = []netstack.EntryConfig{{Netns: "H", Dev: "hA"}}
+}
+
+// metaModel is icmpMetaProgs in the model: programs for hA that set mark
+// 77 at ingress and note into m at egress what the egress program notes
+// (a hash as 1 when there is one).
+func metaModel(m *icmpMeta, v6 bool, proto uint8, typeOff int) []netstack.ProgramConfig {
+	return []netstack.ProgramConfig{
+		{Name: "in", Hook: carrier.HookTCIngress, Netns: "H", Dev: "hA",
+			Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int { c.SetMark(77); return -1 })},
+		{Name: "eg", Hook: carrier.HookTCEgress, Netns: "H", Dev: "hA",
+			Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+				d := c.Skb.Data()[14:]
+				l4, p := 20, d[9]
+				if v6 {
+					l4, p = 40, d[6]
+				}
+				if p == proto {
+					h := c.Skb.H()
+					*m = icmpMeta{m.Count + 1, h.Mark, h.Priority, min(h.Hash, 1), uint32(c.Skb.Len()), uint64(h.Tstamp),
+						uint32(d[l4+typeOff]), 0, [8]byte(d[l4+4 : l4+12])}
+				}
+				return -1
+			})},
+	}
+}
+
+// readMeta reads what icmpMetaProgs' egress program noted, once it noted
+// something when wait is set, else after 100 ms (a hash as 1 when there
+// is one: an IPv6 flow label's comes from the kernel's random key).
+func readMeta(t *testing.T, io *ebpf.Map, wait bool) icmpMeta {
+	t.Helper()
+	var kern icmpMeta
+	if wait {
+		require.Eventually(t, func() bool {
+			require.NoError(t, io.Lookup(uint32(0), &kern))
+			return kern.Count != 0
+		}, time.Second, 10*time.Millisecond)
+	} else {
+		time.Sleep(100 * time.Millisecond)
+		require.NoError(t, io.Lookup(uint32(0), &kern))
+	}
+	kern.Pad = 0
+	t.Logf("kernel: %+v", kern)
+	kern.Hash = min(kern.Hash, 1)
+	return kern
+}
+
 // icmpMeta is what icmpMetaProgs' egress program records.
 type icmpMeta struct {
 	Count                     uint64
@@ -426,18 +495,7 @@ func TestKernelICMPReplyMeta(t *testing.T) {
 				sysctls[1] = "1"
 			}
 			tp := newICMPTopo(t, sysctls...)
-			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
-			testutil.SkipIfNotSupported(t, err)
-			t.Cleanup(func() { io.Close() })
-			in, eg := icmpMetaProgs(t, io, false, unix.IPPROTO_ICMP, 0)
-			for _, p := range []struct {
-				prog *ebpf.Program
-				at   ebpf.AttachType
-			}{{in, ebpf.AttachTCXIngress}, {eg, ebpf.AttachTCXEgress}} {
-				l, err := attachTCXIn(tp.h, tp.hA, p.prog, p.at)
-				require.NoError(t, err)
-				t.Cleanup(func() { l.Close() })
-			}
+			io := tp.attachMeta(t, false, unix.IPPROTO_ICMP, 0)
 			dst := netip.MustParseAddr(tc.dst).As4()
 			var pkt []byte
 			if tc.echo {
@@ -457,33 +515,12 @@ func TestKernelICMPReplyMeta(t *testing.T) {
 				pkt = udp4Packet([4]byte{192, 0, 2, 1}, dst, 40000, 9999, 100)
 				pkt[8] = byte(tc.ttl)
 			}
-			var kern icmpMeta
-			require.Eventually(t, func() bool {
-				require.NoError(t, io.Lookup(uint32(0), &kern))
-				return kern.Count != 0
-			}, time.Second, 10*time.Millisecond)
-			kern.Pad = 0
-			t.Logf("kernel: %+v", kern)
-
+			kern := readMeta(t, io, true)
 			var model icmpMeta
-			cfg := tp.model(netstack.NamespaceConfig{FwmarkReflect: tc.reflect},
-				netstack.ProgramConfig{Name: "in", Hook: carrier.HookTCIngress, Netns: "H", Dev: "hA",
-					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int { c.SetMark(77); return -1 })},
-				netstack.ProgramConfig{Name: "eg", Hook: carrier.HookTCEgress, Netns: "H", Dev: "hA",
-					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
-						d := c.Skb.Data()[14:]
-						if d[9] == unix.IPPROTO_ICMP {
-							h := c.Skb.H()
-							model = icmpMeta{model.Count + 1, h.Mark, h.Priority, h.Hash, uint32(c.Skb.Len()), uint64(h.Tstamp), uint32(d[20]), 0, [8]byte(d[24:32])}
-						}
-						return -1
-					})})
+			cfg := tp.model(netstack.NamespaceConfig{FwmarkReflect: tc.reflect}, metaModel(&model, false, unix.IPPROTO_ICMP, 0)...)
 			cfg.Entries = []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "A", Socket: "tx"}}
 			if tc.echo {
-				v := &cfg.Devices[0]
-				v.Name, v.Netns, v.MAC, v.Addrs, v.Peer, v.PeerNetns, v.PeerMAC, v.PeerAddrs = "hA", "H", tp.macH, v.PeerAddrs, "vA", "A", tp.macA, v.Addrs
-				cfg.Routes[0].Dev = "vA"
-				cfg.Entries = []netstack.EntryConfig{{Netns: "H", Dev: "hA"}}
+				tp.rxAtH(cfg)
 				binary.BigEndian.PutUint16(pkt[10:], inetCsum(pkt[:20]))
 				f := ethIPv4(pkt)
 				copy(f[0:6], tp.macH[:])
@@ -547,47 +584,16 @@ func TestKernelTCPReset(t *testing.T) {
 				sysctls[1] = "1"
 			}
 			tp := newICMPTopo(t, sysctls...)
-			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
-			testutil.SkipIfNotSupported(t, err)
-			t.Cleanup(func() { io.Close() })
-			in, eg := icmpMetaProgs(t, io, false, unix.IPPROTO_TCP, 13)
-			for _, p := range []struct {
-				prog *ebpf.Program
-				at   ebpf.AttachType
-			}{{in, ebpf.AttachTCXIngress}, {eg, ebpf.AttachTCXEgress}} {
-				l, err := attachTCXIn(tp.h, tp.hA, p.prog, p.at)
-				require.NoError(t, err)
-				t.Cleanup(func() { l.Close() })
-			}
+			io := tp.attachMeta(t, false, unix.IPPROTO_TCP, 13)
 			snd := newSocket(t, tp.a, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_TCP)
 			dst := netip.MustParseAddr(icmpAddrH).As4()
 			for range tc.n {
 				require.NoError(t, unix.Sendto(snd, tc.seg, 0, &unix.SockaddrInet4{Addr: dst}))
 			}
-			time.Sleep(100 * time.Millisecond)
-			var kern icmpMeta
-			require.NoError(t, io.Lookup(uint32(0), &kern))
-			kern.Pad = 0
-			t.Logf("kernel: %+v", kern)
-
+			kern := readMeta(t, io, false)
 			var model icmpMeta
-			cfg := tp.model(netstack.NamespaceConfig{FwmarkReflect: tc.reflect},
-				netstack.ProgramConfig{Name: "in", Hook: carrier.HookTCIngress, Netns: "H", Dev: "hA",
-					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int { c.SetMark(77); return -1 })},
-				netstack.ProgramConfig{Name: "eg", Hook: carrier.HookTCEgress, Netns: "H", Dev: "hA",
-					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
-						d := c.Skb.Data()[14:]
-						if d[9] == unix.IPPROTO_TCP {
-							h := c.Skb.H()
-							model = icmpMeta{model.Count + 1, h.Mark, h.Priority, h.Hash, uint32(c.Skb.Len()), uint64(h.Tstamp), uint32(d[33]), 0, [8]byte(d[24:32])}
-						}
-						return -1
-					})})
-			v := &cfg.Devices[0]
-			v.Name, v.Netns, v.MAC, v.Addrs, v.Peer, v.PeerNetns, v.PeerMAC, v.PeerAddrs = "hA", "H", tp.macH, v.PeerAddrs, "vA", "A", tp.macA, v.Addrs
-			v.RxChecksum = "off"
-			cfg.Routes[0].Dev = "vA"
-			cfg.Entries = []netstack.EntryConfig{{Netns: "H", Dev: "hA"}}
+			cfg := tp.model(netstack.NamespaceConfig{FwmarkReflect: tc.reflect}, metaModel(&model, false, unix.IPPROTO_TCP, 13)...)
+			tp.rxAtH(cfg)
 			pkt := make([]byte, 20, 20+len(tc.seg))
 			pkt[0], pkt[8], pkt[9] = 0x45, 64, unix.IPPROTO_TCP
 			binary.BigEndian.PutUint16(pkt[2:], uint16(20+len(tc.seg)))

@@ -349,9 +349,14 @@ func (s *Stack) icmpUnreach(b *skb.Buff, typ, code uint8) skb.DropReason {
 }
 
 // icmpCsumBad models skb_checksum_simple_validate on an ICMP message (b's
-// data at its header; no pseudo-header): a verified level is used up as
-// rxCsumBad does, a CHECKSUM_NONE message is summed in software.
-func (s *Stack) icmpCsumBad(b *skb.Buff) bool {
+// data at its header; no pseudo-header).
+func (s *Stack) icmpCsumBad(b *skb.Buff) bool { return s.msgCsumBad(b, nil) }
+
+// msgCsumBad models __skb_checksum_validate on a message whose data is at
+// its header, with the IPv6 pseudo-header of IPv6 header nh (ICMPv6) or
+// none (nil: ICMP): a verified level is used up as rxCsumBad does, a
+// CHECKSUM_NONE message is summed in software.
+func (s *Stack) msgCsumBad(b *skb.Buff, nh []byte) bool {
 	h := b.H()
 	if h.CsumValid {
 		return false
@@ -365,8 +370,12 @@ func (s *Stack) icmpCsumBad(b *skb.Buff) bool {
 	default:
 		return false
 	}
+	var ps uint64
+	if nh != nil {
+		ps = pseudoSum(nh, nexthdrICMPv6, b.Len())
+	}
 	s.acct.Op(cost.OpCsumByte, uint64(b.Len()))
-	ok := csumFold(csumAdd(0, s.l4Bytes(b, 0))) == 0xffff
+	ok := csumFold(csumAdd(ps, s.l4Bytes(b, 0))) == 0xffff
 	h.CsumValid = ok
 	return !ok
 }
@@ -415,18 +424,10 @@ func (s *Stack) icmpSend(b *skb.Buff, ns *Netns, typ, code uint8, info uint32, l
 	if !s.cfg.Options.Replies {
 		return
 	}
-	noff := b.NetworkOffset()
-	if b.Len()-noff < ipHlen || b.H().PktType != skb.PacketHost {
+	if b.Len()-b.NetworkOffset() < ipHlen || b.H().PktType != skb.PacketHost {
 		return
 	}
-	var pkt []byte
-	if noff < 0 {
-		b.Push(-noff)
-		pkt = s.l4Bytes(b, 0)
-		b.Pull(-noff)
-	} else {
-		pkt = s.l4Bytes(b, noff)
-	}
+	pkt := s.packetBytes(b)
 	ip, ok := parseIPv4(pkt)
 	if !ok || ns.isBcastMcast4(ip.dst.As4()) || ip.fragOff&0x1fff != 0 {
 		return
@@ -574,20 +575,36 @@ func (s *Stack) ctlSock(ns *Netns, p **Socket, name string, l4 uint8) *Socket {
 	return *p
 }
 
-// ipv4Of and ipv6Of parse the IP header of b, whose data is past it (a
-// transport handler's view).
-func ipv4Of(b *skb.Buff) ipv4 {
+// packetBytes returns b's bytes from its network header to its end,
+// copied into the stack's scratch buffer when b is non-linear.
+func (s *Stack) packetBytes(b *skb.Buff) []byte {
+	noff := b.NetworkOffset()
+	if noff >= 0 {
+		return s.l4Bytes(b, noff)
+	}
+	b.Push(-noff)
+	pkt := s.l4Bytes(b, 0)
+	b.Pull(-noff)
+	return pkt
+}
+
+// netHeader returns b's bytes from its network header on, for a
+// transport handler's view (data past the header).
+func netHeader(b *skb.Buff) []byte {
 	off := -b.NetworkOffset()
 	b.Push(off)
-	ip, _ := parseIPv4(b.Data())
+	d := b.Data()
 	b.Pull(off)
+	return d
+}
+
+// ipv4Of and ipv6Of parse the IP header of b (netHeader).
+func ipv4Of(b *skb.Buff) ipv4 {
+	ip, _ := parseIPv4(netHeader(b))
 	return ip
 }
 
 func ipv6Of(b *skb.Buff) ipv6 {
-	off := -b.NetworkOffset()
-	b.Push(off)
-	ip, _ := parseIPv6(b.Data())
-	b.Pull(off)
+	ip, _ := parseIPv6(netHeader(b))
 	return ip
 }

@@ -164,28 +164,9 @@ func ip6SkipExthdr(p []byte) (off int, next uint8, ok bool) {
 // icmp6CsumBad models skb_checksum_validate(skb, IPPROTO_ICMPV6,
 // ip6_compute_pseudo) on a message whose data is at its header.
 func (s *Stack) icmp6CsumBad(b *skb.Buff) bool {
-	h := b.H()
-	if h.CsumValid {
-		return false
-	}
-	switch h.IPSummed {
-	case skb.ChecksumUnnecessary:
-		h.CsumValid = true
-		decrCsumUnnecessary(h)
-		return false
-	case skb.ChecksumNone:
-	default:
-		return false
-	}
-	off := -b.NetworkOffset()
-	b.Push(off)
 	var nh [ip6Hlen]byte
-	copy(nh[:], b.Data())
-	b.Pull(off)
-	s.acct.Op(cost.OpCsumByte, uint64(b.Len()))
-	ok := csumFold(csumAdd(pseudoSum(nh[:], nexthdrICMPv6, b.Len()), s.l4Bytes(b, 0))) == 0xffff
-	h.CsumValid = ok
-	return !ok
+	copy(nh[:], netHeader(b))
+	return s.msgCsumBad(b, nh[:])
 }
 
 // icmp6EchoReply models icmpv6_echo_reply() for request b (data at the
@@ -215,12 +196,8 @@ func (s *Stack) icmp6EchoReply(b *skb.Buff, ns *Netns, ip ipv6) {
 
 // ip6Tclass is the traffic class of b's IPv6 header (ipv6_get_dsfield).
 func ip6Tclass(b *skb.Buff) uint8 {
-	off := -b.NetworkOffset()
-	b.Push(off)
-	d := b.Data()
-	t := d[0]<<4 | d[1]>>4
-	b.Pull(off)
-	return t
+	d := netHeader(b)
+	return d[0]<<4 | d[1]>>4
 }
 
 // icmp6Send models icmp6_send() for skb b, whose network header is its
@@ -236,18 +213,10 @@ func (s *Stack) icmp6Send(b *skb.Buff, ns *Netns, in *Device, typ, code uint8, i
 	if !s.cfg.Options.Replies {
 		return
 	}
-	noff := b.NetworkOffset()
-	if b.Len()-noff < ip6Hlen {
+	if b.Len()-b.NetworkOffset() < ip6Hlen {
 		return
 	}
-	var pkt []byte
-	if noff < 0 {
-		b.Push(-noff)
-		pkt = s.l4Bytes(b, 0)
-		b.Pull(-noff)
-	} else {
-		pkt = s.l4Bytes(b, noff)
-	}
+	pkt := s.packetBytes(b)
 	ip, ok := parseIPv6(pkt)
 	if !ok {
 		return
@@ -382,24 +351,7 @@ func (s *Stack) tcpV6SendReset(b *skb.Buff, ns *Netns, ip ipv6) {
 	}
 	r.Reserve(skb.MaxTCPHeader)
 	t := r.Push(20)
-	clear(t)
-	copy(t[0:2], th[2:4])
-	copy(t[2:4], th[0:2])
-	t[12] = 5 << 4
-	if th[13]&tcpACK != 0 {
-		copy(t[4:8], th[8:12])
-		t[13] = tcpRST
-	} else {
-		ack := binary.BigEndian.Uint32(th[4:8]) + uint32(b.Len()-int(th[12]>>4)*4)
-		if th[13]&tcpSYN != 0 {
-			ack++
-		}
-		if th[13]&tcpFIN != 0 {
-			ack++
-		}
-		binary.BigEndian.PutUint32(t[8:12], ack)
-		t[13] = tcpRST | tcpACK
-	}
+	writeReset(t, th, b.Len())
 	r.ResetTransportHeader()
 	hdr := r.Push(ip6Hlen)
 	writeIPv6(hdr, ip6Tclass(b)&^3, 0, 20, nexthdrTCP, icmp6DefaultHopLimit, ip.dst, ip.src)

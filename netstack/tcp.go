@@ -633,25 +633,34 @@ func (s *Stack) tcpV4SendReset(b *skb.Buff, ns *Netns, ip ipv4) {
 	const n = ipHlen + 20
 	pkt := s.replyBuf(n)
 	r := pkt[ipHlen:]
-	clear(r)
+	writeReset(r, th, b.Len())
+	writeIPv4(pkt, ip.tos&^3, n, 0, true, 64, ipprotoTCP, ip.dst, ip.src)
+	binary.BigEndian.PutUint16(r[16:], ^csumFold(csumAdd(pseudoSum(pkt, ipprotoTCP, 20), r)))
+	s.replyXmit(b, ns, s.ctlSock(ns, &ns.tcpSk, "tcp-ctl", ipprotoTCP), pkt, out, nh, OpTCPSendReset)
+}
+
+// writeReset writes into r the 20-byte reset answering TCP segment th of
+// segLen bytes (tcp_v4_send_reset, tcp_v6_send_reset): the ports swapped;
+// the segment's acknowledgment as the sequence number (RST), or else an
+// acknowledgment of seq + SYN + FIN + payload (RST|ACK); window 0; the
+// checksum left 0.
+func writeReset(r, th []byte, segLen int) {
+	clear(r[:20])
 	copy(r[0:2], th[2:4])
 	copy(r[2:4], th[0:2])
 	r[12] = 5 << 4
 	if th[13]&tcpACK != 0 {
 		copy(r[4:8], th[8:12])
 		r[13] = tcpRST
-	} else {
-		ack := binary.BigEndian.Uint32(th[4:8]) + uint32(b.Len()-int(th[12]>>4)*4)
-		if th[13]&tcpSYN != 0 {
-			ack++
-		}
-		if th[13]&tcpFIN != 0 {
-			ack++
-		}
-		binary.BigEndian.PutUint32(r[8:12], ack)
-		r[13] = tcpRST | tcpACK
+		return
 	}
-	writeIPv4(pkt, ip.tos&^3, n, 0, true, 64, ipprotoTCP, ip.dst, ip.src)
-	binary.BigEndian.PutUint16(r[16:], ^csumFold(csumAdd(pseudoSum(pkt, ipprotoTCP, 20), r)))
-	s.replyXmit(b, ns, s.ctlSock(ns, &ns.tcpSk, "tcp-ctl", ipprotoTCP), pkt, out, nh, OpTCPSendReset)
+	ack := binary.BigEndian.Uint32(th[4:8]) + uint32(segLen-int(th[12]>>4)*4)
+	if th[13]&tcpSYN != 0 {
+		ack++
+	}
+	if th[13]&tcpFIN != 0 {
+		ack++
+	}
+	binary.BigEndian.PutUint32(r[8:12], ack)
+	r[13] = tcpRST | tcpACK
 }

@@ -1559,9 +1559,9 @@ var List = []Mutant{
 	{
 		Name: "tcp-reset-ack-no-syn",
 		File: "netstack/tcp.go",
-		Old: `		if th[13]&tcpSYN != 0 {
-			ack++
-		}`,
+		Old: `	if th[13]&tcpSYN != 0 {
+		ack++
+	}`,
 		New:  ``,
 		Desc: "tcp_v4_send_reset acknowledges a segment without ACK past its SYN (ack_seq = seq + syn + fin + payload)",
 		Pkgs: []string{"./netstack"},
