@@ -52,6 +52,9 @@
 //	   │     ICMP: icmp_rcv (ICMP_CSUM, UNHANDLED_PROTO, INVALID_PROTO to a
 //	   │          broadcast, echo reply NO_SOCKET: no ping sockets; the
 //	   │          rest consumed, echo and timestamp requests answered)
+//	   │     IGMP: igmp_rcv (queries and multicast v1/v2 reports consumed,
+//	   │          the rest freed; v1/v2 queriers change how v3 queries read)
+//	   │     other protocols: IP_NOPROTO (and a protocol unreachable)
 //	   └─ forward: ip_forward (TTL, skb_cow, priority from TOS) → ip_output
 //
 //	 Answers the stack sends (Options.Replies; icmp.go, icmp6.go): ICMP
@@ -77,7 +80,7 @@
 //	   │     ICMPv6: icmpv6_rcv (ICMP_CSUM; echo reply NO_SOCKET;
 //	   │     icmpv6_notify PKT_TOO_SMALL; ndisc hop limit and code;
 //	   │     unknown informational NOT_SPECIFIED; echo answered),
-//	   │     unknown → IP_NOPROTO
+//	   │     unknown → IP_NOPROTO (and a parameter problem)
 //	   └─ forward: ip6_forward (forwarding sysctl, hop limit, MTU: no
 //	         fragmentation, skb_cow) → ip6_finish_output2 (ETH_P_IPV6)
 //

@@ -14,6 +14,7 @@ const (
 	ethPTEB   = 0x6558 // transparent Ethernet bridging (GRE TEB)
 
 	ipprotoICMP = 1
+	ipprotoIGMP = 2
 	ipprotoIPIP = 4
 	ipprotoTCP  = 6
 	ipprotoUDP  = 17

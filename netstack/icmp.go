@@ -62,6 +62,7 @@ const (
 
 	icmpNetUnreach  = 0  // ICMP_NET_UNREACH
 	icmpHostUnreach = 1  // ICMP_HOST_UNREACH
+	icmpProtUnreach = 2  // ICMP_PROT_UNREACH
 	icmpPortUnreach = 3  // ICMP_PORT_UNREACH
 	icmpFragNeeded  = 4  // ICMP_FRAG_NEEDED
 	icmpPktFiltered = 13 // ICMP_PKT_FILTERED

@@ -47,6 +47,7 @@ const (
 	icmp6AdmProhibited   = 1    // ICMPV6_ADM_PROHIBITED
 	icmp6PortUnreach     = 4    // ICMPV6_PORT_UNREACH
 	icmp6ExcHopLimit     = 0    // ICMPV6_EXC_HOPLIMIT
+	icmp6UnkNexthdr      = 1    // ICMPV6_UNK_NEXTHDR
 	ipv6MinMTU           = 1280
 	icmp6DefaultHopLimit = 64
 )

@@ -54,6 +54,11 @@ func TestICMPv6Errors(t *testing.T) {
 		{"unreachable route", udp("2001:db8:6::1", 64, 100), icmp6DestUnreach, icmp6NoRoute, 6, 40 + 8 + 148, 0},
 		{"prohibit route", udp("2001:db8:5::1", 64, 100), icmp6DestUnreach, icmp6AdmProhibited, 6, 40 + 8 + 148, 0},
 		{"blackhole route", udp("2001:db8:7::1", 64, 100), 0, 0, 0, 0, 0},
+		{"unknown next header", func() []byte {
+			f := udp("2001:db8:1::1", 64, 100)
+			f[ethHlen+6] = 253
+			return f
+		}(), icmp6ParamProb, icmp6UnkNexthdr, 6, 40 + 8 + 148, 6},
 		{"an ICMPv6 error", func() []byte {
 			f := udp("fd00:1::2", 1, 100)
 			f[ethHlen+6] = nexthdrICMPv6

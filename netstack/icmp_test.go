@@ -181,6 +181,12 @@ func TestICMPErrors(t *testing.T) {
 		{"unreachable route", udp("10.6.0.1", 64, false, 100), 10, icmpDestUnreach, icmpHostUnreach, "192.0.2.1", 2, 0, 0, 20 + 8 + 128},
 		{"prohibit route", udp("10.5.0.1", 64, false, 100), 10, icmpDestUnreach, icmpPktFiltered, "192.0.2.1", 2, 0, 0, 20 + 8 + 128},
 		{"blackhole route", udp("10.7.0.1", 64, false, 100), 10, 0, 0, "", 0, 0, 0, 0},
+		{"unknown protocol", func() []byte {
+			f := udp("192.0.2.1", 64, false, 100)
+			f[ethHlen+9] = 253
+			setIPCsum(f[ethHlen:], ipHlen)
+			return f
+		}(), 10, icmpDestUnreach, icmpProtUnreach, "192.0.2.1", 6, 0, 0, 20 + 8 + 128},
 		{"to the broadcast", udp("192.0.2.255", 64, false, 100), 3, 0, 0, "", 0, 0, 0, 0},
 		{"later fragment", func() []byte {
 			f := udp("10.1.0.2", 1, false, 100)

@@ -484,7 +484,11 @@ func (s *Stack) ipLocalDeliver(b *skb.Buff, ns *Netns, ip ipv4) {
 		s.greRcv(b, ns, ip)
 	case ipprotoIPIP, ipprotoIPv6:
 		s.ipipRcv(b, ns, ip)
+	case ipprotoIGMP:
+		s.igmpRcv(b, ns)
 	default:
+		// ip_protocol_deliver_rcu: no handler (and no raw socket).
+		s.icmpSend(b, ns, icmpDestUnreach, icmpProtUnreach, 0, true)
 		s.drop(b, skb.DropIPNoproto, OpIPLocalDeliver)
 	}
 }

@@ -232,6 +232,9 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 	case nexthdrNone:
 		s.consume(b, DeliverOther, -1) // ipv6_nodata_rcv
 	default:
+		// ip6_protocol_deliver_rcu: icmpv6_param_prob_reason(skb,
+		// ICMPV6_UNK_NEXTHDR, nhoff, IP_NOPROTO).
+		s.icmp6Send(b, ns, s.devOf(b), icmp6ParamProb, icmp6UnkNexthdr, uint32(nhoff))
 		s.drop(b, skb.DropIPNoproto, OpIP6LocalDeliver)
 	}
 }

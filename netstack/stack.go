@@ -143,6 +143,7 @@ type Device struct {
 	mtu     int
 	addrs   []netip.Prefix
 	up      bool
+	igmp    igmpState // the in_device's querier state (igmp.go)
 
 	peer   *Device
 	master *Device

@@ -582,7 +582,8 @@ func (s *Stack) greRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 	}
 	d := s.findIPTunnel(ns, ip, kind)
 	if d == nil || d.vni != key {
-		s.drop(b, skb.DropNotSpecified, OpGRERcv) // icmp_send port unreachable, kfree_skb
+		s.icmpSend(b, ns, icmpDestUnreach, icmpPortUnreach, 0, true) // gre_rcv: PACKET_REJECT
+		s.drop(b, skb.DropNotSpecified, OpGRERcv)
 		return
 	}
 	if kind == KindGRETap {
@@ -603,6 +604,7 @@ func (s *Stack) ipipRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 	}
 	d := s.findIPTunnel(ns, ip, kind)
 	if d == nil {
+		s.icmpSend(b, ns, icmpDestUnreach, icmpProtUnreach, 0, true) // ip_protocol_deliver_rcu
 		s.drop(b, skb.DropIPNoproto, OpTunnelDecap)
 		return
 	}
