@@ -62,6 +62,10 @@ func newICMP6Topo(t *testing.T, sysctls ...string) *icmpTopo {
 	}{{a, "vA"}, {h, tp.hA}, {h, "hB"}, {b, "vB"}} {
 		require.NoError(t, l.n.IP("link", "set", l.dev, "up"))
 	}
+	// The multicast route addrconf_add_dev adds when a device comes up
+	// with IPv6 enabled (enabling it per device after the namespace's
+	// default disabled it leaves it out).
+	require.NoError(t, h.IP("-6", "route", "add", "multicast", "ff00::/8", "dev", tp.hA, "table", "local"))
 	require.NoError(t, h.IP("-6", "route", "add", "blackhole", "2001:db8:7::/48"))
 	require.NoError(t, h.IP("-6", "route", "add", "unreachable", "2001:db8:6::/48"))
 	require.NoError(t, h.IP("-6", "route", "add", "prohibit", "2001:db8:5::/48"))
@@ -139,19 +143,29 @@ func ip6Packet(dst string, hop, next uint8, l4 []byte, csumOff int, bad bool) []
 	return p
 }
 
-// sendRaw6 sends IPv6 packet p (header included) from a raw socket in n.
+// sendRaw6 sends IPv6 packet p (header included) from a raw socket in n,
+// out of vA when the destination is multicast.
 func sendRaw6(t *testing.T, n *Netns, p []byte) {
 	t.Helper()
 	fd := newSocket(t, n, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_RAW)
 	sa := &unix.SockaddrInet6{}
 	copy(sa.Addr[:], p[24:40])
+	if p[24] == 0xff {
+		i, err := n.Ifindex("vA")
+		require.NoError(t, err)
+		sa.ZoneId = uint32(i)
+	}
 	require.NoError(t, unix.Sendto(fd, p, 0, sa))
 }
 
-// frame6 puts p in an Ethernet frame from vA to hA.
+// frame6 puts p in an Ethernet frame from vA to hA (to the group's
+// address when p's destination is multicast).
 func (tp *icmpTopo) frame6(p []byte) []byte {
 	f := make([]byte, 14, 14+len(p))
 	copy(f[0:6], tp.macH[:])
+	if p[24] == 0xff {
+		copy(f[0:6], []byte{0x33, 0x33, p[36], p[37], p[38], p[39]})
+	}
 	copy(f[6:12], tp.macA[:])
 	binary.BigEndian.PutUint16(f[12:], unix.ETH_P_IPV6)
 	return append(f, p...)
@@ -384,4 +398,129 @@ func TestKernelReplyMeta6(t *testing.T) {
 			require.Equal(t, kern, model, "model")
 		})
 	}
+}
+
+// ndMsg is a neighbour discovery message of type typ (flags in its first
+// byte after the checksum) for target, then options.
+func ndMsg(typ, flags uint8, target string, opts ...byte) []byte {
+	m := make([]byte, 8, 24+len(opts))
+	m[0], m[4] = typ, flags
+	if target != "" {
+		m = append(m, netip.MustParseAddr(target).AsSlice()...)
+	}
+	return append(m, opts...)
+}
+
+// TestKernelNdiscRcv: what ndisc_rcv does with neighbour discovery
+// messages A sends to H (which has a permanent neighbour entry for A), in
+// the kernel (the kfree_skb reason on hA, for the test's traffic class)
+// and in the model.
+func TestKernelNdiscRcv(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	require.NoError(t, probe.FilterTclass(testTclass))
+	router, host := newICMP6Topo(t), newICMP6Topo(t, "net.ipv6.conf.all.forwarding", "0")
+	tp := router
+	ll := append([]byte{1, 1}, tp.macA[:]...) // source link-layer address option
+	tll := append([]byte{2, 1}, tp.macA[:]...)
+	rh := append([]byte{4, 7, 0, 0, 0, 0, 0, 0}, quoted6(48)...) // a redirected header option
+	ra := func(opts ...byte) []byte { return append(append(ndMsg(134, 64, ""), 0, 0, 0, 0, 0, 0, 0, 0), opts...) }
+	const sol, lla = "ff02::1:ff00:fe", "fe80::1" // H's solicited-node group, a link-local source
+	for _, tc := range []struct {
+		name     string
+		src, dst string
+		hop      uint8
+		msg      []byte
+		host     bool // H does not forward
+	}{
+		{"NS unicast", icmp6AddrA, icmp6AddrH, 255, ndMsg(135, 0, icmp6AddrH, ll...), false},
+		{"NS to the solicited-node group", icmp6AddrA, sol, 255, ndMsg(135, 0, icmp6AddrH, ll...), false},
+		{"NS to the group without a link-layer option", icmp6AddrA, sol, 255, ndMsg(135, 0, icmp6AddrH), false},
+		{"NS for another address", icmp6AddrA, icmp6AddrH, 255, ndMsg(135, 0, "2001:db8:1::77", ll...), false},
+		{"NS for a multicast target", icmp6AddrA, icmp6AddrH, 255, ndMsg(135, 0, "ff02::1", ll...), false},
+		{"NS with an option of length 0", icmp6AddrA, icmp6AddrH, 255, ndMsg(135, 0, icmp6AddrH, 1, 0, 0, 0, 0, 0, 0, 0), false},
+		{"NS with a 16-byte link-layer option", icmp6AddrA, icmp6AddrH, 255, ndMsg(135, 0, icmp6AddrH, append([]byte{1, 2}, make([]byte, 14)...)...), false},
+		{"DAD for H's address", "::", sol, 255, ndMsg(135, 0, icmp6AddrH), false},
+		{"DAD to a unicast address", "::", icmp6AddrH, 255, ndMsg(135, 0, icmp6AddrH), false},
+		{"NS of 20 bytes", icmp6AddrA, icmp6AddrH, 255, ndMsg(135, 0, icmp6AddrH)[:20], false},
+		{"NS with hop limit 64", icmp6AddrA, icmp6AddrH, 64, ndMsg(135, 0, icmp6AddrH, ll...), false},
+		{"unsolicited NA to all nodes", icmp6AddrA, "ff02::1", 255, ndMsg(136, 0x20, icmp6AddrA, tll...), false},
+		{"solicited NA to all nodes", icmp6AddrA, "ff02::1", 255, ndMsg(136, 0x60, icmp6AddrA, tll...), false},
+		{"NA for an unknown target", icmp6AddrA, icmp6AddrH, 255, ndMsg(136, 0x60, "2001:db8:1::77", tll...), false},
+		{"RS to all routers", icmp6AddrA, "ff02::2", 255, ndMsg(133, 0, "", ll...), false},
+		{"RS to all routers, to a host", icmp6AddrA, "ff02::2", 255, ndMsg(133, 0, "", ll...), true},
+		{"RA from a global address", icmp6AddrA, "ff02::1", 255, ra(), false},
+		{"RA", lla, "ff02::1", 255, ra(ll...), false},
+		{"RA to a host", lla, "ff02::1", 255, ra(ll...), true},
+		{"RA of 12 bytes", lla, "ff02::1", 255, ra()[:12], true},
+		{"RA with an option of length 0", lla, "ff02::1", 255, ra(1, 0, 0, 0, 0, 0, 0, 0), true},
+		{"redirect without a redirected header", icmp6AddrA, icmp6AddrH, 255, append(ndMsg(137, 0, "2001:db8:1::5"), netip.MustParseAddr("2001:db8:9::1").AsSlice()...), false},
+		{"redirect", lla, icmp6AddrH, 255, append(append(ndMsg(137, 0, "2001:db8:1::5"), netip.MustParseAddr("2001:db8:9::1").AsSlice()...), rh...), false},
+		{"redirect to a host", lla, icmp6AddrH, 255, append(append(ndMsg(137, 0, "2001:db8:1::5"), netip.MustParseAddr("2001:db8:9::1").AsSlice()...), rh...), true},
+		{"redirect of 30 bytes", lla, icmp6AddrH, 255, append(ndMsg(137, 0, "2001:db8:1::5"), make([]byte, 16)...)[:30], true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := router
+			if tc.host {
+				tp = host
+			}
+			p := ip6Packet(tc.dst, tc.hop, 58, tc.msg, 2, false)
+			copy(p[8:24], netip.MustParseAddr(tc.src).AsSlice())
+			binary.BigEndian.PutUint16(p[42:], 0) // the checksum again, over this source
+			ps := make([]byte, 40, 40+len(tc.msg))
+			copy(ps[0:32], p[8:40])
+			binary.BigEndian.PutUint32(ps[32:], uint32(len(tc.msg)))
+			ps[39] = 58
+			binary.BigEndian.PutUint16(p[42:], inetCsum(append(ps, p[40:]...)))
+			require.NoError(t, probe.Watch(tp.hA))
+			sendRaw6(t, tp.a, p)
+			time.Sleep(20 * time.Millisecond)
+			seen, err := probe.Seen(tp.hA)
+			require.NoError(t, err)
+			var kern []string
+			if seen.Count != 0 {
+				name, err := DropReasonName(seen.Reason)
+				require.NoError(t, err)
+				kern = []string{name}
+			}
+			t.Logf("kernel: %v", kern)
+			obs := &nsDrops{ns: 3}
+			cfg := tp.model6(netstack.NamespaceConfig{}, true)
+			cfg.Namespaces[1].IPv6Forwarding = !tc.host
+			runModel(t, cfg, obs, tp.frame6(p), nil)
+			require.Equal(t, kern, obs.reasons, "model")
+		})
+	}
+}
+
+// TestKernelNdiscFrag: a neighbour solicitation in an atomic fragment
+// (a fragment header, offset 0, no more fragments) is IPV6_NDISC_FRAG in
+// 6.18 and in the model.
+func TestKernelNdiscFrag(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	require.NoError(t, probe.FilterTclass(testTclass))
+	tp := newICMP6Topo(t)
+	ns := ndMsg(135, 0, icmp6AddrH, append([]byte{1, 1}, tp.macA[:]...)...)
+	p := ip6Packet(icmp6AddrH, 255, 58, ns, 2, false)
+	f := append(append([]byte{}, p[:40]...), 58, 0, 0, 0, 0, 0, 0, 7) // fragment header: offset 0, M 0, id 7
+	f = append(f, p[40:]...)
+	f[6] = 44
+	binary.BigEndian.PutUint16(f[4:], uint16(len(f)-40))
+	require.NoError(t, probe.Watch(tp.hA))
+	sendRaw6(t, tp.a, f)
+	time.Sleep(20 * time.Millisecond)
+	seen, err := probe.Seen(tp.hA)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), seen.Count)
+	kern, err := DropReasonName(seen.Reason)
+	require.NoError(t, err)
+	obs := &nsDrops{ns: 3}
+	runModel(t, tp.model6(netstack.NamespaceConfig{}, true), obs, tp.frame6(f), nil)
+	require.Equal(t, []string{kern}, obs.reasons, "model")
+	t.Logf("kernel and model: %s", kern)
 }

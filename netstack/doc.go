@@ -78,7 +78,8 @@
 //	   │     IPv6 vxlan/geneve socket decapsulates), ip6ip6 / ip4ip6 /
 //	   │     GRE → ip6_tnl_rcv (scrub xnet) → GRO cells → RX again,
 //	   │     ICMPv6: icmpv6_rcv (ICMP_CSUM; echo reply NO_SOCKET;
-//	   │     icmpv6_notify PKT_TOO_SMALL; ndisc hop limit and code;
+//	   │     icmpv6_notify PKT_TOO_SMALL; ndisc_rcv: fragments, hop
+//	   │     limit, code, NS/NA/RS/RA/redirect checks, NS_OTHERHOST;
 //	   │     unknown informational NOT_SPECIFIED; echo answered),
 //	   │     unknown → IP_NOPROTO (and a parameter problem)
 //	   └─ forward: ip6_forward (forwarding sysctl, hop limit, MTU: no

@@ -14,10 +14,12 @@ import (
 //
 // Modelling decisions, besides icmp.go's (no raw or ping sockets, the
 // rate limit state per flow shard and its peer table):
-//   - Neighbour discovery messages get ndisc_rcv's hop limit and code
-//     checks and are then consumed: ndisc_recv_ns and the others (the
-//     neighbour table, the advertisements they answer with) are not
-//     modelled. MLD queries and reports are consumed.
+//   - Neighbour discovery messages get ndisc_rcv's checks and the fate
+//     each type's handler gives the skb (ndiscRcv); the neighbour table
+//     is the namespace's configured entries and veth peers (no learned
+//     ones), and the advertisements the kernel answers solicitations
+//     with, the routers and prefixes it learns, are not modelled. MLD
+//     queries and reports are consumed.
 //   - The sysctls keep their defaults except where NamespaceConfig names
 //     them: icmp.ratelimit 100 ms, icmp.ratemask 0-1,3-127 (every error
 //     but packet too big), echo_ignore_all 0, echo_ignore_multicast 0,
@@ -40,6 +42,9 @@ const (
 	icmp6MgmQuery        = 130
 	icmp6MgmReport       = 131
 	ndiscRouterSolicit   = 133
+	ndiscRouterAdvert    = 134
+	ndiscNeighSolicit    = 135
+	ndiscNeighAdvert     = 136
 	ndiscRedirect        = 137
 	icmp6ExtEchoReply    = 161
 	icmp6InfoMask        = 0x80 // ICMPV6_INFOMSG_MASK
@@ -74,7 +79,7 @@ func icmp6MaskAllow(typ uint8) bool { return typ == icmp6PktTooBig || typ > 127 
 // (IPV6_NDISC_HOP_LIMIT) and code 0 (IPV6_NDISC_BAD_CODE); MLD queries
 // and reports are consumed; other informational messages are freed with
 // NOT_SPECIFIED, as icmpv6_rcv's default reason leaves them.
-func (s *Stack) icmp6Rcv(b *skb.Buff, ns *Netns, ip ipv6) {
+func (s *Stack) icmp6Rcv(b *skb.Buff, ns *Netns, ip ipv6, frag bool) {
 	s.traceOp(LayerL4, OpICMPv6Rcv, b)
 	if s.icmp6CsumBad(b) {
 		s.drop(b, skb.DropICMPCsum, OpICMPv6Rcv)
@@ -95,13 +100,7 @@ func (s *Stack) icmp6Rcv(b *skb.Buff, ns *Netns, ip ipv6) {
 	case typ == icmp6EchoReply || typ == icmp6ExtEchoReply:
 		reason = skb.DropNoSocket // ping_rcv
 	case typ >= ndiscRouterSolicit && typ <= ndiscRedirect:
-		// ndisc_rcv
-		switch {
-		case ip.hopLimit != 255:
-			reason = skb.DropIPv6NdiscHopLimit
-		case code != 0:
-			reason = skb.DropIPv6NdiscBadCode
-		}
+		reason = s.ndiscRcv(b, ns, ip, typ, code, frag)
 	case typ == icmp6PktTooBig && (b.Len() < icmpHlen+ip6Hlen || !b.MayPull(icmpHlen+ip6Hlen)):
 		reason = skb.DropNotSpecified
 	case typ&icmp6InfoMask == 0:
@@ -369,4 +368,220 @@ func (s *Stack) tcpV6SendReset(b *skb.Buff, ns *Netns, ip ipv6) {
 	binary.BigEndian.PutUint32(hdr[0:4], binary.BigEndian.Uint32(hdr[0:4])|label)
 	s.traceOp(LayerIP, OpTCPSendReset, r)
 	s.ip6LocalOut(r, ns, out, nh, s.ctlSock(ns, &ns.tcp6Sk, ProtoTCP, nexthdrTCP))
+}
+
+// ndiscRcv models ndisc_rcv() (b's data at the ICMPv6 header, ip its IPv6
+// header; frag: it came in fragments): none that came in fragments
+// (IPV6_NDISC_FRAG), hop limit 255 (IPV6_NDISC_HOP_LIMIT) and code 0
+// (IPV6_NDISC_BAD_CODE), then by type (a drop reason, or
+// SkbNotDroppedYet when consumed):
+//   - a neighbour solicitation (ndisc_recv_ns) shorter than struct nd_msg
+//     is PKT_TOO_SMALL; a multicast target, duplicate address detection
+//     (from ::) to another address than a solicited-node group or with a
+//     source link-layer option, or a link-layer option of the wrong size
+//     is NOT_SPECIFIED; options that do not parse are
+//     IPV6_NDISC_BAD_OPTIONS; a target that is not an address of the
+//     receiving device is IPV6_NDISC_NS_OTHERHOST (no anycast or proxy
+//     entries in the model); detection of one of them is NOT_SPECIFIED
+//     after the advertisement to all nodes; otherwise the solicitation is
+//     consumed when a neighbour entry for the source exists or is made
+//     (a unicast solicitation, or one with a source link-layer option)
+//     and answered with an advertisement, else NOT_SPECIFIED;
+//   - a neighbour advertisement (ndisc_recv_na) is consumed when the
+//     target has a neighbour entry (the namespace's configured ones: the
+//     model keeps no learned ones), else NOT_SPECIFIED after the same
+//     size, target, solicited-to-multicast and option checks;
+//   - a router solicitation (ndisc_recv_rs) is NOT_SPECIFIED unless the
+//     device forwards, comes from a unicast address and its options
+//     parse, then consumed;
+//   - router advertisements (ndiscRouterDiscovery) and redirects
+//     (ndiscRedirectRcv) as their functions say.
+//
+// The advertisements the kernel answers with (ndisc_send_na) are not sent.
+func (s *Stack) ndiscRcv(b *skb.Buff, ns *Netns, ip ipv6, typ, code uint8, frag bool) skb.DropReason {
+	switch {
+	case frag:
+		return skb.DropIPv6NdiscFrag // ndisc_suppress_frag_ndisc (suppress_frag_ndisc 1)
+	case ip.hopLimit != 255:
+		return skb.DropIPv6NdiscHopLimit
+	case code != 0:
+		return skb.DropIPv6NdiscBadCode
+	}
+	m := s.l4Bytes(b, 0)
+	switch typ {
+	case ndiscNeighSolicit, ndiscNeighAdvert:
+		if len(m) < ndMsgLen {
+			return skb.DropPktTooSmall
+		}
+		target := netip.AddrFrom16([16]byte(m[8:24]))
+		if target.IsMulticast() {
+			return skb.DropNotSpecified
+		}
+		if typ == ndiscNeighAdvert {
+			if ip.dst.IsMulticast() && m[4]&0x40 != 0 { // solicited, to a group
+				return skb.DropNotSpecified
+			}
+			if _, tgt, ok := ndiscOptions(m[ndMsgLen:]); !ok {
+				return skb.DropIPv6NdiscBadOptions
+			} else if tgt != nil && len(tgt) != 8 {
+				return skb.DropNotSpecified
+			}
+			if _, ok := neighResolve(ns, s.devOf(b), target); !ok {
+				return skb.DropNotSpecified
+			}
+			return skb.SkbNotDroppedYet
+		}
+		dad := ip.src.IsUnspecified()
+		if dad && !isSolicitedNode(ip.dst) {
+			return skb.DropNotSpecified
+		}
+		src, _, ok := ndiscOptions(m[ndMsgLen:])
+		switch {
+		case !ok:
+			return skb.DropIPv6NdiscBadOptions
+		case src != nil && (len(src) != 8 || dad):
+			return skb.DropNotSpecified
+		}
+		d := s.devOf(b)
+		if !d.hasAddr(target) {
+			return skb.DropIPv6NdiscNsOtherhost
+		}
+		if dad {
+			return skb.DropNotSpecified
+		}
+		if _, known := neighResolve(ns, d, ip.src); !known && ip.dst.IsMulticast() && src == nil {
+			return skb.DropNotSpecified
+		}
+		return skb.SkbNotDroppedYet
+	case ndiscRouterSolicit:
+		if len(m) < icmpHlen {
+			return skb.DropPktTooSmall
+		}
+		if !ns.fwd6 || ip.src.IsUnspecified() {
+			return skb.DropNotSpecified
+		}
+		if src, _, ok := ndiscOptions(m[icmpHlen:]); !ok {
+			return skb.DropIPv6NdiscBadOptions
+		} else if src != nil && len(src) != 8 {
+			return skb.DropNotSpecified
+		}
+	case ndiscRouterAdvert:
+		return ndiscRouterDiscovery(ip, m)
+	case ndiscRedirect:
+		return s.ndiscRedirectRcv(b, ip, m)
+	}
+	return skb.SkbNotDroppedYet
+}
+
+// raMsgLen and rdMsgLen are sizeof(struct ra_msg) and sizeof(struct
+// rd_msg).
+const (
+	raMsgLen = 16
+	rdMsgLen = 40
+)
+
+// ndiscRouterDiscovery models the skb's fate in ndisc_router_discovery():
+// an advertisement from a source that is not link-local is NOT_SPECIFIED,
+// one shorter than struct ra_msg PKT_TOO_SMALL, one whose options do not
+// parse IPV6_NDISC_BAD_OPTIONS; the rest is consumed, by hosts and by
+// forwarding devices (which do not act on it with accept_ra 1: measured
+// on 6.18, TestKernelNdiscRcv). The model keeps no default routers,
+// prefixes or neighbour entries from it.
+func ndiscRouterDiscovery(ip ipv6, m []byte) skb.DropReason {
+	switch {
+	case !ip.src.IsLinkLocalUnicast():
+		return skb.DropNotSpecified
+	case len(m) < raMsgLen:
+		return skb.DropPktTooSmall
+	}
+	if _, _, ok := ndiscOptions(m[raMsgLen:]); !ok {
+		return skb.DropIPv6NdiscBadOptions
+	}
+	return skb.SkbNotDroppedYet
+}
+
+// ndiscRedirectRcv models ndisc_redirect_rcv(): from a source that is
+// not link-local NOT_SPECIFIED; options that do not parse, or none
+// (shorter than struct rd_msg: the unsigned option length wraps),
+// IPV6_NDISC_BAD_OPTIONS; without a redirected header option
+// NOT_SPECIFIED; otherwise the quoted packet goes to icmpv6_notify.
+func (s *Stack) ndiscRedirectRcv(b *skb.Buff, ip ipv6, m []byte) skb.DropReason {
+	switch {
+	case !ip.src.IsLinkLocalUnicast():
+		return skb.DropNotSpecified
+	case len(m) < rdMsgLen:
+		return skb.DropIPv6NdiscBadOptions
+	}
+	off, ok := rdHeaderOption(m[rdMsgLen:])
+	if !ok {
+		return skb.DropIPv6NdiscBadOptions
+	}
+	if off < 0 {
+		return skb.DropNotSpecified
+	}
+	// pskb_pull to the option's data, then icmpv6_notify, which reads
+	// the quoted packet after an 8-byte header as it does an error's.
+	if !b.MayPull(rdMsgLen + off) {
+		return skb.DropPktTooSmall
+	}
+	b.Pull(rdMsgLen + off)
+	return s.icmp6Notify(b)
+}
+
+// rdHeaderOption returns the offset of the first redirected header option
+// (ND_OPT_REDIRECT_HDR) in opts, -1 for none, or ok false when the
+// options do not parse (ndisc_parse_options).
+func rdHeaderOption(opts []byte) (off int, ok bool) {
+	off = -1
+	for at := 0; at < len(opts); {
+		if len(opts)-at < 2 {
+			return -1, false
+		}
+		l := int(opts[at+1]) * 8
+		if l == 0 || l > len(opts)-at {
+			return -1, false
+		}
+		if opts[at] == 4 && off < 0 {
+			off = at
+		}
+		at += l
+	}
+	return off, true
+}
+
+// ndMsgLen is sizeof(struct nd_msg): the ICMPv6 header and the target.
+const ndMsgLen = 24
+
+// ndiscOptions models ndisc_parse_options on opts: each option's length
+// must be non-zero and fit (else ok false); it returns the first source
+// and target link-layer address options whole.
+func ndiscOptions(opts []byte) (src, tgt []byte, ok bool) {
+	for len(opts) != 0 {
+		if len(opts) < 2 {
+			return nil, nil, false
+		}
+		l := int(opts[1]) * 8
+		if l == 0 || l > len(opts) {
+			return nil, nil, false
+		}
+		switch opts[0] {
+		case 1:
+			if src == nil {
+				src = opts[:l]
+			}
+		case 2:
+			if tgt == nil {
+				tgt = opts[:l]
+			}
+		}
+		opts = opts[l:]
+	}
+	return src, tgt, true
+}
+
+// isSolicitedNode reports whether a is a solicited-node multicast address
+// (ff02::1:ffXX:XXXX, ipv6_addr_is_solict_mult).
+func isSolicitedNode(a netip.Addr) bool {
+	b := a.As16()
+	return a.Is6() && [13]byte(b[:13]) == [13]byte{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff}
 }

@@ -166,3 +166,57 @@ func TestICMPv6Rcv(t *testing.T) {
 		})
 	}
 }
+
+// TestNdiscRcv: ndisc_rcv's fate for neighbour discovery messages to the
+// host (TestKernelNdiscRcv measures these and more on 6.18). The host
+// forwards, has 2001:db8:1::1 on eth0 and a neighbour entry for
+// 2001:db8:1::9.
+func TestNdiscRcv(t *testing.T) {
+	nd := func(typ, flags uint8, target string, opts ...byte) []byte {
+		m := make([]byte, 8, 24+len(opts))
+		m[0], m[4] = typ, flags
+		if target != "" {
+			t := addr(target).As16()
+			m = append(m, t[:]...)
+		}
+		return append(m, opts...)
+	}
+	ll := append([]byte{1, 1}, macB[:]...)
+	for _, tc := range []struct {
+		name     string
+		src, dst string
+		hop      uint8
+		msg      []byte
+		want     string
+	}{
+		{"NS", "2001:db8:1::9", "2001:db8:1::1", 255, nd(135, 0, "2001:db8:1::1", ll...), ""},
+		{"NS to the solicited-node group without an option", "2001:db8:1::9", "ff02::1:ff00:1", 255, nd(135, 0, "2001:db8:1::1"), ""},
+		{"NS for another host", "2001:db8:1::9", "2001:db8:1::1", 255, nd(135, 0, "2001:db8:1::77", ll...), "SKB_DROP_REASON_IPV6_NDISC_NS_OTHERHOST@icmpv6_rcv"},
+		{"NS with an option of length 0", "2001:db8:1::9", "2001:db8:1::1", 255, nd(135, 0, "2001:db8:1::1", 1, 0, 0, 0, 0, 0, 0, 0), "SKB_DROP_REASON_IPV6_NDISC_BAD_OPTIONS@icmpv6_rcv"},
+		{"DAD", "::", "ff02::1:ff00:1", 255, nd(135, 0, "2001:db8:1::1"), "SKB_DROP_REASON_NOT_SPECIFIED@icmpv6_rcv"},
+		{"NS with hop limit 64", "2001:db8:1::9", "2001:db8:1::1", 64, nd(135, 0, "2001:db8:1::1", ll...), "SKB_DROP_REASON_IPV6_NDISC_HOP_LIMIT@icmpv6_rcv"},
+		{"NA for the neighbour", "2001:db8:1::9", "ff02::1", 255, nd(136, 0x20, "2001:db8:1::9"), ""},
+		{"NA for an unknown target", "2001:db8:1::9", "2001:db8:1::1", 255, nd(136, 0x60, "2001:db8:1::77"), "SKB_DROP_REASON_NOT_SPECIFIED@icmpv6_rcv"},
+		{"RS to all routers", "2001:db8:1::9", "ff02::2", 255, nd(133, 0, "", ll...), ""},
+		{"RA from a global address", "2001:db8:1::9", "ff02::1", 255, append(nd(134, 64, ""), make([]byte, 8)...), "SKB_DROP_REASON_NOT_SPECIFIED@icmpv6_rcv"},
+		{"RA", "fe80::9", "ff02::1", 255, append(nd(134, 64, ""), make([]byte, 8)...), ""},
+		{"redirect of 30 bytes", "fe80::9", "2001:db8:1::1", 255, append(nd(137, 0, "2001:db8:1::5"), make([]byte, 6)...), "SKB_DROP_REASON_IPV6_NDISC_BAD_OPTIONS@icmpv6_rcv"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := fibTopology(true)
+			cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("2001:db8:1::9"), MAC: macB})
+			s, te := newStack(t, cfg, "", nil, nil)
+			f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: tc.src, dst: tc.dst, next: nexthdrICMPv6, payload: len(tc.msg) - udpHlen, hopLimit: tc.hop})
+			if d := addr(tc.dst).As16(); d[0] == 0xff {
+				copy(f[0:6], []byte{0x33, 0x33, d[12], d[13], d[14], d[15]})
+			}
+			copy(f[ethHlen+ip6Hlen:], tc.msg)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			var got string
+			if r := te.obs.dropReasons(); len(r) != 0 {
+				got = r[0]
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}

@@ -140,10 +140,16 @@ func extLen(b []byte) (int, bool) {
 }
 
 // joined6 models ipv6_chk_mcast_addr for the groups every IPv6 device
-// joins: ff02::1 (all nodes) and ff02::1:ffXX:XXXX for each address.
+// joins: ff02::1 (all nodes) and ff02::1:ffXX:XXXX for each address, and
+// the all-routers groups when the namespace forwards.
 func (s *Stack) joined6(ns *Netns, g netip.Addr) bool {
 	a := g.As16()
-	if g == netip.MustParseAddr("ff02::1") {
+	if a == [16]byte{0xff, 0x02, 15: 1} {
+		return true
+	}
+	if ns.fwd6 && a[0] == 0xff && (a[1] == 1 || a[1] == 2 || a[1] == 5) && [14]byte(a[2:]) == [14]byte{13: 2} {
+		// dev_forward_change: a forwarding device joins the all-routers
+		// groups ff01::2, ff02::2 and ff05::2.
 		return true
 	}
 	sol := [13]byte{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff}
@@ -179,7 +185,7 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 	s.clearDeliveryTime(b)
 	off, next, nhoff := ip6Hlen, ip.next, 6
 	data := b.Data()
-	reasm := false
+	reasm, frag := false, false
 	for {
 		switch next {
 		case nexthdrHop, nexthdrDest, nexthdrRouting:
@@ -200,6 +206,7 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 			if r == nil {
 				return
 			}
+			frag = true // IP6SKB_FRAGMENTED
 			b, data = r, r.Data()
 			if atomic {
 				next, nhoff = data[off], off
@@ -228,7 +235,7 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 	case ipprotoGRE:
 		s.gre6Rcv(b, ns, ip)
 	case nexthdrICMPv6:
-		s.icmp6Rcv(b, ns, ip)
+		s.icmp6Rcv(b, ns, ip, frag)
 	case nexthdrNone:
 		s.consume(b, DeliverOther, -1) // ipv6_nodata_rcv
 	default:

@@ -79,6 +79,14 @@ const (
 	// code is not 0.
 	DropIPv6NdiscHopLimit
 	DropIPv6NdiscBadCode
+	// DropIPv6NdiscBadOptions and DropIPv6NdiscNsOtherhost are
+	// ndisc_rcv() on options that do not parse and on a solicitation for
+	// another host's address.
+	DropIPv6NdiscBadOptions
+	DropIPv6NdiscNsOtherhost
+	// DropIPv6NdiscFrag is ndisc_rcv() on a message that came in
+	// fragments.
+	DropIPv6NdiscFrag
 	// DropIPv6BadExthdr is an IPv6 extension header that cannot be parsed
 	// (icmpv6_notify on the quoted packet).
 	DropIPv6BadExthdr
@@ -140,6 +148,9 @@ var dropNames = [numDropReasons]string{
 	DropInvalidProto:         "SKB_DROP_REASON_INVALID_PROTO",
 	DropIPv6NdiscHopLimit:    "SKB_DROP_REASON_IPV6_NDISC_HOP_LIMIT",
 	DropIPv6NdiscBadCode:     "SKB_DROP_REASON_IPV6_NDISC_BAD_CODE",
+	DropIPv6NdiscBadOptions:  "SKB_DROP_REASON_IPV6_NDISC_BAD_OPTIONS",
+	DropIPv6NdiscNsOtherhost: "SKB_DROP_REASON_IPV6_NDISC_NS_OTHERHOST",
+	DropIPv6NdiscFrag:        "SKB_DROP_REASON_IPV6_NDISC_FRAG",
 	DropIPv6BadExthdr:        "SKB_DROP_REASON_IPV6_BAD_EXTHDR",
 }
 

@@ -1593,8 +1593,8 @@ var List = []Mutant{
 	{
 		Name: "icmp6-ndisc-any-hop-limit",
 		File: "netstack/icmp6.go",
-		Old:  `		case ip.hopLimit != 255:`,
-		New:  `		case ip.hopLimit == 0:`,
+		Old:  `	case ip.hopLimit != 255:`,
+		New:  `	case ip.hopLimit == 0:`,
 		Desc: "ndisc_rcv drops a neighbour discovery message whose hop limit is not 255",
 		Pkgs: []string{"./netstack"},
 	},
@@ -1659,6 +1659,47 @@ var List = []Mutant{
 		Old:  `		s.icmpSend(b, ns, icmpDestUnreach, icmpProtUnreach, 0, true)`,
 		New:  ``,
 		Desc: "ip_protocol_deliver_rcu answers a protocol without a handler with an ICMP protocol unreachable",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "ndisc-ns-any-target",
+		File: "netstack/icmp6.go",
+		Old:  `		if !d.hasAddr(target) {`,
+		New:  `		if d.hasAddr(target) && false {`,
+		Desc: "ndisc_recv_ns drops a solicitation for an address the receiving device does not have (IPV6_NDISC_NS_OTHERHOST)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "ndisc-ra-any-source",
+		File: "netstack/icmp6.go",
+		Old: `	case !ip.src.IsLinkLocalUnicast():
+		return skb.DropNotSpecified
+	case len(m) < raMsgLen:`,
+		New:  `	case len(m) < raMsgLen:`,
+		Desc: "ndisc_router_discovery ignores an advertisement from a source that is not link-local",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "ndisc-options-zero-length",
+		File: "netstack/icmp6.go",
+		Old: `		if l == 0 || l > len(opts) {
+			return nil, nil, false
+		}`,
+		New: `		if l == 0 {
+			l = 8
+		}
+		if l > len(opts) {
+			return nil, nil, false
+		}`,
+		Desc: "ndisc_parse_options refuses an option of length 0 (IPV6_NDISC_BAD_OPTIONS)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "all-routers-not-joined",
+		File: "netstack/ip6.go",
+		Old:  `	if ns.fwd6 && a[0] == 0xff`,
+		New:  `	if false && a[0] == 0xff`,
+		Desc: "a forwarding IPv6 device joins the all-routers groups (dev_forward_change), so router solicitations reach ndisc_rcv",
 		Pkgs: []string{"./netstack"},
 	},
 }
