@@ -75,7 +75,8 @@ type Options struct {
 	// unreachables of missing and reject routes when forwarding; protocol
 	// unreachable, or an ICMPv6 parameter problem, for a protocol without
 	// a handler; port unreachable for GRE without a tunnel) within the
-	// kernel's rate limits; echo and timestamp replies (icmp_reply,
+	// kernel's rate limits; ARP replies for local targets (arp_send_dst);
+	// echo and timestamp replies (icmp_reply,
 	// icmpv6_echo_reply); and TCP resets for segments that find no socket
 	// (tcp_v4_send_reset, tcp_v6_send_reset). They take the stack's
 	// transmit path from the kernel's ICMP, ICMPv6 or TCP control socket,

@@ -153,8 +153,7 @@ func (s *Stack) deliverProto(b *skb.Buff) {
 	case ethPIP:
 		s.ipRcv(b)
 	case ethPARP:
-		s.traceOp(LayerIP, OpARP, b)
-		s.consume(b, DeliverOther, -1)
+		s.arpRcv(b)
 	case ethPIPv6:
 		s.ip6Rcv(b)
 	default:

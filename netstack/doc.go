@@ -68,6 +68,8 @@
 //	 the ICMP, ICMPv6 or TCP control socket (root cgroup; IPv6 resets
 //	 have no owner) → ip_output / ip6_output: cgroup egress, tc egress,
 //	 taps, devices
+//	 arp_rcv → arp_process (PKT_TOO_SMALL, NOT_SPECIFIED for bad headers and
+//	   multicast or loopback targets; consumed; a reply for a local target)
 //	 ipv6_rcv → ip6_rcv_core (OTHERHOST, IPV6DISABLED, INHDR, UNHANDLED_PROTO,
 //	   PKT_TOO_SMALL; hop-by-hop length) → ip6_route_input
 //	   ├─ local / joined multicast: ip6_protocol_deliver_rcu (hop-by-hop,
@@ -406,7 +408,8 @@
 //     not joined is dropped (ip_route_input_rcu: no multicast
 //     forwarding), and one sent to a group the output device has not
 //     joined gets no loopback copy; frames go to the group's Ethernet
-//     address. Source filters (IP_ADD_SOURCE_MEMBERSHIP), IGMP, the
+//     address. Source filters (IP_ADD_SOURCE_MEMBERSHIP), IGMP membership
+//     (reports, timers; igmp_rcv's fate for received messages is modelled), the
 //     IFA_BROADCAST ("brd") addresses and sending to 255.255.255.255 out
 //     of a device are not modelled.
 //   - Neighbours are static; a veth or bridge peer's address, or a

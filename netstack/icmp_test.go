@@ -317,6 +317,7 @@ func TestNoAllocsICMP(t *testing.T) {
 		{"time exceeded", buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "10.1.0.2", sport: 1, dport: 2000, payload: 64, ttl: 1}), 1},
 		{"ICMPv6 port unreachable", buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:1::1", dport: 9999, payload: 64}), 1},
 		{"TCP reset", buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP, sport: 1, dport: 9999, tcpFlags: tcpSYN}), 1},
+		{"ARP reply", arpFrame(broadcastMAC, 1, 6, 1, "192.0.2.9", "192.0.2.1"), 2},
 		{"TCP reset over IPv6", func() []byte {
 			f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:1::1", next: ipprotoTCP, dport: 9999})
 			f[ethHlen+ip6Hlen+13] = tcpSYN

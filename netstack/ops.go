@@ -92,6 +92,7 @@ const (
 	OpICMPSend           // __icmp_send / icmp_reply -> icmp_push_reply
 	OpTCPSendReset       // tcp_v4_send_reset -> ip_send_unicast_reply
 	OpIGMPRcv            // igmp_rcv
+	OpARPSend            // arp_send_dst -> arp_create, arp_xmit
 	NumOps
 )
 
@@ -128,7 +129,7 @@ var opNames = [NumOps]string{
 	OpCpumapEnqueue: "cpu_map_enqueue", OpCpumapKthread: "cpu_map_kthread_run", OpDevmapXmit: "dev_map_enqueue",
 	OpPacketSnd: "packet_snd", OpVlanUntag: "skb_vlan_untag",
 	OpMacvlanRx: "macvlan_handle_frame", OpMacvlanXmit: "macvlan_queue_xmit",
-	OpIFBXmit: "ifb_xmit", OpICMPRcv: "icmp_rcv", OpICMPSend: "__icmp_send", OpTCPSendReset: "tcp_v4_send_reset", OpIGMPRcv: "igmp_rcv",
+	OpIFBXmit: "ifb_xmit", OpICMPRcv: "icmp_rcv", OpICMPSend: "__icmp_send", OpTCPSendReset: "tcp_v4_send_reset", OpIGMPRcv: "igmp_rcv", OpARPSend: "arp_xmit",
 }
 
 func (o Op) String() string {

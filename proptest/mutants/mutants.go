@@ -1702,4 +1702,28 @@ var List = []Mutant{
 		Desc: "a forwarding IPv6 device joins the all-routers groups (dev_forward_change), so router solicitations reach ndisc_rcv",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "arp-reply-local-source",
+		File: "netstack/arp.go",
+		Old:  `		if dev != nil && dev.hasAddr(a) {`,
+		New:  `		if dev != nil && dev.hasAddr(a) && false {`,
+		Desc: "ip_route_input_noref refuses a request from one of the host's own addresses (fib_validate_source), so no reply",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "arp-multicast-target-consumed",
+		File: "netstack/arp.go",
+		Old:  `		tip[0]&0xf0 == 0xe0 || tip[0] == 127 {`,
+		New:  `		tip[0] == 127 {`,
+		Desc: "arp_process frees a request for a multicast address",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "arp-otherhost-processed",
+		File: "netstack/arp.go",
+		Old:  `	if pt := b.H().PktType; pt == skb.PacketOtherhost || pt == skb.PacketLoopback {`,
+		New:  `	if pt := b.H().PktType; pt == skb.PacketLoopback {`,
+		Desc: "arp_rcv consumes a frame for another host without processing it",
+		Pkgs: []string{"./netstack"},
+	},
 }

@@ -1,0 +1,110 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/skbsim/skbsim/skb"
+)
+
+// ARP (include/uapi/linux/if_arp.h).
+const (
+	arpHlen       = 28 // arp_hdr_len of an Ethernet device: the header, two MACs, two IPv4 addresses
+	arphrdEther   = 1
+	arphrdIEEE802 = 6
+	arpopRequest  = 1
+	arpopReply    = 2
+	ethAddrLen    = 6
+	ipv4AddrLen   = 4
+)
+
+// arpRcv models arp_rcv() and arp_process() for an ARP frame on its
+// device (b's data at the ARP header): a frame for another host or looped
+// back is consumed untouched; one shorter than arp_hdr_len is
+// PKT_TOO_SMALL; a hardware or protocol address length other than 6 and 4,
+// a hardware type other than Ethernet or IEEE 802, a protocol other than
+// IPv4, an operation other than request and reply, or a target that is
+// multicast or loopback is freed (NOT_SPECIFIED); everything else is
+// consumed. A request for a local address (a duplicate address probe
+// from 0.0.0.0 included) from a valid unicast source gets a reply
+// (arpSendReply) when Options.Replies is on. Not modelled: the neighbour
+// table updates (the model's table is its configuration), proxy ARP,
+// arp_ignore, arp_filter and arp_accept, all at their defaults.
+func (s *Stack) arpRcv(b *skb.Buff) {
+	s.traceOp(LayerIP, OpARP, b)
+	d := s.devOf(b)
+	if pt := b.H().PktType; pt == skb.PacketOtherhost || pt == skb.PacketLoopback {
+		s.consume(b, DeliverOther, -1)
+		return
+	}
+	if b.Len() < arpHlen || !b.MayPull(arpHlen) {
+		s.drop(b, skb.DropPktTooSmall, OpARP)
+		return
+	}
+	a := b.Data()
+	if a[4] != ethAddrLen || a[5] != ipv4AddrLen {
+		s.drop(b, skb.DropNotSpecified, OpARP)
+		return
+	}
+	hrd, pro, op := binary.BigEndian.Uint16(a[0:2]), binary.BigEndian.Uint16(a[2:4]), binary.BigEndian.Uint16(a[6:8])
+	sip, tip := [4]byte(a[14:18]), [4]byte(a[24:28])
+	if (hrd != arphrdEther && hrd != arphrdIEEE802) || pro != ethPIP || (op != arpopRequest && op != arpopReply) ||
+		tip[0]&0xf0 == 0xe0 || tip[0] == 127 {
+		s.drop(b, skb.DropNotSpecified, OpARP)
+		return
+	}
+	ns := d.ns
+	if op == arpopRequest && s.cfg.Options.Replies && ns.isLocal4(tip) && !ns.isBcast4(tip) &&
+		(sip == [4]byte{} || arpValidSource(ns, sip)) {
+		s.arpSendReply(d, [6]byte(a[8:14]), sip, tip)
+	}
+	s.consume(b, DeliverOther, -1)
+}
+
+// arpValidSource reports whether ip_route_input_noref accepts sip as the
+// source of a packet to a local address: not multicast, broadcast, in
+// 0.0.0.0/8 or loopback (martian sources), and not one of the
+// namespace's own addresses (fib_validate_source).
+func arpValidSource(ns *Netns, sip [4]byte) bool {
+	switch {
+	case sip[0]&0xf0 == 0xe0, sip == [4]byte{255, 255, 255, 255}, sip[0] == 0, sip[0] == 127, ns.isBcast4(sip):
+		return false
+	}
+	a := netip.AddrFrom4(sip)
+	for _, dev := range ns.devs {
+		if dev != nil && dev.hasAddr(a) {
+			return false
+		}
+	}
+	return true
+}
+
+// arpSendReply models arp_send_dst(ARPOP_REPLY, ...) -> arp_create and
+// arp_xmit: an skb of arp_hdr_len plus LL_RESERVED_SPACE (no owner, mark
+// 0), the Ethernet header to the requester's address, the reply from the
+// device's address for tip to sha and sip, then dev_queue_xmit on d.
+func (s *Stack) arpSendReply(d *Device, sha [6]byte, sip, tip [4]byte) {
+	hh := llReservedSpace(d)
+	r, err := s.a.AllocSkb(arpHlen + hh)
+	if err != nil {
+		s.dropNoSkb(d, skb.DropNomem, OpARP)
+		return
+	}
+	r.Reserve(hh)
+	r.ResetNetworkHeader()
+	a := r.Put(arpHlen)
+	binary.BigEndian.PutUint16(a[0:2], arphrdEther)
+	binary.BigEndian.PutUint16(a[2:4], ethPIP)
+	a[4], a[5] = ethAddrLen, ipv4AddrLen
+	binary.BigEndian.PutUint16(a[6:8], arpopReply)
+	copy(a[8:14], d.mac[:])
+	copy(a[14:18], tip[:])
+	copy(a[18:24], sha[:])
+	copy(a[24:28], sip[:])
+	writeEth(r.Push(ethHlen), sha, d.mac, ethPARP) // dev_hard_header
+	h := r.H()
+	h.Protocol = ethPARP
+	setDev(r, d)
+	s.traceOp(LayerIP, OpARPSend, r)
+	s.devQueueXmit(r, d) // arp_xmit -> NF_ARP_OUT -> arp_xmit_finish
+}
