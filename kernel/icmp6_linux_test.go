@@ -524,3 +524,54 @@ func TestKernelNdiscFrag(t *testing.T) {
 	require.Equal(t, []string{kern}, obs.reasons, "model")
 	t.Logf("kernel and model: %s", kern)
 }
+
+// TestKernelNdiscReplies: the neighbour advertisements H answers
+// solicitations with, at hA's tc egress (count, length, flags and the
+// target's first bytes, mark, priority, hash, tstamp), in 6.18 and in the
+// model.
+func TestKernelNdiscReplies(t *testing.T) {
+	testutil.KernelTests(t)
+	const sol = "ff02::1:ff00:fe"
+	for _, tc := range []struct {
+		name     string
+		src, dst string
+		ll       bool
+		host     bool
+	}{
+		{"unicast NS", icmp6AddrA, icmp6AddrH, true, false},
+		{"unicast NS without an option", icmp6AddrA, icmp6AddrH, false, false},
+		{"NS to the solicited-node group", icmp6AddrA, sol, true, false},
+		{"NS to the group without an option", icmp6AddrA, sol, false, false},
+		{"NS to a host", icmp6AddrA, icmp6AddrH, true, true},
+		{"duplicate address detection", "::", sol, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var tp *icmpTopo
+			if tc.host {
+				tp = newICMP6Topo(t, "net.ipv6.conf.all.forwarding", "0")
+			} else {
+				tp = newICMP6Topo(t)
+			}
+			io := tp.attachMetaType(t, true, unix.IPPROTO_ICMPV6, 0, 136)
+			var opts []byte
+			if tc.ll {
+				opts = append([]byte{1, 1}, tp.macA[:]...)
+			}
+			msg := ndMsg(135, 0, icmp6AddrH, opts...)
+			p := ip6Packet(tc.dst, 255, 58, msg, -1, false)
+			copy(p[8:24], netip.MustParseAddr(tc.src).AsSlice())
+			ps := make([]byte, 40, 40+len(msg))
+			copy(ps[0:32], p[8:40])
+			binary.BigEndian.PutUint32(ps[32:], uint32(len(msg)))
+			ps[39] = 58
+			binary.BigEndian.PutUint16(p[42:], inetCsum(append(ps, p[40:]...)))
+			sendRaw6(t, tp.a, p)
+			kern := readMeta(t, io, false)
+			var model icmpMeta
+			cfg := tp.model6(netstack.NamespaceConfig{}, true, metaModel(&model, true, unix.IPPROTO_ICMPV6, 0)...)
+			cfg.Namespaces[1].IPv6Forwarding = !tc.host
+			runModel(t, cfg, netstack.NopObserver{}, tp.frame6(p), nil)
+			require.Equal(t, kern, model, "model")
+		})
+	}
+}

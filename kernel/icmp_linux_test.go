@@ -329,13 +329,17 @@ func TestKernelICMPErrors(t *testing.T) {
 // typeOff into the transport header (the ICMP type, the TCP flags) and
 // the two words after its first four bytes (TCP's sequence and
 // acknowledgment numbers) into io's element 0.
-func icmpMetaProgs(t *testing.T, io *ebpf.Map, v6 bool, proto uint8, typeOff int16) (in, eg *ebpf.Program) {
+func icmpMetaProgs(t *testing.T, io *ebpf.Map, v6 bool, proto uint8, typeOff int16, onlyType int32) (in, eg *ebpf.Program) {
 	t.Helper()
 	load := func(insns asm.Instructions) *ebpf.Program {
 		p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: insns})
 		require.NoError(t, err)
 		t.Cleanup(func() { p.Close() })
 		return p
+	}
+	typeFilter := asm.Mov.Reg(asm.R8, asm.R8) // onlyType < 0: every type
+	if onlyType >= 0 {
+		typeFilter = asm.JNE.Imm(asm.R8, onlyType, "out")
 	}
 	ethP, l4, protoOff := int32(htons(unix.ETH_P_IP)), int16(14+20), int16(14+9)
 	if v6 {
@@ -359,6 +363,7 @@ func icmpMetaProgs(t *testing.T, io *ebpf.Map, v6 bool, proto uint8, typeOff int
 		asm.LoadMem(asm.R4, asm.R2, protoOff, asm.Byte), // IP protocol, next header
 		asm.JNE.Imm(asm.R4, int32(proto), "out"),
 		asm.LoadMem(asm.R8, asm.R2, l4+typeOff, asm.Byte),
+		typeFilter,
 		asm.LoadMem(asm.R9, asm.R2, l4+4, asm.DWord),
 		asm.StoreImm(asm.RFP, -4, 0, asm.Word),
 		asm.LoadMapPtr(asm.R1, io.FD()),
@@ -390,11 +395,16 @@ func icmpMetaProgs(t *testing.T, io *ebpf.Map, v6 bool, proto uint8, typeOff int
 
 // attachMeta attaches icmpMetaProgs to tp's hA and returns their map.
 func (tp *icmpTopo) attachMeta(t *testing.T, v6 bool, proto uint8, typeOff int16) *ebpf.Map {
+	return tp.attachMetaType(t, v6, proto, typeOff, -1)
+}
+
+// attachMetaType is attachMeta noting only messages of type onlyType.
+func (tp *icmpTopo) attachMetaType(t *testing.T, v6 bool, proto uint8, typeOff int16, onlyType int32) *ebpf.Map {
 	t.Helper()
 	io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
 	testutil.SkipIfNotSupported(t, err)
 	t.Cleanup(func() { io.Close() })
-	in, eg := icmpMetaProgs(t, io, v6, proto, typeOff)
+	in, eg := icmpMetaProgs(t, io, v6, proto, typeOff, onlyType)
 	for _, p := range []struct {
 		prog *ebpf.Program
 		at   ebpf.AttachType

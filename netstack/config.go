@@ -75,7 +75,8 @@ type Options struct {
 	// unreachables of missing and reject routes when forwarding; protocol
 	// unreachable, or an ICMPv6 parameter problem, for a protocol without
 	// a handler; port unreachable for GRE without a tunnel) within the
-	// kernel's rate limits; ARP replies for local targets (arp_send_dst);
+	// kernel's rate limits; ARP replies for local targets (arp_send_dst)
+	// and neighbour advertisements for solicited ones (ndisc_send_na);
 	// echo and timestamp replies (icmp_reply,
 	// icmpv6_echo_reply); and TCP resets for segments that find no socket
 	// (tcp_v4_send_reset, tcp_v6_send_reset). They take the stack's
@@ -84,8 +85,7 @@ type Options struct {
 	// default: a replay then holds the capture's packets and what the
 	// stack does to them, the capture supplying any answers itself. The
 	// answers TCP gives within a connection (SYN-ACK, ACK, challenge
-	// ACKs, resets from a listener) and neighbour discovery's
-	// advertisements are not sent either way (tcp.go, icmp6.go).
+	// ACKs, resets from a listener) are not sent either way (tcp.go).
 	Replies bool
 }
 

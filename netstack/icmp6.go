@@ -17,8 +17,7 @@ import (
 //   - Neighbour discovery messages get ndisc_rcv's checks and the fate
 //     each type's handler gives the skb (ndiscRcv); the neighbour table
 //     is the namespace's configured entries and veth peers (no learned
-//     ones), and the advertisements the kernel answers solicitations
-//     with, the routers and prefixes it learns, are not modelled. MLD
+//     ones); the routers and prefixes it learns are not modelled. MLD
 //     queries and reports are consumed.
 //   - The sysctls keep their defaults except where NamespaceConfig names
 //     them: icmp.ratelimit 100 ms, icmp.ratemask 0-1,3-127 (every error
@@ -397,7 +396,11 @@ func (s *Stack) tcpV6SendReset(b *skb.Buff, ns *Netns, ip ipv6) {
 //   - router advertisements (ndiscRouterDiscovery) and redirects
 //     (ndiscRedirectRcv) as their functions say.
 //
-// The advertisements the kernel answers with (ndisc_send_na) are not sent.
+// With Options.Replies a solicitation for one of the device's addresses is
+// answered (ndiscSendNA): to the source when its link-layer address is
+// known (the option's, or a neighbour entry's; the resolution the kernel
+// would start for a unicast solicitation without an option is not
+// modelled), to all nodes for duplicate address detection.
 func (s *Stack) ndiscRcv(b *skb.Buff, ns *Netns, ip ipv6, typ, code uint8, frag bool) skb.DropReason {
 	switch {
 	case frag:
@@ -447,10 +450,19 @@ func (s *Stack) ndiscRcv(b *skb.Buff, ns *Netns, ip ipv6, typ, code uint8, frag 
 			return skb.DropIPv6NdiscNsOtherhost
 		}
 		if dad {
+			s.ndiscSendNA(d, ns, allNodesMAC, netip.IPv6LinkLocalAllNodes(), target, false, true, true)
 			return skb.DropNotSpecified
 		}
-		if _, known := neighResolve(ns, d, ip.src); !known && ip.dst.IsMulticast() && src == nil {
+		inc := ip.dst.IsMulticast()
+		mac, known := neighResolve(ns, d, ip.src)
+		if !known && inc && src == nil {
 			return skb.DropNotSpecified
+		}
+		if src != nil {
+			mac = [6]byte(src[2:8]) // ndisc_update with the option's address
+		}
+		if known || src != nil {
+			s.ndiscSendNA(d, ns, mac, ip.src, target, true, inc, inc)
 		}
 		return skb.SkbNotDroppedYet
 	case ndiscRouterSolicit:
@@ -584,4 +596,64 @@ func ndiscOptions(opts []byte) (src, tgt []byte, ok bool) {
 func isSolicitedNode(a netip.Addr) bool {
 	b := a.As16()
 	return a.Is6() && [13]byte(b[:13]) == [13]byte{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff}
+}
+
+// allNodesMAC is ff02::1's Ethernet address.
+var allNodesMAC = [6]byte{0x33, 0x33, 0, 0, 0, 1}
+
+// ndiscSendNA models ndisc_send_na(dev, daddr, target, router, solicited,
+// override, inc_opt) for one of d's addresses, when Options.Replies is on:
+// ndisc_alloc_skb (LL_RESERVED_SPACE, the IPv6 header and the message,
+// owned by the namespace's ndisc socket), the advertisement (the router
+// flag when the device forwards; the target link-layer option with
+// inc_opt), ndisc_send_skb (the checksum, ip6_nd_hdr: hop limit 255, no
+// flow label) from the target to daddr, to the Ethernet address mac.
+// The frame goes to dev_queue_xmit on d as neigh_output would send it;
+// the cgroup egress programs ip6_output runs for the ndisc socket are not
+// run.
+func (s *Stack) ndiscSendNA(d *Device, ns *Netns, mac [6]byte, daddr, target netip.Addr, solicited, override, incOpt bool) {
+	if !s.cfg.Options.Replies {
+		return
+	}
+	n := ndMsgLen
+	if incOpt {
+		n += 8
+	}
+	hh := llReservedSpace(d)
+	r, err := s.a.AllocSkb(hh + ip6Hlen + n)
+	if err != nil {
+		s.dropNoSkb(d, skb.DropNomem, OpICMPSend)
+		return
+	}
+	r.Reserve(hh + ip6Hlen)
+	r.ResetTransportHeader()
+	m := r.Put(n)
+	clear(m)
+	m[0] = ndiscNeighAdvert
+	if ns.fwd6 {
+		m[4] |= 0x80
+	}
+	if solicited {
+		m[4] |= 0x40
+	}
+	if override {
+		m[4] |= 0x20
+	}
+	t := target.As16()
+	copy(m[8:24], t[:])
+	if incOpt {
+		m[24], m[25] = 2, 1 // ND_OPT_TARGET_LL_ADDR
+		copy(m[26:32], d.mac[:])
+	}
+	hdr := r.Push(ip6Hlen)
+	writeIPv6(hdr, 0, 0, n, nexthdrICMPv6, 255, target, daddr)
+	s.acct.Op(cost.OpCsumByte, uint64(n))
+	binary.BigEndian.PutUint16(m[2:], ^csumFold(csumAdd(pseudoSum(hdr, nexthdrICMPv6, n), m)))
+	r.ResetNetworkHeader()
+	sk := s.ctlSock(ns, &ns.ndiscSk, "ndisc", nexthdrICMPv6)
+	initTxSkbProto(r, sk, ethPIPv6, sizeofIP6CB)
+	r.H().IPSummed = skb.ChecksumNone
+	s.traceOp(LayerIP, OpICMPSend, r)
+	writeEth(r.Push(ethHlen), mac, d.mac, ethPIPv6)
+	s.devQueueXmit(r, d)
 }

@@ -167,6 +167,43 @@ func TestICMPv6Rcv(t *testing.T) {
 	}
 }
 
+// TestNdiscSendNA: with Options.Replies a solicitation for the host's
+// address is answered (TestKernelNdiscReplies measures these on 6.18):
+// solicited, router (the host forwards), override and the target option
+// only for a multicast solicitation.
+func TestNdiscSendNA(t *testing.T) {
+	ll := append([]byte{1, 1}, macB[:]...)
+	for _, tc := range []struct {
+		name     string
+		src, dst string
+		opts     []byte
+		flags    uint8
+		len      int
+	}{
+		{"unicast", "2001:db8:1::9", "2001:db8:1::1", ll, 0xc0, 64},
+		{"to the solicited-node group", "2001:db8:1::9", "ff02::1:ff00:1", ll, 0xe0, 72},
+		{"duplicate address detection", "::", "ff02::1:ff00:1", nil, 0xa0, 72},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen []icmpSeen
+			cfg := icmp6Topology(&seen)
+			s, _ := newStack(t, cfg, "", nil, nil)
+			msg := append([]byte{ndiscNeighSolicit, 0, 0, 0, 0, 0, 0, 0}, addr("2001:db8:1::1").AsSlice()...)
+			msg = append(msg, tc.opts...)
+			f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: tc.src, dst: tc.dst, next: nexthdrICMPv6, payload: len(msg) - udpHlen, hopLimit: 255})
+			if d := addr(tc.dst).As16(); d[0] == 0xff {
+				copy(f[0:6], []byte{0x33, 0x33, d[12], d[13], d[14], d[15]})
+			}
+			copy(f[ethHlen+ip6Hlen:], msg)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			require.Len(t, seen, 1)
+			assert.Equal(t, uint8(ndiscNeighAdvert), seen[0].typ)
+			assert.Equal(t, tc.flags, uint8(seen[0].rest>>24))
+			assert.Equal(t, tc.len, seen[0].len)
+		})
+	}
+}
+
 // TestNdiscRcv: ndisc_rcv's fate for neighbour discovery messages to the
 // host (TestKernelNdiscRcv measures these and more on 6.18). The host
 // forwards, has 2001:db8:1::1 on eth0 and a neighbour entry for

@@ -87,6 +87,7 @@ type Netns struct {
 	icmp6Ratelimit uint64     // net.ipv6.icmp.ratelimit in jiffies
 	icmp6Sk        *Socket    // the ICMPv6 socket (icmp6.go)
 	tcp6Sk         *Socket    // TCP's IPv6 control socket (icmp6.go)
+	ndiscSk        *Socket    // the namespace's ndisc socket (icmp6.go)
 }
 
 // Name returns the namespace's name.

@@ -1726,4 +1726,14 @@ var List = []Mutant{
 		Desc: "arp_rcv consumes a frame for another host without processing it",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "ndisc-na-no-router-flag",
+		File: "netstack/icmp6.go",
+		Old: `	if ns.fwd6 {
+		m[4] |= 0x80
+	}`,
+		New:  ``,
+		Desc: "a forwarding device's neighbour advertisement carries the router flag (is_router = idev->cnf.forwarding)",
+		Pkgs: []string{"./netstack"},
+	},
 }
