@@ -435,16 +435,24 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 				}
 			}
 			if rapid.IntRange(0, 3).Draw(rt, "v6") == 0 {
+				next := o.proto
+				if next == ipprotoICMP {
+					next = nexthdrICMPv6 // NDP when the port bytes make a type 133-137
+				}
 				f = buildFrame6(frame6{dstMAC: o.dstMAC, srcMAC: o.srcMAC,
-					src:      rapid.SampledFrom([]string{"2001:db8::9", "fd00::1", "::1", "ff02::2"}).Draw(rt, "src6"),
-					dst:      rapid.SampledFrom([]string{"2001:db8::1", "fd00::7", "2001:db8:5::1", "ff02::1", "ff02::1:ff00:1"}).Draw(rt, "dst6"),
-					next:     o.proto,
+					src:      rapid.SampledFrom([]string{"2001:db8::9", "fd00::1", "::1", "ff02::2", "::", "fe80::9"}).Draw(rt, "src6"),
+					dst:      rapid.SampledFrom([]string{"2001:db8::1", "fd00::7", "2001:db8:5::1", "ff02::1", "ff02::1:ff00:1", "ff02::2"}).Draw(rt, "dst6"),
+					next:     next,
 					hop:      rapid.Bool().Draw(rt, "hop"),
 					frag:     rapid.IntRange(0, 5).Draw(rt, "frag6") == 0,
 					hopLimit: o.ttl,
 					dport:    o.dport,
 					payload:  o.payload,
 				})
+			}
+			if rapid.IntRange(0, 7).Draw(rt, "arp") == 0 && !o.noEth {
+				f = arpFrame(o.dstMAC, uint16(rapid.IntRange(0, 7).Draw(rt, "hrd")), uint8(rapid.SampledFrom([]int{6, 6, 8}).Draw(rt, "hln")),
+					uint16(rapid.IntRange(0, 3).Draw(rt, "op")), o.src, o.dst)
 			}
 			f = wrap(f, 0)
 			// Mutate some bytes, and maybe truncate.
