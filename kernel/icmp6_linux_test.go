@@ -220,6 +220,11 @@ func TestKernelICMPv6Rcv(t *testing.T) {
 		{"packet too big, quote of 30 bytes", icmp6AddrH, 64, 58, msg(2, 0, quoted6(30)), false},
 		{"packet too big", icmp6AddrH, 64, 58, msg(2, 0, quoted6(48)), false},
 		{"unknown error type", icmp6AddrH, 64, 58, msg(50, 0, quoted6(48)), false},
+		{"port unreachable quoting no next header", icmp6AddrH, 64, 58, msg(1, 4, func() []byte {
+			q := quoted6(48)
+			q[6] = 59
+			return q
+		}()), false},
 		{"neighbour solicitation, hop limit 64", icmp6AddrH, 64, 58, ns, false},
 		{"neighbour solicitation, code 1", icmp6AddrH, 255, 58, append([]byte{135, 1}, ns[2:]...), false},
 		{"UDP without checksum, no socket", icmp6AddrH, 64, 17, []byte{0x9c, 0x40, 0x27, 0x0f, 0, 12, 0, 0, 1, 2, 3, 4}, false},

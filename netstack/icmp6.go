@@ -134,15 +134,23 @@ func (s *Stack) icmp6Notify(b *skb.Buff) skb.DropReason {
 }
 
 // ip6SkipExthdr models ipv6_skip_exthdr on IPv6 packet p: the offset and
-// type of the header after the extension headers (a later fragment stops
-// the walk at its fragment header); ok false for a header cut short.
+// type of the header after the extension headers (hop-by-hop, routing,
+// destination options, authentication; a later fragment stops the walk
+// at its fragment header); ok false for a header cut short or no next
+// header (NEXTHDR_NONE), where the kernel returns -1.
 func ip6SkipExthdr(p []byte) (off int, next uint8, ok bool) {
 	off, next = ip6Hlen, p[6]
 	for {
 		switch next {
-		case nexthdrHop, nexthdrDest, nexthdrRouting:
-			n, ok := extLen(p[off:])
-			if !ok {
+		case nexthdrHop, nexthdrDest, nexthdrRouting, nexthdrAuth:
+			if len(p) < off+2 {
+				return off, next, false
+			}
+			n := (int(p[off+1]) + 1) * 8
+			if next == nexthdrAuth {
+				n = (int(p[off+1]) + 2) * 4
+			}
+			if len(p) < off+n {
 				return off, next, false
 			}
 			next, off = p[off], off+n
@@ -154,6 +162,8 @@ func ip6SkipExthdr(p []byte) (off int, next uint8, ok bool) {
 				return off, next, true
 			}
 			next, off = p[off], off+fragHdrLen
+		case nexthdrNone:
+			return off, next, false
 		default:
 			return off, next, true
 		}

@@ -143,6 +143,11 @@ func TestICMPv6Rcv(t *testing.T) {
 		{"extended echo request", 160, 0, 64, make([]byte, 8), []string{"SKB_DROP_REASON_NOT_SPECIFIED@icmpv6_rcv"}},
 		{"port unreachable", icmp6DestUnreach, icmp6PortUnreach, 64, quote, nil},
 		{"port unreachable, no transport header", icmp6DestUnreach, icmp6PortUnreach, 64, quote[:ip6Hlen], []string{"SKB_DROP_REASON_PKT_TOO_SMALL@icmpv6_rcv"}},
+		{"port unreachable quoting no next header", icmp6DestUnreach, icmp6PortUnreach, 64, func() []byte {
+			q := append([]byte(nil), quote...)
+			q[6] = nexthdrNone
+			return q
+		}(), []string{"SKB_DROP_REASON_IPV6_BAD_EXTHDR@icmpv6_rcv"}},
 		{"packet too big, quote of 30 bytes", icmp6PktTooBig, 0, 64, quote[:30], []string{"SKB_DROP_REASON_NOT_SPECIFIED@icmpv6_rcv"}},
 		{"neighbour solicitation, hop limit 64", 135, 0, 64, make([]byte, 16), []string{"SKB_DROP_REASON_IPV6_NDISC_HOP_LIMIT@icmpv6_rcv"}},
 		{"neighbour solicitation, code 1", 135, 1, 255, make([]byte, 16), []string{"SKB_DROP_REASON_IPV6_NDISC_BAD_CODE@icmpv6_rcv"}},
