@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -108,17 +107,9 @@ func TestKernelARP(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.NoError(t, io.Put(uint32(0), icmpMeta{}))
-			require.NoError(t, probe.Watch(tp.hA))
-			require.NoError(t, unix.Sendto(pk, tc.frame, 0, &unix.SockaddrLinklayer{Ifindex: vA, Protocol: htons(unix.ETH_P_ARP)}))
-			time.Sleep(30 * time.Millisecond)
-			seen, err := probe.Seen(tp.hA)
-			require.NoError(t, err)
-			var kern []string
-			if seen.Count != 0 {
-				name, err := DropReasonName(seen.Reason)
-				require.NoError(t, err)
-				kern = []string{name}
-			}
+			kern := watchDrop(t, probe, tp.hA, func() {
+				require.NoError(t, unix.Sendto(pk, tc.frame, 0, &unix.SockaddrLinklayer{Ifindex: vA, Protocol: htons(unix.ETH_P_ARP)}))
+			})
 			var kr icmpMeta
 			require.NoError(t, io.Lookup(uint32(0), &kr))
 			t.Logf("kernel: %v, %d replies (length %d, op %d)", kern, kr.Count, kr.Len, kr.Type)

@@ -239,17 +239,9 @@ func TestKernelICMPv6Rcv(t *testing.T) {
 				off = 6
 			}
 			p := ip6Packet(tc.dst, tc.hop, tc.next, tc.l4, off, tc.bad)
-			require.NoError(t, probe.Watch(tp.hA))
-			sendRaw6(t, tp.a, p)
-			time.Sleep(20 * time.Millisecond)
-			seen, err := probe.Seen(tp.hA)
-			require.NoError(t, err)
-			var kern []string
-			if seen.Count != 0 {
-				name, err := DropReasonName(seen.Reason)
-				require.NoError(t, err)
-				kern = []string{name}
-			}
+			kern := watchDrop(t, probe, tp.hA, func() {
+				sendRaw6(t, tp.a, p)
+			})
 			t.Logf("kernel: %v", kern)
 			obs := &nsDrops{ns: 3}
 			runModel(t, tp.model6(netstack.NamespaceConfig{}, true), obs, tp.frame6(p), nil)
@@ -479,17 +471,9 @@ func TestKernelNdiscRcv(t *testing.T) {
 			binary.BigEndian.PutUint32(ps[32:], uint32(len(tc.msg)))
 			ps[39] = 58
 			binary.BigEndian.PutUint16(p[42:], inetCsum(append(ps, p[40:]...)))
-			require.NoError(t, probe.Watch(tp.hA))
-			sendRaw6(t, tp.a, p)
-			time.Sleep(20 * time.Millisecond)
-			seen, err := probe.Seen(tp.hA)
-			require.NoError(t, err)
-			var kern []string
-			if seen.Count != 0 {
-				name, err := DropReasonName(seen.Reason)
-				require.NoError(t, err)
-				kern = []string{name}
-			}
+			kern := watchDrop(t, probe, tp.hA, func() {
+				sendRaw6(t, tp.a, p)
+			})
 			t.Logf("kernel: %v", kern)
 			obs := &nsDrops{ns: 3}
 			cfg := tp.model6(netstack.NamespaceConfig{}, true)
@@ -516,18 +500,12 @@ func TestKernelNdiscFrag(t *testing.T) {
 	f = append(f, p[40:]...)
 	f[6] = 44
 	binary.BigEndian.PutUint16(f[4:], uint16(len(f)-40))
-	require.NoError(t, probe.Watch(tp.hA))
-	sendRaw6(t, tp.a, f)
-	time.Sleep(20 * time.Millisecond)
-	seen, err := probe.Seen(tp.hA)
-	require.NoError(t, err)
-	require.Equal(t, uint64(1), seen.Count)
-	kern, err := DropReasonName(seen.Reason)
-	require.NoError(t, err)
+	kern := watchDrop(t, probe, tp.hA, func() { sendRaw6(t, tp.a, f) })
+	require.Len(t, kern, 1)
 	obs := &nsDrops{ns: 3}
 	runModel(t, tp.model6(netstack.NamespaceConfig{}, true), obs, tp.frame6(f), nil)
-	require.Equal(t, []string{kern}, obs.reasons, "model")
-	t.Logf("kernel and model: %s", kern)
+	require.Equal(t, kern, obs.reasons, "model")
+	t.Logf("kernel and model: %s", kern[0])
 }
 
 // TestKernelNdiscReplies: the neighbour advertisements H answers

@@ -181,17 +181,10 @@ func TestKernelICMPRcv(t *testing.T) {
 				binary.BigEndian.PutUint16(tc.msg[2:], 0)
 				binary.BigEndian.PutUint16(tc.msg[2:], inetCsum(tc.msg))
 			}
-			require.NoError(t, probe.Watch(tp.hA))
 			dst := netip.MustParseAddr(tc.dst).As4()
-			require.NoError(t, unix.Sendto(snd, tc.msg, 0, &unix.SockaddrInet4{Addr: dst}))
-			seen, err := probe.Seen(tp.hA)
-			require.NoError(t, err)
-			var kern []string
-			if seen.Count != 0 {
-				name, err := DropReasonName(seen.Reason)
-				require.NoError(t, err)
-				kern = []string{name}
-			}
+			kern := watchDrop(t, probe, tp.hA, func() {
+				require.NoError(t, unix.Sendto(snd, tc.msg, 0, &unix.SockaddrInet4{Addr: dst}))
+			})
 			t.Logf("kernel: %v", kern)
 
 			cfg := tp.model(netstack.NamespaceConfig{})
@@ -226,6 +219,23 @@ func (r *nsDrops) Drop(e netstack.DropEvent) {
 	if e.Netns == r.ns {
 		r.reasons = append(r.reasons, e.Reason.String())
 	}
+}
+
+// watchDrop runs send and returns the drop reason the probe saw for the
+// first skb freed on dev meanwhile (none when it was consumed).
+func watchDrop(t *testing.T, probe *MetaProbe, dev string, send func()) []string {
+	t.Helper()
+	require.NoError(t, probe.Watch(dev))
+	send()
+	time.Sleep(30 * time.Millisecond)
+	seen, err := probe.Seen(dev)
+	require.NoError(t, err)
+	if seen.Count == 0 {
+		return nil
+	}
+	name, err := DropReasonName(seen.Reason)
+	require.NoError(t, err)
+	return []string{name}
 }
 
 // icmpGot is an ICMP message A received: type, code, source and the

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -95,16 +94,11 @@ func TestKernelIGMPRcv(t *testing.T) {
 	}
 	kern := map[uint64]string{}
 	for i, tc := range cases {
-		require.NoError(t, probe.Watch(tp.hA))
 		dst := netip.MustParseAddr(tc.dst).As4()
-		require.NoError(t, unix.Sendto(snd, tc.msg, 0, &unix.SockaddrInet4{Addr: dst}))
-		time.Sleep(20 * time.Millisecond)
-		seen, err := probe.Seen(tp.hA)
-		require.NoError(t, err)
-		if seen.Count != 0 {
-			name, err := DropReasonName(seen.Reason)
-			require.NoError(t, err)
-			kern[uint64(i+1)] = name
+		if r := watchDrop(t, probe, tp.hA, func() {
+			require.NoError(t, unix.Sendto(snd, tc.msg, 0, &unix.SockaddrInet4{Addr: dst}))
+		}); r != nil {
+			kern[uint64(i+1)] = r[0]
 		}
 		t.Logf("%s: kernel %q", tc.name, kern[uint64(i+1)])
 	}
