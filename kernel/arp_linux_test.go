@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
@@ -130,4 +132,132 @@ func TestKernelARP(t *testing.T) {
 			require.Equal(t, kr, mr, "model: replies")
 		})
 	}
+}
+
+// TestKernelAnswersCgroupEgress: which answers a cgroup_skb egress program
+// on the root cgroup sees, in 6.18 and in the model: the ICMP error and
+// the IPv4 reset (the per-CPU ICMP and TCP sockets, made at boot, are the
+// root's) and the neighbour advertisement (the namespace's ndisc socket,
+// of the cgroup below the root that made the namespace), but not the
+// IPv6 reset (tcp_v6_send_response gives it no owner).
+func TestKernelAnswersCgroupEgress(t *testing.T) {
+	testutil.KernelTests(t)
+	root, err := cgroup2Root()
+	testutil.SkipIfNotSupported(t, err)
+	counts, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 4})
+	require.NoError(t, err)
+	t.Cleanup(func() { counts.Close() })
+	a4 := binary.LittleEndian.Uint32(netip.MustParseAddr(icmpAddrA).AsSlice())
+	a6 := binary.LittleEndian.Uint32(netip.MustParseAddr(icmp6AddrA).AsSlice()[12:])
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.CGroupSKB, License: "GPL", Instructions: asm.Instructions{
+		// key: 0 ICMP to A, 1 TCP to A, 2 ICMPv6 type 136 to A, 3 TCP over IPv6 to A.
+		asm.Mov.Reg(asm.R6, asm.R1),
+		asm.LoadMem(asm.R2, asm.R6, 16, asm.Word), // protocol
+		asm.LoadMem(asm.R7, asm.R6, 76, asm.Word), // data: the network header
+		asm.LoadMem(asm.R8, asm.R6, 80, asm.Word), // data_end
+		asm.JEq.Imm(asm.R2, int32(htons(unix.ETH_P_IPV6)), "v6"),
+		asm.JNE.Imm(asm.R2, int32(htons(unix.ETH_P_IP)), "out"),
+		asm.Mov.Reg(asm.R3, asm.R7),
+		asm.Add.Imm(asm.R3, 20),
+		asm.JGT.Reg(asm.R3, asm.R8, "out"),
+		asm.LoadMem(asm.R4, asm.R7, 16, asm.Word),
+		asm.JNE.Imm(asm.R4, int32(a4), "out"),
+		asm.LoadMem(asm.R4, asm.R7, 9, asm.Byte),
+		asm.Mov.Imm(asm.R9, 0),
+		asm.JEq.Imm(asm.R4, unix.IPPROTO_ICMP, "count"),
+		asm.Mov.Imm(asm.R9, 1),
+		asm.JEq.Imm(asm.R4, unix.IPPROTO_TCP, "count"),
+		asm.Ja.Label("out"),
+		asm.Mov.Reg(asm.R3, asm.R7).WithSymbol("v6"),
+		asm.Add.Imm(asm.R3, 41),
+		asm.JGT.Reg(asm.R3, asm.R8, "out"),
+		asm.LoadMem(asm.R4, asm.R7, 36, asm.Word),
+		asm.JNE.Imm(asm.R4, int32(a6), "out"),
+		asm.LoadMem(asm.R4, asm.R7, 6, asm.Byte),
+		asm.Mov.Imm(asm.R9, 3),
+		asm.JEq.Imm(asm.R4, unix.IPPROTO_TCP, "count"),
+		asm.JNE.Imm(asm.R4, unix.IPPROTO_ICMPV6, "out"),
+		asm.LoadMem(asm.R4, asm.R7, 40, asm.Byte),
+		asm.JNE.Imm(asm.R4, 136, "out"),
+		asm.Mov.Imm(asm.R9, 2),
+		asm.StoreMem(asm.RFP, -4, asm.R9, asm.Word).WithSymbol("count"),
+		asm.LoadMapPtr(asm.R1, counts.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -4),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord),
+		asm.Add.Imm(asm.R1, 1),
+		asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord),
+		asm.Mov.Imm(asm.R0, 1).WithSymbol("out"),
+		asm.Return(),
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { prog.Close() })
+	l, err := link.AttachCgroup(link.CgroupOptions{Path: root, Attach: ebpf.AttachCGroupInetEgress, Program: prog})
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+
+	// The kernel: a UDP datagram and a SYN to closed ports of H over IPv4,
+	// a solicitation and a SYN over IPv6.
+	tp4, tp6 := newICMPTopo(t), newICMP6Topo(t)
+	snd := newSocket(t, tp4.a, unix.AF_INET, unix.SOCK_DGRAM, 0)
+	require.NoError(t, unix.Sendto(snd, make([]byte, 10), 0, &unix.SockaddrInet4{Port: 9999, Addr: netip.MustParseAddr(icmpAddrH).As4()}))
+	raw := newSocket(t, tp4.a, unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_TCP)
+	require.NoError(t, unix.Sendto(raw, tcpSeg(0x02, 1000, 0, 0), 0, &unix.SockaddrInet4{Addr: netip.MustParseAddr(icmpAddrH).As4()}))
+	ns := ndMsg(135, 0, icmp6AddrH, append([]byte{1, 1}, tp6.macA[:]...)...)
+	nsPkt := ip6Packet(icmp6AddrH, 255, 58, ns, 2, false)
+	sendRaw6(t, tp6.a, nsPkt)
+	syn6 := make([]byte, 20)
+	binary.BigEndian.PutUint16(syn6[0:], 40000)
+	binary.BigEndian.PutUint16(syn6[2:], 9999)
+	syn6[12], syn6[13] = 5<<4, 0x02
+	synPkt := ip6Packet(icmp6AddrH, 64, unix.IPPROTO_TCP, syn6, 16, false)
+	sendRaw6(t, tp6.a, synPkt)
+	time.Sleep(100 * time.Millisecond)
+	var kern [4]uint64
+	for k := range kern {
+		require.NoError(t, counts.Lookup(uint32(k), &kern[k]))
+	}
+	t.Logf("kernel: %v", kern)
+
+	// The model, with the same root-cgroup program.
+	var model [4]uint64
+	eg := netstack.ProgramConfig{Name: "root", Hook: carrier.HookCgroupEgress, Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+		d := c.Skb.Data()
+		switch {
+		case d[0]>>4 == 4 && netip.AddrFrom4([4]byte(d[16:20])).String() == icmpAddrA && d[9] == unix.IPPROTO_ICMP:
+			model[0]++
+		case d[0]>>4 == 4 && netip.AddrFrom4([4]byte(d[16:20])).String() == icmpAddrA && d[9] == unix.IPPROTO_TCP:
+			model[1]++
+		case d[0]>>4 == 6 && netip.AddrFrom16([16]byte(d[24:40])).String() == icmp6AddrA && d[6] == unix.IPPROTO_ICMPV6 && d[40] == 136:
+			model[2]++
+		case d[0]>>4 == 6 && netip.AddrFrom16([16]byte(d[24:40])).String() == icmp6AddrA && d[6] == unix.IPPROTO_TCP:
+			model[3]++
+		}
+		return 1
+	})}
+	cfg := tp4.model(netstack.NamespaceConfig{}, eg)
+	tp4.rxAtH(cfg)
+	udp := udp4Packet([4]byte{192, 0, 2, 1}, netip.MustParseAddr(icmpAddrH).As4(), 40000, 9999, 10)
+	binary.BigEndian.PutUint16(udp[10:], inetCsum(udp[:20]))
+	f := ethIPv4(udp)
+	copy(f[0:6], tp4.macH[:])
+	copy(f[6:12], tp4.macA[:])
+	runModel(t, cfg, netstack.NopObserver{}, f, nil)
+	synv4 := tcpSeg(0x02, 1000, 0, 0)
+	p4 := make([]byte, 20, 40)
+	p4[0], p4[8], p4[9] = 0x45, 64, unix.IPPROTO_TCP
+	binary.BigEndian.PutUint16(p4[2:], 40)
+	copy(p4[12:16], netip.MustParseAddr(icmpAddrA).AsSlice())
+	copy(p4[16:20], netip.MustParseAddr(icmpAddrH).AsSlice())
+	binary.BigEndian.PutUint16(p4[10:], inetCsum(p4))
+	f = ethIPv4(append(p4, synv4...))
+	copy(f[0:6], tp4.macH[:])
+	copy(f[6:12], tp4.macA[:])
+	runModel(t, cfg, netstack.NopObserver{}, f, nil)
+	cfg6 := tp6.model6(netstack.NamespaceConfig{}, true, eg)
+	runModel(t, cfg6, netstack.NopObserver{}, tp6.frame6(nsPkt), nil)
+	runModel(t, cfg6, netstack.NopObserver{}, tp6.frame6(synPkt), nil)
+	require.Equal(t, kern, model, "model")
 }

@@ -618,9 +618,10 @@ var allNodesMAC = [6]byte{0x33, 0x33, 0, 0, 0, 1}
 // flag when the device forwards; the target link-layer option with
 // inc_opt), ndisc_send_skb (the checksum, ip6_nd_hdr: hop limit 255, no
 // flow label) from the target to daddr, to the Ethernet address mac.
-// The frame goes to dev_queue_xmit on d as neigh_output would send it;
-// the cgroup egress programs ip6_output runs for the ndisc socket are not
-// run.
+// ip6_output runs the cgroup egress programs of the ndisc socket's cgroup
+// (the root's in the model; the kernel's is the cgroup of the task that
+// made the namespace), then the frame goes to dev_queue_xmit on d as
+// neigh_output would send it.
 func (s *Stack) ndiscSendNA(d *Device, ns *Netns, mac [6]byte, daddr, target netip.Addr, solicited, override, incOpt bool) {
 	if !s.cfg.Options.Replies {
 		return
@@ -664,6 +665,10 @@ func (s *Stack) ndiscSendNA(d *Device, ns *Netns, mac [6]byte, daddr, target net
 	initTxSkbProto(r, sk, ethPIPv6, sizeofIP6CB)
 	r.H().IPSummed = skb.ChecksumNone
 	s.traceOp(LayerIP, OpICMPSend, r)
+	setDev(r, d)
+	if !s.cgroupEgress(r, sk) { // dst_output -> ip6_output -> ip6_finish_output
+		return
+	}
 	writeEth(r.Push(ethHlen), mac, d.mac, ethPIPv6)
 	s.devQueueXmit(r, d)
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"net/netip"
 
-	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/kmem"
 	"github.com/skbsim/skbsim/skb"
 )
@@ -276,17 +275,8 @@ func (s *Stack) ip6Output(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk
 		s.drop(b, skb.DropIPv6Disabled, OpIP6Output)
 		return
 	}
-	if sk != nil && b.Sk() == any(sk) && len(s.cgroupEg) != 0 {
-		for _, pi := range s.cgroupEg {
-			if !cgroupMatch(s.progs[pi].cgroup, sk.cgroup) {
-				continue
-			}
-			if s.runSkProg(pi, carrier.HookCgroupEgress, b, sk)&1 == 0 {
-				// ip6_finish_output: BPF_CGROUP_RUN_PROG_INET_EGRESS refused.
-				s.drop(b, skb.DropBPFCgroupEgress, OpCgroupEgress)
-				return
-			}
-		}
+	if !s.cgroupEgress(b, sk) {
+		return
 	}
 	if b.Shinfo().GSOSize != 0 || b.Len() <= out.mtu {
 		s.ipFinishOutput2(b, ns, out, nh) // ip6_finish_output2: neighbour output with ETH_P_IPV6

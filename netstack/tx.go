@@ -460,18 +460,8 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 			return
 		}
 	}
-	if sk != nil && b.Sk() == any(sk) && len(s.cgroupEg) != 0 {
-		for _, pi := range s.cgroupEg {
-			if !cgroupMatch(s.progs[pi].cgroup, sk.cgroup) {
-				continue
-			}
-			if s.runSkProg(pi, carrier.HookCgroupEgress, b, sk)&1 == 0 {
-				// ip_finish_output: BPF_CGROUP_RUN_PROG_INET_EGRESS refused ->
-				// kfree_skb_reason(skb, SKB_DROP_REASON_BPF_CGROUP_EGRESS).
-				s.drop(b, skb.DropBPFCgroupEgress, OpCgroupEgress)
-				return
-			}
-		}
+	if !s.cgroupEgress(b, sk) {
+		return
 	}
 	if b.Shinfo().GSOSize != 0 || b.Len() <= out.mtu {
 		s.ipFinishOutput2(b, ns, out, nh)
@@ -1380,4 +1370,26 @@ func (s *Stack) segmentGSO(b *skb.Buff, feat skb.SegFeatures) (start int, ok boo
 		g.SetTransportHeader(l4off)
 	}
 	return start, true
+}
+
+// cgroupEgress models BPF_CGROUP_RUN_PROG_INET_EGRESS(sk, skb) in
+// ip_finish_output and ip6_finish_output: for the sending socket's own
+// skbs (skb->sk == sk), the cgroup_skb egress programs of its cgroup and
+// the cgroups above; a refusal frees the skb
+// (kfree_skb_reason(skb, SKB_DROP_REASON_BPF_CGROUP_EGRESS)) and returns
+// false.
+func (s *Stack) cgroupEgress(b *skb.Buff, sk *Socket) bool {
+	if sk == nil || b.Sk() != any(sk) || len(s.cgroupEg) == 0 {
+		return true
+	}
+	for _, pi := range s.cgroupEg {
+		if !cgroupMatch(s.progs[pi].cgroup, sk.cgroup) {
+			continue
+		}
+		if s.runSkProg(pi, carrier.HookCgroupEgress, b, sk)&1 == 0 {
+			s.drop(b, skb.DropBPFCgroupEgress, OpCgroupEgress)
+			return false
+		}
+	}
+	return true
 }
