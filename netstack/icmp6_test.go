@@ -262,3 +262,42 @@ func TestNdiscRcv(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswersCgroupEgress: a cgroup egress program on the root cgroup sees
+// the answers kernel sockets own (an ICMP error, an IPv4 reset, a
+// neighbour advertisement) but not the IPv6 reset, which has no owner
+// (TestKernelAnswersCgroupEgress measures the same on 6.18).
+func TestAnswersCgroupEgress(t *testing.T) {
+	seen := map[string]int{}
+	cfg := fibTopology(true, ProgramConfig{Name: "root", Hook: carrier.HookCgroupEgress, Prog: ProgramFunc(func(c *Ctx) int {
+		d := c.Skb.Data()
+		switch {
+		case d[0]>>4 == 4 && d[9] == ipprotoICMP:
+			seen["icmp"]++
+		case d[0]>>4 == 4 && d[9] == ipprotoTCP:
+			seen["rst"]++
+		case d[0]>>4 == 6 && d[6] == nexthdrICMPv6 && d[40] == ndiscNeighAdvert:
+			seen["na"]++
+		case d[0]>>4 == 6 && d[6] == ipprotoTCP:
+			seen["rst6"]++
+		}
+		return 1
+	})})
+	cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("192.0.2.9"), MAC: macB},
+		NeighConfig{Dev: "eth0", Addr: addr("2001:db8:1::9"), MAC: macB})
+	cfg.Options.Replies = true
+	s, _ := newStack(t, cfg, "", nil, nil)
+	syn6 := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:1::1", next: ipprotoTCP, dport: 9999})
+	syn6[ethHlen+ip6Hlen+13] = tcpSYN
+	msg := append([]byte{ndiscNeighSolicit, 0, 0, 0, 0, 0, 0, 0}, addr("2001:db8:1::1").AsSlice()...)
+	ns := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:1::1", next: nexthdrICMPv6, payload: len(msg) - udpHlen, hopLimit: 255})
+	copy(ns[ethHlen+ip6Hlen:], msg)
+	for i, f := range [][]byte{
+		buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", sport: 1, dport: 9999, payload: 10}),
+		buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP, sport: 1, dport: 9999, tcpFlags: tcpSYN}),
+		ns, syn6,
+	} {
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f}))
+	}
+	assert.Equal(t, map[string]int{"icmp": 1, "rst": 1, "na": 1}, seen)
+}

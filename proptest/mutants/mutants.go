@@ -1736,4 +1736,12 @@ var List = []Mutant{
 		Desc: "a forwarding device's neighbour advertisement carries the router flag (is_router = idev->cnf.forwarding)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "ndisc-na-no-cgroup-egress",
+		File: "netstack/icmp6.go",
+		Old:  `	if !s.cgroupEgress(r, sk) { // dst_output -> ip6_output -> ip6_finish_output`,
+		New:  `	if false { // dst_output -> ip6_output -> ip6_finish_output`,
+		Desc: "a neighbour advertisement passes ip6_output's cgroup egress programs for the ndisc socket, which owns it",
+		Pkgs: []string{"./netstack"},
+	},
 }
