@@ -564,10 +564,12 @@ func (s *Stack) replyXmit(b *skb.Buff, ns *Netns, sk *Socket, pkt []byte, out *D
 }
 
 // ctlSock is the kernel socket *p of ns, made at first use: the ICMP
-// socket (the per-CPU ipv4_icmp_sk, which icmp_xmit_lock moves to the
-// namespace) or TCP's control socket (the per-CPU ipv4_tcp_sk that
-// tcp_v4_send_reset moves there), both made at boot, so of the root
-// cgroup; priority 0, no tx hash.
+// socket (the per-CPU ipv4_icmp_sk or ipv6_icmp_sk, which
+// icmp_xmit_lock moves to the namespace) or TCP's control socket (the
+// per-CPU ipv4_tcp_sk that tcp_v4_send_reset moves there), both made at
+// boot and so of the root cgroup; or the namespace's ndisc socket, whose
+// cgroup is the one of the task that made the namespace (the root in the
+// model). Priority 0, no tx hash.
 func (s *Stack) ctlSock(ns *Netns, p **Socket, name string, l4 uint8) *Socket {
 	if *p == nil {
 		*p = &Socket{idx: -1, name: name, ns: ns, proto: name, l4: l4}
