@@ -32,6 +32,7 @@ type scenarioFlags struct {
 	ignoreCsum       bool
 	padTruncated     bool
 	poisonFree       bool
+	replies          bool
 	aboveMTU         string
 }
 
@@ -41,6 +42,7 @@ func (sf *scenarioFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&sf.ignoreCsum, "ignore-checksums", false, "accept wrong IPv4 and GRE header checksums and complete TCP and UDP ones (captures from hosts with checksum offload)")
 	fs.BoolVar(&sf.padTruncated, "pad-truncated", false, "replay packets the capture cut short (snaplen) padded with zeros to their wire length; implies -ignore-checksums")
 	fs.BoolVar(&sf.poisonFree, "poison-free", false, "fill freed buffers with POISON_FREE (0x6b) as slub_debug=P does (slower; the report does not change)")
+	fs.BoolVar(&sf.replies, "replies", false, "the stack sends what the kernel answers with (ICMP and ICMPv6 errors, echo replies, TCP resets, ARP replies, neighbour advertisements), as the scenario's options.replies")
 	fs.StringVar(&sf.aboveMTU, "above-mtu", "", "what a captured frame above its entry device's MTU becomes, overriding the scenario's rx entries: "+
 		strings.Join(aboveMTUModes, ", ")+" (segment or gro_hw for captures taken above GRO or TSO)")
 }
@@ -58,8 +60,14 @@ func (sf *scenarioFlags) load() (*sim.Scenario, error) {
 	} else {
 		sc, err = sim.LoadScenario(sf.scenario)
 	}
-	if err != nil || sf.aboveMTU == "" {
+	if err != nil {
 		return sc, err
+	}
+	if sf.replies {
+		sc.Stack.Options.Replies = true
+	}
+	if sf.aboveMTU == "" {
+		return sc, nil
 	}
 	for i := range sc.Stack.Entries {
 		if e := &sc.Stack.Entries[i]; e.Kind != netstack.EntryTX {

@@ -296,3 +296,27 @@ func TestRunPadTruncated(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, out, "PKT_TOO_SMALL")
 }
+
+// TestRunReplies: -replies turns on the scenario's options.replies: the
+// built-in scenario's container answers the capture's datagrams and
+// segments to its closed ports out of its uplink, where tc_out_uplink
+// runs once more per answer, and each answer costs allocations.
+func TestRunReplies(t *testing.T) {
+	pcap := mustGen(t, "-preset", "mixed", "-seed", "1", "-n", "3000")
+	runs := func(args ...string) (uplink, allocs uint64) {
+		t.Helper()
+		code, out, stderr := simrun(t, append(append([]string{"run", "-format", "json"}, args...), pcap)...)
+		require.Equal(t, exitOK, code, stderr)
+		var r sim.Report
+		require.NoError(t, json.Unmarshal([]byte(out), &r))
+		p := r.Program("tc_out_uplink")
+		require.NotNil(t, p)
+		return p.Runs, r.Allocations.Allocs
+	}
+	offRuns, offAllocs := runs()
+	onRuns, onAllocs := runs("-replies")
+	assert.Greater(t, onRuns, offRuns)
+	assert.Greater(t, onAllocs, offAllocs)
+	code, _, stderr := simrun(t, "run", "-replies=maybe", pcap)
+	assert.Equal(t, exitError, code, stderr)
+}
