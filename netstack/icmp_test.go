@@ -3,6 +3,7 @@ package netstack
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -411,4 +412,28 @@ func TestTCPReset(t *testing.T) {
 func l4CsumOK(d []byte) bool {
 	ip, _ := parseIPv4(d)
 	return csumFold(csumAdd(pseudoSum(d, ip.proto, len(d)-ip.ihl), d[ip.ihl:])) == 0xffff
+}
+
+// TestICMPPeerTable: the namespace's peer table holds icmpPeers entries; a
+// new peer in a full table takes the place of the one used longest ago,
+// which starts again with a full burst.
+func TestICMPPeerTable(t *testing.T) {
+	s, _ := newStack(t, fibTopology(true), "", nil, nil)
+	ns := s.nss[0]
+	st := s.icmpOf(ns)
+	peer := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 99, byte(i >> 8), byte(i)}) }
+	for i := range icmpPeers {
+		st.peer(peer(i), 0).tokens = 7
+	}
+	st.peer(peer(0), 0) // peer 1 is now the one used longest ago
+	p := st.peer(peer(icmpPeers), 0)
+	assert.Len(t, st.ents, icmpPeers)
+	assert.Len(t, st.peers, icmpPeers)
+	_, kept := st.peers[peer(0)]
+	_, evicted := st.peers[peer(1)]
+	assert.True(t, kept)
+	assert.False(t, evicted)
+	assert.Zero(t, p.tokens, "a new peer's tokens start at 0, its rate_last 60 s back")
+	assert.Equal(t, uint64(7), st.peer(peer(0), 0).tokens)
+	assert.True(t, s.peerAllow(ns, peer(1), hz), "the evicted peer has its burst again")
 }

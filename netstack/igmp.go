@@ -8,14 +8,14 @@ import (
 
 // IGMP message types (include/uapi/linux/igmp.h).
 const (
-	igmpHostMembershipQuery   = 0x11
-	igmpHostMembershipReport  = 0x12
-	igmpV2HostMembershipReprt = 0x16
-	igmpHlen                  = 8  // sizeof(struct igmphdr)
-	igmpV3QueryLen            = 12 // sizeof(struct igmpv3_query)
-	igmpQueryInterval         = 125 * hz
-	igmpQueryResponseInterval = 10 * hz
-	igmpDefaultQRV            = 2 // net.ipv4.igmp_qrv
+	igmpHostMembershipQuery    = 0x11
+	igmpHostMembershipReport   = 0x12
+	igmpV2HostMembershipReport = 0x16
+	igmpHlen                   = 8  // sizeof(struct igmphdr)
+	igmpV3QueryLen             = 12 // sizeof(struct igmpv3_query)
+	igmpQueryInterval          = 125 * hz
+	igmpQueryResponseInterval  = 10 * hz
+	igmpDefaultQRV             = 2 // net.ipv4.igmp_qrv
 )
 
 // igmpState is what igmp_heard_query keeps in a device's in_device: until
@@ -46,7 +46,7 @@ func (s *Stack) igmpRcv(b *skb.Buff, ns *Netns) {
 		switch d := b.Data(); d[0] {
 		case igmpHostMembershipQuery:
 			dropped = s.igmpHeardQuery(b, n)
-		case igmpHostMembershipReport, igmpV2HostMembershipReprt:
+		case igmpHostMembershipReport, igmpV2HostMembershipReport:
 			pt := b.H().PktType
 			dropped = pt != skb.PacketMulticast && pt != skb.PacketBroadcast
 		}

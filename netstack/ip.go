@@ -675,9 +675,9 @@ func (s *Stack) tcpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 		reason := skb.DropNoSocket
 		if s.rxCsumBad(b, ipprotoTCP) {
 			reason = skb.DropTCPCsum
-		} else if op == OpTCPRcv {
+		} else if s.cfg.Options.Replies && op == OpTCPRcv {
 			s.tcpV4SendReset(b, ns, ipv4Of(b))
-		} else {
+		} else if s.cfg.Options.Replies {
 			s.tcpV6SendReset(b, ns, ipv6Of(b))
 		}
 		s.drop(b, reason, op)
