@@ -154,6 +154,25 @@ type NamespaceConfig struct {
 	// (DefaultICMPv6Ratelimit when 0; negative for the sysctl's 0): the
 	// per-peer interval of ICMPv6 errors.
 	ICMPv6Ratelimit int
+	// RPFilter is net.ipv4.conf.all.rp_filter (0 by default): 1 is strict
+	// and 2 loose reverse path filtering of IPv4 sources in
+	// fib_validate_source (IP_RPFILTER drops). The devices' own rp_filter
+	// stays 0, so all's value is the maximum IN_DEV_RPFILTER takes.
+	RPFilter int
+	// AcceptLocal is net.ipv4.conf.all.accept_local: a packet whose
+	// source is one of the namespace's own addresses is accepted; off
+	// (the default) it is dropped as IP_LOCAL_SOURCE.
+	AcceptLocal bool
+	// RouteLocalnet is net.ipv4.conf.all.route_localnet: packets from or
+	// to 127.0.0.0/8 received on a device other than loopback are routed;
+	// off (the default) they are dropped as IP_LOCALNET.
+	RouteLocalnet bool
+	// NoSendRedirects sets net.ipv4.conf.all.send_redirects and every
+	// device's to 0 (IN_DEV_TX_REDIRECTS is either of them): a forwarding
+	// namespace sends no ICMP redirect. By default both are 1, and a
+	// packet forwarded out of the device it came in on from a source on
+	// that link gets a redirect (Options.Replies; ip_rt_send_redirect).
+	NoSendRedirects bool
 }
 
 // Device kinds.

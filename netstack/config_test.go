@@ -63,6 +63,8 @@ func TestConfigErrors(t *testing.T) {
 		{"master", func(c *Config) { c.Devices[0].Master = "eth0" }, "is not a bridge"},
 		{"sockops action", func(c *Config) { c.Programs[0].Hook = carrier.HookSockOps }, "(set_mark): not available at hook sockops"},
 		{"lsm action", func(c *Config) { c.Programs[0].Hook = carrier.HookLSM }, "(set_mark): not available at hook lsm"},
+		{"rp_filter", func(c *Config) { c.Namespaces = append(c.Namespaces, NamespaceConfig{Name: "rp", RPFilter: 3}) },
+			`namespace "rp": rp_filter 3 (want 0, 1 or 2)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := rxVethConfig()

@@ -35,8 +35,13 @@
 //	   ▼
 //	 ip_rcv_core (OTHERHOST, INHDR, IP_CSUM, PKT_TOO_SMALL)
 //	   → PREROUTING: TPROXY rules (tproxy_tg4: skb->sk = the transparent socket)
-//	   → route: local table first (device addresses, lo prefixes, local
-//	     routes: AnyIP), then main (ip_error: INADDRERRORS)
+//	   → route: multicast (ip_mc_validate_source), martians
+//	     (ip_route_input_slow: IP_INVALID_SOURCE, IP_INVALID_DEST,
+//	     IP_LOCALNET), local table first (device addresses, lo prefixes,
+//	     local routes: AnyIP), then main (ip_error: INADDRERRORS);
+//	     fib_validate_source (IP_LOCAL_SOURCE, IP_INVALID_SOURCE,
+//	     IP_RPFILTER; accept_local, rp_filter) on local, broadcast and
+//	     forwarded packets (rtinput.go); looped-back packets skip it
 //	   ├─ local: ip_defrag (skb_morph) → ip_local_deliver_finish
 //	   │     UDP: skb_steal_sock (TPROXY) or the socket lookup; a
 //	   │          tunnel socket → vxlan/geneve decap (__iptunnel_pull_header,
@@ -55,11 +60,15 @@
 //	   │     IGMP: igmp_rcv (queries and multicast v1/v2 reports consumed,
 //	   │          the rest freed; v1/v2 queriers change how v3 queries read)
 //	   │     other protocols: IP_NOPROTO (and a protocol unreachable)
-//	   └─ forward: ip_forward (TTL, skb_cow, priority from TOS) → ip_output
+//	   └─ forward: ip_forward (TTL, skb_cow, ICMP redirect when the packet
+//	        leaves by the device it came in on from a source on that link,
+//	        priority from TOS) → ip_output
 //
 //	 Answers the stack sends (Options.Replies; icmp.go, icmp6.go): ICMP
 //	 port unreachable (UDP without a socket), time exceeded and
-//	 fragmentation needed (ip_forward), network/host unreachable and
+//	 fragmentation needed (ip_forward), host redirects
+//	 (ip_rt_send_redirect: ip_rt_redirect_load doubling, nine at most until
+//	 ip_rt_redirect_silence), network/host unreachable and
 //	 filtered (ip_error, its token bucket first), echo and timestamp
 //	 replies; ICMPv6 port unreachable, hop limit exceeded, packet too big,
 //	 no route and administratively prohibited (ip6_pkt_drop), echo

@@ -110,6 +110,7 @@ type icmpState struct {
 type inetPeer struct {
 	addr         netip.Addr
 	tokens, last uint64 // rate_tokens, rate_last (jiffies)
+	nRedirects   uint8  // n_redirects (ip_rt_send_redirect)
 	used         uint64
 }
 
@@ -294,7 +295,7 @@ func (s *Stack) icmpRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 		s.drop(b, skb.DropUnhandledProto, OpICMPRcv)
 		return
 	}
-	if ns.isBcastMcast4(ip.dst.As4()) && typ != icmpAddress && typ != icmpAddressReply {
+	if ns.isBcastMcastIn4(ip.dst.As4()) && typ != icmpAddress && typ != icmpAddressReply {
 		s.drop(b, skb.DropInvalidProto, OpICMPRcv)
 		return
 	}
@@ -430,7 +431,7 @@ func (s *Stack) icmpSend(b *skb.Buff, ns *Netns, typ, code uint8, info uint32, l
 	}
 	pkt := s.packetBytes(b)
 	ip, ok := parseIPv4(pkt)
-	if !ok || ns.isBcastMcast4(ip.dst.As4()) || ip.fragOff&0x1fff != 0 {
+	if !ok || ns.isBcastMcastIn4(ip.dst.As4()) || ip.fragOff&0x1fff != 0 {
 		return
 	}
 	if icmpIsError(typ) && ip.proto == ipprotoICMP {

@@ -81,19 +81,44 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 	if len(ns.tproxy) != 0 && !ip.isFragment() {
 		s.tproxyAssign(b, ns, ip)
 	}
-	if ns.isInput4(dst) { // RTN_LOCAL, or RTN_BROADCAST (brd_input)
-		s.ipLocalDeliver(b, ns, ip)
-		return
-	}
+	// A looped-back packet keeps its output route's dst: ip_rcv_finish_core
+	// does no route input, so no martian or source check (rtinput.go).
+	routed := d.kid == kidLoopback || h.PktType == skb.PacketLoopback
 	if dst[0]&0xf0 == 0xe0 { // ipv4_is_multicast
 		// ip_route_input_rcu: a group the device joined goes to
-		// ip_route_input_mc (RTCF_MULTICAST, local delivery); any other
-		// is -EINVAL without multicast forwarding (IN_DEV_MFORWARD).
+		// ip_route_input_mc (RTCF_MULTICAST, local delivery) after
+		// ip_mc_validate_source; any other is -EINVAL without multicast
+		// forwarding (IN_DEV_MFORWARD).
 		if dst == allHostsGroup || slices.Contains(d.mcGroups, dst) {
+			if !routed {
+				if r := s.ipMcValidateSource(ns, d, src, dst, ip.proto); r != 0 {
+					s.drop(b, r, OpIPRoute)
+					return
+				}
+			}
 			s.ipLocalDeliver(b, ns, ip)
 			return
 		}
 		s.drop(b, skb.DropNotSpecified, OpIPRoute)
+		return
+	}
+	if !routed {
+		if r := ipRouteMartian(ns, src, dst); r != 0 {
+			s.drop(b, r, OpIPRoute)
+			return
+		}
+	}
+	// RTN_LOCAL, or RTN_BROADCAST (brd_input, 0.0.0.0 to 0.0.0.0 included).
+	if ns.isInput4(dst) || (src == [4]byte{} && dst == [4]byte{}) {
+		// fib_validate_source_reason with oif 0 (brd_input: not for a
+		// 0.0.0.0 source).
+		if !routed && src != [4]byte{} {
+			if r, _ := s.fibValidateSource(ns, d, src, nil); r != 0 {
+				s.drop(b, r, OpIPRoute)
+				return
+			}
+		}
+		s.ipLocalDeliver(b, ns, ip)
 		return
 	}
 	if !ns.forwarding {
@@ -169,6 +194,19 @@ func (ns *Netns) buildLocal4() {
 		}
 	}
 	ns.local4 = mergeRanges(slices.Clone(rs))
+	var ifa []addrRange
+	for _, d := range ns.devs {
+		if d == nil {
+			continue
+		}
+		for _, p := range d.addrs {
+			if p.Addr().Is4() {
+				a := binary.BigEndian.Uint32(p.Addr().AsSlice())
+				ifa = append(ifa, addrRange{a, a})
+			}
+		}
+	}
+	ns.ifaddr4 = mergeRanges(ifa)
 	// fib_add_ifaddr: an address whose prefix is shorter than /31 (and
 	// not 0.0.0.0/x) adds its network's broadcast address, prefix | ~mask,
 	// to the local table as RTN_BROADCAST (whatever IFA_BROADCAST says;
@@ -179,7 +217,7 @@ func (ns *Netns) buildLocal4() {
 			continue
 		}
 		for _, p := range d.addrs {
-			if !p.Addr().Is4() || p.Bits() >= 31 || p.Masked().Addr().As4()[0] == 0 {
+			if !p.Addr().Is4() || p.Bits() >= 31 || p.Masked().Addr().As4() == [4]byte{} {
 				continue
 			}
 			b := binary.BigEndian.Uint32(p.Masked().Addr().AsSlice()) | uint32(uint64(1)<<(32-p.Bits())-1)
@@ -256,6 +294,13 @@ var allHostsGroup = [4]byte{224, 0, 0, 1}
 // isBcastMcast4 reports whether a datagram to a4 takes
 // __udp4_lib_mcast_deliver: a broadcast (isBcast4) or multicast address.
 func (ns *Netns) isBcastMcast4(a4 [4]byte) bool { return a4[0]&0xf0 == 0xe0 || ns.isBcast4(a4) }
+
+// isBcastMcastIn4 is isBcastMcast4 for a packet the host received: a
+// 0.0.0.0 destination arrives only from 0.0.0.0, which brd_input routes
+// as RTCF_BROADCAST.
+func (ns *Netns) isBcastMcastIn4(a4 [4]byte) bool {
+	return a4 == [4]byte{} || ns.isBcastMcast4(a4)
+}
 
 // isBcast4 reports whether a4 is RTN_BROADCAST in ns: the limited
 // broadcast 255.255.255.255 (ip_route_input_slow's ipv4_is_lbcast) or a
@@ -395,6 +440,16 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	if r.via.IsValid() {
 		nh = r.via
 	}
+	// __mkroute_input: fib_validate_source with the route's oif; a source
+	// on the link of the device the packet came in on and leaves by marks
+	// the redirect (IPSKB_DOREDIRECT; shared_media is 1).
+	in := s.devOf(b)
+	reason, onlink := s.fibValidateSource(ns, in, ip.src.As4(), out)
+	if reason != 0 {
+		s.drop(b, reason, OpIPRoute)
+		return
+	}
+	redirect := onlink && out == in && ns.sendRedirects
 	if b.H().PktType != skb.PacketHost {
 		s.drop(b, skb.DropOtherhost, OpIPForward)
 		return
@@ -423,6 +478,9 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	// ip_rcv_core verified the header checksum (the only caller), so the
 	// incremental update is exact.
 	ipDecreaseTTL(data)
+	if redirect && s.cfg.Options.Replies {
+		s.ipRtSendRedirect(b, ns, ip.src, nh) // rt_nexthop
+	}
 	if !s.cfg.Options.NoFwdUpdatePriority {
 		b.H().Priority = rtTos2Priority(ip.tos)
 	}
@@ -513,7 +571,7 @@ func (s *Stack) udpRcv(b *skb.Buff, ns *Netns, dst netip.Addr, op Op) {
 	}
 	_, dport, _ := l4Ports(b.Data())
 	sk := stealSock(b) // inet_steal_sock
-	if sk == nil && op == OpUDPRcv && ns.isBcastMcast4(dst.As4()) {
+	if sk == nil && op == OpUDPRcv && ns.isBcastMcastIn4(dst.As4()) {
 		s.udpBcastDeliver(b, ns, dst, dport)
 		return
 	}

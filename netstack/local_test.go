@@ -25,14 +25,22 @@ func anyIPConfig() *Config {
 }
 
 func frameTo(dst string, proto uint8, dport uint16) []byte {
-	return buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "198.51.100.7", dst: dst, proto: proto,
+	return frameFrom("192.0.2.7", dst, proto, dport)
+}
+
+// frameFrom is frameTo from src.
+func frameFrom(src, dst string, proto uint8, dport uint16) []byte {
+	return buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: src, dst: dst, proto: proto,
 		sport: 40000, dport: dport, payload: 16, tcpFlags: tcpACK | tcpPSH})
 }
 
 // TestLocalRoutes: fib_table_lookup returns RTN_LOCAL for a destination
 // covered by a local route (`ip route add local 0.0.0.0/0 dev lo`, AnyIP)
 // or by the prefix of an address on lo, so ip_route_input_slow delivers it
-// to a socket bound to the port on the wildcard (or on that address).
+// to a socket bound to the port on the wildcard (or on that address). The
+// sources are on eth0's link, whose connected route is a longer match than
+// the local route in fib_validate_source's reverse lookup; a source only
+// the local route covers is refused (IP_LOCAL_SOURCE) unless accept_local.
 func TestLocalRoutes(t *testing.T) {
 	anyIP := []RouteConfig{{Dst: pfx("0.0.0.0/0"), Dev: "lo", Type: RouteLocal}}
 	for _, tc := range []struct {
@@ -45,6 +53,8 @@ func TestLocalRoutes(t *testing.T) {
 		drop   string
 	}{
 		{"anyip udp", anyIP, nil, false, frameTo("203.0.113.77", ipprotoUDP, 53), 0, ""},
+		{"anyip, a source the local route covers", anyIP, nil, false, frameFrom("198.51.100.7", "203.0.113.77", ipprotoUDP, 53), -1,
+			"SKB_DROP_REASON_IP_LOCAL_SOURCE@ip_rcv_finish_core"},
 		{"anyip tcp", anyIP, nil, false, frameTo("10.9.8.7", ipprotoTCP, 80), 2, ""},
 		{"anyip pinned address", anyIP, nil, false, frameTo("203.0.113.9", ipprotoUDP, 5000), 1, ""},
 		{"anyip other address of a pinned port", anyIP, nil, false, frameTo("203.0.113.10", ipprotoUDP, 5000), -1,

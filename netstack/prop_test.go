@@ -375,6 +375,12 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 				cfg.Namespaces[i].ICMPRatelimit = -1
 			}
 		}
+		// Route input's source checks in every mode (rtinput.go).
+		rp := rapid.IntRange(0, 2).Draw(rt, "rpFilter")
+		acceptLocal, localnet := rapid.Bool().Draw(rt, "acceptLocal"), rapid.Bool().Draw(rt, "routeLocalnet")
+		for i := range cfg.Namespaces {
+			cfg.Namespaces[i].RPFilter, cfg.Namespaces[i].AcceptLocal, cfg.Namespaces[i].RouteLocalnet = rp, acceptLocal, localnet
+		}
 		// What frames above an rx entry's MTU become (abovemtu.go).
 		above := rapid.SampledFrom([]string{"", AboveMTUSegment, AboveMTUGROHW, AboveMTUDrop}).Draw(rt, "aboveMTU")
 		segSize := rapid.SampledFrom([]int{0, 0, 536, 1000}).Draw(rt, "segmentSize")
@@ -401,9 +407,10 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 		n := rapid.IntRange(1, 12).Draw(rt, "packets")
 		for i := range n {
 			o := frameOpts{
-				dstMAC:   rapid.SampledFrom([][6]byte{macNIC, macA, macB, broadcastMAC}).Draw(rt, "dmac"),
-				srcMAC:   macB,
-				src:      rapid.SampledFrom([]string{"192.0.2.9", "10.0.0.2", "192.0.2.1", "10.9.0.1", "192.0.2.2"}).Draw(rt, "src"),
+				dstMAC: rapid.SampledFrom([][6]byte{macNIC, macA, macB, broadcastMAC}).Draw(rt, "dmac"),
+				srcMAC: macB,
+				src: rapid.SampledFrom([]string{"192.0.2.9", "10.0.0.2", "192.0.2.1", "10.9.0.1", "192.0.2.2",
+					"0.0.0.0", "127.0.0.1", "224.0.0.9", "192.0.2.255"}).Draw(rt, "src"),
 				dst:      rapid.SampledFrom([]string{"10.0.0.2", "192.0.2.1", "192.0.2.2", "10.9.0.2", "203.0.113.1", "127.0.0.1"}).Draw(rt, "dst"),
 				proto:    rapid.SampledFrom([]uint8{ipprotoUDP, ipprotoTCP, ipprotoICMP}).Draw(rt, "proto"),
 				sport:    uint16(rapid.IntRange(1, 65535).Draw(rt, "sport")),

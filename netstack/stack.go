@@ -88,6 +88,13 @@ type Netns struct {
 	icmp6Sk        *Socket    // the ICMPv6 socket (icmp6.go)
 	tcp6Sk         *Socket    // TCP's IPv6 control socket (icmp6.go)
 	ndiscSk        *Socket    // the namespace's ndisc socket (icmp6.go)
+
+	rpFilter      uint8       // net.ipv4.conf.all.rp_filter (rtinput.go)
+	acceptLocal   bool        // net.ipv4.conf.all.accept_local
+	routeLocalnet bool        // net.ipv4.conf.all.route_localnet
+	sendRedirects bool        // IN_DEV_TX_REDIRECTS: conf.all or the device's send_redirects
+	customLocal4  bool        // fib_has_custom_local_routes: an IPv4 RouteLocal route
+	ifaddr4       []addrRange // the devices' IPv4 addresses (inet_lookup_ifaddr_rcu), buildLocal4
 }
 
 // Name returns the namespace's name.
@@ -595,6 +602,12 @@ func (s *Stack) build(maxVal int) error {
 		n.brNFVlan = nc.BridgeNFFilterVLANTagged
 		n.brNFPPPoE = nc.BridgeNFFilterPPPoETagged
 		n.fwmarkReflect, n.fwmarkReflect6 = nc.FwmarkReflect, nc.IPv6FwmarkReflect
+		if nc.RPFilter < 0 || nc.RPFilter > 2 {
+			return cfgErr("namespace %q: rp_filter %d (want 0, 1 or 2)", nc.Name, nc.RPFilter)
+		}
+		n.rpFilter = uint8(nc.RPFilter)
+		n.acceptLocal, n.routeLocalnet = nc.AcceptLocal, nc.RouteLocalnet
+		n.sendRedirects = !nc.NoSendRedirects
 		switch {
 		case nc.ICMPv6Ratelimit < 0:
 			n.icmp6Ratelimit = 0
@@ -878,6 +891,9 @@ func (s *Stack) build(maxVal int) error {
 				return cfgErr("route %d: a local route has no gateway", i)
 			}
 			n.local = append(n.local, dst.Masked())
+			if dst.Addr().Is4() {
+				n.customLocal4 = true // fib_has_custom_local_routes
+			}
 		case RouteBlackhole, RouteUnreachable, RouteProhibit:
 			n.routes = append(n.routes, route{dst: dst.Masked(), reject: reject})
 		default:
@@ -893,8 +909,8 @@ func (s *Stack) build(maxVal int) error {
 				continue
 			}
 			for _, p := range d.addrs {
-				if p.Addr().Is4() && p.Masked().Addr().As4()[0] == 0 {
-					continue // ipv4_is_zeronet(prefix): no prefix route
+				if p.Addr().Is4() && p.Masked().Addr().As4() == [4]byte{} {
+					continue // ipv4_is_zeronet(prefix) (0.0.0.0 alone since v5.3): no prefix route
 				}
 				if p.Addr().Is6() && p.Bits() == 128 {
 					continue // addrconf_prefix_route only for prefixes shorter than /128

@@ -76,12 +76,15 @@
 //	options: {rx_timestamps: false, fwd_update_priority: true, trace_all: false, tcp_connections: 1024, replies: false}
 //	                                   # tcp_connections: size of the TCP connection table (requests and
 //	                                   # established children of listeners; full sets evict the oldest)
-//	                                   # replies: the stack sends ICMP errors, echo/timestamp replies, TCP resets
+//	                                   # replies: the stack sends ICMP errors and redirects, echo/timestamp
+//	                                   # replies, TCP resets, ARP replies, neighbour advertisements
 //	namespaces:                        # names, or {name, forwarding, ipv6_forwarding, disable_ipv6,
 //	                                   #  bridge_nf_call_iptables, bridge_nf_call_ip6tables,
 //	                                   #  bridge_nf_filter_vlan_tagged, bridge_nf_filter_pppoe_tagged,
 //	                                   #  fwmark_reflect, icmp_ratelimit (ms, 1000; 0: no per-peer limit),
-//	                                   #  ipv6_fwmark_reflect, icmpv6_ratelimit (ms, 100)}
+//	                                   #  ipv6_fwmark_reflect, icmpv6_ratelimit (ms, 100),
+//	                                   #  rp_filter (0, 1 strict, 2 loose), accept_local, route_localnet,
+//	                                   #  send_redirects (true; false: no ICMP redirects)}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - {name: k8s, bridge_nf_call_iptables: true}   # br_netfilter loaded (default false)
 //	  - pod

@@ -283,7 +283,8 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 	}
 	m, err := d.fields(n, "namespace", "name", "forwarding", "ipv6_forwarding", "disable_ipv6",
 		"bridge_nf_call_iptables", "bridge_nf_call_ip6tables", "bridge_nf_filter_vlan_tagged", "bridge_nf_filter_pppoe_tagged",
-		"fwmark_reflect", "icmp_ratelimit", "ipv6_fwmark_reflect", "icmpv6_ratelimit")
+		"fwmark_reflect", "icmp_ratelimit", "ipv6_fwmark_reflect", "icmpv6_ratelimit",
+		"rp_filter", "accept_local", "route_localnet", "send_redirects")
 	if err != nil {
 		return ns, err
 	}
@@ -311,7 +312,8 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		{"bridge_nf_call_ip6tables", &ns.BridgeNFCallIP6Tables},
 		{"bridge_nf_filter_vlan_tagged", &ns.BridgeNFFilterVLANTagged},
 		{"bridge_nf_filter_pppoe_tagged", &ns.BridgeNFFilterPPPoETagged}, {"fwmark_reflect", &ns.FwmarkReflect},
-		{"ipv6_fwmark_reflect", &ns.IPv6FwmarkReflect}} {
+		{"ipv6_fwmark_reflect", &ns.IPv6FwmarkReflect}, {"accept_local", &ns.AcceptLocal},
+		{"route_localnet", &ns.RouteLocalnet}} {
 		if v, ok := m[f.key]; ok {
 			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
 				return ns, err
@@ -332,6 +334,18 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 				*f.dst = -1 // the sysctl's 0: no per-peer limit
 			}
 		}
+	}
+	if v, ok := m["rp_filter"]; ok {
+		if ns.RPFilter, err = d.intv(v, "namespace "+ns.Name+": rp_filter", 0, 2); err != nil {
+			return ns, err
+		}
+	}
+	if v, ok := m["send_redirects"]; ok {
+		send, err := d.boolean(v, "namespace "+ns.Name+": send_redirects")
+		if err != nil {
+			return ns, err
+		}
+		ns.NoSendRedirects = !send
 	}
 	return ns, nil
 }

@@ -618,6 +618,34 @@ func TestParseSocketJoin(t *testing.T) {
 	}
 }
 
+// TestParseRouteInput: rp_filter, accept_local, route_localnet and
+// send_redirects reach the namespace's configuration; bad values are
+// errors at their line and column.
+func TestParseRouteInput(t *testing.T) {
+	src := `namespaces:
+  - {name: a, rp_filter: 1, accept_local: true, route_localnet: true, send_redirects: false}
+  - {name: b, rp_filter: 2, send_redirects: true}
+  - c
+entry: {dev: lo}
+`
+	s, err := Parse("t.yaml", []byte(src))
+	require.NoError(t, err)
+	var got []string
+	for _, n := range s.Stack.Namespaces {
+		got = append(got, fmt.Sprintf("%s %d %v %v %v", n.Name, n.RPFilter, n.AcceptLocal, n.RouteLocalnet, n.NoSendRedirects))
+	}
+	assert.Equal(t, []string{"a 1 true true true", "b 2 false false false", "c 0 false false false"}, got)
+	for _, tc := range []struct{ src, want string }{
+		{"namespaces:\n  - {name: a, rp_filter: 3}\nentry: {dev: lo}\n", "t.yaml:2:26: namespace a: rp_filter: 3 out of range"},
+		{"namespaces:\n  - {name: a, accept_local: yes please}\nentry: {dev: lo}\n", `t.yaml:2:29: namespace a: accept_local: want true or false`},
+		{"namespaces:\n  - {name: a, send_redirects: 0}\nentry: {dev: lo}\n", `t.yaml:2:31: namespace a: send_redirects: want true or false, got "0"`},
+	} {
+		_, err := Parse("t.yaml", []byte(tc.src))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+}
+
 // TestParseReplies: options.replies, fwmark_reflect and icmp_ratelimit
 // (milliseconds; 0 is the sysctl's 0, no per-peer limit) reach the stack's
 // configuration; bad values are errors at their line and column.

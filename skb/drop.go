@@ -90,6 +90,16 @@ const (
 	// DropIPv6BadExthdr is an IPv6 extension header that cannot be parsed
 	// (icmpv6_notify on the quoted packet).
 	DropIPv6BadExthdr
+	// DropIPInvalidSource, DropIPInvalidDest, DropIPLocalnet and
+	// DropIPLocalSource are ip_route_input_slow()'s martian checks: a
+	// multicast, limited broadcast or 0.0.0.0/8 source (or one
+	// fib_validate_source finds broadcast), a 0.0.0.0/8 destination, a
+	// 127.0.0.0/8 address without route_localnet, and a source that is
+	// one of the host's own addresses without accept_local.
+	DropIPInvalidSource
+	DropIPInvalidDest
+	DropIPLocalnet
+	DropIPLocalSource
 	numDropReasons
 )
 
@@ -152,6 +162,10 @@ var dropNames = [numDropReasons]string{
 	DropIPv6NdiscNsOtherhost: "SKB_DROP_REASON_IPV6_NDISC_NS_OTHERHOST",
 	DropIPv6NdiscFrag:        "SKB_DROP_REASON_IPV6_NDISC_FRAG",
 	DropIPv6BadExthdr:        "SKB_DROP_REASON_IPV6_BAD_EXTHDR",
+	DropIPInvalidSource:      "SKB_DROP_REASON_IP_INVALID_SOURCE",
+	DropIPInvalidDest:        "SKB_DROP_REASON_IP_INVALID_DEST",
+	DropIPLocalnet:           "SKB_DROP_REASON_IP_LOCALNET",
+	DropIPLocalSource:        "SKB_DROP_REASON_IP_LOCAL_SOURCE",
 }
 
 // Name returns the kernel identifier, such as "SKB_DROP_REASON_NOMEM".

@@ -1097,8 +1097,8 @@ var List = []Mutant{
 	{
 		Name: "bcast-not-local",
 		File: "netstack/ip.go",
-		Old:  `	if ns.isInput4(dst) { // RTN_LOCAL, or RTN_BROADCAST (brd_input)`,
-		New:  `	if ns.isLocal4(dst) { // RTN_LOCAL, or RTN_BROADCAST (brd_input)`,
+		Old:  `	if ns.isInput4(dst) || (src == [4]byte{} && dst == [4]byte{}) {`,
+		New:  `	if ns.isLocal4(dst) || (src == [4]byte{} && dst == [4]byte{}) {`,
 		Desc: "fib_add_ifaddr makes an address's network broadcast RTN_BROADCAST: delivered locally (brd_input)",
 		Pkgs: []string{"./netstack"},
 	},
@@ -1121,7 +1121,7 @@ var List = []Mutant{
 	{
 		Name: "bcast-udp-unicast-lookup",
 		File: "netstack/ip.go",
-		Old:  `	if sk == nil && op == OpUDPRcv && ns.isBcastMcast4(dst.As4()) {`,
+		Old:  `	if sk == nil && op == OpUDPRcv && ns.isBcastMcastIn4(dst.As4()) {`,
 		New:  `	if sk == nil && op == OpUDPRcv && false {`,
 		Desc: "a broadcast datagram goes to every matching socket, and none is no port unreachable (__udp4_lib_mcast_deliver)",
 		Pkgs: []string{"./netstack"},
@@ -1129,10 +1129,8 @@ var List = []Mutant{
 	{
 		Name: "mcast-all-hosts-not-joined",
 		File: "netstack/ip.go",
-		Old: `		if dst == allHostsGroup || slices.Contains(d.mcGroups, dst) {
-			s.ipLocalDeliver(b, ns, ip)`,
-		New: `		if slices.Contains(d.mcGroups, dst) {
-			s.ipLocalDeliver(b, ns, ip)`,
+		Old:  `		if dst == allHostsGroup || slices.Contains(d.mcGroups, dst) {`,
+		New:  `		if slices.Contains(d.mcGroups, dst) {`,
 		Desc: "ip_mc_up joins 224.0.0.1 on every device: a datagram to it is delivered (ip_route_input_mc)",
 		Pkgs: []string{"./netstack"},
 	},
@@ -1495,8 +1493,8 @@ var List = []Mutant{
 	{
 		Name: "icmp-bcast-echo-answered",
 		File: "netstack/icmp.go",
-		Old:  `	if ns.isBcastMcast4(ip.dst.As4()) && typ != icmpAddress && typ != icmpAddressReply {`,
-		New:  `	if ns.isBcastMcast4(ip.dst.As4()) && typ != icmpAddress && typ != icmpAddressReply && typ != icmpEcho {`,
+		Old:  `	if ns.isBcastMcastIn4(ip.dst.As4()) && typ != icmpAddress && typ != icmpAddressReply {`,
+		New:  `	if ns.isBcastMcastIn4(ip.dst.As4()) && typ != icmpAddress && typ != icmpAddressReply && typ != icmpEcho {`,
 		Desc: "icmp_rcv refuses an echo request to a broadcast address while icmp_echo_ignore_broadcasts is 1 (INVALID_PROTO)",
 		Pkgs: []string{"./netstack"},
 	},
@@ -1742,6 +1740,114 @@ var List = []Mutant{
 		Old:  `	if !s.cgroupEgress(r, sk) { // dst_output -> ip6_output -> ip6_finish_output`,
 		New:  `	if false { // dst_output -> ip6_output -> ip6_finish_output`,
 		Desc: "a neighbour advertisement passes ip6_output's cgroup egress programs for the ndisc socket, which owns it",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "martian-multicast-source",
+		File: "netstack/rtinput.go",
+		Old: `	case src[0]&0xf0 == 0xe0 || src == lbcast4:
+		return skb.DropIPInvalidSource
+	case dst == lbcast4`,
+		New: `	case src == lbcast4:
+		return skb.DropIPInvalidSource
+	case dst == lbcast4`,
+		Desc: "ip_route_input_slow refuses a multicast source (IP_INVALID_SOURCE)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "martian-zeronet-slash8",
+		File: "netstack/rtinput.go",
+		Old: `	case src == [4]byte{}:
+		return skb.DropIPInvalidSource
+	case dst == [4]byte{}:`,
+		New: `	case src[0] == 0:
+		return skb.DropIPInvalidSource
+	case dst[0] == 0:`,
+		Desc: "ipv4_is_zeronet is 0.0.0.0 alone since v5.3: the rest of 0.0.0.0/8 is unicast",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "martian-localnet-ignored",
+		File: "netstack/rtinput.go",
+		Old:  `	case (dst[0] == 127 || src[0] == 127) && !ns.routeLocalnet:`,
+		New:  `	case (dst[0] == 127 || src[0] == 127) && false:`,
+		Desc: "a 127.0.0.0/8 address from outside is IP_LOCALNET without route_localnet",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "martian-loopback-checked",
+		File: "netstack/ip.go",
+		Old:  `	routed := d.kid == kidLoopback || h.PktType == skb.PacketLoopback`,
+		New:  `	routed := false`,
+		Desc: "a looped-back packet keeps its dst: ip_rcv_finish_core does no route input for it",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "validate-local-source-accepted",
+		File: "netstack/rtinput.go",
+		Old: `			if inRanges(ns.ifaddr4, src) {
+				return skb.DropIPLocalSource, false
+			}`,
+		New:  ``,
+		Desc: "fib_validate_source refuses one of the host's own addresses as a source (IP_LOCAL_SOURCE) without accept_local",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "validate-strict-as-loose",
+		File: "netstack/rtinput.go",
+		Old:  `	if ns.rpFilter == 1 {`,
+		New:  `	if false {`,
+		Desc: "strict rp_filter refuses a source whose route leaves by another device",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "validate-broadcast-source",
+		File: "netstack/rtinput.go",
+		Old: `	case ns.isBcast4(src): // a /32 RTN_BROADCAST: the longest match
+		return skb.DropIPInvalidSource, false`,
+		New: `	case ns.isBcast4(src): // a /32 RTN_BROADCAST: the longest match
+		return 0, false`,
+		Desc: "__fib_validate_source refuses a source whose route is RTN_BROADCAST (IP_INVALID_SOURCE)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "validate-local-before-longest",
+		File: "netstack/rtinput.go",
+		Old:  `	if lbits >= 0 && (r == nil || lbits >= r.dst.Bits()) {`,
+		New:  `	if lbits >= 0 {`,
+		Desc: "the reverse lookup takes the longest match: a connected route beats a shorter custom local route",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "redirect-no-doubling",
+		File: "netstack/rtinput.go",
+		Old:  `(ipRtRedirectLoad<<p.nRedirects)`,
+		New:  `(ipRtRedirectLoad)`,
+		Desc: "ip_rt_send_redirect waits ip_rt_redirect_load << n_redirects before the next redirect",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "redirect-no-cap",
+		File: "netstack/rtinput.go",
+		Old:  `	if p.nRedirects >= ipRtRedirectNumber {`,
+		New:  `	if false {`,
+		Desc: "after ip_rt_redirect_number redirects none is sent until ip_rt_redirect_silence",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "redirect-keeps-tokens",
+		File: "netstack/rtinput.go",
+		Old:  `		p.tokens, p.nRedirects = 0, 0`,
+		New:  `		p.nRedirects = 0`,
+		Desc: "a redirect after ip_rt_redirect_silence zeroes the peer's ICMP tokens",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "redirect-any-device",
+		File: "netstack/ip.go",
+		Old:  `	redirect := onlink && out == in && ns.sendRedirects`,
+		New:  `	redirect := onlink && ns.sendRedirects`,
+		Desc: "__mkroute_input marks a redirect only when the packet leaves by the device it came in on",
 		Pkgs: []string{"./netstack"},
 	},
 }
