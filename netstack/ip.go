@@ -102,7 +102,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		s.drop(b, skb.DropNotSpecified, OpIPRoute)
 		return
 	}
-	if !routed {
+	if !routed && !(ordinary4(src) && ordinary4(dst)) {
 		if r := ipRouteMartian(ns, src, dst); r != 0 {
 			s.drop(b, r, OpIPRoute)
 			return

@@ -66,6 +66,11 @@ func ipRouteMartian(ns *Netns, src, dst [4]byte) skb.DropReason {
 	return 0
 }
 
+// ordinary4 reports whether a is none of the addresses ipRouteMartian
+// looks at: 1.0.0.0 to 223.255.255.255 outside 127.0.0.0/8 (a quick test
+// for the common case; the rest of 0.0.0.0/8 takes ipRouteMartian too).
+func ordinary4(a [4]byte) bool { return a[0]-1 < 223 && a[0] != 127 }
+
 // ipMcValidateSource models ip_mc_validate_source() for a packet from
 // src to a group dst the device in joined: a multicast or limited
 // broadcast source (IP_INVALID_SOURCE), a loopback source without
@@ -106,14 +111,13 @@ func (s *Stack) ipMcValidateSource(ns *Netns, in *Device, src, dst [4]byte, prot
 // mode (1).
 func (s *Stack) fibValidateSource(ns *Netns, in *Device, src [4]byte, oif *Device) (skb.DropReason, bool) {
 	if ns.rpFilter == 0 && (oif != in || !ns.sendRedirects) {
-		if ns.acceptLocal {
+		// The fast path: accept_local, else inet_lookup_ifaddr_rcu
+		// unless custom local routes force the full check.
+		if ns.acceptLocal || (!ns.customLocal4 && !inRanges(ns.ifaddr4, src)) {
 			return 0, false
 		}
 		if !ns.customLocal4 {
-			if inRanges(ns.ifaddr4, src) {
-				return skb.DropIPLocalSource, false
-			}
-			return 0, false
+			return skb.DropIPLocalSource, false
 		}
 	}
 	return s.fibValidateSourceFull(ns, in, src)

@@ -1785,10 +1785,8 @@ var List = []Mutant{
 	{
 		Name: "validate-local-source-accepted",
 		File: "netstack/rtinput.go",
-		Old: `			if inRanges(ns.ifaddr4, src) {
-				return skb.DropIPLocalSource, false
-			}`,
-		New:  ``,
+		Old:  `		if ns.acceptLocal || (!ns.customLocal4 && !inRanges(ns.ifaddr4, src)) {`,
+		New:  `		if ns.acceptLocal || !ns.customLocal4 {`,
 		Desc: "fib_validate_source refuses one of the host's own addresses as a source (IP_LOCAL_SOURCE) without accept_local",
 		Pkgs: []string{"./netstack"},
 	},
