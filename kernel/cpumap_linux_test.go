@@ -213,10 +213,19 @@ func udpPairModel(txOff, gro bool, segment int, udpGRO bool) *netstack.Config {
 // for leaks.
 func runModel(t *testing.T, cfg *netstack.Config, obs netstack.Observer, frame []byte, inspect func(*netstack.Stack)) {
 	t.Helper()
+	runModelFrames(t, cfg, obs, [][]byte{frame}, 0, inspect)
+}
+
+// runModelFrames is runModel for several frames, all at capture time at
+// (0: none).
+func runModelFrames(t *testing.T, cfg *netstack.Config, obs netstack.Observer, frames [][]byte, at int64, inspect func(*netstack.Stack)) {
+	t.Helper()
 	a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
 	s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: obs})
 	require.NoError(t, err)
-	require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: frame}))
+	for i, f := range frames {
+		require.NoError(t, s.Inject(&netstack.Packet{ID: uint64(i + 1), Tstamp: at, Frame: f}))
+	}
 	s.Flush()
 	if inspect != nil {
 		inspect(s)

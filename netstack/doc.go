@@ -93,8 +93,11 @@
 //	   │     limit, code, NS/NA/RS/RA/redirect checks, NS_OTHERHOST;
 //	   │     unknown informational NOT_SPECIFIED; echo answered),
 //	   │     unknown → IP_NOPROTO (and a parameter problem)
-//	   └─ forward: ip6_forward (forwarding sysctl, hop limit, MTU: no
-//	         fragmentation, skb_cow) → ip6_finish_output2 (ETH_P_IPV6)
+//	   └─ forward: ip6_forward (forwarding sysctl, hop limit; back out of
+//	         the input device: ndisc_send_redirect; out of another: no
+//	         unspecified or link-local source (IP_INADDRERRORS, a
+//	         beyond-scope error); MTU: no fragmentation, skb_cow) →
+//	         ip6_finish_output2 (ETH_P_IPV6)
 //
 //	TX (entry "tx": a socket sends the captured IP packet)
 //	 UDP ip_make_skb / ip6_make_skb, TCP tcp_sendmsg (fclone kept on the

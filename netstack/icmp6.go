@@ -26,6 +26,10 @@ import (
 //   - The per-peer interval is icmp.ratelimit for every route (measured
 //     on 6.18 over a /64: TestKernelICMPv6Errors; older kernels shortened
 //     it for wider routes, tmo >> ((128 - prefix length) >> 5)).
+//   - The model makes no link-local address itself (addrconf's): a
+//     device has one when the configuration gives it one, and without
+//     one ndisc_send_redirect sends nothing. Routing headers are not
+//     processed, so opt->srcrt never stops a redirect.
 //   - Without Options.Replies an echo request is consumed as if its reply
 //     had gone out (the kernel drops it, NOT_SPECIFIED, only when the
 //     reply cannot be sent).
@@ -53,6 +57,7 @@ const (
 	icmp6ExcHopLimit     = 0    // ICMPV6_EXC_HOPLIMIT
 	icmp6UnkNexthdr      = 1    // ICMPV6_UNK_NEXTHDR
 	ipv6MinMTU           = 1280
+	icmp6NotNeighbour    = 2 // ICMPV6_NOT_NEIGHBOUR
 	icmp6DefaultHopLimit = 64
 )
 
@@ -656,8 +661,21 @@ func (s *Stack) ndiscSendNA(d *Device, ns *Netns, mac [6]byte, daddr, target net
 		m[24], m[25] = 2, 1 // ND_OPT_TARGET_LL_ADDR
 		copy(m[26:32], d.mac[:])
 	}
+	if s.ndiscSendSkb(r, ns, d, target, daddr, m) {
+		writeEth(r.Push(ethHlen), mac, d.mac, ethPIPv6)
+		s.devQueueXmit(r, d)
+	}
+}
+
+// ndiscSendSkb models ndisc_send_skb for message m, the data of r (an skb
+// ndisc_alloc_skb made on d): the IPv6 header from src to daddr with hop
+// limit 255 (ip6_nd_hdr), the ICMPv6 checksum, the namespace's ndisc
+// socket as owner, then ip6_output's cgroup egress programs. It reports
+// whether r goes on to the neighbour output (else it was dropped).
+func (s *Stack) ndiscSendSkb(r *skb.Buff, ns *Netns, d *Device, src, daddr netip.Addr, m []byte) bool {
+	n := len(m)
 	hdr := r.Push(ip6Hlen)
-	writeIPv6(hdr, 0, 0, n, nexthdrICMPv6, 255, target, daddr)
+	writeIPv6(hdr, 0, 0, n, nexthdrICMPv6, 255, src, daddr)
 	s.acct.Op(cost.OpCsumByte, uint64(n))
 	binary.BigEndian.PutUint16(m[2:], ^csumFold(csumAdd(pseudoSum(hdr, nexthdrICMPv6, n), m)))
 	r.ResetNetworkHeader()
@@ -666,9 +684,69 @@ func (s *Stack) ndiscSendNA(d *Device, ns *Netns, mac [6]byte, daddr, target net
 	r.H().IPSummed = skb.ChecksumNone
 	s.traceOp(LayerIP, OpICMPSend, r)
 	setDev(r, d)
-	if !s.cgroupEgress(r, sk) { // dst_output -> ip6_output -> ip6_finish_output
+	return s.cgroupEgress(r, sk) // dst_output -> ip6_output -> ip6_finish_output
+}
+
+// ndiscSendRedirect models ndisc_send_redirect() for packet b (data at its
+// IPv6 header ip), which ip6_forward sends back out of in, its next hop
+// target (the route's gateway, or the destination itself): none without a
+// link-local address on in (the redirect's source), for a target that is
+// neither the destination nor link-local, when the route back to the
+// source goes through a gateway, or beyond the source's peer limit (one a
+// second, a burst of six, on the tokens ICMPv6 errors to it use). The
+// message carries the target's link-layer address when its neighbour
+// entry is valid, and as much of b as keeps it within 1280 bytes, in 8-byte
+// units (the redirected header option).
+func (s *Stack) ndiscSendRedirect(b *skb.Buff, ns *Netns, in *Device, ip ipv6, target netip.Addr) {
+	var ll netip.Addr
+	for _, p := range in.addrs {
+		if a := p.Addr(); a.Is6() && a.IsLinkLocalUnicast() {
+			ll = a // ipv6_get_lladdr: the device's link-local address
+			break
+		}
+	}
+	if !ll.IsValid() || (target != ip.dst && !target.IsLinkLocalUnicast()) {
 		return
 	}
-	writeEth(r.Push(ethHlen), mac, d.mac, ethPIPv6)
-	s.devQueueXmit(r, d)
+	if r := ns.mainRoute(ip.src); r == nil || r.reject != 0 || r.dev != in || r.via.IsValid() {
+		return // ip6_route_output fails, or RTF_GATEWAY: not a neighbour
+	}
+	if !s.peerAllow(ns, ip.src, hz) {
+		return
+	}
+	mac, haveMAC := s.neighLookup(ns, in, target)
+	optlen := 0
+	if haveMAC {
+		optlen = 8 // ndisc_opt_addr_space: ND_OPT_TARGET_LL_ADDR, 6 bytes
+	}
+	pkt := s.packetBytes(b)
+	rdLen := min(ipv6MinMTU-ip6Hlen-rdMsgLen-optlen, len(pkt)+8) &^ 7
+	n := rdMsgLen + optlen + rdLen
+	hh := llReservedSpace(in)
+	r, err := s.a.AllocSkb(hh + ip6Hlen + n)
+	if err != nil {
+		s.dropNoSkb(in, skb.DropNomem, OpICMPSend)
+		return
+	}
+	r.Reserve(hh + ip6Hlen)
+	r.ResetTransportHeader()
+	m := r.Put(n)
+	clear(m)
+	m[0] = ndiscRedirect
+	t, dst := target.As16(), ip.dst.As16()
+	copy(m[8:24], t[:])
+	copy(m[24:40], dst[:])
+	o := m[rdMsgLen:]
+	if haveMAC {
+		o[0], o[1] = 2, 1 // ND_OPT_TARGET_LL_ADDR
+		copy(o[2:8], mac[:])
+		o = o[8:]
+	}
+	if rdLen != 0 {
+		o[0], o[1] = 4, uint8(rdLen>>3) // ND_OPT_REDIRECT_HDR
+		copy(o[8:rdLen], pkt)
+	}
+	if s.ndiscSendSkb(r, ns, in, ll, ip.src, m) {
+		s.ipFinishOutput2(r, ns, in, ip.src)
+	}
 }

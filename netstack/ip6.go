@@ -293,6 +293,27 @@ func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6) {
 		s.drop(b, skb.DropIPInhdr, OpIP6Forward)
 		return
 	}
+	if out == in {
+		// Back out of the device it came in on: a redirect to the next
+		// hop, limited per destination (inet_peer_xrlim_allow, HZ) and
+		// then per source in ndisc_send_redirect.
+		if s.cfg.Options.Replies && s.peerAllow(ns, ip.dst, hz) {
+			target := ip.dst // rt6i_gateway with RTF_GATEWAY
+			if nh != ip.dst {
+				target = nh
+			}
+			s.ndiscSendRedirect(b, ns, in, ip, target)
+		}
+	} else if ip.src.IsUnspecified() || ip.src.IsMulticast() || ip.src.IsLoopback() || ip.src.IsLinkLocalUnicast() {
+		// "This check is security critical": no unspecified, multicast
+		// or loopback source leaves by another device, nor a link-local
+		// one (an ICMPv6 beyond-scope error for that).
+		if ip.src.IsLinkLocalUnicast() {
+			s.icmp6Send(b, ns, in, icmp6DestUnreach, icmp6NotNeighbour, 0)
+		}
+		s.drop(b, skb.DropIPInAddrErrors, OpIP6Forward)
+		return
+	}
 	if b.Len() > out.mtu && b.Shinfo().GSOSize == 0 {
 		s.icmp6Send(b, ns, in, icmp6PktTooBig, 0, uint32(max(out.mtu, ipv6MinMTU)))
 		s.drop(b, skb.DropPktTooBig, OpIP6Forward)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
 )
 
 // TestRouteInput: ip_route_input_slow's martian checks,
@@ -241,4 +243,112 @@ func TestICMPRedirectZeroesTokens(t *testing.T) {
 		got = append(got, e.typ)
 	}
 	assert.Equal(t, []uint8{icmpDestUnreach, icmpRedirect}, got)
+}
+
+// redirect6Topology is fibTopology with fe80::1 on eth0, 2001:db8:9::/64
+// through the link-local gateway fe80::2 and 2001:db8:8::/64 through
+// 2001:db8:1::2, both neighbours of eth0 as is the sender 2001:db8:1::9,
+// and a tc egress program on eth0 noting the ICMPv6 messages that leave.
+func redirect6Topology(ll bool, seen *[][]byte) *Config {
+	cfg := fibTopology(true, ProgramConfig{Name: "out", Hook: carrier.HookTCEgress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+		if d := c.Skb.Data()[ethHlen:]; d[6] == nexthdrICMPv6 {
+			*seen = append(*seen, append([]byte(nil), d[:c.Skb.Len()-ethHlen]...))
+		}
+		return TCXNext
+	})})
+	if ll {
+		cfg.Devices[0].Addrs = append(cfg.Devices[0].Addrs, pfx("fe80::1/64"))
+	}
+	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("2001:db8:9::/64"), Dev: "eth0", Via: addr("fe80::2")},
+		RouteConfig{Dst: pfx("2001:db8:8::/64"), Dev: "eth0", Via: addr("2001:db8:1::2")})
+	for _, a := range []string{"fe80::2", "2001:db8:1::2", "2001:db8:1::9", "fe80::9"} {
+		cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr(a), MAC: gwMAC})
+	}
+	cfg.Options.Replies = true
+	return cfg
+}
+
+// TestIPv6ForwardRedirect: ip6_forward's redirect for packets that leave
+// by the device they came in on (ndisc_send_redirect: from the device's
+// link-local address, the target's link-layer address, the redirected
+// header; limited per destination and per source) and its source checks
+// for those that leave by another (TestKernelIPv6ForwardRedirect measures
+// the same on 6.18).
+func TestIPv6ForwardRedirect(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		noLL     bool
+		src, dst string
+		n        int
+		types    []uint8 // the ICMPv6 types that leave eth0
+		drop     string
+	}{
+		{"through a link-local gateway", false, "2001:db8:1::9", "2001:db8:9::5", 1, []uint8{ndiscRedirect}, ""},
+		{"to a host on the link", false, "2001:db8:1::9", "2001:db8:1::2", 1, []uint8{ndiscRedirect}, ""},
+		{"through a global gateway", false, "2001:db8:1::9", "2001:db8:8::5", 1, nil, ""},
+		{"no link-local address", true, "2001:db8:1::9", "2001:db8:9::5", 1, nil, ""},
+		{"a burst", false, "2001:db8:1::9", "2001:db8:9::5", 10, []uint8{137, 137, 137, 137, 137, 137}, ""},
+		// The source's tokens are spent: its port unreachable is limited.
+		{"a port unreachable after a burst", false, "2001:db8:1::9", "2001:db8:9::5", -6, []uint8{137, 137, 137, 137, 137, 137},
+			"SKB_DROP_REASON_NO_SOCKET@__udp6_lib_rcv"},
+		{"a port unreachable alone", false, "2001:db8:1::9", "2001:db8:1::1", 1, []uint8{icmp6DestUnreach},
+			"SKB_DROP_REASON_NO_SOCKET@__udp6_lib_rcv"},
+		{"link-local source, back out", false, "fe80::9", "2001:db8:9::5", 1, []uint8{ndiscRedirect}, ""},
+		{"link-local source, out of veth0", false, "fe80::9", "fd00:1::2", 1, []uint8{icmp6DestUnreach},
+			"SKB_DROP_REASON_IP_INADDRERRORS@ip6_forward"},
+		{"unspecified source, out of veth0", false, "::", "fd00:1::2", 1, nil, "SKB_DROP_REASON_IP_INADDRERRORS@ip6_forward"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen [][]byte
+			s, te := newStack(t, redirect6Topology(!tc.noLL, &seen), "", nil, nil)
+			f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: tc.src, dst: tc.dst, dport: 9999, payload: 16})
+			frames := make([][]byte, max(tc.n, -tc.n))
+			for i := range frames {
+				frames[i] = f
+			}
+			if tc.n < 0 { // then a datagram to eth0's own address
+				frames = append(frames, buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: tc.src, dst: "2001:db8:1::1", dport: 9999, payload: 16}))
+			}
+			for i, f := range frames {
+				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Tstamp: 1e15, Frame: f}))
+			}
+			s.Flush()
+			var types []uint8
+			for _, m := range seen {
+				types = append(types, m[ip6Hlen])
+			}
+			assert.Equal(t, tc.types, types)
+			var drops []string
+			for _, d := range te.obs.dropReasons() {
+				if !strings.Contains(d, "NO_SOCKET") || !strings.Contains(tc.name, "veth0") { // not B's answer to what leaves by veth0
+					drops = append(drops, d)
+				}
+			}
+			if tc.drop == "" {
+				assert.Empty(t, drops)
+			} else {
+				assert.Equal(t, []string{tc.drop}, drops)
+			}
+			if len(seen) == 0 || seen[0][ip6Hlen] != ndiscRedirect {
+				return
+			}
+			m := seen[0]
+			ip, _ := parseIPv6(m)
+			assert.Equal(t, "fe80::1", ip.src.String(), "from eth0's link-local address")
+			assert.Equal(t, tc.src, ip.dst.String())
+			assert.EqualValues(t, 255, m[7], "hop limit")
+			rd := m[ip6Hlen:]
+			target := addr(tc.dst)
+			if tc.dst == "2001:db8:9::5" {
+				target = addr("fe80::2")
+			}
+			assert.Equal(t, target.AsSlice(), rd[8:24], "target")
+			assert.Equal(t, addr(tc.dst).AsSlice(), rd[24:40], "destination")
+			assert.Equal(t, append([]byte{2, 1}, gwMAC[:]...), rd[40:48], "the target's link-layer address")
+			pkt := f[ethHlen:]
+			assert.Equal(t, []byte{4, uint8((len(pkt) + 8) >> 3), 0, 0, 0, 0, 0, 0}, rd[48:56], "redirected header option")
+			assert.Equal(t, pkt, rd[56:56+len(pkt)], "the packet as it came, hop limit included")
+			assert.Len(t, rd, 56+(len(pkt)+7)&^7)
+		})
+	}
 }
