@@ -485,6 +485,12 @@ func (s *Stack) icmpPush(b *skb.Buff, ns *Netns, src, dst netip.Addr, tos uint8,
 		}
 		apply = ap
 	}
+	// __ip_options_echo (icmp_reply, __icmp_send): the options the
+	// answer carries.
+	opts, fill, ok := s.ipOptionsEcho(b, ns)
+	if !ok {
+		return
+	}
 	out, nh := s.routeOutput(ns, dst)
 	if out == nil {
 		return
@@ -492,8 +498,9 @@ func (s *Stack) icmpPush(b *skb.Buff, ns *Netns, src, dst netip.Addr, tos uint8,
 	if !s.icmpXrlimAllow(ns, out, dst, apply) {
 		return
 	}
+	hl := ipHlen + len(opts)
 	if isErr {
-		room := min(out.mtu, icmpMaxReply) - ipHlen - icmpHlen
+		room := min(out.mtu, icmpMaxReply) - hl - icmpHlen
 		if room <= ipHlen {
 			return
 		}
@@ -508,9 +515,9 @@ func (s *Stack) icmpPush(b *skb.Buff, ns *Netns, src, dst netip.Addr, tos uint8,
 			src = netip.AddrFrom4([4]byte{192, 0, 0, 8}) // INADDR_DUMMY
 		}
 	}
-	n := ipHlen + len(hdr) + len(body)
+	n := hl + len(hdr) + len(body)
 	pkt := s.replyBuf(n)
-	m := pkt[ipHlen:]
+	m := pkt[hl:]
 	copy(m, hdr)
 	copy(m[len(hdr):], body)
 	binary.BigEndian.PutUint16(m[2:], 0)
@@ -518,6 +525,9 @@ func (s *Stack) icmpPush(b *skb.Buff, ns *Netns, src, dst netip.Addr, tos uint8,
 	binary.BigEndian.PutUint16(m[2:], ^csumFold(csumAdd(0, m)))
 	ns.ipID++
 	writeIPv4(pkt, tos, n, ns.ipID, false, 64, ipprotoICMP, src, dst) // sysctl_ip_default_ttl
+	if len(opts) != 0 {
+		s.ipOptionsBuild(pkt, opts, fill)
+	}
 	s.replyXmit(b, ns, s.ctlSock(ns, &ns.icmpSk, "icmp", ipprotoICMP), pkt, out, nh, OpICMPSend)
 }
 
@@ -541,15 +551,16 @@ func (s *Stack) replyXmit(b *skb.Buff, ns *Netns, sk *Socket, pkt []byte, out *D
 		sk.mark = b.H().Mark // IP4_REPLY_MARK
 	}
 	var r *skb.Buff
+	hl := int(pkt[0]&0xf) * 4
 	if n := len(pkt); n > out.mtu {
-		r = s.ipAppendData(pkt, ipHlen, out)
+		r = s.ipAppendData(pkt, hl, out)
 	} else {
 		hh := llReservedSpace(out)
 		var err error
 		if r, err = s.a.AllocSkb(n + hh + 15); err == nil {
 			r.Reserve(hh)
 			r.PutData(pkt)
-			r.SetTransportHeader(ipHlen)
+			r.SetTransportHeader(hl)
 		}
 	}
 	if r == nil {

@@ -96,6 +96,9 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 					return
 				}
 			}
+			if ip.ihl > ipHlen && !s.ipOptions(b, ns, d, ip, false) {
+				return
+			}
 			s.ipLocalDeliver(b, ns, ip)
 			return
 		}
@@ -118,13 +121,19 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 				return
 			}
 		}
+		if ip.ihl > ipHlen && !s.ipOptions(b, ns, d, ip, !ns.isBcast4(dst) && dst != [4]byte{}) {
+			return
+		}
 		s.ipLocalDeliver(b, ns, ip)
 		return
 	}
 	if !ns.forwarding {
 		// ip_route_input_slow: !IN_DEV_FORWARD -> -EHOSTUNREACH, an
-		// RTN_UNREACHABLE route whose input is ip_error:
-		// SKB_DROP_REASON_IP_INADDRERRORS.
+		// RTN_UNREACHABLE route whose input is ip_error (after the
+		// options): SKB_DROP_REASON_IP_INADDRERRORS.
+		if ip.ihl > ipHlen && !s.ipOptions(b, ns, d, ip, false) {
+			return
+		}
 		s.drop(b, skb.DropIPInAddrErrors, OpIPRoute)
 		return
 	}
@@ -421,6 +430,10 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	// filtered; -EINVAL of a blackhole: no error), each error subject to
 	// ip_error's token bucket (ipErrorAllow) before icmp_send's limits.
 	r := ns.mainRoute(ip.dst)
+	in := s.devOf(b)
+	if (r == nil || r.dev == ns.lo || r.reject != 0) && ip.ihl > ipHlen && !s.ipOptions(b, ns, in, ip, false) {
+		return // ip_rcv_options runs before ip_error
+	}
 	switch {
 	case r == nil || r.dev == ns.lo:
 		s.ipError(b, ns, ip, icmpNetUnreach)
@@ -443,10 +456,12 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	// __mkroute_input: fib_validate_source with the route's oif; a source
 	// on the link of the device the packet came in on and leaves by marks
 	// the redirect (IPSKB_DOREDIRECT; shared_media is 1).
-	in := s.devOf(b)
 	reason, onlink := s.fibValidateSource(ns, in, ip.src.As4(), out)
 	if reason != 0 {
 		s.drop(b, reason, OpIPRoute)
+		return
+	}
+	if ip.ihl > ipHlen && !s.ipOptions(b, ns, in, ip, false) {
 		return
 	}
 	redirect := onlink && out == in && ns.sendRedirects
@@ -485,6 +500,9 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 		b.H().Priority = rtTos2Priority(ip.tos)
 	}
 	b.ClearTstamp() // ip_forward_finish
+	if ip.ihl > ipHlen {
+		s.ipForwardOptions(data[:ip.ihl], b.H().CB[:], ns, out, nh)
+	}
 	s.traceOp(LayerIP, OpIPForward, b)
 	s.ipOutput(b, ns, out, nh, nil)
 }

@@ -405,9 +405,10 @@ type Stack struct {
 	// one: while it is clear no socket has anything to read.
 	rqQueued bool
 	stats    Stats
-	now      int64  // the current packet's capture time (Packet.Tstamp): the reassembly timers' and ICMP rate limits' clock
-	rnd      uint32 // get_random_u32's state for icmp_global_consume (icmp.go)
-	icmpBuf  []byte // the ICMP message icmpPush builds
+	now      int64    // the current packet's capture time (Packet.Tstamp): the reassembly timers' and ICMP rate limits' clock
+	rnd      uint32   // get_random_u32's state for icmp_global_consume (icmp.go)
+	icmpBuf  []byte   // the ICMP message icmpPush builds
+	optBuf   [40]byte // the IP options an answer echoes (ipOptionsEcho)
 	// fragArmed and fragDue are the earliest reassembly timer of either
 	// family (frag_queue.go).
 	fragArmed bool

@@ -626,16 +626,24 @@ func (s *Stack) tcpV4SendReset(b *skb.Buff, ns *Netns, ip ipv4) {
 	if !s.cfg.Options.Replies || th[13]&tcpRST != 0 || !ns.isLocal4(ip.dst.As4()) {
 		return
 	}
+	opts, fill, ok := s.ipOptionsEcho(b, ns) // ip_send_unicast_reply: __ip_options_echo
+	if !ok {
+		return
+	}
 	out, nh := s.routeOutput(ns, ip.src)
 	if out == nil {
 		return
 	}
-	const n = ipHlen + 20
+	hl := ipHlen + len(opts)
+	n := hl + 20
 	pkt := s.replyBuf(n)
-	r := pkt[ipHlen:]
+	r := pkt[hl:]
 	writeReset(r, th, b.Len())
 	writeIPv4(pkt, ip.tos&^3, n, 0, true, 64, ipprotoTCP, ip.dst, ip.src)
 	binary.BigEndian.PutUint16(r[16:], ^csumFold(csumAdd(pseudoSum(pkt, ipprotoTCP, 20), r)))
+	if len(opts) != 0 {
+		s.ipOptionsBuild(pkt, opts, fill)
+	}
 	s.replyXmit(b, ns, s.ctlSock(ns, &ns.tcpSk, "tcp-ctl", ipprotoTCP), pkt, out, nh, OpTCPSendReset)
 }
 

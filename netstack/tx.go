@@ -490,11 +490,16 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 		s.segs = s.segs[:start]
 		return
 	}
-	off := 0
+	off := int(ip.fragOff&ipOffset) * 8 // ip_frag_init: state->offset
 	for i := start; i < len(s.segs); i++ {
 		f := s.segs[i]
 		d := f.Data()
 		n := f.Len() - ip.ihl
+		if i != start && ip.fragOff&ipOffset == 0 && ip.ihl > ipHlen {
+			// ip_frag_ipcb: ip_options_fragment on the original
+			// after the first fragment, whose header the others copy.
+			ipOptionsFragment(d[:ip.ihl])
+		}
 		fo := uint16(off / 8)
 		if i != len(s.segs)-1 || ip.fragOff&ipMF != 0 {
 			fo |= ipMF
