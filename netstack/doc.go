@@ -34,6 +34,9 @@
 //	   │ check_vlan_id (VLAN id ≠ 0: OTHERHOST; tag cleared)
 //	   ▼
 //	 ip_rcv_core (OTHERHOST, INHDR, IP_CSUM, PKT_TOO_SMALL)
+//	   → ip_rcv_options after the route (ipopts.go: skb_cow, option checks:
+//	     IP_INHDR with a parameter problem; record route and timestamps
+//	     filled; source routes NOT_SPECIFIED)
 //	   → PREROUTING: TPROXY rules (tproxy_tg4: skb->sk = the transparent socket)
 //	   → route: multicast (ip_mc_validate_source), martians
 //	     (ip_route_input_slow: IP_INVALID_SOURCE, IP_INVALID_DEST,

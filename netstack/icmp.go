@@ -38,9 +38,10 @@ import (
 //     icmpPeers entries; a new peer in a full table evicts the one used
 //     longest ago (the kernel's inet_peer tree drops peers unused for
 //     inet_peer_maxttl once it holds inet_peer_threshold of them).
-//   - The reply's IP options (ip_options_echo of record route, timestamp
-//     and source route options) are not built: a reply never carries
-//     options.
+//   - An answer echoes the record route and timestamp options of the
+//     packet it answers (ipopts.go: __ip_options_echo, ip_options_build),
+//     except when it is larger than the route's MTU (ip_append_data's
+//     pieces get the options of none).
 
 // ICMP message types and codes (include/uapi/linux/icmp.h).
 const (

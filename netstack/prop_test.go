@@ -441,6 +441,17 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 					setUDP4Csum(f[ethHlen:])
 				}
 			}
+			if rapid.IntRange(0, 3).Draw(rt, "ipopts") == 0 {
+				// IP options (ipopts.go): well-formed ones and noise.
+				opts := rapid.SampledFrom([][]byte{
+					{ipoptRR, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0},
+					{ipoptTimestamp, 12, 5, uint8(rapid.IntRange(0, 0xff).Draw(rt, "tsFlags")), 0, 0, 0, 0, 192, 0, 2, 1},
+					{ipoptRA, 4, 0, 0},
+					{ipoptLSRR, 7, 4, 10, 1, 0, 2},
+					rapid.SliceOfN(rapid.Byte(), 1, 40).Draw(rt, "optBytes"),
+				}).Draw(rt, "opts")
+				f = withIPOptions(f, opts, o.noEth)
+			}
 			if rapid.IntRange(0, 3).Draw(rt, "v6") == 0 {
 				next := o.proto
 				if next == ipprotoICMP {
@@ -500,4 +511,28 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 		objs, _ := a.Accountant().Live()
 		require.Zero(rt, objs)
 	})
+}
+
+// withIPOptions inserts opts (padded with END to a multiple of four bytes,
+// at most 40) after the IPv4 header of frame f and fixes its lengths and
+// header checksum.
+func withIPOptions(f, opts []byte, noEth bool) []byte {
+	l2 := ethHlen
+	if noEth {
+		l2 = 0
+	}
+	if len(f) < l2+ipHlen {
+		return f
+	}
+	opts = append([]byte(nil), opts[:min(len(opts), 40)]...)
+	for len(opts)%4 != 0 {
+		opts = append(opts, ipoptEnd)
+	}
+	out := append(append(append([]byte(nil), f[:l2+ipHlen]...), opts...), f[l2+ipHlen:]...)
+	ip := out[l2:]
+	hl := ipHlen + len(opts)
+	ip[0] = 0x40 | byte(hl/4)
+	binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
+	setIPCsum(ip, hl)
+	return out
 }

@@ -1,0 +1,173 @@
+package netstack
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+)
+
+// optFrame is a UDP datagram from 192.0.2.9 to dst with IP options opts
+// (padded with END) and 16 bytes of payload.
+func optFrame(dst string, opts []byte) []byte {
+	for len(opts)%4 != 0 {
+		opts = append(opts, ipoptEnd)
+	}
+	f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: dst, sport: 1000, dport: 9999, payload: 16})
+	hl := ipHlen + len(opts)
+	out := make([]byte, 0, len(f)+len(opts))
+	out = append(out, f[:ethHlen+ipHlen]...)
+	out = append(out, opts...)
+	out = append(out, f[ethHlen+ipHlen:]...)
+	ip := out[ethHlen:]
+	ip[0] = 0x40 | byte(hl/4)
+	binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
+	setIPCsum(ip, hl)
+	return out
+}
+
+// optTopology is icmpTopology with a program noting the IPv4 header of
+// every ICMP message that leaves eth0 and a held tap on eth0's receive
+// side.
+func optTopology(msgs *[][]byte) *Config {
+	cfg := icmpTopology(true, new([]icmpSeen))
+	cfg.Namespaces[0].ICMPRatelimit = -1
+	cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "icmp", Hook: carrier.HookTCEgress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+		if d := c.Skb.Data()[ethHlen:]; d[9] == ipprotoICMP {
+			*msgs = append(*msgs, append([]byte(nil), d[:c.Skb.Len()-ethHlen]...))
+		}
+		return TCXNext
+	})})
+	cfg.Taps = []TapConfig{{Name: "rx", Dev: "eth0", Dir: TapRX, Hold: true}}
+	return cfg
+}
+
+// TestIPOptions: ip_options_compile's checks (the parameter problem's
+// pointer, IP_INHDR), the refused source route, and the options the
+// port unreachable for 192.0.2.1's closed port echoes (record route: the
+// host's address recorded on receive, then the answer's; timestamps)
+// (TestKernelIPOptions measures the same on 6.18).
+func TestIPOptions(t *testing.T) {
+	const h = "192.0.2.1"
+	for _, tc := range []struct {
+		name    string
+		opts    []byte
+		drop    string
+		typ     uint8 // the ICMP message's type (0: none)
+		pointer uint8 // a parameter problem's pointer
+		echo    []byte
+	}{
+		{"no-operations", []byte{1, 1, 1, 1}, "NO_SOCKET", icmpDestUnreach, 0, nil},
+		{"option length 1", []byte{0x99, 1, 0, 0}, "IP_INHDR", icmpParameterProb, 20, nil},
+		{"option past the header", []byte{0x99, 8, 0, 0}, "IP_INHDR", icmpParameterProb, 20, nil},
+		{"router alert of 3 bytes", []byte{ipoptRA, 3, 0}, "IP_INHDR", icmpParameterProb, 21, nil},
+		{"record route, pointer 3", []byte{ipoptRR, 7, 3, 0, 0, 0, 0}, "IP_INHDR", icmpParameterProb, 22, nil},
+		{"record route", []byte{ipoptRR, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0}, "NO_SOCKET", icmpDestUnreach, 0,
+			[]byte{ipoptRR, 11, 12, 192, 0, 2, 1, 192, 0, 2, 1, ipoptEnd}},
+		{"record route, full", []byte{ipoptRR, 7, 8, 1, 2, 3, 4}, "NO_SOCKET", icmpDestUnreach, 0,
+			[]byte{ipoptRR, 7, 8, 1, 2, 3, 4, ipoptEnd}},
+		{"two record routes", []byte{ipoptRR, 7, 4, 0, 0, 0, 0, ipoptRR, 7, 4, 0, 0, 0, 0}, "IP_INHDR", icmpParameterProb, 27,
+			[]byte{ipoptRR, 7, 8, 192, 0, 2, 1, ipoptEnd}},
+		{"timestamps full: overflow", []byte{ipoptTimestamp, 8, 9, 0x10, 0, 0, 0, 0}, "NO_SOCKET", icmpDestUnreach, 0,
+			[]byte{ipoptTimestamp, 8, 9, 0x20, 0, 0, 0, 0}},
+		{"timestamps, overflow 15", []byte{ipoptTimestamp, 8, 9, 0xf0, 0, 0, 0, 0}, "IP_INHDR", icmpParameterProb, 23, nil},
+		{"loose source route", []byte{ipoptLSRR, 7, 4, 10, 1, 0, 2}, "NOT_SPECIFIED", 0, 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var msgs [][]byte
+			s, te := newStack(t, optTopology(&msgs), "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Tstamp: 1e15, Frame: optFrame(h, tc.opts)}))
+			s.Flush()
+			require.NotEmpty(t, te.obs.drops)
+			assert.Equal(t, "SKB_DROP_REASON_"+tc.drop, te.obs.drops[0].Reason.Name())
+			if tc.typ == 0 {
+				assert.Empty(t, msgs)
+				return
+			}
+			require.Len(t, msgs, 1)
+			m := msgs[0]
+			hl := int(m[0]&0xf) * 4
+			assert.Zero(t, ipCsum(m[:hl]), "header checksum")
+			assert.Equal(t, tc.typ, m[hl])
+			if tc.typ == icmpParameterProb {
+				assert.Equal(t, tc.pointer, m[hl+4], "pointer")
+			}
+			if tc.echo == nil {
+				assert.Equal(t, ipHlen, hl, "no options")
+				return
+			}
+			assert.Equal(t, tc.echo, m[ipHlen:hl], "echoed options")
+		})
+	}
+}
+
+// TestIPOptionsCow: ip_rcv_options' skb_cow gives a tapped (cloned) skb a
+// private head, so the record route it fills is not what the tap reads.
+func TestIPOptionsCow(t *testing.T) {
+	var msgs [][]byte
+	s, _ := newStack(t, optTopology(&msgs), "", nil, nil)
+	f := optFrame("192.0.2.1", []byte{ipoptRR, 7, 4, 0, 0, 0, 0})
+	require.NoError(t, s.Inject(&Packet{ID: 1, Tstamp: 1e15, Frame: f}))
+	s.Flush()
+	pk := s.TapPackets("rx")
+	require.Len(t, pk, 1)
+	assert.Equal(t, f, pk[0].Frame, "the tap's clone kept the bytes as they came")
+	require.Len(t, msgs, 1)
+	m := msgs[0]
+	q := m[int(m[0]&0xf)*4+icmpHlen+ipHlen:] // the quote's options
+	assert.Equal(t, []byte{ipoptRR, 7, 8, 192, 0, 2, 1}, q[:7], "the stack's copy has the address recorded")
+}
+
+// TestIPOptionsForward: a forwarded datagram's record route gets the
+// outgoing device's address and a valid checksum (ip_forward_options);
+// fragments after the first have the options without the copied flag
+// turned into no-operations (ip_options_fragment), and a later fragment
+// split again keeps its offset.
+func TestIPOptionsForward(t *testing.T) {
+	var got [][]byte
+	cfg := fibTopology(true, ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: ProgramFunc(func(c *Ctx) int {
+		got = append(got, append([]byte(nil), c.Skb.Data()[ethHlen:]...))
+		return TCXNext
+	})})
+	s, _ := newStack(t, cfg, "", nil, nil)
+	opts := []byte{ipoptRA, 4, 0, 0, ipoptRR, 7, 4, 0, 0, 0, 0, ipoptEnd}
+	f := optFrame("10.1.0.2", opts)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+	big := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "10.1.0.2", sport: 1, dport: 9999, payload: 1450})
+	withOpts := optFrame("10.1.0.2", opts)
+	withOpts = append(withOpts[:ethHlen+ipHlen+len(opts)], big[ethHlen+ipHlen:]...)
+	ip := withOpts[ethHlen:]
+	binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
+	setIPCsum(ip, ipHlen+len(opts))
+	require.NoError(t, s.Inject(&Packet{ID: 2, Frame: withOpts}))
+	s.Flush()
+	require.Len(t, got, 3)
+	for _, p := range got {
+		assert.Zero(t, ipCsum(p[:ipHlen+len(opts)]), "header checksum")
+	}
+	assert.Equal(t, []byte{ipoptRA, 4, 0, 0, ipoptRR, 7, 8, 10, 1, 0, 1, ipoptEnd}, got[0][ipHlen:ipHlen+len(opts)], "veth0's address recorded")
+	assert.Equal(t, []byte{ipoptRA, 4, 0, 0, ipoptRR, 7, 8, 10, 1, 0, 1, ipoptEnd}, got[1][ipHlen:ipHlen+len(opts)], "the first fragment")
+	assert.Equal(t, []byte{ipoptRA, 4, 0, 0, 1, 1, 1, 1, 1, 1, 1, ipoptEnd}, got[2][ipHlen:ipHlen+len(opts)], "the second fragment")
+	assert.NotZero(t, binary.BigEndian.Uint16(got[2][6:8])&ipOffset)
+}
+
+// TestIPFragmentKeepsOffset: a later fragment larger than the outgoing
+// MTU is split again from its own offset, MF kept (ip_frag_init).
+func TestIPFragmentKeepsOffset(t *testing.T) {
+	var offs []uint16
+	cfg := fibTopology(true, ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: ProgramFunc(func(c *Ctx) int {
+		offs = append(offs, binary.BigEndian.Uint16(c.Skb.Data()[ethHlen+6:]))
+		return TCXNext
+	})})
+	s, _ := newStack(t, cfg, "", nil, nil)
+	f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "10.1.0.2", sport: 1, dport: 9999, payload: 1450,
+		fragOff: ipMF | 100})
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+	s.Flush()
+	require.Len(t, offs, 2)
+	assert.Equal(t, ipMF|100, int(offs[0]))
+	assert.Equal(t, ipMF|(100+(1400-ipHlen)/8), int(offs[1]))
+}
