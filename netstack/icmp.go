@@ -39,9 +39,9 @@ import (
 //     longest ago (the kernel's inet_peer tree drops peers unused for
 //     inet_peer_maxttl once it holds inet_peer_threshold of them).
 //   - An answer echoes the record route and timestamp options of the
-//     packet it answers (ipopts.go: __ip_options_echo, ip_options_build),
-//     except when it is larger than the route's MTU (ip_append_data's
-//     pieces get the options of none).
+//     packet it answers (ipopts.go: __ip_options_echo, ip_options_build);
+//     above the route's MTU, the fragments after the first carry only
+//     the copied ones (ip_options_fragment).
 
 // ICMP message types and codes (include/uapi/linux/icmp.h).
 const (

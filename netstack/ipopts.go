@@ -23,8 +23,9 @@ import (
 //     UTC (inet_current_timestamp).
 //   - No router alert socket exists: a router alert option changes
 //     nothing (ip_call_ra_chain finds none).
-//   - The answers the stack sends (Options.Replies) carry no options
-//     (ip_options_echo is not modelled).
+//   - The answers the stack sends (Options.Replies) echo the record
+//     route and timestamp options (__ip_options_echo, ip_options_build);
+//     the model's own sockets send no options.
 
 // IP option types (include/uapi/linux/ip.h).
 const (

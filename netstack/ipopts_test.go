@@ -171,3 +171,25 @@ func TestIPFragmentKeepsOffset(t *testing.T) {
 	assert.Equal(t, ipMF|100, int(offs[0]))
 	assert.Equal(t, ipMF|(100+(1400-ipHlen)/8), int(offs[1]))
 }
+
+// TestIPOptionsEchoFragmented: an echo reply above the MTU echoes the
+// record route in its first fragment only (the fast path's
+// ip_options_fragment on the frag_list).
+func TestIPOptionsEchoFragmented(t *testing.T) {
+	var msgs [][]byte
+	s, _ := newStack(t, optTopology(&msgs), "", nil, nil)
+	opts := []byte{ipoptRR, 7, 4, 0, 0, 0, 0, ipoptEnd}
+	echo := append([]byte{icmpEcho, 0, 0, 0, 0, 1, 0, 1}, make([]byte, 2000)...)
+	f := icmpFrame("192.0.2.1", 64, echo, false)
+	f = withIPOptions(f, opts, false)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Tstamp: 1e15, Frame: f}))
+	s.Flush()
+	require.Len(t, msgs, 2)
+	hl := ipHlen + len(opts)
+	for _, m := range msgs {
+		require.EqualValues(t, hl/4, m[0]&0xf)
+		assert.Zero(t, ipCsum(m[:hl]), "header checksum")
+	}
+	assert.Equal(t, []byte{ipoptRR, 7, 8, 192, 0, 2, 1, ipoptEnd}, msgs[0][ipHlen:hl], "as the receive filled it")
+	assert.Equal(t, []byte{1, 1, 1, 1, 1, 1, 1, ipoptEnd}, msgs[1][ipHlen:hl], "the second fragment")
+}

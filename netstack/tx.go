@@ -601,6 +601,9 @@ func (s *Stack) ipFragFast(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, i
 			fo |= ipMF
 		}
 		binary.BigEndian.PutUint16(fd[6:8], fo)
+		if i == 0 && hlen > ipHlen {
+			ipOptionsFragment(fd[:hlen]) // the first frag_list skb: the others copy its header
+		}
 		setIPCsum(fd, hlen)
 		cur.SetDeliveryTime(tstamp, tstampType)
 		list[i] = nil

@@ -1962,4 +1962,12 @@ var List = []Mutant{
 		Desc: "the fragments of a later fragment start at its offset (ip_frag_init)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "ipopts-fast-fragment-keeps-options",
+		File: "netstack/tx.go",
+		Old:  `			ipOptionsFragment(fd[:hlen]) // the first frag_list skb: the others copy its header`,
+		New:  ``,
+		Desc: "ip_do_fragment's fast path clears the options without the copied flag from the second fragment on",
+		Pkgs: []string{"./netstack"},
+	},
 }
