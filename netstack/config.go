@@ -173,6 +173,27 @@ type NamespaceConfig struct {
 	// packet forwarded out of the device it came in on from a source on
 	// that link gets a redirect (Options.Replies; ip_rt_send_redirect).
 	NoSendRedirects bool
+	// ICMPEchoIgnoreAll is net.ipv4.icmp_echo_ignore_all: echo requests
+	// are consumed without a reply (icmp_echo).
+	ICMPEchoIgnoreAll bool
+	// ICMPEchoAnswerBroadcasts sets net.ipv4.icmp_echo_ignore_broadcasts
+	// to 0 (it is 1 by default): an echo or timestamp request to a
+	// broadcast or multicast address is answered, from the address
+	// fib_compute_spec_dst picks, where by default icmp_rcv drops it
+	// (INVALID_PROTO).
+	ICMPEchoAnswerBroadcasts bool
+	// ICMPErrorsUseInboundIfaddr is
+	// net.ipv4.icmp_errors_use_inbound_ifaddr: an ICMP error about a
+	// packet the host did not own comes from an address of the device the
+	// packet came in on (inet_select_addr), not from the one the route
+	// back picks.
+	ICMPErrorsUseInboundIfaddr bool
+	// ICMPv6EchoIgnoreAll is net.ipv6.icmp.echo_ignore_all: echo requests
+	// are dropped (NOT_SPECIFIED, icmpv6_rcv's default reason) without a
+	// reply. ICMPv6EchoIgnoreMulticast is net.ipv6.icmp.echo_ignore_multicast:
+	// the same for echo requests to a multicast address
+	// (icmpv6_echo_reply).
+	ICMPv6EchoIgnoreAll, ICMPv6EchoIgnoreMulticast bool
 }
 
 // Device kinds.

@@ -18,7 +18,9 @@ import (
 //     icmp_socket_deliver (the error handlers of UDP and TCP sockets only
 //     note the error).
 //   - The sysctls keep their defaults except where NamespaceConfig names
-//     them: icmp_echo_ignore_all 0, icmp_echo_ignore_broadcasts 1,
+//     them (icmp_echo_ignore_all, icmp_echo_ignore_broadcasts,
+//     icmp_errors_use_inbound_ifaddr, fwmark_reflect, icmp_ratelimit):
+//     icmp_echo_ignore_all 0, icmp_echo_ignore_broadcasts 1,
 //     icmp_ignore_bogus_error_responses 1, icmp_echo_enable_probe 0,
 //     icmp_errors_use_inbound_ifaddr 0, icmp_ratemask 0x1818 (destination
 //     unreachable, source quench, time exceeded, parameter problem),
@@ -296,7 +298,8 @@ func (s *Stack) icmpRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 		s.drop(b, skb.DropUnhandledProto, OpICMPRcv)
 		return
 	}
-	if ns.isBcastMcastIn4(ip.dst.As4()) && typ != icmpAddress && typ != icmpAddressReply {
+	if ns.isBcastMcastIn4(ip.dst.As4()) && typ != icmpAddress && typ != icmpAddressReply &&
+		((typ != icmpEcho && typ != icmpTimestamp) || !ns.echoBcast) {
 		s.drop(b, skb.DropInvalidProto, OpICMPRcv)
 		return
 	}
@@ -305,7 +308,9 @@ func (s *Stack) icmpRcv(b *skb.Buff, ns *Netns, ip ipv4) {
 	case icmpEchoReply:
 		reason = skb.DropNoSocket // ping_rcv
 	case icmpEcho:
-		s.icmpReply(b, ns, ip, icmpEchoReply)
+		if !ns.echoIgnoreAll { // icmp_echo
+			s.icmpReply(b, ns, ip, icmpEchoReply)
+		}
 	case icmpTimestamp:
 		if b.Len() < icmpHlen+4 {
 			reason = skb.DropPktTooSmall
@@ -410,7 +415,13 @@ func (s *Stack) icmpReply(b *skb.Buff, ns *Netns, ip ipv4, typ uint8) {
 	if b.IsNonlinear() && len(body) != 0 {
 		body = s.l4Bytes(b, icmpHlen)
 	}
-	s.icmpPush(b, ns, ip.dst, ip.src, ip.tos, hdr[:hlen], body, false, false)
+	// The reply's source is fib_compute_spec_dst: the request's
+	// destination, unless it was a broadcast or a group.
+	src := ip.dst
+	if ns.isBcastMcastIn4(src.As4()) {
+		src = netip.AddrFrom4(s.specDst(ns, s.devOf(b), ip, false))
+	}
+	s.icmpPush(b, ns, src, ip.src, ip.tos, hdr[:hlen], body, false, false)
 }
 
 // icmpSend models __icmp_send() for skb b, whose network header is its
@@ -451,10 +462,16 @@ func (s *Stack) icmpSend(b *skb.Buff, ns *Netns, typ, code uint8, info uint32, l
 	hdr[0], hdr[1] = typ, code
 	binary.BigEndian.PutUint32(hdr[4:], info)
 	src := ip.dst
+	in := s.devOf(b)
 	if !local {
 		src = netip.Addr{}
+		if ns.errInboundIfaddr && in != nil && !isLoopback(in) {
+			// icmp_errors_use_inbound_ifaddr: inet_select_addr(dev,
+			// saddr, RT_SCOPE_LINK) of the input device.
+			src = fibPrefSrc(ns, in, ip.src, false)
+		}
 	}
-	s.icmpPush(b, ns, src, ip.src, tos, hdr[:], pkt, true, isLoopback(s.devOf(b)))
+	s.icmpPush(b, ns, src, ip.src, tos, hdr[:], pkt, true, isLoopback(in))
 }
 
 // ipError models ip_error()'s error for packet b (data at its IP header

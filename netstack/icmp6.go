@@ -98,6 +98,12 @@ func (s *Stack) icmp6Rcv(b *skb.Buff, ns *Netns, ip ipv6, frag bool) {
 	reason := skb.SkbNotDroppedYet
 	switch {
 	case typ == icmp6EchoRequest:
+		// echo_ignore_all, or echo_ignore_multicast for a group: no
+		// icmpv6_echo_reply, icmpv6_rcv's default reason.
+		if ns.echo6IgnoreAll || (ns.echo6IgnoreMcast && ip.dst.IsMulticast()) {
+			reason = skb.DropNotSpecified
+			break
+		}
 		s.icmp6EchoReply(b, ns, ip)
 	case typ == icmp6MgmQuery, typ == icmp6MgmReport:
 		// igmp6_event_query / igmp6_event_report take the skb.

@@ -437,3 +437,97 @@ func TestICMPPeerTable(t *testing.T) {
 	assert.Equal(t, uint64(7), st.peer(peer(0), 0).tokens)
 	assert.True(t, s.peerAllow(ns, peer(1), hz), "the evicted peer has its burst again")
 }
+
+// TestICMPSysctls: icmp_echo_ignore_all, icmp_echo_ignore_broadcasts 0,
+// icmp_errors_use_inbound_ifaddr and the IPv6 echo_ignore sysctls
+// (TestKernelICMPSysctls and TestKernelICMPv6EchoSysctls measure them on
+// 6.18).
+func TestICMPSysctls(t *testing.T) {
+	echo := []byte{icmpEcho, 0, 0, 0, 0, 1, 0, 1}
+	for _, tc := range []struct {
+		name      string
+		ns        NamespaceConfig
+		frame     []byte
+		typ       uint8 // the answer's type (0xff: none)
+		src, drop string
+	}{
+		{"echo", NamespaceConfig{}, icmpFrame("192.0.2.1", 64, echo, false), icmpEchoReply, "192.0.2.1", ""},
+		{"echo, icmp_echo_ignore_all", NamespaceConfig{ICMPEchoIgnoreAll: true}, icmpFrame("192.0.2.1", 64, echo, false), 0xff, "", ""},
+		{"echo to the broadcast", NamespaceConfig{}, icmpFrame("192.0.2.255", 64, echo, false), 0xff, "", "INVALID_PROTO"},
+		{"echo to the broadcast, icmp_echo_ignore_broadcasts 0", NamespaceConfig{ICMPEchoAnswerBroadcasts: true},
+			icmpFrame("192.0.2.255", 64, echo, false), icmpEchoReply, "192.0.2.1", ""},
+		{"time exceeded", NamespaceConfig{}, icmpFrame("10.1.0.2", 1, echo, false), icmpTimeExceeded, "192.0.2.1", "IP_INHDR"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen []icmpSeen
+			cfg := icmpTopology(true, &seen)
+			tc.ns.Name, tc.ns.Forwarding = HostNetns, true
+			cfg.Namespaces[0] = tc.ns
+			s, te := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Tstamp: 1e15, Frame: tc.frame}))
+			s.Flush()
+			if tc.typ == 0xff {
+				assert.Empty(t, seen)
+			} else {
+				require.Len(t, seen, 1)
+				assert.Equal(t, tc.typ, seen[0].typ)
+				assert.Equal(t, tc.src, seen[0].src)
+			}
+			if tc.drop == "" {
+				assert.Empty(t, te.obs.drops)
+			} else {
+				require.NotEmpty(t, te.obs.drops)
+				assert.Equal(t, "SKB_DROP_REASON_"+tc.drop, te.obs.drops[0].Reason.Name())
+			}
+		})
+	}
+	// icmp_errors_use_inbound_ifaddr: a packet from behind veth0 that came
+	// in on eth0 gets its error from eth0's address, not veth0's.
+	for _, inbound := range []bool{false, true} {
+		var errs []string
+		cfg := icmpTopology(true, new([]icmpSeen))
+		cfg.Namespaces[0].ICMPErrorsUseInboundIfaddr = inbound
+		cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "veth0", Addr: addr("10.1.0.7"), MAC: macB})
+		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
+			Prog: ProgramFunc(func(c *Ctx) int {
+				if d := c.Skb.Data()[ethHlen:]; d[9] == ipprotoICMP {
+					ip, _ := parseIPv4(d)
+					errs = append(errs, ip.src.String())
+				}
+				return TCXNext
+			})})
+		s, _ := newStack(t, cfg, "", nil, nil)
+		f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "10.1.0.7", dst: "10.1.0.2", sport: 1, dport: 9, payload: 8, ttl: 1})
+		require.NoError(t, s.Inject(&Packet{ID: 1, Tstamp: 1e15, Frame: f}))
+		s.Flush()
+		want := "10.1.0.1"
+		if inbound {
+			want = "192.0.2.1"
+		}
+		assert.Equal(t, []string{want}, errs, "icmp_errors_use_inbound_ifaddr %v", inbound)
+	}
+	// IPv6: echo_ignore_all and echo_ignore_multicast drop the request.
+	for _, tc := range []struct {
+		ns   NamespaceConfig
+		dst  string
+		drop bool
+	}{{NamespaceConfig{}, "2001:db8:1::1", false}, {NamespaceConfig{ICMPv6EchoIgnoreAll: true}, "2001:db8:1::1", true},
+		{NamespaceConfig{ICMPv6EchoIgnoreMulticast: true}, "ff02::1", true}, {NamespaceConfig{ICMPv6EchoIgnoreMulticast: true}, "2001:db8:1::1", false}} {
+		cfg := fibTopology(true)
+		tc.ns.Name, tc.ns.Forwarding, tc.ns.IPv6Forwarding = HostNetns, true, true
+		cfg.Namespaces[0] = tc.ns
+		s, te := newStack(t, cfg, "", nil, nil)
+		dmac := macNIC
+		if tc.dst == "ff02::1" {
+			dmac = [6]byte{0x33, 0x33, 0, 0, 0, 1}
+		}
+		f := buildFrame6(frame6{dstMAC: dmac, srcMAC: macB, src: "2001:db8:1::9", dst: tc.dst, next: nexthdrICMPv6, payload: 8})
+		m := f[ethHlen+ip6Hlen:]
+		m[0], m[1] = icmp6EchoRequest, 0
+		binary.BigEndian.PutUint16(m[2:], 0)
+		binary.BigEndian.PutUint16(m[2:], ^csumFold(csumAdd(pseudoSum(f[ethHlen:], nexthdrICMPv6, len(m)), m)))
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+		s.Flush()
+		assert.Equal(t, tc.drop, len(te.obs.drops) != 0, "%+v to %s: %v", tc.ns, tc.dst, te.obs.dropReasons())
+	}
+}

@@ -95,6 +95,12 @@ type Netns struct {
 	sendRedirects bool        // IN_DEV_TX_REDIRECTS: conf.all or the device's send_redirects
 	customLocal4  bool        // fib_has_custom_local_routes: an IPv4 RouteLocal route
 	ifaddr4       []addrRange // the devices' IPv4 addresses (inet_lookup_ifaddr_rcu), buildLocal4
+
+	echoIgnoreAll    bool // net.ipv4.icmp_echo_ignore_all
+	echoBcast        bool // net.ipv4.icmp_echo_ignore_broadcasts = 0
+	errInboundIfaddr bool // net.ipv4.icmp_errors_use_inbound_ifaddr
+	echo6IgnoreAll   bool // net.ipv6.icmp.echo_ignore_all
+	echo6IgnoreMcast bool // net.ipv6.icmp.echo_ignore_multicast
 }
 
 // Name returns the namespace's name.
@@ -609,6 +615,8 @@ func (s *Stack) build(maxVal int) error {
 		n.rpFilter = uint8(nc.RPFilter)
 		n.acceptLocal, n.routeLocalnet = nc.AcceptLocal, nc.RouteLocalnet
 		n.sendRedirects = !nc.NoSendRedirects
+		n.echoIgnoreAll, n.echoBcast, n.errInboundIfaddr = nc.ICMPEchoIgnoreAll, nc.ICMPEchoAnswerBroadcasts, nc.ICMPErrorsUseInboundIfaddr
+		n.echo6IgnoreAll, n.echo6IgnoreMcast = nc.ICMPv6EchoIgnoreAll, nc.ICMPv6EchoIgnoreMulticast
 		switch {
 		case nc.ICMPv6Ratelimit < 0:
 			n.icmp6Ratelimit = 0

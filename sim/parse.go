@@ -284,7 +284,8 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 	m, err := d.fields(n, "namespace", "name", "forwarding", "ipv6_forwarding", "disable_ipv6",
 		"bridge_nf_call_iptables", "bridge_nf_call_ip6tables", "bridge_nf_filter_vlan_tagged", "bridge_nf_filter_pppoe_tagged",
 		"fwmark_reflect", "icmp_ratelimit", "ipv6_fwmark_reflect", "icmpv6_ratelimit",
-		"rp_filter", "accept_local", "route_localnet", "send_redirects")
+		"rp_filter", "accept_local", "route_localnet", "send_redirects", "icmp_echo_ignore_all", "icmp_echo_ignore_broadcasts",
+		"icmp_errors_use_inbound_ifaddr", "icmpv6_echo_ignore_all", "icmpv6_echo_ignore_multicast")
 	if err != nil {
 		return ns, err
 	}
@@ -313,7 +314,9 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		{"bridge_nf_filter_vlan_tagged", &ns.BridgeNFFilterVLANTagged},
 		{"bridge_nf_filter_pppoe_tagged", &ns.BridgeNFFilterPPPoETagged}, {"fwmark_reflect", &ns.FwmarkReflect},
 		{"ipv6_fwmark_reflect", &ns.IPv6FwmarkReflect}, {"accept_local", &ns.AcceptLocal},
-		{"route_localnet", &ns.RouteLocalnet}} {
+		{"route_localnet", &ns.RouteLocalnet}, {"icmp_echo_ignore_all", &ns.ICMPEchoIgnoreAll},
+		{"icmp_errors_use_inbound_ifaddr", &ns.ICMPErrorsUseInboundIfaddr}, {"icmpv6_echo_ignore_all", &ns.ICMPv6EchoIgnoreAll},
+		{"icmpv6_echo_ignore_multicast", &ns.ICMPv6EchoIgnoreMulticast}} {
 		if v, ok := m[f.key]; ok {
 			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
 				return ns, err
@@ -340,12 +343,17 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 			return ns, err
 		}
 	}
-	if v, ok := m["send_redirects"]; ok {
-		send, err := d.boolean(v, "namespace "+ns.Name+": send_redirects")
-		if err != nil {
-			return ns, err
+	for _, f := range []struct {
+		key string
+		dst *bool
+	}{{"send_redirects", &ns.NoSendRedirects}, {"icmp_echo_ignore_broadcasts", &ns.ICMPEchoAnswerBroadcasts}} {
+		if v, ok := m[f.key]; ok {
+			on, err := d.boolean(v, "namespace "+ns.Name+": "+f.key)
+			if err != nil {
+				return ns, err
+			}
+			*f.dst = !on // sysctls that are 1 by default
 		}
-		ns.NoSendRedirects = !send
 	}
 	return ns, nil
 }

@@ -618,13 +618,15 @@ func TestParseSocketJoin(t *testing.T) {
 	}
 }
 
-// TestParseRouteInput: rp_filter, accept_local, route_localnet and
-// send_redirects reach the namespace's configuration; bad values are
-// errors at their line and column.
+// TestParseRouteInput: rp_filter, accept_local, route_localnet,
+// send_redirects and the ICMP echo and error sysctls reach the
+// namespace's configuration; bad values are errors at their line and
+// column.
 func TestParseRouteInput(t *testing.T) {
 	src := `namespaces:
   - {name: a, rp_filter: 1, accept_local: true, route_localnet: true, send_redirects: false}
-  - {name: b, rp_filter: 2, send_redirects: true}
+  - {name: b, rp_filter: 2, send_redirects: true, icmp_echo_ignore_all: true, icmp_echo_ignore_broadcasts: false,
+     icmp_errors_use_inbound_ifaddr: true, icmpv6_echo_ignore_all: true, icmpv6_echo_ignore_multicast: true}
   - c
 entry: {dev: lo}
 `
@@ -632,9 +634,11 @@ entry: {dev: lo}
 	require.NoError(t, err)
 	var got []string
 	for _, n := range s.Stack.Namespaces {
-		got = append(got, fmt.Sprintf("%s %d %v %v %v", n.Name, n.RPFilter, n.AcceptLocal, n.RouteLocalnet, n.NoSendRedirects))
+		got = append(got, fmt.Sprintf("%s %d %v %v %v %v %v %v %v %v", n.Name, n.RPFilter, n.AcceptLocal, n.RouteLocalnet, n.NoSendRedirects,
+			n.ICMPEchoIgnoreAll, n.ICMPEchoAnswerBroadcasts, n.ICMPErrorsUseInboundIfaddr, n.ICMPv6EchoIgnoreAll, n.ICMPv6EchoIgnoreMulticast))
 	}
-	assert.Equal(t, []string{"a 1 true true true", "b 2 false false false", "c 0 false false false"}, got)
+	assert.Equal(t, []string{"a 1 true true true false false false false false", "b 2 false false false true true true true true",
+		"c 0 false false false false false false false false"}, got)
 	for _, tc := range []struct{ src, want string }{
 		{"namespaces:\n  - {name: a, rp_filter: 3}\nentry: {dev: lo}\n", "t.yaml:2:26: namespace a: rp_filter: 3 out of range"},
 		{"namespaces:\n  - {name: a, accept_local: yes please}\nentry: {dev: lo}\n", `t.yaml:2:29: namespace a: accept_local: want true or false`},
