@@ -161,7 +161,8 @@ type fibResult struct {
 // a Go program at eth0's tc ingress or XDP hook on a frame of the same
 // length. Every case agrees: local, broadcast and link-local destinations,
 // forwarding off, no route, no neighbour, skip_neigh, the output device,
-// the table, the source address, the MTU checks, the reject routes (with
+// the table, the source address, the MTU checks (the device's, even
+// through a route with an mtu metric), the reject routes (with
 // OUTPUT and DIRECT too), bad flags, family and ifindex.
 func TestKernelFibLookup(t *testing.T) {
 	testutil.KernelTests(t)
@@ -183,6 +184,8 @@ func TestKernelFibLookup(t *testing.T) {
 		{"route", "add", "10.9.0.0/16", "via", "10.1.0.254", "dev", "veth0"},
 		{"route", "add", "10.8.0.0/16", "via", "10.1.0.253", "dev", "veth0"},
 		{"-6", "route", "add", "fd00:9::/64", "via", "fd00:1::2", "dev", "veth0"},
+		{"route", "add", "10.4.0.0/16", "via", "10.1.0.254", "dev", "veth0", "mtu", "1300"},
+		{"-6", "route", "add", "fd00:4::/64", "via", "fd00:1::2", "dev", "veth0", "mtu", "1300"},
 		{"route", "add", "blackhole", "10.7.0.0/16"},
 		{"route", "add", "unreachable", "10.6.0.0/16"},
 		{"route", "add", "prohibit", "10.5.0.0/16"},
@@ -273,6 +276,12 @@ func TestKernelFibLookup(t *testing.T) {
 		{name: "IPv6 unreachable", family: v6, src: "2001:db8:1::9", dst: "2001:db8:6::1", in: "eth0"},
 		{name: "IPv6 prohibit", family: v6, src: "2001:db8:1::9", dst: "2001:db8:5::1", in: "eth0"},
 		{name: "IPv6 tot_len above the MTU", family: v6, src: "2001:db8:1::9", dst: "fd00:1::2", in: "eth0", totLen: 1401},
+		{name: "route mtu, tot_len above it", family: v4, src: "192.0.2.9", dst: "10.4.1.1", in: "eth0", totLen: 1301},
+		{name: "route mtu, tot_len at it", family: v4, src: "192.0.2.9", dst: "10.4.1.1", in: "eth0", totLen: 1300},
+		{name: "route mtu, xdp, tot_len 0", family: v4, src: "192.0.2.9", dst: "10.4.1.1", in: "eth0", xdp: true},
+		{name: "route mtu, tc, the skb checked", family: v4, src: "192.0.2.9", dst: "10.4.1.1", in: "eth0", frameLen: 1400},
+		{name: "IPv6 route mtu, tot_len above it", family: v6, src: "2001:db8:1::9", dst: "fd00:4::5", in: "eth0", totLen: 1301},
+		{name: "IPv6 route mtu, tot_len at it", family: v6, src: "2001:db8:1::9", dst: "fd00:4::5", in: "eth0", totLen: 1300},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -358,6 +367,8 @@ func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, 
 			{Netns: "H", Dst: pfx("10.9.0.0/16"), Dev: "veth0", Via: netip.MustParseAddr("10.1.0.254")},
 			{Netns: "H", Dst: pfx("10.8.0.0/16"), Dev: "veth0", Via: netip.MustParseAddr("10.1.0.253")},
 			{Netns: "H", Dst: pfx("fd00:9::/64"), Dev: "veth0", Via: netip.MustParseAddr("fd00:1::2")},
+			{Netns: "H", Dst: pfx("10.4.0.0/16"), Dev: "veth0", Via: netip.MustParseAddr("10.1.0.254"), MTU: 1300},
+			{Netns: "H", Dst: pfx("fd00:4::/64"), Dev: "veth0", Via: netip.MustParseAddr("fd00:1::2"), MTU: 1300},
 			{Netns: "H", Dst: pfx("10.7.0.0/16"), Type: netstack.RouteBlackhole},
 			{Netns: "H", Dst: pfx("10.6.0.0/16"), Type: netstack.RouteUnreachable},
 			{Netns: "H", Dst: pfx("10.5.0.0/16"), Type: netstack.RouteProhibit},

@@ -450,6 +450,14 @@ type RouteConfig struct {
 	// (RouteBlackhole, RouteUnreachable, RouteProhibit), which has no Dev
 	// or Via.
 	Type string
+	// MTU is the route's mtu metric (`ip route add ... mtu N`; 0: none,
+	// the device's MTU applies). Forwarding honours it
+	// (ip_dst_mtu_maybe_forward, ip6_dst_mtu_maybe_forward): IPv4
+	// fragments to it or answers fragmentation needed, IPv6 answers
+	// packet too big (with at least 1280). bpf_fib_lookup ignores it (the
+	// device's MTU, as 6.18 does). Packets the host's own sockets send
+	// keep the device's MTU in the model.
+	MTU int
 }
 
 // NeighConfig is a permanent neighbour entry.

@@ -154,8 +154,7 @@ func isSkbForwardable(d *Device, b *skb.Buff) bool {
 
 // fibLookup models bpf_ipv4_fib_lookup and bpf_ipv6_fib_lookup
 // (net/core/filter.c) on the model's tables, which are one main table
-// and the local table, without rules, multipath, lightweight tunnels or
-// route MTUs:
+// and the local table, without rules, multipath or lightweight tunnels:
 //   - IPv6: a link-local or multicast source or destination
 //     (rt6_need_strict) is NOT_FWDED;
 //   - no device Ifindex is -ENODEV; forwarding off in the namespace
@@ -176,7 +175,9 @@ func isSkbForwardable(d *Device, b *skb.Buff) bool {
 //     FibLookupOutput restricts the lookup to the routes through Ifindex
 //     (flowi4_oif), a reject route still matching (routeOif);
 //   - with checkMTU, TotLen above the egress device's MTU is FRAG_NEEDED
-//     with the MTU in TotLen;
+//     with the MTU in TotLen: ip_mtu_from_fib_result and
+//     ip6_mtu_from_fib6 take a learned path MTU (not modelled) or the
+//     device's, never the route's mtu metric (measured on 6.18);
 //   - Ifindex becomes the egress device, RtMetric the route's metric, Dst
 //     the gateway if the route has one, Src (FibLookupSrc) the address
 //     inet_select_addr or ipv6_dev_get_saddr would pick (none for IPv6:
@@ -236,7 +237,7 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 	out := r.dev
 	mtu := 0
 	if checkMTU {
-		mtu = out.mtu
+		mtu = out.mtu // ip_mtu_from_fib_result, ip6_mtu_from_fib6: not the route's mtu metric
 		if int(p.TotLen) > mtu {
 			p.TotLen = uint16(mtu)
 			return FibRetFragNeeded

@@ -77,7 +77,7 @@ func TestIPFragmentFastPathRefused(t *testing.T) {
 	require.True(t, ok)
 	truesize, length := b.Truesize(), b.Len()
 	ip, _ := parseIPv4(b.Data())
-	require.False(t, s.ipFragFast(b, s.Netns("A"), out, addr("192.0.2.2"), ip, ipskbFragComplete))
+	require.False(t, s.ipFragFast(b, s.Netns("A"), out, addr("192.0.2.2"), ip, ipskbFragComplete, out.mtu))
 	require.Equal(t, truesize, b.Truesize())
 	require.Equal(t, length, b.Len())
 	require.Equal(t, list, b.FragList(nil))
@@ -331,6 +331,6 @@ func TestFragFastPathForgetsListed(t *testing.T) {
 	}
 	setDev(b, out)
 	b.H().Protocol = ethPIP
-	s.ipOutput(b, s.Netns("A"), out, addr("192.0.2.2"), nil)
+	s.ipOutput(b, s.Netns("A"), out, addr("192.0.2.2"), nil, out.mtu)
 	require.Empty(t, s.listPkt)
 }

@@ -590,7 +590,7 @@ func (s *Stack) replyXmit(b *skb.Buff, ns *Netns, sk *Socket, pkt []byte, out *D
 	s.traceOp(LayerIP, op, r)
 	// ip_local_out: the header is complete (tot_len, checksum) and so is
 	// the transport checksum, which a socket's own send leaves partial.
-	s.ipOutput(r, ns, out, nh, sk)
+	s.ipOutput(r, ns, out, nh, sk, out.mtu)
 }
 
 // ctlSock is the kernel socket *p of ns, made at first use: the ICMP

@@ -480,8 +480,9 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 		s.drop(b, skb.DropIPInhdr, OpIPForward)
 		return
 	}
-	if b.Len() > out.mtu && ip.fragOff&ipDF != 0 && b.Shinfo().GSOSize == 0 {
-		s.icmpSend(b, ns, icmpDestUnreach, icmpFragNeeded, uint32(out.mtu), false)
+	mtu := r.mtuOf() // ip_dst_mtu_maybe_forward: the route's mtu metric first
+	if b.Len() > mtu && ip.fragOff&ipDF != 0 && b.Shinfo().GSOSize == 0 {
+		s.icmpSend(b, ns, icmpDestUnreach, icmpFragNeeded, uint32(mtu), false)
 		s.drop(b, skb.DropPktTooBig, OpIPForward)
 		return
 	}
@@ -504,7 +505,7 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 		s.ipForwardOptions(data[:ip.ihl], b.H().CB[:], ns, out, nh)
 	}
 	s.traceOp(LayerIP, OpIPForward, b)
-	s.ipOutput(b, ns, out, nh, nil)
+	s.ipOutput(b, ns, out, nh, nil, mtu)
 }
 
 // llReservedSpace models LL_RESERVED_SPACE(dev):

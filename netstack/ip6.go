@@ -314,8 +314,12 @@ func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6) {
 		s.drop(b, skb.DropIPInAddrErrors, OpIP6Forward)
 		return
 	}
-	if b.Len() > out.mtu && b.Shinfo().GSOSize == 0 {
-		s.icmp6Send(b, ns, in, icmp6PktTooBig, 0, uint32(max(out.mtu, ipv6MinMTU)))
+	mtu := out.mtu
+	if r := ns.mainRoute(ip.dst); r != nil && r.mtu > 0 && r.dev == out {
+		mtu = max(r.mtu, ipv6MinMTU) // ip6_dst_mtu_maybe_forward: the route's mtu metric
+	}
+	if b.Len() > mtu && b.Shinfo().GSOSize == 0 {
+		s.icmp6Send(b, ns, in, icmp6PktTooBig, 0, uint32(max(mtu, ipv6MinMTU)))
 		s.drop(b, skb.DropPktTooBig, OpIP6Forward)
 		return
 	}

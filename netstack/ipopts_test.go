@@ -193,3 +193,36 @@ func TestIPOptionsEchoFragmented(t *testing.T) {
 	assert.Equal(t, []byte{ipoptRR, 7, 8, 192, 0, 2, 1, ipoptEnd}, msgs[0][ipHlen:hl], "as the receive filled it")
 	assert.Equal(t, []byte{1, 1, 1, 1, 1, 1, 1, ipoptEnd}, msgs[1][ipHlen:hl], "the second fragment")
 }
+
+// TestRouteMTU: forwarding honours a route's mtu metric: IPv4 fragments
+// to it, or answers fragmentation needed naming it when DF is set; IPv6
+// answers packet too big; bpf_fib_lookup keeps the device's MTU
+// (TestKernelRouteMTU and TestKernelFibLookup measure them on 6.18).
+func TestRouteMTU(t *testing.T) {
+	var lens []int
+	var seen []icmpSeen
+	cfg := icmpTopology(true, &seen)
+	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("10.1.0.2/32"), Dev: "veth0", MTU: 1300},
+		RouteConfig{Dst: pfx("fd00:1::2/128"), Dev: "veth0", MTU: 1300})
+	cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
+		Prog: ProgramFunc(func(c *Ctx) int {
+			lens = append(lens, c.Skb.Len()-ethHlen)
+			return TCXNext
+		})})
+	s, _ := newStack(t, cfg, "", nil, nil)
+	f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "10.1.0.2", sport: 1, dport: 2000, payload: 1350})
+	require.NoError(t, s.Inject(&Packet{ID: 1, Tstamp: 1e15, Frame: f}))
+	s.Flush()
+	assert.Equal(t, []int{1300, 20 + 8 + 1350 - 1280}, lens, "fragments of the route's MTU")
+	f[ethHlen+6] |= 0x40
+	setIPCsum(f[ethHlen:], ipHlen)
+	require.NoError(t, s.Inject(&Packet{ID: 2, Tstamp: 1e15, Frame: f}))
+	s.Flush()
+	require.Len(t, seen, 1)
+	assert.Equal(t, uint8(icmpDestUnreach), seen[0].typ)
+	assert.EqualValues(t, 1300, seen[0].rest, "fragmentation needed names the route's MTU")
+	r := RouteConfig{Dst: pfx("10.1.0.2/32"), Dev: "veth0", MTU: 67}
+	cfg.Routes = append(cfg.Routes[:len(cfg.Routes):len(cfg.Routes)], r)
+	_, err := New(cfg, Env{Alloc: s.a})
+	assert.ErrorIs(t, err, ErrConfig, "an mtu below 68")
+}

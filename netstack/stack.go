@@ -131,6 +131,16 @@ type route struct {
 	via    netip.Addr
 	metric uint32 // fib_priority (IPv4) or fib6_metric (IPv6)
 	reject int    // a reject route's lookup error (fib_props): -EINVAL, -EHOSTUNREACH, -EACCES; 0 for unicast
+	mtu    int    // the RTAX_MTU metric (0: none)
+}
+
+// mtuOf is the MTU a packet routed by r leaves with: the route's mtu
+// metric, or its device's MTU.
+func (r *route) mtuOf() int {
+	if r.mtu > 0 {
+		return r.mtu
+	}
+	return r.dev.mtu
 }
 
 type neighEntry struct {
@@ -887,9 +897,12 @@ func (s *Stack) build(maxVal int) error {
 		if rc.Via.IsValid() && rc.Via.Is4() != dst.Addr().Is4() {
 			return cfgErr("route %d: gateway %s of another family than %s", i, rc.Via, dst)
 		}
+		if rc.MTU != 0 && (rc.MTU < 68 || rc.MTU > 65535 || (rc.Type != "" && rc.Type != RouteUnicast)) {
+			return cfgErr("route %d: mtu %d (want 68 to 65535, on a unicast route)", i, rc.MTU)
+		}
 		switch rc.Type {
 		case "", RouteUnicast:
-			r := route{dst: dst.Masked(), dev: d, via: rc.Via}
+			r := route{dst: dst.Masked(), dev: d, via: rc.Via, mtu: rc.MTU}
 			if dst.Addr().Is6() {
 				r.metric = ip6RtPrioUser
 			}

@@ -433,7 +433,7 @@ func (s *Stack) ipLocalOut(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, s
 			s.l4TxCsum(b, int(d[0]&0xf)*4, d[9])
 		}
 	}
-	s.ipOutput(b, ns, out, nh, sk)
+	s.ipOutput(b, ns, out, nh, sk, out.mtu)
 }
 
 // ipOutput models ip_output -> ip_finish_output: skb->dev = the route's
@@ -443,7 +443,7 @@ func (s *Stack) ipLocalOut(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, s
 // with PKT_TOO_BIG; otherwise the slow path, each fragment getting
 // ip_copy_metadata), and ip_finish_output2 resolves the neighbour. Takes
 // ownership of skb.
-func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk *Socket) {
+func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk *Socket, mtu int) {
 	setDev(b, out)
 	b.H().Protocol = ethPIP
 	b.ResetNetworkHeader()
@@ -463,12 +463,12 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 	if !s.cgroupEgress(b, sk) {
 		return
 	}
-	if b.Shinfo().GSOSize != 0 || b.Len() <= out.mtu {
+	if b.Shinfo().GSOSize != 0 || b.Len() <= mtu {
 		s.ipFinishOutput2(b, ns, out, nh)
 		return
 	}
 	ip, _ := parseIPv4(b.Data())
-	if (ip.fragOff&ipDF != 0 && !b.H().IgnoreDF) || out.mtu-ip.ihl < 8 || b.Len() < ip.ihl {
+	if (ip.fragOff&ipDF != 0 && !b.H().IgnoreDF) || mtu-ip.ihl < 8 || b.Len() < ip.ihl {
 		s.drop(b, skb.DropPktTooBig, OpIPFragment)
 		return
 	}
@@ -478,12 +478,12 @@ func (s *Stack) ipOutput(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk 
 	h := b.H()
 	flags := binary.LittleEndian.Uint16(h.CB[ipcbFlags:]) | ipskbFragComplete
 	binary.LittleEndian.PutUint16(h.CB[ipcbFlags:], flags)
-	if b.HasFragList() && s.ipFragFast(b, ns, out, nh, ip, flags) {
+	if b.HasFragList() && s.ipFragFast(b, ns, out, nh, ip, flags, mtu) {
 		return
 	}
 	owner, _ := b.Sk().(*Socket)
 	start := len(s.segs)
-	segs, err := b.IPFragment(ip.ihl, out.mtu, llReservedSpace(out), s.segs)
+	segs, err := b.IPFragment(ip.ihl, mtu, llReservedSpace(out), s.segs)
 	s.segs = segs
 	if err != nil {
 		s.drop(b, skb.DropNomem, OpIPFragment)
@@ -563,9 +563,9 @@ func (s *Stack) ipMcLoopback(b *skb.Buff) {
 // last, ip_send_check), and each gets the original's delivery time.
 // Nothing is allocated or copied but the headers. Takes ownership of skb
 // when it returns true.
-func (s *Stack) ipFragFast(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, ip ipv4, flags uint16) bool {
+func (s *Stack) ipFragFast(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, ip ipv4, flags uint16, pmtu int) bool {
 	hlen := ip.ihl
-	mtu := out.mtu - hlen
+	mtu := pmtu - hlen
 	llrs := llReservedSpace(out)
 	first := b.Pagelen()
 	if first-hlen > mtu || (first-hlen)&7 != 0 || ip.isFragment() || b.SkbCloned() || b.Headroom() < llrs {

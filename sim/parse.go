@@ -593,7 +593,7 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 }
 
 func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
-	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "type")
+	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "type", "mtu")
 	if err != nil {
 		return r, err
 	}
@@ -614,11 +614,15 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 		case "type":
 			r.Type, err = d.enum(v, "route.type", netstack.RouteUnicast, netstack.RouteLocal,
 				netstack.RouteBlackhole, netstack.RouteUnreachable, netstack.RouteProhibit)
+		case "mtu":
+			r.MTU, err = d.intv(v, "route.mtu", 68, 65535)
 		}
 		return err
 	})
 	switch {
 	case err != nil:
+	case r.MTU != 0 && r.Type != "" && r.Type != netstack.RouteUnicast:
+		err = d.errf(n, "route: a %s route has no mtu", r.Type)
 	case r.Type == netstack.RouteLocal && r.Via.IsValid():
 		err = d.errf(n, "route: a local route has no via")
 	case netstack.RejectRoute(r.Type):

@@ -1567,7 +1567,7 @@ var List = []Mutant{
 	{
 		Name: "reply-partial-csum",
 		File: "netstack/icmp.go",
-		Old:  `	s.ipOutput(r, ns, out, nh, sk)`,
+		Old:  `	s.ipOutput(r, ns, out, nh, sk, out.mtu)`,
 		New:  `	s.ipLocalOut(r, ns, out, nh, sk)`,
 		Desc: "a kernel socket's reply leaves with its transport checksum complete (CHECKSUM_NONE), not partial as a socket's own send",
 		Pkgs: []string{"./netstack"},
@@ -2000,6 +2000,14 @@ var List = []Mutant{
 		Old:  `		if ns.echo6IgnoreAll || (ns.echo6IgnoreMcast && ip.dst.IsMulticast()) {`,
 		New:  `		if ns.echo6IgnoreAll {`,
 		Desc: "with echo_ignore_multicast an echo request to a group is dropped",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "route-mtu-ignored",
+		File: "netstack/ip.go",
+		Old:  `	mtu := r.mtuOf() // ip_dst_mtu_maybe_forward: the route's mtu metric first`,
+		New:  `	mtu := out.mtu // ip_dst_mtu_maybe_forward: the route's mtu metric first`,
+		Desc: "forwarding fragments to a route's mtu metric and names it in fragmentation needed",
 		Pkgs: []string{"./netstack"},
 	},
 }

@@ -1,0 +1,119 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/internal/testutil"
+	"github.com/skbsim/skbsim/netstack"
+)
+
+// TestKernelRouteMTU: H forwards a 1378-byte datagram from A to B through
+// a route with mtu 1300 (hB's MTU is 1400): fragmented to the route's MTU
+// (the last fragment at vB tells the first's size by its offset), or,
+// with DF, a fragmentation needed naming 1300; IPv6 gets a packet too
+// big naming 1300. The kernel's and the model's packets at vB and
+// answers at vA agree.
+func TestKernelRouteMTU(t *testing.T) {
+	testutil.KernelTests(t)
+	for _, tc := range []struct {
+		name string
+		df   bool
+		mtu  int // the route's mtu metric (0: none)
+	}{
+		{"no route mtu", false, 0},
+		{"route mtu 1300", false, 1300},
+		{"route mtu 1300, DF", true, 1300},
+		{"no route mtu, DF", true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := newICMPTopo(t)
+			args := []string{"route", "add", "10.1.0.2/32", "dev", "hB"}
+			if tc.mtu != 0 {
+				args = append(args, "mtu", "1300")
+			}
+			require.NoError(t, tp.h.IP(args...))
+			atB := attachHdrCopy(t, tp.b, "vB", unix.IPPROTO_UDP)
+			atA := attachHdrCopy(t, tp.a, "vA", unix.IPPROTO_ICMP)
+			frame := tp.optPacket("10.1.0.2", nil, 1350)
+			if tc.df {
+				frame[14+6] |= 0x40
+				binary.BigEndian.PutUint16(frame[14+10:], 0)
+				binary.BigEndian.PutUint16(frame[14+10:], inetCsum(frame[14:14+20]))
+			}
+			vA, err := tp.a.Ifindex("vA")
+			require.NoError(t, err)
+			sendFrame(t, tp.a, vA, net.HardwareAddr(tp.macH[:]), frame)
+			time.Sleep(50 * time.Millisecond)
+			var ka, kb hdrCopy
+			require.NoError(t, atA.Lookup(uint32(0), &ka))
+			require.NoError(t, atB.Lookup(uint32(0), &kb))
+			t.Logf("kernel: at vA %x, at vB %x", ka.bytes(), kb.bytes())
+
+			var ma, mb []byte
+			record := func(to *[]byte, proto uint8) netstack.ProgramFunc {
+				return func(c *netstack.Ctx) int {
+					if f := c.Skb.Data(); binary.BigEndian.Uint16(f[12:]) == unix.ETH_P_IP && f[14+9] == proto {
+						*to = append((*to)[:0], f[14:min(len(f), 14+optHdrLen)]...)
+					}
+					return -1
+				}
+			}
+			cfg := tp.model(netstack.NamespaceConfig{},
+				netstack.ProgramConfig{Name: "atA", Hook: carrier.HookTCIngress, Netns: "A", Dev: "vA", Prog: record(&ma, unix.IPPROTO_ICMP)},
+				netstack.ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: record(&mb, unix.IPPROTO_UDP)})
+			cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("10.1.0.2/32"), Dev: "hB", MTU: tc.mtu})
+			tp.rxAtH(cfg)
+			runModel(t, cfg, &devDrops{}, frame, nil)
+			require.Equal(t, hex.EncodeToString(maskTimes(t, ka.bytes())), hex.EncodeToString(maskTimes(t, ma)), "ICMP at vA")
+			require.Equal(t, hex.EncodeToString(maskTimes(t, kb.bytes())), hex.EncodeToString(maskTimes(t, mb)), "datagram at vB")
+		})
+	}
+	t.Run("IPv6 route mtu 1300", func(t *testing.T) {
+		tp := newICMP6Topo(t)
+		require.NoError(t, tp.h.IP("-6", "route", "add", icmp6AddrB+"/128", "dev", "hB", "mtu", "1300"))
+		rcv := newSocket(t, tp.a, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+		require.NoError(t, unix.SetsockoptTimeval(rcv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 200_000}))
+		udp := make([]byte, 8+1350)
+		binary.BigEndian.PutUint16(udp[0:], 40000)
+		binary.BigEndian.PutUint16(udp[2:], 9999)
+		binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
+		p := ip6Packet(icmp6AddrB, 64, unix.IPPROTO_UDP, udp, 6, false)
+		sendRaw6(t, tp.a, p)
+		var kern []string
+		buf := make([]byte, 2048)
+		for {
+			n, _, err := unix.Recvfrom(rcv, buf, 0)
+			if err != nil {
+				break
+			}
+			if buf[0] == 2 {
+				kern = append(kern, hex.EncodeToString(buf[:8]))
+			}
+			_ = n
+		}
+		t.Logf("kernel: %v", kern)
+		var model []string
+		cfg := tp.model6(netstack.NamespaceConfig{}, true, netstack.ProgramConfig{Name: "rx", Hook: carrier.HookTCIngress, Netns: "A", Dev: "vA",
+			Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+				if d := c.Skb.Data()[14:]; d[6] == unix.IPPROTO_ICMPV6 && d[40] == 2 {
+					model = append(model, hex.EncodeToString(d[40:48]))
+				}
+				return -1
+			})})
+		cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix(icmp6AddrB + "/128"), Dev: "hB", MTU: 1300})
+		runModel(t, cfg, &devDrops{}, tp.frame6(p), nil)
+		require.Len(t, kern, 1)
+		// The checksum covers addresses and the quote, which agree; compare
+		// type, code and MTU.
+		require.Equal(t, kern[0][:4]+kern[0][8:], model[0][:4]+model[0][8:])
+	})
+}
