@@ -120,15 +120,7 @@ func TestKernelICMPSysctls(t *testing.T) {
 			tp.rxAtH(cfg)
 			obs := &devDrops{}
 			var mdrop []string
-			runModel(t, cfg, obs, frame, func(s *netstack.Stack) {
-				d := s.Device("H", "hA")
-				for _, e := range obs.drops {
-					if e.Netns == d.Netns().ID() && e.Dev == d.Ifindex() {
-						mdrop = append(mdrop, e.Reason.String())
-						break
-					}
-				}
-			})
+			runModel(t, cfg, obs, frame, func(s *netstack.Stack) { mdrop = obs.first(s, "H", "hA") })
 			require.Equal(t, kdrop, mdrop, "drop")
 			require.Equal(t, tc.wantReply, len(k.bytes()) != 0, "the kernel's answer")
 			require.Equal(t, hex.EncodeToString(maskAnswer(t, k.bytes())), hex.EncodeToString(maskAnswer(t, m)), "answer")
@@ -206,15 +198,7 @@ func TestKernelICMPv6EchoSysctls(t *testing.T) {
 				})})
 			obs := &devDrops{}
 			var mdrop []string
-			runModel(t, cfg, obs, tp.frame6(p), func(s *netstack.Stack) {
-				d := s.Device("H", "hA")
-				for _, e := range obs.drops {
-					if e.Netns == d.Netns().ID() && e.Dev == d.Ifindex() {
-						mdrop = append(mdrop, e.Reason.String())
-						break
-					}
-				}
-			})
+			runModel(t, cfg, obs, tp.frame6(p), func(s *netstack.Stack) { mdrop = obs.first(s, "H", "hA") })
 			require.Equal(t, kdrop, mdrop, "drop")
 			require.Equal(t, kern, model, "echo replies")
 		})

@@ -260,15 +260,7 @@ func TestKernelIPOptions(t *testing.T) {
 			tp.rxAtH(cfg)
 			obs := &devDrops{}
 			var mdrop []string
-			runModel(t, cfg, obs, frame, func(s *netstack.Stack) {
-				d := s.Device("H", "hA")
-				for _, e := range obs.drops {
-					if e.Netns == d.Netns().ID() && e.Dev == d.Ifindex() {
-						mdrop = append(mdrop, e.Reason.String())
-						break
-					}
-				}
-			})
+			runModel(t, cfg, obs, frame, func(s *netstack.Stack) { mdrop = obs.first(s, "H", "hA") })
 			require.Equal(t, kdrop, mdrop, "drop")
 			require.Equal(t, hex.EncodeToString(maskTimes(t, ka.bytes())), hex.EncodeToString(maskTimes(t, ma)), "ICMP at vA")
 			require.Equal(t, hex.EncodeToString(maskTimes(t, kb.bytes())), hex.EncodeToString(maskTimes(t, mb)), "datagram at vB")

@@ -194,15 +194,7 @@ func TestKernelIPv6ForwardRedirect(t *testing.T) {
 				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("2001:db8:8::/64"), Dev: "hA", Via: netip.MustParseAddr(rd6Gateway)})
 			obs := &devDrops{}
 			var mdrop []string
-			runModelFrames(t, cfg, obs, frames, 0, func(s *netstack.Stack) {
-				d := s.Device("H", "hA")
-				for _, e := range obs.drops {
-					if e.Netns == d.Netns().ID() && e.Dev == d.Ifindex() {
-						mdrop = append(mdrop, e.Reason.String())
-						break
-					}
-				}
-			})
+			runModelFrames(t, cfg, obs, frames, 0, func(s *netstack.Stack) { mdrop = obs.first(s, "H", "hA") })
 			require.Equal(t, tc.want, types, "the model's messages:\n%s", strings.Join(model, "\n"))
 			require.Equal(t, kern, model, "model")
 			if !tc.msgsOnly {

@@ -176,15 +176,7 @@ func TestKernelRouteInput(t *testing.T) {
 			// The probe reports the first skb freed on hA.
 			obs := &devDrops{}
 			var model []string
-			runModel(t, tp.rtModel(tc.v), obs, frame, func(s *netstack.Stack) {
-				hA := s.Device("H", "hA")
-				for _, e := range obs.drops {
-					if e.Netns == hA.Netns().ID() && e.Dev == hA.Ifindex() {
-						model = append(model, e.Reason.String())
-						break
-					}
-				}
-			})
+			runModel(t, tp.rtModel(tc.v), obs, frame, func(s *netstack.Stack) { model = obs.first(s, "H", "hA") })
 			require.Equal(t, kern, model, "model")
 		})
 	}
@@ -197,6 +189,18 @@ type devDrops struct {
 }
 
 func (r *devDrops) Drop(e netstack.DropEvent) { r.drops = append(r.drops, e) }
+
+// first returns the reason of the first drop on device dev of namespace
+// ns in s (what the probe reports: the first skb freed there), or nil.
+func (r *devDrops) first(s *netstack.Stack, ns, dev string) []string {
+	d := s.Device(ns, dev)
+	for _, e := range r.drops {
+		if e.Netns == d.Netns().ID() && e.Dev == d.Ifindex() {
+			return []string{e.Reason.String()}
+		}
+	}
+	return nil
+}
 
 // redirectGot is an ICMP message A received: type, code, source, the
 // gateway word, the quoted packet's time to live and the message's IP

@@ -641,16 +641,10 @@ func (s *Stack) ndiscSendNA(d *Device, ns *Netns, mac [6]byte, daddr, target net
 	if incOpt {
 		n += 8
 	}
-	hh := llReservedSpace(d)
-	r, err := s.a.AllocSkb(hh + ip6Hlen + n)
-	if err != nil {
-		s.dropNoSkb(d, skb.DropNomem, OpICMPSend)
+	r, m := s.ndiscAllocSkb(d, n)
+	if r == nil {
 		return
 	}
-	r.Reserve(hh + ip6Hlen)
-	r.ResetTransportHeader()
-	m := r.Put(n)
-	clear(m)
 	m[0] = ndiscNeighAdvert
 	if ns.fwd6 {
 		m[4] |= 0x80
@@ -671,6 +665,24 @@ func (s *Stack) ndiscSendNA(d *Device, ns *Netns, mac [6]byte, daddr, target net
 		writeEth(r.Push(ethHlen), mac, d.mac, ethPIPv6)
 		s.devQueueXmit(r, d)
 	}
+}
+
+// ndiscAllocSkb models ndisc_alloc_skb for a message of n bytes on d: an
+// skb with LL_RESERVED_SPACE and the IPv6 header's room in front, the
+// transport header at its data and n zeroed bytes put there, which it
+// returns too (nil when the allocation fails: dropped at OpICMPSend).
+func (s *Stack) ndiscAllocSkb(d *Device, n int) (*skb.Buff, []byte) {
+	hh := llReservedSpace(d)
+	r, err := s.a.AllocSkb(hh + ip6Hlen + n)
+	if err != nil {
+		s.dropNoSkb(d, skb.DropNomem, OpICMPSend)
+		return nil, nil
+	}
+	r.Reserve(hh + ip6Hlen)
+	r.ResetTransportHeader()
+	m := r.Put(n)
+	clear(m)
+	return r, m
 }
 
 // ndiscSendSkb models ndisc_send_skb for message m, the data of r (an skb
@@ -728,16 +740,10 @@ func (s *Stack) ndiscSendRedirect(b *skb.Buff, ns *Netns, in *Device, ip ipv6, t
 	pkt := s.packetBytes(b)
 	rdLen := min(ipv6MinMTU-ip6Hlen-rdMsgLen-optlen, len(pkt)+8) &^ 7
 	n := rdMsgLen + optlen + rdLen
-	hh := llReservedSpace(in)
-	r, err := s.a.AllocSkb(hh + ip6Hlen + n)
-	if err != nil {
-		s.dropNoSkb(in, skb.DropNomem, OpICMPSend)
+	r, m := s.ndiscAllocSkb(in, n)
+	if r == nil {
 		return
 	}
-	r.Reserve(hh + ip6Hlen)
-	r.ResetTransportHeader()
-	m := r.Put(n)
-	clear(m)
 	m[0] = ndiscRedirect
 	t, dst := target.As16(), ip.dst.As16()
 	copy(m[8:24], t[:])
