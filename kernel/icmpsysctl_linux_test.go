@@ -204,3 +204,72 @@ func TestKernelICMPv6EchoSysctls(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelUnicastInL2Multicast: drop_unicast_in_l2_multicast, in the
+// kernel and the model: a unicast IPv4 datagram for H or through H, or an
+// IPv6 one for H, in an L2 broadcast or multicast frame; the first drop
+// on hA with the sysctl on and off (IPv4: conf/all; IPv6: hA's conf).
+func TestKernelUnicastInL2Multicast(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	require.NoError(t, probe.FilterTclass(0))
+	bcastMAC := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	for _, tc := range []struct {
+		name string
+		on   bool
+		v6   bool
+		dst  string
+		mac  [6]byte
+	}{
+		{"to H in a broadcast frame", false, false, icmpAddrH, bcastMAC},
+		{"to H in a broadcast frame, dropped", true, false, icmpAddrH, bcastMAC},
+		{"through H in a broadcast frame", false, false, "10.1.0.2", bcastMAC},
+		{"through H in a broadcast frame, dropped", true, false, "10.1.0.2", bcastMAC},
+		{"to the subnet broadcast", true, false, "192.0.2.255", bcastMAC},
+		{"to all-hosts", true, false, "224.0.0.1", [6]byte{1, 0, 0x5e, 0, 0, 1}},
+		{"IPv6 to H in a multicast frame", false, true, icmp6AddrH, [6]byte{0x33, 0x33, 0, 0, 0, 1}},
+		{"IPv6 to H in a multicast frame, dropped", true, true, icmp6AddrH, [6]byte{0x33, 0x33, 0, 0, 0, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var tp *icmpTopo
+			var frame []byte
+			if tc.v6 {
+				tp = newICMP6Topo(t)
+				if tc.on {
+					require.NoError(t, tp.h.Sysctl("net.ipv6.conf."+tp.hA+".drop_unicast_in_l2_multicast", "1"))
+				}
+				udp := make([]byte, 8+16)
+				binary.BigEndian.PutUint16(udp[0:], 40000)
+				binary.BigEndian.PutUint16(udp[2:], 9999)
+				binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
+				frame = tp.frame6(ip6Packet(tc.dst, 64, unix.IPPROTO_UDP, udp, 6, false))
+			} else {
+				var sysctls []string
+				if tc.on {
+					sysctls = []string{"net.ipv4.conf.all.drop_unicast_in_l2_multicast", "1"}
+				}
+				tp = newICMPTopo(t, sysctls...)
+				frame = tp.optPacket(tc.dst, nil, 16)
+			}
+			copy(frame[0:6], tc.mac[:])
+			vA, err := tp.a.Ifindex("vA")
+			require.NoError(t, err)
+			kdrop := watchDrop(t, probe, tp.hA, func() { sendFrame(t, tp.a, vA, net.HardwareAddr(tc.mac[:]), frame) })
+			t.Logf("kernel: %v", kdrop)
+
+			var cfg *netstack.Config
+			if tc.v6 {
+				cfg = tp.model6(netstack.NamespaceConfig{IPv6DropUnicastInL2Multicast: tc.on}, true)
+			} else {
+				cfg = tp.model(netstack.NamespaceConfig{DropUnicastInL2Multicast: tc.on})
+				tp.rxAtH(cfg)
+			}
+			obs := &devDrops{}
+			var mdrop []string
+			runModel(t, cfg, obs, frame, func(s *netstack.Stack) { mdrop = obs.first(s, "H", "hA") })
+			require.Equal(t, kdrop, mdrop)
+		})
+	}
+}

@@ -194,6 +194,14 @@ type NamespaceConfig struct {
 	// the same for echo requests to a multicast address
 	// (icmpv6_echo_reply).
 	ICMPv6EchoIgnoreAll, ICMPv6EchoIgnoreMulticast bool
+	// DropUnicastInL2Multicast is
+	// net.ipv4.conf.all.drop_unicast_in_l2_multicast: a packet to a
+	// unicast route (neither broadcast nor multicast) that came in an L2
+	// broadcast or multicast frame is dropped (UNICAST_IN_L2_MULTICAST,
+	// ip_rcv_finish_core). IPv6DropUnicastInL2Multicast is the IPv6
+	// sysctl: a packet to a unicast address in such a frame is dropped
+	// by ip6_rcv_core.
+	DropUnicastInL2Multicast, IPv6DropUnicastInL2Multicast bool
 }
 
 // Device kinds.

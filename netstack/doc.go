@@ -44,7 +44,8 @@
 //	     local routes: AnyIP), then main (ip_error: INADDRERRORS);
 //	     fib_validate_source (IP_LOCAL_SOURCE, IP_INVALID_SOURCE,
 //	     IP_RPFILTER; accept_local, rp_filter) on local, broadcast and
-//	     forwarded packets (rtinput.go); looped-back packets skip it
+//	     forwarded packets (rtinput.go); looped-back packets skip it;
+//	     drop_unicast_in_l2_multicast (UNICAST_IN_L2_MULTICAST)
 //	   ├─ local: ip_defrag (skb_morph) → ip_local_deliver_finish
 //	   │     UDP: skb_steal_sock (TPROXY) or the socket lookup; a
 //	   │          tunnel socket → vxlan/geneve decap (__iptunnel_pull_header,

@@ -121,7 +121,11 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 				return
 			}
 		}
-		if ip.ihl > ipHlen && !s.ipOptions(b, ns, d, ip, !ns.isBcast4(dst) && dst != [4]byte{}) {
+		bcast := ns.isBcast4(dst) || dst == [4]byte{}
+		if ip.ihl > ipHlen && !s.ipOptions(b, ns, d, ip, !bcast) {
+			return
+		}
+		if !bcast && s.l2McastDrop(b, ns) {
 			return
 		}
 		s.ipLocalDeliver(b, ns, ip)
@@ -131,7 +135,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		// ip_route_input_slow: !IN_DEV_FORWARD -> -EHOSTUNREACH, an
 		// RTN_UNREACHABLE route whose input is ip_error (after the
 		// options): SKB_DROP_REASON_IP_INADDRERRORS.
-		if ip.ihl > ipHlen && !s.ipOptions(b, ns, d, ip, false) {
+		if ip.ihl > ipHlen && !s.ipOptions(b, ns, d, ip, false) || s.l2McastDrop(b, ns) {
 			return
 		}
 		s.drop(b, skb.DropIPInAddrErrors, OpIPRoute)
@@ -431,8 +435,8 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	// ip_error's token bucket (ipErrorAllow) before icmp_send's limits.
 	r := ns.mainRoute(ip.dst)
 	in := s.devOf(b)
-	if (r == nil || r.dev == ns.lo || r.reject != 0) && ip.ihl > ipHlen && !s.ipOptions(b, ns, in, ip, false) {
-		return // ip_rcv_options runs before ip_error
+	if (r == nil || r.dev == ns.lo || r.reject != 0) && (ip.ihl > ipHlen && !s.ipOptions(b, ns, in, ip, false) || s.l2McastDrop(b, ns)) {
+		return // ip_rcv_options and the L2 multicast check run before ip_error
 	}
 	switch {
 	case r == nil || r.dev == ns.lo:
@@ -461,12 +465,14 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 		s.drop(b, reason, OpIPRoute)
 		return
 	}
-	if ip.ihl > ipHlen && !s.ipOptions(b, ns, in, ip, false) {
+	if ip.ihl > ipHlen && !s.ipOptions(b, ns, in, ip, false) || s.l2McastDrop(b, ns) {
 		return
 	}
 	redirect := onlink && out == in && ns.sendRedirects
 	if b.H().PktType != skb.PacketHost {
-		s.drop(b, skb.DropOtherhost, OpIPForward)
+		// ip_forward: a frame that came as an L2 broadcast or multicast
+		// (ip_rcv_core already dropped OTHERHOST): NOT_SPECIFIED.
+		s.drop(b, skb.DropNotSpecified, OpIPForward)
 		return
 	}
 	if b.Sk() != nil {

@@ -85,6 +85,10 @@ func (s *Stack) ip6Rcv(b *skb.Buff) {
 		ip.src.IsMulticast():
 		s.drop(b, skb.DropIPInhdr, OpIP6Rcv)
 		return
+	case ns.dropL2Mcast6 && !ip.dst.IsMulticast() && (h.PktType == skb.PacketBroadcast || h.PktType == skb.PacketMulticast):
+		// idev->cnf.drop_unicast_in_l2_multicast.
+		s.drop(b, skb.DropUnicastInL2Multicast, OpIP6Rcv)
+		return
 	}
 	b.SetTransportHeader(ip6Hlen)
 	// ip6_rcv_core: IP6CB(skb)->nhoff = offsetof(struct ipv6hdr, nexthdr).

@@ -352,3 +352,37 @@ func TestIPv6ForwardRedirect(t *testing.T) {
 		})
 	}
 }
+
+// TestUnicastInL2Multicast: drop_unicast_in_l2_multicast drops a unicast
+// packet for or through the host that came in an L2 broadcast frame, not
+// one to a broadcast address; without it, ip_forward frees the forwarded
+// one (NOT_SPECIFIED) (TestKernelUnicastInL2Multicast measures them).
+func TestUnicastInL2Multicast(t *testing.T) {
+	for _, tc := range []struct {
+		on        bool
+		v6        bool
+		dst, want string
+	}{
+		{false, false, "192.0.2.1", "NO_SOCKET"},
+		{true, false, "192.0.2.1", "UNICAST_IN_L2_MULTICAST"},
+		{false, false, "10.1.0.2", "NOT_SPECIFIED"},
+		{true, false, "10.1.0.2", "UNICAST_IN_L2_MULTICAST"},
+		{true, false, "192.0.2.255", "NOT_SPECIFIED"}, // __udp4_lib_mcast_deliver: no socket
+		{false, true, "2001:db8:1::1", "NO_SOCKET"},
+		{true, true, "2001:db8:1::1", "UNICAST_IN_L2_MULTICAST"},
+	} {
+		cfg := fibTopology(true)
+		cfg.Namespaces[0].DropUnicastInL2Multicast, cfg.Namespaces[0].IPv6DropUnicastInL2Multicast = tc.on, tc.on
+		s, te := newStack(t, cfg, "", nil, nil)
+		var f []byte
+		if tc.v6 {
+			f = buildFrame6(frame6{dstMAC: broadcastMAC, srcMAC: macB, src: "2001:db8:1::9", dst: tc.dst, dport: 9999, payload: 8})
+		} else {
+			f = buildFrame(frameOpts{dstMAC: broadcastMAC, srcMAC: macB, src: "192.0.2.9", dst: tc.dst, sport: 1, dport: 9999, payload: 8})
+		}
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+		s.Flush()
+		require.NotEmpty(t, te.obs.drops, "%+v", tc)
+		assert.Equal(t, "SKB_DROP_REASON_"+tc.want, te.obs.drops[0].Reason.Name(), "%+v", tc)
+	}
+}

@@ -101,6 +101,8 @@ type Netns struct {
 	errInboundIfaddr bool // net.ipv4.icmp_errors_use_inbound_ifaddr
 	echo6IgnoreAll   bool // net.ipv6.icmp.echo_ignore_all
 	echo6IgnoreMcast bool // net.ipv6.icmp.echo_ignore_multicast
+	dropL2Mcast4     bool // net.ipv4.conf.all.drop_unicast_in_l2_multicast
+	dropL2Mcast6     bool // net.ipv6.conf.all.drop_unicast_in_l2_multicast
 }
 
 // Name returns the namespace's name.
@@ -627,6 +629,7 @@ func (s *Stack) build(maxVal int) error {
 		n.sendRedirects = !nc.NoSendRedirects
 		n.echoIgnoreAll, n.echoBcast, n.errInboundIfaddr = nc.ICMPEchoIgnoreAll, nc.ICMPEchoAnswerBroadcasts, nc.ICMPErrorsUseInboundIfaddr
 		n.echo6IgnoreAll, n.echo6IgnoreMcast = nc.ICMPv6EchoIgnoreAll, nc.ICMPv6EchoIgnoreMulticast
+		n.dropL2Mcast4, n.dropL2Mcast6 = nc.DropUnicastInL2Multicast, nc.IPv6DropUnicastInL2Multicast
 		switch {
 		case nc.ICMPv6Ratelimit < 0:
 			n.icmp6Ratelimit = 0

@@ -87,7 +87,8 @@
 //	                                   #  send_redirects (true; false: no ICMP redirects),
 //	                                   #  icmp_echo_ignore_all, icmp_echo_ignore_broadcasts (true),
 //	                                   #  icmp_errors_use_inbound_ifaddr, icmpv6_echo_ignore_all,
-//	                                   #  icmpv6_echo_ignore_multicast}
+//	                                   #  icmpv6_echo_ignore_multicast, drop_unicast_in_l2_multicast,
+//	                                   #  ipv6_drop_unicast_in_l2_multicast}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - {name: k8s, bridge_nf_call_iptables: true}   # br_netfilter loaded (default false)
 //	  - pod

@@ -285,7 +285,8 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		"bridge_nf_call_iptables", "bridge_nf_call_ip6tables", "bridge_nf_filter_vlan_tagged", "bridge_nf_filter_pppoe_tagged",
 		"fwmark_reflect", "icmp_ratelimit", "ipv6_fwmark_reflect", "icmpv6_ratelimit",
 		"rp_filter", "accept_local", "route_localnet", "send_redirects", "icmp_echo_ignore_all", "icmp_echo_ignore_broadcasts",
-		"icmp_errors_use_inbound_ifaddr", "icmpv6_echo_ignore_all", "icmpv6_echo_ignore_multicast")
+		"icmp_errors_use_inbound_ifaddr", "icmpv6_echo_ignore_all", "icmpv6_echo_ignore_multicast",
+		"drop_unicast_in_l2_multicast", "ipv6_drop_unicast_in_l2_multicast")
 	if err != nil {
 		return ns, err
 	}
@@ -316,7 +317,9 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		{"ipv6_fwmark_reflect", &ns.IPv6FwmarkReflect}, {"accept_local", &ns.AcceptLocal},
 		{"route_localnet", &ns.RouteLocalnet}, {"icmp_echo_ignore_all", &ns.ICMPEchoIgnoreAll},
 		{"icmp_errors_use_inbound_ifaddr", &ns.ICMPErrorsUseInboundIfaddr}, {"icmpv6_echo_ignore_all", &ns.ICMPv6EchoIgnoreAll},
-		{"icmpv6_echo_ignore_multicast", &ns.ICMPv6EchoIgnoreMulticast}} {
+		{"icmpv6_echo_ignore_multicast", &ns.ICMPv6EchoIgnoreMulticast},
+		{"drop_unicast_in_l2_multicast", &ns.DropUnicastInL2Multicast},
+		{"ipv6_drop_unicast_in_l2_multicast", &ns.IPv6DropUnicastInL2Multicast}} {
 		if v, ok := m[f.key]; ok {
 			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
 				return ns, err

@@ -2010,4 +2010,22 @@ var List = []Mutant{
 		Desc: "forwarding fragments to a route's mtu metric and names it in fragmentation needed",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "l2-multicast-drop-ignored",
+		File: "netstack/rtinput.go",
+		Old:  `	if pt := b.H().PktType; ns.dropL2Mcast4 && (pt == skb.PacketBroadcast || pt == skb.PacketMulticast) {`,
+		New:  `	if pt := b.H().PktType; false && (pt == skb.PacketBroadcast || pt == skb.PacketMulticast) {`,
+		Desc: "with drop_unicast_in_l2_multicast a unicast packet in an L2 broadcast frame is dropped (UNICAST_IN_L2_MULTICAST)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "ip-forward-l2-broadcast-otherhost",
+		File: "netstack/ip.go",
+		Old: `		// (ip_rcv_core already dropped OTHERHOST): NOT_SPECIFIED.
+		s.drop(b, skb.DropNotSpecified, OpIPForward)`,
+		New: `		// (ip_rcv_core already dropped OTHERHOST): NOT_SPECIFIED.
+		s.drop(b, skb.DropOtherhost, OpIPForward)`,
+		Desc: "ip_forward frees a packet that came in an L2 broadcast frame with NOT_SPECIFIED",
+		Pkgs: []string{"./netstack"},
+	},
 }
