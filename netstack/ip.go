@@ -125,7 +125,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		if ip.ihl > ipHlen && !s.ipOptions(b, ns, d, ip, !bcast) {
 			return
 		}
-		if !bcast && s.l2McastDrop(b, ns) {
+		if !bcast && (ns.dropL2Mcast4 && s.l2McastDrop(b, ns)) {
 			return
 		}
 		s.ipLocalDeliver(b, ns, ip)
@@ -135,7 +135,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		// ip_route_input_slow: !IN_DEV_FORWARD -> -EHOSTUNREACH, an
 		// RTN_UNREACHABLE route whose input is ip_error (after the
 		// options): SKB_DROP_REASON_IP_INADDRERRORS.
-		if ip.ihl > ipHlen && !s.ipOptions(b, ns, d, ip, false) || s.l2McastDrop(b, ns) {
+		if ip.ihl > ipHlen && !s.ipOptions(b, ns, d, ip, false) || (ns.dropL2Mcast4 && s.l2McastDrop(b, ns)) {
 			return
 		}
 		s.drop(b, skb.DropIPInAddrErrors, OpIPRoute)
@@ -435,7 +435,7 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	// ip_error's token bucket (ipErrorAllow) before icmp_send's limits.
 	r := ns.mainRoute(ip.dst)
 	in := s.devOf(b)
-	if (r == nil || r.dev == ns.lo || r.reject != 0) && (ip.ihl > ipHlen && !s.ipOptions(b, ns, in, ip, false) || s.l2McastDrop(b, ns)) {
+	if (r == nil || r.dev == ns.lo || r.reject != 0) && (ip.ihl > ipHlen && !s.ipOptions(b, ns, in, ip, false) || (ns.dropL2Mcast4 && s.l2McastDrop(b, ns))) {
 		return // ip_rcv_options and the L2 multicast check run before ip_error
 	}
 	switch {
@@ -465,7 +465,7 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 		s.drop(b, reason, OpIPRoute)
 		return
 	}
-	if ip.ihl > ipHlen && !s.ipOptions(b, ns, in, ip, false) || s.l2McastDrop(b, ns) {
+	if ip.ihl > ipHlen && !s.ipOptions(b, ns, in, ip, false) || (ns.dropL2Mcast4 && s.l2McastDrop(b, ns)) {
 		return
 	}
 	redirect := onlink && out == in && ns.sendRedirects

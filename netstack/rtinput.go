@@ -234,12 +234,12 @@ func (s *Stack) ipRtSendRedirect(b *skb.Buff, ns *Netns, src, gw netip.Addr) {
 }
 
 // l2McastDrop models ip_rcv_finish_core's RFC 1122 3.3.6 check once the
-// route is neither RTN_BROADCAST nor RTN_MULTICAST: a packet that came in
-// an L2 broadcast or multicast frame is dropped
-// (UNICAST_IN_L2_MULTICAST) with drop_unicast_in_l2_multicast, and
-// l2McastDrop returns true.
+// route is neither RTN_BROADCAST nor RTN_MULTICAST, for a namespace with
+// drop_unicast_in_l2_multicast (the callers test it first): a packet that
+// came in an L2 broadcast or multicast frame is dropped
+// (UNICAST_IN_L2_MULTICAST), and l2McastDrop returns true.
 func (s *Stack) l2McastDrop(b *skb.Buff, ns *Netns) bool {
-	if pt := b.H().PktType; ns.dropL2Mcast4 && (pt == skb.PacketBroadcast || pt == skb.PacketMulticast) {
+	if pt := b.H().PktType; pt == skb.PacketBroadcast || pt == skb.PacketMulticast {
 		s.drop(b, skb.DropUnicastInL2Multicast, OpIPRoute)
 		return true
 	}

@@ -2013,7 +2013,7 @@ var List = []Mutant{
 	{
 		Name: "l2-multicast-drop-ignored",
 		File: "netstack/rtinput.go",
-		Old:  `	if pt := b.H().PktType; ns.dropL2Mcast4 && (pt == skb.PacketBroadcast || pt == skb.PacketMulticast) {`,
+		Old:  `	if pt := b.H().PktType; pt == skb.PacketBroadcast || pt == skb.PacketMulticast {`,
 		New:  `	if pt := b.H().PktType; false && (pt == skb.PacketBroadcast || pt == skb.PacketMulticast) {`,
 		Desc: "with drop_unicast_in_l2_multicast a unicast packet in an L2 broadcast frame is dropped (UNICAST_IN_L2_MULTICAST)",
 		Pkgs: []string{"./netstack"},
