@@ -162,7 +162,8 @@ type fibResult struct {
 // length. Every case agrees: local, broadcast and link-local destinations,
 // forwarding off, no route, no neighbour, skip_neigh, the output device,
 // the table, the source address, the MTU checks (the device's, even
-// through a route with an mtu metric), the reject routes (with
+// through a route with an mtu metric), an IPv4 route through an IPv6
+// gateway (the result in AF_INET6), the reject routes (with
 // OUTPUT and DIRECT too), bad flags, family and ifindex.
 func TestKernelFibLookup(t *testing.T) {
 	testutil.KernelTests(t)
@@ -185,6 +186,7 @@ func TestKernelFibLookup(t *testing.T) {
 		{"route", "add", "10.8.0.0/16", "via", "10.1.0.253", "dev", "veth0"},
 		{"-6", "route", "add", "fd00:9::/64", "via", "fd00:1::2", "dev", "veth0"},
 		{"route", "add", "10.4.0.0/16", "via", "10.1.0.254", "dev", "veth0", "mtu", "1300"},
+		{"route", "add", "10.3.0.0/16", "via", "inet6", "fd00:1::2", "dev", "veth0"},
 		{"-6", "route", "add", "fd00:4::/64", "via", "fd00:1::2", "dev", "veth0", "mtu", "1300"},
 		{"route", "add", "blackhole", "10.7.0.0/16"},
 		{"route", "add", "unreachable", "10.6.0.0/16"},
@@ -276,6 +278,9 @@ func TestKernelFibLookup(t *testing.T) {
 		{name: "IPv6 unreachable", family: v6, src: "2001:db8:1::9", dst: "2001:db8:6::1", in: "eth0"},
 		{name: "IPv6 prohibit", family: v6, src: "2001:db8:1::9", dst: "2001:db8:5::1", in: "eth0"},
 		{name: "IPv6 tot_len above the MTU", family: v6, src: "2001:db8:1::9", dst: "fd00:1::2", in: "eth0", totLen: 1401},
+		{name: "IPv6 gateway", family: v4, src: "192.0.2.9", dst: "10.3.1.1", in: "eth0"},
+		{name: "IPv6 gateway, source address", family: v4, src: "192.0.2.9", dst: "10.3.1.1", in: "eth0", flags: netstack.FibLookupSrc},
+		{name: "IPv6 gateway, skip_neigh", family: v4, src: "192.0.2.9", dst: "10.3.1.1", in: "eth0", flags: netstack.FibLookupSkipNeigh},
 		{name: "route mtu, tot_len above it", family: v4, src: "192.0.2.9", dst: "10.4.1.1", in: "eth0", totLen: 1301},
 		{name: "route mtu, tot_len at it", family: v4, src: "192.0.2.9", dst: "10.4.1.1", in: "eth0", totLen: 1300},
 		{name: "route mtu, xdp, tot_len 0", family: v4, src: "192.0.2.9", dst: "10.4.1.1", in: "eth0", xdp: true},
@@ -368,6 +373,7 @@ func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, 
 			{Netns: "H", Dst: pfx("10.8.0.0/16"), Dev: "veth0", Via: netip.MustParseAddr("10.1.0.253")},
 			{Netns: "H", Dst: pfx("fd00:9::/64"), Dev: "veth0", Via: netip.MustParseAddr("fd00:1::2")},
 			{Netns: "H", Dst: pfx("10.4.0.0/16"), Dev: "veth0", Via: netip.MustParseAddr("10.1.0.254"), MTU: 1300},
+			{Netns: "H", Dst: pfx("10.3.0.0/16"), Dev: "veth0", Via: netip.MustParseAddr("fd00:1::2")},
 			{Netns: "H", Dst: pfx("fd00:4::/64"), Dev: "veth0", Via: netip.MustParseAddr("fd00:1::2"), MTU: 1300},
 			{Netns: "H", Dst: pfx("10.7.0.0/16"), Type: netstack.RouteBlackhole},
 			{Netns: "H", Dst: pfx("10.6.0.0/16"), Type: netstack.RouteUnreachable},

@@ -117,3 +117,42 @@ func TestKernelRouteMTU(t *testing.T) {
 		require.Equal(t, kern[0][:4]+kern[0][8:], model[0][:4]+model[0][8:])
 	})
 }
+
+// TestKernelIPv6Gateway: H forwards A's datagram to 10.9.0.0/24 through
+// an IPv6 gateway on hB (`via inet6`, RFC 5549): the frame reaches vB with
+// the gateway's link-layer address from the ND table, in the kernel and
+// the model.
+func TestKernelIPv6Gateway(t *testing.T) {
+	testutil.KernelTests(t)
+	tp := newICMPTopo(t)
+	require.NoError(t, tp.h.Do(func() error { return writeSysctl("net/ipv6/conf/hB/disable_ipv6", "0") }))
+	require.NoError(t, tp.h.IP("-6", "addr", "add", "fd00:2::1/64", "dev", "hB", "nodad"))
+	require.NoError(t, tp.h.IP("-6", "neigh", "add", "fd00:2::2", "lladdr", macString(tp.macVB), "dev", "hB", "nud", "permanent"))
+	require.NoError(t, tp.h.IP("route", "add", "10.9.0.0/24", "via", "inet6", "fd00:2::2", "dev", "hB"))
+	atB := attachHdrCopy(t, tp.b, "vB", unix.IPPROTO_UDP)
+	frame := tp.optPacket("10.9.0.5", nil, 16)
+	vA, err := tp.a.Ifindex("vA")
+	require.NoError(t, err)
+	sendFrame(t, tp.a, vA, net.HardwareAddr(tp.macH[:]), frame)
+	time.Sleep(50 * time.Millisecond)
+	var kb hdrCopy
+	require.NoError(t, atB.Lookup(uint32(0), &kb))
+	t.Logf("kernel: at vB %x", kb.bytes())
+	require.NotEmpty(t, kb.bytes(), "the kernel forwards through the IPv6 gateway")
+
+	var mb []byte
+	cfg := tp.model(netstack.NamespaceConfig{}, netstack.ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
+		Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+			if f := c.Skb.Data(); binary.BigEndian.Uint16(f[12:]) == unix.ETH_P_IP && f[14+9] == unix.IPPROTO_UDP && [6]byte(f[0:6]) == tp.macVB {
+				mb = append(mb[:0], f[14:min(len(f), 14+optHdrLen)]...)
+			}
+			return -1
+		})})
+	cfg.Devices[1].Addrs = append(cfg.Devices[1].Addrs, netip.MustParsePrefix("fd00:2::1/64"))
+	cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "hB", Addr: netip.MustParseAddr("fd00:2::2"), MAC: tp.macVB})
+	cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("10.9.0.0/24"), Dev: "hB",
+		Via: netip.MustParseAddr("fd00:2::2")})
+	tp.rxAtH(cfg)
+	runModel(t, cfg, &devDrops{}, frame, nil)
+	require.Equal(t, hex.EncodeToString(maskTimes(t, kb.bytes())), hex.EncodeToString(maskTimes(t, mb)), "datagram at vB")
+}

@@ -453,7 +453,11 @@ type RouteConfig struct {
 	Netns string
 	Dst   netip.Prefix // the zero Prefix is the default route
 	Dev   string
-	Via   netip.Addr
+	// Via is the gateway. An IPv4 route may name an IPv6 one (`via inet6`,
+	// RFC 5549): the next hop's neighbour comes from the ND table, a
+	// redirect names the destination (rt_nexthop), and bpf_fib_lookup
+	// answers in AF_INET6 with the gateway in ipv6_dst.
+	Via netip.Addr
 	// Type is RouteUnicast ("" too), RouteLocal, or a reject route
 	// (RouteBlackhole, RouteUnreachable, RouteProhibit), which has no Dev
 	// or Via.

@@ -256,6 +256,17 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 	if r.via.IsValid() {
 		nh = r.via
 		p.Dst = nh
+		if !v6 && nh.Is6() {
+			// An IPv6 gateway (RTA_VIA): family AF_INET6, ipv6_dst the
+			// gateway; ipv4_src stays the first word of ipv6_src.
+			p.Family = AFInet6
+			var s16 [16]byte
+			if p.Src.Is4() {
+				s4 := p.Src.As4()
+				copy(s16[:], s4[:])
+			}
+			p.Src = netip.AddrFrom16(s16)
+		}
 	}
 	if flags&FibLookupSkipNeigh == 0 {
 		mac, ok := s.neighLookup(ns, out, nh)

@@ -501,7 +501,11 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	// incremental update is exact.
 	ipDecreaseTTL(data)
 	if redirect && s.cfg.Options.Replies {
-		s.ipRtSendRedirect(b, ns, ip.src, nh) // rt_nexthop
+		gw := nh // rt_nexthop: the IPv4 gateway, else the destination
+		if !gw.Is4() {
+			gw = ip.dst
+		}
+		s.ipRtSendRedirect(b, ns, ip.src, gw)
 	}
 	if !s.cfg.Options.NoFwdUpdatePriority {
 		b.H().Priority = rtTos2Priority(ip.tos)

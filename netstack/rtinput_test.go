@@ -386,3 +386,40 @@ func TestUnicastInL2Multicast(t *testing.T) {
 		assert.Equal(t, "SKB_DROP_REASON_"+tc.want, te.obs.drops[0].Reason.Name(), "%+v", tc)
 	}
 }
+
+// TestIPv6Gateway: an IPv4 route through an IPv6 gateway (RFC 5549)
+// forwards with the gateway's ND neighbour, bpf_fib_lookup answers in
+// AF_INET6, and a redirect for it names the destination (rt_nexthop).
+func TestIPv6Gateway(t *testing.T) {
+	var seen []icmpSeen
+	var macs [][6]byte
+	cfg := redirectTopology(NamespaceConfig{}, &seen)
+	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("10.3.0.0/16"), Dev: "eth0", Via: addr("2001:db8:1::2")},
+		RouteConfig{Dst: pfx("10.2.0.0/16"), Dev: "veth0", Via: addr("fd00:1::2")})
+	cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("2001:db8:1::2"), MAC: gwMAC})
+	cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
+		Prog: ProgramFunc(func(c *Ctx) int {
+			macs = append(macs, [6]byte(c.Skb.Data()[0:6]))
+			return TCXNext
+		})})
+	var fib FibParams
+	var rc int
+	cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "fib", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+		fib = FibParams{Family: AFInet, Ifindex: 2, Src: addr("192.0.2.9"), Dst: addr("10.2.1.1")}
+		rc = c.FibLookup(&fib, FibLookupSrc)
+		return TCXNext
+	})})
+	s, _ := newStack(t, cfg, "", nil, nil)
+	for _, dst := range []string{"10.2.1.1", "10.3.0.1"} {
+		f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: dst, sport: 1, dport: 2000, payload: 8})
+		require.NoError(t, s.Inject(&Packet{ID: 1, Tstamp: 1e15, Frame: f}))
+	}
+	s.Flush()
+	assert.Equal(t, [][6]byte{macB}, macs, "to vB's address, fd00:1::2's neighbour")
+	assert.Equal(t, FibRetSuccess, rc)
+	assert.EqualValues(t, AFInet6, fib.Family)
+	assert.Equal(t, "fd00:1::2", fib.Dst.String())
+	require.Len(t, seen, 1)
+	assert.Equal(t, uint8(icmpRedirect), seen[0].typ)
+	assert.Equal(t, binary.BigEndian.Uint32([]byte{10, 3, 0, 1}), seen[0].rest, "the destination: no IPv4 gateway")
+}

@@ -897,7 +897,9 @@ func (s *Stack) build(maxVal int) error {
 		if !rc.Dst.IsValid() && rc.Via.Is6() {
 			dst = netip.MustParsePrefix("::/0") // an IPv6 default route
 		}
-		if rc.Via.IsValid() && rc.Via.Is4() != dst.Addr().Is4() {
+		// An IPv4 route may have an IPv6 gateway (RTA_VIA, RFC 5549: the
+		// neighbour comes from the ND table); the reverse is refused.
+		if rc.Via.IsValid() && rc.Via.Is4() && !dst.Addr().Is4() {
 			return cfgErr("route %d: gateway %s of another family than %s", i, rc.Via, dst)
 		}
 		if rc.MTU != 0 && (rc.MTU < 68 || rc.MTU > 65535 || (rc.Type != "" && rc.Type != RouteUnicast)) {

@@ -1308,13 +1308,9 @@ var List = []Mutant{
 		Name: "fib-ignores-gateway",
 		File: "netstack/fib.go",
 		Old: `	if r.via.IsValid() {
-		nh = r.via
-		p.Dst = nh
-	}`,
+		nh = r.via`,
 		New: `	if false {
-		nh = r.via
-		p.Dst = nh
-	}`,
+		nh = r.via`,
 		Desc: "bpf_fib_lookup writes the route's gateway into params->ipv4_dst and looks up its neighbour",
 		Pkgs: []string{"./netstack"},
 	},
@@ -2026,6 +2022,24 @@ var List = []Mutant{
 		New: `		// (ip_rcv_core already dropped OTHERHOST): NOT_SPECIFIED.
 		s.drop(b, skb.DropOtherhost, OpIPForward)`,
 		Desc: "ip_forward frees a packet that came in an L2 broadcast frame with NOT_SPECIFIED",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "fib-ipv6-gateway-keeps-family",
+		File: "netstack/fib.go",
+		Old:  `			p.Family = AFInet6`,
+		New:  ``,
+		Desc: "bpf_fib_lookup answers an IPv4 lookup through an IPv6 gateway in AF_INET6, the gateway in ipv6_dst",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "redirect-ipv6-gateway",
+		File: "netstack/ip.go",
+		Old: `		if !gw.Is4() {
+			gw = ip.dst
+		}`,
+		New:  ``,
+		Desc: "a redirect for a route through an IPv6 gateway names the destination (rt_nexthop)",
 		Pkgs: []string{"./netstack"},
 	},
 }
