@@ -9,9 +9,10 @@ import (
 
 // IPv4 route input checks: the martian sources and destinations
 // ip_route_input_slow and ip_route_input_mc refuse, fib_validate_source's
-// source checks (accept_local, rp_filter), and the ICMP redirect a
-// forwarded packet earns when it leaves by the device it came in on
-// (IPSKB_DOREDIRECT, ip_rt_send_redirect).
+// source checks (accept_local, rp_filter), the ICMP redirect a forwarded
+// packet earns when it leaves by the device it came in on
+// (IPSKB_DOREDIRECT, ip_rt_send_redirect), and ip_rcv_finish_core's
+// drop_unicast_in_l2_multicast.
 //
 // Modelling decisions:
 //   - The sysctls are namespace-wide (NamespaceConfig.RPFilter,
