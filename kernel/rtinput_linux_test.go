@@ -24,6 +24,7 @@ type rtVariant struct {
 	localnet    bool // net.ipv4.conf.all.route_localnet
 	noRedirects bool // send_redirects 0 on all and hA
 	anyIP       bool // ip route add local 203.0.113.0/24 dev lo
+	noShared    bool // shared_media 0 on all and hA
 }
 
 // rtNeigh is a host on A's link that H knows (a permanent neighbour), the
@@ -31,6 +32,7 @@ type rtVariant struct {
 const (
 	rtNeigh   = "192.0.2.7"
 	rtGateway = "192.0.2.2"
+	rtOffLink = "198.51.100.1" // the onlink gateway of 10.10.0.0/24, outside hA's subnet
 )
 
 var rtNeighMAC = [6]byte{2, 0, 0, 0, 0, 7}
@@ -51,15 +53,22 @@ func newRtTopo(t *testing.T, v rtVariant) *icmpTopo {
 	if v.noRedirects {
 		sysctls = append(sysctls, "net.ipv4.conf.all.send_redirects", "0")
 	}
+	if v.noShared {
+		sysctls = append(sysctls, "net.ipv4.conf.all.shared_media", "0")
+	}
 	tp := newICMPTopo(t, sysctls...)
 	h := tp.h
 	if v.noRedirects {
 		require.NoError(t, h.Sysctl("net.ipv4.conf."+tp.hA+".send_redirects", "0"))
 	}
-	for _, a := range []string{rtNeigh, rtGateway} {
+	if v.noShared {
+		require.NoError(t, h.Sysctl("net.ipv4.conf."+tp.hA+".shared_media", "0"))
+	}
+	for _, a := range []string{rtNeigh, rtGateway, rtOffLink} {
 		require.NoError(t, h.IP("neigh", "add", a, "lladdr", macString(rtNeighMAC), "dev", tp.hA, "nud", "permanent"))
 	}
 	require.NoError(t, h.IP("route", "add", "10.9.0.0/24", "via", rtGateway, "dev", tp.hA))
+	require.NoError(t, h.IP("route", "add", "10.10.0.0/24", "via", rtOffLink, "dev", tp.hA, "onlink"))
 	if v.anyIP {
 		require.NoError(t, h.IP("route", "add", "local", "203.0.113.0/24", "dev", "lo"))
 	}
@@ -70,13 +79,14 @@ func newRtTopo(t *testing.T, v rtVariant) *icmpTopo {
 // hA.
 func (tp *icmpTopo) rtModel(v rtVariant, progs ...netstack.ProgramConfig) *netstack.Config {
 	cfg := tp.model(netstack.NamespaceConfig{RPFilter: v.rp, AcceptLocal: v.acceptLocal, RouteLocalnet: v.localnet,
-		NoSendRedirects: v.noRedirects}, progs...)
+		NoSendRedirects: v.noRedirects, NoSharedMedia: v.noShared}, progs...)
 	tp.rxAtH(cfg)
-	for _, a := range []string{rtNeigh, rtGateway} {
+	for _, a := range []string{rtNeigh, rtGateway, rtOffLink} {
 		cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "hA", Addr: netip.MustParseAddr(a), MAC: rtNeighMAC})
 	}
 	cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("10.9.0.0/24"), Dev: "hA",
-		Via: netip.MustParseAddr(rtGateway)})
+		Via: netip.MustParseAddr(rtGateway)}, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("10.10.0.0/24"), Dev: "hA",
+		Via: netip.MustParseAddr(rtOffLink)})
 	if v.anyIP {
 		cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("203.0.113.0/24"), Dev: "lo",
 			Type: netstack.RouteLocal})
@@ -258,6 +268,9 @@ func TestKernelICMPRedirect(t *testing.T) {
 		// rate limited.
 		{"a port unreachable after a redirect", rtVariant{}, a, "10.9.0.5", 64, nil, false, icmpAddrH},
 		{"a port unreachable alone", rtVariant{}, a, icmpAddrH, 64, nil, false, ""},
+		{"through an onlink gateway off the subnet", rtVariant{}, a, "10.10.0.5", 64, nil, false, ""},
+		{"through an onlink gateway off the subnet, shared_media 0", rtVariant{noShared: true}, a, "10.10.0.5", 64, nil, false, ""},
+		{"through a gateway on the link, shared_media 0", rtVariant{noShared: true}, a, "10.9.0.5", 64, nil, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := newRtTopo(t, tc.v)

@@ -173,6 +173,11 @@ type NamespaceConfig struct {
 	// packet forwarded out of the device it came in on from a source on
 	// that link gets a redirect (Options.Replies; ip_rt_send_redirect).
 	NoSendRedirects bool
+	// NoSharedMedia sets net.ipv4.conf.all.shared_media and every
+	// device's to 0 (IN_DEV_SHARED_MEDIA is either of them): a redirect
+	// is then marked only when the source and the next hop share one of
+	// the device's subnets (inet_addr_onlink).
+	NoSharedMedia bool
 	// ICMPEchoIgnoreAll is net.ipv4.icmp_echo_ignore_all: echo requests
 	// are consumed without a reply (icmp_echo).
 	ICMPEchoIgnoreAll bool

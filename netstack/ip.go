@@ -468,7 +468,7 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	if ip.ihl > ipHlen && !s.ipOptions(b, ns, in, ip, false) || (ns.dropL2Mcast4 && s.l2McastDrop(b, ns)) {
 		return
 	}
-	redirect := onlink && out == in && ns.sendRedirects
+	redirect := onlink && out == in && ns.sendRedirects && (ns.sharedMedia || in.addrOnlink(ip.src, nh, ip.dst))
 	if b.H().PktType != skb.PacketHost {
 		// ip_forward: a frame that came as an L2 broadcast or multicast
 		// (ip_rcv_core already dropped OTHERHOST): NOT_SPECIFIED.

@@ -17,8 +17,8 @@ import (
 // Modelling decisions:
 //   - The sysctls are namespace-wide (NamespaceConfig.RPFilter,
 //     AcceptLocal, RouteLocalnet, NoSendRedirects): conf.all's value,
-//     every device's own left at its default. shared_media keeps its
-//     default of 1, so inet_addr_onlink is never asked; src_valid_mark
+//     every device's own left at its default (NoSendRedirects and
+//     NoSharedMedia set both); src_valid_mark
 //     is 0 (the reverse lookup ignores the mark); there are no custom
 //     policy rules and no tclassid users.
 //   - A packet that came in by loopback (or looped back by
@@ -243,6 +243,22 @@ func (s *Stack) l2McastDrop(b *skb.Buff, ns *Netns) bool {
 	if pt := b.H().PktType; pt == skb.PacketBroadcast || pt == skb.PacketMulticast {
 		s.drop(b, skb.DropUnicastInL2Multicast, OpIPRoute)
 		return true
+	}
+	return false
+}
+
+// addrOnlink models __mkroute_input's inet_addr_onlink(out_dev, saddr,
+// gw ?: daddr) when shared_media is off: src and the IPv4 next hop nh
+// (the destination dst for an IPv6 gateway) are in the subnet of one of
+// d's IPv4 addresses.
+func (d *Device) addrOnlink(src, nh, dst netip.Addr) bool {
+	if !nh.Is4() {
+		nh = dst
+	}
+	for _, p := range d.addrs {
+		if p.Addr().Is4() && p.Masked().Contains(src) && p.Masked().Contains(nh) {
+			return true
+		}
 	}
 	return false
 }

@@ -182,6 +182,11 @@ func TestICMPRedirectConditions(t *testing.T) {
 		{"out of another device, rp_filter 1", NamespaceConfig{RPFilter: 1}, true, [][]byte{udp("192.0.2.9", "10.9.0.1")}, nil},
 		{"source off the link", NamespaceConfig{}, true, [][]byte{udp("198.18.0.1", "10.4.0.1")}, nil},
 		{"rp_filter 1", NamespaceConfig{RPFilter: 1}, true, [][]byte{udp("192.0.2.9", "10.4.0.1")}, []uint8{icmpRedirect}},
+		{"shared_media 0, the gateway on the link", NamespaceConfig{NoSharedMedia: true}, true, [][]byte{udp("192.0.2.9", "10.4.0.1")},
+			[]uint8{icmpRedirect}},
+		{"shared_media 0, an onlink gateway off the subnet", NamespaceConfig{NoSharedMedia: true}, true,
+			[][]byte{udp("192.0.2.9", "10.10.0.1")}, nil},
+		{"an onlink gateway off the subnet", NamespaceConfig{}, true, [][]byte{udp("192.0.2.9", "10.10.0.1")}, []uint8{icmpRedirect}},
 		{"port unreachable alone", NamespaceConfig{}, true, [][]byte{udp("192.0.2.9", "192.0.2.1")}, []uint8{icmpDestUnreach}},
 		{"port unreachable after a redirect", NamespaceConfig{}, true,
 			[][]byte{udp("192.0.2.9", "10.4.0.1"), udp("192.0.2.9", "192.0.2.1")}, []uint8{icmpRedirect}},
@@ -190,6 +195,8 @@ func TestICMPRedirectConditions(t *testing.T) {
 			var seen []icmpSeen
 			cfg := redirectTopology(tc.ns, &seen)
 			cfg.Options.Replies = tc.replies
+			cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("10.10.0.0/16"), Dev: "eth0", Via: addr("198.51.100.1")})
+			cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("198.51.100.1"), MAC: gwMAC})
 			s, _ := newStack(t, cfg, "", nil, nil)
 			for i, f := range tc.frames {
 				require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Tstamp: 1e15, Frame: f}))

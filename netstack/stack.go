@@ -93,6 +93,7 @@ type Netns struct {
 	acceptLocal   bool        // net.ipv4.conf.all.accept_local
 	routeLocalnet bool        // net.ipv4.conf.all.route_localnet
 	sendRedirects bool        // IN_DEV_TX_REDIRECTS: conf.all or the device's send_redirects
+	sharedMedia   bool        // IN_DEV_SHARED_MEDIA
 	customLocal4  bool        // fib_has_custom_local_routes: an IPv4 RouteLocal route
 	ifaddr4       []addrRange // the devices' IPv4 addresses (inet_lookup_ifaddr_rcu), buildLocal4
 
@@ -626,7 +627,7 @@ func (s *Stack) build(maxVal int) error {
 		}
 		n.rpFilter = uint8(nc.RPFilter)
 		n.acceptLocal, n.routeLocalnet = nc.AcceptLocal, nc.RouteLocalnet
-		n.sendRedirects = !nc.NoSendRedirects
+		n.sendRedirects, n.sharedMedia = !nc.NoSendRedirects, !nc.NoSharedMedia
 		n.echoIgnoreAll, n.echoBcast, n.errInboundIfaddr = nc.ICMPEchoIgnoreAll, nc.ICMPEchoAnswerBroadcasts, nc.ICMPErrorsUseInboundIfaddr
 		n.echo6IgnoreAll, n.echo6IgnoreMcast = nc.ICMPv6EchoIgnoreAll, nc.ICMPv6EchoIgnoreMulticast
 		n.dropL2Mcast4, n.dropL2Mcast6 = nc.DropUnicastInL2Multicast, nc.IPv6DropUnicastInL2Multicast

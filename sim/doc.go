@@ -84,7 +84,7 @@
 //	                                   #  fwmark_reflect, icmp_ratelimit (ms, 1000; 0: no per-peer limit),
 //	                                   #  ipv6_fwmark_reflect, icmpv6_ratelimit (ms, 100),
 //	                                   #  rp_filter (0, 1 strict, 2 loose), accept_local, route_localnet,
-//	                                   #  send_redirects (true; false: no ICMP redirects),
+//	                                   #  send_redirects (true; false: no ICMP redirects), shared_media (true),
 //	                                   #  icmp_echo_ignore_all, icmp_echo_ignore_broadcasts (true),
 //	                                   #  icmp_errors_use_inbound_ifaddr, icmpv6_echo_ignore_all,
 //	                                   #  icmpv6_echo_ignore_multicast, drop_unicast_in_l2_multicast,

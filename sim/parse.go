@@ -284,7 +284,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 	m, err := d.fields(n, "namespace", "name", "forwarding", "ipv6_forwarding", "disable_ipv6",
 		"bridge_nf_call_iptables", "bridge_nf_call_ip6tables", "bridge_nf_filter_vlan_tagged", "bridge_nf_filter_pppoe_tagged",
 		"fwmark_reflect", "icmp_ratelimit", "ipv6_fwmark_reflect", "icmpv6_ratelimit",
-		"rp_filter", "accept_local", "route_localnet", "send_redirects", "icmp_echo_ignore_all", "icmp_echo_ignore_broadcasts",
+		"rp_filter", "accept_local", "route_localnet", "send_redirects", "shared_media", "icmp_echo_ignore_all", "icmp_echo_ignore_broadcasts",
 		"icmp_errors_use_inbound_ifaddr", "icmpv6_echo_ignore_all", "icmpv6_echo_ignore_multicast",
 		"drop_unicast_in_l2_multicast", "ipv6_drop_unicast_in_l2_multicast")
 	if err != nil {
@@ -349,7 +349,8 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 	for _, f := range []struct {
 		key string
 		dst *bool
-	}{{"send_redirects", &ns.NoSendRedirects}, {"icmp_echo_ignore_broadcasts", &ns.ICMPEchoAnswerBroadcasts}} {
+	}{{"send_redirects", &ns.NoSendRedirects}, {"shared_media", &ns.NoSharedMedia},
+		{"icmp_echo_ignore_broadcasts", &ns.ICMPEchoAnswerBroadcasts}} {
 		if v, ok := m[f.key]; ok {
 			on, err := d.boolean(v, "namespace "+ns.Name+": "+f.key)
 			if err != nil {

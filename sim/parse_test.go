@@ -626,7 +626,7 @@ func TestParseSocketJoin(t *testing.T) {
 // column.
 func TestParseRouteInput(t *testing.T) {
 	src := `namespaces:
-  - {name: a, rp_filter: 1, accept_local: true, route_localnet: true, send_redirects: false}
+  - {name: a, rp_filter: 1, accept_local: true, route_localnet: true, send_redirects: false, shared_media: false}
   - {name: b, rp_filter: 2, send_redirects: true, icmp_echo_ignore_all: true, icmp_echo_ignore_broadcasts: false,
      icmp_errors_use_inbound_ifaddr: true, icmpv6_echo_ignore_all: true, icmpv6_echo_ignore_multicast: true}
   - c
@@ -639,6 +639,8 @@ entry: {dev: lo}
 		got = append(got, fmt.Sprintf("%s %d %v %v %v %v %v %v %v %v", n.Name, n.RPFilter, n.AcceptLocal, n.RouteLocalnet, n.NoSendRedirects,
 			n.ICMPEchoIgnoreAll, n.ICMPEchoAnswerBroadcasts, n.ICMPErrorsUseInboundIfaddr, n.ICMPv6EchoIgnoreAll, n.ICMPv6EchoIgnoreMulticast))
 	}
+	assert.True(t, s.Stack.Namespaces[0].NoSharedMedia)
+	assert.False(t, s.Stack.Namespaces[1].NoSharedMedia)
 	assert.Equal(t, []string{"a 1 true true true false false false false false", "b 2 false false false true true true true true",
 		"c 0 false false false false false false false false"}, got)
 	for _, tc := range []struct{ src, want string }{

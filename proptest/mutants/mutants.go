@@ -2042,4 +2042,12 @@ var List = []Mutant{
 		Desc: "a redirect for a route through an IPv6 gateway names the destination (rt_nexthop)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "redirect-shared-media-ignored",
+		File: "netstack/ip.go",
+		Old:  `(ns.sharedMedia || in.addrOnlink(ip.src, nh, ip.dst))`,
+		New:  `true`,
+		Desc: "with shared_media off a redirect needs the source and the next hop in one of the device's subnets (inet_addr_onlink)",
+		Pkgs: []string{"./netstack"},
+	},
 }
