@@ -16,11 +16,12 @@ import (
 //
 // Modelling decisions:
 //   - The sysctls are namespace-wide (NamespaceConfig.RPFilter,
-//     AcceptLocal, RouteLocalnet, NoSendRedirects): conf.all's value,
-//     every device's own left at its default (NoSendRedirects and
-//     NoSharedMedia set both); src_valid_mark
-//     is 0 (the reverse lookup ignores the mark); there are no custom
-//     policy rules and no tclassid users.
+//     AcceptLocal, RouteLocalnet, NoSendRedirects, NoSharedMedia,
+//     DropUnicastInL2Multicast): conf.all's value, every device's own
+//     left at its default (NoSendRedirects and NoSharedMedia set both to
+//     0, as IN_DEV_ORCONF needs); src_valid_mark is 0 (the reverse lookup
+//     ignores the mark); there are no custom policy rules and no tclassid
+//     users.
 //   - A packet that came in by loopback (or looped back by
 //     dev_loopback_xmit, PACKET_LOOPBACK) keeps the dst of its output
 //     route, so ip_rcv_finish_core does no route input for it and none of
@@ -28,8 +29,8 @@ import (
 //   - The reverse lookup of a source takes the longest match over the
 //     local and main tables, as the kernel's merged trie does
 //     (sourceRoute); routeOutput keeps its own order (local first).
-//   - Source routed packets (opt->srr) are not modelled: ip_rcv_options'
-//     accept_source_route check is not either.
+//   - Source routed packets are dropped by ip_rcv_options (ipopts.go:
+//     accept_source_route is 0), so opt->srr never stops a redirect.
 
 // IP route redirect parameters (net/ipv4/route.c).
 const (
