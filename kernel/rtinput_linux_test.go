@@ -278,7 +278,7 @@ func TestKernelICMPRedirect(t *testing.T) {
 			require.NoError(t, unix.SetsockoptTimeval(rcv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 300_000}))
 			frame := tp.rtFrame(tc.src, tc.dst, tc.ttl)
 			if tc.icmpErr {
-				frame = tp.icmpErrFrame(tc.src, tc.dst)
+				frame = tp.icmpFrame4(tc.src, tc.dst, 64, icmpMsg(3, 3, quoted(5, 28), false), tp.macH)
 			}
 			vA, err := tp.a.Ifindex("vA")
 			require.NoError(t, err)
@@ -335,20 +335,4 @@ func TestKernelICMPRedirect(t *testing.T) {
 			require.Equal(t, kern, model, "model")
 		})
 	}
-}
-
-// icmpErrFrame is an ICMP port unreachable from src to dst quoting a UDP
-// datagram, in an Ethernet frame from vA to H.
-func (tp *icmpTopo) icmpErrFrame(src, dst string) []byte {
-	msg := icmpMsg(3, 3, quoted(5, 28), false)
-	pkt := make([]byte, 20, 20+len(msg))
-	pkt[0], pkt[8], pkt[9] = 0x45, 64, unix.IPPROTO_ICMP
-	binary.BigEndian.PutUint16(pkt[2:], uint16(20+len(msg)))
-	copy(pkt[12:16], netip.MustParseAddr(src).AsSlice())
-	copy(pkt[16:20], netip.MustParseAddr(dst).AsSlice())
-	binary.BigEndian.PutUint16(pkt[10:], inetCsum(pkt))
-	f := ethIPv4(append(pkt, msg...))
-	copy(f[0:6], tp.macH[:])
-	copy(f[6:12], tp.macA[:])
-	return f
 }
