@@ -17,6 +17,8 @@ type Config struct {
 	Namespaces []NamespaceConfig
 	Devices    []DeviceConfig
 	Routes     []RouteConfig
+	// Rules are policy routing rules (`ip rule`, fibrules.go).
+	Rules      []RuleConfig
 	Neighbours []NeighConfig
 	// FDB are static bridge forwarding entries.
 	FDB      []FDBConfig
@@ -159,6 +161,10 @@ type NamespaceConfig struct {
 	// fib_validate_source (IP_RPFILTER drops). The devices' own rp_filter
 	// stays 0, so all's value is the maximum IN_DEV_RPFILTER takes.
 	RPFilter int
+	// SrcValidMark is net.ipv4.conf.all.src_valid_mark: fib_validate_source
+	// looks the source up with the packet's skb->mark (policy rules with
+	// fwmark see it); off (the default) with mark 0.
+	SrcValidMark bool
 	// AcceptLocal is net.ipv4.conf.all.accept_local: a packet whose
 	// source is one of the namespace's own addresses is accepted; off
 	// (the default) it is dropped as IP_LOCAL_SOURCE.
@@ -467,6 +473,10 @@ type RouteConfig struct {
 	// (RouteBlackhole, RouteUnreachable, RouteProhibit), which has no Dev
 	// or Via.
 	Type string
+	// Table is the routing table (`table N`): 0 or 254 is main; a local
+	// route may name 255 (local); any other number makes a table of its
+	// own, which only policy rules (RuleConfig) consult.
+	Table uint32
 	// MTU is the route's mtu metric (`ip route add ... mtu N`; 0: none,
 	// the device's MTU applies). Forwarding honours it
 	// (ip_dst_mtu_maybe_forward, ip6_dst_mtu_maybe_forward): IPv4
@@ -773,6 +783,7 @@ func (c *Config) Copy() *Config {
 		n.Devices[i].SourceMACs = slices.Clone(c.Devices[i].SourceMACs)
 	}
 	n.Routes = slices.Clone(c.Routes)
+	n.Rules = slices.Clone(c.Rules)
 	n.Neighbours = slices.Clone(c.Neighbours)
 	n.FDB = slices.Clone(c.FDB)
 	n.Sockets = slices.Clone(c.Sockets)

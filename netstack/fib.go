@@ -18,7 +18,8 @@ type FibParams struct {
 	// Family is AF_INET (AFInet) or AF_INET6 (AFInet6).
 	Family uint8
 	// L4Protocol, Sport and Dport are the flow's (unused by the model's
-	// routing, which has no policy rules or multipath).
+	// routing, whose policy rules have no ip_proto or port selectors and
+	// which has no multipath).
 	L4Protocol   uint8
 	Sport, Dport uint16
 	// TotLen is, in, the IPv4 tot_len or IPv6 packet length to check
@@ -210,19 +211,32 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 		}
 		p.TBID = 0
 	}
+	merged := !v6 && !ns.rules4 // IPv4's local table still merged into main
 	switch {
-	case tbid != rtTableMain && tbid != rtTableLocal:
+	case direct && !ns.tableExists(tbid, v6):
 		return FibRetNotFwded // fib_get_table: no such table
-	case v6 && direct && tbid == rtTableLocal:
-		return FibRetNotFwded // IPv6's local table holds RTN_LOCAL routes only
-	case (!v6 || !direct) && ns.fibLocal(p.Dst):
+	case direct && tbid == rtTableLocal && !merged:
+		return FibRetNotFwded // the local table holds RTN_LOCAL and RTN_BROADCAST routes only
+	case (!direct || (merged && (tbid == rtTableMain || tbid == rtTableLocal))) && ns.fibLocal(p.Dst):
 		return FibRetNotFwded // RTN_LOCAL or RTN_BROADCAST
 	}
-	var r *route
+	// The flow: flowi_iif the device, or LOOPBACK_IFINDEX and flowi_oif
+	// it with FibLookupOutput; the mark with FibLookupMark (not direct).
+	fl := flow{src: p.Src, dst: p.Dst, iif: in.ifindex}
+	if !fl.src.IsValid() || fl.src.Is4() != fl.dst.Is4() {
+		fl.src = unspecifiedOf(fl.dst)
+	}
 	if flags&FibLookupOutput != 0 {
-		r = ns.routeOif(in, p.Dst)
+		fl.iif, fl.oif = loIfindex, in.ifindex
+	}
+	var r *route
+	if direct {
+		r, _ = ns.tableLookup(tbid, v6, &fl)
 	} else {
-		r = ns.mainRoute(p.Dst)
+		if flags&FibLookupMark != 0 {
+			fl.mark = p.Mark
+		}
+		r = ns.routeFlow(&fl)
 	}
 	switch {
 	case r == nil:

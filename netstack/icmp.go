@@ -509,7 +509,7 @@ func (s *Stack) icmpPush(b *skb.Buff, ns *Netns, src, dst netip.Addr, tos uint8,
 	if !ok {
 		return
 	}
-	out, nh := s.routeOutput(ns, dst)
+	out, nh := s.routeOutputFlow(ns, dst, src, replyMark(b, ns.fwmarkReflect)) // icmp_route_lookup, icmp_reply's flowi4
 	if out == nil {
 		return
 	}
@@ -555,6 +555,15 @@ func (s *Stack) replyBuf(n int) []byte {
 		s.icmpBuf = make([]byte, n)
 	}
 	return s.icmpBuf[:n]
+}
+
+// replyMark is IP4_REPLY_MARK (IP6_REPLY_MARK): the mark of the packet
+// answered with fwmark_reflect, else 0.
+func replyMark(b *skb.Buff, reflect bool) uint32 {
+	if reflect {
+		return b.H().Mark
+	}
+	return 0
 }
 
 // replyXmit sends pkt (an IPv4 packet, header included), a kernel

@@ -285,7 +285,7 @@ func (s *Stack) icmp6Push(b *skb.Buff, ns *Netns, src, dst netip.Addr, tclass ui
 		}
 		apply = true
 	}
-	out, nh := s.routeOutput(ns, dst)
+	out, nh := s.routeOutputFlow(ns, dst, src, replyMark(b, ns.fwmarkReflect6)) // icmpv6_route_lookup: IP6_REPLY_MARK
 	if out == nil {
 		return
 	}
@@ -360,7 +360,7 @@ func (s *Stack) tcpV6SendReset(b *skb.Buff, ns *Netns, ip ipv6) {
 	if !s.cfg.Options.Replies || th[13]&tcpRST != 0 || ip.dst.IsMulticast() || !s.isLocal(ns, ip.dst) {
 		return
 	}
-	out, nh := s.routeOutput(ns, ip.src)
+	out, nh := s.routeOutputFlow(ns, ip.src, ip.dst, replyMark(b, ns.fwmarkReflect6)) // tcp_v6_send_response's flowi6
 	if out == nil {
 		return
 	}

@@ -91,7 +91,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		// forwarding (IN_DEV_MFORWARD).
 		if dst == allHostsGroup || slices.Contains(d.mcGroups, dst) {
 			if !routed {
-				if r := s.ipMcValidateSource(ns, d, src, dst, ip.proto); r != 0 {
+				if r := s.ipMcValidateSource(ns, d, src, dst, ip.proto, b.H().Mark); r != 0 {
 					s.drop(b, r, OpIPRoute)
 					return
 				}
@@ -116,7 +116,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		// fib_validate_source_reason with oif 0 (brd_input: not for a
 		// 0.0.0.0 source).
 		if !routed && src != [4]byte{} {
-			if r, _ := s.fibValidateSource(ns, d, src, nil); r != 0 {
+			if r, _ := s.fibValidateSource(ns, d, src, dst, b.H().Mark, nil); r != 0 {
 				s.drop(b, r, OpIPRoute)
 				return
 			}
@@ -368,28 +368,73 @@ func stealSock(b *skb.Buff) *Socket {
 	return sk
 }
 
-// routeOutput models fib_lookup for output: the longest matching prefix of
-// the main table (local addresses go to lo). Returns the device and next
-// hop, or nil.
+// routeOutput models fib_lookup for output (ip_route_output_key_hash_rcu,
+// ip6_route_output) of a packet the host sends to dst with no source
+// chosen yet and mark 0: local addresses go to lo, the rest to the main
+// table's longest matching prefix, or the policy rules' answer
+// (routeOutputFlow). Returns the device and next hop, or nil.
 func (s *Stack) routeOutput(ns *Netns, dst netip.Addr) (*Device, netip.Addr) {
+	return s.routeOutputFlow(ns, dst, netip.Addr{}, 0)
+}
+
+// routeOutputFlow is routeOutput for a sender that states its source
+// address (a bound socket, or an answer's source; the zero Addr for
+// none) and its mark (SO_MARK, or IP4_REPLY_MARK and IP6_REPLY_MARK for
+// the stack's answers), which policy rules match with flowi_iif
+// LOOPBACK_IFINDEX.
+func (s *Stack) routeOutputFlow(ns *Netns, dst, src netip.Addr, mark uint32) (*Device, netip.Addr) {
 	if s.isLocal(ns, dst) {
 		return ns.lo, dst
 	}
-	return ns.routeMain(dst)
+	if !ns.hasRules(dst) {
+		return nextHop(ns.mainRoute(dst), dst)
+	}
+	fl := flow{src: src, dst: dst, iif: loIfindex, mark: mark}
+	if !src.IsValid() || src.Is4() != dst.Is4() {
+		fl.src = unspecifiedOf(dst)
+	}
+	return nextHop(ns.ruleLookup(&fl), dst)
 }
 
 // routeMain is routeOutput's lookup in the main table, for a destination
 // that is not local: the device and next hop of mainRoute's route.
 func (ns *Netns) routeMain(dst netip.Addr) (*Device, netip.Addr) {
-	best := ns.mainRoute(dst)
-	if best == nil || best.reject != 0 {
-		return nil, netip.Addr{} // a reject route refuses as no route does
+	return nextHop(ns.mainRoute(dst), dst)
+}
+
+// nextHop is the device and next hop of route r to dst; nil for no route
+// or a reject route, which refuses as no route does.
+func nextHop(r *route, dst netip.Addr) (*Device, netip.Addr) {
+	if r == nil || r.reject != 0 {
+		return nil, netip.Addr{}
 	}
 	nh := dst
-	if best.via.IsValid() {
-		nh = best.via
+	if r.via.IsValid() {
+		nh = r.via
 	}
-	return best.dev, nh
+	return r.dev, nh
+}
+
+// loIfindex is LOOPBACK_IFINDEX, the flowi_iif of the host's own packets.
+const loIfindex = 1
+
+// unspecifiedOf is 0.0.0.0 or :: in a's family.
+func unspecifiedOf(a netip.Addr) netip.Addr {
+	if a.Is4() {
+		return netip.IPv4Unspecified()
+	}
+	return netip.IPv6Unspecified()
+}
+
+// inputRoute is ip_route_input_slow's (ip6_route_input's) lookup of a
+// received packet that is not local: flowi_iif the input device, the
+// skb's mark, its addresses (routeFlow).
+func (ns *Netns) inputRoute(b *skb.Buff, in *Device, src, dst netip.Addr) *route {
+	if !ns.hasRules(dst) {
+		return ns.mainRoute(dst)
+	}
+	fl := flow{src: src, dst: dst, iif: in.ifindex, mark: b.H().Mark}
+	return ns.ruleLookup(&fl)
 }
 
 // mainRoute is the main table's longest matching route to dst, or nil.
@@ -433,8 +478,8 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	// host unreachable; -EACCES of a prohibit route: administratively
 	// filtered; -EINVAL of a blackhole: no error), each error subject to
 	// ip_error's token bucket (ipErrorAllow) before icmp_send's limits.
-	r := ns.mainRoute(ip.dst)
 	in := s.devOf(b)
+	r := ns.inputRoute(b, in, ip.src, ip.dst)
 	if (r == nil || r.dev == ns.lo || r.reject != 0) && (ip.ihl > ipHlen && !s.ipOptions(b, ns, in, ip, false) || (ns.dropL2Mcast4 && s.l2McastDrop(b, ns))) {
 		return // ip_rcv_options and the L2 multicast check run before ip_error
 	}
@@ -460,7 +505,7 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	// __mkroute_input: fib_validate_source with the route's oif; a source
 	// on the link of the device the packet came in on and leaves by marks
 	// the redirect (IPSKB_DOREDIRECT; shared_media is 1).
-	reason, onlink := s.fibValidateSource(ns, in, ip.src.As4(), out)
+	reason, onlink := s.fibValidateSource(ns, in, ip.src.As4(), ip.dst.As4(), b.H().Mark, out)
 	if reason != 0 {
 		s.drop(b, reason, OpIPRoute)
 		return

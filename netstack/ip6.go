@@ -260,7 +260,8 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 // skb.
 func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6) {
 	in := s.devOf(b)
-	if r := ns.mainRoute(ip.dst); r != nil && r.reject != 0 {
+	r := ns.inputRoute(b, in, ip.src, ip.dst)
+	if r != nil && r.reject != 0 {
 		// A reject route's dst input: a blackhole is dst_discard
 		// (NOT_SPECIFIED); unreachable and prohibit are ip6_pkt_discard
 		// and ip6_pkt_prohibit -> ip6_pkt_drop (IP_INNOROUTES, after an
@@ -278,7 +279,7 @@ func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6) {
 		s.drop(b, skb.DropIPInNoroutes, OpIP6Route)
 		return
 	}
-	out, nh := s.routeOutput(ns, ip.dst)
+	out, nh := nextHop(r, ip.dst)
 	if out == nil || out == ns.lo {
 		s.icmp6Send(b, ns, in, icmp6DestUnreach, icmp6NoRoute, 0) // ip6_pkt_discard
 		s.drop(b, skb.DropIPInNoroutes, OpIP6Route)
@@ -319,7 +320,7 @@ func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6) {
 		return
 	}
 	mtu := out.mtu
-	if r := ns.mainRoute(ip.dst); r != nil && r.mtu > 0 && r.dev == out {
+	if r.mtu > 0 {
 		mtu = max(r.mtu, ipv6MinMTU) // ip6_dst_mtu_maybe_forward: the route's mtu metric
 	}
 	if b.Len() > mtu && b.Shinfo().GSOSize == 0 {

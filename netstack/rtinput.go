@@ -78,7 +78,7 @@ func ordinary4(a [4]byte) bool { return a[0]-1 < 223 && a[0] != 127 }
 // broadcast source (IP_INVALID_SOURCE), a loopback source without
 // route_localnet (IP_LOCALNET), a 0.0.0.0 source only to 224.0.0.0/24
 // or for IGMP, and any other source through fib_validate_source.
-func (s *Stack) ipMcValidateSource(ns *Netns, in *Device, src, dst [4]byte, proto uint8) skb.DropReason {
+func (s *Stack) ipMcValidateSource(ns *Netns, in *Device, src, dst [4]byte, proto uint8, mark uint32) skb.DropReason {
 	switch {
 	case src[0]&0xf0 == 0xe0 || src == lbcast4:
 		return skb.DropIPInvalidSource
@@ -90,7 +90,7 @@ func (s *Stack) ipMcValidateSource(ns *Netns, in *Device, src, dst [4]byte, prot
 		}
 		return 0
 	}
-	r, _ := s.fibValidateSource(ns, in, src, nil)
+	r, _ := s.fibValidateSource(ns, in, src, dst, mark, nil)
 	return r
 }
 
@@ -111,24 +111,41 @@ func (s *Stack) ipMcValidateSource(ns *Netns, in *Device, src, dst [4]byte, prot
 // and fails with it (IP_RPFILTER); a route by in passes; another passes
 // in loose mode (2), or when in has no IPv4 address, and fails in strict
 // mode (1).
-func (s *Stack) fibValidateSource(ns *Netns, in *Device, src [4]byte, oif *Device) (skb.DropReason, bool) {
+//
+// With policy rules (which also force the full check) the lookups walk
+// them with the reversed flow: daddr the source, saddr dst, flowi4_iif
+// oif's index (LOOPBACK_IFINDEX without one), and the packet's mark only
+// with src_valid_mark.
+func (s *Stack) fibValidateSource(ns *Netns, in *Device, src, dst [4]byte, mark uint32, oif *Device) (skb.DropReason, bool) {
 	if ns.rpFilter == 0 && (oif != in || !ns.sendRedirects) {
 		// The fast path: accept_local, else inet_lookup_ifaddr_rcu
-		// unless custom local routes force the full check.
-		if ns.acceptLocal || (!ns.customLocal4 && !inRanges(ns.ifaddr4, src)) {
+		// unless custom local routes or rules force the full check.
+		full := ns.customLocal4 || ns.rules4
+		if ns.acceptLocal || (!full && !inRanges(ns.ifaddr4, src)) {
 			return 0, false
 		}
-		if !ns.customLocal4 {
+		if !full {
 			return skb.DropIPLocalSource, false
 		}
 	}
-	return s.fibValidateSourceFull(ns, in, src)
+	var fl flow
+	if ns.rules4 {
+		fl = flow{src: netip.AddrFrom4(dst), dst: netip.AddrFrom4(src), iif: loIfindex}
+		if oif != nil {
+			fl.iif = oif.ifindex
+		}
+		if ns.srcValidMark {
+			fl.mark = mark // IN_DEV_SRC_VMARK
+		}
+	}
+	return s.fibValidateSourceFull(ns, in, src, &fl)
 }
 
-// fibValidateSourceFull is __fib_validate_source (see fibValidateSource).
-func (s *Stack) fibValidateSourceFull(ns *Netns, in *Device, src [4]byte) (skb.DropReason, bool) {
+// fibValidateSourceFull is __fib_validate_source (see fibValidateSource);
+// fl is the reversed flow when the namespace has IPv4 rules.
+func (s *Stack) fibValidateSourceFull(ns *Netns, in *Device, src [4]byte, fl *flow) (skb.DropReason, bool) {
 	var devMatch, gw bool
-	r, local := ns.sourceRoute(src)
+	r, local := ns.sourceRoute(src, fl)
 	switch {
 	case ns.isBcast4(src): // a /32 RTN_BROADCAST: the longest match
 		return skb.DropIPInvalidSource, false
@@ -163,6 +180,13 @@ func (s *Stack) fibValidateSourceFull(ns *Netns, in *Device, src [4]byte) (skb.D
 	}
 	// fib_lookup again with flowi4_oif = in (FIB_LOOKUP_IGNORE_LINKSTATE):
 	// the longest route to src through in.
+	if ns.rules4 {
+		fl.oif = in.ifindex
+		if r := ns.ruleLookup(fl); r != nil && r.reject == 0 {
+			return 0, !r.via.IsValid()
+		}
+		return 0, false
+	}
 	a := binary.BigEndian.Uint32(src[:])
 	for i := range ns.routes4 {
 		r4 := &ns.routes4[i]
@@ -179,7 +203,10 @@ func (s *Stack) fibValidateSourceFull(ns *Netns, in *Device, src [4]byte) (skb.D
 // (RTN_LOCAL, /32), the local routes (RTN_LOCAL; on equal length the local
 // route), and the main table's routes. local reports an RTN_LOCAL answer;
 // otherwise r is the main table's route (nil: none).
-func (ns *Netns) sourceRoute(src [4]byte) (r *route, local bool) {
+//
+// With IPv4 rules the local table is no longer merged: the local rule
+// answers first for any local prefix, then the rules walk fl.
+func (ns *Netns) sourceRoute(src [4]byte, fl *flow) (r *route, local bool) {
 	if inRanges(ns.ifaddr4, src) {
 		return nil, true
 	}
@@ -189,6 +216,12 @@ func (ns *Netns) sourceRoute(src [4]byte) (r *route, local bool) {
 		if p.Addr().Is4() && p.Bits() > lbits && p.Contains(a) {
 			lbits = p.Bits()
 		}
+	}
+	if ns.rules4 {
+		if lbits >= 0 {
+			return nil, true
+		}
+		return ns.ruleLookup(fl), false
 	}
 	r = ns.mainRoute(a)
 	if lbits >= 0 && (r == nil || lbits >= r.dst.Bits()) {

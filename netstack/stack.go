@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -56,14 +57,18 @@ type Netns struct {
 	name       string
 	id         uint32
 	forwarding bool
-	fwd6       bool      // net.ipv6.conf.all.forwarding
-	noIPv6     bool      // net.ipv6.conf.all.disable_ipv6
-	brNF4      bool      // net.bridge.bridge-nf-call-iptables
-	brNFVlan   bool      // net.bridge.bridge-nf-filter-vlan-tagged
-	brNFPPPoE  bool      // net.bridge.bridge-nf-filter-pppoe-tagged
-	brNF6      bool      // net.bridge.bridge-nf-call-ip6tables
-	devs       []*Device // by ifindex
-	routes     []route
+	fwd6       bool           // net.ipv6.conf.all.forwarding
+	noIPv6     bool           // net.ipv6.conf.all.disable_ipv6
+	brNF4      bool           // net.bridge.bridge-nf-call-iptables
+	brNFVlan   bool           // net.bridge.bridge-nf-filter-vlan-tagged
+	brNFPPPoE  bool           // net.bridge.bridge-nf-filter-pppoe-tagged
+	brNF6      bool           // net.bridge.bridge-nf-call-ip6tables
+	devs       []*Device      // by ifindex
+	routes     []route        // the main table (RT_TABLE_MAIN)
+	tables     []fibTable     // the other tables (fibrules.go)
+	rules      []fibRule      // policy rules after the local rule, by priority (fibrules.go)
+	rules4     bool           // fib4_has_custom_rules
+	rules6     bool           // fib6_has_custom_rules
 	local      []netip.Prefix // the local table's RTN_LOCAL prefixes (besides device addresses)
 	local4     []addrRange    // isLocal's IPv4 answers (buildLocal4)
 	routes4    []route4       // routeOutput's IPv4 routes (buildLocal4)
@@ -90,6 +95,7 @@ type Netns struct {
 	ndiscSk        *Socket    // the namespace's ndisc socket (icmp6.go)
 
 	rpFilter      uint8       // net.ipv4.conf.all.rp_filter (rtinput.go)
+	srcValidMark  bool        // net.ipv4.conf.all.src_valid_mark
 	acceptLocal   bool        // net.ipv4.conf.all.accept_local
 	routeLocalnet bool        // net.ipv4.conf.all.route_localnet
 	sendRedirects bool        // IN_DEV_TX_REDIRECTS: conf.all or the device's send_redirects
@@ -626,7 +632,7 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("namespace %q: rp_filter %d (want 0, 1 or 2)", nc.Name, nc.RPFilter)
 		}
 		n.rpFilter = uint8(nc.RPFilter)
-		n.acceptLocal, n.routeLocalnet = nc.AcceptLocal, nc.RouteLocalnet
+		n.acceptLocal, n.routeLocalnet, n.srcValidMark = nc.AcceptLocal, nc.RouteLocalnet, nc.SrcValidMark
 		n.sendRedirects, n.sharedMedia = !nc.NoSendRedirects, !nc.NoSharedMedia
 		n.echoIgnoreAll, n.echoBcast, n.errInboundIfaddr = nc.ICMPEchoIgnoreAll, nc.ICMPEchoAnswerBroadcasts, nc.ICMPErrorsUseInboundIfaddr
 		n.echo6IgnoreAll, n.echo6IgnoreMcast = nc.ICMPv6EchoIgnoreAll, nc.ICMPv6EchoIgnoreMulticast
@@ -906,13 +912,34 @@ func (s *Stack) build(maxVal int) error {
 		if rc.MTU != 0 && (rc.MTU < 68 || rc.MTU > 65535 || (rc.Type != "" && rc.Type != RouteUnicast)) {
 			return cfgErr("route %d: mtu %d (want 68 to 65535, on a unicast route)", i, rc.MTU)
 		}
+		// The table: main (0 too), or another one, which fib_new_table
+		// makes for the route's family; local routes go to local.
+		routes := &n.routes
+		switch {
+		case rc.Table == 0 || rc.Table == rtTableMain:
+		case rc.Type == RouteLocal && rc.Table == rtTableLocal:
+		case rc.Type == RouteLocal || rc.Table == rtTableLocal:
+			return cfgErr("route %d: table %d for a %s route (local routes go to table local, others to main or a table of their own)", i, rc.Table, cmp.Or(rc.Type, RouteUnicast))
+		default:
+			t := n.table(rc.Table)
+			if t == nil {
+				n.tables = append(n.tables, fibTable{id: rc.Table})
+				t = &n.tables[len(n.tables)-1]
+			}
+			if dst.Addr().Is4() {
+				t.v4 = true
+			} else {
+				t.v6 = true
+			}
+			routes = &t.routes
+		}
 		switch rc.Type {
 		case "", RouteUnicast:
 			r := route{dst: dst.Masked(), dev: d, via: rc.Via, mtu: rc.MTU}
 			if dst.Addr().Is6() {
 				r.metric = ip6RtPrioUser
 			}
-			n.routes = append(n.routes, r)
+			*routes = append(*routes, r)
 		case RouteLocal:
 			// fib_table_insert into RT_TABLE_LOCAL, type RTN_LOCAL.
 			if rc.Via.IsValid() {
@@ -923,7 +950,7 @@ func (s *Stack) build(maxVal int) error {
 				n.customLocal4 = true // fib_has_custom_local_routes
 			}
 		case RouteBlackhole, RouteUnreachable, RouteProhibit:
-			n.routes = append(n.routes, route{dst: dst.Masked(), reject: reject})
+			*routes = append(*routes, route{dst: dst.Masked(), reject: reject})
 		default:
 			return cfgErr("route %d: type %q (want unicast, local, blackhole, unreachable or prohibit)", i, rc.Type)
 		}
@@ -954,6 +981,9 @@ func (s *Stack) build(maxVal int) error {
 				n.routes = append(n.routes, r)
 			}
 		}
+	}
+	if err := s.addRules(c, nsOf); err != nil {
+		return err
 	}
 	for i, nc := range c.Neighbours {
 		n, err := nsOf(fmt.Sprintf("neighbour %d", i), nsName(nc.Netns))

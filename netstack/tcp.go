@@ -630,7 +630,7 @@ func (s *Stack) tcpV4SendReset(b *skb.Buff, ns *Netns, ip ipv4) {
 	if !ok {
 		return
 	}
-	out, nh := s.routeOutput(ns, ip.src)
+	out, nh := s.routeOutputFlow(ns, ip.src, ip.dst, replyMark(b, ns.fwmarkReflect)) // ip_send_unicast_reply's flowi4
 	if out == nil {
 		return
 	}

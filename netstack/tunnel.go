@@ -101,6 +101,18 @@ func udpTunnelSrcPort(d *Device, hash uint32) uint16 {
 	return udpFlowSrcPort(hash, localPortLow, localPortHigh)
 }
 
+// tunnelMark is the flowi mark of the underlay route lookup: skb->mark
+// for vxlan and geneve (udp_tunnel_dst_lookup, udp_tunnel6_dst_lookup)
+// and for collect_md devices (ip_md_tunnel_xmit), the device's fwmark for
+// the other IP tunnels (ip_tunnel_xmit, ip6_tnl_xmit: 0, as the model's
+// devices set none).
+func tunnelMark(b *skb.Buff, d *Device) uint32 {
+	if d.kind == KindVXLAN || d.kind == KindGeneve || d.external {
+		return b.H().Mark
+	}
+	return 0
+}
+
 func greHdrLen(d *Device) int {
 	if d.vni != 0 {
 		return greKeyHlen
@@ -134,7 +146,7 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 		return
 	}
 	ln := d.linkNs
-	out, nh := s.routeOutput(ln, td.remote)
+	out, nh := s.routeOutputFlow(ln, td.remote, td.local, tunnelMark(b, d))
 	if out == nil || out == ln.lo {
 		s.drop(b, skb.DropIPOutNoroutes, OpTunnelEncap)
 		return

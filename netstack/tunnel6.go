@@ -113,7 +113,7 @@ func flowLabelFromHash(b *skb.Buff, src, dst netip.Addr, proto uint8, sport, dpo
 // of skb.
 func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device, td tunnelDst) {
 	ln := d.linkNs
-	out, nh := s.routeOutput(ln, td.remote)
+	out, nh := s.routeOutputFlow(ln, td.remote, td.local, tunnelMark(b, d))
 	if out == nil || out == ln.lo {
 		s.drop(b, skb.DropIPOutNoroutes, OpIP6TunnelXmit)
 		return

@@ -115,6 +115,19 @@ func (s *Scenario) check() error {
 			return err
 		}
 	}
+	for i, r := range c.Rules {
+		for _, dev := range []string{r.IIF, r.OIF} {
+			if dev == "" {
+				if !ns[r.Netns] {
+					return s.errAt(at(s.Src.Rules, i), "rule: unknown namespace %q", r.Netns)
+				}
+				continue
+			}
+			if err := hasDev(at(s.Src.Rules, i), "rule", r.Netns, dev); err != nil {
+				return err
+			}
+		}
+	}
 	for i, nb := range c.Neighbours {
 		if err := hasDev(at(s.Src.Neighbours, i), "neighbour", nb.Netns, nb.Dev); err != nil {
 			return err

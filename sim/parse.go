@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -86,7 +88,7 @@ func trimYAMLPrefix(s string) string {
 func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Column: n.Column} }
 
 var topKeys = []string{"name", "description", "kernel", "design", "carrier", "shards", "keep_dst_mac", "options",
-	"namespaces", "devices", "routes", "neighbours", "fdb", "sockets", "taps", "maps", "cpumaps", "devmaps", "programs", "entry"}
+	"namespaces", "devices", "routes", "rules", "neighbours", "fdb", "sockets", "taps", "maps", "cpumaps", "devmaps", "programs", "entry"}
 
 func (d *dec) scenario(root *yaml.Node, s *Scenario) error {
 	m, err := d.fields(root, "scenario", topKeys...)
@@ -140,6 +142,8 @@ func (d *dec) topField(k string, v *yaml.Node, s *Scenario) (err error) {
 		err = collect(d, v, "devices", d.device, &c.Devices, &s.Src.Devices)
 	case "routes":
 		err = collect(d, v, "routes", d.route, &c.Routes, &s.Src.Routes)
+	case "rules":
+		err = collect(d, v, "rules", d.rule, &c.Rules, &s.Src.Rules)
 	case "neighbours":
 		err = collect(d, v, "neighbours", d.neighbour, &c.Neighbours, &s.Src.Neighbours)
 	case "fdb":
@@ -284,7 +288,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 	m, err := d.fields(n, "namespace", "name", "forwarding", "ipv6_forwarding", "disable_ipv6",
 		"bridge_nf_call_iptables", "bridge_nf_call_ip6tables", "bridge_nf_filter_vlan_tagged", "bridge_nf_filter_pppoe_tagged",
 		"fwmark_reflect", "icmp_ratelimit", "ipv6_fwmark_reflect", "icmpv6_ratelimit",
-		"rp_filter", "accept_local", "route_localnet", "send_redirects", "shared_media", "icmp_echo_ignore_all", "icmp_echo_ignore_broadcasts",
+		"rp_filter", "src_valid_mark", "accept_local", "route_localnet", "send_redirects", "shared_media", "icmp_echo_ignore_all", "icmp_echo_ignore_broadcasts",
 		"icmp_errors_use_inbound_ifaddr", "icmpv6_echo_ignore_all", "icmpv6_echo_ignore_multicast",
 		"drop_unicast_in_l2_multicast", "ipv6_drop_unicast_in_l2_multicast")
 	if err != nil {
@@ -314,7 +318,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		{"bridge_nf_call_ip6tables", &ns.BridgeNFCallIP6Tables},
 		{"bridge_nf_filter_vlan_tagged", &ns.BridgeNFFilterVLANTagged},
 		{"bridge_nf_filter_pppoe_tagged", &ns.BridgeNFFilterPPPoETagged}, {"fwmark_reflect", &ns.FwmarkReflect},
-		{"ipv6_fwmark_reflect", &ns.IPv6FwmarkReflect}, {"accept_local", &ns.AcceptLocal},
+		{"ipv6_fwmark_reflect", &ns.IPv6FwmarkReflect}, {"accept_local", &ns.AcceptLocal}, {"src_valid_mark", &ns.SrcValidMark},
 		{"route_localnet", &ns.RouteLocalnet}, {"icmp_echo_ignore_all", &ns.ICMPEchoIgnoreAll},
 		{"icmp_errors_use_inbound_ifaddr", &ns.ICMPErrorsUseInboundIfaddr}, {"icmpv6_echo_ignore_all", &ns.ICMPv6EchoIgnoreAll},
 		{"icmpv6_echo_ignore_multicast", &ns.ICMPv6EchoIgnoreMulticast},
@@ -597,7 +601,7 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 }
 
 func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
-	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "type", "mtu")
+	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "type", "mtu", "table")
 	if err != nil {
 		return r, err
 	}
@@ -620,11 +624,15 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 				netstack.RouteBlackhole, netstack.RouteUnreachable, netstack.RouteProhibit)
 		case "mtu":
 			r.MTU, err = d.intv(v, "route.mtu", 68, 65535)
+		case "table":
+			r.Table, err = d.table(v, "route.table")
 		}
 		return err
 	})
 	switch {
 	case err != nil:
+	case r.Table == tableLocal && r.Type != netstack.RouteLocal, r.Table != 0 && r.Table != tableMain && r.Table != tableLocal && r.Type == netstack.RouteLocal:
+		err = d.errf(n, "route: table %d for a %s route (local routes go to table local, others to main or a table of their own)", r.Table, cmp.Or(r.Type, netstack.RouteUnicast))
 	case r.MTU != 0 && r.Type != "" && r.Type != netstack.RouteUnicast:
 		err = d.errf(n, "route: a %s route has no mtu", r.Type)
 	case r.Type == netstack.RouteLocal && r.Via.IsValid():
@@ -637,6 +645,123 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 		_, err = d.need(m, n, "route", "dev")
 	}
 	return r, err
+}
+
+// The tables of rt_tables(5) by name.
+const (
+	tableDefault = 253
+	tableMain    = 254
+	tableLocal   = 255
+)
+
+// table reads a routing table: a number from 1 to 2^32-1, or main,
+// local or default.
+func (d *dec) table(n *yaml.Node, what string) (uint32, error) {
+	s, err := d.scalar(n, what)
+	if err != nil {
+		return 0, err
+	}
+	switch s {
+	case "main":
+		return tableMain, nil
+	case "local":
+		return tableLocal, nil
+	case "default":
+		return tableDefault, nil
+	}
+	v, err := d.integer(n, what+" (a number, main, local or default)", 1, 1<<32-1)
+	return uint32(v), err
+}
+
+// rule reads a policy routing rule (`ip rule`): priority, from, to,
+// fwmark ("0x1" or "0x1/0xff"), iif, oif, table, type (lookup,
+// blackhole, unreachable, prohibit), not, suppress_prefixlength and
+// family (inet6 for an IPv6 rule with neither from nor to).
+func (d *dec) rule(n *yaml.Node) (r netstack.RuleConfig, err error) {
+	_, err = d.fields(n, "rule", "netns", "priority", "from", "to", "fwmark", "iif", "oif", "table", "type", "not",
+		"suppress_prefixlength", "family")
+	if err != nil {
+		return r, err
+	}
+	r.Netns = netstack.HostNetns
+	family := ""
+	err = d.kv(n, func(k string, v *yaml.Node) (err error) {
+		var x int64
+		switch k {
+		case "netns":
+			r.Netns, err = d.name(v, "rule.netns")
+		case "priority":
+			x, err = d.integer(v, "rule.priority", 1, 1<<32-1)
+			r.Priority = uint32(x)
+		case "from":
+			r.From, err = d.prefix(v, "rule.from")
+		case "to":
+			r.To, err = d.prefix(v, "rule.to")
+		case "fwmark":
+			r.FwMark, r.FwMask, err = d.fwmark(v, "rule.fwmark")
+		case "iif":
+			r.IIF, err = d.name(v, "rule.iif")
+		case "oif":
+			r.OIF, err = d.name(v, "rule.oif")
+		case "table":
+			r.Table, err = d.table(v, "rule.table")
+			if err == nil && r.Table == tableLocal {
+				err = d.errf(v, "rule.table: table local is not modelled in rules (the model's local decisions come first)")
+			}
+		case "type":
+			r.Type, err = d.enum(v, "rule.type", netstack.RuleLookup, netstack.RuleBlackhole, netstack.RuleUnreachable, netstack.RuleProhibit)
+		case "not":
+			r.Not, err = d.boolean(v, "rule.not")
+		case "suppress_prefixlength":
+			r.Suppress = true
+			r.SuppressPrefixlen, err = d.intv(v, "rule.suppress_prefixlength", 0, 128)
+		case "family":
+			family, err = d.enum(v, "rule.family", "inet", "inet6")
+			r.IPv6 = family == "inet6"
+		}
+		return err
+	})
+	if err != nil {
+		return r, err
+	}
+	for _, p := range []netip.Prefix{r.From, r.To} {
+		if p.IsValid() && family != "" && p.Addr().Is6() != r.IPv6 {
+			return r, d.errf(n, "rule: prefix %s is not of family %s", p, family)
+		}
+	}
+	if r.From.IsValid() && r.To.IsValid() && r.From.Addr().Is6() != r.To.Addr().Is6() {
+		return r, d.errf(n, "rule: from %s and to %s are of two families", r.From, r.To)
+	}
+	if r.Type != "" && r.Type != netstack.RuleLookup && (r.Table != 0 || r.Suppress) {
+		return r, d.errf(n, "rule: a %s rule has no table or suppress_prefixlength", r.Type)
+	}
+	return r, nil
+}
+
+// fwmark reads "MARK" or "MARK/MASK" (ip-rule(8)).
+func (d *dec) fwmark(n *yaml.Node, what string) (mark, mask uint32, err error) {
+	s, err := d.scalar(n, what)
+	if err != nil {
+		return 0, 0, err
+	}
+	ms, ks, hasMask := strings.Cut(s, "/")
+	m, perr := strconv.ParseUint(ms, 0, 32)
+	if perr != nil {
+		return 0, 0, d.errf(n, "%s: want MARK or MARK/MASK (numbers up to 0xffffffff), got %q", what, s)
+	}
+	// Without a mask, FRA_FWMARK alone: all ones for a non-zero mark, none
+	// (every mark matches) for 0, as fib_nl2rule sets mark_mask.
+	if hasMask {
+		k, perr := strconv.ParseUint(ks, 0, 32)
+		if perr != nil {
+			return 0, 0, d.errf(n, "%s: want MARK or MARK/MASK (numbers up to 0xffffffff), got %q", what, s)
+		}
+		if k == 0 {
+			return 0, 0, d.errf(n, "%s: mask 0 selects every mark; leave fwmark out", what)
+		}
+		mask = uint32(k)
+	}
+	return uint32(m), mask, nil
 }
 
 func (d *dec) fdb(n *yaml.Node) (f netstack.FDBConfig, err error) {

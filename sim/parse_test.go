@@ -683,3 +683,50 @@ entry: {dev: lo}
 		assert.Contains(t, err.Error(), tc.want)
 	}
 }
+
+// TestParseRules: rules (ip rule), a route's table and src_valid_mark
+// reach the stack's configuration; bad ones are errors at their line.
+func TestParseRules(t *testing.T) {
+	src := `namespaces:
+  - {name: a, src_valid_mark: true}
+devices:
+  - {name: eth0, kind: nic, netns: a, addr: 192.0.2.1/24}
+routes:
+  - {netns: a, dst: default, dev: eth0, via: 192.0.2.254, table: 100}
+  - {netns: a, dst: 198.51.100.0/24, dev: eth0, table: main}
+rules:
+  - {netns: a, priority: 100, fwmark: 0x1, table: 100}
+  - {netns: a, from: 10.0.0.0/8, to: 203.0.113.0/24, iif: eth0, fwmark: 0x10/0xf0, not: true, table: 100}
+  - {netns: a, table: main, suppress_prefixlength: 0}
+  - {netns: a, family: inet6, type: unreachable}
+entry: {netns: a, dev: eth0}
+`
+	s, err := Parse("t.yaml", []byte(src))
+	require.NoError(t, err)
+	assert.True(t, s.Stack.Namespaces[0].SrcValidMark)
+	assert.Equal(t, []uint32{100, 254}, []uint32{s.Stack.Routes[0].Table, s.Stack.Routes[1].Table})
+	r := s.Stack.Rules
+	require.Len(t, r, 4)
+	assert.Equal(t, netstack.RuleConfig{Netns: "a", Priority: 100, FwMark: 1, Table: 100}, r[0])
+	assert.Equal(t, netstack.RuleConfig{Netns: "a", From: netip.MustParsePrefix("10.0.0.0/8"), To: netip.MustParsePrefix("203.0.113.0/24"),
+		IIF: "eth0", FwMark: 0x10, FwMask: 0xf0, Not: true, Table: 100}, r[1])
+	assert.Equal(t, netstack.RuleConfig{Netns: "a", Table: 254, Suppress: true}, r[2])
+	assert.Equal(t, netstack.RuleConfig{Netns: "a", IPv6: true, Type: netstack.RuleUnreachable}, r[3])
+	for _, tc := range []struct{ src, want string }{
+		{"rules:\n  - {fwmark: 1x}\nentry: {dev: lo}\n", "t.yaml:2:14: rule.fwmark: want MARK or MARK/MASK"},
+		{"rules:\n  - {fwmark: 1/0}\nentry: {dev: lo}\n", "t.yaml:2:14: rule.fwmark: mask 0 selects every mark"},
+		{"rules:\n  - {table: local}\nentry: {dev: lo}\n", "t.yaml:2:13: rule.table: table local is not modelled"},
+		{"rules:\n  - {table: 0}\nentry: {dev: lo}\n", "t.yaml:2:13: rule.table (a number, main, local or default): 0 out of range"},
+		{"rules:\n  - {type: blackhole, table: 100}\nentry: {dev: lo}\n", "t.yaml:2:5: rule: a blackhole rule has no table"},
+		{"rules:\n  - {type: goto}\nentry: {dev: lo}\n", `t.yaml:2:12: rule.type: unknown value "goto"`},
+		{"rules:\n  - {from: 10.0.0.0/8, to: 2001:db8::/32}\nentry: {dev: lo}\n", "t.yaml:2:5: rule: from 10.0.0.0/8 and to 2001:db8::/32 are of two families"},
+		{"rules:\n  - {family: inet6, from: 10.0.0.0/8}\nentry: {dev: lo}\n", "t.yaml:2:5: rule: prefix 10.0.0.0/8 is not of family inet6"},
+		{"rules:\n  - {iif: eth9, table: 100}\nentry: {dev: lo}\n", `t.yaml:2:5: rule: no device "eth9" in namespace host`},
+		{"rules:\n  - {priority: 10, tos: 4}\nentry: {dev: lo}\n", `t.yaml:2:20: rule: unknown key "tos"`},
+		{"routes:\n  - {dst: 10.0.0.0/8, dev: lo, table: local}\nentry: {dev: lo}\n", "t.yaml:2:5: route: table 255 for a unicast route"},
+	} {
+		_, err := Parse("t.yaml", []byte(tc.src))
+		require.Error(t, err, tc.src)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+}

@@ -1,0 +1,377 @@
+package netstack
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+)
+
+// Policy routing: `ip rule` and routing tables other than main.
+//
+// Without a rule of its own, a namespace's lookups take the local table
+// and then main, as fib_lookup's fast path does (fib_has_custom_rules
+// false, and for IPv4 the local table merged into main). A first rule of
+// a family switches that family to fib_rules_lookup: the rules are walked
+// in priority order after the local rule (priority 0), with main at 32766
+// and, for IPv4, default (253) at 32767 (fib_default_rules_init,
+// fib6_default_rules_init); adding an IPv4 rule also unmerges the local
+// table from main (fib_unmerge), which FibLookupDirect sees.
+//
+// The model's local decisions (isLocal, fibLocal) stand for the local
+// rule; the walk below covers the rest. A rule matches on iif, oif,
+// fwmark/mask, source and destination prefixes, inverted by `not`
+// (fib_rule_match, fib4_rule_match, fib6_rule_match); uid ranges, tun_id,
+// dscp, ip_proto, ports and l3mdev are not modelled (a scenario cannot
+// state them). A lookup rule's table lookup that finds nothing (-EAGAIN,
+// a table that does not exist too) continues the walk, as does a result
+// whose prefix is no longer than suppress_prefixlength
+// (fib4_rule_suppress, fib6_rule_suppress). A reject route found in a
+// table ends the walk with its error; the rule actions blackhole,
+// unreachable and prohibit end it with -EINVAL, -ENETUNREACH and -EACCES
+// (fib4_rule_action, fib6_rule_action). No match at all is -ESRCH, which
+// fib_lookup turns into -ENETUNREACH.
+
+// flow is the part of a flowi4 or flowi6 that the model's rules match:
+// the addresses (src 0.0.0.0 or :: when the sender has none yet), the
+// input and output interfaces (flowi_iif is LOOPBACK_IFINDEX, 1, for
+// packets the host sends; flowi_oif 0 unless a lookup is bound to a
+// device), and the fwmark.
+type flow struct {
+	src, dst netip.Addr
+	iif, oif int32
+	mark     uint32
+}
+
+// The rule actions (FR_ACT_*).
+const (
+	ruleToTable     = iota // FR_ACT_TO_TBL
+	ruleBlackhole          // FR_ACT_BLACKHOLE: -EINVAL
+	ruleUnreachable        // FR_ACT_UNREACHABLE: -ENETUNREACH
+	ruleProhibit           // FR_ACT_PROHIBIT: -EACCES
+)
+
+// fibRule is a policy rule of one family.
+type fibRule struct {
+	v6             bool
+	pref           uint32
+	src, dst       netip.Prefix // invalid: any
+	mark, markMask uint32
+	iif, oif       int32 // ifindex; 0: any
+	table          uint32
+	action         uint8
+	invert         bool
+	suppress       int // suppress_prefixlength; -1: none
+}
+
+// The answers of the rule actions that end a walk with an error, as the
+// reject routes with that error do; -ENETUNREACH is no route (nil).
+var (
+	blackholeRule = route{reject: errEINVAL}
+	prohibitRule  = route{reject: errEACCES}
+)
+
+// fibTable is a routing table other than main and local.
+type fibTable struct {
+	id     uint32
+	v4, v6 bool // the table exists in the family: a route of it was added (fib_new_table)
+	routes []route
+}
+
+// match models fib_rule_match() with fib4_rule_match / fib6_rule_match.
+func (ru *fibRule) match(fl *flow) bool {
+	m := (ru.iif == 0 || ru.iif == fl.iif) && (ru.oif == 0 || ru.oif == fl.oif) &&
+		(ru.mark^fl.mark)&ru.markMask == 0 &&
+		(!ru.src.IsValid() || ru.src.Contains(fl.src)) &&
+		(!ru.dst.IsValid() || ru.dst.Contains(fl.dst))
+	return m != ru.invert // FIB_RULE_INVERT
+}
+
+// hasRules reports whether lookups of a's family walk the rules
+// (fib4_has_custom_rules, fib6_has_custom_rules).
+func (ns *Netns) hasRules(a netip.Addr) bool {
+	if a.Is4() {
+		return ns.rules4
+	}
+	return ns.rules6
+}
+
+// routeFlow is fib_lookup (IPv4) or fib6_lookup (IPv6) of fl after the
+// local table: the main table's longest matching route without rules
+// (mainRoute, or routeOif for a lookup bound to fl.oif), the rules' answer
+// with them. The answer is a route, a reject route (blackholeRule and
+// prohibitRule stand for the rule actions), or nil for no route
+// (-ENETUNREACH, an unreachable rule's answer too). Callers must not
+// modify it.
+func (ns *Netns) routeFlow(fl *flow) *route {
+	if !ns.hasRules(fl.dst) {
+		if fl.oif != 0 {
+			return ns.routeOif(ns.devByIndex(fl.oif), fl.dst)
+		}
+		return ns.mainRoute(fl.dst)
+	}
+	return ns.ruleLookup(fl)
+}
+
+// ruleLookup models fib_rules_lookup() over the family's rules.
+func (ns *Netns) ruleLookup(fl *flow) *route {
+	v6 := fl.dst.Is6()
+	for i := range ns.rules {
+		ru := &ns.rules[i]
+		if ru.v6 != v6 || !ru.match(fl) {
+			continue
+		}
+		switch ru.action {
+		case ruleBlackhole:
+			return &blackholeRule
+		case ruleUnreachable:
+			return nil
+		case ruleProhibit:
+			return &prohibitRule
+		}
+		r, ok := ns.tableLookup(ru.table, v6, fl)
+		if !ok || r == nil {
+			continue // -EAGAIN: no such table, or no route in it
+		}
+		if r.reject == 0 && r.dst.Bits() <= ru.suppress {
+			continue // fib4_rule_suppress, fib6_rule_suppress
+		}
+		return r
+	}
+	return nil // -ESRCH: fib_lookup's -ENETUNREACH
+}
+
+// tableLookup models fib_table_lookup (fib6_table_lookup) of fl in table
+// id of one family: ok is false when the table does not exist
+// (fib_get_table), r nil when no route matches. With fl.oif the routes
+// through other devices are skipped, reject routes still matching
+// (routeOif).
+func (ns *Netns) tableLookup(id uint32, v6 bool, fl *flow) (r *route, ok bool) {
+	var routes []route
+	switch id {
+	case rtTableLocal:
+		if v6 || ns.rules4 {
+			return nil, true // the local decisions precede every lookup
+		}
+		id = rtTableMain // merged into main: fib_get_table(LOCAL) is main's trie
+		fallthrough
+	case rtTableMain:
+		if fl.oif == 0 {
+			return ns.mainRoute(fl.dst), true
+		}
+		routes = ns.routes
+	default:
+		t := ns.table(id)
+		if t == nil || (!v6 && !t.v4) || (v6 && !t.v6) {
+			return nil, false
+		}
+		routes = t.routes
+	}
+	var oif *Device
+	if fl.oif != 0 {
+		if oif = ns.devByIndex(fl.oif); oif == nil {
+			return nil, true
+		}
+	}
+	return longestMatch(routes, fl.dst, oif), true
+}
+
+// table returns table id, or nil.
+func (ns *Netns) table(id uint32) *fibTable {
+	for i := range ns.tables {
+		if ns.tables[i].id == id {
+			return &ns.tables[i]
+		}
+	}
+	return nil
+}
+
+// tableExists reports whether fib_get_table (fib6_get_table) finds table
+// id of a's family: main and local always, another once a route of the
+// family was added to it.
+func (ns *Netns) tableExists(id uint32, v6 bool) bool {
+	if id == rtTableMain || id == rtTableLocal {
+		return true
+	}
+	t := ns.table(id)
+	return t != nil && ((!v6 && t.v4) || (v6 && t.v6))
+}
+
+// longestMatch is the longest prefix among routes holding dst (the first
+// of equal lengths), restricted to the routes through oif and the reject
+// routes when oif is not nil; nil for none.
+func longestMatch(routes []route, dst netip.Addr, oif *Device) *route {
+	var best *route
+	for i := range routes {
+		r := &routes[i]
+		if r.dst.Addr().Is4() != dst.Is4() || !r.dst.Contains(dst) || (oif != nil && r.dev != oif && r.reject == 0) {
+			continue
+		}
+		if best == nil || r.dst.Bits() > best.dst.Bits() {
+			best = r
+		}
+	}
+	return best
+}
+
+// Rule actions as scenario strings (RuleConfig.Type).
+const (
+	RuleLookup      = "lookup" // FR_ACT_TO_TBL (the default)
+	RuleBlackhole   = "blackhole"
+	RuleUnreachable = "unreachable"
+	RuleProhibit    = "prohibit"
+)
+
+// The default rules' priorities (fib_default_rules_init).
+const (
+	rulePrefMain    = 32766
+	rulePrefDefault = 32767
+	rtTableDefault  = 253 // RT_TABLE_DEFAULT
+)
+
+// RuleConfig is a policy routing rule, as `ip rule add` (or `ip -6 rule
+// add`) makes it: a packet whose lookup matches every selector given is
+// looked up in Table (Type RuleLookup) or refused (Type RuleBlackhole,
+// RuleUnreachable, RuleProhibit). A namespace's first rule of a family
+// makes that family's lookups walk the rules (see fibrules.go).
+type RuleConfig struct {
+	Netns string
+	// IPv6 makes an `ip -6 rule`; From or To of an IPv6 prefix implies it.
+	IPv6 bool
+	// Priority is the rule's preference; 0 lets the kernel pick one below
+	// the first rule after the local one (fib_default_rule_pref: 32765,
+	// then 32764, ...). Rules of equal priority keep their order, after
+	// the default rules of that priority.
+	Priority uint32
+	// From and To are the source and destination prefixes (invalid: any).
+	From, To netip.Prefix
+	// FwMark and FwMask select skb->mark (the socket's SO_MARK for the
+	// host's own packets): (mark ^ FwMark) & FwMask == 0. A zero FwMask
+	// is all ones for a non-zero FwMark and none (every mark matches) for
+	// FwMark 0, as fib_nl2rule sets mark_mask without FRA_FWMASK.
+	FwMark, FwMask uint32
+	// IIF and OIF name devices of the namespace: flowi_iif is the input
+	// device, or lo for packets the host sends; flowi_oif is set only
+	// for lookups bound to a device.
+	IIF, OIF string
+	// Table is the table a lookup rule consults (0: main); rtTableLocal
+	// is refused (the model's local decisions precede the rules).
+	Table uint32
+	// Type is RuleLookup ("" too) or a reject action.
+	Type string
+	// Not inverts the selectors (`not`).
+	Not bool
+	// Suppress with SuppressPrefixlen is `suppress_prefixlength N`: a
+	// route of prefix length N or shorter found by this rule is ignored
+	// and the walk goes on.
+	Suppress          bool
+	SuppressPrefixlen int
+}
+
+// addRules builds the namespaces' rules from c.Rules.
+func (s *Stack) addRules(c *Config, nsOf func(string, string) (*Netns, error)) error {
+	for i, rc := range c.Rules {
+		n, err := nsOf(fmt.Sprintf("rule %d", i), nsName(rc.Netns))
+		if err != nil {
+			return err
+		}
+		v6 := rc.IPv6 || (rc.From.IsValid() && rc.From.Addr().Is6()) || (rc.To.IsValid() && rc.To.Addr().Is6())
+		for _, p := range []netip.Prefix{rc.From, rc.To} {
+			if p.IsValid() && p.Addr().Is6() != v6 {
+				return cfgErr("rule %d: prefixes of two families", i)
+			}
+		}
+		ru := fibRule{v6: v6, pref: rc.Priority, src: rc.From.Masked(), dst: rc.To.Masked(),
+			mark: rc.FwMark, markMask: rc.FwMask, table: rc.Table, invert: rc.Not, suppress: -1}
+		if ru.src.IsValid() && ru.src.Bits() == 0 {
+			ru.src = netip.Prefix{} // from all
+		}
+		if ru.dst.IsValid() && ru.dst.Bits() == 0 {
+			ru.dst = netip.Prefix{}
+		}
+		if rc.FwMark != 0 && rc.FwMask == 0 {
+			ru.markMask = ^uint32(0) // FRA_FWMARK without FRA_FWMASK
+		}
+		if rc.Suppress {
+			if rc.SuppressPrefixlen < 0 || rc.SuppressPrefixlen > 128 {
+				return cfgErr("rule %d: suppress_prefixlength %d (want 0 to 128)", i, rc.SuppressPrefixlen)
+			}
+			ru.suppress = rc.SuppressPrefixlen
+		}
+		for _, f := range []struct {
+			name string
+			idx  *int32
+		}{{rc.IIF, &ru.iif}, {rc.OIF, &ru.oif}} {
+			if f.name == "" {
+				continue
+			}
+			d := n.dev(f.name)
+			if d == nil {
+				return cfgErr("rule %d: unknown device %q in %s", i, f.name, n.name)
+			}
+			*f.idx = d.ifindex
+		}
+		switch rc.Type {
+		case "", RuleLookup:
+			switch ru.table {
+			case 0:
+				ru.table = rtTableMain
+			case rtTableLocal:
+				return cfgErr("rule %d: table local is not modelled in rules", i)
+			}
+		case RuleBlackhole:
+			ru.action = ruleBlackhole
+		case RuleUnreachable:
+			ru.action = ruleUnreachable
+		case RuleProhibit:
+			ru.action = ruleProhibit
+		default:
+			return cfgErr("rule %d: type %q (want lookup, blackhole, unreachable or prohibit)", i, rc.Type)
+		}
+		if ru.action != ruleToTable && (rc.Table != 0 || rc.Suppress) {
+			return cfgErr("rule %d: a %s rule has no table", i, rc.Type)
+		}
+		n.addRule(ru)
+	}
+	return nil
+}
+
+// addRule models fib_nl_newrule: the first rule of a family adds the
+// family's default rules to the model's list (the local rule is the
+// model's local decisions), a rule without a priority gets
+// fib_default_rule_pref's, and the rule goes after every rule of a
+// priority not above its own.
+func (ns *Netns) addRule(ru fibRule) {
+	if (!ru.v6 && !ns.rules4) || (ru.v6 && !ns.rules6) {
+		ns.insertRule(fibRule{v6: ru.v6, pref: rulePrefMain, table: rtTableMain, suppress: -1})
+		if !ru.v6 {
+			ns.insertRule(fibRule{pref: rulePrefDefault, table: rtTableDefault, suppress: -1})
+			ns.rules4 = true // fib4_rule_configure: fib_unmerge, fib_has_custom_rules
+		} else {
+			ns.rules6 = true
+		}
+	}
+	if ru.pref == 0 {
+		// fib_default_rule_pref: one below the second rule of the list
+		// (the first after the local rule).
+		for i := range ns.rules {
+			if ns.rules[i].v6 == ru.v6 {
+				ru.pref = ns.rules[i].pref - 1
+				break
+			}
+		}
+	}
+	ns.insertRule(ru)
+}
+
+// insertRule inserts ru after the rules of its family whose priority is
+// not above its own.
+func (ns *Netns) insertRule(ru fibRule) {
+	i := len(ns.rules)
+	for j := range ns.rules {
+		if ns.rules[j].pref > ru.pref {
+			i = j
+			break
+		}
+	}
+	ns.rules = slices.Insert(ns.rules, i, ru)
+}
