@@ -127,6 +127,7 @@ type fibCase struct {
 	in       string // the device named in Ifindex ("" for ifindex 999)
 	totLen   uint16
 	tbid     uint32
+	mark     uint32 // with FibLookupMark
 	flags    uint32
 	noFwd    bool
 	xdp      bool
@@ -146,28 +147,21 @@ type fibResult struct {
 	TBID     uint32
 }
 
-// TestKernelFibLookup: bpf_fib_lookup's returns and outputs on 6.18 and in
-// the model (Ctx.FibLookup) for the same namespace: eth0 (a veth whose
-// peer has no address, standing for the model's NIC; 192.0.2.1/24,
-// 2001:db8:1::1/64) and veth0 (MTU 1400; 10.1.0.1/24, fd00:1::1/64) to
-// B's vB (10.1.0.2, fd00:1::2); 10.9.0.0/16 via 10.1.0.254 (a permanent
-// neighbour), 10.8.0.0/16 via 10.1.0.253 (none), fd00:9::/64 via
-// fd00:1::2; blackhole 10.7.0.0/16, unreachable 10.6.0.0/16, prohibit
-// 10.5.0.0/16; permanent neighbours for vB's addresses (the model assumes
-// the ARP and ND exchanges with a peer done). The kernel runs a tc or XDP
-// program under BPF_PROG_TEST_RUN in the namespace (bpf_skb_fib_lookup:
-// the skb of frameLen bytes is checked against the egress device when
-// tot_len is 0; bpf_xdp_fib_lookup checks tot_len always); the model runs
-// a Go program at eth0's tc ingress or XDP hook on a frame of the same
-// length. Every case agrees: local, broadcast and link-local destinations,
-// forwarding off, no route, no neighbour, skip_neigh, the output device,
-// the table, the source address, the MTU checks (the device's, even
-// through a route with an mtu metric), an IPv4 route through an IPv6
-// gateway (the result in AF_INET6), the reject routes (with
-// OUTPUT and DIRECT too), bad flags, family and ifindex.
-func TestKernelFibLookup(t *testing.T) {
-	testutil.KernelTests(t)
-	h, x, b := helperNamespaces(t, "fib")
+// fibHarness is TestKernelFibLookup's namespace H with the probes that
+// call bpf_fib_lookup there.
+type fibHarness struct {
+	h               *Netns
+	macs            map[string]net.HardwareAddr
+	index           map[string]int32
+	macB, gw        net.HardwareAddr
+	io              *ebpf.Map
+	tcProg, xdpProg *ebpf.Program
+}
+
+// newFibHarness sets up H, X and B (see TestKernelFibLookup).
+func newFibHarness(t *testing.T, prefix string) *fibHarness {
+	t.Helper()
+	h, x, b := helperNamespaces(t, prefix)
 	// NewNetns disables IPv6 on new devices; these three need it.
 	for _, d := range []struct {
 		n   *Netns
@@ -224,7 +218,69 @@ func TestKernelFibLookup(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { io.Close() })
 	tcProg, xdpProg := fibProbe(t, ebpf.SchedCLS, io), fibProbe(t, ebpf.XDP, io)
+	return &fibHarness{h: h, macs: macs, index: index, macB: macB, gw: gw, io: io, tcProg: tcProg, xdpProg: xdpProg}
+}
 
+// run runs tc in the kernel and in the model (whose configuration extra
+// may change) and compares the results.
+func (fh *fibHarness) run(t *testing.T, tc fibCase, extra func(*netstack.Config)) {
+	t.Helper()
+	h, index, io := fh.h, fh.index, fh.io
+	on := map[bool]string{true: "0", false: "1"}[tc.noFwd]
+	require.NoError(t, h.Sysctl("net.ipv4.ip_forward", on))
+	require.NoError(t, h.Sysctl("net.ipv6.conf.all.forwarding", on))
+	p := netstack.FibParams{Family: tc.family, Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst),
+		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, Ifindex: 999}
+	if tc.in != "" {
+		p.Ifindex = index[tc.in]
+	}
+	require.NoError(t, io.Put(uint32(0), encodeFib(p, tc.flags)))
+	frame := fibFrame(max(tc.frameLen, 60))
+	prog := fh.tcProg
+	if tc.xdp {
+		prog = fh.xdpProg
+	}
+	require.NoError(t, h.Do(func() error {
+		_, err := prog.Run(&ebpf.RunOptions{Data: frame})
+		return err
+	}))
+	var v []byte
+	require.NoError(t, io.Lookup(uint32(0), &v))
+	kp, krc := decodeFib(v)
+	names := map[int32]string{}
+	for d, i := range index {
+		names[i] = d
+	}
+	kern := fibResultOf(kp, krc, names)
+
+	mp, mrc, mnames := modelFibLookup(t, tc, fh.macs, fh.macB, fh.gw, frame, extra)
+	model := fibResultOf(mp, mrc, mnames)
+	t.Logf("kernel: %+v", kern)
+	require.Equal(t, kern, model, "model")
+}
+
+// TestKernelFibLookup: bpf_fib_lookup's returns and outputs on 6.18 and in
+// the model (Ctx.FibLookup) for the same namespace: eth0 (a veth whose
+// peer has no address, standing for the model's NIC; 192.0.2.1/24,
+// 2001:db8:1::1/64) and veth0 (MTU 1400; 10.1.0.1/24, fd00:1::1/64) to
+// B's vB (10.1.0.2, fd00:1::2); 10.9.0.0/16 via 10.1.0.254 (a permanent
+// neighbour), 10.8.0.0/16 via 10.1.0.253 (none), fd00:9::/64 via
+// fd00:1::2; blackhole 10.7.0.0/16, unreachable 10.6.0.0/16, prohibit
+// 10.5.0.0/16; permanent neighbours for vB's addresses (the model assumes
+// the ARP and ND exchanges with a peer done). The kernel runs a tc or XDP
+// program under BPF_PROG_TEST_RUN in the namespace (bpf_skb_fib_lookup:
+// the skb of frameLen bytes is checked against the egress device when
+// tot_len is 0; bpf_xdp_fib_lookup checks tot_len always); the model runs
+// a Go program at eth0's tc ingress or XDP hook on a frame of the same
+// length. Every case agrees: local, broadcast and link-local destinations,
+// forwarding off, no route, no neighbour, skip_neigh, the output device,
+// the table, the source address, the MTU checks (the device's, even
+// through a route with an mtu metric), an IPv4 route through an IPv6
+// gateway (the result in AF_INET6), the reject routes (with
+// OUTPUT and DIRECT too), bad flags, family and ifindex.
+func TestKernelFibLookup(t *testing.T) {
+	testutil.KernelTests(t)
+	fh := newFibHarness(t, "fib")
 	const (
 		v4 = netstack.AFInet
 		v6 = netstack.AFInet6
@@ -289,36 +345,7 @@ func TestKernelFibLookup(t *testing.T) {
 		{name: "IPv6 route mtu, tot_len at it", family: v6, src: "2001:db8:1::9", dst: "fd00:4::5", in: "eth0", totLen: 1300},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			on := map[bool]string{true: "0", false: "1"}[tc.noFwd]
-			require.NoError(t, h.Sysctl("net.ipv4.ip_forward", on))
-			require.NoError(t, h.Sysctl("net.ipv6.conf.all.forwarding", on))
-			p := netstack.FibParams{Family: tc.family, Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst),
-				TotLen: tc.totLen, TBID: tc.tbid, Ifindex: 999}
-			if tc.in != "" {
-				p.Ifindex = index[tc.in]
-			}
-			require.NoError(t, io.Put(uint32(0), encodeFib(p, tc.flags)))
-			frame := fibFrame(max(tc.frameLen, 60))
-			prog := tcProg
-			if tc.xdp {
-				prog = xdpProg
-			}
-			require.NoError(t, h.Do(func() error {
-				_, err := prog.Run(&ebpf.RunOptions{Data: frame})
-				return err
-			}))
-			var v []byte
-			require.NoError(t, io.Lookup(uint32(0), &v))
-			kp, krc := decodeFib(v)
-			names := map[int32]string{index["eth0"]: "eth0", index["veth0"]: "veth0"}
-			kern := fibResultOf(kp, krc, names)
-
-			mp, mrc, mnames := modelFibLookup(t, tc, macs, macB, gw, frame)
-			model := fibResultOf(mp, mrc, mnames)
-			t.Logf("kernel: %+v", kern)
-			require.Equal(t, kern, model, "model")
-		})
+		t.Run(tc.name, func(t *testing.T) { fh.run(t, tc, nil) })
 	}
 }
 
@@ -348,10 +375,11 @@ func fibResultOf(p netstack.FibParams, rc int, names map[int32]string) fibResult
 // modelFibLookup runs tc's lookup in the model: the namespace of
 // TestKernelFibLookup with the kernel's addresses, and a Go program at
 // eth0's tc ingress or XDP hook calling Ctx.FibLookup on frame.
-func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, macB, gw net.HardwareAddr, frame []byte) (netstack.FibParams, int, map[int32]string) {
+func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, macB, gw net.HardwareAddr, frame []byte,
+	extra func(*netstack.Config)) (netstack.FibParams, int, map[int32]string) {
 	t.Helper()
 	p := netstack.FibParams{Family: tc.family, Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst),
-		TotLen: tc.totLen, TBID: tc.tbid, Ifindex: 999}
+		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, Ifindex: 999}
 	rc := 1000
 	names := map[int32]string{}
 	hook := carrier.HookTCIngress
@@ -397,6 +425,9 @@ func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, 
 			return netstack.TCXDrop
 		})}},
 		Entries: []netstack.EntryConfig{{Netns: "H", Dev: "eth0"}},
+	}
+	if extra != nil {
+		extra(cfg)
 	}
 	runModel(t, cfg, netstack.NopObserver{}, frame, nil)
 	require.NotEqual(t, 1000, rc, "the model's program ran")

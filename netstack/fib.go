@@ -44,8 +44,9 @@ type FibParams struct {
 	// shares storage with VlanProto and VlanTCI, which are zeroed).
 	TBID               uint32
 	VlanProto, VlanTCI uint16
-	// Mark is the fwmark with FibLookupMark (in; it shares storage with
-	// Smac, written on success).
+	// Mark is the fwmark with FibLookupMark (in). It shares storage with
+	// Smac: FibLookup puts it in Smac's first four bytes (host order,
+	// little-endian), and writing the MACs overwrites it.
 	Mark uint32
 	// Smac and Dmac are, out, the egress device's address and the next
 	// hop's (not with FibLookupSkipNeigh).
@@ -121,6 +122,9 @@ const (
 // success, is_skb_forwardable). See Stack.fibLookup for the lookup.
 func (c *Ctx) FibLookup(p *FibParams, flags uint32) int {
 	c.s.acct.Op(cost.OpHelperCall, 1)
+	// mark and smac share storage: smac's first four bytes are the mark
+	// until the MACs are written over it.
+	binary.LittleEndian.PutUint32(p.Smac[:4], p.Mark)
 	if flags&^fibLookupFlags != 0 {
 		return errEINVAL
 	}
@@ -288,6 +292,7 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 			return FibRetNoNeigh
 		}
 		p.Dmac, p.Smac = mac, out.mac
+		p.Mark = binary.LittleEndian.Uint32(p.Smac[:4]) // the same storage
 	}
 	p.VlanProto, p.VlanTCI = 0, 0
 	if mtu != 0 {

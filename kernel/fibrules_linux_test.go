@@ -1,0 +1,371 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/internal/testutil"
+	"github.com/skbsim/skbsim/netstack"
+)
+
+// ruleArgs is `ip rule add` for r, device names mapped by dev.
+func ruleArgs(r netstack.RuleConfig, dev func(string) string) []string {
+	var a []string
+	if r.IPv6 {
+		a = append(a, "-6")
+	}
+	a = append(a, "rule", "add")
+	if r.Priority != 0 {
+		a = append(a, "pref", fmt.Sprint(r.Priority))
+	}
+	if r.Not {
+		a = append(a, "not")
+	}
+	if r.From.IsValid() {
+		a = append(a, "from", r.From.String())
+	}
+	if r.To.IsValid() {
+		a = append(a, "to", r.To.String())
+	}
+	if r.FwMark != 0 || r.FwMask != 0 {
+		m := fmt.Sprintf("%#x", r.FwMark)
+		if r.FwMask != 0 {
+			m += fmt.Sprintf("/%#x", r.FwMask)
+		}
+		a = append(a, "fwmark", m)
+	}
+	if r.IIF != "" {
+		a = append(a, "iif", dev(r.IIF))
+	}
+	if r.OIF != "" {
+		a = append(a, "oif", dev(r.OIF))
+	}
+	switch r.Type {
+	case "", netstack.RuleLookup:
+		table := r.Table
+		if table == 0 {
+			table = 254 // main
+		}
+		a = append(a, "table", fmt.Sprint(table))
+	default:
+		a = append(a, r.Type)
+	}
+	if r.Suppress {
+		a = append(a, "suppress_prefixlength", fmt.Sprint(r.SuppressPrefixlen))
+	}
+	return a
+}
+
+// markProg is a tc program that sets skb->mark to mark and passes.
+func markProg(t *testing.T, mark uint32) *ebpf.Program {
+	t.Helper()
+	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: asm.Instructions{
+		asm.Mov.Imm32(asm.R2, int32(mark)),
+		asm.StoreMem(asm.R1, 8, asm.R2, asm.Word), // mark
+		asm.Mov.Imm(asm.R0, -1),                   // TCX_NEXT
+		asm.Return(),
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// rulesTopo is newICMPTopo (A, H forwarding, B behind hB) with v's
+// sysctls on H, a namespace C behind hC (10.2.0.0/24), and H's routes:
+// 203.0.113.0/24 via B in main, default via C in table 100,
+// 203.0.113.0/25 via B in table 101, 198.18.0.0/16 on hA in table 102.
+type rulesTopo struct {
+	*icmpTopo
+	c            *Netns
+	macHC, macVC [6]byte
+	srcValidMark bool
+	rp           int
+}
+
+func newRulesTopo(t *testing.T, rp int, srcValidMark bool) *rulesTopo {
+	t.Helper()
+	svm := map[bool]string{true: "1", false: "0"}[srcValidMark]
+	tp := &rulesTopo{icmpTopo: newICMPTopo(t, "net.ipv4.conf.all.rp_filter", fmt.Sprint(rp), "net.ipv4.conf.all.src_valid_mark", svm),
+		rp: rp, srcValidMark: srcValidMark}
+	tp.c = newNetns(t, "icC")
+	h, c := tp.h, tp.c
+	require.NoError(t, c.IP("link", "add", "vC", "type", "veth", "peer", "name", "hC", "netns", h.Name))
+	require.NoError(t, h.IP("addr", "add", "10.2.0.1/24", "dev", "hC"))
+	require.NoError(t, c.IP("addr", "add", "10.2.0.2/24", "dev", "vC"))
+	require.NoError(t, h.IP("link", "set", "hC", "up"))
+	require.NoError(t, c.IP("link", "set", "vC", "up"))
+	m, err := h.HardwareAddr("hC")
+	require.NoError(t, err)
+	tp.macHC = [6]byte(m)
+	m, err = c.HardwareAddr("vC")
+	require.NoError(t, err)
+	tp.macVC = [6]byte(m)
+	for _, c := range [][]string{
+		{"neigh", "add", "10.2.0.2", "lladdr", macString(tp.macVC), "dev", "hC", "nud", "permanent"},
+		{"route", "add", "203.0.113.0/24", "via", "10.1.0.2", "dev", "hB"},
+		{"route", "add", "default", "via", "10.2.0.2", "dev", "hC", "table", "100"},
+		{"route", "add", "203.0.113.0/25", "via", "10.1.0.2", "dev", "hB", "table", "101"},
+		{"route", "add", "198.18.0.0/16", "dev", tp.hA, "table", "102"},
+	} {
+		require.NoError(t, h.IP(c...), "%v", c)
+	}
+	return tp
+}
+
+// dev maps the model's device names to the kernel's.
+func (tp *rulesTopo) dev(name string) string {
+	if name == "hA" {
+		return tp.hA
+	}
+	return name
+}
+
+// rulesModel is the model of tp with rules, packets entering at hA.
+func (tp *rulesTopo) rulesModel(rules []netstack.RuleConfig, progs ...netstack.ProgramConfig) *netstack.Config {
+	pfx, ad := netip.MustParsePrefix, netip.MustParseAddr
+	cfg := tp.model(netstack.NamespaceConfig{RPFilter: tp.rp, SrcValidMark: tp.srcValidMark}, progs...)
+	tp.rxAtH(cfg)
+	cfg.Namespaces = append(cfg.Namespaces, netstack.NamespaceConfig{Name: "C"})
+	cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "hC", Kind: netstack.KindVeth, Netns: "H", MAC: tp.macHC,
+		Addrs: []netip.Prefix{pfx("10.2.0.1/24")}, Peer: "vC", PeerNetns: "C", PeerMAC: tp.macVC, PeerAddrs: []netip.Prefix{pfx("10.2.0.2/24")}})
+	cfg.Routes = append(cfg.Routes,
+		netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.0/24"), Dev: "hB", Via: ad("10.1.0.2")},
+		netstack.RouteConfig{Netns: "H", Dev: "hC", Via: ad("10.2.0.2"), Table: 100},
+		netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.0/25"), Dev: "hB", Via: ad("10.1.0.2"), Table: 101},
+		netstack.RouteConfig{Netns: "H", Dst: pfx("198.18.0.0/16"), Dev: "hA", Table: 102})
+	for _, r := range rules {
+		r.Netns = "H"
+		cfg.Rules = append(cfg.Rules, r)
+	}
+	return cfg
+}
+
+// ruleCase is a datagram sent through H under rules: from A (src to dst,
+// marked at hA's tc ingress), or from a socket in H with SO_MARK mark
+// (local).
+type ruleCase struct {
+	name     string
+	rules    []netstack.RuleConfig
+	rp       int
+	svm      bool
+	mark     uint32
+	src, dst string
+	local    bool
+}
+
+// TestKernelPolicyRules: where H forwards A's datagram to 203.0.113.x
+// under `ip rule` (B by main, C by table 100), or why it drops it (the
+// first drop on hA), in the kernel and the model: fwmark with and without
+// a mask, from, to, iif, oif, not, the rule actions, absent tables,
+// suppress_prefixlength, priorities given and picked
+// (fib_default_rule_pref), fib_validate_source's reversed flow under
+// rp_filter with and without src_valid_mark, and packets H's own socket
+// sends with SO_MARK.
+func TestKernelPolicyRules(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	type R = netstack.RuleConfig
+	p := netip.MustParsePrefix
+	const a = icmpAddrA
+	for _, tc := range []ruleCase{
+		{name: "no rules", mark: 1, src: a, dst: "203.0.113.5"},
+		{name: "fwmark, marked", rules: []R{{FwMark: 1, Table: 100}}, mark: 1, src: a, dst: "203.0.113.5"},
+		{name: "fwmark, unmarked", rules: []R{{FwMark: 1, Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "fwmark with a mask", rules: []R{{FwMark: 0x10, FwMask: 0xf0, Table: 100}}, mark: 0x13, src: a, dst: "203.0.113.5"},
+		{name: "fwmark 0 without a mask", rules: []R{{Table: 100}}, mark: 7, src: a, dst: "203.0.113.5"},
+		{name: "from", rules: []R{{From: p("192.0.2.0/24"), Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "from another prefix", rules: []R{{From: p("192.0.2.128/25"), Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "to", rules: []R{{To: p("203.0.113.0/25"), Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "to another prefix", rules: []R{{To: p("203.0.113.0/25"), Table: 100}}, src: a, dst: "203.0.113.200"},
+		{name: "iif", rules: []R{{IIF: "hA", Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "iif of another device", rules: []R{{IIF: "hB", Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "iif lo", rules: []R{{IIF: "lo", Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "oif", rules: []R{{OIF: "hC", Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "not fwmark, unmarked", rules: []R{{FwMark: 1, Not: true, Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "not fwmark, marked", rules: []R{{FwMark: 1, Not: true, Table: 100}}, mark: 1, src: a, dst: "203.0.113.5"},
+		{name: "blackhole", rules: []R{{FwMark: 1, Type: netstack.RuleBlackhole}}, mark: 1, src: a, dst: "203.0.113.5"},
+		{name: "unreachable", rules: []R{{FwMark: 1, Type: netstack.RuleUnreachable}}, mark: 1, src: a, dst: "203.0.113.5"},
+		{name: "prohibit", rules: []R{{FwMark: 1, Type: netstack.RuleProhibit}}, mark: 1, src: a, dst: "203.0.113.5"},
+		{name: "an absent table", rules: []R{{Table: 200}}, src: a, dst: "203.0.113.5"},
+		{name: "a table without a match", rules: []R{{Priority: 100, Table: 101}, {Priority: 200, Table: 100}}, src: a, dst: "203.0.113.200"},
+		{name: "suppress_prefixlength 0, a default route", rules: []R{{Table: 100, Suppress: true}}, src: a, dst: "203.0.113.5"},
+		{name: "suppress_prefixlength 24, a /25", rules: []R{{Priority: 100, Table: 101, Suppress: true, SuppressPrefixlen: 24},
+			{Priority: 200, Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "priorities", rules: []R{{Priority: 200, Table: 101}, {Priority: 100, Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "picked priorities", rules: []R{{Table: 100}, {Table: 101}}, src: a, dst: "203.0.113.5"},
+		{name: "after main", rules: []R{{Priority: 32767, Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "rp_filter 1, source by a rule", rules: []R{{To: p("198.18.0.0/16"), Table: 102}}, rp: 1, src: "198.18.0.9", dst: "203.0.113.5"},
+		{name: "rp_filter 1, no rule", rp: 1, src: "198.18.0.9", dst: "203.0.113.5"},
+		{name: "rp_filter 1, fwmark without src_valid_mark", rules: []R{{FwMark: 1, Table: 102}}, rp: 1, mark: 1, src: "198.18.0.9", dst: "203.0.113.5"},
+		{name: "rp_filter 1, fwmark with src_valid_mark", rules: []R{{FwMark: 1, Table: 102}}, rp: 1, svm: true, mark: 1, src: "198.18.0.9", dst: "203.0.113.5"},
+		{name: "rp_filter 1, reversed iif", rules: []R{{IIF: "hB", To: p("198.18.0.0/16"), Table: 102}}, rp: 1, src: "198.18.0.9", dst: "203.0.113.5"},
+		{name: "own address as source", rules: []R{{FwMark: 9, Table: 100}}, src: "10.2.0.1", dst: "203.0.113.5"},
+		{name: "socket, SO_MARK", rules: []R{{FwMark: 5, Table: 100}}, mark: 5, dst: "203.0.113.5", local: true},
+		{name: "socket, another mark", rules: []R{{FwMark: 5, Table: 100}}, mark: 4, dst: "203.0.113.5", local: true},
+		{name: "socket, iif lo", rules: []R{{IIF: "lo", Table: 100}}, dst: "203.0.113.5", local: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := newRulesTopo(t, tc.rp, tc.svm)
+			for _, r := range tc.rules {
+				require.NoError(t, tp.h.IP(ruleArgs(r, tp.dev)...))
+			}
+			atB := attachHdrCopy(t, tp.b, "vB", unix.IPPROTO_UDP)
+			atC := attachHdrCopy(t, tp.c, "vC", unix.IPPROTO_UDP)
+			var frame []byte
+			var kern []string
+			if tc.local {
+				// The model's socket sends this packet; the kernel's picks
+				// its source from the route.
+				frame = ethIPv4(udp4Packet(netip.MustParseAddr(icmpAddrH).As4(), netip.MustParseAddr(tc.dst).As4(), 4000, 9999, 16))
+				fd := newSocket(t, tp.h, unix.AF_INET, unix.SOCK_DGRAM, 0)
+				require.NoError(t, unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(tc.mark)))
+				require.NoError(t, unix.Sendto(fd, make([]byte, 16), 0, &unix.SockaddrInet4{Port: 9999, Addr: netip.MustParseAddr(tc.dst).As4()}))
+				time.Sleep(30 * time.Millisecond)
+			} else {
+				l, err := attachTCXIn(tp.h, tp.hA, markProg(t, tc.mark), ebpf.AttachTCXIngress)
+				require.NoError(t, err)
+				t.Cleanup(func() { l.Close() })
+				frame = tp.rtFrame(tc.src, tc.dst, 64)
+				vA, err := tp.a.Ifindex("vA")
+				require.NoError(t, err)
+				kern = watchDrop(t, probe, tp.hA, func() { sendFrame(t, tp.a, vA, net.HardwareAddr(frame[0:6]), frame) })
+			}
+			var kb, kc hdrCopy
+			require.NoError(t, atB.Lookup(uint32(0), &kb))
+			require.NoError(t, atC.Lookup(uint32(0), &kc))
+			if len(kb.bytes()) != 0 {
+				kern = append(kern, "at B")
+			}
+			if len(kc.bytes()) != 0 {
+				kern = append(kern, "at C")
+			}
+			t.Logf("kernel: %v", kern)
+
+			var model []string
+			at := func(name string) netstack.ProgramFunc {
+				return func(c *netstack.Ctx) int {
+					if f := c.Skb.Data(); binary.BigEndian.Uint16(f[12:]) == unix.ETH_P_IP && f[14+9] == unix.IPPROTO_UDP {
+						model = append(model, "at "+name)
+					}
+					return -1
+				}
+			}
+			progs := []netstack.ProgramConfig{
+				{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: at("B")},
+				{Name: "atC", Hook: carrier.HookTCIngress, Netns: "C", Dev: "vC", Prog: at("C")},
+			}
+			if !tc.local {
+				mark := tc.mark
+				progs = append(progs, netstack.ProgramConfig{Name: "mark", Hook: carrier.HookTCIngress, Netns: "H", Dev: "hA",
+					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int { c.SetMark(mark); return -1 })})
+			}
+			cfg := tp.rulesModel(tc.rules, progs...)
+			obs := &devDrops{}
+			var drops []string
+			if tc.local {
+				cfg.Sockets = append(cfg.Sockets, netstack.SocketConfig{Name: "own", Netns: "H", Proto: netstack.ProtoUDP, Port: 4000, Mark: tc.mark})
+				cfg.Entries = []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "H", Socket: "own"}}
+				frame = frame[14:]
+			}
+			runModel(t, cfg, obs, frame, func(s *netstack.Stack) {
+				if !tc.local {
+					drops = obs.first(s, "H", "hA")
+				}
+			})
+			require.Equal(t, kern, append(drops, model...), "model")
+		})
+	}
+}
+
+// TestKernelFibLookupRules: bpf_fib_lookup under `ip rule` on 6.18 and in
+// the model, in TestKernelFibLookup's namespace with 203.0.113.0/24 via
+// veth0 in main, via eth0 (192.0.2.7) in table 100, 203.0.113.0/25 in
+// table 101 and fd00:9::/64 via eth0 in IPv6's table 100: the mark only
+// with BPF_FIB_LOOKUP_MARK, iif (LOOPBACK_IFINDEX with
+// BPF_FIB_LOOKUP_OUTPUT), BPF_FIB_LOOKUP_DIRECT's tables, the rule
+// actions (an unreachable rule is NOT_FWDED, an unreachable route
+// UNREACHABLE), and the local table unmerged from main by a first rule.
+func TestKernelFibLookupRules(t *testing.T) {
+	testutil.KernelTests(t)
+	type R = netstack.RuleConfig
+	const v4, v6 = netstack.AFInet, netstack.AFInet6
+	const mark, direct, tbid, out, skip = netstack.FibLookupMark, netstack.FibLookupDirect, netstack.FibLookupTBID,
+		netstack.FibLookupOutput, netstack.FibLookupSkipNeigh
+	c := func(name string, flags uint32) fibCase {
+		return fibCase{name: name, family: v4, src: "192.0.2.9", dst: "203.0.113.5", in: "eth0", mark: 1, flags: flags}
+	}
+	with := func(tc fibCase, f func(*fibCase)) fibCase { f(&tc); return tc }
+	for _, tc := range []struct {
+		fibCase
+		rules []R
+	}{
+		{c("no rules", mark), nil},
+		{c("fwmark, BPF_FIB_LOOKUP_MARK", mark), []R{{FwMark: 1, Table: 100}}},
+		{c("fwmark, without BPF_FIB_LOOKUP_MARK", 0), []R{{FwMark: 1, Table: 100}}},
+		{c("iif", 0), []R{{IIF: "eth0", Table: 100}}},
+		{c("iif lo, output", out), []R{{IIF: "lo", Table: 100}}},
+		{c("oif, output", out), []R{{OIF: "eth0", Table: 100}}},
+		{c("from", 0), []R{{From: netip.MustParsePrefix("192.0.2.0/24"), Table: 100}}},
+		{c("direct ignores the rules", mark|direct), []R{{FwMark: 1, Table: 100}}},
+		{with(c("direct, table 100", direct|tbid), func(f *fibCase) { f.tbid = 100 }), nil},
+		{with(c("direct, an absent table", direct|tbid), func(f *fibCase) { f.tbid = 200 }), nil},
+		{with(c("direct, table 101 without a match", direct|tbid), func(f *fibCase) { f.tbid, f.dst = 101, "203.0.113.200" }), nil},
+		{with(c("direct, table local, unmerged", direct|tbid), func(f *fibCase) { f.tbid, f.dst = 255, "10.1.0.2" }), []R{{FwMark: 9, Table: 100}}},
+		{with(c("direct, table main, unmerged", direct|tbid), func(f *fibCase) { f.tbid, f.dst = 254, "10.1.0.2" }), []R{{FwMark: 9, Table: 100}}},
+		{c("blackhole rule", 0), []R{{Type: netstack.RuleBlackhole}}},
+		{c("unreachable rule", 0), []R{{Type: netstack.RuleUnreachable}}},
+		{c("prohibit rule", 0), []R{{Type: netstack.RuleProhibit}}},
+		{c("suppress_prefixlength 0", 0), []R{{Table: 100, Suppress: true}}},
+		{with(c("local address, direct, unmerged", direct|skip), func(f *fibCase) { f.dst = "10.1.0.1" }), []R{{FwMark: 9, Table: 100}}},
+		{with(c("local address, unmerged", skip), func(f *fibCase) { f.dst = "10.1.0.1" }), []R{{FwMark: 9, Table: 100}}},
+		{with(c("IPv6 fwmark", mark|skip), func(f *fibCase) { f.family, f.src, f.dst = v6, "2001:db8:1::9", "fd00:9::5" }),
+			[]R{{IPv6: true, FwMark: 1, Table: 100}}},
+		{with(c("IPv6 unreachable rule", 0), func(f *fibCase) { f.family, f.src, f.dst = v6, "2001:db8:1::9", "fd00:9::5" }),
+			[]R{{IPv6: true, Type: netstack.RuleUnreachable}}},
+		{with(c("IPv6 direct, table 100", direct|tbid|skip), func(f *fibCase) {
+			f.family, f.src, f.dst, f.tbid = v6, "2001:db8:1::9", "fd00:9::5", 100
+		}), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fh := newFibHarness(t, "fibr")
+			for _, a := range [][]string{
+				{"route", "add", "203.0.113.0/24", "via", "10.1.0.254", "dev", "veth0"},
+				{"route", "add", "203.0.113.0/24", "via", "192.0.2.7", "dev", "eth0", "table", "100"},
+				{"route", "add", "203.0.113.0/25", "via", "10.1.0.254", "dev", "veth0", "table", "101"},
+				{"-6", "route", "add", "fd00:9::/64", "via", "2001:db8:1::7", "dev", "eth0", "table", "100"},
+				{"neigh", "add", "192.0.2.7", "lladdr", "02:00:00:00:00:07", "dev", "eth0", "nud", "permanent"},
+			} {
+				require.NoError(t, fh.h.IP(a...), "%v", a)
+			}
+			for _, r := range tc.rules {
+				require.NoError(t, fh.h.IP(ruleArgs(r, func(s string) string { return s })...))
+			}
+			pfx, ad := netip.MustParsePrefix, netip.MustParseAddr
+			fh.run(t, tc.fibCase, func(cfg *netstack.Config) {
+				cfg.Routes = append(cfg.Routes,
+					netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.0/24"), Dev: "veth0", Via: ad("10.1.0.254")},
+					netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.0/24"), Dev: "eth0", Via: ad("192.0.2.7"), Table: 100},
+					netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.0/25"), Dev: "veth0", Via: ad("10.1.0.254"), Table: 101},
+					netstack.RouteConfig{Netns: "H", Dst: pfx("fd00:9::/64"), Dev: "eth0", Via: ad("2001:db8:1::7"), Table: 100})
+				cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "eth0", Addr: ad("192.0.2.7"),
+					MAC: [6]byte{2, 0, 0, 0, 0, 7}})
+				for _, r := range tc.rules {
+					r.Netns = "H"
+					cfg.Rules = append(cfg.Rules, r)
+				}
+			})
+		})
+	}
+}
