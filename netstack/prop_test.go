@@ -381,6 +381,40 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 		for i := range cfg.Namespaces {
 			cfg.Namespaces[i].RPFilter, cfg.Namespaces[i].AcceptLocal, cfg.Namespaces[i].RouteLocalnet = rp, acceptLocal, localnet
 		}
+		// Policy rules (fibrules.go): a copy of a namespace's routes in
+		// table 100, and rules over marks, sources, destinations, iif lo
+		// and the rule actions, in both families.
+		if rapid.Bool().Draw(rt, "rules") {
+			for _, r := range slices.Clone(cfg.Routes) {
+				if r.Type == "" && r.Table == 0 && rapid.Bool().Draw(rt, "table100") {
+					r.Table = 100
+					cfg.Routes = append(cfg.Routes, r)
+				}
+			}
+			for i := range cfg.Namespaces {
+				cfg.Namespaces[i].SrcValidMark = rapid.Bool().Draw(rt, "srcValidMark")
+				for range rapid.IntRange(0, 3).Draw(rt, "nrules") {
+					r := RuleConfig{Netns: cfg.Namespaces[i].Name, IPv6: rapid.Bool().Draw(rt, "rule6"),
+						Priority: uint32(rapid.SampledFrom([]int{0, 0, 100, 32766, 40000}).Draw(rt, "pref")),
+						FwMark:   uint32(rapid.IntRange(0, 3).Draw(rt, "fwmark")),
+						Table:    uint32(rapid.SampledFrom([]int{0, 100, 200}).Draw(rt, "table")),
+						Type:     rapid.SampledFrom([]string{"", "", RuleBlackhole, RuleUnreachable, RuleProhibit}).Draw(rt, "ruleType"),
+						Not:      rapid.Bool().Draw(rt, "not")}
+					if !r.IPv6 && rapid.Bool().Draw(rt, "from") {
+						r.From = pfx(rapid.SampledFrom([]string{"192.0.2.0/24", "10.0.0.0/8", "0.0.0.0/0"}).Draw(rt, "fromPfx"))
+					}
+					if rapid.Bool().Draw(rt, "iifLo") {
+						r.IIF = "lo"
+					}
+					if r.Type != "" {
+						r.Table = 0
+					} else if r.Suppress = rapid.Bool().Draw(rt, "suppress"); r.Suppress {
+						r.SuppressPrefixlen = rapid.IntRange(0, 32).Draw(rt, "suppressLen")
+					}
+					cfg.Rules = append(cfg.Rules, r)
+				}
+			}
+		}
 		// What frames above an rx entry's MTU become (abovemtu.go).
 		above := rapid.SampledFrom([]string{"", AboveMTUSegment, AboveMTUGROHW, AboveMTUDrop}).Draw(rt, "aboveMTU")
 		segSize := rapid.SampledFrom([]int{0, 0, 536, 1000}).Draw(rt, "segmentSize")
