@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -267,4 +268,40 @@ func TestRuleConfigErrors(t *testing.T) {
 	cfg := rulesTopology(&none)
 	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("10.9.0.0/16"), Dev: "lo", Type: RouteLocal, Table: 100})
 	assert.ErrorIs(t, newStackErr(t, cfg, ""), ErrConfig, "a local route in table 100")
+}
+
+// TestPolicyRulesMarkScrubbed: a mark steers a rule in the namespace
+// that set it, but not in the next one: the veth crossing scrubs it
+// (skb_scrub_packet with xnet). B forwards by a fwmark rule to C; a mark
+// set at the host's eth0 is gone when B routes, one set at B's vB is not.
+func TestPolicyRulesMarkScrubbed(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		at   string // the namespace of the marking program
+		want string
+	}{
+		{"marked in the host", HostNetns, "IP_INNOROUTES"},
+		{"marked in B", "B", "c"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var none uint32
+			cfg := rulesTopology(&none)
+			cfg.Namespaces[1].Forwarding = true
+			cfg.Routes = slices.DeleteFunc(cfg.Routes, func(r RouteConfig) bool { return r.Netns == "B" })
+			cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "bx", Kind: KindVeth, Netns: "B", MAC: [6]byte{2, 0, 0, 0, 0, 0xb1},
+				Addrs: []netip.Prefix{pfx("10.3.0.1/24")}, Peer: "cx", PeerNetns: "C", PeerMAC: [6]byte{2, 0, 0, 0, 0, 0xc3},
+				PeerAddrs: []netip.Prefix{pfx("10.3.0.2/24")}})
+			cfg.Routes = append(cfg.Routes, RouteConfig{Netns: "B", Dst: pfx("203.0.113.0/24"), Dev: "bx", Via: addr("10.3.0.2"), Table: 100})
+			cfg.Rules = []RuleConfig{{Netns: "B", FwMark: 1, Table: 100}}
+			dev := "eth0"
+			if tc.at == "B" {
+				dev = "vB"
+			}
+			cfg.Programs = []ProgramConfig{{Name: "mark", Hook: carrier.HookTCIngress, Netns: tc.at, Dev: dev, Prog: ProgramFunc(func(c *Ctx) int {
+				c.SetMark(1)
+				return TCXNext
+			})}}
+			assert.Equal(t, tc.want, ruleOutcome(t, cfg, "192.0.2.9", "203.0.113.5"))
+		})
+	}
 }

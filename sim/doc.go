@@ -83,7 +83,7 @@
 //	                                   #  bridge_nf_filter_vlan_tagged, bridge_nf_filter_pppoe_tagged,
 //	                                   #  fwmark_reflect, icmp_ratelimit (ms, 1000; 0: no per-peer limit),
 //	                                   #  ipv6_fwmark_reflect, icmpv6_ratelimit (ms, 100),
-//	                                   #  rp_filter (0, 1 strict, 2 loose), accept_local, route_localnet,
+//	                                   #  rp_filter (0, 1 strict, 2 loose), src_valid_mark, accept_local, route_localnet,
 //	                                   #  send_redirects (true; false: no ICMP redirects), shared_media (true),
 //	                                   #  icmp_echo_ignore_all, icmp_echo_ignore_broadcasts (true),
 //	                                   #  icmp_errors_use_inbound_ifaddr, icmpv6_echo_ignore_all,
@@ -150,6 +150,13 @@
 //	                                   # to forward is freed in ip_error (NOT_SPECIFIED; IPv6: IP_INNOROUTES but for
 //	                                   # a blackhole); bpf_fib_lookup returns
 //	                                   # BLACKHOLE, UNREACHABLE or PROHIBIT; a local sender is refused
+//	  - {dst: default, dev: veth1, via: 10.2.0.2, table: 100}   # table: main (default), a number; local routes: local
+//	rules:                             # policy routing (ip rule); the first of a family adds main (32766) and default
+//	                                   # (32767) after the model's local decisions, and unmerges IPv4's local table
+//	  - {netns: host, priority: 100, fwmark: 0x1, table: 100}   # fwmark MARK or MARK/MASK (skb->mark, SO_MARK)
+//	  - {from: 10.0.0.0/8, to: 203.0.113.0/24, iif: eth0, not: true, table: 100}   # oif too; iif lo: the host's packets
+//	  - {table: main, suppress_prefixlength: 0}   # no priority: one below the first rule after local
+//	  - {family: inet6, type: unreachable}   # also blackhole, prohibit; family when neither from nor to says it
 //	neighbours:
 //	  - {netns: host, dev: veth0, addr: 10.0.0.2, mac: 02:00:00:00:00:02}
 //	fdb:                               # static bridge forwarding entries (BR_FDB_STATIC)
