@@ -150,7 +150,7 @@
 //	                                   # to forward is freed in ip_error (NOT_SPECIFIED; IPv6: IP_INNOROUTES but for
 //	                                   # a blackhole); bpf_fib_lookup returns
 //	                                   # BLACKHOLE, UNREACHABLE or PROHIBIT; a local sender is refused
-//	  - {dst: default, dev: veth1, via: 10.2.0.2, table: 100}   # table: main (default), a number; local routes: local
+//	  - {dst: default, dev: veth0, via: 10.0.0.3, table: 100}   # table: main (default), a number; local routes: local
 //	rules:                             # policy routing (ip rule); the first of a family adds main (32766) and default
 //	                                   # (32767) after the model's local decisions, and unmerges IPv4's local table
 //	  - {netns: host, priority: 100, fwmark: 0x1, table: 100}   # fwmark MARK or MARK/MASK (skb->mark, SO_MARK)
