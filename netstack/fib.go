@@ -17,9 +17,8 @@ import (
 type FibParams struct {
 	// Family is AF_INET (AFInet) or AF_INET6 (AFInet6).
 	Family uint8
-	// L4Protocol, Sport and Dport are the flow's (unused by the model's
-	// routing, whose policy rules have no ip_proto or port selectors and
-	// which has no multipath).
+	// L4Protocol, Sport and Dport are the flow's, which policy rules'
+	// ip_proto and port selectors match (the model has no multipath).
 	L4Protocol   uint8
 	Sport, Dport uint16
 	// TotLen is, in, the IPv4 tot_len or IPv6 packet length to check
@@ -226,7 +225,7 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 	}
 	// The flow: flowi_iif the device, or LOOPBACK_IFINDEX and flowi_oif
 	// it with FibLookupOutput; the mark with FibLookupMark (not direct).
-	fl := flow{src: p.Src, dst: p.Dst, iif: in.ifindex}
+	fl := flow{src: p.Src, dst: p.Dst, iif: in.ifindex, proto: p.L4Protocol, sport: p.Sport, dport: p.Dport}
 	if !fl.src.IsValid() || fl.src.Is4() != fl.dst.Is4() {
 		fl.src = unspecifiedOf(fl.dst)
 	}

@@ -1,9 +1,12 @@
 package netstack
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
+
+	"github.com/skbsim/skbsim/skb"
 )
 
 // Policy routing: `ip rule` and routing tables other than main.
@@ -19,10 +22,15 @@ import (
 //
 // The model's local decisions (isLocal, fibLocal) stand for the local
 // rule; the walk below covers the rest. A rule matches on iif, oif,
-// fwmark/mask, source and destination prefixes, inverted by `not`
-// (fib_rule_match, fib4_rule_match, fib6_rule_match); uid ranges, tun_id,
-// dscp, ip_proto, ports and l3mdev are not modelled (a scenario cannot
-// state them). A lookup rule's table lookup that finds nothing (-EAGAIN,
+// fwmark/mask, tun_id, source and destination prefixes, ip_proto and
+// source and destination port ranges, inverted by `not` (fib_rule_match,
+// fib4_rule_match, fib6_rule_match); uid ranges, dscp and l3mdev are not
+// modelled (a scenario cannot state them). A received packet's protocol
+// and ports enter the flow only while a rule needs them
+// (fib_rules_require_fldissect: an ip_proto or port selector on a rule
+// whose iif is not lo), as the flow dissector reads them
+// (fib4_rules_early_flow_dissect): no ports for fragments, and for IPv6
+// the fragment header as the protocol. A lookup rule's table lookup that finds nothing (-EAGAIN,
 // a table that does not exist too) continues the walk, as does a result
 // whose prefix is no longer than suppress_prefixlength
 // (fib4_rule_suppress, fib6_rule_suppress). A reject route found in a
@@ -37,9 +45,12 @@ import (
 // packets the host sends; flowi_oif 0 unless a lookup is bound to a
 // device), and the fwmark.
 type flow struct {
-	src, dst netip.Addr
-	iif, oif int32
-	mark     uint32
+	src, dst     netip.Addr
+	iif, oif     int32
+	mark         uint32
+	proto        uint8
+	sport, dport uint16 // for ICMP, dport is type << 8 | code (flowi_uli's icmpt)
+	tunID        uint64 // flowi_tun_key.tun_id: a received collect_md packet's key
 }
 
 // The rule actions (FR_ACT_*).
@@ -61,6 +72,9 @@ type fibRule struct {
 	action         uint8
 	invert         bool
 	suppress       int // suppress_prefixlength; -1: none
+	proto          uint8
+	sport, dport   [2]uint16 // inclusive ranges; {0, 0}: any
+	tunID          uint64
 }
 
 // The answers of the rule actions that end a walk with an error, as the
@@ -81,9 +95,82 @@ type fibTable struct {
 func (ru *fibRule) match(fl *flow) bool {
 	m := (ru.iif == 0 || ru.iif == fl.iif) && (ru.oif == 0 || ru.oif == fl.oif) &&
 		(ru.mark^fl.mark)&ru.markMask == 0 &&
+		(ru.tunID == 0 || ru.tunID == fl.tunID) &&
 		(!ru.src.IsValid() || ru.src.Contains(fl.src)) &&
-		(!ru.dst.IsValid() || ru.dst.Contains(fl.dst))
+		(!ru.dst.IsValid() || ru.dst.Contains(fl.dst)) &&
+		(ru.proto == 0 || ru.proto == fl.proto) &&
+		portMatch(ru.sport, fl.sport) && portMatch(ru.dport, fl.dport)
 	return m != ru.invert // FIB_RULE_INVERT
+}
+
+// portMatch models fib_rule_port_match for a range without a mask.
+func portMatch(r [2]uint16, p uint16) bool {
+	return r == [2]uint16{} || (p >= r[0] && p <= r[1])
+}
+
+// flowL4 fills fl's protocol and ports from packet p (from its IP
+// header) as fib4_rules_early_flow_dissect / fib6_rules_early_flow_dissect
+// read them: the IPv4 protocol, for IPv6 the header after the hop-by-hop,
+// destination and routing headers (the fragment header itself for a
+// fragment), and the ports of TCP, UDP, UDP-Lite, DCCP, SCTP (and ESP's
+// SPI, AH's at offset 4: proto_ports_offset) unless the packet is a
+// fragment or too short.
+func flowL4(b *skb.Buff, fl *flow) {
+	p := b.Data() // the IP header and IPv6's extension headers: ip_rcv and ip6_rcv pulled them
+	var off int
+	if fl.dst.Is4() {
+		ip, ok := parseIPv4(p)
+		if !ok {
+			return
+		}
+		fl.proto, off = ip.proto, ip.ihl
+		if ip.isFragment() {
+			return
+		}
+	} else {
+		if len(p) < ip6Hlen {
+			return
+		}
+		next, l4, ok := ip6L4(p)
+		if !ok {
+			return
+		}
+		fl.proto, off = next, l4
+	}
+	switch fl.proto {
+	case ipprotoTCP, ipprotoUDP, ipprotoUDPLite, ipprotoDCCP, ipprotoSCTP, ipprotoESP:
+	case ipprotoAH:
+		off += 4
+	default:
+		return
+	}
+	var scratch [4]byte
+	if ports := b.HeaderPointer(off, 4, scratch[:]); ports != nil { // skb_flow_get_ports
+		fl.sport, fl.dport = binary.BigEndian.Uint16(ports), binary.BigEndian.Uint16(ports[2:])
+	}
+}
+
+// The protocols whose ports proto_ports_offset knows, besides TCP, UDP
+// and SCTP.
+const (
+	ipprotoDCCP    = 33
+	ipprotoESP     = 50
+	ipprotoAH      = 51
+	ipprotoUDPLite = 136
+)
+
+// rxTunID is the flowi_tun_key.tun_id of received packet b while a rule
+// selects tun_id: the key of a receive-side ip_tunnel_info (a collect_md
+// device's metadata dst), which ip_route_input_slow and ip6_route_input
+// read before they drop the dst; else 0.
+func (ns *Netns) rxTunID(b *skb.Buff) uint64 {
+	if !ns.rulesTunID {
+		return 0
+	}
+	if info, ok := b.TunnelInfo(); ok && !info.TX {
+		return info.ID
+	}
+	return 0
 }
 
 // hasRules reports whether lookups of a's family walk the rules
@@ -265,6 +352,14 @@ type RuleConfig struct {
 	// and the walk goes on.
 	Suppress          bool
 	SuppressPrefixlen int
+	// IPProto selects the flow's protocol (`ipproto`; 0: any), Sport and
+	// Dport its ports as inclusive ranges (`sport 1000-2000`; {0, 0}:
+	// any; a single port is {p, p}).
+	IPProto      uint8
+	Sport, Dport [2]uint16
+	// TunID selects a received collect_md packet's tunnel key (`tun_id`:
+	// a vxlan VNI; 0: any).
+	TunID uint64
 }
 
 // addRules builds the namespaces' rules from c.Rules.
@@ -281,7 +376,13 @@ func (s *Stack) addRules(c *Config, nsOf func(string, string) (*Netns, error)) e
 			}
 		}
 		ru := fibRule{v6: v6, pref: rc.Priority, src: rc.From.Masked(), dst: rc.To.Masked(),
-			mark: rc.FwMark, markMask: rc.FwMask, table: rc.Table, invert: rc.Not, suppress: -1}
+			mark: rc.FwMark, markMask: rc.FwMask, table: rc.Table, invert: rc.Not, suppress: -1,
+			proto: rc.IPProto, sport: rc.Sport, dport: rc.Dport, tunID: rc.TunID}
+		for _, r := range [][2]uint16{rc.Sport, rc.Dport} {
+			if r != [2]uint16{} && (r[0] == 0 || r[0] > r[1]) {
+				return cfgErr("rule %d: port range %d-%d (want 1 to 65535, low to high)", i, r[0], r[1])
+			}
+		}
 		if ru.src.IsValid() && ru.src.Bits() == 0 {
 			ru.src = netip.Prefix{} // from all
 		}
@@ -331,6 +432,11 @@ func (s *Stack) addRules(c *Config, nsOf func(string, string) (*Netns, error)) e
 			return cfgErr("rule %d: a %s rule has no table", i, rc.Type)
 		}
 		n.addRule(ru)
+		n.rulesTunID = n.rulesTunID || ru.tunID != 0
+		// fib_rule_requires_fldissect
+		if ru.iif != loIfindex && (ru.proto != 0 || ru.sport != [2]uint16{} || ru.dport != [2]uint16{}) {
+			n.rulesDissect = true
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -162,6 +163,9 @@ func TestPolicyRulesOutput(t *testing.T) {
 		{"from the bound address", RuleConfig{From: pfx("10.2.0.1/32"), Table: 100}, 0, "10.2.0.1", "c"},
 		{"from: a wildcard socket has no source yet", RuleConfig{From: pfx("10.2.0.1/32"), Table: 100}, 0, "", "b"},
 		{"unreachable: no skb", RuleConfig{Type: RuleUnreachable}, 0, "", "IP_OUTNOROUTES"},
+		{"ipproto and dport", RuleConfig{IPProto: ipprotoUDP, Dport: [2]uint16{2000, 2000}, Table: 100}, 0, "", "c"},
+		{"sport: the bound port", RuleConfig{Sport: [2]uint16{4000, 4000}, Table: 100}, 0, "", "c"},
+		{"ipproto tcp", RuleConfig{IPProto: ipprotoTCP, Table: 100}, 0, "", "b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var none uint32
@@ -216,6 +220,10 @@ func TestFibLookupRules(t *testing.T) {
 		{"blackhole rule", []RuleConfig{{Type: RuleBlackhole}}, 0, nil, FibRetBlackhole, 0},
 		{"unreachable rule", []RuleConfig{{Type: RuleUnreachable}}, 0, nil, FibRetNotFwded, 0},
 		{"prohibit rule", []RuleConfig{{Type: RuleProhibit}}, 0, nil, FibRetProhibit, 0},
+		{"dport rule: the params' dport", []RuleConfig{{Dport: [2]uint16{2000, 2000}, Table: 100}}, 0,
+			func(p *FibParams) { p.L4Protocol, p.Dport = ipprotoUDP, 2000 }, FibRetSuccess, veth1},
+		{"ipproto rule: another protocol", []RuleConfig{{IPProto: ipprotoTCP, Table: 100}}, 0,
+			func(p *FibParams) { p.L4Protocol, p.Dport = ipprotoUDP, 2000 }, FibRetSuccess, veth0},
 		{"own address, direct main, merged", nil, FibLookupDirect | FibLookupSkipNeigh, func(p *FibParams) { p.Dst = addr("10.2.0.1") }, FibRetNotFwded, 0},
 		{"own address, direct main, unmerged by a rule", []RuleConfig{{FwMark: 9, Table: 100}}, FibLookupDirect | FibLookupSkipNeigh,
 			func(p *FibParams) { p.Dst = addr("10.2.0.1") }, FibRetSuccess, veth1},
@@ -260,6 +268,8 @@ func TestRuleConfigErrors(t *testing.T) {
 		{"two families", RuleConfig{From: pfx("192.0.2.0/24"), To: pfx("2001:db8::/32"), Table: 100}},
 		{"unknown type", RuleConfig{Type: "goto"}},
 		{"suppress_prefixlength above 128", RuleConfig{Suppress: true, SuppressPrefixlen: 129}},
+		{"port range low above high", RuleConfig{Dport: [2]uint16{2000, 1000}, Table: 100}},
+		{"port 0", RuleConfig{Sport: [2]uint16{0, 10}, Table: 100}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.ErrorIs(t, newStackErr(t, rulesTopology(&none, tc.rule), ""), ErrConfig)
@@ -302,6 +312,117 @@ func TestPolicyRulesMarkScrubbed(t *testing.T) {
 				return TCXNext
 			})}}
 			assert.Equal(t, tc.want, ruleOutcome(t, cfg, "192.0.2.9", "203.0.113.5"))
+		})
+	}
+}
+
+// ruleFrameOutcome is ruleOutcome for frame f; a packet that reached B
+// or C but no socket (a fragment waiting for the rest) is "at B" or "at
+// C".
+func ruleFrameOutcome(t *testing.T, cfg *Config, f []byte) string {
+	t.Helper()
+	var at string
+	for _, ns := range []string{"B", "C"} {
+		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "at" + ns, Hook: carrier.HookTCIngress, Netns: ns, Dev: "v" + ns,
+			Prog: ProgramFunc(func(c *Ctx) int {
+				at = "at " + ns
+				return TCXNext
+			})})
+	}
+	defer func() { cfg.Programs = cfg.Programs[:len(cfg.Programs)-2] }()
+	s, te := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+	s.Flush()
+	if r := te.obs.dropReasons(); len(r) != 0 {
+		got, _, _ := strings.Cut(strings.TrimPrefix(r[0], "SKB_DROP_REASON_"), "@")
+		return got
+	}
+	var got []string
+	for _, e := range te.obs.delivs {
+		if e.Kind == DeliverSocket {
+			got = append(got, cfg.Sockets[e.Index].Name)
+		}
+	}
+	if len(got) == 0 {
+		return at
+	}
+	return strings.Join(got, ",")
+}
+
+// TestPolicyRulesL4: ip_proto and port selectors on forwarded packets
+// (the flow dissector's view: no ports for a fragment, the fragment
+// header as IPv6's protocol), on fib_validate_source's reversed flow
+// (ports swapped), and bpf_fib_lookup's L4 fields.
+func TestPolicyRulesL4(t *testing.T) {
+	udp := func(sport uint16) []byte {
+		return buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.5", sport: sport, dport: 2000, payload: 10})
+	}
+	tcp := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.5", proto: ipprotoTCP, sport: 1000, dport: 2000, tcpFlags: tcpRST})
+	frag := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.5", sport: 1000, dport: 2000, payload: 10, fragOff: ipMF})
+	later := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.5", sport: 1000, dport: 2000, payload: 10, fragOff: 4})
+	rpSrc := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "198.18.0.9", dst: "203.0.113.5", sport: 1000, dport: 2000, payload: 10})
+	rpLocal := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "198.18.0.9", dst: "192.0.2.1", sport: 1000, dport: 2000, payload: 10})
+	udp6 := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:99::5", dport: 2000, payload: 10})
+	frag6 := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:99::5", dport: 2000, payload: 8, frag: true})
+	r := func(proto uint8, sport, dport [2]uint16) RuleConfig {
+		return RuleConfig{IPProto: proto, Sport: sport, Dport: dport, Table: 100}
+	}
+	for _, tc := range []struct {
+		name string
+		rule RuleConfig
+		ns   NamespaceConfig
+		f    []byte
+		want string
+	}{
+		{"ipproto udp", r(ipprotoUDP, [2]uint16{}, [2]uint16{}), NamespaceConfig{}, udp(1000), "c"},
+		{"ipproto tcp, a datagram", r(ipprotoTCP, [2]uint16{}, [2]uint16{}), NamespaceConfig{}, udp(1000), "b"},
+		{"ipproto tcp, a segment", r(ipprotoTCP, [2]uint16{}, [2]uint16{}), NamespaceConfig{}, tcp, "NO_SOCKET"},
+		{"dport", r(0, [2]uint16{}, [2]uint16{2000, 2000}), NamespaceConfig{}, udp(1000), "c"},
+		{"dport range without it", r(0, [2]uint16{}, [2]uint16{1, 1999}), NamespaceConfig{}, udp(1000), "b"},
+		{"sport range", r(0, [2]uint16{900, 1100}, [2]uint16{}), NamespaceConfig{}, udp(1000), "c"},
+		{"sport range, another port", r(0, [2]uint16{900, 1100}, [2]uint16{}), NamespaceConfig{}, udp(1200), "b"},
+		{"ipproto of a first fragment", r(ipprotoUDP, [2]uint16{}, [2]uint16{}), NamespaceConfig{}, frag, "at C"},
+		{"ports of a first fragment: none", r(0, [2]uint16{}, [2]uint16{2000, 2000}), NamespaceConfig{}, frag, "at B"},
+		{"ipproto of a later fragment", r(ipprotoUDP, [2]uint16{}, [2]uint16{}), NamespaceConfig{}, later, "at C"},
+		{"iif lo: no dissection, no ports", RuleConfig{IIF: "lo", Dport: [2]uint16{2000, 2000}, Table: 100}, NamespaceConfig{}, udp(1000), "b"},
+		{"rp_filter 1, the reversed flow's dport is the sport",
+			RuleConfig{To: pfx("198.18.0.0/16"), Dport: [2]uint16{1000, 1000}, Table: 102}, NamespaceConfig{RPFilter: 1}, rpSrc, "b"},
+		{"rp_filter 1, the reversed flow's sport is the dport",
+			RuleConfig{To: pfx("198.18.0.0/16"), Dport: [2]uint16{2000, 2000}, Table: 102}, NamespaceConfig{RPFilter: 1}, rpSrc, "IP_RPFILTER"},
+		{"rp_filter 1, delivered locally: the reversed flow's iif is lo, and an iif lo rule's ports are not dissected",
+			RuleConfig{IIF: "lo", To: pfx("198.18.0.0/16"), Dport: [2]uint16{1000, 1000}, Table: 102}, NamespaceConfig{RPFilter: 1}, rpLocal, "IP_RPFILTER"},
+		{"rp_filter 1, delivered locally: an iif lo rule without ports",
+			RuleConfig{IIF: "lo", To: pfx("198.18.0.0/16"), Table: 102}, NamespaceConfig{RPFilter: 1}, rpLocal, "NO_SOCKET"},
+		{"IPv6 dport", RuleConfig{IPv6: true, Dport: [2]uint16{2000, 2000}, Table: 100}, NamespaceConfig{}, udp6, "c6"},
+		{"IPv6 fragment: ipproto is the fragment header", RuleConfig{IPv6: true, IPProto: 44, Table: 100}, NamespaceConfig{}, frag6, "at C"},
+		{"IPv6 fragment: not udp", RuleConfig{IPv6: true, IPProto: ipprotoUDP, Table: 100}, NamespaceConfig{}, frag6, "at B"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var none uint32
+			cfg := rulesTopology(&none, tc.rule)
+			tc.ns.Name, tc.ns.Forwarding, tc.ns.IPv6Forwarding = HostNetns, true, true
+			cfg.Namespaces[0] = tc.ns
+			cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("198.18.0.0/16"), Dev: "eth0", Table: 102})
+			assert.Equal(t, tc.want, ruleFrameOutcome(t, cfg, tc.f))
+		})
+	}
+}
+
+// TestPolicyRulesTunID: a tun_id rule steers the packets a collect_md
+// vxlan device received with that VNI (the receive-side tunnel key), and
+// none of the others.
+func TestPolicyRulesTunID(t *testing.T) {
+	for _, tc := range []struct {
+		vni  uint32
+		want string
+	}{{42, "c"}, {7, "b"}} {
+		t.Run(fmt.Sprint("VNI ", tc.vni), func(t *testing.T) {
+			var none uint32
+			cfg := rulesTopology(&none, RuleConfig{TunID: 42, Table: 100})
+			cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "vx0", Kind: KindVXLAN, External: true, MAC: macB,
+				Addrs: []netip.Prefix{pfx("10.9.0.1/24")}})
+			inner := buildFrame(frameOpts{dstMAC: macB, srcMAC: macA, src: "10.9.0.7", dst: "203.0.113.5", sport: 1000, dport: 2000, payload: 10})
+			assert.Equal(t, tc.want, ruleFrameOutcome(t, cfg, vxlanWrap(inner, "192.0.2.1", 1, tc.vni)))
 		})
 	}
 }

@@ -285,7 +285,10 @@ func (s *Stack) icmp6Push(b *skb.Buff, ns *Netns, src, dst netip.Addr, tclass ui
 		}
 		apply = true
 	}
-	out, nh := s.routeOutputFlow(ns, dst, src, replyMark(b, ns.fwmarkReflect6)) // icmpv6_route_lookup: IP6_REPLY_MARK
+	// icmp6_send's and icmpv6_echo_reply's flowi6: IP6_REPLY_MARK, the
+	// type and code in flowi_uli.
+	fl := flow{dst: dst, src: src, mark: replyMark(b, ns.fwmarkReflect6), proto: nexthdrICMPv6, dport: uint16(typ)<<8 | uint16(hdr[1])}
+	out, nh := s.routeOutputFlow(ns, &fl)
 	if out == nil {
 		return
 	}
@@ -360,7 +363,10 @@ func (s *Stack) tcpV6SendReset(b *skb.Buff, ns *Netns, ip ipv6) {
 	if !s.cfg.Options.Replies || th[13]&tcpRST != 0 || ip.dst.IsMulticast() || !s.isLocal(ns, ip.dst) {
 		return
 	}
-	out, nh := s.routeOutputFlow(ns, ip.src, ip.dst, replyMark(b, ns.fwmarkReflect6)) // tcp_v6_send_response's flowi6
+	// tcp_v6_send_response's flowi6: the segment's ports swapped.
+	fl := flow{dst: ip.src, src: ip.dst, mark: replyMark(b, ns.fwmarkReflect6), proto: nexthdrTCP,
+		sport: binary.BigEndian.Uint16(th[2:]), dport: binary.BigEndian.Uint16(th[0:])}
+	out, nh := s.routeOutputFlow(ns, &fl)
 	if out == nil {
 		return
 	}

@@ -76,7 +76,9 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 	d := s.devOf(b)
 	ns := d.ns
 	// ip_route_input_slow: skb_dst_drop, a collect_md tunnel's metadata
-	// dst included (its key only seeds flowi4_tun_key).
+	// dst included (its key only seeds flowi4_tun_key, which rules with
+	// tun_id match).
+	tunID := ns.rxTunID(b)
 	b.DropTunnelDst()
 	if len(ns.tproxy) != 0 && !ip.isFragment() {
 		s.tproxyAssign(b, ns, ip)
@@ -91,7 +93,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		// forwarding (IN_DEV_MFORWARD).
 		if dst == allHostsGroup || slices.Contains(d.mcGroups, dst) {
 			if !routed {
-				if r := s.ipMcValidateSource(ns, d, src, dst, ip.proto, b.H().Mark); r != 0 {
+				if r := s.ipMcValidateSource(ns, d, b, src, dst, ip.proto); r != 0 {
 					s.drop(b, r, OpIPRoute)
 					return
 				}
@@ -116,7 +118,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		// fib_validate_source_reason with oif 0 (brd_input: not for a
 		// 0.0.0.0 source).
 		if !routed && src != [4]byte{} {
-			if r, _ := s.fibValidateSource(ns, d, src, dst, b.H().Mark, nil); r != 0 {
+			if r, _ := s.fibValidateSource(ns, d, b, src, dst, nil); r != 0 {
 				s.drop(b, r, OpIPRoute)
 				return
 			}
@@ -141,7 +143,7 @@ func (s *Stack) ipRcv(b *skb.Buff) {
 		s.drop(b, skb.DropIPInAddrErrors, OpIPRoute)
 		return
 	}
-	s.ipForward(b, ns, ip)
+	s.ipForward(b, ns, ip, tunID)
 }
 
 // isLocal models fib_lookup's first step, the local table (RT_TABLE_LOCAL
@@ -374,26 +376,39 @@ func stealSock(b *skb.Buff) *Socket {
 // table's longest matching prefix, or the policy rules' answer
 // (routeOutputFlow). Returns the device and next hop, or nil.
 func (s *Stack) routeOutput(ns *Netns, dst netip.Addr) (*Device, netip.Addr) {
-	return s.routeOutputFlow(ns, dst, netip.Addr{}, 0)
+	return s.routeOutputFlow(ns, &flow{dst: dst})
 }
 
-// routeOutputFlow is routeOutput for a sender that states its source
-// address (a bound socket, or an answer's source; the zero Addr for
-// none) and its mark (SO_MARK, or IP4_REPLY_MARK and IP6_REPLY_MARK for
-// the stack's answers), which policy rules match with flowi_iif
-// LOOPBACK_IFINDEX.
-func (s *Stack) routeOutputFlow(ns *Netns, dst, src netip.Addr, mark uint32) (*Device, netip.Addr) {
+// routeOutputFlow is routeOutput for a sender that states more of its
+// flow: its source address (a bound socket, or an answer's source; the
+// zero Addr for none), its mark (SO_MARK, or IP4_REPLY_MARK and
+// IP6_REPLY_MARK for the stack's answers), protocol and ports, which
+// policy rules match with flowi_iif LOOPBACK_IFINDEX.
+func (s *Stack) routeOutputFlow(ns *Netns, fl *flow) (*Device, netip.Addr) {
+	dst := fl.dst
 	if s.isLocal(ns, dst) {
 		return ns.lo, dst
 	}
 	if !ns.hasRules(dst) {
 		return nextHop(ns.mainRoute(dst), dst)
 	}
-	fl := flow{src: src, dst: dst, iif: loIfindex, mark: mark}
-	if !src.IsValid() || src.Is4() != dst.Is4() {
+	fl.iif = loIfindex
+	if !fl.src.IsValid() || fl.src.Is4() != dst.Is4() {
 		fl.src = unspecifiedOf(dst)
 	}
-	return nextHop(ns.ruleLookup(&fl), dst)
+	return nextHop(ns.ruleLookup(fl), dst)
+}
+
+// sockFlow is the flow of a datagram or segment socket sk sends to dst
+// (pkt from its IP header, l4 the offset of its L4 header): the bound
+// address, SO_MARK, the socket's protocol, its port and the destination
+// port (ip_route_connect, udp_sendmsg's flowi4_init_output).
+func sockFlow(sk *Socket, dst netip.Addr, pkt []byte, l4 int) flow {
+	fl := flow{dst: dst, src: sk.addr, mark: sk.mark, proto: sk.l4, sport: sk.port}
+	if l4+4 <= len(pkt) {
+		fl.dport = binary.BigEndian.Uint16(pkt[l4+2:])
+	}
+	return fl
 }
 
 // routeMain is routeOutput's lookup in the main table, for a destination
@@ -428,12 +443,16 @@ func unspecifiedOf(a netip.Addr) netip.Addr {
 
 // inputRoute is ip_route_input_slow's (ip6_route_input's) lookup of a
 // received packet that is not local: flowi_iif the input device, the
-// skb's mark, its addresses (routeFlow).
-func (ns *Netns) inputRoute(b *skb.Buff, in *Device, src, dst netip.Addr) *route {
+// skb's mark, its addresses, the tunnel key it came with (rxTunID), and
+// its protocol and ports while rules select them (routeFlow).
+func (ns *Netns) inputRoute(b *skb.Buff, in *Device, src, dst netip.Addr, tunID uint64) *route {
 	if !ns.hasRules(dst) {
 		return ns.mainRoute(dst)
 	}
-	fl := flow{src: src, dst: dst, iif: in.ifindex, mark: b.H().Mark}
+	fl := flow{src: src, dst: dst, iif: in.ifindex, mark: b.H().Mark, tunID: tunID}
+	if ns.rulesDissect {
+		flowL4(b, &fl)
+	}
 	return ns.ruleLookup(&fl)
 }
 
@@ -468,7 +487,7 @@ func (ns *Netns) mainRoute(dst netip.Addr) *route {
 // skb gets a private head: meta_len 0 before v6.19), the TTL is
 // decremented, priority = rt_tos2priority(tos) (ip_forward_update_priority),
 // ip_forward_finish clears the RX timestamp, then dst_output.
-func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
+func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4, tunID uint64) {
 	// ip_route_input_slow: the local table did not match (ipRcv asked
 	// isLocal), so the main table decides, before ip_forward's checks.
 	// No route, or a reject route, gives an RTN_UNREACHABLE route whose
@@ -479,7 +498,7 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	// filtered; -EINVAL of a blackhole: no error), each error subject to
 	// ip_error's token bucket (ipErrorAllow) before icmp_send's limits.
 	in := s.devOf(b)
-	r := ns.inputRoute(b, in, ip.src, ip.dst)
+	r := ns.inputRoute(b, in, ip.src, ip.dst, tunID)
 	if (r == nil || r.dev == ns.lo || r.reject != 0) && (ip.ihl > ipHlen && !s.ipOptions(b, ns, in, ip, false) || (ns.dropL2Mcast4 && s.l2McastDrop(b, ns))) {
 		return // ip_rcv_options and the L2 multicast check run before ip_error
 	}
@@ -505,7 +524,7 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4) {
 	// __mkroute_input: fib_validate_source with the route's oif; a source
 	// on the link of the device the packet came in on and leaves by marks
 	// the redirect (IPSKB_DOREDIRECT; shared_media is 1).
-	reason, onlink := s.fibValidateSource(ns, in, ip.src.As4(), ip.dst.As4(), b.H().Mark, out)
+	reason, onlink := s.fibValidateSource(ns, in, b, ip.src.As4(), ip.dst.As4(), out)
 	if reason != 0 {
 		s.drop(b, reason, OpIPRoute)
 		return

@@ -116,7 +116,8 @@ func (s *Stack) ip6Rcv(b *skb.Buff) {
 		}
 	}
 	b.Orphan()
-	b.DropTunnelDst() // ip6_route_input: skb_dst_drop
+	tunID := ns.rxTunID(b) // ip6_route_input: flowi6_tun_key.tun_id
+	b.DropTunnelDst()      // ip6_route_input: skb_dst_drop
 	s.traceOp(LayerIP, OpIP6Rcv, b)
 	switch {
 	case ip.dst.IsMulticast():
@@ -131,7 +132,7 @@ func (s *Stack) ip6Rcv(b *skb.Buff) {
 	case s.isLocal(ns, ip.dst):
 		s.ip6LocalDeliver(b, ns, ip)
 	default:
-		s.ip6Forward(b, ns, ip)
+		s.ip6Forward(b, ns, ip, tunID)
 	}
 }
 
@@ -258,9 +259,9 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 // ip6_forward_finish clears the timestamp; ip6_output sets the device and
 // ETH_P_IPV6; ip6_finish_output2 resolves the neighbour. Takes ownership of
 // skb.
-func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6) {
+func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6, tunID uint64) {
 	in := s.devOf(b)
-	r := ns.inputRoute(b, in, ip.src, ip.dst)
+	r := ns.inputRoute(b, in, ip.src, ip.dst, tunID)
 	if r != nil && r.reject != 0 {
 		// A reject route's dst input: a blackhole is dst_discard
 		// (NOT_SPECIFIED); unreachable and prohibit are ip6_pkt_discard

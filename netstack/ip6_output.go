@@ -66,7 +66,8 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 	if next != want {
 		return s.badFrame(p, "IPv6 next header does not match socket "+sk.name)
 	}
-	out, nh := s.routeOutputFlow(sk.ns, ip.dst, sk.addr, sk.mark) // the bound address, SO_MARK
+	fl := sockFlow(sk, ip.dst, pkt, l4off)
+	out, nh := s.routeOutputFlow(sk.ns, &fl)
 	if out == nil {
 		// ip6_dst_lookup_flow fails: sendmsg returns -ENETUNREACH, no skb.
 		s.sendRefused(sk, skb.DropIPOutNoroutes, OpIP6Output)

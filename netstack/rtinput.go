@@ -78,7 +78,7 @@ func ordinary4(a [4]byte) bool { return a[0]-1 < 223 && a[0] != 127 }
 // broadcast source (IP_INVALID_SOURCE), a loopback source without
 // route_localnet (IP_LOCALNET), a 0.0.0.0 source only to 224.0.0.0/24
 // or for IGMP, and any other source through fib_validate_source.
-func (s *Stack) ipMcValidateSource(ns *Netns, in *Device, src, dst [4]byte, proto uint8, mark uint32) skb.DropReason {
+func (s *Stack) ipMcValidateSource(ns *Netns, in *Device, b *skb.Buff, src, dst [4]byte, proto uint8) skb.DropReason {
 	switch {
 	case src[0]&0xf0 == 0xe0 || src == lbcast4:
 		return skb.DropIPInvalidSource
@@ -90,7 +90,7 @@ func (s *Stack) ipMcValidateSource(ns *Netns, in *Device, src, dst [4]byte, prot
 		}
 		return 0
 	}
-	r, _ := s.fibValidateSource(ns, in, src, dst, mark, nil)
+	r, _ := s.fibValidateSource(ns, in, b, src, dst, nil)
 	return r
 }
 
@@ -113,10 +113,12 @@ func (s *Stack) ipMcValidateSource(ns *Netns, in *Device, src, dst [4]byte, prot
 // mode (1).
 //
 // With policy rules (which also force the full check) the lookups walk
-// them with the reversed flow: daddr the source, saddr dst, flowi4_iif
-// oif's index (LOOPBACK_IFINDEX without one), and the packet's mark only
-// with src_valid_mark.
-func (s *Stack) fibValidateSource(ns *Netns, in *Device, src, dst [4]byte, mark uint32, oif *Device) (skb.DropReason, bool) {
+// them with the reversed flow of packet b: daddr the source, saddr dst,
+// flowi4_iif oif's index (LOOPBACK_IFINDEX without one), tun_id 0, the
+// packet's mark only with src_valid_mark, and while a rule selects them
+// the protocol and the ports swapped. b may be nil in a namespace without
+// rules.
+func (s *Stack) fibValidateSource(ns *Netns, in *Device, b *skb.Buff, src, dst [4]byte, oif *Device) (skb.DropReason, bool) {
 	if ns.rpFilter == 0 && (oif != in || !ns.sendRedirects) {
 		// The fast path: accept_local, else inet_lookup_ifaddr_rcu
 		// unless custom local routes or rules force the full check.
@@ -135,7 +137,11 @@ func (s *Stack) fibValidateSource(ns *Netns, in *Device, src, dst [4]byte, mark 
 			fl.iif = oif.ifindex
 		}
 		if ns.srcValidMark {
-			fl.mark = mark // IN_DEV_SRC_VMARK
+			fl.mark = b.H().Mark // IN_DEV_SRC_VMARK
+		}
+		if ns.rulesDissect {
+			flowL4(b, &fl)
+			fl.sport, fl.dport = fl.dport, fl.sport
 		}
 	}
 	return s.fibValidateSourceFull(ns, in, src, &fl)

@@ -222,7 +222,7 @@ func TestFibValidateSourceOnlink(t *testing.T) {
 		src    string
 		onlink bool
 	}{{"192.0.2.9", true}, {"10.4.0.9", false}, {"10.1.0.9", false}, {"198.18.0.1", false}} {
-		r, onlink := s.fibValidateSource(ns, eth0, netip.MustParseAddr(tc.src).As4(), [4]byte{10, 9, 9, 9}, 0, eth0)
+		r, onlink := s.fibValidateSource(ns, eth0, nil, netip.MustParseAddr(tc.src).As4(), [4]byte{10, 9, 9, 9}, eth0)
 		assert.Zero(t, r, tc.src)
 		assert.Equal(t, tc.onlink, onlink, tc.src)
 	}

@@ -54,34 +54,36 @@ type Packet struct {
 
 // Netns is a network namespace of the model.
 type Netns struct {
-	name       string
-	id         uint32
-	forwarding bool
-	fwd6       bool           // net.ipv6.conf.all.forwarding
-	noIPv6     bool           // net.ipv6.conf.all.disable_ipv6
-	brNF4      bool           // net.bridge.bridge-nf-call-iptables
-	brNFVlan   bool           // net.bridge.bridge-nf-filter-vlan-tagged
-	brNFPPPoE  bool           // net.bridge.bridge-nf-filter-pppoe-tagged
-	brNF6      bool           // net.bridge.bridge-nf-call-ip6tables
-	devs       []*Device      // by ifindex
-	routes     []route        // the main table (RT_TABLE_MAIN)
-	tables     []fibTable     // the other tables (fibrules.go)
-	rules      []fibRule      // policy rules after the local rule, by priority (fibrules.go)
-	rules4     bool           // fib4_has_custom_rules
-	rules6     bool           // fib6_has_custom_rules
-	local      []netip.Prefix // the local table's RTN_LOCAL prefixes (besides device addresses)
-	local4     []addrRange    // isLocal's IPv4 answers (buildLocal4)
-	routes4    []route4       // routeOutput's IPv4 routes (buildLocal4)
-	bcast4     []uint32       // the local table's RTN_BROADCAST addresses (buildLocal4), host order
-	in4        []addrRange    // local4 and bcast4: what IPv4 input delivers locally (buildLocal4)
-	tproxy     []*Socket      // TPROXY rules' sockets, in rule order
-	neigh      []neighEntry
-	socks      []*Socket
-	active     []*Socket // connecting TCP sockets (SocketConfig.Connect)
-	fragDirs   *fragDirs // IPv4 and IPv6 reassembly (frag_queue.go), allocated at the first fragment
-	lo         *Device
-	ipID       uint16
-	ip6FragID  uint32 // ipv6_select_ident's identification (a counter in the model)
+	name         string
+	id           uint32
+	forwarding   bool
+	fwd6         bool           // net.ipv6.conf.all.forwarding
+	noIPv6       bool           // net.ipv6.conf.all.disable_ipv6
+	brNF4        bool           // net.bridge.bridge-nf-call-iptables
+	brNFVlan     bool           // net.bridge.bridge-nf-filter-vlan-tagged
+	brNFPPPoE    bool           // net.bridge.bridge-nf-filter-pppoe-tagged
+	brNF6        bool           // net.bridge.bridge-nf-call-ip6tables
+	devs         []*Device      // by ifindex
+	routes       []route        // the main table (RT_TABLE_MAIN)
+	tables       []fibTable     // the other tables (fibrules.go)
+	rules        []fibRule      // policy rules after the local rule, by priority (fibrules.go)
+	rules4       bool           // fib4_has_custom_rules
+	rules6       bool           // fib6_has_custom_rules
+	rulesDissect bool           // fib_rules_require_fldissect: a rule selects protocol or ports
+	rulesTunID   bool           // a rule selects tun_id
+	local        []netip.Prefix // the local table's RTN_LOCAL prefixes (besides device addresses)
+	local4       []addrRange    // isLocal's IPv4 answers (buildLocal4)
+	routes4      []route4       // routeOutput's IPv4 routes (buildLocal4)
+	bcast4       []uint32       // the local table's RTN_BROADCAST addresses (buildLocal4), host order
+	in4          []addrRange    // local4 and bcast4: what IPv4 input delivers locally (buildLocal4)
+	tproxy       []*Socket      // TPROXY rules' sockets, in rule order
+	neigh        []neighEntry
+	socks        []*Socket
+	active       []*Socket // connecting TCP sockets (SocketConfig.Connect)
+	fragDirs     *fragDirs // IPv4 and IPv6 reassembly (frag_queue.go), allocated at the first fragment
+	lo           *Device
+	ipID         uint16
+	ip6FragID    uint32 // ipv6_select_ident's identification (a counter in the model)
 
 	fwmarkReflect  bool       // net.ipv4.fwmark_reflect
 	icmpRatelimit  uint64     // net.ipv4.icmp_ratelimit in jiffies

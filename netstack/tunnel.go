@@ -101,16 +101,44 @@ func udpTunnelSrcPort(d *Device, hash uint32) uint16 {
 	return udpFlowSrcPort(hash, localPortLow, localPortHigh)
 }
 
-// tunnelMark is the flowi mark of the underlay route lookup: skb->mark
-// for vxlan and geneve (udp_tunnel_dst_lookup, udp_tunnel6_dst_lookup)
-// and for collect_md devices (ip_md_tunnel_xmit), the device's fwmark for
-// the other IP tunnels (ip_tunnel_xmit, ip6_tnl_xmit: 0, as the model's
-// devices set none).
-func tunnelMark(b *skb.Buff, d *Device) uint32 {
+// tunnelFlow is the flow of tunnel device d's underlay route lookup for
+// b: the remote and local ends; the mark, skb->mark for vxlan and geneve
+// (udp_tunnel_dst_lookup, udp_tunnel6_dst_lookup) and for collect_md
+// devices (ip_md_tunnel_xmit), the device's fwmark for the other IP
+// tunnels (ip_tunnel_xmit, ip6_tnl_xmit: 0, as the model's devices set
+// none); and, when the link namespace has rules, the protocol and ports:
+// UDP from the flow's source port (udp_flow_src_port, which vxlan_xmit_one
+// and geneve_xmit_skb compute before the lookup) to the device's port,
+// GRE with its key in flowi_uli (fl4_gre_key), IPIP or IPv6 for ipip,
+// sit and ip6tnl.
+func (s *Stack) tunnelFlow(b *skb.Buff, d *Device, td tunnelDst) flow {
+	fl := flow{dst: td.remote, src: td.local}
 	if d.kind == KindVXLAN || d.kind == KindGeneve || d.external {
-		return b.H().Mark
+		fl.mark = b.H().Mark
 	}
-	return 0
+	if !d.linkNs.hasRules(td.remote) {
+		return fl
+	}
+	switch d.kind {
+	case KindVXLAN, KindGeneve:
+		h := b.H()
+		if !h.L4Hash && !h.SWHash {
+			s.skbGetHash(b)
+		}
+		fl.proto, fl.sport, fl.dport = ipprotoUDP, udpTunnelSrcPort(d, h.Hash), d.port
+	case KindGRE, KindGRETap, KindIP6GRE, KindIP6GRETap:
+		fl.proto, fl.dport, fl.sport = ipprotoGRE, uint16(d.vni>>16), uint16(d.vni)
+	case KindIPIP:
+		fl.proto = ipprotoIPIP
+	case KindSIT:
+		fl.proto = ipprotoIPv6
+	case KindIP6Tnl: // ipxip6_tnl_xmit: the inner protocol
+		fl.proto = ipprotoIPv6
+		if b.H().Protocol == ethPIP {
+			fl.proto = ipprotoIPIP
+		}
+	}
+	return fl
 }
 
 func greHdrLen(d *Device) int {
@@ -146,7 +174,8 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 		return
 	}
 	ln := d.linkNs
-	out, nh := s.routeOutputFlow(ln, td.remote, td.local, tunnelMark(b, d))
+	fl := s.tunnelFlow(b, d, td)
+	out, nh := s.routeOutputFlow(ln, &fl)
 	if out == nil || out == ln.lo {
 		s.drop(b, skb.DropIPOutNoroutes, OpTunnelEncap)
 		return

@@ -113,7 +113,8 @@ func flowLabelFromHash(b *skb.Buff, src, dst netip.Addr, proto uint8, sport, dpo
 // of skb.
 func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device, td tunnelDst) {
 	ln := d.linkNs
-	out, nh := s.routeOutputFlow(ln, td.remote, td.local, tunnelMark(b, d))
+	fl := s.tunnelFlow(b, d, td)
+	out, nh := s.routeOutputFlow(ln, &fl)
 	if out == nil || out == ln.lo {
 		s.drop(b, skb.DropIPOutNoroutes, OpIP6TunnelXmit)
 		return

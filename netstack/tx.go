@@ -50,7 +50,8 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 	if ip.proto != want {
 		return s.badFrame(p, "IP protocol does not match socket "+sk.name)
 	}
-	out, nh := s.routeOutputFlow(sk.ns, ip.dst, sk.addr, sk.mark) // inet_saddr (bound), SO_MARK
+	fl := sockFlow(sk, ip.dst, pkt, ip.ihl)
+	out, nh := s.routeOutputFlow(sk.ns, &fl)
 	if out == nil {
 		// ip_route_output_flow fails: sendmsg returns -ENETUNREACH, no skb.
 		s.sendRefused(sk, skb.DropIPOutNoroutes, OpIPOutput)

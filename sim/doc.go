@@ -157,6 +157,8 @@
 //	  - {from: 10.0.0.0/8, to: 203.0.113.0/24, iif: eth0, not: true, table: 100}   # oif too; iif lo: the host's packets
 //	  - {table: main, suppress_prefixlength: 0}   # no priority: one below the first rule after local
 //	  - {family: inet6, type: unreachable}   # also blackhole, prohibit; family when neither from nor to says it
+//	  - {ipproto: udp, sport: 1000-2000, dport: 53, table: 100}   # the flow dissector's: no ports for fragments
+//	  - {tun_id: 42, table: 100}         # the key a collect_md device received (a vxlan VNI)
 //	neighbours:
 //	  - {netns: host, dev: veth0, addr: 10.0.0.2, mac: 02:00:00:00:00:02}
 //	fdb:                               # static bridge forwarding entries (BR_FDB_STATIC)

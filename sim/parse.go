@@ -679,7 +679,7 @@ func (d *dec) table(n *yaml.Node, what string) (uint32, error) {
 // family (inet6 for an IPv6 rule with neither from nor to).
 func (d *dec) rule(n *yaml.Node) (r netstack.RuleConfig, err error) {
 	_, err = d.fields(n, "rule", "netns", "priority", "from", "to", "fwmark", "iif", "oif", "table", "type", "not",
-		"suppress_prefixlength", "family")
+		"suppress_prefixlength", "family", "ipproto", "sport", "dport", "tun_id")
 	if err != nil {
 		return r, err
 	}
@@ -718,6 +718,14 @@ func (d *dec) rule(n *yaml.Node) (r netstack.RuleConfig, err error) {
 		case "family":
 			family, err = d.enum(v, "rule.family", "inet", "inet6")
 			r.IPv6 = family == "inet6"
+		case "ipproto":
+			r.IPProto, err = d.ipproto(v, "rule.ipproto")
+		case "sport":
+			r.Sport, err = d.portRange(v, "rule.sport")
+		case "dport":
+			r.Dport, err = d.portRange(v, "rule.dport")
+		case "tun_id":
+			r.TunID, err = d.uint64v(v, "rule.tun_id")
 		}
 		return err
 	})
@@ -736,6 +744,38 @@ func (d *dec) rule(n *yaml.Node) (r netstack.RuleConfig, err error) {
 		return r, d.errf(n, "rule: a %s rule has no table or suppress_prefixlength", r.Type)
 	}
 	return r, nil
+}
+
+// ipproto reads an IP protocol: a number from 1 to 255 or tcp, udp,
+// icmp, ipv6-icmp, sctp, gre, udplite.
+func (d *dec) ipproto(n *yaml.Node, what string) (uint8, error) {
+	s, err := d.scalar(n, what)
+	if err != nil {
+		return 0, err
+	}
+	if p, ok := map[string]uint8{"tcp": 6, "udp": 17, "icmp": 1, "ipv6-icmp": 58, "sctp": 132, "gre": 47, "udplite": 136}[s]; ok {
+		return p, nil
+	}
+	v, err := d.integer(n, what+" (a number or tcp, udp, icmp, ipv6-icmp, sctp, gre, udplite)", 1, 255)
+	return uint8(v), err
+}
+
+// portRange reads a port or an inclusive range "LOW-HIGH" (ip-rule(8)).
+func (d *dec) portRange(n *yaml.Node, what string) ([2]uint16, error) {
+	s, err := d.scalar(n, what)
+	if err != nil {
+		return [2]uint16{}, err
+	}
+	ls, hs, isRange := strings.Cut(s, "-")
+	if !isRange {
+		hs = ls
+	}
+	lo, lerr := strconv.ParseUint(ls, 10, 16)
+	hi, herr := strconv.ParseUint(hs, 10, 16)
+	if lerr != nil || herr != nil || lo == 0 || lo > hi {
+		return [2]uint16{}, d.errf(n, "%s: want a port or a range LOW-HIGH of ports 1 to 65535, got %q", what, s)
+	}
+	return [2]uint16{uint16(lo), uint16(hi)}, nil
 }
 
 // fwmark reads "MARK" or "MARK/MASK" (ip-rule(8)).

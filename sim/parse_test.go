@@ -699,6 +699,7 @@ rules:
   - {netns: a, from: 10.0.0.0/8, to: 203.0.113.0/24, iif: eth0, fwmark: 0x10/0xf0, not: true, table: 100}
   - {netns: a, table: main, suppress_prefixlength: 0}
   - {netns: a, family: inet6, type: unreachable}
+  - {netns: a, ipproto: udp, sport: 1000-2000, dport: 53, tun_id: 42, table: 100}
 entry: {netns: a, dev: eth0}
 `
 	s, err := Parse("t.yaml", []byte(src))
@@ -706,7 +707,8 @@ entry: {netns: a, dev: eth0}
 	assert.True(t, s.Stack.Namespaces[0].SrcValidMark)
 	assert.Equal(t, []uint32{100, 254}, []uint32{s.Stack.Routes[0].Table, s.Stack.Routes[1].Table})
 	r := s.Stack.Rules
-	require.Len(t, r, 4)
+	require.Len(t, r, 5)
+	assert.Equal(t, netstack.RuleConfig{Netns: "a", IPProto: 17, Sport: [2]uint16{1000, 2000}, Dport: [2]uint16{53, 53}, TunID: 42, Table: 100}, r[4])
 	assert.Equal(t, netstack.RuleConfig{Netns: "a", Priority: 100, FwMark: 1, Table: 100}, r[0])
 	assert.Equal(t, netstack.RuleConfig{Netns: "a", From: netip.MustParsePrefix("10.0.0.0/8"), To: netip.MustParsePrefix("203.0.113.0/24"),
 		IIF: "eth0", FwMark: 0x10, FwMask: 0xf0, Not: true, Table: 100}, r[1])
@@ -723,6 +725,9 @@ entry: {netns: a, dev: eth0}
 		{"rules:\n  - {family: inet6, from: 10.0.0.0/8}\nentry: {dev: lo}\n", "t.yaml:2:5: rule: prefix 10.0.0.0/8 is not of family inet6"},
 		{"rules:\n  - {iif: eth9, table: 100}\nentry: {dev: lo}\n", `t.yaml:2:5: rule: no device "eth9" in namespace host`},
 		{"rules:\n  - {priority: 10, tos: 4}\nentry: {dev: lo}\n", `t.yaml:2:20: rule: unknown key "tos"`},
+		{"rules:\n  - {dport: 2000-1000, table: 100}\nentry: {dev: lo}\n", `t.yaml:2:13: rule.dport: want a port or a range LOW-HIGH`},
+		{"rules:\n  - {sport: 0, table: 100}\nentry: {dev: lo}\n", `t.yaml:2:13: rule.sport: want a port`},
+		{"rules:\n  - {ipproto: quic, table: 100}\nentry: {dev: lo}\n", `t.yaml:2:15: rule.ipproto (a number or tcp`},
 		{"routes:\n  - {dst: 10.0.0.0/8, dev: lo, table: local}\nentry: {dev: lo}\n", "t.yaml:2:5: route: table 255 for a unicast route"},
 	} {
 		_, err := Parse("t.yaml", []byte(tc.src))

@@ -1393,9 +1393,9 @@ var List = []Mutant{
 	{
 		Name: "tunnel-info-survives-routing",
 		File: "netstack/ip.go",
-		Old: `	// dst included (its key only seeds flowi4_tun_key).
+		Old: `	tunID := ns.rxTunID(b)
 	b.DropTunnelDst()`,
-		New:  `	// dst included (its key only seeds flowi4_tun_key).`,
+		New:  `	tunID := ns.rxTunID(b)`,
 		Desc: "ip_route_input_slow drops the skb's dst, a collect_md tunnel's metadata dst included: bpf_skb_get_tunnel_key finds nothing after the IP layer",
 		Pkgs: []string{"./netstack"},
 	},
@@ -2104,9 +2104,9 @@ var List = []Mutant{
 		Name: "validate-source-mark-always",
 		File: "netstack/rtinput.go",
 		Old: `		if ns.srcValidMark {
-			fl.mark = mark // IN_DEV_SRC_VMARK
+			fl.mark = b.H().Mark // IN_DEV_SRC_VMARK
 		}`,
-		New:  `		fl.mark = mark`,
+		New:  `		fl.mark = b.H().Mark`,
 		Desc: "fib_validate_source looks up with the packet's mark only with src_valid_mark",
 		Pkgs: []string{"./netstack"},
 	},
@@ -2130,9 +2130,9 @@ var List = []Mutant{
 	},
 	{
 		Name: "socket-route-mark-ignored",
-		File: "netstack/tx.go",
-		Old:  `s.routeOutputFlow(sk.ns, ip.dst, sk.addr, sk.mark)`,
-		New:  `s.routeOutputFlow(sk.ns, ip.dst, sk.addr, 0)`,
+		File: "netstack/ip.go",
+		Old:  `	fl := flow{dst: dst, src: sk.addr, mark: sk.mark, proto: sk.l4, sport: sk.port}`,
+		New:  `	fl := flow{dst: dst, src: sk.addr, proto: sk.l4, sport: sk.port}`,
 		Desc: "a socket's route lookup carries SO_MARK for the rules",
 		Pkgs: []string{"./netstack"},
 	},
@@ -2142,6 +2142,48 @@ var List = []Mutant{
 		Old:  `	merged := !v6 && !ns.rules4 // IPv4's local table still merged into main`,
 		New:  `	merged := !v6 // IPv4's local table still merged into main`,
 		Desc: "a first IPv4 rule unmerges the local table: BPF_FIB_LOOKUP_DIRECT's main table no longer holds local routes",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "rule-ports-ignored",
+		File: "netstack/fibrules.go",
+		Old:  `		portMatch(ru.sport, fl.sport) && portMatch(ru.dport, fl.dport)`,
+		New:  `		true`,
+		Desc: "a rule's sport and dport ranges select the flow's ports (fib_rule_port_match)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "rule-fragment-ports",
+		File: "netstack/fibrules.go",
+		Old: `		if ip.isFragment() {
+			return
+		}`,
+		New:  ``,
+		Desc: "the flow dissector reads no ports from a fragment (no FLOW_DISSECTOR_F_PARSE_1ST_FRAG)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "rule-validate-ports-unswapped",
+		File: "netstack/rtinput.go",
+		Old:  `			fl.sport, fl.dport = fl.dport, fl.sport`,
+		New:  ``,
+		Desc: "fib_validate_source's reversed flow swaps the ports",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "rule-tun-id-ignored",
+		File: "netstack/fibrules.go",
+		Old:  `		(ru.tunID == 0 || ru.tunID == fl.tunID) &&`,
+		New:  ``,
+		Desc: "a tun_id rule selects the received collect_md key",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "rule-iif-lo-dissects",
+		File: "netstack/fibrules.go",
+		Old:  `		if ru.iif != loIfindex && (ru.proto != 0`,
+		New:  `		if (ru.proto != 0`,
+		Desc: "a rule with iif lo does not make received packets dissected (fib_rule_requires_fldissect)",
 		Pkgs: []string{"./netstack"},
 	},
 }
