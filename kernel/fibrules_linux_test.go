@@ -47,6 +47,20 @@ func ruleArgs(r netstack.RuleConfig, dev func(string) string) []string {
 	if r.IIF != "" {
 		a = append(a, "iif", dev(r.IIF))
 	}
+	if r.IPProto != 0 {
+		a = append(a, "ipproto", fmt.Sprint(r.IPProto))
+	}
+	for _, pr := range []struct {
+		key string
+		r   [2]uint16
+	}{{"sport", r.Sport}, {"dport", r.Dport}} {
+		if pr.r != [2]uint16{} {
+			a = append(a, pr.key, fmt.Sprintf("%d-%d", pr.r[0], pr.r[1]))
+		}
+	}
+	if r.TunID != 0 {
+		a = append(a, "tun_id", fmt.Sprint(r.TunID))
+	}
 	if r.OIF != "" {
 		a = append(a, "oif", dev(r.OIF))
 	}
@@ -83,16 +97,18 @@ func markProg(t *testing.T, mark uint32) *ebpf.Program {
 // rulesTopo is newICMPTopo (A, H forwarding, B behind hB) with v's
 // sysctls on H, a namespace C behind hC (10.2.0.0/24), and H's routes:
 // 203.0.113.0/24 via B in main, default via C in table 100,
-// 203.0.113.0/25 via B in table 101, 198.18.0.0/16 on hA in table 102.
+// 203.0.113.0/25 via B in table 101, 198.18.0.0/16 on hA in table 102,
+// and a permanent neighbour 198.18.0.9 (A's MAC) on hA.
 type rulesTopo struct {
 	*icmpTopo
 	c            *Netns
 	macHC, macVC [6]byte
+	macVX        [6]byte // vx0's, when there is one
 	srcValidMark bool
 	rp           int
 }
 
-func newRulesTopo(t *testing.T, rp int, srcValidMark bool) *rulesTopo {
+func newRulesTopo(t *testing.T, rp int, srcValidMark, vxlan bool) *rulesTopo {
 	t.Helper()
 	svm := map[bool]string{true: "1", false: "0"}[srcValidMark]
 	tp := &rulesTopo{icmpTopo: newICMPTopo(t, "net.ipv4.conf.all.rp_filter", fmt.Sprint(rp), "net.ipv4.conf.all.src_valid_mark", svm),
@@ -116,10 +132,43 @@ func newRulesTopo(t *testing.T, rp int, srcValidMark bool) *rulesTopo {
 		{"route", "add", "default", "via", "10.2.0.2", "dev", "hC", "table", "100"},
 		{"route", "add", "203.0.113.0/25", "via", "10.1.0.2", "dev", "hB", "table", "101"},
 		{"route", "add", "198.18.0.0/16", "dev", tp.hA, "table", "102"},
+		// A is 198.18.0.9 too, for the answers to that source.
+		{"neigh", "add", "198.18.0.9", "lladdr", macString(tp.macA), "dev", tp.hA, "nud", "permanent"},
 	} {
 		require.NoError(t, h.IP(c...), "%v", c)
 	}
+	if vxlan {
+		// A collect_md vxlan device on H's UDP port 4789, 10.9.0.1/24.
+		for _, c := range [][]string{
+			{"link", "add", "vx0", "type", "vxlan", "external", "dstport", "4789"},
+			{"addr", "add", "10.9.0.1/24", "dev", "vx0"},
+			{"link", "set", "vx0", "up"},
+		} {
+			require.NoError(t, h.IP(c...), "%v", c)
+		}
+		m, err := h.HardwareAddr("vx0")
+		require.NoError(t, err)
+		tp.macVX = [6]byte(m)
+	}
 	return tp
+}
+
+// vxlanFrame is inner frame f, addressed to vx0, in a VXLAN packet with
+// VNI vni from A to H's UDP port 4789, in an Ethernet frame from vA to
+// hA.
+func (tp *rulesTopo) vxlanFrame(f []byte, vni uint32) []byte {
+	f = append([]byte(nil), f...)
+	copy(f[0:6], tp.macVX[:])
+	copy(f[6:12], []byte{2, 0, 0, 0, 0, 0x77})
+	pkt := udp4Packet(netip.MustParseAddr(icmpAddrA).As4(), netip.MustParseAddr(icmpAddrH).As4(), 50000, 4789, 8+len(f))
+	pkt[28] = 0x08 // VXLAN_HF_VNI
+	binary.BigEndian.PutUint32(pkt[32:], vni<<8)
+	copy(pkt[36:], f)
+	binary.BigEndian.PutUint16(pkt[10:], inetCsum(pkt[:20]))
+	out := ethIPv4(pkt)
+	copy(out[0:6], tp.macH[:])
+	copy(out[6:12], tp.macA[:])
+	return out
 }
 
 // dev maps the model's device names to the kernel's.
@@ -143,6 +192,7 @@ func (tp *rulesTopo) rulesModel(rules []netstack.RuleConfig, progs ...netstack.P
 		netstack.RouteConfig{Netns: "H", Dev: "hC", Via: ad("10.2.0.2"), Table: 100},
 		netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.0/25"), Dev: "hB", Via: ad("10.1.0.2"), Table: 101},
 		netstack.RouteConfig{Netns: "H", Dst: pfx("198.18.0.0/16"), Dev: "hA", Table: 102})
+	cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "hA", Addr: ad("198.18.0.9"), MAC: tp.macA})
 	for _, r := range rules {
 		r.Netns = "H"
 		cfg.Rules = append(cfg.Rules, r)
@@ -161,16 +211,20 @@ type ruleCase struct {
 	mark     uint32
 	src, dst string
 	local    bool
+	frag     uint16 // the datagram's flags and fragment offset (ip_is_fragment)
+	vni      uint32 // non-zero: A sends the datagram in VXLAN with this VNI to H's collect_md vx0
 }
 
 // TestKernelPolicyRules: where H forwards A's datagram to 203.0.113.x
 // under `ip rule` (B by main, C by table 100), or why it drops it (the
 // first drop on hA), in the kernel and the model: fwmark with and without
-// a mask, from, to, iif, oif, not, the rule actions, absent tables,
-// suppress_prefixlength, priorities given and picked
-// (fib_default_rule_pref), fib_validate_source's reversed flow under
-// rp_filter with and without src_valid_mark, and packets H's own socket
-// sends with SO_MARK.
+// a mask, from, to, iif, oif, not, ipproto, port ranges (none read from
+// fragments), tun_id on a collect_md vxlan device's packets, the rule
+// actions, absent tables, suppress_prefixlength, priorities given and
+// picked (fib_default_rule_pref), fib_validate_source's reversed flow
+// under rp_filter (with and without src_valid_mark, its ports swapped,
+// iif lo for local delivery), and packets H's own socket sends with
+// SO_MARK.
 func TestKernelPolicyRules(t *testing.T) {
 	testutil.KernelTests(t)
 	probe, err := NewMetaProbe(false)
@@ -212,12 +266,27 @@ func TestKernelPolicyRules(t *testing.T) {
 		{name: "rp_filter 1, fwmark with src_valid_mark", rules: []R{{FwMark: 1, Table: 102}}, rp: 1, svm: true, mark: 1, src: "198.18.0.9", dst: "203.0.113.5"},
 		{name: "rp_filter 1, reversed iif", rules: []R{{IIF: "hB", To: p("198.18.0.0/16"), Table: 102}}, rp: 1, src: "198.18.0.9", dst: "203.0.113.5"},
 		{name: "own address as source", rules: []R{{FwMark: 9, Table: 100}}, src: "10.2.0.1", dst: "203.0.113.5"},
+		{name: "ipproto udp", rules: []R{{IPProto: unix.IPPROTO_UDP, Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "ipproto tcp", rules: []R{{IPProto: unix.IPPROTO_TCP, Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "dport", rules: []R{{Dport: [2]uint16{9999, 9999}, Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "dport range without it", rules: []R{{Dport: [2]uint16{1, 9998}, Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "sport range", rules: []R{{Sport: [2]uint16{39000, 41000}, Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "ipproto, a later fragment", rules: []R{{IPProto: unix.IPPROTO_UDP, Table: 100}}, src: a, dst: "203.0.113.5", frag: 4},
+		{name: "dport, a first fragment", rules: []R{{Dport: [2]uint16{9999, 9999}, Table: 100}}, src: a, dst: "203.0.113.5", frag: 0x2000},
+		{name: "rp_filter 1, the reversed flow's ports swapped", rules: []R{{To: p("198.18.0.0/16"), Dport: [2]uint16{40000, 40000}, Table: 102}},
+			rp: 1, src: "198.18.0.9", dst: "203.0.113.5"},
+		{name: "rp_filter 1, local: an iif lo rule's ports are not dissected", rules: []R{{IIF: "lo", To: p("198.18.0.0/16"),
+			Dport: [2]uint16{40000, 40000}, Table: 102}}, rp: 1, src: "198.18.0.9", dst: icmpAddrH},
+		{name: "rp_filter 1, local: an iif lo rule", rules: []R{{IIF: "lo", To: p("198.18.0.0/16"), Table: 102}}, rp: 1, src: "198.18.0.9", dst: icmpAddrH},
+		{name: "tun_id, its VNI", rules: []R{{TunID: 42, Table: 100}}, src: "10.9.0.7", dst: "203.0.113.5", vni: 42},
+		{name: "tun_id, another VNI", rules: []R{{TunID: 42, Table: 100}}, src: "10.9.0.7", dst: "203.0.113.5", vni: 7},
+		{name: "socket, ipproto and dport", rules: []R{{IPProto: unix.IPPROTO_UDP, Dport: [2]uint16{9999, 9999}, Table: 100}}, dst: "203.0.113.5", local: true},
 		{name: "socket, SO_MARK", rules: []R{{FwMark: 5, Table: 100}}, mark: 5, dst: "203.0.113.5", local: true},
 		{name: "socket, another mark", rules: []R{{FwMark: 5, Table: 100}}, mark: 4, dst: "203.0.113.5", local: true},
 		{name: "socket, iif lo", rules: []R{{IIF: "lo", Table: 100}}, dst: "203.0.113.5", local: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tp := newRulesTopo(t, tc.rp, tc.svm)
+			tp := newRulesTopo(t, tc.rp, tc.svm, tc.vni != 0)
 			for _, r := range tc.rules {
 				require.NoError(t, tp.h.IP(ruleArgs(r, tp.dev)...))
 			}
@@ -238,6 +307,14 @@ func TestKernelPolicyRules(t *testing.T) {
 				require.NoError(t, err)
 				t.Cleanup(func() { l.Close() })
 				frame = tp.rtFrame(tc.src, tc.dst, 64)
+				if tc.frag != 0 {
+					binary.BigEndian.PutUint16(frame[14+6:], tc.frag)
+					binary.BigEndian.PutUint16(frame[14+10:], 0)
+					binary.BigEndian.PutUint16(frame[14+10:], inetCsum(frame[14:14+20]))
+				}
+				if tc.vni != 0 {
+					frame = tp.vxlanFrame(frame, tc.vni)
+				}
 				vA, err := tp.a.Ifindex("vA")
 				require.NoError(t, err)
 				kern = watchDrop(t, probe, tp.hA, func() { sendFrame(t, tp.a, vA, net.HardwareAddr(frame[0:6]), frame) })
@@ -272,6 +349,10 @@ func TestKernelPolicyRules(t *testing.T) {
 					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int { c.SetMark(mark); return -1 })})
 			}
 			cfg := tp.rulesModel(tc.rules, progs...)
+			if tc.vni != 0 {
+				cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "vx0", Kind: netstack.KindVXLAN, Netns: "H", External: true,
+					MAC: tp.macVX, Port: 4789, Addrs: []netip.Prefix{netip.MustParsePrefix("10.9.0.1/24")}})
+			}
 			obs := &devDrops{}
 			var drops []string
 			if tc.local {

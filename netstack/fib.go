@@ -157,8 +157,12 @@ func isSkbForwardable(d *Device, b *skb.Buff) bool {
 }
 
 // fibLookup models bpf_ipv4_fib_lookup and bpf_ipv6_fib_lookup
-// (net/core/filter.c) on the model's tables, which are one main table
-// and the local table, without rules, multipath or lightweight tunnels:
+// (net/core/filter.c) on the model's tables and policy rules (without
+// multipath or lightweight tunnels). Without FibLookupDirect the rules
+// decide (fibrules.go) with the flow's addresses, L4 fields, Ifindex as
+// flowi_iif (flowi_oif with FibLookupOutput, flowi_iif lo) and Mark with
+// FibLookupMark; an unreachable rule is NOT_FWDED, unlike an unreachable
+// route. Then:
 //   - IPv6: a link-local or multicast source or destination
 //     (rt6_need_strict) is NOT_FWDED;
 //   - no device Ifindex is -ENODEV; forwarding off in the namespace
@@ -167,12 +171,13 @@ func isSkbForwardable(d *Device, b *skb.Buff) bool {
 //   - a local address or prefix, or an IPv4 subnet broadcast, is
 //     RTN_LOCAL or RTN_BROADCAST, NOT_FWDED: fib_lookup and fib6_lookup
 //     consult the local table first and, for IPv4, FibLookupDirect's main
-//     table holds it too (without policy rules, and the model has none,
-//     IPv4's local table is merged into main: fib_unmerge never ran);
+//     table holds it too until a first IPv4 rule unmerges it (fib_unmerge:
+//     then a direct lookup of a local address finds its subnet's route);
 //     IPv6 with FibLookupDirect looks in main alone, where a local
 //     address is on its prefix's route (and has no neighbour);
-//     FibLookupTBID names the table (0 is main): any but main and local
-//     is absent, and IPv6's local table forwards nothing, NOT_FWDED; no
+//     FibLookupTBID names the table (0 is main): one no route was added
+//     to is absent, and the local table (IPv6's, or IPv4's unmerged)
+//     forwards nothing, NOT_FWDED; no
 //     route is NOT_FWDED; a blackhole, unreachable or prohibit route is
 //     BLACKHOLE, UNREACHABLE or PROHIBIT (fib_lookup's -EINVAL,
 //     -EHOSTUNREACH, -EACCES; fib6_type);
