@@ -128,6 +128,8 @@ type fibCase struct {
 	totLen   uint16
 	tbid     uint32
 	mark     uint32 // with FibLookupMark
+	l4       uint8  // l4_protocol
+	dport    uint16
 	flags    uint32
 	noFwd    bool
 	xdp      bool
@@ -230,7 +232,7 @@ func (fh *fibHarness) run(t *testing.T, tc fibCase, extra func(*netstack.Config)
 	require.NoError(t, h.Sysctl("net.ipv4.ip_forward", on))
 	require.NoError(t, h.Sysctl("net.ipv6.conf.all.forwarding", on))
 	p := netstack.FibParams{Family: tc.family, Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst),
-		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, Ifindex: 999}
+		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, L4Protocol: tc.l4, Dport: tc.dport, Ifindex: 999}
 	if tc.in != "" {
 		p.Ifindex = index[tc.in]
 	}
@@ -379,7 +381,7 @@ func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, 
 	extra func(*netstack.Config)) (netstack.FibParams, int, map[int32]string) {
 	t.Helper()
 	p := netstack.FibParams{Family: tc.family, Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst),
-		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, Ifindex: 999}
+		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, L4Protocol: tc.l4, Dport: tc.dport, Ifindex: 999}
 	rc := 1000
 	names := map[int32]string{}
 	hook := carrier.HookTCIngress
