@@ -24,6 +24,9 @@
 // runs; the metadata crosses a veth as part of the xdp_frame);
 // overlay-collect-md.yaml is overlay.yaml's node with a collect_md vxlan
 // device and no bridge (where the tunnel key stays readable);
+// mark-routing.yaml replays `-preset quic-router` through a host whose
+// policy rule routes marked packets into a service namespace (the mark
+// steers the host's route, and is gone when the next namespace routes);
 // the rfc-*.yaml files are the skb local
 // storage RFC's selftests (prog_tests/skb_storage.c) as scenarios, replaying
 // UDP packets between loopback sockets, and, for the two selftests that

@@ -482,6 +482,7 @@ func TestExamplesWorkersIdentical(t *testing.T) {
 		{"edge-lb-macvlan.yaml", "lb"},
 		{"xdp-router.yaml", "quic-router"},
 		{"overlay-collect-md.yaml", "overlay-node"},
+		{"mark-routing.yaml", "quic-router"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: tc.preset, Seed: 2})
@@ -865,4 +866,46 @@ func TestDefaultReplies(t *testing.T) {
 			t.Logf("%s: %d answers for %d NO_SOCKET drops; %d allocations, %d without", design, answers, sim.Count(on.Drops, "NO_SOCKET"), on.Allocations.Allocs, off.Allocations.Allocs)
 		})
 	}
+}
+
+// TestMarkRouting: mark-routing.yaml's fwmark rule routes the marked
+// datagrams to 203.0.113.12/31 into svc and the rest out of eth1; svc's
+// own fwmark rule never matches, because veth0 scrubs the mark, so svc's
+// blackhole route drops them all; marked again in svc they reach app.
+// Without the marking program everything leaves by eth1. The map value
+// written with the mark reaches eth1 but not svc.
+func TestMarkRouting(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "quic-router", Seed: 1})
+	rep := mustReplay(t, "mark-routing.yaml", pcap, sim.Options{})
+	n := uint64(rep.PacketsRead)
+	toSvc := runs(t, rep, "tc_svc")
+	assert.Positive(t, toSvc)
+	assert.Less(t, toSvc, n)
+	assert.Equal(t, n-toSvc, runs(t, rep, "tc_out"), "the rest leaves by the uplink")
+	assert.Equal(t, n-toSvc, sim.Count(rep.Outcomes, "transmitted by a device"))
+	assert.Equal(t, toSvc, sim.Count(rep.Drops, "NOT_SPECIFIED"), "svc's rule does not see the scrubbed mark: its blackhole route")
+	assert.Zero(t, sim.Count(rep.Outcomes, "delivered to a socket"))
+	assert.Equal(t, n-toSvc, rep.Read("tc_out", "flow").Found, "forwarding within the namespace keeps the value")
+	assert.Equal(t, toSvc, rep.Read("tc_svc", "flow").Missing, "veth0 scrubs the value as the mark")
+
+	s, err := sim.LoadScenario("mark-routing.yaml")
+	require.NoError(t, err)
+	for i := range s.Stack.Programs {
+		if p := &s.Stack.Programs[i]; p.Name == "tc_svc" {
+			p.Actions = append(p.Actions, netstack.Action{Kind: netstack.ActSetMark, Value: 1})
+		}
+	}
+	remarked, err := sim.Replay(s, []string{pcap}, sim.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, toSvc, sim.Count(remarked.Outcomes, "delivered to a socket"), "marked again in svc: to app")
+	assert.Empty(t, remarked.Drops)
+
+	s, err = sim.LoadScenario("mark-routing.yaml")
+	require.NoError(t, err)
+	require.Equal(t, "tc_mark", s.Stack.Programs[0].Name)
+	s.Stack.Programs = s.Stack.Programs[1:]
+	unmarked, err := sim.Replay(s, []string{pcap}, sim.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, n, runs(t, unmarked, "tc_out"), "without the mark everything leaves by eth1")
+	assert.Zero(t, runs(t, unmarked, "tc_svc"))
 }
