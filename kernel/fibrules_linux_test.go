@@ -71,6 +71,8 @@ func ruleArgs(r netstack.RuleConfig, dev func(string) string) []string {
 			table = 254 // main
 		}
 		a = append(a, "table", fmt.Sprint(table))
+	case netstack.RuleGoto:
+		a = append(a, "goto", fmt.Sprint(r.Goto))
 	default:
 		a = append(a, r.Type)
 	}
@@ -96,8 +98,9 @@ func markProg(t *testing.T, mark uint32) *ebpf.Program {
 
 // rulesTopo is newICMPTopo (A, H forwarding, B behind hB) with v's
 // sysctls on H, a namespace C behind hC (10.2.0.0/24), and H's routes:
-// 203.0.113.0/24 via B in main, default via C in table 100,
-// 203.0.113.0/25 via B in table 101, 198.18.0.0/16 on hA in table 102,
+// 203.0.113.0/24 via B in main (throw 203.0.113.99), default via C in
+// table 100, 203.0.113.0/25 via B in table 101, 198.18.0.0/16 on hA in
+// table 102, throw 203.0.113.0/24 but 203.0.113.7 via C in table 103,
 // and a permanent neighbour 198.18.0.9 (A's MAC) on hA.
 type rulesTopo struct {
 	*icmpTopo
@@ -132,6 +135,9 @@ func newRulesTopo(t *testing.T, rp int, srcValidMark, vxlan bool) *rulesTopo {
 		{"route", "add", "default", "via", "10.2.0.2", "dev", "hC", "table", "100"},
 		{"route", "add", "203.0.113.0/25", "via", "10.1.0.2", "dev", "hB", "table", "101"},
 		{"route", "add", "198.18.0.0/16", "dev", tp.hA, "table", "102"},
+		{"route", "add", "throw", "203.0.113.0/24", "table", "103"},
+		{"route", "add", "203.0.113.7/32", "via", "10.2.0.2", "dev", "hC", "table", "103"},
+		{"route", "add", "throw", "203.0.113.99/32"},
 		// A is 198.18.0.9 too, for the answers to that source.
 		{"neigh", "add", "198.18.0.9", "lladdr", macString(tp.macA), "dev", tp.hA, "nud", "permanent"},
 	} {
@@ -191,7 +197,10 @@ func (tp *rulesTopo) rulesModel(rules []netstack.RuleConfig, progs ...netstack.P
 		netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.0/24"), Dev: "hB", Via: ad("10.1.0.2")},
 		netstack.RouteConfig{Netns: "H", Dev: "hC", Via: ad("10.2.0.2"), Table: 100},
 		netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.0/25"), Dev: "hB", Via: ad("10.1.0.2"), Table: 101},
-		netstack.RouteConfig{Netns: "H", Dst: pfx("198.18.0.0/16"), Dev: "hA", Table: 102})
+		netstack.RouteConfig{Netns: "H", Dst: pfx("198.18.0.0/16"), Dev: "hA", Table: 102},
+		netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.0/24"), Type: netstack.RouteThrow, Table: 103},
+		netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.7/32"), Dev: "hC", Via: ad("10.2.0.2"), Table: 103},
+		netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.99/32"), Type: netstack.RouteThrow})
 	cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "hA", Addr: ad("198.18.0.9"), MAC: tp.macA})
 	for _, r := range rules {
 		r.Netns = "H"
@@ -260,6 +269,18 @@ func TestKernelPolicyRules(t *testing.T) {
 		{name: "priorities", rules: []R{{Priority: 200, Table: 101}, {Priority: 100, Table: 100}}, src: a, dst: "203.0.113.5"},
 		{name: "picked priorities", rules: []R{{Table: 100}, {Table: 101}}, src: a, dst: "203.0.113.5"},
 		{name: "after main", rules: []R{{Priority: 32767, Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "nop", rules: []R{{Priority: 100, Type: netstack.RuleNop}, {Priority: 200, Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "goto over a rule", rules: []R{{Priority: 100, FwMark: 1, Type: netstack.RuleGoto, Goto: 300}, {Priority: 200, Table: 101},
+			{Priority: 300, Table: 100}}, mark: 1, src: a, dst: "203.0.113.5"},
+		{name: "goto not taken", rules: []R{{Priority: 100, FwMark: 1, Type: netstack.RuleGoto, Goto: 300}, {Priority: 200, Table: 101},
+			{Priority: 300, Table: 100}}, src: a, dst: "203.0.113.5"},
+		{name: "goto, the target must match", rules: []R{{Priority: 100, Type: netstack.RuleGoto, Goto: 300}, {Priority: 200, Table: 100},
+			{Priority: 300, FwMark: 2, Table: 100}}, mark: 1, src: a, dst: "203.0.113.5"},
+		{name: "goto an absent priority", rules: []R{{Priority: 100, Type: netstack.RuleGoto, Goto: 150}, {Priority: 200, Table: 100}},
+			src: a, dst: "203.0.113.5"},
+		{name: "throw, on to main", rules: []R{{Priority: 100, Table: 103}}, src: a, dst: "203.0.113.5"},
+		{name: "throw, a longer route", rules: []R{{Priority: 100, Table: 103}}, src: a, dst: "203.0.113.7"},
+		{name: "throw in main without rules", src: a, dst: "203.0.113.99"},
 		{name: "rp_filter 1, source by a rule", rules: []R{{To: p("198.18.0.0/16"), Table: 102}}, rp: 1, src: "198.18.0.9", dst: "203.0.113.5"},
 		{name: "rp_filter 1, no rule", rp: 1, src: "198.18.0.9", dst: "203.0.113.5"},
 		{name: "rp_filter 1, fwmark without src_valid_mark", rules: []R{{FwMark: 1, Table: 102}}, rp: 1, mark: 1, src: "198.18.0.9", dst: "203.0.113.5"},
@@ -409,6 +430,8 @@ func TestKernelFibLookupRules(t *testing.T) {
 		{c("unreachable rule", 0), []R{{Type: netstack.RuleUnreachable}}},
 		{c("prohibit rule", 0), []R{{Type: netstack.RuleProhibit}}},
 		{c("suppress_prefixlength 0", 0), []R{{Table: 100, Suppress: true}}},
+		{c("throw, on to main", 0), []R{{Priority: 100, Table: 103}}},
+		{with(c("throw, direct", direct|tbid), func(f *fibCase) { f.tbid = 103 }), nil},
 		{with(c("dport rule, l4 fields", 0), func(f *fibCase) { f.l4, f.dport = unix.IPPROTO_UDP, 53 }),
 			[]R{{IPProto: unix.IPPROTO_UDP, Dport: [2]uint16{53, 53}, Table: 100}}},
 		{with(c("dport rule, another port", 0), func(f *fibCase) { f.l4, f.dport = unix.IPPROTO_UDP, 54 }),
@@ -430,6 +453,7 @@ func TestKernelFibLookupRules(t *testing.T) {
 				{"route", "add", "203.0.113.0/24", "via", "192.0.2.7", "dev", "eth0", "table", "100"},
 				{"route", "add", "203.0.113.0/25", "via", "10.1.0.254", "dev", "veth0", "table", "101"},
 				{"-6", "route", "add", "fd00:9::/64", "via", "2001:db8:1::7", "dev", "eth0", "table", "100"},
+				{"route", "add", "throw", "203.0.113.0/24", "table", "103"},
 				{"neigh", "add", "192.0.2.7", "lladdr", "02:00:00:00:00:07", "dev", "eth0", "nud", "permanent"},
 			} {
 				require.NoError(t, fh.h.IP(a...), "%v", a)
@@ -443,7 +467,8 @@ func TestKernelFibLookupRules(t *testing.T) {
 					netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.0/24"), Dev: "veth0", Via: ad("10.1.0.254")},
 					netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.0/24"), Dev: "eth0", Via: ad("192.0.2.7"), Table: 100},
 					netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.0/25"), Dev: "veth0", Via: ad("10.1.0.254"), Table: 101},
-					netstack.RouteConfig{Netns: "H", Dst: pfx("fd00:9::/64"), Dev: "eth0", Via: ad("2001:db8:1::7"), Table: 100})
+					netstack.RouteConfig{Netns: "H", Dst: pfx("fd00:9::/64"), Dev: "eth0", Via: ad("2001:db8:1::7"), Table: 100},
+					netstack.RouteConfig{Netns: "H", Dst: pfx("203.0.113.0/24"), Type: netstack.RouteThrow, Table: 103})
 				cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "eth0", Addr: ad("192.0.2.7"),
 					MAC: [6]byte{2, 0, 0, 0, 0, 7}})
 				for _, r := range tc.rules {

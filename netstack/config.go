@@ -450,6 +450,11 @@ const (
 	RouteBlackhole   = "blackhole"   // RTN_BLACKHOLE
 	RouteUnreachable = "unreachable" // RTN_UNREACHABLE
 	RouteProhibit    = "prohibit"    // RTN_PROHIBIT
+	// RouteThrow (`ip route add throw DST table N`) ends the lookup in its
+	// table without a route (fib_props: -EAGAIN): the policy rules go on
+	// to the next rule; without rules, and in bpf_fib_lookup's direct
+	// lookups, it is no route (fib_lookup's -ENETUNREACH, NOT_FWDED).
+	RouteThrow = "throw" // RTN_THROW
 )
 
 // RouteConfig is a route in a namespace's main table, or with Type
@@ -470,8 +475,8 @@ type RouteConfig struct {
 	// answers in AF_INET6 with the gateway in ipv6_dst.
 	Via netip.Addr
 	// Type is RouteUnicast ("" too), RouteLocal, or a reject route
-	// (RouteBlackhole, RouteUnreachable, RouteProhibit), which has no Dev
-	// or Via.
+	// (RouteBlackhole, RouteUnreachable, RouteProhibit, RouteThrow), which
+	// has no Dev or Via.
 	Type string
 	// Table is the routing table (`table N`): 0 or 254 is main; a local
 	// route may name 255 (local); any other number makes a table of its

@@ -247,7 +247,7 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 		r = ns.routeFlow(&fl)
 	}
 	switch {
-	case r == nil:
+	case r == nil || r.reject == errEAGAIN: // a throw route: no route
 		return FibRetNotFwded
 	case r.reject == errEINVAL:
 		return FibRetBlackhole
@@ -538,6 +538,7 @@ func gsoValidateNetworkLen(b *skb.Buff, mtu int) bool {
 // Lookup errors of the reject routes (fib_props[type].error).
 const (
 	errEHOSTUNREACH = -113
+	errEAGAIN       = -11 // RTN_THROW
 )
 
 // rejectErr is the fib_lookup error of a route of type typ (fib_props):
@@ -551,6 +552,8 @@ func rejectErr(typ string) int {
 		return errEHOSTUNREACH
 	case RouteProhibit:
 		return errEACCES
+	case RouteThrow:
+		return errEAGAIN
 	}
 	return 0
 }

@@ -59,6 +59,8 @@ const (
 	ruleBlackhole          // FR_ACT_BLACKHOLE: -EINVAL
 	ruleUnreachable        // FR_ACT_UNREACHABLE: -ENETUNREACH
 	ruleProhibit           // FR_ACT_PROHIBIT: -EACCES
+	ruleGoto               // FR_ACT_GOTO: on to the first rule of priority target
+	ruleNop                // FR_ACT_NOP: on to the next rule
 )
 
 // fibRule is a policy rule of one family.
@@ -75,6 +77,7 @@ type fibRule struct {
 	proto          uint8
 	sport, dport   [2]uint16 // inclusive ranges; {0, 0}: any
 	tunID          uint64
+	target         uint32 // a goto rule's priority to jump to
 }
 
 // The answers of the rule actions that end a walk with an error, as the
@@ -192,17 +195,26 @@ func (ns *Netns) hasRules(a netip.Addr) bool {
 func (ns *Netns) routeFlow(fl *flow) *route {
 	if !ns.hasRules(fl.dst) {
 		if fl.oif != 0 {
-			return ns.routeOif(ns.devByIndex(fl.oif), fl.dst)
+			return noThrow(ns.routeOif(ns.devByIndex(fl.oif), fl.dst))
 		}
-		return ns.mainRoute(fl.dst)
+		return noThrow(ns.mainRoute(fl.dst))
 	}
 	return ns.ruleLookup(fl)
+}
+
+// noThrow is r, or nil for a throw route: without rules, fib_lookup turns
+// its -EAGAIN into -ENETUNREACH.
+func noThrow(r *route) *route {
+	if r != nil && r.reject == errEAGAIN {
+		return nil
+	}
+	return r
 }
 
 // ruleLookup models fib_rules_lookup() over the family's rules.
 func (ns *Netns) ruleLookup(fl *flow) *route {
 	v6 := fl.dst.Is6()
-	for i := range ns.rules {
+	for i := 0; i < len(ns.rules); i++ {
 		ru := &ns.rules[i]
 		if ru.v6 != v6 || !ru.match(fl) {
 			continue
@@ -214,10 +226,20 @@ func (ns *Netns) ruleLookup(fl *flow) *route {
 			return nil
 		case ruleProhibit:
 			return &prohibitRule
+		case ruleNop:
+			continue
+		case ruleGoto:
+			// ctarget: the first rule of the family with priority
+			// target (later in the list: backward jumps are refused);
+			// none leaves the goto unresolved, and the walk goes on.
+			if j := ns.ruleAt(v6, ru.target); j >= 0 {
+				i = j - 1
+			}
+			continue
 		}
 		r, ok := ns.tableLookup(ru.table, v6, fl)
-		if !ok || r == nil {
-			continue // -EAGAIN: no such table, or no route in it
+		if !ok || r == nil || r.reject == errEAGAIN {
+			continue // -EAGAIN: no such table, no route in it, or a throw route
 		}
 		if r.reject == 0 && r.dst.Bits() <= ru.suppress {
 			continue // fib4_rule_suppress, fib6_rule_suppress
@@ -225,6 +247,17 @@ func (ns *Netns) ruleLookup(fl *flow) *route {
 		return r
 	}
 	return nil // -ESRCH: fib_lookup's -ENETUNREACH
+}
+
+// ruleAt is the index of the first rule of the family with priority
+// pref, or -1.
+func (ns *Netns) ruleAt(v6 bool, pref uint32) int {
+	for i := range ns.rules {
+		if ns.rules[i].v6 == v6 && ns.rules[i].pref == pref {
+			return i
+		}
+	}
+	return -1
 }
 
 // tableLookup models fib_table_lookup (fib6_table_lookup) of fl in table
@@ -306,6 +339,8 @@ const (
 	RuleBlackhole   = "blackhole"
 	RuleUnreachable = "unreachable"
 	RuleProhibit    = "prohibit"
+	RuleGoto        = "goto" // FR_ACT_GOTO: on to the first rule of priority Goto
+	RuleNop         = "nop"  // FR_ACT_NOP
 )
 
 // The default rules' priorities (fib_default_rules_init).
@@ -343,8 +378,10 @@ type RuleConfig struct {
 	// Table is the table a lookup rule consults (0: main); rtTableLocal
 	// is refused (the model's local decisions precede the rules).
 	Table uint32
-	// Type is RuleLookup ("" too) or a reject action.
+	// Type is RuleLookup ("" too), a reject action, RuleGoto (with Goto,
+	// a priority above the rule's own) or RuleNop.
 	Type string
+	Goto uint32
 	// Not inverts the selectors (`not`).
 	Not bool
 	// Suppress with SuppressPrefixlen is `suppress_prefixlength N`: a
@@ -425,13 +462,22 @@ func (s *Stack) addRules(c *Config, nsOf func(string, string) (*Netns, error)) e
 			ru.action = ruleUnreachable
 		case RuleProhibit:
 			ru.action = ruleProhibit
+		case RuleGoto:
+			ru.action, ru.target = ruleGoto, rc.Goto
+		case RuleNop:
+			ru.action = ruleNop
 		default:
-			return cfgErr("rule %d: type %q (want lookup, blackhole, unreachable or prohibit)", i, rc.Type)
+			return cfgErr("rule %d: type %q (want lookup, blackhole, unreachable, prohibit, goto or nop)", i, rc.Type)
+		}
+		if (rc.Type == RuleGoto) != (rc.Goto != 0) {
+			return cfgErr("rule %d: goto needs a target priority (Goto), and only goto has one", i)
 		}
 		if ru.action != ruleToTable && (rc.Table != 0 || rc.Suppress) {
 			return cfgErr("rule %d: a %s rule has no table", i, rc.Type)
 		}
-		n.addRule(ru)
+		if pref := n.addRule(ru); ru.action == ruleGoto && ru.target <= pref {
+			return cfgErr("rule %d: goto %d is not after its priority (backward goto not supported)", i, ru.target)
+		}
 		n.rulesTunID = n.rulesTunID || ru.tunID != 0
 		// fib_rule_requires_fldissect
 		if ru.iif != loIfindex && (ru.proto != 0 || ru.sport != [2]uint16{} || ru.dport != [2]uint16{}) {
@@ -445,8 +491,8 @@ func (s *Stack) addRules(c *Config, nsOf func(string, string) (*Netns, error)) e
 // family's default rules to the model's list (the local rule is the
 // model's local decisions), a rule without a priority gets
 // fib_default_rule_pref's, and the rule goes after every rule of a
-// priority not above its own.
-func (ns *Netns) addRule(ru fibRule) {
+// priority not above its own. It returns the rule's priority.
+func (ns *Netns) addRule(ru fibRule) uint32 {
 	if (!ru.v6 && !ns.rules4) || (ru.v6 && !ns.rules6) {
 		ns.insertRule(fibRule{v6: ru.v6, pref: rulePrefMain, table: rtTableMain, suppress: -1})
 		if !ru.v6 {
@@ -467,6 +513,7 @@ func (ns *Netns) addRule(ru fibRule) {
 		}
 	}
 	ns.insertRule(ru)
+	return ru.pref
 }
 
 // insertRule inserts ru after the rules of its family whose priority is

@@ -16,7 +16,8 @@ import (
 // rulesTopology: the host forwards between eth0 (192.0.2.1/24), veth0 to
 // namespace B (10.1.0.0/24) and veth1 to namespace C (10.2.0.0/24). Main's
 // default routes go to B, table 100's to C, table 101 holds
-// 203.0.113.0/25 to B; B and C take 203.0.113.0/24 and 2001:db8:99::/64
+// 203.0.113.0/25 to B, table 103 throws 203.0.113.0/24 but for .7 (to C),
+// main throws 203.0.113.99; B and C take 203.0.113.0/24 and 2001:db8:99::/64
 // as local (AnyIP) and have a UDP socket on port 2000 each (b, c; b6,
 // c6 for IPv6). A tc ingress program on eth0 sets the mark *mark.
 func rulesTopology(mark *uint32, rules ...RuleConfig) *Config {
@@ -35,6 +36,10 @@ func rulesTopology(mark *uint32, rules ...RuleConfig) *Config {
 			{Dev: "veth1", Via: addr("10.2.0.2"), Table: 100},
 			{Dst: pfx("::/0"), Dev: "veth1", Via: addr("fd00:2::2"), Table: 100},
 			{Dst: pfx("203.0.113.0/25"), Dev: "veth0", Via: addr("10.1.0.2"), Table: 101},
+			// Table 103 throws 203.0.113.0/24 but for .7; main throws .99.
+			{Dst: pfx("203.0.113.0/24"), Type: RouteThrow, Table: 103},
+			{Dst: pfx("203.0.113.7/32"), Dev: "veth1", Via: addr("10.2.0.2"), Table: 103},
+			{Dst: pfx("203.0.113.99/32"), Type: RouteThrow},
 			{Netns: "B", Dst: pfx("203.0.113.0/24"), Dev: "lo", Type: RouteLocal},
 			{Netns: "C", Dst: pfx("203.0.113.0/24"), Dev: "lo", Type: RouteLocal},
 			{Netns: "B", Dst: pfx("2001:db8:99::/64"), Dev: "lo", Type: RouteLocal},
@@ -118,6 +123,18 @@ func TestPolicyRules(t *testing.T) {
 		{"priorities: the lower first", []RuleConfig{{Priority: 200, Table: 101}, {Priority: 100, Table: 100}}, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.5", "c"},
 		{"without a priority, the later rule comes first", []RuleConfig{{Table: 100}, {Table: 101}}, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.5", "b"},
 		{"after main", []RuleConfig{{Priority: 32767, Table: 100}}, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.5", "b"},
+		{"nop", []RuleConfig{{Priority: 100, Type: RuleNop}, {Priority: 200, Table: 100}}, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.5", "c"},
+		{"goto over a rule", []RuleConfig{{Priority: 100, FwMark: 1, Type: RuleGoto, Goto: 300}, {Priority: 200, Table: 101},
+			{Priority: 300, Table: 100}}, NamespaceConfig{}, 1, "192.0.2.9", "203.0.113.5", "c"},
+		{"goto not taken", []RuleConfig{{Priority: 100, FwMark: 1, Type: RuleGoto, Goto: 300}, {Priority: 200, Table: 101},
+			{Priority: 300, Table: 100}}, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.5", "b"},
+		{"goto: the target must match", []RuleConfig{{Priority: 100, Type: RuleGoto, Goto: 300}, {Priority: 200, Table: 100},
+			{Priority: 300, FwMark: 2, Table: 100}}, NamespaceConfig{}, 1, "192.0.2.9", "203.0.113.5", "b"},
+		{"goto an absent priority: unresolved", []RuleConfig{{Priority: 100, Type: RuleGoto, Goto: 150}, {Priority: 200, Table: 100}},
+			NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.5", "c"},
+		{"throw: on to the next rule", []RuleConfig{{Priority: 100, Table: 103}}, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.5", "b"},
+		{"throw: a longer route in its table", []RuleConfig{{Priority: 100, Table: 103}}, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.7", "c"},
+		{"throw in main without rules: no route", nil, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.99", "IP_INNOROUTES"},
 		{"IPv6 fwmark", []RuleConfig{t100(RuleConfig{IPv6: true, FwMark: 1})}, NamespaceConfig{}, 1, "2001:db8:1::9", "2001:db8:99::5", "c6"},
 		{"IPv6 rules leave IPv4 alone", []RuleConfig{t100(RuleConfig{IPv6: true, FwMark: 1})}, NamespaceConfig{}, 1, "192.0.2.9", "203.0.113.5", "b"},
 		{"IPv4 rules leave IPv6 alone", []RuleConfig{t100(RuleConfig{FwMark: 1})}, NamespaceConfig{}, 1, "2001:db8:1::9", "2001:db8:99::5", "b6"},
@@ -220,6 +237,9 @@ func TestFibLookupRules(t *testing.T) {
 		{"blackhole rule", []RuleConfig{{Type: RuleBlackhole}}, 0, nil, FibRetBlackhole, 0},
 		{"unreachable rule", []RuleConfig{{Type: RuleUnreachable}}, 0, nil, FibRetNotFwded, 0},
 		{"prohibit rule", []RuleConfig{{Type: RuleProhibit}}, 0, nil, FibRetProhibit, 0},
+		{"throw: on to main", []RuleConfig{{Priority: 100, Table: 103}}, 0, nil, FibRetSuccess, veth0},
+		{"throw, direct", nil, FibLookupDirect | FibLookupTBID, func(p *FibParams) { p.TBID = 103 }, FibRetNotFwded, 0},
+		{"throw in main without rules", nil, 0, func(p *FibParams) { p.Dst = addr("203.0.113.99") }, FibRetNotFwded, 0},
 		{"dport rule: the params' dport", []RuleConfig{{Dport: [2]uint16{2000, 2000}, Table: 100}}, 0,
 			func(p *FibParams) { p.L4Protocol, p.Dport = ipprotoUDP, 2000 }, FibRetSuccess, veth1},
 		{"ipproto rule: another protocol", []RuleConfig{{IPProto: ipprotoTCP, Table: 100}}, 0,
@@ -270,6 +290,9 @@ func TestRuleConfigErrors(t *testing.T) {
 		{"suppress_prefixlength above 128", RuleConfig{Suppress: true, SuppressPrefixlen: 129}},
 		{"port range low above high", RuleConfig{Dport: [2]uint16{2000, 1000}, Table: 100}},
 		{"port 0", RuleConfig{Sport: [2]uint16{0, 10}, Table: 100}},
+		{"goto backward", RuleConfig{Priority: 200, Type: RuleGoto, Goto: 100}},
+		{"goto without a target", RuleConfig{Type: RuleGoto}},
+		{"a target without goto", RuleConfig{Goto: 300, Table: 100}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.ErrorIs(t, newStackErr(t, rulesTopology(&none, tc.rule), ""), ErrConfig)

@@ -447,7 +447,7 @@ func unspecifiedOf(a netip.Addr) netip.Addr {
 // its protocol and ports while rules select them (routeFlow).
 func (ns *Netns) inputRoute(b *skb.Buff, in *Device, src, dst netip.Addr, tunID uint64) *route {
 	if !ns.hasRules(dst) {
-		return ns.mainRoute(dst)
+		return noThrow(ns.mainRoute(dst))
 	}
 	fl := flow{src: src, dst: dst, iif: in.ifindex, mark: b.H().Mark, tunID: tunID}
 	if ns.rulesDissect {

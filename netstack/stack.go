@@ -951,10 +951,10 @@ func (s *Stack) build(maxVal int) error {
 			if dst.Addr().Is4() {
 				n.customLocal4 = true // fib_has_custom_local_routes
 			}
-		case RouteBlackhole, RouteUnreachable, RouteProhibit:
+		case RouteBlackhole, RouteUnreachable, RouteProhibit, RouteThrow:
 			*routes = append(*routes, route{dst: dst.Masked(), reject: reject})
 		default:
-			return cfgErr("route %d: type %q (want unicast, local, blackhole, unreachable or prohibit)", i, rc.Type)
+			return cfgErr("route %d: type %q (want unicast, local, blackhole, unreachable, prohibit or throw)", i, rc.Type)
 		}
 	}
 	for _, n := range s.nss {

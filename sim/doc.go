@@ -146,17 +146,19 @@
 //	  - {netns: pod, dst: 192.168.0.0/16, dev: lo, type: local}      # local table (RTN_LOCAL): AnyIP
 //	  - {dst: 10.9.0.0/16, dev: vx0, via: 10.1.0.2, mtu: 1450}  # mtu metric: forwarding (not bpf_fib_lookup)
 //	  - {dst: 10.8.0.0/16, dev: veth0, via: "fd00::2"}   # an IPv6 gateway for IPv4 (RFC 5549)
-//	  - {dst: 10.244.7.0/26, type: blackhole}   # also unreachable, prohibit (no dev or via): a packet
+//	  - {dst: 10.244.7.0/26, type: blackhole}   # also unreachable, prohibit, throw (no dev or via): a packet
 //	                                   # to forward is freed in ip_error (NOT_SPECIFIED; IPv6: IP_INNOROUTES but for
 //	                                   # a blackhole); bpf_fib_lookup returns
 //	                                   # BLACKHOLE, UNREACHABLE or PROHIBIT; a local sender is refused
 //	  - {dst: default, dev: veth0, via: 10.0.0.3, table: 100}   # table: main (default), a number; local routes: local
+//	  - {dst: 10.0.0.0/8, type: throw, table: 100}   # the rules go on to the next rule (main without rules: no route)
 //	rules:                             # policy routing (ip rule); the first of a family adds main (32766) and default
 //	                                   # (32767) after the model's local decisions, and unmerges IPv4's local table
 //	  - {netns: host, priority: 100, fwmark: 0x1, table: 100}   # fwmark MARK or MARK/MASK (skb->mark, SO_MARK)
 //	  - {from: 10.0.0.0/8, to: 203.0.113.0/24, iif: eth0, not: true, table: 100}   # oif too; iif lo: the host's packets
 //	  - {table: main, suppress_prefixlength: 0}   # no priority: one below the first rule after local
 //	  - {family: inet6, type: unreachable}   # also blackhole, prohibit; family when neither from nor to says it
+//	  - {priority: 50, fwmark: 0x2, type: goto, goto: 200}   # on to the first rule of priority 200; type nop: on
 //	  - {ipproto: udp, sport: 1000-2000, dport: 53, table: 100}   # the flow dissector's: no ports for fragments
 //	  - {tun_id: 42, table: 100}         # the key a collect_md device received (a vxlan VNI)
 //	neighbours:

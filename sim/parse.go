@@ -621,7 +621,7 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 			r.Via, err = d.addr(v, "route.via")
 		case "type":
 			r.Type, err = d.enum(v, "route.type", netstack.RouteUnicast, netstack.RouteLocal,
-				netstack.RouteBlackhole, netstack.RouteUnreachable, netstack.RouteProhibit)
+				netstack.RouteBlackhole, netstack.RouteUnreachable, netstack.RouteProhibit, netstack.RouteThrow)
 		case "mtu":
 			r.MTU, err = d.intv(v, "route.mtu", 68, 65535)
 		case "table":
@@ -679,7 +679,7 @@ func (d *dec) table(n *yaml.Node, what string) (uint32, error) {
 // family (inet6 for an IPv6 rule with neither from nor to).
 func (d *dec) rule(n *yaml.Node) (r netstack.RuleConfig, err error) {
 	_, err = d.fields(n, "rule", "netns", "priority", "from", "to", "fwmark", "iif", "oif", "table", "type", "not",
-		"suppress_prefixlength", "family", "ipproto", "sport", "dport", "tun_id")
+		"suppress_prefixlength", "family", "ipproto", "sport", "dport", "tun_id", "goto")
 	if err != nil {
 		return r, err
 	}
@@ -709,7 +709,11 @@ func (d *dec) rule(n *yaml.Node) (r netstack.RuleConfig, err error) {
 				err = d.errf(v, "rule.table: table local is not modelled in rules (the model's local decisions come first)")
 			}
 		case "type":
-			r.Type, err = d.enum(v, "rule.type", netstack.RuleLookup, netstack.RuleBlackhole, netstack.RuleUnreachable, netstack.RuleProhibit)
+			r.Type, err = d.enum(v, "rule.type", netstack.RuleLookup, netstack.RuleBlackhole, netstack.RuleUnreachable, netstack.RuleProhibit,
+				netstack.RuleGoto, netstack.RuleNop)
+		case "goto":
+			x, err = d.integer(v, "rule.goto", 1, 1<<32-1)
+			r.Goto = uint32(x)
 		case "not":
 			r.Not, err = d.boolean(v, "rule.not")
 		case "suppress_prefixlength":
@@ -742,6 +746,12 @@ func (d *dec) rule(n *yaml.Node) (r netstack.RuleConfig, err error) {
 	}
 	if r.Type != "" && r.Type != netstack.RuleLookup && (r.Table != 0 || r.Suppress) {
 		return r, d.errf(n, "rule: a %s rule has no table or suppress_prefixlength", r.Type)
+	}
+	if (r.Type == netstack.RuleGoto) != (r.Goto != 0) {
+		return r, d.errf(n, "rule: type goto and goto (the priority to jump to) go together")
+	}
+	if r.Goto != 0 && r.Priority != 0 && r.Goto <= r.Priority {
+		return r, d.errf(n, "rule: goto %d is not after priority %d (backward goto not supported)", r.Goto, r.Priority)
 	}
 	return r, nil
 }

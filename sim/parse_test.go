@@ -694,20 +694,24 @@ devices:
 routes:
   - {netns: a, dst: default, dev: eth0, via: 192.0.2.254, table: 100}
   - {netns: a, dst: 198.51.100.0/24, dev: eth0, table: main}
+  - {netns: a, dst: 10.0.0.0/8, type: throw, table: 100}
 rules:
   - {netns: a, priority: 100, fwmark: 0x1, table: 100}
   - {netns: a, from: 10.0.0.0/8, to: 203.0.113.0/24, iif: eth0, fwmark: 0x10/0xf0, not: true, table: 100}
   - {netns: a, table: main, suppress_prefixlength: 0}
   - {netns: a, family: inet6, type: unreachable}
   - {netns: a, ipproto: udp, sport: 1000-2000, dport: 53, tun_id: 42, table: 100}
+  - {netns: a, priority: 50, fwmark: 0x2, type: goto, goto: 200}
 entry: {netns: a, dev: eth0}
 `
 	s, err := Parse("t.yaml", []byte(src))
 	require.NoError(t, err)
 	assert.True(t, s.Stack.Namespaces[0].SrcValidMark)
 	assert.Equal(t, []uint32{100, 254}, []uint32{s.Stack.Routes[0].Table, s.Stack.Routes[1].Table})
+	assert.Equal(t, netstack.RouteThrow, s.Stack.Routes[2].Type)
 	r := s.Stack.Rules
-	require.Len(t, r, 5)
+	require.Len(t, r, 6)
+	assert.Equal(t, netstack.RuleConfig{Netns: "a", Priority: 50, FwMark: 2, Type: netstack.RuleGoto, Goto: 200}, r[5])
 	assert.Equal(t, netstack.RuleConfig{Netns: "a", IPProto: 17, Sport: [2]uint16{1000, 2000}, Dport: [2]uint16{53, 53}, TunID: 42, Table: 100}, r[4])
 	assert.Equal(t, netstack.RuleConfig{Netns: "a", Priority: 100, FwMark: 1, Table: 100}, r[0])
 	assert.Equal(t, netstack.RuleConfig{Netns: "a", From: netip.MustParsePrefix("10.0.0.0/8"), To: netip.MustParsePrefix("203.0.113.0/24"),
@@ -720,11 +724,13 @@ entry: {netns: a, dev: eth0}
 		{"rules:\n  - {table: local}\nentry: {dev: lo}\n", "t.yaml:2:13: rule.table: table local is not modelled"},
 		{"rules:\n  - {table: 0}\nentry: {dev: lo}\n", "t.yaml:2:13: rule.table (a number, main, local or default): 0 out of range"},
 		{"rules:\n  - {type: blackhole, table: 100}\nentry: {dev: lo}\n", "t.yaml:2:5: rule: a blackhole rule has no table"},
-		{"rules:\n  - {type: goto}\nentry: {dev: lo}\n", `t.yaml:2:12: rule.type: unknown value "goto"`},
+		{"rules:\n  - {type: jump}\nentry: {dev: lo}\n", `t.yaml:2:12: rule.type: unknown value "jump"`},
 		{"rules:\n  - {from: 10.0.0.0/8, to: 2001:db8::/32}\nentry: {dev: lo}\n", "t.yaml:2:5: rule: from 10.0.0.0/8 and to 2001:db8::/32 are of two families"},
 		{"rules:\n  - {family: inet6, from: 10.0.0.0/8}\nentry: {dev: lo}\n", "t.yaml:2:5: rule: prefix 10.0.0.0/8 is not of family inet6"},
 		{"rules:\n  - {iif: eth9, table: 100}\nentry: {dev: lo}\n", `t.yaml:2:5: rule: no device "eth9" in namespace host`},
 		{"rules:\n  - {priority: 10, tos: 4}\nentry: {dev: lo}\n", `t.yaml:2:20: rule: unknown key "tos"`},
+		{"rules:\n  - {type: goto}\nentry: {dev: lo}\n", "t.yaml:2:5: rule: type goto and goto (the priority to jump to) go together"},
+		{"rules:\n  - {priority: 300, type: goto, goto: 200}\nentry: {dev: lo}\n", "t.yaml:2:5: rule: goto 200 is not after priority 300"},
 		{"rules:\n  - {dport: 2000-1000, table: 100}\nentry: {dev: lo}\n", `t.yaml:2:13: rule.dport: want a port or a range LOW-HIGH`},
 		{"rules:\n  - {sport: 0, table: 100}\nentry: {dev: lo}\n", `t.yaml:2:13: rule.sport: want a port`},
 		{"rules:\n  - {ipproto: quic, table: 100}\nentry: {dev: lo}\n", `t.yaml:2:15: rule.ipproto (a number or tcp`},

@@ -2095,7 +2095,7 @@ var List = []Mutant{
 	{
 		Name: "rule-absent-table-stops",
 		File: "netstack/fibrules.go",
-		Old:  `			continue // -EAGAIN: no such table, or no route in it`,
+		Old:  `			continue // -EAGAIN: no such table, no route in it, or a throw route`,
 		New:  `			return nil`,
 		Desc: "a lookup rule whose table has no match lets the walk go on (-EAGAIN)",
 		Pkgs: []string{"./netstack"},
@@ -2184,6 +2184,42 @@ var List = []Mutant{
 		Old:  `		if ru.iif != loIfindex && (ru.proto != 0`,
 		New:  `		if (ru.proto != 0`,
 		Desc: "a rule with iif lo does not make received packets dissected (fib_rule_requires_fldissect)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "rule-goto-skips-target",
+		File: "netstack/fibrules.go",
+		Old:  `				i = j - 1`,
+		New:  `				i = j`,
+		Desc: "a goto rule jumps to its target rule, whose selectors are then matched (fib_rules_lookup's jumped)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "rule-goto-ignored",
+		File: "netstack/fibrules.go",
+		Old: `			if j := ns.ruleAt(v6, ru.target); j >= 0 {
+				i = j - 1
+			}`,
+		New:  ``,
+		Desc: "a goto rule skips the rules before its target",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "throw-route-stops",
+		File: "netstack/fibrules.go",
+		Old:  `		if !ok || r == nil || r.reject == errEAGAIN {`,
+		New:  `		if !ok || r == nil {`,
+		Desc: "a throw route sends the walk on to the next rule (-EAGAIN)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "throw-route-without-rules",
+		File: "netstack/fibrules.go",
+		Old: `	if r != nil && r.reject == errEAGAIN {
+		return nil
+	}`,
+		New:  ``,
+		Desc: "without rules a throw route is no route (fib_lookup's -ENETUNREACH)",
 		Pkgs: []string{"./netstack"},
 	},
 }
