@@ -388,6 +388,9 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 			for _, r := range slices.Clone(cfg.Routes) {
 				if r.Type == "" && r.Table == 0 && rapid.Bool().Draw(rt, "table100") {
 					r.Table = 100
+					if rapid.Bool().Draw(rt, "throw") {
+						r.Type, r.Dev, r.Via, r.MTU = RouteThrow, "", netip.Addr{}, 0
+					}
 					cfg.Routes = append(cfg.Routes, r)
 				}
 			}
@@ -398,13 +401,16 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 						Priority: uint32(rapid.SampledFrom([]int{0, 0, 100, 32766, 40000}).Draw(rt, "pref")),
 						FwMark:   uint32(rapid.IntRange(0, 3).Draw(rt, "fwmark")),
 						Table:    uint32(rapid.SampledFrom([]int{0, 100, 200}).Draw(rt, "table")),
-						Type:     rapid.SampledFrom([]string{"", "", RuleBlackhole, RuleUnreachable, RuleProhibit}).Draw(rt, "ruleType"),
+						Type:     rapid.SampledFrom([]string{"", "", RuleBlackhole, RuleUnreachable, RuleProhibit, RuleNop, RuleGoto}).Draw(rt, "ruleType"),
 						Not:      rapid.Bool().Draw(rt, "not")}
 					if !r.IPv6 && rapid.Bool().Draw(rt, "from") {
 						r.From = pfx(rapid.SampledFrom([]string{"192.0.2.0/24", "10.0.0.0/8", "0.0.0.0/0"}).Draw(rt, "fromPfx"))
 					}
 					if rapid.Bool().Draw(rt, "iifLo") {
 						r.IIF = "lo"
+					}
+					if r.Type == RuleGoto {
+						r.Priority, r.Goto = 100, uint32(rapid.SampledFrom([]int{200, 32766, 40000}).Draw(rt, "goto"))
 					}
 					if r.Type != "" {
 						r.Table = 0
