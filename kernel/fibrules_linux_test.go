@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -222,6 +223,7 @@ type ruleCase struct {
 	local    bool
 	frag     uint16 // the datagram's flags and fragment offset (ip_is_fragment)
 	vni      uint32 // non-zero: A sends the datagram in VXLAN with this VNI to H's collect_md vx0
+	neigh    string // H's entry for vB's 10.1.0.2 replaced by one in this NUD state, without an address
 }
 
 // TestKernelPolicyRules: where H forwards A's datagram to 203.0.113.x
@@ -281,6 +283,8 @@ func TestKernelPolicyRules(t *testing.T) {
 		{name: "throw, on to main", rules: []R{{Priority: 100, Table: 103}}, src: a, dst: "203.0.113.5"},
 		{name: "throw, a longer route", rules: []R{{Priority: 100, Table: 103}}, src: a, dst: "203.0.113.7"},
 		{name: "throw in main without rules", src: a, dst: "203.0.113.99"},
+		{name: "a failed neighbour is resolved anew", src: a, dst: "203.0.113.5", neigh: netstack.NeighFailed},
+		{name: "an incomplete neighbour is resolved", src: a, dst: "203.0.113.5", neigh: netstack.NeighIncomplete},
 		{name: "rp_filter 1, source by a rule", rules: []R{{To: p("198.18.0.0/16"), Table: 102}}, rp: 1, src: "198.18.0.9", dst: "203.0.113.5"},
 		{name: "rp_filter 1, no rule", rp: 1, src: "198.18.0.9", dst: "203.0.113.5"},
 		{name: "rp_filter 1, fwmark without src_valid_mark", rules: []R{{FwMark: 1, Table: 102}}, rp: 1, mark: 1, src: "198.18.0.9", dst: "203.0.113.5"},
@@ -311,6 +315,9 @@ func TestKernelPolicyRules(t *testing.T) {
 			for _, r := range tc.rules {
 				require.NoError(t, tp.h.IP(ruleArgs(r, tp.dev)...))
 			}
+			if tc.neigh != "" {
+				require.NoError(t, tp.h.IP("neigh", "replace", "10.1.0.2", "dev", "hB", "nud", tc.neigh))
+			}
 			atB := attachHdrCopy(t, tp.b, "vB", unix.IPPROTO_UDP)
 			atC := attachHdrCopy(t, tp.c, "vC", unix.IPPROTO_UDP)
 			var frame []byte
@@ -339,6 +346,9 @@ func TestKernelPolicyRules(t *testing.T) {
 				vA, err := tp.a.Ifindex("vA")
 				require.NoError(t, err)
 				kern = watchDrop(t, probe, tp.hA, func() { sendFrame(t, tp.a, vA, net.HardwareAddr(frame[0:6]), frame) })
+				if tc.neigh != "" {
+					time.Sleep(200 * time.Millisecond) // the ARP exchange before the queued datagram leaves
+				}
 			}
 			var kb, kc hdrCopy
 			require.NoError(t, atB.Lookup(uint32(0), &kb))
@@ -370,6 +380,10 @@ func TestKernelPolicyRules(t *testing.T) {
 					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int { c.SetMark(mark); return -1 })})
 			}
 			cfg := tp.rulesModel(tc.rules, progs...)
+			if tc.neigh != "" {
+				cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "hB", Addr: netip.MustParseAddr("10.1.0.2"),
+					State: tc.neigh})
+			}
 			if tc.vni != 0 {
 				cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "vx0", Kind: netstack.KindVXLAN, Netns: "H", External: true,
 					MAC: tp.macVX, Port: 4789, Addrs: []netip.Prefix{netip.MustParsePrefix("10.9.0.1/24")}})
@@ -475,6 +489,52 @@ func TestKernelFibLookupRules(t *testing.T) {
 					r.Netns = "H"
 					cfg.Rules = append(cfg.Rules, r)
 				}
+			})
+		})
+	}
+}
+
+// TestKernelFibLookupNeighStates: bpf_fib_lookup against neighbour entries
+// in each NUD state on 6.18 and in the model: a NUD_VALID entry answers
+// with its address (a stale, wrong one too), a failed or incomplete one
+// is NO_NEIGH although the address is vB's.
+func TestKernelFibLookupNeighStates(t *testing.T) {
+	testutil.KernelTests(t)
+	wrong := [6]byte{2, 0, 0, 0, 0, 0x99}
+	for _, tc := range []struct {
+		state string
+		addr  string
+		mac   [6]byte // zero: vB's
+	}{
+		{netstack.NeighStale, "10.1.0.2", [6]byte{}},
+		{netstack.NeighStale, "10.1.0.2", wrong},
+		{netstack.NeighReachable, "10.1.0.2", [6]byte{}},
+		{netstack.NeighNoarp, "10.1.0.2", [6]byte{}},
+		{netstack.NeighProbe, "10.1.0.2", [6]byte{}},
+		{netstack.NeighFailed, "10.1.0.2", [6]byte{}},
+		{netstack.NeighIncomplete, "10.1.0.2", [6]byte{}},
+		{netstack.NeighFailed, "10.1.0.254", [6]byte{}},
+	} {
+		t.Run(fmt.Sprintf("%s %s %x", tc.state, tc.addr, tc.mac), func(t *testing.T) {
+			fh := newFibHarness(t, "fibn")
+			mac := tc.mac
+			if mac == [6]byte{} {
+				mac = [6]byte(fh.macB)
+			}
+			args := []string{"neigh", "replace", tc.addr, "dev", "veth0", "nud", tc.state}
+			if tc.state != netstack.NeighFailed && tc.state != netstack.NeighIncomplete {
+				args = append(args, "lladdr", macString(mac))
+			}
+			require.NoError(t, fh.h.IP(args...))
+			dst := "10.1.0.2"
+			if tc.addr == "10.1.0.254" {
+				dst = "10.9.1.1" // through the gateway
+			}
+			fc := fibCase{name: tc.state, family: netstack.AFInet, src: "192.0.2.9", dst: dst, in: "eth0"}
+			fh.run(t, fc, func(cfg *netstack.Config) {
+				cfg.Neighbours = slices.DeleteFunc(cfg.Neighbours, func(n netstack.NeighConfig) bool { return n.Addr.String() == tc.addr })
+				cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "veth0", Addr: netip.MustParseAddr(tc.addr),
+					MAC: mac, State: tc.state})
 			})
 		})
 	}

@@ -492,13 +492,37 @@ type RouteConfig struct {
 	MTU int
 }
 
-// NeighConfig is a permanent neighbour entry.
+// NeighConfig is a neighbour entry (`ip neigh add ADDR lladdr MAC dev DEV
+// nud STATE`).
 type NeighConfig struct {
 	Netns string
 	Dev   string
 	Addr  netip.Addr
 	MAC   [6]byte
+	// State is the entry's NUD state: NeighPermanent ("" too) or another
+	// NUD_VALID one (NeighNoarp, NeighReachable, NeighStale, NeighDelay,
+	// NeighProbe), whose MAC is used as it is (the model runs no
+	// reachability timers); or NeighFailed or NeighIncomplete, which hold
+	// no MAC: bpf_fib_lookup answers NO_NEIGH and a neighbour discovery
+	// redirect carries no target link-layer option, while a packet sent to
+	// the address starts a resolution (neigh_event_send), which succeeds
+	// for an address a directly attached peer holds, as for an address
+	// without an entry, and otherwise fails (NEIGH_FAILED; the model drops
+	// at once what the kernel queues until its probes give up).
+	State string
 }
+
+// Neighbour states (NUD_*).
+const (
+	NeighPermanent  = "permanent"
+	NeighNoarp      = "noarp"
+	NeighReachable  = "reachable"
+	NeighStale      = "stale"
+	NeighDelay      = "delay"
+	NeighProbe      = "probe"
+	NeighFailed     = "failed"
+	NeighIncomplete = "incomplete"
+)
 
 // FDBConfig is a static entry of a bridge's forwarding database, as
 // `bridge fdb add MAC dev PORT master static [sticky]` makes it (br_fdb_add

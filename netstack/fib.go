@@ -291,7 +291,7 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 		}
 	}
 	if flags&FibLookupSkipNeigh == 0 {
-		mac, ok := s.neighLookup(ns, out, nh)
+		mac, ok := s.neighValid(ns, out, nh) // NUD_VALID, or NO_NEIGH
 		if !ok {
 			return FibRetNoNeigh
 		}

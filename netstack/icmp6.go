@@ -738,7 +738,7 @@ func (s *Stack) ndiscSendRedirect(b *skb.Buff, ns *Netns, in *Device, ip ipv6, t
 	if !s.peerAllow(ns, ip.src, hz) {
 		return
 	}
-	mac, haveMAC := s.neighLookup(ns, in, target)
+	mac, haveMAC := s.neighValid(ns, in, target)
 	optlen := 0
 	if haveMAC {
 		optlen = 8 // ndisc_opt_addr_space: ND_OPT_TARGET_LL_ADDR, 6 bytes

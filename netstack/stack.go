@@ -155,9 +155,10 @@ func (r *route) mtuOf() int {
 }
 
 type neighEntry struct {
-	dev  *Device
-	addr netip.Addr
-	mac  [6]byte
+	dev   *Device
+	addr  netip.Addr
+	mac   [6]byte
+	valid bool // NUD_VALID
 }
 
 type fdbEntry struct {
@@ -996,7 +997,15 @@ func (s *Stack) build(maxVal int) error {
 		if d == nil {
 			return cfgErr("neighbour %d: unknown device %q in %s", i, nc.Dev, n.name)
 		}
-		n.neigh = append(n.neigh, neighEntry{dev: d, addr: nc.Addr, mac: nc.MAC})
+		valid := true
+		switch nc.State {
+		case "", NeighPermanent, NeighNoarp, NeighReachable, NeighStale, NeighDelay, NeighProbe:
+		case NeighFailed, NeighIncomplete:
+			valid = false
+		default:
+			return cfgErr("neighbour %d: state %q (want permanent, noarp, reachable, stale, delay, probe, failed or incomplete)", i, nc.State)
+		}
+		n.neigh = append(n.neigh, neighEntry{dev: d, addr: nc.Addr, mac: nc.MAC, valid: valid})
 	}
 	for i, sc := range c.Sockets {
 		n, err := nsOf(fmt.Sprintf("socket %d (%s)", i, sc.Name), nsName(sc.Netns))

@@ -692,13 +692,30 @@ func (s *Stack) neighLookup(ns *Netns, out *Device, nh netip.Addr) ([6]byte, boo
 	return mac, ok
 }
 
+// neighValid is the neighbour entry bpf_fib_lookup and
+// ndisc_send_redirect read without resolving anything: a configured entry
+// answers by its state (NUD_VALID); without one the model takes the
+// address as resolved the way neighLookup does (a peer's address, whose
+// ARP or ND exchange it assumes done).
+func (s *Stack) neighValid(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
+	for _, n := range ns.neigh {
+		if n.dev == out && n.addr == nh {
+			return n.mac, n.valid
+		}
+	}
+	return s.neighLookup(ns, out, nh)
+}
+
 // neighResolve is neighLookup without the cache: the configured
-// neighbours of ns, then a directly attached peer's (or a bridge port's
-// peer's) address.
+// neighbours of ns in a NUD_VALID state, then a directly attached peer's
+// (or a bridge port's peer's) address.
 func neighResolve(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
 	for _, n := range ns.neigh {
 		if n.dev == out && n.addr == nh {
-			return n.mac, true
+			if n.valid {
+				return n.mac, true
+			}
+			break // failed or incomplete: resolved anew, as an address without an entry
 		}
 	}
 	// arp_constructor: an IFF_NOARP device (ifb) takes its own address;

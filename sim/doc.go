@@ -163,6 +163,9 @@
 //	  - {tun_id: 42, table: 100}         # the key a collect_md device received (a vxlan VNI)
 //	neighbours:
 //	  - {netns: host, dev: veth0, addr: 10.0.0.2, mac: 02:00:00:00:00:02}
+//	  - {dev: veth0, addr: 10.0.0.9, state: failed}   # NUD state: permanent (default), noarp, reachable, stale, delay,
+//	                                   # probe use mac; failed, incomplete have none: bpf_fib_lookup NO_NEIGH,
+//	                                   # a packet sent there resolves it anew (a peer's address answers)
 //	fdb:                               # static bridge forwarding entries (BR_FDB_STATIC)
 //	  - {netns: host, dev: vx0, mac: 02:00:00:00:00:09, sticky: false}   # dev is a bridge port
 //	sockets:

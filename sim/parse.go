@@ -842,12 +842,16 @@ func (d *dec) fdb(n *yaml.Node) (f netstack.FDBConfig, err error) {
 }
 
 func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
-	m, err := d.fields(n, "neighbour", "netns", "dev", "addr", "mac")
+	m, err := d.fields(n, "neighbour", "netns", "dev", "addr", "mac", "state")
 	if err != nil {
 		return nb, err
 	}
 	nb.Netns = netstack.HostNetns
-	for _, k := range []string{"dev", "addr", "mac"} {
+	need := []string{"dev", "addr", "mac"}
+	if st, ok := m["state"]; ok && (st.Value == netstack.NeighFailed || st.Value == netstack.NeighIncomplete) {
+		need = need[:2] // no link-layer address
+	}
+	for _, k := range need {
 		if _, err := d.need(m, n, "neighbour", k); err != nil {
 			return nb, err
 		}
@@ -862,6 +866,9 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 			nb.Addr, err = d.addr(v, "neighbour.addr")
 		case "mac":
 			nb.MAC, err = d.mac(v, "neighbour.mac")
+		case "state":
+			nb.State, err = d.enum(v, "neighbour.state", netstack.NeighPermanent, netstack.NeighNoarp, netstack.NeighReachable,
+				netstack.NeighStale, netstack.NeighDelay, netstack.NeighProbe, netstack.NeighFailed, netstack.NeighIncomplete)
 		}
 		return err
 	})

@@ -1863,7 +1863,7 @@ var List = []Mutant{
 	{
 		Name: "ndisc-redirect-no-tlla",
 		File: "netstack/icmp6.go",
-		Old:  `	mac, haveMAC := s.neighLookup(ns, in, target)`,
+		Old:  `	mac, haveMAC := s.neighValid(ns, in, target)`,
 		New:  `	mac, haveMAC := [6]byte{}, false`,
 		Desc: "a redirect carries the target's link-layer address when its neighbour entry is valid",
 		Pkgs: []string{"./netstack"},
@@ -2220,6 +2220,24 @@ var List = []Mutant{
 	}`,
 		New:  ``,
 		Desc: "without rules a throw route is no route (fib_lookup's -ENETUNREACH)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "neigh-invalid-used",
+		File: "netstack/tx.go",
+		Old: `			if n.valid {
+				return n.mac, true
+			}`,
+		New:  `			return n.mac, true`,
+		Desc: "a failed or incomplete neighbour entry holds no address: a packet sent to it is resolved anew",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "neigh-state-ignored-by-fib",
+		File: "netstack/tx.go",
+		Old:  `			return n.mac, n.valid`,
+		New:  `			return n.mac, true`,
+		Desc: "bpf_fib_lookup answers NO_NEIGH for an entry outside NUD_VALID",
 		Pkgs: []string{"./netstack"},
 	},
 }
