@@ -539,3 +539,175 @@ func TestKernelFibLookupNeighStates(t *testing.T) {
 		})
 	}
 }
+
+// seen6Prog is a tc program that sets io[0] to 1 when an IPv6 packet
+// whose first next header is UDP or a fragment header passes.
+func seen6Prog(t *testing.T, io *ebpf.Map) *ebpf.Program {
+	t.Helper()
+	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: asm.Instructions{
+		asm.Mov.Reg(asm.R6, asm.R1),
+		asm.LoadMem(asm.R2, asm.R6, 16, asm.Word), // protocol
+		asm.JNE.Imm(asm.R2, int32(htons(unix.ETH_P_IPV6)), "out"),
+		asm.LoadMem(asm.R2, asm.R6, 76, asm.Word), // data
+		asm.LoadMem(asm.R3, asm.R6, 80, asm.Word), // data_end
+		asm.Mov.Reg(asm.R4, asm.R2),
+		asm.Add.Imm(asm.R4, 14+40),
+		asm.JGT.Reg(asm.R4, asm.R3, "out"),
+		asm.LoadMem(asm.R4, asm.R2, 14+6, asm.Byte),
+		asm.JEq.Imm(asm.R4, unix.IPPROTO_UDP, "seen"),
+		asm.JEq.Imm(asm.R4, unix.IPPROTO_FRAGMENT, "seen"),
+		asm.Ja.Label("out"),
+		asm.StoreImm(asm.RFP, -4, 0, asm.Word).WithSymbol("seen"),
+		asm.LoadMapPtr(asm.R1, io.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -4),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.StoreImm(asm.R0, 0, 1, asm.Word),
+		asm.Mov.Imm(asm.R0, -1).WithSymbol("out"), // TCX_NEXT
+		asm.Return(),
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// attachSeen6 attaches seen6Prog at dev's tc ingress in n and returns
+// its map.
+func attachSeen6(t *testing.T, n *Netns, dev string) *ebpf.Map {
+	t.Helper()
+	io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { io.Close() })
+	l, err := attachTCXIn(n, dev, seen6Prog(t, io), ebpf.AttachTCXIngress)
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	return io
+}
+
+// TestKernelPolicyRules6: IPv6 forwarding under `ip -6 rule` on 6.18 and
+// in the model: H (newICMP6Topo) routes 2001:db8:99::/64 to B in main and
+// everything to C (behind hC, 2001:db8:3::/64) in table 100. A sends a UDP
+// datagram, or its first fragment, marked at hA's tc ingress; where it
+// arrives (vB or vC), or the first drop on hA, agrees: fwmark, dport, a
+// fragment (no ports; its protocol for the rules is the fragment header's
+// next header, not the fragment header), and an unreachable rule.
+func TestKernelPolicyRules6(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	require.NoError(t, probe.FilterTclass(testTclass))
+	type R = netstack.RuleConfig
+	for _, tc := range []struct {
+		name  string
+		rules []R
+		mark  uint32
+		frag  bool
+	}{
+		{name: "no rules", mark: 1},
+		{name: "fwmark", rules: []R{{IPv6: true, FwMark: 1, Table: 100}}, mark: 1},
+		{name: "fwmark, unmarked", rules: []R{{IPv6: true, FwMark: 1, Table: 100}}},
+		{name: "dport", rules: []R{{IPv6: true, Dport: [2]uint16{9999, 9999}, Table: 100}}},
+		{name: "dport, a first fragment", rules: []R{{IPv6: true, Dport: [2]uint16{9999, 9999}, Table: 100}}, frag: true},
+		{name: "ipproto udp, a fragment", rules: []R{{IPv6: true, IPProto: unix.IPPROTO_UDP, Table: 100}}, frag: true},
+		{name: "ipproto the fragment header", rules: []R{{IPv6: true, IPProto: unix.IPPROTO_FRAGMENT, Table: 100}}, frag: true},
+		{name: "unreachable rule", rules: []R{{IPv6: true, FwMark: 1, Type: netstack.RuleUnreachable}}, mark: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := newICMP6Topo(t)
+			c := newNetns(t, "i6C")
+			require.NoError(t, c.IP("link", "add", "vC", "type", "veth", "peer", "name", "hC", "netns", tp.h.Name))
+			for _, x := range []struct {
+				n   *Netns
+				dev string
+			}{{tp.h, "hC"}, {c, "vC"}} {
+				require.NoError(t, x.n.Do(func() error { return writeSysctl("net/ipv6/conf/"+x.dev+"/disable_ipv6", "0") }))
+			}
+			require.NoError(t, tp.h.IP("-6", "addr", "add", "2001:db8:3::1/64", "dev", "hC", "nodad"))
+			require.NoError(t, c.IP("-6", "addr", "add", "2001:db8:3::2/64", "dev", "vC", "nodad"))
+			require.NoError(t, tp.h.IP("link", "set", "hC", "up"))
+			require.NoError(t, c.IP("link", "set", "vC", "up"))
+			m, err := c.HardwareAddr("vC")
+			require.NoError(t, err)
+			macVC := [6]byte(m)
+			m, err = tp.h.HardwareAddr("hC")
+			require.NoError(t, err)
+			macHC := [6]byte(m)
+			for _, a := range [][]string{
+				{"-6", "neigh", "add", "2001:db8:3::2", "lladdr", macString(macVC), "dev", "hC", "nud", "permanent"},
+				{"-6", "route", "add", "2001:db8:99::/64", "via", icmp6AddrB, "dev", "hB"},
+				{"-6", "route", "add", "default", "via", "2001:db8:3::2", "dev", "hC", "table", "100"},
+			} {
+				require.NoError(t, tp.h.IP(a...), "%v", a)
+			}
+			for _, r := range tc.rules {
+				require.NoError(t, tp.h.IP(ruleArgs(r, func(s string) string { return s })...))
+			}
+			l, err := attachTCXIn(tp.h, tp.hA, markProg(t, tc.mark), ebpf.AttachTCXIngress)
+			require.NoError(t, err)
+			t.Cleanup(func() { l.Close() })
+			atB, atC := attachSeen6(t, tp.b, "vB"), attachSeen6(t, c, "vC")
+
+			udp := make([]byte, 8+8)
+			binary.BigEndian.PutUint16(udp[0:], 40000)
+			binary.BigEndian.PutUint16(udp[2:], 9999)
+			binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
+			p := ip6Packet("2001:db8:99::5", 64, unix.IPPROTO_UDP, udp, 6, false)
+			if tc.frag {
+				// A first fragment (M set) of the datagram.
+				fh := []byte{unix.IPPROTO_UDP, 0, 0, 1, 0, 0, 0, 7}
+				p = append(append(append([]byte{}, p[:40]...), fh...), p[40:]...)
+				p[6] = unix.IPPROTO_FRAGMENT
+				binary.BigEndian.PutUint16(p[4:], uint16(len(p)-40))
+			}
+			frame := tp.frame6(p)
+			vA, err := tp.a.Ifindex("vA")
+			require.NoError(t, err)
+			kern := watchDrop(t, probe, tp.hA, func() { sendFrame(t, tp.a, vA, net.HardwareAddr(frame[0:6]), frame) })
+			for _, at := range []struct {
+				name string
+				m    *ebpf.Map
+			}{{"at B", atB}, {"at C", atC}} {
+				var v uint32
+				require.NoError(t, at.m.Lookup(uint32(0), &v))
+				if v != 0 {
+					kern = append(kern, at.name)
+				}
+			}
+			t.Logf("kernel: %v", kern)
+
+			var model []string
+			seen := func(name string) netstack.ProgramFunc {
+				return func(c *netstack.Ctx) int {
+					if f := c.Skb.Data(); binary.BigEndian.Uint16(f[12:]) == unix.ETH_P_IPV6 && (f[14+6] == unix.IPPROTO_UDP || f[14+6] == unix.IPPROTO_FRAGMENT) {
+						model = append(model, name)
+					}
+					return -1
+				}
+			}
+			mark := tc.mark
+			cfg := tp.model6(netstack.NamespaceConfig{}, true,
+				netstack.ProgramConfig{Name: "mark", Hook: carrier.HookTCIngress, Netns: "H", Dev: "hA",
+					Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int { c.SetMark(mark); return -1 })},
+				netstack.ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: seen("at B")},
+				netstack.ProgramConfig{Name: "atC", Hook: carrier.HookTCIngress, Netns: "C", Dev: "vC", Prog: seen("at C")})
+			pfx, ad := netip.MustParsePrefix, netip.MustParseAddr
+			cfg.Namespaces = append(cfg.Namespaces, netstack.NamespaceConfig{Name: "C"})
+			cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "hC", Kind: netstack.KindVeth, Netns: "H", MAC: macHC,
+				Addrs: []netip.Prefix{pfx("2001:db8:3::1/64")}, Peer: "vC", PeerNetns: "C", PeerMAC: macVC,
+				PeerAddrs: []netip.Prefix{pfx("2001:db8:3::2/64")}})
+			cfg.Routes = append(cfg.Routes,
+				netstack.RouteConfig{Netns: "H", Dst: pfx("2001:db8:99::/64"), Dev: "hB", Via: ad(icmp6AddrB)},
+				netstack.RouteConfig{Netns: "H", Dst: pfx("::/0"), Dev: "hC", Via: ad("2001:db8:3::2"), Table: 100})
+			for _, r := range tc.rules {
+				r.Netns = "H"
+				cfg.Rules = append(cfg.Rules, r)
+			}
+			obs := &devDrops{}
+			var drops []string
+			runModel(t, cfg, obs, frame, func(s *netstack.Stack) { drops = obs.first(s, "H", "hA") })
+			require.Equal(t, kern, append(drops, model...), "model")
+		})
+	}
+}

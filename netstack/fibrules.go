@@ -29,8 +29,8 @@ import (
 // and ports enter the flow only while a rule needs them
 // (fib_rules_require_fldissect: an ip_proto or port selector on a rule
 // whose iif is not lo), as the flow dissector reads them
-// (fib4_rules_early_flow_dissect): no ports for fragments, and for IPv6
-// the fragment header as the protocol. A lookup rule's table lookup that finds nothing (-EAGAIN,
+// (fib4_rules_early_flow_dissect): no ports for fragments, whose protocol
+// is the one they carry (for IPv6, the fragment header's next header). A lookup rule's table lookup that finds nothing (-EAGAIN,
 // a table that does not exist too) continues the walk, as does a result
 // whose prefix is no longer than suppress_prefixlength
 // (fib4_rule_suppress, fib6_rule_suppress). A reject route found in a
@@ -114,9 +114,9 @@ func portMatch(r [2]uint16, p uint16) bool {
 // flowL4 fills fl's protocol and ports from packet p (from its IP
 // header) as fib4_rules_early_flow_dissect / fib6_rules_early_flow_dissect
 // read them: the IPv4 protocol, for IPv6 the header after the hop-by-hop,
-// destination and routing headers (the fragment header itself for a
-// fragment), and the ports of TCP, UDP, UDP-Lite, DCCP, SCTP (and ESP's
-// SPI, AH's at offset 4: proto_ports_offset) unless the packet is a
+// destination and routing headers (for a fragment, the fragment header's
+// next header), and the ports of TCP, UDP, UDP-Lite, DCCP, SCTP (and
+// ESP's SPI, AH's at offset 4: proto_ports_offset) unless the packet is a
 // fragment or too short.
 func flowL4(b *skb.Buff, fl *flow) {
 	p := b.Data() // the IP header and IPv6's extension headers: ip_rcv and ip6_rcv pulled them
@@ -139,6 +139,15 @@ func flowL4(b *skb.Buff, fl *flow) {
 			return
 		}
 		fl.proto, off = next, l4
+		if next == nexthdrFrag {
+			// The fragment header's next header, and no ports
+			// (__skb_flow_dissect's NEXTHDR_FRAGMENT: out without
+			// FLOW_DISSECTOR_F_PARSE_1ST_FRAG).
+			if off+8 <= len(p) {
+				fl.proto = p[off]
+			}
+			return
+		}
 	}
 	switch fl.proto {
 	case ipprotoTCP, ipprotoUDP, ipprotoUDPLite, ipprotoDCCP, ipprotoSCTP, ipprotoESP:

@@ -373,9 +373,9 @@ func ruleFrameOutcome(t *testing.T, cfg *Config, f []byte) string {
 }
 
 // TestPolicyRulesL4: ip_proto and port selectors on forwarded packets
-// (the flow dissector's view: no ports for a fragment, the fragment
-// header as IPv6's protocol), on fib_validate_source's reversed flow
-// (ports swapped), and bpf_fib_lookup's L4 fields.
+// (the flow dissector's view: no ports for a fragment, whose protocol is
+// the one it carries), on fib_validate_source's reversed flow (ports
+// swapped), and bpf_fib_lookup's L4 fields.
 func TestPolicyRulesL4(t *testing.T) {
 	udp := func(sport uint16) []byte {
 		return buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.5", sport: sport, dport: 2000, payload: 10})
@@ -417,8 +417,10 @@ func TestPolicyRulesL4(t *testing.T) {
 		{"rp_filter 1, delivered locally: an iif lo rule without ports",
 			RuleConfig{IIF: "lo", To: pfx("198.18.0.0/16"), Table: 102}, NamespaceConfig{RPFilter: 1}, rpLocal, "NO_SOCKET"},
 		{"IPv6 dport", RuleConfig{IPv6: true, Dport: [2]uint16{2000, 2000}, Table: 100}, NamespaceConfig{}, udp6, "c6"},
-		{"IPv6 fragment: ipproto is the fragment header", RuleConfig{IPv6: true, IPProto: 44, Table: 100}, NamespaceConfig{}, frag6, "at C"},
-		{"IPv6 fragment: not udp", RuleConfig{IPv6: true, IPProto: ipprotoUDP, Table: 100}, NamespaceConfig{}, frag6, "at B"},
+		{"IPv6 fragment: ipproto is the fragment header's next header", RuleConfig{IPv6: true, IPProto: ipprotoUDP, Table: 100},
+			NamespaceConfig{}, frag6, "at C"},
+		{"IPv6 fragment: not the fragment header", RuleConfig{IPv6: true, IPProto: 44, Table: 100}, NamespaceConfig{}, frag6, "at B"},
+		{"IPv6 fragment: no ports", RuleConfig{IPv6: true, Dport: [2]uint16{2000, 2000}, Table: 100}, NamespaceConfig{}, frag6, "at B"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var none uint32

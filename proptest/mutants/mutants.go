@@ -2240,4 +2240,14 @@ var List = []Mutant{
 		Desc: "bpf_fib_lookup answers NO_NEIGH for an entry outside NUD_VALID",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "rule-ipv6-fragment-proto",
+		File: "netstack/fibrules.go",
+		Old: `			if off+8 <= len(p) {
+				fl.proto = p[off]
+			}`,
+		New:  ``,
+		Desc: "for an IPv6 fragment the rules see the fragment header's next header as the protocol (measured on 6.18)",
+		Pkgs: []string{"./netstack"},
+	},
 }
