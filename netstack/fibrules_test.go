@@ -60,19 +60,18 @@ func rulesTopology(mark *uint32, rules ...RuleConfig) *Config {
 }
 
 // ruleOutcome injects a UDP datagram from src to dst on eth0 and returns
-// where it ended: the receiving socket's name, or the first drop reason
-// (without its prefix and site).
+// where it ended (endOf).
 func ruleOutcome(t *testing.T, cfg *Config, src, dst string) string {
 	t.Helper()
-	s, te := newStack(t, cfg, "", nil, nil)
-	var f []byte
 	if addr(dst).Is6() {
-		f = buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: src, dst: dst, dport: 2000, payload: 10})
-	} else {
-		f = buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: src, dst: dst, sport: 1000, dport: 2000, payload: 10})
+		return ruleFrameOutcome(t, cfg, buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: src, dst: dst, dport: 2000, payload: 10}))
 	}
-	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
-	s.Flush()
+	return ruleFrameOutcome(t, cfg, buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: src, dst: dst, sport: 1000, dport: 2000, payload: 10}))
+}
+
+// endOf is where the packets of a test ended: the first drop reason
+// (without its prefix and site), else the receiving sockets' names.
+func endOf(te *testEnv, cfg *Config) string {
 	if r := te.obs.dropReasons(); len(r) != 0 {
 		got, _, _ := strings.Cut(strings.TrimPrefix(r[0], "SKB_DROP_REASON_"), "@")
 		return got
@@ -197,16 +196,7 @@ func TestPolicyRulesOutput(t *testing.T) {
 			f := buildFrame(frameOpts{src: "10.2.0.1", dst: "203.0.113.5", sport: 4000, dport: 2000, payload: 8, noEth: true})
 			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
 			s.Flush()
-			got := ""
-			if r := te.obs.dropReasons(); len(r) != 0 {
-				got, _, _ = strings.Cut(strings.TrimPrefix(r[0], "SKB_DROP_REASON_"), "@")
-			}
-			for _, e := range te.obs.delivs {
-				if e.Kind == DeliverSocket {
-					got = cfg.Sockets[e.Index].Name
-				}
-			}
-			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.want, endOf(te, cfg))
 		})
 	}
 }
@@ -339,9 +329,9 @@ func TestPolicyRulesMarkScrubbed(t *testing.T) {
 	}
 }
 
-// ruleFrameOutcome is ruleOutcome for frame f; a packet that reached B
-// or C but no socket (a fragment waiting for the rest) is "at B" or "at
-// C".
+// ruleFrameOutcome injects frame f on eth0 and returns where it ended
+// (endOf); a packet that reached B or C but no socket (a fragment waiting
+// for the rest) is "at B" or "at C".
 func ruleFrameOutcome(t *testing.T, cfg *Config, f []byte) string {
 	t.Helper()
 	var at string
@@ -356,20 +346,10 @@ func ruleFrameOutcome(t *testing.T, cfg *Config, f []byte) string {
 	s, te := newStack(t, cfg, "", nil, nil)
 	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
 	s.Flush()
-	if r := te.obs.dropReasons(); len(r) != 0 {
-		got, _, _ := strings.Cut(strings.TrimPrefix(r[0], "SKB_DROP_REASON_"), "@")
+	if got := endOf(te, cfg); got != "" {
 		return got
 	}
-	var got []string
-	for _, e := range te.obs.delivs {
-		if e.Kind == DeliverSocket {
-			got = append(got, cfg.Sockets[e.Index].Name)
-		}
-	}
-	if len(got) == 0 {
-		return at
-	}
-	return strings.Join(got, ",")
+	return at
 }
 
 // TestPolicyRulesL4: ip_proto and port selectors on forwarded packets

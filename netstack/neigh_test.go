@@ -1,7 +1,6 @@
 package netstack
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,16 +46,7 @@ func TestNeighStates(t *testing.T) {
 			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
 			s.Flush()
 			assert.Equal(t, tc.fib, FibRetName(rc))
-			got := ""
-			if r := te.obs.dropReasons(); len(r) != 0 {
-				got, _, _ = strings.Cut(strings.TrimPrefix(r[0], "SKB_DROP_REASON_"), "@")
-			}
-			for _, e := range te.obs.delivs {
-				if e.Kind == DeliverSocket {
-					got = cfg.Sockets[e.Index].Name
-				}
-			}
-			assert.Equal(t, tc.fwd, got)
+			assert.Equal(t, tc.fwd, endOf(te, cfg))
 		})
 	}
 	cfg := fibTopology(true)
