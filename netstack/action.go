@@ -109,7 +109,8 @@ const (
 	// hop limit is above 1, bpf_fib_lookup (Ctx.FibLookup) with the
 	// packet's addresses, protocol and TOS, Ifindex the program's device,
 	// TotLen the packet's network length at XDP (0 at tc: the skb is
-	// checked) and Value as the flags; the result goes to the observer
+	// checked), Value as the flags and, with FibLookupMark at tc, the
+	// skb's mark for the policy rules; the result goes to the observer
 	// (FibEvent). On success the TTL or hop limit is decremented, the
 	// Ethernet addresses are rewritten (at tc after the verifier's unclone
 	// prologue, Ctx.PullData) and the program returns bpf_redirect(Ifindex,

@@ -402,6 +402,9 @@ func (c *Ctx) fibForward(flags uint32, noNeighRedirect bool) (ret int, done bool
 		return 0, false, -1
 	}
 	p := FibParams{Ifindex: c.Dev.ifindex}
+	if flags&FibLookupMark != 0 && !c.xdp {
+		p.Mark = b.H().Mark // the program passes skb->mark for the rules
+	}
 	ip := d[ethHlen:]
 	switch binary.BigEndian.Uint16(d[12:14]) {
 	case ethPIP:

@@ -431,3 +431,18 @@ func TestPolicyRulesTunID(t *testing.T) {
 		})
 	}
 }
+
+// TestFibForwardMark: the fib_forward action passes the skb's mark with
+// FibLookupMark, so a fwmark rule picks the device it redirects to.
+func TestFibForwardMark(t *testing.T) {
+	for _, tc := range []struct {
+		flags uint32
+		want  string
+	}{{FibLookupMark, "c"}, {0, "b"}} {
+		var none uint32
+		cfg := rulesTopology(&none, RuleConfig{FwMark: 1, Table: 100})
+		cfg.Programs = []ProgramConfig{{Name: "fwd", Hook: carrier.HookTCIngress, Dev: "eth0",
+			Actions: []Action{{Kind: ActSetMark, Value: 1}, {Kind: ActFibForward, Value: uint64(tc.flags)}}}}
+		assert.Equal(t, tc.want, ruleOutcome(t, cfg, "192.0.2.9", "203.0.113.5"), "flags %#x", tc.flags)
+	}
+}

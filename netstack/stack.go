@@ -1274,8 +1274,8 @@ func (s *Stack) attachPrograms(maxVal int) error {
 					if pc.Hook != carrier.HookXDP && pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
 						return cfgErr("%s action %d (fib_forward): bpf_fib_lookup is for xdp and tc programs, not %s", what, j, pc.Hook)
 					}
-					if a.Value&^uint64(FibLookupDirect|FibLookupOutput|FibLookupSkipNeigh) != 0 {
-						return cfgErr("%s action %d (fib_forward): flags %#x (want direct, output, skip_neigh)", what, j, a.Value)
+					if a.Value&^uint64(FibLookupDirect|FibLookupOutput|FibLookupSkipNeigh|FibLookupMark) != 0 {
+						return cfgErr("%s action %d (fib_forward): flags %#x (want direct, output, skip_neigh, mark)", what, j, a.Value)
 					}
 					if a.Index == FibNoNeighRedirect && pc.Hook == carrier.HookXDP {
 						return cfgErr("%s action %d (fib_forward): bpf_redirect_neigh on NO_NEIGH is a tc helper, not for xdp programs", what, j)

@@ -1345,7 +1345,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActRxMeta:         {"kfunc"},
 	netstack.ActChangeTail:     {"len", "delta"},
 	netstack.ActAdjustTail:     {"delta"},
-	netstack.ActFibForward:     {"direct", "output", "skip_neigh", "no_neigh"},
+	netstack.ActFibForward:     {"direct", "output", "skip_neigh", "mark", "no_neigh"},
 	netstack.ActSetTunnelKey:   {"id", "remote"},
 	netstack.ActGetTunnelKey:   {"ipv6"},
 }
@@ -1539,11 +1539,11 @@ func (d *dec) action(n *yaml.Node, what string, maps []carrier.MapSpec) (a netst
 			if on, err = d.boolean(v, w); on {
 				a.Value = netstack.TunInfoIPv6
 			}
-		case "direct", "output", "skip_neigh":
+		case "direct", "output", "skip_neigh", "mark":
 			var on bool
 			if on, err = d.boolean(v, w); on {
 				a.Value |= map[string]uint64{"direct": netstack.FibLookupDirect, "output": netstack.FibLookupOutput,
-					"skip_neigh": netstack.FibLookupSkipNeigh}[k]
+					"skip_neigh": netstack.FibLookupSkipNeigh, "mark": netstack.FibLookupMark}[k]
 			}
 		case "no_neigh":
 			var f string

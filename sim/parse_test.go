@@ -712,6 +712,9 @@ entry: {netns: a, dev: eth0}
 	r := s.Stack.Rules
 	require.Len(t, r, 6)
 	assert.Equal(t, netstack.RuleConfig{Netns: "a", Priority: 50, FwMark: 2, Type: netstack.RuleGoto, Goto: 200}, r[5])
+	fwd, err := Parse("f.yaml", []byte("devices:\n  - {name: e, kind: nic}\nprograms:\n  - {name: p, hook: tc_ingress, dev: e, actions: [{fib_forward: {mark: true, skip_neigh: true}}]}\nentry: {dev: e}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, uint64(netstack.FibLookupMark|netstack.FibLookupSkipNeigh), fwd.Stack.Programs[0].Actions[0].Value, "fib_forward's flags")
 	assert.Equal(t, netstack.RuleConfig{Netns: "a", IPProto: 17, Sport: [2]uint16{1000, 2000}, Dport: [2]uint16{53, 53}, TunID: 42, Table: 100}, r[4])
 	assert.Equal(t, netstack.RuleConfig{Netns: "a", Priority: 100, FwMark: 1, Table: 100}, r[0])
 	assert.Equal(t, netstack.RuleConfig{Netns: "a", From: netip.MustParsePrefix("10.0.0.0/8"), To: netip.MustParsePrefix("203.0.113.0/24"),
