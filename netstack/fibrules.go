@@ -30,20 +30,24 @@ import (
 // (fib_rules_require_fldissect: an ip_proto or port selector on a rule
 // whose iif is not lo), as the flow dissector reads them
 // (fib4_rules_early_flow_dissect): no ports for fragments, whose protocol
-// is the one they carry (for IPv6, the fragment header's next header). A lookup rule's table lookup that finds nothing (-EAGAIN,
-// a table that does not exist too) continues the walk, as does a result
-// whose prefix is no longer than suppress_prefixlength
+// is the one they carry (for IPv6, the fragment header's next header).
+//
+// A lookup rule's table lookup that finds nothing (-EAGAIN, a table that
+// does not exist too, or a throw route) continues the walk, as does a
+// result whose prefix is no longer than suppress_prefixlength
 // (fib4_rule_suppress, fib6_rule_suppress). A reject route found in a
 // table ends the walk with its error; the rule actions blackhole,
 // unreachable and prohibit end it with -EINVAL, -ENETUNREACH and -EACCES
-// (fib4_rule_action, fib6_rule_action). No match at all is -ESRCH, which
+// (fib4_rule_action, fib6_rule_action); goto jumps to the first rule of
+// its target priority, nop goes on. No match at all is -ESRCH, which
 // fib_lookup turns into -ENETUNREACH.
 
 // flow is the part of a flowi4 or flowi6 that the model's rules match:
 // the addresses (src 0.0.0.0 or :: when the sender has none yet), the
 // input and output interfaces (flowi_iif is LOOPBACK_IFINDEX, 1, for
 // packets the host sends; flowi_oif 0 unless a lookup is bound to a
-// device), and the fwmark.
+// device), the fwmark, the protocol and ports (flowi_uli), and the
+// tunnel key.
 type flow struct {
 	src, dst     netip.Addr
 	iif, oif     int32
