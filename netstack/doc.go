@@ -2,7 +2,8 @@
 // per-packet metadata survives: namespaces, devices (NIC with native or
 // generic XDP, veth pairs, loopback, dummy, bridge, macvlan, ifb, vxlan and geneve over
 // IPv4 or IPv6, gre, gretap, ipip, sit, ip6tnl, ip6gre, ip6gretap),
-// addresses, longest-prefix routes, static neighbours,
+// addresses, longest-prefix routes in tables chosen by policy rules
+// (fibrules.go), neighbours with their NUD state,
 // packet taps, UDP/TCP sockets with cgroup membership and socket filters,
 // TCP connection state (listeners' requests and children in a bounded
 // table, connecting sockets; tcp.go describes what it models and what it
@@ -41,7 +42,8 @@
 //	   → route: multicast (ip_mc_validate_source), martians
 //	     (ip_route_input_slow: IP_INVALID_SOURCE, IP_INVALID_DEST,
 //	     IP_LOCALNET), local table first (device addresses, lo prefixes,
-//	     local routes: AnyIP), then main (ip_error: INADDRERRORS);
+//	     local routes: AnyIP), then main or the policy rules' tables
+//	     (fibrules.go; ip_error: INADDRERRORS);
 //	     fib_validate_source (IP_LOCAL_SOURCE, IP_INVALID_SOURCE,
 //	     IP_RPFILTER; accept_local, rp_filter) on local, broadcast and
 //	     forwarded packets (rtinput.go); looped-back packets skip it;
