@@ -130,6 +130,7 @@ type fibCase struct {
 	mark     uint32 // with FibLookupMark
 	l4       uint8  // l4_protocol
 	dport    uint16
+	tos      uint8
 	flags    uint32
 	noFwd    bool
 	xdp      bool
@@ -232,7 +233,7 @@ func (fh *fibHarness) run(t *testing.T, tc fibCase, extra func(*netstack.Config)
 	require.NoError(t, h.Sysctl("net.ipv4.ip_forward", on))
 	require.NoError(t, h.Sysctl("net.ipv6.conf.all.forwarding", on))
 	p := netstack.FibParams{Family: tc.family, Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst),
-		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, L4Protocol: tc.l4, Dport: tc.dport, Ifindex: 999}
+		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, L4Protocol: tc.l4, Dport: tc.dport, TOS: tc.tos, Ifindex: 999}
 	if tc.in != "" {
 		p.Ifindex = index[tc.in]
 	}
@@ -381,7 +382,7 @@ func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, 
 	extra func(*netstack.Config)) (netstack.FibParams, int, map[int32]string) {
 	t.Helper()
 	p := netstack.FibParams{Family: tc.family, Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst),
-		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, L4Protocol: tc.l4, Dport: tc.dport, Ifindex: 999}
+		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, L4Protocol: tc.l4, Dport: tc.dport, TOS: tc.tos, Ifindex: 999}
 	rc := 1000
 	names := map[int32]string{}
 	hook := carrier.HookTCIngress

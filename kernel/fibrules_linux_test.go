@@ -62,6 +62,9 @@ func ruleArgs(r netstack.RuleConfig, dev func(string) string) []string {
 	if r.TunID != 0 {
 		a = append(a, "tun_id", fmt.Sprint(r.TunID))
 	}
+	if r.TOS != 0 {
+		a = append(a, "tos", fmt.Sprintf("%#x", r.TOS))
+	}
 	if r.OIF != "" {
 		a = append(a, "oif", dev(r.OIF))
 	}
@@ -224,6 +227,7 @@ type ruleCase struct {
 	frag     uint16 // the datagram's flags and fragment offset (ip_is_fragment)
 	vni      uint32 // non-zero: A sends the datagram in VXLAN with this VNI to H's collect_md vx0
 	neigh    string // H's entry for vB's 10.1.0.2 replaced by one in this NUD state, without an address
+	tos      uint8  // the datagram's TOS
 }
 
 // TestKernelPolicyRules: where H forwards A's datagram to 203.0.113.x
@@ -306,6 +310,9 @@ func TestKernelPolicyRules(t *testing.T) {
 		{name: "rp_filter 1, local: an iif lo rule's ports are not dissected", rules: []R{{IIF: "lo", To: p("198.18.0.0/16"),
 			Dport: [2]uint16{40000, 40000}, Table: 102}}, rp: 1, src: "198.18.0.9", dst: icmpAddrH},
 		{name: "rp_filter 1, local: an iif lo rule", rules: []R{{IIF: "lo", To: p("198.18.0.0/16"), Table: 102}}, rp: 1, src: "198.18.0.9", dst: icmpAddrH},
+		{name: "tos", rules: []R{{TOS: 0x10, Table: 100}}, src: a, dst: "203.0.113.5", tos: 0x10},
+		{name: "tos, another", rules: []R{{TOS: 0x18, Table: 100}}, src: a, dst: "203.0.113.5", tos: 0x10},
+		{name: "tos, the old TOS bits of DSCP EF", rules: []R{{TOS: 0x18, Table: 100}}, src: a, dst: "203.0.113.5", tos: 0xb8},
 		{name: "tun_id, its VNI", rules: []R{{TunID: 42, Table: 100}}, src: "10.9.0.7", dst: "203.0.113.5", vni: 42},
 		{name: "tun_id, another VNI", rules: []R{{TunID: 42, Table: 100}}, src: "10.9.0.7", dst: "203.0.113.5", vni: 7},
 		{name: "socket, ipproto and dport", rules: []R{{IPProto: unix.IPPROTO_UDP, Dport: [2]uint16{9999, 9999}, Table: 100}}, dst: "203.0.113.5", local: true},
@@ -338,7 +345,8 @@ func TestKernelPolicyRules(t *testing.T) {
 				require.NoError(t, err)
 				t.Cleanup(func() { l.Close() })
 				frame = tp.rtFrame(tc.src, tc.dst, 64)
-				if tc.frag != 0 {
+				if tc.frag != 0 || tc.tos != 0 {
+					frame[14+1] = tc.tos
 					binary.BigEndian.PutUint16(frame[14+6:], tc.frag)
 					binary.BigEndian.PutUint16(frame[14+10:], 0)
 					binary.BigEndian.PutUint16(frame[14+10:], inetCsum(frame[14:14+20]))
@@ -451,6 +459,8 @@ func TestKernelFibLookupRules(t *testing.T) {
 		{with(c("throw, direct", direct|tbid), func(f *fibCase) { f.tbid = 103 }), nil},
 		{with(c("dport rule, l4 fields", 0), func(f *fibCase) { f.l4, f.dport = unix.IPPROTO_UDP, 53 }),
 			[]R{{IPProto: unix.IPPROTO_UDP, Dport: [2]uint16{53, 53}, Table: 100}}},
+		{with(c("tos rule", 0), func(f *fibCase) { f.tos = 0xb8 }), []R{{TOS: 0x18, Table: 100}}},
+		{with(c("tos rule, another tos", 0), func(f *fibCase) { f.tos = 0x10 }), []R{{TOS: 0x18, Table: 100}}},
 		{with(c("dport rule, another port", 0), func(f *fibCase) { f.l4, f.dport = unix.IPPROTO_UDP, 54 }),
 			[]R{{IPProto: unix.IPPROTO_UDP, Dport: [2]uint16{53, 53}, Table: 100}}},
 		{with(c("local address, direct, unmerged", direct|skip), func(f *fibCase) { f.dst = "10.1.0.1" }), []R{{FwMark: 9, Table: 100}}},
@@ -616,6 +626,8 @@ func TestKernelPolicyRules6(t *testing.T) {
 		{name: "ipproto udp, a fragment", rules: []R{{IPv6: true, IPProto: unix.IPPROTO_UDP, Table: 100}}, frag: true},
 		{name: "ipproto the fragment header", rules: []R{{IPv6: true, IPProto: unix.IPPROTO_FRAGMENT, Table: 100}}, frag: true},
 		{name: "unreachable rule", rules: []R{{IPv6: true, FwMark: 1, Type: netstack.RuleUnreachable}}, mark: 1},
+		{name: "tos: the traffic class's DSCP", rules: []R{{IPv6: true, TOS: testTclass, Table: 100}}},
+		{name: "tos: IPv6 does not mask", rules: []R{{IPv6: true, TOS: testTclass & 0x1c, Table: 100}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := newICMP6Topo(t)

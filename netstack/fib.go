@@ -231,6 +231,9 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 	// The flow: flowi_iif the device, or LOOPBACK_IFINDEX and flowi_oif
 	// it with FibLookupOutput; the mark with FibLookupMark (not direct).
 	fl := flow{src: p.Src, dst: p.Dst, iif: in.ifindex, proto: p.L4Protocol, sport: p.Sport, dport: p.Dport}
+	if !v6 {
+		fl.dscp = p.TOS &^ 3 // inet_dsfield_to_dscp(params->tos); IPv6's flowinfo is not in FibParams
+	}
 	if !fl.src.IsValid() || fl.src.Is4() != fl.dst.Is4() {
 		fl.src = unspecifiedOf(fl.dst)
 	}

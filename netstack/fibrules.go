@@ -22,10 +22,11 @@ import (
 //
 // The model's local decisions (isLocal, fibLocal) stand for the local
 // rule; the walk below covers the rest. A rule matches on iif, oif,
-// fwmark/mask, tun_id, source and destination prefixes, ip_proto and
-// source and destination port ranges, inverted by `not` (fib_rule_match,
-// fib4_rule_match, fib6_rule_match); uid ranges, dscp and l3mdev are not
-// modelled (a scenario cannot state them). A received packet's protocol
+// fwmark/mask, tun_id, source and destination prefixes, the legacy tos,
+// ip_proto and source and destination port ranges, inverted by `not`
+// (fib_rule_match, fib4_rule_match, fib6_rule_match); uid ranges, the
+// dscp selector and l3mdev are not modelled (a scenario cannot state
+// them). A received packet's protocol
 // and ports enter the flow only while a rule needs them
 // (fib_rules_require_fldissect: an ip_proto or port selector on a rule
 // whose iif is not lo), as the flow dissector reads them
@@ -55,6 +56,7 @@ type flow struct {
 	proto        uint8
 	sport, dport uint16 // for ICMP, dport is type << 8 | code (flowi_uli's icmpt)
 	tunID        uint64 // flowi_tun_key.tun_id: a received collect_md packet's key
+	dscp         uint8  // flowi4_dscp, or IPv6's traffic class, as a DS field less ECN
 }
 
 // The rule actions (FR_ACT_*).
@@ -82,6 +84,7 @@ type fibRule struct {
 	sport, dport   [2]uint16 // inclusive ranges; {0, 0}: any
 	tunID          uint64
 	target         uint32 // a goto rule's priority to jump to
+	dscp           uint8  // the tos selector as a DS field less ECN (0: any)
 }
 
 // The answers of the rule actions that end a walk with an error, as the
@@ -106,8 +109,22 @@ func (ru *fibRule) match(fl *flow) bool {
 		(!ru.src.IsValid() || ru.src.Contains(fl.src)) &&
 		(!ru.dst.IsValid() || ru.dst.Contains(fl.dst)) &&
 		(ru.proto == 0 || ru.proto == fl.proto) &&
-		portMatch(ru.sport, fl.sport) && portMatch(ru.dport, fl.dport)
+		portMatch(ru.sport, fl.sport) && portMatch(ru.dport, fl.dport) &&
+		ru.dscpMatch(fl)
 	return m != ru.invert // FIB_RULE_INVERT
+}
+
+// dscpMatch is the legacy tos selector: IPv4 compares only the flow's
+// old TOS bits (fib_dscp_masked_match: INET_DSCP_LEGACY_TOS_MASK, 0x1c),
+// IPv6 the whole DSCP (fib6_rule_match: dscp_mask INET_DSCP_MASK).
+func (ru *fibRule) dscpMatch(fl *flow) bool {
+	switch {
+	case ru.dscp == 0:
+		return true
+	case ru.v6:
+		return ru.dscp == fl.dscp
+	}
+	return ru.dscp == fl.dscp&0x1c
 }
 
 // portMatch models fib_rule_port_match for a range without a mask.
@@ -410,6 +427,11 @@ type RuleConfig struct {
 	// TunID selects a received collect_md packet's tunnel key (`tun_id`:
 	// a vxlan VNI; 0: any).
 	TunID uint64
+	// TOS is the legacy tos selector (`tos`; 0: any), a DS field whose
+	// ECN bits are 0. IPv4 takes only 0x04 to 0x1c and compares those bits
+	// of the packet's (fib4_rule_configure, fib_dscp_masked_match); IPv6
+	// compares the whole DSCP of the traffic class.
+	TOS uint8
 }
 
 // addRules builds the namespaces' rules from c.Rules.
@@ -427,7 +449,10 @@ func (s *Stack) addRules(c *Config, nsOf func(string, string) (*Netns, error)) e
 		}
 		ru := fibRule{v6: v6, pref: rc.Priority, src: rc.From.Masked(), dst: rc.To.Masked(),
 			mark: rc.FwMark, markMask: rc.FwMask, table: rc.Table, invert: rc.Not, suppress: -1,
-			proto: rc.IPProto, sport: rc.Sport, dport: rc.Dport, tunID: rc.TunID}
+			proto: rc.IPProto, sport: rc.Sport, dport: rc.Dport, tunID: rc.TunID, dscp: rc.TOS}
+		if rc.TOS&3 != 0 || (!v6 && rc.TOS&^0x1e != 0) {
+			return cfgErr("rule %d: tos %#x (ECN bits must be 0; IPv4 takes 0x04 to 0x1c)", i, rc.TOS)
+		}
 		for _, r := range [][2]uint16{rc.Sport, rc.Dport} {
 			if r != [2]uint16{} && (r[0] == 0 || r[0] > r[1]) {
 				return cfgErr("rule %d: port range %d-%d (want 1 to 65535, low to high)", i, r[0], r[1])

@@ -281,6 +281,8 @@ func TestRuleConfigErrors(t *testing.T) {
 		{"port range low above high", RuleConfig{Dport: [2]uint16{2000, 1000}, Table: 100}},
 		{"port 0", RuleConfig{Sport: [2]uint16{0, 10}, Table: 100}},
 		{"goto backward", RuleConfig{Priority: 200, Type: RuleGoto, Goto: 100}},
+		{"tos with ECN bits", RuleConfig{TOS: 0x11, Table: 100}},
+		{"IPv4 tos above 0x1c", RuleConfig{TOS: 0xb8, Table: 100}},
 		{"goto without a target", RuleConfig{Type: RuleGoto}},
 		{"a target without goto", RuleConfig{Goto: 300, Table: 100}},
 	} {
@@ -366,6 +368,14 @@ func TestPolicyRulesL4(t *testing.T) {
 	rpSrc := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "198.18.0.9", dst: "203.0.113.5", sport: 1000, dport: 2000, payload: 10})
 	rpLocal := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "198.18.0.9", dst: "192.0.2.1", sport: 1000, dport: 2000, payload: 10})
 	udp6 := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:99::5", dport: 2000, payload: 10})
+	tos := func(t uint8) []byte {
+		return buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "203.0.113.5", sport: 1000, dport: 2000, payload: 10, tos: t})
+	}
+	tclass := func(t uint8) []byte {
+		f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:99::5", dport: 2000, payload: 10})
+		f[ethHlen], f[ethHlen+1] = 0x60|t>>4, t<<4|f[ethHlen+1]&0xf
+		return f
+	}
 	frag6 := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:99::5", dport: 2000, payload: 8, frag: true})
 	r := func(proto uint8, sport, dport [2]uint16) RuleConfig {
 		return RuleConfig{IPProto: proto, Sport: sport, Dport: dport, Table: 100}
@@ -396,6 +406,11 @@ func TestPolicyRulesL4(t *testing.T) {
 			RuleConfig{IIF: "lo", To: pfx("198.18.0.0/16"), Dport: [2]uint16{1000, 1000}, Table: 102}, NamespaceConfig{RPFilter: 1}, rpLocal, "IP_RPFILTER"},
 		{"rp_filter 1, delivered locally: an iif lo rule without ports",
 			RuleConfig{IIF: "lo", To: pfx("198.18.0.0/16"), Table: 102}, NamespaceConfig{RPFilter: 1}, rpLocal, "NO_SOCKET"},
+		{"tos", RuleConfig{TOS: 0x10, Table: 100}, NamespaceConfig{}, tos(0x10), "c"},
+		{"tos, another", RuleConfig{TOS: 0x18, Table: 100}, NamespaceConfig{}, tos(0x10), "b"},
+		{"tos: IPv4 compares the old TOS bits only", RuleConfig{TOS: 0x18, Table: 100}, NamespaceConfig{}, tos(0xb8), "c"},
+		{"IPv6 tos: the whole DSCP", RuleConfig{IPv6: true, TOS: 0xb8, Table: 100}, NamespaceConfig{}, tclass(0xb8), "c6"},
+		{"IPv6 tos: no masking", RuleConfig{IPv6: true, TOS: 0x18, Table: 100}, NamespaceConfig{}, tclass(0xb8), "b6"},
 		{"IPv6 dport", RuleConfig{IPv6: true, Dport: [2]uint16{2000, 2000}, Table: 100}, NamespaceConfig{}, udp6, "c6"},
 		{"IPv6 fragment: ipproto is the fragment header's next header", RuleConfig{IPv6: true, IPProto: ipprotoUDP, Table: 100},
 			NamespaceConfig{}, frag6, "at C"},

@@ -287,6 +287,8 @@ func (s *Stack) icmp6Push(b *skb.Buff, ns *Netns, src, dst netip.Addr, tclass ui
 	}
 	// icmp6_send's and icmpv6_echo_reply's flowi6: IP6_REPLY_MARK, the
 	// type and code in flowi_uli.
+	// The flow has no traffic class (icmp6_send, icmpv6_echo_reply: the
+	// tclass is the message's, not the lookup's).
 	fl := flow{dst: dst, src: src, mark: replyMark(b, ns.fwmarkReflect6), proto: nexthdrICMPv6, dport: uint16(typ)<<8 | uint16(hdr[1])}
 	out, nh := s.routeOutputFlow(ns, &fl)
 	if out == nil {

@@ -402,9 +402,11 @@ func (s *Stack) routeOutputFlow(ns *Netns, fl *flow) (*Device, netip.Addr) {
 // sockFlow is the flow of a datagram or segment socket sk sends to dst
 // (pkt from its IP header, l4 the offset of its L4 header): the bound
 // address, SO_MARK, the socket's protocol, its port and the destination
-// port (ip_route_connect, udp_sendmsg's flowi4_init_output).
+// port (ip_route_connect, udp_sendmsg's flowi4_init_output), and the
+// packet's TOS or traffic class as the socket's IP_TOS or IPV6_TCLASS
+// (the model's sockets send the captured header).
 func sockFlow(sk *Socket, dst netip.Addr, pkt []byte, l4 int) flow {
-	fl := flow{dst: dst, src: sk.addr, mark: sk.mark, proto: sk.l4, sport: sk.port}
+	fl := flow{dst: dst, src: sk.addr, mark: sk.mark, proto: sk.l4, sport: sk.port, dscp: dsField(pkt, dst)}
 	if l4+4 <= len(pkt) {
 		fl.dport = binary.BigEndian.Uint16(pkt[l4+2:])
 	}
@@ -430,6 +432,18 @@ func nextHop(r *route, dst netip.Addr) (*Device, netip.Addr) {
 	return r.dev, nh
 }
 
+// dsField is the DS field less ECN of IP packet p (ip4h_dscp, or the
+// traffic class of ip6_flowinfo) toward dst's family.
+func dsField(p []byte, dst netip.Addr) uint8 {
+	switch {
+	case dst.Is4() && len(p) >= ipHlen:
+		return p[1] &^ 3
+	case dst.Is6() && len(p) >= 2:
+		return (p[0]<<4 | p[1]>>4) &^ 3
+	}
+	return 0
+}
+
 // loIfindex is LOOPBACK_IFINDEX, the flowi_iif of the host's own packets.
 const loIfindex = 1
 
@@ -449,7 +463,7 @@ func (ns *Netns) inputRoute(b *skb.Buff, in *Device, src, dst netip.Addr, tunID 
 	if !ns.hasRules(dst) {
 		return noThrow(ns.mainRoute(dst))
 	}
-	fl := flow{src: src, dst: dst, iif: in.ifindex, mark: b.H().Mark, tunID: tunID}
+	fl := flow{src: src, dst: dst, iif: in.ifindex, mark: b.H().Mark, tunID: tunID, dscp: dsField(b.Data(), dst)}
 	if ns.rulesDissect {
 		flowL4(b, &fl)
 	}

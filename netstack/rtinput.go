@@ -132,7 +132,7 @@ func (s *Stack) fibValidateSource(ns *Netns, in *Device, b *skb.Buff, src, dst [
 	}
 	var fl flow
 	if ns.rules4 {
-		fl = flow{src: netip.AddrFrom4(dst), dst: netip.AddrFrom4(src), iif: loIfindex}
+		fl = flow{src: netip.AddrFrom4(dst), dst: netip.AddrFrom4(src), iif: loIfindex, dscp: dsField(b.Data(), netip.AddrFrom4(src))}
 		if oif != nil {
 			fl.iif = oif.ifindex
 		}

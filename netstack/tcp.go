@@ -632,7 +632,7 @@ func (s *Stack) tcpV4SendReset(b *skb.Buff, ns *Netns, ip ipv4) {
 	}
 	// ip_send_unicast_reply's flowi4: the segment's ports swapped.
 	fl := flow{dst: ip.src, src: ip.dst, mark: replyMark(b, ns.fwmarkReflect), proto: ipprotoTCP,
-		sport: binary.BigEndian.Uint16(th[2:]), dport: binary.BigEndian.Uint16(th[0:])}
+		sport: binary.BigEndian.Uint16(th[2:]), dport: binary.BigEndian.Uint16(th[0:]), dscp: ip.tos &^ 3}
 	out, nh := s.routeOutputFlow(ns, &fl)
 	if out == nil {
 		return

@@ -161,6 +161,7 @@
 //	  - {priority: 50, fwmark: 0x2, type: goto, goto: 200}   # on to the first rule of priority 200; type nop: on
 //	  - {ipproto: udp, sport: 1000-2000, dport: 53, table: 100}   # the flow dissector's: no ports for fragments
 //	  - {tun_id: 42, table: 100}         # the key a collect_md device received (a vxlan VNI)
+//	  - {tos: 0x10, table: 100}          # IPv4: 0x04-0x1c, those TOS bits; IPv6: the whole DSCP
 //	neighbours:
 //	  - {netns: host, dev: veth0, addr: 10.0.0.2, mac: 02:00:00:00:00:02}
 //	  - {dev: veth0, addr: 10.0.0.9, state: failed}   # NUD state: permanent (default), noarp, reachable, stale, delay,

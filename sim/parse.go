@@ -679,7 +679,7 @@ func (d *dec) table(n *yaml.Node, what string) (uint32, error) {
 // family (inet6 for an IPv6 rule with neither from nor to).
 func (d *dec) rule(n *yaml.Node) (r netstack.RuleConfig, err error) {
 	_, err = d.fields(n, "rule", "netns", "priority", "from", "to", "fwmark", "iif", "oif", "table", "type", "not",
-		"suppress_prefixlength", "family", "ipproto", "sport", "dport", "tun_id", "goto")
+		"suppress_prefixlength", "family", "ipproto", "sport", "dport", "tun_id", "goto", "tos")
 	if err != nil {
 		return r, err
 	}
@@ -730,6 +730,12 @@ func (d *dec) rule(n *yaml.Node) (r netstack.RuleConfig, err error) {
 			r.Dport, err = d.portRange(v, "rule.dport")
 		case "tun_id":
 			r.TunID, err = d.uint64v(v, "rule.tun_id")
+		case "tos":
+			x, err = d.integer(v, "rule.tos", 1, 255)
+			r.TOS = uint8(x)
+			if err == nil && x&3 != 0 {
+				err = d.errf(v, "rule.tos: %#x has ECN bits set (want a DS field with them 0)", x)
+			}
 		}
 		return err
 	})
@@ -749,6 +755,9 @@ func (d *dec) rule(n *yaml.Node) (r netstack.RuleConfig, err error) {
 	}
 	if (r.Type == netstack.RuleGoto) != (r.Goto != 0) {
 		return r, d.errf(n, "rule: type goto and goto (the priority to jump to) go together")
+	}
+	if !r.IPv6 && r.TOS&^0x1e != 0 && !(r.From.IsValid() && r.From.Addr().Is6()) && !(r.To.IsValid() && r.To.Addr().Is6()) {
+		return r, d.errf(n, "rule: tos %#x is not an IPv4 TOS (0x04 to 0x1c; IPv6 rules take any DSCP)", r.TOS)
 	}
 	if r.Goto != 0 && r.Priority != 0 && r.Goto <= r.Priority {
 		return r, d.errf(n, "rule: goto %d is not after priority %d (backward goto not supported)", r.Goto, r.Priority)

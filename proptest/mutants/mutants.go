@@ -2131,8 +2131,8 @@ var List = []Mutant{
 	{
 		Name: "socket-route-mark-ignored",
 		File: "netstack/ip.go",
-		Old:  `	fl := flow{dst: dst, src: sk.addr, mark: sk.mark, proto: sk.l4, sport: sk.port}`,
-		New:  `	fl := flow{dst: dst, src: sk.addr, proto: sk.l4, sport: sk.port}`,
+		Old:  `	fl := flow{dst: dst, src: sk.addr, mark: sk.mark, proto: sk.l4, sport: sk.port, dscp: dsField(pkt, dst)}`,
+		New:  `	fl := flow{dst: dst, src: sk.addr, proto: sk.l4, sport: sk.port, dscp: dsField(pkt, dst)}`,
 		Desc: "a socket's route lookup carries SO_MARK for the rules",
 		Pkgs: []string{"./netstack"},
 	},
@@ -2248,6 +2248,24 @@ var List = []Mutant{
 			}`,
 		New:  ``,
 		Desc: "for an IPv6 fragment the rules see the fragment header's next header as the protocol (measured on 6.18)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "rule-tos-unmasked",
+		File: "netstack/fibrules.go",
+		Old:  `	return ru.dscp == fl.dscp&0x1c`,
+		New:  `	return ru.dscp == fl.dscp`,
+		Desc: "an IPv4 tos rule compares only the packet's old TOS bits (fib_dscp_masked_match; measured on 6.18 with DSCP EF)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "rule-tos-ipv6-masked",
+		File: "netstack/fibrules.go",
+		Old: `		return ru.dscp == fl.dscp
+	}`,
+		New: `		return ru.dscp == fl.dscp&0x1c
+	}`,
+		Desc: "an IPv6 tos rule compares the whole DSCP of the traffic class",
 		Pkgs: []string{"./netstack"},
 	},
 }
