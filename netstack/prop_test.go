@@ -402,7 +402,8 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 						FwMark:   uint32(rapid.IntRange(0, 3).Draw(rt, "fwmark")),
 						Table:    uint32(rapid.SampledFrom([]int{0, 100, 200}).Draw(rt, "table")),
 						Type:     rapid.SampledFrom([]string{"", "", RuleBlackhole, RuleUnreachable, RuleProhibit, RuleNop, RuleGoto}).Draw(rt, "ruleType"),
-						Not:      rapid.Bool().Draw(rt, "not")}
+						Not:      rapid.Bool().Draw(rt, "not"),
+						TOS:      uint8(rapid.SampledFrom([]int{0, 0, 0x10}).Draw(rt, "tos"))}
 					if !r.IPv6 && rapid.Bool().Draw(rt, "from") {
 						r.From = pfx(rapid.SampledFrom([]string{"192.0.2.0/24", "10.0.0.0/8", "0.0.0.0/0"}).Draw(rt, "fromPfx"))
 					}
