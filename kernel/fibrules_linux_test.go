@@ -65,6 +65,9 @@ func ruleArgs(r netstack.RuleConfig, dev func(string) string) []string {
 	if r.TOS != 0 {
 		a = append(a, "tos", fmt.Sprintf("%#x", r.TOS))
 	}
+	if r.MatchUID {
+		a = append(a, "uidrange", fmt.Sprintf("%d-%d", r.UIDRange[0], r.UIDRange[1]))
+	}
 	if r.OIF != "" {
 		a = append(a, "oif", dev(r.OIF))
 	}
@@ -228,6 +231,7 @@ type ruleCase struct {
 	vni      uint32 // non-zero: A sends the datagram in VXLAN with this VNI to H's collect_md vx0
 	neigh    string // H's entry for vB's 10.1.0.2 replaced by one in this NUD state, without an address
 	tos      uint8  // the datagram's TOS
+	uid      uint32 // the sending socket's owner (local)
 }
 
 // TestKernelPolicyRules: where H forwards A's datagram to 203.0.113.x
@@ -319,6 +323,11 @@ func TestKernelPolicyRules(t *testing.T) {
 		{name: "socket, SO_MARK", rules: []R{{FwMark: 5, Table: 100}}, mark: 5, dst: "203.0.113.5", local: true},
 		{name: "socket, another mark", rules: []R{{FwMark: 5, Table: 100}}, mark: 4, dst: "203.0.113.5", local: true},
 		{name: "socket, iif lo", rules: []R{{IIF: "lo", Table: 100}}, dst: "203.0.113.5", local: true},
+		{name: "socket, uidrange: its owner", rules: []R{{MatchUID: true, UIDRange: [2]uint32{1000, 1999}, Table: 100}}, dst: "203.0.113.5",
+			local: true, uid: 1000},
+		{name: "socket, uidrange: another owner", rules: []R{{MatchUID: true, UIDRange: [2]uint32{1000, 1999}, Table: 100}}, dst: "203.0.113.5",
+			local: true},
+		{name: "uidrange 0-0: forwarded packets have uid 0", rules: []R{{MatchUID: true, Table: 100}}, src: a, dst: "203.0.113.5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := newRulesTopo(t, tc.rp, tc.svm, tc.vni != 0)
@@ -336,7 +345,18 @@ func TestKernelPolicyRules(t *testing.T) {
 				// The model's socket sends this packet; the kernel's picks
 				// its source from the route.
 				frame = ethIPv4(udp4Packet(netip.MustParseAddr(icmpAddrH).As4(), netip.MustParseAddr(tc.dst).As4(), 4000, 9999, 16))
-				fd := newSocket(t, tp.h, unix.AF_INET, unix.SOCK_DGRAM, 0)
+				fd := -1
+				// sk_uid is the creator's fsuid (sock_alloc): set on the
+				// namespace's thread, which exits with it.
+				require.NoError(t, tp.h.Do(func() error {
+					if err := unix.Setfsuid(int(tc.uid)); err != nil {
+						return err
+					}
+					var err error
+					fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+					return err
+				}))
+				t.Cleanup(func() { unix.Close(fd) })
 				require.NoError(t, unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(tc.mark)))
 				require.NoError(t, unix.Sendto(fd, make([]byte, 16), 0, &unix.SockaddrInet4{Port: 9999, Addr: netip.MustParseAddr(tc.dst).As4()}))
 				time.Sleep(30 * time.Millisecond)
@@ -402,7 +422,8 @@ func TestKernelPolicyRules(t *testing.T) {
 			obs := &devDrops{}
 			var drops []string
 			if tc.local {
-				cfg.Sockets = append(cfg.Sockets, netstack.SocketConfig{Name: "own", Netns: "H", Proto: netstack.ProtoUDP, Port: 4000, Mark: tc.mark})
+				cfg.Sockets = append(cfg.Sockets, netstack.SocketConfig{Name: "own", Netns: "H", Proto: netstack.ProtoUDP, Port: 4000, Mark: tc.mark,
+					UID: tc.uid})
 				cfg.Entries = []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "H", Socket: "own"}}
 				frame = frame[14:]
 			}

@@ -558,6 +558,9 @@ type SocketConfig struct {
 	Cgroup string
 	// Mark and Priority are SO_MARK and SO_PRIORITY (copied to sent skbs).
 	Mark, Priority uint32
+	// UID is the socket's owner (sk_uid: the creator's fsuid), which
+	// policy rules' uidrange matches for the packets it sends.
+	UID uint32
 	// RcvBuf is SO_RCVBUF in bytes (212992, rmem_default, when 0).
 	RcvBuf int
 	// V6Only is IPV6_V6ONLY on a socket bound to the IPv6 wildcard ("::"):

@@ -22,12 +22,12 @@ import (
 //
 // The model's local decisions (isLocal, fibLocal) stand for the local
 // rule; the walk below covers the rest. A rule matches on iif, oif,
-// fwmark/mask, tun_id, source and destination prefixes, the legacy tos,
-// ip_proto and source and destination port ranges, inverted by `not`
-// (fib_rule_match, fib4_rule_match, fib6_rule_match); uid ranges, the
-// dscp selector and l3mdev are not modelled (a scenario cannot state
-// them). A received packet's protocol
-// and ports enter the flow only while a rule needs them
+// fwmark/mask, tun_id, a uid range (flowi_uid: a sending socket's sk_uid,
+// 0 otherwise), source and destination prefixes, the legacy tos, ip_proto
+// and source and destination port ranges, inverted by `not`
+// (fib_rule_match, fib4_rule_match, fib6_rule_match); the dscp selector
+// and l3mdev are not modelled (a scenario cannot state them). A received
+// packet's protocol and ports enter the flow only while a rule needs them
 // (fib_rules_require_fldissect: an ip_proto or port selector on a rule
 // whose iif is not lo), as the flow dissector reads them
 // (fib4_rules_early_flow_dissect): no ports for fragments, whose protocol
@@ -57,6 +57,7 @@ type flow struct {
 	sport, dport uint16 // for ICMP, dport is type << 8 | code (flowi_uli's icmpt)
 	tunID        uint64 // flowi_tun_key.tun_id: a received collect_md packet's key
 	dscp         uint8  // flowi4_dscp, or IPv6's traffic class, as a DS field less ECN
+	uid          uint32 // flowi_uid: a socket's sk_uid; 0 (sock_net_uid without a socket) otherwise
 }
 
 // The rule actions (FR_ACT_*).
@@ -85,6 +86,8 @@ type fibRule struct {
 	tunID          uint64
 	target         uint32 // a goto rule's priority to jump to
 	dscp           uint8  // the tos selector as a DS field less ECN (0: any)
+	uidSet         bool   // uid_range set (fib_kuid_range_unset otherwise: every uid)
+	uidLo, uidHi   uint32
 }
 
 // The answers of the rule actions that end a walk with an error, as the
@@ -110,7 +113,7 @@ func (ru *fibRule) match(fl *flow) bool {
 		(!ru.dst.IsValid() || ru.dst.Contains(fl.dst)) &&
 		(ru.proto == 0 || ru.proto == fl.proto) &&
 		portMatch(ru.sport, fl.sport) && portMatch(ru.dport, fl.dport) &&
-		ru.dscpMatch(fl)
+		ru.dscpMatch(fl) && (!ru.uidSet || (fl.uid >= ru.uidLo && fl.uid <= ru.uidHi))
 	return m != ru.invert // FIB_RULE_INVERT
 }
 
@@ -427,6 +430,11 @@ type RuleConfig struct {
 	// TunID selects a received collect_md packet's tunnel key (`tun_id`:
 	// a vxlan VNI; 0: any).
 	TunID uint64
+	// UIDRange with MatchUID is `uidrange LO-HI`: the sending socket's
+	// owner (SocketConfig.UID); packets without a socket (forwarded ones,
+	// the stack's answers) have uid 0 (sock_net_uid).
+	MatchUID bool
+	UIDRange [2]uint32
 	// TOS is the legacy tos selector (`tos`; 0: any), a DS field whose
 	// ECN bits are 0. IPv4 takes only 0x04 to 0x1c and compares those bits
 	// of the packet's (fib4_rule_configure, fib_dscp_masked_match); IPv6
@@ -449,7 +457,11 @@ func (s *Stack) addRules(c *Config, nsOf func(string, string) (*Netns, error)) e
 		}
 		ru := fibRule{v6: v6, pref: rc.Priority, src: rc.From.Masked(), dst: rc.To.Masked(),
 			mark: rc.FwMark, markMask: rc.FwMask, table: rc.Table, invert: rc.Not, suppress: -1,
-			proto: rc.IPProto, sport: rc.Sport, dport: rc.Dport, tunID: rc.TunID, dscp: rc.TOS}
+			proto: rc.IPProto, sport: rc.Sport, dport: rc.Dport, tunID: rc.TunID, dscp: rc.TOS,
+			uidSet: rc.MatchUID, uidLo: rc.UIDRange[0], uidHi: rc.UIDRange[1]}
+		if rc.MatchUID && rc.UIDRange[0] > rc.UIDRange[1] {
+			return cfgErr("rule %d: uidrange %d-%d (low to high)", i, rc.UIDRange[0], rc.UIDRange[1])
+		}
 		if rc.TOS&3 != 0 || (!v6 && rc.TOS&^0x1e != 0) {
 			return cfgErr("rule %d: tos %#x (ECN bits must be 0; IPv4 takes 0x04 to 0x1c)", i, rc.TOS)
 		}

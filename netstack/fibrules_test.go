@@ -107,6 +107,9 @@ func TestPolicyRules(t *testing.T) {
 		{"to", []RuleConfig{t100(RuleConfig{To: pfx("203.0.113.0/25")})}, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.5", "c"},
 		{"to, another destination", []RuleConfig{t100(RuleConfig{To: pfx("203.0.113.0/25")})}, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.200", "b"},
 		{"iif", []RuleConfig{t100(RuleConfig{IIF: "eth0"})}, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.5", "c"},
+		{"uidrange 0-0: forwarded packets have uid 0", []RuleConfig{t100(RuleConfig{MatchUID: true})}, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.5", "c"},
+		{"uidrange 1-100: not forwarded packets", []RuleConfig{t100(RuleConfig{MatchUID: true, UIDRange: [2]uint32{1, 100}})}, NamespaceConfig{}, 0,
+			"192.0.2.9", "203.0.113.5", "b"},
 		{"iif of another device", []RuleConfig{t100(RuleConfig{IIF: "veth0"})}, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.5", "b"},
 		{"iif lo: only the host's own packets", []RuleConfig{t100(RuleConfig{IIF: "lo"})}, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.5", "b"},
 		{"oif: no forwarding lookup has one", []RuleConfig{t100(RuleConfig{OIF: "veth1"})}, NamespaceConfig{}, 0, "192.0.2.9", "203.0.113.5", "b"},
@@ -172,21 +175,24 @@ func TestPolicyRulesOutput(t *testing.T) {
 		mark  uint32
 		bound string
 		want  string
+		uid   uint32
 	}{
-		{"fwmark: SO_MARK", RuleConfig{FwMark: 5, Table: 100}, 5, "", "c"},
-		{"fwmark, another mark", RuleConfig{FwMark: 5, Table: 100}, 4, "", "b"},
-		{"iif lo", RuleConfig{IIF: "lo", Table: 100}, 0, "", "c"},
-		{"from the bound address", RuleConfig{From: pfx("10.2.0.1/32"), Table: 100}, 0, "10.2.0.1", "c"},
-		{"from: a wildcard socket has no source yet", RuleConfig{From: pfx("10.2.0.1/32"), Table: 100}, 0, "", "b"},
-		{"unreachable: no skb", RuleConfig{Type: RuleUnreachable}, 0, "", "IP_OUTNOROUTES"},
-		{"ipproto and dport", RuleConfig{IPProto: ipprotoUDP, Dport: [2]uint16{2000, 2000}, Table: 100}, 0, "", "c"},
-		{"sport: the bound port", RuleConfig{Sport: [2]uint16{4000, 4000}, Table: 100}, 0, "", "c"},
-		{"ipproto tcp", RuleConfig{IPProto: ipprotoTCP, Table: 100}, 0, "", "b"},
+		{"fwmark: SO_MARK", RuleConfig{FwMark: 5, Table: 100}, 5, "", "c", 0},
+		{"fwmark, another mark", RuleConfig{FwMark: 5, Table: 100}, 4, "", "b", 0},
+		{"iif lo", RuleConfig{IIF: "lo", Table: 100}, 0, "", "c", 0},
+		{"from the bound address", RuleConfig{From: pfx("10.2.0.1/32"), Table: 100}, 0, "10.2.0.1", "c", 0},
+		{"from: a wildcard socket has no source yet", RuleConfig{From: pfx("10.2.0.1/32"), Table: 100}, 0, "", "b", 0},
+		{"unreachable: no skb", RuleConfig{Type: RuleUnreachable}, 0, "", "IP_OUTNOROUTES", 0},
+		{"ipproto and dport", RuleConfig{IPProto: ipprotoUDP, Dport: [2]uint16{2000, 2000}, Table: 100}, 0, "", "c", 0},
+		{"sport: the bound port", RuleConfig{Sport: [2]uint16{4000, 4000}, Table: 100}, 0, "", "c", 0},
+		{"ipproto tcp", RuleConfig{IPProto: ipprotoTCP, Table: 100}, 0, "", "b", 0},
+		{"uidrange: the socket's owner", RuleConfig{MatchUID: true, UIDRange: [2]uint32{1000, 1999}, Table: 100}, 0, "", "c", 1000},
+		{"uidrange: another owner", RuleConfig{MatchUID: true, UIDRange: [2]uint32{1000, 1999}, Table: 100}, 0, "", "b", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var none uint32
 			cfg := rulesTopology(&none, tc.rule)
-			so := SocketConfig{Name: "tx", Proto: ProtoUDP, Port: 4000, Mark: tc.mark}
+			so := SocketConfig{Name: "tx", Proto: ProtoUDP, Port: 4000, Mark: tc.mark, UID: tc.uid}
 			if tc.bound != "" {
 				so.Addr = addr(tc.bound)
 			}

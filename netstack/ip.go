@@ -402,11 +402,11 @@ func (s *Stack) routeOutputFlow(ns *Netns, fl *flow) (*Device, netip.Addr) {
 // sockFlow is the flow of a datagram or segment socket sk sends to dst
 // (pkt from its IP header, l4 the offset of its L4 header): the bound
 // address, SO_MARK, the socket's protocol, its port and the destination
-// port (ip_route_connect, udp_sendmsg's flowi4_init_output), and the
+// port (ip_route_connect, udp_sendmsg's flowi4_init_output), sk_uid, and the
 // packet's TOS or traffic class as the socket's IP_TOS or IPV6_TCLASS
 // (the model's sockets send the captured header).
 func sockFlow(sk *Socket, dst netip.Addr, pkt []byte, l4 int) flow {
-	fl := flow{dst: dst, src: sk.addr, mark: sk.mark, proto: sk.l4, sport: sk.port, dscp: dsField(pkt, dst)}
+	fl := flow{dst: dst, src: sk.addr, mark: sk.mark, proto: sk.l4, sport: sk.port, dscp: dsField(pkt, dst), uid: sk.uid}
 	if l4+4 <= len(pkt) {
 		fl.dport = binary.BigEndian.Uint16(pkt[l4+2:])
 	}

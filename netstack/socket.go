@@ -24,6 +24,7 @@ type Socket struct {
 	port     uint16
 	cgroup   string
 	mark     uint32
+	uid      uint32 // sk_uid
 	priority uint32
 	rcvbuf   int
 	noRead   bool

@@ -1029,7 +1029,7 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("socket %d (%s): UDP_SEGMENT %d (want 0 to 65535)", i, sc.Name, sc.UDPSegment)
 		}
 		sk := &Socket{idx: i, name: sc.Name, ns: n, proto: sc.Proto, addr: sc.Addr, port: sc.Port,
-			cgroup: sc.Cgroup, mark: sc.Mark, priority: sc.Priority, rcvbuf: sc.RcvBuf, noRead: sc.NoRead, v6only: sc.V6Only,
+			cgroup: sc.Cgroup, mark: sc.Mark, uid: sc.UID, priority: sc.Priority, rcvbuf: sc.RcvBuf, noRead: sc.NoRead, v6only: sc.V6Only,
 			udpGRO: sc.UDPGRO, udpSegment: sc.UDPSegment, broadcast: sc.Broadcast, noMcLoop: sc.NoMulticastLoop}
 		if sc.UDPGRO {
 			s.udpEncapKey = true // UDP_GRO: udp_tunnel_encap_enable

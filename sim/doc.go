@@ -162,6 +162,7 @@
 //	  - {ipproto: udp, sport: 1000-2000, dport: 53, table: 100}   # the flow dissector's: no ports for fragments
 //	  - {tun_id: 42, table: 100}         # the key a collect_md device received (a vxlan VNI)
 //	  - {tos: 0x10, table: 100}          # IPv4: 0x04-0x1c, those TOS bits; IPv6: the whole DSCP
+//	  - {uidrange: 1000-1999, table: 100}   # the sending socket's uid; packets without a socket: 0
 //	neighbours:
 //	  - {netns: host, dev: veth0, addr: 10.0.0.2, mac: 02:00:00:00:00:02}
 //	  - {dev: veth0, addr: 10.0.0.9, state: failed}   # NUD state: permanent (default), noarp, reachable, stale, delay,
@@ -170,7 +171,7 @@
 //	fdb:                               # static bridge forwarding entries (BR_FDB_STATIC)
 //	  - {netns: host, dev: vx0, mac: 02:00:00:00:00:09, sticky: false}   # dev is a bridge port
 //	sockets:
-//	  - {name: app, netns: pod, proto: udp, addr: 10.0.0.2, port: 53, cgroup: /app, mark: 0, priority: 0, rcvbuf: 212992, read: true, task: app}
+//	  - {name: app, netns: pod, proto: udp, addr: 10.0.0.2, port: 53, cgroup: /app, mark: 0, uid: 0, priority: 0, rcvbuf: 212992, read: true, task: app}
 //	                                   # task: the sending process; its sockets share its task_frag (32 KB send pages)
 //	  - {name: catch, netns: pod, proto: tcp, port: 80, tproxy: true, v6only: false}   # TPROXY + IP_TRANSPARENT: every packet of the protocol
 //	  - {name: mdns, netns: pod, proto: udp, port: 5353, join: [{group: 224.0.0.251, dev: eth0}]}

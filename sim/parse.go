@@ -679,7 +679,7 @@ func (d *dec) table(n *yaml.Node, what string) (uint32, error) {
 // family (inet6 for an IPv6 rule with neither from nor to).
 func (d *dec) rule(n *yaml.Node) (r netstack.RuleConfig, err error) {
 	_, err = d.fields(n, "rule", "netns", "priority", "from", "to", "fwmark", "iif", "oif", "table", "type", "not",
-		"suppress_prefixlength", "family", "ipproto", "sport", "dport", "tun_id", "goto", "tos")
+		"suppress_prefixlength", "family", "ipproto", "sport", "dport", "tun_id", "goto", "tos", "uidrange")
 	if err != nil {
 		return r, err
 	}
@@ -730,6 +730,19 @@ func (d *dec) rule(n *yaml.Node) (r netstack.RuleConfig, err error) {
 			r.Dport, err = d.portRange(v, "rule.dport")
 		case "tun_id":
 			r.TunID, err = d.uint64v(v, "rule.tun_id")
+		case "uidrange":
+			var lo, hi uint64
+			s, serr := d.scalar(v, "rule.uidrange")
+			ls, hs, ok := strings.Cut(s, "-")
+			if serr == nil {
+				var lerr, herr error
+				lo, lerr = strconv.ParseUint(ls, 10, 32)
+				hi, herr = strconv.ParseUint(hs, 10, 32)
+				if !ok || lerr != nil || herr != nil || lo > hi {
+					serr = d.errf(v, "rule.uidrange: want LOW-HIGH uids, got %q", s)
+				}
+			}
+			err, r.MatchUID, r.UIDRange = serr, true, [2]uint32{uint32(lo), uint32(hi)}
 		case "tos":
 			x, err = d.integer(v, "rule.tos", 1, 255)
 			r.TOS = uint8(x)
@@ -885,7 +898,7 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 }
 
 func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
-	m, err := d.fields(n, "socket", "name", "netns", "proto", "addr", "port", "cgroup", "mark", "priority", "rcvbuf", "read",
+	m, err := d.fields(n, "socket", "name", "netns", "proto", "addr", "port", "cgroup", "mark", "uid", "priority", "rcvbuf", "read",
 		"tproxy", "v6only", "connect", "connected", "udp_gro", "udp_segment", "task", "broadcast", "join", "multicast_loop")
 	if err != nil {
 		return s, err
@@ -919,6 +932,9 @@ func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {
 		case "mark":
 			x, err = d.integer(v, w, 0, 1<<32-1)
 			s.Mark = uint32(x)
+		case "uid":
+			x, err = d.integer(v, w, 0, 1<<32-2)
+			s.UID = uint32(x)
 		case "priority":
 			x, err = d.integer(v, w, 0, 1<<32-1)
 			s.Priority = uint32(x)

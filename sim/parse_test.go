@@ -703,6 +703,7 @@ rules:
   - {netns: a, ipproto: udp, sport: 1000-2000, dport: 53, tun_id: 42, table: 100}
   - {netns: a, priority: 50, fwmark: 0x2, type: goto, goto: 200}
   - {netns: a, tos: 0x10, table: 100}
+  - {netns: a, uidrange: 1000-1999, table: 100}
 entry: {netns: a, dev: eth0}
 `
 	s, err := Parse("t.yaml", []byte(src))
@@ -711,7 +712,8 @@ entry: {netns: a, dev: eth0}
 	assert.Equal(t, []uint32{100, 254}, []uint32{s.Stack.Routes[0].Table, s.Stack.Routes[1].Table})
 	assert.Equal(t, netstack.RouteThrow, s.Stack.Routes[2].Type)
 	r := s.Stack.Rules
-	require.Len(t, r, 7)
+	require.Len(t, r, 8)
+	assert.Equal(t, netstack.RuleConfig{Netns: "a", MatchUID: true, UIDRange: [2]uint32{1000, 1999}, Table: 100}, r[7])
 	assert.Equal(t, netstack.RuleConfig{Netns: "a", TOS: 0x10, Table: 100}, r[6])
 	assert.Equal(t, netstack.RuleConfig{Netns: "a", Priority: 50, FwMark: 2, Type: netstack.RuleGoto, Goto: 200}, r[5])
 	fwd, err := Parse("f.yaml", []byte("devices:\n  - {name: e, kind: nic}\nprograms:\n  - {name: p, hook: tc_ingress, dev: e, actions: [{fib_forward: {mark: true, skip_neigh: true}}]}\nentry: {dev: e}\n"))
@@ -733,7 +735,8 @@ entry: {netns: a, dev: eth0}
 		{"rules:\n  - {from: 10.0.0.0/8, to: 2001:db8::/32}\nentry: {dev: lo}\n", "t.yaml:2:5: rule: from 10.0.0.0/8 and to 2001:db8::/32 are of two families"},
 		{"rules:\n  - {family: inet6, from: 10.0.0.0/8}\nentry: {dev: lo}\n", "t.yaml:2:5: rule: prefix 10.0.0.0/8 is not of family inet6"},
 		{"rules:\n  - {iif: eth9, table: 100}\nentry: {dev: lo}\n", `t.yaml:2:5: rule: no device "eth9" in namespace host`},
-		{"rules:\n  - {priority: 10, uidrange: 4}\nentry: {dev: lo}\n", `t.yaml:2:20: rule: unknown key "uidrange"`},
+		{"rules:\n  - {priority: 10, l3mdev: true}\nentry: {dev: lo}\n", `t.yaml:2:20: rule: unknown key "l3mdev"`},
+		{"rules:\n  - {uidrange: 5-1, table: 100}\nentry: {dev: lo}\n", "t.yaml:2:16: rule.uidrange: want LOW-HIGH uids"},
 		{"rules:\n  - {tos: 0x11, table: 100}\nentry: {dev: lo}\n", "t.yaml:2:11: rule.tos: 0x11 has ECN bits set"},
 		{"rules:\n  - {tos: 0xb8, table: 100}\nentry: {dev: lo}\n", "t.yaml:2:5: rule: tos 0xb8 is not an IPv4 TOS"},
 		{"rules:\n  - {type: goto}\nentry: {dev: lo}\n", "t.yaml:2:5: rule: type goto and goto (the priority to jump to) go together"},

@@ -2131,8 +2131,8 @@ var List = []Mutant{
 	{
 		Name: "socket-route-mark-ignored",
 		File: "netstack/ip.go",
-		Old:  `	fl := flow{dst: dst, src: sk.addr, mark: sk.mark, proto: sk.l4, sport: sk.port, dscp: dsField(pkt, dst)}`,
-		New:  `	fl := flow{dst: dst, src: sk.addr, proto: sk.l4, sport: sk.port, dscp: dsField(pkt, dst)}`,
+		Old:  `	fl := flow{dst: dst, src: sk.addr, mark: sk.mark, proto: sk.l4, sport: sk.port, dscp: dsField(pkt, dst), uid: sk.uid}`,
+		New:  `	fl := flow{dst: dst, src: sk.addr, proto: sk.l4, sport: sk.port, dscp: dsField(pkt, dst), uid: sk.uid}`,
 		Desc: "a socket's route lookup carries SO_MARK for the rules",
 		Pkgs: []string{"./netstack"},
 	},
@@ -2266,6 +2266,14 @@ var List = []Mutant{
 		New: `		return ru.dscp == fl.dscp&0x1c
 	}`,
 		Desc: "an IPv6 tos rule compares the whole DSCP of the traffic class",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "rule-uidrange-ignored",
+		File: "netstack/fibrules.go",
+		Old:  ` && (!ru.uidSet || (fl.uid >= ru.uidLo && fl.uid <= ru.uidHi))`,
+		New:  ``,
+		Desc: "a uidrange rule selects the sending socket's owner (sk_uid); packets without a socket have uid 0",
 		Pkgs: []string{"./netstack"},
 	},
 }
