@@ -731,18 +731,9 @@ func (d *dec) rule(n *yaml.Node) (r netstack.RuleConfig, err error) {
 		case "tun_id":
 			r.TunID, err = d.uint64v(v, "rule.tun_id")
 		case "uidrange":
-			var lo, hi uint64
-			s, serr := d.scalar(v, "rule.uidrange")
-			ls, hs, ok := strings.Cut(s, "-")
-			if serr == nil {
-				var lerr, herr error
-				lo, lerr = strconv.ParseUint(ls, 10, 32)
-				hi, herr = strconv.ParseUint(hs, 10, 32)
-				if !ok || lerr != nil || herr != nil || lo > hi {
-					serr = d.errf(v, "rule.uidrange: want LOW-HIGH uids, got %q", s)
-				}
-			}
-			err, r.MatchUID, r.UIDRange = serr, true, [2]uint32{uint32(lo), uint32(hi)}
+			var u [2]uint64
+			u, err = d.numRange(v, "rule.uidrange", 32, 0, false, "LOW-HIGH uids")
+			r.MatchUID, r.UIDRange = true, [2]uint32{uint32(u[0]), uint32(u[1])}
 		case "tos":
 			x, err = d.integer(v, "rule.tos", 1, 255)
 			r.TOS = uint8(x)
@@ -794,20 +785,28 @@ func (d *dec) ipproto(n *yaml.Node, what string) (uint8, error) {
 
 // portRange reads a port or an inclusive range "LOW-HIGH" (ip-rule(8)).
 func (d *dec) portRange(n *yaml.Node, what string) ([2]uint16, error) {
+	r, err := d.numRange(n, what, 16, 1, true, "a port or a range LOW-HIGH of ports 1 to 65535")
+	return [2]uint16{uint16(r[0]), uint16(r[1])}, err
+}
+
+// numRange reads "LOW-HIGH" (or, when single, a lone number for both) of
+// bits-bit numbers from min up, LOW not above HIGH; want describes it in
+// the error.
+func (d *dec) numRange(n *yaml.Node, what string, bits, min int, single bool, want string) ([2]uint64, error) {
 	s, err := d.scalar(n, what)
 	if err != nil {
-		return [2]uint16{}, err
+		return [2]uint64{}, err
 	}
 	ls, hs, isRange := strings.Cut(s, "-")
-	if !isRange {
+	if !isRange && single {
 		hs = ls
 	}
-	lo, lerr := strconv.ParseUint(ls, 10, 16)
-	hi, herr := strconv.ParseUint(hs, 10, 16)
-	if lerr != nil || herr != nil || lo == 0 || lo > hi {
-		return [2]uint16{}, d.errf(n, "%s: want a port or a range LOW-HIGH of ports 1 to 65535, got %q", what, s)
+	lo, lerr := strconv.ParseUint(ls, 10, bits)
+	hi, herr := strconv.ParseUint(hs, 10, bits)
+	if lerr != nil || herr != nil || lo < uint64(min) || lo > hi {
+		return [2]uint64{}, d.errf(n, "%s: want %s, got %q", what, want, s)
 	}
-	return [2]uint16{uint16(lo), uint16(hi)}, nil
+	return [2]uint64{lo, hi}, nil
 }
 
 // fwmark reads "MARK" or "MARK/MASK" (ip-rule(8)).
