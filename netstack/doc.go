@@ -132,7 +132,10 @@
 // hop, or the one struct bpf_redir_neigh names, through neigh_output),
 // bpf_fib_lookup (fib.go: the local and main tables, forwarding, MTU,
 // gateway, neighbour and source checks of bpf_ipv4_fib_lookup and
-// bpf_ipv6_fib_lookup, with all six flags), bpf_check_mtu (skb and XDP
+// bpf_ipv6_fib_lookup, with all six flags; a profile before a flag's
+// release answers it -EINVAL, and before v5.10, v5.12 and v6.3 the helper
+// wrote no ifindex on NO_NEIGH, no mtu_result, and answered for any
+// neighbour entry), bpf_check_mtu (skb and XDP
 // variants, BPF_MTU_CHK_SEGS), bpf_skb_set_tunnel_key and
 // bpf_skb_get_tunnel_key (tunkey.go: the per-CPU md_dst, the metadata dst a
 // collect_md device's receive path allocates, and where skb_scrub_packet

@@ -66,9 +66,39 @@ const (
 	FibLookupTBID      = 1 << 3 // BPF_FIB_LOOKUP_TBID: with FibLookupDirect, table TBID
 	FibLookupSrc       = 1 << 4 // BPF_FIB_LOOKUP_SRC: fill Src
 	FibLookupMark      = 1 << 5 // BPF_FIB_LOOKUP_MARK: Mark for the rules
-
-	fibLookupFlags = FibLookupDirect | FibLookupOutput | FibLookupSkipNeigh | FibLookupTBID | FibLookupSrc | FibLookupMark
 )
+
+// fibFlagName names the lowest flag of f and the release that added it.
+func fibFlagName(f uint32) string {
+	switch {
+	case f&FibLookupSkipNeigh != 0:
+		return "BPF_FIB_LOOKUP_SKIP_NEIGH (v6.3)"
+	case f&FibLookupTBID != 0:
+		return "BPF_FIB_LOOKUP_TBID (v6.5)"
+	case f&FibLookupSrc != 0:
+		return "BPF_FIB_LOOKUP_SRC (v6.7)"
+	case f&FibLookupMark != 0:
+		return "BPF_FIB_LOOKUP_MARK (v6.10)"
+	}
+	return fmt.Sprintf("flags %#x", f)
+}
+
+// FibLookupFlags returns the BPF_FIB_LOOKUP_* flags bpf_fib_lookup
+// accepts in profile p (the others are -EINVAL): DIRECT and OUTPUT in
+// every profile, SKIP_NEIGH from v6.3, TBID from v6.5, SRC from v6.7 and
+// MARK from v6.10 (skb.Profile.FibSkipNeigh and the fields after it).
+func FibLookupFlags(p *skb.Profile) uint32 {
+	f := uint32(FibLookupDirect | FibLookupOutput)
+	for _, x := range [...]struct {
+		ok   bool
+		flag uint32
+	}{{p.FibSkipNeigh, FibLookupSkipNeigh}, {p.FibTBID, FibLookupTBID}, {p.FibSrc, FibLookupSrc}, {p.FibMark, FibLookupMark}} {
+		if x.ok {
+			f |= x.flag
+		}
+	}
+	return f
+}
 
 // bpf_fib_lookup results (enum BPF_FIB_LKUP_RET_*); the helper returns
 // one of them or a negative errno.
@@ -118,17 +148,20 @@ const (
 // FibLookup models bpf_fib_lookup(ctx, params, sizeof(*params), flags):
 // bpf_xdp_fib_lookup at XDP (the MTU is always checked against TotLen),
 // bpf_skb_fib_lookup elsewhere (TotLen 0: the skb itself is checked on
-// success, is_skb_forwardable). See Stack.fibLookup for the lookup.
+// success, is_skb_forwardable, and TotLen becomes the device's MTU).
+// Flags the profile does not know are -EINVAL (FibLookupFlags). Before
+// v5.12 (skb.Profile.FibMTUResult) TotLen is never written and tc's
+// lookup always checks the skb. See Stack.fibLookup for the lookup.
 func (c *Ctx) FibLookup(p *FibParams, flags uint32) int {
 	c.s.acct.Op(cost.OpHelperCall, 1)
 	// mark and smac share storage: smac's first four bytes are the mark
 	// until the MACs are written over it.
 	binary.LittleEndian.PutUint32(p.Smac[:4], p.Mark)
-	if flags&^fibLookupFlags != 0 {
+	if flags&^FibLookupFlags(c.s.prof) != 0 {
 		return errEINVAL
 	}
 	ns := c.Netns
-	checkMTU := c.xdp || p.TotLen != 0
+	checkMTU := c.xdp || (p.TotLen != 0 && c.s.prof.FibMTUResult)
 	var rc int
 	switch p.Family {
 	case AFInet, AFInet6:
@@ -142,7 +175,9 @@ func (c *Ctx) FibLookup(p *FibParams, flags uint32) int {
 		if !isSkbForwardable(d, c.Skb) {
 			rc = FibRetFragNeeded
 		}
-		p.TotLen = uint16(d.mtu)
+		if c.s.prof.FibMTUResult {
+			p.TotLen = uint16(d.mtu)
+		}
 	}
 	return rc
 }
@@ -264,12 +299,19 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 	if checkMTU {
 		mtu = out.mtu // ip_mtu_from_fib_result, ip6_mtu_from_fib6: not the route's mtu metric
 		if int(p.TotLen) > mtu {
-			p.TotLen = uint16(mtu)
+			if s.prof.FibMTUResult {
+				p.TotLen = uint16(mtu)
+			}
 			return FibRetFragNeeded
+		}
+		if !s.prof.FibMTUResult {
+			mtu = 0 // bpf_fib_set_fwd_params writes no mtu_result
 		}
 	}
 	p.RtMetric = r.metric
-	p.Ifindex = out.ifindex
+	if s.prof.FibNoNeighIfindex {
+		p.Ifindex = out.ifindex
+	}
 	if flags&FibLookupSrc != 0 {
 		src := fibPrefSrc(ns, out, r.via, v6)
 		if !src.IsValid() && v6 {
@@ -295,12 +337,17 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 	}
 	if flags&FibLookupSkipNeigh == 0 {
 		mac, ok := s.neighValid(ns, out, nh) // NUD_VALID, or NO_NEIGH
+		if !ok && !s.prof.FibNeighValid {
+			// Before v6.3 any entry answers, with the address it holds.
+			mac, ok = ns.neighEntry(out, nh)
+		}
 		if !ok {
 			return FibRetNoNeigh
 		}
 		p.Dmac, p.Smac = mac, out.mac
 		p.Mark = binary.LittleEndian.Uint32(p.Smac[:4]) // the same storage
 	}
+	p.Ifindex = out.ifindex // bpf_fib_set_fwd_params before v5.10
 	p.VlanProto, p.VlanTCI = 0, 0
 	if mtu != 0 {
 		p.TotLen = uint16(mtu)

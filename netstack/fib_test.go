@@ -159,6 +159,102 @@ func TestFibLookup(t *testing.T) {
 	}
 }
 
+// TestFibLookupProfiles: what bpf_fib_lookup's outputs were in the
+// profiles before each change of the helper: the flags each release
+// added (-EINVAL before), mtu_result (v5.12), the egress ifindex on
+// NO_NEIGH (v5.10) and the NUD_VALID check (v6.3).
+func TestFibLookupProfiles(t *testing.T) {
+	const eth0, veth0 = 2, 3
+	v4 := func(dst string) FibParams {
+		return FibParams{Family: AFInet, Ifindex: eth0, Src: addr("192.0.2.9"), Dst: addr(dst)}
+	}
+	with := func(p FibParams, f func(*FibParams)) FibParams { f(&p); return p }
+	for _, tc := range []struct {
+		name, profile string
+		p             FibParams
+		flags         uint32
+		xdp           bool
+		payload       int
+		failed        bool // 10.1.0.253 has a failed entry without an address
+		rc            int
+		want          FibParams
+	}{
+		{name: "skip_neigh in v6.1", profile: "v6.1", p: v4("10.1.0.2"), flags: FibLookupSkipNeigh, rc: errEINVAL, want: v4("10.1.0.2")},
+		{name: "skip_neigh in v6.6", profile: "v6.6", p: v4("10.1.0.2"), flags: FibLookupSkipNeigh, rc: FibRetSuccess,
+			want: with(v4("10.1.0.2"), func(p *FibParams) { p.Ifindex, p.TotLen = veth0, 1400 })},
+		{name: "tbid in v6.1", profile: "v6.1", p: v4("10.1.0.2"), flags: FibLookupDirect | FibLookupTBID, rc: errEINVAL, want: v4("10.1.0.2")},
+		{name: "src in v6.6", profile: "v6.6", p: v4("10.1.0.2"), flags: FibLookupSrc, rc: errEINVAL, want: v4("10.1.0.2")},
+		{name: "src in v6.12", profile: "v6.12", p: v4("10.1.0.2"), flags: FibLookupSrc, rc: FibRetSuccess,
+			want: with(v4("10.1.0.2"), func(p *FibParams) {
+				p.Src, p.Ifindex, p.Smac, p.Dmac, p.TotLen = addr("10.1.0.1"), veth0, macA, macB, 1400
+			})},
+		{name: "mark in v6.6", profile: "v6.6", p: v4("10.1.0.2"), flags: FibLookupMark, rc: errEINVAL, want: v4("10.1.0.2")},
+		{name: "mark in v6.12", profile: "v6.12", p: v4("10.1.0.2"), flags: FibLookupMark, rc: FibRetSuccess,
+			want: with(v4("10.1.0.2"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac, p.TotLen = veth0, macA, macB, 1400 })},
+		{name: "direct and output in v4.19", profile: "v4.19", p: with(v4("10.1.0.2"), func(p *FibParams) { p.Ifindex = veth0 }),
+			flags: FibLookupDirect | FibLookupOutput, rc: FibRetSuccess,
+			want: with(v4("10.1.0.2"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac = veth0, macA, macB })},
+		{name: "v5.10: tc writes no mtu_result", profile: "v5.10", p: v4("10.1.0.2"), rc: FibRetSuccess,
+			want: with(v4("10.1.0.2"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac = veth0, macA, macB })},
+		{name: "v5.10: tc checks the skb, not tot_len", profile: "v5.10", p: with(v4("10.1.0.2"), func(p *FibParams) { p.TotLen = 1401 }),
+			rc: FibRetSuccess, want: with(v4("10.1.0.2"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac, p.TotLen = veth0, macA, macB, 1401 })},
+		{name: "v5.10: tc, the skb above the MTU", profile: "v5.10", payload: 1400 + 19 - 42, p: with(v4("10.1.0.2"), func(p *FibParams) { p.TotLen = 100 }),
+			rc: FibRetFragNeeded, want: with(v4("10.1.0.2"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac, p.TotLen = veth0, macA, macB, 100 })},
+		{name: "v5.12: tc checks tot_len", profile: "v5.15", p: with(v4("10.1.0.2"), func(p *FibParams) { p.TotLen = 1401 }),
+			rc: FibRetFragNeeded, want: with(v4("10.1.0.2"), func(p *FibParams) { p.TotLen = 1400 })},
+		{name: "v5.10: xdp, frag needed keeps tot_len", profile: "v5.10", xdp: true, p: with(v4("10.1.0.2"), func(p *FibParams) { p.TotLen = 1401 }),
+			rc: FibRetFragNeeded, want: with(v4("10.1.0.2"), func(p *FibParams) { p.TotLen = 1401 })},
+		{name: "v5.10: xdp, success keeps tot_len", profile: "v5.10", xdp: true, p: with(v4("10.1.0.2"), func(p *FibParams) { p.TotLen = 100 }),
+			rc: FibRetSuccess, want: with(v4("10.1.0.2"), func(p *FibParams) { p.Ifindex, p.Smac, p.Dmac, p.TotLen = veth0, macA, macB, 100 })},
+		{name: "v5.4: no neighbour keeps the input ifindex", profile: "v5.4", p: v4("10.8.1.1"), rc: FibRetNoNeigh,
+			want: v4("10.1.0.253")},
+		{name: "v5.10: no neighbour, the egress ifindex", profile: "v5.10", p: v4("10.8.1.1"), rc: FibRetNoNeigh,
+			want: with(v4("10.1.0.253"), func(p *FibParams) { p.Ifindex = veth0 })},
+		{name: "v6.1: a failed entry answers with its zero address", profile: "v6.1", failed: true, p: v4("10.8.1.1"), rc: FibRetSuccess,
+			want: with(v4("10.1.0.253"), func(p *FibParams) { p.Ifindex, p.Smac, p.TotLen = veth0, macA, 1400 })},
+		{name: "v6.6: a failed entry is no neighbour", profile: "v6.6", failed: true, p: v4("10.8.1.1"), rc: FibRetNoNeigh,
+			want: with(v4("10.1.0.253"), func(p *FibParams) { p.Ifindex = veth0 })},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hook := carrier.HookTCIngress
+			if tc.xdp {
+				hook = carrier.HookXDP
+			}
+			var got FibParams
+			rc := 1000
+			prog := ProgramFunc(func(c *Ctx) int {
+				got = tc.p
+				rc = c.FibLookup(&got, tc.flags)
+				return dropRet(c.Hook)
+			})
+			cfg := fibTopology(true, ProgramConfig{Name: "fib", Hook: hook, Dev: "eth0", Prog: prog})
+			if tc.failed {
+				cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "veth0", Addr: addr("10.1.0.253"), State: NeighFailed})
+			}
+			s, _ := newStack(t, cfg, tc.profile, nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macA, src: "192.0.2.9", dst: "10.1.0.2",
+				sport: 1000, dport: 2000, payload: max(tc.payload, 10)})}))
+			require.Equal(t, tc.rc, rc, "%s", FibRetName(rc))
+			pick := func(p FibParams) FibParams {
+				return FibParams{Family: p.Family, Ifindex: p.Ifindex, Src: p.Src, Dst: p.Dst, Smac: p.Smac, Dmac: p.Dmac,
+					TotLen: p.TotLen, RtMetric: p.RtMetric, TBID: p.TBID}
+			}
+			assert.Equal(t, pick(tc.want), pick(got))
+		})
+	}
+	for _, prof := range skb.ProfileNames() {
+		p, err := skb.ProfileByName(prof)
+		require.NoError(t, err)
+		err = newStackErr(t, fibTopology(true, ProgramConfig{Name: "fwd", Hook: carrier.HookTCIngress, Dev: "eth0",
+			Actions: []Action{{Kind: ActFibForward, Value: FibLookupSkipNeigh}}}), prof)
+		if p.Major > 6 || p.Major == 6 && p.Minor >= 3 {
+			assert.NoError(t, err, prof)
+		} else {
+			assert.ErrorContains(t, err, "BPF_FIB_LOOKUP_SKIP_NEIGH (v6.3) does not exist in "+prof, prof)
+		}
+	}
+}
+
 // TestFibForward: the fib_forward action at XDP and tc ingress of eth0
 // forwards a datagram to B's socket through veth0 with the TTL
 // decremented and the next hop's addresses, reports each lookup, and

@@ -1277,6 +1277,10 @@ func (s *Stack) attachPrograms(maxVal int) error {
 					if a.Value&^uint64(FibLookupDirect|FibLookupOutput|FibLookupSkipNeigh|FibLookupMark) != 0 {
 						return cfgErr("%s action %d (fib_forward): flags %#x (want direct, output, skip_neigh, mark)", what, j, a.Value)
 					}
+					if bad := uint32(a.Value) &^ FibLookupFlags(s.prof); bad != 0 {
+						return cfgErr("%s action %d (fib_forward): %s does not exist in %s (bpf_fib_lookup would answer -EINVAL to every packet)",
+							what, j, fibFlagName(bad), s.prof.Name)
+					}
 					if a.Index == FibNoNeighRedirect && pc.Hook == carrier.HookXDP {
 						return cfgErr("%s action %d (fib_forward): bpf_redirect_neigh on NO_NEIGH is a tc helper, not for xdp programs", what, j)
 					}

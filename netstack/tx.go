@@ -706,6 +706,17 @@ func (s *Stack) neighValid(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool
 	return s.neighLookup(ns, out, nh)
 }
 
+// neighEntry is the configured neighbour entry of nh on out, whatever
+// its state (__ipv4_neigh_lookup_noref, __ipv6_neigh_lookup_noref_stub).
+func (ns *Netns) neighEntry(out *Device, nh netip.Addr) ([6]byte, bool) {
+	for _, n := range ns.neigh {
+		if n.dev == out && n.addr == nh {
+			return n.mac, true
+		}
+	}
+	return [6]byte{}, false
+}
+
 // neighResolve is neighLookup without the cache: the configured
 // neighbours of ns in a NUD_VALID state, then a directly attached peer's
 // (or a bridge port's peer's) address.

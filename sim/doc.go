@@ -271,7 +271,8 @@
 //	  - {name: router, hook: tc_ingress, dev: eth0, actions: [{fib_forward: {no_neigh: redirect_neigh}}, {redirect_neigh: {target: eth0, via: 192.0.2.1}}]}
 //	                                   # fib_forward (xdp and tc): bpf_fib_lookup on the packet's addresses from
 //	                                   # the program's device (direct, output, skip_neigh, mark: its flags; mark
-//	                                   # passes skb->mark to the rules at tc); on SUCCESS
+//	                                   # passes skb->mark to the rules at tc; skip_neigh needs v6.3, mark v6.10:
+//	                                   # an older profile refuses them); on SUCCESS
 //	                                   # TTL - 1, the next hop's MACs and bpf_redirect to the route's device; on
 //	                                   # NO_NEIGH, no_neigh: redirect_neigh (tc) redirects through the neighbour
 //	                                   # subsystem to the next hop, pass (default) goes on; the report counts the

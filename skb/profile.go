@@ -258,6 +258,41 @@ type Profile struct {
 	// v5.1 (472c2e07eef0 "tcp: add one skb cache for tx") every payload
 	// byte goes to page fragments. Read by netstack.
 	TCPSendLinearFirst bool
+	// FibSkipNeigh, FibTBID, FibSrc and FibMark: bpf_fib_lookup accepts
+	// BPF_FIB_LOOKUP_SKIP_NEIGH (v6.3, 31de4105f00d "bpf: Add
+	// BPF_FIB_LOOKUP_SKIP_NEIGH for bpf_fib_lookup"), BPF_FIB_LOOKUP_TBID
+	// (v6.5, 8ad77e72caae "bpf: Add table ID to bpf_fib_lookup BPF
+	// helper"), BPF_FIB_LOOKUP_SRC (v6.7, "bpf: Derive source IP addr via
+	// bpf_*_fib_lookup()") and BPF_FIB_LOOKUP_MARK (v6.10, "bpf: add
+	// support for passing mark with bpf_fib_lookup"); before, each is an
+	// unknown flag and the helper returns -EINVAL. DIRECT and OUTPUT exist
+	// since the helper (v4.18). Stable trees carry some of them (5.15.151:
+	// SKIP_NEIGH, TBID, SRC; 6.1.57 and 6.1.81; 6.6.19: SRC); a profile is
+	// the mainline release. Read by netstack.
+	FibSkipNeigh, FibTBID, FibSrc, FibMark bool
+	// FibMTUResult: bpf_fib_lookup writes the MTU it checked into
+	// mtu_result (the union with tot_len) on FRAG_NEEDED and on success,
+	// and bpf_skb_fib_lookup checks a non-zero tot_len against the route's
+	// MTU instead of checking the skb (v5.12, e1850ea9bd9e "bpf:
+	// bpf_fib_lookup return MTU value as output when looked up" and
+	// 2c0a10af688c "bpf: fix bpf_fib_lookup helper MTU check for SKB
+	// ctx"). Before, tot_len is left as it was and tc's lookup always
+	// checks the skb (is_skb_forwardable). Read by netstack.
+	FibMTUResult bool
+	// FibNoNeighIfindex: bpf_fib_lookup writes the egress ifindex before
+	// its neighbour lookup, so NO_NEIGH returns it too (v5.10, d1c362e1dd68
+	// "bpf: Always return target ifindex in bpf_fib_lookup"). Before, only
+	// a successful lookup writes it (bpf_fib_set_fwd_params). Read by
+	// netstack.
+	FibNoNeighIfindex bool
+	// FibNeighValid: bpf_fib_lookup answers NO_NEIGH for a neighbour entry
+	// that is not NUD_VALID (failed, incomplete) as for none (v6.3,
+	// 1fe4850b34ab "bpf: bpf_fib_lookup should not return neigh in
+	// NUD_FAILED state"; 5.4.234, 5.10.171 and 5.15.97 carry it). Before,
+	// any entry answers SUCCESS with the address it holds (zeros for one
+	// that never resolved).
+	// Read by netstack.
+	FibNeighValid bool
 	// Exts is the set of compiled-in skb extension ids (bit 1<<ExtID). It
 	// decides SKB_EXT_NUM-dependent sizes and which ids ExtAdd accepts.
 	// Chunk sizes are those of v6.18 in every profile.
@@ -363,6 +398,13 @@ func profileFor(major, minor int) Profile {
 		XDPRxMetadata:              at(6, 3),
 		XDPRxVlanTag:               at(6, 8),
 		TCPSendLinearFirst:         !at(5, 1),
+		FibSkipNeigh:               at(6, 3),
+		FibTBID:                    at(6, 5),
+		FibSrc:                     at(6, 7),
+		FibMark:                    at(6, 10),
+		FibMTUResult:               at(5, 12),
+		FibNoNeighIfindex:          at(5, 10),
+		FibNeighValid:              at(6, 3),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext
 	}
