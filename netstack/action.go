@@ -107,7 +107,7 @@ const (
 	// ActFibForward forwards in the program, as samples/bpf/xdp_fwd and
 	// Cilium's fib_redirect do: for an IPv4 or IPv6 packet whose TTL or
 	// hop limit is above 1, bpf_fib_lookup (Ctx.FibLookup) with the
-	// packet's addresses, protocol and TOS, Ifindex the program's device,
+	// packet's addresses, protocol and TOS (IPv6: flowinfo), Ifindex the program's device,
 	// TotLen the packet's network length at XDP (0 at tc: the skb is
 	// checked), Value as the flags and, with FibLookupMark at tc, the
 	// skb's mark for the policy rules; the result goes to the observer

@@ -41,6 +41,14 @@ type Config struct {
 // Options are stack-level switches that are sysctls or device features in
 // the kernel.
 type Options struct {
+	// MultipathBootSeed stands for the random value the kernel draws at
+	// boot (proc_fib_multipath_hash_rand_seed, shared by every namespace)
+	// and keys the multipath hash of namespaces whose MultipathHashSeed
+	// is 0. A kernel with no seed sysctl (before v6.11) keys it with the
+	// flow dissector's secret hashrnd; the model takes this value then
+	// too. A run is reproducible; a kernel's choices match it only with
+	// the same seed.
+	MultipathBootSeed uint32
 	// RxTimestamps models netstamp_needed (a socket asked for timestamps):
 	// __netif_receive_skb_core's net_timestamp_check sets skb->tstamp to the
 	// packet's capture time. Off by default, as on the measured machine.
@@ -156,6 +164,25 @@ type NamespaceConfig struct {
 	// (DefaultICMPv6Ratelimit when 0; negative for the sysctl's 0): the
 	// per-peer interval of ICMPv6 errors.
 	ICMPv6Ratelimit int
+	// MultipathHashPolicy and MultipathHashPolicy6 are
+	// net.ipv4.fib_multipath_hash_policy and
+	// net.ipv6.fib_multipath_hash_policy: what a multipath route's hash
+	// covers (multipath.go): MultipathL3 (0, the default), MultipathL4,
+	// MultipathL3Inner (from v5.3) or MultipathCustom (from v5.15).
+	MultipathHashPolicy, MultipathHashPolicy6 int
+	// MultipathHashFields and MultipathHashFields6 are
+	// net.ipv4.fib_multipath_hash_fields and its IPv6 twin, the
+	// MultipathField bits MultipathCustom hashes (0 takes the kernel's
+	// default, MultipathFieldsDefault).
+	MultipathHashFields, MultipathHashFields6 uint32
+	// MultipathHashSeed is net.ipv4.fib_multipath_hash_seed (v6.11), the
+	// key of both families' multipath hash; 0 (the default) takes the
+	// value the kernel draws at boot, Options.MultipathBootSeed.
+	MultipathHashSeed uint32
+	// MultipathUseNeigh is net.ipv4.fib_multipath_use_neigh: an IPv4 next
+	// hop whose gateway has a neighbour entry in a state outside NUD_VALID
+	// (failed, incomplete) is passed over (fib_good_nh).
+	MultipathUseNeigh bool
 	// RPFilter is net.ipv4.conf.all.rp_filter (0 by default): 1 is strict
 	// and 2 loose reverse path filtering of IPv4 sources in
 	// fib_validate_source (IP_RPFILTER drops). The devices' own rp_filter
@@ -482,6 +509,11 @@ type RouteConfig struct {
 	// route may name 255 (local); any other number makes a table of its
 	// own, which only policy rules (RuleConfig) consult.
 	Table uint32
+	// Nexthops make a multipath route (`ip route add DST nexthop via GW
+	// dev DEV weight W nexthop ...`, multipath.go) in place of Dev and
+	// Via: a unicast route whose next hop each packet's multipath hash
+	// picks (fib_select_multipath, fib6_select_path).
+	Nexthops []NexthopConfig
 	// MTU is the route's mtu metric (`ip route add ... mtu N`; 0: none,
 	// the device's MTU applies). Forwarding honours it
 	// (ip_dst_mtu_maybe_forward, ip6_dst_mtu_maybe_forward): IPv4
@@ -490,6 +522,15 @@ type RouteConfig struct {
 	// device's MTU, as 6.18 does). Packets the host's own sockets send
 	// keep the device's MTU in the model.
 	MTU int
+}
+
+// NexthopConfig is one next hop of a multipath route (struct rtnexthop):
+// its device, gateway (none: on link) and weight (1 to 256, 0 is 1;
+// rtnh_hops + 1).
+type NexthopConfig struct {
+	Dev    string
+	Via    netip.Addr
+	Weight int
 }
 
 // NeighConfig is a neighbour entry (`ip neigh add ADDR lladdr MAC dev DEV

@@ -18,9 +18,15 @@ type FibParams struct {
 	// Family is AF_INET (AFInet) or AF_INET6 (AFInet6).
 	Family uint8
 	// L4Protocol, Sport and Dport are the flow's, which policy rules'
-	// ip_proto and port selectors match (the model has no multipath).
+	// ip_proto and port selectors match and a multipath route's hash
+	// covers.
 	L4Protocol   uint8
 	Sport, Dport uint16
+	// Flowinfo is IPv6's flowinfo (in): the traffic class and flow label
+	// (ip6_flowinfo, host order), which policy rules' tos selector and a
+	// multipath route's hash read. In the kernel it shares storage with
+	// tos and rt_metric, which a successful lookup writes.
+	Flowinfo uint32
 	// TotLen is, in, the IPv4 tot_len or IPv6 packet length to check
 	// against the route's MTU (0: none for tc, whose skb is checked
 	// instead); out, mtu_result (the same field in the kernel): the MTU on
@@ -267,7 +273,9 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 	// it with FibLookupOutput; the mark with FibLookupMark (not direct).
 	fl := flow{src: p.Src, dst: p.Dst, iif: in.ifindex, proto: p.L4Protocol, sport: p.Sport, dport: p.Dport}
 	if !v6 {
-		fl.dscp = p.TOS &^ 3 // inet_dsfield_to_dscp(params->tos); IPv6's flowinfo is not in FibParams
+		fl.dscp = p.TOS &^ 3 // inet_dsfield_to_dscp(params->tos)
+	} else {
+		fl.dscp, fl.label = uint8(p.Flowinfo>>20)&^3, p.Flowinfo&0xfffff // fl6.flowlabel = params->flowinfo
 	}
 	if !fl.src.IsValid() || fl.src.Is4() != fl.dst.Is4() {
 		fl.src = unspecifiedOf(fl.dst)
@@ -283,6 +291,11 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 			fl.mark = p.Mark
 		}
 		r = ns.routeFlow(&fl)
+	}
+	if r != nil && r.paths != nil {
+		// fib_select_path / fib6_select_path with the flowi: no skb,
+		// flowi4_multipath_hash 0; bound to Ifindex with OUTPUT.
+		r = s.multipath(ns, r, nil, &fl, false)
 	}
 	switch {
 	case r == nil || r.reject == errEAGAIN: // a throw route: no route
@@ -364,7 +377,12 @@ func (ns *Netns) routeOif(d *Device, dst netip.Addr) *route {
 	var best *route
 	for i := range ns.routes {
 		r := &ns.routes[i]
-		if (r.dev == d || r.reject != 0) && r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {
+		if r.reject == 0 {
+			if r = r.pathVia(d); r == nil {
+				continue
+			}
+		}
+		if r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {
 			best = r
 		}
 	}
@@ -471,6 +489,7 @@ func (c *Ctx) fibForward(flags uint32, noNeighRedirect bool) (ret int, done bool
 			return 0, false, -1
 		}
 		p.Family, p.L4Protocol = AFInet6, ip[6]
+		p.Flowinfo = binary.BigEndian.Uint32(ip[0:4]) & 0x0fffffff // *(__be32 *)ip6h & IPV6_FLOWINFO_MASK
 		p.Src, p.Dst = netip.AddrFrom16([16]byte(ip[8:24])), netip.AddrFrom16([16]byte(ip[24:40]))
 		if c.xdp {
 			p.TotLen = binary.BigEndian.Uint16(ip[4:6]) + ip6Hlen

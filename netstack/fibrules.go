@@ -58,6 +58,8 @@ type flow struct {
 	tunID        uint64 // flowi_tun_key.tun_id: a received collect_md packet's key
 	dscp         uint8  // flowi4_dscp, or IPv6's traffic class, as a DS field less ECN
 	uid          uint32 // flowi_uid: a socket's sk_uid; 0 (sock_net_uid without a socket) otherwise
+	label        uint32 // IPv6: flowi6_get_flowlabel, the 20-bit flow label
+	mpHash       uint32 // IPv4: flowi4_multipath_hash, a tunnel's inner skb_get_hash
 }
 
 // The rule actions (FR_ACT_*).
@@ -356,8 +358,13 @@ func longestMatch(routes []route, dst netip.Addr, oif *Device) *route {
 	var best *route
 	for i := range routes {
 		r := &routes[i]
-		if r.dst.Addr().Is4() != dst.Is4() || !r.dst.Contains(dst) || (oif != nil && r.dev != oif && r.reject == 0) {
+		if r.dst.Addr().Is4() != dst.Is4() || !r.dst.Contains(dst) {
 			continue
+		}
+		if oif != nil && r.reject == 0 {
+			if r = r.pathVia(oif); r == nil {
+				continue
+			}
 		}
 		if best == nil || r.dst.Bits() > best.dst.Bits() {
 			best = r

@@ -512,7 +512,11 @@ func (s *Stack) icmpPush(b *skb.Buff, ns *Netns, src, dst netip.Addr, tos uint8,
 	// icmp_route_lookup, icmp_reply's flowi4: the type and code in
 	// flowi_uli.
 	fl := flow{dst: dst, src: src, mark: replyMark(b, ns.fwmarkReflect), proto: ipprotoICMP, dport: uint16(typ)<<8 | uint16(code), dscp: tos &^ 3}
-	out, nh := s.routeOutputFlow(ns, &fl)
+	var pk *mpPacket
+	if isErr && ns.multipath4 {
+		pk = &mpPacket{b: b, p: body} // icmp_route_lookup's skb_in
+	}
+	out, nh := s.routeOutputSkb(ns, &fl, pk)
 	if out == nil {
 		return
 	}

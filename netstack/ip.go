@@ -385,18 +385,33 @@ func (s *Stack) routeOutput(ns *Netns, dst netip.Addr) (*Device, netip.Addr) {
 // IP6_REPLY_MARK for the stack's answers), protocol and ports, which
 // policy rules match with flowi_iif LOOPBACK_IFINDEX.
 func (s *Stack) routeOutputFlow(ns *Netns, fl *flow) (*Device, netip.Addr) {
+	return s.routeOutputSkb(ns, fl, nil)
+}
+
+// routeOutputSkb is routeOutputFlow with the skb ip_route_output_key_hash
+// takes (pk; nil for none): icmp_route_lookup passes the packet an ICMP
+// error answers, whose header a multipath route's hash then reads
+// (fib_select_path). A multipath route's path is picked by fl's hash
+// otherwise, with fl's source as the lookup has it.
+func (s *Stack) routeOutputSkb(ns *Netns, fl *flow, pk *mpPacket) (*Device, netip.Addr) {
 	dst := fl.dst
 	if s.isLocal(ns, dst) {
 		return ns.lo, dst
 	}
+	var r *route
 	if !ns.hasRules(dst) {
-		return nextHop(ns.mainRoute(dst), dst)
+		r = ns.mainRoute(dst)
+	} else {
+		fl.iif = loIfindex
+		if !fl.src.IsValid() || fl.src.Is4() != dst.Is4() {
+			fl.src = unspecifiedOf(dst)
+		}
+		r = ns.ruleLookup(fl)
 	}
-	fl.iif = loIfindex
-	if !fl.src.IsValid() || fl.src.Is4() != dst.Is4() {
-		fl.src = unspecifiedOf(dst)
+	if r != nil && r.paths != nil {
+		r = s.multipath(ns, r, pk, fl, false)
 	}
-	return nextHop(ns.ruleLookup(fl), dst)
+	return nextHop(r, dst)
 }
 
 // sockFlow is the flow of a datagram or segment socket sk sends to dst
@@ -458,16 +473,26 @@ func unspecifiedOf(a netip.Addr) netip.Addr {
 // inputRoute is ip_route_input_slow's (ip6_route_input's) lookup of a
 // received packet that is not local: flowi_iif the input device, the
 // skb's mark, its addresses, the tunnel key it came with (rxTunID), and
-// its protocol and ports while rules select them (routeFlow).
-func (ns *Netns) inputRoute(b *skb.Buff, in *Device, src, dst netip.Addr, tunID uint64) *route {
+// its protocol and ports while rules select them (routeFlow). A
+// multipath route's path is picked by the packet's hash
+// (ip_mkroute_input, fib6_select_path).
+func (s *Stack) inputRoute(ns *Netns, b *skb.Buff, in *Device, src, dst netip.Addr, tunID uint64) *route {
+	var r *route
+	flkeys6 := false
 	if !ns.hasRules(dst) {
-		return noThrow(ns.mainRoute(dst))
+		r = noThrow(ns.mainRoute(dst))
+	} else {
+		fl := flow{src: src, dst: dst, iif: in.ifindex, mark: b.H().Mark, tunID: tunID, dscp: dsField(b.Data(), dst)}
+		if ns.rulesDissect {
+			flowL4(b, &fl)
+			flkeys6 = dst.Is6() && fl.proto == nexthdrICMPv6 // ip6_route_input hashes ICMPv6 with the rules' keys
+		}
+		r = ns.ruleLookup(&fl)
 	}
-	fl := flow{src: src, dst: dst, iif: in.ifindex, mark: b.H().Mark, tunID: tunID, dscp: dsField(b.Data(), dst)}
-	if ns.rulesDissect {
-		flowL4(b, &fl)
+	if r != nil && r.paths != nil {
+		r = s.multipath(ns, r, &mpPacket{b: b, p: b.Data(), paged: true}, nil, flkeys6)
 	}
-	return ns.ruleLookup(&fl)
+	return r
 }
 
 // mainRoute is the main table's longest matching route to dst, or nil.
@@ -512,7 +537,7 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4, tunID uint64) {
 	// filtered; -EINVAL of a blackhole: no error), each error subject to
 	// ip_error's token bucket (ipErrorAllow) before icmp_send's limits.
 	in := s.devOf(b)
-	r := ns.inputRoute(b, in, ip.src, ip.dst, tunID)
+	r := s.inputRoute(ns, b, in, ip.src, ip.dst, tunID)
 	if (r == nil || r.dev == ns.lo || r.reject != 0) && (ip.ihl > ipHlen && !s.ipOptions(b, ns, in, ip, false) || (ns.dropL2Mcast4 && s.l2McastDrop(b, ns))) {
 		return // ip_rcv_options and the L2 multicast check run before ip_error
 	}

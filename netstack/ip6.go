@@ -261,7 +261,7 @@ func (s *Stack) ip6LocalDeliver(b *skb.Buff, ns *Netns, ip ipv6) {
 // skb.
 func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6, tunID uint64) {
 	in := s.devOf(b)
-	r := ns.inputRoute(b, in, ip.src, ip.dst, tunID)
+	r := s.inputRoute(ns, b, in, ip.src, ip.dst, tunID)
 	if r != nil && r.reject != 0 {
 		// A reject route's dst input: a blackhole is dst_discard
 		// (NOT_SPECIFIED); unreachable and prohibit are ip6_pkt_discard

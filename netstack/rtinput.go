@@ -170,7 +170,9 @@ func (s *Stack) fibValidateSourceFull(ns *Netns, in *Device, src [4]byte, fl *fl
 		}
 		return 0, false
 	default:
-		devMatch, gw = r.dev == in, r.via.IsValid()
+		// fib_info_nh_uses_dev: any path of a multipath route; the
+		// scope is the first live path's (FIB_RES_NHC).
+		devMatch, gw = r.usesDev(in), r.via.IsValid()
 	}
 	if devMatch {
 		return 0, !gw
@@ -196,7 +198,7 @@ func (s *Stack) fibValidateSourceFull(ns *Netns, in *Device, src [4]byte, fl *fl
 	a := binary.BigEndian.Uint32(src[:])
 	for i := range ns.routes4 {
 		r4 := &ns.routes4[i]
-		if r := &ns.routes[r4.idx]; a&r4.mask == r4.net && r.dev == in {
+		if r := ns.routes[r4.idx].pathVia(in); a&r4.mask == r4.net && r != nil {
 			return 0, !r.via.IsValid()
 		}
 	}

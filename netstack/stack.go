@@ -112,6 +112,12 @@ type Netns struct {
 	echo6IgnoreMcast bool // net.ipv6.icmp.echo_ignore_multicast
 	dropL2Mcast4     bool // net.ipv4.conf.all.drop_unicast_in_l2_multicast
 	dropL2Mcast6     bool // net.ipv6.conf.all.drop_unicast_in_l2_multicast
+
+	multipath4, multipath6 bool   // a route of the family has paths (multipath.go)
+	mpPolicy4, mpPolicy6   int    // fib_multipath_hash_policy
+	mpFields4, mpFields6   uint32 // fib_multipath_hash_fields
+	mpSeed                 uint32 // fib_multipath_hash_seed (0: the boot seed)
+	mpUseNeigh             bool   // fib_multipath_use_neigh
 }
 
 // Name returns the namespace's name.
@@ -143,6 +149,9 @@ type route struct {
 	metric uint32 // fib_priority (IPv4) or fib6_metric (IPv6)
 	reject int    // a reject route's lookup error (fib_props): -EINVAL, -EHOSTUNREACH, -EACCES; 0 for unicast
 	mtu    int    // the RTAX_MTU metric (0: none)
+	// paths are a multipath route's next hops (multipath.go; nil for one
+	// path); dev and via are then the first path's.
+	paths []nexthop
 }
 
 // mtuOf is the MTU a packet routed by r leaves with: the route's mtu
@@ -640,6 +649,9 @@ func (s *Stack) build(maxVal int) error {
 		n.echoIgnoreAll, n.echoBcast, n.errInboundIfaddr = nc.ICMPEchoIgnoreAll, nc.ICMPEchoAnswerBroadcasts, nc.ICMPErrorsUseInboundIfaddr
 		n.echo6IgnoreAll, n.echo6IgnoreMcast = nc.ICMPv6EchoIgnoreAll, nc.ICMPv6EchoIgnoreMulticast
 		n.dropL2Mcast4, n.dropL2Mcast6 = nc.DropUnicastInL2Multicast, nc.IPv6DropUnicastInL2Multicast
+		if err := s.setMultipath(n, &nc); err != nil {
+			return err
+		}
 		switch {
 		case nc.ICMPv6Ratelimit < 0:
 			n.icmp6Ratelimit = 0
@@ -894,6 +906,13 @@ func (s *Stack) build(maxVal int) error {
 		}
 		reject := rejectErr(rc.Type)
 		d := n.dev(rc.Dev)
+		var paths []nexthop
+		if len(rc.Nexthops) > 0 {
+			if paths, err = multipathOf(n, i, &rc); err != nil {
+				return err
+			}
+			d = paths[0].dev
+		}
 		switch {
 		case reject != 0 && (rc.Dev != "" || rc.Via.IsValid()):
 			return cfgErr("route %d: a %s route has no dev or via", i, rc.Type)
@@ -904,7 +923,7 @@ func (s *Stack) build(maxVal int) error {
 		if !dst.IsValid() {
 			dst = netip.MustParsePrefix("0.0.0.0/0")
 		}
-		if !rc.Dst.IsValid() && rc.Via.Is6() {
+		if !rc.Dst.IsValid() && (rc.Via.Is6() || (paths != nil && paths[0].via.Is6())) {
 			dst = netip.MustParsePrefix("::/0") // an IPv6 default route
 		}
 		// An IPv4 route may have an IPv6 gateway (RTA_VIA, RFC 5549: the
@@ -941,6 +960,11 @@ func (s *Stack) build(maxVal int) error {
 			r := route{dst: dst.Masked(), dev: d, via: rc.Via, mtu: rc.MTU}
 			if dst.Addr().Is6() {
 				r.metric = ip6RtPrioUser
+			}
+			if paths != nil {
+				if err := n.addPaths(&r, paths, i); err != nil {
+					return err
+				}
 			}
 			*routes = append(*routes, r)
 		case RouteLocal:

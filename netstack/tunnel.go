@@ -110,14 +110,24 @@ func udpTunnelSrcPort(d *Device, hash uint32) uint16 {
 // UDP from the flow's source port (udp_flow_src_port, which vxlan_xmit_one
 // and geneve_xmit_skb compute before the lookup) to the device's port,
 // GRE with its key in flowi_uli (fl4_gre_key), IPIP or IPv6 for ipip,
-// sit and ip6tnl.
+// sit and ip6tnl. Those fields also feed a multipath route's hash, with,
+// for gre, ipip and sit over IPv4 (ip_tunnel_init_flow), the inner skb's
+// skb_get_hash as flowi4_multipath_hash.
 func (s *Stack) tunnelFlow(b *skb.Buff, d *Device, td tunnelDst) flow {
 	fl := flow{dst: td.remote, src: td.local}
 	if d.kind == KindVXLAN || d.kind == KindGeneve || d.external {
 		fl.mark = b.H().Mark
 	}
-	if !d.linkNs.hasRules(td.remote) {
+	ln := d.linkNs
+	mp := (td.remote.Is4() && ln.multipath4) || (td.remote.Is6() && ln.multipath6)
+	if !ln.hasRules(td.remote) && !mp {
 		return fl
+	}
+	if mp && td.remote.Is4() && (d.kind == KindGRE || d.kind == KindGRETap || d.kind == KindIPIP || d.kind == KindSIT) {
+		if h := b.H(); !h.L4Hash && !h.SWHash {
+			s.skbGetHash(b)
+		}
+		fl.mpHash = b.H().Hash
 	}
 	switch d.kind {
 	case KindVXLAN, KindGeneve:

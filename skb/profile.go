@@ -40,6 +40,42 @@ func (r ExtCOWRule) String() string {
 	return fmt.Sprintf("ExtCOWRule(%d)", r)
 }
 
+// MultipathSaddrRule is how fib_select_multipath (IPv4) treats the
+// source address of an output lookup (flowi4_saddr; forwarding has none)
+// when it picks one of a multipath route's next hops.
+type MultipathSaddrRule uint8
+
+const (
+	// MultipathSaddrNone: the source address plays no part: the first
+	// usable next hop whose upper bound covers the hash (hash-threshold,
+	// before v6.16).
+	MultipathSaddrNone MultipathSaddrRule = iota
+	// MultipathSaddrFirst: a next hop whose nh_saddr is the source is
+	// preferred, but a source that matches no next hop makes the loop end
+	// on the last usable one (v6.16, 32607a332cfe "ipv4: prefer multipath
+	// nexthop that matches source address", to v6.18 and the 6.18 stable
+	// releases before the fix below).
+	MultipathSaddrFirst
+	// MultipathSaddrScore: each usable next hop scores 2 for the source
+	// and 1 for the hash, the first best wins; a source that matches none
+	// is plain hash-threshold (v6.19, 6e17474aa9fe "net: fib: restore
+	// ECMP balance from loopback"; the 6.18 stable series from about
+	// 6.18.4, so the project's 6.18.44 machines).
+	MultipathSaddrScore
+)
+
+func (r MultipathSaddrRule) String() string {
+	switch r {
+	case MultipathSaddrNone:
+		return "none"
+	case MultipathSaddrFirst:
+		return "first"
+	case MultipathSaddrScore:
+		return "score"
+	}
+	return fmt.Sprintf("MultipathSaddrRule(%d)", r)
+}
+
 // Profile selects the kernel behaviour the model follows where the kernel
 // changed over versions, or where a proposal is undecided. Every field names
 // the version or commit that introduced the behaviour; the zero Profile is a
@@ -293,6 +329,24 @@ type Profile struct {
 	// that never resolved).
 	// Read by netstack.
 	FibNeighValid bool
+	// MultipathL3Inner: fib_multipath_hash_policy 2, the innermost L3
+	// header of IPIP, IPv6-in-IP and GRE packets (v5.3, 363887a2cdfe
+	// "ipv4: Support multipath hashing on inner IP pkts" and its IPv6
+	// twin). Before, the sysctl stops at 1. Read by netstack.
+	MultipathL3Inner bool
+	// MultipathCustom: fib_multipath_hash_policy 3 with
+	// fib_multipath_hash_fields (v5.15, "ipv4: Add custom multipath hash
+	// policy" and its IPv6 twin). Read by netstack.
+	MultipathCustom bool
+	// MultipathSeed: net.ipv4.fib_multipath_hash_seed keys the multipath
+	// hash, shared with IPv6 (v6.11, 4ee2a8cace3f "net: ipv4: Add a
+	// sysctl to set multipath hash seed"); its 0 means one random value
+	// drawn at boot. Before, the hash is flow_hash_from_keys with the secret
+	// hashrnd, and there is no sysctl. Read by netstack.
+	MultipathSeed bool
+	// MultipathSaddr is how fib_select_multipath weighs a lookup's source
+	// address; see MultipathSaddrRule. Read by netstack.
+	MultipathSaddr MultipathSaddrRule
 	// Exts is the set of compiled-in skb extension ids (bit 1<<ExtID). It
 	// decides SKB_EXT_NUM-dependent sizes and which ids ExtAdd accepts.
 	// Chunk sizes are those of v6.18 in every profile.
@@ -405,6 +459,9 @@ func profileFor(major, minor int) Profile {
 		FibMTUResult:               at(5, 12),
 		FibNoNeighIfindex:          at(5, 10),
 		FibNeighValid:              at(6, 3),
+		MultipathL3Inner:           at(5, 3),
+		MultipathCustom:            at(5, 15),
+		MultipathSeed:              at(6, 11),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext
 	}
@@ -413,6 +470,12 @@ func profileFor(major, minor int) Profile {
 	}
 	if at(6, 9) {
 		p.UDPMaxSegments = 128
+	}
+	switch {
+	case at(6, 19):
+		p.MultipathSaddr = MultipathSaddrScore
+	case at(6, 16):
+		p.MultipathSaddr = MultipathSaddrFirst
 	}
 	// Extension ids by the release that added them (include/linux/skbuff.h).
 	p.Exts = 1<<ExtBridgeNF | 1<<ExtSecPath | 1<<ExtBPFStorage
