@@ -220,7 +220,7 @@ func runModel(t *testing.T, cfg *netstack.Config, obs netstack.Observer, frame [
 // (0: none).
 func runModelFrames(t *testing.T, cfg *netstack.Config, obs netstack.Observer, frames [][]byte, at int64, inspect func(*netstack.Stack)) {
 	t.Helper()
-	a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
+	a := skb.NewAllocator(kmem.New(), machineProfile())
 	s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: obs})
 	require.NoError(t, err)
 	for i, f := range frames {
@@ -232,6 +232,15 @@ func runModelFrames(t *testing.T, cfg *netstack.Config, obs netstack.Observer, f
 	}
 	require.NoError(t, s.Close())
 	require.NoError(t, a.CheckLeaks())
+}
+
+// machineProfile is the profile of the machines' 6.18.44: v6.18 with the
+// 6.18 stable series' multipath fix (skb.MultipathSaddrScore, from about
+// 6.18.4).
+func machineProfile() skb.Profile {
+	p := skb.DefaultProfile()
+	p.MultipathSaddr = skb.MultipathSaddrScore
+	return p
 }
 
 // ethIPv4 puts an Ethernet header with zero addresses in front of IPv4

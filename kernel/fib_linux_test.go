@@ -83,6 +83,9 @@ func encodeFib(p netstack.FibParams, flags uint32) []byte {
 	binary.LittleEndian.PutUint16(v[6:], p.TotLen)
 	binary.LittleEndian.PutUint32(v[8:], uint32(p.Ifindex))
 	v[12] = p.TOS
+	if p.Family == netstack.AFInet6 {
+		binary.BigEndian.PutUint32(v[12:], p.Flowinfo) // the union's __be32 flowinfo
+	}
 	putAddr := func(b []byte, a netip.Addr) {
 		if a.Is4() {
 			a4 := a.As4()
@@ -129,7 +132,9 @@ type fibCase struct {
 	tbid     uint32
 	mark     uint32 // with FibLookupMark
 	l4       uint8  // l4_protocol
+	sport    uint16
 	dport    uint16
+	flowinfo uint32 // IPv6's flowinfo (host order)
 	tos      uint8
 	flags    uint32
 	noFwd    bool
@@ -233,7 +238,8 @@ func (fh *fibHarness) run(t *testing.T, tc fibCase, extra func(*netstack.Config)
 	require.NoError(t, h.Sysctl("net.ipv4.ip_forward", on))
 	require.NoError(t, h.Sysctl("net.ipv6.conf.all.forwarding", on))
 	p := netstack.FibParams{Family: tc.family, Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst),
-		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, L4Protocol: tc.l4, Dport: tc.dport, TOS: tc.tos, Ifindex: 999}
+		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, L4Protocol: tc.l4, Sport: tc.sport, Dport: tc.dport, TOS: tc.tos,
+		Flowinfo: tc.flowinfo, Ifindex: 999}
 	if tc.in != "" {
 		p.Ifindex = index[tc.in]
 	}
@@ -382,7 +388,8 @@ func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, 
 	extra func(*netstack.Config)) (netstack.FibParams, int, map[int32]string) {
 	t.Helper()
 	p := netstack.FibParams{Family: tc.family, Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst),
-		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, L4Protocol: tc.l4, Dport: tc.dport, TOS: tc.tos, Ifindex: 999}
+		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, L4Protocol: tc.l4, Sport: tc.sport, Dport: tc.dport, TOS: tc.tos,
+		Flowinfo: tc.flowinfo, Ifindex: 999}
 	rc := 1000
 	names := map[int32]string{}
 	hook := carrier.HookTCIngress
