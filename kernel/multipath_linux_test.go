@@ -201,7 +201,9 @@ func TestKernelMultipath(t *testing.T) {
 		binary.BigEndian.PutUint16(p[10:], inetCsum(p[:20]))
 		return p
 	}
-	icmpErr := func(i int) []byte { return mpTimeExceeded(i, icmpAddrA, dst, nth("198.51.100.20", i), nth("203.0.113.0", i)) }
+	icmpErr := func(i int) []byte {
+		return mpTimeExceeded(i, icmpAddrA, dst, nth("198.51.100.20", i), nth("203.0.113.0", i))
+	}
 	const n = 40
 	for _, tc := range []mpCase{
 		{name: "L3, sources", seed: 0x12345678, n: n, pkt: udpSrcs},
