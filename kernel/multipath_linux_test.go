@@ -21,17 +21,23 @@ import (
 
 // tagProg is a tc program that sets tags[p[off]] to 1 for each packet of
 // ethertype proto that is at least off+1 bytes long: the byte at off
-// tags the packet.
+// tags the packet. IPv6 packets with a hop-by-hop header (the MLD
+// reports the namespaces send) are left out.
 func tagProg(t *testing.T, tags *ebpf.Map, proto uint16, off int32) *ebpf.Program {
 	t.Helper()
-	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: asm.Instructions{
+	insns := asm.Instructions{
 		asm.LoadMem(asm.R2, asm.R1, 16, asm.Word), // protocol
 		asm.JNE.Imm(asm.R2, int32(htons(proto)), "out"),
 		asm.LoadMem(asm.R2, asm.R1, 76, asm.Word), // data
 		asm.LoadMem(asm.R3, asm.R1, 80, asm.Word), // data_end
 		asm.Mov.Reg(asm.R4, asm.R2),
-		asm.Add.Imm(asm.R4, off+1),
+		asm.Add.Imm(asm.R4, max(off, 14+6)+1),
 		asm.JGT.Reg(asm.R4, asm.R3, "out"),
+	}
+	if proto == unix.ETH_P_IPV6 {
+		insns = append(insns, asm.LoadMem(asm.R4, asm.R2, 14+6, asm.Byte), asm.JEq.Imm(asm.R4, 0, "out"))
+	}
+	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: append(insns, asm.Instructions{
 		asm.LoadMem(asm.R4, asm.R2, int16(off), asm.Byte),
 		asm.StoreMem(asm.RFP, -4, asm.R4, asm.Word),
 		asm.LoadMapPtr(asm.R1, tags.FD()),
@@ -42,7 +48,7 @@ func tagProg(t *testing.T, tags *ebpf.Map, proto uint16, off int32) *ebpf.Progra
 		asm.StoreImm(asm.R0, 0, 1, asm.Word),
 		asm.Mov.Imm(asm.R0, -1).WithSymbol("out"), // TCX_NEXT
 		asm.Return(),
-	}})
+	}...)})
 	require.NoError(t, err)
 	t.Cleanup(func() { p.Close() })
 	return p
@@ -93,7 +99,7 @@ func kernelPaths(t *testing.T, n int, atB, atC *ebpf.Map) mpPaths {
 func tagModel(paths mpPaths, name string, proto uint16, off int) netstack.ProgramFunc {
 	return func(c *netstack.Ctx) int {
 		d := c.Skb.Data()
-		if binary.BigEndian.Uint16(d[12:14]) == proto && off < len(d) {
+		if binary.BigEndian.Uint16(d[12:14]) == proto && off < len(d) && (proto != unix.ETH_P_IPV6 || d[14+6] != 0) {
 			if i := int(d[off]); i < len(paths) {
 				if paths[i] != '-' && paths[i] != name[0] {
 					paths[i] = '2'
@@ -328,5 +334,203 @@ func TestKernelMultipath(t *testing.T) {
 			runModelFrames(t, cfg, netstack.NopObserver{}, frames, 0, nil)
 			require.Equal(t, kern.String(), model.String(), "model")
 		})
+	}
+}
+
+// mp6 is an IPv6 packet src -> dst with flow label label, next header
+// next and payload l4, its hop limit tag+1 (the tag once forwarded).
+func mp6(tag int, src, dst string, label uint32, next uint8, l4 []byte) []byte {
+	p := make([]byte, 40+len(l4))
+	binary.BigEndian.PutUint32(p[0:], 6<<28|label&0xfffff)
+	binary.BigEndian.PutUint16(p[4:], uint16(len(l4)))
+	p[6], p[7] = next, uint8(tag+1)
+	copy(p[8:24], netip.MustParseAddr(src).AsSlice())
+	copy(p[24:40], netip.MustParseAddr(dst).AsSlice())
+	copy(p[40:], l4)
+	return p
+}
+
+// mpUDP6 is a UDP header sport -> dport with 8 bytes of payload (no
+// checksum: forwarding does not check it).
+func mpUDP6(sport, dport uint16) []byte {
+	u := make([]byte, 16)
+	binary.BigEndian.PutUint16(u[0:], sport)
+	binary.BigEndian.PutUint16(u[2:], dport)
+	binary.BigEndian.PutUint16(u[4:], 16)
+	return u
+}
+
+// TestKernelMultipath6: where 6.18 and the model send IPv6 packets A sends
+// through H over a two-path route to 2001:db8:99::/64 (via B on hB, via C
+// on hC; rt6_multipath_hash, fib6_select_path): the L3 policy (varied
+// addresses; varied flow labels, the raw label), the L4 policy (varied
+// ports), the inner-L3 policy (IPv6 in IPv6, the inner header's
+// host-order label), the custom policy's flow label field, and ICMPv6
+// errors (hashed on the header they quote).
+func TestKernelMultipath6(t *testing.T) {
+	testutil.KernelTests(t)
+	const dst = "2001:db8:99::5"
+	nth := func(base string, i int) string {
+		a := netip.MustParseAddr(base).As16()
+		a[15] += byte(i)
+		a[13] += byte(i * 7)
+		return netip.AddrFrom16(a).String()
+	}
+	const n = 40
+	for _, tc := range []struct {
+		name   string
+		policy int
+		fields uint32
+		pkt    func(i int) []byte
+		one    byte
+	}{
+		{name: "L3, destinations", pkt: func(i int) []byte {
+			return mp6(i, icmp6AddrA, nth(dst, i), 0, unix.IPPROTO_UDP, mpUDP6(40000, 9999))
+		}},
+		{name: "L3, flow labels", pkt: func(i int) []byte {
+			return mp6(i, icmp6AddrA, dst, uint32(i*0x1357), unix.IPPROTO_UDP, mpUDP6(40000, 9999))
+		}},
+		{name: "L3, ports alone do not count", one: 'B', pkt: func(i int) []byte {
+			return mp6(i, icmp6AddrA, dst, 0, unix.IPPROTO_UDP, mpUDP6(uint16(30000+i), 9999))
+		}},
+		{name: "L4, ports", policy: 1, pkt: func(i int) []byte {
+			return mp6(i, icmp6AddrA, dst, 0, unix.IPPROTO_UDP, mpUDP6(uint16(30000+i*7), uint16(5000+i)))
+		}},
+		{name: "L4, flow labels do not count", policy: 1, one: 'B', pkt: func(i int) []byte {
+			return mp6(i, icmp6AddrA, dst, uint32(i*0x1357), unix.IPPROTO_UDP, mpUDP6(40000, 9999))
+		}},
+		{name: "L3 inner, IPv6 in IPv6", policy: 2, pkt: func(i int) []byte {
+			inner := mp6(0, nth("fd00:50::", i), nth("fd00:60::", i), uint32(i*0x111), unix.IPPROTO_UDP, mpUDP6(1, 2))
+			return mp6(i, icmp6AddrA, dst, 0, unix.IPPROTO_IPV6, inner)
+		}},
+		{name: "custom, the flow label", policy: 3, fields: netstack.MultipathFieldFlowLabel, pkt: func(i int) []byte {
+			return mp6(i, icmp6AddrA, dst, uint32(i*0x1357), unix.IPPROTO_UDP, mpUDP6(40000, 9999))
+		}},
+		{name: "L3, ICMPv6 errors: the quoted header", pkt: func(i int) []byte {
+			quote := mp6(0, nth(dst, i), nth("2001:db8:1::", i), uint32(i*0x99), unix.IPPROTO_UDP, mpUDP6(1, 2))
+			return mp6(i, icmp6AddrA, dst, 0, unix.IPPROTO_ICMPV6, append([]byte{3, 0, 0, 0, 0, 0, 0, 0}, quote...))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := newICMP6Topo(t)
+			h := tp.h
+			c := newNetns(t, "i6C")
+			require.NoError(t, c.IP("link", "add", "vC", "type", "veth", "peer", "name", "hC", "netns", h.Name))
+			for _, x := range []struct {
+				n   *Netns
+				dev string
+			}{{h, "hC"}, {c, "vC"}} {
+				require.NoError(t, x.n.Do(func() error { return writeSysctl("net/ipv6/conf/"+x.dev+"/disable_ipv6", "0") }))
+			}
+			require.NoError(t, h.IP("-6", "addr", "add", "2001:db8:3::1/64", "dev", "hC", "nodad"))
+			require.NoError(t, c.IP("-6", "addr", "add", "2001:db8:3::2/64", "dev", "vC", "nodad"))
+			require.NoError(t, h.IP("link", "set", "hC", "up"))
+			require.NoError(t, c.IP("link", "set", "vC", "up"))
+			m, err := c.HardwareAddr("vC")
+			require.NoError(t, err)
+			macVC := [6]byte(m)
+			m, err = h.HardwareAddr("hC")
+			require.NoError(t, err)
+			macHC := [6]byte(m)
+			for _, a := range [][]string{
+				{"-6", "neigh", "add", "2001:db8:3::2", "lladdr", macString(macVC), "dev", "hC", "nud", "permanent"},
+				{"-6", "route", "add", "2001:db8:99::/64", "nexthop", "via", icmp6AddrB, "dev", "hB", "nexthop", "via", "2001:db8:3::2", "dev", "hC"},
+			} {
+				require.NoError(t, h.IP(a...), "%v", a)
+			}
+			require.NoError(t, h.Sysctl("net.ipv6.fib_multipath_hash_policy", fmt.Sprint(tc.policy)))
+			require.NoError(t, h.Sysctl("net.ipv4.fib_multipath_hash_seed", "305419896"))
+			if tc.fields != 0 {
+				require.NoError(t, h.Sysctl("net.ipv6.fib_multipath_hash_fields", fmt.Sprint(tc.fields)))
+			}
+			const off = 14 + 7 // the hop limit
+			atB := attachTags(t, tp.b, "vB", unix.ETH_P_IPV6, off)
+			atC := attachTags(t, c, "vC", unix.ETH_P_IPV6, off)
+			vA, err := tp.a.Ifindex("vA")
+			require.NoError(t, err)
+			var frames [][]byte
+			for i := 1; i <= n; i++ {
+				f := tp.frame6(tc.pkt(i))
+				sendFrame(t, tp.a, vA, net.HardwareAddr(f[0:6]), f)
+				frames = append(frames, f)
+			}
+			time.Sleep(50 * time.Millisecond)
+			kern := kernelPaths(t, n, atB, atC)
+			t.Logf("kernel: %s", kern)
+			if tc.one != 0 {
+				require.Equal(t, strings.Repeat(string(tc.one), n), kern.String())
+			} else {
+				require.True(t, strings.Contains(kern.String(), "B") && strings.Contains(kern.String(), "C"),
+					"a sample without both paths tests less")
+			}
+
+			model := make(mpPaths, n+1)
+			for i := range model {
+				model[i] = '-'
+			}
+			cfg := tp.model6(netstack.NamespaceConfig{MultipathHashPolicy6: tc.policy, MultipathHashFields6: tc.fields,
+				MultipathHashSeed: 305419896}, true,
+				netstack.ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: tagModel(model, "B", unix.ETH_P_IPV6, off)},
+				netstack.ProgramConfig{Name: "atC", Hook: carrier.HookTCIngress, Netns: "C", Dev: "vC", Prog: tagModel(model, "C", unix.ETH_P_IPV6, off)})
+			pfx, ad := netip.MustParsePrefix, netip.MustParseAddr
+			cfg.Namespaces = append(cfg.Namespaces, netstack.NamespaceConfig{Name: "C"})
+			cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "hC", Kind: netstack.KindVeth, Netns: "H", MAC: macHC,
+				Addrs: []netip.Prefix{pfx("2001:db8:3::1/64")}, Peer: "vC", PeerNetns: "C", PeerMAC: macVC,
+				PeerAddrs: []netip.Prefix{pfx("2001:db8:3::2/64")}})
+			cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: pfx("2001:db8:99::/64"),
+				Nexthops: []netstack.NexthopConfig{{Dev: "hB", Via: ad(icmp6AddrB)}, {Dev: "hC", Via: ad("2001:db8:3::2")}}})
+			runModelFrames(t, cfg, netstack.NopObserver{}, frames, 0, nil)
+			require.Equal(t, kern.String(), model.String(), "model")
+		})
+	}
+}
+
+// TestKernelFibLookupMultipath: bpf_fib_lookup over a two-path route
+// (10.20.0.0/16 via 10.1.0.254 and via 10.1.0.2 on veth0; fd00:20::/64 via
+// fd00:1::2 and fd00:1::3) in TestKernelFibLookup's namespace: the flowi
+// hash of the params (addresses, l4_protocol, ports; IPv6's flowinfo
+// label), a source matching no next hop (plain hash-threshold on 6.18.44),
+// and BPF_FIB_LOOKUP_OUTPUT (no hashing).
+func TestKernelFibLookupMultipath(t *testing.T) {
+	testutil.KernelTests(t)
+	fh := newFibHarness(t, "fmp")
+	for _, c := range [][]string{
+		{"route", "add", "10.20.0.0/16", "nexthop", "via", "10.1.0.254", "dev", "veth0", "nexthop", "via", "10.1.0.2", "dev", "veth0"},
+		{"-6", "neigh", "add", "fd00:1::3", "lladdr", fh.gw.String(), "dev", "veth0", "nud", "permanent"},
+		{"-6", "route", "add", "fd00:20::/64", "nexthop", "via", "fd00:1::2", "dev", "veth0", "nexthop", "via", "fd00:1::3", "dev", "veth0"},
+	} {
+		require.NoError(t, fh.h.IP(c...), "%v", c)
+	}
+	for _, pol := range []string{"1", "0"} {
+		require.NoError(t, fh.h.Sysctl("net.ipv4.fib_multipath_hash_policy", pol))
+		require.NoError(t, fh.h.Sysctl("net.ipv6.fib_multipath_hash_policy", pol))
+		require.NoError(t, fh.h.Sysctl("net.ipv4.fib_multipath_hash_seed", "3"))
+		policy := int(pol[0] - '0')
+		extra := func(cfg *netstack.Config) {
+			ns := &cfg.Namespaces[0]
+			ns.MultipathHashPolicy, ns.MultipathHashPolicy6, ns.MultipathHashSeed = policy, policy, 3
+			cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "veth0", Addr: netip.MustParseAddr("fd00:1::3"),
+				MAC: [6]byte(fh.gw)})
+			cfg.Routes = append(cfg.Routes,
+				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("10.20.0.0/16"), Nexthops: []netstack.NexthopConfig{
+					{Dev: "veth0", Via: netip.MustParseAddr("10.1.0.254")}, {Dev: "veth0", Via: netip.MustParseAddr("10.1.0.2")}}},
+				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("fd00:20::/64"), Nexthops: []netstack.NexthopConfig{
+					{Dev: "veth0", Via: netip.MustParseAddr("fd00:1::2")}, {Dev: "veth0", Via: netip.MustParseAddr("fd00:1::3")}}})
+		}
+		for i := range 12 {
+			for _, tc := range []fibCase{
+				{name: "IPv4", family: netstack.AFInet, src: "192.0.2.9", dst: fmt.Sprintf("10.20.%d.%d", i, i*3), in: "eth0",
+					l4: unix.IPPROTO_UDP, sport: uint16(1000 + i*77), dport: uint16(53 + i)},
+				{name: "IPv4, no source", family: netstack.AFInet, src: "0.0.0.0", dst: fmt.Sprintf("10.20.%d.1", i), in: "eth0",
+					l4: unix.IPPROTO_TCP, sport: uint16(2000 + i*13), dport: 443},
+				{name: "IPv4, output", family: netstack.AFInet, src: "192.0.2.9", dst: fmt.Sprintf("10.20.%d.%d", i, i*3), in: "veth0",
+					l4: unix.IPPROTO_UDP, sport: uint16(1000 + i*77), dport: uint16(53 + i), flags: netstack.FibLookupOutput},
+				{name: "IPv6", family: netstack.AFInet6, src: "2001:db8:1::9", dst: fmt.Sprintf("fd00:20::%x", i*7+1), in: "eth0",
+					l4: unix.IPPROTO_UDP, sport: uint16(1000 + i*77), dport: uint16(53 + i), flowinfo: uint32(i * 0x2345)},
+			} {
+				tc.name = fmt.Sprintf("policy %d, %s, %d", policy, tc.name, i)
+				t.Run(tc.name, func(t *testing.T) { fh.run(t, tc, extra) })
+			}
+		}
 	}
 }
