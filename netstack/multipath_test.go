@@ -2,11 +2,13 @@ package netstack
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/internal/siphash"
 )
 
@@ -102,5 +104,229 @@ func TestMultipathUpperBounds(t *testing.T) {
 			got[i] = paths[i].upper
 		}
 		require.Equal(t, tc.want, got, "%v", tc.weights)
+	}
+}
+
+// mpTopology is rulesTopology with 198.51.100.0/24 over two paths: via B
+// (10.1.0.2 on veth0) and via C (10.2.0.2 on veth1), weights w, and the
+// prefix local in B and C; ns sets the host's multipath sysctls.
+func mpTopology(ns NamespaceConfig, w [2]int) *Config {
+	var mark uint32
+	cfg := rulesTopology(&mark)
+	ns.Name, ns.Forwarding, ns.IPv6Forwarding = HostNetns, true, true
+	cfg.Namespaces[0] = ns
+	cfg.Routes = append(cfg.Routes,
+		RouteConfig{Dst: pfx("198.51.100.0/24"), Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("10.1.0.2"), Weight: w[0]},
+			{Dev: "veth1", Via: addr("10.2.0.2"), Weight: w[1]}}},
+		RouteConfig{Netns: "B", Dst: pfx("198.51.100.0/24"), Dev: "lo", Type: RouteLocal},
+		RouteConfig{Netns: "C", Dst: pfx("198.51.100.0/24"), Dev: "lo", Type: RouteLocal})
+	return cfg
+}
+
+// mpForward forwards one datagram per source 192.0.2.100+i (i < n) to
+// 198.51.100.7 in the stack cfg makes under profile prof and returns the
+// socket each reached ("b", "c"), in order.
+func mpForward(t *testing.T, cfg *Config, prof string, n int) string {
+	t.Helper()
+	s, te := newStack(t, cfg, prof, nil, nil)
+	for i := range n {
+		src := netip.AddrFrom4([4]byte{192, 0, 2, byte(100 + i)}).String()
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: src,
+			dst: "198.51.100.7", sport: 1000, dport: 2000, payload: 10})}))
+	}
+	s.Flush()
+	return endOf(te, cfg)
+}
+
+// TestMultipathForward: forwarded datagrams spread over both paths by
+// their addresses; the same flows take the same paths again; the seed
+// (or, at 0, the boot seed) moves them; a path through a device that is
+// down takes none; weights skew the split; fib_multipath_use_neigh passes
+// over a path whose gateway's entry failed.
+func TestMultipathForward(t *testing.T) {
+	const n = 64
+	count := func(got, who string) int {
+		n := 0
+		for _, x := range strings.Split(got, ",") {
+			if x == who {
+				n++
+			}
+		}
+		return n
+	}
+	base := mpForward(t, mpTopology(NamespaceConfig{MultipathHashSeed: 1}, [2]int{}), "", n)
+	require.Equal(t, n, count(base, "b")+count(base, "c"), base)
+	require.NotZero(t, count(base, "b"), base)
+	require.NotZero(t, count(base, "c"), base)
+	assert.Equal(t, base, mpForward(t, mpTopology(NamespaceConfig{MultipathHashSeed: 1}, [2]int{}), "", n), "the same flows, the same paths")
+	assert.NotEqual(t, base, mpForward(t, mpTopology(NamespaceConfig{MultipathHashSeed: 2}, [2]int{}), "", n), "another seed")
+
+	boot := mpTopology(NamespaceConfig{}, [2]int{})
+	boot.Options.MultipathBootSeed = 1
+	assert.Equal(t, base, mpForward(t, boot, "", n), "seed 0 takes the boot seed")
+	boot.Options.MultipathBootSeed = 2
+	assert.NotEqual(t, base, mpForward(t, boot, "", n), "another boot seed")
+
+	down := mpTopology(NamespaceConfig{MultipathHashSeed: 1}, [2]int{})
+	down.Devices[2].Down = true
+	assert.Equal(t, n, count(mpForward(t, down, "", n), "b"), "a dead path takes nothing")
+
+	skew := mpForward(t, mpTopology(NamespaceConfig{MultipathHashSeed: 1}, [2]int{1, 7}), "", n)
+	assert.Greater(t, count(skew, "c"), 3*count(skew, "b"), "weights 1:7: %s", skew)
+
+	neigh := mpTopology(NamespaceConfig{MultipathHashSeed: 1, MultipathUseNeigh: true}, [2]int{})
+	neigh.Neighbours = append(neigh.Neighbours, NeighConfig{Dev: "veth0", Addr: addr("10.1.0.2"), State: NeighFailed})
+	assert.Equal(t, n, count(mpForward(t, neigh, "", n), "c"), "use_neigh: the failed gateway's path is passed over")
+}
+
+// TestMultipathSourceAddress: a socket's bound source and
+// fib_select_multipath's rule for it (skb.Profile.MultipathSaddr): a
+// source that is a path's nh_saddr picks that path from v6.16; one that
+// matches no path ends on the last path in v6.16 to v6.18 and goes by the
+// hash before and after.
+func TestMultipathSourceAddress(t *testing.T) {
+	send := func(prof string, bound netip.Addr, policy int) string {
+		cfg := mpTopology(NamespaceConfig{MultipathHashSeed: 1, MultipathHashPolicy: policy}, [2]int{})
+		cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "own", Proto: ProtoUDP, Port: 4000, Addr: bound})
+		cfg.Entries = []EntryConfig{{Kind: EntryTX, Socket: "own"}}
+		var at []string
+		for _, ns := range []string{"B", "C"} {
+			cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "at" + ns, Hook: carrier.HookTCIngress, Netns: ns, Dev: "v" + ns,
+				Prog: ProgramFunc(func(c *Ctx) int {
+					at = append(at, strings.ToLower(ns))
+					return TCXNext
+				})})
+		}
+		s, _ := newStack(t, cfg, prof, nil, nil)
+		for i := range 32 {
+			f := buildFrame(frameOpts{src: "192.0.2.1", dst: "198.51.100.7", sport: 4000, dport: uint16(5000 + i), payload: 10, noEth: true})
+			require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f}))
+		}
+		s.Flush()
+		return strings.Join(at, ",")
+	}
+	both := func(t *testing.T, got string) {
+		t.Helper()
+		assert.True(t, strings.Contains(got, "b") && strings.Contains(got, "c"), "by the hash: %s", got)
+	}
+	all := func(t *testing.T, got, who string) {
+		t.Helper()
+		assert.Equal(t, strings.TrimSuffix(strings.Repeat(who+",", 32), ","), got)
+	}
+	const l4 = MultipathL4
+	for _, prof := range []string{"v6.12", "v6.18", "v6.19"} {
+		t.Run(prof, func(t *testing.T) {
+			both(t, send(prof, netip.Addr{}, l4))
+			if prof == "v6.12" {
+				both(t, send(prof, addr("10.2.0.1"), l4))
+			} else {
+				all(t, send(prof, addr("10.2.0.1"), l4), "c")
+				all(t, send(prof, addr("10.1.0.1"), l4), "b")
+			}
+			if prof == "v6.18" {
+				all(t, send(prof, addr("192.0.2.1"), l4), "c") // the last path
+			} else {
+				both(t, send(prof, addr("192.0.2.1"), l4))
+			}
+		})
+	}
+}
+
+// TestMultipathValidateSource: fib_validate_source accepts a source whose
+// route has any path through the input device (fib_info_nh_uses_dev),
+// whichever path its hash would pick.
+func TestMultipathValidateSource(t *testing.T) {
+	for _, first := range []string{"veth0", "eth0"} {
+		cfg := mpTopology(NamespaceConfig{RPFilter: 1, MultipathHashSeed: 1}, [2]int{})
+		paths := []NexthopConfig{{Dev: "veth0", Via: addr("10.1.0.2")}, {Dev: "eth0", Via: addr("192.0.2.9")}}
+		if first == "eth0" {
+			paths[0], paths[1] = paths[1], paths[0]
+		}
+		cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("198.18.0.0/24"), Nexthops: paths})
+		for i := range 8 {
+			src := netip.AddrFrom4([4]byte{198, 18, 0, byte(10 + i)}).String()
+			got := ruleFrameOutcome(t, cfg, buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: src, dst: "10.2.0.2",
+				sport: 1000, dport: 2000, payload: 10}))
+			assert.Equal(t, "c", got, "%s first, from %s", first, src)
+		}
+	}
+}
+
+// TestMultipathConfigErrors: what a multipath route and the multipath
+// sysctls refuse, by profile where the kernel changed.
+func TestMultipathConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, profile string
+		ns            NamespaceConfig
+		route         RouteConfig
+		want          string
+	}{
+		{name: "dev and nexthops", route: RouteConfig{Dst: pfx("198.18.0.0/16"), Dev: "veth0", Nexthops: []NexthopConfig{{Dev: "veth0"}}},
+			want: "a multipath route has its devices and gateways in nexthops only"},
+		{name: "an unknown device", route: RouteConfig{Dst: pfx("198.18.0.0/16"), Nexthops: []NexthopConfig{{Dev: "eth9"}}},
+			want: `route 0 nexthop 0: unknown device "eth9"`},
+		{name: "weight 257", route: RouteConfig{Dst: pfx("198.18.0.0/16"), Nexthops: []NexthopConfig{{Dev: "veth0", Weight: 257}}},
+			want: "weight 257 (want 1 to 256)"},
+		{name: "an IPv4 gateway for IPv6", route: RouteConfig{Dst: pfx("fd00:9::/64"), Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("10.1.0.2")}}},
+			want: "gateway 10.1.0.2 of another family than fd00:9::/64"},
+		{name: "policy 4", ns: NamespaceConfig{MultipathHashPolicy: 4}, want: "fib_multipath_hash_policy 4 (want 0 to 3)"},
+		{name: "policy 2 in v4.19", profile: "v4.19", ns: NamespaceConfig{MultipathHashPolicy6: 2}, want: "net.ipv6.fib_multipath_hash_policy 2 (inner L3) needs v5.3"},
+		{name: "policy 3 in v5.10", profile: "v5.10", ns: NamespaceConfig{MultipathHashPolicy: 3}, want: "policy 3 (custom) needs v5.15"},
+		{name: "fields in v5.10", profile: "v5.10", ns: NamespaceConfig{MultipathHashFields: 1}, want: "fib_multipath_hash_fields needs v5.15"},
+		{name: "fields beyond the mask", ns: NamespaceConfig{MultipathHashFields: 0x1000}, want: "fib_multipath_hash_fields 0x1000"},
+		{name: "a seed in v6.6", profile: "v6.6", ns: NamespaceConfig{MultipathHashSeed: 1}, want: "fib_multipath_hash_seed needs v6.11"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := fibTopology(true)
+			tc.ns.Name, tc.ns.Forwarding = HostNetns, true
+			cfg.Namespaces[0] = tc.ns
+			if tc.route.Nexthops != nil {
+				cfg.Routes = append([]RouteConfig{tc.route}, cfg.Routes...)
+			}
+			err := newStackErr(t, cfg, tc.profile)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	// The versions before the seed sysctl: the boot seed keys the hash.
+	cfg := mpTopology(NamespaceConfig{}, [2]int{})
+	cfg.Options.MultipathBootSeed = 1
+	assert.Equal(t, mpForward(t, cfg, "", 16), mpForward(t, cfg, "v6.6", 16))
+}
+
+// TestMultipathFibLookup: bpf_fib_lookup over a multipath route: the
+// params' flow picks the path (the L4 fields with policy 1), but in v6.16
+// to v6.18 a source that matches no path's nh_saddr takes the last one;
+// BPF_FIB_LOOKUP_OUTPUT names the path without a hash.
+func TestMultipathFibLookup(t *testing.T) {
+	const veth0, veth1 = 3, 4
+	var got []int32
+	for _, tc := range []struct {
+		prof  string
+		flags uint32
+	}{{"v6.19", 0}, {"v6.12", 0}, {"v6.18", 0}, {"", FibLookupOutput}} {
+		flags := tc.flags
+		got = got[:0]
+		cfg := mpTopology(NamespaceConfig{MultipathHashSeed: 1, MultipathHashPolicy: MultipathL4}, [2]int{})
+		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "fib", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+			for i := range 32 {
+				p := FibParams{Family: AFInet, Ifindex: 2, Src: addr("192.0.2.9"), Dst: addr("198.51.100.7"), L4Protocol: ipprotoUDP,
+					Sport: uint16(1000 + i), Dport: 53}
+				if flags != 0 {
+					p.Ifindex = veth1
+				}
+				require.Equal(t, FibRetSuccess, c.FibLookup(&p, flags|FibLookupSkipNeigh))
+				got = append(got, p.Ifindex)
+			}
+			return TCXDrop
+		})})
+		s, _ := newStack(t, cfg, tc.prof, nil, nil)
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "10.1.0.2",
+			sport: 1, dport: 2, payload: 10})}))
+		if flags == 0 && tc.prof != "v6.18" {
+			assert.Contains(t, got, int32(veth0))
+			assert.Contains(t, got, int32(veth1))
+		} else {
+			assert.NotContains(t, got, int32(veth0))
+		}
 	}
 }

@@ -111,6 +111,14 @@ func (s *Scenario) check() error {
 		if netstack.RejectRoute(r.Type) {
 			continue // no device (the parser refused one)
 		}
+		if r.Nexthops != nil {
+			for j, nh := range r.Nexthops {
+				if err := hasDev(at(s.Src.Routes, i), fmt.Sprintf("route nexthop %d", j), r.Netns, nh.Dev); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		if err := hasDev(at(s.Src.Routes, i), "route", r.Netns, r.Dev); err != nil {
 			return err
 		}

@@ -257,7 +257,8 @@ func (d *dec) carrier(n *yaml.Node, o *carrier.Options) error {
 }
 
 func (d *dec) options(n *yaml.Node, o *netstack.Options) error {
-	if _, err := d.fields(n, "options", "rx_timestamps", "fwd_update_priority", "trace_all", "tcp_connections", "replies"); err != nil {
+	if _, err := d.fields(n, "options", "rx_timestamps", "fwd_update_priority", "trace_all", "tcp_connections", "replies",
+		"multipath_boot_seed"); err != nil {
 		return err
 	}
 	return d.kv(n, func(k string, v *yaml.Node) (err error) {
@@ -274,6 +275,10 @@ func (d *dec) options(n *yaml.Node, o *netstack.Options) error {
 			o.TCPConnections, err = d.intv(v, "options.tcp_connections", 1, netstack.MaxTCPConnections)
 		case "replies":
 			o.Replies, err = d.boolean(v, "options.replies")
+		case "multipath_boot_seed":
+			var s int64
+			s, err = d.integer(v, "options.multipath_boot_seed", 0, 1<<32-1)
+			o.MultipathBootSeed = uint32(s)
 		}
 		return err
 	})
@@ -290,7 +295,9 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		"fwmark_reflect", "icmp_ratelimit", "ipv6_fwmark_reflect", "icmpv6_ratelimit",
 		"rp_filter", "src_valid_mark", "accept_local", "route_localnet", "send_redirects", "shared_media", "icmp_echo_ignore_all", "icmp_echo_ignore_broadcasts",
 		"icmp_errors_use_inbound_ifaddr", "icmpv6_echo_ignore_all", "icmpv6_echo_ignore_multicast",
-		"drop_unicast_in_l2_multicast", "ipv6_drop_unicast_in_l2_multicast")
+		"drop_unicast_in_l2_multicast", "ipv6_drop_unicast_in_l2_multicast",
+		"fib_multipath_hash_policy", "ipv6_fib_multipath_hash_policy", "fib_multipath_hash_fields", "ipv6_fib_multipath_hash_fields",
+		"fib_multipath_hash_seed", "fib_multipath_use_neigh")
 	if err != nil {
 		return ns, err
 	}
@@ -299,6 +306,9 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		return ns, err
 	}
 	if ns.Name, err = d.name(v, "namespace.name"); err != nil {
+		return ns, err
+	}
+	if err := d.multipathSysctls(m, &ns); err != nil {
 		return ns, err
 	}
 	if v, ok := m["forwarding"]; ok {
@@ -364,6 +374,92 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		}
 	}
 	return ns, nil
+}
+
+// multipathSysctls reads a namespace's multipath sysctls from m.
+func (d *dec) multipathSysctls(m map[string]*yaml.Node, ns *netstack.NamespaceConfig) (err error) {
+	what := "namespace " + ns.Name + ": "
+	for _, f := range []struct {
+		key string
+		dst *int
+	}{{"fib_multipath_hash_policy", &ns.MultipathHashPolicy}, {"ipv6_fib_multipath_hash_policy", &ns.MultipathHashPolicy6}} {
+		if v, ok := m[f.key]; ok {
+			if *f.dst, err = d.multipathPolicy(v, what+f.key); err != nil {
+				return err
+			}
+		}
+	}
+	for _, f := range []struct {
+		key string
+		dst *uint32
+	}{{"fib_multipath_hash_fields", &ns.MultipathHashFields}, {"ipv6_fib_multipath_hash_fields", &ns.MultipathHashFields6}} {
+		if v, ok := m[f.key]; ok {
+			if *f.dst, err = d.multipathFields(v, what+f.key); err != nil {
+				return err
+			}
+		}
+	}
+	if v, ok := m["fib_multipath_hash_seed"]; ok {
+		s, err := d.integer(v, what+"fib_multipath_hash_seed", 0, 1<<32-1)
+		if err != nil {
+			return err
+		}
+		ns.MultipathHashSeed = uint32(s)
+	}
+	if v, ok := m["fib_multipath_use_neigh"]; ok {
+		if ns.MultipathUseNeigh, err = d.boolean(v, what+"fib_multipath_use_neigh"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// multipathPolicies are fib_multipath_hash_policy's values by name.
+var multipathPolicies = []string{"l3", "l4", "l3_inner", "custom"}
+
+// multipathPolicy reads a hash policy: 0 to 3 or its name.
+func (d *dec) multipathPolicy(n *yaml.Node, what string) (int, error) {
+	s, err := d.scalar(n, what)
+	if err != nil {
+		return 0, err
+	}
+	if i := slices.Index(multipathPolicies, s); i >= 0 {
+		return i, nil
+	}
+	if len(s) == 1 && s[0] >= '0' && s[0] <= '3' {
+		return int(s[0] - '0'), nil
+	}
+	return 0, d.errf(n, "%s: want 0 to 3 or one of %s, got %q", what, strings.Join(multipathPolicies, ", "), s)
+}
+
+// MultipathFieldNames are the custom hash policy's fields by name, bit i
+// for name i (FIB_MULTIPATH_HASH_FIELD_*).
+var MultipathFieldNames = []string{"src_ip", "dst_ip", "ip_proto", "flowlabel", "src_port", "dst_port",
+	"inner_src_ip", "inner_dst_ip", "inner_ip_proto", "inner_flowlabel", "inner_src_port", "inner_dst_port"}
+
+// multipathFields reads fib_multipath_hash_fields: a number from 1 to
+// 0xfff, as the sysctl takes it, or a list of MultipathFieldNames.
+func (d *dec) multipathFields(n *yaml.Node, what string) (uint32, error) {
+	if n.Kind != yaml.SequenceNode {
+		v, err := d.integer(n, what, 1, netstack.MultipathFieldsAll)
+		return uint32(v), err
+	}
+	var f uint32
+	for _, it := range n.Content {
+		s, err := d.scalar(it, what)
+		if err != nil {
+			return 0, err
+		}
+		i := slices.Index(MultipathFieldNames, s)
+		if i < 0 {
+			return 0, d.errf(it, "%s: unknown field %q (want %s)", what, s, strings.Join(MultipathFieldNames, ", "))
+		}
+		f |= 1 << i
+	}
+	if f == 0 {
+		return 0, d.errf(n, "%s: want at least one field", what)
+	}
+	return f, nil
 }
 
 func (d *dec) prefixes(n *yaml.Node, what string) ([]netip.Prefix, error) {
@@ -601,7 +697,7 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 }
 
 func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
-	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "type", "mtu", "table")
+	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "type", "mtu", "table", "nexthops")
 	if err != nil {
 		return r, err
 	}
@@ -626,11 +722,15 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 			r.MTU, err = d.intv(v, "route.mtu", 68, 65535)
 		case "table":
 			r.Table, err = d.table(v, "route.table")
+		case "nexthops":
+			r.Nexthops, err = d.nexthops(v)
 		}
 		return err
 	})
 	switch {
 	case err != nil:
+	case r.Nexthops != nil && (r.Dev != "" || r.Via.IsValid() || (r.Type != "" && r.Type != netstack.RouteUnicast)):
+		err = d.errf(n, "route: a multipath route (nexthops) has no dev or via of its own and is unicast")
 	case r.Table == tableLocal && r.Type != netstack.RouteLocal, r.Table != 0 && r.Table != tableMain && r.Table != tableLocal && r.Type == netstack.RouteLocal:
 		err = d.errf(n, "route: table %d for a %s route (local routes go to table local, others to main or a table of their own)", r.Table, cmp.Or(r.Type, netstack.RouteUnicast))
 	case r.MTU != 0 && r.Type != "" && r.Type != netstack.RouteUnicast:
@@ -641,10 +741,47 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 		if r.Dev != "" || r.Via.IsValid() {
 			err = d.errf(n, "route: a %s route has no dev or via", r.Type)
 		}
-	case r.Dev == "":
+	case r.Dev == "" && r.Nexthops == nil:
 		_, err = d.need(m, n, "route", "dev")
 	}
 	return r, err
+}
+
+// nexthops reads a multipath route's next hops: a list of {dev, via,
+// weight}.
+func (d *dec) nexthops(n *yaml.Node) ([]netstack.NexthopConfig, error) {
+	items, err := d.list(n, "route.nexthops")
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, d.errf(n, "route.nexthops: want at least one next hop")
+	}
+	out := make([]netstack.NexthopConfig, len(items))
+	for i, it := range items {
+		m, err := d.fields(it, "nexthop", "dev", "via", "weight")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := d.need(m, it, "nexthop", "dev"); err != nil {
+			return nil, err
+		}
+		nh := &out[i]
+		if err := d.kv(it, func(k string, v *yaml.Node) (err error) {
+			switch k {
+			case "dev":
+				nh.Dev, err = d.name(v, "nexthop.dev")
+			case "via":
+				nh.Via, err = d.addr(v, "nexthop.via")
+			case "weight":
+				nh.Weight, err = d.intv(v, "nexthop.weight", 1, 256)
+			}
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // The tables of rt_tables(5) by name.

@@ -751,3 +751,51 @@ entry: {netns: a, dev: eth0}
 		assert.Contains(t, err.Error(), tc.want)
 	}
 }
+
+// TestParseMultipath: multipath routes' nexthops, the namespaces'
+// multipath sysctls and the boot seed, and the errors of each.
+func TestParseMultipath(t *testing.T) {
+	src := `namespaces:
+  - {name: a, forwarding: true, fib_multipath_hash_policy: l4, ipv6_fib_multipath_hash_policy: 3,
+     fib_multipath_hash_fields: 0x37, ipv6_fib_multipath_hash_fields: [src_ip, dst_ip, flowlabel, inner_dst_port],
+     fib_multipath_hash_seed: 0x12345678, fib_multipath_use_neigh: true}
+options: {multipath_boot_seed: 7}
+devices:
+  - {name: eth0, kind: nic, netns: a, addr: 192.0.2.1/24}
+  - {name: eth1, kind: nic, netns: a, addr: 198.51.100.1/24}
+routes:
+  - {netns: a, dst: 203.0.113.0/24, nexthops: [{dev: eth0, via: 192.0.2.2}, {dev: eth1, via: 198.51.100.2, weight: 3}]}
+entry: {netns: a, dev: eth0}
+`
+	s, err := Parse("t.yaml", []byte(src))
+	require.NoError(t, err)
+	ns := s.Stack.Namespaces[0]
+	assert.Equal(t, netstack.NamespaceConfig{Name: "a", Forwarding: true, MultipathHashPolicy: netstack.MultipathL4,
+		MultipathHashPolicy6: netstack.MultipathCustom, MultipathHashFields: 0x37,
+		MultipathHashFields6: netstack.MultipathFieldSrcIP | netstack.MultipathFieldDstIP | netstack.MultipathFieldFlowLabel |
+			netstack.MultipathFieldInnerDstPort,
+		MultipathHashSeed: 0x12345678, MultipathUseNeigh: true}, ns)
+	assert.Equal(t, uint32(7), s.Stack.Options.MultipathBootSeed)
+	assert.Equal(t, []netstack.NexthopConfig{{Dev: "eth0", Via: netip.MustParseAddr("192.0.2.2")},
+		{Dev: "eth1", Via: netip.MustParseAddr("198.51.100.2"), Weight: 3}}, s.Stack.Routes[0].Nexthops)
+	for _, tc := range []struct{ src, want string }{
+		{"routes:\n  - {dst: 10.0.0.0/8, dev: lo, nexthops: [{dev: lo}]}\nentry: {dev: lo}\n",
+			"t.yaml:2:5: route: a multipath route (nexthops) has no dev or via of its own"},
+		{"routes:\n  - {dst: 10.0.0.0/8, nexthops: []}\nentry: {dev: lo}\n", "t.yaml:2:33: route.nexthops: want at least one next hop"},
+		{"routes:\n  - {dst: 10.0.0.0/8, nexthops: [{via: 10.0.0.1}]}\nentry: {dev: lo}\n", `t.yaml:2:34: nexthop: missing "dev"`},
+		{"routes:\n  - {dst: 10.0.0.0/8, nexthops: [{dev: lo, weight: 0}]}\nentry: {dev: lo}\n", "t.yaml:2:52: nexthop.weight: 0 out of range [1, 256]"},
+		{"routes:\n  - {dst: 10.0.0.0/8, nexthops: [{dev: lo, realm: 1}]}\nentry: {dev: lo}\n", `unknown key "realm"`},
+		{"namespaces:\n  - {name: a, fib_multipath_hash_policy: 4}\nentry: {dev: lo}\n",
+			`t.yaml:2:42: namespace a: fib_multipath_hash_policy: want 0 to 3 or one of l3, l4, l3_inner, custom, got "4"`},
+		{"namespaces:\n  - {name: a, fib_multipath_hash_fields: [src_mac]}\nentry: {dev: lo}\n",
+			`t.yaml:2:43: namespace a: fib_multipath_hash_fields: unknown field "src_mac"`},
+		{"namespaces:\n  - {name: a, fib_multipath_hash_fields: 0x1000}\nentry: {dev: lo}\n",
+			"t.yaml:2:42: namespace a: fib_multipath_hash_fields: 4096 out of range [1, 4095]"},
+		{"namespaces:\n  - {name: a, fib_multipath_hash_seed: -1}\nentry: {dev: lo}\n",
+			"t.yaml:2:40: namespace a: fib_multipath_hash_seed: -1 out of range"},
+	} {
+		_, err := Parse("t.yaml", []byte(tc.src))
+		require.Error(t, err, tc.src)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+}
