@@ -110,6 +110,12 @@ func TestNoAllocsSteadyState(t *testing.T) {
 		{"rx-tc-fib-forward-veth-socket", fibTopologyTapped(ProgramConfig{Name: "fwd", Hook: carrier.HookTCIngress, Dev: "eth0",
 			Actions: []Action{{Kind: ActFibForward}}}),
 			buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "10.1.0.2", sport: 1000, dport: 2000, payload: 64}), 2},
+		// A multipath route's hash: the flow dissector's keys and
+		// SipHash on the stack (the custom policy also jhash).
+		{"rx-multipath-forward-socket", mpTopology(NamespaceConfig{MultipathHashPolicy: MultipathL4, MultipathHashSeed: 1}, [2]int{}),
+			buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "198.51.100.7", sport: 1000, dport: 2000, payload: 64}), 0},
+		{"rx-multipath-custom-forward-socket", mpTopology(NamespaceConfig{MultipathHashPolicy: MultipathCustom, MultipathHashFields: 0x37}, [2]int{}),
+			buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "198.51.100.7", sport: 1000, dport: 2000, payload: 64}), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, te := newStack(t, tc.cfg, "", nil, nil)

@@ -744,21 +744,16 @@ func (ns *Netns) neighState(out *Device, addr netip.Addr) (valid, found bool) {
 
 // multipath picks the path of route r (its own for a route with one
 // path): pk for the skb path, fl for the flowi path and the output
-// source (see mpHashOf). A lookup bound to an output device (fl.oif) is
-// answered without hashing (fib_select_path's flowi4_oif,
-// fib6_select_path's have_oif_match), by the path through it.
+// source (see mpHashOf). A lookup bound to an output device (fl.oif)
+// never gets here: fib_table_lookup answers it with the path through that
+// device (routeOif, longestMatch: route.pathVia), and fib_select_path
+// (flowi4_oif) and fib6_select_path (have_oif_match) do not hash.
 func (s *Stack) multipath(ns *Netns, r *route, pk *mpPacket, fl *flow, flkeys6 bool) *route {
 	if r == nil || r.paths == nil {
 		return r
 	}
 	var saddr netip.Addr
 	if fl != nil {
-		if fl.oif != 0 {
-			if p := r.pathVia(ns.devByIndex(fl.oif)); p != nil {
-				return p
-			}
-			return r.firstLive()
-		}
 		saddr = fl.src
 		if !fl.src.IsValid() || fl.src.Is4() != fl.dst.Is4() {
 			f := *fl

@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strings"
 	"testing"
@@ -125,14 +126,19 @@ func mpTopology(ns NamespaceConfig, w [2]int) *Config {
 
 // mpForward forwards one datagram per source 192.0.2.100+i (i < n) to
 // 198.51.100.7 in the stack cfg makes under profile prof and returns the
-// socket each reached ("b", "c"), in order.
-func mpForward(t *testing.T, cfg *Config, prof string, n int) string {
+// socket each reached ("b", "c"), in order. rss gives each the NIC's RSS
+// hash (Packet.Hash).
+func mpForward(t *testing.T, cfg *Config, prof string, n int, rss ...bool) string {
 	t.Helper()
 	s, te := newStack(t, cfg, prof, nil, nil)
 	for i := range n {
 		src := netip.AddrFrom4([4]byte{192, 0, 2, byte(100 + i)}).String()
-		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: src,
-			dst: "198.51.100.7", sport: 1000, dport: 2000, payload: 10})}))
+		p := &Packet{ID: uint64(i + 1), Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: src,
+			dst: "198.51.100.7", sport: 1000, dport: 2000, payload: 10})}
+		if len(rss) > 0 && rss[0] {
+			p.Hash = uint32(i+1) * 0x9e3779b9
+		}
+		require.NoError(t, s.Inject(p))
 	}
 	s.Flush()
 	return endOf(te, cfg)
@@ -303,7 +309,7 @@ func TestMultipathFibLookup(t *testing.T) {
 	for _, tc := range []struct {
 		prof  string
 		flags uint32
-	}{{"v6.19", 0}, {"v6.12", 0}, {"v6.18", 0}, {"", FibLookupOutput}} {
+	}{{"v6.19", 0}, {"v6.12", 0}, {"v6.18", 0}, {"v6.19", FibLookupOutput}} {
 		flags := tc.flags
 		got = got[:0]
 		cfg := mpTopology(NamespaceConfig{MultipathHashSeed: 1, MultipathHashPolicy: MultipathL4}, [2]int{})
@@ -328,5 +334,132 @@ func TestMultipathFibLookup(t *testing.T) {
 		} else {
 			assert.NotContains(t, got, int32(veth0))
 		}
+	}
+}
+
+// TestMultipathDissect: what the flow dissector model leaves for the
+// multipath hash: the last IP header's addresses and protocol, ports
+// (none for fragments or protocols without them, the ESP SPI), IPv6
+// extension headers walked, and encapsulations (IPIP, IPv6 in IPv6, GRE
+// with a key and with transparent Ethernet bridging) stopped at or
+// entered.
+func TestMultipathDissect(t *testing.T) {
+	udp4 := func(src, dst string, sport, dport uint16) []byte {
+		return buildFrame(frameOpts{src: src, dst: dst, sport: sport, dport: dport, payload: 8, noEth: true})
+	}
+	outer4 := func(proto uint8, hdr, inner []byte) []byte {
+		p := buildFrame(frameOpts{src: "192.0.2.1", dst: "198.51.100.1", proto: ipprotoUDP, payload: 0, noEth: true})[:ipHlen]
+		p[9] = proto
+		return append(append(p, hdr...), inner...)
+	}
+	v4 := func(s string) [16]byte {
+		var a [16]byte
+		a4 := addr(s).As4()
+		copy(a[:4], a4[:])
+		return a
+	}
+	eth := make([]byte, ethHlen)
+	binary.BigEndian.PutUint16(eth[12:], ethPIP)
+	esp := udp4("10.0.0.1", "10.0.0.2", 0, 0)
+	esp[9] = ipprotoESP
+	binary.BigEndian.PutUint32(esp[ipHlen:], 0xabcd1234)
+	frag := udp4("10.0.0.1", "10.0.0.2", 7, 8)
+	binary.BigEndian.PutUint16(frag[6:], ipMF)
+	ext6 := buildFrame6(frame6{src: "2001:db8::1", dst: "2001:db8::2", hop: true, dstOpt: 1, dport: 53, payload: 8})[ethHlen:]
+	frag6 := buildFrame6(frame6{src: "2001:db8::1", dst: "2001:db8::2", frag: true, dport: 53, payload: 8})[ethHlen:]
+	for _, tc := range []struct {
+		name  string
+		p     []byte
+		v6    bool
+		stop  bool
+		src   [16]byte
+		proto uint8
+		ports [4]byte
+		encap bool
+	}{
+		{name: "UDP", p: udp4("10.0.0.1", "10.0.0.2", 1000, 53), src: v4("10.0.0.1"), proto: ipprotoUDP, ports: [4]byte{0x03, 0xe8, 0, 53}},
+		{name: "ESP: the SPI", p: esp, src: v4("10.0.0.1"), proto: ipprotoESP, ports: [4]byte{0xab, 0xcd, 0x12, 0x34}},
+		{name: "a first fragment: no ports", p: frag, src: v4("10.0.0.1"), proto: ipprotoUDP},
+		{name: "IPIP, stopped", p: outer4(ipprotoIPIP, nil, udp4("10.5.0.1", "10.5.0.2", 1, 2)), stop: true, src: v4("192.0.2.1"),
+			proto: ipprotoIPIP, encap: true},
+		{name: "IPIP, entered", p: outer4(ipprotoIPIP, nil, udp4("10.5.0.1", "10.5.0.2", 1, 2)), src: v4("10.5.0.1"), proto: ipprotoUDP,
+			ports: [4]byte{0, 1, 0, 2}, encap: true},
+		{name: "GRE with a key, entered", p: outer4(ipprotoGRE, []byte{0x20, 0, 0x08, 0, 0, 0, 0, 7}, udp4("10.5.0.1", "10.5.0.2", 1, 2)),
+			src: v4("10.5.0.1"), proto: ipprotoUDP, ports: [4]byte{0, 1, 0, 2}, encap: true},
+		{name: "GRE, transparent Ethernet bridging", p: outer4(ipprotoGRE, append([]byte{0, 0, 0x65, 0x58}, eth...), udp4("10.5.0.1", "10.5.0.2", 1, 2)),
+			src: v4("10.5.0.1"), proto: ipprotoUDP, ports: [4]byte{0, 1, 0, 2}, encap: true},
+		{name: "GRE with routing: not looked into", p: outer4(ipprotoGRE, []byte{0x40, 0, 0x08, 0, 0, 0, 0, 0}, udp4("10.5.0.1", "10.5.0.2", 1, 2)),
+			src: v4("192.0.2.1"), proto: ipprotoGRE},
+		{name: "IPv6 extension headers", p: ext6, v6: true, src: addr("2001:db8::1").As16(), proto: ipprotoUDP, ports: [4]byte{0x9c, 0x40, 0, 53}}, // buildFrame6's source port 40000
+		{name: "an IPv6 fragment: the next protocol, no ports", p: frag6, v6: true, src: addr("2001:db8::1").As16(), proto: ipprotoUDP},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := mpDissect(nil, tc.p, tc.v6, tc.stop)
+			assert.Equal(t, tc.src, d.src, "src")
+			assert.Equal(t, tc.proto, d.proto, "proto")
+			assert.Equal(t, tc.ports, d.ports, "ports")
+			assert.Equal(t, tc.encap, d.encap, "encap")
+		})
+	}
+}
+
+// TestMultipathL3Keys: the L3 policy's keys: an ICMP error's (and an
+// ICMPv6 error's) quoted header, an echo's own, and IPv6's raw flow label
+// and first next header.
+func TestMultipathL3Keys(t *testing.T) {
+	quote := buildFrame(frameOpts{src: "10.5.0.1", dst: "10.5.0.2", sport: 1, dport: 2, payload: 8, noEth: true})
+	icmp := func(typ uint8) []byte {
+		p := buildFrame(frameOpts{src: "192.0.2.1", dst: "198.51.100.1", payload: 0, noEth: true})[:ipHlen]
+		p[9] = ipprotoICMP
+		return append(append(p, typ, 0, 0, 0, 0, 0, 0, 0), quote[:28]...)
+	}
+	k := mpL3Keys(icmp(icmpTimeExceeded), false, nil, false)
+	assert.Equal(t, [4]byte(addr("10.5.0.1").AsSlice()), [4]byte(k.src[:4]), "an ICMP error: the quoted source")
+	k = mpL3Keys(icmp(icmpEcho), false, nil, false)
+	assert.Equal(t, [4]byte(addr("192.0.2.1").AsSlice()), [4]byte(k.src[:4]), "an echo: its own source")
+
+	q6 := buildFrame6(frame6{src: "fd00:5::1", dst: "fd00:5::2", dport: 53, payload: 8})[ethHlen:]
+	binary.BigEndian.PutUint32(q6[0:], 6<<28|0x12345)
+	p6 := buildFrame6(frame6{src: "2001:db8::1", dst: "2001:db8::2", next: nexthdrICMPv6, payload: 48 + len(q6)})[ethHlen:]
+	p6 = p6[:ip6Hlen]
+	p6 = append(append(p6, 3, 0, 0, 0, 0, 0, 0, 0), q6...)
+	k = mpL3Keys(p6, true, nil, false)
+	assert.Equal(t, addr("fd00:5::1").As16(), k.src, "an ICMPv6 error: the quoted source")
+	assert.Equal(t, mpLabelRaw(0x12345), k.label, "its raw flow label")
+	assert.Equal(t, uint8(ipprotoUDP), k.proto, "its next header")
+	p6[ip6Hlen] = 128 // an echo request
+	k = mpL3Keys(p6, true, nil, false)
+	assert.Equal(t, addr("2001:db8::1").As16(), k.src, "an echo: its own source")
+	assert.Equal(t, uint8(nexthdrICMPv6), k.proto)
+}
+
+// TestMultipathConsistentify: __flow_hash_consistentify orders the IPv4
+// addresses and the ports by their raw bytes read as little-endian
+// integers (x86-64), each pair on its own.
+func TestMultipathConsistentify(t *testing.T) {
+	var k mpKeys
+	k.setAddrs(addr("10.0.0.5"), addr("5.0.0.10")) // LE 0x0500000a < 0x0a000005: in order
+	k.setPorts(256, 1)                             // LE 0x0001 < 0x0100: in order
+	k.hash(siphash.Key{})
+	assert.Equal(t, [4]byte{10, 0, 0, 5}, [4]byte(k.src[:4]))
+	assert.Equal(t, [4]byte{1, 0, 0, 1}, k.ports)
+	k.setAddrs(addr("5.0.0.10"), addr("10.0.0.5"))
+	k.setPorts(1, 256)
+	k.hash(siphash.Key{})
+	assert.Equal(t, [4]byte{10, 0, 0, 5}, [4]byte(k.src[:4]), "swapped")
+	assert.Equal(t, [4]byte{1, 0, 0, 1}, k.ports, "swapped")
+}
+
+// TestMultipathL4Hash: the L4 policy takes the L4 hash a NIC's RSS gave
+// a TCP or UDP packet as it is (skb_get_hash_raw >> 1), so the seed moves
+// nothing; the L3 policy hashes the addresses with the seed.
+func TestMultipathL4Hash(t *testing.T) {
+	for _, tc := range []struct {
+		policy int
+		moves  bool
+	}{{MultipathL4, false}, {MultipathL3, true}} {
+		one := mpForward(t, mpTopology(NamespaceConfig{MultipathHashPolicy: tc.policy, MultipathHashSeed: 1}, [2]int{}), "", 48, true)
+		two := mpForward(t, mpTopology(NamespaceConfig{MultipathHashPolicy: tc.policy, MultipathHashSeed: 2}, [2]int{}), "", 48, true)
+		assert.Equal(t, tc.moves, one != two, "policy %d: %s, %s", tc.policy, one, two)
 	}
 }

@@ -422,6 +422,36 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 				}
 			}
 		}
+		// Multipath routes (multipath.go): a unicast route's next hop
+		// joined by those of other routes of its namespace and family,
+		// with every hash policy, fields, seeds and use_neigh.
+		if rapid.Bool().Draw(rt, "multipath") {
+			for i := range cfg.Routes {
+				r := &cfg.Routes[i]
+				if r.Type != "" || r.Dev == "" || !rapid.Bool().Draw(rt, "mpRoute") {
+					continue
+				}
+				v6 := (r.Dst.IsValid() && r.Dst.Addr().Is6()) || r.Via.Is6()
+				paths := []NexthopConfig{{Dev: r.Dev, Via: r.Via, Weight: rapid.IntRange(0, 4).Draw(rt, "weight")}}
+				for _, o := range cfg.Routes {
+					ov6 := (o.Dst.IsValid() && o.Dst.Addr().Is6()) || o.Via.Is6()
+					if o.Netns == r.Netns && o.Type == "" && o.Dev != "" && ov6 == v6 && (!v6 || !o.Via.Is4()) && len(paths) < 3 &&
+						rapid.Bool().Draw(rt, "mpJoin") {
+						paths = append(paths, NexthopConfig{Dev: o.Dev, Via: o.Via, Weight: rapid.IntRange(0, 4).Draw(rt, "weight")})
+					}
+				}
+				r.Dev, r.Via, r.Nexthops = "", netip.Addr{}, paths
+			}
+			for i := range cfg.Namespaces {
+				ns := &cfg.Namespaces[i]
+				ns.MultipathHashPolicy = rapid.IntRange(0, 3).Draw(rt, "mpPolicy")
+				ns.MultipathHashPolicy6 = rapid.IntRange(0, 3).Draw(rt, "mpPolicy6")
+				ns.MultipathHashFields = uint32(rapid.IntRange(0, MultipathFieldsAll).Draw(rt, "mpFields"))
+				ns.MultipathHashFields6 = uint32(rapid.IntRange(0, MultipathFieldsAll).Draw(rt, "mpFields6"))
+				ns.MultipathHashSeed = uint32(rapid.IntRange(0, 3).Draw(rt, "mpSeed"))
+				ns.MultipathUseNeigh = rapid.Bool().Draw(rt, "mpUseNeigh")
+			}
+		}
 		// What frames above an rx entry's MTU become (abovemtu.go).
 		above := rapid.SampledFrom([]string{"", AboveMTUSegment, AboveMTUGROHW, AboveMTUDrop}).Draw(rt, "aboveMTU")
 		segSize := rapid.SampledFrom([]int{0, 0, 536, 1000}).Draw(rt, "segmentSize")

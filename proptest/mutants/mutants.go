@@ -2308,4 +2308,138 @@ var List = []Mutant{
 		Desc: "before v6.3 bpf_fib_lookup answers SUCCESS for a neighbour entry in any state",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "mp-consistentify-big-endian",
+		File: "netstack/multipath.go",
+		Old:  `	} else if binary.LittleEndian.Uint32(k.dst[:4]) < binary.LittleEndian.Uint32(k.src[:4]) {`,
+		New:  `	} else if binary.BigEndian.Uint32(k.dst[:4]) < binary.BigEndian.Uint32(k.src[:4]) {`,
+		Desc: "__flow_hash_consistentify compares the raw address words as host (little-endian) integers",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-hash-length",
+		File: "netstack/multipath.go",
+		Old:  `	ln := 48`,
+		New:  `	ln := 44`,
+		Desc: "flow_keys_hash_length covers 4 bytes of padding after an IPv4 address pair (48 bytes)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-no-shift",
+		File: "netstack/multipath.go",
+		Old:  `	return int32(mhash >> 1)`,
+		New:  `	return int32(mhash)`,
+		Desc: "fib_multipath_hash returns mhash >> 1, a 31-bit hash",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-upper-bound-truncated",
+		File: "netstack/multipath.go",
+		Old:  `		nh.upper = int32((w<<31+total/2)/total - 1)`,
+		New:  `		nh.upper = int32((w<<31)/total - 1)`,
+		Desc: "fib_rebalance rounds the upper bound to the closest (DIV_ROUND_CLOSEST_ULL)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-dead-path-used",
+		File: "netstack/multipath.go",
+		Old: `		if !nh.dev.up {
+			nh.upper = -1
+			continue
+		}`,
+		New:  ``,
+		Desc: "a path through a device that is down is dead (RTNH_F_DEAD, upper bound -1)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-icmp-error-outer",
+		File: "netstack/multipath.go",
+		Old: `			icmpIsErr(p[ihl]) {
+			key = p[ihl+icmpHlen:]
+		}`,
+		New: `			icmpIsErr(p[ihl]) {
+		}`,
+		Desc: "ip_multipath_l3_keys hashes an ICMP error on the header it quotes",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-label-host-order",
+		File: "netstack/multipath.go",
+		Old:  `	k.label = mpLabelRaw(binary.BigEndian.Uint32(key[0:4]))`,
+		New:  `	k.label = mpLabelHost(binary.BigEndian.Uint32(key[0:4]))`,
+		Desc: "ip6_multipath_l3_keys stores the raw big-endian flow label, unlike the flow dissector",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-gre-key-skipped",
+		File: "netstack/multipath.go",
+		Old: `			if flags&greFlagKey != 0 {
+				goff += 4
+			}`,
+		New:  ``,
+		Desc: "__skb_flow_dissect_gre skips the key word before the inner header",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-uses-dev-first-path",
+		File: "netstack/rtinput.go",
+		Old:  `		devMatch, gw = r.usesDev(in), r.via.IsValid()`,
+		New:  `		devMatch, gw = r.dev == in, r.via.IsValid()`,
+		Desc: "fib_validate_source accepts a source whose route has any path through the input device (fib_info_nh_uses_dev)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-saddr-first-ignored",
+		File: "netstack/multipath.go",
+		Old:  `	if s.prof.MultipathSaddr == skb.MultipathSaddrFirst && saddr.IsValid() {`,
+		New:  `	if false {`,
+		Desc: "v6.16 to v6.18 end on the last path for a source that matches no path's nh_saddr",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-saddr-score-ignored",
+		File: "netstack/multipath.go",
+		Old: `			if saddr.IsValid() && nh.saddr == saddr {
+				sc += 2
+			}`,
+		New:  ``,
+		Desc: "from v6.19 a path whose nh_saddr is the source scores 2 (fib_select_multipath)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-use-neigh-ignored",
+		File: "netstack/multipath.go",
+		Old:  `			if valid, found := ns.neighState(nh.dev, nh.via); found && !valid {`,
+		New:  `			if valid, found := ns.neighState(nh.dev, nh.via); false && found && !valid {`,
+		Desc: "fib_multipath_use_neigh passes over a path whose gateway's entry is not NUD_VALID (fib_good_nh)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-l4-hash-ignored",
+		File: "netstack/multipath.go",
+		Old:  `			if pk.b != nil && pk.b.H().L4Hash {`,
+		New:  `			if false {`,
+		Desc: "the L4 policy takes a received skb's L4 hash as it is (skb_get_hash_raw >> 1)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-output-hashed",
+		File: "netstack/multipath.go",
+		Old: `		if r.paths[i].dev == d && r.paths[i].upper >= 0 {
+			return &r.paths[i].route
+		}`,
+		New: `		if r.paths[i].dev == d && r.paths[i].upper >= 0 {
+			return r
+		}`,
+		Desc: "a lookup bound to an output device takes the path through it without hashing (BPF_FIB_LOOKUP_OUTPUT)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-seed-boot-ignored",
+		File: "netstack/multipath.go",
+		Old:  `		seed = uint64(s.cfg.Options.MultipathBootSeed)`,
+		New:  `		seed = 0`,
+		Desc: "a namespace whose fib_multipath_hash_seed is 0 keys its hash with the boot seed",
+		Pkgs: []string{"./netstack"},
+	},
 }
