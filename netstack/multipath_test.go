@@ -463,3 +463,36 @@ func TestMultipathL4Hash(t *testing.T) {
 		assert.Equal(t, tc.moves, one != two, "policy %d: %s, %s", tc.policy, one, two)
 	}
 }
+
+// TestMultipathTunnel: an ipip device's packets over a multipath
+// underlay: the outer addresses are one flow, but ip_tunnel_init_flow
+// passes the inner packet's skb_get_hash as flowi4_multipath_hash, which
+// fib_multipath_hash mixes in, so inner flows spread over the paths.
+func TestMultipathTunnel(t *testing.T) {
+	cfg := mpTopology(NamespaceConfig{MultipathHashSeed: 1}, [2]int{})
+	cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "tun0", Kind: KindIPIP, Local: addr("192.0.2.1"), Remote: addr("198.51.100.7"),
+		Addrs: []netip.Prefix{pfx("10.77.0.1/30")}})
+	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("10.88.0.0/16"), Dev: "tun0"})
+	var at []string
+	for _, ns := range []string{"B", "C"} {
+		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "at" + ns, Hook: carrier.HookTCIngress, Netns: ns, Dev: "v" + ns,
+			Prog: ProgramFunc(func(c *Ctx) int {
+				if d := c.Skb.Data(); len(d) > ethHlen+ipHlen && d[ethHlen+9] == ipprotoIPIP {
+					at = append(at, ns)
+				}
+				return TCXNext
+			})})
+	}
+	// v6.19: the tunnel's source matches no path's nh_saddr, which v6.16
+	// to v6.18 answer with the last path.
+	s, _ := newStack(t, cfg, "v6.19", nil, nil)
+	for i := range 32 {
+		src := netip.AddrFrom4([4]byte{192, 0, 2, byte(100 + i)}).String()
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: src,
+			dst: "10.88.0.9", sport: 1000, dport: 2000, payload: 10})}))
+	}
+	s.Flush()
+	require.Len(t, at, 32)
+	assert.Contains(t, at, "B")
+	assert.Contains(t, at, "C")
+}

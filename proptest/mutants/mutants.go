@@ -2435,6 +2435,14 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "mp-tunnel-inner-hash-ignored",
+		File: "netstack/tunnel.go",
+		Old:  `		fl.mpHash = b.H().Hash`,
+		New:  ``,
+		Desc: "IPv4 tunnels pass the inner skb_get_hash as flowi4_multipath_hash (ip_tunnel_init_flow)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "mp-seed-boot-ignored",
 		File: "netstack/multipath.go",
 		Old:  `		seed = uint64(s.cfg.Options.MultipathBootSeed)`,
