@@ -3,7 +3,8 @@
 // generic XDP, veth pairs, loopback, dummy, bridge, macvlan, ifb, vxlan and geneve over
 // IPv4 or IPv6, gre, gretap, ipip, sit, ip6tnl, ip6gre, ip6gretap),
 // addresses, longest-prefix routes in tables chosen by policy rules
-// (fibrules.go), neighbours with their NUD state,
+// (fibrules.go), multipath routes whose next hop a packet's hash picks
+// (multipath.go), neighbours with their NUD state,
 // packet taps, UDP/TCP sockets with cgroup membership and socket filters,
 // TCP connection state (listeners' requests and children in a bounded
 // table, connecting sockets; tcp.go describes what it models and what it
@@ -43,7 +44,8 @@
 //	     (ip_route_input_slow: IP_INVALID_SOURCE, IP_INVALID_DEST,
 //	     IP_LOCALNET), local table first (device addresses, lo prefixes,
 //	     local routes: AnyIP), then main or the policy rules' tables
-//	     (fibrules.go; ip_error: INADDRERRORS);
+//	     (fibrules.go; ip_error: INADDRERRORS); a multipath route's
+//	     next hop by the packet's hash (multipath.go);
 //	     fib_validate_source (IP_LOCAL_SOURCE, IP_INVALID_SOURCE,
 //	     IP_RPFILTER; accept_local, rp_filter) on local, broadcast and
 //	     forwarded packets (rtinput.go); looped-back packets skip it;
@@ -157,6 +159,36 @@
 // library also has tc's act_mirred (ActMirred: mirror or redirect toward a
 // device's receive or transmit path, tcf_mirred_to_dev), which never
 // scrubs.
+//
+// # Multipath routes
+//
+// A route with next hops (RouteConfig.Nexthops, `ip route add DST nexthop
+// ... nexthop ...`) sends each packet by the 31-bit hash of its namespace's
+// fib_multipath_hash_policy: fib_multipath_hash and rt6_multipath_hash
+// fill struct flow_keys (the L3 policy: the addresses, an ICMP error's
+// quoted ones, IPv6's raw flow label and next header; L4: the flow
+// dissector's 5-tuple, or a received skb's L4 hash as it is; inner L3:
+// the innermost addresses of IPIP, IPv6-in-IP and GRE; custom: the
+// fields of fib_multipath_hash_fields, outer and inner, mixed by
+// jhash_2words on the skb path), order them both ways alike
+// (__flow_hash_consistentify) and take SipHash-2-4 (internal/siphash)
+// keyed by fib_multipath_hash_seed, or the boot seed
+// (Options.MultipathBootSeed). Forwarding and IPv4 ICMP errors hash the
+// packet (the skb path); the host's sockets, answers, tunnels and
+// bpf_fib_lookup hash their flow (the flowi path); IPv4 tunnels mix in
+// the inner packet's skb_get_hash. fib_select_multipath takes the first
+// live path whose upper bound (fib_rebalance: weights, a path through a
+// device that is down is dead) covers the hash, passing over gateways in
+// a failed or incomplete state with fib_multipath_use_neigh, and weighs
+// an output lookup's source address as the profile's MultipathSaddr says.
+// TestKernelMultipath, TestKernelMultipath6 and
+// TestKernelFibLookupMultipath check the choices against 6.18 with fixed
+// seeds. Not modelled: nexthop objects and groups (`ip nexthop`), link
+// carrier (RTNH_F_LINKDOWN, ignore_routes_with_linkdown), the random
+// source port a TCP connect hashes (FLOWI_FLAG_ANY_SPORT; the model's
+// sockets hash their own port), IPv6 hosts' reachability scoring of the
+// chosen path (rt6_score_route with RT6_LOOKUP_F_REACHABLE), and BPF flow
+// dissector programs.
 //
 // # Ownership
 //

@@ -73,7 +73,9 @@
 //	                                   # cgroup_skb, socket filters, sockops via bpf_cast_to_kern_ctx)
 //	shards: 16                         # flow shards (default 16), independent of -j
 //	keep_dst_mac: false                # replay frames to other hosts' MACs as captured
-//	options: {rx_timestamps: false, fwd_update_priority: true, trace_all: false, tcp_connections: 1024, replies: false}
+//	options: {rx_timestamps: false, fwd_update_priority: true, trace_all: false, tcp_connections: 1024, replies: false,
+//	          multipath_boot_seed: 0}  # the random seed a kernel draws at boot for multipath hashes
+//	                                   # (namespaces with fib_multipath_hash_seed 0; all before v6.11)
 //	                                   # tcp_connections: size of the TCP connection table (requests and
 //	                                   # established children of listeners; full sets evict the oldest)
 //	                                   # replies: the stack sends ICMP errors and redirects, echo/timestamp
@@ -88,7 +90,14 @@
 //	                                   #  icmp_echo_ignore_all, icmp_echo_ignore_broadcasts (true),
 //	                                   #  icmp_errors_use_inbound_ifaddr, icmpv6_echo_ignore_all,
 //	                                   #  icmpv6_echo_ignore_multicast, drop_unicast_in_l2_multicast,
-//	                                   #  ipv6_drop_unicast_in_l2_multicast}
+//	                                   #  ipv6_drop_unicast_in_l2_multicast,
+//	                                   #  fib_multipath_hash_policy and ipv6_fib_multipath_hash_policy (l3 (0),
+//	                                   #  l4 (1), l3_inner (2, v5.3), custom (3, v5.15)),
+//	                                   #  fib_multipath_hash_fields and ipv6_... (0x1-0xfff or a list of src_ip,
+//	                                   #  dst_ip, ip_proto, flowlabel, src_port, dst_port, inner_src_ip,
+//	                                   #  inner_dst_ip, inner_ip_proto, inner_flowlabel, inner_src_port,
+//	                                   #  inner_dst_port; default src_ip, dst_ip, ip_proto),
+//	                                   #  fib_multipath_hash_seed (v6.11; 0: the boot seed), fib_multipath_use_neigh}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - {name: k8s, bridge_nf_call_iptables: true}   # br_netfilter loaded (default false)
 //	  - pod
@@ -152,6 +161,9 @@
 //	                                   # BLACKHOLE, UNREACHABLE or PROHIBIT; a local sender is refused
 //	  - {dst: default, dev: veth0, via: 10.0.0.3, table: 100}   # table: main (default), a number; local routes: local
 //	  - {dst: 10.0.0.0/8, type: throw, table: 100}   # the rules go on to the next rule (main without rules: no route)
+//	  - {dst: 198.51.100.0/24, nexthops: [{dev: veth0, via: 10.0.0.2}, {dev: veth1, via: 10.1.0.2, weight: 3}]}
+//	                                   # multipath (ECMP): each packet's hash picks a next hop by weight
+//	                                   # (hash-threshold); dev and via go in nexthops only
 //	rules:                             # policy routing (ip rule); the first of a family adds main (32766) and default
 //	                                   # (32767) after the model's local decisions, and unmerges IPv4's local table
 //	  - {netns: host, priority: 100, fwmark: 0x1, table: 100}   # fwmark MARK or MARK/MASK (skb->mark, SO_MARK)
