@@ -27,6 +27,9 @@
 // mark-routing.yaml replays `-preset quic-router` through a host whose
 // policy rule routes marked packets into a service namespace (the mark
 // steers the host's route, and is gone when the next namespace routes);
+// ecmp.yaml replays `-preset quic-router` through a router whose
+// multipath route spreads the flows over two backends (by the NIC's L4
+// hash under the l4 policy, by the seeded hash of the addresses under l3);
 // the rfc-*.yaml files are the skb local
 // storage RFC's selftests (prog_tests/skb_storage.c) as scenarios, replaying
 // UDP packets between loopback sockets, and, for the two selftests that

@@ -483,6 +483,7 @@ func TestExamplesWorkersIdentical(t *testing.T) {
 		{"xdp-router.yaml", "quic-router"},
 		{"overlay-collect-md.yaml", "overlay-node"},
 		{"mark-routing.yaml", "quic-router"},
+		{"ecmp.yaml", "quic-router"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: tc.preset, Seed: 2})
@@ -908,4 +909,37 @@ func TestMarkRouting(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, n, runs(t, unmarked, "tc_out"), "without the mark everything leaves by eth1")
 	assert.Zero(t, runs(t, unmarked, "tc_svc"))
+}
+
+// TestECMP: ecmp.yaml's multipath route spreads the datagrams over both
+// backends; under the l4 policy the NIC's RSS hash decides (the seed
+// moves nothing), under l3 the seeded hash of the addresses does; the map
+// value reaches neither backend (veth scrubs it).
+func TestECMP(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "quic-router", Seed: 1})
+	split := func(policy int, seed uint32) (b1, b2 uint64, rep *sim.Report) {
+		t.Helper()
+		s, err := sim.LoadScenario("ecmp.yaml")
+		require.NoError(t, err)
+		s.Stack.Namespaces[0].MultipathHashPolicy, s.Stack.Namespaces[0].MultipathHashSeed = policy, seed
+		rep, err = sim.Replay(s, []string{pcap}, sim.Options{})
+		require.NoError(t, err)
+		return runs(t, rep, "tc_b1"), runs(t, rep, "tc_b2"), rep
+	}
+	b1, b2, rep := split(netstack.MultipathL4, 0x5eed)
+	n := uint64(rep.PacketsRead)
+	assert.Positive(t, b1)
+	assert.Positive(t, b2)
+	assert.Equal(t, n, b1+b2, "every datagram takes one path")
+	assert.Equal(t, n, sim.Count(rep.Outcomes, "delivered to a socket"))
+	assert.Equal(t, b1, rep.Read("tc_b1", "flow").Missing, "veth scrubs the value")
+	assert.Equal(t, b2, rep.Read("tc_b2", "flow").Missing)
+	o1, o2, _ := split(netstack.MultipathL4, 0x1234)
+	assert.Equal(t, [2]uint64{b1, b2}, [2]uint64{o1, o2}, "l4: the NIC's L4 hash, whatever the seed")
+	l1, l2, _ := split(netstack.MultipathL3, 0x5eed)
+	m1, m2, _ := split(netstack.MultipathL3, 0x1234)
+	assert.Equal(t, n, l1+l2)
+	assert.Positive(t, l1)
+	assert.Positive(t, l2)
+	assert.NotEqual(t, [2]uint64{l1, l2}, [2]uint64{m1, m2}, "l3: another seed moves flows")
 }
