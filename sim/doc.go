@@ -161,7 +161,7 @@
 //	                                   # BLACKHOLE, UNREACHABLE or PROHIBIT; a local sender is refused
 //	  - {dst: default, dev: veth0, via: 10.0.0.3, table: 100}   # table: main (default), a number; local routes: local
 //	  - {dst: 10.0.0.0/8, type: throw, table: 100}   # the rules go on to the next rule (main without rules: no route)
-//	  - {dst: 198.51.100.0/24, nexthops: [{dev: veth0, via: 10.0.0.2}, {dev: veth1, via: 10.1.0.2, weight: 3}]}
+//	  - {dst: 198.51.100.0/24, nexthops: [{dev: veth0, via: 10.0.0.2}, {dev: eth0, via: 192.0.2.254, weight: 3}]}
 //	                                   # multipath (ECMP): each packet's hash picks a next hop by weight
 //	                                   # (hash-threshold); dev and via go in nexthops only
 //	rules:                             # policy routing (ip rule); the first of a family adds main (32766) and default
