@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
-	"math/bits"
 	"net/netip"
 
+	"github.com/skbsim/skbsim/internal/jhash"
 	"github.com/skbsim/skbsim/internal/siphash"
 	"github.com/skbsim/skbsim/skb"
 )
@@ -188,28 +188,6 @@ func (k *mpKeys) hash(key siphash.Key) uint32 {
 		h = 1
 	}
 	return h
-}
-
-// jhash2Words models jhash_2words(a, b, initval): __jhash_nwords(a, b, 0,
-// initval + JHASH_INITVAL + (2 << 2)) and __jhash_final.
-func jhash2Words(a, b, initval uint32) uint32 {
-	iv := initval + 0xdeadbeef + 2<<2
-	a, b, c := a+iv, b+iv, iv
-	c ^= b
-	c -= bits.RotateLeft32(b, 14)
-	a ^= c
-	a -= bits.RotateLeft32(c, 11)
-	b ^= a
-	b -= bits.RotateLeft32(a, 25)
-	c ^= b
-	c -= bits.RotateLeft32(b, 16)
-	a ^= c
-	a -= bits.RotateLeft32(c, 4)
-	b ^= a
-	b -= bits.RotateLeft32(a, 14)
-	c ^= b
-	c -= bits.RotateLeft32(b, 24)
-	return c
 }
 
 // mpDissected is what __skb_flow_dissect with flow_keys_dissector leaves
@@ -477,7 +455,7 @@ func (s *Stack) mpHashOf(ns *Netns, pk *mpPacket, fl *flow, v6, flkeys6 bool) in
 			if hasInner && fields&mpFieldInnerMask != 0 {
 				inner = mpCustomInner(b, p, v6, fields, key)
 			}
-			mhash = jhash2Words(outer, inner, 0)
+			mhash = jhash.TwoWords(outer, inner, 0)
 			break
 		}
 		if fields&mpFieldOuterMask == 0 {
@@ -511,7 +489,7 @@ func (s *Stack) mpHashOf(ns *Netns, pk *mpPacket, fl *flow, v6, flkeys6 bool) in
 		mhash = k.hash(key)
 	}
 	if !v6 && fl != nil && fl.mpHash != 0 {
-		mhash = jhash2Words(mhash, fl.mpHash, 0) // flowi4_multipath_hash
+		mhash = jhash.TwoWords(mhash, fl.mpHash, 0) // flowi4_multipath_hash
 	}
 	return int32(mhash >> 1)
 }

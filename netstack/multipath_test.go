@@ -74,7 +74,6 @@ func TestMultipathHashVectors(t *testing.T) {
 			assert.Equal(t, tc.want, k.hash(key)>>1)
 		})
 	}
-	assert.Equal(t, uint32(0x3386b28c), jhash2Words(0x11223344, 0, 0))
 }
 
 // TestMultipathUpperBounds: fib_rebalance's bounds for weights, and a
