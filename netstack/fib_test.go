@@ -134,29 +134,35 @@ func TestFibLookup(t *testing.T) {
 			want: with(v6("fd00:1::1", "fd00:1::2"), func(p *FibParams) { p.Ifindex, p.TotLen, p.RtMetric = veth0, 1400, ip6RtPrioUser })},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			hook := carrier.HookTCIngress
-			if tc.xdp {
-				hook = carrier.HookXDP
-			}
-			var got FibParams
-			rc := 1000
-			prog := ProgramFunc(func(c *Ctx) int {
-				got = tc.p
-				rc = c.FibLookup(&got, tc.flags)
-				return dropRet(c.Hook)
-			})
-			s, _ := newStack(t, fibTopology(!tc.noFwd, ProgramConfig{Name: "fib", Hook: hook, Dev: "eth0", Prog: prog}), "", nil, nil)
-			payload := max(tc.payload, 10)
-			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macA, src: "192.0.2.9", dst: "10.1.0.2",
-				sport: 1000, dport: 2000, payload: payload})}))
-			require.Equal(t, tc.rc, rc, "%s", FibRetName(rc))
-			pick := func(p FibParams) FibParams {
-				return FibParams{Family: p.Family, Ifindex: p.Ifindex, Src: p.Src, Dst: p.Dst, Smac: p.Smac, Dmac: p.Dmac,
-					TotLen: p.TotLen, RtMetric: p.RtMetric, TBID: p.TBID}
-			}
-			assert.Equal(t, pick(tc.want), pick(got))
+			fibLookupCase(t, fibTopology(!tc.noFwd), "", tc.xdp, tc.payload, tc.p, tc.flags, tc.rc, tc.want)
 		})
 	}
+}
+
+// fibLookupCase runs Ctx.FibLookup(&p, flags) from a program at eth0's tc
+// ingress (XDP with xdp) of cfg under profile on a datagram with payload
+// bytes (at least 10) and compares the return and the outputs.
+func fibLookupCase(t *testing.T, cfg *Config, profile string, xdp bool, payload int, p FibParams, flags uint32, rc int, want FibParams) {
+	t.Helper()
+	hook := carrier.HookTCIngress
+	if xdp {
+		hook = carrier.HookXDP
+	}
+	got, ret := p, 1000
+	cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "fib", Hook: hook, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+		got = p
+		ret = c.FibLookup(&got, flags)
+		return dropRet(c.Hook)
+	})})
+	s, _ := newStack(t, cfg, profile, nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macA, src: "192.0.2.9", dst: "10.1.0.2",
+		sport: 1000, dport: 2000, payload: max(payload, 10)})}))
+	require.Equal(t, rc, ret, "%s", FibRetName(ret))
+	pick := func(p FibParams) FibParams {
+		return FibParams{Family: p.Family, Ifindex: p.Ifindex, Src: p.Src, Dst: p.Dst, Smac: p.Smac, Dmac: p.Dmac,
+			TotLen: p.TotLen, RtMetric: p.RtMetric, TBID: p.TBID}
+	}
+	assert.Equal(t, pick(want), pick(got))
 }
 
 // TestFibLookupProfiles: what bpf_fib_lookup's outputs were in the
@@ -216,30 +222,11 @@ func TestFibLookupProfiles(t *testing.T) {
 			want: with(v4("10.1.0.253"), func(p *FibParams) { p.Ifindex = veth0 })},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			hook := carrier.HookTCIngress
-			if tc.xdp {
-				hook = carrier.HookXDP
-			}
-			var got FibParams
-			rc := 1000
-			prog := ProgramFunc(func(c *Ctx) int {
-				got = tc.p
-				rc = c.FibLookup(&got, tc.flags)
-				return dropRet(c.Hook)
-			})
-			cfg := fibTopology(true, ProgramConfig{Name: "fib", Hook: hook, Dev: "eth0", Prog: prog})
+			cfg := fibTopology(true)
 			if tc.failed {
 				cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "veth0", Addr: addr("10.1.0.253"), State: NeighFailed})
 			}
-			s, _ := newStack(t, cfg, tc.profile, nil, nil)
-			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macA, src: "192.0.2.9", dst: "10.1.0.2",
-				sport: 1000, dport: 2000, payload: max(tc.payload, 10)})}))
-			require.Equal(t, tc.rc, rc, "%s", FibRetName(rc))
-			pick := func(p FibParams) FibParams {
-				return FibParams{Family: p.Family, Ifindex: p.Ifindex, Src: p.Src, Dst: p.Dst, Smac: p.Smac, Dmac: p.Dmac,
-					TotLen: p.TotLen, RtMetric: p.RtMetric, TBID: p.TBID}
-			}
-			assert.Equal(t, pick(tc.want), pick(got))
+			fibLookupCase(t, cfg, tc.profile, tc.xdp, tc.payload, tc.p, tc.flags, tc.rc, tc.want)
 		})
 	}
 	for _, prof := range skb.ProfileNames() {
