@@ -134,6 +134,10 @@ type mpCase struct {
 	// one: every packet takes one path (the hash sees one flow, or one
 	// path is passed over); otherwise the sample must use both.
 	one byte
+	// errors: pkt's packets expire at H (TTL 1), whose time exceeded
+	// errors go to their sources in 198.51.100.0/24; the tag is the
+	// quoted identification's low byte.
+	errors bool
 }
 
 // mpUDP is a UDP packet src:sport -> dst:dport with identification tag.
@@ -210,6 +214,13 @@ func TestKernelMultipath(t *testing.T) {
 	icmpErr := func(i int) []byte {
 		return mpTimeExceeded(i, icmpAddrA, dst, nth("198.51.100.20", i), nth("203.0.113.0", i))
 	}
+	expiring := func(i int) []byte {
+		p := mpUDP(i, nth("198.51.100.100", i), icmpAddrA, uint16(30000+i*7), 9999)
+		p[8] = 1
+		binary.BigEndian.PutUint16(p[10:], 0)
+		binary.BigEndian.PutUint16(p[10:], inetCsum(p[:20]))
+		return p
+	}
 	const n = 40
 	for _, tc := range []mpCase{
 		{name: "L3, sources", seed: 0x12345678, n: n, pkt: udpSrcs},
@@ -230,6 +241,8 @@ func TestKernelMultipath(t *testing.T) {
 		{name: "L4, ICMP errors: the outer header", policy: 1, seed: 0x12345678, n: n, pkt: icmpErr, one: 'C'},
 		{name: "use_neigh, a failed neighbour", seed: 0x12345678, useNeigh: true, failB: true, n: n, pkt: udpSrcs, one: 'C'},
 		{name: "a failed neighbour without use_neigh", seed: 0x12345678, failB: true, n: n, pkt: udpSrcs},
+		{name: "H's ICMP errors, L3: the packet they answer", seed: 0x12345678, n: n, pkt: expiring, errors: true},
+		{name: "H's ICMP errors, L4: the packet they answer", policy: 1, seed: 0x12345678, n: n, pkt: expiring, errors: true},
 		{name: "socket, L4", policy: 1, seed: 0x12345678, n: n, local: true},
 		{name: "socket, L3", seed: 0x12345678, n: n, local: true},
 		{name: "socket bound to hC's address: its path", policy: 1, seed: 0x12345678, n: n, local: true, src: "10.2.0.1", one: 'C'},
@@ -258,8 +271,11 @@ func TestKernelMultipath(t *testing.T) {
 				require.NoError(t, h.IP("neigh", "replace", "10.1.0.2", "dev", "hB", "nud", "failed"))
 			}
 			off := int32(14 + 5) // the identification's low byte
-			if tc.local {
+			switch {
+			case tc.local:
 				off = 14 + 20 + 3 // the destination port's
+			case tc.errors:
+				off = 14 + 20 + 8 + 5 // the quoted identification's
 			}
 			atB := attachTags(t, tp.b, "vB", unix.ETH_P_IP, off)
 			atC := attachTags(t, tp.c, "vC", unix.ETH_P_IP, off)

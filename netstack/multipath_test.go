@@ -495,3 +495,31 @@ func TestMultipathTunnel(t *testing.T) {
 	assert.Contains(t, at, "B")
 	assert.Contains(t, at, "C")
 }
+
+// TestMultipathICMPErrors: an ICMP error's route is hashed on the packet
+// it answers (icmp_route_lookup passes skb_in), so under the L4 policy
+// errors to one peer spread over the paths by the expired datagrams'
+// ports, where the error's own flow (one peer, one type) would take one.
+func TestMultipathICMPErrors(t *testing.T) {
+	cfg := mpTopology(NamespaceConfig{MultipathHashPolicy: MultipathL4, MultipathHashSeed: 1, ICMPRatelimit: -1}, [2]int{})
+	cfg.Options.Replies = true
+	var at []string
+	for _, ns := range []string{"B", "C"} {
+		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "at" + ns, Hook: carrier.HookTCIngress, Netns: ns, Dev: "v" + ns,
+			Prog: ProgramFunc(func(c *Ctx) int {
+				if d := c.Skb.Data(); len(d) > ethHlen+ipHlen && d[ethHlen+9] == ipprotoICMP {
+					at = append(at, ns)
+				}
+				return TCXNext
+			})})
+	}
+	s, _ := newStack(t, cfg, "", nil, nil)
+	for i := range 24 {
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "198.51.100.77",
+			dst: "192.0.2.50", ttl: 1, sport: uint16(30000 + 7*i), dport: 9999, payload: 10})}))
+	}
+	s.Flush()
+	require.Len(t, at, 24)
+	assert.Contains(t, at, "B")
+	assert.Contains(t, at, "C")
+}

@@ -2443,6 +2443,14 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "mp-icmp-error-flowi",
+		File: "netstack/icmp.go",
+		Old:  `		pk = &mpPacket{b: b, p: body} // icmp_route_lookup's skb_in`,
+		New:  ``,
+		Desc: "an ICMP error's multipath route is hashed on the packet it answers (icmp_route_lookup's skb_in)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "mp-seed-boot-ignored",
 		File: "netstack/multipath.go",
 		Old:  `		seed = uint64(s.cfg.Options.MultipathBootSeed)`,
