@@ -134,6 +134,11 @@ type mpCase struct {
 	// one: every packet takes one path (the hash sees one flow, or one
 	// path is passed over); otherwise the sample must use both.
 	one byte
+	// nhg: the route names a nexthop group (`ip nexthop`: ids 1 and 2,
+	// group 10 with the weights), not next hops of its own.
+	nhg bool
+	// blackhole: the route names a blackhole nexthop (id 5) instead.
+	blackhole bool
 	// errors: pkt's packets expire at H (TTL 1), whose time exceeded
 	// errors go to their sources in 198.51.100.0/24; the tag is the
 	// quoted identification's low byte.
@@ -243,6 +248,12 @@ func TestKernelMultipath(t *testing.T) {
 		{name: "a failed neighbour without use_neigh", seed: 0x12345678, failB: true, n: n, pkt: udpSrcs},
 		{name: "H's ICMP errors, L3: the packet they answer", seed: 0x12345678, n: n, pkt: expiring, errors: true},
 		{name: "H's ICMP errors, L4: the packet they answer", policy: 1, seed: 0x12345678, n: n, pkt: expiring, errors: true},
+		{name: "nexthop group, L3", nhg: true, seed: 0x12345678, n: n, pkt: udpSrcs},
+		{name: "nexthop group, L4, weights 3:1", nhg: true, policy: 1, weights: [2]int{3, 1}, seed: 0x12345678, n: n, pkt: udpPorts},
+		{name: "nexthop group: a failed neighbour is passed over without use_neigh", nhg: true, failB: true, seed: 0x12345678, n: n,
+			pkt: udpSrcs, one: 'C'},
+		{name: "nexthop group: a socket's source has no say", nhg: true, policy: 1, seed: 0x12345678, n: n, local: true, src: "10.2.0.1"},
+		{name: "a blackhole nexthop", blackhole: true, seed: 0x12345678, n: 8, pkt: udpSrcs, one: '-'},
 		{name: "socket, L4", policy: 1, seed: 0x12345678, n: n, local: true},
 		{name: "socket, L3", seed: 0x12345678, n: n, local: true},
 		{name: "socket bound to hC's address: its path", policy: 1, seed: 0x12345678, n: n, local: true, src: "10.2.0.1", one: 'C'},
@@ -265,8 +276,22 @@ func TestKernelMultipath(t *testing.T) {
 			if tc.fields != 0 {
 				require.NoError(t, h.Sysctl("net.ipv4.fib_multipath_hash_fields", fmt.Sprint(tc.fields)))
 			}
-			require.NoError(t, h.IP("route", "add", "198.51.100.0/24", "nexthop", "via", "10.1.0.2", "dev", "hB", "weight", fmt.Sprint(w[0]),
-				"nexthop", "via", "10.2.0.2", "dev", "hC", "weight", fmt.Sprint(w[1])))
+			if tc.blackhole {
+				require.NoError(t, h.IP("nexthop", "add", "id", "5", "blackhole"))
+				require.NoError(t, h.IP("route", "add", "198.51.100.0/24", "nhid", "5"))
+			} else if tc.nhg {
+				for _, c := range [][]string{
+					{"nexthop", "add", "id", "1", "via", "10.1.0.2", "dev", "hB"},
+					{"nexthop", "add", "id", "2", "via", "10.2.0.2", "dev", "hC"},
+					{"nexthop", "add", "id", "10", "group", fmt.Sprintf("1,%d/2,%d", w[0], w[1])},
+					{"route", "add", "198.51.100.0/24", "nhid", "10"},
+				} {
+					require.NoError(t, h.IP(c...), "%v", c)
+				}
+			} else {
+				require.NoError(t, h.IP("route", "add", "198.51.100.0/24", "nexthop", "via", "10.1.0.2", "dev", "hB", "weight", fmt.Sprint(w[0]),
+					"nexthop", "via", "10.2.0.2", "dev", "hC", "weight", fmt.Sprint(w[1])))
+			}
 			if tc.failB {
 				require.NoError(t, h.IP("neigh", "replace", "10.1.0.2", "dev", "hB", "nud", "failed"))
 			}
@@ -333,9 +358,21 @@ func TestKernelMultipath(t *testing.T) {
 			ns := &cfg.Namespaces[1]
 			require.Equal(t, "H", ns.Name)
 			ns.MultipathHashPolicy, ns.MultipathHashFields, ns.MultipathHashSeed, ns.MultipathUseNeigh = tc.policy, tc.fields, tc.seed, tc.useNeigh
-			cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("198.51.100.0/24"),
-				Nexthops: []netstack.NexthopConfig{{Dev: "hB", Via: netip.MustParseAddr("10.1.0.2"), Weight: w[0]},
-					{Dev: "hC", Via: netip.MustParseAddr("10.2.0.2"), Weight: w[1]}}})
+			if tc.blackhole {
+				cfg.NexthopObjects = []netstack.NexthopObjConfig{{Netns: "H", ID: 5, Blackhole: true}}
+				cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("198.51.100.0/24"), NHID: 5})
+			} else if tc.nhg {
+				cfg.NexthopObjects = []netstack.NexthopObjConfig{
+					{Netns: "H", ID: 1, Dev: "hB", Via: netip.MustParseAddr("10.1.0.2")},
+					{Netns: "H", ID: 2, Dev: "hC", Via: netip.MustParseAddr("10.2.0.2")},
+					{Netns: "H", ID: 10, Group: []netstack.NexthopGroupMember{{ID: 1, Weight: w[0]}, {ID: 2, Weight: w[1]}}},
+				}
+				cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("198.51.100.0/24"), NHID: 10})
+			} else {
+				cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("198.51.100.0/24"),
+					Nexthops: []netstack.NexthopConfig{{Dev: "hB", Via: netip.MustParseAddr("10.1.0.2"), Weight: w[0]},
+						{Dev: "hC", Via: netip.MustParseAddr("10.2.0.2"), Weight: w[1]}}})
+			}
 			if tc.failB {
 				cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "hB", Addr: netip.MustParseAddr("10.1.0.2"),
 					State: netstack.NeighFailed})
@@ -514,6 +551,14 @@ func TestKernelFibLookupMultipath(t *testing.T) {
 		{"route", "add", "10.20.0.0/16", "nexthop", "via", "10.1.0.254", "dev", "veth0", "nexthop", "via", "10.1.0.2", "dev", "veth0"},
 		{"-6", "neigh", "add", "fd00:1::3", "lladdr", fh.gw.String(), "dev", "veth0", "nud", "permanent"},
 		{"-6", "route", "add", "fd00:20::/64", "nexthop", "via", "fd00:1::2", "dev", "veth0", "nexthop", "via", "fd00:1::3", "dev", "veth0"},
+		{"nexthop", "add", "id", "1", "via", "10.1.0.254", "dev", "veth0"},
+		{"nexthop", "add", "id", "2", "via", "10.1.0.2", "dev", "veth0"},
+		{"nexthop", "add", "id", "10", "group", "1/2,2"},
+		{"route", "add", "10.21.0.0/16", "nhid", "10"},
+		{"nexthop", "add", "id", "3", "via", "fd00:1::2", "dev", "veth0"},
+		{"nexthop", "add", "id", "4", "via", "fd00:1::3", "dev", "veth0"},
+		{"nexthop", "add", "id", "11", "group", "3/4"},
+		{"-6", "route", "add", "fd00:21::/64", "nhid", "11"},
 	} {
 		require.NoError(t, fh.h.IP(c...), "%v", c)
 	}
@@ -531,7 +576,17 @@ func TestKernelFibLookupMultipath(t *testing.T) {
 				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("10.20.0.0/16"), Nexthops: []netstack.NexthopConfig{
 					{Dev: "veth0", Via: netip.MustParseAddr("10.1.0.254")}, {Dev: "veth0", Via: netip.MustParseAddr("10.1.0.2")}}},
 				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("fd00:20::/64"), Nexthops: []netstack.NexthopConfig{
-					{Dev: "veth0", Via: netip.MustParseAddr("fd00:1::2")}, {Dev: "veth0", Via: netip.MustParseAddr("fd00:1::3")}}})
+					{Dev: "veth0", Via: netip.MustParseAddr("fd00:1::2")}, {Dev: "veth0", Via: netip.MustParseAddr("fd00:1::3")}}},
+				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("10.21.0.0/16"), NHID: 10},
+				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("fd00:21::/64"), NHID: 11})
+			cfg.NexthopObjects = []netstack.NexthopObjConfig{
+				{Netns: "H", ID: 1, Dev: "veth0", Via: netip.MustParseAddr("10.1.0.254")},
+				{Netns: "H", ID: 2, Dev: "veth0", Via: netip.MustParseAddr("10.1.0.2")},
+				{Netns: "H", ID: 10, Group: []netstack.NexthopGroupMember{{ID: 1}, {ID: 2, Weight: 2}}},
+				{Netns: "H", ID: 3, Dev: "veth0", Via: netip.MustParseAddr("fd00:1::2")},
+				{Netns: "H", ID: 4, Dev: "veth0", Via: netip.MustParseAddr("fd00:1::3")},
+				{Netns: "H", ID: 11, Group: []netstack.NexthopGroupMember{{ID: 3}, {ID: 4}}},
+			}
 		}
 		for i := range 12 {
 			for _, tc := range []fibCase{
@@ -543,6 +598,12 @@ func TestKernelFibLookupMultipath(t *testing.T) {
 					l4: unix.IPPROTO_UDP, sport: uint16(1000 + i*77), dport: uint16(53 + i), flags: netstack.FibLookupOutput},
 				{name: "IPv6", family: netstack.AFInet6, src: "2001:db8:1::9", dst: fmt.Sprintf("fd00:20::%x", i*7+1), in: "eth0",
 					l4: unix.IPPROTO_UDP, sport: uint16(1000 + i*77), dport: uint16(53 + i), flowinfo: uint32(i * 0x2345)},
+				{name: "IPv4 group", family: netstack.AFInet, src: "192.0.2.9", dst: fmt.Sprintf("10.21.%d.%d", i, i*3), in: "eth0",
+					l4: unix.IPPROTO_UDP, sport: uint16(1000 + i*77), dport: uint16(53 + i)},
+				{name: "IPv6 group", family: netstack.AFInet6, src: "2001:db8:1::9", dst: fmt.Sprintf("fd00:21::%x", i*7+1), in: "eth0",
+					l4: unix.IPPROTO_UDP, sport: uint16(1000 + i*77), dport: uint16(53 + i)},
+				{name: "IPv6 group, output: its first member", family: netstack.AFInet6, src: "2001:db8:1::9", dst: fmt.Sprintf("fd00:21::%x", i*7+1),
+					in: "veth0", l4: unix.IPPROTO_UDP, sport: uint16(1000 + i*77), dport: uint16(53 + i), flags: netstack.FibLookupOutput},
 			} {
 				tc.name = fmt.Sprintf("policy %d, %s, %d", policy, tc.name, i)
 				t.Run(tc.name, func(t *testing.T) { fh.run(t, tc, extra) })

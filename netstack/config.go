@@ -17,6 +17,8 @@ type Config struct {
 	Namespaces []NamespaceConfig
 	Devices    []DeviceConfig
 	Routes     []RouteConfig
+	// NexthopObjects are `ip nexthop` objects routes name by NHID.
+	NexthopObjects []NexthopObjConfig
 	// Rules are policy routing rules (`ip rule`, fibrules.go).
 	Rules      []RuleConfig
 	Neighbours []NeighConfig
@@ -509,6 +511,9 @@ type RouteConfig struct {
 	// route may name 255 (local); any other number makes a table of its
 	// own, which only policy rules (RuleConfig) consult.
 	Table uint32
+	// NHID names a nexthop object of the route's namespace (`ip route add
+	// DST nhid N`, NexthopObjConfig) in place of Dev, Via and Nexthops.
+	NHID uint32
 	// Nexthops make a multipath route (`ip route add DST nexthop via GW
 	// dev DEV weight W nexthop ...`, multipath.go) in place of Dev and
 	// Via: a unicast route whose next hop each packet's multipath hash
@@ -522,6 +527,25 @@ type RouteConfig struct {
 	// device's MTU, as 6.18 does). Packets the host's own sockets send
 	// keep the device's MTU in the model.
 	MTU int
+}
+
+// NexthopObjConfig is a nexthop object (`ip nexthop add id ID ...`,
+// v5.3, multipath.go): a next hop (Dev, and Via for a gateway), a
+// blackhole, or a hash-threshold group of other objects with weights
+// (`group ID1,W1/ID2,W2`; weight 0 is 1).
+type NexthopObjConfig struct {
+	Netns     string
+	ID        uint32
+	Dev       string
+	Via       netip.Addr
+	Blackhole bool
+	Group     []NexthopGroupMember
+}
+
+// NexthopGroupMember is a member of a nexthop group.
+type NexthopGroupMember struct {
+	ID     uint32
+	Weight int
 }
 
 // NexthopConfig is one next hop of a multipath route (struct rtnexthop):
@@ -856,6 +880,13 @@ func (c *Config) Copy() *Config {
 		n.Devices[i].SourceMACs = slices.Clone(c.Devices[i].SourceMACs)
 	}
 	n.Routes = slices.Clone(c.Routes)
+	for i := range n.Routes {
+		n.Routes[i].Nexthops = slices.Clone(c.Routes[i].Nexthops)
+	}
+	n.NexthopObjects = slices.Clone(c.NexthopObjects)
+	for i := range n.NexthopObjects {
+		n.NexthopObjects[i].Group = slices.Clone(c.NexthopObjects[i].Group)
+	}
 	n.Rules = slices.Clone(c.Rules)
 	n.Neighbours = slices.Clone(c.Neighbours)
 	n.FDB = slices.Clone(c.FDB)

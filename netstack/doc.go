@@ -181,9 +181,18 @@
 // device that is down is dead) covers the hash, passing over gateways in
 // a failed or incomplete state with fib_multipath_use_neigh, and weighs
 // an output lookup's source address as the profile's MultipathSaddr says.
-// TestKernelMultipath, TestKernelMultipath6 and
+// Routes may also name `ip nexthop` objects (Config.NexthopObjects,
+// RouteConfig.NHID, v5.3): a next hop, a blackhole, or a hash-threshold
+// group, whose members are picked by the same hash
+// (nexthop_select_path_hthr): no source address and no sysctl count, a
+// member whose gateway's neighbour failed is passed over (the fallback
+// changed in v6.6), a member whose device is down is deleted from the
+// group, and IPv6 lookups bound to a device take the group's first
+// member (6.18). TestKernelMultipath, TestKernelMultipath6 and
 // TestKernelFibLookupMultipath check the choices against 6.18 with fixed
-// seeds. Not modelled: nexthop objects and groups (`ip nexthop`), link
+// seeds. Not modelled: resilient nexthop groups and FDB nexthops, an IPv4
+// lookup bound to a device that no group member uses (the kernel then
+// skips the prefix's other routes), link
 // carrier (RTNH_F_LINKDOWN, ignore_routes_with_linkdown), the random
 // source port a TCP connect hashes (FLOWI_FLAG_ANY_SPORT; the model's
 // sockets hash their own port), IPv6 hosts' reachability scoring of the

@@ -362,7 +362,7 @@ func longestMatch(routes []route, dst netip.Addr, oif *Device) *route {
 			continue
 		}
 		if oif != nil && r.reject == 0 {
-			if r = r.pathVia(oif); r == nil {
+			if r = r.oifPath(oif); r == nil {
 				continue
 			}
 		}

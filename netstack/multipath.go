@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/skbsim/skbsim/internal/jhash"
 	"github.com/skbsim/skbsim/internal/siphash"
@@ -109,6 +111,19 @@ func (r *route) pathVia(d *Device) *route {
 		}
 	}
 	return nil
+}
+
+// oifPath is the path of r a lookup bound to output device d takes
+// (fib_table_lookup's nexthop_get_nhc_lookup, fib6 with flowi6_oif): the
+// first live path through d, or nil; but for an IPv6 route over a
+// nexthop group, 6.18 ignores the device and answers with the group's
+// first member (fib6_select_path returns before hashing when the oif
+// matched, and the group lookup matched without looking at it).
+func (r *route) oifPath(d *Device) *route {
+	if r.nhg && r.dst.Addr().Is6() {
+		return &r.paths[0].route
+	}
+	return r.pathVia(d)
 }
 
 // mpKeys are the fields of struct flow_keys a multipath hash fills (the
@@ -633,6 +648,9 @@ func mpCustomInner(b *skb.Buff, p []byte, v6 bool, fields uint32, key siphash.Ke
 // IPv4 output lookup's source saddr counts as skb.Profile.MultipathSaddr
 // says.
 func (s *Stack) selectPath(ns *Netns, r *route, hash int32, saddr netip.Addr) *route {
+	if r.nhg {
+		return s.selectMember(ns, r, hash)
+	}
 	v6 := r.dst.Addr().Is6()
 	if v6 || !saddr.IsValid() || saddr.IsUnspecified() || s.prof.MultipathSaddr == skb.MultipathSaddrNone {
 		saddr = netip.Addr{}
@@ -697,6 +715,47 @@ func (s *Stack) selectPath(ns *Netns, r *route, hash int32, saddr netip.Addr) *r
 		return r.firstLive() // fib_table_lookup's (rt6_select's) choice stays
 	}
 	return &r.paths[pick].route
+}
+
+// selectMember models nexthop_path_fib_result and
+// nexthop_path_fib6_result for a hash-threshold group (route r's paths,
+// nexthop_select_path_hthr): no source address and no sysctl count, but
+// a member whose gateway has a neighbour entry outside NUD_VALID is never
+// good. From v6.6 (skb.Profile.NexthopGoodFirst) the first good member
+// whose bound covers the hash, else the first good one, else the first;
+// before, the first covering member that is good, else the first
+// covering one.
+func (s *Stack) selectMember(ns *Netns, r *route, hash int32) *route {
+	good := func(nh *nexthop) bool {
+		valid, found := ns.neighState(nh.dev, nh.via) // ipv4_good_nh, ipv6_good_nh: none is NUD_REACHABLE
+		return !nh.via.IsValid() || !found || valid
+	}
+	pick := -1
+	for i := range r.paths {
+		nh := &r.paths[i]
+		if s.prof.NexthopGoodFirst {
+			if !good(nh) {
+				continue
+			}
+			if pick < 0 {
+				pick = i
+			}
+			if hash > nh.upper {
+				continue
+			}
+			return &nh.route
+		}
+		if hash > nh.upper {
+			continue
+		}
+		if good(nh) {
+			return &nh.route
+		}
+		if pick < 0 {
+			pick = i
+		}
+	}
+	return &r.paths[max(pick, 0)].route
 }
 
 // firstLive is the first path of r that is not dead, else its first.
@@ -775,7 +834,7 @@ func (s *Stack) setMultipath(n *Netns, nc *NamespaceConfig) error {
 
 // multipathOf checks route i's next hops (fib_get_nhs,
 // ip6_route_multipath_add) and makes its paths, weights and devices set.
-func multipathOf(n *Netns, i int, rc *RouteConfig) ([]nexthop, error) {
+func multipathOf(n *Netns, i int, rc *RouteConfig, nhg bool) ([]nexthop, error) {
 	if rc.Dev != "" || rc.Via.IsValid() || (rc.Type != "" && rc.Type != RouteUnicast) {
 		return nil, cfgErr("route %d: a multipath route has its devices and gateways in nexthops only, and is unicast", i)
 	}
@@ -786,7 +845,7 @@ func multipathOf(n *Netns, i int, rc *RouteConfig) ([]nexthop, error) {
 			return nil, cfgErr("route %d nexthop %d: unknown device %q in %s", i, j, nc.Dev, n.name)
 		}
 		w := cmp.Or(nc.Weight, 1)
-		if w < 1 || w > 256 {
+		if w < 1 || (w > 256 && !nhg) { // rtnh_hops + 1; a group's weights were checked with it
 			return nil, cfgErr("route %d nexthop %d: weight %d (want 1 to 256)", i, j, nc.Weight)
 		}
 		paths[j] = nexthop{route: route{dev: d, via: nc.Via}, weight: int32(w)}
@@ -819,4 +878,127 @@ func (n *Netns) addPaths(r *route, paths []nexthop, i int) error {
 		n.multipath4 = true
 	}
 	return nil
+}
+
+// nhObj is a nexthop object of a namespace (struct nexthop).
+type nhObj struct {
+	cfg   *NexthopObjConfig
+	dev   *Device
+	group []nhMember
+}
+
+type nhMember struct {
+	obj    *nhObj
+	weight int
+}
+
+type nhKey struct {
+	ns *Netns
+	id uint32
+}
+
+// nexthopObjects checks c's nexthop objects (rtm_new_nexthop,
+// nh_check_attr_group) and returns them by namespace and id.
+func (s *Stack) nexthopObjects(c *Config, nsOf func(what, name string) (*Netns, error)) (map[nhKey]*nhObj, error) {
+	if len(c.NexthopObjects) == 0 {
+		return nil, nil
+	}
+	if !s.prof.NexthopObjects {
+		return nil, cfgErr("nexthop objects need v5.3 or later, not %s", s.prof.Name)
+	}
+	maxWeight := 255
+	if s.prof.NexthopWeightU16 {
+		maxWeight = 65535
+	}
+	objs := make(map[nhKey]*nhObj, len(c.NexthopObjects))
+	for i := range c.NexthopObjects {
+		nc := &c.NexthopObjects[i]
+		what := fmt.Sprintf("nexthop object %d (id %d)", i, nc.ID)
+		n, err := nsOf(what, nsName(nc.Netns))
+		if err != nil {
+			return nil, err
+		}
+		o := &nhObj{cfg: nc}
+		kinds := 0
+		for _, b := range []bool{nc.Dev != "", nc.Blackhole, nc.Group != nil} {
+			if b {
+				kinds++
+			}
+		}
+		switch {
+		case nc.ID == 0:
+			return nil, cfgErr("%s: id 0 (want 1 or more)", what)
+		case objs[nhKey{n, nc.ID}] != nil:
+			return nil, cfgErr("%s: id %d taken in %s", what, nc.ID, n.name)
+		case kinds != 1 || (nc.Via.IsValid() && nc.Dev == ""):
+			return nil, cfgErr("%s: want one of dev (with an optional via), blackhole or group", what)
+		case nc.Dev != "":
+			if o.dev = n.dev(nc.Dev); o.dev == nil {
+				return nil, cfgErr("%s: unknown device %q in %s", what, nc.Dev, n.name)
+			}
+		}
+		for j, m := range nc.Group {
+			mo := objs[nhKey{n, m.ID}]
+			w := cmp.Or(m.Weight, 1)
+			switch {
+			case mo == nil:
+				return nil, cfgErr("%s: member %d: no nexthop id %d (declared before the group) in %s", what, j, m.ID, n.name)
+			case mo.group != nil:
+				return nil, cfgErr("%s: member %d: a group can not be a nexthop within a group", what, j)
+			case mo.cfg.Blackhole && len(nc.Group) > 1:
+				return nil, cfgErr("%s: member %d: a blackhole nexthop can not be in a group with more than 1 path", what, j)
+			case w < 1 || w > maxWeight:
+				return nil, cfgErr("%s: member %d: weight %d (want 1 to %d in %s)", what, j, m.Weight, maxWeight, s.prof.Name)
+			case slices.ContainsFunc(nc.Group[:j], func(x NexthopGroupMember) bool { return x.ID == m.ID }):
+				return nil, cfgErr("%s: member %d: nexthop id %d twice in the group", what, j, m.ID)
+			}
+			o.group = append(o.group, nhMember{mo, w})
+		}
+		objs[nhKey{n, nc.ID}] = o
+	}
+	return objs, nil
+}
+
+// expandNHID rewrites route i, which names nexthop object rc.NHID, as the
+// route it stands for: a blackhole route, a route through the object's
+// device and gateway, or a multipath route over the group's members (nhg)
+// whose devices are up. A nexthop whose device is down is deleted
+// (nexthop_flush_dev: removed from its groups, which are rebalanced), so
+// a route that loses them all is gone; a group left with one member is
+// one path (not hashed, no neighbour check).
+func expandNHID(n *Netns, i int, rc RouteConfig, objs map[nhKey]*nhObj) (_ RouteConfig, nhg, gone bool, _ error) {
+	o := objs[nhKey{n, rc.NHID}]
+	switch {
+	case rc.Dev != "" || rc.Via.IsValid() || rc.Nexthops != nil || (rc.Type != "" && rc.Type != RouteUnicast):
+		return rc, false, false, cfgErr("route %d: a route with nhid has no dev, via or nexthops of its own and is unicast", i)
+	case o == nil:
+		return rc, false, false, cfgErr("route %d: no nexthop id %d in %s", i, rc.NHID, n.name)
+	}
+	v6 := rc.Dst.IsValid() && rc.Dst.Addr().Is6()
+	members := o.group
+	if members == nil {
+		members = []nhMember{{o, 1}}
+	}
+	var live []NexthopConfig
+	for _, m := range members {
+		if m.obj.cfg.Via.Is4() && v6 {
+			return rc, false, false, cfgErr("route %d: IPv6 routes can not use an IPv4 nexthop (id %d)", i, m.obj.cfg.ID)
+		}
+		switch {
+		case m.obj.cfg.Blackhole:
+			rc.Type = RouteBlackhole
+			return rc, false, false, nil
+		case m.obj.dev.up:
+			live = append(live, NexthopConfig{Dev: m.obj.dev.name, Via: m.obj.cfg.Via, Weight: m.weight})
+		}
+	}
+	switch len(live) {
+	case 0:
+		return rc, false, true, nil
+	case 1:
+		rc.Dev, rc.Via = live[0].Dev, live[0].Via
+		return rc, false, false, nil
+	}
+	rc.Nexthops = live
+	return rc, true, false, nil
 }

@@ -523,3 +523,107 @@ func TestMultipathICMPErrors(t *testing.T) {
 	assert.Contains(t, at, "B")
 	assert.Contains(t, at, "C")
 }
+
+// nhgTopology is mpTopology with 198.51.100.0/24 by nexthop group 10
+// (ids 1 via B, 2 via C) in place of its own next hops.
+func nhgTopology(ns NamespaceConfig) *Config {
+	cfg := mpTopology(ns, [2]int{})
+	for i := range cfg.Routes {
+		if r := &cfg.Routes[i]; r.Nexthops != nil {
+			r.Nexthops, r.NHID = nil, 10
+		}
+	}
+	cfg.NexthopObjects = []NexthopObjConfig{
+		{ID: 1, Dev: "veth0", Via: addr("10.1.0.2")},
+		{ID: 2, Dev: "veth1", Via: addr("10.2.0.2")},
+		{ID: 10, Group: []NexthopGroupMember{{ID: 1}, {ID: 2}}},
+	}
+	cfg.Options.MultipathBootSeed = 1 // the seed sysctl is younger than the groups
+	return cfg
+}
+
+// TestNexthopGroups: routes over `ip nexthop` groups: the group spreads
+// flows as a multipath route does; a member whose gateway failed is
+// passed over without any sysctl, falling back from v6.6 to the first
+// good member and before it to the covering member, good or not; a
+// member whose device is down is gone from the group, and a route whose
+// members are all gone is no route; a blackhole nexthop drops.
+func TestNexthopGroups(t *testing.T) {
+	const n = 48
+	count := func(got, who string) int {
+		c := 0
+		for _, x := range strings.Split(got, ",") {
+			if x == who {
+				c++
+			}
+		}
+		return c
+	}
+	ns := NamespaceConfig{}
+	base := mpForward(t, nhgTopology(ns), "", n)
+	assert.Positive(t, count(base, "b"), base)
+	assert.Positive(t, count(base, "c"), base)
+	legacy := mpTopology(ns, [2]int{})
+	legacy.Options.MultipathBootSeed = 1
+	assert.Equal(t, mpForward(t, legacy, "", n), base, "the same hash and bounds as a multipath route")
+
+	failed := nhgTopology(ns)
+	failed.Neighbours = append(failed.Neighbours, NeighConfig{Dev: "veth1", Addr: addr("10.2.0.2"), State: NeighFailed})
+	assert.Equal(t, n, count(mpForward(t, failed, "v6.6", n), "b"), "v6.6: the first good member")
+	assert.Equal(t, base, mpForward(t, failed, "v6.1", n), "v6.1: the covering member, resolved anew")
+
+	down := nhgTopology(ns)
+	down.Devices[2].Down = true
+	assert.Equal(t, n, count(mpForward(t, down, "", n), "b"), "veth1's nexthop is deleted from the group")
+	down.Devices[1].Down = true
+	require.False(t, down.Routes[0].Dst.IsValid(), "rulesTopology's default route")
+	down.Routes = down.Routes[1:]
+	assert.Equal(t, "IP_INNOROUTES", mpForward(t, down, "", n), "every member gone: the route is gone")
+
+	bh := nhgTopology(ns)
+	bh.NexthopObjects = append(bh.NexthopObjects, NexthopObjConfig{ID: 5, Blackhole: true})
+	for i := range bh.Routes {
+		if bh.Routes[i].NHID != 0 {
+			bh.Routes[i].NHID = 5
+		}
+	}
+	assert.Equal(t, "NOT_SPECIFIED", mpForward(t, bh, "", n), "a blackhole nexthop")
+}
+
+// TestNexthopObjectErrors: what nexthop objects and routes naming them
+// refuse, by profile where the kernel changed.
+func TestNexthopObjectErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, profile string
+		edit          func(c *Config)
+		want          string
+	}{
+		{"before v5.3", "v4.19", func(c *Config) {}, "nexthop objects need v5.3 or later, not v4.19"},
+		{"id 0", "", func(c *Config) { c.NexthopObjects[0].ID = 0 }, "id 0 (want 1 or more)"},
+		{"an id twice", "", func(c *Config) { c.NexthopObjects[1].ID = 1 }, "id 1 taken in host"},
+		{"dev and group", "", func(c *Config) { c.NexthopObjects[0].Group = []NexthopGroupMember{{ID: 2}} },
+			"want one of dev (with an optional via), blackhole or group"},
+		{"an unknown member", "", func(c *Config) { c.NexthopObjects[2].Group[1].ID = 9 }, "member 1: no nexthop id 9"},
+		{"a nested group", "", func(c *Config) {
+			c.NexthopObjects = append(c.NexthopObjects, NexthopObjConfig{ID: 11, Group: []NexthopGroupMember{{ID: 10}}})
+		}, "a group can not be a nexthop within a group"},
+		{"a blackhole among others", "", func(c *Config) {
+			c.NexthopObjects[0] = NexthopObjConfig{ID: 1, Blackhole: true}
+		}, "a blackhole nexthop can not be in a group with more than 1 path"},
+		{"weight 256 in v6.6", "v6.6", func(c *Config) { c.NexthopObjects[2].Group[0].Weight = 256 }, "weight 256 (want 1 to 255 in v6.6)"},
+		{"a member twice", "", func(c *Config) { c.NexthopObjects[2].Group[1].ID = 1 }, "nexthop id 1 twice in the group"},
+		{"nhid and dev", "", func(c *Config) { c.Routes[len(c.Routes)-3].Dev = "veth0" }, "a route with nhid has no dev, via or nexthops"},
+		{"an unknown nhid", "", func(c *Config) { c.Routes[len(c.Routes)-3].NHID = 99 }, "no nexthop id 99 in host"},
+		{"an IPv4 nexthop for IPv6", "", func(c *Config) { c.Routes[len(c.Routes)-3].Dst = pfx("fd00:77::/64") },
+			"IPv6 routes can not use an IPv4 nexthop (id 1)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := nhgTopology(NamespaceConfig{})
+			tc.edit(cfg)
+			require.ErrorContains(t, newStackErr(t, cfg, tc.profile), tc.want)
+		})
+	}
+	cfg := nhgTopology(NamespaceConfig{})
+	cfg.NexthopObjects[2].Group[0].Weight = 300
+	assert.NoError(t, newStackErr(t, cfg, "v6.12"), "u16 weights from v6.12")
+}

@@ -441,6 +441,20 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 					}
 				}
 				r.Dev, r.Via, r.Nexthops = "", netip.Addr{}, paths
+				if rapid.Bool().Draw(rt, "nexthopGroup") {
+					// The same next hops as `ip nexthop` objects and a
+					// group (ids unique across namespaces, as they may
+					// be per namespace).
+					var members []NexthopGroupMember
+					for _, p := range paths {
+						id := uint32(len(cfg.NexthopObjects) + 1)
+						cfg.NexthopObjects = append(cfg.NexthopObjects, NexthopObjConfig{Netns: r.Netns, ID: id, Dev: p.Dev, Via: p.Via})
+						members = append(members, NexthopGroupMember{ID: id, Weight: p.Weight})
+					}
+					id := uint32(len(cfg.NexthopObjects) + 1)
+					cfg.NexthopObjects = append(cfg.NexthopObjects, NexthopObjConfig{Netns: r.Netns, ID: id, Group: members})
+					r.Nexthops, r.NHID = nil, id
+				}
 			}
 			for i := range cfg.Namespaces {
 				ns := &cfg.Namespaces[i]

@@ -152,6 +152,9 @@ type route struct {
 	// paths are a multipath route's next hops (multipath.go; nil for one
 	// path); dev and via are then the first path's.
 	paths []nexthop
+	// nhg: paths are the members of a nexthop group (`nhid`), which
+	// nexthop_select_path_hthr picks from.
+	nhg bool
 }
 
 // mtuOf is the MTU a packet routed by r leaves with: the route's mtu
@@ -899,16 +902,30 @@ func (s *Stack) build(maxVal int) error {
 			sk.encap = append(sk.encap, d)
 		}
 	}
+	objs, err := s.nexthopObjects(c, nsOf)
+	if err != nil {
+		return err
+	}
 	for i, rc := range c.Routes {
 		n, err := nsOf(fmt.Sprintf("route %d", i), nsName(rc.Netns))
 		if err != nil {
 			return err
 		}
+		nhg := false
+		if rc.NHID != 0 {
+			var gone bool
+			if rc, nhg, gone, err = expandNHID(n, i, rc, objs); err != nil {
+				return err
+			}
+			if gone {
+				continue // its nexthops were deleted with their devices
+			}
+		}
 		reject := rejectErr(rc.Type)
 		d := n.dev(rc.Dev)
 		var paths []nexthop
 		if len(rc.Nexthops) > 0 {
-			if paths, err = multipathOf(n, i, &rc); err != nil {
+			if paths, err = multipathOf(n, i, &rc, nhg); err != nil {
 				return err
 			}
 			d = paths[0].dev
@@ -965,6 +982,7 @@ func (s *Stack) build(maxVal int) error {
 				if err := n.addPaths(&r, paths, i); err != nil {
 					return err
 				}
+				r.nhg = nhg
 			}
 			*routes = append(*routes, r)
 		case RouteLocal:

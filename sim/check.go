@@ -111,6 +111,9 @@ func (s *Scenario) check() error {
 		if netstack.RejectRoute(r.Type) {
 			continue // no device (the parser refused one)
 		}
+		if r.NHID != 0 {
+			continue // netstack checks the object
+		}
 		if r.Nexthops != nil {
 			for j, nh := range r.Nexthops {
 				if err := hasDev(at(s.Src.Routes, i), fmt.Sprintf("route nexthop %d", j), r.Netns, nh.Dev); err != nil {
@@ -121,6 +124,13 @@ func (s *Scenario) check() error {
 		}
 		if err := hasDev(at(s.Src.Routes, i), "route", r.Netns, r.Dev); err != nil {
 			return err
+		}
+	}
+	for i, o := range c.NexthopObjects {
+		if o.Dev != "" {
+			if err := hasDev(at(s.Src.NexthopObjects, i), fmt.Sprintf("nexthop object %d", o.ID), o.Netns, o.Dev); err != nil {
+				return err
+			}
 		}
 	}
 	for i, r := range c.Rules {

@@ -164,6 +164,14 @@
 //	  - {dst: 198.51.100.0/24, nexthops: [{dev: veth0, via: 10.0.0.2}, {dev: eth0, via: 192.0.2.254, weight: 3}]}
 //	                                   # multipath (ECMP): each packet's hash picks a next hop by weight
 //	                                   # (hash-threshold); dev and via go in nexthops only
+//	  - {dst: 203.0.113.0/24, nhid: 10}   # a nexthop object (ip route ... nhid 10)
+//	nexthop_objects:                   # ip nexthop (v5.3): a next hop, a blackhole, or a hash-threshold group;
+//	                                   # a group passes over members whose gateway's neighbour failed (no sysctl)
+//	                                   # and ignores the source; a member whose device is down is deleted
+//	  - {netns: host, id: 1, dev: veth0, via: 10.0.0.2}
+//	  - {id: 2, dev: eth0, via: 192.0.2.254}
+//	  - {id: 5, blackhole: true}
+//	  - {id: 10, group: [{id: 1}, {id: 2, weight: 3}]}   # weights 1-255 (1-65535 from v6.12)
 //	rules:                             # policy routing (ip rule); the first of a family adds main (32766) and default
 //	                                   # (32767) after the model's local decisions, and unmerges IPv4's local table
 //	  - {netns: host, priority: 100, fwmark: 0x1, table: 100}   # fwmark MARK or MARK/MASK (skb->mark, SO_MARK)

@@ -88,7 +88,7 @@ func trimYAMLPrefix(s string) string {
 func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Column: n.Column} }
 
 var topKeys = []string{"name", "description", "kernel", "design", "carrier", "shards", "keep_dst_mac", "options",
-	"namespaces", "devices", "routes", "rules", "neighbours", "fdb", "sockets", "taps", "maps", "cpumaps", "devmaps", "programs", "entry"}
+	"namespaces", "devices", "routes", "nexthop_objects", "rules", "neighbours", "fdb", "sockets", "taps", "maps", "cpumaps", "devmaps", "programs", "entry"}
 
 func (d *dec) scenario(root *yaml.Node, s *Scenario) error {
 	m, err := d.fields(root, "scenario", topKeys...)
@@ -142,6 +142,8 @@ func (d *dec) topField(k string, v *yaml.Node, s *Scenario) (err error) {
 		err = collect(d, v, "devices", d.device, &c.Devices, &s.Src.Devices)
 	case "routes":
 		err = collect(d, v, "routes", d.route, &c.Routes, &s.Src.Routes)
+	case "nexthop_objects":
+		err = collect(d, v, "nexthop_objects", d.nexthopObj, &c.NexthopObjects, &s.Src.NexthopObjects)
 	case "rules":
 		err = collect(d, v, "rules", d.rule, &c.Rules, &s.Src.Rules)
 	case "neighbours":
@@ -697,7 +699,7 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 }
 
 func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
-	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "type", "mtu", "table", "nexthops")
+	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "type", "mtu", "table", "nexthops", "nhid")
 	if err != nil {
 		return r, err
 	}
@@ -724,11 +726,17 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 			r.Table, err = d.table(v, "route.table")
 		case "nexthops":
 			r.Nexthops, err = d.nexthops(v)
+		case "nhid":
+			var id int64
+			id, err = d.integer(v, "route.nhid", 1, 1<<32-1)
+			r.NHID = uint32(id)
 		}
 		return err
 	})
 	switch {
 	case err != nil:
+	case r.NHID != 0 && (r.Dev != "" || r.Via.IsValid() || r.Nexthops != nil || (r.Type != "" && r.Type != netstack.RouteUnicast)):
+		err = d.errf(n, "route: a route with nhid has no dev, via or nexthops of its own and is unicast")
 	case r.Nexthops != nil && (r.Dev != "" || r.Via.IsValid() || (r.Type != "" && r.Type != netstack.RouteUnicast)):
 		err = d.errf(n, "route: a multipath route (nexthops) has no dev or via of its own and is unicast")
 	case r.Table == tableLocal && r.Type != netstack.RouteLocal, r.Table != 0 && r.Table != tableMain && r.Table != tableLocal && r.Type == netstack.RouteLocal:
@@ -741,10 +749,82 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 		if r.Dev != "" || r.Via.IsValid() {
 			err = d.errf(n, "route: a %s route has no dev or via", r.Type)
 		}
-	case r.Dev == "" && r.Nexthops == nil:
+	case r.Dev == "" && r.Nexthops == nil && r.NHID == 0:
 		_, err = d.need(m, n, "route", "dev")
 	}
 	return r, err
+}
+
+// nexthopObj reads a nexthop object: {netns, id, dev, via}, {id,
+// blackhole: true} or {id, group: [{id, weight}]}.
+func (d *dec) nexthopObj(n *yaml.Node) (o netstack.NexthopObjConfig, err error) {
+	m, err := d.fields(n, "nexthop object", "netns", "id", "dev", "via", "blackhole", "group")
+	if err != nil {
+		return o, err
+	}
+	if _, err := d.need(m, n, "nexthop object", "id"); err != nil {
+		return o, err
+	}
+	o.Netns = netstack.HostNetns
+	err = d.kv(n, func(k string, v *yaml.Node) (err error) {
+		switch k {
+		case "netns":
+			o.Netns, err = d.name(v, "nexthop object.netns")
+		case "id":
+			var id int64
+			id, err = d.integer(v, "nexthop object.id", 1, 1<<32-1)
+			o.ID = uint32(id)
+		case "dev":
+			o.Dev, err = d.name(v, "nexthop object.dev")
+		case "via":
+			o.Via, err = d.addr(v, "nexthop object.via")
+		case "blackhole":
+			o.Blackhole, err = d.boolean(v, "nexthop object.blackhole")
+		case "group":
+			var items []*yaml.Node
+			if items, err = d.list(v, "nexthop object.group"); err != nil {
+				return err
+			}
+			if len(items) == 0 {
+				return d.errf(v, "nexthop object.group: want at least one member")
+			}
+			for _, it := range items {
+				gm, err := d.fields(it, "group member", "id", "weight")
+				if err != nil {
+					return err
+				}
+				if _, err := d.need(gm, it, "group member", "id"); err != nil {
+					return err
+				}
+				var mem netstack.NexthopGroupMember
+				if err := d.kv(it, func(k string, v *yaml.Node) (err error) {
+					switch k {
+					case "id":
+						var id int64
+						id, err = d.integer(v, "group member.id", 1, 1<<32-1)
+						mem.ID = uint32(id)
+					case "weight":
+						mem.Weight, err = d.intv(v, "group member.weight", 1, 65535)
+					}
+					return err
+				}); err != nil {
+					return err
+				}
+				o.Group = append(o.Group, mem)
+			}
+		}
+		return err
+	})
+	kinds := 0
+	for _, b := range []bool{o.Dev != "", o.Blackhole, o.Group != nil} {
+		if b {
+			kinds++
+		}
+	}
+	if err == nil && (kinds != 1 || (o.Via.IsValid() && o.Dev == "")) {
+		err = d.errf(n, "nexthop object %d: want one of dev (with an optional via), blackhole: true or group", o.ID)
+	}
+	return o, err
 }
 
 // nexthops reads a multipath route's next hops: a list of {dev, via,

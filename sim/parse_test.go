@@ -799,3 +799,43 @@ entry: {netns: a, dev: eth0}
 		assert.Contains(t, err.Error(), tc.want)
 	}
 }
+
+// TestParseNexthopObjects: nexthop objects (a next hop, a blackhole, a
+// group with weights) and routes naming them by nhid, and their errors.
+func TestParseNexthopObjects(t *testing.T) {
+	src := `devices:
+  - {name: eth0, kind: nic, addr: 192.0.2.1/24}
+  - {name: eth1, kind: nic, addr: 198.51.100.1/24}
+nexthop_objects:
+  - {id: 1, dev: eth0, via: 192.0.2.2}
+  - {id: 2, dev: eth1, via: 198.51.100.2}
+  - {id: 5, blackhole: true}
+  - {id: 10, group: [{id: 1}, {id: 2, weight: 3}]}
+routes:
+  - {dst: 203.0.113.0/24, nhid: 10}
+  - {dst: 10.0.0.0/8, nhid: 5}
+entry: {dev: eth0}
+`
+	s, err := Parse("t.yaml", []byte(src))
+	require.NoError(t, err)
+	assert.Equal(t, []netstack.NexthopObjConfig{
+		{Netns: "host", ID: 1, Dev: "eth0", Via: netip.MustParseAddr("192.0.2.2")},
+		{Netns: "host", ID: 2, Dev: "eth1", Via: netip.MustParseAddr("198.51.100.2")},
+		{Netns: "host", ID: 5, Blackhole: true},
+		{Netns: "host", ID: 10, Group: []netstack.NexthopGroupMember{{ID: 1}, {ID: 2, Weight: 3}}},
+	}, s.Stack.NexthopObjects)
+	assert.Equal(t, uint32(10), s.Stack.Routes[0].NHID)
+	for _, tc := range []struct{ src, want string }{
+		{"nexthop_objects:\n  - {dev: lo}\nentry: {dev: lo}\n", `t.yaml:2:5: nexthop object: missing "id"`},
+		{"nexthop_objects:\n  - {id: 1}\nentry: {dev: lo}\n", "t.yaml:2:5: nexthop object 1: want one of dev"},
+		{"nexthop_objects:\n  - {id: 1, via: 10.0.0.1}\nentry: {dev: lo}\n", "t.yaml:2:5: nexthop object 1: want one of dev"},
+		{"nexthop_objects:\n  - {id: 1, group: []}\nentry: {dev: lo}\n", "t.yaml:2:20: nexthop object.group: want at least one member"},
+		{"nexthop_objects:\n  - {id: 1, group: [{id: 2, weight: 0}]}\nentry: {dev: lo}\n", "group member.weight: 0 out of range"},
+		{"nexthop_objects:\n  - {id: 1, dev: eth7}\nentry: {dev: lo}\n", `t.yaml:2:5: nexthop object 1: no device "eth7" in namespace host`},
+		{"routes:\n  - {dst: 10.0.0.0/8, nhid: 1, dev: lo}\nentry: {dev: lo}\n", "t.yaml:2:5: route: a route with nhid has no dev, via or nexthops"},
+	} {
+		_, err := Parse("t.yaml", []byte(tc.src))
+		require.Error(t, err, tc.src)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+}

@@ -63,6 +63,7 @@ type Sources struct {
 	Namespaces            []Pos
 	Devices               []Pos
 	Routes                []Pos
+	NexthopObjects        []Pos
 	Rules                 []Pos
 	Neighbours            []Pos
 	FDB                   []Pos
@@ -84,6 +85,7 @@ func (s *Scenario) Copy() *Scenario {
 	c.Src.Namespaces = slices.Clone(s.Src.Namespaces)
 	c.Src.Devices = slices.Clone(s.Src.Devices)
 	c.Src.Routes = slices.Clone(s.Src.Routes)
+	c.Src.NexthopObjects = slices.Clone(s.Src.NexthopObjects)
 	c.Src.Rules = slices.Clone(s.Src.Rules)
 	c.Src.Neighbours = slices.Clone(s.Src.Neighbours)
 	c.Src.FDB = slices.Clone(s.Src.FDB)

@@ -344,6 +344,22 @@ type Profile struct {
 	// drawn at boot. Before, the hash is flow_hash_from_keys with the secret
 	// hashrnd, and there is no sysctl. Read by netstack.
 	MultipathSeed bool
+	// NexthopObjects: `ip nexthop` objects, hash-threshold groups and
+	// routes that name one (nhid) exist (v5.3, 430a049190de "nexthop: Add
+	// support for nexthop groups" and its series). Read by netstack.
+	NexthopObjects bool
+	// NexthopGoodFirst: a hash-threshold group passes over members whose
+	// gateway's neighbour is not NUD_VALID before it compares the hash,
+	// and falls back to its first good member, else its first (v6.6,
+	// 75f5f04c7bd2 "nexthop: Do not return invalid nexthop object during
+	// multipath selection"). Before, a group that has no good member
+	// covering the hash returns the first member that covers it, good or
+	// not. Read by netstack.
+	NexthopGoodFirst bool
+	// NexthopWeightU16: group weights go to 65535 (v6.12, b72a6a7ab957
+	// "net: nexthop: Increase weight to u16"); before, to 255. Read by
+	// netstack.
+	NexthopWeightU16 bool
 	// MultipathSaddr is how fib_select_multipath weighs a lookup's source
 	// address; see MultipathSaddrRule. Read by netstack.
 	MultipathSaddr MultipathSaddrRule
@@ -462,6 +478,9 @@ func profileFor(major, minor int) Profile {
 		MultipathL3Inner:           at(5, 3),
 		MultipathCustom:            at(5, 15),
 		MultipathSeed:              at(6, 11),
+		NexthopObjects:             at(5, 3),
+		NexthopGoodFirst:           at(6, 6),
+		NexthopWeightU16:           at(6, 12),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext
 	}

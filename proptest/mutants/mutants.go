@@ -2451,6 +2451,52 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "nhg-bad-member-taken",
+		File: "netstack/multipath.go",
+		Old: `			if !good(nh) {
+				continue
+			}
+			if pick < 0 {`,
+		New: `			if pick < 0 {`,
+		Desc: "a nexthop group passes over a member whose gateway's neighbour is not NUD_VALID (nexthop_is_good_nh)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "nhg-old-fallback",
+		File: "netstack/multipath.go",
+		Old:  `		if s.prof.NexthopGoodFirst {`,
+		New:  `		if true {`,
+		Desc: "before v6.6 a group with no good covering member returns the first covering one",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "nhg-saddr-weighed",
+		File: "netstack/multipath.go",
+		Old: `	if r.nhg {
+		return s.selectMember(ns, r, hash)
+	}`,
+		New:  ``,
+		Desc: "a nexthop group ignores the source address and fib_multipath_use_neigh (nexthop_path_fib_result)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "nhg-dead-member-kept",
+		File: "netstack/multipath.go",
+		Old:  `		case m.obj.dev.up:`,
+		New:  `		default:`,
+		Desc: "a nexthop whose device is down is deleted from its groups, and a route left with none is gone",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "nhg-blackhole-ignored",
+		File: "netstack/multipath.go",
+		Old: `			rc.Type = RouteBlackhole
+			return rc, false, false, nil`,
+		New:  `			return rc, false, true, nil`,
+		Desc: "a route naming a blackhole nexthop is a blackhole route (-EINVAL)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "mp-seed-boot-ignored",
 		File: "netstack/multipath.go",
 		Old:  `		seed = uint64(s.cfg.Options.MultipathBootSeed)`,
