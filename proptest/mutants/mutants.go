@@ -2457,7 +2457,7 @@ var List = []Mutant{
 				continue
 			}
 			if pick < 0 {`,
-		New: `			if pick < 0 {`,
+		New:  `			if pick < 0 {`,
 		Desc: "a nexthop group passes over a member whose gateway's neighbour is not NUD_VALID (nexthop_is_good_nh)",
 		Pkgs: []string{"./netstack"},
 	},
