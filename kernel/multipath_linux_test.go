@@ -139,6 +139,8 @@ type mpCase struct {
 	nhg bool
 	// blackhole: the route names a blackhole nexthop (id 5) instead.
 	blackhole bool
+	// downC: hC is set down once the route is there.
+	downC bool
 	// errors: pkt's packets expire at H (TTL 1), whose time exceeded
 	// errors go to their sources in 198.51.100.0/24; the tag is the
 	// quoted identification's low byte.
@@ -254,6 +256,8 @@ func TestKernelMultipath(t *testing.T) {
 			pkt: udpSrcs, one: 'C'},
 		{name: "nexthop group: a socket's source has no say", nhg: true, policy: 1, seed: 0x12345678, n: n, local: true, src: "10.2.0.1"},
 		{name: "a blackhole nexthop", blackhole: true, seed: 0x12345678, n: 8, pkt: udpSrcs, one: '-'},
+		{name: "a path through a device set down is dead", downC: true, seed: 0x12345678, n: n, pkt: udpSrcs, one: 'B'},
+		{name: "a group member through a device set down is deleted", nhg: true, downC: true, seed: 0x12345678, n: n, pkt: udpSrcs, one: 'B'},
 		{name: "socket, L4", policy: 1, seed: 0x12345678, n: n, local: true},
 		{name: "socket, L3", seed: 0x12345678, n: n, local: true},
 		{name: "socket bound to hC's address: its path", policy: 1, seed: 0x12345678, n: n, local: true, src: "10.2.0.1", one: 'C'},
@@ -294,6 +298,9 @@ func TestKernelMultipath(t *testing.T) {
 			}
 			if tc.failB {
 				require.NoError(t, h.IP("neigh", "replace", "10.1.0.2", "dev", "hB", "nud", "failed"))
+			}
+			if tc.downC {
+				require.NoError(t, h.IP("link", "set", "hC", "down"))
 			}
 			off := int32(14 + 5) // the identification's low byte
 			switch {
@@ -372,6 +379,13 @@ func TestKernelMultipath(t *testing.T) {
 				cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("198.51.100.0/24"),
 					Nexthops: []netstack.NexthopConfig{{Dev: "hB", Via: netip.MustParseAddr("10.1.0.2"), Weight: w[0]},
 						{Dev: "hC", Via: netip.MustParseAddr("10.2.0.2"), Weight: w[1]}}})
+			}
+			if tc.downC {
+				for i := range cfg.Devices {
+					if cfg.Devices[i].Name == "hC" {
+						cfg.Devices[i].Down = true
+					}
+				}
 			}
 			if tc.failB {
 				cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "hB", Addr: netip.MustParseAddr("10.1.0.2"),

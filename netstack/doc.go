@@ -178,7 +178,8 @@
 // bpf_fib_lookup hash their flow (the flowi path); IPv4 tunnels mix in
 // the inner packet's skb_get_hash. fib_select_multipath takes the first
 // live path whose upper bound (fib_rebalance: weights, a path through a
-// device that is down is dead) covers the hash, passing over gateways in
+// device that is down is dead; a route through no live device is
+// flushed, as the kernel flushes routes at NETDEV_DOWN) covers the hash, passing over gateways in
 // a failed or incomplete state with fib_multipath_use_neigh, and weighs
 // an output lookup's source address as the profile's MultipathSaddr says.
 // Routes may also name `ip nexthop` objects (Config.NexthopObjects,

@@ -65,8 +65,9 @@ type nexthop struct {
 // the weights of the live paths summed to total, path i's upper bound is
 // DIV_ROUND_CLOSEST_ULL(w_i << 31, total) - 1, w_i the weights summed up
 // to it; a dead path's is -1. Paths through a device that is down are
-// dead (fib_sync_down_dev's RTNH_F_DEAD); the model's devices keep their
-// carrier, so RTNH_F_LINKDOWN never applies.
+// dead (fib_sync_down_dev's RTNH_F_DEAD; a route left with none is
+// flushed); the model's devices keep their carrier, so RTNH_F_LINKDOWN
+// never applies.
 func rebalance(paths []nexthop) {
 	var total uint64
 	for i := range paths {
@@ -756,6 +757,20 @@ func (s *Stack) selectMember(ns *Netns, r *route, hash int32) *route {
 		}
 	}
 	return &r.paths[max(pick, 0)].route
+}
+
+// anyLive reports whether r, or one of its paths, goes through a device
+// that is up.
+func (r *route) anyLive() bool {
+	if r.paths == nil {
+		return r.dev.up
+	}
+	for i := range r.paths {
+		if r.paths[i].upper >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // firstLive is the first path of r that is not dead, else its first.

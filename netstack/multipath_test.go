@@ -627,3 +627,20 @@ func TestNexthopObjectErrors(t *testing.T) {
 	cfg.NexthopObjects[2].Group[0].Weight = 300
 	assert.NoError(t, newStackErr(t, cfg, "v6.12"), "u16 weights from v6.12")
 }
+
+// TestRoutesThroughDownDevice: a device that is down has no routes (the
+// kernel flushes them when it goes down): a route through it is skipped
+// for the next match (here the default route via B), and so is a
+// multipath route all of whose paths are dead.
+func TestRoutesThroughDownDevice(t *testing.T) {
+	cfg := mpTopology(NamespaceConfig{MultipathHashSeed: 1}, [2]int{})
+	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("198.51.100.0/25"), Dev: "veth1", Via: addr("10.2.0.2")})
+	cfg.Devices[2].Down = true // veth1
+	got := mpForward(t, cfg, "", 8)
+	assert.Equal(t, "b,b,b,b,b,b,b,b", got, "the /25 through veth1 is gone; the multipath /24 keeps its path via B")
+
+	all := mpTopology(NamespaceConfig{MultipathHashSeed: 1}, [2]int{})
+	all.Routes[len(all.Routes)-3].Nexthops = []NexthopConfig{{Dev: "veth1", Via: addr("10.2.0.2")}, {Dev: "veth1", Via: addr("10.2.0.3")}}
+	all.Devices[2].Down = true
+	assert.Equal(t, "b,b,b,b,b,b,b,b", mpForward(t, all, "", 8), "every path dead: the default route via B")
+}

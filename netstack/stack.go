@@ -984,6 +984,14 @@ func (s *Stack) build(maxVal int) error {
 				}
 				r.nhg = nhg
 			}
+			if !r.anyLive() {
+				// A device that is down has no routes: NETDEV_DOWN
+				// flushes those through it (fib_sync_down_dev then
+				// fib_flush; fib6_ifdown), a multipath route once all
+				// its paths are dead, and none can be added then
+				// (fib_check_nh: -ENETDOWN).
+				continue
+			}
 			*routes = append(*routes, r)
 		case RouteLocal:
 			// fib_table_insert into RT_TABLE_LOCAL, type RTN_LOCAL.

@@ -2497,6 +2497,14 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "route-down-device-kept",
+		File: "netstack/stack.go",
+		Old:  `			if !r.anyLive() {`,
+		New:  `			if false {`,
+		Desc: "routes through a device that is down are flushed (fib_sync_down_dev, fib6_ifdown), a multipath route once all its paths are dead",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "mp-seed-boot-ignored",
 		File: "netstack/multipath.go",
 		Old:  `		seed = uint64(s.cfg.Options.MultipathBootSeed)`,
