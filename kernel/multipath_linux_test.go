@@ -625,3 +625,47 @@ func TestKernelFibLookupMultipath(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelDownDeviceRoutes: a device that is down has no routes. H's
+// veth d0 (198.18.5.1/24; its peer d1 in H too) is down, and has a route of its own
+// (198.18.6.0/24): a datagram A sends to either prefix finds no route on
+// H (IP_INNOROUTES at hA), in the kernel and in the model, where the
+// connected route (fib_add_ifaddr waits for IFF_UP) and the route through
+// the device (flushed at NETDEV_DOWN) are absent.
+func TestKernelDownDeviceRoutes(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	for _, dst := range []string{"198.18.5.9", "198.18.6.9"} {
+		t.Run(dst, func(t *testing.T) {
+			tp := newRulesTopo(t, 0, false, false)
+			h := tp.h
+			for _, c := range [][]string{
+				{"link", "add", "d0", "type", "veth", "peer", "name", "d1"},
+				{"link", "set", "d0", "up"},
+				{"addr", "add", "198.18.5.1/24", "dev", "d0"},
+				{"route", "add", "198.18.6.0/24", "via", "198.18.5.2", "dev", "d0"},
+				{"link", "set", "d0", "down"},
+			} {
+				require.NoError(t, h.IP(c...), "%v", c)
+			}
+			frame := tp.rtFrame(icmpAddrA, dst, 64)
+			vA, err := tp.a.Ifindex("vA")
+			require.NoError(t, err)
+			kern := watchDrop(t, probe, tp.hA, func() { sendFrame(t, tp.a, vA, net.HardwareAddr(frame[0:6]), frame) })
+			t.Logf("kernel: %v", kern)
+
+			cfg := tp.rulesModel(nil)
+			cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "d0", Kind: netstack.KindVeth, Netns: "H", Down: true,
+				Addrs: []netip.Prefix{netip.MustParsePrefix("198.18.5.1/24")}, Peer: "d1", PeerNetns: "H"})
+			cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("198.18.6.0/24"), Dev: "d0",
+				Via: netip.MustParseAddr("198.18.5.2")})
+			obs := &devDrops{}
+			var model []string
+			runModel(t, cfg, obs, frame, func(s *netstack.Stack) { model = obs.first(s, "H", "hA") })
+			require.Equal(t, []string{"SKB_DROP_REASON_IP_INNOROUTES"}, kern)
+			require.Equal(t, kern, model, "model")
+		})
+	}
+}

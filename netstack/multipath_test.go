@@ -643,4 +643,18 @@ func TestRoutesThroughDownDevice(t *testing.T) {
 	all.Routes[len(all.Routes)-3].Nexthops = []NexthopConfig{{Dev: "veth1", Via: addr("10.2.0.2")}, {Dev: "veth1", Via: addr("10.2.0.3")}}
 	all.Devices[2].Down = true
 	assert.Equal(t, "b,b,b,b,b,b,b,b", mpForward(t, all, "", 8), "every path dead: the default route via B")
+
+	// An IPv4 address on a device that is down has no prefix route
+	// (fib_add_ifaddr): its subnet goes by the default route via B.
+	conn := mpTopology(NamespaceConfig{}, [2]int{})
+	conn.Devices[2].Down = true
+	conn.Devices[2].Addrs = append(conn.Devices[2].Addrs, pfx("198.18.5.1/24"))
+	atB := 0
+	conn.Programs = append(conn.Programs, ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
+		Prog: ProgramFunc(func(c *Ctx) int { atB++; return TCXNext })})
+	s, _ := newStack(t, conn, "", nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9",
+		dst: "198.18.5.9", sport: 1, dport: 2, payload: 10})}))
+	s.Flush()
+	assert.Equal(t, 1, atB, "the default route, not veth1's subnet")
 }

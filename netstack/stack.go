@@ -1023,6 +1023,9 @@ func (s *Stack) build(maxVal int) error {
 				if p.Addr().Is6() && p.Bits() == 128 {
 					continue // addrconf_prefix_route only for prefixes shorter than /128
 				}
+				if p.Addr().Is4() && !d.up {
+					continue // fib_add_ifaddr: the prefix route waits for IFF_UP (fib_netdev_event NETDEV_UP)
+				}
 				if d.kind == KindLoopback {
 					n.local = append(n.local, p.Masked())
 					continue

@@ -2505,6 +2505,14 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "connected-route-down-device",
+		File: "netstack/stack.go",
+		Old:  `				if p.Addr().Is4() && !d.up {`,
+		New:  `				if false {`,
+		Desc: "an IPv4 address on a device that is down has no prefix route (fib_add_ifaddr waits for IFF_UP)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "mp-seed-boot-ignored",
 		File: "netstack/multipath.go",
 		Old:  `		seed = uint64(s.cfg.Options.MultipathBootSeed)`,
