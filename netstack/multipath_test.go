@@ -143,6 +143,34 @@ func mpForward(t *testing.T, cfg *Config, prof string, n int, rss ...bool) strin
 	return endOf(te, cfg)
 }
 
+// countOf is how many of the comma-separated names in got are who.
+func countOf(got, who string) int {
+	n := 0
+	for _, x := range strings.Split(got, ",") {
+		if x == who {
+			n++
+		}
+	}
+	return n
+}
+
+// arrivals adds tc ingress programs at vB and vC of cfg that note "B" or
+// "C" for each IPv4 packet of protocol proto (0: any packet) and returns
+// the notes.
+func arrivals(cfg *Config, proto uint8) *[]string {
+	var at []string
+	for _, ns := range []string{"B", "C"} {
+		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "at" + ns, Hook: carrier.HookTCIngress, Netns: ns, Dev: "v" + ns,
+			Prog: ProgramFunc(func(c *Ctx) int {
+				if d := c.Skb.Data(); proto == 0 || len(d) > ethHlen+ipHlen && d[ethHlen+9] == proto {
+					at = append(at, ns)
+				}
+				return TCXNext
+			})})
+	}
+	return &at
+}
+
 // TestMultipathForward: forwarded datagrams spread over both paths by
 // their addresses; the same flows take the same paths again; the seed
 // (or, at 0, the boot seed) moves them; a path through a device that is
@@ -150,19 +178,10 @@ func mpForward(t *testing.T, cfg *Config, prof string, n int, rss ...bool) strin
 // over a path whose gateway's entry failed.
 func TestMultipathForward(t *testing.T) {
 	const n = 64
-	count := func(got, who string) int {
-		n := 0
-		for _, x := range strings.Split(got, ",") {
-			if x == who {
-				n++
-			}
-		}
-		return n
-	}
 	base := mpForward(t, mpTopology(NamespaceConfig{MultipathHashSeed: 1}, [2]int{}), "", n)
-	require.Equal(t, n, count(base, "b")+count(base, "c"), base)
-	require.NotZero(t, count(base, "b"), base)
-	require.NotZero(t, count(base, "c"), base)
+	require.Equal(t, n, countOf(base, "b")+countOf(base, "c"), base)
+	require.NotZero(t, countOf(base, "b"), base)
+	require.NotZero(t, countOf(base, "c"), base)
 	assert.Equal(t, base, mpForward(t, mpTopology(NamespaceConfig{MultipathHashSeed: 1}, [2]int{}), "", n), "the same flows, the same paths")
 	assert.NotEqual(t, base, mpForward(t, mpTopology(NamespaceConfig{MultipathHashSeed: 2}, [2]int{}), "", n), "another seed")
 
@@ -174,14 +193,14 @@ func TestMultipathForward(t *testing.T) {
 
 	down := mpTopology(NamespaceConfig{MultipathHashSeed: 1}, [2]int{})
 	down.Devices[2].Down = true
-	assert.Equal(t, n, count(mpForward(t, down, "", n), "b"), "a dead path takes nothing")
+	assert.Equal(t, n, countOf(mpForward(t, down, "", n), "b"), "a dead path takes nothing")
 
 	skew := mpForward(t, mpTopology(NamespaceConfig{MultipathHashSeed: 1}, [2]int{1, 7}), "", n)
-	assert.Greater(t, count(skew, "c"), 3*count(skew, "b"), "weights 1:7: %s", skew)
+	assert.Greater(t, countOf(skew, "c"), 3*countOf(skew, "b"), "weights 1:7: %s", skew)
 
 	neigh := mpTopology(NamespaceConfig{MultipathHashSeed: 1, MultipathUseNeigh: true}, [2]int{})
 	neigh.Neighbours = append(neigh.Neighbours, NeighConfig{Dev: "veth0", Addr: addr("10.1.0.2"), State: NeighFailed})
-	assert.Equal(t, n, count(mpForward(t, neigh, "", n), "c"), "use_neigh: the failed gateway's path is passed over")
+	assert.Equal(t, n, countOf(mpForward(t, neigh, "", n), "c"), "use_neigh: the failed gateway's path is passed over")
 }
 
 // TestMultipathSourceAddress: a socket's bound source and
@@ -194,21 +213,14 @@ func TestMultipathSourceAddress(t *testing.T) {
 		cfg := mpTopology(NamespaceConfig{MultipathHashSeed: 1, MultipathHashPolicy: policy}, [2]int{})
 		cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "own", Proto: ProtoUDP, Port: 4000, Addr: bound})
 		cfg.Entries = []EntryConfig{{Kind: EntryTX, Socket: "own"}}
-		var at []string
-		for _, ns := range []string{"B", "C"} {
-			cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "at" + ns, Hook: carrier.HookTCIngress, Netns: ns, Dev: "v" + ns,
-				Prog: ProgramFunc(func(c *Ctx) int {
-					at = append(at, strings.ToLower(ns))
-					return TCXNext
-				})})
-		}
+		at := arrivals(cfg, 0)
 		s, _ := newStack(t, cfg, prof, nil, nil)
 		for i := range 32 {
 			f := buildFrame(frameOpts{src: "192.0.2.1", dst: "198.51.100.7", sport: 4000, dport: uint16(5000 + i), payload: 10, noEth: true})
 			require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f}))
 		}
 		s.Flush()
-		return strings.Join(at, ",")
+		return strings.ToLower(strings.Join(*at, ","))
 	}
 	both := func(t *testing.T, got string) {
 		t.Helper()
@@ -472,16 +484,7 @@ func TestMultipathTunnel(t *testing.T) {
 	cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "tun0", Kind: KindIPIP, Local: addr("192.0.2.1"), Remote: addr("198.51.100.7"),
 		Addrs: []netip.Prefix{pfx("10.77.0.1/30")}})
 	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("10.88.0.0/16"), Dev: "tun0"})
-	var at []string
-	for _, ns := range []string{"B", "C"} {
-		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "at" + ns, Hook: carrier.HookTCIngress, Netns: ns, Dev: "v" + ns,
-			Prog: ProgramFunc(func(c *Ctx) int {
-				if d := c.Skb.Data(); len(d) > ethHlen+ipHlen && d[ethHlen+9] == ipprotoIPIP {
-					at = append(at, ns)
-				}
-				return TCXNext
-			})})
-	}
+	at := arrivals(cfg, ipprotoIPIP)
 	// v6.19: the tunnel's source matches no path's nh_saddr, which v6.16
 	// to v6.18 answer with the last path.
 	s, _ := newStack(t, cfg, "v6.19", nil, nil)
@@ -491,9 +494,9 @@ func TestMultipathTunnel(t *testing.T) {
 			dst: "10.88.0.9", sport: 1000, dport: 2000, payload: 10})}))
 	}
 	s.Flush()
-	require.Len(t, at, 32)
-	assert.Contains(t, at, "B")
-	assert.Contains(t, at, "C")
+	require.Len(t, *at, 32)
+	assert.Contains(t, *at, "B")
+	assert.Contains(t, *at, "C")
 }
 
 // TestMultipathICMPErrors: an ICMP error's route is hashed on the packet
@@ -503,25 +506,16 @@ func TestMultipathTunnel(t *testing.T) {
 func TestMultipathICMPErrors(t *testing.T) {
 	cfg := mpTopology(NamespaceConfig{MultipathHashPolicy: MultipathL4, MultipathHashSeed: 1, ICMPRatelimit: -1}, [2]int{})
 	cfg.Options.Replies = true
-	var at []string
-	for _, ns := range []string{"B", "C"} {
-		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "at" + ns, Hook: carrier.HookTCIngress, Netns: ns, Dev: "v" + ns,
-			Prog: ProgramFunc(func(c *Ctx) int {
-				if d := c.Skb.Data(); len(d) > ethHlen+ipHlen && d[ethHlen+9] == ipprotoICMP {
-					at = append(at, ns)
-				}
-				return TCXNext
-			})})
-	}
+	at := arrivals(cfg, ipprotoICMP)
 	s, _ := newStack(t, cfg, "", nil, nil)
 	for i := range 24 {
 		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "198.51.100.77",
 			dst: "192.0.2.50", ttl: 1, sport: uint16(30000 + 7*i), dport: 9999, payload: 10})}))
 	}
 	s.Flush()
-	require.Len(t, at, 24)
-	assert.Contains(t, at, "B")
-	assert.Contains(t, at, "C")
+	require.Len(t, *at, 24)
+	assert.Contains(t, *at, "B")
+	assert.Contains(t, *at, "C")
 }
 
 // nhgTopology is mpTopology with 198.51.100.0/24 by nexthop group 10
@@ -550,31 +544,28 @@ func nhgTopology(ns NamespaceConfig) *Config {
 // members are all gone is no route; a blackhole nexthop drops.
 func TestNexthopGroups(t *testing.T) {
 	const n = 48
-	count := func(got, who string) int {
-		c := 0
-		for _, x := range strings.Split(got, ",") {
-			if x == who {
-				c++
-			}
-		}
-		return c
-	}
 	ns := NamespaceConfig{}
 	base := mpForward(t, nhgTopology(ns), "", n)
-	assert.Positive(t, count(base, "b"), base)
-	assert.Positive(t, count(base, "c"), base)
+	assert.Positive(t, countOf(base, "b"), base)
+	assert.Positive(t, countOf(base, "c"), base)
 	legacy := mpTopology(ns, [2]int{})
 	legacy.Options.MultipathBootSeed = 1
 	assert.Equal(t, mpForward(t, legacy, "", n), base, "the same hash and bounds as a multipath route")
 
 	failed := nhgTopology(ns)
 	failed.Neighbours = append(failed.Neighbours, NeighConfig{Dev: "veth1", Addr: addr("10.2.0.2"), State: NeighFailed})
-	assert.Equal(t, n, count(mpForward(t, failed, "v6.6", n), "b"), "v6.6: the first good member")
+	assert.Equal(t, n, countOf(mpForward(t, failed, "v6.6", n), "b"), "v6.6: the first good member")
 	assert.Equal(t, base, mpForward(t, failed, "v6.1", n), "v6.1: the covering member, resolved anew")
 
 	down := nhgTopology(ns)
 	down.Devices[2].Down = true
-	assert.Equal(t, n, count(mpForward(t, down, "", n), "b"), "veth1's nexthop is deleted from the group")
+	assert.Equal(t, n, countOf(mpForward(t, down, "", n), "b"), "veth1's nexthop is deleted from the group")
+	// The one member left is a path of its own: no hash and no
+	// neighbour check, so its failed gateway is resolved anew.
+	lone := nhgTopology(ns)
+	lone.Devices[1].Down = true
+	lone.Neighbours = append(lone.Neighbours, NeighConfig{Dev: "veth1", Addr: addr("10.2.0.2"), State: NeighFailed})
+	assert.Equal(t, n, countOf(mpForward(t, lone, "", n), "c"), "veth0's nexthop is deleted; the group of one sends by veth1")
 	down.Devices[1].Down = true
 	require.False(t, down.Routes[0].Dst.IsValid(), "rulesTopology's default route")
 	down.Routes = down.Routes[1:]
