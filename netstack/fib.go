@@ -199,7 +199,9 @@ func isSkbForwardable(d *Device, b *skb.Buff) bool {
 
 // fibLookup models bpf_ipv4_fib_lookup and bpf_ipv6_fib_lookup
 // (net/core/filter.c) on the model's tables and policy rules (without
-// multipath or lightweight tunnels). Without FibLookupDirect the rules
+// lightweight tunnels); a multipath route's path is picked by the
+// params' flow (fib_select_path, fib6_select_path: multipath.go). Without
+// FibLookupDirect the rules
 // decide (fibrules.go) with the flow's addresses, L4 fields, Ifindex as
 // flowi_iif (flowi_oif with FibLookupOutput, flowi_iif lo) and Mark with
 // FibLookupMark; an unreachable rule is NOT_FWDED, unlike an unreachable
