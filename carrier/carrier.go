@@ -28,6 +28,8 @@ const (
 	HookSockOps                   // sockops with the skb (bpf_sock_ops_skb)
 	HookTracepoint                // tp_btf on skb tracepoints (kfree_skb, consume_skb)
 	HookLSM                       // BPF LSM (lsm/inet_conn_established, lsm/inet_conn_request) with the skb argument
+	HookNetkitPrimary             // netkit BPF_NETKIT_PRIMARY (SCHED_CLS): run when the primary device transmits
+	HookNetkitPeer                // netkit BPF_NETKIT_PEER (SCHED_CLS): run when the peer device transmits
 	NumHooks                      // number of hooks; not a hook
 )
 
@@ -35,8 +37,22 @@ var hookNames = [NumHooks]string{
 	HookXDP: "xdp", HookTCIngress: "tc_ingress", HookTCEgress: "tc_egress",
 	HookCgroupIngress: "cgroup_ingress", HookCgroupEgress: "cgroup_egress",
 	HookSocketFilter: "socket_filter", HookSockOps: "sockops", HookTracepoint: "tracepoint",
-	HookLSM: "lsm",
+	HookLSM: "lsm", HookNetkitPrimary: "netkit_primary", HookNetkitPeer: "netkit_peer",
 }
+
+// SchedCLS reports whether programs at h are BPF_PROG_TYPE_SCHED_CLS: tc
+// ingress and egress (tcx or cls_bpf), and netkit's primary and peer
+// programs, which bpf_prog_attach_check_attach_type and
+// attach_type_to_prog_type give the same program type
+// (BPF_NETKIT_PRIMARY, BPF_NETKIT_PEER). They share tc_cls_act_func_proto's
+// helpers and kfuncs, __sk_buff->data_meta, and the direct-write prologue
+// (bpf_unclone_prologue).
+func (h Hook) SchedCLS() bool {
+	return h == HookTCIngress || h == HookTCEgress || h == HookNetkitPrimary || h == HookNetkitPeer
+}
+
+// Netkit reports whether h is one of netkit's attach points.
+func (h Hook) Netkit() bool { return h == HookNetkitPrimary || h == HookNetkitPeer }
 
 func (h Hook) String() string {
 	if h < NumHooks {

@@ -46,7 +46,8 @@ const sizeofXDPFrame = 40
 // in v6.19.)
 //
 // Hooks: HookXDP writes (adjust_meta on the first write) and reads;
-// HookTCIngress/HookTCEgress read and write in place within the existing
+// HookTCIngress/HookTCEgress (and netkit's SCHED_CLS programs,
+// HookNetkitPrimary/HookNetkitPeer) read and write in place within the existing
 // area (a write cannot grow it: bpf_dynptr_write returns -E2BIG, and on a
 // cloned skb the direct-write prologue unclones the head first, which
 // clears the metadata before v6.19); HookTracepoint reads through BTF
@@ -118,7 +119,7 @@ func (c *xdpMeta) xdpArea(b *skb.Buff) []byte {
 func (c *xdpMeta) tcArea(h Hook, b *skb.Buff) (area []byte, lost bool) {
 	var view []byte
 	var valid bool
-	if h == HookTCIngress || h == HookTCEgress {
+	if h.SchedCLS() {
 		view, valid = b.DataMeta()
 	} else {
 		view, valid = b.Metadata()
@@ -153,7 +154,7 @@ func (c *xdpMeta) area(h Hook, b *skb.Buff) []byte {
 // design's reach option.
 func (c *xdpMeta) readable(h Hook) bool {
 	switch h {
-	case HookXDP, HookTCIngress, HookTCEgress:
+	case HookXDP, HookTCIngress, HookTCEgress, HookNetkitPrimary, HookNetkitPeer:
 		return true
 	case HookTracepoint, HookLSM:
 		return c.reach != XDPMetaReachCtx
@@ -163,7 +164,7 @@ func (c *xdpMeta) readable(h Hook) bool {
 	return false
 }
 
-func writable(h Hook) bool { return h == HookXDP || h == HookTCIngress || h == HookTCEgress }
+func writable(h Hook) bool { return h == HookXDP || h.SchedCLS() }
 
 // Lookup reads the map's slot of the metadata area. ErrNotFound when the
 // skb has no (intact) metadata or the presence bit is clear; ErrHookDenied

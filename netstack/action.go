@@ -394,7 +394,7 @@ func defaultRet(h carrier.Hook) int {
 	switch h {
 	case carrier.HookXDP:
 		return XDPPass
-	case carrier.HookTCIngress, carrier.HookTCEgress:
+	case carrier.HookTCIngress, carrier.HookTCEgress, carrier.HookNetkitPrimary, carrier.HookNetkitPeer:
 		return TCXNext
 	case carrier.HookSocketFilter:
 		return FilterAccept
@@ -408,7 +408,7 @@ func dropRet(h carrier.Hook) int {
 	switch h {
 	case carrier.HookXDP:
 		return XDPDrop
-	case carrier.HookTCIngress, carrier.HookTCEgress:
+	case carrier.HookTCIngress, carrier.HookTCEgress, carrier.HookNetkitPrimary, carrier.HookNetkitPeer:
 		return TCXDrop
 	}
 	return 0 // cgroup drop, socket filter 0 bytes
@@ -416,7 +416,7 @@ func dropRet(h carrier.Hook) int {
 
 func passRet(h carrier.Hook) int {
 	switch h {
-	case carrier.HookTCIngress, carrier.HookTCEgress:
+	case carrier.HookTCIngress, carrier.HookTCEgress, carrier.HookNetkitPrimary, carrier.HookNetkitPeer:
 		return TCXPass
 	}
 	return defaultRet(h)

@@ -33,7 +33,7 @@ const (
 func (s *Stack) arpRcv(b *skb.Buff) {
 	s.traceOp(LayerIP, OpARP, b)
 	d := s.devOf(b)
-	if pt := b.H().PktType; pt == skb.PacketOtherhost || pt == skb.PacketLoopback {
+	if pt := b.H().PktType; d.noarp || pt == skb.PacketOtherhost || pt == skb.PacketLoopback {
 		s.consume(b, DeliverOther, -1)
 		return
 	}
@@ -85,7 +85,7 @@ func arpValidSource(ns *Netns, sip [4]byte) bool {
 // device's address for tip to sha and sip, then dev_queue_xmit on d.
 func (s *Stack) arpSendReply(d *Device, sha [6]byte, sip, tip [4]byte) {
 	hh := llReservedSpace(d)
-	r, err := s.a.AllocSkb(arpHlen + hh)
+	r, err := s.a.AllocSkb(arpHlen + hh + d.tailroom)
 	if err != nil {
 		s.dropNoSkb(d, skb.DropNomem, OpARP)
 		return

@@ -276,6 +276,43 @@ const (
 	// redirects skbs to it for a qdisc or tc program there, and its
 	// tasklet puts each back where it came from.
 	KindIFB = "ifb"
+	// KindNetkit is a netkit device pair (v6.7, Profile.Netkit: `ip link
+	// add NAME type netkit ... peer name PEER`; netkit.go), declared once
+	// like a veth pair: the device is the primary, Peer the other end.
+	// Transmitting on one end runs the BPF_NETKIT_PRIMARY or
+	// BPF_NETKIT_PEER programs of that end (hooks netkit_primary and
+	// netkit_peer, attached through the primary) with skb->dev already
+	// the other end, then hands the frame to the other end's backlog
+	// (__netif_rx): no NAPI, no GRO, no native XDP. bpf_redirect_peer can
+	// target the primary from tc ingress, as a veth.
+	KindNetkit = "netkit"
+)
+
+// Netkit modes (DeviceConfig.Mode, enum netkit_mode) and default
+// policies (DeviceConfig.Policy and PeerPolicy, enum netkit_action).
+const (
+	// NetkitL3 (NETKIT_L3, the default): both ends are IFF_NOARP with an
+	// all-zero address; frames still carry an Ethernet header, whose
+	// addresses are the zero addresses (arp_constructor's NUD_NOARP
+	// entry takes the device's own), so the peer sees PACKET_HOST.
+	NetkitL3 = "l3"
+	// NetkitL2 (NETKIT_L2): both ends ARP and have random addresses
+	// (eth_hw_addr_random; the model picks deterministic ones) unless
+	// set (v6.10, Profile.NetkitPktType).
+	NetkitL2 = "l2"
+	// NetkitForward (NETKIT_PASS, `forward`, the default) passes a frame
+	// to the peer when the end has no program.
+	NetkitForward = "forward"
+	// NetkitBlackhole (NETKIT_DROP, `blackhole`) drops it. An end with
+	// programs ignores its policy: the programs' verdict decides, and
+	// NETKIT_NEXT from the last one passes.
+	NetkitBlackhole = "blackhole"
+	// NetkitScrubDefault (NETKIT_SCRUB_DEFAULT, the default) clears mark
+	// and priority of frames crossing into the peer's namespace;
+	// NetkitScrubNone (NETKIT_SCRUB_NONE) keeps them (v6.13,
+	// Profile.NetkitScrub).
+	NetkitScrubDefault = "default"
+	NetkitScrubNone    = "none"
 )
 
 // Macvlan modes (DeviceConfig.Mode, enum macvlan_mode).
@@ -307,7 +344,7 @@ type DeviceConfig struct {
 	// MTU is 1500 when 0 (65536 for loopback).
 	MTU int
 	// Peer, PeerNetns, PeerAddrs and PeerMAC describe the other end of a
-	// veth pair.
+	// veth or netkit pair.
 	Peer      string
 	PeerNetns string
 	PeerAddrs []netip.Prefix
@@ -366,8 +403,24 @@ type DeviceConfig struct {
 	// the default and the limit of the macvlan's.
 	Link string
 	// Mode is a macvlan's mode: MacvlanBridge (the default, ""),
-	// MacvlanPrivate, MacvlanVEPA, MacvlanPassthru or MacvlanSource.
+	// MacvlanPrivate, MacvlanVEPA, MacvlanPassthru or MacvlanSource; or a
+	// netkit pair's: NetkitL3 (the default, "") or NetkitL2.
 	Mode string
+	// Policy and PeerPolicy are a netkit pair's default verdicts for the
+	// primary's and the peer's transmissions when that end has no
+	// program: NetkitForward (the default, "") or NetkitBlackhole.
+	Policy, PeerPolicy string
+	// Scrub and PeerScrub are a netkit pair's scrub modes for frames the
+	// primary and the peer send into the other end's namespace:
+	// NetkitScrubDefault (the default, "") or NetkitScrubNone (v6.13,
+	// Profile.NetkitScrub).
+	Scrub, PeerScrub string
+	// Headroom and Tailroom are a netkit pair's needed_headroom and
+	// needed_tailroom, set on both ends (v6.14, Profile.NetkitRoom): they
+	// enter LL_RESERVED_SPACE, so forwarding into the pair (skb_cow) and
+	// ip_finish_output2 (skb_expand_head) reallocate a head with less room,
+	// and the host's own packets are allocated with more.
+	Headroom, Tailroom int
 	// SourceMACs is a source-mode macvlan's list of source addresses
 	// (`macaddr add`, IFLA_MACVLAN_MACADDR).
 	SourceMACs [][6]byte

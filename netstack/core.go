@@ -300,7 +300,8 @@ func (s *Stack) runTC(b *skb.Buff, d *Device, ingress bool) int {
 
 // skbDoRedirect models skb_do_redirect() with the bpf_redirect_info the
 // program left: the target is looked up in dev_net(skb->dev); BPF_F_PEER
-// (tc ingress only, a veth whose peer is up in another namespace) sets
+// (tc ingress only, a veth or netkit device, ndo_get_peer_dev, whose peer
+// is up in another namespace) sets
 // skb->dev to the peer, scrubs with xnet=false (v6.8+) and returns true
 // for another round; otherwise __bpf_redirect. Takes ownership of skb
 // unless it returns true. Data must be at the mac header.
@@ -322,7 +323,7 @@ func (s *Stack) skbDoRedirect(b *skb.Buff) (again bool) {
 	}
 	if ri.flags&flagPeer != 0 {
 		p := t.peer
-		if !b.H().TCAtIngress || t.kid != kidVeth || p == nil || !p.up || p.ns == cur.ns {
+		if !b.H().TCAtIngress || (t.kid != kidVeth && t.kid != kidNetkit) || p == nil || !p.up || p.ns == cur.ns {
 			s.drop(b, skb.DropNotSpecified, OpRedirectPeer)
 			return false
 		}

@@ -681,7 +681,7 @@ func (s *Stack) ndiscSendNA(d *Device, ns *Netns, mac [6]byte, daddr, target net
 // returns too (nil when the allocation fails: dropped at OpICMPSend).
 func (s *Stack) ndiscAllocSkb(d *Device, n int) (*skb.Buff, []byte) {
 	hh := llReservedSpace(d)
-	r, err := s.a.AllocSkb(hh + ip6Hlen + n)
+	r, err := s.a.AllocSkb(hh + ip6Hlen + n + d.tailroom)
 	if err != nil {
 		s.dropNoSkb(d, skb.DropNomem, OpICMPSend)
 		return nil, nil

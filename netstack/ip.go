@@ -641,7 +641,7 @@ func hardHeaderLenOf(d *Device) int {
 // neededHeadroom is dev->needed_headroom of tunnels: the encapsulation
 // they push in front (plus the underlay's Ethernet header).
 func neededHeadroom(d *Device) int {
-	return encapLen(d)
+	return encapLen(d) + d.headroom
 }
 
 // ipLocalDeliver models ip_local_deliver: fragments are reassembled first

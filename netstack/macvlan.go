@@ -149,8 +149,8 @@ func CheckMacvlan(devs []DeviceConfig, i int) error {
 		return &DeviceConfigError{Index: i, Name: dc.Name, Why: fmt.Sprintf(format, args...)}
 	}
 	if dc.Kind != KindMacvlan {
-		if dc.Link != "" || dc.Mode != "" || len(dc.SourceMACs) != 0 || dc.NoDst {
-			return bad("link, mode, source_macs and nodst are for macvlan devices")
+		if dc.Link != "" || (dc.Mode != "" && dc.Kind != KindNetkit) || len(dc.SourceMACs) != 0 || dc.NoDst {
+			return bad("link, mode, source_macs and nodst are for macvlan devices (and mode for netkit)")
 		}
 		return nil
 	}

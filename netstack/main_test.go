@@ -105,7 +105,13 @@ func newStackErr(tb testing.TB, cfg *Config, profile string) error {
 // the test's cleanup.
 func newStack(tb testing.TB, cfg *Config, profile string, car func(carrier.Env) carrier.Carrier, maps []carrier.MapSpec) (*Stack, *testEnv) {
 	tb.Helper()
-	a := skb.NewAllocator(kmem.New(), testProfile(tb, profile))
+	return newStackProf(tb, cfg, testProfile(tb, profile), car, maps)
+}
+
+// newStackProf is newStack under profile prof.
+func newStackProf(tb testing.TB, cfg *Config, prof skb.Profile, car func(carrier.Env) carrier.Carrier, maps []carrier.MapSpec) (*Stack, *testEnv) {
+	tb.Helper()
+	a := skb.NewAllocator(kmem.New(), prof)
 	allocsMu.Lock()
 	allocs = append(allocs, a)
 	allocsMu.Unlock()

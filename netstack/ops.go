@@ -93,6 +93,8 @@ const (
 	OpTCPSendReset       // tcp_v4_send_reset -> ip_send_unicast_reply
 	OpIGMPRcv            // igmp_rcv
 	OpARPSend            // arp_send_dst -> arp_create, arp_xmit
+	OpNetkitXmit         // netkit_xmit
+	OpNetkitRun          // netkit_run (the transmitting end's programs)
 	NumOps
 )
 
@@ -130,6 +132,7 @@ var opNames = [NumOps]string{
 	OpPacketSnd: "packet_snd", OpVlanUntag: "skb_vlan_untag",
 	OpMacvlanRx: "macvlan_handle_frame", OpMacvlanXmit: "macvlan_queue_xmit",
 	OpIFBXmit: "ifb_xmit", OpICMPRcv: "icmp_rcv", OpICMPSend: "__icmp_send", OpTCPSendReset: "tcp_v4_send_reset", OpIGMPRcv: "igmp_rcv", OpARPSend: "arp_xmit",
+	OpNetkitXmit: "netkit_xmit", OpNetkitRun: "netkit_run",
 }
 
 func (o Op) String() string {

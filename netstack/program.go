@@ -218,7 +218,7 @@ func (c *Ctx) SetPriority(v uint32) {
 
 // SetTCIndex models a __sk_buff->tc_index store (tc programs only).
 func (c *Ctx) SetTCIndex(v uint16) {
-	if c.skbOnly() && (c.Hook == carrier.HookTCIngress || c.Hook == carrier.HookTCEgress) {
+	if c.skbOnly() && c.Hook.SchedCLS() {
 		c.Skb.H().TCIndex = v
 	}
 }
@@ -548,9 +548,10 @@ func skbMinLen(b *skb.Buff) int {
 	return n
 }
 
-// atTC reports whether c is a tc program's (data at the mac header).
+// atTC reports whether c is a tc or netkit program's (SCHED_CLS, data at
+// the mac header).
 func (c *Ctx) atTC() bool {
-	return c.skbOnly() && (c.Hook == carrier.HookTCIngress || c.Hook == carrier.HookTCEgress)
+	return c.skbOnly() && c.Hook.SchedCLS()
 }
 
 // negErrno is err as a helper's return value: 0, or the negative errno

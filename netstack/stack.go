@@ -219,6 +219,14 @@ type Device struct {
 	mvNoDst bool // MACVLAN_FLAG_NODST
 	mvPort  *macvlanPort
 
+	// nk is a netkit end's state (netkit.go); noarp is IFF_NOARP (ifb, a
+	// netkit pair in l3 mode); headroom and tailroom are needed_headroom
+	// and needed_tailroom beyond a tunnel's encapsulation (a netkit pair's
+	// IFLA_NETKIT_HEADROOM and TAILROOM).
+	nk                 *netkitEnd
+	noarp              bool
+	headroom, tailroom int
+
 	xdp        []int
 	xdpGeneric bool
 	xdpFrags   bool // every xdp program has BPF_F_XDP_HAS_FRAGS
@@ -287,6 +295,7 @@ const (
 	kidBridge
 	kidMacvlan
 	kidIFB
+	kidNetkit
 )
 
 func kindID(kind string) devKind {
@@ -305,6 +314,8 @@ func kindID(kind string) devKind {
 		return kidMacvlan
 	case KindIFB:
 		return kidIFB
+	case KindNetkit:
+		return kidNetkit
 	}
 	return kidOther
 }
@@ -615,7 +626,10 @@ func (s *Stack) addDev(d *Device) {
 	d.kid = kindID(d.kind)
 	n.devs = append(n.devs, d)
 	s.devs = append(s.devs, d)
-	if d.mac == ([6]byte{}) && d.kind != KindLoopback && d.kind != KindIPIP && d.kind != KindGRE && d.kind != KindSIT && d.kind != KindIP6Tnl && d.kind != KindIP6GRE {
+	// A netkit pair in l3 mode keeps the zero address (netkit_new_link
+	// calls eth_hw_addr_random in l2 mode only).
+	if d.mac == ([6]byte{}) && d.kind != KindLoopback && d.kind != KindIPIP && d.kind != KindGRE && d.kind != KindSIT && d.kind != KindIP6Tnl && d.kind != KindIP6GRE &&
+		(d.kind != KindNetkit || !d.noarp) {
 		i := len(s.devs)
 		d.mac = [6]byte{0x02, 0x5e, byte(n.id >> 8), byte(n.id), byte(i >> 8), byte(i)}
 	}
@@ -723,11 +737,30 @@ func (s *Stack) build(maxVal int) error {
 		}
 		switch dc.Kind {
 		case KindNIC, KindDummy, KindVeth, KindBridge, KindVXLAN, KindGeneve, KindGRE, KindGRETap, KindIPIP, KindSIT, KindIP6Tnl,
-			KindIP6GRE, KindIP6GRETap, KindMacvlan, KindIFB:
+			KindIP6GRE, KindIP6GRETap, KindMacvlan, KindIFB, KindNetkit:
 		default:
 			return cfgErr("%s: unknown kind %q", what, dc.Kind)
 		}
+		if why := NetkitConfigError(dc, s.prof); why != "" {
+			return cfgErr("%s: %s", what, why)
+		}
 		d := s.newDev(i, dc.Name, dc.Kind, n, dc.MAC, dc.Addrs, dc)
+		if dc.Kind == KindNetkit {
+			pn, err := nsOf(what+" peer", nsName(dc.PeerNetns))
+			if err != nil {
+				return err
+			}
+			if pn.dev(dc.Peer) != nil || (pn == n && dc.Peer == dc.Name) {
+				return cfgErr("%s: peer %q already exists in %s", what, dc.Peer, pn.name)
+			}
+			p := s.newDev(i, dc.Peer, KindNetkit, pn, dc.PeerMAC, dc.PeerAddrs, dc)
+			d.peer, p.peer = p, d
+			p.fragList = s.fragListFeature(KindNetkit, dc.PeerTxFragList)
+			if dc.PeerXDP == "generic" {
+				p.xdpGeneric = true
+			}
+			netkitEnds(d, p, dc)
+		}
 		if dc.Kind == KindVeth {
 			if dc.Peer == "" {
 				return cfgErr("%s: veth without peer", what)
@@ -1216,18 +1249,22 @@ func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs 
 		d.rxMetaOps, _ = ParseXDPMetadataOps(dc.XDPMetadataOps)
 	case KindVeth:
 		d.rxMetaOps = allRxMetaOps
+	case KindNetkit:
+		d.noarp = dc.Mode != NetkitL2 // netkit_setup's IFF_NOARP, cleared in l2 mode
+	case KindIFB:
+		d.noarp = true // ifb_setup
 	}
 	switch dc.GRO {
 	case "on":
 		d.gro = true
 	case "off":
 	default:
-		d.gro = kind != KindVeth
+		d.gro = kind != KindVeth && kind != KindNetkit
 	}
 	d.groList, d.groUDPFwd = dc.GROList, dc.UDPGROForwarding
 	switch kind {
-	case KindVeth, KindLoopback, KindDummy, KindBridge:
-		d.gsoFraglist = !d.softGSO
+	case KindVeth, KindLoopback, KindDummy, KindBridge, KindNetkit:
+		d.gsoFraglist = !d.softGSO // NETIF_F_GSO_SOFTWARE
 	}
 	d.fragList = s.fragListFeature(kind, dc.TxFragList)
 	d.noTunnelTSO = dc.TunnelTSO == "off"
@@ -1302,6 +1339,19 @@ func (s *Stack) attachPrograms(maxVal int) error {
 		if n == nil {
 			return cfgErr("%s: unknown namespace %q", what, pc.Netns)
 		}
+		// tn is where the program's helpers look devices up: dev_net(skb->dev),
+		// which for a netkit program is the receiving end's namespace.
+		tn := n
+		var nkDev *Device
+		if pc.Hook.Netkit() {
+			var err error
+			if nkDev, err = netkitAttachDev(n, pc, what); err != nil {
+				return err
+			}
+			if pc.Hook == carrier.HookNetkitPrimary {
+				tn = nkDev.peer.ns
+			}
+		}
 		if pe.prog == nil {
 			ap := &actionProg{acts: pc.Actions, targets: make([]int32, len(pc.Actions)), val: make([]byte, maxVal)}
 			for j, a := range pc.Actions {
@@ -1310,21 +1360,23 @@ func (s *Stack) attachPrograms(maxVal int) error {
 				}
 				switch a.Kind {
 				case ActRedirect, ActRedirectPeer, ActCloneRedirect, ActMirred, ActRedirectNeigh:
-					if (a.Kind == ActMirred || a.Kind == ActRedirectNeigh) && pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
-						// act_mirred is a tc action; tc_cls_act_func_proto alone
-						// offers bpf_redirect_neigh.
+					if a.Kind == ActMirred && pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
 						return cfgErr("%s action %d (%s): a tc action, not available at hook %s", what, j, a.Kind, pc.Hook)
 					}
-					t := n.dev(a.Target)
+					if a.Kind == ActRedirectNeigh && !pc.Hook.SchedCLS() {
+						// tc_cls_act_func_proto alone offers bpf_redirect_neigh.
+						return cfgErr("%s action %d (%s): a tc helper, not available at hook %s", what, j, a.Kind, pc.Hook)
+					}
+					t := tn.dev(a.Target)
 					if t == nil {
-						return cfgErr("%s action %d (%s): unknown target %q in %s", what, j, a.Kind, a.Target, n.name)
+						return cfgErr("%s action %d (%s): unknown target %q in %s", what, j, a.Kind, a.Target, tn.name)
 					}
 					if a.Via.IsValid() && a.Kind != ActRedirectNeigh {
 						return cfgErr("%s action %d (%s): a next hop (via) is for redirect_neigh only", what, j, a.Kind)
 					}
 					ap.targets[j] = t.ifindex
 				case ActFibForward:
-					if pc.Hook != carrier.HookXDP && pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
+					if pc.Hook != carrier.HookXDP && !pc.Hook.SchedCLS() {
 						return cfgErr("%s action %d (fib_forward): bpf_fib_lookup is for xdp and tc programs, not %s", what, j, pc.Hook)
 					}
 					if a.Value&^uint64(FibLookupDirect|FibLookupOutput|FibLookupSkipNeigh|FibLookupMark) != 0 {
@@ -1338,7 +1390,7 @@ func (s *Stack) attachPrograms(maxVal int) error {
 						return cfgErr("%s action %d (fib_forward): bpf_redirect_neigh on NO_NEIGH is a tc helper, not for xdp programs", what, j)
 					}
 				case ActSetTunnelKey, ActGetTunnelKey:
-					if pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
+					if !pc.Hook.SchedCLS() {
 						return cfgErr("%s action %d (%s): bpf_skb_%s is for tc programs, not %s", what, j, a.Kind, a.Kind, pc.Hook)
 					}
 					if a.Kind == ActSetTunnelKey && (!a.Via.IsValid() || a.Value > 0xffffffff) {
@@ -1362,7 +1414,7 @@ func (s *Stack) attachPrograms(maxVal int) error {
 						return cfgErr("%s action %d (%s): bpf_xdp_%s is for xdp programs, not %s", what, j, a.Kind, a.Kind, pc.Hook)
 					}
 				case ActVlanPush, ActVlanPop, ActChangeHead, ActAdjustRoom, ActChangeProto, ActChangeTail:
-					if pc.Hook != carrier.HookTCIngress && pc.Hook != carrier.HookTCEgress {
+					if !pc.Hook.SchedCLS() {
 						return cfgErr("%s action %d (%s): bpf_skb_%s is for tc programs, not %s", what, j, a.Kind, a.Kind, pc.Hook)
 					}
 					if a.Kind == ActVlanPush && a.Value > 0xffff {
@@ -1426,6 +1478,10 @@ func (s *Stack) attachPrograms(maxVal int) error {
 			default:
 				d.tcEg = append(d.tcEg, idx)
 			}
+		case carrier.HookNetkitPrimary:
+			nkDev.nk.progs = append(nkDev.nk.progs, idx)
+		case carrier.HookNetkitPeer:
+			nkDev.peer.nk.progs = append(nkDev.peer.nk.progs, idx)
 		case carrier.HookCgroupIngress:
 			s.cgroupIn = append(s.cgroupIn, idx)
 		case carrier.HookCgroupEgress:

@@ -642,8 +642,9 @@ func (s *Stack) fragListOwn(b *skb.Buff, mtu, headroom int) bool {
 	return true
 }
 
-// ipFinishOutput2 models ip_finish_output2 -> neigh_output: devices with
-// an Ethernet header get it from the neighbour entry (neigh_hh_output
+// ipFinishOutput2 models ip_finish_output2 -> neigh_output: an skb with
+// less headroom than LL_RESERVED_SPACE(dev) gets more (skb_expand_head);
+// devices with an Ethernet header get it from the neighbour entry (neigh_hh_output
 // copies HH_DATA_ALIGN(14) = 16 bytes in front of data, then pushes 14, so
 // two more headroom bytes are written), L3 tunnels get none; then
 // dev_queue_xmit. A missing neighbour drops with NEIGH_FAILED (the model
@@ -668,9 +669,8 @@ func (s *Stack) ipFinishOutput2(b *skb.Buff, ns *Netns, out *Device, nh netip.Ad
 		}
 		dst = mac
 	}
-	if b.Headroom() < 16 {
-		if err := b.ExpandHead(16, 0); err != nil { // skb_expand_head in ip_finish_output2
-			s.drop(b, skb.DropNomem, OpNeighOutput)
+	if hh := llReservedSpace(out); b.Headroom() < hh {
+		if b = s.skbExpandHead(b, hh); b == nil {
 			return
 		}
 	}
@@ -679,6 +679,35 @@ func (s *Stack) ipFinishOutput2(b *skb.Buff, ns *Netns, out *Device, nh netip.Ad
 	writeEth(b.Data(), dst, out.mac, b.H().Protocol) // ETH_P_IP or ETH_P_IPV6 (ip6_finish_output2)
 	s.traceOp(LayerIP, OpNeighOutput, b)
 	s.devQueueXmit(b, out)
+}
+
+// skbExpandHead models skb_expand_head(skb, headroom) on an skb with less
+// headroom than that: a shared skb, or one not charged to a socket's
+// write memory (is_skb_wmem: sock_wfree or tcp_wfree; in the model's
+// output paths, any skb with a socket), is first replaced by a clone
+// (skb_set_owner_w to the socket, consume_skb on the original); then
+// pskb_expand_head by SKB_DATA_ALIGN(headroom - skb_headroom(skb)). On
+// failure the skb is dropped (NOMEM) and nil returned. Takes ownership of
+// skb and returns the one to go on with.
+func (s *Stack) skbExpandHead(b *skb.Buff, headroom int) *skb.Buff {
+	delta := skb.DataAlign(headroom - b.Headroom())
+	if sk := b.Sk(); b.Shared() || sk == nil {
+		n, err := b.Clone()
+		if err != nil {
+			s.drop(b, skb.DropNomem, OpNeighOutput)
+			return nil
+		}
+		if so, ok := sk.(*Socket); ok {
+			n.SetOwner(so, so.wfreeFn)
+		}
+		s.consumeSkb(b)
+		b = n
+	}
+	if err := b.ExpandHead(delta, 0); err != nil {
+		s.drop(b, skb.DropNomem, OpNeighOutput)
+		return nil
+	}
+	return b
 }
 
 // neighLookup models __ipv4_neigh_lookup_noref / __ipv6_neigh_lookup_noref
@@ -729,21 +758,28 @@ func neighResolve(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
 			break // failed or incomplete: resolved anew, as an address without an entry
 		}
 	}
-	// arp_constructor: an IFF_NOARP device (ifb) takes its own address;
-	// the neighbour of an RTN_BROADCAST address is
-	// NUD_NOARP with the device's broadcast address, that of a multicast
-	// one the group's Ethernet address (arp_mc_map -> ip_eth_mc_map).
-	if out.kid == kidIFB {
-		return out.mac, true
-	}
+	// arp_constructor and ndisc_constructor, in their order: the
+	// neighbour of a multicast address is NUD_NOARP with the group's
+	// Ethernet address (arp_mc_map -> ip_eth_mc_map, ndisc_mc_map), one on
+	// an IFF_NOARP device (ifb, a netkit pair in l3 mode) takes the
+	// device's own address, that of an RTN_BROADCAST address the device's
+	// broadcast address.
 	if nh.Is4() {
 		a := nh.As4()
 		if a[0]&0xf0 == 0xe0 {
 			return [6]byte{0x01, 0x00, 0x5e, a[1] & 0x7f, a[2], a[3]}, true
 		}
+		if out.noarp {
+			return out.mac, true
+		}
 		if ns.isBcast4(a) {
 			return broadcastMAC, true
 		}
+	} else if nh.IsMulticast() {
+		a := nh.As16()
+		return [6]byte{0x33, 0x33, a[12], a[13], a[14], a[15]}, true
+	} else if out.noarp {
+		return out.mac, true
 	}
 	// A completed ARP exchange with a directly attached peer, or with a
 	// macvlan on it.
@@ -842,6 +878,7 @@ func vlanDepth(f []byte) int {
 func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 	setDev(b, d)
 	b.ResetMacHeader()
+	b.H().TCAtIngress = false // tcx_set_ingress(skb, false)
 	s.traceOp(LayerCore, OpDevQueueXmit, b)
 	if !d.up {
 		s.drop(b, skb.DropDevReady, OpDevQueueXmit)
@@ -951,6 +988,8 @@ func (s *Stack) devXmitRaw(b *skb.Buff, d *Device) {
 		s.macvlanXmit(b, d)
 	case kidIFB:
 		s.ifbXmit(b, d)
+	case kidNetkit:
+		s.netkitXmit(b, d)
 	default:
 		s.tunnelXmit(b, d)
 	}

@@ -71,10 +71,13 @@ func (s *Scenario) check() error {
 		if err := addDev(dv.Netns, dv.Name, p, dv); err != nil {
 			return err
 		}
-		if dv.Kind == netstack.KindVeth {
+		if dv.Kind == netstack.KindVeth || dv.Kind == netstack.KindNetkit {
 			if err := addDev(dv.PeerNetns, dv.Peer, p, dv); err != nil {
 				return err
 			}
+		}
+		if why := netstack.NetkitConfigError(dv, &prof); why != "" {
+			return s.errAt(p, "device %s: %s", dv.Name, why)
 		}
 		if dv.LinkNetns != "" && !ns[dv.LinkNetns] {
 			return s.errAt(p, "device %s: unknown link_netns %q", dv.Name, dv.LinkNetns)
@@ -255,7 +258,7 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 	if p.XDPFrags && !prof.XDPFrags {
 		return s.errAt(pp, "%s: xdp_frags (BPF_F_XDP_HAS_FRAGS) needs kernel v5.18 or later, not %s", what, s.Kernel)
 	}
-	devHook := p.Hook == carrier.HookXDP || p.Hook == carrier.HookTCIngress || p.Hook == carrier.HookTCEgress
+	devHook := p.Hook == carrier.HookXDP || p.Hook.SchedCLS()
 	switch {
 	case p.Cpumap && p.Devmap:
 		return s.errAt(pp, "%s: a program is loaded for cpumaps or for devmaps, not both", what)
@@ -272,6 +275,21 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 		}
 	case p.Dev != "":
 		return s.errAt(pp, "%s: hook %s does not attach to a device", what, p.Hook)
+	}
+	// tns is where the program's helpers find devices: dev_net(skb->dev),
+	// for a netkit program the receiving end's namespace.
+	tns := p.Netns
+	if p.Hook.Netkit() {
+		i := slices.IndexFunc(s.Stack.Devices, func(d netstack.DeviceConfig) bool {
+			return d.Kind == netstack.KindNetkit && d.Name == p.Dev && d.Netns == p.Netns
+		})
+		if i < 0 {
+			return s.errAt(pp, "%s: %s is not the primary of a netkit pair in namespace %s (netkit programs of both ends attach through the primary)",
+				what, p.Dev, p.Netns)
+		}
+		if p.Hook == carrier.HookNetkitPrimary {
+			tns = s.Stack.Devices[i].PeerNetns
+		}
 	}
 	if p.Hook == carrier.HookSocketFilter {
 		switch {
@@ -338,7 +356,7 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 					map[bool]string{true: "v6.8", false: "v6.3"}[k == netstack.RxMetaVlanTag], prof.Name)
 			}
 		}
-		tc := p.Hook == carrier.HookTCIngress || p.Hook == carrier.HookTCEgress
+		tc := p.Hook.SchedCLS()
 		switch a.Kind {
 		case netstack.ActVlanPush, netstack.ActVlanPop, netstack.ActChangeHead, netstack.ActAdjustRoom, netstack.ActChangeProto,
 			netstack.ActChangeTail, netstack.ActSetTunnelKey, netstack.ActGetTunnelKey:
@@ -369,7 +387,7 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 		if a.Target == "" {
 			continue
 		}
-		if err := hasDev(ap, what+": "+a.Kind.String(), p.Netns, a.Target); err != nil {
+		if err := hasDev(ap, what+": "+a.Kind.String(), tns, a.Target); err != nil {
 			return err
 		}
 	}

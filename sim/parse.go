@@ -499,12 +499,13 @@ func (d *dec) mac(n *yaml.Node, what string) ([6]byte, error) {
 // DeviceKinds lists the device kinds a scenario may declare.
 var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.KindDummy, netstack.KindVeth,
 	netstack.KindBridge, netstack.KindVXLAN, netstack.KindGeneve, netstack.KindGRE, netstack.KindGRETap,
-	netstack.KindIPIP, netstack.KindSIT, netstack.KindIP6Tnl, netstack.KindIP6GRE, netstack.KindIP6GRETap, netstack.KindMacvlan, netstack.KindIFB}
+	netstack.KindIPIP, netstack.KindSIT, netstack.KindIP6Tnl, netstack.KindIP6GRE, netstack.KindIP6GRETap, netstack.KindMacvlan, netstack.KindIFB, netstack.KindNetkit}
 
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning"}
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning",
+	"policy", "peer_policy", "scrub", "peer_scrub", "headroom", "tailroom"}
 
 // xdpMetadataOps reads a NIC driver's XDP RX metadata kfuncs: a list of
 // rx_timestamp, rx_hash and rx_vlan_tag ([] or none: no ops), or all.
@@ -592,8 +593,24 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 		case "link":
 			dev.Link, err = d.name(v, w)
 		case "mode":
+			if dev.Kind == netstack.KindNetkit {
+				dev.Mode, err = d.enum(v, w, netstack.NetkitL3, netstack.NetkitL2)
+				break
+			}
 			dev.Mode, err = d.enum(v, w, netstack.MacvlanBridge, netstack.MacvlanPrivate, netstack.MacvlanVEPA, netstack.MacvlanPassthru,
 				netstack.MacvlanSource)
+		case "policy":
+			dev.Policy, err = d.enum(v, w, netstack.NetkitForward, netstack.NetkitBlackhole)
+		case "peer_policy":
+			dev.PeerPolicy, err = d.enum(v, w, netstack.NetkitForward, netstack.NetkitBlackhole)
+		case "scrub":
+			dev.Scrub, err = d.enum(v, w, netstack.NetkitScrubDefault, netstack.NetkitScrubNone)
+		case "peer_scrub":
+			dev.PeerScrub, err = d.enum(v, w, netstack.NetkitScrubDefault, netstack.NetkitScrubNone)
+		case "headroom":
+			dev.Headroom, err = d.intv(v, w, 0, 65535)
+		case "tailroom":
+			dev.Tailroom, err = d.intv(v, w, 0, 65535)
 		case "source_macs":
 			var items []*yaml.Node
 			if items, err = d.list(v, w); err != nil {
@@ -673,12 +690,12 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 	if err != nil {
 		return dev, err
 	}
-	if dev.Kind == netstack.KindVeth && dev.Peer == "" {
-		return dev, d.errf(n, "%s: a veth needs a peer", what)
+	if (dev.Kind == netstack.KindVeth || dev.Kind == netstack.KindNetkit) && dev.Peer == "" {
+		return dev, d.errf(n, "%s: a %s needs a peer", what, dev.Kind)
 	}
-	if dev.Kind != netstack.KindVeth && (dev.Peer != "" || dev.PeerNetns != "" || dev.PeerAddrs != nil ||
+	if dev.Kind != netstack.KindVeth && dev.Kind != netstack.KindNetkit && (dev.Peer != "" || dev.PeerNetns != "" || dev.PeerAddrs != nil ||
 		dev.PeerXDP != "" || dev.PeerGRO != "" || dev.PeerMAC != [6]byte{} || dev.PeerGROList || dev.PeerUDPGROForwarding || dev.PeerTxFragList != "") {
-		return dev, d.errf(n, "%s: only a veth has a peer", what)
+		return dev, d.errf(n, "%s: only a veth or netkit pair has a peer", what)
 	}
 	if dev.Master == "" && (dev.Hairpin || dev.Isolated || dev.NoFlood || dev.NoMcastFlood || dev.NoBcastFlood || dev.NoLearning) {
 		return dev, d.errf(n, "%s: hairpin, isolated, flood, mcast_flood, bcast_flood and learning are bridge port flags (set master)", what)
@@ -686,13 +703,17 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 	if dev.Kind == netstack.KindMacvlan && dev.Link == "" {
 		return dev, d.errf(n, "%s: a macvlan needs its lower device (link)", what)
 	}
-	if dev.Kind != netstack.KindMacvlan && (dev.Link != "" || dev.Mode != "" || dev.SourceMACs != nil || dev.NoDst) {
-		return dev, d.errf(n, "%s: link, mode, source_macs and nodst are for macvlan devices", what)
+	if dev.Kind != netstack.KindMacvlan && (dev.Link != "" || (dev.Mode != "" && dev.Kind != netstack.KindNetkit) || dev.SourceMACs != nil || dev.NoDst) {
+		return dev, d.errf(n, "%s: link, mode, source_macs and nodst are for macvlan devices (and mode for netkit)", what)
+	}
+	if dev.Kind != netstack.KindNetkit && (dev.Policy != "" || dev.PeerPolicy != "" || dev.Scrub != "" || dev.PeerScrub != "" ||
+		dev.Headroom != 0 || dev.Tailroom != 0) {
+		return dev, d.errf(n, "%s: policy, peer_policy, scrub, peer_scrub, headroom and tailroom are for netkit devices", what)
 	}
 	if (dev.UDPCsum != "" || dev.UDP6ZeroCsumRx) && dev.Kind != netstack.KindVXLAN && dev.Kind != netstack.KindGeneve {
 		return dev, d.errf(n, "%s: udp_csum and udp6zerocsumrx are for vxlan and geneve devices", what)
 	}
-	if dev.Kind == netstack.KindVeth && dev.PeerNetns == "" {
+	if (dev.Kind == netstack.KindVeth || dev.Kind == netstack.KindNetkit) && dev.PeerNetns == "" {
 		dev.PeerNetns = dev.Netns
 	}
 	return dev, nil

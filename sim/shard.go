@@ -119,7 +119,7 @@ func progWhere(s *Scenario, p netstack.ProgramConfig) string {
 		return "devmap " + strings.Join(at, ",")
 	}
 	switch p.Hook {
-	case carrier.HookXDP, carrier.HookTCIngress, carrier.HookTCEgress:
+	case carrier.HookXDP, carrier.HookTCIngress, carrier.HookTCEgress, carrier.HookNetkitPrimary, carrier.HookNetkitPeer:
 		return "dev " + p.Netns + "/" + p.Dev
 	case carrier.HookSocketFilter:
 		ns := p.Netns

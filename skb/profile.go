@@ -360,6 +360,36 @@ type Profile struct {
 	// "net: nexthop: Increase weight to u16"); before, to 255. Read by
 	// netstack.
 	NexthopWeightU16 bool
+	// Netkit: the netkit device pair exists (v6.7, 35dfaad7188c "netkit,
+	// bpf: Add bpf programmable net device"): netkit_xmit hands a frame to
+	// the peer's backlog after the transmitting side's BPF_NETKIT_PRIMARY or
+	// BPF_NETKIT_PEER programs, and bpf_redirect_peer can target it
+	// (ndo_get_peer_dev). Read by netstack.
+	Netkit bool
+	// NetkitPktType: netkit_xmit sets pkt_type from the peer's address
+	// (eth_skb_pkt_type) before its programs run and only pulls the
+	// Ethernet header after them (eth_skb_pull_mac), so a program's
+	// bpf_skb_change_type sticks (v6.10, 3998d184267d "netkit: Fix
+	// pkt_type override upon netkit pass verdict"; 6.9.y stable). Before,
+	// eth_type_trans after the programs set pkt_type and protocol anew.
+	// A MAC address may be given in L2 mode from the same release
+	// (d6fe532b7499); before, netkit refused every IFLA_ADDRESS. Read by
+	// netstack.
+	NetkitPktType bool
+	// NetkitScrub: the scrub attributes (IFLA_NETKIT_SCRUB,
+	// IFLA_NETKIT_PEER_SCRUB; v6.13, 83134ef46093 "netkit: Add option for
+	// scrubbing skb meta data"; 6.12.y stable from about 6.12.4).
+	// netkit_prep_forward scrubs with xnet=false and, crossing
+	// namespaces, clears the receive timestamp and, with
+	// NETKIT_SCRUB_DEFAULT, mark and priority; NETKIT_SCRUB_NONE keeps
+	// them. Before, it called skb_scrub_packet(skb, xnet) and zeroed
+	// priority on every transmission, within a namespace too. Read by
+	// netstack.
+	NetkitScrub bool
+	// NetkitRoom: IFLA_NETKIT_HEADROOM and IFLA_NETKIT_TAILROOM set both
+	// devices' needed_headroom and needed_tailroom at creation (v6.14,
+	// b9ed315d3c4c). Read by netstack.
+	NetkitRoom bool
 	// MultipathSaddr is how fib_select_multipath weighs a lookup's source
 	// address; see MultipathSaddrRule. Read by netstack.
 	MultipathSaddr MultipathSaddrRule
@@ -481,6 +511,10 @@ func profileFor(major, minor int) Profile {
 		NexthopObjects:             at(5, 3),
 		NexthopGoodFirst:           at(6, 6),
 		NexthopWeightU16:           at(6, 12),
+		Netkit:                     at(6, 7),
+		NetkitPktType:              at(6, 10),
+		NetkitScrub:                at(6, 13),
+		NetkitRoom:                 at(6, 14),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext
 	}

@@ -50,6 +50,10 @@ const (
 // dataAlign models SKB_DATA_ALIGN(X): round up to SMP_CACHE_BYTES.
 func dataAlign(x int) int { return (x + L1CacheBytes - 1) &^ (L1CacheBytes - 1) }
 
+// DataAlign is SKB_DATA_ALIGN(x), for callers that size a head as the
+// kernel does.
+func DataAlign(x int) int { return dataAlign(x) }
+
 // headAlign models SKB_HEAD_ALIGN(X) = SKB_DATA_ALIGN(X) +
 // SKB_DATA_ALIGN(sizeof(struct skb_shared_info)).
 func headAlign(x int) int { return dataAlign(x) + SizeofSharedInfo }

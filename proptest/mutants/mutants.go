@@ -1715,8 +1715,8 @@ var List = []Mutant{
 	{
 		Name: "arp-otherhost-processed",
 		File: "netstack/arp.go",
-		Old:  `	if pt := b.H().PktType; pt == skb.PacketOtherhost || pt == skb.PacketLoopback {`,
-		New:  `	if pt := b.H().PktType; pt == skb.PacketLoopback {`,
+		Old:  `	if pt := b.H().PktType; d.noarp || pt == skb.PacketOtherhost || pt == skb.PacketLoopback {`,
+		New:  `	if pt := b.H().PktType; d.noarp || pt == skb.PacketLoopback {`,
 		Desc: "arp_rcv consumes a frame for another host without processing it",
 		Pkgs: []string{"./netstack"},
 	},
