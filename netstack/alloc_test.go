@@ -116,6 +116,8 @@ func TestNoAllocsSteadyState(t *testing.T) {
 			buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "198.51.100.7", sport: 1000, dport: 2000, payload: 64}), 0},
 		{"rx-multipath-custom-forward-socket", mpTopology(NamespaceConfig{MultipathHashPolicy: MultipathCustom, MultipathHashFields: 0x37}, [2]int{}),
 			buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "198.51.100.7", sport: 1000, dport: 2000, payload: 64}), 0},
+		// Forwarding into a netkit pair whose primary runs a program.
+		{"rx-forward-netkit-socket", netkitRxConfig(), worldFrame(), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, te := newStack(t, tc.cfg, "", nil, nil)

@@ -537,3 +537,15 @@ func TestNetkitConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// netkitRxConfig is netkitConfig's topology with built-in programs only:
+// frames from eth0 are forwarded through nk0, whose primary's program
+// passes them, to the pod's socket.
+func netkitRxConfig() *Config {
+	cfg := netkitConfig(new([]nkSeen))
+	cfg.Programs = []ProgramConfig{
+		{Name: "primary", Hook: carrier.HookNetkitPrimary, Dev: "nk0", Actions: []Action{{Kind: ActCount}, {Kind: ActPass}}},
+		{Name: "peer", Hook: carrier.HookNetkitPeer, Dev: "nk0", Actions: []Action{{Kind: ActCount}}},
+	}
+	return cfg
+}

@@ -342,7 +342,40 @@ func propConfigs() []*Config {
 		{Name: "pB", Hook: carrier.HookTCEgress, Netns: "B", Dev: "pB", Actions: []Action{{Kind: ActGetTunnelKey}, {Kind: ActRead, Map: 0}}},
 	}
 	ext.Entries = append(ext.Entries, EntryConfig{Netns: "B", Dev: "vB"})
-	return append(cfgs, mvl, fib, ext)
+	// netkit pairs into a namespace c: in l3 mode with programs on both
+	// ends (the peer's sends the pod's packets straight out of eth0), and
+	// in l2 mode with head- and tailroom, no scrub, a blackhole policy, a
+	// tap, and eth0's tc ingress moving packets to the pod with
+	// bpf_redirect_peer (which fails from the primary's program).
+	nk := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true, IPv6Forwarding: true}, {Name: "c"}},
+		Devices: []DeviceConfig{
+			{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+			{Name: "nk0", Kind: KindNetkit, Addrs: []netip.Prefix{pfx("10.0.0.1/24"), pfx("fd00::1/16")},
+				Peer: "nk1", PeerNetns: "c", PeerAddrs: []netip.Prefix{pfx("10.0.0.2/24"), pfx("fd00::7/16")}},
+		},
+		Routes:     []RouteConfig{{Netns: "c", Dev: "nk1"}, {Netns: "c", Dst: pfx("::/0"), Dev: "nk1"}},
+		Neighbours: []NeighConfig{{Dev: "eth0", Addr: addr("192.0.2.9"), MAC: macB}},
+		Sockets: []SocketConfig{{Name: "app", Netns: "c", Proto: ProtoUDP, Port: 9999}, {Name: "tcp", Netns: "c", Proto: ProtoTCP, Port: 80},
+			{Name: "tx", Netns: "c", Proto: ProtoUDP, Port: 53}},
+		Programs: []ProgramConfig{
+			{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActWrite, Map: 0}}},
+			{Name: "primary", Hook: carrier.HookNetkitPrimary, Dev: "nk0", Actions: []Action{{Kind: ActRead, Map: 0}, {Kind: ActWrite, Map: 0}}},
+			{Name: "peer", Hook: carrier.HookNetkitPeer, Dev: "nk0", Actions: []Action{{Kind: ActRead, Map: 0}, {Kind: ActRedirect, Target: "eth0"}}},
+		},
+		Entries: []EntryConfig{{Dev: "eth0"}, {Kind: EntryTX, Netns: "c", Socket: "tx"}, {Kind: EntryPacket, Dev: "nk0"}},
+	}
+	nk2 := nk.Copy()
+	d := &nk2.Devices[1]
+	d.Mode, d.MAC, d.PeerMAC, d.Headroom, d.Tailroom = NetkitL2, macA, macPeer, 256, 64
+	d.Scrub, d.PeerScrub, d.Policy, d.PeerPolicy = NetkitScrubNone, NetkitScrubNone, NetkitBlackhole, NetkitBlackhole
+	nk2.Taps = []TapConfig{{Name: "dump", Dev: "nk0", Dir: TapBoth}}
+	nk2.Programs = []ProgramConfig{
+		{Name: "in", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActWrite, Map: 0}, {Kind: ActRedirectPeer, Target: "nk0"}}},
+		{Name: "primary", Hook: carrier.HookNetkitPrimary, Dev: "nk0", Actions: []Action{{Kind: ActRedirectPeer, Target: "nk1"}}},
+		{Name: "peer", Hook: carrier.HookNetkitPeer, Dev: "nk0", Actions: []Action{{Kind: ActRead, Map: 0}, {Kind: ActCount}}},
+	}
+	return append(cfgs, mvl, fib, ext, nk, nk2)
 }
 
 // vxlanWrap puts frame f (an Ethernet frame) in a VXLAN packet from
@@ -470,7 +503,7 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 		above := rapid.SampledFrom([]string{"", AboveMTUSegment, AboveMTUGROHW, AboveMTUDrop}).Draw(rt, "aboveMTU")
 		segSize := rapid.SampledFrom([]int{0, 0, 536, 1000}).Draw(rt, "segmentSize")
 		for i := range cfg.Entries {
-			if cfg.Entries[i].Kind != EntryTX {
+			if k := cfg.Entries[i].Kind; k == "" || k == EntryRX {
 				cfg.Entries[i].AboveMTU, cfg.Entries[i].SegmentSize = above, segSize
 			}
 		}
@@ -482,7 +515,7 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 			// An entry NIC with XDP cannot have hardware GRO.
 			require.ErrorIs(rt, err, ErrConfig)
 			for i := range cfg.Entries {
-				if cfg.Entries[i].Kind != EntryTX {
+				if k := cfg.Entries[i].Kind; k == "" || k == EntryRX {
 					cfg.Entries[i].AboveMTU = AboveMTUSegment
 				}
 			}

@@ -687,7 +687,10 @@ func (s *Stack) ipFinishOutput2(b *skb.Buff, ns *Netns, out *Device, nh netip.Ad
 // output paths, any skb with a socket), is first replaced by a clone
 // (skb_set_owner_w to the socket, consume_skb on the original); then
 // pskb_expand_head by SKB_DATA_ALIGN(headroom - skb_headroom(skb)). On
-// failure the skb is dropped (NOMEM) and nil returned. Takes ownership of
+// failure the skb is dropped (NOMEM) and nil returned. (skb_expand_head
+// came with v5.15; before, ip_finish_output2 copied the skb with
+// skb_realloc_headroom and ip6_finish_output2 had no check. The model
+// expands in every profile.) Takes ownership of
 // skb and returns the one to go on with.
 func (s *Stack) skbExpandHead(b *skb.Buff, headroom int) *skb.Buff {
 	delta := skb.DataAlign(headroom - b.Headroom())
