@@ -839,3 +839,55 @@ entry: {dev: eth0}
 		assert.Contains(t, err.Error(), tc.want)
 	}
 }
+
+// TestParseNetkit: a netkit pair's keys, its programs' hooks, and the
+// errors netkit_new_link, netkit_dev_fetch and the profile give, at their
+// lines.
+func TestParseNetkit(t *testing.T) {
+	const head = "namespaces: [{name: pod}]\ndevices:\n  - {name: eth0, kind: nic}\n"
+	s, err := Parse("t.yaml", []byte(head+"  - {name: nk0, kind: netkit, peer: nk1, peer_netns: pod, mode: l2, policy: blackhole, peer_policy: forward,"+
+		" scrub: none, peer_scrub: default, headroom: 128, tailroom: 32, mac: 02:00:00:00:00:0a, addr: 10.0.1.1/24, peer_addr: 10.0.1.2/24}\n"+
+		"  - {name: d0, kind: dummy, netns: pod}\n"+
+		"programs:\n  - {name: p, hook: netkit_primary, dev: nk0, actions: [{redirect: {target: d0}}]}\n"+
+		"  - {name: q, hook: netkit_peer, dev: nk0, actions: [count]}\n"+
+		"entry: {dev: eth0}\n"))
+	require.NoError(t, err)
+	nk := s.Stack.Devices[1]
+	assert.Equal(t, netstack.DeviceConfig{Name: "nk0", Kind: netstack.KindNetkit, Netns: netstack.HostNetns, Peer: "nk1", PeerNetns: "pod",
+		Mode: netstack.NetkitL2, Policy: netstack.NetkitBlackhole, PeerPolicy: netstack.NetkitForward,
+		Scrub: netstack.NetkitScrubNone, PeerScrub: netstack.NetkitScrubDefault, Headroom: 128, Tailroom: 32,
+		MAC: [6]byte{2, 0, 0, 0, 0, 0xa}, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.1.1/24")},
+		PeerAddrs: []netip.Prefix{netip.MustParsePrefix("10.0.1.2/24")}}, nk)
+	assert.Equal(t, carrier.HookNetkitPrimary, s.Stack.Programs[0].Hook)
+	assert.Equal(t, carrier.HookNetkitPeer, s.Stack.Programs[1].Hook)
+
+	for _, tc := range []struct{ name, kernel, rest, want string }{
+		{"no peer", "", "  - {name: nk0, kind: netkit}\n", "t.yaml:4:5: device nk0: a netkit needs a peer"},
+		{"macvlan mode", "", "  - {name: nk0, kind: netkit, peer: nk1, mode: vepa}\n",
+			`t.yaml:4:48: device nk0: mode: unknown value "vepa" (known: l3, l2)`},
+		{"policy on a nic", "", "  - {name: e1, kind: nic, policy: blackhole}\n",
+			"t.yaml:4:5: device e1: policy, peer_policy, scrub, peer_scrub, headroom and tailroom are for netkit devices"},
+		{"headroom out of range", "", "  - {name: nk0, kind: netkit, peer: nk1, headroom: 70000}\n",
+			"t.yaml:4:52: device nk0: headroom: 70000 out of range [0, 65535]"},
+		{"before v6.7", "v6.6", "  - {name: nk0, kind: netkit, peer: nk1}\n",
+			"t.yaml:5:5: device nk0: netkit needs kernel v6.7 or later, not v6.6"},
+		{"scrub before v6.13", "v6.12", "  - {name: nk0, kind: netkit, peer: nk1, scrub: none}\n",
+			"t.yaml:5:5: device nk0: netkit scrub (IFLA_NETKIT_SCRUB) needs kernel v6.13 or later, not v6.12"},
+		{"address in l3 mode", "", "  - {name: nk0, kind: netkit, peer: nk1, mac: 02:00:00:00:00:0a}\n",
+			"t.yaml:4:5: device nk0: a netkit device in l3 mode has no address (netkit_new_link: -EOPNOTSUPP); use mode l2"},
+		{"program on the peer", "", "  - {name: nk0, kind: netkit, peer: nk1, peer_netns: pod}\nprograms:\n  - {name: p, hook: netkit_peer, netns: pod, dev: nk1, actions: [pass]}\n",
+			"t.yaml:6:5: program p: nk1 is not the primary of a netkit pair in namespace pod (netkit programs of both ends attach through the primary)"},
+		{"primary's target in the host", "", "  - {name: nk0, kind: netkit, peer: nk1, peer_netns: pod}\nprograms:\n  - {name: p, hook: netkit_primary, dev: nk0, actions: [{redirect: {target: eth0}}]}\n",
+			`t.yaml:6:57: program p: redirect: no device "eth0" in namespace pod`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := head + tc.rest + "entry: {dev: eth0}\n"
+			if tc.kernel != "" {
+				src = "kernel: " + tc.kernel + "\n" + src
+			}
+			_, err := Parse("t.yaml", []byte(src))
+			require.ErrorIs(t, err, ErrScenario)
+			require.EqualError(t, err, tc.want)
+		})
+	}
+}
