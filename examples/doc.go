@@ -30,6 +30,9 @@
 // ecmp.yaml replays `-preset quic-router` through a router whose
 // multipath route spreads the flows over two backends (by the NIC's L4
 // hash under the l4 policy, by the seeded hash of the addresses under l3);
+// netkit.yaml replays `-preset quic-router` into a pod behind a netkit
+// pair, by bpf_redirect_peer or forwarded through the pair (which values
+// and marks netkit_prep_forward's scrub keeps, by scrub mode and kernel);
 // the rfc-*.yaml files are the skb local
 // storage RFC's selftests (prog_tests/skb_storage.c) as scenarios, replaying
 // UDP packets between loopback sockets, and, for the two selftests that

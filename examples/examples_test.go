@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -484,6 +485,7 @@ func TestExamplesWorkersIdentical(t *testing.T) {
 		{"overlay-collect-md.yaml", "overlay-node"},
 		{"mark-routing.yaml", "quic-router"},
 		{"ecmp.yaml", "quic-router"},
+		{"netkit.yaml", "quic-router"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: tc.preset, Seed: 2})
@@ -942,4 +944,75 @@ func TestECMP(t *testing.T) {
 	assert.Positive(t, l1)
 	assert.Positive(t, l2)
 	assert.NotEqual(t, [2]uint64{l1, l2}, [2]uint64{m1, m2}, "l3: another seed moves flows")
+}
+
+// TestNetkit replays `-preset quic-router` through netkit.yaml: by
+// bpf_redirect_peer into the pod, then forwarded through nk0 under scrub
+// default, scrub none, and a v6.12 kernel, and, for contrast, through a
+// veth pair in nk0's place.
+func TestNetkit(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "quic-router", Seed: 1})
+	replay := func(mod func(s *sim.Scenario)) *sim.Report {
+		t.Helper()
+		s, err := sim.LoadScenario("netkit.yaml")
+		require.NoError(t, err)
+		if mod != nil {
+			mod(s)
+		}
+		rep, err := sim.Replay(s, []string{pcap}, sim.Options{})
+		require.NoError(t, err)
+		require.True(t, rep.Complete)
+		require.Zero(t, rep.LiveObjectsAtEnd)
+		return rep
+	}
+	forward := func(s *sim.Scenario) {
+		p := &s.Stack.Programs[0]
+		require.Equal(t, netstack.ActRedirectPeer, p.Actions[len(p.Actions)-1].Kind)
+		p.Actions = p.Actions[:len(p.Actions)-1]
+	}
+
+	rep := replay(nil)
+	n := uint64(rep.PacketsRead)
+	require.Positive(t, n)
+	assert.Equal(t, n, sim.Count(rep.Outcomes, "delivered to a socket"), "the mark reaches the pod: every address delivered")
+	assert.Zero(t, runs(t, rep, "nk_primary"), "bpf_redirect_peer skips nk0's transmit path")
+	assert.Equal(t, n, rep.Read("tc_app", "plain").Missing, "skb_scrub_packet reset the extension")
+	assert.Equal(t, n, rep.Read("tc_app", "kept").Found, "keep_scrub keeps it across a scrub with xnet=false")
+
+	// Forwarded through nk0 with scrub default: the mark is cleared
+	// crossing into app, so .12 and .13 meet the blackhole.
+	rep = replay(forward)
+	assert.Equal(t, n, runs(t, rep, "nk_primary"))
+	assert.Equal(t, n, rep.Read("nk_primary", "kept").Found, "netkit_prep_forward scrubs with xnet=false from v6.13")
+	assert.Equal(t, n, rep.Read("nk_primary", "plain").Missing)
+	assert.Equal(t, n, rep.Read("tc_app", "kept").Found)
+	local := sim.Count(rep.Outcomes, "delivered to a socket")
+	blackholed := sim.Count(rep.Drops, "NOT_SPECIFIED")
+	assert.Positive(t, local)
+	assert.Positive(t, blackholed)
+	assert.Equal(t, n, local+blackholed, "the unmarked datagrams to .12 and .13 are blackholed: %v", rep.Drops)
+
+	// scrub none keeps the mark.
+	rep = replay(func(s *sim.Scenario) { forward(s); s.Stack.Devices[1].Scrub = netstack.NetkitScrubNone })
+	assert.Equal(t, n, sim.Count(rep.Outcomes, "delivered to a socket"))
+
+	// v6.12: skb_scrub_packet(skb, xnet=true) takes kept's value too.
+	rep = replay(func(s *sim.Scenario) { forward(s); s.Kernel = "v6.12" })
+	assert.Equal(t, n, rep.Read("nk_primary", "kept").Missing)
+	assert.Equal(t, n, rep.Read("tc_app", "kept").Missing)
+	assert.Equal(t, local, sim.Count(rep.Outcomes, "delivered to a socket"))
+
+	// A veth pair in nk0's place (it ARPs: a /30 and gateways):
+	// __dev_forward_skb scrubs with xnet=true.
+	rep = replay(func(s *sim.Scenario) {
+		forward(s)
+		d := &s.Stack.Devices[1]
+		d.Kind = netstack.KindVeth
+		d.Addrs, d.PeerAddrs = []netip.Prefix{netip.MustParsePrefix("10.4.0.1/30")}, []netip.Prefix{netip.MustParsePrefix("10.4.0.2/30")}
+		s.Stack.Routes[0].Via = netip.MustParseAddr("10.4.0.2")
+		s.Stack.Routes[4].Via = netip.MustParseAddr("10.4.0.1")
+		s.Stack.Programs = slices.DeleteFunc(s.Stack.Programs, func(p netstack.ProgramConfig) bool { return p.Name == "nk_primary" })
+	})
+	assert.Equal(t, n, rep.Read("tc_app", "kept").Missing)
+	assert.Equal(t, local, sim.Count(rep.Outcomes, "delivered to a socket"))
 }

@@ -1,6 +1,6 @@
 // Package netstack models the Linux network stack paths that decide where
 // per-packet metadata survives: namespaces, devices (NIC with native or
-// generic XDP, veth pairs, loopback, dummy, bridge, macvlan, ifb, vxlan and geneve over
+// generic XDP, veth and netkit pairs, loopback, dummy, bridge, macvlan, ifb, vxlan and geneve over
 // IPv4 or IPv6, gre, gretap, ipip, sit, ip6tnl, ip6gre, ip6gretap),
 // addresses, longest-prefix routes in tables chosen by policy rules
 // (fibrules.go), multipath routes whose next hop a packet's hash picks
@@ -116,6 +116,8 @@
 //	   → neigh_output (Ethernet header) → __dev_queue_xmit: tc egress →
 //	     qdisc → GSO (skb_segment) → TX taps (one clone) → driver:
 //	       veth: __dev_forward_skb (scrub xnet, priority 0, eth_type_trans) → peer RX
+//	       netkit: netkit_prep_forward (by profile) → the sending end's
+//	         programs (netkit_primary / netkit_peer) → peer backlog
 //	       nic/dummy: consume      lo: loopback_xmit → backlog
 //	       ifb: queue → tasklet (tc_skip_classify) → back out of, or into,
 //	         the device skb_iif names (no scrub)
@@ -159,6 +161,36 @@
 // library also has tc's act_mirred (ActMirred: mirror or redirect toward a
 // device's receive or transmit path, tcf_mirred_to_dev), which never
 // scrubs.
+//
+// # Netkit
+//
+// A netkit pair (KindNetkit, v6.7; netkit.go) is a veth pair whose
+// transmit path runs BPF programs instead of a driver: netkit_xmit drops
+// a frame whose peer is down, runs netkit_prep_forward, makes the peer
+// skb->dev, and runs the sending end's programs (BPF_NETKIT_PRIMARY
+// programs when the primary sends, BPF_NETKIT_PEER programs when the peer
+// sends; both are SCHED_CLS and attach through the primary) until one
+// answers other than NETKIT_NEXT, or takes the end's policy (forward or
+// blackhole) when it has none. PASS and a final NEXT queue the frame to
+// the peer's backlog (__netif_rx: no NAPI, GRO or native XDP), REDIRECT
+// calls skb_do_redirect in the peer's namespace (bpf_redirect_peer fails:
+// not at tc ingress), anything else drops. netkit_prep_forward changed
+// twice, and the profile says which one runs:
+//   - v6.7 (Profile.Netkit): skb_scrub_packet(skb, xnet), priority 0
+//     always, eth_type_trans after the programs;
+//   - v6.10 (NetkitPktType): pkt_type from the peer's address before the
+//     programs (eth_skb_pkt_type), kept after them (eth_skb_pull_mac);
+//   - v6.13 (NetkitScrub): skb_scrub_packet(skb, false), and across
+//     namespaces skb_clear_tstamp and, with scrub default, mark and
+//     priority 0; scrub none keeps them. A value kept across a scrub with
+//     xnet=false (keep_scrub) so crosses a netkit pair into another
+//     namespace, where a veth needs keep_netns.
+//
+// l3 mode (the default) has IFF_NOARP ends with zero addresses; l2 mode
+// ARPs. Head- and tailroom (v6.14, NetkitRoom) enter LL_RESERVED_SPACE of
+// both ends. bpf_redirect_peer targets a netkit primary as a veth. This
+// kernel (6.18.44) is built without CONFIG_NETKIT, so no kernel test
+// checks the model; it follows drivers/net/netkit.c of each release.
 //
 // # Multipath routes
 //

@@ -148,6 +148,12 @@
 //	  - {name: ifb0, kind: ifb}        # takes what act_mirred or bpf_redirect sends it and puts it back
 //	                                   # where it came from (tc_skip_classify); anything else is consumed
 //	  - {name: mon0, kind: macvlan, link: eth0, mode: source, source_macs: [02:00:00:00:00:09], nodst: false}
+//	  - {name: nk0, kind: netkit, peer: nk1, peer_netns: pod, mode: l3, policy: forward, peer_policy: forward,
+//	     scrub: default, peer_scrub: default, headroom: 0, tailroom: 0, addr: 10.4.0.1/32, peer_addr: 10.4.0.2/32}
+//	                                   # netkit pair (v6.7): mode l3 (default; no ARP, zero addresses) or l2;
+//	                                   # policy: each end's verdict without programs, forward or blackhole;
+//	                                   # scrub (v6.13): default clears mark and priority into another netns, none
+//	                                   # keeps them; headroom and tailroom (v6.14) on both ends; peer_xdp: generic
 //	                                   # source mode: a clone of every frame from a listed address; nodst: the
 //	                                   # frame itself is freed after the clone
 //	routes:
@@ -227,9 +233,11 @@
 //	programs:
 //	  - name: tag_rx
 //	    hook: tc_ingress               # xdp tc_ingress tc_egress cgroup_ingress cgroup_egress
-//	                                   # socket_filter sockops tracepoint lsm
+//	                                   # socket_filter sockops tracepoint lsm netkit_primary netkit_peer
 //	    netns: host
-//	    dev: eth0                      # xdp and tc hooks attach to a device
+//	    dev: eth0                      # xdp and tc hooks attach to a device; netkit_primary (run when the
+//	                                   # primary sends) and netkit_peer (when the peer sends) to the primary,
+//	                                   # and find redirect targets in the receiving end's namespace
 //	    actions:                       # netstack's action library, in order
 //	      - write: {map: tag, value: 0xcafe}   # the packet id, then value
 //	      - read: tag                  # counted in the report: found/missing/refused/foreign
