@@ -2520,4 +2520,128 @@ var List = []Mutant{
 		Desc: "a namespace whose fib_multipath_hash_seed is 0 keys its hash with the boot seed",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "netkit-xnet-keeps-mark",
+		File: "netstack/netkit.go",
+		Old:  `	if d.nk.scrub {`,
+		New:  `	if false {`,
+		Desc: "netkit_prep_forward with NETKIT_SCRUB_DEFAULT clears mark and priority of a frame crossing into another namespace (netkit_xnet)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "netkit-scrub-xnet",
+		File: "netstack/netkit.go",
+		Old: `	b.Scrub(false)
+	b.ResetMacHeader()
+	if !xnet {`,
+		New: `	b.Scrub(xnet)
+	b.ResetMacHeader()
+	if !xnet {`,
+		Desc: "from v6.13 netkit_prep_forward scrubs with xnet=false, so keep_scrub values cross into another namespace",
+		Pkgs: []string{"./netstack", "./examples"},
+	},
+	{
+		Name: "netkit-old-priority-kept",
+		File: "netstack/netkit.go",
+		Old: `		b.Scrub(xnet)
+		h.Priority = 0`,
+		New:  `		b.Scrub(xnet)`,
+		Desc: "before v6.13 netkit_prep_forward zeroed priority on every frame, within a namespace too",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "netkit-next-drops",
+		File: "netstack/netkit.go",
+		Old:  `	case TCXNext, TCXPass:`,
+		New:  `	case TCXPass:`,
+		Desc: "NETKIT_NEXT from the last program passes, whatever the policy",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "netkit-unknown-passes",
+		File: "netstack/netkit.go",
+		Old:  `	case TCXNext, TCXPass:`,
+		New:  `	case TCXNext, TCXPass, 1:`,
+		Desc: "netkit_xmit drops a frame for a verdict it does not know (tcx would take it as NEXT)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "netkit-pkttype-late",
+		File: "netstack/netkit.go",
+		Old: `	if s.prof.NetkitPktType {
+		ethSkbPktType(b, p)
+	}`,
+		New:  ``,
+		Desc: "from v6.10 netkit_xmit sets pkt_type from the peer's address (eth_skb_pkt_type) before the programs",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "netkit-redirect-peer-refused",
+		File: "netstack/core.go",
+		Old:  `(t.kid != kidVeth && t.kid != kidNetkit)`,
+		New:  `t.kid != kidVeth`,
+		Desc: "bpf_redirect_peer targets a netkit device (ndo_get_peer_dev) as a veth",
+		Pkgs: []string{"./netstack", "./examples"},
+	},
+	{
+		Name: "dev-queue-xmit-keeps-tc-ingress",
+		File: "netstack/tx.go",
+		Old:  `	b.H().TCAtIngress = false // tcx_set_ingress(skb, false)`,
+		New:  ``,
+		Desc: "__dev_queue_xmit clears tc_at_ingress, so bpf_redirect_peer from a netkit program fails",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "noarp-neigh-resolved",
+		File: "netstack/tx.go",
+		Old: `		if out.noarp {
+			return out.mac, true
+		}
+		if ns.isBcast4(a) {`,
+		New:  `		if ns.isBcast4(a) {`,
+		Desc: "arp_constructor gives a neighbour on an IFF_NOARP device (netkit in l3 mode) the device's own address",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "arp-noarp-processed",
+		File: "netstack/arp.go",
+		Old:  `	if pt := b.H().PktType; d.noarp || pt == skb.PacketOtherhost || pt == skb.PacketLoopback {`,
+		New:  `	if pt := b.H().PktType; pt == skb.PacketOtherhost || pt == skb.PacketLoopback {`,
+		Desc: "arp_rcv consumes ARP on an IFF_NOARP device without answering",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "expand-head-no-clone",
+		File: "netstack/tx.go",
+		Old:  `	if sk := b.Sk(); b.Shared() || sk == nil {`,
+		New:  `	if sk := b.Sk(); b.Shared() {`,
+		Desc: "skb_expand_head clones an skb that no socket's write memory owns before expanding it",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "finish-output2-fixed-headroom",
+		File: "netstack/tx.go",
+		Old:  `	if hh := llReservedSpace(out); b.Headroom() < hh {`,
+		New:  `	if hh := 16; b.Headroom() < hh {`,
+		Desc: "ip_finish_output2 and bpf_out_neigh expand to LL_RESERVED_SPACE(dev), needed_headroom included",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "netkit-headroom-ignored",
+		File: "netstack/ip.go",
+		Old:  `	return encapLen(d) + d.headroom`,
+		New:  `	return encapLen(d)`,
+		Desc: "IFLA_NETKIT_HEADROOM enters both ends' needed_headroom and LL_RESERVED_SPACE",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "netkit-primary-targets-own-netns",
+		File: "netstack/stack.go",
+		Old: `			if pc.Hook == carrier.HookNetkitPrimary {
+				tn = nkDev.peer.ns
+			}`,
+		New:  ``,
+		Desc: "a netkit_primary program's helpers look devices up in the peer's namespace (skb->dev is the peer)",
+		Pkgs: []string{"./netstack"},
+	},
 }
