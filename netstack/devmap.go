@@ -137,7 +137,7 @@ func (s *Stack) devmapRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo
 	s.traceOp(LayerXDP, OpDevmapXmit, b)
 	if ri.flags&FlagBroadcast == 0 {
 		e := m.lookup(uint32(ri.ifindex))
-		if e == nil || !devmapValid(e, b.Len()) {
+		if e == nil || !devmapValid(e, b.Len()) || !e.dev.ndoXDPXmit() {
 			b.NapiFree()
 			s.dropNoSkb(d, skb.DropXDP, OpDevmapXmit)
 			return
@@ -146,7 +146,7 @@ func (s *Stack) devmapRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo
 		return
 	}
 	var buf [8]*devEntry
-	ts := m.broadcastTargets(buf[:0], d, b.Len(), ri.flags)
+	ts := m.broadcastTargets(buf[:0], d, b.Len(), ri.flags, true)
 	if len(ts) == 0 {
 		b.NapiFree() // xdp_return_frame_rx_napi: no destination
 		s.dropNoSkb(d, skb.DropXDP, OpDevmapXmit)
@@ -166,11 +166,12 @@ func (s *Stack) devmapRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo
 
 // broadcastTargets appends to ts the entries a broadcast from d of a
 // frame of n bytes reaches (dev_map_enqueue_multi, dev_map_redirect_multi):
-// the valid destinations in key order, without d with FlagExcludeIngress.
-func (m *devmap) broadcastTargets(ts []*devEntry, d *Device, n int, flags uint64) []*devEntry {
+// the valid destinations in key order, without d with FlagExcludeIngress;
+// for a native frame only devices with ndo_xdp_xmit (is_valid_dst).
+func (m *devmap) broadcastTargets(ts []*devEntry, d *Device, n int, flags uint64, native bool) []*devEntry {
 	for i := range m.entries {
 		e := &m.entries[i]
-		if devmapValid(e, n) && (flags&FlagExcludeIngress == 0 || e.dev != d) {
+		if devmapValid(e, n) && (!native || e.dev.ndoXDPXmit()) && (flags&FlagExcludeIngress == 0 || e.dev != d) {
 			ts = append(ts, e)
 		}
 	}
@@ -245,7 +246,7 @@ func (s *Stack) devmapGenericRedirect(b *skb.Buff, d *Device, ri redirectInfo, r
 		return
 	}
 	var buf [8]*devEntry
-	ts := m.broadcastTargets(buf[:0], d, b.Len(), ri.flags)
+	ts := m.broadcastTargets(buf[:0], d, b.Len(), ri.flags, false)
 	if len(ts) == 0 {
 		s.consumeSkb(b)
 		return

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/skb"
 )
 
 // devmapHost is a NIC eth0 whose XDP program (native or generic) reserves
@@ -152,6 +153,91 @@ func TestDevmapConfig(t *testing.T) {
 			err := newStackErr(t, cfg, tc.profile)
 			require.ErrorIs(t, err, ErrConfig)
 			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+// TestXDPRedirectNeedsNdoXmit: a native XDP redirect (bpf_redirect or a
+// device map) reaches a veth's peer or leaves by a NIC, and fails for a
+// device without ndo_xdp_xmit (__xdp_enqueue's -EOPNOTSUPP: the driver
+// drops the frame); a generic XDP redirect transmits the skb on any
+// device (generic_xdp_tx). TestKernelXDPRedirectTargets measures these on
+// 6.18.
+func TestXDPRedirectNeedsNdoXmit(t *testing.T) {
+	for _, tc := range []struct {
+		target  string
+		generic bool
+		devmap  bool
+		xmit    bool     // the frame left by the target (or its veth peer took it)
+		drops   []string // for a generic redirect: where the transmitted skb ended
+	}{
+		{target: "eth1", xmit: true},
+		{target: "v0", xmit: true},
+		{target: "br0"},
+		{target: "mv0"},
+		{target: "nk0"},
+		{target: "ifb0"},
+		{target: "lo"},
+		{target: "br0", devmap: true},
+		{target: "nk0", devmap: true},
+		{target: "eth1", devmap: true, xmit: true},
+		// The bridge has no port to send to; nk1 in l3 mode has the zero
+		// address, so the frame for eth0's is PACKET_OTHERHOST there.
+		{target: "br0", generic: true, drops: []string{"SKB_DROP_REASON_NOT_SPECIFIED@br_forward"}},
+		{target: "nk0", generic: true, drops: []string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}},
+	} {
+		name := tc.target
+		if tc.generic {
+			name += " generic"
+		}
+		if tc.devmap {
+			name += " devmap"
+		}
+		t.Run(name, func(t *testing.T) {
+			var peerRuns int
+			xdpMode := "native"
+			if tc.generic {
+				xdpMode = "generic"
+			}
+			redirect := ProgramFunc(func(c *Ctx) int {
+				if tc.devmap {
+					return c.RedirectDevmap(0, 1, 0)
+				}
+				return c.Redirect(c.Ifindex(tc.target), 0)
+			})
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: "c"}},
+				Devices: []DeviceConfig{
+					{Name: "eth0", Kind: KindNIC, MAC: macNIC, XDP: xdpMode},
+					{Name: "eth1", Kind: KindNIC},
+					{Name: "v0", Kind: KindVeth, Peer: "p0", PeerNetns: "c", PeerXDP: "native"},
+					{Name: "br0", Kind: KindBridge},
+					{Name: "mv0", Kind: KindMacvlan, Link: "eth1"},
+					{Name: "nk0", Kind: KindNetkit, Peer: "nk1"},
+					{Name: "ifb0", Kind: KindIFB},
+				},
+				Devmaps: []DevmapConfig{{Name: "dm", Entries: []DevmapEntryConfig{{Key: 1, Dev: tc.target}}}},
+				Programs: []ProgramConfig{
+					{Name: "x", Hook: carrier.HookXDP, Dev: "eth0", Prog: redirect},
+					{Name: "xp", Hook: carrier.HookXDP, Netns: "c", Dev: "p0", Prog: ProgramFunc(func(*Ctx) int { peerRuns++; return XDPDrop })},
+				},
+				Entries: []EntryConfig{{Dev: "eth0"}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("192.0.2.1")}))
+			s.Flush()
+			left := te.obs.delivered(DeliverXmit) + uint64(peerRuns)
+			if tc.drops != nil {
+				require.Equal(t, tc.drops, te.obs.dropReasons())
+				return
+			}
+			if tc.xmit {
+				require.Equal(t, uint64(1), left, "drops: %v", te.obs.dropReasons())
+				return
+			}
+			require.Zero(t, left)
+			require.Len(t, te.obs.drops, 1)
+			require.Equal(t, skb.DropXDP, te.obs.drops[0].Reason)
 		})
 	}
 }

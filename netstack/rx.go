@@ -533,7 +533,9 @@ func (s *Stack) xdpAdjustTail(c *Ctx, off int) int {
 
 // xdpRedirect models xdp_do_redirect: into a cpumap entry (cpumapEnqueue)
 // or to a device: a veth target passes the frame to its peer
-// (vethXDPXmit); other targets transmit it (ndo_xdp_xmit). b is an XDP
+// (vethXDPXmit), a NIC transmits it (ndo_xdp_xmit), a device without
+// ndo_xdp_xmit (ndoXDPXmit) fails the redirect and the frame is dropped.
+// b is an XDP
 // frame (skb.Buff.XDPFrame: a driver's page, nicXDPRx, or a frame a veth
 // or cpumap program redirects again) or, from a veth's native XDP, an skb
 // the redirect gives up (consume_skb).
@@ -547,7 +549,7 @@ func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo) {
 		return
 	}
 	t := d.ns.devByIndex(ri.ifindex)
-	if t == nil || !t.up {
+	if t == nil || !t.up || !t.ndoXDPXmit() {
 		s.drop(b, skb.DropXDP, OpXDP)
 		return
 	}
@@ -557,6 +559,14 @@ func (s *Stack) xdpRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo) {
 	}
 	s.consume(b, DeliverXmit, t.cfg)
 }
+
+// ndoXDPXmit reports whether d takes XDP frames from a native XDP
+// redirect: __xdp_enqueue wants NETDEV_XDP_ACT_NDO_XMIT in
+// dev->xdp_features (v6.3; before, an ndo_xdp_xmit), which a veth and the
+// model's NIC (whose drivers implement it) have, and a bridge, macvlan,
+// ifb, netkit, loopback, dummy and the tunnels do not (-EOPNOTSUPP). A
+// generic XDP redirect needs none: it transmits the skb (generic_xdp_tx).
+func (d *Device) ndoXDPXmit() bool { return d.kid == kidNIC || d.kid == kidVeth }
 
 // vethXDPXmit models XDP_TX (tx) or XDP_REDIRECT of b's frame (data at
 // the mac header, meta bytes of XDP metadata in front) to veth dev

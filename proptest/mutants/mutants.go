@@ -723,8 +723,8 @@ var List = []Mutant{
 	{
 		Name: "devmap-broadcast-includes-ingress",
 		File: "netstack/devmap.go",
-		Old:  `		if devmapValid(e, n) && (flags&FlagExcludeIngress == 0 || e.dev != d) {`,
-		New:  `		if devmapValid(e, n) {`,
+		Old:  `		if devmapValid(e, n) && (!native || e.dev.ndoXDPXmit()) && (flags&FlagExcludeIngress == 0 || e.dev != d) {`,
+		New:  `		if devmapValid(e, n) && (!native || e.dev.ndoXDPXmit()) {`,
 		Desc: "dev_map_enqueue_multi skips the device the frame came from with BPF_F_EXCLUDE_INGRESS",
 		Pkgs: []string{"./netstack"},
 	},
@@ -2642,6 +2642,14 @@ var List = []Mutant{
 			}`,
 		New:  ``,
 		Desc: "a netkit_primary program's helpers look devices up in the peer's namespace (skb->dev is the peer)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "xdp-redirect-any-device",
+		File: "netstack/rx.go",
+		Old:  `func (d *Device) ndoXDPXmit() bool { return d.kid == kidNIC || d.kid == kidVeth }`,
+		New:  `func (d *Device) ndoXDPXmit() bool { return true }`,
+		Desc: "a native XDP redirect to a device without ndo_xdp_xmit (bridge, macvlan, netkit, lo) fails (__xdp_enqueue: -EOPNOTSUPP)",
 		Pkgs: []string{"./netstack"},
 	},
 }
