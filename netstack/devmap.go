@@ -165,17 +165,38 @@ func (s *Stack) devmapRedirect(b *skb.Buff, d *Device, meta int, ri redirectInfo
 }
 
 // broadcastTargets appends to ts the entries a broadcast from d of a
-// frame of n bytes reaches (dev_map_enqueue_multi, dev_map_redirect_multi):
-// the valid destinations in key order, without d with FlagExcludeIngress;
-// for a native frame only devices with ndo_xdp_xmit (is_valid_dst).
+// frame of n bytes reaches, in key order, without those FlagExcludeIngress
+// excludes (excludedIfindex). A native frame goes to valid destinations
+// only (dev_map_enqueue_multi's is_valid_dst: up, ndo_xdp_xmit, the MTU);
+// a generic skb goes to every entry, which dev_map_redirect_multi checks
+// only when it sends there (devmapGenericRedirect).
 func (m *devmap) broadcastTargets(ts []*devEntry, d *Device, n int, flags uint64, native bool) []*devEntry {
 	for i := range m.entries {
 		e := &m.entries[i]
-		if devmapValid(e, n) && (!native || e.dev.ndoXDPXmit()) && (flags&FlagExcludeIngress == 0 || e.dev != d) {
+		if (!native || devmapValid(e, n) && e.dev.ndoXDPXmit()) && (flags&FlagExcludeIngress == 0 || !excludedIfindex(d, e.dev.ifindex)) {
 			ts = append(ts, e)
 		}
 	}
 	return ts
+}
+
+// excludedIfindex models is_ifindex_excluded over the ifindexes
+// BPF_F_EXCLUDE_INGRESS excludes: the ingress device's and those of its
+// direct upper devices (get_upper_ifindexes: a bridge it is a port of, the
+// macvlans on it). The kernel compares ifindexes alone, so an entry in
+// another namespace with one of these numbers is excluded too.
+func excludedIfindex(d *Device, ifindex int32) bool {
+	if ifindex == d.ifindex || d.master != nil && ifindex == d.master.ifindex {
+		return true
+	}
+	if p := d.mvPort; p != nil {
+		for _, v := range p.vlans {
+			if v.ifindex == ifindex {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // frameClone models xdpf_clone: a new page (napi_build_skb-sized in the
@@ -229,10 +250,11 @@ func (s *Stack) devmapXmit(b *skb.Buff, from *Device, e *devEntry, meta int) {
 
 // devmapGenericRedirect models xdp_do_generic_redirect into a device map
 // for skb b (data at the mac header) from generic XDP on d: unicast
-// (dev_map_generic_redirect) or, with FlagBroadcast, every valid entry but
-// the ingress device with FlagExcludeIngress (dev_map_redirect_multi: an
-// skb_clone for all but the last; none: consume_skb). An entry that is
-// down or too small fails the redirect (the caller's drop: reason at loc).
+// (dev_map_generic_redirect) or, with FlagBroadcast, every entry but those
+// FlagExcludeIngress excludes (dev_map_redirect_multi: an skb_clone for
+// all but the last; none: consume_skb). An entry that is down or too small
+// fails the redirect (the caller's drop: reason at loc); in a broadcast
+// the entries before it have had their clones, the later ones get nothing.
 // Takes ownership of b.
 func (s *Stack) devmapGenericRedirect(b *skb.Buff, d *Device, ri redirectInfo, reason skb.DropReason, loc Op) {
 	m := s.devmaps[ri.devmap-1]
@@ -257,9 +279,21 @@ func (s *Stack) devmapGenericRedirect(b *skb.Buff, d *Device, ri redirectInfo, r
 			s.drop(b, reason, loc)
 			return
 		}
+		// dev_map_redirect_clone: a destination that is down or too
+		// small fails dev_map_generic_redirect; the clone is consumed and
+		// the whole redirect fails, so later entries get nothing.
+		if !devmapValid(e, c.Len()) {
+			s.consumeSkb(c)
+			s.drop(b, reason, loc)
+			return
+		}
 		s.devmapGenericXmit(c, e)
 	}
-	s.devmapGenericXmit(b, ts[len(ts)-1])
+	if e := ts[len(ts)-1]; !devmapValid(e, b.Len()) {
+		s.drop(b, reason, loc)
+	} else {
+		s.devmapGenericXmit(b, e)
+	}
 }
 
 // devmapGenericXmit models dev_map_generic_redirect's transmit of skb b

@@ -241,3 +241,93 @@ func TestXDPRedirectNeedsNdoXmit(t *testing.T) {
 		})
 	}
 }
+
+// TestDevmapBroadcastInvalidEntry: a broadcast into {1: vC, 2: vE (down),
+// 3: vG}. Natively the invalid entry is skipped (is_valid_dst) and vC's
+// and vG's peers get the frame; in generic mode dev_map_redirect_multi
+// sends vC's clone, fails on vE and drops the skb (XDP), so vG's peer gets
+// nothing (TestKernelDevmapBroadcastInvalid measures both on 6.18).
+func TestDevmapBroadcastInvalidEntry(t *testing.T) {
+	for _, generic := range []bool{false, true} {
+		t.Run(map[bool]string{false: "native", true: "generic"}[generic], func(t *testing.T) {
+			var got [2]int
+			mode := "native"
+			if generic {
+				mode = "generic"
+			}
+			counter := func(slot int) ProgramFunc {
+				return func(*Ctx) int { got[slot]++; return XDPDrop }
+			}
+			cfg := &Config{
+				Devices: []DeviceConfig{
+					{Name: "vA", Kind: KindVeth, Peer: "vB", PeerXDP: mode},
+					{Name: "vC", Kind: KindVeth, Peer: "vD", PeerXDP: "native"},
+					{Name: "vE", Kind: KindVeth, Peer: "vF", Down: true},
+					{Name: "vG", Kind: KindVeth, Peer: "vH", PeerXDP: "native"},
+				},
+				Devmaps: []DevmapConfig{{Name: "dm", Entries: []DevmapEntryConfig{{Key: 1, Dev: "vC"}, {Key: 2, Dev: "vE"}, {Key: 3, Dev: "vG"}}}},
+				Programs: []ProgramConfig{
+					{Name: "x", Hook: carrier.HookXDP, Dev: "vB", Prog: ProgramFunc(func(c *Ctx) int { return c.RedirectDevmap(0, 0, FlagBroadcast) })},
+					{Name: "xD", Hook: carrier.HookXDP, Dev: "vD", Prog: counter(0)},
+					{Name: "xH", Hook: carrier.HookXDP, Dev: "vH", Prog: counter(1)},
+				},
+				Entries: []EntryConfig{{Dev: "vB"}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("192.0.2.1")}))
+			s.Flush()
+			if generic {
+				require.Equal(t, [2]int{1, 0}, got)
+				// vD's XDP_DROP of its clone, then do_xdp_generic's drop of
+				// the skb whose redirect failed.
+				require.Equal(t, []string{"SKB_DROP_REASON_XDP@veth_xdp_rcv_skb", "SKB_DROP_REASON_XDP@do_xdp_generic"}, te.obs.dropReasons())
+			} else {
+				require.Equal(t, [2]int{1, 1}, got)
+			}
+		})
+	}
+}
+
+// TestDevmapExcludeIngressUppers: BPF_F_EXCLUDE_INGRESS leaves out the
+// ingress device and its direct upper devices (get_upper_ifindexes: the
+// bridge it is a port of, the macvlans on it), by ifindex alone, so an
+// entry in another namespace that has one of those numbers is left out
+// too. Generic XDP on eth0 broadcasts into {its bridge or its macvlan, v0,
+// p1 (in c, with eth0's ifindex)}: only v0 gets the skb.
+func TestDevmapExcludeIngressUppers(t *testing.T) {
+	for _, upper := range []string{"br0", "mv0"} {
+		t.Run(upper, func(t *testing.T) {
+			var got int
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: "c"}},
+				Devices: []DeviceConfig{
+					{Name: "eth0", Kind: KindNIC, MAC: macNIC, XDP: "generic"},
+					{Name: "p1", Kind: KindVeth, Netns: "c", Peer: "q1"},
+					{Name: "v0", Kind: KindVeth, Peer: "p0", PeerNetns: "c", PeerXDP: "native"},
+				},
+				Devmaps: []DevmapConfig{{Name: "dm", Entries: []DevmapEntryConfig{{Key: 1, Dev: upper},
+					{Key: 3, Dev: "v0"}, {Key: 4, Netns: "c", Dev: "p1"}}}},
+				Programs: []ProgramConfig{
+					{Name: "x", Hook: carrier.HookXDP, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+						return c.RedirectDevmap(0, 0, FlagBroadcast|FlagExcludeIngress)
+					})},
+					{Name: "xp", Hook: carrier.HookXDP, Netns: "c", Dev: "p0", Prog: ProgramFunc(func(*Ctx) int { got++; return XDPDrop })},
+				},
+				Entries: []EntryConfig{{Dev: "eth0"}},
+			}
+			if upper == "br0" {
+				cfg.Devices[0].Master = "br0"
+				cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "br0", Kind: KindBridge})
+			} else {
+				cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "mv0", Kind: KindMacvlan, Link: "eth0"})
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			require.Equal(t, s.Device(HostNetns, "eth0").Ifindex(), s.Device("c", "p1").Ifindex(), "the test needs equal ifindexes")
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: rxFrame("192.0.2.1")}))
+			s.Flush()
+			require.Equal(t, 1, got)
+			require.Zero(t, te.obs.delivered(DeliverXmit))
+			require.Equal(t, []string{"SKB_DROP_REASON_XDP@veth_xdp_rcv_skb"}, te.obs.dropReasons())
+		})
+	}
+}

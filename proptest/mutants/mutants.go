@@ -723,8 +723,8 @@ var List = []Mutant{
 	{
 		Name: "devmap-broadcast-includes-ingress",
 		File: "netstack/devmap.go",
-		Old:  `		if devmapValid(e, n) && (!native || e.dev.ndoXDPXmit()) && (flags&FlagExcludeIngress == 0 || e.dev != d) {`,
-		New:  `		if devmapValid(e, n) && (!native || e.dev.ndoXDPXmit()) {`,
+		Old:  `(flags&FlagExcludeIngress == 0 || !excludedIfindex(d, e.dev.ifindex))`,
+		New:  `true`,
 		Desc: "dev_map_enqueue_multi skips the device the frame came from with BPF_F_EXCLUDE_INGRESS",
 		Pkgs: []string{"./netstack"},
 	},
@@ -2650,6 +2650,29 @@ var List = []Mutant{
 		Old:  `func (d *Device) ndoXDPXmit() bool { return d.kid == kidNIC || d.kid == kidVeth }`,
 		New:  `func (d *Device) ndoXDPXmit() bool { return true }`,
 		Desc: "a native XDP redirect to a device without ndo_xdp_xmit (bridge, macvlan, netkit, lo) fails (__xdp_enqueue: -EOPNOTSUPP)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "devmap-generic-broadcast-skips-invalid",
+		File: "netstack/devmap.go",
+		Old: `		if !devmapValid(e, c.Len()) {
+			s.consumeSkb(c)
+			s.drop(b, reason, loc)
+			return
+		}`,
+		New: `		if !devmapValid(e, c.Len()) {
+			s.consumeSkb(c)
+			continue
+		}`,
+		Desc: "dev_map_redirect_multi fails the whole generic broadcast at the first entry that is down or too small",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "devmap-exclude-ingress-no-uppers",
+		File: "netstack/devmap.go",
+		Old:  `	if ifindex == d.ifindex || d.master != nil && ifindex == d.master.ifindex {`,
+		New:  `	if ifindex == d.ifindex {`,
+		Desc: "BPF_F_EXCLUDE_INGRESS also excludes the ingress device's upper devices (get_upper_ifindexes: its bridge)",
 		Pkgs: []string{"./netstack"},
 	},
 }
