@@ -393,14 +393,20 @@
 //     TestKernelCpumapChecksum).
 //   - An XDP program may redirect into a device map (Config.Devmaps,
 //     Ctx.RedirectDevmap, devmap.go): to one entry, or from v5.13 to
-//     every entry (BPF_F_BROADCAST), but the ingress device with
-//     BPF_F_EXCLUDE_INGRESS. A native frame leaves its skb; all entries
-//     but the last get a copy (xdpf_clone, metadata included); an entry's
-//     BPF_XDP_DEVMAP program (v5.8) sees the frame and its egress device
-//     and may drop it; a veth entry hands the frame to its peer as
-//     XDP_REDIRECT does. Generic XDP sends skb clones through
-//     generic_xdp_tx instead, without metadata. Measured on 6.18
-//     (TestKernelDevmapBroadcast).
+//     every entry (BPF_F_BROADCAST), but the ingress device and its
+//     upper devices (its bridge, its macvlans; compared by ifindex) with
+//     BPF_F_EXCLUDE_INGRESS. A native frame leaves its skb and goes to
+//     devices with ndo_xdp_xmit only (a veth or a NIC: a bridge,
+//     macvlan, netkit, ifb, lo or tunnel fails a unicast redirect and is
+//     skipped by a broadcast); all entries but the last get a copy
+//     (xdpf_clone, metadata included); an entry's BPF_XDP_DEVMAP program
+//     (v5.8) sees the frame and its egress device and may drop it; a veth
+//     entry hands the frame to its peer as XDP_REDIRECT does. Generic XDP
+//     sends skb clones through generic_xdp_tx to any device instead,
+//     without metadata, and a broadcast stops at the first entry that is
+//     down or too small (dev_map_redirect_multi), dropping the skb.
+//     Measured on 6.18 (TestKernelDevmapBroadcast,
+//     TestKernelDevmapBroadcastInvalid, TestKernelXDPRedirectTargets).
 //   - L4 checksum state (csum.go): a driver's frames are
 //     CHECKSUM_UNNECESSARY, a socket's packets CHECKSUM_PARTIAL with the
 //     pseudo-header sum in their check field (completed in software by a
