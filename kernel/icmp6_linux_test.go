@@ -558,3 +558,74 @@ func TestKernelNdiscReplies(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelDownDeviceAddrs6: H gets a veth d0 that is down, and then
+// 2001:db8:3::1/64 on it (nodad, as the model runs no DAD). The address
+// has no prefix route (addrconf adds it once the device is up), so a
+// datagram from A to its subnet gets ICMPv6 destination unreachable, no
+// route, from H; the address itself is local (addrconf_dad_begin
+// completes a nodad address at once and inserts its local route), so a
+// datagram to it gets port unreachable from it. The model agrees.
+func TestKernelDownDeviceAddrs6(t *testing.T) {
+	testutil.KernelTests(t)
+	for _, tc := range []struct {
+		dst  string
+		want icmpGot
+	}{
+		{"2001:db8:3::1", icmpGot{1, 4, "2001:db8:3::1", 40 + 8 + 40 + 8 + 100}},
+		{"2001:db8:3::9", icmpGot{1, 0, icmp6AddrH, 40 + 8 + 40 + 8 + 100}},
+	} {
+		t.Run(tc.dst, func(t *testing.T) {
+			tp := newICMP6Topo(t)
+			h := tp.h
+			require.NoError(t, h.IP("link", "add", "d0", "type", "veth", "peer", "name", "d1"))
+			require.NoError(t, h.Do(func() error { return writeSysctl("net/ipv6/conf/d0/disable_ipv6", "0") }))
+			require.NoError(t, h.IP("-6", "addr", "add", "2001:db8:3::1/64", "dev", "d0", "nodad"))
+			rcv := newSocket(t, tp.a, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			require.NoError(t, unix.SetsockoptTimeval(rcv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 300_000}))
+			snd := newSocket(t, tp.a, unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			require.NoError(t, unix.Bind(snd, &unix.SockaddrInet6{Port: 40000}))
+			require.NoError(t, unix.Sendto(snd, make([]byte, 100), 0, &unix.SockaddrInet6{Port: 9999, Addr: netip.MustParseAddr(tc.dst).As16()}))
+			var kern []icmpGot
+			buf := make([]byte, 2048)
+			for {
+				k, from, err := unix.Recvfrom(rcv, buf, 0)
+				if err != nil {
+					break
+				}
+				if buf[0] >= 128 {
+					continue // neighbour discovery, MLD
+				}
+				kern = append(kern, icmpGot{buf[0], buf[1], netip.AddrFrom16(from.(*unix.SockaddrInet6).Addr).String(), k + 40})
+			}
+			t.Logf("kernel: %v", kern)
+			require.Equal(t, []icmpGot{tc.want}, kern)
+
+			var model []icmpGot
+			cfg := tp.model6(netstack.NamespaceConfig{}, false, netstack.ProgramConfig{Name: "rx", Hook: carrier.HookTCIngress, Netns: "A", Dev: "vA",
+				Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+					d := c.Skb.Data()[14:]
+					if d[6] == unix.IPPROTO_ICMPV6 && d[40] < 128 {
+						model = append(model, icmpGot{d[40], d[41], netip.AddrFrom16([16]byte(d[8:24])).String(), c.Skb.Len() - 14})
+					}
+					return -1
+				})})
+			cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "d0", Kind: netstack.KindVeth, Netns: "H", Down: true,
+				Addrs: []netip.Prefix{netip.MustParsePrefix("2001:db8:3::1/64")}, Peer: "d1", PeerNetns: "H"})
+			a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
+			s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: netstack.NopObserver{}})
+			require.NoError(t, err)
+			udp := make([]byte, 8+100)
+			binary.BigEndian.PutUint16(udp[0:], 40000)
+			binary.BigEndian.PutUint16(udp[2:], 9999)
+			binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
+			pkt := ip6Packet(tc.dst, 64, unix.IPPROTO_UDP, udp, 6, false)
+			pkt[0], pkt[1] = 0x60, 0 // traffic class 0, as the socket sends
+			require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Tstamp: 1e15, Frame: pkt}))
+			s.Flush()
+			require.NoError(t, s.Close())
+			require.NoError(t, a.CheckLeaks())
+			require.Equal(t, kern, model, "model")
+		})
+	}
+}

@@ -649,3 +649,31 @@ func TestRoutesThroughDownDevice(t *testing.T) {
 	s.Flush()
 	assert.Equal(t, 1, atB, "the default route, not veth1's subnet")
 }
+
+// TestDownDeviceAddrs6: an IPv6 address on a device configured down has
+// no prefix route (addrconf adds it once the device is up) but is local
+// (as with nodad): a packet to the subnet has no route (IP_INNOROUTES),
+// one to the address reaches the host's UDP layer, which has no socket
+// there (TestKernelDownDeviceAddrs6 measures both on 6.18).
+func TestDownDeviceAddrs6(t *testing.T) {
+	for _, tc := range []struct{ dst, drop string }{
+		{"2001:db8:3::9", "SKB_DROP_REASON_IP_INNOROUTES@ip6_pkt_discard"},
+		{"2001:db8:3::1", "SKB_DROP_REASON_NO_SOCKET@__udp6_lib_rcv"},
+	} {
+		t.Run(tc.dst, func(t *testing.T) {
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: HostNetns, IPv6Forwarding: true}},
+				Devices: []DeviceConfig{
+					{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("2001:db8:1::fe/64")}},
+					{Name: "d0", Kind: KindVeth, Peer: "d1", Down: true, Addrs: []netip.Prefix{pfx("2001:db8:3::1/64")}},
+				},
+				Entries: []EntryConfig{{Dev: "eth0"}},
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::1",
+				dst: tc.dst, dport: 9999, payload: 10})}))
+			s.Flush()
+			require.Equal(t, []string{tc.drop}, te.obs.dropReasons())
+		})
+	}
+}

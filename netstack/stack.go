@@ -1056,8 +1056,20 @@ func (s *Stack) build(maxVal int) error {
 				if p.Addr().Is6() && p.Bits() == 128 {
 					continue // addrconf_prefix_route only for prefixes shorter than /128
 				}
-				if p.Addr().Is4() && !d.up {
-					continue // fib_add_ifaddr: the prefix route waits for IFF_UP (fib_netdev_event NETDEV_UP)
+				if !d.up {
+					// A device configured down is taken as never up, its
+					// addresses added while it was down: fib_add_ifaddr's
+					// prefix route waits for IFF_UP (fib_netdev_event
+					// NETDEV_UP), as does addrconf's
+					// (addrconf_prefix_route from addrconf_dad_completed
+					// or NETDEV_UP); both addresses stay local (the IPv6
+					// one as with nodad: the model runs no DAD, and a
+					// tentative address of a device that is not up would
+					// not be). Measured on 6.18 (TestKernelDownDeviceRoutes,
+					// TestKernelDownDeviceAddrs6). An address the device had
+					// when it went down is not modelled: addrconf_ifdown
+					// deletes an IPv6 one (keep_addr_on_down 0).
+					continue
 				}
 				if d.kind == KindLoopback {
 					n.local = append(n.local, p.Masked())

@@ -2507,9 +2507,11 @@ var List = []Mutant{
 	{
 		Name: "connected-route-down-device",
 		File: "netstack/stack.go",
-		Old:  `				if p.Addr().Is4() && !d.up {`,
-		New:  `				if false {`,
-		Desc: "an IPv4 address on a device that is down has no prefix route (fib_add_ifaddr waits for IFF_UP)",
+		Old: `				if !d.up {
+					// A device configured down is taken as never up, its`,
+		New: `				if false {
+					// A device configured down is taken as never up, its`,
+		Desc: "an address on a device that is down has no prefix route (fib_add_ifaddr and addrconf wait for IFF_UP)",
 		Pkgs: []string{"./netstack"},
 	},
 	{
@@ -2673,6 +2675,16 @@ var List = []Mutant{
 		Old:  `	if ifindex == d.ifindex || d.master != nil && ifindex == d.master.ifindex {`,
 		New:  `	if ifindex == d.ifindex {`,
 		Desc: "BPF_F_EXCLUDE_INGRESS also excludes the ingress device's upper devices (get_upper_ifindexes: its bridge)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "connected-route6-down-device",
+		File: "netstack/stack.go",
+		Old: `				if !d.up {
+					// A device configured down is taken as never up, its`,
+		New: `				if p.Addr().Is4() && !d.up {
+					// A device configured down is taken as never up, its`,
+		Desc: "an IPv6 address on a device that is down has no prefix route (addrconf adds it once the device is up)",
 		Pkgs: []string{"./netstack"},
 	},
 }
