@@ -553,3 +553,26 @@ func netkitRxConfig() *Config {
 	}
 	return cfg
 }
+
+// TestNetkitVLANOffload: netkit has NETIF_F_HW_VLAN_CTAG_TX (netkit_setup),
+// so a tag pushed at nk0's tc egress stays in vlan_tci through
+// validate_xmit_vlan: the primary's program sees it there and the frame
+// without it.
+func TestNetkitVLANOffload(t *testing.T) {
+	var present bool
+	var etype uint16
+	cfg := netkitConfig(new([]nkSeen))
+	cfg.Programs[1].Prog = ProgramFunc(func(c *Ctx) int {
+		require.Zero(t, c.VlanPush(uint16(skb.EthP8021Q), 5))
+		return TCXNext
+	})
+	withNetkitProgs(cfg, []Program{ProgramFunc(func(c *Ctx) int {
+		present = c.Skb.H().VlanTagPresent()
+		etype = uint16(c.Skb.Data()[12])<<8 | uint16(c.Skb.Data()[13])
+		return TCXNext
+	})}, nil)
+	s, _ := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: worldFrame()}))
+	require.True(t, present, "the tag stays in vlan_tci")
+	require.Equal(t, uint16(ethPIP), etype, "and out of the frame")
+}

@@ -940,13 +940,14 @@ func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 }
 
 // vlanTxOffload models vlan_hw_offload_capable(features, vlan_proto) for
-// d: NETIF_F_HW_VLAN_CTAG_TX and STAG_TX, which a veth (VETH_FEATURES)
-// and a bridge (br_dev_setup) have, and a NIC is taken to have (most
+// d: NETIF_F_HW_VLAN_CTAG_TX and STAG_TX, which a veth (VETH_FEATURES), a
+// netkit device (netkit_setup) and a bridge (br_dev_setup) have, and a NIC
+// is taken to have (most
 // drivers insert tags in hardware); vxlan, geneve, the IP tunnels, dummy
 // and loopback have neither, so validate_xmit_vlan puts the tag into the
 // frame (__vlan_hwaccel_push_inside) before the taps and the driver.
 func (d *Device) vlanTxOffload() bool {
-	return d.kid == kidVeth || d.kid == kidBridge || d.kid == kidNIC
+	return d.kid == kidVeth || d.kid == kidBridge || d.kid == kidNIC || d.kid == kidNetkit
 }
 
 // takesGSO models net_gso_ok(dev->features, gso_type): d has every GSO

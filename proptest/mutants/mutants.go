@@ -2687,4 +2687,12 @@ var List = []Mutant{
 		Desc: "an IPv6 address on a device that is down has no prefix route (addrconf adds it once the device is up)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "netkit-no-vlan-tx-offload",
+		File: "netstack/tx.go",
+		Old:  `	return d.kid == kidVeth || d.kid == kidBridge || d.kid == kidNIC || d.kid == kidNetkit`,
+		New:  `	return d.kid == kidVeth || d.kid == kidBridge || d.kid == kidNIC`,
+		Desc: "netkit has NETIF_F_HW_VLAN_CTAG_TX: validate_xmit_vlan leaves the tag in vlan_tci",
+		Pkgs: []string{"./netstack"},
+	},
 }
