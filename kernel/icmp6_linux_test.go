@@ -292,29 +292,11 @@ func TestKernelICMPv6Errors(t *testing.T) {
 				time.Sleep(60 * time.Millisecond)
 				send()
 			}
-			var kern []icmpGot
-			buf := make([]byte, 2048)
-			for {
-				k, from, err := unix.Recvfrom(rcv, buf, 0)
-				if err != nil {
-					break
-				}
-				if buf[0] >= 128 {
-					continue // neighbour discovery, MLD
-				}
-				kern = append(kern, icmpGot{buf[0], buf[1], netip.AddrFrom16(from.(*unix.SockaddrInet6).Addr).String(), k + 40})
-			}
+			kern := readICMP6Errors(rcv)
 			t.Logf("kernel: %d errors: %v", len(kern), kern)
 
 			var model []icmpGot
-			cfg := tp.model6(netstack.NamespaceConfig{}, false, netstack.ProgramConfig{Name: "rx", Hook: carrier.HookTCIngress, Netns: "A", Dev: "vA",
-				Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
-					d := c.Skb.Data()[14:]
-					if d[6] == unix.IPPROTO_ICMPV6 && d[40] < 128 {
-						model = append(model, icmpGot{d[40], d[41], netip.AddrFrom16([16]byte(d[8:24])).String(), c.Skb.Len() - 14})
-					}
-					return -1
-				})})
+			cfg := tp.model6(netstack.NamespaceConfig{}, false, icmp6ErrorRecorder(&model))
 			a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
 			s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: netstack.NopObserver{}})
 			require.NoError(t, err)
@@ -559,6 +541,36 @@ func TestKernelNdiscReplies(t *testing.T) {
 	}
 }
 
+// readICMP6Errors reads the ICMPv6 errors (not neighbour discovery or
+// MLD) the raw socket rcv gets until its receive timeout.
+func readICMP6Errors(rcv int) []icmpGot {
+	var got []icmpGot
+	buf := make([]byte, 2048)
+	for {
+		k, from, err := unix.Recvfrom(rcv, buf, 0)
+		if err != nil {
+			return got
+		}
+		if buf[0] >= 128 {
+			continue // neighbour discovery, MLD
+		}
+		got = append(got, icmpGot{buf[0], buf[1], netip.AddrFrom16(from.(*unix.SockaddrInet6).Addr).String(), k + 40})
+	}
+}
+
+// icmp6ErrorRecorder is a program at A's vA tc ingress in the model that
+// appends the ICMPv6 errors it sees to *got, as readICMP6Errors reads them.
+func icmp6ErrorRecorder(got *[]icmpGot) netstack.ProgramConfig {
+	return netstack.ProgramConfig{Name: "rx", Hook: carrier.HookTCIngress, Netns: "A", Dev: "vA",
+		Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+			d := c.Skb.Data()[14:]
+			if d[6] == unix.IPPROTO_ICMPV6 && d[40] < 128 {
+				*got = append(*got, icmpGot{d[40], d[41], netip.AddrFrom16([16]byte(d[8:24])).String(), c.Skb.Len() - 14})
+			}
+			return -1
+		})}
+}
+
 // TestKernelDownDeviceAddrs6: H gets a veth d0 that is down, and then
 // 2001:db8:3::1/64 on it (nodad, as the model runs no DAD). The address
 // has no prefix route (addrconf adds it once the device is up), so a
@@ -586,30 +598,12 @@ func TestKernelDownDeviceAddrs6(t *testing.T) {
 			snd := newSocket(t, tp.a, unix.AF_INET6, unix.SOCK_DGRAM, 0)
 			require.NoError(t, unix.Bind(snd, &unix.SockaddrInet6{Port: 40000}))
 			require.NoError(t, unix.Sendto(snd, make([]byte, 100), 0, &unix.SockaddrInet6{Port: 9999, Addr: netip.MustParseAddr(tc.dst).As16()}))
-			var kern []icmpGot
-			buf := make([]byte, 2048)
-			for {
-				k, from, err := unix.Recvfrom(rcv, buf, 0)
-				if err != nil {
-					break
-				}
-				if buf[0] >= 128 {
-					continue // neighbour discovery, MLD
-				}
-				kern = append(kern, icmpGot{buf[0], buf[1], netip.AddrFrom16(from.(*unix.SockaddrInet6).Addr).String(), k + 40})
-			}
+			kern := readICMP6Errors(rcv)
 			t.Logf("kernel: %v", kern)
 			require.Equal(t, []icmpGot{tc.want}, kern)
 
 			var model []icmpGot
-			cfg := tp.model6(netstack.NamespaceConfig{}, false, netstack.ProgramConfig{Name: "rx", Hook: carrier.HookTCIngress, Netns: "A", Dev: "vA",
-				Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
-					d := c.Skb.Data()[14:]
-					if d[6] == unix.IPPROTO_ICMPV6 && d[40] < 128 {
-						model = append(model, icmpGot{d[40], d[41], netip.AddrFrom16([16]byte(d[8:24])).String(), c.Skb.Len() - 14})
-					}
-					return -1
-				})})
+			cfg := tp.model6(netstack.NamespaceConfig{}, false, icmp6ErrorRecorder(&model))
 			cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "d0", Kind: netstack.KindVeth, Netns: "H", Down: true,
 				Addrs: []netip.Prefix{netip.MustParsePrefix("2001:db8:3::1/64")}, Peer: "d1", PeerNetns: "H"})
 			a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
