@@ -10,9 +10,7 @@ import (
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/internal/testutil"
-	"github.com/skbsim/skbsim/kmem"
 	"github.com/skbsim/skbsim/netstack"
-	"github.com/skbsim/skbsim/skb"
 )
 
 // xdpCounter is an XDP program that counts frames longer than 100 bytes in
@@ -152,14 +150,8 @@ func modelXDPRedirect(t *testing.T, target string, frame []byte) bool {
 		},
 		Entries: []netstack.EntryConfig{{Kind: netstack.EntryRX, Netns: "n", Dev: "vB"}},
 	}
-	a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
 	var obs xmitCounter
-	s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: &obs})
-	require.NoError(t, err)
-	require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: append([]byte(nil), frame...)}))
-	s.Flush()
-	require.NoError(t, s.Close())
-	require.NoError(t, a.CheckLeaks())
+	runModel(t, cfg, &obs, append([]byte(nil), frame...), nil)
 	return vD > 0 || obs.xmits > 0
 }
 
@@ -267,12 +259,6 @@ func modelDevmapBroadcastInvalid(t *testing.T, generic bool, frame []byte) [2]ui
 		},
 		Entries: []netstack.EntryConfig{{Kind: netstack.EntryRX, Netns: "n", Dev: "vB"}},
 	}
-	a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
-	s, err := netstack.New(cfg, netstack.Env{Alloc: a})
-	require.NoError(t, err)
-	require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: append([]byte(nil), frame...)}))
-	s.Flush()
-	require.NoError(t, s.Close())
-	require.NoError(t, a.CheckLeaks())
+	runModel(t, cfg, netstack.NopObserver{}, append([]byte(nil), frame...), nil)
 	return got
 }
