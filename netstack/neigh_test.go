@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -52,4 +53,29 @@ func TestNeighStates(t *testing.T) {
 	cfg := fibTopology(true)
 	cfg.Neighbours = []NeighConfig{{Dev: "veth0", Addr: addr("10.1.0.2"), State: "none"}}
 	assert.ErrorIs(t, newStackErr(t, cfg, ""), ErrConfig, "an unknown state")
+}
+
+// TestNeighMulticast6: a host's IPv6 datagram to a multicast group out of
+// a device takes the group's Ethernet address (ndisc_constructor's
+// NUD_NOARP entry, ndisc_mc_map: 33:33 and the group's last 32 bits)
+// without any neighbour resolution.
+func TestNeighMulticast6(t *testing.T) {
+	var dst [][]byte
+	cfg := &Config{
+		Namespaces: []NamespaceConfig{{Name: "A"}, {Name: "B"}},
+		Devices: []DeviceConfig{{Name: "vA", Kind: KindVeth, Netns: "A", Addrs: []netip.Prefix{pfx("2001:db8::1/64")},
+			Peer: "vB", PeerNetns: "B", PeerAddrs: []netip.Prefix{pfx("2001:db8::2/64")}}},
+		Routes:  []RouteConfig{{Netns: "A", Dst: pfx("ff00::/8"), Dev: "vA"}},
+		Sockets: []SocketConfig{{Name: "tx", Netns: "A", Proto: ProtoUDP, Port: 1000, Addr: netip.IPv6Unspecified()}},
+		Programs: []ProgramConfig{{Name: "in", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: ProgramFunc(func(c *Ctx) int {
+			dst = append(dst, append([]byte(nil), c.Skb.Data()[0:6]...))
+			return TCXNext
+		})}},
+		Entries: []EntryConfig{{Kind: EntryTX, Netns: "A", Socket: "tx"}},
+	}
+	s, te := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame6(frame6{src: "2001:db8::1", dst: "ff0e::1:2:5", dport: 9999, payload: 10})[ethHlen:]}))
+	s.Flush()
+	require.Equal(t, [][]byte{{0x33, 0x33, 0, 2, 0, 5}}, dst)
+	require.NotContains(t, te.obs.dropReasons(), "SKB_DROP_REASON_NEIGH_FAILED@neigh_output")
 }

@@ -3,6 +3,7 @@ package netstack
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 
 	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/skb"
@@ -71,7 +72,7 @@ func NetkitConfigError(dc *DeviceConfig, p *skb.Profile) string {
 			return fmt.Sprintf("netkit %s %d (want 0 to 65535)", f.key, f.v)
 		}
 		if f.v != 0 && !p.NetkitRoom {
-			return fmt.Sprintf("netkit %s (IFLA_NETKIT_%s) needs kernel v6.14 or later, not %s", f.key, upper(f.key), p.Name)
+			return fmt.Sprintf("netkit %s (IFLA_NETKIT_%s) needs kernel v6.14 or later, not %s", f.key, strings.ToUpper(f.key), p.Name)
 		}
 	}
 	hasMAC := dc.MAC != [6]byte{} || dc.PeerMAC != [6]byte{}
@@ -88,16 +89,6 @@ func NetkitConfigError(dc *DeviceConfig, p *skb.Profile) string {
 		return "netkit has no GRO: gro_list and udp_gro_forwarding do not apply"
 	}
 	return ""
-}
-
-func upper(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'a' <= c && c <= 'z' {
-			b[i] = c - 'a' + 'A'
-		}
-	}
-	return string(b)
 }
 
 // netkitEnds fills in the netkit state of the pair d (primary) and p
@@ -142,7 +133,7 @@ func (s *Stack) netkitXmit(b *skb.Buff, d *Device) {
 	}
 	s.netkitPrepForward(b, d, d.ns != p.ns)
 	if s.prof.NetkitPktType {
-		ethSkbPktType(b, p)
+		setPktType(b.H(), b.Data()[0:6], p) // eth_skb_pkt_type(skb, peer); scrubbed to PACKET_HOST
 	}
 	setDev(b, p)
 	ret := d.nk.policy
@@ -197,26 +188,6 @@ func (s *Stack) netkitPrepForward(b *skb.Buff, d *Device, xnet bool) {
 	if d.nk.scrub {
 		h.Priority = 0
 		h.Mark = 0
-	}
-}
-
-// ethSkbPktType models eth_skb_pkt_type(skb, dev): a frame not to dev's
-// address is PACKET_BROADCAST, PACKET_MULTICAST or PACKET_OTHERHOST; one
-// to it keeps its pkt_type (skb_scrub_packet made it PACKET_HOST). Data is
-// at the mac header.
-func ethSkbPktType(b *skb.Buff, d *Device) {
-	dst := [6]byte(b.Data()[0:6])
-	if dst == d.mac {
-		return
-	}
-	h := b.H()
-	switch {
-	case dst == broadcastMAC:
-		h.PktType = skb.PacketBroadcast
-	case isMulticastMAC(dst[:]):
-		h.PktType = skb.PacketMulticast
-	default:
-		h.PktType = skb.PacketOtherhost
 	}
 }
 

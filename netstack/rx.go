@@ -186,19 +186,26 @@ func (s *Stack) ethTypeTrans(b *skb.Buff, d *Device) bool {
 		mac = b.Data()
 	}
 	b.Pull(ethHlen)
+	setPktType(h, mac[0:6], d)
+	h.Protocol = binary.BigEndian.Uint16(mac[12:14])
+	s.traceOp(LayerCore, OpEthTypeTrans, b)
+	return true
+}
+
+// setPktType models eth_skb_pkt_type's decision for a frame to dst
+// received on d: broadcast, multicast, or PACKET_OTHERHOST when not to
+// d's address; a frame to d's address keeps its pkt_type.
+func setPktType(h *skb.Header, dst []byte, d *Device) {
 	switch {
-	case isMulticastMAC(mac[0:6]):
-		if [6]byte(mac[0:6]) == broadcastMAC {
+	case isMulticastMAC(dst):
+		if [6]byte(dst) == broadcastMAC {
 			h.PktType = skb.PacketBroadcast
 		} else {
 			h.PktType = skb.PacketMulticast
 		}
-	case [6]byte(mac[0:6]) != d.mac:
+	case [6]byte(dst) != d.mac:
 		h.PktType = skb.PacketOtherhost
 	}
-	h.Protocol = binary.BigEndian.Uint16(mac[12:14])
-	s.traceOp(LayerCore, OpEthTypeTrans, b)
-	return true
 }
 
 // --- driver receive ---

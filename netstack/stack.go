@@ -745,25 +745,9 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("%s: %s", what, why)
 		}
 		d := s.newDev(i, dc.Name, dc.Kind, n, dc.MAC, dc.Addrs, dc)
-		if dc.Kind == KindNetkit {
-			pn, err := nsOf(what+" peer", nsName(dc.PeerNetns))
-			if err != nil {
-				return err
-			}
-			if pn.dev(dc.Peer) != nil || (pn == n && dc.Peer == dc.Name) {
-				return cfgErr("%s: peer %q already exists in %s", what, dc.Peer, pn.name)
-			}
-			p := s.newDev(i, dc.Peer, KindNetkit, pn, dc.PeerMAC, dc.PeerAddrs, dc)
-			d.peer, p.peer = p, d
-			p.fragList = s.fragListFeature(KindNetkit, dc.PeerTxFragList)
-			if dc.PeerXDP == "generic" {
-				p.xdpGeneric = true
-			}
-			netkitEnds(d, p, dc)
-		}
-		if dc.Kind == KindVeth {
+		if dc.Kind == KindVeth || dc.Kind == KindNetkit {
 			if dc.Peer == "" {
-				return cfgErr("%s: veth without peer", what)
+				return cfgErr("%s: %s without peer", what, dc.Kind)
 			}
 			pn, err := nsOf(what+" peer", nsName(dc.PeerNetns))
 			if err != nil {
@@ -772,9 +756,11 @@ func (s *Stack) build(maxVal int) error {
 			if pn.dev(dc.Peer) != nil || (pn == n && dc.Peer == dc.Name) {
 				return cfgErr("%s: peer %q already exists in %s", what, dc.Peer, pn.name)
 			}
-			p := s.newDev(i, dc.Peer, KindVeth, pn, dc.PeerMAC, dc.PeerAddrs, dc)
+			p := s.newDev(i, dc.Peer, dc.Kind, pn, dc.PeerMAC, dc.PeerAddrs, dc)
 			d.peer, p.peer = p, d
-			p.fragList = s.fragListFeature(KindVeth, dc.PeerTxFragList)
+			p.fragList = s.fragListFeature(dc.Kind, dc.PeerTxFragList)
+			// A netkit peer has no GRO and no native XDP
+			// (NetkitConfigError refused them).
 			p.gro = dc.PeerGRO == "on"
 			p.groList, p.groUDPFwd = dc.PeerGROList, dc.PeerUDPGROForwarding
 			switch dc.PeerXDP {
@@ -783,6 +769,9 @@ func (s *Stack) build(maxVal int) error {
 				p.xdpGeneric = true
 			default:
 				return cfgErr("%s: peer xdp mode %q (want native or generic)", what, dc.PeerXDP)
+			}
+			if dc.Kind == KindNetkit {
+				netkitEnds(d, p, dc)
 			}
 		}
 		switch dc.Kind {

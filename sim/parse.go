@@ -706,10 +706,6 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 	if dev.Kind != netstack.KindMacvlan && (dev.Link != "" || (dev.Mode != "" && dev.Kind != netstack.KindNetkit) || dev.SourceMACs != nil || dev.NoDst) {
 		return dev, d.errf(n, "%s: link, mode, source_macs and nodst are for macvlan devices (and mode for netkit)", what)
 	}
-	if dev.Kind != netstack.KindNetkit && (dev.Policy != "" || dev.PeerPolicy != "" || dev.Scrub != "" || dev.PeerScrub != "" ||
-		dev.Headroom != 0 || dev.Tailroom != 0) {
-		return dev, d.errf(n, "%s: policy, peer_policy, scrub, peer_scrub, headroom and tailroom are for netkit devices", what)
-	}
 	if (dev.UDPCsum != "" || dev.UDP6ZeroCsumRx) && dev.Kind != netstack.KindVXLAN && dev.Kind != netstack.KindGeneve {
 		return dev, d.errf(n, "%s: udp_csum and udp6zerocsumrx are for vxlan and geneve devices", what)
 	}

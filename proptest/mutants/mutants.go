@@ -2571,7 +2571,7 @@ var List = []Mutant{
 		Name: "netkit-pkttype-late",
 		File: "netstack/netkit.go",
 		Old: `	if s.prof.NetkitPktType {
-		ethSkbPktType(b, p)
+		setPktType(b.H(), b.Data()[0:6], p) // eth_skb_pkt_type(skb, peer); scrubbed to PACKET_HOST
 	}`,
 		New:  ``,
 		Desc: "from v6.10 netkit_xmit sets pkt_type from the peer's address (eth_skb_pkt_type) before the programs",
@@ -2693,6 +2693,17 @@ var List = []Mutant{
 		Old:  `	return d.kid == kidVeth || d.kid == kidBridge || d.kid == kidNIC || d.kid == kidNetkit`,
 		New:  `	return d.kid == kidVeth || d.kid == kidBridge || d.kid == kidNIC`,
 		Desc: "netkit has NETIF_F_HW_VLAN_CTAG_TX: validate_xmit_vlan leaves the tag in vlan_tci",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "neigh-multicast6-resolved",
+		File: "netstack/tx.go",
+		Old: `	} else if nh.IsMulticast() {
+		a := nh.As16()
+		return [6]byte{0x33, 0x33, a[12], a[13], a[14], a[15]}, true
+	} else if out.noarp {`,
+		New:  `	} else if out.noarp {`,
+		Desc: "ndisc_constructor maps an IPv6 multicast next hop to 33:33 and the group's low 32 bits (ndisc_mc_map) without resolution",
 		Pkgs: []string{"./netstack"},
 	},
 }
