@@ -96,7 +96,10 @@ func (t *fdbIndex) insert(mac [6]byte, idx int) {
 }
 
 // brHandleFrame models br_handle_frame -> br_handle_frame_finish on a port
-// (data after the Ethernet header): the source is learned; a frame for the
+// (data after the Ethernet header): a frame from an invalid source address
+// (is_valid_ether_addr) or on a port that does not forward (brForwarding:
+// BR_STATE_DISABLED) is dropped, with their reasons from v6.14
+// (skb.Profile.BridgeDropReasons); the source is learned; a frame for the
 // bridge's own address goes up the bridge device (br_pass_frame_up:
 // skb->dev = bridge, netif_receive_skb); a known unicast destination is
 // forwarded to its port (__br_forward); broadcast and multicast are flooded
@@ -104,18 +107,24 @@ func (t *fdbIndex) insert(mac [6]byte, idx int) {
 // passed up; an unknown unicast is flooded. Takes ownership of skb.
 func (s *Stack) brHandleFrame(b *skb.Buff, port *Device) {
 	br := port.master
+	if !isValidEtherAddr([6]byte(b.Head()[b.MacHeader()+6 : b.MacHeader()+12])) {
+		s.drop(b, s.brReason(skb.DropMacInvalidSource), OpBridgeRx)
+		return
+	}
 	// memset(skb->cb, 0, sizeof(struct br_input_skb_cb)).
 	clear(b.H().CB[:sizeofBrInputSkbCB])
+	// The port's state (the link-local group addresses, which come
+	// first, are not modelled: they are flooded as multicast).
+	if !port.brForwarding() {
+		s.drop(b, s.brReason(skb.DropBridgeIngressSTPState), OpBridgeRx)
+		return
+	}
 	// NF_BR_PRE_ROUTING, then br_handle_frame_finish.
 	if !brNFPreRouting(b, port.ns) {
 		s.drop(b, skb.DropNetfilterDrop, OpBridgeRx)
 		return
 	}
 	s.traceOp(LayerBridge, OpBridgeRx, b)
-	if !br.up {
-		s.drop(b, skb.DropDevReady, OpBridgeRx)
-		return
-	}
 	mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
 	dst, src := [6]byte(mac[0:6]), [6]byte(mac[6:12])
 	if !port.brNoLearn {
@@ -153,15 +162,27 @@ func (s *Stack) brPassFrameUp(b *skb.Buff, br *Device) {
 }
 
 // brShouldDeliver models should_deliver for a frame that came in by
-// port from (nil: the bridge device sent it) and would leave by p: not
-// back out of its own port unless p is in hairpin mode, and not between
-// two isolated ports (br_skb_isolated). The ports are always forwarding
-// (no STP).
+// port from (nil: the bridge device sent it) and would leave by p: p
+// forwards (brForwarding), and the frame goes not back out of its own
+// port unless p is in hairpin mode, and not between two isolated ports
+// (br_skb_isolated).
 func brShouldDeliver(from, p *Device) bool {
+	if !p.brForwarding() {
+		return false
+	}
 	if from == nil {
 		return true
 	}
 	return (p != from || p.brHairpin) && !(from.brIsolated && p.brIsolated)
+}
+
+// brReason is reason from v6.14 (skb.Profile.BridgeDropReasons), before
+// which the bridge's input drops were kfree_skb's NOT_SPECIFIED.
+func (s *Stack) brReason(reason skb.DropReason) skb.DropReason {
+	if s.prof.BridgeDropReasons {
+		return reason
+	}
+	return skb.DropNotSpecified
 }
 
 // brFlood models br_flood: every port that should get the frame
@@ -176,7 +197,7 @@ func (s *Stack) brFlood(b *skb.Buff, br, from *Device, keep bool) {
 	dst := [6]byte(b.Head()[b.MacHeader() : b.MacHeader()+6])
 	unicast, bcast := !isMulticastMAC(dst[:]), dst == broadcastMAC
 	for _, p := range br.ports {
-		if !p.up || !brShouldDeliver(from, p) {
+		if !brShouldDeliver(from, p) {
 			continue
 		}
 		switch {
@@ -195,7 +216,7 @@ func (s *Stack) brFlood(b *skb.Buff, br, from *Device, keep bool) {
 	switch {
 	case prev == nil:
 		if !keep {
-			s.drop(b, skb.DropNotSpecified, OpBridgeForward)
+			s.drop(b, s.brReason(skb.DropNoTxTarget), OpBridgeForward)
 		}
 	case keep:
 		if n, err := b.Clone(); err == nil {
@@ -241,6 +262,10 @@ func (s *Stack) brDevXmit(b *skb.Buff, br *Device) {
 	dst := [6]byte(mac[0:6])
 	if !isMulticastMAC(dst[:]) {
 		if to := br.fdbFind(dst); to != nil {
+			if !brShouldDeliver(nil, to) {
+				s.drop(b, skb.DropNotSpecified, OpBridgeForward) // br_forward: kfree_skb
+				return
+			}
 			s.brForward(b, to, true)
 			return
 		}

@@ -35,7 +35,9 @@ type Config struct {
 	// redirect_devmap action).
 	Devmaps []DevmapConfig
 	// Entries are where captured packets enter; Packet.Entry indexes them.
-	// An empty list means RX on the first NIC (or first device).
+	// An empty list means RX on the first NIC (or first device). A device
+	// that is up without carrier takes no entry (a NIC's link is down, a
+	// veth's peer, a bridge has no forwarding port): no frame arrives.
 	Entries []EntryConfig
 	Options Options
 }
@@ -202,6 +204,17 @@ type NamespaceConfig struct {
 	// to 127.0.0.0/8 received on a device other than loopback are routed;
 	// off (the default) they are dropped as IP_LOCALNET.
 	RouteLocalnet bool
+	// IgnoreRoutesWithLinkdown is
+	// net.ipv4.conf.all.ignore_routes_with_linkdown (IN_DEV_ORCONF: every
+	// device's): an IPv4 lookup passes over a next hop whose device has
+	// no carrier (RTNH_F_LINKDOWN; fib_lookup_good_nhc), and a multipath
+	// route's rebalance leaves such paths out (fib_rebalance). Off (the
+	// default), such routes are used and their packets dropped at the
+	// device's qdisc. IPv6IgnoreRoutesWithLinkdown is
+	// net.ipv6.conf.all.ignore_routes_with_linkdown, which the kernel
+	// copies to every device (addrconf_linkdown_change): find_match and
+	// rt6_multipath_rebalance do the same for IPv6.
+	IgnoreRoutesWithLinkdown, IPv6IgnoreRoutesWithLinkdown bool
 	// NoSendRedirects sets net.ipv4.conf.all.send_redirects and every
 	// device's to 0 (IN_DEV_TX_REDIRECTS is either of them): a forwarding
 	// namespace sends no ICMP redirect. By default both are 1, and a
@@ -512,8 +525,23 @@ type DeviceConfig struct {
 	// Qdisc is "" (noqueue / pfifo: packets pass) or "blackhole" (every
 	// packet is dropped at enqueue, SKB_DROP_REASON_QDISC_DROP).
 	Qdisc string
-	// Down leaves the device administratively down.
+	// Down leaves the device administratively down (a veth or netkit
+	// pair: both ends).
 	Down bool
+	// PeerDown leaves a veth or netkit pair's peer down while the device
+	// is up: veth_open (netkit_open) then leaves both ends without
+	// carrier.
+	PeerDown bool
+	// NoCarrier takes a dummy's or a NIC's carrier off (`ip link set DEV
+	// carrier off`, dummy_change_carrier; a NIC whose link is down). The
+	// other kinds' carrier follows their state: a veth or netkit end has
+	// carrier while both ends are up, a bridge while one of its ports is
+	// forwarding (br_port_state_selection), a macvlan while its lower
+	// device has (netif_stacked_transfer_operstate); the rest always.
+	// A device without carrier that is up transmits nothing (its qdisc is
+	// noop_qdisc), forwards nothing as a bridge port, and its routes are
+	// linkdown (NamespaceConfig.IgnoreRoutesWithLinkdown).
+	NoCarrier bool
 }
 
 // Route types (RTN_*).

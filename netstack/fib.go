@@ -380,7 +380,7 @@ func (ns *Netns) routeOif(d *Device, dst netip.Addr) *route {
 	for i := range ns.routes {
 		r := &ns.routes[i]
 		if r.reject == 0 {
-			if r = r.oifPath(d); r == nil {
+			if r = r.oifPath(d, false); r == nil {
 				continue
 			}
 		}

@@ -60,6 +60,7 @@ type flow struct {
 	uid          uint32 // flowi_uid: a socket's sk_uid; 0 (sock_net_uid without a socket) otherwise
 	label        uint32 // IPv6: flowi6_get_flowlabel, the 20-bit flow label
 	mpHash       uint32 // IPv4: flowi4_multipath_hash, a tunnel's inner skb_get_hash
+	anyLink      bool   // FIB_LOOKUP_IGNORE_LINKSTATE: linkdown routes count (route.ignored)
 }
 
 // The rule actions (FR_ACT_*).
@@ -327,7 +328,7 @@ func (ns *Netns) tableLookup(id uint32, v6 bool, fl *flow) (r *route, ok bool) {
 			return nil, true
 		}
 	}
-	return longestMatch(routes, fl.dst, oif), true
+	return longestMatch(routes, fl.dst, oif, fl.anyLink), true
 }
 
 // table returns table id, or nil.
@@ -353,18 +354,22 @@ func (ns *Netns) tableExists(id uint32, v6 bool) bool {
 
 // longestMatch is the longest prefix among routes holding dst (the first
 // of equal lengths), restricted to the routes through oif and the reject
-// routes when oif is not nil; nil for none.
-func longestMatch(routes []route, dst netip.Addr, oif *Device) *route {
+// routes when oif is not nil; nil for none. Linkdown routes and paths
+// lookups pass over (route.ignored) count with anyLink only.
+func longestMatch(routes []route, dst netip.Addr, oif *Device, anyLink bool) *route {
 	var best *route
 	for i := range routes {
 		r := &routes[i]
 		if r.dst.Addr().Is4() != dst.Is4() || !r.dst.Contains(dst) {
 			continue
 		}
-		if oif != nil && r.reject == 0 {
-			if r = r.oifPath(oif); r == nil {
+		switch {
+		case oif != nil && r.reject == 0:
+			if r = r.oifPath(oif, anyLink); r == nil {
 				continue
 			}
+		case r.ignored && !anyLink:
+			continue
 		}
 		if best == nil || r.dst.Bits() > best.dst.Bits() {
 			best = r

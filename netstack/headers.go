@@ -168,6 +168,10 @@ func writeUDP(b []byte, sport, dport uint16, length int) {
 
 func isMulticastMAC(m []byte) bool { return m[0]&1 != 0 }
 
+// isValidEtherAddr models is_valid_ether_addr: neither multicast nor
+// all zeros.
+func isValidEtherAddr(m [6]byte) bool { return !isMulticastMAC(m[:]) && m != [6]byte{} }
+
 // rtTos2Priority models rt_tos2priority(): ip_tos2prio[IPTOS_TOS(tos)>>1].
 func rtTos2Priority(tos uint8) uint32 {
 	// net/ipv4/route.c ip_tos2prio (ECN_OR_COST(c) = TC_PRIO_c): BESTEFFORT 0,

@@ -250,7 +250,7 @@ func (ns *Netns) buildLocal4() {
 		}
 		net := binary.BigEndian.Uint32(r.dst.Masked().Addr().AsSlice())
 		mask := ^uint32(uint64(1)<<(32-r.dst.Bits()) - 1)
-		ns.routes4 = append(ns.routes4, route4{net: net, mask: mask, bits: int32(r.dst.Bits()), idx: int32(i)})
+		ns.routes4 = append(ns.routes4, route4{net: net, mask: mask, bits: int32(r.dst.Bits()), idx: int32(i), ignored: r.ignored})
 	}
 	// Longest prefix first, table order among equal lengths: the first
 	// match is the route the table scan chooses.
@@ -277,6 +277,7 @@ func mergeRanges(rs []addrRange) []addrRange {
 type route4 struct {
 	net, mask uint32
 	bits, idx int32
+	ignored   bool // the route's (route.ignored)
 }
 
 // isLocal4 is isLocal for an IPv4 address: a binary search of the ranges
@@ -505,7 +506,7 @@ func (ns *Netns) mainRoute(dst netip.Addr) *route {
 		a4 := dst.As4()
 		a := binary.BigEndian.Uint32(a4[:])
 		for i := range ns.routes4 {
-			if r := &ns.routes4[i]; a&r.mask == r.net {
+			if r := &ns.routes4[i]; a&r.mask == r.net && !r.ignored {
 				return &ns.routes[r.idx]
 			}
 		}
@@ -513,7 +514,7 @@ func (ns *Netns) mainRoute(dst netip.Addr) *route {
 	}
 	for i := range ns.routes {
 		r := &ns.routes[i]
-		if r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {
+		if r.dst.Contains(dst) && !r.ignored && (best == nil || r.dst.Bits() > best.dst.Bits()) {
 			best = r
 		}
 	}

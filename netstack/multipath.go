@@ -66,19 +66,20 @@ type nexthop struct {
 // DIV_ROUND_CLOSEST_ULL(w_i << 31, total) - 1, w_i the weights summed up
 // to it; a dead path's is -1. Paths through a device that is down are
 // dead (fib_sync_down_dev's RTNH_F_DEAD; a route left with none is
-// flushed); the model's devices keep their carrier, so RTNH_F_LINKDOWN
-// never applies.
-func rebalance(paths []nexthop) {
+// flushed); with ignoreLinkdown (ip_ignore_linkdown, rt6_is_dead) so are
+// the paths lookups pass over (nexthop.ignored: RTNH_F_LINKDOWN).
+func rebalance(paths []nexthop, ignoreLinkdown bool) {
+	live := func(nh *nexthop) bool { return nh.dev.up && !(ignoreLinkdown && nh.ignored) }
 	var total uint64
 	for i := range paths {
-		if paths[i].dev.up {
+		if live(&paths[i]) {
 			total += uint64(paths[i].weight)
 		}
 	}
 	var w uint64
 	for i := range paths {
 		nh := &paths[i]
-		if !nh.dev.up {
+		if !live(nh) {
 			nh.upper = -1
 			continue
 		}
@@ -88,27 +89,31 @@ func rebalance(paths []nexthop) {
 }
 
 // usesDev models fib_info_nh_uses_dev: whether r, or one of its paths,
-// leaves by d.
+// leaves by d, whatever the path's state.
 func (r *route) usesDev(d *Device) bool {
 	if r.paths == nil {
 		return r.dev == d
 	}
-	return r.pathVia(d) != nil
+	return slices.ContainsFunc(r.paths, func(nh nexthop) bool { return nh.dev == d })
 }
 
 // pathVia is the first path of r through d (r itself for a route with one
 // path through d), or nil: fib_table_lookup's choice for a lookup bound
 // to flowi4_oif d, which it makes without hashing.
-func (r *route) pathVia(d *Device) *route {
+func (r *route) pathVia(d *Device) *route { return r.pathOn(d, false) }
+
+// pathOn is pathVia, or with anyLink (FIB_LOOKUP_IGNORE_LINKSTATE) the
+// first path through d that is not dead, linkdown or not.
+func (r *route) pathOn(d *Device, anyLink bool) *route {
 	if r.paths == nil {
-		if r.dev == d {
+		if r.dev == d && (anyLink || !r.ignored) {
 			return r
 		}
 		return nil
 	}
 	for i := range r.paths {
-		if r.paths[i].dev == d && r.paths[i].upper >= 0 {
-			return &r.paths[i].route
+		if nh := &r.paths[i]; nh.dev == d && nh.dev.up && (anyLink || !nh.ignored) {
+			return &nh.route
 		}
 	}
 	return nil
@@ -120,11 +125,11 @@ func (r *route) pathVia(d *Device) *route {
 // nexthop group, 6.18 ignores the device and answers with the group's
 // first member (fib6_select_path returns before hashing when the oif
 // matched, and the group lookup matched without looking at it).
-func (r *route) oifPath(d *Device) *route {
+func (r *route) oifPath(d *Device, anyLink bool) *route {
 	if r.nhg && r.dst.Addr().Is6() {
 		return &r.paths[0].route
 	}
-	return r.pathVia(d)
+	return r.pathOn(d, anyLink)
 }
 
 // mpKeys are the fields of struct flow_keys a multipath hash fills (the
@@ -765,19 +770,15 @@ func (r *route) anyLive() bool {
 	if r.paths == nil {
 		return r.dev.up
 	}
-	for i := range r.paths {
-		if r.paths[i].upper >= 0 {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(r.paths, func(nh nexthop) bool { return nh.dev.up })
 }
 
-// firstLive is the first path of r that is not dead, else its first.
+// firstLive is the first path of r a lookup takes (fib_table_lookup's
+// nh_sel: neither dead nor passed over as linkdown), else its first.
 func (r *route) firstLive() *route {
 	for i := range r.paths {
-		if r.paths[i].upper >= 0 {
-			return &r.paths[i].route
+		if nh := &r.paths[i]; nh.dev.up && !nh.ignored {
+			return &nh.route
 		}
 	}
 	return &r.paths[0].route
@@ -883,8 +884,12 @@ func (n *Netns) addPaths(r *route, paths []nexthop, i int) error {
 			nh.saddr = fibPrefSrc(n, nh.dev, nh.via, false) // fib_info_update_nhc_saddr
 		}
 	}
-	rebalance(paths)
 	r.paths = paths
+	n.setIgnored(r)
+	// A nexthop group's bounds count every member
+	// (nh_hthr_group_rebalance); its members are picked by their
+	// neighbours, not their carrier (nexthop_is_good_nh).
+	rebalance(paths, !r.nhg)
 	first := r.firstLive() // what code that does not hash reads
 	r.dev, r.via = first.dev, first.via
 	if v6 {
@@ -977,8 +982,11 @@ func (s *Stack) nexthopObjects(c *Config, nsOf func(what, name string) (*Netns, 
 // expandNHID rewrites route i, which names nexthop object rc.NHID, as the
 // route it stands for: a blackhole route, a route through the object's
 // device and gateway, or a multipath route over the group's members (nhg)
-// whose devices are up. A nexthop whose device is down is deleted
-// (nexthop_flush_dev: removed from its groups, which are rebalanced), so
+// whose devices are up with carrier. A nexthop whose device is down, or
+// without carrier, is deleted (nexthop_flush_dev on NETDEV_DOWN, and on
+// NETDEV_CHANGE without IFF_RUNNING or IFF_LOWER_UP: removed from its
+// groups, which are rebalanced; one made on such a device is refused,
+// which the model takes as made before), so
 // a route that loses them all is gone; a group left with one member is
 // one path (not hashed, no neighbour check).
 func expandNHID(n *Netns, i int, rc RouteConfig, objs map[nhKey]*nhObj) (_ RouteConfig, nhg, gone bool, _ error) {
@@ -1003,7 +1011,7 @@ func expandNHID(n *Netns, i int, rc RouteConfig, objs map[nhKey]*nhObj) (_ Route
 		case m.obj.cfg.Blackhole:
 			rc.Type = RouteBlackhole
 			return rc, false, false, nil
-		case m.obj.dev.up:
+		case m.obj.dev.up && m.obj.dev.carrier:
 			live = append(live, NexthopConfig{Dev: m.obj.dev.name, Via: m.obj.cfg.Via, Weight: m.weight})
 		}
 	}

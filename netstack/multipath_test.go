@@ -98,7 +98,7 @@ func TestMultipathUpperBounds(t *testing.T) {
 				paths[i].dev = down
 			}
 		}
-		rebalance(paths)
+		rebalance(paths, false)
 		got := make([]int32, len(paths))
 		for i := range paths {
 			got[i] = paths[i].upper

@@ -189,7 +189,7 @@ func (s *Stack) fibValidateSourceFull(ns *Netns, in *Device, src [4]byte, fl *fl
 	// fib_lookup again with flowi4_oif = in (FIB_LOOKUP_IGNORE_LINKSTATE):
 	// the longest route to src through in.
 	if ns.rules4 {
-		fl.oif = in.ifindex
+		fl.oif, fl.anyLink = in.ifindex, true
 		if r := ns.ruleLookup(fl); r != nil && r.reject == 0 {
 			return 0, !r.via.IsValid()
 		}
@@ -198,7 +198,7 @@ func (s *Stack) fibValidateSourceFull(ns *Netns, in *Device, src [4]byte, fl *fl
 	a := binary.BigEndian.Uint32(src[:])
 	for i := range ns.routes4 {
 		r4 := &ns.routes4[i]
-		if r := ns.routes[r4.idx].pathVia(in); a&r4.mask == r4.net && r != nil {
+		if r := ns.routes[r4.idx].pathOn(in, true); a&r4.mask == r4.net && r != nil {
 			return 0, !r.via.IsValid()
 		}
 	}

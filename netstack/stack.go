@@ -96,14 +96,17 @@ type Netns struct {
 	tcp6Sk         *Socket    // TCP's IPv6 control socket (icmp6.go)
 	ndiscSk        *Socket    // the namespace's ndisc socket (icmp6.go)
 
-	rpFilter      uint8       // net.ipv4.conf.all.rp_filter (rtinput.go)
-	srcValidMark  bool        // net.ipv4.conf.all.src_valid_mark
-	acceptLocal   bool        // net.ipv4.conf.all.accept_local
-	routeLocalnet bool        // net.ipv4.conf.all.route_localnet
-	sendRedirects bool        // IN_DEV_TX_REDIRECTS: conf.all or the device's send_redirects
-	sharedMedia   bool        // IN_DEV_SHARED_MEDIA
-	customLocal4  bool        // fib_has_custom_local_routes: an IPv4 RouteLocal route
-	ifaddr4       []addrRange // the devices' IPv4 addresses (inet_lookup_ifaddr_rcu), buildLocal4
+	rpFilter      uint8 // net.ipv4.conf.all.rp_filter (rtinput.go)
+	srcValidMark  bool  // net.ipv4.conf.all.src_valid_mark
+	acceptLocal   bool  // net.ipv4.conf.all.accept_local
+	routeLocalnet bool  // net.ipv4.conf.all.route_localnet
+	// ignoreLD4 and ignoreLD6 are ignore_routes_with_linkdown of
+	// net.ipv4.conf.all and net.ipv6.conf.all (carrier.go).
+	ignoreLD4, ignoreLD6 bool
+	sendRedirects        bool        // IN_DEV_TX_REDIRECTS: conf.all or the device's send_redirects
+	sharedMedia          bool        // IN_DEV_SHARED_MEDIA
+	customLocal4         bool        // fib_has_custom_local_routes: an IPv4 RouteLocal route
+	ifaddr4              []addrRange // the devices' IPv4 addresses (inet_lookup_ifaddr_rcu), buildLocal4
 
 	echoIgnoreAll    bool // net.ipv4.icmp_echo_ignore_all
 	echoBcast        bool // net.ipv4.icmp_echo_ignore_broadcasts = 0
@@ -155,6 +158,10 @@ type route struct {
 	// nhg: paths are the members of a nexthop group (`nhid`), which
 	// nexthop_select_path_hthr picks from.
 	nhg bool
+	// ignored: lookups pass the route (a path: that path) over, its
+	// device lacking carrier under ignore_routes_with_linkdown
+	// (carrier.go), unless they ignore the link state.
+	ignored bool
 }
 
 // mtuOf is the MTU a packet routed by r leaves with: the route's mtu
@@ -191,6 +198,8 @@ type Device struct {
 	mtu     int
 	addrs   []netip.Prefix
 	up      bool
+	// carrier is netif_carrier_ok (carrier.go): fixed once built, like up.
+	carrier bool
 	igmp    igmpState // the in_device's querier state (igmp.go)
 
 	peer   *Device
@@ -662,6 +671,7 @@ func (s *Stack) build(maxVal int) error {
 		}
 		n.rpFilter = uint8(nc.RPFilter)
 		n.acceptLocal, n.routeLocalnet, n.srcValidMark = nc.AcceptLocal, nc.RouteLocalnet, nc.SrcValidMark
+		n.ignoreLD4, n.ignoreLD6 = nc.IgnoreRoutesWithLinkdown, nc.IPv6IgnoreRoutesWithLinkdown
 		n.sendRedirects, n.sharedMedia = !nc.NoSendRedirects, !nc.NoSharedMedia
 		n.echoIgnoreAll, n.echoBcast, n.errInboundIfaddr = nc.ICMPEchoIgnoreAll, nc.ICMPEchoAnswerBroadcasts, nc.ICMPErrorsUseInboundIfaddr
 		n.echo6IgnoreAll, n.echo6IgnoreMcast = nc.ICMPv6EchoIgnoreAll, nc.ICMPv6EchoIgnoreMulticast
@@ -716,6 +726,9 @@ func (s *Stack) build(maxVal int) error {
 		if dc.XDPMetadataOps != "" && dc.Kind != KindNIC {
 			return cfgErr("%s: xdp_metadata_ops on a %s device (NICs only)", what, dc.Kind)
 		}
+		if why := CarrierConfigError(dc); why != "" {
+			return cfgErr("%s: %s", what, why)
+		}
 		if dc.Kind == KindLoopback {
 			// The namespace's own lo: only its qdisc, MTU and state are
 			// configurable.
@@ -758,6 +771,7 @@ func (s *Stack) build(maxVal int) error {
 			}
 			p := s.newDev(i, dc.Peer, dc.Kind, pn, dc.PeerMAC, dc.PeerAddrs, dc)
 			d.peer, p.peer = p, d
+			p.up = p.up && !dc.PeerDown
 			p.fragList = s.fragListFeature(dc.Kind, dc.PeerTxFragList)
 			// A netkit peer has no GRO and no native XDP
 			// (NetkitConfigError refused them).
@@ -848,6 +862,7 @@ func (s *Stack) build(maxVal int) error {
 	if err := s.buildMacvlans(); err != nil {
 		return err
 	}
+	s.setCarriers()
 	// br_features_recompute: a bridge's NETIF_F_FRAGLIST, one of
 	// NETIF_F_ONE_FOR_ALL, is that of any of its ports (netdev_increment_features);
 	// a bridge without ports keeps COMMON_FEATURES'. A tx_fraglist setting
@@ -1001,11 +1016,12 @@ func (s *Stack) build(maxVal int) error {
 				r.metric = ip6RtPrioUser
 			}
 			if paths != nil {
+				r.nhg = nhg
 				if err := n.addPaths(&r, paths, i); err != nil {
 					return err
 				}
-				r.nhg = nhg
 			}
+			n.setIgnored(&r)
 			if !r.anyLive() {
 				// A device that is down has no routes: NETDEV_DOWN
 				// flushes those through it (fib_sync_down_dev then
@@ -1068,6 +1084,7 @@ func (s *Stack) build(maxVal int) error {
 				if p.Addr().Is6() {
 					r.metric = ip6RtPrioAddrconf
 				}
+				n.setIgnored(&r)
 				n.routes = append(n.routes, r)
 			}
 		}
@@ -1552,6 +1569,9 @@ func (s *Stack) resolveEntries() error {
 		if d == nil {
 			d = s.nss[0].lo
 		}
+		if d.kid == kidNIC && d.up && !d.carrier {
+			return cfgErr("device %s, where frames enter by default, has no carrier: no frame arrives on it (name an entry)", d.name)
+		}
 		s.entries = []entry{{rx: true, dev: d}}
 		return nil
 	}
@@ -1565,6 +1585,9 @@ func (s *Stack) resolveEntries() error {
 			d := n.dev(ec.Dev)
 			if d == nil {
 				return cfgErr("entry %d: unknown device %q in %s", i, ec.Dev, n.name)
+			}
+			if d.up && !d.carrier {
+				return cfgErr("entry %d: %s has no carrier: no frame arrives on it", i, d.name)
 			}
 			en := entry{rx: true, dev: d, segSize: ec.SegmentSize}
 			switch ec.AboveMTU {

@@ -906,7 +906,10 @@ func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 			return
 		}
 	}
-	if d.blackhole {
+	// The qdisc: a blackhole drops every packet, and so does noop_qdisc
+	// (noop_enqueue), which a device without carrier has on its queues
+	// (dev_activate waits for carrier; dev_deactivate on losing it).
+	if d.blackhole || !d.carrier {
 		s.drop(b, skb.DropQdiscDrop, OpQdisc)
 		return
 	}

@@ -79,6 +79,9 @@ func (s *Scenario) check() error {
 		if why := netstack.NetkitConfigError(dv, &prof); why != "" {
 			return s.errAt(p, "device %s: %s", dv.Name, why)
 		}
+		if why := netstack.CarrierConfigError(dv); why != "" {
+			return s.errAt(p, "device %s: %s", dv.Name, why)
+		}
 		if dv.LinkNetns != "" && !ns[dv.LinkNetns] {
 			return s.errAt(p, "device %s: unknown link_netns %q", dv.Name, dv.LinkNetns)
 		}

@@ -97,7 +97,9 @@
 //	                                   #  dst_ip, ip_proto, flowlabel, src_port, dst_port, inner_src_ip,
 //	                                   #  inner_dst_ip, inner_ip_proto, inner_flowlabel, inner_src_port,
 //	                                   #  inner_dst_port; default src_ip, dst_ip, ip_proto),
-//	                                   #  fib_multipath_hash_seed (v6.11; 0: the boot seed), fib_multipath_use_neigh}
+//	                                   #  fib_multipath_hash_seed (v6.11; 0: the boot seed), fib_multipath_use_neigh,
+//	                                   #  ignore_routes_with_linkdown and ipv6_...: lookups pass over next hops
+//	                                   #  through devices without carrier}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - {name: k8s, bridge_nf_call_iptables: true}   # br_netfilter loaded (default false)
 //	  - pod
@@ -127,6 +129,11 @@
 //	    udp_gro_forwarding: false      # NETIF_F_GRO_UDP_FWD (rx-udp-gro-forwarding, v5.12)
 //	    qdisc: noqueue                 # noqueue (default), pfifo or blackhole
 //	    down: false
+//	    carrier: true                  # dummy and nic only: false is `ip link set DEV carrier off` (a NIC's link
+//	                                   # down). A device up without carrier drops what it sends at its qdisc, forwards
+//	                                   # nothing as a bridge port, and its routes are linkdown. The other kinds'
+//	                                   # carrier follows: a veth or netkit pair while both ends are up (peer_down:
+//	                                   # true leaves the peer down), a bridge while a port forwards, a macvlan its link's
 //	  - {name: veth0, kind: veth, peer: eth0, peer_netns: pod, addr: 10.0.0.1/24, peer_addr: 10.0.0.2/24, peer_mac: 02:00:00:00:00:03, peer_xdp: native, peer_gro: on, peer_gro_list: false, peer_udp_gro_forwarding: false, peer_tx_fraglist: on}
 //	  - {name: br0, kind: bridge}
 //	  - {name: port1, kind: veth, peer: p1, master: br0, hairpin: false, isolated: false, flood: on, mcast_flood: on, bcast_flood: on, learning: on}
@@ -173,7 +180,8 @@
 //	  - {dst: 203.0.113.0/24, nhid: 10}   # a nexthop object (ip route ... nhid 10)
 //	nexthop_objects:                   # ip nexthop (v5.3): a next hop, a blackhole, or a hash-threshold group;
 //	                                   # a group passes over members whose gateway's neighbour failed (no sysctl)
-//	                                   # and ignores the source; a member whose device is down is deleted
+//	                                   # and ignores the source; a member whose device is down or has no carrier is
+//	                                   # deleted
 //	  - {netns: host, id: 1, dev: veth0, via: 10.0.0.2}
 //	  - {id: 2, dev: eth0, via: 192.0.2.254}
 //	  - {id: 5, blackhole: true}

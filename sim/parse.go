@@ -299,7 +299,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		"icmp_errors_use_inbound_ifaddr", "icmpv6_echo_ignore_all", "icmpv6_echo_ignore_multicast",
 		"drop_unicast_in_l2_multicast", "ipv6_drop_unicast_in_l2_multicast",
 		"fib_multipath_hash_policy", "ipv6_fib_multipath_hash_policy", "fib_multipath_hash_fields", "ipv6_fib_multipath_hash_fields",
-		"fib_multipath_hash_seed", "fib_multipath_use_neigh")
+		"fib_multipath_hash_seed", "fib_multipath_use_neigh", "ignore_routes_with_linkdown", "ipv6_ignore_routes_with_linkdown")
 	if err != nil {
 		return ns, err
 	}
@@ -335,7 +335,9 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		{"icmp_errors_use_inbound_ifaddr", &ns.ICMPErrorsUseInboundIfaddr}, {"icmpv6_echo_ignore_all", &ns.ICMPv6EchoIgnoreAll},
 		{"icmpv6_echo_ignore_multicast", &ns.ICMPv6EchoIgnoreMulticast},
 		{"drop_unicast_in_l2_multicast", &ns.DropUnicastInL2Multicast},
-		{"ipv6_drop_unicast_in_l2_multicast", &ns.IPv6DropUnicastInL2Multicast}} {
+		{"ipv6_drop_unicast_in_l2_multicast", &ns.IPv6DropUnicastInL2Multicast},
+		{"ignore_routes_with_linkdown", &ns.IgnoreRoutesWithLinkdown},
+		{"ipv6_ignore_routes_with_linkdown", &ns.IPv6IgnoreRoutesWithLinkdown}} {
 		if v, ok := m[f.key]; ok {
 			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
 				return ns, err
@@ -504,7 +506,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning",
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "peer_down", "carrier", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning",
 	"policy", "peer_policy", "scrub", "peer_scrub", "headroom", "tailroom"}
 
 // xdpMetadataOps reads a NIC driver's XDP RX metadata kfuncs: a list of
@@ -684,6 +686,12 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			}
 		case "down":
 			dev.Down, err = d.boolean(v, w)
+		case "peer_down":
+			dev.PeerDown, err = d.boolean(v, w)
+		case "carrier":
+			var on bool
+			on, err = d.boolean(v, w)
+			dev.NoCarrier = !on
 		}
 		return err
 	})

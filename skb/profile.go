@@ -390,6 +390,13 @@ type Profile struct {
 	// devices' needed_headroom and needed_tailroom at creation (v6.14,
 	// b9ed315d3c4c). Read by netstack.
 	NetkitRoom bool
+	// BridgeDropReasons: the bridge's input drops name their reasons
+	// (v6.14, "net: bridge: add skb drop reasons to the most common drop
+	// points"): br_handle_frame's invalid source address
+	// (MAC_INVALID_SOURCE) and port state (BRIDGE_INGRESS_STP_STATE),
+	// br_flood with no port to send to (NO_TX_TARGET). Before, each was
+	// kfree_skb (NOT_SPECIFIED). Read by netstack.
+	BridgeDropReasons bool
 	// MultipathSaddr is how fib_select_multipath weighs a lookup's source
 	// address; see MultipathSaddrRule. Read by netstack.
 	MultipathSaddr MultipathSaddrRule
@@ -515,6 +522,7 @@ func profileFor(major, minor int) Profile {
 		NetkitPktType:              at(6, 10),
 		NetkitScrub:                at(6, 13),
 		NetkitRoom:                 at(6, 14),
+		BridgeDropReasons:          at(6, 14),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext
 	}
