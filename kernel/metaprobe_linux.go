@@ -222,6 +222,16 @@ func (p *MetaProbe) Watch(dev string) error {
 	return wrap("metadata probe: watch "+dev, p.objs.Mdevs.Put(k, bpf.MetaProbeMetaseen{}))
 }
 
+// Unwatch stops recording on device dev (the probe watches at most four
+// devices at a time).
+func (p *MetaProbe) Unwatch(dev string) error {
+	k, err := metaDevKey(dev)
+	if err != nil {
+		return err
+	}
+	return wrap("metadata probe: unwatch "+dev, p.objs.Mdevs.Delete(k))
+}
+
 // FilterTclass has the kfree_skb probe count only IPv6 packets of
 // traffic class tc (0: every skb).
 func (p *MetaProbe) FilterTclass(tc uint8) error {

@@ -228,8 +228,8 @@ type Device struct {
 	mvNoDst bool // MACVLAN_FLAG_NODST
 	mvPort  *macvlanPort
 
-	// nk is a netkit end's state (netkit.go); noarp is IFF_NOARP (ifb, a
-	// netkit pair in l3 mode); headroom and tailroom are needed_headroom
+	// nk is a netkit end's state (netkit.go); noarp is IFF_NOARP (ifb,
+	// dummy, a netkit pair in l3 mode); headroom and tailroom are needed_headroom
 	// and needed_tailroom beyond a tunnel's encapsulation (a netkit pair's
 	// IFLA_NETKIT_HEADROOM and TAILROOM).
 	nk                 *netkitEnd
@@ -1269,8 +1269,8 @@ func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs 
 		d.rxMetaOps = allRxMetaOps
 	case KindNetkit:
 		d.noarp = dc.Mode != NetkitL2 // netkit_setup's IFF_NOARP, cleared in l2 mode
-	case KindIFB:
-		d.noarp = true // ifb_setup
+	case KindIFB, KindDummy:
+		d.noarp = true // ifb_setup, dummy_setup
 	}
 	switch dc.GRO {
 	case "on":

@@ -764,7 +764,7 @@ func neighResolve(ns *Netns, out *Device, nh netip.Addr) ([6]byte, bool) {
 	// arp_constructor and ndisc_constructor, in their order: the
 	// neighbour of a multicast address is NUD_NOARP with the group's
 	// Ethernet address (arp_mc_map -> ip_eth_mc_map, ndisc_mc_map), one on
-	// an IFF_NOARP device (ifb, a netkit pair in l3 mode) takes the
+	// an IFF_NOARP device (ifb, dummy, a netkit pair in l3 mode) takes the
 	// device's own address, that of an RTN_BROADCAST address the device's
 	// broadcast address.
 	if nh.Is4() {
