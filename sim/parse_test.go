@@ -891,3 +891,34 @@ func TestParseNetkit(t *testing.T) {
 		})
 	}
 }
+
+func TestParseCarrier(t *testing.T) {
+	const head = "namespaces: [{name: host, ignore_routes_with_linkdown: true, ipv6_ignore_routes_with_linkdown: true}, pod]\n" +
+		"devices:\n  - {name: eth0, kind: nic}\n"
+	s, err := Parse("t.yaml", []byte(head+"  - {name: eth1, kind: nic, carrier: false}\n"+
+		"  - {name: v0, kind: veth, peer: v1, peer_netns: pod, peer_down: true}\n  - {name: d0, kind: dummy, carrier: true}\n"+
+		"entry: {dev: eth0}\n"))
+	require.NoError(t, err)
+	assert.True(t, s.Stack.Namespaces[0].IgnoreRoutesWithLinkdown)
+	assert.True(t, s.Stack.Namespaces[0].IPv6IgnoreRoutesWithLinkdown)
+	assert.False(t, s.Stack.Namespaces[1].IgnoreRoutesWithLinkdown)
+	assert.False(t, s.Stack.Devices[0].NoCarrier)
+	assert.True(t, s.Stack.Devices[1].NoCarrier)
+	assert.True(t, s.Stack.Devices[2].PeerDown)
+	assert.False(t, s.Stack.Devices[3].NoCarrier)
+
+	for _, tc := range []struct{ name, rest, want string }{
+		{"carrier off on a veth", "  - {name: v0, kind: veth, peer: v1, carrier: false}\n",
+			"t.yaml:4:5: device v0: carrier off on a veth device (a dummy's or a NIC's; the other kinds' carrier follows their state: EOPNOTSUPP)"},
+		{"peer_down on a bridge", "  - {name: br0, kind: bridge, peer_down: true}\n",
+			"t.yaml:4:5: device br0: peer_down on a bridge device (veth and netkit pairs only)"},
+		{"carrier not a boolean", "  - {name: d0, kind: dummy, carrier: maybe}\n",
+			"t.yaml:4:38: device d0: carrier: want true or false, got \"maybe\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(head+tc.rest+"entry: {dev: eth0}\n"))
+			require.ErrorIs(t, err, ErrScenario)
+			require.EqualError(t, err, tc.want)
+		})
+	}
+}

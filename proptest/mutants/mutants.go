@@ -2343,11 +2343,8 @@ var List = []Mutant{
 	{
 		Name: "mp-dead-path-used",
 		File: "netstack/multipath.go",
-		Old: `		if !nh.dev.up {
-			nh.upper = -1
-			continue
-		}`,
-		New:  ``,
+		Old:  `	live := func(nh *nexthop) bool { return nh.dev.up && !(ignoreLinkdown && nh.ignored) }`,
+		New:  `	live := func(nh *nexthop) bool { return !(ignoreLinkdown && nh.ignored) }`,
 		Desc: "a path through a device that is down is dead (RTNH_F_DEAD, upper bound -1)",
 		Pkgs: []string{"./netstack"},
 	},
@@ -2425,10 +2422,10 @@ var List = []Mutant{
 	{
 		Name: "mp-output-hashed",
 		File: "netstack/multipath.go",
-		Old: `		if r.paths[i].dev == d && r.paths[i].upper >= 0 {
-			return &r.paths[i].route
+		Old: `		if nh := &r.paths[i]; nh.dev == d && nh.dev.up && (anyLink || !nh.ignored) {
+			return &nh.route
 		}`,
-		New: `		if r.paths[i].dev == d && r.paths[i].upper >= 0 {
+		New: `		if nh := &r.paths[i]; nh.dev == d && nh.dev.up && (anyLink || !nh.ignored) {
 			return r
 		}`,
 		Desc: "a lookup bound to an output device takes the path through it without hashing (BPF_FIB_LOOKUP_OUTPUT)",
@@ -2482,8 +2479,8 @@ var List = []Mutant{
 	{
 		Name: "nhg-dead-member-kept",
 		File: "netstack/multipath.go",
-		Old:  `		case m.obj.dev.up:`,
-		New:  `		default:`,
+		Old:  `		case m.obj.dev.up && m.obj.dev.carrier:`,
+		New:  `		case m.obj.dev.carrier:`,
 		Desc: "a nexthop whose device is down is deleted from its groups, and a route left with none is gone",
 		Pkgs: []string{"./netstack"},
 	},
@@ -2704,6 +2701,188 @@ var List = []Mutant{
 	} else if out.noarp {`,
 		New:  `	} else if out.noarp {`,
 		Desc: "ndisc_constructor maps an IPv6 multicast next hop to 33:33 and the group's low 32 bits (ndisc_mc_map) without resolution",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "nhg-linkdown-member-kept",
+		File: "netstack/multipath.go",
+		Old:  `		case m.obj.dev.up && m.obj.dev.carrier:`,
+		New:  `		case m.obj.dev.up:`,
+		Desc: "a nexthop whose device has no carrier is deleted (nexthop_flush_dev on NETDEV_CHANGE), from its groups too",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-linkdown-path-balanced",
+		File: "netstack/multipath.go",
+		Old:  `	live := func(nh *nexthop) bool { return nh.dev.up && !(ignoreLinkdown && nh.ignored) }`,
+		New:  `	live := func(nh *nexthop) bool { return nh.dev.up }`,
+		Desc: "with ignore_routes_with_linkdown a path without carrier leaves the balance (fib_rebalance, rt6_multipath_rebalance)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "carrier-veth-peer-ignored",
+		File: "netstack/carrier.go",
+		Old:  `			d.carrier = d.up && d.peer != nil && d.peer.up`,
+		New:  `			d.carrier = d.up`,
+		Desc: "a veth or netkit end has carrier only while its peer is up too (veth_open, veth_close)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "carrier-nic-always",
+		File: "netstack/carrier.go",
+		Old:  `			d.carrier = d.cfg < 0 || !s.cfg.Devices[d.cfg].NoCarrier`,
+		New:  `			d.carrier = true`,
+		Desc: "a dummy's or NIC's carrier can be off (dummy_change_carrier, a link that is down)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "carrier-bridge-always",
+		File: "netstack/carrier.go",
+		Old:  `				c = slices.ContainsFunc(d.ports, (*Device).brForwarding)`,
+		New:  `				c = true`,
+		Desc: "a bridge has carrier only while one of its ports forwards (br_port_state_selection's liveports)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "carrier-macvlan-always",
+		File: "netstack/carrier.go",
+		Old:  `				c = d.lower.carrier`,
+		New:  `				c = true`,
+		Desc: "a macvlan's carrier is its lower device's (netif_stacked_transfer_operstate)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "carrier-one-pass",
+		File: "netstack/carrier.go",
+		Old:  `				d.carrier, changed = c, true`,
+		New:  `				d.carrier = c`,
+		Desc: "stacked devices take their carrier from devices listed after them (the fixed point)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "qdisc-no-carrier-sends",
+		File: "netstack/tx.go",
+		Old:  `	if d.blackhole || !d.carrier {`,
+		New:  `	if d.blackhole {`,
+		Desc: "a device without carrier has noop_qdisc, which drops what it sends (QDISC_DROP) before the taps",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "br-port-state-ignored",
+		File: "netstack/bridge.go",
+		Old: `	if !p.brForwarding() {
+		return false
+	}`,
+		New:  ``,
+		Desc: "should_deliver: a bridge port that is not forwarding (down, no carrier) gets no frame",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "br-rx-port-state-ignored",
+		File: "netstack/bridge.go",
+		Old:  `	if !port.brForwarding() {`,
+		New:  `	if !port.master.up {`,
+		Desc: "br_handle_frame drops a frame that came in by a disabled port (BRIDGE_INGRESS_STP_STATE)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "br-rx-invalid-source-taken",
+		File: "netstack/bridge.go",
+		Old:  `	if !isValidEtherAddr([6]byte(b.Head()[b.MacHeader()+6 : b.MacHeader()+12])) {`,
+		New:  `	if false {`,
+		Desc: "br_handle_frame drops a frame from a multicast or zero source address (MAC_INVALID_SOURCE)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "br-drop-reasons-always",
+		File: "netstack/bridge.go",
+		Old:  `	if s.prof.BridgeDropReasons {`,
+		New:  `	if true {`,
+		Desc: "the bridge's input drops have their reasons from v6.14 only (NOT_SPECIFIED before)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "br-flood-no-target-unnamed",
+		File: "netstack/bridge.go",
+		Old:  `			s.drop(b, s.brReason(skb.DropNoTxTarget), OpBridgeForward)`,
+		New:  `			s.drop(b, skb.DropNotSpecified, OpBridgeForward)`,
+		Desc: "br_flood with no port to send to drops with NO_TX_TARGET (v6.14)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "br-devxmit-fdb-port-state",
+		File: "netstack/bridge.go",
+		Old: `			if !brShouldDeliver(nil, to) {
+				s.drop(b, skb.DropNotSpecified, OpBridgeForward) // br_forward: kfree_skb`,
+		New: `			if false {
+				s.drop(b, skb.DropNotSpecified, OpBridgeForward) // br_forward: kfree_skb`,
+		Desc: "br_dev_xmit's br_forward to a known address frees the frame when its port does not forward",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "linkdown-route-used",
+		File: "netstack/carrier.go",
+		Old:  `		r.ignored = ign && !r.dev.carrier`,
+		New:  `		r.ignored = false`,
+		Desc: "with ignore_routes_with_linkdown a route through a device without carrier is passed over (fib_lookup_good_nhc, find_match)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "linkdown-path-used",
+		File: "netstack/carrier.go",
+		Old:  `		p.ignored = ign && !p.dev.carrier`,
+		New:  `		p.ignored = false`,
+		Desc: "with ignore_routes_with_linkdown a path through a device without carrier is passed over",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "linkdown-route4-main-used",
+		File: "netstack/ip.go",
+		Old:  `			if r := &ns.routes4[i]; a&r.mask == r.net && !r.ignored {`,
+		New:  `			if r := &ns.routes4[i]; a&r.mask == r.net {`,
+		Desc: "an IPv4 main-table lookup passes over an ignored linkdown route",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "linkdown-route6-main-used",
+		File: "netstack/ip.go",
+		Old:  `		if r.dst.Contains(dst) && !r.ignored && (best == nil || r.dst.Bits() > best.dst.Bits()) {`,
+		New:  `		if r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {`,
+		Desc: "an IPv6 main-table lookup passes over an ignored linkdown route (find_match, fib6_backtrack)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "linkdown-table-route-used",
+		File: "netstack/fibrules.go",
+		Old:  `		case r.ignored && !anyLink:`,
+		New:  `		case false:`,
+		Desc: "a rule's table lookup passes over an ignored linkdown route and the walk goes on",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "validate-source-linkstate",
+		File: "netstack/rtinput.go",
+		Old:  `		if r := ns.routes[r4.idx].pathOn(in, true); a&r4.mask == r4.net && r != nil {`,
+		New:  `		if r := ns.routes[r4.idx].pathOn(in, false); a&r4.mask == r4.net && r != nil {`,
+		Desc: "fib_validate_source's lookup bound to the input device ignores the link state (FIB_LOOKUP_IGNORE_LINKSTATE)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "entry-without-carrier",
+		File: "netstack/stack.go",
+		Old: `			if d.up && !d.carrier {
+				return cfgErr("entry %d: %s has no carrier: no frame arrives on it", i, d.name)`,
+		New: `			if false {
+				return cfgErr("entry %d: %s has no carrier: no frame arrives on it", i, d.name)`,
+		Desc: "no frame arrives on a device without carrier: an entry there is refused",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "dummy-arps",
+		File: "netstack/stack.go",
+		Old:  `	case KindIFB, KindDummy:`,
+		New:  `	case KindIFB:`,
+		Desc: "a dummy is IFF_NOARP (dummy_setup): its neighbours take its own address",
 		Pkgs: []string{"./netstack"},
 	},
 }
