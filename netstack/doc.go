@@ -225,12 +225,42 @@
 // TestKernelFibLookupMultipath check the choices against 6.18 with fixed
 // seeds. Not modelled: resilient nexthop groups and FDB nexthops, an IPv4
 // lookup bound to a device that no group member uses (the kernel then
-// skips the prefix's other routes), link
-// carrier (RTNH_F_LINKDOWN, ignore_routes_with_linkdown), the random
+// skips the prefix's other routes), the random
 // source port a TCP connect hashes (FLOWI_FLAG_ANY_SPORT; the model's
 // sockets hash their own port), IPv6 hosts' reachability scoring of the
 // chosen path (rt6_score_route with RT6_LOOKUP_F_REACHABLE), and BPF flow
 // dissector programs.
+//
+// # Carrier
+//
+// A device's carrier (netif_carrier_ok, carrier.go) is fixed once the
+// stack is built: a dummy's or a NIC's is on unless its configuration
+// takes it off (DeviceConfig.NoCarrier: `ip link set DEV carrier off`, a
+// link that is down); a veth or netkit end has it while both ends are up
+// (DeviceConfig.PeerDown leaves the peer down); a bridge while one of its
+// ports forwards; a macvlan while its lower device has it; the other
+// kinds always. A device that is up without carrier
+//   - drops what it sends at its qdisc (noop_qdisc: QDISC_DROP), after tc
+//     egress and before the taps;
+//   - forwards nothing as a bridge port (BR_STATE_DISABLED): floods pass
+//     it over, a frame it takes is dropped (BRIDGE_INGRESS_STP_STATE from
+//     v6.14, skb.Profile.BridgeDropReasons, which also names the bridge's
+//     MAC_INVALID_SOURCE and NO_TX_TARGET drops);
+//   - has linkdown routes (RTNH_F_LINKDOWN; not its local ones), which
+//     lookups use unless the namespace's ignore_routes_with_linkdown
+//     (NamespaceConfig.IgnoreRoutesWithLinkdown, IPv6...) passes them
+//     over, as bpf_fib_lookup does; a multipath route's rebalance then
+//     leaves such paths out, and fib_validate_source's second lookup
+//     (FIB_LOOKUP_IGNORE_LINKSTATE) still sees them;
+//   - has no nexthop objects (the kernel refuses them, or flushes them
+//     when the carrier goes);
+//   - takes no entry: no frame arrives on it.
+//
+// TestKernelCarrier checks these against 6.18 with a veth whose peer is
+// down, a macvlan on it and bridges. The model takes every device as
+// created in its final state, before its addresses and routes: a carrier
+// that changes while the stack runs is not modelled, nor the bridge's
+// link-local group addresses (01:80:c2:00:00:0X, flooded as multicast).
 //
 // # Ownership
 //
