@@ -97,58 +97,94 @@ func (t *fdbIndex) insert(mac [6]byte, idx int) {
 
 // brHandleFrame models br_handle_frame -> br_handle_frame_finish on a port
 // (data after the Ethernet header): a frame from an invalid source address
-// (is_valid_ether_addr) or on a port that does not forward (brForwarding:
-// BR_STATE_DISABLED) is dropped, with their reasons from v6.14
+// (is_valid_ether_addr) is dropped; one to a link-local group address
+// (01:80:c2:00:00:0X, brLinkLocal) may go up the port itself; a frame on
+// a port that does not forward (brForwarding: BR_STATE_DISABLED) is
+// dropped, the drops with their reasons from v6.14
 // (skb.Profile.BridgeDropReasons); the source is learned; a frame for the
 // bridge's own address goes up the bridge device (br_pass_frame_up:
 // skb->dev = bridge, netif_receive_skb); a known unicast destination is
 // forwarded to its port (__br_forward); broadcast and multicast are flooded
 // to the other ports (deliver_clone: skb_clone for each but the last) and
-// passed up; an unknown unicast is flooded. Takes ownership of skb.
-func (s *Stack) brHandleFrame(b *skb.Buff, port *Device) {
+// passed up; an unknown unicast is flooded. It reports whether the
+// bridge took the frame (RX_HANDLER_CONSUMED); if not, the port's own
+// stack receives it (RX_HANDLER_PASS). Takes ownership of skb if it
+// returns true.
+func (s *Stack) brHandleFrame(b *skb.Buff, port *Device) bool {
 	br := port.master
-	if !isValidEtherAddr([6]byte(b.Head()[b.MacHeader()+6 : b.MacHeader()+12])) {
+	mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
+	if !isValidEtherAddr([6]byte(mac[6:12])) {
 		s.drop(b, s.brReason(skb.DropMacInvalidSource), OpBridgeRx)
-		return
+		return true
 	}
 	// memset(skb->cb, 0, sizeof(struct br_input_skb_cb)).
 	clear(b.H().CB[:sizeofBrInputSkbCB])
-	// The port's state (the link-local group addresses, which come
-	// first, are not modelled: they are flooded as multicast).
+	if [5]byte(mac[0:5]) == [5]byte{0x01, 0x80, 0xc2, 0, 0} && mac[5]&0xf0 == 0 {
+		switch s.brLinkLocal(b, port, mac[5]) {
+		case rxHandlerConsumed:
+			return true
+		case rxHandlerPass:
+			return false
+		}
+	}
 	if !port.brForwarding() {
 		s.drop(b, s.brReason(skb.DropBridgeIngressSTPState), OpBridgeRx)
-		return
+		return true
 	}
 	// NF_BR_PRE_ROUTING, then br_handle_frame_finish.
 	if !brNFPreRouting(b, port.ns) {
 		s.drop(b, skb.DropNetfilterDrop, OpBridgeRx)
-		return
+		return true
 	}
 	s.traceOp(LayerBridge, OpBridgeRx, b)
-	mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
+	mac = b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
 	dst, src := [6]byte(mac[0:6]), [6]byte(mac[6:12])
 	if !port.brNoLearn {
 		br.fdbLearn(src, port) // BR_LEARNING
 	}
 	if dst == br.mac {
 		s.brPassFrameUp(b, br)
-		return
+		return true
 	}
 	local := isMulticastMAC(dst[:])
 	if !local {
 		if to := br.fdbFind(dst); to != nil {
 			if !brShouldDeliver(port, to) {
 				s.drop(b, skb.DropNotSpecified, OpBridgeForward) // br_forward: kfree_skb
-				return
+				return true
 			}
 			s.brForward(b, to, false)
-			return
+			return true
 		}
 	}
 	s.brFlood(b, br, port, local)
 	if local {
 		s.brPassFrameUp(b, br)
 	}
+	return true
+}
+
+// brLinkLocal models br_handle_frame on a frame to the link-local group
+// address 01:80:c2:00:00:0X (is_link_local_ether_addr), whose last byte
+// is ll: the bridge group address (0x00) goes on as any multicast frame,
+// STP being off (BR_NO_STP); MAC control (0x01, pause) is dropped; the
+// others go up the port itself (RX_HANDLER_PASS), their source learned
+// first when the port learns and forwards (__br_handle_local_finish,
+// nbp_state_should_learn). The group_fwd_mask of the bridge and the
+// port, which would forward some of them, is 0 (not modelled).
+func (s *Stack) brLinkLocal(b *skb.Buff, port *Device, ll byte) rxHandlerResult {
+	switch ll {
+	case 0x00:
+		return rxHandlerAnother // on to the port's state, as any frame
+	case 0x01:
+		s.drop(b, s.brReason(skb.DropMacIEEEMacControl), OpBridgeRx)
+		return rxHandlerConsumed
+	}
+	if !port.brNoLearn && port.brForwarding() {
+		mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
+		port.master.fdbLearn([6]byte(mac[6:12]), port)
+	}
+	return rxHandlerPass
 }
 
 // brPassFrameUp models br_pass_frame_up: skb->dev = the bridge,

@@ -341,3 +341,48 @@ func TestDummyNoarp(t *testing.T) {
 	require.Equal(t, append(append(mac[:], mac[:]...), 0x08, 0x00), seen[0], "IPv4 to the dummy's own address")
 	require.Equal(t, uint64(1), te.obs.delivered(DeliverXmit))
 }
+
+// TestBridgeLinkLocal: frames to the link-local group addresses
+// 01:80:c2:00:00:0X (br_handle_frame): the bridge group address goes
+// through the bridge as any multicast frame, MAC control is dropped, the
+// others go up the port itself, their source learned
+// (TestKernelBridgeLinkLocal measures the same on 6.18).
+func TestBridgeLinkLocal(t *testing.T) {
+	for _, tc := range []struct {
+		name, prof string
+		last       byte
+		noLearn    bool
+		want       string // the first drop, at its device
+		learnt     bool
+	}{
+		{"bridge group address", "", 0x00, false, "SKB_DROP_REASON_NO_SOCKET@br0", true},
+		{"MAC control", "", 0x01, false, "SKB_DROP_REASON_MAC_IEEE_MAC_CONTROL@p1", false},
+		{"MAC control, v6.12", "v6.12", 0x01, false, "SKB_DROP_REASON_NOT_SPECIFIED@p1", false},
+		{"LACP", "", 0x02, false, "SKB_DROP_REASON_NO_SOCKET@p1", true},
+		{"LLDP, learning off", "", 0x0e, true, "SKB_DROP_REASON_NO_SOCKET@p1", false},
+		{"beyond the range", "", 0x10, false, "SKB_DROP_REASON_NO_SOCKET@br0", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: "X"}},
+				Devices: []DeviceConfig{
+					{Name: "br0", Kind: KindBridge, MAC: macA, Addrs: []netip.Prefix{pfx("10.3.0.1/24")}},
+					{Name: "p1", Kind: KindVeth, Master: "br0", Peer: "x1", PeerNetns: "X", NoLearning: tc.noLearn},
+				},
+				Entries: []EntryConfig{{Dev: "p1"}},
+			}
+			s, te := newStack(t, cfg, tc.prof, nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: [6]byte{0x01, 0x80, 0xc2, 0, 0, tc.last}, srcMAC: macB,
+				src: "10.3.0.9", dst: "10.3.0.1", sport: 1000, dport: 2000, payload: 10})}))
+			s.Flush()
+			require.NotEmpty(t, te.obs.drops)
+			d := te.obs.drops[0]
+			name := "br0"
+			if d.Dev == s.Device("", "p1").Ifindex() {
+				name = "p1"
+			}
+			require.Equal(t, tc.want, d.Reason.Name()+"@"+name)
+			require.Equal(t, tc.learnt, s.Device("", "br0").fdbFind(macB) != nil, "learnt")
+		})
+	}
+}

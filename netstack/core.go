@@ -71,8 +71,7 @@ func (s *Stack) netifReceive(b *skb.Buff) {
 				return
 			}
 		}
-		if d.master != nil && d.master.kid == kidBridge {
-			s.brHandleFrame(b, d)
+		if d.master != nil && d.master.kid == kidBridge && s.brHandleFrame(b, d) {
 			return
 		}
 		if d.mvPort != nil {

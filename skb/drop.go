@@ -105,6 +105,9 @@ const (
 	// port, its carrier or the bridge is down), from v6.14
 	// (skb.Profile.BridgeDropReasons).
 	DropBridgeIngressSTPState
+	// DropMacIEEEMacControl is br_handle_frame() on a frame to the MAC
+	// control group address 01:80:c2:00:00:01 (pause), from v6.14.
+	DropMacIEEEMacControl
 	numDropReasons
 )
 
@@ -172,6 +175,7 @@ var dropNames = [numDropReasons]string{
 	DropIPLocalnet:            "SKB_DROP_REASON_IP_LOCALNET",
 	DropIPLocalSource:         "SKB_DROP_REASON_IP_LOCAL_SOURCE",
 	DropBridgeIngressSTPState: "SKB_DROP_REASON_BRIDGE_INGRESS_STP_STATE",
+	DropMacIEEEMacControl:     "SKB_DROP_REASON_MAC_IEEE_MAC_CONTROL",
 }
 
 // Name returns the kernel identifier, such as "SKB_DROP_REASON_NOMEM".

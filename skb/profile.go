@@ -393,7 +393,8 @@ type Profile struct {
 	// BridgeDropReasons: the bridge's input drops name their reasons
 	// (v6.14, "net: bridge: add skb drop reasons to the most common drop
 	// points"): br_handle_frame's invalid source address
-	// (MAC_INVALID_SOURCE) and port state (BRIDGE_INGRESS_STP_STATE),
+	// (MAC_INVALID_SOURCE), MAC control group address
+	// (MAC_IEEE_MAC_CONTROL) and port state (BRIDGE_INGRESS_STP_STATE),
 	// br_flood with no port to send to (NO_TX_TARGET). Before, each was
 	// kfree_skb (NOT_SPECIFIED). Read by netstack.
 	BridgeDropReasons bool

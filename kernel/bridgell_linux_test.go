@@ -1,0 +1,109 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/internal/testutil"
+	"github.com/skbsim/skbsim/netstack"
+)
+
+// TestKernelBridgeLinkLocal: a datagram A sends to H's bridge address
+// (no socket listens) in a frame to a link-local group address
+// 01:80:c2:00:00:0X, or just beyond: where it ends (the first drop on
+// the port and on the bridge, by the kfree_skb tracepoint), in the kernel
+// and in the model. The bridge group address (0x00) and 0x10 go through
+// the bridge and up its device (NO_SOCKET at the bridge); MAC control
+// (0x01) is dropped at the port; the others go up the port itself
+// (RX_HANDLER_PASS: NO_SOCKET at the port).
+func TestKernelBridgeLinkLocal(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	a, h := newNetns(t, "llA"), newNetns(t, "llH")
+	const port, br = "llp0", "llbr0"
+	for _, c := range []struct {
+		n    *Netns
+		args []string
+	}{
+		{a, []string{"link", "add", "vA", "type", "veth", "peer", "name", port, "netns", h.Name}},
+		{h, []string{"link", "add", br, "type", "bridge", "mcast_snooping", "0"}},
+		{h, []string{"link", "set", port, "master", br}},
+		{h, []string{"addr", "add", "192.0.2.254/24", "dev", br}},
+		{a, []string{"addr", "add", "192.0.2.1/24", "dev", "vA"}},
+		{a, []string{"link", "set", "vA", "up"}},
+		{h, []string{"link", "set", port, "up"}},
+		{h, []string{"link", "set", br, "up"}},
+	} {
+		require.NoError(t, c.n.IP(c.args...), "%v", c.args)
+	}
+	// br_netfilter's hook would see the frames the bridge takes, as the
+	// model's namespace (bridge-nf-call-iptables off) does not.
+	require.NoError(t, h.Sysctl("net.bridge.bridge-nf-call-iptables", "0"))
+	waitRunning(t, h, br)
+	macA, err := a.HardwareAddr("vA")
+	require.NoError(t, err)
+	macBr, err := h.HardwareAddr(br)
+	require.NoError(t, err)
+	vA, err := a.Ifindex("vA")
+	require.NoError(t, err)
+	cfg := &netstack.Config{
+		Namespaces: []netstack.NamespaceConfig{{Name: "A"}, {Name: "H"}},
+		Devices: []netstack.DeviceConfig{
+			{Name: "br", Kind: netstack.KindBridge, Netns: "H", MAC: [6]byte(macBr), Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.254/24")}},
+			{Name: "port", Kind: netstack.KindVeth, Netns: "H", Master: "br", Peer: "vA", PeerNetns: "A", PeerMAC: [6]byte(macA),
+				PeerAddrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}},
+		},
+		Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
+	}
+	for _, last := range []byte{0x00, 0x01, 0x02, 0x03, 0x0e, 0x0f, 0x10} {
+		t.Run(fmt.Sprintf("01:80:c2:00:00:%02x", last), func(t *testing.T) {
+			dst := net.HardwareAddr{0x01, 0x80, 0xc2, 0, 0, last}
+			pkt := udp4Packet([4]byte{192, 0, 2, 1}, [4]byte{192, 0, 2, 254}, 40000, 9999, 16)
+			binary.BigEndian.PutUint16(pkt[10:], inetCsum(pkt[:20]))
+			frame := ethIPv4(pkt)
+			copy(frame[0:6], dst)
+			copy(frame[6:12], macA)
+			kern := watchDrops(t, probe, []string{port, br}, func() { sendFrame(t, a, vA, dst, frame) })
+			t.Logf("kernel: %v", kern)
+			obs := &devDrops{}
+			model := map[string]string{}
+			runModel(t, cfg, obs, frame, func(s *netstack.Stack) {
+				for k, name := range map[string]string{port: "port", br: "br"} {
+					if r := obs.first(s, "H", name); r != nil {
+						model[k] = r[0]
+					}
+				}
+			})
+			require.Equal(t, kern, model, "model")
+		})
+	}
+}
+
+// waitRunning waits until dev of n is IFF_RUNNING (the link watcher gave
+// it its carrier).
+func waitRunning(t *testing.T, n *Netns, dev string) {
+	t.Helper()
+	for range 250 {
+		var running bool
+		require.NoError(t, n.Do(func() error {
+			i, err := net.InterfaceByName(dev)
+			if err == nil {
+				running = i.Flags&net.FlagRunning != 0
+			}
+			return err
+		}))
+		if running {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s never got its carrier", dev)
+}
