@@ -259,8 +259,13 @@
 // TestKernelCarrier checks these against 6.18 with a veth whose peer is
 // down, a macvlan on it and bridges. The model takes every device as
 // created in its final state, before its addresses and routes: a carrier
-// that changes while the stack runs is not modelled, nor the bridge's
-// link-local group addresses (01:80:c2:00:00:0X, flooded as multicast).
+// that changes while the stack runs is not modelled.
+//
+// A bridge port hands a frame to a link-local group address
+// (01:80:c2:00:00:0X) to the port's own stack (learning its source),
+// drops MAC control frames (0x01: MAC_IEEE_MAC_CONTROL from v6.14) and
+// bridges only the group address 0x00, the bridges having no STP
+// (TestKernelBridgeLinkLocal); group_fwd_mask is not modelled.
 //
 // # Ownership
 //
