@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -260,4 +261,87 @@ func TestKernelAnswersCgroupEgress(t *testing.T) {
 	runModel(t, cfg6, netstack.NopObserver{}, tp6.frame6(nsPkt), nil)
 	runModel(t, cfg6, netstack.NopObserver{}, tp6.frame6(synPkt), nil)
 	require.Equal(t, kern, model, "model")
+}
+
+// TestKernelARPSysctls: whether H replies to ARP requests A sends under
+// net.ipv4.conf.all.arp_ignore and arp_filter (arp_ignore,
+// arp_filter), in 6.18 (an ARP counter on hA's tc egress) and in the
+// model. H has 192.0.2.254 on hA, 10.1.0.1 on hB, a route to
+// 198.51.100.0/24 through hB and the local route 203.0.113.0/24 (AnyIP).
+func TestKernelARPSysctls(t *testing.T) {
+	testutil.KernelTests(t)
+	const ip4, h4, hb4, far, anyIP = icmpAddrA, icmpAddrH, "10.1.0.1", "198.51.100.1", "203.0.113.5"
+	for _, tc := range []struct {
+		name     string
+		ignore   int
+		filter   bool
+		sip, tip string
+	}{
+		{"arp_ignore 0, hB's address", 0, false, ip4, hb4},
+		{"arp_ignore 0, AnyIP", 0, false, ip4, anyIP},
+		{"arp_ignore 0, a sender beyond hB", 0, false, far, h4},
+		{"arp_ignore 1, H", 1, false, ip4, h4},
+		{"arp_ignore 1, hB's address", 1, false, ip4, hb4},
+		{"arp_ignore 1, AnyIP", 1, false, ip4, anyIP},
+		{"arp_ignore 2, H", 2, false, ip4, h4},
+		{"arp_ignore 2, a sender outside the subnet", 2, false, far, h4},
+		{"arp_ignore 2, probe", 2, false, "0.0.0.0", h4},
+		{"arp_ignore 2, hB's address", 2, false, ip4, hb4},
+		{"arp_ignore 3, hB's address", 3, false, ip4, hb4},
+		{"arp_ignore 3, AnyIP", 3, false, ip4, anyIP},
+		{"arp_ignore 5", 5, false, ip4, hb4},
+		{"arp_ignore 8, H", 8, false, ip4, h4},
+		{"arp_ignore 8, probe", 8, false, "0.0.0.0", h4},
+		{"arp_filter, hB's address", 0, true, ip4, hb4},
+		{"arp_filter, a sender beyond hB", 0, true, far, h4},
+		{"arp_filter, probe", 0, true, "0.0.0.0", h4},
+		{"arp_filter, an unrouted sender", 0, true, "203.0.114.1", h4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := newICMPTopo(t, "net.ipv4.conf.all.arp_ignore", fmt.Sprint(tc.ignore), "net.ipv4.conf.all.arp_filter", map[bool]string{true: "1", false: "0"}[tc.filter])
+			require.NoError(t, tp.h.IP("route", "add", "198.51.100.0/24", "via", "10.1.0.2", "dev", "hB"))
+			require.NoError(t, tp.h.IP("route", "add", "local", "203.0.113.0/24", "dev", "lo"))
+			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
+			require.NoError(t, err)
+			t.Cleanup(func() { io.Close() })
+			l, err := attachTCXIn(tp.h, tp.hA, arpCounter(t, io), ebpf.AttachTCXEgress)
+			require.NoError(t, err)
+			t.Cleanup(func() { l.Close() })
+			vA, err := tp.a.Ifindex("vA")
+			require.NoError(t, err)
+			f := make([]byte, 14+28)
+			copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+			copy(f[6:12], tp.macA[:])
+			binary.BigEndian.PutUint16(f[12:], unix.ETH_P_ARP)
+			a := f[14:]
+			binary.BigEndian.PutUint16(a[0:], 1)
+			binary.BigEndian.PutUint16(a[2:], unix.ETH_P_IP)
+			a[4], a[5] = 6, 4
+			binary.BigEndian.PutUint16(a[6:], 1)
+			copy(a[8:14], tp.macA[:])
+			copy(a[14:18], netip.MustParseAddr(tc.sip).AsSlice())
+			copy(a[24:28], netip.MustParseAddr(tc.tip).AsSlice())
+			pk := newSocket(t, tp.a, unix.AF_PACKET, unix.SOCK_RAW, 0)
+			require.NoError(t, unix.Sendto(pk, f, 0, &unix.SockaddrLinklayer{Ifindex: vA, Protocol: htons(unix.ETH_P_ARP)}))
+			time.Sleep(30 * time.Millisecond)
+			var kr icmpMeta
+			require.NoError(t, io.Lookup(uint32(0), &kr))
+			t.Logf("kernel: %d replies", kr.Count)
+
+			var replies uint64
+			cfg := tp.model(netstack.NamespaceConfig{ARPIgnore: tc.ignore, ARPFilter: tc.filter}, netstack.ProgramConfig{Name: "eg",
+				Hook: carrier.HookTCEgress, Netns: "H", Dev: "hA", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+					if d := c.Skb.Data(); binary.BigEndian.Uint16(d[12:14]) == unix.ETH_P_ARP {
+						replies++
+					}
+					return -1
+				})})
+			tp.rxAtH(cfg)
+			cfg.Routes = append(cfg.Routes,
+				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("198.51.100.0/24"), Dev: "hB", Via: netip.MustParseAddr("10.1.0.2")},
+				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("203.0.113.0/24"), Dev: "lo", Type: netstack.RouteLocal})
+			runModel(t, cfg, nil, f, nil)
+			require.Equal(t, kr.Count, replies, "model: replies")
+		})
+	}
 }

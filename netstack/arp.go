@@ -27,9 +27,10 @@ const (
 // multicast or loopback is freed (NOT_SPECIFIED); everything else is
 // consumed. A request for a local address (a duplicate address probe
 // from 0.0.0.0 included) from a valid unicast source gets a reply
-// (arpSendReply) when Options.Replies is on. Not modelled: the neighbour
-// table updates (the model's table is its configuration), proxy ARP,
-// arp_ignore, arp_filter and arp_accept, all at their defaults.
+// (arpSendReply) when Options.Replies is on, unless arp_ignore
+// (arpIgnore) or, but for a probe, arp_filter (arpFilter) says not. Not
+// modelled: the neighbour table updates (the model's table is its
+// configuration), proxy ARP and arp_accept, at their defaults.
 func (s *Stack) arpRcv(b *skb.Buff) {
 	s.traceOp(LayerIP, OpARP, b)
 	d := s.devOf(b)
@@ -55,10 +56,58 @@ func (s *Stack) arpRcv(b *skb.Buff) {
 	}
 	ns := d.ns
 	if op == arpopRequest && s.cfg.Options.Replies && ns.isLocal4(tip) && !ns.isBcast4(tip) &&
-		(sip == [4]byte{} || arpValidSource(ns, sip)) {
+		(sip == [4]byte{} || arpValidSource(ns, sip)) && !ns.arpIgnores(d, sip, tip) &&
+		(sip == [4]byte{} || !ns.arpFilter || s.arpFilterPasses(d, sip, tip)) {
 		s.arpSendReply(d, [6]byte(a[8:14]), sip, tip)
 	}
 	s.consume(b, DeliverOther, -1)
+}
+
+// arpIgnores models arp_ignore(in_dev, sip, tip) with the namespace's
+// arp_ignore: inet_confirm_addr finds tip among the addresses of d (modes
+// 1 and 2) or of any device (3: a local route's address, AnyIP, is
+// none), with a scope up to RT_SCOPE_HOST (1, 2) or RT_SCOPE_LINK (3;
+// the host-scope 127.0.0.0/8 targets arp_process refused already), and
+// in mode 2 an address of d whose subnet holds both tip and sip
+// (confirm_addr_indev's inet_ifa_match; any for sip 0.0.0.0).
+func (ns *Netns) arpIgnores(d *Device, sip, tip [4]byte) bool {
+	t, src := netip.AddrFrom4(tip), netip.AddrFrom4(sip)
+	switch ns.arpIgnore {
+	case 1:
+		return !d.hasAddr(t)
+	case 2:
+		if !d.hasAddr(t) {
+			return true
+		}
+		if sip == [4]byte{} {
+			return false
+		}
+		for _, p := range d.addrs {
+			if p.Addr().Is4() && p.Masked().Contains(t) && p.Masked().Contains(src) {
+				return false
+			}
+		}
+		return true
+	case 3:
+		for _, x := range ns.devs {
+			if x != nil && x.hasAddr(t) {
+				return false
+			}
+		}
+		return true
+	case 8:
+		return true
+	}
+	return false
+}
+
+// arpFilterPasses models arp_filter(sip, tip, dev): the output route to
+// sip from tip (ip_route_output, the rules with it) must leave by d; no
+// route refuses.
+func (s *Stack) arpFilterPasses(d *Device, sip, tip [4]byte) bool {
+	fl := flow{src: netip.AddrFrom4(tip), dst: netip.AddrFrom4(sip)}
+	out, _ := s.routeOutputSkb(d.ns, &fl, nil)
+	return out == d
 }
 
 // arpValidSource reports whether ip_route_input_noref accepts sip as the

@@ -80,3 +80,55 @@ func TestARP(t *testing.T) {
 		})
 	}
 }
+
+// TestARPSysctls: the replies arp_ignore and arp_filter let through on
+// fibTopology's eth0 (192.0.2.1/24; veth0 has 10.1.0.1; 198.51.100.0/24
+// lies behind veth0, 203.0.113.0/24 is AnyIP; TestKernelARPSysctls
+// measures the same on 6.18).
+func TestARPSysctls(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		ignore   int
+		filter   bool
+		sip, tip string
+		replies  int
+	}{
+		{"arp_ignore 0, veth0's address", 0, false, "192.0.2.9", "10.1.0.1", 1},
+		{"arp_ignore 1, eth0's address", 1, false, "192.0.2.9", "192.0.2.1", 1},
+		{"arp_ignore 1, veth0's address", 1, false, "192.0.2.9", "10.1.0.1", 0},
+		{"arp_ignore 2, a sender in the subnet", 2, false, "192.0.2.9", "192.0.2.1", 1},
+		{"arp_ignore 2, a sender outside the subnet", 2, false, "198.51.100.1", "192.0.2.1", 0},
+		{"arp_ignore 2, veth0's address", 2, false, "10.1.0.9", "10.1.0.1", 0},
+		{"arp_ignore 2, probe", 2, false, "0.0.0.0", "192.0.2.1", 1},
+		{"arp_ignore 3, veth0's address", 3, false, "192.0.2.9", "10.1.0.1", 1},
+		{"arp_ignore 3, AnyIP", 3, false, "192.0.2.9", "203.0.113.5", 0},
+		{"arp_ignore 0, AnyIP", 0, false, "192.0.2.9", "203.0.113.5", 1},
+		{"arp_ignore 6", 6, false, "192.0.2.9", "10.1.0.1", 1},
+		{"arp_ignore 8", 8, false, "192.0.2.9", "192.0.2.1", 0},
+		{"arp_ignore 8, probe", 8, false, "0.0.0.0", "192.0.2.1", 0},
+		{"arp_filter, veth0's address", 0, true, "192.0.2.9", "10.1.0.1", 1},
+		{"arp_filter, a sender behind veth0", 0, true, "198.51.100.1", "192.0.2.1", 0},
+		{"arp_filter off, a sender behind veth0", 0, false, "198.51.100.1", "192.0.2.1", 1},
+		{"arp_filter, probe", 0, true, "0.0.0.0", "192.0.2.1", 1},
+		{"arp_filter, an unrouted sender", 0, true, "203.0.114.1", "192.0.2.1", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			replies := 0
+			cfg := fibTopology(true, ProgramConfig{Name: "eg", Hook: carrier.HookTCEgress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+				if binary.BigEndian.Uint16(c.Skb.Data()[12:14]) == ethPARP {
+					replies++
+				}
+				return TCXNext
+			})})
+			cfg.Namespaces[0].ARPIgnore, cfg.Namespaces[0].ARPFilter = tc.ignore, tc.filter
+			cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.1.0.2")},
+				RouteConfig{Dst: pfx("203.0.113.0/24"), Dev: "lo", Type: RouteLocal})
+			cfg.Options.Replies = true
+			s, _ := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: arpFrame(broadcastMAC, 1, 6, 1, tc.sip, tc.tip)}))
+			s.Flush()
+			require.Equal(t, tc.replies, replies)
+		})
+	}
+	require.ErrorIs(t, newStackErr(t, &Config{Namespaces: []NamespaceConfig{{Name: HostNetns, ARPIgnore: 9}}}, ""), ErrConfig)
+}

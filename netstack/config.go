@@ -215,6 +215,20 @@ type NamespaceConfig struct {
 	// copies to every device (addrconf_linkdown_change): find_match and
 	// rt6_multipath_rebalance do the same for IPv6.
 	IgnoreRoutesWithLinkdown, IPv6IgnoreRoutesWithLinkdown bool
+	// ARPIgnore is net.ipv4.conf.all.arp_ignore (IN_DEV_ARP_IGNORE takes
+	// the larger of all's and the device's, which stays 0): which ARP
+	// requests for a local address get a reply (arp_ignore): 0 (the
+	// default) any; 1 those whose target address is on the device the
+	// request came in on; 2 those whose target is on that device in a
+	// subnet the sender is in too; 3 those for an address that is not of
+	// host scope (127.0.0.0/8); 4 to 7 any (reserved); 8 none.
+	ARPIgnore int
+	// ARPFilter is net.ipv4.conf.all.arp_filter (IN_DEV_ARPFILTER: all's
+	// or the device's): a request gets a reply only if the route back to
+	// the sender, from the target address, leaves by the device the
+	// request came in on (arp_filter). A duplicate address probe (sender
+	// 0.0.0.0) is not filtered.
+	ARPFilter bool
 	// NoSendRedirects sets net.ipv4.conf.all.send_redirects and every
 	// device's to 0 (IN_DEV_TX_REDIRECTS is either of them): a forwarding
 	// namespace sends no ICMP redirect. By default both are 1, and a

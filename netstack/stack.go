@@ -103,6 +103,8 @@ type Netns struct {
 	// ignoreLD4 and ignoreLD6 are ignore_routes_with_linkdown of
 	// net.ipv4.conf.all and net.ipv6.conf.all (carrier.go).
 	ignoreLD4, ignoreLD6 bool
+	arpIgnore            uint8 // net.ipv4.conf.all.arp_ignore (arp.go)
+	arpFilter            bool  // net.ipv4.conf.all.arp_filter
 	sendRedirects        bool        // IN_DEV_TX_REDIRECTS: conf.all or the device's send_redirects
 	sharedMedia          bool        // IN_DEV_SHARED_MEDIA
 	customLocal4         bool        // fib_has_custom_local_routes: an IPv4 RouteLocal route
@@ -672,6 +674,10 @@ func (s *Stack) build(maxVal int) error {
 		n.rpFilter = uint8(nc.RPFilter)
 		n.acceptLocal, n.routeLocalnet, n.srcValidMark = nc.AcceptLocal, nc.RouteLocalnet, nc.SrcValidMark
 		n.ignoreLD4, n.ignoreLD6 = nc.IgnoreRoutesWithLinkdown, nc.IPv6IgnoreRoutesWithLinkdown
+		if nc.ARPIgnore < 0 || nc.ARPIgnore > 8 {
+			return cfgErr("namespace %q: arp_ignore %d (want 0 to 8)", nc.Name, nc.ARPIgnore)
+		}
+		n.arpIgnore, n.arpFilter = uint8(nc.ARPIgnore), nc.ARPFilter
 		n.sendRedirects, n.sharedMedia = !nc.NoSendRedirects, !nc.NoSharedMedia
 		n.echoIgnoreAll, n.echoBcast, n.errInboundIfaddr = nc.ICMPEchoIgnoreAll, nc.ICMPEchoAnswerBroadcasts, nc.ICMPErrorsUseInboundIfaddr
 		n.echo6IgnoreAll, n.echo6IgnoreMcast = nc.ICMPv6EchoIgnoreAll, nc.ICMPv6EchoIgnoreMulticast

@@ -99,7 +99,9 @@
 //	                                   #  inner_dst_port; default src_ip, dst_ip, ip_proto),
 //	                                   #  fib_multipath_hash_seed (v6.11; 0: the boot seed), fib_multipath_use_neigh,
 //	                                   #  ignore_routes_with_linkdown and ipv6_...: lookups pass over next hops
-//	                                   #  through devices without carrier}
+//	                                   #  through devices without carrier, arp_ignore (0-8: 1 the target on the
+//	                                   #  input device, 2 also in the sender's subnet, 3 not host scope, 8 never),
+//	                                   #  arp_filter (reply where the route back to the sender leaves)}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - {name: k8s, bridge_nf_call_iptables: true}   # br_netfilter loaded (default false)
 //	  - pod

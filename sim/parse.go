@@ -299,7 +299,8 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		"icmp_errors_use_inbound_ifaddr", "icmpv6_echo_ignore_all", "icmpv6_echo_ignore_multicast",
 		"drop_unicast_in_l2_multicast", "ipv6_drop_unicast_in_l2_multicast",
 		"fib_multipath_hash_policy", "ipv6_fib_multipath_hash_policy", "fib_multipath_hash_fields", "ipv6_fib_multipath_hash_fields",
-		"fib_multipath_hash_seed", "fib_multipath_use_neigh", "ignore_routes_with_linkdown", "ipv6_ignore_routes_with_linkdown")
+		"fib_multipath_hash_seed", "fib_multipath_use_neigh", "ignore_routes_with_linkdown", "ipv6_ignore_routes_with_linkdown",
+		"arp_ignore", "arp_filter")
 	if err != nil {
 		return ns, err
 	}
@@ -337,7 +338,8 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		{"drop_unicast_in_l2_multicast", &ns.DropUnicastInL2Multicast},
 		{"ipv6_drop_unicast_in_l2_multicast", &ns.IPv6DropUnicastInL2Multicast},
 		{"ignore_routes_with_linkdown", &ns.IgnoreRoutesWithLinkdown},
-		{"ipv6_ignore_routes_with_linkdown", &ns.IPv6IgnoreRoutesWithLinkdown}} {
+		{"ipv6_ignore_routes_with_linkdown", &ns.IPv6IgnoreRoutesWithLinkdown},
+		{"arp_filter", &ns.ARPFilter}} {
 		if v, ok := m[f.key]; ok {
 			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
 				return ns, err
@@ -357,6 +359,11 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 			if ms == 0 {
 				*f.dst = -1 // the sysctl's 0: no per-peer limit
 			}
+		}
+	}
+	if v, ok := m["arp_ignore"]; ok {
+		if ns.ARPIgnore, err = d.intv(v, "namespace "+ns.Name+": arp_ignore", 0, 8); err != nil {
+			return ns, err
 		}
 	}
 	if v, ok := m["rp_filter"]; ok {

@@ -2918,4 +2918,77 @@ var List = []Mutant{
 		Desc: "a port with learning off learns no source from link-local frames either",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "arp-ignore-off",
+		File: "netstack/arp.go",
+		Old:  `		(sip == [4]byte{} || arpValidSource(ns, sip)) && !ns.arpIgnores(d, sip, tip) &&`,
+		New:  `		(sip == [4]byte{} || arpValidSource(ns, sip)) &&`,
+		Desc: "arp_ignore keeps the host from answering some requests",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "arp-ignore-1-any-device",
+		File: "netstack/arp.go",
+		Old: `	case 1:
+		return !d.hasAddr(t)`,
+		New: `	case 1:
+		return false`,
+		Desc: "arp_ignore 1 answers only for an address of the device the request came in on",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "arp-ignore-2-no-subnet",
+		File: "netstack/arp.go",
+		Old:  `			if p.Addr().Is4() && p.Masked().Contains(t) && p.Masked().Contains(src) {`,
+		New:  `			if p.Addr().Is4() && p.Masked().Contains(t) {`,
+		Desc: "arp_ignore 2 answers only a sender in the target's subnet (confirm_addr_indev's inet_ifa_match)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "arp-ignore-2-probe-ignored",
+		File: "netstack/arp.go",
+		Old: `		if sip == [4]byte{} {
+			return false
+		}`,
+		New:  ``,
+		Desc: "arp_ignore 2 answers a duplicate address probe (inet_confirm_addr with dst 0: any subnet)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "arp-ignore-3-anyip-answered",
+		File: "netstack/arp.go",
+		Old: `	case 3:
+		for _, x := range ns.devs {`,
+		New: `	case 3:
+		return false
+		for _, x := range ns.devs {`,
+		Desc: "arp_ignore 3 answers only for a device's address of scope link or wider (not an AnyIP local route's)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "arp-ignore-8-answers",
+		File: "netstack/arp.go",
+		Old: `	case 8:
+		return true`,
+		New: `	case 8:
+		return false`,
+		Desc: "arp_ignore 8 answers nothing",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "arp-filter-off",
+		File: "netstack/arp.go",
+		Old:  `		(sip == [4]byte{} || !ns.arpFilter || s.arpFilterPasses(d, sip, tip)) {`,
+		New:  `		true {`,
+		Desc: "arp_filter answers only when the route back to the sender leaves by the input device",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "arp-filter-probes",
+		File: "netstack/arp.go",
+		Old:  `		(sip == [4]byte{} || !ns.arpFilter || s.arpFilterPasses(d, sip, tip)) {`,
+		New:  `		(!ns.arpFilter || s.arpFilterPasses(d, sip, tip)) {`,
+		Desc: "arp_filter does not apply to a duplicate address probe (arp_process answers it before)",
+		Pkgs: []string{"./netstack"},
+	},
 }
