@@ -103,8 +103,8 @@ type Netns struct {
 	// ignoreLD4 and ignoreLD6 are ignore_routes_with_linkdown of
 	// net.ipv4.conf.all and net.ipv6.conf.all (carrier.go).
 	ignoreLD4, ignoreLD6 bool
-	arpIgnore            uint8 // net.ipv4.conf.all.arp_ignore (arp.go)
-	arpFilter            bool  // net.ipv4.conf.all.arp_filter
+	arpIgnore            uint8       // net.ipv4.conf.all.arp_ignore (arp.go)
+	arpFilter            bool        // net.ipv4.conf.all.arp_filter
 	sendRedirects        bool        // IN_DEV_TX_REDIRECTS: conf.all or the device's send_redirects
 	sharedMedia          bool        // IN_DEV_SHARED_MEDIA
 	customLocal4         bool        // fib_has_custom_local_routes: an IPv4 RouteLocal route
