@@ -375,7 +375,20 @@ func propConfigs() []*Config {
 		{Name: "primary", Hook: carrier.HookNetkitPrimary, Dev: "nk0", Actions: []Action{{Kind: ActRedirectPeer, Target: "nk1"}}},
 		{Name: "peer", Hook: carrier.HookNetkitPeer, Dev: "nk0", Actions: []Action{{Kind: ActRead, Map: 0}, {Kind: ActCount}}},
 	}
-	return append(cfgs, mvl, fib, ext, nk, nk2)
+	// Without carrier: fib's veth0 with its peer down (its routes
+	// linkdown, passed over for IPv6 only), and a bridge with a port whose
+	// peer is down and one whose peer in B sends frames in (link-local
+	// ones go up the port), with arp_ignore 2 and arp_filter.
+	nc := fib.Copy()
+	nc.Devices[1].PeerDown = true
+	nc.Namespaces[0].IPv6IgnoreRoutesWithLinkdown = true
+	nc.Namespaces[0].ARPIgnore, nc.Namespaces[0].ARPFilter = 2, true
+	nc.Devices = append(nc.Devices, DeviceConfig{Name: "br0", Kind: KindBridge, MAC: macA, Addrs: []netip.Prefix{pfx("10.3.0.1/24")}},
+		DeviceConfig{Name: "p1", Kind: KindVeth, Master: "br0", Peer: "x1", PeerDown: true},
+		DeviceConfig{Name: "p2", Kind: KindVeth, Master: "br0", Peer: "x2", PeerNetns: "B", PeerAddrs: []netip.Prefix{pfx("10.3.0.2/24")}})
+	nc.Entries = append(nc.Entries, EntryConfig{Netns: "B", Dev: "x2"})
+	nc.Options.Replies = true
+	return append(cfgs, mvl, fib, ext, nk, nk2, nc)
 }
 
 // vxlanWrap puts frame f (an Ethernet frame) in a VXLAN packet from
@@ -413,6 +426,14 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 		acceptLocal, localnet := rapid.Bool().Draw(rt, "acceptLocal"), rapid.Bool().Draw(rt, "routeLocalnet")
 		for i := range cfg.Namespaces {
 			cfg.Namespaces[i].RPFilter, cfg.Namespaces[i].AcceptLocal, cfg.Namespaces[i].RouteLocalnet = rp, acceptLocal, localnet
+		}
+		// Linkdown routes passed over or not, ARP answers filtered.
+		ignoreLD, arpFilter := rapid.Bool().Draw(rt, "ignoreLinkdown"), rapid.Bool().Draw(rt, "arpFilter")
+		arpIgnore := rapid.SampledFrom([]int{0, 1, 2, 3, 8}).Draw(rt, "arpIgnore")
+		for i := range cfg.Namespaces {
+			ns := &cfg.Namespaces[i]
+			ns.IgnoreRoutesWithLinkdown, ns.IPv6IgnoreRoutesWithLinkdown = ns.IgnoreRoutesWithLinkdown || ignoreLD, ns.IPv6IgnoreRoutesWithLinkdown || ignoreLD
+			ns.ARPIgnore, ns.ARPFilter = max(ns.ARPIgnore, arpIgnore), ns.ARPFilter || arpFilter
 		}
 		// Policy rules (fibrules.go): a copy of a namespace's routes in
 		// table 100, and rules over marks, sources, destinations, iif lo
