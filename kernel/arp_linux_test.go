@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 	"fmt"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -342,6 +343,101 @@ func TestKernelARPSysctls(t *testing.T) {
 				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("203.0.113.0/24"), Dev: "lo", Type: netstack.RouteLocal})
 			runModel(t, cfg, nil, f, nil)
 			require.Equal(t, kr.Count, replies, "model: replies")
+		})
+	}
+}
+
+// changeTypeProg is a tc program that calls bpf_skb_change_type(skb, typ)
+// on IPv4 packets and notes the return in io's element 0.
+func changeTypeProg(t *testing.T, io *ebpf.Map, typ int32) *ebpf.Program {
+	t.Helper()
+	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: asm.Instructions{
+		asm.Mov.Reg(asm.R6, asm.R1),
+		asm.LoadMem(asm.R2, asm.R6, 16, asm.Word), // protocol
+		asm.JNE.Imm(asm.R2, int32(htons(unix.ETH_P_IP)), "out"),
+		asm.Mov.Reg(asm.R1, asm.R6),
+		asm.Mov.Imm(asm.R2, typ),
+		asm.FnSkbChangeType.Call(),
+		asm.StoreMem(asm.RFP, -16, asm.R0, asm.DWord),
+		asm.StoreImm(asm.RFP, -4, 0, asm.Word),
+		asm.LoadMapPtr(asm.R1, io.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -4),
+		asm.Mov.Reg(asm.R3, asm.RFP),
+		asm.Add.Imm(asm.R3, -16),
+		asm.Mov.Imm(asm.R4, 0),
+		asm.FnMapUpdateElem.Call(),
+		asm.Mov.Imm(asm.R0, -1).WithSymbol("out"),
+		asm.Return(),
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// TestKernelChangeType: bpf_skb_change_type at hA's tc ingress on a
+// datagram A sends: its return, and where the datagram ends (the first
+// drop on hA and on B's vB), in 6.18 and in the model. PACKET_OTHERHOST
+// makes ip_rcv_core drop it, PACKET_HOST takes in a frame to another
+// host's address, ip_forward forwards PACKET_HOST only, and a type above
+// PACKET_OTHERHOST is refused (-EINVAL).
+func TestKernelChangeType(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	other := [6]byte{2, 0, 0, 0, 0, 0x99}
+	for _, tc := range []struct {
+		name   string
+		typ    int32
+		dstMAC func(tp *icmpTopo) [6]byte
+		dst    string
+	}{
+		{"to H, otherhost", 3, func(tp *icmpTopo) [6]byte { return tp.macH }, icmpAddrH},
+		{"to H, broadcast", 1, func(tp *icmpTopo) [6]byte { return tp.macH }, icmpAddrH},
+		{"to another MAC, host", 0, func(*icmpTopo) [6]byte { return other }, icmpAddrH},
+		{"to another MAC, unchanged", 3, func(*icmpTopo) [6]byte { return other }, icmpAddrH},
+		{"forwarded, host", 0, func(tp *icmpTopo) [6]byte { return tp.macH }, "10.1.0.2"},
+		{"forwarded, multicast", 2, func(tp *icmpTopo) [6]byte { return tp.macH }, "10.1.0.2"},
+		{"forwarded, type 4", 4, func(tp *icmpTopo) [6]byte { return tp.macH }, "10.1.0.2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := newICMPTopo(t)
+			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
+			require.NoError(t, err)
+			t.Cleanup(func() { io.Close() })
+			require.NoError(t, io.Put(uint32(0), int64(1)))
+			l, err := attachTCXIn(tp.h, tp.hA, changeTypeProg(t, io, tc.typ), ebpf.AttachTCXIngress)
+			require.NoError(t, err)
+			t.Cleanup(func() { l.Close() })
+			frame := tp.rtFrame(icmpAddrA, tc.dst, 64)
+			dstMAC := tc.dstMAC(tp)
+			copy(frame[0:6], dstMAC[:])
+			vA, err := tp.a.Ifindex("vA")
+			require.NoError(t, err)
+			kern := watchDrops(t, probe, []string{tp.hA, "vB"}, func() { sendFrame(t, tp.a, vA, net.HardwareAddr(frame[0:6]), frame) })
+			var kret int64
+			require.NoError(t, io.Lookup(uint32(0), &kret))
+			t.Logf("kernel: %d, %v", kret, kern)
+
+			mret := int64(1)
+			cfg := tp.model(netstack.NamespaceConfig{}, netstack.ProgramConfig{Name: "ct", Hook: carrier.HookTCIngress, Netns: "H", Dev: "hA",
+				Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+					mret = int64(c.ChangeType(uint32(tc.typ)))
+					return -1
+				})})
+			tp.rxAtH(cfg)
+			obs := &devDrops{}
+			model := map[string]string{}
+			runModel(t, cfg, obs, frame, func(s *netstack.Stack) {
+				for k, ns := range map[string][2]string{tp.hA: {"H", "hA"}, "vB": {"B", "vB"}} {
+					if r := obs.first(s, ns[0], ns[1]); r != nil {
+						model[k] = r[0]
+					}
+				}
+			})
+			require.Equal(t, kret, mret, "model: return")
+			require.Equal(t, kern, model, "model: drops")
 		})
 	}
 }

@@ -127,6 +127,10 @@ const (
 	// family, -EINVAL once it carries none, -EPROTO for the other family.
 	// tc only.
 	ActGetTunnelKey
+	// ActChangeType is bpf_skb_change_type(Value): skb->pkt_type becomes
+	// Value (0 PACKET_HOST, 1 BROADCAST, 2 MULTICAST, 3 OTHERHOST); tc
+	// only.
+	ActChangeType
 	NumActionKinds
 )
 
@@ -136,7 +140,7 @@ var actionNames = [NumActionKinds]string{
 	"redirect_peer", "drop", "count", "pass", "mirred", "redirect_cpu", "redirect_devmap",
 	"vlan_push", "vlan_pop", "adjust_head", "change_head", "adjust_room", "change_proto",
 	"rx_meta", "change_tail", "adjust_tail", "redirect_neigh", "fib_forward", "set_tunnel_key",
-	"get_tunnel_key",
+	"get_tunnel_key", "change_type",
 }
 
 func (k ActionKind) String() string {
@@ -232,6 +236,8 @@ func (p *actionProg) Run(c *Ctx) int {
 			c.AdjustRoom(int32(a.Delta), uint32(a.Index), a.Value)
 		case ActChangeProto:
 			c.ChangeProto(uint16(a.Value), 0)
+		case ActChangeType:
+			c.ChangeType(uint32(a.Value))
 		case ActAdjustTail:
 			c.AdjustTail(a.Delta)
 		case ActChangeTail:

@@ -250,6 +250,26 @@ func (s *Stack) adjustRoomShrink(b *skb.Buff, off, n int, flags uint64) int {
 	return 0
 }
 
+// ChangeType models bpf_skb_change_type(skb, type): skb->pkt_type becomes
+// t when both it and t are PACKET_OTHERHOST or below (skb_pkt_type_ok),
+// -EINVAL otherwise. A tc (SCHED_CLS) helper: -EINVAL elsewhere. At tc
+// ingress the new type decides what the IP layer does with the packet
+// (ip_rcv_core drops PACKET_OTHERHOST, ip_forward forwards PACKET_HOST
+// only); a netkit program's is overwritten by eth_type_trans before v6.10
+// (skb.Profile.NetkitPktType).
+func (c *Ctx) ChangeType(t uint32) int {
+	c.s.acct.Op(cost.OpHelperCall, 1)
+	if !c.atTC() {
+		return errEINVAL
+	}
+	h := c.Skb.H()
+	if h.PktType > skb.PacketOtherhost || t > uint32(skb.PacketOtherhost) {
+		return errEINVAL
+	}
+	h.PktType = skb.PktType(t)
+	return 0
+}
+
 // ChangeProto models bpf_skb_change_proto(skb, proto, flags) at the tc
 // hooks (-EINVAL elsewhere, and for flags): IPv4 to IPv6
 // (bpf_skb_proto_4_to_6: skb_cow(skb, 20), 20 zeroed bytes after the mac

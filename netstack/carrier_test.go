@@ -386,3 +386,55 @@ func TestBridgeLinkLocal(t *testing.T) {
 		})
 	}
 }
+
+// TestChangeType: bpf_skb_change_type at eth0's tc ingress (the
+// change_type action) decides what ip_rcv and ip_forward do
+// (TestKernelChangeType measures the same on 6.18).
+func TestChangeType(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		typ    uint64
+		dstMAC [6]byte
+		dst    string
+		want   string
+		ret    int
+	}{
+		{"to the host, otherhost", 3, macNIC, "192.0.2.1", "SKB_DROP_REASON_OTHERHOST@ip_rcv_core", 0},
+		{"to another MAC, host", 0, [6]byte{2, 0, 0, 0, 0, 0x99}, "192.0.2.1", "SKB_DROP_REASON_NO_SOCKET@__udp4_lib_rcv", 0},
+		{"forwarded, broadcast", 1, macNIC, "10.1.0.2", "SKB_DROP_REASON_NOT_SPECIFIED@ip_forward", 0},
+		{"forwarded, type 4", 4, macNIC, "10.1.0.2", "", errEINVAL},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ret := 1
+			cfg := fibTopology(true, ProgramConfig{Name: "ct", Hook: carrier.HookTCIngress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+				ret = c.ChangeType(uint32(tc.typ))
+				return TCXNext
+			})})
+			s, te := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: tc.dstMAC, srcMAC: macB, src: "192.0.2.9", dst: tc.dst,
+				sport: 1000, dport: 2000, payload: 10})}))
+			s.Flush()
+			require.Equal(t, tc.ret, ret)
+			got := ""
+			if r := te.obs.dropReasons(); len(r) != 0 {
+				got = r[0]
+			}
+			require.Equal(t, tc.want, got)
+
+			// The action does the same.
+			cfg = fibTopology(true, ProgramConfig{Name: "ct", Hook: carrier.HookTCIngress, Dev: "eth0", Actions: []Action{{Kind: ActChangeType, Value: tc.typ}}})
+			s, te = newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: tc.dstMAC, srcMAC: macB, src: "192.0.2.9", dst: tc.dst,
+				sport: 1000, dport: 2000, payload: 10})}))
+			s.Flush()
+			got = ""
+			if r := te.obs.dropReasons(); len(r) != 0 {
+				got = r[0]
+			}
+			require.Equal(t, tc.want, got)
+		})
+	}
+	// XDP has no bpf_skb_change_type.
+	err := newStackErr(t, fibTopology(true, ProgramConfig{Name: "ct", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActChangeType}}}), "")
+	require.ErrorIs(t, err, ErrConfig)
+}

@@ -1437,12 +1437,15 @@ func (s *Stack) attachPrograms(maxVal int) error {
 					if pc.Hook != carrier.HookXDP {
 						return cfgErr("%s action %d (%s): bpf_xdp_%s is for xdp programs, not %s", what, j, a.Kind, a.Kind, pc.Hook)
 					}
-				case ActVlanPush, ActVlanPop, ActChangeHead, ActAdjustRoom, ActChangeProto, ActChangeTail:
+				case ActVlanPush, ActVlanPop, ActChangeHead, ActAdjustRoom, ActChangeProto, ActChangeTail, ActChangeType:
 					if !pc.Hook.SchedCLS() {
 						return cfgErr("%s action %d (%s): bpf_skb_%s is for tc programs, not %s", what, j, a.Kind, a.Kind, pc.Hook)
 					}
 					if a.Kind == ActVlanPush && a.Value > 0xffff {
 						return cfgErr("%s action %d (vlan_push): TCI %d does not fit 16 bits", what, j, a.Value)
+					}
+					if a.Kind == ActChangeType && a.Value > 0xffffffff {
+						return cfgErr("%s action %d (change_type): type %d does not fit 32 bits", what, j, a.Value)
 					}
 					if a.Kind == ActChangeHead && a.Value > 0xffffffff {
 						return cfgErr("%s action %d (change_head): head room %d does not fit 32 bits", what, j, a.Value)

@@ -361,7 +361,7 @@ func (s *Scenario) checkProgram(p *netstack.ProgramConfig, pp Pos, ns map[string
 		}
 		tc := p.Hook.SchedCLS()
 		switch a.Kind {
-		case netstack.ActVlanPush, netstack.ActVlanPop, netstack.ActChangeHead, netstack.ActAdjustRoom, netstack.ActChangeProto,
+		case netstack.ActVlanPush, netstack.ActVlanPop, netstack.ActChangeHead, netstack.ActAdjustRoom, netstack.ActChangeProto, netstack.ActChangeType,
 			netstack.ActChangeTail, netstack.ActSetTunnelKey, netstack.ActGetTunnelKey:
 			if !tc {
 				return s.errAt(ap, "%s: %s (bpf_skb_%s) is for tc programs", what, a.Kind, a.Kind)

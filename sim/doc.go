@@ -270,6 +270,8 @@
 //	      - adjust_room: {delta: 20, mode: mac, flags: 0x2}   # bpf_skb_adjust_room (tc hooks): mode net (default)
 //	                                   # or mac; flags as BPF_F_ADJ_ROOM_* (0x2: ENCAP_L3_IPV4, an IPIP encap)
 //	      - change_proto: 0x86dd       # bpf_skb_change_proto (tc hooks): room for an IPv6 header (0x0800: back)
+//	      - change_type: 0             # bpf_skb_change_type (tc hooks): pkt_type 0 host, 1 broadcast, 2 multicast,
+//	                                   # 3 otherhost (a packet not of those types, or a larger value: -EINVAL)
 //	      - change_tail: {delta: -4}   # bpf_skb_change_tail (tc hooks): len (the new length) or delta (bytes
 //	                                   # added as zeroes, negative: trimmed); linearizes and unclones
 //	      - count

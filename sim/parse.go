@@ -1615,6 +1615,7 @@ var actionArgs = [netstack.NumActionKinds][]string{
 	netstack.ActChangeHead:     {"value"},
 	netstack.ActAdjustRoom:     {"delta", "mode", "flags"},
 	netstack.ActChangeProto:    {"value"},
+	netstack.ActChangeType:     {"value"},
 	netstack.ActRxMeta:         {"kfunc"},
 	netstack.ActChangeTail:     {"len", "delta"},
 	netstack.ActAdjustTail:     {"delta"},

@@ -380,9 +380,10 @@ func TestDocSchemaParses(t *testing.T) {
 	assert.Equal(t, []netstack.CpumapConfig{{Name: "cpus", Entries: []netstack.CpumapEntryConfig{{CPU: 1, QSize: 192, Program: "on_cpu1"}}}},
 		s.Stack.Cpumaps)
 	assert.Equal(t, "on", s.Stack.Devices[0].TxChecksum)
-	assert.Len(t, s.Stack.Programs[0].Actions, 20)
+	assert.Len(t, s.Stack.Programs[0].Actions, 21)
 	assert.Equal(t, netstack.Action{Kind: netstack.ActRedirectNeigh, Target: "eth0"}, s.Stack.Programs[0].Actions[9])
-	assert.Equal(t, netstack.Action{Kind: netstack.ActChangeTail, Delta: -4, Index: 1}, s.Stack.Programs[0].Actions[16])
+	assert.Equal(t, netstack.Action{Kind: netstack.ActChangeType}, s.Stack.Programs[0].Actions[16])
+	assert.Equal(t, netstack.Action{Kind: netstack.ActChangeTail, Delta: -4, Index: 1}, s.Stack.Programs[0].Actions[17])
 	assert.Equal(t, netstack.Action{Kind: netstack.ActAdjustHead, Delta: 20, KeepEth: true}, s.Stack.Programs[11].Actions[1])
 	assert.Equal(t, netstack.Action{Kind: netstack.ActAdjustRoom, Delta: 20, Index: netstack.AdjRoomMac, Value: netstack.AdjRoomEncapL3IPv4},
 		s.Stack.Programs[0].Actions[14])

@@ -2991,4 +2991,20 @@ var List = []Mutant{
 		Desc: "arp_filter does not apply to a duplicate address probe (arp_process answers it before)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "change-type-any",
+		File: "netstack/adjroom.go",
+		Old:  `	if h.PktType > skb.PacketOtherhost || t > uint32(skb.PacketOtherhost) {`,
+		New:  `	if h.PktType > skb.PacketOtherhost {`,
+		Desc: "bpf_skb_change_type refuses a type above PACKET_OTHERHOST (skb_pkt_type_ok)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "change-type-ignored",
+		File: "netstack/adjroom.go",
+		Old:  `	h.PktType = skb.PktType(t)`,
+		New:  `	_ = t`,
+		Desc: "bpf_skb_change_type sets skb->pkt_type",
+		Pkgs: []string{"./netstack"},
+	},
 }
