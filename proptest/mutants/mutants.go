@@ -2940,7 +2940,7 @@ var List = []Mutant{
 		Name: "arp-ignore-2-no-subnet",
 		File: "netstack/arp.go",
 		Old:  `			if p.Addr().Is4() && p.Masked().Contains(t) && p.Masked().Contains(src) {`,
-		New:  `			if p.Addr().Is4() && p.Masked().Contains(t) {`,
+		New:  `			if p.Addr().Is4() && p.Masked().Contains(t) && src.IsValid() {`,
 		Desc: "arp_ignore 2 answers only a sender in the target's subnet (confirm_addr_indev's inet_ifa_match)",
 		Pkgs: []string{"./netstack"},
 	},
