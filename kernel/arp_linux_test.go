@@ -54,6 +54,25 @@ func arpCounter(t *testing.T, io *ebpf.Map) *ebpf.Program {
 	return p
 }
 
+// arpFrameFrom is an ARP frame from MAC src to dst: hardware type hrd,
+// protocol pro, hardware address length hln, operation op, src and sip
+// as the sender, tip as the target.
+func arpFrameFrom(src, dst [6]byte, hrd, pro uint16, hln uint8, op uint16, sip, tip string) []byte {
+	f := make([]byte, 14+28)
+	copy(f[0:6], dst[:])
+	copy(f[6:12], src[:])
+	binary.BigEndian.PutUint16(f[12:], unix.ETH_P_ARP)
+	a := f[14:]
+	binary.BigEndian.PutUint16(a[0:], hrd)
+	binary.BigEndian.PutUint16(a[2:], pro)
+	a[4], a[5] = hln, 4
+	binary.BigEndian.PutUint16(a[6:], op)
+	copy(a[8:14], src[:])
+	copy(a[14:18], netip.MustParseAddr(sip).AsSlice())
+	copy(a[24:28], netip.MustParseAddr(tip).AsSlice())
+	return f
+}
+
 // TestKernelARP: what arp_rcv and arp_process do with ARP frames A sends
 // H (freed with their reason, or consumed) and whether H replies, in 6.18
 // (the kfree_skb tracepoint on hA, an ARP counter on hA's tc egress) and
@@ -75,19 +94,7 @@ func TestKernelARP(t *testing.T) {
 	pk := newSocket(t, tp.a, unix.AF_PACKET, unix.SOCK_RAW, 0)
 	bcast := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 	arp := func(dst [6]byte, hrd, pro uint16, hln uint8, op uint16, sip, tip string) []byte {
-		f := make([]byte, 14+28)
-		copy(f[0:6], dst[:])
-		copy(f[6:12], tp.macA[:])
-		binary.BigEndian.PutUint16(f[12:], unix.ETH_P_ARP)
-		a := f[14:]
-		binary.BigEndian.PutUint16(a[0:], hrd)
-		binary.BigEndian.PutUint16(a[2:], pro)
-		a[4], a[5] = hln, 4
-		binary.BigEndian.PutUint16(a[6:], op)
-		copy(a[8:14], tp.macA[:])
-		copy(a[14:18], netip.MustParseAddr(sip).AsSlice())
-		copy(a[24:28], netip.MustParseAddr(tip).AsSlice())
-		return f
+		return arpFrameFrom(tp.macA, dst, hrd, pro, hln, op, sip, tip)
 	}
 	const ip4, h4 = icmpAddrA, icmpAddrH
 	for _, tc := range []struct {
@@ -310,18 +317,7 @@ func TestKernelARPSysctls(t *testing.T) {
 			t.Cleanup(func() { l.Close() })
 			vA, err := tp.a.Ifindex("vA")
 			require.NoError(t, err)
-			f := make([]byte, 14+28)
-			copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-			copy(f[6:12], tp.macA[:])
-			binary.BigEndian.PutUint16(f[12:], unix.ETH_P_ARP)
-			a := f[14:]
-			binary.BigEndian.PutUint16(a[0:], 1)
-			binary.BigEndian.PutUint16(a[2:], unix.ETH_P_IP)
-			a[4], a[5] = 6, 4
-			binary.BigEndian.PutUint16(a[6:], 1)
-			copy(a[8:14], tp.macA[:])
-			copy(a[14:18], netip.MustParseAddr(tc.sip).AsSlice())
-			copy(a[24:28], netip.MustParseAddr(tc.tip).AsSlice())
+			f := arpFrameFrom(tp.macA, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 1, unix.ETH_P_IP, 6, 1, tc.sip, tc.tip)
 			pk := newSocket(t, tp.a, unix.AF_PACKET, unix.SOCK_RAW, 0)
 			require.NoError(t, unix.Sendto(pk, f, 0, &unix.SockaddrLinklayer{Ifindex: vA, Protocol: htons(unix.ETH_P_ARP)}))
 			time.Sleep(30 * time.Millisecond)

@@ -92,15 +92,7 @@ func TestKernelBridgeLinkLocal(t *testing.T) {
 func waitRunning(t *testing.T, n *Netns, dev string) {
 	t.Helper()
 	for range 250 {
-		var running bool
-		require.NoError(t, n.Do(func() error {
-			i, err := net.InterfaceByName(dev)
-			if err == nil {
-				running = i.Flags&net.FlagRunning != 0
-			}
-			return err
-		}))
-		if running {
+		if ifaceRunning(t, n, dev) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)

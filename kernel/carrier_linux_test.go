@@ -130,18 +130,7 @@ func carrierBridge(live bool) carrierSetup {
 func waitNoCarrier(t *testing.T, n *Netns, dev string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var running bool
-		require.NoError(t, n.Do(func() error {
-			i, err := net.InterfaceByName(dev)
-			if err == nil {
-				running = i.Flags&net.FlagRunning != 0
-			}
-			return err
-		}))
-		if !running {
-			break
-		}
+	for ifaceRunning(t, n, dev) {
 		require.True(t, time.Now().Before(deadline), "%s kept its carrier", dev)
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -305,4 +294,18 @@ func watchDrops(t *testing.T, probe *MetaProbe, devs []string, send func()) map[
 		got[d] = name
 	}
 	return got
+}
+
+// ifaceRunning reports whether dev of n is IFF_RUNNING.
+func ifaceRunning(t *testing.T, n *Netns, dev string) bool {
+	t.Helper()
+	var running bool
+	require.NoError(t, n.Do(func() error {
+		i, err := net.InterfaceByName(dev)
+		if err == nil {
+			running = i.Flags&net.FlagRunning != 0
+		}
+		return err
+	}))
+	return running
 }
