@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/netip"
 	"testing"
@@ -155,4 +156,55 @@ func TestKernelIPv6Gateway(t *testing.T) {
 	tp.rxAtH(cfg)
 	runModel(t, cfg, &devDrops{}, frame, nil)
 	require.Equal(t, hex.EncodeToString(maskTimes(t, kb.bytes())), hex.EncodeToString(maskTimes(t, mb)), "datagram at vB")
+}
+
+// TestKernelRouteMTULocal: H's own UDP socket sends a 1200-byte datagram
+// to B through a route with mtu 1000 (hB's MTU is 1400, and 1400 without
+// the metric): __ip_append_data builds it to the route's MTU
+// (ip_skb_dst_mtu), so the last fragment at vB has the length and offset
+// of a 1000-byte first one, in the kernel and in the model.
+func TestKernelRouteMTULocal(t *testing.T) {
+	testutil.KernelTests(t)
+	for _, mtu := range []int{0, 1000} {
+		t.Run(fmt.Sprintf("route mtu %d", mtu), func(t *testing.T) {
+			tp := newICMPTopo(t)
+			args := []string{"route", "add", "10.1.0.2/32", "dev", "hB"}
+			if mtu != 0 {
+				args = append(args, "mtu", fmt.Sprint(mtu))
+			}
+			require.NoError(t, tp.h.IP(args...))
+			atB := attachHdrCopy(t, tp.b, "vB", unix.IPPROTO_UDP)
+			fd := newSocket(t, tp.h, unix.AF_INET, unix.SOCK_DGRAM, 0)
+			require.NoError(t, unix.Bind(fd, &unix.SockaddrInet4{Port: 40000, Addr: [4]byte{10, 1, 0, 1}}))
+			require.NoError(t, unix.Sendto(fd, make([]byte, 1200), 0, &unix.SockaddrInet4{Port: 9999, Addr: [4]byte{10, 1, 0, 2}}))
+			time.Sleep(50 * time.Millisecond)
+			var kb hdrCopy
+			require.NoError(t, atB.Lookup(uint32(0), &kb))
+			t.Logf("kernel: at vB %x", kb.bytes())
+
+			var mb []byte
+			cfg := tp.model(netstack.NamespaceConfig{}, netstack.ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
+				Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+					if f := c.Skb.Data(); binary.BigEndian.Uint16(f[12:]) == unix.ETH_P_IP && f[14+9] == unix.IPPROTO_UDP {
+						mb = append(mb[:0], f[14:min(len(f), 14+optHdrLen)]...)
+					}
+					return -1
+				})})
+			cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("10.1.0.2/32"), Dev: "hB", MTU: mtu})
+			cfg.Sockets = append(cfg.Sockets, netstack.SocketConfig{Name: "htx", Netns: "H", Proto: netstack.ProtoUDP,
+				Addr: netip.MustParseAddr("10.1.0.1"), Port: 40000})
+			cfg.Entries = []netstack.EntryConfig{{Kind: netstack.EntryTX, Netns: "H", Socket: "htx"}}
+			pkt := udp4Packet([4]byte{10, 1, 0, 1}, [4]byte{10, 1, 0, 2}, 40000, 9999, 1200)
+			runModel(t, cfg, &devDrops{}, pkt, nil)
+			require.GreaterOrEqual(t, len(kb.bytes()), 8)
+			require.GreaterOrEqual(t, len(mb), 8)
+			// The total length, MF and the offset: the identification and
+			// DF (IP_PMTUDISC_WANT sets it on a datagram within the MTU)
+			// are the kernel's own; the model's socket sends the header it
+			// is given.
+			require.Equal(t, hex.EncodeToString(kb.bytes()[2:4]), hex.EncodeToString(mb[2:4]), "total length")
+			frag := func(p []byte) uint16 { return binary.BigEndian.Uint16(p[6:8]) & 0x3fff }
+			require.Equal(t, frag(kb.bytes()), frag(mb), "MF and offset")
+		})
+	}
 }

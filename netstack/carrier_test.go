@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"slices"
 	"strings"
@@ -437,4 +438,83 @@ func TestChangeType(t *testing.T) {
 	// XDP has no bpf_skb_change_type.
 	err := newStackErr(t, fibTopology(true, ProgramConfig{Name: "ct", Hook: carrier.HookXDP, Dev: "eth0", Actions: []Action{{Kind: ActChangeType}}}), "")
 	require.ErrorIs(t, err, ErrConfig)
+}
+
+// TestRouteMTULocal: the host's own packets leave by the route's MTU
+// (dst_mtu: the mtu metric, else the device's): a UDP datagram is built
+// in pieces of it (__ip_append_data, __ip6_append_data), TCP's MSS comes
+// from it (tcp_sync_mss), as TestKernelRouteMTULocal measures for IPv4 on
+// 6.18.
+func TestRouteMTULocal(t *testing.T) {
+	type seen struct {
+		len  int
+		gso  uint16
+		frag bool
+	}
+	for _, tc := range []struct {
+		name string
+		mtu  int
+		v6   bool
+		tcp  bool
+		want []seen
+	}{
+		{"UDP", 0, false, false, []seen{{1228, 0, false}}},
+		{"UDP, route mtu 1000", 1000, false, false, []seen{{996, 0, true}, {252, 0, true}}},
+		// 1348 bytes: a piece of (1280 - 40) &^ 7 - 8 = 1232 payload bytes,
+		// a fragment header added (ip6_fragment), and the 76 left.
+		{"UDP over IPv6", 0, true, false, []seen{{1348, 0, false}}},
+		{"UDP over IPv6, route mtu 1280", 1280, true, false, []seen{{1280, 0, true}, {124, 0, true}}},
+		{"TCP", 0, false, true, []seen{{3040, 1360, false}}},
+		{"TCP, route mtu 1000", 1000, false, true, []seen{{3040, 960, false}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []seen
+			dst := pfx("10.1.0.2/32")
+			if tc.v6 {
+				dst = pfx("fd00:1::2/128")
+			}
+			proto := ProtoUDP
+			if tc.tcp {
+				proto = ProtoTCP
+			}
+			cfg := &Config{
+				Namespaces: []NamespaceConfig{{Name: HostNetns}, {Name: "B"}},
+				Devices: []DeviceConfig{{Name: "veth0", Kind: KindVeth, MAC: macA, MTU: 1400, Addrs: []netip.Prefix{pfx("10.1.0.1/24"), pfx("fd00:1::1/64")},
+					Peer: "vB", PeerNetns: "B", PeerMAC: macB, PeerAddrs: []netip.Prefix{pfx("10.1.0.2/24"), pfx("fd00:1::2/64")}}},
+				Routes: []RouteConfig{{Dst: dst, Dev: "veth0", MTU: tc.mtu}},
+				Sockets: []SocketConfig{{Name: "tx", Proto: proto, Addr: addr("10.1.0.1"), Port: 40000},
+					{Name: "tx6", Proto: proto, Addr: addr("fd00:1::1"), Port: 40000}},
+				Programs: []ProgramConfig{{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: ProgramFunc(func(c *Ctx) int {
+					d := c.Skb.Data()
+					frag := false
+					if tc.v6 {
+						frag = d[ethHlen+6] == nexthdrFrag
+					} else {
+						frag = binary.BigEndian.Uint16(d[ethHlen+6:])&0x3fff != 0
+					}
+					got = append(got, seen{c.Skb.Len() - ethHlen, c.Skb.Shinfo().GSOSize, frag})
+					return TCXNext
+				})}},
+				Entries: []EntryConfig{{Kind: EntryTX, Socket: "tx"}, {Kind: EntryTX, Socket: "tx6"}},
+			}
+			if tc.mtu == 0 {
+				cfg.Routes = nil
+			}
+			var f []byte
+			entry := 0
+			switch {
+			case tc.v6:
+				f, entry = buildFrame6(frame6{src: "fd00:1::1", dst: "fd00:1::2", dport: 9999, payload: 1300})[ethHlen:], 1
+			case tc.tcp:
+				f = buildFrame(frameOpts{noEth: true, src: "10.1.0.1", dst: "10.1.0.2", proto: ipprotoTCP, sport: 40000, dport: 80,
+					seq: 1000, tcpFlags: tcpACK, payload: 3000})
+			default:
+				f = buildFrame(frameOpts{noEth: true, src: "10.1.0.1", dst: "10.1.0.2", sport: 40000, dport: 9999, payload: 1200})
+			}
+			s, _ := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Entry: entry, Frame: f}))
+			s.Flush()
+			require.Equal(t, tc.want, got)
+		})
+	}
 }

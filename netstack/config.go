@@ -619,8 +619,10 @@ type RouteConfig struct {
 	// (ip_dst_mtu_maybe_forward, ip6_dst_mtu_maybe_forward): IPv4
 	// fragments to it or answers fragmentation needed, IPv6 answers
 	// packet too big (with at least 1280). bpf_fib_lookup ignores it (the
-	// device's MTU, as 6.18 does). Packets the host's own sockets send
-	// keep the device's MTU in the model.
+	// device's MTU, as 6.18 does). The host's own packets (its sockets'
+	// datagrams and segments, its answers, a tunnel's outer packets)
+	// leave by it too (dst_mtu: __ip_append_data, ip_skb_dst_mtu,
+	// tcp_sync_mss, __icmp_send's room).
 	MTU int
 }
 

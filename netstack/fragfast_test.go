@@ -68,7 +68,7 @@ func TestIPFragmentFastPathRefused(t *testing.T) {
 	sk := s.Socket("tx")
 	sk.initFns()
 	pkt := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 3000, noEth: true})
-	b := s.ipAppendData(pkt, ipHlen, out)
+	b := s.ipAppendData(pkt, ipHlen, out, out.mtu)
 	require.NotNil(t, b)
 	s.initTxSkb(b, sk)
 	list := b.FragList(nil)
@@ -132,7 +132,7 @@ func TestXDPGenericLinearizes(t *testing.T) {
 	s, _ := newStack(t, cfg, "", nil, nil)
 	out := s.Device("A", "vA")
 	pkt := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 3000, noEth: true})
-	b := s.ipAppendData(pkt, ipHlen, out)
+	b := s.ipAppendData(pkt, ipHlen, out, out.mtu)
 	require.NotNil(t, b)
 	require.True(t, b.HasFragList())
 	copy(b.Push(ethHlen), make([]byte, ethHlen))
@@ -299,7 +299,7 @@ func TestGRONeverHoldsFragList(t *testing.T) {
 	for i := range 2 {
 		f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1", proto: ipprotoTCP,
 			sport: 5000, dport: 80, seq: uint32(1000 + 3000*i), tcpFlags: tcpACK, payload: 3000, id: uint16(i)})
-		b := s.ipAppendData(f[ethHlen:], ipHlen, d) // a 3040-byte packet in MTU-sized pieces: a frag_list skb
+		b := s.ipAppendData(f[ethHlen:], ipHlen, d, d.mtu) // a 3040-byte packet in MTU-sized pieces: a frag_list skb
 		require.True(t, b.HasFragList())
 		copy(b.Push(ethHlen), f[:ethHlen])
 		b.ResetMacHeader()
@@ -324,7 +324,7 @@ func TestFragFastPathForgetsListed(t *testing.T) {
 	s, _ := newStack(t, cfg, "", nil, nil)
 	out := s.Device("A", "vA")
 	pkt := buildFrame(frameOpts{src: "192.0.2.1", dst: "192.0.2.2", sport: 40000, dport: 9999, payload: 3000, noEth: true})
-	b := s.ipAppendData(pkt, ipHlen, out)
+	b := s.ipAppendData(pkt, ipHlen, out, out.mtu)
 	require.NotNil(t, s.listPkt)
 	for _, m := range b.FragList(nil) {
 		s.listPkt[m] = 77

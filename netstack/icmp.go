@@ -516,7 +516,7 @@ func (s *Stack) icmpPush(b *skb.Buff, ns *Netns, src, dst netip.Addr, tos uint8,
 	if isErr && ns.multipath4 {
 		pk = &mpPacket{b: b, p: body} // icmp_route_lookup's skb_in
 	}
-	out, nh := s.routeOutputSkb(ns, &fl, pk)
+	out, nh, mtu := s.routeOutputPath(ns, &fl, pk)
 	if out == nil {
 		return
 	}
@@ -525,7 +525,7 @@ func (s *Stack) icmpPush(b *skb.Buff, ns *Netns, src, dst netip.Addr, tos uint8,
 	}
 	hl := ipHlen + len(opts)
 	if isErr {
-		room := min(out.mtu, icmpMaxReply) - hl - icmpHlen
+		room := min(mtu, icmpMaxReply) - hl - icmpHlen
 		if room <= ipHlen {
 			return
 		}
@@ -553,7 +553,7 @@ func (s *Stack) icmpPush(b *skb.Buff, ns *Netns, src, dst netip.Addr, tos uint8,
 	if len(opts) != 0 {
 		s.ipOptionsBuild(pkt, opts, fill)
 	}
-	s.replyXmit(b, ns, s.ctlSock(ns, &ns.icmpSk, "icmp", ipprotoICMP), pkt, out, nh, OpICMPSend)
+	s.replyXmit(b, ns, s.ctlSock(ns, &ns.icmpSk, "icmp", ipprotoICMP), pkt, out, nh, mtu, OpICMPSend)
 }
 
 // replyBuf returns the stack's reply buffer, n bytes long.
@@ -576,18 +576,18 @@ func replyMark(b *skb.Buff, reflect bool) uint32 {
 // replyXmit sends pkt (an IPv4 packet, header included), a kernel
 // socket's answer to b, out of out to next hop nh: ip_append_data (one
 // skb of the packet plus LL_RESERVED_SPACE + 15 bytes, or fragment-sized
-// pieces above the MTU; owned by the socket; its checksum complete:
+// pieces above mtu, the route's; owned by the socket; its checksum complete:
 // CHECKSUM_NONE; the mark IP4_REPLY_MARK: b's with fwmark_reflect, else
 // 0), then ip_push_pending_frames -> ip_local_out -> ip_output.
-func (s *Stack) replyXmit(b *skb.Buff, ns *Netns, sk *Socket, pkt []byte, out *Device, nh netip.Addr, op Op) {
+func (s *Stack) replyXmit(b *skb.Buff, ns *Netns, sk *Socket, pkt []byte, out *Device, nh netip.Addr, mtu int, op Op) {
 	sk.mark = 0
 	if ns.fwmarkReflect {
 		sk.mark = b.H().Mark // IP4_REPLY_MARK
 	}
 	var r *skb.Buff
 	hl := int(pkt[0]&0xf) * 4
-	if n := len(pkt); n > out.mtu {
-		r = s.ipAppendData(pkt, hl, out)
+	if n := len(pkt); n > mtu {
+		r = s.ipAppendData(pkt, hl, out, mtu)
 	} else {
 		hh := llReservedSpace(out)
 		var err error
@@ -606,7 +606,7 @@ func (s *Stack) replyXmit(b *skb.Buff, ns *Netns, sk *Socket, pkt []byte, out *D
 	s.traceOp(LayerIP, op, r)
 	// ip_local_out: the header is complete (tot_len, checksum) and so is
 	// the transport checksum, which a socket's own send leaves partial.
-	s.ipOutput(r, ns, out, nh, sk, out.mtu)
+	s.ipOutput(r, ns, out, nh, sk, mtu)
 }
 
 // ctlSock is the kernel socket *p of ns, made at first use: the ICMP

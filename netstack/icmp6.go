@@ -290,7 +290,7 @@ func (s *Stack) icmp6Push(b *skb.Buff, ns *Netns, src, dst netip.Addr, tclass ui
 	// The flow has no traffic class (icmp6_send, icmpv6_echo_reply: the
 	// tclass is the message's, not the lookup's).
 	fl := flow{dst: dst, src: src, mark: replyMark(b, ns.fwmarkReflect6), proto: nexthdrICMPv6, dport: uint16(typ)<<8 | uint16(hdr[1])}
-	out, nh := s.routeOutputFlow(ns, &fl)
+	out, nh, mtu := s.routeOutputPath(ns, &fl, nil)
 	if out == nil {
 		return
 	}
@@ -324,8 +324,8 @@ func (s *Stack) icmp6Push(b *skb.Buff, ns *Netns, src, dst netip.Addr, tclass ui
 		sk.mark = b.H().Mark // IP6_REPLY_MARK
 	}
 	var rb *skb.Buff
-	if n > out.mtu {
-		rb = s.ip6AppendData(pkt, ip6Hlen, out)
+	if n > mtu {
+		rb = s.ip6AppendData(pkt, ip6Hlen, out, mtu)
 	} else {
 		hh := llReservedSpace(out)
 		var err error
@@ -348,7 +348,7 @@ func (s *Stack) icmp6Push(b *skb.Buff, ns *Netns, src, dst netip.Addr, tclass ui
 	binary.BigEndian.PutUint32(d[0:4], binary.BigEndian.Uint32(d[0:4])|label)
 	s.traceOp(LayerIP, OpICMPSend, rb)
 	binary.LittleEndian.PutUint16(rb.H().CB[ip6cbNhoff:], 6) // __ip6_local_out
-	s.ip6Output(rb, ns, out, nh, sk)
+	s.ip6Output(rb, ns, out, nh, sk, mtu)
 }
 
 // tcpV6SendReset models tcp_v6_send_reset(NULL, skb) for segment b (data
@@ -368,7 +368,7 @@ func (s *Stack) tcpV6SendReset(b *skb.Buff, ns *Netns, ip ipv6) {
 	// tcp_v6_send_response's flowi6: the segment's ports swapped.
 	fl := flow{dst: ip.src, src: ip.dst, mark: replyMark(b, ns.fwmarkReflect6), proto: nexthdrTCP,
 		sport: binary.BigEndian.Uint16(th[2:]), dport: binary.BigEndian.Uint16(th[0:])}
-	out, nh := s.routeOutputFlow(ns, &fl)
+	out, nh, mtu := s.routeOutputPath(ns, &fl, nil)
 	if out == nil {
 		return
 	}
@@ -395,7 +395,7 @@ func (s *Stack) tcpV6SendReset(b *skb.Buff, ns *Netns, ip ipv6) {
 	label := flowLabelFromHash(r, ip.dst, ip.src, nexthdrTCP, binary.BigEndian.Uint16(t[0:2]), binary.BigEndian.Uint16(t[2:4]))
 	binary.BigEndian.PutUint32(hdr[0:4], binary.BigEndian.Uint32(hdr[0:4])|label)
 	s.traceOp(LayerIP, OpTCPSendReset, r)
-	s.ip6LocalOut(r, ns, out, nh, s.ctlSock(ns, &ns.tcp6Sk, ProtoTCP, nexthdrTCP))
+	s.ip6LocalOut(r, ns, out, nh, s.ctlSock(ns, &ns.tcp6Sk, ProtoTCP, nexthdrTCP), mtu)
 }
 
 // ndiscRcv models ndisc_rcv() (b's data at the ICMPv6 header, ip its IPv6

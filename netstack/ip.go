@@ -395,9 +395,20 @@ func (s *Stack) routeOutputFlow(ns *Netns, fl *flow) (*Device, netip.Addr) {
 // (fib_select_path). A multipath route's path is picked by fl's hash
 // otherwise, with fl's source as the lookup has it.
 func (s *Stack) routeOutputSkb(ns *Netns, fl *flow, pk *mpPacket) (*Device, netip.Addr) {
+	out, nh, _ := s.routeOutputPath(ns, fl, pk)
+	return out, nh
+}
+
+// routeOutputPath is routeOutputSkb with the MTU the route's packets
+// leave by: dst_mtu (ipv4_mtu, ip6_mtu), its RTAX_MTU metric or its
+// device's MTU, lo's for a local destination. __ip_append_data and
+// __ip6_append_data build a datagram to it, ip_finish_output
+// (ip_skb_dst_mtu) and ip6_finish_output fragment to it, tcp_sync_mss
+// takes the MSS from it, and an ICMP error fits it (__icmp_send's room).
+func (s *Stack) routeOutputPath(ns *Netns, fl *flow, pk *mpPacket) (*Device, netip.Addr, int) {
 	dst := fl.dst
 	if s.isLocal(ns, dst) {
-		return ns.lo, dst
+		return ns.lo, dst, ns.lo.mtu
 	}
 	var r *route
 	if !ns.hasRules(dst) {
@@ -412,7 +423,11 @@ func (s *Stack) routeOutputSkb(ns *Netns, fl *flow, pk *mpPacket) (*Device, neti
 	if r != nil && r.paths != nil {
 		r = s.multipath(ns, r, pk, fl, false)
 	}
-	return nextHop(r, dst)
+	out, nh := nextHop(r, dst)
+	if out == nil {
+		return nil, nh, 0
+	}
+	return out, nh, r.mtuOf()
 }
 
 // sockFlow is the flow of a datagram or segment socket sk sends to dst

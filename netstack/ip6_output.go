@@ -67,7 +67,7 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 		return s.badFrame(p, "IPv6 next header does not match socket "+sk.name)
 	}
 	fl := sockFlow(sk, ip.dst, pkt, l4off)
-	out, nh := s.routeOutputFlow(sk.ns, &fl)
+	out, nh, mtu := s.routeOutputPath(sk.ns, &fl, nil)
 	if out == nil {
 		// ip6_dst_lookup_flow fails: sendmsg returns -ENETUNREACH, no skb.
 		s.sendRefused(sk, skb.DropIPOutNoroutes, OpIP6Output)
@@ -75,7 +75,7 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 	}
 	sk.initFns()
 	if sk.proto == ProtoTCP {
-		return s.tcpSend6(sk, pkt, ip, l4off, out, nh)
+		return s.tcpSend6(sk, pkt, ip, l4off, out, nh, mtu)
 	}
 	if len(pkt) < l4off+udpHlen {
 		return s.badFrame(p, "short UDP header")
@@ -83,12 +83,12 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 	hh := llReservedSpace(out)
 	payload := len(pkt) - l4off - udpHlen
 	var b *skb.Buff
-	if len(pkt) > out.mtu && sk.udpSegment <= 0 {
+	if len(pkt) > mtu && sk.udpSegment <= 0 {
 		// Above the MTU without UDP_SEGMENT: a frag_list datagram, which
 		// ip6_fragment's fast path sends as it is when its geometry
 		// allows. With UDP_SEGMENT, __ip6_append_data's mtu is
 		// IP6_MAX_MTU: one skb, which udp_v6_send_skb then checks.
-		if b = s.ip6AppendData(pkt, ip6NonFragLen(pkt, l4off), out); b == nil {
+		if b = s.ip6AppendData(pkt, ip6NonFragLen(pkt, l4off), out, mtu); b == nil {
 			s.dropNoSkb(out, skb.DropNomem, OpIP6MakeSkb)
 			return nil
 		}
@@ -117,17 +117,17 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 	sport, dport, _ := l4Ports(pkt[l4off:])
 	flowLabelFromHash(b, ip.src, ip.dst, nexthdrUDP, sport, dport)
 	s.traceOp(LayerSocket, OpIP6MakeSkb, b)
-	if !s.udpSegment(b, sk, l4off+udpHlen, payload, out.mtu) { // udp_v6_send_skb
+	if !s.udpSegment(b, sk, l4off+udpHlen, payload, mtu) { // udp_v6_send_skb
 		s.drop(b, skb.DropNotSpecified, OpIP6MakeSkb)
 		return nil
 	}
-	s.ip6LocalOut(b, sk.ns, out, nh, sk)
+	s.ip6LocalOut(b, sk.ns, out, nh, sk, mtu)
 	return nil
 }
 
 // ip6AppendData models __ip6_append_data and __ip6_make_skb for a datagram
 // pkt (an IPv6 header, extension headers, the UDP header, the payload)
-// above the MTU of out, whose first hlen bytes are the unfragmentable
+// above mtu (the route's), whose first hlen bytes are the unfragmentable
 // headers (fragheaderlen: the IPv6 header and opt_nflen, ip6NonFragLen):
 // one alloc_skb per fragment-sized piece (maxfraglen = ((mtu - hlen) & ~7)
 // + hlen - sizeof(struct frag_hdr) bytes, the last smaller), each of
@@ -138,8 +138,8 @@ func (s *Stack) sockSend6(sk *Socket, p *Packet, pkt []byte) error {
 // payload, as ipAppendData does for IPv4. The headers are the captured
 // ones. Returns nil when an allocation fails (the pieces made so far are
 // freed).
-func (s *Stack) ip6AppendData(pkt []byte, hlen int, out *Device) *skb.Buff {
-	mtu, hh := out.mtu, llReservedSpace(out)
+func (s *Stack) ip6AppendData(pkt []byte, hlen int, out *Device, mtu int) *skb.Buff {
+	hh := llReservedSpace(out)
 	chunk := (mtu-hlen)&^7 - fragHdrLen // maxfraglen - fragheaderlen
 	return s.appendData(pkt, hlen, chunk, chunk, hh+fragHdrLen, hh+fragHdrLen, OpIP6MakeSkb)
 }
@@ -181,7 +181,7 @@ func (s *Stack) initTxSkb6(b *skb.Buff, sk *Socket) { initTxSkbProto(b, sk, ethP
 // sets ETH_P_IPV6, priority and mark, and the flow label (the socket's
 // txhash is an L4 hash, kept); a non-GSO skb above the MTU without
 // ignore_df is refused (EMSGSIZE, kfree_skb).
-func (s *Stack) tcpSend6(sk *Socket, pkt []byte, ip ipv6, l4off int, out *Device, nh netip.Addr) error {
+func (s *Stack) tcpSend6(sk *Socket, pkt []byte, ip ipv6, l4off int, out *Device, nh netip.Addr, mtu int) error {
 	g, err := s.parseTCPSeg(pkt[l4off:])
 	if err != nil {
 		return err
@@ -196,10 +196,10 @@ func (s *Stack) tcpSend6(sk *Socket, pkt []byte, ip ipv6, l4off int, out *Device
 		b.Reserve(skb.MaxTCPHeader)
 		copy(b.Push(g.doff), g.th[:g.doff])
 		b.ResetTransportHeader()
-		s.ip6Xmit(b, sk, pkt[:l4off], out, nh)
+		s.ip6Xmit(b, sk, pkt[:l4off], out, nh, mtu)
 		return nil
 	}
-	oskb := s.tcpQueueSkb(sk, &g, out, l4off, skb.GSOTCPv6)
+	oskb := s.tcpQueueSkb(sk, &g, out, mtu, l4off, skb.GSOTCPv6)
 	if oskb == nil {
 		return nil
 	}
@@ -207,7 +207,7 @@ func (s *Stack) tcpSend6(sk *Socket, pkt []byte, ip ipv6, l4off int, out *Device
 	if b == nil {
 		return nil
 	}
-	s.ip6Xmit(b, sk, pkt[:l4off], out, nh)
+	s.ip6Xmit(b, sk, pkt[:l4off], out, nh, mtu)
 	return nil
 }
 
@@ -216,7 +216,7 @@ func (s *Stack) tcpSend6(sk *Socket, pkt []byte, ip ipv6, l4off int, out *Device
 // ETH_P_IPV6, the socket's priority and mark, the owner, the flow label;
 // then the MTU check and NF_INET_LOCAL_OUT -> dst_output -> ip6_output.
 // Takes ownership of skb.
-func (s *Stack) ip6Xmit(b *skb.Buff, sk *Socket, hdr []byte, out *Device, nh netip.Addr) {
+func (s *Stack) ip6Xmit(b *skb.Buff, sk *Socket, hdr []byte, out *Device, nh netip.Addr, mtu int) {
 	copy(b.Push(len(hdr)), hdr)
 	s.initTxSkb6(b, sk)
 	d := b.Data()
@@ -224,18 +224,18 @@ func (s *Stack) ip6Xmit(b *skb.Buff, sk *Socket, hdr []byte, out *Device, nh net
 	th := d[len(hdr):]
 	flowLabelFromHash(b, src, dst, nexthdrTCP, binary.BigEndian.Uint16(th[0:2]), binary.BigEndian.Uint16(th[2:4]))
 	s.traceOp(LayerL4, OpIP6Xmit, b)
-	if b.Len() > out.mtu && !b.H().IgnoreDF && b.Shinfo().GSOSize == 0 {
+	if b.Len() > mtu && !b.H().IgnoreDF && b.Shinfo().GSOSize == 0 {
 		s.drop(b, skb.DropNotSpecified, OpIP6Xmit) // ipv6_local_error(EMSGSIZE), kfree_skb
 		return
 	}
-	s.ip6LocalOut(b, sk.ns, out, nh, sk)
+	s.ip6LocalOut(b, sk.ns, out, nh, sk, mtu)
 }
 
 // ip6LocalOut models ip6_local_out -> __ip6_local_out (payload_len =
 // skb->len - sizeof(struct ipv6hdr), 0 above IPV6_MAXPLEN; ETH_P_IPV6) ->
 // dst_output -> ip6_output for a packet whose data starts at the IPv6
 // header. Takes ownership of skb.
-func (s *Stack) ip6LocalOut(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk *Socket) {
+func (s *Stack) ip6LocalOut(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk *Socket, mtu int) {
 	d := b.Data()
 	if len(d) >= ip6Hlen {
 		pl := b.Len() - ip6Hlen
@@ -259,16 +259,17 @@ func (s *Stack) ip6LocalOut(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, 
 	// __ip6_local_out: IP6CB(skb)->nhoff = offsetof(struct ipv6hdr, nexthdr).
 	binary.LittleEndian.PutUint16(h.CB[ip6cbNhoff:], 6)
 	h.Protocol = ethPIPv6
-	s.ip6Output(b, ns, out, nh, sk)
+	s.ip6Output(b, ns, out, nh, sk, mtu)
 }
 
 // ip6Output models ip6_output -> ip6_finish_output -> __ip6_finish_output:
 // skb->protocol = ETH_P_IPV6 and skb->dev = the route's device; disable_ipv6
 // drops (IPV6DISABLED); the cgroup_skb egress programs of the sending
 // socket's cgroup (its own skbs only: BPF_CGROUP_EGRESS when refused); a
-// GSO skb or one within the MTU goes to ip6_finish_output2, a longer one
-// to ip6_fragment. Takes ownership of skb.
-func (s *Stack) ip6Output(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk *Socket) {
+// GSO skb or one within mtu (the route's: ip6_skb_dst_mtu) goes to
+// ip6_finish_output2, a longer one to ip6_fragment. Takes ownership of
+// skb.
+func (s *Stack) ip6Output(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk *Socket, mtu int) {
 	setDev(b, out)
 	b.H().Protocol = ethPIPv6
 	s.traceOp(LayerIP, OpIP6Output, b)
@@ -279,11 +280,11 @@ func (s *Stack) ip6Output(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk
 	if !s.cgroupEgress(b, sk) {
 		return
 	}
-	if b.Shinfo().GSOSize != 0 || b.Len() <= out.mtu {
+	if b.Shinfo().GSOSize != 0 || b.Len() <= mtu {
 		s.ipFinishOutput2(b, ns, out, nh) // ip6_finish_output2: neighbour output with ETH_P_IPV6
 		return
 	}
-	s.ip6Fragment(b, ns, out, nh)
+	s.ip6Fragment(b, ns, out, nh, mtu)
 }
 
 // ip6FindFirstFragOpt models ip6_find_1stfragopt: the unfragmentable part
@@ -330,10 +331,9 @@ func ip6FindFirstFragOpt(p []byte) (hlen, prevhdr int, ok bool) {
 // skb_set_owner_w to the sender, the delivery time restored), and the
 // original is consumed. Each fragment goes to ip6_finish_output2. Takes
 // ownership of skb.
-func (s *Stack) ip6Fragment(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr) {
+func (s *Stack) ip6Fragment(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, mtu int) {
 	data := b.Data()
 	hlen, prevhdr, ok := ip6FindFirstFragOpt(data)
-	mtu := out.mtu
 	if !ok || !b.H().IgnoreDF || mtu < hlen+fragHdrLen+8 {
 		s.drop(b, skb.DropNotSpecified, OpIP6Fragment) // fail_toobig
 		return
@@ -342,7 +342,7 @@ func (s *Stack) ip6Fragment(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr) 
 	ns.ip6FragID++
 	id := ns.ip6FragID
 	s.traceOp(LayerIP, OpIP6Fragment, b)
-	if b.HasFragList() && s.ip6FragFast(b, ns, out, nh, hlen, prevhdr, nexthdr, id) {
+	if b.HasFragList() && s.ip6FragFast(b, ns, out, nh, mtu, hlen, prevhdr, nexthdr, id) {
 		return
 	}
 	start := len(s.segs)
@@ -412,8 +412,8 @@ var siteIP6FraglistHdr = kmem.RegisterSite("ip6_fraglist_init")
 // header (offset, IP6_MF but on the last) on each next one, sets
 // payload_len and ip6_copy_metadata (not skb_iif nor ipvs_property).
 // Takes ownership of skb when it returns true.
-func (s *Stack) ip6FragFast(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, hlen, prevhdr int, nexthdr uint8, id uint32) bool {
-	mtu := out.mtu - hlen - fragHdrLen
+func (s *Stack) ip6FragFast(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, routeMTU, hlen, prevhdr int, nexthdr uint8, id uint32) bool {
+	mtu := routeMTU - hlen - fragHdrLen
 	hroom := llReservedSpace(out)
 	first := b.Pagelen()
 	if first-hlen > mtu || (first-hlen)&7 != 0 || b.SkbCloned() || b.Headroom() < hroom+fragHdrLen {

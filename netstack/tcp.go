@@ -633,7 +633,7 @@ func (s *Stack) tcpV4SendReset(b *skb.Buff, ns *Netns, ip ipv4) {
 	// ip_send_unicast_reply's flowi4: the segment's ports swapped.
 	fl := flow{dst: ip.src, src: ip.dst, mark: replyMark(b, ns.fwmarkReflect), proto: ipprotoTCP,
 		sport: binary.BigEndian.Uint16(th[2:]), dport: binary.BigEndian.Uint16(th[0:]), dscp: ip.tos &^ 3}
-	out, nh := s.routeOutputFlow(ns, &fl)
+	out, nh, mtu := s.routeOutputPath(ns, &fl, nil)
 	if out == nil {
 		return
 	}
@@ -647,7 +647,7 @@ func (s *Stack) tcpV4SendReset(b *skb.Buff, ns *Netns, ip ipv4) {
 	if len(opts) != 0 {
 		s.ipOptionsBuild(pkt, opts, fill)
 	}
-	s.replyXmit(b, ns, s.ctlSock(ns, &ns.tcpSk, "tcp-ctl", ipprotoTCP), pkt, out, nh, OpTCPSendReset)
+	s.replyXmit(b, ns, s.ctlSock(ns, &ns.tcpSk, "tcp-ctl", ipprotoTCP), pkt, out, nh, mtu, OpTCPSendReset)
 }
 
 // writeReset writes into r the 20-byte reset answering TCP segment th of

@@ -185,7 +185,7 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 	}
 	ln := d.linkNs
 	fl := s.tunnelFlow(b, d, td)
-	out, nh := s.routeOutputFlow(ln, &fl)
+	out, nh, mtu := s.routeOutputPath(ln, &fl, nil)
 	if out == nil || out == ln.lo {
 		s.drop(b, skb.DropIPOutNoroutes, OpTunnelEncap)
 		return
@@ -254,7 +254,7 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 		udpTunnelSetCsum(b, d, ipHlen)
 	}
 	s.traceOp(LayerTunnel, OpTunnelEncap, b)
-	s.ipLocalOut(b, ln, out, nh, nil)
+	s.ipLocalOut(b, ln, out, nh, nil, mtu)
 }
 
 // tunnelHandleOffloads models iptunnel_handle_offloads(skb, gso_type_mask)

@@ -114,7 +114,7 @@ func flowLabelFromHash(b *skb.Buff, src, dst netip.Addr, proto uint8, sport, dpo
 func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device, td tunnelDst) {
 	ln := d.linkNs
 	fl := s.tunnelFlow(b, d, td)
-	out, nh := s.routeOutputFlow(ln, &fl)
+	out, nh, mtu := s.routeOutputPath(ln, &fl, nil)
 	if out == nil || out == ln.lo {
 		s.drop(b, skb.DropIPOutNoroutes, OpIP6TunnelXmit)
 		return
@@ -190,7 +190,7 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device, td tunnelDst) {
 	b.ResetNetworkHeader()
 	clear(h.CB[:sizeofIP6CB]) // ip6tunnel_xmit: memset(IP6CB(skb), 0, ...)
 	s.traceOp(LayerTunnel, OpIP6TunnelXmit, b)
-	s.ip6LocalOut(b, ln, out, nh, nil)
+	s.ip6LocalOut(b, ln, out, nh, nil, mtu)
 }
 
 // ip6TnlXmitPrep models ip6_tnl_xmit up to the headers:

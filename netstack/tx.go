@@ -51,7 +51,7 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 		return s.badFrame(p, "IP protocol does not match socket "+sk.name)
 	}
 	fl := sockFlow(sk, ip.dst, pkt, ip.ihl)
-	out, nh := s.routeOutputFlow(sk.ns, &fl)
+	out, nh, mtu := s.routeOutputPath(sk.ns, &fl, nil)
 	if out == nil {
 		// ip_route_output_flow fails: sendmsg returns -ENETUNREACH, no skb.
 		s.sendRefused(sk, skb.DropIPOutNoroutes, OpIPOutput)
@@ -76,26 +76,26 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 	}
 	sk.initFns()
 	if sk.proto == ProtoTCP {
-		return s.tcpSend(sk, pkt, ip, out, nh)
+		return s.tcpSend(sk, pkt, ip, out, nh, mtu)
 	}
 	if len(pkt) < ip.ihl+udpHlen {
 		return s.badFrame(p, "short UDP header")
 	}
 	hh := llReservedSpace(out)
 	payload := len(pkt) - ip.ihl - udpHlen
-	if len(pkt) > out.mtu && sk.udpSegment <= 0 {
+	if len(pkt) > mtu && sk.udpSegment <= 0 {
 		// Above the MTU without UDP_SEGMENT: a frag_list datagram that
 		// ip_do_fragment's fast path can send as it is. With
 		// UDP_SEGMENT, __ip_append_data's mtu is IP_MAX_MTU: one skb,
 		// which udp_send_skb then checks.
-		b := s.ipAppendData(pkt, ip.ihl, out)
+		b := s.ipAppendData(pkt, ip.ihl, out, mtu)
 		if b == nil {
 			s.dropNoSkb(out, skb.DropNomem, OpSockSend)
 			return nil
 		}
 		s.initTxSkb(b, sk)
 		s.traceOp(LayerSocket, OpSockSend, b)
-		s.ipLocalOut(b, sk.ns, out, nh, sk)
+		s.ipLocalOut(b, sk.ns, out, nh, sk, mtu)
 		return nil
 	}
 	// __ip_append_data: alloc_skb(fraglen + LL_RESERVED_SPACE + 15); on a
@@ -119,16 +119,16 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 	s.initTxSkb(b, sk)
 	b.SetTransportHeader(ip.ihl) // __ip_append_data: network header + fragheaderlen
 	s.traceOp(LayerSocket, OpSockSend, b)
-	if !s.udpSegment(b, sk, ip.ihl+udpHlen, payload, out.mtu) { // udp_send_skb
+	if !s.udpSegment(b, sk, ip.ihl+udpHlen, payload, mtu) { // udp_send_skb
 		s.drop(b, skb.DropNotSpecified, OpSockSend)
 		return nil
 	}
-	s.ipLocalOut(b, sk.ns, out, nh, sk)
+	s.ipLocalOut(b, sk.ns, out, nh, sk, mtu)
 	return nil
 }
 
 // ipAppendData models __ip_append_data and __ip_make_skb for a datagram
-// pkt (IP header of ihl bytes, UDP header, payload) above the MTU of out,
+// pkt (IP header of ihl bytes, UDP header, payload) above mtu, the route's,
 // sent without MSG_MORE or UDP_SEGMENT: one alloc_skb per fragment-sized
 // piece (maxfraglen = ((mtu - ihl) & ~7) + ihl bytes each, the last
 // smaller), each of fraglen + LL_RESERVED_SPACE + 15 bytes with
@@ -139,8 +139,8 @@ func (s *Stack) sockSend(sk *Socket, p *Packet) error {
 // cleared. The IP header is the captured one. Returns the datagram, or
 // nil when an allocation fails (the pieces made so far are freed:
 // __ip_flush_pending_frames, kfree_skb).
-func (s *Stack) ipAppendData(pkt []byte, ihl int, out *Device) *skb.Buff {
-	mtu, hh := out.mtu, llReservedSpace(out)
+func (s *Stack) ipAppendData(pkt []byte, ihl int, out *Device, mtu int) *skb.Buff {
+	hh := llReservedSpace(out)
 	maxfraglen := (mtu-ihl)&^7 + ihl
 	return s.appendData(pkt, ihl, mtu-ihl, maxfraglen-ihl, hh+15, hh, OpSockSend)
 }
@@ -306,11 +306,11 @@ func (s *Stack) parseTCPSeg(th []byte) (tcpSeg, error) {
 // the queued skb of the same range when this is a retransmission, else a
 // new fclone (sk_stream_alloc_skb) with the payload, owned by the socket
 // (skb_set_owner_w via sk_wmem_queued_add), the socket's priority and
-// mark, TSO segments of mss = MTU - hdrs - doff (tcp_set_skb_tso_segs,
-// gsoType), __skb_header_release, on the retransmit queue (bounded: the
-// oldest entry is consumed beyond maxRtx). nil when the allocation failed
-// (dropped as NOMEM).
-func (s *Stack) tcpQueueSkb(sk *Socket, g *tcpSeg, out *Device, hdrs int, gsoType uint32) *skb.Buff {
+// mark, TSO segments of mss = mtu (the route's: tcp_sync_mss) - hdrs -
+// doff (tcp_set_skb_tso_segs, gsoType), __skb_header_release, on the
+// retransmit queue (bounded: the oldest entry is consumed beyond maxRtx).
+// nil when the allocation failed (dropped as NOMEM).
+func (s *Stack) tcpQueueSkb(sk *Socket, g *tcpSeg, out *Device, mtu, hdrs int, gsoType uint32) *skb.Buff {
 	if b := sk.rtxFind(g.seq, g.end); b != nil {
 		return b // a retransmission of the queued skb
 	}
@@ -339,7 +339,7 @@ func (s *Stack) tcpQueueSkb(sk *Socket, g *tcpSeg, out *Device, hdrs int, gsoTyp
 	sk.wmem += b.Truesize()
 	h := b.H()
 	h.Priority, h.Mark = sk.priority, sk.mark
-	mss := out.mtu - hdrs - g.doff
+	mss := mtu - hdrs - g.doff
 	if g.payload > mss && mss > 0 {
 		// tcp_set_skb_tso_segs: a TSO/GSO skb.
 		sh := b.Shinfo()
@@ -386,7 +386,7 @@ func (s *Stack) tcpTransmitClone(oskb *skb.Buff, g *tcpSeg, out *Device) *skb.Bu
 // the captured segment pkt (IPv4 header ip): a pure ACK is built and sent
 // on its own; otherwise tcpQueueSkb and tcpTransmitClone, then
 // ip_queue_xmit pushes the IP header; ip_local_out.
-func (s *Stack) tcpSend(sk *Socket, pkt []byte, ip ipv4, out *Device, nh netip.Addr) error {
+func (s *Stack) tcpSend(sk *Socket, pkt []byte, ip ipv4, out *Device, nh netip.Addr, mtu int) error {
 	g, err := s.parseTCPSeg(pkt[ip.ihl:])
 	if err != nil {
 		return err
@@ -403,10 +403,10 @@ func (s *Stack) tcpSend(sk *Socket, pkt []byte, ip ipv4, out *Device, nh netip.A
 		copy(b.Push(len(pkt)), pkt)
 		s.initTxSkb(b, sk)
 		s.traceOp(LayerL4, OpTCPXmit, b)
-		s.ipLocalOut(b, sk.ns, out, nh, sk)
+		s.ipLocalOut(b, sk.ns, out, nh, sk, mtu)
 		return nil
 	}
-	oskb := s.tcpQueueSkb(sk, &g, out, ip.ihl, skb.GSOTCPv4)
+	oskb := s.tcpQueueSkb(sk, &g, out, mtu, ip.ihl, skb.GSOTCPv4)
 	if oskb == nil {
 		return nil
 	}
@@ -417,7 +417,7 @@ func (s *Stack) tcpSend(sk *Socket, pkt []byte, ip ipv4, out *Device, nh netip.A
 	copy(b.Push(ip.ihl), pkt[:ip.ihl]) // ip_queue_xmit: skb_push(sizeof(iphdr))
 	s.initTxSkb(b, sk)
 	s.traceOp(LayerL4, OpTCPXmit, b)
-	s.ipLocalOut(b, sk.ns, out, nh, sk)
+	s.ipLocalOut(b, sk.ns, out, nh, sk, mtu)
 	return nil
 }
 
@@ -425,7 +425,7 @@ func (s *Stack) tcpSend(sk *Socket, pkt []byte, ip ipv4, out *Device, nh netip.A
 // skb->len, ip_send_check) -> dst_output -> ip_output for a packet whose
 // data starts at the IP header. A socket's packet (sk set) gets its
 // transport checksum first (l4TxCsum: the transport's own send path).
-func (s *Stack) ipLocalOut(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk *Socket) {
+func (s *Stack) ipLocalOut(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk *Socket, mtu int) {
 	d := b.Data()
 	if len(d) >= ipHlen {
 		binary.BigEndian.PutUint16(d[2:4], uint16(b.Len()))
@@ -434,7 +434,7 @@ func (s *Stack) ipLocalOut(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, s
 			s.l4TxCsum(b, int(d[0]&0xf)*4, d[9])
 		}
 	}
-	s.ipOutput(b, ns, out, nh, sk, out.mtu)
+	s.ipOutput(b, ns, out, nh, sk, mtu)
 }
 
 // ipOutput models ip_output -> ip_finish_output: skb->dev = the route's
