@@ -29,7 +29,9 @@
 // steers the host's route, and is gone when the next namespace routes);
 // ecmp.yaml replays `-preset quic-router` through a router whose
 // multipath route spreads the flows over two backends (by the NIC's L4
-// hash under the l4 policy, by the seeded hash of the addresses under l3);
+// hash under the l4 policy, by the seeded hash of the addresses under l3)
+// and, with one backend's link down, still sends it its share, which the
+// qdisc drops after tc egress, unless ignore_routes_with_linkdown is set;
 // netkit.yaml replays `-preset quic-router` into a pod behind a netkit
 // pair, by bpf_redirect_peer or forwarded through the pair (which values
 // and marks netkit_prep_forward's scrub keeps, by scrub mode and kernel);

@@ -944,6 +944,31 @@ func TestECMP(t *testing.T) {
 	assert.Positive(t, l1)
 	assert.Positive(t, l2)
 	assert.NotEqual(t, [2]uint64{l1, l2}, [2]uint64{m1, m2}, "l3: another seed moves flows")
+	assert.Equal(t, b2, rep.Read("tc_out2", "flow").Found, "the router's own egress reads the value")
+
+	// b2's end of its link down: veth2 has no carrier.
+	down := func(ignore bool) *sim.Report {
+		t.Helper()
+		s, err := sim.LoadScenario("ecmp.yaml")
+		require.NoError(t, err)
+		s.Stack.Devices[2].PeerDown = true
+		s.Stack.Namespaces[0].IgnoreRoutesWithLinkdown = ignore
+		rep, err := sim.Replay(s, []string{pcap}, sim.Options{})
+		require.NoError(t, err)
+		require.True(t, rep.Complete)
+		require.Zero(t, rep.LiveObjectsAtEnd)
+		return rep
+	}
+	rep = down(false)
+	assert.Equal(t, b2, runs(t, rep, "tc_out2"), "the linkdown path keeps its share")
+	assert.Equal(t, b2, rep.Read("tc_out2", "flow").Found, "tc egress runs before the qdisc")
+	assert.Zero(t, runs(t, rep, "tc_b2"))
+	assert.Equal(t, b2, sim.Count(rep.Drops, "QDISC_DROP"), "noop_qdisc drops: %v", rep.Drops)
+	assert.Equal(t, b1, sim.Count(rep.Outcomes, "delivered to a socket"))
+	rep = down(true)
+	assert.Zero(t, runs(t, rep, "tc_out2"), "ignore_routes_with_linkdown: veth2 is out of the balance")
+	assert.Equal(t, n, runs(t, rep, "tc_b1"))
+	assert.Equal(t, n, sim.Count(rep.Outcomes, "delivered to a socket"))
 }
 
 // TestNetkit replays `-preset quic-router` through netkit.yaml: by
