@@ -96,8 +96,9 @@ func (ns *Netns) ignoreLinkdown(v6 bool) bool {
 	return ns.ignoreLD4
 }
 
-// setIgnored marks r, a unicast route of ns (its paths balanced), and its
-// paths with what fib_lookup_good_nhc (find_match) answers: a next hop
+// setIgnored marks r, a unicast route of ns (with its paths, if any, but
+// before their bounds: rebalance reads the marks), and its paths with
+// what fib_lookup_good_nhc (find_match) answers: a next hop
 // through a device without carrier (RTNH_F_LINKDOWN) is passed over when
 // the family's ignore_routes_with_linkdown is set. A route none of whose
 // paths is good is passed over as a whole: fib_table_lookup goes on to
