@@ -168,7 +168,7 @@
 //	routes:
 //	  - {netns: host, dst: 10.0.0.0/24, dev: veth0, via: 10.0.0.2}   # dst "default" is 0.0.0.0/0
 //	  - {netns: pod, dst: 192.168.0.0/16, dev: lo, type: local}      # local table (RTN_LOCAL): AnyIP
-//	  - {dst: 10.9.0.0/16, dev: vx0, via: 10.1.0.2, mtu: 1450}  # mtu metric: forwarding (not bpf_fib_lookup)
+//	  - {dst: 10.9.0.0/16, dev: vx0, via: 10.1.0.2, mtu: 1450}  # mtu metric: forwarding, the host's own packets (not bpf_fib_lookup)
 //	  - {dst: 10.8.0.0/16, dev: veth0, via: "fd00::2"}   # an IPv6 gateway for IPv4 (RFC 5549)
 //	  - {dst: 10.244.7.0/26, type: blackhole}   # also unreachable, prohibit, throw (no dev or via): a packet
 //	                                   # to forward is freed in ip_error (NOT_SPECIFIED; IPv6: IP_INNOROUTES but for
