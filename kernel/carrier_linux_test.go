@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -9,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
+	"github.com/skbsim/skbsim/carrier"
 	"github.com/skbsim/skbsim/internal/testutil"
 	"github.com/skbsim/skbsim/netstack"
 )
@@ -308,4 +313,101 @@ func ifaceRunning(t *testing.T, n *Netns, dev string) bool {
 		return err
 	}))
 	return running
+}
+
+// redirectProg is a tc program that returns bpf_redirect(ifindex, flags)
+// for IPv4 packets.
+func redirectProg(t *testing.T, ifindex int, flags int32) *ebpf.Program {
+	t.Helper()
+	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SchedCLS, License: "GPL", Instructions: asm.Instructions{
+		asm.LoadMem(asm.R2, asm.R1, 16, asm.Word), // protocol
+		asm.Mov.Imm(asm.R0, -1),
+		asm.JNE.Imm(asm.R2, int32(htons(unix.ETH_P_IP)), "out"),
+		asm.Mov.Imm(asm.R1, int32(ifindex)),
+		asm.Mov.Imm(asm.R2, flags),
+		asm.FnRedirect.Call(),
+		asm.Return().WithSymbol("out"),
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// TestKernelRedirectTargetState: hA's tc ingress redirects A's datagram
+// to H with bpf_redirect: into the ingress of veth d0 (MTU 1280), which
+// takes it whatever its length (dev_forward_skb_nomtu, v5.12; the frame
+// is for hA's address: OTHERHOST at d0), or of d2, which is down
+// (____dev_forward_skb's kfree_skb: NOT_SPECIFIED at hA); or out of d0,
+// whose peer d1 takes it (OTHERHOST at d1) or refuses it above its MTU
+// (NOT_SPECIFIED at d0). The first drop on hA, d0 and d1, in the kernel
+// and in the model.
+func TestKernelRedirectTargetState(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	for _, tc := range []struct {
+		name    string
+		target  string
+		ingress bool
+		payload int
+	}{
+		{"into d0, small", "d0", true, 16},
+		{"into d0, above its MTU", "d0", true, 1300},
+		{"into d2, down", "d2", true, 16},
+		{"out of d0, small", "d0", false, 16},
+		{"out of d0, above its MTU", "d0", false, 1300},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := newICMPTopo(t)
+			for _, c := range [][]string{
+				{"link", "add", "d0", "mtu", "1280", "type", "veth", "peer", "name", "d1", "mtu", "1280"},
+				{"link", "set", "d0", "up"},
+				{"link", "set", "d1", "up"},
+				{"link", "add", "d2", "type", "veth", "peer", "name", "d3"},
+			} {
+				require.NoError(t, tp.h.IP(c...), "%v", c)
+			}
+			waitRunning(t, tp.h, "d0")
+			idx, err := tp.h.Ifindex(tc.target)
+			require.NoError(t, err)
+			flags := int32(0)
+			if tc.ingress {
+				flags = 1 // BPF_F_INGRESS
+			}
+			l, err := attachTCXIn(tp.h, tp.hA, redirectProg(t, idx, flags), ebpf.AttachTCXIngress)
+			require.NoError(t, err)
+			t.Cleanup(func() { l.Close() })
+			pkt := udp4Packet(netip.MustParseAddr(icmpAddrA).As4(), netip.MustParseAddr(icmpAddrH).As4(), 40000, 9999, tc.payload)
+			binary.BigEndian.PutUint16(pkt[10:], inetCsum(pkt[:20]))
+			frame := ethIPv4(pkt)
+			copy(frame[0:6], tp.macH[:])
+			copy(frame[6:12], tp.macA[:])
+			vA, err := tp.a.Ifindex("vA")
+			require.NoError(t, err)
+			watch := []string{tp.hA, "d0", "d1"}
+			kern := watchDrops(t, probe, watch, func() { sendFrame(t, tp.a, vA, net.HardwareAddr(frame[0:6]), frame) })
+			t.Logf("kernel: %v", kern)
+
+			cfg := tp.model(netstack.NamespaceConfig{}, netstack.ProgramConfig{Name: "r", Hook: carrier.HookTCIngress, Netns: "H", Dev: "hA",
+				Actions: []netstack.Action{{Kind: netstack.ActRedirect, Target: tc.target, Ingress: tc.ingress}}})
+			tp.rxAtH(cfg)
+			cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "d0", Kind: netstack.KindVeth, Netns: "H", MTU: 1280, Peer: "d1", PeerNetns: "H"},
+				netstack.DeviceConfig{Name: "d2", Kind: netstack.KindVeth, Netns: "H", Down: true, Peer: "d3", PeerNetns: "H"})
+			obs := &devDrops{}
+			model := map[string]string{}
+			runModel(t, cfg, obs, frame, func(s *netstack.Stack) {
+				for _, w := range watch {
+					name := w
+					if w == tp.hA {
+						name = "hA"
+					}
+					if r := obs.first(s, "H", name); r != nil {
+						model[w] = r[0]
+					}
+				}
+			})
+			require.Equal(t, kern, model, "model")
+		})
+	}
 }

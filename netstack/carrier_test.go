@@ -518,3 +518,34 @@ func TestRouteMTULocal(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirectTargetState: bpf_redirect into a device's ingress checks
+// its state but not, from v5.12, its MTU (dev_forward_skb_nomtu); a
+// device that is down, or a veth peer the packet is too long for, frees
+// it with ____dev_forward_skb's kfree_skb (NOT_SPECIFIED;
+// TestKernelRedirectTargetState measures these on 6.18).
+func TestRedirectTargetState(t *testing.T) {
+	for _, tc := range []struct {
+		name, prof, target string
+		ingress            bool
+		want               string
+	}{
+		{"into a smaller MTU", "", "d0", true, "SKB_DROP_REASON_OTHERHOST@ip_rcv_core"},
+		{"into a smaller MTU, v5.10", "v5.10", "d0", true, "SKB_DROP_REASON_NOT_SPECIFIED@__dev_forward_skb"},
+		{"into a device that is down", "", "d2", true, "SKB_DROP_REASON_NOT_SPECIFIED@__dev_forward_skb"},
+		{"out to a peer with a smaller MTU", "", "d0", false, "SKB_DROP_REASON_NOT_SPECIFIED@__dev_forward_skb"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := fibTopology(true, ProgramConfig{Name: "r", Hook: carrier.HookTCIngress, Dev: "eth0",
+				Actions: []Action{{Kind: ActRedirect, Target: tc.target, Ingress: tc.ingress}}})
+			cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "d0", Kind: KindVeth, MTU: 1280, Peer: "d1"},
+				DeviceConfig{Name: "d2", Kind: KindVeth, Down: true, Peer: "d3"})
+			s, te := newStack(t, cfg, tc.prof, nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1",
+				sport: 1000, dport: 2000, payload: 1300})}))
+			s.Flush()
+			require.NotEmpty(t, te.obs.dropReasons())
+			require.Equal(t, tc.want, te.obs.dropReasons()[0])
+		})
+	}
+}

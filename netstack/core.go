@@ -349,7 +349,7 @@ func (s *Stack) bpfRedirect(b *skb.Buff, t *Device, flags uint64) int {
 	}
 	s.traceOp(LayerTC, OpRedirect, b)
 	if flags&FlagIngress != 0 {
-		if !s.devForwardSkb(b, t) {
+		if !s.devForwardSkbMTU(b, t, !s.prof.RedirectIngressNoMTU) {
 			return -1
 		}
 		if !s.ethTypeTrans(b, t) {
@@ -403,15 +403,19 @@ func (s *Stack) cloneRedirect(c *Ctx, ifindex int32, flags uint64) int {
 	return s.bpfRedirect(n, t, flags)
 }
 
-// devForwardSkb models ____dev_forward_skb(dev, skb): drop if the device is
-// down or the packet too long (__is_skb_forwardable: len > mtu +
-// hard_header_len + VLAN_HLEN, unless it is a GSO skb, which may be
-// segmented later), scrub with xnet = the namespaces differ
-// (v5.13+; always true before), priority = 0. Takes ownership of skb on
-// failure (returns false).
-func (s *Stack) devForwardSkb(b *skb.Buff, t *Device) bool {
-	if !t.up || b.Len() > t.mtu+ethHlen+skb.VlanHlen && b.Shinfo().GSOSize == 0 {
-		s.drop(b, skb.DropDevReady, OpDevForward)
+// devForwardSkb models ____dev_forward_skb(dev, skb, true): drop
+// (kfree_skb: NOT_SPECIFIED, measured on 6.18) if the device is down or
+// the packet too long (__is_skb_forwardable: len > mtu + hard_header_len
+// + VLAN_HLEN, unless it is a GSO skb, which may be segmented later),
+// scrub with xnet = the namespaces differ (v5.13+; always true before),
+// priority = 0. Takes ownership of skb on failure (returns false).
+func (s *Stack) devForwardSkb(b *skb.Buff, t *Device) bool { return s.devForwardSkbMTU(b, t, true) }
+
+// devForwardSkbMTU is devForwardSkb with check_mtu: without it only the
+// device's state counts (dev_forward_skb_nomtu).
+func (s *Stack) devForwardSkbMTU(b *skb.Buff, t *Device, checkMTU bool) bool {
+	if !t.up || checkMTU && b.Len() > t.mtu+ethHlen+skb.VlanHlen && b.Shinfo().GSOSize == 0 {
+		s.drop(b, skb.DropNotSpecified, OpDevForward)
 		return false
 	}
 	cur := s.devOf(b)

@@ -390,6 +390,11 @@ type Profile struct {
 	// devices' needed_headroom and needed_tailroom at creation (v6.14,
 	// b9ed315d3c4c). Read by netstack.
 	NetkitRoom bool
+	// RedirectIngressNoMTU: bpf_redirect with BPF_F_INGRESS
+	// (__bpf_rx_skb: dev_forward_skb_nomtu) checks the target's state but
+	// not its MTU (v5.12, "bpf: New approach for BPF MTU handling").
+	// Before, dev_forward_skb dropped a packet above it. Read by netstack.
+	RedirectIngressNoMTU bool
 	// BridgeDropReasons: the bridge's input drops name their reasons
 	// (v6.14, "net: bridge: add skb drop reasons to the most common drop
 	// points"): br_handle_frame's invalid source address
@@ -524,6 +529,7 @@ func profileFor(major, minor int) Profile {
 		NetkitScrub:                at(6, 13),
 		NetkitRoom:                 at(6, 14),
 		BridgeDropReasons:          at(6, 14),
+		RedirectIngressNoMTU:       at(5, 12),
 		ExtCOWStorage:              ExtCOWClearIfActive,
 		ExtSlotChunks:              1, // the RFC's struct bpf_skb_storage_ext
 	}

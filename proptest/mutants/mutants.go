@@ -3031,4 +3031,22 @@ var List = []Mutant{
 		Desc: "TCP's MSS comes from the route's MTU (tcp_sync_mss with dst_mtu)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "redirect-ingress-mtu-checked",
+		File: "netstack/core.go",
+		Old:  `		if !s.devForwardSkbMTU(b, t, !s.prof.RedirectIngressNoMTU) {`,
+		New:  `		if !s.devForwardSkbMTU(b, t, true) {`,
+		Desc: "bpf_redirect into a device's ingress ignores its MTU from v5.12 (dev_forward_skb_nomtu)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "dev-forward-dev-ready",
+		File: "netstack/core.go",
+		Old: `		s.drop(b, skb.DropNotSpecified, OpDevForward)
+		return false`,
+		New: `		s.drop(b, skb.DropDevReady, OpDevForward)
+		return false`,
+		Desc: "____dev_forward_skb frees with kfree_skb (NOT_SPECIFIED)",
+		Pkgs: []string{"./netstack"},
+	},
 }
