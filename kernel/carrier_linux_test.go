@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -404,6 +405,53 @@ func TestKernelRedirectTargetState(t *testing.T) {
 					}
 					if r := obs.first(s, "H", name); r != nil {
 						model[w] = r[0]
+					}
+				}
+			})
+			require.Equal(t, kern, model, "model")
+		})
+	}
+}
+
+// TestKernelVethPeerMTU: A's vA has MTU 9000, its peer hA 1500; A's
+// packet socket sends a 3,000-byte frame out of vA, which veth_xmit's
+// ____dev_forward_skb frees against hA's MTU (NOT_SPECIFIED at vA), and
+// a 1,400-byte one, which H takes (NO_SOCKET at hA). The first drop on vA
+// and hA, in the kernel and in the model (DeviceConfig.PeerMTU).
+func TestKernelVethPeerMTU(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	for _, payload := range []int{1372, 2972} {
+		t.Run(fmt.Sprint(payload), func(t *testing.T) {
+			tp := newICMPTopo(t)
+			require.NoError(t, tp.a.IP("link", "set", "vA", "mtu", "9000"))
+			pkt := udp4Packet(netip.MustParseAddr(icmpAddrA).As4(), netip.MustParseAddr(icmpAddrH).As4(), 40000, 9999, payload)
+			binary.BigEndian.PutUint16(pkt[10:], inetCsum(pkt[:20]))
+			frame := ethIPv4(pkt)
+			copy(frame[0:6], tp.macH[:])
+			copy(frame[6:12], tp.macA[:])
+			vA, err := tp.a.Ifindex("vA")
+			require.NoError(t, err)
+			watch := []string{"vA", tp.hA}
+			kern := watchDrops(t, probe, watch, func() {
+				tx := newSocket(t, tp.a, unix.AF_PACKET, unix.SOCK_RAW, 0)
+				sa := &unix.SockaddrLinklayer{Ifindex: vA, Halen: 6}
+				copy(sa.Addr[:], frame[0:6])
+				_ = unix.Sendto(tx, frame, 0, sa) // ENOBUFS when veth_xmit drops it
+			})
+			t.Logf("kernel: %v", kern)
+
+			cfg := tp.model(netstack.NamespaceConfig{})
+			cfg.Devices[0].MTU, cfg.Devices[0].PeerMTU = 9000, 1500
+			cfg.Entries = []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}}
+			obs := &devDrops{}
+			model := map[string]string{}
+			runModel(t, cfg, obs, frame, func(s *netstack.Stack) {
+				for k, ns := range map[string][2]string{"vA": {"A", "vA"}, tp.hA: {"H", "hA"}} {
+					if r := obs.first(s, ns[0], ns[1]); r != nil {
+						model[k] = r[0]
 					}
 				}
 			})

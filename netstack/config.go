@@ -371,11 +371,13 @@ type DeviceConfig struct {
 	// MTU is 1500 when 0 (65536 for loopback).
 	MTU int
 	// Peer, PeerNetns, PeerAddrs and PeerMAC describe the other end of a
-	// veth or netkit pair.
+	// veth or netkit pair; PeerMTU is its MTU (0: MTU, as `ip link add ...
+	// mtu N type veth peer ...` gives both ends).
 	Peer      string
 	PeerNetns string
 	PeerAddrs []netip.Prefix
 	PeerMAC   [6]byte
+	PeerMTU   int
 	// Master is the bridge this device is a port of.
 	Master string
 	// Bridge port flags (`bridge link set dev PORT ...`), for a port:

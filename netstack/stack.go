@@ -778,6 +778,9 @@ func (s *Stack) build(maxVal int) error {
 			p := s.newDev(i, dc.Peer, dc.Kind, pn, dc.PeerMAC, dc.PeerAddrs, dc)
 			d.peer, p.peer = p, d
 			p.up = p.up && !dc.PeerDown
+			if dc.PeerMTU != 0 {
+				p.mtu = dc.PeerMTU
+			}
 			p.fragList = s.fragListFeature(dc.Kind, dc.PeerTxFragList)
 			// A netkit peer has no GRO and no native XDP
 			// (NetkitConfigError refused them).

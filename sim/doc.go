@@ -136,7 +136,8 @@
 //	                                   # nothing as a bridge port, and its routes are linkdown. The other kinds'
 //	                                   # carrier follows: a veth or netkit pair while both ends are up (peer_down:
 //	                                   # true leaves the peer down), a bridge while a port forwards, a macvlan its link's
-//	  - {name: veth0, kind: veth, peer: eth0, peer_netns: pod, addr: 10.0.0.1/24, peer_addr: 10.0.0.2/24, peer_mac: 02:00:00:00:00:03, peer_xdp: native, peer_gro: on, peer_gro_list: false, peer_udp_gro_forwarding: false, peer_tx_fraglist: on}
+//	  - {name: veth0, kind: veth, peer: eth0, peer_netns: pod, addr: 10.0.0.1/24, peer_addr: 10.0.0.2/24, peer_mac: 02:00:00:00:00:03, peer_xdp: native, peer_gro: on, peer_gro_list: false, peer_udp_gro_forwarding: false, peer_tx_fraglist: on, peer_mtu: 1500}
+//	                                   # peer_mtu: the peer's MTU (default: mtu, as ip link add gives both ends)
 //	  - {name: br0, kind: bridge}
 //	  - {name: port1, kind: veth, peer: p1, master: br0, hairpin: false, isolated: false, flood: on, mcast_flood: on, bcast_flood: on, learning: on}
 //	                                   # bridge port flags (bridge link set): hairpin back out of the port, isolated

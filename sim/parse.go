@@ -511,7 +511,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 	netstack.KindIPIP, netstack.KindSIT, netstack.KindIP6Tnl, netstack.KindIP6GRE, netstack.KindIP6GRETap, netstack.KindMacvlan, netstack.KindIFB, netstack.KindNetkit}
 
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
-	"peer_mac", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
+	"peer_mac", "peer_mtu", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
 	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "peer_down", "carrier", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning",
 	"policy", "peer_policy", "scrub", "peer_scrub", "headroom", "tailroom"}
@@ -585,6 +585,8 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			dev.PeerAddrs, err = d.prefixes(v, w)
 		case "peer_mac":
 			dev.PeerMAC, err = d.mac(v, w)
+		case "peer_mtu":
+			dev.PeerMTU, err = d.intv(v, w, 68, 65535)
 		case "master":
 			dev.Master, err = d.name(v, w)
 		case "local":
@@ -709,7 +711,7 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 		return dev, d.errf(n, "%s: a %s needs a peer", what, dev.Kind)
 	}
 	if dev.Kind != netstack.KindVeth && dev.Kind != netstack.KindNetkit && (dev.Peer != "" || dev.PeerNetns != "" || dev.PeerAddrs != nil ||
-		dev.PeerXDP != "" || dev.PeerGRO != "" || dev.PeerMAC != [6]byte{} || dev.PeerGROList || dev.PeerUDPGROForwarding || dev.PeerTxFragList != "") {
+		dev.PeerXDP != "" || dev.PeerGRO != "" || dev.PeerMAC != [6]byte{} || dev.PeerGROList || dev.PeerUDPGROForwarding || dev.PeerTxFragList != "" || dev.PeerMTU != 0) {
 		return dev, d.errf(n, "%s: only a veth or netkit pair has a peer", what)
 	}
 	if dev.Master == "" && (dev.Hairpin || dev.Isolated || dev.NoFlood || dev.NoMcastFlood || dev.NoBcastFlood || dev.NoLearning) {

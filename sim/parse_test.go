@@ -897,7 +897,7 @@ func TestParseCarrier(t *testing.T) {
 	const head = "namespaces: [{name: host, ignore_routes_with_linkdown: true, ipv6_ignore_routes_with_linkdown: true}, pod]\n" +
 		"devices:\n  - {name: eth0, kind: nic}\n"
 	s, err := Parse("t.yaml", []byte(head+"  - {name: eth1, kind: nic, carrier: false}\n"+
-		"  - {name: v0, kind: veth, peer: v1, peer_netns: pod, peer_down: true}\n  - {name: d0, kind: dummy, carrier: true}\n"+
+		"  - {name: v0, kind: veth, peer: v1, peer_netns: pod, peer_down: true, peer_mtu: 1400}\n  - {name: d0, kind: dummy, carrier: true}\n"+
 		"entry: {dev: eth0}\n"))
 	require.NoError(t, err)
 	assert.True(t, s.Stack.Namespaces[0].IgnoreRoutesWithLinkdown)
@@ -907,6 +907,7 @@ func TestParseCarrier(t *testing.T) {
 	assert.True(t, s.Stack.Devices[1].NoCarrier)
 	assert.True(t, s.Stack.Devices[2].PeerDown)
 	assert.False(t, s.Stack.Devices[3].NoCarrier)
+	assert.Equal(t, 1400, s.Stack.Devices[2].PeerMTU)
 
 	for _, tc := range []struct{ name, rest, want string }{
 		{"carrier off on a veth", "  - {name: v0, kind: veth, peer: v1, carrier: false}\n",

@@ -3049,4 +3049,12 @@ var List = []Mutant{
 		Desc: "____dev_forward_skb frees with kfree_skb (NOT_SPECIFIED)",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "veth-peer-mtu-ignored",
+		File: "netstack/stack.go",
+		Old:  `				p.mtu = dc.PeerMTU`,
+		New:  `				_ = p`,
+		Desc: "a veth's peer may have an MTU of its own (DeviceConfig.PeerMTU), which __dev_forward_skb checks",
+		Pkgs: []string{"./netstack"},
+	},
 }
