@@ -340,8 +340,9 @@ func redirectProg(t *testing.T, ifindex int, flags int32) *ebpf.Program {
 // is for hA's address: OTHERHOST at d0), or of d2, which is down
 // (____dev_forward_skb's kfree_skb: NOT_SPECIFIED at hA); or out of d0,
 // whose peer d1 takes it (OTHERHOST at d1) or refuses it above its MTU
-// (NOT_SPECIFIED at d0). The first drop on hA, d0 and d1, in the kernel
-// and in the model.
+// (NOT_SPECIFIED at d0), or out of d2, whose queues hold noop_qdisc
+// (QDISC_DROP at d2, after its tc egress). The first drop on hA, d0, d1
+// and d2, in the kernel and in the model.
 func TestKernelRedirectTargetState(t *testing.T) {
 	testutil.KernelTests(t)
 	probe, err := NewMetaProbe(false)
@@ -358,6 +359,7 @@ func TestKernelRedirectTargetState(t *testing.T) {
 		{"into d2, down", "d2", true, 16},
 		{"out of d0, small", "d0", false, 16},
 		{"out of d0, above its MTU", "d0", false, 1300},
+		{"out of d2, down", "d2", false, 16},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := newICMPTopo(t)
@@ -386,7 +388,7 @@ func TestKernelRedirectTargetState(t *testing.T) {
 			copy(frame[6:12], tp.macA[:])
 			vA, err := tp.a.Ifindex("vA")
 			require.NoError(t, err)
-			watch := []string{tp.hA, "d0", "d1"}
+			watch := []string{tp.hA, "d0", "d1", "d2"}
 			kern := watchDrops(t, probe, watch, func() { sendFrame(t, tp.a, vA, net.HardwareAddr(frame[0:6]), frame) })
 			t.Logf("kernel: %v", kern)
 

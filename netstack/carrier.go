@@ -59,8 +59,9 @@ func (s *Stack) setCarriers() {
 			d.carrier = true
 		}
 	}
-	// A bridge's port or a macvlan's lower device may itself be a bridge
-	// or a macvlan: from all off, up to the least fixed point.
+	// A bridge's port may be a macvlan, and a macvlan's lower device a
+	// bridge or another macvlan's (br_add_if refuses a bridge as a port):
+	// from all off, up to the least fixed point.
 	for changed := true; changed; {
 		changed = false
 		for _, d := range s.devs {

@@ -536,6 +536,8 @@ func TestRedirectTargetState(t *testing.T) {
 		{"out to a peer with a smaller MTU", "", "d0", false, "SKB_DROP_REASON_NOT_SPECIFIED@__dev_forward_skb"},
 		{"out of a large MTU to a peer with a smaller one", "", "d4", false, "SKB_DROP_REASON_NOT_SPECIFIED@__dev_forward_skb"},
 		{"out of a large MTU to a peer with a large one", "", "d6", false, "SKB_DROP_REASON_OTHERHOST@ip_rcv_core"},
+		{"out of a device that is down", "", "d2", false, "SKB_DROP_REASON_QDISC_DROP@qdisc_enqueue"},
+		{"out of a NIC that is down", "", "n0", false, "SKB_DROP_REASON_QDISC_DROP@qdisc_enqueue"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := fibTopology(true, ProgramConfig{Name: "r", Hook: carrier.HookTCIngress, Dev: "eth0",
@@ -543,7 +545,8 @@ func TestRedirectTargetState(t *testing.T) {
 			cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "d0", Kind: KindVeth, MTU: 1280, Peer: "d1"},
 				DeviceConfig{Name: "d2", Kind: KindVeth, Down: true, Peer: "d3"},
 				DeviceConfig{Name: "d4", Kind: KindVeth, MTU: 9000, Peer: "d5", PeerMTU: 1280},
-				DeviceConfig{Name: "d6", Kind: KindVeth, MTU: 9000, Peer: "d7"})
+				DeviceConfig{Name: "d6", Kind: KindVeth, MTU: 9000, Peer: "d7"},
+				DeviceConfig{Name: "n0", Kind: KindNIC, Down: true})
 			s, te := newStack(t, cfg, tc.prof, nil, nil)
 			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1",
 				sport: 1000, dport: 2000, payload: 1300})}))
@@ -551,5 +554,23 @@ func TestRedirectTargetState(t *testing.T) {
 			require.NotEmpty(t, te.obs.dropReasons())
 			require.Equal(t, tc.want, te.obs.dropReasons()[0])
 		})
+	}
+}
+
+// TestRouteOutputMTU: routeOutputPath's MTU is dst_mtu: lo's for a local
+// destination, IPv4's clamped to IP_MAX_MTU (ipv4_mtu), IPv6's not; a
+// route's mtu metric, at most 65535 - 15 (ip_metrics_convert).
+func TestRouteOutputMTU(t *testing.T) {
+	cfg := fibTopology(true)
+	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("10.4.0.0/16"), Dev: "veth0", MTU: 65535},
+		RouteConfig{Dst: pfx("10.3.0.0/16"), Dev: "veth0", MTU: 1200})
+	s, _ := newStack(t, cfg, "", nil, nil)
+	ns := s.Netns(HostNetns)
+	for _, tc := range []struct {
+		dst  string
+		want int
+	}{{"192.0.2.1", 65535}, {"2001:db8:1::1", 65536}, {"10.4.0.1", 65520}, {"10.3.0.1", 1200}, {"10.1.0.2", 1400}} {
+		_, _, mtu := s.routeOutputPath(ns, &flow{dst: addr(tc.dst)}, nil)
+		require.Equal(t, tc.want, mtu, tc.dst)
 	}
 }

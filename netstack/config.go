@@ -617,10 +617,12 @@ type RouteConfig struct {
 	// picks (fib_select_multipath, fib6_select_path).
 	Nexthops []NexthopConfig
 	// MTU is the route's mtu metric (`ip route add ... mtu N`; 0: none,
-	// the device's MTU applies). Forwarding honours it
-	// (ip_dst_mtu_maybe_forward, ip6_dst_mtu_maybe_forward): IPv4
-	// fragments to it or answers fragmentation needed, IPv6 answers
-	// packet too big (with at least 1280). bpf_fib_lookup ignores it (the
+	// the device's MTU applies; above 65520, 65520). Forwarding honours
+	// it: IPv4 fragments to it or answers fragmentation needed
+	// (ip_dst_mtu_maybe_forward); IPv6 checks the device's MTU in
+	// ip6_forward (an unlocked metric does not count there) and the
+	// route's in ip6_fragment after the hop limit's decrement, answering
+	// packet too big and freeing the packet. bpf_fib_lookup ignores it (the
 	// device's MTU, as 6.18 does). The host's own packets (its sockets'
 	// datagrams and segments, its answers, a tunnel's outer packets)
 	// leave by it too (dst_mtu: __ip_append_data, ip_skb_dst_mtu,

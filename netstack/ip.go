@@ -408,7 +408,7 @@ func (s *Stack) routeOutputSkb(ns *Netns, fl *flow, pk *mpPacket) (*Device, neti
 func (s *Stack) routeOutputPath(ns *Netns, fl *flow, pk *mpPacket) (*Device, netip.Addr, int) {
 	dst := fl.dst
 	if s.isLocal(ns, dst) {
-		return ns.lo, dst, ns.lo.mtu
+		return ns.lo, dst, ipMTUClamp(dst, ns.lo.mtu)
 	}
 	var r *route
 	if !ns.hasRules(dst) {
@@ -427,7 +427,16 @@ func (s *Stack) routeOutputPath(ns *Netns, fl *flow, pk *mpPacket) (*Device, net
 	if out == nil {
 		return nil, nh, 0
 	}
-	return out, nh, r.mtuOf()
+	return out, nh, ipMTUClamp(dst, r.mtuOf())
+}
+
+// ipMTUClamp is ipv4_mtu's min_t(mtu, IP_MAX_MTU) for an IPv4 route's
+// MTU (lo's 65536 is 65535); ip6_mtu has none.
+func ipMTUClamp(dst netip.Addr, mtu int) int {
+	if dst.Is4() {
+		return min(mtu, 0xffff)
+	}
+	return mtu
 }
 
 // sockFlow is the flow of a datagram or segment socket sk sends to dst

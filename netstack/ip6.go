@@ -320,12 +320,13 @@ func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6, tunID uint64) {
 		s.drop(b, skb.DropIPInAddrErrors, OpIP6Forward)
 		return
 	}
-	mtu := out.mtu
-	if r.mtu > 0 {
-		mtu = max(r.mtu, ipv6MinMTU) // ip6_dst_mtu_maybe_forward: the route's mtu metric
-	}
+	// ip6_dst_mtu_maybe_forward(dst, true): the device's MTU (mtu6), at
+	// least IPV6_MIN_MTU; a route's mtu metric counts here only when
+	// locked (`mtu lock`, not modelled), and otherwise in
+	// __ip6_finish_output below.
+	mtu := max(out.mtu, ipv6MinMTU)
 	if b.Len() > mtu && b.Shinfo().GSOSize == 0 {
-		s.icmp6Send(b, ns, in, icmp6PktTooBig, 0, uint32(max(mtu, ipv6MinMTU)))
+		s.icmp6Send(b, ns, in, icmp6PktTooBig, 0, uint32(mtu))
 		s.drop(b, skb.DropPktTooBig, OpIP6Forward)
 		return
 	}
@@ -340,6 +341,14 @@ func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6, tunID uint64) {
 	b.H().Protocol = ethPIPv6
 	b.ResetNetworkHeader()
 	s.traceOp(LayerIP, OpIPOutput, b)
+	// __ip6_finish_output: above the route's MTU (ip6_skb_dst_mtu: dst_mtu,
+	// the mtu metric first) the packet goes to ip6_fragment, which refuses
+	// a forwarded one (no ignore_df): fail_toobig, after the hop limit
+	// was decremented.
+	if rm := r.mtuOf(); b.Len() > rm && b.Shinfo().GSOSize == 0 {
+		s.ip6Fragment(b, ns, out, nh, rm)
+		return
+	}
 	s.ipFinishOutput2(b, ns, out, nh)
 }
 

@@ -334,8 +334,15 @@ func ip6FindFirstFragOpt(p []byte) (hlen, prevhdr int, ok bool) {
 func (s *Stack) ip6Fragment(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, mtu int) {
 	data := b.Data()
 	hlen, prevhdr, ok := ip6FindFirstFragOpt(data)
-	if !ok || !b.H().IgnoreDF || mtu < hlen+fragHdrLen+8 {
-		s.drop(b, skb.DropNotSpecified, OpIP6Fragment) // fail_toobig
+	if !ok {
+		s.drop(b, skb.DropNotSpecified, OpIP6Fragment) // fail
+		return
+	}
+	if !b.H().IgnoreDF || mtu < hlen+fragHdrLen+8 {
+		// fail_toobig: icmpv6_send(skb, ICMPV6_PKT_TOOBIG, 0, mtu), then
+		// kfree_skb.
+		s.icmp6Send(b, ns, ns.devByIndex(b.H().SkbIIF), icmp6PktTooBig, 0, uint32(mtu))
+		s.drop(b, skb.DropNotSpecified, OpIP6Fragment)
 		return
 	}
 	nexthdr := data[prevhdr]

@@ -221,6 +221,28 @@ func TestRouteMTU(t *testing.T) {
 	require.Len(t, seen, 1)
 	assert.Equal(t, uint8(icmpDestUnreach), seen[0].typ)
 	assert.EqualValues(t, 1300, seen[0].rest, "fragmentation needed names the route's MTU")
+
+	// IPv6: ip6_forward checks the device's MTU (1400), ip6_fragment the
+	// route's after the hop limit's decrement: a packet too big naming
+	// 1300 and quoting hop limit 63, the packet freed there.
+	var ptb [][]byte
+	cfg6 := cfg.Copy()
+	cfg6.Neighbours = append(cfg6.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("2001:db8:1::9"), MAC: macB})
+	cfg6.Programs = append(cfg6.Programs, ProgramConfig{Name: "out6", Hook: carrier.HookTCEgress, Dev: "eth0",
+		Prog: ProgramFunc(func(c *Ctx) int {
+			if d := c.Skb.Data()[ethHlen:]; d[6] == nexthdrICMPv6 && d[ip6Hlen] == icmp6PktTooBig {
+				ptb = append(ptb, append([]byte(nil), d[ip6Hlen:ip6Hlen+16]...))
+			}
+			return TCXNext
+		})})
+	s6, te6 := newStack(t, cfg6, "", nil, nil)
+	f6 := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "fd00:1::2", dport: 2000, payload: 1300})
+	require.NoError(t, s6.Inject(&Packet{ID: 1, Tstamp: 1e15, Frame: f6}))
+	s6.Flush()
+	require.Len(t, ptb, 1)
+	assert.EqualValues(t, 1300, binary.BigEndian.Uint32(ptb[0][4:8]), "packet too big names the route's MTU")
+	assert.EqualValues(t, 63, ptb[0][8+7], "the quoted hop limit: decremented")
+	assert.Equal(t, []string{"SKB_DROP_REASON_NOT_SPECIFIED@ip6_fragment"}, te6.obs.dropReasons())
 	r := RouteConfig{Dst: pfx("10.1.0.2/32"), Dev: "veth0", MTU: 67}
 	cfg.Routes = append(cfg.Routes[:len(cfg.Routes):len(cfg.Routes)], r)
 	_, err := New(cfg, Env{Alloc: s.a})

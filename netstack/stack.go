@@ -1020,7 +1020,8 @@ func (s *Stack) build(maxVal int) error {
 		}
 		switch rc.Type {
 		case "", RouteUnicast:
-			r := route{dst: dst.Masked(), dev: d, via: rc.Via, mtu: rc.MTU}
+			// ip_metrics_convert: an RTAX_MTU above 65535 - 15 is that.
+			r := route{dst: dst.Masked(), dev: d, via: rc.Via, mtu: min(rc.MTU, 65535-15)}
 			if dst.Addr().Is6() {
 				r.metric = ip6RtPrioUser
 			}

@@ -872,8 +872,8 @@ func vlanDepth(f []byte) int {
 }
 
 // devQueueXmit models __dev_queue_xmit: mac header reset, tc egress
-// (tcx: drop TC_EGRESS, redirect), the qdisc (blackhole drops with
-// QDISC_DROP), validate_xmit_skb (validate_xmit_vlan: a tag the device
+// (tcx: drop TC_EGRESS, redirect), the qdisc (blackhole, and noop_qdisc
+// on a device that is down or without carrier, drop with QDISC_DROP), validate_xmit_skb (validate_xmit_vlan: a tag the device
 // cannot insert goes into the frame; software GSO: skb_segment, each
 // segment getting the head's header state and no XDP metadata), then per skb
 // dev_queue_xmit_nit (TX taps) and the driver's xmit. The recursion limit
@@ -883,10 +883,6 @@ func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 	b.ResetMacHeader()
 	b.H().TCAtIngress = false // tcx_set_ingress(skb, false)
 	s.traceOp(LayerCore, OpDevQueueXmit, b)
-	if !d.up {
-		s.drop(b, skb.DropDevReady, OpDevQueueXmit)
-		return
-	}
 	if s.recursion > maxRecursion {
 		s.drop(b, skb.DropNotSpecified, OpDevQueueXmit)
 		return
@@ -907,9 +903,10 @@ func (s *Stack) devQueueXmit(b *skb.Buff, d *Device) {
 		}
 	}
 	// The qdisc: a blackhole drops every packet, and so does noop_qdisc
-	// (noop_enqueue), which a device without carrier has on its queues
-	// (dev_activate waits for carrier; dev_deactivate on losing it).
-	if d.blackhole || !d.carrier {
+	// (noop_enqueue), which a device that is down or without carrier has
+	// on its queues (dev_init_scheduler, dev_deactivate; dev_activate
+	// waits for carrier).
+	if d.blackhole || !d.carrier || !d.up {
 		s.drop(b, skb.DropQdiscDrop, OpQdisc)
 		return
 	}
