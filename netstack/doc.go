@@ -256,8 +256,11 @@
 //     when the carrier goes);
 //   - takes no entry: no frame arrives on it.
 //
-// TestKernelCarrier checks these against 6.18 with a veth whose peer is
-// down, a macvlan on it and bridges. The model takes every device as
+// A device that is down has noop_qdisc too: what reaches its
+// __dev_queue_xmit (a bpf_redirect out of it) is dropped there, after its
+// tc egress. TestKernelCarrier checks these against 6.18 with a veth
+// whose peer is down, a macvlan on it and bridges;
+// TestKernelRedirectTargetState a redirect out of a device that is down. The model takes every device as
 // created in its final state, before its addresses and routes: a carrier
 // that changes while the stack runs is not modelled.
 //
