@@ -2739,7 +2739,7 @@ var List = []Mutant{
 		Name: "carrier-bridge-always",
 		File: "netstack/carrier.go",
 		Old:  `				c = slices.ContainsFunc(d.ports, (*Device).brForwarding)`,
-		New:  `				c = true`,
+		New:  `				c = len(d.ports) >= 0 || slices.ContainsFunc(d.ports, (*Device).brForwarding)`,
 		Desc: "a bridge has carrier only while one of its ports forwards (br_port_state_selection's liveports)",
 		Pkgs: []string{"./netstack"},
 	},
