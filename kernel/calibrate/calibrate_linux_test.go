@@ -77,7 +77,11 @@ func TestKernelCalibrateStructure(t *testing.T) {
 	assert.Positive(t, loop.Median)
 	empty, ok := rep.Stat("empty_net")
 	require.True(t, ok)
-	assert.Less(t, math.Abs(empty.Median), 1.5, "empty loop body net of the loop overhead: %v", empty)
+	// Unsubtracted, it would net the whole loop overhead (about 11 ns); a
+	// fifth of it, at least 1.5 ns, leaves room for a shared host's
+	// noise (one CI run netted -1.7 ns with the loop at 11.2 ns).
+	tol := max(1.5, loop.Median/5)
+	assert.Less(t, math.Abs(empty.Median), tol, "empty loop body net of the loop overhead: %v", empty)
 
 	// the zero-seed keys really chained in one bucket
 	deep, _ := rep.Stat("walk_deep")
