@@ -424,13 +424,9 @@ func TestKernelChangeType(t *testing.T) {
 				})})
 			tp.rxAtH(cfg)
 			obs := &devDrops{}
-			model := map[string]string{}
+			var model map[string]string
 			runModel(t, cfg, obs, frame, func(s *netstack.Stack) {
-				for k, ns := range map[string][2]string{tp.hA: {"H", "hA"}, "vB": {"B", "vB"}} {
-					if r := obs.first(s, ns[0], ns[1]); r != nil {
-						model[k] = r[0]
-					}
-				}
+				model = obs.firsts(s, map[string][2]string{tp.hA: {"H", "hA"}, "vB": {"B", "vB"}})
 			})
 			require.Equal(t, kret, mret, "model: return")
 			require.Equal(t, kern, model, "model: drops")

@@ -74,13 +74,9 @@ func TestKernelBridgeLinkLocal(t *testing.T) {
 			kern := watchDrops(t, probe, []string{port, br}, func() { sendFrame(t, a, vA, dst, frame) })
 			t.Logf("kernel: %v", kern)
 			obs := &devDrops{}
-			model := map[string]string{}
+			var model map[string]string
 			runModel(t, cfg, obs, frame, func(s *netstack.Stack) {
-				for k, name := range map[string]string{port: "port", br: "br"} {
-					if r := obs.first(s, "H", name); r != nil {
-						model[k] = r[0]
-					}
-				}
+				model = obs.firsts(s, map[string][2]string{port: {"H", "port"}, br: {"H", "br"}})
 			})
 			require.Equal(t, kern, model, "model")
 		})

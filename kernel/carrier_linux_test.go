@@ -255,22 +255,13 @@ func TestKernelCarrier(t *testing.T) {
 					frame = tp.rtFrame(icmpAddrA, d, 64)
 				}
 				kern := watchDrops(t, probe, watch, func() { sendFrame(t, tp.a, vA, net.HardwareAddr(frame[0:6]), frame) })
+				devs := map[string][2]string{tp.hA: {"H", "hA"}, "vB": {"B", "vB"}}
+				for _, w := range tc.setup.watch {
+					devs[w] = [2]string{"H", w}
+				}
 				obs := &devDrops{}
-				model := map[string]string{}
-				runModel(t, cfg, obs, frame, func(s *netstack.Stack) {
-					for _, w := range watch {
-						name, ns := w, "H"
-						switch w {
-						case tp.hA:
-							name = "hA"
-						case "vB":
-							ns = "B"
-						}
-						if r := obs.first(s, ns, name); r != nil {
-							model[w] = r[0]
-						}
-					}
-				})
+				var model map[string]string
+				runModel(t, cfg, obs, frame, func(s *netstack.Stack) { model = obs.firsts(s, devs) })
 				t.Logf("%s: kernel %v", d, kern)
 				require.Equal(t, kern, model, "%s: model", d)
 			}
@@ -398,17 +389,9 @@ func TestKernelRedirectTargetState(t *testing.T) {
 			cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "d0", Kind: netstack.KindVeth, Netns: "H", MTU: 1280, Peer: "d1", PeerNetns: "H"},
 				netstack.DeviceConfig{Name: "d2", Kind: netstack.KindVeth, Netns: "H", Down: true, Peer: "d3", PeerNetns: "H"})
 			obs := &devDrops{}
-			model := map[string]string{}
+			var model map[string]string
 			runModel(t, cfg, obs, frame, func(s *netstack.Stack) {
-				for _, w := range watch {
-					name := w
-					if w == tp.hA {
-						name = "hA"
-					}
-					if r := obs.first(s, "H", name); r != nil {
-						model[w] = r[0]
-					}
-				}
+				model = obs.firsts(s, map[string][2]string{tp.hA: {"H", "hA"}, "d0": {"H", "d0"}, "d1": {"H", "d1"}, "d2": {"H", "d2"}})
 			})
 			require.Equal(t, kern, model, "model")
 		})
@@ -449,13 +432,9 @@ func TestKernelVethPeerMTU(t *testing.T) {
 			cfg.Devices[0].MTU, cfg.Devices[0].PeerMTU = 9000, 1500
 			cfg.Entries = []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}}
 			obs := &devDrops{}
-			model := map[string]string{}
+			var model map[string]string
 			runModel(t, cfg, obs, frame, func(s *netstack.Stack) {
-				for k, ns := range map[string][2]string{"vA": {"A", "vA"}, tp.hA: {"H", "hA"}} {
-					if r := obs.first(s, ns[0], ns[1]); r != nil {
-						model[k] = r[0]
-					}
-				}
+				model = obs.firsts(s, map[string][2]string{"vA": {"A", "vA"}, tp.hA: {"H", "hA"}})
 			})
 			require.Equal(t, kern, model, "model")
 		})

@@ -212,6 +212,18 @@ func (r *devDrops) first(s *netstack.Stack, ns, dev string) []string {
 	return nil
 }
 
+// firsts is first for each device of devs (the kernel's name to the
+// model's namespace and name): the map watchDrops returns, from the model.
+func (r *devDrops) firsts(s *netstack.Stack, devs map[string][2]string) map[string]string {
+	got := map[string]string{}
+	for k, d := range devs {
+		if f := r.first(s, d[0], d[1]); f != nil {
+			got[k] = f[0]
+		}
+	}
+	return got
+}
+
 // redirectGot is an ICMP message A received: type, code, source, the
 // gateway word, the quoted packet's time to live and the message's IP
 // length.
