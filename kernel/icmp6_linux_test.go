@@ -1,10 +1,12 @@
 package kernel
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -576,8 +578,9 @@ func icmp6ErrorRecorder(got *[]icmpGot) netstack.ProgramConfig {
 // has no prefix route (addrconf adds it once the device is up), so a
 // datagram from A to its subnet gets ICMPv6 destination unreachable, no
 // route, from H; the address itself is local (addrconf_dad_begin
-// completes a nodad address at once and inserts its local route), so a
-// datagram to it gets port unreachable from it. The model agrees.
+// completes a nodad address and inserts its local route, from the
+// addrconf workqueue), so a datagram to it gets port unreachable from it.
+// The test waits for that local route before it sends. The model agrees.
 func TestKernelDownDeviceAddrs6(t *testing.T) {
 	testutil.KernelTests(t)
 	for _, tc := range []struct {
@@ -593,6 +596,7 @@ func TestKernelDownDeviceAddrs6(t *testing.T) {
 			require.NoError(t, h.IP("link", "add", "d0", "type", "veth", "peer", "name", "d1"))
 			require.NoError(t, h.Do(func() error { return writeSysctl("net/ipv6/conf/d0/disable_ipv6", "0") }))
 			require.NoError(t, h.IP("-6", "addr", "add", "2001:db8:3::1/64", "dev", "d0", "nodad"))
+			waitRoute(t, h, "-6", "local", "2001:db8:3::1")
 			rcv := newSocket(t, tp.a, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
 			require.NoError(t, unix.SetsockoptTimeval(rcv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 300_000}))
 			snd := newSocket(t, tp.a, unix.AF_INET6, unix.SOCK_DGRAM, 0)
@@ -622,4 +626,20 @@ func TestKernelDownDeviceAddrs6(t *testing.T) {
 			require.Equal(t, kern, model, "model")
 		})
 	}
+}
+
+// waitRoute waits until `ip FAMILY route show table TABLE DST` in n lists
+// a route. addrconf_dad_work inserts an address's local route after
+// `ip addr add` has returned, so a packet sent at once may find none.
+func waitRoute(t *testing.T, n *Netns, family, table, dst string) {
+	t.Helper()
+	for range 250 {
+		out, err := exec.Command("ip", "-n", n.Name, family, "route", "show", "table", table, dst).Output()
+		require.NoError(t, err)
+		if len(bytes.TrimSpace(out)) > 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no route to %s in table %s", dst, table)
 }
