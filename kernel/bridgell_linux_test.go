@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -21,7 +22,9 @@ import (
 // and in the model. The bridge group address (0x00) and 0x10 go through
 // the bridge and up its device (NO_SOCKET at the bridge); MAC control
 // (0x01) is dropped at the port; the others go up the port itself
-// (RX_HANDLER_PASS: NO_SOCKET at the port).
+// (RX_HANDLER_PASS: NO_SOCKET at the port), unless the port's or the
+// bridge's group_fwd_mask has their bit. A bridge refuses a mask with
+// bits 0 to 2, a port one with bit 1 (EINVAL), as the model does.
 func TestKernelBridgeLinkLocal(t *testing.T) {
 	testutil.KernelTests(t)
 	probe, err := NewMetaProbe(false)
@@ -63,8 +66,33 @@ func TestKernelBridgeLinkLocal(t *testing.T) {
 		},
 		Entries: []netstack.EntryConfig{{Kind: netstack.EntryPacket, Netns: "A", Dev: "vA"}},
 	}
-	for _, last := range []byte{0x00, 0x01, 0x02, 0x03, 0x0e, 0x0f, 0x10} {
-		t.Run(fmt.Sprintf("01:80:c2:00:00:%02x", last), func(t *testing.T) {
+	for _, tc := range []struct {
+		last             byte
+		portMask, brMask uint16
+	}{
+		{0x00, 0, 0}, {0x01, 0, 0}, {0x02, 0, 0}, {0x03, 0, 0}, {0x0e, 0, 0}, {0x0f, 0, 0}, {0x10, 0, 0},
+		{0x02, 0x4, 0}, {0x03, 0, 0x8}, {0x03, 0x10, 0x4000}, {0x0e, 0, 0x4000}, {0x0e, 0x4000, 0},
+		{0x01, 0x2, 0}, {0x02, 0, 0x4}, {0x00, 0, 0x1},
+	} {
+		last := tc.last
+		t.Run(fmt.Sprintf("01:80:c2:00:00:%02x/port %#x/bridge %#x", last, tc.portMask, tc.brMask), func(t *testing.T) {
+			setMasks := func(portMask, brMask uint16) error {
+				if err := h.IP("link", "set", br, "type", "bridge", "group_fwd_mask", fmt.Sprint(brMask)); err != nil {
+					return err
+				}
+				return h.IP("link", "set", port, "type", "bridge_slave", "group_fwd_mask", fmt.Sprint(portMask))
+			}
+			cfg := *cfg
+			cfg.Devices = slices.Clone(cfg.Devices)
+			cfg.Devices[0].GroupFwdMask, cfg.Devices[1].GroupFwdMask = tc.brMask, tc.portMask
+			why := netstack.BridgeConfigError(&cfg.Devices[0]) + netstack.BridgeConfigError(&cfg.Devices[1])
+			if why != "" {
+				t.Cleanup(func() { require.NoError(t, setMasks(0, 0)) })
+				require.Error(t, setMasks(tc.portMask, tc.brMask), "the model refuses: %s", why)
+				return
+			}
+			require.NoError(t, setMasks(tc.portMask, tc.brMask))
+			t.Cleanup(func() { require.NoError(t, setMasks(0, 0)) })
 			dst := net.HardwareAddr{0x01, 0x80, 0xc2, 0, 0, last}
 			pkt := udp4Packet([4]byte{192, 0, 2, 1}, [4]byte{192, 0, 2, 254}, 40000, 9999, 16)
 			binary.BigEndian.PutUint16(pkt[10:], inetCsum(pkt[:20]))
@@ -75,7 +103,7 @@ func TestKernelBridgeLinkLocal(t *testing.T) {
 			t.Logf("kernel: %v", kern)
 			obs := &devDrops{}
 			var model map[string]string
-			runModel(t, cfg, obs, frame, func(s *netstack.Stack) {
+			runModel(t, &cfg, obs, frame, func(s *netstack.Stack) {
 				model = obs.firsts(s, map[string][2]string{port: {"H", "port"}, br: {"H", "br"}})
 			})
 			require.Equal(t, kern, model, "model")

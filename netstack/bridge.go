@@ -170,8 +170,8 @@ func (s *Stack) brHandleFrame(b *skb.Buff, port *Device) bool {
 // STP being off (BR_NO_STP); MAC control (0x01, pause) is dropped; the
 // others go up the port itself (RX_HANDLER_PASS), their source learned
 // first when the port learns and forwards (__br_handle_local_finish,
-// nbp_state_should_learn). The group_fwd_mask of the bridge and the
-// port, which would forward some of them, is 0 (not modelled).
+// nbp_state_should_learn), unless the port's or the bridge's
+// group_fwd_mask has their bit: then they go on as the group address.
 func (s *Stack) brLinkLocal(b *skb.Buff, port *Device, ll byte) rxHandlerResult {
 	switch ll {
 	case 0x00:
@@ -180,11 +180,37 @@ func (s *Stack) brLinkLocal(b *skb.Buff, port *Device, ll byte) rxHandlerResult 
 		s.drop(b, s.brReason(skb.DropMacIEEEMacControl), OpBridgeRx)
 		return rxHandlerConsumed
 	}
+	// "Allow selective forwarding for most other protocols": the port's
+	// and the bridge's group_fwd_mask (LLDP's 0x0e as the rest).
+	if (port.groupFwdMask|port.master.groupFwdMask)&(1<<ll) != 0 {
+		return rxHandlerAnother
+	}
 	if !port.brNoLearn && port.brForwarding() {
 		mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
 		port.master.fdbLearn([6]byte(mac[6:12]), port)
 	}
 	return rxHandlerPass
+}
+
+// BridgeConfigError explains why dc's group_fwd_mask is refused, or
+// returns "".
+func BridgeConfigError(dc *DeviceConfig) string {
+	switch {
+	case dc.GroupFwdMask == 0:
+	case dc.Kind == KindBridge:
+		// br_changelink: BR_GROUPFWD_RESTRICTED is -EINVAL.
+		if dc.GroupFwdMask&0x7 != 0 {
+			return fmt.Sprintf("group_fwd_mask %#x: a bridge cannot forward STP, MAC pause or LACP frames (bits 0-2: EINVAL)", dc.GroupFwdMask)
+		}
+	case dc.Master != "":
+		// br_setport: BR_GROUPFWD_MACPAUSE is -EINVAL.
+		if dc.GroupFwdMask&0x2 != 0 {
+			return fmt.Sprintf("group_fwd_mask %#x: a bridge port cannot forward MAC pause frames (bit 1: EINVAL)", dc.GroupFwdMask)
+		}
+	default:
+		return "group_fwd_mask is a bridge's or a bridge port's (set master)"
+	}
+	return ""
 }
 
 // brPassFrameUp models br_pass_frame_up: skb->dev = the bridge,

@@ -297,7 +297,8 @@ func TestCarrierBridge(t *testing.T) {
 }
 
 // TestCarrierConfigErrors: carrier settings a device's kind does not take,
-// and entries where no frame arrives.
+// entries where no frame arrives, and group_fwd_mask bits the kernel
+// refuses.
 func TestCarrierConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -311,6 +312,12 @@ func TestCarrierConfigErrors(t *testing.T) {
 			Entries: []EntryConfig{{Dev: "v0"}}}, "entry 0: v0 has no carrier"},
 		{"default entry on a NIC without carrier", Config{Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, NoCarrier: true}}},
 			"eth0, where frames enter by default, has no carrier"},
+		{"group_fwd_mask on a bridge, LACP", Config{Devices: []DeviceConfig{{Name: "br0", Kind: KindBridge, GroupFwdMask: 0x4}}},
+			"group_fwd_mask 0x4: a bridge cannot forward"},
+		{"group_fwd_mask on a port, MAC pause", Config{Devices: []DeviceConfig{{Name: "br0", Kind: KindBridge},
+			{Name: "v0", Kind: KindVeth, Peer: "v1", Master: "br0", GroupFwdMask: 0x4002}}}, "group_fwd_mask 0x4002: a bridge port cannot"},
+		{"group_fwd_mask on a veth", Config{Devices: []DeviceConfig{{Name: "v0", Kind: KindVeth, Peer: "v1", GroupFwdMask: 0x8}}},
+			"group_fwd_mask is a bridge's or a bridge port's"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := newStackErr(t, &tc.cfg, "")
@@ -346,29 +353,35 @@ func TestDummyNoarp(t *testing.T) {
 // TestBridgeLinkLocal: frames to the link-local group addresses
 // 01:80:c2:00:00:0X (br_handle_frame): the bridge group address goes
 // through the bridge as any multicast frame, MAC control is dropped, the
-// others go up the port itself, their source learned
+// others go up the port itself, their source learned, unless the
+// port's or the bridge's group_fwd_mask bridges them
 // (TestKernelBridgeLinkLocal measures the same on 6.18).
 func TestBridgeLinkLocal(t *testing.T) {
 	for _, tc := range []struct {
-		name, prof string
-		last       byte
-		noLearn    bool
-		want       string // the first drop, at its device
-		learnt     bool
+		name, prof       string
+		last             byte
+		noLearn          bool
+		portMask, brMask uint16
+		want             string // the first drop, at its device
+		learnt           bool
 	}{
-		{"bridge group address", "", 0x00, false, "SKB_DROP_REASON_NO_SOCKET@br0", true},
-		{"MAC control", "", 0x01, false, "SKB_DROP_REASON_MAC_IEEE_MAC_CONTROL@p1", false},
-		{"MAC control, v6.12", "v6.12", 0x01, false, "SKB_DROP_REASON_NOT_SPECIFIED@p1", false},
-		{"LACP", "", 0x02, false, "SKB_DROP_REASON_NO_SOCKET@p1", true},
-		{"LLDP, learning off", "", 0x0e, true, "SKB_DROP_REASON_NO_SOCKET@p1", false},
-		{"beyond the range", "", 0x10, false, "SKB_DROP_REASON_NO_SOCKET@br0", true},
+		{"bridge group address", "", 0x00, false, 0, 0, "SKB_DROP_REASON_NO_SOCKET@br0", true},
+		{"MAC control", "", 0x01, false, 0, 0, "SKB_DROP_REASON_MAC_IEEE_MAC_CONTROL@p1", false},
+		{"MAC control, v6.12", "v6.12", 0x01, false, 0, 0, "SKB_DROP_REASON_NOT_SPECIFIED@p1", false},
+		{"LACP", "", 0x02, false, 0, 0, "SKB_DROP_REASON_NO_SOCKET@p1", true},
+		{"LACP, the port's mask", "", 0x02, false, 0x4, 0, "SKB_DROP_REASON_NO_SOCKET@br0", true},
+		{"802.1X, the bridge's mask", "", 0x03, false, 0, 0x8, "SKB_DROP_REASON_NO_SOCKET@br0", true},
+		{"802.1X, another bit", "", 0x03, false, 0x10, 0x4000, "SKB_DROP_REASON_NO_SOCKET@p1", true},
+		{"LLDP, learning off", "", 0x0e, true, 0, 0, "SKB_DROP_REASON_NO_SOCKET@p1", false},
+		{"LLDP, the bridge's mask", "", 0x0e, false, 0, 0x4000, "SKB_DROP_REASON_NO_SOCKET@br0", true},
+		{"beyond the range", "", 0x10, false, 0, 0, "SKB_DROP_REASON_NO_SOCKET@br0", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := &Config{
 				Namespaces: []NamespaceConfig{{Name: "X"}},
 				Devices: []DeviceConfig{
-					{Name: "br0", Kind: KindBridge, MAC: macA, Addrs: []netip.Prefix{pfx("10.3.0.1/24")}},
-					{Name: "p1", Kind: KindVeth, Master: "br0", Peer: "x1", PeerNetns: "X", NoLearning: tc.noLearn},
+					{Name: "br0", Kind: KindBridge, MAC: macA, Addrs: []netip.Prefix{pfx("10.3.0.1/24")}, GroupFwdMask: tc.brMask},
+					{Name: "p1", Kind: KindVeth, Master: "br0", Peer: "x1", PeerNetns: "X", NoLearning: tc.noLearn, GroupFwdMask: tc.portMask},
 				},
 				Entries: []EntryConfig{{Dev: "p1"}},
 			}

@@ -389,6 +389,15 @@ type DeviceConfig struct {
 	// frames the bridge device itself sends); NoLearning clears
 	// BR_LEARNING (the FDB learns no source address on it).
 	Hairpin, Isolated, NoFlood, NoMcastFlood, NoBcastFlood, NoLearning bool
+	// GroupFwdMask is a bridge's or a bridge port's group_fwd_mask: bit X
+	// set bridges a frame to the link-local group address
+	// 01:80:c2:00:00:0X that would otherwise go up the port itself
+	// (br_handle_frame). On a bridge (`ip link set BR type bridge
+	// group_fwd_mask M`) bits 0 to 2 are refused (BR_GROUPFWD_RESTRICTED:
+	// STP, MAC pause, LACP); on a port (`ip link set PORT type
+	// bridge_slave group_fwd_mask M`) bit 1 (BR_GROUPFWD_MACPAUSE). Both
+	// refusals are the kernel's EINVAL (BridgeConfigError).
+	GroupFwdMask uint16
 	// Local and Remote are a tunnel's endpoints (in LinkNetns); VNI is the
 	// VXLAN/Geneve id or the GRE key; Port the UDP port of a UDP tunnel.
 	// Their family is the underlay's: IPv4 for gre, gretap, ipip and sit;

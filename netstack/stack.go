@@ -210,6 +210,9 @@ type Device struct {
 	// NoLearning).
 	brHairpin, brIsolated, brNoFlood, brNoLearn bool
 	brNoMcast, brNoBcast                        bool
+	// groupFwdMask is a bridge's or a port's group_fwd_mask
+	// (DeviceConfig.GroupFwdMask).
+	groupFwdMask uint16
 	// mcGroups are the IPv4 multicast groups sockets joined on the device
 	// (besides 224.0.0.1, which every device has).
 	mcGroups [][4]byte
@@ -735,6 +738,9 @@ func (s *Stack) build(maxVal int) error {
 		if why := CarrierConfigError(dc); why != "" {
 			return cfgErr("%s: %s", what, why)
 		}
+		if why := BridgeConfigError(dc); why != "" {
+			return cfgErr("%s: %s", what, why)
+		}
 		if dc.Kind == KindLoopback {
 			// The namespace's own lo: only its qdisc, MTU and state are
 			// configurable.
@@ -864,6 +870,7 @@ func (s *Stack) build(maxVal int) error {
 		d.master = br
 		d.brHairpin, d.brIsolated, d.brNoFlood, d.brNoLearn = dc.Hairpin, dc.Isolated, dc.NoFlood, dc.NoLearning
 		d.brNoMcast, d.brNoBcast = dc.NoMcastFlood, dc.NoBcastFlood
+		d.groupFwdMask = dc.GroupFwdMask
 		// br_add_if: list_add_rcu(&p->list, &br->port_list) puts the new
 		// port first, so br_flood visits the ports newest first.
 		br.ports = append([]*Device{d}, br.ports...)
@@ -1269,6 +1276,9 @@ func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs 
 		addrs: addrs, softGSO: dc.SoftwareGSO || dc.TxChecksum == "off", noTxCsum: dc.TxChecksum == "off", noRxCsum: dc.RxChecksum == "off",
 		rxVlanStrip: dc.RxVLANOffload == "on", rxHwTstamp: dc.RxHwTstamp == "on",
 		blackhole: dc.Qdisc == "blackhole"}
+	if kind == KindBridge {
+		d.groupFwdMask = dc.GroupFwdMask // a port's is set with its master
+	}
 	if d.mtu == 0 {
 		d.mtu = 1500
 	}

@@ -138,11 +138,13 @@
 //	                                   # true leaves the peer down), a bridge while a port forwards, a macvlan its link's
 //	  - {name: veth0, kind: veth, peer: eth0, peer_netns: pod, addr: 10.0.0.1/24, peer_addr: 10.0.0.2/24, peer_mac: 02:00:00:00:00:03, peer_xdp: native, peer_gro: on, peer_gro_list: false, peer_udp_gro_forwarding: false, peer_tx_fraglist: on, peer_mtu: 1500}
 //	                                   # peer_mtu: the peer's MTU (default: mtu, as ip link add gives both ends)
-//	  - {name: br0, kind: bridge}
-//	  - {name: port1, kind: veth, peer: p1, master: br0, hairpin: false, isolated: false, flood: on, mcast_flood: on, bcast_flood: on, learning: on}
+//	  - {name: br0, kind: bridge, group_fwd_mask: 0x4000}
+//	  - {name: port1, kind: veth, peer: p1, master: br0, hairpin: false, isolated: false, flood: on, mcast_flood: on, bcast_flood: on, learning: on, group_fwd_mask: 0}
 //	                                   # bridge port flags (bridge link set): hairpin back out of the port, isolated
 //	                                   # ports keep apart, flood: unknown unicast, mcast_flood and bcast_flood (not
-//	                                   # for frames the bridge device sends), learning: the FDB
+//	                                   # for frames the bridge device sends), learning: the FDB. group_fwd_mask (the
+//	                                   # bridge's or the port's): bit X bridges frames to 01:80:c2:00:00:0X that
+//	                                   # otherwise go up the port (a bridge refuses bits 0-2, a port bit 1)
 //	  - {name: vx0, kind: vxlan, master: br0, local: 192.0.2.1, remote: 192.0.2.2, vni: 42, port: 4789, link_netns: host, udp_csum: off, udp6zerocsumrx: false}
 //	                                   # udp_csum: the outer UDP checksum ([no]udpcsum, [no]udp6zerocsumtx);
 //	                                   # default off over IPv4, on over IPv6. udp6zerocsumrx: accept 0 over IPv6

@@ -513,7 +513,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "peer_mtu", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "peer_down", "carrier", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning",
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "peer_down", "carrier", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning", "group_fwd_mask",
 	"policy", "peer_policy", "scrub", "peer_scrub", "headroom", "tailroom"}
 
 // xdpMetadataOps reads a NIC driver's XDP RX metadata kfuncs: a list of
@@ -648,6 +648,10 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			dev.NoBcastFlood, err = d.off(v, w)
 		case "learning":
 			dev.NoLearning, err = d.off(v, w)
+		case "group_fwd_mask":
+			var m int
+			m, err = d.intv(v, w, 0, 0xffff)
+			dev.GroupFwdMask = uint16(m)
 		case "xdp":
 			dev.XDP, err = d.enum(v, w, "native", "generic")
 		case "gro":

@@ -595,6 +595,31 @@ func TestParseBridgePortFlags(t *testing.T) {
 	require.EqualError(t, err, "t.yaml:2:5: device eth0: hairpin, isolated, flood, mcast_flood, bcast_flood and learning are bridge port flags (set master)")
 }
 
+// TestParseGroupFwdMask: group_fwd_mask on a bridge and a port, and the
+// bits the kernel refuses, at their lines.
+func TestParseGroupFwdMask(t *testing.T) {
+	s, err := Parse("t.yaml", []byte("devices:\n  - {name: br0, kind: bridge, group_fwd_mask: 0x4000}\n  - {name: p0, kind: veth, peer: p1, master: br0, group_fwd_mask: 12}\nentry: {dev: p0}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, uint16(0x4000), s.Stack.Devices[0].GroupFwdMask)
+	assert.Equal(t, uint16(12), s.Stack.Devices[1].GroupFwdMask)
+	for _, tc := range []struct{ name, devs, want string }{
+		{"bridge, STP", "  - {name: br0, kind: bridge, group_fwd_mask: 1}\n  - {name: p0, kind: veth, peer: p1, master: br0}\n",
+			"t.yaml:2:5: device br0: group_fwd_mask 0x1: a bridge cannot forward STP, MAC pause or LACP frames (bits 0-2: EINVAL)"},
+		{"port, MAC pause", "  - {name: br0, kind: bridge}\n  - {name: p0, kind: veth, peer: p1, master: br0, group_fwd_mask: 0x2}\n",
+			"t.yaml:3:5: device p0: group_fwd_mask 0x2: a bridge port cannot forward MAC pause frames (bit 1: EINVAL)"},
+		{"not a port", "  - {name: p0, kind: veth, peer: p1, group_fwd_mask: 8}\n",
+			"t.yaml:2:5: device p0: group_fwd_mask is a bridge's or a bridge port's (set master)"},
+		{"too wide", "  - {name: br0, kind: bridge, group_fwd_mask: 0x10000}\n  - {name: p0, kind: veth, peer: p1, master: br0}\n",
+			"t.yaml:2:47: device br0: group_fwd_mask: 65536 out of range [0, 65535]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte("devices:\n"+tc.devs+"entry: {dev: p0}\n"))
+			require.ErrorIs(t, err, ErrScenario)
+			require.EqualError(t, err, tc.want)
+		})
+	}
+}
+
 // TestParseSocketJoin: a socket's multicast groups, each a group or
 // {group, dev}; a group that is not IPv4 multicast, an unknown device and
 // a group no route leads to are errors at their lines.

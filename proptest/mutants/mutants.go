@@ -3097,4 +3097,20 @@ var List = []Mutant{
 		Desc: "ip_metrics_convert clamps RTAX_MTU to 65535 - 15",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "bridge-group-fwd-port-only",
+		File: "netstack/bridge.go",
+		Old:  `	if (port.groupFwdMask|port.master.groupFwdMask)&(1<<ll) != 0 {`,
+		New:  `	if port.groupFwdMask&(1<<ll) != 0 {`,
+		Desc: "br_handle_frame forwards a link-local frame whose bit the port's or the bridge's group_fwd_mask has",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "bridge-group-fwd-port-restriction",
+		File: "netstack/bridge.go",
+		Old:  `		if dc.GroupFwdMask&0x2 != 0 {`,
+		New:  `		if dc.GroupFwdMask&0x7 != 0 {`,
+		Desc: "br_setport refuses only BR_GROUPFWD_MACPAUSE in a port's group_fwd_mask",
+		Pkgs: []string{"./netstack"},
+	},
 }
