@@ -378,14 +378,15 @@ func propConfigs() []*Config {
 	// Without carrier: fib's veth0 with its peer down (its routes
 	// linkdown, passed over for IPv6 only), and a bridge with a port whose
 	// peer is down and one whose peer in B sends frames in (link-local
-	// ones go up the port), with arp_ignore 2 and arp_filter.
+	// ones go up the port unless the group_fwd_masks bridge them), with
+	// arp_ignore 2 and arp_filter.
 	nc := fib.Copy()
 	nc.Devices[1].PeerDown = true
 	nc.Namespaces[0].IPv6IgnoreRoutesWithLinkdown = true
 	nc.Namespaces[0].ARPIgnore, nc.Namespaces[0].ARPFilter = 2, true
-	nc.Devices = append(nc.Devices, DeviceConfig{Name: "br0", Kind: KindBridge, MAC: macA, Addrs: []netip.Prefix{pfx("10.3.0.1/24")}},
+	nc.Devices = append(nc.Devices, DeviceConfig{Name: "br0", Kind: KindBridge, MAC: macA, Addrs: []netip.Prefix{pfx("10.3.0.1/24")}, GroupFwdMask: 0x4000},
 		DeviceConfig{Name: "p1", Kind: KindVeth, Master: "br0", Peer: "x1", PeerDown: true},
-		DeviceConfig{Name: "p2", Kind: KindVeth, Master: "br0", Peer: "x2", PeerNetns: "B", PeerAddrs: []netip.Prefix{pfx("10.3.0.2/24")}})
+		DeviceConfig{Name: "p2", Kind: KindVeth, Master: "br0", Peer: "x2", PeerNetns: "B", PeerAddrs: []netip.Prefix{pfx("10.3.0.2/24")}, GroupFwdMask: 0x8})
 	nc.Entries = append(nc.Entries, EntryConfig{Netns: "B", Dev: "x2"})
 	nc.Options.Replies = true
 	return append(cfgs, mvl, fib, ext, nk, nk2, nc)
