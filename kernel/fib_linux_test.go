@@ -139,7 +139,8 @@ type fibCase struct {
 	flags    uint32
 	noFwd    bool
 	xdp      bool
-	frameLen int // the data the program runs on (at least 60 bytes)
+	frameLen int  // the data the program runs on (at least 60 bytes)
+	usePMTU  bool // net.ipv4.ip_forward_use_pmtu
 }
 
 // fibResult is what the test compares: the return and the outputs, the
@@ -190,6 +191,9 @@ func newFibHarness(t *testing.T, prefix string) *fibHarness {
 		{"route", "add", "10.4.0.0/16", "via", "10.1.0.254", "dev", "veth0", "mtu", "1300"},
 		{"route", "add", "10.3.0.0/16", "via", "inet6", "fd00:1::2", "dev", "veth0"},
 		{"-6", "route", "add", "fd00:4::/64", "via", "fd00:1::2", "dev", "veth0", "mtu", "1300"},
+		{"route", "add", "10.2.0.0/16", "via", "10.1.0.254", "dev", "veth0", "mtu", "lock", "1300"},
+		{"route", "add", "10.11.0.0/16", "via", "10.1.0.254", "dev", "veth0", "mtu", "lock", "0"},
+		{"-6", "route", "add", "fd00:2::/64", "via", "fd00:1::2", "dev", "veth0", "mtu", "lock", "1300"},
 		{"route", "add", "blackhole", "10.7.0.0/16"},
 		{"route", "add", "unreachable", "10.6.0.0/16"},
 		{"route", "add", "prohibit", "10.5.0.0/16"},
@@ -237,6 +241,7 @@ func (fh *fibHarness) run(t *testing.T, tc fibCase, extra func(*netstack.Config)
 	on := map[bool]string{true: "0", false: "1"}[tc.noFwd]
 	require.NoError(t, h.Sysctl("net.ipv4.ip_forward", on))
 	require.NoError(t, h.Sysctl("net.ipv6.conf.all.forwarding", on))
+	require.NoError(t, h.Sysctl("net.ipv4.ip_forward_use_pmtu", map[bool]string{true: "1", false: "0"}[tc.usePMTU]))
 	p := netstack.FibParams{Family: tc.family, Src: netip.MustParseAddr(tc.src), Dst: netip.MustParseAddr(tc.dst),
 		TotLen: tc.totLen, TBID: tc.tbid, Mark: tc.mark, L4Protocol: tc.l4, Sport: tc.sport, Dport: tc.dport, TOS: tc.tos,
 		Flowinfo: tc.flowinfo, Ifindex: 999}
@@ -284,7 +289,9 @@ func (fh *fibHarness) run(t *testing.T, tc fibCase, extra func(*netstack.Config)
 // length. Every case agrees: local, broadcast and link-local destinations,
 // forwarding off, no route, no neighbour, skip_neigh, the output device,
 // the table, the source address, the MTU checks (the device's, even
-// through a route with an mtu metric), an IPv4 route through an IPv6
+// through a route with an mtu metric, unless the metric is locked or,
+// for IPv4, ip_forward_use_pmtu is set; a locked 0 is the device's), an
+// IPv4 route through an IPv6
 // gateway (the result in AF_INET6), the reject routes (with
 // OUTPUT and DIRECT too), bad flags, family and ifindex.
 func TestKernelFibLookup(t *testing.T) {
@@ -352,6 +359,16 @@ func TestKernelFibLookup(t *testing.T) {
 		{name: "route mtu, tc, the skb checked", family: v4, src: "192.0.2.9", dst: "10.4.1.1", in: "eth0", frameLen: 1400},
 		{name: "IPv6 route mtu, tot_len above it", family: v6, src: "2001:db8:1::9", dst: "fd00:4::5", in: "eth0", totLen: 1301},
 		{name: "IPv6 route mtu, tot_len at it", family: v6, src: "2001:db8:1::9", dst: "fd00:4::5", in: "eth0", totLen: 1300},
+		{name: "route mtu, ip_forward_use_pmtu, tot_len above it", family: v4, src: "192.0.2.9", dst: "10.4.1.1", in: "eth0", totLen: 1301, usePMTU: true},
+		{name: "route mtu, ip_forward_use_pmtu, tot_len at it", family: v4, src: "192.0.2.9", dst: "10.4.1.1", in: "eth0", totLen: 1300, usePMTU: true},
+		{name: "IPv6 route mtu, ip_forward_use_pmtu", family: v6, src: "2001:db8:1::9", dst: "fd00:4::5", in: "eth0", totLen: 1301, usePMTU: true},
+		{name: "locked route mtu, tot_len above it", family: v4, src: "192.0.2.9", dst: "10.2.1.1", in: "eth0", totLen: 1301},
+		{name: "locked route mtu, tot_len at it", family: v4, src: "192.0.2.9", dst: "10.2.1.1", in: "eth0", totLen: 1300},
+		{name: "locked route mtu, xdp", family: v4, src: "192.0.2.9", dst: "10.2.1.1", in: "eth0", totLen: 1301, xdp: true},
+		{name: "locked route mtu 0, tot_len 1400", family: v4, src: "192.0.2.9", dst: "10.11.1.1", in: "eth0", totLen: 1400},
+		{name: "locked route mtu 0, tot_len 1401", family: v4, src: "192.0.2.9", dst: "10.11.1.1", in: "eth0", totLen: 1401},
+		{name: "IPv6 locked route mtu, tot_len above it", family: v6, src: "2001:db8:1::9", dst: "fd00:2::5", in: "eth0", totLen: 1301},
+		{name: "IPv6 locked route mtu, tot_len at it", family: v6, src: "2001:db8:1::9", dst: "fd00:2::5", in: "eth0", totLen: 1300},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { fh.run(t, tc, nil) })
@@ -398,7 +415,8 @@ func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, 
 	}
 	pfx := netip.MustParsePrefix
 	cfg := &netstack.Config{
-		Namespaces: []netstack.NamespaceConfig{{Name: "H", Forwarding: !tc.noFwd, IPv6Forwarding: !tc.noFwd}, {Name: "X"}, {Name: "B"}},
+		Namespaces: []netstack.NamespaceConfig{{Name: "H", Forwarding: !tc.noFwd, IPv6Forwarding: !tc.noFwd, IPForwardUsePMTU: tc.usePMTU},
+			{Name: "X"}, {Name: "B"}},
 		Devices: []netstack.DeviceConfig{
 			{Name: "eth0", Kind: netstack.KindVeth, Netns: "H", MAC: [6]byte(macs["eth0"]), Addrs: []netip.Prefix{pfx("192.0.2.1/24"), pfx("2001:db8:1::1/64")},
 				Peer: "x0", PeerNetns: "X"},
@@ -413,6 +431,9 @@ func modelFibLookup(t *testing.T, tc fibCase, macs map[string]net.HardwareAddr, 
 			{Netns: "H", Dst: pfx("10.4.0.0/16"), Dev: "veth0", Via: netip.MustParseAddr("10.1.0.254"), MTU: 1300},
 			{Netns: "H", Dst: pfx("10.3.0.0/16"), Dev: "veth0", Via: netip.MustParseAddr("fd00:1::2")},
 			{Netns: "H", Dst: pfx("fd00:4::/64"), Dev: "veth0", Via: netip.MustParseAddr("fd00:1::2"), MTU: 1300},
+			{Netns: "H", Dst: pfx("10.2.0.0/16"), Dev: "veth0", Via: netip.MustParseAddr("10.1.0.254"), MTU: 1300, MTULock: true},
+			{Netns: "H", Dst: pfx("10.11.0.0/16"), Dev: "veth0", Via: netip.MustParseAddr("10.1.0.254"), MTULock: true},
+			{Netns: "H", Dst: pfx("fd00:2::/64"), Dev: "veth0", Via: netip.MustParseAddr("fd00:1::2"), MTU: 1300, MTULock: true},
 			{Netns: "H", Dst: pfx("10.7.0.0/16"), Type: netstack.RouteBlackhole},
 			{Netns: "H", Dst: pfx("10.6.0.0/16"), Type: netstack.RouteUnreachable},
 			{Netns: "H", Dst: pfx("10.5.0.0/16"), Type: netstack.RouteProhibit},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -21,30 +22,45 @@ import (
 // a route with mtu 1300 (hB's MTU is 1400): fragmented to the route's MTU
 // (the last fragment at vB tells the first's size by its offset), or,
 // with DF, a fragmentation needed naming 1300; IPv6 gets a packet too
-// big naming 1300. The kernel's and the model's packets at vB and
+// big naming 1300. A locked mtu 0 through a gateway (`mtu lock 0`)
+// makes 576 of hB's 1400. The kernel's and the model's packets at vB and
 // answers at vA agree.
 func TestKernelRouteMTU(t *testing.T) {
 	testutil.KernelTests(t)
 	for _, tc := range []struct {
 		name string
 		df   bool
-		mtu  int // the route's mtu metric (0: none)
+		mtu  int  // the route's mtu metric (0: none)
+		lock bool // mtu lock
+		gw   bool // 10.9.0.0/24 via 10.1.0.2, not 10.1.0.2/32 on link
 	}{
-		{"no route mtu", false, 0},
-		{"route mtu 1300", false, 1300},
-		{"route mtu 1300, DF", true, 1300},
-		{"no route mtu, DF", true, 0},
+		{"no route mtu", false, 0, false, false},
+		{"route mtu 1300", false, 1300, false, false},
+		{"route mtu 1300, DF", true, 1300, false, false},
+		{"no route mtu, DF", true, 0, false, false},
+		{"locked route mtu 1300, DF", true, 1300, true, false},
+		{"locked route mtu 0, through a gateway", false, 0, true, true},
+		{"locked route mtu 0, through a gateway, DF", true, 0, true, true},
+		{"locked route mtu 0, on link, DF", true, 0, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := newICMPTopo(t)
+			rc := netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("10.1.0.2/32"), Dev: "hB", MTU: tc.mtu, MTULock: tc.lock}
 			args := []string{"route", "add", "10.1.0.2/32", "dev", "hB"}
-			if tc.mtu != 0 {
-				args = append(args, "mtu", "1300")
+			dst := "10.1.0.2"
+			if tc.gw {
+				rc.Dst, rc.Via = netip.MustParsePrefix("10.9.0.0/24"), netip.MustParseAddr("10.1.0.2")
+				args, dst = []string{"route", "add", "10.9.0.0/24", "via", "10.1.0.2", "dev", "hB"}, "10.9.0.5"
+			}
+			if tc.lock {
+				args = append(args, "mtu", "lock", fmt.Sprint(tc.mtu))
+			} else if tc.mtu != 0 {
+				args = append(args, "mtu", fmt.Sprint(tc.mtu))
 			}
 			require.NoError(t, tp.h.IP(args...))
 			atB := attachHdrCopy(t, tp.b, "vB", unix.IPPROTO_UDP)
 			atA := attachHdrCopy(t, tp.a, "vA", unix.IPPROTO_ICMP)
-			frame := tp.optPacket("10.1.0.2", nil, 1350)
+			frame := tp.optPacket(dst, nil, 1350)
 			if tc.df {
 				frame[14+6] |= 0x40
 				binary.BigEndian.PutUint16(frame[14+10:], 0)
@@ -71,54 +87,61 @@ func TestKernelRouteMTU(t *testing.T) {
 			cfg := tp.model(netstack.NamespaceConfig{},
 				netstack.ProgramConfig{Name: "atA", Hook: carrier.HookTCIngress, Netns: "A", Dev: "vA", Prog: record(&ma, unix.IPPROTO_ICMP)},
 				netstack.ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB", Prog: record(&mb, unix.IPPROTO_UDP)})
-			cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("10.1.0.2/32"), Dev: "hB", MTU: tc.mtu})
+			cfg.Routes = append(cfg.Routes, rc)
 			tp.rxAtH(cfg)
 			runModel(t, cfg, &devDrops{}, frame, nil)
 			require.Equal(t, hex.EncodeToString(maskTimes(t, ka.bytes())), hex.EncodeToString(maskTimes(t, ma)), "ICMP at vA")
 			require.Equal(t, hex.EncodeToString(maskTimes(t, kb.bytes())), hex.EncodeToString(maskTimes(t, mb)), "datagram at vB")
 		})
 	}
-	t.Run("IPv6 route mtu 1300", func(t *testing.T) {
-		tp := newICMP6Topo(t)
-		require.NoError(t, tp.h.IP("-6", "route", "add", icmp6AddrB+"/128", "dev", "hB", "mtu", "1300"))
-		rcv := newSocket(t, tp.a, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
-		require.NoError(t, unix.SetsockoptTimeval(rcv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 200_000}))
-		udp := make([]byte, 8+1350)
-		binary.BigEndian.PutUint16(udp[0:], 40000)
-		binary.BigEndian.PutUint16(udp[2:], 9999)
-		binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
-		p := ip6Packet(icmp6AddrB, 64, unix.IPPROTO_UDP, udp, 6, false)
-		sendRaw6(t, tp.a, p)
-		var kern []string
-		buf := make([]byte, 2048)
-		for {
-			n, _, err := unix.Recvfrom(rcv, buf, 0)
-			if err != nil {
-				break
+	for _, lock := range []bool{false, true} {
+		t.Run(fmt.Sprintf("IPv6 route mtu 1300, locked %v", lock), func(t *testing.T) {
+			tp := newICMP6Topo(t)
+			args := []string{"-6", "route", "add", icmp6AddrB + "/128", "dev", "hB", "mtu", "1300"}
+			if lock {
+				args = slices.Insert(args, len(args)-1, "lock")
 			}
-			if buf[0] == 2 && n >= 16 {
-				kern = append(kern, hex.EncodeToString(buf[:16]))
-			}
-		}
-		t.Logf("kernel: %v", kern)
-		var model []string
-		cfg := tp.model6(netstack.NamespaceConfig{}, true, netstack.ProgramConfig{Name: "rx", Hook: carrier.HookTCIngress, Netns: "A", Dev: "vA",
-			Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
-				if d := c.Skb.Data()[14:]; d[6] == unix.IPPROTO_ICMPV6 && d[40] == 2 {
-					model = append(model, hex.EncodeToString(d[40:56]))
+			require.NoError(t, tp.h.IP(args...))
+			rcv := newSocket(t, tp.a, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
+			require.NoError(t, unix.SetsockoptTimeval(rcv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 200_000}))
+			udp := make([]byte, 8+1350)
+			binary.BigEndian.PutUint16(udp[0:], 40000)
+			binary.BigEndian.PutUint16(udp[2:], 9999)
+			binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
+			p := ip6Packet(icmp6AddrB, 64, unix.IPPROTO_UDP, udp, 6, false)
+			sendRaw6(t, tp.a, p)
+			var kern []string
+			buf := make([]byte, 2048)
+			for {
+				n, _, err := unix.Recvfrom(rcv, buf, 0)
+				if err != nil {
+					break
 				}
-				return -1
-			})})
-		cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix(icmp6AddrB + "/128"), Dev: "hB", MTU: 1300})
-		runModel(t, cfg, &devDrops{}, tp.frame6(p), nil)
-		require.Len(t, kern, 1)
-		// Type, code, MTU and the quoted header's first 8 bytes, its hop
-		// limit the forwarded one (63): ip6_forward checks the device's
-		// MTU, ip6_fragment the route's, after the decrement. The checksum
-		// covers the addresses, which differ.
-		require.Len(t, model, 1)
-		require.Equal(t, kern[0][:4]+kern[0][8:], model[0][:4]+model[0][8:])
-	})
+				if buf[0] == 2 && n >= 16 {
+					kern = append(kern, hex.EncodeToString(buf[:16]))
+				}
+			}
+			t.Logf("kernel: %v", kern)
+			var model []string
+			cfg := tp.model6(netstack.NamespaceConfig{}, true, netstack.ProgramConfig{Name: "rx", Hook: carrier.HookTCIngress, Netns: "A", Dev: "vA",
+				Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+					if d := c.Skb.Data()[14:]; d[6] == unix.IPPROTO_ICMPV6 && d[40] == 2 {
+						model = append(model, hex.EncodeToString(d[40:56]))
+					}
+					return -1
+				})})
+			cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix(icmp6AddrB + "/128"), Dev: "hB", MTU: 1300, MTULock: lock})
+			runModel(t, cfg, &devDrops{}, tp.frame6(p), nil)
+			require.Len(t, kern, 1)
+			// Type, code, MTU and the quoted header's first 8 bytes, its hop
+			// limit the forwarded one (63): ip6_forward checks the device's
+			// MTU, ip6_fragment the route's, after the decrement; when
+			// locked, ip6_forward checks the route's, before it (64). The
+			// checksum covers the addresses, which differ.
+			require.Len(t, model, 1)
+			require.Equal(t, kern[0][:4]+kern[0][8:], model[0][:4]+model[0][8:])
+		})
+	}
 }
 
 // TestKernelIPv6Gateway: H forwards A's datagram to 10.9.0.0/24 through

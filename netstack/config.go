@@ -229,6 +229,12 @@ type NamespaceConfig struct {
 	// request came in on (arp_filter). A duplicate address probe (sender
 	// 0.0.0.0) is not filtered.
 	ARPFilter bool
+	// IPForwardUsePMTU is net.ipv4.ip_forward_use_pmtu: bpf_fib_lookup's
+	// MTU check takes an IPv4 route's mtu metric even when it is not
+	// locked (ip_mtu_from_fib_result). Forwarding itself takes the metric
+	// either way; the learned path MTUs the sysctl is named for are not
+	// modelled.
+	IPForwardUsePMTU bool
 	// NoSendRedirects sets net.ipv4.conf.all.send_redirects and every
 	// device's to 0 (IN_DEV_TX_REDIRECTS is either of them): a forwarding
 	// namespace sends no ICMP redirect. By default both are 1, and a
@@ -637,6 +643,14 @@ type RouteConfig struct {
 	// leave by it too (dst_mtu: __ip_append_data, ip_skb_dst_mtu,
 	// tcp_sync_mss, __icmp_send's room).
 	MTU int
+	// MTULock locks the mtu metric (`mtu lock N`, RTAX_LOCK's RTAX_MTU
+	// bit). IPv6 forwarding then checks the route's MTU in ip6_forward
+	// (ip6_dst_mtu_maybe_forward), where it answers packet too big before
+	// the hop limit's decrement; bpf_fib_lookup's MTU check takes it
+	// (ip_mtu_from_fib_result, ip6_mtu_from_fib6); and an IPv4 route with
+	// a gateway whose locked metric is 0 (`mtu lock 0`) caps its device's
+	// MTU at 576 (ip_dst_mtu_maybe_forward, ipv4_mtu).
+	MTULock bool
 }
 
 // NexthopObjConfig is a nexthop object (`ip nexthop add id ID ...`,

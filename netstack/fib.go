@@ -226,10 +226,8 @@ func isSkbForwardable(d *Device, b *skb.Buff) bool {
 //     -EHOSTUNREACH, -EACCES; fib6_type);
 //     FibLookupOutput restricts the lookup to the routes through Ifindex
 //     (flowi4_oif), a reject route still matching (routeOif);
-//   - with checkMTU, TotLen above the egress device's MTU is FRAG_NEEDED
-//     with the MTU in TotLen: ip_mtu_from_fib_result and
-//     ip6_mtu_from_fib6 take a learned path MTU (not modelled) or the
-//     device's, never the route's mtu metric (measured on 6.18);
+//   - with checkMTU, TotLen above the route's MTU (fibLookupMTU) is
+//     FRAG_NEEDED with the MTU in TotLen;
 //   - Ifindex becomes the egress device, RtMetric the route's metric, Dst
 //     the gateway if the route has one, Src (FibLookupSrc) the address
 //     inet_select_addr or ipv6_dev_get_saddr would pick (none for IPv6:
@@ -312,7 +310,7 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 	out := r.dev
 	mtu := 0
 	if checkMTU {
-		mtu = out.mtu // ip_mtu_from_fib_result, ip6_mtu_from_fib6: not the route's mtu metric
+		mtu = fibLookupMTU(ns, r, v6)
 		if int(p.TotLen) > mtu {
 			if s.prof.FibMTUResult {
 				p.TotLen = uint16(mtu)
@@ -368,6 +366,23 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 		p.TotLen = uint16(mtu)
 	}
 	return FibRetSuccess
+}
+
+// fibLookupMTU is the MTU bpf_fib_lookup checks TotLen against: the
+// route's mtu metric when locked (or, for IPv4, under
+// ip_forward_use_pmtu), else its device's MTU, at most IP_MAX_MTU for
+// IPv4 and at least IPV6_MIN_MTU for IPv6 (ip_mtu_from_fib_result,
+// ip6_mtu_from_fib6; the learned path MTUs they would take next are not
+// modelled). Unlike forwarding (route.mtuOf), an unlocked metric does not
+// count, and a locked 0 does not cap a gateway route at 576.
+func fibLookupMTU(ns *Netns, r *route, v6 bool) int {
+	if r.mtu > 0 && (r.mtuLocked || (!v6 && ns.fwdUsePMTU)) {
+		return r.mtu
+	}
+	if v6 {
+		return max(r.dev.mtu, ipv6MinMTU)
+	}
+	return min(r.dev.mtu, 0xffff)
 }
 
 // routeOif is the route fib_table_lookup (fib6_table_lookup) picks with

@@ -322,9 +322,12 @@ func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6, tunID uint64) {
 	}
 	// ip6_dst_mtu_maybe_forward(dst, true): the device's MTU (mtu6), at
 	// least IPV6_MIN_MTU; a route's mtu metric counts here only when
-	// locked (`mtu lock`, not modelled), and otherwise in
-	// __ip6_finish_output below.
-	mtu := max(out.mtu, ipv6MinMTU)
+	// locked (`mtu lock`), and otherwise in __ip6_finish_output below.
+	mtu := out.mtu
+	if r.mtuLocked && r.mtu > 0 {
+		mtu = r.mtu
+	}
+	mtu = max(mtu, ipv6MinMTU)
 	if b.Len() > mtu && b.Shinfo().GSOSize == 0 {
 		s.icmp6Send(b, ns, in, icmp6PktTooBig, 0, uint32(mtu))
 		s.drop(b, skb.DropPktTooBig, OpIP6Forward)

@@ -248,3 +248,106 @@ func TestRouteMTU(t *testing.T) {
 	_, err := New(cfg, Env{Alloc: s.a})
 	assert.ErrorIs(t, err, ErrConfig, "an mtu below 68")
 }
+
+// TestRouteMTULock: a locked route MTU (`mtu lock`) counts in
+// bpf_fib_lookup's MTU check (ip_mtu_from_fib_result, ip6_mtu_from_fib6)
+// and in ip6_forward's (packet too big before the hop limit's
+// decrement); an unlocked one counts in bpf_fib_lookup only under
+// ip_forward_use_pmtu (IPv4), and a locked 0 through a gateway is 576 in
+// IPv4 forwarding (TestKernelRouteMTULock measures the same on 6.18).
+func TestRouteMTULock(t *testing.T) {
+	const veth0 = 3
+	withRoutes := func(usePMTU bool) *Config {
+		cfg := fibTopology(true)
+		cfg.Namespaces[0].IPForwardUsePMTU = usePMTU
+		cfg.Routes = append(cfg.Routes,
+			RouteConfig{Dst: pfx("10.4.0.0/16"), Dev: "veth0", Via: addr("10.1.0.254"), MTU: 1300},
+			RouteConfig{Dst: pfx("10.3.0.0/16"), Dev: "veth0", Via: addr("10.1.0.254"), MTU: 1300, MTULock: true},
+			RouteConfig{Dst: pfx("10.2.0.0/16"), Dev: "veth0", Via: addr("10.1.0.254"), MTULock: true},
+			RouteConfig{Dst: pfx("fd00:4::/64"), Dev: "veth0", Via: addr("fd00:1::2"), MTU: 1300},
+			RouteConfig{Dst: pfx("fd00:3::/64"), Dev: "veth0", Via: addr("fd00:1::2"), MTU: 1300, MTULock: true})
+		cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "veth0", Addr: addr("fd00:1::2"), MAC: macB})
+		return cfg
+	}
+	for _, tc := range []struct {
+		name    string
+		usePMTU bool
+		dst     string
+		rc      int
+		mtu     uint16
+	}{
+		{"unlocked: the device's", false, "10.4.0.1", FibRetSuccess, 1400},
+		{"unlocked, ip_forward_use_pmtu: the route's", true, "10.4.0.1", FibRetFragNeeded, 1300},
+		{"locked: the route's", false, "10.3.0.1", FibRetFragNeeded, 1300},
+		{"locked 0: the device's", false, "10.2.0.1", FibRetSuccess, 1400},
+		{"IPv6 unlocked: the device's", false, "fd00:4::1", FibRetSuccess, 1400},
+		{"IPv6 unlocked, ip_forward_use_pmtu is IPv4's", true, "fd00:4::1", FibRetSuccess, 1400},
+		{"IPv6 locked: the route's", false, "fd00:3::1", FibRetFragNeeded, 1300},
+	} {
+		t.Run("bpf_fib_lookup/"+tc.name, func(t *testing.T) {
+			p := FibParams{Family: AFInet, Ifindex: 2, Src: addr("192.0.2.9"), Dst: addr(tc.dst), TotLen: 1350}
+			gw := "10.1.0.254"
+			mac := gwMAC
+			if addr(tc.dst).Is6() {
+				p.Family, p.Src, gw, mac = AFInet6, addr("2001:db8:1::9"), "fd00:1::2", macB
+			}
+			want := p
+			want.TotLen = tc.mtu
+			if tc.rc == FibRetSuccess {
+				want.Dst, want.Ifindex, want.Smac, want.Dmac = addr(gw), veth0, macA, mac
+				want.RtMetric = 0
+				if p.Family == AFInet6 {
+					want.RtMetric = ip6RtPrioUser
+				}
+			}
+			fibLookupCase(t, withRoutes(tc.usePMTU), "", false, 0, p, 0, tc.rc, want)
+		})
+	}
+
+	t.Run("IPv6 forwarding, locked", func(t *testing.T) {
+		var ptb [][]byte
+		cfg := withRoutes(false)
+		cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("2001:db8:1::9"), MAC: macB})
+		cfg.Options.Replies = true
+		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "out6", Hook: carrier.HookTCEgress, Dev: "eth0",
+			Prog: ProgramFunc(func(c *Ctx) int {
+				if d := c.Skb.Data()[ethHlen:]; d[6] == nexthdrICMPv6 && d[ip6Hlen] == icmp6PktTooBig {
+					ptb = append(ptb, append([]byte(nil), d[ip6Hlen:ip6Hlen+16]...))
+				}
+				return TCXNext
+			})})
+		s, te := newStack(t, cfg, "", nil, nil)
+		for i, dst := range []string{"fd00:4::1", "fd00:3::1"} {
+			f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: dst, dport: 2000, payload: 1300})
+			require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Tstamp: 1e15, Frame: f}))
+			s.Flush()
+		}
+		require.Len(t, ptb, 2)
+		assert.EqualValues(t, 63, ptb[0][8+7], "unlocked: ip6_fragment, the hop limit decremented")
+		assert.EqualValues(t, 1300, binary.BigEndian.Uint32(ptb[1][4:8]), "locked: packet too big names the route's MTU")
+		assert.EqualValues(t, 64, ptb[1][8+7], "locked: ip6_forward, the hop limit as it came")
+		assert.Equal(t, []string{"SKB_DROP_REASON_NOT_SPECIFIED@ip6_fragment", "SKB_DROP_REASON_PKT_TOO_BIG@ip6_forward"}, te.obs.dropReasons())
+	})
+
+	t.Run("IPv4 forwarding, locked 0 through a gateway", func(t *testing.T) {
+		var seen []icmpSeen
+		cfg := icmpTopology(true, &seen)
+		cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("10.2.0.0/16"), Dev: "veth0", Via: addr("10.1.0.254"), MTULock: true},
+			RouteConfig{Dst: pfx("10.1.0.2/32"), Dev: "veth0", MTULock: true})
+		s, _ := newStack(t, cfg, "", nil, nil)
+		for i, dst := range []string{"10.2.0.1", "10.1.0.2"} {
+			f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: dst, sport: 1, dport: 2000, payload: 600})
+			f[ethHlen+6] |= 0x40
+			setIPCsum(f[ethHlen:], ipHlen)
+			require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Tstamp: 1e15, Frame: f}))
+			s.Flush()
+		}
+		require.Len(t, seen, 1, "on link: the device's MTU, no error")
+		assert.Equal(t, uint8(icmpDestUnreach), seen[0].typ)
+		assert.EqualValues(t, 576, seen[0].rest, "fragmentation needed names 576")
+	})
+
+	cfg := fibTopology(true)
+	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("10.4.0.0/16"), Type: RouteBlackhole, MTULock: true})
+	assert.ErrorContains(t, newStackErr(t, cfg, ""), "mtu lock on a blackhole route")
+}

@@ -105,6 +105,7 @@ type Netns struct {
 	ignoreLD4, ignoreLD6 bool
 	arpIgnore            uint8       // net.ipv4.conf.all.arp_ignore (arp.go)
 	arpFilter            bool        // net.ipv4.conf.all.arp_filter
+	fwdUsePMTU           bool        // net.ipv4.ip_forward_use_pmtu
 	sendRedirects        bool        // IN_DEV_TX_REDIRECTS: conf.all or the device's send_redirects
 	sharedMedia          bool        // IN_DEV_SHARED_MEDIA
 	customLocal4         bool        // fib_has_custom_local_routes: an IPv4 RouteLocal route
@@ -154,6 +155,8 @@ type route struct {
 	metric uint32 // fib_priority (IPv4) or fib6_metric (IPv6)
 	reject int    // a reject route's lookup error (fib_props): -EINVAL, -EHOSTUNREACH, -EACCES; 0 for unicast
 	mtu    int    // the RTAX_MTU metric (0: none)
+	// mtuLocked: RTAX_LOCK has RTAX_MTU (`mtu lock`).
+	mtuLocked bool
 	// paths are a multipath route's next hops (multipath.go; nil for one
 	// path); dev and via are then the first path's.
 	paths []nexthop
@@ -167,10 +170,15 @@ type route struct {
 }
 
 // mtuOf is the MTU a packet routed by r leaves with: the route's mtu
-// metric, or its device's MTU.
+// metric, or its device's MTU. An IPv4 route through a gateway
+// (rt_uses_gateway) whose locked metric is 0 takes at most 576
+// (ip_dst_mtu_maybe_forward, ipv4_mtu: ip_mtu_locked).
 func (r *route) mtuOf() int {
 	if r.mtu > 0 {
 		return r.mtu
+	}
+	if r.mtuLocked && r.via.IsValid() && r.dev.mtu > 576 && r.dst.Addr().Is4() {
+		return 576
 	}
 	return r.dev.mtu
 }
@@ -681,6 +689,7 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("namespace %q: arp_ignore %d (want 0 to 8)", nc.Name, nc.ARPIgnore)
 		}
 		n.arpIgnore, n.arpFilter = uint8(nc.ARPIgnore), nc.ARPFilter
+		n.fwdUsePMTU = nc.IPForwardUsePMTU
 		n.sendRedirects, n.sharedMedia = !nc.NoSendRedirects, !nc.NoSharedMedia
 		n.echoIgnoreAll, n.echoBcast, n.errInboundIfaddr = nc.ICMPEchoIgnoreAll, nc.ICMPEchoAnswerBroadcasts, nc.ICMPErrorsUseInboundIfaddr
 		n.echo6IgnoreAll, n.echo6IgnoreMcast = nc.ICMPv6EchoIgnoreAll, nc.ICMPv6EchoIgnoreMulticast
@@ -1004,6 +1013,9 @@ func (s *Stack) build(maxVal int) error {
 		if rc.MTU != 0 && (rc.MTU < 68 || rc.MTU > 65535 || (rc.Type != "" && rc.Type != RouteUnicast)) {
 			return cfgErr("route %d: mtu %d (want 68 to 65535, on a unicast route)", i, rc.MTU)
 		}
+		if rc.MTULock && rc.Type != "" && rc.Type != RouteUnicast {
+			return cfgErr("route %d: mtu lock on a %s route (unicast routes only)", i, rc.Type)
+		}
 		// The table: main (0 too), or another one, which fib_new_table
 		// makes for the route's family; local routes go to local.
 		routes := &n.routes
@@ -1028,7 +1040,7 @@ func (s *Stack) build(maxVal int) error {
 		switch rc.Type {
 		case "", RouteUnicast:
 			// ip_metrics_convert: an RTAX_MTU above 65535 - 15 is that.
-			r := route{dst: dst.Masked(), dev: d, via: rc.Via, mtu: min(rc.MTU, 65535-15)}
+			r := route{dst: dst.Masked(), dev: d, via: rc.Via, mtu: min(rc.MTU, 65535-15), mtuLocked: rc.MTULock}
 			if dst.Addr().Is6() {
 				r.metric = ip6RtPrioUser
 			}

@@ -101,7 +101,8 @@
 //	                                   #  ignore_routes_with_linkdown and ipv6_...: lookups pass over next hops
 //	                                   #  through devices without carrier, arp_ignore (0-8: 1 the target on the
 //	                                   #  input device, 2 also in the sender's subnet, 3 not host scope, 8 never),
-//	                                   #  arp_filter (reply where the route back to the sender leaves)}
+//	                                   #  arp_filter (reply where the route back to the sender leaves),
+//	                                   #  ip_forward_use_pmtu (bpf_fib_lookup checks an unlocked route mtu too)}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - {name: k8s, bridge_nf_call_iptables: true}   # br_netfilter loaded (default false)
 //	  - pod
@@ -172,6 +173,8 @@
 //	  - {netns: host, dst: 10.0.0.0/24, dev: veth0, via: 10.0.0.2}   # dst "default" is 0.0.0.0/0
 //	  - {netns: pod, dst: 192.168.0.0/16, dev: lo, type: local}      # local table (RTN_LOCAL): AnyIP
 //	  - {dst: 10.9.0.0/16, dev: vx0, via: 10.1.0.2, mtu: 1450}  # mtu metric: forwarding, the host's own packets (not bpf_fib_lookup)
+//	  - {dst: 10.7.0.0/16, dev: veth0, via: 10.0.0.2, mtu: 1400, mtu_lock: true}   # mtu lock: bpf_fib_lookup and
+//	                                   # IPv6's ip6_forward check it too; a locked mtu 0 through a gateway is 576
 //	  - {dst: 10.8.0.0/16, dev: veth0, via: "fd00::2"}   # an IPv6 gateway for IPv4 (RFC 5549)
 //	  - {dst: 10.244.7.0/26, type: blackhole}   # also unreachable, prohibit, throw (no dev or via): a packet
 //	                                   # to forward is freed in ip_error (NOT_SPECIFIED; IPv6: IP_INNOROUTES but for

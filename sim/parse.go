@@ -300,7 +300,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		"drop_unicast_in_l2_multicast", "ipv6_drop_unicast_in_l2_multicast",
 		"fib_multipath_hash_policy", "ipv6_fib_multipath_hash_policy", "fib_multipath_hash_fields", "ipv6_fib_multipath_hash_fields",
 		"fib_multipath_hash_seed", "fib_multipath_use_neigh", "ignore_routes_with_linkdown", "ipv6_ignore_routes_with_linkdown",
-		"arp_ignore", "arp_filter")
+		"arp_ignore", "arp_filter", "ip_forward_use_pmtu")
 	if err != nil {
 		return ns, err
 	}
@@ -339,7 +339,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		{"ipv6_drop_unicast_in_l2_multicast", &ns.IPv6DropUnicastInL2Multicast},
 		{"ignore_routes_with_linkdown", &ns.IgnoreRoutesWithLinkdown},
 		{"ipv6_ignore_routes_with_linkdown", &ns.IPv6IgnoreRoutesWithLinkdown},
-		{"arp_filter", &ns.ARPFilter}} {
+		{"arp_filter", &ns.ARPFilter}, {"ip_forward_use_pmtu", &ns.IPForwardUsePMTU}} {
 		if v, ok := m[f.key]; ok {
 			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
 				return ns, err
@@ -737,7 +737,7 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 }
 
 func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
-	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "type", "mtu", "table", "nexthops", "nhid")
+	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "type", "mtu", "mtu_lock", "table", "nexthops", "nhid")
 	if err != nil {
 		return r, err
 	}
@@ -760,6 +760,8 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 				netstack.RouteBlackhole, netstack.RouteUnreachable, netstack.RouteProhibit, netstack.RouteThrow)
 		case "mtu":
 			r.MTU, err = d.intv(v, "route.mtu", 68, 65535)
+		case "mtu_lock":
+			r.MTULock, err = d.boolean(v, "route.mtu_lock")
 		case "table":
 			r.Table, err = d.table(v, "route.table")
 		case "nexthops":
@@ -779,7 +781,7 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 		err = d.errf(n, "route: a multipath route (nexthops) has no dev or via of its own and is unicast")
 	case r.Table == tableLocal && r.Type != netstack.RouteLocal, r.Table != 0 && r.Table != tableMain && r.Table != tableLocal && r.Type == netstack.RouteLocal:
 		err = d.errf(n, "route: table %d for a %s route (local routes go to table local, others to main or a table of their own)", r.Table, cmp.Or(r.Type, netstack.RouteUnicast))
-	case r.MTU != 0 && r.Type != "" && r.Type != netstack.RouteUnicast:
+	case (r.MTU != 0 || r.MTULock) && r.Type != "" && r.Type != netstack.RouteUnicast:
 		err = d.errf(n, "route: a %s route has no mtu", r.Type)
 	case r.Type == netstack.RouteLocal && r.Via.IsValid():
 		err = d.errf(n, "route: a local route has no via")

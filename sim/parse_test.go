@@ -356,9 +356,11 @@ func TestDocSchemaParses(t *testing.T) {
 	require.NoError(t, err, "the schema in doc.go:\n%s", y.String())
 	assert.Len(t, s.Stack.Programs, 15)
 	assert.Equal(t, netstack.RouteConfig{Netns: netstack.HostNetns, Dst: netip.MustParsePrefix("10.244.7.0/26"), Type: netstack.RouteBlackhole},
-		s.Stack.Routes[4])
+		s.Stack.Routes[5])
 	assert.Equal(t, 1450, s.Stack.Routes[2].MTU)
-	assert.Equal(t, "fd00::2", s.Stack.Routes[3].Via.String())
+	assert.True(t, s.Stack.Routes[3].MTULock)
+	assert.False(t, s.Stack.Routes[2].MTULock)
+	assert.Equal(t, "fd00::2", s.Stack.Routes[4].Via.String())
 	assert.Equal(t, []netstack.Action{{Kind: netstack.ActSetTunnelKey, Value: 42, Via: netip.MustParseAddr("192.0.2.2")},
 		{Kind: netstack.ActGetTunnelKey}}, s.Stack.Programs[14].Actions)
 	assert.Equal(t, []netstack.Action{{Kind: netstack.ActFibForward, Index: netstack.FibNoNeighRedirect},

@@ -3068,8 +3068,10 @@ var List = []Mutant{
 	{
 		Name: "ip6-forward-route-mtu",
 		File: "netstack/ip6.go",
-		Old:  `	mtu := max(out.mtu, ipv6MinMTU)`,
-		New:  `	mtu := max(r.mtuOf(), ipv6MinMTU)`,
+		Old:  `	mtu := out.mtu
+	if r.mtuLocked`,
+		New:  `	mtu := r.mtuOf()
+	if r.mtuLocked`,
 		Desc: "ip6_forward checks the device's MTU: an unlocked route mtu metric counts only in ip6_fragment",
 		Pkgs: []string{"./netstack"},
 	},
@@ -3092,8 +3094,8 @@ var List = []Mutant{
 	{
 		Name: "route-mtu-metric-unclamped",
 		File: "netstack/stack.go",
-		Old:  `mtu: min(rc.MTU, 65535-15)}`,
-		New:  `mtu: rc.MTU}`,
+		Old:  `mtu: min(rc.MTU, 65535-15),`,
+		New:  `mtu: rc.MTU,`,
 		Desc: "ip_metrics_convert clamps RTAX_MTU to 65535 - 15",
 		Pkgs: []string{"./netstack"},
 	},
@@ -3111,6 +3113,38 @@ var List = []Mutant{
 		Old:  `		if dc.GroupFwdMask&0x2 != 0 {`,
 		New:  `		if dc.GroupFwdMask&0x7 != 0 {`,
 		Desc: "br_setport refuses only BR_GROUPFWD_MACPAUSE in a port's group_fwd_mask",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "ip6-forward-lock-ignored",
+		File: "netstack/ip6.go",
+		Old:  `	if r.mtuLocked && r.mtu > 0 {`,
+		New:  `	if false && r.mtuLocked && r.mtu > 0 {`,
+		Desc: "ip6_dst_mtu_maybe_forward takes a locked route MTU in ip6_forward",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "fib-lookup-mtu-lock-ignored",
+		File: "netstack/fib.go",
+		Old:  `	if r.mtu > 0 && (r.mtuLocked || (!v6 && ns.fwdUsePMTU)) {`,
+		New:  `	if r.mtu > 0 && (!v6 && ns.fwdUsePMTU) {`,
+		Desc: "ip_mtu_from_fib_result and ip6_mtu_from_fib6 take a locked route MTU",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "fib-lookup-use-pmtu-ignored",
+		File: "netstack/fib.go",
+		Old:  `	if r.mtu > 0 && (r.mtuLocked || (!v6 && ns.fwdUsePMTU)) {`,
+		New:  `	if r.mtu > 0 && r.mtuLocked {`,
+		Desc: "ip_mtu_from_fib_result takes the route's MTU under ip_forward_use_pmtu",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "route-mtu-lock-zero-uncapped",
+		File: "netstack/stack.go",
+		Old:  `	if r.mtuLocked && r.via.IsValid() && r.dev.mtu > 576 && r.dst.Addr().Is4() {`,
+		New:  `	if r.mtuLocked && r.via.IsValid() && r.dev.mtu > 576 && r.dst.Addr().Is6() {`,
+		Desc: "ip_dst_mtu_maybe_forward caps a gateway route's locked MTU of 0 at 576",
 		Pkgs: []string{"./netstack"},
 	},
 }
