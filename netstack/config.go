@@ -637,8 +637,9 @@ type RouteConfig struct {
 	// (ip_dst_mtu_maybe_forward); IPv6 checks the device's MTU in
 	// ip6_forward (an unlocked metric does not count there) and the
 	// route's in ip6_fragment after the hop limit's decrement, answering
-	// packet too big and freeing the packet. bpf_fib_lookup ignores it (the
-	// device's MTU, as 6.18 does). The host's own packets (its sockets'
+	// packet too big and freeing the packet. bpf_fib_lookup ignores it
+	// unless locked (MTULock) or under ip_forward_use_pmtu (the device's
+	// MTU, as 6.18 does). The host's own packets (its sockets'
 	// datagrams and segments, its answers, a tunnel's outer packets)
 	// leave by it too (dst_mtu: __ip_append_data, ip_skb_dst_mtu,
 	// tcp_sync_mss, __icmp_send's room).
