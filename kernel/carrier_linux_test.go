@@ -13,6 +13,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
@@ -307,6 +308,21 @@ func ifaceRunning(t *testing.T, n *Netns, dev string) bool {
 	return running
 }
 
+// xdpRedirectProg is an XDP program that returns bpf_redirect(ifindex,
+// 0).
+func xdpRedirectProg(t *testing.T, ifindex int) *ebpf.Program {
+	t.Helper()
+	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.XDP, License: "GPL", Instructions: asm.Instructions{
+		asm.Mov.Imm(asm.R1, int32(ifindex)),
+		asm.Mov.Imm(asm.R2, 0),
+		asm.FnRedirect.Call(),
+		asm.Return(),
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
 // redirectProg is a tc program that returns bpf_redirect(ifindex, flags)
 // for IPv4 packets.
 func redirectProg(t *testing.T, ifindex int, flags int32) *ebpf.Program {
@@ -332,8 +348,11 @@ func redirectProg(t *testing.T, ifindex int, flags int32) *ebpf.Program {
 // (____dev_forward_skb's kfree_skb: NOT_SPECIFIED at hA); or out of d0,
 // whose peer d1 takes it (OTHERHOST at d1) or refuses it above its MTU
 // (NOT_SPECIFIED at d0), or out of d2, whose queues hold noop_qdisc
-// (QDISC_DROP at d2, after its tc egress). The first drop on hA, d0, d1
-// and d2, in the kernel and in the model.
+// (QDISC_DROP at d2, after its tc egress). A generic XDP program on hA
+// redirecting out of d4, whose peer d5 is down, skips d4's qdisc
+// (generic_xdp_tx): veth_xmit's ____dev_forward_skb frees the frame
+// (NOT_SPECIFIED at d4). The first drop on hA and the veths, in the
+// kernel and in the model.
 func TestKernelRedirectTargetState(t *testing.T) {
 	testutil.KernelTests(t)
 	probe, err := NewMetaProbe(false)
@@ -344,13 +363,16 @@ func TestKernelRedirectTargetState(t *testing.T) {
 		target  string
 		ingress bool
 		payload int
+		xdp     bool // a generic XDP program redirects, not tc
 	}{
-		{"into d0, small", "d0", true, 16},
-		{"into d0, above its MTU", "d0", true, 1300},
-		{"into d2, down", "d2", true, 16},
-		{"out of d0, small", "d0", false, 16},
-		{"out of d0, above its MTU", "d0", false, 1300},
-		{"out of d2, down", "d2", false, 16},
+		{"into d0, small", "d0", true, 16, false},
+		{"into d0, above its MTU", "d0", true, 1300, false},
+		{"into d2, down", "d2", true, 16, false},
+		{"out of d0, small", "d0", false, 16, false},
+		{"out of d0, above its MTU", "d0", false, 1300, false},
+		{"out of d2, down", "d2", false, 16, false},
+		{"generic XDP, out of d4, its peer down", "d4", false, 16, true},
+		{"generic XDP, out of d0", "d0", false, 16, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := newICMPTopo(t)
@@ -359,17 +381,25 @@ func TestKernelRedirectTargetState(t *testing.T) {
 				{"link", "set", "d0", "up"},
 				{"link", "set", "d1", "up"},
 				{"link", "add", "d2", "type", "veth", "peer", "name", "d3"},
+				{"link", "add", "d4", "type", "veth", "peer", "name", "d5"},
+				{"link", "set", "d4", "up"},
 			} {
 				require.NoError(t, tp.h.IP(c...), "%v", c)
 			}
 			waitRunning(t, tp.h, "d0")
+			waitNoCarrier(t, tp.h, "d4")
 			idx, err := tp.h.Ifindex(tc.target)
 			require.NoError(t, err)
 			flags := int32(0)
 			if tc.ingress {
 				flags = 1 // BPF_F_INGRESS
 			}
-			l, err := attachTCXIn(tp.h, tp.hA, redirectProg(t, idx, flags), ebpf.AttachTCXIngress)
+			var l link.Link
+			if tc.xdp {
+				l, err = attachXDPIn(tp.h, tp.hA, xdpRedirectProg(t, idx), true)
+			} else {
+				l, err = attachTCXIn(tp.h, tp.hA, redirectProg(t, idx, flags), ebpf.AttachTCXIngress)
+			}
 			require.NoError(t, err)
 			t.Cleanup(func() { l.Close() })
 			pkt := udp4Packet(netip.MustParseAddr(icmpAddrA).As4(), netip.MustParseAddr(icmpAddrH).As4(), 40000, 9999, tc.payload)
@@ -380,19 +410,33 @@ func TestKernelRedirectTargetState(t *testing.T) {
 			vA, err := tp.a.Ifindex("vA")
 			require.NoError(t, err)
 			watch := []string{tp.hA, "d0", "d1", "d2"}
+			if tc.xdp {
+				watch = []string{tp.hA, "d0", "d1", "d4"}
+			}
 			kern := watchDrops(t, probe, watch, func() { sendFrame(t, tp.a, vA, net.HardwareAddr(frame[0:6]), frame) })
 			t.Logf("kernel: %v", kern)
 
-			cfg := tp.model(netstack.NamespaceConfig{}, netstack.ProgramConfig{Name: "r", Hook: carrier.HookTCIngress, Netns: "H", Dev: "hA",
+			hook := carrier.HookTCIngress
+			if tc.xdp {
+				hook = carrier.HookXDP
+			}
+			cfg := tp.model(netstack.NamespaceConfig{}, netstack.ProgramConfig{Name: "r", Hook: hook, Netns: "H", Dev: "hA",
 				Actions: []netstack.Action{{Kind: netstack.ActRedirect, Target: tc.target, Ingress: tc.ingress}}})
-			tp.rxAtH(cfg)
+			tp.rxAtH(cfg) // Devices[0] is hA now
+			if tc.xdp {
+				cfg.Devices[0].XDP = "generic"
+			}
 			cfg.Devices = append(cfg.Devices, netstack.DeviceConfig{Name: "d0", Kind: netstack.KindVeth, Netns: "H", MTU: 1280, Peer: "d1", PeerNetns: "H"},
-				netstack.DeviceConfig{Name: "d2", Kind: netstack.KindVeth, Netns: "H", Down: true, Peer: "d3", PeerNetns: "H"})
+				netstack.DeviceConfig{Name: "d2", Kind: netstack.KindVeth, Netns: "H", Down: true, Peer: "d3", PeerNetns: "H"},
+				netstack.DeviceConfig{Name: "d4", Kind: netstack.KindVeth, Netns: "H", Peer: "d5", PeerNetns: "H", PeerDown: true})
 			obs := &devDrops{}
 			var model map[string]string
-			runModel(t, cfg, obs, frame, func(s *netstack.Stack) {
-				model = obs.firsts(s, map[string][2]string{tp.hA: {"H", "hA"}, "d0": {"H", "d0"}, "d1": {"H", "d1"}, "d2": {"H", "d2"}})
-			})
+			names := map[string][2]string{}
+			for _, d := range watch {
+				names[d] = [2]string{"H", d}
+			}
+			names[tp.hA] = [2]string{"H", "hA"}
+			runModel(t, cfg, obs, frame, func(s *netstack.Stack) { model = obs.firsts(s, names) })
 			require.Equal(t, kern, model, "model")
 		})
 	}

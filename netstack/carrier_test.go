@@ -542,24 +542,35 @@ func TestRedirectTargetState(t *testing.T) {
 		name, prof, target string
 		ingress            bool
 		want               string
+		xdp                bool // a generic XDP program redirects
 	}{
-		{"into a smaller MTU", "", "d0", true, "SKB_DROP_REASON_OTHERHOST@ip_rcv_core"},
-		{"into a smaller MTU, v5.10", "v5.10", "d0", true, "SKB_DROP_REASON_NOT_SPECIFIED@__dev_forward_skb"},
-		{"into a device that is down", "", "d2", true, "SKB_DROP_REASON_NOT_SPECIFIED@__dev_forward_skb"},
-		{"out to a peer with a smaller MTU", "", "d0", false, "SKB_DROP_REASON_NOT_SPECIFIED@__dev_forward_skb"},
-		{"out of a large MTU to a peer with a smaller one", "", "d4", false, "SKB_DROP_REASON_NOT_SPECIFIED@__dev_forward_skb"},
-		{"out of a large MTU to a peer with a large one", "", "d6", false, "SKB_DROP_REASON_OTHERHOST@ip_rcv_core"},
-		{"out of a device that is down", "", "d2", false, "SKB_DROP_REASON_QDISC_DROP@qdisc_enqueue"},
-		{"out of a NIC that is down", "", "n0", false, "SKB_DROP_REASON_QDISC_DROP@qdisc_enqueue"},
+		{"into a smaller MTU", "", "d0", true, "SKB_DROP_REASON_OTHERHOST@ip_rcv_core", false},
+		{"into a smaller MTU, v5.10", "v5.10", "d0", true, "SKB_DROP_REASON_NOT_SPECIFIED@__dev_forward_skb", false},
+		{"into a device that is down", "", "d2", true, "SKB_DROP_REASON_NOT_SPECIFIED@__dev_forward_skb", false},
+		{"out to a peer with a smaller MTU", "", "d0", false, "SKB_DROP_REASON_NOT_SPECIFIED@__dev_forward_skb", false},
+		{"out of a large MTU to a peer with a smaller one", "", "d4", false, "SKB_DROP_REASON_NOT_SPECIFIED@__dev_forward_skb", false},
+		{"out of a large MTU to a peer with a large one", "", "d6", false, "SKB_DROP_REASON_OTHERHOST@ip_rcv_core", false},
+		{"out of a device that is down", "", "d2", false, "SKB_DROP_REASON_QDISC_DROP@qdisc_enqueue", false},
+		{"out of a NIC that is down", "", "n0", false, "SKB_DROP_REASON_QDISC_DROP@qdisc_enqueue", false},
+		{"generic XDP, out of a veth whose peer is down", "", "d8", false, "SKB_DROP_REASON_NOT_SPECIFIED@__dev_forward_skb", true},
+		{"generic XDP, out of a veth whose peer is up", "", "d6", false, "SKB_DROP_REASON_OTHERHOST@ip_rcv_core", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := fibTopology(true, ProgramConfig{Name: "r", Hook: carrier.HookTCIngress, Dev: "eth0",
+			hook := carrier.HookTCIngress
+			if tc.xdp {
+				hook = carrier.HookXDP
+			}
+			cfg := fibTopology(true, ProgramConfig{Name: "r", Hook: hook, Dev: "eth0",
 				Actions: []Action{{Kind: ActRedirect, Target: tc.target, Ingress: tc.ingress}}})
+			if tc.xdp {
+				cfg.Devices[0].XDP = "generic"
+			}
 			cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "d0", Kind: KindVeth, MTU: 1280, Peer: "d1"},
 				DeviceConfig{Name: "d2", Kind: KindVeth, Down: true, Peer: "d3"},
 				DeviceConfig{Name: "d4", Kind: KindVeth, MTU: 9000, Peer: "d5", PeerMTU: 1280},
 				DeviceConfig{Name: "d6", Kind: KindVeth, MTU: 9000, Peer: "d7"},
-				DeviceConfig{Name: "n0", Kind: KindNIC, Down: true})
+				DeviceConfig{Name: "n0", Kind: KindNIC, Down: true},
+				DeviceConfig{Name: "d8", Kind: KindVeth, Peer: "d9", PeerDown: true})
 			s, te := newStack(t, cfg, tc.prof, nil, nil)
 			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "192.0.2.1",
 				sport: 1000, dport: 2000, payload: 1300})}))

@@ -1002,14 +1002,13 @@ func (s *Stack) devXmitRaw(b *skb.Buff, d *Device) {
 
 // vethXmit models veth_xmit -> veth_forward_skb -> __dev_forward_skb on
 // the peer (scrub, priority 0, eth_type_trans), then the peer's receive
-// (native XDP through its NAPI, or __netif_rx).
+// (native XDP through its NAPI, or __netif_rx). A peer that is down
+// refuses the frame in ____dev_forward_skb (kfree_skb: NOT_SPECIFIED);
+// only a generic XDP redirect, which skips the qdisc of a device without
+// carrier, gets there.
 func (s *Stack) vethXmit(b *skb.Buff, d *Device) {
 	p := d.peer
 	s.traceOp(LayerDev, OpVethXmit, b)
-	if p == nil || !p.up {
-		s.drop(b, skb.DropDevReady, OpVethXmit)
-		return
-	}
 	eligible := vethGROEligible(b, d, p) // veth_xmit: before veth_forward_skb
 	if !s.devForwardSkb(b, p) {
 		return

@@ -3147,4 +3147,18 @@ var List = []Mutant{
 		Desc: "ip_dst_mtu_maybe_forward caps a gateway route's locked MTU of 0 at 576",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "veth-xmit-peer-dev-ready",
+		File: "netstack/tx.go",
+		Old:  `	s.traceOp(LayerDev, OpVethXmit, b)
+	eligible`,
+		New:  `	s.traceOp(LayerDev, OpVethXmit, b)
+	if !p.up {
+		s.drop(b, skb.DropDevReady, OpVethXmit)
+		return
+	}
+	eligible`,
+		Desc: "veth_xmit leaves a peer that is down to ____dev_forward_skb (kfree_skb: NOT_SPECIFIED)",
+		Pkgs: []string{"./netstack"},
+	},
 }
