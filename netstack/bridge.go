@@ -10,66 +10,69 @@ import (
 // maxFDB bounds a bridge's learned addresses in the model.
 const maxFDB = 256
 
-// fdbLearn models br_fdb_update(): a known address moves to the port the
-// frame came in on unless its entry is sticky (BR_FDB_STICKY; a static
-// entry without it roams like a learned one); a new one is learned.
-func (br *Device) fdbLearn(mac [6]byte, port *Device) {
+// fdbLearn models br_fdb_update(): a known address (in VLAN vid) moves to
+// the port the frame came in on unless its entry is sticky
+// (BR_FDB_STICKY; a static entry without it roams like a learned one); a
+// new one is learned.
+func (br *Device) fdbLearn(mac [6]byte, vid uint16, port *Device) {
 	if isMulticastMAC(mac[:]) {
 		return
 	}
-	if i := br.fdbIdx.find(mac); i >= 0 {
+	if i := br.fdbIdx.find(mac, vid); i >= 0 {
 		if e := &br.fdb[i]; !e.sticky {
 			e.port = port
 		}
 		return
 	}
 	if len(br.fdb) < maxFDB {
-		br.fdbAdd(fdbEntry{mac: mac, port: port})
+		br.fdbAdd(fdbEntry{mac: mac, vid: vid, port: port})
 	}
 }
 
-// fdbFind models br_fdb_find_rcu: the port of mac's entry, or nil.
-func (br *Device) fdbFind(mac [6]byte) *Device {
-	if i := br.fdbIdx.find(mac); i >= 0 {
+// fdbFind models br_fdb_find_rcu: the port of the entry of mac in VLAN
+// vid (0 without filtering), or nil.
+func (br *Device) fdbFind(mac [6]byte, vid uint16) *Device {
+	if i := br.fdbIdx.find(mac, vid); i >= 0 {
 		return br.fdb[i].port
 	}
 	return nil
 }
 
-// fdbAdd appends e, whose address the database does not hold, and indexes
-// it.
+// fdbAdd appends e, whose address and VLAN the database does not hold,
+// and indexes it.
 func (br *Device) fdbAdd(e fdbEntry) {
-	br.fdbIdx.insert(e.mac, len(br.fdb))
+	br.fdbIdx.insert(e.mac, e.vid, len(br.fdb))
 	br.fdb = append(br.fdb, e)
 }
 
-// fdbIndex finds a bridge's FDB entries by address (the kernel's fdb
-// rhashtable): an open-addressing table with linear probing of
-// 2*maxFDB slots, allocated at the first insert. Entries are never
-// removed (the model does not age them).
+// fdbIndex finds a bridge's FDB entries by address and VLAN (the
+// kernel's fdb rhashtable, keyed by struct net_bridge_fdb_key): an
+// open-addressing table with linear probing of 2*maxFDB slots, allocated
+// at the first insert. Entries are never removed (the model does not age
+// them).
 type fdbIndex struct {
 	slots []fdbSlot
 }
 
 type fdbSlot struct {
-	key uint64 // the address's bytes, big-endian
+	key uint64 // the VLAN, then the address's bytes, big-endian
 	idx int32  // index in the fdb + 1 (0: a free slot)
 }
 
 const fdbIndexBits = 9 // 1<<fdbIndexBits >= 2*maxFDB
 
-func fdbKey(mac [6]byte) uint64 {
-	return uint64(mac[0])<<40 | uint64(mac[1])<<32 | uint64(mac[2])<<24 | uint64(mac[3])<<16 | uint64(mac[4])<<8 | uint64(mac[5])
+func fdbKey(mac [6]byte, vid uint16) uint64 {
+	return uint64(vid)<<48 | uint64(mac[0])<<40 | uint64(mac[1])<<32 | uint64(mac[2])<<24 | uint64(mac[3])<<16 | uint64(mac[4])<<8 | uint64(mac[5])
 }
 
 func fdbHome(key uint64) int { return int((key * 0x9e3779b97f4a7c15) >> (64 - fdbIndexBits)) }
 
-// find returns the fdb index of mac's entry, or -1.
-func (t *fdbIndex) find(mac [6]byte) int {
+// find returns the fdb index of the entry of mac in VLAN vid, or -1.
+func (t *fdbIndex) find(mac [6]byte, vid uint16) int {
 	if t.slots == nil {
 		return -1
 	}
-	key := fdbKey(mac)
+	key := fdbKey(mac, vid)
 	mask := len(t.slots) - 1
 	for i := fdbHome(key); ; i = (i + 1) & mask {
 		sl := &t.slots[i]
@@ -79,14 +82,14 @@ func (t *fdbIndex) find(mac [6]byte) int {
 	}
 }
 
-func (t *fdbIndex) insert(mac [6]byte, idx int) {
+func (t *fdbIndex) insert(mac [6]byte, vid uint16, idx int) {
 	if t.slots == nil {
 		t.slots = make([]fdbSlot, 1<<fdbIndexBits)
 	}
 	if idx >= len(t.slots)-1 {
 		panic("netstack: fdb index over its bound")
 	}
-	key := fdbKey(mac)
+	key := fdbKey(mac, vid)
 	mask := len(t.slots) - 1
 	i := fdbHome(key)
 	for t.slots[i].idx != 0 {
@@ -137,19 +140,25 @@ func (s *Stack) brHandleFrame(b *skb.Buff, port *Device) bool {
 		return true
 	}
 	s.traceOp(LayerBridge, OpBridgeRx, b)
+	vid, ok := s.brAllowedIngress(b, br, port.brVLAN)
+	if !ok {
+		return true
+	}
 	mac = b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
 	dst, src := [6]byte(mac[0:6]), [6]byte(mac[6:12])
 	if !port.brNoLearn {
-		br.fdbLearn(src, port) // BR_LEARNING
+		br.fdbLearn(src, vid, port) // BR_LEARNING
 	}
-	if dst == br.mac {
+	// The bridge's own address is a local entry in VLAN 0 and in each
+	// VLAN of its own group (br_fdb_add_local with the brentry).
+	if dst == br.mac && (vid == 0 || br.brVLAN.has(vid)) {
 		s.brPassFrameUp(b, br)
 		return true
 	}
 	local := isMulticastMAC(dst[:])
 	if !local {
-		if to := br.fdbFind(dst); to != nil {
-			if !brShouldDeliver(port, to) {
+		if to := br.fdbFind(dst, vid); to != nil {
+			if !brShouldDeliver(port, to, b) {
 				s.drop(b, skb.DropNotSpecified, OpBridgeForward) // br_forward: kfree_skb
 				return true
 			}
@@ -186,8 +195,10 @@ func (s *Stack) brLinkLocal(b *skb.Buff, port *Device, ll byte) rxHandlerResult 
 		return rxHandlerAnother
 	}
 	if !port.brNoLearn && port.brForwarding() {
-		mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
-		port.master.fdbLearn([6]byte(mac[6:12]), port)
+		if vid, ok := brShouldLearn(port, b); ok {
+			mac := b.Head()[b.MacHeader() : b.MacHeader()+ethHlen]
+			port.master.fdbLearn([6]byte(mac[6:12]), vid, port)
+		}
 	}
 	return rxHandlerPass
 }
@@ -213,9 +224,17 @@ func BridgeConfigError(dc *DeviceConfig) string {
 	return ""
 }
 
-// brPassFrameUp models br_pass_frame_up: skb->dev = the bridge,
-// netif_receive_skb (the bridge's own rx path).
+// brPassFrameUp models br_pass_frame_up: with VLAN filtering the frame's
+// VLAN must be in the bridge's own group (br_allowed_egress, else
+// kfree_skb at the port: NOT_SPECIFIED) and leaves its tag if untagged
+// there (br_handle_vlan); skb->dev = the bridge, netif_receive_skb (the
+// bridge's own rx path).
 func (s *Stack) brPassFrameUp(b *skb.Buff, br *Device) {
+	if !brAllowedEgress(br, br.brVLAN, b) {
+		s.drop(b, skb.DropNotSpecified, OpBridgeRx)
+		return
+	}
+	brHandleVlan(br, br.brVLAN, b)
 	setDev(b, br)
 	if [6]byte(b.Head()[b.MacHeader():b.MacHeader()+6]) == br.mac {
 		b.H().PktType = skb.PacketHost
@@ -223,13 +242,13 @@ func (s *Stack) brPassFrameUp(b *skb.Buff, br *Device) {
 	s.netifReceive(b)
 }
 
-// brShouldDeliver models should_deliver for a frame that came in by
+// brShouldDeliver models should_deliver for frame b that came in by
 // port from (nil: the bridge device sent it) and would leave by p: p
-// forwards (brForwarding), and the frame goes not back out of its own
-// port unless p is in hairpin mode, and not between two isolated ports
-// (br_skb_isolated).
-func brShouldDeliver(from, p *Device) bool {
-	if !p.brForwarding() {
+// forwards (brForwarding), the frame's VLAN is p's (br_allowed_egress),
+// and the frame goes not back out of its own port unless p is in hairpin
+// mode, and not between two isolated ports (br_skb_isolated).
+func brShouldDeliver(from, p *Device, b *skb.Buff) bool {
+	if !p.brForwarding() || !brAllowedEgress(p.master, p.brVLAN, b) {
 		return false
 	}
 	if from == nil {
@@ -259,7 +278,7 @@ func (s *Stack) brFlood(b *skb.Buff, br, from *Device, keep bool) {
 	dst := [6]byte(b.Head()[b.MacHeader() : b.MacHeader()+6])
 	unicast, bcast := !isMulticastMAC(dst[:]), dst == broadcastMAC
 	for _, p := range br.ports {
-		if !brShouldDeliver(from, p) {
+		if !brShouldDeliver(from, p, b) {
 			continue
 		}
 		switch {
@@ -290,7 +309,8 @@ func (s *Stack) brFlood(b *skb.Buff, br, from *Device, keep bool) {
 }
 
 // brForward models __br_forward -> br_forward_finish ->
-// br_dev_queue_push_xmit: skb->dev = the port, br_netfilter's
+// br_dev_queue_push_xmit: br_handle_vlan (an untagged VLAN of the port
+// loses its tag), skb->dev = the port, br_netfilter's
 // NF_BR_FORWARD and NF_BR_POST_ROUTING hooks for a frame the bridge
 // received (brNFForward; a frame the bridge device sends, localOrig, goes
 // through NF_BR_LOCAL_OUT instead, where br_netfilter has no hook, and
@@ -298,6 +318,7 @@ func (s *Stack) brFlood(b *skb.Buff, br, from *Device, keep bool) {
 // skb_clear_tstamp, skb_push(ETH_HLEN), dev_queue_xmit. Takes ownership of
 // skb.
 func (s *Stack) brForward(b *skb.Buff, to *Device, localOrig bool) {
+	brHandleVlan(to.master, to.brVLAN, b)
 	setDev(b, to)
 	if !localOrig && b.ExtFind(skb.ExtBridgeNF) != nil && !brNFForward(b, to) {
 		s.drop(b, skb.DropNetfilterDrop, OpBridgeForward)
@@ -311,8 +332,9 @@ func (s *Stack) brForward(b *skb.Buff, to *Device, localOrig bool) {
 
 // brDevXmit models br_dev_xmit (the bridge device transmitting a locally
 // generated frame, data at the mac header): memset(skb->cb, 0,
-// sizeof(struct br_input_skb_cb)), then the destination's port from the
-// FDB, or a flood to every port.
+// sizeof(struct br_input_skb_cb)), br_allowed_ingress through the bridge's
+// own VLAN group (the pvid tags the frame), then the destination's port
+// from the FDB, or a flood to every port.
 func (s *Stack) brDevXmit(b *skb.Buff, br *Device) {
 	clear(b.H().CB[:sizeofBrInputSkbCB])
 	mac := b.Data()
@@ -321,10 +343,14 @@ func (s *Stack) brDevXmit(b *skb.Buff, br *Device) {
 		return
 	}
 	b.Pull(ethHlen)
+	vid, ok := s.brAllowedIngress(b, br, br.brVLAN)
+	if !ok {
+		return
+	}
 	dst := [6]byte(mac[0:6])
 	if !isMulticastMAC(dst[:]) {
-		if to := br.fdbFind(dst); to != nil {
-			if !brShouldDeliver(nil, to) {
+		if to := br.fdbFind(dst, vid); to != nil {
+			if !brShouldDeliver(nil, to, b) {
 				s.drop(b, skb.DropNotSpecified, OpBridgeForward) // br_forward: kfree_skb
 				return
 			}

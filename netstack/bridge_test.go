@@ -69,10 +69,10 @@ func TestFDBLearnSticky(t *testing.T) {
 	br := &Device{}
 	br.fdbAdd(fdbEntry{mac: macA, port: pa, static: true})
 	br.fdbAdd(fdbEntry{mac: macB, port: pa, static: true, sticky: true})
-	br.fdbLearn(macA, pb)
-	br.fdbLearn(macB, pb)
-	require.Same(t, pb, br.fdbFind(macA), "a static entry roams")
-	require.Same(t, pa, br.fdbFind(macB), "a sticky entry stays")
+	br.fdbLearn(macA, 0, pb)
+	br.fdbLearn(macB, 0, pb)
+	require.Same(t, pb, br.fdbFind(macA, 0), "a static entry roams")
+	require.Same(t, pa, br.fdbFind(macB, 0), "a sticky entry stays")
 }
 
 // TestFDBMatchesList learns random addresses (unicast and multicast,
@@ -102,7 +102,7 @@ func TestFDBMatchesList(t *testing.T) {
 			mac := macs.Draw(rt, "mac")
 			if rapid.Bool().Draw(rt, "learn") {
 				p := ports[rapid.IntRange(0, len(ports)-1).Draw(rt, "port")]
-				br.fdbLearn(mac, p)
+				br.fdbLearn(mac, 0, p)
 				switch {
 				case isMulticastMAC(mac[:]):
 				case find(mac) != nil:
@@ -115,7 +115,7 @@ func TestFDBMatchesList(t *testing.T) {
 					ref = append(ref, fdbEntry{mac: mac, port: p})
 				}
 			}
-			require.Same(rt, find(mac), br.fdbFind(mac), "%x", mac)
+			require.Same(rt, find(mac), br.fdbFind(mac, 0), "%x", mac)
 		}
 		require.Equal(rt, ref, br.fdb)
 	})
@@ -263,9 +263,9 @@ func TestBridgeNoLearning(t *testing.T) {
 		require.Equal(t, uint64(1), te.obs.delivered(DeliverSocket))
 		br := s.Netns(HostNetns).dev("br0")
 		if learn {
-			require.NotNil(t, br.fdbFind(macA), "learned")
+			require.NotNil(t, br.fdbFind(macA, 0), "learned")
 		} else {
-			require.Nil(t, br.fdbFind(macA), "learning off")
+			require.Nil(t, br.fdbFind(macA, 0), "learning off")
 		}
 	}
 	cfg := &Config{Devices: []DeviceConfig{{Name: "eth0", Kind: KindNIC, Hairpin: true}}}

@@ -396,7 +396,7 @@ func TestBridgeLinkLocal(t *testing.T) {
 				name = "p1"
 			}
 			require.Equal(t, tc.want, d.Reason.Name()+"@"+name)
-			require.Equal(t, tc.learnt, s.Device("", "br0").fdbFind(macB) != nil, "learnt")
+			require.Equal(t, tc.learnt, s.Device("", "br0").fdbFind(macB, 0) != nil, "learnt")
 		})
 	}
 }

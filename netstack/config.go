@@ -404,6 +404,18 @@ type DeviceConfig struct {
 	// bridge_slave group_fwd_mask M`) bit 1 (BR_GROUPFWD_MACPAUSE). Both
 	// refusals are the kernel's EINVAL (BridgeConfigError).
 	GroupFwdMask uint16
+	// VLANFiltering turns a bridge's VLAN filtering on (`ip link add BR
+	// type bridge vlan_filtering 1`, brvlan.go). VLANDefaultPVID is its
+	// vlan_default_pvid (0: the kernel's 1), which the bridge device and
+	// every port get as pvid, untagged; NoDefaultPVID is
+	// `vlan_default_pvid 0` (none).
+	VLANFiltering   bool
+	VLANDefaultPVID int
+	NoDefaultPVID   bool
+	// VLANs change a bridge's own VLAN group (`bridge vlan add dev BR vid
+	// N self`) or a port's (`bridge vlan add dev PORT vid N`), in order,
+	// after the default pvid. They count only with VLANFiltering.
+	VLANs []BridgeVLAN
 	// Local and Remote are a tunnel's endpoints (in LinkNetns); VNI is the
 	// VXLAN/Geneve id or the GRE key; Port the UDP port of a UDP tunnel.
 	// Their family is the underlay's: IPv4 for gre, gretap, ipip and sit;
@@ -654,6 +666,17 @@ type RouteConfig struct {
 	MTULock bool
 }
 
+// BridgeVLAN is one `bridge vlan add` (or, with Del, `bridge vlan del`)
+// of VID (1 to 4094) on a bridge or a port: PVID makes it the port VLAN id
+// that untagged and priority-tagged frames take (and without PVID a VLAN
+// that was the pvid stops being it), Untagged sends its frames without a
+// tag.
+type BridgeVLAN struct {
+	VID            uint16
+	PVID, Untagged bool
+	Del            bool
+}
+
 // NexthopObjConfig is a nexthop object (`ip nexthop add id ID ...`,
 // v5.3, multipath.go): a next hop (Dev, and Via for a gateway), a
 // blackhole, or a hash-threshold group of other objects with weights
@@ -725,6 +748,9 @@ type FDBConfig struct {
 	Dev    string // the bridge port (its master is the bridge)
 	MAC    [6]byte
 	Sticky bool
+	// VLAN is the entry's VLAN (`bridge fdb add ... vlan N`; 0: none,
+	// which a bridge with VLAN filtering never looks up).
+	VLAN uint16
 }
 
 // Protocols of sockets.

@@ -192,6 +192,7 @@ type neighEntry struct {
 
 type fdbEntry struct {
 	mac    [6]byte
+	vid    uint16 // the VLAN (0 without filtering)
 	port   *Device
 	static bool // BR_FDB_STATIC: configured, never aged
 	sticky bool // BR_FDB_STICKY: learning does not move it
@@ -221,6 +222,10 @@ type Device struct {
 	// groupFwdMask is a bridge's or a port's group_fwd_mask
 	// (DeviceConfig.GroupFwdMask).
 	groupFwdMask uint16
+	// brVLAN is a bridge's or a port's VLAN group, vlanFiltering a
+	// bridge's BROPT_VLAN_ENABLED (brvlan.go).
+	brVLAN        *brVLANs
+	vlanFiltering bool
 	// mcGroups are the IPv4 multicast groups sockets joined on the device
 	// (besides 224.0.0.1, which every device has).
 	mcGroups [][4]byte
@@ -750,6 +755,9 @@ func (s *Stack) build(maxVal int) error {
 		if why := BridgeConfigError(dc); why != "" {
 			return cfgErr("%s: %s", what, why)
 		}
+		if why := BridgeVLANConfigError(dc); why != "" {
+			return cfgErr("%s: %s", what, why)
+		}
 		if dc.Kind == KindLoopback {
 			// The namespace's own lo: only its qdisc, MTU and state are
 			// configurable.
@@ -884,6 +892,7 @@ func (s *Stack) build(maxVal int) error {
 		// port first, so br_flood visits the ports newest first.
 		br.ports = append([]*Device{d}, br.ports...)
 	}
+	s.setBridgeVLANs()
 	if err := s.buildMacvlans(); err != nil {
 		return err
 	}
@@ -917,13 +926,16 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("fdb entry %d: %s is not a unicast address", i, macString(fc.MAC))
 		}
 		br := d.master
-		if br.fdbFind(fc.MAC) != nil {
+		if fc.VLAN >= 4095 {
+			return cfgErr("fdb entry %d: vlan %d (want 0 to 4094)", i, fc.VLAN)
+		}
+		if br.fdbFind(fc.MAC, fc.VLAN) != nil {
 			return cfgErr("fdb entry %d: %s already in %s's database", i, macString(fc.MAC), br.name)
 		}
 		if len(br.fdb) >= maxFDB {
 			return cfgErr("fdb entry %d: more than %d entries on %s", i, maxFDB, br.name)
 		}
-		br.fdbAdd(fdbEntry{mac: fc.MAC, port: d, static: true, sticky: fc.Sticky})
+		br.fdbAdd(fdbEntry{mac: fc.MAC, vid: fc.VLAN, port: d, static: true, sticky: fc.Sticky})
 	}
 	// UDP tunnel sockets (vxlan_sock / geneve_sock) in the link namespace.
 	for _, d := range s.devs {

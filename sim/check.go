@@ -85,6 +85,9 @@ func (s *Scenario) check() error {
 		if why := netstack.BridgeConfigError(dv); why != "" {
 			return s.errAt(p, "device %s: %s", dv.Name, why)
 		}
+		if why := netstack.BridgeVLANConfigError(dv); why != "" {
+			return s.errAt(p, "device %s: %s", dv.Name, why)
+		}
 		if dv.LinkNetns != "" && !ns[dv.LinkNetns] {
 			return s.errAt(p, "device %s: unknown link_netns %q", dv.Name, dv.LinkNetns)
 		}
