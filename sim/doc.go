@@ -146,6 +146,11 @@
 //	                                   # for frames the bridge device sends), learning: the FDB. group_fwd_mask (the
 //	                                   # bridge's or the port's): bit X bridges frames to 01:80:c2:00:00:0X that
 //	                                   # otherwise go up the port (a bridge refuses bits 0-2, a port bit 1)
+//	  - {name: br1, kind: bridge, vlan_filtering: true, vlan_default_pvid: 1, vlans: [{vid: 20}]}
+//	                                   # VLAN filtering: every port and the bridge itself get vlan_default_pvid
+//	                                   # (default 1; 0: none) as pvid, untagged; vlans add to a group in order
+//	                                   # (bridge vlan add dev DEV vid N [pvid] [untagged]; on the bridge: self)
+//	  - {name: port2, kind: veth, peer: p2, master: br1, vlans: [{vid: 10, pvid: true, untagged: true}, {vid: 1, del: true}]}
 //	  - {name: vx0, kind: vxlan, master: br0, local: 192.0.2.1, remote: 192.0.2.2, vni: 42, port: 4789, link_netns: host, udp_csum: off, udp6zerocsumrx: false}
 //	                                   # udp_csum: the outer UDP checksum ([no]udpcsum, [no]udp6zerocsumtx);
 //	                                   # default off over IPv4, on over IPv6. udp6zerocsumrx: accept 0 over IPv6
@@ -211,7 +216,7 @@
 //	                                   # probe use mac; failed, incomplete have none: bpf_fib_lookup NO_NEIGH,
 //	                                   # a packet sent there resolves it anew (a peer's address answers)
 //	fdb:                               # static bridge forwarding entries (BR_FDB_STATIC)
-//	  - {netns: host, dev: vx0, mac: 02:00:00:00:00:09, sticky: false}   # dev is a bridge port
+//	  - {netns: host, dev: vx0, mac: 02:00:00:00:00:09, sticky: false, vlan: 0}   # dev is a bridge port; vlan: its VLAN (filtering bridges)
 //	sockets:
 //	  - {name: app, netns: pod, proto: udp, addr: 10.0.0.2, port: 53, cgroup: /app, mark: 0, uid: 0, priority: 0, rcvbuf: 212992, read: true, task: app}
 //	                                   # task: the sending process; its sockets share its task_frag (32 KB send pages)

@@ -513,7 +513,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "peer_mtu", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "peer_down", "carrier", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning", "group_fwd_mask",
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "peer_down", "carrier", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning", "group_fwd_mask", "vlan_filtering", "vlan_default_pvid", "vlans",
 	"policy", "peer_policy", "scrub", "peer_scrub", "headroom", "tailroom"}
 
 // xdpMetadataOps reads a NIC driver's XDP RX metadata kfuncs: a list of
@@ -652,6 +652,13 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			var m int
 			m, err = d.intv(v, w, 0, 0xffff)
 			dev.GroupFwdMask = uint16(m)
+		case "vlan_filtering":
+			dev.VLANFiltering, err = d.boolean(v, w)
+		case "vlan_default_pvid":
+			dev.VLANDefaultPVID, err = d.intv(v, w, 0, 4094)
+			dev.NoDefaultPVID = err == nil && dev.VLANDefaultPVID == 0
+		case "vlans":
+			dev.VLANs, err = d.bridgeVLANs(v, w)
 		case "xdp":
 			dev.XDP, err = d.enum(v, w, "native", "generic")
 		case "gro":
@@ -869,6 +876,47 @@ func (d *dec) nexthopObj(n *yaml.Node) (o netstack.NexthopObjConfig, err error) 
 
 // nexthops reads a multipath route's next hops: a list of {dev, via,
 // weight}.
+// bridgeVLANs reads a device's vlans: a list of {vid, pvid, untagged,
+// del} (`bridge vlan add|del dev DEV vid N [pvid] [untagged]`).
+func (d *dec) bridgeVLANs(n *yaml.Node, what string) ([]netstack.BridgeVLAN, error) {
+	items, err := d.list(n, what)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netstack.BridgeVLAN, len(items))
+	for i, it := range items {
+		m, err := d.fields(it, "vlan", "vid", "pvid", "untagged", "del")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := d.need(m, it, "vlan", "vid"); err != nil {
+			return nil, err
+		}
+		bv := &out[i]
+		if err := d.kv(it, func(k string, v *yaml.Node) (err error) {
+			switch k {
+			case "vid":
+				var vid int
+				vid, err = d.intv(v, "vlan.vid", 1, 4094)
+				bv.VID = uint16(vid)
+			case "pvid":
+				bv.PVID, err = d.boolean(v, "vlan.pvid")
+			case "untagged":
+				bv.Untagged, err = d.boolean(v, "vlan.untagged")
+			case "del":
+				bv.Del, err = d.boolean(v, "vlan.del")
+			}
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if bv.Del && (bv.PVID || bv.Untagged) {
+			return nil, d.errf(it, "vlan %d: del takes no pvid or untagged", bv.VID)
+		}
+	}
+	return out, nil
+}
+
 func (d *dec) nexthops(n *yaml.Node) ([]netstack.NexthopConfig, error) {
 	items, err := d.list(n, "route.nexthops")
 	if err != nil {
@@ -1093,7 +1141,7 @@ func (d *dec) fwmark(n *yaml.Node, what string) (mark, mask uint32, err error) {
 }
 
 func (d *dec) fdb(n *yaml.Node) (f netstack.FDBConfig, err error) {
-	m, err := d.fields(n, "fdb entry", "netns", "dev", "mac", "sticky")
+	m, err := d.fields(n, "fdb entry", "netns", "dev", "mac", "sticky", "vlan")
 	if err != nil {
 		return f, err
 	}
@@ -1113,6 +1161,10 @@ func (d *dec) fdb(n *yaml.Node) (f netstack.FDBConfig, err error) {
 			f.MAC, err = d.mac(v, "fdb.mac")
 		case "sticky":
 			f.Sticky, err = d.boolean(v, "fdb.sticky")
+		case "vlan":
+			var vid int
+			vid, err = d.intv(v, "fdb.vlan", 0, 4094)
+			f.VLAN = uint16(vid)
 		}
 		return err
 	})

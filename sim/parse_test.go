@@ -965,3 +965,39 @@ func TestParseARPSysctls(t *testing.T) {
 	require.ErrorIs(t, err, ErrScenario)
 	require.ErrorContains(t, err, "t.yaml:1:39: namespace host: arp_ignore")
 }
+
+// TestParseBridgeVLANs: vlan_filtering, vlan_default_pvid and vlans on a
+// bridge and its ports, an fdb entry's vlan, and the errors at their
+// lines.
+func TestParseBridgeVLANs(t *testing.T) {
+	const head = "devices:\n  - {name: br0, kind: bridge, vlan_filtering: true, vlan_default_pvid: 0, vlans: [{vid: 20}]}\n"
+	s, err := Parse("t.yaml", []byte(head+
+		"  - {name: p0, kind: veth, peer: p1, master: br0, vlans: [{vid: 10, pvid: true, untagged: true}, {vid: 1, del: true}]}\n"+
+		"fdb:\n  - {dev: p0, mac: 02:00:00:00:00:09, vlan: 10}\nentry: {dev: p0}\n"))
+	require.NoError(t, err)
+	br, p := s.Stack.Devices[0], s.Stack.Devices[1]
+	assert.True(t, br.VLANFiltering)
+	assert.True(t, br.NoDefaultPVID)
+	assert.Equal(t, []netstack.BridgeVLAN{{VID: 20}}, br.VLANs)
+	assert.Equal(t, []netstack.BridgeVLAN{{VID: 10, PVID: true, Untagged: true}, {VID: 1, Del: true}}, p.VLANs)
+	assert.Equal(t, uint16(10), s.Stack.FDB[0].VLAN)
+
+	for _, tc := range []struct{ name, rest, want string }{
+		{"vid 0", "  - {name: p0, kind: veth, peer: p1, master: br0, vlans: [{vid: 0}]}\n",
+			"t.yaml:3:65: vlan.vid: 0 out of range [1, 4094]"},
+		{"no vid", "  - {name: p0, kind: veth, peer: p1, master: br0, vlans: [{pvid: true}]}\n",
+			`t.yaml:3:59: vlan: missing "vid"`},
+		{"del with pvid", "  - {name: p0, kind: veth, peer: p1, master: br0, vlans: [{vid: 3, del: true, pvid: true}]}\n",
+			"t.yaml:3:59: vlan 3: del takes no pvid or untagged"},
+		{"vlans on a port-less veth", "  - {name: p0, kind: veth, peer: p1, vlans: [{vid: 3}]}\n",
+			"t.yaml:3:5: device p0: vlans are a bridge's or a bridge port's (set master)"},
+		{"filtering on a veth", "  - {name: p0, kind: veth, peer: p1, master: br0, vlan_filtering: true}\n",
+			"t.yaml:3:5: device p0: vlan_filtering and vlan_default_pvid are a bridge's"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(head+tc.rest+"entry: {dev: p0}\n"))
+			require.ErrorIs(t, err, ErrScenario)
+			require.EqualError(t, err, tc.want)
+		})
+	}
+}
