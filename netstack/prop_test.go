@@ -389,7 +389,12 @@ func propConfigs() []*Config {
 		DeviceConfig{Name: "p2", Kind: KindVeth, Master: "br0", Peer: "x2", PeerNetns: "B", PeerAddrs: []netip.Prefix{pfx("10.3.0.2/24")}, GroupFwdMask: 0x8})
 	nc.Entries = append(nc.Entries, EntryConfig{Netns: "B", Dev: "x2"})
 	nc.Options.Replies = true
-	return append(cfgs, mvl, fib, ext, nk, nk2, nc)
+	// A bridge filtering VLANs (brvlan.go), with a static entry in VLAN
+	// 10 and frames entering from all three of its ports' peers.
+	vl := brVLANTopology()
+	vl.FDB = []FDBConfig{{Netns: "H", Dev: "pC", MAC: macB, VLAN: 10}}
+	vl.Entries = append(vl.Entries, EntryConfig{Kind: EntryPacket, Netns: "B", Dev: "vB"}, EntryConfig{Kind: EntryPacket, Netns: "C", Dev: "vC"})
+	return append(cfgs, mvl, fib, ext, nk, nk2, nc, vl)
 }
 
 // vxlanWrap puts frame f (an Ethernet frame) in a VXLAN packet from
@@ -611,6 +616,10 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 			if rapid.IntRange(0, 7).Draw(rt, "arp") == 0 && !o.noEth {
 				f = arpFrame(o.dstMAC, uint16(rapid.IntRange(0, 7).Draw(rt, "hrd")), uint8(rapid.SampledFrom([]int{6, 6, 8}).Draw(rt, "hln")),
 					uint16(rapid.IntRange(0, 3).Draw(rt, "op")), o.src, o.dst)
+			}
+			if rapid.IntRange(0, 3).Draw(rt, "vlanTag") == 0 && !o.noEth && len(f) >= ethHlen {
+				f = vlanTagged(f, [2]uint16{rapid.SampledFrom([]uint16{0x8100, 0x8100, 0x88a8}).Draw(rt, "tpid"),
+					rapid.SampledFrom([]uint16{0, 1, 10, 20, 30, 0xa00a}).Draw(rt, "tci")})
 			}
 			f = wrap(f, 0)
 			// Mutate some bytes, and maybe truncate.
