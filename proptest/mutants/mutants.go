@@ -2770,10 +2770,8 @@ var List = []Mutant{
 	{
 		Name: "br-port-state-ignored",
 		File: "netstack/bridge.go",
-		Old: `	if !p.brForwarding() {
-		return false
-	}`,
-		New:  ``,
+		Old:  `	if !p.brForwarding() || !brAllowedEgress(p.master, p.brVLAN, b) {`,
+		New:  `	if !brAllowedEgress(p.master, p.brVLAN, b) {`,
 		Desc: "should_deliver: a bridge port that is not forwarding (down, no carrier) gets no frame",
 		Pkgs: []string{"./netstack"},
 	},
@@ -2812,7 +2810,7 @@ var List = []Mutant{
 	{
 		Name: "br-devxmit-fdb-port-state",
 		File: "netstack/bridge.go",
-		Old: `			if !brShouldDeliver(nil, to) {
+		Old: `			if !brShouldDeliver(nil, to, b) {
 				s.drop(b, skb.DropNotSpecified, OpBridgeForward) // br_forward: kfree_skb`,
 		New: `			if false {
 				s.drop(b, skb.DropNotSpecified, OpBridgeForward) // br_forward: kfree_skb`,
@@ -2905,8 +2903,8 @@ var List = []Mutant{
 	{
 		Name: "br-link-local-unlearnt",
 		File: "netstack/bridge.go",
-		Old:  `		port.master.fdbLearn([6]byte(mac[6:12]), port)`,
-		New:  `		_ = mac`,
+		Old:  `			port.master.fdbLearn([6]byte(mac[6:12]), vid, port)`,
+		New:  `			_, _ = mac, vid`,
 		Desc: "__br_handle_local_finish learns the source of a link-local frame",
 		Pkgs: []string{"./netstack"},
 	},
@@ -3068,9 +3066,9 @@ var List = []Mutant{
 	{
 		Name: "ip6-forward-route-mtu",
 		File: "netstack/ip6.go",
-		Old:  `	mtu := out.mtu
+		Old: `	mtu := out.mtu
 	if r.mtuLocked`,
-		New:  `	mtu := r.mtuOf()
+		New: `	mtu := r.mtuOf()
 	if r.mtuLocked`,
 		Desc: "ip6_forward checks the device's MTU: an unlocked route mtu metric counts only in ip6_fragment",
 		Pkgs: []string{"./netstack"},
@@ -3150,15 +3148,97 @@ var List = []Mutant{
 	{
 		Name: "veth-xmit-peer-dev-ready",
 		File: "netstack/tx.go",
-		Old:  `	s.traceOp(LayerDev, OpVethXmit, b)
+		Old: `	s.traceOp(LayerDev, OpVethXmit, b)
 	eligible`,
-		New:  `	s.traceOp(LayerDev, OpVethXmit, b)
+		New: `	s.traceOp(LayerDev, OpVethXmit, b)
 	if !p.up {
 		s.drop(b, skb.DropDevReady, OpVethXmit)
 		return
 	}
 	eligible`,
 		Desc: "veth_xmit leaves a peer that is down to ____dev_forward_skb (kfree_skb: NOT_SPECIFIED)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "brvlan-ingress-any-vlan",
+		File: "netstack/brvlan.go",
+		Old: `	if !g.has(vid) {
+		s.drop(b, skb.DropNotSpecified, OpBridgeRx)
+		return 0, false
+	}
+	return vid, true`,
+		New:  `	return vid, true`,
+		Desc: "__allowed_ingress drops a tagged frame outside the port's VLANs",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "brvlan-no-pvid-passes",
+		File: "netstack/brvlan.go",
+		Old: `		if g.pvid == 0 {
+			s.drop(b, skb.DropNotSpecified, OpBridgeRx)
+			return 0, false
+		}`,
+		New: `		if g.pvid == 0 {
+			return 0, true
+		}`,
+		Desc: "__allowed_ingress drops an untagged frame on a port without a pvid",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "brvlan-priority-tag-loses-pcp",
+		File: "netstack/brvlan.go",
+		Old:  `			h.VlanTCI |= g.pvid`,
+		New:  `			h.VlanTCI = g.pvid`,
+		Desc: "a priority-tagged frame keeps its PCP when it takes the pvid",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "brvlan-egress-unfiltered",
+		File: "netstack/brvlan.go",
+		Old:  `	return !br.vlanFiltering || g.has(b.H().VlanTCI&vlanVIDMask)`,
+		New:  `	return true`,
+		Desc: "br_allowed_egress keeps a frame from ports outside its VLAN",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "brvlan-untagged-kept",
+		File: "netstack/brvlan.go",
+		Old:  `	if g.isUntagged(h.VlanTCI & vlanVIDMask) {`,
+		New:  `	if false && g.isUntagged(h.VlanTCI & vlanVIDMask) {`,
+		Desc: "br_handle_vlan strips the tag of an untagged VLAN",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "brvlan-fdb-ignores-vlan",
+		File: "netstack/bridge.go",
+		Old:  `	return uint64(vid)<<48 | uint64(mac[0])<<40`,
+		New:  `	return uint64(0)<<48 | uint64(mac[0])<<40`,
+		Desc: "the bridge FDB is keyed by address and VLAN",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "brvlan-local-any-vlan",
+		File: "netstack/bridge.go",
+		Old:  `	if dst == br.mac && (vid == 0 || br.brVLAN.has(vid)) {`,
+		New:  `	if dst == br.mac {`,
+		Desc: "the bridge's address is local only in VLAN 0 and the bridge's own VLANs",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "brvlan-pvid-kept-on-readd",
+		File: "netstack/brvlan.go",
+		Old: `	case g.pvid == v.VID:
+		g.pvid = 0`,
+		New:  `	case g.pvid == v.VID:`,
+		Desc: "__vlan_add_flags takes the pvid from a VLAN re-added without pvid",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "brvlan-mismatch-as-tagged",
+		File: "netstack/brvlan.go",
+		Old:  `		if h.VlanProto != ethP8021Q {`,
+		New:  `		if false {`,
+		Desc: "an 802.1Q bridge takes an 802.1ad-tagged frame as untagged",
 		Pkgs: []string{"./netstack"},
 	},
 }
