@@ -146,6 +146,11 @@ func TestBridgeVLANForwarding(t *testing.T) {
 		require.Same(t, s.Device("H", "pA"), br.fdbFind(macA, 10))
 		require.Nil(t, br.fdbFind(macA, 0))
 		require.Nil(t, br.fdbFind(macA, 1))
+		// VLAN 30 is not pA's: dropped before learning.
+		f30 := vlanTagged(buildFrame(frameOpts{dstMAC: broadcastMAC, srcMAC: macA, src: "192.0.2.1", dst: "192.0.2.9", sport: 1, dport: 9999, payload: 8}), [2]uint16{0x8100, 30})
+		require.NoError(t, s.Inject(&Packet{ID: 4, Frame: f30}))
+		s.Flush()
+		require.Nil(t, br.fdbFind(macA, 30), "not learned outside the port's VLANs")
 		// B's untagged frame to A takes pB's pvid, 10, and finds A's
 		// entry: only pA gets it, tagged (vC's tap sees nothing new).
 		before := len(s.TapPackets("tC"))
@@ -161,6 +166,13 @@ func TestBridgeVLANForwarding(t *testing.T) {
 		s.Flush()
 		require.Equal(t, []string{"pC:NOT_SPECIFIED"}, firstDrops(s, te))
 		require.Nil(t, br.fdbFind(macC, 0), "dropped before learning")
+		// B's priority-tagged broadcast takes pB's pvid, 10, with its PCP:
+		// pC sends it tagged 0xa00a.
+		fP := vlanTagged(buildFrame(frameOpts{dstMAC: broadcastMAC, srcMAC: macB, src: "192.0.2.2", dst: "192.0.2.9", sport: 1, dport: 9999, payload: 8}), [2]uint16{0x8100, 0xa000})
+		require.NoError(t, s.Inject(&Packet{ID: 5, Frame: fP, Entry: 1}))
+		s.Flush()
+		tags := tapTags(s.TapPackets("tC"))
+		require.Equal(t, "0x8100/0xa00a", tags[len(tags)-1])
 	})
 	t.Run("static entry in a VLAN", func(t *testing.T) {
 		cfg := brVLANTopology()
