@@ -267,8 +267,18 @@
 // A bridge port hands a frame to a link-local group address
 // (01:80:c2:00:00:0X) to the port's own stack (learning its source),
 // drops MAC control frames (0x01: MAC_IEEE_MAC_CONTROL from v6.14) and
-// bridges only the group address 0x00, the bridges having no STP
-// (TestKernelBridgeLinkLocal); group_fwd_mask is not modelled.
+// bridges only the group address 0x00, the bridges having no STP, and
+// the others whose bit the port's or the bridge's group_fwd_mask has
+// (TestKernelBridgeLinkLocal).
+//
+// A bridge with VLAN filtering (brvlan.go) tags what enters untagged with
+// the port's pvid, drops what is outside the port's VLANs, learns and
+// finds addresses per VLAN, floods within the VLAN and strips the tag
+// where the VLAN is untagged; its own VLAN group decides what goes up it
+// and tags what it sends. These machines' kernel is built without
+// CONFIG_BRIDGE_VLAN_FILTERING: TestKernelBridgeVLAN skips here, and the
+// model follows net/bridge/br_vlan.c, checked by unit, property and
+// mutation tests.
 //
 // # Ownership
 //
