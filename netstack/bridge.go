@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -15,8 +16,8 @@ const maxFDB = 256
 // (BR_FDB_STICKY; a static entry without it roams like a learned one); a
 // new one is learned.
 func (br *Device) fdbLearn(mac [6]byte, vid uint16, port *Device) {
-	if isMulticastMAC(mac[:]) {
-		return
+	if isMulticastMAC(mac[:]) || br.fdbLocal(mac, vid) {
+		return // a local entry stays ("received packet on ... with own address as source address")
 	}
 	if i := br.fdbIdx.find(mac, vid); i >= 0 {
 		if e := &br.fdb[i]; !e.sticky {
@@ -36,6 +37,48 @@ func (br *Device) fdbFind(mac [6]byte, vid uint16) *Device {
 		return br.fdb[i].port
 	}
 	return nil
+}
+
+// fdbLocal reports whether mac has a local entry (BR_FDB_LOCAL) in VLAN
+// vid: the bridge's own address in VLAN 0 and in each VLAN of its own
+// group (the brentry), or a port's own address (br_add_if's
+// br_fdb_add_local in VLAN 0, nbp_vlan_add's in each of the port's
+// VLANs).
+func (br *Device) fdbLocal(mac [6]byte, vid uint16) bool {
+	if mac == br.mac && (vid == 0 || br.brVLAN.has(vid)) {
+		return true
+	}
+	return br.localPort(mac, vid) != nil
+}
+
+// localPort is the port whose own address mac is, with a local entry in
+// VLAN vid, or nil.
+func (br *Device) localPort(mac [6]byte, vid uint16) *Device {
+	for _, p := range br.ports {
+		if p.mac == mac && (vid == 0 || p.brVLAN.has(vid)) {
+			return p
+		}
+	}
+	return nil
+}
+
+// setBridgeMACs models br_stp_recalculate_bridge_id as br_add_if calls
+// it: a bridge whose address was not set (DeviceConfig.MAC zero: not
+// NET_ADDR_SET) takes the smallest of its ports' addresses; one without
+// ports keeps its own.
+func (s *Stack) setBridgeMACs() {
+	for _, br := range s.devs {
+		if br.kind != KindBridge || len(br.ports) == 0 || s.cfg.Devices[br.cfg].MAC != ([6]byte{}) {
+			continue
+		}
+		low := br.ports[0].mac
+		for _, p := range br.ports[1:] {
+			if bytes.Compare(p.mac[:], low[:]) < 0 {
+				low = p.mac
+			}
+		}
+		br.mac = low
+	}
 }
 
 // fdbAdd appends e, whose address and VLAN the database does not hold,
@@ -149,9 +192,10 @@ func (s *Stack) brHandleFrame(b *skb.Buff, port *Device) bool {
 	if !port.brNoLearn {
 		br.fdbLearn(src, vid, port) // BR_LEARNING
 	}
-	// The bridge's own address is a local entry in VLAN 0 and in each
-	// VLAN of its own group (br_fdb_add_local with the brentry).
-	if dst == br.mac && (vid == 0 || br.brVLAN.has(vid)) {
+	// A local entry (the bridge's or a port's own address, fdbLocal)
+	// passes the frame up: br_pass_frame_up keeps the pkt_type the port
+	// gave it, PACKET_HOST only for the bridge's address.
+	if br.fdbLocal(dst, vid) {
 		s.brPassFrameUp(b, br)
 		return true
 	}
@@ -349,7 +393,11 @@ func (s *Stack) brDevXmit(b *skb.Buff, br *Device) {
 	}
 	dst := [6]byte(mac[0:6])
 	if !isMulticastMAC(dst[:]) {
-		if to := br.fdbFind(dst, vid); to != nil {
+		to := br.localPort(dst, vid) // a port's local entry: br_forward to it
+		if to == nil {
+			to = br.fdbFind(dst, vid)
+		}
+		if to != nil {
 			if !brShouldDeliver(nil, to, b) {
 				s.drop(b, skb.DropNotSpecified, OpBridgeForward) // br_forward: kfree_skb
 				return

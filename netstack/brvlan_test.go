@@ -265,3 +265,70 @@ func TestBridgeVLANConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestBridgeLocalAddrs: a bridge without an address of its own takes its
+// smallest port's (br_stp_recalculate_bridge_id); a frame to a port's
+// address is local (br_add_if's local FDB entry) and goes up the bridge
+// with the pkt_type the input port gave it; a source address that is
+// local is not learned; a frame the bridge sends to a port's address
+// leaves by that port (TestKernelBridgeLocalAddrs measures the first
+// three on 6.18).
+func TestBridgeLocalAddrs(t *testing.T) {
+	macPA, macPB := [6]byte{2, 0, 0, 0, 0x0a, 1}, [6]byte{2, 0, 0, 0, 0x0a, 2}
+	topo := func() *Config {
+		return &Config{
+			Namespaces: []NamespaceConfig{{Name: "A"}, {Name: "H"}, {Name: "B"}},
+			Devices: []DeviceConfig{
+				{Name: "br0", Kind: KindBridge, Netns: "H", Addrs: []netip.Prefix{pfx("192.0.2.254/24")}},
+				{Name: "pB", Kind: KindVeth, Netns: "H", Master: "br0", MAC: macPB, Peer: "vB", PeerNetns: "B", PeerMAC: macB,
+					PeerAddrs: []netip.Prefix{pfx("192.0.2.2/24")}},
+				{Name: "pA", Kind: KindVeth, Netns: "H", Master: "br0", MAC: macPA, Peer: "vA", PeerNetns: "A", PeerMAC: macA,
+					PeerAddrs: []netip.Prefix{pfx("192.0.2.1/24")}},
+			},
+			Entries: []EntryConfig{{Kind: EntryPacket, Netns: "A", Dev: "vA"}},
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		dst  [6]byte
+		want []string
+	}{
+		{"to the bridge's address", macPA, []string{"br0:NO_SOCKET"}},
+		{"to pB's address", macPB, []string{"br0:OTHERHOST"}},
+		{"to an unknown address", [6]byte{2, 0, 0, 0, 0x0a, 9}, []string{"vB:OTHERHOST"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, te := newStack(t, topo(), "", nil, nil)
+			require.Equal(t, macPA, s.Device("H", "br0").MAC())
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: tc.dst, srcMAC: macA, src: "192.0.2.1", dst: "192.0.2.254",
+				sport: 40000, dport: 9999, payload: 16})}))
+			s.Flush()
+			require.Equal(t, tc.want, firstDrops(s, te))
+		})
+	}
+	t.Run("an address set is kept", func(t *testing.T) {
+		cfg := topo()
+		cfg.Devices[0].MAC = macBr
+		s, _ := newStack(t, cfg, "", nil, nil)
+		require.Equal(t, macBr, s.Device("H", "br0").MAC())
+	})
+	t.Run("a local source is not learned", func(t *testing.T) {
+		s, _ := newStack(t, topo(), "", nil, nil)
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{dstMAC: broadcastMAC, srcMAC: macPB, src: "192.0.2.1", dst: "192.0.2.254",
+			sport: 40000, dport: 9999, payload: 16})}))
+		s.Flush()
+		require.Nil(t, s.Device("H", "br0").fdbFind(macPB, 0))
+	})
+	t.Run("the bridge sends to a port's address", func(t *testing.T) {
+		cfg := topo()
+		cfg.Neighbours = []NeighConfig{{Netns: "H", Dev: "br0", Addr: addr("192.0.2.7"), MAC: macPB}}
+		cfg.Sockets = []SocketConfig{{Name: "h", Netns: "H", Proto: ProtoUDP, Port: 5000}}
+		cfg.Entries = []EntryConfig{{Kind: EntryTX, Netns: "H", Socket: "h"}}
+		cfg.Taps = []TapConfig{{Name: "tB", Netns: "B", Dev: "vB", Dir: TapRX, Hold: true}, {Name: "tA", Netns: "A", Dev: "vA", Dir: TapRX, Hold: true}}
+		s, _ := newStack(t, cfg, "", nil, nil)
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: buildFrame(frameOpts{noEth: true, src: "192.0.2.254", dst: "192.0.2.7", sport: 5000, dport: 9999, payload: 8})}))
+		s.Flush()
+		require.Len(t, s.TapPackets("tB"), 1, "out of pB")
+		require.Empty(t, s.TapPackets("tA"), "not flooded")
+	})
+}

@@ -359,6 +359,10 @@ func (d *Device) Netns() *Netns { return d.ns }
 // Kind returns the device kind.
 func (d *Device) Kind() string { return d.kind }
 
+// MAC returns the device's address (a bridge without one of its own has
+// its smallest port's).
+func (d *Device) MAC() [6]byte { return d.mac }
+
 func (d *Device) hasAddr(a netip.Addr) bool {
 	for _, p := range d.addrs {
 		if p.Addr() == a {
@@ -892,6 +896,7 @@ func (s *Stack) build(maxVal int) error {
 		// port first, so br_flood visits the ports newest first.
 		br.ports = append([]*Device{d}, br.ports...)
 	}
+	s.setBridgeMACs()
 	s.setBridgeVLANs()
 	if err := s.buildMacvlans(); err != nil {
 		return err

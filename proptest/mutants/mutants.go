@@ -3219,8 +3219,8 @@ var List = []Mutant{
 	{
 		Name: "brvlan-local-any-vlan",
 		File: "netstack/bridge.go",
-		Old:  `	if dst == br.mac && (vid == 0 || br.brVLAN.has(vid)) {`,
-		New:  `	if dst == br.mac {`,
+		Old:  `	if mac == br.mac && (vid == 0 || br.brVLAN.has(vid)) {`,
+		New:  `	if mac == br.mac {`,
 		Desc: "the bridge's address is local only in VLAN 0 and the bridge's own VLANs",
 		Pkgs: []string{"./netstack"},
 	},
@@ -3239,6 +3239,32 @@ var List = []Mutant{
 		Old:  `		if h.VlanProto != ethP8021Q {`,
 		New:  `		if false {`,
 		Desc: "an 802.1Q bridge takes an 802.1ad-tagged frame as untagged",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "bridge-mac-not-inherited",
+		File: "netstack/bridge.go",
+		Old:  `		br.mac = low`,
+		New:  `		_ = low`,
+		Desc: "br_stp_recalculate_bridge_id gives a bridge without an address of its own its smallest port's",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "bridge-port-addr-not-local",
+		File: "netstack/bridge.go",
+		Old:  `	return br.localPort(mac, vid) != nil
+}`,
+		New:  `	return false
+}`,
+		Desc: "a bridge port's own address is a local FDB entry (br_add_if)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "bridge-local-source-learned",
+		File: "netstack/bridge.go",
+		Old:  `	if isMulticastMAC(mac[:]) || br.fdbLocal(mac, vid) {`,
+		New:  `	if isMulticastMAC(mac[:]) {`,
+		Desc: "br_fdb_update leaves a local entry alone",
 		Pkgs: []string{"./netstack"},
 	},
 }
