@@ -433,3 +433,88 @@ func TestKernelChangeType(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelProxyARP: A asks for addresses H does not own; H answers for
+// hA when hA proxies (net.ipv4.conf.hA.proxy_arp, or all's) and H
+// forwards, and its route to the target leaves by another device with a
+// source check that passes: a target beyond hB gets a reply; one on hA's
+// own subnet, one without a route and a subnet broadcast do not, nor do
+// requests without forwarding or with a sender strict rp_filter places
+// behind hB. proxy_delay is 0 on hA but in the two cases that keep the
+// default 80 jiffies: a broadcast request is answered once the delay has
+// run (the test waits 1.2 s), a unicast one at once. The kernel's and the
+// model's replies out of hA agree in number.
+func TestKernelProxyARP(t *testing.T) {
+	testutil.KernelTests(t)
+	const ip4, far, far2 = icmpAddrA, "198.51.100.1", "198.51.100.9"
+	for _, tc := range []struct {
+		name           string
+		dev, all       bool // proxy_arp on hA, on all
+		noFwd          bool
+		rpFilter       int
+		sip, tip       string
+		delay, unicast bool // keep proxy_delay's default; send to hA's address
+		wait           time.Duration
+	}{
+		{"hA proxies, a target beyond hB", true, false, false, 0, ip4, far, false, false, 0},
+		{"no proxy_arp", false, false, false, 0, ip4, far, false, false, 0},
+		{"all proxies", false, true, false, 0, ip4, far, false, false, 0},
+		{"a target on hA's subnet", true, false, false, 0, ip4, "192.0.2.77", false, false, 0},
+		{"a target without a route", true, false, false, 0, ip4, "203.0.114.1", false, false, 0},
+		{"hB's subnet broadcast", true, false, false, 0, ip4, "10.1.0.255", false, false, 0},
+		{"forwarding off", true, false, true, 0, ip4, far, false, false, 0},
+		{"a sender behind hB, no rp_filter", true, false, false, 0, far2, "10.1.0.9", false, false, 0},
+		{"a sender behind hB, strict rp_filter", true, false, false, 1, far2, "10.1.0.9", false, false, 0},
+		{"proxy_delay 80, broadcast", true, false, false, 0, ip4, far, true, false, 1200 * time.Millisecond},
+		{"proxy_delay 80, unicast", true, false, false, 0, ip4, far, true, true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := newICMPTopo(t, "net.ipv4.conf.all.proxy_arp", map[bool]string{true: "1", false: "0"}[tc.all],
+				"net.ipv4.conf.all.rp_filter", fmt.Sprint(tc.rpFilter))
+			on := map[bool]string{true: "1", false: "0"}
+			require.NoError(t, tp.h.Sysctl("net.ipv4.conf."+tp.hA+".proxy_arp", on[tc.dev]))
+			if !tc.delay {
+				require.NoError(t, tp.h.Sysctl("net.ipv4.neigh."+tp.hA+".proxy_delay", "0"))
+			}
+			if tc.noFwd {
+				require.NoError(t, tp.h.Sysctl("net.ipv4.ip_forward", "0"))
+			}
+			require.NoError(t, tp.h.IP("route", "add", "198.51.100.0/24", "via", "10.1.0.2", "dev", "hB"))
+			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
+			require.NoError(t, err)
+			t.Cleanup(func() { io.Close() })
+			l, err := attachTCXIn(tp.h, tp.hA, arpCounter(t, io), ebpf.AttachTCXEgress)
+			require.NoError(t, err)
+			t.Cleanup(func() { l.Close() })
+			vA, err := tp.a.Ifindex("vA")
+			require.NoError(t, err)
+			dst := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+			if tc.unicast {
+				dst = tp.macH
+			}
+			f := arpFrameFrom(tp.macA, dst, 1, unix.ETH_P_IP, 6, 1, tc.sip, tc.tip)
+			pk := newSocket(t, tp.a, unix.AF_PACKET, unix.SOCK_RAW, 0)
+			require.NoError(t, unix.Sendto(pk, f, 0, &unix.SockaddrLinklayer{Ifindex: vA, Protocol: htons(unix.ETH_P_ARP)}))
+			time.Sleep(30*time.Millisecond + tc.wait)
+			var kr icmpMeta
+			require.NoError(t, io.Lookup(uint32(0), &kr))
+			t.Logf("kernel: %d replies", kr.Count)
+
+			var replies uint64
+			cfg := tp.model(netstack.NamespaceConfig{ProxyARP: tc.all, RPFilter: tc.rpFilter}, netstack.ProgramConfig{Name: "eg",
+				Hook: carrier.HookTCEgress, Netns: "H", Dev: "hA", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+					if d := c.Skb.Data(); binary.BigEndian.Uint16(d[12:14]) == unix.ETH_P_ARP {
+						replies++
+					}
+					return -1
+				})})
+			cfg.Namespaces[1].Forwarding = !tc.noFwd
+			tp.rxAtH(cfg)
+			cfg.Devices[0].ProxyARP = tc.dev
+			cfg.Routes = append(cfg.Routes,
+				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("198.51.100.0/24"), Dev: "hB", Via: netip.MustParseAddr("10.1.0.2")})
+			runModel(t, cfg, nil, f, nil)
+			require.Equal(t, kr.Count, replies, "model: replies")
+		})
+	}
+}

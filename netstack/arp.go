@@ -28,9 +28,11 @@ const (
 // consumed. A request for a local address (a duplicate address probe
 // from 0.0.0.0 included) from a valid unicast source gets a reply
 // (arpSendReply) when Options.Replies is on, unless arp_ignore
-// (arpIgnore) or, but for a probe, arp_filter (arpFilter) says not. Not
-// modelled: the neighbour table updates (the model's table is its
-// configuration), proxy ARP and arp_accept, at their defaults.
+// (arpIgnore) or, but for a probe, arp_filter (arpFilter) says not; a
+// request for another address gets one when d proxies it (arpProxies).
+// Not modelled: the neighbour table updates (the model's table is its
+// configuration), `ip neigh add proxy` entries, private VLAN proxy ARP
+// (proxy_arp_pvlan), medium_id and arp_accept, at their defaults.
 func (s *Stack) arpRcv(b *skb.Buff) {
 	s.traceOp(LayerIP, OpARP, b)
 	d := s.devOf(b)
@@ -55,12 +57,53 @@ func (s *Stack) arpRcv(b *skb.Buff) {
 		return
 	}
 	ns := d.ns
-	if op == arpopRequest && s.cfg.Options.Replies && ns.isLocal4(tip) && !ns.isBcast4(tip) &&
-		(sip == [4]byte{} || arpValidSource(ns, sip)) && !ns.arpIgnores(d, sip, tip) &&
-		(sip == [4]byte{} || !ns.arpFilter || s.arpFilterPasses(d, sip, tip)) {
-		s.arpSendReply(d, [6]byte(a[8:14]), sip, tip)
+	if op == arpopRequest && s.cfg.Options.Replies {
+		switch {
+		case ns.isLocal4(tip) && !ns.isBcast4(tip):
+			if (sip == [4]byte{} || arpValidSource(ns, sip)) && !ns.arpIgnores(d, sip, tip) &&
+				(sip == [4]byte{} || !ns.arpFilter || s.arpFilterPasses(d, sip, tip)) {
+				s.arpSendReply(d, [6]byte(a[8:14]), sip, tip)
+			}
+		case sip != [4]byte{} && s.arpProxies(b, d, sip, tip):
+			s.arpSendReply(d, [6]byte(a[8:14]), sip, tip)
+		}
 	}
 	s.consume(b, DeliverOther, -1)
+}
+
+// arpProxies models arp_process's proxy branch for a request received on
+// d for tip, which is not local, from sip: d proxies
+// (IN_DEV_PROXY_ARP: the namespace's net.ipv4.conf.all.proxy_arp or d's
+// own), the namespace forwards (IN_DEV_FORWARD), and ip_route_input_noref
+// finds tip a unicast route (ip_route_input_slow's martian checks, the
+// rules with the request's mark, a multipath route's path by the flow's
+// hash) through another device than d (arp_fwd_proxy's rt->dst.dev !=
+// dev) whose source check passes (fib_validate_source: rp_filter,
+// a local sender). The reply names d's address for tip. A request the
+// kernel takes as broadcast (not PACKET_HOST) with a non-zero
+// proxy_delay (80 jiffies by default) is queued (pneigh_enqueue) and
+// answered after a random part of that delay; the model answers at once.
+func (s *Stack) arpProxies(b *skb.Buff, d *Device, sip, tip [4]byte) bool {
+	ns := d.ns
+	if !ns.forwarding || !(ns.proxyARP || d.proxyARP) || ipRouteMartian(ns, sip, tip) != 0 || tip == lbcast4 || ns.isBcast4(tip) {
+		return false
+	}
+	dst := netip.AddrFrom4(tip)
+	fl := flow{src: netip.AddrFrom4(sip), dst: dst, iif: d.ifindex, mark: b.H().Mark}
+	var r *route
+	if ns.hasRules(dst) {
+		r = ns.ruleLookup(&fl)
+	} else {
+		r = noThrow(ns.mainRoute(dst))
+	}
+	if r != nil && r.paths != nil {
+		r = s.multipath(ns, r, nil, &fl, false)
+	}
+	if r == nil || r.reject != 0 || r.dev == d {
+		return false
+	}
+	reason, _ := s.fibValidateSource(ns, d, b, sip, tip, r.dev)
+	return reason == 0
 }
 
 // arpIgnores models arp_ignore(in_dev, sip, tip) with the namespace's

@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"encoding/binary"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -131,4 +132,57 @@ func TestARPSysctls(t *testing.T) {
 		})
 	}
 	require.ErrorIs(t, newStackErr(t, &Config{Namespaces: []NamespaceConfig{{Name: HostNetns, ARPIgnore: 9}}}, ""), ErrConfig)
+}
+
+// TestProxyARP: eth0 answers requests for addresses the host routes
+// through another device when it proxies (its own proxy_arp or all's) and
+// the host forwards; not for its own subnet, an unrouted or broadcast
+// target, a probe, nor a sender rp_filter refuses. The reply names eth0's
+// address for the target (TestKernelProxyARP measures the same on 6.18).
+func TestProxyARP(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		dev, all bool
+		noFwd    bool
+		rpFilter int
+		sip, tip string
+		replies  int
+	}{
+		{"eth0 proxies, a target beyond veth0", true, false, false, 0, "192.0.2.9", "10.9.1.1", 1},
+		{"all proxies", false, true, false, 0, "192.0.2.9", "10.9.1.1", 1},
+		{"no proxy_arp", false, false, false, 0, "192.0.2.9", "10.9.1.1", 0},
+		{"forwarding off", true, false, true, 0, "192.0.2.9", "10.9.1.1", 0},
+		{"a target on eth0's subnet", true, false, false, 0, "192.0.2.9", "192.0.2.77", 0},
+		{"no route", true, false, false, 0, "192.0.2.9", "203.0.114.1", 0},
+		{"a blackhole route", true, false, false, 0, "192.0.2.9", "10.7.0.1", 0},
+		{"veth0's subnet broadcast", true, false, false, 0, "192.0.2.9", "10.1.0.255", 0},
+		{"a probe", true, false, false, 0, "0.0.0.0", "10.9.1.1", 0},
+		{"a sender behind veth0", true, false, false, 0, "10.9.0.5", "10.1.0.9", 1},
+		{"a sender behind veth0, strict rp_filter", true, false, false, 1, "10.9.0.5", "10.1.0.9", 0},
+		{"a local sender", true, false, false, 0, "10.1.0.1", "10.9.1.1", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got [][]byte
+			cfg := fibTopology(!tc.noFwd, ProgramConfig{Name: "eg", Hook: carrier.HookTCEgress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+				if d := c.Skb.Data(); binary.BigEndian.Uint16(d[12:14]) == ethPARP {
+					got = append(got, slices.Clone(d))
+				}
+				return TCXNext
+			})})
+			cfg.Devices[0].ProxyARP = tc.dev
+			cfg.Namespaces[0].ProxyARP, cfg.Namespaces[0].RPFilter = tc.all, tc.rpFilter
+			cfg.Options.Replies = true
+			s, _ := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: arpFrame(broadcastMAC, 1, 6, 1, tc.sip, tc.tip)}))
+			s.Flush()
+			require.Len(t, got, tc.replies)
+			if tc.replies == 1 {
+				a := got[0][ethHlen:]
+				require.Equal(t, macB[:], got[0][0:6], "to the requester")
+				require.Equal(t, macNIC[:], a[8:14], "eth0's address")
+				require.Equal(t, addr(tc.tip).AsSlice(), a[14:18], "for the target")
+				require.Equal(t, addr(tc.sip).AsSlice(), a[24:28])
+			}
+		})
+	}
 }

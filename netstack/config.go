@@ -235,6 +235,11 @@ type NamespaceConfig struct {
 	// either way; the learned path MTUs the sysctl is named for are not
 	// modelled.
 	IPForwardUsePMTU bool
+	// ProxyARP is net.ipv4.conf.all.proxy_arp: every device of a
+	// forwarding namespace answers ARP requests for addresses it routes
+	// through another device (arp_fwd_proxy). DeviceConfig.ProxyARP sets
+	// it for one device (IN_DEV_PROXY_ARP takes either).
+	ProxyARP bool
 	// NoSendRedirects sets net.ipv4.conf.all.send_redirects and every
 	// device's to 0 (IN_DEV_TX_REDIRECTS is either of them): a forwarding
 	// namespace sends no ICMP redirect. By default both are 1, and a
@@ -404,6 +409,9 @@ type DeviceConfig struct {
 	// bridge_slave group_fwd_mask M`) bit 1 (BR_GROUPFWD_MACPAUSE). Both
 	// refusals are the kernel's EINVAL (BridgeConfigError).
 	GroupFwdMask uint16
+	// ProxyARP is the device's net.ipv4.conf.DEV.proxy_arp (see
+	// NamespaceConfig.ProxyARP); a veth's applies to the end named here.
+	ProxyARP bool
 	// VLANFiltering turns a bridge's VLAN filtering on (`ip link add BR
 	// type bridge vlan_filtering 1`, brvlan.go). VLANDefaultPVID is its
 	// vlan_default_pvid (0: the kernel's 1), which the bridge device and

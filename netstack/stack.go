@@ -106,6 +106,7 @@ type Netns struct {
 	arpIgnore            uint8       // net.ipv4.conf.all.arp_ignore (arp.go)
 	arpFilter            bool        // net.ipv4.conf.all.arp_filter
 	fwdUsePMTU           bool        // net.ipv4.ip_forward_use_pmtu
+	proxyARP             bool        // net.ipv4.conf.all.proxy_arp
 	sendRedirects        bool        // IN_DEV_TX_REDIRECTS: conf.all or the device's send_redirects
 	sharedMedia          bool        // IN_DEV_SHARED_MEDIA
 	customLocal4         bool        // fib_has_custom_local_routes: an IPv4 RouteLocal route
@@ -226,6 +227,7 @@ type Device struct {
 	// bridge's BROPT_VLAN_ENABLED (brvlan.go).
 	brVLAN        *brVLANs
 	vlanFiltering bool
+	proxyARP      bool // net.ipv4.conf.DEV.proxy_arp
 	// mcGroups are the IPv4 multicast groups sockets joined on the device
 	// (besides 224.0.0.1, which every device has).
 	mcGroups [][4]byte
@@ -698,7 +700,7 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("namespace %q: arp_ignore %d (want 0 to 8)", nc.Name, nc.ARPIgnore)
 		}
 		n.arpIgnore, n.arpFilter = uint8(nc.ARPIgnore), nc.ARPFilter
-		n.fwdUsePMTU = nc.IPForwardUsePMTU
+		n.fwdUsePMTU, n.proxyARP = nc.IPForwardUsePMTU, nc.ProxyARP
 		n.sendRedirects, n.sharedMedia = !nc.NoSendRedirects, !nc.NoSharedMedia
 		n.echoIgnoreAll, n.echoBcast, n.errInboundIfaddr = nc.ICMPEchoIgnoreAll, nc.ICMPEchoAnswerBroadcasts, nc.ICMPErrorsUseInboundIfaddr
 		n.echo6IgnoreAll, n.echo6IgnoreMcast = nc.ICMPv6EchoIgnoreAll, nc.ICMPv6EchoIgnoreMulticast
@@ -791,6 +793,7 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("%s: %s", what, why)
 		}
 		d := s.newDev(i, dc.Name, dc.Kind, n, dc.MAC, dc.Addrs, dc)
+		d.proxyARP = dc.ProxyARP
 		if dc.Kind == KindVeth || dc.Kind == KindNetkit {
 			if dc.Peer == "" {
 				return cfgErr("%s: %s without peer", what, dc.Kind)

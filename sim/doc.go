@@ -102,7 +102,8 @@
 //	                                   #  through devices without carrier, arp_ignore (0-8: 1 the target on the
 //	                                   #  input device, 2 also in the sender's subnet, 3 not host scope, 8 never),
 //	                                   #  arp_filter (reply where the route back to the sender leaves),
-//	                                   #  ip_forward_use_pmtu (bpf_fib_lookup checks an unlocked route mtu too)}
+//	                                   #  ip_forward_use_pmtu (bpf_fib_lookup checks an unlocked route mtu too),
+//	                                   #  proxy_arp (all devices answer ARP for what they route elsewhere)}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - {name: k8s, bridge_nf_call_iptables: true}   # br_netfilter loaded (default false)
 //	  - pod
@@ -132,6 +133,8 @@
 //	    udp_gro_forwarding: false      # NETIF_F_GRO_UDP_FWD (rx-udp-gro-forwarding, v5.12)
 //	    qdisc: noqueue                 # noqueue (default), pfifo or blackhole
 //	    down: false
+//	    proxy_arp: false               # net.ipv4.conf.DEV.proxy_arp: with forwarding, answer ARP requests for
+//	                                   # addresses routed through another device (a veth: the end named here)
 //	    carrier: true                  # dummy and nic only: false is `ip link set DEV carrier off` (a NIC's link
 //	                                   # down). A device up without carrier drops what it sends at its qdisc, forwards
 //	                                   # nothing as a bridge port, and its routes are linkdown. The other kinds'

@@ -300,7 +300,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		"drop_unicast_in_l2_multicast", "ipv6_drop_unicast_in_l2_multicast",
 		"fib_multipath_hash_policy", "ipv6_fib_multipath_hash_policy", "fib_multipath_hash_fields", "ipv6_fib_multipath_hash_fields",
 		"fib_multipath_hash_seed", "fib_multipath_use_neigh", "ignore_routes_with_linkdown", "ipv6_ignore_routes_with_linkdown",
-		"arp_ignore", "arp_filter", "ip_forward_use_pmtu")
+		"arp_ignore", "arp_filter", "ip_forward_use_pmtu", "proxy_arp")
 	if err != nil {
 		return ns, err
 	}
@@ -339,7 +339,8 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		{"ipv6_drop_unicast_in_l2_multicast", &ns.IPv6DropUnicastInL2Multicast},
 		{"ignore_routes_with_linkdown", &ns.IgnoreRoutesWithLinkdown},
 		{"ipv6_ignore_routes_with_linkdown", &ns.IPv6IgnoreRoutesWithLinkdown},
-		{"arp_filter", &ns.ARPFilter}, {"ip_forward_use_pmtu", &ns.IPForwardUsePMTU}} {
+		{"arp_filter", &ns.ARPFilter}, {"ip_forward_use_pmtu", &ns.IPForwardUsePMTU},
+		{"proxy_arp", &ns.ProxyARP}} {
 		if v, ok := m[f.key]; ok {
 			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
 				return ns, err
@@ -513,7 +514,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "peer_mtu", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "peer_down", "carrier", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning", "group_fwd_mask", "vlan_filtering", "vlan_default_pvid", "vlans",
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "peer_down", "carrier", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning", "group_fwd_mask", "vlan_filtering", "vlan_default_pvid", "vlans", "proxy_arp",
 	"policy", "peer_policy", "scrub", "peer_scrub", "headroom", "tailroom"}
 
 // xdpMetadataOps reads a NIC driver's XDP RX metadata kfuncs: a list of
@@ -652,6 +653,8 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			var m int
 			m, err = d.intv(v, w, 0, 0xffff)
 			dev.GroupFwdMask = uint16(m)
+		case "proxy_arp":
+			dev.ProxyARP, err = d.boolean(v, w)
 		case "vlan_filtering":
 			dev.VLANFiltering, err = d.boolean(v, w)
 		case "vlan_default_pvid":

@@ -957,8 +957,10 @@ func TestParseCarrier(t *testing.T) {
 }
 
 func TestParseARPSysctls(t *testing.T) {
-	s, err := Parse("t.yaml", []byte("namespaces: [{name: host, arp_ignore: 2, arp_filter: true}]\ndevices:\n  - {name: eth0, kind: nic}\nentry: {dev: eth0}\n"))
+	s, err := Parse("t.yaml", []byte("namespaces: [{name: host, arp_ignore: 2, arp_filter: true, proxy_arp: true}]\ndevices:\n  - {name: eth0, kind: nic, proxy_arp: true}\nentry: {dev: eth0}\n"))
 	require.NoError(t, err)
+	assert.True(t, s.Stack.Namespaces[0].ProxyARP)
+	assert.True(t, s.Stack.Devices[0].ProxyARP)
 	assert.Equal(t, 2, s.Stack.Namespaces[0].ARPIgnore)
 	assert.True(t, s.Stack.Namespaces[0].ARPFilter)
 	_, err = Parse("t.yaml", []byte("namespaces: [{name: host, arp_ignore: 9}]\ndevices:\n  - {name: eth0, kind: nic}\nentry: {dev: eth0}\n"))

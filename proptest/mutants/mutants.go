@@ -3267,4 +3267,38 @@ var List = []Mutant{
 		Desc: "br_fdb_update leaves a local entry alone",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "proxy-arp-same-device",
+		File: "netstack/arp.go",
+		Old:  `	if r == nil || r.reject != 0 || r.dev == d {`,
+		New:  `	if r == nil || r.reject != 0 {`,
+		Desc: "arp_fwd_proxy answers only for a route through another device",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "proxy-arp-no-source-check",
+		File: "netstack/arp.go",
+		Old:  `	return reason == 0
+}`,
+		New:  `	return reason == 0 || true
+}`,
+		Desc: "ip_route_input_noref's fib_validate_source decides a proxied request too",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "proxy-arp-without-forwarding",
+		File: "netstack/arp.go",
+		Old:  `	if !ns.forwarding || !(ns.proxyARP || d.proxyARP) ||`,
+		New:  `	if !(ns.proxyARP || d.proxyARP) ||`,
+		Desc: "arp_process proxies only with IN_DEV_FORWARD",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "proxy-arp-all-ignored",
+		File: "netstack/arp.go",
+		Old:  `	if !ns.forwarding || !(ns.proxyARP || d.proxyARP) ||`,
+		New:  `	if !ns.forwarding || !d.proxyARP ||`,
+		Desc: "IN_DEV_PROXY_ARP takes net.ipv4.conf.all.proxy_arp or the device's",
+		Pkgs: []string{"./netstack"},
+	},
 }
