@@ -2919,8 +2919,8 @@ var List = []Mutant{
 	{
 		Name: "arp-ignore-off",
 		File: "netstack/arp.go",
-		Old:  `		(sip == [4]byte{} || arpValidSource(ns, sip)) && !ns.arpIgnores(d, sip, tip) &&`,
-		New:  `		(sip == [4]byte{} || arpValidSource(ns, sip)) &&`,
+		Old:  `			if (sip == [4]byte{} || arpValidSource(ns, sip)) && !ns.arpIgnores(d, sip, tip) &&`,
+		New:  `			if (sip == [4]byte{} || arpValidSource(ns, sip)) &&`,
 		Desc: "arp_ignore keeps the host from answering some requests",
 		Pkgs: []string{"./netstack"},
 	},
