@@ -436,10 +436,12 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 		// Linkdown routes passed over or not, ARP answers filtered.
 		ignoreLD, arpFilter := rapid.Bool().Draw(rt, "ignoreLinkdown"), rapid.Bool().Draw(rt, "arpFilter")
 		arpIgnore := rapid.SampledFrom([]int{0, 1, 2, 3, 8}).Draw(rt, "arpIgnore")
+		proxyARP := rapid.Bool().Draw(rt, "proxyARP")
 		for i := range cfg.Namespaces {
 			ns := &cfg.Namespaces[i]
 			ns.IgnoreRoutesWithLinkdown, ns.IPv6IgnoreRoutesWithLinkdown = ns.IgnoreRoutesWithLinkdown || ignoreLD, ns.IPv6IgnoreRoutesWithLinkdown || ignoreLD
 			ns.ARPIgnore, ns.ARPFilter = max(ns.ARPIgnore, arpIgnore), ns.ARPFilter || arpFilter
+			ns.ProxyARP = ns.ProxyARP || proxyARP
 		}
 		// Policy rules (fibrules.go): a copy of a namespace's routes in
 		// table 100, and rules over marks, sources, destinations, iif lo
