@@ -440,7 +440,8 @@ func TestKernelChangeType(t *testing.T) {
 // source check that passes: a target beyond hB gets a reply; one on hA's
 // own subnet, one without a route and a subnet broadcast do not, nor do
 // requests without forwarding or with a sender strict rp_filter places
-// behind hB. proxy_delay is 0 on hA but in the two cases that keep the
+// behind hB. A proxy entry (`ip neigh add proxy`) on hA answers without
+// proxy_arp for a target routed elsewhere. proxy_delay is 0 on hA but in the two cases that keep the
 // default 80 jiffies: a broadcast request is answered once the delay has
 // run (the test waits 1.2 s), a unicast one at once. The kernel's and the
 // model's replies out of hA agree in number.
@@ -455,18 +456,22 @@ func TestKernelProxyARP(t *testing.T) {
 		sip, tip       string
 		delay, unicast bool // keep proxy_delay's default; send to hA's address
 		wait           time.Duration
+		entry          bool // ip neigh add proxy TIP dev hA
 	}{
-		{"hA proxies, a target beyond hB", true, false, false, 0, ip4, far, false, false, 0},
-		{"no proxy_arp", false, false, false, 0, ip4, far, false, false, 0},
-		{"all proxies", false, true, false, 0, ip4, far, false, false, 0},
-		{"a target on hA's subnet", true, false, false, 0, ip4, "192.0.2.77", false, false, 0},
-		{"a target without a route", true, false, false, 0, ip4, "203.0.114.1", false, false, 0},
-		{"hB's subnet broadcast", true, false, false, 0, ip4, "10.1.0.255", false, false, 0},
-		{"forwarding off", true, false, true, 0, ip4, far, false, false, 0},
-		{"a sender behind hB, no rp_filter", true, false, false, 0, far2, "10.1.0.9", false, false, 0},
-		{"a sender behind hB, strict rp_filter", true, false, false, 1, far2, "10.1.0.9", false, false, 0},
-		{"proxy_delay 80, broadcast", true, false, false, 0, ip4, far, true, false, 1200 * time.Millisecond},
-		{"proxy_delay 80, unicast", true, false, false, 0, ip4, far, true, true, 0},
+		{"hA proxies, a target beyond hB", true, false, false, 0, ip4, far, false, false, 0, false},
+		{"no proxy_arp", false, false, false, 0, ip4, far, false, false, 0, false},
+		{"all proxies", false, true, false, 0, ip4, far, false, false, 0, false},
+		{"a target on hA's subnet", true, false, false, 0, ip4, "192.0.2.77", false, false, 0, false},
+		{"a target without a route", true, false, false, 0, ip4, "203.0.114.1", false, false, 0, false},
+		{"hB's subnet broadcast", true, false, false, 0, ip4, "10.1.0.255", false, false, 0, false},
+		{"forwarding off", true, false, true, 0, ip4, far, false, false, 0, false},
+		{"a sender behind hB, no rp_filter", true, false, false, 0, far2, "10.1.0.9", false, false, 0, false},
+		{"a sender behind hB, strict rp_filter", true, false, false, 1, far2, "10.1.0.9", false, false, 0, false},
+		{"proxy_delay 80, broadcast", true, false, false, 0, ip4, far, true, false, 1200 * time.Millisecond, false},
+		{"proxy_delay 80, unicast", true, false, false, 0, ip4, far, true, true, 0, false},
+		{"a proxy entry beyond hB", false, false, false, 0, ip4, far, false, false, 0, true},
+		{"a proxy entry on hA's subnet", false, false, false, 0, ip4, "192.0.2.77", false, false, 0, true},
+		{"a proxy entry, forwarding off", false, false, true, 0, ip4, far, false, false, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := newICMPTopo(t, "net.ipv4.conf.all.proxy_arp", map[bool]string{true: "1", false: "0"}[tc.all],
@@ -480,6 +485,9 @@ func TestKernelProxyARP(t *testing.T) {
 				require.NoError(t, tp.h.Sysctl("net.ipv4.ip_forward", "0"))
 			}
 			require.NoError(t, tp.h.IP("route", "add", "198.51.100.0/24", "via", "10.1.0.2", "dev", "hB"))
+			if tc.entry {
+				require.NoError(t, tp.h.IP("neigh", "add", "proxy", tc.tip, "dev", tp.hA))
+			}
 			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
 			require.NoError(t, err)
 			t.Cleanup(func() { io.Close() })
@@ -511,6 +519,9 @@ func TestKernelProxyARP(t *testing.T) {
 			cfg.Namespaces[1].Forwarding = !tc.noFwd
 			tp.rxAtH(cfg)
 			cfg.Devices[0].ProxyARP = tc.dev
+			if tc.entry {
+				cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "hA", Addr: netip.MustParseAddr(tc.tip), Proxy: true})
+			}
 			cfg.Routes = append(cfg.Routes,
 				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("198.51.100.0/24"), Dev: "hB", Via: netip.MustParseAddr("10.1.0.2")})
 			runModel(t, cfg, nil, f, nil)

@@ -643,3 +643,92 @@ func waitRoute(t *testing.T, n *Netns, family, table, dst string) {
 	}
 	t.Fatalf("no route to %s in table %s", dst, table)
 }
+
+// TestKernelProxyNDP: A solicits fd00:9::5, which H does not own; hA has
+// a proxy entry for it (`ip -6 neigh add proxy fd00:9::5 dev hA`, with or
+// without `router`). H answers under proxy_ndp (hA's or all's) while it
+// forwards, the advertisement's router flag the entry's, its override
+// flag clear: at once for a solicitation to H's address (PACKET_HOST) or
+// with proxy_delay 0; for one to the target's solicited-node group (which
+// the entry joins) after the delay, the original freed (NOT_SPECIFIED).
+// Without proxy_ndp, an entry, or forwarding it is
+// IPV6_NDISC_NS_OTHERHOST. The advertisement H sends out of hA (count,
+// length, flags, target: TestKernelNdiscReplies' probe) and the first
+// drop at hA agree between the kernel and the model.
+func TestKernelProxyNDP(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	require.NoError(t, probe.FilterTclass(testTclass))
+	const target, sol = "fd00:9::5", "ff02::1:ff00:5"
+	for _, tc := range []struct {
+		name          string
+		dev, all      bool // proxy_ndp on hA, on all
+		entry, router bool
+		host          bool // H does not forward
+		dst           string
+		delay         bool // keep proxy_delay's default
+		dad           bool
+	}{
+		{"unicast, hA proxies", true, false, true, false, false, icmp6AddrH, false, false},
+		{"unicast, all proxies, a router entry", false, true, true, true, false, icmp6AddrH, false, false},
+		{"solicited-node group, proxy_delay 0", true, false, true, false, false, sol, false, false},
+		{"solicited-node group, proxy_delay 80", true, false, true, false, false, sol, true, false},
+		{"unicast, proxy_delay 80", true, false, true, false, false, icmp6AddrH, true, false},
+		{"no proxy_ndp", false, false, true, false, false, icmp6AddrH, false, false},
+		{"no entry", true, false, false, false, false, icmp6AddrH, false, false},
+		{"not forwarding", true, false, true, false, true, icmp6AddrH, false, false},
+		{"duplicate address detection, proxy_delay 0", true, false, true, false, false, sol, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			on := map[bool]string{true: "1", false: "0"}
+			tp := newICMP6Topo(t, "net.ipv6.conf.all.forwarding", on[!tc.host], "net.ipv6.conf.all.proxy_ndp", on[tc.all])
+			require.NoError(t, tp.h.Sysctl("net.ipv6.conf."+tp.hA+".proxy_ndp", on[tc.dev]))
+			if !tc.delay {
+				require.NoError(t, tp.h.Sysctl("net.ipv6.neigh."+tp.hA+".proxy_delay", "0"))
+			}
+			if tc.entry {
+				args := []string{"-6", "neigh", "add", "proxy", target, "dev", tp.hA}
+				if tc.router {
+					args = append(args, "router")
+				}
+				require.NoError(t, tp.h.IP(args...))
+			}
+			io := tp.attachMetaType(t, true, unix.IPPROTO_ICMPV6, 0, 136)
+			src, opts := icmp6AddrA, append([]byte{1, 1}, tp.macA[:]...)
+			if tc.dad {
+				src, opts = "::", nil
+			}
+			msg := ndMsg(135, 0, target, opts...)
+			p := ip6Packet(tc.dst, 255, 58, msg, 2, false)
+			copy(p[8:24], netip.MustParseAddr(src).AsSlice())
+			binary.BigEndian.PutUint16(p[42:], 0)
+			ps := make([]byte, 40, 40+len(msg))
+			copy(ps[0:32], p[8:40])
+			binary.BigEndian.PutUint32(ps[32:], uint32(len(msg)))
+			ps[39] = 58
+			binary.BigEndian.PutUint16(p[42:], inetCsum(append(ps, p[40:]...)))
+			kernDrop := watchDrop(t, probe, tp.hA, func() {
+				sendRaw6(t, tp.a, p)
+				if tc.delay {
+					time.Sleep(1200 * time.Millisecond) // the queued copy's answer
+				}
+			})
+			kern := readMeta(t, io, false)
+			t.Logf("kernel: drop %v, advertisements %+v", kernDrop, kern)
+
+			var model icmpMeta
+			cfg := tp.model6(netstack.NamespaceConfig{ProxyNDP: tc.all}, true, metaModel(&model, true, unix.IPPROTO_ICMPV6, 0)...)
+			cfg.Namespaces[1].IPv6Forwarding = !tc.host
+			cfg.Devices[0].ProxyNDP, cfg.Devices[0].NoProxyDelay = tc.dev, !tc.delay
+			if tc.entry {
+				cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "hA", Addr: netip.MustParseAddr(target), Proxy: true, Router: tc.router})
+			}
+			obs := &nsDrops{ns: 3}
+			runModel(t, cfg, obs, tp.frame6(p), nil)
+			require.Equal(t, kernDrop, obs.reasons, "model: the drop at hA")
+			require.Equal(t, kern, model, "model: the advertisement")
+		})
+	}
+}

@@ -72,23 +72,29 @@ func (s *Stack) arpRcv(b *skb.Buff) {
 }
 
 // arpProxies models arp_process's proxy branch for a request received on
-// d for tip, which is not local, from sip: d proxies
-// (IN_DEV_PROXY_ARP: the namespace's net.ipv4.conf.all.proxy_arp or d's
-// own), the namespace forwards (IN_DEV_FORWARD), and ip_route_input_noref
-// finds tip a unicast route (ip_route_input_slow's martian checks, the
-// rules with the request's mark, a multipath route's path by the flow's
-// hash) through another device than d (arp_fwd_proxy's rt->dst.dev !=
-// dev) whose source check passes (fib_validate_source: rp_filter,
-// a local sender). The reply names d's address for tip. A request the
+// d for tip, which is not local, from sip: the namespace forwards
+// (IN_DEV_FORWARD), ip_route_input_noref finds tip a unicast route
+// (ip_route_input_slow's martian checks, the rules with the request's
+// mark, a multipath route's path by the flow's hash) through another
+// device than d whose source check passes (fib_validate_source:
+// rp_filter, a local sender), and d proxies (arp_fwd_proxy's
+// IN_DEV_PROXY_ARP: the namespace's net.ipv4.conf.all.proxy_arp or d's
+// own) or has a proxy entry for tip (pneigh_lookup). The reply names d's address for tip. A request the
 // kernel takes as broadcast (not PACKET_HOST) with a non-zero
 // proxy_delay (80 jiffies by default) is queued (pneigh_enqueue) and
 // answered after a random part of that delay; the model answers at once.
 func (s *Stack) arpProxies(b *skb.Buff, d *Device, sip, tip [4]byte) bool {
 	ns := d.ns
-	if !ns.forwarding || !(ns.proxyARP || d.proxyARP) || ipRouteMartian(ns, sip, tip) != 0 || tip == lbcast4 || ns.isBcast4(tip) {
+	proxies := ns.proxyARP || d.proxyARP
+	if !ns.forwarding || !proxies && ns.pneigh == nil || ipRouteMartian(ns, sip, tip) != 0 || tip == lbcast4 || ns.isBcast4(tip) {
 		return false
 	}
 	dst := netip.AddrFrom4(tip)
+	if !proxies {
+		if _, ok := ns.pneighLookup(d, dst); !ok {
+			return false
+		}
+	}
 	fl := flow{src: netip.AddrFrom4(sip), dst: dst, iif: d.ifindex, mark: b.H().Mark}
 	var r *route
 	if ns.hasRules(dst) {

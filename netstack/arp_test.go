@@ -185,4 +185,28 @@ func TestProxyARP(t *testing.T) {
 			}
 		})
 	}
+	// A proxy entry answers without proxy_arp, for a target routed
+	// through another device only, and only while the host forwards.
+	for _, tc := range []struct {
+		name    string
+		tip     string
+		noFwd   bool
+		replies int
+	}{{"beyond veth0", "10.9.1.1", false, 1}, {"on eth0's subnet", "192.0.2.77", false, 0}, {"forwarding off", "10.9.1.1", true, 0}} {
+		t.Run("proxy entry, "+tc.name, func(t *testing.T) {
+			replies := 0
+			cfg := fibTopology(!tc.noFwd, ProgramConfig{Name: "eg", Hook: carrier.HookTCEgress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+				if binary.BigEndian.Uint16(c.Skb.Data()[12:14]) == ethPARP {
+					replies++
+				}
+				return TCXNext
+			})})
+			cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr(tc.tip), Proxy: true})
+			cfg.Options.Replies = true
+			s, _ := newStack(t, cfg, "", nil, nil)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: arpFrame(broadcastMAC, 1, 6, 1, "192.0.2.9", tc.tip)}))
+			s.Flush()
+			require.Equal(t, tc.replies, replies)
+		})
+	}
 }

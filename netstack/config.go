@@ -240,6 +240,11 @@ type NamespaceConfig struct {
 	// through another device (arp_fwd_proxy). DeviceConfig.ProxyARP sets
 	// it for one device (IN_DEV_PROXY_ARP takes either).
 	ProxyARP bool
+	// ProxyNDP is net.ipv6.conf.all.proxy_ndp: a forwarding namespace's
+	// devices answer neighbour solicitations for the addresses of their
+	// proxy entries (NeighConfig.Proxy; DeviceConfig.ProxyNDP sets it for
+	// one device).
+	ProxyNDP bool
 	// NoSendRedirects sets net.ipv4.conf.all.send_redirects and every
 	// device's to 0 (IN_DEV_TX_REDIRECTS is either of them): a forwarding
 	// namespace sends no ICMP redirect. By default both are 1, and a
@@ -412,6 +417,17 @@ type DeviceConfig struct {
 	// ProxyARP is the device's net.ipv4.conf.DEV.proxy_arp (see
 	// NamespaceConfig.ProxyARP); a veth's applies to the end named here.
 	ProxyARP bool
+	// ProxyNDP is the device's net.ipv6.conf.DEV.proxy_ndp (see
+	// NamespaceConfig.ProxyNDP).
+	ProxyNDP bool
+	// NoProxyDelay is proxy_delay 0 for the device (net.ipv4.neigh.DEV
+	// and net.ipv6.neigh.DEV; 80 jiffies by default). With a delay, a
+	// proxied neighbour solicitation to a multicast address that did not
+	// come as PACKET_HOST is cloned and queued (pneigh_enqueue) and the
+	// original freed (NOT_SPECIFIED); the queued copy, and a queued
+	// proxied ARP request, are answered after a random part of the delay,
+	// which the model does not time: it answers at once.
+	NoProxyDelay bool
 	// VLANFiltering turns a bridge's VLAN filtering on (`ip link add BR
 	// type bridge vlan_filtering 1`, brvlan.go). VLANDefaultPVID is its
 	// vlan_default_pvid (0: the kernel's 1), which the bridge device and
@@ -731,6 +747,14 @@ type NeighConfig struct {
 	// without an entry, and otherwise fails (NEIGH_FAILED; the model drops
 	// at once what the kernel queues until its probes give up).
 	State string
+	// Proxy makes the entry a proxy entry (`ip neigh add proxy ADDR dev
+	// DEV [router]`, pneigh_create), which has no MAC or State: the device
+	// answers ARP requests (a forwarding namespace, a route to Addr
+	// through another device: arp_process) or, under proxy_ndp, neighbour
+	// solicitations for Addr (ndisc_recv_ns), and joins Addr's
+	// solicited-node group (pndisc_constructor). Router sets the router
+	// flag of the advertisements (NTF_ROUTER; IPv6 only).
+	Proxy, Router bool
 }
 
 // Neighbour states (NUD_*).

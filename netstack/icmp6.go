@@ -409,8 +409,12 @@ func (s *Stack) tcpV6SendReset(b *skb.Buff, ns *Netns, ip ipv6) {
 //     source link-layer option, or a link-layer option of the wrong size
 //     is NOT_SPECIFIED; options that do not parse are
 //     IPV6_NDISC_BAD_OPTIONS; a target that is not an address of the
-//     receiving device is IPV6_NDISC_NS_OTHERHOST (no anycast or proxy
-//     entries in the model); detection of one of them is NOT_SPECIFIED
+//     receiving device nor proxied by it (a proxy entry under proxy_ndp
+//     in a forwarding namespace) is IPV6_NDISC_NS_OTHERHOST (anycast
+//     addresses are not modelled); a proxied target's multicast
+//     solicitation that did not come as PACKET_HOST is NOT_SPECIFIED
+//     unless proxy_delay is 0 (its queued copy is answered); detection of
+//     one of them is NOT_SPECIFIED
 //     after the advertisement to all nodes; otherwise the solicitation is
 //     consumed when a neighbour entry for the source exists or is made
 //     (a unicast solicitation, or one with a source link-layer option)
@@ -475,14 +479,28 @@ func (s *Stack) ndiscRcv(b *skb.Buff, ns *Netns, ip ipv6, typ, code uint8, frag 
 			return skb.DropNotSpecified
 		}
 		d := s.devOf(b)
-		if !d.hasAddr(target) {
-			return skb.DropIPv6NdiscNsOtherhost
+		own, router, inc := d.hasAddr(target), ns.fwd6, ip.dst.IsMulticast()
+		delayed := false
+		if !own {
+			// A proxied address: a forwarding namespace, proxy_ndp (all's
+			// or d's) and a proxy entry, whose router flag the
+			// advertisement carries (pndisc_is_router). Anycast
+			// addresses are not modelled.
+			e, ok := ns.pneighLookup(d, target)
+			if !ok || !ns.fwd6 || !(ns.proxyNDP || d.proxyNDP) {
+				return skb.DropIPv6NdiscNsOtherhost
+			}
+			router = e.router
+			// A multicast solicitation that did not come as PACKET_HOST
+			// waits proxy_delay: a clone is queued (pneigh_enqueue) and
+			// answered later (at once in the model), the original
+			// freed.
+			delayed = inc && b.H().PktType != skb.PacketHost && !d.noProxyDelay
 		}
 		if dad {
-			s.ndiscSendNA(d, ns, allNodesMAC, netip.IPv6LinkLocalAllNodes(), target, false, true, true)
+			s.ndiscSendNA(d, ns, allNodesMAC, netip.IPv6LinkLocalAllNodes(), target, router, false, own, true)
 			return skb.DropNotSpecified
 		}
-		inc := ip.dst.IsMulticast()
 		mac, known := neighResolve(ns, d, ip.src)
 		if !known && inc && src == nil {
 			return skb.DropNotSpecified
@@ -491,7 +509,10 @@ func (s *Stack) ndiscRcv(b *skb.Buff, ns *Netns, ip ipv6, typ, code uint8, frag 
 			mac = [6]byte(src[2:8]) // ndisc_update with the option's address
 		}
 		if known || src != nil {
-			s.ndiscSendNA(d, ns, mac, ip.src, target, true, inc, inc)
+			s.ndiscSendNA(d, ns, mac, ip.src, target, router, true, own && inc, inc)
+		}
+		if delayed {
+			return skb.DropNotSpecified
 		}
 		return skb.SkbNotDroppedYet
 	case ndiscRouterSolicit:
@@ -631,17 +652,17 @@ func isSolicitedNode(a netip.Addr) bool {
 var allNodesMAC = [6]byte{0x33, 0x33, 0, 0, 0, 1}
 
 // ndiscSendNA models ndisc_send_na(dev, daddr, target, router, solicited,
-// override, inc_opt) for one of d's addresses, when Options.Replies is on:
-// ndisc_alloc_skb (LL_RESERVED_SPACE, the IPv6 header and the message,
-// owned by the namespace's ndisc socket), the advertisement (the router
-// flag when the device forwards; the target link-layer option with
-// inc_opt), ndisc_send_skb (the checksum, ip6_nd_hdr: hop limit 255, no
+// override, inc_opt) for one of d's addresses or a proxied one, when
+// Options.Replies is on: ndisc_alloc_skb (LL_RESERVED_SPACE, the IPv6
+// header and the message, owned by the namespace's ndisc socket), the
+// advertisement (the router flag: the device forwards, or the proxy
+// entry's; the target link-layer option with inc_opt), ndisc_send_skb (the checksum, ip6_nd_hdr: hop limit 255, no
 // flow label) from the target to daddr, to the Ethernet address mac.
 // ip6_output runs the cgroup egress programs of the ndisc socket's cgroup
 // (the root's in the model; the kernel's is the cgroup of the task that
 // made the namespace), then the frame goes to dev_queue_xmit on d as
 // neigh_output would send it.
-func (s *Stack) ndiscSendNA(d *Device, ns *Netns, mac [6]byte, daddr, target netip.Addr, solicited, override, incOpt bool) {
+func (s *Stack) ndiscSendNA(d *Device, ns *Netns, mac [6]byte, daddr, target netip.Addr, router, solicited, override, incOpt bool) {
 	if !s.cfg.Options.Replies {
 		return
 	}
@@ -654,7 +675,7 @@ func (s *Stack) ndiscSendNA(d *Device, ns *Netns, mac [6]byte, daddr, target net
 		return
 	}
 	m[0] = ndiscNeighAdvert
-	if ns.fwd6 {
+	if router {
 		m[4] |= 0x80
 	}
 	if solicited {

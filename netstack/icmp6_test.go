@@ -301,3 +301,75 @@ func TestAnswersCgroupEgress(t *testing.T) {
 	}
 	assert.Equal(t, map[string]int{"icmp": 1, "rst": 1, "na": 1}, seen)
 }
+
+// TestProxyNDP: eth0 answers solicitations for fd00:9::5, its proxy
+// entry's address, under proxy_ndp (eth0's or all's) while the host
+// forwards: the router flag the entry's, override clear; a multicast
+// solicitation with the default proxy_delay is answered (later, in the
+// kernel) and its original freed. Without proxy_ndp, an entry or
+// forwarding it is IPV6_NDISC_NS_OTHERHOST (TestKernelProxyNDP measures
+// the same on 6.18).
+func TestProxyNDP(t *testing.T) {
+	ll := append([]byte{1, 1}, macB[:]...)
+	const target, sol = "fd00:9::5", "ff02::1:ff00:5"
+	for _, tc := range []struct {
+		name                 string
+		dev, all, entry, rtr bool
+		noFwd, delay         bool
+		src, dst             string
+		flags                []uint8 // of the advertisements
+		drop                 string
+	}{
+		{"unicast", true, false, true, false, false, false, "2001:db8:1::9", "2001:db8:1::1", []uint8{0x40}, ""},
+		{"all, a router entry", false, true, true, true, false, false, "2001:db8:1::9", "2001:db8:1::1", []uint8{0xc0}, ""},
+		{"solicited-node group, no delay", true, false, true, false, false, false, "2001:db8:1::9", sol, []uint8{0x40}, ""},
+		{"solicited-node group, delayed", true, false, true, false, false, true, "2001:db8:1::9", sol, []uint8{0x40}, "SKB_DROP_REASON_NOT_SPECIFIED@icmpv6_rcv"},
+		{"unicast, delay", true, false, true, false, false, true, "2001:db8:1::9", "2001:db8:1::1", []uint8{0x40}, ""},
+		{"duplicate address detection", true, false, true, false, false, false, "::", sol, []uint8{0x00}, "SKB_DROP_REASON_NOT_SPECIFIED@icmpv6_rcv"},
+		{"no proxy_ndp", false, false, true, false, false, false, "2001:db8:1::9", "2001:db8:1::1", nil, "SKB_DROP_REASON_IPV6_NDISC_NS_OTHERHOST@icmpv6_rcv"},
+		{"no entry", true, false, false, false, false, false, "2001:db8:1::9", "2001:db8:1::1", nil, "SKB_DROP_REASON_IPV6_NDISC_NS_OTHERHOST@icmpv6_rcv"},
+		{"not forwarding", true, false, true, false, true, false, "2001:db8:1::9", "2001:db8:1::1", nil, "SKB_DROP_REASON_IPV6_NDISC_NS_OTHERHOST@icmpv6_rcv"},
+		{"no entry, solicited-node group", true, false, false, false, false, false, "2001:db8:1::9", sol, nil, "SKB_DROP_REASON_NOT_SPECIFIED@ip6_mc_input"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen []icmpSeen
+			cfg := icmp6Topology(&seen)
+			cfg.Namespaces[0].IPv6Forwarding = !tc.noFwd
+			cfg.Namespaces[0].ProxyNDP = tc.all
+			cfg.Devices[0].ProxyNDP, cfg.Devices[0].NoProxyDelay = tc.dev, !tc.delay
+			if tc.entry {
+				cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr(target), Proxy: true, Router: tc.rtr})
+			}
+			s, te := newStack(t, cfg, "", nil, nil)
+			msg := append([]byte{ndiscNeighSolicit, 0, 0, 0, 0, 0, 0, 0}, addr(target).AsSlice()...)
+			if tc.src != "::" {
+				msg = append(msg, ll...)
+			}
+			f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: tc.src, dst: tc.dst, next: nexthdrICMPv6, payload: len(msg) - udpHlen, hopLimit: 255})
+			if d := addr(tc.dst).As16(); d[0] == 0xff {
+				copy(f[0:6], []byte{0x33, 0x33, d[12], d[13], d[14], d[15]})
+			}
+			copy(f[ethHlen+ip6Hlen:], msg)
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			s.Flush()
+			var flags []uint8
+			for _, x := range seen {
+				if x.typ == ndiscNeighAdvert {
+					flags = append(flags, uint8(x.rest>>24))
+				}
+			}
+			assert.Equal(t, tc.flags, flags)
+			var got string
+			if r := te.obs.dropReasons(); len(r) != 0 {
+				got = r[0]
+			}
+			assert.Equal(t, tc.drop, got)
+		})
+	}
+	cfg := fibTopology(true)
+	cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("192.0.2.77"), Proxy: true, Router: true})
+	assert.ErrorContains(t, newStackErr(t, cfg, ""), "router is for IPv6 proxy entries")
+	cfg = fibTopology(true)
+	cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("192.0.2.77"), Proxy: true, MAC: macB})
+	assert.ErrorContains(t, newStackErr(t, cfg, ""), "a proxy entry has an address and no mac or state")
+}

@@ -145,8 +145,9 @@ func extLen(b []byte) (int, bool) {
 }
 
 // joined6 models ipv6_chk_mcast_addr for the groups every IPv6 device
-// joins: ff02::1 (all nodes) and ff02::1:ffXX:XXXX for each address, and
-// the all-routers groups when the namespace forwards.
+// joins: ff02::1 (all nodes) and ff02::1:ffXX:XXXX for each address and
+// each IPv6 proxy entry (pndisc_constructor), and the all-routers groups
+// when the namespace forwards.
 func (s *Stack) joined6(ns *Netns, g netip.Addr) bool {
 	a := g.As16()
 	if a == [16]byte{0xff, 0x02, 15: 1} {
@@ -169,6 +170,11 @@ func (s *Stack) joined6(ns *Netns, g netip.Addr) bool {
 			if x := p.Addr().As16(); p.Addr().Is6() && [3]byte(x[13:]) == [3]byte(a[13:]) {
 				return true
 			}
+		}
+	}
+	for _, e := range ns.pneigh {
+		if x := e.addr.As16(); e.addr.Is6() && [3]byte(x[13:]) == [3]byte(a[13:]) {
+			return true
 		}
 	}
 	return false

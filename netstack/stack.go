@@ -103,10 +103,12 @@ type Netns struct {
 	// ignoreLD4 and ignoreLD6 are ignore_routes_with_linkdown of
 	// net.ipv4.conf.all and net.ipv6.conf.all (carrier.go).
 	ignoreLD4, ignoreLD6 bool
-	arpIgnore            uint8       // net.ipv4.conf.all.arp_ignore (arp.go)
-	arpFilter            bool        // net.ipv4.conf.all.arp_filter
-	fwdUsePMTU           bool        // net.ipv4.ip_forward_use_pmtu
-	proxyARP             bool        // net.ipv4.conf.all.proxy_arp
+	arpIgnore            uint8 // net.ipv4.conf.all.arp_ignore (arp.go)
+	arpFilter            bool  // net.ipv4.conf.all.arp_filter
+	fwdUsePMTU           bool  // net.ipv4.ip_forward_use_pmtu
+	proxyARP             bool  // net.ipv4.conf.all.proxy_arp
+	proxyNDP             bool  // net.ipv6.conf.all.proxy_ndp
+	pneigh               []pneighEntry
 	sendRedirects        bool        // IN_DEV_TX_REDIRECTS: conf.all or the device's send_redirects
 	sharedMedia          bool        // IN_DEV_SHARED_MEDIA
 	customLocal4         bool        // fib_has_custom_local_routes: an IPv4 RouteLocal route
@@ -184,6 +186,24 @@ func (r *route) mtuOf() int {
 	return r.dev.mtu
 }
 
+// pneighEntry is a proxy neighbour entry (struct pneigh_entry).
+type pneighEntry struct {
+	dev    *Device
+	addr   netip.Addr
+	router bool // NTF_ROUTER
+}
+
+// pneighLookup models pneigh_lookup(tbl, net, addr, dev, 0): the proxy
+// entry of addr on d, if any.
+func (ns *Netns) pneighLookup(d *Device, addr netip.Addr) (pneighEntry, bool) {
+	for _, e := range ns.pneigh {
+		if e.dev == d && e.addr == addr {
+			return e, true
+		}
+	}
+	return pneighEntry{}, false
+}
+
 type neighEntry struct {
 	dev   *Device
 	addr  netip.Addr
@@ -228,6 +248,8 @@ type Device struct {
 	brVLAN        *brVLANs
 	vlanFiltering bool
 	proxyARP      bool // net.ipv4.conf.DEV.proxy_arp
+	proxyNDP      bool // net.ipv6.conf.DEV.proxy_ndp
+	noProxyDelay  bool // neigh proxy_delay 0
 	// mcGroups are the IPv4 multicast groups sockets joined on the device
 	// (besides 224.0.0.1, which every device has).
 	mcGroups [][4]byte
@@ -700,7 +722,7 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("namespace %q: arp_ignore %d (want 0 to 8)", nc.Name, nc.ARPIgnore)
 		}
 		n.arpIgnore, n.arpFilter = uint8(nc.ARPIgnore), nc.ARPFilter
-		n.fwdUsePMTU, n.proxyARP = nc.IPForwardUsePMTU, nc.ProxyARP
+		n.fwdUsePMTU, n.proxyARP, n.proxyNDP = nc.IPForwardUsePMTU, nc.ProxyARP, nc.ProxyNDP
 		n.sendRedirects, n.sharedMedia = !nc.NoSendRedirects, !nc.NoSharedMedia
 		n.echoIgnoreAll, n.echoBcast, n.errInboundIfaddr = nc.ICMPEchoIgnoreAll, nc.ICMPEchoAnswerBroadcasts, nc.ICMPErrorsUseInboundIfaddr
 		n.echo6IgnoreAll, n.echo6IgnoreMcast = nc.ICMPv6EchoIgnoreAll, nc.ICMPv6EchoIgnoreMulticast
@@ -793,7 +815,7 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("%s: %s", what, why)
 		}
 		d := s.newDev(i, dc.Name, dc.Kind, n, dc.MAC, dc.Addrs, dc)
-		d.proxyARP = dc.ProxyARP
+		d.proxyARP, d.proxyNDP, d.noProxyDelay = dc.ProxyARP, dc.ProxyNDP, dc.NoProxyDelay
 		if dc.Kind == KindVeth || dc.Kind == KindNetkit {
 			if dc.Peer == "" {
 				return cfgErr("%s: %s without peer", what, dc.Kind)
@@ -1149,6 +1171,19 @@ func (s *Stack) build(maxVal int) error {
 		d := n.dev(nc.Dev)
 		if d == nil {
 			return cfgErr("neighbour %d: unknown device %q in %s", i, nc.Dev, n.name)
+		}
+		if nc.Proxy {
+			if nc.MAC != ([6]byte{}) || nc.State != "" || !nc.Addr.IsValid() {
+				return cfgErr("neighbour %d: a proxy entry has an address and no mac or state", i)
+			}
+			if nc.Router && nc.Addr.Is4() {
+				return cfgErr("neighbour %d: router is for IPv6 proxy entries", i)
+			}
+			n.pneigh = append(n.pneigh, pneighEntry{dev: d, addr: nc.Addr, router: nc.Router})
+			continue
+		}
+		if nc.Router {
+			return cfgErr("neighbour %d: router is for proxy entries", i)
 		}
 		valid := true
 		switch nc.State {

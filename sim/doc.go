@@ -103,7 +103,8 @@
 //	                                   #  input device, 2 also in the sender's subnet, 3 not host scope, 8 never),
 //	                                   #  arp_filter (reply where the route back to the sender leaves),
 //	                                   #  ip_forward_use_pmtu (bpf_fib_lookup checks an unlocked route mtu too),
-//	                                   #  proxy_arp (all devices answer ARP for what they route elsewhere)}
+//	                                   #  proxy_arp (all devices answer ARP for what they route elsewhere),
+//	                                   #  proxy_ndp (all devices answer solicitations for their proxy entries)}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - {name: k8s, bridge_nf_call_iptables: true}   # br_netfilter loaded (default false)
 //	  - pod
@@ -135,6 +136,9 @@
 //	    down: false
 //	    proxy_arp: false               # net.ipv4.conf.DEV.proxy_arp: with forwarding, answer ARP requests for
 //	                                   # addresses routed through another device (a veth: the end named here)
+//	    proxy_ndp: false               # net.ipv6.conf.DEV.proxy_ndp: answer solicitations for proxy entries
+//	    proxy_delay: 80                # neigh proxy_delay (jiffies); with a delay a proxied multicast solicitation's
+//	                                   # original is freed and a queued copy answered (at once in the model)
 //	    carrier: true                  # dummy and nic only: false is `ip link set DEV carrier off` (a NIC's link
 //	                                   # down). A device up without carrier drops what it sends at its qdisc, forwards
 //	                                   # nothing as a bridge port, and its routes are linkdown. The other kinds'
@@ -218,6 +222,8 @@
 //	  - {dev: veth0, addr: 10.0.0.9, state: failed}   # NUD state: permanent (default), noarp, reachable, stale, delay,
 //	                                   # probe use mac; failed, incomplete have none: bpf_fib_lookup NO_NEIGH,
 //	                                   # a packet sent there resolves it anew (a peer's address answers)
+//	  - {dev: veth0, addr: "fd00:9::5", proxy: true, router: false}   # ip neigh add proxy: answer ARP (forwarding,
+//	                                   # routed through another device) or, under proxy_ndp, neighbour solicitations
 //	fdb:                               # static bridge forwarding entries (BR_FDB_STATIC)
 //	  - {netns: host, dev: vx0, mac: 02:00:00:00:00:09, sticky: false, vlan: 0}   # dev is a bridge port; vlan: its VLAN (filtering bridges)
 //	sockets:

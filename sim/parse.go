@@ -300,7 +300,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		"drop_unicast_in_l2_multicast", "ipv6_drop_unicast_in_l2_multicast",
 		"fib_multipath_hash_policy", "ipv6_fib_multipath_hash_policy", "fib_multipath_hash_fields", "ipv6_fib_multipath_hash_fields",
 		"fib_multipath_hash_seed", "fib_multipath_use_neigh", "ignore_routes_with_linkdown", "ipv6_ignore_routes_with_linkdown",
-		"arp_ignore", "arp_filter", "ip_forward_use_pmtu", "proxy_arp")
+		"arp_ignore", "arp_filter", "ip_forward_use_pmtu", "proxy_arp", "proxy_ndp")
 	if err != nil {
 		return ns, err
 	}
@@ -340,7 +340,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		{"ignore_routes_with_linkdown", &ns.IgnoreRoutesWithLinkdown},
 		{"ipv6_ignore_routes_with_linkdown", &ns.IPv6IgnoreRoutesWithLinkdown},
 		{"arp_filter", &ns.ARPFilter}, {"ip_forward_use_pmtu", &ns.IPForwardUsePMTU},
-		{"proxy_arp", &ns.ProxyARP}} {
+		{"proxy_arp", &ns.ProxyARP}, {"proxy_ndp", &ns.ProxyNDP}} {
 		if v, ok := m[f.key]; ok {
 			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
 				return ns, err
@@ -514,7 +514,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "peer_mtu", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "peer_down", "carrier", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning", "group_fwd_mask", "vlan_filtering", "vlan_default_pvid", "vlans", "proxy_arp",
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "peer_down", "carrier", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning", "group_fwd_mask", "vlan_filtering", "vlan_default_pvid", "vlans", "proxy_arp", "proxy_ndp", "proxy_delay",
 	"policy", "peer_policy", "scrub", "peer_scrub", "headroom", "tailroom"}
 
 // xdpMetadataOps reads a NIC driver's XDP RX metadata kfuncs: a list of
@@ -655,6 +655,12 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			dev.GroupFwdMask = uint16(m)
 		case "proxy_arp":
 			dev.ProxyARP, err = d.boolean(v, w)
+		case "proxy_ndp":
+			dev.ProxyNDP, err = d.boolean(v, w)
+		case "proxy_delay":
+			var j int
+			j, err = d.intv(v, w, 0, 1<<30)
+			dev.NoProxyDelay = j == 0
 		case "vlan_filtering":
 			dev.VLANFiltering, err = d.boolean(v, w)
 		case "vlan_default_pvid":
@@ -1175,7 +1181,7 @@ func (d *dec) fdb(n *yaml.Node) (f netstack.FDBConfig, err error) {
 }
 
 func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
-	m, err := d.fields(n, "neighbour", "netns", "dev", "addr", "mac", "state")
+	m, err := d.fields(n, "neighbour", "netns", "dev", "addr", "mac", "state", "proxy", "router")
 	if err != nil {
 		return nb, err
 	}
@@ -1183,6 +1189,17 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 	need := []string{"dev", "addr", "mac"}
 	if st, ok := m["state"]; ok && (st.Value == netstack.NeighFailed || st.Value == netstack.NeighIncomplete) {
 		need = need[:2] // no link-layer address
+	}
+	if px, ok := m["proxy"]; ok && px.Value == "true" {
+		need = need[:2] // a proxy entry has none
+		if v, ok := m["mac"]; ok {
+			return nb, d.errf(v, "neighbour: a proxy entry has no mac")
+		}
+		if v, ok := m["state"]; ok {
+			return nb, d.errf(v, "neighbour: a proxy entry has no state")
+		}
+	} else if v, ok := m["router"]; ok {
+		return nb, d.errf(v, "neighbour: router is for proxy entries")
 	}
 	for _, k := range need {
 		if _, err := d.need(m, n, "neighbour", k); err != nil {
@@ -1202,9 +1219,16 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 		case "state":
 			nb.State, err = d.enum(v, "neighbour.state", netstack.NeighPermanent, netstack.NeighNoarp, netstack.NeighReachable,
 				netstack.NeighStale, netstack.NeighDelay, netstack.NeighProbe, netstack.NeighFailed, netstack.NeighIncomplete)
+		case "proxy":
+			nb.Proxy, err = d.boolean(v, "neighbour.proxy")
+		case "router":
+			nb.Router, err = d.boolean(v, "neighbour.router")
 		}
 		return err
 	})
+	if err == nil && nb.Router && nb.Addr.Is4() {
+		err = d.errf(n, "neighbour: router is for IPv6 proxy entries")
+	}
 	return nb, err
 }
 

@@ -1003,3 +1003,28 @@ func TestParseBridgeVLANs(t *testing.T) {
 		})
 	}
 }
+
+// TestParseProxyNeighbours: proxy entries, proxy_ndp and proxy_delay, and
+// the errors at their lines.
+func TestParseProxyNeighbours(t *testing.T) {
+	const head = "namespaces: [{name: host, proxy_ndp: true}]\ndevices:\n  - {name: eth0, kind: nic, proxy_ndp: true, proxy_delay: 0}\n  - {name: eth1, kind: nic, proxy_delay: 80}\n"
+	s, err := Parse("t.yaml", []byte(head+"neighbours:\n  - {dev: eth0, addr: \"fd00:9::5\", proxy: true, router: true}\n  - {dev: eth0, addr: 198.51.100.7, proxy: true}\nentry: {dev: eth0}\n"))
+	require.NoError(t, err)
+	assert.True(t, s.Stack.Namespaces[0].ProxyNDP)
+	assert.True(t, s.Stack.Devices[0].ProxyNDP)
+	assert.True(t, s.Stack.Devices[0].NoProxyDelay)
+	assert.False(t, s.Stack.Devices[1].NoProxyDelay)
+	assert.Equal(t, netstack.NeighConfig{Netns: "host", Dev: "eth0", Addr: netip.MustParseAddr("fd00:9::5"), Proxy: true, Router: true}, s.Stack.Neighbours[0])
+	assert.True(t, s.Stack.Neighbours[1].Proxy)
+	for _, tc := range []struct{ name, rest, want string }{
+		{"proxy with a mac", "  - {dev: eth0, addr: 198.51.100.7, proxy: true, mac: 02:00:00:00:00:01}\n", "t.yaml:6:55: neighbour: a proxy entry has no mac"},
+		{"router without proxy", "  - {dev: eth0, addr: \"fd00::1\", mac: 02:00:00:00:00:01, router: true}\n", "t.yaml:6:66: neighbour: router is for proxy entries"},
+		{"router for IPv4", "  - {dev: eth0, addr: 198.51.100.7, proxy: true, router: true}\n", "t.yaml:6:5: neighbour: router is for IPv6 proxy entries"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(head+"neighbours:\n"+tc.rest+"entry: {dev: eth0}\n"))
+			require.ErrorIs(t, err, ErrScenario)
+			require.EqualError(t, err, tc.want)
+		})
+	}
+}

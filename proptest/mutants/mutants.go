@@ -1658,8 +1658,10 @@ var List = []Mutant{
 	{
 		Name: "ndisc-ns-any-target",
 		File: "netstack/icmp6.go",
-		Old:  `		if !d.hasAddr(target) {`,
-		New:  `		if d.hasAddr(target) && false {`,
+		Old:  `			if !ok || !ns.fwd6 || !(ns.proxyNDP || d.proxyNDP) {
+				return skb.DropIPv6NdiscNsOtherhost`,
+		New:  `			if false {
+				return skb.DropIPv6NdiscNsOtherhost`,
 		Desc: "ndisc_recv_ns drops a solicitation for an address the receiving device does not have (IPV6_NDISC_NS_OTHERHOST)",
 		Pkgs: []string{"./netstack"},
 	},
@@ -1723,10 +1725,8 @@ var List = []Mutant{
 	{
 		Name: "ndisc-na-no-router-flag",
 		File: "netstack/icmp6.go",
-		Old: `	if ns.fwd6 {
-		m[4] |= 0x80
-	}`,
-		New:  ``,
+		Old:  `		own, router, inc := d.hasAddr(target), ns.fwd6, ip.dst.IsMulticast()`,
+		New:  `		own, router, inc := d.hasAddr(target), false, ip.dst.IsMulticast()`,
 		Desc: "a forwarding device's neighbour advertisement carries the router flag (is_router = idev->cnf.forwarding)",
 		Pkgs: []string{"./netstack"},
 	},
@@ -3288,17 +3288,57 @@ var List = []Mutant{
 	{
 		Name: "proxy-arp-without-forwarding",
 		File: "netstack/arp.go",
-		Old:  `	if !ns.forwarding || !(ns.proxyARP || d.proxyARP) ||`,
-		New:  `	if !(ns.proxyARP || d.proxyARP) ||`,
+		Old:  `	if !ns.forwarding || !proxies && ns.pneigh == nil ||`,
+		New:  `	if !proxies && ns.pneigh == nil ||`,
 		Desc: "arp_process proxies only with IN_DEV_FORWARD",
 		Pkgs: []string{"./netstack"},
 	},
 	{
 		Name: "proxy-arp-all-ignored",
 		File: "netstack/arp.go",
-		Old:  `	if !ns.forwarding || !(ns.proxyARP || d.proxyARP) ||`,
-		New:  `	if !ns.forwarding || !d.proxyARP ||`,
+		Old:  `	proxies := ns.proxyARP || d.proxyARP`,
+		New:  `	proxies := d.proxyARP`,
 		Desc: "IN_DEV_PROXY_ARP takes net.ipv4.conf.all.proxy_arp or the device's",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "proxy-arp-entry-ignored",
+		File: "netstack/arp.go",
+		Old:  `		if _, ok := ns.pneighLookup(d, dst); !ok {`,
+		New:  `		if _, ok := ns.pneighLookup(d, dst); ok || !ok {`,
+		Desc: "arp_process answers for a proxy entry (pneigh_lookup) without proxy_arp",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "proxy-ndp-router-from-forwarding",
+		File: "netstack/icmp6.go",
+		Old:  `			router = e.router`,
+		New:  `			_ = e`,
+		Desc: "a proxied advertisement's router flag is the proxy entry's (pndisc_is_router)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "proxy-ndp-never-delayed",
+		File: "netstack/icmp6.go",
+		Old:  `			delayed = inc && b.H().PktType != skb.PacketHost && !d.noProxyDelay`,
+		New:  `			delayed = false`,
+		Desc: "a proxied multicast solicitation waits proxy_delay: the original is freed",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "proxy-ndp-override-set",
+		File: "netstack/icmp6.go",
+		Old:  `			s.ndiscSendNA(d, ns, mac, ip.src, target, router, true, own && inc, inc)`,
+		New:  `			s.ndiscSendNA(d, ns, mac, ip.src, target, router, true, inc, inc)`,
+		Desc: "ndisc_send_na's override flag is clear for a proxied address",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "proxy-ndp-group-not-joined",
+		File: "netstack/ip6.go",
+		Old:  `	for _, e := range ns.pneigh {`,
+		New:  `	for _, e := range ns.pneigh[:0] {`,
+		Desc: "pndisc_constructor joins a proxy entry's solicited-node group",
 		Pkgs: []string{"./netstack"},
 	},
 }
