@@ -1660,7 +1660,7 @@ var List = []Mutant{
 		File: "netstack/icmp6.go",
 		Old:  `			if !ok || !ns.fwd6 || !(ns.proxyNDP || d.proxyNDP) {
 				return skb.DropIPv6NdiscNsOtherhost`,
-		New:  `			if false {
+		New:  `			if !ok && false {
 				return skb.DropIPv6NdiscNsOtherhost`,
 		Desc: "ndisc_recv_ns drops a solicitation for an address the receiving device does not have (IPV6_NDISC_NS_OTHERHOST)",
 		Pkgs: []string{"./netstack"},
