@@ -709,6 +709,9 @@ func TestKernelProxyNDP(t *testing.T) {
 			binary.BigEndian.PutUint32(ps[32:], uint32(len(msg)))
 			ps[39] = 58
 			binary.BigEndian.PutUint16(p[42:], inetCsum(append(ps, p[40:]...)))
+			ifA, err := tp.a.Ifindex("vA")
+			require.NoError(t, err)
+			cap := capture(t, tp.a, ifA)
 			kernDrop := watchDrop(t, probe, tp.hA, func() {
 				sendRaw6(t, tp.a, p)
 				if tc.delay {
@@ -716,7 +719,8 @@ func TestKernelProxyNDP(t *testing.T) {
 				}
 			})
 			kern := readMeta(t, io, false)
-			t.Logf("kernel: drop %v, advertisements %+v", kernDrop, kern)
+			kernAtA := readReplies(cap)
+			t.Logf("kernel: drop %v, advertisements %+v, at vA %v", kernDrop, kern, kernAtA)
 
 			var model icmpMeta
 			cfg := tp.model6(netstack.NamespaceConfig{ProxyNDP: tc.all}, true, metaModel(&model, true, unix.IPPROTO_ICMPV6, 0)...)
@@ -725,10 +729,148 @@ func TestKernelProxyNDP(t *testing.T) {
 			if tc.entry {
 				cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "hA", Addr: netip.MustParseAddr(target), Proxy: true, Router: tc.router})
 			}
+			cfg.Taps = []netstack.TapConfig{{Name: "tA", Netns: "A", Dev: "vA", Dir: netstack.TapRX, Hold: true}}
 			obs := &nsDrops{ns: 3}
-			runModel(t, cfg, obs, tp.frame6(p), nil)
+			var modelAtA []string
+			runModel(t, cfg, obs, tp.frame6(p), func(s *netstack.Stack) { modelAtA = tapReplies(s, "tA") })
 			require.Equal(t, kernDrop, obs.reasons, "model: the drop at hA")
 			require.Equal(t, kern, model, "model: the advertisement")
+			require.Equal(t, kernAtA, modelAtA, "model: what H sends A")
 		})
 	}
+}
+
+// TestKernelAnycast6: H forwards IPv6, so it joins the subnet-router
+// anycast addresses of its prefixes, 2001:db8:1:: (hA) and 2001:db8:2::
+// (hB): datagrams and segments to them are H's (no socket: NO_SOCKET at
+// hA), the port unreachable comes from the anycast address, the echo
+// reply from hA's own address, a SYN gets no reset, and a solicitation
+// for 2001:db8:1:: is answered with the router flag and override clear
+// (to the solicited-node group after proxy_delay, the original freed).
+// A host (no forwarding) has none: a datagram to 2001:db8:1:: is not its.
+// What H sends back to A (at vA: source and type) and the first drop at
+// hA agree between the kernel and the model.
+func TestKernelAnycast6(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	require.NoError(t, probe.FilterTclass(testTclass))
+	udp := func() []byte {
+		u := make([]byte, 8+16)
+		binary.BigEndian.PutUint16(u[0:], 40000)
+		binary.BigEndian.PutUint16(u[2:], 9999)
+		binary.BigEndian.PutUint16(u[4:], uint16(len(u)))
+		return u
+	}
+	syn := make([]byte, 20)
+	binary.BigEndian.PutUint16(syn[0:], 40000)
+	binary.BigEndian.PutUint16(syn[2:], 9999)
+	syn[12], syn[13] = 5<<4, 0x02
+	echo := []byte{128, 0, 0, 0, 0x12, 0x34, 0, 1, 'a', 'n', 'y'}
+	ns := func(mac [6]byte) []byte { return ndMsg(135, 0, "2001:db8:1::", append([]byte{1, 1}, mac[:]...)...) }
+	for _, tc := range []struct {
+		name  string
+		dst   string
+		next  uint8
+		l4    func(tp *icmpTopo) []byte
+		csum  int
+		host  bool
+		delay bool
+	}{
+		{"UDP to hA's anycast address", "2001:db8:1::", unix.IPPROTO_UDP, func(*icmpTopo) []byte { return udp() }, 6, false, false},
+		{"UDP to hB's anycast address", "2001:db8:2::", unix.IPPROTO_UDP, func(*icmpTopo) []byte { return udp() }, 6, false, false},
+		{"echo request", "2001:db8:1::", unix.IPPROTO_ICMPV6, func(*icmpTopo) []byte { return echo }, 2, false, false},
+		{"SYN", "2001:db8:1::", unix.IPPROTO_TCP, func(*icmpTopo) []byte { return syn }, 16, false, false},
+		{"NS, unicast", icmp6AddrH, unix.IPPROTO_ICMPV6, func(tp *icmpTopo) []byte { return ns(tp.macA) }, 2, false, false},
+		{"NS, solicited-node group", "ff02::1:ff00:0", unix.IPPROTO_ICMPV6, func(tp *icmpTopo) []byte { return ns(tp.macA) }, 2, false, true},
+		{"UDP to a host's prefix address", "2001:db8:1::", unix.IPPROTO_UDP, func(*icmpTopo) []byte { return udp() }, 6, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			on := map[bool]string{true: "1", false: "0"}
+			tp := newICMP6Topo(t, "net.ipv6.conf.all.forwarding", on[!tc.host])
+			require.NoError(t, tp.a.IP("-6", "neigh", "add", "2001:db8:1::", "lladdr", macString(tp.macH), "dev", "vA", "nud", "permanent"))
+			hop := uint8(64)
+			if tc.next == unix.IPPROTO_ICMPV6 && tc.l4(tp)[0] == 135 {
+				hop = 255
+			}
+			p := ip6Packet(tc.dst, hop, tc.next, tc.l4(tp), tc.csum, false)
+			ifA, err := tp.a.Ifindex("vA")
+			require.NoError(t, err)
+			cap := capture(t, tp.a, ifA)
+			kernDrop := watchDrop(t, probe, tp.hA, func() {
+				sendRaw6(t, tp.a, p)
+				if tc.delay {
+					time.Sleep(1200 * time.Millisecond)
+				}
+			})
+			kern := readReplies(cap)
+			t.Logf("kernel: drop %v, to A %v", kernDrop, kern)
+
+			cfg := tp.model6(netstack.NamespaceConfig{}, true)
+			cfg.Namespaces[1].IPv6Forwarding = !tc.host
+			cfg.Devices[0].NoProxyDelay = !tc.delay
+			cfg.Taps = []netstack.TapConfig{{Name: "tA", Netns: "A", Dev: "vA", Dir: netstack.TapRX, Hold: true}}
+			obs := &nsDrops{ns: 3}
+			var model []string
+			runModel(t, cfg, obs, tp.frame6(p), func(s *netstack.Stack) { model = tapReplies(s, "tA") })
+			require.Equal(t, kernDrop, obs.reasons, "model: the drop at hA")
+			require.Equal(t, kern, model, "model: what H sends A")
+		})
+	}
+}
+
+// readReplies is h6Reply of each frame the packet socket fd received
+// until its timeout (but its own sends), where it says something.
+func readReplies(fd int) []string {
+	var got []string
+	buf := make([]byte, 2048)
+	for {
+		n, from, err := unix.Recvfrom(fd, buf, 0)
+		if err != nil {
+			return got
+		}
+		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
+			continue
+		}
+		if s := h6Reply(buf[:n]); s != "" {
+			got = append(got, s)
+		}
+	}
+}
+
+// tapReplies is readReplies for the frames the model's held tap holds.
+func tapReplies(s *netstack.Stack, tap string) []string {
+	var got []string
+	for _, p := range s.TapPackets(tap) {
+		if x := h6Reply(p.Frame); x != "" {
+			got = append(got, x)
+		}
+	}
+	return got
+}
+
+// h6Reply is "source type [flags]" of an ICMPv6 error, echo reply or
+// neighbour advertisement (with its flags) or "source rst" of a TCP reset
+// in Ethernet frame f, or "" for anything else (MLD, H's own traffic).
+func h6Reply(f []byte) string {
+	if len(f) < 14+40+8 || binary.BigEndian.Uint16(f[12:]) != unix.ETH_P_IPV6 {
+		return ""
+	}
+	ip := f[14:]
+	src := netip.AddrFrom16([16]byte(ip[8:24])).String()
+	switch m := ip[40:]; ip[6] {
+	case unix.IPPROTO_ICMPV6:
+		switch {
+		case m[0] < 128 || m[0] == 129:
+			return fmt.Sprintf("%s %d", src, m[0])
+		case m[0] == 136:
+			return fmt.Sprintf("%s %d %#x", src, m[0], m[4])
+		}
+	case unix.IPPROTO_TCP:
+		if len(m) >= 14 && m[13]&0x04 != 0 {
+			return src + " rst"
+		}
+	}
+	return ""
 }

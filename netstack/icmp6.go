@@ -208,8 +208,8 @@ func (s *Stack) icmp6EchoReply(b *skb.Buff, ns *Netns, ip ipv6) {
 		body = s.l4Bytes(b, icmpHlen)
 	}
 	src := ip.dst
-	if src.IsMulticast() {
-		src = netip.Addr{}
+	if src.IsMulticast() || ns.anycast6 != nil && ns.hasAnycast6(nil, src) {
+		src = netip.Addr{} // the route's source (ipv6_anycast_destination)
 	}
 	s.icmp6Push(b, ns, src, ip.src, ip6Tclass(b), hdr, body, false, isLoopback(s.devOf(b)))
 }
@@ -362,8 +362,8 @@ func (s *Stack) icmp6Push(b *skb.Buff, ns *Netns, src, dst netip.Addr, tclass ui
 // label and a partial checksum.
 func (s *Stack) tcpV6SendReset(b *skb.Buff, ns *Netns, ip ipv6) {
 	th := b.Data()
-	if !s.cfg.Options.Replies || th[13]&tcpRST != 0 || ip.dst.IsMulticast() || !s.isLocal(ns, ip.dst) {
-		return
+	if !s.cfg.Options.Replies || th[13]&tcpRST != 0 || ip.dst.IsMulticast() || !s.isLocal(ns, ip.dst) || ns.hasAnycast6(nil, ip.dst) {
+		return // ipv6_unicast_destination: RTF_LOCAL, not an anycast route
 	}
 	// tcp_v6_send_response's flowi6: the segment's ports swapped.
 	fl := flow{dst: ip.src, src: ip.dst, mark: replyMark(b, ns.fwmarkReflect6), proto: nexthdrTCP,
@@ -481,7 +481,11 @@ func (s *Stack) ndiscRcv(b *skb.Buff, ns *Netns, ip ipv6, typ, code uint8, frag 
 		d := s.devOf(b)
 		own, router, inc := d.hasAddr(target), ns.fwd6, ip.dst.IsMulticast()
 		delayed := false
-		if !own {
+		if !own && ns.hasAnycast6(d, target) {
+			// An anycast address of d (anycast.go): answered as a
+			// proxied one, its router flag the device's forwarding.
+			delayed = inc && b.H().PktType != skb.PacketHost && !d.noProxyDelay
+		} else if !own {
 			// A proxied address: a forwarding namespace, proxy_ndp (all's
 			// or d's) and a proxy entry, whose router flag the
 			// advertisement carries (pndisc_is_router). Anycast
@@ -652,12 +656,14 @@ func isSolicitedNode(a netip.Addr) bool {
 var allNodesMAC = [6]byte{0x33, 0x33, 0, 0, 0, 1}
 
 // ndiscSendNA models ndisc_send_na(dev, daddr, target, router, solicited,
-// override, inc_opt) for one of d's addresses or a proxied one, when
-// Options.Replies is on: ndisc_alloc_skb (LL_RESERVED_SPACE, the IPv6
-// header and the message, owned by the namespace's ndisc socket), the
-// advertisement (the router flag: the device forwards, or the proxy
-// entry's; the target link-layer option with inc_opt), ndisc_send_skb (the checksum, ip6_nd_hdr: hop limit 255, no
-// flow label) from the target to daddr, to the Ethernet address mac.
+// override, inc_opt) for one of d's addresses, an anycast or a proxied
+// one, when Options.Replies is on: ndisc_alloc_skb (LL_RESERVED_SPACE, the
+// IPv6 header and the message, owned by the namespace's ndisc socket),
+// the advertisement (the router flag: the device forwards, or the proxy
+// entry's; the target link-layer option with inc_opt), ndisc_send_skb
+// (the checksum, ip6_nd_hdr: hop limit 255, no flow label) from the
+// target (an anycast or proxied one: ipv6_dev_get_saddr's choice for
+// daddr) to daddr, to the Ethernet address mac.
 // ip6_output runs the cgroup egress programs of the ndisc socket's cgroup
 // (the root's in the model; the kernel's is the cgroup of the task that
 // made the namespace), then the frame goes to dev_queue_xmit on d as
@@ -665,6 +671,14 @@ var allNodesMAC = [6]byte{0x33, 0x33, 0, 0, 0, 1}
 func (s *Stack) ndiscSendNA(d *Device, ns *Netns, mac [6]byte, daddr, target netip.Addr, router, solicited, override, incOpt bool) {
 	if !s.cfg.Options.Replies {
 		return
+	}
+	src := target
+	if !d.hasAddr(target) {
+		// An anycast or proxied target: the source is
+		// ipv6_dev_get_saddr's for daddr (none: no advertisement).
+		if src = fibPrefSrc(ns, d, daddr, true); !src.IsValid() {
+			return
+		}
 	}
 	n := ndMsgLen
 	if incOpt {
@@ -690,7 +704,7 @@ func (s *Stack) ndiscSendNA(d *Device, ns *Netns, mac [6]byte, daddr, target net
 		m[24], m[25] = 2, 1 // ND_OPT_TARGET_LL_ADDR
 		copy(m[26:32], d.mac[:])
 	}
-	if s.ndiscSendSkb(r, ns, d, target, daddr, m) {
+	if s.ndiscSendSkb(r, ns, d, src, daddr, m) {
 		writeEth(r.Push(ethHlen), mac, d.mac, ethPIPv6)
 		s.devQueueXmit(r, d)
 	}

@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -372,4 +373,68 @@ func TestProxyNDP(t *testing.T) {
 	cfg = fibTopology(true)
 	cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("192.0.2.77"), Proxy: true, MAC: macB})
 	assert.ErrorContains(t, newStackErr(t, cfg, ""), "a proxy entry has an address and no mac or state")
+}
+
+// TestAnycast6: a forwarding host's subnet-router anycast addresses
+// (2001:db8:1:: of eth0, fd00:1:: of veth0) are its own: a datagram gets
+// NO_SOCKET and a port unreachable from the anycast address, an echo
+// request a reply from eth0's address, a SYN no reset, a solicitation an
+// advertisement from eth0's address with the router flag and override
+// clear; bpf_fib_lookup does not forward to it. A host that does not
+// forward has none (TestKernelAnycast6 measures the same on 6.18).
+func TestAnycast6(t *testing.T) {
+	ll := append([]byte{1, 1}, macB[:]...)
+	for _, tc := range []struct {
+		name  string
+		dst   string
+		next  uint8
+		msg   []byte
+		noFwd bool
+		want  []string // "src type" of what eth0 sends
+		drop  string
+	}{
+		{"UDP to eth0's anycast address", "2001:db8:1::", nexthdrUDP, nil, false, []string{"2001:db8:1:: 1"}, "SKB_DROP_REASON_NO_SOCKET@__udp6_lib_rcv"},
+		{"UDP to veth0's anycast address", "fd00:1::", nexthdrUDP, nil, false, []string{"fd00:1:: 1"}, "SKB_DROP_REASON_NO_SOCKET@__udp6_lib_rcv"},
+		{"echo request", "2001:db8:1::", nexthdrICMPv6, []byte{icmp6EchoRequest, 0, 0, 0, 0x12, 0x34, 0, 1}, false, []string{"2001:db8:1::1 129"}, ""},
+		{"SYN", "2001:db8:1::", ipprotoTCP, nil, false, nil, "SKB_DROP_REASON_NO_SOCKET@tcp_v6_rcv"},
+		{"NS", "2001:db8:1::1", nexthdrICMPv6, append(append([]byte{ndiscNeighSolicit, 0, 0, 0, 0, 0, 0, 0}, addr("2001:db8:1::").AsSlice()...), ll...), false,
+			[]string{"2001:db8:1::1 136 0xc0"}, ""},
+		{"a host", "2001:db8:1::", nexthdrUDP, nil, true, nil, "SKB_DROP_REASON_IP_INADDRERRORS@ip6_forward"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen []icmpSeen
+			cfg := icmp6Topology(&seen)
+			cfg.Namespaces[0].IPv6Forwarding = !tc.noFwd
+			s, te := newStack(t, cfg, "", nil, nil)
+			o := frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: tc.dst, next: tc.next, dport: 9999, payload: 8}
+			if tc.msg != nil {
+				o.payload, o.hopLimit = len(tc.msg)-udpHlen, 255
+			}
+			f := buildFrame6(o)
+			if tc.next == ipprotoTCP {
+				f[ethHlen+ip6Hlen+13] = tcpSYN
+			}
+			if tc.msg != nil {
+				copy(f[ethHlen+ip6Hlen:], tc.msg)
+			}
+			require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+			s.Flush()
+			var got []string
+			for _, x := range seen {
+				s := fmt.Sprintf("%s %d", x.src, x.typ)
+				if x.typ == ndiscNeighAdvert {
+					s += fmt.Sprintf(" %#x", uint8(x.rest>>24))
+				}
+				got = append(got, s)
+			}
+			assert.Equal(t, tc.want, got)
+			var drop string
+			if r := te.obs.dropReasons(); len(r) != 0 {
+				drop = r[0]
+			}
+			assert.Equal(t, tc.drop, drop)
+		})
+	}
+	p := FibParams{Family: AFInet6, Ifindex: 2, Src: addr("2001:db8:1::9"), Dst: addr("fd00:1::")}
+	fibLookupCase(t, fibTopology(true), "", false, 0, p, 0, FibRetNotFwded, p)
 }

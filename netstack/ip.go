@@ -173,7 +173,7 @@ func (ns *Netns) isLocalSlow(a netip.Addr) bool {
 			return true
 		}
 	}
-	return false
+	return ns.anycast6 != nil && ns.hasAnycast6(nil, a) // RTN_ANYCAST: ip6_input
 }
 
 // addrRange is an inclusive range of IPv4 addresses in host order.

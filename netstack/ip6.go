@@ -177,6 +177,11 @@ func (s *Stack) joined6(ns *Netns, g netip.Addr) bool {
 			return true
 		}
 	}
+	for _, e := range ns.anycast6 {
+		if x := e.addr.As16(); [3]byte(x[13:]) == [3]byte(a[13:]) {
+			return true // __ipv6_dev_ac_inc's solicited-node group
+		}
+	}
 	return false
 }
 

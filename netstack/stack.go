@@ -103,11 +103,12 @@ type Netns struct {
 	// ignoreLD4 and ignoreLD6 are ignore_routes_with_linkdown of
 	// net.ipv4.conf.all and net.ipv6.conf.all (carrier.go).
 	ignoreLD4, ignoreLD6 bool
-	arpIgnore            uint8 // net.ipv4.conf.all.arp_ignore (arp.go)
-	arpFilter            bool  // net.ipv4.conf.all.arp_filter
-	fwdUsePMTU           bool  // net.ipv4.ip_forward_use_pmtu
-	proxyARP             bool  // net.ipv4.conf.all.proxy_arp
-	proxyNDP             bool  // net.ipv6.conf.all.proxy_ndp
+	arpIgnore            uint8      // net.ipv4.conf.all.arp_ignore (arp.go)
+	arpFilter            bool       // net.ipv4.conf.all.arp_filter
+	fwdUsePMTU           bool       // net.ipv4.ip_forward_use_pmtu
+	proxyARP             bool       // net.ipv4.conf.all.proxy_arp
+	proxyNDP             bool       // net.ipv6.conf.all.proxy_ndp
+	anycast6             []anycast6 // joined anycast addresses (anycast.go)
 	pneigh               []pneighEntry
 	sendRedirects        bool        // IN_DEV_TX_REDIRECTS: conf.all or the device's send_redirects
 	sharedMedia          bool        // IN_DEV_SHARED_MEDIA
@@ -926,6 +927,7 @@ func (s *Stack) build(maxVal int) error {
 	if err := s.buildMacvlans(); err != nil {
 		return err
 	}
+	s.buildAnycast6()
 	s.setCarriers()
 	// br_features_recompute: a bridge's NETIF_F_FRAGLIST, one of
 	// NETIF_F_ONE_FOR_ALL, is that of any of its ports (netdev_increment_features);

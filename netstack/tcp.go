@@ -377,8 +377,10 @@ func (s *Stack) tcpStateProcess(b *skb.Buff, sk *Socket, f *tcpFlow, op Op) bool
 	t := &s.tcp
 	if f.slot < 0 {
 		// tcp_rcv_state_process, TCP_LISTEN: a SYN (without ACK, RST or
-		// FIN) goes to icsk_af_ops->conn_request = tcp_v4_conn_request.
-		if syn && !ack && !rst && !fin {
+		// FIN) goes to icsk_af_ops->conn_request = tcp_v4_conn_request;
+		// tcp_v6_conn_request drops one to an anycast address
+		// (ipv6_unicast_destination: tcp_listendrop, no request).
+		if syn && !ack && !rst && !fin && !sk.ns.tcpAnycastDst(b) {
 			s.tcpConnRequest(b, sk, f, seq)
 		}
 		return true

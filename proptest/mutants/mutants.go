@@ -3320,8 +3320,14 @@ var List = []Mutant{
 	{
 		Name: "proxy-ndp-never-delayed",
 		File: "netstack/icmp6.go",
-		Old:  `			delayed = inc && b.H().PktType != skb.PacketHost && !d.noProxyDelay`,
-		New:  `			delayed = false`,
+		Old:  `			router = e.router
+			// A multicast solicitation that did not come as PACKET_HOST
+			// waits proxy_delay: a clone is queued (pneigh_enqueue) and
+			// answered later (at once in the model), the original
+			// freed.
+			delayed = inc && b.H().PktType != skb.PacketHost && !d.noProxyDelay`,
+		New:  `			router = e.router
+			delayed = false`,
 		Desc: "a proxied multicast solicitation waits proxy_delay: the original is freed",
 		Pkgs: []string{"./netstack"},
 	},
@@ -3339,6 +3345,56 @@ var List = []Mutant{
 		Old:  `	for _, e := range ns.pneigh {`,
 		New:  `	for _, e := range ns.pneigh[:0] {`,
 		Desc: "pndisc_constructor joins a proxy entry's solicited-node group",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "anycast6-not-joined",
+		File: "netstack/anycast.go",
+		Old:  `		if !n.fwd6 || n.noIPv6 {`,
+		New:  `		if true || !n.fwd6 || n.noIPv6 {`,
+		Desc: "a forwarding namespace joins its prefixes' subnet-router anycast addresses (addrconf_join_anycast)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "anycast6-on-hosts",
+		File: "netstack/anycast.go",
+		Old:  `		if !n.fwd6 || n.noIPv6 {`,
+		New:  `		if n.noIPv6 {`,
+		Desc: "only a forwarding namespace joins subnet-router anycast addresses",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "anycast6-echo-from-anycast",
+		File: "netstack/icmp6.go",
+		Old:  `	if src.IsMulticast() || ns.anycast6 != nil && ns.hasAnycast6(nil, src) {`,
+		New:  `	if src.IsMulticast() {`,
+		Desc: "icmpv6_echo_reply answers an anycast destination from the route's source",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "anycast6-tcp-reset",
+		File: "netstack/icmp6.go",
+		Old:  ` || !s.isLocal(ns, ip.dst) || ns.hasAnycast6(nil, ip.dst) {`,
+		New:  ` || !s.isLocal(ns, ip.dst) {`,
+		Desc: "tcp_v6_send_reset sends none for an anycast destination (ipv6_unicast_destination)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "ndisc-na-source-target",
+		File: "netstack/icmp6.go",
+		Old:  `	if !d.hasAddr(target) {
+		// An anycast or proxied target`,
+		New:  `	if false {
+		// An anycast or proxied target`,
+		Desc: "ndisc_send_na sends for an anycast or proxied target from ipv6_dev_get_saddr's address",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "anycast6-tcp-request",
+		File: "netstack/tcp.go",
+		Old:  `		if syn && !ack && !rst && !fin && !sk.ns.tcpAnycastDst(b) {`,
+		New:  `		if syn && !ack && !rst && !fin {`,
+		Desc: "tcp_v6_conn_request makes no request for a SYN to an anycast address",
 		Pkgs: []string{"./netstack"},
 	},
 }
