@@ -3,6 +3,7 @@ package netstack
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -437,4 +438,17 @@ func TestAnycast6(t *testing.T) {
 	}
 	p := FibParams{Family: AFInet6, Ifindex: 2, Src: addr("2001:db8:1::9"), Dst: addr("fd00:1::")}
 	fibLookupCase(t, fibTopology(true), "", false, 0, p, 0, FibRetNotFwded, p)
+
+	// A listener makes a request for a SYN to eth0's address, none for
+	// one to its anycast address (tcp_v6_conn_request).
+	cfg := fibTopology(true)
+	cfg.Sockets = append(cfg.Sockets, SocketConfig{Name: "srv", Proto: ProtoTCP, Port: 80, Addr: netip.IPv6Unspecified()})
+	s, _ := newStack(t, cfg, "", nil, nil)
+	for i, dst := range []string{"2001:db8:1::", "2001:db8:1::1"} {
+		f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: dst, next: ipprotoTCP, dport: 80, seq: 1000})
+		f[ethHlen+ip6Hlen+13] = tcpSYN
+		require.NoError(t, s.Inject(&Packet{ID: uint64(i + 1), Frame: f}))
+		s.Flush()
+		assert.EqualValues(t, i, s.TCPStats().Requests, dst)
+	}
 }
