@@ -271,6 +271,13 @@
 // the others whose bit the port's or the bridge's group_fwd_mask has
 // (TestKernelBridgeLinkLocal).
 //
+// Proxy ARP (arpProxies: proxy_arp, or a proxy entry, in a forwarding
+// namespace, for a target routed through another device) and proxy
+// neighbour discovery (proxy_ndp and a proxy entry) answer for addresses
+// the host does not own (TestKernelProxyARP, TestKernelProxyNDP). A
+// namespace that forwards IPv6 owns its prefixes' subnet-router anycast
+// addresses (anycast.go, TestKernelAnycast6).
+//
 // A bridge with VLAN filtering (brvlan.go) tags what enters untagged with
 // the port's pvid, drops what is outside the port's VLANs, learns and
 // finds addresses per VLAN, floods within the VLAN and strips the tag
