@@ -1658,9 +1658,9 @@ var List = []Mutant{
 	{
 		Name: "ndisc-ns-any-target",
 		File: "netstack/icmp6.go",
-		Old:  `			if !ok || !ns.fwd6 || !(ns.proxyNDP || d.proxyNDP) {
+		Old: `			if !ok || !ns.fwd6 || !(ns.proxyNDP || d.proxyNDP) {
 				return skb.DropIPv6NdiscNsOtherhost`,
-		New:  `			if !ok && false {
+		New: `			if !ok && false {
 				return skb.DropIPv6NdiscNsOtherhost`,
 		Desc: "ndisc_recv_ns drops a solicitation for an address the receiving device does not have (IPV6_NDISC_NS_OTHERHOST)",
 		Pkgs: []string{"./netstack"},
@@ -3252,9 +3252,9 @@ var List = []Mutant{
 	{
 		Name: "bridge-port-addr-not-local",
 		File: "netstack/bridge.go",
-		Old:  `	return br.localPort(mac, vid) != nil
+		Old: `	return br.localPort(mac, vid) != nil
 }`,
-		New:  `	return false
+		New: `	return false
 }`,
 		Desc: "a bridge port's own address is a local FDB entry (br_add_if)",
 		Pkgs: []string{"./netstack"},
@@ -3278,9 +3278,9 @@ var List = []Mutant{
 	{
 		Name: "proxy-arp-no-source-check",
 		File: "netstack/arp.go",
-		Old:  `	return reason == 0
+		Old: `	return reason == 0
 }`,
-		New:  `	return reason == 0 || true
+		New: `	return reason == 0 || true
 }`,
 		Desc: "ip_route_input_noref's fib_validate_source decides a proxied request too",
 		Pkgs: []string{"./netstack"},
@@ -3320,13 +3320,13 @@ var List = []Mutant{
 	{
 		Name: "proxy-ndp-never-delayed",
 		File: "netstack/icmp6.go",
-		Old:  `			router = e.router
+		Old: `			router = e.router
 			// A multicast solicitation that did not come as PACKET_HOST
 			// waits proxy_delay: a clone is queued (pneigh_enqueue) and
 			// answered later (at once in the model), the original
 			// freed.
 			delayed = inc && b.H().PktType != skb.PacketHost && !d.noProxyDelay`,
-		New:  `			router = e.router
+		New: `			router = e.router
 			delayed = false`,
 		Desc: "a proxied multicast solicitation waits proxy_delay: the original is freed",
 		Pkgs: []string{"./netstack"},
@@ -3382,9 +3382,9 @@ var List = []Mutant{
 	{
 		Name: "ndisc-na-source-target",
 		File: "netstack/icmp6.go",
-		Old:  `	if !d.hasAddr(target) {
+		Old: `	if !d.hasAddr(target) {
 		// An anycast or proxied target`,
-		New:  `	if false {
+		New: `	if false {
 		// An anycast or proxied target`,
 		Desc: "ndisc_send_na sends for an anycast or proxied target from ipv6_dev_get_saddr's address",
 		Pkgs: []string{"./netstack"},
