@@ -83,10 +83,14 @@ func TestKernelCalibrateStructure(t *testing.T) {
 	tol := max(1.5, loop.Median/5)
 	assert.Less(t, math.Abs(empty.Median), tol, "empty loop body net of the loop overhead: %v", empty)
 
-	// the zero-seed keys really chained in one bucket
+	// the zero-seed keys really chained in one bucket. Compared at the
+	// lower deciles, as the clock pairs below: one CI run measured medians
+	// of 51.4 and 36.7 ns (p10 49.0 and 29.7) where this machine measures
+	// 68-80 and 36-41 (p10 65-76 and 33-36), so neither a median ratio nor
+	// this machine's 1.9x holds everywhere.
 	deep, _ := rep.Stat("walk_deep")
 	shallow, _ := rep.Stat("walk_shallow")
-	assert.Greater(t, deep.Median, 1.5*shallow.Median, "31 extra bucket steps must show")
+	assert.Greater(t, deep.P10, 1.3*shallow.P10, "31 extra bucket steps must show: %v against %v", deep, shallow)
 
 	// the in-program clock and the kernel's test-run timer agree on the
 	// same operations. They are compared at their lower deciles: a shared
