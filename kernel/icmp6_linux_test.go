@@ -747,7 +747,9 @@ func TestKernelProxyNDP(t *testing.T) {
 // reply from hA's own address, a SYN gets no reset, and a solicitation
 // for 2001:db8:1:: is answered with the router flag and override clear
 // (to the solicited-node group after proxy_delay, the original freed).
-// A host (no forwarding) has none: a datagram to 2001:db8:1:: is not its.
+// echo_ignore_anycast drops the echo request; anycast_src_echo_reply
+// answers it from the anycast address. A host (no forwarding) has none:
+// a datagram to 2001:db8:1:: is not its.
 // What H sends back to A (at vA: source and type) and the first drop at
 // hA agree between the kernel and the model.
 func TestKernelAnycast6(t *testing.T) {
@@ -770,25 +772,31 @@ func TestKernelAnycast6(t *testing.T) {
 	echo := []byte{128, 0, 0, 0, 0x12, 0x34, 0, 1, 'a', 'n', 'y'}
 	ns := func(mac [6]byte) []byte { return ndMsg(135, 0, "2001:db8:1::", append([]byte{1, 1}, mac[:]...)...) }
 	for _, tc := range []struct {
-		name  string
-		dst   string
-		next  uint8
-		l4    func(tp *icmpTopo) []byte
-		csum  int
-		host  bool
-		delay bool
+		name   string
+		dst    string
+		next   uint8
+		l4     func(tp *icmpTopo) []byte
+		csum   int
+		host   bool
+		delay  bool
+		sysctl string // set to 1 in H
 	}{
-		{"UDP to hA's anycast address", "2001:db8:1::", unix.IPPROTO_UDP, func(*icmpTopo) []byte { return udp() }, 6, false, false},
-		{"UDP to hB's anycast address", "2001:db8:2::", unix.IPPROTO_UDP, func(*icmpTopo) []byte { return udp() }, 6, false, false},
-		{"echo request", "2001:db8:1::", unix.IPPROTO_ICMPV6, func(*icmpTopo) []byte { return echo }, 2, false, false},
-		{"SYN", "2001:db8:1::", unix.IPPROTO_TCP, func(*icmpTopo) []byte { return syn }, 16, false, false},
-		{"NS, unicast", icmp6AddrH, unix.IPPROTO_ICMPV6, func(tp *icmpTopo) []byte { return ns(tp.macA) }, 2, false, false},
-		{"NS, solicited-node group", "ff02::1:ff00:0", unix.IPPROTO_ICMPV6, func(tp *icmpTopo) []byte { return ns(tp.macA) }, 2, false, true},
-		{"UDP to a host's prefix address", "2001:db8:1::", unix.IPPROTO_UDP, func(*icmpTopo) []byte { return udp() }, 6, true, false},
+		{"UDP to hA's anycast address", "2001:db8:1::", unix.IPPROTO_UDP, func(*icmpTopo) []byte { return udp() }, 6, false, false, ""},
+		{"UDP to hB's anycast address", "2001:db8:2::", unix.IPPROTO_UDP, func(*icmpTopo) []byte { return udp() }, 6, false, false, ""},
+		{"echo request", "2001:db8:1::", unix.IPPROTO_ICMPV6, func(*icmpTopo) []byte { return echo }, 2, false, false, ""},
+		{"SYN", "2001:db8:1::", unix.IPPROTO_TCP, func(*icmpTopo) []byte { return syn }, 16, false, false, ""},
+		{"NS, unicast", icmp6AddrH, unix.IPPROTO_ICMPV6, func(tp *icmpTopo) []byte { return ns(tp.macA) }, 2, false, false, ""},
+		{"NS, solicited-node group", "ff02::1:ff00:0", unix.IPPROTO_ICMPV6, func(tp *icmpTopo) []byte { return ns(tp.macA) }, 2, false, true, ""},
+		{"UDP to a host's prefix address", "2001:db8:1::", unix.IPPROTO_UDP, func(*icmpTopo) []byte { return udp() }, 6, true, false, ""},
+		{"echo request, echo_ignore_anycast", "2001:db8:1::", unix.IPPROTO_ICMPV6, func(*icmpTopo) []byte { return echo }, 2, false, false, "net.ipv6.icmp.echo_ignore_anycast"},
+		{"echo request, anycast_src_echo_reply", "2001:db8:1::", unix.IPPROTO_ICMPV6, func(*icmpTopo) []byte { return echo }, 2, false, false, "net.ipv6.anycast_src_echo_reply"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			on := map[bool]string{true: "1", false: "0"}
 			tp := newICMP6Topo(t, "net.ipv6.conf.all.forwarding", on[!tc.host])
+			if tc.sysctl != "" {
+				require.NoError(t, tp.h.Sysctl(tc.sysctl, "1"))
+			}
 			require.NoError(t, tp.a.IP("-6", "neigh", "add", "2001:db8:1::", "lladdr", macString(tp.macH), "dev", "vA", "nud", "permanent"))
 			hop := uint8(64)
 			if tc.next == unix.IPPROTO_ICMPV6 && tc.l4(tp)[0] == 135 {
@@ -810,6 +818,8 @@ func TestKernelAnycast6(t *testing.T) {
 			cfg := tp.model6(netstack.NamespaceConfig{}, true)
 			cfg.Namespaces[1].IPv6Forwarding = !tc.host
 			cfg.Devices[0].NoProxyDelay = !tc.delay
+			cfg.Namespaces[1].ICMPv6EchoIgnoreAnycast = tc.sysctl == "net.ipv6.icmp.echo_ignore_anycast"
+			cfg.Namespaces[1].AnycastSrcEchoReply = tc.sysctl == "net.ipv6.anycast_src_echo_reply"
 			cfg.Taps = []netstack.TapConfig{{Name: "tA", Netns: "A", Dev: "vA", Dir: netstack.TapRX, Hold: true}}
 			obs := &nsDrops{ns: 3}
 			var model []string

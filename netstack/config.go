@@ -277,6 +277,11 @@ type NamespaceConfig struct {
 	// the same for echo requests to a multicast address
 	// (icmpv6_echo_reply).
 	ICMPv6EchoIgnoreAll, ICMPv6EchoIgnoreMulticast bool
+	// ICMPv6EchoIgnoreAnycast is net.ipv6.icmp.echo_ignore_anycast: the
+	// same for echo requests to an anycast address (anycast.go).
+	// AnycastSrcEchoReply is net.ipv6.anycast_src_echo_reply: the reply to
+	// one comes from the anycast address, not from the route's source.
+	ICMPv6EchoIgnoreAnycast, AnycastSrcEchoReply bool
 	// DropUnicastInL2Multicast is
 	// net.ipv4.conf.all.drop_unicast_in_l2_multicast: a packet to a
 	// unicast route (neither broadcast nor multicast) that came in an L2

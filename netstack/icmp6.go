@@ -98,9 +98,11 @@ func (s *Stack) icmp6Rcv(b *skb.Buff, ns *Netns, ip ipv6, frag bool) {
 	reason := skb.SkbNotDroppedYet
 	switch {
 	case typ == icmp6EchoRequest:
-		// echo_ignore_all, or echo_ignore_multicast for a group: no
+		// echo_ignore_all, or echo_ignore_multicast for a group,
+		// echo_ignore_anycast for an anycast address: no
 		// icmpv6_echo_reply, icmpv6_rcv's default reason.
-		if ns.echo6IgnoreAll || (ns.echo6IgnoreMcast && ip.dst.IsMulticast()) {
+		if ns.echo6IgnoreAll || (ns.echo6IgnoreMcast && ip.dst.IsMulticast()) ||
+			(ns.echo6IgnoreAcast && ns.anycast6 != nil && ns.hasAnycast6(nil, ip.dst)) {
 			reason = skb.DropNotSpecified
 			break
 		}
@@ -208,8 +210,8 @@ func (s *Stack) icmp6EchoReply(b *skb.Buff, ns *Netns, ip ipv6) {
 		body = s.l4Bytes(b, icmpHlen)
 	}
 	src := ip.dst
-	if src.IsMulticast() || ns.anycast6 != nil && ns.hasAnycast6(nil, src) {
-		src = netip.Addr{} // the route's source (ipv6_anycast_destination)
+	if src.IsMulticast() || !ns.acastSrcEcho && ns.anycast6 != nil && ns.hasAnycast6(nil, src) {
+		src = netip.Addr{} // the route's source (ipv6_unicast_destination)
 	}
 	s.icmp6Push(b, ns, src, ip.src, ip6Tclass(b), hdr, body, false, isLoopback(s.devOf(b)))
 }

@@ -439,6 +439,29 @@ func TestAnycast6(t *testing.T) {
 	p := FibParams{Family: AFInet6, Ifindex: 2, Src: addr("2001:db8:1::9"), Dst: addr("fd00:1::")}
 	fibLookupCase(t, fibTopology(true), "", false, 0, p, 0, FibRetNotFwded, p)
 
+	// echo_ignore_anycast drops the request; anycast_src_echo_reply
+	// answers from the anycast address.
+	for _, tc := range []struct {
+		ignore, srcEcho bool
+		want            []string
+		drop            []string
+	}{{true, false, nil, []string{"SKB_DROP_REASON_NOT_SPECIFIED@icmpv6_rcv"}}, {false, true, []string{"2001:db8:1:: 129"}, nil}} {
+		var seen []icmpSeen
+		cfg := icmp6Topology(&seen)
+		cfg.Namespaces[0].ICMPv6EchoIgnoreAnycast, cfg.Namespaces[0].AnycastSrcEchoReply = tc.ignore, tc.srcEcho
+		s, te := newStack(t, cfg, "", nil, nil)
+		f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:1::", next: nexthdrICMPv6, payload: 8 - udpHlen, hopLimit: 64})
+		copy(f[ethHlen+ip6Hlen:], []byte{icmp6EchoRequest, 0, 0, 0, 0x12, 0x34, 0, 1})
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+		s.Flush()
+		var got []string
+		for _, x := range seen {
+			got = append(got, fmt.Sprintf("%s %d", x.src, x.typ))
+		}
+		assert.Equal(t, tc.want, got)
+		assert.Equal(t, tc.drop, te.obs.dropReasons())
+	}
+
 	// A listener makes a request for a SYN to eth0's address, none for
 	// one to its anycast address (tcp_v6_conn_request).
 	cfg := fibTopology(true)

@@ -120,6 +120,8 @@ type Netns struct {
 	errInboundIfaddr bool // net.ipv4.icmp_errors_use_inbound_ifaddr
 	echo6IgnoreAll   bool // net.ipv6.icmp.echo_ignore_all
 	echo6IgnoreMcast bool // net.ipv6.icmp.echo_ignore_multicast
+	echo6IgnoreAcast bool // net.ipv6.icmp.echo_ignore_anycast
+	acastSrcEcho     bool // net.ipv6.anycast_src_echo_reply
 	dropL2Mcast4     bool // net.ipv4.conf.all.drop_unicast_in_l2_multicast
 	dropL2Mcast6     bool // net.ipv6.conf.all.drop_unicast_in_l2_multicast
 
@@ -727,6 +729,7 @@ func (s *Stack) build(maxVal int) error {
 		n.sendRedirects, n.sharedMedia = !nc.NoSendRedirects, !nc.NoSharedMedia
 		n.echoIgnoreAll, n.echoBcast, n.errInboundIfaddr = nc.ICMPEchoIgnoreAll, nc.ICMPEchoAnswerBroadcasts, nc.ICMPErrorsUseInboundIfaddr
 		n.echo6IgnoreAll, n.echo6IgnoreMcast = nc.ICMPv6EchoIgnoreAll, nc.ICMPv6EchoIgnoreMulticast
+		n.echo6IgnoreAcast, n.acastSrcEcho = nc.ICMPv6EchoIgnoreAnycast, nc.AnycastSrcEchoReply
 		n.dropL2Mcast4, n.dropL2Mcast6 = nc.DropUnicastInL2Multicast, nc.IPv6DropUnicastInL2Multicast
 		if err := s.setMultipath(n, &nc); err != nil {
 			return err

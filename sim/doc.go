@@ -104,7 +104,9 @@
 //	                                   #  arp_filter (reply where the route back to the sender leaves),
 //	                                   #  ip_forward_use_pmtu (bpf_fib_lookup checks an unlocked route mtu too),
 //	                                   #  proxy_arp (all devices answer ARP for what they route elsewhere),
-//	                                   #  proxy_ndp (all devices answer solicitations for their proxy entries)}
+//	                                   #  proxy_ndp (all devices answer solicitations for their proxy entries),
+//	                                   #  icmpv6_echo_ignore_anycast, anycast_src_echo_reply (echo requests to the
+//	                                   #  subnet-router anycast addresses an IPv6 forwarding namespace owns)}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - {name: k8s, bridge_nf_call_iptables: true}   # br_netfilter loaded (default false)
 //	  - pod

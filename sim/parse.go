@@ -300,7 +300,8 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		"drop_unicast_in_l2_multicast", "ipv6_drop_unicast_in_l2_multicast",
 		"fib_multipath_hash_policy", "ipv6_fib_multipath_hash_policy", "fib_multipath_hash_fields", "ipv6_fib_multipath_hash_fields",
 		"fib_multipath_hash_seed", "fib_multipath_use_neigh", "ignore_routes_with_linkdown", "ipv6_ignore_routes_with_linkdown",
-		"arp_ignore", "arp_filter", "ip_forward_use_pmtu", "proxy_arp", "proxy_ndp")
+		"arp_ignore", "arp_filter", "ip_forward_use_pmtu", "proxy_arp", "proxy_ndp",
+		"icmpv6_echo_ignore_anycast", "anycast_src_echo_reply")
 	if err != nil {
 		return ns, err
 	}
@@ -340,7 +341,8 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		{"ignore_routes_with_linkdown", &ns.IgnoreRoutesWithLinkdown},
 		{"ipv6_ignore_routes_with_linkdown", &ns.IPv6IgnoreRoutesWithLinkdown},
 		{"arp_filter", &ns.ARPFilter}, {"ip_forward_use_pmtu", &ns.IPForwardUsePMTU},
-		{"proxy_arp", &ns.ProxyARP}, {"proxy_ndp", &ns.ProxyNDP}} {
+		{"proxy_arp", &ns.ProxyARP}, {"proxy_ndp", &ns.ProxyNDP},
+		{"icmpv6_echo_ignore_anycast", &ns.ICMPv6EchoIgnoreAnycast}, {"anycast_src_echo_reply", &ns.AnycastSrcEchoReply}} {
 		if v, ok := m[f.key]; ok {
 			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
 				return ns, err

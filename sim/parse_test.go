@@ -1007,10 +1007,12 @@ func TestParseBridgeVLANs(t *testing.T) {
 // TestParseProxyNeighbours: proxy entries, proxy_ndp and proxy_delay, and
 // the errors at their lines.
 func TestParseProxyNeighbours(t *testing.T) {
-	const head = "namespaces: [{name: host, proxy_ndp: true}]\ndevices:\n  - {name: eth0, kind: nic, proxy_ndp: true, proxy_delay: 0}\n  - {name: eth1, kind: nic, proxy_delay: 80}\n"
+	const head = "namespaces: [{name: host, proxy_ndp: true, icmpv6_echo_ignore_anycast: true, anycast_src_echo_reply: true}]\ndevices:\n  - {name: eth0, kind: nic, proxy_ndp: true, proxy_delay: 0}\n  - {name: eth1, kind: nic, proxy_delay: 80}\n"
 	s, err := Parse("t.yaml", []byte(head+"neighbours:\n  - {dev: eth0, addr: \"fd00:9::5\", proxy: true, router: true}\n  - {dev: eth0, addr: 198.51.100.7, proxy: true}\nentry: {dev: eth0}\n"))
 	require.NoError(t, err)
 	assert.True(t, s.Stack.Namespaces[0].ProxyNDP)
+	assert.True(t, s.Stack.Namespaces[0].ICMPv6EchoIgnoreAnycast)
+	assert.True(t, s.Stack.Namespaces[0].AnycastSrcEchoReply)
 	assert.True(t, s.Stack.Devices[0].ProxyNDP)
 	assert.True(t, s.Stack.Devices[0].NoProxyDelay)
 	assert.False(t, s.Stack.Devices[1].NoProxyDelay)

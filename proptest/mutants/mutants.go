@@ -1993,8 +1993,8 @@ var List = []Mutant{
 	{
 		Name: "icmp6-echo-ignore-multicast-ignored",
 		File: "netstack/icmp6.go",
-		Old:  `		if ns.echo6IgnoreAll || (ns.echo6IgnoreMcast && ip.dst.IsMulticast()) {`,
-		New:  `		if ns.echo6IgnoreAll {`,
+		Old:  `		if ns.echo6IgnoreAll || (ns.echo6IgnoreMcast && ip.dst.IsMulticast()) ||`,
+		New:  `		if ns.echo6IgnoreAll ||`,
 		Desc: "with echo_ignore_multicast an echo request to a group is dropped",
 		Pkgs: []string{"./netstack"},
 	},
@@ -3366,7 +3366,7 @@ var List = []Mutant{
 	{
 		Name: "anycast6-echo-from-anycast",
 		File: "netstack/icmp6.go",
-		Old:  `	if src.IsMulticast() || ns.anycast6 != nil && ns.hasAnycast6(nil, src) {`,
+		Old:  `	if src.IsMulticast() || !ns.acastSrcEcho && ns.anycast6 != nil && ns.hasAnycast6(nil, src) {`,
 		New:  `	if src.IsMulticast() {`,
 		Desc: "icmpv6_echo_reply answers an anycast destination from the route's source",
 		Pkgs: []string{"./netstack"},
@@ -3395,6 +3395,22 @@ var List = []Mutant{
 		Old:  `		if syn && !ack && !rst && !fin && !sk.ns.tcpAnycastDst(b) {`,
 		New:  `		if syn && !ack && !rst && !fin {`,
 		Desc: "tcp_v6_conn_request makes no request for a SYN to an anycast address",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "icmp6-echo-ignore-anycast-ignored",
+		File: "netstack/icmp6.go",
+		Old:  `			(ns.echo6IgnoreAcast && ns.anycast6 != nil && ns.hasAnycast6(nil, ip.dst)) {`,
+		New:  `			(false && ns.echo6IgnoreAcast && ns.anycast6 != nil && ns.hasAnycast6(nil, ip.dst)) {`,
+		Desc: "with echo_ignore_anycast an echo request to an anycast address is dropped",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "anycast-src-echo-reply-ignored",
+		File: "netstack/icmp6.go",
+		Old:  `	if src.IsMulticast() || !ns.acastSrcEcho && ns.anycast6 != nil && ns.hasAnycast6(nil, src) {`,
+		New:  `	if src.IsMulticast() || ns.anycast6 != nil && ns.hasAnycast6(nil, src) {`,
+		Desc: "with anycast_src_echo_reply the reply to an anycast address comes from it",
 		Pkgs: []string{"./netstack"},
 	},
 }
