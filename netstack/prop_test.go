@@ -436,12 +436,21 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 		// Linkdown routes passed over or not, ARP answers filtered.
 		ignoreLD, arpFilter := rapid.Bool().Draw(rt, "ignoreLinkdown"), rapid.Bool().Draw(rt, "arpFilter")
 		arpIgnore := rapid.SampledFrom([]int{0, 1, 2, 3, 8}).Draw(rt, "arpIgnore")
-		proxyARP := rapid.Bool().Draw(rt, "proxyARP")
+		proxyARP, proxyNDP, acast := rapid.Bool().Draw(rt, "proxyARP"), rapid.Bool().Draw(rt, "proxyNDP"), rapid.Bool().Draw(rt, "anycastSysctls")
 		for i := range cfg.Namespaces {
 			ns := &cfg.Namespaces[i]
 			ns.IgnoreRoutesWithLinkdown, ns.IPv6IgnoreRoutesWithLinkdown = ns.IgnoreRoutesWithLinkdown || ignoreLD, ns.IPv6IgnoreRoutesWithLinkdown || ignoreLD
 			ns.ARPIgnore, ns.ARPFilter = max(ns.ARPIgnore, arpIgnore), ns.ARPFilter || arpFilter
 			ns.ProxyARP = ns.ProxyARP || proxyARP
+			ns.ProxyNDP = ns.ProxyNDP || proxyNDP
+			ns.ICMPv6EchoIgnoreAnycast, ns.AnycastSrcEchoReply = acast, !acast
+		}
+		if proxyNDP && len(cfg.Devices) > 0 {
+			// Proxy entries on the first device, for a target its
+			// solicitations name and a neighbour's address.
+			d := cfg.Devices[0]
+			cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Netns: d.Netns, Dev: d.Name, Addr: addr("2001:db8::1"), Proxy: true, Router: true},
+				NeighConfig{Netns: d.Netns, Dev: d.Name, Addr: addr("10.0.0.2"), Proxy: true})
 		}
 		// Policy rules (fibrules.go): a copy of a namespace's routes in
 		// table 100, and rules over marks, sources, destinations, iif lo
@@ -606,7 +615,7 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 				}
 				f = buildFrame6(frame6{dstMAC: o.dstMAC, srcMAC: o.srcMAC,
 					src:      rapid.SampledFrom([]string{"2001:db8::9", "fd00::1", "::1", "ff02::2", "::", "fe80::9"}).Draw(rt, "src6"),
-					dst:      rapid.SampledFrom([]string{"2001:db8::1", "fd00::7", "2001:db8:5::1", "ff02::1", "ff02::1:ff00:1", "ff02::2"}).Draw(rt, "dst6"),
+					dst:      rapid.SampledFrom([]string{"2001:db8::1", "fd00::7", "2001:db8:5::1", "ff02::1", "ff02::1:ff00:1", "ff02::2", "2001:db8::", "ff02::1:ff00:0"}).Draw(rt, "dst6"),
 					next:     next,
 					hop:      rapid.Bool().Draw(rt, "hop"),
 					frag:     rapid.IntRange(0, 5).Draw(rt, "frag6") == 0,
