@@ -56,10 +56,21 @@ func NewNetns(what string) (*Netns, error) {
 	return n, nil
 }
 
-// Close deletes the namespace. It is safe to call more than once.
+// Close deletes the namespace. It is safe to call more than once. Its
+// devices are deleted first, one by one: the namespace's own teardown
+// (cleanup_net) runs later from a workqueue, and the skbs it frees then
+// (queues purged as the devices unregister) would reach the kfree_skb
+// probes of a later test watching devices of the same name.
 func (n *Netns) Close() error {
 	if n == nil || n.fd < 0 {
 		return nil
+	}
+	if ifs, err := n.Interfaces(); err == nil {
+		for _, name := range ifs {
+			if name != "lo" {
+				_ = n.IP("link", "del", name) // a veth's peer may be gone with its other end
+			}
+		}
 	}
 	unix.Close(n.fd)
 	n.fd = -1
