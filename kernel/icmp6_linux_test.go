@@ -684,6 +684,7 @@ func TestKernelProxyNDP(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			on := map[bool]string{true: "1", false: "0"}
 			tp := newICMP6Topo(t, "net.ipv6.conf.all.forwarding", on[!tc.host], "net.ipv6.conf.all.proxy_ndp", on[tc.all])
+			noLinkLocal(t, tp.h, tp.hA)
 			require.NoError(t, tp.h.Sysctl("net.ipv6.conf."+tp.hA+".proxy_ndp", on[tc.dev]))
 			if !tc.delay {
 				require.NoError(t, tp.h.Sysctl("net.ipv6.neigh."+tp.hA+".proxy_delay", "0"))
@@ -794,6 +795,7 @@ func TestKernelAnycast6(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			on := map[bool]string{true: "1", false: "0"}
 			tp := newICMP6Topo(t, "net.ipv6.conf.all.forwarding", on[!tc.host])
+			noLinkLocal(t, tp.h, tp.hA)
 			if tc.sysctl != "" {
 				require.NoError(t, tp.h.Sysctl(tc.sysctl, "1"))
 			}
@@ -828,6 +830,17 @@ func TestKernelAnycast6(t *testing.T) {
 			require.Equal(t, kern, model, "model: what H sends A")
 		})
 	}
+}
+
+// noLinkLocal leaves dev of n without a link-local address, as the
+// model's devices are: addrconf adds one once the link is ready (from the
+// link watcher, so at a time the test does not control), and an
+// advertisement to a link-scope group prefers it as its source. The
+// generation mode none keeps a later event from adding it again.
+func noLinkLocal(t *testing.T, n *Netns, dev string) {
+	t.Helper()
+	require.NoError(t, n.IP("link", "set", "dev", dev, "addrgenmode", "none"))
+	require.NoError(t, n.IP("-6", "addr", "flush", "dev", dev, "scope", "link"))
 }
 
 // readReplies is h6Reply of each frame the packet socket fd received
