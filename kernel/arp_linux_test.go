@@ -309,38 +309,52 @@ func TestKernelARPSysctls(t *testing.T) {
 			tp := newICMPTopo(t, "net.ipv4.conf.all.arp_ignore", fmt.Sprint(tc.ignore), "net.ipv4.conf.all.arp_filter", map[bool]string{true: "1", false: "0"}[tc.filter])
 			require.NoError(t, tp.h.IP("route", "add", "198.51.100.0/24", "via", "10.1.0.2", "dev", "hB"))
 			require.NoError(t, tp.h.IP("route", "add", "local", "203.0.113.0/24", "dev", "lo"))
-			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
-			require.NoError(t, err)
-			t.Cleanup(func() { io.Close() })
-			l, err := attachTCXIn(tp.h, tp.hA, arpCounter(t, io), ebpf.AttachTCXEgress)
-			require.NoError(t, err)
-			t.Cleanup(func() { l.Close() })
-			vA, err := tp.a.Ifindex("vA")
-			require.NoError(t, err)
 			f := arpFrameFrom(tp.macA, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 1, unix.ETH_P_IP, 6, 1, tc.sip, tc.tip)
-			pk := newSocket(t, tp.a, unix.AF_PACKET, unix.SOCK_RAW, 0)
-			require.NoError(t, unix.Sendto(pk, f, 0, &unix.SockaddrLinklayer{Ifindex: vA, Protocol: htons(unix.ETH_P_ARP)}))
-			time.Sleep(30 * time.Millisecond)
-			var kr icmpMeta
-			require.NoError(t, io.Lookup(uint32(0), &kr))
-			t.Logf("kernel: %d replies", kr.Count)
+			kern := tp.arpReplies(t, f, 0)
 
 			var replies uint64
-			cfg := tp.model(netstack.NamespaceConfig{ARPIgnore: tc.ignore, ARPFilter: tc.filter}, netstack.ProgramConfig{Name: "eg",
-				Hook: carrier.HookTCEgress, Netns: "H", Dev: "hA", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
-					if d := c.Skb.Data(); binary.BigEndian.Uint16(d[12:14]) == unix.ETH_P_ARP {
-						replies++
-					}
-					return -1
-				})})
+			cfg := tp.model(netstack.NamespaceConfig{ARPIgnore: tc.ignore, ARPFilter: tc.filter}, arpReplyCounter(&replies))
 			tp.rxAtH(cfg)
 			cfg.Routes = append(cfg.Routes,
 				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("198.51.100.0/24"), Dev: "hB", Via: netip.MustParseAddr("10.1.0.2")},
 				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("203.0.113.0/24"), Dev: "lo", Type: netstack.RouteLocal})
 			runModel(t, cfg, nil, f, nil)
-			require.Equal(t, kr.Count, replies, "model: replies")
+			require.Equal(t, kern, replies, "model: replies")
 		})
 	}
+}
+
+// arpReplies sends ARP frame f from A's packet socket out of vA and
+// counts the ARP frames H sends out of hA (at its tc egress) within
+// 30 ms plus wait.
+func (tp *icmpTopo) arpReplies(t *testing.T, f []byte, wait time.Duration) uint64 {
+	t.Helper()
+	io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { io.Close() })
+	l, err := attachTCXIn(tp.h, tp.hA, arpCounter(t, io), ebpf.AttachTCXEgress)
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	vA, err := tp.a.Ifindex("vA")
+	require.NoError(t, err)
+	pk := newSocket(t, tp.a, unix.AF_PACKET, unix.SOCK_RAW, 0)
+	require.NoError(t, unix.Sendto(pk, f, 0, &unix.SockaddrLinklayer{Ifindex: vA, Protocol: htons(unix.ETH_P_ARP)}))
+	time.Sleep(30*time.Millisecond + wait)
+	var kr icmpMeta
+	require.NoError(t, io.Lookup(uint32(0), &kr))
+	t.Logf("kernel: %d replies", kr.Count)
+	return kr.Count
+}
+
+// arpReplyCounter is the model's program at hA's tc egress that counts
+// the ARP frames leaving there into *n.
+func arpReplyCounter(n *uint64) netstack.ProgramConfig {
+	return netstack.ProgramConfig{Name: "eg", Hook: carrier.HookTCEgress, Netns: "H", Dev: "hA", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
+		if d := c.Skb.Data(); binary.BigEndian.Uint16(d[12:14]) == unix.ETH_P_ARP {
+			*n++
+		}
+		return -1
+	})}
 }
 
 // changeTypeProg is a tc program that calls bpf_skb_change_type(skb, typ)
@@ -488,34 +502,15 @@ func TestKernelProxyARP(t *testing.T) {
 			if tc.entry {
 				require.NoError(t, tp.h.IP("neigh", "add", "proxy", tc.tip, "dev", tp.hA))
 			}
-			io, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 48, MaxEntries: 1})
-			require.NoError(t, err)
-			t.Cleanup(func() { io.Close() })
-			l, err := attachTCXIn(tp.h, tp.hA, arpCounter(t, io), ebpf.AttachTCXEgress)
-			require.NoError(t, err)
-			t.Cleanup(func() { l.Close() })
-			vA, err := tp.a.Ifindex("vA")
-			require.NoError(t, err)
 			dst := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 			if tc.unicast {
 				dst = tp.macH
 			}
 			f := arpFrameFrom(tp.macA, dst, 1, unix.ETH_P_IP, 6, 1, tc.sip, tc.tip)
-			pk := newSocket(t, tp.a, unix.AF_PACKET, unix.SOCK_RAW, 0)
-			require.NoError(t, unix.Sendto(pk, f, 0, &unix.SockaddrLinklayer{Ifindex: vA, Protocol: htons(unix.ETH_P_ARP)}))
-			time.Sleep(30*time.Millisecond + tc.wait)
-			var kr icmpMeta
-			require.NoError(t, io.Lookup(uint32(0), &kr))
-			t.Logf("kernel: %d replies", kr.Count)
+			kern := tp.arpReplies(t, f, tc.wait)
 
 			var replies uint64
-			cfg := tp.model(netstack.NamespaceConfig{ProxyARP: tc.all, RPFilter: tc.rpFilter}, netstack.ProgramConfig{Name: "eg",
-				Hook: carrier.HookTCEgress, Netns: "H", Dev: "hA", Prog: netstack.ProgramFunc(func(c *netstack.Ctx) int {
-					if d := c.Skb.Data(); binary.BigEndian.Uint16(d[12:14]) == unix.ETH_P_ARP {
-						replies++
-					}
-					return -1
-				})})
+			cfg := tp.model(netstack.NamespaceConfig{ProxyARP: tc.all, RPFilter: tc.rpFilter}, arpReplyCounter(&replies))
 			cfg.Namespaces[1].Forwarding = !tc.noFwd
 			tp.rxAtH(cfg)
 			cfg.Devices[0].ProxyARP = tc.dev
@@ -525,7 +520,7 @@ func TestKernelProxyARP(t *testing.T) {
 			cfg.Routes = append(cfg.Routes,
 				netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("198.51.100.0/24"), Dev: "hB", Via: netip.MustParseAddr("10.1.0.2")})
 			runModel(t, cfg, nil, f, nil)
-			require.Equal(t, kr.Count, replies, "model: replies")
+			require.Equal(t, kern, replies, "model: replies")
 		})
 	}
 }

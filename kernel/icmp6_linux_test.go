@@ -145,6 +145,20 @@ func ip6Packet(dst string, hop, next uint8, l4 []byte, csumOff int, bad bool) []
 	return p
 }
 
+// icmp6From is ip6Packet of ICMPv6 message msg from src rather than A's
+// address, its checksum over that source.
+func icmp6From(src, dst string, hop uint8, msg []byte) []byte {
+	p := ip6Packet(dst, hop, 58, msg, -1, false)
+	copy(p[8:24], netip.MustParseAddr(src).AsSlice())
+	binary.BigEndian.PutUint16(p[42:], 0)
+	ps := make([]byte, 40, 40+len(msg))
+	copy(ps[0:32], p[8:40])
+	binary.BigEndian.PutUint32(ps[32:], uint32(len(msg)))
+	ps[39] = 58
+	binary.BigEndian.PutUint16(p[42:], inetCsum(append(ps, p[40:]...)))
+	return p
+}
+
 // sendRaw6 sends IPv6 packet p (header included) from a raw socket in n,
 // out of vA when the destination is multicast.
 func sendRaw6(t *testing.T, n *Netns, p []byte) {
@@ -447,14 +461,7 @@ func TestKernelNdiscRcv(t *testing.T) {
 			if tc.host {
 				tp = host
 			}
-			p := ip6Packet(tc.dst, tc.hop, 58, tc.msg, 2, false)
-			copy(p[8:24], netip.MustParseAddr(tc.src).AsSlice())
-			binary.BigEndian.PutUint16(p[42:], 0) // the checksum again, over this source
-			ps := make([]byte, 40, 40+len(tc.msg))
-			copy(ps[0:32], p[8:40])
-			binary.BigEndian.PutUint32(ps[32:], uint32(len(tc.msg)))
-			ps[39] = 58
-			binary.BigEndian.PutUint16(p[42:], inetCsum(append(ps, p[40:]...)))
+			p := icmp6From(tc.src, tc.dst, tc.hop, tc.msg)
 			kern := watchDrop(t, probe, tp.hA, func() {
 				sendRaw6(t, tp.a, p)
 			})
@@ -525,13 +532,7 @@ func TestKernelNdiscReplies(t *testing.T) {
 				opts = append([]byte{1, 1}, tp.macA[:]...)
 			}
 			msg := ndMsg(135, 0, icmp6AddrH, opts...)
-			p := ip6Packet(tc.dst, 255, 58, msg, -1, false)
-			copy(p[8:24], netip.MustParseAddr(tc.src).AsSlice())
-			ps := make([]byte, 40, 40+len(msg))
-			copy(ps[0:32], p[8:40])
-			binary.BigEndian.PutUint32(ps[32:], uint32(len(msg)))
-			ps[39] = 58
-			binary.BigEndian.PutUint16(p[42:], inetCsum(append(ps, p[40:]...)))
+			p := icmp6From(tc.src, tc.dst, 255, msg)
 			sendRaw6(t, tp.a, p)
 			kern := readMeta(t, io, false)
 			var model icmpMeta
@@ -702,14 +703,7 @@ func TestKernelProxyNDP(t *testing.T) {
 				src, opts = "::", nil
 			}
 			msg := ndMsg(135, 0, target, opts...)
-			p := ip6Packet(tc.dst, 255, 58, msg, 2, false)
-			copy(p[8:24], netip.MustParseAddr(src).AsSlice())
-			binary.BigEndian.PutUint16(p[42:], 0)
-			ps := make([]byte, 40, 40+len(msg))
-			copy(ps[0:32], p[8:40])
-			binary.BigEndian.PutUint32(ps[32:], uint32(len(msg)))
-			ps[39] = 58
-			binary.BigEndian.PutUint16(p[42:], inetCsum(append(ps, p[40:]...)))
+			p := icmp6From(src, tc.dst, 255, msg)
 			ifA, err := tp.a.Ifindex("vA")
 			require.NoError(t, err)
 			cap := capture(t, tp.a, ifA)
