@@ -16,8 +16,10 @@ import (
 // solicited-node group. So a packet to it is the host's, from any device:
 //   - its ICMPv6 errors come from it (icmp6_send:
 //     ipv6_chk_acast_addr_src);
-//   - an echo reply does not (icmpv6_echo_reply: the route's source;
-//     icmpv6_echo_ignore_anycast is 0);
+//   - an echo reply does not (icmpv6_echo_reply: the route's source),
+//     unless anycast_src_echo_reply; echo_ignore_anycast drops the
+//     request (NamespaceConfig.ICMPv6EchoIgnoreAnycast,
+//     AnycastSrcEchoReply);
 //   - TCP answers neither a SYN nor with a reset (tcp_v6_conn_request and
 //     tcp_v6_send_reset: ipv6_unicast_destination, RTF_LOCAL only);
 //   - bpf_fib_lookup does not forward it (not RTN_UNICAST);

@@ -31,8 +31,8 @@ const (
 // (arpIgnore) or, but for a probe, arp_filter (arpFilter) says not; a
 // request for another address gets one when d proxies it (arpProxies).
 // Not modelled: the neighbour table updates (the model's table is its
-// configuration), `ip neigh add proxy` entries, private VLAN proxy ARP
-// (proxy_arp_pvlan), medium_id and arp_accept, at their defaults.
+// configuration), private VLAN proxy ARP (proxy_arp_pvlan), medium_id
+// and arp_accept, at their defaults.
 func (s *Stack) arpRcv(b *skb.Buff) {
 	s.traceOp(LayerIP, OpARP, b)
 	d := s.devOf(b)
@@ -79,8 +79,8 @@ func (s *Stack) arpRcv(b *skb.Buff) {
 // device than d whose source check passes (fib_validate_source:
 // rp_filter, a local sender), and d proxies (arp_fwd_proxy's
 // IN_DEV_PROXY_ARP: the namespace's net.ipv4.conf.all.proxy_arp or d's
-// own) or has a proxy entry for tip (pneigh_lookup). The reply names d's address for tip. A request the
-// kernel takes as broadcast (not PACKET_HOST) with a non-zero
+// own) or has a proxy entry for tip (pneigh_lookup). The reply names d's
+// address for tip. A request the kernel takes as broadcast (not PACKET_HOST) with a non-zero
 // proxy_delay (80 jiffies by default) is queued (pneigh_enqueue) and
 // answered after a random part of that delay; the model answers at once.
 func (s *Stack) arpProxies(b *skb.Buff, d *Device, sip, tip [4]byte) bool {

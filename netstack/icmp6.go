@@ -411,9 +411,10 @@ func (s *Stack) tcpV6SendReset(b *skb.Buff, ns *Netns, ip ipv6) {
 //     source link-layer option, or a link-layer option of the wrong size
 //     is NOT_SPECIFIED; options that do not parse are
 //     IPV6_NDISC_BAD_OPTIONS; a target that is not an address of the
-//     receiving device nor proxied by it (a proxy entry under proxy_ndp
-//     in a forwarding namespace) is IPV6_NDISC_NS_OTHERHOST (anycast
-//     addresses are not modelled); a proxied target's multicast
+//     receiving device, nor one of its anycast addresses (anycast.go),
+//     nor proxied by it (a proxy entry under proxy_ndp in a forwarding
+//     namespace) is IPV6_NDISC_NS_OTHERHOST; an anycast or proxied
+//     target's multicast
 //     solicitation that did not come as PACKET_HOST is NOT_SPECIFIED
 //     unless proxy_delay is 0 (its queued copy is answered); detection of
 //     one of them is NOT_SPECIFIED
@@ -483,20 +484,19 @@ func (s *Stack) ndiscRcv(b *skb.Buff, ns *Netns, ip ipv6, typ, code uint8, frag 
 		d := s.devOf(b)
 		own, router, inc := d.hasAddr(target), ns.fwd6, ip.dst.IsMulticast()
 		delayed := false
-		if !own && ns.hasAnycast6(d, target) {
-			// An anycast address of d (anycast.go): answered as a
-			// proxied one, its router flag the device's forwarding.
-			delayed = inc && b.H().PktType != skb.PacketHost && !d.noProxyDelay
-		} else if !own {
-			// A proxied address: a forwarding namespace, proxy_ndp (all's
-			// or d's) and a proxy entry, whose router flag the
-			// advertisement carries (pndisc_is_router). Anycast
-			// addresses are not modelled.
-			e, ok := ns.pneighLookup(d, target)
-			if !ok || !ns.fwd6 || !(ns.proxyNDP || d.proxyNDP) {
-				return skb.DropIPv6NdiscNsOtherhost
+		if !own {
+			// An anycast address of d (anycast.go: ipv6_chk_acast_addr),
+			// its router flag the device's forwarding; else a proxied
+			// one: a forwarding namespace, proxy_ndp (all's or d's) and
+			// a proxy entry, whose router flag the advertisement carries
+			// (pndisc_is_router).
+			if !ns.hasAnycast6(d, target) {
+				e, ok := ns.pneighLookup(d, target)
+				if !ok || !ns.fwd6 || !(ns.proxyNDP || d.proxyNDP) {
+					return skb.DropIPv6NdiscNsOtherhost
+				}
+				router = e.router
 			}
-			router = e.router
 			// A multicast solicitation that did not come as PACKET_HOST
 			// waits proxy_delay: a clone is queued (pneigh_enqueue) and
 			// answered later (at once in the model), the original

@@ -1658,10 +1658,10 @@ var List = []Mutant{
 	{
 		Name: "ndisc-ns-any-target",
 		File: "netstack/icmp6.go",
-		Old: `			if !ok || !ns.fwd6 || !(ns.proxyNDP || d.proxyNDP) {
-				return skb.DropIPv6NdiscNsOtherhost`,
-		New: `			if !ok && false {
-				return skb.DropIPv6NdiscNsOtherhost`,
+		Old: `				if !ok || !ns.fwd6 || !(ns.proxyNDP || d.proxyNDP) {
+					return skb.DropIPv6NdiscNsOtherhost`,
+		New: `				if !ok && false {
+					return skb.DropIPv6NdiscNsOtherhost`,
 		Desc: "ndisc_recv_ns drops a solicitation for an address the receiving device does not have (IPV6_NDISC_NS_OTHERHOST)",
 		Pkgs: []string{"./netstack"},
 	},
@@ -3320,14 +3320,8 @@ var List = []Mutant{
 	{
 		Name: "proxy-ndp-never-delayed",
 		File: "netstack/icmp6.go",
-		Old: `			router = e.router
-			// A multicast solicitation that did not come as PACKET_HOST
-			// waits proxy_delay: a clone is queued (pneigh_enqueue) and
-			// answered later (at once in the model), the original
-			// freed.
-			delayed = inc && b.H().PktType != skb.PacketHost && !d.noProxyDelay`,
-		New: `			router = e.router
-			delayed = false`,
+		Old:  `			delayed = inc && b.H().PktType != skb.PacketHost && !d.noProxyDelay`,
+		New:  `			delayed = false`,
 		Desc: "a proxied multicast solicitation waits proxy_delay: the original is freed",
 		Pkgs: []string{"./netstack"},
 	},
