@@ -274,11 +274,17 @@ func TestKernelCarrier(t *testing.T) {
 // skb freed on each one that freed any.
 func watchDrops(t *testing.T, probe *MetaProbe, devs []string, send func()) map[string]string {
 	t.Helper()
+	return watchDropsFor(t, probe, devs, 30*time.Millisecond, send)
+}
+
+// watchDropsFor is watchDrops waiting wait after send.
+func watchDropsFor(t *testing.T, probe *MetaProbe, devs []string, wait time.Duration, send func()) map[string]string {
+	t.Helper()
 	for _, d := range devs {
 		require.NoError(t, probe.Watch(d))
 	}
 	send()
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(wait)
 	got := map[string]string{}
 	for _, d := range devs {
 		seen, err := probe.Seen(d)

@@ -46,7 +46,7 @@ func (s *Stack) buildAnycast6() {
 			continue
 		}
 		for _, d := range n.devs {
-			if d == nil {
+			if d == nil || d.unrouted {
 				continue
 			}
 			for _, p := range d.addrs {

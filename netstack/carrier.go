@@ -17,10 +17,9 @@ import "slices"
 //     on every next hop through it except a local route's. Lookups use
 //     them unless ignore_routes_with_linkdown is set (route.ignored).
 //
-// Not modelled: a carrier that changes while the stack runs, and what its
-// events do to what existed before (fib_sync_down_dev and fib6_ifdown
-// mark the routes then; nexthop objects are flushed, as the model treats
-// them: expandNHID).
+// SetLink changes a device's state or carrier while the stack runs, and
+// applies what the kernel's events do to what existed before
+// (linkevent.go).
 
 // CarrierConfigError explains why dc's carrier settings are refused, or
 // returns "".
@@ -50,7 +49,7 @@ func (s *Stack) setCarriers() {
 	for _, d := range s.devs {
 		switch d.kind {
 		case KindNIC, KindDummy:
-			d.carrier = d.cfg < 0 || !s.cfg.Devices[d.cfg].NoCarrier
+			d.carrier = !d.noCarrier
 		case KindVeth, KindNetkit:
 			d.carrier = d.up && d.peer != nil && d.peer.up
 		case KindBridge, KindMacvlan:

@@ -245,6 +245,11 @@ type NamespaceConfig struct {
 	// proxy entries (NeighConfig.Proxy; DeviceConfig.ProxyNDP sets it for
 	// one device).
 	ProxyNDP bool
+	// KeepAddrOnDown is net.ipv6.conf.all.keep_addr_on_down: when
+	// positive, a device that goes down (SetLink) keeps its permanent IPv6
+	// addresses other than link-local ones, which are deleted otherwise
+	// (addrconf_ifdown). DeviceConfig.KeepAddrOnDown, when not 0, wins.
+	KeepAddrOnDown int
 	// NoSendRedirects sets net.ipv4.conf.all.send_redirects and every
 	// device's to 0 (IN_DEV_TX_REDIRECTS is either of them): a forwarding
 	// namespace sends no ICMP redirect. By default both are 1, and a
@@ -425,6 +430,10 @@ type DeviceConfig struct {
 	// ProxyNDP is the device's net.ipv6.conf.DEV.proxy_ndp (see
 	// NamespaceConfig.ProxyNDP).
 	ProxyNDP bool
+	// KeepAddrOnDown is the device's net.ipv6.conf.DEV.keep_addr_on_down
+	// (see NamespaceConfig.KeepAddrOnDown; 0 defers to it, a negative
+	// value deletes the addresses whatever it is).
+	KeepAddrOnDown int
 	// NoProxyDelay is proxy_delay 0 for the device (net.ipv4.neigh.DEV
 	// and net.ipv6.neigh.DEV; 80 jiffies by default). With a delay, a
 	// proxied neighbour solicitation to a multicast address that did not

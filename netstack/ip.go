@@ -169,7 +169,7 @@ func (ns *Netns) isLocalSlow(a netip.Addr) bool {
 		}
 	}
 	for _, d := range ns.devs {
-		if d != nil && d.hasAddr(a) {
+		if d != nil && !(d.unrouted && a.Is6()) && d.hasAddr(a) {
 			return true
 		}
 	}
@@ -180,11 +180,12 @@ func (ns *Netns) isLocalSlow(a netip.Addr) bool {
 type addrRange struct{ lo, hi uint32 }
 
 // buildLocal4 precomputes the IPv4 answers of isLocal for ns: the limited
-// broadcast, every IPv4 RTN_LOCAL prefix and every IPv4 device address, as
-// sorted, merged ranges; those and the RTN_BROADCAST addresses for
-// isInput4; and the IPv4 routes of routeOutput as masks. The
-// namespace's addresses and routes are fixed once the stack is built, so
-// New computes them once.
+// broadcast, every IPv4 RTN_LOCAL prefix and every IPv4 device address
+// (whose RTN_LOCAL route stays while the device is down: fib_sync_down_dev
+// passes over next hops of scope RT_SCOPE_NOWHERE), as sorted, merged
+// ranges; those and the RTN_BROADCAST addresses for isInput4; and
+// the IPv4 routes of routeOutput as masks. New computes them once, and
+// SetLink again after a change.
 func (ns *Netns) buildLocal4() {
 	var rs []addrRange
 	add := func(p netip.Prefix) {
@@ -225,10 +226,10 @@ func (ns *Netns) buildLocal4() {
 	// fib_add_ifaddr: an address whose prefix is shorter than /31 (and
 	// not 0.0.0.0/x) adds its network's broadcast address, prefix | ~mask,
 	// to the local table as RTN_BROADCAST (whatever IFA_BROADCAST says;
-	// ip(8) sets none unless told "brd").
+	// ip(8) sets none unless told "brd"), once the device is up.
 	ns.bcast4 = ns.bcast4[:0]
 	for _, d := range ns.devs {
-		if d == nil {
+		if d == nil || !d.up {
 			continue
 		}
 		for _, p := range d.addrs {

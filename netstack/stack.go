@@ -130,6 +130,8 @@ type Netns struct {
 	mpFields4, mpFields6   uint32 // fib_multipath_hash_fields
 	mpSeed                 uint32 // fib_multipath_hash_seed (0: the boot seed)
 	mpUseNeigh             bool   // fib_multipath_use_neigh
+
+	keepAddr int // net.ipv6.conf.all.keep_addr_on_down
 }
 
 // Name returns the namespace's name.
@@ -233,9 +235,17 @@ type Device struct {
 	mtu     int
 	addrs   []netip.Prefix
 	up      bool
-	// carrier is netif_carrier_ok (carrier.go): fixed once built, like up.
-	carrier bool
-	igmp    igmpState // the in_device's querier state (igmp.go)
+	// carrier is netif_carrier_ok (carrier.go), which setCarriers derives
+	// from the states; noCarrier is a NIC's or dummy's carrier set off
+	// (DeviceConfig.NoCarrier, SetLink).
+	carrier, noCarrier bool
+	// unrouted: the device went down while the stack ran (SetLink), and
+	// the IPv6 addresses it kept (keep_addr_on_down) lost their local
+	// routes until it is up again.
+	unrouted bool
+	// keepAddr is net.ipv6.conf.DEV.keep_addr_on_down.
+	keepAddr int
+	igmp     igmpState // the in_device's querier state (igmp.go)
 
 	peer   *Device
 	master *Device
@@ -726,6 +736,7 @@ func (s *Stack) build(maxVal int) error {
 		}
 		n.arpIgnore, n.arpFilter = uint8(nc.ARPIgnore), nc.ARPFilter
 		n.fwdUsePMTU, n.proxyARP, n.proxyNDP = nc.IPForwardUsePMTU, nc.ProxyARP, nc.ProxyNDP
+		n.keepAddr = nc.KeepAddrOnDown
 		n.sendRedirects, n.sharedMedia = !nc.NoSendRedirects, !nc.NoSharedMedia
 		n.echoIgnoreAll, n.echoBcast, n.errInboundIfaddr = nc.ICMPEchoIgnoreAll, nc.ICMPEchoAnswerBroadcasts, nc.ICMPErrorsUseInboundIfaddr
 		n.echo6IgnoreAll, n.echo6IgnoreMcast = nc.ICMPv6EchoIgnoreAll, nc.ICMPv6EchoIgnoreMulticast
@@ -747,13 +758,7 @@ func (s *Stack) build(maxVal int) error {
 			n.icmpRatelimit = msecsToJiffies(nc.ICMPRatelimit)
 		}
 	}
-	nsOf := func(what, name string) (*Netns, error) {
-		n := s.Netns(name)
-		if n == nil {
-			return nil, cfgErr("%s: unknown namespace %q", what, name)
-		}
-		return n, nil
-	}
+	nsOf := s.nsOf
 	// Devices first, then masters, peers and tunnels' link namespaces.
 	for i := range c.Devices {
 		dc := &c.Devices[i]
@@ -820,6 +825,7 @@ func (s *Stack) build(maxVal int) error {
 		}
 		d := s.newDev(i, dc.Name, dc.Kind, n, dc.MAC, dc.Addrs, dc)
 		d.proxyARP, d.proxyNDP, d.noProxyDelay = dc.ProxyARP, dc.ProxyNDP, dc.NoProxyDelay
+		d.keepAddr = dc.KeepAddrOnDown
 		if dc.Kind == KindVeth || dc.Kind == KindNetkit {
 			if dc.Peer == "" {
 				return cfgErr("%s: %s without peer", what, dc.Kind)
@@ -1011,6 +1017,160 @@ func (s *Stack) build(maxVal int) error {
 			sk.encap = append(sk.encap, d)
 		}
 	}
+	if err := s.buildFIB(); err != nil {
+		return err
+	}
+	for i, sc := range c.Sockets {
+		n, err := nsOf(fmt.Sprintf("socket %d (%s)", i, sc.Name), nsName(sc.Netns))
+		if err != nil {
+			return err
+		}
+		if sc.Proto != ProtoUDP && sc.Proto != ProtoTCP {
+			return cfgErr("socket %d (%s): protocol %q (want udp or tcp)", i, sc.Name, sc.Proto)
+		}
+		for _, o := range s.socks {
+			if o.name == sc.Name {
+				return cfgErr("socket %d: duplicate name %q", i, sc.Name)
+			}
+		}
+		if sc.Proto == ProtoTCP && (sc.UDPGRO || sc.UDPSegment != 0) {
+			// setsockopt(SOL_UDP) on a TCP socket: -ENOPROTOOPT.
+			return cfgErr("socket %d (%s): UDP_GRO and UDP_SEGMENT are options of udp sockets", i, sc.Name)
+		}
+		if sc.UDPSegment < 0 || sc.UDPSegment > math.MaxUint16 {
+			// udp_lib_setsockopt: val < 0 || val > USHRT_MAX is -EINVAL.
+			return cfgErr("socket %d (%s): UDP_SEGMENT %d (want 0 to 65535)", i, sc.Name, sc.UDPSegment)
+		}
+		sk := &Socket{idx: i, name: sc.Name, ns: n, proto: sc.Proto, addr: sc.Addr, port: sc.Port,
+			cgroup: sc.Cgroup, mark: sc.Mark, uid: sc.UID, priority: sc.Priority, rcvbuf: sc.RcvBuf, noRead: sc.NoRead, v6only: sc.V6Only,
+			udpGRO: sc.UDPGRO, udpSegment: sc.UDPSegment, broadcast: sc.Broadcast, noMcLoop: sc.NoMulticastLoop}
+		if sc.UDPGRO {
+			s.udpEncapKey = true // UDP_GRO: udp_tunnel_encap_enable
+		}
+		task := sc.Task
+		if task == "" {
+			task = "socket " + sc.Name
+		}
+		if s.taskFrags == nil {
+			s.taskFrags = map[string]*skb.PageFrag{}
+		}
+		if sk.pfrag = s.taskFrags[task]; sk.pfrag == nil {
+			sk.pfrag = new(skb.PageFrag)
+			s.taskFrags[task] = sk.pfrag
+			s.pfrags = append(s.pfrags, sk.pfrag)
+		}
+		sk.l4 = ipprotoUDP
+		if sc.Proto == ProtoTCP {
+			sk.l4 = ipprotoTCP
+		}
+		if sk.rcvbuf == 0 {
+			sk.rcvbuf = rmemDefault
+		}
+		if sc.Proto == ProtoTCP || sc.Connected {
+			// sk_set_txhash: a random hash; the model derives it from the socket.
+			sk.txhash = flowHash(sc.Addr, netip.IPv4Unspecified(), 0, sc.Port, uint16(i))
+		}
+		sk.rq = make([]queued, 0, 16)
+		if err := s.tcpSocket(sk, &sc, fmt.Sprintf("socket %d (%s)", i, sc.Name)); err != nil {
+			return err
+		}
+		n.socks = append(n.socks, sk)
+		s.socks = append(s.socks, sk)
+		if sc.TProxy {
+			n.tproxy = append(n.tproxy, sk)
+		}
+	}
+	for i, tc := range c.Taps {
+		n, err := nsOf(fmt.Sprintf("tap %d (%s)", i, tc.Name), nsName(tc.Netns))
+		if err != nil {
+			return err
+		}
+		t := &tap{idx: i, ns: n, q: make([]queued, 0, 16), hold: tc.Hold}
+		s.taps = append(s.taps, t)
+		rx, tx := true, true
+		switch tc.Dir {
+		case TapRX:
+			tx = false
+		case TapTX:
+			rx = false
+		case "", TapBoth:
+		default:
+			return cfgErr("tap %d (%s): direction %q", i, tc.Name, tc.Dir)
+		}
+		for _, d := range n.devs {
+			if d == nil || (tc.Dev != "" && d.name != tc.Dev) {
+				continue
+			}
+			if rx {
+				d.rxTaps = append(d.rxTaps, t)
+			}
+			if tx {
+				d.txTaps = append(d.txTaps, t)
+			}
+		}
+		if tc.Dev != "" && n.dev(tc.Dev) == nil {
+			return cfgErr("tap %d (%s): unknown device %q in %s", i, tc.Name, tc.Dev, n.name)
+		}
+	}
+	if err := s.buildCpumaps(); err != nil {
+		return err
+	}
+	if err := s.buildDevmaps(); err != nil {
+		return err
+	}
+	if err := s.attachPrograms(maxVal); err != nil {
+		return err
+	}
+	if err := s.linkCpumaps(); err != nil {
+		return err
+	}
+	if err := s.linkDevmaps(); err != nil {
+		return err
+	}
+	for _, d := range s.devs {
+		// veth_xdp_set: native XDP on one end clears NETIF_F_GSO_SOFTWARE on
+		// the peer, so the peer segments GSO skbs before veth_xmit.
+		if d.kind == KindVeth && d.peer != nil && len(d.peer.xdp) != 0 && !d.peer.xdpGeneric {
+			d.softGSO = true
+			d.gsoFraglist = false
+			// The peer's frames must fit one page-pool head unless the
+			// program takes multi-buffer frames.
+			maxMTU := skb.PageSize - skb.XDPPacketHeadroom - skb.SizeofSharedInfo - ethHlen
+			if d.peer.xdpFrags {
+				maxMTU += skb.PageSize * skb.MaxSkbFrags
+			}
+			if d.mtu > maxMTU {
+				return cfgErr("device %s: MTU %d is too large for native XDP on its peer %s (at most %d without xdp_frags: veth_xdp_set's -ERANGE)",
+					d.name, d.mtu, d.peer.name, maxMTU)
+			}
+		}
+		switch {
+		case d.groList && !s.prof.GROFraglist:
+			return cfgErr("device %s: gro_list (NETIF_F_GRO_FRAGLIST, rx-gro-list) needs kernel v5.6 or later, not %s", d.name, s.prof.Name)
+		case d.groUDPFwd && !s.prof.GROUDPFwd:
+			return cfgErr("device %s: udp_gro_forwarding (NETIF_F_GRO_UDP_FWD, rx-udp-gro-forwarding) needs kernel v5.12 or later, not %s", d.name, s.prof.Name)
+		case (d.groList || d.groUDPFwd) && !d.gro:
+			return cfgErr("device %s: gro_list and udp_gro_forwarding need gro on", d.name)
+		}
+	}
+	return s.resolveEntries()
+}
+
+// nsOf returns the namespace called name, or an error about what names it.
+func (s *Stack) nsOf(what, name string) (*Netns, error) {
+	n := s.Netns(name)
+	if n == nil {
+		return nil, cfgErr("%s: unknown namespace %q", what, name)
+	}
+	return n, nil
+}
+
+// buildFIB builds what the configuration's addresses, nexthop objects,
+// routes, rules and neighbours make of each namespace's tables, once the
+// devices' states and carriers are set. SetLink runs it again after a
+// device's state changes (linkevent.go).
+func (s *Stack) buildFIB() error {
+	c, nsOf := s.cfg, s.nsOf
 	objs, err := s.nexthopObjects(c, nsOf)
 	if err != nil {
 		return err
@@ -1200,140 +1360,7 @@ func (s *Stack) build(maxVal int) error {
 		}
 		n.neigh = append(n.neigh, neighEntry{dev: d, addr: nc.Addr, mac: nc.MAC, valid: valid})
 	}
-	for i, sc := range c.Sockets {
-		n, err := nsOf(fmt.Sprintf("socket %d (%s)", i, sc.Name), nsName(sc.Netns))
-		if err != nil {
-			return err
-		}
-		if sc.Proto != ProtoUDP && sc.Proto != ProtoTCP {
-			return cfgErr("socket %d (%s): protocol %q (want udp or tcp)", i, sc.Name, sc.Proto)
-		}
-		for _, o := range s.socks {
-			if o.name == sc.Name {
-				return cfgErr("socket %d: duplicate name %q", i, sc.Name)
-			}
-		}
-		if sc.Proto == ProtoTCP && (sc.UDPGRO || sc.UDPSegment != 0) {
-			// setsockopt(SOL_UDP) on a TCP socket: -ENOPROTOOPT.
-			return cfgErr("socket %d (%s): UDP_GRO and UDP_SEGMENT are options of udp sockets", i, sc.Name)
-		}
-		if sc.UDPSegment < 0 || sc.UDPSegment > math.MaxUint16 {
-			// udp_lib_setsockopt: val < 0 || val > USHRT_MAX is -EINVAL.
-			return cfgErr("socket %d (%s): UDP_SEGMENT %d (want 0 to 65535)", i, sc.Name, sc.UDPSegment)
-		}
-		sk := &Socket{idx: i, name: sc.Name, ns: n, proto: sc.Proto, addr: sc.Addr, port: sc.Port,
-			cgroup: sc.Cgroup, mark: sc.Mark, uid: sc.UID, priority: sc.Priority, rcvbuf: sc.RcvBuf, noRead: sc.NoRead, v6only: sc.V6Only,
-			udpGRO: sc.UDPGRO, udpSegment: sc.UDPSegment, broadcast: sc.Broadcast, noMcLoop: sc.NoMulticastLoop}
-		if sc.UDPGRO {
-			s.udpEncapKey = true // UDP_GRO: udp_tunnel_encap_enable
-		}
-		task := sc.Task
-		if task == "" {
-			task = "socket " + sc.Name
-		}
-		if s.taskFrags == nil {
-			s.taskFrags = map[string]*skb.PageFrag{}
-		}
-		if sk.pfrag = s.taskFrags[task]; sk.pfrag == nil {
-			sk.pfrag = new(skb.PageFrag)
-			s.taskFrags[task] = sk.pfrag
-			s.pfrags = append(s.pfrags, sk.pfrag)
-		}
-		sk.l4 = ipprotoUDP
-		if sc.Proto == ProtoTCP {
-			sk.l4 = ipprotoTCP
-		}
-		if sk.rcvbuf == 0 {
-			sk.rcvbuf = rmemDefault
-		}
-		if sc.Proto == ProtoTCP || sc.Connected {
-			// sk_set_txhash: a random hash; the model derives it from the socket.
-			sk.txhash = flowHash(sc.Addr, netip.IPv4Unspecified(), 0, sc.Port, uint16(i))
-		}
-		sk.rq = make([]queued, 0, 16)
-		if err := s.tcpSocket(sk, &sc, fmt.Sprintf("socket %d (%s)", i, sc.Name)); err != nil {
-			return err
-		}
-		n.socks = append(n.socks, sk)
-		s.socks = append(s.socks, sk)
-		if sc.TProxy {
-			n.tproxy = append(n.tproxy, sk)
-		}
-	}
-	for i, tc := range c.Taps {
-		n, err := nsOf(fmt.Sprintf("tap %d (%s)", i, tc.Name), nsName(tc.Netns))
-		if err != nil {
-			return err
-		}
-		t := &tap{idx: i, ns: n, q: make([]queued, 0, 16), hold: tc.Hold}
-		s.taps = append(s.taps, t)
-		rx, tx := true, true
-		switch tc.Dir {
-		case TapRX:
-			tx = false
-		case TapTX:
-			rx = false
-		case "", TapBoth:
-		default:
-			return cfgErr("tap %d (%s): direction %q", i, tc.Name, tc.Dir)
-		}
-		for _, d := range n.devs {
-			if d == nil || (tc.Dev != "" && d.name != tc.Dev) {
-				continue
-			}
-			if rx {
-				d.rxTaps = append(d.rxTaps, t)
-			}
-			if tx {
-				d.txTaps = append(d.txTaps, t)
-			}
-		}
-		if tc.Dev != "" && n.dev(tc.Dev) == nil {
-			return cfgErr("tap %d (%s): unknown device %q in %s", i, tc.Name, tc.Dev, n.name)
-		}
-	}
-	if err := s.buildCpumaps(); err != nil {
-		return err
-	}
-	if err := s.buildDevmaps(); err != nil {
-		return err
-	}
-	if err := s.attachPrograms(maxVal); err != nil {
-		return err
-	}
-	if err := s.linkCpumaps(); err != nil {
-		return err
-	}
-	if err := s.linkDevmaps(); err != nil {
-		return err
-	}
-	for _, d := range s.devs {
-		// veth_xdp_set: native XDP on one end clears NETIF_F_GSO_SOFTWARE on
-		// the peer, so the peer segments GSO skbs before veth_xmit.
-		if d.kind == KindVeth && d.peer != nil && len(d.peer.xdp) != 0 && !d.peer.xdpGeneric {
-			d.softGSO = true
-			d.gsoFraglist = false
-			// The peer's frames must fit one page-pool head unless the
-			// program takes multi-buffer frames.
-			maxMTU := skb.PageSize - skb.XDPPacketHeadroom - skb.SizeofSharedInfo - ethHlen
-			if d.peer.xdpFrags {
-				maxMTU += skb.PageSize * skb.MaxSkbFrags
-			}
-			if d.mtu > maxMTU {
-				return cfgErr("device %s: MTU %d is too large for native XDP on its peer %s (at most %d without xdp_frags: veth_xdp_set's -ERANGE)",
-					d.name, d.mtu, d.peer.name, maxMTU)
-			}
-		}
-		switch {
-		case d.groList && !s.prof.GROFraglist:
-			return cfgErr("device %s: gro_list (NETIF_F_GRO_FRAGLIST, rx-gro-list) needs kernel v5.6 or later, not %s", d.name, s.prof.Name)
-		case d.groUDPFwd && !s.prof.GROUDPFwd:
-			return cfgErr("device %s: udp_gro_forwarding (NETIF_F_GRO_UDP_FWD, rx-udp-gro-forwarding) needs kernel v5.12 or later, not %s", d.name, s.prof.Name)
-		case (d.groList || d.groUDPFwd) && !d.gro:
-			return cfgErr("device %s: gro_list and udp_gro_forwarding need gro on", d.name)
-		}
-	}
-	return s.resolveEntries()
+	return nil
 }
 
 func firstNonEmpty(a, b string) string {
@@ -1344,7 +1371,7 @@ func firstNonEmpty(a, b string) string {
 }
 
 func (s *Stack) newDev(cfg int, name, kind string, n *Netns, mac [6]byte, addrs []netip.Prefix, dc *DeviceConfig) *Device {
-	d := &Device{cfg: cfg, name: name, kind: kind, ns: n, mac: mac, mtu: dc.MTU, up: !dc.Down,
+	d := &Device{cfg: cfg, name: name, kind: kind, ns: n, mac: mac, mtu: dc.MTU, up: !dc.Down, noCarrier: dc.NoCarrier,
 		addrs: addrs, softGSO: dc.SoftwareGSO || dc.TxChecksum == "off", noTxCsum: dc.TxChecksum == "off", noRxCsum: dc.RxChecksum == "off",
 		rxVlanStrip: dc.RxVLANOffload == "on", rxHwTstamp: dc.RxHwTstamp == "on",
 		blackhole: dc.Qdisc == "blackhole"}
@@ -1753,6 +1780,11 @@ func (s *Stack) Inject(p *Packet) error {
 	}
 	s.trace = p.Trace || s.cfg.Options.TraceAll
 	e := &s.entries[p.Entry]
+	if (e.rx || e.packet) && (!e.dev.up || (e.rx && !e.dev.carrier)) {
+		// A device that is down or without carrier takes no frame in
+		// (SetLink); packet_snd refuses one that is down (-ENETDOWN).
+		return fmt.Errorf("netstack: packet %d: %s: %w", p.ID, e.dev.name, ErrNoLink)
+	}
 	var err error
 	if e.rx {
 		if e.above != aboveAccept && len(p.Frame) > e.dev.mtu+ethHlen {

@@ -2730,7 +2730,7 @@ var List = []Mutant{
 	{
 		Name: "carrier-nic-always",
 		File: "netstack/carrier.go",
-		Old:  `			d.carrier = d.cfg < 0 || !s.cfg.Devices[d.cfg].NoCarrier`,
+		Old:  `			d.carrier = !d.noCarrier`,
 		New:  `			d.carrier = true`,
 		Desc: "a dummy's or NIC's carrier can be off (dummy_change_carrier, a link that is down)",
 		Pkgs: []string{"./netstack"},
