@@ -1,0 +1,235 @@
+package netstack
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/carrier"
+	"github.com/skbsim/skbsim/internal/errno"
+)
+
+type linkStep struct {
+	ns, dev string
+	op      LinkOp
+}
+
+// linkOutcome is ruleOutcome after steps: where a datagram from src to
+// dst, entering at eth0, ends.
+func linkOutcome(t *testing.T, cfg *Config, steps []linkStep, src, dst string) string {
+	t.Helper()
+	var at string
+	for _, ns := range []string{"B", "C"} {
+		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "at" + ns, Hook: carrier.HookTCIngress, Netns: ns, Dev: "v" + ns,
+			Prog: ProgramFunc(func(c *Ctx) int {
+				at = "at " + ns
+				return TCXNext
+			})})
+	}
+	defer func() { cfg.Programs = cfg.Programs[:len(cfg.Programs)-2] }()
+	s, te := newStack(t, cfg, "", nil, nil)
+	for _, st := range steps {
+		require.NoError(t, s.SetLink(st.ns, st.dev, st.op), "%v", st)
+	}
+	var f []byte
+	if addr(dst).Is6() {
+		f = buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: src, dst: dst, dport: 2000, payload: 10})
+	} else {
+		f = buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: src, dst: dst, sport: 1000, dport: 2000, payload: 10})
+	}
+	if err := s.Inject(&Packet{ID: 1, Frame: f}); err != nil {
+		require.ErrorIs(t, err, ErrNoLink)
+		return "no link"
+	}
+	s.Flush()
+	if got := endOf(te, cfg); got != "" {
+		return got
+	}
+	return at
+}
+
+// TestSetLink: what a packet meets after devices of rulesTopology went
+// down, up, or lost carrier (TestKernelLinkEvents measures the same
+// rules on 6.18): B is behind veth0 (the main table's default route), C
+// behind veth1.
+func TestSetLink(t *testing.T) {
+	down := func(ns, dev string) linkStep { return linkStep{ns, dev, LinkDown} }
+	up := func(ns, dev string) linkStep { return linkStep{ns, dev, LinkUp} }
+	wrong := [6]byte{2, 0, 0, 0, 5, 9}
+	for _, tc := range []struct {
+		name  string
+		mod   func(*Config)
+		steps []linkStep
+		dst   string
+		want  string
+	}{
+		{"no events", nil, nil, "203.0.113.5", "b"},
+		{"veth0 down: its routes go", nil, []linkStep{down("", "veth0")}, "203.0.113.5", "IP_INNOROUTES"},
+		{"veth0 down and up: they do not come back", nil, []linkStep{down("", "veth0"), up("", "veth0")}, "203.0.113.5", "IP_INNOROUTES"},
+		{"veth0 down and up: its prefix route does", nil, []linkStep{down("", "veth0"), up("", "veth0")}, "10.1.0.2", "b"},
+		{"veth0 down: its prefix route goes", nil, []linkStep{down("", "veth0")}, "10.1.0.2", "IP_INNOROUTES"},
+		{"veth0 down: its address stays local", nil, []linkStep{down("", "veth0")}, "10.1.0.1", "NO_SOCKET"},
+		{"vB down: veth0 without carrier", nil, []linkStep{down("B", "vB")}, "203.0.113.5", "QDISC_DROP"},
+		{"vB down and up", nil, []linkStep{down("B", "vB"), up("B", "vB")}, "203.0.113.5", "b"},
+		{"eth0 carrier off: no frame comes in", nil, []linkStep{{"", "eth0", CarrierOff}}, "203.0.113.5", "no link"},
+		{"eth0 carrier off and on", nil, []linkStep{{"", "eth0", CarrierOff}, {"", "eth0", CarrierOn}}, "203.0.113.5", "b"},
+		{"eth0 down and up", nil, []linkStep{down("", "eth0"), up("", "eth0")}, "203.0.113.5", "b"},
+		{"twice down is once", nil, []linkStep{down("", "veth0"), down("", "veth0"), up("", "veth0")}, "10.1.0.2", "b"},
+		{"a permanent neighbour with another address", func(c *Config) {
+			c.Neighbours = []NeighConfig{{Dev: "veth0", Addr: addr("10.1.0.2"), MAC: wrong}}
+		}, nil, "10.1.0.2", "OTHERHOST"},
+		{"veth0 down and up flushes it", func(c *Config) {
+			c.Neighbours = []NeighConfig{{Dev: "veth0", Addr: addr("10.1.0.2"), MAC: wrong}}
+		}, []linkStep{down("", "veth0"), up("", "veth0")}, "10.1.0.2", "b"},
+		{"carrier loss keeps it", func(c *Config) {
+			c.Neighbours = []NeighConfig{{Dev: "veth0", Addr: addr("10.1.0.2"), MAC: wrong}}
+		}, []linkStep{down("B", "vB"), up("B", "vB")}, "10.1.0.2", "OTHERHOST"},
+		{"carrier loss flushes a reachable one", func(c *Config) {
+			c.Neighbours = []NeighConfig{{Dev: "veth0", Addr: addr("10.1.0.2"), MAC: wrong, State: NeighReachable}}
+		}, []linkStep{down("B", "vB"), up("B", "vB")}, "10.1.0.2", "b"},
+		{"a nexthop object through veth1", func(c *Config) {
+			c.NexthopObjects = []NexthopObjConfig{{ID: 1, Dev: "veth1", Via: addr("10.2.0.2")}}
+			c.Routes = append(c.Routes, RouteConfig{Dst: pfx("203.0.113.0/24"), NHID: 1})
+		}, nil, "203.0.113.5", "c"},
+		{"carrier loss removes it for good", func(c *Config) {
+			c.NexthopObjects = []NexthopObjConfig{{ID: 1, Dev: "veth1", Via: addr("10.2.0.2")}}
+			c.Routes = append(c.Routes, RouteConfig{Dst: pfx("203.0.113.0/24"), NHID: 1})
+		}, []linkStep{down("C", "vC"), up("C", "vC")}, "203.0.113.5", "b"},
+		{"a group keeps its other member", func(c *Config) {
+			c.NexthopObjects = []NexthopObjConfig{{ID: 1, Dev: "veth1", Via: addr("10.2.0.2")}, {ID: 2, Dev: "veth1", Via: addr("10.2.0.2")},
+				{ID: 3, Dev: "eth0", Via: addr("192.0.2.7")}, {ID: 10, Group: []NexthopGroupMember{{ID: 1}, {ID: 3}}}}
+			c.Routes = append(c.Routes, RouteConfig{Dst: pfx("203.0.113.0/24"), NHID: 10}, RouteConfig{Dst: pfx("203.0.113.0/25"), NHID: 2})
+		}, []linkStep{down("", "veth1"), up("", "veth1")}, "203.0.113.200", "NEIGH_FAILED"},
+		{"a multipath route loses a path", func(c *Config) {
+			c.Routes = append(c.Routes, RouteConfig{Dst: pfx("203.0.113.0/24"), Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("10.1.0.2")},
+				{Dev: "veth1", Via: addr("10.2.0.2")}}})
+		}, []linkStep{down("", "veth1")}, "203.0.113.5", "b"},
+		{"and its other path", func(c *Config) {
+			c.Routes = append(c.Routes, RouteConfig{Dst: pfx("203.0.113.0/24"), Nexthops: []NexthopConfig{{Dev: "veth1", Via: addr("10.2.0.2")},
+				{Dev: "veth0", Via: addr("10.1.0.2")}}})
+		}, []linkStep{down("", "veth0")}, "203.0.113.5", "c"},
+		{"all its paths: gone for good", func(c *Config) {
+			c.Routes = append(c.Routes[1:], RouteConfig{Dst: pfx("203.0.113.0/24"), Nexthops: []NexthopConfig{{Dev: "veth1", Via: addr("10.2.0.2")},
+				{Dev: "veth0", Via: addr("10.1.0.2")}}})
+		}, []linkStep{down("", "veth0"), down("", "veth1"), up("", "veth0"), up("", "veth1")}, "203.0.113.5", "IP_INNOROUTES"},
+		{"IPv6: no events", nil, nil, "fd00:2::2", "c6"},
+		{"IPv6: no events, B", nil, nil, "2001:db8:99::5", "b6"},
+		{"IPv6: veth1's address is deleted", nil, []linkStep{down("", "veth1")}, "fd00:2::1", "IP_INADDRERRORS"},
+		{"IPv6: and stays deleted", nil, []linkStep{down("", "veth1"), up("", "veth1")}, "fd00:2::1", "IP_INADDRERRORS"},
+		{"IPv6, keep_addr_on_down: kept, not local while down", func(c *Config) {
+			c.Namespaces[0].KeepAddrOnDown = 1
+		}, []linkStep{down("", "veth1")}, "fd00:2::1", "IP_INADDRERRORS"},
+		{"IPv6, keep_addr_on_down: local again", func(c *Config) {
+			c.Namespaces[0].KeepAddrOnDown = 1
+		}, []linkStep{down("", "veth1"), up("", "veth1")}, "fd00:2::1", "NO_SOCKET"},
+		{"IPv6, the device's -1 wins", func(c *Config) {
+			c.Namespaces[0].KeepAddrOnDown = 1
+			c.Devices[2].KeepAddrOnDown = -1
+		}, []linkStep{down("", "veth1"), up("", "veth1")}, "fd00:2::1", "IP_INADDRERRORS"},
+		{"IPv6, the device's own", func(c *Config) {
+			c.Devices[2].KeepAddrOnDown = 1
+		}, []linkStep{down("", "veth1"), up("", "veth1")}, "fd00:2::1", "NO_SOCKET"},
+		{"IPv6: its prefix route does not come back", nil, []linkStep{down("", "veth1"), up("", "veth1")}, "fd00:2::2", "IP_INADDRERRORS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mark uint32
+			cfg := rulesTopology(&mark)
+			cfg.Programs = nil
+			if tc.mod != nil {
+				tc.mod(cfg)
+			}
+			src := "192.0.2.9"
+			if addr(tc.dst).Is6() {
+				src = "2001:db8:1::9"
+				// B, which does not forward, has a default route: what
+				// reaches it for another address is IP_INADDRERRORS.
+				cfg.Routes = append(cfg.Routes, RouteConfig{Netns: "B", Dst: pfx("::/0"), Dev: "vB", Via: addr("fd00:1::1")})
+			}
+			require.Equal(t, tc.want, linkOutcome(t, cfg, tc.steps, src, tc.dst))
+		})
+	}
+}
+
+// TestSetLinkErrors: the changes SetLink refuses, with EOPNOTSUPP.
+func TestSetLinkErrors(t *testing.T) {
+	var mark uint32
+	cfg := rulesTopology(&mark)
+	cfg.Devices = append(cfg.Devices, DeviceConfig{Name: "vx0", Kind: KindVXLAN, VNI: 5, Local: addr("192.0.2.1"), Remote: addr("192.0.2.2")})
+	s, _ := newStack(t, cfg, "", nil, nil)
+	for _, tc := range []struct {
+		ns, dev string
+		op      LinkOp
+		want    string
+	}{
+		{"", "nope", LinkDown, "unknown device"},
+		{"nope", "veth0", LinkDown, "unknown namespace"},
+		{"", "lo", LinkDown, "lo are not modelled"},
+		{"", "vx0", LinkDown, "vxlan devices are not modelled"},
+		{"", "veth0", CarrierOff, "EOPNOTSUPP"},
+		{"", "veth0", "sideways", "want up, down"},
+	} {
+		err := s.SetLink(tc.ns, tc.dev, tc.op)
+		require.ErrorIs(t, err, ErrLink)
+		require.ErrorIs(t, err, errno.EOPNOTSUPP)
+		require.ErrorContains(t, err, tc.want)
+	}
+	require.NoError(t, s.SetLink("", "veth0", LinkUp), "up when up does nothing")
+	require.NoError(t, s.SetLink("", "eth0", CarrierOn))
+	require.NoError(t, s.Close())
+	require.True(t, errors.Is(s.SetLink("", "veth0", LinkDown), ErrLink))
+}
+
+// TestSetLinkBridge: a port that is disabled, by going down, losing
+// carrier or its bridge going down, loses the entries learnt on it
+// (br_fdb_delete_by_port); static entries stay.
+func TestSetLinkBridge(t *testing.T) {
+	m1, m2, m3 := [6]byte{2, 0, 0, 0, 1, 1}, [6]byte{2, 0, 0, 0, 1, 2}, [6]byte{2, 0, 0, 0, 1, 3}
+	for _, tc := range []struct {
+		name   string
+		step   linkStep
+		p0, p1 []bool // m1 (learnt), m2 (static) on p0; m3 (learnt) on p1
+	}{
+		{"p0 down", linkStep{"", "p0", LinkDown}, []bool{false, true}, []bool{true}},
+		{"p0's peer down", linkStep{"", "p0p", LinkDown}, []bool{false, true}, []bool{true}},
+		{"bridge down", linkStep{"", "br0", LinkDown}, []bool{false, true}, []bool{false}},
+		{"bridge up", linkStep{"", "br0", LinkUp}, []bool{true, true}, []bool{true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &Config{
+				Devices: []DeviceConfig{{Name: "br0", Kind: KindBridge}, {Name: "p0", Kind: KindVeth, Peer: "p0p", Master: "br0"},
+					{Name: "p1", Kind: KindVeth, Peer: "p1p", Master: "br0"}},
+				FDB:     []FDBConfig{{Dev: "p0", MAC: m2}},
+				Entries: []EntryConfig{{Dev: "p0p"}},
+			}
+			s, _ := newStack(t, cfg, "", nil, nil)
+			br, p0, p1 := s.Device("", "br0"), s.Device("", "p0"), s.Device("", "p1")
+			br.fdbLearn(m1, 0, p0)
+			br.fdbLearn(m3, 0, p1)
+			require.NoError(t, s.SetLink(tc.step.ns, tc.step.dev, tc.step.op))
+			require.Equal(t, tc.p0, []bool{br.fdbFind(m1, 0) == p0, br.fdbFind(m2, 0) == p0})
+			require.Equal(t, tc.p1, []bool{br.fdbFind(m3, 0) == p1})
+		})
+	}
+}
+
+// TestSetLinkAddrs: keep_addr_on_down keeps the permanent IPv6
+// addresses but link-local ones; IPv4 addresses always stay.
+func TestSetLinkAddrs(t *testing.T) {
+	cfg := &Config{
+		Namespaces: []NamespaceConfig{{Name: HostNetns, KeepAddrOnDown: 1}},
+		Devices: []DeviceConfig{{Name: "v0", Kind: KindVeth, Peer: "v1",
+			Addrs: []netip.Prefix{pfx("192.0.2.1/24"), pfx("fe80::1/64"), pfx("2001:db8::1/64")}}},
+		Entries: []EntryConfig{{Dev: "v1"}},
+	}
+	s, _ := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.SetLink("", "v0", LinkDown))
+	require.Equal(t, []netip.Prefix{pfx("192.0.2.1/24"), pfx("2001:db8::1/64")}, s.Device("", "v0").addrs)
+	ns := s.Netns(HostNetns)
+	require.False(t, ns.isLocalSlow(addr("2001:db8::1")), "kept, without its local route")
+	require.True(t, ns.isLocalSlow(addr("192.0.2.1")))
+	require.NoError(t, s.SetLink("", "v0", LinkUp))
+	require.True(t, ns.isLocalSlow(addr("2001:db8::1")))
+	require.False(t, ns.isLocalSlow(addr("fe80::1")))
+}
