@@ -233,8 +233,8 @@
 //
 // # Carrier
 //
-// A device's carrier (netif_carrier_ok, carrier.go) is fixed once the
-// stack is built: a dummy's or a NIC's is on unless its configuration
+// A device's carrier (netif_carrier_ok, carrier.go) follows the
+// devices' states: a dummy's or a NIC's is on unless its configuration
 // takes it off (DeviceConfig.NoCarrier: `ip link set DEV carrier off`, a
 // link that is down); a veth or netkit end has it while both ends are up
 // (DeviceConfig.PeerDown leaves the peer down); a bridge while one of its
@@ -260,9 +260,25 @@
 // __dev_queue_xmit (a bpf_redirect out of it) is dropped there, after its
 // tc egress. TestKernelCarrier checks these against 6.18 with a veth
 // whose peer is down, a macvlan on it and bridges;
-// TestKernelRedirectTargetState a redirect out of a device that is down. The model takes every device as
-// created in its final state, before its addresses and routes: a carrier
-// that changes while the stack runs is not modelled.
+// TestKernelRedirectTargetState a redirect out of a device that is down.
+// New takes every device as created in its final state, before its
+// addresses and routes.
+//
+// # Link events
+//
+// Stack.SetLink changes a device's state while the stack runs (`ip link
+// set DEV up|down`, `carrier on|off`; linkevent.go), between NAPI polls,
+// and applies what the kernel's NETDEV_DOWN, NETDEV_UP and NETDEV_CHANGE
+// handlers do to what existed: routes through a device that goes down,
+// its nexthop objects, its neighbour entries (permanent and proxy ones
+// too) and, unless keep_addr_on_down, its IPv6 addresses are deleted for
+// good, its IPv4 addresses stay local; a multipath route keeps its other
+// paths; carrier loss makes routes linkdown and flushes nexthop objects
+// and non-permanent neighbour entries; a disabled bridge port forgets the
+// addresses it learnt. Up again, only the addresses' routes come back.
+// A frame arriving on an entry device that is down or without carrier is
+// not received (ErrNoLink). TestKernelLinkEvents checks these against
+// 6.18.
 //
 // A bridge port hands a frame to a link-local group address
 // (01:80:c2:00:00:0X) to the port's own stack (learning its source),

@@ -163,6 +163,19 @@ func (s *Scenario) check() error {
 			return err
 		}
 	}
+	for i, e := range s.Events {
+		p := at(s.Src.Events, i)
+		if err := hasDev(p, "event", e.Netns, e.Dev); err != nil {
+			return err
+		}
+		kind := devs[devKey{e.Netns, e.Dev}].Kind
+		if why := netstack.LinkEventError(kind, e.Op); why != "" {
+			return s.errAt(p, "event: %s", why)
+		}
+		if i > 0 && e.At < s.Events[i-1].At {
+			return s.errAt(p, "event: at %d comes before the previous event's %d (list events in packet order)", e.At, s.Events[i-1].At)
+		}
+	}
 	for i, f := range c.FDB {
 		p := at(s.Src.FDB, i)
 		if err := hasDev(p, "fdb entry", f.Netns, f.Dev); err != nil {

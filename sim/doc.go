@@ -106,7 +106,9 @@
 //	                                   #  proxy_arp (all devices answer ARP for what they route elsewhere),
 //	                                   #  proxy_ndp (all devices answer solicitations for their proxy entries),
 //	                                   #  icmpv6_echo_ignore_anycast, anycast_src_echo_reply (echo requests to the
-//	                                   #  subnet-router anycast addresses an IPv6 forwarding namespace owns)}
+//	                                   #  subnet-router anycast addresses an IPv6 forwarding namespace owns),
+//	                                   #  keep_addr_on_down (> 0: a device that goes down in an event keeps its
+//	                                   #  permanent IPv6 addresses but link-local ones, not local while down)}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - {name: k8s, bridge_nf_call_iptables: true}   # br_netfilter loaded (default false)
 //	  - pod
@@ -139,6 +141,7 @@
 //	    proxy_arp: false               # net.ipv4.conf.DEV.proxy_arp: with forwarding, answer ARP requests for
 //	                                   # addresses routed through another device (a veth: the end named here)
 //	    proxy_ndp: false               # net.ipv6.conf.DEV.proxy_ndp: answer solicitations for proxy entries
+//	    keep_addr_on_down: 0           # the device's (0: the namespace's; < 0: delete even if it says keep)
 //	    proxy_delay: 80                # neigh proxy_delay (jiffies); with a delay a proxied multicast solicitation's
 //	                                   # original is freed and a queued copy answered (at once in the model)
 //	    carrier: true                  # dummy and nic only: false is `ip link set DEV carrier off` (a NIC's link
@@ -351,6 +354,16 @@
 //	                                   # frames, TCP, UDP and VXLAN/Geneve aggregates), gro_hw (a TCP one
 //	                                   # as the NIC's hardware GRO aggregate; no XDP on dev) or drop.
 //	                                   # segment_size: gso_size of the cut (default: MTU less the headers)
+//	events:                            # device state changes during the replay, in packet order: each applies
+//	                                   # before the first packet (capture index) at or past at, in every shard,
+//	                                   # between NAPI polls (netstack.Stack.SetLink)
+//	  - {at: 5000, netns: host, dev: veth0, link: down}   # up, down (ip link set; nic dummy veth netkit bridge
+//	                                   # macvlan), carrier_on, carrier_off (nic, dummy). Down: its routes, nexthop
+//	                                   # objects, multipath paths, IPv6 addresses (keep_addr_on_down) and neighbour
+//	                                   # entries go, a veth's peer loses carrier, a bridge port forgets what it learnt;
+//	                                   # up brings back the addresses' routes only. Carrier loss: linkdown routes,
+//	                                   # nexthop objects and non-permanent neighbours go. Frames arriving on an entry
+//	                                   # device that is down or without carrier are counted as not received
 //
 // The examples/ directory holds complete scenarios with tests.
 package sim

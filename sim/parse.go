@@ -88,7 +88,7 @@ func trimYAMLPrefix(s string) string {
 func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Column: n.Column} }
 
 var topKeys = []string{"name", "description", "kernel", "design", "carrier", "shards", "keep_dst_mac", "options",
-	"namespaces", "devices", "routes", "nexthop_objects", "rules", "neighbours", "fdb", "sockets", "taps", "maps", "cpumaps", "devmaps", "programs", "entry"}
+	"namespaces", "devices", "routes", "nexthop_objects", "rules", "neighbours", "fdb", "sockets", "taps", "maps", "cpumaps", "devmaps", "programs", "entry", "events"}
 
 func (d *dec) scenario(root *yaml.Node, s *Scenario) error {
 	m, err := d.fields(root, "scenario", topKeys...)
@@ -148,6 +148,8 @@ func (d *dec) topField(k string, v *yaml.Node, s *Scenario) (err error) {
 		err = collect(d, v, "rules", d.rule, &c.Rules, &s.Src.Rules)
 	case "neighbours":
 		err = collect(d, v, "neighbours", d.neighbour, &c.Neighbours, &s.Src.Neighbours)
+	case "events":
+		err = collect(d, v, "events", d.event, &s.Events, &s.Src.Events)
 	case "fdb":
 		err = collect(d, v, "fdb", d.fdb, &c.FDB, &s.Src.FDB)
 	case "sockets":
@@ -301,7 +303,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		"fib_multipath_hash_policy", "ipv6_fib_multipath_hash_policy", "fib_multipath_hash_fields", "ipv6_fib_multipath_hash_fields",
 		"fib_multipath_hash_seed", "fib_multipath_use_neigh", "ignore_routes_with_linkdown", "ipv6_ignore_routes_with_linkdown",
 		"arp_ignore", "arp_filter", "ip_forward_use_pmtu", "proxy_arp", "proxy_ndp",
-		"icmpv6_echo_ignore_anycast", "anycast_src_echo_reply")
+		"icmpv6_echo_ignore_anycast", "anycast_src_echo_reply", "keep_addr_on_down")
 	if err != nil {
 		return ns, err
 	}
@@ -362,6 +364,11 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 			if ms == 0 {
 				*f.dst = -1 // the sysctl's 0: no per-peer limit
 			}
+		}
+	}
+	if v, ok := m["keep_addr_on_down"]; ok {
+		if ns.KeepAddrOnDown, err = d.intv(v, "namespace "+ns.Name+": keep_addr_on_down", math.MinInt32, math.MaxInt32); err != nil {
+			return ns, err
 		}
 	}
 	if v, ok := m["arp_ignore"]; ok {
@@ -516,7 +523,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "peer_mtu", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "peer_down", "carrier", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning", "group_fwd_mask", "vlan_filtering", "vlan_default_pvid", "vlans", "proxy_arp", "proxy_ndp", "proxy_delay",
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "peer_down", "carrier", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning", "group_fwd_mask", "vlan_filtering", "vlan_default_pvid", "vlans", "proxy_arp", "proxy_ndp", "proxy_delay", "keep_addr_on_down",
 	"policy", "peer_policy", "scrub", "peer_scrub", "headroom", "tailroom"}
 
 // xdpMetadataOps reads a NIC driver's XDP RX metadata kfuncs: a list of
@@ -659,6 +666,8 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			dev.ProxyARP, err = d.boolean(v, w)
 		case "proxy_ndp":
 			dev.ProxyNDP, err = d.boolean(v, w)
+		case "keep_addr_on_down":
+			dev.KeepAddrOnDown, err = d.intv(v, w, math.MinInt32, math.MaxInt32)
 		case "proxy_delay":
 			var j int
 			j, err = d.intv(v, w, 0, 1<<30)
@@ -1232,6 +1241,35 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 		err = d.errf(n, "neighbour: router is for IPv6 proxy entries")
 	}
 	return nb, err
+}
+
+func (d *dec) event(n *yaml.Node) (e netstack.LinkEvent, err error) {
+	m, err := d.fields(n, "event", "at", "netns", "dev", "link")
+	if err != nil {
+		return e, err
+	}
+	e.Netns = netstack.HostNetns
+	for _, k := range []string{"at", "dev", "link"} {
+		if _, err := d.need(m, n, "event", k); err != nil {
+			return e, err
+		}
+	}
+	err = d.kv(n, func(k string, v *yaml.Node) (err error) {
+		switch k {
+		case "at":
+			e.At, err = d.uint64v(v, "event.at")
+		case "netns":
+			e.Netns, err = d.name(v, "event.netns")
+		case "dev":
+			e.Dev, err = d.name(v, "event.dev")
+		case "link":
+			var op string
+			op, err = d.enum(v, "event.link", string(netstack.LinkUp), string(netstack.LinkDown), string(netstack.CarrierOn), string(netstack.CarrierOff))
+			e.Op = netstack.LinkOp(op)
+		}
+		return err
+	})
+	return e, err
 }
 
 func (d *dec) socket(n *yaml.Node) (s netstack.SocketConfig, err error) {

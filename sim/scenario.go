@@ -48,6 +48,10 @@ type Scenario struct {
 	KeepDstMAC bool
 	// Stack is the machine the packets run through.
 	Stack netstack.Config
+	// Events change devices' states during the replay, in the order of
+	// their packet indexes (netstack.Stack.SetLink): each shard applies
+	// one before the first of its packets at or past its index.
+	Events []netstack.LinkEvent
 	// Src says where each element was written, for errors found after
 	// parsing.
 	Src Sources
@@ -73,6 +77,7 @@ type Sources struct {
 	Cpumaps               []Pos
 	Devmaps               []Pos
 	Programs              []Pos
+	Events                []Pos
 	// Actions[i][j] is action j of program i.
 	Actions [][]Pos
 }
@@ -81,6 +86,8 @@ type Sources struct {
 func (s *Scenario) Copy() *Scenario {
 	c := *s
 	c.Maps = slices.Clone(s.Maps)
+	c.Events = slices.Clone(s.Events)
+	c.Src.Events = slices.Clone(s.Src.Events)
 	c.Stack = *s.Stack.Copy()
 	c.Src.Namespaces = slices.Clone(s.Src.Namespaces)
 	c.Src.Devices = slices.Clone(s.Src.Devices)

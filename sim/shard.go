@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -31,6 +32,10 @@ type shard struct {
 	rewriteMAC bool
 	// polled counts packets since the last end of a NAPI poll.
 	polled int
+	// events are the scenario's link events; next is the first not yet
+	// applied.
+	events []netstack.LinkEvent
+	next   int
 
 	// filled by close
 	stats    kmem.Stats
@@ -54,6 +59,7 @@ const (
 	outDropped
 	outNotEthernet
 	outRejected
+	outNoLink
 )
 
 var outcomeNames = []string{
@@ -64,6 +70,7 @@ var outcomeNames = []string{
 	outDropped:     "dropped",
 	outNotEthernet: "not injected: no IP or Ethernet frame to inject",
 	outRejected:    "not injected: rejected by the stack",
+	outNoLink:      "not received: the entry device is down or without carrier",
 }
 
 // layoutOf builds the tally layout of a scenario.
@@ -178,7 +185,7 @@ func newShard(s *Scenario, i int, lay *layout, opts Options) (*shard, error) {
 	if err != nil {
 		return nil, s.errAt(s.Src.Kernel, "kernel: %v", err)
 	}
-	sh := &shard{idx: i, design: s.Design, acct: kmem.New(), tally: newTally(lay)}
+	sh := &shard{idx: i, design: s.Design, acct: kmem.New(), tally: newTally(lay), events: s.Events}
 	if opts.Design != "" {
 		sh.design = opts.Design
 	}
@@ -281,6 +288,9 @@ func (sh *shard) inject(p *Packet) {
 // replay injects one packet; p is the packet with its decoded headers when
 // tracing (nil in batches: tracing needs a single worker).
 func (sh *shard) replay(w *wire, p *Packet) {
+	if sh.next < len(sh.events) && uint64(w.id) >= sh.events[sh.next].At {
+		sh.linkEvents(uint64(w.id))
+	}
 	entry := 0
 	if n := len(sh.ents); n > 1 {
 		entry = min(int(w.iface), n-1)
@@ -300,7 +310,12 @@ func (sh *shard) replay(w *wire, p *Packet) {
 		sh.np.Trace = tr.wants(w.id)
 		tr.begin(p)
 	}
-	if err := sh.stack.Inject(&sh.np); err != nil {
+	if err := sh.stack.Inject(&sh.np); errors.Is(err, netstack.ErrNoLink) {
+		sh.tally.outcome(outNoLink)
+		if tr != nil {
+			tr.rejected(w.id, err)
+		}
+	} else if err != nil {
 		sh.tally.outcome(outRejected)
 		if tr != nil {
 			tr.rejected(w.id, err)
@@ -308,6 +323,24 @@ func (sh *shard) replay(w *wire, p *Packet) {
 	}
 	if sh.polled++; sh.polled == napiBudget {
 		sh.endPoll()
+	}
+}
+
+// linkEvents applies the events due before packet id: after the end of
+// the poll under way (a device changes state between NAPI polls), each in
+// turn (netstack.Stack.SetLink). The scenario's check has refused the
+// changes SetLink refuses, so an error here is the model's own fault,
+// which the report lists with the leaks.
+func (sh *shard) linkEvents(id uint64) {
+	sh.endPoll()
+	for ; sh.next < len(sh.events) && id >= sh.events[sh.next].At; sh.next++ {
+		e := sh.events[sh.next]
+		if sh.tr != nil {
+			sh.tr.linkEvent(int64(id), e)
+		}
+		if err := sh.stack.SetLink(e.Netns, e.Dev, e.Op); err != nil {
+			sh.leaks = append(sh.leaks, fmt.Sprintf("shard %d: event at %d (%s): %s", sh.idx, e.At, e, oneLine(err.Error())))
+		}
 	}
 }
 

@@ -232,6 +232,14 @@ func (t *tracer) deliver(ev netstack.DeliverEvent) {
 	}
 }
 
+// linkEvent prints event e, which the packet about to be injected (id)
+// is the first of its shard to follow, when that packet is traced.
+func (t *tracer) linkEvent(id int64, e netstack.LinkEvent) {
+	if t.wants(id) {
+		fmt.Fprintf(t.w, "event at packet %d, before packet %d of its shard: %s\n", e.At, id, e)
+	}
+}
+
 func (t *tracer) rejected(id int64, err error) {
 	if t.at(uint64(id)) {
 		fmt.Fprintf(t.w, "  %-14s %v\n", "rejected", err)

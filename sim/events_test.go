@@ -1,0 +1,94 @@
+package sim
+
+import (
+	"bytes"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/capture"
+	"github.com/skbsim/skbsim/capture/capturetest"
+	"github.com/skbsim/skbsim/internal/testutil"
+	"github.com/skbsim/skbsim/netstack"
+)
+
+// TestLinkEvents replays the built-in scenario with the host's veth0
+// going down at packet 1000 and up at 2000 (its default route is gone
+// for good: IP_INNOROUTES from then on), and eth0's carrier off from
+// 3000 to 3500 (those packets are not received). The report is the same
+// for every number of workers.
+func TestLinkEvents(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "mixed", Seed: testutil.Seed(t), Packets: 4000})
+	base := mustReplay(t, mustBuiltin(t), []string{pcap}, Options{})
+	require.Zero(t, Count(base.Outcomes, outcomeNames[outNoLink]))
+
+	s := mustBuiltin(t)
+	s.Events = []netstack.LinkEvent{{At: 1000, Netns: "host", Dev: "veth0", Op: netstack.LinkDown},
+		{At: 2000, Netns: "host", Dev: "veth0", Op: netstack.LinkUp},
+		{At: 3000, Netns: "host", Dev: "eth0", Op: netstack.CarrierOff},
+		{At: 3500, Netns: "host", Dev: "eth0", Op: netstack.CarrierOn}}
+	var want []byte
+	for _, j := range []int{1, 2, 3, 0} {
+		opts := Options{Workers: j}
+		if j == 0 {
+			opts = Options{Workers: 1, Trace: io.Discard}
+		}
+		rep := mustReplay(t, s, []string{pcap}, opts)
+		require.True(t, rep.Complete)
+		require.Empty(t, rep.Leaks)
+		require.Zero(t, rep.LiveObjectsAtEnd)
+		var buf bytes.Buffer
+		require.NoError(t, rep.WriteJSON(&buf))
+		if want == nil {
+			want = buf.Bytes()
+			assert.EqualValues(t, 500, Count(rep.Outcomes, outcomeNames[outNoLink]), "packets 3000 to 3499")
+			assert.Greater(t, Count(rep.Drops, "IP_INNOROUTES"), Count(base.Drops, "IP_INNOROUTES")+1000, "from packet 1000 on, less those to the host and the container")
+			continue
+		}
+		assert.Equal(t, string(want), buf.String(), "-j %d report differs from -j 1 (0: traced)", j)
+	}
+}
+
+// TestLinkEventTrace: a traced packet after an event shows it.
+func TestLinkEventTrace(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "mixed", Seed: testutil.Seed(t), Packets: 50})
+	s := mustBuiltin(t)
+	s.Events = []netstack.LinkEvent{{At: 10, Netns: "host", Dev: "eth0", Op: netstack.CarrierOff}}
+	var trace bytes.Buffer
+	mustReplay(t, s, []string{pcap}, Options{Trace: &trace})
+	assert.Contains(t, trace.String(), "event at packet 10, before packet 10 of its shard: ip -n host link set eth0 carrier off")
+	assert.Contains(t, trace.String(), "device down or without carrier")
+}
+
+// TestParseEvents: the events key, and its errors at their lines.
+func TestParseEvents(t *testing.T) {
+	const devs = "namespaces: [{name: host, keep_addr_on_down: 1}, {name: c}]\ndevices:\n  - {name: eth0, kind: nic, keep_addr_on_down: -1}\n  - {name: v0, kind: veth, peer: v1, peer_netns: c}\n  - {name: vx, kind: vxlan, vni: 1, local: 192.0.2.1, remote: 192.0.2.2}\n"
+	s, err := Parse("t.yaml", []byte(devs+"events:\n  - {at: 5, dev: v0, link: down}\n  - {at: 5, netns: c, dev: v1, link: up}\n  - {at: 9, dev: eth0, link: carrier_off}\nentry: {dev: eth0}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 1, s.Stack.Namespaces[0].KeepAddrOnDown)
+	assert.Equal(t, -1, s.Stack.Devices[0].KeepAddrOnDown)
+	assert.Equal(t, []netstack.LinkEvent{{At: 5, Netns: "host", Dev: "v0", Op: netstack.LinkDown}, {At: 5, Netns: "c", Dev: "v1", Op: netstack.LinkUp},
+		{At: 9, Netns: "host", Dev: "eth0", Op: netstack.CarrierOff}}, s.Events)
+	c := s.Copy()
+	c.Events[0].At = 7
+	assert.EqualValues(t, 5, s.Events[0].At, "Copy copies the events")
+	for _, tc := range []struct{ name, rest, want string }{
+		{"unknown key", "  - {at: 5, dev: v0, link: down, when: now}\n", `t.yaml:7:34: event: unknown key "when" (known: at, netns, dev, link)`},
+		{"missing at", "  - {dev: v0, link: down}\n", `t.yaml:7:5: event: missing "at"`},
+		{"bad link", "  - {at: 1, dev: v0, link: sideways}\n", `t.yaml:7:28: event.link: unknown value "sideways" (known: up, down, carrier_on, carrier_off)`},
+		{"negative at", "  - {at: -1, dev: v0, link: up}\n", `t.yaml:7:10: event.at: want an unsigned integer, got "-1"`},
+		{"unknown device", "  - {at: 1, dev: v9, link: up}\n", `t.yaml:7:5: event: no device "v9" in namespace host`},
+		{"carrier of a veth", "  - {at: 1, dev: v0, link: carrier_off}\n", "t.yaml:7:5: event: carrier on or off on a veth device (a dummy's or a NIC's; the other kinds' carrier follows their state: EOPNOTSUPP)"},
+		{"a tunnel", "  - {at: 1, dev: vx, link: down}\n", "t.yaml:7:5: event: link changes of vxlan devices are not modelled (a tunnel's socket opens and closes with the device)"},
+		{"lo", "  - {at: 1, dev: lo, link: down}\n", "t.yaml:7:5: event: link changes of lo are not modelled"},
+		{"out of order", "  - {at: 9, dev: v0, link: down}\n  - {at: 5, dev: v0, link: up}\n", "t.yaml:8:5: event: at 5 comes before the previous event's 9 (list events in packet order)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(devs+"events:\n"+tc.rest+"entry: {dev: eth0}\n"))
+			require.ErrorIs(t, err, ErrScenario)
+			require.EqualError(t, err, tc.want)
+		})
+	}
+}
