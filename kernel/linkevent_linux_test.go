@@ -115,7 +115,7 @@ func TestKernelLinkEvents(t *testing.T) {
 	}
 	d0down, d0up := step{"H", "d0", netstack.LinkDown}, step{"H", "d0", netstack.LinkUp}
 	d1down, d1up := step{"D", "d1", netstack.LinkDown}, step{"D", "d1", netstack.LinkUp}
-	v4 := []string{"198.18.6.9", "198.18.5.1", "198.18.5.2", "198.18.10.9", "198.18.7.1", "198.18.7.2", "198.18.7.3", "198.18.7.4", "198.18.5.3"}
+	v4 := []string{"198.18.6.9", "198.18.5.1", "198.18.5.255", "198.18.5.2", "198.18.10.9", "198.18.7.1", "198.18.7.2", "198.18.7.3", "198.18.7.4", "198.18.5.3"}
 	// The IPv6 cases leave out what resolves a neighbour after a flush
 	// (D's addresses, the multipath route's path through d0 once d0 is up
 	// again): the kernel's first solicitation went unanswered at times,

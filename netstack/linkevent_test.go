@@ -71,6 +71,14 @@ func TestSetLink(t *testing.T) {
 		{"veth0 down and up: its prefix route does", nil, []linkStep{down("", "veth0"), up("", "veth0")}, "10.1.0.2", "b"},
 		{"veth0 down: its prefix route goes", nil, []linkStep{down("", "veth0")}, "10.1.0.2", "IP_INNOROUTES"},
 		{"veth0 down: its address stays local", nil, []linkStep{down("", "veth0")}, "10.1.0.1", "NO_SOCKET"},
+		{"a local route through veth0", func(c *Config) {
+			c.Routes = append(c.Routes, RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Type: RouteLocal})
+		}, nil, "198.51.100.5", "NO_SOCKET"},
+		{"veth0 down: a local route stays", func(c *Config) {
+			c.Routes = append(c.Routes, RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Type: RouteLocal})
+		}, []linkStep{down("", "veth0")}, "198.51.100.5", "NO_SOCKET"},
+		{"veth0's broadcast address", nil, nil, "10.1.0.255", "NOT_SPECIFIED"},
+		{"veth0 down: its broadcast route goes", nil, []linkStep{down("", "veth0")}, "10.1.0.255", "IP_INNOROUTES"},
 		{"vB down: veth0 without carrier", nil, []linkStep{down("B", "vB")}, "203.0.113.5", "QDISC_DROP"},
 		{"vB down and up", nil, []linkStep{down("B", "vB"), up("B", "vB")}, "203.0.113.5", "b"},
 		{"eth0 carrier off: no frame comes in", nil, []linkStep{{"", "eth0", CarrierOff}}, "203.0.113.5", "no link"},

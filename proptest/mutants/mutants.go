@@ -3407,4 +3407,137 @@ var List = []Mutant{
 		Desc: "with anycast_src_echo_reply the reply to an anycast address comes from it",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "link-down-routed",
+		File: "netstack/linkevent.go",
+		Old:  `		d.up, d.unrouted = false, true`,
+		New:  `		d.up, d.unrouted = false, false`,
+		Desc: "a kept IPv6 address has no local route while its device is down (addrconf_ifdown deletes ifa->rt)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "link-down-carrier-flush",
+		File: "netstack/linkevent.go",
+		Old:  `		s.neighFlush(d, false)`,
+		New:  `		s.neighFlush(d, true)`,
+		Desc: "neigh_ifdown flushes a downed device's permanent entries too",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "link-carrier-flush-permanent",
+		File: "netstack/linkevent.go",
+		Old:  `			(!carrierDown || (!nc.Proxy && nc.State != "" && nc.State != NeighPermanent)) {`,
+		New:  `			(!carrierDown || !nc.Proxy) {`,
+		Desc: "neigh_carrier_down keeps permanent entries",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "link-carrier-no-flush",
+		File: "netstack/linkevent.go",
+		Old:  `			s.neighFlush(x, true) // neigh_carrier_down`,
+		New:  `			_ = x // neigh_carrier_down`,
+		Desc: "neigh_carrier_down flushes the entries of a device that lost carrier",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "link-fdb-no-flush",
+		File: "netstack/linkevent.go",
+		Old:  `		if enabled[i] && !x.brForwarding() {`,
+		New:  `		if false && enabled[i] && !x.brForwarding() {`,
+		Desc: "br_stp_disable_port deletes the entries learnt on the port",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "link-fdb-flush-static",
+		File: "netstack/linkevent.go",
+		Old:  `		if e.port != p || e.static {`,
+		New:  `		if e.port != p {`,
+		Desc: "br_fdb_delete_by_port keeps static entries",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "link-prune-local",
+		File: "netstack/linkevent.go",
+		Old:  `		if rc.NHID == 0 && rc.Type != RouteLocal && !s.routeLive(&rc) {`,
+		New:  `		if rc.NHID == 0 && !s.routeLive(&rc) {`,
+		Desc: "host-scope routes survive NETDEV_DOWN (their next hops' scope is RT_SCOPE_NOWHERE)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "link-group-keeps-gone",
+		File: "netstack/linkevent.go",
+		Old: `			oc.Group = members
+`,
+		New:  ``,
+		Desc: "a group loses a removed nexthop object (remove_nh_grp_entry)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "link-keep-zero",
+		File: "netstack/linkevent.go",
+		Old:  `		if p.Addr().Is6() && (keep <= 0 || p.Addr().IsLinkLocalUnicast()) {`,
+		New:  `		if p.Addr().Is6() && (keep < 0 || p.Addr().IsLinkLocalUnicast()) {`,
+		Desc: "keep_addr_on_down 0 deletes the IPv6 addresses",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "link-keep-linklocal",
+		File: "netstack/linkevent.go",
+		Old:  `		if p.Addr().Is6() && (keep <= 0 || p.Addr().IsLinkLocalUnicast()) {`,
+		New:  `		if p.Addr().Is6() && keep <= 0 {`,
+		Desc: "keep_addr_on_down does not keep link-local addresses (addr_is_local)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "link-keep-all-ignored",
+		File: "netstack/linkevent.go",
+		Old: `	if keep == 0 {
+		keep = d.ns.keepAddr
+	}`,
+		New: `	if keep == 0 {
+		keep = 0
+	}`,
+		Desc: "a device's keep_addr_on_down 0 defers to net.ipv6.conf.all's",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "link-entry-received",
+		File: "netstack/stack.go",
+		Old:  `	if (e.rx || e.packet) && (!e.dev.up || (e.rx && !e.dev.carrier)) {`,
+		New:  `	if false && (e.rx || e.packet) && (!e.dev.up || (e.rx && !e.dev.carrier)) {`,
+		Desc: "a frame arriving on a device without carrier is not received",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "link-unrouted-local",
+		File: "netstack/ip.go",
+		Old:  `		if d != nil && !(d.unrouted && a.Is6()) && d.hasAddr(a) {`,
+		New:  `		if d != nil && d.hasAddr(a) {`,
+		Desc: "a kept IPv6 address is not local while its device is down",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "link-bcast-down",
+		File: "netstack/ip.go",
+		Old: `		if d == nil || !d.up {
+			continue
+		}
+		for _, p := range d.addrs {
+			if !p.Addr().Is4() || p.Bits() >= 31`,
+		New: `		if d == nil {
+			continue
+		}
+		for _, p := range d.addrs {
+			if !p.Addr().Is4() || p.Bits() >= 31`,
+		Desc: "fib_add_ifaddr adds broadcast routes only for a device that is up (fib_sync_down_dev deletes them)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "link-event-at-after",
+		File: "sim/shard.go",
+		Old:  `	if sh.next < len(sh.events) && uint64(w.id) >= sh.events[sh.next].At {`,
+		New:  `	if sh.next < len(sh.events) && uint64(w.id) > sh.events[sh.next].At {`,
+		Desc: "an event applies before the packet at its index",
+		Pkgs: []string{"./sim"},
+	},
 }
