@@ -437,6 +437,7 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 		ignoreLD, arpFilter := rapid.Bool().Draw(rt, "ignoreLinkdown"), rapid.Bool().Draw(rt, "arpFilter")
 		arpIgnore := rapid.SampledFrom([]int{0, 1, 2, 3, 8}).Draw(rt, "arpIgnore")
 		proxyARP, proxyNDP, acast := rapid.Bool().Draw(rt, "proxyARP"), rapid.Bool().Draw(rt, "proxyNDP"), rapid.Bool().Draw(rt, "anycastSysctls")
+		keepAddr := rapid.IntRange(-1, 1).Draw(rt, "keepAddrOnDown")
 		for i := range cfg.Namespaces {
 			ns := &cfg.Namespaces[i]
 			ns.IgnoreRoutesWithLinkdown, ns.IPv6IgnoreRoutesWithLinkdown = ns.IgnoreRoutesWithLinkdown || ignoreLD, ns.IPv6IgnoreRoutesWithLinkdown || ignoreLD
@@ -444,6 +445,7 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 			ns.ProxyARP = ns.ProxyARP || proxyARP
 			ns.ProxyNDP = ns.ProxyNDP || proxyNDP
 			ns.ICMPv6EchoIgnoreAnycast, ns.AnycastSrcEchoReply = acast, !acast
+			ns.KeepAddrOnDown = keepAddr
 		}
 		if proxyNDP && len(cfg.Devices) > 0 {
 			// Proxy entries on the first device, for a target its
@@ -643,6 +645,17 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 			}
 			if rapid.IntRange(0, 4).Draw(rt, "truncate") == 0 {
 				f = f[:rapid.IntRange(0, len(f)).Draw(rt, "len")]
+			}
+			if rapid.IntRange(0, 5).Draw(rt, "linkEvent") == 0 {
+				// A device changes state between packets (linkevent.go).
+				d := rapid.SampledFrom(s.devs).Draw(rt, "linkDev")
+				op := rapid.SampledFrom([]LinkOp{LinkDown, LinkUp, CarrierOff, CarrierOn}).Draw(rt, "linkOp")
+				err := s.SetLink(d.ns.name, d.name, op)
+				if LinkEventError(d.kind, op) == "" {
+					require.NoError(rt, err)
+				} else {
+					require.ErrorIs(rt, err, ErrLink)
+				}
 			}
 			entry := rapid.IntRange(0, len(s.entries)-1).Draw(rt, "entry")
 			_ = s.Inject(&Packet{ID: uint64(i), Frame: f, Entry: entry, Hash: uint32(i % 2)})
