@@ -32,6 +32,9 @@
 // hash under the l4 policy, by the seeded hash of the addresses under l3)
 // and, with one backend's link down, still sends it its share, which the
 // qdisc drops after tc egress, unless ignore_routes_with_linkdown is set;
+// ecmp-failover.yaml is that router while one backend's link fails and
+// comes back during the replay (link events: carrier loss, the path
+// dead, revived);
 // netkit.yaml replays `-preset quic-router` into a pod behind a netkit
 // pair, by bpf_redirect_peer or forwarded through the pair (which values
 // and marks netkit_prep_forward's scrub keeps, by scrub mode and kernel);

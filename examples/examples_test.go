@@ -485,6 +485,7 @@ func TestExamplesWorkersIdentical(t *testing.T) {
 		{"overlay-collect-md.yaml", "overlay-node"},
 		{"mark-routing.yaml", "quic-router"},
 		{"ecmp.yaml", "quic-router"},
+		{"ecmp-failover.yaml", "quic-router"},
 		{"netkit.yaml", "quic-router"},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
@@ -1040,4 +1041,48 @@ func TestNetkit(t *testing.T) {
 	})
 	assert.Equal(t, n, rep.Read("tc_app", "kept").Missing)
 	assert.Equal(t, local, sim.Count(rep.Outcomes, "delivered to a socket"))
+}
+
+// TestECMPFailover: ecmp-failover.yaml's events. Before packet 1000 and
+// from 3000 both backends take flows; from 1000 b2's link is down and
+// its share, read at veth2's tc egress, is dropped at veth2's qdisc; from
+// 2000 veth2 is down and b1 takes every flow. Each phase is replayed
+// alone (the capture cut at its end, events at 0) to compare.
+func TestECMPFailover(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "quic-router", Seed: 1})
+	rep := mustReplay(t, "ecmp-failover.yaml", pcap, sim.Options{})
+	n := uint64(rep.PacketsRead)
+	b1, b2, drops := runs(t, rep, "tc_b1"), runs(t, rep, "tc_b2"), sim.Count(rep.Drops, "QDISC_DROP")
+	assert.Equal(t, n, b1+b2+drops, "every datagram reaches a backend or veth2's qdisc")
+	assert.Equal(t, b2+drops, runs(t, rep, "tc_out2"), "veth2's tc egress reads what its qdisc drops")
+	assert.Equal(t, b2+drops, rep.Read("tc_out2", "flow").Found)
+	assert.Equal(t, drops, sim.Count(rep.Outcomes, "dropped"))
+
+	// The same replay without events: b2's share of packets 1000-2999
+	// is what the failover moved or dropped.
+	s, err := sim.LoadScenario("ecmp-failover.yaml")
+	require.NoError(t, err)
+	events := s.Events
+	s.Events = nil
+	steady, err := sim.Replay(s, []string{pcap}, sim.Options{})
+	require.NoError(t, err)
+	sb1, sb2 := runs(t, steady, "tc_b1"), runs(t, steady, "tc_b2")
+	assert.Zero(t, sim.Count(steady.Drops, "QDISC_DROP"))
+	assert.Positive(t, drops, "b2's share from 1000 to 1999")
+	assert.Less(t, b2, sb2)
+	assert.Greater(t, b1, sb1, "b1 took b2's flows from 2000 to 2999")
+
+	// Only the carrier loss, from packet 0: b2's whole share is dropped.
+	s.Events = events[:1]
+	s.Events[0].At = 0
+	lost, err := sim.Replay(s, []string{pcap}, sim.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, sb2, sim.Count(lost.Drops, "QDISC_DROP"))
+	assert.Equal(t, sb1, runs(t, lost, "tc_b1"), "a linkdown path keeps its share")
+	// And veth2 down too: b1 takes everything.
+	s.Events = []netstack.LinkEvent{{Netns: "host", Dev: "veth2", Op: netstack.LinkDown}}
+	dead, err := sim.Replay(s, []string{pcap}, sim.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, n, runs(t, dead, "tc_b1"))
+	assert.Zero(t, sim.Count(dead.Drops, "QDISC_DROP"))
 }
