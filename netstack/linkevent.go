@@ -205,7 +205,19 @@ func (s *Stack) SetLink(netns, dev string, op LinkOp) error {
 	}
 	s.pruneRoutes()
 	s.pruneNexthops()
+	s.setEntryLinks()
 	return s.rebuildFIB()
+}
+
+// setEntryLinks marks the entries whose device takes no frame in: one
+// that is down or, for an rx entry, without carrier receives nothing
+// (Inject's ErrNoLink); packet_snd refuses a device that is down
+// (-ENETDOWN).
+func (s *Stack) setEntryLinks() {
+	for i := range s.entries {
+		e := &s.entries[i]
+		e.noLink = (e.rx || e.packet) && (!e.dev.up || (e.rx && !e.dev.carrier))
+	}
 }
 
 // pruneRoutes deletes from the configuration every route none of whose

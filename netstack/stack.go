@@ -441,11 +441,14 @@ type progEntry struct {
 }
 
 type entry struct {
-	rx      bool
-	packet  bool // EntryPacket: dev sends the frame
-	dev     *Device
-	sock    *Socket
-	above   uint8 // what a frame above dev's MTU becomes (abovemtu.go)
+	rx     bool
+	packet bool // EntryPacket: dev sends the frame
+	dev    *Device
+	sock   *Socket
+	above  uint8 // what a frame above dev's MTU becomes (abovemtu.go)
+	// noLink: dev takes no frame in, being down or (rx) without carrier
+	// (setEntryLinks).
+	noLink  bool
 	segSize int
 }
 
@@ -1153,7 +1156,11 @@ func (s *Stack) build(maxVal int) error {
 			return cfgErr("device %s: gro_list and udp_gro_forwarding need gro on", d.name)
 		}
 	}
-	return s.resolveEntries()
+	if err := s.resolveEntries(); err != nil {
+		return err
+	}
+	s.setEntryLinks()
+	return nil
 }
 
 // nsOf returns the namespace called name, or an error about what names it.
@@ -1780,9 +1787,7 @@ func (s *Stack) Inject(p *Packet) error {
 	}
 	s.trace = p.Trace || s.cfg.Options.TraceAll
 	e := &s.entries[p.Entry]
-	if (e.rx || e.packet) && (!e.dev.up || (e.rx && !e.dev.carrier)) {
-		// A device that is down or without carrier takes no frame in
-		// (SetLink); packet_snd refuses one that is down (-ENETDOWN).
+	if e.noLink {
 		return fmt.Errorf("netstack: packet %d: %s: %w", p.ID, e.dev.name, ErrNoLink)
 	}
 	var err error

@@ -3503,8 +3503,8 @@ var List = []Mutant{
 	{
 		Name: "link-entry-received",
 		File: "netstack/stack.go",
-		Old:  `	if (e.rx || e.packet) && (!e.dev.up || (e.rx && !e.dev.carrier)) {`,
-		New:  `	if false && (e.rx || e.packet) && (!e.dev.up || (e.rx && !e.dev.carrier)) {`,
+		Old:  `	if e.noLink {`,
+		New:  `	if false {`,
 		Desc: "a frame arriving on a device without carrier is not received",
 		Pkgs: []string{"./netstack"},
 	},
