@@ -582,3 +582,28 @@ func brValidateIP(b *skb.Buff, v4 bool) bool {
 	clear(b.H().CB[:sizeofIP6CB])
 	return true
 }
+
+// FDBEntry is an entry of a bridge's forwarding database.
+type FDBEntry struct {
+	Port   string // the bridge port
+	MAC    [6]byte
+	VLAN   uint16
+	Static bool // BR_FDB_STATIC: configured (FDBConfig)
+	Sticky bool
+}
+
+// FDB returns the entries of bridge br in namespace netns (HostNetns when
+// "") as `bridge fdb show br BR` lists them, learnt and static ones, but
+// not the local entries of the bridge's and its ports' own addresses; nil
+// when there is no such bridge.
+func (s *Stack) FDB(netns, br string) []FDBEntry {
+	d := s.Device(nsName(netns), br)
+	if d == nil || d.kind != KindBridge {
+		return nil
+	}
+	out := make([]FDBEntry, 0, len(d.fdb))
+	for _, e := range d.fdb {
+		out = append(out, FDBEntry{Port: e.port.name, MAC: e.mac, VLAN: e.vid, Static: e.static, Sticky: e.sticky})
+	}
+	return out
+}
