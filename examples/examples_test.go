@@ -1080,7 +1080,7 @@ func TestECMPFailover(t *testing.T) {
 	assert.Equal(t, sb2, sim.Count(lost.Drops, "QDISC_DROP"))
 	assert.Equal(t, sb1, runs(t, lost, "tc_b1"), "a linkdown path keeps its share")
 	// And veth2 down too: b1 takes everything.
-	s.Events = []netstack.LinkEvent{{Netns: "host", Dev: "veth2", Op: netstack.LinkDown}}
+	s.Events = []netstack.Event{{Netns: "host", Dev: "veth2", Op: netstack.LinkDown}}
 	dead, err := sim.Replay(s, []string{pcap}, sim.Options{})
 	require.NoError(t, err)
 	assert.Equal(t, n, runs(t, dead, "tc_b1"))

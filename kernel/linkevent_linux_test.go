@@ -111,11 +111,32 @@ func TestKernelLinkEvents(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, probe.Close()) })
 	type step struct {
 		ns, dev string
-		op      netstack.LinkOp
+		op      netstack.EventOp
+		ip      string // an address or route event: ip(8)'s arguments in H, split at spaces
+		ev      netstack.Event
 	}
-	d0down, d0up := step{"H", "d0", netstack.LinkDown}, step{"H", "d0", netstack.LinkUp}
-	d1down, d1up := step{"D", "d1", netstack.LinkDown}, step{"D", "d1", netstack.LinkUp}
-	v4 := []string{"198.18.6.9", "198.18.5.1", "198.18.5.255", "198.18.5.2", "198.18.10.9", "198.18.7.1", "198.18.7.2", "198.18.7.3", "198.18.7.4", "198.18.5.3"}
+	d0down, d0up := step{ns: "H", dev: "d0", op: netstack.LinkDown}, step{ns: "H", dev: "d0", op: netstack.LinkUp}
+	d1down, d1up := step{ns: "D", dev: "d1", op: netstack.LinkDown}, step{ns: "D", dev: "d1", op: netstack.LinkUp}
+	pfx, ad := netip.MustParsePrefix, netip.MustParseAddr
+	ev := func(ip string, e netstack.Event) step {
+		if e.Op == netstack.RouteAdd || e.Op == netstack.RouteDel {
+			e.Route.Netns = "H"
+		} else {
+			e.Netns = "H"
+		}
+		return step{ip: ip, ev: e}
+	}
+	del4 := ev("addr del 198.18.5.1/24 dev d0", netstack.Event{Dev: "d0", Op: netstack.AddrDel, Addr: pfx("198.18.5.1/24")})
+	del6 := ev("addr del fd00:5::1/64 dev d0", netstack.Event{Dev: "d0", Op: netstack.AddrDel, Addr: pfx("fd00:5::1/64")})
+	add4 := ev("addr add 198.18.9.1/24 dev d0", netstack.Event{Dev: "d0", Op: netstack.AddrAdd, Addr: pfx("198.18.9.1/24")})
+	sec4 := ev("addr add 198.18.5.7/24 dev d0", netstack.Event{Dev: "d0", Op: netstack.AddrAdd, Addr: pfx("198.18.5.7/24")})
+	rdel := ev("route del 198.18.6.0/24", netstack.Event{Op: netstack.RouteDel, Route: netstack.RouteConfig{Dst: pfx("198.18.6.0/24")}})
+	radd := ev("route add 198.18.11.0/24 via 198.18.5.3 dev d0", netstack.Event{Op: netstack.RouteAdd,
+		Route: netstack.RouteConfig{Dst: pfx("198.18.11.0/24"), Dev: "d0", Via: ad("198.18.5.3")}})
+	rbh := ev("route add blackhole 198.18.7.0/25", netstack.Event{Op: netstack.RouteAdd,
+		Route: netstack.RouteConfig{Dst: pfx("198.18.7.0/25"), Type: netstack.RouteBlackhole}})
+	v4 := []string{"198.18.6.9", "198.18.5.1", "198.18.5.255", "198.18.5.2", "198.18.10.9", "198.18.7.1", "198.18.7.2", "198.18.7.3", "198.18.7.4",
+		"198.18.9.1", "198.18.11.9", "198.18.5.3"}
 	// The IPv6 cases leave out what resolves a neighbour after a flush
 	// (D's addresses, the multipath route's path through d0 once d0 is up
 	// again): the kernel's first solicitation went unanswered at times,
@@ -133,7 +154,12 @@ func TestKernelLinkEvents(t *testing.T) {
 		{"d0 down and up", []step{d0down, d0up}, false, 0},
 		{"d1 down", []step{d1down}, false, 0},
 		{"d1 down and up", []step{d1down, d1up}, false, 0},
+		{"addr del: the address and its prefix go, the routes through it stay", []step{del4}, false, 0},
+		{"addr del: its secondary goes with it", []step{sec4, del4}, false, 0},
+		{"addr add", []step{add4}, false, 0},
+		{"route del, route add", []step{rdel, radd, rbh}, false, 0},
 		{"IPv6, no events", nil, true, 0},
+		{"IPv6, addr del", []step{del6}, true, 0},
 		{"IPv6, d0 down: the multipath route's other path", []step{d0down}, true, 0},
 		{"IPv6, d0 down", []step{d0down}, true, 0},
 		{"IPv6, d0 down and up", []step{d0down, d0up}, true, 0},
@@ -160,19 +186,23 @@ func TestKernelLinkEvents(t *testing.T) {
 			cfg.Neighbours = append(cfg.Neighbours, extra.Neighbours...)
 			cfg.NexthopObjects = extra.NexthopObjects
 			for _, st := range tc.steps {
+				if st.ip != "" {
+					require.NoError(t, tp.h.IP(strings.Fields(st.ip)...), st.ip)
+					continue
+				}
 				n := map[string]*Netns{"H": tp.h, "D": d}[st.ns]
 				require.NoError(t, n.IP("link", "set", st.dev, string(st.op)))
 				// d0's carrier follows d1 through the link watcher: each
 				// change is waited for, lest it fold the two into one
 				// NETDEV_CHANGE.
-				switch st {
-				case d1down:
+				switch {
+				case st.dev == "d1" && st.op == netstack.LinkDown:
 					waitNoCarrier(t, tp.h, "d0")
-				case d1up:
+				case st.dev == "d1" && st.op == netstack.LinkUp:
 					waitCarrier(t, tp.h, "d0")
 				}
 			}
-			if tc.v6 && len(tc.steps) > 0 && tc.steps[len(tc.steps)-1] == d0up && tc.keep > 0 {
+			if tc.v6 && len(tc.steps) > 0 && tc.steps[len(tc.steps)-1].dev == "d0" && tc.steps[len(tc.steps)-1].op == netstack.LinkUp && tc.keep > 0 {
 				waitRoute(t, tp.h, "-6", "local", "fd00:5::1")
 			}
 			vA, err := tp.a.Ifindex("vA")
@@ -204,6 +234,10 @@ func TestKernelLinkEvents(t *testing.T) {
 				s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: obs})
 				require.NoError(t, err)
 				for _, st := range tc.steps {
+					if st.ip != "" {
+						require.NoError(t, s.Apply(st.ev), st.ip)
+						continue
+					}
 					require.NoError(t, s.SetLink(st.ns, st.dev, st.op))
 				}
 				require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: frame}))

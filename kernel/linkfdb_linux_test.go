@@ -70,7 +70,7 @@ func TestKernelLinkEventsFDB(t *testing.T) {
 	staticMAC := net.HardwareAddr{2, 0, 0, 0, 0x0b, 0x0b}
 	type step struct {
 		ns, dev string
-		op      netstack.LinkOp
+		op      netstack.EventOp
 	}
 	for _, tc := range []struct {
 		name  string

@@ -75,29 +75,50 @@ import (
 // NETDEV_UP (the model's devices have addrgenmode none), DAD of the
 // addresses that come back.
 
-// LinkOp is the change a LinkEvent makes.
-type LinkOp string
+// EventOp is the change an Event makes.
+type EventOp string
 
-// LinkOp values.
+// EventOp values.
 const (
-	LinkUp     LinkOp = "up"          // `ip link set DEV up`: dev_open
-	LinkDown   LinkOp = "down"        // `ip link set DEV down`: dev_close
-	CarrierOn  LinkOp = "carrier_on"  // `ip link set DEV carrier on`: dev_change_carrier
-	CarrierOff LinkOp = "carrier_off" // `ip link set DEV carrier off`
+	LinkUp     EventOp = "up"          // `ip link set DEV up`: dev_open
+	LinkDown   EventOp = "down"        // `ip link set DEV down`: dev_close
+	CarrierOn  EventOp = "carrier_on"  // `ip link set DEV carrier on`: dev_change_carrier
+	CarrierOff EventOp = "carrier_off" // `ip link set DEV carrier off`
+	AddrAdd    EventOp = "addr_add"    // `ip addr add ADDR dev DEV` (addrevent.go)
+	AddrDel    EventOp = "addr_del"    // `ip addr del ADDR dev DEV`
+	RouteAdd   EventOp = "route_add"   // `ip route add ROUTE`
+	RouteDel   EventOp = "route_del"   // `ip route del ROUTE`
 )
 
-// LinkEvent is a change of a device's state during a replay.
-type LinkEvent struct {
-	// At is the index of the first packet that sees the change: the
+// Event is a change of the stack's configuration while it runs: a
+// device's state (SetLink), an address (AddAddr, DelAddr) or a route
+// (AddRoute, DelRoute). Stack.Apply makes it.
+type Event struct {
+	// At is the index of the first packet that sees the change: a
 	// replay applies it before that packet.
-	At    uint64
+	At uint64
+	// Netns and Dev name the device of a link or address event.
 	Netns string
 	Dev   string
-	Op    LinkOp
+	Op    EventOp
+	// Addr is the address of AddrAdd and AddrDel, with its prefix
+	// length.
+	Addr netip.Prefix
+	// Route is the route of RouteAdd and RouteDel, in its own
+	// namespace. RouteDel deletes the first route of the table with
+	// Route's destination whose type, device, gateway and nexthop object
+	// match those Route gives.
+	Route RouteConfig
 }
 
 // String formats e as the command that makes it.
-func (e LinkEvent) String() string {
+func (e Event) String() string {
+	switch e.Op {
+	case AddrAdd, AddrDel:
+		return fmt.Sprintf("ip -n %s addr %s %s dev %s", nsName(e.Netns), map[EventOp]string{AddrAdd: "add", AddrDel: "del"}[e.Op], e.Addr, e.Dev)
+	case RouteAdd, RouteDel:
+		return fmt.Sprintf("ip -n %s route %s %s", nsName(e.Route.Netns), map[EventOp]string{RouteAdd: "add", RouteDel: "del"}[e.Op], routeString(&e.Route))
+	}
 	op := string(e.Op)
 	switch e.Op {
 	case CarrierOn:
@@ -106,6 +127,22 @@ func (e LinkEvent) String() string {
 		op = "carrier off"
 	}
 	return fmt.Sprintf("ip -n %s link set %s %s", nsName(e.Netns), e.Dev, op)
+}
+
+// Apply makes event e (its At aside): SetLink, AddAddr, DelAddr,
+// AddRoute or DelRoute.
+func (s *Stack) Apply(e Event) error {
+	switch e.Op {
+	case AddrAdd:
+		return s.AddAddr(e.Netns, e.Dev, e.Addr)
+	case AddrDel:
+		return s.DelAddr(e.Netns, e.Dev, e.Addr)
+	case RouteAdd:
+		return s.AddRoute(e.Route)
+	case RouteDel:
+		return s.DelRoute(e.Route)
+	}
+	return s.SetLink(e.Netns, e.Dev, e.Op)
 }
 
 // ErrLink is matched by the errors of SetLink that refuse a change; it
@@ -119,7 +156,7 @@ var ErrNoLink = errno.New("netstack: device down or without carrier", errno.ENET
 
 // LinkEventError explains why op is refused on a device of kind, or
 // returns "".
-func LinkEventError(kind string, op LinkOp) string {
+func LinkEventError(kind string, op EventOp) string {
 	switch op {
 	case LinkUp, LinkDown:
 	case CarrierOn, CarrierOff:
@@ -142,17 +179,10 @@ func LinkEventError(kind string, op LinkOp) string {
 // SetLink applies op to device dev of namespace netns (HostNetns when
 // ""). The stack must be between packets, as it is when Inject returns.
 // A change to the state the device is in does nothing, as in the kernel.
-func (s *Stack) SetLink(netns, dev string, op LinkOp) error {
-	if s.closed {
-		return fmt.Errorf("netstack: link change after close: %w", ErrLink)
-	}
-	n := s.Netns(nsName(netns))
-	if n == nil {
-		return fmt.Errorf("netstack: link change: unknown namespace %q: %w", netns, ErrLink)
-	}
-	d := n.dev(dev)
-	if d == nil {
-		return fmt.Errorf("netstack: link change: unknown device %q in %s: %w", dev, n.name, ErrLink)
+func (s *Stack) SetLink(netns, dev string, op EventOp) error {
+	d, err := s.eventDev(netns, dev)
+	if err != nil {
+		return err
 	}
 	if why := LinkEventError(d.kind, op); why != "" {
 		return fmt.Errorf("netstack: %s: %s: %w", d.name, why, ErrLink)

@@ -3,6 +3,7 @@ package netstack
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,12 +14,20 @@ import (
 
 type linkStep struct {
 	ns, dev string
-	op      LinkOp
+	op      EventOp
+	e       Event // an event to Apply, when op is ""
 }
 
 // linkOutcome is ruleOutcome after steps: where a datagram from src to
 // dst, entering at eth0, ends.
 func linkOutcome(t *testing.T, cfg *Config, steps []linkStep, src, dst string) string {
+	t.Helper()
+	return stepOutcome(t, cfg, steps, src, dst, false)
+}
+
+// stepOutcome is linkOutcome; with where, a drop outside the host
+// namespace is named with its namespace ("REASON@NS").
+func stepOutcome(t *testing.T, cfg *Config, steps []linkStep, src, dst string, where bool) string {
 	t.Helper()
 	var at string
 	for _, ns := range []string{"B", "C"} {
@@ -31,6 +40,10 @@ func linkOutcome(t *testing.T, cfg *Config, steps []linkStep, src, dst string) s
 	defer func() { cfg.Programs = cfg.Programs[:len(cfg.Programs)-2] }()
 	s, te := newStack(t, cfg, "", nil, nil)
 	for _, st := range steps {
+		if st.op == "" {
+			require.NoError(t, s.Apply(st.e), "%v", st.e)
+			continue
+		}
 		require.NoError(t, s.SetLink(st.ns, st.dev, st.op), "%v", st)
 	}
 	var f []byte
@@ -45,6 +58,14 @@ func linkOutcome(t *testing.T, cfg *Config, steps []linkStep, src, dst string) s
 	}
 	s.Flush()
 	if got := endOf(te, cfg); got != "" {
+		if where && len(te.obs.drops) != 0 && te.obs.drops[0].Netns != s.Netns(HostNetns).ID() {
+			d := te.obs.drops[0]
+			for _, n := range s.nss {
+				if n.ID() == d.Netns {
+					got += "@" + n.Name()
+				}
+			}
+		}
 		return got
 	}
 	return at
@@ -55,8 +76,8 @@ func linkOutcome(t *testing.T, cfg *Config, steps []linkStep, src, dst string) s
 // rules on 6.18): B is behind veth0 (the main table's default route), C
 // behind veth1.
 func TestSetLink(t *testing.T) {
-	down := func(ns, dev string) linkStep { return linkStep{ns, dev, LinkDown} }
-	up := func(ns, dev string) linkStep { return linkStep{ns, dev, LinkUp} }
+	down := func(ns, dev string) linkStep { return linkStep{ns: ns, dev: dev, op: LinkDown} }
+	up := func(ns, dev string) linkStep { return linkStep{ns: ns, dev: dev, op: LinkUp} }
 	wrong := [6]byte{2, 0, 0, 0, 5, 9}
 	for _, tc := range []struct {
 		name  string
@@ -81,8 +102,8 @@ func TestSetLink(t *testing.T) {
 		{"veth0 down: its broadcast route goes", nil, []linkStep{down("", "veth0")}, "10.1.0.255", "IP_INNOROUTES"},
 		{"vB down: veth0 without carrier", nil, []linkStep{down("B", "vB")}, "203.0.113.5", "QDISC_DROP"},
 		{"vB down and up", nil, []linkStep{down("B", "vB"), up("B", "vB")}, "203.0.113.5", "b"},
-		{"eth0 carrier off: no frame comes in", nil, []linkStep{{"", "eth0", CarrierOff}}, "203.0.113.5", "no link"},
-		{"eth0 carrier off and on", nil, []linkStep{{"", "eth0", CarrierOff}, {"", "eth0", CarrierOn}}, "203.0.113.5", "b"},
+		{"eth0 carrier off: no frame comes in", nil, []linkStep{{ns: "", dev: "eth0", op: CarrierOff}}, "203.0.113.5", "no link"},
+		{"eth0 carrier off and on", nil, []linkStep{{ns: "", dev: "eth0", op: CarrierOff}, {ns: "", dev: "eth0", op: CarrierOn}}, "203.0.113.5", "b"},
 		{"eth0 down and up", nil, []linkStep{down("", "eth0"), up("", "eth0")}, "203.0.113.5", "b"},
 		{"twice down is once", nil, []linkStep{down("", "veth0"), down("", "veth0"), up("", "veth0")}, "10.1.0.2", "b"},
 		{"a permanent neighbour with another address", func(c *Config) {
@@ -168,11 +189,9 @@ func TestSetLinkErrors(t *testing.T) {
 	s, _ := newStack(t, cfg, "", nil, nil)
 	for _, tc := range []struct {
 		ns, dev string
-		op      LinkOp
+		op      EventOp
 		want    string
 	}{
-		{"", "nope", LinkDown, "unknown device"},
-		{"nope", "veth0", LinkDown, "unknown namespace"},
 		{"", "lo", LinkDown, "lo are not modelled"},
 		{"", "vx0", LinkDown, "vxlan devices are not modelled"},
 		{"", "veth0", CarrierOff, "EOPNOTSUPP"},
@@ -183,10 +202,15 @@ func TestSetLinkErrors(t *testing.T) {
 		require.ErrorIs(t, err, errno.EOPNOTSUPP)
 		require.ErrorContains(t, err, tc.want)
 	}
+	for _, tc := range []struct{ ns, dev string }{{"", "nope"}, {"nope", "veth0"}} {
+		err := s.SetLink(tc.ns, tc.dev, LinkDown)
+		require.ErrorIs(t, err, ErrNoDevice)
+		require.ErrorIs(t, err, errno.ENODEV)
+	}
 	require.NoError(t, s.SetLink("", "veth0", LinkUp), "up when up does nothing")
 	require.NoError(t, s.SetLink("", "eth0", CarrierOn))
 	require.NoError(t, s.Close())
-	require.True(t, errors.Is(s.SetLink("", "veth0", LinkDown), ErrLink))
+	require.True(t, errors.Is(s.SetLink("", "veth0", LinkDown), ErrConfig), "after close")
 }
 
 // TestSetLinkBridge: a port that is disabled, by going down, losing
@@ -199,10 +223,10 @@ func TestSetLinkBridge(t *testing.T) {
 		step   linkStep
 		p0, p1 []bool // m1 (learnt), m2 (static) on p0; m3 (learnt) on p1
 	}{
-		{"p0 down", linkStep{"", "p0", LinkDown}, []bool{false, true}, []bool{true}},
-		{"p0's peer down", linkStep{"", "p0p", LinkDown}, []bool{false, true}, []bool{true}},
-		{"bridge down", linkStep{"", "br0", LinkDown}, []bool{false, true}, []bool{false}},
-		{"bridge up", linkStep{"", "br0", LinkUp}, []bool{true, true}, []bool{true}},
+		{"p0 down", linkStep{ns: "", dev: "p0", op: LinkDown}, []bool{false, true}, []bool{true}},
+		{"p0's peer down", linkStep{ns: "", dev: "p0p", op: LinkDown}, []bool{false, true}, []bool{true}},
+		{"bridge down", linkStep{ns: "", dev: "br0", op: LinkDown}, []bool{false, true}, []bool{false}},
+		{"bridge up", linkStep{ns: "", dev: "br0", op: LinkUp}, []bool{true, true}, []bool{true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := &Config{
@@ -240,4 +264,131 @@ func TestSetLinkAddrs(t *testing.T) {
 	require.NoError(t, s.SetLink("", "v0", LinkUp))
 	require.True(t, ns.isLocalSlow(addr("2001:db8::1")))
 	require.False(t, ns.isLocalSlow(addr("fe80::1")))
+}
+
+// eventOutcome is linkOutcome after events (Stack.Apply), each of which
+// must succeed.
+func eventOutcome(t *testing.T, cfg *Config, events []Event, src, dst string) string {
+	t.Helper()
+	steps := make([]linkStep, len(events))
+	for i, e := range events {
+		steps[i] = linkStep{e: e}
+	}
+	return stepOutcome(t, cfg, steps, src, dst, true)
+}
+
+// TestAddrRouteEvents: addresses and routes added and deleted while the
+// stack runs (rulesTopology: B behind veth0, the main table's default
+// route; C behind veth1).
+func TestAddrRouteEvents(t *testing.T) {
+	add := func(dev, p string) Event { return Event{Dev: dev, Op: AddrAdd, Addr: pfx(p)} }
+	del := func(dev, p string) Event { return Event{Dev: dev, Op: AddrDel, Addr: pfx(p)} }
+	radd := func(r RouteConfig) Event { return Event{Op: RouteAdd, Route: r} }
+	rdel := func(r RouteConfig) Event { return Event{Op: RouteDel, Route: r} }
+	for _, tc := range []struct {
+		name   string
+		events []Event
+		dst    string
+		want   string
+	}{
+		{"an address of nobody's", nil, "198.51.100.1", "IP_INADDRERRORS@B"},
+		{"added: local", []Event{add("veth0", "198.51.100.1/24")}, "198.51.100.1", "NO_SOCKET"},
+		{"added: its prefix route", []Event{add("veth1", "198.51.100.1/24")}, "198.51.100.9", "NEIGH_FAILED"},
+		{"deleted: not local", []Event{add("veth0", "10.1.1.1/24"), del("veth0", "10.1.0.1/24")}, "10.1.0.1", "IP_INADDRERRORS@B"},
+		{"deleted: the gateway route stays", []Event{add("veth0", "10.1.1.1/24"), del("veth0", "10.1.0.1/24")}, "203.0.113.5", "b"},
+		{"the last IPv4 address deleted: the routes through the device go", []Event{del("veth0", "10.1.0.1/24")}, "203.0.113.5", "IP_INNOROUTES"},
+		{"and a multipath route's path", []Event{radd(RouteConfig{Dst: pfx("203.0.113.0/24"), Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("10.1.0.2")},
+			{Dev: "veth1", Via: addr("10.2.0.2")}}}), del("veth0", "10.1.0.1/24")}, "203.0.113.5", "c"},
+		{"and its IPv4 neighbours (a permanent one with another address here)", []Event{del("veth0", "10.1.0.1/24"), add("veth0", "10.1.0.1/24")},
+			"10.1.0.2", "b"},
+		{"the neighbour stays without the deletion", []Event{add("veth0", "10.1.1.1/24"), del("veth0", "10.1.1.1/24")}, "10.1.0.2", "OTHERHOST@B"},
+		{"a secondary goes with its primary", []Event{add("veth0", "10.1.1.1/24"), add("veth0", "10.1.0.5/24"), del("veth0", "10.1.0.1/24")},
+			"10.1.0.5", "IP_INADDRERRORS@B"},
+		{"a primary stays without its secondary", []Event{add("veth0", "10.1.0.5/24"), del("veth0", "10.1.0.5/24")}, "10.1.0.1", "NO_SOCKET"},
+		{"another subnet is no secondary", []Event{add("veth0", "10.1.1.5/24"), del("veth0", "10.1.0.1/24")}, "10.1.1.5", "NO_SOCKET"},
+		{"IPv6 added", []Event{add("veth1", "2001:db8:7::1/64")}, "2001:db8:7::1", "NO_SOCKET"},
+		{"IPv6 deleted", []Event{del("veth1", "fd00:2::1/64")}, "fd00:2::2", "IP_INADDRERRORS@B"},
+		{"a route added", []Event{radd(RouteConfig{Dst: pfx("203.0.113.0/24"), Dev: "veth1", Via: addr("10.2.0.2")})}, "203.0.113.5", "c"},
+		{"a route added and deleted", []Event{radd(RouteConfig{Dst: pfx("203.0.113.0/24"), Dev: "veth1", Via: addr("10.2.0.2")}),
+			rdel(RouteConfig{Dst: pfx("203.0.113.0/24")})}, "203.0.113.5", "b"},
+		{"the default route deleted", []Event{rdel(RouteConfig{Dev: "veth0"})}, "203.0.113.5", "IP_INNOROUTES"},
+		{"a blackhole added", []Event{radd(RouteConfig{Dst: pfx("203.0.113.0/24"), Type: RouteBlackhole})}, "203.0.113.5", "NOT_SPECIFIED"},
+		{"a local route added", []Event{radd(RouteConfig{Dst: pfx("203.0.113.0/24"), Dev: "lo", Type: RouteLocal})}, "203.0.113.5", "NO_SOCKET"},
+		{"an IPv6 route added", []Event{radd(RouteConfig{Dst: pfx("2001:db8:99::/64"), Dev: "veth1", Via: addr("fd00:2::2")})}, "2001:db8:99::5", "c6"},
+		{"a route in table 100 deleted", []Event{rdel(RouteConfig{Table: 100, Dev: "veth1"})}, "203.0.113.5", "b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mark uint32
+			cfg := rulesTopology(&mark)
+			cfg.Programs = nil
+			// B and C, which do not forward, have default routes: what
+			// reaches them for another address is IP_INADDRERRORS there.
+			cfg.Routes = append(cfg.Routes, RouteConfig{Netns: "B", Dst: pfx("::/0"), Dev: "vB", Via: addr("fd00:1::1")},
+				RouteConfig{Netns: "B", Dev: "vB", Via: addr("10.1.0.1")})
+			if strings.Contains(tc.name, "neighbour") {
+				cfg.Neighbours = []NeighConfig{{Dev: "veth0", Addr: addr("10.1.0.2"), MAC: [6]byte{2, 0, 0, 0, 5, 9}}}
+			}
+			src := "192.0.2.9"
+			if addr(tc.dst).Is6() {
+				src = "2001:db8:1::9"
+			}
+			require.Equal(t, tc.want, eventOutcome(t, cfg, tc.events, src, tc.dst))
+		})
+	}
+}
+
+// TestAddrRouteEventErrors: the events the kernel refuses, with its
+// errno.
+func TestAddrRouteEventErrors(t *testing.T) {
+	var mark uint32
+	cfg := rulesTopology(&mark)
+	cfg.Programs = nil
+	s, _ := newStack(t, cfg, "", nil, nil)
+	for _, tc := range []struct {
+		name string
+		e    Event
+		want error
+	}{
+		{"address there", Event{Dev: "veth0", Op: AddrAdd, Addr: pfx("10.1.0.1/24")}, errno.EEXIST},
+		{"IPv6 address there, another length", Event{Dev: "veth1", Op: AddrAdd, Addr: pfx("fd00:2::1/80")}, errno.EEXIST},
+		{"no such address", Event{Dev: "veth0", Op: AddrDel, Addr: pfx("10.1.0.9/24")}, errno.EADDRNOTAVAIL},
+		{"the address of another length", Event{Dev: "veth0", Op: AddrDel, Addr: pfx("10.1.0.1/16")}, errno.EADDRNOTAVAIL},
+		{"no such device", Event{Dev: "nope", Op: AddrAdd, Addr: pfx("10.1.0.9/24")}, errno.ENODEV},
+		{"a connected prefix", Event{Op: RouteAdd, Route: RouteConfig{Dst: pfx("10.1.0.0/24"), Dev: "veth1"}}, errno.EEXIST},
+		{"the default route", Event{Op: RouteAdd, Route: RouteConfig{Dev: "veth1", Via: addr("10.2.0.2")}}, errno.EEXIST},
+		{"a throw route there", Event{Op: RouteAdd, Route: RouteConfig{Dst: pfx("203.0.113.99/32"), Type: RouteBlackhole}}, errno.EEXIST},
+		{"an address's local route", Event{Op: RouteAdd, Route: RouteConfig{Dst: pfx("10.1.0.1/32"), Dev: "lo", Type: RouteLocal}}, errno.EEXIST},
+		{"no such route", Event{Op: RouteDel, Route: RouteConfig{Dst: pfx("198.51.100.0/24")}}, errno.ESRCH},
+		{"another gateway", Event{Op: RouteDel, Route: RouteConfig{Via: addr("10.1.0.9")}}, errno.ESRCH},
+		{"a connected prefix deleted", Event{Op: RouteDel, Route: RouteConfig{Dst: pfx("10.1.0.0/24")}}, errno.EOPNOTSUPP},
+		{"through an unknown device", Event{Op: RouteAdd, Route: RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "nope"}}, errno.ENODEV},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.ErrorIs(t, s.Apply(tc.e), tc.want)
+		})
+	}
+	// A route through a device that is down: ENETDOWN.
+	require.NoError(t, s.SetLink("", "veth1", LinkDown))
+	require.ErrorIs(t, s.AddRoute(RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth1"}), errno.ENETDOWN)
+	// An IPv6 route of metric 1024 beside the connected prefix (256).
+	require.NoError(t, s.AddRoute(RouteConfig{Dst: pfx("fd00:1::/64"), Dev: "veth0"}))
+	require.ErrorIs(t, s.AddRoute(RouteConfig{Dst: pfx("fd00:1::/64"), Dev: "veth0"}), errno.EEXIST)
+}
+
+// TestEventString: an event as the command that makes it.
+func TestEventString(t *testing.T) {
+	for _, tc := range []struct {
+		e    Event
+		want string
+	}{
+		{Event{Dev: "eth0", Op: LinkDown}, "ip -n host link set eth0 down"},
+		{Event{Netns: "c", Dev: "eth0", Op: CarrierOff}, "ip -n c link set eth0 carrier off"},
+		{Event{Dev: "eth0", Op: AddrAdd, Addr: pfx("10.0.0.1/24")}, "ip -n host addr add 10.0.0.1/24 dev eth0"},
+		{Event{Op: RouteDel, Route: RouteConfig{Netns: "c", Dev: "eth0", Via: addr("10.0.0.2")}}, "ip -n c route del default via 10.0.0.2 dev eth0"},
+		{Event{Op: RouteAdd, Route: RouteConfig{Dst: pfx("10.9.0.0/16"), Type: RouteBlackhole, Table: 100}}, "ip -n host route add blackhole 10.9.0.0/16 table 100"},
+		{Event{Op: RouteAdd, Route: RouteConfig{Dst: pfx("10.9.0.0/16"), Nexthops: []NexthopConfig{{Dev: "a", Via: addr("10.0.0.1")}, {Dev: "b"}}}},
+			"ip -n host route add 10.9.0.0/16 nexthop via 10.0.0.1 dev a nexthop dev b"},
+	} {
+		require.Equal(t, tc.want, tc.e.String())
+	}
 }

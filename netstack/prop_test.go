@@ -649,7 +649,7 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 			if rapid.IntRange(0, 5).Draw(rt, "linkEvent") == 0 {
 				// A device changes state between packets (linkevent.go).
 				d := rapid.SampledFrom(s.devs).Draw(rt, "linkDev")
-				op := rapid.SampledFrom([]LinkOp{LinkDown, LinkUp, CarrierOff, CarrierOn}).Draw(rt, "linkOp")
+				op := rapid.SampledFrom([]EventOp{LinkDown, LinkUp, CarrierOff, CarrierOn}).Draw(rt, "linkOp")
 				err := s.SetLink(d.ns.name, d.name, op)
 				if LinkEventError(d.kind, op) == "" {
 					require.NoError(rt, err)

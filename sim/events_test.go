@@ -25,7 +25,7 @@ func TestLinkEvents(t *testing.T) {
 	require.Zero(t, Count(base.Outcomes, outcomeNames[outNoLink]))
 
 	s := mustBuiltin(t)
-	s.Events = []netstack.LinkEvent{{At: 1000, Netns: "host", Dev: "veth0", Op: netstack.LinkDown},
+	s.Events = []netstack.Event{{At: 1000, Netns: "host", Dev: "veth0", Op: netstack.LinkDown},
 		{At: 2000, Netns: "host", Dev: "veth0", Op: netstack.LinkUp},
 		{At: 3000, Netns: "host", Dev: "eth0", Op: netstack.CarrierOff},
 		{At: 3500, Netns: "host", Dev: "eth0", Op: netstack.CarrierOn}}
@@ -55,7 +55,7 @@ func TestLinkEvents(t *testing.T) {
 func TestLinkEventTrace(t *testing.T) {
 	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "mixed", Seed: testutil.Seed(t), Packets: 50})
 	s := mustBuiltin(t)
-	s.Events = []netstack.LinkEvent{{At: 10, Netns: "host", Dev: "eth0", Op: netstack.CarrierOff}}
+	s.Events = []netstack.Event{{At: 10, Netns: "host", Dev: "eth0", Op: netstack.CarrierOff}}
 	var trace bytes.Buffer
 	mustReplay(t, s, []string{pcap}, Options{Trace: &trace})
 	assert.Contains(t, trace.String(), "event at packet 10, before packet 10 of its shard: ip -n host link set eth0 carrier off")
@@ -69,7 +69,7 @@ func TestParseEvents(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, s.Stack.Namespaces[0].KeepAddrOnDown)
 	assert.Equal(t, -1, s.Stack.Devices[0].KeepAddrOnDown)
-	assert.Equal(t, []netstack.LinkEvent{{At: 5, Netns: "host", Dev: "v0", Op: netstack.LinkDown}, {At: 5, Netns: "c", Dev: "v1", Op: netstack.LinkUp},
+	assert.Equal(t, []netstack.Event{{At: 5, Netns: "host", Dev: "v0", Op: netstack.LinkDown}, {At: 5, Netns: "c", Dev: "v1", Op: netstack.LinkUp},
 		{At: 9, Netns: "host", Dev: "eth0", Op: netstack.CarrierOff}}, s.Events)
 	c := s.Copy()
 	c.Events[0].At = 7

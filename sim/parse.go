@@ -1243,7 +1243,7 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 	return nb, err
 }
 
-func (d *dec) event(n *yaml.Node) (e netstack.LinkEvent, err error) {
+func (d *dec) event(n *yaml.Node) (e netstack.Event, err error) {
 	m, err := d.fields(n, "event", "at", "netns", "dev", "link")
 	if err != nil {
 		return e, err
@@ -1265,7 +1265,7 @@ func (d *dec) event(n *yaml.Node) (e netstack.LinkEvent, err error) {
 		case "link":
 			var op string
 			op, err = d.enum(v, "event.link", string(netstack.LinkUp), string(netstack.LinkDown), string(netstack.CarrierOn), string(netstack.CarrierOff))
-			e.Op = netstack.LinkOp(op)
+			e.Op = netstack.EventOp(op)
 		}
 		return err
 	})

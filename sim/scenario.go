@@ -51,7 +51,7 @@ type Scenario struct {
 	// Events change devices' states during the replay, in the order of
 	// their packet indexes (netstack.Stack.SetLink): each shard applies
 	// one before the first of its packets at or past its index.
-	Events []netstack.LinkEvent
+	Events []netstack.Event
 	// Src says where each element was written, for errors found after
 	// parsing.
 	Src Sources

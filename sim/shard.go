@@ -34,7 +34,7 @@ type shard struct {
 	polled int
 	// events are the scenario's link events; next is the first not yet
 	// applied.
-	events []netstack.LinkEvent
+	events []netstack.Event
 	next   int
 
 	// filled by close

@@ -234,7 +234,7 @@ func (t *tracer) deliver(ev netstack.DeliverEvent) {
 
 // linkEvent prints event e, which the packet about to be injected (id)
 // is the first of its shard to follow, when that packet is traced.
-func (t *tracer) linkEvent(id int64, e netstack.LinkEvent) {
+func (t *tracer) linkEvent(id int64, e netstack.Event) {
 	if t.wants(id) {
 		fmt.Fprintf(t.w, "event at packet %d, before packet %d of its shard: %s\n", e.At, id, e)
 	}

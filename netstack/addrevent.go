@@ -1,0 +1,367 @@
+package netstack
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/skbsim/skbsim/internal/errno"
+)
+
+// Address and route events: `ip addr add|del` and `ip route add|del`
+// while the stack runs. Each rebuilds the namespaces' tables from the
+// configuration and the devices' addresses, as New does (rebuildFIB), so
+// what an address brings or takes follows from the same rules:
+//   - an address's RTN_LOCAL route, and on a device that is up its prefix
+//     and broadcast routes (fib_add_ifaddr, addrconf_prefix_route; the
+//     model runs no DAD: an IPv6 address is usable at once, as with
+//     nodad), and with IPv6 forwarding its subnet-router anycast address;
+//   - deleting an address takes those away (fib_del_ifaddr,
+//     ipv6_del_addr); deleting an IPv4 primary address also deletes the
+//     secondary addresses of its subnet on the device (__inet_del_ifa
+//     without promote_secondaries, which the model does not have), the
+//     primary being the first address of the subnet the device got;
+//     deleting the device's last IPv4 address deletes the IPv4 routes
+//     through it and its ARP entries (fibDisableIP4);
+//   - a route is added as a configured one is, and refused where the
+//     kernel refuses it: EEXIST for a destination its table holds with
+//     the same metric (`ip route add` sets NLM_F_EXCL: an IPv4 connected
+//     prefix counts, an IPv6 one, of metric 256, does not), ENETDOWN
+//     when every next hop's device is down (fib_check_nh,
+//     fib6_nh_init); deleting one that is not there is ESRCH.
+//
+// Not modelled: deleting the routes the kernel makes for addresses (a
+// connected prefix, a local route), route metrics and preferred sources
+// (so fib_sync_down_addr has nothing to delete), the gateway check of
+// fib_check_nh (ENETUNREACH for a gateway no connected route reaches:
+// the configuration does not make it either).
+
+// ErrExists is matched by an event's error for an address or route that
+// is there already; it is EEXIST.
+var ErrExists = errno.New("netstack: already there", errno.EEXIST)
+
+// ErrNoAddr is matched by DelAddr's error for an address the device does
+// not have; it is EADDRNOTAVAIL.
+var ErrNoAddr = errno.New("netstack: no such address", errno.EADDRNOTAVAIL)
+
+// ErrNoRoute is matched by DelRoute's error for a route the table does
+// not hold; it is ESRCH.
+var ErrNoRoute = errno.New("netstack: no such route", errno.ESRCH)
+
+// ErrNoDevice is matched by an event's error for a device or namespace
+// that does not exist; it is ENODEV.
+var ErrNoDevice = errno.New("netstack: no such device", errno.ENODEV)
+
+// eventDev returns device dev of namespace netns ("" is HostNetns).
+func (s *Stack) eventDev(netns, dev string) (*Device, error) {
+	if s.closed {
+		return nil, fmt.Errorf("netstack: event after close: %w", ErrConfig)
+	}
+	n := s.Netns(nsName(netns))
+	if n == nil {
+		return nil, fmt.Errorf("netstack: unknown namespace %q: %w", netns, ErrNoDevice)
+	}
+	d := n.dev(dev)
+	if d == nil {
+		return nil, fmt.Errorf("netstack: unknown device %q in %s: %w", dev, n.name, ErrNoDevice)
+	}
+	return d, nil
+}
+
+// rebuildOr rebuilds the tables after a change; if that fails, it undoes
+// the change (undo) and rebuilds them as they were.
+func (s *Stack) rebuildOr(undo func()) error {
+	err := s.rebuildFIB()
+	if err == nil {
+		return nil
+	}
+	undo()
+	if err2 := s.rebuildFIB(); err2 != nil {
+		return fmt.Errorf("%w (and the tables as they were failed to build: %v)", err, err2)
+	}
+	return err
+}
+
+// setAddrs replaces d's addresses with addrs and rebuilds the tables; if
+// that fails, it puts the old ones back.
+func (s *Stack) setAddrs(d *Device, addrs []netip.Prefix) error {
+	old := d.addrs
+	d.addrs = addrs
+	return s.rebuildOr(func() { d.addrs = old })
+}
+
+// AddAddr models `ip addr add P dev DEV` in namespace netns
+// (inet_rtm_newaddr, inet6_rtm_newaddr).
+func (s *Stack) AddAddr(netns, dev string, p netip.Prefix) error {
+	d, err := s.eventDev(netns, dev)
+	if err != nil {
+		return err
+	}
+	if !p.IsValid() {
+		return fmt.Errorf("netstack: address %s: %w", p, ErrConfig)
+	}
+	for _, q := range d.addrs {
+		// __inet_insert_ifa: the same local address and mask;
+		// ipv6_add_addr: the same address.
+		if q.Addr() == p.Addr() && (p.Addr().Is6() || q.Bits() == p.Bits()) {
+			return fmt.Errorf("netstack: %s has %s already: %w", d.name, q, ErrExists)
+		}
+	}
+	s.Flush()
+	return s.setAddrs(d, append(slices.Clone(d.addrs), p))
+}
+
+// DelAddr models `ip addr del P dev DEV` in namespace netns
+// (inet_rtm_deladdr, inet6_rtm_deladdr).
+func (s *Stack) DelAddr(netns, dev string, p netip.Prefix) error {
+	d, err := s.eventDev(netns, dev)
+	if err != nil {
+		return err
+	}
+	i := slices.Index(d.addrs, p)
+	if i < 0 {
+		return fmt.Errorf("netstack: %s has no address %s: %w", d.name, p, ErrNoAddr)
+	}
+	primary := p.Addr().Is4() && slices.IndexFunc(d.addrs, func(q netip.Prefix) bool {
+		return q.Addr().Is4() && q.Bits() == p.Bits() && q.Masked() == p.Masked()
+	}) == i
+	var addrs []netip.Prefix
+	for j, q := range d.addrs {
+		if j == i || primary && q.Addr().Is4() && q.Bits() == p.Bits() && q.Masked() == p.Masked() {
+			continue // __inet_del_ifa: the primary's secondaries go with it
+		}
+		addrs = append(addrs, q)
+	}
+	s.Flush()
+	if p.Addr().Is4() && !slices.ContainsFunc(addrs, func(q netip.Prefix) bool { return q.Addr().Is4() }) {
+		// fib_inetaddr_event: the last IPv4 address of the device went,
+		// so fib_disable_ip(dev, NETDEV_DOWN, force).
+		old := s.cfg.Routes
+		s.fibDisableIP4(d)
+		if err := s.setAddrs(d, addrs); err != nil {
+			s.cfg.Routes = old
+			return err
+		}
+		return nil
+	}
+	return s.setAddrs(d, addrs)
+}
+
+// fibDisableIP4 models fib_disable_ip(dev, NETDEV_DOWN, true) after the
+// last IPv4 address of d went: fib_sync_down_dev with force marks every
+// IPv4 next hop through d dead, host-scope ones too, and fib_flush
+// deletes the routes left without a live one (a multipath route loses
+// the path for good in the model; the kernel revives it with the
+// device's next address, fib_sync_up); arp_ifdown flushes d's ARP
+// entries, permanent and proxy ones too. The configuration loses them.
+func (s *Stack) fibDisableIP4(d *Device) {
+	c := s.cfg
+	var routes []RouteConfig
+	for _, rc := range c.Routes {
+		if nsName(rc.Netns) != d.ns.name || rc.NHID != 0 || !routeDst(&rc).Addr().Is4() {
+			routes = append(routes, rc)
+			continue
+		}
+		if len(rc.Nexthops) > 0 {
+			var paths []NexthopConfig
+			for _, nh := range rc.Nexthops {
+				if nh.Dev != d.name {
+					paths = append(paths, nh)
+				}
+			}
+			if len(paths) == 0 {
+				continue
+			}
+			rc.Nexthops = paths
+		} else if rc.Dev == d.name {
+			continue
+		}
+		routes = append(routes, rc)
+	}
+	c.Routes = routes
+	var neigh []NeighConfig
+	for _, nc := range c.Neighbours {
+		if nsName(nc.Netns) == d.ns.name && nc.Dev == d.name && nc.Addr.Is4() {
+			continue
+		}
+		neigh = append(neigh, nc)
+	}
+	c.Neighbours = neigh
+}
+
+// AddRoute models `ip route add` of rc (inet_rtm_newroute,
+// inet6_rtm_newroute with NLM_F_CREATE | NLM_F_EXCL).
+func (s *Stack) AddRoute(rc RouteConfig) error {
+	if s.closed {
+		return fmt.Errorf("netstack: event after close: %w", ErrConfig)
+	}
+	n := s.Netns(nsName(rc.Netns))
+	if n == nil {
+		return fmt.Errorf("netstack: unknown namespace %q: %w", rc.Netns, ErrNoDevice)
+	}
+	if s.routeExists(n, &rc) {
+		return fmt.Errorf("netstack: route %s in %s: %w", routeString(&rc), n.name, ErrExists)
+	}
+	if rc.NHID == 0 && rc.Type != RouteLocal && !RejectRoute(rc.Type) {
+		for _, name := range routeDevs(&rc) {
+			if n.dev(name) == nil {
+				return fmt.Errorf("netstack: route %s: unknown device %q in %s: %w", routeString(&rc), name, n.name, ErrNoDevice)
+			}
+		}
+		if !s.routeLive(&rc) {
+			// fib_check_nh, fib6_nh_init: -ENETDOWN.
+			return fmt.Errorf("netstack: route %s: %w", routeString(&rc), ErrNoLink)
+		}
+	}
+	s.Flush()
+	old := s.cfg.Routes
+	s.cfg.Routes = append(slices.Clone(old), rc)
+	return s.rebuildOr(func() { s.cfg.Routes = old })
+}
+
+// routeDevs are the devices rc's next hops name.
+func routeDevs(rc *RouteConfig) []string {
+	if len(rc.Nexthops) > 0 {
+		var out []string
+		for _, nh := range rc.Nexthops {
+			out = append(out, nh.Dev)
+		}
+		return out
+	}
+	return []string{rc.Dev}
+}
+
+// routeExists reports whether the table rc goes to holds its destination
+// with its metric: fib_table_insert's and fib6_add_rt2node's EEXIST under
+// NLM_F_EXCL. The local table holds the local routes and the devices'
+// own addresses; an IPv6 route of the main table has metric 1024 (user)
+// and a connected prefix 256 (addrconf), which do not clash.
+func (s *Stack) routeExists(n *Netns, rc *RouteConfig) bool {
+	dst := routeDst(rc)
+	if rc.Type == RouteLocal {
+		for _, o := range s.cfg.Routes {
+			if o.Type == RouteLocal && nsName(o.Netns) == n.name && routeDst(&o) == dst {
+				return true
+			}
+		}
+		for _, d := range n.devs {
+			if d != nil && dst.IsSingleIP() && d.hasAddr(dst.Addr()) {
+				return true
+			}
+		}
+		return false
+	}
+	routes := n.routes
+	if rc.Table != 0 && rc.Table != rtTableMain {
+		t := n.table(rc.Table)
+		if t == nil {
+			return false
+		}
+		routes = t.routes
+	}
+	for i := range routes {
+		r := &routes[i]
+		if r.dst == dst && (dst.Addr().Is4() || r.metric == ip6RtPrioUser || r.reject != 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// routeDst is the destination buildFIB gives rc: a zero Dst is the
+// default route of the gateway's family.
+func routeDst(rc *RouteConfig) netip.Prefix {
+	if rc.Dst.IsValid() {
+		return rc.Dst.Masked()
+	}
+	if rc.Via.Is6() || (len(rc.Nexthops) > 0 && rc.Nexthops[0].Via.Is6()) {
+		return netip.MustParsePrefix("::/0")
+	}
+	return netip.MustParsePrefix("0.0.0.0/0")
+}
+
+// DelRoute models `ip route del` of rc (inet_rtm_delroute,
+// inet6_rtm_delroute): the first configured or added route of rc's
+// table with rc's destination whose type, device, gateway and nexthop
+// object match those rc gives goes.
+func (s *Stack) DelRoute(rc RouteConfig) error {
+	if s.closed {
+		return fmt.Errorf("netstack: event after close: %w", ErrConfig)
+	}
+	n := s.Netns(nsName(rc.Netns))
+	if n == nil {
+		return fmt.Errorf("netstack: unknown namespace %q: %w", rc.Netns, ErrNoDevice)
+	}
+	table := func(t uint32) uint32 {
+		if t == 0 {
+			return rtTableMain
+		}
+		return t
+	}
+	dst := routeDst(&rc)
+	i := slices.IndexFunc(s.cfg.Routes, func(o RouteConfig) bool {
+		return nsName(o.Netns) == n.name && table(o.Table) == table(rc.Table) && routeDst(&o) == dst &&
+			(rc.Type == "" || rc.Type == o.Type || rc.Type == RouteUnicast && o.Type == "") &&
+			(rc.Dev == "" || rc.Dev == o.Dev) && (!rc.Via.IsValid() || rc.Via == o.Via) && (rc.NHID == 0 || rc.NHID == o.NHID)
+	})
+	if i < 0 {
+		if addrRoute(n, dst) {
+			return fmt.Errorf("netstack: route %s in %s: deleting the routes addresses make is not modelled: %w", routeString(&rc), n.name, ErrLink)
+		}
+		return fmt.Errorf("netstack: route %s in %s: %w", routeString(&rc), n.name, ErrNoRoute)
+	}
+	s.Flush()
+	old := s.cfg.Routes
+	s.cfg.Routes = slices.Delete(slices.Clone(old), i, i+1)
+	return s.rebuildOr(func() { s.cfg.Routes = old })
+}
+
+// addrRoute reports whether dst is the destination of a route an
+// address of n makes: its prefix, or the address itself (local).
+func addrRoute(n *Netns, dst netip.Prefix) bool {
+	for _, d := range n.devs {
+		if d == nil {
+			continue
+		}
+		for _, p := range d.addrs {
+			if p.Masked() == dst || dst.IsSingleIP() && p.Addr() == dst.Addr() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// routeString formats rc as ip-route(8) writes it.
+func routeString(rc *RouteConfig) string {
+	var b strings.Builder
+	if rc.Type != "" && rc.Type != RouteUnicast {
+		b.WriteString(rc.Type + " ")
+	}
+	if dst := routeDst(rc); dst.Bits() == 0 {
+		b.WriteString("default")
+	} else {
+		b.WriteString(dst.String())
+	}
+	if rc.NHID != 0 {
+		fmt.Fprintf(&b, " nhid %d", rc.NHID)
+	}
+	if rc.Via.IsValid() {
+		b.WriteString(" via " + rc.Via.String())
+	}
+	if rc.Dev != "" {
+		b.WriteString(" dev " + rc.Dev)
+	}
+	for _, nh := range rc.Nexthops {
+		b.WriteString(" nexthop")
+		if nh.Via.IsValid() {
+			b.WriteString(" via " + nh.Via.String())
+		}
+		b.WriteString(" dev " + nh.Dev)
+	}
+	if rc.Table != 0 && rc.Table != rtTableMain {
+		fmt.Fprintf(&b, " table %d", rc.Table)
+	}
+	return b.String()
+}
