@@ -276,6 +276,9 @@
 // paths; carrier loss makes routes linkdown and flushes nexthop objects
 // and non-permanent neighbour entries; a disabled bridge port forgets the
 // addresses it learnt. Up again, only the addresses' routes come back.
+// Stack.AddAddr, DelAddr, AddRoute and DelRoute (addrevent.go) change
+// addresses and routes, with the kernel's refusals (EEXIST, EADDRNOTAVAIL,
+// ESRCH, ENETDOWN); Stack.Apply makes any Event.
 // A frame arriving on an entry device that is down or without carrier is
 // not received (ErrNoLink). TestKernelLinkEvents checks these against
 // 6.18.

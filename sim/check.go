@@ -165,12 +165,34 @@ func (s *Scenario) check() error {
 	}
 	for i, e := range s.Events {
 		p := at(s.Src.Events, i)
-		if err := hasDev(p, "event", e.Netns, e.Dev); err != nil {
-			return err
-		}
-		kind := devs[devKey{e.Netns, e.Dev}].Kind
-		if why := netstack.LinkEventError(kind, e.Op); why != "" {
-			return s.errAt(p, "event: %s", why)
+		switch e.Op {
+		case netstack.RouteAdd, netstack.RouteDel:
+			r := &e.Route
+			if !ns[r.Netns] {
+				return s.errAt(p, "event: unknown namespace %q", r.Netns)
+			}
+			for j, nh := range r.Nexthops {
+				if err := hasDev(p, fmt.Sprintf("event: route nexthop %d", j), r.Netns, nh.Dev); err != nil {
+					return err
+				}
+			}
+			if r.Dev != "" {
+				if err := hasDev(p, "event: route", r.Netns, r.Dev); err != nil {
+					return err
+				}
+			}
+		case netstack.AddrAdd, netstack.AddrDel:
+			if err := hasDev(p, "event", e.Netns, e.Dev); err != nil {
+				return err
+			}
+		default:
+			if err := hasDev(p, "event", e.Netns, e.Dev); err != nil {
+				return err
+			}
+			kind := devs[devKey{e.Netns, e.Dev}].Kind
+			if why := netstack.LinkEventError(kind, e.Op); why != "" {
+				return s.errAt(p, "event: %s", why)
+			}
 		}
 		if i > 0 && e.At < s.Events[i-1].At {
 			return s.errAt(p, "event: at %d comes before the previous event's %d (list events in packet order)", e.At, s.Events[i-1].At)

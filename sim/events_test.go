@@ -2,7 +2,12 @@ package sim
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -75,7 +80,7 @@ func TestParseEvents(t *testing.T) {
 	c.Events[0].At = 7
 	assert.EqualValues(t, 5, s.Events[0].At, "Copy copies the events")
 	for _, tc := range []struct{ name, rest, want string }{
-		{"unknown key", "  - {at: 5, dev: v0, link: down, when: now}\n", `t.yaml:7:34: event: unknown key "when" (known: at, netns, dev, link)`},
+		{"unknown key", "  - {at: 5, dev: v0, link: down, when: now}\n", `t.yaml:7:34: event: unknown key "when" (known: at, netns, dev, link, addr_add, addr_del, route_add, route_del)`},
 		{"missing at", "  - {dev: v0, link: down}\n", `t.yaml:7:5: event: missing "at"`},
 		{"bad link", "  - {at: 1, dev: v0, link: sideways}\n", `t.yaml:7:28: event.link: unknown value "sideways" (known: up, down, carrier_on, carrier_off)`},
 		{"negative at", "  - {at: -1, dev: v0, link: up}\n", `t.yaml:7:10: event.at: want an unsigned integer, got "-1"`},
@@ -83,12 +88,68 @@ func TestParseEvents(t *testing.T) {
 		{"carrier of a veth", "  - {at: 1, dev: v0, link: carrier_off}\n", "t.yaml:7:5: event: carrier on or off on a veth device (a dummy's or a NIC's; the other kinds' carrier follows their state: EOPNOTSUPP)"},
 		{"a tunnel", "  - {at: 1, dev: vx, link: down}\n", "t.yaml:7:5: event: link changes of vxlan devices are not modelled (a tunnel's socket opens and closes with the device)"},
 		{"lo", "  - {at: 1, dev: lo, link: down}\n", "t.yaml:7:5: event: link changes of lo are not modelled"},
+		{"two ops", "  - {at: 1, dev: v0, link: down, addr_add: 10.0.0.1/24}\n", "t.yaml:7:5: event: want one of link, addr_add, addr_del, route_add or route_del"},
+		{"no op", "  - {at: 1, dev: v0}\n", "t.yaml:7:5: event: want one of link, addr_add, addr_del, route_add or route_del"},
+		{"an address without dev", "  - {at: 1, addr_add: 10.0.0.1/24}\n", `t.yaml:7:5: event: missing "dev"`},
+		{"a default address", "  - {at: 1, dev: v0, addr_add: default}\n", "t.yaml:7:32: event.addr_add: want an address"},
+		{"a route event with dev", "  - {at: 1, dev: v0, route_del: {dst: 10.0.0.0/8}}\n", "t.yaml:7:18: event: a route event's netns and dev are the route's"},
+		{"a route through an unknown device", "  - {at: 1, route_add: {dst: 10.0.0.0/8, dev: v9}}\n", `t.yaml:7:5: event: route: no device "v9" in namespace host`},
+		{"a route in an unknown namespace", "  - {at: 1, route_add: {netns: x, dst: 10.0.0.0/8, dev: v0}}\n", `t.yaml:7:5: event: unknown namespace "x"`},
+		{"an address of an unknown device", "  - {at: 1, dev: v9, addr_del: 10.0.0.1/24}\n", `t.yaml:7:5: event: no device "v9" in namespace host`},
 		{"out of order", "  - {at: 9, dev: v0, link: down}\n  - {at: 5, dev: v0, link: up}\n", "t.yaml:8:5: event: at 5 comes before the previous event's 9 (list events in packet order)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("t.yaml", []byte(devs+"events:\n"+tc.rest+"entry: {dev: eth0}\n"))
 			require.ErrorIs(t, err, ErrScenario)
 			require.EqualError(t, err, tc.want)
+		})
+	}
+}
+
+// TestAddrRouteEventsReplay: address and route events during the
+// built-in scenario's replay. Deleting the host's default route at
+// packet 1000 sends what it forwarded from then on to IP_INNOROUTES;
+// adding it back at 2000 restores the rest. The events the stack refuses
+// are errors at their line before the replay.
+func TestAddrRouteEventsReplay(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "mixed", Seed: testutil.Seed(t), Packets: 3000})
+	base := mustReplay(t, mustBuiltin(t), []string{pcap}, Options{})
+	s := mustBuiltin(t)
+	def := netstack.RouteConfig{Netns: "host", Dev: "veth0", Via: netip.MustParseAddr("10.200.0.2")}
+	s.Events = []netstack.Event{{At: 1000, Op: netstack.RouteDel, Route: def}, {At: 2000, Op: netstack.RouteAdd, Route: def},
+		{At: 2500, Netns: "container", Dev: "up0", Op: netstack.AddrAdd, Addr: netip.MustParsePrefix("198.51.100.2/24")}}
+	var want []byte
+	for _, j := range []int{1, 2} {
+		rep := mustReplay(t, s, []string{pcap}, Options{Workers: j})
+		require.Empty(t, rep.Leaks)
+		var buf bytes.Buffer
+		require.NoError(t, rep.WriteJSON(&buf))
+		if want == nil {
+			want = buf.Bytes()
+			assert.Greater(t, Count(rep.Drops, "IP_INNOROUTES"), Count(base.Drops, "IP_INNOROUTES")+300)
+			continue
+		}
+		assert.Equal(t, string(want), buf.String(), "-j %d", j)
+	}
+
+	src, err := os.ReadFile(filepath.Join("scenarios", "default.yaml"))
+	require.NoError(t, err)
+	for _, tc := range []struct{ name, events, want string }{
+		{"a route there", "events:\n  - {at: 5, route_add: {dst: default, dev: veth0, via: 10.200.0.2}}\n",
+			"f.yaml:%d:5: event (ip -n host route add default via 10.200.0.2 dev veth0): netstack: route default via 10.200.0.2 dev veth0 in host: netstack: already there (EEXIST)"},
+		{"a route not there", "events:\n  - {at: 5, route_del: {dst: 10.9.0.0/16}}\n",
+			"f.yaml:%d:5: event (ip -n host route del 10.9.0.0/16): netstack: route 10.9.0.0/16 in host: netstack: no such route (ESRCH)"},
+		{"deleted twice", "events:\n  - {at: 5, route_del: {dst: default}}\n  - {at: 6, route_del: {dst: default}}\n",
+			"f.yaml:%d:5: event (ip -n host route del default): netstack: route default in host: netstack: no such route (ESRCH)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := string(src) + tc.events
+			sc, err := Parse("f.yaml", []byte(text))
+			require.NoError(t, err)
+			_, err = Replay(sc, []string{pcap}, Options{})
+			require.ErrorIs(t, err, ErrScenario)
+			last := strings.Count(text, "\n") // the last event's line
+			require.EqualError(t, err, fmt.Sprintf(tc.want, last))
 		})
 	}
 }

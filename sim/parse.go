@@ -764,6 +764,12 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 }
 
 func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
+	return d.routeOf(n, false)
+}
+
+// routeOf reads a route; one to delete (sel) selects by the fields it
+// gives and needs no dev.
+func (d *dec) routeOf(n *yaml.Node, sel bool) (r netstack.RouteConfig, err error) {
 	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "type", "mtu", "mtu_lock", "table", "nexthops", "nhid")
 	if err != nil {
 		return r, err
@@ -816,7 +822,7 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 		if r.Dev != "" || r.Via.IsValid() {
 			err = d.errf(n, "route: a %s route has no dev or via", r.Type)
 		}
-	case r.Dev == "" && r.Nexthops == nil && r.NHID == 0:
+	case r.Dev == "" && r.Nexthops == nil && r.NHID == 0 && !sel:
 		_, err = d.need(m, n, "route", "dev")
 	}
 	return r, err
@@ -1244,13 +1250,31 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 }
 
 func (d *dec) event(n *yaml.Node) (e netstack.Event, err error) {
-	m, err := d.fields(n, "event", "at", "netns", "dev", "link")
+	m, err := d.fields(n, "event", "at", "netns", "dev", "link", "addr_add", "addr_del", "route_add", "route_del")
 	if err != nil {
 		return e, err
 	}
 	e.Netns = netstack.HostNetns
-	for _, k := range []string{"at", "dev", "link"} {
-		if _, err := d.need(m, n, "event", k); err != nil {
+	if _, err := d.need(m, n, "event", "at"); err != nil {
+		return e, err
+	}
+	var ops []string
+	for _, k := range []string{"link", "addr_add", "addr_del", "route_add", "route_del"} {
+		if _, ok := m[k]; ok {
+			ops = append(ops, k)
+		}
+	}
+	switch {
+	case len(ops) != 1:
+		return e, d.errf(n, "event: want one of link, addr_add, addr_del, route_add or route_del")
+	case ops[0] == "route_add" || ops[0] == "route_del":
+		for _, k := range []string{"netns", "dev"} {
+			if v, ok := m[k]; ok {
+				return e, d.errf(v, "event: a route event's netns and dev are the route's")
+			}
+		}
+	default:
+		if _, err := d.need(m, n, "event", "dev"); err != nil {
 			return e, err
 		}
 	}
@@ -1266,6 +1290,14 @@ func (d *dec) event(n *yaml.Node) (e netstack.Event, err error) {
 			var op string
 			op, err = d.enum(v, "event.link", string(netstack.LinkUp), string(netstack.LinkDown), string(netstack.CarrierOn), string(netstack.CarrierOff))
 			e.Op = netstack.EventOp(op)
+		case "addr_add", "addr_del":
+			e.Op = netstack.EventOp(k)
+			if e.Addr, err = d.prefix(v, "event."+k); err == nil && !e.Addr.IsValid() {
+				err = d.errf(v, "event.%s: want an address", k)
+			}
+		case "route_add", "route_del":
+			e.Op = netstack.EventOp(k)
+			e.Route, err = d.routeOf(v, k == "route_del")
 		}
 		return err
 	})

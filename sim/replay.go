@@ -301,6 +301,9 @@ func newMachine(s *Scenario, opts Options) (*machine, error) {
 		n = DefaultShards
 	}
 	m := &machine{shards: make([]*shard, n), lay: layoutOf(s)}
+	if err := checkEvents(s, m.lay, opts); err != nil {
+		return nil, err
+	}
 	for i := range m.shards {
 		sh, err := newShard(s, i, m.lay, opts)
 		if err != nil {
@@ -312,6 +315,30 @@ func newMachine(s *Scenario, opts Options) (*machine, error) {
 		m.shards[i] = sh
 	}
 	return m, nil
+}
+
+// checkEvents applies the scenario's events, in order, to a stack of its
+// own, so that an event the stack refuses (an address or route that is
+// there already, or not there, a route through a device that is down) is
+// an error at its line before the replay starts. What an event does does
+// not depend on the packets before it, so each shard will apply them
+// alike.
+func checkEvents(s *Scenario, lay *layout, opts Options) error {
+	if len(s.Events) == 0 {
+		return nil
+	}
+	opts.Trace = nil
+	sh, err := newShard(s, 0, lay, opts)
+	if err != nil {
+		return err
+	}
+	defer sh.abort()
+	for i, e := range s.Events {
+		if err := sh.stack.Apply(e); err != nil {
+			return s.errAt(at(s.Src.Events, i), "event (%s): %v", e, err)
+		}
+	}
+	return nil
 }
 
 func (m *machine) shardOf(hash uint64) *shard { return m.shards[hash%uint64(len(m.shards))] }

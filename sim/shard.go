@@ -327,10 +327,10 @@ func (sh *shard) replay(w *wire, p *Packet) {
 }
 
 // linkEvents applies the events due before packet id: after the end of
-// the poll under way (a device changes state between NAPI polls), each in
-// turn (netstack.Stack.SetLink). The scenario's check has refused the
-// changes SetLink refuses, so an error here is the model's own fault,
-// which the report lists with the leaks.
+// the poll under way (the configuration changes between NAPI polls), each
+// in turn (netstack.Stack.Apply). checkEvents has applied them all to a
+// stack of the scenario already, so an error here is the model's own
+// fault, which the report lists with the leaks.
 func (sh *shard) linkEvents(id uint64) {
 	sh.endPoll()
 	for ; sh.next < len(sh.events) && id >= sh.events[sh.next].At; sh.next++ {
@@ -338,7 +338,7 @@ func (sh *shard) linkEvents(id uint64) {
 		if sh.tr != nil {
 			sh.tr.linkEvent(int64(id), e)
 		}
-		if err := sh.stack.SetLink(e.Netns, e.Dev, e.Op); err != nil {
+		if err := sh.stack.Apply(e); err != nil {
 			sh.leaks = append(sh.leaks, fmt.Sprintf("shard %d: event at %d (%s): %s", sh.idx, e.At, e, oneLine(err.Error())))
 		}
 	}
