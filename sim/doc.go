@@ -358,18 +358,18 @@
 //	                                   # before the first packet (capture index) at or past at, in every shard,
 //	                                   # between NAPI polls (netstack.Stack.Apply); one the stack refuses is an
 //	                                   # error at its line before the replay (EEXIST, ESRCH, ENETDOWN, ...)
-//	  - {at: 5000, netns: host, dev: veth0, link: down}   # up, down (ip link set; nic dummy veth netkit bridge
+//	  - {at: 5000, dev: veth0, addr_add: 10.9.0.1/24}   # ip addr add; addr_del: ip addr del (a primary takes its
+//	                                   # secondaries, the last IPv4 address the device's IPv4 routes and ARP entries)
+//	  - {at: 6000, route_add: {dst: 10.77.0.0/16, dev: eth0, via: 192.0.2.254}}   # a route as in routes (its netns)
+//	  - {at: 7000, route_del: {dst: default, table: 100}}   # the first route of the table with dst whose type, dev,
+//	                                   # via and nhid match those given
+//	  - {at: 8000, netns: host, dev: veth0, link: down}   # up, down (ip link set; nic dummy veth netkit bridge
 //	                                   # macvlan), carrier_on, carrier_off (nic, dummy). Down: its routes, nexthop
 //	                                   # objects, multipath paths, IPv6 addresses (keep_addr_on_down) and neighbour
 //	                                   # entries go, a veth's peer loses carrier, a bridge port forgets what it learnt;
 //	                                   # up brings back the addresses' routes only. Carrier loss: linkdown routes,
 //	                                   # nexthop objects and non-permanent neighbours go. Frames arriving on an entry
 //	                                   # device that is down or without carrier are counted as not received
-//	  - {at: 6000, dev: veth0, addr_add: 10.9.0.1/24}   # ip addr add; addr_del: ip addr del (a primary takes its
-//	                                   # secondaries, the last IPv4 address the device's IPv4 routes and ARP entries)
-//	  - {at: 7000, route_add: {dst: 10.8.0.0/16, dev: veth0, via: 10.0.0.2}}   # a route as in routes (its netns)
-//	  - {at: 8000, route_del: {dst: default, table: 100}}   # the first route of the table with dst whose type, dev,
-//	                                   # via and nhid match those given
 //
 // The examples/ directory holds complete scenarios with tests.
 package sim
