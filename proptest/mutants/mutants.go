@@ -3560,7 +3560,7 @@ var List = []Mutant{
 		Name: "event-addr-del-secondaries",
 		File: "netstack/addrevent.go",
 		Old:  `		if j == i || primary && q.Addr().Is4() && q.Bits() == p.Bits() && q.Masked() == p.Masked() {`,
-		New:  `		if j == i {`,
+		New:  `		if j == i || primary && q.Addr().Is4() && q.Bits() == p.Bits() && q.Masked() == p.Masked() && false {`,
 		Desc: "__inet_del_ifa deletes a primary's secondaries without promote_secondaries",
 		Pkgs: []string{"./netstack"},
 	},
