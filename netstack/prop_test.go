@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"encoding/binary"
+	"errors"
 	"flag"
 	"net/netip"
 	"slices"
@@ -645,6 +646,32 @@ func TestPropertyNoPanicNoLeak(t *testing.T) {
 			}
 			if rapid.IntRange(0, 4).Draw(rt, "truncate") == 0 {
 				f = f[:rapid.IntRange(0, len(f)).Draw(rt, "len")]
+			}
+			if rapid.IntRange(0, 5).Draw(rt, "addrRouteEvent") == 0 {
+				// An address or route comes or goes (addrevent.go): the
+				// kernel's refusals are the only errors.
+				d := rapid.SampledFrom(s.devs).Draw(rt, "eventDev")
+				p := pfx(rapid.SampledFrom([]string{"192.0.2.1/24", "10.0.0.1/24", "198.51.100.1/24", "2001:db8::1/64", "fd00::7/64", "10.0.0.9/24"}).Draw(rt, "eventAddr"))
+				r := RouteConfig{Netns: d.ns.name, Dst: pfx(rapid.SampledFrom([]string{"203.0.113.0/24", "10.9.0.0/16", "2001:db8:5::/48", "0.0.0.0/0"}).Draw(rt, "eventDst")),
+					Dev: d.name, Type: rapid.SampledFrom([]string{"", "", RouteBlackhole, RouteLocal}).Draw(rt, "eventType")}
+				if RejectRoute(r.Type) {
+					r.Dev = ""
+				}
+				var err error
+				switch rapid.IntRange(0, 3).Draw(rt, "eventOp") {
+				case 0:
+					err = s.AddAddr(d.ns.name, d.name, p)
+				case 1:
+					err = s.DelAddr(d.ns.name, d.name, p)
+				case 2:
+					err = s.AddRoute(r)
+				default:
+					err = s.DelRoute(r)
+				}
+				if err != nil && !errors.Is(err, ErrExists) && !errors.Is(err, ErrNoAddr) && !errors.Is(err, ErrNoRoute) && !errors.Is(err, ErrNoLink) &&
+					!errors.Is(err, ErrLink) {
+					rt.Fatalf("event: %v", err)
+				}
 			}
 			if rapid.IntRange(0, 5).Draw(rt, "linkEvent") == 0 {
 				// A device changes state between packets (linkevent.go).
