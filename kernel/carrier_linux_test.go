@@ -274,17 +274,34 @@ func TestKernelCarrier(t *testing.T) {
 // skb freed on each one that freed any.
 func watchDrops(t *testing.T, probe *MetaProbe, devs []string, send func()) map[string]string {
 	t.Helper()
-	return watchDropsFor(t, probe, devs, 30*time.Millisecond, send)
+	return watchDropsFor(t, probe, devs, 30*time.Millisecond, 0, send)
 }
 
-// watchDropsFor is watchDrops waiting wait after send.
-func watchDropsFor(t *testing.T, probe *MetaProbe, devs []string, wait time.Duration, send func()) map[string]string {
+// watchDropsFor is watchDrops waiting wait after send, or, with
+// settle, until a drop is seen and settle has passed after it (for a
+// packet that ends in one drop, where a neighbour resolution may delay
+// it).
+func watchDropsFor(t *testing.T, probe *MetaProbe, devs []string, wait, settle time.Duration, send func()) map[string]string {
 	t.Helper()
 	for _, d := range devs {
 		require.NoError(t, probe.Watch(d))
 	}
 	send()
-	time.Sleep(wait)
+	if settle == 0 {
+		time.Sleep(wait)
+	} else {
+		for end := time.Now().Add(wait); time.Now().Before(end); {
+			time.Sleep(5 * time.Millisecond)
+			if slices.ContainsFunc(devs, func(d string) bool {
+				seen, err := probe.Seen(d)
+				require.NoError(t, err)
+				return seen.Count != 0
+			}) {
+				time.Sleep(settle)
+				break
+			}
+		}
+	}
 	got := map[string]string{}
 	for _, d := range devs {
 		seen, err := probe.Seen(d)

@@ -225,7 +225,7 @@ func TestKernelLinkEvents(t *testing.T) {
 				} else {
 					frame = tp.rtFrame(icmpAddrA, dst, 64)
 				}
-				kern := watchDropsFor(t, probe, []string{tp.hA, "vB", "d0", "d1"}, 200*time.Millisecond,
+				kern := watchDropsFor(t, probe, []string{tp.hA, "vB", "d0", "d1"}, 200*time.Millisecond, 20*time.Millisecond,
 					func() { sendFrame(t, tp.a, vA, net.HardwareAddr(frame[0:6]), frame) })
 				devs := map[string][2]string{tp.hA: {"H", "hA"}, "vB": {"B", "vB"}, "d0": {"H", "d0"}, "d1": {"D", "d1"}}
 				obs := &devDrops{}
