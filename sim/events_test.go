@@ -48,6 +48,8 @@ func TestLinkEvents(t *testing.T) {
 		require.NoError(t, rep.WriteJSON(&buf))
 		if want == nil {
 			want = buf.Bytes()
+			require.Len(t, rep.Events, 4)
+			assert.Equal(t, EventRow{At: 3000, Command: "ip -n host link set eth0 carrier off", Applied: true}, rep.Events[2])
 			assert.EqualValues(t, 500, Count(rep.Outcomes, outcomeNames[outNoLink]), "packets 3000 to 3499")
 			assert.Greater(t, Count(rep.Drops, "IP_INNOROUTES"), Count(base.Drops, "IP_INNOROUTES")+1000, "from packet 1000 on, less those to the host and the container")
 			continue
@@ -152,4 +154,27 @@ func TestAddrRouteEventsReplay(t *testing.T) {
 			require.EqualError(t, err, fmt.Sprintf(tc.want, last))
 		})
 	}
+}
+
+// TestEventsInReport: the report lists the events, in its three forms,
+// and says which came after the last packet.
+func TestEventsInReport(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "mixed", Seed: testutil.Seed(t), Packets: 100})
+	s := mustBuiltin(t)
+	s.Events = []netstack.Event{{At: 10, Netns: "host", Dev: "veth0", Op: netstack.LinkDown},
+		{At: 100, Netns: "host", Dev: "veth0", Op: netstack.LinkUp}}
+	rep := mustReplay(t, s, []string{pcap}, Options{})
+	assert.Equal(t, []EventRow{{At: 10, Command: "ip -n host link set veth0 down", Applied: true},
+		{At: 100, Command: "ip -n host link set veth0 up"}}, rep.Events)
+	var text, csv, js bytes.Buffer
+	require.NoError(t, rep.WriteText(&text))
+	require.NoError(t, rep.WriteCSV(&csv))
+	require.NoError(t, rep.WriteJSON(&js))
+	assert.Contains(t, text.String(), "events\n  before packet 10: ip -n host link set veth0 down\n  before packet 100: ip -n host link set veth0 up (not applied: no packet that late)\n")
+	assert.Contains(t, csv.String(), "event,ip -n host link set veth0 down,at,10\nevent,ip -n host link set veth0 down,applied,true\n")
+	assert.Contains(t, js.String(), `"events": [`)
+	base := mustReplay(t, mustBuiltin(t), []string{pcap}, Options{})
+	js.Reset()
+	require.NoError(t, base.WriteJSON(&js))
+	assert.NotContains(t, js.String(), `"events"`, "left out without events")
 }

@@ -52,6 +52,10 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		row("run", "", "error", r.Error)
 	}
 	row("run", "", "live_objects_at_end", r.LiveObjectsAtEnd)
+	for _, e := range r.Events {
+		row("event", e.Command, "at", e.At)
+		row("event", e.Command, "applied", e.Applied)
+	}
 	for _, f := range r.Files {
 		row("file", f.Name, "packets", f.Packets)
 		if f.Padded != 0 {
@@ -149,6 +153,16 @@ func (r *Report) WriteText(w io.Writer) error {
 		status = "INCOMPLETE: " + r.Error
 	}
 	p("packets read: %d (%s)\n", r.PacketsRead, status)
+	if len(r.Events) != 0 {
+		p("\nevents\n")
+		for _, e := range r.Events {
+			p("  before packet %d: %s", e.At, e.Command)
+			if !e.Applied {
+				p(" (not applied: no packet that late)")
+			}
+			p("\n")
+		}
+	}
 
 	p("\noutcomes\n")
 	tw := tabwriter.NewWriter(ew, 2, 8, 2, ' ', tabwriter.AlignRight)

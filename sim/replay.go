@@ -348,6 +348,9 @@ func (m *machine) report(s *Scenario) *Report {
 	sh := m.shards[0]
 	rep := &Report{Scenario: s.Name, Design: sh.design, Kernel: sh.alloc.Profile().Name,
 		Shards: len(m.shards), Complete: true}
+	for _, e := range s.Events {
+		rep.Events = append(rep.Events, EventRow{At: e.At, Command: e.String()})
+	}
 	return rep
 }
 
@@ -368,6 +371,9 @@ func (m *machine) finish(rep *Report) {
 		t.merge(sh.tally)
 		rep.LiveObjectsAtEnd += sh.stats.LiveObjects
 		rep.Leaks = append(rep.Leaks, sh.leaks...)
+	}
+	for i := range rep.Events {
+		rep.Events[i].Applied = rep.Events[i].At < uint64(rep.PacketsRead)
 	}
 	rep.Allocations = allocations(&st, rep.PacketsRead)
 	rep.Ops = opRows(&st.Ops)

@@ -7,6 +7,15 @@ import (
 	"github.com/skbsim/skbsim/netstack"
 )
 
+// EventRow is an event of the scenario: before which packet index it
+// applies, and the command that makes it (ip-link(8), ip-address(8),
+// ip-route(8)).
+type EventRow struct {
+	At      uint64 `json:"at"`
+	Command string `json:"command"`
+	Applied bool   `json:"applied"`
+}
+
 // Report is the outcome of a replay. Its JSON form is a contract other
 // tools rely on: the top-level keys packets_read, complete,
 // live_objects_at_end, allocations and (when incomplete) error keep their
@@ -24,6 +33,10 @@ type Report struct {
 	Complete bool `json:"complete"`
 	// Error is the first capture error (one line), set when !Complete.
 	Error string `json:"error,omitempty"`
+	// Events are the scenario's events as the commands that make them;
+	// one at or past the last packet read changed nothing (Applied
+	// false). Left out when the scenario has none.
+	Events []EventRow `json:"events,omitempty"`
 
 	// Outcomes counts how each packet's path ended (delivered to a socket,
 	// forwarded out of a device, dropped, consumed by XDP...).
