@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -269,5 +270,93 @@ func waitCarrier(t *testing.T, n *Netns, dev string) {
 		}
 		require.True(t, time.Now().Before(deadline), "%s has no carrier", dev)
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestKernelMTUEvents: ip link set d0 mtu N while datagrams from A cross
+// H to D (linkTopo): IPv4 answers a DF datagram above the new MTU with
+// fragmentation needed (PKT_TOO_BIG) and fragments one without DF; IPv6
+// forwards up to the new MTU, and below 1280 the device loses its IPv6
+// (addresses, routes), which a larger MTU does not bring back.
+func TestKernelMTUEvents(t *testing.T) {
+	testutil.KernelTests(t)
+	probe, err := NewMetaProbe(false)
+	testutil.SkipIfNotSupported(t, err)
+	t.Cleanup(func() { require.NoError(t, probe.Close()) })
+	type send struct {
+		dst  string
+		size int // UDP payload
+		df   bool
+	}
+	for _, tc := range []struct {
+		name  string
+		v6    bool
+		mtus  []int
+		sends []send
+	}{
+		{"1280", false, []int{1280}, []send{{"198.18.5.2", 1400, true}, {"198.18.5.2", 1400, false}, {"198.18.5.2", 1200, true}}},
+		{"1280 and 1500", false, []int{1280, 1500}, []send{{"198.18.5.2", 1400, true}}},
+		{"IPv6, 1300", true, []int{1300}, []send{{"fd00:6::9", 1300, false}, {"fd00:6::9", 1200, false}, {"fd00:5::1", 16, false}}},
+		{"IPv6, 1200: no IPv6 on d0", true, []int{1200}, []send{{"fd00:6::9", 16, false}, {"fd00:5::1", 16, false}}},
+		{"IPv6, 1200 and 1500", true, []int{1200, 1500}, []send{{"fd00:6::9", 16, false}, {"fd00:5::1", 16, false}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var tp *icmpTopo
+			var cfg *netstack.Config
+			if tc.v6 {
+				tp = newICMP6Topo(t)
+				cfg = tp.model6(netstack.NamespaceConfig{}, true)
+			} else {
+				tp = newICMPTopo(t)
+				cfg = tp.model(netstack.NamespaceConfig{})
+				tp.rxAtH(cfg)
+			}
+			_, extra := linkTopo(t, tp, tc.v6, 0)
+			cfg.Namespaces = append(cfg.Namespaces, extra.Namespaces...)
+			cfg.Devices = append(cfg.Devices, extra.Devices...)
+			cfg.Routes = append(cfg.Routes, extra.Routes...)
+			cfg.Neighbours = append(cfg.Neighbours, extra.Neighbours...)
+			cfg.NexthopObjects = extra.NexthopObjects
+			for _, m := range tc.mtus {
+				require.NoError(t, tp.h.IP("link", "set", "d0", "mtu", fmt.Sprint(m)))
+			}
+			vA, err := tp.a.Ifindex("vA")
+			require.NoError(t, err)
+			if tc.v6 {
+				require.NoError(t, probe.FilterTclass(testTclass))
+				t.Cleanup(func() { require.NoError(t, probe.FilterTclass(0)) })
+			}
+			for _, sd := range tc.sends {
+				var frame []byte
+				if tc.v6 {
+					frame = tp.udp6FrameN(netip.MustParseAddr(icmp6AddrA), netip.MustParseAddr(sd.dst), sd.size)
+				} else {
+					pkt := udp4Packet(netip.MustParseAddr(icmpAddrA).As4(), netip.MustParseAddr(sd.dst).As4(), 40000, 9999, sd.size)
+					if sd.df {
+						pkt[6] = 0x40
+					}
+					binary.BigEndian.PutUint16(pkt[10:], inetCsum(pkt[:20]))
+					frame = ethIPv4(pkt)
+					copy(frame[0:6], tp.macH[:])
+					copy(frame[6:12], tp.macA[:])
+				}
+				kern := watchDropsFor(t, probe, []string{tp.hA, "vB", "d0", "d1"}, 200*time.Millisecond, 20*time.Millisecond,
+					func() { sendFrame(t, tp.a, vA, net.HardwareAddr(frame[0:6]), frame) })
+				obs := &devDrops{}
+				a := skb.NewAllocator(kmem.New(), machineProfile())
+				s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: obs})
+				require.NoError(t, err)
+				for _, m := range tc.mtus {
+					require.NoError(t, s.SetMTU("H", "d0", m))
+				}
+				require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: frame}))
+				s.Flush()
+				model := obs.firsts(s, map[string][2]string{tp.hA: {"H", "hA"}, "vB": {"B", "vB"}, "d0": {"H", "d0"}, "d1": {"D", "d1"}})
+				require.NoError(t, s.Close())
+				require.NoError(t, a.CheckLeaks())
+				t.Logf("%v: kernel %v", sd, kern)
+				require.Equal(t, kern, model, "%v: model", sd)
+			}
+		})
 	}
 }

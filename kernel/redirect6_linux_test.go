@@ -51,7 +51,12 @@ func setLinkLocal(t *testing.T, n *Netns, dev string, ll netip.Addr) {
 // payload (checksum computed), hop limit 64 and traffic class testTclass,
 // in an Ethernet frame from vA to H.
 func (tp *icmpTopo) udp6Frame(src, dst netip.Addr) []byte {
-	udp := make([]byte, 8+16)
+	return tp.udp6FrameN(src, dst, 16)
+}
+
+// udp6FrameN is udp6Frame with n bytes of payload.
+func (tp *icmpTopo) udp6FrameN(src, dst netip.Addr, n int) []byte {
+	udp := make([]byte, 8+n)
 	binary.BigEndian.PutUint16(udp[0:], 40000)
 	binary.BigEndian.PutUint16(udp[2:], 9999)
 	binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))

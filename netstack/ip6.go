@@ -64,6 +64,10 @@ func (s *Stack) ip6Rcv(b *skb.Buff) {
 		s.drop(b, skb.DropIPv6Disabled, OpIP6Rcv)
 		return
 	}
+	if d.noIdev6 {
+		s.drop(b, skb.DropNotSpecified, OpIP6Rcv) // ip6_rcv_core: !idev
+		return
+	}
 	clear(h.CB[:sizeofIP6CB]) // memset(IP6CB(skb), 0, sizeof(struct inet6_skb_parm))
 	binary.LittleEndian.PutUint32(h.CB[0:4], uint32(d.ifindex))
 	if !b.MayPull(ip6Hlen) {
@@ -341,6 +345,7 @@ func (s *Stack) ip6Forward(b *skb.Buff, ns *Netns, ip ipv6, tunID uint64) {
 	mtu = max(mtu, ipv6MinMTU)
 	if b.Len() > mtu && b.Shinfo().GSOSize == 0 {
 		s.icmp6Send(b, ns, in, icmp6PktTooBig, 0, uint32(mtu))
+		setDev(b, out) // "force OUTPUT device used as source address"
 		s.drop(b, skb.DropPktTooBig, OpIP6Forward)
 		return
 	}

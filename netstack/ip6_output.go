@@ -273,8 +273,8 @@ func (s *Stack) ip6Output(b *skb.Buff, ns *Netns, out *Device, nh netip.Addr, sk
 	setDev(b, out)
 	b.H().Protocol = ethPIPv6
 	s.traceOp(LayerIP, OpIP6Output, b)
-	if ns.noIPv6 {
-		s.drop(b, skb.DropIPv6Disabled, OpIP6Output)
+	if ns.noIPv6 || out.noIdev6 {
+		s.drop(b, skb.DropIPv6Disabled, OpIP6Output) // ip6_output: !idev or disable_ipv6
 		return
 	}
 	if !s.cgroupEgress(b, sk) {

@@ -88,6 +88,7 @@ const (
 	AddrDel    EventOp = "addr_del"    // `ip addr del ADDR dev DEV`
 	RouteAdd   EventOp = "route_add"   // `ip route add ROUTE`
 	RouteDel   EventOp = "route_del"   // `ip route del ROUTE`
+	MTU        EventOp = "mtu"         // `ip link set DEV mtu N` (mtuevent.go)
 )
 
 // Event is a change of the stack's configuration while it runs: a
@@ -104,6 +105,8 @@ type Event struct {
 	// Addr is the address of AddrAdd and AddrDel, with its prefix
 	// length.
 	Addr netip.Prefix
+	// MTU is the MTU of an MTU event.
+	MTU int
 	// Route is the route of RouteAdd and RouteDel, in its own
 	// namespace. RouteDel deletes the first route of the table with
 	// Route's destination whose type, device, gateway and nexthop object
@@ -118,6 +121,8 @@ func (e Event) String() string {
 		return fmt.Sprintf("ip -n %s addr %s %s dev %s", nsName(e.Netns), map[EventOp]string{AddrAdd: "add", AddrDel: "del"}[e.Op], e.Addr, e.Dev)
 	case RouteAdd, RouteDel:
 		return fmt.Sprintf("ip -n %s route %s %s", nsName(e.Route.Netns), map[EventOp]string{RouteAdd: "add", RouteDel: "del"}[e.Op], routeString(&e.Route))
+	case MTU:
+		return fmt.Sprintf("ip -n %s link set %s mtu %d", nsName(e.Netns), e.Dev, e.MTU)
 	}
 	op := string(e.Op)
 	switch e.Op {
@@ -141,6 +146,8 @@ func (s *Stack) Apply(e Event) error {
 		return s.AddRoute(e.Route)
 	case RouteDel:
 		return s.DelRoute(e.Route)
+	case MTU:
+		return s.SetMTU(e.Netns, e.Dev, e.MTU)
 	}
 	return s.SetLink(e.Netns, e.Dev, e.Op)
 }

@@ -392,3 +392,113 @@ func TestEventString(t *testing.T) {
 		require.Equal(t, tc.want, tc.e.String())
 	}
 }
+
+// TestSetMTU: ip link set DEV mtu N while the stack runs (mtuevent.go;
+// TestKernelMTUEvents measures the packets' side on 6.18).
+func TestSetMTU(t *testing.T) {
+	mtu := func(dev string, n int) Event { return Event{Dev: dev, Op: MTU, MTU: n} }
+	for _, tc := range []struct {
+		name   string
+		events []Event
+		dst    string
+		want   string
+	}{
+		{"no events", nil, "fd00:2::2", "c6"},
+		{"below 1280: no IPv6 on veth1", []Event{mtu("veth1", 1200)}, "fd00:2::2", "IP_INADDRERRORS@B"},
+		{"its address goes", []Event{mtu("veth1", 1200)}, "fd00:2::1", "IP_INADDRERRORS@B"},
+		{"and does not come back", []Event{mtu("veth1", 1200), mtu("veth1", 1500)}, "fd00:2::1", "IP_INADDRERRORS@B"},
+		{"IPv4 stays", []Event{mtu("veth1", 1200)}, "10.2.0.2", "c"},
+		{"no IPv6 on eth0: what arrives is dropped", []Event{mtu("eth0", 1200)}, "fd00:2::2", "NOT_SPECIFIED"},
+		{"1280 keeps it", []Event{mtu("veth1", 1280)}, "fd00:2::2", "c6"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mark uint32
+			cfg := rulesTopology(&mark)
+			cfg.Programs = nil
+			cfg.Routes = append(cfg.Routes, RouteConfig{Netns: "B", Dst: pfx("::/0"), Dev: "vB", Via: addr("fd00:1::1")})
+			src := "192.0.2.9"
+			if addr(tc.dst).Is6() {
+				src = "2001:db8:1::9"
+			}
+			require.Equal(t, tc.want, eventOutcome(t, cfg, tc.events, src, tc.dst))
+		})
+	}
+}
+
+// TestSetMTURoutes: rt6_mtu_change_route on the mtu metrics of IPv6
+// routes through the device, IPv4's left alone; the refusals.
+func TestSetMTURoutes(t *testing.T) {
+	var mark uint32
+	cfg := rulesTopology(&mark)
+	cfg.Programs = nil
+	cfg.Routes = append(cfg.Routes,
+		RouteConfig{Dst: pfx("2001:db8:a::/48"), Dev: "veth1", Via: addr("fd00:2::2"), MTU: 1450},
+		RouteConfig{Dst: pfx("2001:db8:b::/48"), Dev: "veth1", Via: addr("fd00:2::2"), MTU: 1300},
+		RouteConfig{Dst: pfx("2001:db8:c::/48"), Dev: "veth1", Via: addr("fd00:2::2"), MTU: 1450, MTULock: true},
+		RouteConfig{Dst: pfx("2001:db8:d::/48"), Dev: "veth0", Via: addr("fd00:1::2"), MTU: 1450},
+		RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth1", Via: addr("10.2.0.2"), MTU: 1450})
+	s, _ := newStack(t, cfg, "", nil, nil)
+	metrics := func() []int {
+		var out []int
+		for _, rc := range s.cfg.Routes[len(s.cfg.Routes)-5:] {
+			out = append(out, rc.MTU)
+		}
+		return out
+	}
+	require.NoError(t, s.SetMTU("", "veth1", 1400))
+	require.Equal(t, []int{1400, 1300, 1450, 1450, 1450}, metrics(), "down to 1400: a metric above it follows, a locked one does not")
+	require.NoError(t, s.SetMTU("", "veth1", 1600))
+	require.Equal(t, []int{1600, 1300, 1450, 1450, 1450}, metrics(), "up: a metric that was the old MTU follows")
+	require.Equal(t, 1600, s.Device("", "veth1").mtu)
+	for _, n := range []int{67, 65536} {
+		err := s.SetMTU("", "veth1", n)
+		require.ErrorIs(t, err, ErrConfig)
+		require.ErrorIs(t, err, errno.EINVAL)
+	}
+	require.ErrorIs(t, s.SetMTU("", "nope", 1500), ErrNoDevice)
+	require.NoError(t, s.Apply(Event{Dev: "veth1", Op: MTU, MTU: 1600}), "the same MTU does nothing")
+	require.Equal(t, "ip -n host link set veth1 mtu 1500", Event{Dev: "veth1", Op: MTU, MTU: 1500}.String())
+}
+
+// TestSetMTUXDPPeer: a veth whose peer runs native XDP takes no MTU above
+// the one veth_xdp_set allows it.
+func TestSetMTUXDPPeer(t *testing.T) {
+	cfg := &Config{
+		Devices:  []DeviceConfig{{Name: "v0", Kind: KindVeth, Peer: "v1", PeerXDP: "native"}},
+		Programs: []ProgramConfig{{Name: "x", Hook: carrier.HookXDP, Dev: "v1", Prog: ProgramFunc(func(*Ctx) int { return XDPPass })}},
+		Entries:  []EntryConfig{{Dev: "v1"}},
+	}
+	s, _ := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.SetMTU("", "v0", 3000))
+	require.ErrorIs(t, s.SetMTU("", "v0", 4000), ErrConfig)
+	require.NoError(t, s.SetMTU("", "v1", 9000), "the end with the program has no limit")
+}
+
+// TestSetMTUTooBig: an IPv6 packet above veth1's new MTU is answered
+// with packet too big and dropped on the output device (ip6_forward sets
+// skb->dev to it first), IPv4 with DF on the input's side
+// (TestKernelMTUEvents measures both).
+func TestSetMTUTooBig(t *testing.T) {
+	var mark uint32
+	cfg := rulesTopology(&mark)
+	cfg.Programs = nil
+	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("2001:db8:99::/64"), Dev: "veth1", Via: addr("fd00:2::2")})
+	s, te := newStack(t, cfg, "", nil, nil)
+	require.NoError(t, s.SetMTU("", "veth1", 1300))
+	f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "2001:db8:99::5", dport: 2000, payload: 1300})
+	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+	s.Flush()
+	require.Equal(t, []string{"SKB_DROP_REASON_PKT_TOO_BIG@ip6_forward"}, te.obs.dropReasons())
+	require.Equal(t, s.Device("", "veth1").Ifindex(), te.obs.drops[0].Dev)
+}
+
+// TestSetMTURestoresIPv6: back at 1280 or more, a device has IPv6 again
+// (ipv6_add_dev), without its old addresses: one added anew works.
+func TestSetMTURestoresIPv6(t *testing.T) {
+	var mark uint32
+	cfg := rulesTopology(&mark)
+	cfg.Programs = nil
+	events := []Event{{Dev: "veth1", Op: MTU, MTU: 1200}, {Dev: "veth1", Op: MTU, MTU: 1500},
+		{Dev: "veth1", Op: AddrAdd, Addr: pfx("fd00:2::1/64")}}
+	require.Equal(t, "c6", eventOutcome(t, cfg, events, "2001:db8:1::9", "fd00:2::2"))
+}

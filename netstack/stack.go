@@ -245,7 +245,10 @@ type Device struct {
 	unrouted bool
 	// keepAddr is net.ipv6.conf.DEV.keep_addr_on_down.
 	keepAddr int
-	igmp     igmpState // the in_device's querier state (igmp.go)
+	// noIdev6: the device has no inet6_dev, its MTU having gone below
+	// 1280 (SetMTU).
+	noIdev6 bool
+	igmp    igmpState // the in_device's querier state (igmp.go)
 
 	peer   *Device
 	master *Device

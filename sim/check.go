@@ -181,7 +181,7 @@ func (s *Scenario) check() error {
 					return err
 				}
 			}
-		case netstack.AddrAdd, netstack.AddrDel:
+		case netstack.AddrAdd, netstack.AddrDel, netstack.MTU:
 			if err := hasDev(p, "event", e.Netns, e.Dev); err != nil {
 				return err
 			}

@@ -358,6 +358,7 @@
 //	                                   # before the first packet (capture index) at or past at, in every shard,
 //	                                   # between NAPI polls (netstack.Stack.Apply); one the stack refuses is an
 //	                                   # error at its line before the replay (EEXIST, ESRCH, ENETDOWN, ...)
+//	  - {at: 4000, dev: eth0, mtu: 1400}   # ip link set DEV mtu N: below 1280 the device loses its IPv6
 //	  - {at: 5000, dev: veth0, addr_add: 10.9.0.1/24}   # ip addr add; addr_del: ip addr del (a primary takes its
 //	                                   # secondaries, the last IPv4 address the device's IPv4 routes and ARP entries)
 //	  - {at: 6000, route_add: {dst: 10.77.0.0/16, dev: eth0, via: 192.0.2.254}}   # a route as in routes (its netns)

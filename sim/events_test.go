@@ -72,17 +72,17 @@ func TestLinkEventTrace(t *testing.T) {
 // TestParseEvents: the events key, and its errors at their lines.
 func TestParseEvents(t *testing.T) {
 	const devs = "namespaces: [{name: host, keep_addr_on_down: 1}, {name: c}]\ndevices:\n  - {name: eth0, kind: nic, keep_addr_on_down: -1}\n  - {name: v0, kind: veth, peer: v1, peer_netns: c}\n  - {name: vx, kind: vxlan, vni: 1, local: 192.0.2.1, remote: 192.0.2.2}\n"
-	s, err := Parse("t.yaml", []byte(devs+"events:\n  - {at: 5, dev: v0, link: down}\n  - {at: 5, netns: c, dev: v1, link: up}\n  - {at: 9, dev: eth0, link: carrier_off}\nentry: {dev: eth0}\n"))
+	s, err := Parse("t.yaml", []byte(devs+"events:\n  - {at: 5, dev: v0, link: down}\n  - {at: 5, netns: c, dev: v1, link: up}\n  - {at: 9, dev: eth0, link: carrier_off}\n  - {at: 9, dev: eth0, mtu: 1280}\nentry: {dev: eth0}\n"))
 	require.NoError(t, err)
 	assert.Equal(t, 1, s.Stack.Namespaces[0].KeepAddrOnDown)
 	assert.Equal(t, -1, s.Stack.Devices[0].KeepAddrOnDown)
 	assert.Equal(t, []netstack.Event{{At: 5, Netns: "host", Dev: "v0", Op: netstack.LinkDown}, {At: 5, Netns: "c", Dev: "v1", Op: netstack.LinkUp},
-		{At: 9, Netns: "host", Dev: "eth0", Op: netstack.CarrierOff}}, s.Events)
+		{At: 9, Netns: "host", Dev: "eth0", Op: netstack.CarrierOff}, {At: 9, Netns: "host", Dev: "eth0", Op: netstack.MTU, MTU: 1280}}, s.Events)
 	c := s.Copy()
 	c.Events[0].At = 7
 	assert.EqualValues(t, 5, s.Events[0].At, "Copy copies the events")
 	for _, tc := range []struct{ name, rest, want string }{
-		{"unknown key", "  - {at: 5, dev: v0, link: down, when: now}\n", `t.yaml:7:34: event: unknown key "when" (known: at, netns, dev, link, addr_add, addr_del, route_add, route_del)`},
+		{"unknown key", "  - {at: 5, dev: v0, link: down, when: now}\n", `t.yaml:7:34: event: unknown key "when" (known: at, netns, dev, link, mtu, addr_add, addr_del, route_add, route_del)`},
 		{"missing at", "  - {dev: v0, link: down}\n", `t.yaml:7:5: event: missing "at"`},
 		{"bad link", "  - {at: 1, dev: v0, link: sideways}\n", `t.yaml:7:28: event.link: unknown value "sideways" (known: up, down, carrier_on, carrier_off)`},
 		{"negative at", "  - {at: -1, dev: v0, link: up}\n", `t.yaml:7:10: event.at: want an unsigned integer, got "-1"`},
@@ -90,8 +90,9 @@ func TestParseEvents(t *testing.T) {
 		{"carrier of a veth", "  - {at: 1, dev: v0, link: carrier_off}\n", "t.yaml:7:5: event: carrier on or off on a veth device (a dummy's or a NIC's; the other kinds' carrier follows their state: EOPNOTSUPP)"},
 		{"a tunnel", "  - {at: 1, dev: vx, link: down}\n", "t.yaml:7:5: event: link changes of vxlan devices are not modelled (a tunnel's socket opens and closes with the device)"},
 		{"lo", "  - {at: 1, dev: lo, link: down}\n", "t.yaml:7:5: event: link changes of lo are not modelled"},
-		{"two ops", "  - {at: 1, dev: v0, link: down, addr_add: 10.0.0.1/24}\n", "t.yaml:7:5: event: want one of link, addr_add, addr_del, route_add or route_del"},
-		{"no op", "  - {at: 1, dev: v0}\n", "t.yaml:7:5: event: want one of link, addr_add, addr_del, route_add or route_del"},
+		{"an mtu out of range", "  - {at: 1, dev: v0, mtu: 67}\n", "t.yaml:7:27: event.mtu: 67 out of range [68, 65535]"},
+		{"two ops", "  - {at: 1, dev: v0, link: down, addr_add: 10.0.0.1/24}\n", "t.yaml:7:5: event: want one of link, mtu, addr_add, addr_del, route_add or route_del"},
+		{"no op", "  - {at: 1, dev: v0}\n", "t.yaml:7:5: event: want one of link, mtu, addr_add, addr_del, route_add or route_del"},
 		{"an address without dev", "  - {at: 1, addr_add: 10.0.0.1/24}\n", `t.yaml:7:5: event: missing "dev"`},
 		{"a default address", "  - {at: 1, dev: v0, addr_add: default}\n", "t.yaml:7:32: event.addr_add: want an address"},
 		{"a route event with dev", "  - {at: 1, dev: v0, route_del: {dst: 10.0.0.0/8}}\n", "t.yaml:7:18: event: a route event's netns and dev are the route's"},

@@ -1250,7 +1250,7 @@ func (d *dec) neighbour(n *yaml.Node) (nb netstack.NeighConfig, err error) {
 }
 
 func (d *dec) event(n *yaml.Node) (e netstack.Event, err error) {
-	m, err := d.fields(n, "event", "at", "netns", "dev", "link", "addr_add", "addr_del", "route_add", "route_del")
+	m, err := d.fields(n, "event", "at", "netns", "dev", "link", "mtu", "addr_add", "addr_del", "route_add", "route_del")
 	if err != nil {
 		return e, err
 	}
@@ -1259,14 +1259,14 @@ func (d *dec) event(n *yaml.Node) (e netstack.Event, err error) {
 		return e, err
 	}
 	var ops []string
-	for _, k := range []string{"link", "addr_add", "addr_del", "route_add", "route_del"} {
+	for _, k := range []string{"link", "mtu", "addr_add", "addr_del", "route_add", "route_del"} {
 		if _, ok := m[k]; ok {
 			ops = append(ops, k)
 		}
 	}
 	switch {
 	case len(ops) != 1:
-		return e, d.errf(n, "event: want one of link, addr_add, addr_del, route_add or route_del")
+		return e, d.errf(n, "event: want one of link, mtu, addr_add, addr_del, route_add or route_del")
 	case ops[0] == "route_add" || ops[0] == "route_del":
 		for _, k := range []string{"netns", "dev"} {
 			if v, ok := m[k]; ok {
@@ -1290,6 +1290,9 @@ func (d *dec) event(n *yaml.Node) (e netstack.Event, err error) {
 			var op string
 			op, err = d.enum(v, "event.link", string(netstack.LinkUp), string(netstack.LinkDown), string(netstack.CarrierOn), string(netstack.CarrierOff))
 			e.Op = netstack.EventOp(op)
+		case "mtu":
+			e.Op = netstack.MTU
+			e.MTU, err = d.intv(v, "event.mtu", 68, 65535)
 		case "addr_add", "addr_del":
 			e.Op = netstack.EventOp(k)
 			if e.Addr, err = d.prefix(v, "event."+k); err == nil && !e.Addr.IsValid() {
