@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/skbsim/skbsim/internal/testutil"
 	"github.com/skbsim/skbsim/kmem"
@@ -319,6 +320,19 @@ func TestKernelMTUEvents(t *testing.T) {
 			cfg.NexthopObjects = extra.NexthopObjects
 			for _, m := range tc.mtus {
 				require.NoError(t, tp.h.IP("link", "set", "d0", "mtu", fmt.Sprint(m)))
+			}
+			if tc.v6 && tc.mtus[len(tc.mtus)-1] < 1280 {
+				// ip6_route_info_create: no inet6_dev, ENODEV; the model
+				// refuses alike.
+				out, err := exec.Command("ip", "-n", tp.h.Name, "-6", "route", "add", "2001:db8:77::/64", "dev", "d0").CombinedOutput()
+				require.Error(t, err)
+				require.Contains(t, string(out), "No such device")
+				a := skb.NewAllocator(kmem.New(), machineProfile())
+				s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: netstack.NopObserver{}})
+				require.NoError(t, err)
+				require.NoError(t, s.SetMTU("H", "d0", 1200))
+				require.ErrorIs(t, s.AddRoute(netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("2001:db8:77::/64"), Dev: "d0"}), unix.ENODEV)
+				require.NoError(t, s.Close())
 			}
 			vA, err := tp.a.Ifindex("vA")
 			require.NoError(t, err)

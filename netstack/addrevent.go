@@ -49,6 +49,10 @@ var ErrNoAddr = errno.New("netstack: no such address", errno.EADDRNOTAVAIL)
 // not hold; it is ESRCH.
 var ErrNoRoute = errno.New("netstack: no such route", errno.ESRCH)
 
+// ErrNoIPv6 is matched by AddRoute's error for an IPv6 route through a
+// device whose IPv6 is disabled (fib6_nh_init); it is EACCES.
+var ErrNoIPv6 = errno.New("netstack: IPv6 is disabled on the nexthop device", errno.EACCES)
+
 // ErrNoDevice is matched by an event's error for a device or namespace
 // that does not exist; it is ENODEV.
 var ErrNoDevice = errno.New("netstack: no such device", errno.ENODEV)
@@ -207,6 +211,17 @@ func (s *Stack) AddRoute(rc RouteConfig) error {
 		for _, name := range routeDevs(&rc) {
 			if n.dev(name) == nil {
 				return fmt.Errorf("netstack: route %s: unknown device %q in %s: %w", routeString(&rc), name, n.name, ErrNoDevice)
+			}
+		}
+		if routeDst(&rc).Addr().Is6() {
+			for _, name := range routeDevs(&rc) {
+				if n.dev(name).noIdev6 {
+					// ip6_route_info_create: in6_dev_get finds none.
+					return fmt.Errorf("netstack: route %s: %s has no IPv6 (its MTU is below 1280): %w", routeString(&rc), name, ErrNoDevice)
+				}
+				if n.noIPv6 {
+					return fmt.Errorf("netstack: route %s: %w", routeString(&rc), ErrNoIPv6)
+				}
 			}
 		}
 		if !s.routeLive(&rc) {

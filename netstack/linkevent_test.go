@@ -502,3 +502,18 @@ func TestSetMTURestoresIPv6(t *testing.T) {
 		{Dev: "veth1", Op: AddrAdd, Addr: pfx("fd00:2::1/64")}}
 	require.Equal(t, "c6", eventOutcome(t, cfg, events, "2001:db8:1::9", "fd00:2::2"))
 }
+
+// TestSetMTUNoIdevRoute: ip6_route_info_create refuses an IPv6 route
+// through a device without inet6_dev (ENODEV); back at 1500 it takes one.
+func TestSetMTUNoIdevRoute(t *testing.T) {
+	var mark uint32
+	cfg := rulesTopology(&mark)
+	cfg.Programs = nil
+	s, _ := newStack(t, cfg, "", nil, nil)
+	rc := RouteConfig{Dst: pfx("2001:db8:99::/64"), Dev: "veth1"}
+	require.NoError(t, s.SetMTU("", "veth1", 1200))
+	require.ErrorIs(t, s.AddRoute(rc), errno.ENODEV)
+	require.NoError(t, s.AddRoute(RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth1"}), "IPv4 is there")
+	require.NoError(t, s.SetMTU("", "veth1", 1500))
+	require.NoError(t, s.AddRoute(rc))
+}
