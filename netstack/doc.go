@@ -278,7 +278,8 @@
 // addresses it learnt. Up again, only the addresses' routes come back.
 // Stack.AddAddr, DelAddr, AddRoute and DelRoute (addrevent.go) change
 // addresses and routes, with the kernel's refusals (EEXIST, EADDRNOTAVAIL,
-// ESRCH, ENETDOWN); Stack.Apply makes any Event.
+// ESRCH, ENETDOWN); Stack.SetMTU (mtuevent.go) a device's MTU, below 1280
+// taking its IPv6 away; Stack.Apply makes any Event.
 // A frame arriving on an entry device that is down or without carrier is
 // not received (ErrNoLink). TestKernelLinkEvents checks these against
 // 6.18.
