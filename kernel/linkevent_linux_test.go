@@ -230,28 +230,37 @@ func TestKernelLinkEvents(t *testing.T) {
 				kern := watchDropsFor(t, probe, []string{tp.hA, "vB", "d0", "d1"}, 200*time.Millisecond, 20*time.Millisecond,
 					func() { sendFrame(t, tp.a, vA, net.HardwareAddr(frame[0:6]), frame) })
 				devs := map[string][2]string{tp.hA: {"H", "hA"}, "vB": {"B", "vB"}, "d0": {"H", "d0"}, "d1": {"D", "d1"}}
-				obs := &devDrops{}
-				var model map[string]string
-				a := skb.NewAllocator(kmem.New(), machineProfile())
-				s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: obs})
-				require.NoError(t, err)
-				for _, st := range tc.steps {
-					if st.ip != "" {
-						require.NoError(t, s.Apply(st.ev), st.ip)
-						continue
+				model := eventDrops(t, cfg, frame, devs, func(s *netstack.Stack) {
+					for _, st := range tc.steps {
+						if st.ip != "" {
+							require.NoError(t, s.Apply(st.ev), st.ip)
+							continue
+						}
+						require.NoError(t, s.SetLink(st.ns, st.dev, st.op))
 					}
-					require.NoError(t, s.SetLink(st.ns, st.dev, st.op))
-				}
-				require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: frame}))
-				s.Flush()
-				model = obs.firsts(s, devs)
-				require.NoError(t, s.Close())
-				require.NoError(t, a.CheckLeaks())
+				})
 				t.Logf("%s: kernel %v", dst, kern)
 				require.Equal(t, kern, model, "%s: model", dst)
 			}
 		})
 	}
+}
+
+// eventDrops builds cfg in the model, lets events change it, injects
+// frame and returns the first drop on each of devs (devDrops.firsts).
+func eventDrops(t *testing.T, cfg *netstack.Config, frame []byte, devs map[string][2]string, events func(*netstack.Stack)) map[string]string {
+	t.Helper()
+	obs := &devDrops{}
+	a := skb.NewAllocator(kmem.New(), machineProfile())
+	s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: obs})
+	require.NoError(t, err)
+	events(s)
+	require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: frame}))
+	s.Flush()
+	model := obs.firsts(s, devs)
+	require.NoError(t, s.Close())
+	require.NoError(t, a.CheckLeaks())
+	return model
 }
 
 // waitCarrier waits until dev of n is IFF_RUNNING and no route through
@@ -356,18 +365,12 @@ func TestKernelMTUEvents(t *testing.T) {
 				}
 				kern := watchDropsFor(t, probe, []string{tp.hA, "vB", "d0", "d1"}, 200*time.Millisecond, 20*time.Millisecond,
 					func() { sendFrame(t, tp.a, vA, net.HardwareAddr(frame[0:6]), frame) })
-				obs := &devDrops{}
-				a := skb.NewAllocator(kmem.New(), machineProfile())
-				s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: obs})
-				require.NoError(t, err)
-				for _, m := range tc.mtus {
-					require.NoError(t, s.SetMTU("H", "d0", m))
-				}
-				require.NoError(t, s.Inject(&netstack.Packet{ID: 1, Frame: frame}))
-				s.Flush()
-				model := obs.firsts(s, map[string][2]string{tp.hA: {"H", "hA"}, "vB": {"B", "vB"}, "d0": {"H", "d0"}, "d1": {"D", "d1"}})
-				require.NoError(t, s.Close())
-				require.NoError(t, a.CheckLeaks())
+				model := eventDrops(t, cfg, frame, map[string][2]string{tp.hA: {"H", "hA"}, "vB": {"B", "vB"}, "d0": {"H", "d0"}, "d1": {"D", "d1"}},
+					func(s *netstack.Stack) {
+						for _, m := range tc.mtus {
+							require.NoError(t, s.SetMTU("H", "d0", m))
+						}
+					})
 				t.Logf("%v: kernel %v", sd, kern)
 				require.Equal(t, kern, model, "%v: model", sd)
 			}

@@ -167,21 +167,9 @@ func (s *Stack) fibDisableIP4(d *Device) {
 			routes = append(routes, rc)
 			continue
 		}
-		if len(rc.Nexthops) > 0 {
-			var paths []NexthopConfig
-			for _, nh := range rc.Nexthops {
-				if nh.Dev != d.name {
-					paths = append(paths, nh)
-				}
-			}
-			if len(paths) == 0 {
-				continue
-			}
-			rc.Nexthops = paths
-		} else if rc.Dev == d.name {
-			continue
+		if rc, ok := withoutDev(rc, d.name); ok {
+			routes = append(routes, rc)
 		}
-		routes = append(routes, rc)
 	}
 	c.Routes = routes
 	var neigh []NeighConfig
@@ -194,15 +182,41 @@ func (s *Stack) fibDisableIP4(d *Device) {
 	c.Neighbours = neigh
 }
 
-// AddRoute models `ip route add` of rc (inet_rtm_newroute,
-// inet6_rtm_newroute with NLM_F_CREATE | NLM_F_EXCL).
-func (s *Stack) AddRoute(rc RouteConfig) error {
+// withoutDev is rc without its next hops through device dev, and false
+// when none is left: a multipath route loses those paths, a route through
+// dev goes.
+func withoutDev(rc RouteConfig, dev string) (RouteConfig, bool) {
+	if len(rc.Nexthops) == 0 {
+		return rc, rc.Dev != dev
+	}
+	var paths []NexthopConfig
+	for _, nh := range rc.Nexthops {
+		if nh.Dev != dev {
+			paths = append(paths, nh)
+		}
+	}
+	rc.Nexthops = paths
+	return rc, len(paths) != 0
+}
+
+// routeNetns returns the namespace of route event rc.
+func (s *Stack) routeNetns(rc *RouteConfig) (*Netns, error) {
 	if s.closed {
-		return fmt.Errorf("netstack: event after close: %w", ErrConfig)
+		return nil, fmt.Errorf("netstack: event after close: %w", ErrConfig)
 	}
 	n := s.Netns(nsName(rc.Netns))
 	if n == nil {
-		return fmt.Errorf("netstack: unknown namespace %q: %w", rc.Netns, ErrNoDevice)
+		return nil, fmt.Errorf("netstack: unknown namespace %q: %w", rc.Netns, ErrNoDevice)
+	}
+	return n, nil
+}
+
+// AddRoute models `ip route add` of rc (inet_rtm_newroute,
+// inet6_rtm_newroute with NLM_F_CREATE | NLM_F_EXCL).
+func (s *Stack) AddRoute(rc RouteConfig) error {
+	n, err := s.routeNetns(&rc)
+	if err != nil {
+		return err
 	}
 	if s.routeExists(n, &rc) {
 		return fmt.Errorf("netstack: route %s in %s: %w", routeString(&rc), n.name, ErrExists)
@@ -301,12 +315,9 @@ func routeDst(rc *RouteConfig) netip.Prefix {
 // table with rc's destination whose type, device, gateway and nexthop
 // object match those rc gives goes.
 func (s *Stack) DelRoute(rc RouteConfig) error {
-	if s.closed {
-		return fmt.Errorf("netstack: event after close: %w", ErrConfig)
-	}
-	n := s.Netns(nsName(rc.Netns))
-	if n == nil {
-		return fmt.Errorf("netstack: unknown namespace %q: %w", rc.Netns, ErrNoDevice)
+	n, err := s.routeNetns(&rc)
+	if err != nil {
+		return err
 	}
 	table := func(t uint32) uint32 {
 		if t == 0 {

@@ -343,14 +343,7 @@ func TestPolicyRulesMarkScrubbed(t *testing.T) {
 func ruleFrameOutcome(t *testing.T, cfg *Config, f []byte) string {
 	t.Helper()
 	var at string
-	for _, ns := range []string{"B", "C"} {
-		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "at" + ns, Hook: carrier.HookTCIngress, Netns: ns, Dev: "v" + ns,
-			Prog: ProgramFunc(func(c *Ctx) int {
-				at = "at " + ns
-				return TCXNext
-			})})
-	}
-	defer func() { cfg.Programs = cfg.Programs[:len(cfg.Programs)-2] }()
+	defer notingArrival(cfg, &at)()
 	s, te := newStack(t, cfg, "", nil, nil)
 	require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
 	s.Flush()
@@ -358,6 +351,20 @@ func ruleFrameOutcome(t *testing.T, cfg *Config, f []byte) string {
 		return got
 	}
 	return at
+}
+
+// notingArrival adds to cfg tc ingress programs on vB and vC that note
+// in at where a packet arrived ("at B", "at C"), and returns the function
+// that takes them out again.
+func notingArrival(cfg *Config, at *string) func() {
+	for _, ns := range []string{"B", "C"} {
+		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "at" + ns, Hook: carrier.HookTCIngress, Netns: ns, Dev: "v" + ns,
+			Prog: ProgramFunc(func(c *Ctx) int {
+				*at = "at " + ns
+				return TCXNext
+			})})
+	}
+	return func() { cfg.Programs = cfg.Programs[:len(cfg.Programs)-2] }
 }
 
 // TestPolicyRulesL4: ip_proto and port selectors on forwarded packets

@@ -30,14 +30,7 @@ func linkOutcome(t *testing.T, cfg *Config, steps []linkStep, src, dst string) s
 func stepOutcome(t *testing.T, cfg *Config, steps []linkStep, src, dst string, where bool) string {
 	t.Helper()
 	var at string
-	for _, ns := range []string{"B", "C"} {
-		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "at" + ns, Hook: carrier.HookTCIngress, Netns: ns, Dev: "v" + ns,
-			Prog: ProgramFunc(func(c *Ctx) int {
-				at = "at " + ns
-				return TCXNext
-			})})
-	}
-	defer func() { cfg.Programs = cfg.Programs[:len(cfg.Programs)-2] }()
+	defer notingArrival(cfg, &at)()
 	s, te := newStack(t, cfg, "", nil, nil)
 	for _, st := range steps {
 		if st.op == "" {
@@ -266,10 +259,27 @@ func TestSetLinkAddrs(t *testing.T) {
 	require.False(t, ns.isLocalSlow(addr("fe80::1")))
 }
 
-// eventOutcome is linkOutcome after events (Stack.Apply), each of which
-// must succeed.
-func eventOutcome(t *testing.T, cfg *Config, events []Event, src, dst string) string {
+// eventTopology is rulesTopology without programs, where B, which does
+// not forward, has default routes back to the host: what reaches it for
+// another address is IP_INADDRERRORS there.
+func eventTopology() *Config {
+	var mark uint32
+	cfg := rulesTopology(&mark)
+	cfg.Programs = nil
+	cfg.Routes = append(cfg.Routes, RouteConfig{Netns: "B", Dst: pfx("::/0"), Dev: "vB", Via: addr("fd00:1::1")},
+		RouteConfig{Netns: "B", Dev: "vB", Via: addr("10.1.0.1")})
+	return cfg
+}
+
+// eventOutcome is linkOutcome, from eth0's network of dst's family, after
+// events (Stack.Apply), each of which must succeed; a drop outside the
+// host is named with its namespace.
+func eventOutcome(t *testing.T, cfg *Config, events []Event, dst string) string {
 	t.Helper()
+	src := "192.0.2.9"
+	if addr(dst).Is6() {
+		src = "2001:db8:1::9"
+	}
 	steps := make([]linkStep, len(events))
 	for i, e := range events {
 		steps[i] = linkStep{e: e}
@@ -318,21 +328,11 @@ func TestAddrRouteEvents(t *testing.T) {
 		{"a route in table 100 deleted", []Event{rdel(RouteConfig{Table: 100, Dev: "veth1"})}, "203.0.113.5", "b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var mark uint32
-			cfg := rulesTopology(&mark)
-			cfg.Programs = nil
-			// B and C, which do not forward, have default routes: what
-			// reaches them for another address is IP_INADDRERRORS there.
-			cfg.Routes = append(cfg.Routes, RouteConfig{Netns: "B", Dst: pfx("::/0"), Dev: "vB", Via: addr("fd00:1::1")},
-				RouteConfig{Netns: "B", Dev: "vB", Via: addr("10.1.0.1")})
+			cfg := eventTopology()
 			if strings.Contains(tc.name, "neighbour") {
 				cfg.Neighbours = []NeighConfig{{Dev: "veth0", Addr: addr("10.1.0.2"), MAC: [6]byte{2, 0, 0, 0, 5, 9}}}
 			}
-			src := "192.0.2.9"
-			if addr(tc.dst).Is6() {
-				src = "2001:db8:1::9"
-			}
-			require.Equal(t, tc.want, eventOutcome(t, cfg, tc.events, src, tc.dst))
+			require.Equal(t, tc.want, eventOutcome(t, cfg, tc.events, tc.dst))
 		})
 	}
 }
@@ -412,15 +412,7 @@ func TestSetMTU(t *testing.T) {
 		{"1280 keeps it", []Event{mtu("veth1", 1280)}, "fd00:2::2", "c6"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var mark uint32
-			cfg := rulesTopology(&mark)
-			cfg.Programs = nil
-			cfg.Routes = append(cfg.Routes, RouteConfig{Netns: "B", Dst: pfx("::/0"), Dev: "vB", Via: addr("fd00:1::1")})
-			src := "192.0.2.9"
-			if addr(tc.dst).Is6() {
-				src = "2001:db8:1::9"
-			}
-			require.Equal(t, tc.want, eventOutcome(t, cfg, tc.events, src, tc.dst))
+			require.Equal(t, tc.want, eventOutcome(t, eventTopology(), tc.events, tc.dst))
 		})
 	}
 }
@@ -500,7 +492,7 @@ func TestSetMTURestoresIPv6(t *testing.T) {
 	cfg.Programs = nil
 	events := []Event{{Dev: "veth1", Op: MTU, MTU: 1200}, {Dev: "veth1", Op: MTU, MTU: 1500},
 		{Dev: "veth1", Op: AddrAdd, Addr: pfx("fd00:2::1/64")}}
-	require.Equal(t, "c6", eventOutcome(t, cfg, events, "2001:db8:1::9", "fd00:2::2"))
+	require.Equal(t, "c6", eventOutcome(t, cfg, events, "fd00:2::2"))
 }
 
 // TestSetMTUNoIdevRoute: ip6_route_info_create refuses an IPv6 route

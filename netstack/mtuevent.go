@@ -67,18 +67,8 @@ func (s *Stack) SetMTU(netns, dev string, mtu int) error {
 		if mtu < ipv6MinMTU {
 			// rt6_disable_ip: the routes through d go (each path of a
 			// multipath route is a sibling route of its own).
-			if len(rc.Nexthops) > 0 {
-				var paths []NexthopConfig
-				for _, nh := range rc.Nexthops {
-					if nh.Dev != d.name {
-						paths = append(paths, nh)
-					}
-				}
-				if len(paths) == 0 {
-					continue
-				}
-				rc.Nexthops = paths
-			} else if rc.Dev == d.name {
+			var ok bool
+			if rc, ok = withoutDev(rc, d.name); !ok {
 				continue
 			}
 		} else if rc.Dev == d.name && rc.MTU != 0 && !rc.MTULock && (rc.MTU >= mtu || mtu > old && rc.MTU == old) {
