@@ -172,14 +172,7 @@ func (s *Stack) fibDisableIP4(d *Device) {
 		}
 	}
 	c.Routes = routes
-	var neigh []NeighConfig
-	for _, nc := range c.Neighbours {
-		if nsName(nc.Netns) == d.ns.name && nc.Dev == d.name && nc.Addr.Is4() {
-			continue
-		}
-		neigh = append(neigh, nc)
-	}
-	c.Neighbours = neigh
+	s.flushNeigh(d, func(nc *NeighConfig) bool { return nc.Addr.Is4() })
 }
 
 // withoutDev is rc without its next hops through device dev, and false

@@ -366,11 +366,18 @@ func (s *Stack) addrconfIfdown(d *Device) {
 // (carrierDown true, which keeps permanent entries and proxy entries) of
 // both tables for d: the configuration loses the entries flushed.
 func (s *Stack) neighFlush(d *Device, carrierDown bool) {
+	s.flushNeigh(d, func(nc *NeighConfig) bool {
+		return !carrierDown || (!nc.Proxy && nc.State != "" && nc.State != NeighPermanent)
+	})
+}
+
+// flushNeigh deletes from the configuration the neighbour entries (proxy
+// ones too) of d that flush selects.
+func (s *Stack) flushNeigh(d *Device, flush func(*NeighConfig) bool) {
 	c := s.cfg
 	var keep []NeighConfig
 	for _, nc := range c.Neighbours {
-		if nsName(nc.Netns) == d.ns.name && nc.Dev == d.name &&
-			(!carrierDown || (!nc.Proxy && nc.State != "" && nc.State != NeighPermanent)) {
+		if nsName(nc.Netns) == d.ns.name && nc.Dev == d.name && flush(&nc) {
 			continue
 		}
 		keep = append(keep, nc)

@@ -87,14 +87,7 @@ func (s *Stack) SetMTU(netns, dev string, mtu int) error {
 			}
 		}
 		d.addrs = addrs
-		var neigh []NeighConfig
-		for _, nc := range c.Neighbours {
-			if nsName(nc.Netns) == d.ns.name && nc.Dev == d.name && nc.Addr.Is6() {
-				continue
-			}
-			neigh = append(neigh, nc)
-		}
-		c.Neighbours = neigh
+		s.flushNeigh(d, func(nc *NeighConfig) bool { return nc.Addr.Is6() })
 	case mtu >= ipv6MinMTU:
 		d.noIdev6 = false // ipv6_add_dev
 	}

@@ -3426,8 +3426,8 @@ var List = []Mutant{
 	{
 		Name: "link-carrier-flush-permanent",
 		File: "netstack/linkevent.go",
-		Old:  `			(!carrierDown || (!nc.Proxy && nc.State != "" && nc.State != NeighPermanent)) {`,
-		New:  `			(!carrierDown || !nc.Proxy) {`,
+		Old:  `		return !carrierDown || (!nc.Proxy && nc.State != "" && nc.State != NeighPermanent)`,
+		New:  `		return !carrierDown || !nc.Proxy`,
 		Desc: "neigh_carrier_down keeps permanent entries",
 		Pkgs: []string{"./netstack"},
 	},
@@ -3575,8 +3575,8 @@ var List = []Mutant{
 	{
 		Name: "event-disable-ip-neigh",
 		File: "netstack/addrevent.go",
-		Old:  `		if nsName(nc.Netns) == d.ns.name && nc.Dev == d.name && nc.Addr.Is4() {`,
-		New:  `		if false {`,
+		Old:  `	s.flushNeigh(d, func(nc *NeighConfig) bool { return nc.Addr.Is4() })`,
+		New:  `	s.flushNeigh(d, func(nc *NeighConfig) bool { return false })`,
 		Desc: "fib_disable_ip's arp_ifdown flushes the device's ARP entries",
 		Pkgs: []string{"./netstack"},
 	},
