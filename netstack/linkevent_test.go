@@ -3,6 +3,7 @@ package netstack
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -508,4 +509,39 @@ func TestSetMTUNoIdevRoute(t *testing.T) {
 	require.NoError(t, s.AddRoute(RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth1"}), "IPv4 is there")
 	require.NoError(t, s.SetMTU("", "veth1", 1500))
 	require.NoError(t, s.AddRoute(rc))
+}
+
+// TestSmallMTUNoIPv6: a device created below 1280 has no inet6_dev
+// (ipv6_add_dev): no IPv6 address (EINVAL) or route (ENODEV) on it, and
+// what IPv6 it receives is dropped.
+func TestSmallMTUNoIPv6(t *testing.T) {
+	base := func() *Config {
+		var mark uint32
+		cfg := rulesTopology(&mark)
+		cfg.Programs = nil
+		cfg.Devices[2].MTU = 1200
+		cfg.Devices[2].Addrs = []netip.Prefix{pfx("10.2.0.1/24")}
+		cfg.Devices[2].PeerAddrs = []netip.Prefix{pfx("10.2.0.2/24")} // the peer's MTU is 1200 too
+		cfg.Routes = slices.DeleteFunc(cfg.Routes, func(r RouteConfig) bool { return r.Dev == "veth1" && r.Via.Is6() })
+		return cfg
+	}
+	cfg := base()
+	cfg.Devices[2].Addrs = append(cfg.Devices[2].Addrs, pfx("fd00:2::1/64"))
+	err := newStackErr(t, cfg, "")
+	require.ErrorIs(t, err, ErrConfig)
+	require.ErrorContains(t, err, "IPv6 address fd00:2::1/64, its MTU 1200 being below 1280")
+	cfg = base()
+	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("2001:db8:99::/64"), Dev: "veth1"})
+	require.ErrorContains(t, newStackErr(t, cfg, ""), "veth1 has no IPv6, its MTU 1200 being below 1280")
+
+	cfg = base()
+	s, _ := newStack(t, cfg, "", nil, nil)
+	require.ErrorIs(t, s.AddAddr("", "veth1", pfx("fd00:2::1/64")), errno.EINVAL)
+	require.NoError(t, s.AddAddr("", "veth1", pfx("10.2.1.1/24")))
+	require.Equal(t, "NOT_SPECIFIED", eventOutcome(t, func() *Config {
+		c := base()
+		c.Devices[0].MTU = 1200 // eth0, where the packets enter
+		c.Devices[0].Addrs = []netip.Prefix{pfx("192.0.2.1/24")}
+		return c
+	}(), nil, "fd00:1::2"))
 }

@@ -29,8 +29,11 @@ import (
 //   - IPv4 keeps its routes and their metrics (fib_sync_mtu updates the
 //     PMTU exceptions, which the model does not have).
 //
-// Not modelled: a bridge's MTU following its ports' (br_mtu_auto_adjust),
-// and a device configured below 1280 without IPv6 from the start.
+// A device configured below 1280 has no IPv6 from the start: New refuses
+// IPv6 addresses (inet6_addr_add's EINVAL) and routes (ENODEV) on it, and
+// drops what IPv6 it receives.
+//
+// Not modelled: a bridge's MTU following its ports' (br_mtu_auto_adjust).
 
 // SetMTU models `ip link set DEV mtu N` of device dev in namespace netns.
 func (s *Stack) SetMTU(netns, dev string, mtu int) error {

@@ -942,6 +942,10 @@ func (s *Stack) build(maxVal int) error {
 	if err := s.buildMacvlans(); err != nil {
 		return err
 	}
+	for _, d := range s.devs {
+		// ipv6_add_dev: no inet6_dev below IPV6_MIN_MTU (mtuevent.go).
+		d.noIdev6 = d.mtu < ipv6MinMTU
+	}
 	s.buildAnycast6()
 	s.setCarriers()
 	// br_features_recompute: a bridge's NETIF_F_FRAGLIST, one of
@@ -1256,6 +1260,14 @@ func (s *Stack) buildFIB() error {
 		}
 		switch rc.Type {
 		case "", RouteUnicast:
+			if dst.Addr().Is6() {
+				for _, nh := range append([]nexthop{{route: route{dev: d}}}, paths...) {
+					if nh.dev.noIdev6 {
+						// ip6_route_info_create: in6_dev_get finds none.
+						return cfgErr("route %d: %s has no IPv6, its MTU %d being below 1280 (ENODEV)", i, nh.dev.name, nh.dev.mtu)
+					}
+				}
+			}
 			// ip_metrics_convert: an RTAX_MTU above 65535 - 15 is that.
 			r := route{dst: dst.Masked(), dev: d, via: rc.Via, mtu: min(rc.MTU, 65535-15), mtuLocked: rc.MTULock}
 			if dst.Addr().Is6() {
@@ -1301,6 +1313,10 @@ func (s *Stack) buildFIB() error {
 				continue
 			}
 			for _, p := range d.addrs {
+				if p.Addr().Is6() && d.noIdev6 {
+					// inet6_addr_add: ipv6_add_dev refuses the device.
+					return cfgErr("device %s: IPv6 address %s, its MTU %d being below 1280 (EINVAL)", d.name, p, d.mtu)
+				}
 				if p.Addr().Is4() && p.Masked().Addr().As4() == [4]byte{} {
 					continue // ipv4_is_zeronet(prefix) (0.0.0.0 alone since v5.3): no prefix route
 				}

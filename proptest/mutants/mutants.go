@@ -3676,4 +3676,12 @@ var List = []Mutant{
 		Desc: "ip6_forward drops a packet too big on the output device",
 		Pkgs: []string{"./netstack"},
 	},
+	{
+		Name: "mtu-config-idev",
+		File: "netstack/stack.go",
+		Old:  `		d.noIdev6 = d.mtu < ipv6MinMTU`,
+		New:  `		d.noIdev6 = false`,
+		Desc: "ipv6_add_dev gives a device created below 1280 no inet6_dev",
+		Pkgs: []string{"./netstack"},
+	},
 }
