@@ -377,3 +377,29 @@ func TestKernelMTUEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelSmallMTUNoIPv6: a veth created with MTU 1200 has no IPv6
+// (ipv6_add_dev): `ip -6 addr add` on it is EINVAL and `ip -6 route add`
+// through it ENODEV, in the kernel and in the model (AddAddr, AddRoute).
+func TestKernelSmallMTUNoIPv6(t *testing.T) {
+	testutil.KernelTests(t)
+	n := newNetns(t, "smtu")
+	require.NoError(t, n.IP("link", "add", "s0", "mtu", "1200", "type", "veth", "peer", "name", "s1"))
+	require.NoError(t, n.IP("link", "set", "s0", "up"))
+	out, err := exec.Command("ip", "-n", n.Name, "-6", "addr", "add", "fd00:9::1/64", "dev", "s0", "nodad").CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "Invalid argument")
+	out, err = exec.Command("ip", "-n", n.Name, "-6", "route", "add", "2001:db8:9::/64", "dev", "s0").CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "No such device")
+
+	cfg := &netstack.Config{Devices: []netstack.DeviceConfig{{Name: "s0", Kind: netstack.KindVeth, MTU: 1200, Peer: "s1"}},
+		Entries: []netstack.EntryConfig{{Dev: "s1"}}}
+	a := skb.NewAllocator(kmem.New(), machineProfile())
+	s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: netstack.NopObserver{}})
+	require.NoError(t, err)
+	require.ErrorIs(t, s.AddAddr("", "s0", netip.MustParsePrefix("fd00:9::1/64")), unix.EINVAL)
+	require.ErrorIs(t, s.AddRoute(netstack.RouteConfig{Dst: netip.MustParsePrefix("2001:db8:9::/64"), Dev: "s0"}), unix.ENODEV)
+	require.NoError(t, s.Close())
+	require.NoError(t, a.CheckLeaks())
+}
