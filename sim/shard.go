@@ -32,7 +32,7 @@ type shard struct {
 	rewriteMAC bool
 	// polled counts packets since the last end of a NAPI poll.
 	polled int
-	// events are the scenario's link events; next is the first not yet
+	// events are the scenario's events; next is the first not yet
 	// applied.
 	events []netstack.Event
 	next   int
@@ -289,7 +289,7 @@ func (sh *shard) inject(p *Packet) {
 // tracing (nil in batches: tracing needs a single worker).
 func (sh *shard) replay(w *wire, p *Packet) {
 	if sh.next < len(sh.events) && uint64(w.id) >= sh.events[sh.next].At {
-		sh.linkEvents(uint64(w.id))
+		sh.applyEvents(uint64(w.id))
 	}
 	entry := 0
 	if n := len(sh.ents); n > 1 {
@@ -310,13 +310,12 @@ func (sh *shard) replay(w *wire, p *Packet) {
 		sh.np.Trace = tr.wants(w.id)
 		tr.begin(p)
 	}
-	if err := sh.stack.Inject(&sh.np); errors.Is(err, netstack.ErrNoLink) {
-		sh.tally.outcome(outNoLink)
-		if tr != nil {
-			tr.rejected(w.id, err)
+	if err := sh.stack.Inject(&sh.np); err != nil {
+		if errors.Is(err, netstack.ErrNoLink) {
+			sh.tally.outcome(outNoLink)
+		} else {
+			sh.tally.outcome(outRejected)
 		}
-	} else if err != nil {
-		sh.tally.outcome(outRejected)
 		if tr != nil {
 			tr.rejected(w.id, err)
 		}
@@ -326,12 +325,12 @@ func (sh *shard) replay(w *wire, p *Packet) {
 	}
 }
 
-// linkEvents applies the events due before packet id: after the end of
+// applyEvents applies the events due before packet id: after the end of
 // the poll under way (the configuration changes between NAPI polls), each
 // in turn (netstack.Stack.Apply). checkEvents has applied them all to a
 // stack of the scenario already, so an error here is the model's own
 // fault, which the report lists with the leaks.
-func (sh *shard) linkEvents(id uint64) {
+func (sh *shard) applyEvents(id uint64) {
 	sh.endPoll()
 	for ; sh.next < len(sh.events) && id >= sh.events[sh.next].At; sh.next++ {
 		e := sh.events[sh.next]
