@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/skbsim/skbsim/internal/errno"
 	"github.com/skbsim/skbsim/internal/testutil"
 	"github.com/skbsim/skbsim/kmem"
 	"github.com/skbsim/skbsim/netstack"
@@ -116,6 +117,7 @@ func TestKernelLinkEvents(t *testing.T) {
 		op      netstack.EventOp
 		ip      string // an address or route event: ip(8)'s arguments in H, split at spaces
 		ev      netstack.Event
+		exists  bool // the kernel refuses ip's command, and the model the event, with EEXIST
 	}
 	d0down, d0up := step{ns: "H", dev: "d0", op: netstack.LinkDown}, step{ns: "H", dev: "d0", op: netstack.LinkUp}
 	d1down, d1up := step{ns: "D", dev: "d1", op: netstack.LinkDown}, step{ns: "D", dev: "d1", op: netstack.LinkUp}
@@ -137,6 +139,30 @@ func TestKernelLinkEvents(t *testing.T) {
 		Route: netstack.RouteConfig{Dst: pfx("198.18.11.0/24"), Dev: "d0", Via: ad("198.18.5.3")}})
 	rbh := ev("route add blackhole 198.18.7.0/25", netstack.Event{Op: netstack.RouteAdd,
 		Route: netstack.RouteConfig{Dst: pfx("198.18.7.0/25"), Type: netstack.RouteBlackhole}})
+	// Route metrics: a route to 198.18.6.0/24 (fd00:6::/64) through hB
+	// beside the one through d0, of metric 0 (IPv6: 1024); one to d0's
+	// connected prefix, 198.18.5.0/24 (fd00:5::/64, metric 256).
+	m5 := ev("route add 198.18.6.0/24 via 10.1.0.2 dev hB metric 5", netstack.Event{Op: netstack.RouteAdd,
+		Route: netstack.RouteConfig{Dst: pfx("198.18.6.0/24"), Dev: "hB", Via: ad("10.1.0.2"), Metric: 5}})
+	m0 := ev("route add 198.18.6.0/24 via 10.1.0.2 dev hB", netstack.Event{Op: netstack.RouteAdd,
+		Route: netstack.RouteConfig{Dst: pfx("198.18.6.0/24"), Dev: "hB", Via: ad("10.1.0.2")}})
+	m0.exists = true
+	conn0 := ev("route add 198.18.5.0/24 via 10.1.0.2 dev hB", netstack.Event{Op: netstack.RouteAdd,
+		Route: netstack.RouteConfig{Dst: pfx("198.18.5.0/24"), Dev: "hB", Via: ad("10.1.0.2")}})
+	conn0.exists = true
+	conn7 := ev("route add 198.18.5.0/24 via 10.1.0.2 dev hB metric 7", netstack.Event{Op: netstack.RouteAdd,
+		Route: netstack.RouteConfig{Dst: pfx("198.18.5.0/24"), Dev: "hB", Via: ad("10.1.0.2"), Metric: 7}})
+	del5 := ev("route del 198.18.6.0/24 metric 5", netstack.Event{Op: netstack.RouteDel, Route: netstack.RouteConfig{Dst: pfx("198.18.6.0/24"), Metric: 5}})
+	m6 := ev("route add fd00:6::/64 via "+icmp6AddrB+" dev hB metric 5", netstack.Event{Op: netstack.RouteAdd,
+		Route: netstack.RouteConfig{Dst: pfx("fd00:6::/64"), Dev: "hB", Via: ad(icmp6AddrB), Metric: 5}})
+	m6user := ev("route add fd00:6::/64 via "+icmp6AddrB+" dev hB", netstack.Event{Op: netstack.RouteAdd,
+		Route: netstack.RouteConfig{Dst: pfx("fd00:6::/64"), Dev: "hB", Via: ad(icmp6AddrB)}})
+	m6user.exists = true
+	conn6 := ev("route add fd00:5::/64 via "+icmp6AddrB+" dev hB metric 100", netstack.Event{Op: netstack.RouteAdd,
+		Route: netstack.RouteConfig{Dst: pfx("fd00:5::/64"), Dev: "hB", Via: ad(icmp6AddrB), Metric: 100}})
+	conn6at256 := ev("route add fd00:5::/64 via "+icmp6AddrB+" dev hB metric 256", netstack.Event{Op: netstack.RouteAdd,
+		Route: netstack.RouteConfig{Dst: pfx("fd00:5::/64"), Dev: "hB", Via: ad(icmp6AddrB), Metric: 256}})
+	conn6at256.exists = true
 	v4 := []string{"198.18.6.9", "198.18.5.1", "198.18.5.255", "198.18.5.2", "198.18.10.9", "198.18.7.1", "198.18.7.2", "198.18.7.3", "198.18.7.4",
 		"198.18.9.1", "198.18.11.9", "198.18.5.3"}
 	// The IPv6 cases leave out what resolves a neighbour after a flush
@@ -150,24 +176,33 @@ func TestKernelLinkEvents(t *testing.T) {
 		steps []step
 		v6    bool
 		keep  int
+		dsts  []string // in place of the family's
 	}{
-		{"no events", nil, false, 0},
-		{"d0 down", []step{d0down}, false, 0},
-		{"d0 down and up", []step{d0down, d0up}, false, 0},
-		{"d1 down", []step{d1down}, false, 0},
-		{"d1 down and up", []step{d1down, d1up}, false, 0},
-		{"addr del: the address and its prefix go, the routes through it stay", []step{del4}, false, 0},
-		{"addr del: its secondary goes with it", []step{sec4, del4}, false, 0},
-		{"addr add", []step{add4}, false, 0},
-		{"route del, route add", []step{rdel, radd, rbh}, false, 0},
-		{"IPv6, no events", nil, true, 0},
-		{"IPv6, addr del", []step{del6}, true, 0},
-		{"IPv6, d0 down: the multipath route's other path", []step{d0down}, true, 0},
-		{"IPv6, d0 down", []step{d0down}, true, 0},
-		{"IPv6, d0 down and up", []step{d0down, d0up}, true, 0},
-		{"IPv6, d0 down, keep_addr_on_down", []step{d0down}, true, 1},
-		{"IPv6, d0 down and up, keep_addr_on_down", []step{d0down, d0up}, true, 1},
-		{"IPv6, d1 down and up", []step{d1down, d1up}, true, 0},
+		{"no events", nil, false, 0, nil},
+		{"d0 down", []step{d0down}, false, 0, nil},
+		{"d0 down and up", []step{d0down, d0up}, false, 0, nil},
+		{"d1 down", []step{d1down}, false, 0, nil},
+		{"d1 down and up", []step{d1down, d1up}, false, 0, nil},
+		{"addr del: the address and its prefix go, the routes through it stay", []step{del4}, false, 0, nil},
+		{"addr del: its secondary goes with it", []step{sec4, del4}, false, 0, nil},
+		{"addr add", []step{add4}, false, 0, nil},
+		{"route del, route add", []step{rdel, radd, rbh}, false, 0, nil},
+		{"IPv6, no events", nil, true, 0, nil},
+		{"IPv6, addr del", []step{del6}, true, 0, nil},
+		{"IPv6, d0 down: the multipath route's other path", []step{d0down}, true, 0, nil},
+		{"IPv6, d0 down", []step{d0down}, true, 0, nil},
+		{"IPv6, d0 down and up", []step{d0down, d0up}, true, 0, nil},
+		{"IPv6, d0 down, keep_addr_on_down", []step{d0down}, true, 1, nil},
+		{"IPv6, d0 down and up, keep_addr_on_down", []step{d0down, d0up}, true, 1, nil},
+		{"IPv6, d1 down and up", []step{d1down, d1up}, true, 0, nil},
+		{"metrics: 0 beats 5, one of 0 is there", []step{m5, m0, conn0, conn7}, false, 0, []string{"198.18.6.9", "198.18.5.2"}},
+		{"metrics: d0 down, 5 and 7 answer", []step{m5, conn7, d0down}, false, 0, []string{"198.18.6.9", "198.18.5.2"}},
+		{"metrics: route del takes 0", []step{m5, rdel}, false, 0, []string{"198.18.6.9"}},
+		{"metrics: route del metric 5", []step{m5, del5}, false, 0, []string{"198.18.6.9"}},
+		{"IPv6 metrics: 5 beats 1024, 100 beats the connected 256", []step{m6, m6user, conn6, conn6at256}, true, 0,
+			[]string{"fd00:6::9", "fd00:5::9", "fd00:5::1"}},
+		{"IPv6 metrics: 5 deleted by route del", []step{m6, ev("route del fd00:6::/64", netstack.Event{Op: netstack.RouteDel,
+			Route: netstack.RouteConfig{Dst: pfx("fd00:6::/64")}})}, true, 0, []string{"fd00:6::9"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var tp *icmpTopo
@@ -188,6 +223,10 @@ func TestKernelLinkEvents(t *testing.T) {
 			cfg.Neighbours = append(cfg.Neighbours, extra.Neighbours...)
 			cfg.NexthopObjects = extra.NexthopObjects
 			for _, st := range tc.steps {
+				if st.exists {
+					require.ErrorContains(t, tp.h.IP(strings.Fields(st.ip)...), "File exists", st.ip)
+					continue
+				}
 				if st.ip != "" {
 					require.NoError(t, tp.h.IP(strings.Fields(st.ip)...), st.ip)
 					continue
@@ -220,6 +259,9 @@ func TestKernelLinkEvents(t *testing.T) {
 			case tc.v6:
 				dsts = v6
 			}
+			if tc.dsts != nil {
+				dsts = tc.dsts
+			}
 			for _, dst := range dsts {
 				var frame []byte
 				if tc.v6 {
@@ -232,6 +274,10 @@ func TestKernelLinkEvents(t *testing.T) {
 				devs := map[string][2]string{tp.hA: {"H", "hA"}, "vB": {"B", "vB"}, "d0": {"H", "d0"}, "d1": {"D", "d1"}}
 				model := eventDrops(t, cfg, frame, devs, func(s *netstack.Stack) {
 					for _, st := range tc.steps {
+						if st.exists {
+							require.ErrorIs(t, s.Apply(st.ev), errno.EEXIST, st.ip)
+							continue
+						}
 						if st.ip != "" {
 							require.NoError(t, s.Apply(st.ev), st.ip)
 							continue

@@ -257,8 +257,8 @@ func routeDevs(rc *RouteConfig) []string {
 // routeExists reports whether the table rc goes to holds its destination
 // with its metric: fib_table_insert's and fib6_add_rt2node's EEXIST under
 // NLM_F_EXCL. The local table holds the local routes and the devices'
-// own addresses; an IPv6 route of the main table has metric 1024 (user)
-// and a connected prefix 256 (addrconf), which do not clash.
+// own addresses; an IPv4 connected prefix has metric 0, an IPv6 one 256
+// (addrconf), where an IPv6 route's default is 1024 (user).
 func (s *Stack) routeExists(n *Netns, rc *RouteConfig) bool {
 	dst := routeDst(rc)
 	if rc.Type == RouteLocal {
@@ -282,13 +282,8 @@ func (s *Stack) routeExists(n *Netns, rc *RouteConfig) bool {
 		}
 		routes = t.routes
 	}
-	for i := range routes {
-		r := &routes[i]
-		if r.dst == dst && (dst.Addr().Is4() || r.metric == ip6RtPrioUser || r.reject != 0) {
-			return true
-		}
-	}
-	return false
+	metric := routeMetric(rc, dst)
+	return slices.ContainsFunc(routes, func(r route) bool { return r.dst == dst && r.metric == metric })
 }
 
 // routeDst is the destination buildFIB gives rc: a zero Dst is the
@@ -304,9 +299,11 @@ func routeDst(rc *RouteConfig) netip.Prefix {
 }
 
 // DelRoute models `ip route del` of rc (inet_rtm_delroute,
-// inet6_rtm_delroute): the first configured or added route of rc's
-// table with rc's destination whose type, device, gateway and nexthop
-// object match those rc gives goes.
+// inet6_rtm_delroute): of the configured or added routes of rc's table
+// with rc's destination whose type, device, gateway, nexthop object and
+// metric match those rc gives, the one lookups find first goes, the
+// lowest metric (fib_table_delete walks the prefix's aliases in priority
+// order, ip6_route_del the node's routes in metric order).
 func (s *Stack) DelRoute(rc RouteConfig) error {
 	n, err := s.routeNetns(&rc)
 	if err != nil {
@@ -319,15 +316,23 @@ func (s *Stack) DelRoute(rc RouteConfig) error {
 		return t
 	}
 	dst := routeDst(&rc)
-	i := slices.IndexFunc(s.cfg.Routes, func(o RouteConfig) bool {
-		return nsName(o.Netns) == n.name && table(o.Table) == table(rc.Table) && routeDst(&o) == dst &&
+	i := -1
+	for j, o := range s.cfg.Routes {
+		if nsName(o.Netns) == n.name && table(o.Table) == table(rc.Table) && routeDst(&o) == dst &&
 			(rc.Type == "" || rc.Type == o.Type || rc.Type == RouteUnicast && o.Type == "") &&
-			(rc.Dev == "" || rc.Dev == o.Dev) && (!rc.Via.IsValid() || rc.Via == o.Via) && (rc.NHID == 0 || rc.NHID == o.NHID)
-	})
-	if i < 0 {
-		if addrRoute(n, dst) {
-			return fmt.Errorf("netstack: route %s in %s: deleting the routes addresses make is not modelled: %w", routeString(&rc), n.name, ErrLink)
+			(rc.Dev == "" || rc.Dev == o.Dev) && (!rc.Via.IsValid() || rc.Via == o.Via) && (rc.NHID == 0 || rc.NHID == o.NHID) &&
+			(rc.Metric == 0 || routeMetric(&rc, dst) == routeMetric(&o, dst)) &&
+			(i < 0 || routeMetric(&o, dst) < routeMetric(&s.cfg.Routes[i], dst)) {
+			i = j
 		}
+	}
+	if r := addrRouteOf(n, &rc, dst); r != nil && (i < 0 || r.metric < routeMetric(&s.cfg.Routes[i], dst) ||
+		r.metric == routeMetric(&s.cfg.Routes[i], dst) && r == firstRoute(n.routes, dst, r.metric)) {
+		// The kernel would delete the address's prefix route: it comes
+		// first (a configured route that is the same counts as it).
+		return fmt.Errorf("netstack: route %s in %s: deleting the routes addresses make is not modelled: %w", routeString(&rc), n.name, ErrLink)
+	}
+	if i < 0 {
 		return fmt.Errorf("netstack: route %s in %s: %w", routeString(&rc), n.name, ErrNoRoute)
 	}
 	s.Flush()
@@ -336,20 +341,39 @@ func (s *Stack) DelRoute(rc RouteConfig) error {
 	return s.rebuildOr(func() { s.cfg.Routes = old })
 }
 
-// addrRoute reports whether dst is the destination of a route an
-// address of n makes: its prefix, or the address itself (local).
-func addrRoute(n *Netns, dst netip.Prefix) bool {
-	for _, d := range n.devs {
-		if d == nil {
-			continue
-		}
-		for _, p := range d.addrs {
-			if p.Masked() == dst || dst.IsSingleIP() && p.Addr() == dst.Addr() {
-				return true
+// addrRouteOf is the route an address of n makes to dst that `ip route
+// del` of rc matches (a connected prefix of the main table, unicast, with
+// no gateway or nexthop object; a local route to the address itself), or
+// nil.
+func addrRouteOf(n *Netns, rc *RouteConfig, dst netip.Prefix) *route {
+	switch {
+	case rc.Type == RouteLocal:
+		for _, d := range n.devs {
+			if d != nil && dst.IsSingleIP() && d.hasAddr(dst.Addr()) {
+				return &route{dst: dst, dev: d}
 			}
 		}
+		return nil
+	case rc.Table != 0 && rc.Table != rtTableMain, rc.Type != "" && rc.Type != RouteUnicast, rc.Via.IsValid(), rc.NHID != 0:
+		return nil
 	}
-	return false
+	for i := range n.routes {
+		r := &n.routes[i]
+		if r.ofAddr && r.dst == dst && (rc.Dev == "" || rc.Dev == r.dev.name) && (rc.Metric == 0 || routeMetric(rc, dst) == r.metric) {
+			return r
+		}
+	}
+	return nil
+}
+
+// firstRoute is the first of routes to dst with metric m, or nil.
+func firstRoute(routes []route, dst netip.Prefix, m uint32) *route {
+	for i := range routes {
+		if routes[i].dst == dst && routes[i].metric == m {
+			return &routes[i]
+		}
+	}
+	return nil
 }
 
 // routeString formats rc as ip-route(8) writes it.
@@ -381,6 +405,9 @@ func routeString(rc *RouteConfig) string {
 	}
 	if rc.Table != 0 && rc.Table != rtTableMain {
 		fmt.Fprintf(&b, " table %d", rc.Table)
+	}
+	if rc.Metric != 0 {
+		fmt.Fprintf(&b, " metric %d", rc.Metric)
 	}
 	return b.String()
 }

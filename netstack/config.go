@@ -694,6 +694,24 @@ type RouteConfig struct {
 	// leave by it too (dst_mtu: __ip_append_data, ip_skb_dst_mtu,
 	// tcp_sync_mss, __icmp_send's room).
 	MTU int
+	// Metric is the route's priority (`metric N`, `priority N`: IPv4's
+	// fib_priority, IPv6's fib6_metric). Of the routes to one prefix in a
+	// table, the lowest metric whose next hop is live wins: fib_table_lookup
+	// walks a prefix's aliases in priority order, and rt6_select
+	// (find_rr_leaf) tries the next metric when none of the lowest is
+	// usable; a route through a device that goes down is flushed, and one
+	// passed over for linkdown (ignore_routes_with_linkdown) leaves the
+	// next metric to answer. An IPv4 route's default is 0, an address's
+	// prefix route's too, so a configured route to a connected prefix
+	// needs a metric of its own; an IPv6 route's default is 1024
+	// (IP6_RT_PRIO_USER, 0 means that), an address's prefix route's 256
+	// (IP6_RT_PRIO_ADDRCONF). Two routes of one table to one prefix with
+	// one metric are a configuration error, as `ip route add` (NLM_F_EXCL)
+	// answers EEXIST (fib_table_insert, fib6_add_rt2node). IPv6's
+	// router reachability scoring among routes of one metric
+	// (rt6_check_neigh under RT6_LOOKUP_F_REACHABLE) is not modelled.
+	// Local routes take none.
+	Metric uint32
 	// MTULock locks the mtu metric (`mtu lock N`, RTAX_LOCK's RTAX_MTU
 	// bit). IPv6 forwarding then checks the route's MTU in ip6_forward
 	// (ip6_dst_mtu_maybe_forward), where it answers packet too big before

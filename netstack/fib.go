@@ -399,7 +399,7 @@ func (ns *Netns) routeOif(d *Device, dst netip.Addr) *route {
 				continue
 			}
 		}
-		if r.dst.Contains(dst) && (best == nil || r.dst.Bits() > best.dst.Bits()) {
+		if r.dst.Contains(dst) && r.beats(best) {
 			best = r
 		}
 	}

@@ -352,8 +352,8 @@ func (ns *Netns) tableExists(id uint32, v6 bool) bool {
 	return t != nil && ((!v6 && t.v4) || (v6 && t.v6))
 }
 
-// longestMatch is the longest prefix among routes holding dst (the first
-// of equal lengths), restricted to the routes through oif and the reject
+// longestMatch is the longest prefix among routes holding dst (of equal
+// lengths the lowest metric, route.beats), restricted to the routes through oif and the reject
 // routes when oif is not nil; nil for none. Linkdown routes and paths
 // lookups pass over (route.ignored) count with anyLink only.
 func longestMatch(routes []route, dst netip.Addr, oif *Device, anyLink bool) *route {
@@ -371,7 +371,7 @@ func longestMatch(routes []route, dst netip.Addr, oif *Device, anyLink bool) *ro
 		case r.ignored && !anyLink:
 			continue
 		}
-		if best == nil || r.dst.Bits() > best.dst.Bits() {
+		if r.beats(best) {
 			best = r
 		}
 	}

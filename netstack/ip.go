@@ -253,9 +253,12 @@ func (ns *Netns) buildLocal4() {
 		mask := ^uint32(uint64(1)<<(32-r.dst.Bits()) - 1)
 		ns.routes4 = append(ns.routes4, route4{net: net, mask: mask, bits: int32(r.dst.Bits()), idx: int32(i), ignored: r.ignored})
 	}
-	// Longest prefix first, table order among equal lengths: the first
-	// match is the route the table scan chooses.
-	slices.SortStableFunc(ns.routes4, func(x, y route4) int { return cmp.Compare(y.bits, x.bits) })
+	// Longest prefix first, of one prefix the lowest metric, then table
+	// order: the first match is the route the table scan chooses
+	// (route.beats).
+	slices.SortStableFunc(ns.routes4, func(x, y route4) int {
+		return cmp.Or(cmp.Compare(y.bits, x.bits), cmp.Compare(ns.routes[x.idx].metric, ns.routes[y.idx].metric))
+	})
 }
 
 // mergeRanges sorts rs and merges overlapping and adjacent ranges, in
@@ -525,9 +528,8 @@ func (s *Stack) inputRoute(ns *Netns, b *skb.Buff, in *Device, src, dst netip.Ad
 func (ns *Netns) mainRoute(dst netip.Addr) *route {
 	var best *route
 	if dst.Is4() {
-		// The IPv4 routes as masks, sorted longest first (buildLocal4):
-		// the first match is the loop's choice below (the first of the
-		// longest matching prefixes).
+		// The IPv4 routes as masks, sorted longest first, then by metric
+		// (buildLocal4): the first match is the loop's choice below.
 		a4 := dst.As4()
 		a := binary.BigEndian.Uint32(a4[:])
 		for i := range ns.routes4 {
@@ -539,7 +541,7 @@ func (ns *Netns) mainRoute(dst netip.Addr) *route {
 	}
 	for i := range ns.routes {
 		r := &ns.routes[i]
-		if r.dst.Contains(dst) && !r.ignored && (best == nil || r.dst.Bits() > best.dst.Bits()) {
+		if r.dst.Contains(dst) && !r.ignored && r.beats(best) {
 			best = r
 		}
 	}

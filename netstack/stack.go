@@ -175,6 +175,21 @@ type route struct {
 	// device lacking carrier under ignore_routes_with_linkdown
 	// (carrier.go), unless they ignore the link state.
 	ignored bool
+	// ofAddr: an address's prefix route (fib_add_ifaddr,
+	// addrconf_prefix_route), or the configured route that is the same.
+	ofAddr bool
+}
+
+// beats reports whether r wins over best (nil: none yet) among the
+// routes that hold a destination: a longer prefix, or of one prefix a
+// lower metric (fib_table_lookup's alias order, rt6_select's metric
+// order). Of one prefix and metric the first wins: buildFIB keeps the
+// tables' order.
+func (r *route) beats(best *route) bool {
+	if best == nil || r.dst.Bits() != best.dst.Bits() {
+		return best == nil || r.dst.Bits() > best.dst.Bits()
+	}
+	return r.metric < best.metric
 }
 
 // mtuOf is the MTU a packet routed by r leaves with: the route's mtu
@@ -514,13 +529,15 @@ type Stack struct {
 	cur        uint64
 	trace      bool
 	closed     bool
-	segs       []*skb.Buff
-	fragList   []*skb.Buff // ip_do_fragment's fast path: the frag_list being sent
-	hdrTmp     []byte      // ip6_fraglist_init's copy of the unfragmentable headers
-	greBuf     []byte      // the bytes of a non-linear GRE packet whose checksum is checked
-	stripBuf   []byte      // a frame whose 802.1Q tag the NIC stripped (driverRx)
-	hwVlanTCI  uint16      // that tag's TCI, while hwVlan
-	hwVlan     bool
+	// fibBuilt: New built the tables once; rebuilds follow events.
+	fibBuilt  bool
+	segs      []*skb.Buff
+	fragList  []*skb.Buff // ip_do_fragment's fast path: the frag_list being sent
+	hdrTmp    []byte      // ip6_fraglist_init's copy of the unfragmentable headers
+	greBuf    []byte      // the bytes of a non-linear GRE packet whose checksum is checked
+	stripBuf  []byte      // a frame whose 802.1Q tag the NIC stripped (driverRx)
+	hwVlanTCI uint16      // that tag's TCI, while hwVlan
+	hwVlan    bool
 	// rxPkt is the packet whose frame a NIC driver's native XDP program
 	// runs on (nicXDPRx), for the XDP RX metadata kfuncs (xdphints.go).
 	rxPkt  *Packet
@@ -1030,6 +1047,7 @@ func (s *Stack) build(maxVal int) error {
 	if err := s.buildFIB(); err != nil {
 		return err
 	}
+	s.fibBuilt = true
 	for i, sc := range c.Sockets {
 		n, err := nsOf(fmt.Sprintf("socket %d (%s)", i, sc.Name), nsName(sc.Netns))
 		if err != nil {
@@ -1269,10 +1287,7 @@ func (s *Stack) buildFIB() error {
 				}
 			}
 			// ip_metrics_convert: an RTAX_MTU above 65535 - 15 is that.
-			r := route{dst: dst.Masked(), dev: d, via: rc.Via, mtu: min(rc.MTU, 65535-15), mtuLocked: rc.MTULock}
-			if dst.Addr().Is6() {
-				r.metric = ip6RtPrioUser
-			}
+			r := route{dst: dst.Masked(), dev: d, via: rc.Via, metric: routeMetric(&rc, dst), mtu: min(rc.MTU, 65535-15), mtuLocked: rc.MTULock}
 			if paths != nil {
 				r.nhg = nhg
 				if err := n.addPaths(&r, paths, i); err != nil {
@@ -1288,18 +1303,28 @@ func (s *Stack) buildFIB() error {
 				// (fib_check_nh: -ENETDOWN).
 				continue
 			}
+			if err := routeClash(*routes, &r, i); err != nil {
+				return err
+			}
 			*routes = append(*routes, r)
 		case RouteLocal:
 			// fib_table_insert into RT_TABLE_LOCAL, type RTN_LOCAL.
 			if rc.Via.IsValid() {
 				return cfgErr("route %d: a local route has no gateway", i)
 			}
+			if rc.Metric != 0 {
+				return cfgErr("route %d: a metric on a local route is not modelled", i)
+			}
 			n.local = append(n.local, dst.Masked())
 			if dst.Addr().Is4() {
 				n.customLocal4 = true // fib_has_custom_local_routes
 			}
 		case RouteBlackhole, RouteUnreachable, RouteProhibit, RouteThrow:
-			*routes = append(*routes, route{dst: dst.Masked(), reject: reject})
+			r := route{dst: dst.Masked(), reject: reject, metric: routeMetric(&rc, dst)}
+			if err := routeClash(*routes, &r, i); err != nil {
+				return err
+			}
+			*routes = append(*routes, r)
 		default:
 			return cfgErr("route %d: type %q (want unicast, local, blackhole, unreachable, prohibit or throw)", i, rc.Type)
 		}
@@ -1342,9 +1367,31 @@ func (s *Stack) buildFIB() error {
 					n.local = append(n.local, p.Masked())
 					continue
 				}
-				r := route{dst: p.Masked(), dev: d}
+				r := route{dst: p.Masked(), dev: d, ofAddr: true}
 				if p.Addr().Is6() {
 					r.metric = ip6RtPrioAddrconf
+				}
+				if j := slices.IndexFunc(n.routes, func(o route) bool { return o.dst == r.dst && o.metric == r.metric }); j >= 0 {
+					// The address's prefix route meets a configured one
+					// of its metric. The same route (its device, no
+					// gateway) is taken as the address's own, as the
+					// scenario lists the kernel's routes; another one is
+					// what `ip route add` after `ip addr add` answers
+					// EEXIST (fib_table_insert, fib6_add_rt2node). After
+					// an event (the device up, an address added) it is no
+					// error: fib_magic inserts with NLM_F_APPEND and
+					// addrconf_prefix_route without NLM_F_EXCL, after the
+					// routes of its metric, so the configured route stays
+					// the one lookups find.
+					if o := &n.routes[j]; o.dev == d && !o.via.IsValid() && o.reject == 0 && o.paths == nil {
+						o.ofAddr = true
+						continue
+					}
+					if !s.fibBuilt && !n.routes[j].ofAddr {
+						// Another device's address in the subnet is no
+						// clash: fib_magic appends its prefix route.
+						return cfgErr("device %s: address %s: a configured route to %s, not through %s alone, has its prefix route's metric %d (EEXIST)", d.name, p, r.dst, d.name, r.metric)
+					}
 				}
 				n.setIgnored(&r)
 				n.routes = append(n.routes, r)
@@ -1385,6 +1432,25 @@ func (s *Stack) buildFIB() error {
 			return cfgErr("neighbour %d: state %q (want permanent, noarp, reachable, stale, delay, probe, failed or incomplete)", i, nc.State)
 		}
 		n.neigh = append(n.neigh, neighEntry{dev: d, addr: nc.Addr, mac: nc.MAC, valid: valid})
+	}
+	return nil
+}
+
+// routeMetric is the metric buildFIB gives rc to dst: its own, or for an
+// IPv6 route without one IP6_RT_PRIO_USER (ip6_route_info_create).
+func routeMetric(rc *RouteConfig, dst netip.Prefix) uint32 {
+	if rc.Metric == 0 && dst.Addr().Is6() {
+		return ip6RtPrioUser
+	}
+	return rc.Metric
+}
+
+// routeClash is the configuration error for route i, r, when routes (its
+// table so far) hold r's prefix with r's metric: `ip route add` sets
+// NLM_F_EXCL, and fib_table_insert and fib6_add_rt2node answer EEXIST.
+func routeClash(routes []route, r *route, i int) error {
+	if slices.ContainsFunc(routes, func(o route) bool { return o.dst == r.dst && o.metric == r.metric }) {
+		return cfgErr("route %d: a route to %s with metric %d is there already (EEXIST)", i, r.dst, r.metric)
 	}
 	return nil
 }

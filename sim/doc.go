@@ -187,7 +187,7 @@
 //	                                   # source mode: a clone of every frame from a listed address; nodst: the
 //	                                   # frame itself is freed after the clone
 //	routes:
-//	  - {netns: host, dst: 10.0.0.0/24, dev: veth0, via: 10.0.0.2}   # dst "default" is 0.0.0.0/0
+//	  - {netns: host, dst: 10.5.0.0/24, dev: veth0, via: 10.0.0.2}   # dst "default" is 0.0.0.0/0
 //	  - {netns: pod, dst: 192.168.0.0/16, dev: lo, type: local}      # local table (RTN_LOCAL): AnyIP
 //	  - {dst: 10.9.0.0/16, dev: vx0, via: 10.1.0.2, mtu: 1450}  # mtu metric: forwarding, the host's own packets (not bpf_fib_lookup)
 //	  - {dst: 10.7.0.0/16, dev: veth0, via: 10.0.0.2, mtu: 1400, mtu_lock: true}   # mtu lock: bpf_fib_lookup and
@@ -203,6 +203,9 @@
 //	                                   # multipath (ECMP): each packet's hash picks a next hop by weight
 //	                                   # (hash-threshold); dev and via go in nexthops only
 //	  - {dst: 203.0.113.0/24, nhid: 10}   # a nexthop object (ip route ... nhid 10)
+//	  - {dst: default, dev: eth0, via: 192.0.2.254, metric: 200}   # metric (priority): of one prefix the lowest
+//	                                   # live one wins; IPv4 default 0 (a connected prefix's too), IPv6 1024
+//	                                   # (an address's prefix 256); one prefix, one metric, twice: EEXIST
 //	nexthop_objects:                   # ip nexthop (v5.3): a next hop, a blackhole, or a hash-threshold group;
 //	                                   # a group passes over members whose gateway's neighbour failed (no sysctl)
 //	                                   # and ignores the source; a member whose device is down or has no carrier is

@@ -1,0 +1,128 @@
+package netstack
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skbsim/skbsim/internal/errno"
+)
+
+// TestRouteMetrics: of the routes to one prefix, the lowest metric whose
+// next hop is live answers (fib_table_lookup's alias order, rt6_select);
+// rulesTopology's main table has the default routes through veth0 (B),
+// and the tests add others through veth1 (C). TestKernelLinkEvents
+// measures the same on 6.18.
+func TestRouteMetrics(t *testing.T) {
+	c4 := RouteConfig{Dev: "veth1", Via: addr("10.2.0.2"), Metric: 100}
+	c6 := RouteConfig{Dst: pfx("::/0"), Dev: "veth1", Via: addr("fd00:2::2"), Metric: 100}
+	radd := func(r RouteConfig) linkStep { return linkStep{e: Event{Op: RouteAdd, Route: r}} }
+	rdel := func(r RouteConfig) linkStep { return linkStep{e: Event{Op: RouteDel, Route: r}} }
+	veth0Down := linkStep{dev: "veth0", op: LinkDown}
+	for _, tc := range []struct {
+		name   string
+		routes []RouteConfig
+		metric uint32 // of the default routes through veth0 (0: 0, and IPv6's 1024)
+		ign    bool   // ignore_routes_with_linkdown (both families)
+		steps  []linkStep
+		dst    string
+		want   string
+	}{
+		{"IPv4: 0 beats 100", []RouteConfig{c4}, 0, false, nil, "203.0.113.5", "b"},
+		{"IPv4: 100 beats 200", []RouteConfig{c4}, 200, false, nil, "203.0.113.5", "c"},
+		{"IPv4: the first device down, the next metric answers", []RouteConfig{c4}, 0, false, []linkStep{veth0Down}, "203.0.113.5", "c"},
+		{"IPv4: its carrier lost, a linkdown route still answers", []RouteConfig{c4}, 0, false,
+			[]linkStep{{ns: "B", dev: "vB", op: LinkDown}}, "203.0.113.5", "QDISC_DROP"},
+		{"IPv4: its carrier lost, ignore_routes_with_linkdown", []RouteConfig{c4}, 0, true,
+			[]linkStep{{ns: "B", dev: "vB", op: LinkDown}}, "203.0.113.5", "c"},
+		{"IPv4: added at 100, the lower one deleted", nil, 0, false, []linkStep{radd(c4), rdel(RouteConfig{})}, "203.0.113.5", "c"},
+		{"IPv4: added at 100 and deleted by metric", nil, 0, false,
+			[]linkStep{radd(c4), rdel(RouteConfig{Metric: 100})}, "203.0.113.5", "b"},
+		{"IPv4: added at 100, a delete by device takes it", nil, 0, false,
+			[]linkStep{radd(c4), rdel(RouteConfig{Dev: "veth1"})}, "203.0.113.5", "b"},
+		{"IPv4: a connected prefix beats a route of metric 5", []RouteConfig{{Dst: pfx("10.1.0.0/24"), Dev: "veth1", Via: addr("10.2.0.2"), Metric: 5}},
+			0, false, nil, "10.1.0.2", "b"},
+		{"IPv4: a connected prefix's device down, the metric 5 route answers",
+			[]RouteConfig{{Dst: pfx("10.1.0.0/24"), Dev: "veth1", Via: addr("10.2.0.2"), Metric: 5}}, 0, false,
+			[]linkStep{veth0Down}, "10.1.0.2", "IP_INADDRERRORS"},
+		{"IPv6: 100 beats 1024", []RouteConfig{c6}, 0, false, nil, "2001:db8:99::5", "c6"},
+		{"IPv6: 50 beats 100", []RouteConfig{c6}, 50, false, nil, "2001:db8:99::5", "b6"},
+		{"IPv6: the first device down, the next metric answers", []RouteConfig{c6}, 50, false, []linkStep{veth0Down}, "2001:db8:99::5", "c6"},
+		{"IPv6: its carrier lost, ignore_routes_with_linkdown", []RouteConfig{c6}, 50, true,
+			[]linkStep{{ns: "B", dev: "vB", op: LinkDown}}, "2001:db8:99::5", "c6"},
+		{"IPv6: a route of metric 100 beats the connected prefix (256)",
+			[]RouteConfig{{Dst: pfx("fd00:1::/64"), Dev: "veth1", Via: addr("fd00:2::2"), Metric: 100}}, 0, false, nil, "fd00:1::2", "IP_INNOROUTES"},
+		{"IPv6: the connected prefix (256) beats one of 1024",
+			[]RouteConfig{{Dst: pfx("fd00:1::/64"), Dev: "veth1", Via: addr("fd00:2::2")}}, 0, false, nil, "fd00:1::2", "b6"},
+		{"IPv6: deleted without a metric, the lowest goes", nil, 0, false,
+			[]linkStep{radd(c6), rdel(RouteConfig{Dst: pfx("::/0")})}, "2001:db8:99::5", "b6"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mark uint32
+			cfg := rulesTopology(&mark)
+			cfg.Namespaces[0].IgnoreRoutesWithLinkdown, cfg.Namespaces[0].IPv6IgnoreRoutesWithLinkdown = tc.ign, tc.ign
+			cfg.Routes[0].Metric, cfg.Routes[1].Metric = tc.metric, tc.metric
+			cfg.Routes = append(cfg.Routes, tc.routes...)
+			src := "192.0.2.9"
+			if addr(tc.dst).Is6() {
+				src = "2001:db8:1::9"
+			}
+			require.Equal(t, tc.want, linkOutcome(t, cfg, tc.steps, src, tc.dst))
+		})
+	}
+}
+
+// TestRouteMetricErrors: a route to a prefix the table holds with the
+// same metric is refused, in the configuration (EINVAL, naming the route)
+// and as an event (EEXIST); a route that is an address's own prefix route
+// is taken as that route.
+func TestRouteMetricErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		extra RouteConfig
+		ok    bool
+	}{
+		{"a second default route of metric 0", RouteConfig{Dev: "veth1", Via: addr("10.2.0.2")}, false},
+		{"a second default route of metric 1", RouteConfig{Dev: "veth1", Via: addr("10.2.0.2"), Metric: 1}, true},
+		{"IPv6: a second default route of 1024", RouteConfig{Dst: pfx("::/0"), Dev: "veth1", Via: addr("fd00:2::2"), Metric: 1024}, false},
+		{"a connected prefix through a gateway", RouteConfig{Dst: pfx("10.1.0.0/24"), Dev: "veth1", Via: addr("10.2.0.2")}, false},
+		{"a connected prefix as the address makes it", RouteConfig{Dst: pfx("10.1.0.0/24"), Dev: "veth0"}, true},
+		{"IPv6: a connected prefix at 256 through another device", RouteConfig{Dst: pfx("fd00:1::/64"), Dev: "veth1", Metric: 256}, false},
+		{"a blackhole at the default route's metric", RouteConfig{Type: RouteBlackhole, Dst: pfx("0.0.0.0/0")}, false},
+		{"a blackhole at another", RouteConfig{Type: RouteBlackhole, Dst: pfx("0.0.0.0/0"), Metric: 9}, true},
+		{"another table", RouteConfig{Dev: "veth0", Via: addr("10.1.0.2"), Table: 101}, true},
+		{"a local route with a metric", RouteConfig{Netns: "B", Dst: pfx("198.51.100.0/24"), Dev: "lo", Type: RouteLocal, Metric: 5}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mark uint32
+			cfg := rulesTopology(&mark)
+			cfg.Routes = append(cfg.Routes, tc.extra)
+			err := newStackErr(t, cfg, "")
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, ErrConfig)
+			require.ErrorIs(t, err, errno.EINVAL)
+			if tc.extra.Type == RouteLocal {
+				return
+			}
+			// The same route as an event: EEXIST.
+			cfg.Routes = cfg.Routes[:len(cfg.Routes)-1]
+			s, _ := newStack(t, cfg, "", nil, nil)
+			require.ErrorIs(t, s.Apply(Event{Op: RouteAdd, Route: tc.extra}), errno.EEXIST)
+		})
+	}
+	var mark uint32
+	cfg := rulesTopology(&mark)
+	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("10.1.0.0/24"), Dev: "veth0"}, RouteConfig{Dst: pfx("10.2.0.0/24"), Dev: "veth0", Metric: 5})
+	s, _ := newStack(t, cfg, "", nil, nil)
+	// The configured route that is the connected prefix is the address's:
+	// deleting it is deleting that.
+	require.ErrorIs(t, s.DelRoute(RouteConfig{Dst: pfx("10.1.0.0/24")}), errno.EOPNOTSUPP)
+	// The connected prefix of 10.2.0.1/24 comes first (metric 0).
+	require.ErrorIs(t, s.DelRoute(RouteConfig{Dst: pfx("10.2.0.0/24")}), errno.EOPNOTSUPP)
+	require.ErrorIs(t, s.DelRoute(RouteConfig{Dst: pfx("10.2.0.0/24"), Metric: 7}), errno.ESRCH)
+	require.NoError(t, s.DelRoute(RouteConfig{Dst: pfx("10.2.0.0/24"), Metric: 5}))
+	require.ErrorIs(t, s.DelRoute(RouteConfig{Dst: pfx("10.2.0.0/24"), Dev: "veth0"}), errno.ESRCH)
+}
