@@ -1086,3 +1086,34 @@ func TestECMPFailover(t *testing.T) {
 	assert.Equal(t, n, runs(t, dead, "tc_b1"))
 	assert.Zero(t, sim.Count(dead.Drops, "QDISC_DROP"))
 }
+
+// TestMetricFailover: ecmp-failover.yaml's router with a primary route
+// through veth1 (metric 10) and a backup through veth2 (metric 20) in
+// place of the multipath route: b1 takes every flow until veth1 goes
+// down at packet 2000, when the flush of its route leaves the backup to
+// answer, and b2 takes the rest; veth1 up again brings back its
+// address's routes only, so the backup stays.
+func TestMetricFailover(t *testing.T) {
+	pcap := capturetest.MustGenerate(t, capture.GenSpec{Preset: "quic-router", Seed: 1})
+	s, err := sim.LoadScenario("ecmp-failover.yaml")
+	require.NoError(t, err)
+	dst := s.Stack.Routes[0].Dst
+	s.Stack.Routes[0] = netstack.RouteConfig{Netns: "host", Dst: dst, Dev: "veth1", Via: netip.MustParseAddr("10.1.0.2"), Metric: 10}
+	s.Stack.Routes = append(s.Stack.Routes, netstack.RouteConfig{Netns: "host", Dst: dst, Dev: "veth2", Via: netip.MustParseAddr("10.2.0.2"), Metric: 20})
+	s.Events = []netstack.Event{{At: 2000, Netns: "host", Dev: "veth1", Op: netstack.LinkDown}, {At: 3000, Netns: "host", Dev: "veth1", Op: netstack.LinkUp}}
+	rep, err := sim.Replay(s, []string{pcap}, sim.Options{})
+	require.NoError(t, err)
+	n := uint64(rep.PacketsRead)
+	require.Greater(t, n, uint64(3000))
+	assert.Equal(t, uint64(2000), runs(t, rep, "tc_b1"), "b1 takes every packet before 2000")
+	assert.Equal(t, n-2000, runs(t, rep, "tc_b2"), "the backup takes every packet from 2000")
+	assert.Equal(t, n-2000, rep.Read("tc_out2", "flow").Found, "the router's egress to the backup reads the value")
+
+	// Metrics the other way round: b2 takes everything.
+	s.Stack.Routes[0].Metric = 30
+	s.Events = nil
+	rev, err := sim.Replay(s, []string{pcap}, sim.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, n, runs(t, rev, "tc_b2"))
+	assert.Zero(t, runs(t, rev, "tc_b1"))
+}

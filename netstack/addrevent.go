@@ -27,13 +27,15 @@ import (
 //   - a route is added as a configured one is, and refused where the
 //     kernel refuses it: EEXIST for a destination its table holds with
 //     the same metric (`ip route add` sets NLM_F_EXCL: an IPv4 connected
-//     prefix counts, an IPv6 one, of metric 256, does not), ENETDOWN
-//     when every next hop's device is down (fib_check_nh,
-//     fib6_nh_init); deleting one that is not there is ESRCH.
+//     prefix has metric 0, an IPv6 one 256, a user route's default
+//     1024), ENETDOWN when every next hop's device is down
+//     (fib_check_nh, fib6_nh_init); deleting one is deleting the lowest
+//     metric that matches what the command gives (a metric too), and one
+//     that is not there is ESRCH.
 //
 // Not modelled: deleting the routes the kernel makes for addresses (a
-// connected prefix, a local route), route metrics and preferred sources
-// (so fib_sync_down_addr has nothing to delete), the gateway check of
+// connected prefix, a local route), preferred sources (so
+// fib_sync_down_addr has nothing to delete), the gateway check of
 // fib_check_nh (ENETUNREACH for a gateway no connected route reaches:
 // the configuration does not make it either).
 
