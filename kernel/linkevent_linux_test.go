@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +119,7 @@ func TestKernelLinkEvents(t *testing.T) {
 		ip      string // an address or route event: ip(8)'s arguments in H, split at spaces
 		ev      netstack.Event
 		exists  bool // the kernel refuses ip's command, and the model the event, with EEXIST
+		promote bool // net.ipv4.conf.all.promote_secondaries=1 in H, before the other steps
 	}
 	d0down, d0up := step{ns: "H", dev: "d0", op: netstack.LinkDown}, step{ns: "H", dev: "d0", op: netstack.LinkUp}
 	d1down, d1up := step{ns: "D", dev: "d1", op: netstack.LinkDown}, step{ns: "D", dev: "d1", op: netstack.LinkUp}
@@ -163,6 +165,7 @@ func TestKernelLinkEvents(t *testing.T) {
 	conn6at256 := ev("route add fd00:5::/64 via "+icmp6AddrB+" dev hB metric 256", netstack.Event{Op: netstack.RouteAdd,
 		Route: netstack.RouteConfig{Dst: pfx("fd00:5::/64"), Dev: "hB", Via: ad(icmp6AddrB), Metric: 256}})
 	conn6at256.exists = true
+	promote := step{promote: true}
 	v4 := []string{"198.18.6.9", "198.18.5.1", "198.18.5.255", "198.18.5.2", "198.18.10.9", "198.18.7.1", "198.18.7.2", "198.18.7.3", "198.18.7.4",
 		"198.18.9.1", "198.18.11.9", "198.18.5.3"}
 	// The IPv6 cases leave out what resolves a neighbour after a flush
@@ -186,6 +189,8 @@ func TestKernelLinkEvents(t *testing.T) {
 		{"addr del: the address and its prefix go, the routes through it stay", []step{del4}, false, 0, nil},
 		{"addr del: its secondary goes with it", []step{sec4, del4}, false, 0, nil},
 		{"addr add", []step{add4}, false, 0, nil},
+		{"addr del, promote_secondaries: its secondary stays", []step{promote, sec4, del4}, false, 0,
+			[]string{"198.18.5.7", "198.18.5.2", "198.18.6.9", "198.18.5.255"}}, // .1 waits for ARP (3 s until NEIGH_FAILED)
 		{"route del, route add", []step{rdel, radd, rbh}, false, 0, nil},
 		{"IPv6, no events", nil, true, 0, nil},
 		{"IPv6, addr del", []step{del6}, true, 0, nil},
@@ -223,6 +228,13 @@ func TestKernelLinkEvents(t *testing.T) {
 			cfg.Neighbours = append(cfg.Neighbours, extra.Neighbours...)
 			cfg.NexthopObjects = extra.NexthopObjects
 			for _, st := range tc.steps {
+				if st.promote {
+					require.NoError(t, tp.h.Sysctl("net.ipv4.conf.all.promote_secondaries", "1"))
+					i := slices.IndexFunc(cfg.Namespaces, func(n netstack.NamespaceConfig) bool { return n.Name == "H" })
+					require.GreaterOrEqual(t, i, 0)
+					cfg.Namespaces[i].PromoteSecondaries = true
+					continue
+				}
 				if st.exists {
 					require.ErrorContains(t, tp.h.IP(strings.Fields(st.ip)...), "File exists", st.ip)
 					continue
@@ -274,6 +286,9 @@ func TestKernelLinkEvents(t *testing.T) {
 				devs := map[string][2]string{tp.hA: {"H", "hA"}, "vB": {"B", "vB"}, "d0": {"H", "d0"}, "d1": {"D", "d1"}}
 				model := eventDrops(t, cfg, frame, devs, func(s *netstack.Stack) {
 					for _, st := range tc.steps {
+						if st.promote {
+							continue
+						}
 						if st.exists {
 							require.ErrorIs(t, s.Apply(st.ev), errno.EEXIST, st.ip)
 							continue

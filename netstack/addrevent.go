@@ -19,9 +19,10 @@ import (
 //     nodad), and with IPv6 forwarding its subnet-router anycast address;
 //   - deleting an address takes those away (fib_del_ifaddr,
 //     ipv6_del_addr); deleting an IPv4 primary address also deletes the
-//     secondary addresses of its subnet on the device (__inet_del_ifa
-//     without promote_secondaries, which the model does not have), the
-//     primary being the first address of the subnet the device got;
+//     secondary addresses of its subnet on the device (__inet_del_ifa),
+//     the primary being the first address of the subnet the device got,
+//     unless promote_secondaries (the namespace's or the device's) makes
+//     the next of them the primary;
 //     deleting the device's last IPv4 address deletes the IPv4 routes
 //     through it and its ARP entries (fibDisableIP4);
 //   - a route is added as a configured one is, and refused where the
@@ -129,7 +130,9 @@ func (s *Stack) DelAddr(netns, dev string, p netip.Prefix) error {
 	if i < 0 {
 		return fmt.Errorf("netstack: %s has no address %s: %w", d.name, p, ErrNoAddr)
 	}
-	primary := p.Addr().Is4() && slices.IndexFunc(d.addrs, func(q netip.Prefix) bool {
+	// __inet_del_ifa: IN_DEV_PROMOTE_SECONDARIES keeps the secondaries,
+	// the first of them promoted (the first of the subnet left).
+	primary := p.Addr().Is4() && !(d.promoteSec || d.ns.promoteSec) && slices.IndexFunc(d.addrs, func(q netip.Prefix) bool {
 		return q.Addr().Is4() && q.Bits() == p.Bits() && q.Masked() == p.Masked()
 	}) == i
 	var addrs []netip.Prefix

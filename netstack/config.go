@@ -250,6 +250,13 @@ type NamespaceConfig struct {
 	// addresses other than link-local ones, which are deleted otherwise
 	// (addrconf_ifdown). DeviceConfig.KeepAddrOnDown, when not 0, wins.
 	KeepAddrOnDown int
+	// PromoteSecondaries is net.ipv4.conf.all.promote_secondaries:
+	// deleting a device's primary IPv4 address (the first of its subnet)
+	// makes the next address of the subnet the primary, where without it
+	// the secondaries are deleted with it (__inet_del_ifa);
+	// DeviceConfig.PromoteSecondaries sets it for one device
+	// (IN_DEV_PROMOTE_SECONDARIES takes either).
+	PromoteSecondaries bool
 	// NoSendRedirects sets net.ipv4.conf.all.send_redirects and every
 	// device's to 0 (IN_DEV_TX_REDIRECTS is either of them): a forwarding
 	// namespace sends no ICMP redirect. By default both are 1, and a
@@ -434,6 +441,10 @@ type DeviceConfig struct {
 	// (see NamespaceConfig.KeepAddrOnDown; 0 defers to it, a negative
 	// value deletes the addresses whatever it is).
 	KeepAddrOnDown int
+	// PromoteSecondaries is the device's
+	// net.ipv4.conf.DEV.promote_secondaries (see
+	// NamespaceConfig.PromoteSecondaries).
+	PromoteSecondaries bool
 	// NoProxyDelay is proxy_delay 0 for the device (net.ipv4.neigh.DEV
 	// and net.ipv6.neigh.DEV; 80 jiffies by default). With a delay, a
 	// proxied neighbour solicitation to a multicast address that did not

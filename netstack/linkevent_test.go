@@ -315,6 +315,11 @@ func TestAddrRouteEvents(t *testing.T) {
 		{"the neighbour stays without the deletion", []Event{add("veth0", "10.1.1.1/24"), del("veth0", "10.1.1.1/24")}, "10.1.0.2", "OTHERHOST@B"},
 		{"a secondary goes with its primary", []Event{add("veth0", "10.1.1.1/24"), add("veth0", "10.1.0.5/24"), del("veth0", "10.1.0.1/24")},
 			"10.1.0.5", "IP_INADDRERRORS@B"},
+		{"promote_secondaries: the secondary stays, the primary now", []Event{add("veth1", "10.1.0.7/24"), add("veth0", "10.1.0.5/24"), add("veth0", "10.1.0.6/24"),
+			del("veth0", "10.1.0.1/24")}, "10.1.0.6", "NO_SOCKET"},
+		{"the device's promote_secondaries", []Event{add("veth0", "10.1.0.5/24"), del("veth0", "10.1.0.1/24"), del("veth0", "10.1.0.5/24")},
+			"10.1.0.2", "IP_INNOROUTES"},
+		{"promote_secondaries: the routes stay", []Event{add("veth0", "10.1.0.5/24"), del("veth0", "10.1.0.1/24")}, "203.0.113.5", "b"},
 		{"a primary stays without its secondary", []Event{add("veth0", "10.1.0.5/24"), del("veth0", "10.1.0.5/24")}, "10.1.0.1", "NO_SOCKET"},
 		{"another subnet is no secondary", []Event{add("veth0", "10.1.1.5/24"), del("veth0", "10.1.0.1/24")}, "10.1.1.5", "NO_SOCKET"},
 		{"IPv6 added", []Event{add("veth1", "2001:db8:7::1/64")}, "2001:db8:7::1", "NO_SOCKET"},
@@ -330,6 +335,12 @@ func TestAddrRouteEvents(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := eventTopology()
+			switch {
+			case strings.HasPrefix(tc.name, "promote_secondaries"):
+				cfg.Namespaces[0].PromoteSecondaries = true
+			case strings.HasPrefix(tc.name, "the device's promote_secondaries"):
+				cfg.Devices[1].PromoteSecondaries = true
+			}
 			if strings.Contains(tc.name, "neighbour") {
 				cfg.Neighbours = []NeighConfig{{Dev: "veth0", Addr: addr("10.1.0.2"), MAC: [6]byte{2, 0, 0, 0, 5, 9}}}
 			}

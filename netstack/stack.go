@@ -132,6 +132,8 @@ type Netns struct {
 	mpUseNeigh             bool   // fib_multipath_use_neigh
 
 	keepAddr int // net.ipv6.conf.all.keep_addr_on_down
+	// promoteSec is net.ipv4.conf.all.promote_secondaries.
+	promoteSec bool
 }
 
 // Name returns the namespace's name.
@@ -260,6 +262,8 @@ type Device struct {
 	unrouted bool
 	// keepAddr is net.ipv6.conf.DEV.keep_addr_on_down.
 	keepAddr int
+	// promoteSec is net.ipv4.conf.DEV.promote_secondaries.
+	promoteSec bool
 	// noIdev6: the device has no inet6_dev, its MTU having gone below
 	// 1280 (SetMTU).
 	noIdev6 bool
@@ -759,7 +763,7 @@ func (s *Stack) build(maxVal int) error {
 		}
 		n.arpIgnore, n.arpFilter = uint8(nc.ARPIgnore), nc.ARPFilter
 		n.fwdUsePMTU, n.proxyARP, n.proxyNDP = nc.IPForwardUsePMTU, nc.ProxyARP, nc.ProxyNDP
-		n.keepAddr = nc.KeepAddrOnDown
+		n.keepAddr, n.promoteSec = nc.KeepAddrOnDown, nc.PromoteSecondaries
 		n.sendRedirects, n.sharedMedia = !nc.NoSendRedirects, !nc.NoSharedMedia
 		n.echoIgnoreAll, n.echoBcast, n.errInboundIfaddr = nc.ICMPEchoIgnoreAll, nc.ICMPEchoAnswerBroadcasts, nc.ICMPErrorsUseInboundIfaddr
 		n.echo6IgnoreAll, n.echo6IgnoreMcast = nc.ICMPv6EchoIgnoreAll, nc.ICMPv6EchoIgnoreMulticast
@@ -848,7 +852,7 @@ func (s *Stack) build(maxVal int) error {
 		}
 		d := s.newDev(i, dc.Name, dc.Kind, n, dc.MAC, dc.Addrs, dc)
 		d.proxyARP, d.proxyNDP, d.noProxyDelay = dc.ProxyARP, dc.ProxyNDP, dc.NoProxyDelay
-		d.keepAddr = dc.KeepAddrOnDown
+		d.keepAddr, d.promoteSec = dc.KeepAddrOnDown, dc.PromoteSecondaries
 		if dc.Kind == KindVeth || dc.Kind == KindNetkit {
 			if dc.Peer == "" {
 				return cfgErr("%s: %s without peer", what, dc.Kind)

@@ -108,7 +108,9 @@
 //	                                   #  icmpv6_echo_ignore_anycast, anycast_src_echo_reply (echo requests to the
 //	                                   #  subnet-router anycast addresses an IPv6 forwarding namespace owns),
 //	                                   #  keep_addr_on_down (> 0: a device that goes down in an event keeps its
-//	                                   #  permanent IPv6 addresses but link-local ones, not local while down)}
+//	                                   #  permanent IPv6 addresses but link-local ones, not local while down),
+//	                                   #  promote_secondaries (deleting a primary IPv4 address in an event keeps
+//	                                   #  its subnet's secondaries, the next one the primary)}
 //	  - {name: host, forwarding: true, ipv6_forwarding: false, disable_ipv6: false}
 //	  - {name: k8s, bridge_nf_call_iptables: true}   # br_netfilter loaded (default false)
 //	  - pod
@@ -142,6 +144,7 @@
 //	                                   # addresses routed through another device (a veth: the end named here)
 //	    proxy_ndp: false               # net.ipv6.conf.DEV.proxy_ndp: answer solicitations for proxy entries
 //	    keep_addr_on_down: 0           # the device's (0: the namespace's; < 0: delete even if it says keep)
+//	    promote_secondaries: false     # the device's (either promotes)
 //	    proxy_delay: 80                # neigh proxy_delay (jiffies); with a delay a proxied multicast solicitation's
 //	                                   # original is freed and a queued copy answered (at once in the model)
 //	    carrier: true                  # dummy and nic only: false is `ip link set DEV carrier off` (a NIC's link

@@ -303,7 +303,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		"fib_multipath_hash_policy", "ipv6_fib_multipath_hash_policy", "fib_multipath_hash_fields", "ipv6_fib_multipath_hash_fields",
 		"fib_multipath_hash_seed", "fib_multipath_use_neigh", "ignore_routes_with_linkdown", "ipv6_ignore_routes_with_linkdown",
 		"arp_ignore", "arp_filter", "ip_forward_use_pmtu", "proxy_arp", "proxy_ndp",
-		"icmpv6_echo_ignore_anycast", "anycast_src_echo_reply", "keep_addr_on_down")
+		"icmpv6_echo_ignore_anycast", "anycast_src_echo_reply", "keep_addr_on_down", "promote_secondaries")
 	if err != nil {
 		return ns, err
 	}
@@ -343,7 +343,7 @@ func (d *dec) namespace(n *yaml.Node) (ns netstack.NamespaceConfig, err error) {
 		{"ignore_routes_with_linkdown", &ns.IgnoreRoutesWithLinkdown},
 		{"ipv6_ignore_routes_with_linkdown", &ns.IPv6IgnoreRoutesWithLinkdown},
 		{"arp_filter", &ns.ARPFilter}, {"ip_forward_use_pmtu", &ns.IPForwardUsePMTU},
-		{"proxy_arp", &ns.ProxyARP}, {"proxy_ndp", &ns.ProxyNDP},
+		{"proxy_arp", &ns.ProxyARP}, {"proxy_ndp", &ns.ProxyNDP}, {"promote_secondaries", &ns.PromoteSecondaries},
 		{"icmpv6_echo_ignore_anycast", &ns.ICMPv6EchoIgnoreAnycast}, {"anycast_src_echo_reply", &ns.AnycastSrcEchoReply}} {
 		if v, ok := m[f.key]; ok {
 			if *f.dst, err = d.boolean(v, "namespace "+ns.Name+": "+f.key); err != nil {
@@ -523,7 +523,7 @@ var DeviceKinds = []string{netstack.KindNIC, netstack.KindLoopback, netstack.Kin
 var deviceKeys = []string{"name", "kind", "netns", "mac", "addr", "mtu", "peer", "peer_netns", "peer_addr",
 	"peer_mac", "peer_mtu", "master", "local", "remote", "vni", "port", "link_netns", "xdp", "gro", "peer_xdp", "peer_gro", "software_gso",
 	"gro_list", "udp_gro_forwarding", "peer_gro_list", "peer_udp_gro_forwarding", "tx_fraglist", "peer_tx_fraglist", "tunnel_tso",
-	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "peer_down", "carrier", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning", "group_fwd_mask", "vlan_filtering", "vlan_default_pvid", "vlans", "proxy_arp", "proxy_ndp", "proxy_delay", "keep_addr_on_down",
+	"tx_checksum", "rx_checksum", "rx_vlan_offload", "rx_hwtstamp", "xdp_metadata_ops", "udp_csum", "udp6zerocsumrx", "external", "qdisc", "down", "peer_down", "carrier", "link", "mode", "source_macs", "nodst", "hairpin", "isolated", "flood", "mcast_flood", "bcast_flood", "learning", "group_fwd_mask", "vlan_filtering", "vlan_default_pvid", "vlans", "proxy_arp", "proxy_ndp", "proxy_delay", "keep_addr_on_down", "promote_secondaries",
 	"policy", "peer_policy", "scrub", "peer_scrub", "headroom", "tailroom"}
 
 // xdpMetadataOps reads a NIC driver's XDP RX metadata kfuncs: a list of
@@ -668,6 +668,8 @@ func (d *dec) device(n *yaml.Node) (dev netstack.DeviceConfig, err error) {
 			dev.ProxyNDP, err = d.boolean(v, w)
 		case "keep_addr_on_down":
 			dev.KeepAddrOnDown, err = d.intv(v, w, math.MinInt32, math.MaxInt32)
+		case "promote_secondaries":
+			dev.PromoteSecondaries, err = d.boolean(v, w)
 		case "proxy_delay":
 			var j int
 			j, err = d.intv(v, w, 0, 1<<30)

@@ -3679,6 +3679,22 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "promote-secondaries",
+		File: "netstack/addrevent.go",
+		Old:  `	primary := p.Addr().Is4() && !(d.promoteSec || d.ns.promoteSec) && slices.IndexFunc(d.addrs, func(q netip.Prefix) bool {`,
+		New:  `	primary := p.Addr().Is4() && slices.IndexFunc(d.addrs, func(q netip.Prefix) bool {`,
+		Desc: "promote_secondaries keeps a deleted primary's secondaries (__inet_del_ifa)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "promote-secondaries-device",
+		File: "netstack/addrevent.go",
+		Old:  `!(d.promoteSec || d.ns.promoteSec)`,
+		New:  `!(d.ns.promoteSec)`,
+		Desc: "the device's promote_secondaries counts (IN_DEV_ORCONF)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "event-check-dry-run",
 		File: "sim/replay.go",
 		Old:  `	if err := checkEvents(s, m.lay, opts); err != nil {`,
