@@ -401,7 +401,11 @@ type DeviceConfig struct {
 	// locally administered address.
 	MAC   [6]byte
 	Addrs []netip.Prefix
-	// MTU is 1500 when 0 (65536 for loopback).
+	// MTU is 1500 when 0 (65536 for loopback). A bridge's, when 0,
+	// follows its ports: the smallest of their MTUs, 1500 without ports,
+	// set again when a port's MTU changes (br_mtu_auto_adjust from
+	// br_add_if and NETDEV_CHANGEMTU); one given here, or set with
+	// SetMTU, is the user's and stays (BROPT_MTU_SET_BY_USER).
 	MTU int
 	// Peer, PeerNetns, PeerAddrs and PeerMAC describe the other end of a
 	// veth or netkit pair; PeerMTU is its MTU (0: MTU, as `ip link add ...

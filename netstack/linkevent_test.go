@@ -556,3 +556,40 @@ func TestSmallMTUNoIPv6(t *testing.T) {
 		return c
 	}(), nil, "fd00:1::2"))
 }
+
+// TestBridgeMTUAuto: a bridge's MTU is its ports' smallest until it is
+// set (br_mtu_auto_adjust, BROPT_MTU_SET_BY_USER); TestKernelBridgeMTU
+// measures the same on 6.18.
+func TestBridgeMTUAuto(t *testing.T) {
+	cfg := &Config{Devices: []DeviceConfig{
+		{Name: "br0", Kind: KindBridge, Addrs: []netip.Prefix{pfx("fd00:9::1/64")}},
+		{Name: "p1", Kind: KindVeth, MTU: 9000, Peer: "q1", Master: "br0"},
+		{Name: "p2", Kind: KindVeth, MTU: 2000, Peer: "q2", Master: "br0"},
+		{Name: "br1", Kind: KindBridge},
+		{Name: "br2", Kind: KindBridge, MTU: 1400},
+		{Name: "p3", Kind: KindVeth, Peer: "q3", Master: "br2"},
+	}}
+	s, _ := newStack(t, cfg, "", nil, nil)
+	n := s.Netns(HostNetns)
+	mtus := func() []int {
+		var out []int
+		for _, d := range []string{"br0", "br1", "br2"} {
+			out = append(out, n.Device(d).MTU())
+		}
+		return out
+	}
+	require.Equal(t, []int{2000, 1500, 1400}, mtus(), "the smallest port's; 1500 without ports; the configured one")
+	require.NoError(t, s.SetMTU("", "p2", 9000))
+	require.Equal(t, []int{9000, 1500, 1400}, mtus())
+	require.NoError(t, s.SetMTU("", "p3", 1300))
+	require.Equal(t, []int{9000, 1500, 1400}, mtus(), "br2's was set")
+	// A port below 1280 takes the bridge's IPv6 with its MTU.
+	require.True(t, n.Device("br0").hasAddr(addr("fd00:9::1")))
+	require.NoError(t, s.SetMTU("", "p1", 1200))
+	require.Equal(t, []int{1200, 1500, 1400}, mtus())
+	require.False(t, n.Device("br0").hasAddr(addr("fd00:9::1")))
+	// Set on the bridge, its MTU stays.
+	require.NoError(t, s.SetMTU("", "br0", 1500))
+	require.NoError(t, s.SetMTU("", "p1", 1400))
+	require.Equal(t, []int{1500, 1500, 1400}, mtus())
+}

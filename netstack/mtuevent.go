@@ -59,6 +59,9 @@ func (s *Stack) SetMTU(netns, dev string, mtu int) error {
 	}
 	s.Flush()
 	d.mtu = mtu
+	if d.kind == KindBridge {
+		d.mtuByUser = true // br_change_mtu
+	}
 	c := s.cfg
 	var routes []RouteConfig
 	for _, rc := range c.Routes {
@@ -94,5 +97,16 @@ func (s *Stack) SetMTU(netns, dev string, mtu int) error {
 	case mtu >= ipv6MinMTU:
 		d.noIdev6 = false // ipv6_add_dev
 	}
-	return s.rebuildFIB()
+	if err := s.rebuildFIB(); err != nil {
+		return err
+	}
+	if br := d.master; br != nil && !br.mtuByUser && br.brMTUMin() != br.mtu {
+		// br_device_event's NETDEV_CHANGEMTU: br_mtu_auto_adjust sets the
+		// bridge's MTU to its ports' smallest and clears the flag
+		// br_change_mtu set.
+		err := s.SetMTU(br.ns.name, br.name, br.brMTUMin())
+		br.mtuByUser = false
+		return err
+	}
+	return nil
 }

@@ -142,6 +142,9 @@ func (n *Netns) Name() string { return n.name }
 // ID returns the namespace's number (skb.Header.Netns values).
 func (n *Netns) ID() uint32 { return n.id }
 
+// Device returns the namespace's device called name, or nil.
+func (n *Netns) Device(name string) *Device { return n.dev(name) }
+
 func (n *Netns) dev(name string) *Device {
 	for _, d := range n.devs {
 		if d != nil && d.name == name {
@@ -271,6 +274,9 @@ type Device struct {
 
 	peer   *Device
 	master *Device
+	// mtuByUser: a bridge's MTU was set, not derived from its ports
+	// (BROPT_MTU_SET_BY_USER).
+	mtuByUser bool
 	// A bridge port's flags (DeviceConfig.Hairpin, Isolated, NoFlood,
 	// NoLearning).
 	brHairpin, brIsolated, brNoFlood, brNoLearn bool
@@ -421,6 +427,21 @@ func (d *Device) Kind() string { return d.kind }
 // MAC returns the device's address (a bridge without one of its own has
 // its smallest port's).
 func (d *Device) MAC() [6]byte { return d.mac }
+
+// MTU returns the device's MTU.
+func (d *Device) MTU() int { return d.mtu }
+
+// brMTUMin models br_mtu_min(): the smallest MTU of bridge d's ports,
+// ETH_DATA_LEN without ports.
+func (d *Device) brMTUMin() int {
+	m := 0
+	for _, p := range d.ports {
+		if m == 0 || p.mtu < m {
+			m = p.mtu
+		}
+	}
+	return cmp.Or(m, 1500)
+}
 
 func (d *Device) hasAddr(a netip.Addr) bool {
 	for _, p := range d.addrs {
@@ -957,6 +978,15 @@ func (s *Stack) build(maxVal int) error {
 		// br_add_if: list_add_rcu(&p->list, &br->port_list) puts the new
 		// port first, so br_flood visits the ports newest first.
 		br.ports = append([]*Device{d}, br.ports...)
+	}
+	for _, d := range s.devs {
+		if d.kind == KindBridge {
+			// br_add_if: br_mtu_auto_adjust after each port.
+			d.mtuByUser = c.Devices[d.cfg].MTU != 0
+			if !d.mtuByUser {
+				d.mtu = d.brMTUMin()
+			}
+		}
 	}
 	s.setBridgeMACs()
 	s.setBridgeVLANs()

@@ -120,7 +120,7 @@
 //	    netns: host
 //	    mac: 02:00:00:00:00:01         # default: deterministic
 //	    addr: [192.0.2.1/24]           # one prefix or a list
-//	    mtu: 1500
+//	    mtu: 1500                      # default 1500; a bridge's: its ports' smallest, following them (br_mtu_auto_adjust)
 //	    xdp: native                    # native or generic attach mode
 //	    gro: on                        # NETIF_F_GRO (default: on for nic, bridge, tunnels; off for veth)
 //	    software_gso: false            # no GSO offload: skb_segment before xmit
@@ -364,7 +364,8 @@
 //	                                   # before the first packet (capture index) at or past at, in every shard,
 //	                                   # between NAPI polls (netstack.Stack.Apply); one the stack refuses is an
 //	                                   # error at its line before the replay (EEXIST, ESRCH, ENETDOWN, ...)
-//	  - {at: 4000, dev: eth0, mtu: 1400}   # ip link set DEV mtu N: below 1280 the device loses its IPv6
+//	  - {at: 4000, dev: eth0, mtu: 1400}   # ip link set DEV mtu N: below 1280 the device loses its IPv6; a bridge
+//	                                   # port's sets its bridge's to the ports' smallest, unless the bridge's was set
 //	  - {at: 5000, dev: veth0, addr_add: 10.9.0.1/24}   # ip addr add; addr_del: ip addr del (a primary takes its
 //	                                   # secondaries, the last IPv4 address the device's IPv4 routes and ARP entries)
 //	  - {at: 6000, route_add: {dst: 10.77.0.0/16, dev: eth0, via: 192.0.2.254}}   # a route as in routes (its netns)

@@ -3695,6 +3695,42 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "bridge-mtu-auto",
+		File: "netstack/stack.go",
+		Old: `			if !d.mtuByUser {
+				d.mtu = d.brMTUMin()
+			}`,
+		New: `			if false {
+				d.mtu = d.brMTUMin()
+			}`,
+		Desc: "a bridge's MTU is its ports' smallest (br_add_if's br_mtu_auto_adjust)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "bridge-mtu-min",
+		File: "netstack/stack.go",
+		Old:  `		if m == 0 || p.mtu < m {`,
+		New:  `		if m == 0 || p.mtu > m {`,
+		Desc: "br_mtu_min takes the smallest port MTU",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "bridge-mtu-follow",
+		File: "netstack/mtuevent.go",
+		Old:  `	if br := d.master; br != nil && !br.mtuByUser && br.brMTUMin() != br.mtu {`,
+		New:  `	if br := d.master; false && br != nil && !br.mtuByUser && br.brMTUMin() != br.mtu {`,
+		Desc: "a port's MTU change re-sets its bridge's (NETDEV_CHANGEMTU)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "bridge-mtu-by-user",
+		File: "netstack/mtuevent.go",
+		Old:  `		d.mtuByUser = true // br_change_mtu`,
+		New:  `		d.mtuByUser = false`,
+		Desc: "a bridge's MTU set by the user stays (BROPT_MTU_SET_BY_USER)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "event-check-dry-run",
 		File: "sim/replay.go",
 		Old:  `	if err := checkEvents(s, m.lay, opts); err != nil {`,
