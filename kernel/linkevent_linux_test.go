@@ -118,8 +118,8 @@ func TestKernelLinkEvents(t *testing.T) {
 		op      netstack.EventOp
 		ip      string // an address or route event: ip(8)'s arguments in H, split at spaces
 		ev      netstack.Event
-		exists  bool // the kernel refuses ip's command, and the model the event, with EEXIST
-		promote bool // net.ipv4.conf.all.promote_secondaries=1 in H, before the other steps
+		refused errno.Errno // the kernel refuses ip's command, and the model the event, with this
+		promote bool        // net.ipv4.conf.all.promote_secondaries=1 in H, before the other steps
 	}
 	d0down, d0up := step{ns: "H", dev: "d0", op: netstack.LinkDown}, step{ns: "H", dev: "d0", op: netstack.LinkUp}
 	d1down, d1up := step{ns: "D", dev: "d1", op: netstack.LinkDown}, step{ns: "D", dev: "d1", op: netstack.LinkUp}
@@ -148,10 +148,10 @@ func TestKernelLinkEvents(t *testing.T) {
 		Route: netstack.RouteConfig{Dst: pfx("198.18.6.0/24"), Dev: "hB", Via: ad("10.1.0.2"), Metric: 5}})
 	m0 := ev("route add 198.18.6.0/24 via 10.1.0.2 dev hB", netstack.Event{Op: netstack.RouteAdd,
 		Route: netstack.RouteConfig{Dst: pfx("198.18.6.0/24"), Dev: "hB", Via: ad("10.1.0.2")}})
-	m0.exists = true
+	m0.refused = errno.EEXIST
 	conn0 := ev("route add 198.18.5.0/24 via 10.1.0.2 dev hB", netstack.Event{Op: netstack.RouteAdd,
 		Route: netstack.RouteConfig{Dst: pfx("198.18.5.0/24"), Dev: "hB", Via: ad("10.1.0.2")}})
-	conn0.exists = true
+	conn0.refused = errno.EEXIST
 	conn7 := ev("route add 198.18.5.0/24 via 10.1.0.2 dev hB metric 7", netstack.Event{Op: netstack.RouteAdd,
 		Route: netstack.RouteConfig{Dst: pfx("198.18.5.0/24"), Dev: "hB", Via: ad("10.1.0.2"), Metric: 7}})
 	del5 := ev("route del 198.18.6.0/24 metric 5", netstack.Event{Op: netstack.RouteDel, Route: netstack.RouteConfig{Dst: pfx("198.18.6.0/24"), Metric: 5}})
@@ -159,12 +159,19 @@ func TestKernelLinkEvents(t *testing.T) {
 		Route: netstack.RouteConfig{Dst: pfx("fd00:6::/64"), Dev: "hB", Via: ad(icmp6AddrB), Metric: 5}})
 	m6user := ev("route add fd00:6::/64 via "+icmp6AddrB+" dev hB", netstack.Event{Op: netstack.RouteAdd,
 		Route: netstack.RouteConfig{Dst: pfx("fd00:6::/64"), Dev: "hB", Via: ad(icmp6AddrB)}})
-	m6user.exists = true
+	m6user.refused = errno.EEXIST
 	conn6 := ev("route add fd00:5::/64 via "+icmp6AddrB+" dev hB metric 100", netstack.Event{Op: netstack.RouteAdd,
 		Route: netstack.RouteConfig{Dst: pfx("fd00:5::/64"), Dev: "hB", Via: ad(icmp6AddrB), Metric: 100}})
 	conn6at256 := ev("route add fd00:5::/64 via "+icmp6AddrB+" dev hB metric 256", netstack.Event{Op: netstack.RouteAdd,
 		Route: netstack.RouteConfig{Dst: pfx("fd00:5::/64"), Dev: "hB", Via: ad(icmp6AddrB), Metric: 256}})
-	conn6at256.exists = true
+	conn6at256.refused = errno.EEXIST
+	// Gateways no link of the device reaches (fib_check_nh_v4_gw).
+	gw := func(via, dev string, refused errno.Errno) step {
+		st := ev("route add 198.18.12.0/24 via "+via+" dev "+dev, netstack.Event{Op: netstack.RouteAdd,
+			Route: netstack.RouteConfig{Dst: pfx("198.18.12.0/24"), Dev: dev, Via: ad(via)}})
+		st.refused = refused
+		return st
+	}
 	promote := step{promote: true}
 	v4 := []string{"198.18.6.9", "198.18.5.1", "198.18.5.255", "198.18.5.2", "198.18.10.9", "198.18.7.1", "198.18.7.2", "198.18.7.3", "198.18.7.4",
 		"198.18.9.1", "198.18.11.9", "198.18.5.3"}
@@ -200,6 +207,8 @@ func TestKernelLinkEvents(t *testing.T) {
 		{"IPv6, d0 down, keep_addr_on_down", []step{d0down}, true, 1, nil},
 		{"IPv6, d0 down and up, keep_addr_on_down", []step{d0down, d0up}, true, 1, nil},
 		{"IPv6, d1 down and up", []step{d1down, d1up}, true, 0, nil},
+		{"gateways: on d0's link or refused", []step{gw("198.18.5.3", "hB", errno.ENETUNREACH), gw("198.18.13.3", "d0", errno.ENETUNREACH),
+			gw("198.18.6.3", "d0", errno.ENETUNREACH), gw("198.18.5.3", "d0", 0)}, false, 0, []string{"198.18.12.5"}},
 		{"metrics: 0 beats 5, one of 0 is there", []step{m5, m0, conn0, conn7}, false, 0, []string{"198.18.6.9", "198.18.5.2"}},
 		{"metrics: d0 down, 5 and 7 answer", []step{m5, conn7, d0down}, false, 0, []string{"198.18.6.9", "198.18.5.2"}},
 		{"metrics: route del takes 0", []step{m5, rdel}, false, 0, []string{"198.18.6.9"}},
@@ -235,8 +244,9 @@ func TestKernelLinkEvents(t *testing.T) {
 					cfg.Namespaces[i].PromoteSecondaries = true
 					continue
 				}
-				if st.exists {
-					require.ErrorContains(t, tp.h.IP(strings.Fields(st.ip)...), "File exists", st.ip)
+				if st.refused != 0 {
+					msg := map[errno.Errno]string{errno.EEXIST: "File exists", errno.ENETUNREACH: "Nexthop has invalid gateway"}[st.refused]
+					require.ErrorContains(t, tp.h.IP(strings.Fields(st.ip)...), msg, st.ip)
 					continue
 				}
 				if st.ip != "" {
@@ -289,8 +299,8 @@ func TestKernelLinkEvents(t *testing.T) {
 						if st.promote {
 							continue
 						}
-						if st.exists {
-							require.ErrorIs(t, s.Apply(st.ev), errno.EEXIST, st.ip)
+						if st.refused != 0 {
+							require.ErrorIs(t, s.Apply(st.ev), st.refused, st.ip)
 							continue
 						}
 						if st.ip != "" {

@@ -30,15 +30,16 @@ import (
 //     the same metric (`ip route add` sets NLM_F_EXCL: an IPv4 connected
 //     prefix has metric 0, an IPv6 one 256, a user route's default
 //     1024), ENETDOWN when every next hop's device is down
-//     (fib_check_nh, fib6_nh_init); deleting one is deleting the lowest
+//     (fib_check_nh, fib6_nh_init), ENETUNREACH for an IPv4 gateway no
+//     link of its device reaches (fib_check_nh_v4_gw, gwOnLink: the
+//     configuration refuses it too); deleting one is deleting the lowest
 //     metric that matches what the command gives (a metric too), and one
 //     that is not there is ESRCH.
 //
 // Not modelled: deleting the routes the kernel makes for addresses (a
 // connected prefix, a local route), preferred sources (so
-// fib_sync_down_addr has nothing to delete), the gateway check of
-// fib_check_nh (ENETUNREACH for a gateway no connected route reaches:
-// the configuration does not make it either).
+// fib_sync_down_addr has nothing to delete), the gateway checks of IPv6
+// routes (ip6_validate_gw) and of IPv6 gateways of IPv4 routes.
 
 // ErrExists is matched by an event's error for an address or route that
 // is there already; it is EEXIST.
@@ -244,6 +245,8 @@ func (s *Stack) AddRoute(rc RouteConfig) error {
 	s.Flush()
 	old := s.cfg.Routes
 	s.cfg.Routes = append(slices.Clone(old), rc)
+	s.gwCheckRoute = len(old)
+	defer func() { s.gwCheckRoute = -1 }()
 	return s.rebuildOr(func() { s.cfg.Routes = old })
 }
 
@@ -411,8 +414,88 @@ func routeString(rc *RouteConfig) string {
 	if rc.Table != 0 && rc.Table != rtTableMain {
 		fmt.Fprintf(&b, " table %d", rc.Table)
 	}
+	if rc.Onlink {
+		b.WriteString(" onlink")
+	}
 	if rc.Metric != 0 {
 		fmt.Fprintf(&b, " metric %d", rc.Metric)
 	}
 	return b.String()
+}
+
+// ErrGateway is matched by the error for a route whose IPv4 gateway no
+// link reaches (fib_check_nh_v4_gw: "Nexthop has invalid gateway"); it is
+// ENETUNREACH.
+var ErrGateway = errno.New("netstack: nexthop has invalid gateway", errno.ENETUNREACH)
+
+// gwCheck is a gateway buildFIB checks once every route is in: route i's
+// next hop through dev.
+type gwCheck struct {
+	i      int
+	n      *Netns
+	table  uint32
+	dev    *Device
+	gw     netip.Addr
+	onlink bool
+}
+
+// onlinkGW models fib_check_nh_v4_gw()'s RTNH_F_ONLINK case: gw must be
+// RTN_UNICAST by inet_addr_type_dev_table, not the zero network, the
+// limited broadcast, a multicast group, an address or a local route of
+// n, or a subnet broadcast address of one of its devices.
+func (n *Netns) onlinkGW(gw netip.Addr) bool {
+	a := gw.As4()
+	if a[0] == 0 || a == [4]byte{255, 255, 255, 255} || gw.IsMulticast() {
+		return false
+	}
+	for _, p := range n.local {
+		if p.Contains(gw) {
+			return false
+		}
+	}
+	for _, d := range n.devs {
+		if d == nil {
+			continue
+		}
+		for _, p := range d.addrs {
+			if p.Addr() == gw {
+				return false
+			}
+			if p.Addr().Is4() && p.Bits() < 31 && d.up {
+				b := p.Masked().Addr().As4()
+				for i := p.Bits(); i < 32; i++ {
+					b[i/8] |= 0x80 >> (i % 8)
+				}
+				if b == a {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// gwOnLink models fib_check_nh_v4_gw() for a gateway route (scope
+// universe, not onlink): gw must be found by a lookup of scope link
+// through dev, ignoring the link state, in the route's table and else in
+// the local and main tables (fib_lookup), and be RTN_UNICAST or
+// RTN_LOCAL. What has scope link or host: dev's own addresses (local),
+// the prefix routes of its addresses, and the routes through dev without
+// a gateway (ip(8) gives those scope link). With policy rules fib_lookup
+// would follow them; the model consults local and main.
+func (n *Netns) gwOnLink(table uint32, dev *Device, gw netip.Addr) bool {
+	if dev.hasAddr(gw) {
+		return true
+	}
+	link := func(routes []route) bool {
+		return slices.ContainsFunc(routes, func(r route) bool {
+			return r.reject == 0 && r.paths == nil && !r.via.IsValid() && r.dev == dev && r.dst.Contains(gw)
+		})
+	}
+	if table != 0 && table != rtTableMain {
+		if t := n.table(table); t != nil && link(t.routes) {
+			return true
+		}
+	}
+	return link(n.routes)
 }

@@ -126,3 +126,73 @@ func TestRouteMetricErrors(t *testing.T) {
 	require.NoError(t, s.DelRoute(RouteConfig{Dst: pfx("10.2.0.0/24"), Metric: 5}))
 	require.ErrorIs(t, s.DelRoute(RouteConfig{Dst: pfx("10.2.0.0/24"), Dev: "veth0"}), errno.ESRCH)
 }
+
+// TestGatewayOnLink: an IPv4 gateway must be reached by a link of its
+// device (fib_check_nh_v4_gw): an address's prefix, a route through the
+// device without a gateway (scope link), or the device's own address; a
+// gateway route does not count. The configuration refuses the rest
+// (EINVAL, ENETUNREACH), as does a route event (ENETUNREACH).
+func TestGatewayOnLink(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		routes []RouteConfig
+		ok     bool
+	}{
+		{"on the connected prefix", []RouteConfig{{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.1.0.2")}}, true},
+		{"on another device's prefix", []RouteConfig{{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.2.0.2")}}, false},
+		{"on no prefix", []RouteConfig{{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.9.0.2")}}, false},
+		{"on a device route", []RouteConfig{{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.9.0.2")},
+			{Dst: pfx("10.9.0.0/16"), Dev: "veth0"}}, true},
+		{"behind a gateway route", []RouteConfig{{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.9.0.2")},
+			{Dst: pfx("10.9.0.0/16"), Dev: "veth0", Via: addr("10.1.0.2")}}, false},
+		{"the device's own address", []RouteConfig{{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.1.0.1")}}, true},
+		{"a device route of the route's table", []RouteConfig{{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.9.0.2"), Table: 100},
+			{Dst: pfx("10.9.0.0/16"), Dev: "veth0", Table: 100}}, true},
+		{"a device route of another table", []RouteConfig{{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.9.0.2")},
+			{Dst: pfx("10.9.0.0/16"), Dev: "veth0", Table: 100}}, false},
+		{"a multipath route's second path", []RouteConfig{{Dst: pfx("198.51.100.0/24"),
+			Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("10.1.0.2")}, {Dev: "veth1", Via: addr("10.1.0.2")}}}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mark uint32
+			cfg := rulesTopology(&mark)
+			cfg.Routes = append(cfg.Routes, tc.routes...)
+			err := newStackErr(t, cfg, "")
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, ErrConfig)
+			require.ErrorIs(t, err, errno.ENETUNREACH)
+			require.ErrorContains(t, err, "gateway")
+			if len(tc.routes) == 1 {
+				// As an event.
+				cfg.Routes = cfg.Routes[:len(cfg.Routes)-1]
+				s, _ := newStack(t, cfg, "", nil, nil)
+				require.ErrorIs(t, s.Apply(Event{Op: RouteAdd, Route: tc.routes[0]}), errno.ENETUNREACH)
+			}
+		})
+	}
+	// onlink: any ordinary unicast address, not a local, broadcast or
+	// multicast one (EINVAL).
+	for gw, ok := range map[string]bool{"10.9.0.2": true, "10.1.0.1": false, "10.2.0.255": false, "224.0.0.9": false,
+		"255.255.255.255": false, "0.1.2.3": false, "10.2.0.2": true} {
+		var mark uint32
+		cfg := rulesTopology(&mark)
+		cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr(gw), Onlink: true})
+		err := newStackErr(t, cfg, "")
+		if ok {
+			require.NoError(t, err, gw)
+			continue
+		}
+		require.ErrorIs(t, err, errno.EINVAL, gw)
+		require.NotErrorIs(t, err, errno.ENETUNREACH, gw)
+	}
+	// A route through a device that is down is not checked: it is not
+	// there (a state the kernel reaches by the device going down).
+	var mark uint32
+	cfg := rulesTopology(&mark)
+	cfg.Devices[1].Down = true
+	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.9.0.2")})
+	require.NoError(t, newStackErr(t, cfg, ""))
+}

@@ -219,7 +219,7 @@ func TestRedirectNeigh(t *testing.T) {
 	}{
 		{name: "on link", dst: "10.1.0.2", dstMAC: macNIC, want: macB},
 		{name: "through a gateway", dst: "10.9.0.1", dstMAC: macNIC,
-			routes: []RouteConfig{{Dst: pfx("10.9.0.0/16"), Dev: "veth0", Via: addr("10.1.0.254")}},
+			routes: []RouteConfig{{Dst: pfx("10.9.0.0/16"), Dev: "veth0", Via: addr("10.1.0.254"), Onlink: true}},
 			neigh:  []NeighConfig{{Dev: "veth0", Addr: addr("10.1.0.254"), MAC: gwMAC}}, want: gwMAC,
 			drops: []string{"SKB_DROP_REASON_OTHERHOST@ip_rcv_core"}},
 		{name: "no neighbour", dst: "10.1.0.9", dstMAC: macNIC, drops: []string{"SKB_DROP_REASON_NEIGH_FAILED@neigh_output"}},

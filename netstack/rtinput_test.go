@@ -195,7 +195,7 @@ func TestICMPRedirectConditions(t *testing.T) {
 			var seen []icmpSeen
 			cfg := redirectTopology(tc.ns, &seen)
 			cfg.Options.Replies = tc.replies
-			cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("10.10.0.0/16"), Dev: "eth0", Via: addr("198.51.100.1")})
+			cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("10.10.0.0/16"), Dev: "eth0", Via: addr("198.51.100.1"), Onlink: true})
 			cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("198.51.100.1"), MAC: gwMAC})
 			s, _ := newStack(t, cfg, "", nil, nil)
 			for i, f := range tc.frames {

@@ -555,14 +555,17 @@ type Stack struct {
 	trace      bool
 	closed     bool
 	// fibBuilt: New built the tables once; rebuilds follow events.
-	fibBuilt  bool
-	segs      []*skb.Buff
-	fragList  []*skb.Buff // ip_do_fragment's fast path: the frag_list being sent
-	hdrTmp    []byte      // ip6_fraglist_init's copy of the unfragmentable headers
-	greBuf    []byte      // the bytes of a non-linear GRE packet whose checksum is checked
-	stripBuf  []byte      // a frame whose 802.1Q tag the NIC stripped (driverRx)
-	hwVlanTCI uint16      // that tag's TCI, while hwVlan
-	hwVlan    bool
+	fibBuilt bool
+	// gwCheckRoute is the configured route AddRoute adds, whose gateway
+	// a rebuild checks (-1: none).
+	gwCheckRoute int
+	segs         []*skb.Buff
+	fragList     []*skb.Buff // ip_do_fragment's fast path: the frag_list being sent
+	hdrTmp       []byte      // ip6_fraglist_init's copy of the unfragmentable headers
+	greBuf       []byte      // the bytes of a non-linear GRE packet whose checksum is checked
+	stripBuf     []byte      // a frame whose 802.1Q tag the NIC stripped (driverRx)
+	hwVlanTCI    uint16      // that tag's TCI, while hwVlan
+	hwVlan       bool
 	// rxPkt is the packet whose frame a NIC driver's native XDP program
 	// runs on (nicXDPRx), for the XDP RX metadata kfuncs (xdphints.go).
 	rxPkt  *Packet
@@ -1081,7 +1084,7 @@ func (s *Stack) build(maxVal int) error {
 	if err := s.buildFIB(); err != nil {
 		return err
 	}
-	s.fibBuilt = true
+	s.fibBuilt, s.gwCheckRoute = true, -1
 	for i, sc := range c.Sockets {
 		n, err := nsOf(fmt.Sprintf("socket %d (%s)", i, sc.Name), nsName(sc.Netns))
 		if err != nil {
@@ -1241,6 +1244,7 @@ func (s *Stack) buildFIB() error {
 	if err != nil {
 		return err
 	}
+	var gwChecks []gwCheck
 	for i, rc := range c.Routes {
 		n, err := nsOf(fmt.Sprintf("route %d", i), nsName(rc.Netns))
 		if err != nil {
@@ -1329,6 +1333,17 @@ func (s *Stack) buildFIB() error {
 				}
 			}
 			n.setIgnored(&r)
+			// fib_check_nh_v4_gw, once every route is in: each IPv4
+			// gateway of a next hop whose device is up.
+			hops := paths
+			if hops == nil {
+				hops = []nexthop{{route: route{dev: d, via: rc.Via}}}
+			}
+			for _, nh := range hops {
+				if nh.via.Is4() && nh.dev.up {
+					gwChecks = append(gwChecks, gwCheck{i: i, n: n, table: rc.Table, dev: nh.dev, gw: nh.via, onlink: rc.Onlink})
+				}
+			}
 			if !r.anyLive() {
 				// A device that is down has no routes: NETDEV_DOWN
 				// flushes those through it (fib_sync_down_dev then
@@ -1430,6 +1445,20 @@ func (s *Stack) buildFIB() error {
 				n.setIgnored(&r)
 				n.routes = append(n.routes, r)
 			}
+		}
+	}
+	for _, g := range gwChecks {
+		// A route's gateway is checked when the route is made: by New,
+		// or by AddRoute (gwCheckRoute); a route whose gateway's link
+		// went later stays (fib_del_ifaddr does not recheck it).
+		if s.fibBuilt && g.i != s.gwCheckRoute {
+			continue
+		}
+		switch {
+		case g.onlink && !g.n.onlinkGW(g.gw):
+			return cfgErr("route %d: onlink gateway %s is not a unicast address (fib_check_nh_v4_gw)", g.i, g.gw)
+		case !g.onlink && !g.n.gwOnLink(g.table, g.dev, g.gw):
+			return fmt.Errorf("netstack: route %d: gateway %s is on no link of %s: %w: %w", g.i, g.gw, g.dev.name, ErrGateway, ErrConfig)
 		}
 	}
 	if err := s.addRules(c, nsOf); err != nil {

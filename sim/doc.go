@@ -192,7 +192,9 @@
 //	routes:
 //	  - {netns: host, dst: 10.5.0.0/24, dev: veth0, via: 10.0.0.2}   # dst "default" is 0.0.0.0/0
 //	  - {netns: pod, dst: 192.168.0.0/16, dev: lo, type: local}      # local table (RTN_LOCAL): AnyIP
-//	  - {dst: 10.9.0.0/16, dev: vx0, via: 10.1.0.2, mtu: 1450}  # mtu metric: forwarding, the host's own packets (not bpf_fib_lookup)
+//	  - {dst: 10.9.0.0/16, dev: vx0, via: 10.1.0.2, onlink: true, mtu: 1450}  # mtu metric: forwarding, the host's own
+//	                                   # packets (not bpf_fib_lookup); an IPv4 gateway must be on a link of dev (its
+//	                                   # prefix, a route through dev without via; else ENETUNREACH) unless onlink
 //	  - {dst: 10.7.0.0/16, dev: veth0, via: 10.0.0.2, mtu: 1400, mtu_lock: true}   # mtu lock: bpf_fib_lookup and
 //	                                   # IPv6's ip6_forward check it too; a locked mtu 0 through a gateway is 576
 //	  - {dst: 10.8.0.0/16, dev: veth0, via: "fd00::2"}   # an IPv6 gateway for IPv4 (RFC 5549)

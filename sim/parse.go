@@ -772,7 +772,7 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 // routeOf reads a route; one to delete (sel) selects by the fields it
 // gives and needs no dev.
 func (d *dec) routeOf(n *yaml.Node, sel bool) (r netstack.RouteConfig, err error) {
-	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "type", "metric", "mtu", "mtu_lock", "table", "nexthops", "nhid")
+	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "onlink", "type", "metric", "mtu", "mtu_lock", "table", "nexthops", "nhid")
 	if err != nil {
 		return r, err
 	}
@@ -793,6 +793,8 @@ func (d *dec) routeOf(n *yaml.Node, sel bool) (r netstack.RouteConfig, err error
 		case "type":
 			r.Type, err = d.enum(v, "route.type", netstack.RouteUnicast, netstack.RouteLocal,
 				netstack.RouteBlackhole, netstack.RouteUnreachable, netstack.RouteProhibit, netstack.RouteThrow)
+		case "onlink":
+			r.Onlink, err = d.boolean(v, "route.onlink")
 		case "metric":
 			var m int64
 			m, err = d.integer(v, "route.metric", 0, 1<<32-1)
@@ -824,6 +826,8 @@ func (d *dec) routeOf(n *yaml.Node, sel bool) (r netstack.RouteConfig, err error
 		err = d.errf(n, "route: a %s route has no mtu", r.Type)
 	case r.Type == netstack.RouteLocal && r.Via.IsValid():
 		err = d.errf(n, "route: a local route has no via")
+	case r.Onlink && !r.Via.Is4() && !slices.ContainsFunc(r.Nexthops, func(nh netstack.NexthopConfig) bool { return nh.Via.Is4() }):
+		err = d.errf(n, "route: onlink is for a route with an IPv4 gateway (via)")
 	case r.Type == netstack.RouteLocal && r.Metric != 0:
 		err = d.errf(n, "route: a metric on a local route is not modelled")
 	case netstack.RejectRoute(r.Type):

@@ -3731,6 +3731,74 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "gateway-on-link-any",
+		File: "netstack/addrevent.go",
+		Old: `	if dev.hasAddr(gw) {
+		return true
+	}`,
+		New: `	if true {
+		return true
+	}`,
+		Desc: "an IPv4 gateway must be on a link of its device (fib_check_nh_v4_gw)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway-on-link-scope",
+		File: "netstack/addrevent.go",
+		Old:  `			return r.reject == 0 && r.paths == nil && !r.via.IsValid() && r.dev == dev && r.dst.Contains(gw)`,
+		New:  `			return r.reject == 0 && r.paths == nil && r.dev == dev && r.dst.Contains(gw)`,
+		Desc: "a gateway route (scope universe) does not put a gateway on link",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway-on-link-table",
+		File: "netstack/addrevent.go",
+		Old:  `		if t := n.table(table); t != nil && link(t.routes) {`,
+		New:  `		if t := n.table(table); t != nil && false {`,
+		Desc: "the route's own table is looked in first",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway-on-link-event",
+		File: "netstack/stack.go",
+		Old:  `		if s.fibBuilt && g.i != s.gwCheckRoute {`,
+		New:  `		if s.fibBuilt {`,
+		Desc: "AddRoute checks the new route's gateway (ENETUNREACH)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway-on-link-recheck",
+		File: "netstack/stack.go",
+		Old:  `		if s.fibBuilt && g.i != s.gwCheckRoute {`,
+		New:  `		if false {`,
+		Desc: "a route whose gateway's link went later stays",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway-onlink-local",
+		File: "netstack/addrevent.go",
+		Old: `			if p.Addr() == gw {
+				return false
+			}`,
+		New: `			if false {
+				return false
+			}`,
+		Desc: "an onlink gateway is no address of the namespace (EINVAL)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway-onlink-bcast",
+		File: "netstack/addrevent.go",
+		Old: `				if b == a {
+					return false
+				}`,
+		New: `				if false {
+					return false
+				}`,
+		Desc: "an onlink gateway is no subnet broadcast address (EINVAL)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "event-check-dry-run",
 		File: "sim/replay.go",
 		Old:  `	if err := checkEvents(s, m.lay, opts); err != nil {`,
