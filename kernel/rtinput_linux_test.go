@@ -86,7 +86,7 @@ func (tp *icmpTopo) rtModel(v rtVariant, progs ...netstack.ProgramConfig) *netst
 	}
 	cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("10.9.0.0/24"), Dev: "hA",
 		Via: netip.MustParseAddr(rtGateway)}, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("10.10.0.0/24"), Dev: "hA",
-		Via: netip.MustParseAddr(rtOffLink)})
+		Via: netip.MustParseAddr(rtOffLink), Onlink: true})
 	if v.anyIP {
 		cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("203.0.113.0/24"), Dev: "lo",
 			Type: netstack.RouteLocal})
