@@ -172,6 +172,22 @@ func TestKernelLinkEvents(t *testing.T) {
 		st.refused = refused
 		return st
 	}
+	// IPv6 gateways (ip6_validate_gw): on d0's link (EHOSTUNREACH), not
+	// local nor multicast (EINVAL), onlink unless another device's route
+	// has them (EINVAL); an IPv4 route's (RFC 5549) alike.
+	gw6 := func(dst, via, dev string, onlink bool, refused errno.Errno) step {
+		cmd := "route add " + dst + " via " + via + " dev " + dev
+		if pfx(dst).Addr().Is4() {
+			cmd = "route add " + dst + " via inet6 " + via + " dev " + dev
+		}
+		if onlink {
+			cmd += " onlink"
+		}
+		st := ev(cmd, netstack.Event{Op: netstack.RouteAdd,
+			Route: netstack.RouteConfig{Dst: pfx(dst), Dev: dev, Via: ad(via), Onlink: onlink}})
+		st.refused = refused
+		return st
+	}
 	promote := step{promote: true}
 	v4 := []string{"198.18.6.9", "198.18.5.1", "198.18.5.255", "198.18.5.2", "198.18.10.9", "198.18.7.1", "198.18.7.2", "198.18.7.3", "198.18.7.4",
 		"198.18.9.1", "198.18.11.9", "198.18.5.3"}
@@ -209,6 +225,20 @@ func TestKernelLinkEvents(t *testing.T) {
 		{"IPv6, d1 down and up", []step{d1down, d1up}, true, 0, nil},
 		{"gateways: on d0's link or refused", []step{gw("198.18.5.3", "hB", errno.ENETUNREACH), gw("198.18.13.3", "d0", errno.ENETUNREACH),
 			gw("198.18.6.3", "d0", errno.ENETUNREACH), gw("198.18.5.3", "d0", 0)}, false, 0, []string{"198.18.12.5"}},
+		{"IPv6 gateways: on d0's link or refused", []step{
+			gw6("fd00:12::/64", "fd00:5::3", "hB", false, errno.EHOSTUNREACH),
+			gw6("fd00:12::/64", "fd00:13::3", "d0", false, errno.EHOSTUNREACH),
+			gw6("fd00:12::/64", "fd00:6::3", "d0", false, errno.EHOSTUNREACH),
+			gw6("fd00:12::/64", "fd00:5::1", "d0", false, errno.EINVAL),
+			gw6("fd00:12::/64", "2001:db8:2::1", "d0", false, errno.EINVAL),
+			gw6("fd00:12::/64", "ff02::5", "d0", false, errno.EINVAL),
+			gw6("fd00:12::/64", "2001:db8:2::9", "d0", true, errno.EINVAL),
+			gw6("198.18.12.0/24", "fd00:13::3", "d0", false, errno.EHOSTUNREACH),
+			gw6("fd00:12::/64", "fd00:13::3", "d0", true, 0),
+			gw6("fd00:16::/64", "2001:db8:7::9", "d0", true, 0),
+			gw6("fd00:14::/64", "fd00:5::3", "d0", false, 0),
+			gw6("fd00:15::/64", "fe80::1234", "d0", false, 0),
+		}, true, 0, []string{"fd00:6::9", "fd00:14::9"}},
 		{"metrics: 0 beats 5, one of 0 is there", []step{m5, m0, conn0, conn7}, false, 0, []string{"198.18.6.9", "198.18.5.2"}},
 		{"metrics: d0 down, 5 and 7 answer", []step{m5, conn7, d0down}, false, 0, []string{"198.18.6.9", "198.18.5.2"}},
 		{"metrics: route del takes 0", []step{m5, rdel}, false, 0, []string{"198.18.6.9"}},
@@ -245,7 +275,8 @@ func TestKernelLinkEvents(t *testing.T) {
 					continue
 				}
 				if st.refused != 0 {
-					msg := map[errno.Errno]string{errno.EEXIST: "File exists", errno.ENETUNREACH: "Nexthop has invalid gateway"}[st.refused]
+					msg := map[errno.Errno]string{errno.EEXIST: "File exists", errno.ENETUNREACH: "Nexthop has invalid gateway",
+						errno.EHOSTUNREACH: "No route to host", errno.EINVAL: "ateway"}[st.refused]
 					require.ErrorContains(t, tp.h.IP(strings.Fields(st.ip)...), msg, st.ip)
 					continue
 				}
@@ -300,7 +331,11 @@ func TestKernelLinkEvents(t *testing.T) {
 							continue
 						}
 						if st.refused != 0 {
-							require.ErrorIs(t, s.Apply(st.ev), st.refused, st.ip)
+							err := s.Apply(st.ev)
+							require.ErrorIs(t, err, st.refused, st.ip)
+							if st.refused == errno.EINVAL {
+								require.NotErrorIs(t, err, errno.EHOSTUNREACH, st.ip)
+							}
 							continue
 						}
 						if st.ip != "" {

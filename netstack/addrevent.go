@@ -428,6 +428,12 @@ func routeString(rc *RouteConfig) string {
 // ENETUNREACH.
 var ErrGateway = errno.New("netstack: nexthop has invalid gateway", errno.ENETUNREACH)
 
+// ErrGateway6 is matched by the error for a route whose global IPv6
+// gateway no link of its device reaches (ip6_route_check_nh: the gateway's
+// route has a gateway itself, is a reject route, goes by another device,
+// or there is none); it is EHOSTUNREACH.
+var ErrGateway6 = errno.New("netstack: IPv6 gateway unreachable", errno.EHOSTUNREACH)
+
 // gwCheck is a gateway buildFIB checks once every route is in: route i's
 // next hop through dev.
 type gwCheck struct {
@@ -473,6 +479,106 @@ func (n *Netns) onlinkGW(gw netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+// gw6Check models ip6_validate_gw() for an IPv6 gateway gw through dev
+// (an IPv6 route's, or an IPv4 route's by RFC 5549: fib_check_nh_v6_gw
+// calls fib6_nh_init): nil or the error the kernel answers.
+//   - The gateway is no address of the namespace, of dev for a link-local
+//     one (ipv6_chk_addr_and_flags, tentative ones too): EINVAL.
+//   - A link-local unicast gateway is taken as on dev's link.
+//   - Another gateway must be unicast or IPv4-mapped (ipv6_addr_type):
+//     else EINVAL. With onlink (ip6_route_check_nh_onlink) the longest
+//     match in table main, unless it is the default route or a reject
+//     route, must be a unicast route through dev: else EINVAL. Without it
+//     (ip6_route_check_nh) the longest match through dev, in the route's
+//     table and else by fib6_lookup (the model: table main), must have no
+//     gateway and not be a reject route: else EHOSTUNREACH.
+//   - dev is not the loopback: EINVAL.
+func (n *Netns) gw6Check(g *gwCheck) error {
+	ll := g.gw.IsLinkLocalUnicast()
+	for _, d := range n.devs {
+		if d != nil && (!ll || d == g.dev) && d.hasAddr(g.gw) {
+			return cfgErr("route %d: gateway %s is an address of %s (ip6_validate_gw: gateway can not be a local address)", g.i, g.gw, d.name)
+		}
+	}
+	switch {
+	case ll:
+	case g.gw.IsUnspecified() || g.gw.IsMulticast():
+		return cfgErr("route %d: gateway %s is not unicast (ip6_validate_gw: invalid gateway address)", g.i, g.gw)
+	case g.onlink:
+		if !n.onlinkGW6(g.dev, g.gw) {
+			return cfgErr("route %d: onlink gateway %s: its route in table main goes by another device (ip6_route_check_nh_onlink)", g.i, g.gw)
+		}
+	default:
+		ok, found := false, false
+		if g.table != 0 && g.table != rtTableMain {
+			if t := n.table(g.table); t != nil {
+				ok, found = onLink6(t.routes, g.dev, g.gw)
+			}
+		}
+		if !found || !ok {
+			ok, _ = onLink6(n.routes, g.dev, g.gw)
+		}
+		if !ok {
+			return fmt.Errorf("netstack: route %d: gateway %s is on no link of %s (ip6_route_check_nh): %w: %w", g.i, g.gw, g.dev.name, ErrGateway6, ErrConfig)
+		}
+	}
+	if g.dev.kind == KindLoopback {
+		return cfgErr("route %d: a gateway route through %s (ip6_validate_gw: egress device can not be loopback)", g.i, g.dev.name)
+	}
+	return nil
+}
+
+// onLink6 models ip6_route_check_nh()'s lookup of gw in routes with
+// RT6_LOOKUP_F_IFACE: of the next hops through dev (rt6_score_route fails
+// others hard, fib6_table_lookup backtracks to shorter prefixes) the
+// longest prefix answers; gw is on the link when that next hop has no
+// gateway. found is whether any answered.
+func onLink6(routes []route, dev *Device, gw netip.Addr) (ok, found bool) {
+	best := -1
+	for i := range routes {
+		r := &routes[i]
+		if r.reject != 0 || !r.dst.Addr().Is6() || !r.dst.Contains(gw) || r.dst.Bits() <= best {
+			continue
+		}
+		hops := r.paths
+		if hops == nil {
+			hops = []nexthop{{route: route{dev: r.dev, via: r.via}}}
+		}
+		for _, nh := range hops {
+			if nh.dev == dev {
+				best, ok, found = r.dst.Bits(), !nh.via.IsValid(), true
+				break
+			}
+		}
+	}
+	return ok, found
+}
+
+// onlinkGW6 models ip6_route_check_nh_onlink(): the lookup of gw in table
+// main without RT6_LOOKUP_F_IFACE finds the longest prefix; of its routes
+// of the lowest metric, one through dev is preferred (rt6_check_dev). gw
+// is refused when that route is not the default route, not a reject
+// route, and goes by another device.
+func (n *Netns) onlinkGW6(dev *Device, gw netip.Addr) bool {
+	var best *route
+	for i := range n.routes {
+		r := &n.routes[i]
+		if !r.dst.Addr().Is6() || !r.dst.Contains(gw) {
+			continue
+		}
+		if best == nil || r.dst.Bits() > best.dst.Bits() || (r.dst.Bits() == best.dst.Bits() && r.metric < best.metric) {
+			best = r
+		}
+	}
+	if best == nil || best.dst.Bits() == 0 || best.reject != 0 {
+		return true
+	}
+	return slices.ContainsFunc(n.routes, func(r route) bool {
+		return r.dst == best.dst && r.metric == best.metric && r.reject == 0 && slices.ContainsFunc(append([]nexthop{{route: route{dev: r.dev}}}, r.paths...),
+			func(nh nexthop) bool { return nh.dev == dev })
+	})
 }
 
 // gwOnLink models fib_check_nh_v4_gw() for a gateway route (scope

@@ -709,15 +709,22 @@ type RouteConfig struct {
 	// leave by it too (dst_mtu: __ip_append_data, ip_skb_dst_mtu,
 	// tcp_sync_mss, __icmp_send's room).
 	MTU int
-	// Onlink takes an IPv4 route's gateways as on the link of their
-	// devices (`onlink`, RTNH_F_ONLINK) where they are not on a subnet of
-	// theirs: fib_check_nh_v4_gw then asks only that the device be up
-	// and the gateway an ordinary unicast address, not a local, broadcast
-	// or multicast one (EINVAL). Without it a gateway must be reached by
-	// a link of its device: an address's prefix, a route through the
-	// device without a gateway, or the device's own address; the
-	// configuration and AddRoute refuse one that is not (ENETUNREACH). A
-	// route whose gateway's link goes later stays.
+	// Onlink takes a route's gateways as on the link of their devices
+	// (`onlink`, RTNH_F_ONLINK) where they are not on a subnet of theirs.
+	// IPv4 (fib_check_nh_v4_gw) then asks only that the device be up and
+	// the gateway an ordinary unicast address, not a local, broadcast or
+	// multicast one (EINVAL); IPv6 (ip6_route_check_nh_onlink) that the
+	// gateway's longest route in table main, unless the default or a
+	// reject route, go by the same device (EINVAL). Without it an IPv4
+	// gateway must be reached by a link of its device: an address's
+	// prefix, a route through the device without a gateway, or the
+	// device's own address (ENETUNREACH, ErrGateway); a global IPv6
+	// gateway must have its longest route through the device without a
+	// gateway (EHOSTUNREACH, ErrGateway6), a link-local one is on any
+	// link. An IPv6 gateway is never an address of the namespace, nor
+	// multicast, nor through lo (EINVAL). The configuration and AddRoute
+	// refuse a route that breaks these; a route whose gateway's link goes
+	// later stays.
 	Onlink bool
 	// Metric is the route's priority (`metric N`, `priority N`: IPv4's
 	// fib_priority, IPv6's fib6_metric). Of the routes to one prefix in a

@@ -196,3 +196,75 @@ func TestGatewayOnLink(t *testing.T) {
 	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.9.0.2")})
 	require.NoError(t, newStackErr(t, cfg, ""))
 }
+
+func TestGateway6(t *testing.T) {
+	const dst = "2001:db8:77::/64"
+	hostUnreach, inval := errno.EHOSTUNREACH, errno.EINVAL
+	for _, tc := range []struct {
+		name   string
+		routes []RouteConfig
+		want   errno.Errno // 0: made
+	}{
+		{"on the connected prefix", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:1::2")}}, 0},
+		{"on another device's prefix", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:2::2")}}, hostUnreach},
+		{"behind the default route", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:9::2")}}, hostUnreach},
+		{"on a device route", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:9::2")},
+			{Dst: pfx("fd00:9::/64"), Dev: "veth0"}}, 0},
+		{"behind a gateway route", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:9::2")},
+			{Dst: pfx("fd00:9::/64"), Dev: "veth0", Via: addr("fd00:1::2")}}, hostUnreach},
+		{"a longer gateway route of the device answers", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:1::99")},
+			{Dst: pfx("fd00:1::80/121"), Dev: "veth0", Via: addr("fd00:1::2")}}, hostUnreach},
+		{"a longer route of another device is passed over", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:1::99")},
+			{Dst: pfx("fd00:1::80/121"), Dev: "veth1"}}, 0},
+		{"a device route of the route's table", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:9::2"), Table: 100},
+			{Dst: pfx("fd00:9::/64"), Dev: "veth0", Table: 100}}, 0},
+		{"a device route of another table", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:9::2")},
+			{Dst: pfx("fd00:9::/64"), Dev: "veth0", Table: 100}}, hostUnreach},
+		{"link-local: on the link", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fe80::2")}}, 0},
+		{"an address of the device", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:1::1")}}, inval},
+		{"an address of another device", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:2::1")}}, inval},
+		{"multicast", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("ff02::2")}}, inval},
+		{"through lo", []RouteConfig{{Dst: pfx(dst), Dev: "lo", Via: addr("fe80::2")}}, inval},
+		{"an IPv4 route's (RFC 5549), on the link", []RouteConfig{{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("fd00:1::2")}}, 0},
+		{"an IPv4 route's (RFC 5549), off the link", []RouteConfig{{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("fd00:2::2")}}, hostUnreach},
+		{"a multipath route's second path", []RouteConfig{{Dst: pfx(dst),
+			Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("fd00:1::2")}, {Dev: "veth1", Via: addr("fd00:1::2")}}}}, hostUnreach},
+		{"onlink: behind the default route", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:9::2"), Onlink: true}}, 0},
+		{"onlink: on the connected prefix", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:1::7"), Onlink: true}}, 0},
+		{"onlink: on another device's prefix", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:2::2"), Onlink: true}}, inval},
+		{"onlink: behind a gateway route of the device", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:9::2"), Onlink: true},
+			{Dst: pfx("fd00:9::/64"), Dev: "veth0", Via: addr("fd00:1::2")}}, 0},
+		{"onlink: behind a blackhole", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:9::2"), Onlink: true},
+			{Dst: pfx("fd00:9::/64"), Type: RouteBlackhole}}, 0},
+		{"onlink: the lower metric goes by another device", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:9::2"), Onlink: true},
+			{Dst: pfx("fd00:9::/64"), Dev: "veth1", Metric: 10}, {Dst: pfx("fd00:9::/64"), Dev: "veth0", Metric: 20}}, inval},
+		{"onlink: an address", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:1::1"), Onlink: true}}, inval},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mark uint32
+			cfg := rulesTopology(&mark)
+			cfg.Routes = append(cfg.Routes, tc.routes...)
+			err := newStackErr(t, cfg, "")
+			check := func(err error) {
+				t.Helper()
+				if tc.want == 0 {
+					require.NoError(t, err)
+					return
+				}
+				require.ErrorIs(t, err, ErrConfig)
+				require.ErrorIs(t, err, tc.want)
+				require.ErrorContains(t, err, "gateway")
+				if tc.want == inval {
+					require.NotErrorIs(t, err, ErrGateway6)
+				}
+			}
+			check(err)
+			if len(tc.routes) == 1 && tc.want != 0 {
+				// As an event.
+				cfg.Routes = cfg.Routes[:len(cfg.Routes)-1]
+				s, _ := newStack(t, cfg, "", nil, nil)
+				check(s.Apply(Event{Op: RouteAdd, Route: tc.routes[0]}))
+			}
+		})
+	}
+}

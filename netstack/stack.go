@@ -1340,7 +1340,7 @@ func (s *Stack) buildFIB() error {
 				hops = []nexthop{{route: route{dev: d, via: rc.Via}}}
 			}
 			for _, nh := range hops {
-				if nh.via.Is4() && nh.dev.up {
+				if nh.via.IsValid() && nh.dev.up {
 					gwChecks = append(gwChecks, gwCheck{i: i, n: n, table: rc.Table, dev: nh.dev, gw: nh.via, onlink: rc.Onlink})
 				}
 			}
@@ -1455,6 +1455,10 @@ func (s *Stack) buildFIB() error {
 			continue
 		}
 		switch {
+		case g.gw.Is6():
+			if err := g.n.gw6Check(&g); err != nil {
+				return err
+			}
 		case g.onlink && !g.n.onlinkGW(g.gw):
 			return cfgErr("route %d: onlink gateway %s is not a unicast address (fib_check_nh_v4_gw)", g.i, g.gw)
 		case !g.onlink && !g.n.gwOnLink(g.table, g.dev, g.gw):

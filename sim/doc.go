@@ -197,7 +197,8 @@
 //	                                   # prefix, a route through dev without via; else ENETUNREACH) unless onlink
 //	  - {dst: 10.7.0.0/16, dev: veth0, via: 10.0.0.2, mtu: 1400, mtu_lock: true}   # mtu lock: bpf_fib_lookup and
 //	                                   # IPv6's ip6_forward check it too; a locked mtu 0 through a gateway is 576
-//	  - {dst: 10.8.0.0/16, dev: veth0, via: "fd00::2"}   # an IPv6 gateway for IPv4 (RFC 5549)
+//	  - {dst: 10.8.0.0/16, dev: veth0, via: "fe80::2"}   # an IPv6 gateway for IPv4 (RFC 5549); a link-local
+//	                                   # gateway is on dev's link, another must be (ip6_validate_gw: EHOSTUNREACH)
 //	  - {dst: 10.244.7.0/26, type: blackhole}   # also unreachable, prohibit, throw (no dev or via): a packet
 //	                                   # to forward is freed in ip_error (NOT_SPECIFIED; IPv6: IP_INNOROUTES but for
 //	                                   # a blackhole); bpf_fib_lookup returns

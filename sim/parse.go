@@ -826,8 +826,8 @@ func (d *dec) routeOf(n *yaml.Node, sel bool) (r netstack.RouteConfig, err error
 		err = d.errf(n, "route: a %s route has no mtu", r.Type)
 	case r.Type == netstack.RouteLocal && r.Via.IsValid():
 		err = d.errf(n, "route: a local route has no via")
-	case r.Onlink && !r.Via.Is4() && !slices.ContainsFunc(r.Nexthops, func(nh netstack.NexthopConfig) bool { return nh.Via.Is4() }):
-		err = d.errf(n, "route: onlink is for a route with an IPv4 gateway (via)")
+	case r.Onlink && !r.Via.IsValid() && !slices.ContainsFunc(r.Nexthops, func(nh netstack.NexthopConfig) bool { return nh.Via.IsValid() }):
+		err = d.errf(n, "route: onlink is for a route with a gateway (via)")
 	case r.Type == netstack.RouteLocal && r.Metric != 0:
 		err = d.errf(n, "route: a metric on a local route is not modelled")
 	case netstack.RejectRoute(r.Type):

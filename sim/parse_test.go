@@ -364,7 +364,7 @@ func TestDocSchemaParses(t *testing.T) {
 	assert.Equal(t, 1450, s.Stack.Routes[2].MTU)
 	assert.True(t, s.Stack.Routes[3].MTULock)
 	assert.False(t, s.Stack.Routes[2].MTULock)
-	assert.Equal(t, "fd00::2", s.Stack.Routes[4].Via.String())
+	assert.Equal(t, "fe80::2", s.Stack.Routes[4].Via.String())
 	assert.Equal(t, uint32(200), s.Stack.Routes[10].Metric)
 	assert.Equal(t, []netstack.Action{{Kind: netstack.ActSetTunnelKey, Value: 42, Via: netip.MustParseAddr("192.0.2.2")},
 		{Kind: netstack.ActGetTunnelKey}}, s.Stack.Programs[14].Actions)

@@ -3799,6 +3799,110 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "gateway6-local-any",
+		File: "netstack/addrevent.go",
+		Old:  `		if d != nil && (!ll || d == g.dev) && d.hasAddr(g.gw) {`,
+		New:  `		if d != nil && d == g.dev && d.hasAddr(g.gw) {`,
+		Desc: "a global IPv6 gateway is no address of any device (EINVAL)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway6-multicast",
+		File: "netstack/addrevent.go",
+		Old:  `	case g.gw.IsUnspecified() || g.gw.IsMulticast():`,
+		New:  `	case g.gw.IsUnspecified():`,
+		Desc: "an IPv6 gateway is unicast (EINVAL)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway6-linklocal",
+		File: "netstack/addrevent.go",
+		Old: `	case ll:
+`,
+		New: `	case ll && false:
+`,
+		Desc: "a link-local IPv6 gateway is on the link",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway6-table",
+		File: "netstack/addrevent.go",
+		Old:  `				ok, found = onLink6(t.routes, g.dev, g.gw)`,
+		New:  `				ok, found = false, false`,
+		Desc: "the route's own table is looked in first",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway6-via",
+		File: "netstack/addrevent.go",
+		Old:  `				best, ok, found = r.dst.Bits(), !nh.via.IsValid(), true`,
+		New:  `				best, ok, found = r.dst.Bits(), true, true`,
+		Desc: "a gateway's route must have no gateway (EHOSTUNREACH)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway6-longest",
+		File: "netstack/addrevent.go",
+		Old:  `		if r.reject != 0 || !r.dst.Addr().Is6() || !r.dst.Contains(gw) || r.dst.Bits() <= best {`,
+		New:  `		if r.reject != 0 || !r.dst.Addr().Is6() || !r.dst.Contains(gw) {`,
+		Desc: "the longest route through the device answers",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway6-dev",
+		File: "netstack/addrevent.go",
+		Old: `			if nh.dev == dev {
+				best, ok`,
+		New: `			if true {
+				best, ok`,
+		Desc: "only next hops through the device answer (RT6_LOOKUP_F_IFACE)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway6-loopback",
+		File: "netstack/addrevent.go",
+		Old:  `	if g.dev.kind == KindLoopback {`,
+		New:  `	if false {`,
+		Desc: "no IPv6 gateway route through lo (EINVAL)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway6-onlink-default",
+		File: "netstack/addrevent.go",
+		Old:  `	if best == nil || best.dst.Bits() == 0 || best.reject != 0 {`,
+		New:  `	if best == nil || best.reject != 0 {`,
+		Desc: "onlink: the default route is ignored",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway6-onlink-reject",
+		File: "netstack/addrevent.go",
+		Old: `	if best == nil || best.dst.Bits() == 0 || best.reject != 0 {
+`,
+		New: `	if best == nil || best.dst.Bits() == 0 {
+`,
+		Desc: "onlink: a reject route lets the gateway be",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway6-onlink-metric",
+		File: "netstack/addrevent.go",
+		Old:  `		if best == nil || r.dst.Bits() > best.dst.Bits() || (r.dst.Bits() == best.dst.Bits() && r.metric < best.metric) {`,
+		New:  `		if best == nil || r.dst.Bits() > best.dst.Bits() {`,
+		Desc: "onlink: of the longest prefix the lowest metric answers",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway6-checked",
+		File: "netstack/stack.go",
+		Old: `		case g.gw.Is6():
+			if err := g.n.gw6Check(&g); err != nil {`,
+		New: `		case g.gw.Is6():
+			if err := error(nil); err != nil {`,
+		Desc: "IPv6 gateways are checked (ip6_validate_gw)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "event-check-dry-run",
 		File: "sim/replay.go",
 		Old:  `	if err := checkEvents(s, m.lay, opts); err != nil {`,
