@@ -238,6 +238,12 @@ func TestGateway6(t *testing.T) {
 			{Dst: pfx("fd00:9::/64"), Type: RouteBlackhole}}, 0},
 		{"onlink: the lower metric goes by another device", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:9::2"), Onlink: true},
 			{Dst: pfx("fd00:9::/64"), Dev: "veth1", Metric: 10}, {Dst: pfx("fd00:9::/64"), Dev: "veth0", Metric: 20}}, inval},
+		{"onlink: the lower metric, listed last, goes by another device", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:9::2"), Onlink: true},
+			{Dst: pfx("fd00:9::/64"), Dev: "veth0", Metric: 20}, {Dst: pfx("fd00:9::/64"), Dev: "veth1", Metric: 10}}, inval},
+		{"onlink: the lower metric goes by the device", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:9::2"), Onlink: true},
+			{Dst: pfx("fd00:9::/64"), Dev: "veth1", Metric: 20}, {Dst: pfx("fd00:9::/64"), Dev: "veth0", Metric: 10}}, 0},
+		{"onlink: a default route by another device is passed over", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:9::2"), Onlink: true},
+			{Dst: pfx("::/0"), Dev: "veth1", Via: addr("fd00:2::2"), Metric: 10}}, 0},
 		{"onlink: an address", []RouteConfig{{Dst: pfx(dst), Dev: "veth0", Via: addr("fd00:1::1"), Onlink: true}}, inval},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
