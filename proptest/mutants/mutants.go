@@ -3844,7 +3844,7 @@ var List = []Mutant{
 		Name: "gateway6-longest",
 		File: "netstack/addrevent.go",
 		Old:  `		if r.reject != 0 || !r.dst.Addr().Is6() || !r.dst.Contains(gw) || r.dst.Bits() <= best {`,
-		New:  `		if r.reject != 0 || !r.dst.Addr().Is6() || !r.dst.Contains(gw) {`,
+		New:  `		if r.reject != 0 || !r.dst.Addr().Is6() || !r.dst.Contains(gw) || best > 128 {`,
 		Desc: "the longest route through the device answers",
 		Pkgs: []string{"./netstack"},
 	},
