@@ -106,6 +106,8 @@ func TestParseErrors(t *testing.T) {
 		{"udp_csum not on or off", "devices:\n  - {name: x, kind: vxlan, remote: 192.0.2.2, udp_csum: maybe}\nentry: {dev: lo}\n", "f.yaml:2:57: device x: udp_csum: want on or off"},
 		{"mtu_lock on a blackhole route", "routes:\n  - {dst: 10.0.0.0/8, type: blackhole, mtu_lock: true}\nentry: {dev: lo}\n",
 			"f.yaml:2:5: route: a blackhole route has no mtu"},
+		{"onlink without a gateway", "routes:\n  - {dst: fd00:9::/64, dev: lo, onlink: true}\nentry: {dev: lo}\n",
+			"f.yaml:2:5: route: onlink is for a route with a gateway (via)"},
 		{"mtu_lock not a boolean", "routes:\n  - {dst: 10.0.0.0/8, dev: lo, mtu_lock: 1300}\nentry: {dev: lo}\n",
 			`f.yaml:2:42: route.mtu_lock: want true or false, got "1300"`},
 		{"udp_csum on a nic", "devices:\n  - {name: x, kind: nic, udp_csum: on}\nentry: {dev: x}\n", "f.yaml:2:5: device x: udp_csum and udp6zerocsumrx are for vxlan and geneve devices"},
