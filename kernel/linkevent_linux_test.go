@@ -188,6 +188,32 @@ func TestKernelLinkEvents(t *testing.T) {
 		st.refused = refused
 		return st
 	}
+	// Multipath next hops: an IPv4 route's onlink is none of its next
+	// hops' (fib_get_nhs), a next hop's own is; an IPv6 route's is each
+	// next hop's. An IPv4 next hop without a gateway is not onlink.
+	nhs := func(dst string, routeOnlink bool, hops [][3]string, refused errno.Errno) step {
+		cmd := "route add " + dst
+		rc := netstack.RouteConfig{Dst: pfx(dst), Onlink: routeOnlink}
+		if routeOnlink {
+			cmd += " onlink"
+		}
+		for _, h := range hops {
+			cmd += " nexthop via " + h[0] + " dev " + h[1]
+			if h[2] != "" {
+				cmd += " onlink"
+			}
+			rc.Nexthops = append(rc.Nexthops, netstack.NexthopConfig{Dev: h[1], Via: ad(h[0]), Onlink: h[2] != ""})
+		}
+		st := ev(cmd, netstack.Event{Op: netstack.RouteAdd, Route: rc})
+		st.refused = refused
+		return st
+	}
+	devOnlink := func(dst string, refused errno.Errno) step {
+		st := ev("route add "+dst+" dev d0 onlink", netstack.Event{Op: netstack.RouteAdd,
+			Route: netstack.RouteConfig{Dst: pfx(dst), Dev: "d0", Onlink: true}})
+		st.refused = refused
+		return st
+	}
 	promote := step{promote: true}
 	v4 := []string{"198.18.6.9", "198.18.5.1", "198.18.5.255", "198.18.5.2", "198.18.10.9", "198.18.7.1", "198.18.7.2", "198.18.7.3", "198.18.7.4",
 		"198.18.9.1", "198.18.11.9", "198.18.5.3"}
@@ -238,7 +264,15 @@ func TestKernelLinkEvents(t *testing.T) {
 			gw6("fd00:16::/64", "2001:db8:7::9", "d0", true, 0),
 			gw6("fd00:14::/64", "fd00:5::3", "d0", false, 0),
 			gw6("fd00:15::/64", "fe80::1234", "d0", false, 0),
+			nhs("fd00:17::/64", true, [][3]string{{"fd00:13::3", "d0"}, {icmp6AddrB, "hB"}}, 0),
+			nhs("fd00:18::/64", false, [][3]string{{"fd00:13::3", "d0"}, {icmp6AddrB, "hB"}}, errno.EHOSTUNREACH),
+			devOnlink("fd00:19::/64", 0),
 		}, true, 0, []string{"fd00:6::9", "fd00:14::9"}},
+		{"multipath gateways: a next hop's onlink, not the route's", []step{
+			nhs("198.18.12.0/24", true, [][3]string{{"198.18.13.3", "d0"}, {"10.1.0.2", "hB"}}, errno.ENETUNREACH),
+			nhs("198.18.12.0/24", false, [][3]string{{"198.18.13.3", "d0", "onlink"}, {"10.1.0.2", "hB"}}, 0),
+			devOnlink("198.18.14.0/24", errno.EINVAL),
+		}, false, 0, []string{"198.18.6.9"}},
 		{"metrics: 0 beats 5, one of 0 is there", []step{m5, m0, conn0, conn7}, false, 0, []string{"198.18.6.9", "198.18.5.2"}},
 		{"metrics: d0 down, 5 and 7 answer", []step{m5, conn7, d0down}, false, 0, []string{"198.18.6.9", "198.18.5.2"}},
 		{"metrics: route del takes 0", []step{m5, rdel}, false, 0, []string{"198.18.6.9"}},
@@ -276,8 +310,10 @@ func TestKernelLinkEvents(t *testing.T) {
 				}
 				if st.refused != 0 {
 					msg := map[errno.Errno]string{errno.EEXIST: "File exists", errno.ENETUNREACH: "Nexthop has invalid gateway",
-						errno.EHOSTUNREACH: "No route to host", errno.EINVAL: "ateway"}[st.refused]
-					require.ErrorContains(t, tp.h.IP(strings.Fields(st.ip)...), msg, st.ip)
+						errno.EHOSTUNREACH: "No route to host", errno.EINVAL: "[Gg]ateway|ONLINK can not be set"}[st.refused]
+					err := tp.h.IP(strings.Fields(st.ip)...)
+					require.Error(t, err, st.ip)
+					require.Regexp(t, msg, err.Error(), st.ip)
 					continue
 				}
 				if st.ip != "" {
@@ -508,4 +544,93 @@ func TestKernelSmallMTUNoIPv6(t *testing.T) {
 	require.ErrorIs(t, s.AddRoute(netstack.RouteConfig{Dst: netip.MustParsePrefix("2001:db8:9::/64"), Dev: "s0"}), unix.ENODEV)
 	require.NoError(t, s.Close())
 	require.NoError(t, a.CheckLeaks())
+}
+
+// TestKernelGatewayObjects checks that a nexthop object's gateway is
+// checked when it is made (nh_create_ipv4: fib_check_nh, ENETUNREACH or
+// EINVAL; nh_create_ipv6: ip6_validate_gw, EHOSTUNREACH or EINVAL), as
+// the model checks a configuration's objects.
+func TestKernelGatewayObjects(t *testing.T) {
+	testutil.KernelTests(t)
+	for _, fam := range []struct {
+		v6    bool
+		cases []struct {
+			via, dev string
+			onlink   bool
+			refused  errno.Errno
+		}
+	}{
+		{false, []struct {
+			via, dev string
+			onlink   bool
+			refused  errno.Errno
+		}{
+			{"198.18.13.7", "d0", false, errno.ENETUNREACH},
+			{"198.18.13.7", "d0", true, 0},
+			{"198.18.5.3", "d0", false, 0},
+			{"198.18.5.3", "hB", false, errno.ENETUNREACH},
+			{"198.18.5.1", "d0", true, errno.EINVAL},
+			{"", "d0", true, errno.EINVAL},
+		}},
+		{true, []struct {
+			via, dev string
+			onlink   bool
+			refused  errno.Errno
+		}{
+			{"fd00:13::3", "d0", false, errno.EHOSTUNREACH},
+			{"fd00:13::3", "d0", true, 0},
+			{"fd00:5::3", "d0", false, 0},
+			{"fe80::7", "d0", false, 0},
+			{"fd00:5::1", "d0", false, errno.EINVAL},
+			{"ff02::7", "d0", false, errno.EINVAL},
+			{icmp6AddrB, "d0", true, errno.EINVAL},
+		}},
+	} {
+		t.Run(fmt.Sprintf("v6=%v", fam.v6), func(t *testing.T) {
+			var tp *icmpTopo
+			var cfg *netstack.Config
+			if fam.v6 {
+				tp = newICMP6Topo(t)
+				cfg = tp.model6(netstack.NamespaceConfig{}, true)
+			} else {
+				tp = newICMPTopo(t)
+				cfg = tp.model(netstack.NamespaceConfig{})
+				tp.rxAtH(cfg)
+			}
+			_, extra := linkTopo(t, tp, fam.v6, 0)
+			cfg.Namespaces = append(cfg.Namespaces, extra.Namespaces...)
+			cfg.Devices = append(cfg.Devices, extra.Devices...)
+			cfg.Routes = append(cfg.Routes, extra.Routes...)
+			cfg.Neighbours = append(cfg.Neighbours, extra.Neighbours...)
+			for _, c := range fam.cases {
+				args := []string{"nexthop", "add", "id", "7"}
+				o := netstack.NexthopObjConfig{Netns: "H", ID: 7, Dev: c.dev, Onlink: c.onlink}
+				if c.via != "" {
+					args = append(args, "via", c.via)
+					o.Via = netip.MustParseAddr(c.via)
+				}
+				args = append(args, "dev", c.dev)
+				if c.onlink {
+					args = append(args, "onlink")
+				}
+				what := strings.Join(args, " ")
+				kerr := tp.h.IP(args...)
+				m := *cfg
+				m.NexthopObjects = append(slices.Clone(extra.NexthopObjects), o)
+				_, merr := netstack.New(&m, netstack.Env{Alloc: skb.NewAllocator(kmem.New(), machineProfile())})
+				if c.refused == 0 {
+					require.NoError(t, kerr, what)
+					require.NoError(t, merr, what)
+					require.NoError(t, tp.h.IP("nexthop", "del", "id", "7"))
+					continue
+				}
+				msg := map[errno.Errno]string{errno.ENETUNREACH: "Nexthop has invalid gateway",
+					errno.EHOSTUNREACH: "No route to host", errno.EINVAL: "[Gg]ateway|ONLINK can not be set"}[c.refused]
+				require.Error(t, kerr, what)
+				require.Regexp(t, msg, kerr.Error(), what)
+				require.ErrorIs(t, merr, c.refused, what)
+				t.Logf("%s: kernel %v; model %v", what, kerr, merr)
+			}
+		})
+	}
 }

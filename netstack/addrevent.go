@@ -410,6 +410,9 @@ func routeString(rc *RouteConfig) string {
 			b.WriteString(" via " + nh.Via.String())
 		}
 		b.WriteString(" dev " + nh.Dev)
+		if nh.Onlink {
+			b.WriteString(" onlink")
+		}
 	}
 	if rc.Table != 0 && rc.Table != rtTableMain {
 		fmt.Fprintf(&b, " table %d", rc.Table)
@@ -435,14 +438,24 @@ var ErrGateway = errno.New("netstack: nexthop has invalid gateway", errno.ENETUN
 var ErrGateway6 = errno.New("netstack: IPv6 gateway unreachable", errno.EHOSTUNREACH)
 
 // gwCheck is a gateway buildFIB checks once every route is in: route i's
-// next hop through dev.
+// next hop through dev, or nexthop object obj-1's (id id).
 type gwCheck struct {
 	i      int
+	obj    int
+	id     uint32
 	n      *Netns
 	table  uint32
 	dev    *Device
 	gw     netip.Addr
 	onlink bool
+}
+
+// what names the route or nexthop object whose gateway g is.
+func (g *gwCheck) what() string {
+	if g.obj != 0 {
+		return fmt.Sprintf("nexthop object %d (id %d)", g.obj-1, g.id)
+	}
+	return fmt.Sprintf("route %d", g.i)
 }
 
 // onlinkGW models fib_check_nh_v4_gw()'s RTNH_F_ONLINK case: gw must be
@@ -499,16 +512,16 @@ func (n *Netns) gw6Check(g *gwCheck) error {
 	ll := g.gw.IsLinkLocalUnicast()
 	for _, d := range n.devs {
 		if d != nil && (!ll || d == g.dev) && d.hasAddr(g.gw) {
-			return cfgErr("route %d: gateway %s is an address of %s (ip6_validate_gw: gateway can not be a local address)", g.i, g.gw, d.name)
+			return cfgErr("%s: gateway %s is an address of %s (ip6_validate_gw: gateway can not be a local address)", g.what(), g.gw, d.name)
 		}
 	}
 	switch {
 	case ll:
 	case g.gw.IsUnspecified() || g.gw.IsMulticast():
-		return cfgErr("route %d: gateway %s is not unicast (ip6_validate_gw: invalid gateway address)", g.i, g.gw)
+		return cfgErr("%s: gateway %s is not unicast (ip6_validate_gw: invalid gateway address)", g.what(), g.gw)
 	case g.onlink:
 		if !n.onlinkGW6(g.dev, g.gw) {
-			return cfgErr("route %d: onlink gateway %s: its route in table main goes by another device (ip6_route_check_nh_onlink)", g.i, g.gw)
+			return cfgErr("%s: onlink gateway %s: its route in table main goes by another device (ip6_route_check_nh_onlink)", g.what(), g.gw)
 		}
 	default:
 		ok, found := false, false
@@ -521,11 +534,11 @@ func (n *Netns) gw6Check(g *gwCheck) error {
 			ok, _ = onLink6(n.routes, g.dev, g.gw)
 		}
 		if !ok {
-			return fmt.Errorf("netstack: route %d: gateway %s is on no link of %s (ip6_route_check_nh): %w: %w", g.i, g.gw, g.dev.name, ErrGateway6, ErrConfig)
+			return fmt.Errorf("netstack: %s: gateway %s is on no link of %s (ip6_route_check_nh): %w: %w", g.what(), g.gw, g.dev.name, ErrGateway6, ErrConfig)
 		}
 	}
 	if g.dev.kind == KindLoopback {
-		return cfgErr("route %d: a gateway route through %s (ip6_validate_gw: egress device can not be loopback)", g.i, g.dev.name)
+		return cfgErr("%s: a gateway route through %s (ip6_validate_gw: egress device can not be loopback)", g.what(), g.dev.name)
 	}
 	return nil
 }

@@ -776,6 +776,12 @@ type NexthopObjConfig struct {
 	Via       netip.Addr
 	Blackhole bool
 	Group     []NexthopGroupMember
+	// Onlink takes the gateway as on Dev's link (`onlink`, nh_flags
+	// RTNH_F_ONLINK), as RouteConfig.Onlink does. The gateway is checked
+	// when the object is made (nh_create_ipv4: fib_check_nh against
+	// table main; nh_create_ipv6: ip6_validate_gw), not by the routes
+	// that name it.
+	Onlink bool
 }
 
 // NexthopGroupMember is a member of a nexthop group.
@@ -791,6 +797,11 @@ type NexthopConfig struct {
 	Dev    string
 	Via    netip.Addr
 	Weight int
+	// Onlink is the next hop's RTNH_F_ONLINK (`nexthop via GW dev DEV
+	// onlink`), checked as RouteConfig.Onlink is. An IPv4 route's own
+	// Onlink does not reach its next hops (fib_get_nhs keeps none of the
+	// route's low flags), an IPv6 route's does (ip6_route_multipath_add).
+	Onlink bool
 }
 
 // NeighConfig is a neighbour entry (`ip neigh add ADDR lladdr MAC dev DEV

@@ -274,3 +274,59 @@ func TestGateway6(t *testing.T) {
 		})
 	}
 }
+
+func TestGatewayNexthops(t *testing.T) {
+	const dst4, dst6 = "198.51.100.0/24", "2001:db8:77::/64"
+	for _, tc := range []struct {
+		name   string
+		routes []RouteConfig
+		objs   []NexthopObjConfig
+		want   errno.Errno // 0: made
+	}{
+		{"IPv4: a route's onlink does not reach its next hops", []RouteConfig{{Dst: pfx(dst4), Onlink: true,
+			Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("10.9.0.2")}, {Dev: "veth1", Via: addr("10.2.0.2")}}}}, nil, errno.ENETUNREACH},
+		{"IPv4: a next hop's onlink", []RouteConfig{{Dst: pfx(dst4),
+			Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("10.9.0.2"), Onlink: true}, {Dev: "veth1", Via: addr("10.2.0.2")}}}}, nil, 0},
+		{"IPv4: another next hop's onlink is its own", []RouteConfig{{Dst: pfx(dst4),
+			Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("10.9.0.2")}, {Dev: "veth1", Via: addr("10.2.0.2"), Onlink: true}}}}, nil, errno.ENETUNREACH},
+		{"IPv6: a route's onlink reaches its next hops", []RouteConfig{{Dst: pfx(dst6), Onlink: true,
+			Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("fd00:9::2")}, {Dev: "veth1", Via: addr("fd00:2::2")}}}}, nil, 0},
+		{"IPv6: without it", []RouteConfig{{Dst: pfx(dst6),
+			Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("fd00:9::2")}, {Dev: "veth1", Via: addr("fd00:2::2")}}}}, nil, errno.EHOSTUNREACH},
+		{"IPv6: a next hop's onlink", []RouteConfig{{Dst: pfx(dst6),
+			Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("fd00:9::2"), Onlink: true}, {Dev: "veth1", Via: addr("fd00:2::2")}}}}, nil, 0},
+		{"IPv4: onlink without a gateway", []RouteConfig{{Dst: pfx(dst4), Dev: "veth0", Onlink: true}}, nil, errno.EINVAL},
+		{"IPv4: a next hop's onlink without a gateway", []RouteConfig{{Dst: pfx(dst4),
+			Nexthops: []NexthopConfig{{Dev: "veth0", Onlink: true}, {Dev: "veth1", Via: addr("10.2.0.2")}}}}, nil, errno.EINVAL},
+		{"IPv6: onlink without a gateway", []RouteConfig{{Dst: pfx(dst6), Dev: "veth0", Onlink: true}}, nil, 0},
+		{"object: off the link", nil, []NexthopObjConfig{{ID: 1, Dev: "veth0", Via: addr("10.9.0.2")}}, errno.ENETUNREACH},
+		{"object: onlink", []RouteConfig{{Dst: pfx(dst4), NHID: 1}}, []NexthopObjConfig{{ID: 1, Dev: "veth0", Via: addr("10.9.0.2"), Onlink: true}}, 0},
+		{"object: onlink, a group of it", []RouteConfig{{Dst: pfx(dst4), NHID: 3}}, []NexthopObjConfig{
+			{ID: 1, Dev: "veth0", Via: addr("10.9.0.2"), Onlink: true}, {ID: 2, Dev: "veth1", Via: addr("10.2.0.2")},
+			{ID: 3, Group: []NexthopGroupMember{{ID: 1}, {ID: 2}}}}, 0},
+		{"object: onlink without a gateway", nil, []NexthopObjConfig{{ID: 1, Dev: "veth0", Onlink: true}}, errno.EINVAL},
+		{"object: IPv6 off the link", nil, []NexthopObjConfig{{ID: 1, Dev: "veth0", Via: addr("fd00:9::2")}}, errno.EHOSTUNREACH},
+		{"object: IPv6 a local address", nil, []NexthopObjConfig{{ID: 1, Dev: "veth0", Via: addr("fd00:1::1")}}, errno.EINVAL},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mark uint32
+			cfg := rulesTopology(&mark)
+			cfg.Routes = append(cfg.Routes, tc.routes...)
+			cfg.NexthopObjects = tc.objs
+			err := newStackErr(t, cfg, "")
+			if tc.want == 0 {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tc.want)
+			require.ErrorIs(t, err, ErrConfig)
+			if tc.want == errno.EINVAL {
+				require.NotErrorIs(t, err, errno.EHOSTUNREACH)
+				require.NotErrorIs(t, err, errno.ENETUNREACH)
+			}
+			if tc.objs != nil {
+				require.ErrorContains(t, err, "nexthop object 0")
+			}
+		})
+	}
+}

@@ -952,6 +952,9 @@ func (s *Stack) nexthopObjects(c *Config, nsOf func(what, name string) (*Netns, 
 			return nil, cfgErr("%s: id %d taken in %s", what, nc.ID, n.name)
 		case kinds != 1 || (nc.Via.IsValid() && nc.Dev == ""):
 			return nil, cfgErr("%s: want one of dev (with an optional via), blackhole or group", what)
+		case nc.Onlink && !nc.Via.IsValid():
+			// rtm_to_nh_config.
+			return nil, cfgErr("%s: onlink without a gateway (rtm_to_nh_config: ONLINK flag can not be set for nexthop without a gateway)", what)
 		case nc.Dev != "":
 			if o.dev = n.dev(nc.Dev); o.dev == nil {
 				return nil, cfgErr("%s: unknown device %q in %s", what, nc.Dev, n.name)

@@ -1245,6 +1245,20 @@ func (s *Stack) buildFIB() error {
 		return err
 	}
 	var gwChecks []gwCheck
+	if !s.fibBuilt {
+		// nh_create_ipv4, nh_create_ipv6: a nexthop object's gateway is
+		// checked when the object is made, not by the routes naming it.
+		for k := range c.NexthopObjects {
+			oc := &c.NexthopObjects[k]
+			n, err := nsOf("nexthop object", nsName(oc.Netns))
+			if err != nil {
+				return err
+			}
+			if o := objs[nhKey{n, oc.ID}]; o != nil && o.dev != nil && oc.Via.IsValid() && o.dev.up {
+				gwChecks = append(gwChecks, gwCheck{i: -1, obj: k + 1, id: oc.ID, n: n, dev: o.dev, gw: oc.Via, onlink: oc.Onlink})
+			}
+		}
+	}
 	for i, rc := range c.Routes {
 		n, err := nsOf(fmt.Sprintf("route %d", i), nsName(rc.Netns))
 		if err != nil {
@@ -1333,16 +1347,33 @@ func (s *Stack) buildFIB() error {
 				}
 			}
 			n.setIgnored(&r)
-			// fib_check_nh_v4_gw, once every route is in: each IPv4
-			// gateway of a next hop whose device is up.
+			// fib_check_nh_v4_gw, ip6_validate_gw, once every route is
+			// in: each gateway of a next hop whose device is up; a
+			// nexthop object's were checked with it. onlink is a next
+			// hop's flag (rtnh_flags); an IPv6 route's (fc_flags) is
+			// each of its next hops' too (ip6_route_multipath_add copies
+			// the route's config), while fib_get_nhs keeps none of an
+			// IPv4 route's low flags for its next hops (fc_flags & ~0xFF).
 			hops := paths
 			if hops == nil {
 				hops = []nexthop{{route: route{dev: d, via: rc.Via}}}
 			}
-			for _, nh := range hops {
-				if nh.via.IsValid() && nh.dev.up {
-					gwChecks = append(gwChecks, gwCheck{i: i, n: n, table: rc.Table, dev: nh.dev, gw: nh.via, onlink: rc.Onlink})
+			for j, nh := range hops {
+				if rc.NHID != 0 {
+					break
 				}
+				onlink := rc.Onlink
+				if paths != nil {
+					onlink = rc.Nexthops[j].Onlink || (rc.Onlink && dst.Addr().Is6())
+				}
+				if onlink && !nh.via.IsValid() && dst.Addr().Is4() {
+					// fib_check_nh_nongw (IPv6 takes it: fib6_nh_init).
+					return cfgErr("route %d: an onlink next hop without a gateway (fib_check_nh_nongw: PERVASIVE and ONLINK can not be set)", i)
+				}
+				if !nh.via.IsValid() || !nh.dev.up {
+					continue
+				}
+				gwChecks = append(gwChecks, gwCheck{i: i, n: n, table: rc.Table, dev: nh.dev, gw: nh.via, onlink: onlink})
 			}
 			if !r.anyLive() {
 				// A device that is down has no routes: NETDEV_DOWN
@@ -1460,9 +1491,9 @@ func (s *Stack) buildFIB() error {
 				return err
 			}
 		case g.onlink && !g.n.onlinkGW(g.gw):
-			return cfgErr("route %d: onlink gateway %s is not a unicast address (fib_check_nh_v4_gw)", g.i, g.gw)
+			return cfgErr("%s: onlink gateway %s is not a unicast address (fib_check_nh_v4_gw)", g.what(), g.gw)
 		case !g.onlink && !g.n.gwOnLink(g.table, g.dev, g.gw):
-			return fmt.Errorf("netstack: route %d: gateway %s is on no link of %s: %w: %w", g.i, g.gw, g.dev.name, ErrGateway, ErrConfig)
+			return fmt.Errorf("netstack: %s: gateway %s is on no link of %s: %w: %w", g.what(), g.gw, g.dev.name, ErrGateway, ErrConfig)
 		}
 	}
 	if err := s.addRules(c, nsOf); err != nil {

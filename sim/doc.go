@@ -207,7 +207,8 @@
 //	  - {dst: 10.0.0.0/8, type: throw, table: 100}   # the rules go on to the next rule (main without rules: no route)
 //	  - {dst: 198.51.100.0/24, nexthops: [{dev: veth0, via: 10.0.0.2}, {dev: eth0, via: 192.0.2.254, weight: 3}]}
 //	                                   # multipath (ECMP): each packet's hash picks a next hop by weight
-//	                                   # (hash-threshold); dev and via go in nexthops only
+//	                                   # (hash-threshold); dev and via go in nexthops only; onlink: a next hop's
+//	                                   # own ({dev, via, onlink: true}); a route's reaches IPv6 next hops, not IPv4's
 //	  - {dst: 203.0.113.0/24, nhid: 10}   # a nexthop object (ip route ... nhid 10)
 //	  - {dst: default, dev: eth0, via: 192.0.2.254, metric: 200}   # metric (priority): of one prefix the lowest
 //	                                   # live one wins; IPv4 default 0 (a connected prefix's too), IPv6 1024
@@ -218,6 +219,7 @@
 //	                                   # deleted
 //	  - {netns: host, id: 1, dev: veth0, via: 10.0.0.2}
 //	  - {id: 2, dev: eth0, via: 192.0.2.254}
+//	  - {id: 3, dev: eth0, via: 198.18.0.1, onlink: true}   # a gateway is checked as the object is made
 //	  - {id: 5, blackhole: true}
 //	  - {id: 10, group: [{id: 1}, {id: 2, weight: 3}]}   # weights 1-255 (1-65535 from v6.12)
 //	rules:                             # policy routing (ip rule); the first of a family adds main (32766) and default

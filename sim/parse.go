@@ -826,8 +826,6 @@ func (d *dec) routeOf(n *yaml.Node, sel bool) (r netstack.RouteConfig, err error
 		err = d.errf(n, "route: a %s route has no mtu", r.Type)
 	case r.Type == netstack.RouteLocal && r.Via.IsValid():
 		err = d.errf(n, "route: a local route has no via")
-	case r.Onlink && !r.Via.IsValid() && !slices.ContainsFunc(r.Nexthops, func(nh netstack.NexthopConfig) bool { return nh.Via.IsValid() }):
-		err = d.errf(n, "route: onlink is for a route with a gateway (via)")
 	case r.Type == netstack.RouteLocal && r.Metric != 0:
 		err = d.errf(n, "route: a metric on a local route is not modelled")
 	case netstack.RejectRoute(r.Type):
@@ -843,7 +841,7 @@ func (d *dec) routeOf(n *yaml.Node, sel bool) (r netstack.RouteConfig, err error
 // nexthopObj reads a nexthop object: {netns, id, dev, via}, {id,
 // blackhole: true} or {id, group: [{id, weight}]}.
 func (d *dec) nexthopObj(n *yaml.Node) (o netstack.NexthopObjConfig, err error) {
-	m, err := d.fields(n, "nexthop object", "netns", "id", "dev", "via", "blackhole", "group")
+	m, err := d.fields(n, "nexthop object", "netns", "id", "dev", "via", "onlink", "blackhole", "group")
 	if err != nil {
 		return o, err
 	}
@@ -863,6 +861,8 @@ func (d *dec) nexthopObj(n *yaml.Node) (o netstack.NexthopObjConfig, err error) 
 			o.Dev, err = d.name(v, "nexthop object.dev")
 		case "via":
 			o.Via, err = d.addr(v, "nexthop object.via")
+		case "onlink":
+			o.Onlink, err = d.boolean(v, "nexthop object.onlink")
 		case "blackhole":
 			o.Blackhole, err = d.boolean(v, "nexthop object.blackhole")
 		case "group":
@@ -912,8 +912,6 @@ func (d *dec) nexthopObj(n *yaml.Node) (o netstack.NexthopObjConfig, err error) 
 	return o, err
 }
 
-// nexthops reads a multipath route's next hops: a list of {dev, via,
-// weight}.
 // bridgeVLANs reads a device's vlans: a list of {vid, pvid, untagged,
 // del} (`bridge vlan add|del dev DEV vid N [pvid] [untagged]`).
 func (d *dec) bridgeVLANs(n *yaml.Node, what string) ([]netstack.BridgeVLAN, error) {
@@ -955,6 +953,8 @@ func (d *dec) bridgeVLANs(n *yaml.Node, what string) ([]netstack.BridgeVLAN, err
 	return out, nil
 }
 
+// nexthops reads a multipath route's next hops: a list of {dev, via,
+// weight, onlink}.
 func (d *dec) nexthops(n *yaml.Node) ([]netstack.NexthopConfig, error) {
 	items, err := d.list(n, "route.nexthops")
 	if err != nil {
@@ -965,7 +965,7 @@ func (d *dec) nexthops(n *yaml.Node) ([]netstack.NexthopConfig, error) {
 	}
 	out := make([]netstack.NexthopConfig, len(items))
 	for i, it := range items {
-		m, err := d.fields(it, "nexthop", "dev", "via", "weight")
+		m, err := d.fields(it, "nexthop", "dev", "via", "weight", "onlink")
 		if err != nil {
 			return nil, err
 		}
@@ -981,6 +981,8 @@ func (d *dec) nexthops(n *yaml.Node) ([]netstack.NexthopConfig, error) {
 				nh.Via, err = d.addr(v, "nexthop.via")
 			case "weight":
 				nh.Weight, err = d.intv(v, "nexthop.weight", 1, 256)
+			case "onlink":
+				nh.Onlink, err = d.boolean(v, "nexthop.onlink")
 			}
 			return err
 		}); err != nil {

@@ -3903,6 +3903,66 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "nh-onlink-route-v4",
+		File: "netstack/stack.go",
+		Old:  `					onlink = rc.Nexthops[j].Onlink || (rc.Onlink && dst.Addr().Is6())`,
+		New:  `					onlink = rc.Nexthops[j].Onlink || rc.Onlink`,
+		Desc: "an IPv4 route's onlink is none of its next hops' (fib_get_nhs)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "nh-onlink-hop",
+		File: "netstack/stack.go",
+		Old:  `					onlink = rc.Nexthops[j].Onlink || (rc.Onlink && dst.Addr().Is6())`,
+		New:  `					onlink = rc.Onlink && dst.Addr().Is6()`,
+		Desc: "a next hop's own onlink counts",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "nh-onlink-nongw",
+		File: "netstack/stack.go",
+		Old:  `				if onlink && !nh.via.IsValid() && dst.Addr().Is4() {`,
+		New:  `				if false {`,
+		Desc: "an IPv4 onlink next hop has a gateway (fib_check_nh_nongw: EINVAL)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "nhobj-gw-checked",
+		File: "netstack/stack.go",
+		Old:  `oc.Via.IsValid() && o.dev.up {`,
+		New:  `false && o.dev.up {`,
+		Desc: "a nexthop object's gateway is checked as it is made (nh_create_ipv4)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "nhobj-gw-onlink",
+		File: "netstack/stack.go",
+		Old:  `gw: oc.Via, onlink: oc.Onlink})`,
+		New:  `gw: oc.Via, onlink: false})`,
+		Desc: "a nexthop object's onlink counts",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "nhobj-onlink-nongw",
+		File: "netstack/multipath.go",
+		Old:  `		case nc.Onlink && !nc.Via.IsValid():`,
+		New:  `		case false:`,
+		Desc: "a nexthop object's onlink needs a gateway (rtm_to_nh_config: EINVAL)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "nhid-route-unchecked",
+		File: "netstack/stack.go",
+		Old: `				if rc.NHID != 0 {
+					break
+				}`,
+		New: `				if false {
+					break
+				}`,
+		Desc: "a route naming a nexthop object does not recheck its gateways",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "event-check-dry-run",
 		File: "sim/replay.go",
 		Old:  `	if err := checkEvents(s, m.lay, opts); err != nil {`,
