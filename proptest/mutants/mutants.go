@@ -3914,7 +3914,7 @@ var List = []Mutant{
 		Name: "nh-onlink-hop",
 		File: "netstack/stack.go",
 		Old:  `					onlink = rc.Nexthops[j].Onlink || (rc.Onlink && dst.Addr().Is6())`,
-		New:  `					onlink = rc.Onlink && dst.Addr().Is6()`,
+		New:  `					onlink = rc.Nexthops[j].Weight < 0 || (rc.Onlink && dst.Addr().Is6())`,
 		Desc: "a next hop's own onlink counts",
 		Pkgs: []string{"./netstack"},
 	},
