@@ -57,24 +57,29 @@ func TestKernelICMPSysctls(t *testing.T) {
 		mac       func(tp *icmpTopo) [6]byte
 		atB       bool // the answer goes to B's link
 		wantReply bool
+		prefsrc   string // the route back to 10.1.0.7 has this src, in a local route 203.0.113.0/24
 	}{
-		{"echo", "", netstack.NamespaceConfig{}, icmpAddrA, icmpAddrH, 64, echo, nil, false, true},
+		{"echo", "", netstack.NamespaceConfig{}, icmpAddrA, icmpAddrH, 64, echo, nil, false, true, ""},
 		{"echo, icmp_echo_ignore_all", "net.ipv4.icmp_echo_ignore_all", netstack.NamespaceConfig{ICMPEchoIgnoreAll: true},
-			icmpAddrA, icmpAddrH, 64, echo, nil, false, false},
+			icmpAddrA, icmpAddrH, 64, echo, nil, false, false, ""},
 		{"echo to the broadcast", "", netstack.NamespaceConfig{}, icmpAddrA, "192.0.2.255", 64, echo,
-			func(*icmpTopo) [6]byte { return bcastMAC }, false, false},
+			func(*icmpTopo) [6]byte { return bcastMAC }, false, false, ""},
 		{"echo to the broadcast, icmp_echo_ignore_broadcasts 0", "net.ipv4.icmp_echo_ignore_broadcasts",
 			netstack.NamespaceConfig{ICMPEchoAnswerBroadcasts: true}, icmpAddrA, "192.0.2.255", 64, echo,
-			func(*icmpTopo) [6]byte { return bcastMAC }, false, true},
+			func(*icmpTopo) [6]byte { return bcastMAC }, false, true, ""},
 		{"timestamp to the broadcast, icmp_echo_ignore_broadcasts 0", "net.ipv4.icmp_echo_ignore_broadcasts",
 			netstack.NamespaceConfig{ICMPEchoAnswerBroadcasts: true}, icmpAddrA, "192.0.2.255", 64, tstamp,
-			func(*icmpTopo) [6]byte { return bcastMAC }, false, true},
+			func(*icmpTopo) [6]byte { return bcastMAC }, false, true, ""},
 		{"echo to all-hosts, icmp_echo_ignore_broadcasts 0", "net.ipv4.icmp_echo_ignore_broadcasts",
 			netstack.NamespaceConfig{ICMPEchoAnswerBroadcasts: true}, icmpAddrA, "224.0.0.1", 64, echo,
-			func(*icmpTopo) [6]byte { return allHosts }, false, true},
-		{"time exceeded back out of hB", "", netstack.NamespaceConfig{}, "10.1.0.7", "10.1.0.2", 1, echo, nil, true, true},
+			func(*icmpTopo) [6]byte { return allHosts }, false, true, ""},
+		{"time exceeded back out of hB", "", netstack.NamespaceConfig{}, "10.1.0.7", "10.1.0.2", 1, echo, nil, true, true, ""},
 		{"time exceeded back out of hB, icmp_errors_use_inbound_ifaddr", "net.ipv4.icmp_errors_use_inbound_ifaddr",
-			netstack.NamespaceConfig{ICMPErrorsUseInboundIfaddr: true}, "10.1.0.7", "10.1.0.2", 1, echo, nil, true, true},
+			netstack.NamespaceConfig{ICMPErrorsUseInboundIfaddr: true}, "10.1.0.7", "10.1.0.2", 1, echo, nil, true, true, ""},
+		{"time exceeded back out of hB, the route's src", "", netstack.NamespaceConfig{}, "10.1.0.7", "10.1.0.2", 1, echo, nil, true, true,
+			"203.0.113.5"},
+		{"time exceeded back out of hB, the route's src, icmp_errors_use_inbound_ifaddr", "net.ipv4.icmp_errors_use_inbound_ifaddr",
+			netstack.NamespaceConfig{ICMPErrorsUseInboundIfaddr: true}, "10.1.0.7", "10.1.0.2", 1, echo, nil, true, true, "203.0.113.5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var sysctls []string
@@ -88,6 +93,10 @@ func TestKernelICMPSysctls(t *testing.T) {
 			tp := newICMPTopo(t, sysctls...)
 			// 10.1.0.7 sits behind hB, at B's address.
 			require.NoError(t, tp.h.IP("neigh", "add", "10.1.0.7", "lladdr", macString(tp.macVB), "dev", "hB", "nud", "permanent"))
+			if tc.prefsrc != "" {
+				require.NoError(t, tp.h.IP("route", "add", "local", "203.0.113.0/24", "dev", "lo"))
+				require.NoError(t, tp.h.IP("route", "add", "10.1.0.7/32", "dev", "hB", "src", tc.prefsrc))
+			}
 			dstMAC := tp.macH
 			if tc.mac != nil {
 				dstMAC = tc.mac(tp)
@@ -117,6 +126,10 @@ func TestKernelICMPSysctls(t *testing.T) {
 					return -1
 				})})
 			cfg.Neighbours = append(cfg.Neighbours, netstack.NeighConfig{Netns: "H", Dev: "hB", Addr: netip.MustParseAddr("10.1.0.7"), MAC: tp.macVB})
+			if tc.prefsrc != "" {
+				cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("203.0.113.0/24"), Dev: "lo", Type: netstack.RouteLocal},
+					netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix("10.1.0.7/32"), Dev: "hB", Src: netip.MustParseAddr(tc.prefsrc)})
+			}
 			tp.rxAtH(cfg)
 			obs := &devDrops{}
 			var mdrop []string

@@ -214,6 +214,19 @@ func TestKernelLinkEvents(t *testing.T) {
 		st.refused = refused
 		return st
 	}
+	// A route's preferred source: deleting the address deletes an IPv4
+	// route that names it (fib_sync_down_addr), not an IPv6 one
+	// (rt6_remove_prefsrc clears it).
+	srcRoute := ev("route add 198.18.15.0/24 via 198.18.5.3 dev d0 src 198.18.9.1", netstack.Event{Op: netstack.RouteAdd,
+		Route: netstack.RouteConfig{Dst: pfx("198.18.15.0/24"), Dev: "d0", Via: ad("198.18.5.3"), Src: ad("198.18.9.1")}})
+	srcBad := ev("route add 198.18.16.0/24 via 198.18.5.3 dev d0 src 198.18.5.3", netstack.Event{Op: netstack.RouteAdd,
+		Route: netstack.RouteConfig{Dst: pfx("198.18.16.0/24"), Dev: "d0", Via: ad("198.18.5.3"), Src: ad("198.18.5.3")}})
+	srcBad.refused = errno.EINVAL
+	del9 := ev("addr del 198.18.9.1/24 dev d0", netstack.Event{Dev: "d0", Op: netstack.AddrDel, Addr: pfx("198.18.9.1/24")})
+	add6 := ev("addr add fd00:9::1/64 dev d0 nodad", netstack.Event{Dev: "d0", Op: netstack.AddrAdd, Addr: pfx("fd00:9::1/64")})
+	srcRoute6 := ev("route add fd00:15::/64 via fd00:5::3 dev d0 src fd00:9::1", netstack.Event{Op: netstack.RouteAdd,
+		Route: netstack.RouteConfig{Dst: pfx("fd00:15::/64"), Dev: "d0", Via: ad("fd00:5::3"), Src: ad("fd00:9::1")}})
+	del69 := ev("addr del fd00:9::1/64 dev d0", netstack.Event{Dev: "d0", Op: netstack.AddrDel, Addr: pfx("fd00:9::1/64")})
 	promote := step{promote: true}
 	v4 := []string{"198.18.6.9", "198.18.5.1", "198.18.5.255", "198.18.5.2", "198.18.10.9", "198.18.7.1", "198.18.7.2", "198.18.7.3", "198.18.7.4",
 		"198.18.9.1", "198.18.11.9", "198.18.5.3"}
@@ -268,6 +281,9 @@ func TestKernelLinkEvents(t *testing.T) {
 			nhs("fd00:18::/64", false, [][3]string{{"fd00:13::3", "d0"}, {icmp6AddrB, "hB"}}, errno.EHOSTUNREACH),
 			devOnlink("fd00:19::/64", 0),
 		}, true, 0, []string{"fd00:6::9", "fd00:14::9"}},
+		{"src: a local address, another refused", []step{add4, srcRoute, srcBad}, false, 0, []string{"198.18.15.9", "198.18.6.9"}},
+		{"src: a route's goes with its address, deleted", []step{add4, srcRoute, del9}, false, 0, []string{"198.18.15.9", "198.18.6.9"}},
+		{"IPv6 src: the route stays", []step{add6, srcRoute6, del69}, true, 0, []string{"fd00:15::9", "fd00:6::9"}},
 		{"multipath gateways: a next hop's onlink, not the route's", []step{
 			nhs("198.18.12.0/24", true, [][3]string{{"198.18.13.3", "d0"}, {"10.1.0.2", "hB"}}, errno.ENETUNREACH),
 			nhs("198.18.12.0/24", false, [][3]string{{"198.18.13.3", "d0", "onlink"}, {"10.1.0.2", "hB"}}, 0),
@@ -310,7 +326,7 @@ func TestKernelLinkEvents(t *testing.T) {
 				}
 				if st.refused != 0 {
 					msg := map[errno.Errno]string{errno.EEXIST: "File exists", errno.ENETUNREACH: "Nexthop has invalid gateway",
-						errno.EHOSTUNREACH: "No route to host", errno.EINVAL: "[Gg]ateway|ONLINK can not be set"}[st.refused]
+						errno.EHOSTUNREACH: "No route to host", errno.EINVAL: "[Gg]ateway|ONLINK can not be set|prefsrc"}[st.refused]
 					err := tp.h.IP(strings.Fields(st.ip)...)
 					require.Error(t, err, st.ip)
 					require.Regexp(t, msg, err.Error(), st.ip)

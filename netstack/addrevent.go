@@ -144,10 +144,11 @@ func (s *Stack) DelAddr(netns, dev string, p netip.Prefix) error {
 		addrs = append(addrs, q)
 	}
 	s.Flush()
+	old := s.cfg.Routes
+	s.prefsrcGone(d, addrs)
 	if p.Addr().Is4() && !slices.ContainsFunc(addrs, func(q netip.Prefix) bool { return q.Addr().Is4() }) {
 		// fib_inetaddr_event: the last IPv4 address of the device went,
 		// so fib_disable_ip(dev, NETDEV_DOWN, force).
-		old := s.cfg.Routes
 		s.fibDisableIP4(d)
 		if err := s.setAddrs(d, addrs); err != nil {
 			s.cfg.Routes = old
@@ -155,7 +156,53 @@ func (s *Stack) DelAddr(netns, dev string, p netip.Prefix) error {
 		}
 		return nil
 	}
-	return s.setAddrs(d, addrs)
+	if err := s.setAddrs(d, addrs); err != nil {
+		s.cfg.Routes = old
+		return err
+	}
+	return nil
+}
+
+// prefsrcGone updates the configuration's routes for the addresses d
+// loses, keeping addrs: an IPv4 route whose preferred source is one that
+// is no longer local in the namespace is deleted (fib_del_ifaddr:
+// inet_addr_type_dev_table is not RTN_LOCAL, so fib_sync_down_addr marks
+// every fib_info of that fib_prefsrc dead and fib_flush deletes them); an
+// IPv6 route through d whose preferred source no device has any more
+// loses it (__ipv6_ifa_notify RTM_DELADDR: rt6_remove_prefsrc, which
+// clears fib6_prefsrc). The routes' slice is a new one.
+func (s *Stack) prefsrcGone(d *Device, addrs []netip.Prefix) {
+	n := d.ns
+	still := func(a netip.Addr) bool {
+		if slices.ContainsFunc(addrs, func(q netip.Prefix) bool { return q.Addr() == a }) {
+			return true
+		}
+		for _, o := range n.devs {
+			if o != nil && o != d && o.hasAddr(a) {
+				return true
+			}
+		}
+		return a.Is4() && slices.ContainsFunc(n.local, func(p netip.Prefix) bool { return p.Contains(a) })
+	}
+	var routes []RouteConfig
+	changed := false
+	for _, rc := range s.cfg.Routes {
+		if !rc.Src.IsValid() || nsName(rc.Netns) != n.name || !d.hasAddr(rc.Src) || still(rc.Src) {
+			routes = append(routes, rc)
+			continue
+		}
+		changed = true
+		if rc.Src.Is4() {
+			continue // fib_sync_down_addr
+		}
+		if rc.Dev == d.name || slices.ContainsFunc(rc.Nexthops, func(nh NexthopConfig) bool { return nh.Dev == d.name }) {
+			rc.Src = netip.Addr{} // fib6_remove_prefsrc
+		}
+		routes = append(routes, rc)
+	}
+	if changed {
+		s.cfg.Routes = routes
+	}
 }
 
 // fibDisableIP4 models fib_disable_ip(dev, NETDEV_DOWN, true) after the
@@ -420,6 +467,9 @@ func routeString(rc *RouteConfig) string {
 	if rc.Onlink {
 		b.WriteString(" onlink")
 	}
+	if rc.Src.IsValid() {
+		b.WriteString(" src " + rc.Src.String())
+	}
 	if rc.Metric != 0 {
 		fmt.Fprintf(&b, " metric %d", rc.Metric)
 	}
@@ -492,6 +542,36 @@ func (n *Netns) onlinkGW(gw netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+// srcCheck is a route's preferred source buildFIB checks once every
+// route is in: route i's, through dev, to dst.
+type srcCheck struct {
+	i   int
+	n   *Netns
+	dev *Device
+	src netip.Addr
+	dst netip.Prefix
+}
+
+// prefsrcCheck models fib_valid_prefsrc() (IPv4: c.src is RTN_LOCAL in
+// the local table, a device's address or in a local route) and
+// ip6_route_info_create's ipv6_chk_addr (IPv6: an address of a device,
+// a link-local one of c.dev): nil or EINVAL.
+func (n *Netns) prefsrcCheck(c *srcCheck) error {
+	ok := false
+	if c.src.Is4() {
+		ok = slices.ContainsFunc(n.local, func(p netip.Prefix) bool { return p.Contains(c.src) })
+	}
+	for _, d := range n.devs {
+		if d != nil && (!c.src.IsLinkLocalUnicast() || d == c.dev) && d.hasAddr(c.src) {
+			ok = true
+		}
+	}
+	if !ok {
+		return cfgErr("route %d: src %s is no address of %s (fib_valid_prefsrc, ipv6_chk_addr: invalid prefsrc address)", c.i, c.src, n.name)
+	}
+	return nil
 }
 
 // gw6Check models ip6_validate_gw() for an IPv6 gateway gw through dev

@@ -752,6 +752,21 @@ type RouteConfig struct {
 	// a gateway whose locked metric is 0 (`mtu lock 0`) caps its device's
 	// MTU at 576 (ip_dst_mtu_maybe_forward, ipv4_mtu).
 	MTULock bool
+	// Src is the route's preferred source (`src ADDR`, RTA_PREFSRC): the
+	// source the host's own packets routed by it take when they have none
+	// (fib_result_prefsrc for ip_route_output_key_hash, ip6_route_get_saddr
+	// for ip6_dst_lookup): the ICMP errors it sends, a tunnel's outer
+	// header without a local address, the answers' IP options, and
+	// bpf_fib_lookup's BPF_FIB_LOOKUP_SRC. IPv4 wants an RTN_LOCAL address
+	// of the namespace (fib_valid_prefsrc: a device's address, or in a
+	// local route), IPv6 an address of a device, a link-local one of the
+	// route's (ipv6_chk_addr): else EINVAL. Deleting the address deletes
+	// the IPv4 routes that name it when no device has it any more
+	// (fib_del_ifaddr: fib_sync_down_addr), and takes it from the IPv6
+	// routes through its device (rt6_remove_prefsrc; of a multipath route
+	// the model takes it from every path when one goes through the
+	// device, the kernel from that path). A unicast route's only.
+	Src netip.Addr
 }
 
 // BridgeVLAN is one `bridge vlan add` (or, with Del, `bridge vlan del`)

@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -326,7 +327,7 @@ func (s *Stack) fibLookup(ns *Netns, p *FibParams, flags uint32, checkMTU bool) 
 		p.Ifindex = out.ifindex
 	}
 	if flags&FibLookupSrc != 0 {
-		src := fibPrefSrc(ns, out, r.via, v6)
+		src := cmp.Or(r.prefsrc, fibPrefSrc(ns, out, r.via, v6)) // fib_result_prefsrc, fib6_prefsrc
 		if !src.IsValid() && v6 {
 			return FibRetNoSrcAddr
 		}

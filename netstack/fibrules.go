@@ -58,9 +58,13 @@ type flow struct {
 	tunID        uint64 // flowi_tun_key.tun_id: a received collect_md packet's key
 	dscp         uint8  // flowi4_dscp, or IPv6's traffic class, as a DS field less ECN
 	uid          uint32 // flowi_uid: a socket's sk_uid; 0 (sock_net_uid without a socket) otherwise
-	label        uint32 // IPv6: flowi6_get_flowlabel, the 20-bit flow label
-	mpHash       uint32 // IPv4: flowi4_multipath_hash, a tunnel's inner skb_get_hash
-	anyLink      bool   // FIB_LOOKUP_IGNORE_LINKSTATE: linkdown routes count (route.ignored)
+	// prefsrc is an answer, not a key: routeOutputPath sets it to the
+	// route's RTA_PREFSRC (the zero Addr for none), which a sender
+	// without a source takes (fib_result_prefsrc, ip6_route_get_saddr).
+	prefsrc netip.Addr
+	label   uint32 // IPv6: flowi6_get_flowlabel, the 20-bit flow label
+	mpHash  uint32 // IPv4: flowi4_multipath_hash, a tunnel's inner skb_get_hash
+	anyLink bool   // FIB_LOOKUP_IGNORE_LINKSTATE: linkdown routes count (route.ignored)
 }
 
 // The rule actions (FR_ACT_*).

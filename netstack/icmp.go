@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"cmp"
 	"encoding/binary"
 	"net/netip"
 
@@ -536,7 +537,9 @@ func (s *Stack) icmpPush(b *skb.Buff, ns *Netns, src, dst netip.Addr, tos uint8,
 		if nh != dst {
 			gw = nh
 		}
-		if src = fibPrefSrc(ns, out, gw, false); !src.IsValid() {
+		// ip_route_output_key_hash: fib_result_prefsrc, the route's
+		// preferred source first.
+		if src = cmp.Or(fl.prefsrc, fibPrefSrc(ns, out, gw, false)); !src.IsValid() {
 			src = netip.AddrFrom4([4]byte{192, 0, 0, 8}) // INADDR_DUMMY
 		}
 	}

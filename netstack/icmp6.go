@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"cmp"
 	"encoding/binary"
 	"net/netip"
 
@@ -307,7 +308,8 @@ func (s *Stack) icmp6Push(b *skb.Buff, ns *Netns, src, dst netip.Addr, tclass ui
 		if nh != dst {
 			gw = nh
 		}
-		if src = fibPrefSrc(ns, out, gw, true); !src.IsValid() {
+		// ip6_route_get_saddr: the route's preferred source first.
+		if src = cmp.Or(fl.prefsrc, fibPrefSrc(ns, out, gw, true)); !src.IsValid() {
 			return // ip6_dst_lookup: no source address
 		}
 	}

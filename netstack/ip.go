@@ -431,6 +431,7 @@ func (s *Stack) routeOutputPath(ns *Netns, fl *flow, pk *mpPacket) (*Device, net
 	if out == nil {
 		return nil, nh, 0
 	}
+	fl.prefsrc = r.prefsrc
 	return out, nh, ipMTUClamp(dst, r.mtuOf())
 }
 
@@ -643,7 +644,7 @@ func (s *Stack) ipForward(b *skb.Buff, ns *Netns, ip ipv4, tunID uint64) {
 	}
 	b.ClearTstamp() // ip_forward_finish
 	if ip.ihl > ipHlen {
-		s.ipForwardOptions(data[:ip.ihl], b.H().CB[:], ns, out, nh)
+		s.ipForwardOptions(data[:ip.ihl], b.H().CB[:], ns, out, nh, r.prefsrc)
 	}
 	s.traceOp(LayerIP, OpIPForward, b)
 	s.ipOutput(b, ns, out, nh, nil, mtu)

@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"cmp"
 	"encoding/binary"
 	"net/netip"
 
@@ -273,6 +274,9 @@ func (s *Stack) specDst(ns *Netns, in *Device, ip ipv4, local bool) [4]byte {
 	}
 	d, gw := in, ip.src
 	if r := ns.mainRoute(ip.src); !ip.src.IsUnspecified() && r != nil && r.reject == 0 && r.dev != nil {
+		if r.prefsrc.IsValid() {
+			return r.prefsrc.As4() // fib_result_prefsrc
+		}
 		d, gw = r.dev, r.via
 	}
 	if a := fibPrefSrc(ns, d, gw, false); a.IsValid() {
@@ -285,7 +289,7 @@ func (s *Stack) specDst(ns *Netns, in *Device, ip ipv4, local bool) [4]byte {
 // hdr, whose IPCB is cb, leaving by out to next hop nh: the record route
 // slot the receive filled gets the outgoing address (ip_rt_get_source),
 // and a changed header gets its checksum (ip_send_check).
-func (s *Stack) ipForwardOptions(hdr, cb []byte, ns *Netns, out *Device, nh netip.Addr) {
+func (s *Stack) ipForwardOptions(hdr, cb []byte, ns *Netns, out *Device, nh, prefsrc netip.Addr) {
 	changed := cb[ipcbOptFlags]&optIsChanged != 0
 	if cb[ipcbOptFlags]&optRRNeedAddr != 0 {
 		p := hdr[cb[ipcbOptRR]:]
@@ -293,7 +297,8 @@ func (s *Stack) ipForwardOptions(hdr, cb []byte, ns *Netns, out *Device, nh neti
 		if nh != netip.AddrFrom4([4]byte(hdr[16:20])) {
 			gw = nh
 		}
-		if a := fibPrefSrc(ns, out, gw, false); a.IsValid() {
+		// ip_rt_get_source: fib_result_prefsrc of the route.
+		if a := cmp.Or(prefsrc, fibPrefSrc(ns, out, gw, false)); a.IsValid() {
 			a4 := a.As4()
 			copy(p[p[2]-5:], a4[:])
 		}

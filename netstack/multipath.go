@@ -879,7 +879,7 @@ func (n *Netns) addPaths(r *route, paths []nexthop, i int) error {
 		if nh.via.IsValid() && nh.via.Is4() && v6 {
 			return cfgErr("route %d nexthop %d: gateway %s of another family than %s", i, j, nh.via, r.dst)
 		}
-		nh.dst, nh.metric, nh.mtu, nh.mtuLocked = r.dst, r.metric, r.mtu, r.mtuLocked
+		nh.dst, nh.metric, nh.mtu, nh.mtuLocked, nh.prefsrc = r.dst, r.metric, r.mtu, r.mtuLocked, r.prefsrc
 		if !v6 {
 			nh.saddr = fibPrefSrc(n, nh.dev, nh.via, false) // fib_info_update_nhc_saddr
 		}

@@ -170,6 +170,9 @@ type route struct {
 	mtu    int    // the RTAX_MTU metric (0: none)
 	// mtuLocked: RTAX_LOCK has RTAX_MTU (`mtu lock`).
 	mtuLocked bool
+	// prefsrc is RTA_PREFSRC (fib_prefsrc, fib6_prefsrc); the zero Addr
+	// for none.
+	prefsrc netip.Addr
 	// paths are a multipath route's next hops (multipath.go; nil for one
 	// path); dev and via are then the first path's.
 	paths []nexthop
@@ -1245,6 +1248,7 @@ func (s *Stack) buildFIB() error {
 		return err
 	}
 	var gwChecks []gwCheck
+	var srcChecks []srcCheck
 	if !s.fibBuilt {
 		// nh_create_ipv4, nh_create_ipv6: a nexthop object's gateway is
 		// checked when the object is made, not by the routes naming it.
@@ -1304,6 +1308,9 @@ func (s *Stack) buildFIB() error {
 		if rc.MTU != 0 && (rc.MTU < 68 || rc.MTU > 65535 || (rc.Type != "" && rc.Type != RouteUnicast)) {
 			return cfgErr("route %d: mtu %d (want 68 to 65535, on a unicast route)", i, rc.MTU)
 		}
+		if rc.Src.IsValid() && ((rc.Type != "" && rc.Type != RouteUnicast) || rc.Src.Is4() != dst.Addr().Is4()) {
+			return cfgErr("route %d: src %s on a %s route to %s (a unicast route's, of its family)", i, rc.Src, cmp.Or(rc.Type, RouteUnicast), dst)
+		}
 		if rc.MTULock && rc.Type != "" && rc.Type != RouteUnicast {
 			return cfgErr("route %d: mtu lock on a %s route (unicast routes only)", i, rc.Type)
 		}
@@ -1339,7 +1346,10 @@ func (s *Stack) buildFIB() error {
 				}
 			}
 			// ip_metrics_convert: an RTAX_MTU above 65535 - 15 is that.
-			r := route{dst: dst.Masked(), dev: d, via: rc.Via, metric: routeMetric(&rc, dst), mtu: min(rc.MTU, 65535-15), mtuLocked: rc.MTULock}
+			r := route{dst: dst.Masked(), dev: d, via: rc.Via, metric: routeMetric(&rc, dst), mtu: min(rc.MTU, 65535-15), mtuLocked: rc.MTULock, prefsrc: rc.Src}
+			if rc.Src.IsValid() && (!s.fibBuilt || i == s.gwCheckRoute) {
+				srcChecks = append(srcChecks, srcCheck{i: i, n: n, dev: d, src: rc.Src, dst: dst})
+			}
 			if paths != nil {
 				r.nhg = nhg
 				if err := n.addPaths(&r, paths, i); err != nil {
@@ -1476,6 +1486,11 @@ func (s *Stack) buildFIB() error {
 				n.setIgnored(&r)
 				n.routes = append(n.routes, r)
 			}
+		}
+	}
+	for _, c := range srcChecks {
+		if err := c.n.prefsrcCheck(&c); err != nil {
+			return err
 		}
 	}
 	for _, g := range gwChecks {

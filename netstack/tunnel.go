@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"cmp"
 	"encoding/binary"
 	"net/netip"
 
@@ -192,7 +193,7 @@ func (s *Stack) tunnelXmit(b *skb.Buff, d *Device) {
 	}
 	src := td.local
 	if !src.IsValid() || src.IsUnspecified() {
-		src = out.firstAddr()
+		src = cmp.Or(fl.prefsrc, out.firstAddr()) // fib_result_prefsrc
 	}
 	hdr := encapLen(d) - ethHlen - ipHlen
 	if err := b.CowHead(llReservedSpace(out) + hdr + ipHlen); err != nil {

@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math/bits"
 	"net/netip"
@@ -121,7 +122,7 @@ func (s *Stack) tunnelXmit6(b *skb.Buff, d *Device, td tunnelDst) {
 	}
 	src := td.local
 	if !src.IsValid() || src.IsUnspecified() {
-		src = firstAddr6(out)
+		src = cmp.Or(fl.prefsrc, firstAddr6(out)) // ip6_route_get_saddr
 	}
 	xnet := ln != d.ns
 	var next uint8

@@ -213,6 +213,9 @@
 //	  - {dst: default, dev: eth0, via: 192.0.2.254, metric: 200}   # metric (priority): of one prefix the lowest
 //	                                   # live one wins; IPv4 default 0 (a connected prefix's too), IPv6 1024
 //	                                   # (an address's prefix 256); one prefix, one metric, twice: EEXIST
+//	  - {dst: 10.6.0.0/16, dev: veth0, via: 10.0.0.2, src: 10.0.0.1}   # src (prefsrc): the host's own packets'
+//	                                   # source (ICMP errors, tunnel outer headers, bpf_fib_lookup's SRC); a local
+//	                                   # address (EINVAL); ip addr del of it deletes the IPv4 route, clears IPv6's
 //	nexthop_objects:                   # ip nexthop (v5.3): a next hop, a blackhole, or a hash-threshold group;
 //	                                   # a group passes over members whose gateway's neighbour failed (no sysctl)
 //	                                   # and ignores the source; a member whose device is down or has no carrier is

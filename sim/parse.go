@@ -772,7 +772,7 @@ func (d *dec) route(n *yaml.Node) (r netstack.RouteConfig, err error) {
 // routeOf reads a route; one to delete (sel) selects by the fields it
 // gives and needs no dev.
 func (d *dec) routeOf(n *yaml.Node, sel bool) (r netstack.RouteConfig, err error) {
-	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "onlink", "type", "metric", "mtu", "mtu_lock", "table", "nexthops", "nhid")
+	m, err := d.fields(n, "route", "netns", "dst", "dev", "via", "src", "onlink", "type", "metric", "mtu", "mtu_lock", "table", "nexthops", "nhid")
 	if err != nil {
 		return r, err
 	}
@@ -793,6 +793,8 @@ func (d *dec) routeOf(n *yaml.Node, sel bool) (r netstack.RouteConfig, err error
 		case "type":
 			r.Type, err = d.enum(v, "route.type", netstack.RouteUnicast, netstack.RouteLocal,
 				netstack.RouteBlackhole, netstack.RouteUnreachable, netstack.RouteProhibit, netstack.RouteThrow)
+		case "src":
+			r.Src, err = d.addr(v, "route.src")
 		case "onlink":
 			r.Onlink, err = d.boolean(v, "route.onlink")
 		case "metric":

@@ -368,6 +368,7 @@ func TestDocSchemaParses(t *testing.T) {
 	assert.False(t, s.Stack.Routes[2].MTULock)
 	assert.Equal(t, "fe80::2", s.Stack.Routes[4].Via.String())
 	assert.Equal(t, uint32(200), s.Stack.Routes[10].Metric)
+	assert.Equal(t, "10.0.0.1", s.Stack.Routes[11].Src.String())
 	assert.Equal(t, []netstack.Action{{Kind: netstack.ActSetTunnelKey, Value: 42, Via: netip.MustParseAddr("192.0.2.2")},
 		{Kind: netstack.ActGetTunnelKey}}, s.Stack.Programs[14].Actions)
 	assert.Equal(t, []netstack.Action{{Kind: netstack.ActFibForward, Index: netstack.FibNoNeighRedirect},

@@ -3963,6 +3963,92 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "prefsrc-output",
+		File: "netstack/ip.go",
+		Old: `	fl.prefsrc = r.prefsrc
+`,
+		New: `	fl.prefsrc = netip.Addr{}
+`,
+		Desc: "the host's packets take the route's src (fib_result_prefsrc)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "prefsrc-fib-lookup",
+		File: "netstack/fib.go",
+		Old:  `cmp.Or(r.prefsrc, fibPrefSrc(ns, out, r.via, v6))`,
+		New:  `fibPrefSrc(ns, out, r.via, v6)`,
+		Desc: "bpf_fib_lookup's SRC takes the route's src",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "prefsrc-local-route",
+		File: "netstack/addrevent.go",
+		Old:  `		ok = slices.ContainsFunc(n.local, func(p netip.Prefix) bool { return p.Contains(c.src) })`,
+		New:  `		ok = false`,
+		Desc: "an IPv4 src in a local route is local (fib_valid_prefsrc)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "prefsrc-linklocal",
+		File: "netstack/addrevent.go",
+		Old:  `		if d != nil && (!c.src.IsLinkLocalUnicast() || d == c.dev) && d.hasAddr(c.src) {`,
+		New:  `		if d != nil && d.hasAddr(c.src) {`,
+		Desc: "a link-local src is the route's device's (ipv6_chk_addr)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "prefsrc-checked",
+		File: "netstack/stack.go",
+		Old:  `		if err := c.n.prefsrcCheck(&c); err != nil {`,
+		New:  `		if err := error(nil); err != nil {`,
+		Desc: "a route's src is a local address (EINVAL)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "prefsrc-family",
+		File: "netstack/stack.go",
+		Old:  `		if rc.Src.IsValid() && ((rc.Type != "" && rc.Type != RouteUnicast) || rc.Src.Is4() != dst.Addr().Is4()) {`,
+		New:  `		if rc.Src.IsValid() && (rc.Type != "" && rc.Type != RouteUnicast) {`,
+		Desc: "a route's src is of its family",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "prefsrc-del-v4",
+		File: "netstack/addrevent.go",
+		Old: `		if rc.Src.Is4() {
+			continue // fib_sync_down_addr`,
+		New: `		if rc.Src.Is4() && false {
+			continue // fib_sync_down_addr`,
+		Desc: "deleting an IPv4 src address deletes its routes (fib_sync_down_addr)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "prefsrc-del-v6-dev",
+		File: "netstack/addrevent.go",
+		Old: `		if rc.Dev == d.name || slices.ContainsFunc(rc.Nexthops, func(nh NexthopConfig) bool { return nh.Dev == d.name }) {
+			rc.Src = netip.Addr{} // fib6_remove_prefsrc`,
+		New: `		if true {
+			rc.Src = netip.Addr{} // fib6_remove_prefsrc`,
+		Desc: "deleting an IPv6 src address clears it from the routes through its device only (rt6_remove_prefsrc)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "prefsrc-del-v6",
+		File: "netstack/addrevent.go",
+		Old:  `			rc.Src = netip.Addr{} // fib6_remove_prefsrc`,
+		New:  `			// fib6_remove_prefsrc`,
+		Desc: "deleting an IPv6 src address clears it (rt6_remove_prefsrc)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "prefsrc-icmp",
+		File: "netstack/icmp.go",
+		Old:  `cmp.Or(fl.prefsrc, fibPrefSrc(ns, out, gw, false))`,
+		New:  `fibPrefSrc(ns, out, gw, false)`,
+		Desc: "an ICMP error takes the route's src",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "event-check-dry-run",
 		File: "sim/replay.go",
 		Old:  `	if err := checkEvents(s, m.lay, opts); err != nil {`,
