@@ -279,18 +279,24 @@ func TestKernelICMPv6Errors(t *testing.T) {
 		hop     int
 		payload int
 		again   bool
+		prefsrc bool // the route back to A has src 2001:db8:2::1 (icmpv6_rt_has_prefsrc)
 	}{
-		{"port unreachable", icmp6AddrH, 64, 100, true},
-		{"time exceeded", icmp6AddrB, 1, 100, false},
-		{"packet too big", icmp6AddrB, 64, 1400, false},
-		{"no route", "2001:db8:9::1", 64, 100, true},
-		{"unreachable route", "2001:db8:6::1", 64, 100, false},
-		{"prohibit route", "2001:db8:5::1", 64, 100, false},
-		{"blackhole route", "2001:db8:7::1", 64, 100, false},
+		{"port unreachable", icmp6AddrH, 64, 100, true, false},
+		{"time exceeded", icmp6AddrB, 1, 100, false, false},
+		{"time exceeded, the route back's src", icmp6AddrB, 1, 100, false, true},
+		{"port unreachable, the route back's src", icmp6AddrH, 64, 100, false, true},
+		{"packet too big", icmp6AddrB, 64, 1400, false, false},
+		{"no route", "2001:db8:9::1", 64, 100, true, false},
+		{"unreachable route", "2001:db8:6::1", 64, 100, false, false},
+		{"prohibit route", "2001:db8:5::1", 64, 100, false, false},
+		{"blackhole route", "2001:db8:7::1", 64, 100, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 10
 			tp := newICMP6Topo(t)
+			if tc.prefsrc {
+				require.NoError(t, tp.h.IP("-6", "route", "add", icmp6AddrA+"/128", "dev", tp.hA, "src", "2001:db8:2::1"))
+			}
 			rcv := newSocket(t, tp.a, unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6)
 			require.NoError(t, unix.SetsockoptTimeval(rcv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 300_000}))
 			snd := newSocket(t, tp.a, unix.AF_INET6, unix.SOCK_DGRAM, 0)
@@ -313,6 +319,10 @@ func TestKernelICMPv6Errors(t *testing.T) {
 
 			var model []icmpGot
 			cfg := tp.model6(netstack.NamespaceConfig{}, false, icmp6ErrorRecorder(&model))
+			if tc.prefsrc {
+				cfg.Routes = append(cfg.Routes, netstack.RouteConfig{Netns: "H", Dst: netip.MustParsePrefix(icmp6AddrA + "/128"), Dev: "hA",
+					Src: netip.MustParseAddr("2001:db8:2::1")})
+			}
 			a := skb.NewAllocator(kmem.New(), skb.DefaultProfile())
 			s, err := netstack.New(cfg, netstack.Env{Alloc: a, Observer: netstack.NopObserver{}})
 			require.NoError(t, err)

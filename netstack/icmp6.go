@@ -223,6 +223,16 @@ func ip6Tclass(b *skb.Buff) uint8 {
 	return d[0]<<4 | d[1]>>4
 }
 
+// icmp6RtHasPrefsrc models icmpv6_rt_has_prefsrc(): the route icmp6_send
+// sends to dst by (ip6_route_output of a flow with only the protocol and
+// dst) has a preferred source, which ip6_dst_lookup then takes, so the
+// input device's address is not picked.
+func (s *Stack) icmp6RtHasPrefsrc(ns *Netns, dst netip.Addr) bool {
+	fl := flow{dst: dst, proto: nexthdrICMPv6}
+	out, _, _ := s.routeOutputPath(ns, &fl, nil)
+	return out != nil && fl.prefsrc.IsValid()
+}
+
 // icmp6Send models icmp6_send() for skb b, whose network header is its
 // IPv6 header, which came in on in, when Options.Replies is on: no error
 // about a packet to a multicast address or not PACKET_HOST (but packet
@@ -230,8 +240,8 @@ func ip6Tclass(b *skb.Buff) uint8 {
 // error; the global limit (unless b came in on loopback), the peer's
 // limit, then the message: the ICMPv6 header and as much of the packet as
 // keeps it within IPV6_MIN_MTU. Its source is the packet's destination
-// when that is the host's, else the input device's address for the
-// packet's source (ipv6_dev_get_saddr).
+// when that is the host's, else the route back's src, else the input
+// device's address for the packet's source (ipv6_dev_get_saddr).
 func (s *Stack) icmp6Send(b *skb.Buff, ns *Netns, in *Device, typ, code uint8, info uint32) {
 	if !s.cfg.Options.Replies {
 		return
@@ -262,7 +272,7 @@ func (s *Stack) icmp6Send(b *skb.Buff, ns *Netns, in *Device, typ, code uint8, i
 	if off, next, ok := ip6SkipExthdr(pkt); ok && next == nexthdrICMPv6 && (len(pkt) <= off || pkt[off]&icmp6InfoMask == 0) {
 		return
 	}
-	if !src.IsValid() && in != nil {
+	if !src.IsValid() && in != nil && !s.icmp6RtHasPrefsrc(ns, ip.src) {
 		src = fibPrefSrc(ns, in, ip.src, true)
 	}
 	var hdr [icmpHlen]byte

@@ -1,6 +1,8 @@
 package netstack
 
 import (
+	"cmp"
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -137,4 +139,68 @@ func TestPrefsrc(t *testing.T) {
 		"fd00:3::1": {FibRetSuccess, "fd00:1::1"}, "fd00:4::1": {FibRetSuccess, "fd00:1::50"},
 		"fd00:5::1": {FibRetSuccess, "2001:db8:1::1"}, "10.9.1.1": {FibRetSuccess, "10.1.0.1"},
 	}, lookup())
+}
+
+// TestPrefsrcTunnel: a tunnel without a local address takes its outer
+// source from the route to its remote (ip_tunnel_xmit's
+// ip_route_output_key: fl4.saddr is fib_result_prefsrc), the route's src
+// first.
+func TestPrefsrcTunnel(t *testing.T) {
+	for _, src := range []string{"", "203.0.113.5"} {
+		var outer []string
+		cfg := &Config{
+			Namespaces: []NamespaceConfig{{Name: HostNetns, Forwarding: true}},
+			Devices: []DeviceConfig{
+				{Name: "eth0", Kind: KindNIC, MAC: macNIC, Addrs: []netip.Prefix{pfx("192.0.2.2/24")}},
+				{Name: "tun0", Kind: KindIPIP, Remote: addr("198.51.100.7"), Addrs: []netip.Prefix{pfx("10.19.0.1/24")}},
+			},
+			Routes: []RouteConfig{
+				{Dst: pfx("203.0.113.0/24"), Dev: "lo", Type: RouteLocal},
+				{Dst: pfx("10.20.0.0/16"), Dev: "tun0"},
+				{Dst: pfx("198.51.100.0/24"), Dev: "eth0", Via: addr("192.0.2.1")},
+			},
+			Neighbours: []NeighConfig{{Dev: "eth0", Addr: addr("192.0.2.1"), MAC: macB}},
+			Programs: []ProgramConfig{{Name: "out", Hook: carrier.HookTCEgress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+				if d := c.Skb.Data()[ethHlen:]; d[9] == ipprotoIPIP {
+					ip, _ := parseIPv4(d)
+					outer = append(outer, ip.src.String())
+				}
+				return TCXNext
+			})}},
+			Entries: []EntryConfig{{Dev: "eth0"}},
+		}
+		if src != "" {
+			cfg.Routes[2].Src = addr(src)
+		}
+		s, _ := newStack(t, cfg, "", nil, nil)
+		f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "192.0.2.9", dst: "10.20.0.1", sport: 1, dport: 9, payload: 8, ttl: 64})
+		require.NoError(t, s.Inject(&Packet{ID: 1, Frame: f}))
+		s.Flush()
+		assert.Equal(t, []string{cmp.Or(src, "192.0.2.2")}, outer, "src %q", src)
+	}
+}
+
+// TestPrefsrcICMPv6: a time exceeded about a forwarded IPv6 packet comes
+// from the route back's src (ip6_route_get_saddr), else the address
+// ipv6_dev_get_saddr picks.
+func TestPrefsrcICMPv6(t *testing.T) {
+	for _, src := range []string{"", "fd00:1::1"} {
+		var errs []string
+		cfg := fibTopology(true, ProgramConfig{Name: "out", Hook: carrier.HookTCEgress, Dev: "eth0", Prog: ProgramFunc(func(c *Ctx) int {
+			if d := c.Skb.Data()[ethHlen:]; len(d) > ip6Hlen && d[6] == nexthdrICMPv6 && d[ip6Hlen] == 3 {
+				errs = append(errs, netip.AddrFrom16([16]byte(d[8:24])).String())
+			}
+			return TCXNext
+		})})
+		cfg.Options.Replies = true
+		cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "eth0", Addr: addr("2001:db8:1::9"), MAC: macB})
+		if src != "" {
+			cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("2001:db8:1::9/128"), Dev: "eth0", Src: addr(src)})
+		}
+		s, _ := newStack(t, cfg, "", nil, nil)
+		f := buildFrame6(frame6{dstMAC: macNIC, srcMAC: macB, src: "2001:db8:1::9", dst: "fd00:9::5", hopLimit: 1, dport: 9, payload: 8})
+		require.NoError(t, s.Inject(&Packet{ID: 1, Tstamp: 1e15, Frame: f}))
+		s.Flush()
+		assert.Equal(t, []string{cmp.Or(src, "2001:db8:1::1")}, errs, "src %q", src)
+	}
 }

@@ -4049,6 +4049,24 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "prefsrc-icmp6-rt",
+		File: "netstack/icmp6.go",
+		Old: `	return out != nil && fl.prefsrc.IsValid()
+`,
+		New: `	return out == nil && fl.prefsrc.IsValid()
+`,
+		Desc: "an ICMPv6 error takes the route back's src over the input device's address (icmpv6_rt_has_prefsrc)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "prefsrc-tunnel",
+		File: "netstack/tunnel.go",
+		Old: `		src = cmp.Or(fl.prefsrc, out.firstAddr()) // fib_result_prefsrc`,
+		New: `		src = cmp.Or(netip.Addr{}, out.firstAddr()) // fib_result_prefsrc`,
+		Desc: "a tunnel without a local address takes the route's src",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "event-check-dry-run",
 		File: "sim/replay.go",
 		Old:  `	if err := checkEvents(s, m.lay, opts); err != nil {`,
