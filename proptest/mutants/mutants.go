@@ -4061,8 +4061,8 @@ var List = []Mutant{
 	{
 		Name: "prefsrc-tunnel",
 		File: "netstack/tunnel.go",
-		Old: `		src = cmp.Or(fl.prefsrc, out.firstAddr()) // fib_result_prefsrc`,
-		New: `		src = cmp.Or(netip.Addr{}, out.firstAddr()) // fib_result_prefsrc`,
+		Old:  `		src = cmp.Or(fl.prefsrc, out.firstAddr()) // fib_result_prefsrc`,
+		New:  `		src = cmp.Or(netip.Addr{}, out.firstAddr()) // fib_result_prefsrc`,
 		Desc: "a tunnel without a local address takes the route's src",
 		Pkgs: []string{"./netstack"},
 	},
