@@ -650,3 +650,89 @@ func TestKernelGatewayObjects(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelGatewayRules checks that a route added while policy rules
+// exist has its gateway checked through them: IPv4's fib_lookup walks
+// them for a route of main (a link route of a table a rule names puts a
+// gateway on the link, an unreachable rule takes one off), IPv6 looks in
+// the route's table, main, first (ip6_route_check_nh), then walks them.
+func TestKernelGatewayRules(t *testing.T) {
+	testutil.KernelTests(t)
+	pfx, ad := netip.MustParsePrefix, netip.MustParseAddr
+	type step struct {
+		ip      string
+		route   netstack.RouteConfig
+		refused errno.Errno
+	}
+	for _, fam := range []struct {
+		v6    bool
+		setup []string // ip commands, as the model's configuration has them
+		cfg   func(*netstack.Config)
+		steps []step
+	}{
+		{false, []string{"route add 198.18.20.0/24 dev d0 table 100", "rule add pref 100 lookup 100", "rule add pref 90 to 198.18.5.0/24 unreachable"},
+			func(c *netstack.Config) {
+				c.Routes = append(c.Routes, netstack.RouteConfig{Netns: "H", Dst: pfx("198.18.20.0/24"), Dev: "d0", Table: 100})
+				c.Rules = append(c.Rules, netstack.RuleConfig{Netns: "H", Priority: 100, Table: 100},
+					netstack.RuleConfig{Netns: "H", Priority: 90, To: pfx("198.18.5.0/24"), Type: netstack.RuleUnreachable})
+			}, []step{
+				{"route add 198.18.21.0/24 via 198.18.20.3 dev d0", netstack.RouteConfig{Dst: pfx("198.18.21.0/24"), Dev: "d0", Via: ad("198.18.20.3")}, 0},
+				{"route add 198.18.22.0/24 via 198.18.5.3 dev d0", netstack.RouteConfig{Dst: pfx("198.18.22.0/24"), Dev: "d0", Via: ad("198.18.5.3")}, errno.ENETUNREACH},
+				{"route add 198.18.23.0/24 via 198.18.24.3 dev d0", netstack.RouteConfig{Dst: pfx("198.18.23.0/24"), Dev: "d0", Via: ad("198.18.24.3")}, errno.ENETUNREACH},
+			}},
+		{true, []string{"-6 route add fd00:20::/64 dev d0 table 100", "-6 rule add pref 100 lookup 100", "-6 rule add pref 90 to fd00:5::/64 prohibit",
+			"-6 rule add pref 80 to fd00:25::/64 prohibit", "-6 route add fd00:25::/64 dev d0 table 100"},
+			func(c *netstack.Config) {
+				c.Routes = append(c.Routes, netstack.RouteConfig{Netns: "H", Dst: pfx("fd00:20::/64"), Dev: "d0", Table: 100},
+					netstack.RouteConfig{Netns: "H", Dst: pfx("fd00:25::/64"), Dev: "d0", Table: 100})
+				c.Rules = append(c.Rules, netstack.RuleConfig{Netns: "H", IPv6: true, Priority: 100, Table: 100},
+					netstack.RuleConfig{Netns: "H", IPv6: true, Priority: 90, To: pfx("fd00:5::/64"), Type: netstack.RuleProhibit},
+					netstack.RuleConfig{Netns: "H", IPv6: true, Priority: 80, To: pfx("fd00:25::/64"), Type: netstack.RuleProhibit})
+			}, []step{
+				{"-6 route add fd00:21::/64 via fd00:20::3 dev d0", netstack.RouteConfig{Dst: pfx("fd00:21::/64"), Dev: "d0", Via: ad("fd00:20::3")}, 0},
+				{"-6 route add fd00:22::/64 via fd00:5::3 dev d0", netstack.RouteConfig{Dst: pfx("fd00:22::/64"), Dev: "d0", Via: ad("fd00:5::3")}, 0},
+				{"-6 route add fd00:23::/64 via fd00:25::3 dev d0", netstack.RouteConfig{Dst: pfx("fd00:23::/64"), Dev: "d0", Via: ad("fd00:25::3")}, errno.EHOSTUNREACH},
+			}},
+	} {
+		t.Run(fmt.Sprintf("v6=%v", fam.v6), func(t *testing.T) {
+			var tp *icmpTopo
+			var cfg *netstack.Config
+			if fam.v6 {
+				tp = newICMP6Topo(t)
+				cfg = tp.model6(netstack.NamespaceConfig{}, true)
+			} else {
+				tp = newICMPTopo(t)
+				cfg = tp.model(netstack.NamespaceConfig{})
+				tp.rxAtH(cfg)
+			}
+			_, extra := linkTopo(t, tp, fam.v6, 0)
+			cfg.Namespaces = append(cfg.Namespaces, extra.Namespaces...)
+			cfg.Devices = append(cfg.Devices, extra.Devices...)
+			cfg.Routes = append(cfg.Routes, extra.Routes...)
+			cfg.Neighbours = append(cfg.Neighbours, extra.Neighbours...)
+			cfg.NexthopObjects = extra.NexthopObjects
+			for _, c := range fam.setup {
+				require.NoError(t, tp.h.IP(strings.Fields(c)...), c)
+			}
+			fam.cfg(cfg)
+			s, err := netstack.New(cfg, netstack.Env{Alloc: skb.NewAllocator(kmem.New(), machineProfile())})
+			require.NoError(t, err)
+			for _, st := range fam.steps {
+				kerr := tp.h.IP(strings.Fields(st.ip)...)
+				st.route.Netns = "H"
+				merr := s.Apply(netstack.Event{Op: netstack.RouteAdd, Route: st.route})
+				t.Logf("%s: kernel %v; model %v", st.ip, kerr, merr)
+				if st.refused == 0 {
+					require.NoError(t, kerr, st.ip)
+					require.NoError(t, merr, st.ip)
+					continue
+				}
+				msg := map[errno.Errno]string{errno.ENETUNREACH: "Nexthop has invalid gateway", errno.EHOSTUNREACH: "No route to host"}[st.refused]
+				require.Error(t, kerr, st.ip)
+				require.Contains(t, kerr.Error(), msg, st.ip)
+				require.ErrorIs(t, merr, st.refused, st.ip)
+			}
+			require.NoError(t, s.Close())
+		})
+	}
+}

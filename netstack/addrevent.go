@@ -604,14 +604,18 @@ func (n *Netns) gw6Check(g *gwCheck) error {
 			return cfgErr("%s: onlink gateway %s: its route in table main goes by another device (ip6_route_check_nh_onlink)", g.what(), g.gw)
 		}
 	default:
+		// ip6_nh_lookup_table: the route's table, main too (ip(8)
+		// always names one).
 		ok, found := false, false
-		if g.table != 0 && g.table != rtTableMain {
-			if t := n.table(g.table); t != nil {
-				ok, found = onLink6(t.routes, g.dev, g.gw)
-			}
+		if g.table == 0 || g.table == rtTableMain {
+			ok, found = onLink6(n.routes, g.dev, g.gw)
+		} else if t := n.table(g.table); t != nil {
+			ok, found = onLink6(t.routes, g.dev, g.gw)
 		}
 		if !found || !ok {
-			ok, _ = onLink6(n.routes, g.dev, g.gw)
+			// fib6_lookup: main, or the rules' walk (fib6_rule_lookup
+			// with a flow of the gateway and the device only).
+			ok, _ = n.gwLookup(g.dev, g.gw, func(routes []route) (bool, bool) { return onLink6(routes, g.dev, g.gw) })
 		}
 		if !ok {
 			return fmt.Errorf("netstack: %s: gateway %s is on no link of %s (ip6_route_check_nh): %w: %w", g.what(), g.gw, g.dev.name, ErrGateway6, ErrConfig)
@@ -677,15 +681,12 @@ func (n *Netns) onlinkGW6(dev *Device, gw netip.Addr) bool {
 // gwOnLink models fib_check_nh_v4_gw() for a gateway route (scope
 // universe, not onlink): gw must be found by a lookup of scope link
 // through dev, ignoring the link state, in the route's table and else in
-// the local and main tables (fib_lookup), and be RTN_UNICAST or
-// RTN_LOCAL. What has scope link or host: dev's own addresses (local),
-// the prefix routes of its addresses, and the routes through dev without
-// a gateway (ip(8) gives those scope link). With policy rules fib_lookup
-// would follow them; the model consults local and main.
+// the local and main tables (fib_lookup, which walks the policy rules
+// when there are some: gwLookup), and be RTN_UNICAST or RTN_LOCAL. What
+// has scope link or host: dev's own addresses (local), the prefix routes
+// of its addresses, and the routes through dev without a gateway (ip(8)
+// gives those scope link).
 func (n *Netns) gwOnLink(table uint32, dev *Device, gw netip.Addr) bool {
-	if dev.hasAddr(gw) {
-		return true
-	}
 	link := func(routes []route) bool {
 		return slices.ContainsFunc(routes, func(r route) bool {
 			return r.reject == 0 && r.paths == nil && !r.via.IsValid() && r.dev == dev && r.dst.Contains(gw)
@@ -696,5 +697,65 @@ func (n *Netns) gwOnLink(table uint32, dev *Device, gw netip.Addr) bool {
 			return true
 		}
 	}
-	return link(n.routes)
+	if dev.hasAddr(gw) {
+		return true // the local table (the local rule, priority 0)
+	}
+	ok, _ := n.gwLookup(dev, gw, func(routes []route) (bool, bool) { l := link(routes); return l, l })
+	return ok
+}
+
+// gwLookup is the full lookup of a gateway check (fib_lookup,
+// fib6_lookup) after the local table: without policy rules, in main by
+// in(n.routes); with them, the rules' walk (fib_rules_lookup) with the
+// flow the checks build (dst gw, oif dev, IPv4's iif lo), each table
+// asked by in, which answers ok and whether the table answered at all
+// (a table without an answer gives -EAGAIN: the walk goes on). The
+// blackhole, unreachable and prohibit actions end it with no gateway;
+// suppress_prefixlength is not applied. A configuration's routes are
+// made before its rules (rulesForGW is off in New), as `ip route add
+// table N` comes before `ip rule add lookup N`; AddRoute's walk the
+// rules.
+func (n *Netns) gwLookup(dev *Device, gw netip.Addr, in func([]route) (ok, found bool)) (ok, found bool) {
+	v6 := gw.Is6()
+	if !n.hasRules(gw) || !n.rulesForGW {
+		return in(n.routes)
+	}
+	fl := flow{dst: gw, src: unspecifiedOf(gw), oif: dev.ifindex}
+	if !v6 {
+		fl.iif = loIfindex
+	}
+	for i := 0; i < len(n.rules); i++ {
+		ru := &n.rules[i]
+		if ru.v6 != v6 || !ru.match(&fl) {
+			continue
+		}
+		switch ru.action {
+		case ruleBlackhole, ruleUnreachable, ruleProhibit:
+			return false, true
+		case ruleNop:
+			continue
+		case ruleGoto:
+			if j := n.ruleAt(v6, ru.target); j >= 0 {
+				i = j - 1
+			}
+			continue
+		}
+		var routes []route
+		switch ru.table {
+		case rtTableLocal:
+			continue // the local decisions came first
+		case rtTableMain:
+			routes = n.routes
+		default:
+			t := n.table(ru.table)
+			if t == nil {
+				continue
+			}
+			routes = t.routes
+		}
+		if ok, found := in(routes); found {
+			return ok, true
+		}
+	}
+	return false, false
 }

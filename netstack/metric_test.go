@@ -330,3 +330,65 @@ func TestGatewayNexthops(t *testing.T) {
 		})
 	}
 }
+
+// TestGatewayRules: with policy rules a gateway check's full lookup walks
+// them (fib_lookup, fib6_lookup) with a flow of the gateway and the
+// device (IPv4: iif lo), so a link route of a table a rule names puts a
+// gateway on the link, and an unreachable rule takes it off: for a route
+// added (AddRoute), not for the configuration's, which come before its
+// rules.
+func TestGatewayRules(t *testing.T) {
+	link4 := RouteConfig{Dst: pfx("10.9.0.0/16"), Dev: "veth0", Table: 100}
+	link6 := RouteConfig{Dst: pfx("fd00:9::/64"), Dev: "veth0", Table: 100}
+	via4 := RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.9.0.2")}
+	via6 := RouteConfig{Dst: pfx("2001:db8:77::/64"), Dev: "veth0", Via: addr("fd00:9::2")}
+	for _, tc := range []struct {
+		name  string
+		rules []RuleConfig
+		route RouteConfig
+		want  errno.Errno
+	}{
+		{"no rule to table 100", nil, via4, errno.ENETUNREACH},
+		{"a rule to table 100", []RuleConfig{{Priority: 100, Table: 100}}, via4, 0},
+		{"a fwmark rule to table 100", []RuleConfig{{Priority: 100, Table: 100, FwMark: 1}}, via4, errno.ENETUNREACH},
+		{"an iif lo rule to table 100", []RuleConfig{{Priority: 100, Table: 100, IIF: "lo"}}, via4, 0},
+		{"an oif rule to table 100", []RuleConfig{{Priority: 100, Table: 100, OIF: "veth0"}}, via4, 0},
+		{"an oif rule of another device", []RuleConfig{{Priority: 100, Table: 100, OIF: "veth1"}}, via4, errno.ENETUNREACH},
+		{"an unreachable rule before main", []RuleConfig{{Priority: 100, To: pfx("10.1.0.0/24"), Type: RuleUnreachable}},
+			RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.1.0.2")}, errno.ENETUNREACH},
+		{"a goto over the unreachable rule", []RuleConfig{{Priority: 50, Type: RuleGoto, Goto: 200},
+			{Priority: 100, To: pfx("10.1.0.0/24"), Type: RuleUnreachable}, {Priority: 200, Table: 254}},
+			RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.1.0.2")}, 0},
+		{"IPv6: no rule to table 100", nil, via6, errno.EHOSTUNREACH},
+		{"IPv6: a rule to table 100", []RuleConfig{{IPv6: true, Priority: 100, Table: 100}}, via6, 0},
+		{"IPv6: an iif lo rule does not match (no iif)", []RuleConfig{{IPv6: true, Priority: 100, Table: 100, IIF: "lo"}}, via6, errno.EHOSTUNREACH},
+		// ip6_route_check_nh looks in the route's table, main, before
+		// the rules; IPv4 walks them for a route of main.
+		{"IPv6: a prohibit rule before main, main first", []RuleConfig{{IPv6: true, Priority: 100, To: pfx("fd00:1::/64"), Type: RuleProhibit}},
+			RouteConfig{Dst: pfx("2001:db8:77::/64"), Dev: "veth0", Via: addr("fd00:1::2")}, 0},
+		{"IPv6: a prohibit rule, a gateway only table 100 has", []RuleConfig{{IPv6: true, Priority: 100, To: pfx("fd00:9::/64"), Type: RuleProhibit},
+			{IPv6: true, Priority: 200, Table: 100}}, via6, errno.EHOSTUNREACH},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mark uint32
+			cfg := rulesTopology(&mark, tc.rules...)
+			cfg.Routes = append(cfg.Routes, link4, link6)
+			s, _ := newStack(t, cfg, "", nil, nil)
+			err := s.Apply(Event{Op: RouteAdd, Route: tc.route})
+			if tc.want == 0 {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tc.want)
+		})
+	}
+	// The configuration's routes come before its rules: New checks
+	// their gateways against local and main.
+	var mark uint32
+	cfg := rulesTopology(&mark, RuleConfig{Priority: 100, Table: 100})
+	cfg.Routes = append(cfg.Routes, link4, via4)
+	require.ErrorIs(t, newStackErr(t, cfg, ""), errno.ENETUNREACH)
+	cfg = rulesTopology(&mark, RuleConfig{Priority: 100, To: pfx("10.1.0.0/24"), Type: RuleUnreachable})
+	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.1.0.2")})
+	require.NoError(t, newStackErr(t, cfg, ""))
+}

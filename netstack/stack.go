@@ -72,18 +72,22 @@ type Netns struct {
 	rulesDissect bool           // fib_rules_require_fldissect: a rule selects protocol or ports
 	rulesTunID   bool           // a rule selects tun_id
 	local        []netip.Prefix // the local table's RTN_LOCAL prefixes (besides device addresses)
-	local4       []addrRange    // isLocal's IPv4 answers (buildLocal4)
-	routes4      []route4       // routeOutput's IPv4 routes (buildLocal4)
-	bcast4       []uint32       // the local table's RTN_BROADCAST addresses (buildLocal4), host order
-	in4          []addrRange    // local4 and bcast4: what IPv4 input delivers locally (buildLocal4)
-	tproxy       []*Socket      // TPROXY rules' sockets, in rule order
-	neigh        []neighEntry
-	socks        []*Socket
-	active       []*Socket // connecting TCP sockets (SocketConfig.Connect)
-	fragDirs     *fragDirs // IPv4 and IPv6 reassembly (frag_queue.go), allocated at the first fragment
-	lo           *Device
-	ipID         uint16
-	ip6FragID    uint32 // ipv6_select_ident's identification (a counter in the model)
+	// rulesForGW: gateway checks walk the policy rules (gwLookup); off
+	// while New makes the configuration's routes, which come before its
+	// rules.
+	rulesForGW bool
+	local4     []addrRange // isLocal's IPv4 answers (buildLocal4)
+	routes4    []route4    // routeOutput's IPv4 routes (buildLocal4)
+	bcast4     []uint32    // the local table's RTN_BROADCAST addresses (buildLocal4), host order
+	in4        []addrRange // local4 and bcast4: what IPv4 input delivers locally (buildLocal4)
+	tproxy     []*Socket   // TPROXY rules' sockets, in rule order
+	neigh      []neighEntry
+	socks      []*Socket
+	active     []*Socket // connecting TCP sockets (SocketConfig.Connect)
+	fragDirs   *fragDirs // IPv4 and IPv6 reassembly (frag_queue.go), allocated at the first fragment
+	lo         *Device
+	ipID       uint16
+	ip6FragID  uint32 // ipv6_select_ident's identification (a counter in the model)
 
 	fwmarkReflect  bool       // net.ipv4.fwmark_reflect
 	icmpRatelimit  uint64     // net.ipv4.icmp_ratelimit in jiffies
@@ -1488,12 +1492,16 @@ func (s *Stack) buildFIB() error {
 			}
 		}
 	}
+	if err := s.addRules(c, nsOf); err != nil {
+		return err
+	}
 	for _, c := range srcChecks {
 		if err := c.n.prefsrcCheck(&c); err != nil {
 			return err
 		}
 	}
 	for _, g := range gwChecks {
+		g.n.rulesForGW = s.fibBuilt
 		// A route's gateway is checked when the route is made: by New,
 		// or by AddRoute (gwCheckRoute); a route whose gateway's link
 		// went later stays (fib_del_ifaddr does not recheck it).
@@ -1510,9 +1518,6 @@ func (s *Stack) buildFIB() error {
 		case !g.onlink && !g.n.gwOnLink(g.table, g.dev, g.gw):
 			return fmt.Errorf("netstack: %s: gateway %s is on no link of %s: %w: %w", g.what(), g.gw, g.dev.name, ErrGateway, ErrConfig)
 		}
-	}
-	if err := s.addRules(c, nsOf); err != nil {
-		return err
 	}
 	for i, nc := range c.Neighbours {
 		n, err := nsOf(fmt.Sprintf("neighbour %d", i), nsName(nc.Netns))

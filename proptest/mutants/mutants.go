@@ -3734,7 +3734,7 @@ var List = []Mutant{
 		Name: "gateway-on-link-any",
 		File: "netstack/addrevent.go",
 		Old: `	if dev.hasAddr(gw) {
-		return true
+		return true // the local table (the local rule, priority 0)
 	}`,
 		New: `	if true {
 		return true
@@ -3827,8 +3827,8 @@ var List = []Mutant{
 	{
 		Name: "gateway6-table",
 		File: "netstack/addrevent.go",
-		Old:  `				ok, found = onLink6(t.routes, g.dev, g.gw)`,
-		New:  `				ok, found = false, false`,
+		Old:  `			ok, found = onLink6(t.routes, g.dev, g.gw)`,
+		New:  `			ok, found = false, false`,
 		Desc: "the route's own table is looked in first",
 		Pkgs: []string{"./netstack"},
 	},
@@ -4064,6 +4064,56 @@ var List = []Mutant{
 		Old:  `		src = cmp.Or(fl.prefsrc, out.firstAddr()) // fib_result_prefsrc`,
 		New:  `		src = cmp.Or(netip.Addr{}, out.firstAddr()) // fib_result_prefsrc`,
 		Desc: "a tunnel without a local address takes the route's src",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway-rules-walk",
+		File: "netstack/addrevent.go",
+		Old:  `	if !n.hasRules(gw) || !n.rulesForGW {`,
+		New:  `	if true {`,
+		Desc: "a gateway check walks the policy rules (fib_lookup)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway-rules-reject",
+		File: "netstack/addrevent.go",
+		Old: `		case ruleBlackhole, ruleUnreachable, ruleProhibit:
+			return false, true`,
+		New: `		case ruleBlackhole, ruleUnreachable, ruleProhibit:
+			continue`,
+		Desc: "an unreachable rule takes a gateway off the link",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway-rules-iif",
+		File: "netstack/addrevent.go",
+		Old: `	if !v6 {
+		fl.iif = loIfindex
+	}`,
+		New: `	if v6 {
+		fl.iif = loIfindex
+	}`,
+		Desc: "IPv4's gateway lookup has iif lo, IPv6's none",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway-rules-new",
+		File: "netstack/stack.go",
+		Old: `		g.n.rulesForGW = s.fibBuilt
+`,
+		New: `		g.n.rulesForGW = true
+`,
+		Desc: "a configuration's routes come before its rules",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway6-main-first",
+		File: "netstack/addrevent.go",
+		Old: `		if g.table == 0 || g.table == rtTableMain {
+			ok, found = onLink6(n.routes, g.dev, g.gw)`,
+		New: `		if g.table == 0 || g.table == rtTableMain {
+			ok, found = false, false`,
+		Desc: "IPv6 looks in the route's table, main too, before the rules",
 		Pkgs: []string{"./netstack"},
 	},
 	{
