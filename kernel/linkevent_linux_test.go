@@ -469,22 +469,7 @@ func TestKernelMTUEvents(t *testing.T) {
 		{"IPv6, 1200 and 1500", true, []int{1200, 1500}, []send{{"fd00:6::9", 16, false}, {"fd00:5::1", 16, false}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var tp *icmpTopo
-			var cfg *netstack.Config
-			if tc.v6 {
-				tp = newICMP6Topo(t)
-				cfg = tp.model6(netstack.NamespaceConfig{}, true)
-			} else {
-				tp = newICMPTopo(t)
-				cfg = tp.model(netstack.NamespaceConfig{})
-				tp.rxAtH(cfg)
-			}
-			_, extra := linkTopo(t, tp, tc.v6, 0)
-			cfg.Namespaces = append(cfg.Namespaces, extra.Namespaces...)
-			cfg.Devices = append(cfg.Devices, extra.Devices...)
-			cfg.Routes = append(cfg.Routes, extra.Routes...)
-			cfg.Neighbours = append(cfg.Neighbours, extra.Neighbours...)
-			cfg.NexthopObjects = extra.NexthopObjects
+			tp, cfg := linkModel(t, tc.v6)
 			for _, m := range tc.mtus {
 				require.NoError(t, tp.h.IP("link", "set", "d0", "mtu", fmt.Sprint(m)))
 			}
@@ -562,6 +547,30 @@ func TestKernelSmallMTUNoIPv6(t *testing.T) {
 	require.NoError(t, a.CheckLeaks())
 }
 
+// linkModel sets up the topology of newICMPTopo (newICMP6Topo with v6)
+// with linkTopo's d0 and D, and returns it with the model's
+// configuration of both, in a namespace without sysctls of its own.
+func linkModel(t *testing.T, v6 bool) (*icmpTopo, *netstack.Config) {
+	t.Helper()
+	var tp *icmpTopo
+	var cfg *netstack.Config
+	if v6 {
+		tp = newICMP6Topo(t)
+		cfg = tp.model6(netstack.NamespaceConfig{}, true)
+	} else {
+		tp = newICMPTopo(t)
+		cfg = tp.model(netstack.NamespaceConfig{})
+		tp.rxAtH(cfg)
+	}
+	_, extra := linkTopo(t, tp, v6, 0)
+	cfg.Namespaces = append(cfg.Namespaces, extra.Namespaces...)
+	cfg.Devices = append(cfg.Devices, extra.Devices...)
+	cfg.Routes = append(cfg.Routes, extra.Routes...)
+	cfg.Neighbours = append(cfg.Neighbours, extra.Neighbours...)
+	cfg.NexthopObjects = extra.NexthopObjects
+	return tp, cfg
+}
+
 // TestKernelGatewayObjects checks that a nexthop object's gateway is
 // checked when it is made (nh_create_ipv4: fib_check_nh, ENETUNREACH or
 // EINVAL; nh_create_ipv6: ip6_validate_gw, EHOSTUNREACH or EINVAL), as
@@ -603,21 +612,7 @@ func TestKernelGatewayObjects(t *testing.T) {
 		}},
 	} {
 		t.Run(fmt.Sprintf("v6=%v", fam.v6), func(t *testing.T) {
-			var tp *icmpTopo
-			var cfg *netstack.Config
-			if fam.v6 {
-				tp = newICMP6Topo(t)
-				cfg = tp.model6(netstack.NamespaceConfig{}, true)
-			} else {
-				tp = newICMPTopo(t)
-				cfg = tp.model(netstack.NamespaceConfig{})
-				tp.rxAtH(cfg)
-			}
-			_, extra := linkTopo(t, tp, fam.v6, 0)
-			cfg.Namespaces = append(cfg.Namespaces, extra.Namespaces...)
-			cfg.Devices = append(cfg.Devices, extra.Devices...)
-			cfg.Routes = append(cfg.Routes, extra.Routes...)
-			cfg.Neighbours = append(cfg.Neighbours, extra.Neighbours...)
+			tp, cfg := linkModel(t, fam.v6)
 			for _, c := range fam.cases {
 				args := []string{"nexthop", "add", "id", "7"}
 				o := netstack.NexthopObjConfig{Netns: "H", ID: 7, Dev: c.dev, Onlink: c.onlink}
@@ -632,7 +627,7 @@ func TestKernelGatewayObjects(t *testing.T) {
 				what := strings.Join(args, " ")
 				kerr := tp.h.IP(args...)
 				m := *cfg
-				m.NexthopObjects = append(slices.Clone(extra.NexthopObjects), o)
+				m.NexthopObjects = append(slices.Clone(cfg.NexthopObjects), o)
 				_, merr := netstack.New(&m, netstack.Env{Alloc: skb.NewAllocator(kmem.New(), machineProfile())})
 				if c.refused == 0 {
 					require.NoError(t, kerr, what)
@@ -695,22 +690,7 @@ func TestKernelGatewayRules(t *testing.T) {
 			}},
 	} {
 		t.Run(fmt.Sprintf("v6=%v", fam.v6), func(t *testing.T) {
-			var tp *icmpTopo
-			var cfg *netstack.Config
-			if fam.v6 {
-				tp = newICMP6Topo(t)
-				cfg = tp.model6(netstack.NamespaceConfig{}, true)
-			} else {
-				tp = newICMPTopo(t)
-				cfg = tp.model(netstack.NamespaceConfig{})
-				tp.rxAtH(cfg)
-			}
-			_, extra := linkTopo(t, tp, fam.v6, 0)
-			cfg.Namespaces = append(cfg.Namespaces, extra.Namespaces...)
-			cfg.Devices = append(cfg.Devices, extra.Devices...)
-			cfg.Routes = append(cfg.Routes, extra.Routes...)
-			cfg.Neighbours = append(cfg.Neighbours, extra.Neighbours...)
-			cfg.NexthopObjects = extra.NexthopObjects
+			tp, cfg := linkModel(t, fam.v6)
 			for _, c := range fam.setup {
 				require.NoError(t, tp.h.IP(strings.Fields(c)...), c)
 			}

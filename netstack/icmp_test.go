@@ -484,22 +484,9 @@ func TestICMPSysctls(t *testing.T) {
 	// icmp_errors_use_inbound_ifaddr: a packet from behind veth0 that came
 	// in on eth0 gets its error from eth0's address, not veth0's.
 	for _, inbound := range []bool{false, true} {
-		var errs []string
 		cfg := icmpTopology(true, new([]icmpSeen))
 		cfg.Namespaces[0].ICMPErrorsUseInboundIfaddr = inbound
-		cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "veth0", Addr: addr("10.1.0.7"), MAC: macB})
-		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
-			Prog: ProgramFunc(func(c *Ctx) int {
-				if d := c.Skb.Data()[ethHlen:]; d[9] == ipprotoICMP {
-					ip, _ := parseIPv4(d)
-					errs = append(errs, ip.src.String())
-				}
-				return TCXNext
-			})})
-		s, _ := newStack(t, cfg, "", nil, nil)
-		f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "10.1.0.7", dst: "10.1.0.2", sport: 1, dport: 9, payload: 8, ttl: 1})
-		require.NoError(t, s.Inject(&Packet{ID: 1, Tstamp: 1e15, Frame: f}))
-		s.Flush()
+		errs := timeExceededSrcs(t, cfg)
 		want := "10.1.0.1"
 		if inbound {
 			want = "192.0.2.1"
@@ -530,4 +517,26 @@ func TestICMPSysctls(t *testing.T) {
 		s.Flush()
 		assert.Equal(t, tc.drop, len(te.obs.drops) != 0, "%+v to %s: %v", tc.ns, tc.dst, te.obs.dropReasons())
 	}
+}
+
+// timeExceededSrcs injects on eth0 of cfg (icmpTopology) a datagram from
+// 10.1.0.7, behind veth0, with TTL 1, and returns the sources of the ICMP
+// errors B's vB sees.
+func timeExceededSrcs(t *testing.T, cfg *Config) []string {
+	t.Helper()
+	var errs []string
+	cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "veth0", Addr: addr("10.1.0.7"), MAC: macB})
+	cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
+		Prog: ProgramFunc(func(c *Ctx) int {
+			if d := c.Skb.Data()[ethHlen:]; d[9] == ipprotoICMP {
+				ip, _ := parseIPv4(d)
+				errs = append(errs, ip.src.String())
+			}
+			return TCXNext
+		})})
+	s, _ := newStack(t, cfg, "", nil, nil)
+	f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "10.1.0.7", dst: "10.1.0.2", sport: 1, dport: 9, payload: 8, ttl: 1})
+	require.NoError(t, s.Inject(&Packet{ID: 1, Tstamp: 1e15, Frame: f}))
+	s.Flush()
+	return errs
 }

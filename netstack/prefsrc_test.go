@@ -69,26 +69,13 @@ func TestPrefsrc(t *testing.T) {
 		inbound bool
 		want    string
 	}{{"", false, "10.1.0.1"}, {"203.0.113.5", false, "203.0.113.5"}, {"203.0.113.5", true, "192.0.2.1"}} {
-		var errs []string
 		cfg := icmpTopology(true, new([]icmpSeen))
 		cfg.Namespaces[0].ICMPErrorsUseInboundIfaddr = tc.inbound
 		cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("203.0.113.0/24"), Dev: "lo", Type: RouteLocal})
 		if tc.src != "" {
 			cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("10.1.0.7/32"), Dev: "veth0", Src: addr(tc.src)})
 		}
-		cfg.Neighbours = append(cfg.Neighbours, NeighConfig{Dev: "veth0", Addr: addr("10.1.0.7"), MAC: macB})
-		cfg.Programs = append(cfg.Programs, ProgramConfig{Name: "atB", Hook: carrier.HookTCIngress, Netns: "B", Dev: "vB",
-			Prog: ProgramFunc(func(c *Ctx) int {
-				if d := c.Skb.Data()[ethHlen:]; d[9] == ipprotoICMP {
-					ip, _ := parseIPv4(d)
-					errs = append(errs, ip.src.String())
-				}
-				return TCXNext
-			})})
-		s, _ := newStack(t, cfg, "", nil, nil)
-		f := buildFrame(frameOpts{dstMAC: macNIC, srcMAC: macB, src: "10.1.0.7", dst: "10.1.0.2", sport: 1, dport: 9, payload: 8, ttl: 1})
-		require.NoError(t, s.Inject(&Packet{ID: 1, Tstamp: 1e15, Frame: f}))
-		s.Flush()
+		errs := timeExceededSrcs(t, cfg)
 		assert.Equal(t, []string{tc.want}, errs, "src %q, icmp_errors_use_inbound_ifaddr %v", tc.src, tc.inbound)
 	}
 
