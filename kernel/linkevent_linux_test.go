@@ -227,6 +227,10 @@ func TestKernelLinkEvents(t *testing.T) {
 	srcRoute6 := ev("route add fd00:15::/64 via fd00:5::3 dev d0 src fd00:9::1", netstack.Event{Op: netstack.RouteAdd,
 		Route: netstack.RouteConfig{Dst: pfx("fd00:15::/64"), Dev: "d0", Via: ad("fd00:5::3"), Src: ad("fd00:9::1")}})
 	del69 := ev("addr del fd00:9::1/64 dev d0", netstack.Event{Dev: "d0", Op: netstack.AddrDel, Addr: pfx("fd00:9::1/64")})
+	// ip route del of an address's prefix route: the address stays, the
+	// route is back when the device comes up again, not for a secondary.
+	delPfx := ev("route del 198.18.5.0/24 dev d0", netstack.Event{Op: netstack.RouteDel, Route: netstack.RouteConfig{Dst: pfx("198.18.5.0/24"), Dev: "d0"}})
+	delPfx6 := ev("-6 route del fd00:5::/64 dev d0", netstack.Event{Op: netstack.RouteDel, Route: netstack.RouteConfig{Dst: pfx("fd00:5::/64"), Dev: "d0"}})
 	promote := step{promote: true}
 	v4 := []string{"198.18.6.9", "198.18.5.1", "198.18.5.255", "198.18.5.2", "198.18.10.9", "198.18.7.1", "198.18.7.2", "198.18.7.3", "198.18.7.4",
 		"198.18.9.1", "198.18.11.9", "198.18.5.3"}
@@ -284,6 +288,10 @@ func TestKernelLinkEvents(t *testing.T) {
 		{"src: a local address, another refused", []step{add4, srcRoute, srcBad}, false, 0, []string{"198.18.15.9", "198.18.6.9"}},
 		{"src: a route's goes with its address, deleted", []step{add4, srcRoute, del9}, false, 0, []string{"198.18.15.9", "198.18.6.9"}},
 		{"IPv6 src: the route stays", []step{add6, srcRoute6, del69}, true, 0, []string{"fd00:15::9", "fd00:6::9"}},
+		{"route del of a prefix route", []step{delPfx}, false, 0, []string{"198.18.5.2", "198.18.6.9", "198.18.5.1"}},
+		{"route del of a prefix route, a secondary added", []step{delPfx, sec4}, false, 0, []string{"198.18.5.2", "198.18.5.7"}},
+		{"route del of a prefix route, d0 down and up", []step{delPfx, d0down, d0up}, false, 0, []string{"198.18.5.2", "198.18.5.1"}},
+		{"IPv6 route del of a prefix route", []step{delPfx6}, true, 0, []string{"fd00:5::2", "fd00:6::9", "fd00:5::1"}},
 		{"multipath gateways: a next hop's onlink, not the route's", []step{
 			nhs("198.18.12.0/24", true, [][3]string{{"198.18.13.3", "d0"}, {"10.1.0.2", "hB"}}, errno.ENETUNREACH),
 			nhs("198.18.12.0/24", false, [][3]string{{"198.18.13.3", "d0", "onlink"}, {"10.1.0.2", "hB"}}, 0),

@@ -32,14 +32,20 @@ import (
 //     1024), ENETDOWN when every next hop's device is down
 //     (fib_check_nh, fib6_nh_init), ENETUNREACH for an IPv4 gateway no
 //     link of its device reaches (fib_check_nh_v4_gw, gwOnLink: the
-//     configuration refuses it too); deleting one is deleting the lowest
-//     metric that matches what the command gives (a metric too), and one
-//     that is not there is ESRCH.
+//     configuration refuses it too), EHOSTUNREACH or EINVAL for an IPv6
+//     one (ip6_validate_gw), EINVAL for a src no device has
+//     (fib_valid_prefsrc); deleting one is deleting the lowest metric
+//     that matches what the command gives (a metric too), and one that
+//     is not there is ESRCH;
+//   - deleting an address's prefix route (`ip route del` of a connected
+//     prefix) leaves the address; the route is back when the device
+//     comes up again (fib_add_ifaddr, addrconf) or an address makes it
+//     anew (IPv6: any address of the prefix; IPv4: the subnet's primary);
+//   - deleting an address deletes the IPv4 routes whose src it was and
+//     takes it from the IPv6 routes through its device (prefsrcGone).
 //
-// Not modelled: deleting the routes the kernel makes for addresses (a
-// connected prefix, a local route), preferred sources (so
-// fib_sync_down_addr has nothing to delete), the gateway checks of IPv6
-// routes (ip6_validate_gw) and of IPv6 gateways of IPv4 routes.
+// Not modelled: deleting an address's local route, or a prefix route a
+// configured route stands for (EOPNOTSUPP).
 
 // ErrExists is matched by an event's error for an address or route that
 // is there already; it is EEXIST.
@@ -117,6 +123,7 @@ func (s *Stack) AddAddr(netns, dev string, p netip.Prefix) error {
 		}
 	}
 	s.Flush()
+	s.addrRouteBack(d, p)
 	return s.setAddrs(d, append(slices.Clone(d.addrs), p))
 }
 
@@ -383,9 +390,21 @@ func (s *Stack) DelRoute(rc RouteConfig) error {
 	}
 	if r := addrRouteOf(n, &rc, dst); r != nil && (i < 0 || r.metric < routeMetric(&s.cfg.Routes[i], dst) ||
 		r.metric == routeMetric(&s.cfg.Routes[i], dst) && r == firstRoute(n.routes, dst, r.metric)) {
-		// The kernel would delete the address's prefix route: it comes
-		// first (a configured route that is the same counts as it).
-		return fmt.Errorf("netstack: route %s in %s: deleting the routes addresses make is not modelled: %w", routeString(&rc), n.name, ErrLink)
+		// The address's prefix route comes first: it goes
+		// (fib_table_delete, ip6_route_del), the address stays.
+		if rc.Type == RouteLocal || (i >= 0 && s.cfg.Routes[i].Dev == r.dev.name && !s.cfg.Routes[i].Via.IsValid() && len(s.cfg.Routes[i].Nexthops) == 0) {
+			// A local route, or a configured route taken as the
+			// address's own (buildFIB): the kernel holds two routes
+			// there, which the model does not.
+			return fmt.Errorf("netstack: route %s in %s: deleting a local route, or a prefix route a configured route stands for, is not modelled: %w", routeString(&rc), n.name, ErrLink)
+		}
+		s.Flush()
+		if s.addrRoutesGone == nil {
+			s.addrRoutesGone = map[addrRouteKey]bool{}
+		}
+		k := addrRouteKey{n.name, r.dev.name, r.dst}
+		s.addrRoutesGone[k] = true
+		return s.rebuildOr(func() { delete(s.addrRoutesGone, k) })
 	}
 	if i < 0 {
 		return fmt.Errorf("netstack: route %s in %s: %w", routeString(&rc), n.name, ErrNoRoute)
@@ -394,6 +413,32 @@ func (s *Stack) DelRoute(rc RouteConfig) error {
 	old := s.cfg.Routes
 	s.cfg.Routes = slices.Delete(slices.Clone(old), i, i+1)
 	return s.rebuildOr(func() { s.cfg.Routes = old })
+}
+
+// addrRouteKey names an address's prefix route: namespace, device and
+// prefix.
+type addrRouteKey struct {
+	netns, dev string
+	dst        netip.Prefix
+}
+
+// addrRouteBack forgets the deletions of d's address prefix routes that
+// come back: all of them when d comes up (fib_netdev_event NETDEV_UP:
+// fib_add_ifaddr for each address; IPv6: addrconf's), or p's when it is
+// added: an IPv6 address always adds its prefix route (addrconf_prefix_route),
+// an IPv4 one when it is the subnet's primary (fib_add_ifaddr passes
+// over secondaries).
+func (s *Stack) addrRouteBack(d *Device, p netip.Prefix) {
+	for k := range s.addrRoutesGone {
+		if k.netns != d.ns.name || k.dev != d.name {
+			continue
+		}
+		if !p.IsValid() || (k.dst == p.Masked() && (p.Addr().Is6() || !slices.ContainsFunc(d.addrs, func(q netip.Prefix) bool {
+			return q.Addr().Is4() && q.Masked() == p.Masked()
+		}))) {
+			delete(s.addrRoutesGone, k)
+		}
+	}
 }
 
 // addrRouteOf is the route an address of n makes to dst that `ip route

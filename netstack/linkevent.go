@@ -224,6 +224,7 @@ func (s *Stack) SetLink(netns, dev string, op EventOp) error {
 	switch op {
 	case LinkUp:
 		d.up, d.unrouted = true, false
+		s.addrRouteBack(d, netip.Prefix{})
 	case LinkDown:
 		d.up, d.unrouted = false, true
 		s.addrconfIfdown(d)

@@ -372,7 +372,7 @@ func TestAddrRouteEventErrors(t *testing.T) {
 		{"an address's local route", Event{Op: RouteAdd, Route: RouteConfig{Dst: pfx("10.1.0.1/32"), Dev: "lo", Type: RouteLocal}}, errno.EEXIST},
 		{"no such route", Event{Op: RouteDel, Route: RouteConfig{Dst: pfx("198.51.100.0/24")}}, errno.ESRCH},
 		{"another gateway", Event{Op: RouteDel, Route: RouteConfig{Via: addr("10.1.0.9")}}, errno.ESRCH},
-		{"a connected prefix deleted", Event{Op: RouteDel, Route: RouteConfig{Dst: pfx("10.1.0.0/24")}}, errno.EOPNOTSUPP},
+		{"an address's local route deleted", Event{Op: RouteDel, Route: RouteConfig{Dst: pfx("10.1.0.1/32"), Type: RouteLocal}}, errno.EOPNOTSUPP},
 		{"through an unknown device", Event{Op: RouteAdd, Route: RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "nope"}}, errno.ENODEV},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -120,11 +121,12 @@ func TestRouteMetricErrors(t *testing.T) {
 	// The configured route that is the connected prefix is the address's:
 	// deleting it is deleting that.
 	require.ErrorIs(t, s.DelRoute(RouteConfig{Dst: pfx("10.1.0.0/24")}), errno.EOPNOTSUPP)
-	// The connected prefix of 10.2.0.1/24 comes first (metric 0).
-	require.ErrorIs(t, s.DelRoute(RouteConfig{Dst: pfx("10.2.0.0/24")}), errno.EOPNOTSUPP)
+	// The connected prefix of 10.2.0.1/24 (veth1) comes first (metric 0).
+	require.NoError(t, s.DelRoute(RouteConfig{Dst: pfx("10.2.0.0/24")}))
 	require.ErrorIs(t, s.DelRoute(RouteConfig{Dst: pfx("10.2.0.0/24"), Metric: 7}), errno.ESRCH)
 	require.NoError(t, s.DelRoute(RouteConfig{Dst: pfx("10.2.0.0/24"), Metric: 5}))
 	require.ErrorIs(t, s.DelRoute(RouteConfig{Dst: pfx("10.2.0.0/24"), Dev: "veth0"}), errno.ESRCH)
+	require.ErrorIs(t, s.DelRoute(RouteConfig{Dst: pfx("10.2.0.0/24")}), errno.ESRCH)
 }
 
 // TestGatewayOnLink: an IPv4 gateway must be reached by a link of its
@@ -391,4 +393,47 @@ func TestGatewayRules(t *testing.T) {
 	cfg = rulesTopology(&mark, RuleConfig{Priority: 100, To: pfx("10.1.0.0/24"), Type: RuleUnreachable})
 	cfg.Routes = append(cfg.Routes, RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.1.0.2")})
 	require.NoError(t, newStackErr(t, cfg, ""))
+}
+
+// TestDelAddrRoute: `ip route del` of an address's prefix route takes it
+// and leaves the address; the device coming up again, or an address
+// that makes the route (IPv6: any of the prefix; IPv4: the subnet's
+// primary, not a secondary), brings it back.
+func TestDelAddrRoute(t *testing.T) {
+	var mark uint32
+	s, _ := newStack(t, rulesTopology(&mark), "", nil, nil)
+	has := func(dst string) bool {
+		return slices.ContainsFunc(s.Netns(HostNetns).routes, func(r route) bool { return r.dst == pfx(dst) && r.dev.name == "veth1" })
+	}
+	del := func(dst string) { t.Helper(); require.NoError(t, s.DelRoute(RouteConfig{Dst: pfx(dst), Dev: "veth1"})) }
+	require.True(t, has("10.2.0.0/24"))
+	del("10.2.0.0/24")
+	require.False(t, has("10.2.0.0/24"))
+	require.True(t, s.Netns(HostNetns).Device("veth1").hasAddr(addr("10.2.0.1")), "the address stays")
+	require.ErrorIs(t, s.DelRoute(RouteConfig{Dst: pfx("10.2.0.0/24"), Dev: "veth1"}), errno.ESRCH)
+	// A secondary makes no prefix route.
+	require.NoError(t, s.AddAddr(HostNetns, "veth1", pfx("10.2.0.9/24")))
+	require.False(t, has("10.2.0.0/24"))
+	// Down and up: fib_add_ifaddr for each address.
+	require.NoError(t, s.SetLink(HostNetns, "veth1", LinkDown))
+	require.NoError(t, s.SetLink(HostNetns, "veth1", LinkUp))
+	require.True(t, has("10.2.0.0/24"))
+	// A primary added anew makes it.
+	del("10.2.0.0/24")
+	require.NoError(t, s.DelAddr(HostNetns, "veth1", pfx("10.2.0.1/24")))
+	require.NoError(t, s.AddAddr(HostNetns, "veth1", pfx("10.2.0.1/24")))
+	require.True(t, has("10.2.0.0/24"))
+	// IPv6: any address of the prefix makes it (veth1's went with the
+	// device down: keep_addr_on_down 0).
+	require.False(t, has("fd00:2::/64"))
+	require.NoError(t, s.AddAddr(HostNetns, "veth1", pfx("fd00:2::1/64")))
+	require.True(t, has("fd00:2::/64"))
+	del("fd00:2::/64")
+	require.False(t, has("fd00:2::/64"))
+	require.NoError(t, s.AddAddr(HostNetns, "veth1", pfx("fd00:2::9/64")))
+	require.True(t, has("fd00:2::/64"))
+	// A route added in its place is the configuration's.
+	del("fd00:2::/64")
+	require.NoError(t, s.AddRoute(RouteConfig{Dst: pfx("fd00:2::/64"), Dev: "veth1", Metric: 256}))
+	require.True(t, has("fd00:2::/64"))
 }

@@ -566,6 +566,11 @@ type Stack struct {
 	// gwCheckRoute is the configured route AddRoute adds, whose gateway
 	// a rebuild checks (-1: none).
 	gwCheckRoute int
+	// addrRoutesGone are the address prefix routes `ip route del` took
+	// (DelRoute), which rebuilds leave out until the device is up again
+	// or an address makes the route anew (addrRouteBack).
+	addrRoutesGone map[addrRouteKey]bool
+
 	segs         []*skb.Buff
 	fragList     []*skb.Buff // ip_do_fragment's fast path: the frag_list being sent
 	hdrTmp       []byte      // ip6_fraglist_init's copy of the unfragmentable headers
@@ -1460,6 +1465,9 @@ func (s *Stack) buildFIB() error {
 				if d.kind == KindLoopback {
 					n.local = append(n.local, p.Masked())
 					continue
+				}
+				if s.addrRoutesGone[addrRouteKey{n.name, d.name, p.Masked()}] {
+					continue // deleted by ip route del (DelRoute)
 				}
 				r := route{dst: p.Masked(), dev: d, ofAddr: true}
 				if p.Addr().Is6() {

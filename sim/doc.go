@@ -378,7 +378,8 @@
 //	                                   # secondaries, the last IPv4 address the device's IPv4 routes and ARP entries)
 //	  - {at: 6000, route_add: {dst: 10.77.0.0/16, dev: eth0, via: 192.0.2.254}}   # a route as in routes (its netns)
 //	  - {at: 7000, route_del: {dst: default, table: 100}}   # of the table's routes to dst whose type, dev, via,
-//	                                   # nhid and metric match those given, the lowest metric
+//	                                   # nhid and metric match those given, the lowest metric; an address's
+//	                                   # prefix route too (back when the device comes up again)
 //	  - {at: 8000, netns: host, dev: veth0, link: down}   # up, down (ip link set; nic dummy veth netkit bridge
 //	                                   # macvlan), carrier_on, carrier_off (nic, dummy). Down: its routes, nexthop
 //	                                   # objects, multipath paths, IPv6 addresses (keep_addr_on_down) and neighbour

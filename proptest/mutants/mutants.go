@@ -4117,6 +4117,40 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "addr-route-del",
+		File: "netstack/stack.go",
+		Old:  `				if s.addrRoutesGone[addrRouteKey{n.name, d.name, p.Masked()}] {`,
+		New:  `				if s.addrRoutesGone[addrRouteKey{n.name, d.name, p.Masked()}] && false {`,
+		Desc: "ip route del takes an address's prefix route",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "addr-route-up",
+		File: "netstack/linkevent.go",
+		Old: `		s.addrRouteBack(d, netip.Prefix{})
+`,
+		New:  ``,
+		Desc: "the device up brings an address's prefix route back (fib_add_ifaddr)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "addr-route-add",
+		File: "netstack/addrevent.go",
+		Old: `	s.addrRouteBack(d, p)
+	return s.setAddrs(`,
+		New:  `	return s.setAddrs(`,
+		Desc: "an address added brings its prefix route back",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "addr-route-secondary",
+		File: "netstack/addrevent.go",
+		Old:  `		if !p.IsValid() || (k.dst == p.Masked() && (p.Addr().Is6() || !slices.ContainsFunc(d.addrs,`,
+		New:  `		if !p.IsValid() || (k.dst == p.Masked() && (p.Addr().Is6() || true || !slices.ContainsFunc(d.addrs,`,
+		Desc: "an IPv4 secondary makes no prefix route (fib_add_ifaddr)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "event-check-dry-run",
 		File: "sim/replay.go",
 		Old:  `	if err := checkEvents(s, m.lay, opts); err != nil {`,
