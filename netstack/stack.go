@@ -571,13 +571,13 @@ type Stack struct {
 	// or an address makes the route anew (addrRouteBack).
 	addrRoutesGone map[addrRouteKey]bool
 
-	segs         []*skb.Buff
-	fragList     []*skb.Buff // ip_do_fragment's fast path: the frag_list being sent
-	hdrTmp       []byte      // ip6_fraglist_init's copy of the unfragmentable headers
-	greBuf       []byte      // the bytes of a non-linear GRE packet whose checksum is checked
-	stripBuf     []byte      // a frame whose 802.1Q tag the NIC stripped (driverRx)
-	hwVlanTCI    uint16      // that tag's TCI, while hwVlan
-	hwVlan       bool
+	segs      []*skb.Buff
+	fragList  []*skb.Buff // ip_do_fragment's fast path: the frag_list being sent
+	hdrTmp    []byte      // ip6_fraglist_init's copy of the unfragmentable headers
+	greBuf    []byte      // the bytes of a non-linear GRE packet whose checksum is checked
+	stripBuf  []byte      // a frame whose 802.1Q tag the NIC stripped (driverRx)
+	hwVlanTCI uint16      // that tag's TCI, while hwVlan
+	hwVlan    bool
 	// rxPkt is the packet whose frame a NIC driver's native XDP program
 	// runs on (nicXDPRx), for the XDP RX metadata kfuncs (xdphints.go).
 	rxPkt  *Packet
