@@ -222,6 +222,7 @@ func TestKernelLinkEvents(t *testing.T) {
 	srcBad := ev("route add 198.18.16.0/24 via 198.18.5.3 dev d0 src 198.18.5.3", netstack.Event{Op: netstack.RouteAdd,
 		Route: netstack.RouteConfig{Dst: pfx("198.18.16.0/24"), Dev: "d0", Via: ad("198.18.5.3"), Src: ad("198.18.5.3")}})
 	srcBad.refused = errno.EINVAL
+	readd4 := ev("addr add 198.18.5.1/24 dev d0", netstack.Event{Dev: "d0", Op: netstack.AddrAdd, Addr: pfx("198.18.5.1/24")})
 	del9 := ev("addr del 198.18.9.1/24 dev d0", netstack.Event{Dev: "d0", Op: netstack.AddrDel, Addr: pfx("198.18.9.1/24")})
 	add6 := ev("addr add fd00:9::1/64 dev d0 nodad", netstack.Event{Dev: "d0", Op: netstack.AddrAdd, Addr: pfx("fd00:9::1/64")})
 	srcRoute6 := ev("route add fd00:15::/64 via fd00:5::3 dev d0 src fd00:9::1", netstack.Event{Op: netstack.RouteAdd,
@@ -254,6 +255,7 @@ func TestKernelLinkEvents(t *testing.T) {
 		{"d1 down and up", []step{d1down, d1up}, false, 0, nil},
 		{"addr del: the address and its prefix go, the routes through it stay", []step{del4}, false, 0, nil},
 		{"addr del: its secondary goes with it", []step{sec4, del4}, false, 0, nil},
+		{"addr del and add again: the multipath route's dead path revived", []step{del4, readd4}, false, 0, nil},
 		{"addr add", []step{add4}, false, 0, nil},
 		{"addr del, promote_secondaries: its secondary stays", []step{promote, sec4, del4}, false, 0,
 			[]string{"198.18.5.7", "198.18.5.2", "198.18.6.9", "198.18.5.255"}}, // .1 waits for ARP (3 s until NEIGH_FAILED)

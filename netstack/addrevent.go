@@ -124,7 +124,15 @@ func (s *Stack) AddAddr(netns, dev string, p netip.Prefix) error {
 	}
 	s.Flush()
 	s.addrRouteBack(d, p)
-	return s.setAddrs(d, append(slices.Clone(d.addrs), p))
+	old := s.cfg.Routes
+	if p.Addr().Is4() {
+		s.reviveOnDev(d) // fib_inetaddr_event NETDEV_UP: fib_sync_up
+	}
+	if err := s.setAddrs(d, append(slices.Clone(d.addrs), p)); err != nil {
+		s.cfg.Routes = old
+		return err
+	}
+	return nil
 }
 
 // DelAddr models `ip addr del P dev DEV` in namespace netns
@@ -215,10 +223,10 @@ func (s *Stack) prefsrcGone(d *Device, addrs []netip.Prefix) {
 // fibDisableIP4 models fib_disable_ip(dev, NETDEV_DOWN, true) after the
 // last IPv4 address of d went: fib_sync_down_dev with force marks every
 // IPv4 next hop through d dead, host-scope ones too, and fib_flush
-// deletes the routes left without a live one (a multipath route loses
-// the path for good in the model; the kernel revives it with the
-// device's next address, fib_sync_up); arp_ifdown flushes d's ARP
-// entries, permanent and proxy ones too. The configuration loses them.
+// deletes the routes left without a live one (a multipath route keeps
+// the dead path, which the device's next IPv4 address or NETDEV_UP
+// revives: reviveOnDev); arp_ifdown flushes d's ARP entries, permanent
+// and proxy ones too. The configuration loses them.
 func (s *Stack) fibDisableIP4(d *Device) {
 	c := s.cfg
 	var routes []RouteConfig
@@ -227,12 +235,55 @@ func (s *Stack) fibDisableIP4(d *Device) {
 			routes = append(routes, rc)
 			continue
 		}
-		if rc, ok := withoutDev(rc, d.name); ok {
+		if rc, ok := deadOnDev(rc, d.name); ok {
 			routes = append(routes, rc)
 		}
 	}
 	c.Routes = routes
 	s.flushNeigh(d, func(nc *NeighConfig) bool { return nc.Addr.Is4() })
+}
+
+// deadOnDev is rc with its next hops through device dev dead
+// (RTNH_F_DEAD), and false when none is left live: the route goes
+// (fib_flush), as does a route of one path through dev.
+func deadOnDev(rc RouteConfig, dev string) (RouteConfig, bool) {
+	if len(rc.Nexthops) == 0 {
+		return rc, rc.Dev != dev
+	}
+	rc.Nexthops = slices.Clone(rc.Nexthops)
+	live := false
+	for j := range rc.Nexthops {
+		nh := &rc.Nexthops[j]
+		if nh.Dev == dev {
+			nh.dead = true
+		}
+		live = live || !nh.dead
+	}
+	return rc, live
+}
+
+// reviveOnDev models fib_sync_up(dev, RTNH_F_DEAD) for the
+// configuration's IPv4 routes of d's namespace: the next hops through d
+// that are dead come back (an address added, NETDEV_UP), and the
+// routes' weights are balanced again at the rebuild.
+func (s *Stack) reviveOnDev(d *Device) {
+	var routes []RouteConfig
+	changed := false
+	for _, rc := range s.cfg.Routes {
+		if nsName(rc.Netns) == d.ns.name && slices.ContainsFunc(rc.Nexthops, func(nh NexthopConfig) bool { return nh.dead && nh.Dev == d.name }) {
+			rc.Nexthops = slices.Clone(rc.Nexthops)
+			for j := range rc.Nexthops {
+				if rc.Nexthops[j].Dev == d.name {
+					rc.Nexthops[j].dead = false
+				}
+			}
+			changed = true
+		}
+		routes = append(routes, rc)
+	}
+	if changed {
+		s.cfg.Routes = routes
+	}
 }
 
 // withoutDev is rc without its next hops through device dev, and false

@@ -113,7 +113,7 @@ func (ns *Netns) setIgnored(r *route) {
 	for i := range r.paths {
 		p := &r.paths[i]
 		p.ignored = ign && !p.dev.carrier
-		if p.dev.up && !p.ignored {
+		if p.live() && !p.ignored {
 			r.ignored = false
 		}
 	}

@@ -817,6 +817,10 @@ type NexthopConfig struct {
 	// Onlink does not reach its next hops (fib_get_nhs keeps none of the
 	// route's low flags), an IPv6 route's does (ip6_route_multipath_add).
 	Onlink bool
+	// dead: the next hop is RTNH_F_DEAD while its device is up, the
+	// device's last IPv4 address having gone (fib_sync_down_dev with
+	// force), until an address or NETDEV_UP revives it (fib_sync_up).
+	dead bool
 }
 
 // NeighConfig is a neighbour entry (`ip neigh add ADDR lladdr MAC dev DEV

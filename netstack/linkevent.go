@@ -225,6 +225,7 @@ func (s *Stack) SetLink(netns, dev string, op EventOp) error {
 	case LinkUp:
 		d.up, d.unrouted = true, false
 		s.addrRouteBack(d, netip.Prefix{})
+		s.reviveOnDev(d) // fib_netdev_event NETDEV_UP: fib_sync_up
 	case LinkDown:
 		d.up, d.unrouted = false, true
 		s.addrconfIfdown(d)
@@ -275,14 +276,14 @@ func (s *Stack) pruneRoutes() {
 }
 
 // routeLive reports whether rc, a route without a nexthop object, has a
-// next hop on a device that is up (a reject route has none and always
-// lives).
+// next hop on a device that is up and not dead (a reject route has none
+// and always lives).
 func (s *Stack) routeLive(rc *RouteConfig) bool {
 	n := s.Netns(nsName(rc.Netns))
 	if len(rc.Nexthops) > 0 {
 		return slices.ContainsFunc(rc.Nexthops, func(nh NexthopConfig) bool {
 			d := n.dev(nh.Dev)
-			return d != nil && d.up
+			return d != nil && d.up && !nh.dead
 		})
 	}
 	if rc.Dev == "" {

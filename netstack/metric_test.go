@@ -437,3 +437,67 @@ func TestDelAddrRoute(t *testing.T) {
 	require.NoError(t, s.AddRoute(RouteConfig{Dst: pfx("fd00:2::/64"), Dev: "veth1", Metric: 256}))
 	require.True(t, has("fd00:2::/64"))
 }
+
+// TestMultipathRevive: deleting a device's last IPv4 address marks the
+// next hops through it dead (fib_sync_down_dev with force) and flushes
+// the routes left without a live one; an IPv4 address added again, or
+// the device coming up, revives the dead next hops (fib_sync_up).
+func TestMultipathRevive(t *testing.T) {
+	var mark uint32
+	cfg := rulesTopology(&mark)
+	cfg.Routes = append(cfg.Routes,
+		RouteConfig{Dst: pfx("198.51.100.0/24"), Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("10.1.0.2")}, {Dev: "veth1", Via: addr("10.2.0.2")}}},
+		RouteConfig{Dst: pfx("198.51.101.0/24"), Dev: "veth0", Via: addr("10.1.0.2")})
+	s, _ := newStack(t, cfg, "", nil, nil)
+	uppers := func(dst string) []int32 {
+		for _, r := range s.Netns(HostNetns).routes {
+			if r.dst == pfx(dst) {
+				var u []int32
+				for _, nh := range r.paths {
+					u = append(u, nh.upper)
+				}
+				if u == nil {
+					u = []int32{0}
+				}
+				return u
+			}
+		}
+		return nil
+	}
+	both := uppers("198.51.100.0/24")
+	require.Len(t, both, 2)
+	require.NotEqual(t, int32(-1), both[0])
+	require.NoError(t, s.DelAddr(HostNetns, "veth0", pfx("10.1.0.1/24")))
+	require.Equal(t, []int32{-1, 1<<31 - 1}, uppers("198.51.100.0/24"), "the path through veth0 dead, veth1's takes every hash")
+	require.Nil(t, uppers("198.51.101.0/24"), "the route through veth0 alone flushed")
+	require.NoError(t, s.AddAddr(HostNetns, "veth0", pfx("10.1.0.1/24")))
+	require.Equal(t, both, uppers("198.51.100.0/24"), "revived")
+	require.Nil(t, uppers("198.51.101.0/24"), "a flushed route stays gone")
+	// NETDEV_UP revives too.
+	require.NoError(t, s.DelAddr(HostNetns, "veth0", pfx("10.1.0.1/24")))
+	require.NoError(t, s.SetLink(HostNetns, "veth0", LinkDown))
+	require.NoError(t, s.SetLink(HostNetns, "veth0", LinkUp))
+	require.Equal(t, both, uppers("198.51.100.0/24"), "revived by NETDEV_UP")
+}
+
+// TestMultipathDeadFlushed: a multipath route whose last live next hop
+// goes (its device down) while the other is dead is flushed for good
+// (fib_sync_down_dev, fib_flush): an address on the dead one's device
+// does not bring it back.
+func TestMultipathDeadFlushed(t *testing.T) {
+	var mark uint32
+	cfg := rulesTopology(&mark)
+	cfg.Routes = append(cfg.Routes,
+		RouteConfig{Dst: pfx("198.51.100.0/24"), Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("10.1.0.2")}, {Dev: "veth1", Via: addr("10.2.0.2")}}})
+	s, _ := newStack(t, cfg, "", nil, nil)
+	has := func() bool {
+		return slices.ContainsFunc(s.Netns(HostNetns).routes, func(r route) bool { return r.dst == pfx("198.51.100.0/24") })
+	}
+	require.NoError(t, s.DelAddr(HostNetns, "veth0", pfx("10.1.0.1/24")))
+	require.True(t, has())
+	require.NoError(t, s.SetLink(HostNetns, "veth1", LinkDown))
+	require.False(t, has())
+	require.NoError(t, s.AddAddr(HostNetns, "veth0", pfx("10.1.0.1/24")))
+	require.NoError(t, s.SetLink(HostNetns, "veth1", LinkUp))
+	require.False(t, has(), "flushed for good")
+}

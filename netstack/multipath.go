@@ -53,6 +53,8 @@ const (
 type nexthop struct {
 	route
 	weight int32
+	// dead is RTNH_F_DEAD with the device up (NexthopConfig.dead).
+	dead bool
 	// upper is fib_nh_upper_bound: the largest 31-bit hash this path
 	// takes; -1 for a path through a device that is down (RTNH_F_DEAD).
 	upper int32
@@ -69,7 +71,7 @@ type nexthop struct {
 // flushed); with ignoreLinkdown (ip_ignore_linkdown, rt6_is_dead) so are
 // the paths lookups pass over (nexthop.ignored: RTNH_F_LINKDOWN).
 func rebalance(paths []nexthop, ignoreLinkdown bool) {
-	live := func(nh *nexthop) bool { return nh.dev.up && !(ignoreLinkdown && nh.ignored) }
+	live := func(nh *nexthop) bool { return nh.live() && !(ignoreLinkdown && nh.ignored) }
 	var total uint64
 	for i := range paths {
 		if live(&paths[i]) {
@@ -112,7 +114,7 @@ func (r *route) pathOn(d *Device, anyLink bool) *route {
 		return nil
 	}
 	for i := range r.paths {
-		if nh := &r.paths[i]; nh.dev == d && nh.dev.up && (anyLink || !nh.ignored) {
+		if nh := &r.paths[i]; nh.dev == d && nh.live() && (anyLink || !nh.ignored) {
 			return &nh.route
 		}
 	}
@@ -770,14 +772,18 @@ func (r *route) anyLive() bool {
 	if r.paths == nil {
 		return r.dev.up
 	}
-	return slices.ContainsFunc(r.paths, func(nh nexthop) bool { return nh.dev.up })
+	return slices.ContainsFunc(r.paths, func(nh nexthop) bool { return nh.live() })
 }
+
+// live reports whether nh is not RTNH_F_DEAD: its device is up and it
+// was not marked dead with the device's last IPv4 address.
+func (nh *nexthop) live() bool { return nh.dev.up && !nh.dead }
 
 // firstLive is the first path of r a lookup takes (fib_table_lookup's
 // nh_sel: neither dead nor passed over as linkdown), else its first.
 func (r *route) firstLive() *route {
 	for i := range r.paths {
-		if nh := &r.paths[i]; nh.dev.up && !nh.ignored {
+		if nh := &r.paths[i]; nh.live() && !nh.ignored {
 			return &nh.route
 		}
 	}
@@ -864,7 +870,7 @@ func multipathOf(n *Netns, i int, rc *RouteConfig, nhg bool) ([]nexthop, error) 
 		if w < 1 || (w > 256 && !nhg) { // rtnh_hops + 1; a group's weights were checked with it
 			return nil, cfgErr("route %d nexthop %d: weight %d (want 1 to 256)", i, j, nc.Weight)
 		}
-		paths[j] = nexthop{route: route{dev: d, via: nc.Via}, weight: int32(w)}
+		paths[j] = nexthop{route: route{dev: d, via: nc.Via}, weight: int32(w), dead: nc.dead}
 	}
 	return paths, nil
 }

@@ -2343,7 +2343,7 @@ var List = []Mutant{
 	{
 		Name: "mp-dead-path-used",
 		File: "netstack/multipath.go",
-		Old:  `	live := func(nh *nexthop) bool { return nh.dev.up && !(ignoreLinkdown && nh.ignored) }`,
+		Old:  `	live := func(nh *nexthop) bool { return nh.live() && !(ignoreLinkdown && nh.ignored) }`,
 		New:  `	live := func(nh *nexthop) bool { return !(ignoreLinkdown && nh.ignored) }`,
 		Desc: "a path through a device that is down is dead (RTNH_F_DEAD, upper bound -1)",
 		Pkgs: []string{"./netstack"},
@@ -2422,7 +2422,7 @@ var List = []Mutant{
 	{
 		Name: "mp-output-hashed",
 		File: "netstack/multipath.go",
-		Old: `		if nh := &r.paths[i]; nh.dev == d && nh.dev.up && (anyLink || !nh.ignored) {
+		Old: `		if nh := &r.paths[i]; nh.dev == d && nh.live() && (anyLink || !nh.ignored) {
 			return &nh.route
 		}`,
 		New: `		if nh := &r.paths[i]; nh.dev == d && nh.dev.up && (anyLink || !nh.ignored) {
@@ -2714,8 +2714,8 @@ var List = []Mutant{
 	{
 		Name: "mp-linkdown-path-balanced",
 		File: "netstack/multipath.go",
-		Old:  `	live := func(nh *nexthop) bool { return nh.dev.up && !(ignoreLinkdown && nh.ignored) }`,
-		New:  `	live := func(nh *nexthop) bool { return nh.dev.up }`,
+		Old:  `	live := func(nh *nexthop) bool { return nh.live() && !(ignoreLinkdown && nh.ignored) }`,
+		New:  `	live := func(nh *nexthop) bool { return nh.live() }`,
 		Desc: "with ignore_routes_with_linkdown a path without carrier leaves the balance (fib_rebalance, rt6_multipath_rebalance)",
 		Pkgs: []string{"./netstack"},
 	},
@@ -4137,8 +4137,8 @@ var List = []Mutant{
 		Name: "addr-route-add",
 		File: "netstack/addrevent.go",
 		Old: `	s.addrRouteBack(d, p)
-	return s.setAddrs(`,
-		New:  `	return s.setAddrs(`,
+`,
+		New:  ``,
 		Desc: "an address added brings its prefix route back",
 		Pkgs: []string{"./netstack"},
 	},
@@ -4148,6 +4148,50 @@ var List = []Mutant{
 		Old:  `		if !p.IsValid() || (k.dst == p.Masked() && (p.Addr().Is6() || !slices.ContainsFunc(d.addrs,`,
 		New:  `		if !p.IsValid() || (k.dst == p.Masked() && (p.Addr().Is6() || true || !slices.ContainsFunc(d.addrs,`,
 		Desc: "an IPv4 secondary makes no prefix route (fib_add_ifaddr)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-dead-path",
+		File: "netstack/multipath.go",
+		Old:  `func (nh *nexthop) live() bool { return nh.dev.up && !nh.dead }`,
+		New:  `func (nh *nexthop) live() bool { return nh.dev.up }`,
+		Desc: "a next hop dead with its device's last IPv4 address takes no hash",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-revive-addr",
+		File: "netstack/addrevent.go",
+		Old: `		s.reviveOnDev(d) // fib_inetaddr_event NETDEV_UP: fib_sync_up
+`,
+		New:  ``,
+		Desc: "an IPv4 address added revives the dead next hops through its device (fib_sync_up)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-revive-up",
+		File: "netstack/linkevent.go",
+		Old: `		s.reviveOnDev(d) // fib_netdev_event NETDEV_UP: fib_sync_up
+`,
+		New:  ``,
+		Desc: "NETDEV_UP revives the dead next hops (fib_sync_up)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-dead-flush",
+		File: "netstack/addrevent.go",
+		Old: `		live = live || !nh.dead
+`,
+		New: `		live = true
+`,
+		Desc: "a route left without a live next hop is flushed",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "mp-dead-prune",
+		File: "netstack/linkevent.go",
+		Old:  `			return d != nil && d.up && !nh.dead`,
+		New:  `			return d != nil && d.up`,
+		Desc: "a multipath route whose live next hops are gone while the others are dead is flushed for good",
 		Pkgs: []string{"./netstack"},
 	},
 	{
