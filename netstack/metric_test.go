@@ -447,7 +447,8 @@ func TestMultipathRevive(t *testing.T) {
 	cfg := rulesTopology(&mark)
 	cfg.Routes = append(cfg.Routes,
 		RouteConfig{Dst: pfx("198.51.100.0/24"), Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("10.1.0.2")}, {Dev: "veth1", Via: addr("10.2.0.2")}}},
-		RouteConfig{Dst: pfx("198.51.101.0/24"), Dev: "veth0", Via: addr("10.1.0.2")})
+		RouteConfig{Dst: pfx("198.51.101.0/24"), Dev: "veth0", Via: addr("10.1.0.2")},
+		RouteConfig{Dst: pfx("198.51.102.0/24"), Nexthops: []NexthopConfig{{Dev: "veth0", Via: addr("10.1.0.2")}, {Dev: "veth0", Via: addr("10.1.0.3")}}})
 	s, _ := newStack(t, cfg, "", nil, nil)
 	uppers := func(dst string) []int32 {
 		for _, r := range s.Netns(HostNetns).routes {
@@ -470,9 +471,11 @@ func TestMultipathRevive(t *testing.T) {
 	require.NoError(t, s.DelAddr(HostNetns, "veth0", pfx("10.1.0.1/24")))
 	require.Equal(t, []int32{-1, 1<<31 - 1}, uppers("198.51.100.0/24"), "the path through veth0 dead, veth1's takes every hash")
 	require.Nil(t, uppers("198.51.101.0/24"), "the route through veth0 alone flushed")
+	require.Nil(t, uppers("198.51.102.0/24"), "the multipath route through veth0 alone flushed")
 	require.NoError(t, s.AddAddr(HostNetns, "veth0", pfx("10.1.0.1/24")))
 	require.Equal(t, both, uppers("198.51.100.0/24"), "revived")
 	require.Nil(t, uppers("198.51.101.0/24"), "a flushed route stays gone")
+	require.Nil(t, uppers("198.51.102.0/24"), "a flushed multipath route stays gone")
 	// NETDEV_UP revives too.
 	require.NoError(t, s.DelAddr(HostNetns, "veth0", pfx("10.1.0.1/24")))
 	require.NoError(t, s.SetLink(HostNetns, "veth0", LinkDown))
