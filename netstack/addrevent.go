@@ -24,7 +24,9 @@ import (
 //     unless promote_secondaries (the namespace's or the device's) makes
 //     the next of them the primary;
 //     deleting the device's last IPv4 address deletes the IPv4 routes
-//     through it and its ARP entries (fibDisableIP4);
+//     through it and its ARP entries, and leaves a multipath route's next
+//     hops through it dead until an IPv4 address or NETDEV_UP revives
+//     them (fibDisableIP4, reviveOnDev);
 //   - a route is added as a configured one is, and refused where the
 //     kernel refuses it: EEXIST for a destination its table holds with
 //     the same metric (`ip route add` sets NLM_F_EXCL: an IPv4 connected

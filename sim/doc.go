@@ -375,7 +375,8 @@
 //	  - {at: 4000, dev: eth0, mtu: 1400}   # ip link set DEV mtu N: below 1280 the device loses its IPv6; a bridge
 //	                                   # port's sets its bridge's to the ports' smallest, unless the bridge's was set
 //	  - {at: 5000, dev: veth0, addr_add: 10.9.0.1/24}   # ip addr add; addr_del: ip addr del (a primary takes its
-//	                                   # secondaries, the last IPv4 address the device's IPv4 routes and ARP entries)
+//	                                   # secondaries, the last IPv4 address the device's IPv4 routes and ARP entries,
+//	                                   # its multipath next hops dead until an IPv4 address or link up revives them)
 //	  - {at: 6000, route_add: {dst: 10.77.0.0/16, dev: eth0, via: 192.0.2.254}}   # a route as in routes (its netns)
 //	  - {at: 7000, route_del: {dst: default, table: 100}}   # of the table's routes to dst whose type, dev, via,
 //	                                   # nhid and metric match those given, the lowest metric; an address's
