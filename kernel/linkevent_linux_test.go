@@ -698,8 +698,23 @@ func TestKernelGatewayRules(t *testing.T) {
 				{"-6 route add fd00:22::/64 via fd00:5::3 dev d0", netstack.RouteConfig{Dst: pfx("fd00:22::/64"), Dev: "d0", Via: ad("fd00:5::3")}, 0},
 				{"-6 route add fd00:23::/64 via fd00:25::3 dev d0", netstack.RouteConfig{Dst: pfx("fd00:23::/64"), Dev: "d0", Via: ad("fd00:25::3")}, errno.EHOSTUNREACH},
 			}},
+		{false, []string{"route add 198.18.20.0/24 dev d0 table 100", "rule add pref 100 lookup 100 suppress_prefixlength 24"},
+			func(c *netstack.Config) {
+				c.Routes = append(c.Routes, netstack.RouteConfig{Netns: "H", Dst: pfx("198.18.20.0/24"), Dev: "d0", Table: 100})
+				c.Rules = append(c.Rules, netstack.RuleConfig{Netns: "H", Priority: 100, Table: 100, Suppress: true, SuppressPrefixlen: 24})
+			}, []step{
+				{"route add 198.18.21.0/24 via 198.18.20.3 dev d0", netstack.RouteConfig{Dst: pfx("198.18.21.0/24"), Dev: "d0", Via: ad("198.18.20.3")}, errno.ENETUNREACH},
+			}},
+		{true, []string{"-6 route add fd00:20::/64 dev d0 table 100", "-6 rule add pref 100 lookup 100 suppress_prefixlength 64"},
+			func(c *netstack.Config) {
+				c.Routes = append(c.Routes, netstack.RouteConfig{Netns: "H", Dst: pfx("fd00:20::/64"), Dev: "d0", Table: 100})
+				c.Rules = append(c.Rules, netstack.RuleConfig{Netns: "H", IPv6: true, Priority: 100, Table: 100, Suppress: true, SuppressPrefixlen: 64})
+			}, []step{
+				// fib6_rule_suppress passes nothing over in fib6_lookup.
+				{"-6 route add fd00:21::/64 via fd00:20::3 dev d0", netstack.RouteConfig{Dst: pfx("fd00:21::/64"), Dev: "d0", Via: ad("fd00:20::3")}, 0},
+			}},
 	} {
-		t.Run(fmt.Sprintf("v6=%v", fam.v6), func(t *testing.T) {
+		t.Run(fmt.Sprintf("v6=%v/%s", fam.v6, fam.setup[1]), func(t *testing.T) {
 			tp, cfg := linkModel(t, fam.v6)
 			for _, c := range fam.setup {
 				require.NoError(t, tp.h.IP(strings.Fields(c)...), c)

@@ -706,14 +706,14 @@ func (n *Netns) gw6Check(g *gwCheck) error {
 		// always names one).
 		ok, found := false, false
 		if g.table == 0 || g.table == rtTableMain {
-			ok, found = onLink6(n.routes, g.dev, g.gw)
+			ok, found, _ = onLink6(n.routes, g.dev, g.gw)
 		} else if t := n.table(g.table); t != nil {
-			ok, found = onLink6(t.routes, g.dev, g.gw)
+			ok, found, _ = onLink6(t.routes, g.dev, g.gw)
 		}
 		if !found || !ok {
 			// fib6_lookup: main, or the rules' walk (fib6_rule_lookup
 			// with a flow of the gateway and the device only).
-			ok, _ = n.gwLookup(g.dev, g.gw, func(routes []route) (bool, bool) { return onLink6(routes, g.dev, g.gw) })
+			ok, _ = n.gwLookup(g.dev, g.gw, func(routes []route) (bool, bool, int) { return onLink6(routes, g.dev, g.gw) })
 		}
 		if !ok {
 			return fmt.Errorf("netstack: %s: gateway %s is on no link of %s (ip6_route_check_nh): %w: %w", g.what(), g.gw, g.dev.name, ErrGateway6, ErrConfig)
@@ -729,8 +729,8 @@ func (n *Netns) gw6Check(g *gwCheck) error {
 // RT6_LOOKUP_F_IFACE: of the next hops through dev (rt6_score_route fails
 // others hard, fib6_table_lookup backtracks to shorter prefixes) the
 // longest prefix answers; gw is on the link when that next hop has no
-// gateway. found is whether any answered.
-func onLink6(routes []route, dev *Device, gw netip.Addr) (ok, found bool) {
+// gateway. found is whether any answered, bits its prefix length.
+func onLink6(routes []route, dev *Device, gw netip.Addr) (ok, found bool, bits int) {
 	best := -1
 	for i := range routes {
 		r := &routes[i]
@@ -748,7 +748,7 @@ func onLink6(routes []route, dev *Device, gw netip.Addr) (ok, found bool) {
 			}
 		}
 	}
-	return ok, found
+	return ok, found, best
 }
 
 // onlinkGW6 models ip6_route_check_nh_onlink(): the lookup of gw in table
@@ -785,20 +785,27 @@ func (n *Netns) onlinkGW6(dev *Device, gw netip.Addr) bool {
 // of its addresses, and the routes through dev without a gateway (ip(8)
 // gives those scope link).
 func (n *Netns) gwOnLink(table uint32, dev *Device, gw netip.Addr) bool {
-	link := func(routes []route) bool {
-		return slices.ContainsFunc(routes, func(r route) bool {
-			return r.reject == 0 && r.paths == nil && !r.via.IsValid() && r.dev == dev && r.dst.Contains(gw)
-		})
+	// link is the longest of routes with scope link through dev that
+	// holds gw (fib_table_lookup with flowi4_scope RT_SCOPE_LINK and
+	// flowi4_oif): its prefix length, or -1.
+	link := func(routes []route) int {
+		bits := -1
+		for i := range routes {
+			if r := &routes[i]; r.reject == 0 && r.paths == nil && !r.via.IsValid() && r.dev == dev && r.dst.Contains(gw) {
+				bits = max(bits, r.dst.Bits())
+			}
+		}
+		return bits
 	}
 	if table != 0 && table != rtTableMain {
-		if t := n.table(table); t != nil && link(t.routes) {
+		if t := n.table(table); t != nil && link(t.routes) >= 0 {
 			return true
 		}
 	}
 	if dev.hasAddr(gw) {
 		return true // the local table (the local rule, priority 0)
 	}
-	ok, _ := n.gwLookup(dev, gw, func(routes []route) (bool, bool) { l := link(routes); return l, l })
+	ok, _ := n.gwLookup(dev, gw, func(routes []route) (bool, bool, int) { b := link(routes); return b >= 0, b >= 0, b })
 	return ok
 }
 
@@ -808,15 +815,19 @@ func (n *Netns) gwOnLink(table uint32, dev *Device, gw netip.Addr) bool {
 // flow the checks build (dst gw, oif dev, IPv4's iif lo), each table
 // asked by in, which answers ok and whether the table answered at all
 // (a table without an answer gives -EAGAIN: the walk goes on). The
-// blackhole, unreachable and prohibit actions end it with no gateway;
-// suppress_prefixlength is not applied. A configuration's routes are
+// blackhole, unreachable and prohibit actions end it with no gateway; an
+// IPv4 rule's suppress_prefixlength passes over an answer of that prefix
+// length or shorter (fib4_rule_suppress), an IPv6 one's none
+// (fib6_rule_suppress returns at once: fib6_lookup's result has no
+// rt6_info; measured on 6.18). A configuration's routes are
 // made before its rules (rulesForGW is off in New), as `ip route add
 // table N` comes before `ip rule add lookup N`; AddRoute's walk the
 // rules.
-func (n *Netns) gwLookup(dev *Device, gw netip.Addr, in func([]route) (ok, found bool)) (ok, found bool) {
+func (n *Netns) gwLookup(dev *Device, gw netip.Addr, in func([]route) (ok, found bool, bits int)) (ok, found bool) {
 	v6 := gw.Is6()
 	if !n.hasRules(gw) || !n.rulesForGW {
-		return in(n.routes)
+		ok, found, _ = in(n.routes)
+		return ok, found
 	}
 	fl := flow{dst: gw, src: unspecifiedOf(gw), oif: dev.ifindex}
 	if !v6 {
@@ -851,7 +862,10 @@ func (n *Netns) gwLookup(dev *Device, gw netip.Addr, in func([]route) (ok, found
 			}
 			routes = t.routes
 		}
-		if ok, found := in(routes); found {
+		if ok, found, bits := in(routes); found {
+			if !v6 && bits <= ru.suppress {
+				continue // fib4_rule_suppress
+			}
 			return ok, true
 		}
 	}

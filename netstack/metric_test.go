@@ -361,6 +361,13 @@ func TestGatewayRules(t *testing.T) {
 		{"a goto over the unreachable rule", []RuleConfig{{Priority: 50, Type: RuleGoto, Goto: 200},
 			{Priority: 100, To: pfx("10.1.0.0/24"), Type: RuleUnreachable}, {Priority: 200, Table: 254}},
 			RouteConfig{Dst: pfx("198.51.100.0/24"), Dev: "veth0", Via: addr("10.1.0.2")}, 0},
+		{"a rule to table 100, suppress_prefixlength 16", []RuleConfig{{Priority: 100, Table: 100, Suppress: true, SuppressPrefixlen: 16}}, via4, errno.ENETUNREACH},
+		{"a rule to table 100, suppress_prefixlength 15", []RuleConfig{{Priority: 100, Table: 100, Suppress: true, SuppressPrefixlen: 15}}, via4, 0},
+		// fib6_rule_suppress passes nothing over for fib6_lookup.
+		{"IPv6: a rule to table 100, suppress_prefixlength 64", []RuleConfig{{IPv6: true, Priority: 100, Table: 100, Suppress: true, SuppressPrefixlen: 64}},
+			via6, 0},
+		{"IPv6: a rule to table 100, suppress_prefixlength 63", []RuleConfig{{IPv6: true, Priority: 100, Table: 100, Suppress: true, SuppressPrefixlen: 63}},
+			via6, 0},
 		{"IPv6: no rule to table 100", nil, via6, errno.EHOSTUNREACH},
 		{"IPv6: a rule to table 100", []RuleConfig{{IPv6: true, Priority: 100, Table: 100}}, via6, 0},
 		{"IPv6: an iif lo rule does not match (no iif)", []RuleConfig{{IPv6: true, Priority: 100, Table: 100, IIF: "lo"}}, via6, errno.EHOSTUNREACH},

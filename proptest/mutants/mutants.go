@@ -4195,6 +4195,22 @@ var List = []Mutant{
 		Pkgs: []string{"./netstack"},
 	},
 	{
+		Name: "gateway-rules-suppress",
+		File: "netstack/addrevent.go",
+		Old:  `			if !v6 && bits <= ru.suppress {`,
+		New:  `			if !v6 && bits <= -2 {`,
+		Desc: "an IPv4 rule's suppress_prefixlength passes a gateway's link route over (fib4_rule_suppress)",
+		Pkgs: []string{"./netstack"},
+	},
+	{
+		Name: "gateway-rules-suppress-v6",
+		File: "netstack/addrevent.go",
+		Old:  `			if !v6 && bits <= ru.suppress {`,
+		New:  `			if bits <= ru.suppress {`,
+		Desc: "an IPv6 rule's suppress_prefixlength passes nothing over in fib6_lookup",
+		Pkgs: []string{"./netstack"},
+	},
+	{
 		Name: "event-check-dry-run",
 		File: "sim/replay.go",
 		Old:  `	if err := checkEvents(s, m.lay, opts); err != nil {`,
