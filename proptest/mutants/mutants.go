@@ -3745,15 +3745,15 @@ var List = []Mutant{
 	{
 		Name: "gateway-on-link-scope",
 		File: "netstack/addrevent.go",
-		Old:  `			return r.reject == 0 && r.paths == nil && !r.via.IsValid() && r.dev == dev && r.dst.Contains(gw)`,
-		New:  `			return r.reject == 0 && r.paths == nil && r.dev == dev && r.dst.Contains(gw)`,
+		Old:  `			if r := &routes[i]; r.reject == 0 && r.paths == nil && !r.via.IsValid() && r.dev == dev && r.dst.Contains(gw) {`,
+		New:  `			if r := &routes[i]; r.reject == 0 && r.paths == nil && r.dev == dev && r.dst.Contains(gw) {`,
 		Desc: "a gateway route (scope universe) does not put a gateway on link",
 		Pkgs: []string{"./netstack"},
 	},
 	{
 		Name: "gateway-on-link-table",
 		File: "netstack/addrevent.go",
-		Old:  `		if t := n.table(table); t != nil && link(t.routes) {`,
+		Old:  `		if t := n.table(table); t != nil && link(t.routes) >= 0 {`,
 		New:  `		if t := n.table(table); t != nil && false {`,
 		Desc: "the route's own table is looked in first",
 		Pkgs: []string{"./netstack"},
@@ -3827,7 +3827,7 @@ var List = []Mutant{
 	{
 		Name: "gateway6-table",
 		File: "netstack/addrevent.go",
-		Old:  `			ok, found = onLink6(t.routes, g.dev, g.gw)`,
+		Old:  `			ok, found, _ = onLink6(t.routes, g.dev, g.gw)`,
 		New:  `			ok, found = false, false`,
 		Desc: "the route's own table is looked in first",
 		Pkgs: []string{"./netstack"},
@@ -4110,7 +4110,7 @@ var List = []Mutant{
 		Name: "gateway6-main-first",
 		File: "netstack/addrevent.go",
 		Old: `		if g.table == 0 || g.table == rtTableMain {
-			ok, found = onLink6(n.routes, g.dev, g.gw)`,
+			ok, found, _ = onLink6(n.routes, g.dev, g.gw)`,
 		New: `		if g.table == 0 || g.table == rtTableMain {
 			ok, found = false, false`,
 		Desc: "IPv6 looks in the route's table, main too, before the rules",
