@@ -587,19 +587,16 @@ func linkModel(t *testing.T, v6 bool) (*icmpTopo, *netstack.Config) {
 // the model checks a configuration's objects.
 func TestKernelGatewayObjects(t *testing.T) {
 	testutil.KernelTests(t)
+	type objCase struct {
+		via, dev string
+		onlink   bool
+		refused  errno.Errno
+	}
 	for _, fam := range []struct {
 		v6    bool
-		cases []struct {
-			via, dev string
-			onlink   bool
-			refused  errno.Errno
-		}
+		cases []objCase
 	}{
-		{false, []struct {
-			via, dev string
-			onlink   bool
-			refused  errno.Errno
-		}{
+		{false, []objCase{
 			{"198.18.13.7", "d0", false, errno.ENETUNREACH},
 			{"198.18.13.7", "d0", true, 0},
 			{"198.18.5.3", "d0", false, 0},
@@ -607,11 +604,7 @@ func TestKernelGatewayObjects(t *testing.T) {
 			{"198.18.5.1", "d0", true, errno.EINVAL},
 			{"", "d0", true, errno.EINVAL},
 		}},
-		{true, []struct {
-			via, dev string
-			onlink   bool
-			refused  errno.Errno
-		}{
+		{true, []objCase{
 			{"fd00:13::3", "d0", false, errno.EHOSTUNREACH},
 			{"fd00:13::3", "d0", true, 0},
 			{"fd00:5::3", "d0", false, 0},

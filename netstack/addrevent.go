@@ -125,13 +125,16 @@ func (s *Stack) AddAddr(netns, dev string, p netip.Prefix) error {
 		}
 	}
 	s.Flush()
-	s.addrRouteBack(d, p)
+	back := s.addrRouteBack(d, p)
 	old := s.cfg.Routes
 	if p.Addr().Is4() {
 		s.reviveOnDev(d) // fib_inetaddr_event NETDEV_UP: fib_sync_up
 	}
 	if err := s.setAddrs(d, append(slices.Clone(d.addrs), p)); err != nil {
 		s.cfg.Routes = old
+		for _, k := range back {
+			s.addrRoutesGone[k] = true
+		}
 		return err
 	}
 	return nil
@@ -480,8 +483,8 @@ type addrRouteKey struct {
 // fib_add_ifaddr for each address; IPv6: addrconf's), or p's when it is
 // added: an IPv6 address always adds its prefix route (addrconf_prefix_route),
 // an IPv4 one when it is the subnet's primary (fib_add_ifaddr passes
-// over secondaries).
-func (s *Stack) addrRouteBack(d *Device, p netip.Prefix) {
+// over secondaries). It returns the deletions it forgot.
+func (s *Stack) addrRouteBack(d *Device, p netip.Prefix) (back []addrRouteKey) {
 	for k := range s.addrRoutesGone {
 		if k.netns != d.ns.name || k.dev != d.name {
 			continue
@@ -490,8 +493,10 @@ func (s *Stack) addrRouteBack(d *Device, p netip.Prefix) {
 			return q.Addr().Is4() && q.Masked() == p.Masked()
 		}))) {
 			delete(s.addrRoutesGone, k)
+			back = append(back, k)
 		}
 	}
+	return back
 }
 
 // addrRouteOf is the route an address of n makes to dst that `ip route

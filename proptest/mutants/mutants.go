@@ -4136,9 +4136,8 @@ var List = []Mutant{
 	{
 		Name: "addr-route-add",
 		File: "netstack/addrevent.go",
-		Old: `	s.addrRouteBack(d, p)
-`,
-		New:  ``,
+		Old:  `	back := s.addrRouteBack(d, p)`,
+		New:  `	var back []addrRouteKey`,
 		Desc: "an address added brings its prefix route back",
 		Pkgs: []string{"./netstack"},
 	},
